@@ -1,0 +1,755 @@
+//! The TOML config: loading with errors that name file, line and fix; editing that keeps comments.
+
+use crate::error::{Error, Result};
+use crate::secrets::SecretRef;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Where the config lives unless `--config` / `PAAF_CONFIG` say otherwise.
+pub fn default_config_path() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("paaf")
+        .join("config.toml")
+}
+
+/// The RebootX convention for where a host keeps its runbooks.
+pub const DEFAULT_RUNBOOK_DIR: &str = "/usr/local/sbin/rebootx/runbooks";
+pub const DEFAULT_BOOT_ID_COMMAND: &str = "cat /proc/sys/kernel/random/boot_id";
+pub const DEFAULT_TEST_COMMAND: &str = "whoami";
+pub const DEFAULT_REBOOT_COMMAND: &str = "shutdown -r now";
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    /// Who acts, as written in the journal; the OS user when unset.
+    pub operator: Option<String>,
+    pub known_hosts: PathBuf,
+    pub journal: PathBuf,
+    pub hosts: Vec<HostConfig>,
+}
+
+/// One SSH host, with the defaults already applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostConfig {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub auth: Auth,
+    pub boot_id_command: String,
+    pub test_command: String,
+    pub runbook_dir: String,
+    #[serde(with = "secs")]
+    pub connect_timeout: Duration,
+    #[serde(with = "secs")]
+    pub command_timeout: Duration,
+    pub max_output_bytes: usize,
+    pub reboot: RebootSettings,
+}
+
+/// How paaf logs in to a host. Secrets are references, never values.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Auth {
+    Key {
+        path: PathBuf,
+        #[serde(serialize_with = "ser_ref_opt")]
+        passphrase: Option<SecretRef>,
+    },
+    Password {
+        #[serde(serialize_with = "ser_ref")]
+        password: SecretRef,
+    },
+    Agent,
+}
+
+impl Auth {
+    pub fn method(&self) -> &'static str {
+        match self {
+            Auth::Key { .. } => "key",
+            Auth::Password { .. } => "password",
+            Auth::Agent => "agent",
+        }
+    }
+}
+
+/// The budgets and commands of a verified reboot (Ansible's reboot module semantics).
+#[derive(Debug, Clone, Serialize)]
+pub struct RebootSettings {
+    pub command: String,
+    /// Run the reboot through `sudo -n` (skipped when logging in as root).
+    pub sudo: bool,
+    #[serde(with = "secs")]
+    pub shutdown_timeout: Duration,
+    #[serde(with = "secs")]
+    pub boot_timeout: Duration,
+    #[serde(with = "secs")]
+    pub test_timeout: Duration,
+    #[serde(with = "secs")]
+    pub backoff_max: Duration,
+}
+
+mod secs {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+}
+
+fn ser_ref<S: serde::Serializer>(r: &SecretRef, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(r)
+}
+
+fn ser_ref_opt<S: serde::Serializer>(r: &Option<SecretRef>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.collect_str(r),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    operator: Option<Spanned<String>>,
+    known_hosts: Option<String>,
+    journal: Option<String>,
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    hosts: Vec<RawHost>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    connect_timeout_secs: Option<Spanned<u64>>,
+    command_timeout_secs: Option<Spanned<u64>>,
+    max_output_bytes: Option<Spanned<u64>>,
+    runbook_dir: Option<Spanned<String>>,
+    boot_id_command: Option<Spanned<String>>,
+    test_command: Option<Spanned<String>>,
+    reboot: Option<RawReboot>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawReboot {
+    command: Option<Spanned<String>>,
+    sudo: Option<bool>,
+    shutdown_timeout_secs: Option<Spanned<u64>>,
+    timeout_secs: Option<Spanned<u64>>,
+    test_timeout_secs: Option<Spanned<u64>>,
+    backoff_max_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    name: Spanned<String>,
+    address: Spanned<String>,
+    port: Option<Spanned<i64>>,
+    user: Spanned<String>,
+    auth: Spanned<RawAuth>,
+    // The same keys as `[defaults]`, overriding them for this host.
+    connect_timeout_secs: Option<Spanned<u64>>,
+    command_timeout_secs: Option<Spanned<u64>>,
+    max_output_bytes: Option<Spanned<u64>>,
+    runbook_dir: Option<Spanned<String>>,
+    boot_id_command: Option<Spanned<String>>,
+    test_command: Option<Spanned<String>>,
+    reboot: Option<RawReboot>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+enum RawAuth {
+    Key {
+        path: String,
+        passphrase: Option<String>,
+    },
+    Password {
+        password: String,
+    },
+    Agent,
+}
+
+/// Turns byte offsets into 1-based line numbers and builds errors that name file and line.
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn line(&self, span: &Range<usize>) -> usize {
+        let end = span.start.min(self.text.len());
+        self.text[..end].bytes().filter(|b| *b == b'\n').count() + 1
+    }
+
+    fn err(
+        &self,
+        span: Option<&Range<usize>>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Error {
+        Error::Config {
+            file: self.path.to_path_buf(),
+            line: span.map(|s| self.line(s)),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match p.strip_prefix("~/") {
+        Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
+        None => PathBuf::from(p),
+    }
+}
+
+impl Config {
+    /// Loads the config at `path`; a missing file is an empty config (hosts get added later).
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(Error::Config {
+                    file: path.to_path_buf(),
+                    line: None,
+                    message: format!("cannot read it: {e}"),
+                    fix: "check the path and its permissions, or pass another with --config / PAAF_CONFIG".into(),
+                });
+            }
+        };
+        Config::parse(path, &text)
+    }
+
+    /// Parses and validates config text; `path` is used for messages and relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let src = Source { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            src.err(
+                e.span().as_ref(),
+                e.message().to_string(),
+                "correct the TOML at that line; see the README's `Config` section for every key",
+            )
+        })?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let relative = |p: Option<&String>, default: &str| {
+            let p = expand_home(p.map(String::as_str).unwrap_or(default));
+            if p.is_absolute() { p } else { dir.join(p) }
+        };
+        let operator = match raw.operator {
+            Some(op) if op.get_ref().trim().is_empty() => {
+                return Err(src.err(
+                    Some(&op.span()),
+                    "operator is empty",
+                    "set `operator = \"your name\"` or remove the line to use the OS user",
+                ));
+            }
+            Some(op) => Some(op.into_inner()),
+            None => None,
+        };
+        let mut hosts: Vec<HostConfig> = Vec::new();
+        for raw_host in raw.hosts {
+            let host = validate_host(&src, &raw.defaults, raw_host)?;
+            hosts.push(host);
+        }
+        for (i, h) in hosts.iter().enumerate() {
+            if hosts[..i].iter().any(|o| o.name == h.name) {
+                let span = find_name_span(text, &h.name, 2);
+                return Err(src.err(
+                    span.as_ref(),
+                    format!("host name `{}` is used twice", h.name),
+                    "give every [[hosts]] entry its own name",
+                ));
+            }
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            operator,
+            known_hosts: relative(raw.known_hosts.as_ref(), "known_hosts"),
+            journal: relative(raw.journal.as_ref(), "journal.sqlite"),
+            hosts,
+        })
+    }
+
+    /// The host named `name`, or a not-found error listing the known names.
+    pub fn host(&self, name: &str) -> Result<&HostConfig> {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .ok_or_else(|| Error::NotFound {
+                what: "host",
+                name: name.to_string(),
+                hint: Some(if self.hosts.is_empty() {
+                    "no hosts are configured yet; add one with `paaf host add`".to_string()
+                } else {
+                    format!(
+                        "configured hosts: {}",
+                        self.hosts
+                            .iter()
+                            .map(|h| h.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+            })
+    }
+}
+
+/// The span of the `nth` occurrence of `name = "<name>"`, to point at a duplicate.
+fn find_name_span(text: &str, name: &str, nth: usize) -> Option<Range<usize>> {
+    let needle = format!("\"{name}\"");
+    text.match_indices(&needle)
+        .nth(nth - 1)
+        .map(|(i, _)| i..i + needle.len())
+}
+
+fn positive(src: &Source, v: Option<&Spanned<u64>>, key: &str) -> Result<Option<u64>> {
+    match v {
+        Some(s) if *s.get_ref() == 0 => Err(src.err(
+            Some(&s.span()),
+            format!("{key} must be greater than 0"),
+            format!("set {key} to a positive number or remove it for the default"),
+        )),
+        Some(s) => Ok(Some(*s.get_ref())),
+        None => Ok(None),
+    }
+}
+
+fn validate_host(src: &Source, defaults: &RawDefaults, raw: RawHost) -> Result<HostConfig> {
+    let name_span = raw.name.span();
+    let name = raw.name.into_inner();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(src.err(
+            Some(&name_span),
+            format!("host name `{name}` is not allowed"),
+            "use letters, digits, `-`, `_` and `.` only, e.g. `web-1`",
+        ));
+    }
+    let address = raw.address.get_ref().trim().to_string();
+    if address.is_empty() || address.contains(char::is_whitespace) {
+        return Err(src.err(
+            Some(&raw.address.span()),
+            format!("host `{name}`: address is empty or has spaces"),
+            "set `address` to a hostname or IP, e.g. `10.0.0.5`",
+        ));
+    }
+    let port = match &raw.port {
+        None => 22,
+        Some(p) => u16::try_from(*p.get_ref())
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                src.err(
+                    Some(&p.span()),
+                    format!("host `{name}`: port {} is out of range", p.get_ref()),
+                    "use a port between 1 and 65535 (22 is SSH's default)",
+                )
+            })?,
+    };
+    let user = raw.user.get_ref().trim().to_string();
+    if user.is_empty() {
+        return Err(src.err(
+            Some(&raw.user.span()),
+            format!("host `{name}`: user is empty"),
+            "set `user` to the login name on that host",
+        ));
+    }
+    let auth_span = raw.auth.span();
+    let secret = |s: String| {
+        SecretRef::parse(&s).map_err(|m| {
+            src.err(
+                Some(&auth_span),
+                format!("host `{name}`: {m}"),
+                "e.g. auth = { type = \"password\", password = \"keyring:web-1\" }",
+            )
+        })
+    };
+    let auth = match raw.auth.into_inner() {
+        RawAuth::Key { path, passphrase } => {
+            if path.trim().is_empty() {
+                return Err(src.err(
+                    Some(&auth_span),
+                    format!("host `{name}`: key path is empty"),
+                    "set auth.path to a private key file, e.g. \"~/.ssh/id_ed25519\"",
+                ));
+            }
+            Auth::Key {
+                path: expand_home(&path),
+                passphrase: passphrase.map(secret).transpose()?,
+            }
+        }
+        RawAuth::Password { password } => Auth::Password {
+            password: secret(password)?,
+        },
+        RawAuth::Agent => Auth::Agent,
+    };
+    let dr = defaults.reboot.clone().unwrap_or_default();
+    let hr = raw.reboot.unwrap_or_default();
+    let secs =
+        |host: &Option<Spanned<u64>>, def: &Option<Spanned<u64>>, key: &str, fallback: u64| {
+            positive(src, host.as_ref().or(def.as_ref()), key).map(|v| v.unwrap_or(fallback))
+        };
+    let text = |host: &Option<Spanned<String>>,
+                def: &Option<Spanned<String>>,
+                key: &str,
+                fallback: &str| {
+        match host.as_ref().or(def.as_ref()) {
+            None => Ok(fallback.to_string()),
+            Some(s) if s.get_ref().trim().is_empty() => Err(src.err(
+                Some(&s.span()),
+                format!("host `{name}`: {key} is empty"),
+                format!("give a value or remove {key} for the default ({fallback})"),
+            )),
+            Some(s) => Ok(s.get_ref().clone()),
+        }
+    };
+    let connect = secs(
+        &raw.connect_timeout_secs,
+        &defaults.connect_timeout_secs,
+        "connect_timeout_secs",
+        10,
+    )?;
+    let command = secs(
+        &raw.command_timeout_secs,
+        &defaults.command_timeout_secs,
+        "command_timeout_secs",
+        60,
+    )?;
+    let max_output = secs(
+        &raw.max_output_bytes,
+        &defaults.max_output_bytes,
+        "max_output_bytes",
+        1024 * 1024,
+    )?;
+    let runbook_dir = text(
+        &raw.runbook_dir,
+        &defaults.runbook_dir,
+        "runbook_dir",
+        DEFAULT_RUNBOOK_DIR,
+    )?;
+    if !runbook_dir.starts_with('/') {
+        let span = raw
+            .runbook_dir
+            .as_ref()
+            .or(defaults.runbook_dir.as_ref())
+            .map(|s| s.span());
+        return Err(src.err(
+            span.as_ref(),
+            format!("host `{name}`: runbook_dir `{runbook_dir}` is not absolute"),
+            "use an absolute directory, e.g. /usr/local/sbin/rebootx/runbooks",
+        ));
+    }
+    let boot_id_command = text(
+        &raw.boot_id_command,
+        &defaults.boot_id_command,
+        "boot_id_command",
+        DEFAULT_BOOT_ID_COMMAND,
+    )?;
+    let test_command = text(
+        &raw.test_command,
+        &defaults.test_command,
+        "test_command",
+        DEFAULT_TEST_COMMAND,
+    )?;
+    let reboot = RebootSettings {
+        command: text(
+            &hr.command,
+            &dr.command,
+            "reboot.command",
+            DEFAULT_REBOOT_COMMAND,
+        )?,
+        sudo: hr.sudo.or(dr.sudo).unwrap_or(true),
+        shutdown_timeout: Duration::from_secs(secs(
+            &hr.shutdown_timeout_secs,
+            &dr.shutdown_timeout_secs,
+            "reboot.shutdown_timeout_secs",
+            120,
+        )?),
+        boot_timeout: Duration::from_secs(secs(
+            &hr.timeout_secs,
+            &dr.timeout_secs,
+            "reboot.timeout_secs",
+            600,
+        )?),
+        test_timeout: Duration::from_secs(secs(
+            &hr.test_timeout_secs,
+            &dr.test_timeout_secs,
+            "reboot.test_timeout_secs",
+            120,
+        )?),
+        backoff_max: Duration::from_secs(secs(
+            &hr.backoff_max_secs,
+            &dr.backoff_max_secs,
+            "reboot.backoff_max_secs",
+            12,
+        )?),
+    };
+    Ok(HostConfig {
+        name,
+        address,
+        port,
+        user,
+        auth,
+        boot_id_command,
+        test_command,
+        runbook_dir,
+        connect_timeout: Duration::from_secs(connect),
+        command_timeout: Duration::from_secs(command),
+        max_output_bytes: usize::try_from(max_output).unwrap_or(usize::MAX),
+        reboot,
+    })
+}
+
+/// A host to add, as a front-end collects it.
+#[derive(Debug, Clone)]
+pub struct NewHost {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub auth: NewAuth,
+}
+
+/// The auth of a new host; secrets are references (the front-end stores the value first).
+#[derive(Debug, Clone)]
+pub enum NewAuth {
+    Key {
+        path: PathBuf,
+        passphrase: Option<SecretRef>,
+    },
+    Password {
+        password: SecretRef,
+    },
+    Agent,
+}
+
+/// Appends a `[[hosts]]` entry, keeping the file's comments and layout; refuses a bad result.
+pub fn add_host(path: &Path, host: &NewHost) -> Result<Config> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let before = Config::parse(path, &text)?;
+    if before.hosts.iter().any(|h| h.name == host.name) {
+        return Err(Error::invalid(format!(
+            "a host named `{}` already exists in {}; pick another name or remove it first (`paaf host remove {}`)",
+            host.name,
+            path.display(),
+            host.name
+        )));
+    }
+    let mut doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| Error::Config {
+                file: path.to_path_buf(),
+                line: None,
+                message: e.to_string(),
+                fix: "correct the file by hand first".into(),
+            })?;
+    let mut t = toml_edit::Table::new();
+    t["name"] = toml_edit::value(&host.name);
+    t["address"] = toml_edit::value(&host.address);
+    t["port"] = toml_edit::value(i64::from(host.port));
+    t["user"] = toml_edit::value(&host.user);
+    let mut auth = toml_edit::InlineTable::new();
+    match &host.auth {
+        NewAuth::Key { path, passphrase } => {
+            auth.insert("type", "key".into());
+            auth.insert("path", path.display().to_string().into());
+            if let Some(p) = passphrase {
+                auth.insert("passphrase", p.to_string().into());
+            }
+        }
+        NewAuth::Password { password } => {
+            auth.insert("type", "password".into());
+            auth.insert("password", password.to_string().into());
+        }
+        NewAuth::Agent => {
+            auth.insert("type", "agent".into());
+        }
+    }
+    t["auth"] = toml_edit::value(auth);
+    let hosts = doc
+        .entry("hosts")
+        .or_insert_with(|| toml_edit::Item::ArrayOfTables(Default::default()))
+        .as_array_of_tables_mut()
+        .ok_or_else(|| Error::Config {
+            file: path.to_path_buf(),
+            line: None,
+            message: "`hosts` is not an array of [[hosts]] tables".into(),
+            fix: "write each host as a [[hosts]] section".into(),
+        })?;
+    hosts.push(t);
+    write_validated(path, &doc.to_string())
+}
+
+/// Removes the `[[hosts]]` entry named `name`.
+pub fn remove_host(path: &Path, name: &str) -> Result<Config> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    Config::parse(path, &text)?.host(name)?;
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| Error::other(e.to_string()))?;
+    if let Some(hosts) = doc
+        .get_mut("hosts")
+        .and_then(|h| h.as_array_of_tables_mut())
+    {
+        hosts.retain(|t| t.get("name").and_then(|n| n.as_str()) != Some(name));
+    }
+    write_validated(path, &doc.to_string())
+}
+
+/// Validates the new text, then replaces the file atomically (write a sibling, rename).
+fn write_validated(path: &Path, text: &str) -> Result<Config> {
+    let config = Config::parse(path, text)?;
+    let io = |e: std::io::Error| Error::Config {
+        file: path.to_path_buf(),
+        line: None,
+        message: format!("cannot write it: {e}"),
+        fix: "check the directory's permissions".into(),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(Path::new("/etc/paaf/config.toml"), text)
+    }
+
+    fn config_err(text: &str) -> (Option<usize>, String) {
+        match parse(text).unwrap_err() {
+            Error::Config {
+                line, message, fix, ..
+            } => (line, format!("{message} / {fix}")),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    const GOOD: &str = r#"
+operator = "alice"
+
+[defaults]
+connect_timeout_secs = 5
+
+[[hosts]]
+name = "web-1"
+address = "10.0.0.5"
+user = "deploy"
+auth = { type = "key", path = "/keys/id_ed25519", passphrase = "keyring:deploy-key" }
+
+[[hosts]]
+name = "db-1"
+address = "db.internal"
+port = 2222
+user = "root"
+auth = { type = "password", password = "keyring:db-1" }
+runbook_dir = "/opt/runbooks"
+[hosts.reboot]
+timeout_secs = 900
+"#;
+
+    #[test]
+    fn good_config_applies_defaults_and_overrides() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.operator.as_deref(), Some("alice"));
+        assert_eq!(c.journal, PathBuf::from("/etc/paaf/journal.sqlite"));
+        let web = c.host("web-1").unwrap();
+        assert_eq!(web.port, 22);
+        assert_eq!(web.connect_timeout, Duration::from_secs(5));
+        assert_eq!(web.runbook_dir, DEFAULT_RUNBOOK_DIR);
+        assert_eq!(web.reboot.boot_timeout, Duration::from_secs(600));
+        let db = c.host("db-1").unwrap();
+        assert_eq!(db.port, 2222);
+        assert_eq!(db.runbook_dir, "/opt/runbooks");
+        assert_eq!(db.reboot.boot_timeout, Duration::from_secs(900));
+        assert!(
+            matches!(&db.auth, Auth::Password { password } if password.to_string() == "keyring:db-1")
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_fix() {
+        let (line, msg) = config_err(
+            "[[hosts]]\nname = \"a\"\naddress = \"x\"\nuser = \"u\"\nport = 70000\nauth = { type = \"agent\" }\n",
+        );
+        assert_eq!(line, Some(5));
+        assert!(msg.contains("between 1 and 65535"), "{msg}");
+
+        let (line, msg) = config_err("[[hosts]]\nname = \"a\"\nadress = \"x\"\n");
+        assert_eq!(line, Some(3));
+        assert!(msg.contains("unknown field `adress`"), "{msg}");
+
+        let (line, msg) = config_err(
+            "[[hosts]]\nname = \"a\"\naddress = \"x\"\nuser = \"u\"\nauth = { type = \"password\", password = \"hunter2\" }\n",
+        );
+        assert_eq!(line, Some(5));
+        assert!(msg.contains("keyring:NAME"), "{msg}");
+        assert!(
+            !msg.contains("hunter2"),
+            "a plain password must not be echoed: {msg}"
+        );
+
+        let dup = "[[hosts]]\nname = \"a\"\naddress = \"x\"\nuser = \"u\"\nauth = { type = \"agent\" }\n\n[[hosts]]\nname = \"a\"\naddress = \"y\"\nuser = \"u\"\nauth = { type = \"agent\" }\n";
+        let (line, msg) = config_err(dup);
+        assert_eq!(line, Some(8));
+        assert!(msg.contains("used twice"), "{msg}");
+
+        let (line, _) = config_err("operator = \n");
+        assert_eq!(line, Some(1));
+
+        let (_, msg) = config_err(
+            "[[hosts]]\nname = \"a b\"\naddress = \"x\"\nuser = \"u\"\nauth = { type = \"agent\" }\n",
+        );
+        assert!(msg.contains("letters, digits"), "{msg}");
+    }
+
+    #[test]
+    fn add_and_remove_keep_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "# my hosts\noperator = \"bob\"\n").unwrap();
+        let host = NewHost {
+            name: "web-2".into(),
+            address: "127.0.0.1".into(),
+            port: 2200,
+            user: "deploy".into(),
+            auth: NewAuth::Password {
+                password: SecretRef::Keyring("paaf-host-web-2".into()),
+            },
+        };
+        let c = add_host(&path, &host).unwrap();
+        assert_eq!(c.host("web-2").unwrap().port, 2200);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# my hosts\n"), "{text}");
+        assert!(
+            add_host(&path, &host)
+                .unwrap_err()
+                .to_string()
+                .contains("already exists")
+        );
+        let c = remove_host(&path, "web-2").unwrap();
+        assert!(c.hosts.is_empty());
+        assert!(remove_host(&path, "web-2").is_err());
+    }
+}

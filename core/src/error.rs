@@ -1,0 +1,213 @@
+//! The one public error type every front-end sees, with a machine-readable code.
+//!
+//! Variants exist only where a caller acts differently on them (the CLI picks an exit code, the
+//! apps pick a screen); everything else is `Other`. No variant ever holds a secret: messages are
+//! built from names, addresses and fingerprints only.
+
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Stable, machine-readable error codes; front-ends switch on these, never on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    Config,
+    InvalidInput,
+    NotFound,
+    Secret,
+    Unreachable,
+    HostKeyUnknown,
+    HostKeyChanged,
+    AuthFailed,
+    Privilege,
+    Ssh,
+    RemoteCommand,
+    Timeout,
+    ConfirmationRequired,
+    Cancelled,
+    Journal,
+    Other,
+}
+
+impl ErrorCode {
+    /// The code as the kebab-case string used in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Config => "config",
+            ErrorCode::InvalidInput => "invalid-input",
+            ErrorCode::NotFound => "not-found",
+            ErrorCode::Secret => "secret",
+            ErrorCode::Unreachable => "unreachable",
+            ErrorCode::HostKeyUnknown => "host-key-unknown",
+            ErrorCode::HostKeyChanged => "host-key-changed",
+            ErrorCode::AuthFailed => "auth-failed",
+            ErrorCode::Privilege => "privilege",
+            ErrorCode::Ssh => "ssh",
+            ErrorCode::RemoteCommand => "remote-command",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::ConfirmationRequired => "confirmation-required",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::Journal => "journal",
+            ErrorCode::Other => "other",
+        }
+    }
+}
+
+/// Which part of an action ran out of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Opening the TCP connection and the SSH handshake.
+    Connect,
+    /// A command that did not finish within its budget.
+    Command,
+    /// Waiting for the connection to drop after the reboot command was accepted.
+    Shutdown,
+    /// Waiting for the host to answer again with a new boot id.
+    Boot,
+    /// Waiting for the test command to succeed after the boot.
+    TestCommand,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "connect",
+            Phase::Command => "command",
+            Phase::Shutdown => "shutdown (waiting for the connection to drop)",
+            Phase::Boot => "boot (waiting for the host to come back with a new boot id)",
+            Phase::TestCommand => "test command (waiting for it to succeed after boot)",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("config error in {}{}: {message}\n  fix: {fix}", file.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Config {
+        file: PathBuf,
+        line: Option<usize>,
+        message: String,
+        fix: String,
+    },
+    #[error("{message}")]
+    InvalidInput { message: String },
+    #[error("no {what} named `{name}`{}", hint.as_ref().map(|h| format!(": {h}")).unwrap_or_default())]
+    NotFound {
+        what: &'static str,
+        name: String,
+        hint: Option<String>,
+    },
+    #[error("secret `{reference}` is not available: {reason}")]
+    Secret { reference: String, reason: String },
+    #[error("{host} ({address}) is unreachable: {reason}")]
+    Unreachable {
+        host: String,
+        address: String,
+        reason: String,
+    },
+    #[error(
+        "{host} offered an unknown {key_type} host key {fingerprint}; check it out of band, then accept it (`paaf host trust {host}`, or --accept-new-host-key)"
+    )]
+    HostKeyUnknown {
+        host: String,
+        key_type: String,
+        fingerprint: String,
+    },
+    #[error(
+        "REFUSED: the host key of {host} changed (now {fingerprint}); nothing was run. This may be an attack or a reinstalled server. If the change is expected, remove the old key with `paaf host forget-key {host}` (known_hosts: {}) and trust the new one",
+        known_hosts.display()
+    )]
+    HostKeyChanged {
+        host: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+    },
+    #[error("authentication as {user} on {host} failed ({method}): {reason}")]
+    AuthFailed {
+        host: String,
+        user: String,
+        method: &'static str,
+        reason: String,
+    },
+    #[error("{host}: {reason}")]
+    Privilege { host: String, reason: String },
+    #[error("ssh to {host}: {reason}")]
+    Ssh { host: String, reason: String },
+    #[error("on {host}, `{command}` failed with exit code {exit_code}: {stderr}")]
+    RemoteCommand {
+        host: String,
+        command: String,
+        exit_code: i32,
+        stderr: String,
+    },
+    #[error("{host}: timed out after {}s in phase {phase}", after.as_secs())]
+    Timeout {
+        host: String,
+        phase: Phase,
+        after: Duration,
+    },
+    #[error("{what} needs confirmation: {how}")]
+    ConfirmationRequired { what: String, how: String },
+    #[error("cancelled: {what}")]
+    Cancelled { what: String },
+    #[error("journal {}: {reason}", path.display())]
+    Journal { path: PathBuf, reason: String },
+    #[error("{reason}")]
+    Other { reason: String },
+}
+
+impl Error {
+    /// The machine-readable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Config { .. } => ErrorCode::Config,
+            Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::Secret { .. } => ErrorCode::Secret,
+            Error::Unreachable { .. } => ErrorCode::Unreachable,
+            Error::HostKeyUnknown { .. } => ErrorCode::HostKeyUnknown,
+            Error::HostKeyChanged { .. } => ErrorCode::HostKeyChanged,
+            Error::AuthFailed { .. } => ErrorCode::AuthFailed,
+            Error::Privilege { .. } => ErrorCode::Privilege,
+            Error::Ssh { .. } => ErrorCode::Ssh,
+            Error::RemoteCommand { .. } => ErrorCode::RemoteCommand,
+            Error::Timeout { .. } => ErrorCode::Timeout,
+            Error::ConfirmationRequired { .. } => ErrorCode::ConfirmationRequired,
+            Error::Cancelled { .. } => ErrorCode::Cancelled,
+            Error::Journal { .. } => ErrorCode::Journal,
+            Error::Other { .. } => ErrorCode::Other,
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn other(reason: impl Into<String>) -> Self {
+        Error::Other {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The error as front-ends serialize it: `{code, message}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorInfo {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        ErrorInfo {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,530 @@
+//! [`Paaf`]: the one entry point of every front-end. It checks confirmations, writes the
+//! journal around every action, and hands the work to the feature modules.
+
+use crate::config::{self, Auth, Config, HostConfig, NewHost};
+use crate::error::{Error, ErrorInfo, Result};
+use crate::events::{CancellationToken, Progress, ProgressSink};
+use crate::inventory::{self, HostStatus};
+use crate::journal::{ActionRecord, ActionState, Actor, Journal};
+use crate::power::RebootReport;
+use crate::power::ssh::RebootJob;
+use crate::runbooks::{self, Runbook};
+use crate::secrets::{SecretRef, SecretStore};
+use crate::ssh::session::{self as ssh_session};
+use crate::ssh::{Connection, Credentials, ExecOutput, HostKeyPolicy, OfferedKey, SshPool, Target};
+use secrecy::SecretString;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+/// How a person confirmed a destructive action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Not confirmed: destructive actions are refused.
+    None,
+    /// Confirmed with a yes (a dialog, `--yes`).
+    Yes,
+    /// Confirmed by typing the target's name; required for dangerous runbooks.
+    Typed(String),
+}
+
+impl Confirmation {
+    fn require(&self, what: &str) -> Result<()> {
+        match self {
+            Confirmation::None => Err(Error::ConfirmationRequired {
+                what: what.to_string(),
+                how: "confirm it (CLI: answer the prompt, or pass --yes)".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn require_typed(&self, what: &str, expected: &str) -> Result<()> {
+        match self {
+            Confirmation::Typed(t) if t == expected => Ok(()),
+            _ => Err(Error::ConfirmationRequired {
+                what: what.to_string(),
+                how: format!(
+                    "it is dangerous: type its name `{expected}` to confirm (CLI: --confirm {expected})"
+                ),
+            }),
+        }
+    }
+}
+
+/// paaf, opened on one config file.
+pub struct Paaf {
+    config: RwLock<Arc<Config>>,
+    secrets: Arc<dyn SecretStore>,
+    journal: Journal,
+    pool: SshPool,
+    actor: Actor,
+}
+
+impl Paaf {
+    /// Loads the config at `config_path` and opens its journal; `frontend` names the caller
+    /// in the journal (`cli`, `desktop`, `mobile`).
+    pub fn open(config_path: &Path, secrets: Arc<dyn SecretStore>, frontend: &str) -> Result<Paaf> {
+        let config = Config::load(config_path)?;
+        let journal = Journal::open(&config.journal)?;
+        let actor = Actor {
+            operator: config.operator.clone().unwrap_or_else(whoami::username),
+            frontend: frontend.to_string(),
+            device: whoami::fallible::hostname().unwrap_or_else(|_| "unknown-device".into()),
+        };
+        Ok(Paaf {
+            config: RwLock::new(Arc::new(config)),
+            secrets,
+            journal,
+            pool: SshPool::default(),
+            actor,
+        })
+    }
+
+    /// The config as loaded (or as last changed through this facade).
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().expect("config lock poisoned").clone()
+    }
+
+    /// Who the journal says acts.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The secret store backend in use ("secret-service", "keyutils", ...).
+    pub fn secret_backend(&self) -> String {
+        self.secrets.backend().to_string()
+    }
+
+    /// Stores a secret under `name` (referenced from the config as `keyring:NAME`).
+    pub fn set_secret(&self, name: &str, value: &SecretString) -> Result<()> {
+        SecretRef::parse(&format!("keyring:{name}")).map_err(Error::invalid)?;
+        self.secrets.set(name, value)
+    }
+
+    fn host(&self, name: &str) -> Result<HostConfig> {
+        self.config().host(name).cloned()
+    }
+
+    fn target(&self, host: &HostConfig) -> Result<Target> {
+        let credentials = match &host.auth {
+            Auth::Key { path, passphrase } => Credentials::Key {
+                path: path.clone(),
+                passphrase: passphrase
+                    .as_ref()
+                    .map(|r| r.resolve(self.secrets.as_ref()))
+                    .transpose()?,
+            },
+            Auth::Password { password } => {
+                Credentials::Password(password.resolve(self.secrets.as_ref())?)
+            }
+            Auth::Agent => Credentials::Agent,
+        };
+        Ok(Target {
+            name: host.name.clone(),
+            address: host.address.clone(),
+            port: host.port,
+            user: host.user.clone(),
+            credentials,
+            connect_timeout: host.connect_timeout,
+            known_hosts: self.config().known_hosts.clone(),
+        })
+    }
+
+    /// Runs `work` as a journaled action: pending, running, then succeeded or failed.
+    async fn journaled<T, F, Fut>(
+        &self,
+        kind: &str,
+        target: &str,
+        detail: &str,
+        work: F,
+        summary: impl Fn(&T) -> (ActionState, String),
+    ) -> Result<T>
+    where
+        F: FnOnce(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let id = self.journal.begin(&self.actor, kind, target, detail)?;
+        self.journal.mark_running(id)?;
+        let result = work(id).await;
+        let (state, text, code) = match &result {
+            Ok(v) => {
+                let (state, text) = summary(v);
+                (state, text, None)
+            }
+            Err(e) => (ActionState::Failed, e.to_string(), Some(e.code().as_str())),
+        };
+        if let Err(e) = self.journal.finish(id, state, &text, code) {
+            tracing::error!("could not record the end of action {id}: {e}");
+        }
+        result
+    }
+
+    /// Adds a host to the config. With `secret`, the value is stored first under the auth's
+    /// `keyring:` reference (the password, or the key's passphrase).
+    pub fn add_host(&self, host: NewHost, secret: Option<SecretString>) -> Result<HostConfig> {
+        if let Some(value) = secret {
+            let reference = match &host.auth {
+                config::NewAuth::Password { password } => Some(password),
+                config::NewAuth::Key { passphrase, .. } => passphrase.as_ref(),
+                config::NewAuth::Agent => None,
+            };
+            match reference {
+                Some(SecretRef::Keyring(name)) => self.secrets.set(name, &value)?,
+                _ => {
+                    return Err(Error::invalid(
+                        "a secret value was given but the host's auth has no keyring: reference to store it under",
+                    ));
+                }
+            }
+        }
+        let detail = format!(
+            "{}@{}:{} ({})",
+            host.user,
+            host.address,
+            host.port,
+            match &host.auth {
+                config::NewAuth::Key { .. } => "key",
+                config::NewAuth::Password { .. } => "password",
+                config::NewAuth::Agent => "agent",
+            }
+        );
+        let id = self
+            .journal
+            .begin(&self.actor, "host-add", &host.name, &detail)?;
+        let path = self.config().path.clone();
+        match config::add_host(&path, &host) {
+            Ok(c) => {
+                let added = c.host(&host.name)?.clone();
+                *self.config.write().expect("config lock poisoned") = Arc::new(c);
+                self.journal
+                    .finish(id, ActionState::Succeeded, "added to the config", None)?;
+                Ok(added)
+            }
+            Err(e) => {
+                self.journal.finish(
+                    id,
+                    ActionState::Failed,
+                    &e.to_string(),
+                    Some(e.code().as_str()),
+                )?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes a host from the config (its known_hosts entry stays; see `forget_host_key`).
+    pub fn remove_host(&self, name: &str) -> Result<()> {
+        let path = self.config().path.clone();
+        let c = config::remove_host(&path, name)?;
+        *self.config.write().expect("config lock poisoned") = Arc::new(c);
+        let id = self.journal.begin(&self.actor, "host-remove", name, "")?;
+        self.journal
+            .finish(id, ActionState::Succeeded, "removed from the config", None)
+    }
+
+    /// Connects without logging in and reports the host key and what known_hosts says of it.
+    pub async fn probe_host_key(&self, name: &str) -> Result<OfferedKey> {
+        let host = self.host(name)?;
+        let target = self.target_without_secrets(&host);
+        self.pool
+            .run(move || ssh_session::probe_host_key(&target))
+            .await
+    }
+
+    fn target_without_secrets(&self, host: &HostConfig) -> Target {
+        Target {
+            name: host.name.clone(),
+            address: host.address.clone(),
+            port: host.port,
+            user: host.user.clone(),
+            credentials: Credentials::Agent,
+            connect_timeout: host.connect_timeout,
+            known_hosts: self.config().known_hosts.clone(),
+        }
+    }
+
+    /// Records the host's key in known_hosts if it still has `fingerprint` (the one the user
+    /// confirmed), then checks that login works.
+    pub async fn trust_host_key(&self, name: &str, fingerprint: &str) -> Result<()> {
+        let host = self.host(name)?;
+        let target = self.target(&host)?;
+        let policy = HostKeyPolicy::AcceptNew(Some(fingerprint.to_string()));
+        self.journaled(
+            "trust-host-key",
+            name,
+            fingerprint,
+            |_| async {
+                self.pool
+                    .with_fresh_connection(target, policy, |_| Ok(()))
+                    .await
+            },
+            |_| {
+                (
+                    ActionState::Succeeded,
+                    "host key recorded in known_hosts; login ok".into(),
+                )
+            },
+        )
+        .await
+    }
+
+    /// Removes the host's keys from known_hosts (after a legitimate key change).
+    pub async fn forget_host_key(&self, name: &str) -> Result<usize> {
+        let host = self.host(name)?;
+        let target = self.target_without_secrets(&host);
+        self.pool.forget(&target);
+        self.journaled(
+            "forget-host-key",
+            name,
+            "",
+            |_| async {
+                self.pool
+                    .run(move || ssh_session::forget_host_key(&target))
+                    .await
+            },
+            |n| {
+                (
+                    ActionState::Succeeded,
+                    format!("{n} known_hosts entries removed"),
+                )
+            },
+        )
+        .await
+    }
+
+    /// Live status of the named hosts (all when `names` is empty), probed concurrently.
+    pub async fn status(&self, names: &[String]) -> Result<Vec<HostStatus>> {
+        let config = self.config();
+        let hosts: Vec<HostConfig> = if names.is_empty() {
+            config.hosts.clone()
+        } else {
+            names
+                .iter()
+                .map(|n| config.host(n).cloned())
+                .collect::<Result<_>>()?
+        };
+        let mut tasks = Vec::new();
+        for host in &hosts {
+            let probe = match self.target(host) {
+                Ok(target) => {
+                    let cmd = inventory::probe_command(&host.boot_id_command);
+                    let (timeout, max) = (host.command_timeout, host.max_output_bytes);
+                    let pool = self.pool.clone();
+                    Some(tokio::spawn(async move {
+                        pool.with_connection(target, move |c| c.exec(&cmd, timeout, max))
+                            .await
+                    }))
+                }
+                Err(e) => {
+                    tasks.push(Err(e));
+                    continue;
+                }
+            };
+            tasks.push(Ok(probe));
+        }
+        let mut out = Vec::new();
+        for (host, task) in hosts.iter().zip(tasks) {
+            let result = match task {
+                Ok(Some(handle)) => handle
+                    .await
+                    .map_err(|e| Error::other(e.to_string()))
+                    .and_then(|r| r),
+                Ok(None) => Err(Error::other("no probe")),
+                Err(e) => Err(e),
+            };
+            let (reachable, error, (uptime_secs, boot_id, os)) = match result {
+                Ok(o) => (true, None, inventory::parse_probe(&o.stdout)),
+                Err(e) => (false, Some(ErrorInfo::from(&e)), (None, None, None)),
+            };
+            out.push(HostStatus {
+                name: host.name.clone(),
+                address: host.address.clone(),
+                port: host.port,
+                user: host.user.clone(),
+                reachable,
+                error,
+                uptime_secs,
+                boot_id,
+                os,
+                last_action: self.journal.last_for(&host.name)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reboots the host and verifies it came back (new boot id, test command ok), streaming
+    /// progress to `sink`; `cancel` stops waiting (the reboot itself may already be under way).
+    pub async fn reboot(
+        &self,
+        name: &str,
+        confirm: &Confirmation,
+        sink: Arc<dyn ProgressSink>,
+        cancel: CancellationToken,
+    ) -> Result<RebootReport> {
+        let host = self.host(name)?;
+        confirm.require(&format!("reboot of {name}"))?;
+        self.target(&host)?; // secrets missing: fail before anything is journaled as running
+        let make_target = || self.target(&host);
+        let report = self
+            .journaled(
+                "reboot",
+                name,
+                &format!("verified reboot ({})", host.reboot.command),
+                |id| {
+                    RebootJob {
+                        pool: &self.pool,
+                        host: &host,
+                        target: &make_target,
+                        progress: Progress {
+                            action_id: id,
+                            started: Instant::now(),
+                            sink,
+                        },
+                        cancel,
+                    }
+                    .run()
+                },
+                |r| {
+                    (
+                        ActionState::Succeeded,
+                        format!(
+                            "verified in {:.1}s: boot id {} -> {}, test command ok",
+                            r.elapsed_ms as f64 / 1000.0,
+                            short(&r.boot_id_before),
+                            short(&r.boot_id_after)
+                        ),
+                    )
+                },
+            )
+            .await;
+        self.pool.forget(&self.target_without_secrets(&host));
+        report
+    }
+
+    /// Runs a command on the host (reusing an open connection), output bounded per stream.
+    pub async fn exec(
+        &self,
+        name: &str,
+        command: &str,
+        confirm: &Confirmation,
+    ) -> Result<ExecOutput> {
+        let host = self.host(name)?;
+        if command.trim().is_empty() {
+            return Err(Error::invalid("the command is empty"));
+        }
+        confirm.require(&format!("running `{command}` on {name}"))?;
+        let target = self.target(&host)?;
+        let cmd = command.to_string();
+        let (timeout, max) = (host.command_timeout, host.max_output_bytes);
+        self.journaled(
+            "exec",
+            name,
+            command,
+            |_| async {
+                self.pool
+                    .with_connection(target, move |c: &mut Connection| c.exec(&cmd, timeout, max))
+                    .await
+            },
+            exec_summary,
+        )
+        .await
+    }
+
+    /// The runbooks in the host's runbook directory.
+    pub async fn runbooks(&self, name: &str) -> Result<Vec<Runbook>> {
+        let host = self.host(name)?;
+        let target = self.target(&host)?;
+        let cmd = runbooks::list_command(&host.runbook_dir);
+        let (timeout, max) = (host.command_timeout, host.max_output_bytes);
+        let out = self
+            .pool
+            .with_connection(target, move |c| c.exec(&cmd, timeout, max))
+            .await?;
+        match out.exit_code {
+            0 => Ok(runbooks::parse_list(&out.stdout)),
+            runbooks::NO_DIR_EXIT => Err(Error::NotFound {
+                what: "runbook directory",
+                name: format!("{}:{}", name, host.runbook_dir),
+                hint: Some(
+                    "create it on the host, or set runbook_dir for this host in the config".into(),
+                ),
+            }),
+            code => Err(Error::RemoteCommand {
+                host: name.to_string(),
+                command: "list runbooks".into(),
+                exit_code: code,
+                stderr: out.stderr.trim().to_string(),
+            }),
+        }
+    }
+
+    /// Runs one runbook; a dangerous one (`__name`) needs `Confirmation::Typed(name)`.
+    pub async fn run_runbook(
+        &self,
+        name: &str,
+        runbook: &str,
+        confirm: &Confirmation,
+    ) -> Result<ExecOutput> {
+        runbooks::check_name(runbook)?;
+        let what = format!("runbook {runbook} on {name}");
+        if runbooks::is_dangerous(runbook) {
+            confirm.require_typed(&what, runbook)?;
+        } else {
+            confirm.require(&what)?;
+        }
+        let books = self.runbooks(name).await?;
+        if !books.iter().any(|b| b.name == runbook) {
+            return Err(Error::NotFound {
+                what: "runbook",
+                name: runbook.to_string(),
+                hint: Some(format!(
+                    "runbooks on {name}: {}",
+                    books
+                        .iter()
+                        .map(|b| b.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            });
+        }
+        let host = self.host(name)?;
+        let target = self.target(&host)?;
+        let cmd = runbooks::run_command(&host.runbook_dir, runbook);
+        let (timeout, max) = (host.command_timeout, host.max_output_bytes);
+        self.journaled(
+            "runbook",
+            name,
+            runbook,
+            |_| async {
+                self.pool
+                    .with_connection(target, move |c: &mut Connection| c.exec(&cmd, timeout, max))
+                    .await
+            },
+            exec_summary,
+        )
+        .await
+    }
+
+    /// The newest journal rows first, optionally only those on one target.
+    pub fn journal(&self, target: Option<&str>, limit: usize) -> Result<Vec<ActionRecord>> {
+        self.journal.list(target, limit)
+    }
+}
+
+fn exec_summary(o: &ExecOutput) -> (ActionState, String) {
+    let state = if o.success() {
+        ActionState::Succeeded
+    } else {
+        ActionState::Failed
+    };
+    let how = match &o.signal {
+        Some(sig) => format!("killed by signal {sig}"),
+        None => format!("exit code {}", o.exit_code),
+    };
+    (state, format!("{how} in {} ms", o.duration_ms))
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}

@@ -1,0 +1,81 @@
+//! Live status of a host: reachable or not, uptime, boot id, OS, last action.
+
+use crate::error::ErrorInfo;
+use crate::journal::ActionRecord;
+use serde::Serialize;
+
+/// What `paaf host list` shows for one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostStatus {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub reachable: bool,
+    /// Why the host could not be read, when it could not.
+    pub error: Option<ErrorInfo>,
+    pub uptime_secs: Option<u64>,
+    pub boot_id: Option<String>,
+    pub os: Option<String>,
+    pub last_action: Option<ActionRecord>,
+}
+
+const MARK: &str = "@@paaf@@";
+
+/// One shell line that prints uptime, boot id and OS, each after a marker line.
+pub(crate) fn probe_command(boot_id_command: &str) -> String {
+    format!(
+        "echo {MARK}uptime; cat /proc/uptime 2>/dev/null; echo {MARK}bootid; {boot_id_command}; echo {MARK}os; (. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr"
+    )
+}
+
+/// The parsed probe: (uptime seconds, boot id, OS).
+pub(crate) fn parse_probe(stdout: &str) -> (Option<u64>, Option<String>, Option<String>) {
+    let mut section = "";
+    let (mut uptime, mut boot, mut os) = (None, None, None);
+    for line in stdout.lines() {
+        if let Some(name) = line.strip_prefix(MARK) {
+            section = match name {
+                "uptime" => "uptime",
+                "bootid" => "bootid",
+                "os" => "os",
+                _ => "",
+            };
+            continue;
+        }
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match section {
+            "uptime" if uptime.is_none() => {
+                uptime = line
+                    .split_whitespace()
+                    .next()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .map(|s| s as u64)
+            }
+            "bootid" if boot.is_none() => boot = Some(line.to_string()),
+            "os" if os.is_none() => os = Some(line.to_string()),
+            _ => {}
+        }
+    }
+    (uptime, boot, os)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_output_parses() {
+        let out = format!(
+            "{MARK}uptime\n12345.67 2345.1\n{MARK}bootid\n3f1c-uuid\n{MARK}os\nDebian GNU/Linux 12 (bookworm)\n"
+        );
+        let (u, b, o) = parse_probe(&out);
+        assert_eq!(u, Some(12345));
+        assert_eq!(b.as_deref(), Some("3f1c-uuid"));
+        assert_eq!(o.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(parse_probe(""), (None, None, None));
+    }
+}

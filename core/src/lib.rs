@@ -1,0 +1,17 @@
+//! paaf-core: every decision of paaf, under one facade ([`Paaf`]) that the CLI, the desktop app
+//! and the mobile bindings translate to and from.
+
+pub mod config;
+pub mod error;
+pub mod events;
+mod facade;
+pub mod inventory;
+pub mod journal;
+pub mod power;
+pub mod runbooks;
+pub mod secrets;
+pub mod ssh;
+
+pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
+pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
+pub use facade::{Confirmation, Paaf};

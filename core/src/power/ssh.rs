@@ -1,0 +1,341 @@
+//! Verified reboot over SSH, after Ansible's reboot module: read the boot id, send the reboot
+//! detached under `sudo -n`, see the connection drop, reconnect with backoff until the boot id
+//! changed, then run a test command until it succeeds. Each phase has its own budget and a
+//! timeout names the phase.
+
+use crate::config::HostConfig;
+use crate::error::{Error, Phase, Result};
+use crate::events::{CancellationToken, Progress, Step};
+use crate::ssh::{Connection, ExecOutput, HostKeyPolicy, SshPool, Target};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// What a verified reboot saw.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RebootReport {
+    pub host: String,
+    pub rebooted: bool,
+    pub boot_id_before: String,
+    pub boot_id_after: String,
+    /// From the reboot command to the connection drop.
+    pub shutdown_ms: u64,
+    /// From the drop to the new boot id.
+    pub boot_ms: u64,
+    /// From the new boot id to the test command's success.
+    pub test_ms: u64,
+    pub elapsed_ms: u64,
+}
+
+/// Everything one reboot needs; `target` is called for each new connection.
+pub(crate) struct RebootJob<'a> {
+    pub pool: &'a SshPool,
+    pub host: &'a HostConfig,
+    pub target: &'a (dyn Fn() -> Result<Target> + Send + Sync),
+    pub progress: Progress,
+    pub cancel: CancellationToken,
+}
+
+/// Ansible's retry delay: 2^attempt seconds plus up to a second of jitter, capped.
+pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
+    let base = 2f64.powi(attempt.min(16) as i32) + rand::random::<f64>();
+    Duration::from_secs_f64(base).min(max)
+}
+
+/// The shell line that starts the reboot in the background and returns at once, so the
+/// command's own exit is seen before the connection drops.
+pub(crate) fn detached_reboot_command(host: &HostConfig) -> String {
+    let inner = format!("sleep 1; exec {}", host.reboot.command);
+    let quoted = shlex::try_quote(&inner)
+        .map(|q| q.into_owned())
+        .unwrap_or(inner);
+    let sudo = if uses_sudo(host) { "sudo -n " } else { "" };
+    format!("nohup {sudo}sh -c {quoted} >/dev/null 2>&1 </dev/null &")
+}
+
+fn uses_sudo(host: &HostConfig) -> bool {
+    host.reboot.sudo && host.user != "root"
+}
+
+/// Runs one command on a connection owned by the caller, handing the connection back.
+async fn exec_on(
+    pool: &SshPool,
+    mut conn: Connection,
+    cmd: String,
+    timeout: Duration,
+    max: usize,
+) -> Result<(Connection, Result<ExecOutput>)> {
+    pool.run(move || {
+        let r = conn.exec(&cmd, timeout, max);
+        Ok((conn, r))
+    })
+    .await
+}
+
+impl RebootJob<'_> {
+    fn cancelled(&self, sent: bool) -> Error {
+        Error::Cancelled {
+            what: if sent {
+                format!(
+                    "reboot of {}: the reboot command had been sent, the host may still be rebooting",
+                    self.host.name
+                )
+            } else {
+                format!("reboot of {}: nothing was sent", self.host.name)
+            },
+        }
+    }
+
+    /// Sleeps `d` unless cancelled first.
+    async fn pause(&self, d: Duration, sent: bool) -> Result<()> {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = self.cancel.cancelled() => Err(self.cancelled(sent)),
+        }
+    }
+
+    async fn connect(&self) -> Result<Connection> {
+        let target = (self.target)()?;
+        self.pool
+            .run(move || Connection::open(&target, &HostKeyPolicy::Strict))
+            .await
+    }
+
+    async fn read_boot_id(&self, conn: Connection) -> Result<(Connection, Result<String>)> {
+        let h = self.host;
+        let (conn, out) = exec_on(
+            self.pool,
+            conn,
+            h.boot_id_command.clone(),
+            h.command_timeout,
+            4096,
+        )
+        .await?;
+        let id = out.and_then(|o| {
+            let id = o.stdout.trim().to_string();
+            if o.success() && !id.is_empty() {
+                Ok(id)
+            } else {
+                Err(Error::RemoteCommand {
+                    host: h.name.clone(),
+                    command: h.boot_id_command.clone(),
+                    exit_code: o.exit_code,
+                    stderr: if id.is_empty() && o.success() {
+                        "it printed nothing; set boot_id_command for this host".into()
+                    } else {
+                        o.stderr.trim().to_string()
+                    },
+                })
+            }
+        });
+        Ok((conn, id))
+    }
+
+    pub async fn run(self) -> Result<RebootReport> {
+        let h = self.host;
+        let started = Instant::now();
+        self.progress.step(Step::Connecting {
+            host: h.name.clone(),
+        });
+        let conn = self.connect().await?;
+        let (conn, before) = self.read_boot_id(conn).await?;
+        let before = before?;
+        self.progress.step(Step::BootIdRead {
+            boot_id: before.clone(),
+        });
+
+        let mut conn = conn;
+        if uses_sudo(h) {
+            let (c, out) = exec_on(
+                self.pool,
+                conn,
+                "sudo -n true".into(),
+                h.command_timeout,
+                4096,
+            )
+            .await?;
+            conn = c;
+            let out = out?;
+            if !out.success() {
+                return Err(Error::Privilege {
+                    host: h.name.clone(),
+                    reason: format!(
+                        "`sudo -n` is refused for {} ({}). Allow passwordless sudo for the reboot command (e.g. `{} ALL=(root) NOPASSWD: /usr/sbin/shutdown` in /etc/sudoers.d/paaf), or log in as root, or set reboot.sudo = false",
+                        h.user,
+                        out.stderr.trim(),
+                        h.user
+                    ),
+                });
+            }
+            self.progress.step(Step::PrivilegeChecked);
+        }
+        if self.cancel.is_cancelled() {
+            return Err(self.cancelled(false));
+        }
+
+        // Phase 0: send. A dropped connection, EOF or exit 255 after sending counts as initiated.
+        let command = detached_reboot_command(h);
+        let (conn, sent) = exec_on(self.pool, conn, command, h.connect_timeout, 4096).await?;
+        match &sent {
+            Ok(o) if !o.success() && o.exit_code != 255 => {
+                return Err(Error::RemoteCommand {
+                    host: h.name.clone(),
+                    command: h.reboot.command.clone(),
+                    exit_code: o.exit_code,
+                    stderr: o.stderr.trim().to_string(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::info!(host = %h.name, "connection ended while sending the reboot ({e}); counting it as initiated")
+            }
+        }
+        let sent_at = Instant::now();
+        self.progress.step(Step::CommandSent {
+            command: h.reboot.command.clone(),
+        });
+
+        // Phase 1: the old connection must drop.
+        let mut conn = Some(conn);
+        while let Some(c) = conn.take() {
+            if sent_at.elapsed() >= h.reboot.shutdown_timeout {
+                return Err(Error::Timeout {
+                    host: h.name.clone(),
+                    phase: Phase::Shutdown,
+                    after: h.reboot.shutdown_timeout,
+                });
+            }
+            let (c, out) = exec_on(self.pool, c, "true".into(), Duration::from_secs(3), 64).await?;
+            if out.is_ok() {
+                conn = Some(c);
+                self.pause(Duration::from_millis(300), true).await?;
+            }
+        }
+        let dropped_at = Instant::now();
+        self.progress.step(Step::ConnectionDropped);
+
+        // Phase 2: reconnect until the boot id changed.
+        let mut attempt = 0u32;
+        let mut seen_up = false;
+        let (conn, after) = loop {
+            if self.cancel.is_cancelled() {
+                return Err(self.cancelled(true));
+            }
+            let reason = match self.connect().await {
+                Ok(c) => {
+                    if !seen_up {
+                        seen_up = true;
+                        self.progress.step(Step::BackUp);
+                    }
+                    match self.read_boot_id(c).await? {
+                        (c, Ok(id)) if id != before => break (c, id),
+                        (_, Ok(_)) => "boot id unchanged, not rebooted yet".to_string(),
+                        (_, Err(e)) => e.to_string(),
+                    }
+                }
+                Err(
+                    e @ (Error::HostKeyChanged { .. }
+                    | Error::HostKeyUnknown { .. }
+                    | Error::Secret { .. }),
+                ) => return Err(e),
+                Err(e) => e.to_string(),
+            };
+            let spent = dropped_at.elapsed();
+            if spent >= h.reboot.boot_timeout {
+                return Err(Error::Timeout {
+                    host: h.name.clone(),
+                    phase: Phase::Boot,
+                    after: h.reboot.boot_timeout,
+                });
+            }
+            let delay = backoff(attempt, h.reboot.backoff_max).min(h.reboot.boot_timeout - spent);
+            attempt += 1;
+            self.progress.step(Step::WaitingForHost {
+                attempt,
+                retry_in_ms: delay.as_millis() as u64,
+                reason,
+            });
+            self.pause(delay, true).await?;
+        };
+        let booted_at = Instant::now();
+        self.progress.step(Step::BootIdChanged {
+            old: before.clone(),
+            new: after.clone(),
+        });
+
+        // Phase 3: the test command must succeed.
+        let mut attempt = 0u32;
+        let mut conn = Some(conn);
+        loop {
+            let c = match conn.take() {
+                Some(c) => Ok(c),
+                None => self.connect().await,
+            };
+            let reason = match c {
+                Ok(c) => match exec_on(
+                    self.pool,
+                    c,
+                    h.test_command.clone(),
+                    h.command_timeout,
+                    64 * 1024,
+                )
+                .await?
+                {
+                    (_, Ok(o)) if o.success() => break,
+                    (c, Ok(o)) => {
+                        conn = Some(c);
+                        format!("exit code {}: {}", o.exit_code, o.stderr.trim())
+                    }
+                    (_, Err(e)) => e.to_string(),
+                },
+                Err(e) => e.to_string(),
+            };
+            let spent = booted_at.elapsed();
+            if spent >= h.reboot.test_timeout {
+                return Err(Error::Timeout {
+                    host: h.name.clone(),
+                    phase: Phase::TestCommand,
+                    after: h.reboot.test_timeout,
+                });
+            }
+            attempt += 1;
+            self.progress
+                .step(Step::WaitingForTestCommand { attempt, reason });
+            self.pause(
+                backoff(attempt - 1, h.reboot.backoff_max).min(h.reboot.test_timeout - spent),
+                true,
+            )
+            .await?;
+        }
+        self.progress.step(Step::TestCommandOk {
+            command: h.test_command.clone(),
+        });
+        self.progress.step(Step::Done);
+        let ms = |d: Duration| d.as_millis() as u64;
+        Ok(RebootReport {
+            host: h.name.clone(),
+            rebooted: true,
+            boot_id_before: before,
+            boot_id_after: after,
+            shutdown_ms: ms(dropped_at - sent_at),
+            boot_ms: ms(booted_at - dropped_at),
+            test_ms: ms(booted_at.elapsed()),
+            elapsed_ms: ms(started.elapsed()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_follows_ansible_and_is_capped() {
+        let max = Duration::from_secs(12);
+        for attempt in 0..3 {
+            let d = backoff(attempt, max).as_secs_f64();
+            let base = 2f64.powi(attempt as i32);
+            assert!(d >= base && d < base + 1.0, "attempt {attempt}: {d}");
+        }
+        assert_eq!(backoff(10, max), max);
+    }
+}

@@ -1,0 +1,557 @@
+//! One SSH connection: connect with timeouts, check the host key, authenticate, run commands.
+//!
+//! Everything here blocks (libssh2 is a blocking C library); callers run it on
+//! `tokio::task::spawn_blocking` through [`super::pool::SshPool`].
+
+use super::known_hosts::{self, KeyStatus, OfferedKey};
+use crate::error::{Error, Phase, Result};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use ssh2::Session;
+use std::io::{ErrorKind, Read};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Credentials, resolved from the secret store for one connection. Debug never shows them.
+pub enum Credentials {
+    Key {
+        path: PathBuf,
+        passphrase: Option<SecretString>,
+    },
+    Password(SecretString),
+    Agent,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Key { path, passphrase } => f
+                .debug_struct("Key")
+                .field("path", path)
+                .field("passphrase", &passphrase.as_ref().map(|_| "[redacted]"))
+                .finish(),
+            Credentials::Password(_) => f.write_str("Password([redacted])"),
+            Credentials::Agent => f.write_str("Agent"),
+        }
+    }
+}
+
+/// Everything needed to open a connection to one host.
+#[derive(Debug)]
+pub struct Target {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub credentials: Credentials,
+    pub connect_timeout: Duration,
+    pub known_hosts: PathBuf,
+}
+
+/// What to do with a host key known_hosts does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Refuse unknown keys (the default for every action).
+    Strict,
+    /// Accept and record an unknown key; with `Some(fp)`, only if it has that fingerprint
+    /// (the one the user confirmed), so a key swapped between prompt and accept is refused.
+    AcceptNew(Option<String>),
+}
+
+/// The result of a command, with output bounded to the host's `max_output_bytes` per stream.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i32,
+    /// Set when the command was killed by a signal (e.g. "KILL").
+    pub signal: Option<String>,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    pub duration_ms: u64,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.exit_code == 0 && self.signal.is_none()
+    }
+}
+
+/// An authenticated SSH session to one host.
+pub struct Connection {
+    session: Session,
+    host: String,
+    // The session owns a clone of this socket; ours is kept to poll() it.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    tcp: TcpStream,
+}
+
+fn unreachable(target: &Target, reason: impl Into<String>) -> Error {
+    Error::Unreachable {
+        host: target.name.clone(),
+        address: format!("{}:{}", target.address, target.port),
+        reason: reason.into(),
+    }
+}
+
+/// TCP connect + SSH handshake, bounded by the target's connect timeout.
+fn handshake(target: &Target) -> Result<(Session, TcpStream)> {
+    let addrs: Vec<_> = (target.address.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| unreachable(target, format!("cannot resolve the address: {e}")))?
+        .collect();
+    let mut last = None;
+    let mut tcp = None;
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, target.connect_timeout) {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let tcp = match tcp {
+        Some(t) => t,
+        None => {
+            let reason = match last {
+                Some(e) if e.kind() == ErrorKind::TimedOut => format!(
+                    "no answer within {}s (connect_timeout_secs)",
+                    target.connect_timeout.as_secs()
+                ),
+                Some(e) => e.to_string(),
+                None => "the address resolved to nothing".into(),
+            };
+            return Err(unreachable(target, reason));
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    let mut session = Session::new().map_err(|e| ssh_error(&target.name, "session", e))?;
+    session.set_timeout(duration_ms(target.connect_timeout));
+    session.set_tcp_stream(
+        tcp.try_clone()
+            .map_err(|e| unreachable(target, e.to_string()))?,
+    );
+    session.handshake().map_err(|e| {
+        if is_timeout(&e) {
+            Error::Timeout {
+                host: target.name.clone(),
+                phase: Phase::Connect,
+                after: target.connect_timeout,
+            }
+        } else {
+            unreachable(target, format!("SSH handshake failed: {}", e.message()))
+        }
+    })?;
+    Ok((session, tcp))
+}
+
+fn duration_ms(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX).max(1)
+}
+
+fn is_timeout(e: &ssh2::Error) -> bool {
+    // LIBSSH2_ERROR_TIMEOUT
+    e.code() == ssh2::ErrorCode::Session(-9)
+}
+
+fn is_eagain(e: &ssh2::Error) -> bool {
+    // LIBSSH2_ERROR_EAGAIN
+    e.code() == ssh2::ErrorCode::Session(-37)
+}
+
+pub(crate) fn ssh_error(host: &str, what: &str, e: ssh2::Error) -> Error {
+    Error::Ssh {
+        host: host.to_string(),
+        reason: format!("{what}: {}", e.message()),
+    }
+}
+
+/// Connects to the host and reports its key without logging in (for the trust prompt).
+pub fn probe_host_key(target: &Target) -> Result<OfferedKey> {
+    let (session, _tcp) = handshake(target)?;
+    known_hosts::check(
+        &session,
+        &target.known_hosts,
+        &target.name,
+        &target.address,
+        target.port,
+    )
+}
+
+/// Removes the host's keys from known_hosts; returns how many entries went.
+pub fn forget_host_key(target: &Target) -> Result<usize> {
+    let session = Session::new().map_err(|e| ssh_error(&target.name, "session", e))?;
+    known_hosts::remove(
+        &session,
+        &target.known_hosts,
+        &target.name,
+        &target.address,
+        target.port,
+    )
+}
+
+impl Connection {
+    /// Connects, checks the host key under `policy`, then authenticates.
+    pub fn open(target: &Target, policy: &HostKeyPolicy) -> Result<Connection> {
+        let (session, tcp) = handshake(target)?;
+        let offered = known_hosts::check(
+            &session,
+            &target.known_hosts,
+            &target.name,
+            &target.address,
+            target.port,
+        )?;
+        match (offered.status, policy) {
+            (KeyStatus::Known, _) => {}
+            (KeyStatus::Changed, _) => {
+                return Err(Error::HostKeyChanged {
+                    host: target.name.clone(),
+                    fingerprint: offered.fingerprint,
+                    known_hosts: target.known_hosts.clone(),
+                });
+            }
+            (KeyStatus::Unknown, HostKeyPolicy::Strict) => {
+                return Err(Error::HostKeyUnknown {
+                    host: target.name.clone(),
+                    key_type: offered.key_type,
+                    fingerprint: offered.fingerprint,
+                });
+            }
+            (KeyStatus::Unknown, HostKeyPolicy::AcceptNew(expected)) => {
+                if let Some(fp) = expected
+                    && *fp != offered.fingerprint
+                {
+                    return Err(Error::Ssh {
+                        host: target.name.clone(),
+                        reason: format!(
+                            "the host now offers {} but {fp} was confirmed; nothing was trusted, check the host and try again",
+                            offered.fingerprint
+                        ),
+                    });
+                }
+                known_hosts::add(
+                    &session,
+                    &target.known_hosts,
+                    &target.name,
+                    &target.address,
+                    target.port,
+                )?;
+                tracing::info!(host = %target.name, fingerprint = %offered.fingerprint, "host key trusted");
+            }
+        }
+        authenticate(&session, target)?;
+        Ok(Connection {
+            session,
+            host: target.name.clone(),
+            tcp,
+        })
+    }
+
+    /// True when the transport still works (a keepalive can be written).
+    pub fn is_alive(&self) -> bool {
+        self.session.set_blocking(true);
+        self.session.keepalive_send().is_ok()
+    }
+
+    /// Runs `command`, collecting at most `max_output` bytes of each stream, within `timeout`.
+    pub fn exec(
+        &mut self,
+        command: &str,
+        timeout: Duration,
+        max_output: usize,
+    ) -> Result<ExecOutput> {
+        let started = Instant::now();
+        let deadline = started + timeout;
+        self.session.set_blocking(false);
+        let result = self.exec_nonblocking(command, deadline, max_output, timeout);
+        self.session.set_blocking(true);
+        let mut out = result?;
+        out.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(out)
+    }
+
+    // Non-blocking so stdout and stderr are drained together: reading one stream to its end
+    // while the other fills the SSH window would deadlock on commands with large stderr.
+    fn exec_nonblocking(
+        &self,
+        command: &str,
+        deadline: Instant,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<ExecOutput> {
+        let host = self.host.clone();
+        let timed_out = || Error::Timeout {
+            host: host.clone(),
+            phase: Phase::Command,
+            after: timeout,
+        };
+        let mut channel =
+            self.retry(deadline, "open channel", || self.session.channel_session())?;
+        self.retry(deadline, "exec", || channel.exec(command))?;
+        let (mut out, mut err) = (Bounded::new(max), Bounded::new(max));
+        let mut chunk = vec![0u8; 32 * 1024];
+        let mut idle_passes = 0;
+        loop {
+            let mut progressed = false;
+            for (stream_id, sink) in [(0, &mut out), (1, &mut err)] {
+                let mut stream = channel.stream(stream_id);
+                loop {
+                    match stream.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            sink.push(&chunk[..n]);
+                            progressed = true;
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) => {
+                            return Err(Error::Ssh {
+                                host: self.host.clone(),
+                                reason: format!("connection lost while reading output: {e}"),
+                            });
+                        }
+                    }
+                }
+            }
+            if channel.eof() && !progressed {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let _ = channel.close();
+                return Err(timed_out());
+            }
+            if progressed {
+                idle_passes = 0;
+            } else {
+                // A read of one stream may buffer the other's data inside libssh2; only after
+                // two passes with nothing is it safe to sleep on the socket.
+                idle_passes += 1;
+                if idle_passes >= 2 {
+                    self.wait_socket(deadline);
+                }
+            }
+        }
+        self.retry(deadline, "close", || channel.wait_close())?;
+        let exit_code = channel
+            .exit_status()
+            .map_err(|e| ssh_error(&self.host, "exit status", e))?;
+        let signal = channel
+            .exit_signal()
+            .ok()
+            .and_then(|s| s.exit_signal)
+            .filter(|s| !s.is_empty());
+        Ok(ExecOutput {
+            exit_code,
+            signal,
+            stdout_truncated: out.truncated,
+            stderr_truncated: err.truncated,
+            stdout: String::from_utf8_lossy(&out.data).into_owned(),
+            stderr: String::from_utf8_lossy(&err.data).into_owned(),
+            duration_ms: 0,
+        })
+    }
+
+    fn retry<T>(
+        &self,
+        deadline: Instant,
+        what: &str,
+        mut f: impl FnMut() -> Result<T, ssh2::Error>,
+    ) -> Result<T> {
+        loop {
+            match f() {
+                Err(e) if is_eagain(&e) => {
+                    if Instant::now() >= deadline {
+                        return Err(Error::Timeout {
+                            host: self.host.clone(),
+                            phase: Phase::Command,
+                            after: deadline.saturating_duration_since(Instant::now()),
+                        });
+                    }
+                    self.wait_socket(deadline);
+                }
+                Err(e) => return Err(ssh_error(&self.host, what, e)),
+                Ok(v) => return Ok(v),
+            }
+        }
+    }
+
+    /// Sleeps until the socket is ready in the direction libssh2 waits for (at most 100 ms).
+    fn wait_socket(&self, deadline: Instant) {
+        let slice = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(100));
+        #[cfg(unix)]
+        {
+            let dirs = self.session.block_directions();
+            let mut events = 0;
+            if matches!(
+                dirs,
+                ssh2::BlockDirections::Inbound | ssh2::BlockDirections::Both
+            ) {
+                events |= libc::POLLIN;
+            }
+            if matches!(
+                dirs,
+                ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
+            ) {
+                events |= libc::POLLOUT;
+            }
+            if events == 0 {
+                events = libc::POLLIN;
+            }
+            let mut pfd = libc::pollfd {
+                fd: std::os::fd::AsRawFd::as_raw_fd(&self.tcp),
+                events,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd on a socket this connection owns, for a bounded time.
+            unsafe { libc::poll(&mut pfd, 1, slice.as_millis() as libc::c_int) };
+        }
+        #[cfg(not(unix))]
+        std::thread::sleep(slice.min(Duration::from_millis(2)));
+    }
+}
+
+/// Output capped at a size; what goes past the cap is counted as truncated, not kept.
+struct Bounded {
+    data: Vec<u8>,
+    max: usize,
+    truncated: bool,
+}
+
+impl Bounded {
+    fn new(max: usize) -> Self {
+        Bounded {
+            data: Vec::new(),
+            max,
+            truncated: false,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let room = self.max.saturating_sub(self.data.len());
+        if bytes.len() > room {
+            self.truncated = true;
+        }
+        self.data.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+}
+
+fn authenticate(session: &Session, target: &Target) -> Result<()> {
+    let failed = |method: &'static str, reason: String| Error::AuthFailed {
+        host: target.name.clone(),
+        user: target.user.clone(),
+        method,
+        reason,
+    };
+    match &target.credentials {
+        Credentials::Password(pw) => {
+            session
+                .userauth_password(&target.user, pw.expose_secret())
+                .map_err(|_| {
+                    failed("password", "the server refused the user or password".into())
+                })?;
+        }
+        Credentials::Key { path, passphrase } => {
+            check_key_file(path).map_err(|r| failed("key", r))?;
+            session
+                .userauth_pubkey_file(
+                    &target.user,
+                    None,
+                    path,
+                    passphrase.as_ref().map(|p| p.expose_secret()),
+                )
+                .map_err(|e| {
+                    let reason = if e.message().contains("passphrase")
+                        || e.message().contains("private key")
+                    {
+                        format!(
+                            "cannot use key {}: {} (is the passphrase stored and right?)",
+                            path.display(),
+                            e.message()
+                        )
+                    } else {
+                        format!("the server refused key {}", path.display())
+                    };
+                    failed("key", reason)
+                })?;
+        }
+        Credentials::Agent => {
+            let mut agent = session
+                .agent()
+                .map_err(|e| failed("agent", e.message().to_string()))?;
+            agent.connect().map_err(|e| {
+                failed(
+                    "agent",
+                    format!(
+                        "cannot reach ssh-agent (is SSH_AUTH_SOCK set?): {}",
+                        e.message()
+                    ),
+                )
+            })?;
+            agent
+                .list_identities()
+                .map_err(|e| failed("agent", e.message().to_string()))?;
+            let identities = agent
+                .identities()
+                .map_err(|e| failed("agent", e.message().to_string()))?;
+            if identities.is_empty() {
+                return Err(failed(
+                    "agent",
+                    "the agent holds no keys (ssh-add one)".into(),
+                ));
+            }
+            let ok = identities
+                .iter()
+                .any(|id| agent.userauth(&target.user, id).is_ok());
+            let _ = agent.disconnect();
+            if !ok {
+                return Err(failed(
+                    "agent",
+                    format!("the server refused all {} agent keys", identities.len()),
+                ));
+            }
+        }
+    }
+    if !session.authenticated() {
+        return Err(failed(
+            "unknown",
+            "the server did not accept the login".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_key_file(path: &Path) -> std::result::Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(format!("{} is not a file", path.display())),
+        Err(e) => Err(format!("cannot read key {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_output_keeps_the_head_and_flags_the_rest() {
+        let mut b = Bounded::new(5);
+        b.push(b"abc");
+        b.push(b"defg");
+        assert_eq!(b.data, b"abcde");
+        assert!(b.truncated);
+    }
+
+    #[test]
+    fn credentials_debug_is_redacted() {
+        let c = Credentials::Password(SecretString::from("pa55-word-xyz"));
+        assert!(!format!("{c:?}").contains("pa55"));
+        let k = Credentials::Key {
+            path: "/k".into(),
+            passphrase: Some(SecretString::from("phrase-xyz")),
+        };
+        assert!(!format!("{k:?}").contains("phrase-xyz"));
+    }
+}
