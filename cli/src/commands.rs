@@ -1,7 +1,9 @@
 //! One function per command: arguments in, a facade call, output out.
 
 use crate::render::{self, RebootProgress};
-use crate::{exit, prompt, AddHostArgs, Cli, Command, ExecArgs, HostCommand, RunbookCommand, SecretCommand};
+use crate::{
+    AddHostArgs, Cli, Command, ExecArgs, HostCommand, RunbookCommand, SecretCommand, exit, prompt,
+};
 use paaf_core::config::{self, NewAuth, NewHost};
 use paaf_core::secrets::{KeyringStore, SecretRef};
 use paaf_core::{CancellationToken, Confirmation, Error, ErrorCode, Paaf, Result};
@@ -18,7 +20,10 @@ struct Ctx {
 
 /// Runs the command; returns the process exit code.
 pub async fn dispatch(cli: Cli) -> i32 {
-    let path = cli.config.clone().unwrap_or_else(config::default_config_path);
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(config::default_config_path);
     let paaf = match Paaf::open(&path, Arc::new(KeyringStore::open()), "cli") {
         Ok(p) => p,
         Err(e) => {
@@ -26,7 +31,12 @@ pub async fn dispatch(cli: Cli) -> i32 {
             return exit::code(e.code());
         }
     };
-    let ctx = Ctx { paaf, json: cli.json, yes: cli.yes, accept_new: cli.accept_new_host_key };
+    let ctx = Ctx {
+        paaf,
+        json: cli.json,
+        yes: cli.yes,
+        accept_new: cli.accept_new_host_key,
+    };
     match run(&ctx, cli.command).await {
         Ok(code) => code,
         Err(e) => {
@@ -39,7 +49,9 @@ pub async fn dispatch(cli: Cli) -> i32 {
 async fn run(ctx: &Ctx, command: Command) -> Result<i32> {
     match command {
         Command::Host(HostCommand::Add(args)) => host_add(ctx, args).await,
-        Command::Host(HostCommand::List { names }) | Command::Status { names } => status(ctx, &names).await,
+        Command::Host(HostCommand::List { names }) | Command::Status { names } => {
+            status(ctx, &names).await
+        }
         Command::Host(HostCommand::Remove { name }) => {
             ctx.paaf.remove_host(&name)?;
             done(ctx, &format!("removed {name}"))
@@ -53,22 +65,43 @@ async fn run(ctx: &Ctx, command: Command) -> Result<i32> {
         Command::Exec(args) => exec(ctx, args).await,
         Command::Runbook(RunbookCommand::List { name }) => {
             let books = with_trust(ctx, &name, || ctx.paaf.runbooks(&name)).await?;
-            if ctx.json { render::json(&books) } else { render::runbooks(&name, &books) }
+            if ctx.json {
+                render::json(&books)
+            } else {
+                render::runbooks(&name, &books)
+            }
             Ok(exit::OK)
         }
-        Command::Runbook(RunbookCommand::Run { name, runbook, confirm }) => run_runbook(ctx, &name, &runbook, confirm).await,
+        Command::Runbook(RunbookCommand::Run {
+            name,
+            runbook,
+            confirm,
+        }) => run_runbook(ctx, &name, &runbook, confirm).await,
         Command::Journal { host, limit } => {
             let rows = ctx.paaf.journal(host.as_deref(), limit)?;
-            if ctx.json { render::json(&rows) } else { render::journal(&rows) }
+            if ctx.json {
+                render::json(&rows)
+            } else {
+                render::journal(&rows)
+            }
             Ok(exit::OK)
         }
         Command::Secret(SecretCommand::Set { name }) => {
-            let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| Error::InvalidInput { message: format!("cannot read the secret: {e}") })?;
+            let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| {
+                Error::InvalidInput {
+                    message: format!("cannot read the secret: {e}"),
+                }
+            })?;
             if value.is_empty() {
-                return Err(Error::InvalidInput { message: "the secret is empty".into() });
+                return Err(Error::InvalidInput {
+                    message: "the secret is empty".into(),
+                });
             }
             ctx.paaf.set_secret(&name, &SecretString::from(value))?;
-            done(ctx, &format!("stored keyring:{name} in {}", ctx.paaf.secret_backend()))
+            done(
+                ctx,
+                &format!("stored keyring:{name} in {}", ctx.paaf.secret_backend()),
+            )
         }
     }
 }
@@ -92,13 +125,22 @@ async fn trust(ctx: &Ctx, name: &str) -> Result<()> {
             return Ok(());
         }
         paaf_core::ssh::KeyStatus::Changed => {
-            return Err(Error::HostKeyChanged { host: name.into(), fingerprint: key.fingerprint, known_hosts: ctx.paaf.config().known_hosts.clone() });
+            return Err(Error::HostKeyChanged {
+                host: name.into(),
+                fingerprint: key.fingerprint,
+                known_hosts: ctx.paaf.config().known_hosts.clone(),
+            });
         }
         paaf_core::ssh::KeyStatus::Unknown => {}
     }
-    let ok = ctx.accept_new || prompt::confirm(false, &format!("Trust this key for {name}?")) == Confirmation::Yes;
+    let ok = ctx.accept_new
+        || prompt::confirm(false, &format!("Trust this key for {name}?")) == Confirmation::Yes;
     if !ok {
-        return Err(Error::HostKeyUnknown { host: name.into(), key_type: key.key_type, fingerprint: key.fingerprint });
+        return Err(Error::HostKeyUnknown {
+            host: name.into(),
+            key_type: key.key_type,
+            fingerprint: key.fingerprint,
+        });
     }
     ctx.paaf.trust_host_key(name, &key.fingerprint).await?;
     eprintln!("Trusted {} for {name}.", key.fingerprint);
@@ -135,13 +177,23 @@ async fn host_add(ctx: &Ctx, a: AddHostArgs) -> Result<i32> {
         NewAuth::Key { path, passphrase }
     } else if a.password_stdin {
         secret = Some(read_secret("Password")?);
-        NewAuth::Password { password: keyring_ref("-password") }
+        NewAuth::Password {
+            password: keyring_ref("-password"),
+        }
     } else if let Some(r) = &a.password_ref {
-        NewAuth::Password { password: parse_ref(r)? }
+        NewAuth::Password {
+            password: parse_ref(r)?,
+        }
     } else {
         NewAuth::Agent
     };
-    let host = NewHost { name: a.name.clone(), address: a.address, port: a.port, user: a.user, auth };
+    let host = NewHost {
+        name: a.name.clone(),
+        address: a.address,
+        port: a.port,
+        user: a.user,
+        auth,
+    };
     ctx.paaf.add_host(host, secret)?;
     if !ctx.json {
         println!("Added {} to {}", a.name, ctx.paaf.config().path.display());
@@ -152,26 +204,50 @@ async fn host_add(ctx: &Ctx, a: AddHostArgs) -> Result<i32> {
     let statuses = with_trust(ctx, &a.name, || async {
         let s = ctx.paaf.status(std::slice::from_ref(&a.name)).await?;
         match s[0].error.as_ref().map(|e| e.code) {
-            Some(ErrorCode::HostKeyUnknown) => Err(Error::HostKeyUnknown { host: a.name.clone(), key_type: String::new(), fingerprint: String::new() }),
+            Some(ErrorCode::HostKeyUnknown) => Err(Error::HostKeyUnknown {
+                host: a.name.clone(),
+                key_type: String::new(),
+                fingerprint: String::new(),
+            }),
             _ => Ok(s),
         }
     })
     .await?;
-    if ctx.json { render::json(&statuses[0]) } else { render::hosts(&statuses) }
-    Ok(if statuses[0].reachable { exit::OK } else { statuses[0].error.as_ref().map(|e| exit::code(e.code)).unwrap_or(1) })
+    if ctx.json {
+        render::json(&statuses[0])
+    } else {
+        render::hosts(&statuses)
+    }
+    Ok(if statuses[0].reachable {
+        exit::OK
+    } else {
+        statuses[0]
+            .error
+            .as_ref()
+            .map(|e| exit::code(e.code))
+            .unwrap_or(1)
+    })
 }
 
 fn read_secret(what: &str) -> Result<SecretString> {
-    let v = prompt::secret(what).map_err(|e| Error::InvalidInput { message: format!("cannot read the {what}: {e}") })?;
+    let v = prompt::secret(what).map_err(|e| Error::InvalidInput {
+        message: format!("cannot read the {what}: {e}"),
+    })?;
     if v.is_empty() {
-        return Err(Error::InvalidInput { message: format!("the {what} is empty") });
+        return Err(Error::InvalidInput {
+            message: format!("the {what} is empty"),
+        });
     }
     Ok(SecretString::from(v))
 }
 
 async fn status(ctx: &Ctx, names: &[String]) -> Result<i32> {
     let statuses = ctx.paaf.status(names).await?;
-    if ctx.json { render::json(&statuses) } else { render::hosts(&statuses) }
+    if ctx.json {
+        render::json(&statuses)
+    } else {
+        render::hosts(&statuses)
+    }
     Ok(exit::OK)
 }
 
@@ -185,14 +261,22 @@ async fn reboot(ctx: &Ctx, name: &str) -> Result<i32> {
             on_ctrl_c.cancel();
         }
     });
-    let result = with_trust(ctx, name, || ctx.paaf.reboot(name, &confirm, progress.clone(), cancel.clone())).await;
+    let result = with_trust(ctx, name, || {
+        ctx.paaf
+            .reboot(name, &confirm, progress.clone(), cancel.clone())
+    })
+    .await;
     progress.finish();
     let events = std::mem::take(&mut *progress.events.lock().expect("events poisoned"));
     match result {
-        Ok(report) if ctx.json => render::json(&serde_json::json!({ "report": report, "events": events })),
+        Ok(report) if ctx.json => {
+            render::json(&serde_json::json!({ "report": report, "events": events }))
+        }
         Ok(report) => render::reboot_report(&report),
         Err(e) if ctx.json => {
-            render::json(&serde_json::json!({ "error": paaf_core::ErrorInfo::from(&e), "events": events }));
+            render::json(
+                &serde_json::json!({ "error": paaf_core::ErrorInfo::from(&e), "events": events }),
+            );
             return Ok(exit::code(e.code()));
         }
         Err(e) => return Err(e),
@@ -206,9 +290,22 @@ async fn exec(ctx: &Ctx, a: ExecArgs) -> Result<i32> {
         commands.push(a.rest.join(" "));
     }
     if commands.is_empty() {
-        return Err(Error::InvalidInput { message: "no command given: `paaf exec HOST -- CMD` or `-c CMD`".into() });
+        return Err(Error::InvalidInput {
+            message: "no command given: `paaf exec HOST -- CMD` or `-c CMD`".into(),
+        });
     }
-    let confirm = prompt::confirm(ctx.yes, &format!("Run {} on {}?", commands.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "), a.name));
+    let confirm = prompt::confirm(
+        ctx.yes,
+        &format!(
+            "Run {} on {}?",
+            commands
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            a.name
+        ),
+    );
     let mut outputs = Vec::new();
     let mut code = exit::OK;
     for cmd in &commands {
@@ -222,7 +319,11 @@ async fn exec(ctx: &Ctx, a: ExecArgs) -> Result<i32> {
         outputs.push(out);
     }
     if ctx.json {
-        if outputs.len() == 1 { render::json(&outputs[0]) } else { render::json(&outputs) }
+        if outputs.len() == 1 {
+            render::json(&outputs[0])
+        } else {
+            render::json(&outputs)
+        }
     }
     Ok(code)
 }
@@ -237,6 +338,14 @@ async fn run_runbook(ctx: &Ctx, name: &str, runbook: &str, typed: Option<String>
         }
     };
     let out = with_trust(ctx, name, || ctx.paaf.run_runbook(name, runbook, &confirm)).await?;
-    if ctx.json { render::json(&out) } else { render::exec_output(&out) }
-    Ok(if out.success() { exit::OK } else { exit::REMOTE_FAILED })
+    if ctx.json {
+        render::json(&out)
+    } else {
+        render::exec_output(&out)
+    }
+    Ok(if out.success() {
+        exit::OK
+    } else {
+        exit::REMOTE_FAILED
+    })
 }

@@ -52,9 +52,7 @@ enum Command {
         names: Vec<String>,
     },
     /// Reboot a host and verify it came back (new boot id, test command ok)
-    Reboot {
-        name: String,
-    },
+    Reboot { name: String },
     /// Run a command on a host (over one reused connection when several are given)
     Exec(ExecArgs),
     /// List and run the host's runbooks (RebootX convention)
@@ -108,7 +106,12 @@ struct AddHostArgs {
     #[arg(long, requires = "key")]
     passphrase_stdin: bool,
     /// The key's passphrase is in this secret (keyring:NAME or env:VAR)
-    #[arg(long, requires = "key", conflicts_with = "passphrase_stdin", value_name = "REF")]
+    #[arg(
+        long,
+        requires = "key",
+        conflicts_with = "passphrase_stdin",
+        value_name = "REF"
+    )]
     passphrase_ref: Option<String>,
     /// Log in with a password read from stdin (stored in the keychain)
     #[arg(long)]

@@ -15,7 +15,11 @@ pub fn confirm(yes: bool, question: &str) -> Confirmation {
     if !interactive() {
         return Confirmation::None;
     }
-    match dialoguer::Confirm::new().with_prompt(question).default(false).interact() {
+    match dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+    {
         Ok(true) => Confirmation::Yes,
         _ => Confirmation::None,
     }
@@ -30,7 +34,11 @@ pub fn typed(given: Option<String>, what: &str, expected: &str) -> Confirmation 
         return Confirmation::None;
     }
     let prompt = format!("{what} is DANGEROUS. Type `{expected}` to run it");
-    match dialoguer::Input::<String>::new().with_prompt(prompt).allow_empty(true).interact_text() {
+    match dialoguer::Input::<String>::new()
+        .with_prompt(prompt)
+        .allow_empty(true)
+        .interact_text()
+    {
         Ok(t) => Confirmation::Typed(t),
         Err(_) => Confirmation::None,
     }

@@ -1,7 +1,7 @@
 //! Text and JSON output: tables (comfy-table), reboot progress (indicatif), errors.
 
 use chrono::{DateTime, Local, Utc};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 use paaf_core::inventory::HostStatus;
 use paaf_core::journal::ActionRecord;
@@ -15,7 +15,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 pub fn json<T: Serialize + ?Sized>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("serializable output"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("serializable output")
+    );
 }
 
 /// Prints an error: `{"error": {...}}` on stdout with --json, else a line on stderr.
@@ -54,7 +57,15 @@ pub fn hosts(statuses: &[HostStatus]) {
         println!("No hosts yet. Add one: paaf host add NAME --address ADDR --user USER --key PATH");
         return;
     }
-    let mut t = table(&["HOST", "ADDRESS", "STATUS", "UPTIME", "BOOT ID", "OS", "LAST ACTION"]);
+    let mut t = table(&[
+        "HOST",
+        "ADDRESS",
+        "STATUS",
+        "UPTIME",
+        "BOOT ID",
+        "OS",
+        "LAST ACTION",
+    ]);
     for s in statuses {
         let status = match &s.error {
             None => "up".to_string(),
@@ -69,8 +80,13 @@ pub fn hosts(statuses: &[HostStatus]) {
             s.name.clone(),
             format!("{}@{}:{}", s.user, s.address, s.port),
             status,
-            s.uptime_secs.map(human_duration).unwrap_or_else(|| "-".into()),
-            s.boot_id.as_deref().map(|b| b.get(..8).unwrap_or(b).to_string()).unwrap_or_else(|| "-".into()),
+            s.uptime_secs
+                .map(human_duration)
+                .unwrap_or_else(|| "-".into()),
+            s.boot_id
+                .as_deref()
+                .map(|b| b.get(..8).unwrap_or(b).to_string())
+                .unwrap_or_else(|| "-".into()),
             s.os.clone().unwrap_or_else(|| "-".into()),
             last,
         ]);
@@ -95,17 +111,24 @@ pub fn journal(rows: &[ActionRecord]) {
         println!("The journal is empty.");
         return;
     }
-    let mut t = table(&["ID", "WHEN", "WHO", "FROM", "ACTION", "TARGET", "STATE", "DURATION", "RESULT"]);
+    let mut t = table(&[
+        "ID", "WHEN", "WHO", "FROM", "ACTION", "TARGET", "STATE", "DURATION", "RESULT",
+    ]);
     for a in rows {
         t.add_row(vec![
             a.id.to_string(),
-            a.created_at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string(),
+            a.created_at
+                .with_timezone(&Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
             a.operator.clone(),
             format!("{}@{}", a.frontend, a.device),
             format!("{} {}", a.kind, a.detail).trim().to_string(),
             a.target.clone(),
             state(a),
-            a.duration_ms.map(|d| format!("{:.1}s", d as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
+            a.duration_ms
+                .map(|d| format!("{:.1}s", d as f64 / 1000.0))
+                .unwrap_or_else(|| "-".into()),
             a.result.clone().unwrap_or_default(),
         ]);
     }
@@ -119,7 +142,14 @@ pub fn runbooks(host: &str, books: &[Runbook]) {
     }
     let mut t = table(&["RUNBOOK", "DANGEROUS"]);
     for b in books {
-        t.add_row(vec![b.name.clone(), if b.dangerous { "yes: needs typed confirmation".into() } else { String::new() }]);
+        t.add_row(vec![
+            b.name.clone(),
+            if b.dangerous {
+                "yes: needs typed confirmation".into()
+            } else {
+                String::new()
+            },
+        ]);
     }
     println!("{t}");
 }
@@ -140,7 +170,10 @@ pub fn exec_output(o: &ExecOutput) {
 }
 
 pub fn offered_key(host: &str, k: &OfferedKey) {
-    eprintln!("{host} offers a {} host key:\n  {}", k.key_type, k.fingerprint);
+    eprintln!(
+        "{host} offers a {} host key:\n  {}",
+        k.key_type, k.fingerprint
+    );
 }
 
 pub fn reboot_report(r: &RebootReport) {
@@ -166,11 +199,18 @@ impl RebootProgress {
     pub fn new(as_json: bool) -> Self {
         let bar = (!as_json && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new_spinner();
-            b.set_style(ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").expect("valid template"));
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    .expect("valid template"),
+            );
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        RebootProgress { bar, events: Mutex::new(Vec::new()), quiet: as_json }
+        RebootProgress {
+            bar,
+            events: Mutex::new(Vec::new()),
+            quiet: as_json,
+        }
     }
 
     pub fn finish(&self) {
@@ -182,8 +222,15 @@ impl RebootProgress {
 
 impl ProgressSink for RebootProgress {
     fn emit(&self, ev: ProgressEvent) {
-        let line = format!("{:>6.1}s  {}", ev.elapsed_ms as f64 / 1000.0, ev.step.describe());
-        let waiting = matches!(ev.step, Step::WaitingForHost { .. } | Step::WaitingForTestCommand { .. });
+        let line = format!(
+            "{:>6.1}s  {}",
+            ev.elapsed_ms as f64 / 1000.0,
+            ev.step.describe()
+        );
+        let waiting = matches!(
+            ev.step,
+            Step::WaitingForHost { .. } | Step::WaitingForTestCommand { .. }
+        );
         match (&self.bar, self.quiet) {
             (_, true) => {}
             (Some(b), _) if waiting => b.set_message(line),

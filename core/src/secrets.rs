@@ -148,6 +148,18 @@ fn keyring_error(name: &str, e: keyring::Error) -> Error {
     }
 }
 
+/// A failed write: keyutils reports a refused link (no session keyring) as "no entry".
+fn keyring_write_error(name: &str, e: keyring::Error) -> Error {
+    let reason = match e {
+        keyring::Error::NoEntry => "the keychain refused to store it (with keyutils this happens outside a login session: run paaf inside one, e.g. `keyctl session - paaf ...`, or use an `env:VAR` reference)".to_string(),
+        other => other.to_string(),
+    };
+    Error::Secret {
+        reference: format!("keyring:{name}"),
+        reason,
+    }
+}
+
 impl SecretStore for KeyringStore {
     fn get(&self, name: &str) -> Result<SecretString> {
         self.entry(name)?
@@ -159,7 +171,7 @@ impl SecretStore for KeyringStore {
     fn set(&self, name: &str, value: &SecretString) -> Result<()> {
         self.entry(name)?
             .set_password(value.expose_secret())
-            .map_err(|e| keyring_error(name, e))
+            .map_err(|e| keyring_write_error(name, e))
     }
 
     fn delete(&self, name: &str) -> Result<()> {
@@ -186,10 +198,7 @@ impl SecretStore for MemoryStore {
             .expect("secret map poisoned")
             .get(name)
             .cloned()
-            .ok_or_else(|| Error::Secret {
-                reference: format!("keyring:{name}"),
-                reason: "no such entry".into(),
-            })
+            .ok_or_else(|| keyring_error(name, keyring::Error::NoEntry))
     }
 
     fn set(&self, name: &str, value: &SecretString) -> Result<()> {

@@ -1,1 +1,240 @@
-//! Test harness.
+//! Test harness: real OpenSSH hosts started by `tests/peers/sshd-host.sh`, client keys, a
+//! config directory per test, and the `paaf` binary pointed at it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Once;
+use tempfile::TempDir;
+
+/// The login user on every test host, with passwordless sudo.
+pub const USER: &str = "paaf-test";
+/// Its password (a loopback-only test account made by `sshd-host.sh setup`).
+pub const PASSWORD: &str = "paaf-test-password";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
+}
+
+fn script() -> PathBuf {
+    repo_root().join("tests/peers/sshd-host.sh")
+}
+
+fn run_script(args: &[&str]) -> std::process::Output {
+    let out = Command::new("bash")
+        .arg(script())
+        .args(args)
+        .output()
+        .expect("run sshd-host.sh");
+    assert!(
+        out.status.success(),
+        "sshd-host.sh {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Machine setup (user, sudo, sshd dirs), once per test process; the script itself is
+/// idempotent and locked against parallel runs.
+pub fn setup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        run_script(&["setup"]);
+    });
+}
+
+/// A free TCP port on 127.0.0.1 (the OS picks it; the script re-checks it before use).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// One simulated SSH host: a real sshd in its own namespaces, stopped on drop.
+pub struct SshHost {
+    pub dir: PathBuf,
+    pub port: u16,
+    _tmp: TempDir,
+}
+
+impl SshHost {
+    /// Starts a host that accepts the given public keys for `paaf-test`.
+    pub fn start(authorized: &[&Path]) -> SshHost {
+        setup();
+        let tmp = TempDir::new().expect("tempdir");
+        let dir = tmp.path().join("host");
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys: String = authorized
+            .iter()
+            .map(|p| std::fs::read_to_string(p.with_extension("pub")).expect("public key"))
+            .collect();
+        std::fs::write(dir.join("authorized_keys"), keys).unwrap();
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let out = Command::new("bash")
+                .arg(script())
+                .args(["start", dir.to_str().unwrap(), &port.to_string()])
+                .output()
+                .expect("run sshd-host.sh");
+            if out.status.success() {
+                return SshHost {
+                    dir,
+                    port,
+                    _tmp: tmp,
+                };
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        panic!("could not start an sshd host: {last}");
+    }
+
+    /// The boot id the host reports now.
+    pub fn boot_id(&self) -> String {
+        std::fs::read_to_string(self.dir.join("boot_id"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    pub fn reboot_count(&self) -> u32 {
+        std::fs::read_to_string(self.dir.join("reboot-count"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// While set, a rebooting host stays down (port refused).
+    pub fn stay_down(&self, on: bool) {
+        let f = self.dir.join("stay-down");
+        if on {
+            std::fs::write(f, "").unwrap();
+        } else {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+
+    /// A new host key, served from now on.
+    pub fn rekey(&self) {
+        run_script(&["rekey", self.dir.to_str().unwrap()]);
+    }
+
+    /// sshd's log (accepted logins and so on).
+    pub fn sshd_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for SshHost {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", self.dir.to_str().unwrap()])
+            .output();
+    }
+}
+
+/// Generates a client key pair at `dir/name` (`name.pub` beside it).
+pub fn keygen(dir: &Path, name: &str, kind: &str, passphrase: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut cmd = Command::new("ssh-keygen");
+    cmd.args(["-q", "-t", kind, "-N", passphrase, "-C", name, "-f"])
+        .arg(&path);
+    if kind == "rsa" {
+        cmd.args(["-b", "3072"]);
+    }
+    let out = cmd.output().expect("ssh-keygen");
+    assert!(
+        out.status.success(),
+        "ssh-keygen: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+/// A config directory with one key pair, and helpers to describe hosts in it.
+pub struct World {
+    pub dir: TempDir,
+    pub key: PathBuf,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl World {
+    pub fn new() -> World {
+        let dir = TempDir::new().expect("tempdir");
+        let key = keygen(dir.path(), "id_ed25519", "ed25519", "");
+        World { dir, key }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.path().join("journal.sqlite")
+    }
+
+    /// Writes the config file.
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    /// Records the host's current key in the config's known_hosts (as a confirmed trust would).
+    pub fn trust(&self, host: &SshHost) {
+        let out = Command::new("ssh-keyscan")
+            .args(["-t", "ed25519", "-p", &host.port.to_string(), "127.0.0.1"])
+            .output()
+            .expect("ssh-keyscan");
+        assert!(!out.stdout.is_empty(), "ssh-keyscan got no key");
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("known_hosts"))
+            .unwrap()
+            .write_all(&out.stdout)
+            .unwrap();
+    }
+
+    /// The `paaf` binary with this world's config.
+    pub fn paaf(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("paaf").expect("the paaf binary is built");
+        c.env("PAAF_CONFIG", self.config_path())
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env("PAAF_KEYRING", "keyutils")
+            .timeout(std::time::Duration::from_secs(120));
+        c
+    }
+}
+
+/// A `[[hosts]]` entry for a test host with key auth, plus extra TOML lines.
+pub fn host_entry(name: &str, host: &SshHost, key: &Path, extra: &str) -> String {
+    format!(
+        "[[hosts]]\nname = \"{name}\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\nauth = {{ type = \"key\", path = \"{}\" }}\n{extra}\n",
+        host.port,
+        key.display()
+    )
+}
+
+/// The journal rows as JSON, read through the CLI.
+pub fn journal_json(world: &World) -> Vec<serde_json::Value> {
+    let out = world.paaf().args(["journal", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("journal JSON")
+}

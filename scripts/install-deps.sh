@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what building paaf and running its tests, demo and benchmarks need on Debian/Ubuntu.
+# Idempotent: only missing packages are installed. Needs root (or sudo).
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Build: C toolchain and headers for libssh2-sys (OpenSSL), keyring (D-Bus).
+# Peers: OpenSSH server and client, sudo, util-linux (unshare) for the sshd test hosts.
+# Secrets: keyutils, gnome-keyring and dbus for the Secret Service tests.
+# Bench: hyperfine-free, but python3 for the alternating runner.
+PACKAGES=(
+  build-essential pkg-config libssl-dev libdbus-1-dev
+  openssh-server openssh-client sudo util-linux mount procps
+  keyutils gnome-keyring dbus dbus-x11
+  python3 ca-certificates
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  # Keep apt from starting a system sshd on port 22 while it installs.
+  policy_added=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -n "$policy_added" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "install-deps: cargo is missing: install Rust (https://rustup.rs) first" >&2
+  exit 1
+fi
+if command -v rustup >/dev/null; then
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "install-deps: installing cargo-nextest" >&2
+  cargo install cargo-nextest --locked
+fi

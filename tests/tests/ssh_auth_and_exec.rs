@@ -1,0 +1,284 @@
+//! Login methods, commands and their output, against real sshd hosts.
+
+use paaf_core::secrets::{MemoryStore, SecretStore};
+use paaf_core::{Confirmation, ErrorCode, Paaf};
+use paaf_tests::{PASSWORD, SshHost, USER, World, host_entry, keygen};
+use secrecy::SecretString;
+use std::sync::Arc;
+
+fn open(world: &World, store: Arc<MemoryStore>) -> Paaf {
+    Paaf::open(&world.config_path(), store, "test").expect("open paaf")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_auth_with_ed25519_ecdsa_and_rsa_and_a_passphrase_from_the_store() {
+    let world = World::new();
+    let ecdsa = keygen(world.dir.path(), "id_ecdsa", "ecdsa", "");
+    let rsa = keygen(world.dir.path(), "id_rsa", "rsa", "");
+    let locked = keygen(
+        world.dir.path(),
+        "id_locked",
+        "ed25519",
+        "correct horse battery",
+    );
+    let host = SshHost::start(&[&world.key, &ecdsa, &rsa, &locked]);
+    world.trust(&host);
+    let mut config = String::new();
+    for (name, key) in [("ed", &world.key), ("ec", &ecdsa), ("rsa", &rsa)] {
+        config += &host_entry(name, &host, key, "");
+    }
+    config += &format!(
+        "[[hosts]]\nname = \"locked\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\nauth = {{ type = \"key\", path = \"{}\", passphrase = \"keyring:locked-key\" }}\n",
+        host.port,
+        locked.display()
+    );
+    world.write_config(&config);
+    let store = Arc::new(MemoryStore::default());
+    store
+        .set("locked-key", &SecretString::from("correct horse battery"))
+        .unwrap();
+    let paaf = open(&world, store.clone());
+    for name in ["ed", "ec", "rsa", "locked"] {
+        let out = paaf
+            .exec(name, "whoami", &Confirmation::Yes)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(out.stdout.trim(), USER, "{name}");
+        assert_eq!(out.exit_code, 0);
+    }
+
+    // A wrong passphrase is an authentication error that names the key, not the passphrase.
+    store
+        .set("locked-key", &SecretString::from("wrong horse"))
+        .unwrap();
+    let paaf = open(&world, store);
+    let err = paaf
+        .exec("locked", "whoami", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AuthFailed, "{err}");
+    assert!(err.to_string().contains("id_locked"), "{err}");
+    assert!(!err.to_string().contains("wrong horse"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_auth_and_a_wrong_password_gives_a_clear_error() {
+    let world = World::new();
+    let host = SshHost::start(&[]);
+    world.trust(&host);
+    world.write_config(&format!(
+        "[[hosts]]\nname = \"pw\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\nauth = {{ type = \"password\", password = \"keyring:pw\" }}\n",
+        host.port
+    ));
+    let store = Arc::new(MemoryStore::default());
+    // No secret stored yet: a secret error that says how to store it.
+    let err = open(&world, store.clone())
+        .exec("pw", "true", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Secret);
+    assert!(err.to_string().contains("paaf secret set pw"), "{err}");
+
+    store.set("pw", &SecretString::from(PASSWORD)).unwrap();
+    let out = open(&world, store.clone())
+        .exec("pw", "id -un", &Confirmation::Yes)
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.trim(), USER);
+
+    store
+        .set("pw", &SecretString::from("not-the-password-42"))
+        .unwrap();
+    let err = open(&world, store)
+        .exec("pw", "true", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AuthFailed);
+    let msg = err.to_string();
+    assert!(msg.contains("refused the user or password"), "{msg}");
+    assert!(
+        !msg.contains("not-the-password-42") && !format!("{err:?}").contains("not-the-password-42")
+    );
+}
+
+#[test]
+fn agent_auth_through_the_cli() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&format!(
+        "[[hosts]]\nname = \"ag\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\nauth = {{ type = \"agent\" }}\n",
+        host.port
+    ));
+    let sock = world.dir.path().join("agent.sock");
+    let agent = std::process::Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&sock)
+        .spawn()
+        .expect("ssh-agent");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+        }
+    }
+    let _agent = Kill(agent);
+    for _ in 0..50 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Without the agent's socket: a clear error.
+    let out = world
+        .paaf()
+        .args(["exec", "ag", "--yes", "--", "whoami"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SSH_AUTH_SOCK"));
+
+    let added = std::process::Command::new("ssh-add")
+        .arg(&world.key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "ssh-add: {}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let out = world
+        .paaf()
+        .env("SSH_AUTH_SOCK", &sock)
+        .args(["exec", "ag", "--yes", "--", "whoami"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), USER);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_codes_large_output_and_a_bounded_capture() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry(
+        "h",
+        &host,
+        &world.key,
+        "max_output_bytes = 1048576\ncommand_timeout_secs = 5",
+    ));
+    let paaf = open(&world, Arc::new(MemoryStore::default()));
+
+    let out = paaf
+        .exec("h", "echo out; echo err >&2; exit 7", &Confirmation::Yes)
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.exit_code, out.stdout.as_str(), out.stderr.as_str()),
+        (7, "out\n", "err\n")
+    );
+
+    // 5 MB on stdout: the first MiB is kept, the rest flagged as truncated, nothing hangs.
+    let out = paaf
+        .exec(
+            "h",
+            "head -c 5000000 /dev/zero | tr '\\0' a",
+            &Confirmation::Yes,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.len(), 1_048_576);
+    assert!(out.stdout_truncated && !out.stderr_truncated);
+
+    // 3 MB on stderr (more than the SSH window) before anything on stdout must not deadlock.
+    let out = paaf
+        .exec(
+            "h",
+            "head -c 3000000 /dev/zero | tr '\\0' e >&2; echo done",
+            &Confirmation::Yes,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, "done\n");
+    assert!(out.stderr_truncated);
+
+    // A command past its budget is a timeout naming the command phase.
+    let err = paaf
+        .exec("h", "sleep 30", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    assert!(err.to_string().contains("command"), "{err}");
+
+    // Without confirmation nothing runs.
+    let marker = world.dir.path().join("ran");
+    let err = paaf
+        .exec(
+            "h",
+            &format!("touch {}", marker.display()),
+            &Confirmation::None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfirmationRequired);
+    assert!(!marker.exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_reuse_one_connection() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry("h", &host, &world.key, ""));
+    let paaf = open(&world, Arc::new(MemoryStore::default()));
+    for i in 0..5 {
+        let out = paaf
+            .exec("h", &format!("echo {i}"), &Confirmation::Yes)
+            .await
+            .unwrap();
+        assert_eq!(out.stdout.trim(), i.to_string());
+    }
+    let logins = host.sshd_log().matches("Accepted publickey").count();
+    assert_eq!(
+        logins,
+        1,
+        "5 commands should share one login:\n{}",
+        host.sshd_log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_host_is_reported_as_such() {
+    let world = World::new();
+    let port = paaf_tests::free_port();
+    world.write_config(&format!(
+        "[[hosts]]\nname = \"gone\"\naddress = \"127.0.0.1\"\nport = {port}\nuser = \"{USER}\"\nauth = {{ type = \"agent\" }}\nconnect_timeout_secs = 2\n"
+    ));
+    let paaf = open(&world, Arc::new(MemoryStore::default()));
+    let err = paaf
+        .exec("gone", "true", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Unreachable, "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    let status = paaf.status(&[]).await.unwrap();
+    assert!(!status[0].reachable);
+    assert_eq!(
+        status[0].error.as_ref().unwrap().code,
+        ErrorCode::Unreachable
+    );
+}
