@@ -23,6 +23,8 @@ readonly PROG=sshd-host.sh
 readonly TEST_USER=paaf-test
 readonly TEST_PASSWORD=paaf-test-password
 readonly TEST_HOME=/home/paaf-test
+# A second login without any sudo rights, for tests of a refused `sudo -n`.
+readonly NOSUDO_USER=paaf-nosudo
 readonly SUDOERS_FILE=/etc/sudoers.d/paaf-test
 readonly SETUP_LOCK=/run/paaf-sshd-setup.lock
 readonly SSHD=/usr/sbin/sshd
@@ -45,7 +47,8 @@ client's side real, reboot. Run as root.
 Commands:
   setup                          Idempotent machine setup: packages, user
                                  $TEST_USER (password $TEST_PASSWORD),
-                                 passwordless sudo, /run/sshd.
+                                 passwordless sudo, /run/sshd; and paaf-nosudo
+                                 (same password, no sudo rights).
   start DIR PORT                 Start a host with state directory DIR on
                                  127.0.0.1:PORT; returns once sshd serves.
   stop DIR                       Stop the host (everything in its namespaces).
@@ -270,6 +273,12 @@ cmd_setup() {
     printf '%s:%s\n' "$TEST_USER" "$TEST_PASSWORD" | chpasswd ||
         die "chpasswd for $TEST_USER failed"
 
+    if ! id -u "$NOSUDO_USER" >/dev/null 2>&1; then
+        useradd --create-home --shell /bin/bash "$NOSUDO_USER" || die "useradd $NOSUDO_USER failed"
+    fi
+    printf '%s:%s\n' "$NOSUDO_USER" "$TEST_PASSWORD" | chpasswd ||
+        die "chpasswd for $NOSUDO_USER failed"
+
     local want="$TEST_USER ALL=(ALL) NOPASSWD: ALL"
     if [[ ! -f $SUDOERS_FILE || "$(<"$SUDOERS_FILE")" != "$want" ||
         "$(stat -c '%a %u' "$SUDOERS_FILE")" != "440 0" ]]; then
@@ -344,7 +353,7 @@ PermitEmptyPasswords no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile $dir/authorized_keys
-AllowUsers $TEST_USER
+AllowUsers $TEST_USER $NOSUDO_USER
 PermitRootLogin no
 MaxStartups 100
 MaxSessions 100

@@ -1,0 +1,371 @@
+#!/usr/bin/env bash
+# demo.sh - a guided tour of paaf against real local SSH hosts.
+#
+# Installs what is missing (scripts/install-deps.sh), builds the paaf CLI,
+# starts three real OpenSSH "hosts" on 127.0.0.1 (tests/peers/sshd-host.sh,
+# each in its own namespaces, with a simulated but from the client's side real
+# reboot) and walks through: add hosts -> host list -> verified reboot ->
+# runbooks -> exec -> journal. Run scripts/demo.sh --help for the options.
+set -euo pipefail
+
+readonly PROG=demo.sh
+readonly KEYRING_NAME=paaf-demo
+readonly PORT_MIN=42200 PORT_MAX=42299
+readonly TEST_USER=paaf-test TEST_PASSWORD=paaf-test-password
+readonly MARKER=.paaf-demo
+readonly HOSTS=(web-1 web-2 db-1)
+
+SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
+readonly SELF
+REPO_ROOT=$(cd -- "${SELF%/*}/.." && pwd -P)
+readonly REPO_ROOT
+cd -- "$REPO_ROOT"
+readonly PEER=$REPO_ROOT/tests/peers/sshd-host.sh
+DEMO_DIR=$(readlink -m -- "${PAAF_DEMO_DIR:-/tmp/paaf-demo}")
+readonly DEMO_DIR
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}
+
+usage() {
+    cat <<EOF
+Usage: scripts/demo.sh [--non-interactive | --stop | -h]
+
+A guided tour of paaf against three real local SSH hosts (web-1, web-2 with
+an ed25519 key, db-1 with a password), all on 127.0.0.1:
+add hosts (host key shown and accepted) -> host list with live status ->
+verified reboot with progress -> runbooks -> exec -> journal.
+
+It installs what is missing (scripts/install-deps.sh, needs root or sudo),
+builds paaf (cargo build -p paaf-cli) and keeps its state in
+\$PAAF_DEMO_DIR (default /tmp/paaf-demo), recreated at every run.
+
+Options:
+  --non-interactive  No pauses; exit non-zero as soon as a step fails; stop
+                     the hosts at the end. The default when CI is set or
+                     stdin is not a terminal.
+  --stop             Stop the demo hosts of \$PAAF_DEMO_DIR and exit.
+  -h, --help         This help.
+
+Interactive runs (the default on a terminal) pause before each step and leave
+the hosts running at the end, so you can keep playing; stop them with
+scripts/demo.sh --stop.
+
+Environment:
+  PAAF_DEMO_DIR      State directory (default /tmp/paaf-demo).
+  CARGO_TARGET_DIR   Cargo target dir (default ~/.cache/paaf-target).
+  CI                 When set (non-empty), run non-interactively.
+EOF
+}
+
+# ------------------------------------------------------------------ output
+
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
+    B=$'\e[1m' DIM=$'\e[2m' RED=$'\e[31m' GREEN=$'\e[32m' CYAN=$'\e[36m' R=$'\e[0m'
+else
+    B='' DIM='' RED='' GREEN='' CYAN='' R=''
+fi
+
+say() { printf '%s\n' "$*"; }
+warn() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+    printf '%s%s: error: %s%s\n' "$RED" "$PROG" "$*" "$R" >&2
+    exit 1
+}
+
+# Runs a command as root (through sudo when not root).
+as_root() {
+    if ((EUID == 0)); then "$@"; else sudo -- "$@"; fi
+}
+
+# ----------------------------------------------------------------- options
+
+INTERACTIVE=1
+ACTION=demo
+while (($#)); do
+    case $1 in
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    --non-interactive) INTERACTIVE=0 ;;
+    --stop) ACTION=stop ;;
+    *)
+        warn "unknown argument: $1"
+        usage >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+if [[ -n ${CI:-} || ! -t 0 ]]; then INTERACTIVE=0; fi
+
+# ------------------------------------------------------------------- hosts
+
+stop_hosts() {
+    [[ -d $DEMO_DIR ]] || return 0
+    as_root "$PEER" fleet-stop "$DEMO_DIR"
+}
+
+if [[ $ACTION == stop ]]; then
+    if [[ ! -d $DEMO_DIR ]]; then
+        say "No demo in $DEMO_DIR: nothing to stop."
+        exit 0
+    fi
+    stop_hosts
+    say "Stopped the demo hosts in $DEMO_DIR (the directory is kept; the next demo run recreates it)."
+    exit 0
+fi
+
+# ------------------------------------------------- dependencies and keyring
+
+# paaf keeps passwords in the OS keychain; without a D-Bus session that is the
+# kernel keyutils store, which needs a session keyring. A plain root shell has
+# none (only the shared _uid_ses.N fallback), so re-run in a named one. The
+# demo hosts inherit it, so it lives as long as they run and the user can join
+# it afterwards with `keyctl session paaf-demo`.
+if [[ -z ${PAAF_DEMO_KEYRING_SESSION:-} ]]; then
+    "$REPO_ROOT/scripts/install-deps.sh"
+    export PAAF_DEMO_KEYRING_SESSION=1
+    args=()
+    ((INTERACTIVE)) || args+=(--non-interactive)
+    exec keyctl session "$KEYRING_NAME" bash "$SELF" "${args[@]}"
+fi
+
+say "${B}Building paaf${R} (cargo build -p paaf-cli, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+cargo build -p paaf-cli
+PAAF_BIN=$CARGO_TARGET_DIR/debug/paaf
+readonly PAAF_BIN
+[[ -x $PAAF_BIN ]] || die "the build did not produce $PAAF_BIN"
+say "paaf binary: $PAAF_BIN"
+# Every step runs `paaf ...` exactly as printed.
+PATH=${PAAF_BIN%/*}:$PATH
+
+# Recreate the state directory, stopping the hosts of an earlier run first.
+if [[ -e $DEMO_DIR ]]; then
+    [[ -d $DEMO_DIR ]] || die "$DEMO_DIR exists and is not a directory"
+    if [[ ! -e $DEMO_DIR/$MARKER ]] && [[ -n $(ls -A -- "$DEMO_DIR") ]]; then
+        die "$DEMO_DIR is not empty and not a paaf demo directory: refusing to delete it (set PAAF_DEMO_DIR)"
+    fi
+    stop_hosts
+    as_root rm -rf -- "$DEMO_DIR"
+fi
+mkdir -p -- "$DEMO_DIR"
+: >"$DEMO_DIR/$MARKER"
+export PAAF_CONFIG=$DEMO_DIR/config.toml
+
+as_root "$PEER" setup
+
+KEY=$DEMO_DIR/id_ed25519
+ssh-keygen -q -t ed25519 -N '' -C "paaf-demo" -f "$KEY" </dev/null
+
+host_dir() { printf '%s/host-%s' "$DEMO_DIR" "$1"; }
+
+port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Picks a block of ${#HOSTS[@]} consecutive free ports in PORT_MIN..PORT_MAX and
+# starts the hosts there; on a clash (another run got there first) tries the
+# next block. A lock keeps concurrent demo runs from picking the same block.
+start_hosts() {
+    local n=${#HOSTS[@]} base p i ok lock_fd
+    exec {lock_fd}>"/tmp/paaf-demo-ports.lock"
+    flock -w 120 "$lock_fd" || die "timed out waiting for /tmp/paaf-demo-ports.lock"
+    for ((base = PORT_MIN; base + n - 1 <= PORT_MAX; base += n)); do
+        ok=1
+        for ((p = base; p < base + n; p++)); do
+            port_free "$p" || { ok=0; break; }
+        done
+        ((ok)) || continue
+        for ((i = 0; i < n; i++)); do
+            if ! as_root "$PEER" start "$(host_dir "${HOSTS[i]}")" "$((base + i))"; then
+                warn "could not start ${HOSTS[i]} on port $((base + i)); trying the next ports"
+                ok=0
+                break
+            fi
+        done
+        if ((ok)); then
+            PORT_BASE=$base
+            exec {lock_fd}>&-
+            return 0
+        fi
+        stop_hosts
+    done
+    exec {lock_fd}>&-
+    die "no block of $n free ports in $PORT_MIN-$PORT_MAX"
+}
+
+port_of() {
+    local i
+    for i in "${!HOSTS[@]}"; do
+        [[ ${HOSTS[i]} == "$1" ]] && { printf '%s' "$((PORT_BASE + i))"; return 0; }
+    done
+    return 1
+}
+
+# Non-interactive runs clean up after themselves, whatever happens.
+if ((!INTERACTIVE)); then
+    trap 'stop_hosts || warn "could not stop the hosts in $DEMO_DIR"' EXIT
+else
+    trap 'printf "\n%s\n" "Interrupted. The demo hosts may still run: stop them with scripts/demo.sh --stop"; exit 130' INT
+fi
+
+# web-1 and web-2 take the demo key; db-1 only a password.
+for h in web-1 web-2; do
+    d=$(host_dir "$h")
+    mkdir -p -- "$d"
+    cp -- "$KEY.pub" "$d/authorized_keys"
+    chmod 0644 "$d/authorized_keys"
+done
+say "${B}Starting three SSH hosts${R} (real OpenSSH sshd on 127.0.0.1, see tests/peers/sshd-host.sh)"
+start_hosts
+for h in "${HOSTS[@]}"; do
+    say "  $h  127.0.0.1:$(port_of "$h")  state in $(host_dir "$h")"
+done
+
+# ------------------------------------------------------------------- steps
+
+FAILED=()
+STEP=0
+TOTAL=13
+
+pause() {
+    ((INTERACTIVE)) || return 0
+    local answer
+    printf '%s[press Enter to run it, q to quit]%s ' "$DIM" "$R"
+    IFS= read -r answer || answer=q
+    if [[ $answer == q || $answer == Q ]]; then
+        finish
+    fi
+}
+
+# step EXPECTED_EXIT TITLE EXPLANATION COMMAND
+# Prints the heading and the command, waits for Enter, runs the command exactly
+# as printed (paaf is on PATH) and checks its exit status.
+step() {
+    local expect=$1 title=$2 text=$3 cmd=$4 rc=0
+    STEP=$((STEP + 1))
+    printf '\n%s── %d/%d  %s%s\n' "$B$CYAN" "$STEP" "$TOTAL" "$title" "$R"
+    [[ -n $text ]] && say "$text"
+    printf '%s$ %s%s\n' "$B" "$cmd" "$R"
+    pause
+    eval "$cmd" || rc=$?
+    LAST_RC=$rc
+    if ((rc == expect)); then
+        if ((expect != 0)); then
+            say "${GREEN}✓ exit code $rc, as expected${R}"
+        fi
+        return 0
+    fi
+    printf '%s✗ step %d (%s) exited with %d, expected %d%s\n' "$RED" "$STEP" "$title" "$rc" "$expect" "$R" >&2
+    FAILED+=("$STEP: $title (exit $rc)")
+    if ((!INTERACTIVE)); then
+        exit 1
+    fi
+    return 0
+}
+
+q() { printf '%q' "$1"; }
+
+finish() {
+    local h
+    say ""
+    if ((${#FAILED[@]})); then
+        printf '%s%d step(s) failed:%s\n' "$RED" "${#FAILED[@]}" "$R"
+        printf '  %s\n' "${FAILED[@]}"
+    elif ((STEP >= TOTAL)); then
+        say "${B}${GREEN}Demo complete.${R}"
+    fi
+    if ((INTERACTIVE)); then
+        cat <<EOF
+
+${B}Keep playing${R}: the hosts are still running.
+  export PAAF_CONFIG=$(q "$PAAF_CONFIG")
+  alias paaf=$(q "$PAAF_BIN")   # or use the full path
+  paaf host list
+  paaf reboot web-2
+  paaf runbook run web-1 check-disk
+  paaf runbook run web-1 fail-example      # a failing runbook: exit code 9
+  paaf exec web-1 -c hostname -c 'cat /proc/sys/kernel/random/boot_id'
+  paaf journal --host web-1
+db-1 logs in with a password kept in the kernel session keyring "$KEYRING_NAME",
+which lives as long as the demo hosts: run paaf for db-1 from a shell in it:
+  keyctl session $KEYRING_NAME
+Hosts: web-1, web-2, db-1 on 127.0.0.1:$PORT_BASE-$((PORT_BASE + ${#HOSTS[@]} - 1)), user $TEST_USER, password $TEST_PASSWORD.
+
+${B}Stop the hosts${R} when done:
+  scripts/demo.sh --stop
+EOF
+    fi
+    if ((${#FAILED[@]})); then exit 1; fi
+    exit 0
+}
+
+P=$(q "$PAAF_BIN")
+K=$(q "$KEY")
+say ""
+say "${B}Welcome to the paaf demo.${R} paaf is on PATH for this script: $P"
+say "Config, known_hosts and journal: PAAF_CONFIG=$(q "$PAAF_CONFIG") (exported)."
+unset P
+
+# 1-3: add hosts.
+fp_web1=$(ssh-keygen -lf "$(host_dir web-1)/ssh_host_ed25519_key.pub" | awk '{print $2}')
+if ((INTERACTIVE)); then
+    step 0 "Add web-1 (ed25519 key login)" \
+        "paaf connects, shows the host's SSH key fingerprint and asks you to trust it.
+web-1's real fingerprint (as its admin would tell you) is ${B}$fp_web1${R}: compare, then answer y." \
+        "paaf host add web-1 --address 127.0.0.1 --port $(port_of web-1) --user $TEST_USER --key $K"
+    if ((LAST_RC == 4)); then
+        TOTAL=$((TOTAL + 1))
+        step 0 "Trust web-1's host key after all" \
+            "The key was not trusted (exit code 4), so paaf refuses to talk to web-1. Ask again:" \
+            "paaf host trust web-1"
+    fi
+else
+    step 0 "Add web-1 (ed25519 key login)" \
+        "paaf connects, shows the host's SSH key fingerprint (web-1's is $fp_web1) and, with
+--accept-new-host-key, trusts it (a script's answer to the question asked on a terminal)." \
+        "paaf host add web-1 --address 127.0.0.1 --port $(port_of web-1) --user $TEST_USER --key $K --accept-new-host-key"
+fi
+step 0 "Add web-2 (same key)" \
+    "--accept-new-host-key trusts a key seen for the first time; a CHANGED key is always refused." \
+    "paaf host add web-2 --address 127.0.0.1 --port $(port_of web-2) --user $TEST_USER --key $K --accept-new-host-key"
+step 0 "Add db-1 (password login)" \
+    "The password is read from stdin and stored in the OS keychain; the config only names it." \
+    "printf '%s\n' $TEST_PASSWORD | paaf host add db-1 --address 127.0.0.1 --port $(port_of db-1) --user $TEST_USER --password-stdin --accept-new-host-key"
+
+step 0 "The fleet, with live status" \
+    "Each host is probed over SSH: reachable, uptime, boot id, OS, last action." \
+    "paaf host list"
+
+step 0 "Reboot web-1 and verify it came back" \
+    "Progress: reboot command sent -> connection dropped -> host back up -> boot id changed -> test command ok." \
+    "paaf reboot web-1 --yes"
+
+step 0 "The fleet again" \
+    "web-1 has a new boot id, a fresh uptime and its reboot as last action." \
+    "paaf host list"
+
+step 0 "Runbooks on web-2" \
+    "Executables in the host's runbook folder (RebootX convention); names starting with __ are dangerous." \
+    "paaf runbook list web-2"
+step 0 "Run a runbook" "" \
+    "paaf runbook run web-2 restart-app --yes"
+step 8 "A dangerous runbook is refused with only --yes" \
+    "--yes is not enough for a __ runbook: it needs its name typed (here stdin is not a terminal,
+as in a script, so there is nobody to type it). Expect exit code 8, confirmation required." \
+    "paaf runbook run web-2 __wipe-cache --yes </dev/null"
+step 0 "... and runs with the name confirmed" \
+    "In scripts, --confirm NAME is the typed confirmation." \
+    "paaf runbook run web-2 __wipe-cache --yes --confirm __wipe-cache"
+
+step 0 "Run a command on db-1 (password login)" "" \
+    "paaf exec db-1 --yes -- uptime"
+
+step 0 "Machine-readable output" \
+    "Every command takes --json; here: name and boot id of each host." \
+    "paaf host list --json | python3 -c 'import json, sys; [print(h[\"name\"], h[\"boot_id\"]) for h in json.load(sys.stdin)]'"
+
+step 0 "The journal: every action, who, from where, how it ended" "" \
+    "paaf journal"
+
+finish

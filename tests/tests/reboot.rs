@@ -1,0 +1,257 @@
+//! Verified reboot (Ansible's algorithm) against real sshd hosts that really go away.
+
+use paaf_core::secrets::MemoryStore;
+use paaf_core::{CancellationToken, Confirmation, ErrorCode, Paaf, ProgressEvent, Step};
+use paaf_tests::{SshHost, World, host_entry};
+use std::sync::{Arc, Mutex};
+
+const FAST: &str = "[hosts.reboot]\nbackoff_max_secs = 1\nshutdown_timeout_secs = 20";
+
+fn setup(extra: &str) -> (World, SshHost, Paaf) {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry("web-1", &host, &world.key, extra));
+    let paaf = Paaf::open(
+        &world.config_path(),
+        Arc::new(MemoryStore::default()),
+        "test",
+    )
+    .unwrap();
+    (world, host, paaf)
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<ProgressEvent>>);
+
+impl paaf_core::ProgressSink for Recorder {
+    fn emit(&self, e: ProgressEvent) {
+        self.0.lock().unwrap().push(e);
+    }
+}
+
+impl Recorder {
+    fn kinds(&self) -> Vec<&'static str> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| match e.step {
+                Step::Connecting { .. } => "connecting",
+                Step::BootIdRead { .. } => "boot-id-read",
+                Step::PrivilegeChecked => "privilege",
+                Step::CommandSent { .. } => "sent",
+                Step::ConnectionDropped => "dropped",
+                Step::WaitingForHost { .. } => "waiting",
+                Step::BackUp => "back-up",
+                Step::BootIdChanged { .. } => "boot-id-changed",
+                Step::WaitingForTestCommand { .. } => "waiting-test",
+                Step::TestCommandOk { .. } => "test-ok",
+                Step::Done => "done",
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_verified_reboot_sees_every_phase_and_is_journaled() {
+    let (_world, host, paaf) = setup(FAST);
+    let before = host.boot_id();
+    let events = Arc::new(Recorder::default());
+    let report = paaf
+        .reboot(
+            "web-1",
+            &Confirmation::Yes,
+            events.clone(),
+            CancellationToken::new(),
+        )
+        .await
+        .expect("verified reboot");
+    assert!(report.rebooted);
+    assert_eq!(report.boot_id_before, before);
+    assert_eq!(report.boot_id_after, host.boot_id());
+    assert_ne!(report.boot_id_before, report.boot_id_after);
+    assert_eq!(host.reboot_count(), 1);
+
+    let mut kinds = events.kinds();
+    kinds.dedup();
+    kinds.retain(|k| *k != "waiting");
+    assert_eq!(
+        kinds,
+        [
+            "connecting",
+            "boot-id-read",
+            "privilege",
+            "sent",
+            "dropped",
+            "back-up",
+            "boot-id-changed",
+            "test-ok",
+            "done"
+        ]
+    );
+    let elapsed: Vec<u64> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.elapsed_ms)
+        .collect();
+    assert!(
+        elapsed.windows(2).all(|w| w[0] <= w[1]),
+        "elapsed must not go back: {elapsed:?}"
+    );
+
+    let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
+    assert_eq!(row.kind, "reboot");
+    assert_eq!(serde_json::to_value(row.state).unwrap(), "succeeded");
+    assert!(
+        row.result.as_deref().unwrap().contains("verified"),
+        "{row:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_that_never_returns_times_out_in_the_boot_phase() {
+    let (_world, host, paaf) = setup("[hosts.reboot]\nbackoff_max_secs = 1\ntimeout_secs = 4");
+    host.stay_down(true);
+    let err = paaf
+        .reboot(
+            "web-1",
+            &Confirmation::Yes,
+            Arc::new(Recorder::default()),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    assert!(
+        matches!(
+            err,
+            paaf_core::Error::Timeout {
+                phase: paaf_core::Phase::Boot,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("boot"), "{err}");
+    let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
+    assert_eq!(serde_json::to_value(row.state).unwrap(), "failed");
+    assert_eq!(row.error_code.as_deref(), Some("timeout"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_test_command_times_out_in_its_own_phase() {
+    let (_world, _host, paaf) = setup(
+        "test_command = \"false\"\n[hosts.reboot]\nbackoff_max_secs = 1\ntest_timeout_secs = 3",
+    );
+    let err = paaf
+        .reboot(
+            "web-1",
+            &Confirmation::Yes,
+            Arc::new(Recorder::default()),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            paaf_core::Error::Timeout {
+                phase: paaf_core::Phase::TestCommand,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reboot_without_sudo_rights_is_refused_before_anything_is_sent() {
+    let world = World::new();
+    let host = SshHost::start(&[]);
+    world.trust(&host);
+    world.write_config(&format!(
+        "[[hosts]]\nname = \"web-1\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"paaf-nosudo\"\nauth = {{ type = \"password\", password = \"keyring:pw\" }}\n",
+        host.port
+    ));
+    let store = Arc::new(MemoryStore::default());
+    paaf_core::secrets::SecretStore::set(
+        store.as_ref(),
+        "pw",
+        &secrecy::SecretString::from(paaf_tests::PASSWORD),
+    )
+    .unwrap();
+    let paaf = Paaf::open(&world.config_path(), store, "test").unwrap();
+    let before = host.boot_id();
+    let err = paaf
+        .reboot(
+            "web-1",
+            &Confirmation::Yes,
+            Arc::new(Recorder::default()),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Privilege, "{err}");
+    assert!(
+        err.to_string().contains("NOPASSWD"),
+        "the error says how to fix it: {err}"
+    );
+    assert_eq!(host.boot_id(), before);
+    assert_eq!(host.reboot_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_while_waiting_for_the_host_stops_the_wait() {
+    let (_world, host, paaf) = setup(FAST);
+    host.stay_down(true);
+    let cancel = CancellationToken::new();
+    let events = Arc::new(Recorder::default());
+    let task = {
+        let cancel = cancel.clone();
+        let events = events.clone();
+        async move {
+            paaf.reboot("web-1", &Confirmation::Yes, events, cancel)
+                .await
+                .map(|_| paaf)
+        }
+    };
+    let handle = tokio::spawn(task);
+    // Cancel once the host is down.
+    for _ in 0..100 {
+        if events.kinds().contains(&"dropped") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    cancel.cancel();
+    let err = match handle.await.unwrap() {
+        Ok(_) => panic!("a cancelled reboot must not report success"),
+        Err(e) => e,
+    };
+    assert_eq!(err.code(), ErrorCode::Cancelled);
+    assert!(err.to_string().contains("may still be rebooting"), "{err}");
+    host.stay_down(false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reboot_needs_confirmation() {
+    let (_world, host, paaf) = setup(FAST);
+    let err = paaf
+        .reboot(
+            "web-1",
+            &Confirmation::None,
+            Arc::new(Recorder::default()),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfirmationRequired);
+    assert_eq!(host.reboot_count(), 0);
+    assert!(
+        paaf.journal(None, 10).unwrap().is_empty(),
+        "a refused action is not started"
+    );
+}
