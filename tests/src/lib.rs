@@ -185,6 +185,16 @@ impl World {
         self.dir.path().join("journal.sqlite")
     }
 
+    /// A directory the test user on the hosts may write to (for markers of what ran).
+    pub fn writable_dir(&self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.dir.path().join("shared");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        dir
+    }
+
     /// Writes the config file.
     pub fn write_config(&self, text: &str) {
         std::fs::write(self.config_path(), text).unwrap();

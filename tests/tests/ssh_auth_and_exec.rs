@@ -176,7 +176,7 @@ async fn exit_codes_large_output_and_a_bounded_capture() {
         "h",
         &host,
         &world.key,
-        "max_output_bytes = 1048576\ncommand_timeout_secs = 5",
+        "max_output_bytes = 1048576\ncommand_timeout_secs = 3",
     ));
     let paaf = open(&world, Arc::new(MemoryStore::default()));
 

@@ -1,0 +1,434 @@
+//! The `paaf` binary end to end: host keys, runbooks, journal, crashes, config errors, and no
+//! secret anywhere in what it prints or stores.
+
+use paaf_tests::{PASSWORD, SshHost, USER, World, host_entry, journal_json};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn text(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fingerprint(host: &SshHost) -> String {
+    let out = Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f"])
+        .arg(host.dir.join("ssh_host_ed25519_key.pub"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn unknown_host_keys_are_shown_and_need_acceptance_and_changed_keys_are_refused() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.write_config(&host_entry("web-1", &host, &world.key, ""));
+    let marker = world.writable_dir().join("ran");
+    let touch = format!("touch {}", marker.display());
+
+    // Unknown key, no terminal, no flag: refused with the SHA256 fingerprint, nothing run.
+    let out = world
+        .paaf()
+        .args(["exec", "web-1", "--yes", "--", &touch])
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains(&fingerprint(&host)),
+        "the fingerprint is shown: {err}"
+    );
+    assert!(err.contains("host-key-unknown"), "{err}");
+    assert!(!marker.exists());
+
+    // Accepted with the flag: recorded, and the command runs.
+    let out = world
+        .paaf()
+        .args([
+            "exec",
+            "web-1",
+            "--yes",
+            "--accept-new-host-key",
+            "--",
+            &touch,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(marker.exists());
+    let known = std::fs::read_to_string(world.dir.path().join("known_hosts")).unwrap();
+    assert!(
+        known.contains(&format!("[127.0.0.1]:{}", host.port)),
+        "{known}"
+    );
+
+    // The host key changes: refused even with the flag, nothing run, the fix is named.
+    std::fs::remove_file(&marker).unwrap();
+    host.rekey();
+    let out = world
+        .paaf()
+        .args([
+            "exec",
+            "web-1",
+            "--yes",
+            "--accept-new-host-key",
+            "--",
+            &touch,
+        ])
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("REFUSED") && err.contains("paaf host forget-key web-1"),
+        "{err}"
+    );
+    assert!(err.contains(&fingerprint(&host)), "{err}");
+    assert!(
+        !marker.exists(),
+        "nothing may run on a host whose key changed"
+    );
+
+    // The documented fix works: forget the old key, trust the new one.
+    world
+        .paaf()
+        .args(["host", "forget-key", "web-1"])
+        .assert()
+        .success();
+    let out = world
+        .paaf()
+        .args(["host", "trust", "web-1", "--accept-new-host-key"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    world
+        .paaf()
+        .args(["exec", "web-1", "--yes", "--", &touch])
+        .assert()
+        .success();
+    assert!(marker.exists());
+}
+
+#[test]
+fn host_add_list_and_json_status() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    let out = world
+        .paaf()
+        .args([
+            "host",
+            "add",
+            "web-1",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            &host.port.to_string(),
+            "--user",
+            USER,
+            "--key",
+        ])
+        .arg(&world.key)
+        .arg("--accept-new-host-key")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = world
+        .paaf()
+        .args(["host", "list", "--json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let h = &list[0];
+    assert_eq!(h["name"], "web-1");
+    assert_eq!(h["reachable"], true);
+    assert_eq!(h["boot_id"], host.boot_id());
+    assert!(h["uptime_secs"].as_u64().is_some());
+    assert!(h["os"].as_str().unwrap().contains("Linux"), "{h}");
+    assert_eq!(h["last_action"]["kind"], "trust-host-key");
+
+    // The table form names the same facts.
+    let out = world.paaf().args(["host", "list"]).output().unwrap();
+    let (table, _) = text(&out);
+    assert!(
+        table.contains("web-1") && table.contains(" up ") && table.contains(&host.boot_id()[..8]),
+        "{table}"
+    );
+
+    // Adding the same name twice is refused without touching the file.
+    let before = std::fs::read_to_string(world.config_path()).unwrap();
+    let out = world
+        .paaf()
+        .args([
+            "host",
+            "add",
+            "web-1",
+            "--address",
+            "10.0.0.1",
+            "--user",
+            "x",
+            "--agent",
+            "--no-connect",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        std::fs::read_to_string(world.config_path()).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn runbooks_are_listed_and_dangerous_ones_need_the_typed_name() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry("web-1", &host, &world.key, ""));
+
+    let out = world
+        .paaf()
+        .args(["runbook", "list", "web-1", "--json"])
+        .output()
+        .unwrap();
+    let books: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<(&str, bool)> = books
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["name"].as_str().unwrap(),
+                b["dangerous"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("__wipe-cache", true),
+            ("check-disk", false),
+            ("fail-example", false),
+            ("restart-app", false)
+        ],
+        "README.txt is not executable so it is not a runbook"
+    );
+
+    let out = world
+        .paaf()
+        .args(["runbook", "run", "web-1", "restart-app", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(text(&out).0.contains("ok"));
+
+    let out = world
+        .paaf()
+        .args(["runbook", "run", "web-1", "fail-example", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(9), "a failing runbook exits 9");
+
+    // Dangerous: --yes is not enough, a wrong name is not enough, the typed name is.
+    for args in [&["--yes"][..], &["--confirm", "__wipe"][..]] {
+        let out = world
+            .paaf()
+            .args(["runbook", "run", "web-1", "__wipe-cache"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(8), "{args:?}: {:?}", text(&out));
+    }
+    let out = world
+        .paaf()
+        .args([
+            "runbook",
+            "run",
+            "web-1",
+            "__wipe-cache",
+            "--confirm",
+            "__wipe-cache",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(text(&out).0.contains("cache wiped"));
+
+    for bad in ["../../../bin/sh", "nope"] {
+        let out = world
+            .paaf()
+            .args(["runbook", "run", "web-1", bad, "--yes"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{bad}: {:?}", text(&out));
+    }
+
+    // Only the runs reached the journal, each with who, where from and the result.
+    let rows = journal_json(&world);
+    let runs: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["detail"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("__wipe-cache", "succeeded"),
+            ("fail-example", "failed"),
+            ("restart-app", "succeeded")
+        ]
+    );
+    let r = &rows[0];
+    assert_eq!(r["frontend"], "cli");
+    assert_eq!(r["operator"], whoami_user());
+    assert!(!r["device"].as_str().unwrap().is_empty());
+    assert!(r["duration_ms"].as_u64().is_some());
+}
+
+fn whoami_user() -> String {
+    String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn the_operator_comes_from_the_config() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&format!(
+        "operator = \"alice\"\n{}",
+        host_entry("web-1", &host, &world.key, "")
+    ));
+    world
+        .paaf()
+        .args(["exec", "web-1", "--yes", "--", "true"])
+        .assert()
+        .success();
+    assert_eq!(journal_json(&world)[0]["operator"], "alice");
+}
+
+#[test]
+fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry(
+        "web-1",
+        &host,
+        &world.key,
+        "[hosts.reboot]\nbackoff_max_secs = 1",
+    ));
+    host.stay_down(true);
+    let bin = assert_cmd::cargo::cargo_bin("paaf");
+    let mut child = Command::new(bin)
+        .env("PAAF_CONFIG", world.config_path())
+        .args(["reboot", "web-1", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the host went down: the reboot is mid-flight, waiting for it.
+    let start = Instant::now();
+    while host.reboot_count() == 0 && !host.dir.join("reboot-requested").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the reboot never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let running = journal_json(&world);
+    assert_eq!(running[0]["state"], "running", "{running:?}");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let rows = journal_json(&world);
+    assert_eq!(rows[0]["kind"], "reboot");
+    assert_eq!(rows[0]["state"], "unknown", "{rows:?}");
+    assert!(
+        rows[0]["result"]
+            .as_str()
+            .unwrap()
+            .contains("outcome unknown")
+    );
+    host.stay_down(false);
+}
+
+#[test]
+fn config_errors_name_the_file_the_line_and_the_fix() {
+    let world = World::new();
+    world.write_config("operator = \"x\"\n\n[[hosts]]\nname = \"a\"\naddress = \"h\"\nuser = \"u\"\nport = 0\nauth = { type = \"agent\" }\n");
+    let out = world.paaf().args(["host", "list"]).output().unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&world.config_path().display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("line 7"), "{err}");
+    assert!(err.contains("fix:"), "{err}");
+
+    let out = world
+        .paaf()
+        .args(["host", "list", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "config");
+}
+
+#[test]
+fn no_secret_reaches_output_logs_or_the_journal() {
+    let world = World::new();
+    let host = SshHost::start(&[]);
+    world.trust(&host);
+    world.write_config(&format!(
+        "[[hosts]]\nname = \"db-1\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\nauth = {{ type = \"password\", password = \"env:PAAF_TEST_PW\" }}\n[hosts.reboot]\nbackoff_max_secs = 1\n",
+        host.port
+    ));
+    let wrong = "wr0ng-Secret-Value-77";
+    let mut everything = String::new();
+    let runs: [(&str, &[&str]); 5] = [
+        (PASSWORD, &["-vv", "host", "list"]),
+        (PASSWORD, &["-vv", "exec", "db-1", "--yes", "--", "echo hi"]),
+        (PASSWORD, &["-vv", "reboot", "db-1", "--yes"]),
+        (PASSWORD, &["-vv", "--json", "reboot", "db-1", "--yes"]),
+        (wrong, &["-vv", "exec", "db-1", "--yes", "--", "true"]),
+    ];
+    for (pw, args) in runs {
+        let out = world
+            .paaf()
+            .env("PAAF_TEST_PW", pw)
+            .env("PAAF_LOG", "trace")
+            .args(args)
+            .output()
+            .unwrap();
+        let (o, e) = text(&out);
+        everything += &o;
+        everything += &e;
+    }
+    assert!(
+        everything.contains("auth-failed"),
+        "the wrong password was refused: {everything}"
+    );
+    assert!(everything.contains("rebooted and verified"), "{everything}");
+    for file in [
+        "journal.sqlite",
+        "journal.sqlite-wal",
+        "config.toml",
+        "known_hosts",
+    ] {
+        if let Ok(bytes) = std::fs::read(world.dir.path().join(file)) {
+            everything += &String::from_utf8_lossy(&bytes);
+        }
+    }
+    assert!(!everything.contains(PASSWORD), "the password leaked");
+    assert!(!everything.contains(wrong), "the wrong password leaked");
+}
