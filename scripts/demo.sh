@@ -115,20 +115,32 @@ if [[ $ACTION == stop ]]; then
     exit 0
 fi
 
+# The state directory is deleted and recreated: only ever one of ours.
+if [[ -e $DEMO_DIR ]]; then
+    [[ -d $DEMO_DIR ]] || die "$DEMO_DIR exists and is not a directory"
+    if [[ ! -e $DEMO_DIR/$MARKER ]] && [[ -n $(ls -A -- "$DEMO_DIR") ]]; then
+        die "$DEMO_DIR is not empty and not a paaf demo directory: refusing to delete it (set PAAF_DEMO_DIR)"
+    fi
+fi
+
 # ------------------------------------------------- dependencies and keyring
 
 # paaf keeps passwords in the OS keychain; without a D-Bus session that is the
 # kernel keyutils store, which needs a session keyring. A plain root shell has
-# none (only the shared _uid_ses.N fallback), so re-run in a named one. The
-# demo hosts inherit it, so it lives as long as they run and the user can join
-# it afterwards with `keyctl session paaf-demo`.
+# none (only the shared _uid_ses.N fallback): then re-run the demo in the named
+# session keyring "paaf-demo". The demo hosts inherit it, so it lives as long
+# as they run, and the user can join it afterwards (`keyctl session paaf-demo`).
 if [[ -z ${PAAF_DEMO_KEYRING_SESSION:-} ]]; then
     "$REPO_ROOT/scripts/install-deps.sh"
-    export PAAF_DEMO_KEYRING_SESSION=1
-    say "Re-running in the kernel session keyring \"$KEYRING_NAME\" (paaf keeps db-1's password there)."
-    args=()
-    ((INTERACTIVE)) || args+=(--non-interactive)
-    exec keyctl session "$KEYRING_NAME" bash "$SELF" "${args[@]}"
+    export PAAF_DEMO_KEYRING_SESSION=own
+    session=$(keyctl rdescribe @s 2>/dev/null) || session=
+    if [[ -z $session || ${session##*;} == _uid_ses.* ]]; then
+        PAAF_DEMO_KEYRING_SESSION=$KEYRING_NAME
+        say "Re-running in the kernel session keyring \"$KEYRING_NAME\" (paaf keeps db-1's password there)."
+        args=()
+        ((INTERACTIVE)) || args+=(--non-interactive)
+        exec keyctl session "$KEYRING_NAME" bash "$SELF" "${args[@]}"
+    fi
 fi
 
 say "${B}Building paaf${R} (cargo build -p paaf-cli, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
@@ -141,11 +153,7 @@ say "paaf binary: $PAAF_BIN"
 PATH=${PAAF_BIN%/*}:$PATH
 
 # Recreate the state directory, stopping the hosts of an earlier run first.
-if [[ -e $DEMO_DIR ]]; then
-    [[ -d $DEMO_DIR ]] || die "$DEMO_DIR exists and is not a directory"
-    if [[ ! -e $DEMO_DIR/$MARKER ]] && [[ -n $(ls -A -- "$DEMO_DIR") ]]; then
-        die "$DEMO_DIR is not empty and not a paaf demo directory: refusing to delete it (set PAAF_DEMO_DIR)"
-    fi
+if [[ -d $DEMO_DIR ]]; then
     stop_hosts
     as_root rm -rf -- "$DEMO_DIR"
 fi
@@ -160,8 +168,15 @@ ssh-keygen -q -t ed25519 -N '' -C "paaf-demo" -f "$KEY" </dev/null
 
 host_dir() { printf '%s/host-%s' "$DEMO_DIR" "$1"; }
 
+# Ports of every sshd-host.sh host on this machine, also of one that is
+# rebooting (its port refuses for a while, but it will come back).
+host_ports() {
+    ps -eo args= | awk '$0 ~ /sshd-host\.sh __supervise / { print $NF }'
+}
+
+# A port is free when nothing listens there and no test host claims it.
 port_free() {
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    [[ " $CLAIMED " != *" $1 "* ]] && ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # Picks a block of ${#HOSTS[@]} consecutive free ports in PORT_MIN..PORT_MAX and
@@ -171,6 +186,7 @@ start_hosts() {
     local n=${#HOSTS[@]} base p i ok lock_fd
     exec {lock_fd}>"/tmp/paaf-demo-ports.lock"
     flock -w 120 "$lock_fd" || die "timed out waiting for /tmp/paaf-demo-ports.lock"
+    CLAIMED=" $(host_ports | tr '\n' ' ') "
     for ((base = PORT_MIN; base + n - 1 <= PORT_MAX; base += n)); do
         ok=1
         for ((p = base; p < base + n; p++)); do
@@ -267,6 +283,18 @@ step() {
 
 q() { printf '%q' "$1"; }
 
+# Where db-1's password is, when it is in the demo's kernel keyring.
+keyring_hint() {
+    [[ $PAAF_DEMO_KEYRING_SESSION == "$KEYRING_NAME" ]] || return 0
+    [[ -z ${DBUS_SESSION_BUS_ADDRESS:-} || ${PAAF_KEYRING:-} == keyutils ]] || return 0
+    cat <<EOF
+db-1 logs in with a password that paaf keeps in the kernel session keyring
+"$KEYRING_NAME" (no desktop keychain here); it lives as long as the demo hosts.
+Use db-1 from a shell inside it (elsewhere paaf reports the secret missing):
+  keyctl session $KEYRING_NAME
+EOF
+}
+
 finish() {
     local h
     say ""
@@ -288,9 +316,7 @@ ${B}Keep playing${R}: the hosts are still running.
   paaf runbook run web-1 fail-example      # a failing runbook: exit code 9
   paaf exec web-1 -c hostname -c 'cat /proc/sys/kernel/random/boot_id'
   paaf journal --host web-1
-db-1 logs in with a password kept in the kernel session keyring "$KEYRING_NAME",
-which lives as long as the demo hosts: run paaf for db-1 from a shell in it:
-  keyctl session $KEYRING_NAME
+$(keyring_hint)
 Hosts: web-1, web-2, db-1 on 127.0.0.1:$PORT_BASE-$((PORT_BASE + ${#HOSTS[@]} - 1)), user $TEST_USER, password $TEST_PASSWORD.
 
 ${B}Stop the hosts${R} when done:

@@ -85,6 +85,8 @@ pub struct Connection {
     // The session owns a clone of this socket; ours is kept to poll() it.
     #[cfg_attr(not(unix), allow(dead_code))]
     tcp: TcpStream,
+    /// Set when a command was abandoned mid-way: the session's state is unknown, never reuse it.
+    broken: bool,
 }
 
 fn unreachable(target: &Target, reason: impl Into<String>) -> Error {
@@ -246,11 +248,15 @@ impl Connection {
             session,
             host: target.name.clone(),
             tcp,
+            broken: false,
         })
     }
 
     /// True when the transport still works (a keepalive can be written).
     pub fn is_alive(&self) -> bool {
+        if self.broken {
+            return false;
+        }
         self.session.set_blocking(true);
         self.session.keepalive_send().is_ok()
     }
@@ -267,6 +273,9 @@ impl Connection {
         self.session.set_blocking(false);
         let result = self.exec_nonblocking(command, deadline, max_output, timeout);
         self.session.set_blocking(true);
+        if result.is_err() {
+            self.broken = true;
+        }
         let mut out = result?;
         out.duration_ms = started.elapsed().as_millis() as u64;
         Ok(out)
@@ -410,6 +419,16 @@ impl Connection {
         }
         #[cfg(not(unix))]
         std::thread::sleep(slice.min(Duration::from_millis(2)));
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Freeing a session with an abandoned channel blocks until the server closes it (a
+        // command that timed out may never do so); without blocking, libssh2 just lets go.
+        if self.broken {
+            self.session.set_blocking(false);
+        }
     }
 }
 
