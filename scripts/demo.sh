@@ -296,7 +296,6 @@ EOF
 }
 
 finish() {
-    local h
     say ""
     if ((${#FAILED[@]})); then
         printf '%s%d step(s) failed:%s\n' "$RED" "${#FAILED[@]}" "$R"
@@ -327,12 +326,10 @@ EOF
     exit 0
 }
 
-P=$(q "$PAAF_BIN")
 K=$(q "$KEY")
 say ""
-say "${B}Welcome to the paaf demo.${R} paaf is on PATH for this script: $P"
+say "${B}Welcome to the paaf demo.${R} paaf is on PATH for this script: $(q "$PAAF_BIN")"
 say "Config, known_hosts and journal: PAAF_CONFIG=$(q "$PAAF_CONFIG") (exported)."
-unset P
 
 # 1-3: add hosts.
 fp_web1=$(ssh-keygen -lf "$(host_dir web-1)/ssh_host_ed25519_key.pub" | awk '{print $2}')

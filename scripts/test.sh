@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every check and test of paaf: formatting, clippy, unit tests, and the integration tests
+# against real OpenSSH hosts (started and stopped by the tests through tests/peers/sshd-host.sh),
+# the keychains, and the demo as a smoke test. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing what is missing"
+scripts/install-deps.sh
+bash tests/peers/sshd-host.sh setup
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests (unit + integration against real sshd hosts)"
+cargo nextest run --workspace --locked
+
+step "demo, non-interactive (smoke test of the README's first command)"
+scripts/demo.sh --non-interactive >"${TMPDIR:-/tmp}/paaf-demo-smoke.log" 2>&1 || {
+  tail -n 60 "${TMPDIR:-/tmp}/paaf-demo-smoke.log"
+  echo "demo failed (full log: ${TMPDIR:-/tmp}/paaf-demo-smoke.log)" >&2
+  exit 1
+}
+echo "demo ok"
