@@ -308,7 +308,7 @@ finish() {
 
 ${B}Keep playing${R}: the hosts are still running.
   export PAAF_CONFIG=$(q "$PAAF_CONFIG")
-  alias paaf=$(q "$PAAF_BIN")   # or use the full path
+  export PATH=$(q "${PAAF_BIN%/*}"):\$PATH   # paaf is $(q "$PAAF_BIN")
   paaf host list
   paaf reboot web-2
   paaf runbook run web-1 check-disk

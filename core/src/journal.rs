@@ -141,11 +141,16 @@ impl Journal {
         std::fs::create_dir_all(&dir)
             .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
         let owner = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+        // Locked under a temporary name, then renamed: a sweeping process never sees an
+        // unlocked `.lock` file of a live owner.
+        let staging = dir.join(format!("{owner}.new"));
         let lock_path = dir.join(format!("{owner}.lock"));
-        let lock = File::create(&lock_path)
-            .map_err(|e| err(format!("cannot create {}: {e}", lock_path.display())))?;
+        let lock = File::create(&staging)
+            .map_err(|e| err(format!("cannot create {}: {e}", staging.display())))?;
         lock.lock()
-            .map_err(|e| err(format!("cannot lock {}: {e}", lock_path.display())))?;
+            .map_err(|e| err(format!("cannot lock {}: {e}", staging.display())))?;
+        std::fs::rename(&staging, &lock_path)
+            .map_err(|e| err(format!("cannot create {}: {e}", lock_path.display())))?;
         let journal = Journal {
             path: path.to_path_buf(),
             db: Mutex::new(db),
@@ -163,20 +168,26 @@ impl Journal {
         }
     }
 
+    fn lock_path(&self, owner: &str) -> PathBuf {
+        owners_dir(&self.path).join(format!("{owner}.lock"))
+    }
+
+    /// True when the process that owns `owner` still holds its lock.
+    fn owner_alive(&self, owner: &str) -> bool {
+        match File::open(self.lock_path(owner)) {
+            Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
+    }
+
     fn recover_orphans(&self) -> Result<()> {
         let db = self.db.lock().expect("journal poisoned");
         let owners: Vec<String> = db
             .prepare("SELECT DISTINCT owner FROM actions WHERE state IN ('pending', 'running')")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .map_err(|e| self.err(e))?;
-        let dir = owners_dir(&self.path);
         for owner in owners.into_iter().filter(|o| *o != self.owner) {
-            let lock_path = dir.join(format!("{owner}.lock"));
-            let alive = match File::open(&lock_path) {
-                Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
-                Err(_) => false,
-            };
-            if alive {
+            if self.owner_alive(&owner) {
                 continue;
             }
             let n = db
@@ -190,7 +201,19 @@ impl Journal {
                 actions = n,
                 "marked actions of a dead paaf process as outcome unknown"
             );
-            let _ = std::fs::remove_file(&lock_path);
+        }
+        drop(db);
+        // Sweep the lock files of dead owners (their rows, if any, were handled above).
+        if let Ok(entries) = std::fs::read_dir(owners_dir(&self.path)) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(owner) = name.strip_suffix(".lock")
+                    && owner != self.owner
+                    && !self.owner_alive(owner)
+                {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
         }
         Ok(())
     }
@@ -289,6 +312,13 @@ impl Journal {
     }
 }
 
+impl Drop for Journal {
+    fn drop(&mut self) {
+        // Clean exit: nothing of ours can be orphaned, so the lock file can go.
+        let _ = std::fs::remove_file(self.lock_path(&self.owner));
+    }
+}
+
 fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
         .map(|t| t.with_timezone(&Utc))
@@ -369,5 +399,7 @@ mod tests {
         let rec = third.last_for("web-1").unwrap().unwrap();
         assert_eq!(rec.state, ActionState::Unknown);
         assert!(rec.result.unwrap().contains("outcome unknown"));
+        let locks = std::fs::read_dir(owners_dir(&path)).unwrap().count();
+        assert_eq!(locks, 1, "only the live owner's lock file is left");
     }
 }

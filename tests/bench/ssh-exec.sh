@@ -103,7 +103,7 @@ command -v python3 >/dev/null || die "python3 is missing"
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}
 note "building paaf (release) in $CARGO_TARGET_DIR"
-cargo build --release --quiet -p paaf-cli || die "cargo build --release -p paaf-cli failed"
+cargo build --release -p paaf-cli || die "cargo build --release -p paaf-cli failed"
 PAAF=$CARGO_TARGET_DIR/release/paaf
 readonly PAAF
 [[ -x $PAAF ]] || die "no binary at $PAAF after the build"
@@ -201,12 +201,17 @@ readonly PAAF_REUSE
 paaf_version=$("$PAAF" --version 2>&1 | head -n 1)
 ssh_version=$(ssh -V 2>&1 | head -n 1)
 cores=$(nproc)
+# What ssh negotiates (OpenSSH 9.x: a post-quantum hybrid kex by default).
+ssh_kex=$("${SSH[@]}" -v true 2>&1 </dev/null | sed -n 's/^debug1: kex: algorithm: //p' | head -n 1)
+# paaf's journal fsyncs on every action: where it lives matters (tmpfs hides it).
+journal_fs=$(df --output=fstype -- "$TMP/paaf" 2>/dev/null | tail -n 1)
 
 cat <<EOF
 
 paaf vs OpenSSH on 127.0.0.1:$PORT (ed25519 key, user paaf-test)
   paaf:   $paaf_version ($PAAF)
-  ssh:    $ssh_version
+  ssh:    $ssh_version (kex ${ssh_kex:-unknown})
+  config: $PAAF_CONFIG (journal on ${journal_fs:-unknown})
   cores:  $cores ($(uname -srm))
   runs:   fresh-connection $RUNS per tool, reuse $ROUNDS rounds per tool
           ($REUSE_COMMANDS commands each), alternating, after $WARMUP warm-up runs each

@@ -1,12 +1,18 @@
 //! Passwords kept in the real OS keychains: the kernel keyutils store and Secret Service
 //! (gnome-keyring on a private D-Bus session). The config holds only the reference.
 
-use paaf_tests::{SshHost, World, PASSWORD, USER};
+use paaf_tests::{PASSWORD, SshHost, USER, World};
 use std::process::Command;
 
 /// Adds a password host from stdin, then logs in with it from a second paaf process, all
 /// inside `wrapper` (which provides the keychain's session).
-fn add_and_use(world: &World, host: &SshHost, wrapper: &[&str], env: &[(&str, &str)], expect_backend: &str) {
+fn add_and_use(
+    world: &World,
+    host: &SshHost,
+    wrapper: &[&str],
+    env: &[(&str, &str)],
+    expect_backend: &str,
+) {
     let bin = assert_cmd::cargo::cargo_bin("paaf");
     let script = format!(
         r#"set -e
@@ -35,27 +41,54 @@ printf 'other\n' | "$PAAF" secret set spare
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains(USER), "the password from the keychain logged in: {stdout}");
-    assert!(stdout.contains(&format!("stored keyring:spare in {expect_backend}")), "{stdout}");
+    assert!(
+        stdout.contains(USER),
+        "the password from the keychain logged in: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("stored keyring:spare in {expect_backend}")),
+        "{stdout}"
+    );
     let config = std::fs::read_to_string(world.config_path()).unwrap();
-    assert!(config.contains("password = \"keyring:host-db-1-password\""), "{config}");
-    assert!(!config.contains(PASSWORD), "the config must hold only a reference");
+    assert!(
+        config.contains("password = \"keyring:host-db-1-password\""),
+        "{config}"
+    );
+    assert!(
+        !config.contains(PASSWORD),
+        "the config must hold only a reference"
+    );
 }
 
 #[test]
 fn passwords_live_in_the_keyutils_store() {
     let world = World::new();
     let host = SshHost::start(&[]);
-    add_and_use(&world, &host, &["keyctl", "session", "-"], &[("PAAF_KEYRING", "keyutils")], "keyutils");
+    add_and_use(
+        &world,
+        &host,
+        &["keyctl", "session", "-"],
+        &[("PAAF_KEYRING", "keyutils")],
+        "keyutils",
+    );
 }
 
 #[test]
 fn passwords_live_in_secret_service() {
     let world = World::new();
     let host = SshHost::start(&[]);
-    add_and_use(&world, &host, &["dbus-run-session", "--"], &[], "secret-service");
+    add_and_use(
+        &world,
+        &host,
+        &["dbus-run-session", "--"],
+        &[],
+        "secret-service",
+    );
 }
 
 #[test]
@@ -82,5 +115,8 @@ fn a_keychain_that_cannot_store_says_what_to_do() {
     }
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
-    assert!(err.contains("keyctl session") && err.contains("env:VAR"), "{err}");
+    assert!(
+        err.contains("keyctl session") && err.contains("env:VAR"),
+        "{err}"
+    );
 }
