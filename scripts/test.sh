@@ -23,7 +23,7 @@ step "tests (unit + integration against real sshd hosts)"
 cargo nextest run --workspace --locked
 
 step "demo, non-interactive (smoke test of the README's first command)"
-scripts/demo.sh --non-interactive >"${TMPDIR:-/tmp}/paaf-demo-smoke.log" 2>&1 || {
+PAAF_DEMO_DIR="${TMPDIR:-/tmp}/paaf-demo-smoke" scripts/demo.sh --non-interactive >"${TMPDIR:-/tmp}/paaf-demo-smoke.log" 2>&1 || {
   tail -n 60 "${TMPDIR:-/tmp}/paaf-demo-smoke.log"
   echo "demo failed (full log: ${TMPDIR:-/tmp}/paaf-demo-smoke.log)" >&2
   exit 1

@@ -195,13 +195,11 @@ async fn host_add(ctx: &Ctx, a: AddHostArgs) -> Result<i32> {
         auth,
     };
     ctx.paaf.add_host(host, secret)?;
-    if !ctx.json {
-        println!("Added {} to {}", a.name, ctx.paaf.config().path.display());
-    }
+    let added = format!("Added {} to {}", a.name, ctx.paaf.config().path.display());
     if a.no_connect {
-        return Ok(exit::OK);
+        return done(ctx, &added);
     }
-    let statuses = with_trust(ctx, &a.name, || async {
+    let checked = with_trust(ctx, &a.name, || async {
         let s = ctx.paaf.status(std::slice::from_ref(&a.name)).await?;
         match s[0].error.as_ref().map(|e| e.code) {
             Some(ErrorCode::HostKeyUnknown) => Err(Error::HostKeyUnknown {
@@ -212,7 +210,19 @@ async fn host_add(ctx: &Ctx, a: AddHostArgs) -> Result<i32> {
             _ => Ok(s),
         }
     })
-    .await?;
+    .await;
+    let statuses = match checked {
+        Ok(s) => s,
+        Err(e) => {
+            // An untrusted key: leave nothing half-added, so the same command can be re-run.
+            ctx.paaf.remove_host(&a.name)?;
+            eprintln!("{} was not added: its host key was not trusted.", a.name);
+            return Err(e);
+        }
+    };
+    if !ctx.json {
+        println!("{added}");
+    }
     if ctx.json {
         render::json(&statuses[0])
     } else {

@@ -199,10 +199,7 @@ impl RebootProgress {
     pub fn new(as_json: bool) -> Self {
         let bar = (!as_json && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new_spinner();
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-                    .expect("valid template"),
-            );
+            b.set_style(ProgressStyle::with_template("  {spinner} {msg}").expect("valid template"));
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });

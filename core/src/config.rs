@@ -727,11 +727,17 @@ timeout_secs = 900
     #[test]
     fn the_readme_example_config_is_valid() {
         let readme = include_str!("../../README.md");
-        let start = readme.find("```toml\n").expect("a toml block in the README") + 8;
+        let start = readme
+            .find("```toml\n")
+            .expect("a toml block in the README")
+            + 8;
         let len = readme[start..].find("```").unwrap();
         let c = parse(&readme[start..start + len]).unwrap();
         assert_eq!(c.hosts.len(), 2);
-        assert_eq!(c.host("db-1").unwrap().reboot.boot_timeout, Duration::from_secs(900));
+        assert_eq!(
+            c.host("db-1").unwrap().reboot.boot_timeout,
+            Duration::from_secs(900)
+        );
     }
 
     #[test]

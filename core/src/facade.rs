@@ -370,7 +370,7 @@ impl Paaf {
             .journaled(
                 "reboot",
                 name,
-                &format!("verified reboot ({})", host.reboot.command),
+                &host.reboot.command,
                 |id| {
                     RebootJob {
                         pool: &self.pool,
