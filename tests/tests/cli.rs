@@ -120,20 +120,33 @@ fn unknown_host_keys_are_shown_and_need_acceptance_and_changed_keys_are_refused(
 fn host_add_list_and_json_status() {
     let world = World::new();
     let host = SshHost::start(&[&world.key]);
+    let port = host.port.to_string();
+    let add = [
+        "host",
+        "add",
+        "web-1",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--user",
+        USER,
+        "--key",
+    ];
+
+    // Not confirmed (no terminal, no flag): refused, and nothing is left half-added.
+    let out = world.paaf().args(add).arg(&world.key).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{:?}", text(&out));
+    assert!(text(&out).1.contains(&fingerprint(&host)));
+    assert!(
+        !std::fs::read_to_string(world.config_path())
+            .unwrap_or_default()
+            .contains("web-1")
+    );
+
     let out = world
         .paaf()
-        .args([
-            "host",
-            "add",
-            "web-1",
-            "--address",
-            "127.0.0.1",
-            "--port",
-            &host.port.to_string(),
-            "--user",
-            USER,
-            "--key",
-        ])
+        .args(add)
         .arg(&world.key)
         .arg("--accept-new-host-key")
         .output()
