@@ -32,6 +32,17 @@ fn unknown_host_keys_are_shown_and_need_acceptance_and_changed_keys_are_refused(
     world.write_config(&host_entry("web-1", &host, &world.key, ""));
     let marker = world.writable_dir().join("ran");
     let touch = format!("touch {}", marker.display());
+    let touch_with_flag = || {
+        let args = [
+            "exec",
+            "web-1",
+            "--yes",
+            "--accept-new-host-key",
+            "--",
+            &touch,
+        ];
+        world.paaf().args(args).output().unwrap()
+    };
 
     // Unknown key, no terminal, no flag: refused with the SHA256 fingerprint, nothing run.
     let out = world
@@ -49,18 +60,7 @@ fn unknown_host_keys_are_shown_and_need_acceptance_and_changed_keys_are_refused(
     assert!(!marker.exists());
 
     // Accepted with the flag: recorded, and the command runs.
-    let out = world
-        .paaf()
-        .args([
-            "exec",
-            "web-1",
-            "--yes",
-            "--accept-new-host-key",
-            "--",
-            &touch,
-        ])
-        .output()
-        .unwrap();
+    let out = touch_with_flag();
     assert!(out.status.success(), "{:?}", text(&out));
     assert!(marker.exists());
     let known = std::fs::read_to_string(world.dir.path().join("known_hosts")).unwrap();
@@ -72,18 +72,7 @@ fn unknown_host_keys_are_shown_and_need_acceptance_and_changed_keys_are_refused(
     // The host key changes: refused even with the flag, nothing run, the fix is named.
     std::fs::remove_file(&marker).unwrap();
     host.rekey();
-    let out = world
-        .paaf()
-        .args([
-            "exec",
-            "web-1",
-            "--yes",
-            "--accept-new-host-key",
-            "--",
-            &touch,
-        ])
-        .output()
-        .unwrap();
+    let out = touch_with_flag();
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(

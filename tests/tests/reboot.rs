@@ -21,6 +21,17 @@ fn setup(extra: &str) -> (World, SshHost, Paaf) {
     (world, host, paaf)
 }
 
+/// A confirmed reboot of web-1 whose progress nobody watches.
+async fn reboot(paaf: &Paaf) -> paaf_core::Result<paaf_core::power::RebootReport> {
+    paaf.reboot(
+        "web-1",
+        &Confirmation::Yes,
+        Arc::new(Recorder::default()),
+        CancellationToken::new(),
+    )
+    .await
+}
+
 #[derive(Default)]
 struct Recorder(Mutex<Vec<ProgressEvent>>);
 
@@ -115,15 +126,7 @@ async fn a_verified_reboot_sees_every_phase_and_is_journaled() {
 async fn a_host_that_never_returns_times_out_in_the_boot_phase() {
     let (_world, host, paaf) = setup("[hosts.reboot]\nbackoff_max_secs = 1\ntimeout_secs = 4");
     host.stay_down(true);
-    let err = paaf
-        .reboot(
-            "web-1",
-            &Confirmation::Yes,
-            Arc::new(Recorder::default()),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
+    let err = reboot(&paaf).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
     assert!(
         matches!(
@@ -146,15 +149,7 @@ async fn a_failing_test_command_times_out_in_its_own_phase() {
     let (_world, _host, paaf) = setup(
         "test_command = \"false\"\n[hosts.reboot]\nbackoff_max_secs = 1\ntest_timeout_secs = 3",
     );
-    let err = paaf
-        .reboot(
-            "web-1",
-            &Confirmation::Yes,
-            Arc::new(Recorder::default()),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
+    let err = reboot(&paaf).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -185,15 +180,7 @@ async fn a_reboot_without_sudo_rights_is_refused_before_anything_is_sent() {
     .unwrap();
     let paaf = Paaf::open(&world.config_path(), store, "test").unwrap();
     let before = host.boot_id();
-    let err = paaf
-        .reboot(
-            "web-1",
-            &Confirmation::Yes,
-            Arc::new(Recorder::default()),
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
+    let err = reboot(&paaf).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Privilege, "{err}");
     assert!(
         err.to_string().contains("NOPASSWD"),
