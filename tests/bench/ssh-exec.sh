@@ -202,7 +202,7 @@ paaf_version=$("$PAAF" --version 2>&1 | head -n 1)
 ssh_version=$(ssh -V 2>&1 | head -n 1)
 cores=$(nproc)
 # What ssh negotiates (OpenSSH 9.x: a post-quantum hybrid kex by default).
-ssh_kex=$("${SSH[@]}" -v true 2>&1 </dev/null | sed -n 's/^debug1: kex: algorithm: //p' | head -n 1)
+ssh_kex=$(ssh -v "${SSH[@]:1}" true 2>&1 </dev/null | sed -n 's/^debug1: kex: algorithm: //p' | head -n 1)
 # paaf's journal fsyncs on every action: where it lives matters (tmpfs hides it).
 journal_fs=$(df --output=fstype -- "$TMP/paaf" 2>/dev/null | tail -n 1)
 
