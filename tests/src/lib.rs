@@ -110,6 +110,22 @@ impl SshHost {
             .unwrap_or(0)
     }
 
+    /// Reboots the host from the outside (as its fake `shutdown` would).
+    pub fn request_reboot(&self) {
+        std::fs::write(self.dir.join("reboot-requested"), "").unwrap();
+    }
+
+    /// Waits (at most 30 s) until the host is back with a boot id other than `before`.
+    pub fn wait_rebooted(&self, before: &str) {
+        let start = std::time::Instant::now();
+        while self.boot_id() == before
+            || std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err()
+        {
+            assert!(start.elapsed().as_secs() < 30, "the host did not come back");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// While set, a rebooting host stays down (port refused).
     pub fn stay_down(&self, on: bool) {
         let f = self.dir.join("stay-down");

@@ -259,6 +259,26 @@ async fn commands_reuse_one_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_pooled_connection_that_died_is_replaced() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry("h", &host, &world.key, ""));
+    let paaf = open(&world, Arc::new(MemoryStore::default()));
+    paaf.exec("h", "true", &Confirmation::Yes).await.unwrap();
+    // The host reboots behind paaf's back; its idle connection dies with it.
+    let before = host.boot_id();
+    host.request_reboot();
+    host.wait_rebooted(&before);
+    let out = paaf
+        .exec("h", "echo again", &Confirmation::Yes)
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, "again\n");
+    assert_eq!(host.sshd_log().matches("Accepted publickey").count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_host_is_reported_as_such() {
     let world = World::new();
     let port = paaf_tests::free_port();

@@ -22,22 +22,29 @@ async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'sta
 }
 
 impl SshPool {
-    /// Runs `f` on a connection to `target`: an idle one if it is still alive, else a new one
-    /// (host key checked strictly). The connection goes back to the pool if it survived.
+    /// Runs `f` on a connection to `target`: the idle one if there is one, else a new one
+    /// (host key checked strictly). An idle connection that died meanwhile (the host rebooted,
+    /// a NAT forgot it) fails before anything is sent; then `f` runs once more on a new one.
+    /// The connection goes back to the pool if it survived.
     pub async fn with_connection<R, F>(&self, target: Target, f: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+        F: Fn(&mut Connection) -> Result<R> + Send + 'static,
     {
         let idle = self.idle.clone();
         blocking(move || {
             let k = key(&target);
             let reused = idle.lock().expect("pool poisoned").remove(&k);
-            let mut conn = match reused {
-                Some(c) if c.is_alive() => c,
-                _ => Connection::open(&target, &HostKeyPolicy::Strict)?,
+            let (mut conn, was_idle) = match reused {
+                Some(c) if c.is_alive() => (c, true),
+                _ => (Connection::open(&target, &HostKeyPolicy::Strict)?, false),
             };
-            let result = f(&mut conn);
+            let mut result = f(&mut conn);
+            if was_idle && result.is_err() && conn.failed_before_sending() {
+                tracing::debug!(host = %target.name, "idle connection was dead; reconnecting");
+                conn = Connection::open(&target, &HostKeyPolicy::Strict)?;
+                result = f(&mut conn);
+            }
             if conn.is_alive() {
                 idle.lock().expect("pool poisoned").insert(k, conn);
             }

@@ -87,6 +87,8 @@ pub struct Connection {
     tcp: TcpStream,
     /// Set when a command was abandoned mid-way: the session's state is unknown, never reuse it.
     broken: bool,
+    /// Set when the last command failed before anything reached the server (no channel).
+    failed_before_sending: bool,
 }
 
 fn unreachable(target: &Target, reason: impl Into<String>) -> Error {
@@ -249,16 +251,19 @@ impl Connection {
             host: target.name.clone(),
             tcp,
             broken: false,
+            failed_before_sending: false,
         })
     }
 
-    /// True when the transport still works (a keepalive can be written).
+    /// False once a command failed on this connection: it must not be reused.
     pub fn is_alive(&self) -> bool {
-        if self.broken {
-            return false;
-        }
-        self.session.set_blocking(true);
-        self.session.keepalive_send().is_ok()
+        !self.broken
+    }
+
+    /// True when the last command failed before the server got it (the channel did not even
+    /// open), so running it again elsewhere cannot run it twice.
+    pub fn failed_before_sending(&self) -> bool {
+        self.failed_before_sending
     }
 
     /// Runs `command`, collecting at most `max_output` bytes of each stream, within `timeout`.
@@ -270,6 +275,7 @@ impl Connection {
     ) -> Result<ExecOutput> {
         let started = Instant::now();
         let deadline = started + timeout;
+        self.failed_before_sending = false;
         self.session.set_blocking(false);
         let result = self.exec_nonblocking(command, deadline, max_output, timeout);
         self.session.set_blocking(true);
@@ -284,7 +290,7 @@ impl Connection {
     // Non-blocking so stdout and stderr are drained together: reading one stream to its end
     // while the other fills the SSH window would deadlock on commands with large stderr.
     fn exec_nonblocking(
-        &self,
+        &mut self,
         command: &str,
         deadline: Instant,
         max: usize,
@@ -297,7 +303,13 @@ impl Connection {
             after: timeout,
         };
         let mut channel =
-            self.retry(deadline, "open channel", || self.session.channel_session())?;
+            match self.retry(deadline, "open channel", || self.session.channel_session()) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.failed_before_sending = true;
+                    return Err(e);
+                }
+            };
         self.retry(deadline, "exec", || channel.exec(command))?;
         let (mut out, mut err) = (Bounded::new(max), Bounded::new(max));
         let mut chunk = vec![0u8; 32 * 1024];
