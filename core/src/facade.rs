@@ -56,7 +56,7 @@ impl Confirmation {
 pub struct Paaf {
     config: RwLock<Arc<Config>>,
     secrets: Arc<dyn SecretStore>,
-    journal: Journal,
+    journal: Arc<Journal>,
     pool: SshPool,
     actor: Actor,
 }
@@ -75,7 +75,7 @@ impl Paaf {
         Ok(Paaf {
             config: RwLock::new(Arc::new(config)),
             secrets,
-            journal,
+            journal: Arc::new(journal),
             pool: SshPool::default(),
             actor,
         })
@@ -131,7 +131,9 @@ impl Paaf {
         })
     }
 
-    /// Runs `work` as a journaled action: pending, running, then succeeded or failed.
+    /// Runs `work` as a journaled action: `pending` from here, `running` once the work calls
+    /// [`Started::now`] (right before the first byte of the action reaches the target), then
+    /// succeeded or failed.
     async fn journaled<T, F, Fut>(
         &self,
         kind: &str,
@@ -141,12 +143,15 @@ impl Paaf {
         summary: impl Fn(&T) -> (ActionState, String),
     ) -> Result<T>
     where
-        F: FnOnce(i64) -> Fut,
+        F: FnOnce(Started) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
         let id = self.journal.begin(&self.actor, kind, target, detail)?;
-        self.journal.mark_running(id)?;
-        let result = work(id).await;
+        let result = work(Started {
+            id,
+            journal: self.journal.clone(),
+        })
+        .await;
         let (state, text, code) = match &result {
             Ok(v) => {
                 let (state, text) = summary(v);
@@ -254,7 +259,8 @@ impl Paaf {
             "trust-host-key",
             name,
             fingerprint,
-            |_| async {
+            |started| async move {
+                started.now();
                 self.pool
                     .with_fresh_connection(target, policy, |_| Ok(()))
                     .await
@@ -278,7 +284,8 @@ impl Paaf {
             "forget-host-key",
             name,
             "",
-            |_| async {
+            |started| async move {
+                started.now();
                 self.pool
                     .run(move || ssh_session::forget_host_key(&target))
                     .await
@@ -371,17 +378,18 @@ impl Paaf {
                 "reboot",
                 name,
                 &host.reboot.command,
-                |id| {
+                |started| {
                     RebootJob {
                         pool: &self.pool,
                         host: &host,
                         target: &make_target,
                         progress: Progress {
-                            action_id: id,
+                            action_id: started.id,
                             started: Instant::now(),
                             sink,
                         },
                         cancel,
+                        sending: Box::new(move || started.now()),
                     }
                     .run()
                 },
@@ -421,9 +429,12 @@ impl Paaf {
             "exec",
             name,
             command,
-            |_| async {
+            |started| async move {
                 self.pool
-                    .with_connection(target, move |c: &mut Connection| c.exec(&cmd, timeout, max))
+                    .with_connection(target, move |c: &mut Connection| {
+                        started.now();
+                        c.exec(&cmd, timeout, max)
+                    })
                     .await
             },
             exec_summary,
@@ -496,9 +507,12 @@ impl Paaf {
             "runbook",
             name,
             runbook,
-            |_| async {
+            |started| async move {
                 self.pool
-                    .with_connection(target, move |c: &mut Connection| c.exec(&cmd, timeout, max))
+                    .with_connection(target, move |c: &mut Connection| {
+                        started.now();
+                        c.exec(&cmd, timeout, max)
+                    })
                     .await
             },
             exec_summary,
@@ -509,6 +523,21 @@ impl Paaf {
     /// The newest journal rows first, optionally only those on one target.
     pub fn journal(&self, target: Option<&str>, limit: usize) -> Result<Vec<ActionRecord>> {
         self.journal.list(target, limit)
+    }
+}
+
+/// Moves a pending action to `running`; called by the work right before it sends anything.
+#[derive(Clone)]
+struct Started {
+    id: i64,
+    journal: Arc<Journal>,
+}
+
+impl Started {
+    fn now(&self) {
+        if let Err(e) = self.journal.mark_running(self.id) {
+            tracing::error!("could not record that action {} started: {e}", self.id);
+        }
     }
 }
 

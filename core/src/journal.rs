@@ -75,6 +75,7 @@ pub struct ActionRecord {
     pub duration_ms: Option<u64>,
 }
 
+const NOT_STARTED: &str = "not started: the paaf process stopped before anything was sent";
 const UNKNOWN_OUTCOME: &str = "outcome unknown: the paaf process running it stopped (crash, kill or power loss) before it finished; check the target";
 
 pub struct Journal {
@@ -190,16 +191,25 @@ impl Journal {
             if self.owner_alive(&owner) {
                 continue;
             }
-            let n = db
+            // Running: something may have reached the target, so the outcome is unknown.
+            // Pending: nothing was sent yet, so the action did not happen.
+            let unknown = db
                 .execute(
-                    "UPDATE actions SET state = 'unknown', result = ?1 WHERE owner = ?2 AND state IN ('pending', 'running')",
+                    "UPDATE actions SET state = 'unknown', result = ?1 WHERE owner = ?2 AND state = 'running'",
                     params![UNKNOWN_OUTCOME, owner],
+                )
+                .map_err(|e| self.err(e))?;
+            let not_started = db
+                .execute(
+                    "UPDATE actions SET state = 'failed', result = ?1, error_code = 'cancelled' WHERE owner = ?2 AND state = 'pending'",
+                    params![NOT_STARTED, owner],
                 )
                 .map_err(|e| self.err(e))?;
             tracing::warn!(
                 owner,
-                actions = n,
-                "marked actions of a dead paaf process as outcome unknown"
+                unknown,
+                not_started,
+                "recovered the actions of a dead paaf process"
             );
         }
         drop(db);
@@ -387,6 +397,7 @@ mod tests {
         let first = Journal::open(&path).unwrap();
         let id = first.begin(&actor(), "reboot", "web-1", "").unwrap();
         first.mark_running(id).unwrap();
+        first.begin(&actor(), "exec", "web-2", "uptime").unwrap();
         // A second process while the first is alive: its action stays running.
         let second = Journal::open(&path).unwrap();
         assert_eq!(
@@ -399,6 +410,9 @@ mod tests {
         let rec = third.last_for("web-1").unwrap().unwrap();
         assert_eq!(rec.state, ActionState::Unknown);
         assert!(rec.result.unwrap().contains("outcome unknown"));
+        let never = third.last_for("web-2").unwrap().unwrap();
+        assert_eq!(never.state, ActionState::Failed);
+        assert!(never.result.unwrap().contains("not started"));
         let locks = std::fs::read_dir(owners_dir(&path)).unwrap().count();
         assert_eq!(locks, 1, "only the live owner's lock file is left");
     }

@@ -33,6 +33,8 @@ pub(crate) struct RebootJob<'a> {
     pub target: &'a (dyn Fn() -> Result<Target> + Send + Sync),
     pub progress: Progress,
     pub cancel: CancellationToken,
+    /// Called right before the reboot command is sent (the journal's `running`).
+    pub sending: Box<dyn Fn() + Send + Sync + 'a>,
 }
 
 /// Ansible's retry delay: 2^attempt seconds plus up to a second of jitter, capped.
@@ -174,6 +176,7 @@ impl RebootJob<'_> {
 
         // Phase 0: send. A dropped connection, EOF or exit 255 after sending counts as initiated.
         let command = detached_reboot_command(h);
+        (self.sending)();
         let (conn, sent) = exec_on(self.pool, conn, command, h.connect_timeout, 4096).await?;
         match &sent {
             Ok(o) if !o.success() && o.exit_code != 255 => {
