@@ -18,6 +18,7 @@ pub fn confirm(yes: bool, question: &str) -> Confirmation {
     match dialoguer::Confirm::new()
         .with_prompt(question)
         .default(false)
+        .wait_for_newline(true)
         .interact()
     {
         Ok(true) => Confirmation::Yes,

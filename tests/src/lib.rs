@@ -47,6 +47,47 @@ pub fn setup() {
     });
 }
 
+/// The `paaf` binary, built from the current sources. Cargo builds a package's binaries only
+/// for that package's own tests, so this crate builds it itself (once per test process; a
+/// no-op when it is fresh) into the target dir these tests run from.
+pub fn paaf_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable path");
+            // target/<profile>/deps/<test> → target/<profile>
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target profile dir");
+            let target_dir = profile_dir.parent().expect("target dir");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let out = Command::new(cargo)
+                .args([
+                    "build",
+                    "--quiet",
+                    "--package",
+                    "paaf-cli",
+                    "--bin",
+                    "paaf",
+                    "--target-dir",
+                ])
+                .arg(target_dir)
+                .current_dir(repo_root())
+                .output()
+                .expect("run cargo build");
+            assert!(
+                out.status.success(),
+                "building paaf failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let bin = profile_dir.join("paaf");
+            assert!(bin.exists(), "no binary at {}", bin.display());
+            bin
+        })
+        .clone()
+}
+
 /// A free TCP port on 127.0.0.1 (the OS picks it; the script re-checks it before use).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -235,7 +276,7 @@ impl World {
 
     /// The `paaf` binary with this world's config.
     pub fn paaf(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("paaf").expect("the paaf binary is built");
+        let mut c = assert_cmd::Command::new(paaf_bin());
         c.env("PAAF_CONFIG", self.config_path())
             .env_remove("SSH_AUTH_SOCK")
             .env_remove("DBUS_SESSION_BUS_ADDRESS")

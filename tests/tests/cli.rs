@@ -328,7 +328,7 @@ fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
         "[hosts.reboot]\nbackoff_max_secs = 1",
     ));
     host.stay_down(true);
-    let bin = assert_cmd::cargo::cargo_bin("paaf");
+    let bin = paaf_tests::paaf_bin();
     let mut child = Command::new(bin)
         .env("PAAF_CONFIG", world.config_path())
         .args(["reboot", "web-1", "--yes"])
@@ -433,4 +433,64 @@ fn no_secret_reaches_output_logs_or_the_journal() {
     }
     assert!(!everything.contains(PASSWORD), "the password leaked");
     assert!(!everything.contains(wrong), "the wrong password leaked");
+}
+
+/// Runs paaf on a pseudo-terminal (util-linux `script`), typing `answers` one line at a time.
+fn on_tty(world: &World, args: &str, answers: &[&str]) -> (Option<i32>, String) {
+    let bin = paaf_tests::paaf_bin();
+    let typed: String = answers
+        .iter()
+        .map(|a| format!("sleep 1; printf '%s\\r' '{}'; ", a.replace('\'', "")))
+        .collect();
+    let script = format!(
+        "({typed} sleep 1) | script -qec \"'{}' {args}\" /dev/null",
+        bin.display()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env("PAAF_CONFIG", world.config_path())
+        .env("PAAF_KEYRING", "keyutils")
+        .env("TERM", "dumb")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn on_a_terminal_paaf_asks_and_honours_the_answer() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.write_config(&host_entry("web-1", &host, &world.key, ""));
+    let marker = world.writable_dir().join("ran");
+    let cmd = format!("exec web-1 -- touch {}", marker.display());
+
+    // Yes to the command, then first contact: the fingerprint is shown, and a "no" to it
+    // trusts nothing and runs nothing.
+    let (code, screen) = on_tty(&world, &cmd, &["y", "n"]);
+    assert!(
+        screen.contains("Trust this key") && screen.contains(&fingerprint(&host)),
+        "{screen}"
+    );
+    assert_eq!(code, Some(4), "{screen}");
+    assert!(!marker.exists());
+
+    // "no" to the command: nothing runs.
+    let (code, screen) = on_tty(&world, &cmd, &["n"]);
+    assert_eq!(code, Some(8), "{screen}");
+    assert!(!marker.exists());
+
+    // "yes" to both: the key is recorded and the command runs.
+    let (code, screen) = on_tty(&world, &cmd, &["y", "y"]);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(marker.exists());
+
+    // A dangerous runbook wants its name typed; a wrong name is a refusal.
+    let (code, screen) = on_tty(&world, "runbook run web-1 __wipe-cache", &["yes"]);
+    assert_eq!(code, Some(8), "{screen}");
+    let (code, screen) = on_tty(&world, "runbook run web-1 __wipe-cache", &["__wipe-cache"]);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("cache wiped"), "{screen}");
 }

@@ -13,7 +13,7 @@ fn add_and_use(
     env: &[(&str, &str)],
     expect_backend: &str,
 ) {
-    let bin = assert_cmd::cargo::cargo_bin("paaf");
+    let bin = paaf_tests::paaf_bin();
     let script = format!(
         r#"set -e
 {prelude}
@@ -95,7 +95,7 @@ fn passwords_live_in_secret_service() {
 fn a_keychain_that_cannot_store_says_what_to_do() {
     // keyutils outside a session keyring refuses the write; the error names the way out.
     let world = World::new();
-    let out = Command::new(assert_cmd::cargo::cargo_bin("paaf"))
+    let out = Command::new(paaf_tests::paaf_bin())
         .args(["secret", "set", "x"])
         .env("PAAF_CONFIG", world.config_path())
         .env("PAAF_KEYRING", "keyutils")
