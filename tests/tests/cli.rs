@@ -389,25 +389,52 @@ fn config_errors_name_the_file_the_line_and_the_fix() {
 #[test]
 fn no_secret_reaches_output_logs_or_the_journal() {
     let world = World::new();
-    let host = SshHost::start(&[]);
+    let phrase = "Key-Passphrase-Sentinel-31";
+    let locked = paaf_tests::keygen(world.dir.path(), "id_locked", "ed25519", phrase);
+    let host = SshHost::start(&[&locked]);
     world.trust(&host);
     world.write_config(&format!(
-        "[[hosts]]\nname = \"db-1\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\nauth = {{ type = \"password\", password = \"env:PAAF_TEST_PW\" }}\n[hosts.reboot]\nbackoff_max_secs = 1\n",
-        host.port
+        "[[hosts]]\nname = \"db-1\"\naddress = \"127.0.0.1\"\nport = {port}\nuser = \"{USER}\"\nauth = {{ type = \"password\", password = \"env:PAAF_TEST_PW\" }}\n[hosts.reboot]\nbackoff_max_secs = 1\n\n\
+         [[hosts]]\nname = \"web-1\"\naddress = \"127.0.0.1\"\nport = {port}\nuser = \"{USER}\"\nauth = {{ type = \"key\", path = \"{}\", passphrase = \"env:PAAF_TEST_PHRASE\" }}\n",
+        locked.display(),
+        port = host.port
     ));
-    let wrong = "wr0ng-Secret-Value-77";
+    let (wrong_pw, wrong_phrase) = ("wr0ng-Secret-Value-77", "wr0ng-Phrase-Value-88");
     let mut everything = String::new();
-    let runs: [(&str, &[&str]); 5] = [
-        (PASSWORD, &["-vv", "host", "list"]),
-        (PASSWORD, &["-vv", "exec", "db-1", "--yes", "--", "echo hi"]),
-        (PASSWORD, &["-vv", "reboot", "db-1", "--yes"]),
-        (PASSWORD, &["-vv", "--json", "reboot", "db-1", "--yes"]),
-        (wrong, &["-vv", "exec", "db-1", "--yes", "--", "true"]),
+    let runs: [(&str, &str, &[&str]); 7] = [
+        (PASSWORD, phrase, &["-vv", "host", "list"]),
+        (
+            PASSWORD,
+            phrase,
+            &["-vv", "exec", "db-1", "--yes", "--", "echo hi"],
+        ),
+        (
+            PASSWORD,
+            phrase,
+            &["-vv", "exec", "web-1", "--yes", "--", "echo hi"],
+        ),
+        (PASSWORD, phrase, &["-vv", "reboot", "db-1", "--yes"]),
+        (
+            PASSWORD,
+            phrase,
+            &["-vv", "--json", "reboot", "web-1", "--yes"],
+        ),
+        (
+            wrong_pw,
+            phrase,
+            &["-vv", "exec", "db-1", "--yes", "--", "true"],
+        ),
+        (
+            PASSWORD,
+            wrong_phrase,
+            &["-vv", "--json", "exec", "web-1", "--yes", "--", "true"],
+        ),
     ];
-    for (pw, args) in runs {
+    for (pw, pass, args) in runs {
         let out = world
             .paaf()
             .env("PAAF_TEST_PW", pw)
+            .env("PAAF_TEST_PHRASE", pass)
             .env("PAAF_LOG", "trace")
             .args(args)
             .output()
@@ -416,11 +443,17 @@ fn no_secret_reaches_output_logs_or_the_journal() {
         everything += &o;
         everything += &e;
     }
-    assert!(
-        everything.contains("auth-failed"),
-        "the wrong password was refused: {everything}"
+    assert_eq!(
+        everything.matches("auth-failed").count(),
+        2,
+        "both wrong secrets were refused: {everything}"
     );
-    assert!(everything.contains("rebooted and verified"), "{everything}");
+    assert_eq!(
+        everything.matches("rebooted and verified").count(),
+        1,
+        "{everything}"
+    );
+    assert!(everything.contains("\"rebooted\": true"), "{everything}");
     for file in [
         "journal.sqlite",
         "journal.sqlite-wal",
@@ -431,8 +464,9 @@ fn no_secret_reaches_output_logs_or_the_journal() {
             everything += &String::from_utf8_lossy(&bytes);
         }
     }
-    assert!(!everything.contains(PASSWORD), "the password leaked");
-    assert!(!everything.contains(wrong), "the wrong password leaked");
+    for secret in [PASSWORD, phrase, wrong_pw, wrong_phrase] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
 }
 
 /// Runs paaf on a pseudo-terminal (util-linux `script`), typing `answers` one line at a time.
