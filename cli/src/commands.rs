@@ -4,8 +4,8 @@ use crate::render::{self, RebootProgress};
 use crate::{
     AddHostArgs, Cli, Command, ExecArgs, HostCommand, RunbookCommand, SecretCommand, exit, prompt,
 };
-use paaf_core::config::{self, NewAuth, NewHost};
-use paaf_core::secrets::{KeyringStore, SecretRef};
+use paaf_core::config::{self, AuthInput, HostInput, SecretInput};
+use paaf_core::secrets::KeyringStore;
 use paaf_core::{CancellationToken, Confirmation, Error, ErrorCode, Paaf, Result};
 use secrecy::SecretString;
 use std::future::Future;
@@ -163,38 +163,33 @@ where
 }
 
 async fn host_add(ctx: &Ctx, a: AddHostArgs) -> Result<i32> {
-    let keyring_ref = |suffix: &str| SecretRef::Keyring(format!("host-{}{suffix}", a.name));
-    let parse_ref = |s: &str| SecretRef::parse(s).map_err(|m| Error::InvalidInput { message: m });
-    let mut secret = None;
+    let reference = |r: &Option<String>| r.clone().map(SecretInput::Reference);
     let auth = if let Some(path) = &a.key {
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
         let passphrase = if a.passphrase_stdin {
-            secret = Some(read_secret("Key passphrase")?);
-            Some(keyring_ref("-passphrase"))
+            Some(SecretInput::Value(read_secret("Key passphrase")?))
         } else {
-            a.passphrase_ref.as_deref().map(parse_ref).transpose()?
+            reference(&a.passphrase_ref)
         };
-        NewAuth::Key { path, passphrase }
+        AuthInput::Key {
+            path: path.clone(),
+            passphrase,
+        }
     } else if a.password_stdin {
-        secret = Some(read_secret("Password")?);
-        NewAuth::Password {
-            password: keyring_ref("-password"),
+        AuthInput::Password {
+            password: SecretInput::Value(read_secret("Password")?),
         }
-    } else if let Some(r) = &a.password_ref {
-        NewAuth::Password {
-            password: parse_ref(r)?,
-        }
+    } else if let Some(r) = reference(&a.password_ref) {
+        AuthInput::Password { password: r }
     } else {
-        NewAuth::Agent
+        AuthInput::Agent
     };
-    let host = NewHost {
+    ctx.paaf.add_host(HostInput {
         name: a.name.clone(),
         address: a.address,
         port: a.port,
         user: a.user,
         auth,
-    };
-    ctx.paaf.add_host(host, secret)?;
+    })?;
     let added = format!("Added {} to {}", a.name, ctx.paaf.config().path.display());
     if a.no_connect {
         return done(ctx, &added);

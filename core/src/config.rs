@@ -515,7 +515,46 @@ fn validate_host(src: &Source, defaults: &RawDefaults, raw: RawHost) -> Result<H
     })
 }
 
-/// A host to add, as a front-end collects it.
+/// A host to add, as a front-end collects it (a form, CLI flags, a mobile screen).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HostInput {
+    pub name: String,
+    pub address: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    pub user: String,
+    pub auth: AuthInput,
+}
+
+fn default_port() -> u16 {
+    22
+}
+
+/// How the new host logs in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum AuthInput {
+    Key {
+        path: PathBuf,
+        #[serde(default)]
+        passphrase: Option<SecretInput>,
+    },
+    Password {
+        password: SecretInput,
+    },
+    Agent,
+}
+
+/// A secret as a front-end has it: the value (paaf stores it in the keychain) or a reference
+/// (`keyring:NAME`, `env:VAR`) to one stored already. Debug never shows a value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+pub enum SecretInput {
+    Value(secrecy::SecretString),
+    Reference(String),
+}
+
+/// A host as written to the config, secrets already turned into references.
 #[derive(Debug, Clone)]
 pub struct NewHost {
     pub name: String,
@@ -525,7 +564,7 @@ pub struct NewHost {
     pub auth: NewAuth,
 }
 
-/// The auth of a new host; secrets are references (the front-end stores the value first).
+/// The auth of a new host, as written to the config.
 #[derive(Debug, Clone)]
 pub enum NewAuth {
     Key {

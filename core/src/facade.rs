@@ -1,7 +1,7 @@
 //! [`Paaf`]: the one entry point of every front-end. It checks confirmations, writes the
 //! journal around every action, and hands the work to the feature modules.
 
-use crate::config::{self, Auth, Config, HostConfig, NewHost};
+use crate::config::{self, Auth, AuthInput, Config, HostConfig, HostInput, NewHost, SecretInput};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::{CancellationToken, Progress, ProgressSink};
 use crate::inventory::{self, HostStatus};
@@ -165,24 +165,37 @@ impl Paaf {
         result
     }
 
-    /// Adds a host to the config. With `secret`, the value is stored first under the auth's
-    /// `keyring:` reference (the password, or the key's passphrase).
-    pub fn add_host(&self, host: NewHost, secret: Option<SecretString>) -> Result<HostConfig> {
-        if let Some(value) = secret {
-            let reference = match &host.auth {
-                config::NewAuth::Password { password } => Some(password),
-                config::NewAuth::Key { passphrase, .. } => passphrase.as_ref(),
-                config::NewAuth::Agent => None,
-            };
-            match reference {
-                Some(SecretRef::Keyring(name)) => self.secrets.set(name, &value)?,
-                _ => {
-                    return Err(Error::invalid(
-                        "a secret value was given but the host's auth has no keyring: reference to store it under",
-                    ));
+    /// Adds a host to the config. Secret values in `input` are stored in the keychain first
+    /// (as `keyring:host-NAME-password` / `-passphrase`); the config only gets references.
+    pub fn add_host(&self, input: HostInput) -> Result<HostConfig> {
+        let name = input.name.clone();
+        let store = |value: SecretInput, what: &str| -> Result<SecretRef> {
+            match value {
+                SecretInput::Reference(r) => SecretRef::parse(&r).map_err(Error::invalid),
+                SecretInput::Value(v) => {
+                    let entry = format!("host-{name}-{what}");
+                    self.secrets.set(&entry, &v)?;
+                    Ok(SecretRef::Keyring(entry))
                 }
             }
-        }
+        };
+        let auth = match input.auth {
+            AuthInput::Key { path, passphrase } => config::NewAuth::Key {
+                path: std::path::absolute(&path).unwrap_or(path),
+                passphrase: passphrase.map(|p| store(p, "passphrase")).transpose()?,
+            },
+            AuthInput::Password { password } => config::NewAuth::Password {
+                password: store(password, "password")?,
+            },
+            AuthInput::Agent => config::NewAuth::Agent,
+        };
+        let host = NewHost {
+            name: input.name,
+            address: input.address,
+            port: input.port,
+            user: input.user,
+            auth,
+        };
         let detail = format!(
             "{}@{}:{} ({})",
             host.user,
