@@ -517,6 +517,7 @@ fn validate_host(src: &Source, defaults: &RawDefaults, raw: RawHost) -> Result<H
 
 /// A host to add, as a front-end collects it (a form, CLI flags, a mobile screen).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct HostInput {
     pub name: String,
     pub address: String,
@@ -533,6 +534,7 @@ fn default_port() -> u16 {
 /// How the new host logs in.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum AuthInput {
     Key {
         path: PathBuf,
@@ -549,8 +551,9 @@ pub enum AuthInput {
 /// (`keyring:NAME`, `env:VAR`) to one stored already. Debug never shows a value.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum SecretInput {
-    Value(secrecy::SecretString),
+    Value(#[cfg_attr(feature = "ts", ts(type = "string"))] secrecy::SecretString),
     Reference(String),
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 /// Stable, machine-readable error codes; front-ends switch on these, never on message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ErrorCode {
     Config,
     InvalidInput,
@@ -57,6 +58,7 @@ impl ErrorCode {
 /// Which part of an action ran out of time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Phase {
     /// Opening the TCP connection and the SSH handshake.
     Connect,
@@ -196,6 +198,7 @@ impl Error {
 
 /// The error as front-ends serialize it: `{code, message}`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ErrorInfo {
     pub code: ErrorCode,
     pub message: String,

@@ -8,6 +8,7 @@ pub use tokio_util::sync::CancellationToken;
 /// One step of a long action, in the order a verified reboot goes through them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Step {
     Connecting {
         host: String,
@@ -22,6 +23,7 @@ pub enum Step {
     ConnectionDropped,
     WaitingForHost {
         attempt: u32,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         retry_in_ms: u64,
         reason: String,
     },
@@ -70,8 +72,11 @@ impl Step {
 
 /// A step with the journal action it belongs to and the time since the action started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProgressEvent {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub action_id: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub elapsed_ms: u64,
     #[serde(flatten)]
     pub step: Step,

@@ -13,12 +13,16 @@ use crate::secrets::{SecretRef, SecretStore};
 use crate::ssh::session::{self as ssh_session};
 use crate::ssh::{Connection, Credentials, ExecOutput, HostKeyPolicy, OfferedKey, SshPool, Target};
 use secrecy::SecretString;
+use serde::Serialize;
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 /// How a person confirmed a destructive action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Confirmation {
     /// Not confirmed: destructive actions are refused.
     None,
@@ -52,6 +56,19 @@ impl Confirmation {
     }
 }
 
+/// What a front-end shows about the paaf it talks to.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct About {
+    pub version: String,
+    pub config_path: String,
+    pub journal_path: String,
+    pub operator: String,
+    pub frontend: String,
+    pub device: String,
+    pub secret_backend: String,
+}
+
 /// paaf, opened on one config file.
 pub struct Paaf {
     config: RwLock<Arc<Config>>,
@@ -59,6 +76,8 @@ pub struct Paaf {
     journal: Arc<Journal>,
     pool: SshPool,
     actor: Actor,
+    /// Cancellation handles of the long actions under way, by journal action id.
+    running: Mutex<HashMap<i64, CancellationToken>>,
 }
 
 impl Paaf {
@@ -78,12 +97,44 @@ impl Paaf {
             journal: Arc::new(journal),
             pool: SshPool::default(),
             actor,
+            running: Mutex::new(HashMap::new()),
         })
     }
 
     /// The config as loaded (or as last changed through this facade).
     pub fn config(&self) -> Arc<Config> {
         self.config.read().expect("config lock poisoned").clone()
+    }
+
+    /// Version, paths and identity, for an "about" view.
+    pub fn about(&self) -> About {
+        let config = self.config();
+        About {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            config_path: config.path.display().to_string(),
+            journal_path: config.journal.display().to_string(),
+            operator: self.actor.operator.clone(),
+            frontend: self.actor.frontend.clone(),
+            device: self.actor.device.clone(),
+            secret_backend: self.secrets.backend().to_string(),
+        }
+    }
+
+    /// Cancels the long action `action_id` (its id is in every progress event); false when no
+    /// such action is under way.
+    pub fn cancel(&self, action_id: i64) -> bool {
+        match self
+            .running
+            .lock()
+            .expect("running poisoned")
+            .get(&action_id)
+        {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Who the journal says acts.
@@ -386,18 +437,24 @@ impl Paaf {
         confirm.require(&format!("reboot of {name}"))?;
         self.target(&host)?; // secrets missing: fail before anything is journaled as running
         let make_target = || self.target(&host);
+        let (host_ref, target_ref) = (&host, &make_target);
         let report = self
             .journaled(
                 "reboot",
                 name,
                 &host.reboot.command,
-                |started| {
-                    RebootJob {
+                |started| async move {
+                    let id = started.id;
+                    self.running
+                        .lock()
+                        .expect("running poisoned")
+                        .insert(id, cancel.clone());
+                    let report = RebootJob {
                         pool: &self.pool,
-                        host: &host,
-                        target: &make_target,
+                        host: host_ref,
+                        target: target_ref,
                         progress: Progress {
-                            action_id: started.id,
+                            action_id: id,
                             started: Instant::now(),
                             sink,
                         },
@@ -405,6 +462,9 @@ impl Paaf {
                         sending: Box::new(move || started.now()),
                     }
                     .run()
+                    .await;
+                    self.running.lock().expect("running poisoned").remove(&id);
+                    report
                 },
                 |r| {
                     (

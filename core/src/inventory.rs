@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// What `paaf host list` shows for one host.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct HostStatus {
     pub name: String,
     pub address: String,
@@ -14,6 +15,7 @@ pub struct HostStatus {
     pub reachable: bool,
     /// Why the host could not be read, when it could not.
     pub error: Option<ErrorInfo>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub uptime_secs: Option<u64>,
     pub boot_id: Option<String>,
     pub os: Option<String>,

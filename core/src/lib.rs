@@ -14,4 +14,4 @@ pub mod ssh;
 
 pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
-pub use facade::{Confirmation, Paaf};
+pub use facade::{About, Confirmation, Paaf};

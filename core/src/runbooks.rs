@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// One runbook found on a host.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Runbook {
     pub name: String,
     pub dangerous: bool,

@@ -12,17 +12,22 @@ use std::time::{Duration, Instant};
 
 /// What a verified reboot saw.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct RebootReport {
     pub host: String,
     pub rebooted: bool,
     pub boot_id_before: String,
     pub boot_id_after: String,
     /// From the reboot command to the connection drop.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub shutdown_ms: u64,
     /// From the drop to the new boot id.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub boot_ms: u64,
     /// From the new boot id to the test command's success.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub test_ms: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub elapsed_ms: u64,
 }
 

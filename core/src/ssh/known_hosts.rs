@@ -8,6 +8,7 @@ use std::path::Path;
 /// What the known_hosts file says of the key a host just offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum KeyStatus {
     Known,
     Unknown,
@@ -16,6 +17,7 @@ pub enum KeyStatus {
 
 /// The key a host offered, as a person compares it (OpenSSH's `SHA256:` fingerprint).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct OfferedKey {
     pub key_type: String,
     pub fingerprint: String,

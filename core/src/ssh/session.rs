@@ -61,6 +61,7 @@ pub enum HostKeyPolicy {
 
 /// The result of a command, with output bounded to the host's `max_output_bytes` per stream.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ExecOutput {
     pub exit_code: i32,
     /// Set when the command was killed by a signal (e.g. "KILL").
@@ -69,6 +70,7 @@ pub struct ExecOutput {
     pub stderr: String,
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub duration_ms: u64,
 }
 
