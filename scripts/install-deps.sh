@@ -9,9 +9,13 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Build: C toolchain and headers for libssh2-sys (OpenSSL), keyring (D-Bus).
 # Peers: OpenSSH server and client, sudo, util-linux (unshare) for the sshd test hosts.
 # Secrets: keyutils, gnome-keyring and dbus for the Secret Service tests.
-# Bench: hyperfine-free, but python3 for the alternating runner.
+# Desktop: WebKitGTK and friends for Tauri, Xvfb + WebKitWebDriver for the real-window tests,
+# Chromium for the UI tests, imagemagick for screenshots.
+# Bench: python3 for the alternating runner.
 PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev
+  xvfb xauth webkit2gtk-driver chromium imagemagick
   openssh-server openssh-client sudo util-linux mount procps
   keyutils gnome-keyring dbus dbus-x11
   python3 ca-certificates
@@ -33,6 +37,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   [ -n "$policy_added" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
+if ! command -v node >/dev/null; then
+  echo "install-deps: installing nodejs and npm" >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "install-deps: Node.js $(node --version) is too old for the UI build (Vite needs 20.19+)" >&2
+  exit 1
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -13,6 +13,9 @@ step "installing what is missing"
 scripts/install-deps.sh
 bash tests/peers/sshd-host.sh setup
 
+step "desktop UI build (the Tauri app embeds ui/dist)"
+scripts/build-ui.sh
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
