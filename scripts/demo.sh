@@ -27,7 +27,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}
 
 usage() {
     cat <<EOF
-Usage: scripts/demo.sh [--non-interactive | --stop | -h]
+Usage: scripts/demo.sh [--non-interactive] [--desktop] | --stop | -h
 
 A guided tour of paaf against three real local SSH hosts (web-1, web-2 with
 an ed25519 key, db-1 with a password), all on 127.0.0.1:
@@ -42,6 +42,9 @@ Options:
   --non-interactive  No pauses; exit non-zero as soon as a step fails; stop
                      the hosts at the end. The default when CI is set or
                      stdin is not a terminal.
+  --desktop          After the tour, open the desktop app on the same hosts
+                     (needs a display; without one, or non-interactive, it
+                     starts under Xvfb until its first paint, as a check).
   --stop             Stop the demo hosts of \$PAAF_DEMO_DIR and exit.
   -h, --help         This help.
 
@@ -79,6 +82,7 @@ as_root() {
 # ----------------------------------------------------------------- options
 
 INTERACTIVE=1
+DESKTOP=0
 ACTION=demo
 while (($#)); do
     case $1 in
@@ -87,6 +91,7 @@ while (($#)); do
         exit 0
         ;;
     --non-interactive) INTERACTIVE=0 ;;
+    --desktop) DESKTOP=1 ;;
     --stop) ACTION=stop ;;
     *)
         warn "unknown argument: $1"
@@ -139,6 +144,7 @@ if [[ -z ${PAAF_DEMO_KEYRING_SESSION:-} ]]; then
         say "Re-running in the kernel session keyring \"$KEYRING_NAME\" (paaf keeps db-1's password there)."
         args=()
         ((INTERACTIVE)) || args+=(--non-interactive)
+        ((DESKTOP)) && args+=(--desktop)
         exec keyctl session "$KEYRING_NAME" bash "$SELF" "${args[@]}"
     fi
 fi
@@ -295,7 +301,32 @@ Use db-1 from a shell inside it (elsewhere paaf reports the secret missing):
 EOF
 }
 
+# The desktop app on the demo hosts: in a window on a display, else under Xvfb until its
+# first paint (which shows it starts and renders against real peers).
+open_desktop() {
+    say ""
+    say "${B}Building the desktop app${R} (scripts/build-ui.sh, cargo build -p paaf-desktop)"
+    "$REPO_ROOT/scripts/build-ui.sh" || return 1
+    cargo build -p paaf-desktop || return 1
+    local app=$CARGO_TARGET_DIR/debug/paaf-desktop
+    if ((INTERACTIVE)) && [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
+        say "Opening paaf's desktop app on the demo hosts; close its window to come back here."
+        "$app"
+    else
+        say "No display or not interactive: starting the app under Xvfb until its first paint."
+        local out
+        out=$(PAAF_EXIT_AFTER_FIRST_PAINT=1 timeout 120 xvfb-run -a -s "-screen 0 1280x800x24" "$app") || {
+            warn "the desktop app did not paint: $out"
+            return 1
+        }
+        say "${GREEN}desktop app painted${R} (${out})"
+    fi
+}
+
 finish() {
+    if ((DESKTOP)) && ! open_desktop; then
+        FAILED+=("open the desktop app")
+    fi
     say ""
     if ((${#FAILED[@]})); then
         printf '%s%d step(s) failed:%s\n' "$RED" "${#FAILED[@]}" "$R"
