@@ -65,6 +65,98 @@ pub fn run() {
 
 #[cfg(test)]
 mod tests {
+    use paaf_core::secrets::MemoryStore;
+    use std::sync::Arc;
+    use tauri::ipc::{CallbackFn, InvokeBody};
+    use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder};
+    use tauri::webview::InvokeRequest;
+
+    /// The real app (config, capabilities, commands) on Tauri's mock runtime, with a core on
+    /// `config`; returns a window with the given label.
+    fn app_window(
+        config: &str,
+        label: &str,
+    ) -> (
+        tempfile::TempDir,
+        tauri::WebviewWindow<tauri::test::MockRuntime>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        let core =
+            paaf_core::Paaf::open(&path, Arc::new(MemoryStore::default()), "desktop").unwrap();
+        let app = super::with_commands(mock_builder())
+            .manage(core)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let window = tauri::WebviewWindowBuilder::new(&app, label, Default::default())
+            .build()
+            .unwrap();
+        (dir, window)
+    }
+
+    fn call(
+        window: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        get_ipc_response(
+            window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<serde_json::Value>().unwrap())
+    }
+
+    const ONE_HOST: &str = "[[hosts]]\nname = \"web-1\"\naddress = \"127.0.0.1\"\nport = 9\nuser = \"u\"\nauth = { type = \"agent\" }\nconnect_timeout_secs = 1\n";
+
+    #[test]
+    fn commands_answer_through_ipc_and_errors_carry_their_code() {
+        let (_dir, main) = app_window(ONE_HOST, "main");
+        assert_eq!(
+            call(&main, "journal", serde_json::json!({})).unwrap(),
+            serde_json::json!([])
+        );
+        let about = call(&main, "about", serde_json::json!({})).unwrap();
+        assert_eq!(about["frontend"], "desktop");
+
+        let err = call(&main, "exec", serde_json::json!({ "name": "nope", "command": "true", "confirmation": { "kind": "yes" } })).unwrap_err();
+        assert_eq!(err["code"], "not-found", "{err}");
+        let err = call(&main, "exec", serde_json::json!({ "name": "web-1", "command": "true", "confirmation": { "kind": "none" } })).unwrap_err();
+        assert_eq!(err["code"], "confirmation-required", "{err}");
+        let err = call(&main, "run_runbook", serde_json::json!({ "name": "web-1", "runbook": "__wipe", "confirmation": { "kind": "yes" } })).unwrap_err();
+        assert_eq!(
+            err["code"], "confirmation-required",
+            "a dangerous runbook wants its typed name: {err}"
+        );
+        let status = call(&main, "host_status", serde_json::json!({ "names": [] })).unwrap();
+        assert_eq!(status[0]["reachable"], false);
+        assert_eq!(status[0]["error"]["code"], "unreachable");
+        // A nothing-to-cancel answer is false, not an error.
+        assert_eq!(
+            call(
+                &main,
+                "cancel_action",
+                serde_json::json!({ "actionId": 42 })
+            )
+            .unwrap(),
+            false
+        );
+    }
+
+    #[test]
+    fn a_window_outside_the_capability_cannot_call_paaf() {
+        let (_dir, other) = app_window(ONE_HOST, "other");
+        let err = call(&other, "journal", serde_json::json!({})).unwrap_err();
+        assert!(err.to_string().contains("not allowed"), "{err}");
+    }
     #[test]
     fn the_main_capability_grants_every_command_and_only_those() {
         let cap: serde_json::Value =
