@@ -13,6 +13,14 @@ step "installing what is missing"
 scripts/install-deps.sh
 bash tests/peers/sshd-host.sh setup
 
+step "TypeScript types generated from the Rust core are up to date"
+cargo test --quiet --locked -p paaf-core --features ts export_bindings >/dev/null
+if [ -n "$(git status --porcelain -- ui/src/lib/bindings)" ]; then
+  git status --short -- ui/src/lib/bindings
+  echo "ui/src/lib/bindings changed when regenerated from core: commit the regenerated files" >&2
+  exit 1
+fi
+
 step "desktop UI build (the Tauri app embeds ui/dist)"
 scripts/build-ui.sh
 
