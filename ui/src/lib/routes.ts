@@ -1,0 +1,36 @@
+// Screens and their URL hashes (#/servers, #/host/web-1, ...), pure so they can be tested.
+
+export type StepId = 'protect' | 'analyze' | 'alert' | 'fix';
+export type PlaceholderId = 'flags' | 'dashboards' | 'incidents';
+
+export type Route =
+  | { screen: StepId }
+  | { screen: PlaceholderId }
+  | { screen: 'servers' }
+  | { screen: 'journal' }
+  | { screen: 'add-host' }
+  | { screen: 'host'; host: string };
+
+const SIMPLE = new Set<string>([
+  'protect', 'analyze', 'alert', 'fix', 'flags', 'dashboards', 'incidents', 'servers', 'journal', 'add-host',
+]);
+
+export const DEFAULT_ROUTE: Route = { screen: 'protect' };
+
+/** The route a hash names; the default for an empty or unknown hash. */
+export function parseHash(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/');
+  if (parts[0] === 'host' && parts[1]) {
+    try {
+      return { screen: 'host', host: decodeURIComponent(parts.slice(1).join('/')) };
+    } catch {
+      return DEFAULT_ROUTE;
+    }
+  }
+  if (SIMPLE.has(parts[0])) return { screen: parts[0] } as Route;
+  return DEFAULT_ROUTE;
+}
+
+export function routeHash(route: Route): string {
+  return route.screen === 'host' ? `#/host/${encodeURIComponent(route.host)}` : `#/${route.screen}`;
+}

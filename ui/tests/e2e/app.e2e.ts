@@ -1,0 +1,403 @@
+// The built app (ui/dist) in Chromium, with the Tauri IPC mocked: what a person sees and what
+// the app asks the core, screen by screen.
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openApp, screenshot, serveDist, type AppPage, type Served } from './harness';
+import { VERIFIED_STEPS, defaultScenario, type Scenario } from './scenario';
+
+let browser: Browser;
+let served: Served;
+let app: AppPage | null = null;
+
+beforeAll(async () => {
+  served = await serveDist();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.close();
+});
+
+afterEach(async () => {
+  const problems = app?.problems ?? [];
+  await app?.close();
+  app = null;
+  // No uncaught error, no CSP violation, no failed request in any test.
+  expect(problems).toEqual([]);
+});
+
+async function open(options: { scenario?: Partial<Scenario>; hash?: string; width?: number } = {}) {
+  app = await openApp(browser, served.url, options);
+  return app;
+}
+
+/** Distinct consecutive step names, as the UI folds repeated waits into one row. */
+function foldedSteps(): string[] {
+  return VERIFIED_STEPS.map((e) => e.step).filter((s, i, all) => i === 0 || all[i - 1] !== s);
+}
+
+describe('navigation', () => {
+  it('shows the four PAAF steps and reaches every screen from them; first_paint is called once', async () => {
+    const { page, calls } = await open();
+    for (const id of ['protect', 'analyze', 'alert', 'fix', 'servers', 'journal']) {
+      await expect(page.getByTestId(`nav-${id}`).isVisible()).resolves.toBe(true);
+    }
+    await expect(page.locator('h1').textContent()).resolves.toContain('Protect');
+    await screenshot(page, '01-protect');
+
+    await page.getByTestId('nav-analyze').click();
+    await page.getByText('2 hosts').waitFor();
+    await expect(page.locator('main').textContent()).resolves.toContain('1 down');
+    await screenshot(page, '02-analyze');
+
+    await page.getByTestId('nav-alert').click();
+    await page.getByRole('link', { name: /Incidents and notifications/ }).click();
+    await expect(page.getByTestId('not-built').textContent()).resolves.toContain('arrives with the incidents issue');
+    await screenshot(page, '03-alert-placeholder');
+
+    await page.getByTestId('nav-protect').click();
+    await page.getByRole('link', { name: /Kill-switch a feature flag/ }).click();
+    await expect(page.getByTestId('not-built').textContent()).resolves.toContain('arrives with the flags issue');
+
+    await page.getByTestId('nav-fix').click();
+    await page.getByRole('link', { name: /Journal/ }).first().click();
+    await page.getByTestId('journal-row').first().waitFor();
+
+    await expect(page.getByTestId('about').textContent()).resolves.toMatch(/paaf 0\.1\.0.*alice@laptop.*secret-service/s);
+    expect(await calls('first_paint')).toHaveLength(1);
+  });
+});
+
+describe('servers', () => {
+  it('lists hosts with live status: one up, one down with its error code; search filters', async () => {
+    const { page, calls } = await open({ hash: '#/servers' });
+    const rows = page.getByTestId('host-row');
+    await rows.first().waitFor();
+    await expect(rows.count()).resolves.toBe(2);
+
+    const web = page.locator('[data-testid=host-row][data-host="web-1"]');
+    const db = page.locator('[data-testid=host-row][data-host="db-1"]');
+    await expect(web.getByTestId('host-status').textContent()).resolves.toBe('up');
+    await expect(db.getByTestId('host-status').textContent()).resolves.toBe('down');
+    await expect(db.getByTestId('host-error-code').textContent()).resolves.toBe('unreachable');
+    await expect(db.textContent()).resolves.toContain('connection timed out after 10s');
+    const webText = (await web.textContent()) ?? '';
+    expect(webText).toContain('3 d 4 h'); // uptime
+    expect(webText).toContain('3f1c2a9e'); // short boot id
+    expect(webText).toContain('Debian GNU/Linux 12');
+    expect(webText).toContain('reboot'); // last action
+    expect((await calls('host_status'))[0].args).toEqual({ names: [] });
+    await screenshot(page, '04-servers');
+
+    await page.getByTestId('host-search').fill('DB.int');
+    await expect(rows.count()).resolves.toBe(1);
+    await expect(rows.first().getAttribute('data-host')).resolves.toBe('db-1');
+    await page.getByTestId('host-search').fill('nothing-like-this');
+    await expect(rows.count()).resolves.toBe(0);
+    await expect(page.locator('main').textContent()).resolves.toContain('No host matches');
+    await page.getByTestId('host-search').fill('');
+
+    const before = (await calls('host_status')).length;
+    await page.getByTestId('hosts-refresh').click();
+    await expect.poll(async () => (await calls('host_status')).length).toBe(before + 1);
+
+    await web.click();
+    await page.getByRole('heading', { name: 'web-1' }).waitFor();
+    expect(page.url()).toContain('#/host/web-1');
+  });
+
+  it('is usable 720 px wide', async () => {
+    const { page } = await open({ hash: '#/servers', width: 720 });
+    await page.getByTestId('host-row').first().waitFor();
+    await screenshot(page, '05-servers-720px');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+  });
+});
+
+describe('reboot', () => {
+  it('asks first: Cancel invokes nothing, Confirm reboots with {kind: yes} and shows the steps in order, then verified', async () => {
+    const { page, calls, notifications } = await open({ hash: '#/host/web-1', scenario: { hasFocus: false } });
+    await page.getByTestId('reboot-button').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    await expect(dialog.textContent()).resolves.toContain('Reboot web-1?');
+    await expect(dialog.getByTestId('confirm-input').count()).resolves.toBe(0);
+    await screenshot(page, '06-reboot-confirm');
+    await dialog.getByTestId('confirm-no').click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await calls('reboot')).toEqual([]);
+
+    await page.getByTestId('reboot-button').click();
+    await page.getByTestId('confirm-yes').click();
+    await page.getByTestId('progress-step').first().waitFor();
+    await screenshot(page, '07-reboot-in-progress');
+    const result = page.getByTestId('reboot-result');
+    await result.waitFor();
+    await expect(result.getAttribute('data-outcome')).resolves.toBe('verified');
+    await expect(result.textContent()).resolves.toContain('verified in 8.1 s');
+
+    const reboots = await calls('reboot');
+    expect(reboots).toHaveLength(1);
+    expect(reboots[0].args).toMatchObject({ name: 'web-1', confirmation: { kind: 'yes' } });
+    expect(String(reboots[0].args.onEvent)).toMatch(/^__CHANNEL__:\d+$/);
+
+    const steps = await page.getByTestId('progress-step').evaluateAll((els) => els.map((e) => e.getAttribute('data-step')));
+    expect(steps).toEqual(foldedSteps());
+    const waiting = page.locator('[data-testid=progress-step][data-step=waiting-for-host]');
+    await expect(waiting.textContent()).resolves.toContain('attempt 2: connection refused; next try in 4.1 s');
+    await expect(page.locator('[data-step=done]').textContent()).resolves.toContain('8.1 s');
+    await screenshot(page, '08-reboot-verified');
+
+    // The window was not focused: a native notification said how it ended.
+    expect(await notifications()).toEqual([{ title: 'web-1: reboot verified', body: 'verified in 8.1 s' }]);
+  });
+
+  it('a failed reboot shows the error code (timeout) and the phase', async () => {
+    const d = defaultScenario();
+    const { page, notifications } = await open({
+      hash: '#/host/web-1',
+      scenario: {
+        reboot: {
+          ...d.reboot,
+          events: VERIFIED_STEPS.slice(0, 7),
+          outcome: {
+            err: {
+              code: 'timeout',
+              message: 'web-1: timed out after 600s in phase boot (waiting for the host to come back with a new boot id)',
+            },
+          },
+        },
+      },
+    });
+    await page.getByTestId('reboot-button').click();
+    await page.getByTestId('confirm-yes').click();
+    const result = page.getByTestId('reboot-result');
+    await result.waitFor();
+    await expect(result.getAttribute('data-outcome')).resolves.toBe('failed');
+    const error = result.getByTestId('error');
+    await expect(error.getAttribute('data-code')).resolves.toBe('timeout');
+    await expect(error.textContent()).resolves.toContain('timeout: web-1: timed out after 600s in phase boot');
+    await expect(result.textContent()).resolves.toContain('last step seen: Waiting for host');
+    await screenshot(page, '09-reboot-timeout');
+    expect(await notifications()).toEqual([]); // the window has focus: no notification
+  });
+
+  it('Cancel stops waiting through cancel_action with the action id from the events', async () => {
+    const d = defaultScenario();
+    const { page, calls } = await open({
+      hash: '#/host/web-1',
+      scenario: { reboot: { ...d.reboot, events: VERIFIED_STEPS.slice(0, 6), waitForCancel: true } },
+    });
+    await page.getByTestId('reboot-button').click();
+    await page.getByTestId('confirm-yes').click();
+    await page.locator('[data-step=waiting-for-host]').waitFor();
+    await page.getByTestId('reboot-cancel').click();
+    const result = page.getByTestId('reboot-result');
+    await result.waitFor();
+    expect((await calls('cancel_action')).map((c) => c.args)).toEqual([{ actionId: d.reboot.actionId }]);
+    await expect(result.getAttribute('data-outcome')).resolves.toBe('failed');
+    await expect(result.getByTestId('error').getAttribute('data-code')).resolves.toBe('cancelled');
+    await expect(result.textContent()).resolves.toContain('Reboot cancelled');
+  });
+});
+
+describe('reboot, looking elsewhere meanwhile', () => {
+  it('keeps the progress and the outcome while the person visits other screens', async () => {
+    const d = defaultScenario();
+    const { page, calls } = await open({ hash: '#/host/web-1', scenario: { reboot: { ...d.reboot, intervalMs: 150 } } });
+    await page.getByTestId('reboot-button').click();
+    await page.getByTestId('confirm-yes').click();
+    await page.locator('[data-step=command-sent]').waitFor();
+    await page.getByTestId('nav-servers').click();
+    await page.locator('[data-testid=host-row][data-host="web-1"] [data-testid=host-rebooting]').waitFor();
+    await page.locator('[data-testid=host-row][data-host="web-1"]').click();
+    const result = page.getByTestId('reboot-result');
+    await result.waitFor();
+    await expect(result.getAttribute('data-outcome')).resolves.toBe('verified');
+    const steps = await page.getByTestId('progress-step').evaluateAll((els) => els.map((e) => e.getAttribute('data-step')));
+    expect(steps).toEqual(foldedSteps());
+    expect(await calls('reboot')).toHaveLength(1);
+  });
+});
+
+describe('host page', () => {
+  it('a dangerous runbook needs its exact name typed; a normal one a yes', async () => {
+    const { page, calls } = await open({ hash: '#/host/web-1' });
+    const dangerous = page.locator('[data-testid=runbook][data-runbook="__wipe-cache"]');
+    await dangerous.waitFor();
+    await dangerous.getByTestId('runbook-run').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    const input = dialog.getByTestId('confirm-input');
+    const yes = dialog.getByTestId('confirm-yes');
+    await input.waitFor();
+    await expect(yes.isDisabled()).resolves.toBe(true);
+    await input.fill('__wipe');
+    await expect(yes.isDisabled()).resolves.toBe(true);
+    await screenshot(page, '10-runbook-typed-confirm');
+    await input.fill('__wipe-cache');
+    await expect(yes.isEnabled()).resolves.toBe(true);
+    await yes.click();
+    const output = page.getByTestId('exec-output');
+    await output.waitFor();
+    expect((await calls('run_runbook')).map((c) => c.args)).toEqual([
+      { name: 'web-1', runbook: '__wipe-cache', confirmation: { kind: 'typed', value: '__wipe-cache' } },
+    ]);
+    await expect(output.getAttribute('data-exit-code')).resolves.toBe('0');
+    await expect(output.textContent()).resolves.toContain('exit code 0');
+    await expect(page.getByTestId('exec-stdout').textContent()).resolves.toContain('1.2 GiB freed');
+    await expect(output.textContent()).resolves.toContain('truncated');
+    await screenshot(page, '11-host-runbook-output');
+
+    await page.locator('[data-testid=runbook][data-runbook="restart-app"]').getByTestId('runbook-run').click();
+    await expect(dialog.getByTestId('confirm-input').count()).resolves.toBe(0);
+    await dialog.getByTestId('confirm-yes').click();
+    await expect
+      .poll(async () => (await calls('run_runbook')).map((c) => c.args.confirmation))
+      .toEqual([{ kind: 'typed', value: '__wipe-cache' }, { kind: 'yes' }]);
+  });
+
+  it('runs a command after a confirmation and shows its output', async () => {
+    const { page, calls } = await open({ hash: '#/host/web-1' });
+    await page.getByTestId('exec-input').fill('systemctl status nginx');
+    await page.getByTestId('exec-run').click();
+    await page.getByTestId('confirm-dialog').waitFor();
+    expect(await calls('exec')).toEqual([]);
+    await page.getByTestId('confirm-yes').click();
+    await page.getByTestId('exec-output').waitFor();
+    expect((await calls('exec')).map((c) => c.args)).toEqual([
+      { name: 'web-1', command: 'systemctl status nginx', confirmation: { kind: 'yes' } },
+    ]);
+    await expect(page.getByTestId('exec-stdout').textContent()).resolves.toContain('active (running)');
+  });
+
+  it('plots past verified reboots from the journal, and says so when there are none', async () => {
+    const { page, calls } = await open({ hash: '#/host/web-1' });
+    await page.locator('.u-over').waitFor(); // uPlot drew the chart
+    expect((await calls('journal')).map((c) => c.args)).toContainEqual({ target: 'web-1', limit: 200 });
+    await expect(page.locator('.u-legend').textContent()).resolves.toContain('verified in');
+    await screenshot(page, '12-host');
+
+    await page.goto(`${served.url}/#/host/db-1`);
+    await expect(page.getByTestId('chart-empty').textContent()).resolves.toContain('No verified reboot of db-1');
+  });
+
+  it('a host whose key changed shows the error code and message in red', async () => {
+    const d = defaultScenario();
+    const changed = {
+      ...d.hosts[1],
+      error: {
+        code: 'host-key-changed' as const,
+        message: 'REFUSED: the host key of db-1 changed (now SHA256:Zm9vYmFy); nothing was run.',
+      },
+    };
+    const { page } = await open({ hash: '#/host/db-1', scenario: { hosts: [d.hosts[0], changed], runbooks: {} } });
+    const error = page.locator('[data-testid=error][data-code=host-key-changed]');
+    await error.waitFor();
+    await expect(error.textContent()).resolves.toContain('host-key-changed: REFUSED: the host key of db-1 changed');
+    await page.getByRole('button', { name: 'Forget the recorded key…' }).waitFor();
+    await screenshot(page, '13-host-key-changed');
+  });
+
+  it('is usable 720 px wide', async () => {
+    const { page } = await open({ hash: '#/host/web-1', width: 720 });
+    await page.locator('.u-over').waitFor();
+    await screenshot(page, '14-host-720px');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+  });
+});
+
+describe('journal', () => {
+  it('lists actions: when, who, from, action, target, state, duration, result; unknown is a warning', async () => {
+    const { page, calls } = await open({ hash: '#/journal' });
+    const rows = page.getByTestId('journal-row');
+    await rows.first().waitFor();
+    await expect(rows.count()).resolves.toBe(defaultScenario().journal.length);
+    expect((await calls('journal'))[0].args).toEqual({ target: null, limit: 200 });
+    const unknown = page.locator('[data-testid=journal-row][data-state=unknown]');
+    await expect(unknown.textContent()).resolves.toContain('outcome unknown');
+    await expect(unknown.textContent()).resolves.toContain('cli@laptop');
+    const failed = page.locator('[data-testid=journal-row][data-state=failed]').first();
+    await expect(failed.textContent()).resolves.toContain('remote-command');
+    await expect(failed.textContent()).resolves.toContain('412 ms');
+    await screenshot(page, '15-journal');
+  });
+
+  it('shows the error code when the journal cannot be read', async () => {
+    const { page } = await open({
+      hash: '#/journal',
+      scenario: { failing: { journal: { code: 'journal', message: 'journal /x/journal.sqlite: database is locked' } } },
+    });
+    const error = page.locator('[data-testid=error][data-code=journal]');
+    await error.waitFor();
+    await expect(error.textContent()).resolves.toContain('journal: journal /x/journal.sqlite: database is locked');
+  });
+});
+
+describe('onboarding', () => {
+  const fill = async (page: AppPage['page']) => {
+    await page.getByTestId('host-name').fill('web-9');
+    await page.getByTestId('host-address').fill('10.0.0.9');
+    await page.getByTestId('host-user').fill('deploy');
+    await page.getByTestId('auth-password').check();
+    await page.getByTestId('password').fill('s3cret');
+  };
+
+  it('with no hosts: add one, see its key fingerprint, trust it', async () => {
+    const { page, calls } = await open({ scenario: { hosts: [] } });
+    await page.getByRole('heading', { name: 'Welcome to paaf' }).waitFor();
+    await screenshot(page, '16-onboarding');
+    await fill(page);
+    await page.getByTestId('add-host-submit').click();
+    const fingerprint = page.getByTestId('host-key-fingerprint');
+    await fingerprint.waitFor();
+    await expect(fingerprint.textContent()).resolves.toBe('SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8');
+    await expect(page.getByTestId('host-key-type').textContent()).resolves.toBe('ssh-ed25519');
+    await screenshot(page, '17-onboarding-fingerprint');
+    expect((await calls('add_host')).map((c) => c.args)).toEqual([
+      {
+        input: {
+          name: 'web-9',
+          address: '10.0.0.9',
+          port: 22,
+          user: 'deploy',
+          auth: { type: 'password', password: { kind: 'value', value: 's3cret' } },
+        },
+      },
+    ]);
+    expect((await calls('probe_host_key')).map((c) => c.args)).toEqual([{ name: 'web-9' }]);
+    await page.getByTestId('host-key-trust').click();
+    await page.getByRole('heading', { name: 'web-9' }).waitFor();
+    expect((await calls('trust_host_key')).map((c) => c.args)).toEqual([
+      { name: 'web-9', fingerprint: 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8' },
+    ]);
+    expect(await calls('remove_host')).toEqual([]);
+  });
+
+  it('declining the key removes the host again, so nothing is half-added', async () => {
+    const { page, calls } = await open({ scenario: { hosts: [] } });
+    await fill(page);
+    await page.getByTestId('add-host-submit').click();
+    await page.getByTestId('host-key-fingerprint').waitFor();
+    await page.getByTestId('host-key-decline').click();
+    await page.getByTestId('add-host-notice').waitFor();
+    expect((await calls('remove_host')).map((c) => c.args)).toEqual([{ name: 'web-9' }]);
+    expect(await calls('trust_host_key')).toEqual([]);
+    await page.getByRole('heading', { name: 'Welcome to paaf' }).waitFor();
+  });
+
+  it('an invalid host shows the core error code and stays on the form', async () => {
+    const { page } = await open({
+      hash: '#/add-host',
+      scenario: { failing: { add_host: { code: 'invalid-input', message: 'a host named `web-9` exists already' } } },
+    });
+    await fill(page);
+    await page.getByTestId('add-host-submit').click();
+    const error = page.locator('[data-testid=error][data-code=invalid-input]');
+    await error.waitFor();
+    await expect(error.textContent()).resolves.toContain('invalid-input: a host named `web-9` exists already');
+    await expect(page.getByTestId('host-name').inputValue()).resolves.toBe('web-9');
+  });
+});

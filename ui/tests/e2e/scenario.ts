@@ -1,0 +1,235 @@
+// What the mocked paaf core answers in the browser tests. Shared by the tests (Node) and the
+// mock installed in the page (tests/e2e/mock-entry.ts), so both agree on the data.
+import type { About } from '../../src/lib/bindings/About';
+import type { ActionRecord } from '../../src/lib/bindings/ActionRecord';
+import type { ErrorInfo } from '../../src/lib/bindings/ErrorInfo';
+import type { ExecOutput } from '../../src/lib/bindings/ExecOutput';
+import type { HostStatus } from '../../src/lib/bindings/HostStatus';
+import type { OfferedKey } from '../../src/lib/bindings/OfferedKey';
+import type { RebootReport } from '../../src/lib/bindings/RebootReport';
+import type { Runbook } from '../../src/lib/bindings/Runbook';
+import type { Step } from '../../src/lib/bindings/Step';
+
+export type TimedStep = Step & { elapsed_ms: number };
+
+export interface Scenario {
+  about: About;
+  hosts: HostStatus[];
+  runbooks: Record<string, Runbook[]>;
+  journal: ActionRecord[];
+  reboot: {
+    actionId: number;
+    /** Pause before each event. */
+    intervalMs: number;
+    events: TimedStep[];
+    /** With `waitForCancel`, the reboot hangs after its events until cancel_action is called. */
+    waitForCancel?: boolean;
+    outcome: { ok: RebootReport } | { err: ErrorInfo };
+  };
+  probe: OfferedKey;
+  execOutput: ExecOutput;
+  runbookOutput: ExecOutput;
+  /** What document.hasFocus() says (a notification is sent only when false). */
+  hasFocus: boolean;
+  /** Commands that reject with this error instead of answering. */
+  failing: Record<string, ErrorInfo>;
+}
+
+/** One recorded IPC call, with its args as JSON (a channel shows as "__CHANNEL__:<id>"). */
+export interface RecordedCall {
+  cmd: string;
+  args: Record<string, unknown>;
+}
+
+export interface MockState {
+  calls: RecordedCall[];
+  notifications: { title: string; body?: string }[];
+}
+
+declare global {
+  interface Window {
+    __PAAF_SCENARIO__?: Partial<Scenario>;
+    __paafMock: MockState;
+  }
+}
+
+const BOOT_A = '3f1c2a9e-5b7d-4e21-9a0c-7d2e8b1f4a60';
+const BOOT_B = 'a84e0d13-27c6-4f9b-8e55-0b9d6c3e2f17';
+
+export function rebootRecord(id: number, target: string, createdAt: string, durationMs: number): ActionRecord {
+  return {
+    id,
+    kind: 'reboot',
+    target,
+    detail: 'shutdown -r now',
+    operator: 'alice',
+    frontend: 'desktop',
+    device: 'laptop',
+    state: 'succeeded',
+    result: `verified in ${(durationMs / 1000).toFixed(1)}s: boot id 3f1c2a9e -> a84e0d13, test command ok`,
+    error_code: null,
+    created_at: createdAt,
+    finished_at: createdAt,
+    duration_ms: durationMs,
+  };
+}
+
+export const VERIFIED_STEPS: TimedStep[] = [
+  { step: 'connecting', host: 'web-1', elapsed_ms: 5 },
+  { step: 'boot-id-read', boot_id: BOOT_A, elapsed_ms: 180 },
+  { step: 'privilege-checked', elapsed_ms: 260 },
+  { step: 'command-sent', command: 'shutdown -r now', elapsed_ms: 330 },
+  { step: 'connection-dropped', elapsed_ms: 1450 },
+  { step: 'waiting-for-host', attempt: 1, retry_in_ms: 2300, reason: 'connection refused', elapsed_ms: 1500 },
+  { step: 'waiting-for-host', attempt: 2, retry_in_ms: 4100, reason: 'connection refused', elapsed_ms: 3800 },
+  { step: 'back-up', elapsed_ms: 7950 },
+  { step: 'boot-id-changed', old: BOOT_A, new: BOOT_B, elapsed_ms: 8020 },
+  { step: 'test-command-ok', command: 'whoami', elapsed_ms: 8110 },
+  { step: 'done', elapsed_ms: 8115 },
+];
+
+export function defaultScenario(): Scenario {
+  return {
+    about: {
+      version: '0.1.0',
+      config_path: '/home/alice/.config/paaf/config.toml',
+      journal_path: '/home/alice/.config/paaf/journal.sqlite',
+      operator: 'alice',
+      frontend: 'desktop',
+      device: 'laptop',
+      secret_backend: 'secret-service',
+    },
+    hosts: [
+      {
+        name: 'web-1',
+        address: '10.0.0.5',
+        port: 22,
+        user: 'deploy',
+        reachable: true,
+        error: null,
+        uptime_secs: 3 * 86400 + 4 * 3600 + 120,
+        boot_id: BOOT_A,
+        os: 'Debian GNU/Linux 12 (bookworm)',
+        last_action: rebootRecord(41, 'web-1', '2026-11-22T13:02:11Z', 31_200),
+      },
+      {
+        name: 'db-1',
+        address: 'db.internal',
+        port: 2222,
+        user: 'ops',
+        reachable: false,
+        error: { code: 'unreachable', message: 'db-1 (db.internal:2222) is unreachable: connection timed out after 10s' },
+        uptime_secs: null,
+        boot_id: null,
+        os: null,
+        last_action: null,
+      },
+    ],
+    runbooks: {
+      'web-1': [
+        { name: 'restart-app', dangerous: false },
+        { name: 'rotate-logs', dangerous: false },
+        { name: '__wipe-cache', dangerous: true },
+      ],
+    },
+    journal: [
+      {
+        id: 44,
+        kind: 'exec',
+        target: 'web-1',
+        detail: 'systemctl restart nginx',
+        operator: 'alice',
+        frontend: 'cli',
+        device: 'laptop',
+        state: 'unknown',
+        result: 'outcome unknown: the paaf process ended while this ran; check the target',
+        error_code: null,
+        created_at: '2026-11-25T09:41:03Z',
+        finished_at: null,
+        duration_ms: null,
+      },
+      {
+        id: 43,
+        kind: 'runbook',
+        target: 'web-1',
+        detail: 'restart-app',
+        operator: 'bob',
+        frontend: 'desktop',
+        device: 'ops-mac',
+        state: 'failed',
+        result: 'exit code 3 in 412 ms',
+        error_code: 'remote-command',
+        created_at: '2026-11-24T22:15:40Z',
+        finished_at: '2026-11-24T22:15:41Z',
+        duration_ms: 412,
+      },
+      rebootRecord(42, 'web-1', '2026-11-23T08:30:00Z', 24_800),
+      rebootRecord(41, 'web-1', '2026-11-22T13:02:11Z', 31_200),
+      rebootRecord(40, 'web-1', '2026-11-20T17:45:30Z', 45_600),
+      {
+        ...rebootRecord(39, 'web-1', '2026-11-19T11:00:00Z', 600_000),
+        state: 'failed',
+        result: 'web-1: timed out after 600s in phase boot (waiting for the host to come back with a new boot id)',
+        error_code: 'timeout',
+      },
+      rebootRecord(38, 'web-1', '2026-11-18T07:12:00Z', 28_900),
+      {
+        id: 37,
+        kind: 'host-add',
+        target: 'db-1',
+        detail: 'ops@db.internal:2222 (password)',
+        operator: 'alice',
+        frontend: 'cli',
+        device: 'laptop',
+        state: 'succeeded',
+        result: 'added to the config',
+        error_code: null,
+        created_at: '2026-11-17T10:00:00Z',
+        finished_at: '2026-11-17T10:00:00Z',
+        duration_ms: 8,
+      },
+    ],
+    reboot: {
+      actionId: 45,
+      intervalMs: 60,
+      events: VERIFIED_STEPS,
+      outcome: {
+        ok: {
+          host: 'web-1',
+          rebooted: true,
+          boot_id_before: BOOT_A,
+          boot_id_after: BOOT_B,
+          shutdown_ms: 1120,
+          boot_ms: 6570,
+          test_ms: 90,
+          elapsed_ms: 8115,
+        },
+      },
+    },
+    probe: {
+      key_type: 'ssh-ed25519',
+      fingerprint: 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8',
+      status: 'unknown',
+    },
+    execOutput: {
+      exit_code: 0,
+      signal: null,
+      stdout: '● nginx.service - A high performance web server\n     Active: active (running) since Tue 2026-11-25 09:42:11 UTC\n',
+      stderr: '',
+      stdout_truncated: false,
+      stderr_truncated: false,
+      duration_ms: 84,
+    },
+    runbookOutput: {
+      exit_code: 0,
+      signal: null,
+      stdout: 'cache directory emptied (1.2 GiB freed)\n',
+      stderr: 'warning: 3 files were in use\n',
+      stdout_truncated: false,
+      stderr_truncated: true,
+      duration_ms: 1520,
+    },
+    hasFocus: true,
+    failing: {},
+  };
+}
