@@ -33,6 +33,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests (unit + integration against real sshd hosts)"
 cargo nextest run --workspace --locked
 
+step "desktop UI: svelte-check, unit/component tests (Vitest), browser tests (Playwright + Chromium, mocked IPC)"
+(cd ui && npm run --silent check && npm test && npm run e2e)
+
 step "demo, non-interactive (smoke test of the README's first command)"
 PAAF_DEMO_DIR="${TMPDIR:-/tmp}/paaf-demo-smoke" scripts/demo.sh --non-interactive >"${TMPDIR:-/tmp}/paaf-demo-smoke.log" 2>&1 || {
   tail -n 60 "${TMPDIR:-/tmp}/paaf-demo-smoke.log"
