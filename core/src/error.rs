@@ -196,12 +196,16 @@ impl Error {
     }
 }
 
-/// The error as front-ends serialize it: `{code, message}`.
+/// The error as front-ends serialize it: `{code, message}`, and `phase` for a timeout.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ErrorInfo {
     pub code: ErrorCode,
     pub message: String,
+    /// For a timeout: the phase that ran out of time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub phase: Option<Phase>,
 }
 
 impl From<&Error> for ErrorInfo {
@@ -209,8 +213,31 @@ impl From<&Error> for ErrorInfo {
         ErrorInfo {
             code: e.code(),
             message: e.to_string(),
+            phase: match e {
+                Error::Timeout { phase, .. } => Some(*phase),
+                _ => None,
+            },
         }
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_names_its_phase_in_the_serialized_error() {
+        let e = Error::Timeout {
+            host: "web-1".into(),
+            phase: Phase::Boot,
+            after: Duration::from_secs(600),
+        };
+        let v = serde_json::to_value(ErrorInfo::from(&e)).unwrap();
+        assert_eq!(v["code"], "timeout");
+        assert_eq!(v["phase"], "boot");
+        let other = serde_json::to_value(ErrorInfo::from(&Error::other("x"))).unwrap();
+        assert!(other.get("phase").is_none(), "{other}");
+    }
+}

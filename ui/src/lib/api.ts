@@ -18,7 +18,9 @@ export function toErrorInfo(e: unknown): ErrorInfo {
   if (e && typeof e === 'object') {
     const o = e as Record<string, unknown>;
     if (typeof o.code === 'string' && typeof o.message === 'string') {
-      return { code: o.code as ErrorInfo['code'], message: o.message };
+      const info: ErrorInfo = { code: o.code as ErrorInfo['code'], message: o.message };
+      if (typeof o.phase === 'string') info.phase = o.phase as ErrorInfo['phase'];
+      return info;
     }
     if (e instanceof Error) return { code: 'other', message: e.message };
   }

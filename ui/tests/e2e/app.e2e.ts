@@ -166,6 +166,7 @@ describe('reboot', () => {
             err: {
               code: 'timeout',
               message: 'web-1: timed out after 600s in phase boot (waiting for the host to come back with a new boot id)',
+              phase: 'boot',
             },
           },
         },
@@ -178,7 +179,8 @@ describe('reboot', () => {
     await expect(result.getAttribute('data-outcome')).resolves.toBe('failed');
     const error = result.getByTestId('error');
     await expect(error.getAttribute('data-code')).resolves.toBe('timeout');
-    await expect(error.textContent()).resolves.toContain('timeout: web-1: timed out after 600s in phase boot');
+    await expect(error.getAttribute('data-phase')).resolves.toBe('boot');
+    await expect(error.textContent()).resolves.toMatch(/timeout\s*\(phase boot\): web-1: timed out after 600s in phase boot/);
     await expect(result.textContent()).resolves.toContain('last step seen: Waiting for host');
     await screenshot(page, '09-reboot-timeout');
     expect(await notifications()).toEqual([]); // the window has focus: no notification
