@@ -18,7 +18,7 @@ PACKAGES=(
   xvfb xauth webkit2gtk-driver chromium imagemagick
   openssh-server openssh-client sudo util-linux mount procps
   keyutils gnome-keyring dbus dbus-x11
-  python3 ca-certificates
+  python3 python3-venv x11-utils ca-certificates
 )
 
 missing=()

@@ -36,6 +36,9 @@ cargo nextest run --workspace --locked
 step "desktop UI: svelte-check, unit/component tests (Vitest), browser tests (Playwright + Chromium, mocked IPC)"
 (cd ui && npm run --silent check && npm test && npm run e2e)
 
+step "desktop app end to end (real window under Xvfb, tauri-driver + WebKitWebDriver, real sshd host)"
+tests/desktop/run.sh
+
 step "demo, non-interactive (smoke test of the README's first command)"
 PAAF_DEMO_DIR="${TMPDIR:-/tmp}/paaf-demo-smoke" scripts/demo.sh --non-interactive >"${TMPDIR:-/tmp}/paaf-demo-smoke.log" 2>&1 || {
   tail -n 60 "${TMPDIR:-/tmp}/paaf-demo-smoke.log"

@@ -1,3 +1,5 @@
+// First: it must run before any module that reads navigator.language at load time.
+import './lib/locale-guard';
 import { mount } from 'svelte';
 import './app.css';
 import App from './App.svelte';
