@@ -40,7 +40,7 @@ step "desktop app end to end (real window under Xvfb, tauri-driver + WebKitWebDr
 tests/desktop/run.sh
 
 step "demo, non-interactive (smoke test of the README's first command)"
-PAAF_DEMO_DIR="${TMPDIR:-/tmp}/paaf-demo-smoke" scripts/demo.sh --non-interactive >"${TMPDIR:-/tmp}/paaf-demo-smoke.log" 2>&1 || {
+PAAF_DEMO_DIR="${TMPDIR:-/tmp}/paaf-demo-smoke" scripts/demo.sh --non-interactive --desktop >"${TMPDIR:-/tmp}/paaf-demo-smoke.log" 2>&1 || {
   tail -n 60 "${TMPDIR:-/tmp}/paaf-demo-smoke.log"
   echo "demo failed (full log: ${TMPDIR:-/tmp}/paaf-demo-smoke.log)" >&2
   exit 1
