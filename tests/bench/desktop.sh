@@ -75,25 +75,8 @@ desk_build_app release
 app=$DESK_APP
 
 # One host, reachable, its key already trusted.
-cfg=$DESK_RUN/config
-mkdir -p "$cfg"
-ssh-keygen -q -t ed25519 -N '' -C paaf-desktop-bench -f "$cfg/id_ed25519" </dev/null
-desk_start_host "$DESK_RUN/web-1" "$cfg/id_ed25519.pub"
-ssh-keyscan -p "$DESK_HOST_PORT" 127.0.0.1 2>/dev/null >>"$cfg/known_hosts"
-cat >"$cfg/config.toml" <<EOF
-operator = "desktop-bench"
-
-[[hosts]]
-name = "web-1"
-address = "127.0.0.1"
-port = $DESK_HOST_PORT
-user = "paaf-test"
-auth = { type = "key", path = "$cfg/id_ed25519" }
-[hosts.reboot]
-backoff_max_secs = 1
-EOF
+desk_web1_config desktop-bench
 desk_app_env
-export PAAF_CONFIG=$cfg/config.toml
 desk_start_xvfb
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; m = int((NR + 1) / 2); if (NR % 2) print v[m]; else printf "%.1f\n", (v[m] + v[m + 1]) / 2 }'; }

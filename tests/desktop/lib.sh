@@ -126,6 +126,31 @@ desk_start_host() {
   desk_die "could not start an sshd host (see $dir.start.log)"
 }
 
+# One sshd host "web-1" with a fresh ed25519 client key, and a paaf config for it (its host key
+# already in known_hosts) in $DESK_RUN/config; exports PAAF_CONFIG. Arg: the operator name.
+desk_web1_config() {
+  local operator=$1 cfg=$DESK_RUN/config
+  mkdir -p "$cfg"
+  ssh-keygen -q -t ed25519 -N '' -C "$operator" -f "$cfg/id_ed25519" </dev/null
+  desk_start_host "$DESK_RUN/web-1" "$cfg/id_ed25519.pub"
+  desk_log "sshd host web-1 on 127.0.0.1:$DESK_HOST_PORT"
+  ssh-keyscan -p "$DESK_HOST_PORT" 127.0.0.1 2>/dev/null >>"$cfg/known_hosts"
+  [ -s "$cfg/known_hosts" ] || desk_die "ssh-keyscan got no host key from 127.0.0.1:$DESK_HOST_PORT"
+  cat >"$cfg/config.toml" <<EOF
+operator = "$operator"
+
+[[hosts]]
+name = "web-1"
+address = "127.0.0.1"
+port = $DESK_HOST_PORT
+user = "paaf-test"
+auth = { type = "key", path = "$cfg/id_ed25519" }
+[hosts.reboot]
+backoff_max_secs = 1
+EOF
+  export PAAF_CONFIG=$cfg/config.toml
+}
+
 # Starts Xvfb on a free display (-displayfd: the server picks it); exports DISPLAY.
 desk_start_xvfb() {
   local fdfile=$DESK_RUN/xvfb.display i

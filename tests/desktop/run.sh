@@ -33,31 +33,13 @@ mkdir -p "$artifacts"
 rm -f "$artifacts"/*.png "$artifacts"/*.html
 
 # The host, the client key, and the app's config with the host key already recorded.
-cfg=$DESK_RUN/config
-mkdir -p "$cfg"
-ssh-keygen -q -t ed25519 -N '' -C paaf-desktop-test -f "$cfg/id_ed25519" </dev/null
-desk_start_host "$DESK_RUN/web-1" "$cfg/id_ed25519.pub"
+desk_web1_config desktop-test
 port=$DESK_HOST_PORT
-desk_log "sshd host web-1 on 127.0.0.1:$port"
-ssh-keyscan -p "$port" 127.0.0.1 2>/dev/null >>"$cfg/known_hosts"
-[ -s "$cfg/known_hosts" ] || desk_die "ssh-keyscan got no host key from 127.0.0.1:$port"
-cat >"$cfg/config.toml" <<EOF
-operator = "desktop-test"
-
-[[hosts]]
-name = "web-1"
-address = "127.0.0.1"
-port = $port
-user = "paaf-test"
-auth = { type = "key", path = "$cfg/id_ed25519" }
-[hosts.reboot]
-backoff_max_secs = 1
-EOF
 
 # The display and the WebDriver server; the app (started per test by WebKitWebDriver) inherits
 # this environment, PAAF_CONFIG included.
 desk_app_env
-export PAAF_CONFIG=$cfg/config.toml PAAF_LOG=${PAAF_LOG:-info}
+export PAAF_LOG=${PAAF_LOG:-info}
 desk_start_xvfb
 driver_log=$DESK_RUN/tauri-driver.log
 for try in 1 2 3; do
