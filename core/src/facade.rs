@@ -364,6 +364,21 @@ impl Paaf {
         .await
     }
 
+    /// The configured hosts, straight from the config (no network): instant, for first views.
+    pub fn hosts(&self) -> Vec<inventory::HostSummary> {
+        self.config()
+            .hosts
+            .iter()
+            .map(|h| inventory::HostSummary {
+                name: h.name.clone(),
+                address: h.address.clone(),
+                port: h.port,
+                user: h.user.clone(),
+                auth: h.auth.method().to_string(),
+            })
+            .collect()
+    }
+
     /// Live status of the named hosts (all when `names` is empty), probed concurrently.
     pub async fn status(&self, names: &[String]) -> Result<Vec<HostStatus>> {
         let config = self.config();

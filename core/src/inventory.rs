@@ -4,6 +4,18 @@ use crate::error::ErrorInfo;
 use crate::journal::ActionRecord;
 use serde::Serialize;
 
+/// A configured host, as the config says it (no probing): for lists that must show at once.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct HostSummary {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    /// `key`, `password` or `agent`.
+    pub auth: String,
+}
+
 /// What `paaf host list` shows for one host.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]

@@ -2,6 +2,7 @@
 
 pub const ALL: &[&str] = &[
     "about",
+    "list_hosts",
     "host_status",
     "add_host",
     "remove_host",

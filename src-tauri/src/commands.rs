@@ -23,6 +23,12 @@ pub async fn about(paaf: State<'_, Paaf>) -> Reply<paaf_core::About> {
     Ok(paaf.about())
 }
 
+/// The configured hosts without probing them (instant); `host_status` adds the live part.
+#[tauri::command]
+pub async fn list_hosts(paaf: State<'_, Paaf>) -> Reply<Vec<paaf_core::inventory::HostSummary>> {
+    Ok(paaf.hosts())
+}
+
 #[tauri::command]
 pub async fn host_status(paaf: State<'_, Paaf>, names: Vec<String>) -> Reply<Vec<HostStatus>> {
     paaf.status(&names).await.map_err(info)

@@ -22,6 +22,7 @@ pub fn open_core(config: Option<PathBuf>) -> paaf_core::Result<Paaf> {
 pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
         commands::about,
+        commands::list_hosts,
         commands::host_status,
         commands::add_host,
         commands::remove_host,
@@ -124,6 +125,9 @@ mod tests {
             call(&main, "journal", serde_json::json!({})).unwrap(),
             serde_json::json!([])
         );
+        let hosts = call(&main, "list_hosts", serde_json::json!({})).unwrap();
+        assert_eq!(hosts[0]["name"], "web-1");
+        assert_eq!(hosts[0]["auth"], "agent");
         let about = call(&main, "about", serde_json::json!({})).unwrap();
         assert_eq!(about["frontend"], "desktop");
 
