@@ -8,6 +8,7 @@ import type { ErrorInfo } from './bindings/ErrorInfo';
 import type { ExecOutput } from './bindings/ExecOutput';
 import type { HostInput } from './bindings/HostInput';
 import type { HostStatus } from './bindings/HostStatus';
+import type { HostSummary } from './bindings/HostSummary';
 import type { OfferedKey } from './bindings/OfferedKey';
 import type { ProgressEvent } from './bindings/ProgressEvent';
 import type { RebootReport } from './bindings/RebootReport';
@@ -36,6 +37,9 @@ async function call<T>(cmd: string, args?: InvokeArgs): Promise<T> {
 }
 
 export const about = () => call<About>('about');
+
+/** The configured hosts, from the config alone (no SSH): instant. */
+export const listHosts = () => call<HostSummary[]>('list_hosts');
 
 /** Live status of the named hosts; every configured host when `names` is empty. */
 export const hostStatus = (names: string[] = []) => call<HostStatus[]>('host_status', { names });

@@ -16,8 +16,8 @@ class HostsStore {
   refresh(): Promise<void> {
     if (this.#inflight) return this.#inflight;
     this.loading = true;
-    this.#inflight = api
-      .hostStatus([])
+    this.#inflight = this.#noneConfigured()
+      .then((none) => (none ? [] : api.hostStatus([])))
       .then((hosts) => {
         this.hosts = hosts;
         this.error = null;
@@ -32,6 +32,18 @@ class HostsStore {
         this.#inflight = null;
       });
     return this.#inflight;
+  }
+
+  /** On the first load only: true when the config has no host at all, known without waiting
+   * for SSH probes (so first-run onboarding shows at once even when hosts are slow). */
+  async #noneConfigured(): Promise<boolean> {
+    if (this.loaded) return false;
+    try {
+      const configured = await api.listHosts();
+      return Array.isArray(configured) && configured.length === 0;
+    } catch {
+      return false;
+    }
   }
 }
 

@@ -28,8 +28,11 @@ describe('Servers', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const calls: unknown[] = [];
     mockIPC((cmd, args) => {
-      calls.push(args);
-      if (cmd === 'host_status') return [host('web-1', '10.0.0.5', true), host('db-1', 'db.internal', false)];
+      if (cmd === 'list_hosts') return [{ name: 'web-1' }, { name: 'db-1' }];
+      if (cmd === 'host_status') {
+        calls.push(args);
+        return [host('web-1', '10.0.0.5', true), host('db-1', 'db.internal', false)];
+      }
     });
     render(Servers);
     await vi.waitFor(() => expect(screen.getAllByTestId('host-row')).toHaveLength(2));

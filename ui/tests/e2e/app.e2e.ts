@@ -350,6 +350,9 @@ describe('onboarding', () => {
   it('with no hosts: add one, see its key fingerprint, trust it', async () => {
     const { page, calls } = await open({ scenario: { hosts: [] } });
     await page.getByRole('heading', { name: 'Welcome to paaf' }).waitFor();
+    // Known from the config alone: no host is probed over SSH before onboarding shows.
+    expect(await calls('list_hosts')).toHaveLength(1);
+    expect(await calls('host_status')).toEqual([]);
     await screenshot(page, '16-onboarding');
     await fill(page);
     await page.getByTestId('add-host-submit').click();

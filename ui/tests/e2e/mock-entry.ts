@@ -69,6 +69,8 @@ mockIPC(async (cmd, payload) => {
       return 123;
     case 'about':
       return scenario.about;
+    case 'list_hosts':
+      return scenario.hosts.map(({ name, address, port, user }) => ({ name, address, port, user, auth: 'key' }));
     case 'host_status': {
       const names = args.names as string[];
       if (names.length === 0) return scenario.hosts;
