@@ -100,13 +100,6 @@ impl<F: Fn(ProgressEvent) + Send + Sync> ProgressSink for F {
     }
 }
 
-/// A sink that drops every event.
-pub struct NoProgress;
-
-impl ProgressSink for NoProgress {
-    fn emit(&self, _event: ProgressEvent) {}
-}
-
 /// Stamps steps with the action id and elapsed time before handing them to a sink.
 #[derive(Clone)]
 pub(crate) struct Progress {
