@@ -390,33 +390,27 @@ impl Paaf {
                 .map(|n| config.host(n).cloned())
                 .collect::<Result<_>>()?
         };
-        let mut tasks = Vec::new();
-        for host in &hosts {
-            let probe = match self.target(host) {
-                Ok(target) => {
-                    let cmd = inventory::probe_command(&host.boot_id_command);
-                    let (timeout, max) = (host.command_timeout, host.max_output_bytes);
-                    let pool = self.pool.clone();
-                    Some(tokio::spawn(async move {
-                        pool.with_connection(target, move |c| c.exec(&cmd, timeout, max))
-                            .await
-                    }))
-                }
-                Err(e) => {
-                    tasks.push(Err(e));
-                    continue;
-                }
-            };
-            tasks.push(Ok(probe));
-        }
+        // Probes start together; a host whose secrets are missing gets its error instead.
+        let tasks: Vec<_> = hosts
+            .iter()
+            .map(|host| {
+                let target = self.target(host)?;
+                let cmd = inventory::probe_command(&host.boot_id_command);
+                let (timeout, max) = (host.command_timeout, host.max_output_bytes);
+                let pool = self.pool.clone();
+                Ok(tokio::spawn(async move {
+                    pool.with_connection(target, move |c| c.exec(&cmd, timeout, max))
+                        .await
+                }))
+            })
+            .collect();
         let mut out = Vec::new();
         for (host, task) in hosts.iter().zip(tasks) {
             let result = match task {
-                Ok(Some(handle)) => handle
+                Ok(handle) => handle
                     .await
                     .map_err(|e| Error::other(e.to_string()))
                     .and_then(|r| r),
-                Ok(None) => Err(Error::other("no probe")),
                 Err(e) => Err(e),
             };
             let (reachable, error, (uptime_secs, boot_id, os)) = match result {
