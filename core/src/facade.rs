@@ -203,7 +203,18 @@ impl Paaf {
             journal: self.journal.clone(),
         })
         .await;
-        let (state, text, code) = match &result {
+        self.record_end(id, &result, summary);
+        result
+    }
+
+    /// Writes how action `id` ended: `summary` of the value, or the error with its code.
+    fn record_end<T>(
+        &self,
+        id: i64,
+        result: &Result<T>,
+        summary: impl Fn(&T) -> (ActionState, String),
+    ) {
+        let (state, text, code) = match result {
             Ok(v) => {
                 let (state, text) = summary(v);
                 (state, text, None)
@@ -213,7 +224,11 @@ impl Paaf {
         if let Err(e) = self.journal.finish(id, state, &text, code) {
             tracing::error!("could not record the end of action {id}: {e}");
         }
-        result
+    }
+
+    /// Replaces the config this facade works from.
+    fn set_config(&self, config: Config) {
+        *self.config.write().expect("config lock poisoned") = Arc::new(config);
     }
 
     /// Adds a host to the config. Secret values in `input` are stored in the keychain first
@@ -262,34 +277,26 @@ impl Paaf {
             .journal
             .begin(&self.actor, "host-add", &host.name, &detail)?;
         let path = self.config().path.clone();
-        match config::add_host(&path, &host) {
-            Ok(c) => {
-                let added = c.host(&host.name)?.clone();
-                *self.config.write().expect("config lock poisoned") = Arc::new(c);
-                self.journal
-                    .finish(id, ActionState::Succeeded, "added to the config", None)?;
-                Ok(added)
-            }
-            Err(e) => {
-                self.journal.finish(
-                    id,
-                    ActionState::Failed,
-                    &e.to_string(),
-                    Some(e.code().as_str()),
-                )?;
-                Err(e)
-            }
-        }
+        let result = config::add_host(&path, &host).and_then(|c| {
+            let added = c.host(&host.name)?.clone();
+            self.set_config(c);
+            Ok(added)
+        });
+        self.record_end(id, &result, |_| {
+            (ActionState::Succeeded, "added to the config".into())
+        });
+        result
     }
 
     /// Removes a host from the config (its known_hosts entry stays; see `forget_host_key`).
     pub fn remove_host(&self, name: &str) -> Result<()> {
-        let path = self.config().path.clone();
-        let c = config::remove_host(&path, name)?;
-        *self.config.write().expect("config lock poisoned") = Arc::new(c);
         let id = self.journal.begin(&self.actor, "host-remove", name, "")?;
-        self.journal
-            .finish(id, ActionState::Succeeded, "removed from the config", None)
+        let path = self.config().path.clone();
+        let result = config::remove_host(&path, name).map(|c| self.set_config(c));
+        self.record_end(id, &result, |_| {
+            (ActionState::Succeeded, "removed from the config".into())
+        });
+        result
     }
 
     /// Connects without logging in and reports the host key and what known_hosts says of it.
