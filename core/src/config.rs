@@ -518,6 +518,7 @@ fn validate_host(src: &Source, defaults: &RawDefaults, raw: RawHost) -> Result<H
 /// A host to add, as a front-end collects it (a form, CLI flags, a mobile screen).
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HostInput {
     pub name: String,
     pub address: String,
@@ -535,6 +536,7 @@ fn default_port() -> u16 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AuthInput {
     Key {
         path: PathBuf,
@@ -552,6 +554,7 @@ pub enum AuthInput {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SecretInput {
     Value(#[cfg_attr(feature = "ts", ts(type = "string"))] secrecy::SecretString),
     Reference(String),
@@ -654,7 +657,7 @@ pub fn remove_host(path: &Path, name: &str) -> Result<Config> {
 }
 
 /// Validates the new text, then replaces the file atomically (write a sibling, rename).
-fn write_validated(path: &Path, text: &str) -> Result<Config> {
+pub fn write_validated(path: &Path, text: &str) -> Result<Config> {
     let config = Config::parse(path, text)?;
     let io = |e: std::io::Error| Error::Config {
         file: path.to_path_buf(),

@@ -12,6 +12,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ErrorCode {
     Config,
     InvalidInput,
@@ -63,6 +64,7 @@ pub enum Phase {
     /// Opening the TCP connection and the SSH handshake.
     Connect,
     /// A command that did not finish within its budget.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
     Command,
     /// Waiting for the connection to drop after the reboot command was accepted.
     Shutdown,
@@ -213,6 +215,7 @@ impl From<&Error> for ErrorInfo {
         ErrorInfo {
             code: e.code(),
             message: e.to_string(),
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
             phase: match e {
                 Error::Timeout { phase, .. } => Some(*phase),
                 _ => None,

@@ -9,6 +9,7 @@ pub use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Step {
     Connecting {
         host: String,
@@ -73,6 +74,7 @@ impl Step {
 /// A step with the journal action it belongs to and the time since the action started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ProgressEvent {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub action_id: i64,

@@ -23,6 +23,7 @@ use std::time::Instant;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Confirmation {
     /// Not confirmed: destructive actions are refused.
     None,
@@ -59,6 +60,7 @@ impl Confirmation {
 /// What a front-end shows about the paaf it talks to.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct About {
     pub version: String,
     pub config_path: String,
@@ -99,6 +101,27 @@ impl Paaf {
             actor,
             running: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Like [`Paaf::open`], for apps that hold the config text themselves (a phone app's
+    /// settings): the text is validated, written to `config_path` (the journal and known_hosts
+    /// sit beside it unless the text says otherwise), then opened.
+    pub fn open_text(
+        config_path: &Path,
+        text: &str,
+        secrets: Arc<dyn SecretStore>,
+        frontend: &str,
+    ) -> Result<Paaf> {
+        config::write_validated(config_path, text)?;
+        Paaf::open(config_path, secrets, frontend)
+    }
+
+    /// Names the device in the journal (a phone's name, which its hostname rarely is).
+    pub fn with_device(mut self, device: &str) -> Paaf {
+        if !device.trim().is_empty() {
+            self.actor.device = device.trim().to_string();
+        }
+        self
     }
 
     /// The config as loaded (or as last changed through this facade).
@@ -376,13 +399,7 @@ impl Paaf {
         self.config()
             .hosts
             .iter()
-            .map(|h| inventory::HostSummary {
-                name: h.name.clone(),
-                address: h.address.clone(),
-                port: h.port,
-                user: h.user.clone(),
-                auth: h.auth.method().to_string(),
-            })
+            .map(inventory::HostSummary::from)
             .collect()
     }
 

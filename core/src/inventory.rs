@@ -1,5 +1,6 @@
 //! Live status of a host: reachable or not, uptime, boot id, OS, last action.
 
+use crate::config::HostConfig;
 use crate::error::ErrorInfo;
 use crate::journal::ActionRecord;
 use serde::Serialize;
@@ -7,6 +8,7 @@ use serde::Serialize;
 /// A configured host, as the config says it (no probing): for lists that must show at once.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HostSummary {
     pub name: String,
     pub address: String,
@@ -16,9 +18,22 @@ pub struct HostSummary {
     pub auth: String,
 }
 
+impl From<&HostConfig> for HostSummary {
+    fn from(h: &HostConfig) -> Self {
+        HostSummary {
+            name: h.name.clone(),
+            address: h.address.clone(),
+            port: h.port,
+            user: h.user.clone(),
+            auth: h.auth.method().to_string(),
+        }
+    }
+}
+
 /// What `paaf host list` shows for one host.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HostStatus {
     pub name: String,
     pub address: String,

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ActionState {
     Pending,
     Running,
@@ -61,6 +62,7 @@ pub struct Actor {
 /// One row of the journal.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ActionRecord {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,

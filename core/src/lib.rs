@@ -5,6 +5,8 @@ pub mod config;
 pub mod error;
 pub mod events;
 mod facade;
+#[cfg(feature = "uniffi")]
+mod ffi;
 pub mod inventory;
 pub mod journal;
 pub mod power;
@@ -15,3 +17,6 @@ pub mod ssh;
 pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 pub use facade::{About, Confirmation, Paaf};
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("paaf_core");

@@ -7,6 +7,7 @@ use serde::Serialize;
 /// One runbook found on a host.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Runbook {
     pub name: String,
     pub dangerous: bool,

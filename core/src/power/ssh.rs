@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 /// What a verified reboot saw.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RebootReport {
     pub host: String,
     pub rebooted: bool,

@@ -9,6 +9,7 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum KeyStatus {
     Known,
     Unknown,
@@ -18,6 +19,7 @@ pub enum KeyStatus {
 /// The key a host offered, as a person compares it (OpenSSH's `SHA256:` fingerprint).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct OfferedKey {
     pub key_type: String,
     pub fingerprint: String,

@@ -62,6 +62,7 @@ pub enum HostKeyPolicy {
 /// The result of a command, with output bounded to the host's `max_output_bytes` per stream.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ExecOutput {
     pub exit_code: i32,
     /// Set when the command was killed by a signal (e.g. "KILL").

@@ -1,0 +1,24 @@
+//! uniffi support (feature `uniffi`, used by the mobile library in mobile/): converters for the
+//! foreign types that appear in the records paaf-core passes across the FFI.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::path::PathBuf;
+
+type DateTimeUtc = chrono::DateTime<chrono::Utc>;
+
+// A timestamp in the bindings (Kotlin `Instant`, Swift `Date`, Python `datetime`).
+uniffi::custom_type!(DateTimeUtc, std::time::SystemTime, { remote });
+
+uniffi::custom_type!(PathBuf, String, {
+    remote,
+    lower: |path| path.display().to_string(),
+    try_lift: |text| Ok(PathBuf::from(text)),
+});
+
+// Secrets only ever come in from the app (a password typed into a form); paaf-core never returns
+// one, so lowering one is never needed and gives nothing away.
+uniffi::custom_type!(SecretString, String, {
+    remote,
+    lower: |secret| { let _ = secret.expose_secret(); String::new() },
+    try_lift: |text| Ok(SecretString::from(text)),
+});

@@ -1,0 +1,193 @@
+//! paaf for phone apps: the core facade ([`paaf_core::Paaf`]) exported through uniffi.
+//!
+//! Thin by design: every function converts its arguments, calls the core and converts the
+//! result. The records (hosts, journal rows, progress events, ...) are paaf-core's own types,
+//! exported by its `uniffi` feature; what lives here is what only a foreign caller needs:
+//! the object the app holds, the [`SecretStore`] and [`ProgressListener`] it implements, the
+//! handle of a running reboot and the one error type.
+
+mod error;
+mod operation;
+mod secrets;
+
+pub use error::PaafError;
+pub use operation::{ProgressListener, RebootOperation};
+pub use secrets::SecretStore;
+
+use paaf_core::config::HostInput;
+use paaf_core::inventory::{HostStatus, HostSummary};
+use paaf_core::journal::ActionRecord;
+use paaf_core::runbooks::Runbook;
+use paaf_core::ssh::{ExecOutput, OfferedKey};
+use paaf_core::{About, Confirmation};
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+uniffi::setup_scaffolding!();
+
+/// The one runtime the library's network work runs on: the foreign side awaits its tasks'
+/// join handles, so calls work from any thread and any foreign executor.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("paaf")
+        .enable_all()
+        .build()
+        .expect("paaf could not start its runtime")
+});
+
+/// Runs `work` on the library's runtime and awaits it from the caller's executor.
+async fn on_runtime<T: Send + 'static>(
+    work: impl Future<Output = paaf_core::Result<T>> + Send + 'static,
+) -> Result<T, PaafError> {
+    RUNTIME
+        .spawn(work)
+        .await
+        .map_err(|e| PaafError::internal(format!("paaf task failed: {e}")))?
+        .map_err(PaafError::from)
+}
+
+/// Where the app keeps paaf's config.
+#[derive(uniffi::Enum)]
+pub enum ConfigSource {
+    /// A config file in the app's sandbox (created empty when missing); the journal and
+    /// known_hosts sit beside it unless it says otherwise.
+    Path { path: String },
+    /// The TOML text itself (the app's settings); it is validated and written to `path`, in
+    /// the app's sandbox, which the journal and known_hosts sit beside.
+    Text { toml: String, path: String },
+}
+
+/// paaf, opened by an app: the only object a phone app needs.
+#[derive(uniffi::Object)]
+pub struct Paaf {
+    core: Arc<paaf_core::Paaf>,
+}
+
+#[uniffi::export]
+impl Paaf {
+    /// Opens paaf on the app's config, with the app's keystore as the secret store; `device`
+    /// names the phone in the journal ("Pixel 8 of alice").
+    #[uniffi::constructor]
+    pub fn open(
+        config: ConfigSource,
+        secrets: Arc<dyn SecretStore>,
+        device: String,
+    ) -> Result<Arc<Self>, PaafError> {
+        let store = secrets::from_app(secrets);
+        let core = match config {
+            ConfigSource::Path { path } => paaf_core::Paaf::open(Path::new(&path), store, "mobile"),
+            ConfigSource::Text { toml, path } => {
+                paaf_core::Paaf::open_text(Path::new(&path), &toml, store, "mobile")
+            }
+        }?;
+        Ok(Arc::new(Paaf {
+            core: Arc::new(core.with_device(&device)),
+        }))
+    }
+
+    /// Version, paths and identity, for an "about" view.
+    pub fn about(&self) -> About {
+        self.core.about()
+    }
+
+    /// The configured hosts, straight from the config (no network).
+    pub fn hosts(&self) -> Vec<HostSummary> {
+        self.core.hosts()
+    }
+
+    /// Adds a host; secret values in `input` go to the app's SecretStore, the config gets
+    /// references. Then probe its key, show the fingerprint, and trust it on confirmation.
+    pub fn add_host(&self, input: HostInput) -> Result<HostSummary, PaafError> {
+        Ok(HostSummary::from(&self.core.add_host(input)?))
+    }
+
+    /// Removes a host from the config.
+    pub fn remove_host(&self, name: String) -> Result<(), PaafError> {
+        Ok(self.core.remove_host(&name)?)
+    }
+
+    /// Stores a secret in the app's SecretStore, for a `keyring:NAME` reference in the config.
+    pub fn set_secret(&self, name: String, value: String) -> Result<(), PaafError> {
+        Ok(self.core.set_secret(&name, &value.into())?)
+    }
+
+    /// Connects without logging in and reports the host's key and what known_hosts says of it.
+    pub async fn probe_host_key(&self, name: String) -> Result<OfferedKey, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.probe_host_key(&name).await }).await
+    }
+
+    /// Records the host's key if it still has `fingerprint` (the one the user confirmed), then
+    /// checks that login works.
+    pub async fn trust_host_key(&self, name: String, fingerprint: String) -> Result<(), PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.trust_host_key(&name, &fingerprint).await }).await
+    }
+
+    /// Removes the host's keys from known_hosts (after a legitimate key change); how many.
+    pub async fn forget_host_key(&self, name: String) -> Result<u64, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.forget_host_key(&name).await.map(|n| n as u64) }).await
+    }
+
+    /// Live status of the named hosts (all when `names` is empty), probed concurrently.
+    pub async fn status(&self, names: Vec<String>) -> Result<Vec<HostStatus>, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.status(&names).await }).await
+    }
+
+    /// Starts a verified reboot: progress goes to `listener`; the returned operation gives the
+    /// result and cancels the reboot when cancelled or dropped.
+    pub fn reboot(
+        &self,
+        name: String,
+        confirmation: Confirmation,
+        listener: Arc<dyn ProgressListener>,
+    ) -> Arc<RebootOperation> {
+        RebootOperation::start(&RUNTIME, self.core.clone(), name, confirmation, listener)
+    }
+
+    /// Cancels the long action `action_id` (from its progress events); false when none runs.
+    pub fn cancel(&self, action_id: i64) -> bool {
+        self.core.cancel(action_id)
+    }
+
+    /// Runs a command on the host; output bounded per stream.
+    pub async fn exec(
+        &self,
+        name: String,
+        command: String,
+        confirmation: Confirmation,
+    ) -> Result<ExecOutput, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.exec(&name, &command, &confirmation).await }).await
+    }
+
+    /// The runbooks in the host's runbook directory.
+    pub async fn runbooks(&self, name: String) -> Result<Vec<Runbook>, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.runbooks(&name).await }).await
+    }
+
+    /// Runs one runbook; a dangerous one (`__name`) needs `Confirmation.Typed(name)`.
+    pub async fn run_runbook(
+        &self,
+        name: String,
+        runbook: String,
+        confirmation: Confirmation,
+    ) -> Result<ExecOutput, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.run_runbook(&name, &runbook, &confirmation).await }).await
+    }
+
+    /// The newest journal rows first, optionally only those on one target.
+    pub fn journal(
+        &self,
+        target: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<ActionRecord>, PaafError> {
+        Ok(self.core.journal(target.as_deref(), limit as usize)?)
+    }
+}
