@@ -17,6 +17,7 @@ pub fn code(e: ErrorCode) -> i32 {
         ErrorCode::ConfirmationRequired => 8,
         ErrorCode::RemoteCommand => REMOTE_FAILED,
         ErrorCode::Journal => 10,
+        ErrorCode::ResponseTooLarge | ErrorCode::MalformedResponse => 11,
         ErrorCode::Cancelled => 130,
     }
 }

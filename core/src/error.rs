@@ -29,6 +29,8 @@ pub enum ErrorCode {
     ConfirmationRequired,
     Cancelled,
     Journal,
+    ResponseTooLarge,
+    MalformedResponse,
     Other,
 }
 
@@ -51,6 +53,8 @@ impl ErrorCode {
             ErrorCode::ConfirmationRequired => "confirmation-required",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::Journal => "journal",
+            ErrorCode::ResponseTooLarge => "response-too-large",
+            ErrorCode::MalformedResponse => "malformed-response",
             ErrorCode::Other => "other",
         }
     }
@@ -60,11 +64,11 @@ impl ErrorCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Phase {
     /// Opening the TCP connection and the SSH handshake.
     Connect,
     /// A command that did not finish within its budget.
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
     Command,
     /// Waiting for the connection to drop after the reboot command was accepted.
     Shutdown,
@@ -158,6 +162,14 @@ pub enum Error {
     Cancelled { what: String },
     #[error("journal {}: {reason}", path.display())]
     Journal { path: PathBuf, reason: String },
+    #[error(
+        "{what} answered with {size} bytes, over the {limit}-byte limit; ask for less (a shorter time range, fewer series, a lower max data points)"
+    )]
+    ResponseTooLarge { what: String, size: u64, limit: u64 },
+    #[error(
+        "{what} sent a response paaf cannot read: {reason}; check that the configured URL points at the service's API (not a login page or proxy) and that its version is supported"
+    )]
+    MalformedResponse { what: String, reason: String },
     #[error("{reason}")]
     Other { reason: String },
 }
@@ -181,6 +193,8 @@ impl Error {
             Error::ConfirmationRequired { .. } => ErrorCode::ConfirmationRequired,
             Error::Cancelled { .. } => ErrorCode::Cancelled,
             Error::Journal { .. } => ErrorCode::Journal,
+            Error::ResponseTooLarge { .. } => ErrorCode::ResponseTooLarge,
+            Error::MalformedResponse { .. } => ErrorCode::MalformedResponse,
             Error::Other { .. } => ErrorCode::Other,
         }
     }
@@ -201,6 +215,7 @@ impl Error {
 /// The error as front-ends serialize it: `{code, message}`, and `phase` for a timeout.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ErrorInfo {
     pub code: ErrorCode,
     pub message: String,
@@ -215,7 +230,6 @@ impl From<&Error> for ErrorInfo {
         ErrorInfo {
             code: e.code(),
             message: e.to_string(),
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
             phase: match e {
                 Error::Timeout { phase, .. } => Some(*phase),
                 _ => None,

@@ -9,6 +9,7 @@ mod facade;
 mod ffi;
 pub mod inventory;
 pub mod journal;
+pub mod monitor;
 pub mod power;
 pub mod runbooks;
 pub mod secrets;

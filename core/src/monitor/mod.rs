@@ -1,0 +1,15 @@
+//! Analyze: the network-free half of monitoring. Grafana `/api/ds/query` data frames decoded into
+//! named series ([`frames`]), series thinned for the screen with per-series stats
+//! ([`downsample`]), and Grafana's time syntax (`now-6h`, `now-1d/d`, …) resolved to epoch
+//! milliseconds ([`timerange`]).
+
+pub mod downsample;
+pub mod frames;
+pub mod timerange;
+
+pub use downsample::{SeriesStats, downsample, lttb_indices, stats};
+pub use frames::{
+    DEFAULT_MAX_RESPONSE_BYTES, DsQueryResponse, QueryError, Series, SkipReason, SkippedField,
+    decode_ds_query,
+};
+pub use timerange::{Boundary, TimeParseError, TimeRange, parse_range, parse_time};
