@@ -21,6 +21,9 @@ if [ -n "$(git status --porcelain -- ui/src/lib/bindings)" ]; then
   exit 1
 fi
 
+step "mobile bindings (Kotlin, Swift, Python) generated from paaf-mobile are up to date"
+scripts/mobile-bindings.sh --check
+
 step "desktop UI build (the Tauri app embeds ui/dist)"
 scripts/build-ui.sh
 
@@ -32,6 +35,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests (unit + integration against real sshd hosts)"
 cargo nextest run --workspace --locked
+
+step "mobile bindings: Python (pytest) against a real sshd host"
+tests/mobile/python/run.sh
+
+step "mobile bindings: Kotlin on the JVM (kotlinc + JUnit 4) against a real sshd host"
+tests/mobile/kotlin/run.sh
 
 step "desktop UI: svelte-check, unit/component tests (Vitest), browser tests (Playwright + Chromium, mocked IPC)"
 (cd ui && npm run --silent check && npm test && npm run e2e)

@@ -3,40 +3,41 @@
 use paaf_core::{Error, ErrorCode, ErrorInfo, Phase};
 
 /// What went wrong, grouped by what an app does about it; `code` is the machine-readable code
-/// every front-end shares (the CLI's JSON, the desktop's errors), `message` says what to do.
+/// every front-end shares (the CLI's JSON, the desktop's errors), `reason` says what to do.
 #[derive(Debug, Clone, thiserror::Error, uniffi::Error)]
 pub enum PaafError {
     /// Fix the input: the config, an argument, a missing confirmation, an unknown name.
-    #[error("{message}")]
-    Input { code: ErrorCode, message: String },
+    #[error("{reason}")]
+    Input { code: ErrorCode, reason: String },
     /// Access was refused: a secret missing, a login failed, no sudo, a host key to confirm
     /// (`host-key-unknown`) or one that changed (`host-key-changed`: refused).
-    #[error("{message}")]
-    Access { code: ErrorCode, message: String },
+    #[error("{reason}")]
+    Access { code: ErrorCode, reason: String },
     /// The host could not be reached or did not answer in time; `phase` names the part of the
     /// action that timed out.
-    #[error("{message}")]
+    #[error("{reason}")]
     Connection {
         code: ErrorCode,
-        message: String,
+        reason: String,
         phase: Option<Phase>,
     },
-    /// The command ran on the host and failed there.
-    #[error("{message}")]
-    Remote { code: ErrorCode, message: String },
+    /// The host or service answered, and the answer was a failure: a command that failed
+    /// there, a response too large or malformed.
+    #[error("{reason}")]
+    Remote { code: ErrorCode, reason: String },
     /// The user cancelled it.
-    #[error("{message}")]
-    Cancelled { code: ErrorCode, message: String },
+    #[error("{reason}")]
+    Cancelled { code: ErrorCode, reason: String },
     /// paaf itself failed (its journal, a bug, an app callback that threw unexpectedly).
-    #[error("{message}")]
-    Internal { code: ErrorCode, message: String },
+    #[error("{reason}")]
+    Internal { code: ErrorCode, reason: String },
 }
 
 impl PaafError {
-    pub(crate) fn internal(message: String) -> Self {
+    pub(crate) fn internal(reason: String) -> Self {
         PaafError::Internal {
             code: ErrorCode::Other,
-            message,
+            reason,
         }
     }
 }
@@ -45,25 +46,27 @@ impl From<Error> for PaafError {
     fn from(e: Error) -> Self {
         let ErrorInfo {
             code,
-            message,
+            message: reason,
             phase,
         } = ErrorInfo::from(&e);
         use ErrorCode::*;
         match code {
             Config | InvalidInput | NotFound | ConfirmationRequired => {
-                PaafError::Input { code, message }
+                PaafError::Input { code, reason }
             }
             Secret | AuthFailed | Privilege | HostKeyUnknown | HostKeyChanged => {
-                PaafError::Access { code, message }
+                PaafError::Access { code, reason }
             }
             Unreachable | Ssh | Timeout => PaafError::Connection {
                 code,
-                message,
+                reason,
                 phase,
             },
-            RemoteCommand => PaafError::Remote { code, message },
-            Cancelled => PaafError::Cancelled { code, message },
-            Journal | Other => PaafError::Internal { code, message },
+            RemoteCommand | ResponseTooLarge | MalformedResponse => {
+                PaafError::Remote { code, reason }
+            }
+            Cancelled => PaafError::Cancelled { code, reason },
+            Journal | Other => PaafError::Internal { code, reason },
         }
     }
 }
@@ -76,16 +79,16 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for PaafError {
     }
 }
 
-/// The error in the core's terms, for a foreign SecretStore's failures.
 impl PaafError {
-    pub(crate) fn message(&self) -> &str {
+    /// What went wrong, in words (every variant has it).
+    pub(crate) fn reason(&self) -> &str {
         match self {
-            PaafError::Input { message, .. }
-            | PaafError::Access { message, .. }
-            | PaafError::Connection { message, .. }
-            | PaafError::Remote { message, .. }
-            | PaafError::Cancelled { message, .. }
-            | PaafError::Internal { message, .. } => message,
+            PaafError::Input { reason, .. }
+            | PaafError::Access { reason, .. }
+            | PaafError::Connection { reason, .. }
+            | PaafError::Remote { reason, .. }
+            | PaafError::Cancelled { reason, .. }
+            | PaafError::Internal { reason, .. } => reason,
         }
     }
 }
@@ -120,9 +123,9 @@ mod tests {
         };
         let text = core.to_string();
         match PaafError::from(core) {
-            PaafError::Access { code, message } => {
+            PaafError::Access { code, reason } => {
                 assert_eq!(code, ErrorCode::HostKeyChanged);
-                assert_eq!(message, text);
+                assert_eq!(reason, text);
             }
             other => panic!("{other:?}"),
         }

@@ -24,10 +24,17 @@ pub(crate) fn from_app(store: Arc<dyn SecretStore>) -> Arc<dyn paaf_core::secret
 
 struct AppStore(Arc<dyn SecretStore>);
 
+/// The app's store failed: a refusal it reported is a secret error; a store that threw
+/// something its signature does not allow (a bug in the app) is an internal one.
 fn refused(name: &str, e: PaafError) -> Error {
-    Error::Secret {
-        reference: format!("keyring:{name}"),
-        reason: format!("the app's keystore refused: {}", e.message()),
+    match e {
+        PaafError::Internal { reason, .. } => Error::Other {
+            reason: format!("the app's keystore failed on `keyring:{name}`: {reason}"),
+        },
+        other => Error::Secret {
+            reference: format!("keyring:{name}"),
+            reason: format!("the app's keystore refused: {}", other.reason()),
+        },
     }
 }
 
@@ -37,8 +44,7 @@ impl paaf_core::secrets::SecretStore for AppStore {
             Ok(Some(value)) => Ok(SecretString::from(value)),
             Ok(None) => Err(Error::Secret {
                 reference: format!("keyring:{name}"),
-                reason: "the app's keystore has no such entry; store it first (set_secret)"
-                    .into(),
+                reason: "the app's keystore has no such entry; store it first (set_secret)".into(),
             }),
             Err(e) => Err(refused(name, e)),
         }
@@ -51,7 +57,9 @@ impl paaf_core::secrets::SecretStore for AppStore {
     }
 
     fn delete(&self, name: &str) -> paaf_core::Result<()> {
-        self.0.delete(name.to_string()).map_err(|e| refused(name, e))
+        self.0
+            .delete(name.to_string())
+            .map_err(|e| refused(name, e))
     }
 
     fn backend(&self) -> &str {

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The Kotlin bindings of paaf-mobile, tested on the JVM against a real OpenSSH test host: builds
+# libpaaf_mobile.so, compiles the checked-in generated bindings (mobile/android/paaf/src/main/
+# kotlin/dev/paaf/{core,mobile}), the small Kotlin layer beside them (PaafFlows.kt) and
+# tests/mobile/kotlin/BindingsTest.kt with kotlinc, starts one sshd host (tests/peers/
+# sshd-host.sh) on a free 127.0.0.1 port, and runs the tests with JUnit 4 (JUnitCore prints
+# "OK (N tests)" or "FAILURES!!!" and the failures; the exit status says which).
+#
+#   tests/mobile/kotlin/run.sh
+#
+# Installs what is missing: npm kotlin-compiler (pinned below) into $PAAF_TOOLS_DIR/kotlin
+# (default ~/.cache/paaf-tools), Debian libjna-java and junit4, a JRE. Run as root.
+# Env: CARGO_TARGET_DIR (default ~/.cache/paaf-target; the compiled tests go to
+# $CARGO_TARGET_DIR/kotlin-tests), PAAF_KOTLIN_KEEP=1 keeps the run directory.
+set -euo pipefail
+
+readonly KOTLIN_VERSION=2.4.20
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}"
+tools="${PAAF_TOOLS_DIR:-$HOME/.cache/paaf-tools}/kotlin"
+bindings=$repo/mobile/android/paaf/src/main/kotlin/dev/paaf
+hosts=$repo/tests/peers/sshd-host.sh
+
+log() { printf 'kotlin-tests: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (the sshd test host needs it)"
+
+install_debs() {
+  local missing=()
+  [ -f /usr/share/java/jna.jar ] || missing+=(libjna-java)
+  [ -f /usr/share/java/junit4.jar ] || missing+=(junit4)
+  command -v java >/dev/null || missing+=(default-jre-headless)
+  command -v npm >/dev/null || missing+=(npm)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_kotlin() {
+  local stamp=$tools/version
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$KOTLIN_VERSION" ] ||
+    [ ! -x "$tools/node_modules/kotlin-compiler/bin/kotlinc" ]; then
+    log "installing kotlin-compiler $KOTLIN_VERSION into $tools"
+    rm -rf "$tools"
+    mkdir -p "$tools"
+    (cd "$tools" && npm install --no-audit --no-fund --no-save --silent \
+      "kotlin-compiler@$KOTLIN_VERSION" >/dev/null)
+    chmod +x "$tools"/node_modules/kotlin-compiler/bin/*
+    echo "$KOTLIN_VERSION" >"$stamp"
+  fi
+}
+
+install_debs
+install_kotlin
+kotlin_home=$tools/node_modules/kotlin-compiler
+klib=$kotlin_home/lib
+for jar in kotlin-stdlib.jar kotlinx-coroutines-core-jvm.jar; do
+  [ -f "$klib/$jar" ] || die "$klib/$jar is missing from kotlin-compiler $KOTLIN_VERSION"
+done
+bash "$hosts" setup
+
+log "building libpaaf_mobile.so"
+cargo build --quiet -p paaf-mobile --manifest-path "$repo/Cargo.toml"
+libdir=$CARGO_TARGET_DIR/debug
+[ -f "$libdir/libpaaf_mobile.so" ] || die "$libdir/libpaaf_mobile.so was not built"
+
+# Compile only when a source or the compiler changed: the generated bindings are ~6500 lines.
+deps=/usr/share/java/jna.jar:/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
+deps=$deps:$klib/kotlinx-coroutines-core-jvm.jar
+sources=("$bindings/core/paaf_core.kt" "$bindings/mobile/paaf_mobile.kt" "$bindings/PaafFlows.kt"
+  "$here/BindingsTest.kt")
+out=$CARGO_TARGET_DIR/kotlin-tests
+digest=$({ echo "$KOTLIN_VERSION"; cat "${sources[@]}"; } | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$out/digest" 2>/dev/null)" != "$digest" ]; then
+  log "compiling the bindings and the tests (kotlinc $KOTLIN_VERSION)"
+  rm -rf "$out"
+  mkdir -p "$out"
+  "$kotlin_home/bin/kotlinc" -nowarn -jvm-target 17 -cp "$deps" -d "$out/classes" "${sources[@]}" ||
+    die "kotlinc failed; an error in the generated bindings is a bug of the exported API (mobile/src)"
+  echo "$digest" >"$out/digest"
+fi
+
+run=$(mktemp -d /tmp/paaf-kotlin.XXXXXX)
+chmod 0755 "$run"
+host_dir=$run/web-1
+cleanup() {
+  bash "$hosts" stop "$host_dir" >/dev/null 2>&1 || log "could not stop the host in $host_dir"
+  if [ "${PAAF_KOTLIN_KEEP:-}" = 1 ]; then log "kept $run"; else rm -rf "$run"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+mkdir -p "$host_dir"
+: >"$host_dir/authorized_keys" # password login only
+for try in 1 2 3; do
+  port=$(free_port)
+  bash "$hosts" start "$host_dir" "$port" && break
+  [ "$try" = 3 ] && die "the sshd test host did not start"
+done
+log "sshd test host on 127.0.0.1:$port"
+
+mkdir -p "$run/apps"
+PAAF_TEST_PORT=$port PAAF_TEST_HOST_DIR=$host_dir PAAF_TEST_APPS_DIR=$run/apps \
+  java -Djna.library.path="$libdir" \
+  -cp "$out/classes:$deps:$klib/kotlin-stdlib.jar" \
+  org.junit.runner.JUnitCore dev.paaf.tests.BindingsTest

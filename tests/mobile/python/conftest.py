@@ -1,0 +1,134 @@
+"""Fixtures for the Python bindings' tests: real OpenSSH test hosts, and paaf opened on them
+through the bindings with a SecretStore written in Python."""
+
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+import paaf
+
+REPO = Path(__file__).resolve().parents[3]
+SSHD_HOST = REPO / "tests" / "peers" / "sshd-host.sh"
+PASSWORD = "paaf-test-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Host:
+    """One sshd test host (tests/peers/sshd-host.sh): user paaf-test, password login."""
+
+    def __init__(self, root: Path):
+        self.dir = root / "host"
+        self.dir.mkdir(parents=True)
+        (self.dir / "authorized_keys").write_text("")
+        (self.dir / "down_secs").write_text("1\n")
+        last = ""
+        for _ in range(5):
+            self.port = free_port()
+            run = subprocess.run(
+                ["bash", str(SSHD_HOST), "start", str(self.dir), str(self.port)],
+                capture_output=True,
+                text=True,
+            )
+            if run.returncode == 0:
+                return
+            last = run.stderr
+        raise RuntimeError(f"could not start an sshd test host: {last}")
+
+    def boot_id(self) -> str:
+        return (self.dir / "boot_id").read_text().strip()
+
+    def rekey(self) -> None:
+        subprocess.run(["bash", str(SSHD_HOST), "rekey", str(self.dir)], check=True)
+
+    def stop(self) -> None:
+        subprocess.run(["bash", str(SSHD_HOST), "stop", str(self.dir)], capture_output=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sshd_setup():
+    subprocess.run(["bash", str(SSHD_HOST), "setup"], check=True)
+
+
+@pytest.fixture
+def host(tmp_path):
+    h = Host(tmp_path)
+    yield h
+    h.stop()
+
+
+class MapStore(paaf.SecretStore):
+    """The app's keystore, as a phone app would implement it (here: a dict)."""
+
+    def __init__(self):
+        self.entries = {}
+        self.lock = threading.Lock()
+
+    def get(self, name):
+        with self.lock:
+            return self.entries.get(name)
+
+    def set(self, name, value):
+        with self.lock:
+            self.entries[name] = value
+
+    def delete(self, name):
+        with self.lock:
+            self.entries.pop(name, None)
+
+
+def config_text(extra: str = "") -> str:
+    return f'operator = "alice"\n{extra}'
+
+
+def open_paaf(store=None, text=None, device="test-phone"):
+    """paaf opened on a fresh config in a temporary 'app sandbox'."""
+    sandbox = Path(tempfile.mkdtemp(prefix="paaf-py-"))
+    store = store if store is not None else MapStore()
+    p = paaf.Paaf.open(
+        paaf.ConfigSource.TEXT(toml=text or config_text(), path=str(sandbox / "paaf.toml")),
+        store,
+        device,
+    )
+    return p, store, sandbox
+
+
+def add_web1(p, host):
+    """Adds the host with password login (the password goes to the app's store)."""
+    return p.add_host(
+        paaf.HostInput(
+            name="web-1",
+            address="127.0.0.1",
+            port=host.port,
+            user="paaf-test",
+            auth=paaf.AuthInput.PASSWORD(password=paaf.SecretInput.VALUE(PASSWORD)),
+        )
+    )
+
+
+def trusted(host, store=None):
+    """paaf with web-1 added and its host key trusted, as after onboarding."""
+    p, store, sandbox = open_paaf(store)
+    add_web1(p, host)
+    # Quick reboots: the host stays down 1 s; poll it often.
+    cfg = sandbox / "paaf.toml"
+    cfg.write_text(cfg.read_text() + "[hosts.reboot]\nbackoff_max_secs = 1\n")
+    p = paaf.Paaf.open(paaf.ConfigSource.PATH(path=str(cfg)), store, "test-phone")
+    key = run(p.probe_host_key("web-1"))
+    run(p.trust_host_key("web-1", key.fingerprint))
+    return p, store, sandbox
+
+
+def run(coro):
+    import asyncio
+
+    return asyncio.run(coro)
