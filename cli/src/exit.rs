@@ -11,13 +11,21 @@ pub fn code(e: ErrorCode) -> i32 {
         ErrorCode::Other => 1,
         ErrorCode::Config | ErrorCode::InvalidInput | ErrorCode::NotFound => 3,
         ErrorCode::HostKeyUnknown | ErrorCode::HostKeyChanged => 4,
-        ErrorCode::AuthFailed | ErrorCode::Secret | ErrorCode::Privilege => 5,
+        ErrorCode::AuthFailed
+        | ErrorCode::Secret
+        | ErrorCode::Privilege
+        | ErrorCode::PermissionDenied => 5,
         ErrorCode::Unreachable | ErrorCode::Ssh => 6,
         ErrorCode::Timeout => 7,
         ErrorCode::ConfirmationRequired => 8,
         ErrorCode::RemoteCommand => REMOTE_FAILED,
         ErrorCode::Journal => 10,
-        ErrorCode::ResponseTooLarge | ErrorCode::MalformedResponse => 11,
+        ErrorCode::ResponseTooLarge
+        | ErrorCode::MalformedResponse
+        | ErrorCode::RateLimited
+        | ErrorCode::ServiceFailed => 11,
+        ErrorCode::Conflict => 12,
+        ErrorCode::OutcomeUnknown => 13,
         ErrorCode::Cancelled => 130,
     }
 }

@@ -16,9 +16,11 @@ use std::path::PathBuf;
     about = "Incident remote control: protect, analyze, alert, fix — from a terminal",
     long_about = "Incident remote control: reboot and verify servers over SSH, run their runbooks, \
                   and keep a journal of every action.\n\nExit codes: 0 ok, 1 other error, 2 usage, \
-                  3 config or input, 4 host key unknown or changed, 5 authentication, secret or sudo, \
-                  6 unreachable or SSH failure, 7 timeout, 8 confirmation required, 9 remote command \
-                  failed, 10 journal, 11 a service's answer too large or malformed, 130 cancelled.",
+                  3 config or input, 4 host key unknown or changed, 5 authentication, secret, sudo or \
+                  permission, 6 unreachable or SSH failure, 7 timeout, 8 confirmation required, \
+                  9 remote command failed, 10 journal, 11 a service failed, rate-limited or answered \
+                  badly, 12 conflict (changed meanwhile, or approval required), 13 outcome unknown, \
+                  130 cancelled.",
     after_help = "Examples:\n  paaf host add web-1 --address 10.0.0.5 --user deploy --key ~/.ssh/id_ed25519\n  paaf host list\n  paaf reboot web-1\n  paaf runbook run web-1 restart-app\n  paaf journal"
 )]
 struct Cli {

@@ -31,6 +31,17 @@ pub enum ErrorCode {
     Journal,
     ResponseTooLarge,
     MalformedResponse,
+    /// HTTP 403: the credentials are valid but lack a permission.
+    PermissionDenied,
+    /// HTTP 409/412: the thing changed meanwhile, or the change needs an approval.
+    Conflict,
+    /// HTTP 429 that lasted longer than paaf waits.
+    RateLimited,
+    /// The service failed (5xx) or refused the request for another reason.
+    ServiceFailed,
+    /// A call that changes something failed in a way that leaves unknown whether it took
+    /// effect; it was not retried: check the target.
+    OutcomeUnknown,
     Other,
 }
 
@@ -55,6 +66,11 @@ impl ErrorCode {
             ErrorCode::Journal => "journal",
             ErrorCode::ResponseTooLarge => "response-too-large",
             ErrorCode::MalformedResponse => "malformed-response",
+            ErrorCode::PermissionDenied => "permission-denied",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::RateLimited => "rate-limited",
+            ErrorCode::ServiceFailed => "service-failed",
+            ErrorCode::OutcomeUnknown => "outcome-unknown",
             ErrorCode::Other => "other",
         }
     }
@@ -76,6 +92,8 @@ pub enum Phase {
     Boot,
     /// Waiting for the test command to succeed after the boot.
     TestCommand,
+    /// An HTTP request to a service (its whole exchange, body included).
+    Request,
 }
 
 impl std::fmt::Display for Phase {
@@ -86,6 +104,7 @@ impl std::fmt::Display for Phase {
             Phase::Shutdown => "shutdown (waiting for the connection to drop)",
             Phase::Boot => "boot (waiting for the host to come back with a new boot id)",
             Phase::TestCommand => "test command (waiting for it to succeed after boot)",
+            Phase::Request => "request (waiting for the service to answer)",
         })
     }
 }
@@ -170,6 +189,19 @@ pub enum Error {
         "{what} sent a response paaf cannot read: {reason}; check that the configured URL points at the service's API (not a login page or proxy) and that its version is supported"
     )]
     MalformedResponse { what: String, reason: String },
+    /// An HTTP service answered with a failure; `code` says which kind (auth-failed,
+    /// permission-denied, not-found, conflict, rate-limited, service-failed).
+    #[error("{service}: {message}")]
+    Service {
+        service: String,
+        code: ErrorCode,
+        status: u16,
+        message: String,
+    },
+    #[error(
+        "outcome unknown: {what} failed after it may have reached the service ({reason}); it was not retried: check the target's state before trying again"
+    )]
+    OutcomeUnknown { what: String, reason: String },
     #[error("{reason}")]
     Other { reason: String },
 }
@@ -195,6 +227,8 @@ impl Error {
             Error::Journal { .. } => ErrorCode::Journal,
             Error::ResponseTooLarge { .. } => ErrorCode::ResponseTooLarge,
             Error::MalformedResponse { .. } => ErrorCode::MalformedResponse,
+            Error::Service { code, .. } => *code,
+            Error::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
             Error::Other { .. } => ErrorCode::Other,
         }
     }

@@ -7,6 +7,7 @@ pub mod events;
 mod facade;
 #[cfg(feature = "uniffi")]
 mod ffi;
+pub mod http;
 pub mod inventory;
 pub mod journal;
 pub mod monitor;

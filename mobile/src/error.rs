@@ -22,7 +22,8 @@ pub enum PaafError {
         phase: Option<Phase>,
     },
     /// The host or service answered, and the answer was a failure: a command that failed
-    /// there, a response too large or malformed.
+    /// there, a service error, a conflict or rate limit, a response too large or malformed;
+    /// or the outcome of a change is unknown (`outcome-unknown`: check the target).
     #[error("{reason}")]
     Remote { code: ErrorCode, reason: String },
     /// The user cancelled it.
@@ -54,17 +55,15 @@ impl From<Error> for PaafError {
             Config | InvalidInput | NotFound | ConfirmationRequired => {
                 PaafError::Input { code, reason }
             }
-            Secret | AuthFailed | Privilege | HostKeyUnknown | HostKeyChanged => {
-                PaafError::Access { code, reason }
-            }
+            Secret | AuthFailed | Privilege | PermissionDenied | HostKeyUnknown
+            | HostKeyChanged => PaafError::Access { code, reason },
             Unreachable | Ssh | Timeout => PaafError::Connection {
                 code,
                 reason,
                 phase,
             },
-            RemoteCommand | ResponseTooLarge | MalformedResponse => {
-                PaafError::Remote { code, reason }
-            }
+            RemoteCommand | ResponseTooLarge | MalformedResponse | Conflict | RateLimited
+            | ServiceFailed | OutcomeUnknown => PaafError::Remote { code, reason },
             Cancelled => PaafError::Cancelled { code, reason },
             Journal | Other => PaafError::Internal { code, reason },
         }

@@ -1047,7 +1047,33 @@ class ErrorCode(enum.Enum):
     
     MALFORMED_RESPONSE = 16
     
-    OTHER = 17
+    PERMISSION_DENIED = 17
+    """
+    HTTP 403: the credentials are valid but lack a permission.
+"""
+    
+    CONFLICT = 18
+    """
+    HTTP 409/412: the thing changed meanwhile, or the change needs an approval.
+"""
+    
+    RATE_LIMITED = 19
+    """
+    HTTP 429 that lasted longer than paaf waits.
+"""
+    
+    SERVICE_FAILED = 20
+    """
+    The service failed (5xx) or refused the request for another reason.
+"""
+    
+    OUTCOME_UNKNOWN = 21
+    """
+    A call that changes something failed in a way that leaves unknown whether it took
+    effect; it was not retried: check the target.
+"""
+    
+    OTHER = 22
     
 
 
@@ -1090,6 +1116,16 @@ class _UniffiFfiConverterTypeErrorCode(_UniffiConverterRustBuffer):
         if variant == 17:
             return ErrorCode.MALFORMED_RESPONSE
         if variant == 18:
+            return ErrorCode.PERMISSION_DENIED
+        if variant == 19:
+            return ErrorCode.CONFLICT
+        if variant == 20:
+            return ErrorCode.RATE_LIMITED
+        if variant == 21:
+            return ErrorCode.SERVICE_FAILED
+        if variant == 22:
+            return ErrorCode.OUTCOME_UNKNOWN
+        if variant == 23:
             return ErrorCode.OTHER
         raise InternalError("Raw enum value doesn't match any cases")
 
@@ -1128,6 +1164,16 @@ class _UniffiFfiConverterTypeErrorCode(_UniffiConverterRustBuffer):
         if value == ErrorCode.RESPONSE_TOO_LARGE:
             return
         if value == ErrorCode.MALFORMED_RESPONSE:
+            return
+        if value == ErrorCode.PERMISSION_DENIED:
+            return
+        if value == ErrorCode.CONFLICT:
+            return
+        if value == ErrorCode.RATE_LIMITED:
+            return
+        if value == ErrorCode.SERVICE_FAILED:
+            return
+        if value == ErrorCode.OUTCOME_UNKNOWN:
             return
         if value == ErrorCode.OTHER:
             return
@@ -1169,8 +1215,18 @@ class _UniffiFfiConverterTypeErrorCode(_UniffiConverterRustBuffer):
             buf.write_i32(16)
         if value == ErrorCode.MALFORMED_RESPONSE:
             buf.write_i32(17)
-        if value == ErrorCode.OTHER:
+        if value == ErrorCode.PERMISSION_DENIED:
             buf.write_i32(18)
+        if value == ErrorCode.CONFLICT:
+            buf.write_i32(19)
+        if value == ErrorCode.RATE_LIMITED:
+            buf.write_i32(20)
+        if value == ErrorCode.SERVICE_FAILED:
+            buf.write_i32(21)
+        if value == ErrorCode.OUTCOME_UNKNOWN:
+            buf.write_i32(22)
+        if value == ErrorCode.OTHER:
+            buf.write_i32(23)
 
 
 
@@ -1209,6 +1265,11 @@ class Phase(enum.Enum):
     Waiting for the test command to succeed after the boot.
 """
     
+    REQUEST = 5
+    """
+    An HTTP request to a service (its whole exchange, body included).
+"""
+    
 
 
 class _UniffiFfiConverterTypePhase(_UniffiConverterRustBuffer):
@@ -1225,6 +1286,8 @@ class _UniffiFfiConverterTypePhase(_UniffiConverterRustBuffer):
             return Phase.BOOT
         if variant == 5:
             return Phase.TEST_COMMAND
+        if variant == 6:
+            return Phase.REQUEST
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -1238,6 +1301,8 @@ class _UniffiFfiConverterTypePhase(_UniffiConverterRustBuffer):
         if value == Phase.BOOT:
             return
         if value == Phase.TEST_COMMAND:
+            return
+        if value == Phase.REQUEST:
             return
         raise ValueError(value)
 
@@ -1253,6 +1318,8 @@ class _UniffiFfiConverterTypePhase(_UniffiConverterRustBuffer):
             buf.write_i32(4)
         if value == Phase.TEST_COMMAND:
             buf.write_i32(5)
+        if value == Phase.REQUEST:
+            buf.write_i32(6)
 
 
 

@@ -1788,6 +1788,27 @@ public enum ErrorCode: Equatable, Hashable {
     case journal
     case responseTooLarge
     case malformedResponse
+    /**
+     * HTTP 403: the credentials are valid but lack a permission.
+     */
+    case permissionDenied
+    /**
+     * HTTP 409/412: the thing changed meanwhile, or the change needs an approval.
+     */
+    case conflict
+    /**
+     * HTTP 429 that lasted longer than paaf waits.
+     */
+    case rateLimited
+    /**
+     * The service failed (5xx) or refused the request for another reason.
+     */
+    case serviceFailed
+    /**
+     * A call that changes something failed in a way that leaves unknown whether it took
+     * effect; it was not retried: check the target.
+     */
+    case outcomeUnknown
     case other
 
 
@@ -1844,7 +1865,17 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 17: return .malformedResponse
         
-        case 18: return .other
+        case 18: return .permissionDenied
+        
+        case 19: return .conflict
+        
+        case 20: return .rateLimited
+        
+        case 21: return .serviceFailed
+        
+        case 22: return .outcomeUnknown
+        
+        case 23: return .other
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -1922,8 +1953,28 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(17))
         
         
-        case .other:
+        case .permissionDenied:
             writeInt(&buf, Int32(18))
+        
+        
+        case .conflict:
+            writeInt(&buf, Int32(19))
+        
+        
+        case .rateLimited:
+            writeInt(&buf, Int32(20))
+        
+        
+        case .serviceFailed:
+            writeInt(&buf, Int32(21))
+        
+        
+        case .outcomeUnknown:
+            writeInt(&buf, Int32(22))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(23))
         
         }
     }
@@ -2048,6 +2099,10 @@ public enum Phase: Equatable, Hashable {
      * Waiting for the test command to succeed after the boot.
      */
     case testCommand
+    /**
+     * An HTTP request to a service (its whole exchange, body included).
+     */
+    case request
 
 
 
@@ -2079,6 +2134,8 @@ public struct FfiConverterTypePhase: FfiConverterRustBuffer {
         
         case 5: return .testCommand
         
+        case 6: return .request
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -2105,6 +2162,10 @@ public struct FfiConverterTypePhase: FfiConverterRustBuffer {
         
         case .testCommand:
             writeInt(&buf, Int32(5))
+        
+        
+        case .request:
+            writeInt(&buf, Int32(6))
         
         }
     }

@@ -1814,7 +1814,8 @@ enum PaafError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     )
     /**
      * The host or service answered, and the answer was a failure: a command that failed
-     * there, a response too large or malformed.
+     * there, a service error, a conflict or rate limit, a response too large or malformed;
+     * or the outcome of a change is unknown (`outcome-unknown`: check the target).
      */
     case Remote(code: ErrorCode, reason: String
     )

@@ -3,4 +3,4 @@
 /**
  * Stable, machine-readable error codes; front-ends switch on these, never on message text.
  */
-export type ErrorCode = "config" | "invalid-input" | "not-found" | "secret" | "unreachable" | "host-key-unknown" | "host-key-changed" | "auth-failed" | "privilege" | "ssh" | "remote-command" | "timeout" | "confirmation-required" | "cancelled" | "journal" | "response-too-large" | "malformed-response" | "other";
+export type ErrorCode = "config" | "invalid-input" | "not-found" | "secret" | "unreachable" | "host-key-unknown" | "host-key-changed" | "auth-failed" | "privilege" | "ssh" | "remote-command" | "timeout" | "confirmation-required" | "cancelled" | "journal" | "response-too-large" | "malformed-response" | "permission-denied" | "conflict" | "rate-limited" | "service-failed" | "outcome-unknown" | "other";

@@ -3,4 +3,4 @@
 /**
  * Which part of an action ran out of time.
  */
-export type Phase = "connect" | "command" | "shutdown" | "boot" | "test-command";
+export type Phase = "connect" | "command" | "shutdown" | "boot" | "test-command" | "request";

@@ -2106,6 +2106,27 @@ enum class ErrorCode {
     JOURNAL,
     RESPONSE_TOO_LARGE,
     MALFORMED_RESPONSE,
+    /**
+     * HTTP 403: the credentials are valid but lack a permission.
+     */
+    PERMISSION_DENIED,
+    /**
+     * HTTP 409/412: the thing changed meanwhile, or the change needs an approval.
+     */
+    CONFLICT,
+    /**
+     * HTTP 429 that lasted longer than paaf waits.
+     */
+    RATE_LIMITED,
+    /**
+     * The service failed (5xx) or refused the request for another reason.
+     */
+    SERVICE_FAILED,
+    /**
+     * A call that changes something failed in a way that leaves unknown whether it took
+     * effect; it was not retried: check the target.
+     */
+    OUTCOME_UNKNOWN,
     OTHER;
 
     
@@ -2199,7 +2220,11 @@ enum class Phase {
     /**
      * Waiting for the test command to succeed after the boot.
      */
-    TEST_COMMAND;
+    TEST_COMMAND,
+    /**
+     * An HTTP request to a service (its whole exchange, body included).
+     */
+    REQUEST;
 
     
 

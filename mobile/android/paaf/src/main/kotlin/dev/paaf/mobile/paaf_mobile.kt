@@ -3338,7 +3338,8 @@ sealed class PaafException: kotlin.Exception() {
     
     /**
      * The host or service answered, and the answer was a failure: a command that failed
-     * there, a response too large or malformed.
+     * there, a service error, a conflict or rate limit, a response too large or malformed;
+     * or the outcome of a change is unknown (`outcome-unknown`: check the target).
      */
     class Remote(
         

@@ -1,0 +1,289 @@
+//! The shared HTTP client (core/src/http.rs) against a local server (wiremock) that answers
+//! the way HTTP APIs do, failures included: what is retried and what is not, Retry-After,
+//! size limits, timeouts, typed errors, and that the token never leaks.
+//! Semantics followed: RFC 9110 §9.2.2 (idempotent methods), §10.2.3 (Retry-After),
+//! RFC 6585 §4 (429), https://www.rfc-editor.org/rfc/rfc9110
+
+use paaf_core::ErrorCode;
+use paaf_core::http::{HttpAuth, Limits, Method, Request, Retry, Service};
+use secrecy::SecretString;
+use std::time::{Duration, Instant};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "glsa_paafTestToken_0123456789abcdef";
+
+fn limits() -> Limits {
+    Limits {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(2),
+        max_response_bytes: 64 * 1024,
+        max_attempts: 3,
+        max_retry_wait: Duration::from_secs(5),
+    }
+}
+
+fn service(server: &MockServer) -> Service {
+    Service::new(
+        "grafana \"ops\"",
+        &server.uri(),
+        HttpAuth::Bearer(SecretString::from(TOKEN)),
+        limits(),
+    )
+    .unwrap()
+}
+
+fn post(path: &str) -> Request {
+    Request::with_body(
+        Method::POST,
+        path,
+        &serde_json::json!({"a": 1}),
+        Retry::NotIdempotent,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_get_sends_the_token_and_query_and_decodes_json() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/search"))
+        .and(query_param("query", "checkout"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([{"uid": "x"}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let hits: Vec<serde_json::Value> = service(&server)
+        .get_json(Request::get("/api/search").query("query", "checkout"))
+        .await
+        .unwrap();
+    assert_eq!(hits[0]["uid"], "x");
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_path_keeps_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/grafana/api/health"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = Service::new(
+        "g",
+        &format!("{}/grafana", server.uri()),
+        HttpAuth::None,
+        limits(),
+    )
+    .unwrap();
+    s.send(Request::get("api/health")).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_get_is_retried_after_a_503_honouring_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let got: Vec<u8> = service(&server)
+        .get_json(Request::get("api/x"))
+        .await
+        .unwrap();
+    assert!(got.is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_post_is_never_retried_after_a_5xx() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("bad gateway"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = service(&server)
+        .send(post("api/annotations"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed);
+    let text = e.to_string();
+    assert!(
+        text.contains("grafana \"ops\"") && text.contains("HTTP 502"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_post_refused_with_429_is_sent_again_after_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"id":7}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = service(&server)
+        .send(post("api/annotations"))
+        .await
+        .unwrap();
+    assert_eq!(r.json::<serde_json::Value>("g").unwrap()["id"], 7);
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_paaf_waits_is_reported_as_rate_limited() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = service(&server)
+        .send(Request::get("api/x"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited);
+    assert!(e.to_string().contains("retry after 3600s"), "{e}");
+}
+
+#[tokio::test]
+async fn retries_stop_after_the_attempt_limit() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let e = service(&server)
+        .send(Request::get("api/x"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed);
+}
+
+#[tokio::test]
+async fn statuses_become_typed_errors_that_say_what_to_check() {
+    let server = MockServer::start().await;
+    for (status, code, hint) in [
+        (401, ErrorCode::AuthFailed, "expired"),
+        (403, ErrorCode::PermissionDenied, "permission"),
+        (404, ErrorCode::NotFound, "base URL"),
+        (409, ErrorCode::Conflict, "approval"),
+    ] {
+        server.reset().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_json(serde_json::json!({"message": format!("no: {TOKEN}")})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let e = service(&server)
+            .send(Request::get("api/x"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "{status}");
+        let text = e.to_string();
+        assert!(text.contains(hint), "{status}: {text}");
+        assert!(
+            !text.contains(TOKEN),
+            "the echoed token must be redacted: {text}"
+        );
+        assert!(text.contains("[redacted]"), "{text}");
+        assert!(!format!("{e:?}").contains(TOKEN));
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(100 * 1024)))
+        .mount(&server)
+        .await;
+    let e = service(&server)
+        .send(Request::get("api/x"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ResponseTooLarge);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_malformed_response_without_the_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>login page</html>"))
+        .mount(&server)
+        .await;
+    let e = service(&server)
+        .get_json::<serde_json::Value>(Request::get("api/x"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert!(!e.to_string().contains("<html>"), "{e}");
+}
+
+#[tokio::test]
+async fn a_slow_get_times_out_in_the_request_phase() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let mut l = limits();
+    l.max_attempts = 1;
+    let s = Service::new("prom", &server.uri(), HttpAuth::None, l).unwrap();
+    let e = s.send(Request::get("api/v1/query")).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Timeout);
+    assert!(e.to_string().contains("request"), "{e}");
+}
+
+#[tokio::test]
+async fn a_slow_post_is_an_unknown_outcome_and_is_not_sent_twice() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = service(&server)
+        .send(post("api/power/reboot"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    assert!(e.to_string().contains("check the target"), "{e}");
+}
+
+#[tokio::test]
+async fn a_closed_port_is_unreachable_and_names_the_service() {
+    // A port nothing listens on (wiremock keeps its servers in a pool, so not one of those).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let uri = format!("http://127.0.0.1:{port}");
+    let s = Service::new("prometheus \"main\"", &uri, HttpAuth::None, limits()).unwrap();
+    let e = s.send(Request::get("api/v1/query")).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unreachable);
+    assert!(e.to_string().contains("prometheus \"main\""), "{e}");
+}
