@@ -31,7 +31,60 @@ pub struct Config {
     pub known_hosts: PathBuf,
     pub journal: PathBuf,
     pub hosts: Vec<HostConfig>,
+    /// Grafana instances, Prometheus servers and Alertmanagers (`[[monitoring]]`).
+    pub monitoring: Vec<MonitoringConfig>,
 }
+
+/// One monitoring source: a Grafana instance, a Prometheus server or an Alertmanager.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonitoringConfig {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: MonitoringKind,
+    pub url: String,
+    pub auth: ApiAuth,
+    /// Grafana: the organisation to work in (`X-Grafana-Org-Id`), when not the token's own.
+    pub org_id: Option<u64>,
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MonitoringKind {
+    Grafana,
+    Prometheus,
+    Alertmanager,
+}
+
+impl MonitoringKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MonitoringKind::Grafana => "grafana",
+            MonitoringKind::Prometheus => "prometheus",
+            MonitoringKind::Alertmanager => "alertmanager",
+        }
+    }
+}
+
+/// How paaf authenticates to an HTTP API. Secrets are references, never values.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ApiAuth {
+    None,
+    /// `Authorization: Bearer TOKEN` (a Grafana service-account token, a proxy's token).
+    Token {
+        #[serde(serialize_with = "ser_ref")]
+        token: SecretRef,
+    },
+    Basic {
+        user: String,
+        #[serde(serialize_with = "ser_ref")]
+        password: SecretRef,
+    },
+}
+
+pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One SSH host, with the defaults already applied.
 #[derive(Debug, Clone, Serialize)]
@@ -124,6 +177,22 @@ struct RawConfig {
     defaults: RawDefaults,
     #[serde(default)]
     hosts: Vec<RawHost>,
+    #[serde(default)]
+    monitoring: Vec<RawMonitoring>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMonitoring {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    url: Spanned<String>,
+    token: Option<Spanned<String>>,
+    user: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    org_id: Option<u64>,
+    timeout_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -273,9 +342,23 @@ impl Config {
                 ));
             }
         }
+        let mut monitoring: Vec<MonitoringConfig> = Vec::new();
+        for raw_source in raw.monitoring {
+            let span = raw_source.name.span();
+            let source = validate_monitoring(&src, raw_source)?;
+            if monitoring.iter().any(|m| m.name == source.name) {
+                return Err(src.err(
+                    Some(&span),
+                    format!("monitoring source name `{}` is used twice", source.name),
+                    "give every [[monitoring]] entry its own name",
+                ));
+            }
+            monitoring.push(source);
+        }
         Ok(Config {
             path: path.to_path_buf(),
             operator,
+            monitoring,
             known_hosts: relative(raw.known_hosts.as_ref(), "known_hosts"),
             journal: relative(raw.journal.as_ref(), "journal.sqlite"),
             hosts,
@@ -306,6 +389,145 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The monitoring source named `name`; without a name, the only one of `kind` (when
+    /// `kind` is given) or the only one at all. Errors list what is configured.
+    pub fn monitoring_source(
+        &self,
+        name: Option<&str>,
+        kind: Option<MonitoringKind>,
+    ) -> Result<&MonitoringConfig> {
+        let candidates: Vec<&MonitoringConfig> = self
+            .monitoring
+            .iter()
+            .filter(|m| kind.is_none_or(|k| m.kind == k))
+            .collect();
+        let what = kind
+            .map(MonitoringKind::as_str)
+            .unwrap_or("monitoring source");
+        let listing = || {
+            if candidates.is_empty() {
+                format!(
+                    "none is configured: add a [[monitoring]] entry with type = \"{}\" (see the README's Config section)",
+                    kind.map(MonitoringKind::as_str).unwrap_or("grafana")
+                )
+            } else {
+                format!(
+                    "configured: {}",
+                    candidates
+                        .iter()
+                        .map(|m| format!("{} ({})", m.name, m.kind.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        };
+        match name {
+            Some(n) => candidates
+                .iter()
+                .find(|m| m.name == n)
+                .copied()
+                .ok_or_else(|| Error::NotFound {
+                    what,
+                    name: n.to_string(),
+                    hint: Some(listing()),
+                }),
+            None => match candidates.as_slice() {
+                [one] => Ok(one),
+                _ => Err(Error::NotFound {
+                    what,
+                    name: String::new(),
+                    hint: Some(format!("name one with --source; {}", listing())),
+                }),
+            },
+        }
+    }
+}
+
+fn validate_monitoring(src: &Source, raw: RawMonitoring) -> Result<MonitoringConfig> {
+    let name = raw.name.get_ref().clone();
+    if !valid_name(&name) {
+        return Err(src.err(
+            Some(&raw.name.span()),
+            format!("monitoring source name `{name}` is not allowed"),
+            "use letters, digits, `-`, `_` and `.` only, e.g. `ops`",
+        ));
+    }
+    let kind = match raw.kind.get_ref().as_str() {
+        "grafana" => MonitoringKind::Grafana,
+        "prometheus" => MonitoringKind::Prometheus,
+        "alertmanager" => MonitoringKind::Alertmanager,
+        other => {
+            return Err(src.err(
+                Some(&raw.kind.span()),
+                format!("monitoring source `{name}`: unknown type `{other}`"),
+                "use type = \"grafana\", \"prometheus\" or \"alertmanager\"",
+            ));
+        }
+    };
+    let url = raw.url.get_ref().trim().to_string();
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
+        return Err(src.err(
+            Some(&raw.url.span()),
+            format!("monitoring source `{name}`: url `{url}` is not an http(s) URL"),
+            "write it like url = \"https://grafana.example.com\"",
+        ));
+    }
+    let secret = |s: &Spanned<String>| {
+        SecretRef::parse(s.get_ref()).map_err(|m| {
+            src.err(
+                Some(&s.span()),
+                format!("monitoring source `{name}`: {m}"),
+                "e.g. token = \"keyring:grafana-ops\" (store it with `paaf secret set grafana-ops`)",
+            )
+        })
+    };
+    let auth = match (&raw.token, &raw.user, &raw.password) {
+        (Some(token), None, None) => ApiAuth::Token {
+            token: secret(token)?,
+        },
+        (None, Some(user), Some(password)) => ApiAuth::Basic {
+            user: user.get_ref().clone(),
+            password: secret(password)?,
+        },
+        (None, None, None) if kind != MonitoringKind::Grafana => ApiAuth::None,
+        (None, None, None) => {
+            return Err(src.err(
+                Some(&raw.name.span()),
+                format!("grafana `{name}` has no token"),
+                "create a service account token in Grafana (Administration > Service accounts), store it with `paaf secret set NAME`, and set token = \"keyring:NAME\"",
+            ));
+        }
+        _ => {
+            return Err(src.err(
+                Some(&raw.name.span()),
+                format!(
+                    "monitoring source `{name}`: give either `token`, or `user` and `password`"
+                ),
+                "keep one way to log in",
+            ));
+        }
+    };
+    let timeout = positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_API_TIMEOUT);
+    Ok(MonitoringConfig {
+        name,
+        kind,
+        url,
+        auth,
+        org_id: raw.org_id,
+        timeout,
+    })
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
 /// The span of the `nth` occurrence of `name = "<name>"`, to point at a duplicate.
 fn find_name_span(text: &str, name: &str, nth: usize) -> Option<Range<usize>> {
     let needle = format!("\"{name}\"");
@@ -329,11 +551,7 @@ fn positive(src: &Source, v: Option<&Spanned<u64>>, key: &str) -> Result<Option<
 fn validate_host(src: &Source, defaults: &RawDefaults, raw: RawHost) -> Result<HostConfig> {
     let name_span = raw.name.span();
     let name = raw.name.into_inner();
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
+    if !valid_name(&name) {
         return Err(src.err(
             Some(&name_span),
             format!("host name `{name}` is not allowed"),
@@ -812,5 +1030,71 @@ timeout_secs = 900
         let c = remove_host(&path, "web-2").unwrap();
         assert!(c.hosts.is_empty());
         assert!(remove_host(&path, "web-2").is_err());
+    }
+
+    #[test]
+    fn monitoring_sources_parse_with_their_secrets_as_references() {
+        let c = parse(
+            r#"
+[[monitoring]]
+name = "ops"
+type = "grafana"
+url = "https://grafana.example.com"
+token = "keyring:grafana-ops"
+org_id = 2
+
+[[monitoring]]
+name = "prom"
+type = "prometheus"
+url = "http://127.0.0.1:9090"
+timeout_secs = 5
+"#,
+        )
+        .unwrap();
+        let ops = c.monitoring_source(Some("ops"), None).unwrap();
+        assert_eq!(ops.kind, MonitoringKind::Grafana);
+        assert!(
+            matches!(&ops.auth, ApiAuth::Token { token } if token.to_string() == "keyring:grafana-ops")
+        );
+        assert_eq!(ops.org_id, Some(2));
+        let prom = c
+            .monitoring_source(None, Some(MonitoringKind::Prometheus))
+            .unwrap();
+        assert_eq!(
+            (prom.name.as_str(), prom.timeout),
+            ("prom", Duration::from_secs(5))
+        );
+        let e = c.monitoring_source(None, None).unwrap_err().to_string();
+        assert!(e.contains("--source") && e.contains("ops (grafana)"), "{e}");
+        let e = c
+            .monitoring_source(None, Some(MonitoringKind::Alertmanager))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("type = \"alertmanager\""), "{e}");
+    }
+
+    #[test]
+    fn a_bad_monitoring_source_names_its_line_and_the_fix() {
+        let cases = [
+            ("type = \"kibana\"\nurl = \"http://x\"", "unknown type", 3),
+            ("type = \"grafana\"\nurl = \"http://x\"", "has no token", 2),
+            (
+                "type = \"grafana\"\nurl = \"grafana.local\"\ntoken = \"keyring:g\"",
+                "not an http(s) URL",
+                4,
+            ),
+            (
+                "type = \"grafana\"\nurl = \"http://x\"\ntoken = \"glsa_plain\"",
+                "never written in the config",
+                5,
+            ),
+        ];
+        for (body, message, line) in cases {
+            let text = format!("[[monitoring]]\nname = \"ops\"\n{body}\n");
+            let e = parse(&text).unwrap_err().to_string();
+            assert!(e.contains(message), "{body}: {e}");
+            assert!(e.contains(&format!("line {line}")), "{body}: {e}");
+            assert!(!e.contains("glsa_plain"), "{e}");
+        }
     }
 }
