@@ -91,6 +91,8 @@ pub struct Service {
     base: reqwest::Url,
     auth: HttpAuth,
     limits: Limits,
+    /// Sent with every request (e.g. Grafana's `X-Grafana-Org-Id`).
+    default_headers: Vec<(String, String)>,
     client: reqwest::Client,
 }
 
@@ -235,8 +237,17 @@ impl Service {
             base,
             auth,
             limits,
+            default_headers: Vec::new(),
             client,
         })
+    }
+
+    /// Sends `name: value` with every request of this service (never a secret: use
+    /// [`HttpAuth::Header`] for those).
+    pub fn with_default_header(mut self, name: &str, value: &str) -> Service {
+        self.default_headers
+            .push((name.to_string(), value.to_string()));
+        self
     }
 
     /// The name used in messages.
@@ -326,7 +337,7 @@ impl Service {
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        for (name, value) in &request.headers {
+        for (name, value) in self.default_headers.iter().chain(&request.headers) {
             builder = builder.header(name, value);
         }
         builder = match &self.auth {
