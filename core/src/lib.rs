@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod flags;
 mod facade;
 #[cfg(feature = "uniffi")]
 mod ffi;

@@ -1,0 +1,94 @@
+//! Protect: feature flags across backends. One [`FlagBackend`] per kind of flag service, one
+//! file each; the facade lists flags from every configured backend and turns one flag on or
+//! off in one environment, re-reading (or conditionally writing) its state so it never flips
+//! a flag someone else just changed, and journals the previous state so it can be undone.
+
+use crate::error::Result;
+use serde::Serialize;
+
+/// One flag as a backend reports it, with its state in every environment it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flag {
+    /// The configured backend it comes from (`[[flags]] name`).
+    pub backend: String,
+    /// The backend's project (Unleash project, LaunchDarkly project key, ...); empty when the
+    /// backend has none.
+    pub project: String,
+    /// The key used in API calls and in `paaf flag off KEY`.
+    pub key: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub environments: Vec<FlagEnvironment>,
+    /// A link to the flag in the backend's own console, when there is one.
+    pub url: Option<String>,
+}
+
+/// A flag's state in one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlagEnvironment {
+    pub name: String,
+    pub enabled: bool,
+}
+
+/// Which flag, where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagRef<'a> {
+    pub project: &'a str,
+    pub key: &'a str,
+    pub environment: &'a str,
+}
+
+/// The state of one flag in one environment right now, with what the backend offers for a
+/// conditional write (an ETag, a version number), if anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlagState {
+    pub enabled: bool,
+    pub version: Option<String>,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct FlagFilter {
+    /// Case-insensitive substring of the key or name.
+    pub query: Option<String>,
+    pub project: Option<String>,
+    pub environment: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// Who asks for a change, for backends that record a comment (LaunchDarkly) or an audit note.
+#[derive(Debug, Clone)]
+pub struct ChangeNote {
+    /// e.g. "paaf: alice via mobile@Pixel 8 (incident 12)".
+    pub comment: String,
+}
+
+/// A flag service. Errors are the core's `Error`, naming the backend, project and
+/// environment; a change that needs an approval is `Error::Service` with code `conflict`
+/// and the link in its message.
+pub trait FlagBackend: Send + Sync {
+    /// The configured name, for messages.
+    fn name(&self) -> &str;
+
+    /// The flags matching `filter`, with their per-environment state.
+    fn list(
+        &self,
+        filter: &FlagFilter,
+    ) -> impl std::future::Future<Output = Result<Vec<Flag>>> + Send;
+
+    /// The flag's state in one environment, read now.
+    fn state(&self, flag: &FlagRef<'_>)
+    -> impl std::future::Future<Output = Result<FlagState>> + Send;
+
+    /// Turns the flag on or off in one environment, if its state is still `expected` (the
+    /// state the user saw and confirmed). A backend with a conditional write uses
+    /// `expected.version`; the others re-read right before writing. Returns the new state.
+    fn set(
+        &self,
+        flag: &FlagRef<'_>,
+        enabled: bool,
+        expected: &FlagState,
+        note: &ChangeNote,
+    ) -> impl std::future::Future<Output = Result<FlagState>> + Send;
+}
