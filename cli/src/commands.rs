@@ -1,5 +1,6 @@
 //! One function per command: arguments in, a facade call, output out.
 
+use crate::monitor;
 use crate::render::{self, RebootProgress};
 use crate::{
     AddHostArgs, Cli, Command, ExecArgs, HostCommand, RunbookCommand, SecretCommand, exit, prompt,
@@ -11,9 +12,9 @@ use secrecy::SecretString;
 use std::future::Future;
 use std::sync::Arc;
 
-struct Ctx {
-    paaf: Paaf,
-    json: bool,
+pub struct Ctx {
+    pub paaf: Paaf,
+    pub json: bool,
     yes: bool,
     accept_new: bool,
 }
@@ -86,6 +87,10 @@ async fn run(ctx: &Ctx, command: Command) -> Result<i32> {
             }
             Ok(exit::OK)
         }
+        Command::Alerts { source } => monitor::alerts(ctx, source).await,
+        Command::Silence(command) => monitor::silence(ctx, command).await,
+        Command::Query(args) => monitor::query(ctx, args).await,
+        Command::Targets { source } => monitor::targets(ctx, source).await,
         Command::Secret(SecretCommand::Set { name }) => {
             let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| {
                 Error::InvalidInput {
@@ -106,7 +111,7 @@ async fn run(ctx: &Ctx, command: Command) -> Result<i32> {
     }
 }
 
-fn done(ctx: &Ctx, message: &str) -> Result<i32> {
+pub fn done(ctx: &Ctx, message: &str) -> Result<i32> {
     if ctx.json {
         render::json(&serde_json::json!({ "ok": true, "message": message }));
     } else {

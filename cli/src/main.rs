@@ -3,6 +3,7 @@
 
 mod commands;
 mod exit;
+mod monitor;
 mod prompt;
 mod render;
 
@@ -68,9 +69,24 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Store secrets (passwords, key passphrases) in the OS keychain
+    /// Store secrets (passwords, key passphrases, API tokens) in the OS keychain
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Firing alerts of every monitoring source (Prometheus, Grafana, Alertmanager)
+    Alerts {
+        #[command(flatten)]
+        source: monitor::SourceArg,
+    },
+    /// Silence alerts (in an Alertmanager or a Grafana), list and expire silences
+    #[command(subcommand)]
+    Silence(monitor::SilenceCommand),
+    /// Run a PromQL query on a Prometheus source: a sparkline and min/max/mean/last per series
+    Query(monitor::QueryArgs),
+    /// The scrape targets of a Prometheus source and their health
+    Targets {
+        #[command(flatten)]
+        source: monitor::SourceArg,
+    },
 }
 
 #[derive(Subcommand)]

@@ -30,7 +30,7 @@ pub fn error(e: &Error, as_json: bool) {
     }
 }
 
-fn table(headers: &[&str]) -> Table {
+pub fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)

@@ -19,6 +19,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+mod monitoring;
+pub use monitoring::TimeWindow;
+
 /// How a person confirmed a destructive action.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]

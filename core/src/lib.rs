@@ -4,10 +4,10 @@
 pub mod config;
 pub mod error;
 pub mod events;
-pub mod flags;
 mod facade;
 #[cfg(feature = "uniffi")]
 mod ffi;
+pub mod flags;
 pub mod http;
 pub mod inventory;
 pub mod journal;
@@ -19,7 +19,7 @@ pub mod ssh;
 
 pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
-pub use facade::{About, Confirmation, Paaf};
+pub use facade::{About, Confirmation, Paaf, TimeWindow};
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!("paaf_core");

@@ -305,3 +305,91 @@ pub fn journal_json(world: &World) -> Vec<serde_json::Value> {
     );
     serde_json::from_slice(&out.stdout).expect("journal JSON")
 }
+
+/// A real Prometheus, node exporter and Alertmanager on 127.0.0.1, started by
+/// `tests/peers/prometheus.sh` (rule `PaafTestAlwaysFiring` fires at once), stopped on drop.
+pub struct PrometheusPeers {
+    pub dir: PathBuf,
+    pub prometheus_port: u16,
+    pub node_port: u16,
+    pub alertmanager_port: u16,
+    _tmp: TempDir,
+}
+
+fn prometheus_script() -> PathBuf {
+    repo_root().join("tests/peers/prometheus.sh")
+}
+
+impl PrometheusPeers {
+    /// Installs the packages if needed (once per process), then starts the three on free ports;
+    /// returns once each answers ready.
+    pub fn start() -> PrometheusPeers {
+        static SETUP: Once = Once::new();
+        SETUP.call_once(|| {
+            let out = Command::new("bash")
+                .arg(prometheus_script())
+                .arg("setup")
+                .output()
+                .expect("run prometheus.sh");
+            assert!(
+                out.status.success(),
+                "prometheus.sh setup failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        });
+        let tmp = TempDir::new().expect("tempdir");
+        let dir = tmp.path().join("prometheus");
+        let mut last = String::new();
+        for _ in 0..5 {
+            let ports = [free_port(), free_port(), free_port()];
+            if ports[0] == ports[1] || ports[1] == ports[2] || ports[0] == ports[2] {
+                continue;
+            }
+            let out = Command::new("bash")
+                .arg(prometheus_script())
+                .arg("start")
+                .arg(&dir)
+                .args(ports.map(|p| p.to_string()))
+                .output()
+                .expect("run prometheus.sh");
+            if out.status.success() {
+                return PrometheusPeers {
+                    dir,
+                    prometheus_port: ports[0],
+                    node_port: ports[1],
+                    alertmanager_port: ports[2],
+                    _tmp: tmp,
+                };
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        panic!("could not start prometheus, node exporter and alertmanager: {last}");
+    }
+
+    pub fn prometheus_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.prometheus_port)
+    }
+
+    pub fn node_exporter_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.node_port)
+    }
+
+    pub fn alertmanager_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.alertmanager_port)
+    }
+
+    /// Stops all three now (also done on drop).
+    pub fn stop(&self) {
+        let _ = Command::new("bash")
+            .arg(prometheus_script())
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
+    }
+}
+
+impl Drop for PrometheusPeers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

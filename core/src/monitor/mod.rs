@@ -3,8 +3,13 @@
 //! ([`downsample`]), and Grafana's time syntax (`now-6h`, `now-1d/d`, …) resolved to epoch
 //! milliseconds ([`timerange`]).
 
+pub mod alert_list;
+pub mod alertmanager;
+pub mod dashboard;
 pub mod downsample;
 pub mod frames;
+pub mod grafana;
+pub mod prometheus;
 pub mod timerange;
 
 pub use downsample::{SeriesStats, downsample, lttb_indices, stats};

@@ -1,0 +1,315 @@
+//! `paaf alerts`, `paaf silence …`, `paaf query`, `paaf targets`: the monitoring commands, their
+//! arguments, and their text output (tables, sparklines with stats).
+
+use crate::commands::Ctx;
+use crate::exit;
+use crate::render::{self, table};
+use clap::{Args, Subcommand};
+use paaf_core::monitor::alert_list::SourceAlerts;
+use paaf_core::monitor::alertmanager::Silence;
+use paaf_core::monitor::dashboard::parse_interval;
+use paaf_core::monitor::prometheus::{QueryResult, Target};
+use paaf_core::monitor::{Series, stats};
+use paaf_core::{Error, Result, TimeWindow};
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct SourceArg {
+    /// The monitoring source (a [[monitoring]] name); needed when several could answer
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum SilenceCommand {
+    /// Silence the alerts matching every MATCHER (`alertname=X`, `job=~"api.*"`, `env!=dev`)
+    Add {
+        #[arg(required = true, value_name = "MATCHER")]
+        matchers: Vec<String>,
+        /// How long, e.g. 30m, 2h, 1d
+        #[arg(long = "for", value_name = "DURATION", default_value = "1h")]
+        duration: String,
+        /// Why (shown to everyone on call)
+        #[arg(
+            long,
+            short = 'm',
+            default_value = "silenced from paaf during an incident"
+        )]
+        comment: String,
+        #[command(flatten)]
+        source: SourceArg,
+    },
+    /// List the silences, newest first
+    List {
+        #[command(flatten)]
+        source: SourceArg,
+    },
+    /// End a silence now
+    Expire {
+        id: String,
+        #[command(flatten)]
+        source: SourceArg,
+    },
+}
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// A PromQL expression, e.g. `rate(http_requests_total[5m])`
+    pub expr: String,
+    /// Start of the range (Grafana syntax: now-1h, now-1d/d, epoch ms, RFC 3339)
+    #[arg(long, default_value = "now-1h")]
+    pub from: String,
+    #[arg(long, default_value = "now")]
+    pub to: String,
+    /// The value now only, no range
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub instant: bool,
+    /// Points per series (the chart's width)
+    #[arg(long, default_value_t = 60)]
+    pub width: u32,
+    #[command(flatten)]
+    pub source: SourceArg,
+}
+
+pub async fn alerts(ctx: &Ctx, source: SourceArg) -> Result<i32> {
+    let sources = ctx.paaf.alerts(source.source.as_deref()).await?;
+    if sources.is_empty() {
+        return Err(Error::InvalidInput {
+            message: "no monitoring source is configured: add a [[monitoring]] entry (see the README's Config section)".into(),
+        });
+    }
+    if ctx.json {
+        render::json(&sources);
+    } else {
+        render_alerts(&sources);
+    }
+    Ok(exit::OK)
+}
+
+fn render_alerts(sources: &[SourceAlerts]) {
+    let mut t = table(&["SOURCE", "ALERT", "STATE", "SEVERITY", "SINCE", "SUMMARY"]);
+    let mut rows = 0;
+    for s in sources {
+        if let Some(e) = &s.error {
+            t.add_row(vec![
+                s.source.clone(),
+                "—".into(),
+                format!("error[{}]", e.code.as_str()),
+                String::new(),
+                String::new(),
+                e.message.clone(),
+            ]);
+            rows += 1;
+        }
+        for a in &s.alerts {
+            t.add_row(vec![
+                a.source.clone(),
+                a.name.clone(),
+                a.state.clone(),
+                a.severity.clone().unwrap_or_default(),
+                a.since_ms.map(ago_ms).unwrap_or_default(),
+                a.summary.clone().unwrap_or_default(),
+            ]);
+            rows += 1;
+        }
+    }
+    if rows == 0 {
+        println!("No alerts firing.");
+    } else {
+        println!("{t}");
+    }
+}
+
+pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Result<i32> {
+    match command {
+        SilenceCommand::Add {
+            matchers,
+            duration,
+            comment,
+            source,
+        } => {
+            let length = parse_interval(&duration)
+                .filter(|ms| *ms > 0)
+                .map(|ms| Duration::from_millis(ms as u64))
+                .ok_or_else(|| Error::InvalidInput {
+                    message: format!("`{duration}` is not a duration: write it like 30m, 2h or 1d"),
+                })?;
+            let id = ctx
+                .paaf
+                .silence(source.source.as_deref(), &matchers, length, &comment)
+                .await?;
+            if ctx.json {
+                render::json(&serde_json::json!({ "silence_id": id }));
+            } else {
+                println!(
+                    "silenced {} for {duration}: silence {id} (end it with `paaf silence expire {id}`)",
+                    matchers.join(" ")
+                );
+            }
+            Ok(exit::OK)
+        }
+        SilenceCommand::List { source } => {
+            let silences = ctx.paaf.silences(source.source.as_deref()).await?;
+            if ctx.json {
+                render::json(&silences);
+            } else {
+                render_silences(&silences);
+            }
+            Ok(exit::OK)
+        }
+        SilenceCommand::Expire { id, source } => {
+            ctx.paaf
+                .expire_silence(source.source.as_deref(), &id)
+                .await?;
+            crate::commands::done(ctx, &format!("silence {id} expired"))
+        }
+    }
+}
+
+fn render_silences(silences: &[Silence]) {
+    if silences.is_empty() {
+        println!("No silences.");
+        return;
+    }
+    let mut t = table(&["ID", "STATE", "MATCHERS", "ENDS", "BY", "COMMENT"]);
+    for s in silences {
+        t.add_row(vec![
+            s.id.clone(),
+            format!("{:?}", s.state).to_lowercase(),
+            s.matchers
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            s.ends_at_ms.map(local_time).unwrap_or_default(),
+            s.created_by.clone(),
+            s.comment.clone(),
+        ]);
+    }
+    println!("{t}");
+}
+
+pub async fn query(ctx: &Ctx, args: QueryArgs) -> Result<i32> {
+    let window = (!args.instant).then(|| TimeWindow {
+        from: args.from.clone(),
+        to: args.to.clone(),
+    });
+    let result = ctx
+        .paaf
+        .query(
+            args.source.source.as_deref(),
+            &args.expr,
+            window.as_ref(),
+            args.width,
+        )
+        .await?;
+    if ctx.json {
+        render::json(&result);
+    } else {
+        render_query(&result, args.width as usize);
+    }
+    Ok(exit::OK)
+}
+
+fn render_query(result: &QueryResult, width: usize) {
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Some((_, text)) = &result.text {
+        println!("{text}");
+        return;
+    }
+    if result.series.is_empty() {
+        println!("No data.");
+        return;
+    }
+    let mut t = table(&["SERIES", "CHART", "MIN", "MAX", "MEAN", "LAST"]);
+    for s in &result.series {
+        let st = stats(&s.values);
+        t.add_row(vec![
+            s.name.clone(),
+            sparkline(s, width),
+            number(st.min),
+            number(st.max),
+            number(st.mean),
+            number(st.last),
+        ]);
+    }
+    println!("{t}");
+}
+
+/// One character per point, ▁ (the series' minimum) to █ (its maximum); a gap is a space.
+/// Hand-written: eight block characters need no crate.
+pub fn sparkline(series: &Series, width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let mut s = series.clone();
+    paaf_core::monitor::downsample(&mut s, width.max(1));
+    let st = stats(&s.values);
+    let (Some(min), Some(max)) = (st.min, st.max) else {
+        return String::new();
+    };
+    s.values
+        .iter()
+        .map(|v| match v {
+            Some(v) if v.is_finite() => {
+                let level = if max > min {
+                    ((v - min) / (max - min) * 7.0).round() as usize
+                } else {
+                    3
+                };
+                BARS[level.min(7)]
+            }
+            _ => ' ',
+        })
+        .collect()
+}
+
+fn number(v: Option<f64>) -> String {
+    match v {
+        None => "—".into(),
+        Some(v) if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) => format!("{v:.3e}"),
+        Some(v) => {
+            let text = format!("{v:.3}");
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+    }
+}
+
+pub async fn targets(ctx: &Ctx, source: SourceArg) -> Result<i32> {
+    let targets = ctx.paaf.targets(source.source.as_deref()).await?;
+    if ctx.json {
+        render::json(&targets);
+    } else {
+        render_targets(&targets);
+    }
+    Ok(exit::OK)
+}
+
+fn render_targets(targets: &[Target]) {
+    let mut t = table(&["JOB", "INSTANCE", "HEALTH", "LAST SCRAPE", "ERROR"]);
+    for target in targets {
+        t.add_row(vec![
+            target.job.clone(),
+            target.instance.clone(),
+            format!("{:?}", target.health).to_lowercase(),
+            target.last_scrape_ms.map(ago_ms).unwrap_or_default(),
+            target.last_error.clone().unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+}
+
+fn ago_ms(ms: i64) -> String {
+    let secs = (chrono::Utc::now().timestamp_millis() - ms).max(0) / 1000;
+    format!("{} ago", render::human_duration(secs as u64))
+}
+
+fn local_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,246 @@
+//! Analyze: the facade's monitoring calls — alerts of every source, silences, Prometheus
+//! queries and targets, Grafana dashboards, panel data and annotations.
+
+use super::Paaf;
+use crate::config::{ApiAuth, MonitoringConfig, MonitoringKind};
+use crate::error::{Error, ErrorInfo, Result};
+use crate::http::{HttpAuth, Limits, Service};
+use crate::journal::ActionState;
+use crate::monitor::alert_list::{self, SourceAlerts};
+use crate::monitor::alertmanager::{self, Alertmanager, Matcher, NewSilence, Silence};
+use crate::monitor::prometheus::{self, Prometheus, QueryResult, RangeQuery, Target};
+use crate::monitor::timerange::{TimeRange, parse_range};
+use std::time::Duration;
+
+/// The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub from: String,
+    pub to: String,
+}
+
+impl TimeWindow {
+    pub fn resolve(&self) -> Result<TimeRange> {
+        Ok(parse_range(
+            &self.from,
+            &self.to,
+            chrono::Utc::now().timestamp_millis(),
+        )?)
+    }
+}
+
+impl Paaf {
+    /// The configured monitoring source `name` (or the only one of `kind`).
+    fn monitoring(
+        &self,
+        name: Option<&str>,
+        kind: Option<MonitoringKind>,
+    ) -> Result<MonitoringConfig> {
+        self.config().monitoring_source(name, kind).cloned()
+    }
+
+    /// An HTTP client for the source, its secrets fetched from the secret store.
+    fn monitoring_service(&self, source: &MonitoringConfig) -> Result<Service> {
+        let auth = match &source.auth {
+            ApiAuth::None => HttpAuth::None,
+            ApiAuth::Token { token } => HttpAuth::Bearer(token.resolve(self.secrets.as_ref())?),
+            ApiAuth::Basic { user, password } => HttpAuth::Basic {
+                user: user.clone(),
+                password: password.resolve(self.secrets.as_ref())?,
+            },
+        };
+        let limits = Limits {
+            timeout: source.timeout,
+            ..Limits::default()
+        };
+        let name = format!("{} `{}`", source.kind.as_str(), source.name);
+        let service = Service::new(&name, &source.url, auth, limits)?;
+        Ok(match source.org_id {
+            Some(org) => service.with_default_header("X-Grafana-Org-Id", &org.to_string()),
+            None => service,
+        })
+    }
+
+    /// The alerts of every monitoring source (or only `source`), read concurrently; a source
+    /// that fails is listed with its error.
+    pub async fn alerts(&self, source: Option<&str>) -> Result<Vec<SourceAlerts>> {
+        let sources: Vec<MonitoringConfig> = match source {
+            Some(name) => vec![self.monitoring(Some(name), None)?],
+            None => self.config().monitoring.clone(),
+        };
+        let reads = sources.iter().map(|s| self.source_alerts(s));
+        Ok(futures::future::join_all(reads).await)
+    }
+
+    async fn source_alerts(&self, source: &MonitoringConfig) -> SourceAlerts {
+        let mut out = SourceAlerts::new(&source.name, source.kind);
+        let read = async {
+            let service = self.monitoring_service(source)?;
+            let name = &source.name;
+            let mut alerts = match source.kind {
+                MonitoringKind::Prometheus | MonitoringKind::Grafana => {
+                    let prefix = match source.kind {
+                        MonitoringKind::Grafana => prometheus::GRAFANA_ALERTS_PREFIX,
+                        _ => prometheus::API_V1,
+                    };
+                    prometheus::alerts(&service, prefix)
+                        .await?
+                        .into_iter()
+                        .filter(|a| a.state != prometheus::AlertState::Inactive)
+                        .map(|a| alert_list::from_rule(name, a))
+                        .collect::<Vec<_>>()
+                }
+                MonitoringKind::Alertmanager => Alertmanager::new(&service, alertmanager::API_V2)
+                    .alerts(&[])
+                    .await?
+                    .into_iter()
+                    .map(|a| alert_list::from_alertmanager(name, a))
+                    .collect(),
+            };
+            alert_list::sort(&mut alerts);
+            Ok::<_, Error>(alerts)
+        };
+        match read.await {
+            Ok(alerts) => out.alerts = alerts,
+            Err(e) => out.error = Some(ErrorInfo::from(&e)),
+        }
+        out
+    }
+
+    /// The silence API of a source: an Alertmanager's own, or Grafana's.
+    fn silence_api(
+        &self,
+        source: Option<&str>,
+    ) -> Result<(MonitoringConfig, Service, &'static str)> {
+        let config = self.config();
+        let source = match source {
+            Some(name) => config.monitoring_source(Some(name), None)?.clone(),
+            None => config
+                .monitoring_source(None, Some(MonitoringKind::Alertmanager))
+                .or_else(|_| config.monitoring_source(None, Some(MonitoringKind::Grafana)))
+                .cloned()
+                .map_err(|_| {
+                    Error::invalid(
+                        "silences live in an Alertmanager or a Grafana: configure one ([[monitoring]] with type = \"alertmanager\" or \"grafana\"), or name it with --source",
+                    )
+                })?,
+        };
+        let prefix = match source.kind {
+            MonitoringKind::Alertmanager => alertmanager::API_V2,
+            MonitoringKind::Grafana => alertmanager::GRAFANA_PREFIX,
+            MonitoringKind::Prometheus => {
+                return Err(Error::invalid(format!(
+                    "`{}` is a Prometheus server, which holds no silences: silence in its Alertmanager (add it as a [[monitoring]] source with type = \"alertmanager\")",
+                    source.name
+                )));
+            }
+        };
+        let service = self.monitoring_service(&source)?;
+        Ok((source, service, prefix))
+    }
+
+    /// Silences the alerts matching `matchers` (`alertname=X`, `job=~"api.*"`) for `duration`;
+    /// journaled with the silence id, so it can be expired.
+    pub async fn silence(
+        &self,
+        source: Option<&str>,
+        matchers: &[String],
+        duration: Duration,
+        comment: &str,
+    ) -> Result<String> {
+        let (source, service, prefix) = self.silence_api(source)?;
+        let matchers = matchers
+            .iter()
+            .map(|m| Matcher::parse(m))
+            .collect::<Result<Vec<_>>>()?;
+        let detail = format!(
+            "{} for {}",
+            matchers
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            short_duration(duration)
+        );
+        let new = NewSilence::lasting(matchers, duration, &self.actor.operator, comment);
+        self.journaled(
+            "silence",
+            &source.name,
+            &detail,
+            |started| async move {
+                started.now();
+                Alertmanager::new(&service, prefix)
+                    .create_silence(&new)
+                    .await
+            },
+            |id| (ActionState::Succeeded, format!("silence {id}")),
+        )
+        .await
+    }
+
+    /// The silences of a source, newest first.
+    pub async fn silences(&self, source: Option<&str>) -> Result<Vec<Silence>> {
+        let (_, service, prefix) = self.silence_api(source)?;
+        Alertmanager::new(&service, prefix).silences().await
+    }
+
+    /// Expires (ends now) the silence `id`; journaled.
+    pub async fn expire_silence(&self, source: Option<&str>, id: &str) -> Result<()> {
+        let (source, service, prefix) = self.silence_api(source)?;
+        self.journaled(
+            "expire-silence",
+            &source.name,
+            id,
+            |started| async move {
+                started.now();
+                Alertmanager::new(&service, prefix).expire_silence(id).await
+            },
+            |_| (ActionState::Succeeded, "expired".into()),
+        )
+        .await
+    }
+
+    /// A PromQL query on a Prometheus source: instant, or over `window` with at most `points`
+    /// points per series.
+    pub async fn query(
+        &self,
+        source: Option<&str>,
+        expr: &str,
+        window: Option<&TimeWindow>,
+        points: u32,
+    ) -> Result<QueryResult> {
+        let source = self.monitoring(source, Some(MonitoringKind::Prometheus))?;
+        let service = self.monitoring_service(&source)?;
+        let api = Prometheus::new(&service, prometheus::API_V1);
+        match window {
+            None => api.query(expr, None).await,
+            Some(w) => {
+                let range = w.resolve()?;
+                let mut q = RangeQuery::new(range.from_ms, range.to_ms);
+                q.max_points = Some(points.max(2));
+                api.query_range(expr, &q).await
+            }
+        }
+    }
+
+    /// The scrape targets of a Prometheus source and their health.
+    pub async fn targets(&self, source: Option<&str>) -> Result<Vec<Target>> {
+        let source = self.monitoring(source, Some(MonitoringKind::Prometheus))?;
+        let service = self.monitoring_service(&source)?;
+        Prometheus::new(&service, prometheus::API_V1)
+            .targets()
+            .await
+    }
+}
+
+/// `90s`, `30m`, `2h`, `1h30m`: how long a silence lasts, for the journal.
+fn short_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, _) if h > 0 => format!("{h}h{m}m"),
+        (_, m, s) => format!("{m}m{s}s"),
+    }
+}
