@@ -91,6 +91,12 @@ async fn run(ctx: &Ctx, command: Command) -> Result<i32> {
         Command::Silence(command) => monitor::silence(ctx, command).await,
         Command::Query(args) => monitor::query(ctx, args).await,
         Command::Targets { source } => monitor::targets(ctx, source).await,
+        Command::Dashboards(args) => monitor::dashboards(ctx, args).await,
+        Command::Dashboard { uid, view, source } => {
+            monitor::dashboard(ctx, &uid, &view, source).await
+        }
+        Command::Panel(args) => monitor::panel(ctx, args).await,
+        Command::Annotate(args) => monitor::annotate(ctx, args).await,
         Command::Secret(SecretCommand::Set { name }) => {
             let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| {
                 Error::InvalidInput {

@@ -87,6 +87,20 @@ enum Command {
         #[command(flatten)]
         source: monitor::SourceArg,
     },
+    /// Search the dashboards of a Grafana source
+    Dashboards(monitor::DashboardsArgs),
+    /// One Grafana dashboard: its variables and panels (collapsed rows included)
+    Dashboard {
+        uid: String,
+        #[command(flatten)]
+        view: monitor::ViewArgs,
+        #[command(flatten)]
+        source: monitor::SourceArg,
+    },
+    /// A Grafana panel's data: a sparkline and min/max/mean/last per series (or --png)
+    Panel(monitor::PanelArgs),
+    /// Write a Grafana annotation now (org-wide, or on a dashboard/panel)
+    Annotate(monitor::AnnotateArgs),
 }
 
 #[derive(Subcommand)]

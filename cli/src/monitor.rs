@@ -8,9 +8,12 @@ use clap::{Args, Subcommand};
 use paaf_core::monitor::alert_list::SourceAlerts;
 use paaf_core::monitor::alertmanager::Silence;
 use paaf_core::monitor::dashboard::parse_interval;
+use paaf_core::monitor::grafana::{Dashboard, DashboardHit, PanelData, PanelImage, SearchQuery};
 use paaf_core::monitor::prometheus::{QueryResult, Target};
 use paaf_core::monitor::{Series, stats};
-use paaf_core::{Error, Result, TimeWindow};
+use paaf_core::{AnnotationInput, DashboardView, Error, Result, TimeWindow};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Args)]
@@ -69,6 +72,269 @@ pub struct QueryArgs {
     pub width: u32,
     #[command(flatten)]
     pub source: SourceArg,
+}
+
+#[derive(Args)]
+pub struct DashboardsArgs {
+    /// Words in the title
+    pub query: Option<String>,
+    /// Only dashboards with this tag (repeat for several)
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Only the dashboards the token's user starred
+    #[arg(long)]
+    pub starred: bool,
+    /// Only dashboards in this folder (by UID; repeatable)
+    #[arg(long, value_name = "UID")]
+    pub folder: Vec<String>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[command(flatten)]
+    pub source: SourceArg,
+}
+
+/// The time range and variables of a dashboard view.
+#[derive(Args)]
+pub struct ViewArgs {
+    /// Start of the range (Grafana syntax: now-6h, now-1d/d, epoch ms, RFC 3339); the
+    /// dashboard's own when not given
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// A template variable's value, NAME=VALUE (repeat for several values or variables)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+}
+
+impl ViewArgs {
+    fn view(&self) -> Result<DashboardView> {
+        let mut variables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for v in &self.vars {
+            let (name, value) = v.split_once('=').ok_or_else(|| Error::InvalidInput {
+                message: format!(
+                    "--var `{v}`: write it NAME=VALUE, e.g. --var instance=web-1:9100"
+                ),
+            })?;
+            variables
+                .entry(name.trim().to_string())
+                .or_default()
+                .push(value.to_string());
+        }
+        Ok(DashboardView {
+            window: match (&self.from, &self.to) {
+                (Some(from), Some(to)) => Some(TimeWindow {
+                    from: from.clone(),
+                    to: to.clone(),
+                }),
+                _ => None,
+            },
+            variables,
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct PanelArgs {
+    /// The dashboard's UID (from `paaf dashboards`)
+    pub uid: String,
+    /// The panel's id (from `paaf dashboard UID`)
+    pub panel: i64,
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Points per series (the chart's width)
+    #[arg(long, default_value_t = 60)]
+    pub width: u32,
+    /// Save Grafana's PNG rendering of the panel here instead (needs its image renderer)
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArg,
+}
+
+#[derive(Args)]
+pub struct AnnotateArgs {
+    /// What happened, e.g. "web-2 rebooted by alice via paaf"
+    pub text: String,
+    /// On this dashboard (UID); org-wide otherwise
+    #[arg(long, value_name = "UID")]
+    pub dashboard: Option<String>,
+    /// On this panel of the dashboard
+    #[arg(long, requires = "dashboard", value_name = "ID")]
+    pub panel: Option<i64>,
+    /// A tag (repeat for several)
+    #[arg(long)]
+    pub tag: Vec<String>,
+    #[command(flatten)]
+    pub source: SourceArg,
+}
+
+pub async fn dashboards(ctx: &Ctx, a: DashboardsArgs) -> Result<i32> {
+    let query = SearchQuery {
+        query: a.query,
+        tags: a.tag,
+        starred: a.starred,
+        folder_uids: a.folder,
+        limit: Some(a.limit),
+        page: None,
+    };
+    let hits = ctx
+        .paaf
+        .dashboards(a.source.source.as_deref(), &query)
+        .await?;
+    if ctx.json {
+        render::json(&hits);
+    } else {
+        render_hits(&hits);
+    }
+    Ok(exit::OK)
+}
+
+fn render_hits(hits: &[DashboardHit]) {
+    if hits.is_empty() {
+        println!("No dashboards found.");
+        return;
+    }
+    let mut t = table(&["UID", "TITLE", "FOLDER", "TAGS", "★"]);
+    for h in hits {
+        t.add_row(vec![
+            h.uid.clone(),
+            h.title.clone(),
+            h.folder_title.clone().unwrap_or_default(),
+            h.tags.join(", "),
+            if h.starred {
+                "★".into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    println!("{t}");
+}
+
+pub async fn dashboard(ctx: &Ctx, uid: &str, view: &ViewArgs, source: SourceArg) -> Result<i32> {
+    let d = ctx
+        .paaf
+        .dashboard(source.source.as_deref(), uid, &view.view()?)
+        .await?;
+    if ctx.json {
+        render::json(&d);
+    } else {
+        render_dashboard(&d);
+    }
+    Ok(exit::OK)
+}
+
+fn render_dashboard(d: &Dashboard) {
+    println!("{} ({})", d.title, d.uid);
+    if !d.variables.is_empty() {
+        let mut t = table(&["VARIABLE", "VALUE", "NOTE"]);
+        for v in &d.variables {
+            t.add_row(vec![
+                v.name.clone(),
+                if v.is_all {
+                    "All".into()
+                } else {
+                    v.values.join(", ")
+                },
+                v.warning.clone().unwrap_or_default(),
+            ]);
+        }
+        println!("{t}");
+    }
+    let mut t = table(&["PANEL", "TITLE", "TYPE", "ROW", "QUERIES"]);
+    for p in &d.panels {
+        t.add_row(vec![
+            p.id.to_string(),
+            p.title.clone(),
+            p.kind.clone(),
+            p.row.clone().unwrap_or_default(),
+            p.targets.len().to_string(),
+        ]);
+    }
+    println!("{t}");
+}
+
+pub async fn panel(ctx: &Ctx, a: PanelArgs) -> Result<i32> {
+    let view = a.view.view()?;
+    let source = a.source.source.as_deref();
+    if let Some(file) = &a.png {
+        let image = ctx
+            .paaf
+            .render_panel(source, &a.uid, a.panel, &view, (1000, 500))
+            .await?;
+        return match image {
+            PanelImage::Png { bytes, .. } => {
+                std::fs::write(file, bytes).map_err(|e| Error::InvalidInput {
+                    message: format!("cannot write {}: {e}", file.display()),
+                })?;
+                crate::commands::done(ctx, &format!("saved {}", file.display()))
+            }
+            PanelImage::NoRenderer { message, .. } => Err(Error::InvalidInput {
+                message: format!(
+                    "{message}; run the command without --png to see the panel's data instead"
+                ),
+            }),
+        };
+    }
+    let data = ctx
+        .paaf
+        .panel_data(source, &a.uid, a.panel, &view, a.width)
+        .await?;
+    if ctx.json {
+        render::json(&data);
+    } else {
+        render_panel(&data, a.width as usize);
+    }
+    Ok(if data.series.is_empty() && !data.errors.is_empty() {
+        exit::code(paaf_core::ErrorCode::ServiceFailed)
+    } else {
+        exit::OK
+    })
+}
+
+fn render_panel(data: &PanelData, width: usize) {
+    let mut t = table(&["SERIES", "CHART", "MIN", "MAX", "MEAN", "LAST"]);
+    for s in &data.series {
+        let unit = s.series.unit.as_deref().unwrap_or("");
+        let with_unit =
+            |v| format!("{}{}", number(v), if unit.is_empty() { "" } else { " " }) + unit;
+        t.add_row(vec![
+            s.series.name.clone(),
+            sparkline(&s.series, width),
+            with_unit(s.stats.min),
+            with_unit(s.stats.max),
+            with_unit(s.stats.mean),
+            with_unit(s.stats.last),
+        ]);
+    }
+    if data.series.is_empty() {
+        println!("No data.");
+    } else {
+        println!("{t}");
+    }
+    for e in &data.errors {
+        eprintln!("query {} failed: {}", e.ref_id, e.message);
+    }
+}
+
+pub async fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
+    let input = AnnotationInput {
+        text: a.text,
+        tags: a.tag,
+        dashboard_uid: a.dashboard,
+        panel_id: a.panel,
+    };
+    let id = ctx
+        .paaf
+        .annotate(a.source.source.as_deref(), &input)
+        .await?;
+    if ctx.json {
+        render::json(&serde_json::json!({ "annotation_id": id }));
+    } else {
+        println!("annotation {id} written");
+    }
+    Ok(exit::OK)
 }
 
 pub async fn alerts(ctx: &Ctx, source: SourceArg) -> Result<i32> {

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 mod monitoring;
-pub use monitoring::TimeWindow;
+pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
 
 /// How a person confirmed a destructive action.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]

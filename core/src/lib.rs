@@ -19,7 +19,7 @@ pub mod ssh;
 
 pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
-pub use facade::{About, Confirmation, Paaf, TimeWindow};
+pub use facade::{About, AnnotationInput, Confirmation, DashboardView, Paaf, TimeWindow};
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!("paaf_core");

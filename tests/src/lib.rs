@@ -393,3 +393,98 @@ impl Drop for PrometheusPeers {
         self.stop();
     }
 }
+
+/// A real Unleash (npm `unleash-server`) over its own PostgreSQL cluster on 127.0.0.1, started
+/// by `tests/peers/unleash.sh`, stopped on drop (or earlier by [`UnleashServer::stop`]).
+pub struct UnleashServer {
+    pub dir: PathBuf,
+    pub port: u16,
+    /// The admin API token (`*:*.…`) the server made at boot.
+    pub admin_token: String,
+    stopped: bool,
+    _tmp: TempDir,
+}
+
+fn unleash_script() -> PathBuf {
+    repo_root().join("tests/peers/unleash.sh")
+}
+
+impl UnleashServer {
+    /// Installs what is missing (once per process), then starts a fresh server (empty
+    /// database, environments development and production) on a free port; returns once it
+    /// answers `/health`.
+    pub fn start() -> UnleashServer {
+        static SETUP: Once = Once::new();
+        SETUP.call_once(|| {
+            let out = Command::new("bash")
+                .arg(unleash_script())
+                .arg("setup")
+                .output()
+                .expect("run unleash.sh");
+            assert!(
+                out.status.success(),
+                "unleash.sh setup failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        });
+        let tmp = TempDir::new().expect("tempdir");
+        let dir = tmp.path().join("unleash");
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let out = Command::new("bash")
+                .arg(unleash_script())
+                .args(["start", dir.to_str().unwrap(), &port.to_string()])
+                // Stopped by the script's watcher too, should this process be killed
+                // (e.g. by the test runner's timeout) before it drops the server.
+                .arg(std::process::id().to_string())
+                .output()
+                .expect("run unleash.sh");
+            if out.status.success() {
+                let admin_token = std::fs::read_to_string(dir.join("admin-token"))
+                    .expect("admin-token")
+                    .trim()
+                    .to_string();
+                return UnleashServer {
+                    dir,
+                    port,
+                    admin_token,
+                    stopped: false,
+                    _tmp: tmp,
+                };
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        panic!("could not start Unleash: {last}");
+    }
+
+    /// The Unleash root URL, e.g. `http://127.0.0.1:4242`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops Unleash and its PostgreSQL (idempotent).
+    pub fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        let out = Command::new("bash")
+            .arg(unleash_script())
+            .args(["stop", self.dir.to_str().unwrap()])
+            .output();
+        if let Ok(out) = out
+            && !out.status.success()
+        {
+            eprintln!(
+                "unleash.sh stop failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+impl Drop for UnleashServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -8,8 +8,13 @@ use crate::http::{HttpAuth, Limits, Service};
 use crate::journal::ActionState;
 use crate::monitor::alert_list::{self, SourceAlerts};
 use crate::monitor::alertmanager::{self, Alertmanager, Matcher, NewSilence, Silence};
+use crate::monitor::grafana::{
+    Dashboard, DashboardHit, Grafana, NewAnnotation, OpenOptions, PanelData, PanelImage,
+    SearchQuery,
+};
 use crate::monitor::prometheus::{self, Prometheus, QueryResult, RangeQuery, Target};
 use crate::monitor::timerange::{TimeRange, parse_range};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
@@ -230,6 +235,127 @@ impl Paaf {
         Prometheus::new(&service, prometheus::API_V1)
             .targets()
             .await
+    }
+}
+
+/// What to annotate, and where.
+#[derive(Debug, Clone, Default)]
+pub struct AnnotationInput {
+    pub text: String,
+    pub tags: Vec<String>,
+    /// On this dashboard (and panel); org-wide when `None`.
+    pub dashboard_uid: Option<String>,
+    pub panel_id: Option<i64>,
+}
+
+/// Which dashboard view: its time range (the dashboard's own when `None`) and variable values
+/// chosen by the user (e.g. an alert's `instance`), by name.
+#[derive(Debug, Clone, Default)]
+pub struct DashboardView {
+    pub window: Option<TimeWindow>,
+    pub variables: BTreeMap<String, Vec<String>>,
+}
+
+impl DashboardView {
+    fn options(&self) -> OpenOptions {
+        OpenOptions {
+            from: self.window.as_ref().map(|w| w.from.clone()),
+            to: self.window.as_ref().map(|w| w.to.clone()),
+            now_ms: None,
+            variables: self.variables.clone(),
+        }
+    }
+}
+
+impl Paaf {
+    fn grafana(&self, source: Option<&str>) -> Result<(MonitoringConfig, Grafana)> {
+        let source = self.monitoring(source, Some(MonitoringKind::Grafana))?;
+        let service = self.monitoring_service(&source)?;
+        Ok((source, Grafana::new(service)))
+    }
+
+    /// Dashboards of a Grafana source matching `query`.
+    pub async fn dashboards(
+        &self,
+        source: Option<&str>,
+        query: &SearchQuery,
+    ) -> Result<Vec<DashboardHit>> {
+        self.grafana(source)?.1.search(query).await
+    }
+
+    /// One dashboard: its panels (rows expanded) and its variables resolved.
+    pub async fn dashboard(
+        &self,
+        source: Option<&str>,
+        uid: &str,
+        view: &DashboardView,
+    ) -> Result<Dashboard> {
+        self.grafana(source)?
+            .1
+            .dashboard(uid, &view.options())
+            .await
+    }
+
+    /// A panel's data, downsampled to `width` points per series, with stats.
+    pub async fn panel_data(
+        &self,
+        source: Option<&str>,
+        uid: &str,
+        panel_id: i64,
+        view: &DashboardView,
+        width: u32,
+    ) -> Result<PanelData> {
+        let (_, grafana) = self.grafana(source)?;
+        let dashboard = grafana.dashboard(uid, &view.options()).await?;
+        grafana.panel_data(&dashboard, panel_id, width).await
+    }
+
+    /// A panel as PNG when the instance has the image renderer; `NoRenderer` otherwise (draw
+    /// [`Paaf::panel_data`] instead).
+    pub async fn render_panel(
+        &self,
+        source: Option<&str>,
+        uid: &str,
+        panel_id: i64,
+        view: &DashboardView,
+        size: (u32, u32),
+    ) -> Result<PanelImage> {
+        let (_, grafana) = self.grafana(source)?;
+        let dashboard = grafana.dashboard(uid, &view.options()).await?;
+        grafana
+            .render_panel(&dashboard, panel_id, size.0, size.1)
+            .await
+    }
+
+    /// Writes an annotation now (org-wide, or on a dashboard/panel); journaled. Returns its id.
+    pub async fn annotate(&self, source: Option<&str>, input: &AnnotationInput) -> Result<i64> {
+        let (source, grafana) = self.grafana(source)?;
+        if input.text.trim().is_empty() {
+            return Err(Error::invalid("the annotation's text is empty"));
+        }
+        let annotation = NewAnnotation {
+            dashboard_uid: input.dashboard_uid.clone(),
+            panel_id: input.panel_id,
+            time: chrono::Utc::now().timestamp_millis(),
+            time_end: None,
+            tags: input.tags.clone(),
+            text: input.text.clone(),
+        };
+        let target = match &input.dashboard_uid {
+            Some(uid) => format!("{}/{uid}", source.name),
+            None => source.name.clone(),
+        };
+        self.journaled(
+            "annotate",
+            &target,
+            &input.text,
+            |started| async move {
+                started.now();
+                grafana.annotate(&annotation).await
+            },
+            |id| (ActionState::Succeeded, format!("annotation {id}")),
+        )
+        .await
     }
 }
 

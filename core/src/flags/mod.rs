@@ -3,6 +3,8 @@
 //! off in one environment, re-reading (or conditionally writing) its state so it never flips
 //! a flag someone else just changed, and journals the previous state so it can be undone.
 
+pub mod unleash;
+
 use crate::error::Result;
 use serde::Serialize;
 
@@ -78,8 +80,10 @@ pub trait FlagBackend: Send + Sync {
     ) -> impl std::future::Future<Output = Result<Vec<Flag>>> + Send;
 
     /// The flag's state in one environment, read now.
-    fn state(&self, flag: &FlagRef<'_>)
-    -> impl std::future::Future<Output = Result<FlagState>> + Send;
+    fn state(
+        &self,
+        flag: &FlagRef<'_>,
+    ) -> impl std::future::Future<Output = Result<FlagState>> + Send;
 
     /// Turns the flag on or off in one environment, if its state is still `expected` (the
     /// state the user saw and confirmed). A backend with a conditional write uses

@@ -149,7 +149,6 @@ pub enum AlertStatus {
 
 /// One alert held by Alertmanager (`GET <prefix>/alerts`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Alert {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
@@ -264,7 +263,6 @@ pub enum SilenceState {
 
 /// A silence (`GET <prefix>/silences`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Silence {
     pub id: String,
     pub state: SilenceState,

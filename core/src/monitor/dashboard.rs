@@ -27,7 +27,6 @@ pub struct GridPos {
 /// A data source as a dashboard names it: `{type, uid}` (the uid may be a `${var}`), or a legacy
 /// name string (`"Prometheus"`, `"$datasource"`), or nothing (the default data source).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DatasourceRef {
     pub uid: Option<String>,
     #[serde(rename = "type")]
@@ -65,7 +64,6 @@ impl DatasourceRef {
 
 /// One query of a panel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Target {
     pub ref_id: String,
     /// The target's own data source (mixed panels), else the panel's applies.
@@ -78,7 +76,6 @@ pub struct Target {
 
 /// One panel, wherever it sits in the dashboard.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Panel {
     pub id: i64,
     /// Visualization type (`timeseries`, `stat`, `graph`, `singlestat`, `table`, …).
@@ -111,7 +108,6 @@ pub enum VariableKind {
 
 /// A template variable as saved in the dashboard (before it is resolved).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct VariableDef {
     pub name: String,
     pub label: Option<String>,
@@ -137,7 +133,6 @@ pub struct VariableDef {
 
 /// A dashboard's JSON model, read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DashboardModel {
     pub uid: String,
     pub title: String,
@@ -833,7 +828,6 @@ pub fn parse_interval(text: &str) -> Option<i64> {
 
 /// The built-in intervals of one panel query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Intervals {
     pub interval_ms: i64,
     pub rate_interval_ms: i64,

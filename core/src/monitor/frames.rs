@@ -40,7 +40,6 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// One named time series: one number field of a data frame, with its frame's time field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Series {
     /// The query (`refId`) this series answers.
     pub ref_id: String,
@@ -58,7 +57,6 @@ pub struct Series {
 
 /// A query (refId) that failed; the other queries' series are still returned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct QueryError {
     pub ref_id: String,
     /// The per-query status Grafana reports (HTTP-like), when present.
@@ -69,7 +67,6 @@ pub struct QueryError {
 
 /// A field of a frame that was not turned into a series, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct SkippedField {
     pub ref_id: String,
     /// Position of the frame within its refId's frames.
@@ -81,11 +78,7 @@ pub struct SkippedField {
 
 /// Why a field was not turned into a series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(
-    rename_all = "kebab-case",
-    rename_all_fields = "camelCase",
-    tag = "kind"
-)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum SkipReason {
     /// A string, boolean, enum or other field: nothing to plot.
     NotNumeric { field_type: String },
@@ -1147,19 +1140,19 @@ mod tests {
     }
 
     #[test]
-    fn the_response_serializes_in_camel_case_with_nan_as_null() {
+    fn the_response_serializes_in_snake_case_with_nan_as_null() {
         let body = r#"{"results":{"A":{"frames":[{"schema":{"fields":[
             {"name":"t","type":"time","typeInfo":{"frame":"time.Time"}},
             {"name":"v","type":"number","typeInfo":{"frame":"float64"}},
             {"name":"s","type":"string","typeInfo":{"frame":"string"}}]},
             "data":{"values":[[1,2],[1.5,"NaN"],["a","b"]]}}]}}}"#;
         let json = serde_json::to_value(decode(body)).unwrap();
-        assert_eq!(json["series"][0]["refId"], "A");
-        assert_eq!(json["series"][0]["timesMs"], serde_json::json!([1, 2]));
+        assert_eq!(json["series"][0]["ref_id"], "A");
+        assert_eq!(json["series"][0]["times_ms"], serde_json::json!([1, 2]));
         assert_eq!(json["series"][0]["values"], serde_json::json!([1.5, null]));
         assert_eq!(
             json["skipped"][0]["reason"],
-            serde_json::json!({"kind": "not-numeric", "fieldType": "string"})
+            serde_json::json!({"kind": "not-numeric", "field_type": "string"})
         );
     }
 

@@ -64,7 +64,6 @@ pub struct SearchQuery {
 
 /// A dashboard found by search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DashboardHit {
     pub uid: String,
     pub title: String,
@@ -130,7 +129,6 @@ pub struct OpenOptions {
 
 /// A template variable with its value settled.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ResolvedVariable {
     pub name: String,
     pub label: Option<String>,
@@ -151,7 +149,6 @@ pub struct ResolvedVariable {
 
 /// A dashboard opened for a time range: its panels and its variables resolved.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Dashboard {
     pub uid: String,
     pub title: String,
@@ -194,7 +191,6 @@ fn var_value(v: &ResolvedVariable) -> VarValue {
 
 /// One series of a panel, thinned to the width, with stats over all its points.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PanelSeries {
     #[serde(flatten)]
     pub series: Series,
@@ -203,7 +199,6 @@ pub struct PanelSeries {
 
 /// A panel's data for a time range.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PanelData {
     pub panel_id: i64,
     pub series: Vec<PanelSeries>,

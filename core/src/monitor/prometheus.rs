@@ -59,7 +59,6 @@ pub enum ResultType {
 
 /// The answer to a query.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct QueryResult {
     pub result_type: ResultType,
     /// One series per label set. `ref_id` is the query text; `name` is the labels in Prometheus
@@ -137,7 +136,6 @@ impl AlertState {
 
 /// One active alert of an alerting rule (`GET <prefix>/alerts`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PromAlert {
     /// `alertname` and the rule's labels.
     pub labels: BTreeMap<String, String>,
@@ -173,7 +171,6 @@ pub enum TargetHealth {
 
 /// One active scrape target (`GET <prefix>/targets?state=active`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Target {
     /// The `job` label.
     pub job: String,

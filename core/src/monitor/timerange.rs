@@ -27,7 +27,6 @@ pub enum Boundary {
 
 /// A resolved time range, in epoch milliseconds, `from_ms <= to_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct TimeRange {
     pub from_ms: i64,
     pub to_ms: i64,

@@ -1,0 +1,554 @@
+#!/usr/bin/env bash
+# unleash.sh - a real Unleash server (npm unleash-server, pinned below) on
+# 127.0.0.1 over its own private PostgreSQL cluster (Debian postgresql), for
+# paaf's feature-flag tests: real flags, real toggles through the admin API.
+#
+# The PostgreSQL cluster lives in DIR/pg and listens on a unix socket in that
+# directory only (no TCP), so a test never touches a system cluster. Unleash
+# gets an admin API token made at boot (written to DIR/admin-token), makes no
+# outbound calls (no version check, no telemetry), and its `default` project
+# has both of its environments, development and production, enabled.
+#
+# No systemd: PostgreSQL and Node are started directly, their pids kept in
+# DIR. Used by the Rust integration tests, the demo and CI. Quiet on success;
+# errors go to stderr with a non-zero exit status. Must run as root (setup
+# installs packages; start runs PostgreSQL as the postgres user).
+
+set -uo pipefail
+
+readonly PROG=unleash.sh
+readonly UNLEASH_VERSION=7.5.1
+readonly APT_PACKAGES="postgresql"
+readonly TOOLS_DIR=${PAAF_TOOLS_DIR:-$HOME/.cache/paaf-tools}/unleash
+readonly SERVER_JS=$TOOLS_DIR/node_modules/unleash-server/dist/server.js
+readonly SETUP_LOCK=/run/paaf-unleash-setup.lock
+readonly PG_USER=postgres
+readonly DB_NAME=unleash
+# The socket's name is .s.PGSQL.<port>; with no TCP listener the number is
+# only a name.
+readonly PG_PORT=5432
+readonly READY_TIMEOUT=90
+readonly STOP_TIMEOUT=10
+readonly ENVIRONMENTS="development production"
+
+SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
+readonly SELF
+
+usage() {
+    cat <<EOF
+Usage: $PROG COMMAND [ARGS]
+
+A real Unleash $UNLEASH_VERSION on 127.0.0.1 with a private PostgreSQL cluster.
+
+Commands:
+  setup           Install what is missing: Debian $APT_PACKAGES (without
+                  starting its service), Node.js >= 20, and npm
+                  unleash-server@$UNLEASH_VERSION into $TOOLS_DIR
+                  (reinstalled only when the pinned version changes).
+  start DIR PORT [OWNER_PID]
+                  Start PostgreSQL (cluster in DIR/pg, unix socket only) and
+                  Unleash on 127.0.0.1:PORT; returns once /health answers and
+                  the default project has the environments $ENVIRONMENTS.
+                  With OWNER_PID, both are stopped when that process exits
+                  (e.g. a test process killed by its runner before it could
+                  run stop).
+  stop DIR        Stop both (SIGTERM, then SIGKILL).
+  -h, --help      This help.
+
+Files in DIR (written by start):
+  admin-token     the admin API token ("*:*.<hex>"), for Authorization:
+  port            the Unleash port
+  unleash.pid, unleash.log     the Node process
+  pg/data/        the PostgreSQL cluster (postmaster.pid inside), pg/postgres.log
+  watch.log       the OWNER_PID watcher's output, if any
+EOF
+}
+
+die() {
+    printf '%s: error: %s\n' "$PROG" "$*" >&2
+    exit 1
+}
+
+note() {
+    printf '%s: %s\n' "$PROG" "$*" >&2
+}
+
+need_root() {
+    [[ $EUID -eq 0 ]] || die "must run as root (uid 0), not uid $EUID"
+}
+
+is_port() {
+    [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535))
+}
+
+now_ms() {
+    local t=${EPOCHREALTIME/[.,]/}
+    printf '%s' "$((10#$t / 1000))"
+}
+
+# The state directory as an absolute, symlink-free path (without creating it).
+canon_dir() {
+    local d
+    d=$(readlink -m -- "$1") || die "bad directory: $1"
+    [[ -n $d && $d != / ]] || die "refusing to use '$1' as a state directory"
+    printf '%s' "$d"
+}
+
+# The newest PostgreSQL server binaries Debian installed ("" if none).
+pg_bindir() {
+    local d v best='' best_v=-1
+    for d in /usr/lib/postgresql/*/bin; do
+        [[ -x $d/pg_ctl && -x $d/initdb ]] || continue
+        v=${d#/usr/lib/postgresql/}
+        v=${v%%/*}
+        v=${v%%.*}
+        [[ $v =~ ^[0-9]+$ ]] || continue
+        if ((10#$v > best_v)); then
+            best=$d
+            best_v=$((10#$v))
+        fi
+    done
+    printf '%s' "$best"
+}
+
+node_major() {
+    local v
+    v=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || return 1
+    printf '%s' "$v"
+}
+
+installed_unleash_version() {
+    node -p "require('$TOOLS_DIR/node_modules/unleash-server/package.json').version" 2>/dev/null
+}
+
+# True when a process exists and is not a zombie.
+pid_alive() {
+    local pid=$1 line
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || return 1
+    line=${line##*) }
+    [[ ${line%% *} != Z ]]
+}
+
+# True when pid is the Unleash Node process of DIR: node running server.js
+# with the marker argument --paaf-dir=DIR, so a recycled pid is never killed.
+is_unleash_of() {
+    local pid=$1 dir=$2 args a
+    pid_alive "$pid" || return 1
+    mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+    ((${#args[@]} > 0)) || return 1
+    [[ ${args[0]##*/} == node* ]] || return 1
+    for a in "${args[@]:1}"; do
+        [[ $a == "--paaf-dir=$dir" ]] && return 0
+    done
+    return 1
+}
+
+unleash_pid() {
+    local dir=$1 pid=
+    [[ -f $dir/unleash.pid ]] || return 1
+    read -r pid <"$dir/unleash.pid" 2>/dev/null || return 1
+    is_unleash_of "$pid" "$dir" || return 1
+    printf '%s' "$pid"
+}
+
+# The postmaster's pid of the cluster in DIR/pg/data, if it runs.
+postmaster_pid() {
+    local dir=$1 pid='' args
+    [[ -f $dir/pg/data/postmaster.pid ]] || return 1
+    read -r pid <"$dir/pg/data/postmaster.pid" 2>/dev/null || return 1
+    pid_alive "$pid" || return 1
+    mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+    [[ ${args[0]##*/} == postgres* && " ${args[*]} " == *" $dir/pg/data "* ]] || return 1
+    printf '%s' "$pid"
+}
+
+# The start time of a process (field 22 of /proc/PID/stat), to tell it from a
+# later process that got the same pid.
+proc_start_time() {
+    local line rest
+    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+    rest=${line##*) }
+    read -r -a rest <<<"$rest"
+    printf '%s' "${rest[19]}"
+}
+
+tcp_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# HTTP status of GET http://127.0.0.1:PORT/PATH ("" when no answer), with
+# bash alone.
+http_status() {
+    local port=$1 path=$2
+    # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner bash
+    timeout 3 bash -c '
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n" "$2" "$1" >&3
+        IFS=" " read -r _ status _ <&3 || exit 1
+        printf "%s" "$status"
+    ' _ "$port" "$path" 2>/dev/null || true
+}
+
+show_logs() {
+    local dir=$1 f
+    for f in pg/postgres.log unleash.log; do
+        if [[ -s $dir/$f ]]; then
+            printf -- '--- %s (last 30 lines) ---\n' "$dir/$f" >&2
+            tail -n 30 -- "$dir/$f" >&2
+        fi
+    done
+}
+
+lock_dir() {
+    local dir=$1
+    exec {DIR_LOCK_FD}>"$dir/.lock" || die "cannot open $dir/.lock"
+    flock -w 60 "$DIR_LOCK_FD" || die "timed out waiting for the lock on $dir"
+}
+
+# Gives every ancestor of DIR the search bit for others, so the postgres user
+# can reach DIR/pg (e.g. under a 0700 temp dir). Only adds o+x where missing.
+make_reachable() {
+    local d=$1 perm
+    while [[ $d != / ]]; do
+        d=${d%/*}
+        [[ -n $d ]] || d=/
+        [[ -d $d ]] || continue
+        perm=$(stat -L -c '%a' -- "$d") || die "cannot stat $d"
+        if ((!(8#$perm & 1))); then
+            chmod o+x -- "$d" || die "cannot make $d searchable for $PG_USER"
+        fi
+    done
+}
+
+# --------------------------------------------------------------------- setup
+
+cmd_setup() {
+    (($# == 0)) || die "usage: $PROG setup"
+    need_root
+    local fd
+    exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
+    flock -w 600 "$fd" || die "timed out waiting for $SETUP_LOCK"
+
+    local -a missing=()
+    [[ -n $(pg_bindir) ]] || missing+=("$APT_PACKAGES")
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+    command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+    command -v flock >/dev/null 2>&1 || missing+=(util-linux)
+    if ((${#missing[@]})); then
+        install_packages "${missing[@]}" || exit 1
+    fi
+    [[ -n $(pg_bindir) ]] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin after installing $APT_PACKAGES"
+    id -u "$PG_USER" >/dev/null 2>&1 || die "user $PG_USER missing after installing $APT_PACKAGES"
+    local major
+    major=$(node_major) || die "node does not run"
+    ((major >= 20)) || die "unleash-server $UNLEASH_VERSION needs Node.js >= 20, found $(node --version)"
+
+    if [[ $(installed_unleash_version) != "$UNLEASH_VERSION" ]]; then
+        install_unleash || exit 1
+    fi
+}
+
+install_packages() {
+    local log policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+    log=$(mktemp /tmp/paaf-unleash-apt.XXXXXX) || die "mktemp failed"
+    # Keep the package scripts from starting the system cluster on port 5432.
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
+    fi
+    {
+        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+    } >"$log" 2>&1 || rc=$?
+    ((made_policy)) && rm -f "$policy"
+    if ((rc != 0)); then
+        note "apt-get install $* failed (exit $rc):"
+        tail -n 40 "$log" >&2
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
+}
+
+install_unleash() {
+    local log rc=0 tmp
+    log=$(mktemp /tmp/paaf-unleash-npm.XXXXXX) || die "mktemp failed"
+    mkdir -p -- "${TOOLS_DIR%/*}" || die "cannot create ${TOOLS_DIR%/*}"
+    # Installed beside, then swapped in: a failed install leaves the old one.
+    tmp=$(mktemp -d "$TOOLS_DIR.new.XXXXXX") || die "mktemp -d failed"
+    printf '{"name":"paaf-unleash-peer","private":true}\n' >"$tmp/package.json"
+    # --ignore-scripts: no install script is needed (the optional native
+    # modules of the ssh2 dependency fall back to JavaScript), and none may
+    # download anything.
+    (cd "$tmp" && npm install --no-audit --no-fund --no-update-notifier --omit=dev \
+        --ignore-scripts --loglevel=error "unleash-server@$UNLEASH_VERSION") >"$log" 2>&1 || rc=$?
+    if ((rc != 0)) || [[ ! -f $tmp/node_modules/unleash-server/dist/server.js ]]; then
+        note "npm install unleash-server@$UNLEASH_VERSION failed (exit $rc):"
+        tail -n 40 "$log" >&2
+        rm -rf -- "$tmp" "$log"
+        return 1
+    fi
+    rm -f "$log"
+    rm -rf -- "$TOOLS_DIR.old"
+    if [[ -e $TOOLS_DIR ]]; then
+        mv -- "$TOOLS_DIR" "$TOOLS_DIR.old" || die "cannot move the old $TOOLS_DIR away"
+    fi
+    mv -- "$tmp" "$TOOLS_DIR" || die "cannot move the new install to $TOOLS_DIR"
+    rm -rf -- "$TOOLS_DIR.old"
+}
+
+# --------------------------------------------------------------------- start
+
+as_pg() {
+    runuser -u "$PG_USER" -- "$@"
+}
+
+start_postgres() {
+    local dir=$1 bin pg=$1/pg
+    bin=$(pg_bindir)
+    [[ -n $bin ]] || die "PostgreSQL not installed; run '$PROG setup' first"
+    mkdir -p -- "$pg" || die "cannot create $pg"
+    { chown "$PG_USER:" "$pg" && chmod 0700 "$pg"; } || die "cannot hand $pg to $PG_USER"
+    if [[ ! -s $pg/data/PG_VERSION ]]; then
+        rm -rf -- "$pg/data"
+        as_pg "$bin/initdb" -D "$pg/data" -U "$PG_USER" --auth=trust -E UTF8 \
+            --locale=C.UTF-8 >"$pg/initdb.log" 2>&1 ||
+            { tail -n 30 "$pg/initdb.log" >&2; die "initdb in $pg/data failed"; }
+    fi
+    if postmaster_pid "$dir" >/dev/null; then
+        return 0
+    fi
+    # No TCP at all; the socket in DIR/pg. setsid: not in the caller's process
+    # group, so a harness's ^C does not leave it half-stopped; the lock fd is
+    # closed in the server, or it would hold DIR's lock forever.
+    setsid -w runuser -u "$PG_USER" -- "$bin/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" -w -t 60 \
+        -o "-c listen_addresses= -c unix_socket_directories=$pg -p $PG_PORT -c fsync=off" \
+        start >/dev/null 2>&1 {DIR_LOCK_FD}>&- ||
+        { show_logs "$dir"; die "PostgreSQL in $pg/data did not start"; }
+    if ! "$bin/psql" -h "$pg" -p "$PG_PORT" -U "$PG_USER" -d postgres -tAq \
+        -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1; then
+        "$bin/createdb" -h "$pg" -p "$PG_PORT" -U "$PG_USER" "$DB_NAME" ||
+            die "cannot create database $DB_NAME"
+    fi
+}
+
+new_token_secret() {
+    local hex
+    hex=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n') || return 1
+    [[ ${#hex} == 48 ]] || return 1
+    printf '%s' "$hex"
+}
+
+start_unleash() {
+    local dir=$1 port=$2 token pid
+    [[ -f $SERVER_JS ]] || die "unleash-server not installed in $TOOLS_DIR; run '$PROG setup' first"
+    if [[ ! -s $dir/admin-token ]]; then
+        local secret
+        secret=$(new_token_secret) || die "cannot make a token"
+        (umask 077 && printf '*:*.%s\n' "$secret" >"$dir/admin-token") ||
+            die "cannot write $dir/admin-token"
+    fi
+    read -r token <"$dir/admin-token" || die "cannot read $dir/admin-token"
+    printf '%s\n' "$port" >"$dir/port"
+    # Every outbound call is off: the version check (and its URL pointed at a
+    # closed loopback port, should a default change), telemetry.
+    (
+        cd "$TOOLS_DIR" || exit 1
+        exec env \
+            HTTP_HOST=127.0.0.1 HTTP_PORT="$port" \
+            DATABASE_HOST="$dir/pg" DATABASE_PORT="$PG_PORT" DATABASE_NAME="$DB_NAME" \
+            DATABASE_USERNAME="$PG_USER" DATABASE_PASSWORD=unused DATABASE_SSL=false \
+            INIT_ADMIN_API_TOKENS="$token" \
+            CHECK_VERSION=false UNLEASH_VERSION_URL=http://127.0.0.1:9/ SEND_TELEMETRY=false \
+            UNLEASH_URL="http://127.0.0.1:$port" UNLEASH_SECRET="$(new_token_secret)" \
+            LOG_LEVEL=warn \
+            setsid node "$SERVER_JS" "--paaf-dir=$dir" </dev/null >"$dir/unleash.log" 2>&1 \
+            {DIR_LOCK_FD}>&-
+    ) &
+    pid=$!
+    printf '%s\n' "$pid" >"$dir/unleash.pid" || die "cannot write $dir/unleash.pid"
+}
+
+wait_healthy() {
+    local dir=$1 port=$2 pid deadline
+    read -r pid <"$dir/unleash.pid" || pid=
+    deadline=$(($(now_ms) + READY_TIMEOUT * 1000))
+    while :; do
+        if ! pid_alive "$pid"; then
+            note "unleash (pid $pid) exited during start"
+            return 1
+        fi
+        [[ $(http_status "$port" /health) == 200 ]] && return 0
+        if (($(now_ms) > deadline)); then
+            note "unleash did not answer 200 on 127.0.0.1:$port/health within ${READY_TIMEOUT}s"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# Enables every environment of ENVIRONMENTS in the default project (the admin
+# API: GET .../projects/default/overview, POST .../projects/default/environments),
+# through Node's fetch.
+enable_environments() {
+    local dir=$1 port=$2 token
+    read -r token <"$dir/admin-token" || return 1
+    # SC2016: the script is JavaScript, not shell; SC2086: one argument per
+    # environment.
+    # shellcheck disable=SC2016,SC2086
+    PAAF_UNLEASH_TOKEN=$token node --input-type=module -e '
+        const [base, ...envs] = process.argv.slice(1);
+        const headers = {
+            authorization: process.env.PAAF_UNLEASH_TOKEN,
+            "content-type": "application/json",
+        };
+        const url = `${base}/api/admin/projects/default`;
+        const project = await fetch(`${url}/overview`, { headers });
+        if (!project.ok) throw new Error(`GET ${url}/overview: ${project.status} ${await project.text()}`);
+        const body = await project.json();
+        const have = new Set((body.environments ?? []).map((e) => e.environment ?? e));
+        for (const env of envs) {
+            if (have.has(env)) continue;
+            const r = await fetch(`${url}/environments`, {
+                method: "POST", headers, body: JSON.stringify({ environment: env }),
+            });
+            if (!r.ok) throw new Error(`enable ${env}: ${r.status} ${await r.text()}`);
+        }
+    ' "http://127.0.0.1:$port" $ENVIRONMENTS
+}
+
+cmd_start() {
+    (($# == 2 || $# == 3)) || die "usage: $PROG start DIR PORT [OWNER_PID]"
+    need_root
+    local port=$2 dir owner=${3:-} owner_start=
+    is_port "$port" || die "bad port: $port"
+    if [[ -n $owner ]]; then
+        owner_start=$(proc_start_time "$owner") || die "owner pid $owner is not running"
+    fi
+    port=$((10#$port))
+    dir=$(canon_dir "$1")
+    command -v node >/dev/null 2>&1 || die "node not found; run '$PROG setup' first"
+
+    mkdir -p -- "$dir" || die "cannot create $dir"
+    lock_dir "$dir"
+
+    local pid old_port=
+    if pid=$(unleash_pid "$dir"); then
+        [[ -f $dir/port ]] && read -r old_port <"$dir/port"
+        if [[ $old_port == "$port" ]]; then
+            note "$dir already running on 127.0.0.1:$port (pid $pid)"
+            return 0
+        fi
+        die "$dir is already running on port ${old_port:-?} (pid $pid); stop it first"
+    fi
+    tcp_open "$port" && die "127.0.0.1:$port is already in use by another process"
+
+    make_reachable "$dir/pg"
+    start_postgres "$dir"
+    start_unleash "$dir" "$port"
+    local err
+    if ! wait_healthy "$dir" "$port"; then
+        show_logs "$dir"
+        stop_all "$dir"
+        exit 1
+    fi
+    if ! err=$(enable_environments "$dir" "$port" 2>&1); then
+        note "cannot enable the environments $ENVIRONMENTS in the default project: $err"
+        show_logs "$dir"
+        stop_all "$dir"
+        exit 1
+    fi
+    if [[ -n $owner ]]; then
+        # Detached (its own session), and without DIR's lock, which stop needs.
+        setsid bash "$SELF" __watch "$dir" "$owner" "$owner_start" </dev/null \
+            >>"$dir/watch.log" 2>&1 {DIR_LOCK_FD}>&- &
+    fi
+}
+
+# Stops DIR's servers once OWNER (pid, start time) has exited; exits on its own
+# when they are stopped otherwise.
+cmd_watch() {
+    local dir=$1 owner=$2 owner_start=$3
+    while [[ -d $dir ]] && unleash_pid "$dir" >/dev/null; do
+        if [[ $(proc_start_time "$owner") != "$owner_start" ]]; then
+            note "owner pid $owner exited: stopping $dir"
+            cmd_stop "$dir"
+            return
+        fi
+        sleep 1
+    done
+}
+
+# ---------------------------------------------------------------------- stop
+
+# Waits for pid to exit; SIGKILL after STOP_TIMEOUT.
+reap() {
+    local pid=$1 deadline
+    deadline=$(($(now_ms) + STOP_TIMEOUT * 1000))
+    while pid_alive "$pid"; do
+        if (($(now_ms) > deadline)); then
+            kill -KILL "$pid" 2>/dev/null
+            sleep 0.1
+            pid_alive "$pid" && note "pid $pid survived SIGKILL"
+            return 0
+        fi
+        sleep 0.05
+    done
+}
+
+stop_all() {
+    local dir=$1 pid bin
+    if pid=$(unleash_pid "$dir"); then
+        kill -TERM "$pid" 2>/dev/null
+        reap "$pid"
+    fi
+    rm -f -- "$dir/unleash.pid"
+    if pid=$(postmaster_pid "$dir"); then
+        bin=$(pg_bindir)
+        if [[ -n $bin ]]; then
+            as_pg "$bin/pg_ctl" -D "$dir/pg/data" -m fast -w -t "$STOP_TIMEOUT" stop \
+                >/dev/null 2>&1 {DIR_LOCK_FD}>&-
+        fi
+        # SIGQUIT is PostgreSQL's immediate shutdown.
+        pid_alive "$pid" && kill -QUIT "$pid" 2>/dev/null
+        reap "$pid"
+    fi
+}
+
+cmd_stop() {
+    (($# == 1)) || die "usage: $PROG stop DIR"
+    need_root
+    local dir
+    dir=$(canon_dir "$1")
+    [[ -d $dir ]] || return 0
+    lock_dir "$dir"
+    stop_all "$dir"
+}
+
+# ---------------------------------------------------------------------- main
+
+main() {
+    (($# >= 1)) || {
+        usage >&2
+        exit 2
+    }
+    local cmd=$1
+    shift
+    case $cmd in
+    setup) cmd_setup "$@" ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    __watch)
+        (($# == 3)) || die "usage: $PROG __watch DIR OWNER_PID OWNER_START"
+        cmd_watch "$@"
+        ;;
+    -h | --help | help) usage ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+}
+
+main "$@"
