@@ -1,0 +1,192 @@
+//! The monitoring commands of the `paaf` CLI against real Prometheus, node exporter and
+//! Alertmanager (tests/peers/prometheus.sh): what a user types during an incident.
+
+use paaf_tests::{PrometheusPeers, World};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const RULE: &str = "PaafTestAlwaysFiring";
+
+fn world_with(peers: &PrometheusPeers) -> World {
+    let world = World::new();
+    world.write_config(&format!(
+        "operator = \"alice\"\n\n[[monitoring]]\nname = \"prom\"\ntype = \"prometheus\"\nurl = \"{}\"\n\n[[monitoring]]\nname = \"am\"\ntype = \"alertmanager\"\nurl = \"{}\"\n",
+        peers.prometheus_url(),
+        peers.alertmanager_url()
+    ));
+    world
+}
+
+fn json(world: &World, args: &[&str]) -> Value {
+    let out = world.paaf().args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "paaf {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// Polls `paaf alerts --json` until `check` accepts a source's alerts (at most 30 s).
+fn wait_alerts(world: &World, source: &str, what: &str, check: impl Fn(&[Value]) -> bool) {
+    let start = Instant::now();
+    loop {
+        let sources = json(world, &["alerts"]);
+        let alerts = sources
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == source)
+            .and_then(|s| s["alerts"].as_array().cloned())
+            .unwrap_or_default();
+        if check(&alerts) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}: {sources}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn alerts_query_targets_and_a_silence_through_the_cli() {
+    let peers = PrometheusPeers::start();
+    let world = world_with(&peers);
+
+    // Alerts of both sources in one list, the rule's alert firing in each.
+    wait_alerts(&world, "prom", "the rule to fire", |a| {
+        a.iter()
+            .any(|x| x["name"] == RULE && x["state"] == "firing")
+    });
+    wait_alerts(&world, "am", "the alert to reach Alertmanager", |a| {
+        a.iter()
+            .any(|x| x["name"] == RULE && x["state"] == "firing")
+    });
+    let text = world.paaf().arg("alerts").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains(RULE) && text.contains("page"), "{text}");
+
+    // A range query: every series has points and stats in the table.
+    let result = json(
+        &world,
+        &[
+            "query", "up", "--from", "now-1m", "--to", "now", "--width", "20",
+        ],
+    );
+    let series = result["series"].as_array().unwrap();
+    assert_eq!(series.len(), 2, "{result}");
+    assert!(
+        series
+            .iter()
+            .all(|s| !s["values"].as_array().unwrap().is_empty())
+    );
+    let out = world
+        .paaf()
+        .args(["query", "up", "--from", "now-1m", "--to", "now"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("job=\"node\"") && table.contains('▄'),
+        "{table}"
+    );
+
+    // Target health.
+    let targets = json(&world, &["targets"]);
+    assert!(
+        targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["health"] == "up"),
+        "{targets}"
+    );
+
+    // Silence the alert for 10 minutes: Alertmanager shows it silenced; expire: firing again.
+    let silenced = json(
+        &world,
+        &[
+            "silence",
+            "add",
+            &format!("alertname={RULE}"),
+            "--for",
+            "10m",
+            "-m",
+            "paaf CLI test",
+        ],
+    );
+    let id = silenced["silence_id"].as_str().unwrap().to_string();
+    wait_alerts(&world, "am", "the alert to be silenced", |a| {
+        a.iter()
+            .any(|x| x["name"] == RULE && x["state"] == "silenced" && x["silenced_by"][0] == id)
+    });
+    let silences = json(&world, &["silence", "list"]);
+    assert!(
+        silences
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == id && s["created_by"] == "alice"),
+        "{silences}"
+    );
+    json(&world, &["silence", "expire", &id]);
+    wait_alerts(&world, "am", "the alert to fire again", |a| {
+        a.iter()
+            .any(|x| x["name"] == RULE && x["state"] == "firing")
+    });
+
+    // Both changes are in the journal.
+    let journal = paaf_tests::journal_json(&world);
+    let kinds: Vec<&str> = journal.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert!(
+        kinds.contains(&"silence") && kinds.contains(&"expire-silence"),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn a_bad_query_and_a_stopped_source_give_typed_errors_and_exit_codes() {
+    let peers = PrometheusPeers::start();
+    let world = world_with(&peers);
+
+    let out = world
+        .paaf()
+        .args(["query", "rate(up[", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "bad PromQL is an input error");
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["error"]["code"], "invalid-input", "{body}");
+
+    // Silencing needs a matcher with a value.
+    let out = world
+        .paaf()
+        .args(["silence", "add", "alertname=~.*"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+
+    peers.stop();
+    // One stopped source never hides the others: each source has its error row.
+    let sources = json(&world, &["alerts"]);
+    for s in sources.as_array().unwrap() {
+        assert_eq!(s["error"]["code"], "unreachable", "{s}");
+    }
+    let out = world.paaf().args(["targets"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "unreachable");
+}
+
+#[test]
+fn without_a_monitoring_source_the_commands_say_what_to_configure() {
+    let world = World::new();
+    world.write_config("operator = \"alice\"\n");
+    let out = world.paaf().args(["query", "up"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[[monitoring]]"), "{err}");
+    let out = world.paaf().args(["alerts"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
