@@ -1,10 +1,10 @@
 //! One function per command: arguments in, a facade call, output out.
 
-use crate::monitor;
 use crate::render::{self, RebootProgress};
 use crate::{
     AddHostArgs, Cli, Command, ExecArgs, HostCommand, RunbookCommand, SecretCommand, exit, prompt,
 };
+use crate::{flags, monitor};
 use paaf_core::config::{self, AuthInput, HostInput, SecretInput};
 use paaf_core::secrets::KeyringStore;
 use paaf_core::{CancellationToken, Confirmation, Error, ErrorCode, Paaf, Result};
@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub struct Ctx {
     pub paaf: Paaf,
     pub json: bool,
-    yes: bool,
+    pub yes: bool,
     accept_new: bool,
 }
 
@@ -97,6 +97,8 @@ async fn run(ctx: &Ctx, command: Command) -> Result<i32> {
         }
         Command::Panel(args) => monitor::panel(ctx, args).await,
         Command::Annotate(args) => monitor::annotate(ctx, args).await,
+        Command::Flags(args) => flags::list(ctx, args).await,
+        Command::Flag(command) => flags::flag(ctx, command).await,
         Command::Secret(SecretCommand::Set { name }) => {
             let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| {
                 Error::InvalidInput {

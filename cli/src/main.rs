@@ -3,6 +3,7 @@
 
 mod commands;
 mod exit;
+mod flags;
 mod monitor;
 mod prompt;
 mod render;
@@ -101,6 +102,11 @@ enum Command {
     Panel(monitor::PanelArgs),
     /// Write a Grafana annotation now (org-wide, or on a dashboard/panel)
     Annotate(monitor::AnnotateArgs),
+    /// Feature flags of every flag service, with their state per environment
+    Flags(flags::FlagsArgs),
+    /// Turn a feature flag off or on in one environment; undo a change
+    #[command(subcommand)]
+    Flag(flags::FlagCommand),
 }
 
 #[derive(Subcommand)]

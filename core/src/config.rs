@@ -33,6 +33,28 @@ pub struct Config {
     pub hosts: Vec<HostConfig>,
     /// Grafana instances, Prometheus servers and Alertmanagers (`[[monitoring]]`).
     pub monitoring: Vec<MonitoringConfig>,
+    /// Feature-flag services (`[[flags]]`).
+    pub flags: Vec<FlagsConfig>,
+}
+
+/// One feature-flag service.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagsConfig {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: FlagsKind,
+    pub url: String,
+    /// The management API token (never an SDK/client key).
+    #[serde(serialize_with = "ser_ref")]
+    pub token: SecretRef,
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlagsKind {
+    Unleash,
 }
 
 /// One monitoring source: a Grafana instance, a Prometheus server or an Alertmanager.
@@ -179,6 +201,19 @@ struct RawConfig {
     hosts: Vec<RawHost>,
     #[serde(default)]
     monitoring: Vec<RawMonitoring>,
+    #[serde(default)]
+    flags: Vec<RawFlags>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlags {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    url: Spanned<String>,
+    token: Spanned<String>,
+    timeout_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -355,10 +390,24 @@ impl Config {
             }
             monitoring.push(source);
         }
+        let mut flags: Vec<FlagsConfig> = Vec::new();
+        for raw_flags in raw.flags {
+            let span = raw_flags.name.span();
+            let backend = validate_flags(&src, raw_flags)?;
+            if flags.iter().any(|f| f.name == backend.name) {
+                return Err(src.err(
+                    Some(&span),
+                    format!("flag service name `{}` is used twice", backend.name),
+                    "give every [[flags]] entry its own name",
+                ));
+            }
+            flags.push(backend);
+        }
         Ok(Config {
             path: path.to_path_buf(),
             operator,
             monitoring,
+            flags,
             known_hosts: relative(raw.known_hosts.as_ref(), "known_hosts"),
             journal: relative(raw.journal.as_ref(), "journal.sqlite"),
             hosts,
@@ -519,6 +568,92 @@ fn validate_monitoring(src: &Source, raw: RawMonitoring) -> Result<MonitoringCon
         org_id: raw.org_id,
         timeout,
     })
+}
+
+fn validate_flags(src: &Source, raw: RawFlags) -> Result<FlagsConfig> {
+    let name = raw.name.get_ref().clone();
+    if !valid_name(&name) {
+        return Err(src.err(
+            Some(&raw.name.span()),
+            format!("flag service name `{name}` is not allowed"),
+            "use letters, digits, `-`, `_` and `.` only, e.g. `prod`",
+        ));
+    }
+    let kind = match raw.kind.get_ref().as_str() {
+        "unleash" => FlagsKind::Unleash,
+        other => {
+            return Err(src.err(
+                Some(&raw.kind.span()),
+                format!("flag service `{name}`: unknown type `{other}`"),
+                "use type = \"unleash\" (the other vendors are not supported yet)",
+            ));
+        }
+    };
+    let url = raw.url.get_ref().trim().to_string();
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
+        return Err(src.err(
+            Some(&raw.url.span()),
+            format!("flag service `{name}`: url `{url}` is not an http(s) URL"),
+            "write it like url = \"https://unleash.example.com\"",
+        ));
+    }
+    let token = SecretRef::parse(raw.token.get_ref()).map_err(|m| {
+        src.err(
+            Some(&raw.token.span()),
+            format!("flag service `{name}`: {m}"),
+            "e.g. token = \"keyring:unleash-prod\" (store it with `paaf secret set unleash-prod`)",
+        )
+    })?;
+    let timeout = positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_API_TIMEOUT);
+    Ok(FlagsConfig {
+        name,
+        kind,
+        url,
+        token,
+        timeout,
+    })
+}
+
+impl Config {
+    /// The flag service named `name`, or the only one.
+    pub fn flags_backend(&self, name: Option<&str>) -> Result<&FlagsConfig> {
+        let listing = || {
+            if self.flags.is_empty() {
+                "none is configured: add a [[flags]] entry (see the README's Config section)"
+                    .to_string()
+            } else {
+                format!(
+                    "configured: {}",
+                    self.flags
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        };
+        match name {
+            Some(n) => self
+                .flags
+                .iter()
+                .find(|f| f.name == n)
+                .ok_or_else(|| Error::NotFound {
+                    what: "flag service",
+                    name: n.to_string(),
+                    hint: Some(listing()),
+                }),
+            None => match self.flags.as_slice() {
+                [one] => Ok(one),
+                _ => Err(Error::NotFound {
+                    what: "flag service",
+                    name: String::new(),
+                    hint: Some(format!("name one with --backend; {}", listing())),
+                }),
+            },
+        }
+    }
 }
 
 fn valid_name(name: &str) -> bool {

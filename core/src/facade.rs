@@ -19,7 +19,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+mod flags;
 mod monitoring;
+pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
 
 /// How a person confirmed a destructive action.

@@ -28,7 +28,7 @@ pub enum ActionState {
 }
 
 impl ActionState {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ActionState::Pending => "pending",
             ActionState::Running => "running",

@@ -19,7 +19,10 @@ pub mod ssh;
 
 pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
-pub use facade::{About, AnnotationInput, Confirmation, DashboardView, Paaf, TimeWindow};
+pub use facade::{
+    About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
+    Paaf, TimeWindow,
+};
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!("paaf_core");

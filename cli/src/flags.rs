@@ -1,0 +1,166 @@
+//! `paaf flags`, `paaf flag off|on|undo`: the feature-flag commands, their arguments and output.
+
+use crate::commands::Ctx;
+use crate::render::{self, table};
+use crate::{exit, prompt};
+use clap::{Args, Subcommand};
+use paaf_core::flags::FlagFilter;
+use paaf_core::{BackendFlags, FlagChange, FlagTarget, Result};
+use std::io::IsTerminal;
+
+#[derive(Args)]
+pub struct FlagsArgs {
+    /// Part of the flag's key or name
+    pub query: Option<String>,
+    /// Only this flag service (a [[flags]] name)
+    #[arg(long)]
+    pub backend: Option<String>,
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Only this environment's state
+    #[arg(long)]
+    pub env: Option<String>,
+    #[arg(long)]
+    pub tag: Option<String>,
+}
+
+#[derive(Args)]
+pub struct FlagWhere {
+    /// The flag's key
+    pub key: String,
+    /// The environment, e.g. production
+    #[arg(long)]
+    pub env: String,
+    #[arg(long, default_value = "default")]
+    pub project: String,
+    /// The flag service (a [[flags]] name); needed when several are configured
+    #[arg(long)]
+    pub backend: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum FlagCommand {
+    /// Turn a flag OFF in one environment (the kill switch), after confirmation
+    Off(FlagWhere),
+    /// Turn a flag ON in one environment, after confirmation
+    On(FlagWhere),
+    /// Put a flag back as it was before a change paaf made (its journal action id)
+    Undo { action_id: i64 },
+}
+
+pub async fn list(ctx: &Ctx, a: FlagsArgs) -> Result<i32> {
+    let filter = FlagFilter {
+        query: a.query,
+        project: a.project,
+        environment: a.env,
+        tag: a.tag,
+    };
+    let backends = ctx.paaf.flags(a.backend.as_deref(), &filter).await?;
+    if ctx.json {
+        render::json(&backends);
+    } else {
+        render_flags(&backends);
+    }
+    Ok(exit::OK)
+}
+
+fn render_flags(backends: &[BackendFlags]) {
+    if backends.is_empty() {
+        println!(
+            "No flag service is configured: add a [[flags]] entry (see the README's Config section)."
+        );
+        return;
+    }
+    let mut t = table(&["SERVICE", "PROJECT", "FLAG", "ENVIRONMENTS", "TAGS"]);
+    for b in backends {
+        if let Some(e) = &b.error {
+            t.add_row(vec![
+                b.backend.clone(),
+                String::new(),
+                format!("error[{}]", e.code.as_str()),
+                e.message.clone(),
+                String::new(),
+            ]);
+        }
+        for f in &b.flags {
+            let envs = f
+                .environments
+                .iter()
+                .map(|e| format!("{} {}", e.name, if e.enabled { "ON" } else { "off" }))
+                .collect::<Vec<_>>()
+                .join(", ");
+            t.add_row(vec![
+                f.backend.clone(),
+                f.project.clone(),
+                f.key.clone(),
+                envs,
+                f.tags.join(", "),
+            ]);
+        }
+    }
+    println!("{t}");
+}
+
+fn bold(text: &str) -> String {
+    if std::io::stderr().is_terminal() {
+        format!("\x1b[1m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+pub async fn flag(ctx: &Ctx, command: FlagCommand) -> Result<i32> {
+    let change = match command {
+        FlagCommand::Off(w) => set(ctx, w, false).await?,
+        FlagCommand::On(w) => set(ctx, w, true).await?,
+        FlagCommand::Undo { action_id } => {
+            let confirm = prompt::confirm(
+                ctx.yes,
+                &format!("Undo flag change {action_id} (set the flag back as it was)?"),
+            );
+            ctx.paaf.undo_flag(action_id, &confirm).await?
+        }
+    };
+    if ctx.json {
+        render::json(&change);
+    } else {
+        print_change(&change);
+    }
+    Ok(exit::OK)
+}
+
+/// Reads the flag's current state, shows it in the confirmation, then switches it if it is
+/// still in that state.
+async fn set(ctx: &Ctx, w: FlagWhere, enabled: bool) -> Result<FlagChange> {
+    let target = FlagTarget {
+        backend: w.backend,
+        project: w.project,
+        key: w.key,
+        environment: w.env,
+    };
+    let now = ctx.paaf.flag_state(&target).await?;
+    let word = |on: bool| if on { "ON" } else { "OFF" };
+    let question = format!(
+        "{} is {} in {}. Turn it {} in {}?",
+        target.key,
+        word(now.enabled),
+        bold(&target.environment.to_uppercase()),
+        bold(word(enabled)),
+        bold(&target.environment.to_uppercase()),
+    );
+    let confirm = prompt::confirm(ctx.yes, &question);
+    ctx.paaf.set_flag(&target, enabled, &now, &confirm).await
+}
+
+fn print_change(c: &FlagChange) {
+    let word = |on: bool| if on { "ON" } else { "OFF" };
+    println!(
+        "{} in {}: {} -> {} (journal action {}; undo with `paaf flag undo {}`)",
+        c.key,
+        c.environment,
+        word(c.was_enabled),
+        word(c.enabled),
+        c.action_id,
+        c.action_id
+    );
+}

@@ -1,0 +1,160 @@
+//! The feature-flag commands of the `paaf` CLI against a real Unleash 7.5.1 + PostgreSQL
+//! (tests/peers/unleash.sh): list, the kill switch with its confirmation, undo, the journal.
+
+use paaf_core::http::{HttpAuth, Limits, Method, Request, Retry, Service};
+use paaf_tests::{UnleashServer, World};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const FLAG: &str = "new-checkout";
+
+fn admin(server: &UnleashServer) -> Service {
+    let auth = HttpAuth::Header {
+        name: "authorization".into(),
+        value: SecretString::from(server.admin_token.clone()),
+    };
+    Service::new("unleash admin", &server.url(), auth, Limits::default()).unwrap()
+}
+
+/// Creates the flag, ON in production and development, through Unleash's admin API.
+async fn seed(server: &UnleashServer) {
+    let api = admin(server);
+    let body = json!({"name": FLAG, "type": "release", "description": "the new checkout"});
+    let create = Request::with_body(
+        Method::POST,
+        "api/admin/projects/default/features",
+        &body,
+        Retry::NotIdempotent,
+    )
+    .unwrap();
+    api.send(create).await.unwrap();
+    for env in ["production", "development"] {
+        let on = Request {
+            method: Method::POST,
+            path: format!("api/admin/projects/default/features/{FLAG}/environments/{env}/on"),
+            query: Vec::new(),
+            json: None,
+            headers: Vec::new(),
+            retry: Retry::Idempotent,
+        };
+        api.send(on).await.unwrap();
+    }
+}
+
+fn json_of(world: &World, token: &str, args: &[&str]) -> (Option<i32>, Value) {
+    let out = world
+        .paaf()
+        .env("PAAF_TEST_UNLEASH_TOKEN", token)
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let body = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "paaf {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), body)
+}
+
+fn env_state(list: &Value, env: &str) -> bool {
+    list[0]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == FLAG)
+        .and_then(|f| {
+            f["environments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == env)
+        })
+        .map(|e| e["enabled"] == true)
+        .unwrap_or_else(|| panic!("{FLAG}@{env} not listed: {list}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kill_switch_through_the_cli_with_undo() {
+    let server = UnleashServer::start();
+    seed(&server).await;
+    let world = World::new();
+    world.write_config(&format!(
+        "operator = \"alice\"\n\n[[flags]]\nname = \"prod\"\ntype = \"unleash\"\nurl = \"{}\"\ntoken = \"env:PAAF_TEST_UNLEASH_TOKEN\"\n",
+        server.url()
+    ));
+    let token = server.admin_token.clone();
+
+    let (code, list) = json_of(&world, &token, &["flags", "checkout"]);
+    assert_eq!(code, Some(0), "{list}");
+    assert!(env_state(&list, "production") && env_state(&list, "development"));
+
+    // Without a confirmation nothing changes (exit 8).
+    let (code, body) = json_of(
+        &world,
+        &token,
+        &["flag", "off", FLAG, "--env", "production"],
+    );
+    assert_eq!(code, Some(8), "{body}");
+    assert_eq!(body["error"]["code"], "confirmation-required");
+    assert!(env_state(
+        &json_of(&world, &token, &["flags"]).1,
+        "production"
+    ));
+
+    // The kill switch: production only.
+    let (code, change) = json_of(
+        &world,
+        &token,
+        &["flag", "off", FLAG, "--env", "production", "--yes"],
+    );
+    assert_eq!(code, Some(0), "{change}");
+    assert_eq!(
+        (&change["was_enabled"], &change["enabled"]),
+        (&json!(true), &json!(false))
+    );
+    let list = json_of(&world, &token, &["flags"]).1;
+    assert!(!env_state(&list, "production"), "{list}");
+    assert!(
+        env_state(&list, "development"),
+        "development untouched: {list}"
+    );
+
+    // Undo in one step, from the journal.
+    let id = change["action_id"].as_i64().unwrap().to_string();
+    let (code, undone) = json_of(&world, &token, &["flag", "undo", &id, "--yes"]);
+    assert_eq!(code, Some(0), "{undone}");
+    assert_eq!(undone["enabled"], true);
+    assert!(env_state(
+        &json_of(&world, &token, &["flags"]).1,
+        "production"
+    ));
+
+    let journal = paaf_tests::journal_json(&world);
+    let kinds: Vec<(&str, &str)> = journal
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert!(kinds.contains(&("flag-off", "succeeded")), "{kinds:?}");
+    assert!(kinds.contains(&("flag-on", "succeeded")), "{kinds:?}");
+
+    // A wrong token: auth-failed naming the service, exit 5; the token never printed.
+    let (code, body) = json_of(
+        &world,
+        "*:*.not-the-token",
+        &["flag", "off", FLAG, "--env", "production", "--yes"],
+    );
+    assert_eq!(code, Some(5), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("prod"),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(&token));
+    // An SDK token is refused with an explanation before anything is sent.
+    let (code, body) = json_of(&world, "default:production.abc123", &["flags"]);
+    assert_eq!(code, Some(0), "per-service errors are rows: {body}");
+    let message = body[0]["error"]["message"].as_str().unwrap();
+    assert!(message.to_lowercase().contains("sdk"), "{message}");
+}
