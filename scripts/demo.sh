@@ -2,10 +2,14 @@
 # demo.sh - a guided tour of paaf against real local SSH hosts.
 #
 # Installs what is missing (scripts/install-deps.sh), builds the paaf CLI,
-# starts three real OpenSSH "hosts" on 127.0.0.1 (tests/peers/sshd-host.sh,
-# each in its own namespaces, with a simulated but from the client's side real
-# reboot) and walks through: add hosts -> host list -> verified reboot ->
-# runbooks -> exec -> journal. Run scripts/demo.sh --help for the options.
+# starts real local peers on 127.0.0.1 -- three OpenSSH "hosts"
+# (tests/peers/sshd-host.sh, each in its own namespaces, with a simulated but
+# from the client's side real reboot), Prometheus + node exporter +
+# Alertmanager with an alert that fires (tests/peers/prometheus.sh) and Unleash
+# over PostgreSQL (tests/peers/unleash.sh) -- and walks through an incident:
+# add hosts -> Protect (flag off) -> Analyze (alerts, a query) -> Alert
+# (silence) -> Fix (verified reboot, runbooks, exec) -> stand down (undo the
+# flag, expire the silence) -> journal. scripts/demo.sh --help for options.
 set -euo pipefail
 
 readonly PROG=demo.sh
@@ -21,6 +25,8 @@ REPO_ROOT=$(cd -- "${SELF%/*}/.." && pwd -P)
 readonly REPO_ROOT
 cd -- "$REPO_ROOT"
 readonly PEER=$REPO_ROOT/tests/peers/sshd-host.sh
+readonly PROM_PEER=$REPO_ROOT/tests/peers/prometheus.sh
+readonly UNLEASH_PEER=$REPO_ROOT/tests/peers/unleash.sh
 DEMO_DIR=$(readlink -m -- "${PAAF_DEMO_DIR:-/tmp/paaf-demo}")
 readonly DEMO_DIR
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}
@@ -29,10 +35,13 @@ usage() {
     cat <<EOF
 Usage: scripts/demo.sh [--non-interactive] [--desktop] | --stop | -h
 
-A guided tour of paaf against three real local SSH hosts (web-1, web-2 with
-an ed25519 key, db-1 with a password), all on 127.0.0.1:
-add hosts (host key shown and accepted) -> host list with live status ->
-verified reboot with progress -> runbooks -> exec -> journal.
+A guided tour of paaf through an incident, against real local peers on
+127.0.0.1: three SSH hosts (web-1, web-2 with an ed25519 key, db-1 with a
+password), Prometheus + Alertmanager (an alert fires at once) and Unleash
+(flag new-checkout, on in production):
+add hosts (host key shown and accepted) -> host list -> Protect: flag off ->
+Analyze: alerts, a PromQL query -> Alert: silence -> Fix: verified reboot,
+runbooks, exec -> stand down: undo the flag, expire the silence -> journal.
 
 It installs what is missing (scripts/install-deps.sh, needs root or sudo),
 builds paaf (cargo build -p paaf-cli) and keeps its state in
@@ -45,7 +54,7 @@ Options:
   --desktop          After the tour, open the desktop app on the same hosts
                      (needs a display; without one, or non-interactive, it
                      starts under Xvfb until its first paint, as a check).
-  --stop             Stop the demo hosts of \$PAAF_DEMO_DIR and exit.
+  --stop             Stop the demo peers of \$PAAF_DEMO_DIR and exit.
   -h, --help         This help.
 
 Interactive runs (the default on a terminal) pause before each step and leave
@@ -108,6 +117,8 @@ if [[ -n ${CI:-} || ! -t 0 ]]; then INTERACTIVE=0; fi
 stop_hosts() {
     [[ -d $DEMO_DIR ]] || return 0
     as_root "$PEER" fleet-stop "$DEMO_DIR"
+    if [[ -d $DEMO_DIR/prometheus ]]; then as_root "$PROM_PEER" stop "$DEMO_DIR/prometheus"; fi
+    if [[ -d $DEMO_DIR/unleash ]]; then as_root "$UNLEASH_PEER" stop "$DEMO_DIR/unleash"; fi
 }
 
 if [[ $ACTION == stop ]]; then
@@ -245,11 +256,84 @@ for h in "${HOSTS[@]}"; do
     say "  $h  127.0.0.1:$(port_of "$h")  state in $(host_dir "$h")"
 done
 
+# A free loopback port chosen by the OS.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+say "${B}Starting Prometheus, node exporter and Alertmanager${R} (Debian's, see tests/peers/prometheus.sh)"
+as_root "$PROM_PEER" setup
+PROM_PORT=$(free_port) NODE_PORT=$(free_port) AM_PORT=$(free_port)
+as_root "$PROM_PEER" start "$DEMO_DIR/prometheus" "$PROM_PORT" "$NODE_PORT" "$AM_PORT" ||
+    die "could not start Prometheus (logs in $DEMO_DIR/prometheus)"
+say "  prometheus 127.0.0.1:$PROM_PORT, alertmanager 127.0.0.1:$AM_PORT (rule PaafTestAlwaysFiring fires at once)"
+# Prometheus finds its targets a few seconds after it is ready: wait for a few node samples,
+# so the tour's query has data.
+python3 - "http://127.0.0.1:$PROM_PORT" <<'PY' || warn "Prometheus has no node metrics yet; the query step may show no data"
+import json, sys, time, urllib.parse, urllib.request
+url = sys.argv[1] + "/api/v1/query?" + urllib.parse.urlencode({"query": "count_over_time(node_load1[1m])"})
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        result = json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]
+        if result and float(result[0]["value"][1]) >= 3:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+PY
+
+say "${B}Starting Unleash${R} (npm unleash-server over its own PostgreSQL, see tests/peers/unleash.sh)"
+as_root "$UNLEASH_PEER" setup
+UNLEASH_PORT=$(free_port)
+as_root "$UNLEASH_PEER" start "$DEMO_DIR/unleash" "$UNLEASH_PORT" ||
+    die "could not start Unleash (logs in $DEMO_DIR/unleash)"
+UNLEASH_URL=http://127.0.0.1:$UNLEASH_PORT
+UNLEASH_TOKEN=$(as_root cat "$DEMO_DIR/unleash/admin-token")
+# A copy the demo user can read, so the token is never printed (the steps read it from here).
+(umask 077 && printf '%s\n' "$UNLEASH_TOKEN" >"$DEMO_DIR/unleash-token")
+# The flag an on-call engineer would kill: new-checkout, on in production and development.
+python3 - "$UNLEASH_URL" "$UNLEASH_TOKEN" <<'PY' || die "could not create the demo flag in Unleash"
+import json, sys, urllib.request
+url, token = sys.argv[1], sys.argv[2]
+def post(path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path, data=data, method="POST",
+        headers={"Authorization": token, "Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).read()
+post("/api/admin/projects/default/features",
+     {"name": "new-checkout", "type": "kill-switch", "description": "the new checkout flow"})
+for env in ("production", "development"):
+    post(f"/api/admin/projects/default/features/new-checkout/environments/{env}/on")
+PY
+say "  unleash $UNLEASH_URL (flag new-checkout on in production and development)"
+
+cat >>"$PAAF_CONFIG" <<EOF
+operator = "demo"
+
+[[monitoring]]
+name = "prom"
+type = "prometheus"
+url = "http://127.0.0.1:$PROM_PORT"
+
+[[monitoring]]
+name = "alertmanager"
+type = "alertmanager"
+url = "http://127.0.0.1:$AM_PORT"
+
+[[flags]]
+name = "unleash"
+type = "unleash"
+url = "$UNLEASH_URL"
+token = "keyring:unleash-demo"
+EOF
+
 # ------------------------------------------------------------------- steps
 
 FAILED=()
 STEP=0
-TOTAL=13
+TOTAL=22
 
 pause() {
     ((INTERACTIVE)) || return 0
@@ -346,6 +430,9 @@ ${B}Keep playing${R}: the hosts are still running.
   paaf runbook run web-1 fail-example      # a failing runbook: exit code 9
   paaf exec web-1 -c hostname -c 'cat /proc/sys/kernel/random/boot_id'
   paaf journal --host web-1
+  paaf alerts
+  paaf query up --instant
+  paaf flags
 $(keyring_hint)
 Hosts: web-1, web-2, db-1 on 127.0.0.1:$PORT_BASE-$((PORT_BASE + ${#HOSTS[@]} - 1)), user $TEST_USER, password $TEST_PASSWORD.
 
@@ -392,7 +479,29 @@ step 0 "The fleet, with live status" \
     "Each host is probed over SSH: reachable, uptime, boot id, OS, last action." \
     "paaf host list"
 
-step 0 "Reboot web-1 and verify it came back" \
+step 0 "Store the Unleash API token in the keychain" \
+    "The config names it (token = \"keyring:unleash-demo\"); the value goes to the OS keychain." \
+    "paaf secret set unleash-demo < $(q "$DEMO_DIR/unleash-token")"
+
+step 0 "PROTECT: the flags, per environment" \
+    "Every [[flags]] service in one list (Unleash here)." \
+    "paaf flags"
+step 0 "PROTECT: kill-switch new-checkout in production" \
+    "paaf reads the flag's state, shows it with the environment in the confirmation, and writes
+only if nobody changed it meanwhile. The journal keeps the state before, for undo." \
+    "paaf flag off new-checkout --env production --yes"
+
+step 0 "ANALYZE: firing alerts of every source" \
+    "Prometheus rules and Alertmanager in one list (a source that fails shows as an error row)." \
+    "paaf alerts"
+step 0 "ANALYZE: a PromQL query, as sparklines with min/max/mean/last" "" \
+    "paaf query 'rate(node_cpu_seconds_total{mode=\"user\"}[10s])' --from now-1m --width 30"
+
+step 0 "ALERT: silence the alert while you work on it" \
+    "The silence goes to Alertmanager, with your name and why; its id is in the journal." \
+    "paaf silence add alertname=PaafTestAlwaysFiring --for 30m -m 'demo incident: checkout'"
+
+step 0 "FIX: reboot web-1 and verify it came back" \
     "Progress: reboot command sent -> connection dropped -> host back up -> boot id changed -> test command ok." \
     "paaf reboot web-1 --yes"
 
@@ -420,6 +529,12 @@ step 0 "Run a command on db-1 (password login)" "" \
 step 0 "Machine-readable output" \
     "Every command takes --json; here: name and boot id of each host." \
     "paaf host list --json | python3 -c 'import json, sys; [print(h[\"name\"], h[\"boot_id\"]) for h in json.load(sys.stdin)]'"
+
+step 0 "STAND DOWN: put the flag back as it was" \
+    "paaf flag undo takes the journal id of the change (here: the newest flag-off)." \
+    "paaf flag undo \$(paaf journal --json | python3 -c 'import json, sys; print(next(r[\"id\"] for r in json.load(sys.stdin) if r[\"kind\"] == \"flag-off\"))') --yes"
+step 0 "STAND DOWN: end the silence" "" \
+    "paaf silence expire \$(paaf silence list --json | python3 -c 'import json, sys; print(next(s[\"id\"] for s in json.load(sys.stdin) if s[\"state\"] == \"active\"))')"
 
 step 0 "The journal: every action, who, from where, how it ended" "" \
     "paaf journal"

@@ -12,6 +12,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Desktop: WebKitGTK and friends for Tauri, Xvfb + WebKitWebDriver for the real-window tests,
 # Chromium for the UI tests, imagemagick for screenshots.
 # Bench: python3 for the alternating runner.
+# Monitoring peers: Prometheus, node exporter, Alertmanager. Flags peer: PostgreSQL for Unleash.
+# Mobile bindings on the JVM: JNA and JUnit 4 (kotlinc comes from npm, see tests/mobile/kotlin).
+# (The peer scripts in tests/peers install their own packages too, when run alone.)
 PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev
@@ -19,6 +22,8 @@ PACKAGES=(
   openssh-server openssh-client sudo util-linux mount procps
   keyutils gnome-keyring dbus dbus-x11
   python3 python3-venv x11-utils ca-certificates
+  prometheus prometheus-node-exporter prometheus-alertmanager postgresql
+  libjna-java junit4 default-jre-headless
 )
 
 missing=()
