@@ -481,8 +481,8 @@ fn render_query(result: &QueryResult, width: usize) {
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
-    if let Some((_, text)) = &result.text {
-        println!("{text}");
+    if let Some(sample) = &result.text {
+        println!("{}", sample.text);
         return;
     }
     if result.series.is_empty() {

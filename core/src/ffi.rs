@@ -2,6 +2,7 @@
 //! foreign types that appear in the records paaf-core passes across the FFI.
 
 use secrecy::{ExposeSecret, SecretString};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 type DateTimeUtc = chrono::DateTime<chrono::Utc>;
@@ -21,4 +22,13 @@ uniffi::custom_type!(SecretString, String, {
     remote,
     lower: |secret| { let _ = secret.expose_secret(); String::new() },
     try_lift: |text| Ok(SecretString::from(text)),
+});
+
+// Labels (Prometheus, Alertmanager) are kept sorted in the core; the bindings see a map.
+type Labels = BTreeMap<String, String>;
+
+uniffi::custom_type!(Labels, HashMap<String, String>, {
+    remote,
+    lower: |labels| labels.into_iter().collect(),
+    try_lift: |map| Ok(map.into_iter().collect()),
 });

@@ -15,14 +15,19 @@ pub use operation::{ProgressListener, RebootOperation};
 pub use secrets::SecretStore;
 
 use paaf_core::config::HostInput;
+use paaf_core::flags::{FlagFilter, FlagState};
 use paaf_core::inventory::{HostStatus, HostSummary};
 use paaf_core::journal::ActionRecord;
+use paaf_core::monitor::alert_list::SourceAlerts;
+use paaf_core::monitor::alertmanager::Silence;
+use paaf_core::monitor::prometheus::{QueryResult, Target};
 use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
-use paaf_core::{About, Confirmation};
+use paaf_core::{About, BackendFlags, Confirmation, FlagChange, FlagTarget, TimeWindow};
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 uniffi::setup_scaffolding!();
 
@@ -180,6 +185,124 @@ impl Paaf {
     ) -> Result<ExecOutput, PaafError> {
         let core = self.core.clone();
         on_runtime(async move { core.run_runbook(&name, &runbook, &confirmation).await }).await
+    }
+
+    /// Protect: the flags of every flag service (or only `backend`), matching `query`; a
+    /// service that fails is listed with its error.
+    pub async fn flags(
+        &self,
+        backend: Option<String>,
+        query: Option<String>,
+        environment: Option<String>,
+    ) -> Result<Vec<BackendFlags>, PaafError> {
+        let core = self.core.clone();
+        let filter = FlagFilter {
+            query,
+            environment,
+            ..FlagFilter::default()
+        };
+        on_runtime(async move { core.flags(backend.as_deref(), &filter).await }).await
+    }
+
+    /// The flag's state in one environment, read now: show it in the confirmation.
+    pub async fn flag_state(&self, target: FlagTarget) -> Result<FlagState, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.flag_state(&target).await }).await
+    }
+
+    /// Turns the flag on or off in one environment if it is still `expected` (the state shown
+    /// in the confirmation); journaled, so `undo_flag` can put it back.
+    pub async fn set_flag(
+        &self,
+        target: FlagTarget,
+        enabled: bool,
+        expected: FlagState,
+        confirmation: Confirmation,
+    ) -> Result<FlagChange, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move {
+            core.set_flag(&target, enabled, &expected, &confirmation)
+                .await
+        })
+        .await
+    }
+
+    /// Puts a flag back as it was before the change journaled as `action_id`.
+    pub async fn undo_flag(
+        &self,
+        action_id: i64,
+        confirmation: Confirmation,
+    ) -> Result<FlagChange, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.undo_flag(action_id, &confirmation).await }).await
+    }
+
+    /// Analyze: the alerts of every monitoring source (or only `source`).
+    pub async fn alerts(&self, source: Option<String>) -> Result<Vec<SourceAlerts>, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.alerts(source.as_deref()).await }).await
+    }
+
+    /// A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
+    /// syntax: `now-6h`) with at most `points` points per series (the chart's width).
+    pub async fn query(
+        &self,
+        source: Option<String>,
+        expr: String,
+        from: Option<String>,
+        to: Option<String>,
+        points: u32,
+    ) -> Result<QueryResult, PaafError> {
+        let core = self.core.clone();
+        let window = from.map(|from| TimeWindow {
+            from,
+            to: to.unwrap_or_else(|| "now".into()),
+        });
+        on_runtime(async move {
+            core.query(source.as_deref(), &expr, window.as_ref(), points)
+                .await
+        })
+        .await
+    }
+
+    /// The scrape targets of a Prometheus source and their health.
+    pub async fn targets(&self, source: Option<String>) -> Result<Vec<Target>, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.targets(source.as_deref()).await }).await
+    }
+
+    /// Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
+    /// returns the silence id.
+    pub async fn silence(
+        &self,
+        source: Option<String>,
+        matchers: Vec<String>,
+        minutes: u32,
+        comment: String,
+    ) -> Result<String, PaafError> {
+        let core = self.core.clone();
+        let length = Duration::from_secs(u64::from(minutes) * 60);
+        on_runtime(async move {
+            core.silence(source.as_deref(), &matchers, length, &comment)
+                .await
+        })
+        .await
+    }
+
+    /// The silences of a source.
+    pub async fn silences(&self, source: Option<String>) -> Result<Vec<Silence>, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.silences(source.as_deref()).await }).await
+    }
+
+    /// Ends a silence now.
+    pub async fn expire_silence(
+        &self,
+        source: Option<String>,
+        id: String,
+    ) -> Result<(), PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.expire_silence(source.as_deref(), &id).await }).await
     }
 
     /// The newest journal rows first, optionally only those on one target.

@@ -13,6 +13,7 @@ use serde::Serialize;
 /// The flags of one service, or why they could not be read: one failing service never hides
 /// the others.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BackendFlags {
     pub backend: String,
     pub flags: Vec<Flag>,
@@ -21,6 +22,7 @@ pub struct BackendFlags {
 
 /// Which flag, where, as a front-end names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlagTarget {
     /// The `[[flags]]` service; the only one when `None`.
     pub backend: Option<String>,
@@ -31,6 +33,7 @@ pub struct FlagTarget {
 
 /// A flag switched by paaf: where, and the state before and after.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlagChange {
     pub action_id: i64,
     pub backend: String,

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 /// One flag as a backend reports it, with its state in every environment it has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Flag {
     /// The configured backend it comes from (`[[flags]] name`).
     pub backend: String,
@@ -28,6 +29,7 @@ pub struct Flag {
 
 /// A flag's state in one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlagEnvironment {
     pub name: String,
     pub enabled: bool,
@@ -44,6 +46,7 @@ pub struct FlagRef<'a> {
 /// The state of one flag in one environment right now, with what the backend offers for a
 /// conditional write (an ETag, a version number), if anything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlagState {
     pub enabled: bool,
     pub version: Option<String>,

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 /// One alert as every front-end shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AlertView {
     /// The configured source it comes from.
     pub source: String,
@@ -37,6 +38,7 @@ pub struct AlertView {
 /// the others.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SourceAlerts {
     pub source: String,
     /// `grafana`, `prometheus` or `alertmanager`.

@@ -29,6 +29,7 @@ pub const GRAFANA_PREFIX: &str = "api/alertmanager/grafana/api/v2";
 /// `name=~"regex"`, `name!~"regex"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Matcher {
     pub name: String,
     pub value: String,
@@ -251,6 +252,7 @@ impl NewSilence {
 /// A silence's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SilenceState {
     /// Muting now.
     Active,
@@ -263,6 +265,7 @@ pub enum SilenceState {
 
 /// A silence (`GET <prefix>/silences`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Silence {
     pub id: String,
     pub state: SilenceState,

@@ -40,6 +40,7 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// One named time series: one number field of a data frame, with its frame's time field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Series {
     /// The query (`refId`) this series answers.
     pub ref_id: String,

@@ -46,6 +46,7 @@ pub struct Prometheus<'a> {
 /// Which kind of value a query returned (`data.resultType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ResultType {
     /// An instant vector: one point per series.
     Vector,
@@ -57,15 +58,24 @@ pub enum ResultType {
     String,
 }
 
+/// A `string` result: its value and when it was evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TextSample {
+    pub at_ms: i64,
+    pub text: String,
+}
+
 /// The answer to a query.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QueryResult {
     pub result_type: ResultType,
     /// One series per label set. `ref_id` is the query text; `name` is the labels in Prometheus
     /// style (`metric{job="api"}`), or the query text for a series without labels.
     pub series: Vec<Series>,
     /// For a `string` result: its time (epoch ms) and text.
-    pub text: Option<(i64, String)>,
+    pub text: Option<TextSample>,
     /// The step a range query ran with (chosen by [`choose_step_ms`]); `None` for instant queries.
     pub step_ms: Option<i64>,
     /// Prometheus's warnings (the data is still complete enough to show), plus paaf's own when
@@ -162,6 +172,7 @@ impl PromAlert {
 /// Scrape health of a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TargetHealth {
     Up,
     Down,
@@ -171,6 +182,7 @@ pub enum TargetHealth {
 
 /// One active scrape target (`GET <prefix>/targets?state=active`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Target {
     /// The `job` label.
     pub job: String,
@@ -636,7 +648,10 @@ fn decode_data(
         }
         ResultType::String => {
             let sample: RawSample = serde_json::from_value(data.result).map_err(shape)?;
-            result.text = Some((sample.time_ms(), sample.1));
+            result.text = Some(TextSample {
+                at_ms: sample.time_ms(),
+                text: sample.1,
+            });
         }
     }
     result.warnings = warnings;
@@ -898,7 +913,13 @@ mod tests {
         let r = decode_query(STRING.as_bytes(), "\"paaf\"", None).unwrap();
         assert_eq!(r.result_type, ResultType::String);
         assert!(r.series.is_empty());
-        assert_eq!(r.text, Some((1_795_632_861_668, "paaf".to_string())));
+        assert_eq!(
+            r.text,
+            Some(TextSample {
+                at_ms: 1_795_632_861_668,
+                text: "paaf".to_string()
+            })
+        );
     }
 
     #[test]

@@ -316,6 +316,11 @@ RustBuffer uniffi_paaf_mobile_fn_method_paaf_about(uint64_t ptr, RustCallStatus 
 RustBuffer uniffi_paaf_mobile_fn_method_paaf_add_host(uint64_t ptr, RustBuffer input, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ALERTS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ALERTS
+uint64_t uniffi_paaf_mobile_fn_method_paaf_alerts(uint64_t ptr, RustBuffer source
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_CANCEL
 int8_t uniffi_paaf_mobile_fn_method_paaf_cancel(uint64_t ptr, int64_t action_id, RustCallStatus *_Nonnull out_status
@@ -324,6 +329,21 @@ int8_t uniffi_paaf_mobile_fn_method_paaf_cancel(uint64_t ptr, int64_t action_id,
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_EXEC
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_EXEC
 uint64_t uniffi_paaf_mobile_fn_method_paaf_exec(uint64_t ptr, RustBuffer name, RustBuffer command, RustBuffer confirmation
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_EXPIRE_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_EXPIRE_SILENCE
+uint64_t uniffi_paaf_mobile_fn_method_paaf_expire_silence(uint64_t ptr, RustBuffer source, RustBuffer id
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FLAG_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FLAG_STATE
+uint64_t uniffi_paaf_mobile_fn_method_paaf_flag_state(uint64_t ptr, RustBuffer target
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FLAGS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FLAGS
+uint64_t uniffi_paaf_mobile_fn_method_paaf_flags(uint64_t ptr, RustBuffer backend, RustBuffer query, RustBuffer environment
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FORGET_HOST_KEY
@@ -346,6 +366,11 @@ RustBuffer uniffi_paaf_mobile_fn_method_paaf_journal(uint64_t ptr, RustBuffer ta
 uint64_t uniffi_paaf_mobile_fn_method_paaf_probe_host_key(uint64_t ptr, RustBuffer name
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_QUERY
+uint64_t uniffi_paaf_mobile_fn_method_paaf_query(uint64_t ptr, RustBuffer source, RustBuffer expr, RustBuffer from, RustBuffer to, uint32_t points
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_REBOOT
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_REBOOT
 uint64_t uniffi_paaf_mobile_fn_method_paaf_reboot(uint64_t ptr, RustBuffer name, RustBuffer confirmation, uint64_t listener, RustCallStatus *_Nonnull out_status
@@ -366,9 +391,24 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_run_runbook(uint64_t ptr, RustBuffer 
 uint64_t uniffi_paaf_mobile_fn_method_paaf_runbooks(uint64_t ptr, RustBuffer name
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SET_FLAG
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SET_FLAG
+uint64_t uniffi_paaf_mobile_fn_method_paaf_set_flag(uint64_t ptr, RustBuffer target, int8_t enabled, RustBuffer expected, RustBuffer confirmation
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SET_SECRET
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SET_SECRET
 void uniffi_paaf_mobile_fn_method_paaf_set_secret(uint64_t ptr, RustBuffer name, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SILENCE
+uint64_t uniffi_paaf_mobile_fn_method_paaf_silence(uint64_t ptr, RustBuffer source, RustBuffer matchers, uint32_t minutes, RustBuffer comment
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SILENCES
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SILENCES
+uint64_t uniffi_paaf_mobile_fn_method_paaf_silences(uint64_t ptr, RustBuffer source
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_STATUS
@@ -376,9 +416,19 @@ void uniffi_paaf_mobile_fn_method_paaf_set_secret(uint64_t ptr, RustBuffer name,
 uint64_t uniffi_paaf_mobile_fn_method_paaf_status(uint64_t ptr, RustBuffer names
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_TARGETS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_TARGETS
+uint64_t uniffi_paaf_mobile_fn_method_paaf_targets(uint64_t ptr, RustBuffer source
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_TRUST_HOST_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_TRUST_HOST_KEY
 uint64_t uniffi_paaf_mobile_fn_method_paaf_trust_host_key(uint64_t ptr, RustBuffer name, RustBuffer fingerprint
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_UNDO_FLAG
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_UNDO_FLAG
+uint64_t uniffi_paaf_mobile_fn_method_paaf_undo_flag(uint64_t ptr, int64_t action_id, RustBuffer confirmation
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_PROGRESSLISTENER
@@ -728,6 +778,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_add_host(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ALERTS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ALERTS
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_alerts(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_CANCEL
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_cancel(void
@@ -737,6 +793,24 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_cancel(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_EXEC
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_EXEC
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_exec(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_EXPIRE_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_EXPIRE_SILENCE
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_expire_silence(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FLAG_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FLAG_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_flag_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FLAGS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FLAGS
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_flags(void
     
 );
 #endif
@@ -764,6 +838,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_probe_host_key(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_QUERY
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_query(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_REBOOT
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_REBOOT
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_reboot(void
@@ -788,9 +868,27 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_runbooks(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SET_FLAG
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SET_FLAG
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_set_flag(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SET_SECRET
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SET_SECRET
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_set_secret(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SILENCE
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_silence(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SILENCES
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SILENCES
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_silences(void
     
 );
 #endif
@@ -800,9 +898,21 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_status(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_TARGETS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_TARGETS
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_targets(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_TRUST_HOST_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_TRUST_HOST_KEY
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_trust_host_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_UNDO_FLAG
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_UNDO_FLAG
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_undo_flag(void
     
 );
 #endif

@@ -1003,6 +1003,373 @@ class _UniffiFfiConverterTypeActionRecord(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeDateTimeUtc.write(value.finished_at, buf)
         _UniffiFfiConverterOptionalUInt64.write(value.duration_ms, buf)
 
+class _UniffiFfiConverterMapStringString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, items):
+        for (key, value) in items.items():
+            _UniffiFfiConverterString.check_lower(key)
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, items, buf):
+        buf.write_i32(len(items))
+        for (key, value) in items.items():
+            _UniffiFfiConverterString.write(key, buf)
+            _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative map size")
+
+        # It would be nice to use a dict comprehension,
+        # but in Python 3.7 and before the evaluation order is not according to spec,
+        # so we we're reading the value before the key.
+        # This loop makes the order explicit: first reading the key, then the value.
+        d = {}
+        for i in range(count):
+            key = _UniffiFfiConverterString.read(buf)
+            val = _UniffiFfiConverterString.read(buf)
+            d[key] = val
+        return d
+
+
+class _UniffiFfiConverterTypeLabels:
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterMapStringString.write(value, buf)
+
+    @staticmethod
+    def read(buf):
+        return _UniffiFfiConverterMapStringString.read(buf)
+
+    @staticmethod
+    def lift(value):
+        return _UniffiFfiConverterMapStringString.lift(value)
+
+    @staticmethod
+    def check_lower(value):
+        return _UniffiFfiConverterMapStringString.check_lower(value)
+
+    @staticmethod
+    def lower(value):
+        return _UniffiFfiConverterMapStringString.lower(value)
+
+
+Labels = dict[str, str]
+
+
+class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class AlertView:
+    """
+    One alert as every front-end shows it.
+"""
+    def __init__(self, *, source:str, name:str, state:str, severity:typing.Optional[str], summary:typing.Optional[str], labels:Labels, since_ms:typing.Optional[int], silenced_by:typing.List[str], link:typing.Optional[str]):
+        self.source = source
+        self.name = name
+        self.state = state
+        self.severity = severity
+        self.summary = summary
+        self.labels = labels
+        self.since_ms = since_ms
+        self.silenced_by = silenced_by
+        self.link = link
+        
+        
+
+    
+    def __str__(self):
+        return "AlertView(source={}, name={}, state={}, severity={}, summary={}, labels={}, since_ms={}, silenced_by={}, link={})".format(self.source, self.name, self.state, self.severity, self.summary, self.labels, self.since_ms, self.silenced_by, self.link)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.name != other.name:
+            return False
+        if self.state != other.state:
+            return False
+        if self.severity != other.severity:
+            return False
+        if self.summary != other.summary:
+            return False
+        if self.labels != other.labels:
+            return False
+        if self.since_ms != other.since_ms:
+            return False
+        if self.silenced_by != other.silenced_by:
+            return False
+        if self.link != other.link:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeAlertView(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return AlertView(
+            source=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            state=_UniffiFfiConverterString.read(buf),
+            severity=_UniffiFfiConverterOptionalString.read(buf),
+            summary=_UniffiFfiConverterOptionalString.read(buf),
+            labels=_UniffiFfiConverterTypeLabels.read(buf),
+            since_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            silenced_by=_UniffiFfiConverterSequenceString.read(buf),
+            link=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.source)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.state)
+        _UniffiFfiConverterOptionalString.check_lower(value.severity)
+        _UniffiFfiConverterOptionalString.check_lower(value.summary)
+        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.since_ms)
+        _UniffiFfiConverterSequenceString.check_lower(value.silenced_by)
+        _UniffiFfiConverterOptionalString.check_lower(value.link)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.source, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.state, buf)
+        _UniffiFfiConverterOptionalString.write(value.severity, buf)
+        _UniffiFfiConverterOptionalString.write(value.summary, buf)
+        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.since_ms, buf)
+        _UniffiFfiConverterSequenceString.write(value.silenced_by, buf)
+        _UniffiFfiConverterOptionalString.write(value.link, buf)
+
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+@dataclass
+class FlagEnvironment:
+    """
+    A flag's state in one environment.
+"""
+    def __init__(self, *, name:str, enabled:bool):
+        self.name = name
+        self.enabled = enabled
+        
+        
+
+    
+    def __str__(self):
+        return "FlagEnvironment(name={}, enabled={})".format(self.name, self.enabled)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.enabled != other.enabled:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFlagEnvironment(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FlagEnvironment(
+            name=_UniffiFfiConverterString.read(buf),
+            enabled=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterBoolean.check_lower(value.enabled)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterBoolean.write(value.enabled, buf)
+
+class _UniffiFfiConverterSequenceTypeFlagEnvironment(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeFlagEnvironment.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeFlagEnvironment.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeFlagEnvironment.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Flag:
+    """
+    One flag as a backend reports it, with its state in every environment it has.
+"""
+    def __init__(self, *, backend:str, project:str, key:str, name:typing.Optional[str], description:typing.Optional[str], tags:typing.List[str], environments:typing.List[FlagEnvironment], url:typing.Optional[str]):
+        self.backend = backend
+        self.project = project
+        self.key = key
+        self.name = name
+        self.description = description
+        self.tags = tags
+        self.environments = environments
+        self.url = url
+        
+        
+
+    
+    def __str__(self):
+        return "Flag(backend={}, project={}, key={}, name={}, description={}, tags={}, environments={}, url={})".format(self.backend, self.project, self.key, self.name, self.description, self.tags, self.environments, self.url)
+    def __eq__(self, other):
+        if self.backend != other.backend:
+            return False
+        if self.project != other.project:
+            return False
+        if self.key != other.key:
+            return False
+        if self.name != other.name:
+            return False
+        if self.description != other.description:
+            return False
+        if self.tags != other.tags:
+            return False
+        if self.environments != other.environments:
+            return False
+        if self.url != other.url:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFlag(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Flag(
+            backend=_UniffiFfiConverterString.read(buf),
+            project=_UniffiFfiConverterString.read(buf),
+            key=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterOptionalString.read(buf),
+            description=_UniffiFfiConverterOptionalString.read(buf),
+            tags=_UniffiFfiConverterSequenceString.read(buf),
+            environments=_UniffiFfiConverterSequenceTypeFlagEnvironment.read(buf),
+            url=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.backend)
+        _UniffiFfiConverterString.check_lower(value.project)
+        _UniffiFfiConverterString.check_lower(value.key)
+        _UniffiFfiConverterOptionalString.check_lower(value.name)
+        _UniffiFfiConverterOptionalString.check_lower(value.description)
+        _UniffiFfiConverterSequenceString.check_lower(value.tags)
+        _UniffiFfiConverterSequenceTypeFlagEnvironment.check_lower(value.environments)
+        _UniffiFfiConverterOptionalString.check_lower(value.url)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.backend, buf)
+        _UniffiFfiConverterString.write(value.project, buf)
+        _UniffiFfiConverterString.write(value.key, buf)
+        _UniffiFfiConverterOptionalString.write(value.name, buf)
+        _UniffiFfiConverterOptionalString.write(value.description, buf)
+        _UniffiFfiConverterSequenceString.write(value.tags, buf)
+        _UniffiFfiConverterSequenceTypeFlagEnvironment.write(value.environments, buf)
+        _UniffiFfiConverterOptionalString.write(value.url, buf)
+
+class _UniffiFfiConverterSequenceTypeFlag(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeFlag.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeFlag.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeFlag.read(buf) for i in range(count)
+        ]
+
 
 
 
@@ -1393,6 +1760,77 @@ class _UniffiFfiConverterTypeErrorInfo(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.message, buf)
         _UniffiFfiConverterOptionalTypePhase.write(value.phase, buf)
 
+class _UniffiFfiConverterOptionalTypeErrorInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeErrorInfo.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeErrorInfo.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeErrorInfo.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class BackendFlags:
+    """
+    The flags of one service, or why they could not be read: one failing service never hides
+    the others.
+"""
+    def __init__(self, *, backend:str, flags:typing.List[Flag], error:typing.Optional[ErrorInfo]):
+        self.backend = backend
+        self.flags = flags
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "BackendFlags(backend={}, flags={}, error={})".format(self.backend, self.flags, self.error)
+    def __eq__(self, other):
+        if self.backend != other.backend:
+            return False
+        if self.flags != other.flags:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeBackendFlags(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return BackendFlags(
+            backend=_UniffiFfiConverterString.read(buf),
+            flags=_UniffiFfiConverterSequenceTypeFlag.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.backend)
+        _UniffiFfiConverterSequenceTypeFlag.check_lower(value.flags)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.backend, buf)
+        _UniffiFfiConverterSequenceTypeFlag.write(value.flags, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
 class _UniffiFfiConverterInt32(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "i32"
     VALUE_MIN = -2**31
@@ -1405,27 +1843,6 @@ class _UniffiFfiConverterInt32(_UniffiConverterPrimitiveInt):
     @staticmethod
     def write(value, buf):
         buf.write_i32(value)
-
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
 
 @dataclass
 class ExecOutput:
@@ -1495,6 +1912,166 @@ class _UniffiFfiConverterTypeExecOutput(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.stdout_truncated, buf)
         _UniffiFfiConverterBoolean.write(value.stderr_truncated, buf)
         _UniffiFfiConverterUInt64.write(value.duration_ms, buf)
+
+@dataclass
+class FlagChange:
+    """
+    A flag switched by paaf: where, and the state before and after.
+"""
+    def __init__(self, *, action_id:int, backend:str, project:str, key:str, environment:str, was_enabled:bool, enabled:bool):
+        self.action_id = action_id
+        self.backend = backend
+        self.project = project
+        self.key = key
+        self.environment = environment
+        self.was_enabled = was_enabled
+        self.enabled = enabled
+        
+        
+
+    
+    def __str__(self):
+        return "FlagChange(action_id={}, backend={}, project={}, key={}, environment={}, was_enabled={}, enabled={})".format(self.action_id, self.backend, self.project, self.key, self.environment, self.was_enabled, self.enabled)
+    def __eq__(self, other):
+        if self.action_id != other.action_id:
+            return False
+        if self.backend != other.backend:
+            return False
+        if self.project != other.project:
+            return False
+        if self.key != other.key:
+            return False
+        if self.environment != other.environment:
+            return False
+        if self.was_enabled != other.was_enabled:
+            return False
+        if self.enabled != other.enabled:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFlagChange(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FlagChange(
+            action_id=_UniffiFfiConverterInt64.read(buf),
+            backend=_UniffiFfiConverterString.read(buf),
+            project=_UniffiFfiConverterString.read(buf),
+            key=_UniffiFfiConverterString.read(buf),
+            environment=_UniffiFfiConverterString.read(buf),
+            was_enabled=_UniffiFfiConverterBoolean.read(buf),
+            enabled=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.action_id)
+        _UniffiFfiConverterString.check_lower(value.backend)
+        _UniffiFfiConverterString.check_lower(value.project)
+        _UniffiFfiConverterString.check_lower(value.key)
+        _UniffiFfiConverterString.check_lower(value.environment)
+        _UniffiFfiConverterBoolean.check_lower(value.was_enabled)
+        _UniffiFfiConverterBoolean.check_lower(value.enabled)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.action_id, buf)
+        _UniffiFfiConverterString.write(value.backend, buf)
+        _UniffiFfiConverterString.write(value.project, buf)
+        _UniffiFfiConverterString.write(value.key, buf)
+        _UniffiFfiConverterString.write(value.environment, buf)
+        _UniffiFfiConverterBoolean.write(value.was_enabled, buf)
+        _UniffiFfiConverterBoolean.write(value.enabled, buf)
+
+@dataclass
+class FlagState:
+    """
+    The state of one flag in one environment right now, with what the backend offers for a
+    conditional write (an ETag, a version number), if anything.
+"""
+    def __init__(self, *, enabled:bool, version:typing.Optional[str]):
+        self.enabled = enabled
+        self.version = version
+        
+        
+
+    
+    def __str__(self):
+        return "FlagState(enabled={}, version={})".format(self.enabled, self.version)
+    def __eq__(self, other):
+        if self.enabled != other.enabled:
+            return False
+        if self.version != other.version:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFlagState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FlagState(
+            enabled=_UniffiFfiConverterBoolean.read(buf),
+            version=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.enabled)
+        _UniffiFfiConverterOptionalString.check_lower(value.version)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.enabled, buf)
+        _UniffiFfiConverterOptionalString.write(value.version, buf)
+
+@dataclass
+class FlagTarget:
+    """
+    Which flag, where, as a front-end names it.
+"""
+    def __init__(self, *, backend:typing.Optional[str], project:str, key:str, environment:str):
+        self.backend = backend
+        self.project = project
+        self.key = key
+        self.environment = environment
+        
+        
+
+    
+    def __str__(self):
+        return "FlagTarget(backend={}, project={}, key={}, environment={})".format(self.backend, self.project, self.key, self.environment)
+    def __eq__(self, other):
+        if self.backend != other.backend:
+            return False
+        if self.project != other.project:
+            return False
+        if self.key != other.key:
+            return False
+        if self.environment != other.environment:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFlagTarget(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FlagTarget(
+            backend=_UniffiFfiConverterOptionalString.read(buf),
+            project=_UniffiFfiConverterString.read(buf),
+            key=_UniffiFfiConverterString.read(buf),
+            environment=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalString.check_lower(value.backend)
+        _UniffiFfiConverterString.check_lower(value.project)
+        _UniffiFfiConverterString.check_lower(value.key)
+        _UniffiFfiConverterString.check_lower(value.environment)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalString.write(value.backend, buf)
+        _UniffiFfiConverterString.write(value.project, buf)
+        _UniffiFfiConverterString.write(value.key, buf)
+        _UniffiFfiConverterString.write(value.environment, buf)
 
 class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u16"
@@ -1923,31 +2500,6 @@ class _UniffiFfiConverterTypeHostInput(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.user, buf)
         _UniffiFfiConverterTypeAuthInput.write(value.auth, buf)
 
-class _UniffiFfiConverterOptionalTypeErrorInfo(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterTypeErrorInfo.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterTypeErrorInfo.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterTypeErrorInfo.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
 class _UniffiFfiConverterOptionalTypeActionRecord(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -2116,6 +2668,58 @@ class _UniffiFfiConverterTypeHostSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt16.write(value.port, buf)
         _UniffiFfiConverterString.write(value.user, buf)
         _UniffiFfiConverterString.write(value.auth, buf)
+
+@dataclass
+class Matcher:
+    """
+    A label matcher of a silence or an alert filter: `name="value"`, `name!="value"`,
+    `name=~"regex"`, `name!~"regex"`.
+"""
+    def __init__(self, *, name:str, value:str, is_regex:bool, is_equal:bool):
+        self.name = name
+        self.value = value
+        self.is_regex = is_regex
+        self.is_equal = is_equal
+        
+        
+
+    
+    def __str__(self):
+        return "Matcher(name={}, value={}, is_regex={}, is_equal={})".format(self.name, self.value, self.is_regex, self.is_equal)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.value != other.value:
+            return False
+        if self.is_regex != other.is_regex:
+            return False
+        if self.is_equal != other.is_equal:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMatcher(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Matcher(
+            name=_UniffiFfiConverterString.read(buf),
+            value=_UniffiFfiConverterString.read(buf),
+            is_regex=_UniffiFfiConverterBoolean.read(buf),
+            is_equal=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.value)
+        _UniffiFfiConverterBoolean.check_lower(value.is_regex)
+        _UniffiFfiConverterBoolean.check_lower(value.is_equal)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.value, buf)
+        _UniffiFfiConverterBoolean.write(value.is_regex, buf)
+        _UniffiFfiConverterBoolean.write(value.is_equal, buf)
 
 
 
@@ -2741,6 +3345,364 @@ class _UniffiFfiConverterTypeProgressEvent(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
         _UniffiFfiConverterTypeStep.write(value.step, buf)
 
+
+
+
+
+
+class ResultType(enum.Enum):
+    """
+    Which kind of value a query returned (`data.resultType`).
+"""
+    
+    VECTOR = 0
+    """
+    An instant vector: one point per series.
+"""
+    
+    MATRIX = 1
+    """
+    A range vector: many points per series.
+"""
+    
+    SCALAR = 2
+    """
+    One number, without labels: one series of one point.
+"""
+    
+    STRING = 3
+    """
+    A string literal: no series; see [`QueryResult::text`].
+"""
+    
+
+
+class _UniffiFfiConverterTypeResultType(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ResultType.VECTOR
+        if variant == 2:
+            return ResultType.MATRIX
+        if variant == 3:
+            return ResultType.SCALAR
+        if variant == 4:
+            return ResultType.STRING
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ResultType.VECTOR:
+            return
+        if value == ResultType.MATRIX:
+            return
+        if value == ResultType.SCALAR:
+            return
+        if value == ResultType.STRING:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ResultType.VECTOR:
+            buf.write_i32(1)
+        if value == ResultType.MATRIX:
+            buf.write_i32(2)
+        if value == ResultType.SCALAR:
+            buf.write_i32(3)
+        if value == ResultType.STRING:
+            buf.write_i32(4)
+
+
+
+class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterInt64.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterInt64.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterInt64.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
+
+class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterSequenceOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterOptionalFloat64.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterOptionalFloat64.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterOptionalFloat64.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Series:
+    """
+    One named time series: one number field of a data frame, with its frame's time field.
+"""
+    def __init__(self, *, ref_id:str, name:str, labels:Labels, unit:typing.Optional[str], times_ms:typing.List[int], values:typing.List[typing.Optional[float]]):
+        self.ref_id = ref_id
+        self.name = name
+        self.labels = labels
+        self.unit = unit
+        self.times_ms = times_ms
+        self.values = values
+        
+        
+
+    
+    def __str__(self):
+        return "Series(ref_id={}, name={}, labels={}, unit={}, times_ms={}, values={})".format(self.ref_id, self.name, self.labels, self.unit, self.times_ms, self.values)
+    def __eq__(self, other):
+        if self.ref_id != other.ref_id:
+            return False
+        if self.name != other.name:
+            return False
+        if self.labels != other.labels:
+            return False
+        if self.unit != other.unit:
+            return False
+        if self.times_ms != other.times_ms:
+            return False
+        if self.values != other.values:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSeries(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Series(
+            ref_id=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            labels=_UniffiFfiConverterTypeLabels.read(buf),
+            unit=_UniffiFfiConverterOptionalString.read(buf),
+            times_ms=_UniffiFfiConverterSequenceInt64.read(buf),
+            values=_UniffiFfiConverterSequenceOptionalFloat64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.ref_id)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
+        _UniffiFfiConverterOptionalString.check_lower(value.unit)
+        _UniffiFfiConverterSequenceInt64.check_lower(value.times_ms)
+        _UniffiFfiConverterSequenceOptionalFloat64.check_lower(value.values)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.ref_id, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
+        _UniffiFfiConverterOptionalString.write(value.unit, buf)
+        _UniffiFfiConverterSequenceInt64.write(value.times_ms, buf)
+        _UniffiFfiConverterSequenceOptionalFloat64.write(value.values, buf)
+
+class _UniffiFfiConverterSequenceTypeSeries(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeSeries.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeSeries.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeSeries.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class TextSample:
+    """
+    A `string` result: its value and when it was evaluated.
+"""
+    def __init__(self, *, at_ms:int, text:str):
+        self.at_ms = at_ms
+        self.text = text
+        
+        
+
+    
+    def __str__(self):
+        return "TextSample(at_ms={}, text={})".format(self.at_ms, self.text)
+    def __eq__(self, other):
+        if self.at_ms != other.at_ms:
+            return False
+        if self.text != other.text:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTextSample(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return TextSample(
+            at_ms=_UniffiFfiConverterInt64.read(buf),
+            text=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.at_ms)
+        _UniffiFfiConverterString.check_lower(value.text)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.at_ms, buf)
+        _UniffiFfiConverterString.write(value.text, buf)
+
+class _UniffiFfiConverterOptionalTypeTextSample(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeTextSample.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeTextSample.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeTextSample.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class QueryResult:
+    """
+    The answer to a query.
+"""
+    def __init__(self, *, result_type:ResultType, series:typing.List[Series], text:typing.Optional[TextSample], step_ms:typing.Optional[int], warnings:typing.List[str]):
+        self.result_type = result_type
+        self.series = series
+        self.text = text
+        self.step_ms = step_ms
+        self.warnings = warnings
+        
+        
+
+    
+    def __str__(self):
+        return "QueryResult(result_type={}, series={}, text={}, step_ms={}, warnings={})".format(self.result_type, self.series, self.text, self.step_ms, self.warnings)
+    def __eq__(self, other):
+        if self.result_type != other.result_type:
+            return False
+        if self.series != other.series:
+            return False
+        if self.text != other.text:
+            return False
+        if self.step_ms != other.step_ms:
+            return False
+        if self.warnings != other.warnings:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeQueryResult(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return QueryResult(
+            result_type=_UniffiFfiConverterTypeResultType.read(buf),
+            series=_UniffiFfiConverterSequenceTypeSeries.read(buf),
+            text=_UniffiFfiConverterOptionalTypeTextSample.read(buf),
+            step_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            warnings=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeResultType.check_lower(value.result_type)
+        _UniffiFfiConverterSequenceTypeSeries.check_lower(value.series)
+        _UniffiFfiConverterOptionalTypeTextSample.check_lower(value.text)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.step_ms)
+        _UniffiFfiConverterSequenceString.check_lower(value.warnings)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeResultType.write(value.result_type, buf)
+        _UniffiFfiConverterSequenceTypeSeries.write(value.series, buf)
+        _UniffiFfiConverterOptionalTypeTextSample.write(value.text, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.step_ms, buf)
+        _UniffiFfiConverterSequenceString.write(value.warnings, buf)
+
 @dataclass
 class RebootReport:
     """
@@ -2854,6 +3816,376 @@ class _UniffiFfiConverterTypeRunbook(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterString.write(value.name, buf)
         _UniffiFfiConverterBoolean.write(value.dangerous, buf)
+
+
+
+
+
+
+class SilenceState(enum.Enum):
+    """
+    A silence's lifecycle state.
+"""
+    
+    ACTIVE = 0
+    """
+    Muting now.
+"""
+    
+    PENDING = 1
+    """
+    Starts later.
+"""
+    
+    EXPIRED = 2
+    """
+    Over (ended, or expired by hand).
+"""
+    
+    UNKNOWN = 3
+    
+
+
+class _UniffiFfiConverterTypeSilenceState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return SilenceState.ACTIVE
+        if variant == 2:
+            return SilenceState.PENDING
+        if variant == 3:
+            return SilenceState.EXPIRED
+        if variant == 4:
+            return SilenceState.UNKNOWN
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == SilenceState.ACTIVE:
+            return
+        if value == SilenceState.PENDING:
+            return
+        if value == SilenceState.EXPIRED:
+            return
+        if value == SilenceState.UNKNOWN:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == SilenceState.ACTIVE:
+            buf.write_i32(1)
+        if value == SilenceState.PENDING:
+            buf.write_i32(2)
+        if value == SilenceState.EXPIRED:
+            buf.write_i32(3)
+        if value == SilenceState.UNKNOWN:
+            buf.write_i32(4)
+
+
+
+class _UniffiFfiConverterSequenceTypeMatcher(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMatcher.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMatcher.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMatcher.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Silence:
+    """
+    A silence (`GET <prefix>/silences`).
+"""
+    def __init__(self, *, id:str, state:SilenceState, matchers:typing.List[Matcher], starts_at_ms:typing.Optional[int], ends_at_ms:typing.Optional[int], updated_at_ms:typing.Optional[int], created_by:str, comment:str):
+        self.id = id
+        self.state = state
+        self.matchers = matchers
+        self.starts_at_ms = starts_at_ms
+        self.ends_at_ms = ends_at_ms
+        self.updated_at_ms = updated_at_ms
+        self.created_by = created_by
+        self.comment = comment
+        
+        
+
+    
+    def __str__(self):
+        return "Silence(id={}, state={}, matchers={}, starts_at_ms={}, ends_at_ms={}, updated_at_ms={}, created_by={}, comment={})".format(self.id, self.state, self.matchers, self.starts_at_ms, self.ends_at_ms, self.updated_at_ms, self.created_by, self.comment)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.state != other.state:
+            return False
+        if self.matchers != other.matchers:
+            return False
+        if self.starts_at_ms != other.starts_at_ms:
+            return False
+        if self.ends_at_ms != other.ends_at_ms:
+            return False
+        if self.updated_at_ms != other.updated_at_ms:
+            return False
+        if self.created_by != other.created_by:
+            return False
+        if self.comment != other.comment:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSilence(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Silence(
+            id=_UniffiFfiConverterString.read(buf),
+            state=_UniffiFfiConverterTypeSilenceState.read(buf),
+            matchers=_UniffiFfiConverterSequenceTypeMatcher.read(buf),
+            starts_at_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            ends_at_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            updated_at_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            created_by=_UniffiFfiConverterString.read(buf),
+            comment=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.id)
+        _UniffiFfiConverterTypeSilenceState.check_lower(value.state)
+        _UniffiFfiConverterSequenceTypeMatcher.check_lower(value.matchers)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.starts_at_ms)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.ends_at_ms)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.updated_at_ms)
+        _UniffiFfiConverterString.check_lower(value.created_by)
+        _UniffiFfiConverterString.check_lower(value.comment)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.id, buf)
+        _UniffiFfiConverterTypeSilenceState.write(value.state, buf)
+        _UniffiFfiConverterSequenceTypeMatcher.write(value.matchers, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.starts_at_ms, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.ends_at_ms, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.updated_at_ms, buf)
+        _UniffiFfiConverterString.write(value.created_by, buf)
+        _UniffiFfiConverterString.write(value.comment, buf)
+
+class _UniffiFfiConverterSequenceTypeAlertView(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeAlertView.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeAlertView.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeAlertView.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class SourceAlerts:
+    """
+    The alerts of one source, or why they could not be read: one failing source never hides
+    the others.
+"""
+    def __init__(self, *, source:str, kind:str, alerts:typing.List[AlertView], error:typing.Optional[ErrorInfo]):
+        self.source = source
+        self.kind = kind
+        self.alerts = alerts
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "SourceAlerts(source={}, kind={}, alerts={}, error={})".format(self.source, self.kind, self.alerts, self.error)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.alerts != other.alerts:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSourceAlerts(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SourceAlerts(
+            source=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterString.read(buf),
+            alerts=_UniffiFfiConverterSequenceTypeAlertView.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.source)
+        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterSequenceTypeAlertView.check_lower(value.alerts)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.source, buf)
+        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterSequenceTypeAlertView.write(value.alerts, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+
+
+
+
+
+class TargetHealth(enum.Enum):
+    """
+    Scrape health of a target.
+"""
+    
+    UP = 0
+    
+    DOWN = 1
+    
+    UNKNOWN = 2
+    """
+    Not scraped yet.
+"""
+    
+
+
+class _UniffiFfiConverterTypeTargetHealth(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return TargetHealth.UP
+        if variant == 2:
+            return TargetHealth.DOWN
+        if variant == 3:
+            return TargetHealth.UNKNOWN
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == TargetHealth.UP:
+            return
+        if value == TargetHealth.DOWN:
+            return
+        if value == TargetHealth.UNKNOWN:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == TargetHealth.UP:
+            buf.write_i32(1)
+        if value == TargetHealth.DOWN:
+            buf.write_i32(2)
+        if value == TargetHealth.UNKNOWN:
+            buf.write_i32(3)
+
+
+
+@dataclass
+class Target:
+    """
+    One active scrape target (`GET <prefix>/targets?state=active`).
+"""
+    def __init__(self, *, job:str, instance:str, health:TargetHealth, last_error:typing.Optional[str], last_scrape_ms:typing.Optional[int], last_scrape_duration_ms:typing.Optional[float], scrape_url:str, labels:Labels):
+        self.job = job
+        self.instance = instance
+        self.health = health
+        self.last_error = last_error
+        self.last_scrape_ms = last_scrape_ms
+        self.last_scrape_duration_ms = last_scrape_duration_ms
+        self.scrape_url = scrape_url
+        self.labels = labels
+        
+        
+
+    
+    def __str__(self):
+        return "Target(job={}, instance={}, health={}, last_error={}, last_scrape_ms={}, last_scrape_duration_ms={}, scrape_url={}, labels={})".format(self.job, self.instance, self.health, self.last_error, self.last_scrape_ms, self.last_scrape_duration_ms, self.scrape_url, self.labels)
+    def __eq__(self, other):
+        if self.job != other.job:
+            return False
+        if self.instance != other.instance:
+            return False
+        if self.health != other.health:
+            return False
+        if self.last_error != other.last_error:
+            return False
+        if self.last_scrape_ms != other.last_scrape_ms:
+            return False
+        if self.last_scrape_duration_ms != other.last_scrape_duration_ms:
+            return False
+        if self.scrape_url != other.scrape_url:
+            return False
+        if self.labels != other.labels:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTarget(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Target(
+            job=_UniffiFfiConverterString.read(buf),
+            instance=_UniffiFfiConverterString.read(buf),
+            health=_UniffiFfiConverterTypeTargetHealth.read(buf),
+            last_error=_UniffiFfiConverterOptionalString.read(buf),
+            last_scrape_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            last_scrape_duration_ms=_UniffiFfiConverterOptionalFloat64.read(buf),
+            scrape_url=_UniffiFfiConverterString.read(buf),
+            labels=_UniffiFfiConverterTypeLabels.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.job)
+        _UniffiFfiConverterString.check_lower(value.instance)
+        _UniffiFfiConverterTypeTargetHealth.check_lower(value.health)
+        _UniffiFfiConverterOptionalString.check_lower(value.last_error)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.last_scrape_ms)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.last_scrape_duration_ms)
+        _UniffiFfiConverterString.check_lower(value.scrape_url)
+        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.job, buf)
+        _UniffiFfiConverterString.write(value.instance, buf)
+        _UniffiFfiConverterTypeTargetHealth.write(value.health, buf)
+        _UniffiFfiConverterOptionalString.write(value.last_error, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.last_scrape_ms, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.last_scrape_duration_ms, buf)
+        _UniffiFfiConverterString.write(value.scrape_url, buf)
+        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
 
 
 
@@ -3016,16 +4348,33 @@ __all__ = [
     "AuthInput",
     "KeyStatus",
     "Step",
+    "ResultType",
+    "SilenceState",
+    "TargetHealth",
     "Confirmation",
     "About",
     "ActionRecord",
+    "AlertView",
+    "FlagEnvironment",
+    "Flag",
     "ErrorInfo",
+    "BackendFlags",
     "ExecOutput",
+    "FlagChange",
+    "FlagState",
+    "FlagTarget",
     "HostInput",
     "HostStatus",
     "HostSummary",
+    "Matcher",
     "OfferedKey",
     "ProgressEvent",
+    "Series",
+    "TextSample",
+    "QueryResult",
     "RebootReport",
     "Runbook",
+    "Silence",
+    "SourceAlerts",
+    "Target",
 ]

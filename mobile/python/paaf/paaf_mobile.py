@@ -530,9 +530,17 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() != 63160:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_alerts() != 23466:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_cancel() != 7407:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_exec() != 45202:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence() != 12652:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_flag_state() != 12813:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_flags() != 9744:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_forget_host_key() != 54367:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -542,6 +550,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() != 64126:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_query() != 50296:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_reboot() != 31857:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_remove_host() != 46910:
@@ -550,11 +560,21 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_runbooks() != 20379:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_set_flag() != 52366:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_set_secret() != 50898:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_silence() != 52319:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_silences() != 27155:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_status() != 19842:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_targets() != 4116:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_trust_host_key() != 17213:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_undo_flag() != 57731:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_constructor_paaf_open() != 13166:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -607,12 +627,24 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_about.restype = ctypes.c_uint
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_add_host.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_add_host.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_alerts.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_alerts.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_cancel.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_cancel.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_exec.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_exec.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_flag_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_flag_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_flags.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_flags.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_forget_host_key.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_forget_host_key.restype = ctypes.c_uint16
@@ -625,6 +657,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_journal.restype = ctypes.c_ui
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_query.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_query.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_reboot.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_reboot.restype = ctypes.c_uint16
@@ -637,15 +672,30 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_run_runbook.restype = ctypes.
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_runbooks.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_runbooks.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_set_flag.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_set_flag.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_set_secret.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_set_secret.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_silence.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_silence.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_silences.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_silences.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_status.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_status.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_targets.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_targets.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_trust_host_key.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_trust_host_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_undo_flag.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_undo_flag.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_constructor_paaf_open.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_constructor_paaf_open.restype = ctypes.c_uint16
@@ -681,6 +731,11 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host.restype = paaf_core._UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alerts.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alerts.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_cancel.argtypes = (
     ctypes.c_uint64,
     ctypes.c_int64,
@@ -694,6 +749,24 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_exec.argtypes = (
     paaf_core._UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_exec.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_expire_silence.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_expire_silence.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flag_state.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flag_state.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flags.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flags.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_forget_host_key.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -716,6 +789,15 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_probe_host_key.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_probe_host_key.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_query.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_query.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_reboot.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -742,6 +824,14 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_runbooks.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_runbooks.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_flag.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+    ctypes.c_int8,
+    paaf_core._UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_flag.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_secret.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -749,17 +839,41 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_secret.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_secret.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silence.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silence.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silences.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silences.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_status.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_status.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_targets.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_targets.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_trust_host_key.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_trust_host_key.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_undo_flag.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_int64,
+    paaf_core._UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_undo_flag.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_constructor_paaf_open.argtypes = (
     _UniffiRustBuffer,
     ctypes.c_uint64,
@@ -1614,6 +1728,56 @@ class _UniffiFfiConverterTypePaafError(_UniffiConverterRustBuffer):
 
 
 
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+class _UniffiFfiConverterSequenceTypeSourceAlerts(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSourceAlerts.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSourceAlerts.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeSourceAlerts.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "i64"
     VALUE_MIN = -2**63
@@ -1652,6 +1816,35 @@ class _UniffiFfiConverterBoolean:
 
 
 
+
+
+
+
+
+
+class _UniffiFfiConverterSequenceTypeBackendFlags(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeBackendFlags.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeBackendFlags.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeBackendFlags.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u64"
     VALUE_MIN = 0
@@ -1687,31 +1880,6 @@ class _UniffiFfiConverterSequenceTypeHostSummary(_UniffiConverterRustBuffer):
         return [
             paaf_core._UniffiFfiConverterTypeHostSummary.read(buf) for i in range(count)
         ]
-
-class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterString.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterString.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterString.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
 
 class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u32"
@@ -1750,6 +1918,8 @@ class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
         return [
             paaf_core._UniffiFfiConverterTypeActionRecord.read(buf) for i in range(count)
         ]
+
+
 
 
 
@@ -2048,6 +2218,8 @@ class _UniffiFfiConverterSequenceTypeRunbook(_UniffiConverterRustBuffer):
             paaf_core._UniffiFfiConverterTypeRunbook.read(buf) for i in range(count)
         ]
 
+
+
 class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -2069,6 +2241,31 @@ class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
 
         return [
             _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+
+
+class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSilence.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSilence.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeSilence.read(buf) for i in range(count)
         ]
 
 
@@ -2097,6 +2294,31 @@ class _UniffiFfiConverterSequenceTypeHostStatus(_UniffiConverterRustBuffer):
         ]
 
 
+
+class _UniffiFfiConverterSequenceTypeTarget(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeTarget.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeTarget.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeTarget.read(buf) for i in range(count)
+        ]
+
+
 class PaafProtocol(typing.Protocol):
     """
     paaf, opened by an app: the only object a phone app needs.
@@ -2113,6 +2335,11 @@ class PaafProtocol(typing.Protocol):
         references. Then probe its key, show the fingerprint, and trust it on confirmation.
 """
         raise NotImplementedError
+    async def alerts(self, source: typing.Optional[str]) -> typing.List[paaf_core.SourceAlerts]:
+        """
+        Analyze: the alerts of every monitoring source (or only `source`).
+"""
+        raise NotImplementedError
     def cancel(self, action_id: int) -> bool:
         """
         Cancels the long action `action_id` (from its progress events); false when none runs.
@@ -2121,6 +2348,22 @@ class PaafProtocol(typing.Protocol):
     async def exec(self, name: str,command: str,confirmation: paaf_core.Confirmation) -> paaf_core.ExecOutput:
         """
         Runs a command on the host; output bounded per stream.
+"""
+        raise NotImplementedError
+    async def expire_silence(self, source: typing.Optional[str],id: str) -> None:
+        """
+        Ends a silence now.
+"""
+        raise NotImplementedError
+    async def flag_state(self, target: paaf_core.FlagTarget) -> paaf_core.FlagState:
+        """
+        The flag's state in one environment, read now: show it in the confirmation.
+"""
+        raise NotImplementedError
+    async def flags(self, backend: typing.Optional[str],query: typing.Optional[str],environment: typing.Optional[str]) -> typing.List[paaf_core.BackendFlags]:
+        """
+        Protect: the flags of every flag service (or only `backend`), matching `query`; a
+        service that fails is listed with its error.
 """
         raise NotImplementedError
     async def forget_host_key(self, name: str) -> int:
@@ -2141,6 +2384,12 @@ class PaafProtocol(typing.Protocol):
     async def probe_host_key(self, name: str) -> paaf_core.OfferedKey:
         """
         Connects without logging in and reports the host's key and what known_hosts says of it.
+"""
+        raise NotImplementedError
+    async def query(self, source: typing.Optional[str],expr: str,_from: typing.Optional[str],to: typing.Optional[str],points: int) -> paaf_core.QueryResult:
+        """
+        A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
+        syntax: `now-6h`) with at most `points` points per series (the chart's width).
 """
         raise NotImplementedError
     def reboot(self, name: str,confirmation: paaf_core.Confirmation,listener: ProgressListener) -> RebootOperation:
@@ -2164,9 +2413,26 @@ class PaafProtocol(typing.Protocol):
         The runbooks in the host's runbook directory.
 """
         raise NotImplementedError
+    async def set_flag(self, target: paaf_core.FlagTarget,enabled: bool,expected: paaf_core.FlagState,confirmation: paaf_core.Confirmation) -> paaf_core.FlagChange:
+        """
+        Turns the flag on or off in one environment if it is still `expected` (the state shown
+        in the confirmation); journaled, so `undo_flag` can put it back.
+"""
+        raise NotImplementedError
     def set_secret(self, name: str,value: str) -> None:
         """
         Stores a secret in the app's SecretStore, for a `keyring:NAME` reference in the config.
+"""
+        raise NotImplementedError
+    async def silence(self, source: typing.Optional[str],matchers: typing.List[str],minutes: int,comment: str) -> str:
+        """
+        Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
+        returns the silence id.
+"""
+        raise NotImplementedError
+    async def silences(self, source: typing.Optional[str]) -> typing.List[paaf_core.Silence]:
+        """
+        The silences of a source.
 """
         raise NotImplementedError
     async def status(self, names: typing.List[str]) -> typing.List[paaf_core.HostStatus]:
@@ -2174,10 +2440,20 @@ class PaafProtocol(typing.Protocol):
         Live status of the named hosts (all when `names` is empty), probed concurrently.
 """
         raise NotImplementedError
+    async def targets(self, source: typing.Optional[str]) -> typing.List[paaf_core.Target]:
+        """
+        The scrape targets of a Prometheus source and their health.
+"""
+        raise NotImplementedError
     async def trust_host_key(self, name: str,fingerprint: str) -> None:
         """
         Records the host's key if it still has `fingerprint` (the one the user confirmed), then
         checks that login works.
+"""
+        raise NotImplementedError
+    async def undo_flag(self, action_id: int,confirmation: paaf_core.Confirmation) -> paaf_core.FlagChange:
+        """
+        Puts a flag back as it was before the change journaled as `action_id`.
 """
         raise NotImplementedError
 
@@ -2267,6 +2543,26 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def alerts(self, source: typing.Optional[str]) -> typing.List[paaf_core.SourceAlerts]:
+        """
+        Analyze: the alerts of every monitoring source (or only `source`).
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeSourceAlerts.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alerts(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     def cancel(self, action_id: int) -> bool:
         """
         Cancels the long action `action_id` (from its progress events); false when none runs.
@@ -2305,6 +2601,76 @@ class Paaf(PaafProtocol):
         _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         return await _uniffi_rust_call_async(
             _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_exec(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def expire_silence(self, source: typing.Optional[str],id: str) -> None:
+        """
+        Ends a silence now.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+
+        _UniffiFfiConverterString.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+            _UniffiFfiConverterString.lower(id),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_expire_silence(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_void,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_void,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_void,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def flag_state(self, target: paaf_core.FlagTarget) -> paaf_core.FlagState:
+        """
+        The flag's state in one environment, read now: show it in the confirmation.
+"""
+        
+        paaf_core._UniffiFfiConverterTypeFlagTarget.check_lower(target)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeFlagTarget.lower(target),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeFlagState.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flag_state(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def flags(self, backend: typing.Optional[str],query: typing.Optional[str],environment: typing.Optional[str]) -> typing.List[paaf_core.BackendFlags]:
+        """
+        Protect: the flags of every flag service (or only `backend`), matching `query`; a
+        service that fails is listed with its error.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(backend)
+
+        _UniffiFfiConverterOptionalString.check_lower(query)
+
+        _UniffiFfiConverterOptionalString.check_lower(environment)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(backend),
+            _UniffiFfiConverterOptionalString.lower(query),
+            _UniffiFfiConverterOptionalString.lower(environment),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeBackendFlags.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flags(*_uniffi_lowered_args),
             _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
             _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
             _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
@@ -2381,6 +2747,39 @@ class Paaf(PaafProtocol):
         _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         return await _uniffi_rust_call_async(
             _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_probe_host_key(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def query(self, source: typing.Optional[str],expr: str,_from: typing.Optional[str],to: typing.Optional[str],points: int) -> paaf_core.QueryResult:
+        """
+        A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
+        syntax: `now-6h`) with at most `points` points per series (the chart's width).
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+
+        _UniffiFfiConverterString.check_lower(expr)
+
+        _UniffiFfiConverterOptionalString.check_lower(_from)
+
+        _UniffiFfiConverterOptionalString.check_lower(to)
+
+        _UniffiFfiConverterUInt32.check_lower(points)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+            _UniffiFfiConverterString.lower(expr),
+            _UniffiFfiConverterOptionalString.lower(_from),
+            _UniffiFfiConverterOptionalString.lower(to),
+            _UniffiFfiConverterUInt32.lower(points),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeQueryResult.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_query(*_uniffi_lowered_args),
             _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
             _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
             _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
@@ -2476,6 +2875,36 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    async def set_flag(self, target: paaf_core.FlagTarget,enabled: bool,expected: paaf_core.FlagState,confirmation: paaf_core.Confirmation) -> paaf_core.FlagChange:
+        """
+        Turns the flag on or off in one environment if it is still `expected` (the state shown
+        in the confirmation); journaled, so `undo_flag` can put it back.
+"""
+        
+        paaf_core._UniffiFfiConverterTypeFlagTarget.check_lower(target)
+
+        _UniffiFfiConverterBoolean.check_lower(enabled)
+
+        paaf_core._UniffiFfiConverterTypeFlagState.check_lower(expected)
+
+        paaf_core._UniffiFfiConverterTypeConfirmation.check_lower(confirmation)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeFlagTarget.lower(target),
+            _UniffiFfiConverterBoolean.lower(enabled),
+            paaf_core._UniffiFfiConverterTypeFlagState.lower(expected),
+            paaf_core._UniffiFfiConverterTypeConfirmation.lower(confirmation),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeFlagChange.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_flag(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     def set_secret(self, name: str,value: str) -> None:
         """
         Stores a secret in the app's SecretStore, for a `keyring:NAME` reference in the config.
@@ -2497,6 +2926,56 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def silence(self, source: typing.Optional[str],matchers: typing.List[str],minutes: int,comment: str) -> str:
+        """
+        Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
+        returns the silence id.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+
+        _UniffiFfiConverterSequenceString.check_lower(matchers)
+
+        _UniffiFfiConverterUInt32.check_lower(minutes)
+
+        _UniffiFfiConverterString.check_lower(comment)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+            _UniffiFfiConverterSequenceString.lower(matchers),
+            _UniffiFfiConverterUInt32.lower(minutes),
+            _UniffiFfiConverterString.lower(comment),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silence(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def silences(self, source: typing.Optional[str]) -> typing.List[paaf_core.Silence]:
+        """
+        The silences of a source.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeSilence.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silences(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def status(self, names: typing.List[str]) -> typing.List[paaf_core.HostStatus]:
         """
         Live status of the named hosts (all when `names` is empty), probed concurrently.
@@ -2511,6 +2990,26 @@ class Paaf(PaafProtocol):
         _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         return await _uniffi_rust_call_async(
             _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_status(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def targets(self, source: typing.Optional[str]) -> typing.List[paaf_core.Target]:
+        """
+        The scrape targets of a Prometheus source and their health.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeTarget.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_targets(*_uniffi_lowered_args),
             _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
             _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
             _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
@@ -2538,6 +3037,29 @@ class Paaf(PaafProtocol):
             _UniffiLib.ffi_paaf_mobile_rust_future_poll_void,
             _UniffiLib.ffi_paaf_mobile_rust_future_complete_void,
             _UniffiLib.ffi_paaf_mobile_rust_future_free_void,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def undo_flag(self, action_id: int,confirmation: paaf_core.Confirmation) -> paaf_core.FlagChange:
+        """
+        Puts a flag back as it was before the change journaled as `action_id`.
+"""
+        
+        _UniffiFfiConverterInt64.check_lower(action_id)
+
+        paaf_core._UniffiFfiConverterTypeConfirmation.check_lower(confirmation)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterInt64.lower(action_id),
+            paaf_core._UniffiFfiConverterTypeConfirmation.lower(confirmation),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeFlagChange.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_undo_flag(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
             _uniffi_lift_return,
             _uniffi_error_converter,
         )

@@ -132,3 +132,49 @@ def run(coro):
     import asyncio
 
     return asyncio.run(coro)
+
+
+PROMETHEUS = REPO / "tests" / "peers" / "prometheus.sh"
+UNLEASH = REPO / "tests" / "peers" / "unleash.sh"
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    """Real Prometheus, node exporter and Alertmanager (tests/peers/prometheus.sh)."""
+    subprocess.run(["bash", str(PROMETHEUS), "setup"], check=True)
+    d = tmp_path_factory.mktemp("prometheus") / "peer"
+    ports = [free_port(), free_port(), free_port()]
+    subprocess.run(["bash", str(PROMETHEUS), "start", str(d), *map(str, ports)], check=True)
+    yield {"prometheus": f"http://127.0.0.1:{ports[0]}", "alertmanager": f"http://127.0.0.1:{ports[2]}"}
+    subprocess.run(["bash", str(PROMETHEUS), "stop", str(d)], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def unleash(tmp_path_factory):
+    """A real Unleash over its own PostgreSQL (tests/peers/unleash.sh), with flag
+    new-checkout on in production and development."""
+    import json
+    import urllib.request
+
+    subprocess.run(["bash", str(UNLEASH), "setup"], check=True)
+    d = tmp_path_factory.mktemp("unleash") / "peer"
+    port = free_port()
+    subprocess.run(["bash", str(UNLEASH), "start", str(d), str(port), str(os.getpid())], check=True)
+    url = f"http://127.0.0.1:{port}"
+    token = (d / "admin-token").read_text().strip()
+
+    def post(path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            url + path,
+            data=data,
+            method="POST",
+            headers={"Authorization": token, "Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(req, timeout=30).read()
+
+    post("/api/admin/projects/default/features", {"name": "new-checkout", "type": "kill-switch"})
+    for env in ("production", "development"):
+        post(f"/api/admin/projects/default/features/new-checkout/environments/{env}/on")
+    yield {"url": url, "token": token}
+    subprocess.run(["bash", str(UNLEASH), "stop", str(d)], capture_output=True)

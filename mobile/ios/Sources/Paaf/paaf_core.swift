@@ -545,6 +545,22 @@ fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -835,6 +851,201 @@ public func FfiConverterTypeActionRecord_lower(_ value: ActionRecord) -> RustBuf
 
 
 /**
+ * One alert as every front-end shows it.
+ */
+public struct AlertView: Equatable, Hashable {
+    /**
+     * The configured source it comes from.
+     */
+    public var source: String
+    /**
+     * The `alertname` label.
+     */
+    public var name: String
+    /**
+     * `firing`, `pending`, `silenced`, `inhibited`, `suppressed`, `unprocessed`.
+     */
+    public var state: String
+    /**
+     * The `severity` label, when there is one.
+     */
+    public var severity: String?
+    /**
+     * The `summary` annotation, else `description`.
+     */
+    public var summary: String?
+    public var labels: Labels
+    /**
+     * When it started firing (epoch ms).
+     */
+    public var sinceMs: Int64?
+    /**
+     * Ids of the silences that mute it (Alertmanager sources).
+     */
+    public var silencedBy: [String]
+    /**
+     * The rule's link (Prometheus graph, Grafana rule), when the source gives one.
+     */
+    public var link: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The configured source it comes from.
+         */source: String, 
+        /**
+         * The `alertname` label.
+         */name: String, 
+        /**
+         * `firing`, `pending`, `silenced`, `inhibited`, `suppressed`, `unprocessed`.
+         */state: String, 
+        /**
+         * The `severity` label, when there is one.
+         */severity: String?, 
+        /**
+         * The `summary` annotation, else `description`.
+         */summary: String?, labels: Labels, 
+        /**
+         * When it started firing (epoch ms).
+         */sinceMs: Int64?, 
+        /**
+         * Ids of the silences that mute it (Alertmanager sources).
+         */silencedBy: [String], 
+        /**
+         * The rule's link (Prometheus graph, Grafana rule), when the source gives one.
+         */link: String?) {
+        self.source = source
+        self.name = name
+        self.state = state
+        self.severity = severity
+        self.summary = summary
+        self.labels = labels
+        self.sinceMs = sinceMs
+        self.silencedBy = silencedBy
+        self.link = link
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AlertView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAlertView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AlertView {
+        return
+            try AlertView(
+                source: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                state: FfiConverterString.read(from: &buf), 
+                severity: FfiConverterOptionString.read(from: &buf), 
+                summary: FfiConverterOptionString.read(from: &buf), 
+                labels: FfiConverterTypeLabels.read(from: &buf), 
+                sinceMs: FfiConverterOptionInt64.read(from: &buf), 
+                silencedBy: FfiConverterSequenceString.read(from: &buf), 
+                link: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AlertView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.source, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.state, into: &buf)
+        FfiConverterOptionString.write(value.severity, into: &buf)
+        FfiConverterOptionString.write(value.summary, into: &buf)
+        FfiConverterTypeLabels.write(value.labels, into: &buf)
+        FfiConverterOptionInt64.write(value.sinceMs, into: &buf)
+        FfiConverterSequenceString.write(value.silencedBy, into: &buf)
+        FfiConverterOptionString.write(value.link, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertView_lift(_ buf: RustBuffer) throws -> AlertView {
+    return try FfiConverterTypeAlertView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertView_lower(_ value: AlertView) -> RustBuffer {
+    return FfiConverterTypeAlertView.lower(value)
+}
+
+
+/**
+ * The flags of one service, or why they could not be read: one failing service never hides
+ * the others.
+ */
+public struct BackendFlags: Equatable, Hashable {
+    public var backend: String
+    public var flags: [Flag]
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(backend: String, flags: [Flag], error: ErrorInfo?) {
+        self.backend = backend
+        self.flags = flags
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BackendFlags: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBackendFlags: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BackendFlags {
+        return
+            try BackendFlags(
+                backend: FfiConverterString.read(from: &buf), 
+                flags: FfiConverterSequenceTypeFlag.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BackendFlags, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.backend, into: &buf)
+        FfiConverterSequenceTypeFlag.write(value.flags, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBackendFlags_lift(_ buf: RustBuffer) throws -> BackendFlags {
+    return try FfiConverterTypeBackendFlags.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBackendFlags_lower(_ value: BackendFlags) -> RustBuffer {
+    return FfiConverterTypeBackendFlags.lower(value)
+}
+
+
+/**
  * The error as front-ends serialize it: `{code, message}`, and `phase` for a timeout.
  */
 public struct ErrorInfo: Equatable, Hashable {
@@ -981,6 +1192,376 @@ public func FfiConverterTypeExecOutput_lift(_ buf: RustBuffer) throws -> ExecOut
 #endif
 public func FfiConverterTypeExecOutput_lower(_ value: ExecOutput) -> RustBuffer {
     return FfiConverterTypeExecOutput.lower(value)
+}
+
+
+/**
+ * One flag as a backend reports it, with its state in every environment it has.
+ */
+public struct Flag: Equatable, Hashable {
+    /**
+     * The configured backend it comes from (`[[flags]] name`).
+     */
+    public var backend: String
+    /**
+     * The backend's project (Unleash project, LaunchDarkly project key, ...); empty when the
+     * backend has none.
+     */
+    public var project: String
+    /**
+     * The key used in API calls and in `paaf flag off KEY`.
+     */
+    public var key: String
+    public var name: String?
+    public var description: String?
+    public var tags: [String]
+    public var environments: [FlagEnvironment]
+    /**
+     * A link to the flag in the backend's own console, when there is one.
+     */
+    public var url: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The configured backend it comes from (`[[flags]] name`).
+         */backend: String, 
+        /**
+         * The backend's project (Unleash project, LaunchDarkly project key, ...); empty when the
+         * backend has none.
+         */project: String, 
+        /**
+         * The key used in API calls and in `paaf flag off KEY`.
+         */key: String, name: String?, description: String?, tags: [String], environments: [FlagEnvironment], 
+        /**
+         * A link to the flag in the backend's own console, when there is one.
+         */url: String?) {
+        self.backend = backend
+        self.project = project
+        self.key = key
+        self.name = name
+        self.description = description
+        self.tags = tags
+        self.environments = environments
+        self.url = url
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Flag: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFlag: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Flag {
+        return
+            try Flag(
+                backend: FfiConverterString.read(from: &buf), 
+                project: FfiConverterString.read(from: &buf), 
+                key: FfiConverterString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf), 
+                description: FfiConverterOptionString.read(from: &buf), 
+                tags: FfiConverterSequenceString.read(from: &buf), 
+                environments: FfiConverterSequenceTypeFlagEnvironment.read(from: &buf), 
+                url: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Flag, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.backend, into: &buf)
+        FfiConverterString.write(value.project, into: &buf)
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.description, into: &buf)
+        FfiConverterSequenceString.write(value.tags, into: &buf)
+        FfiConverterSequenceTypeFlagEnvironment.write(value.environments, into: &buf)
+        FfiConverterOptionString.write(value.url, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlag_lift(_ buf: RustBuffer) throws -> Flag {
+    return try FfiConverterTypeFlag.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlag_lower(_ value: Flag) -> RustBuffer {
+    return FfiConverterTypeFlag.lower(value)
+}
+
+
+/**
+ * A flag switched by paaf: where, and the state before and after.
+ */
+public struct FlagChange: Equatable, Hashable {
+    public var actionId: Int64
+    public var backend: String
+    public var project: String
+    public var key: String
+    public var environment: String
+    public var wasEnabled: Bool
+    public var enabled: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(actionId: Int64, backend: String, project: String, key: String, environment: String, wasEnabled: Bool, enabled: Bool) {
+        self.actionId = actionId
+        self.backend = backend
+        self.project = project
+        self.key = key
+        self.environment = environment
+        self.wasEnabled = wasEnabled
+        self.enabled = enabled
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FlagChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFlagChange: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FlagChange {
+        return
+            try FlagChange(
+                actionId: FfiConverterInt64.read(from: &buf), 
+                backend: FfiConverterString.read(from: &buf), 
+                project: FfiConverterString.read(from: &buf), 
+                key: FfiConverterString.read(from: &buf), 
+                environment: FfiConverterString.read(from: &buf), 
+                wasEnabled: FfiConverterBool.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FlagChange, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.actionId, into: &buf)
+        FfiConverterString.write(value.backend, into: &buf)
+        FfiConverterString.write(value.project, into: &buf)
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterString.write(value.environment, into: &buf)
+        FfiConverterBool.write(value.wasEnabled, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagChange_lift(_ buf: RustBuffer) throws -> FlagChange {
+    return try FfiConverterTypeFlagChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagChange_lower(_ value: FlagChange) -> RustBuffer {
+    return FfiConverterTypeFlagChange.lower(value)
+}
+
+
+/**
+ * A flag's state in one environment.
+ */
+public struct FlagEnvironment: Equatable, Hashable {
+    public var name: String
+    public var enabled: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, enabled: Bool) {
+        self.name = name
+        self.enabled = enabled
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FlagEnvironment: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFlagEnvironment: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FlagEnvironment {
+        return
+            try FlagEnvironment(
+                name: FfiConverterString.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FlagEnvironment, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagEnvironment_lift(_ buf: RustBuffer) throws -> FlagEnvironment {
+    return try FfiConverterTypeFlagEnvironment.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagEnvironment_lower(_ value: FlagEnvironment) -> RustBuffer {
+    return FfiConverterTypeFlagEnvironment.lower(value)
+}
+
+
+/**
+ * The state of one flag in one environment right now, with what the backend offers for a
+ * conditional write (an ETag, a version number), if anything.
+ */
+public struct FlagState: Equatable, Hashable {
+    public var enabled: Bool
+    public var version: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(enabled: Bool, version: String?) {
+        self.enabled = enabled
+        self.version = version
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FlagState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFlagState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FlagState {
+        return
+            try FlagState(
+                enabled: FfiConverterBool.read(from: &buf), 
+                version: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FlagState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.enabled, into: &buf)
+        FfiConverterOptionString.write(value.version, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagState_lift(_ buf: RustBuffer) throws -> FlagState {
+    return try FfiConverterTypeFlagState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagState_lower(_ value: FlagState) -> RustBuffer {
+    return FfiConverterTypeFlagState.lower(value)
+}
+
+
+/**
+ * Which flag, where, as a front-end names it.
+ */
+public struct FlagTarget: Equatable, Hashable {
+    /**
+     * The `[[flags]]` service; the only one when `None`.
+     */
+    public var backend: String?
+    public var project: String
+    public var key: String
+    public var environment: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The `[[flags]]` service; the only one when `None`.
+         */backend: String?, project: String, key: String, environment: String) {
+        self.backend = backend
+        self.project = project
+        self.key = key
+        self.environment = environment
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FlagTarget: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFlagTarget: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FlagTarget {
+        return
+            try FlagTarget(
+                backend: FfiConverterOptionString.read(from: &buf), 
+                project: FfiConverterString.read(from: &buf), 
+                key: FfiConverterString.read(from: &buf), 
+                environment: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FlagTarget, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.backend, into: &buf)
+        FfiConverterString.write(value.project, into: &buf)
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterString.write(value.environment, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagTarget_lift(_ buf: RustBuffer) throws -> FlagTarget {
+    return try FfiConverterTypeFlagTarget.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagTarget_lower(_ value: FlagTarget) -> RustBuffer {
+    return FfiConverterTypeFlagTarget.lower(value)
 }
 
 
@@ -1224,6 +1805,78 @@ public func FfiConverterTypeHostSummary_lower(_ value: HostSummary) -> RustBuffe
 
 
 /**
+ * A label matcher of a silence or an alert filter: `name="value"`, `name!="value"`,
+ * `name=~"regex"`, `name!~"regex"`.
+ */
+public struct Matcher: Equatable, Hashable {
+    public var name: String
+    public var value: String
+    public var isRegex: Bool
+    /**
+     * `false` for `!=` and `!~` (absent in old Alertmanagers: then `true`).
+     */
+    public var isEqual: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, value: String, isRegex: Bool, 
+        /**
+         * `false` for `!=` and `!~` (absent in old Alertmanagers: then `true`).
+         */isEqual: Bool) {
+        self.name = name
+        self.value = value
+        self.isRegex = isRegex
+        self.isEqual = isEqual
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Matcher: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMatcher: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Matcher {
+        return
+            try Matcher(
+                name: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf), 
+                isRegex: FfiConverterBool.read(from: &buf), 
+                isEqual: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Matcher, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+        FfiConverterBool.write(value.isRegex, into: &buf)
+        FfiConverterBool.write(value.isEqual, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatcher_lift(_ buf: RustBuffer) throws -> Matcher {
+    return try FfiConverterTypeMatcher.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatcher_lower(_ value: Matcher) -> RustBuffer {
+    return FfiConverterTypeMatcher.lower(value)
+}
+
+
+/**
  * The key a host offered, as a person compares it (OpenSSH's `SHA256:` fingerprint).
  */
 public struct OfferedKey: Equatable, Hashable {
@@ -1342,6 +1995,103 @@ public func FfiConverterTypeProgressEvent_lift(_ buf: RustBuffer) throws -> Prog
 #endif
 public func FfiConverterTypeProgressEvent_lower(_ value: ProgressEvent) -> RustBuffer {
     return FfiConverterTypeProgressEvent.lower(value)
+}
+
+
+/**
+ * The answer to a query.
+ */
+public struct QueryResult: Equatable, Hashable {
+    public var resultType: ResultType
+    /**
+     * One series per label set. `ref_id` is the query text; `name` is the labels in Prometheus
+     * style (`metric{job="api"}`), or the query text for a series without labels.
+     */
+    public var series: [Series]
+    /**
+     * For a `string` result: its time (epoch ms) and text.
+     */
+    public var text: TextSample?
+    /**
+     * The step a range query ran with (chosen by [`choose_step_ms`]); `None` for instant queries.
+     */
+    public var stepMs: Int64?
+    /**
+     * Prometheus's warnings (the data is still complete enough to show), plus paaf's own when
+     * something in the answer could not be shown (native histograms).
+     */
+    public var warnings: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(resultType: ResultType, 
+        /**
+         * One series per label set. `ref_id` is the query text; `name` is the labels in Prometheus
+         * style (`metric{job="api"}`), or the query text for a series without labels.
+         */series: [Series], 
+        /**
+         * For a `string` result: its time (epoch ms) and text.
+         */text: TextSample?, 
+        /**
+         * The step a range query ran with (chosen by [`choose_step_ms`]); `None` for instant queries.
+         */stepMs: Int64?, 
+        /**
+         * Prometheus's warnings (the data is still complete enough to show), plus paaf's own when
+         * something in the answer could not be shown (native histograms).
+         */warnings: [String]) {
+        self.resultType = resultType
+        self.series = series
+        self.text = text
+        self.stepMs = stepMs
+        self.warnings = warnings
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QueryResult: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryResult: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryResult {
+        return
+            try QueryResult(
+                resultType: FfiConverterTypeResultType.read(from: &buf), 
+                series: FfiConverterSequenceTypeSeries.read(from: &buf), 
+                text: FfiConverterOptionTypeTextSample.read(from: &buf), 
+                stepMs: FfiConverterOptionInt64.read(from: &buf), 
+                warnings: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QueryResult, into buf: inout [UInt8]) {
+        FfiConverterTypeResultType.write(value.resultType, into: &buf)
+        FfiConverterSequenceTypeSeries.write(value.series, into: &buf)
+        FfiConverterOptionTypeTextSample.write(value.text, into: &buf)
+        FfiConverterOptionInt64.write(value.stepMs, into: &buf)
+        FfiConverterSequenceString.write(value.warnings, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryResult_lift(_ buf: RustBuffer) throws -> QueryResult {
+    return try FfiConverterTypeQueryResult.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryResult_lower(_ value: QueryResult) -> RustBuffer {
+    return FfiConverterTypeQueryResult.lower(value)
 }
 
 
@@ -1498,6 +2248,438 @@ public func FfiConverterTypeRunbook_lift(_ buf: RustBuffer) throws -> Runbook {
 #endif
 public func FfiConverterTypeRunbook_lower(_ value: Runbook) -> RustBuffer {
     return FfiConverterTypeRunbook.lower(value)
+}
+
+
+/**
+ * One named time series: one number field of a data frame, with its frame's time field.
+ */
+public struct Series: Equatable, Hashable {
+    /**
+     * The query (`refId`) this series answers.
+     */
+    public var refId: String
+    /**
+     * Display name: field config `displayName`, else `displayNameFromDS`, else the labels
+     * (`name{k="v", …}`), else the field name.
+     */
+    public var name: String
+    public var labels: Labels
+    /**
+     * Grafana unit id from the field config (`bytes`, `percentunit`, `reqps`, …).
+     */
+    public var unit: String?
+    /**
+     * Epoch milliseconds, one per value.
+     */
+    public var timesMs: [Int64]
+    /**
+     * `None` for null; `Some(NaN|±inf)` where the data source sent those.
+     */
+    public var values: [Double?]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The query (`refId`) this series answers.
+         */refId: String, 
+        /**
+         * Display name: field config `displayName`, else `displayNameFromDS`, else the labels
+         * (`name{k="v", …}`), else the field name.
+         */name: String, labels: Labels, 
+        /**
+         * Grafana unit id from the field config (`bytes`, `percentunit`, `reqps`, …).
+         */unit: String?, 
+        /**
+         * Epoch milliseconds, one per value.
+         */timesMs: [Int64], 
+        /**
+         * `None` for null; `Some(NaN|±inf)` where the data source sent those.
+         */values: [Double?]) {
+        self.refId = refId
+        self.name = name
+        self.labels = labels
+        self.unit = unit
+        self.timesMs = timesMs
+        self.values = values
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Series: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSeries: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Series {
+        return
+            try Series(
+                refId: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                labels: FfiConverterTypeLabels.read(from: &buf), 
+                unit: FfiConverterOptionString.read(from: &buf), 
+                timesMs: FfiConverterSequenceInt64.read(from: &buf), 
+                values: FfiConverterSequenceOptionDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Series, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.refId, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeLabels.write(value.labels, into: &buf)
+        FfiConverterOptionString.write(value.unit, into: &buf)
+        FfiConverterSequenceInt64.write(value.timesMs, into: &buf)
+        FfiConverterSequenceOptionDouble.write(value.values, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSeries_lift(_ buf: RustBuffer) throws -> Series {
+    return try FfiConverterTypeSeries.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSeries_lower(_ value: Series) -> RustBuffer {
+    return FfiConverterTypeSeries.lower(value)
+}
+
+
+/**
+ * A silence (`GET <prefix>/silences`).
+ */
+public struct Silence: Equatable, Hashable {
+    public var id: String
+    public var state: SilenceState
+    public var matchers: [Matcher]
+    public var startsAtMs: Int64?
+    public var endsAtMs: Int64?
+    public var updatedAtMs: Int64?
+    public var createdBy: String
+    public var comment: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, state: SilenceState, matchers: [Matcher], startsAtMs: Int64?, endsAtMs: Int64?, updatedAtMs: Int64?, createdBy: String, comment: String) {
+        self.id = id
+        self.state = state
+        self.matchers = matchers
+        self.startsAtMs = startsAtMs
+        self.endsAtMs = endsAtMs
+        self.updatedAtMs = updatedAtMs
+        self.createdBy = createdBy
+        self.comment = comment
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Silence: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSilence: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Silence {
+        return
+            try Silence(
+                id: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeSilenceState.read(from: &buf), 
+                matchers: FfiConverterSequenceTypeMatcher.read(from: &buf), 
+                startsAtMs: FfiConverterOptionInt64.read(from: &buf), 
+                endsAtMs: FfiConverterOptionInt64.read(from: &buf), 
+                updatedAtMs: FfiConverterOptionInt64.read(from: &buf), 
+                createdBy: FfiConverterString.read(from: &buf), 
+                comment: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Silence, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterTypeSilenceState.write(value.state, into: &buf)
+        FfiConverterSequenceTypeMatcher.write(value.matchers, into: &buf)
+        FfiConverterOptionInt64.write(value.startsAtMs, into: &buf)
+        FfiConverterOptionInt64.write(value.endsAtMs, into: &buf)
+        FfiConverterOptionInt64.write(value.updatedAtMs, into: &buf)
+        FfiConverterString.write(value.createdBy, into: &buf)
+        FfiConverterString.write(value.comment, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilence_lift(_ buf: RustBuffer) throws -> Silence {
+    return try FfiConverterTypeSilence.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilence_lower(_ value: Silence) -> RustBuffer {
+    return FfiConverterTypeSilence.lower(value)
+}
+
+
+/**
+ * The alerts of one source, or why they could not be read: one failing source never hides
+ * the others.
+ */
+public struct SourceAlerts: Equatable, Hashable {
+    public var source: String
+    /**
+     * `grafana`, `prometheus` or `alertmanager`.
+     */
+    public var kind: String
+    public var alerts: [AlertView]
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(source: String, 
+        /**
+         * `grafana`, `prometheus` or `alertmanager`.
+         */kind: String, alerts: [AlertView], error: ErrorInfo?) {
+        self.source = source
+        self.kind = kind
+        self.alerts = alerts
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SourceAlerts: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSourceAlerts: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SourceAlerts {
+        return
+            try SourceAlerts(
+                source: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                alerts: FfiConverterSequenceTypeAlertView.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SourceAlerts, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.source, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterSequenceTypeAlertView.write(value.alerts, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSourceAlerts_lift(_ buf: RustBuffer) throws -> SourceAlerts {
+    return try FfiConverterTypeSourceAlerts.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSourceAlerts_lower(_ value: SourceAlerts) -> RustBuffer {
+    return FfiConverterTypeSourceAlerts.lower(value)
+}
+
+
+/**
+ * One active scrape target (`GET <prefix>/targets?state=active`).
+ */
+public struct Target: Equatable, Hashable {
+    /**
+     * The `job` label.
+     */
+    public var job: String
+    /**
+     * The `instance` label (`host:port`).
+     */
+    public var instance: String
+    public var health: TargetHealth
+    /**
+     * Why the last scrape failed; `None` when it worked.
+     */
+    public var lastError: String?
+    /**
+     * When it was last scraped (epoch ms); `None` before the first scrape.
+     */
+    public var lastScrapeMs: Int64?
+    /**
+     * How long the last scrape took.
+     */
+    public var lastScrapeDurationMs: Double?
+    public var scrapeUrl: String
+    /**
+     * All target labels after relabelling.
+     */
+    public var labels: Labels
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The `job` label.
+         */job: String, 
+        /**
+         * The `instance` label (`host:port`).
+         */instance: String, health: TargetHealth, 
+        /**
+         * Why the last scrape failed; `None` when it worked.
+         */lastError: String?, 
+        /**
+         * When it was last scraped (epoch ms); `None` before the first scrape.
+         */lastScrapeMs: Int64?, 
+        /**
+         * How long the last scrape took.
+         */lastScrapeDurationMs: Double?, scrapeUrl: String, 
+        /**
+         * All target labels after relabelling.
+         */labels: Labels) {
+        self.job = job
+        self.instance = instance
+        self.health = health
+        self.lastError = lastError
+        self.lastScrapeMs = lastScrapeMs
+        self.lastScrapeDurationMs = lastScrapeDurationMs
+        self.scrapeUrl = scrapeUrl
+        self.labels = labels
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Target: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTarget: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Target {
+        return
+            try Target(
+                job: FfiConverterString.read(from: &buf), 
+                instance: FfiConverterString.read(from: &buf), 
+                health: FfiConverterTypeTargetHealth.read(from: &buf), 
+                lastError: FfiConverterOptionString.read(from: &buf), 
+                lastScrapeMs: FfiConverterOptionInt64.read(from: &buf), 
+                lastScrapeDurationMs: FfiConverterOptionDouble.read(from: &buf), 
+                scrapeUrl: FfiConverterString.read(from: &buf), 
+                labels: FfiConverterTypeLabels.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Target, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.job, into: &buf)
+        FfiConverterString.write(value.instance, into: &buf)
+        FfiConverterTypeTargetHealth.write(value.health, into: &buf)
+        FfiConverterOptionString.write(value.lastError, into: &buf)
+        FfiConverterOptionInt64.write(value.lastScrapeMs, into: &buf)
+        FfiConverterOptionDouble.write(value.lastScrapeDurationMs, into: &buf)
+        FfiConverterString.write(value.scrapeUrl, into: &buf)
+        FfiConverterTypeLabels.write(value.labels, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTarget_lift(_ buf: RustBuffer) throws -> Target {
+    return try FfiConverterTypeTarget.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTarget_lower(_ value: Target) -> RustBuffer {
+    return FfiConverterTypeTarget.lower(value)
+}
+
+
+/**
+ * A `string` result: its value and when it was evaluated.
+ */
+public struct TextSample: Equatable, Hashable {
+    public var atMs: Int64
+    public var text: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(atMs: Int64, text: String) {
+        self.atMs = atMs
+        self.text = text
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TextSample: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTextSample: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TextSample {
+        return
+            try TextSample(
+                atMs: FfiConverterInt64.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TextSample, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.atMs, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTextSample_lift(_ buf: RustBuffer) throws -> TextSample {
+    return try FfiConverterTypeTextSample.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTextSample_lower(_ value: TextSample) -> RustBuffer {
+    return FfiConverterTypeTextSample.lower(value)
 }
 
 
@@ -2189,6 +3371,101 @@ public func FfiConverterTypePhase_lower(_ value: Phase) -> RustBuffer {
 
 
 /**
+ * Which kind of value a query returned (`data.resultType`).
+ */
+
+public enum ResultType: Equatable, Hashable {
+    
+    /**
+     * An instant vector: one point per series.
+     */
+    case vector
+    /**
+     * A range vector: many points per series.
+     */
+    case matrix
+    /**
+     * One number, without labels: one series of one point.
+     */
+    case scalar
+    /**
+     * A string literal: no series; see [`QueryResult::text`].
+     */
+    case string
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ResultType: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeResultType: FfiConverterRustBuffer {
+    typealias SwiftType = ResultType
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ResultType {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .vector
+        
+        case 2: return .matrix
+        
+        case 3: return .scalar
+        
+        case 4: return .string
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ResultType, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .vector:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .matrix:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .scalar:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .string:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeResultType_lift(_ buf: RustBuffer) throws -> ResultType {
+    return try FfiConverterTypeResultType.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeResultType_lower(_ value: ResultType) -> RustBuffer {
+    return FfiConverterTypeResultType.lower(value)
+}
+
+
+
+/**
  * A secret as a front-end has it: the value (paaf stores it in the keychain) or a reference
  * (`keyring:NAME`, `env:VAR`) to one stored already. Debug never shows a value.
  */
@@ -2260,6 +3537,98 @@ public func FfiConverterTypeSecretInput_lift(_ buf: RustBuffer) throws -> Secret
 #endif
 public func FfiConverterTypeSecretInput_lower(_ value: SecretInput) -> RustBuffer {
     return FfiConverterTypeSecretInput.lower(value)
+}
+
+
+
+/**
+ * A silence's lifecycle state.
+ */
+
+public enum SilenceState: Equatable, Hashable {
+    
+    /**
+     * Muting now.
+     */
+    case active
+    /**
+     * Starts later.
+     */
+    case pending
+    /**
+     * Over (ended, or expired by hand).
+     */
+    case expired
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SilenceState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSilenceState: FfiConverterRustBuffer {
+    typealias SwiftType = SilenceState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SilenceState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .active
+        
+        case 2: return .pending
+        
+        case 3: return .expired
+        
+        case 4: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SilenceState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .active:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .pending:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .expired:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceState_lift(_ buf: RustBuffer) throws -> SilenceState {
+    return try FfiConverterTypeSilenceState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceState_lower(_ value: SilenceState) -> RustBuffer {
+    return FfiConverterTypeSilenceState.lower(value)
 }
 
 
@@ -2420,6 +3789,85 @@ public func FfiConverterTypeStep_lower(_ value: Step) -> RustBuffer {
 }
 
 
+
+/**
+ * Scrape health of a target.
+ */
+
+public enum TargetHealth: Equatable, Hashable {
+    
+    case up
+    case down
+    /**
+     * Not scraped yet.
+     */
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TargetHealth: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTargetHealth: FfiConverterRustBuffer {
+    typealias SwiftType = TargetHealth
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TargetHealth {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .up
+        
+        case 2: return .down
+        
+        case 3: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TargetHealth, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .up:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .down:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTargetHealth_lift(_ buf: RustBuffer) throws -> TargetHealth {
+    return try FfiConverterTypeTargetHealth.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTargetHealth_lower(_ value: TargetHealth) -> RustBuffer {
+    return FfiConverterTypeTargetHealth.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -2439,6 +3887,54 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2519,6 +4015,30 @@ fileprivate struct FfiConverterOptionTypeErrorInfo: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeTextSample: FfiConverterRustBuffer {
+    typealias SwiftType = TextSample?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTextSample.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTextSample.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePhase: FfiConverterRustBuffer {
     typealias SwiftType = Phase?
 
@@ -2588,6 +4108,232 @@ fileprivate struct FfiConverterOptionTypeDateTimeUtc: FfiConverterRustBuffer {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceInt64: FfiConverterRustBuffer {
+    typealias SwiftType = [Int64]
+
+    public static func write(_ value: [Int64], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterInt64.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Int64] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Int64]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterInt64.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]
+
+    public static func write(_ value: [String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterString.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [String]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer {
+    typealias SwiftType = [AlertView]
+
+    public static func write(_ value: [AlertView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAlertView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AlertView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AlertView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAlertView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFlag: FfiConverterRustBuffer {
+    typealias SwiftType = [Flag]
+
+    public static func write(_ value: [Flag], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFlag.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Flag] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Flag]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFlag.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFlagEnvironment: FfiConverterRustBuffer {
+    typealias SwiftType = [FlagEnvironment]
+
+    public static func write(_ value: [FlagEnvironment], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFlagEnvironment.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FlagEnvironment] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FlagEnvironment]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFlagEnvironment.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMatcher: FfiConverterRustBuffer {
+    typealias SwiftType = [Matcher]
+
+    public static func write(_ value: [Matcher], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMatcher.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Matcher] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Matcher]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMatcher.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSeries: FfiConverterRustBuffer {
+    typealias SwiftType = [Series]
+
+    public static func write(_ value: [Series], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSeries.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Series] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Series]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSeries.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = [Double?]
+
+    public static func write(_ value: [Double?], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterOptionDouble.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Double?] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Double?]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterOptionDouble.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
+    public static func write(_ value: [String: String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: String] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: String]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterString.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
 
 public typealias DateTimeUtc = Date
 
@@ -2625,6 +4371,46 @@ public func FfiConverterTypeDateTimeUtc_lift(_ value: RustBuffer) throws -> Date
 #endif
 public func FfiConverterTypeDateTimeUtc_lower(_ value: DateTimeUtc) -> RustBuffer {
     return FfiConverterTypeDateTimeUtc.lower(value)
+}
+
+
+
+public typealias Labels = [String: String]
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLabels: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Labels {
+        return try FfiConverterDictionaryStringString.read(from: &buf)
+    }
+
+    public static func write(_ value: Labels, into buf: inout [UInt8]) {
+        return FfiConverterDictionaryStringString.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> Labels {
+        return try FfiConverterDictionaryStringString.lift(value)
+    }
+
+    public static func lower(_ value: Labels) -> RustBuffer {
+        return FfiConverterDictionaryStringString.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLabels_lift(_ value: RustBuffer) throws -> Labels {
+    return try FfiConverterTypeLabels.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLabels_lower(_ value: Labels) -> RustBuffer {
+    return FfiConverterTypeLabels.lower(value)
 }
 
 

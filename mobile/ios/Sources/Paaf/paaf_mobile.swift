@@ -606,6 +606,11 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func addHost(input: HostInput) throws  -> HostSummary
     
     /**
+     * Analyze: the alerts of every monitoring source (or only `source`).
+     */
+    func alerts(source: String?) async throws  -> [SourceAlerts]
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */
     func cancel(actionId: Int64)  -> Bool
@@ -614,6 +619,22 @@ public protocol PaafProtocol: AnyObject, Sendable {
      * Runs a command on the host; output bounded per stream.
      */
     func exec(name: String, command: String, confirmation: Confirmation) async throws  -> ExecOutput
+    
+    /**
+     * Ends a silence now.
+     */
+    func expireSilence(source: String?, id: String) async throws 
+    
+    /**
+     * The flag's state in one environment, read now: show it in the confirmation.
+     */
+    func flagState(target: FlagTarget) async throws  -> FlagState
+    
+    /**
+     * Protect: the flags of every flag service (or only `backend`), matching `query`; a
+     * service that fails is listed with its error.
+     */
+    func flags(backend: String?, query: String?, environment: String?) async throws  -> [BackendFlags]
     
     /**
      * Removes the host's keys from known_hosts (after a legitimate key change); how many.
@@ -634,6 +655,12 @@ public protocol PaafProtocol: AnyObject, Sendable {
      * Connects without logging in and reports the host's key and what known_hosts says of it.
      */
     func probeHostKey(name: String) async throws  -> OfferedKey
+    
+    /**
+     * A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
+     * syntax: `now-6h`) with at most `points` points per series (the chart's width).
+     */
+    func query(source: String?, expr: String, from: String?, to: String?, points: UInt32) async throws  -> QueryResult
     
     /**
      * Starts a verified reboot: progress goes to `listener`; the returned operation gives the
@@ -657,9 +684,26 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func runbooks(name: String) async throws  -> [Runbook]
     
     /**
+     * Turns the flag on or off in one environment if it is still `expected` (the state shown
+     * in the confirmation); journaled, so `undo_flag` can put it back.
+     */
+    func setFlag(target: FlagTarget, enabled: Bool, expected: FlagState, confirmation: Confirmation) async throws  -> FlagChange
+    
+    /**
      * Stores a secret in the app's SecretStore, for a `keyring:NAME` reference in the config.
      */
     func setSecret(name: String, value: String) throws 
+    
+    /**
+     * Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
+     * returns the silence id.
+     */
+    func silence(source: String?, matchers: [String], minutes: UInt32, comment: String) async throws  -> String
+    
+    /**
+     * The silences of a source.
+     */
+    func silences(source: String?) async throws  -> [Silence]
     
     /**
      * Live status of the named hosts (all when `names` is empty), probed concurrently.
@@ -667,10 +711,20 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func status(names: [String]) async throws  -> [HostStatus]
     
     /**
+     * The scrape targets of a Prometheus source and their health.
+     */
+    func targets(source: String?) async throws  -> [Target]
+    
+    /**
      * Records the host's key if it still has `fingerprint` (the one the user confirmed), then
      * checks that login works.
      */
     func trustHostKey(name: String, fingerprint: String) async throws 
+    
+    /**
+     * Puts a flag back as it was before the change journaled as `action_id`.
+     */
+    func undoFlag(actionId: Int64, confirmation: Confirmation) async throws  -> FlagChange
     
 }
 /**
@@ -771,6 +825,25 @@ open func addHost(input: HostInput)throws  -> HostSummary  {
 }
     
     /**
+     * Analyze: the alerts of every monitoring source (or only `source`).
+     */
+open func alerts(source: String?)async throws  -> [SourceAlerts]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_alerts(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeSourceAlerts.lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */
 open func cancel(actionId: Int64) -> Bool  {
@@ -798,6 +871,64 @@ open func exec(name: String, command: String, confirmation: Confirmation)async t
             completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
             freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeExecOutput_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * Ends a silence now.
+     */
+open func expireSilence(source: String?, id: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_expire_silence(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_void,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_void,
+            freeFunc: ffi_paaf_mobile_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * The flag's state in one environment, read now: show it in the confirmation.
+     */
+open func flagState(target: FlagTarget)async throws  -> FlagState  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_flag_state(
+                        self.uniffiCloneHandle(),FfiConverterTypeFlagTarget_lower(target)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeFlagState_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * Protect: the flags of every flag service (or only `backend`), matching `query`; a
+     * service that fails is listed with its error.
+     */
+open func flags(backend: String?, query: String?, environment: String?)async throws  -> [BackendFlags]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_flags(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(backend),FfiConverterOptionString.lower(query),FfiConverterOptionString.lower(environment)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeBackendFlags.lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
 }
@@ -862,6 +993,26 @@ open func probeHostKey(name: String)async throws  -> OfferedKey  {
             completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
             freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeOfferedKey_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
+     * syntax: `now-6h`) with at most `points` points per series (the chart's width).
+     */
+open func query(source: String?, expr: String, from: String?, to: String?, points: UInt32)async throws  -> QueryResult  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_query(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source),FfiConverterString.lower(expr),FfiConverterOptionString.lower(from),FfiConverterOptionString.lower(to),FfiConverterUInt32.lower(points)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeQueryResult_lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
 }
@@ -933,6 +1084,26 @@ open func runbooks(name: String)async throws  -> [Runbook]  {
 }
     
     /**
+     * Turns the flag on or off in one environment if it is still `expected` (the state shown
+     * in the confirmation); journaled, so `undo_flag` can put it back.
+     */
+open func setFlag(target: FlagTarget, enabled: Bool, expected: FlagState, confirmation: Confirmation)async throws  -> FlagChange  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_set_flag(
+                        self.uniffiCloneHandle(),FfiConverterTypeFlagTarget_lower(target),FfiConverterBool.lower(enabled),FfiConverterTypeFlagState_lower(expected),FfiConverterTypeConfirmation_lower(confirmation)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeFlagChange_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
      * Stores a secret in the app's SecretStore, for a `keyring:NAME` reference in the config.
      */
 open func setSecret(name: String, value: String)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
@@ -943,6 +1114,45 @@ open func setSecret(name: String, value: String)throws   {try rustCallWithError(
         FfiConverterString.lower(value),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
+     * returns the silence id.
+     */
+open func silence(source: String?, matchers: [String], minutes: UInt32, comment: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_silence(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source),FfiConverterSequenceString.lower(matchers),FfiConverterUInt32.lower(minutes),FfiConverterString.lower(comment)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * The silences of a source.
+     */
+open func silences(source: String?)async throws  -> [Silence]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_silences(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeSilence.lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
 }
     
     /**
@@ -965,6 +1175,25 @@ open func status(names: [String])async throws  -> [HostStatus]  {
 }
     
     /**
+     * The scrape targets of a Prometheus source and their health.
+     */
+open func targets(source: String?)async throws  -> [Target]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_targets(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeTarget.lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
      * Records the host's key if it still has `fingerprint` (the one the user confirmed), then
      * checks that login works.
      */
@@ -980,6 +1209,25 @@ open func trustHostKey(name: String, fingerprint: String)async throws   {
             completeFunc: ffi_paaf_mobile_rust_future_complete_void,
             freeFunc: ffi_paaf_mobile_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * Puts a flag back as it was before the change journaled as `action_id`.
+     */
+open func undoFlag(actionId: Int64, confirmation: Confirmation)async throws  -> FlagChange  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_undo_flag(
+                        self.uniffiCloneHandle(),FfiConverterInt64.lower(actionId),FfiConverterTypeConfirmation_lower(confirmation)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeFlagChange_lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
 }
@@ -2051,6 +2299,31 @@ fileprivate struct FfiConverterSequenceTypeActionRecord: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeBackendFlags: FfiConverterRustBuffer {
+    typealias SwiftType = [BackendFlags]
+
+    public static func write(_ value: [BackendFlags], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBackendFlags.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BackendFlags] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BackendFlags]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBackendFlags.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHostStatus: FfiConverterRustBuffer {
     typealias SwiftType = [HostStatus]
 
@@ -2118,6 +2391,81 @@ fileprivate struct FfiConverterSequenceTypeRunbook: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeRunbook.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSilence: FfiConverterRustBuffer {
+    typealias SwiftType = [Silence]
+
+    public static func write(_ value: [Silence], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSilence.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Silence] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Silence]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSilence.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSourceAlerts: FfiConverterRustBuffer {
+    typealias SwiftType = [SourceAlerts]
+
+    public static func write(_ value: [SourceAlerts], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSourceAlerts.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SourceAlerts] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SourceAlerts]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSourceAlerts.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTarget: FfiConverterRustBuffer {
+    typealias SwiftType = [Target]
+
+    public static func write(_ value: [Target], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTarget.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Target] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Target]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTarget.read(from: &buf))
         }
         return seq
     }
@@ -2192,10 +2540,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_add_host() != 63160) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_alerts() != 23466) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_cancel() != 7407) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_exec() != 45202) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_expire_silence() != 12652) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_flag_state() != 12813) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_flags() != 9744) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_forget_host_key() != 54367) {
@@ -2210,6 +2570,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() != 64126) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_query() != 50296) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_reboot() != 31857) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2222,13 +2585,28 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_runbooks() != 20379) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_set_flag() != 52366) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_set_secret() != 50898) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_silence() != 52319) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_silences() != 27155) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_status() != 19842) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_targets() != 4116) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_trust_host_key() != 17213) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_undo_flag() != 57731) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 34696) {

@@ -1023,6 +1023,29 @@ public object FfiConverterLong: FfiConverter<Long, Long> {
 /**
  * @suppress
  */
+public object FfiConverterDouble: FfiConverter<Double, Double> {
+    override fun lift(value: Double): Double {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Double {
+        return buf.getDouble()
+    }
+
+    override fun lower(value: Double): Double {
+        return value
+    }
+
+    override fun allocationSize(value: Double) = 8UL
+
+    override fun write(value: Double, buf: ByteBuffer) {
+        buf.putDouble(value)
+    }
+}
+
+/**
+ * @suppress
+ */
 public object FfiConverterBoolean: FfiConverter<Boolean, Byte> {
     override fun lift(value: Byte): Boolean {
         return value.toInt() != 0
@@ -1308,6 +1331,153 @@ public object FfiConverterTypeActionRecord: FfiConverterRustBuffer<ActionRecord>
 
 
 /**
+ * One alert as every front-end shows it.
+ */
+data class AlertView (
+    /**
+     * The configured source it comes from.
+     */
+    var `source`: kotlin.String
+    , 
+    /**
+     * The `alertname` label.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * `firing`, `pending`, `silenced`, `inhibited`, `suppressed`, `unprocessed`.
+     */
+    var `state`: kotlin.String
+    , 
+    /**
+     * The `severity` label, when there is one.
+     */
+    var `severity`: kotlin.String?
+    , 
+    /**
+     * The `summary` annotation, else `description`.
+     */
+    var `summary`: kotlin.String?
+    , 
+    var `labels`: Labels
+    , 
+    /**
+     * When it started firing (epoch ms).
+     */
+    var `sinceMs`: kotlin.Long?
+    , 
+    /**
+     * Ids of the silences that mute it (Alertmanager sources).
+     */
+    var `silencedBy`: List<kotlin.String>
+    , 
+    /**
+     * The rule's link (Prometheus graph, Grafana rule), when the source gives one.
+     */
+    var `link`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAlertView: FfiConverterRustBuffer<AlertView> {
+    override fun read(buf: ByteBuffer): AlertView {
+        return AlertView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeLabels.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AlertView) = (
+            FfiConverterString.allocationSize(value.`source`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`state`) +
+            FfiConverterOptionalString.allocationSize(value.`severity`) +
+            FfiConverterOptionalString.allocationSize(value.`summary`) +
+            FfiConverterTypeLabels.allocationSize(value.`labels`) +
+            FfiConverterOptionalLong.allocationSize(value.`sinceMs`) +
+            FfiConverterSequenceString.allocationSize(value.`silencedBy`) +
+            FfiConverterOptionalString.allocationSize(value.`link`)
+    )
+
+    override fun write(value: AlertView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`source`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`state`, buf)
+            FfiConverterOptionalString.write(value.`severity`, buf)
+            FfiConverterOptionalString.write(value.`summary`, buf)
+            FfiConverterTypeLabels.write(value.`labels`, buf)
+            FfiConverterOptionalLong.write(value.`sinceMs`, buf)
+            FfiConverterSequenceString.write(value.`silencedBy`, buf)
+            FfiConverterOptionalString.write(value.`link`, buf)
+    }
+}
+
+
+
+/**
+ * The flags of one service, or why they could not be read: one failing service never hides
+ * the others.
+ */
+data class BackendFlags (
+    var `backend`: kotlin.String
+    , 
+    var `flags`: List<Flag>
+    , 
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBackendFlags: FfiConverterRustBuffer<BackendFlags> {
+    override fun read(buf: ByteBuffer): BackendFlags {
+        return BackendFlags(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeFlag.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: BackendFlags) = (
+            FfiConverterString.allocationSize(value.`backend`) +
+            FfiConverterSequenceTypeFlag.allocationSize(value.`flags`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: BackendFlags, buf: ByteBuffer) {
+            FfiConverterString.write(value.`backend`, buf)
+            FfiConverterSequenceTypeFlag.write(value.`flags`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
  * The error as front-ends serialize it: `{code, message}`, and `phase` for a timeout.
  */
 data class ErrorInfo (
@@ -1420,6 +1590,293 @@ public object FfiConverterTypeExecOutput: FfiConverterRustBuffer<ExecOutput> {
             FfiConverterBoolean.write(value.`stdoutTruncated`, buf)
             FfiConverterBoolean.write(value.`stderrTruncated`, buf)
             FfiConverterULong.write(value.`durationMs`, buf)
+    }
+}
+
+
+
+/**
+ * One flag as a backend reports it, with its state in every environment it has.
+ */
+data class Flag (
+    /**
+     * The configured backend it comes from (`[[flags]] name`).
+     */
+    var `backend`: kotlin.String
+    , 
+    /**
+     * The backend's project (Unleash project, LaunchDarkly project key, ...); empty when the
+     * backend has none.
+     */
+    var `project`: kotlin.String
+    , 
+    /**
+     * The key used in API calls and in `paaf flag off KEY`.
+     */
+    var `key`: kotlin.String
+    , 
+    var `name`: kotlin.String?
+    , 
+    var `description`: kotlin.String?
+    , 
+    var `tags`: List<kotlin.String>
+    , 
+    var `environments`: List<FlagEnvironment>
+    , 
+    /**
+     * A link to the flag in the backend's own console, when there is one.
+     */
+    var `url`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFlag: FfiConverterRustBuffer<Flag> {
+    override fun read(buf: ByteBuffer): Flag {
+        return Flag(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeFlagEnvironment.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Flag) = (
+            FfiConverterString.allocationSize(value.`backend`) +
+            FfiConverterString.allocationSize(value.`project`) +
+            FfiConverterString.allocationSize(value.`key`) +
+            FfiConverterOptionalString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`description`) +
+            FfiConverterSequenceString.allocationSize(value.`tags`) +
+            FfiConverterSequenceTypeFlagEnvironment.allocationSize(value.`environments`) +
+            FfiConverterOptionalString.allocationSize(value.`url`)
+    )
+
+    override fun write(value: Flag, buf: ByteBuffer) {
+            FfiConverterString.write(value.`backend`, buf)
+            FfiConverterString.write(value.`project`, buf)
+            FfiConverterString.write(value.`key`, buf)
+            FfiConverterOptionalString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`description`, buf)
+            FfiConverterSequenceString.write(value.`tags`, buf)
+            FfiConverterSequenceTypeFlagEnvironment.write(value.`environments`, buf)
+            FfiConverterOptionalString.write(value.`url`, buf)
+    }
+}
+
+
+
+/**
+ * A flag switched by paaf: where, and the state before and after.
+ */
+data class FlagChange (
+    var `actionId`: kotlin.Long
+    , 
+    var `backend`: kotlin.String
+    , 
+    var `project`: kotlin.String
+    , 
+    var `key`: kotlin.String
+    , 
+    var `environment`: kotlin.String
+    , 
+    var `wasEnabled`: kotlin.Boolean
+    , 
+    var `enabled`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFlagChange: FfiConverterRustBuffer<FlagChange> {
+    override fun read(buf: ByteBuffer): FlagChange {
+        return FlagChange(
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FlagChange) = (
+            FfiConverterLong.allocationSize(value.`actionId`) +
+            FfiConverterString.allocationSize(value.`backend`) +
+            FfiConverterString.allocationSize(value.`project`) +
+            FfiConverterString.allocationSize(value.`key`) +
+            FfiConverterString.allocationSize(value.`environment`) +
+            FfiConverterBoolean.allocationSize(value.`wasEnabled`) +
+            FfiConverterBoolean.allocationSize(value.`enabled`)
+    )
+
+    override fun write(value: FlagChange, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`actionId`, buf)
+            FfiConverterString.write(value.`backend`, buf)
+            FfiConverterString.write(value.`project`, buf)
+            FfiConverterString.write(value.`key`, buf)
+            FfiConverterString.write(value.`environment`, buf)
+            FfiConverterBoolean.write(value.`wasEnabled`, buf)
+            FfiConverterBoolean.write(value.`enabled`, buf)
+    }
+}
+
+
+
+/**
+ * A flag's state in one environment.
+ */
+data class FlagEnvironment (
+    var `name`: kotlin.String
+    , 
+    var `enabled`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFlagEnvironment: FfiConverterRustBuffer<FlagEnvironment> {
+    override fun read(buf: ByteBuffer): FlagEnvironment {
+        return FlagEnvironment(
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FlagEnvironment) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterBoolean.allocationSize(value.`enabled`)
+    )
+
+    override fun write(value: FlagEnvironment, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterBoolean.write(value.`enabled`, buf)
+    }
+}
+
+
+
+/**
+ * The state of one flag in one environment right now, with what the backend offers for a
+ * conditional write (an ETag, a version number), if anything.
+ */
+data class FlagState (
+    var `enabled`: kotlin.Boolean
+    , 
+    var `version`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFlagState: FfiConverterRustBuffer<FlagState> {
+    override fun read(buf: ByteBuffer): FlagState {
+        return FlagState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FlagState) = (
+            FfiConverterBoolean.allocationSize(value.`enabled`) +
+            FfiConverterOptionalString.allocationSize(value.`version`)
+    )
+
+    override fun write(value: FlagState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`enabled`, buf)
+            FfiConverterOptionalString.write(value.`version`, buf)
+    }
+}
+
+
+
+/**
+ * Which flag, where, as a front-end names it.
+ */
+data class FlagTarget (
+    /**
+     * The `[[flags]]` service; the only one when `None`.
+     */
+    var `backend`: kotlin.String?
+    , 
+    var `project`: kotlin.String
+    , 
+    var `key`: kotlin.String
+    , 
+    var `environment`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFlagTarget: FfiConverterRustBuffer<FlagTarget> {
+    override fun read(buf: ByteBuffer): FlagTarget {
+        return FlagTarget(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FlagTarget) = (
+            FfiConverterOptionalString.allocationSize(value.`backend`) +
+            FfiConverterString.allocationSize(value.`project`) +
+            FfiConverterString.allocationSize(value.`key`) +
+            FfiConverterString.allocationSize(value.`environment`)
+    )
+
+    override fun write(value: FlagTarget, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`backend`, buf)
+            FfiConverterString.write(value.`project`, buf)
+            FfiConverterString.write(value.`key`, buf)
+            FfiConverterString.write(value.`environment`, buf)
     }
 }
 
@@ -1625,6 +2082,61 @@ public object FfiConverterTypeHostSummary: FfiConverterRustBuffer<HostSummary> {
 
 
 /**
+ * A label matcher of a silence or an alert filter: `name="value"`, `name!="value"`,
+ * `name=~"regex"`, `name!~"regex"`.
+ */
+data class Matcher (
+    var `name`: kotlin.String
+    , 
+    var `value`: kotlin.String
+    , 
+    var `isRegex`: kotlin.Boolean
+    , 
+    /**
+     * `false` for `!=` and `!~` (absent in old Alertmanagers: then `true`).
+     */
+    var `isEqual`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMatcher: FfiConverterRustBuffer<Matcher> {
+    override fun read(buf: ByteBuffer): Matcher {
+        return Matcher(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Matcher) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`value`) +
+            FfiConverterBoolean.allocationSize(value.`isRegex`) +
+            FfiConverterBoolean.allocationSize(value.`isEqual`)
+    )
+
+    override fun write(value: Matcher, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`value`, buf)
+            FfiConverterBoolean.write(value.`isRegex`, buf)
+            FfiConverterBoolean.write(value.`isEqual`, buf)
+    }
+}
+
+
+
+/**
  * The key a host offered, as a person compares it (OpenSSH's `SHA256:` fingerprint).
  */
 data class OfferedKey (
@@ -1711,6 +2223,76 @@ public object FfiConverterTypeProgressEvent: FfiConverterRustBuffer<ProgressEven
             FfiConverterLong.write(value.`actionId`, buf)
             FfiConverterULong.write(value.`elapsedMs`, buf)
             FfiConverterTypeStep.write(value.`step`, buf)
+    }
+}
+
+
+
+/**
+ * The answer to a query.
+ */
+data class QueryResult (
+    var `resultType`: ResultType
+    , 
+    /**
+     * One series per label set. `ref_id` is the query text; `name` is the labels in Prometheus
+     * style (`metric{job="api"}`), or the query text for a series without labels.
+     */
+    var `series`: List<Series>
+    , 
+    /**
+     * For a `string` result: its time (epoch ms) and text.
+     */
+    var `text`: TextSample?
+    , 
+    /**
+     * The step a range query ran with (chosen by [`choose_step_ms`]); `None` for instant queries.
+     */
+    var `stepMs`: kotlin.Long?
+    , 
+    /**
+     * Prometheus's warnings (the data is still complete enough to show), plus paaf's own when
+     * something in the answer could not be shown (native histograms).
+     */
+    var `warnings`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQueryResult: FfiConverterRustBuffer<QueryResult> {
+    override fun read(buf: ByteBuffer): QueryResult {
+        return QueryResult(
+            FfiConverterTypeResultType.read(buf),
+            FfiConverterSequenceTypeSeries.read(buf),
+            FfiConverterOptionalTypeTextSample.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: QueryResult) = (
+            FfiConverterTypeResultType.allocationSize(value.`resultType`) +
+            FfiConverterSequenceTypeSeries.allocationSize(value.`series`) +
+            FfiConverterOptionalTypeTextSample.allocationSize(value.`text`) +
+            FfiConverterOptionalLong.allocationSize(value.`stepMs`) +
+            FfiConverterSequenceString.allocationSize(value.`warnings`)
+    )
+
+    override fun write(value: QueryResult, buf: ByteBuffer) {
+            FfiConverterTypeResultType.write(value.`resultType`, buf)
+            FfiConverterSequenceTypeSeries.write(value.`series`, buf)
+            FfiConverterOptionalTypeTextSample.write(value.`text`, buf)
+            FfiConverterOptionalLong.write(value.`stepMs`, buf)
+            FfiConverterSequenceString.write(value.`warnings`, buf)
     }
 }
 
@@ -1832,6 +2414,339 @@ public object FfiConverterTypeRunbook: FfiConverterRustBuffer<Runbook> {
     override fun write(value: Runbook, buf: ByteBuffer) {
             FfiConverterString.write(value.`name`, buf)
             FfiConverterBoolean.write(value.`dangerous`, buf)
+    }
+}
+
+
+
+/**
+ * One named time series: one number field of a data frame, with its frame's time field.
+ */
+data class Series (
+    /**
+     * The query (`refId`) this series answers.
+     */
+    var `refId`: kotlin.String
+    , 
+    /**
+     * Display name: field config `displayName`, else `displayNameFromDS`, else the labels
+     * (`name{k="v", …}`), else the field name.
+     */
+    var `name`: kotlin.String
+    , 
+    var `labels`: Labels
+    , 
+    /**
+     * Grafana unit id from the field config (`bytes`, `percentunit`, `reqps`, …).
+     */
+    var `unit`: kotlin.String?
+    , 
+    /**
+     * Epoch milliseconds, one per value.
+     */
+    var `timesMs`: List<kotlin.Long>
+    , 
+    /**
+     * `None` for null; `Some(NaN|±inf)` where the data source sent those.
+     */
+    var `values`: List<kotlin.Double?>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSeries: FfiConverterRustBuffer<Series> {
+    override fun read(buf: ByteBuffer): Series {
+        return Series(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeLabels.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceLong.read(buf),
+            FfiConverterSequenceOptionalDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Series) = (
+            FfiConverterString.allocationSize(value.`refId`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypeLabels.allocationSize(value.`labels`) +
+            FfiConverterOptionalString.allocationSize(value.`unit`) +
+            FfiConverterSequenceLong.allocationSize(value.`timesMs`) +
+            FfiConverterSequenceOptionalDouble.allocationSize(value.`values`)
+    )
+
+    override fun write(value: Series, buf: ByteBuffer) {
+            FfiConverterString.write(value.`refId`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypeLabels.write(value.`labels`, buf)
+            FfiConverterOptionalString.write(value.`unit`, buf)
+            FfiConverterSequenceLong.write(value.`timesMs`, buf)
+            FfiConverterSequenceOptionalDouble.write(value.`values`, buf)
+    }
+}
+
+
+
+/**
+ * A silence (`GET <prefix>/silences`).
+ */
+data class Silence (
+    var `id`: kotlin.String
+    , 
+    var `state`: SilenceState
+    , 
+    var `matchers`: List<Matcher>
+    , 
+    var `startsAtMs`: kotlin.Long?
+    , 
+    var `endsAtMs`: kotlin.Long?
+    , 
+    var `updatedAtMs`: kotlin.Long?
+    , 
+    var `createdBy`: kotlin.String
+    , 
+    var `comment`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSilence: FfiConverterRustBuffer<Silence> {
+    override fun read(buf: ByteBuffer): Silence {
+        return Silence(
+            FfiConverterString.read(buf),
+            FfiConverterTypeSilenceState.read(buf),
+            FfiConverterSequenceTypeMatcher.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Silence) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterTypeSilenceState.allocationSize(value.`state`) +
+            FfiConverterSequenceTypeMatcher.allocationSize(value.`matchers`) +
+            FfiConverterOptionalLong.allocationSize(value.`startsAtMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`endsAtMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`updatedAtMs`) +
+            FfiConverterString.allocationSize(value.`createdBy`) +
+            FfiConverterString.allocationSize(value.`comment`)
+    )
+
+    override fun write(value: Silence, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterTypeSilenceState.write(value.`state`, buf)
+            FfiConverterSequenceTypeMatcher.write(value.`matchers`, buf)
+            FfiConverterOptionalLong.write(value.`startsAtMs`, buf)
+            FfiConverterOptionalLong.write(value.`endsAtMs`, buf)
+            FfiConverterOptionalLong.write(value.`updatedAtMs`, buf)
+            FfiConverterString.write(value.`createdBy`, buf)
+            FfiConverterString.write(value.`comment`, buf)
+    }
+}
+
+
+
+/**
+ * The alerts of one source, or why they could not be read: one failing source never hides
+ * the others.
+ */
+data class SourceAlerts (
+    var `source`: kotlin.String
+    , 
+    /**
+     * `grafana`, `prometheus` or `alertmanager`.
+     */
+    var `kind`: kotlin.String
+    , 
+    var `alerts`: List<AlertView>
+    , 
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSourceAlerts: FfiConverterRustBuffer<SourceAlerts> {
+    override fun read(buf: ByteBuffer): SourceAlerts {
+        return SourceAlerts(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeAlertView.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SourceAlerts) = (
+            FfiConverterString.allocationSize(value.`source`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterSequenceTypeAlertView.allocationSize(value.`alerts`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: SourceAlerts, buf: ByteBuffer) {
+            FfiConverterString.write(value.`source`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterSequenceTypeAlertView.write(value.`alerts`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * One active scrape target (`GET <prefix>/targets?state=active`).
+ */
+data class Target (
+    /**
+     * The `job` label.
+     */
+    var `job`: kotlin.String
+    , 
+    /**
+     * The `instance` label (`host:port`).
+     */
+    var `instance`: kotlin.String
+    , 
+    var `health`: TargetHealth
+    , 
+    /**
+     * Why the last scrape failed; `None` when it worked.
+     */
+    var `lastError`: kotlin.String?
+    , 
+    /**
+     * When it was last scraped (epoch ms); `None` before the first scrape.
+     */
+    var `lastScrapeMs`: kotlin.Long?
+    , 
+    /**
+     * How long the last scrape took.
+     */
+    var `lastScrapeDurationMs`: kotlin.Double?
+    , 
+    var `scrapeUrl`: kotlin.String
+    , 
+    /**
+     * All target labels after relabelling.
+     */
+    var `labels`: Labels
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTarget: FfiConverterRustBuffer<Target> {
+    override fun read(buf: ByteBuffer): Target {
+        return Target(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeTargetHealth.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeLabels.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Target) = (
+            FfiConverterString.allocationSize(value.`job`) +
+            FfiConverterString.allocationSize(value.`instance`) +
+            FfiConverterTypeTargetHealth.allocationSize(value.`health`) +
+            FfiConverterOptionalString.allocationSize(value.`lastError`) +
+            FfiConverterOptionalLong.allocationSize(value.`lastScrapeMs`) +
+            FfiConverterOptionalDouble.allocationSize(value.`lastScrapeDurationMs`) +
+            FfiConverterString.allocationSize(value.`scrapeUrl`) +
+            FfiConverterTypeLabels.allocationSize(value.`labels`)
+    )
+
+    override fun write(value: Target, buf: ByteBuffer) {
+            FfiConverterString.write(value.`job`, buf)
+            FfiConverterString.write(value.`instance`, buf)
+            FfiConverterTypeTargetHealth.write(value.`health`, buf)
+            FfiConverterOptionalString.write(value.`lastError`, buf)
+            FfiConverterOptionalLong.write(value.`lastScrapeMs`, buf)
+            FfiConverterOptionalDouble.write(value.`lastScrapeDurationMs`, buf)
+            FfiConverterString.write(value.`scrapeUrl`, buf)
+            FfiConverterTypeLabels.write(value.`labels`, buf)
+    }
+}
+
+
+
+/**
+ * A `string` result: its value and when it was evaluated.
+ */
+data class TextSample (
+    var `atMs`: kotlin.Long
+    , 
+    var `text`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTextSample: FfiConverterRustBuffer<TextSample> {
+    override fun read(buf: ByteBuffer): TextSample {
+        return TextSample(
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TextSample) = (
+            FfiConverterLong.allocationSize(value.`atMs`) +
+            FfiConverterString.allocationSize(value.`text`)
+    )
+
+    override fun write(value: TextSample, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`atMs`, buf)
+            FfiConverterString.write(value.`text`, buf)
     }
 }
 
@@ -2255,6 +3170,57 @@ public object FfiConverterTypePhase: FfiConverterRustBuffer<Phase> {
 
 
 /**
+ * Which kind of value a query returned (`data.resultType`).
+ */
+
+enum class ResultType {
+    
+    /**
+     * An instant vector: one point per series.
+     */
+    VECTOR,
+    /**
+     * A range vector: many points per series.
+     */
+    MATRIX,
+    /**
+     * One number, without labels: one series of one point.
+     */
+    SCALAR,
+    /**
+     * A string literal: no series; see [`QueryResult::text`].
+     */
+    STRING;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeResultType: FfiConverterRustBuffer<ResultType> {
+    override fun read(buf: ByteBuffer) = try {
+        ResultType.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ResultType) = 4UL
+
+    override fun write(value: ResultType, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * A secret as a front-end has it: the value (paaf stores it in the keychain) or a reference
  * (`keyring:NAME`, `env:VAR`) to one stored already. Debug never shows a value.
  */
@@ -2334,6 +3300,54 @@ public object FfiConverterTypeSecretInput : FfiConverterRustBuffer<SecretInput>{
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * A silence's lifecycle state.
+ */
+
+enum class SilenceState {
+    
+    /**
+     * Muting now.
+     */
+    ACTIVE,
+    /**
+     * Starts later.
+     */
+    PENDING,
+    /**
+     * Over (ended, or expired by hand).
+     */
+    EXPIRED,
+    UNKNOWN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSilenceState: FfiConverterRustBuffer<SilenceState> {
+    override fun read(buf: ByteBuffer) = try {
+        SilenceState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: SilenceState) = 4UL
+
+    override fun write(value: SilenceState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -2619,6 +3633,47 @@ public object FfiConverterTypeStep : FfiConverterRustBuffer<Step>{
 
 
 
+/**
+ * Scrape health of a target.
+ */
+
+enum class TargetHealth {
+    
+    UP,
+    DOWN,
+    /**
+     * Not scraped yet.
+     */
+    UNKNOWN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTargetHealth: FfiConverterRustBuffer<TargetHealth> {
+    override fun read(buf: ByteBuffer) = try {
+        TargetHealth.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: TargetHealth) = 4UL
+
+    override fun write(value: TargetHealth, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 /**
  * @suppress
@@ -2645,6 +3700,70 @@ public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
         } else {
             buf.put(1)
             FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
+    override fun read(buf: ByteBuffer): kotlin.Long? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterLong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Long?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterLong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Long?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterLong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?> {
+    override fun read(buf: ByteBuffer): kotlin.Double? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterDouble.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Double?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterDouble.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Double?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterDouble.write(value, buf)
         }
     }
 }
@@ -2751,6 +3870,38 @@ public object FfiConverterOptionalTypeErrorInfo: FfiConverterRustBuffer<ErrorInf
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeTextSample: FfiConverterRustBuffer<TextSample?> {
+    override fun read(buf: ByteBuffer): TextSample? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTextSample.read(buf)
+    }
+
+    override fun allocationSize(value: TextSample?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTextSample.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TextSample?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTextSample.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePhase: FfiConverterRustBuffer<Phase?> {
     override fun read(buf: ByteBuffer): Phase? {
         if (buf.get().toInt() == 0) {
@@ -2843,8 +3994,276 @@ public object FfiConverterOptionalTypeDateTimeUtc: FfiConverterRustBuffer<DateTi
 
 
 
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceLong: FfiConverterRustBuffer<List<kotlin.Long>> {
+    override fun read(buf: ByteBuffer): List<kotlin.Long> {
+        val len = buf.getInt()
+        return List<kotlin.Long>(len) {
+            FfiConverterLong.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.Long>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterLong.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.Long>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterLong.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
+    override fun read(buf: ByteBuffer): List<kotlin.String> {
+        val len = buf.getInt()
+        return List<kotlin.String>(len) {
+            FfiConverterString.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.String>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterString.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer<List<AlertView>> {
+    override fun read(buf: ByteBuffer): List<AlertView> {
+        val len = buf.getInt()
+        return List<AlertView>(len) {
+            FfiConverterTypeAlertView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AlertView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAlertView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AlertView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAlertView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFlag: FfiConverterRustBuffer<List<Flag>> {
+    override fun read(buf: ByteBuffer): List<Flag> {
+        val len = buf.getInt()
+        return List<Flag>(len) {
+            FfiConverterTypeFlag.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Flag>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFlag.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Flag>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFlag.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFlagEnvironment: FfiConverterRustBuffer<List<FlagEnvironment>> {
+    override fun read(buf: ByteBuffer): List<FlagEnvironment> {
+        val len = buf.getInt()
+        return List<FlagEnvironment>(len) {
+            FfiConverterTypeFlagEnvironment.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FlagEnvironment>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFlagEnvironment.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FlagEnvironment>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFlagEnvironment.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMatcher: FfiConverterRustBuffer<List<Matcher>> {
+    override fun read(buf: ByteBuffer): List<Matcher> {
+        val len = buf.getInt()
+        return List<Matcher>(len) {
+            FfiConverterTypeMatcher.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Matcher>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMatcher.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Matcher>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMatcher.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSeries: FfiConverterRustBuffer<List<Series>> {
+    override fun read(buf: ByteBuffer): List<Series> {
+        val len = buf.getInt()
+        return List<Series>(len) {
+            FfiConverterTypeSeries.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Series>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSeries.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Series>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSeries.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceOptionalDouble: FfiConverterRustBuffer<List<kotlin.Double?>> {
+    override fun read(buf: ByteBuffer): List<kotlin.Double?> {
+        val len = buf.getInt()
+        return List<kotlin.Double?>(len) {
+            FfiConverterOptionalDouble.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.Double?>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterOptionalDouble.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.Double?>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterOptionalDouble.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.String, kotlin.String>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, kotlin.String> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, kotlin.String>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterString.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, kotlin.String>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterString.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterString.write(v, buf)
+        }
+    }
+}
+
+
+
 public typealias DateTimeUtc = java.time.Instant
 public typealias FfiConverterTypeDateTimeUtc = FfiConverterTimestamp
+
+
+
+public typealias Labels = Map<kotlin.String, kotlin.String>
+public typealias FfiConverterTypeLabels = FfiConverterMapStringString
 
 
 

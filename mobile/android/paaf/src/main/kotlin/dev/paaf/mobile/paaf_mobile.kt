@@ -32,30 +32,46 @@ import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
 import dev.paaf.core.About
 import dev.paaf.core.ActionRecord
+import dev.paaf.core.BackendFlags
 import dev.paaf.core.Confirmation
 import dev.paaf.core.ErrorCode
 import dev.paaf.core.ExecOutput
 import dev.paaf.core.FfiConverterTypeAbout
 import dev.paaf.core.FfiConverterTypeActionRecord
+import dev.paaf.core.FfiConverterTypeBackendFlags
 import dev.paaf.core.FfiConverterTypeConfirmation
 import dev.paaf.core.FfiConverterTypeErrorCode
 import dev.paaf.core.FfiConverterTypeExecOutput
+import dev.paaf.core.FfiConverterTypeFlagChange
+import dev.paaf.core.FfiConverterTypeFlagState
+import dev.paaf.core.FfiConverterTypeFlagTarget
 import dev.paaf.core.FfiConverterTypeHostInput
 import dev.paaf.core.FfiConverterTypeHostStatus
 import dev.paaf.core.FfiConverterTypeHostSummary
 import dev.paaf.core.FfiConverterTypeOfferedKey
 import dev.paaf.core.FfiConverterTypePhase
 import dev.paaf.core.FfiConverterTypeProgressEvent
+import dev.paaf.core.FfiConverterTypeQueryResult
 import dev.paaf.core.FfiConverterTypeRebootReport
 import dev.paaf.core.FfiConverterTypeRunbook
+import dev.paaf.core.FfiConverterTypeSilence
+import dev.paaf.core.FfiConverterTypeSourceAlerts
+import dev.paaf.core.FfiConverterTypeTarget
+import dev.paaf.core.FlagChange
+import dev.paaf.core.FlagState
+import dev.paaf.core.FlagTarget
 import dev.paaf.core.HostInput
 import dev.paaf.core.HostStatus
 import dev.paaf.core.HostSummary
 import dev.paaf.core.OfferedKey
 import dev.paaf.core.Phase
 import dev.paaf.core.ProgressEvent
+import dev.paaf.core.QueryResult
 import dev.paaf.core.RebootReport
 import dev.paaf.core.Runbook
+import dev.paaf.core.Silence
+import dev.paaf.core.SourceAlerts
+import dev.paaf.core.Target
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.coroutines.resume
 import kotlinx.coroutines.CancellableContinuation
@@ -66,17 +82,25 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.suspendCancellableCoroutine
 import dev.paaf.core.RustBuffer as RustBufferAbout
 import dev.paaf.core.RustBuffer as RustBufferActionRecord
+import dev.paaf.core.RustBuffer as RustBufferBackendFlags
 import dev.paaf.core.RustBuffer as RustBufferConfirmation
 import dev.paaf.core.RustBuffer as RustBufferErrorCode
 import dev.paaf.core.RustBuffer as RustBufferExecOutput
+import dev.paaf.core.RustBuffer as RustBufferFlagChange
+import dev.paaf.core.RustBuffer as RustBufferFlagState
+import dev.paaf.core.RustBuffer as RustBufferFlagTarget
 import dev.paaf.core.RustBuffer as RustBufferHostInput
 import dev.paaf.core.RustBuffer as RustBufferHostStatus
 import dev.paaf.core.RustBuffer as RustBufferHostSummary
 import dev.paaf.core.RustBuffer as RustBufferOfferedKey
 import dev.paaf.core.RustBuffer as RustBufferPhase
 import dev.paaf.core.RustBuffer as RustBufferProgressEvent
+import dev.paaf.core.RustBuffer as RustBufferQueryResult
 import dev.paaf.core.RustBuffer as RustBufferRebootReport
 import dev.paaf.core.RustBuffer as RustBufferRunbook
+import dev.paaf.core.RustBuffer as RustBufferSilence
+import dev.paaf.core.RustBuffer as RustBufferSourceAlerts
+import dev.paaf.core.RustBuffer as RustBufferTarget
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -781,9 +805,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_add_host(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_alerts(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_cancel(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_exec(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_expire_silence(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_flag_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_flags(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_forget_host_key(
     ): Int
@@ -793,6 +825,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_probe_host_key(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_query(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_reboot(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_remove_host(
@@ -801,11 +835,21 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_runbooks(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_set_flag(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_set_secret(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_silence(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_silences(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_status(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_targets(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_trust_host_key(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_undo_flag(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_progresslistener_on_progress(
     ): Int
@@ -856,9 +900,17 @@ internal object UniffiLib {
     ): RustBufferAbout.ByValue
     external fun uniffi_paaf_mobile_fn_method_paaf_add_host(`ptr`: Long,`input`: RustBufferHostInput.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBufferHostSummary.ByValue
+    external fun uniffi_paaf_mobile_fn_method_paaf_alerts(`ptr`: Long,`source`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_cancel(`ptr`: Long,`actionId`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_paaf_mobile_fn_method_paaf_exec(`ptr`: Long,`name`: RustBuffer.ByValue,`command`: RustBuffer.ByValue,`confirmation`: RustBufferConfirmation.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_expire_silence(`ptr`: Long,`source`: RustBuffer.ByValue,`id`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_flag_state(`ptr`: Long,`target`: RustBufferFlagTarget.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_flags(`ptr`: Long,`backend`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,`environment`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_forget_host_key(`ptr`: Long,`name`: RustBuffer.ByValue,
     ): Long
@@ -868,6 +920,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_paaf_probe_host_key(`ptr`: Long,`name`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_query(`ptr`: Long,`source`: RustBuffer.ByValue,`expr`: RustBuffer.ByValue,`from`: RustBuffer.ByValue,`to`: RustBuffer.ByValue,`points`: Int,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_reboot(`ptr`: Long,`name`: RustBuffer.ByValue,`confirmation`: RustBufferConfirmation.ByValue,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_remove_host(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -876,11 +930,21 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_runbooks(`ptr`: Long,`name`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_set_flag(`ptr`: Long,`target`: RustBufferFlagTarget.ByValue,`enabled`: Byte,`expected`: RustBufferFlagState.ByValue,`confirmation`: RustBufferConfirmation.ByValue,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_set_secret(`ptr`: Long,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_paaf_mobile_fn_method_paaf_silence(`ptr`: Long,`source`: RustBuffer.ByValue,`matchers`: RustBuffer.ByValue,`minutes`: Int,`comment`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_silences(`ptr`: Long,`source`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_status(`ptr`: Long,`names`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_targets(`ptr`: Long,`source`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_trust_host_key(`ptr`: Long,`name`: RustBuffer.ByValue,`fingerprint`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_undo_flag(`ptr`: Long,`actionId`: Long,`confirmation`: RustBufferConfirmation.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_clone_progresslistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1037,10 +1101,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() and 0xFFFF) != 63160) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_alerts() and 0xFFFF) != 23466) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_cancel() and 0xFFFF) != 7407) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_exec() and 0xFFFF) != 45202) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence() and 0xFFFF) != 12652) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_flag_state() and 0xFFFF) != 12813) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_flags() and 0xFFFF) != 9744) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_forget_host_key() and 0xFFFF) != 54367) {
@@ -1055,6 +1131,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() and 0xFFFF) != 64126) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_query() and 0xFFFF) != 50296) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_reboot() and 0xFFFF) != 31857) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1067,13 +1146,28 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_runbooks() and 0xFFFF) != 20379) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_set_flag() and 0xFFFF) != 52366) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_set_secret() and 0xFFFF) != 50898) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_silence() and 0xFFFF) != 52319) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_silences() and 0xFFFF) != 27155) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_status() and 0xFFFF) != 19842) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_targets() and 0xFFFF) != 4116) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_trust_host_key() and 0xFFFF) != 17213) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_undo_flag() and 0xFFFF) != 57731) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() and 0xFFFF) != 34696) {
@@ -1590,6 +1684,11 @@ public interface PaafInterface {
     fun `addHost`(`input`: HostInput): HostSummary
     
     /**
+     * Analyze: the alerts of every monitoring source (or only `source`).
+     */
+    suspend fun `alerts`(`source`: kotlin.String?): List<SourceAlerts>
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */
     fun `cancel`(`actionId`: kotlin.Long): kotlin.Boolean
@@ -1598,6 +1697,22 @@ public interface PaafInterface {
      * Runs a command on the host; output bounded per stream.
      */
     suspend fun `exec`(`name`: kotlin.String, `command`: kotlin.String, `confirmation`: Confirmation): ExecOutput
+    
+    /**
+     * Ends a silence now.
+     */
+    suspend fun `expireSilence`(`source`: kotlin.String?, `id`: kotlin.String)
+    
+    /**
+     * The flag's state in one environment, read now: show it in the confirmation.
+     */
+    suspend fun `flagState`(`target`: FlagTarget): FlagState
+    
+    /**
+     * Protect: the flags of every flag service (or only `backend`), matching `query`; a
+     * service that fails is listed with its error.
+     */
+    suspend fun `flags`(`backend`: kotlin.String?, `query`: kotlin.String?, `environment`: kotlin.String?): List<BackendFlags>
     
     /**
      * Removes the host's keys from known_hosts (after a legitimate key change); how many.
@@ -1618,6 +1733,12 @@ public interface PaafInterface {
      * Connects without logging in and reports the host's key and what known_hosts says of it.
      */
     suspend fun `probeHostKey`(`name`: kotlin.String): OfferedKey
+    
+    /**
+     * A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
+     * syntax: `now-6h`) with at most `points` points per series (the chart's width).
+     */
+    suspend fun `query`(`source`: kotlin.String?, `expr`: kotlin.String, `from`: kotlin.String?, `to`: kotlin.String?, `points`: kotlin.UInt): QueryResult
     
     /**
      * Starts a verified reboot: progress goes to `listener`; the returned operation gives the
@@ -1641,9 +1762,26 @@ public interface PaafInterface {
     suspend fun `runbooks`(`name`: kotlin.String): List<Runbook>
     
     /**
+     * Turns the flag on or off in one environment if it is still `expected` (the state shown
+     * in the confirmation); journaled, so `undo_flag` can put it back.
+     */
+    suspend fun `setFlag`(`target`: FlagTarget, `enabled`: kotlin.Boolean, `expected`: FlagState, `confirmation`: Confirmation): FlagChange
+    
+    /**
      * Stores a secret in the app's SecretStore, for a `keyring:NAME` reference in the config.
      */
     fun `setSecret`(`name`: kotlin.String, `value`: kotlin.String)
+    
+    /**
+     * Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
+     * returns the silence id.
+     */
+    suspend fun `silence`(`source`: kotlin.String?, `matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String): kotlin.String
+    
+    /**
+     * The silences of a source.
+     */
+    suspend fun `silences`(`source`: kotlin.String?): List<Silence>
     
     /**
      * Live status of the named hosts (all when `names` is empty), probed concurrently.
@@ -1651,10 +1789,20 @@ public interface PaafInterface {
     suspend fun `status`(`names`: List<kotlin.String>): List<HostStatus>
     
     /**
+     * The scrape targets of a Prometheus source and their health.
+     */
+    suspend fun `targets`(`source`: kotlin.String?): List<Target>
+    
+    /**
      * Records the host's key if it still has `fingerprint` (the one the user confirmed), then
      * checks that login works.
      */
     suspend fun `trustHostKey`(`name`: kotlin.String, `fingerprint`: kotlin.String)
+    
+    /**
+     * Puts a flag back as it was before the change journaled as `action_id`.
+     */
+    suspend fun `undoFlag`(`actionId`: kotlin.Long, `confirmation`: Confirmation): FlagChange
     
     companion object
 }
@@ -1800,6 +1948,31 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
 
     
     /**
+     * Analyze: the alerts of every monitoring source (or only `source`).
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `alerts`(`source`: kotlin.String?) : List<SourceAlerts> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alerts(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeSourceAlerts.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */override fun `cancel`(`actionId`: kotlin.Long): kotlin.Boolean {
             return FfiConverterBoolean.lift(
@@ -1837,6 +2010,86 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeExecOutput.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Ends a silence now.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `expireSilence`(`source`: kotlin.String?, `id`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_expire_silence(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+        FfiConverterString.lower(`id`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The flag's state in one environment, read now: show it in the confirmation.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `flagState`(`target`: FlagTarget) : FlagState {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flag_state(
+                uniffiHandle,
+                
+        FfiConverterTypeFlagTarget.lower(`target`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferFlagState.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeFlagState.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Protect: the flags of every flag service (or only `backend`), matching `query`; a
+     * service that fails is listed with its error.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `flags`(`backend`: kotlin.String?, `query`: kotlin.String?, `environment`: kotlin.String?) : List<BackendFlags> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flags(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`backend`),
+        FfiConverterOptionalString.lower(`query`),
+        FfiConverterOptionalString.lower(`environment`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeBackendFlags.lift(it) },
         // Error FFI converter
         PaafException.ErrorHandler,
     )
@@ -1922,6 +2175,36 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeOfferedKey.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
+     * syntax: `now-6h`) with at most `points` points per series (the chart's width).
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `query`(`source`: kotlin.String?, `expr`: kotlin.String, `from`: kotlin.String?, `to`: kotlin.String?, `points`: kotlin.UInt) : QueryResult {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_query(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+        FfiConverterString.lower(`expr`),
+        FfiConverterOptionalString.lower(`from`),
+        FfiConverterOptionalString.lower(`to`),
+        FfiConverterUInt.lower(`points`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferQueryResult.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeQueryResult.lift(it) },
         // Error FFI converter
         PaafException.ErrorHandler,
     )
@@ -2018,6 +2301,35 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
 
     
     /**
+     * Turns the flag on or off in one environment if it is still `expected` (the state shown
+     * in the confirmation); journaled, so `undo_flag` can put it back.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setFlag`(`target`: FlagTarget, `enabled`: kotlin.Boolean, `expected`: FlagState, `confirmation`: Confirmation) : FlagChange {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_flag(
+                uniffiHandle,
+                
+        FfiConverterTypeFlagTarget.lower(`target`),
+        FfiConverterBoolean.lower(`enabled`),
+        FfiConverterTypeFlagState.lower(`expected`),
+        FfiConverterTypeConfirmation.lower(`confirmation`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferFlagChange.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeFlagChange.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Stores a secret in the app's SecretStore, for a `keyring:NAME` reference in the config.
      */
     @Throws(PaafException::class)override fun `setSecret`(`name`: kotlin.String, `value`: kotlin.String)
@@ -2033,6 +2345,60 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
     }
     
     
+
+    
+    /**
+     * Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
+     * returns the silence id.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `silence`(`source`: kotlin.String?, `matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silence(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+        FfiConverterSequenceString.lower(`matchers`),
+        FfiConverterUInt.lower(`minutes`),
+        FfiConverterString.lower(`comment`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The silences of a source.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `silences`(`source`: kotlin.String?) : List<Silence> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silences(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeSilence.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -2061,6 +2427,31 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
 
     
     /**
+     * The scrape targets of a Prometheus source and their health.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `targets`(`source`: kotlin.String?) : List<Target> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_targets(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeTarget.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Records the host's key if it still has `fingerprint` (the one the user confirmed), then
      * checks that login works.
      */
@@ -2082,6 +2473,32 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         // lift function
         { },
         
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Puts a flag back as it was before the change journaled as `action_id`.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `undoFlag`(`actionId`: kotlin.Long, `confirmation`: Confirmation) : FlagChange {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_undo_flag(
+                uniffiHandle,
+                
+        FfiConverterLong.lower(`actionId`),
+        FfiConverterTypeConfirmation.lower(`confirmation`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferFlagChange.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeFlagChange.lift(it) },
         // Error FFI converter
         PaafException.ErrorHandler,
     )
@@ -3637,6 +4054,34 @@ public object FfiConverterSequenceTypeActionRecord: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeBackendFlags: FfiConverterRustBuffer<List<BackendFlags>> {
+    override fun read(buf: ByteBuffer): List<BackendFlags> {
+        val len = buf.getInt()
+        return List<BackendFlags>(len) {
+            FfiConverterTypeBackendFlags.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<BackendFlags>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeBackendFlags.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<BackendFlags>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeBackendFlags.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeHostStatus: FfiConverterRustBuffer<List<HostStatus>> {
     override fun read(buf: ByteBuffer): List<HostStatus> {
         val len = buf.getInt()
@@ -3714,6 +4159,106 @@ public object FfiConverterSequenceTypeRunbook: FfiConverterRustBuffer<List<Runbo
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSilence: FfiConverterRustBuffer<List<Silence>> {
+    override fun read(buf: ByteBuffer): List<Silence> {
+        val len = buf.getInt()
+        return List<Silence>(len) {
+            FfiConverterTypeSilence.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Silence>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSilence.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Silence>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSilence.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSourceAlerts: FfiConverterRustBuffer<List<SourceAlerts>> {
+    override fun read(buf: ByteBuffer): List<SourceAlerts> {
+        val len = buf.getInt()
+        return List<SourceAlerts>(len) {
+            FfiConverterTypeSourceAlerts.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SourceAlerts>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSourceAlerts.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SourceAlerts>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSourceAlerts.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeTarget: FfiConverterRustBuffer<List<Target>> {
+    override fun read(buf: ByteBuffer): List<Target> {
+        val len = buf.getInt()
+        return List<Target>(len) {
+            FfiConverterTypeTarget.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Target>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeTarget.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Target>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeTarget.write(it, buf)
+        }
+    }
+}
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 
