@@ -116,8 +116,9 @@ pub enum Retry {
     NotIdempotent,
 }
 
-/// One request to a service, relative to its base URL.
-#[derive(Debug, Clone)]
+/// One request to a service, relative to its base URL. Its `Debug` shows the method, path and
+/// query only: a body or header may hold a secret (a token request's client secret).
+#[derive(Clone)]
 pub struct Request {
     pub method: Method,
     /// Appended to the service's base URL (`api/search`, or `/api/search`).
@@ -126,6 +127,26 @@ pub struct Request {
     pub json: Option<serde_json::Value>,
     pub headers: Vec<(String, String)>,
     pub retry: Retry,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body", &self.json.as_ref().map(|_| "[not shown]"))
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("retry", &self.retry)
+            .finish()
+    }
 }
 
 impl Request {
@@ -582,6 +603,24 @@ mod tests {
         assert_eq!(
             service.redact("echo hunter2-secret back"),
             "echo [redacted] back"
+        );
+    }
+
+    #[test]
+    fn a_request_debug_shows_neither_its_body_nor_header_values() {
+        let r = Request::with_body(
+            Method::POST,
+            "oauth/token",
+            &serde_json::json!({"client_secret": "s3cr3t-client"}),
+            Retry::Idempotent,
+        )
+        .unwrap()
+        .header("x-api-key", "s3cr3t-header");
+        let text = format!("{r:?}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(
+            text.contains("oauth/token") && text.contains("x-api-key"),
+            "{text}"
         );
     }
 

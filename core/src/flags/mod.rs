@@ -3,6 +3,8 @@
 //! off in one environment, re-reading (or conditionally writing) its state so it never flips
 //! a flag someone else just changed, and journals the previous state so it can be undone.
 
+pub mod devcycle;
+pub mod optimizely;
 pub mod unleash;
 
 use crate::error::Result;
