@@ -31,8 +31,9 @@ pub struct FlagWhere {
     /// The environment, e.g. production
     #[arg(long)]
     pub env: String,
-    #[arg(long, default_value = "default")]
-    pub project: String,
+    /// The project; the service's configured one (Unleash: `default`) when not given
+    #[arg(long)]
+    pub project: Option<String>,
     /// The flag service (a [[flags]] name); needed when several are configured
     #[arg(long)]
     pub backend: Option<String>,
@@ -134,7 +135,7 @@ pub async fn flag(ctx: &Ctx, command: FlagCommand) -> Result<i32> {
 async fn set(ctx: &Ctx, w: FlagWhere, enabled: bool) -> Result<FlagChange> {
     let target = FlagTarget {
         backend: w.backend,
-        project: w.project,
+        project: w.project.unwrap_or_default(),
         key: w.key,
         environment: w.env,
     };

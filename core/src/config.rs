@@ -37,16 +37,26 @@ pub struct Config {
     pub flags: Vec<FlagsConfig>,
 }
 
-/// One feature-flag service.
+/// One feature-flag service. Which keys it needs depends on its type; `validate_flags` checks
+/// them and says what is missing.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlagsConfig {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: FlagsKind,
+    /// The management API's base URL.
     pub url: String,
-    /// The management API token (never an SDK/client key).
-    #[serde(serialize_with = "ser_ref")]
-    pub token: SecretRef,
+    /// The management API token (never an SDK/client key): Unleash, Optimizely.
+    #[serde(serialize_with = "ser_ref_opt")]
+    pub token: Option<SecretRef>,
+    /// OAuth client credentials: DevCycle.
+    pub client_id: Option<String>,
+    #[serde(serialize_with = "ser_ref_opt")]
+    pub client_secret: Option<SecretRef>,
+    /// The OAuth token endpoint's base URL, when not the vendor's own.
+    pub auth_url: Option<String>,
+    /// The vendor's project (key or id) flags live in; the default of every flag command.
+    pub project: Option<String>,
     #[serde(with = "secs")]
     pub timeout: Duration,
 }
@@ -55,6 +65,18 @@ pub struct FlagsConfig {
 #[serde(rename_all = "kebab-case")]
 pub enum FlagsKind {
     Unleash,
+    Devcycle,
+    Optimizely,
+}
+
+impl FlagsKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagsKind::Unleash => "unleash",
+            FlagsKind::Devcycle => "devcycle",
+            FlagsKind::Optimizely => "optimizely",
+        }
+    }
 }
 
 /// One monitoring source: a Grafana instance, a Prometheus server or an Alertmanager.
@@ -212,7 +234,11 @@ struct RawFlags {
     #[serde(rename = "type")]
     kind: Spanned<String>,
     url: Spanned<String>,
-    token: Spanned<String>,
+    token: Option<Spanned<String>>,
+    client_id: Option<Spanned<String>>,
+    client_secret: Option<Spanned<String>>,
+    auth_url: Option<Spanned<String>>,
+    project: Option<Spanned<String>>,
     timeout_secs: Option<Spanned<u64>>,
 }
 
@@ -581,29 +607,79 @@ fn validate_flags(src: &Source, raw: RawFlags) -> Result<FlagsConfig> {
     }
     let kind = match raw.kind.get_ref().as_str() {
         "unleash" => FlagsKind::Unleash,
+        "devcycle" => FlagsKind::Devcycle,
+        "optimizely" => FlagsKind::Optimizely,
         other => {
             return Err(src.err(
                 Some(&raw.kind.span()),
                 format!("flag service `{name}`: unknown type `{other}`"),
-                "use type = \"unleash\" (the other vendors are not supported yet)",
+                "use type = \"unleash\", \"devcycle\" or \"optimizely\"",
             ));
         }
     };
-    let url = raw.url.get_ref().trim().to_string();
-    if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
-        return Err(src.err(
-            Some(&raw.url.span()),
-            format!("flag service `{name}`: url `{url}` is not an http(s) URL"),
-            "write it like url = \"https://unleash.example.com\"",
-        ));
-    }
-    let token = SecretRef::parse(raw.token.get_ref()).map_err(|m| {
+    let http_url = |u: &Spanned<String>, key: &str| {
+        let url = u.get_ref().trim().to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
+            return Err(src.err(
+                Some(&u.span()),
+                format!("flag service `{name}`: {key} `{url}` is not an http(s) URL"),
+                format!("write it like {key} = \"https://flags.example.com\""),
+            ));
+        }
+        Ok(url)
+    };
+    let url = http_url(&raw.url, "url")?;
+    let secret = |s: &Spanned<String>| {
+        SecretRef::parse(s.get_ref()).map_err(|m| {
+            src.err(
+                Some(&s.span()),
+                format!("flag service `{name}`: {m}"),
+                "e.g. token = \"keyring:unleash-prod\" (store it with `paaf secret set unleash-prod`)",
+            )
+        })
+    };
+    let token = raw.token.as_ref().map(secret).transpose()?;
+    let client_secret = raw.client_secret.as_ref().map(secret).transpose()?;
+    let auth_url = raw
+        .auth_url
+        .as_ref()
+        .map(|u| http_url(u, "auth_url"))
+        .transpose()?;
+    let project = raw.project.as_ref().map(|p| p.get_ref().trim().to_string());
+    let missing = |what: &str, example: &str| {
         src.err(
-            Some(&raw.token.span()),
-            format!("flag service `{name}`: {m}"),
-            "e.g. token = \"keyring:unleash-prod\" (store it with `paaf secret set unleash-prod`)",
+            Some(&raw.name.span()),
+            format!("{} service `{name}` needs {what}", kind.as_str()),
+            format!("add {example}"),
         )
-    })?;
+    };
+    match kind {
+        FlagsKind::Unleash if token.is_none() => {
+            return Err(missing(
+                "an admin or personal access token",
+                "token = \"keyring:NAME\"",
+            ));
+        }
+        FlagsKind::Optimizely if token.is_none() => {
+            return Err(missing(
+                "a personal access token",
+                "token = \"keyring:NAME\"",
+            ));
+        }
+        FlagsKind::Optimizely if project.is_none() => {
+            return Err(missing("its project id", "project = \"1234567890\""));
+        }
+        FlagsKind::Devcycle if raw.client_id.is_none() || client_secret.is_none() => {
+            return Err(missing(
+                "API client credentials",
+                "client_id = \"...\" and client_secret = \"keyring:NAME\"",
+            ));
+        }
+        FlagsKind::Devcycle if project.is_none() => {
+            return Err(missing("its project key", "project = \"my-project\""));
+        }
+        _ => {}
+    }
     let timeout = positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_API_TIMEOUT);
@@ -612,6 +688,10 @@ fn validate_flags(src: &Source, raw: RawFlags) -> Result<FlagsConfig> {
         kind,
         url,
         token,
+        client_id: raw.client_id.map(|c| c.into_inner()),
+        client_secret,
+        auth_url,
+        project,
         timeout,
     })
 }
@@ -1230,6 +1310,61 @@ timeout_secs = 5
             assert!(e.contains(message), "{body}: {e}");
             assert!(e.contains(&format!("line {line}")), "{body}: {e}");
             assert!(!e.contains("glsa_plain"), "{e}");
+        }
+    }
+
+    #[test]
+    fn flag_services_need_the_keys_of_their_type() {
+        let ok = parse(
+            r#"
+[[flags]]
+name = "dc"
+type = "devcycle"
+url = "https://api.devcycle.com"
+client_id = "abc"
+client_secret = "keyring:devcycle-secret"
+project = "shop"
+
+[[flags]]
+name = "opti"
+type = "optimizely"
+url = "https://api.optimizely.com/flags/v1"
+token = "keyring:optimizely"
+project = "1234"
+"#,
+        )
+        .unwrap();
+        let dc = ok.flags_backend(Some("dc")).unwrap();
+        assert_eq!(
+            (dc.kind, dc.project.as_deref()),
+            (FlagsKind::Devcycle, Some("shop"))
+        );
+        assert!(
+            ok.flags_backend(None)
+                .unwrap_err()
+                .to_string()
+                .contains("--backend")
+        );
+        for (body, says) in [
+            (
+                "type = \"devcycle\"\nurl = \"https://x\"\nproject = \"p\"",
+                "client credentials",
+            ),
+            (
+                "type = \"optimizely\"\nurl = \"https://x\"\ntoken = \"keyring:t\"",
+                "project id",
+            ),
+            ("type = \"unleash\"\nurl = \"https://x\"", "access token"),
+            (
+                "type = \"unleash\"\nurl = \"https://x\"\ntoken = \"*:*.plain\"",
+                "never written",
+            ),
+        ] {
+            let e = parse(&format!("[[flags]]\nname = \"f\"\n{body}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says) && e.contains("line "), "{body}: {e}");
+            assert!(!e.contains("*:*.plain"), "{e}");
         }
     }
 }

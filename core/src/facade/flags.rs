@@ -4,6 +4,8 @@
 use super::{Confirmation, Paaf};
 use crate::config::{FlagsConfig, FlagsKind};
 use crate::error::{Error, ErrorInfo, Result};
+use crate::flags::devcycle::{self, DevCycle};
+use crate::flags::optimizely::Optimizely;
 use crate::flags::unleash::Unleash;
 use crate::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState};
 use crate::http::Limits;
@@ -26,6 +28,7 @@ pub struct BackendFlags {
 pub struct FlagTarget {
     /// The `[[flags]]` service; the only one when `None`.
     pub backend: Option<String>,
+    /// Empty: the service's configured project (Unleash: `default`).
     pub project: String,
     pub key: String,
     pub environment: String,
@@ -47,19 +50,28 @@ pub struct FlagChange {
 /// The configured service, connected. One arm per kind of service.
 enum Backend {
     Unleash(Unleash),
+    DevCycle(Box<DevCycle>),
+    Optimizely(Optimizely),
+}
+
+/// Calls the same method on whichever backend it is.
+macro_rules! on_backend {
+    ($backend:expr, $b:ident => $call:expr) => {
+        match $backend {
+            Backend::Unleash($b) => $call,
+            Backend::DevCycle($b) => $call,
+            Backend::Optimizely($b) => $call,
+        }
+    };
 }
 
 impl Backend {
     async fn list(&self, filter: &FlagFilter) -> Result<Vec<Flag>> {
-        match self {
-            Backend::Unleash(b) => b.list(filter).await,
-        }
+        on_backend!(self, b => b.list(filter).await)
     }
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
-        match self {
-            Backend::Unleash(b) => b.state(flag).await,
-        }
+        on_backend!(self, b => b.state(flag).await)
     }
 
     async fn set(
@@ -69,9 +81,7 @@ impl Backend {
         expected: &FlagState,
         note: &ChangeNote,
     ) -> Result<FlagState> {
-        match self {
-            Backend::Unleash(b) => b.set(flag, enabled, expected, note).await,
-        }
+        on_backend!(self, b => b.set(flag, enabled, expected, note).await)
     }
 }
 
@@ -83,25 +93,61 @@ fn change_detail(backend: &str, project: &str, key: &str, env: &str, was: bool) 
     )
 }
 
+/// The target's project, else the service's configured one (Unleash: `default`).
+fn project_of(config: &FlagsConfig, target: &FlagTarget) -> String {
+    if !target.project.trim().is_empty() {
+        return target.project.trim().to_string();
+    }
+    match (&config.project, config.kind) {
+        (Some(p), _) => p.clone(),
+        (None, FlagsKind::Unleash) => "default".to_string(),
+        (None, _) => String::new(),
+    }
+}
+
 fn on_off(enabled: bool) -> &'static str {
     if enabled { "on" } else { "off" }
 }
 
 impl Paaf {
     fn flags_backend(&self, config: &FlagsConfig) -> Result<Backend> {
-        let token = config.token.resolve(self.secrets.as_ref())?;
+        let secret = |r: &Option<crate::secrets::SecretRef>| {
+            r.as_ref()
+                .ok_or_else(|| Error::other(format!("{}: a secret is missing", config.name)))?
+                .resolve(self.secrets.as_ref())
+        };
         let limits = Limits {
             timeout: config.timeout,
             ..Limits::default()
         };
-        match config.kind {
-            FlagsKind::Unleash => Ok(Backend::Unleash(Unleash::connect(
+        let project = config.project.as_deref().unwrap_or_default();
+        Ok(match config.kind {
+            FlagsKind::Unleash => Backend::Unleash(Unleash::connect(
                 &config.name,
                 &config.url,
-                token,
+                secret(&config.token)?,
                 limits,
+            )?),
+            FlagsKind::Devcycle => Backend::DevCycle(Box::new(DevCycle::connect(
+                &config.name,
+                &config.url,
+                config.client_id.as_deref().unwrap_or_default(),
+                secret(&config.client_secret)?,
+                limits,
+                project,
+                config
+                    .auth_url
+                    .as_deref()
+                    .unwrap_or(devcycle::DEFAULT_AUTH_URL),
             )?)),
-        }
+            FlagsKind::Optimizely => Backend::Optimizely(Optimizely::connect(
+                &config.name,
+                &config.url,
+                secret(&config.token)?,
+                limits,
+                project,
+            )?),
+        })
     }
 
     /// The flags of every flag service (or only `backend`), read concurrently.
@@ -142,9 +188,10 @@ impl Paaf {
             .flags_backend(target.backend.as_deref())?
             .clone();
         let backend = self.flags_backend(&config)?;
+        let project = project_of(&config, target);
         backend
             .state(&FlagRef {
-                project: &target.project,
+                project: &project,
                 key: &target.key,
                 environment: &target.environment,
             })
@@ -171,10 +218,11 @@ impl Paaf {
             target.environment
         ))?;
         let backend = self.flags_backend(&config)?;
+        let project = project_of(&config, target);
         let kind = if enabled { "flag-on" } else { "flag-off" };
         let detail = change_detail(
             &config.name,
-            &target.project,
+            &project,
             &target.key,
             &target.environment,
             expected.enabled,
@@ -186,7 +234,7 @@ impl Paaf {
                 self.actor.operator, self.actor.frontend, self.actor.device
             ),
         };
-        let (backend_ref, note_ref) = (&backend, &note);
+        let (backend_ref, note_ref, project_ref) = (&backend, &note, &project);
         let (action_id, new_state) = self
             .journaled(
                 kind,
@@ -195,7 +243,7 @@ impl Paaf {
                 |started| async move {
                     started.now();
                     let flag = FlagRef {
-                        project: &target.project,
+                        project: project_ref,
                         key: &target.key,
                         environment: &target.environment,
                     };
@@ -213,7 +261,7 @@ impl Paaf {
         Ok(FlagChange {
             action_id,
             backend: config.name,
-            project: target.project.clone(),
+            project: project.clone(),
             key: target.key.clone(),
             environment: target.environment.clone(),
             was_enabled: expected.enabled,
