@@ -10,6 +10,7 @@
 #   * /usr/local/sbin is a tmpfs holding fake shutdown/reboot/halt/poweroff/
 #     systemctl/systemd-run (first in sudo's secure_path); the real binaries
 #     are shadowed by the same fakes too, so an absolute /sbin/reboot is safe;
+#     systemctl's unit verbs act on DIR/units/ (see the help);
 #   * /usr/local/sbin/rebootx/runbooks/ holds copies of tests/peers/runbooks/;
 #   * /proc/sys/kernel/random/boot_id shows DIR/boot_id (bind mount).
 # The real /usr/local/sbin and boot_id outside the namespaces are untouched.
@@ -73,6 +74,17 @@ Files in DIR (written by start unless noted):
   stay-down           (caller, optional) while present a rebooting host stays
                       down (port refused)
   reboot-requested    written by the fake shutdown & co. in the host
+  units/UNIT          (caller, optional) UNIT exists for the fake systemctl
+                      in the host: restart, start, stop, is-active [--quiet],
+                      show -p LoadState|ActiveState [--value]; a name without
+                      a dot means NAME.service; changing a unit needs root
+  units/UNIT.fail     (caller, optional) while present restart/start of UNIT
+                      fail (exit 1) and it is "failed"; holding a number N,
+                      only the next N restarts fail (then the file goes)
+  units/UNIT.active, units/UNIT.failed
+                      written by the fake: the unit's state
+  units/UNIT.log      one line per systemctl call on UNIT ("restart ok",
+                      "restart failed", "is-active active", ...)
 EOF
 }
 
@@ -647,11 +659,110 @@ nap() {
     wait "$!"
 }
 
+# The unit verbs of the fake systemctl (restart, start, stop, is-active, show)
+# over DIR/units: a unit exists while DIR/units/UNIT exists (the caller makes
+# it; a name without a dot gets .service), is active while UNIT.active exists,
+# and every restart/start fails (exit 1, unit "failed") while UNIT.fail exists
+# (holding a number N: only the next N do). Each call is appended to UNIT.log
+# as "VERB RESULT". Changing a unit needs root, as with the real one. Other
+# verbs exit 0, as the plain fake always did.
+install_fake_units() {
+    local dir=$1 path=$2
+    {
+        printf '#!/bin/bash\n'
+        printf 'units=%q\n' "$dir/units"
+        cat <<'EOF'
+quiet=0 value=0 prop=
+args=()
+while (($#)); do
+    case $1 in
+    -q | --quiet) quiet=1 ;;
+    --value) value=1 ;;
+    -p | --property) shift; prop=${1:-} ;;
+    --property=*) prop=${1#*=} ;;
+    --) shift; args+=("$@"); break ;;
+    -*) ;;
+    *) args+=("$1") ;;
+    esac
+    shift
+done
+verb=${args[0]:-}
+unit=${args[1]:-}
+case $verb in
+restart | try-restart | reload-or-restart | start | stop | is-active | show) ;;
+*) exit 0 ;;
+esac
+[[ -n $unit ]] || { echo "Too few arguments." >&2; exit 1; }
+[[ $unit == *.* ]] || unit=$unit.service
+[[ $unit != */* && $unit != .* ]] || { echo "Invalid unit name \"$unit\"." >&2; exit 1; }
+u=$units/$unit
+log() { printf '%s %s\n' "$verb" "$1" >>"$u.log" 2>/dev/null; }
+say() { ((quiet)) || printf '%s\n' "$1"; }
+state() {
+    if [[ -e $u.active ]]; then echo active
+    elif [[ -e $u.failed ]]; then echo failed
+    else echo inactive; fi
+}
+case $verb in
+is-active)
+    if [[ ! -e $u ]]; then log inactive; say inactive; exit 4; fi
+    s=$(state)
+    log "$s"
+    say "$s"
+    [[ $s == active ]]
+    exit
+    ;;
+show)
+    if [[ -e $u ]]; then load=loaded; active=$(state); else load=not-found active=inactive; fi
+    log "$load"
+    for p in ${prop//,/ }; do
+        case $p in LoadState) v=$load ;; ActiveState) v=$active ;; *) v= ;; esac
+        if ((value)); then printf '%s\n' "$v"; else printf '%s=%s\n' "$p" "$v"; fi
+    done
+    exit 0
+    ;;
+esac
+if ((EUID != 0)); then
+    echo "Failed to $verb $unit: Access denied" >&2
+    exit 4
+fi
+if [[ ! -e $u ]]; then
+    log not-found
+    echo "Failed to $verb $unit: Unit $unit not found." >&2
+    exit 5
+fi
+if [[ $verb == stop ]]; then
+    rm -f -- "$u.active" "$u.failed"
+    log ok
+    exit 0
+fi
+if [[ -e $u.fail ]]; then
+    n=$(<"$u.fail")
+    if [[ $n =~ ^[0-9]+$ ]]; then
+        if ((n <= 1)); then rm -f -- "$u.fail"; else printf '%s\n' "$((n - 1))" >"$u.fail"; fi
+    fi
+    rm -f -- "$u.active"
+    touch -- "$u.failed"
+    log failed
+    echo "Job for $unit failed because the control process exited with error code." >&2
+    exit 1
+fi
+rm -f -- "$u.failed"
+touch -- "$u.active"
+log ok
+exit 0
+EOF
+    } >"$path" || { slog "cannot write $path"; return 1; }
+    chmod 0755 "$path"
+}
+
 install_fakes() {
-    local dir=$1 fake name target real q
+    local dir=$1 fake name target real q units_fake
     mount -t tmpfs -o mode=0755,size=16m paaf-fake-sbin /usr/local/sbin ||
         { slog "cannot mount tmpfs on /usr/local/sbin"; return 1; }
     q=$(printf '%q' "$dir/reboot-requested")
+    units_fake=/usr/local/sbin/.paaf-fake-units
+    install_fake_units "$dir" "$units_fake" || return 1
     fake=/usr/local/sbin/.paaf-fake-power
     cat >"$fake" <<EOF
 #!/bin/bash
@@ -666,6 +777,7 @@ systemctl)
     for a in "\$@"; do
         case \$a in reboot | poweroff | halt) want=1 ;; esac
     done
+    [ "\$want" = 0 ] && exec $units_fake "\$@"
     ;;
 systemd-run)
     want=0

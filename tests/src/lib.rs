@@ -488,3 +488,64 @@ impl Drop for UnleashServer {
         self.stop();
     }
 }
+
+/// The second login on every test host, without any sudo rights (`sshd-host.sh setup`).
+pub const NOSUDO_USER: &str = "paaf-nosudo";
+
+/// The systemd units of a test host's fake `systemctl` (`DIR/units/`, see `sshd-host.sh`).
+impl SshHost {
+    fn units_dir(&self) -> PathBuf {
+        let dir = self.dir.join("units");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Makes unit `name` (e.g. `checkout.service`) exist on the host, stopped.
+    pub fn add_unit(&self, name: &str) {
+        std::fs::write(self.units_dir().join(name), "").unwrap();
+    }
+
+    /// Makes the next `times` restarts of unit `name` fail (`None`: every one, until
+    /// `fail_unit(name, Some(0))`).
+    pub fn fail_unit(&self, name: &str, times: Option<u32>) {
+        let f = self.units_dir().join(format!("{name}.fail"));
+        match times {
+            Some(0) => {
+                let _ = std::fs::remove_file(f);
+            }
+            Some(n) => std::fs::write(f, format!("{n}\n")).unwrap(),
+            None => std::fs::write(f, "").unwrap(),
+        }
+    }
+
+    /// The fake systemctl's calls on unit `name`, one `VERB RESULT` each ("restart ok").
+    pub fn unit_log(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.units_dir().join(format!("{name}.log")))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Whether unit `name` runs now, per the fake systemctl.
+    pub fn unit_active(&self, name: &str) -> bool {
+        self.units_dir().join(format!("{name}.active")).exists()
+    }
+}
+
+/// A core SSH target for `host`, logging in as `user` with the world's key and checking the
+/// host key against the world's known_hosts (call [`World::trust`] first).
+pub fn ssh_target(world: &World, host: &SshHost, user: &str) -> paaf_core::ssh::Target {
+    paaf_core::ssh::Target {
+        name: "web-1".into(),
+        address: "127.0.0.1".into(),
+        port: host.port,
+        user: user.into(),
+        credentials: paaf_core::ssh::Credentials::Key {
+            path: world.key.clone(),
+            passphrase: None,
+        },
+        connect_timeout: std::time::Duration::from_secs(10),
+        known_hosts: world.dir.path().join("known_hosts"),
+    }
+}

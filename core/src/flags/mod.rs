@@ -4,6 +4,10 @@
 //! a flag someone else just changed, and journals the previous state so it can be undone.
 
 pub mod devcycle;
+pub mod envfile;
+pub mod featbit;
+pub mod flagsmith;
+pub mod launchdarkly;
 pub mod optimizely;
 pub mod unleash;
 

@@ -1,0 +1,656 @@
+//! The Flagsmith backend (core/src/flags/flagsmith.rs) against a contract server (wiremock)
+//! that answers as Flagsmith's Admin API documentation says, errors included. Each test names
+//! the page it follows; the shapes are those of the Admin API's OpenAPI spec
+//! (https://api.flagsmith.com/api/v1/docs/) and of the server's source where the docs are
+//! silent (Flagsmith/flagsmith: `api/features/views.py`, `api/features/versioning/`,
+//! `api/features/feature_states/views.py`, `api/environments/serializers.py`).
+//! Errors are Django REST framework's `{"detail": "…"}`.
+
+use paaf_core::ErrorCode;
+use paaf_core::flags::flagsmith::Flagsmith;
+use paaf_core::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::http::Limits;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "k7Qm2xPa.Zr4tY8uW1qS6dF3gH9jK0lC5vB2nM7xE";
+const PROD: &str = "8KzETdDeMY7xkqkSkY3Gsg";
+const DEV: &str = "Yb4yXAQEYJ4c2aR6QyXwPs";
+const STATES: &str = "/api/v1/environments/8KzETdDeMY7xkqkSkY3Gsg/featurestates/";
+
+fn limits() -> Limits {
+    Limits {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(2),
+        max_response_bytes: 1024 * 1024,
+        max_attempts: 2,
+        max_retry_wait: Duration::from_secs(3),
+    }
+}
+
+fn environments() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("production".to_string(), PROD.to_string()),
+        ("development".to_string(), DEV.to_string()),
+    ])
+}
+
+fn fs_with(server: &MockServer, limits: Limits) -> Flagsmith {
+    Flagsmith::connect(
+        "ops",
+        &server.uri(),
+        SecretString::from(KEY),
+        limits,
+        12,
+        &environments(),
+    )
+    .unwrap()
+}
+
+fn fs(server: &MockServer) -> Flagsmith {
+    fs_with(server, limits())
+}
+
+fn target() -> FlagRef<'static> {
+    FlagRef {
+        project: "12",
+        key: "new_checkout",
+        environment: "production",
+    }
+}
+
+fn state(enabled: bool) -> FlagState {
+    FlagState {
+        enabled,
+        version: None,
+    }
+}
+
+fn note() -> ChangeNote {
+    ChangeNote {
+        comment: "paaf: alice via cli@laptop".into(),
+    }
+}
+
+fn api_key() -> wiremock::matchers::HeaderExactMatcher {
+    header("authorization", format!("Api-Key {KEY}").as_str())
+}
+
+/// A page as DRF's `PageNumberPagination` renders it.
+fn page(results: Vec<Value>, count: usize, next: Option<String>) -> Value {
+    json!({"count": count, "next": next, "previous": null, "results": results})
+}
+
+/// An item of `GET /api/v1/projects/{project_pk}/features/` (`ListFeatureSerializer`).
+fn feature(id: u64, name: &str) -> Value {
+    json!({
+        "id": id, "uuid": "ab6f5d3c-91a0-4f0e-9d1e-2f1e0c1b6d7a", "name": name, "type": "STANDARD",
+        "default_enabled": false, "initial_value": null, "description": format!("{name} flag"),
+        "tags": [3], "project": 12, "is_archived": false, "owners": [], "group_owners": [],
+        "created_date": "2024-04-02T09:12:44.513Z", "num_segment_overrides": 0,
+        "num_identity_overrides": null, "is_server_key_only": false
+    })
+}
+
+/// A row of `GET /api/v1/environments/{environment_api_key}/featurestates/`.
+fn row(id: u64, feature: u64, enabled: bool) -> Value {
+    json!({
+        "id": id, "feature_state_value": "blue", "multivariate_feature_state_values": [],
+        "identity": null, "uuid": "3e5a6c1e-5f2b-4c8d-9a7e-1b2c3d4e5f60", "enabled": enabled,
+        "created_at": "2024-04-02T09:12:44.513Z", "updated_at": "2024-05-01T10:00:00Z",
+        "live_from": "2024-04-02T09:12:44.513Z", "version": 1, "feature": feature,
+        "environment": 31, "feature_segment": null, "change_request": null
+    })
+}
+
+/// `GET /api/v1/environments/{api_key}/` (`EnvironmentSerializerLight`).
+fn environment(approvals: Option<u32>, versioned: bool) -> Value {
+    json!({
+        "id": 31, "uuid": "0c7e9d1a-3b4c-4d5e-8f9a-0b1c2d3e4f5a", "name": "production",
+        "api_key": PROD, "description": null, "project": 12,
+        "minimum_change_request_approvals": approvals, "allow_client_traits": true,
+        "hide_disabled_flags": false, "use_v2_feature_versioning": versioned,
+        "use_identity_overrides_in_local_eval": false, "is_creating": false
+    })
+}
+
+async fn mount_lookup(server: &MockServer, enabled: bool) {
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/12/features/"))
+        .and(query_param("search", "new_checkout"))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![feature(7, "new_checkout"), feature(8, "new_checkout_v2")],
+            2,
+            None,
+        )))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(STATES))
+        .and(query_param("feature", "7"))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![row(501, 7, enabled)],
+            1,
+            None,
+        )))
+        .mount(server)
+        .await;
+}
+
+async fn mount_environment(server: &MockServer, approvals: Option<u32>, versioned: bool) {
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/environments/{PROD}/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(environment(approvals, versioned)))
+        .mount(server)
+        .await;
+}
+
+/// Features (https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api,
+/// `count/next/results` pages) and the environment-default feature states of each environment.
+#[tokio::test]
+async fn lists_every_page_with_the_state_in_each_environment() {
+    let server = MockServer::start().await;
+    let next = format!(
+        "{}/api/v1/projects/12/features/?page=2&page_size=100",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/12/features/"))
+        .and(query_param("page", "1"))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![feature(7, "new_checkout"), feature(9, "dark_mode")],
+            3,
+            Some(next),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/12/features/"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![feature(11, "search_v2")],
+            3,
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut segment_override = row(600, 7, false);
+    segment_override["feature_segment"] = json!(44);
+    Mock::given(method("GET"))
+        .and(path(STATES))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![
+                row(501, 7, true),
+                segment_override,
+                row(502, 9, false),
+                row(503, 11, true),
+            ],
+            4,
+            None,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/environments/{DEV}/featurestates/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![row(701, 7, true), row(702, 9, true), row(703, 11, false)],
+            3,
+            None,
+        )))
+        .mount(&server)
+        .await;
+    let flags = fs(&server).list(&FlagFilter::default()).await.unwrap();
+    let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(keys, ["dark_mode", "new_checkout", "search_v2"]);
+    let checkout = &flags[1];
+    assert_eq!(checkout.project, "12");
+    let envs: Vec<(&str, bool)> = checkout
+        .environments
+        .iter()
+        .map(|e| (e.name.as_str(), e.enabled))
+        .collect();
+    assert_eq!(envs, [("development", true), ("production", true)]);
+}
+
+/// https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api:
+/// the environment default is the feature state with no identity and no segment.
+#[tokio::test]
+async fn reads_the_environment_default_state() {
+    let server = MockServer::start().await;
+    mount_lookup(&server, true).await;
+    assert_eq!(fs(&server).state(&target()).await.unwrap(), state(true));
+}
+
+/// Legacy write (environments without Feature Versioning v2): `PATCH
+/// /api/v1/environments/{environment_api_key}/featurestates/{id}/` `{"enabled": …}` → 200.
+#[tokio::test]
+async fn turns_a_feature_off_and_on_with_the_legacy_patch() {
+    for (from, to) in [(true, false), (false, true)] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(STATES))
+            .respond_with(ResponseTemplate::new(200).set_body_json(page(
+                vec![row(501, 7, from)],
+                1,
+                None,
+            )))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        mount_lookup(&server, to).await;
+        mount_environment(&server, None, false).await;
+        Mock::given(method("PATCH"))
+            .and(path(format!("{STATES}501/")))
+            .and(api_key())
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({"enabled": to})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(row(501, 7, to)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let after = fs(&server)
+            .set(&target(), to, &state(from), &note())
+            .await
+            .unwrap();
+        assert_eq!(after, state(to));
+    }
+}
+
+/// Feature Versioning v2 (https://docs.flagsmith.com/managing-flags/feature-versioning):
+/// the experimental `update-flag-v1` endpoint
+/// (https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api/updating-flags),
+/// 204, with the current value sent back as it is.
+#[tokio::test]
+async fn a_versioned_environment_is_written_through_update_flag_v1() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(STATES))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![row(501, 7, true)],
+            1,
+            None,
+        )))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount_lookup(&server, false).await;
+    mount_environment(&server, None, true).await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/api/experiments/environments/{PROD}/update-flag-v1/"
+        )))
+        .and(api_key())
+        .and(body_json(json!({
+            "feature": {"name": "new_checkout"},
+            "enabled": false,
+            "value": {"type": "string", "value": "blue"}
+        })))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let after = fs(&server)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap();
+    assert_eq!(after, state(false));
+}
+
+#[tokio::test]
+async fn a_state_changed_since_the_user_looked_is_a_conflict_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    mount_lookup(&server, false).await;
+    mount_environment(&server, None, false).await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let e = fs(&server)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("now OFF, not ON"), "{text}");
+    assert!(
+        text.contains("feature `new_checkout` in project 12, environment `production`"),
+        "{text}"
+    );
+}
+
+/// Change requests (https://docs.flagsmith.com/advanced-use/change-requests): an environment
+/// with `minimum_change_request_approvals` set takes changes through change requests only;
+/// paaf writes nothing and links to the feature.
+#[tokio::test]
+async fn required_change_requests_are_a_conflict_with_the_link() {
+    let server = MockServer::start().await;
+    mount_lookup(&server, true).await;
+    mount_environment(&server, Some(1), false).await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let e = fs(&server)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("change request is required"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}/project/12/environment/{PROD}/features?feature=7",
+            server.uri()
+        )),
+        "{text}"
+    );
+}
+
+/// The versioned endpoint's own refusal (`api/features/feature_states/views.py`:
+/// `PermissionDenied("This endpoint cannot be used when change requests are enabled. …")`).
+#[tokio::test]
+async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
+    let server = MockServer::start().await;
+    mount_lookup(&server, true).await;
+    mount_environment(&server, None, true).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "detail": "This endpoint cannot be used when change requests are enabled. Use the change request workflow instead."
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = fs(&server)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    assert!(e.to_string().contains("features?feature=7"), "{e}");
+}
+
+/// DRF's 401 for a bad key; the key never shows.
+#[tokio::test]
+async fn a_refused_key_is_auth_failed_and_never_echoed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"detail": "Invalid API Key."})),
+        )
+        .mount(&server)
+        .await;
+    let backend = fs(&server);
+    let e = backend.state(&target()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    let text = e.to_string();
+    assert!(!text.contains(KEY), "{text}");
+    assert!(text.contains("project 12"), "{text}");
+    assert!(!format!("{backend:?}").contains(KEY));
+}
+
+/// DRF's 403 (`You do not have permission to perform this action.`).
+#[tokio::test]
+async fn a_forbidden_change_is_permission_denied() {
+    let server = MockServer::start().await;
+    mount_lookup(&server, true).await;
+    mount_environment(&server, None, false).await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "detail": "You do not have permission to perform this action."
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = fs(&server)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
+    assert!(e.to_string().contains("environment `production`"), "{e}");
+}
+
+/// 404s: an unknown project (`{"detail": "Not found."}`), an environment key the server does
+/// not know (`NotFound("Environment not found.")`), a feature name the project lacks, and an
+/// environment name the config lacks.
+#[tokio::test]
+async fn unknown_project_environment_and_feature_are_named() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/12/features/"))
+        .and(query_param("search", "nope"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![], 0, None)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/99/features/"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/12/features/"))
+        .and(query_param("search", "new_checkout"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![feature(7, "new_checkout")],
+            1,
+            None,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(STATES))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"detail": "Environment not found."})),
+        )
+        .mount(&server)
+        .await;
+    let backend = fs(&server);
+
+    let e = backend
+        .state(&FlagRef {
+            key: "nope",
+            ..target()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    assert!(e.to_string().contains("feature named `nope`"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("project 12 (environment `production`)"),
+        "{e}"
+    );
+
+    let e = backend.state(&target()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    assert!(
+        e.to_string().contains("environment named `production`"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("Environment not found."), "{e}");
+
+    let e = backend
+        .state(&FlagRef {
+            environment: "qa",
+            ..target()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    assert!(e.to_string().contains("development, production"), "{e}");
+
+    let other = Flagsmith::connect(
+        "ops",
+        &server.uri(),
+        SecretString::from(KEY),
+        limits(),
+        99,
+        &environments(),
+    )
+    .unwrap();
+    let e = other
+        .state(&FlagRef {
+            project: "",
+            ..target()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    assert!(e.to_string().contains("project named `99`"), "{e}");
+}
+
+/// Without configured keys, environments are read from `GET /api/v1/environments/?project=`.
+#[tokio::test]
+async fn environments_are_discovered_when_not_configured() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/environments/"))
+        .and(query_param("project", "12"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![environment(None, false)],
+            1,
+            None,
+        )))
+        .mount(&server)
+        .await;
+    mount_lookup(&server, true).await;
+    let backend = Flagsmith::connect(
+        "ops",
+        &server.uri(),
+        SecretString::from(KEY),
+        limits(),
+        12,
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    assert_eq!(backend.state(&target()).await.unwrap(), state(true));
+}
+
+/// 429 with `Retry-After` (DRF throttling, https://www.django-rest-framework.org/api-guide/throttling/):
+/// waited out when short, reported when long.
+#[tokio::test]
+async fn a_short_retry_after_is_waited_out_and_a_long_one_reported() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/12/features/"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(
+                    json!({"detail": "Request was throttled. Expected available in 1 second."}),
+                ),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_lookup(&server, true).await;
+    assert_eq!(fs(&server).state(&target()).await.unwrap(), state(true));
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "120")
+                .set_body_json(
+                    json!({"detail": "Request was throttled. Expected available in 120 seconds."}),
+                ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = fs(&server).state(&target()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
+    assert!(e.to_string().contains("120"), "{e}");
+}
+
+#[tokio::test]
+async fn a_server_error_is_service_failed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>502 Bad Gateway</html>"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let e = fs(&server).state(&target()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
+    assert!(e.to_string().contains("project 12"), "{e}");
+}
+
+#[tokio::test]
+async fn a_timed_out_write_is_outcome_unknown_and_not_resent() {
+    let server = MockServer::start().await;
+    mount_lookup(&server, true).await;
+    mount_environment(&server, None, false).await;
+    Mock::given(method("PATCH"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(row(501, 7, false))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let limits = Limits {
+        timeout: Duration::from_millis(700),
+        ..limits()
+    };
+    let e = fs_with(&server, limits)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
+}
+
+#[tokio::test]
+async fn malformed_json_is_reported_as_such() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string("{\"count\": 1, \"results\": [{\"id\""),
+        )
+        .mount(&server)
+        .await;
+    let e = fs(&server).state(&target()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+}
+
+/// https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api:
+/// the Admin API takes an organisation API key; environment keys (client-side, or `ser.…`
+/// server-side) only serve flags to SDKs.
+#[test]
+fn environment_keys_are_refused_and_explained() {
+    for (key, said) in [
+        (PROD, "client-side environment key"),
+        ("ser.UiYoRr6zUjiFBUXaRwo7b5", "server-side environment key"),
+    ] {
+        let e = Flagsmith::connect(
+            "ops",
+            "https://api.flagsmith.com",
+            SecretString::from(key),
+            Limits::default(),
+            12,
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
+        let text = e.to_string();
+        assert!(text.contains(said), "{text}");
+        assert!(text.contains("organisation API key"), "{text}");
+        assert!(!text.contains(key), "{text}");
+    }
+}

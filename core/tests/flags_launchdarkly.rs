@@ -1,0 +1,621 @@
+//! The LaunchDarkly backend (core/src/flags/launchdarkly.rs) against a contract server
+//! (wiremock) that answers as LaunchDarkly's REST API documentation says, errors included.
+//! Each test names the page it follows; the shapes come from the API reference and the
+//! OpenAPI spec it is generated from (launchdarkly/api-client-go `api/openapi.yaml`, a subset
+//! of which is in shared/reference/openapi/launchdarkly-flags.subset.openapi.json).
+
+use paaf_core::ErrorCode;
+use paaf_core::flags::launchdarkly::LaunchDarkly;
+use paaf_core::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::http::Limits;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::time::Duration;
+use wiremock::matchers::{body_json, header, method, path, path_regex, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "api-6c1f0e2a-paaf-contract-0123456789ab";
+const FLAG: &str = "/api/v2/flags/default/new-checkout";
+
+fn limits() -> Limits {
+    Limits {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(2),
+        max_response_bytes: 1024 * 1024,
+        max_attempts: 2,
+        max_retry_wait: Duration::from_secs(3),
+    }
+}
+
+fn ld_with(server: &MockServer, limits: Limits) -> LaunchDarkly {
+    LaunchDarkly::connect(
+        "saas",
+        &server.uri(),
+        SecretString::from(TOKEN),
+        limits,
+        "default",
+        &["production".to_string(), "staging".to_string()],
+    )
+    .unwrap()
+}
+
+fn ld(server: &MockServer) -> LaunchDarkly {
+    ld_with(server, limits())
+}
+
+fn target() -> FlagRef<'static> {
+    FlagRef {
+        project: "default",
+        key: "new-checkout",
+        environment: "production",
+    }
+}
+
+fn state(enabled: bool) -> FlagState {
+    FlagState {
+        enabled,
+        version: None,
+    }
+}
+
+fn note() -> ChangeNote {
+    ChangeNote {
+        comment: "paaf: alice via cli@laptop (incident 12)".into(),
+    }
+}
+
+/// A flag as `GET /api/v2/flags/{projectKey}/{featureFlagKey}?env=…` returns it
+/// (https://launchdarkly.com/docs/api/feature-flags/get-feature-flag, schema `FeatureFlag`).
+fn flag_body(key: &str, envs: &[(&str, bool)]) -> Value {
+    let environments: serde_json::Map<String, Value> = envs
+        .iter()
+        .map(|(env, on)| {
+            (
+                env.to_string(),
+                json!({
+                    "_environmentName": env,
+                    "_site": {"href": format!("/default/{env}/features/{key}"), "type": "text/html"},
+                    "on": on,
+                    "archived": false,
+                    "salt": "61eddeadbeef4da1facecafe3a60a397",
+                    "sel": "810edeadbeef4844facecafe438f2999492",
+                    "lastModified": 1627071171347u64,
+                    "version": 7,
+                    "_summary": {"variations": {}, "prerequisites": 0}
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "key": key,
+        "name": format!("Flag {key}"),
+        "kind": "boolean",
+        "description": "",
+        "tags": ["checkout"],
+        "temporary": true,
+        "archived": false,
+        "deprecated": false,
+        "creationDate": 1494437420312u64,
+        "includeInSnippet": false,
+        "maintainerId": "569f183514f4432160000007",
+        "variations": [{"_id": "e432f62b", "value": true}, {"_id": "a00bf58d", "value": false}],
+        "_version": 1,
+        "_links": {
+            "parent": {"href": "/api/v2/flags/default", "type": "application/json"},
+            "self": {"href": format!("/api/v2/flags/default/{key}"), "type": "application/json"}
+        },
+        "environments": environments
+    })
+}
+
+/// The common error body (https://launchdarkly.com/docs/api#errors).
+fn error_body(code: &str, message: &str) -> Value {
+    json!({"code": code, "message": message, "id": "30ce6058-87da-11e4-b116-123b93f75cba"})
+}
+
+async fn mount_flag(server: &MockServer, on: bool) {
+    Mock::given(method("GET"))
+        .and(path(FLAG))
+        .and(query_param("env", "production"))
+        .and(header("authorization", TOKEN))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(flag_body("new-checkout", &[("production", on)])),
+        )
+        .mount(server)
+        .await;
+}
+
+/// The JSON patch paaf sends, with its comment and its precondition
+/// (https://launchdarkly.com/docs/api#updates-using-json-patch,
+/// https://launchdarkly.com/docs/api#updates-with-comments).
+fn patch_body(from: bool, to: bool) -> Value {
+    json!({
+        "comment": "paaf: alice via cli@laptop (incident 12)",
+        "patch": [
+            {"op": "test", "path": "/environments/production/on", "value": from},
+            {"op": "replace", "path": "/environments/production/on", "value": to}
+        ]
+    })
+}
+
+/// https://launchdarkly.com/docs/api/feature-flags/get-feature-flags: `limit`/`offset`, the
+/// `_links.next` link, `totalCount`, and `environments` only for those named by `env`.
+#[tokio::test]
+async fn lists_every_page_with_the_state_in_each_environment() {
+    let server = MockServer::start().await;
+    let page1 = json!({
+        "items": [
+            flag_body("dark-mode", &[("production", false), ("staging", true)]),
+            flag_body("new-checkout", &[("production", true), ("staging", true)])
+        ],
+        "totalCount": 3,
+        "_links": {
+            "self": {"href": "/api/v2/flags/default?limit=100&offset=0", "type": "application/json"},
+            "next": {"href": "/api/v2/flags/default?limit=100&offset=2", "type": "application/json"}
+        }
+    });
+    let page2 = json!({
+        "items": [flag_body("search-v2", &[("production", false), ("staging", false)])],
+        "totalCount": 3,
+        "_links": {"self": {"href": "/api/v2/flags/default?limit=100&offset=2", "type": "application/json"}}
+    });
+    for (offset, body) in [("0", page1), ("2", page2)] {
+        Mock::given(method("GET"))
+            .and(path("/api/v2/flags/default"))
+            .and(query_param("offset", offset))
+            .and(query_param("limit", "100"))
+            .and(query_param("env", "production"))
+            .and(query_param("env", "staging"))
+            .and(header("authorization", TOKEN))
+            .and(header("ld-api-version", "20240415"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let flags = ld(&server).list(&FlagFilter::default()).await.unwrap();
+    let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(keys, ["dark-mode", "new-checkout", "search-v2"]);
+    let checkout = &flags[1];
+    assert_eq!(checkout.backend, "saas");
+    assert_eq!(checkout.project, "default");
+    assert_eq!(checkout.name.as_deref(), Some("Flag new-checkout"));
+    assert_eq!(checkout.tags, ["checkout"]);
+    assert_eq!(
+        checkout.url.as_deref(),
+        Some(format!("{}/default/production/features/new-checkout", server.uri()).as_str())
+    );
+    let envs: Vec<(&str, bool)> = checkout
+        .environments
+        .iter()
+        .map(|e| (e.name.as_str(), e.enabled))
+        .collect();
+    assert_eq!(envs, [("production", true), ("staging", true)]);
+}
+
+/// https://launchdarkly.com/docs/api/feature-flags/get-feature-flag with `env`.
+#[tokio::test]
+async fn reads_the_state_in_one_environment() {
+    let server = MockServer::start().await;
+    mount_flag(&server, true).await;
+    assert_eq!(ld(&server).state(&target()).await.unwrap(), state(true));
+}
+
+/// https://launchdarkly.com/docs/api/feature-flags/patch-feature-flag (JSON patch with a
+/// comment, `test` precondition; 200 returns the updated `FeatureFlag`).
+#[tokio::test]
+async fn turns_a_flag_off_and_on_with_a_conditional_patch_and_the_comment() {
+    for (from, to) in [(true, false), (false, true)] {
+        let server = MockServer::start().await;
+        mount_flag(&server, from).await;
+        Mock::given(method("PATCH"))
+            .and(path(FLAG))
+            .and(header("authorization", TOKEN))
+            .and(header("content-type", "application/json"))
+            .and(header("ld-api-version", "20240415"))
+            .and(body_json(patch_body(from, to)))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(flag_body("new-checkout", &[("production", to)])),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let after = ld(&server)
+            .set(&target(), to, &state(from), &note())
+            .await
+            .unwrap();
+        assert_eq!(after, state(to));
+    }
+}
+
+#[tokio::test]
+async fn a_flag_already_as_wanted_is_not_written() {
+    let server = MockServer::start().await;
+    mount_flag(&server, false).await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let after = ld(&server)
+        .set(&target(), false, &state(false), &note())
+        .await
+        .unwrap();
+    assert_eq!(after, state(false));
+}
+
+/// The user saw ON; someone turned it OFF since: nothing is written.
+#[tokio::test]
+async fn a_state_changed_since_the_user_looked_is_a_conflict_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    mount_flag(&server, false).await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let e = ld(&server)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("now OFF, not ON"), "{text}");
+    assert!(text.contains("project `default`"), "{text}");
+    assert!(text.contains("environment `production`"), "{text}");
+}
+
+/// The change between paaf's read and its write: the `test` operation fails and LaunchDarkly
+/// answers 409 (`StatusConflictErrorRep`, https://launchdarkly.com/docs/api#errors); a re-read
+/// shows what it is now.
+#[tokio::test]
+async fn a_failed_precondition_is_a_conflict_naming_the_new_state() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(FLAG))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(flag_body("new-checkout", &[("production", true)])),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(FLAG))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(flag_body("new-checkout", &[("production", false)])),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(FLAG))
+        .respond_with(ResponseTemplate::new(409).set_body_json(error_body(
+            "optimistic_locking_error",
+            "Conflict. Optimistic lock error. Try again later.",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = ld(&server)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    assert!(e.to_string().contains("now OFF, not ON"), "{e}");
+}
+
+/// https://launchdarkly.com/docs/api/feature-flags/patch-feature-flag: "405 Approval is
+/// required to make this request" (`MethodNotAllowedErrorRep`); approvals:
+/// https://launchdarkly.com/docs/home/releases/approval-config.
+#[tokio::test]
+async fn a_required_approval_is_a_conflict_with_the_link_to_the_flag() {
+    let server = MockServer::start().await;
+    mount_flag(&server, true).await;
+    Mock::given(method("PATCH"))
+        .and(path(FLAG))
+        .respond_with(
+            ResponseTemplate::new(405)
+                .set_body_json(error_body("method_not_allowed", "Method not allowed")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = ld(&server)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("approval is required"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}/default/production/features/new-checkout",
+            server.uri()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("launchdarkly \"saas\""), "{text}");
+}
+
+/// https://launchdarkly.com/docs/api#errors: 401 `UnauthorizedErrorRep`; the token is never
+/// echoed, even when the body repeats it.
+#[tokio::test]
+async fn a_refused_token_is_auth_failed_and_never_echoed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(error_body(
+            "unauthorized",
+            &format!("Invalid access token {TOKEN}"),
+        )))
+        .mount(&server)
+        .await;
+    let backend = ld(&server);
+    let e = backend.state(&target()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    let text = e.to_string();
+    assert!(!text.contains(TOKEN), "{text}");
+    assert!(text.contains("environment `production`"), "{text}");
+    assert!(!format!("{backend:?}").contains(TOKEN));
+}
+
+/// https://launchdarkly.com/docs/api#errors: 403 `ForbiddenErrorRep`.
+#[tokio::test]
+async fn a_forbidden_change_is_permission_denied() {
+    let server = MockServer::start().await;
+    mount_flag(&server, true).await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(error_body(
+            "forbidden",
+            "Forbidden. Access to the requested resource was denied.",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = ld(&server)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
+    assert!(
+        e.to_string()
+            .contains("flag `new-checkout` in project `default`"),
+        "{e}"
+    );
+}
+
+/// https://launchdarkly.com/docs/api#errors: 404 `NotFoundErrorRep`, for the flag and, through
+/// https://launchdarkly.com/docs/api/projects/get-project, for the project.
+#[tokio::test]
+async fn an_unknown_flag_or_project_is_named() {
+    let server = MockServer::start().await;
+    let not_found = ResponseTemplate::new(404)
+        .set_body_json(error_body("not_found", "Invalid resource identifier"));
+    Mock::given(method("GET"))
+        .and(path("/api/v2/flags/default/nope"))
+        .respond_with(not_found.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/projects/default"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"key": "default", "name": "Default"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/api/v2/flags/mobile-app/"))
+        .respond_with(not_found.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/projects/mobile-app"))
+        .respond_with(not_found)
+        .mount(&server)
+        .await;
+    let backend = ld(&server);
+    let e = backend
+        .state(&FlagRef {
+            key: "nope",
+            ..target()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("flag named `nope`"), "{text}");
+    assert!(
+        text.contains("project `default`, environment `production`"),
+        "{text}"
+    );
+
+    let e = backend
+        .state(&FlagRef {
+            project: "mobile-app",
+            ..target()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    assert!(e.to_string().contains("project named `mobile-app`"), "{e}");
+}
+
+/// An environment key the flag does not have: the `environments` map lacks it.
+#[tokio::test]
+async fn an_unknown_environment_is_named() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(FLAG))
+        .respond_with(ResponseTemplate::new(200).set_body_json(flag_body("new-checkout", &[])))
+        .mount(&server)
+        .await;
+    let e = ld(&server)
+        .state(&FlagRef {
+            environment: "prod",
+            ..target()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    assert!(e.to_string().contains("environment named `prod`"), "{e}");
+}
+
+/// https://launchdarkly.com/docs/api#rate-limiting: 429 `RateLimitedErrorRep`; a short
+/// `Retry-After` is waited out.
+#[tokio::test]
+async fn a_short_retry_after_is_waited_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(FLAG))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(error_body(
+                    "rate_limited",
+                    "You've exceeded the API rate limit. Try again later.",
+                )),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_flag(&server, true).await;
+    assert_eq!(ld(&server).state(&target()).await.unwrap(), state(true));
+}
+
+/// https://launchdarkly.com/docs/api#rate-limiting: `X-Ratelimit-Reset` (epoch ms) alone.
+#[tokio::test]
+async fn a_short_ratelimit_reset_is_waited_out() {
+    let server = MockServer::start().await;
+    let reset = chrono::Utc::now().timestamp_millis() + 800;
+    Mock::given(method("GET"))
+        .and(path(FLAG))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+                .insert_header("x-ratelimit-global-remaining", "0")
+                .set_body_json(error_body(
+                    "rate_limited",
+                    "You've exceeded the API rate limit.",
+                )),
+        )
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    mount_flag(&server, true).await;
+    let limits = Limits {
+        max_attempts: 2,
+        ..limits()
+    };
+    assert_eq!(
+        ld_with(&server, limits).state(&target()).await.unwrap(),
+        state(true)
+    );
+}
+
+#[tokio::test]
+async fn a_long_rate_limit_is_reported() {
+    let server = MockServer::start().await;
+    let reset = chrono::Utc::now().timestamp_millis() + 60_000;
+    Mock::given(method("GET"))
+        .and(path(FLAG))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "60")
+                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+                .set_body_json(error_body(
+                    "rate_limited",
+                    "You've exceeded the API rate limit.",
+                )),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = ld(&server).state(&target()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
+    assert!(e.to_string().contains("resets in"), "{e}");
+}
+
+/// A 5xx on a read is retried (idempotent), then reported.
+#[tokio::test]
+async fn a_server_error_is_service_failed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("upstream connect error"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let e = ld(&server).state(&target()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
+    assert!(e.to_string().contains("environment `production`"), "{e}");
+}
+
+/// A write that times out may have happened: outcome unknown, and never sent twice.
+#[tokio::test]
+async fn a_timed_out_write_is_outcome_unknown_and_not_resent() {
+    let server = MockServer::start().await;
+    mount_flag(&server, true).await;
+    Mock::given(method("PATCH"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(flag_body("new-checkout", &[("production", false)]))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let limits = Limits {
+        timeout: Duration::from_millis(700),
+        ..limits()
+    };
+    let e = ld_with(&server, limits)
+        .set(&target(), false, &state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
+}
+
+#[tokio::test]
+async fn malformed_json_is_reported_as_such() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(FLAG))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string("{\"key\": \"new-checkout\", \"environ"),
+        )
+        .mount(&server)
+        .await;
+    let e = ld(&server).state(&target()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+}
+
+/// https://launchdarkly.com/docs/api#authentication: SDK keys, mobile keys and client-side IDs
+/// "cannot be used to access our REST API".
+#[test]
+fn sdk_keys_mobile_keys_and_client_side_ids_are_refused_and_explained() {
+    for (key, said) in [
+        (
+            "sdk-8a4c2f1e-1234-4c5d-9e8f-0123456789ab",
+            "server-side SDK key",
+        ),
+        ("mob-8a4c2f1e-1234-4c5d-9e8f-0123456789ab", "mobile key"),
+        ("5f0c8a1b2c3d4e5f6a7b8c9d", "client-side ID"),
+    ] {
+        let e = LaunchDarkly::connect(
+            "saas",
+            "https://app.launchdarkly.com",
+            SecretString::from(key),
+            Limits::default(),
+            "default",
+            &["production".to_string()],
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
+        let text = e.to_string();
+        assert!(text.contains(said), "{text}");
+        assert!(text.contains("access token"), "{text}");
+        assert!(!text.contains(key), "{text}");
+    }
+}
