@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::secrets::SecretRef;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -57,6 +58,12 @@ pub struct FlagsConfig {
     pub auth_url: Option<String>,
     /// The vendor's project (key or id) flags live in; the default of every flag command.
     pub project: Option<String>,
+    /// Environments by the name a user types (`production`) → the vendor's key or id for it
+    /// (Flagsmith environment keys, FeatBit environment ids); LaunchDarkly: the names to show.
+    pub environments: BTreeMap<String, String>,
+    /// Env-file flags: where the file is and what runs it.
+    #[serde(skip)]
+    pub env_file: Option<crate::flags::envfile::EnvFileSettings>,
     #[serde(with = "secs")]
     pub timeout: Duration,
 }
@@ -67,6 +74,10 @@ pub enum FlagsKind {
     Unleash,
     Devcycle,
     Optimizely,
+    Launchdarkly,
+    Flagsmith,
+    Featbit,
+    EnvFile,
 }
 
 impl FlagsKind {
@@ -75,6 +86,10 @@ impl FlagsKind {
             FlagsKind::Unleash => "unleash",
             FlagsKind::Devcycle => "devcycle",
             FlagsKind::Optimizely => "optimizely",
+            FlagsKind::Launchdarkly => "launchdarkly",
+            FlagsKind::Flagsmith => "flagsmith",
+            FlagsKind::Featbit => "featbit",
+            FlagsKind::EnvFile => "env-file",
         }
     }
 }
@@ -233,13 +248,29 @@ struct RawFlags {
     name: Spanned<String>,
     #[serde(rename = "type")]
     kind: Spanned<String>,
-    url: Spanned<String>,
+    url: Option<Spanned<String>>,
     token: Option<Spanned<String>>,
     client_id: Option<Spanned<String>>,
     client_secret: Option<Spanned<String>>,
     auth_url: Option<Spanned<String>>,
-    project: Option<Spanned<String>>,
+    project: Option<Spanned<toml::Value>>,
+    environments: Option<Spanned<RawEnvironments>>,
+    // env-file
+    host: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    unit: Option<String>,
+    sudo: Option<bool>,
+    check_command: Option<String>,
+    restart_timeout_secs: Option<Spanned<u64>>,
     timeout_secs: Option<Spanned<u64>>,
+}
+
+/// `environments = ["production", "staging"]` or `{ production = "<key or id>" }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawEnvironments {
+    Names(Vec<String>),
+    Ids(BTreeMap<String, String>),
 }
 
 #[derive(Deserialize)]
@@ -609,11 +640,15 @@ fn validate_flags(src: &Source, raw: RawFlags) -> Result<FlagsConfig> {
         "unleash" => FlagsKind::Unleash,
         "devcycle" => FlagsKind::Devcycle,
         "optimizely" => FlagsKind::Optimizely,
+        "launchdarkly" => FlagsKind::Launchdarkly,
+        "flagsmith" => FlagsKind::Flagsmith,
+        "featbit" => FlagsKind::Featbit,
+        "env-file" => FlagsKind::EnvFile,
         other => {
             return Err(src.err(
                 Some(&raw.kind.span()),
                 format!("flag service `{name}`: unknown type `{other}`"),
-                "use type = \"unleash\", \"devcycle\" or \"optimizely\"",
+                "use type = \"unleash\", \"launchdarkly\", \"flagsmith\", \"devcycle\", \"optimizely\", \"featbit\" or \"env-file\"",
             ));
         }
     };
@@ -628,7 +663,21 @@ fn validate_flags(src: &Source, raw: RawFlags) -> Result<FlagsConfig> {
         }
         Ok(url)
     };
-    let url = http_url(&raw.url, "url")?;
+    let url = match (&raw.url, kind) {
+        (Some(u), _) => http_url(u, "url")?,
+        (None, FlagsKind::EnvFile) => String::new(),
+        (None, FlagsKind::Launchdarkly) => "https://app.launchdarkly.com".to_string(),
+        (None, FlagsKind::Flagsmith) => "https://api.flagsmith.com".to_string(),
+        (None, FlagsKind::Devcycle) => "https://api.devcycle.com".to_string(),
+        (None, FlagsKind::Optimizely) => "https://api.optimizely.com/flags/v1".to_string(),
+        (None, _) => {
+            return Err(src.err(
+                Some(&raw.name.span()),
+                format!("{} service `{name}` needs its url", raw.kind.get_ref()),
+                "add url = \"https://flags.example.com\"",
+            ));
+        }
+    };
     let secret = |s: &Spanned<String>| {
         SecretRef::parse(s.get_ref()).map_err(|m| {
             src.err(
@@ -645,7 +694,26 @@ fn validate_flags(src: &Source, raw: RawFlags) -> Result<FlagsConfig> {
         .as_ref()
         .map(|u| http_url(u, "auth_url"))
         .transpose()?;
-    let project = raw.project.as_ref().map(|p| p.get_ref().trim().to_string());
+    // A project is a key (a string) or an id (a number): both are kept as text.
+    let project = match &raw.project {
+        None => None,
+        Some(p) => Some(match p.get_ref() {
+            toml::Value::String(s) => s.trim().to_string(),
+            toml::Value::Integer(n) => n.to_string(),
+            _ => {
+                return Err(src.err(
+                    Some(&p.span()),
+                    format!("flag service `{name}`: project must be a key or an id"),
+                    "e.g. project = \"default\" or project = 12",
+                ));
+            }
+        }),
+    };
+    let environments: BTreeMap<String, String> = match raw.environments.map(|e| e.into_inner()) {
+        None => BTreeMap::new(),
+        Some(RawEnvironments::Names(names)) => names.into_iter().map(|n| (n.clone(), n)).collect(),
+        Some(RawEnvironments::Ids(ids)) => ids,
+    };
     let missing = |what: &str, example: &str| {
         src.err(
             Some(&raw.name.span()),
@@ -678,8 +746,61 @@ fn validate_flags(src: &Source, raw: RawFlags) -> Result<FlagsConfig> {
         FlagsKind::Devcycle if project.is_none() => {
             return Err(missing("its project key", "project = \"my-project\""));
         }
+        FlagsKind::Launchdarkly | FlagsKind::Flagsmith | FlagsKind::Featbit if token.is_none() => {
+            return Err(missing(
+                "an API access token (not an SDK key)",
+                "token = \"keyring:NAME\"",
+            ));
+        }
+        FlagsKind::Flagsmith
+            if project
+                .as_deref()
+                .and_then(|p| p.parse::<u64>().ok())
+                .is_none() =>
+        {
+            return Err(missing("its numeric project id", "project = 12"));
+        }
+        FlagsKind::Featbit if environments.is_empty() => {
+            return Err(missing(
+                "the ids of its environments",
+                "environments = { production = \"<environment id>\" }",
+            ));
+        }
         _ => {}
     }
+    let env_file = match kind {
+        FlagsKind::EnvFile => {
+            let (Some(host), Some(path)) = (&raw.host, &raw.path) else {
+                return Err(missing(
+                    "the host and the file",
+                    "host = \"web-1\" (a [[hosts]] name) and path = \"/etc/app/flags.env\"",
+                ));
+            };
+            let settings = crate::flags::envfile::EnvFileSettings {
+                host: host.get_ref().clone(),
+                path: path.get_ref().clone(),
+                unit: raw.unit.clone(),
+                sudo: raw.sudo.unwrap_or(true),
+                check_command: raw.check_command.clone(),
+                restart_timeout: positive(
+                    src,
+                    raw.restart_timeout_secs.as_ref(),
+                    "restart_timeout_secs",
+                )?
+                .map(Duration::from_secs)
+                .unwrap_or(crate::flags::envfile::DEFAULT_RESTART_TIMEOUT),
+            };
+            settings.validate().map_err(|m| {
+                src.err(
+                    Some(&path.span()),
+                    format!("env-file service `{name}`: {m}"),
+                    "e.g. path = \"/etc/checkout/flags.env\" and unit = \"checkout.service\"",
+                )
+            })?;
+            Some(settings)
+        }
+        _ => None,
+    };
     let timeout = positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_API_TIMEOUT);
@@ -692,6 +813,8 @@ fn validate_flags(src: &Source, raw: RawFlags) -> Result<FlagsConfig> {
         client_secret,
         auth_url,
         project,
+        environments,
+        env_file,
         timeout,
     })
 }

@@ -158,3 +158,64 @@ async fn the_kill_switch_through_the_cli_with_undo() {
     let message = body[0]["error"]["message"].as_str().unwrap();
     assert!(message.to_lowercase().contains("sdk"), "{message}");
 }
+
+/// Env-file flags through the CLI: a `KEY=VALUE` file on a real sshd host, its unit restarted.
+#[test]
+fn an_env_file_flag_through_the_cli_with_a_rollback_when_the_unit_fails() {
+    let world = World::new();
+    let host = paaf_tests::SshHost::start(&[&world.key]);
+    world.trust(&host);
+    host.add_unit("checkout.service");
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("flags.env");
+    std::fs::write(
+        &file,
+        "# checkout flags\nNEW_CHECKOUT=true\nDB_PASSWORD=hunter2-not-a-flag\n",
+    )
+    .unwrap();
+    world.write_config(&format!(
+        "operator = \"alice\"\n{}\n[[flags]]\nname = \"env\"\ntype = \"env-file\"\nhost = \"web-1\"\npath = \"{}\"\nunit = \"checkout.service\"\n",
+        paaf_tests::host_entry("web-1", &host, &world.key, ""),
+        file.display()
+    ));
+    let run = |args: &[&str]| {
+        let out = world.paaf().args(args).arg("--json").output().unwrap();
+        let body: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code(),
+            body,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (code, list, err) = run(&["flags"]);
+    assert_eq!(code, Some(0), "{err}");
+    let flags = list[0]["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "only boolean keys are flags: {list}");
+    assert_eq!(flags[0]["key"], "NEW_CHECKOUT");
+    assert!(!list.to_string().contains("hunter2"), "{list}");
+
+    let (code, change, err) = run(&["flag", "off", "NEW_CHECKOUT", "--env", "web-1", "--yes"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(change["enabled"], false);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("NEW_CHECKOUT=false") && text.contains("DB_PASSWORD=hunter2"),
+        "{text}"
+    );
+    assert!(
+        host.unit_log("checkout.service")
+            .iter()
+            .any(|l| l.starts_with("restart ok"))
+    );
+
+    // The unit fails to restart: the file is put back, and the error says so.
+    host.fail_unit("checkout.service", None);
+    let before = std::fs::read_to_string(&file).unwrap();
+    let (code, body, _) = run(&["flag", "on", "NEW_CHECKOUT", "--env", "web-1", "--yes"]);
+    assert_eq!(code, Some(11), "service-failed: {body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("ROLLED BACK"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+}

@@ -5,11 +5,16 @@ use super::{Confirmation, Paaf};
 use crate::config::{FlagsConfig, FlagsKind};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::flags::devcycle::{self, DevCycle};
+use crate::flags::envfile::{self, EnvFileSettings};
+use crate::flags::featbit::FeatBit;
+use crate::flags::flagsmith::Flagsmith;
+use crate::flags::launchdarkly::LaunchDarkly;
 use crate::flags::optimizely::Optimizely;
 use crate::flags::unleash::Unleash;
 use crate::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState};
 use crate::http::Limits;
 use crate::journal::ActionState;
+use crate::ssh::{SshPool, Target};
 use serde::Serialize;
 
 /// The flags of one service, or why they could not be read: one failing service never hides
@@ -52,26 +57,60 @@ enum Backend {
     Unleash(Unleash),
     DevCycle(Box<DevCycle>),
     Optimizely(Optimizely),
+    LaunchDarkly(LaunchDarkly),
+    Flagsmith(Flagsmith),
+    FeatBit(FeatBit),
+    /// Over SSH, through the facade's connection pool.
+    EnvFile(Box<EnvFile>),
 }
 
-/// Calls the same method on whichever backend it is.
+struct EnvFile {
+    name: String,
+    settings: EnvFileSettings,
+    target: Target,
+    pool: SshPool,
+}
+
+/// Calls the same method on whichever HTTP backend it is, or runs the env-file work.
 macro_rules! on_backend {
-    ($backend:expr, $b:ident => $call:expr) => {
+    ($backend:expr, $b:ident => $call:expr, $e:ident => $envfile:expr) => {
         match $backend {
             Backend::Unleash($b) => $call,
             Backend::DevCycle($b) => $call,
             Backend::Optimizely($b) => $call,
+            Backend::LaunchDarkly($b) => $call,
+            Backend::Flagsmith($b) => $call,
+            Backend::FeatBit($b) => $call,
+            Backend::EnvFile($e) => $envfile,
         }
     };
 }
 
 impl Backend {
     async fn list(&self, filter: &FlagFilter) -> Result<Vec<Flag>> {
-        on_backend!(self, b => b.list(filter).await)
+        on_backend!(self, b => b.list(filter).await, e => {
+            let (s, name) = (e.settings.clone(), e.name.clone());
+            let flags = e
+                .pool
+                .with_connection(e.target.clone(), move |c| envfile::list_flags(c, &s))
+                .await?;
+            let query = filter.query.as_deref().map(str::to_lowercase);
+            Ok(flags
+                .iter()
+                .filter(|f| f.enabled.is_some())
+                .filter(|f| query.as_ref().is_none_or(|q| f.key.to_lowercase().contains(q)))
+                .map(|f| f.to_flag(&name, &e.settings))
+                .collect())
+        })
     }
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
-        on_backend!(self, b => b.state(flag).await)
+        on_backend!(self, b => b.state(flag).await, e => {
+            let (s, key) = (e.settings.clone(), flag.key.to_string());
+            e.pool
+                .with_connection(e.target.clone(), move |c| envfile::flag_state(c, &s, &key))
+                .await
+        })
     }
 
     async fn set(
@@ -81,7 +120,16 @@ impl Backend {
         expected: &FlagState,
         note: &ChangeNote,
     ) -> Result<FlagState> {
-        on_backend!(self, b => b.set(flag, enabled, expected, note).await)
+        on_backend!(self, b => b.set(flag, enabled, expected, note).await, e => {
+            let (s, key, expected) = (e.settings.clone(), flag.key.to_string(), expected.clone());
+            let change = e
+                .pool
+                .with_connection(e.target.clone(), move |c| {
+                    envfile::set_flag(c, &s, &key, enabled, &expected)
+                })
+                .await?;
+            Ok(change.state)
+        })
     }
 }
 
@@ -147,6 +195,42 @@ impl Paaf {
                 limits,
                 project,
             )?),
+            FlagsKind::Launchdarkly => Backend::LaunchDarkly(LaunchDarkly::connect(
+                &config.name,
+                &config.url,
+                secret(&config.token)?,
+                limits,
+                config.project.as_deref().unwrap_or("default"),
+                &config.environments.keys().cloned().collect::<Vec<_>>(),
+            )?),
+            FlagsKind::Flagsmith => Backend::Flagsmith(Flagsmith::connect(
+                &config.name,
+                &config.url,
+                secret(&config.token)?,
+                limits,
+                project.parse().unwrap_or_default(),
+                &config.environments,
+            )?),
+            FlagsKind::Featbit => Backend::FeatBit(FeatBit::connect(
+                &config.name,
+                &config.url,
+                secret(&config.token)?,
+                limits,
+                project,
+                &config.environments,
+            )?),
+            FlagsKind::EnvFile => {
+                let settings = config.env_file.clone().ok_or_else(|| {
+                    Error::other(format!("{}: no env-file settings", config.name))
+                })?;
+                let host = self.host(&settings.host)?;
+                Backend::EnvFile(Box::new(EnvFile {
+                    name: config.name.clone(),
+                    target: self.target(&host)?,
+                    pool: self.pool.clone(),
+                    settings,
+                }))
+            }
         })
     }
 

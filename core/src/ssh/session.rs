@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Credentials, resolved from the secret store for one connection. Debug never shows them.
+#[derive(Clone)]
 pub enum Credentials {
     Key {
         path: PathBuf,
@@ -38,7 +39,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// Everything needed to open a connection to one host.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Target {
     pub name: String,
     pub address: String,
