@@ -181,6 +181,16 @@ impl Request {
         })
     }
 
+    /// A POST without a body (e.g. Unleash's `…/on`); `retry` says whether sending it twice
+    /// is harmless.
+    pub fn post(path: impl Into<String>, retry: Retry) -> Request {
+        Request {
+            method: Method::POST,
+            retry,
+            ..Request::get(path)
+        }
+    }
+
     /// A DELETE (idempotent by HTTP's definition).
     pub fn delete(path: impl Into<String>) -> Request {
         Request {
@@ -226,6 +236,16 @@ pub struct HttpFailure {
     pub headers: HeaderMap,
     /// The body, redacted and cut to a few hundred bytes, for the message.
     pub body: String,
+    /// The whole body (within the size limit), redacted, for providers that read a
+    /// structured error (Grafana's per-query results on a 400, a vendor's error codes).
+    pub full_body: String,
+}
+
+impl HttpFailure {
+    /// The whole body decoded as `T`, when it is that JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_str(&self.full_body).ok()
+    }
 }
 
 const BODY_IN_ERRORS: usize = 300;
@@ -370,9 +390,15 @@ impl Service {
             HttpAuth::Header { name, value } => builder.header(name, value.expose_secret()),
         };
         if let Some(json) = &request.json {
-            builder = builder
-                .header("content-type", "application/json")
-                .body(json.to_string());
+            // A request may name its own JSON media type (LaunchDarkly's semantic patch).
+            let typed = request
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            if !typed {
+                builder = builder.header("content-type", "application/json");
+            }
+            builder = builder.body(json.to_string());
         }
         let mut response = builder
             .send()
@@ -408,12 +434,13 @@ impl Service {
                 body,
             }))
         } else {
-            let text = String::from_utf8_lossy(&body);
+            let text = self.redact(&String::from_utf8_lossy(&body));
             let cut: String = text.chars().take(BODY_IN_ERRORS).collect();
             Ok(Err(HttpFailure {
                 status,
                 headers,
-                body: self.redact(cut.trim()),
+                body: cut.trim().to_string(),
+                full_body: text,
             }))
         }
     }

@@ -29,6 +29,7 @@ pub const GRAFANA_PREFIX: &str = "api/alertmanager/grafana/api/v2";
 /// `name=~"regex"`, `name!~"regex"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Matcher {
     pub name: String,
@@ -252,6 +253,7 @@ impl NewSilence {
 /// A silence's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SilenceState {
     /// Muting now.
@@ -265,13 +267,17 @@ pub enum SilenceState {
 
 /// A silence (`GET <prefix>/silences`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Silence {
     pub id: String,
     pub state: SilenceState,
     pub matchers: Vec<Matcher>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub starts_at_ms: Option<i64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub ends_at_ms: Option<i64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub updated_at_ms: Option<i64>,
     pub created_by: String,
     pub comment: String,
@@ -754,6 +760,7 @@ mod tests {
             status,
             headers: Default::default(),
             body: body.into(),
+            full_body: body.into(),
         };
         assert!(is_not_found(&f(500, "\"silence not found\"")));
         assert!(is_not_found(&f(404, "")));

@@ -12,8 +12,8 @@
 //!   does not run. Variables of other data sources keep their saved value, with a warning.
 //! - `/api/ds/query` answers HTTP 400 (or 207) with the full body when any one query fails
 //!   (Grafana's `toJsonStreamingResponse`); errors of single queries are kept beside the good
-//!   series. [`Service::send_raw`] keeps only the first few hundred bytes of a failed body, so a
-//!   400 that cannot be read whole is followed by one request per query to recover the others.
+//!   series, read from the failure's whole body. A 400 that is not such a body (a proxy's
+//!   page) is followed by one request per query to recover the good ones.
 //! - Without an image renderer, Grafana up to 12.x answers a render request with HTTP 200 and its
 //!   own "plugin not installed" PNG (`public/img/rendering_plugin_not_installed.png`, not the
 //!   requested size); newer versions, and a failing renderer, answer HTTP 500 "Rendering
@@ -48,7 +48,9 @@ pub struct Grafana {
 }
 
 /// What to search for (`GET /api/search`); empty fields are left out.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct SearchQuery {
     pub query: Option<String>,
     /// Dashboards carrying all of these tags.
@@ -64,6 +66,7 @@ pub struct SearchQuery {
 
 /// A dashboard found by search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct DashboardHit {
     pub uid: String,
     pub title: String,
@@ -628,7 +631,8 @@ impl Grafana {
         match self.ds_query_once(range, queries).await? {
             Ok(decoded) => Ok(decoded),
             Err(failure) => {
-                // The 400 body was cut: ask again query by query so the good ones still show.
+                // The 400 body was not Grafana's: ask again query by query so the good ones
+                // still show.
                 // Server-side expressions read other queries' results and cannot go alone.
                 let expressions = queries.iter().any(|q| q["datasource"]["uid"] == "__expr__");
                 if queries.len() == 1 || expressions {
@@ -650,7 +654,8 @@ impl Grafana {
         }
     }
 
-    /// One `/api/ds/query`; a 400 whose body could not be read whole comes back as `Err`.
+    /// One `/api/ds/query`; a 400 whose body is not Grafana's per-query results comes back as
+    /// `Err`.
     async fn ds_query_once(
         &self,
         range: TimeRange,
@@ -665,7 +670,7 @@ impl Grafana {
         match self.service.send_raw(request).await? {
             Ok(response) => decode_ds_query(&response.body, DEFAULT_MAX_RESPONSE_BYTES).map(Ok),
             Err(failure) if failure.status == 400 => {
-                match decode_ds_query(failure.body.as_bytes(), DEFAULT_MAX_RESPONSE_BYTES) {
+                match decode_ds_query(failure.full_body.as_bytes(), DEFAULT_MAX_RESPONSE_BYTES) {
                     Ok(d) if !d.errors.is_empty() || !d.series.is_empty() => Ok(Ok(d)),
                     _ => Ok(Err(failure)),
                 }

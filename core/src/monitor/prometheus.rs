@@ -46,6 +46,7 @@ pub struct Prometheus<'a> {
 /// Which kind of value a query returned (`data.resultType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ResultType {
     /// An instant vector: one point per series.
@@ -60,14 +61,17 @@ pub enum ResultType {
 
 /// A `string` result: its value and when it was evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TextSample {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub at_ms: i64,
     pub text: String,
 }
 
 /// The answer to a query.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QueryResult {
     pub result_type: ResultType,
@@ -77,6 +81,7 @@ pub struct QueryResult {
     /// For a `string` result: its time (epoch ms) and text.
     pub text: Option<TextSample>,
     /// The step a range query ran with (chosen by [`choose_step_ms`]); `None` for instant queries.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub step_ms: Option<i64>,
     /// Prometheus's warnings (the data is still complete enough to show), plus paaf's own when
     /// something in the answer could not be shown (native histograms).
@@ -172,6 +177,7 @@ impl PromAlert {
 /// Scrape health of a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TargetHealth {
     Up,
@@ -182,6 +188,7 @@ pub enum TargetHealth {
 
 /// One active scrape target (`GET <prefix>/targets?state=active`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Target {
     /// The `job` label.
@@ -192,6 +199,7 @@ pub struct Target {
     /// Why the last scrape failed; `None` when it worked.
     pub last_error: Option<String>,
     /// When it was last scraped (epoch ms); `None` before the first scrape.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub last_scrape_ms: Option<i64>,
     /// How long the last scrape took.
     pub last_scrape_duration_ms: Option<f64>,
@@ -846,6 +854,7 @@ mod tests {
             status,
             headers: Default::default(),
             body: body.to_string(),
+            full_body: body.to_string(),
         }
     }
 
