@@ -20,5 +20,5 @@ cargo ndk \
   -t aarch64-linux-android -t armv7-linux-androideabi -t x86_64-linux-android \
   --platform "${ANDROID_API:-24}" \
   -o mobile/android/paaf/src/main/jniLibs \
-  build --release --locked -p paaf-mobile --features vendored-openssl
+  build --profile mobile --locked -p paaf-mobile --features vendored-openssl
 echo "built: $(cd mobile/android/paaf/src/main/jniLibs && echo */libpaaf_mobile.so)"

@@ -16,7 +16,7 @@ target_dir=${CARGO_TARGET_DIR:-target}
 
 targets=(aarch64-apple-ios aarch64-apple-ios-sim)
 for target in "${targets[@]}"; do
-  cargo build --release --locked -p paaf-mobile --features vendored-openssl --target "$target"
+  cargo build --profile mobile --locked -p paaf-mobile --features vendored-openssl --target "$target"
 done
 
 # One module.modulemap for both modules (paaf_coreFFI, paaf_mobileFFI): an XCFramework's
@@ -30,7 +30,7 @@ out=mobile/ios/PaafFFI.xcframework
 rm -rf "$out"
 args=()
 for target in "${targets[@]}"; do
-  args+=(-library "$target_dir/$target/release/libpaaf_mobile.a" -headers "$headers")
+  args+=(-library "$target_dir/$target/mobile/libpaaf_mobile.a" -headers "$headers")
 done
 xcodebuild -create-xcframework "${args[@]}" -output "$out"
 echo "built: $out"

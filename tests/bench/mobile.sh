@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mobile.sh - benchmark the mobile library (paaf-mobile):
 #
-#   library size   the stripped release cdylib for x86_64 Linux (a proxy for arm64), once
+#   library size   the stripped cdylib of the `mobile` profile (the phone builds' profile:
+#                  release, opt-level z, fat LTO) for x86_64 Linux (a proxy for arm64), once
 #                  linking the system's OpenSSL as Linux builds do, and once with
 #                  `--features vendored-openssl` as the Android and iOS builds do (OpenSSL
 #                  inside the library); goal < 10 MB
@@ -57,16 +58,16 @@ size_line() { # size_line LABEL FILE
 }
 
 # The release profile strips symbols (Cargo.toml [profile.release] strip = true).
-echo "building the release library (system OpenSSL)" >&2
-cargo build --quiet --locked --release -p paaf-mobile
-lib=$CARGO_TARGET_DIR/release/libpaaf_mobile.so
+echo "building the library, profile mobile (system OpenSSL)" >&2
+cargo build --quiet --locked --profile mobile -p paaf-mobile
+lib=$CARGO_TARGET_DIR/mobile/libpaaf_mobile.so
 sizes=("$(size_line "system OpenSSL, linked dynamically" "$lib")")
 if [ -n "$vendored" ]; then
-  echo "building the release library with OpenSSL inside (vendored-openssl)" >&2
+  echo "building the library, profile mobile, with OpenSSL inside (vendored-openssl)" >&2
   vendored_dir=$CARGO_TARGET_DIR/bench-mobile-vendored
-  cargo build --quiet --locked --release -p paaf-mobile --features vendored-openssl \
+  cargo build --quiet --locked --profile mobile -p paaf-mobile --features vendored-openssl \
     --target-dir "$vendored_dir"
-  sizes+=("$(size_line "vendored OpenSSL, as on Android and iOS" "$vendored_dir/release/libpaaf_mobile.so")")
+  sizes+=("$(size_line "vendored OpenSSL, as on Android and iOS" "$vendored_dir/mobile/libpaaf_mobile.so")")
 fi
 
 pkg=$(mktemp -d)
