@@ -30,16 +30,18 @@ readonly GOAL_BINARY_MB=20
 runs=5
 idle_secs=5
 app_env=()
+smaps_dir=""
 
 usage() {
   cat <<EOF
-Usage: $PROG [--runs N] [--idle-secs S] [--env NAME=VALUE]...
+Usage: $PROG [--runs N] [--idle-secs S] [--env NAME=VALUE]... [--smaps DIR]
 
 Benchmarks the release desktop app under Xvfb (run as root): cold start to first paint
 (median of N runs, default $runs), idle RSS of the app and its WebKit processes after S
 seconds (default $idle_secs), and the release binary's size. Goals: first paint < 1 s,
 idle RSS < $GOAL_RSS_MB MB, binary < $GOAL_BINARY_MB MB. --env sets a variable for the app
-(repeatable), e.g. --env WEBKIT_DISABLE_COMPOSITING_MODE=1 to compare.
+(repeatable), e.g. --env WEBKIT_DISABLE_COMPOSITING_MODE=1 to compare. --smaps saves each
+idle process's /proc/PID/smaps into DIR (NAME-PID.smaps), to see where the memory goes.
 EOF
 }
 
@@ -50,6 +52,11 @@ while [ $# -gt 0 ]; do
   --env)
     [[ ${2:-} =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { usage >&2; exit 2; }
     app_env+=("$2")
+    shift 2
+    ;;
+  --smaps)
+    [ -n "${2:-}" ] || { usage >&2; exit 2; }
+    smaps_dir=$2
     shift 2
     ;;
   -h | --help) usage; exit 0 ;;
@@ -172,6 +179,10 @@ else
     pss_kb=$((pss_kb + ${pkb:-0}))
     uss_kb=$((uss_kb + ${ukb:-0}))
     procs+="$name $((${kb:-0} / 1024)) MiB, "
+    if [ -n "$smaps_dir" ]; then
+      mkdir -p "$smaps_dir"
+      cp "/proc/$pid/smaps" "$smaps_dir/$name-$pid.smaps" 2>/dev/null || true
+    fi
   done
   case $procs in
   *WebKitWebProces*) ;;
