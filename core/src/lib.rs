@@ -1,6 +1,8 @@
 //! paaf-core: every decision of paaf, under one facade ([`Paaf`]) that the CLI, the desktop app
 //! and the mobile bindings translate to and from.
 
+#[cfg(feature = "cloud")]
+pub mod cloud;
 pub mod config;
 pub mod error;
 pub mod events;

@@ -2,13 +2,22 @@
 //! Errors reach the UI as `{code, message}` (`ErrorInfo`), never as bare strings.
 
 use paaf_core::config::HostInput;
+use paaf_core::flags::{FlagFilter, FlagState};
 use paaf_core::inventory::HostStatus;
 use paaf_core::journal::ActionRecord;
+use paaf_core::monitor::alert_list::SourceAlerts;
+use paaf_core::monitor::alertmanager::Silence;
+use paaf_core::monitor::grafana::{Dashboard, DashboardHit, PanelData, SearchQuery};
+use paaf_core::monitor::prometheus::{QueryResult, Target};
 use paaf_core::power::RebootReport;
 use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
-use paaf_core::{CancellationToken, Confirmation, ErrorInfo, Paaf, ProgressEvent};
+use paaf_core::{
+    AnnotationInput, BackendFlags, CancellationToken, Confirmation, DashboardView, ErrorInfo,
+    FlagChange, FlagTarget, Paaf, ProgressEvent, TimeWindow,
+};
 use std::sync::Arc;
+use std::time::Duration;
 use tauri::State;
 use tauri::ipc::Channel;
 
@@ -117,6 +126,164 @@ pub async fn journal(
 ) -> Reply<Vec<ActionRecord>> {
     paaf.journal(target.as_deref(), limit.unwrap_or(200))
         .map_err(info)
+}
+
+/// Protect: the flags of every flag service (or only `backend`); a failing service is a row
+/// with its error.
+#[tauri::command]
+pub async fn flags(
+    paaf: State<'_, Paaf>,
+    backend: Option<String>,
+    filter: Option<FlagFilter>,
+) -> Reply<Vec<BackendFlags>> {
+    paaf.flags(backend.as_deref(), &filter.unwrap_or_default())
+        .await
+        .map_err(info)
+}
+
+/// The flag's state now, for the confirmation (and as `expected` for `set_flag`).
+#[tauri::command]
+pub async fn flag_state(paaf: State<'_, Paaf>, target: FlagTarget) -> Reply<FlagState> {
+    paaf.flag_state(&target).await.map_err(info)
+}
+
+/// Written only if the flag is still `expected`; else a `conflict` error.
+#[tauri::command]
+pub async fn set_flag(
+    paaf: State<'_, Paaf>,
+    target: FlagTarget,
+    enabled: bool,
+    expected: FlagState,
+    confirmation: Confirmation,
+) -> Reply<FlagChange> {
+    paaf.set_flag(&target, enabled, &expected, &confirmation)
+        .await
+        .map_err(info)
+}
+
+#[tauri::command]
+pub async fn undo_flag(
+    paaf: State<'_, Paaf>,
+    action_id: i64,
+    confirmation: Confirmation,
+) -> Reply<FlagChange> {
+    paaf.undo_flag(action_id, &confirmation).await.map_err(info)
+}
+
+/// Analyze: the alerts of every monitoring source (or only `source`).
+#[tauri::command]
+pub async fn alerts(paaf: State<'_, Paaf>, source: Option<String>) -> Reply<Vec<SourceAlerts>> {
+    paaf.alerts(source.as_deref()).await.map_err(info)
+}
+
+/// A PromQL query: over `window` with at most `points` points per series, instant without one.
+#[tauri::command]
+pub async fn query(
+    paaf: State<'_, Paaf>,
+    source: Option<String>,
+    expr: String,
+    window: Option<TimeWindow>,
+    points: Option<u32>,
+) -> Reply<QueryResult> {
+    paaf.query(
+        source.as_deref(),
+        &expr,
+        window.as_ref(),
+        points.unwrap_or(300),
+    )
+    .await
+    .map_err(info)
+}
+
+#[tauri::command]
+pub async fn targets(paaf: State<'_, Paaf>, source: Option<String>) -> Reply<Vec<Target>> {
+    paaf.targets(source.as_deref()).await.map_err(info)
+}
+
+/// Alert: silences what `matchers` (`alertname=X`) match for `duration_secs`; the silence id.
+#[tauri::command]
+pub async fn silence(
+    paaf: State<'_, Paaf>,
+    source: Option<String>,
+    matchers: Vec<String>,
+    duration_secs: u64,
+    comment: String,
+) -> Reply<String> {
+    let duration = Duration::from_secs(duration_secs);
+    paaf.silence(source.as_deref(), &matchers, duration, &comment)
+        .await
+        .map_err(info)
+}
+
+#[tauri::command]
+pub async fn silences(paaf: State<'_, Paaf>, source: Option<String>) -> Reply<Vec<Silence>> {
+    paaf.silences(source.as_deref()).await.map_err(info)
+}
+
+#[tauri::command]
+pub async fn expire_silence(
+    paaf: State<'_, Paaf>,
+    source: Option<String>,
+    id: String,
+) -> Reply<()> {
+    paaf.expire_silence(source.as_deref(), &id)
+        .await
+        .map_err(info)
+}
+
+#[tauri::command]
+pub async fn dashboards(
+    paaf: State<'_, Paaf>,
+    source: Option<String>,
+    query: Option<SearchQuery>,
+) -> Reply<Vec<DashboardHit>> {
+    paaf.dashboards(source.as_deref(), &query.unwrap_or_default())
+        .await
+        .map_err(info)
+}
+
+#[tauri::command]
+pub async fn dashboard(
+    paaf: State<'_, Paaf>,
+    source: Option<String>,
+    uid: String,
+    view: Option<DashboardView>,
+) -> Reply<Dashboard> {
+    paaf.dashboard(source.as_deref(), &uid, &view.unwrap_or_default())
+        .await
+        .map_err(info)
+}
+
+/// A panel's series downsampled to `width` points, with min/max/mean/last.
+#[tauri::command]
+pub async fn panel_data(
+    paaf: State<'_, Paaf>,
+    source: Option<String>,
+    uid: String,
+    panel_id: i64,
+    view: Option<DashboardView>,
+    width: Option<u32>,
+) -> Reply<PanelData> {
+    let view = view.unwrap_or_default();
+    paaf.panel_data(
+        source.as_deref(),
+        &uid,
+        panel_id,
+        &view,
+        width.unwrap_or(600),
+    )
+    .await
+    .map_err(info)
+}
+
+/// Writes a Grafana annotation now; its id.
+#[tauri::command]
+pub async fn annotate(
+    paaf: State<'_, Paaf>,
+    source: Option<String>,
+    input: AnnotationInput,
+) -> Reply<i64> {
+    paaf.annotate(source.as_deref(), &input).await.map_err(info)
 }
 
 /// The UI calls this once, right after its first paint. It records the time from process

@@ -36,6 +36,20 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::run_runbook,
         commands::journal,
         commands::first_paint,
+        commands::flags,
+        commands::flag_state,
+        commands::set_flag,
+        commands::undo_flag,
+        commands::alerts,
+        commands::query,
+        commands::targets,
+        commands::silence,
+        commands::silences,
+        commands::expire_silence,
+        commands::dashboards,
+        commands::dashboard,
+        commands::panel_data,
+        commands::annotate,
     ])
 }
 
@@ -153,6 +167,136 @@ mod tests {
             .unwrap(),
             false
         );
+    }
+
+    const FLAGS_AND_MONITORING: &str = "[[flags]]\nname = \"prod\"\ntype = \"unleash\"\nurl = \"http://127.0.0.1:9\"\ntoken = \"keyring:unleash-prod\"\n\n[[monitoring]]\nname = \"prom\"\ntype = \"prometheus\"\nurl = \"http://127.0.0.1:9\"\ntimeout_secs = 1\n";
+
+    #[test]
+    fn flag_commands_take_the_ui_shapes_and_a_failing_service_is_a_row_with_its_code() {
+        let (_dir, main) = app_window(FLAGS_AND_MONITORING, "main");
+        // No arguments at all: every service, no filter. The token is not in the (empty) secret
+        // store, so the service is listed with that error rather than failing the whole call.
+        let listed = call(&main, "flags", serde_json::json!({})).unwrap();
+        assert_eq!(listed[0]["backend"], "prod");
+        assert_eq!(listed[0]["flags"], serde_json::json!([]));
+        assert_eq!(listed[0]["error"]["code"], "secret", "{listed}");
+        // A filter with only some fields, as the UI sends it.
+        let filtered = call(
+            &main,
+            "flags",
+            serde_json::json!({ "backend": "prod", "filter": { "query": "checkout" } }),
+        )
+        .unwrap();
+        assert_eq!(filtered[0]["error"]["code"], "secret", "{filtered}");
+
+        // A target without backend and project (the only service; its default project) is
+        // accepted and reaches the service.
+        let target = serde_json::json!({ "key": "new-checkout", "environment": "production" });
+        let err = call(&main, "flag_state", serde_json::json!({ "target": target })).unwrap_err();
+        assert_eq!(err["code"], "secret", "{err}");
+
+        let set = |confirmation: serde_json::Value| {
+            call(&main, "set_flag", serde_json::json!({
+                "target": { "backend": "prod", "project": "", "key": "new-checkout", "environment": "production" },
+                "enabled": false,
+                "expected": { "enabled": true, "version": null },
+                "confirmation": confirmation,
+            }))
+            .unwrap_err()
+        };
+        let err = set(serde_json::json!({ "kind": "none" }));
+        assert_eq!(err["code"], "confirmation-required", "{err}");
+        let err = set(serde_json::json!({ "kind": "yes" }));
+        assert_eq!(
+            err["code"], "secret",
+            "confirmed, it reached the service: {err}"
+        );
+
+        let err = call(
+            &main,
+            "undo_flag",
+            serde_json::json!({ "actionId": 999, "confirmation": { "kind": "yes" } }),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "not-found", "{err}");
+        let err = call(
+            &main,
+            "flag_state",
+            serde_json::json!({ "target": { "backend": "nope", "key": "k", "environment": "e" } }),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "not-found", "{err}");
+    }
+
+    #[test]
+    fn monitoring_commands_take_the_ui_shapes_and_errors_carry_their_code() {
+        let (_dir, main) = app_window(FLAGS_AND_MONITORING, "main");
+        let alerts = call(&main, "alerts", serde_json::json!({})).unwrap();
+        assert_eq!(alerts[0]["source"], "prom");
+        assert_eq!(alerts[0]["kind"], "prometheus");
+        assert_eq!(alerts[0]["error"]["code"], "unreachable", "{alerts}");
+
+        let query = |window: serde_json::Value| {
+            call(
+                &main,
+                "query",
+                serde_json::json!({ "expr": "up", "window": window, "points": 200 }),
+            )
+            .unwrap_err()
+        };
+        let err = query(serde_json::json!({ "from": "now-1h", "to": "now" }));
+        assert_eq!(
+            err["code"], "unreachable",
+            "a range query reached the server: {err}"
+        );
+        let err = query(serde_json::json!(null));
+        assert_eq!(
+            err["code"], "unreachable",
+            "an instant query reached the server: {err}"
+        );
+        let err = query(serde_json::json!({ "from": "an hour ago", "to": "now" }));
+        assert_eq!(err["code"], "invalid-input", "{err}");
+
+        let err = call(&main, "targets", serde_json::json!({})).unwrap_err();
+        assert_eq!(err["code"], "unreachable", "{err}");
+
+        // A Prometheus holds no silences: the core says where they are instead.
+        let err = call(&main, "silence", serde_json::json!({
+            "source": "prom", "matchers": ["alertname=CheckoutErrors"], "durationSecs": 3600, "comment": "on it",
+        }))
+        .unwrap_err();
+        assert_eq!(err["code"], "invalid-input", "{err}");
+        let err = call(&main, "silences", serde_json::json!({})).unwrap_err();
+        assert_eq!(err["code"], "invalid-input", "{err}");
+        let err = call(&main, "expire_silence", serde_json::json!({ "id": "abc" })).unwrap_err();
+        assert_eq!(err["code"], "invalid-input", "{err}");
+
+        // No Grafana configured: every Grafana command says so with a code, inputs accepted.
+        let view = serde_json::json!({ "window": { "from": "now-6h", "to": "now" }, "variables": { "instance": ["web-2"] } });
+        for (cmd, args) in [
+            (
+                "dashboards",
+                serde_json::json!({ "query": { "query": "checkout", "tags": [] } }),
+            ),
+            (
+                "dashboard",
+                serde_json::json!({ "uid": "abc", "view": view }),
+            ),
+            (
+                "panel_data",
+                serde_json::json!({ "uid": "abc", "panelId": 4, "view": view, "width": 300 }),
+            ),
+            (
+                "annotate",
+                serde_json::json!({ "input": { "text": "web-2 rebooted", "tags": ["paaf"] } }),
+            ),
+        ] {
+            let err = call(&main, cmd, args).unwrap_err();
+            assert!(
+                err["code"].is_string() && err["code"] != "other",
+                "{cmd}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -549,3 +549,87 @@ pub fn ssh_target(world: &World, host: &SshHost, user: &str) -> paaf_core::ssh::
         known_hosts: world.dir.path().join("known_hosts"),
     }
 }
+
+/// A real `moto_server` (PyPI `moto[server]`, an in-memory AWS) on 127.0.0.1, started by
+/// `tests/peers/moto.sh`, stopped on drop. It serves every region at one URL, routing by the
+/// SigV4 credential scope.
+pub struct MotoServer {
+    pub dir: PathBuf,
+    pub port: u16,
+    _tmp: TempDir,
+}
+
+fn moto_script() -> PathBuf {
+    repo_root().join("tests/peers/moto.sh")
+}
+
+impl MotoServer {
+    /// Installs moto if missing (once per process), then starts a fresh, empty server on a
+    /// free port that accepts any credentials; returns once it answers.
+    pub fn start() -> MotoServer {
+        MotoServer::start_with_env(&[])
+    }
+
+    /// The same with environment variables for moto, e.g. `INITIAL_NO_AUTH_ACTION_COUNT=0`,
+    /// which makes it check credentials against its IAM emulation.
+    pub fn start_with_env(env: &[(&str, &str)]) -> MotoServer {
+        static SETUP: Once = Once::new();
+        SETUP.call_once(|| {
+            let out = Command::new("bash")
+                .arg(moto_script())
+                .arg("setup")
+                .output()
+                .expect("run moto.sh");
+            assert!(
+                out.status.success(),
+                "moto.sh setup failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        });
+        let tmp = TempDir::new().expect("tempdir");
+        let dir = tmp.path().join("moto");
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let out = Command::new("bash")
+                .arg(moto_script())
+                .args(["start", dir.to_str().unwrap(), &port.to_string()])
+                // Stopped by the script's watcher too, should this process be killed first.
+                .arg(std::process::id().to_string())
+                .envs(env.iter().copied())
+                .output()
+                .expect("run moto.sh");
+            if out.status.success() {
+                return MotoServer {
+                    dir,
+                    port,
+                    _tmp: tmp,
+                };
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        panic!("could not start moto: {last}");
+    }
+
+    /// The endpoint for every region, e.g. `http://127.0.0.1:5000/`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let out = Command::new("bash")
+            .arg(moto_script())
+            .args(["stop", self.dir.to_str().unwrap()])
+            .output();
+        if let Ok(out) = out
+            && !out.status.success()
+        {
+            eprintln!(
+                "moto.sh stop failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

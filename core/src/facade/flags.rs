@@ -15,11 +15,12 @@ use crate::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState
 use crate::http::Limits;
 use crate::journal::ActionState;
 use crate::ssh::{SshPool, Target};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The flags of one service, or why they could not be read: one failing service never hides
 /// the others.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BackendFlags {
     pub backend: String,
@@ -28,12 +29,14 @@ pub struct BackendFlags {
 }
 
 /// Which flag, where, as a front-end names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlagTarget {
     /// The `[[flags]]` service; the only one when `None`.
     pub backend: Option<String>,
     /// Empty: the service's configured project (Unleash: `default`).
+    #[serde(default)]
     pub project: String,
     pub key: String,
     pub environment: String,
@@ -41,8 +44,10 @@ pub struct FlagTarget {
 
 /// A flag switched by paaf: where, and the state before and after.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlagChange {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub action_id: i64,
     pub backend: String,
     pub project: String,

@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct TimeWindow {
     pub from: String,
     pub to: String,
@@ -239,18 +240,23 @@ impl Paaf {
 }
 
 /// What to annotate, and where.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct AnnotationInput {
     pub text: String,
     pub tags: Vec<String>,
     /// On this dashboard (and panel); org-wide when `None`.
     pub dashboard_uid: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub panel_id: Option<i64>,
 }
 
 /// Which dashboard view: its time range (the dashboard's own when `None`) and variable values
 /// chosen by the user (e.g. an alert's `instance`), by name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct DashboardView {
     pub window: Option<TimeWindow>,
     pub variables: BTreeMap<String, Vec<String>>,

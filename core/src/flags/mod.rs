@@ -12,10 +12,11 @@ pub mod optimizely;
 pub mod unleash;
 
 use crate::error::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One flag as a backend reports it, with its state in every environment it has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Flag {
     /// The configured backend it comes from (`[[flags]] name`).
@@ -35,6 +36,7 @@ pub struct Flag {
 
 /// A flag's state in one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlagEnvironment {
     pub name: String,
@@ -51,7 +53,8 @@ pub struct FlagRef<'a> {
 
 /// The state of one flag in one environment right now, with what the backend offers for a
 /// conditional write (an ETag, a version number), if anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FlagState {
     pub enabled: bool,
@@ -59,7 +62,9 @@ pub struct FlagState {
 }
 
 /// What to list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct FlagFilter {
     /// Case-insensitive substring of the key or name.
     pub query: Option<String>,

@@ -40,6 +40,7 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// One named time series: one number field of a data frame, with its frame's time field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Series {
     /// The query (`refId`) this series answers.
@@ -51,6 +52,7 @@ pub struct Series {
     /// Grafana unit id from the field config (`bytes`, `percentunit`, `reqps`, …).
     pub unit: Option<String>,
     /// Epoch milliseconds, one per value.
+    #[cfg_attr(feature = "ts", ts(type = "number[]"))]
     pub times_ms: Vec<i64>,
     /// `None` for null; `Some(NaN|±inf)` where the data source sent those.
     pub values: Vec<Option<f64>>,

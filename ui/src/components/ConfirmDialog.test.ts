@@ -53,3 +53,19 @@ describe('ConfirmDialog', () => {
     expect(oncancel).toHaveBeenCalledOnce();
   });
 });
+
+describe('ConfirmDialog body parts', () => {
+  it('shows a flag change with the environment in bold', async () => {
+    const { flagConfirmRequest } = await import('../lib/flags');
+    const r = flagConfirmRequest(
+      { backend: 'prod', project: 'default', key: 'new-checkout', environment: 'production' },
+      { enabled: true, version: null },
+      false,
+    );
+    render(ConfirmDialog, { ...r, onconfirm: vi.fn(), oncancel: vi.fn() });
+    const body = screen.getByTestId('confirm-dialog').querySelector('#confirm-body')!;
+    expect(body.textContent).toContain('new-checkout is ON in production right now');
+    expect(body.querySelector('strong')?.textContent).toBe('production');
+    expect(screen.getByTestId('confirm-yes').textContent).toBe('Turn off in production');
+  });
+});

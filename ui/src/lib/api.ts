@@ -2,6 +2,19 @@
 // src-tauri/src/commands.rs. Every rejection reaches callers as an `ErrorInfo` ({code, message}).
 import { Channel, invoke, type InvokeArgs } from '@tauri-apps/api/core';
 import type { About } from './bindings/About';
+import type { AnnotationInput } from './bindings/AnnotationInput';
+import type { BackendFlags } from './bindings/BackendFlags';
+import type { DashboardHit } from './bindings/DashboardHit';
+import type { FlagChange } from './bindings/FlagChange';
+import type { FlagFilter } from './bindings/FlagFilter';
+import type { FlagState } from './bindings/FlagState';
+import type { FlagTarget } from './bindings/FlagTarget';
+import type { QueryResult } from './bindings/QueryResult';
+import type { SearchQuery } from './bindings/SearchQuery';
+import type { Silence } from './bindings/Silence';
+import type { SourceAlerts } from './bindings/SourceAlerts';
+import type { Target } from './bindings/Target';
+import type { TimeWindow } from './bindings/TimeWindow';
 import type { ActionRecord } from './bindings/ActionRecord';
 import type { Confirmation } from './bindings/Confirmation';
 import type { ErrorInfo } from './bindings/ErrorInfo';
@@ -81,3 +94,46 @@ export const journal = (target: string | null = null, limit = 200) =>
 export function firstPaint(): void {
   invoke('first_paint').catch(() => {});
 }
+
+// Protect: feature flags.
+
+/** The flags of every flag service (a service that failed is listed with its error). */
+export const flags = (backend: string | null = null, filter: FlagFilter | null = null) =>
+  call<BackendFlags[]>('flags', { backend, filter });
+
+/** The flag's state now, read from its service (what a confirmation shows). */
+export const flagState = (target: FlagTarget) => call<FlagState>('flag_state', { target });
+
+/** Turns the flag on or off if it is still `expected`; a `conflict` error when it changed. */
+export const setFlag = (target: FlagTarget, enabled: boolean, expected: FlagState, confirmation: Confirmation) =>
+  call<FlagChange>('set_flag', { target, enabled, expected, confirmation });
+
+/** Sets the flag back as it was before the change journaled as `actionId`. */
+export const undoFlag = (actionId: number, confirmation: Confirmation) =>
+  call<FlagChange>('undo_flag', { actionId, confirmation });
+
+// Analyze and Alert: monitoring.
+
+export const alerts = (source: string | null = null) => call<SourceAlerts[]>('alerts', { source });
+
+/** A PromQL query over `window` (at most `points` points per series), instant when null. */
+export const query = (expr: string, window: TimeWindow | null, source: string | null = null, points = 300) =>
+  call<QueryResult>('query', { source, expr, window, points });
+
+export const targets = (source: string | null = null) => call<Target[]>('targets', { source });
+
+/** Silences the alerts `matchers` match for `durationSecs`; resolves to the silence id. */
+export const silence = (matchers: string[], durationSecs: number, comment: string, source: string | null = null) =>
+  call<string>('silence', { source, matchers, durationSecs, comment });
+
+export const silences = (source: string | null = null) => call<Silence[]>('silences', { source });
+
+export const expireSilence = (id: string, source: string | null = null) =>
+  call<null>('expire_silence', { source, id });
+
+export const dashboards = (query: SearchQuery | null = null, source: string | null = null) =>
+  call<DashboardHit[]>('dashboards', { source, query });
+
+/** Writes a Grafana annotation now; resolves to its id. */
+export const annotate = (input: AnnotationInput, source: string | null = null) =>
+  call<number>('annotate', { source, input });

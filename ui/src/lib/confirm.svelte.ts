@@ -2,10 +2,13 @@
 // (rendered by App.svelte), awaited by whoever asks.
 import type { Confirmation } from './bindings/Confirmation';
 
+/** Text, or a part to show in bold (e.g. the environment a flag changes in). */
+export type BodyPart = string | { strong: string };
+
 export interface ConfirmRequest {
   title: string;
   /** What will happen, in one or two sentences. */
-  body: string;
+  body: string | BodyPart[];
   confirmLabel: string;
   /** When set, the person must type exactly this (a dangerous action's name). */
   typed?: string;

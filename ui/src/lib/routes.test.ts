@@ -8,6 +8,8 @@ describe('routes', () => {
       { screen: 'servers' },
       { screen: 'journal' },
       { screen: 'flags' },
+      { screen: 'alerts' },
+      { screen: 'silences' },
       { screen: 'add-host' },
       { screen: 'host', host: 'web-1' },
       { screen: 'host', host: 'odd name/with#chars' },

@@ -1,18 +1,22 @@
 // Screens and their URL hashes (#/servers, #/host/web-1, ...), pure so they can be tested.
 
 export type StepId = 'protect' | 'analyze' | 'alert' | 'fix';
-export type PlaceholderId = 'flags' | 'dashboards' | 'incidents';
+export type PlaceholderId = 'dashboards' | 'incidents';
 
 export type Route =
   | { screen: StepId }
   | { screen: PlaceholderId }
+  | { screen: 'flags' }
+  | { screen: 'alerts' }
+  | { screen: 'silences' }
   | { screen: 'servers' }
   | { screen: 'journal' }
   | { screen: 'add-host' }
   | { screen: 'host'; host: string };
 
 const SIMPLE = new Set<string>([
-  'protect', 'analyze', 'alert', 'fix', 'flags', 'dashboards', 'incidents', 'servers', 'journal', 'add-host',
+  'protect', 'analyze', 'alert', 'fix', 'flags', 'alerts', 'silences', 'dashboards', 'incidents', 'servers', 'journal',
+  'add-host',
 ]);
 
 export const DEFAULT_ROUTE: Route = { screen: 'protect' };

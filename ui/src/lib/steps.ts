@@ -31,9 +31,8 @@ export const STEPS: Step[] = [
       },
       {
         title: 'Kill-switch a feature flag',
-        text: 'Turn a feature off for everyone.',
+        text: 'Every flag of every flag service, per environment: turn one off (or on), with its state read just now, and undo it.',
         to: { screen: 'flags' },
-        arrivesWith: 'the flags issue',
       },
     ],
   },
@@ -49,8 +48,13 @@ export const STEPS: Step[] = [
         to: { screen: 'servers' },
       },
       {
+        title: 'Alerts and queries',
+        text: 'Firing alerts of every Prometheus, Grafana and Alertmanager; a PromQL query as a chart; scrape targets.',
+        to: { screen: 'alerts' },
+      },
+      {
         title: 'Dashboards',
-        text: 'Grafana dashboards and firing alerts.',
+        text: 'Grafana dashboards and their panels.',
         to: { screen: 'dashboards' },
         arrivesWith: 'the dashboards issue',
       },
@@ -60,8 +64,13 @@ export const STEPS: Step[] = [
     id: 'alert',
     title: 'Alert',
     tagline: 'tell people',
-    intro: 'Tell the people who need to know.',
+    intro: 'Tell the people who need to know, and quiet the alerts that are already handled.',
     cards: [
+      {
+        title: 'Silence alerts',
+        text: 'Silence a firing alert for 30 min to a day, with a comment; see and expire silences.',
+        to: { screen: 'silences' },
+      },
       {
         title: 'Incidents and notifications',
         text: 'Incidents and notifications land here.',
@@ -91,7 +100,10 @@ export const STEPS: Step[] = [
 ];
 
 export const PLACEHOLDERS = {
-  flags: { title: 'Flags', text: 'Feature flags and kill switches', arrivesWith: 'the flags issue' },
-  dashboards: { title: 'Dashboards', text: 'Grafana dashboards and firing alerts', arrivesWith: 'the dashboards issue' },
+  dashboards: {
+    title: 'Dashboards',
+    text: 'Grafana dashboards and their panels (firing alerts, queries and silences are built: see Alerts and Silences)',
+    arrivesWith: 'the dashboards issue',
+  },
   incidents: { title: 'Incidents', text: 'Incidents and notifications land here', arrivesWith: 'the incidents issue' },
 } as const;

@@ -58,7 +58,15 @@ describe('navigation', () => {
 
     await page.getByTestId('nav-protect').click();
     await page.getByRole('link', { name: /Kill-switch a feature flag/ }).click();
-    await expect(page.getByTestId('not-built').textContent()).resolves.toContain('arrives with the flags issue');
+    await page.getByTestId('flag-row').first().waitFor();
+
+    await page.getByTestId('nav-analyze').click();
+    await page.getByRole('link', { name: /Alerts and queries/ }).click();
+    await page.getByTestId('alert-row').first().waitFor();
+
+    await page.getByTestId('nav-alert').click();
+    await page.getByRole('link', { name: /Silence alerts/ }).click();
+    await page.getByTestId('silence-row').first().waitFor();
 
     await page.getByTestId('nav-fix').click();
     await page.getByRole('link', { name: /Journal/ }).first().click();
@@ -404,5 +412,153 @@ describe('onboarding', () => {
     await error.waitFor();
     await expect(error.textContent()).resolves.toContain('invalid-input: a host named `web-9` exists already');
     await expect(page.getByTestId('host-name').inputValue()).resolves.toBe('web-9');
+  });
+});
+
+describe('protect: feature flags', () => {
+  it('lists every service (a failing one as a row with its code); search filters', async () => {
+    const { page } = await open({ hash: '#/flags' });
+    await page.getByTestId('flag-row').first().waitFor();
+    await expect(page.getByTestId('flag-row').count()).resolves.toBe(3);
+    const ld = page.getByTestId('flag-backend-error');
+    await expect(ld.getAttribute('data-backend')).resolves.toBe('ld');
+    await expect(page.getByTestId('flag-backend-error-code').textContent()).resolves.toBe('auth-failed');
+
+    await page.getByTestId('flag-search').fill('checkout');
+    await expect(page.getByTestId('flag-row').count()).resolves.toBe(1);
+    await expect(page.getByTestId('flag-backend-error').count()).resolves.toBe(1);
+  });
+
+  it('kill switch: the confirmation shows the state read now and the environment in bold; then undo', async () => {
+    const { page, calls } = await open({ hash: '#/flags' });
+    const row = page.locator('[data-testid=flag-row][data-flag="new-checkout"]');
+    const production = row.locator('[data-testid=flag-env][data-env="production"]');
+    await expect(production.getByTestId('flag-env-state').textContent()).resolves.toBe('ON');
+
+    // Cancel first: the state is read, nothing is written.
+    await production.getByTestId('flag-toggle').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    await page.getByTestId('confirm-no').click();
+    expect(await calls('set_flag')).toEqual([]);
+
+    await production.getByTestId('flag-toggle').click();
+    await dialog.waitFor();
+    await expect(dialog.textContent()).resolves.toContain('new-checkout is ON in production right now');
+    await expect(dialog.locator('strong').textContent()).resolves.toBe('production');
+    await expect(page.getByTestId('confirm-yes').textContent()).resolves.toBe('Turn off in production');
+    await screenshot(page, '18-flag-confirm');
+    await page.getByTestId('confirm-yes').click();
+
+    const change = page.getByTestId('flag-change');
+    await change.waitFor();
+    await expect(change.getByTestId('flag-change-summary').textContent()).resolves.toBe('was ON → OFF');
+    await expect(production.getByTestId('flag-env-state').textContent()).resolves.toBe('OFF');
+    const target = { backend: 'prod', project: 'default', key: 'new-checkout', environment: 'production' };
+    expect(await calls('flag_state')).toEqual([{ cmd: 'flag_state', args: { target } }, { cmd: 'flag_state', args: { target } }]);
+    expect(await calls('set_flag')).toEqual([
+      {
+        cmd: 'set_flag',
+        args: { target, enabled: false, expected: { enabled: true, version: null }, confirmation: { kind: 'yes' } },
+      },
+    ]);
+    await screenshot(page, '19-protect-flag-off');
+
+    await change.getByTestId('flag-undo').click();
+    await expect(dialog.textContent()).resolves.toContain('goes back to ON in production');
+    await page.getByTestId('confirm-yes').click();
+    await expect
+      .poll(() => change.getByTestId('flag-change-summary').textContent())
+      .toBe('was OFF → ON');
+    await expect(production.getByTestId('flag-env-state').textContent()).resolves.toBe('ON');
+    expect(await calls('undo_flag')).toEqual([{ cmd: 'undo_flag', args: { actionId: 50, confirmation: { kind: 'yes' } } }]);
+  });
+
+  it('a conflict (the flag changed meanwhile) shows its code and message, and Reload reads the flags again', async () => {
+    const conflict = {
+      code: 'conflict' as const,
+      message: 'Unleash `prod`: new-checkout changed in production since it was read (412); nothing was written',
+    };
+    const { page, calls } = await open({ hash: '#/flags', scenario: { failing: { set_flag: conflict } } });
+    const production = page.locator('[data-testid=flag-row][data-flag="new-checkout"] [data-testid=flag-env][data-env="production"]');
+    await production.getByTestId('flag-toggle').click();
+    await page.getByTestId('confirm-yes').click();
+    const error = page.getByTestId('flag-action-error').getByTestId('error');
+    await error.waitFor();
+    await expect(error.getAttribute('data-code')).resolves.toBe('conflict');
+    await expect(error.textContent()).resolves.toContain('changed in production since it was read');
+    await screenshot(page, '20-flag-conflict');
+    expect(await calls('flags')).toHaveLength(1);
+    await page.getByTestId('error-retry').click();
+    await expect.poll(async () => (await calls('flags')).length).toBe(2);
+    await expect(page.getByTestId('flag-action-error').count()).resolves.toBe(0);
+  });
+});
+
+describe('analyze: alerts, query, targets', () => {
+  it('lists firing alerts of every source with a failing source as a row; a query draws a chart with its legend', async () => {
+    const { page, calls } = await open({ hash: '#/alerts' });
+    await page.getByTestId('alert-row').first().waitFor();
+    await expect(page.getByTestId('alert-row').count()).resolves.toBe(3);
+    const checkout = page.locator('[data-testid=alert-row][data-alert="CheckoutErrors"]');
+    await expect(checkout.textContent()).resolves.toMatch(/firing.*critical.*14 min.*5\.2% of checkouts fail/s);
+    const grafana = page.getByTestId('alert-source-error');
+    await expect(grafana.getAttribute('data-source')).resolves.toBe('grafana');
+    await expect(grafana.getByTestId('alert-source-error-code').textContent()).resolves.toBe('unreachable');
+    await expect(page.locator('[data-testid=target-row][data-health="down"]').count()).resolves.toBe(1);
+
+    await page.getByTestId('query-expr').fill('rate(http_requests_total[5m])');
+    await page.getByTestId('query-run').click();
+    await page.getByTestId('query-legend').waitFor();
+    // uPlot drew into a canvas of the chart's width
+    const canvas = page.locator('[data-testid=chart] canvas');
+    await expect(canvas.count()).resolves.toBe(1);
+    await expect(canvas.evaluate((c: HTMLCanvasElement) => c.width)).resolves.toBeGreaterThan(300);
+    await expect(page.getByTestId('legend-row').count()).resolves.toBe(2);
+    await expect(page.getByTestId('legend-row').first().textContent()).resolves.toContain('web-1:8080');
+    expect(await calls('query')).toEqual([
+      {
+        cmd: 'query',
+        args: { source: null, expr: 'rate(http_requests_total[5m])', window: { from: 'now-1h', to: 'now' }, points: 300 },
+      },
+    ]);
+    await screenshot(page, '21-analyze-alerts-query');
+  });
+});
+
+describe('alert: silences', () => {
+  it('silences an alert from its row (duration, comment required), shows the id; lists and expires silences', async () => {
+    const { page, calls } = await open({ hash: '#/silences' });
+    await page.getByTestId('silence-row').first().waitFor();
+    await page.locator('[data-testid=alert-row][data-alert="DiskFilling"]').getByTestId('alert-silence').click();
+    const dialog = page.getByTestId('silence-dialog');
+    await expect(dialog.getByTestId('silence-matchers').textContent()).resolves.toContain('alertname="DiskFilling"');
+    await expect(page.getByTestId('silence-submit').isDisabled()).resolves.toBe(true);
+    await page.getByTestId('silence-duration-2h').check();
+    await page.getByTestId('silence-comment').fill('disk cleanup under way (alice)');
+    await page.getByTestId('silence-submit').click();
+    await expect(page.getByTestId('silence-id').textContent()).resolves.toBe('9a8b7c6d-1111-4e2f-9a0b-1c2d3e4f5a6b');
+    expect(await calls('silence')).toEqual([
+      {
+        cmd: 'silence',
+        args: {
+          source: 'am',
+          matchers: ['alertname="DiskFilling"', 'instance="db-1:9100"', 'severity="warning"'],
+          durationSecs: 7200,
+          comment: 'disk cleanup under way (alice)',
+        },
+      },
+    ]);
+    await page.getByTestId('silence-close').click();
+    await expect.poll(() => page.getByTestId('silence-row').count()).toBe(2);
+    await screenshot(page, '22-silences');
+
+    const watchdog = page.locator('[data-testid=silence-row][data-id="6f1e2d3c-0000-4a5b-8c9d-0e1f2a3b4c5d"]');
+    await watchdog.getByTestId('silence-expire').click();
+    await page.getByTestId('confirm-yes').click();
+    await expect.poll(() => page.getByTestId('silence-row').count()).toBe(1);
+    expect(await calls('expire_silence')).toEqual([
+      { cmd: 'expire_silence', args: { source: null, id: '6f1e2d3c-0000-4a5b-8c9d-0e1f2a3b4c5d' } },
+    ]);
   });
 });

@@ -5,6 +5,9 @@
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import type { ErrorInfo } from '../../src/lib/bindings/ErrorInfo';
+import type { FlagChange } from '../../src/lib/bindings/FlagChange';
+import type { FlagState } from '../../src/lib/bindings/FlagState';
+import type { FlagTarget } from '../../src/lib/bindings/FlagTarget';
 import type { HostInput } from '../../src/lib/bindings/HostInput';
 import type { ProgressEvent } from '../../src/lib/bindings/ProgressEvent';
 import { defaultScenario, type MockState, type Scenario } from './scenario';
@@ -56,6 +59,37 @@ async function reboot(args: Record<string, unknown>) {
     channel.end();
     cancelled = null;
   }
+}
+
+/** The flag's environment entry in the scenario, as a flag service holds it. */
+function flagEnv(t: FlagTarget) {
+  const backend = scenario.flags.find((b) => b.backend === (t.backend ?? scenario.flags[0]?.backend));
+  const flag = backend?.flags.find((f) => f.key === t.key && (!t.project || f.project === t.project));
+  const env = flag?.environments.find((e) => e.name === t.environment);
+  if (!backend || !flag || !env) throw { code: 'not-found', message: `no flag ${t.key} in ${t.environment}` } satisfies ErrorInfo;
+  return { backend, flag, env };
+}
+
+const flagChanges = new Map<number, FlagChange>();
+
+/** Writes like a service with a conditional write: refused with `conflict` if it changed. */
+function setFlag(t: FlagTarget, enabled: boolean, expected: FlagState): FlagChange {
+  const { backend, flag, env } = flagEnv(t);
+  if (env.enabled !== expected.enabled) {
+    throw { code: 'conflict', message: `${t.key} changed in ${t.environment} since it was read` } satisfies ErrorInfo;
+  }
+  env.enabled = enabled;
+  const change: FlagChange = {
+    action_id: scenario.flagActionId++,
+    backend: backend.backend,
+    project: flag.project,
+    key: flag.key,
+    environment: env.name,
+    was_enabled: expected.enabled,
+    enabled,
+  };
+  flagChanges.set(change.action_id, change);
+  return change;
 }
 
 mockWindows('main');
@@ -122,6 +156,47 @@ mockIPC(async (cmd, payload) => {
       const target = args.target as string | null;
       const rows = target ? scenario.journal.filter((r) => r.target === target) : scenario.journal;
       return rows.slice(0, args.limit as number);
+    }
+    case 'flags':
+      return scenario.flags;
+    case 'flag_state':
+      return { enabled: flagEnv(args.target as FlagTarget).env.enabled, version: null } satisfies FlagState;
+    case 'set_flag':
+      return setFlag(args.target as FlagTarget, args.enabled as boolean, args.expected as FlagState);
+    case 'undo_flag': {
+      const before = flagChanges.get(args.actionId as number);
+      if (!before) throw { code: 'not-found', message: `no journal action ${String(args.actionId)}` } satisfies ErrorInfo;
+      const target = { backend: before.backend, project: before.project, key: before.key, environment: before.environment };
+      return setFlag(target, before.was_enabled, { enabled: before.enabled, version: null });
+    }
+    case 'alerts':
+      return scenario.alerts;
+    case 'query':
+      return scenario.query;
+    case 'targets':
+      return scenario.targets;
+    case 'silence':
+      scenario.silences.unshift({
+        id: scenario.silenceId,
+        state: 'active',
+        matchers: (args.matchers as string[]).map((m) => {
+          const [name, value] = m.split('=');
+          return { name, value: JSON.parse(value), isRegex: false, isEqual: true };
+        }),
+        starts_at_ms: Date.now(),
+        ends_at_ms: Date.now() + (args.durationSecs as number) * 1000,
+        updated_at_ms: Date.now(),
+        created_by: 'alice',
+        comment: args.comment as string,
+      });
+      return scenario.silenceId;
+    case 'silences':
+      return scenario.silences;
+    case 'expire_silence': {
+      const found = scenario.silences.find((x) => x.id === args.id);
+      if (!found) throw { code: 'not-found', message: `no silence ${String(args.id)}` } satisfies ErrorInfo;
+      found.state = 'expired';
+      return null;
     }
     case 'plugin:notification|is_permission_granted':
       return true;

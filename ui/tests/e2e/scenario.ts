@@ -2,12 +2,18 @@
 // mock installed in the page (tests/e2e/mock-entry.ts), so both agree on the data.
 import type { About } from '../../src/lib/bindings/About';
 import type { ActionRecord } from '../../src/lib/bindings/ActionRecord';
+import type { BackendFlags } from '../../src/lib/bindings/BackendFlags';
 import type { ErrorInfo } from '../../src/lib/bindings/ErrorInfo';
 import type { ExecOutput } from '../../src/lib/bindings/ExecOutput';
 import type { HostStatus } from '../../src/lib/bindings/HostStatus';
 import type { OfferedKey } from '../../src/lib/bindings/OfferedKey';
+import type { QueryResult } from '../../src/lib/bindings/QueryResult';
 import type { RebootReport } from '../../src/lib/bindings/RebootReport';
 import type { Runbook } from '../../src/lib/bindings/Runbook';
+import type { Series } from '../../src/lib/bindings/Series';
+import type { Silence } from '../../src/lib/bindings/Silence';
+import type { SourceAlerts } from '../../src/lib/bindings/SourceAlerts';
+import type { Target } from '../../src/lib/bindings/Target';
 import type { Step } from '../../src/lib/bindings/Step';
 
 export type TimedStep = Step & { elapsed_ms: number };
@@ -33,6 +39,15 @@ export interface Scenario {
   hasFocus: boolean;
   /** Commands that reject with this error instead of answering. */
   failing: Record<string, ErrorInfo>;
+  /** Protect: the flag services; set_flag and undo_flag change these (ids from `flagActionId`). */
+  flags: BackendFlags[];
+  flagActionId: number;
+  /** Analyze and Alert. */
+  alerts: SourceAlerts[];
+  query: QueryResult;
+  targets: Target[];
+  silences: Silence[];
+  silenceId: string;
 }
 
 /** One recorded IPC call, with its args as JSON (a channel shows as "__CHANNEL__:<id>"). */
@@ -231,5 +246,170 @@ export function defaultScenario(): Scenario {
     },
     hasFocus: true,
     failing: {},
+    flags: [
+      {
+        backend: 'prod',
+        error: null,
+        flags: [
+          {
+            backend: 'prod',
+            project: 'default',
+            key: 'new-checkout',
+            name: 'New checkout flow',
+            description: 'The one-page checkout',
+            tags: ['checkout'],
+            environments: [
+              { name: 'development', enabled: true },
+              { name: 'production', enabled: true },
+              { name: 'staging', enabled: true },
+            ],
+            url: 'https://unleash.example.com/projects/default/features/new-checkout',
+          },
+          {
+            backend: 'prod',
+            project: 'default',
+            key: 'dark-mode',
+            name: null,
+            description: null,
+            tags: [],
+            environments: [
+              { name: 'development', enabled: true },
+              { name: 'production', enabled: false },
+            ],
+            url: null,
+          },
+        ],
+      },
+      {
+        backend: 'ld',
+        error: { code: 'auth-failed', message: 'LaunchDarkly `ld`: the access token was refused (401): check token = "keyring:ld-api"' },
+        flags: [],
+      },
+      {
+        backend: 'web-env',
+        error: null,
+        flags: [
+          {
+            backend: 'web-env',
+            project: '',
+            key: 'FEATURE_SEARCH',
+            name: null,
+            description: 'env file /etc/shop/flags.env on web-1',
+            tags: [],
+            environments: [{ name: 'web-1', enabled: true }],
+            url: null,
+          },
+        ],
+      },
+    ],
+    flagActionId: 50,
+    alerts: [
+      {
+        source: 'prom',
+        kind: 'prometheus',
+        error: null,
+        alerts: [
+          {
+            source: 'prom',
+            name: 'CheckoutErrors',
+            state: 'firing',
+            severity: 'critical',
+            summary: '5.2% of checkouts fail on web-2',
+            labels: { alertname: 'CheckoutErrors', instance: 'web-2:8080', job: 'shop', severity: 'critical' },
+            since_ms: Date.now() - 14 * 60_000,
+            silenced_by: [],
+            link: null,
+          },
+          {
+            source: 'prom',
+            name: 'HighLatency',
+            state: 'pending',
+            severity: 'warning',
+            summary: 'p99 latency above 2 s',
+            labels: { alertname: 'HighLatency', job: 'shop', severity: 'warning' },
+            since_ms: Date.now() - 3 * 60_000,
+            silenced_by: [],
+            link: null,
+          },
+        ],
+      },
+      {
+        source: 'am',
+        kind: 'alertmanager',
+        error: null,
+        alerts: [
+          {
+            source: 'am',
+            name: 'DiskFilling',
+            state: 'firing',
+            severity: 'warning',
+            summary: 'db-1 /var fills in 6 h',
+            labels: { alertname: 'DiskFilling', instance: 'db-1:9100', severity: 'warning' },
+            since_ms: Date.now() - 2 * 3600_000,
+            silenced_by: [],
+            link: null,
+          },
+        ],
+      },
+      {
+        source: 'grafana',
+        kind: 'grafana',
+        error: { code: 'unreachable', message: 'grafana `grafana` (https://grafana.example.com) is unreachable: connection refused' },
+        alerts: [],
+      },
+    ],
+    query: {
+      result_type: 'matrix',
+      series: [
+        wave('rate(http_requests_total{instance="web-1:8080"}[5m])', 12, 0),
+        wave('rate(http_requests_total{instance="web-2:8080"}[5m])', 9, 2),
+      ],
+      text: null,
+      step_ms: 60_000,
+      warnings: [],
+    },
+    targets: [
+      {
+        job: 'shop',
+        instance: 'web-1:8080',
+        health: 'up',
+        last_error: null,
+        last_scrape_ms: Date.now() - 8000,
+        last_scrape_duration_ms: 12,
+        scrape_url: 'http://web-1:8080/metrics',
+        labels: {},
+      },
+      {
+        job: 'shop',
+        instance: 'web-2:8080',
+        health: 'down',
+        last_error: 'Get "http://web-2:8080/metrics": dial tcp 10.0.0.6:8080: connect: connection refused',
+        last_scrape_ms: Date.now() - 9000,
+        last_scrape_duration_ms: 1,
+        scrape_url: 'http://web-2:8080/metrics',
+        labels: {},
+      },
+    ],
+    silences: [
+      {
+        id: '6f1e2d3c-0000-4a5b-8c9d-0e1f2a3b4c5d',
+        state: 'active',
+        matchers: [{ name: 'alertname', value: 'Watchdog', isRegex: false, isEqual: true }],
+        starts_at_ms: Date.now() - 3600_000,
+        ends_at_ms: Date.now() + 3600_000,
+        updated_at_ms: Date.now() - 3600_000,
+        created_by: 'bob',
+        comment: 'heartbeat is noisy during the migration',
+      },
+    ],
+    silenceId: '9a8b7c6d-1111-4e2f-9a0b-1c2d3e4f5a6b',
   };
+}
+
+/** A plausible request rate over the last hour, one point a minute. */
+function wave(name: string, base: number, phase: number): Series {
+  const end = Math.floor(Date.now() / 60_000) * 60_000;
+  const times_ms = Array.from({ length: 60 }, (_, i) => end - (59 - i) * 60_000);
+  const values = times_ms.map((_, i) => +(base + 3 * Math.sin(i / 6 + phase) + (i > 45 ? 6 : 0)).toFixed(3));
+  return { ref_id: 'A', name, labels: {}, unit: null, times_ms, values };
 }

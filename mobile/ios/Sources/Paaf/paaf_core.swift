@@ -1502,6 +1502,9 @@ public struct FlagTarget: Equatable, Hashable {
      * The `[[flags]]` service; the only one when `None`.
      */
     public var backend: String?
+    /**
+     * Empty: the service's configured project (Unleash: `default`).
+     */
     public var project: String
     public var key: String
     public var environment: String
@@ -1511,7 +1514,10 @@ public struct FlagTarget: Equatable, Hashable {
     public init(
         /**
          * The `[[flags]]` service; the only one when `None`.
-         */backend: String?, project: String, key: String, environment: String) {
+         */backend: String?, 
+        /**
+         * Empty: the service's configured project (Unleash: `default`).
+         */project: String, key: String, environment: String) {
         self.backend = backend
         self.project = project
         self.key = key

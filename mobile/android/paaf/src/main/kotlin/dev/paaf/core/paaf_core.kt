@@ -1837,6 +1837,9 @@ data class FlagTarget (
      */
     var `backend`: kotlin.String?
     , 
+    /**
+     * Empty: the service's configured project (Unleash: `default`).
+     */
     var `project`: kotlin.String
     , 
     var `key`: kotlin.String

@@ -1,0 +1,371 @@
+//! Servers of cloud accounts: the types every cloud provider returns (one inventory row per
+//! server, normalized status), the power actions, and the one way a power action is followed
+//! to its end ([`poll_until`]).
+//!
+//! A provider file (the model is [`ec2`]) does three things and no more:
+//! 1. lists its servers as [`Server`]s, one [`InventoryError`] row per region or account that
+//!    failed (a failing region never hides the others);
+//! 2. sends a [`PowerAction`] and returns the API's acceptance ([`Accepted`]): a call that
+//!    changes something is sent once (`Retry::NotIdempotent`), and an ambiguous failure is
+//!    `outcome-unknown`, never retried;
+//! 3. reads one server again, so that [`poll_until`] can follow it to the action's
+//!    [`PowerAction::target`] state within [`PollSettings`]; the result is a [`PowerOutcome`].
+//!
+//! A provider without an action (EC2 has no hard reboot) refuses it with `invalid-input`
+//! saying what to do instead, before sending anything.
+
+pub mod ec2;
+
+use crate::error::{Error, ErrorInfo, Phase, Result};
+use crate::events::CancellationToken;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// One server of one cloud account, as an inventory row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Server {
+    /// The provider's short name: `aws`, `hetzner`, `gcp`, ...
+    pub provider: String,
+    /// The account's configured name in paaf.
+    pub account: String,
+    /// The region (or zone, or location) the server lives in.
+    pub region: String,
+    /// The provider's id (`i-0abc…` on EC2): what power actions take.
+    pub id: String,
+    /// Its human name (EC2: the `Name` tag), when it has one.
+    pub name: Option<String>,
+    pub status: ServerStatus,
+    /// The provider's own word for the state (`shutting-down`, `off`, `TERMINATED`…).
+    pub raw_state: String,
+    pub public_ips: Vec<String>,
+    pub private_ips: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    /// When it was (last) launched, in ms since the Unix epoch.
+    pub launched_at_ms: Option<i64>,
+}
+
+/// A server's state, normalized across providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerStatus {
+    Running,
+    Stopped,
+    /// Starting, booting, provisioning.
+    Pending,
+    /// Shutting down (to stopped, or before termination).
+    Stopping,
+    /// Deleted or being deleted: it cannot be started again (EC2 `terminated`).
+    Terminated,
+    /// A state paaf does not know; `raw_state` says what the provider said.
+    Unknown,
+}
+
+impl std::fmt::Display for ServerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ServerStatus::Running => "running",
+            ServerStatus::Stopped => "stopped",
+            ServerStatus::Pending => "pending",
+            ServerStatus::Stopping => "stopping",
+            ServerStatus::Terminated => "terminated",
+            ServerStatus::Unknown => "unknown",
+        })
+    }
+}
+
+/// What can be done to a server's power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PowerAction {
+    /// A clean reboot through the OS (ACPI), where the provider offers one.
+    Reboot,
+    /// A reset without the OS's cooperation. EC2 has none (its reboot turns hard by itself
+    /// when the OS does not shut down within minutes): it refuses this.
+    HardReboot,
+    Stop,
+    Start,
+}
+
+impl PowerAction {
+    /// The state the server is in once the action is done.
+    pub fn target(self) -> ServerStatus {
+        match self {
+            PowerAction::Stop => ServerStatus::Stopped,
+            PowerAction::Reboot | PowerAction::HardReboot | PowerAction::Start => {
+                ServerStatus::Running
+            }
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PowerAction::Reboot => "reboot",
+            PowerAction::HardReboot => "hard-reboot",
+            PowerAction::Stop => "stop",
+            PowerAction::Start => "start",
+        }
+    }
+}
+
+/// The API accepted a power action: what it said the server's state became at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Accepted {
+    pub action: PowerAction,
+    pub id: String,
+    /// The state in the API's answer (`stopping` for an EC2 stop), if it gives one (an EC2
+    /// reboot answers only `true`).
+    pub status: Option<ServerStatus>,
+    pub raw_state: Option<String>,
+}
+
+/// How a power action is followed to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollSettings {
+    /// Between two reads of the server's state.
+    pub interval: Duration,
+    /// The whole wait, after the action was accepted.
+    pub timeout: Duration,
+}
+
+impl Default for PollSettings {
+    /// Every 5 s for up to 10 minutes: an EC2 stop of a large instance can take minutes.
+    fn default() -> Self {
+        PollSettings {
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// A power action followed to its target state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PowerOutcome {
+    pub accepted: Accepted,
+    /// The server as last read: in the target state.
+    pub server: Server,
+    /// Each state seen, in order, without repeats: the acceptance's state first (when the
+    /// API gave one), then every change the polls saw (`stopping`, `stopped`).
+    pub seen: Vec<ServerStatus>,
+    /// Reads of the server's state it took.
+    pub polls: u32,
+    pub elapsed_ms: u64,
+}
+
+/// One region (or a whole account) that could not be listed: a row of its own, beside the
+/// servers of the regions that could.
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoryError {
+    pub provider: String,
+    pub account: String,
+    /// None when the whole account failed before any region was asked.
+    pub region: Option<String>,
+    pub error: ErrorInfo,
+}
+
+/// Every server of an account, and the regions that failed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Inventory {
+    pub servers: Vec<Server>,
+    pub errors: Vec<InventoryError>,
+}
+
+/// Reads a server with `read` every `settings.interval` until it is in `accepted.action`'s
+/// target state; `observe` sees every read (to report progress). Gives up with a `timeout`
+/// error after `settings.timeout`, or `cancelled` when `cancel` fires; an error of `read`
+/// ends the wait with that error.
+///
+/// `label` names the server in errors (e.g. `i-0abc (aws "prod", eu-west-1)`).
+pub async fn poll_until<F, Fut>(
+    label: &str,
+    accepted: Accepted,
+    settings: PollSettings,
+    cancel: &CancellationToken,
+    mut read: F,
+    mut observe: impl FnMut(&Server),
+) -> Result<PowerOutcome>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Server>>,
+{
+    let started = Instant::now();
+    let target = accepted.action.target();
+    let mut seen: Vec<ServerStatus> = accepted.status.into_iter().collect();
+    let mut polls = 0u32;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled {
+                what: format!("waiting for {label} to be {target}"),
+            });
+        }
+        let server = tokio::select! {
+            server = read() => server?,
+            _ = cancel.cancelled() => {
+                return Err(Error::Cancelled { what: format!("waiting for {label} to be {target}") });
+            }
+        };
+        polls += 1;
+        observe(&server);
+        if seen.last() != Some(&server.status) {
+            seen.push(server.status);
+        }
+        if server.status == target {
+            return Ok(PowerOutcome {
+                accepted,
+                server,
+                seen,
+                polls,
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            });
+        }
+        if started.elapsed() + settings.interval > settings.timeout {
+            return Err(Error::Timeout {
+                host: format!(
+                    "{label} (still {}, waiting to be {target})",
+                    server.raw_state
+                ),
+                phase: match target {
+                    ServerStatus::Stopped => Phase::Shutdown,
+                    _ => Phase::Boot,
+                },
+                after: settings.timeout,
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(settings.interval) => {}
+            _ = cancel.cancelled() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use std::sync::Mutex;
+
+    fn server(status: ServerStatus) -> Server {
+        Server {
+            provider: "aws".into(),
+            account: "prod".into(),
+            region: "eu-west-1".into(),
+            id: "i-0123456789abcdef0".into(),
+            name: Some("web-1".into()),
+            status,
+            raw_state: status.to_string(),
+            public_ips: vec![],
+            private_ips: vec![],
+            tags: BTreeMap::new(),
+            launched_at_ms: None,
+        }
+    }
+
+    fn accepted(action: PowerAction, status: Option<ServerStatus>) -> Accepted {
+        Accepted {
+            action,
+            id: "i-0123456789abcdef0".into(),
+            status,
+            raw_state: status.map(|s| s.to_string()),
+        }
+    }
+
+    fn fast() -> PollSettings {
+        PollSettings {
+            interval: Duration::from_millis(5),
+            timeout: Duration::from_millis(500),
+        }
+    }
+
+    #[tokio::test]
+    async fn polls_until_the_target_state_and_records_each_change_once() {
+        let states = Mutex::new(vec![
+            ServerStatus::Stopping,
+            ServerStatus::Stopping,
+            ServerStatus::Stopped,
+        ]);
+        let mut observed = 0;
+        let outcome = poll_until(
+            "web-1",
+            accepted(PowerAction::Stop, Some(ServerStatus::Stopping)),
+            fast(),
+            &CancellationToken::new(),
+            || {
+                let next = states.lock().unwrap().remove(0);
+                async move { Ok(server(next)) }
+            },
+            |_| observed += 1,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            outcome.seen,
+            vec![ServerStatus::Stopping, ServerStatus::Stopped]
+        );
+        assert_eq!(outcome.polls, 3);
+        assert_eq!(observed, 3);
+        assert_eq!(outcome.server.status, ServerStatus::Stopped);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_gets_there_times_out_naming_its_state() {
+        let e = poll_until(
+            "i-0123 (aws \"prod\", eu-west-1)",
+            accepted(PowerAction::Start, Some(ServerStatus::Pending)),
+            PollSettings {
+                interval: Duration::from_millis(20),
+                timeout: Duration::from_millis(100),
+            },
+            &CancellationToken::new(),
+            || async { Ok(server(ServerStatus::Pending)) },
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Timeout);
+        let text = e.to_string();
+        assert!(
+            text.contains("still pending") && text.contains("running"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn cancelling_ends_the_wait() {
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let e = poll_until(
+            "web-1",
+            accepted(PowerAction::Reboot, None),
+            fast(),
+            &cancel,
+            || async { Ok(server(ServerStatus::Pending)) },
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Cancelled);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_ends_the_wait_with_its_error() {
+        let e = poll_until(
+            "web-1",
+            accepted(PowerAction::Stop, None),
+            fast(),
+            &CancellationToken::new(),
+            || async { Err(Error::other("describe failed")) },
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.to_string(), "describe failed");
+    }
+
+    #[test]
+    fn every_action_has_a_target_state() {
+        assert_eq!(PowerAction::Stop.target(), ServerStatus::Stopped);
+        assert_eq!(PowerAction::Start.target(), ServerStatus::Running);
+        assert_eq!(PowerAction::Reboot.target(), ServerStatus::Running);
+    }
+}

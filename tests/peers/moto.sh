@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# moto.sh - a real moto_server (PyPI moto[server], pinned below) on 127.0.0.1,
+# for paaf's AWS EC2 tests: real EC2 Query API requests (SigV4-signed, XML
+# answers), instances made with RunInstances, reboot/stop/start/describe.
+#
+# moto accepts any credentials and signature, but routes a request by the
+# credential scope of its SigV4 Authorization header (…/REGION/ec2/aws4_request);
+# one server serves every region. Its state lives in memory: a new start is an
+# empty account.
+#
+# Used by the Rust integration tests, the demo and CI. Quiet on success;
+# errors go to stderr with a non-zero exit status. Must run as root (setup may
+# install Debian's python3-venv).
+
+set -uo pipefail
+
+readonly PROG=moto.sh
+readonly MOTO_VERSION=5.2.5
+readonly TOOLS_DIR=${PAAF_TOOLS_DIR:-$HOME/.cache/paaf-tools}/moto
+readonly MOTO_SERVER=$TOOLS_DIR/venv/bin/moto_server
+readonly SETUP_LOCK=/run/paaf-moto-setup.lock
+readonly READY_TIMEOUT=30
+readonly STOP_TIMEOUT=10
+
+SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
+readonly SELF
+
+usage() {
+    cat <<EOF
+Usage: $PROG COMMAND [ARGS]
+
+A real moto_server $MOTO_VERSION on 127.0.0.1 (an in-memory AWS, EC2 among others).
+
+Commands:
+  setup            Install what is missing: python3 with venv (Debian), and
+                   moto[server]==$MOTO_VERSION in a venv under $TOOLS_DIR
+                   (reinstalled only when the pinned version changes).
+  start DIR PORT [OWNER_PID]
+                   Start moto_server on 127.0.0.1:PORT (state files in DIR);
+                   returns once it answers HTTP. With OWNER_PID, it is stopped
+                   when that process exits (e.g. a test process killed by its
+                   runner before it could run stop).
+  stop DIR         Stop it (SIGTERM, then SIGKILL).
+  -h, --help       This help.
+
+Files in DIR (written by start):
+  port             the port
+  moto.pid         the moto_server process
+  moto.log         its output
+EOF
+}
+
+die() {
+    printf '%s: error: %s\n' "$PROG" "$*" >&2
+    exit 1
+}
+
+need_root() {
+    [[ $EUID -eq 0 ]] || die "must run as root (uid 0), not uid $EUID"
+}
+
+is_port() {
+    [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535))
+}
+
+canon_dir() {
+    local d
+    d=$(readlink -m -- "$1") || die "bad directory: $1"
+    [[ -n $d && $d != / ]] || die "refusing to use '$1' as a state directory"
+    printf '%s' "$d"
+}
+
+pid_alive() {
+    local pid=$1 line
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || return 1
+    line=${line##*) }
+    [[ ${line%% *} != Z ]]
+}
+
+# True when pid is the moto_server of DIR: moto_server takes no marker
+# argument, so its working directory (start sets it to DIR) tells, and a
+# recycled pid is never killed.
+is_moto_of() {
+    local pid=$1 dir=$2 cwd
+    pid_alive "$pid" || return 1
+    grep -q moto_server "/proc/$pid/cmdline" 2>/dev/null || return 1
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || return 1
+    [[ $cwd == "$dir" ]]
+}
+
+moto_pid() {
+    local dir=$1 pid=
+    [[ -f $dir/moto.pid ]] || return 1
+    read -r pid <"$dir/moto.pid" 2>/dev/null || return 1
+    is_moto_of "$pid" "$dir" || return 1
+    printf '%s' "$pid"
+}
+
+tcp_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# HTTP status of GET http://127.0.0.1:PORT/moto-api/ ("" when no answer).
+http_status() {
+    local port=$1
+    # shellcheck disable=SC2016 # $1 is expanded by the inner bash
+    timeout 3 bash -c '
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n" "$1" >&3
+        IFS=" " read -r _ status _ <&3 || exit 1
+        printf "%s" "$status"
+    ' _ "$port" 2>/dev/null || true
+}
+
+installed_version() {
+    "$TOOLS_DIR/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null
+}
+
+# --------------------------------------------------------------------- setup
+
+cmd_setup() {
+    (($# == 0)) || die "usage: $PROG setup"
+    need_root
+    local fd
+    exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
+    flock -w 600 "$fd" || die "timed out waiting for $SETUP_LOCK"
+
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        install_packages python3 python3-venv || exit 1
+    fi
+    if [[ $(installed_version) != "$MOTO_VERSION" || ! -x $MOTO_SERVER ]]; then
+        install_moto || exit 1
+    fi
+}
+
+install_packages() {
+    local log rc=0
+    log=$(mktemp /tmp/paaf-moto-apt.XXXXXX) || die "mktemp failed"
+    {
+        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+    } >"$log" 2>&1 || rc=$?
+    if ((rc != 0)); then
+        printf '%s: apt-get install %s failed (exit %s):\n' "$PROG" "$*" "$rc" >&2
+        tail -n 40 "$log" >&2
+    fi
+    rm -f "$log"
+    return "$rc"
+}
+
+install_moto() {
+    local log rc=0 tmp
+    log=$(mktemp /tmp/paaf-moto-pip.XXXXXX) || die "mktemp failed"
+    mkdir -p -- "$TOOLS_DIR" || die "cannot create $TOOLS_DIR"
+    # Installed beside, then swapped in: a failed install leaves the old one.
+    # A venv is not relocatable, so it is built at its final path: the old one
+    # moves aside first and comes back if the install fails.
+    tmp=$TOOLS_DIR/venv.old
+    rm -rf -- "$tmp"
+    [[ -e $TOOLS_DIR/venv ]] && { mv -- "$TOOLS_DIR/venv" "$tmp" || die "cannot move the old venv"; }
+    {
+        python3 -m venv "$TOOLS_DIR/venv" &&
+            "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check \
+                "moto[server]==$MOTO_VERSION"
+    } >"$log" 2>&1 || rc=$?
+    if ((rc != 0)) || [[ ! -x $MOTO_SERVER ]]; then
+        printf '%s: pip install moto[server]==%s failed (exit %s):\n' "$PROG" "$MOTO_VERSION" "$rc" >&2
+        tail -n 40 "$log" >&2
+        rm -rf -- "$TOOLS_DIR/venv" "$log"
+        [[ -e $tmp ]] && mv -- "$tmp" "$TOOLS_DIR/venv"
+        return 1
+    fi
+    rm -rf -- "$tmp" "$log"
+}
+
+# --------------------------------------------------------------------- start
+
+cmd_start() {
+    (($# == 2 || $# == 3)) || die "usage: $PROG start DIR PORT [OWNER_PID]"
+    local dir port=$2 owner=${3:-}
+    is_port "$port" || die "bad port: $port"
+    port=$((10#$port))
+    [[ -z $owner || $owner =~ ^[0-9]+$ ]] || die "bad OWNER_PID: $owner"
+    dir=$(canon_dir "$1")
+    [[ -x $MOTO_SERVER ]] || die "$MOTO_SERVER not found; run '$PROG setup' first"
+    mkdir -p -- "$dir" || die "cannot create $dir"
+
+    local fd
+    exec {fd}>"$dir/.lock" || die "cannot open $dir/.lock"
+    flock -w 60 "$fd" || die "timed out waiting for the lock on $dir"
+
+    if moto_pid "$dir" >/dev/null; then
+        local old=
+        [[ -f $dir/port ]] && read -r old <"$dir/port"
+        [[ $old == "$port" ]] && return 0
+        die "$dir is already running on port ${old:-?}; stop it first"
+    fi
+    tcp_open "$port" && die "127.0.0.1:$port is already in use by another process"
+
+    printf '%s\n' "$port" >"$dir/port"
+    # setsid: its own process group, so a harness's ^C does not half-stop it;
+    # the lock fd is closed in the server, or it would hold DIR's lock.
+    (cd "$dir" && exec setsid "$MOTO_SERVER" -H 127.0.0.1 -p "$port" \
+        >"$dir/moto.log" 2>&1 {fd}>&- </dev/null) &
+    local pid=$!
+    printf '%s\n' "$pid" >"$dir/moto.pid"
+
+    local deadline=$((SECONDS + READY_TIMEOUT)) status
+    while :; do
+        status=$(http_status "$port")
+        [[ $status == 200 ]] && break
+        if ! pid_alive "$pid"; then
+            tail -n 30 -- "$dir/moto.log" >&2
+            die "moto_server exited before it answered on 127.0.0.1:$port"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail -n 30 -- "$dir/moto.log" >&2
+            stop_moto "$dir"
+            die "moto_server did not answer on 127.0.0.1:$port within ${READY_TIMEOUT}s"
+        fi
+        sleep 0.2
+    done
+
+    if [[ -n $owner ]]; then
+        # Stops the server once OWNER_PID is gone (a killed test process).
+        (
+            exec {fd}>&-
+            while pid_alive "$owner" && is_moto_of "$pid" "$dir"; do sleep 1; done
+            is_moto_of "$pid" "$dir" && bash "$SELF" stop "$dir"
+        ) </dev/null >/dev/null 2>&1 &
+        disown
+    fi
+}
+
+# ---------------------------------------------------------------------- stop
+
+stop_moto() {
+    local dir=$1 pid i
+    pid=$(moto_pid "$dir") || { rm -f -- "$dir/moto.pid"; return 0; }
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+        pid_alive "$pid" || break
+        sleep 0.1
+    done
+    pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+    rm -f -- "$dir/moto.pid"
+}
+
+cmd_stop() {
+    (($# == 1)) || die "usage: $PROG stop DIR"
+    local dir fd
+    dir=$(canon_dir "$1")
+    [[ -d $dir ]] || return 0
+    exec {fd}>"$dir/.lock" || die "cannot open $dir/.lock"
+    flock -w 60 "$fd" || die "timed out waiting for the lock on $dir"
+    stop_moto "$dir"
+}
+
+# ---------------------------------------------------------------------- main
+
+main() {
+    (($# >= 1)) || {
+        usage >&2
+        exit 2
+    }
+    local cmd=$1
+    shift
+    case $cmd in
+    setup) cmd_setup "$@" ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    -h | --help | help) usage ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+}
+
+main "$@"
