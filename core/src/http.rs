@@ -18,6 +18,19 @@ use std::time::Duration;
 pub use reqwest::Method;
 pub use reqwest::header::HeaderMap;
 
+/// RFC 3986's unreserved characters stay; everything else in a path segment is escaped.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `s` as one URL path segment, percent-encoded: a flag key or id with `/`, `?` or spaces stays
+/// one segment of the request path.
+pub fn path_segment(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string()
+}
+
 /// How a service authenticates paaf's requests.
 #[derive(Clone, Default)]
 pub enum HttpAuth {

@@ -36,8 +36,10 @@
 //! re-reads it right before writing, and the write is sent once: a timed-out write is
 //! reported `outcome-unknown` rather than resent past the check.
 
+use super::on_off;
 use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
 use crate::error::{Error, ErrorCode, Result};
+use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -791,10 +793,6 @@ fn check_ref(devcycle: &DevCycle, flag: &FlagRef<'_>) -> Result<()> {
     Ok(())
 }
 
-fn on_off(enabled: bool) -> &'static str {
-    if enabled { "ON" } else { "OFF" }
-}
-
 /// `error` with `prefix` put before its message (a service error keeps its code).
 fn prefixed(error: Error, prefix: &str) -> Error {
     match error {
@@ -837,19 +835,6 @@ fn devcycle_message(body: &str) -> String {
     } else {
         body.to_string()
     }
-}
-
-/// A path segment, percent-encoded except for RFC 3986's unreserved characters.
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -21,8 +21,10 @@
 //! `ResourceNotFound`, `Conflict`, …), also when a 2xx body says `success: false`. FeatBit has
 //! no conditional write and no approval step for toggles: paaf re-reads right before writing.
 
+use super::on_off;
 use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
 use crate::error::{Error, ErrorCode, Result};
+use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -394,21 +396,4 @@ impl FlagBackend for FeatBit {
         let _revision: serde_json::Value = self.call(request, &subject).await?;
         self.state(flag).await
     }
-}
-
-fn on_off(enabled: bool) -> &'static str {
-    if enabled { "ON" } else { "OFF" }
-}
-
-/// A path segment, percent-encoded except for RFC 3986's unreserved characters.
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

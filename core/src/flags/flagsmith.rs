@@ -34,8 +34,10 @@
 //! links to the feature in the dashboard. An environment key (server-side `ser.…` or the
 //! client-side key) given as the token is refused before any request.
 
+use super::on_off;
 use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
 use crate::error::{Error, ErrorCode, Result};
+use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -707,10 +709,6 @@ impl FlagBackend for Flagsmith {
     }
 }
 
-fn on_off(enabled: bool) -> &'static str {
-    if enabled { "ON" } else { "OFF" }
-}
-
 /// The feature's current value as `update-flag-v1` wants it back: `{type, value}` with the
 /// value as a string (a missing value goes back as an empty string).
 fn typed_value(value: &serde_json::Value) -> serde_json::Value {
@@ -738,19 +736,6 @@ fn drf_message(body: &str) -> String {
         Err(_) if body.is_empty() => "(no message)".into(),
         Err(_) => body.to_string(),
     }
-}
-
-/// A path segment, percent-encoded except for RFC 3986's unreserved characters.
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

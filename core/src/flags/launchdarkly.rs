@@ -34,8 +34,10 @@
 //! refuses them before any request. A 429 is waited out per `Retry-After` (the HTTP client) or
 //! per `X-Ratelimit-Reset` (epoch milliseconds, here) when that is short enough.
 
+use super::on_off;
 use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
 use crate::error::{Error, ErrorCode, Result};
+use crate::http::path_segment as segment;
 use crate::http::{
     HeaderMap, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service,
 };
@@ -620,10 +622,6 @@ fn check_ref(ld: &LaunchDarkly, flag: &FlagRef<'_>) -> Result<()> {
     Ok(())
 }
 
-fn on_off(enabled: bool) -> &'static str {
-    if enabled { "ON" } else { "OFF" }
-}
-
 /// `X-Ratelimit-Reset`: when the window resets, in epoch milliseconds; the wait until then.
 fn ratelimit_reset(headers: &HeaderMap) -> Option<Duration> {
     let reset_ms: i64 = headers
@@ -657,19 +655,6 @@ fn ld_message(body: &str) -> String {
 /// A JSON pointer token (RFC 6901): `~` and `/` escaped.
 fn pointer_token(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
-}
-
-/// A path segment, percent-encoded except for RFC 3986's unreserved characters.
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -14,6 +14,11 @@ pub mod unleash;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
+/// `ON` / `OFF`: a flag's state as messages write it.
+pub(crate) fn on_off(enabled: bool) -> &'static str {
+    if enabled { "ON" } else { "OFF" }
+}
+
 /// One flag as a backend reports it, with its state in every environment it has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]

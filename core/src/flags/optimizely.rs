@@ -27,8 +27,10 @@
 //! [`FlagBackend::set`] re-reads the flag right before writing, and sends the write once: a
 //! timed-out write is reported `outcome-unknown` rather than resent past the check.
 
+use super::on_off;
 use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
 use crate::error::{Error, ErrorCode, Result};
+use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -587,10 +589,6 @@ fn check_ref(optimizely: &Optimizely, flag: &FlagRef<'_>) -> Result<()> {
     Ok(())
 }
 
-fn on_off(enabled: bool) -> &'static str {
-    if enabled { "ON" } else { "OFF" }
-}
-
 /// Optimizely's `message`, `detail` or `title` from an error body; else the body itself.
 fn optimizely_message(body: &str) -> String {
     if let Ok(e) = serde_json::from_str::<ErrorBody>(body)
@@ -603,19 +601,6 @@ fn optimizely_message(body: &str) -> String {
     } else {
         body.to_string()
     }
-}
-
-/// A path segment, percent-encoded except for RFC 3986's unreserved characters.
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

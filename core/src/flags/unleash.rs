@@ -15,8 +15,10 @@
 //! (`project:environment.secret`, client/backend or frontend) are refused by the admin API,
 //! and paaf says so.
 
+use super::on_off;
 use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
 use crate::error::{Error, ErrorCode, Result};
+use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -623,10 +625,6 @@ fn check_ref(unleash: &Unleash, flag: &FlagRef<'_>) -> Result<()> {
     Ok(())
 }
 
-fn on_off(enabled: bool) -> &'static str {
-    if enabled { "ON" } else { "OFF" }
-}
-
 /// `have` is `type:value`; `want` (lowercase) matches it whole or its value alone.
 fn tag_matches(have: &str, want: &str) -> bool {
     let have = have.to_lowercase();
@@ -663,19 +661,6 @@ fn unleash_message(body: &str) -> String {
     } else {
         body.to_string()
     }
-}
-
-/// A path segment, percent-encoded except for RFC 3986's unreserved characters.
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
