@@ -4,7 +4,7 @@ use crate::render::{self, RebootProgress};
 use crate::{
     AddHostArgs, Cli, Command, ExecArgs, HostCommand, RunbookCommand, SecretCommand, exit, prompt,
 };
-use crate::{flags, monitor};
+use crate::{flags, monitor, servers};
 use paaf_core::config::{self, AuthInput, HostInput, SecretInput};
 use paaf_core::secrets::KeyringStore;
 use paaf_core::{CancellationToken, Confirmation, Error, ErrorCode, Paaf, Result};
@@ -99,6 +99,8 @@ async fn run(ctx: &Ctx, command: Command) -> Result<i32> {
         Command::Annotate(args) => monitor::annotate(ctx, args).await,
         Command::Flags(args) => flags::list(ctx, args).await,
         Command::Flag(command) => flags::flag(ctx, command).await,
+        Command::Servers(args) => servers::list(ctx, args).await,
+        Command::Server(command) => servers::power(ctx, command).await,
         Command::Secret(SecretCommand::Set { name }) => {
             let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| {
                 Error::InvalidInput {

@@ -7,6 +7,7 @@ mod flags;
 mod monitor;
 mod prompt;
 mod render;
+mod servers;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -107,6 +108,11 @@ enum Command {
     /// Turn a feature flag off or on in one environment; undo a change
     #[command(subcommand)]
     Flag(flags::FlagCommand),
+    /// Every server of every cloud account ([[clouds]]), with its state
+    Servers(servers::ServersArgs),
+    /// Reboot, stop or start a cloud server, followed until the provider reports it done
+    #[command(subcommand)]
+    Server(servers::ServerCommand),
 }
 
 #[derive(Subcommand)]

@@ -36,6 +36,28 @@ pub struct Config {
     pub monitoring: Vec<MonitoringConfig>,
     /// Feature-flag services (`[[flags]]`).
     pub flags: Vec<FlagsConfig>,
+    /// Cloud accounts whose servers paaf lists and powers (`[[clouds]]`).
+    pub clouds: Vec<CloudConfig>,
+}
+
+/// One cloud account.
+#[derive(Debug, Clone, Serialize)]
+pub struct CloudConfig {
+    pub name: String,
+    /// `aws` (the only provider so far).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub regions: Vec<String>,
+    /// AWS: the access key id (not secret) and the secret access key (a reference).
+    pub access_key_id: String,
+    #[serde(serialize_with = "ser_ref")]
+    pub secret_access_key: SecretRef,
+    #[serde(serialize_with = "ser_ref_opt")]
+    pub session_token: Option<SecretRef>,
+    /// Another endpoint than the provider's own (an EC2-compatible API, a test server).
+    pub endpoint: Option<String>,
+    #[serde(with = "secs")]
+    pub timeout: Duration,
 }
 
 /// One feature-flag service. Which keys it needs depends on its type; `validate_flags` checks
@@ -240,6 +262,22 @@ struct RawConfig {
     monitoring: Vec<RawMonitoring>,
     #[serde(default)]
     flags: Vec<RawFlags>,
+    #[serde(default)]
+    clouds: Vec<RawCloud>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCloud {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    regions: Spanned<Vec<String>>,
+    access_key_id: Spanned<String>,
+    secret_access_key: Spanned<String>,
+    session_token: Option<Spanned<String>>,
+    endpoint: Option<Spanned<String>>,
+    timeout_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -460,11 +498,25 @@ impl Config {
             }
             flags.push(backend);
         }
+        let mut clouds: Vec<CloudConfig> = Vec::new();
+        for raw_cloud in raw.clouds {
+            let span = raw_cloud.name.span();
+            let cloud = validate_cloud(&src, raw_cloud)?;
+            if clouds.iter().any(|c| c.name == cloud.name) {
+                return Err(src.err(
+                    Some(&span),
+                    format!("cloud account name `{}` is used twice", cloud.name),
+                    "give every [[clouds]] entry its own name",
+                ));
+            }
+            clouds.push(cloud);
+        }
         Ok(Config {
             path: path.to_path_buf(),
             operator,
             monitoring,
             flags,
+            clouds,
             known_hosts: relative(raw.known_hosts.as_ref(), "known_hosts"),
             journal: relative(raw.journal.as_ref(), "journal.sqlite"),
             hosts,
@@ -857,6 +909,68 @@ impl Config {
             },
         }
     }
+}
+
+fn validate_cloud(src: &Source, raw: RawCloud) -> Result<CloudConfig> {
+    let name = raw.name.get_ref().clone();
+    if !valid_name(&name) {
+        return Err(src.err(
+            Some(&raw.name.span()),
+            format!("cloud account name `{name}` is not allowed"),
+            "use letters, digits, `-`, `_` and `.` only, e.g. `prod`",
+        ));
+    }
+    if raw.kind.get_ref() != "aws" {
+        return Err(src.err(
+            Some(&raw.kind.span()),
+            format!(
+                "cloud account `{name}`: unknown type `{}`",
+                raw.kind.get_ref()
+            ),
+            "use type = \"aws\" (the other clouds are not supported yet)",
+        ));
+    }
+    if raw.regions.get_ref().is_empty() {
+        return Err(src.err(
+            Some(&raw.regions.span()),
+            format!("cloud account `{name}` lists no region"),
+            "e.g. regions = [\"eu-west-1\", \"us-east-1\"]",
+        ));
+    }
+    let secret = |s: &Spanned<String>| {
+        SecretRef::parse(s.get_ref()).map_err(|m| {
+            src.err(
+                Some(&s.span()),
+                format!("cloud account `{name}`: {m}"),
+                "e.g. secret_access_key = \"keyring:aws-prod\" (store it with `paaf secret set aws-prod`)",
+            )
+        })
+    };
+    let endpoint = match &raw.endpoint {
+        Some(e) if !(e.get_ref().starts_with("http://") || e.get_ref().starts_with("https://")) => {
+            return Err(src.err(
+                Some(&e.span()),
+                format!(
+                    "cloud account `{name}`: endpoint `{}` is not an http(s) URL",
+                    e.get_ref()
+                ),
+                "leave it out for AWS's own endpoints",
+            ));
+        }
+        e => e.as_ref().map(|e| e.get_ref().clone()),
+    };
+    Ok(CloudConfig {
+        kind: "aws".into(),
+        regions: raw.regions.get_ref().clone(),
+        access_key_id: raw.access_key_id.get_ref().trim().to_string(),
+        secret_access_key: secret(&raw.secret_access_key)?,
+        session_token: raw.session_token.as_ref().map(secret).transpose()?,
+        endpoint,
+        timeout: positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_API_TIMEOUT),
+        name,
+    })
 }
 
 fn valid_name(name: &str) -> bool {

@@ -21,6 +21,8 @@ use std::time::Instant;
 
 mod flags;
 mod monitoring;
+#[cfg(feature = "cloud")]
+mod servers;
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
 

@@ -1,0 +1,178 @@
+//! Fix: the facade's cloud calls — every server of every account in one list, and power
+//! actions followed until the provider reports the final state.
+
+use super::{Confirmation, Paaf};
+use crate::cloud::ec2::Ec2;
+use crate::cloud::{Inventory, InventoryError, PollSettings, PowerAction, PowerOutcome, Server};
+use crate::config::CloudConfig;
+use crate::error::{Error, ErrorInfo, Result};
+use crate::events::CancellationToken;
+use crate::http::Limits;
+use crate::journal::ActionState;
+
+impl Paaf {
+    fn cloud_account(&self, config: &CloudConfig) -> Result<Ec2> {
+        let secret_access_key = config.secret_access_key.resolve(self.secrets.as_ref())?;
+        let session_token = config
+            .session_token
+            .as_ref()
+            .map(|t| t.resolve(self.secrets.as_ref()))
+            .transpose()?;
+        let limits = Limits {
+            timeout: config.timeout,
+            ..Limits::default()
+        };
+        Ec2::connect(
+            &config.name,
+            config.endpoint.as_deref(),
+            &config.access_key_id,
+            secret_access_key,
+            session_token,
+            &config.regions,
+            limits,
+        )
+    }
+
+    /// Every server of every cloud account (or only `account`), read concurrently; an account
+    /// or region that fails is an error row beside the others.
+    pub async fn servers(&self, account: Option<&str>) -> Result<Inventory> {
+        let accounts: Vec<CloudConfig> = self
+            .config()
+            .clouds
+            .iter()
+            .filter(|c| account.is_none_or(|a| c.name == a))
+            .cloned()
+            .collect();
+        if let (Some(a), true) = (account, accounts.is_empty()) {
+            return Err(Error::NotFound {
+                what: "cloud account",
+                name: a.to_string(),
+                hint: Some("see the [[clouds]] entries of the config".into()),
+            });
+        }
+        let reads = accounts.iter().map(|c| async move {
+            match self.cloud_account(c) {
+                Ok(ec2) => ec2.list().await,
+                Err(e) => Inventory {
+                    servers: Vec::new(),
+                    errors: vec![InventoryError {
+                        provider: c.kind.clone(),
+                        account: c.name.clone(),
+                        region: None,
+                        error: ErrorInfo::from(&e),
+                    }],
+                },
+            }
+        });
+        let mut all = Inventory::default();
+        for inventory in futures::future::join_all(reads).await {
+            all.servers.extend(inventory.servers);
+            all.errors.extend(inventory.errors);
+        }
+        all.servers
+            .sort_by(|a, b| (&a.account, &a.name, &a.id).cmp(&(&b.account, &b.name, &b.id)));
+        Ok(all)
+    }
+
+    /// The one server whose id or `Name` is `server` (in `account`, when given).
+    async fn find_server(&self, account: Option<&str>, server: &str) -> Result<Server> {
+        let inventory = self.servers(account).await?;
+        let matches: Vec<&Server> = inventory
+            .servers
+            .iter()
+            .filter(|s| s.id == server || s.name.as_deref() == Some(server))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(Error::NotFound {
+                what: "server",
+                name: server.to_string(),
+                hint: Some(if inventory.errors.is_empty() {
+                    "see `paaf servers` for the ids and names".into()
+                } else {
+                    format!(
+                        "{} account(s) or region(s) could not be listed: see `paaf servers`",
+                        inventory.errors.len()
+                    )
+                }),
+            }),
+            many => Err(Error::invalid(format!(
+                "{} servers are named `{server}` ({}): give its id",
+                many.len(),
+                many.iter()
+                    .map(|s| format!("{} in {}/{}", s.id, s.account, s.region))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Reboots, stops or starts a server (by id or name), then follows it until the provider
+    /// reports the target state; `observe` sees every read. Journaled.
+    pub async fn server_power(
+        &self,
+        account: Option<&str>,
+        server: &str,
+        action: PowerAction,
+        confirm: &Confirmation,
+        cancel: CancellationToken,
+        observe: impl FnMut(&Server),
+    ) -> Result<PowerOutcome> {
+        let found = self.find_server(account, server).await?;
+        confirm.require(&format!(
+            "{} of {} ({} in {}/{})",
+            action.as_str(),
+            found.name.as_deref().unwrap_or(&found.id),
+            found.id,
+            found.account,
+            found.region
+        ))?;
+        let config = self
+            .config()
+            .clouds
+            .iter()
+            .find(|c| c.name == found.account)
+            .cloned()
+            .ok_or_else(|| Error::other(format!("account {} vanished", found.account)))?;
+        let ec2 = self.cloud_account(&config)?;
+        let target = format!("{}/{}", found.account, found.id);
+        let detail = format!(
+            "{} {} in {} (was {})",
+            action.as_str(),
+            found.name.as_deref().unwrap_or(&found.id),
+            found.region,
+            found.raw_state
+        );
+        let (ec2_ref, found_ref, cancel_ref) = (&ec2, &found, &cancel);
+        self.journaled(
+            &format!("server-{}", action.as_str()),
+            &target,
+            &detail,
+            |started| async move {
+                started.now();
+                ec2_ref
+                    .power_and_wait(
+                        &found_ref.region,
+                        &found_ref.id,
+                        action,
+                        PollSettings::default(),
+                        cancel_ref,
+                        observe,
+                    )
+                    .await
+            },
+            |o: &PowerOutcome| {
+                (
+                    ActionState::Succeeded,
+                    format!(
+                        "{} in {:.1}s ({} reads)",
+                        o.server.raw_state,
+                        o.elapsed_ms as f64 / 1000.0,
+                        o.polls
+                    ),
+                )
+            },
+        )
+        .await
+    }
+}
