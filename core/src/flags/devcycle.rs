@@ -36,8 +36,8 @@
 //! re-reads it right before writing, and the write is sent once: a timed-out write is
 //! reported `outcome-unknown` rather than resent past the check.
 
-use super::on_off;
 use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
+use super::{Subject, on_off};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
@@ -179,25 +179,8 @@ struct ErrorBody {
     error: Option<String>,
 }
 
-/// What a request was about, for messages.
-struct Subject<'a> {
-    project: &'a str,
-    key: Option<&'a str>,
-    environment: Option<&'a str>,
-}
-
-impl std::fmt::Display for Subject<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.key {
-            Some(key) => write!(f, "feature `{key}` in project `{}`", self.project)?,
-            None => write!(f, "project `{}`", self.project)?,
-        }
-        if let Some(env) = self.environment {
-            write!(f, ", environment `{env}`")?;
-        }
-        Ok(())
-    }
-}
+/// What this API calls a flag, in messages.
+const NOUN: &str = "feature";
 
 impl DevCycle {
     /// The backend `name` (as configured) over the Management API at `base_url`
@@ -438,6 +421,7 @@ impl DevCycle {
     /// The project's environments (`_id`, `key`); a 404 means the project is unknown.
     async fn environments(&self, project: &str) -> Result<Vec<Environment>> {
         let subject = Subject {
+            noun: NOUN,
             project,
             key: None,
             environment: None,
@@ -585,6 +569,7 @@ impl FlagBackend for DevCycle {
     async fn list(&self, filter: &FlagFilter) -> Result<Vec<Flag>> {
         let project = self.project_of(filter.project.as_deref().unwrap_or_default());
         let subject = Subject {
+            noun: NOUN,
             project,
             key: None,
             environment: filter.environment.as_deref(),
@@ -625,6 +610,7 @@ impl FlagBackend for DevCycle {
                 Some(configs) => configs,
                 None => {
                     let per_feature = Subject {
+                        noun: NOUN,
                         project,
                         key: Some(&feature.key),
                         environment: None,
@@ -668,6 +654,7 @@ impl FlagBackend for DevCycle {
         let project = self.project_of(flag.project);
         check_ref(self, flag)?;
         let subject = Subject {
+            noun: NOUN,
             project,
             key: Some(flag.key),
             environment: Some(flag.environment),
@@ -699,6 +686,7 @@ impl FlagBackend for DevCycle {
         // client.
         let project = self.project_of(flag.project);
         let subject = Subject {
+            noun: NOUN,
             project,
             key: Some(flag.key),
             environment: Some(flag.environment),

@@ -34,8 +34,8 @@
 //! refuses them before any request. A 429 is waited out per `Retry-After` (the HTTP client) or
 //! per `X-Ratelimit-Reset` (epoch milliseconds, here) when that is short enough.
 
-use super::on_off;
 use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
+use super::{Subject, on_off};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{
@@ -141,35 +141,8 @@ struct ErrorBody {
     message: Option<String>,
 }
 
-/// What a request was about, for messages.
-struct Subject<'a> {
-    project: &'a str,
-    key: Option<&'a str>,
-    environment: Option<&'a str>,
-}
-
-impl std::fmt::Display for Subject<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.key {
-            Some(key) => write!(f, "flag `{key}` in project `{}`", self.project)?,
-            None => write!(f, "project `{}`", self.project)?,
-        }
-        if let Some(env) = self.environment {
-            write!(f, ", environment `{env}`")?;
-        }
-        Ok(())
-    }
-}
-
-impl<'a> From<&FlagRef<'a>> for Subject<'a> {
-    fn from(flag: &FlagRef<'a>) -> Self {
-        Subject {
-            project: flag.project,
-            key: Some(flag.key),
-            environment: Some(flag.environment),
-        }
-    }
-}
+/// What this API calls a flag, in messages.
+const NOUN: &str = "flag";
 
 impl LaunchDarkly {
     /// The backend `name` for LaunchDarkly at `base_url` (the host, e.g.
@@ -282,6 +255,7 @@ impl LaunchDarkly {
         offset: usize,
     ) -> Result<FlagsPage> {
         let subject = Subject {
+            noun: NOUN,
             project,
             key: None,
             environment: None,
@@ -304,7 +278,7 @@ impl LaunchDarkly {
         let project = self.project_of(flag);
         let subject = Subject {
             project,
-            ..Subject::from(flag)
+            ..Subject::of(NOUN, flag)
         };
         let request =
             Request::get(Self::flag_path(project, flag.key)).query("env", flag.environment);
@@ -452,7 +426,7 @@ impl LaunchDarkly {
                 "{}: it is now {}, not {} as when you looked; nothing was changed: look at its current state and decide again",
                 Subject {
                     project,
-                    ..Subject::from(flag)
+                    ..Subject::of(NOUN, flag)
                 },
                 on_off(now),
                 on_off(expected),
@@ -577,7 +551,7 @@ impl FlagBackend for LaunchDarkly {
         )?;
         let subject = Subject {
             project,
-            ..Subject::from(flag)
+            ..Subject::of(NOUN, flag)
         };
         match self.send(request).await? {
             Ok(response) => {

@@ -14,6 +14,40 @@ pub mod unleash;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
+/// What a request was about, as messages write it: ``flag `k` in project `p`, environment `e` ``.
+pub(crate) struct Subject<'a> {
+    /// The vendor's word for a flag: `flag`, `feature`.
+    pub noun: &'static str,
+    pub project: &'a str,
+    pub key: Option<&'a str>,
+    pub environment: Option<&'a str>,
+}
+
+impl<'a> Subject<'a> {
+    /// One flag in one environment.
+    pub fn of(noun: &'static str, flag: &FlagRef<'a>) -> Subject<'a> {
+        Subject {
+            noun,
+            project: flag.project,
+            key: Some(flag.key),
+            environment: Some(flag.environment),
+        }
+    }
+}
+
+impl std::fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.key {
+            Some(key) => write!(f, "{} `{key}` in project `{}`", self.noun, self.project)?,
+            None => write!(f, "project `{}`", self.project)?,
+        }
+        if let Some(env) = self.environment {
+            write!(f, ", environment `{env}`")?;
+        }
+        Ok(())
+    }
+}
+
 /// `ON` / `OFF`: a flag's state as messages write it.
 pub(crate) fn on_off(enabled: bool) -> &'static str {
     if enabled { "ON" } else { "OFF" }

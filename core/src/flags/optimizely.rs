@@ -27,8 +27,8 @@
 //! [`FlagBackend::set`] re-reads the flag right before writing, and sends the write once: a
 //! timed-out write is reported `outcome-unknown` rather than resent past the check.
 
-use super::on_off;
 use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
+use super::{Subject, on_off};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
@@ -141,25 +141,8 @@ struct ErrorBody {
     title: Option<String>,
 }
 
-/// What a request was about, for messages.
-struct Subject<'a> {
-    project: &'a str,
-    key: Option<&'a str>,
-    environment: Option<&'a str>,
-}
-
-impl std::fmt::Display for Subject<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.key {
-            Some(key) => write!(f, "flag `{key}` in project `{}`", self.project)?,
-            None => write!(f, "project `{}`", self.project)?,
-        }
-        if let Some(env) = self.environment {
-            write!(f, ", environment `{env}`")?;
-        }
-        Ok(())
-    }
-}
+/// What this API calls a flag, in messages.
+const NOUN: &str = "flag";
 
 impl Optimizely {
     /// The backend `name` (as configured) over the Flags API at `base_url`
@@ -257,6 +240,7 @@ impl Optimizely {
     /// Every flag of `project`, following `next_url`.
     async fn project_flags(&self, project: &str) -> Result<Vec<ApiFlag>> {
         let subject = Subject {
+            noun: NOUN,
             project,
             key: None,
             environment: None,
@@ -297,6 +281,7 @@ impl Optimizely {
 
     async fn environments(&self, project: &str) -> Result<Vec<String>> {
         let subject = Subject {
+            noun: NOUN,
             project,
             key: None,
             environment: None,
@@ -441,6 +426,7 @@ impl FlagBackend for Optimizely {
             let known = self.environments(project).await?;
             if !known.contains(env) {
                 let subject = Subject {
+                    noun: NOUN,
                     project,
                     key: None,
                     environment: Some(env),
@@ -495,6 +481,7 @@ impl FlagBackend for Optimizely {
         let project = self.project_of(flag.project);
         check_ref(self, flag)?;
         let subject = Subject {
+            noun: NOUN,
             project,
             key: Some(flag.key),
             environment: Some(flag.environment),
@@ -523,6 +510,7 @@ impl FlagBackend for Optimizely {
         // history records the token's user.
         let project = self.project_of(flag.project);
         let subject = Subject {
+            noun: NOUN,
             project,
             key: Some(flag.key),
             environment: Some(flag.environment),
