@@ -328,13 +328,13 @@ impl DevCycle {
                     failure.status
                 ),
             },
-            _ => prefixed(
-                self.auth.status_error(&HttpFailure {
+            _ => self
+                .auth
+                .status_error(&HttpFailure {
                     body,
                     ..failure.clone()
-                }),
-                &format!("{subject}: fetching an API token"),
-            ),
+                })
+                .about(format_args!("{subject}: fetching an API token")),
         }
     }
 
@@ -548,7 +548,7 @@ impl DevCycle {
                     failure.status
                 ),
             },
-            _ => prefixed(api.status_error(failure), &subject.to_string()),
+            _ => api.status_error(failure).about(subject),
         }
     }
 
@@ -779,24 +779,6 @@ fn check_ref(devcycle: &DevCycle, flag: &FlagRef<'_>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `error` with `prefix` put before its message (a service error keeps its code).
-fn prefixed(error: Error, prefix: &str) -> Error {
-    match error {
-        Error::Service {
-            service,
-            code,
-            status,
-            message,
-        } => Error::Service {
-            service,
-            code,
-            status,
-            message: format!("{prefix}: {message}"),
-        },
-        other => other,
-    }
 }
 
 /// DevCycle's `message` (or `error`) from an error body; else the body itself.

@@ -193,20 +193,7 @@ impl FeatBit {
         };
         match failure.status {
             401 | 403 | 404 | 409 | 422 => self.error(failure.status, &said, subject),
-            _ => match self.service.status_error(failure) {
-                Error::Service {
-                    service,
-                    code,
-                    status,
-                    message,
-                } => Error::Service {
-                    service,
-                    code,
-                    status,
-                    message: format!("{subject}: {message}"),
-                },
-                other => other,
-            },
+            _ => self.service.status_error(failure).about(subject),
         }
     }
 

@@ -393,20 +393,7 @@ impl LaunchDarkly {
                 )
             }
             _ => {
-                return match self.service.status_error(failure) {
-                    Error::Service {
-                        service,
-                        code,
-                        status,
-                        message,
-                    } => Error::Service {
-                        service,
-                        code,
-                        status,
-                        message: format!("{subject}: {message}"),
-                    },
-                    other => other,
-                };
+                return self.service.status_error(failure).about(subject);
             }
         };
         Error::Service {

@@ -397,20 +397,7 @@ impl Optimizely {
                     failure.status
                 ),
             },
-            _ => match self.service.status_error(failure) {
-                Error::Service {
-                    service,
-                    code,
-                    status,
-                    message,
-                } => Error::Service {
-                    service,
-                    code,
-                    status,
-                    message: format!("{subject}: {message}"),
-                },
-                other => other,
-            },
+            _ => self.service.status_error(failure).about(subject),
         }
     }
 }

@@ -468,20 +468,7 @@ impl Unleash {
                     "{subject}: not found (HTTP 404: {said}); check the name, and that the base URL is the Unleash root (without /api)"
                 ),
             },
-            _ => match self.service.status_error(failure) {
-                Error::Service {
-                    service,
-                    code,
-                    status,
-                    message,
-                } => Error::Service {
-                    service,
-                    code,
-                    status,
-                    message: format!("{subject}: {message}"),
-                },
-                other => other,
-            },
+            _ => self.service.status_error(failure).about(subject),
         }
     }
 }
