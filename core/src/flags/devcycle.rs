@@ -36,8 +36,10 @@
 //! re-reads it right before writing, and the write is sent once: a timed-out write is
 //! reported `outcome-unknown` rather than resent past the check.
 
-use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
-use super::{Subject, on_off};
+use super::{
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Subject,
+    changed_meanwhile,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
@@ -693,16 +695,13 @@ impl FlagBackend for DevCycle {
         };
         let now = self.state(flag).await?;
         if now.enabled != expected.enabled {
-            return Err(Error::Service {
-                service: self.service_name().to_string(),
-                code: ErrorCode::Conflict,
-                status: 412,
-                message: format!(
-                    "{subject}: it is now {}, not {} as when you looked; nothing was changed: look at its current state and decide again",
-                    on_off(now.enabled),
-                    on_off(expected.enabled),
-                ),
-            });
+            return Err(changed_meanwhile(
+                self.service_name(),
+                &subject,
+                now.enabled,
+                expected.enabled,
+                "",
+            ));
         }
         if now.enabled == enabled {
             return Ok(now);

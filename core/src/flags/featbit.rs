@@ -21,8 +21,10 @@
 //! `ResourceNotFound`, `Conflict`, …), also when a 2xx body says `success: false`. FeatBit has
 //! no conditional write and no approval step for toggles: paaf re-reads right before writing.
 
-use super::on_off;
-use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
+use super::{
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    changed_meanwhile,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
@@ -354,16 +356,13 @@ impl FlagBackend for FeatBit {
             env_id,
         };
         if now.enabled != expected.enabled {
-            return Err(Error::Service {
-                service: self.service.name().to_string(),
-                code: ErrorCode::Conflict,
-                status: 412,
-                message: format!(
-                    "{subject}: it is now {}, not {} as when you looked; nothing was changed: look at its current state and decide again",
-                    on_off(now.enabled),
-                    on_off(expected.enabled),
-                ),
-            });
+            return Err(changed_meanwhile(
+                self.service.name(),
+                &subject,
+                now.enabled,
+                expected.enabled,
+                "",
+            ));
         }
         if now.enabled == enabled {
             return Ok(now);

@@ -34,8 +34,10 @@
 //! links to the feature in the dashboard. An environment key (server-side `ser.…` or the
 //! client-side key) given as the token is refused before any request.
 
-use super::on_off;
-use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
+use super::{
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    changed_meanwhile,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
@@ -666,16 +668,13 @@ impl FlagBackend for Flagsmith {
             return Err(self.change_request_required(&subject, &link, 409));
         }
         if current.row.enabled != expected.enabled {
-            return Err(Error::Service {
-                service: self.service.name().to_string(),
-                code: ErrorCode::Conflict,
-                status: 412,
-                message: format!(
-                    "{subject}: it is now {}, not {} as when you looked; nothing was changed: look at its current state and decide again",
-                    on_off(current.row.enabled),
-                    on_off(expected.enabled),
-                ),
-            });
+            return Err(changed_meanwhile(
+                self.service.name(),
+                &subject,
+                current.row.enabled,
+                expected.enabled,
+                "",
+            ));
         }
         if current.row.enabled == enabled {
             return Ok(FlagState {

@@ -34,8 +34,10 @@
 //! refuses them before any request. A 429 is waited out per `Retry-After` (the HTTP client) or
 //! per `X-Ratelimit-Reset` (epoch milliseconds, here) when that is short enough.
 
-use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
-use super::{Subject, on_off};
+use super::{
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Subject,
+    changed_meanwhile,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{
@@ -405,20 +407,16 @@ impl LaunchDarkly {
     }
 
     fn stale(&self, flag: &FlagRef<'_>, project: &str, now: bool, expected: bool) -> Error {
-        Error::Service {
-            service: self.service.name().to_string(),
-            code: ErrorCode::Conflict,
-            status: 412,
-            message: format!(
-                "{}: it is now {}, not {} as when you looked; nothing was changed: look at its current state and decide again",
-                Subject {
-                    project,
-                    ..Subject::of(NOUN, flag)
-                },
-                on_off(now),
-                on_off(expected),
-            ),
-        }
+        changed_meanwhile(
+            self.service.name(),
+            Subject {
+                project,
+                ..Subject::of(NOUN, flag)
+            },
+            now,
+            expected,
+            "",
+        )
     }
 }
 

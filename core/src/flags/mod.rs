@@ -48,6 +48,27 @@ impl std::fmt::Display for Subject<'_> {
     }
 }
 
+/// The flag changed since the user looked (`now` is not `expected`): refused, nothing written
+/// (status 412, code `conflict`). `known` adds what is known of the change (` (last …)`).
+pub(crate) fn changed_meanwhile(
+    service: &str,
+    subject: impl std::fmt::Display,
+    now: bool,
+    expected: bool,
+    known: &str,
+) -> crate::Error {
+    crate::Error::Service {
+        service: service.to_string(),
+        code: crate::ErrorCode::Conflict,
+        status: 412,
+        message: format!(
+            "{subject}: it is now {}, not {} as when you looked{known}; nothing was changed: look at its current state and decide again",
+            on_off(now),
+            on_off(expected),
+        ),
+    }
+}
+
 /// `ON` / `OFF`: a flag's state as messages write it.
 pub(crate) fn on_off(enabled: bool) -> &'static str {
     if enabled { "ON" } else { "OFF" }

@@ -27,8 +27,10 @@
 //! [`FlagBackend::set`] re-reads the flag right before writing, and sends the write once: a
 //! timed-out write is reported `outcome-unknown` rather than resent past the check.
 
-use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
-use super::{Subject, on_off};
+use super::{
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Subject,
+    changed_meanwhile,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
@@ -504,16 +506,13 @@ impl FlagBackend for Optimizely {
         };
         let now = self.state(flag).await?;
         if now.enabled != expected.enabled {
-            return Err(Error::Service {
-                service: self.service.name().to_string(),
-                code: ErrorCode::Conflict,
-                status: 412,
-                message: format!(
-                    "{subject}: it is now {}, not {} as when you looked; nothing was changed: look at its current state and decide again",
-                    on_off(now.enabled),
-                    on_off(expected.enabled),
-                ),
-            });
+            return Err(changed_meanwhile(
+                self.service.name(),
+                &subject,
+                now.enabled,
+                expected.enabled,
+                "",
+            ));
         }
         if now.enabled == enabled {
             return Ok(now);

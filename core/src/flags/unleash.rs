@@ -15,8 +15,10 @@
 //! (`project:environment.secret`, client/backend or frontend) are refused by the admin API,
 //! and paaf says so.
 
-use super::on_off;
-use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
+use super::{
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    changed_meanwhile,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
@@ -554,17 +556,13 @@ impl FlagBackend for Unleash {
                 .await
                 .map(|c| format!(" (last {c})"))
                 .unwrap_or_default();
-            return Err(Error::Service {
-                service: self.service.name().to_string(),
-                code: ErrorCode::Conflict,
-                status: 412,
-                message: format!(
-                    "{}: it is now {}, not {} as when you looked{changed}; nothing was changed: look at its current state and decide again",
-                    Subject::from(flag),
-                    on_off(now.enabled),
-                    on_off(expected.enabled),
-                ),
-            });
+            return Err(changed_meanwhile(
+                self.service.name(),
+                Subject::from(flag),
+                now.enabled,
+                expected.enabled,
+                &changed,
+            ));
         }
         if now.enabled == enabled {
             return Ok(now);
