@@ -301,11 +301,7 @@ impl<'a> Alertmanager<'a> {
     }
 
     fn path(&self, endpoint: &str) -> String {
-        if self.prefix.is_empty() {
-            endpoint.to_string()
-        } else {
-            format!("{}/{endpoint}", self.prefix)
-        }
+        super::api_path(&self.prefix, endpoint)
     }
 
     /// The alerts matching every matcher of `filter` (all alerts when empty), whatever their

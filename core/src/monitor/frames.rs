@@ -846,8 +846,8 @@ fn display_name(
 }
 
 /// Prometheus style: `metric{job="api", le="0.5"}`; `metric` alone when `__name__` is the only
-/// label.
-fn format_labels(labels: &BTreeMap<String, String>) -> String {
+/// label. Prometheus's own series are named the same way, so legends match.
+pub(crate) fn format_labels(labels: &BTreeMap<String, String>) -> String {
     let metric = labels.get("__name__").map(String::as_str).unwrap_or("");
     let rest: Vec<String> = labels
         .iter()

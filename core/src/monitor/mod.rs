@@ -1,4 +1,6 @@
-//! Analyze: the network-free half of monitoring. Grafana `/api/ds/query` data frames decoded into
+//! Analyze: the clients of Grafana ([`grafana`], with its dashboard model in [`dashboard`]),
+//! Prometheus ([`prometheus`]) and Alertmanager ([`alertmanager`]), their alerts in one list
+//! ([`alert_list`]), and the network-free parts: Grafana `/api/ds/query` data frames decoded into
 //! named series ([`frames`]), series thinned for the screen with per-series stats
 //! ([`downsample`]), and Grafana's time syntax (`now-6h`, `now-1d/d`, …) resolved to epoch
 //! milliseconds ([`timerange`]).
@@ -18,3 +20,12 @@ pub use frames::{
     decode_ds_query,
 };
 pub use timerange::{Boundary, TimeParseError, TimeRange, parse_range, parse_time};
+
+/// `endpoint` under an API's path `prefix` (`api/v1` + `query` → `api/v1/query`).
+fn api_path(prefix: &str, endpoint: &str) -> String {
+    if prefix.is_empty() {
+        endpoint.to_string()
+    } else {
+        format!("{prefix}/{endpoint}")
+    }
+}

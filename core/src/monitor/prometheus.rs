@@ -15,7 +15,7 @@
 //! - A range query is refused by Prometheus when it would return more than 11,000 points per
 //!   series; the step is always chosen so that cannot happen ([`choose_step_ms`]).
 
-use super::frames::Series;
+use super::frames::{Series, format_labels};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::{HttpFailure, Request, Service};
 use serde::de::DeserializeOwned;
@@ -218,11 +218,7 @@ impl<'a> Prometheus<'a> {
     }
 
     fn path(&self, endpoint: &str) -> String {
-        if self.prefix.is_empty() {
-            endpoint.to_string()
-        } else {
-            format!("{}/{endpoint}", self.prefix)
-        }
+        super::api_path(&self.prefix, endpoint)
     }
 
     /// Evaluates `expr` at `at_ms` (epoch ms; the server's now when `None`).
@@ -692,22 +688,6 @@ fn series(expr: &str, labels: BTreeMap<String, String>, samples: &[RawSample]) -
         unit: None,
         times_ms: samples.iter().map(RawSample::time_ms).collect(),
         values: samples.iter().map(RawSample::value).collect(),
-    }
-}
-
-/// Prometheus style: `metric{job="api", le="0.5"}`; `metric` alone when `__name__` is the only
-/// label. The same form frames.rs gives Grafana's series, so legends match.
-fn format_labels(labels: &BTreeMap<String, String>) -> String {
-    let metric = labels.get("__name__").map(String::as_str).unwrap_or("");
-    let rest: Vec<String> = labels
-        .iter()
-        .filter(|(k, _)| *k != "__name__")
-        .map(|(k, v)| format!("{k}=\"{v}\""))
-        .collect();
-    if rest.is_empty() {
-        metric.to_owned()
-    } else {
-        format!("{metric}{{{}}}", rest.join(", "))
     }
 }
 
