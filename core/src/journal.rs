@@ -313,6 +313,20 @@ impl Journal {
         Ok(rows)
     }
 
+    /// The action `id`, if the journal has it.
+    pub fn get(&self, id: i64) -> Result<Option<ActionRecord>> {
+        let db = self.db.lock().expect("journal poisoned");
+        db.query_row(
+            "SELECT id, kind, target, detail, operator, frontend, device, state, result, error_code,
+                    created_at, finished_at, duration_ms
+             FROM actions WHERE id = ?1",
+            params![id],
+            row_to_record,
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
     /// The newest action on `target`, if any.
     pub fn last_for(&self, target: &str) -> Result<Option<ActionRecord>> {
         let db = self.db.lock().expect("journal poisoned");

@@ -29,14 +29,10 @@ async fn seed(server: &UnleashServer) {
     .unwrap();
     api.send(create).await.unwrap();
     for env in ["production", "development"] {
-        let on = Request {
-            method: Method::POST,
-            path: format!("api/admin/projects/default/features/{FLAG}/environments/{env}/on"),
-            query: Vec::new(),
-            json: None,
-            headers: Vec::new(),
-            retry: Retry::Idempotent,
-        };
+        let on = Request::post(
+            format!("api/admin/projects/default/features/{FLAG}/environments/{env}/on"),
+            Retry::Idempotent,
+        );
         api.send(on).await.unwrap();
     }
 }

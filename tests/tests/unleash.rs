@@ -55,14 +55,7 @@ impl Admin {
             "api/admin/projects/default/features/{key}/environments/{env}/{}",
             if on { "on" } else { "off" }
         );
-        let request = Request {
-            method: Method::POST,
-            path: path.clone(),
-            query: Vec::new(),
-            json: None,
-            headers: Vec::new(),
-            retry: Retry::NotIdempotent,
-        };
+        let request = Request::post(path.clone(), Retry::NotIdempotent);
         self.service
             .send(request)
             .await

@@ -363,9 +363,7 @@ impl Paaf {
     pub async fn undo_flag(&self, action_id: i64, confirm: &Confirmation) -> Result<FlagChange> {
         let row = self
             .journal
-            .list(None, 10_000)?
-            .into_iter()
-            .find(|r| r.id == action_id)
+            .get(action_id)?
             .ok_or_else(|| Error::NotFound {
                 what: "journal action",
                 name: action_id.to_string(),

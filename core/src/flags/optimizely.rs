@@ -33,7 +33,7 @@ use super::{
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
+use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -525,14 +525,7 @@ impl FlagBackend for Optimizely {
         );
         // Sent once: after a timeout the state is unknown, and a resend would skip the
         // re-read above.
-        let request = Request {
-            method: Method::POST,
-            path,
-            query: Vec::new(),
-            json: None,
-            headers: Vec::new(),
-            retry: Retry::NotIdempotent,
-        };
+        let request = Request::post(path, Retry::NotIdempotent);
         let sent = self.service.send_raw(request).await.map_err(|e| match e {
             Error::OutcomeUnknown { what, reason } => Error::OutcomeUnknown {
                 what: format!("{what} ({subject})"),

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
+use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -575,14 +575,7 @@ impl FlagBackend for Unleash {
         );
         // On/off sets an absolute state, so sending it twice does what sending it once does:
         // retrying a timed-out attempt is safe and beats an "outcome unknown" at 3 a.m.
-        let request = Request {
-            method: Method::POST,
-            path,
-            query: Vec::new(),
-            json: None,
-            headers: Vec::new(),
-            retry: Retry::Idempotent,
-        };
+        let request = Request::post(path, Retry::Idempotent);
         if let Err(failure) = self.service.send_raw(request).await? {
             let subject = Subject::from(flag);
             if failure.status == 404 {
