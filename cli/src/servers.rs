@@ -91,7 +91,7 @@ fn render_inventory(inv: &Inventory) {
             s.id.clone(),
             s.account.clone(),
             s.region.clone(),
-            format!("{} ({})", status_word(s), s.raw_state),
+            format!("{} ({})", s.status, s.raw_state),
             s.public_ips
                 .iter()
                 .chain(&s.private_ips)
@@ -102,13 +102,6 @@ fn render_inventory(inv: &Inventory) {
     }
     println!("{t}");
     println!("{} servers", inv.servers.len());
-}
-
-fn status_word(s: &Server) -> String {
-    serde_json::to_value(s.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
