@@ -96,6 +96,16 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The defaults, with a configured whole-request timeout.
+    pub fn with_timeout(timeout: Duration) -> Limits {
+        Limits {
+            timeout,
+            ..Limits::default()
+        }
+    }
+}
+
 /// One HTTP API (a Grafana instance, a Prometheus server, a cloud account): its base URL,
 /// its auth, and a connection pool.
 #[derive(Clone)]

@@ -169,10 +169,7 @@ impl Paaf {
                 .ok_or_else(|| Error::other(format!("{}: a secret is missing", config.name)))?
                 .resolve(self.secrets.as_ref())
         };
-        let limits = Limits {
-            timeout: config.timeout,
-            ..Limits::default()
-        };
+        let limits = Limits::with_timeout(config.timeout);
         let project = config.project.as_deref().unwrap_or_default();
         Ok(match config.kind {
             FlagsKind::Unleash => Backend::Unleash(Unleash::connect(

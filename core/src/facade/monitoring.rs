@@ -55,10 +55,7 @@ impl Paaf {
                 password: password.resolve(self.secrets.as_ref())?,
             },
         };
-        let limits = Limits {
-            timeout: source.timeout,
-            ..Limits::default()
-        };
+        let limits = Limits::with_timeout(source.timeout);
         let name = format!("{} `{}`", source.kind.as_str(), source.name);
         let service = Service::new(&name, &source.url, auth, limits)?;
         Ok(match source.org_id {

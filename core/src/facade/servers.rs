@@ -18,10 +18,7 @@ impl Paaf {
             .as_ref()
             .map(|t| t.resolve(self.secrets.as_ref()))
             .transpose()?;
-        let limits = Limits {
-            timeout: config.timeout,
-            ..Limits::default()
-        };
+        let limits = Limits::with_timeout(config.timeout);
         Ec2::connect(
             &config.name,
             config.endpoint.as_deref(),
