@@ -373,7 +373,7 @@ fn render_alerts(sources: &[SourceAlerts]) {
                 a.name.clone(),
                 a.state.clone(),
                 a.severity.clone().unwrap_or_default(),
-                a.since_ms.map(ago_ms).unwrap_or_default(),
+                a.since_ms.map(render::ago_ms).unwrap_or_default(),
                 a.summary.clone().unwrap_or_default(),
             ]);
             rows += 1;
@@ -558,16 +558,14 @@ fn render_targets(targets: &[Target]) {
             target.job.clone(),
             target.instance.clone(),
             format!("{:?}", target.health).to_lowercase(),
-            target.last_scrape_ms.map(ago_ms).unwrap_or_default(),
+            target
+                .last_scrape_ms
+                .map(render::ago_ms)
+                .unwrap_or_default(),
             target.last_error.clone().unwrap_or_default(),
         ]);
     }
     println!("{t}");
-}
-
-fn ago_ms(ms: i64) -> String {
-    let secs = (chrono::Utc::now().timestamp_millis() - ms).max(0) / 1000;
-    format!("{} ago", render::human_duration(secs as u64))
 }
 
 fn local_time(ms: i64) -> String {

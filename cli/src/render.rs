@@ -52,6 +52,13 @@ fn ago(t: DateTime<Utc>) -> String {
     format!("{} ago", human_duration(secs))
 }
 
+/// `ago` of a time in ms since the Unix epoch (monitoring APIs give those).
+pub fn ago_ms(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(ago)
+        .unwrap_or_default()
+}
+
 pub fn hosts(statuses: &[HostStatus]) {
     if statuses.is_empty() {
         println!("No hosts yet. Add one: paaf host add NAME --address ADDR --user USER --key PATH");
