@@ -12,7 +12,7 @@
 
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ec2::{AwsCredentials, Ec2};
-use paaf_core::cloud::{PollSettings, PowerAction, ServerStatus};
+use paaf_core::cloud::{PollSettings, PowerAction, ServerStatus, power_and_wait};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::{Limits, Retry};
 use paaf_tests::{MotoServer, free_port};
@@ -184,17 +184,17 @@ async fn stop_then_start_are_followed_to_their_state_and_reboot_stays_running() 
     let cancel = CancellationToken::new();
 
     let mut observed = Vec::new();
-    let stopped = ec2
-        .power_and_wait(
-            "eu-west-1",
-            &id,
-            PowerAction::Stop,
-            fast_polling(),
-            &cancel,
-            |s| observed.push(s.raw_state.clone()),
-        )
-        .await
-        .unwrap();
+    let stopped = power_and_wait(
+        &ec2,
+        "eu-west-1",
+        &id,
+        PowerAction::Stop,
+        fast_polling(),
+        &cancel,
+        |s| observed.push(s.raw_state.clone()),
+    )
+    .await
+    .unwrap();
     eprintln!("stop: seen {:?}, raw {:?}", stopped.seen, observed);
     assert_eq!(stopped.accepted.status, Some(ServerStatus::Stopping));
     assert_eq!(stopped.accepted.raw_state.as_deref(), Some("stopping"));
@@ -211,33 +211,33 @@ async fn stop_then_start_are_followed_to_their_state_and_reboot_stays_running() 
         ServerStatus::Stopped
     );
 
-    let started = ec2
-        .power_and_wait(
-            "eu-west-1",
-            &id,
-            PowerAction::Start,
-            fast_polling(),
-            &cancel,
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let started = power_and_wait(
+        &ec2,
+        "eu-west-1",
+        &id,
+        PowerAction::Start,
+        fast_polling(),
+        &cancel,
+        |_| {},
+    )
+    .await
+    .unwrap();
     eprintln!("start: seen {:?}", started.seen);
     assert_eq!(started.accepted.status, Some(ServerStatus::Pending));
     assert_eq!(started.seen.last(), Some(&ServerStatus::Running));
     assert_eq!(started.server.status, ServerStatus::Running);
 
-    let rebooted = ec2
-        .power_and_wait(
-            "eu-west-1",
-            &id,
-            PowerAction::Reboot,
-            fast_polling(),
-            &cancel,
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let rebooted = power_and_wait(
+        &ec2,
+        "eu-west-1",
+        &id,
+        PowerAction::Reboot,
+        fast_polling(),
+        &cancel,
+        |_| {},
+    )
+    .await
+    .unwrap();
     eprintln!("reboot: seen {:?}", rebooted.seen);
     assert_eq!(rebooted.accepted.status, None, "a reboot answers only true");
     assert_eq!(rebooted.seen, vec![ServerStatus::Running]);

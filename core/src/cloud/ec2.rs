@@ -19,12 +19,12 @@
 //! needs SSH to the instance.
 
 use super::{
-    Accepted, Inventory, InventoryError, PollSettings, PowerAction, PowerOutcome, Server,
-    ServerStatus, poll_until,
+    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
 };
+use crate::config::CloudConfig;
 use crate::error::{Error, ErrorCode, ErrorInfo, Result};
-use crate::events::CancellationToken;
 use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
+use crate::secrets::SecretStore;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
@@ -99,7 +99,59 @@ impl fmt::Debug for Ec2 {
     }
 }
 
+impl CloudAccount for Ec2 {
+    fn provider(&self) -> &'static str {
+        "aws"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn list(&self) -> BoxFuture<'_, Inventory> {
+        Box::pin(Ec2::list(self))
+    }
+
+    fn read<'a>(&'a self, region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
+        Box::pin(self.describe(region, id))
+    }
+
+    fn power<'a>(
+        &'a self,
+        region: &'a str,
+        id: &'a str,
+        action: PowerAction,
+    ) -> BoxFuture<'a, Result<Accepted>> {
+        Box::pin(Ec2::power(self, region, id, action))
+    }
+}
+
 impl Ec2 {
+    /// The account of an `aws` `[[clouds]]` entry (checked by the config: regions and an
+    /// access key are there).
+    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Ec2> {
+        let missing = || Error::invalid(format!("aws account `{}` has no access key", config.name));
+        let secret_access_key = config
+            .secret_access_key
+            .as_ref()
+            .ok_or_else(missing)?
+            .resolve(secrets)?;
+        let session_token = config
+            .session_token
+            .as_ref()
+            .map(|t| t.resolve(secrets))
+            .transpose()?;
+        Ec2::connect(
+            &config.name,
+            config.endpoint.as_deref(),
+            config.access_key_id.as_deref().ok_or_else(missing)?,
+            secret_access_key,
+            session_token,
+            &config.regions,
+            Limits::with_timeout(config.timeout),
+        )
+    }
+
     /// The account `name` in `regions`, at `endpoint` for every region (a test server such as
     /// moto, which tells regions apart by the signature's scope) or, without one, at AWS's
     /// regional endpoints `https://ec2.{region}.amazonaws.com/`.
@@ -305,44 +357,8 @@ impl Ec2 {
             id: id.to_string(),
             status: state.as_deref().map(normalize),
             raw_state: state,
+            operation: None,
         })
-    }
-
-    /// Sends `action`, then reads the instance every `settings.interval` until it is in the
-    /// action's target state (running after a start or reboot, stopped after a stop).
-    pub async fn power_and_wait(
-        &self,
-        region: &str,
-        id: &str,
-        action: PowerAction,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-        observe: impl FnMut(&Server),
-    ) -> Result<PowerOutcome> {
-        let accepted = self.power(region, id, action).await?;
-        self.wait(region, accepted, settings, cancel, observe).await
-    }
-
-    /// Follows an accepted action to its target state (see [`poll_until`]).
-    pub async fn wait(
-        &self,
-        region: &str,
-        accepted: Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-        observe: impl FnMut(&Server),
-    ) -> Result<PowerOutcome> {
-        let id = accepted.id.clone();
-        let label = format!("{id} (aws \"{}\", {region})", self.name);
-        poll_until(
-            &label,
-            accepted,
-            settings,
-            cancel,
-            || self.describe(region, &id),
-            observe,
-        )
-        .await
     }
 
     /// Any Query API call (`Action=action` plus `params`) in `region`, signed; the XML body

@@ -2,26 +2,117 @@
 //! server, normalized status), the power actions, and the one way a power action is followed
 //! to its end ([`poll_until`]).
 //!
-//! A provider file (the model is [`ec2`]) does three things and no more:
+//! A provider file (the model is [`ec2`]) implements [`CloudAccount`] for one configured
+//! account, and does four things and no more:
 //! 1. lists its servers as [`Server`]s, one [`InventoryError`] row per region or account that
 //!    failed (a failing region never hides the others);
 //! 2. sends a [`PowerAction`] and returns the API's acceptance ([`Accepted`]): a call that
 //!    changes something is sent once (`Retry::NotIdempotent`), and an ambiguous failure is
 //!    `outcome-unknown`, never retried;
-//! 3. reads one server again, so that [`poll_until`] can follow it to the action's
+//! 3. where the API answers with an operation of its own (a DigitalOcean action, a GCP
+//!    operation, an Azure async operation, a Proxmox task), follows it to its end in
+//!    [`CloudAccount::settle`], honouring `Retry-After`, and turns a failed operation into an
+//!    error;
+//! 4. reads one server again, so that [`power_and_wait`] can follow it to the action's
 //!    [`PowerAction::target`] state within [`PollSettings`]; the result is a [`PowerOutcome`].
 //!
 //! A provider without an action (EC2 has no hard reboot) refuses it with `invalid-input`
-//! saying what to do instead, before sending anything.
+//! saying what to do instead, before sending anything. [`connect`] builds the account for a
+//! `[[clouds]]` entry.
 
 pub mod ec2;
 
+use crate::config::{CloudConfig, CloudKind};
 use crate::error::{Error, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
+use crate::secrets::SecretStore;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
+
+/// A boxed future, so that [`CloudAccount`] can be used as `dyn CloudAccount`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One configured cloud account of any provider.
+pub trait CloudAccount: Send + Sync + std::fmt::Debug {
+    /// The provider's short name (`aws`, `hetzner`, ...), as in [`Server::provider`].
+    fn provider(&self) -> &'static str;
+
+    /// The account's configured name.
+    fn name(&self) -> &str;
+
+    /// Every server of the account (all its configured regions, every page); what failed is
+    /// an [`InventoryError`] row beside the servers that could be listed.
+    fn list(&self) -> BoxFuture<'_, Inventory>;
+
+    /// One server, read now (`region` as in its [`Server::region`]).
+    fn read<'a>(&'a self, region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>>;
+
+    /// Sends `action` once and returns the API's acceptance.
+    fn power<'a>(
+        &'a self,
+        region: &'a str,
+        id: &'a str,
+        action: PowerAction,
+    ) -> BoxFuture<'a, Result<Accepted>>;
+
+    /// Follows the operation the API answered with ([`Accepted::operation`]) until it is
+    /// done, within `settings`; a failed operation is an error. Providers without operations
+    /// keep this default, which has nothing to wait for.
+    fn settle<'a>(
+        &'a self,
+        _region: &'a str,
+        _accepted: &'a Accepted,
+        _settings: PollSettings,
+        _cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The account of a `[[clouds]]` entry, its secrets read from `secrets`.
+pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dyn CloudAccount>> {
+    Ok(match config.kind {
+        CloudKind::Aws => Box::new(ec2::Ec2::from_config(config, secrets)?),
+        other => {
+            return Err(Error::invalid(format!(
+                "cloud account `{}`: {other} is not supported yet",
+                config.name
+            )));
+        }
+    })
+}
+
+/// Sends `action` to server `id` of `account`, waits for the provider's operation (if any),
+/// then reads the server every `settings.interval` until it is in the action's target state.
+pub async fn power_and_wait(
+    account: &dyn CloudAccount,
+    region: &str,
+    id: &str,
+    action: PowerAction,
+    settings: PollSettings,
+    cancel: &CancellationToken,
+    observe: impl FnMut(&Server),
+) -> Result<PowerOutcome> {
+    let accepted = account.power(region, id, action).await?;
+    account.settle(region, &accepted, settings, cancel).await?;
+    let label = format!(
+        "{id} ({} \"{}\", {region})",
+        account.provider(),
+        account.name()
+    );
+    poll_until(
+        &label,
+        accepted,
+        settings,
+        cancel,
+        || account.read(region, id),
+        observe,
+    )
+    .await
+}
 
 /// One server of one cloud account, as an inventory row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,6 +209,10 @@ pub struct Accepted {
     /// reboot answers only `true`).
     pub status: Option<ServerStatus>,
     pub raw_state: Option<String>,
+    /// The provider's record of the action to follow, when it answers with one (an action
+    /// id, an operation name or URL, a task id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
 }
 
 /// How a power action is followed to its end.
@@ -267,6 +362,7 @@ mod tests {
             id: "i-0123456789abcdef0".into(),
             status,
             raw_state: status.map(|s| s.to_string()),
+            operation: None,
         }
     }
 

@@ -2,32 +2,17 @@
 //! actions followed until the provider reports the final state.
 
 use super::{Confirmation, Paaf};
-use crate::cloud::ec2::Ec2;
-use crate::cloud::{Inventory, InventoryError, PollSettings, PowerAction, PowerOutcome, Server};
+use crate::cloud::{
+    self, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction, PowerOutcome, Server,
+};
 use crate::config::CloudConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::CancellationToken;
-use crate::http::Limits;
 use crate::journal::ActionState;
 
 impl Paaf {
-    fn cloud_account(&self, config: &CloudConfig) -> Result<Ec2> {
-        let secret_access_key = config.secret_access_key.resolve(self.secrets.as_ref())?;
-        let session_token = config
-            .session_token
-            .as_ref()
-            .map(|t| t.resolve(self.secrets.as_ref()))
-            .transpose()?;
-        let limits = Limits::with_timeout(config.timeout);
-        Ec2::connect(
-            &config.name,
-            config.endpoint.as_deref(),
-            &config.access_key_id,
-            secret_access_key,
-            session_token,
-            &config.regions,
-            limits,
-        )
+    fn cloud_account(&self, config: &CloudConfig) -> Result<Box<dyn CloudAccount>> {
+        cloud::connect(config, self.secrets.as_ref())
     }
 
     /// Every server of every cloud account (or only `account`), read concurrently; an account
@@ -49,11 +34,11 @@ impl Paaf {
         }
         let reads = accounts.iter().map(|c| async move {
             match self.cloud_account(c) {
-                Ok(ec2) => ec2.list().await,
+                Ok(account) => account.list().await,
                 Err(e) => Inventory {
                     servers: Vec::new(),
                     errors: vec![InventoryError {
-                        provider: c.kind.clone(),
+                        provider: c.kind.to_string(),
                         account: c.name.clone(),
                         region: None,
                         error: ErrorInfo::from(&e),
@@ -131,7 +116,7 @@ impl Paaf {
             .find(|c| c.name == found.account)
             .cloned()
             .ok_or_else(|| Error::other(format!("account {} vanished", found.account)))?;
-        let ec2 = self.cloud_account(&config)?;
+        let account = self.cloud_account(&config)?;
         let target = format!("{}/{}", found.account, found.id);
         let detail = format!(
             "{} {} in {} (was {})",
@@ -140,23 +125,23 @@ impl Paaf {
             found.region,
             found.raw_state
         );
-        let (ec2_ref, found_ref, cancel_ref) = (&ec2, &found, &cancel);
+        let (account_ref, found_ref, cancel_ref) = (account.as_ref(), &found, &cancel);
         self.journaled(
             &format!("server-{}", action.as_str()),
             &target,
             &detail,
             |started| async move {
                 started.now();
-                ec2_ref
-                    .power_and_wait(
-                        &found_ref.region,
-                        &found_ref.id,
-                        action,
-                        PollSettings::default(),
-                        cancel_ref,
-                        observe,
-                    )
-                    .await
+                cloud::power_and_wait(
+                    account_ref,
+                    &found_ref.region,
+                    &found_ref.id,
+                    action,
+                    PollSettings::default(),
+                    cancel_ref,
+                    observe,
+                )
+                .await
             },
             |o: &PowerOutcome| {
                 (
