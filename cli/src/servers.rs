@@ -1,70 +1,164 @@
-//! `paaf servers`, `paaf server reboot|stop|start`: the cloud commands and their output.
+//! `paaf servers`, `paaf server reboot|stop|start|rolling-reboot`: the cloud commands and their
+//! output.
 
 use crate::commands::Ctx;
 use crate::render::{self, table};
 use crate::{exit, prompt};
 use clap::{Args, Subcommand};
-use paaf_core::cloud::{Inventory, PowerAction, Server};
-use paaf_core::{CancellationToken, Result};
+use paaf_core::cloud::health::HealthCheck;
+use paaf_core::cloud::{Inventory, PollSettings, PowerAction, ServerFilter, ServerStatus};
+use paaf_core::{CancellationToken, Error, Result, RollingEvent, RollingPlan};
+use std::time::Duration;
 
 #[derive(Args)]
 pub struct ServersArgs {
-    /// Part of the name, id, region, state, an IP or a tag value
+    /// Part of the name, id, account, region, state, an IP or a tag
     pub query: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Show the last list at once, with its age, without asking the clouds
+    #[arg(long)]
+    pub cached: bool,
+}
+
+#[derive(Args)]
+pub struct FilterArgs {
     /// Only this account (a [[clouds]] name)
     #[arg(long)]
     pub account: Option<String>,
+    /// Only this provider (aws, gcp, azure, digitalocean, hetzner, ...)
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Only this region, zone, location or namespace
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only servers in this state
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<ServerStatus>,
+    /// Only servers with this tag: KEY=VALUE, or KEY for any value (repeatable: all must match)
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+impl FilterArgs {
+    fn filter(self, query: Option<String>) -> Result<ServerFilter> {
+        Ok(ServerFilter {
+            query,
+            provider: self.provider,
+            account: self.account,
+            region: self.region,
+            status: self.status,
+            tags: self
+                .tags
+                .iter()
+                .map(|t| ServerFilter::parse_tag(t))
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+fn parse_status(s: &str) -> std::result::Result<ServerStatus, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_ascii_lowercase()))
+        .map_err(|_| "use running, stopped, pending, stopping, terminated or unknown".to_string())
 }
 
 #[derive(Args)]
 pub struct Which {
-    /// The server's id (i-0abc…) or its Name tag
+    /// The server's id (i-0abc…, a droplet id, deployment/web…) or its name
     pub server: String,
     /// The account (a [[clouds]] name), when several have a server by that name
     #[arg(long)]
     pub account: Option<String>,
 }
 
+#[derive(Args)]
+pub struct RebootArgs {
+    #[command(flatten)]
+    pub which: Which,
+    /// A hard reboot (reset, power cycle) where the provider has one, for a hung OS
+    #[arg(long)]
+    pub hard: bool,
+}
+
+#[derive(Args)]
+pub struct RollingArgs {
+    /// Part of the name, id, region or a tag of the servers to reboot
+    pub query: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Servers rebooted at once
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: u32,
+    /// A hard reboot of each (reset) instead of a clean one
+    #[arg(long)]
+    pub hard: bool,
+    /// URL that must answer 2xx before the next batch ({ip}, {name}, {id}, {region} are
+    /// replaced), e.g. http://{ip}:8080/health
+    #[arg(long, conflicts_with = "health_cmd")]
+    pub health_url: Option<String>,
+    /// Command run here that must exit 0 before the next batch (same placeholders; also
+    /// PAAF_SERVER_IP, PAAF_SERVER_NAME, PAAF_SERVER_ID, PAAF_SERVER_REGION)
+    #[arg(long)]
+    pub health_cmd: Option<String>,
+    /// Seconds a server may take to pass its health check
+    #[arg(long, default_value_t = 300)]
+    pub health_timeout: u64,
+    /// Seconds between two tries of a failing health check
+    #[arg(long, default_value_t = 5)]
+    pub health_interval: u64,
+}
+
 #[derive(Subcommand)]
 pub enum ServerCommand {
     /// Reboot through the provider's API, then wait until it reports running
-    Reboot(Which),
+    Reboot(RebootArgs),
     /// Stop, then wait until it reports stopped
     Stop(Which),
     /// Start, then wait until it reports running
     Start(Which),
+    /// Reboot a group N at a time, each running and healthy before the next; stops at the
+    /// first failure
+    RollingReboot(RollingArgs),
 }
 
 pub async fn list(ctx: &Ctx, a: ServersArgs) -> Result<i32> {
-    let mut inventory = ctx.paaf.servers(a.account.as_deref()).await?;
-    if let Some(q) = a.query.as_deref().map(str::to_lowercase) {
-        inventory.servers.retain(|s| matches(s, &q));
+    let filter = a.filter.filter(a.query)?;
+    if a.cached {
+        let Some(cached) = ctx.paaf.cached_servers() else {
+            return Err(Error::NotFound {
+                what: "server cache",
+                name: String::new(),
+                hint: Some("run `paaf servers` once to fill it".into()),
+            });
+        };
+        let inventory = Inventory {
+            servers: cached
+                .servers
+                .iter()
+                .filter(|s| filter.matches(s))
+                .cloned()
+                .collect(),
+            errors: Vec::new(),
+        };
+        if ctx.json {
+            render::json(&serde_json::json!({
+                "fetched_at_ms": cached.fetched_at_ms,
+                "servers": inventory.servers,
+            }));
+        } else {
+            render_inventory(&inventory);
+            println!("(cached {})", render::ago_ms(cached.fetched_at_ms));
+        }
+        return Ok(exit::OK);
     }
+    let mut inventory = ctx.paaf.servers(filter.account.as_deref()).await?;
+    inventory.servers.retain(|s| filter.matches(s));
     if ctx.json {
         render::json(&inventory);
     } else {
         render_inventory(&inventory);
     }
     Ok(exit::OK)
-}
-
-fn matches(s: &Server, q: &str) -> bool {
-    let fields = [
-        Some(s.id.as_str()),
-        s.name.as_deref(),
-        Some(s.region.as_str()),
-        Some(s.raw_state.as_str()),
-        Some(s.account.as_str()),
-    ];
-    fields
-        .iter()
-        .flatten()
-        .any(|f| f.to_lowercase().contains(q))
-        || s.public_ips
-            .iter()
-            .chain(&s.private_ips)
-            .any(|ip| ip.contains(q))
-        || s.tags.values().any(|v| v.to_lowercase().contains(q))
 }
 
 fn render_inventory(inv: &Inventory) {
@@ -74,11 +168,14 @@ fn render_inventory(inv: &Inventory) {
         );
         return;
     }
-    let mut t = table(&["NAME", "ID", "ACCOUNT", "REGION", "STATUS", "IPS"]);
+    let mut t = table(&[
+        "NAME", "ID", "PROVIDER", "ACCOUNT", "REGION", "STATUS", "IPS",
+    ]);
     for e in &inv.errors {
         t.add_row(vec![
             "—".into(),
             String::new(),
+            e.provider.clone(),
             e.account.clone(),
             e.region.clone().unwrap_or_default(),
             format!("error[{}]", e.error.code.as_str()),
@@ -89,6 +186,7 @@ fn render_inventory(inv: &Inventory) {
         t.add_row(vec![
             s.name.clone().unwrap_or_default(),
             s.id.clone(),
+            s.provider.clone(),
             s.account.clone(),
             s.region.clone(),
             format!("{} ({})", s.status, s.raw_state),
@@ -104,16 +202,8 @@ fn render_inventory(inv: &Inventory) {
     println!("{} servers", inv.servers.len());
 }
 
-pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
-    let (action, which) = match command {
-        ServerCommand::Reboot(w) => (PowerAction::Reboot, w),
-        ServerCommand::Stop(w) => (PowerAction::Stop, w),
-        ServerCommand::Start(w) => (PowerAction::Start, w),
-    };
-    let confirm = prompt::confirm(
-        ctx.yes,
-        &format!("{} {} now?", action.as_str(), which.server),
-    );
+/// Cancels `token` on Ctrl-C.
+fn cancel_on_ctrl_c() -> CancellationToken {
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
     tokio::spawn(async move {
@@ -121,6 +211,21 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
             on_ctrl_c.cancel();
         }
     });
+    cancel
+}
+
+pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
+    let (action, which) = match command {
+        ServerCommand::Reboot(RebootArgs { which, hard: false }) => (PowerAction::Reboot, which),
+        ServerCommand::Reboot(RebootArgs { which, hard: true }) => (PowerAction::HardReboot, which),
+        ServerCommand::Stop(w) => (PowerAction::Stop, w),
+        ServerCommand::Start(w) => (PowerAction::Start, w),
+        ServerCommand::RollingReboot(args) => return rolling(ctx, args).await,
+    };
+    let confirm = prompt::confirm(
+        ctx.yes,
+        &format!("{} {} now?", action.as_str(), which.server),
+    );
     let json = ctx.json;
     let mut last = String::new();
     let outcome = ctx
@@ -130,7 +235,7 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
             &which.server,
             action,
             &confirm,
-            cancel,
+            cancel_on_ctrl_c(),
             |s| {
                 if !json && s.raw_state != last {
                     eprintln!("  {}: {}", s.id, s.raw_state);
@@ -151,4 +256,96 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
         );
     }
     Ok(exit::OK)
+}
+
+async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
+    let plan = RollingPlan {
+        filter: a.filter.filter(a.query)?,
+        batch: a.batch as usize,
+        hard: a.hard,
+        health: match (a.health_url, a.health_cmd) {
+            (Some(url), _) => Some(HealthCheck::Url(url)),
+            (None, Some(cmd)) => Some(HealthCheck::Command(cmd)),
+            (None, None) => None,
+        },
+        health_timeout: Duration::from_secs(a.health_timeout),
+        health_interval: Duration::from_secs(a.health_interval.max(1)),
+        poll: PollSettings::default(),
+    };
+    // The confirmation names every server: list them first, so the prompt is answerable.
+    let selected = ctx.paaf.rolling_selection(&plan.filter).await?;
+    let names: Vec<&str> = selected
+        .iter()
+        .map(|s| s.name.as_deref().unwrap_or(&s.id))
+        .collect();
+    let confirm = prompt::confirm(
+        ctx.yes,
+        &format!(
+            "rolling {} of {} servers ({}), {} at a time{}?",
+            if a.hard { "hard reboot" } else { "reboot" },
+            selected.len(),
+            names.join(", "),
+            plan.batch,
+            if plan.health.is_none() {
+                ", without a health check"
+            } else {
+                ""
+            }
+        ),
+    );
+    let json = ctx.json;
+    let report = ctx
+        .paaf
+        .rolling_reboot(&plan, &confirm, cancel_on_ctrl_c(), |event| {
+            if json {
+                return;
+            }
+            match event {
+                RollingEvent::Batch {
+                    number,
+                    of,
+                    servers,
+                } => eprintln!("batch {number}/{of}: {}", servers.join(", ")),
+                RollingEvent::State { server, raw_state } => {
+                    eprintln!("  {server}: {raw_state}")
+                }
+                RollingEvent::Unhealthy { server, reason } => {
+                    eprintln!("  {server}: not healthy yet ({reason})")
+                }
+                RollingEvent::Healthy { server } => eprintln!("  {server}: healthy"),
+            }
+        })
+        .await?;
+    if json {
+        render::json(&report);
+    } else {
+        println!(
+            "{} rebooted and healthy in {:.1}s",
+            report.done.len(),
+            report.elapsed_ms as f64 / 1000.0
+        );
+        if let Some(f) = &report.failed {
+            println!(
+                "stopped at {}: error[{}] {}",
+                f.server.name.as_deref().unwrap_or(&f.server.id),
+                f.error.code.as_str(),
+                f.error.message
+            );
+            if !report.not_started.is_empty() {
+                println!(
+                    "not started: {}",
+                    report
+                        .not_started
+                        .iter()
+                        .map(|s| s.name.as_deref().unwrap_or(&s.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+    }
+    Ok(match &report.failed {
+        None => exit::OK,
+        Some(f) => exit::code(f.error.code),
+    })
 }

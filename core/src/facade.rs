@@ -22,9 +22,14 @@ use std::time::Instant;
 mod flags;
 mod monitoring;
 #[cfg(feature = "cloud")]
+mod rolling;
+#[cfg(feature = "cloud")]
 mod servers;
+
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
+#[cfg(feature = "cloud")]
+pub use rolling::{RollingEvent, RollingFailure, RollingPlan, RollingReport};
 
 /// How a person confirmed a destructive action.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]

@@ -25,6 +25,8 @@ pub use facade::{
     About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
     Paaf, TimeWindow,
 };
+#[cfg(feature = "cloud")]
+pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!("paaf_core");

@@ -11,6 +11,15 @@ use serde_json::Value;
 const AMI: &str = "ami-12c6146b";
 
 async fn launch(moto: &MotoServer, region: &str, name: &str) -> String {
+    launch_tagged(moto, region, name, &[]).await
+}
+
+async fn launch_tagged(
+    moto: &MotoServer,
+    region: &str,
+    name: &str,
+    tags: &[(&str, &str)],
+) -> String {
     let ec2 = Ec2::connect(
         "seed",
         Some(&moto.url()),
@@ -39,6 +48,17 @@ async fn launch(moto: &MotoServer, region: &str, name: &str) -> String {
             name.to_string(),
         ),
     ];
+    let mut params = params;
+    for (i, (k, v)) in tags.iter().enumerate() {
+        params.push((
+            format!("TagSpecification.1.Tag.{}.Key", i + 2),
+            k.to_string(),
+        ));
+        params.push((
+            format!("TagSpecification.1.Tag.{}.Value", i + 2),
+            v.to_string(),
+        ));
+    }
     let xml = ec2
         .call_raw(region, "RunInstances", params, Retry::NotIdempotent)
         .await
@@ -117,4 +137,164 @@ async fn servers_of_two_regions_then_a_stop_and_start_by_name() {
             .iter()
             .any(|r| r.to_string().contains("not-a-real-secret"))
     );
+}
+
+fn aws_config(moto: &MotoServer) -> String {
+    format!(
+        "operator = \"alice\"\n\n[[clouds]]\nname = \"prod\"\ntype = \"aws\"\nregions = [\"eu-west-1\"]\naccess_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"env:PAAF_TEST_AWS_SECRET\"\nendpoint = \"{}\"\n",
+        moto.url()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filters_the_cache_and_a_hard_reboot_ec2_does_not_have() {
+    let moto = MotoServer::start();
+    launch_tagged(&moto, "eu-west-1", "web-1", &[("role", "web")]).await;
+    launch_tagged(&moto, "eu-west-1", "db-1", &[("role", "db")]).await;
+    let world = World::new();
+    world.write_config(&aws_config(&moto));
+
+    // No list yet: no cache, and the error says how to fill it.
+    let (code, body, _) = run(&world, &["servers", "--cached"]);
+    assert_eq!(code, Some(3), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("paaf servers"),
+        "{body}"
+    );
+
+    let (code, body, err) = run(&world, &["servers", "--tag", "role=web"]);
+    assert_eq!(code, Some(0), "{err}");
+    let names: Vec<&str> = body["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web-1"]);
+    let (_, body, _) = run(
+        &world,
+        &["servers", "--provider", "aws", "--status", "stopped"],
+    );
+    assert_eq!(body["servers"].as_array().unwrap().len(), 0, "{body}");
+    let (code, body, _) = run(&world, &["servers", "--status", "sleeping"]);
+    assert_eq!(code, Some(2), "a bad --status is a usage error: {body}");
+
+    // The listing above (every account) filled the cache; --cached reads it without moto.
+    drop(moto);
+    let (code, body, err) = run(&world, &["servers", "--cached", "--tag", "role"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(body["servers"].as_array().unwrap().len(), 2, "{body}");
+    assert!(body["fetched_at_ms"].as_i64().unwrap() > 1_700_000_000_000);
+
+    let moto = MotoServer::start();
+    launch(&moto, "eu-west-1", "web-9").await;
+    world.write_config(&aws_config(&moto));
+    let (code, body, _) = run(&world, &["server", "reboot", "web-9", "--hard", "--yes"]);
+    assert_eq!(code, Some(3), "{body}");
+    assert_eq!(body["error"]["code"], "invalid-input");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stop then start"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolling_reboot_goes_one_at_a_time_and_stops_at_the_first_unhealthy_server() {
+    let moto = MotoServer::start();
+    for name in ["web-a", "web-b", "web-c"] {
+        launch_tagged(&moto, "eu-west-1", name, &[("role", "web")]).await;
+    }
+    launch_tagged(&moto, "eu-west-1", "db-1", &[("role", "db")]).await;
+    let world = World::new();
+    world.write_config(&aws_config(&moto));
+
+    // Everyone healthy: three reboots, in name order, each journaled, plus the roll itself.
+    let (code, report, err) = run(
+        &world,
+        &[
+            "server",
+            "rolling-reboot",
+            "--tag",
+            "role=web",
+            "--health-cmd",
+            "test -n {ip}",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let done: Vec<&str> = report["done"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["server"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(done, ["web-a", "web-b", "web-c"], "{report}");
+    let journal = paaf_tests::journal_json(&world);
+    let count = |kind: &str| journal.iter().filter(|r| r["kind"] == kind).count();
+    assert_eq!((count("server-reboot"), count("rolling-reboot")), (3, 1));
+
+    // web-b never gets healthy: web-a done, the roll stops at web-b, web-c untouched.
+    let (code, report, err) = run(
+        &world,
+        &[
+            "server",
+            "rolling-reboot",
+            "--tag",
+            "role=web",
+            "--health-cmd",
+            "test {name} != web-b",
+            "--health-timeout",
+            "2",
+            "--health-interval",
+            "1",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(report["done"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["failed"]["server"]["name"], "web-b");
+    assert!(
+        report["failed"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("health check"),
+        "{report}"
+    );
+    assert_eq!(report["not_started"][0]["name"], "web-c");
+    let journal = paaf_tests::journal_json(&world);
+    let count = |kind: &str| journal.iter().filter(|r| r["kind"] == kind).count();
+    assert_eq!(
+        count("server-reboot"),
+        5,
+        "web-c was not rebooted the second time"
+    );
+    let roll = journal
+        .iter()
+        .find(|r| r["kind"] == "rolling-reboot" && r["state"] == "failed")
+        .unwrap();
+    assert!(roll.to_string().contains("web-b"), "{roll}");
+
+    // A selection with a stopped server is refused before anything is sent.
+    let (code, _, err) = run(&world, &["server", "stop", "db-1", "--yes"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, body, _) = run(
+        &world,
+        &["server", "rolling-reboot", "--tag", "role", "--yes"],
+    );
+    assert_eq!(code, Some(3), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("db-1 (stopped)"),
+        "{body}"
+    );
+    let (code, body, _) = run(&world, &["server", "rolling-reboot", "--yes"]);
+    assert_eq!(code, Some(3), "an empty selection is refused: {body}");
 }

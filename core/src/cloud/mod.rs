@@ -20,13 +20,18 @@
 //! saying what to do instead, before sending anything. [`connect`] builds the account for a
 //! `[[clouds]]` entry.
 
+pub mod cache;
 pub mod ec2;
+pub mod filter;
+pub mod health;
+
+pub use filter::ServerFilter;
 
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{Error, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
 use crate::secrets::SecretStore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -115,7 +120,7 @@ pub async fn power_and_wait(
 }
 
 /// One server of one cloud account, as an inventory row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Server {
     /// The provider's short name: `aws`, `hetzner`, `gcp`, ...
     pub provider: String,
@@ -138,7 +143,7 @@ pub struct Server {
 }
 
 /// A server's state, normalized across providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ServerStatus {
     Running,

@@ -2,6 +2,7 @@
 //! actions followed until the provider reports the final state.
 
 use super::{Confirmation, Paaf};
+use crate::cloud::cache::{self, CachedInventory};
 use crate::cloud::{
     self, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction, PowerOutcome, Server,
 };
@@ -15,8 +16,15 @@ impl Paaf {
         cloud::connect(config, self.secrets.as_ref())
     }
 
+    /// The server list of the last `servers(None)`, with its age: what a front-end shows at
+    /// once on start, before the fresh list arrives. `None` before the first listing.
+    pub fn cached_servers(&self) -> Option<CachedInventory> {
+        cache::load(&cache::path_beside(&self.config().journal))
+    }
+
     /// Every server of every cloud account (or only `account`), read concurrently; an account
-    /// or region that fails is an error row beside the others.
+    /// or region that fails is an error row beside the others. A listing of every account
+    /// replaces the cache [`Paaf::cached_servers`] reads.
     pub async fn servers(&self, account: Option<&str>) -> Result<Inventory> {
         let accounts: Vec<CloudConfig> = self
             .config()
@@ -53,11 +61,17 @@ impl Paaf {
         }
         all.servers
             .sort_by(|a, b| (&a.account, &a.name, &a.id).cmp(&(&b.account, &b.name, &b.id)));
+        if account.is_none() {
+            let path = cache::path_beside(&self.config().journal);
+            if let Err(e) = cache::store(&path, &all, chrono::Utc::now().timestamp_millis()) {
+                tracing::warn!("{e}");
+            }
+        }
         Ok(all)
     }
 
     /// The one server whose id or `Name` is `server` (in `account`, when given).
-    async fn find_server(&self, account: Option<&str>, server: &str) -> Result<Server> {
+    pub(crate) async fn find_server(&self, account: Option<&str>, server: &str) -> Result<Server> {
         let inventory = self.servers(account).await?;
         let matches: Vec<&Server> = inventory
             .servers
@@ -109,6 +123,19 @@ impl Paaf {
             found.account,
             found.region
         ))?;
+        self.power_found(&found, action, PollSettings::default(), cancel, observe)
+            .await
+    }
+
+    /// [`Paaf::server_power`] of a server already found and confirmed.
+    pub(crate) async fn power_found(
+        &self,
+        found: &Server,
+        action: PowerAction,
+        settings: PollSettings,
+        cancel: CancellationToken,
+        observe: impl FnMut(&Server),
+    ) -> Result<PowerOutcome> {
         let config = self
             .config()
             .clouds
@@ -125,7 +152,7 @@ impl Paaf {
             found.region,
             found.raw_state
         );
-        let (account_ref, found_ref, cancel_ref) = (account.as_ref(), &found, &cancel);
+        let (account_ref, found_ref, cancel_ref) = (account.as_ref(), found, &cancel);
         self.journaled(
             &format!("server-{}", action.as_str()),
             &target,
@@ -137,7 +164,7 @@ impl Paaf {
                     &found_ref.region,
                     &found_ref.id,
                     action,
-                    PollSettings::default(),
+                    settings,
                     cancel_ref,
                     observe,
                 )
