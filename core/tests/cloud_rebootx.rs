@@ -107,6 +107,7 @@ fn assert_no_secret(text: &str) {
     assert!(!text.contains(PREFIX), "{text}");
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /runnables` 200 `ListRunnablesRes`, `Runnable`, `RunnableScopes`, `RunnableSSH`.
 #[tokio::test]
 async fn the_sample_servers_are_listed_with_their_region_tags_and_addresses() {
     let server = MockServer::start().await;
@@ -128,7 +129,10 @@ async fn the_sample_servers_are_listed_with_their_region_tags_and_addresses() {
     assert_eq!(s.region, "par-01");
     assert_eq!(s.status, ServerStatus::Stopped);
     assert_eq!(s.raw_state, "off");
-    assert_eq!(s.private_ips, vec!["192.168.0.26", "server01.mycompany.com"]);
+    assert_eq!(
+        s.private_ips,
+        vec!["192.168.0.26", "server01.mycompany.com"]
+    );
     assert!(s.public_ips.is_empty());
     let tag = |k: &str| s.tags.get(k).map(String::as_str);
     assert_eq!(tag("flavor"), Some("medium"));
@@ -144,6 +148,7 @@ async fn the_sample_servers_are_listed_with_their_region_tags_and_addresses() {
     assert_eq!(sent[0].url.query(), Some("limit=50&offset=0"));
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `ListRunnablesQueryParams` `limit`/`offset`, `ListRes_Runnable_.total`.
 #[tokio::test]
 async fn every_page_is_read_with_limit_and_offset_until_total() {
     let server = MockServer::start().await;
@@ -170,6 +175,7 @@ async fn every_page_is_read_with_limit_and_offset_until_total() {
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `ListRunnablesQueryParams` (`limit` is a maximum; `offset` the cursor).
 #[tokio::test]
 async fn a_server_that_ignores_limit_is_read_at_once_and_one_that_ignores_offset_is_refused() {
     // The reference fileJson mode answers everything whatever the limit.
@@ -203,6 +209,7 @@ async fn a_server_that_ignores_limit_is_read_at_once_and_one_that_ignores_offset
     assert_eq!((e.account.as_str(), e.region.as_deref()), ("home", None));
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `ListRunnablesQueryParams.q`, `RunnableScopes.geo`.
 #[tokio::test]
 async fn search_sends_q_and_the_configured_regions_filter_the_list() {
     let server = MockServer::start().await;
@@ -242,6 +249,7 @@ async fn search_sends_q_and_the_configured_regions_filter_the_list() {
     assert_eq!(ids, vec!["789"]);
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot` 201 `RunnableOperationRes` (async `jobId`), `RunnableStatus`.
 #[tokio::test]
 async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
     let server = MockServer::start().await;
@@ -286,6 +294,7 @@ async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
     assert_eq!(outcome.server.id, "123");
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/stop` 201 `{"jobId": null}` (synchronous), `RunnableStatus`.
 #[tokio::test]
 async fn a_stop_without_job_is_followed_to_off() {
     let server = MockServer::start().await;
@@ -331,6 +340,7 @@ async fn a_stop_without_job_is_followed_to_off() {
     assert_eq!(outcome.server.raw_state, "off");
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/stop`, `RunnableStatus` `pending`.
 #[tokio::test]
 async fn a_stop_that_never_ends_times_out_naming_the_state() {
     let server = MockServer::start().await;
@@ -359,9 +369,13 @@ async fn a_stop_that_never_ends_times_out_naming_the_state() {
     .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Timeout);
     let text = e.to_string();
-    assert!(text.contains("still pending") && text.contains("home"), "{text}");
+    assert!(
+        text.contains("still pending") && text.contains("home"),
+        "{text}"
+    );
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `paths` (only reboot and stop exist).
 #[tokio::test]
 async fn start_and_hard_reboot_are_refused_before_anything_is_sent() {
     let server = MockServer::start().await;
@@ -380,6 +394,7 @@ async fn start_and_hard_reboot_are_refused_before_anything_is_sent() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `securitySchemes.authorizationHeader`, 401/403 `ErrorRes`.
 #[tokio::test]
 async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() {
     let server = MockServer::start().await;
@@ -411,10 +426,7 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
         "{}",
         row.error.message
     );
-    let e = account
-        .power("123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
+    let e = account.power("123", PowerAction::Reboot).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed);
     assert_no_secret(&e.to_string());
 
@@ -436,6 +448,7 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
     assert!(e.to_string().contains("Operation forbidden"), "{e}");
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot` 404 `ErrorRes`, `servers` (the prefix in the URL).
 #[tokio::test]
 async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
     let server = MockServer::start().await;
@@ -449,10 +462,7 @@ async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
         .mount(&server)
         .await;
     let account = rebootx(&server);
-    let e = account
-        .power("999", PowerAction::Reboot)
-        .await
-        .unwrap_err();
+    let e = account.power("999", PowerAction::Reboot).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound);
     let text = e.to_string();
     assert!(text.contains("999") && text.contains("home"), "{text}");
@@ -488,6 +498,7 @@ async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
     );
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /runnables`, `POST /runnables/{id}/reboot` (429 is HTTP's, RFC 6585).
 #[tokio::test]
 async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
     let server = MockServer::start().await;
@@ -522,6 +533,7 @@ async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
     assert!(e.to_string().contains("120s"), "{e}");
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /runnables`, `POST /runnables/{id}/reboot` (5xx is not in the spec: the reference server's 500 `ErrorRes`).
 #[tokio::test]
 async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
     let server = MockServer::start().await;
@@ -539,9 +551,7 @@ async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(format!("{RUNNABLES}/123/reboot")))
-        .respond_with(
-            ResponseTemplate::new(500).set_body_json(json!({"message": "exit status 1"})),
-        )
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "exit status 1"})))
         .expect(1)
         .mount(&server)
         .await;
@@ -557,6 +567,7 @@ async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
     );
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot`.
 #[tokio::test]
 async fn a_reboot_that_times_out_is_outcome_unknown_and_sent_once() {
     let server = MockServer::start().await;
@@ -578,6 +589,7 @@ async fn a_reboot_that_times_out_is_outcome_unknown_and_sent_once() {
     assert_no_secret(&e.to_string());
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /runnables` 200 `ListRunnablesRes`.
 #[tokio::test]
 async fn a_body_that_is_not_the_spec_json_is_malformed() {
     for body in [
@@ -598,6 +610,7 @@ async fn a_body_that_is_not_the_spec_json_is_malformed() {
     }
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `RunnableStatus` (`off`, `on`, `pending`, `unknown`).
 #[tokio::test]
 async fn a_status_outside_the_spec_is_unknown_with_the_raw_word_kept() {
     let server = MockServer::start().await;
@@ -614,6 +627,7 @@ async fn a_status_outside_the_spec_is_unknown_with_the_raw_word_kept() {
     assert_eq!(servers[1].raw_state, "unknown");
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `securitySchemes.authorizationHeader`, `servers` (`http://localhost:9001/cd5331ba/`).
 #[tokio::test]
 async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
     let server = MockServer::start().await;
@@ -631,7 +645,11 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
     assert!(debug.contains("home"), "{debug}");
     let row = &account.list().await.errors[0];
     assert_no_secret(&row.error.message);
-    assert!(row.error.message.contains("[redacted]"), "{}", row.error.message);
+    assert!(
+        row.error.message.contains("[redacted]"),
+        "{}",
+        row.error.message
+    );
 
     // Nothing listens there: the transport error names the URL, prefix redacted.
     let closed = RebootX::connect(
@@ -645,14 +663,12 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
     let row = &closed.list().await.errors[0];
     assert_eq!(row.error.code, ErrorCode::Unreachable);
     assert_no_secret(&row.error.message);
-    let e = closed
-        .power("123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
+    let e = closed.power("123", PowerAction::Reboot).await.unwrap_err();
     assert_no_secret(&e.to_string());
     assert_no_secret(&format!("{e:?}"));
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /dashboards` 200 `ListDashboardsRes`, `Dashboard`, `DashboardMetric`.
 #[tokio::test]
 async fn the_sample_dashboards_are_read() {
     let server = MockServer::start().await;
@@ -680,6 +696,7 @@ async fn the_sample_dashboards_are_read() {
     assert_eq!(business[1].value, None);
 }
 
+/// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `servers`, `securitySchemes.authorizationHeader`.
 #[tokio::test]
 async fn a_rebootx_clouds_entry_connects_with_its_key_from_the_secret_store() {
     let server = MockServer::start().await;
@@ -693,9 +710,7 @@ async fn a_rebootx_clouds_entry_connects_with_its_key_from_the_secret_store() {
     );
     let config = Config::parse(Path::new("paaf.toml"), &toml).unwrap();
     let secrets = MemoryStore::default();
-    secrets
-        .set("rbtx-home", &SecretString::from(KEY))
-        .unwrap();
+    secrets.set("rbtx-home", &SecretString::from(KEY)).unwrap();
     let account = connect(&config.clouds[0], &secrets).unwrap();
     assert_eq!((account.provider(), account.name()), ("rebootx", "home"));
     assert_eq!(account.list().await.servers.len(), 2);
