@@ -116,6 +116,8 @@ pub struct Service {
     limits: Limits,
     /// Sent with every request (e.g. Grafana's `X-Grafana-Org-Id`).
     default_headers: Vec<(String, String)>,
+    /// The base URL's path, when it is a secret (RebootX on-prem's path prefix).
+    secret_path: Option<SecretString>,
     client: reqwest::Client,
 }
 
@@ -123,7 +125,7 @@ impl fmt::Debug for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Service")
             .field("name", &self.name)
-            .field("base", &self.base.as_str())
+            .field("base", &self.redact(self.base.as_str()))
             .field("auth", &self.auth)
             .finish()
     }
@@ -302,8 +304,17 @@ impl Service {
             auth,
             limits,
             default_headers: Vec::new(),
+            secret_path: None,
             client,
         })
+    }
+
+    /// Treats the base URL's path as a secret (RebootX on-prem's secret path prefix): it is
+    /// redacted wherever a message (a transport error names the URL) or `Debug` would show it.
+    pub fn with_secret_base_path(mut self) -> Service {
+        let path = self.base.path().trim_matches('/');
+        self.secret_path = (!path.is_empty()).then(|| SecretString::from(path));
+        self
     }
 
     /// Sends `name: value` with every request of this service (never a secret: use
@@ -476,18 +487,23 @@ impl Service {
         }
     }
 
-    /// Replaces the service's secret wherever `text` echoes it.
+    /// Replaces the service's secrets (and a secret base path) wherever `text` echoes them.
     pub fn redact(&self, text: &str) -> String {
-        match self.auth.secret() {
-            Some(secret) if !secret.is_empty() => text.replace(secret, "[redacted]"),
-            _ => text.to_string(),
+        let path = self.secret_path.as_ref().map(|p| p.expose_secret());
+        let mut text = text.to_string();
+        for secret in self.auth.secret().into_iter().chain(path) {
+            if !secret.is_empty() {
+                text = text.replace(secret, "[redacted]");
+            }
         }
+        text
     }
 
     fn transport_error(&self, e: reqwest::Error, request: &Request) -> Sent {
         let host = self.base.host_str().unwrap_or("?").to_string();
-        // reqwest's messages name the URL, never headers; the URL holds no secret (paaf puts
-        // credentials in headers only), but redact anyway in case a user wrote one into it.
+        // reqwest's messages name the URL, never headers; the URL holds no credential (paaf
+        // puts them in headers only), but its path may be a secret (`with_secret_base_path`)
+        // and a user may have written one into it.
         let reason = self.redact(&error_chain(&e));
         if e.is_connect() {
             return Sent::Before(Error::Unreachable {
@@ -653,6 +669,25 @@ mod tests {
         assert_eq!(
             service.redact("echo hunter2-secret back"),
             "echo [redacted] back"
+        );
+    }
+
+    #[test]
+    fn a_secret_base_path_is_redacted_from_debug_and_messages() {
+        let service = Service::new(
+            "rebootx \"home\"",
+            "http://127.0.0.1:1/cd5331ba",
+            HttpAuth::None,
+            Limits::default(),
+        )
+        .unwrap()
+        .with_secret_base_path();
+        let text = format!("{service:?}");
+        assert!(!text.contains("cd5331ba"), "{text}");
+        assert!(text.contains("127.0.0.1:1/[redacted]/"), "{text}");
+        assert_eq!(
+            service.redact("error sending request for url (http://127.0.0.1:1/cd5331ba/runnables)"),
+            "error sending request for url (http://127.0.0.1:1/[redacted]/runnables)"
         );
     }
 

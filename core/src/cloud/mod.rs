@@ -24,6 +24,7 @@ pub mod cache;
 pub mod ec2;
 pub mod filter;
 pub mod health;
+pub mod rebootx;
 
 pub use filter::ServerFilter;
 
@@ -81,6 +82,7 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
 pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dyn CloudAccount>> {
     Ok(match config.kind {
         CloudKind::Aws => Box::new(ec2::Ec2::from_config(config, secrets)?),
+        CloudKind::Rebootx => Box::new(rebootx::RebootX::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",
