@@ -279,6 +279,9 @@ pub struct HostConfig {
     pub command_timeout: Duration,
     pub max_output_bytes: usize,
     pub reboot: RebootSettings,
+    /// The cloud server this host is, as `(account, id or name)`: a reboot of that server
+    /// through its cloud's API is verified over SSH (a new boot id, the test command).
+    pub server: Option<(String, String)>,
 }
 
 /// How paaf logs in to a host. Secrets are references, never values.
@@ -472,6 +475,9 @@ struct RawHost {
     boot_id_command: Option<Spanned<String>>,
     test_command: Option<Spanned<String>>,
     reboot: Option<RawReboot>,
+    /// `ACCOUNT/SERVER`: the cloud server this host is (its id or name in a [[clouds]]
+    /// account), so that a cloud reboot of it is verified over SSH.
+    server: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1381,6 +1387,24 @@ fn validate_host(src: &Source, defaults: &RawDefaults, raw: RawHost) -> Result<H
             12,
         )?),
     };
+    let server = match &raw.server {
+        None => None,
+        Some(link) => match link.get_ref().trim().split_once('/') {
+            Some((account, server)) if valid_name(account) && !server.trim().is_empty() => {
+                Some((account.to_string(), server.trim().to_string()))
+            }
+            _ => {
+                return Err(src.err(
+                    Some(&link.span()),
+                    format!(
+                        "host `{name}`: server `{}` is not ACCOUNT/SERVER",
+                        link.get_ref()
+                    ),
+                    "name the [[clouds]] account and the server's id or name, e.g. server = \"prod/i-0123456789abcdef0\"",
+                ));
+            }
+        },
+    };
     Ok(HostConfig {
         name,
         address,
@@ -1394,6 +1418,7 @@ fn validate_host(src: &Source, defaults: &RawDefaults, raw: RawHost) -> Result<H
         command_timeout: Duration::from_secs(command),
         max_output_bytes: usize::try_from(max_output).unwrap_or(usize::MAX),
         reboot,
+        server,
     })
 }
 

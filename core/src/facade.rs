@@ -192,7 +192,7 @@ impl Paaf {
         self.config().host(name).cloned()
     }
 
-    fn target(&self, host: &HostConfig) -> Result<Target> {
+    pub(crate) fn target(&self, host: &HostConfig) -> Result<Target> {
         let credentials = match &host.auth {
             Auth::Key { path, passphrase } => Credentials::Key {
                 path: path.clone(),
@@ -505,6 +505,7 @@ impl Paaf {
                         },
                         cancel,
                         sending: Box::new(move || started.now()),
+                        external: None,
                     }
                     .run()
                     .await;

@@ -253,6 +253,10 @@ pub struct PowerOutcome {
     /// Reads of the server's state it took.
     pub polls: u32,
     pub elapsed_ms: u64,
+    /// The SSH verification of a reboot, when the server is also a configured host (its
+    /// `server = "ACCOUNT/SERVER"`): the boot ids before and after, and the test command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<crate::power::ssh::RebootReport>,
 }
 
 /// One region (or a whole account) that could not be listed: a row of its own, beside the
@@ -319,6 +323,7 @@ where
                 seen,
                 polls,
                 elapsed_ms: started.elapsed().as_millis() as u64,
+                verified: None,
             });
         }
         if started.elapsed() + settings.interval > settings.timeout {

@@ -2,14 +2,20 @@
 //! actions followed until the provider reports the final state.
 
 use super::{Confirmation, Paaf};
+use crate::cloud::Accepted;
 use crate::cloud::cache::{self, CachedInventory};
 use crate::cloud::{
     self, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction, PowerOutcome, Server,
 };
 use crate::config::CloudConfig;
+use crate::config::HostConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::CancellationToken;
+use crate::events::{Progress, ProgressEvent};
 use crate::journal::ActionState;
+use crate::power::ssh::{ExternalReboot, RebootJob, RebootReport};
+use std::sync::Arc;
+use std::time::Instant;
 
 impl Paaf {
     fn cloud_account(&self, config: &CloudConfig) -> Result<Box<dyn CloudAccount>> {
@@ -144,6 +150,13 @@ impl Paaf {
             .cloned()
             .ok_or_else(|| Error::other(format!("account {} vanished", found.account)))?;
         let account = self.cloud_account(&config)?;
+        if matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
+            && let Some(host) = self.host_of(found)
+        {
+            return self
+                .verified_cloud_reboot(found, host, account, action, settings, cancel, observe)
+                .await;
+        }
         let target = format!("{}/{}", found.account, found.id);
         let detail = format!(
             "{} {} in {} (was {})",
@@ -183,5 +196,133 @@ impl Paaf {
             },
         )
         .await
+    }
+}
+
+impl Paaf {
+    /// The configured host that is this cloud server (`server = "ACCOUNT/SERVER"`).
+    fn host_of(&self, server: &Server) -> Option<HostConfig> {
+        self.config()
+            .hosts
+            .iter()
+            .find(|h| {
+                h.server.as_ref().is_some_and(|(account, s)| {
+                    *account == server.account
+                        && (*s == server.id || server.name.as_deref() == Some(s))
+                })
+            })
+            .cloned()
+    }
+
+    /// A reboot sent through the cloud's API and verified over SSH like a host's reboot: the
+    /// boot id read first, the API call, the connection drop, a new boot id, the test
+    /// command. `observe` sees the server with each step as its `raw_state`.
+    #[allow(clippy::too_many_arguments)]
+    async fn verified_cloud_reboot(
+        &self,
+        found: &Server,
+        host: HostConfig,
+        account: Box<dyn CloudAccount>,
+        action: PowerAction,
+        settings: PollSettings,
+        cancel: CancellationToken,
+        mut observe: impl FnMut(&Server),
+    ) -> Result<PowerOutcome> {
+        self.target(&host)?; // secrets missing: fail before anything is journaled as running
+        let make_target = || self.target(&host);
+        let detail = format!(
+            "{} {} in {} through the {} API, verified over SSH as host {}",
+            action.as_str(),
+            found.name.as_deref().unwrap_or(&found.id),
+            found.region,
+            found.provider,
+            host.name
+        );
+        let accepted_slot: std::sync::Mutex<Option<Accepted>> = std::sync::Mutex::new(None);
+        let (account_ref, host_ref, target_ref, slot) =
+            (account.as_ref(), &host, &make_target, &accepted_slot);
+        let started_at = Instant::now();
+        let report = self
+            .journaled(
+                &format!("server-{}", action.as_str()),
+                &format!("{}/{}", found.account, found.id),
+                &detail,
+                |started| async move {
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+                    let cancel_ref = &cancel;
+                    let send = Box::pin(async move {
+                        let accepted = account_ref.power(&found.region, &found.id, action).await?;
+                        account_ref
+                            .settle(&found.region, &accepted, settings, cancel_ref)
+                            .await?;
+                        *slot.lock().expect("slot poisoned") = Some(accepted);
+                        Ok(())
+                    });
+                    let job = RebootJob {
+                        pool: &self.pool,
+                        host: host_ref,
+                        target: target_ref,
+                        progress: Progress {
+                            action_id: started.id,
+                            started: Instant::now(),
+                            sink: Arc::new(tx),
+                        },
+                        cancel: cancel.clone(),
+                        sending: Box::new(move || started.now()),
+                        external: Some(ExternalReboot {
+                            description: format!(
+                                "{} through the {} API",
+                                action.as_str(),
+                                found.provider
+                            ),
+                            send,
+                        }),
+                    }
+                    .run();
+                    tokio::pin!(job);
+                    let mut step = |event: ProgressEvent| {
+                        let mut seen = found.clone();
+                        seen.raw_state = event.step.describe();
+                        observe(&seen);
+                    };
+                    let report = loop {
+                        tokio::select! {
+                            report = &mut job => break report,
+                            Some(event) = rx.recv() => step(event),
+                        }
+                    };
+                    while let Ok(event) = rx.try_recv() {
+                        step(event);
+                    }
+                    report
+                },
+                |r: &RebootReport| {
+                    (
+                        ActionState::Succeeded,
+                        format!(
+                            "verified in {:.1}s: boot id {} -> {}, test command ok",
+                            r.elapsed_ms as f64 / 1000.0,
+                            r.boot_id_before.chars().take(8).collect::<String>(),
+                            r.boot_id_after.chars().take(8).collect::<String>()
+                        ),
+                    )
+                },
+            )
+            .await;
+        self.pool.forget(&self.target_without_secrets(&host));
+        let report = report?;
+        let server = account.read(&found.region, &found.id).await?;
+        let accepted = accepted_slot
+            .into_inner()
+            .expect("slot poisoned")
+            .ok_or_else(|| Error::other("the reboot was verified but its acceptance was lost"))?;
+        Ok(PowerOutcome {
+            accepted,
+            seen: vec![server.status],
+            server,
+            polls: 1,
+            elapsed_ms: started_at.elapsed().as_millis() as u64,
+            verified: Some(report),
+        })
     }
 }

@@ -41,6 +41,15 @@ pub(crate) struct RebootJob<'a> {
     pub cancel: CancellationToken,
     /// Called right before the reboot command is sent (the journal's `running`).
     pub sending: Box<dyn Fn() + Send + Sync + 'a>,
+    /// Another way to start the reboot than the host's reboot command over SSH (a cloud
+    /// API's reboot), with what it is called in progress; the verification is the same.
+    pub external: Option<ExternalReboot<'a>>,
+}
+
+/// A reboot started outside the SSH session: what it is called, and the call.
+pub(crate) struct ExternalReboot<'a> {
+    pub description: String,
+    pub send: std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>,
 }
 
 /// Ansible's retry delay: 2^attempt seconds plus up to a second of jitter, capped.
@@ -138,7 +147,8 @@ impl RebootJob<'_> {
         Ok((conn, id))
     }
 
-    pub async fn run(self) -> Result<RebootReport> {
+    pub async fn run(mut self) -> Result<RebootReport> {
+        let external = self.external.take();
         let h = self.host;
         let started = Instant::now();
         self.progress.step(Step::Connecting {
@@ -152,7 +162,7 @@ impl RebootJob<'_> {
         });
 
         let mut conn = conn;
-        if uses_sudo(h) {
+        if uses_sudo(h) && external.is_none() {
             let (c, out) = exec_on(
                 self.pool,
                 conn,
@@ -181,27 +191,36 @@ impl RebootJob<'_> {
         }
 
         // Phase 0: send. A dropped connection, EOF or exit 255 after sending counts as initiated.
-        let command = detached_reboot_command(h);
-        (self.sending)();
-        let (conn, sent) = exec_on(self.pool, conn, command, h.connect_timeout, 4096).await?;
-        match &sent {
-            Ok(o) if !o.success() && o.exit_code != 255 => {
-                return Err(Error::RemoteCommand {
-                    host: h.name.clone(),
-                    command: h.reboot.command.clone(),
-                    exit_code: o.exit_code,
-                    stderr: o.stderr.trim().to_string(),
-                });
+        let (conn, sent_what) = match external {
+            Some(ExternalReboot { description, send }) => {
+                (self.sending)();
+                send.await?;
+                (conn, description)
             }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::info!(host = %h.name, "connection ended while sending the reboot ({e}); counting it as initiated")
+            None => {
+                let command = detached_reboot_command(h);
+                (self.sending)();
+                let (conn, sent) =
+                    exec_on(self.pool, conn, command, h.connect_timeout, 4096).await?;
+                match &sent {
+                    Ok(o) if !o.success() && o.exit_code != 255 => {
+                        return Err(Error::RemoteCommand {
+                            host: h.name.clone(),
+                            command: h.reboot.command.clone(),
+                            exit_code: o.exit_code,
+                            stderr: o.stderr.trim().to_string(),
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::info!(host = %h.name, "connection ended while sending the reboot ({e}); counting it as initiated")
+                    }
+                }
+                (conn, h.reboot.command.clone())
             }
-        }
+        };
         let sent_at = Instant::now();
-        self.progress.step(Step::CommandSent {
-            command: h.reboot.command.clone(),
-        });
+        self.progress.step(Step::CommandSent { command: sent_what });
 
         // Phase 1: the old connection must drop.
         let mut conn = Some(conn);
