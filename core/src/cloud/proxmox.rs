@@ -100,12 +100,8 @@ impl Proxmox {
     /// The account of a `proxmox` `[[clouds]]` entry (the config checked that it has an
     /// endpoint, a token id and a token).
     pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Proxmox> {
-        let missing = |what: &str| {
-            Error::invalid(format!(
-                "proxmox account `{}` has no {what}",
-                config.name
-            ))
-        };
+        let missing =
+            |what: &str| Error::invalid(format!("proxmox account `{}` has no {what}", config.name));
         let secret = config
             .token
             .as_ref()
@@ -113,8 +109,14 @@ impl Proxmox {
             .resolve(secrets)?;
         Proxmox::connect(
             &config.name,
-            config.endpoint.as_deref().ok_or_else(|| missing("endpoint"))?,
-            config.token_id.as_deref().ok_or_else(|| missing("token_id"))?,
+            config
+                .endpoint
+                .as_deref()
+                .ok_or_else(|| missing("endpoint"))?,
+            config
+                .token_id
+                .as_deref()
+                .ok_or_else(|| missing("token_id"))?,
             secret,
             &config.regions,
             Limits::with_timeout(config.timeout),
@@ -152,10 +154,8 @@ impl Proxmox {
             )));
         }
         let base = format!("{}/api2/json", endpoint.trim_end_matches('/'));
-        let header = SecretString::from(format!(
-            "PVEAPIToken={token_id}={}",
-            secret.expose_secret()
-        ));
+        let header =
+            SecretString::from(format!("PVEAPIToken={token_id}={}", secret.expose_secret()));
         let service = Service::new(
             &format!("proxmox \"{name}\""),
             &base,
@@ -306,7 +306,11 @@ impl Proxmox {
                     status: 200,
                     message: format!(
                         "{label} failed: {}; read the task's log in the Proxmox UI (node {node} → Task History)",
-                        if exit.is_empty() { "no exit status" } else { &exit }
+                        if exit.is_empty() {
+                            "no exit status"
+                        } else {
+                            &exit
+                        }
                     ),
                 });
             }
@@ -421,13 +425,22 @@ impl Proxmox {
                 ..
             }) => errors
                 .iter()
-                .map(|(k, v)| format!("{k}: {}", v.as_str().map_or(v.to_string(), str::to_string).trim()))
+                .map(|(k, v)| {
+                    format!(
+                        "{k}: {}",
+                        v.as_str().map_or(v.to_string(), str::to_string).trim()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
             _ => String::new(),
         };
         let secret = self.secret.expose_secret();
-        let text: String = text.replace(secret, "[redacted]").chars().take(300).collect();
+        let text: String = text
+            .replace(secret, "[redacted]")
+            .chars()
+            .take(300)
+            .collect();
         if text.is_empty() {
             text
         } else {
@@ -622,7 +635,10 @@ mod tests {
         let p = pve();
         let debug = format!("{p:?}");
         assert!(!debug.contains(SECRET), "{debug}");
-        assert!(debug.contains("paaf@pve!ops") && debug.contains("lab"), "{debug}");
+        assert!(
+            debug.contains("paaf@pve!ops") && debug.contains("lab"),
+            "{debug}"
+        );
         let failure = HttpFailure {
             status: 401,
             headers: Default::default(),
