@@ -21,6 +21,7 @@
 //! `[[clouds]]` entry.
 
 pub mod ec2;
+pub mod ovh;
 pub mod proxmox;
 
 use crate::config::{CloudConfig, CloudKind};
@@ -77,6 +78,7 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
 pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dyn CloudAccount>> {
     Ok(match config.kind {
         CloudKind::Aws => Box::new(ec2::Ec2::from_config(config, secrets)?),
+        CloudKind::Ovh => Box::new(ovh::Ovh::from_config(config, secrets)?),
         CloudKind::Proxmox => Box::new(proxmox::Proxmox::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
