@@ -19,7 +19,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use paaf_core::ErrorCode;
-use paaf_core::cloud::ovh::Ovh;
+use paaf_core::cloud::ovh::{Ovh, OvhKeys};
 use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, ServerStatus, power_and_wait};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::Limits;
@@ -60,9 +60,11 @@ fn ovh(server: &MockServer, project: Option<&str>, regions: &[&str]) -> Ovh {
     Ovh::connect(
         "prod",
         &format!("{}/1.0", server.uri()),
-        AK,
-        SecretString::from(AS),
-        SecretString::from(CK),
+        OvhKeys {
+            application_key: AK.into(),
+            application_secret: SecretString::from(AS),
+            consumer_key: SecretString::from(CK),
+        },
         project,
         &regions.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
         limits(),
@@ -730,8 +732,8 @@ async fn a_409_is_a_conflict() {
     assert_eq!(e.code(), ErrorCode::Conflict);
 }
 
-// RFC 6585 §4: a 429 with Retry-After is waited for, then asked again (re-signed is not
-// needed: the timestamp stays within the API's tolerance).
+// RFC 6585 §4: a 429 with Retry-After is waited for, then the same signed request is sent
+// again.
 #[tokio::test]
 async fn a_429_is_retried_after_the_time_it_asks_for() {
     let server = MockServer::start().await;

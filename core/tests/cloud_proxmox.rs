@@ -546,3 +546,28 @@ async fn cancelling_ends_the_wait_for_a_task() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Cancelled);
 }
+
+// RFC 6585 §4 while following a task: a 429 with Retry-After on the task's status is waited
+// for, then the task is read again.
+#[tokio::test]
+async fn a_429_while_following_a_task_is_waited_for() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    mount_power(&server, "pve1/qemu/100/status/reboot", upid_answer(UPID)).await;
+    Mock::given(method("GET"))
+        .and(path(task_path(UPID)))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_task(&server, UPID, "OK").await;
+    let account = pve(&server);
+    let accepted = account.power("100", PowerAction::Reboot).await.unwrap();
+    let started = Instant::now();
+    account
+        .settle("pve1", &accepted, fast(), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}

@@ -55,12 +55,29 @@ pub const DEFAULT_ENDPOINT: &str = "https://eu.api.ovh.com/1.0";
 /// Dedicated servers read at the same time when listing.
 const CONCURRENT_READS: usize = 8;
 
+/// An application's keys and the consumer key it was granted. `Debug` shows the application
+/// key only (it is not secret).
+#[derive(Clone)]
+pub struct OvhKeys {
+    pub application_key: String,
+    pub application_secret: SecretString,
+    pub consumer_key: SecretString,
+}
+
+impl fmt::Debug for OvhKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OvhKeys")
+            .field("application_key", &self.application_key)
+            .field("application_secret", &"[redacted]")
+            .field("consumer_key", &"[redacted]")
+            .finish()
+    }
+}
+
 /// One OVHcloud account: its Public Cloud project's instances, or its dedicated servers.
 pub struct Ovh {
     name: String,
-    application_key: String,
-    application_secret: SecretString,
-    consumer_key: SecretString,
+    keys: OvhKeys,
     project: Option<String>,
     /// Only the servers of these regions (datacenters) are listed (all when empty).
     regions: Vec<String>,
@@ -74,9 +91,7 @@ impl fmt::Debug for Ovh {
         f.debug_struct("Ovh")
             .field("name", &self.name)
             .field("endpoint", &self.service.base_url())
-            .field("application_key", &self.application_key)
-            .field("application_secret", &"[redacted]")
-            .field("consumer_key", &"[redacted]")
+            .field("keys", &self.keys)
             .field("project", &self.project)
             .field("regions", &self.regions)
             .finish()
@@ -136,15 +151,18 @@ impl Ovh {
             .as_ref()
             .ok_or_else(|| missing("consumer_key"))?
             .resolve(secrets)?;
-        Ovh::connect(
-            &config.name,
-            config.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            config
+        let keys = OvhKeys {
+            application_key: config
                 .application_key
-                .as_deref()
+                .clone()
                 .ok_or_else(|| missing("application_key"))?,
             application_secret,
             consumer_key,
+        };
+        Ovh::connect(
+            &config.name,
+            config.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
+            keys,
             config.project.as_deref(),
             &config.regions,
             Limits::with_timeout(config.timeout),
@@ -154,20 +172,17 @@ impl Ovh {
     /// The account `name` at `endpoint` (`https://eu.api.ovh.com/1.0`, `https://ca.api.ovh.com/1.0`,
     /// a test server): the instances of Public Cloud `project`, or without one the dedicated
     /// servers; `regions` limits the listing (empty: all).
-    #[allow(clippy::too_many_arguments)]
     pub fn connect(
         name: &str,
         endpoint: &str,
-        application_key: &str,
-        application_secret: SecretString,
-        consumer_key: SecretString,
+        keys: OvhKeys,
         project: Option<&str>,
         regions: &[String],
         limits: Limits,
     ) -> Result<Ovh> {
-        if application_key.trim().is_empty()
-            || application_secret.expose_secret().trim().is_empty()
-            || consumer_key.expose_secret().trim().is_empty()
+        if keys.application_key.trim().is_empty()
+            || keys.application_secret.expose_secret().trim().is_empty()
+            || keys.consumer_key.expose_secret().trim().is_empty()
         {
             return Err(Error::invalid(format!(
                 "ovh \"{name}\": the application key, application secret and consumer key must not be empty"
@@ -181,9 +196,7 @@ impl Ovh {
         let service = Service::new(&format!("ovh \"{name}\""), endpoint, HttpAuth::None, limits)?;
         Ok(Ovh {
             name: name.to_string(),
-            application_key: application_key.to_string(),
-            application_secret,
-            consumer_key,
+            keys,
             project: project.map(str::to_string),
             regions: regions.to_vec(),
             service,
@@ -524,8 +537,8 @@ impl Ovh {
             })?;
         let text = body.as_ref().map(|b| b.to_string()).unwrap_or_default();
         let signature = sign(
-            self.application_secret.expose_secret(),
-            self.consumer_key.expose_secret(),
+            self.keys.application_secret.expose_secret(),
+            self.keys.consumer_key.expose_secret(),
             method.as_str(),
             url.as_str(),
             &text,
@@ -539,8 +552,8 @@ impl Ovh {
             headers: Vec::new(),
             retry,
         }
-        .header("X-Ovh-Application", self.application_key.clone())
-        .header("X-Ovh-Consumer", self.consumer_key.expose_secret())
+        .header("X-Ovh-Application", self.keys.application_key.clone())
+        .header("X-Ovh-Consumer", self.keys.consumer_key.expose_secret())
         .header("X-Ovh-Timestamp", timestamp.to_string())
         .header("X-Ovh-Signature", signature))
     }
@@ -665,8 +678,8 @@ impl Ovh {
     fn redact(&self, text: &str) -> String {
         let mut text = text.to_string();
         for secret in [
-            self.application_secret.expose_secret(),
-            self.consumer_key.expose_secret(),
+            self.keys.application_secret.expose_secret(),
+            self.keys.consumer_key.expose_secret(),
         ] {
             if !secret.is_empty() {
                 text = text.replace(secret, "[redacted]");
@@ -830,6 +843,14 @@ mod tests {
     const AS: &str = "9ufkBmLaTQ9nz5yMUlg79taH0GNnzDjk";
     const CK: &str = "5mBuy6SUQcRw2ZUxg0cG68BoDKpED4KY";
 
+    fn keys(application_key: &str, application_secret: &str) -> OvhKeys {
+        OvhKeys {
+            application_key: application_key.into(),
+            application_secret: SecretString::from(application_secret),
+            consumer_key: SecretString::from(CK),
+        }
+    }
+
     #[test]
     fn the_signature_matches_the_official_clients() {
         let url = "https://api.eu.ovhcloud.com/1.0/auth";
@@ -915,9 +936,7 @@ mod tests {
         let ovh = Ovh::connect(
             "prod",
             DEFAULT_ENDPOINT,
-            "7kbG7Bk7S9Nt7ZSV",
-            SecretString::from(AS),
-            SecretString::from(CK),
+            keys("7kbG7Bk7S9Nt7ZSV", AS),
             None,
             &[],
             Limits::default(),
@@ -953,9 +972,7 @@ mod tests {
         let e = Ovh::connect(
             "prod",
             DEFAULT_ENDPOINT,
-            "ak",
-            SecretString::from(""),
-            SecretString::from(CK),
+            keys("ak", ""),
             None,
             &[],
             Limits::default(),
