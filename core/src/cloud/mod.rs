@@ -24,6 +24,8 @@ pub mod cache;
 pub mod ec2;
 pub mod filter;
 pub mod health;
+pub mod ovh;
+pub mod proxmox;
 pub mod rebootx;
 
 pub use filter::ServerFilter;
@@ -83,6 +85,8 @@ pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dy
     Ok(match config.kind {
         CloudKind::Aws => Box::new(ec2::Ec2::from_config(config, secrets)?),
         CloudKind::Rebootx => Box::new(rebootx::RebootX::from_config(config, secrets)?),
+        CloudKind::Ovh => Box::new(ovh::Ovh::from_config(config, secrets)?),
+        CloudKind::Proxmox => Box::new(proxmox::Proxmox::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",

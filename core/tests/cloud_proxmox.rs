@@ -1,0 +1,573 @@
+//! The Proxmox VE provider (core/src/cloud/proxmox.rs) against a contract server (wiremock)
+//! that answers as Proxmox VE's API documentation says, failures included.
+//!
+//! Followed:
+//! - API reference (paths, parameters, return shapes):
+//!   https://pve.proxmox.com/pve-docs/api-viewer/ — `GET /cluster/resources` (`type=vm`),
+//!   `POST /nodes/{node}/qemu/{vmid}/status/{reboot|reset|shutdown|start}`,
+//!   `POST /nodes/{node}/lxc/{vmid}/status/{reboot|shutdown|start}` (each answers a UPID),
+//!   `GET /nodes/{node}/tasks/{upid}/status` (`status` running/stopped, `exitstatus`);
+//! - API tokens (`Authorization: PVEAPIToken=USER@REALM!TOKENID=UUID`), the `{"data": …}`
+//!   envelope and errors (status + reason phrase, `{"data":null}` or `{"errors":{…}}`):
+//!   https://pve.proxmox.com/wiki/Proxmox_VE_API;
+//! - privileges (`VM.Audit`, `VM.PowerMgmt`, `Sys.Audit`):
+//!   https://pve.proxmox.com/wiki/User_Management#_privileges;
+//! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3 (Proxmox itself does not rate-limit; a
+//!   proxy in front of it may).
+
+use paaf_core::ErrorCode;
+use paaf_core::cloud::proxmox::Proxmox;
+use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::events::CancellationToken;
+use paaf_core::http::{Limits, path_segment};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "8a1c6b5e-3f2d-4c1b-9e8f-7a6b5c4d3e2f";
+const TOKEN_ID: &str = "paaf@pve!ops";
+const RESOURCES: &str = "/api2/json/cluster/resources";
+const UPID: &str = "UPID:pve1:0002F4A1:00B1C2D3:66F1A2B3:qmreboot:100:paaf@pve!ops:";
+
+fn limits() -> Limits {
+    Limits {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(1),
+        max_response_bytes: 1024 * 1024,
+        max_attempts: 2,
+        max_retry_wait: Duration::from_secs(3),
+    }
+}
+
+fn pve(server: &MockServer) -> Proxmox {
+    Proxmox::connect(
+        "lab",
+        &server.uri(),
+        TOKEN_ID,
+        SecretString::from(SECRET),
+        &[],
+        limits(),
+    )
+    .unwrap()
+}
+
+fn fast() -> PollSettings {
+    PollSettings {
+        interval: Duration::from_millis(20),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn auth() -> String {
+    format!("PVEAPIToken={TOKEN_ID}={SECRET}")
+}
+
+/// A `/cluster/resources?type=vm` row as the API documents it.
+fn guest(kind: &str, node: &str, vmid: u64, name: &str, status: &str) -> Value {
+    json!({
+        "id": format!("{kind}/{vmid}"), "type": kind, "node": node, "vmid": vmid,
+        "name": name, "status": status, "template": 0, "uptime": 0,
+        "maxcpu": 2, "maxmem": 2147483648u64, "maxdisk": 34359738368u64,
+        "cpu": 0.01, "mem": 1073741824u64, "disk": 0, "diskread": 0, "diskwrite": 0,
+        "netin": 0, "netout": 0
+    })
+}
+
+fn cluster(vm_status: &str, ct_status: &str) -> Value {
+    let mut vm = guest("qemu", "pve1", 100, "web-1", vm_status);
+    vm["tags"] = json!("prod;web");
+    json!({"data": [
+        vm,
+        guest("lxc", "pve2", 200, "cache-1", ct_status),
+        {"id": "qemu/9000", "type": "qemu", "node": "pve1", "vmid": 9000,
+         "name": "debian-tpl", "status": "stopped", "template": 1}
+    ]})
+}
+
+/// `GET /cluster/resources?type=vm` with the token, answering `body` (`times` times, or
+/// always).
+async fn mount_cluster(server: &MockServer, body: Value, times: Option<u64>) {
+    let mut mock = Mock::given(method("GET"))
+        .and(path(RESOURCES))
+        .and(query_param("type", "vm"))
+        .and(header("authorization", auth().as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body));
+    if let Some(n) = times {
+        mock = mock.up_to_n_times(n);
+    }
+    mock.mount(server).await;
+}
+
+fn task_path(upid: &str) -> String {
+    format!("/api2/json/nodes/pve1/tasks/{}/status", path_segment(upid))
+}
+
+/// The task `upid`: `running` once, then `stopped` with `exit`.
+async fn mount_task(server: &MockServer, upid: &str, exit: &str) {
+    let task = |status: &str, exit: Option<&str>| {
+        let mut data = json!({
+            "upid": upid, "node": "pve1", "pid": 193697, "pstart": 11649747,
+            "starttime": 1727111859, "type": "qmreboot", "id": "100",
+            "user": "paaf@pve!ops", "status": status
+        });
+        if let Some(exit) = exit {
+            data["exitstatus"] = json!(exit);
+        }
+        json!({ "data": data })
+    };
+    Mock::given(method("GET"))
+        .and(path(task_path(upid)))
+        .and(header("authorization", auth().as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(task("running", None)))
+        .up_to_n_times(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(task_path(upid)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(task("stopped", Some(exit))))
+        .mount(server)
+        .await;
+}
+
+/// `POST /nodes/{node}/{kind}/{vmid}/status/{command}`, expected exactly once, answering
+/// `response`.
+async fn mount_power(server: &MockServer, route: &str, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path(format!("/api2/json/nodes/{route}")))
+        .and(header("authorization", auth().as_str()))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn upid_answer(upid: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "data": upid }))
+}
+
+async fn posts(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count()
+}
+
+// https://pve.proxmox.com/pve-docs/api-viewer/#/cluster/resources
+#[tokio::test]
+async fn lists_vms_and_containers_with_their_node_as_region_and_no_templates() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    let inventory = pve(&server).list().await;
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+    let rows: Vec<_> = inventory
+        .servers
+        .iter()
+        .map(|s| {
+            (
+                s.region.as_str(),
+                s.id.as_str(),
+                s.name.as_deref(),
+                s.status,
+                s.raw_state.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "pve1",
+                "100",
+                Some("web-1"),
+                ServerStatus::Running,
+                "running"
+            ),
+            (
+                "pve2",
+                "200",
+                Some("cache-1"),
+                ServerStatus::Stopped,
+                "stopped"
+            ),
+        ]
+    );
+    let web = &inventory.servers[0];
+    assert_eq!(web.provider, "proxmox");
+    assert_eq!(web.account, "lab");
+    assert_eq!(web.tags.keys().collect::<Vec<_>>(), vec!["prod", "web"]);
+
+    let only_pve2 = Proxmox::connect(
+        "lab",
+        &server.uri(),
+        TOKEN_ID,
+        SecretString::from(SECRET),
+        &["pve2".to_string()],
+        limits(),
+    )
+    .unwrap()
+    .list()
+    .await;
+    assert_eq!(only_pve2.servers.len(), 1);
+    assert_eq!(only_pve2.servers[0].id, "200");
+}
+
+// https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/qemu/{vmid}/status/reboot and
+// #/nodes/{node}/tasks/{upid}/status
+#[tokio::test]
+async fn a_reboot_follows_its_task_to_ok_then_the_vm_to_running() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    mount_power(&server, "pve1/qemu/100/status/reboot", upid_answer(UPID)).await;
+    mount_task(&server, UPID, "OK").await;
+    let account = pve(&server);
+    let outcome = power_and_wait(
+        &account,
+        "pve1",
+        "100",
+        PowerAction::Reboot,
+        fast(),
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.accepted.operation.as_deref(), Some(UPID));
+    assert_eq!(outcome.server.status, ServerStatus::Running);
+    let task_polls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == task_path(UPID))
+        .count();
+    assert_eq!(task_polls, 2, "running, then stopped");
+    let post = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.method.as_str() == "POST")
+        .unwrap();
+    assert!(post.body.is_empty(), "the reboot takes no parameters");
+}
+
+// https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/qemu/{vmid}/status/reset
+#[tokio::test]
+async fn a_hard_reboot_of_a_vm_is_a_reset() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    let upid = "UPID:pve1:0002F4A2:00B1C2D4:66F1A2B4:qmreset:100:paaf@pve!ops:";
+    mount_power(&server, "pve1/qemu/100/status/reset", upid_answer(upid)).await;
+    mount_task(&server, upid, "OK").await;
+    let outcome = power_and_wait(
+        &pve(&server),
+        "pve1",
+        "100",
+        PowerAction::HardReboot,
+        fast(),
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.server.status, ServerStatus::Running);
+}
+
+// https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc/{vmid}/status (no reset)
+#[tokio::test]
+async fn a_container_has_no_hard_reboot_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "running"), None).await;
+    let e = pve(&server)
+        .power("200", PowerAction::HardReboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert!(e.to_string().contains("stop then start"), "{e}");
+    assert_eq!(posts(&server).await, 0);
+}
+
+// https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/lxc/{vmid}/status/shutdown
+// and …/start
+#[tokio::test]
+async fn a_container_is_shut_down_then_started() {
+    let server = MockServer::start().await;
+    // Read before the shutdown and at the first poll: running; then stopped.
+    mount_cluster(&server, cluster("running", "running"), Some(1)).await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    let stop = "UPID:pve1:0002F4A3:00B1C2D5:66F1A2B5:vzshutdown:200:paaf@pve!ops:";
+    mount_power(&server, "pve2/lxc/200/status/shutdown", upid_answer(stop)).await;
+    mount_task(&server, stop, "OK").await;
+    let account = pve(&server);
+    let cancel = CancellationToken::new();
+    let outcome = power_and_wait(
+        &account,
+        "pve2",
+        "200",
+        PowerAction::Stop,
+        fast(),
+        &cancel,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.server.status, ServerStatus::Stopped);
+    assert_eq!(outcome.server.region, "pve2");
+
+    server.reset().await;
+    mount_cluster(&server, cluster("running", "stopped"), Some(1)).await;
+    mount_cluster(&server, cluster("running", "running"), None).await;
+    let start = "UPID:pve1:0002F4A4:00B1C2D6:66F1A2B6:vzstart:200:paaf@pve!ops:";
+    mount_power(&server, "pve2/lxc/200/status/start", upid_answer(start)).await;
+    mount_task(&server, start, "OK").await;
+    let outcome = power_and_wait(
+        &account,
+        "pve2",
+        "200",
+        PowerAction::Start,
+        fast(),
+        &cancel,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.server.status, ServerStatus::Running);
+}
+
+// https://pve.proxmox.com/pve-docs/api-viewer/#/nodes/{node}/tasks/{upid}/status: a task
+// that stopped with another exitstatus than OK failed.
+#[tokio::test]
+async fn a_failed_task_is_an_error_naming_the_guest_and_its_exit_status() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("stopped", "stopped"), None).await;
+    let upid = "UPID:pve1:0002F4A5:00B1C2D7:66F1A2B7:qmshutdown:100:paaf@pve!ops:";
+    mount_power(&server, "pve1/qemu/100/status/shutdown", upid_answer(upid)).await;
+    mount_task(&server, upid, "VM quit/powerdown failed - got timeout").await;
+    let e = power_and_wait(
+        &pve(&server),
+        "pve1",
+        "100",
+        PowerAction::Stop,
+        fast(),
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed);
+    let text = e.to_string();
+    assert!(
+        text.contains("guest 100") && text.contains("got timeout"),
+        "{text}"
+    );
+}
+
+// https://pve.proxmox.com/wiki/Proxmox_VE_API#Authentication: a bad token is a 401.
+#[tokio::test]
+async fn a_refused_token_is_auth_failed_in_its_own_inventory_row() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(RESOURCES))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"data": null})))
+        .mount(&server)
+        .await;
+    let inventory = pve(&server).list().await;
+    assert!(inventory.servers.is_empty());
+    let row = &inventory.errors[0];
+    assert_eq!(row.error.code, ErrorCode::AuthFailed);
+    assert_eq!(row.region, None);
+    assert!(
+        row.error.message.contains(TOKEN_ID),
+        "{}",
+        row.error.message
+    );
+    assert!(!row.error.message.contains(SECRET));
+}
+
+// https://pve.proxmox.com/wiki/User_Management#_privileges: a token without VM.PowerMgmt
+// gets `403 Permission check failed (/vms/100, VM.PowerMgmt)`.
+#[tokio::test]
+async fn a_missing_privilege_is_permission_denied_naming_it() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    mount_power(
+        &server,
+        "pve1/qemu/100/status/reboot",
+        ResponseTemplate::new(403).set_body_json(json!({"data": null})),
+    )
+    .await;
+    let e = pve(&server)
+        .power("100", PowerAction::Reboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PermissionDenied);
+    let text = e.to_string();
+    assert!(
+        text.contains("VM.PowerMgmt") && text.contains("/vms/100"),
+        "{text}"
+    );
+    assert!(!text.contains(SECRET));
+}
+
+// A vmid the cluster does not have: nothing is sent to any node.
+#[tokio::test]
+async fn a_missing_guest_is_not_found_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    let account = pve(&server);
+    let e = account.power("555", PowerAction::Stop).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+    assert!(e.to_string().contains("555"), "{e}");
+    assert_eq!(posts(&server).await, 0);
+    assert_eq!(
+        account.read("pve1", "555").await.unwrap_err().code(),
+        ErrorCode::NotFound
+    );
+    let e = account.power("abc", PowerAction::Stop).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+}
+
+// RFC 6585 §4: a 429 with Retry-After is waited for, then the listing is asked again.
+#[tokio::test]
+async fn a_429_is_retried_after_the_time_it_asks_for() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(RESOURCES))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    let started = Instant::now();
+    let inventory = pve(&server).list().await;
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+    assert_eq!(inventory.servers.len(), 2);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+// A 5xx on a read is retried and then reported; on a power call it is sent once and its
+// outcome is unknown.
+#[tokio::test]
+async fn a_5xx_is_service_failed_on_a_read_and_outcome_unknown_on_a_power_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(RESOURCES))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let inventory = pve(&server).list().await;
+    assert_eq!(inventory.errors[0].error.code, ErrorCode::ServiceFailed);
+
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    mount_power(
+        &server,
+        "pve1/qemu/100/status/reboot",
+        ResponseTemplate::new(500).set_body_json(json!({
+            "data": null, "message": "VM 100 qmp command 'system_reset' failed - got timeout\n"
+        })),
+    )
+    .await;
+    let e = pve(&server)
+        .power("100", PowerAction::Reboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    assert!(e.to_string().contains("got timeout"), "{e}");
+}
+
+// A power call that times out may have reached the node: sent once, outcome unknown.
+#[tokio::test]
+async fn a_power_call_that_times_out_is_sent_once_and_outcome_unknown() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    mount_power(
+        &server,
+        "pve1/qemu/100/status/shutdown",
+        upid_answer(UPID).set_delay(Duration::from_secs(3)),
+    )
+    .await;
+    let e = pve(&server)
+        .power("100", PowerAction::Stop)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    assert_eq!(posts(&server).await, 1);
+}
+
+// Anything but the documented `{"data": …}` is a malformed response, never a panic.
+#[tokio::test]
+async fn malformed_answers_are_malformed_responses() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(RESOURCES))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>login</html>"))
+        .mount(&server)
+        .await;
+    let inventory = pve(&server).list().await;
+    assert_eq!(inventory.errors[0].error.code, ErrorCode::MalformedResponse);
+
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    mount_power(
+        &server,
+        "pve1/qemu/100/status/reboot",
+        upid_answer("not-a-task"),
+    )
+    .await;
+    let e = pve(&server)
+        .power("100", PowerAction::Reboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+}
+
+// Cancelling while the task runs ends the wait at once.
+#[tokio::test]
+async fn cancelling_ends_the_wait_for_a_task() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    mount_power(&server, "pve1/qemu/100/status/reboot", upid_answer(UPID)).await;
+    let account = pve(&server);
+    let accepted = account.power("100", PowerAction::Reboot).await.unwrap();
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let e = account
+        .settle("pve1", &accepted, fast(), &cancel)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Cancelled);
+}
+
+// RFC 6585 §4 while following a task: a 429 with Retry-After on the task's status is waited
+// for, then the task is read again.
+#[tokio::test]
+async fn a_429_while_following_a_task_is_waited_for() {
+    let server = MockServer::start().await;
+    mount_cluster(&server, cluster("running", "stopped"), None).await;
+    mount_power(&server, "pve1/qemu/100/status/reboot", upid_answer(UPID)).await;
+    Mock::given(method("GET"))
+        .and(path(task_path(UPID)))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_task(&server, UPID, "OK").await;
+    let account = pve(&server);
+    let accepted = account.power("100", PowerAction::Reboot).await.unwrap();
+    let started = Instant::now();
+    account
+        .settle("pve1", &accepted, fast(), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
