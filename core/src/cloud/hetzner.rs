@@ -206,9 +206,7 @@ impl Hetzner {
                 None => return Ok(servers),
             }
         }
-        Err(self.malformed(format!(
-            "list_servers kept paging past {MAX_PAGES} pages"
-        )))
+        Err(self.malformed(format!("list_servers kept paging past {MAX_PAGES} pages")))
     }
 
     /// Server `id` (its number), read now.
@@ -282,6 +280,11 @@ impl Hetzner {
         );
         let started = Instant::now();
         loop {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled {
+                    what: format!("waiting for {label}"),
+                });
+            }
             let request = Request::get(format!("actions/{action_id}"));
             let polled = tokio::select! {
                 polled = self.service.send_raw(request) => polled?,
@@ -300,7 +303,9 @@ impl Hetzner {
                             .max(settings.interval),
                     }
                 }
-                Err(failure) if failure.status == 429 && retry_after(&failure.headers).is_some() => {
+                Err(failure)
+                    if failure.status == 429 && retry_after(&failure.headers).is_some() =>
+                {
                     retry_after(&failure.headers).unwrap_or(settings.interval)
                 }
                 Err(failure) => {
@@ -676,7 +681,14 @@ mod tests {
     #[test]
     fn bad_input_is_refused_before_anything_is_sent() {
         assert!(check_server_id("42").is_ok());
-        for bad in ["", "0", "web-1", "42/actions/reset", "-1", "99999999999999999999"] {
+        for bad in [
+            "",
+            "0",
+            "web-1",
+            "42/actions/reset",
+            "-1",
+            "99999999999999999999",
+        ] {
             assert_eq!(
                 check_server_id(bad).unwrap_err().code(),
                 ErrorCode::InvalidInput,
