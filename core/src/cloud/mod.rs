@@ -22,6 +22,7 @@
 
 pub mod ec2;
 pub mod hetzner;
+pub mod scaleway;
 
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{Error, ErrorInfo, Phase, Result};
@@ -78,6 +79,7 @@ pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dy
     Ok(match config.kind {
         CloudKind::Aws => Box::new(ec2::Ec2::from_config(config, secrets)?),
         CloudKind::Hetzner => Box::new(hetzner::Hetzner::from_config(config, secrets)?),
+        CloudKind::Scaleway => Box::new(scaleway::Scaleway::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",
