@@ -652,3 +652,89 @@ async fn a_bad_server_id_is_refused_before_anything_is_sent() {
     assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// Reading the action: a 429's `Retry-After` is waited out before the next read (here with
+/// no retry in the HTTP client, so the wait is the provider's own), within the poll timeout.
+#[tokio::test]
+async fn a_retry_after_while_following_an_action_is_honoured() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/servers/42/actions/poweron"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(action(
+            13,
+            "start_server",
+            "running",
+            Value::Null,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/actions/13"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(error_body("rate_limit_exceeded", "limit reached")),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/actions/13"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(action(
+            13,
+            "start_server",
+            "success",
+            Value::Null,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let no_retry = Limits {
+        max_attempts: 1,
+        ..limits()
+    };
+    let h = hetzner_with(&server, &[], no_retry);
+    let accepted = h.power("42", PowerAction::Start).await.unwrap();
+    let started = std::time::Instant::now();
+    h.settle(&accepted, fast(), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A wait longer than what is left of the poll timeout ends it at once, rate limited.
+    let short = PollSettings {
+        interval: Duration::from_millis(20),
+        timeout: Duration::from_millis(500),
+    };
+    Mock::given(method("GET"))
+        .and(path("/v1/actions/14"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "30")
+                .set_body_json(error_body("rate_limit_exceeded", "limit reached")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let later = paaf_core::cloud::Accepted {
+        operation: Some("14".into()),
+        ..accepted
+    };
+    let started = std::time::Instant::now();
+    let e = h
+        .settle(&later, short, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
+    assert!(
+        e.to_string().contains("action 14 (start) of server 42"),
+        "{e}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}

@@ -292,6 +292,7 @@ impl Hetzner {
                     return Err(Error::Cancelled { what: format!("waiting for {label}") });
                 }
             };
+            let what = format!("reading {label}");
             let wait = match polled {
                 Ok(response) => {
                     let answer: ActionResponse = self.decode(&response)?;
@@ -303,18 +304,13 @@ impl Hetzner {
                             .max(settings.interval),
                     }
                 }
-                Err(failure)
-                    if failure.status == 429 && retry_after(&failure.headers).is_some() =>
-                {
-                    retry_after(&failure.headers).unwrap_or(settings.interval)
-                }
+                // Rate limited: waited out when its Retry-After fits in the wait left.
+                Err(failure) if failure.status == 429 => match retry_after(&failure.headers) {
+                    Some(wait) if started.elapsed() + wait <= settings.timeout => wait,
+                    _ => return Err(self.failure(&failure, Retry::Idempotent, &what, None)),
+                },
                 Err(failure) => {
-                    return Err(self.failure(
-                        &failure,
-                        Retry::Idempotent,
-                        &format!("reading {label}"),
-                        None,
-                    ));
+                    return Err(self.failure(&failure, Retry::Idempotent, &what, None));
                 }
             };
             if started.elapsed() + wait > settings.timeout {
