@@ -190,9 +190,10 @@ async fn lists_every_page_of_servers() {
     assert_eq!(ids, vec!["43"]);
 }
 
-/// Each power action (`soft_reboot_server`, `reset_server`, `shutdown_server`,
-/// `poweron_server`): one POST without a body answered 201 with a running action, which is
-/// then read with `get_action` until `success`, then the server until its target state.
+/// Each power action (https://docs.hetzner.cloud/reference/cloud: `soft_reboot_server`,
+/// `reset_server`, `shutdown_server`, `poweron_server`): one POST without a body answered 201 with
+/// a running action, which is then read with `get_action` until `success`, then the server until
+/// its target state.
 #[tokio::test]
 async fn each_power_action_is_sent_once_and_followed_to_its_end() {
     for (action_kind, verb, command, before, after) in [
@@ -290,8 +291,8 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
     }
 }
 
-/// `get_action`: an action whose `status` is `error` fails the power action, naming the
-/// server and Hetzner's error.
+/// `get_action` (https://docs.hetzner.cloud/reference/cloud): an action whose `status` is `error`
+/// fails the power action, naming the server and Hetzner's error.
 #[tokio::test]
 async fn a_failed_action_is_an_error_naming_the_server() {
     let server = MockServer::start().await;
@@ -336,7 +337,8 @@ async fn a_failed_action_is_an_error_naming_the_server() {
     );
 }
 
-/// Following an action stops when cancelled, before reading it.
+/// Following an action (`get_action`, https://docs.hetzner.cloud/reference/cloud) stops when
+/// cancelled, before reading it.
 #[tokio::test]
 async fn cancelling_ends_the_wait_for_an_action() {
     let server = MockServer::start().await;
@@ -367,7 +369,8 @@ async fn cancelling_ends_the_wait_for_an_action() {
     assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
 }
 
-/// An action still running when the wait is over is a timeout naming it.
+/// An action still `running` (`get_action`, https://docs.hetzner.cloud/reference/cloud) when the
+/// wait is over is a timeout naming it.
 #[tokio::test]
 async fn an_action_that_never_ends_times_out() {
     let server = MockServer::start().await;
@@ -442,7 +445,8 @@ async fn a_refused_token_is_auth_failed_and_never_echoed() {
     assert!(!debug.contains(TOKEN), "{debug}");
 }
 
-/// `forbidden` (403): a Read-only token cannot power a server; the POST was sent once.
+/// https://docs.hetzner.cloud/reference/cloud#errors: `forbidden` (403): a Read-only token cannot
+/// power a server; the POST was sent once.
 #[tokio::test]
 async fn a_read_only_token_is_permission_denied() {
     let server = MockServer::start().await;
@@ -463,7 +467,8 @@ async fn a_read_only_token_is_permission_denied() {
     assert!(e.to_string().contains("Read & Write"), "{e}");
 }
 
-/// `not_found` (404) for a server that does not exist, read or powered.
+/// https://docs.hetzner.cloud/reference/cloud#errors: `not_found` (404) for a server that does not
+/// exist, read or powered.
 #[tokio::test]
 async fn a_missing_server_is_not_found_naming_it() {
     let server = MockServer::start().await;
@@ -493,7 +498,8 @@ async fn a_missing_server_is_not_found_naming_it() {
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
 }
 
-/// `locked` (423: an action is already running on the server) and `conflict` (409).
+/// https://docs.hetzner.cloud/reference/cloud#errors: `locked` (423: an action is already running
+/// on the server) and `conflict` (409).
 #[tokio::test]
 async fn a_locked_or_conflicting_server_is_a_conflict() {
     for (status, code, verb, action_kind) in [
@@ -544,8 +550,9 @@ async fn a_short_retry_after_is_waited_out() {
     assert_eq!(s.status, ServerStatus::Running);
 }
 
-/// A 429 whose wait is longer than paaf waits is reported as `rate-limited`, with when the
-/// budget is full again (`RateLimit-Reset`, a Unix timestamp).
+/// https://docs.hetzner.cloud/reference/cloud#rate-limiting: a 429 whose wait is longer than paaf
+/// waits is reported as `rate-limited`, with when the budget is full again (`RateLimit-Reset`, a
+/// Unix timestamp).
 #[tokio::test]
 async fn a_long_rate_limit_is_reported() {
     let server = MockServer::start().await;
@@ -569,8 +576,8 @@ async fn a_long_rate_limit_is_reported() {
     assert!(e.to_string().contains("full again in"), "{e}");
 }
 
-/// `server_error` (5xx): a read is retried then reported; a power call is not retried and
-/// may have happened.
+/// https://docs.hetzner.cloud/reference/cloud#errors: `server_error` (5xx): a read is retried then
+/// reported; a power call is not retried and may have happened.
 #[tokio::test]
 async fn a_server_error_is_service_failed_on_reads_and_outcome_unknown_on_actions() {
     let server = MockServer::start().await;
@@ -595,7 +602,8 @@ async fn a_server_error_is_service_failed_on_reads_and_outcome_unknown_on_action
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
 }
 
-/// A power call that times out may have reached Hetzner: outcome unknown, sent once.
+/// `soft_reboot_server` (https://docs.hetzner.cloud/reference/cloud): a power call that times out
+/// may have reached Hetzner: outcome unknown, sent once.
 #[tokio::test]
 async fn a_timed_out_power_call_is_outcome_unknown_and_not_resent() {
     let server = MockServer::start().await;
@@ -620,6 +628,8 @@ async fn a_timed_out_power_call_is_outcome_unknown_and_not_resent() {
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
 }
 
+/// `list_servers` and `poweron_server` (https://docs.hetzner.cloud/reference/cloud) answering what
+/// their schemas do not allow.
 #[tokio::test]
 async fn malformed_json_is_reported_as_such() {
     let server = MockServer::start().await;
@@ -641,7 +651,8 @@ async fn malformed_json_is_reported_as_such() {
     assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
 }
 
-/// A server id that is not a number is refused before anything is sent.
+/// A server id that is not a number (`id` is an int64, https://docs.hetzner.cloud/reference/cloud)
+/// is refused before anything is sent.
 #[tokio::test]
 async fn a_bad_server_id_is_refused_before_anything_is_sent() {
     let server = MockServer::start().await;
@@ -653,8 +664,9 @@ async fn a_bad_server_id_is_refused_before_anything_is_sent() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
-/// Reading the action: a 429's `Retry-After` is waited out before the next read (here with
-/// no retry in the HTTP client, so the wait is the provider's own), within the poll timeout.
+/// Reading the action (`get_action`, https://docs.hetzner.cloud/reference/cloud#rate-limiting): a
+/// 429's `Retry-After` is waited out before the next read (here with no retry in the HTTP client,
+/// so the wait is the provider's own), within the poll timeout.
 #[tokio::test]
 async fn a_retry_after_while_following_an_action_is_honoured() {
     let server = MockServer::start().await;

@@ -137,8 +137,9 @@ fn uuid(n: u32) -> String {
     format!("00000000-0000-4000-8000-{n:012}")
 }
 
-/// "List all Instances": `page`/`per_page` (≤ 100) and `project`, `X-Total-Count` saying
-/// how many there are in all; each zone is read, a failing one is its own error row.
+/// "List all Instances" (https://www.scaleway.com/en/developers/api/instance/): `page`/`per_page`
+/// (≤ 100) and `project`, `X-Total-Count` saying how many there are in all; each zone is read, a
+/// failing one is its own error row.
 #[tokio::test]
 async fn lists_every_page_of_every_zone() {
     let server = MockServer::start().await;
@@ -218,8 +219,8 @@ async fn lists_every_page_of_every_zone() {
     );
 }
 
-/// "Perform action": one POST of `{"action": …}` answered with a task; the server is then
-/// read until it is in the action's target state.
+/// "Perform action" (https://www.scaleway.com/en/developers/api/instance/): one POST of `{"action":
+/// …}` answered with a task; the server is then read until it is in the action's target state.
 #[tokio::test]
 async fn each_power_action_is_sent_once_and_followed_to_its_end() {
     for (action_kind, verb, between, after) in [
@@ -265,8 +266,9 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
     }
 }
 
-/// The Instance API's actions have no hard reboot (`ServerAction`: poweron, backup,
-/// stop_in_place, poweroff, terminate, reboot, enable_routed_ip): refused, nothing sent.
+/// The Instance API's actions (https://www.scaleway.com/en/developers/api/instance/) have no hard
+/// reboot (`ServerAction`: poweron, backup, stop_in_place, poweroff, terminate, reboot,
+/// enable_routed_ip): refused, nothing sent.
 #[tokio::test]
 async fn a_hard_reboot_is_refused_before_anything_is_sent() {
     let server = MockServer::start().await;
@@ -284,7 +286,8 @@ async fn a_hard_reboot_is_refused_before_anything_is_sent() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
-/// `denied_authentication` (401): the secret key is never echoed.
+/// https://www.scaleway.com/en/developers/api/#errors: `denied_authentication` (401): the secret
+/// key is never echoed.
 #[tokio::test]
 async fn a_refused_secret_key_is_auth_failed_and_never_echoed() {
     let server = MockServer::start().await;
@@ -309,7 +312,8 @@ async fn a_refused_secret_key_is_auth_failed_and_never_echoed() {
     assert!(!debug.contains(SECRET), "{debug}");
 }
 
-/// `permissions_denied` (403) on an action: sent once.
+/// https://www.scaleway.com/en/developers/api/#errors: `permissions_denied` (403) on an action:
+/// sent once.
 #[tokio::test]
 async fn a_key_without_the_permission_is_permission_denied() {
     let server = MockServer::start().await;
@@ -329,7 +333,8 @@ async fn a_key_without_the_permission_is_permission_denied() {
     assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
 }
 
-/// `not_found` (404) for an Instance that does not exist, read or powered.
+/// https://www.scaleway.com/en/developers/api/#errors: `not_found` (404) for an Instance that does
+/// not exist, read or powered.
 #[tokio::test]
 async fn a_missing_server_is_not_found_naming_it() {
     let server = MockServer::start().await;
@@ -365,7 +370,8 @@ async fn a_missing_server_is_not_found_naming_it() {
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
 }
 
-/// `transient_state` (409: the server is changing state) and `precondition_failed` (412).
+/// https://www.scaleway.com/en/developers/api/#errors: `transient_state` (409: the server is
+/// changing state) and `precondition_failed` (412).
 #[tokio::test]
 async fn a_server_in_the_wrong_state_is_a_conflict() {
     for (status, body) in [
@@ -395,7 +401,8 @@ async fn a_server_in_the_wrong_state_is_a_conflict() {
     }
 }
 
-/// A 429 with a short `Retry-After` is waited out; a long one is reported.
+/// https://www.scaleway.com/en/developers/api/#errors (rate limits): a 429 with a short
+/// `Retry-After` is waited out; a long one is reported.
 #[tokio::test]
 async fn rate_limits_are_waited_out_or_reported() {
     let server = MockServer::start().await;
@@ -431,7 +438,8 @@ async fn rate_limits_are_waited_out_or_reported() {
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
 }
 
-/// A 5xx: a read is retried then reported; an action is not retried and may have happened.
+/// https://www.scaleway.com/en/developers/api/#errors: a 5xx: a read is retried then reported; an
+/// action is not retried and may have happened.
 #[tokio::test]
 async fn a_server_error_is_service_failed_on_reads_and_outcome_unknown_on_actions() {
     let server = MockServer::start().await;
@@ -460,7 +468,8 @@ async fn a_server_error_is_service_failed_on_reads_and_outcome_unknown_on_action
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
 }
 
-/// An action that times out may have reached Scaleway: outcome unknown, sent once.
+/// "Perform action" (https://www.scaleway.com/en/developers/api/instance/): an action that times
+/// out may have reached Scaleway: outcome unknown, sent once.
 #[tokio::test]
 async fn a_timed_out_action_is_outcome_unknown_and_not_resent() {
     let server = MockServer::start().await;
@@ -485,6 +494,8 @@ async fn a_timed_out_action_is_outcome_unknown_and_not_resent() {
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
 }
 
+/// "List all Instances" and "Perform action" (https://www.scaleway.com/en/developers/api/instance/)
+/// answering what their schemas do not allow.
 #[tokio::test]
 async fn malformed_json_is_reported_as_such() {
     let server = MockServer::start().await;

@@ -14,7 +14,8 @@
 //! - errors: `{"error": {"code": "…", "message": "…", "details": …}}` with codes such as
 //!   `unauthorized`, `forbidden`, `not_found`, `locked`, `conflict`, `rate_limit_exceeded`,
 //!   `server_error` (https://docs.hetzner.cloud/reference/cloud#errors); a 429 carries
-//!   `RateLimit-Limit`, `-Remaining` and `-Reset` (https://docs.hetzner.cloud/reference/cloud#rate-limiting).
+//!   `RateLimit-Limit`, `-Remaining` and `-Reset`
+//!   (https://docs.hetzner.cloud/reference/cloud#rate-limiting).
 //!
 //! A stop is the ACPI `shutdown`, never `poweroff` (which cuts the power): its action
 //! "only reflects whether the action was sent to the server", so the server is then followed
