@@ -24,9 +24,11 @@ pub mod cache;
 pub mod ec2;
 pub mod filter;
 pub mod health;
+pub mod hetzner;
 pub mod ovh;
 pub mod proxmox;
 pub mod rebootx;
+pub mod scaleway;
 
 pub use filter::ServerFilter;
 
@@ -87,6 +89,8 @@ pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dy
         CloudKind::Rebootx => Box::new(rebootx::RebootX::from_config(config, secrets)?),
         CloudKind::Ovh => Box::new(ovh::Ovh::from_config(config, secrets)?),
         CloudKind::Proxmox => Box::new(proxmox::Proxmox::from_config(config, secrets)?),
+        CloudKind::Hetzner => Box::new(hetzner::Hetzner::from_config(config, secrets)?),
+        CloudKind::Scaleway => Box::new(scaleway::Scaleway::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",
