@@ -20,6 +20,7 @@
 //! saying what to do instead, before sending anything. [`connect`] builds the account for a
 //! `[[clouds]]` entry.
 
+pub mod digitalocean;
 pub mod ec2;
 
 use crate::config::{CloudConfig, CloudKind};
@@ -76,6 +77,9 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
 pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dyn CloudAccount>> {
     Ok(match config.kind {
         CloudKind::Aws => Box::new(ec2::Ec2::from_config(config, secrets)?),
+        CloudKind::Digitalocean => {
+            Box::new(digitalocean::DigitalOcean::from_config(config, secrets)?)
+        }
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",
