@@ -22,6 +22,7 @@
 
 pub mod digitalocean;
 pub mod ec2;
+pub mod linode;
 
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{Error, ErrorInfo, Phase, Result};
