@@ -81,6 +81,7 @@ pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dy
         CloudKind::Digitalocean => {
             Box::new(digitalocean::DigitalOcean::from_config(config, secrets)?)
         }
+        CloudKind::Linode => Box::new(linode::Linode::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",
