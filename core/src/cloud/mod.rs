@@ -23,6 +23,7 @@
 pub mod digitalocean;
 pub mod ec2;
 pub mod linode;
+pub mod vultr;
 
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{Error, ErrorInfo, Phase, Result};
@@ -82,6 +83,7 @@ pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dy
             Box::new(digitalocean::DigitalOcean::from_config(config, secrets)?)
         }
         CloudKind::Linode => Box::new(linode::Linode::from_config(config, secrets)?),
+        CloudKind::Vultr => Box::new(vultr::Vultr::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",
