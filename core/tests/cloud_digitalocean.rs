@@ -601,3 +601,28 @@ async fn malformed_answers_are_malformed_responses() {
     let e = do_.power(DROPLET, PowerAction::Reboot).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse);
 }
+
+// An error body that echoes the token back: the token reaches neither the message nor the
+// error's Debug output.
+#[tokio::test]
+async fn a_token_echoed_by_an_error_body_is_redacted() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(ACTIONS))
+        .respond_with(error(
+            401,
+            "unauthorized",
+            &format!("Unable to authenticate you ({TOKEN})."),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = account(&server)
+        .power(DROPLET, PowerAction::Reboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    assert!(e.to_string().contains("[redacted]"), "{e}");
+    assert_clean(&e.to_string());
+    assert_clean(&format!("{e:?}"));
+}

@@ -467,3 +467,21 @@ async fn malformed_answers_are_malformed_responses() {
         ErrorCode::MalformedResponse
     );
 }
+
+// An error body that echoes the token back: the token reaches neither the message nor the
+// error's Debug output.
+#[tokio::test]
+async fn a_token_echoed_by_an_error_body_is_redacted() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(INSTANCE))
+        .respond_with(error(401, &format!("Invalid Token {TOKEN}")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = account(&server).instance("123").await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    assert!(e.to_string().contains("[redacted]"), "{e}");
+    assert_clean(&e.to_string());
+    assert_clean(&format!("{e:?}"));
+}

@@ -510,3 +510,24 @@ async fn malformed_answers_are_malformed_responses() {
         ErrorCode::MalformedResponse
     );
 }
+
+// An error body that echoes the key back: the key reaches neither the message nor the
+// error's Debug output.
+#[tokio::test]
+async fn a_key_echoed_by_an_error_body_is_redacted() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{}/start", instance_path())))
+        .respond_with(error(401, &format!("Invalid API token: {KEY}")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = account(&server)
+        .power(ID, PowerAction::Start)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    assert!(e.to_string().contains("[redacted]"), "{e}");
+    assert_clean(&e.to_string());
+    assert_clean(&format!("{e:?}"));
+}
