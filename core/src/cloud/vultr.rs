@@ -17,8 +17,8 @@
 //!
 //! Vultr's reboot is a hard reboot ("Restarting an instance performs a hard reboot",
 //! https://docs.vultr.com/products/compute/cloud-compute/management/restart-instance): paaf
-//! sends it for a hard reboot only and refuses a clean one. Its halt powers the instance off
-//! without waiting for the OS.
+//! sends it for a hard reboot only and refuses a clean one. Whether a halt waits for the OS
+//! is not said for API v2 (API v1 documented it as a hard power-off).
 
 use super::{
     Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
