@@ -21,14 +21,17 @@
 //! `[[clouds]]` entry.
 
 pub mod cache;
+pub mod digitalocean;
 pub mod ec2;
 pub mod filter;
 pub mod health;
 pub mod hetzner;
+pub mod linode;
 pub mod ovh;
 pub mod proxmox;
 pub mod rebootx;
 pub mod scaleway;
+pub mod vultr;
 
 pub use filter::ServerFilter;
 
@@ -91,6 +94,11 @@ pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dy
         CloudKind::Proxmox => Box::new(proxmox::Proxmox::from_config(config, secrets)?),
         CloudKind::Hetzner => Box::new(hetzner::Hetzner::from_config(config, secrets)?),
         CloudKind::Scaleway => Box::new(scaleway::Scaleway::from_config(config, secrets)?),
+        CloudKind::Digitalocean => {
+            Box::new(digitalocean::DigitalOcean::from_config(config, secrets)?)
+        }
+        CloudKind::Linode => Box::new(linode::Linode::from_config(config, secrets)?),
+        CloudKind::Vultr => Box::new(vultr::Vultr::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",

@@ -1,0 +1,628 @@
+//! The DigitalOcean provider (core/src/cloud/digitalocean.rs) against a contract server
+//! (wiremock) that answers as DigitalOcean's API reference says, failures included.
+//!
+//! Followed: https://docs.digitalocean.com/reference/api/digitalocean/ (and its OpenAPI
+//! description, /work/shared/reference/openapi/digitalocean-droplets-and-actions.openapi.yaml):
+//! - droplets_list: `GET /v2/droplets?per_page&page` → `{droplets, links.pages.next, meta}`;
+//! - droplets_get: `GET /v2/droplets/{id}` → `{droplet}`;
+//! - dropletActions_post: `POST /v2/droplets/{id}/actions` `{"type"}` → 201 `{action}`;
+//! - dropletActions_get: `GET /v2/droplets/{id}/actions/{action_id}` → `{action}`;
+//! - errors `{id, message}`: 401 unauthorized, 404 not_found, 422 (droplet locked by a
+//!   running action), 429 too_many_requests with `ratelimit-*` headers, 500 server_error;
+//! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
+
+use paaf_core::cloud::digitalocean::DigitalOcean;
+use paaf_core::cloud::{PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::config::Config;
+use paaf_core::http::Limits;
+use paaf_core::secrets::{MemoryStore, SecretStore};
+use paaf_core::{CancellationToken, ErrorCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "dop_v1_5ecret0123456789abcdef0123456789abcdef0123456789abcdef01";
+const DROPLET: &str = "3164444";
+const ACTIONS: &str = "/v2/droplets/3164444/actions";
+const ACTION: &str = "/v2/droplets/3164444/actions/36804636";
+
+fn limits() -> Limits {
+    Limits {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(1),
+        max_response_bytes: 1024 * 1024,
+        max_attempts: 2,
+        max_retry_wait: Duration::from_secs(3),
+    }
+}
+
+fn account(server: &MockServer) -> DigitalOcean {
+    DigitalOcean::connect(
+        "prod",
+        &server.uri(),
+        SecretString::from(TOKEN),
+        &[],
+        limits(),
+    )
+    .unwrap()
+}
+
+fn fast() -> PollSettings {
+    PollSettings {
+        interval: Duration::from_millis(10),
+        timeout: Duration::from_secs(3),
+    }
+}
+
+/// A droplet as droplets_get documents it (fields paaf does not read trimmed).
+fn droplet(id: u64, name: &str, region: &str, status: &str) -> Value {
+    json!({
+        "id": id, "name": name, "memory": 1024, "vcpus": 1, "disk": 25, "locked": false,
+        "status": status, "kernel": null, "created_at": "2020-07-21T18:37:44Z",
+        "features": ["private_networking"], "backup_ids": [], "snapshot_ids": [],
+        "volume_ids": [], "size_slug": "s-1vcpu-1gb",
+        "networks": {
+            "v4": [
+                {"ip_address": "10.128.192.124", "netmask": "255.255.0.0", "gateway": "nil", "type": "private"},
+                {"ip_address": "192.241.165.154", "netmask": "255.255.255.0", "gateway": "192.241.165.1", "type": "public"}
+            ],
+            "v6": []
+        },
+        "region": {"name": "Region", "slug": region, "features": [], "available": true, "sizes": []},
+        "tags": ["web", "env:prod"],
+        "vpc_uuid": "760e09ef-dc84-11e8-981e-3cfdfeaae000"
+    })
+}
+
+fn action(status: &str, kind: &str) -> Value {
+    json!({"action": {
+        "id": 36804636, "status": status, "type": kind,
+        "started_at": "2020-11-14T16:29:21Z", "completed_at": null,
+        "resource_id": 3164444, "resource_type": "droplet", "region_slug": "nyc3"
+    }})
+}
+
+fn error(status: u16, id: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "id": id, "message": message, "request_id": "4d9d8375-3c56-4925-a3e7-eb137fed17e9"
+    }))
+}
+
+/// `GET /v2/droplets/3164444` answering `status` (`times` times, or always).
+async fn mount_droplet(server: &MockServer, status: &str, times: Option<u64>) {
+    let mut mock = Mock::given(method("GET"))
+        .and(path(format!("/v2/droplets/{DROPLET}")))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"droplet": droplet(3164444, "web-1", "nyc3", status)})),
+        );
+    if let Some(n) = times {
+        mock = mock.up_to_n_times(n);
+    }
+    mock.mount(server).await;
+}
+
+fn assert_clean(text: &str) {
+    assert!(!text.contains(TOKEN), "{text}");
+}
+
+// droplets_list: every page is read, `per_page=200&page=N`, the token as Bearer.
+#[tokio::test]
+async fn listing_reads_every_page() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .and(query_param("per_page", "200"))
+        .and(query_param("page", "1"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "droplets": [droplet(3164444, "web-1", "nyc3", "active"), droplet(3164459, "db-1", "ams3", "off")],
+            "links": {"pages": {
+                "next": "https://api.digitalocean.com/v2/droplets?page=2&per_page=200",
+                "last": "https://api.digitalocean.com/v2/droplets?page=2&per_page=200"
+            }},
+            "meta": {"total": 3}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .and(query_param("per_page", "200"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "droplets": [droplet(3164500, "web-2", "nyc3", "new")],
+            "links": {"pages": {
+                "first": "https://api.digitalocean.com/v2/droplets?page=1&per_page=200",
+                "prev": "https://api.digitalocean.com/v2/droplets?page=1&per_page=200"
+            }},
+            "meta": {"total": 3}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let all = account(&server).list().await;
+    assert!(all.errors.is_empty(), "{:?}", all.errors);
+    let rows: Vec<_> = all
+        .servers
+        .iter()
+        .map(|s| (s.region.as_str(), s.id.as_str(), s.status))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("ams3", "3164459", ServerStatus::Stopped),
+            ("nyc3", "3164444", ServerStatus::Running),
+            ("nyc3", "3164500", ServerStatus::Pending),
+        ]
+    );
+}
+
+// A `[[clouds]]` entry of type digitalocean connects through cloud::connect, at its endpoint,
+// with the token from the secret store; `regions` filters the listing.
+#[tokio::test]
+async fn a_config_entry_connects_with_its_token_and_region_filter() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "droplets": [droplet(3164444, "web-1", "nyc3", "active"), droplet(3164459, "db-1", "ams3", "off")],
+            "links": {},
+            "meta": {"total": 2}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let text = format!(
+        "[[clouds]]\nname = \"prod\"\ntype = \"digitalocean\"\ntoken = \"keyring:do-prod\"\nendpoint = \"{}\"\nregions = [\"nyc3\"]\n",
+        server.uri()
+    );
+    let config = Config::parse(Path::new("paaf.toml"), &text).unwrap();
+    let store = MemoryStore::default();
+    store.set("do-prod", &SecretString::from(TOKEN)).unwrap();
+    let account = paaf_core::cloud::connect(&config.clouds[0], &store).unwrap();
+    assert_eq!(account.provider(), "digitalocean");
+    let listed = account.list().await;
+    let ids: Vec<_> = listed.servers.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, vec!["3164444"]);
+    assert_clean(&format!("{account:?}"));
+}
+
+// dropletActions_post then dropletActions_get until completed, then droplets_get until the
+// droplet is in the target state: for each power action, with its documented `type`.
+#[tokio::test]
+async fn each_power_action_is_sent_once_and_followed_to_the_end() {
+    let cases = [
+        (
+            PowerAction::Reboot,
+            "reboot",
+            vec!["active"],
+            ServerStatus::Running,
+        ),
+        (
+            PowerAction::HardReboot,
+            "power_cycle",
+            vec!["active"],
+            ServerStatus::Running,
+        ),
+        (
+            PowerAction::Stop,
+            "shutdown",
+            vec!["active", "off"],
+            ServerStatus::Stopped,
+        ),
+        (
+            PowerAction::Start,
+            "power_on",
+            vec!["off", "active"],
+            ServerStatus::Running,
+        ),
+    ];
+    for (power, kind, states, target) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(ACTIONS))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({"type": kind})))
+            .respond_with(ResponseTemplate::new(201).set_body_json(action("in-progress", kind)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(ACTION))
+            .respond_with(ResponseTemplate::new(200).set_body_json(action("in-progress", kind)))
+            .up_to_n_times(2)
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(ACTION))
+            .respond_with(ResponseTemplate::new(200).set_body_json(action("completed", kind)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        for (i, state) in states.iter().enumerate() {
+            let last = i + 1 == states.len();
+            mount_droplet(&server, state, if last { None } else { Some(1) }).await;
+        }
+        let outcome = power_and_wait(
+            &account(&server),
+            "nyc3",
+            DROPLET,
+            power,
+            fast(),
+            &CancellationToken::new(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            outcome.accepted.operation.as_deref(),
+            Some("36804636"),
+            "{kind}"
+        );
+        assert_eq!(outcome.server.status, target, "{kind}");
+        assert_eq!(outcome.polls as usize, states.len(), "{kind}");
+        let expected: Vec<ServerStatus> = states
+            .iter()
+            .map(|s| paaf_core::cloud::digitalocean::normalize(s))
+            .fold(Vec::new(), |mut v, s| {
+                if v.last() != Some(&s) {
+                    v.push(s);
+                }
+                v
+            });
+        assert_eq!(outcome.seen, expected, "{kind}");
+    }
+}
+
+// dropletActions_get answering `errored` (a shutdown the OS ignored): a typed error naming
+// the droplet and what to do.
+#[tokio::test]
+async fn an_errored_action_is_an_error_naming_the_droplet() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(ACTIONS))
+        .respond_with(ResponseTemplate::new(201).set_body_json(action("in-progress", "shutdown")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(ACTION))
+        .respond_with(ResponseTemplate::new(200).set_body_json(action("errored", "shutdown")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = power_and_wait(
+        &account(&server),
+        "nyc3",
+        DROPLET,
+        PowerAction::Stop,
+        fast(),
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed);
+    let text = e.to_string();
+    assert!(
+        text.contains("droplet 3164444")
+            && text.contains("errored")
+            && text.contains("power it off"),
+        "{text}"
+    );
+    assert_clean(&text);
+}
+
+// An action still in progress when the wait ends is a timeout; one whose answer carries
+// Retry-After is read again no sooner than asked.
+#[tokio::test]
+async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(ACTION))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(action("in-progress", "reboot"))
+                .insert_header("retry-after", "1"),
+        )
+        .mount(&server)
+        .await;
+    let do_ = account(&server);
+    let accepted = paaf_core::cloud::Accepted {
+        action: PowerAction::Reboot,
+        id: DROPLET.into(),
+        status: None,
+        raw_state: None,
+        operation: Some("36804636".into()),
+    };
+    let started = Instant::now();
+    let e = do_
+        .settle(
+            &accepted,
+            PollSettings {
+                interval: Duration::from_millis(10),
+                timeout: Duration::from_millis(1500),
+            },
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Timeout);
+    assert!(e.to_string().contains("still in-progress"), "{e}");
+    // Read at once, then after 1 s (not every 10 ms); a third wait would pass the timeout.
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let e = do_.settle(&accepted, fast(), &cancel).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Cancelled);
+}
+
+// 401 `unauthorized`: the account's row says to check its token, and never shows it.
+#[tokio::test]
+async fn a_refused_token_is_an_auth_failed_row_for_the_account() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .respond_with(error(401, "unauthorized", "Unable to authenticate you."))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let listed = account(&server).list().await;
+    assert!(listed.servers.is_empty());
+    assert_eq!(listed.errors.len(), 1);
+    let row = &listed.errors[0];
+    assert_eq!(
+        (row.provider.as_str(), row.account.as_str()),
+        ("digitalocean", "prod")
+    );
+    assert_eq!(row.error.code, ErrorCode::AuthFailed);
+    assert!(
+        row.error.message.contains("Unable to authenticate you")
+            && row
+                .error
+                .message
+                .contains("API token of digitalocean account \"prod\""),
+        "{}",
+        row.error.message
+    );
+    assert_clean(&row.error.message);
+}
+
+// 403 (a token without droplet:update): permission-denied naming the scope.
+#[tokio::test]
+async fn a_token_without_the_scope_is_permission_denied() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(ACTIONS))
+        .respond_with(error(
+            403,
+            "forbidden",
+            "You are not authorized to perform this operation",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = account(&server)
+        .power(DROPLET, PowerAction::Reboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PermissionDenied);
+    assert!(e.to_string().contains("droplet:update"), "{e}");
+    assert_clean(&e.to_string());
+}
+
+// 404 `not_found` for a droplet id that is not in the account.
+#[tokio::test]
+async fn a_missing_droplet_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/droplets/999/actions"))
+        .respond_with(error(
+            404,
+            "not_found",
+            "The resource you requested could not be found.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets/999"))
+        .respond_with(error(
+            404,
+            "not_found",
+            "The resource you requested could not be found.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let do_ = account(&server);
+    let e = do_.power("999", PowerAction::Stop).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+    assert!(
+        e.to_string().contains("999") && e.to_string().contains("\"prod\""),
+        "{e}"
+    );
+    let e = do_.droplet("999").await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+    let e = do_.power("web-1", PowerAction::Stop).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+}
+
+// 422: an action of the droplet has not finished (it is locked): a conflict, sent once.
+#[tokio::test]
+async fn an_action_on_a_locked_droplet_is_a_conflict() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(ACTIONS))
+        .respond_with(error(
+            422,
+            "unprocessable_entity",
+            "Droplet already has a pending event.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = account(&server)
+        .power(DROPLET, PowerAction::Start)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict);
+    assert!(e.to_string().contains("pending event"), "{e}");
+}
+
+// 429 with Retry-After: waited for and sent again when short; reported (with the quota's
+// reset time from `ratelimit-reset`) when longer than paaf waits.
+#[tokio::test]
+async fn rate_limits_are_waited_for_or_reported() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .respond_with(
+            error(429, "too_many_requests", "API rate limit exceeded.")
+                .insert_header("retry-after", "1")
+                .insert_header("ratelimit-limit", "5000")
+                .insert_header("ratelimit-remaining", "0")
+                .insert_header("ratelimit-reset", "1444931833"),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "droplets": [droplet(3164444, "web-1", "nyc3", "active")], "links": {}, "meta": {"total": 1}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let listed = account(&server).list().await;
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(listed.servers.len(), 1, "{:?}", listed.errors);
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(ACTIONS))
+        .respond_with(
+            error(429, "too_many_requests", "API rate limit exceeded.")
+                .insert_header("retry-after", "60")
+                .insert_header("ratelimit-reset", "1444931833"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = account(&server)
+        .power(DROPLET, PowerAction::Reboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited);
+    assert!(e.to_string().contains("2015-10-15T17:57:13"), "{e}");
+}
+
+// 500 `server_error`: a read is retried then reported; a power action is not retried and
+// its outcome is unknown.
+#[tokio::test]
+async fn server_errors_fail_reads_and_leave_actions_unknown() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .respond_with(error(500, "server_error", "Unexpected server-side error"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(ACTIONS))
+        .respond_with(error(500, "server_error", "Unexpected server-side error"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let do_ = account(&server);
+    let listed = do_.list().await;
+    assert_eq!(listed.errors[0].error.code, ErrorCode::ServiceFailed);
+    let e = do_.power(DROPLET, PowerAction::Stop).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    assert!(e.to_string().contains("shutdown of droplet 3164444"), "{e}");
+}
+
+// A power call that times out may have reached DigitalOcean: outcome-unknown, sent once.
+#[tokio::test]
+async fn a_power_call_that_times_out_is_outcome_unknown_and_sent_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(ACTIONS))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(action("in-progress", "reboot"))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = account(&server)
+        .power(DROPLET, PowerAction::Reboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    assert_clean(&e.to_string());
+}
+
+// A body that is not the documented JSON: malformed-response, for a list and an action.
+#[tokio::test]
+async fn malformed_answers_are_malformed_responses() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>login</html>"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(ACTIONS))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"action": {"status": "in-progress"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let do_ = account(&server);
+    assert_eq!(
+        do_.list().await.errors[0].error.code,
+        ErrorCode::MalformedResponse
+    );
+    let e = do_.power(DROPLET, PowerAction::Reboot).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+}
+
+// An error body that echoes the token back: the token reaches neither the message nor the
+// error's Debug output.
+#[tokio::test]
+async fn a_token_echoed_by_an_error_body_is_redacted() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(ACTIONS))
+        .respond_with(error(
+            401,
+            "unauthorized",
+            &format!("Unable to authenticate you ({TOKEN})."),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = account(&server)
+        .power(DROPLET, PowerAction::Reboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    assert!(e.to_string().contains("[redacted]"), "{e}");
+    assert_clean(&e.to_string());
+    assert_clean(&format!("{e:?}"));
+}
