@@ -6,7 +6,9 @@ use crate::render::{self, table};
 use crate::{exit, prompt};
 use clap::{Args, Subcommand};
 use paaf_core::cloud::health::HealthCheck;
-use paaf_core::cloud::{Inventory, PollSettings, PowerAction, ServerFilter, ServerStatus};
+use paaf_core::cloud::{
+    Inventory, InventoryError, PollSettings, PowerAction, Server, ServerFilter, ServerStatus,
+};
 use paaf_core::{CancellationToken, Error, Result, RollingEvent, RollingPlan};
 use std::time::Duration;
 
@@ -131,23 +133,24 @@ pub async fn list(ctx: &Ctx, a: ServersArgs) -> Result<i32> {
                 hint: Some("run `paaf servers` once to fill it".into()),
             });
         };
-        let inventory = Inventory {
-            servers: cached
-                .servers
-                .iter()
-                .filter(|s| filter.matches(s))
-                .cloned()
-                .collect(),
-            errors: Vec::new(),
-        };
+        let servers: Vec<&Server> = cached
+            .servers
+            .iter()
+            .filter(|s| filter.matches(s))
+            .collect();
         if ctx.json {
             render::json(&serde_json::json!({
                 "fetched_at_ms": cached.fetched_at_ms,
-                "servers": inventory.servers,
+                "servers": servers,
             }));
         } else {
-            render_inventory(&inventory);
-            println!("(cached {})", render::ago_ms(cached.fetched_at_ms));
+            // The count and age first: they show at once, before a long table is laid out.
+            println!(
+                "{} servers, cached {}",
+                servers.len(),
+                render::ago_ms(cached.fetched_at_ms)
+            );
+            render_servers(&servers, &[]);
         }
         return Ok(exit::OK);
     }
@@ -162,7 +165,13 @@ pub async fn list(ctx: &Ctx, a: ServersArgs) -> Result<i32> {
 }
 
 fn render_inventory(inv: &Inventory) {
-    if inv.servers.is_empty() && inv.errors.is_empty() {
+    let servers: Vec<&Server> = inv.servers.iter().collect();
+    render_servers(&servers, &inv.errors);
+    println!("{} servers", inv.servers.len());
+}
+
+fn render_servers(servers: &[&Server], errors: &[InventoryError]) {
+    if servers.is_empty() && errors.is_empty() {
         println!(
             "No servers. Add a cloud account as a [[clouds]] entry (see the README's Config section)."
         );
@@ -171,7 +180,7 @@ fn render_inventory(inv: &Inventory) {
     let mut t = table(&[
         "NAME", "ID", "PROVIDER", "ACCOUNT", "REGION", "STATUS", "IPS",
     ]);
-    for e in &inv.errors {
+    for e in errors {
         t.add_row(vec![
             "—".into(),
             String::new(),
@@ -182,7 +191,7 @@ fn render_inventory(inv: &Inventory) {
             e.error.message.clone(),
         ]);
     }
-    for s in &inv.servers {
+    for s in servers {
         t.add_row(vec![
             s.name.clone().unwrap_or_default(),
             s.id.clone(),
@@ -199,7 +208,6 @@ fn render_inventory(inv: &Inventory) {
         ]);
     }
     println!("{t}");
-    println!("{} servers", inv.servers.len());
 }
 
 /// Cancels `token` on Ctrl-C.

@@ -8,7 +8,7 @@
 use super::{Inventory, Server};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// A server list as it was at `fetched_at_ms`.
@@ -33,8 +33,9 @@ pub fn path_beside(journal: &Path) -> PathBuf {
 
 /// The cached list, if there is a readable one.
 pub fn load(path: &Path) -> Option<CachedInventory> {
-    let file = std::fs::File::open(path).ok()?;
-    match serde_json::from_reader(BufReader::new(file)) {
+    // Read whole, then parsed: serde_json parses a slice several times faster than a reader.
+    let bytes = std::fs::read(path).ok()?;
+    match serde_json::from_slice(&bytes) {
         Ok(cached) => Some(cached),
         Err(e) => {
             tracing::warn!(path = %path.display(), "ignoring an unreadable server cache: {e}");
