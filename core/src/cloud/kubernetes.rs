@@ -1583,7 +1583,9 @@ struct Pod {
 struct PodStatus {
     phase: Option<String>,
     conditions: Vec<Condition>,
+    #[serde(rename = "podIP")]
     pod_ip: Option<String>,
+    #[serde(rename = "podIPs")]
     pod_ips: Vec<PodIp>,
     start_time: Option<String>,
     container_statuses: Vec<ContainerStatus>,
