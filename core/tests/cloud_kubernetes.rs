@@ -219,7 +219,7 @@ async fn a_token_user_of_the_current_context_sends_its_bearer_token() {
         .expect(1)
         .mount(&server)
         .await;
-    let access = ClusterAccess::from_kubeconfig(&[file.clone()], None, None).unwrap();
+    let access = ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), None, None).unwrap();
     assert_eq!(access.server, server.uri());
     assert!(
         access.source.contains("context \"ops\""),
@@ -278,7 +278,8 @@ async fn a_missing_context_names_the_ones_there_are() {
 async fn an_exec_user_is_refused_saying_what_is_supported_unless_a_token_replaces_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = kubeconfig(dir.path(), "https://127.0.0.1:6443");
-    let e = ClusterAccess::from_kubeconfig(&[file.clone()], Some("eks"), None).unwrap_err();
+    let e =
+        ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), Some("eks"), None).unwrap_err();
     assert_eq!(e.code(), ErrorCode::Config);
     let text = e.to_string();
     assert!(

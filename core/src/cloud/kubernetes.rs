@@ -790,19 +790,17 @@ impl Kubernetes {
             )));
         }
         let accepted = match kind {
-            Kind::Deployment => self.restart_deployment(ns, name, action).await?,
-            _ => self.delete_pod(ns, name, action).await?,
+            Kind::Deployment => self.restart_deployment(ns, id, name, action).await?,
+            _ => self.delete_pod(ns, id, name, action).await?,
         };
         tracing::info!(account = %self.name, namespace = ns, id, action = action.as_str(), "accepted");
-        Ok(Accepted {
-            id: id.to_string(),
-            ..accepted
-        })
+        Ok(accepted)
     }
 
     async fn restart_deployment(
         &self,
         ns: &str,
+        id: &str,
         name: &str,
         action: PowerAction,
     ) -> Result<Accepted> {
@@ -835,14 +833,20 @@ impl Kubernetes {
         let generation = patched.metadata.generation;
         Ok(Accepted {
             action,
-            id: String::new(),
+            id: id.to_string(),
             status: Some(ServerStatus::Pending),
             raw_state: Some(format!("rollout restart (generation {generation})")),
             operation: Some(format!("generation={generation}")),
         })
     }
 
-    async fn delete_pod(&self, ns: &str, name: &str, action: PowerAction) -> Result<Accepted> {
+    async fn delete_pod(
+        &self,
+        ns: &str,
+        id: &str,
+        name: &str,
+        action: PowerAction,
+    ) -> Result<Accepted> {
         let call = self.call("get", Kind::Pod, ns, Some(name));
         let pod: Pod = self
             .get(&call)
@@ -872,7 +876,7 @@ impl Kubernetes {
             .insert((ns.to_string(), name.to_string()), owner);
         Ok(Accepted {
             action,
-            id: String::new(),
+            id: id.to_string(),
             status: Some(ServerStatus::Stopping),
             raw_state: Some("Terminating".into()),
             operation: Some(format!("uid={uid}")),
