@@ -735,6 +735,67 @@ async fn a_pod_reboot_deletes_with_its_grace_period_and_a_bare_pod_is_refused() 
     assert_eq!(requests(&server, "DELETE").await.len(), 1);
 }
 
+#[tokio::test]
+async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
+    let server = MockServer::start().await;
+    let old = pod("agent-7x2kq", "u-old", Some(("DaemonSet", "agent")), true);
+    let agent = "/api/v1/namespaces/shop/pods/agent-7x2kq";
+    mount_seq(
+        &server,
+        "GET",
+        agent,
+        vec![
+            ResponseTemplate::new(200).set_body_json(old),
+            status(404, "NotFound", "pods \"agent-7x2kq\" not found"),
+        ],
+    )
+    .await;
+    Mock::given(method("DELETE"))
+        .and(path(agent))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
+            "apiVersion": "v1", "status": "Success"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let list = |replacement_ready: bool| {
+        ResponseTemplate::new(200).set_body_json(json!({"kind": "PodList", "apiVersion": "v1",
+        "metadata": {}, "items": [
+            pod("agent-9f3zz", "u-new", Some(("DaemonSet", "agent")), replacement_ready),
+            pod("web-5d9c7b6f4-a", "u-a", Some(("ReplicaSet", "web-5d9c7b6f4")), true)
+        ]}))
+    };
+    mount_seq(
+        &server,
+        "GET",
+        "/api/v1/namespaces/shop/pods",
+        vec![list(false), list(true)],
+    )
+    .await;
+    let mut progress = Vec::new();
+    let outcome = power_and_wait(
+        &account(&server, &["shop"]),
+        "shop",
+        "pod/agent-7x2kq",
+        PowerAction::Reboot,
+        fast(),
+        &CancellationToken::new(),
+        |s| progress.push(s.raw_state.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        progress,
+        vec![
+            "deleted; 0/1 pods of DaemonSet agent ready",
+            "deleted; 1/1 pods of DaemonSet agent ready"
+        ]
+    );
+    assert_eq!(outcome.server.id, "pod/agent-7x2kq");
+    assert_eq!(outcome.server.name.as_deref(), Some("DaemonSet/agent"));
+}
+
 // ---- failures ----
 
 #[tokio::test]
