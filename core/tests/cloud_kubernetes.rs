@@ -544,7 +544,7 @@ async fn a_paused_deployment_is_refused_with_nothing_sent() {
 }
 
 #[tokio::test]
-async fn stop_and_start_are_refused_pointing_at_kubectl_scale() {
+async fn stop_start_and_a_deployment_hard_reboot_are_refused_with_nothing_sent() {
     let server = MockServer::start().await;
     let k8s = account(&server, &["shop"]);
     for action in [PowerAction::Stop, PowerAction::Start] {
@@ -558,6 +558,15 @@ async fn stop_and_start_are_refused_pointing_at_kubectl_scale() {
             "{e}"
         );
     }
+    let e = k8s
+        .power("shop", "deployment/web", PowerAction::HardReboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert!(
+        e.to_string().contains("use reboot (a rollout restart)"),
+        "{e}"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
