@@ -292,10 +292,7 @@ impl Service {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let client = reqwest::Client::builder()
-            .connect_timeout(limits.connect_timeout)
-            .timeout(limits.timeout)
-            .user_agent(concat!("paaf/", env!("CARGO_PKG_VERSION")))
+        let client = client_builder(&limits)
             .build()
             .map_err(|e| Error::other(format!("{name}: could not set up HTTP: {e}")))?;
         Ok(Service {
@@ -315,6 +312,42 @@ impl Service {
         let path = self.base.path().trim_matches('/');
         self.secret_path = (!path.is_empty()).then(|| SecretString::from(path));
         self
+    }
+
+    /// Trusts `tls.ca_pem` (instead of the system's roots) and presents `tls.identity`, e.g.
+    /// for a Kubernetes API server with its own CA and client certificates.
+    pub fn with_tls(mut self, tls: &TlsConfig) -> Result<Service> {
+        let bad = |what: &str, e: reqwest::Error| {
+            Error::invalid(format!(
+                "{}: the {what} is not usable ({}); it must be PEM",
+                self.name,
+                error_chain(&e)
+            ))
+        };
+        let mut builder = client_builder(&self.limits);
+        if let Some(pem) = &tls.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| bad("certificate authority", e))?;
+            if certs.is_empty() {
+                return Err(Error::invalid(format!(
+                    "{}: the certificate authority holds no PEM certificate",
+                    self.name
+                )));
+            }
+            builder = builder.tls_certs_only(certs);
+        }
+        if let Some(identity) = &tls.identity {
+            let identity = reqwest::Identity::from_pkcs8_pem(
+                &identity.cert_pem,
+                identity.key_pem.expose_secret().as_bytes(),
+            )
+            .map_err(|e| bad("client certificate or its key (PKCS#8)", e))?;
+            builder = builder.identity(identity);
+        }
+        self.client = builder
+            .build()
+            .map_err(|e| Error::other(format!("{}: could not set up TLS: {e}", self.name)))?;
+        Ok(self)
     }
 
     /// Sends `name: value` with every request of this service (never a secret: use
@@ -586,6 +619,48 @@ impl Service {
     }
 }
 
+/// TLS beyond the system's defaults ([`Service::with_tls`]).
+#[derive(Clone, Default)]
+pub struct TlsConfig {
+    /// PEM certificates trusted instead of the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// A client certificate presented to the server.
+    pub identity: Option<TlsIdentity>,
+}
+
+/// A client certificate (PEM, its chain after it) and its PKCS#8 PEM private key. `Debug`
+/// never shows the key.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: SecretString,
+}
+
+impl fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+impl fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsIdentity")
+            .field("cert_pem_bytes", &self.cert_pem.len())
+            .field("key_pem", &"[redacted]")
+            .finish()
+    }
+}
+
+fn client_builder(limits: &Limits) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(limits.connect_timeout)
+        .timeout(limits.timeout)
+        .user_agent(concat!("paaf/", env!("CARGO_PKG_VERSION")))
+}
+
 /// How far a failed attempt got.
 enum Sent {
     /// Nothing reached the service (no connection): safe to retry any request.
@@ -707,6 +782,55 @@ mod tests {
             text.contains("oauth/token") && text.contains("x-api-key"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn tls_takes_a_ca_and_a_client_identity_and_refuses_what_is_not_pem() {
+        let cert = include_bytes!("../tests/fixtures/kubernetes/client.crt");
+        let key = include_str!("../tests/fixtures/kubernetes/client-pkcs8.key");
+        let service = || {
+            Service::new(
+                "k8s",
+                "https://127.0.0.1:6443",
+                HttpAuth::None,
+                Limits::default(),
+            )
+            .unwrap()
+        };
+        let tls = TlsConfig {
+            ca_pem: Some(cert.to_vec()),
+            identity: Some(TlsIdentity {
+                cert_pem: cert.to_vec(),
+                key_pem: SecretString::from(key),
+            }),
+        };
+        service().with_tls(&tls).unwrap();
+        let shown = format!("{tls:?}");
+        assert!(
+            !shown.contains("PRIVATE") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+
+        let e = service()
+            .with_tls(&TlsConfig {
+                ca_pem: Some(b"not a certificate".to_vec()),
+                identity: None,
+            })
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput);
+        assert!(e.to_string().contains("certificate authority"), "{e}");
+
+        let e = service()
+            .with_tls(&TlsConfig {
+                ca_pem: None,
+                identity: Some(TlsIdentity {
+                    cert_pem: cert.to_vec(),
+                    key_pem: SecretString::from("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n"),
+                }),
+            })
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput);
+        assert!(e.to_string().contains("PKCS#8"), "{e}");
     }
 
     #[test]

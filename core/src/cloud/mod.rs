@@ -26,6 +26,7 @@ pub mod ec2;
 pub mod filter;
 pub mod health;
 pub mod hetzner;
+pub mod kubernetes;
 pub mod linode;
 pub mod ovh;
 pub mod proxmox;
@@ -99,6 +100,7 @@ pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dy
         }
         CloudKind::Linode => Box::new(linode::Linode::from_config(config, secrets)?),
         CloudKind::Vultr => Box::new(vultr::Vultr::from_config(config, secrets)?),
+        CloudKind::Kubernetes => Box::new(kubernetes::Kubernetes::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",
