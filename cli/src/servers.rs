@@ -131,7 +131,8 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
             action,
             &confirm,
             cancel,
-            |s| {
+            |p| {
+                let s = &p.server;
                 if !json && s.raw_state != last {
                     eprintln!("  {}: {}", s.id, s.raw_state);
                     last = s.raw_state.clone();

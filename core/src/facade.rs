@@ -25,6 +25,8 @@ mod monitoring;
 mod servers;
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
+#[cfg(feature = "cloud")]
+pub use servers::ServerProgress;
 
 /// How a person confirmed a destructive action.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]

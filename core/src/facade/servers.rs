@@ -9,6 +9,22 @@ use crate::config::CloudConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::CancellationToken;
 use crate::journal::ActionState;
+use serde::Serialize;
+use std::time::Instant;
+
+/// One read of a server while a power action waits for its target state: what a front-end
+/// shows as progress. `action_id` is the journal's, which [`Paaf::cancel`] takes.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ServerProgress {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub action_id: i64,
+    /// Since the action was sent.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub elapsed_ms: u64,
+    pub server: Server,
+}
 
 impl Paaf {
     fn cloud_account(&self, config: &CloudConfig) -> Result<Box<dyn CloudAccount>> {
@@ -90,7 +106,8 @@ impl Paaf {
     }
 
     /// Reboots, stops or starts a server (by id or name), then follows it until the provider
-    /// reports the target state; `observe` sees every read. Journaled.
+    /// reports the target state; `observe` sees every read. Journaled; `cancel`, or
+    /// [`Paaf::cancel`] with the action id of the progress, stops the wait.
     pub async fn server_power(
         &self,
         account: Option<&str>,
@@ -98,7 +115,7 @@ impl Paaf {
         action: PowerAction,
         confirm: &Confirmation,
         cancel: CancellationToken,
-        observe: impl FnMut(&Server),
+        mut observe: impl FnMut(&ServerProgress),
     ) -> Result<PowerOutcome> {
         let found = self.find_server(account, server).await?;
         confirm.require(&format!(
@@ -131,17 +148,34 @@ impl Paaf {
             &target,
             &detail,
             |started| async move {
+                let action_id = started.id;
+                self.running
+                    .lock()
+                    .expect("running poisoned")
+                    .insert(action_id, cancel_ref.clone());
                 started.now();
-                cloud::power_and_wait(
+                let sent = Instant::now();
+                let outcome = cloud::power_and_wait(
                     account_ref,
                     &found_ref.region,
                     &found_ref.id,
                     action,
                     PollSettings::default(),
                     cancel_ref,
-                    observe,
+                    |server| {
+                        observe(&ServerProgress {
+                            action_id,
+                            elapsed_ms: sent.elapsed().as_millis() as u64,
+                            server: server.clone(),
+                        })
+                    },
                 )
-                .await
+                .await;
+                self.running
+                    .lock()
+                    .expect("running poisoned")
+                    .remove(&action_id);
+                outcome
             },
             |o: &PowerOutcome| {
                 (
