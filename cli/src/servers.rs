@@ -244,7 +244,8 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
             action,
             &confirm,
             cancel_on_ctrl_c(),
-            |s| {
+            |p| {
+                let s = &p.server;
                 if !json && s.raw_state != last {
                     eprintln!("  {}: {}", s.id, s.raw_state);
                     last = s.raw_state.clone();

@@ -21,6 +21,8 @@ pub mod ssh;
 
 pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
+#[cfg(feature = "cloud")]
+pub use facade::ServerProgress;
 pub use facade::{
     About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
     Paaf, TimeWindow,

@@ -12,6 +12,8 @@ mod secrets;
 
 pub use error::PaafError;
 pub use operation::{ProgressListener, RebootOperation};
+#[cfg(feature = "cloud")]
+pub use operation::{ServerPowerListener, ServerPowerOperation};
 pub use secrets::SecretStore;
 
 use paaf_core::config::HostInput;
@@ -312,5 +314,40 @@ impl Paaf {
         limit: u32,
     ) -> Result<Vec<ActionRecord>, PaafError> {
         Ok(self.core.journal(target.as_deref(), limit as usize)?)
+    }
+}
+
+/// Fix: cloud servers (feature `cloud`).
+#[cfg(feature = "cloud")]
+#[uniffi::export]
+impl Paaf {
+    /// Every server of every cloud account (or only `account`), read concurrently; an account
+    /// or region that fails is an error row beside the others.
+    pub async fn servers(
+        &self,
+        account: Option<String>,
+    ) -> Result<paaf_core::cloud::Inventory, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.servers(account.as_deref()).await }).await
+    }
+
+    /// Starts a reboot, stop or start of a server (id or name; in `account` when given): each
+    /// read of its state goes to `listener` until the provider reports the final one; the
+    /// returned operation gives the outcome and stops waiting when cancelled or dropped.
+    pub fn server_power(
+        &self,
+        account: Option<String>,
+        server: String,
+        action: paaf_core::cloud::PowerAction,
+        confirmation: Confirmation,
+        listener: Arc<dyn ServerPowerListener>,
+    ) -> Arc<ServerPowerOperation> {
+        let request = operation::PowerRequest {
+            account,
+            server,
+            action,
+            confirmation,
+        };
+        ServerPowerOperation::start(&RUNTIME, self.core.clone(), request, listener)
     }
 }

@@ -1,9 +1,12 @@
-//! A long action seen from an app: progress events to a listener the app implements, and a
-//! handle that gives the result and cancels the action when cancelled or dropped.
+//! A long action seen from an app: progress to a listener the app implements, and a handle
+//! that gives the result and cancels the action when cancelled or dropped. [`Operation`] is
+//! that pattern once; each exported handle ([`RebootOperation`], [`ServerPowerOperation`])
+//! wraps it for one result type, as uniffi objects cannot be generic.
 
 use crate::PaafError;
 use paaf_core::power::RebootReport;
 use paaf_core::{CancellationToken, Confirmation, ProgressEvent};
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -14,16 +17,55 @@ pub trait ProgressListener: Send + Sync {
     fn on_progress(&self, event: ProgressEvent);
 }
 
-type Outcome = Option<Result<RebootReport, PaafError>>;
+/// An action running on the library's runtime: its outcome once it ends, and the token that
+/// stops it (fired on drop too, so an abandoned handle never leaves the action running).
+struct Operation<T> {
+    cancel: CancellationToken,
+    outcome: watch::Receiver<Option<Result<T, PaafError>>>,
+}
+
+impl<T: Clone + Send + Sync + 'static> Operation<T> {
+    fn start<F, Fut>(runtime: &tokio::runtime::Runtime, work: F) -> Self
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = paaf_core::Result<T>> + Send + 'static,
+    {
+        let cancel = CancellationToken::new();
+        let (tx, outcome) = watch::channel(None);
+        let running = work(cancel.clone());
+        runtime.spawn(async move {
+            // Nobody may be waiting (the handle was dropped): the journal has the outcome.
+            let _ = tx.send(Some(running.await.map_err(PaafError::from)));
+        });
+        Operation { cancel, outcome }
+    }
+
+    async fn result(&self, what: &str) -> Result<T, PaafError> {
+        let lost = || PaafError::internal(format!("the {what} task stopped without a result"));
+        let mut outcome = self.outcome.clone();
+        let done = outcome
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| lost())?;
+        done.clone().unwrap_or_else(|| Err(lost()))
+    }
+
+    fn is_finished(&self) -> bool {
+        self.outcome.borrow().is_some()
+    }
+}
+
+impl<T> Drop for Operation<T> {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
 
 /// A verified reboot under way. `result()` waits for its end; `cancel()` — or dropping the
 /// handle (Kotlin `close()`, Swift deinit) — stops it: before the reboot command is sent
 /// nothing happens to the host; after, paaf stops waiting and reports `cancelled`.
 #[derive(uniffi::Object)]
-pub struct RebootOperation {
-    cancel: CancellationToken,
-    outcome: watch::Receiver<Outcome>,
-}
+pub struct RebootOperation(Operation<RebootReport>);
 
 impl RebootOperation {
     pub(crate) fn start(
@@ -33,19 +75,14 @@ impl RebootOperation {
         confirmation: Confirmation,
         listener: Arc<dyn ProgressListener>,
     ) -> Arc<RebootOperation> {
-        let cancel = CancellationToken::new();
-        let (tx, outcome) = watch::channel(None);
-        let token = cancel.clone();
         let sink = move |event: ProgressEvent| listener.on_progress(event);
-        runtime.spawn(async move {
-            let result = core
-                .reboot(&name, &confirmation, Arc::new(sink), token)
-                .await
-                .map_err(PaafError::from);
-            // Nobody may be waiting (the handle was dropped): the journal has the outcome.
-            let _ = tx.send(Some(result));
-        });
-        Arc::new(RebootOperation { cancel, outcome })
+        Arc::new(RebootOperation(Operation::start(
+            runtime,
+            |token| async move {
+                core.reboot(&name, &confirmation, Arc::new(sink), token)
+                    .await
+            },
+        )))
     }
 }
 
@@ -53,28 +90,99 @@ impl RebootOperation {
 impl RebootOperation {
     /// Waits for the reboot to be verified (or to fail) and returns its report.
     pub async fn result(&self) -> Result<RebootReport, PaafError> {
-        let lost = || PaafError::internal("the reboot task stopped without a result".into());
-        let mut outcome = self.outcome.clone();
-        let done = outcome
-            .wait_for(Option::is_some)
-            .await
-            .map_err(|_| lost())?;
-        done.clone().unwrap_or_else(|| Err(lost()))
+        self.0.result("reboot").await
     }
 
     /// Stops the reboot (see the type's documentation); `result()` then reports `cancelled`.
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        self.0.cancel.cancel();
     }
 
     /// True once the reboot has ended, however it ended.
     pub fn is_finished(&self) -> bool {
-        self.outcome.borrow().is_some()
+        self.0.is_finished()
     }
 }
 
-impl Drop for RebootOperation {
-    fn drop(&mut self) {
-        self.cancel.cancel();
+#[cfg(feature = "cloud")]
+pub(crate) use cloud::PowerRequest;
+#[cfg(feature = "cloud")]
+pub use cloud::{ServerPowerListener, ServerPowerOperation};
+
+#[cfg(feature = "cloud")]
+mod cloud {
+    use super::Operation;
+    use crate::PaafError;
+    use paaf_core::cloud::{PowerAction, PowerOutcome};
+    use paaf_core::{Confirmation, ServerProgress};
+    use std::sync::Arc;
+
+    /// Implemented by the app: receives every read of the server while a power action waits
+    /// for its final state, in order, on a paaf thread (post to the UI thread from there).
+    #[uniffi::export(with_foreign)]
+    pub trait ServerPowerListener: Send + Sync {
+        fn on_progress(&self, progress: ServerProgress);
+    }
+
+    /// Which server, what to do: what [`ServerPowerOperation::start`] needs.
+    pub(crate) struct PowerRequest {
+        pub account: Option<String>,
+        pub server: String,
+        pub action: PowerAction,
+        pub confirmation: Confirmation,
+    }
+
+    /// A power action on a cloud server under way. `result()` waits until the provider reports
+    /// the final state; `cancel()` — or dropping the handle — stops waiting (the provider may
+    /// still carry the action out) and `result()` reports `cancelled`.
+    #[derive(uniffi::Object)]
+    pub struct ServerPowerOperation(Operation<PowerOutcome>);
+
+    impl ServerPowerOperation {
+        pub(crate) fn start(
+            runtime: &tokio::runtime::Runtime,
+            core: Arc<paaf_core::Paaf>,
+            request: PowerRequest,
+            listener: Arc<dyn ServerPowerListener>,
+        ) -> Arc<ServerPowerOperation> {
+            let PowerRequest {
+                account,
+                server,
+                action,
+                confirmation,
+            } = request;
+            Arc::new(ServerPowerOperation(Operation::start(
+                runtime,
+                |token| async move {
+                    core.server_power(
+                        account.as_deref(),
+                        &server,
+                        action,
+                        &confirmation,
+                        token,
+                        |p: &ServerProgress| listener.on_progress(p.clone()),
+                    )
+                    .await
+                },
+            )))
+        }
+    }
+
+    #[uniffi::export]
+    impl ServerPowerOperation {
+        /// Waits until the server is in the action's final state (or the action failed).
+        pub async fn result(&self) -> Result<PowerOutcome, PaafError> {
+            self.0.result("power action").await
+        }
+
+        /// Stops waiting (see the type's documentation).
+        pub fn cancel(&self) {
+            self.0.cancel.cancel();
+        }
+
+        /// True once the action has ended, however it ended.
+        pub fn is_finished(&self) -> bool {
+            self.0.is_finished()
+        }
     }
 }

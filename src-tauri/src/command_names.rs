@@ -30,4 +30,6 @@ pub const ALL: &[&str] = &[
     "dashboard",
     "panel_data",
     "annotate",
+    "servers",
+    "server_power",
 ];

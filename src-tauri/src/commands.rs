@@ -1,6 +1,7 @@
 //! Tauri commands: each converts its arguments, calls the core facade, converts the result.
 //! Errors reach the UI as `{code, message}` (`ErrorInfo`), never as bare strings.
 
+use paaf_core::cloud::{Inventory, PowerAction, PowerOutcome};
 use paaf_core::config::HostInput;
 use paaf_core::flags::{FlagFilter, FlagState};
 use paaf_core::inventory::HostStatus;
@@ -14,7 +15,7 @@ use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
 use paaf_core::{
     AnnotationInput, BackendFlags, CancellationToken, Confirmation, DashboardView, ErrorInfo,
-    FlagChange, FlagTarget, Paaf, ProgressEvent, TimeWindow,
+    FlagChange, FlagTarget, Paaf, ProgressEvent, ServerProgress, TimeWindow,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -284,6 +285,39 @@ pub async fn annotate(
     input: AnnotationInput,
 ) -> Reply<i64> {
     paaf.annotate(source.as_deref(), &input).await.map_err(info)
+}
+
+/// Fix: every server of every cloud account (or only `account`); a failing account or region
+/// is an error row.
+#[tauri::command]
+pub async fn servers(paaf: State<'_, Paaf>, account: Option<String>) -> Reply<Inventory> {
+    paaf.servers(account.as_deref()).await.map_err(info)
+}
+
+/// Each read of the server arrives on `on_progress`; `cancel_action` with its `action_id`
+/// stops the wait.
+#[tauri::command]
+pub async fn server_power(
+    paaf: State<'_, Paaf>,
+    account: Option<String>,
+    server: String,
+    action: PowerAction,
+    confirmation: Confirmation,
+    on_progress: Channel<ServerProgress>,
+) -> Reply<PowerOutcome> {
+    let observe = |p: &ServerProgress| {
+        let _ = on_progress.send(p.clone());
+    };
+    paaf.server_power(
+        account.as_deref(),
+        &server,
+        action,
+        &confirmation,
+        CancellationToken::new(),
+        observe,
+    )
+    .await
+    .map_err(info)
 }
 
 /// The UI calls this once, right after its first paint. It records the time from process

@@ -50,6 +50,8 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::dashboard,
         commands::panel_data,
         commands::annotate,
+        commands::servers,
+        commands::server_power,
     ])
 }
 
@@ -297,6 +299,43 @@ mod tests {
                 "{cmd}: {err}"
             );
         }
+    }
+
+    const ONE_CLOUD: &str = "[[clouds]]\nname = \"prod\"\ntype = \"aws\"\nregions = [\"eu-west-1\"]\naccess_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"keyring:aws-prod\"\nendpoint = \"http://127.0.0.1:9\"\n";
+
+    #[test]
+    fn cloud_commands_take_the_ui_shapes_and_a_failing_account_is_a_row_with_its_code() {
+        let (_dir, main) = app_window(ONE_CLOUD, "main");
+        // The secret is not in the (empty) store: the account is an error row, not a failure.
+        let inventory = call(&main, "servers", serde_json::json!({})).unwrap();
+        assert_eq!(inventory["servers"], serde_json::json!([]));
+        let row = &inventory["errors"][0];
+        assert_eq!(
+            (&row["provider"], &row["account"]),
+            (&"aws".into(), &"prod".into())
+        );
+        assert_eq!(row["error"]["code"], "secret", "{inventory}");
+        let err = call(&main, "servers", serde_json::json!({ "account": "nope" })).unwrap_err();
+        assert_eq!(err["code"], "not-found", "{err}");
+
+        let err = call(
+            &main,
+            "server_power",
+            serde_json::json!({
+                "account": "prod", "server": "web-1", "action": "hard-reboot",
+                "confirmation": { "kind": "yes" }, "onProgress": "__CHANNEL__:7",
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "not-found", "{err}");
+        let err = call(&main, "server_power", serde_json::json!({
+            "server": "web-1", "action": "shutdown", "confirmation": { "kind": "yes" }, "onProgress": "__CHANNEL__:7",
+        }))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("shutdown"),
+            "an unknown action is refused: {err}"
+        );
     }
 
     #[test]

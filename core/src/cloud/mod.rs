@@ -141,6 +141,8 @@ pub async fn power_and_wait(
 
 /// One server of one cloud account, as an inventory row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Server {
     /// The provider's short name: `aws`, `hetzner`, `gcp`, ...
     pub provider: String,
@@ -159,11 +161,14 @@ pub struct Server {
     pub private_ips: Vec<String>,
     pub tags: BTreeMap<String, String>,
     /// When it was (last) launched, in ms since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub launched_at_ms: Option<i64>,
 }
 
 /// A server's state, normalized across providers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ServerStatus {
     Running,
@@ -192,7 +197,9 @@ impl std::fmt::Display for ServerStatus {
 }
 
 /// What can be done to a server's power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "kebab-case")]
 pub enum PowerAction {
     /// A clean reboot through the OS (ACPI), where the provider offers one.
@@ -227,6 +234,8 @@ impl PowerAction {
 
 /// The API accepted a power action: what it said the server's state became at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Accepted {
     pub action: PowerAction,
     pub id: String,
@@ -237,6 +246,7 @@ pub struct Accepted {
     /// The provider's record of the action to follow, when it answers with one (an action
     /// id, an operation name or URL, a task id).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub operation: Option<String>,
 }
 
@@ -261,6 +271,8 @@ impl Default for PollSettings {
 
 /// A power action followed to its target state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PowerOutcome {
     pub accepted: Accepted,
     /// The server as last read: in the target state.
@@ -270,6 +282,7 @@ pub struct PowerOutcome {
     pub seen: Vec<ServerStatus>,
     /// Reads of the server's state it took.
     pub polls: u32,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub elapsed_ms: u64,
     /// The SSH verification of a reboot, when the server is also a configured host (its
     /// `server = "ACCOUNT/SERVER"`): the boot ids before and after, and the test command.
@@ -280,6 +293,8 @@ pub struct PowerOutcome {
 /// One region (or a whole account) that could not be listed: a row of its own, beside the
 /// servers of the regions that could.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InventoryError {
     pub provider: String,
     pub account: String,
@@ -290,6 +305,8 @@ pub struct InventoryError {
 
 /// Every server of an account, and the regions that failed.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Inventory {
     pub servers: Vec<Server>,
     pub errors: Vec<InventoryError>,

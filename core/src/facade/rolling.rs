@@ -246,10 +246,10 @@ impl Paaf {
         let runs = group.iter().map(|server| async move {
             let mut events = Vec::new();
             let outcome = self
-                .power_found(server, action, plan.poll, cancel.clone(), |s| {
+                .power_found(server, action, plan.poll, cancel.clone(), |p| {
                     events.push(RollingEvent::State {
                         server: label(server),
-                        raw_state: s.raw_state.clone(),
+                        raw_state: p.server.raw_state.clone(),
                     })
                 })
                 .await;

@@ -14,8 +14,23 @@ use crate::events::CancellationToken;
 use crate::events::{Progress, ProgressEvent};
 use crate::journal::ActionState;
 use crate::power::ssh::{ExternalReboot, RebootJob, RebootReport};
+use serde::Serialize;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// One read of a server while a power action waits for its target state: what a front-end
+/// shows as progress. `action_id` is the journal's, which [`Paaf::cancel`] takes.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ServerProgress {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub action_id: i64,
+    /// Since the action was sent.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub elapsed_ms: u64,
+    pub server: Server,
+}
 
 impl Paaf {
     fn cloud_account(&self, config: &CloudConfig) -> Result<Box<dyn CloudAccount>> {
@@ -110,7 +125,8 @@ impl Paaf {
     }
 
     /// Reboots, stops or starts a server (by id or name), then follows it until the provider
-    /// reports the target state; `observe` sees every read. Journaled.
+    /// reports the target state; `observe` sees every read. Journaled; `cancel`, or
+    /// [`Paaf::cancel`] with the action id of the progress, stops the wait.
     pub async fn server_power(
         &self,
         account: Option<&str>,
@@ -118,7 +134,7 @@ impl Paaf {
         action: PowerAction,
         confirm: &Confirmation,
         cancel: CancellationToken,
-        observe: impl FnMut(&Server),
+        observe: impl FnMut(&ServerProgress),
     ) -> Result<PowerOutcome> {
         let found = self.find_server(account, server).await?;
         confirm.require(&format!(
@@ -140,7 +156,7 @@ impl Paaf {
         action: PowerAction,
         settings: PollSettings,
         cancel: CancellationToken,
-        observe: impl FnMut(&Server),
+        mut observe: impl FnMut(&ServerProgress),
     ) -> Result<PowerOutcome> {
         let config = self
             .config()
@@ -171,17 +187,34 @@ impl Paaf {
             &target,
             &detail,
             |started| async move {
+                let action_id = started.id;
+                self.running
+                    .lock()
+                    .expect("running poisoned")
+                    .insert(action_id, cancel_ref.clone());
                 started.now();
-                cloud::power_and_wait(
+                let sent = Instant::now();
+                let outcome = cloud::power_and_wait(
                     account_ref,
                     &found_ref.region,
                     &found_ref.id,
                     action,
                     settings,
                     cancel_ref,
-                    observe,
+                    |server| {
+                        observe(&ServerProgress {
+                            action_id,
+                            elapsed_ms: sent.elapsed().as_millis() as u64,
+                            server: server.clone(),
+                        })
+                    },
                 )
-                .await
+                .await;
+                self.running
+                    .lock()
+                    .expect("running poisoned")
+                    .remove(&action_id);
+                outcome
             },
             |o: &PowerOutcome| {
                 (
@@ -226,7 +259,7 @@ impl Paaf {
         action: PowerAction,
         settings: PollSettings,
         cancel: CancellationToken,
-        mut observe: impl FnMut(&Server),
+        mut observe: impl FnMut(&ServerProgress),
     ) -> Result<PowerOutcome> {
         self.target(&host)?; // secrets missing: fail before anything is journaled as running
         let make_target = || self.target(&host);
@@ -248,6 +281,11 @@ impl Paaf {
                 &format!("{}/{}", found.account, found.id),
                 &detail,
                 |started| async move {
+                    let action_id = started.id;
+                    self.running
+                        .lock()
+                        .expect("running poisoned")
+                        .insert(action_id, cancel.clone());
                     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
                     let cancel_ref = &cancel;
                     let send = Box::pin(async move {
@@ -281,9 +319,13 @@ impl Paaf {
                     .run();
                     tokio::pin!(job);
                     let mut step = |event: ProgressEvent| {
-                        let mut seen = found.clone();
-                        seen.raw_state = event.step.describe();
-                        observe(&seen);
+                        let mut server = found.clone();
+                        server.raw_state = event.step.describe();
+                        observe(&ServerProgress {
+                            action_id,
+                            elapsed_ms: event.elapsed_ms,
+                            server,
+                        });
                     };
                     let report = loop {
                         tokio::select! {
@@ -294,6 +336,10 @@ impl Paaf {
                     while let Ok(event) = rx.try_recv() {
                         step(event);
                     }
+                    self.running
+                        .lock()
+                        .expect("running poisoned")
+                        .remove(&action_id);
                     report
                 },
                 |r: &RebootReport| {

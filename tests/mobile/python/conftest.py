@@ -178,3 +178,65 @@ def unleash(tmp_path_factory):
         post(f"/api/admin/projects/default/features/new-checkout/environments/{env}/on")
     yield {"url": url, "token": token}
     subprocess.run(["bash", str(UNLEASH), "stop", str(d)], capture_output=True)
+
+
+MOTO = REPO / "tests" / "peers" / "moto.sh"
+
+
+class Moto:
+    """A real moto_server (tests/peers/moto.sh): an in-memory AWS that accepts any credentials
+    and routes an EC2 request by the region in its SigV4 credential scope."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def launch(self, region: str, name: str) -> str:
+        """Starts one instance tagged Name=`name` (RunInstances); its id."""
+        import re
+        import urllib.parse
+        import urllib.request
+
+        body = urllib.parse.urlencode(
+            {
+                "Action": "RunInstances",
+                "Version": "2016-11-15",
+                "ImageId": "ami-12c6146b",
+                "InstanceType": "t3.micro",
+                "MinCount": "1",
+                "MaxCount": "1",
+                "TagSpecification.1.ResourceType": "instance",
+                "TagSpecification.1.Tag.1.Key": "Name",
+                "TagSpecification.1.Tag.1.Value": name,
+            }
+        ).encode()
+        scope = f"AKIDEXAMPLE/20260101/{region}/ec2/aws4_request"
+        req = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0",
+            },
+        )
+        xml = urllib.request.urlopen(req, timeout=30).read().decode()
+        return re.search(r"<instanceId>([^<]+)</instanceId>", xml).group(1)
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    subprocess.run(["bash", str(MOTO), "setup"], check=True)
+    d = tmp_path_factory.mktemp("moto") / "peer"
+    last = ""
+    for _ in range(3):
+        port = free_port()
+        started = subprocess.run(
+            ["bash", str(MOTO), "start", str(d), str(port), str(os.getpid())], capture_output=True, text=True
+        )
+        if started.returncode == 0:
+            break
+        last = started.stderr
+    else:
+        raise RuntimeError(f"could not start moto: {last}")
+    yield Moto(f"http://127.0.0.1:{port}/")
+    subprocess.run(["bash", str(MOTO), "stop", str(d)], capture_output=True)

@@ -26,6 +26,10 @@ import type { OfferedKey } from './bindings/OfferedKey';
 import type { ProgressEvent } from './bindings/ProgressEvent';
 import type { RebootReport } from './bindings/RebootReport';
 import type { Runbook } from './bindings/Runbook';
+import type { Inventory } from './bindings/Inventory';
+import type { PowerAction } from './bindings/PowerAction';
+import type { PowerOutcome } from './bindings/PowerOutcome';
+import type { ServerProgress } from './bindings/ServerProgress';
 
 /** Anything a command rejected with, as `{code, message}` (a bare string or Error becomes `other`). */
 export function toErrorInfo(e: unknown): ErrorInfo {
@@ -137,3 +141,21 @@ export const dashboards = (query: SearchQuery | null = null, source: string | nu
 /** Writes a Grafana annotation now; resolves to its id. */
 export const annotate = (input: AnnotationInput, source: string | null = null) =>
   call<number>('annotate', { source, input });
+
+// Fix: cloud servers.
+
+/** Every server of every cloud account (an account or region that failed is an error row). */
+export const servers = (account: string | null = null) => call<Inventory>('servers', { account });
+
+/** A power action followed until the provider reports the target state; every read goes to `onProgress`. */
+export function serverPower(
+  account: string,
+  server: string,
+  action: PowerAction,
+  confirmation: Confirmation,
+  onProgress: (p: ServerProgress) => void,
+): Promise<PowerOutcome> {
+  const channel = new Channel<ServerProgress>();
+  channel.onmessage = onProgress;
+  return call<PowerOutcome>('server_power', { account, server, action, confirmation, onProgress: channel });
+}

@@ -6,6 +6,7 @@ describe('routes', () => {
     const routes: Route[] = [
       { screen: 'protect' },
       { screen: 'servers' },
+      { screen: 'cloud' },
       { screen: 'journal' },
       { screen: 'flags' },
       { screen: 'alerts' },

@@ -10,13 +10,14 @@ export type Route =
   | { screen: 'alerts' }
   | { screen: 'silences' }
   | { screen: 'servers' }
+  | { screen: 'cloud' }
   | { screen: 'journal' }
   | { screen: 'add-host' }
   | { screen: 'host'; host: string };
 
 const SIMPLE = new Set<string>([
   'protect', 'analyze', 'alert', 'fix', 'flags', 'alerts', 'silences', 'dashboards', 'incidents', 'servers', 'journal',
-  'add-host',
+  'add-host', 'cloud',
 ]);
 
 export const DEFAULT_ROUTE: Route = { screen: 'protect' };

@@ -86,6 +86,11 @@ export const STEPS: Step[] = [
     intro: 'Repair what broke, then check what was done.',
     cards: [
       {
+        title: 'Cloud servers',
+        text: 'Every server of every cloud account: reboot, stop or start one, followed until the provider reports its final state.',
+        to: { screen: 'cloud' },
+      },
+      {
         title: 'Runbooks and commands',
         text: "Run a host's runbooks or a single command, with its exit code and output.",
         to: { screen: 'servers' },

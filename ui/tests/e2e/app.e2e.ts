@@ -562,3 +562,115 @@ describe('alert: silences', () => {
     ]);
   });
 });
+
+describe('fix: cloud servers', () => {
+  it('is reached from the Fix step; lists every server with an account that failed as a row with its code; search filters', async () => {
+    const { page } = await open();
+    await page.getByTestId('nav-fix').click();
+    await page.locator('main').getByRole('link', { name: /Cloud servers/ }).click();
+    await page.getByTestId('cloud-server').first().waitFor();
+    await expect(page.getByTestId('cloud-server').count()).resolves.toBe(3);
+    const web = page.locator('[data-testid=cloud-server][data-name="web-2"]');
+    const text = await web.textContent();
+    for (const part of ['web-2', 'i-0a1b2c3d4e5f60718', 'aws', 'prod', 'eu-west-1', 'running', '54.216.9.12', '10.0.1.7', 'env=production']) {
+      expect(text).toContain(part);
+    }
+    const error = page.getByTestId('cloud-error');
+    await expect(error.getAttribute('data-region')).resolves.toBe('ap-south-1');
+    await expect(error.getByTestId('cloud-error-code').textContent()).resolves.toBe('auth-failed');
+    await expect(page.getByTestId('cloud-summary').textContent()).resolves.toContain('3 servers in 1 account, 1 error');
+    // In transition: no action offered.
+    await expect(page.locator('[data-server="i-0c0ffee0c0ffee001"] [data-testid=cloud-action]').count()).resolves.toBe(0);
+    await screenshot(page, '24-cloud-servers');
+
+    await page.getByTestId('cloud-search').fill('env=staging');
+    await expect(page.getByTestId('cloud-server').count()).resolves.toBe(1);
+    await expect(page.getByTestId('cloud-server').getAttribute('data-name')).resolves.toBe('batch-1');
+    await page.getByTestId('cloud-search').fill('us-east stopped');
+    await expect(page.getByTestId('cloud-server').count()).resolves.toBe(1);
+    await page.getByTestId('cloud-search').fill('10.0.1.7');
+    await expect(page.getByTestId('cloud-server').getAttribute('data-name')).resolves.toBe('web-2');
+    await page.getByTestId('cloud-search').fill('nothing-like-this');
+    await expect(page.getByTestId('cloud-server').count()).resolves.toBe(0);
+    await expect(page.locator('main').textContent()).resolves.toContain('No server matches “nothing-like-this”');
+
+    await page.getByTestId('cloud-search').fill('');
+    await page.getByTestId('cloud-refresh').click();
+    await expect.poll(async () => (await app!.calls('servers')).length).toBe(2);
+  });
+
+  it('stop: the confirmation names server, account and region; then each state seen until stopped', async () => {
+    const { page, calls } = await open({ hash: '#/cloud' });
+    const web = page.locator('[data-testid=cloud-server][data-name="web-2"]');
+    await web.locator('[data-action=stop]').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    await expect(page.getByTestId('confirm-no').isVisible()).resolves.toBe(true);
+    await page.getByTestId('confirm-no').click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await calls('server_power')).toEqual([]);
+
+    await web.locator('[data-action=stop]').click();
+    await dialog.waitFor();
+    const text = await dialog.textContent();
+    expect(text).toContain('Stop web-2?');
+    expect(text).toMatch(/i-0a1b2c3d4e5f60718.*account prod, region eu-west-1/);
+    await expect(dialog.locator('strong').allTextContents()).resolves.toEqual(['web-2', 'prod', 'eu-west-1']);
+    await screenshot(page, '25-cloud-stop-confirm');
+    await page.getByTestId('confirm-yes').click();
+
+    const run = page.locator('[data-testid=cloud-run][data-server="i-0a1b2c3d4e5f60718"]');
+    await run.getByTestId('cloud-run-done').waitFor();
+    const states = await run.getByTestId('cloud-state').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
+    expect(states).toEqual(['stopping', 'stopped']);
+    await expect(run.getByTestId('cloud-state').first().textContent()).resolves.toContain('2 reads');
+    await expect(run.getByTestId('cloud-run-done').textContent()).resolves.toContain('Done: stopped after 10.0 s');
+    const sent = await calls('server_power');
+    expect(sent).toHaveLength(1);
+    expect(sent[0].args).toMatchObject({ account: 'prod', server: 'i-0a1b2c3d4e5f60718', action: 'stop', confirmation: { kind: 'yes' } });
+    expect(String(sent[0].args.onProgress)).toMatch(/^__CHANNEL__:\d+$/);
+    // The list is read again: the server is stopped now and offers a start.
+    await web.locator('[data-action=start]').waitFor();
+    await expect(web.getByTestId('cloud-status').getAttribute('data-status')).resolves.toBe('stopped');
+    await screenshot(page, '26-cloud-stopped');
+  });
+
+  it('a failed action shows its code; Cancel goes through cancel_action with the action id of the reads', async () => {
+    const d = defaultScenario();
+    const failing = await open({
+      hash: '#/cloud',
+      scenario: {
+        cloud: {
+          ...d.cloud,
+          states: [['pending', 'pending']],
+          err: { code: 'timeout', message: 'i-0f9e8d7c6b5a40312 (aws "prod", us-east-1) (still pending, waiting to be running): timed out after 600s', phase: 'boot' },
+        },
+      },
+    });
+    const batch = failing.page.locator('[data-testid=cloud-server][data-name="batch-1"]');
+    await batch.locator('[data-action=start]').click();
+    await failing.page.getByTestId('confirm-yes').click();
+    const run = failing.page.locator('[data-testid=cloud-run][data-server="i-0f9e8d7c6b5a40312"]');
+    const error = run.getByTestId('cloud-run-error').getByTestId('error');
+    await error.waitFor();
+    await expect(error.getAttribute('data-code')).resolves.toBe('timeout');
+    await expect(error.textContent()).resolves.toContain('still pending');
+    await expect(run.getByTestId('cloud-state').getAttribute('data-status')).resolves.toBe('pending');
+    await screenshot(failing.page, '27-cloud-start-timeout');
+    const problems = [...failing.problems];
+    await failing.close();
+    expect(problems).toEqual([]);
+
+    const { page, calls } = await open({ hash: '#/cloud', scenario: { cloud: { ...d.cloud, waitForCancel: true } } });
+    await page.locator('[data-testid=cloud-server][data-name="web-2"] [data-action=reboot]').click();
+    await page.getByTestId('confirm-yes').click();
+    const running = page.locator('[data-testid=cloud-run][data-server="i-0a1b2c3d4e5f60718"]');
+    await running.locator('[data-status=stopped]').waitFor();
+    await running.getByTestId('cloud-cancel').click();
+    const cancelled = running.getByTestId('cloud-run-error').getByTestId('error');
+    await cancelled.waitFor();
+    await expect(cancelled.getAttribute('data-code')).resolves.toBe('cancelled');
+    expect((await calls('cancel_action')).map((c) => c.args)).toEqual([{ actionId: d.cloud.actionId }]);
+    expect((await calls('server_power'))[0].args).toMatchObject({ action: 'reboot' });
+  });
+});

@@ -10,6 +10,9 @@ import type { FlagState } from '../../src/lib/bindings/FlagState';
 import type { FlagTarget } from '../../src/lib/bindings/FlagTarget';
 import type { HostInput } from '../../src/lib/bindings/HostInput';
 import type { ProgressEvent } from '../../src/lib/bindings/ProgressEvent';
+import type { PowerAction } from '../../src/lib/bindings/PowerAction';
+import type { PowerOutcome } from '../../src/lib/bindings/PowerOutcome';
+import type { ServerProgress } from '../../src/lib/bindings/ServerProgress';
 import { defaultScenario, type MockState, type Scenario } from './scenario';
 
 interface TauriInternals {
@@ -24,11 +27,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let cancelled: (() => void) | null = null;
 
 /** Sends on a channel the way Tauri's IPC does: `{index, message}`, then `{index, end}`. */
-function channelSender(channel: Channel<ProgressEvent>) {
+function channelSender<T = ProgressEvent>(channel: Channel<T>) {
   const internals = (window as unknown as { __TAURI_INTERNALS__: TauriInternals }).__TAURI_INTERNALS__;
   let index = 0;
   return {
-    send: (message: ProgressEvent) => internals.runCallback(channel.id, { index: index++, message }),
+    send: (message: T) => internals.runCallback(channel.id, { index: index++, message }),
     end: () => internals.runCallback(channel.id, { index, end: true }),
   };
 }
@@ -55,6 +58,41 @@ async function reboot(args: Record<string, unknown>) {
     await sleep(intervalMs);
     if ('err' in outcome) throw outcome.err;
     return outcome.ok;
+  } finally {
+    channel.end();
+    cancelled = null;
+  }
+}
+
+/** A power action as a cloud provider runs it: one read per scenario state, then the target. */
+async function serverPower(args: Record<string, unknown>): Promise<PowerOutcome> {
+  const { inventory, actionId, intervalMs, states, waitForCancel, err } = scenario.cloud;
+  const server = inventory.servers.find((s) => s.account === args.account && s.id === args.server);
+  if (!server) throw { code: 'not-found', message: `no server ${String(args.server)}` } satisfies ErrorInfo;
+  const action = args.action as PowerAction;
+  const channel = channelSender(args.onProgress as Channel<ServerProgress>);
+  let wasCancelled = false;
+  cancelled = () => (wasCancelled = true);
+  const target = action === 'stop' ? 'stopped' : 'running';
+  try {
+    for (const [i, [status, raw_state]] of states.entries()) {
+      await sleep(intervalMs);
+      if (wasCancelled) break;
+      channel.send({ action_id: actionId, elapsed_ms: i * 5000, server: { ...server, status, raw_state } });
+    }
+    while (waitForCancel && !wasCancelled) await sleep(20);
+    if (wasCancelled) {
+      throw { code: 'cancelled', message: `cancelled: waiting for ${server.id} (aws "prod", ${server.region}) to be ${target}` } satisfies ErrorInfo;
+    }
+    if (err) throw err;
+    Object.assign(server, { status: target, raw_state: target });
+    return {
+      accepted: { action, id: server.id, status: states[0]?.[0] ?? null, raw_state: states[0]?.[1] ?? null },
+      server: { ...server },
+      seen: [...new Set(states.map(([s]) => s))],
+      polls: states.length,
+      elapsed_ms: (states.length - 1) * 5000,
+    };
   } finally {
     channel.end();
     cancelled = null;
@@ -141,7 +179,7 @@ mockIPC(async (cmd, payload) => {
     case 'reboot':
       return reboot(args);
     case 'cancel_action':
-      if (cancelled && args.actionId === scenario.reboot.actionId) {
+      if (cancelled && (args.actionId === scenario.reboot.actionId || args.actionId === scenario.cloud.actionId)) {
         cancelled();
         return true;
       }
@@ -198,6 +236,10 @@ mockIPC(async (cmd, payload) => {
       found.state = 'expired';
       return null;
     }
+    case 'servers':
+      return scenario.cloud.inventory;
+    case 'server_power':
+      return serverPower(args);
     case 'plugin:notification|is_permission_granted':
       return true;
     default:

@@ -15,6 +15,9 @@ import type { Silence } from '../../src/lib/bindings/Silence';
 import type { SourceAlerts } from '../../src/lib/bindings/SourceAlerts';
 import type { Target } from '../../src/lib/bindings/Target';
 import type { Step } from '../../src/lib/bindings/Step';
+import type { Inventory } from '../../src/lib/bindings/Inventory';
+import type { Server } from '../../src/lib/bindings/Server';
+import type { ServerStatus } from '../../src/lib/bindings/ServerStatus';
 
 export type TimedStep = Step & { elapsed_ms: number };
 
@@ -48,6 +51,16 @@ export interface Scenario {
   targets: Target[];
   silences: Silence[];
   silenceId: string;
+  /** Fix: cloud servers; server_power streams `states` (one read each), then ends in the target state or `err`. */
+  cloud: {
+    inventory: Inventory;
+    actionId: number;
+    intervalMs: number;
+    states: [ServerStatus, string][];
+    /** With `waitForCancel`, the action hangs after its states until cancel_action is called. */
+    waitForCancel?: boolean;
+    err?: ErrorInfo;
+  };
 }
 
 /** One recorded IPC call, with its args as JSON (a channel shows as "__CHANNEL__:<id>"). */
@@ -403,6 +416,60 @@ export function defaultScenario(): Scenario {
       },
     ],
     silenceId: '9a8b7c6d-1111-4e2f-9a0b-1c2d3e4f5a6b',
+    cloud: {
+      inventory: {
+        servers: [
+          cloudServer({
+            id: 'i-0a1b2c3d4e5f60718',
+            name: 'web-2',
+            public_ips: ['54.216.9.12'],
+            private_ips: ['10.0.1.7'],
+            tags: { Name: 'web-2', env: 'production', team: 'shop' },
+          }),
+          cloudServer({
+            id: 'i-0f9e8d7c6b5a40312',
+            name: 'batch-1',
+            region: 'us-east-1',
+            status: 'stopped',
+            raw_state: 'stopped',
+            tags: { Name: 'batch-1', env: 'staging' },
+          }),
+          cloudServer({ id: 'i-0c0ffee0c0ffee001', name: null, status: 'pending', raw_state: 'pending', tags: {} }),
+        ],
+        errors: [
+          {
+            provider: 'aws',
+            account: 'prod',
+            region: 'ap-south-1',
+            error: { code: 'auth-failed', message: 'aws "prod", ap-south-1: AuthFailure: AWS was not able to validate the provided access credentials' },
+          },
+        ],
+      },
+      actionId: 61,
+      intervalMs: 60,
+      states: [
+        ['stopping', 'stopping'],
+        ['stopping', 'stopping'],
+        ['stopped', 'stopped'],
+      ],
+    },
+  };
+}
+
+export function cloudServer(over: Partial<Server>): Server {
+  return {
+    provider: 'aws',
+    account: 'prod',
+    region: 'eu-west-1',
+    id: 'i-0000000000000000',
+    name: null,
+    status: 'running',
+    raw_state: 'running',
+    public_ips: [],
+    private_ips: [],
+    tags: {},
+    launched_at_ms: null,
+    ...over,
   };
 }
 

@@ -1,0 +1,105 @@
+"""Fix through the Python bindings: the servers of a cloud account and a stop and start followed
+to their end, against a real moto_server (an in-memory AWS EC2)."""
+
+import threading
+
+import pytest
+
+import paaf
+from conftest import MapStore, open_paaf, run
+
+Code = paaf.ErrorCode
+Status = paaf.ServerStatus
+
+
+class Seen(paaf.ServerPowerListener):
+    """A listener as an app writes it; reads arrive on paaf's threads."""
+
+    def __init__(self):
+        self.reads = []
+        self.lock = threading.Lock()
+
+    def on_progress(self, progress):
+        with self.lock:
+            self.reads.append(progress)
+
+
+def ec2_config(moto, extra=""):
+    return (
+        'operator = "alice"\n'
+        '[[clouds]]\nname = "prod"\ntype = "aws"\nregions = ["eu-west-1", "us-east-1"]\n'
+        f'access_key_id = "AKIDEXAMPLE"\nsecret_access_key = "keyring:aws-prod"\nendpoint = "{moto.url}"\n'
+        f"{extra}"
+    )
+
+
+def test_servers_of_two_regions_and_an_account_that_fails_as_a_row(moto):
+    web = moto.launch("eu-west-1", "py-web-1")
+    batch = moto.launch("us-east-1", "py-batch-1")
+    store = MapStore()
+    store.entries["aws-prod"] = "moto-accepts-any-secret"
+    broken = '[[clouds]]\nname = "staging"\ntype = "aws"\nregions = ["eu-west-1"]\naccess_key_id = "AKID2"\nsecret_access_key = "keyring:aws-staging"\n'
+    p, _, _ = open_paaf(store, ec2_config(moto, broken))
+
+    inventory = run(p.servers(None))
+    mine = {s.name: s for s in inventory.servers if s.name in ("py-web-1", "py-batch-1")}
+    assert (mine["py-web-1"].id, mine["py-web-1"].region) == (web, "eu-west-1")
+    assert (mine["py-batch-1"].id, mine["py-batch-1"].region) == (batch, "us-east-1")
+    assert mine["py-web-1"].status == Status.RUNNING and mine["py-web-1"].raw_state == "running"
+    assert mine["py-web-1"].provider == "aws" and mine["py-web-1"].account == "prod"
+    assert mine["py-web-1"].tags["Name"] == "py-web-1"
+    assert mine["py-web-1"].private_ips
+    # The account whose secret is not in the keystore: a row with its code, not a failure.
+    [error] = inventory.errors
+    assert (error.account, error.region, error.error.code) == ("staging", None, Code.SECRET)
+
+    only = run(p.servers("prod"))
+    assert not only.errors
+    with pytest.raises(paaf.PaafError.Input) as e:
+        run(p.servers("nope"))
+    assert e.value.code == Code.NOT_FOUND
+
+
+def test_stop_and_start_with_the_listener_seeing_each_state(moto):
+    web = moto.launch("eu-west-1", "py-web-2")
+    store = MapStore()
+    store.entries["aws-prod"] = "moto-accepts-any-secret"
+    p, _, _ = open_paaf(store, ec2_config(moto))
+
+    # Without a confirmation: refused before anything is sent.
+    refused = p.server_power("prod", "py-web-2", paaf.PowerAction.STOP, paaf.Confirmation.NONE(), Seen())
+    with pytest.raises(paaf.PaafError.Input) as e:
+        run(refused.result())
+    assert e.value.code == Code.CONFIRMATION_REQUIRED
+    assert refused.is_finished()
+
+    seen = Seen()
+    op = p.server_power("prod", "py-web-2", paaf.PowerAction.STOP, paaf.Confirmation.YES(), seen)
+    outcome = run(op.result())
+    assert outcome.server.id == web and outcome.server.status == Status.STOPPED
+    # EC2 answers the stop with `stopping`; moto is stopped by the first read.
+    assert outcome.accepted.status == Status.STOPPING
+    assert outcome.seen == [Status.STOPPING, Status.STOPPED]
+    assert seen.reads, "the listener saw the reads"
+    assert seen.reads[-1].server.status == Status.STOPPED
+    assert len({r.action_id for r in seen.reads}) == 1
+    assert outcome.polls == len(seen.reads)
+    [s] = [s for s in run(p.servers("prod")).servers if s.id == web]
+    assert s.status == Status.STOPPED
+
+    seen = Seen()
+    outcome = run(p.server_power(None, web, paaf.PowerAction.START, paaf.Confirmation.YES(), seen).result())
+    assert outcome.server.status == Status.RUNNING
+    assert [r.server.status for r in seen.reads][-1] == Status.RUNNING
+
+    with pytest.raises(paaf.PaafError.Input) as e:
+        run(p.server_power("prod", "db-9", paaf.PowerAction.REBOOT, paaf.Confirmation.YES(), Seen()).result())
+    assert e.value.code == Code.NOT_FOUND
+
+    rows = [r for r in p.journal(None, 20) if r.kind.startswith("server-")]
+    assert [(r.kind, r.state) for r in rows[:2]] == [
+        ("server-start", paaf.ActionState.SUCCEEDED),
+        ("server-stop", paaf.ActionState.SUCCEEDED),
+    ]
+    assert all(r.frontend == "mobile" and r.target == f"prod/{web}" for r in rows[:2])
+    assert "moto-accepts-any-secret" not in str([(r.detail, r.result) for r in rows])
