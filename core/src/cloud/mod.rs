@@ -21,6 +21,7 @@
 //! `[[clouds]]` entry.
 
 pub mod ec2;
+pub mod gcp;
 
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{Error, ErrorInfo, Phase, Result};
@@ -76,6 +77,7 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
 pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dyn CloudAccount>> {
     Ok(match config.kind {
         CloudKind::Aws => Box::new(ec2::Ec2::from_config(config, secrets)?),
+        CloudKind::Gcp => Box::new(gcp::Gcp::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",
