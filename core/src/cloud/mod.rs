@@ -20,6 +20,7 @@
 //! saying what to do instead, before sending anything. [`connect`] builds the account for a
 //! `[[clouds]]` entry.
 
+pub mod azure;
 pub mod ec2;
 pub mod gcp;
 
@@ -78,6 +79,7 @@ pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dy
     Ok(match config.kind {
         CloudKind::Aws => Box::new(ec2::Ec2::from_config(config, secrets)?),
         CloudKind::Gcp => Box::new(gcp::Gcp::from_config(config, secrets)?),
+        CloudKind::Azure => Box::new(azure::Azure::from_config(config, secrets)?),
         other => {
             return Err(Error::invalid(format!(
                 "cloud account `{}`: {other} is not supported yet",
