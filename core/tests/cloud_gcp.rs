@@ -420,6 +420,14 @@ async fn stop_start_and_reset_follow_their_operation_and_the_instance_to_the_tar
         let id = uuid::Uuid::parse_str(&query[0].1).expect("requestId is a UUID");
         assert_eq!(id.get_version_num(), 4);
         assert!(posts[0].body.is_empty());
+        assert_eq!(
+            posts[0]
+                .headers
+                .get("content-length")
+                .map(|v| v.to_str().unwrap()),
+            Some("0"),
+            "Google's front end answers 411 to a POST without a length"
+        );
         let polls = requests
             .iter()
             .filter(|r| r.url.path() == format!("{OPERATIONS}/{OP}"))

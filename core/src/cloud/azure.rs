@@ -348,7 +348,10 @@ impl Azure {
             retry: Retry::NotIdempotent,
         };
         let request = Request::post(format!("{id}/{verb}"), Retry::NotIdempotent)
-            .query("api-version", API_VERSION);
+            .query("api-version", API_VERSION)
+            // ARM answers 411 to a POST without a length, and the client sends none for an
+            // empty body.
+            .header("content-length", "0");
         let response = self.call(request, call).await?;
         let header = |name: &str| {
             response
@@ -358,19 +361,9 @@ impl Azure {
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
         };
-        let operation = match response.status {
-            202 => Some(
-                header("azure-asyncoperation")
-                    .or_else(|| header("location"))
-                    .ok_or_else(|| Error::MalformedResponse {
-                        what: self.service_name(),
-                        reason: format!(
-                            "it accepted the {verb} of {vm_name} (202) without an Azure-AsyncOperation or Location header to follow"
-                        ),
-                    })?,
-            ),
-            _ => None,
-        };
+        // A 200 is done already; a 202 names its operation (a 202 without one is followed
+        // through the VM's state alone).
+        let operation = header("azure-asyncoperation").or_else(|| header("location"));
         tracing::info!(account = %self.name, vm = vm_name, action = action.as_str(), "accepted");
         Ok(Accepted {
             action,

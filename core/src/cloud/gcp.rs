@@ -424,7 +424,10 @@ impl Gcp {
         };
         let path = self.zone_path(zone, &format!("instances/{}/{verb}", segment(name)));
         let request = Request::post(path, Retry::NotIdempotent)
-            .query("requestId", uuid::Uuid::new_v4().to_string());
+            .query("requestId", uuid::Uuid::new_v4().to_string())
+            // Google's front end answers 411 to a POST without a length, and the client
+            // sends none for an empty body.
+            .header("content-length", "0");
         let operation: Operation = self.decode(&self.call(request, call).await?)?;
         self.check_operation(&operation, zone, name, action)?;
         tracing::info!(account = %self.name, zone, name, action = action.as_str(), operation = %operation.name, "accepted");
