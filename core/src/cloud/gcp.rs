@@ -317,11 +317,6 @@ impl Gcp {
         self
     }
 
-    /// The configured zones, in order.
-    pub fn zones(&self) -> &[String] {
-        &self.zones
-    }
-
     fn service_name(&self) -> String {
         format!("gcp \"{}\"", self.name)
     }
