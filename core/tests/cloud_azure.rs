@@ -848,3 +848,26 @@ async fn server_errors_and_malformed_answers_are_typed() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
 }
+
+#[test]
+fn a_clouds_entry_connects_with_its_client_secret_from_the_secret_store() {
+    let text = format!(
+        "[[clouds]]\nname = \"prod\"\ntype = \"azure\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"keyring:azure-prod\"\nsubscription_id = \"{SUB}\"\n"
+    );
+    let config =
+        paaf_core::config::Config::parse(std::path::Path::new("/etc/paaf/config.toml"), &text)
+            .unwrap();
+    let secrets = paaf_core::secrets::MemoryStore::default();
+    let e = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Secret, "{e}");
+    paaf_core::secrets::SecretStore::set(&secrets, "azure-prod", &SecretString::from(SECRET))
+        .unwrap();
+    let account = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap();
+    assert_eq!((account.provider(), account.name()), ("azure", "prod"));
+    let debug = format!("{account:?}");
+    assert!(
+        debug.contains("https://management.azure.com/"),
+        "the real endpoint by default: {debug}"
+    );
+    assert_no_secret(&debug);
+}

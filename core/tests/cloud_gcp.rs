@@ -837,3 +837,35 @@ async fn server_errors_and_malformed_answers_are_typed() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse);
 }
+
+#[tokio::test]
+async fn a_clouds_entry_connects_with_its_key_from_the_secret_store() {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("GET"))
+        .and(path(INSTANCES))
+        .and(query_param("maxResults", "500"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"items": [instance("web-1", "RUNNING")]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let text = format!(
+        "[[clouds]]\nname = \"prod\"\ntype = \"gcp\"\nproject = \"shop-prod\"\nregions = [\"{ZONE}\"]\ncredentials = \"keyring:gcp-prod\"\nendpoint = \"{}\"\n",
+        server.uri()
+    );
+    let config =
+        paaf_core::config::Config::parse(std::path::Path::new("/etc/paaf/config.toml"), &text)
+            .unwrap();
+    let secrets = paaf_core::secrets::MemoryStore::default();
+    let e = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Secret, "{e}");
+    paaf_core::secrets::SecretStore::set(&secrets, "gcp-prod", &key_json(&server)).unwrap();
+    let account = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap();
+    assert_eq!((account.provider(), account.name()), ("gcp", "prod"));
+    let inventory = account.list().await;
+    assert_eq!(inventory.servers.len(), 1, "{:?}", inventory.errors);
+    assert_no_secret(&format!("{account:?}"));
+}
