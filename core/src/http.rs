@@ -150,6 +150,9 @@ pub struct Request {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub json: Option<serde_json::Value>,
+    /// A form body (`application/x-www-form-urlencoded`), as OAuth token endpoints take;
+    /// sent instead of `json` when set.
+    pub form: Option<Vec<(String, String)>>,
     pub headers: Vec<(String, String)>,
     pub retry: Retry,
 }
@@ -160,7 +163,10 @@ impl fmt::Debug for Request {
             .field("method", &self.method)
             .field("path", &self.path)
             .field("query", &self.query)
-            .field("body", &self.json.as_ref().map(|_| "[not shown]"))
+            .field(
+                "body",
+                &(self.json.is_some() || self.form.is_some()).then_some("[not shown]"),
+            )
             .field(
                 "headers",
                 &self
@@ -182,6 +188,7 @@ impl Request {
             path: path.into(),
             query: Vec::new(),
             json: None,
+            form: None,
             headers: Vec::new(),
             retry: Retry::Idempotent,
         }
@@ -201,9 +208,24 @@ impl Request {
             path: path.into(),
             query: Vec::new(),
             json: Some(json),
+            form: None,
             headers: Vec::new(),
             retry,
         })
+    }
+
+    /// A POST with a form body (an OAuth token request: `grant_type=…&…`); `retry` says
+    /// whether sending it twice is harmless.
+    pub fn form(path: impl Into<String>, fields: &[(&str, &str)], retry: Retry) -> Request {
+        Request {
+            form: Some(
+                fields
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Request::post(path, retry)
+        }
     }
 
     /// A POST without a body (e.g. Unleash's `…/on`); `retry` says whether sending it twice
@@ -466,6 +488,8 @@ impl Service {
                 builder = builder.header("content-type", "application/json");
             }
             builder = builder.body(json.to_string());
+        } else if let Some(form) = &request.form {
+            builder = builder.form(form);
         }
         let mut response = builder
             .send()
@@ -673,7 +697,8 @@ fn retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
+/// `Retry-After` as seconds or as an HTTP date (also what a provider's operation asks to wait
+/// between polls).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get("retry-after")?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
@@ -780,6 +805,16 @@ mod tests {
         assert!(!text.contains("s3cr3t"), "{text}");
         assert!(
             text.contains("oauth/token") && text.contains("x-api-key"),
+            "{text}"
+        );
+        let form = Request::form(
+            "oauth2/v2.0/token",
+            &[("client_secret", "s3cr3t-form")],
+            Retry::Idempotent,
+        );
+        let text = format!("{form:?}");
+        assert!(
+            !text.contains("s3cr3t") && text.contains("[not shown]"),
             "{text}"
         );
     }

@@ -20,10 +20,12 @@
 //! saying what to do instead, before sending anything. [`connect`] builds the account for a
 //! `[[clouds]]` entry.
 
+pub mod azure;
 pub mod cache;
 pub mod digitalocean;
 pub mod ec2;
 pub mod filter;
+pub mod gcp;
 pub mod health;
 pub mod hetzner;
 pub mod kubernetes;
@@ -101,12 +103,8 @@ pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dy
         CloudKind::Linode => Box::new(linode::Linode::from_config(config, secrets)?),
         CloudKind::Vultr => Box::new(vultr::Vultr::from_config(config, secrets)?),
         CloudKind::Kubernetes => Box::new(kubernetes::Kubernetes::from_config(config, secrets)?),
-        other => {
-            return Err(Error::invalid(format!(
-                "cloud account `{}`: {other} is not supported yet",
-                config.name
-            )));
-        }
+        CloudKind::Gcp => Box::new(gcp::Gcp::from_config(config, secrets)?),
+        CloudKind::Azure => Box::new(azure::Azure::from_config(config, secrets)?),
     })
 }
 

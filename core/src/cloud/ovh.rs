@@ -549,6 +549,7 @@ impl Ovh {
             path: path.to_string(),
             query: Vec::new(),
             json: body,
+            form: None,
             headers: Vec::new(),
             retry,
         }

@@ -307,14 +307,14 @@ impl Paaf {
                         },
                         cancel: cancel.clone(),
                         sending: Box::new(move || started.now()),
-                        external: Some(ExternalReboot {
+                        external: Some(std::sync::Mutex::new(ExternalReboot {
                             description: format!(
                                 "{} through the {} API",
                                 action.as_str(),
                                 found.provider
                             ),
                             send,
-                        }),
+                        })),
                     }
                     .run();
                     tokio::pin!(job);

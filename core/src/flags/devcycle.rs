@@ -292,6 +292,7 @@ impl DevCycle {
             path: "oauth/token".into(),
             query: Vec::new(),
             json: Some(body),
+            form: None,
             headers: Vec::new(),
             retry: Retry::Idempotent,
         };

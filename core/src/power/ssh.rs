@@ -42,8 +42,9 @@ pub(crate) struct RebootJob<'a> {
     /// Called right before the reboot command is sent (the journal's `running`).
     pub sending: Box<dyn Fn() + Send + Sync + 'a>,
     /// Another way to start the reboot than the host's reboot command over SSH (a cloud
-    /// API's reboot), with what it is called in progress; the verification is the same.
-    pub external: Option<ExternalReboot<'a>>,
+    /// API's reboot), with what it is called in progress; the verification is the same. In a
+    /// mutex only to keep the job `Sync` (a future is not), as its methods borrow it.
+    pub external: Option<std::sync::Mutex<ExternalReboot<'a>>>,
 }
 
 /// A reboot started outside the SSH session: what it is called, and the call.
@@ -148,7 +149,10 @@ impl RebootJob<'_> {
     }
 
     pub async fn run(mut self) -> Result<RebootReport> {
-        let external = self.external.take();
+        let external = self
+            .external
+            .take()
+            .map(|e| e.into_inner().expect("external reboot poisoned"));
         let h = self.host;
         let started = Instant::now();
         self.progress.step(Step::Connecting {

@@ -1,0 +1,871 @@
+//! The GCP provider (core/src/cloud/gcp.rs) against a contract server (wiremock) that answers
+//! as Google's docs say, failures included.
+//!
+//! Followed:
+//! - tokens: https://developers.google.com/identity/protocols/oauth2/service-account#httprest
+//!   (JWT RS256 `{iss, scope, aud, exp, iat}`, form POST `grant_type` + `assertion`, answer
+//!   `{access_token, expires_in, token_type}`, errors `{error, error_description}`);
+//! - instances.list / get / reset / stop / start:
+//!   https://cloud.google.com/compute/docs/reference/rest/v1/instances (`maxResults`,
+//!   `pageToken`, `nextPageToken`, `requestId`; an `Operation` answered);
+//! - zoneOperations.get: https://cloud.google.com/compute/docs/reference/rest/v1/zoneOperations/get
+//!   (`status` PENDING/RUNNING/DONE, `error.errors[]`, `httpErrorStatusCode`);
+//! - statuses: https://cloud.google.com/compute/docs/instances/instance-life-cycle;
+//! - errors: https://cloud.google.com/compute/docs/api/handle-errors and
+//!   https://cloud.google.com/apis/design/errors (`{"error":{"code","message","errors",
+//!   "status"}}`);
+//! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use paaf_core::ErrorCode;
+use paaf_core::cloud::gcp::Gcp;
+use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::events::CancellationToken;
+use paaf_core::http::Limits;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::time::Duration;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const PEM: &str = include_str!("fixtures/gcp-test-key.pem");
+const PUBLIC_PEM: &str = include_str!("fixtures/gcp-test-key.pub.pem");
+const EMAIL: &str = "paaf@shop-prod.iam.gserviceaccount.com";
+const TOKEN: &str = "ya29.c.b0AXv0zTOKEN-one";
+const TOKEN_2: &str = "ya29.c.b0AXv0zTOKEN-two";
+const ZONE: &str = "europe-west1-b";
+const ZONE_2: &str = "europe-west1-c";
+const INSTANCES: &str = "/compute/v1/projects/shop-prod/zones/europe-west1-b/instances";
+const WEB_1: &str = "/compute/v1/projects/shop-prod/zones/europe-west1-b/instances/web-1";
+const OPERATIONS: &str = "/compute/v1/projects/shop-prod/zones/europe-west1-b/operations";
+const OP: &str = "operation-1700000000000-5f3a-abcd-1234";
+
+fn limits() -> Limits {
+    Limits {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(1),
+        max_response_bytes: 1024 * 1024,
+        max_attempts: 2,
+        max_retry_wait: Duration::from_secs(3),
+    }
+}
+
+fn fast() -> PollSettings {
+    PollSettings {
+        interval: Duration::from_millis(10),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn token_uri(server: &MockServer) -> String {
+    format!("{}/token", server.uri())
+}
+
+fn key_json(server: &MockServer) -> SecretString {
+    SecretString::from(
+        json!({
+            "type": "service_account",
+            "project_id": "shop-prod",
+            "private_key_id": "8c7a1f0e2d",
+            "private_key": PEM,
+            "client_email": EMAIL,
+            "client_id": "112233445566778899",
+            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+            "token_uri": token_uri(server),
+        })
+        .to_string(),
+    )
+}
+
+fn gcp(server: &MockServer, zones: &[&str]) -> Gcp {
+    Gcp::connect(
+        "prod",
+        &server.uri(),
+        "shop-prod",
+        &zones.iter().map(|z| z.to_string()).collect::<Vec<_>>(),
+        &key_json(server),
+        limits(),
+    )
+    .unwrap()
+}
+
+/// The token endpoint answering `token` (`times` times, or always), expected `expect` times.
+async fn mount_token(server: &MockServer, token: &str, times: Option<u64>, expect: u64) {
+    let mut mock = Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": token,
+            "expires_in": 3599,
+            "token_type": "Bearer"
+        })));
+    if let Some(n) = times {
+        mock = mock.up_to_n_times(n);
+    }
+    mock.expect(expect).mount(server).await;
+}
+
+fn instance(name: &str, status: &str) -> Value {
+    json!({
+        "kind": "compute#instance",
+        "id": "4567890123456789012",
+        "creationTimestamp": "2024-01-02T03:04:05.000-08:00",
+        "name": name,
+        "zone": format!("https://www.googleapis.com/compute/v1/projects/shop-prod/zones/{ZONE}"),
+        "status": status,
+        "machineType": "https://www.googleapis.com/compute/v1/projects/shop-prod/zones/europe-west1-b/machineTypes/e2-small",
+        "networkInterfaces": [{
+            "network": "https://www.googleapis.com/compute/v1/projects/shop-prod/global/networks/default",
+            "networkIP": "10.132.0.7",
+            "name": "nic0",
+            "accessConfigs": [{"kind": "compute#accessConfig", "type": "ONE_TO_ONE_NAT", "name": "External NAT", "natIP": "34.76.1.2"}]
+        }],
+        "labels": {"team": "checkout"},
+        "lastStartTimestamp": "2024-02-03T04:05:06.000-08:00",
+        "selfLink": format!("https://www.googleapis.com/compute/v1/projects/shop-prod/zones/{ZONE}/instances/{name}")
+    })
+}
+
+fn operation(kind: &str, status: &str) -> Value {
+    json!({
+        "kind": "compute#operation",
+        "id": "1234567890123456789",
+        "name": OP,
+        "zone": format!("https://www.googleapis.com/compute/v1/projects/shop-prod/zones/{ZONE}"),
+        "operationType": kind,
+        "targetLink": format!("https://www.googleapis.com/compute/v1/projects/shop-prod/zones/{ZONE}/instances/web-1"),
+        "status": status,
+        "user": EMAIL,
+        "progress": if status == "DONE" { 100 } else { 0 },
+        "insertTime": "2024-05-01T10:00:00.000-07:00",
+        "selfLink": format!("https://www.googleapis.com/compute/v1/projects/shop-prod/zones/{ZONE}/operations/{OP}")
+    })
+}
+
+fn google_error(code: u16, status: &str, reason: &str, message: &str) -> Value {
+    json!({"error": {
+        "code": code,
+        "message": message,
+        "errors": [{"message": message, "domain": "global", "reason": reason}],
+        "status": status
+    }})
+}
+
+/// Answers `first` once, then `then` for ever (priority 1 beats 2 while it lasts).
+async fn mount_sequence(
+    server: &MockServer,
+    verb: &str,
+    p: &str,
+    first: ResponseTemplate,
+    then: ResponseTemplate,
+) {
+    Mock::given(method(verb))
+        .and(path(p))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method(verb))
+        .and(path(p))
+        .respond_with(then)
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+fn form_fields(request: &Request) -> Vec<(String, String)> {
+    String::from_utf8(request.body.clone())
+        .unwrap()
+        .split('&')
+        .map(|pair| {
+            let (n, v) = pair.split_once('=').unwrap();
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8()
+                    .unwrap()
+                    .into_owned()
+            };
+            (decode(n), decode(v))
+        })
+        .collect()
+}
+
+fn assert_no_secret(text: &str) {
+    assert!(!text.contains(TOKEN) && !text.contains(TOKEN_2), "{text}");
+    assert!(
+        !text.contains("PRIVATE KEY") && !text.contains(&PEM[40..80]),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_token_is_a_signed_jwt_exchanged_once_and_reused() {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("GET"))
+        .and(path(WEB_1))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(instance("web-1", "RUNNING")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let g = gcp(&server, &[ZONE]);
+    g.read(ZONE, "web-1").await.unwrap();
+    g.read(ZONE, "web-1").await.unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    let token_requests: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/token")
+        .collect();
+    assert_eq!(token_requests.len(), 1);
+    let fields = form_fields(token_requests[0]);
+    let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["grant_type", "assertion"]);
+    assert_eq!(fields[0].1, "urn:ietf:params:oauth:grant-type:jwt-bearer");
+    let jwt = &fields[1].1;
+    let header = jsonwebtoken::decode_header(jwt).unwrap();
+    assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(header.kid.as_deref(), Some("8c7a1f0e2d"));
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[token_uri(&server)]);
+    validation.set_issuer(&[EMAIL]);
+    let claims = jsonwebtoken::decode::<Value>(
+        jwt,
+        &DecodingKey::from_rsa_pem(PUBLIC_PEM.as_bytes()).unwrap(),
+        &validation,
+    )
+    .expect("signed with the key's private_key")
+    .claims;
+    assert_eq!(claims["scope"], "https://www.googleapis.com/auth/compute");
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        3600
+    );
+    let debug = format!("{g:?}");
+    assert_no_secret(&debug);
+    assert!(debug.contains(EMAIL), "{debug}");
+}
+
+#[tokio::test]
+async fn listing_reads_every_page_of_every_zone_and_a_failing_zone_is_a_row() {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("GET"))
+        .and(path(INSTANCES))
+        .and(query_param("maxResults", "2"))
+        .and(wiremock::matchers::query_param_is_missing("pageToken"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "compute#instanceList",
+            "id": "projects/shop-prod/zones/europe-west1-b/instances",
+            "items": [instance("web-1", "RUNNING"), instance("web-2", "TERMINATED")],
+            "nextPageToken": "CkQIABIdcHJvamVjdHMv"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(INSTANCES))
+        .and(query_param("maxResults", "2"))
+        .and(query_param("pageToken", "CkQIABIdcHJvamVjdHMv"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "compute#instanceList",
+            "items": [instance("web-3", "STAGING")]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/compute/v1/projects/shop-prod/zones/europe-west1-c/instances",
+        ))
+        .respond_with(ResponseTemplate::new(403).set_body_json(google_error(
+            403,
+            "PERMISSION_DENIED",
+            "forbidden",
+            "Required 'compute.instances.list' permission for 'projects/shop-prod'",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // A zone with no instances answers without `items`.
+    Mock::given(method("GET"))
+        .and(path(
+            "/compute/v1/projects/shop-prod/zones/europe-west1-d/instances",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "compute#instanceList",
+            "id": "projects/shop-prod/zones/europe-west1-d/instances"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let inventory = gcp(&server, &[ZONE, ZONE_2, "europe-west1-d"])
+        .with_page_size(2)
+        .list()
+        .await;
+    let names: Vec<&str> = inventory.servers.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(names, ["web-1", "web-2", "web-3"]);
+    let web = &inventory.servers[0];
+    assert_eq!(web.provider, "gcp");
+    assert_eq!(web.account, "prod");
+    assert_eq!(web.region, ZONE);
+    assert_eq!(web.name.as_deref(), Some("web-1"));
+    assert_eq!(web.status, ServerStatus::Running);
+    assert_eq!(web.private_ips, ["10.132.0.7"]);
+    assert_eq!(web.public_ips, ["34.76.1.2"]);
+    assert_eq!(web.tags.get("team").map(String::as_str), Some("checkout"));
+    assert_eq!(web.launched_at_ms, Some(1_706_961_906_000));
+    assert_eq!(inventory.servers[1].status, ServerStatus::Stopped);
+    assert_eq!(inventory.servers[1].raw_state, "TERMINATED");
+    assert_eq!(inventory.servers[2].status, ServerStatus::Pending);
+    assert_eq!(inventory.errors.len(), 1);
+    let row = &inventory.errors[0];
+    assert_eq!(row.region.as_deref(), Some(ZONE_2));
+    assert_eq!(row.error.code, ErrorCode::PermissionDenied);
+    assert!(
+        row.error.message.contains("compute.instances.list"),
+        "{}",
+        row.error.message
+    );
+    assert!(row.error.message.contains(EMAIL), "{}", row.error.message);
+}
+
+/// `POST …/{verb}?requestId=` sent once with the token, answering a RUNNING operation that is
+/// DONE on the second poll; the instance then reads `during`, then `after`.
+async fn mount_action(server: &MockServer, verb: &str, during: &str, after: &str) {
+    Mock::given(method("POST"))
+        .and(path(format!("{WEB_1}/{verb}")))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(operation(verb, "RUNNING")))
+        .expect(1)
+        .mount(server)
+        .await;
+    mount_sequence(
+        server,
+        "GET",
+        &format!("{OPERATIONS}/{OP}"),
+        ResponseTemplate::new(200).set_body_json(operation(verb, "RUNNING")),
+        ResponseTemplate::new(200).set_body_json(operation(verb, "DONE")),
+    )
+    .await;
+    mount_sequence(
+        server,
+        "GET",
+        WEB_1,
+        ResponseTemplate::new(200).set_body_json(instance("web-1", during)),
+        ResponseTemplate::new(200).set_body_json(instance("web-1", after)),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn stop_start_and_reset_follow_their_operation_and_the_instance_to_the_target() {
+    for (action, verb, during, after, seen) in [
+        (
+            PowerAction::Stop,
+            "stop",
+            "STOPPING",
+            "TERMINATED",
+            vec![ServerStatus::Stopping, ServerStatus::Stopped],
+        ),
+        (
+            PowerAction::Start,
+            "start",
+            "STAGING",
+            "RUNNING",
+            vec![ServerStatus::Pending, ServerStatus::Running],
+        ),
+        (
+            PowerAction::HardReboot,
+            "reset",
+            "RUNNING",
+            "RUNNING",
+            vec![ServerStatus::Running],
+        ),
+    ] {
+        let server = MockServer::start().await;
+        mount_token(&server, TOKEN, None, 1).await;
+        mount_action(&server, verb, during, after).await;
+        let g = gcp(&server, &[ZONE]);
+        let outcome = power_and_wait(
+            &g,
+            ZONE,
+            "web-1",
+            action,
+            fast(),
+            &CancellationToken::new(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(outcome.accepted.operation.as_deref(), Some(OP), "{verb}");
+        assert_eq!(outcome.seen, seen, "{verb}");
+        assert_eq!(outcome.server.status, action.target(), "{verb}");
+
+        let requests = server.received_requests().await.unwrap();
+        let posts: Vec<_> = requests
+            .iter()
+            .filter(|r| r.method.as_str() == "POST" && r.url.path() != "/token")
+            .collect();
+        assert_eq!(posts.len(), 1, "{verb} is sent once");
+        let query: Vec<(String, String)> = posts[0]
+            .url
+            .query_pairs()
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(query.len(), 1, "{query:?}");
+        assert_eq!(query[0].0, "requestId");
+        let id = uuid::Uuid::parse_str(&query[0].1).expect("requestId is a UUID");
+        assert_eq!(id.get_version_num(), 4);
+        assert!(posts[0].body.is_empty());
+        assert_eq!(
+            posts[0]
+                .headers
+                .get("content-length")
+                .map(|v| v.to_str().unwrap()),
+            Some("0"),
+            "Google's front end answers 411 to a POST without a length"
+        );
+        let polls = requests
+            .iter()
+            .filter(|r| r.url.path() == format!("{OPERATIONS}/{OP}"))
+            .count();
+        assert_eq!(polls, 2, "{verb}: the operation is polled until DONE");
+    }
+}
+
+#[tokio::test]
+async fn a_clean_reboot_is_refused_before_anything_is_sent() {
+    let server = MockServer::start().await;
+    let g = gcp(&server, &[ZONE]);
+    let e = g
+        .power(ZONE, "web-1", PowerAction::Reboot)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    let text = e.to_string();
+    assert!(
+        text.contains("hard-reboot") && text.contains("stop then start") && text.contains("SSH"),
+        "{text}"
+    );
+    let e = g
+        .power(ZONE_2, "web-1", PowerAction::Stop)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput, "an unconfigured zone");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_operation_is_an_error_naming_the_instance() {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{WEB_1}/start")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(operation("start", "PENDING")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut failed = operation("start", "DONE");
+    failed["error"] = json!({"errors": [{
+        "code": "ZONE_RESOURCE_POOL_EXHAUSTED",
+        "message": "The zone 'projects/shop-prod/zones/europe-west1-b' does not have enough resources available to fulfill the request. Try a different zone, or try again later."
+    }]});
+    failed["httpErrorStatusCode"] = json!(503);
+    failed["httpErrorMessage"] = json!("SERVICE UNAVAILABLE");
+    Mock::given(method("GET"))
+        .and(path(format!("{OPERATIONS}/{OP}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(failed))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let g = gcp(&server, &[ZONE]);
+    let e = power_and_wait(
+        &g,
+        ZONE,
+        "web-1",
+        PowerAction::Start,
+        fast(),
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed);
+    let text = e.to_string();
+    assert!(
+        text.contains("web-1")
+            && text.contains("ZONE_RESOURCE_POOL_EXHAUSTED")
+            && text.contains(OP),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_operation_still_running_at_the_deadline_is_a_timeout() {
+    let server = MockServer::start().await;
+    // Two accounts below, a token each.
+    mount_token(&server, TOKEN, None, 2).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{WEB_1}/stop")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{OPERATIONS}/{OP}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")))
+        .mount(&server)
+        .await;
+    let settings = PollSettings {
+        interval: Duration::from_millis(20),
+        timeout: Duration::from_millis(100),
+    };
+    let e = power_and_wait(
+        &gcp(&server, &[ZONE]),
+        ZONE,
+        "web-1",
+        PowerAction::Stop,
+        settings,
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Timeout);
+    assert!(e.to_string().contains("still RUNNING"), "{e}");
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let e = power_and_wait(
+        &gcp(&server, &[ZONE]),
+        ZONE,
+        "web-1",
+        PowerAction::Stop,
+        fast(),
+        &cancel,
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Cancelled);
+}
+
+/// `POST …/web-1/reset` answering `status` with `body`, expected once.
+async fn reset_failing(status: u16, body: Value) -> paaf_core::Error {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{WEB_1}/reset")))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = gcp(&server, &[ZONE])
+        .power(ZONE, "web-1", PowerAction::HardReboot)
+        .await
+        .unwrap_err();
+    assert_no_secret(&e.to_string());
+    e
+}
+
+#[tokio::test]
+async fn api_failures_become_typed_errors_that_say_what_to_check() {
+    let e = reset_failing(401, google_error(401, "UNAUTHENTICATED", "authError", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")).await;
+    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    assert!(e.to_string().contains(EMAIL), "{e}");
+
+    let e = reset_failing(403, google_error(403, "PERMISSION_DENIED", "forbidden", "Required 'compute.instances.reset' permission for 'projects/shop-prod/zones/europe-west1-b/instances/web-1'")).await;
+    assert_eq!(e.code(), ErrorCode::PermissionDenied);
+    assert!(
+        e.to_string()
+            .contains("lacks the permission compute.instances.reset"),
+        "{e}"
+    );
+
+    let e = reset_failing(
+        403,
+        google_error(403, "PERMISSION_DENIED", "forbidden", "Forbidden"),
+    )
+    .await;
+    assert!(
+        e.to_string().contains("compute.instances.reset"),
+        "the permission is named even when the message does not: {e}"
+    );
+
+    let e = reset_failing(
+        404,
+        google_error(
+            404,
+            "NOT_FOUND",
+            "notFound",
+            "The resource 'projects/shop-prod/zones/europe-west1-b/instances/web-1' was not found",
+        ),
+    )
+    .await;
+    assert_eq!(e.code(), ErrorCode::NotFound);
+    assert!(
+        e.to_string().contains("web-1") && e.to_string().contains(ZONE),
+        "{e}"
+    );
+
+    let e = reset_failing(409, google_error(409, "ABORTED", "conflict", "The resource 'projects/shop-prod/zones/europe-west1-b/instances/web-1' is already being used by 'projects/shop-prod/zones/europe-west1-b/operations/operation-1'")).await;
+    assert_eq!(e.code(), ErrorCode::Conflict);
+
+    let e = reset_failing(
+        400,
+        google_error(
+            400,
+            "FAILED_PRECONDITION",
+            "resourceNotReady",
+            "The resource 'projects/shop-prod/zones/europe-west1-b/instances/web-1' is not ready",
+        ),
+    )
+    .await;
+    assert_eq!(e.code(), ErrorCode::Conflict);
+
+    let e = reset_failing(
+        503,
+        google_error(
+            503,
+            "UNAVAILABLE",
+            "backendError",
+            "Internal error. Please try again or contact Google Support.",
+        ),
+    )
+    .await;
+    assert_eq!(
+        e.code(),
+        ErrorCode::OutcomeUnknown,
+        "a 5xx of a power call is not retried: {e}"
+    );
+}
+
+#[tokio::test]
+async fn a_401_drops_the_token_and_the_next_call_fetches_another() {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, Some(1), 1).await;
+    mount_token(&server, TOKEN_2, None, 1).await;
+    Mock::given(method("GET"))
+        .and(path(WEB_1))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(401).set_body_json(google_error(
+            401,
+            "UNAUTHENTICATED",
+            "authError",
+            "Invalid Credentials",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(WEB_1))
+        .and(header(
+            "authorization",
+            format!("Bearer {TOKEN_2}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(instance("web-1", "RUNNING")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let g = gcp(&server, &[ZONE]);
+    assert_eq!(
+        g.read(ZONE, "web-1").await.unwrap_err().code(),
+        ErrorCode::AuthFailed
+    );
+    assert_eq!(
+        g.read(ZONE, "web-1").await.unwrap().status,
+        ServerStatus::Running
+    );
+}
+
+#[tokio::test]
+async fn a_refused_key_is_auth_failed_without_the_key_in_the_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "Invalid JWT Signature."
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = gcp(&server, &[ZONE])
+        .power(ZONE, "web-1", PowerAction::Stop)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    let text = e.to_string();
+    assert!(
+        text.contains("invalid_grant: Invalid JWT Signature.")
+            && text.contains(EMAIL)
+            && text.contains("clock"),
+        "{text}"
+    );
+    assert_no_secret(&text);
+    let posts = server.received_requests().await.unwrap();
+    assert_eq!(
+        posts.len(),
+        1,
+        "nothing sent to Compute Engine without a token"
+    );
+}
+
+#[tokio::test]
+async fn a_429_is_waited_for_as_it_asks_then_reported_when_it_lasts() {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    let limited = ResponseTemplate::new(429)
+        .insert_header("retry-after", "1")
+        .set_body_json(google_error(
+            429,
+            "RESOURCE_EXHAUSTED",
+            "rateLimitExceeded",
+            "Rate Limit Exceeded",
+        ));
+    mount_sequence(
+        &server,
+        "POST",
+        &format!("{WEB_1}/stop"),
+        limited,
+        ResponseTemplate::new(200).set_body_json(operation("stop", "DONE")),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let accepted = gcp(&server, &[ZONE])
+        .power(ZONE, "web-1", PowerAction::Stop)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    assert_eq!(accepted.operation.as_deref(), Some(OP));
+
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{WEB_1}/stop")))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "120")
+                .set_body_json(google_error(
+                    429,
+                    "RESOURCE_EXHAUSTED",
+                    "rateLimitExceeded",
+                    "Rate Limit Exceeded",
+                )),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = gcp(&server, &[ZONE])
+        .power(ZONE, "web-1", PowerAction::Stop)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited);
+}
+
+#[tokio::test]
+async fn a_power_call_that_times_out_is_outcome_unknown_and_sent_once() {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{WEB_1}/stop")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(operation("stop", "RUNNING"))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = gcp(&server, &[ZONE])
+        .power(ZONE, "web-1", PowerAction::Stop)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    assert_no_secret(&e.to_string());
+}
+
+#[tokio::test]
+async fn server_errors_and_malformed_answers_are_typed() {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("GET"))
+        .and(path(WEB_1))
+        .respond_with(ResponseTemplate::new(500).set_body_json(google_error(
+            500,
+            "INTERNAL",
+            "backendError",
+            "Internal error",
+        )))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let e = gcp(&server, &[ZONE]).read(ZONE, "web-1").await.unwrap_err();
+    assert_eq!(
+        e.code(),
+        ErrorCode::ServiceFailed,
+        "a read is retried, then reported: {e}"
+    );
+
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("GET"))
+        .and(path(INSTANCES))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>Sign in</html>"))
+        .mount(&server)
+        .await;
+    let inventory = gcp(&server, &[ZONE]).list().await;
+    assert_eq!(inventory.errors[0].error.code, ErrorCode::MalformedResponse);
+
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{WEB_1}/start")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"kind": "compute#operation"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = gcp(&server, &[ZONE])
+        .power(ZONE, "web-1", PowerAction::Start)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+}
+
+#[tokio::test]
+async fn a_clouds_entry_connects_with_its_key_from_the_secret_store() {
+    let server = MockServer::start().await;
+    mount_token(&server, TOKEN, None, 1).await;
+    Mock::given(method("GET"))
+        .and(path(INSTANCES))
+        .and(query_param("maxResults", "500"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"items": [instance("web-1", "RUNNING")]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let text = format!(
+        "[[clouds]]\nname = \"prod\"\ntype = \"gcp\"\nproject = \"shop-prod\"\nregions = [\"{ZONE}\"]\ncredentials = \"keyring:gcp-prod\"\nendpoint = \"{}\"\n",
+        server.uri()
+    );
+    let config =
+        paaf_core::config::Config::parse(std::path::Path::new("/etc/paaf/config.toml"), &text)
+            .unwrap();
+    let secrets = paaf_core::secrets::MemoryStore::default();
+    let e = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Secret, "{e}");
+    paaf_core::secrets::SecretStore::set(&secrets, "gcp-prod", &key_json(&server)).unwrap();
+    let account = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap();
+    assert_eq!((account.provider(), account.name()), ("gcp", "prod"));
+    let inventory = account.list().await;
+    assert_eq!(inventory.servers.len(), 1, "{:?}", inventory.errors);
+    assert_no_secret(&format!("{account:?}"));
+}
