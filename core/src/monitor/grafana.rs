@@ -24,7 +24,7 @@ use crate::http::{HttpFailure, Method, Request, Retry, Service};
 use crate::monitor::alertmanager::{self, Alertmanager};
 use crate::monitor::dashboard::{
     ALL, DashboardModel, DatasourceRef, DefaultFormat, Panel, Scope, VarValue, VariableDef,
-    VariableKind, builtin_scope, custom_options, format_interval, interpolate, interpolate_json,
+    VariableKind, builtin_scope, custom_options, filter_options, format_interval, interpolate, interpolate_json,
     intervals, parse_dashboard, parse_interval, round_interval,
 };
 use crate::monitor::downsample::{SeriesStats, downsample, stats};
@@ -145,8 +145,8 @@ pub struct ResolvedVariable {
     pub include_all: bool,
     #[serde(skip)]
     all_value: Option<String>,
-    /// Why the value may not be what Grafana would show (options not loaded, regex filter not
-    /// applied, …).
+    /// Why the value may not be what Grafana would show (options not loaded, a regex filter paaf
+    /// cannot apply, …).
     pub warning: Option<String>,
 }
 
@@ -435,13 +435,13 @@ impl Grafana {
             },
             VariableKind::Query => {
                 match self.query_variable(def, range, scope, datasources).await {
-                    Ok(mut o) => {
-                        if !def.regex.is_empty() {
-                            warning = Some(format!("regex `{}` not applied", def.regex));
+                    Ok(o) => match filter_options(&def.regex, scope, o) {
+                        Ok(filtered) => filtered,
+                        Err(reason) => {
+                            warning = Some(format!("{reason}; saved options kept"));
+                            def.saved_options.clone()
                         }
-                        o.dedup();
-                        o
-                    }
+                    },
                     Err(reason) => {
                         warning = Some(reason);
                         def.saved_options.clone()
