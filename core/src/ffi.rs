@@ -24,6 +24,16 @@ uniffi::custom_type!(SecretString, String, {
     try_lift: |text| Ok(SecretString::from(text)),
 });
 
+// JSON the core passes through untouched (a dashboard's panel queries, a data source's
+// `jsonData`): its text in the bindings.
+type JsonValue = serde_json::Value;
+
+uniffi::custom_type!(JsonValue, String, {
+    remote,
+    lower: |value| value.to_string(),
+    try_lift: |text| Ok(serde_json::from_str(&text)?),
+});
+
 // Labels (Prometheus, Alertmanager) are kept sorted in the core; the bindings see a map.
 type Labels = BTreeMap<String, String>;
 

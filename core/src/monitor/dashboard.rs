@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 
 /// A panel's place on the 24-column grid (one row unit is 30 px).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GridPos {
     pub x: u32,
     pub y: u32,
@@ -27,6 +29,8 @@ pub struct GridPos {
 /// A data source as a dashboard names it: `{type, uid}` (the uid may be a `${var}`), or a legacy
 /// name string (`"Prometheus"`, `"$datasource"`), or nothing (the default data source).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DatasourceRef {
     pub uid: Option<String>,
     #[serde(rename = "type")]
@@ -62,21 +66,27 @@ impl DatasourceRef {
     }
 }
 
-/// One query of a panel.
+/// One query of a panel (a dashboard's "target").
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Target {
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PanelQuery {
     pub ref_id: String,
     /// The target's own data source (mixed panels), else the panel's applies.
     pub datasource: Option<DatasourceRef>,
     /// Hidden in the panel editor: Grafana does not run it.
     pub hidden: bool,
     /// The target as the dashboard holds it, sent back (interpolated) in `/api/ds/query`.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub query: Value,
 }
 
 /// One panel, wherever it sits in the dashboard.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Panel {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
     /// Visualization type (`timeseries`, `stat`, `graph`, `singlestat`, `table`, …).
     #[serde(rename = "type")]
@@ -85,7 +95,7 @@ pub struct Panel {
     /// Title of the row the panel is in (collapsed or not); `None` above the first row.
     pub row: Option<String>,
     pub datasource: Option<DatasourceRef>,
-    pub targets: Vec<Target>,
+    pub targets: Vec<PanelQuery>,
     pub grid_pos: GridPos,
     /// The panel's "min interval" (`interval`), e.g. `30s` or `$resolution`.
     pub min_interval: Option<String>,
@@ -95,6 +105,8 @@ pub struct Panel {
 /// What kind of template variable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum VariableKind {
     Query,
     Custom,
@@ -311,7 +323,7 @@ fn parse_panel(p: &Value, row: Option<String>, pos: Option<GridPos>) -> Panel {
         .map(|ts| {
             ts.iter()
                 .enumerate()
-                .map(|(i, t)| Target {
+                .map(|(i, t)| PanelQuery {
                     ref_id: t
                         .get("refId")
                         .and_then(Value::as_str)
@@ -1330,7 +1342,11 @@ mod tests {
         assert!(unclosed.contains("web-("), "{unclosed}");
         // Look-around is JavaScript-only: refused with a reason, not a panic.
         assert!(filter_options("/(?!dev).*/", &scope, hosts.clone()).is_err());
-        assert!(filter_options("/x/q", &scope, hosts).unwrap_err().contains("flag `q`"));
+        assert!(
+            filter_options("/x/q", &scope, hosts)
+                .unwrap_err()
+                .contains("flag `q`")
+        );
     }
 
     #[test]

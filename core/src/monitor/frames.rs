@@ -67,6 +67,8 @@ pub struct Series {
 
 /// A query (refId) that failed; the other queries' series are still returned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QueryError {
     pub ref_id: String,
     /// The per-query status Grafana reports (HTTP-like), when present.
@@ -77,10 +79,12 @@ pub struct QueryError {
 
 /// A field of a frame that was not turned into a series, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SkippedField {
     pub ref_id: String,
     /// Position of the frame within its refId's frames.
-    pub frame: usize,
+    pub frame: u32,
     /// The field's name (empty when the whole frame was skipped).
     pub field: String,
     pub reason: SkipReason,
@@ -89,6 +93,8 @@ pub struct SkippedField {
 /// Why a field was not turned into a series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SkipReason {
     /// A string, boolean, enum or other field: nothing to plot.
     NotNumeric { field_type: String },
@@ -99,7 +105,7 @@ pub enum SkipReason {
     /// The schema names a field the data has no column for.
     MissingColumn,
     /// The field's column and the time column differ in length.
-    LengthMismatch { values: usize, times: usize },
+    LengthMismatch { values: u32, times: u32 },
     /// The time column holds something other than epoch milliseconds.
     BadTimeColumn,
     /// A frame with data but no schema.
@@ -751,7 +757,7 @@ impl RawFrame {
         let skip = |out: &mut DsQueryResponse, field: &str, reason: SkipReason| {
             out.skipped.push(SkippedField {
                 ref_id: ref_id.to_owned(),
-                frame,
+                frame: u32::try_from(frame).unwrap_or(u32::MAX),
                 field: field.to_owned(),
                 reason,
             })
@@ -792,8 +798,8 @@ impl RawFrame {
                             out,
                             field_name(i),
                             SkipReason::LengthMismatch {
-                                values: v.len(),
-                                times: ms.len(),
+                                values: v.len() as u32,
+                                times: ms.len() as u32,
                             },
                         ),
                         _ => factors.push((i, v)),
@@ -828,8 +834,8 @@ impl RawFrame {
                             out,
                             field_name(i),
                             SkipReason::LengthMismatch {
-                                values: values.len(),
-                                times: ms.len(),
+                                values: values.len() as u32,
+                                times: ms.len() as u32,
                             },
                         ),
                         Some(Some(_)) => numbers.push((i, values)),
@@ -1119,8 +1125,18 @@ mod tests {
         );
         assert!(r.series.iter().all(|s| s.values.len() == 1));
         let first = &r.series[0];
-        assert_eq!(first.name, r#"int8_values{nullable_string_values="Grafana", string_values="Go Min"}"#);
-        assert_eq!(series(&r, r#"int8_values{nullable_string_values="", string_values="0 / nil / misc"}"#).times_ms, [1568039450000]);
+        assert_eq!(
+            first.name,
+            r#"int8_values{nullable_string_values="Grafana", string_values="Go Min"}"#
+        );
+        assert_eq!(
+            series(
+                &r,
+                r#"int8_values{nullable_string_values="", string_values="0 / nil / misc"}"#
+            )
+            .times_ms,
+            [1568039450000]
+        );
         let int8 = field(&r, "int8_values");
         assert_eq!(
             int8.times_ms,
@@ -1350,7 +1366,14 @@ mod tests {
         assert_eq!(
             reasons,
             [
-                (0, "short", SkipReason::LengthMismatch { values: 1, times: 2 }),
+                (
+                    0,
+                    "short",
+                    SkipReason::LengthMismatch {
+                        values: 1,
+                        times: 2
+                    }
+                ),
                 (
                     1,
                     "msg",
