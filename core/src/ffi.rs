@@ -42,3 +42,12 @@ uniffi::custom_type!(Labels, HashMap<String, String>, {
     lower: |labels| labels.into_iter().collect(),
     try_lift: |map| Ok(map.into_iter().collect()),
 });
+
+// Dashboard variable values by name, kept sorted in the core; the bindings see a map.
+type VariableValues = BTreeMap<String, Vec<String>>;
+
+uniffi::custom_type!(VariableValues, HashMap<String, Vec<String>>, {
+    remote,
+    lower: |values| values.into_iter().collect(),
+    try_lift: |map| Ok(map.into_iter().collect()),
+});

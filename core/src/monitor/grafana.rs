@@ -67,6 +67,7 @@ pub struct SearchQuery {
 /// A dashboard found by search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DashboardHit {
     pub uid: String,
     pub title: String,
