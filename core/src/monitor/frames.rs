@@ -959,27 +959,43 @@ struct LongFrame<'a> {
     factors: &'a [(usize, Vec<Option<String>>)],
 }
 
+/// The rows of one combination of string values: one series to be.
+struct LabelGroup<'a> {
+    key: Vec<Option<&'a str>>,
+    times_ms: Vec<i64>,
+    values: Vec<Option<f64>>,
+}
+
 impl LongFrame<'_> {
     /// One series of number field `index` per distinct combination of string values, in the
     /// order the combinations first appear.
     fn split(&self, index: usize, values: Vec<Option<f64>>, out: &mut DsQueryResponse) {
         let field = &self.fields[index];
-        let mut groups: Vec<(Vec<Option<&str>>, Vec<i64>, Vec<Option<f64>>)> = Vec::new();
+        let mut groups: Vec<LabelGroup> = Vec::new();
         let mut by_key: BTreeMap<Vec<Option<&str>>, usize> = BTreeMap::new();
         for (row, (&t, v)) in self.times_ms.iter().zip(values).enumerate() {
             let key: Vec<Option<&str>> = self
                 .factors
                 .iter()
-                .map(|(_, column)| column[row].as_deref())
+                .map(|(_, column)| column.get(row).and_then(|s| s.as_deref()))
                 .collect();
             let g = *by_key.entry(key.clone()).or_insert_with(|| {
-                groups.push((key, Vec::new(), Vec::new()));
+                groups.push(LabelGroup {
+                    key,
+                    times_ms: Vec::new(),
+                    values: Vec::new(),
+                });
                 groups.len() - 1
             });
-            groups[g].1.push(t);
-            groups[g].2.push(v);
+            groups[g].times_ms.push(t);
+            groups[g].values.push(v);
         }
-        for (key, times_ms, values) in groups {
+        for LabelGroup {
+            key,
+            times_ms,
+            values,
+        } in groups
+        {
             let mut labels = field.labels.clone().unwrap_or_default();
             for ((i, _), value) in self.factors.iter().zip(key) {
                 let name = self.fields[*i].name.clone().unwrap_or_default();
