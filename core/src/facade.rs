@@ -30,6 +30,7 @@ pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
 #[cfg(feature = "cloud")]
 pub use rolling::{RollingEvent, RollingFailure, RollingPlan, RollingReport};
+#[cfg(feature = "cloud")]
 pub use servers::ServerProgress;
 
 /// How a person confirmed a destructive action.

@@ -24,11 +24,30 @@ uniffi::custom_type!(SecretString, String, {
     try_lift: |text| Ok(SecretString::from(text)),
 });
 
+// JSON the core passes through untouched (a dashboard's panel queries, a data source's
+// `jsonData`): its text in the bindings.
+type JsonValue = serde_json::Value;
+
+uniffi::custom_type!(JsonValue, String, {
+    remote,
+    lower: |value| value.to_string(),
+    try_lift: |text| Ok(serde_json::from_str(&text)?),
+});
+
 // Labels (Prometheus, Alertmanager) are kept sorted in the core; the bindings see a map.
 type Labels = BTreeMap<String, String>;
 
 uniffi::custom_type!(Labels, HashMap<String, String>, {
     remote,
     lower: |labels| labels.into_iter().collect(),
+    try_lift: |map| Ok(map.into_iter().collect()),
+});
+
+// Dashboard variable values by name, kept sorted in the core; the bindings see a map.
+type VariableValues = BTreeMap<String, Vec<String>>;
+
+uniffi::custom_type!(VariableValues, HashMap<String, Vec<String>>, {
+    remote,
+    lower: |values| values.into_iter().collect(),
     try_lift: |map| Ok(map.into_iter().collect()),
 });

@@ -22,10 +22,14 @@ use paaf_core::inventory::{HostStatus, HostSummary};
 use paaf_core::journal::ActionRecord;
 use paaf_core::monitor::alert_list::SourceAlerts;
 use paaf_core::monitor::alertmanager::Silence;
+use paaf_core::monitor::grafana::{Dashboard, DashboardHit, PanelData, SearchQuery};
 use paaf_core::monitor::prometheus::{QueryResult, Target};
 use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
-use paaf_core::{About, BackendFlags, Confirmation, FlagChange, FlagTarget, TimeWindow};
+use paaf_core::{
+    About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
+    TimeWindow,
+};
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
@@ -305,6 +309,67 @@ impl Paaf {
     ) -> Result<(), PaafError> {
         let core = self.core.clone();
         on_runtime(async move { core.expire_silence(source.as_deref(), &id).await }).await
+    }
+
+    /// Analyze: the dashboards of a Grafana source matching `query`, carrying every tag in
+    /// `tags`, only the starred ones when `starred`.
+    pub async fn dashboards(
+        &self,
+        source: Option<String>,
+        query: Option<String>,
+        tags: Vec<String>,
+        starred: bool,
+    ) -> Result<Vec<DashboardHit>, PaafError> {
+        let core = self.core.clone();
+        let search = SearchQuery {
+            query,
+            tags,
+            starred,
+            ..SearchQuery::default()
+        };
+        on_runtime(async move { core.dashboards(source.as_deref(), &search).await }).await
+    }
+
+    /// A dashboard: its panels (those of collapsed rows too) and its variables resolved, for
+    /// `view`: a range in Grafana syntax (the dashboard's own when `window` is null) and the
+    /// variable values the user picked, by name (`["$__all"]` for All).
+    pub async fn dashboard(
+        &self,
+        source: Option<String>,
+        uid: String,
+        view: DashboardView,
+    ) -> Result<Dashboard, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.dashboard(source.as_deref(), &uid, &view).await }).await
+    }
+
+    /// A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
+    /// chart's pixel width), with min/max/last/mean; failed queries in `errors`.
+    pub async fn panel_data(
+        &self,
+        source: Option<String>,
+        uid: String,
+        panel_id: i64,
+        view: DashboardView,
+        width: u32,
+    ) -> Result<PanelData, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move {
+            core.panel_data(source.as_deref(), &uid, panel_id, &view, width)
+                .await
+        })
+        .await
+    }
+
+    /// Writes a Grafana annotation now (org-wide, or on a dashboard and panel); journaled.
+    /// Returns its id.
+    pub async fn annotate(
+        &self,
+        source: Option<String>,
+        input: AnnotationInput,
+    ) -> Result<i64, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.annotate(source.as_deref(), &input).await }).await
     }
 
     /// The newest journal rows first, optionally only those on one target.

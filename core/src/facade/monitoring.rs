@@ -20,6 +20,7 @@ use std::time::Duration;
 /// The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimeWindow {
     pub from: String,
     pub to: String,
@@ -240,6 +241,7 @@ impl Paaf {
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AnnotationInput {
     pub text: String,
     pub tags: Vec<String>,
@@ -254,6 +256,7 @@ pub struct AnnotationInput {
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DashboardView {
     pub window: Option<TimeWindow>,
     pub variables: BTreeMap<String, Vec<String>>,

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 
 /// A panel's place on the 24-column grid (one row unit is 30 px).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GridPos {
     pub x: u32,
     pub y: u32,
@@ -27,6 +29,8 @@ pub struct GridPos {
 /// A data source as a dashboard names it: `{type, uid}` (the uid may be a `${var}`), or a legacy
 /// name string (`"Prometheus"`, `"$datasource"`), or nothing (the default data source).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DatasourceRef {
     pub uid: Option<String>,
     #[serde(rename = "type")]
@@ -62,21 +66,27 @@ impl DatasourceRef {
     }
 }
 
-/// One query of a panel.
+/// One query of a panel (a dashboard's "target").
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Target {
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PanelQuery {
     pub ref_id: String,
     /// The target's own data source (mixed panels), else the panel's applies.
     pub datasource: Option<DatasourceRef>,
     /// Hidden in the panel editor: Grafana does not run it.
     pub hidden: bool,
     /// The target as the dashboard holds it, sent back (interpolated) in `/api/ds/query`.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub query: Value,
 }
 
 /// One panel, wherever it sits in the dashboard.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Panel {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
     /// Visualization type (`timeseries`, `stat`, `graph`, `singlestat`, `table`, …).
     #[serde(rename = "type")]
@@ -85,7 +95,7 @@ pub struct Panel {
     /// Title of the row the panel is in (collapsed or not); `None` above the first row.
     pub row: Option<String>,
     pub datasource: Option<DatasourceRef>,
-    pub targets: Vec<Target>,
+    pub targets: Vec<PanelQuery>,
     pub grid_pos: GridPos,
     /// The panel's "min interval" (`interval`), e.g. `30s` or `$resolution`.
     pub min_interval: Option<String>,
@@ -95,6 +105,8 @@ pub struct Panel {
 /// What kind of template variable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum VariableKind {
     Query,
     Custom,
@@ -311,7 +323,7 @@ fn parse_panel(p: &Value, row: Option<String>, pos: Option<GridPos>) -> Panel {
         .map(|ts| {
             ts.iter()
                 .enumerate()
-                .map(|(i, t)| Target {
+                .map(|(i, t)| PanelQuery {
                     ref_id: t
                         .get("refId")
                         .and_then(Value::as_str)
@@ -497,6 +509,8 @@ pub enum DefaultFormat {
     Prometheus,
     /// Most other data sources: several values as `{a,b}`.
     Glob,
+    /// Inside a variable's `regex` filter: values regex-escaped, several as `(a|b)`.
+    Regex,
 }
 
 /// Replace `$var`, `${var}`, `${var:format}`, `${var.field}` and `[[var]]` / `[[var:format]]` in
@@ -665,6 +679,7 @@ fn format_value(
                 }
             }
             DefaultFormat::Glob => glob(&values),
+            DefaultFormat::Regex => format_value(name, value, Some("regex"), default),
         },
     }
 }
@@ -727,6 +742,89 @@ fn percent_encode(v: &str) -> String {
         }
     }
     out
+}
+
+/// Apply a query variable's `regex` filter to its options, as Grafana does
+/// (https://grafana.com/docs/grafana/latest/dashboards/variables/add-template-variables/#filter-variables-with-regex):
+/// options that do not match are dropped; a named group `value` (or `text`) gives the option,
+/// else the first capture group, else the option as is; with the `g` flag every match of an
+/// option with a capture group is an option. `/pattern/flags` takes the flags `g`, `i`, `m`, `s`
+/// (`u` and `y` change nothing here); text without slashes must match whole (`^text$`).
+/// Variables in the pattern are interpolated, regex-escaped. Duplicates are dropped, first kept.
+/// An empty filter keeps every option. The error is a message for the variable's warning.
+pub fn filter_options(
+    filter: &str,
+    scope: &Scope,
+    options: Vec<String>,
+) -> std::result::Result<Vec<String>, String> {
+    if filter.is_empty() {
+        return Ok(options);
+    }
+    let written = interpolate(filter, scope, DefaultFormat::Regex);
+    let (pattern, global) = js_regex(&written)?;
+    let re = regex::Regex::new(&pattern)
+        .map_err(|e| format!("regex `{filter}` is not one paaf can apply: {e}"))?;
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |v: &str| {
+        if !out.iter().any(|o| o == v) {
+            out.push(v.to_string());
+        }
+    };
+    for option in &options {
+        let matches: Vec<regex::Captures> = if global {
+            re.captures_iter(option).collect()
+        } else {
+            re.captures(option).into_iter().collect()
+        };
+        if matches.is_empty() {
+            continue;
+        }
+        let named = matches
+            .iter()
+            .find_map(|m| m.name("value"))
+            .or_else(|| matches.iter().find_map(|m| m.name("text")));
+        if let Some(group) = named {
+            push(group.as_str());
+            continue;
+        }
+        // A group that took no part in the match gives no option (Grafana's `undefined`).
+        let firsts = matches.iter().filter_map(|m| m.get(1)).map(|g| g.as_str());
+        if re.captures_len() == 1 {
+            push(option);
+        } else if matches.len() > 1 {
+            firsts.for_each(&mut push);
+        } else {
+            firsts.take(1).for_each(&mut push);
+        }
+    }
+    Ok(out)
+}
+
+/// A JavaScript regex literal (`/p/flags`) or bare text (`^text$`) as a Rust pattern, and
+/// whether it has the `g` flag.
+fn js_regex(text: &str) -> std::result::Result<(String, bool), String> {
+    let Some(body) = text.strip_prefix('/') else {
+        return Ok((format!("^(?:{text})$"), false));
+    };
+    let end = body
+        .rfind('/')
+        .ok_or_else(|| format!("regex `{text}` has no closing `/`"))?;
+    let (pattern, flags) = (&body[..end], &body[end + 1..]);
+    let mut inline = String::new();
+    let mut global = false;
+    for f in flags.chars() {
+        match f {
+            'g' => global = true,
+            'i' | 'm' | 's' => inline.push(f),
+            'u' | 'y' => {}
+            other => return Err(format!("regex `{text}` has an unknown flag `{other}`")),
+        }
+    }
+    Ok(if inline.is_empty() {
+        (pattern.to_string(), global)
+    } else {
+        (format!("(?{inline}){pattern}"), global)
+    })
 }
 
 /// Grafana's `roundInterval`: the nearest "nice" step at or below the raw interval.
@@ -1188,6 +1286,67 @@ mod tests {
         assert_eq!(format_interval(86_400_000), "1d");
         assert_eq!(round_interval(3_600), 5_000);
         assert_eq!(round_interval(3_400), 2_000);
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_variable_regex_keeps_matches_and_their_capture_group() {
+        let scope = Scope::new();
+        let hosts = strings(&["web-1", "web-2", "db-1", "web-1"]);
+        // The example of Grafana's "Filter variables with regex" section.
+        assert_eq!(
+            filter_options("/web-(.*)/", &scope, hosts.clone()).unwrap(),
+            ["1", "2"]
+        );
+        // Without a group the option is kept whole; without slashes the text must match whole.
+        assert_eq!(
+            filter_options("/^web/", &scope, hosts.clone()).unwrap(),
+            ["web-1", "web-2"]
+        );
+        assert_eq!(
+            filter_options("db-.", &scope, hosts.clone()).unwrap(),
+            ["db-1"]
+        );
+        assert_eq!(filter_options("", &scope, hosts.clone()).unwrap(), hosts);
+        // Named groups: `value` is the option (Grafana's docs: `/(?<text>[^:]+):(?<value>.*)/`).
+        let pairs = strings(&["Prod:prod-1", "Dev:dev-1"]);
+        assert_eq!(
+            filter_options("/(?<text>[^:]+):(?<value>.*)/", &scope, pairs).unwrap(),
+            ["prod-1", "dev-1"]
+        );
+        // Flags: case-insensitive, and `g` makes every match an option.
+        assert_eq!(
+            filter_options("/WEB-(\\d)/i", &scope, hosts).unwrap(),
+            ["1", "2"]
+        );
+        assert_eq!(
+            filter_options("/(\\w)=/g", &scope, strings(&["a=1,b=2", "c=3"])).unwrap(),
+            ["a", "b", "c"]
+        );
+    }
+
+    #[test]
+    fn the_variable_regex_interpolates_variables_and_reports_bad_patterns() {
+        let mut scope = Scope::new();
+        scope.insert("env".into(), VarValue::single("prod.eu"));
+        let hosts = strings(&["prod.eu-1", "prodXeu-2", "dev-1"]);
+        // `$env` is regex-escaped: the dot is literal.
+        assert_eq!(
+            filter_options("/^$env-(.*)/", &scope, hosts.clone()).unwrap(),
+            ["1"]
+        );
+        let unclosed = filter_options("/web-(/", &scope, hosts.clone()).unwrap_err();
+        assert!(unclosed.contains("web-("), "{unclosed}");
+        // Look-around is JavaScript-only: refused with a reason, not a panic.
+        assert!(filter_options("/(?!dev).*/", &scope, hosts.clone()).is_err());
+        assert!(
+            filter_options("/x/q", &scope, hosts)
+                .unwrap_err()
+                .contains("flag `q`")
+        );
     }
 
     #[test]

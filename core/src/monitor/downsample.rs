@@ -75,6 +75,8 @@ pub fn downsample(series: &mut Series, target: usize) {
 
 /// Summary of a series, over its values that are not `None` or NaN (infinities count).
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SeriesStats {
     pub min: Option<f64>,
     pub max: Option<f64>,
@@ -82,7 +84,8 @@ pub struct SeriesStats {
     pub last: Option<f64>,
     pub mean: Option<f64>,
     /// How many values counted.
-    pub count: usize,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub count: u64,
 }
 
 /// Min / max / last / mean of `values`, ignoring `None` and NaN.
@@ -394,7 +397,7 @@ mod tests {
         fn stats_match_a_naive_computation(values in prop::collection::vec(value(), 0..200)) {
             let s = stats(&values);
             let counted: Vec<f64> = values.iter().flatten().copied().filter(|v| !v.is_nan()).collect();
-            prop_assert_eq!(s.count, counted.len());
+            prop_assert_eq!(s.count, counted.len() as u64);
             prop_assert_eq!(s.last, counted.last().copied());
             prop_assert_eq!(s.max, counted.iter().copied().reduce(f64::max));
             prop_assert_eq!(s.min, counted.iter().copied().reduce(f64::min));

@@ -16,6 +16,13 @@
 //!   any case, any float text) or as `data.entities` index lists, and become `Some(NAN|±INF)`.
 //! - A frame may be wide (one time field, many number fields) and a refId may hold many frames;
 //!   every number field with a time field beside it becomes one series.
+//! - A frame with string fields beside its time and number fields is long
+//!   (https://grafana.com/developers/plugin-tools/key-concepts/data-frames#long-format; the plugin
+//!   SDK's `TimeSeriesSchema` rule): as Grafana's long-to-wide does, each number field gives one
+//!   series per distinct combination of the string values in its rows, those values becoming
+//!   labels (a null string is the empty label value). String columns read before their schema
+//!   (data ahead of schema in the object, which Grafana never writes) are not kept, so such a
+//!   frame is read as wide.
 //! - Fields that are not numbers (string, boolean, enum, other), extra time fields, frames without a
 //!   time field, and columns whose length differs from the time column's are reported in
 //!   [`DsQueryResponse::skipped`], never silently lost and never fatal.
@@ -60,6 +67,8 @@ pub struct Series {
 
 /// A query (refId) that failed; the other queries' series are still returned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QueryError {
     pub ref_id: String,
     /// The per-query status Grafana reports (HTTP-like), when present.
@@ -70,10 +79,12 @@ pub struct QueryError {
 
 /// A field of a frame that was not turned into a series, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SkippedField {
     pub ref_id: String,
     /// Position of the frame within its refId's frames.
-    pub frame: usize,
+    pub frame: u32,
     /// The field's name (empty when the whole frame was skipped).
     pub field: String,
     pub reason: SkipReason,
@@ -82,6 +93,8 @@ pub struct SkippedField {
 /// Why a field was not turned into a series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SkipReason {
     /// A string, boolean, enum or other field: nothing to plot.
     NotNumeric { field_type: String },
@@ -92,7 +105,7 @@ pub enum SkipReason {
     /// The schema names a field the data has no column for.
     MissingColumn,
     /// The field's column and the time column differ in length.
-    LengthMismatch { values: usize, times: usize },
+    LengthMismatch { values: u32, times: u32 },
     /// The time column holds something other than epoch milliseconds.
     BadTimeColumn,
     /// A frame with data but no schema.
@@ -269,6 +282,8 @@ struct RawFieldConfig {
 enum FieldKind {
     Time,
     Number,
+    /// A string field: a label (factor) of a long frame.
+    Text,
     Other,
 }
 
@@ -278,6 +293,7 @@ impl RawField {
         match self.field_type.as_deref() {
             Some("time") => FieldKind::Time,
             Some("number") => FieldKind::Number,
+            Some("string") => FieldKind::Text,
             Some(_) => FieldKind::Other,
             None => match self.type_info.as_ref().and_then(|t| t.frame.as_deref()) {
                 Some("time.Time") => FieldKind::Time,
@@ -285,6 +301,7 @@ impl RawField {
                     "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64"
                     | "float32" | "float64",
                 ) => FieldKind::Number,
+                Some("string") => FieldKind::Text,
                 _ => FieldKind::Other,
             },
         }
@@ -319,6 +336,8 @@ enum Column {
         bad: bool,
     },
     Numbers(Vec<Option<f64>>),
+    /// A string field's values (`None` for null).
+    Texts(Vec<Option<String>>),
     /// Read without a schema (data before schema in the object): numbers, kind decided later.
     Untyped(Vec<Option<f64>>),
     Ignored,
@@ -465,6 +484,7 @@ impl<'de> Visitor<'de> for ColumnsSeed<'_> {
                 capacity = match &column {
                     Column::Times { ms, .. } => ms.len(),
                     Column::Numbers(v) | Column::Untyped(v) => v.len(),
+                    Column::Texts(v) => v.len(),
                     Column::Ignored => 0,
                 };
             }
@@ -523,6 +543,14 @@ impl<'de> Visitor<'de> for ColumnSeed {
                 }
                 fit(&mut ms);
                 Ok(Column::Times { ms, null_rows, bad })
+            }
+            Some(FieldKind::Text) => {
+                let mut v = Vec::with_capacity(self.capacity);
+                while let Some(x) = seq.next_element_seed(TextSeed)? {
+                    v.push(x);
+                }
+                fit(&mut v);
+                Ok(Column::Texts(v))
             }
             kind => {
                 let mut v = Vec::with_capacity(self.capacity);
@@ -615,6 +643,56 @@ impl<'de> Visitor<'de> for NumberSeed {
     }
 }
 
+/// One value of a string column: the string, or `None` for null; a number or boolean is
+/// written as text (a label value), anything else is `None`.
+struct TextSeed;
+
+impl<'de> DeserializeSeed<'de> for TextSeed {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSeed {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or null")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<String>, E> {
+        Ok(Some(s.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Option<String>, E> {
+        Ok(Some(s))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<String>, A::Error> {
+        IgnoredAny.visit_seq(seq)?;
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<String>, A::Error> {
+        IgnoredAny.visit_map(map)?;
+        Ok(None)
+    }
+}
+
 enum TimeValue {
     Ms(i64),
     Null,
@@ -679,7 +757,7 @@ impl RawFrame {
         let skip = |out: &mut DsQueryResponse, field: &str, reason: SkipReason| {
             out.skipped.push(SkippedField {
                 ref_id: ref_id.to_owned(),
-                frame,
+                frame: u32::try_from(frame).unwrap_or(u32::MAX),
                 field: field.to_owned(),
                 reason,
             })
@@ -708,10 +786,32 @@ impl RawFrame {
         });
 
         let mut numbers = Vec::new();
+        // String fields, the labels of a long frame: (field index, values).
+        let mut factors = Vec::new();
         for (i, field) in fields.iter().enumerate() {
             match field.kind() {
                 FieldKind::Time if Some(i) == time_index => {}
                 FieldKind::Time => skip(out, field_name(i), SkipReason::ExtraTimeField),
+                FieldKind::Text => match columns.get_mut(i).and_then(Option::take) {
+                    Some(Column::Texts(v)) => match &times {
+                        Some(Some((ms, _))) if ms.len() != v.len() => skip(
+                            out,
+                            field_name(i),
+                            SkipReason::LengthMismatch {
+                                values: v.len() as u32,
+                                times: ms.len() as u32,
+                            },
+                        ),
+                        _ => factors.push((i, v)),
+                    },
+                    _ => skip(
+                        out,
+                        field_name(i),
+                        SkipReason::NotNumeric {
+                            field_type: field.type_name(),
+                        },
+                    ),
+                },
                 FieldKind::Other => skip(
                     out,
                     field_name(i),
@@ -734,8 +834,8 @@ impl RawFrame {
                             out,
                             field_name(i),
                             SkipReason::LengthMismatch {
-                                values: values.len(),
-                                times: ms.len(),
+                                values: values.len() as u32,
+                                times: ms.len() as u32,
                             },
                         ),
                         Some(Some(_)) => numbers.push((i, values)),
@@ -744,11 +844,40 @@ impl RawFrame {
             }
         }
 
-        let Some(Some((mut times_ms, null_rows))) = times else {
+        let Some(Some((mut times_ms, null_rows))) = times.filter(|_| !numbers.is_empty()) else {
+            // No series to label: the string fields are fields that could not be plotted.
+            for (i, _) in factors {
+                skip(
+                    out,
+                    field_name(i),
+                    SkipReason::NotNumeric {
+                        field_type: fields[i].type_name(),
+                    },
+                );
+            }
             return;
         };
         if !null_rows.is_empty() {
             remove_rows(&mut times_ms, &null_rows);
+            for (_, v) in &mut factors {
+                remove_rows(v, &null_rows);
+            }
+        }
+        if !factors.is_empty() {
+            let long = LongFrame {
+                ref_id,
+                frame_name: schema.name.as_deref(),
+                fields,
+                times_ms: &times_ms,
+                factors: &factors,
+            };
+            for (i, mut values) in numbers {
+                if !null_rows.is_empty() {
+                    remove_rows(&mut values, &null_rows);
+                }
+                long.split(i, values, out);
+            }
+            return;
         }
         let count = numbers.len();
         for (n, (i, mut values)) in numbers.into_iter().enumerate() {
@@ -808,18 +937,98 @@ fn apply_entities(values: &mut [Option<f64>], e: &RawEntities) {
 }
 
 /// Remove the rows listed (increasing) from `v`, in place.
-fn remove_rows<T: Copy>(v: &mut Vec<T>, rows: &[usize]) {
+fn remove_rows<T>(v: &mut Vec<T>, rows: &[usize]) {
     let mut rows = rows.iter().peekable();
-    let mut kept = 0;
-    for i in 0..v.len() {
-        if rows.peek() == Some(&&i) {
+    let mut i = 0;
+    v.retain(|_| {
+        let dropped = rows.peek() == Some(&&i);
+        if dropped {
             rows.next();
-            continue;
         }
-        v[kept] = v[i];
-        kept += 1;
+        i += 1;
+        !dropped
+    });
+}
+
+/// A long frame, its null-time rows already removed: every column is `times_ms.len()` long.
+struct LongFrame<'a> {
+    ref_id: &'a str,
+    frame_name: Option<&'a str>,
+    fields: &'a [RawField],
+    times_ms: &'a [i64],
+    factors: &'a [(usize, Vec<Option<String>>)],
+}
+
+/// The rows of one combination of string values: one series to be.
+struct LabelGroup<'a> {
+    key: Vec<Option<&'a str>>,
+    times_ms: Vec<i64>,
+    values: Vec<Option<f64>>,
+}
+
+impl LongFrame<'_> {
+    /// One series of number field `index` per distinct combination of string values, in the
+    /// order the combinations first appear.
+    fn split(&self, index: usize, values: Vec<Option<f64>>, out: &mut DsQueryResponse) {
+        let field = &self.fields[index];
+        let mut groups: Vec<LabelGroup> = Vec::new();
+        let mut by_key: BTreeMap<Vec<Option<&str>>, usize> = BTreeMap::new();
+        for (row, (&t, v)) in self.times_ms.iter().zip(values).enumerate() {
+            let key: Vec<Option<&str>> = self
+                .factors
+                .iter()
+                .map(|(_, column)| column.get(row).and_then(|s| s.as_deref()))
+                .collect();
+            let g = *by_key.entry(key.clone()).or_insert_with(|| {
+                groups.push(LabelGroup {
+                    key,
+                    times_ms: Vec::new(),
+                    values: Vec::new(),
+                });
+                groups.len() - 1
+            });
+            groups[g].times_ms.push(t);
+            groups[g].values.push(v);
+        }
+        for LabelGroup {
+            key,
+            times_ms,
+            values,
+        } in groups
+        {
+            let mut labels = field.labels.clone().unwrap_or_default();
+            for ((i, _), value) in self.factors.iter().zip(key) {
+                let name = self.fields[*i].name.clone().unwrap_or_default();
+                labels.insert(name, value.unwrap_or("").to_owned());
+            }
+            // Several number fields share the labels: unless the config names the series, the
+            // field name goes in front of them, as Grafana's display name does.
+            let configured = field
+                .config
+                .as_ref()
+                .is_some_and(|c| c.display_name.is_some() || c.display_name_from_ds.is_some());
+            let name = match field.name.as_deref().filter(|n| !n.is_empty()) {
+                Some(n) if !configured && !labels.contains_key("__name__") => {
+                    let mut named = labels.clone();
+                    named.insert("__name__".into(), n.to_owned());
+                    format_labels(&named)
+                }
+                _ => display_name(field, &labels, self.frame_name, self.ref_id),
+            };
+            out.series.push(Series {
+                ref_id: self.ref_id.to_owned(),
+                name,
+                labels,
+                unit: field
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.unit.clone())
+                    .filter(|u| !u.is_empty()),
+                times_ms,
+                values,
+            });
+        }
     }
-    v.truncate(kept);
 }
 
 /// Grafana's order: the panel's `displayName`, the data source's `displayNameFromDS`, the labels,
@@ -897,44 +1106,80 @@ mod tests {
         assert_eq!(s.unit, None);
     }
 
+    /// A number field of a long frame, its series put back together in time order.
+    fn field(r: &DsQueryResponse, name: &str) -> Series {
+        let prefix = format!("{name}{{");
+        let mut rows: Vec<(i64, Option<f64>)> = r
+            .series
+            .iter()
+            .filter(|s| s.name.starts_with(&prefix))
+            .flat_map(|s| s.times_ms.iter().copied().zip(s.values.iter().copied()))
+            .collect();
+        rows.sort_by_key(|(t, _)| *t);
+        Series {
+            ref_id: "A".into(),
+            name: name.into(),
+            labels: BTreeMap::new(),
+            unit: None,
+            times_ms: rows.iter().map(|(t, _)| *t).collect(),
+            values: rows.iter().map(|(_, v)| *v).collect(),
+        }
+    }
+
     #[test]
     fn the_plugin_sdk_all_types_frame_keeps_every_number_field_and_reports_the_rest() {
         let body =
             format!(r#"{{"results":{{"A":{{"status":200,"frames":[{ALL_TYPES_FRAME}]}}}}}}"#);
         let r = decode(&body);
-        // 24 number fields, each over the first time field (row 2 of `timestamps` is not null).
+        // Its two string fields make it a long frame whose five rows each have their own
+        // strings: 24 number fields × 5 label combinations, over the first time field.
         assert_eq!(
             r.series.len(),
-            24,
+            24 * 5,
             "{:?}",
             r.series.iter().map(|s| &s.name).collect::<Vec<_>>()
         );
-        for s in &r.series {
-            assert_eq!(
-                s.times_ms,
-                [0, 1568039445000, 1568039450000, 9007199254, 9223372036854]
-            );
-            assert_eq!(s.values.len(), 5);
-        }
-        let int64 = series(&r, "int64_values");
+        assert!(r.series.iter().all(|s| s.values.len() == 1));
+        let first = &r.series[0];
+        assert_eq!(
+            first.name,
+            r#"int8_values{nullable_string_values="Grafana", string_values="Go Min"}"#
+        );
+        assert_eq!(
+            series(
+                &r,
+                r#"int8_values{nullable_string_values="", string_values="0 / nil / misc"}"#
+            )
+            .times_ms,
+            [1568039450000]
+        );
+        let int8 = field(&r, "int8_values");
+        assert_eq!(
+            int8.times_ms,
+            [0, 9007199254, 1568039445000, 1568039450000, 9223372036854]
+        );
+        let int64 = field(&r, "int64_values");
         assert_eq!(int64.values[0], Some(-9223372036854775808.0));
         assert_eq!(
-            series(&r, "uint64_values").values[4],
+            field(&r, "uint64_values").values[4],
             Some(18446744073709551615.0)
         );
-        assert_eq!(series(&r, "nullable_int8_values").values[2], None);
-        // entities: {"NaN": [0], "Inf": [1], "NegInf": [3]} over [null, null, 1, null, 0].
-        let nans = &series(&r, "float32_values_nans").values;
+        // Row 2 (time 1568039450000) sorts fourth.
+        assert_eq!(field(&r, "nullable_int8_values").values[3], None);
+        // entities: {"NaN": [0], "Inf": [1], "NegInf": [3]} over [null, null, 1, null, 0], in
+        // time order rows 0, 3, 1, 2, 4.
+        let nans = &field(&r, "float32_values_nans").values;
         assert!(nans[0].unwrap().is_nan());
-        assert_eq!(nans[1], Some(f64::INFINITY));
-        assert_eq!(nans[2], Some(1.0));
-        assert_eq!(nans[3], Some(f64::NEG_INFINITY));
+        assert_eq!(nans[1], Some(f64::NEG_INFINITY));
+        assert_eq!(nans[2], Some(f64::INFINITY));
+        assert_eq!(nans[3], Some(1.0));
         assert_eq!(nans[4], Some(0.0));
-        let nullable_nans = &series(&r, "nullable_float64_values_nans").values;
+        // [-Inf, 0, null, NaN, +Inf] in rows 0..5.
+        let nullable_nans = &field(&r, "nullable_float64_values_nans").values;
         assert_eq!(nullable_nans[0], Some(f64::NEG_INFINITY));
-        assert_eq!(nullable_nans[1], Some(0.0));
-        assert_eq!(nullable_nans[2], None);
-        assert!(nullable_nans[3].unwrap().is_nan());
+        assert!(nullable_nans[1].unwrap().is_nan());
+        assert_eq!(nullable_nans[2], Some(0.0));
+        assert_eq!(nullable_nans[3], None);
         assert_eq!(nullable_nans[4], Some(f64::INFINITY));
 
         let skipped: Vec<(&str, &SkipReason)> = r
@@ -945,15 +1190,16 @@ mod tests {
         let not_numeric = |t: &str| SkipReason::NotNumeric {
             field_type: t.into(),
         };
+        // The string fields are labels now, not skipped fields.
         assert!(
-            skipped.contains(&("string_values", &not_numeric("string"))),
+            !skipped.iter().any(|(f, _)| f.contains("string")),
             "{skipped:?}"
         );
         assert!(skipped.contains(&("nullable_bool_values", &not_numeric("boolean"))));
         assert!(skipped.contains(&("json", &not_numeric("other"))));
         assert!(skipped.contains(&("enum", &not_numeric("enum"))));
         assert!(skipped.contains(&("nullable_timestamps", &SkipReason::ExtraTimeField)));
-        assert_eq!(r.skipped.len(), 35 - 24 - 1);
+        assert_eq!(r.skipped.len(), 35 - 24 - 1 - 2);
     }
 
     #[test]
@@ -1064,7 +1310,95 @@ mod tests {
         // The row with a null time is dropped.
         assert_eq!(r.series[0].times_ms, [1, 2]);
         assert_eq!(r.series[0].values, [Some(5.0), None]);
+        // The string column came before its schema: not kept, so the frame is read as wide.
+        assert_eq!(r.series.len(), 1);
         assert_eq!(r.skipped.len(), 1);
+    }
+
+    #[test]
+    fn a_long_frame_gives_one_series_per_label_combination() {
+        // The long-format example of
+        // https://grafana.com/developers/plugin-tools/key-concepts/data-frames#long-format, with
+        // a null host, a row of null time, and a labelled number field.
+        let body = r#"{"results":{"A":{"frames":[{"schema":{"fields":[
+            {"name":"time","type":"time","typeInfo":{"frame":"time.Time"}},
+            {"name":"temperature","type":"number","typeInfo":{"frame":"float64"},"config":{"unit":"celsius"}},
+            {"name":"humidity","type":"number","typeInfo":{"frame":"float64"},"labels":{"room":"1"}},
+            {"name":"sensor","type":"string","typeInfo":{"frame":"string"}},
+            {"name":"host","type":"string","typeInfo":{"frame":"string","nullable":true}}]},
+            "data":{"values":[
+              [1000,1000,2000,2000,null,3000],
+              [20.5,21,20.6,21.2,99,"NaN"],
+              [45,50,46,51,99,47],
+              ["a","b","a","b","a","a"],
+              ["h1","h1","h1","h1","h1",null]]}}]}}}"#;
+        let r = decode(body);
+        assert!(r.skipped.is_empty() && r.errors.is_empty(), "{r:?}");
+        let names: Vec<&str> = r.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                r#"temperature{host="h1", sensor="a"}"#,
+                r#"temperature{host="h1", sensor="b"}"#,
+                r#"temperature{host="", sensor="a"}"#,
+                r#"humidity{host="h1", room="1", sensor="a"}"#,
+                r#"humidity{host="h1", room="1", sensor="b"}"#,
+                r#"humidity{host="", room="1", sensor="a"}"#,
+            ]
+        );
+        let a = &r.series[0];
+        assert_eq!(a.times_ms, [1000, 2000]);
+        assert_eq!(a.values, [Some(20.5), Some(20.6)]);
+        assert_eq!(a.unit.as_deref(), Some("celsius"));
+        assert_eq!(a.labels.get("sensor").map(String::as_str), Some("a"));
+        assert!(!a.labels.contains_key("__name__"));
+        assert_eq!(r.series[1].values, [Some(21.0), Some(21.2)]);
+        assert!(r.series[2].values[0].unwrap().is_nan());
+        assert_eq!(r.series[4].times_ms, [1000, 2000]);
+        assert_eq!(r.series[4].values, [Some(50.0), Some(51.0)]);
+    }
+
+    #[test]
+    fn string_fields_without_numbers_beside_them_are_reported() {
+        let body = r#"{"results":{"A":{"frames":[{"schema":{"fields":[
+            {"name":"time","type":"time","typeInfo":{"frame":"time.Time"}},
+            {"name":"msg","type":"string","typeInfo":{"frame":"string"}},
+            {"name":"short","type":"string","typeInfo":{"frame":"string"}},
+            {"name":"v","type":"number","typeInfo":{"frame":"float64"}}]},
+            "data":{"values":[[1,2],["x","y"],["z"],[1,2]]}},
+            {"schema":{"fields":[
+            {"name":"time","type":"time","typeInfo":{"frame":"time.Time"}},
+            {"name":"msg","type":"string","typeInfo":{"frame":"string"}}]},
+            "data":{"values":[[1,2],["x","y"]]}}]}}}"#;
+        let r = decode(body);
+        // A ragged string column is left out of the labels.
+        assert_eq!(r.series.len(), 2);
+        assert_eq!(r.series[0].name, r#"v{msg="x"}"#);
+        let reasons: Vec<_> = r
+            .skipped
+            .iter()
+            .map(|s| (s.frame, s.field.as_str(), s.reason.clone()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (
+                    0,
+                    "short",
+                    SkipReason::LengthMismatch {
+                        values: 1,
+                        times: 2
+                    }
+                ),
+                (
+                    1,
+                    "msg",
+                    SkipReason::NotNumeric {
+                        field_type: "string".into()
+                    }
+                ),
+            ]
+        );
     }
 
     #[test]
@@ -1147,15 +1481,15 @@ mod tests {
         let body = r#"{"results":{"A":{"frames":[{"schema":{"fields":[
             {"name":"t","type":"time","typeInfo":{"frame":"time.Time"}},
             {"name":"v","type":"number","typeInfo":{"frame":"float64"}},
-            {"name":"s","type":"string","typeInfo":{"frame":"string"}}]},
-            "data":{"values":[[1,2],[1.5,"NaN"],["a","b"]]}}]}}}"#;
+            {"name":"b","type":"boolean","typeInfo":{"frame":"bool"}}]},
+            "data":{"values":[[1,2],[1.5,"NaN"],[true,false]]}}]}}}"#;
         let json = serde_json::to_value(decode(body)).unwrap();
         assert_eq!(json["series"][0]["ref_id"], "A");
         assert_eq!(json["series"][0]["times_ms"], serde_json::json!([1, 2]));
         assert_eq!(json["series"][0]["values"], serde_json::json!([1.5, null]));
         assert_eq!(
             json["skipped"][0]["reason"],
-            serde_json::json!({"kind": "not-numeric", "field_type": "string"})
+            serde_json::json!({"kind": "not-numeric", "field_type": "boolean"})
         );
     }
 

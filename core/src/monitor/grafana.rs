@@ -24,8 +24,8 @@ use crate::http::{HttpFailure, Method, Request, Retry, Service};
 use crate::monitor::alertmanager::{self, Alertmanager};
 use crate::monitor::dashboard::{
     ALL, DashboardModel, DatasourceRef, DefaultFormat, Panel, Scope, VarValue, VariableDef,
-    VariableKind, builtin_scope, custom_options, format_interval, interpolate, interpolate_json,
-    intervals, parse_dashboard, parse_interval, round_interval,
+    VariableKind, builtin_scope, custom_options, filter_options, format_interval, interpolate,
+    interpolate_json, intervals, parse_dashboard, parse_interval, round_interval,
 };
 use crate::monitor::downsample::{SeriesStats, downsample, stats};
 use crate::monitor::frames::{
@@ -67,6 +67,7 @@ pub struct SearchQuery {
 /// A dashboard found by search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DashboardHit {
     pub uid: String,
     pub title: String,
@@ -96,6 +97,7 @@ struct RawHit {
 /// A data source as `GET /api/datasources` lists it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DataSourceInfo {
     pub uid: String,
     pub name: String,
@@ -132,6 +134,8 @@ pub struct OpenOptions {
 
 /// A template variable with its value settled.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ResolvedVariable {
     pub name: String,
     pub label: Option<String>,
@@ -144,14 +148,17 @@ pub struct ResolvedVariable {
     pub multi: bool,
     pub include_all: bool,
     #[serde(skip)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     all_value: Option<String>,
-    /// Why the value may not be what Grafana would show (options not loaded, regex filter not
-    /// applied, …).
+    /// Why the value may not be what Grafana would show (options not loaded, a regex filter paaf
+    /// cannot apply, …).
     pub warning: Option<String>,
 }
 
 /// A dashboard opened for a time range: its panels and its variables resolved.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Dashboard {
     pub uid: String,
     pub title: String,
@@ -194,6 +201,8 @@ fn var_value(v: &ResolvedVariable) -> VarValue {
 
 /// One series of a panel, thinned to the width, with stats over all its points.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PanelSeries {
     #[serde(flatten)]
     pub series: Series,
@@ -202,15 +211,21 @@ pub struct PanelSeries {
 
 /// A panel's data for a time range.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PanelData {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub panel_id: i64,
     pub series: Vec<PanelSeries>,
     /// Queries that failed (or could not be sent), beside the series of those that worked.
     pub errors: Vec<QueryError>,
     pub skipped: Vec<SkippedField>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub from_ms: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub to_ms: i64,
     /// The `$__interval` the queries ran with.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub interval_ms: i64,
 }
 
@@ -435,13 +450,13 @@ impl Grafana {
             },
             VariableKind::Query => {
                 match self.query_variable(def, range, scope, datasources).await {
-                    Ok(mut o) => {
-                        if !def.regex.is_empty() {
-                            warning = Some(format!("regex `{}` not applied", def.regex));
+                    Ok(o) => match filter_options(&def.regex, scope, o) {
+                        Ok(filtered) => filtered,
+                        Err(reason) => {
+                            warning = Some(format!("{reason}; saved options kept"));
+                            def.saved_options.clone()
                         }
-                        o.dedup();
-                        o
-                    }
+                    },
                     Err(reason) => {
                         warning = Some(reason);
                         def.saved_options.clone()

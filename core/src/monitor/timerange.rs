@@ -27,8 +27,12 @@ pub enum Boundary {
 
 /// A resolved time range, in epoch milliseconds, `from_ms <= to_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimeRange {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub from_ms: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub to_ms: i64,
 }
 

@@ -321,9 +321,24 @@ RustBuffer uniffi_paaf_mobile_fn_method_paaf_add_host(uint64_t ptr, RustBuffer i
 uint64_t uniffi_paaf_mobile_fn_method_paaf_alerts(uint64_t ptr, RustBuffer source
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ANNOTATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ANNOTATE
+uint64_t uniffi_paaf_mobile_fn_method_paaf_annotate(uint64_t ptr, RustBuffer source, RustBuffer input
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_CANCEL
 int8_t uniffi_paaf_mobile_fn_method_paaf_cancel(uint64_t ptr, int64_t action_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_DASHBOARD
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_DASHBOARD
+uint64_t uniffi_paaf_mobile_fn_method_paaf_dashboard(uint64_t ptr, RustBuffer source, RustBuffer uid, RustBuffer view
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_DASHBOARDS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_DASHBOARDS
+uint64_t uniffi_paaf_mobile_fn_method_paaf_dashboards(uint64_t ptr, RustBuffer source, RustBuffer query, RustBuffer tags, int8_t starred
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_EXEC
@@ -359,6 +374,11 @@ RustBuffer uniffi_paaf_mobile_fn_method_paaf_hosts(uint64_t ptr, RustCallStatus 
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_JOURNAL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_JOURNAL
 RustBuffer uniffi_paaf_mobile_fn_method_paaf_journal(uint64_t ptr, RustBuffer target, uint32_t limit, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PANEL_DATA
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PANEL_DATA
+uint64_t uniffi_paaf_mobile_fn_method_paaf_panel_data(uint64_t ptr, RustBuffer source, RustBuffer uid, int64_t panel_id, RustBuffer view, uint32_t width
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROBE_HOST_KEY
@@ -784,9 +804,27 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_alerts(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ANNOTATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ANNOTATE
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_annotate(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_CANCEL
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_DASHBOARD
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_DASHBOARD
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_dashboard(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_DASHBOARDS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_DASHBOARDS
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_dashboards(void
     
 );
 #endif
@@ -829,6 +867,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_hosts(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_JOURNAL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_JOURNAL
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_journal(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PANEL_DATA
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PANEL_DATA
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_panel_data(void
     
 );
 #endif

@@ -1189,6 +1189,57 @@ class _UniffiFfiConverterTypeAlertView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.silenced_by, buf)
         _UniffiFfiConverterOptionalString.write(value.link, buf)
 
+@dataclass
+class AnnotationInput:
+    """
+    What to annotate, and where.
+"""
+    def __init__(self, *, text:str, tags:typing.List[str], dashboard_uid:typing.Optional[str], panel_id:typing.Optional[int]):
+        self.text = text
+        self.tags = tags
+        self.dashboard_uid = dashboard_uid
+        self.panel_id = panel_id
+        
+        
+
+    
+    def __str__(self):
+        return "AnnotationInput(text={}, tags={}, dashboard_uid={}, panel_id={})".format(self.text, self.tags, self.dashboard_uid, self.panel_id)
+    def __eq__(self, other):
+        if self.text != other.text:
+            return False
+        if self.tags != other.tags:
+            return False
+        if self.dashboard_uid != other.dashboard_uid:
+            return False
+        if self.panel_id != other.panel_id:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeAnnotationInput(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return AnnotationInput(
+            text=_UniffiFfiConverterString.read(buf),
+            tags=_UniffiFfiConverterSequenceString.read(buf),
+            dashboard_uid=_UniffiFfiConverterOptionalString.read(buf),
+            panel_id=_UniffiFfiConverterOptionalInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.text)
+        _UniffiFfiConverterSequenceString.check_lower(value.tags)
+        _UniffiFfiConverterOptionalString.check_lower(value.dashboard_uid)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.panel_id)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.text, buf)
+        _UniffiFfiConverterSequenceString.write(value.tags, buf)
+        _UniffiFfiConverterOptionalString.write(value.dashboard_uid, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.panel_id, buf)
+
 class _UniffiFfiConverterBoolean:
     @classmethod
     def check_lower(cls, value):
@@ -1830,6 +1881,1230 @@ class _UniffiFfiConverterTypeBackendFlags(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.backend, buf)
         _UniffiFfiConverterSequenceTypeFlag.write(value.flags, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+@dataclass
+class TimeRange:
+    """
+    A resolved time range, in epoch milliseconds, `from_ms <= to_ms`.
+"""
+    def __init__(self, *, from_ms:int, to_ms:int):
+        self.from_ms = from_ms
+        self.to_ms = to_ms
+        
+        
+
+    
+    def __str__(self):
+        return "TimeRange(from_ms={}, to_ms={})".format(self.from_ms, self.to_ms)
+    def __eq__(self, other):
+        if self.from_ms != other.from_ms:
+            return False
+        if self.to_ms != other.to_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTimeRange(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return TimeRange(
+            from_ms=_UniffiFfiConverterInt64.read(buf),
+            to_ms=_UniffiFfiConverterInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.from_ms)
+        _UniffiFfiConverterInt64.check_lower(value.to_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.from_ms, buf)
+        _UniffiFfiConverterInt64.write(value.to_ms, buf)
+
+@dataclass
+class DatasourceRef:
+    """
+    A data source as a dashboard names it: `{type, uid}` (the uid may be a `${var}`), or a legacy
+    name string (`"Prometheus"`, `"$datasource"`), or nothing (the default data source).
+"""
+    def __init__(self, *, uid:typing.Optional[str], kind:typing.Optional[str], name:typing.Optional[str]):
+        self.uid = uid
+        self.kind = kind
+        self.name = name
+        
+        
+
+    
+    def __str__(self):
+        return "DatasourceRef(uid={}, kind={}, name={})".format(self.uid, self.kind, self.name)
+    def __eq__(self, other):
+        if self.uid != other.uid:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.name != other.name:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDatasourceRef(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DatasourceRef(
+            uid=_UniffiFfiConverterOptionalString.read(buf),
+            kind=_UniffiFfiConverterOptionalString.read(buf),
+            name=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalString.check_lower(value.uid)
+        _UniffiFfiConverterOptionalString.check_lower(value.kind)
+        _UniffiFfiConverterOptionalString.check_lower(value.name)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalString.write(value.uid, buf)
+        _UniffiFfiConverterOptionalString.write(value.kind, buf)
+        _UniffiFfiConverterOptionalString.write(value.name, buf)
+
+class _UniffiFfiConverterOptionalTypeDatasourceRef(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeDatasourceRef.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeDatasourceRef.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeDatasourceRef.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class _UniffiFfiConverterTypeJsonValue:
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value, buf)
+
+    @staticmethod
+    def read(buf):
+        return _UniffiFfiConverterString.read(buf)
+
+    @staticmethod
+    def lift(value):
+        return _UniffiFfiConverterString.lift(value)
+
+    @staticmethod
+    def check_lower(value):
+        return _UniffiFfiConverterString.check_lower(value)
+
+    @staticmethod
+    def lower(value):
+        return _UniffiFfiConverterString.lower(value)
+
+
+JsonValue = str
+
+
+@dataclass
+class PanelQuery:
+    """
+    One query of a panel (a dashboard's "target").
+"""
+    def __init__(self, *, ref_id:str, datasource:typing.Optional[DatasourceRef], hidden:bool, query:JsonValue):
+        self.ref_id = ref_id
+        self.datasource = datasource
+        self.hidden = hidden
+        self.query = query
+        
+        
+
+    
+    def __str__(self):
+        return "PanelQuery(ref_id={}, datasource={}, hidden={}, query={})".format(self.ref_id, self.datasource, self.hidden, self.query)
+    def __eq__(self, other):
+        if self.ref_id != other.ref_id:
+            return False
+        if self.datasource != other.datasource:
+            return False
+        if self.hidden != other.hidden:
+            return False
+        if self.query != other.query:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePanelQuery(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PanelQuery(
+            ref_id=_UniffiFfiConverterString.read(buf),
+            datasource=_UniffiFfiConverterOptionalTypeDatasourceRef.read(buf),
+            hidden=_UniffiFfiConverterBoolean.read(buf),
+            query=_UniffiFfiConverterTypeJsonValue.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.ref_id)
+        _UniffiFfiConverterOptionalTypeDatasourceRef.check_lower(value.datasource)
+        _UniffiFfiConverterBoolean.check_lower(value.hidden)
+        _UniffiFfiConverterTypeJsonValue.check_lower(value.query)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.ref_id, buf)
+        _UniffiFfiConverterOptionalTypeDatasourceRef.write(value.datasource, buf)
+        _UniffiFfiConverterBoolean.write(value.hidden, buf)
+        _UniffiFfiConverterTypeJsonValue.write(value.query, buf)
+
+class _UniffiFfiConverterSequenceTypePanelQuery(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePanelQuery.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePanelQuery.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePanelQuery.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u32"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**32
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u32(value)
+
+@dataclass
+class GridPos:
+    """
+    A panel's place on the 24-column grid (one row unit is 30 px).
+"""
+    def __init__(self, *, x:int, y:int, w:int, h:int):
+        self.x = x
+        self.y = y
+        self.w = w
+        self.h = h
+        
+        
+
+    
+    def __str__(self):
+        return "GridPos(x={}, y={}, w={}, h={})".format(self.x, self.y, self.w, self.h)
+    def __eq__(self, other):
+        if self.x != other.x:
+            return False
+        if self.y != other.y:
+            return False
+        if self.w != other.w:
+            return False
+        if self.h != other.h:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeGridPos(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return GridPos(
+            x=_UniffiFfiConverterUInt32.read(buf),
+            y=_UniffiFfiConverterUInt32.read(buf),
+            w=_UniffiFfiConverterUInt32.read(buf),
+            h=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.x)
+        _UniffiFfiConverterUInt32.check_lower(value.y)
+        _UniffiFfiConverterUInt32.check_lower(value.w)
+        _UniffiFfiConverterUInt32.check_lower(value.h)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.x, buf)
+        _UniffiFfiConverterUInt32.write(value.y, buf)
+        _UniffiFfiConverterUInt32.write(value.w, buf)
+        _UniffiFfiConverterUInt32.write(value.h, buf)
+
+class _UniffiFfiConverterOptionalUInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt32.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt32.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt32.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class Panel:
+    """
+    One panel, wherever it sits in the dashboard.
+"""
+    def __init__(self, *, id:int, kind:str, title:str, row:typing.Optional[str], datasource:typing.Optional[DatasourceRef], targets:typing.List[PanelQuery], grid_pos:GridPos, min_interval:typing.Optional[str], max_data_points:typing.Optional[int]):
+        self.id = id
+        self.kind = kind
+        self.title = title
+        self.row = row
+        self.datasource = datasource
+        self.targets = targets
+        self.grid_pos = grid_pos
+        self.min_interval = min_interval
+        self.max_data_points = max_data_points
+        
+        
+
+    
+    def __str__(self):
+        return "Panel(id={}, kind={}, title={}, row={}, datasource={}, targets={}, grid_pos={}, min_interval={}, max_data_points={})".format(self.id, self.kind, self.title, self.row, self.datasource, self.targets, self.grid_pos, self.min_interval, self.max_data_points)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.title != other.title:
+            return False
+        if self.row != other.row:
+            return False
+        if self.datasource != other.datasource:
+            return False
+        if self.targets != other.targets:
+            return False
+        if self.grid_pos != other.grid_pos:
+            return False
+        if self.min_interval != other.min_interval:
+            return False
+        if self.max_data_points != other.max_data_points:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePanel(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Panel(
+            id=_UniffiFfiConverterInt64.read(buf),
+            kind=_UniffiFfiConverterString.read(buf),
+            title=_UniffiFfiConverterString.read(buf),
+            row=_UniffiFfiConverterOptionalString.read(buf),
+            datasource=_UniffiFfiConverterOptionalTypeDatasourceRef.read(buf),
+            targets=_UniffiFfiConverterSequenceTypePanelQuery.read(buf),
+            grid_pos=_UniffiFfiConverterTypeGridPos.read(buf),
+            min_interval=_UniffiFfiConverterOptionalString.read(buf),
+            max_data_points=_UniffiFfiConverterOptionalUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.id)
+        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.title)
+        _UniffiFfiConverterOptionalString.check_lower(value.row)
+        _UniffiFfiConverterOptionalTypeDatasourceRef.check_lower(value.datasource)
+        _UniffiFfiConverterSequenceTypePanelQuery.check_lower(value.targets)
+        _UniffiFfiConverterTypeGridPos.check_lower(value.grid_pos)
+        _UniffiFfiConverterOptionalString.check_lower(value.min_interval)
+        _UniffiFfiConverterOptionalUInt32.check_lower(value.max_data_points)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.id, buf)
+        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.title, buf)
+        _UniffiFfiConverterOptionalString.write(value.row, buf)
+        _UniffiFfiConverterOptionalTypeDatasourceRef.write(value.datasource, buf)
+        _UniffiFfiConverterSequenceTypePanelQuery.write(value.targets, buf)
+        _UniffiFfiConverterTypeGridPos.write(value.grid_pos, buf)
+        _UniffiFfiConverterOptionalString.write(value.min_interval, buf)
+        _UniffiFfiConverterOptionalUInt32.write(value.max_data_points, buf)
+
+class _UniffiFfiConverterSequenceTypePanel(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePanel.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePanel.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePanel.read(buf) for i in range(count)
+        ]
+
+
+
+
+
+
+class VariableKind:
+    """
+    What kind of template variable.
+"""
+    def __init__(self):
+        raise RuntimeError("VariableKind cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class QUERY:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VariableKind.QUERY()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VariableKind):
+                return NotImplemented
+            if not other.is_QUERY():
+                return False
+            return True
+
+    @dataclass
+    class CUSTOM:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VariableKind.CUSTOM()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VariableKind):
+                return NotImplemented
+            if not other.is_CUSTOM():
+                return False
+            return True
+
+    @dataclass
+    class CONSTANT:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VariableKind.CONSTANT()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VariableKind):
+                return NotImplemented
+            if not other.is_CONSTANT():
+                return False
+            return True
+
+    @dataclass
+    class INTERVAL:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VariableKind.INTERVAL()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VariableKind):
+                return NotImplemented
+            if not other.is_INTERVAL():
+                return False
+            return True
+
+    @dataclass
+    class TEXTBOX:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VariableKind.TEXTBOX()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VariableKind):
+                return NotImplemented
+            if not other.is_TEXTBOX():
+                return False
+            return True
+
+    @dataclass
+    class DATASOURCE:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VariableKind.DATASOURCE()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VariableKind):
+                return NotImplemented
+            if not other.is_DATASOURCE():
+                return False
+            return True
+
+    @dataclass
+    class ADHOC:
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "VariableKind.ADHOC()".format()
+        def __eq__(self, other):
+            if not isinstance(other, VariableKind):
+                return NotImplemented
+            if not other.is_ADHOC():
+                return False
+            return True
+
+    @dataclass
+    class OTHER:
+        
+        def __init__(self, *values):
+            if len(values) != 1:
+                raise TypeError(f"Expected 1 arguments, found {len(values)}")
+            self._values = values
+
+        def __getitem__(self, index):
+            return self._values[index]
+
+    
+            
+            
+
+    
+        def __str__(self):
+            return f"VariableKind.OTHER{self._values!r}"
+        def __eq__(self, other):
+            if not isinstance(other, VariableKind):
+                return NotImplemented
+            if not other.is_OTHER():
+                return False
+            return self._values == other._values
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_QUERY(self) -> bool:
+        return isinstance(self, VariableKind.QUERY)
+    def is_query(self) -> bool:
+        return isinstance(self, VariableKind.QUERY)
+    def is_CUSTOM(self) -> bool:
+        return isinstance(self, VariableKind.CUSTOM)
+    def is_custom(self) -> bool:
+        return isinstance(self, VariableKind.CUSTOM)
+    def is_CONSTANT(self) -> bool:
+        return isinstance(self, VariableKind.CONSTANT)
+    def is_constant(self) -> bool:
+        return isinstance(self, VariableKind.CONSTANT)
+    def is_INTERVAL(self) -> bool:
+        return isinstance(self, VariableKind.INTERVAL)
+    def is_interval(self) -> bool:
+        return isinstance(self, VariableKind.INTERVAL)
+    def is_TEXTBOX(self) -> bool:
+        return isinstance(self, VariableKind.TEXTBOX)
+    def is_textbox(self) -> bool:
+        return isinstance(self, VariableKind.TEXTBOX)
+    def is_DATASOURCE(self) -> bool:
+        return isinstance(self, VariableKind.DATASOURCE)
+    def is_datasource(self) -> bool:
+        return isinstance(self, VariableKind.DATASOURCE)
+    def is_ADHOC(self) -> bool:
+        return isinstance(self, VariableKind.ADHOC)
+    def is_adhoc(self) -> bool:
+        return isinstance(self, VariableKind.ADHOC)
+    def is_OTHER(self) -> bool:
+        return isinstance(self, VariableKind.OTHER)
+    def is_other(self) -> bool:
+        return isinstance(self, VariableKind.OTHER)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+VariableKind.QUERY = type("VariableKind.QUERY", (VariableKind.QUERY, VariableKind,), {})  # type: ignore
+VariableKind.CUSTOM = type("VariableKind.CUSTOM", (VariableKind.CUSTOM, VariableKind,), {})  # type: ignore
+VariableKind.CONSTANT = type("VariableKind.CONSTANT", (VariableKind.CONSTANT, VariableKind,), {})  # type: ignore
+VariableKind.INTERVAL = type("VariableKind.INTERVAL", (VariableKind.INTERVAL, VariableKind,), {})  # type: ignore
+VariableKind.TEXTBOX = type("VariableKind.TEXTBOX", (VariableKind.TEXTBOX, VariableKind,), {})  # type: ignore
+VariableKind.DATASOURCE = type("VariableKind.DATASOURCE", (VariableKind.DATASOURCE, VariableKind,), {})  # type: ignore
+VariableKind.ADHOC = type("VariableKind.ADHOC", (VariableKind.ADHOC, VariableKind,), {})  # type: ignore
+VariableKind.OTHER = type("VariableKind.OTHER", (VariableKind.OTHER, VariableKind,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeVariableKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return VariableKind.QUERY(
+            )
+        if variant == 2:
+            return VariableKind.CUSTOM(
+            )
+        if variant == 3:
+            return VariableKind.CONSTANT(
+            )
+        if variant == 4:
+            return VariableKind.INTERVAL(
+            )
+        if variant == 5:
+            return VariableKind.TEXTBOX(
+            )
+        if variant == 6:
+            return VariableKind.DATASOURCE(
+            )
+        if variant == 7:
+            return VariableKind.ADHOC(
+            )
+        if variant == 8:
+            return VariableKind.OTHER(
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_QUERY():
+            return
+        if value.is_CUSTOM():
+            return
+        if value.is_CONSTANT():
+            return
+        if value.is_INTERVAL():
+            return
+        if value.is_TEXTBOX():
+            return
+        if value.is_DATASOURCE():
+            return
+        if value.is_ADHOC():
+            return
+        if value.is_OTHER():
+            _UniffiFfiConverterString.check_lower(value._values[0])
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_QUERY():
+            buf.write_i32(1)
+        if value.is_CUSTOM():
+            buf.write_i32(2)
+        if value.is_CONSTANT():
+            buf.write_i32(3)
+        if value.is_INTERVAL():
+            buf.write_i32(4)
+        if value.is_TEXTBOX():
+            buf.write_i32(5)
+        if value.is_DATASOURCE():
+            buf.write_i32(6)
+        if value.is_ADHOC():
+            buf.write_i32(7)
+        if value.is_OTHER():
+            buf.write_i32(8)
+            _UniffiFfiConverterString.write(value._values[0], buf)
+
+
+
+@dataclass
+class ResolvedVariable:
+    """
+    A template variable with its value settled.
+"""
+    def __init__(self, *, name:str, label:typing.Optional[str], kind:VariableKind, values:typing.List[str], is_all:bool, options:typing.List[str], multi:bool, include_all:bool, all_value:typing.Optional[str] = _DEFAULT, warning:typing.Optional[str]):
+        self.name = name
+        self.label = label
+        self.kind = kind
+        self.values = values
+        self.is_all = is_all
+        self.options = options
+        self.multi = multi
+        self.include_all = include_all
+        if all_value is _DEFAULT:
+            self.all_value = None
+        else:
+            self.all_value = all_value
+        self.warning = warning
+        
+        
+
+    
+    def __str__(self):
+        return "ResolvedVariable(name={}, label={}, kind={}, values={}, is_all={}, options={}, multi={}, include_all={}, all_value={}, warning={})".format(self.name, self.label, self.kind, self.values, self.is_all, self.options, self.multi, self.include_all, self.all_value, self.warning)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label != other.label:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.values != other.values:
+            return False
+        if self.is_all != other.is_all:
+            return False
+        if self.options != other.options:
+            return False
+        if self.multi != other.multi:
+            return False
+        if self.include_all != other.include_all:
+            return False
+        if self.all_value != other.all_value:
+            return False
+        if self.warning != other.warning:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeResolvedVariable(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ResolvedVariable(
+            name=_UniffiFfiConverterString.read(buf),
+            label=_UniffiFfiConverterOptionalString.read(buf),
+            kind=_UniffiFfiConverterTypeVariableKind.read(buf),
+            values=_UniffiFfiConverterSequenceString.read(buf),
+            is_all=_UniffiFfiConverterBoolean.read(buf),
+            options=_UniffiFfiConverterSequenceString.read(buf),
+            multi=_UniffiFfiConverterBoolean.read(buf),
+            include_all=_UniffiFfiConverterBoolean.read(buf),
+            all_value=_UniffiFfiConverterOptionalString.read(buf),
+            warning=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterOptionalString.check_lower(value.label)
+        _UniffiFfiConverterTypeVariableKind.check_lower(value.kind)
+        _UniffiFfiConverterSequenceString.check_lower(value.values)
+        _UniffiFfiConverterBoolean.check_lower(value.is_all)
+        _UniffiFfiConverterSequenceString.check_lower(value.options)
+        _UniffiFfiConverterBoolean.check_lower(value.multi)
+        _UniffiFfiConverterBoolean.check_lower(value.include_all)
+        _UniffiFfiConverterOptionalString.check_lower(value.all_value)
+        _UniffiFfiConverterOptionalString.check_lower(value.warning)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterOptionalString.write(value.label, buf)
+        _UniffiFfiConverterTypeVariableKind.write(value.kind, buf)
+        _UniffiFfiConverterSequenceString.write(value.values, buf)
+        _UniffiFfiConverterBoolean.write(value.is_all, buf)
+        _UniffiFfiConverterSequenceString.write(value.options, buf)
+        _UniffiFfiConverterBoolean.write(value.multi, buf)
+        _UniffiFfiConverterBoolean.write(value.include_all, buf)
+        _UniffiFfiConverterOptionalString.write(value.all_value, buf)
+        _UniffiFfiConverterOptionalString.write(value.warning, buf)
+
+class _UniffiFfiConverterSequenceTypeResolvedVariable(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeResolvedVariable.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeResolvedVariable.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeResolvedVariable.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class DataSourceInfo:
+    """
+    A data source as `GET /api/datasources` lists it.
+"""
+    def __init__(self, *, uid:str, name:str, kind:str, is_default:bool, json_data:JsonValue):
+        self.uid = uid
+        self.name = name
+        self.kind = kind
+        self.is_default = is_default
+        self.json_data = json_data
+        
+        
+
+    
+    def __str__(self):
+        return "DataSourceInfo(uid={}, name={}, kind={}, is_default={}, json_data={})".format(self.uid, self.name, self.kind, self.is_default, self.json_data)
+    def __eq__(self, other):
+        if self.uid != other.uid:
+            return False
+        if self.name != other.name:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.is_default != other.is_default:
+            return False
+        if self.json_data != other.json_data:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDataSourceInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DataSourceInfo(
+            uid=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterString.read(buf),
+            is_default=_UniffiFfiConverterBoolean.read(buf),
+            json_data=_UniffiFfiConverterTypeJsonValue.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.uid)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterBoolean.check_lower(value.is_default)
+        _UniffiFfiConverterTypeJsonValue.check_lower(value.json_data)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.uid, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterBoolean.write(value.is_default, buf)
+        _UniffiFfiConverterTypeJsonValue.write(value.json_data, buf)
+
+class _UniffiFfiConverterSequenceTypeDataSourceInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDataSourceInfo.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDataSourceInfo.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDataSourceInfo.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterOptionalSequenceTypeDataSourceInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterSequenceTypeDataSourceInfo.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterSequenceTypeDataSourceInfo.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterSequenceTypeDataSourceInfo.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class Dashboard:
+    """
+    A dashboard opened for a time range: its panels and its variables resolved.
+"""
+    def __init__(self, *, uid:str, title:str, url:typing.Optional[str], slug:str, folder_title:typing.Optional[str], range:TimeRange, panels:typing.List[Panel], variables:typing.List[ResolvedVariable], datasources:typing.Optional[typing.List[DataSourceInfo]]):
+        self.uid = uid
+        self.title = title
+        self.url = url
+        self.slug = slug
+        self.folder_title = folder_title
+        self.range = range
+        self.panels = panels
+        self.variables = variables
+        self.datasources = datasources
+        
+        
+
+    
+    def __str__(self):
+        return "Dashboard(uid={}, title={}, url={}, slug={}, folder_title={}, range={}, panels={}, variables={}, datasources={})".format(self.uid, self.title, self.url, self.slug, self.folder_title, self.range, self.panels, self.variables, self.datasources)
+    def __eq__(self, other):
+        if self.uid != other.uid:
+            return False
+        if self.title != other.title:
+            return False
+        if self.url != other.url:
+            return False
+        if self.slug != other.slug:
+            return False
+        if self.folder_title != other.folder_title:
+            return False
+        if self.range != other.range:
+            return False
+        if self.panels != other.panels:
+            return False
+        if self.variables != other.variables:
+            return False
+        if self.datasources != other.datasources:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDashboard(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Dashboard(
+            uid=_UniffiFfiConverterString.read(buf),
+            title=_UniffiFfiConverterString.read(buf),
+            url=_UniffiFfiConverterOptionalString.read(buf),
+            slug=_UniffiFfiConverterString.read(buf),
+            folder_title=_UniffiFfiConverterOptionalString.read(buf),
+            range=_UniffiFfiConverterTypeTimeRange.read(buf),
+            panels=_UniffiFfiConverterSequenceTypePanel.read(buf),
+            variables=_UniffiFfiConverterSequenceTypeResolvedVariable.read(buf),
+            datasources=_UniffiFfiConverterOptionalSequenceTypeDataSourceInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.uid)
+        _UniffiFfiConverterString.check_lower(value.title)
+        _UniffiFfiConverterOptionalString.check_lower(value.url)
+        _UniffiFfiConverterString.check_lower(value.slug)
+        _UniffiFfiConverterOptionalString.check_lower(value.folder_title)
+        _UniffiFfiConverterTypeTimeRange.check_lower(value.range)
+        _UniffiFfiConverterSequenceTypePanel.check_lower(value.panels)
+        _UniffiFfiConverterSequenceTypeResolvedVariable.check_lower(value.variables)
+        _UniffiFfiConverterOptionalSequenceTypeDataSourceInfo.check_lower(value.datasources)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.uid, buf)
+        _UniffiFfiConverterString.write(value.title, buf)
+        _UniffiFfiConverterOptionalString.write(value.url, buf)
+        _UniffiFfiConverterString.write(value.slug, buf)
+        _UniffiFfiConverterOptionalString.write(value.folder_title, buf)
+        _UniffiFfiConverterTypeTimeRange.write(value.range, buf)
+        _UniffiFfiConverterSequenceTypePanel.write(value.panels, buf)
+        _UniffiFfiConverterSequenceTypeResolvedVariable.write(value.variables, buf)
+        _UniffiFfiConverterOptionalSequenceTypeDataSourceInfo.write(value.datasources, buf)
+
+@dataclass
+class DashboardHit:
+    """
+    A dashboard found by search.
+"""
+    def __init__(self, *, uid:str, title:str, url:str, tags:typing.List[str], folder_title:typing.Optional[str], starred:bool):
+        self.uid = uid
+        self.title = title
+        self.url = url
+        self.tags = tags
+        self.folder_title = folder_title
+        self.starred = starred
+        
+        
+
+    
+    def __str__(self):
+        return "DashboardHit(uid={}, title={}, url={}, tags={}, folder_title={}, starred={})".format(self.uid, self.title, self.url, self.tags, self.folder_title, self.starred)
+    def __eq__(self, other):
+        if self.uid != other.uid:
+            return False
+        if self.title != other.title:
+            return False
+        if self.url != other.url:
+            return False
+        if self.tags != other.tags:
+            return False
+        if self.folder_title != other.folder_title:
+            return False
+        if self.starred != other.starred:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDashboardHit(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DashboardHit(
+            uid=_UniffiFfiConverterString.read(buf),
+            title=_UniffiFfiConverterString.read(buf),
+            url=_UniffiFfiConverterString.read(buf),
+            tags=_UniffiFfiConverterSequenceString.read(buf),
+            folder_title=_UniffiFfiConverterOptionalString.read(buf),
+            starred=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.uid)
+        _UniffiFfiConverterString.check_lower(value.title)
+        _UniffiFfiConverterString.check_lower(value.url)
+        _UniffiFfiConverterSequenceString.check_lower(value.tags)
+        _UniffiFfiConverterOptionalString.check_lower(value.folder_title)
+        _UniffiFfiConverterBoolean.check_lower(value.starred)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.uid, buf)
+        _UniffiFfiConverterString.write(value.title, buf)
+        _UniffiFfiConverterString.write(value.url, buf)
+        _UniffiFfiConverterSequenceString.write(value.tags, buf)
+        _UniffiFfiConverterOptionalString.write(value.folder_title, buf)
+        _UniffiFfiConverterBoolean.write(value.starred, buf)
+
+@dataclass
+class TimeWindow:
+    """
+    The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
+"""
+    def __init__(self, *, _from:str, to:str):
+        self._from = _from
+        self.to = to
+        
+        
+
+    
+    def __str__(self):
+        return "TimeWindow(_from={}, to={})".format(self._from, self.to)
+    def __eq__(self, other):
+        if self._from != other._from:
+            return False
+        if self.to != other.to:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTimeWindow(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return TimeWindow(
+            _from=_UniffiFfiConverterString.read(buf),
+            to=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value._from)
+        _UniffiFfiConverterString.check_lower(value.to)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value._from, buf)
+        _UniffiFfiConverterString.write(value.to, buf)
+
+class _UniffiFfiConverterOptionalTypeTimeWindow(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeTimeWindow.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeTimeWindow.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeTimeWindow.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterMapStringSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, items):
+        for (key, value) in items.items():
+            _UniffiFfiConverterString.check_lower(key)
+            _UniffiFfiConverterSequenceString.check_lower(value)
+
+    @classmethod
+    def write(cls, items, buf):
+        buf.write_i32(len(items))
+        for (key, value) in items.items():
+            _UniffiFfiConverterString.write(key, buf)
+            _UniffiFfiConverterSequenceString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative map size")
+
+        # It would be nice to use a dict comprehension,
+        # but in Python 3.7 and before the evaluation order is not according to spec,
+        # so we we're reading the value before the key.
+        # This loop makes the order explicit: first reading the key, then the value.
+        d = {}
+        for i in range(count):
+            key = _UniffiFfiConverterString.read(buf)
+            val = _UniffiFfiConverterSequenceString.read(buf)
+            d[key] = val
+        return d
+
+
+class _UniffiFfiConverterTypeVariableValues:
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterMapStringSequenceString.write(value, buf)
+
+    @staticmethod
+    def read(buf):
+        return _UniffiFfiConverterMapStringSequenceString.read(buf)
+
+    @staticmethod
+    def lift(value):
+        return _UniffiFfiConverterMapStringSequenceString.lift(value)
+
+    @staticmethod
+    def check_lower(value):
+        return _UniffiFfiConverterMapStringSequenceString.check_lower(value)
+
+    @staticmethod
+    def lower(value):
+        return _UniffiFfiConverterMapStringSequenceString.lower(value)
+
+
+VariableValues = dict[str, typing.List[str]]
+
+
+@dataclass
+class DashboardView:
+    """
+    Which dashboard view: its time range (the dashboard's own when `None`) and variable values
+    chosen by the user (e.g. an alert's `instance`), by name.
+"""
+    def __init__(self, *, window:typing.Optional[TimeWindow], variables:VariableValues):
+        self.window = window
+        self.variables = variables
+        
+        
+
+    
+    def __str__(self):
+        return "DashboardView(window={}, variables={})".format(self.window, self.variables)
+    def __eq__(self, other):
+        if self.window != other.window:
+            return False
+        if self.variables != other.variables:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDashboardView(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DashboardView(
+            window=_UniffiFfiConverterOptionalTypeTimeWindow.read(buf),
+            variables=_UniffiFfiConverterTypeVariableValues.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalTypeTimeWindow.check_lower(value.window)
+        _UniffiFfiConverterTypeVariableValues.check_lower(value.variables)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalTypeTimeWindow.write(value.window, buf)
+        _UniffiFfiConverterTypeVariableValues.write(value.variables, buf)
 
 class _UniffiFfiConverterInt32(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "i32"
@@ -2817,18 +4092,806 @@ class _UniffiFfiConverterTypeOfferedKey(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.fingerprint, buf)
         _UniffiFfiConverterTypeKeyStatus.write(value.status, buf)
 
-class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u32"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**32
+class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterInt64.check_lower(item)
 
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterInt64.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterInt64.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
     @staticmethod
     def read(buf):
-        return buf.read_u32()
+        return buf.read_double()
 
     @staticmethod
     def write(value, buf):
-        buf.write_u32(value)
+        buf.write_double(value)
+
+class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterSequenceOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterOptionalFloat64.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterOptionalFloat64.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterOptionalFloat64.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Series:
+    """
+    One named time series: one number field of a data frame, with its frame's time field.
+"""
+    def __init__(self, *, ref_id:str, name:str, labels:Labels, unit:typing.Optional[str], times_ms:typing.List[int], values:typing.List[typing.Optional[float]]):
+        self.ref_id = ref_id
+        self.name = name
+        self.labels = labels
+        self.unit = unit
+        self.times_ms = times_ms
+        self.values = values
+        
+        
+
+    
+    def __str__(self):
+        return "Series(ref_id={}, name={}, labels={}, unit={}, times_ms={}, values={})".format(self.ref_id, self.name, self.labels, self.unit, self.times_ms, self.values)
+    def __eq__(self, other):
+        if self.ref_id != other.ref_id:
+            return False
+        if self.name != other.name:
+            return False
+        if self.labels != other.labels:
+            return False
+        if self.unit != other.unit:
+            return False
+        if self.times_ms != other.times_ms:
+            return False
+        if self.values != other.values:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSeries(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Series(
+            ref_id=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            labels=_UniffiFfiConverterTypeLabels.read(buf),
+            unit=_UniffiFfiConverterOptionalString.read(buf),
+            times_ms=_UniffiFfiConverterSequenceInt64.read(buf),
+            values=_UniffiFfiConverterSequenceOptionalFloat64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.ref_id)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
+        _UniffiFfiConverterOptionalString.check_lower(value.unit)
+        _UniffiFfiConverterSequenceInt64.check_lower(value.times_ms)
+        _UniffiFfiConverterSequenceOptionalFloat64.check_lower(value.values)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.ref_id, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
+        _UniffiFfiConverterOptionalString.write(value.unit, buf)
+        _UniffiFfiConverterSequenceInt64.write(value.times_ms, buf)
+        _UniffiFfiConverterSequenceOptionalFloat64.write(value.values, buf)
+
+@dataclass
+class SeriesStats:
+    """
+    Summary of a series, over its values that are not `None` or NaN (infinities count).
+"""
+    def __init__(self, *, min:typing.Optional[float], max:typing.Optional[float], last:typing.Optional[float], mean:typing.Optional[float], count:int):
+        self.min = min
+        self.max = max
+        self.last = last
+        self.mean = mean
+        self.count = count
+        
+        
+
+    
+    def __str__(self):
+        return "SeriesStats(min={}, max={}, last={}, mean={}, count={})".format(self.min, self.max, self.last, self.mean, self.count)
+    def __eq__(self, other):
+        if self.min != other.min:
+            return False
+        if self.max != other.max:
+            return False
+        if self.last != other.last:
+            return False
+        if self.mean != other.mean:
+            return False
+        if self.count != other.count:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSeriesStats(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SeriesStats(
+            min=_UniffiFfiConverterOptionalFloat64.read(buf),
+            max=_UniffiFfiConverterOptionalFloat64.read(buf),
+            last=_UniffiFfiConverterOptionalFloat64.read(buf),
+            mean=_UniffiFfiConverterOptionalFloat64.read(buf),
+            count=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.min)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.max)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.last)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.mean)
+        _UniffiFfiConverterUInt64.check_lower(value.count)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalFloat64.write(value.min, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.max, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.last, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.mean, buf)
+        _UniffiFfiConverterUInt64.write(value.count, buf)
+
+@dataclass
+class PanelSeries:
+    """
+    One series of a panel, thinned to the width, with stats over all its points.
+"""
+    def __init__(self, *, series:Series, stats:SeriesStats):
+        self.series = series
+        self.stats = stats
+        
+        
+
+    
+    def __str__(self):
+        return "PanelSeries(series={}, stats={})".format(self.series, self.stats)
+    def __eq__(self, other):
+        if self.series != other.series:
+            return False
+        if self.stats != other.stats:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePanelSeries(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PanelSeries(
+            series=_UniffiFfiConverterTypeSeries.read(buf),
+            stats=_UniffiFfiConverterTypeSeriesStats.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeSeries.check_lower(value.series)
+        _UniffiFfiConverterTypeSeriesStats.check_lower(value.stats)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeSeries.write(value.series, buf)
+        _UniffiFfiConverterTypeSeriesStats.write(value.stats, buf)
+
+class _UniffiFfiConverterSequenceTypePanelSeries(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePanelSeries.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePanelSeries.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePanelSeries.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterOptionalUInt16(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt16.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt16.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt16.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class QueryError:
+    """
+    A query (refId) that failed; the other queries' series are still returned.
+"""
+    def __init__(self, *, ref_id:str, status:typing.Optional[int], message:str):
+        self.ref_id = ref_id
+        self.status = status
+        self.message = message
+        
+        
+
+    
+    def __str__(self):
+        return "QueryError(ref_id={}, status={}, message={})".format(self.ref_id, self.status, self.message)
+    def __eq__(self, other):
+        if self.ref_id != other.ref_id:
+            return False
+        if self.status != other.status:
+            return False
+        if self.message != other.message:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeQueryError(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return QueryError(
+            ref_id=_UniffiFfiConverterString.read(buf),
+            status=_UniffiFfiConverterOptionalUInt16.read(buf),
+            message=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.ref_id)
+        _UniffiFfiConverterOptionalUInt16.check_lower(value.status)
+        _UniffiFfiConverterString.check_lower(value.message)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.ref_id, buf)
+        _UniffiFfiConverterOptionalUInt16.write(value.status, buf)
+        _UniffiFfiConverterString.write(value.message, buf)
+
+class _UniffiFfiConverterSequenceTypeQueryError(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeQueryError.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeQueryError.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeQueryError.read(buf) for i in range(count)
+        ]
+
+
+
+
+
+
+class SkipReason:
+    """
+    Why a field was not turned into a series.
+"""
+    def __init__(self):
+        raise RuntimeError("SkipReason cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class NOT_NUMERIC:
+        """
+        A string, boolean, enum or other field: nothing to plot.
+"""
+        
+        def __init__(self, field_type:str):
+            self.field_type = field_type
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "SkipReason.NOT_NUMERIC(field_type={})".format(self.field_type)
+        def __eq__(self, other):
+            if not isinstance(other, SkipReason):
+                return NotImplemented
+            if not other.is_NOT_NUMERIC():
+                return False
+            if self.field_type != other.field_type:
+                return False
+            return True
+
+    @dataclass
+    class NO_TIME_FIELD:
+        """
+        A number field in a frame with no time field (a table or instant result).
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "SkipReason.NO_TIME_FIELD()".format()
+        def __eq__(self, other):
+            if not isinstance(other, SkipReason):
+                return NotImplemented
+            if not other.is_NO_TIME_FIELD():
+                return False
+            return True
+
+    @dataclass
+    class EXTRA_TIME_FIELD:
+        """
+        A second time field in a frame; the first one is the x axis.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "SkipReason.EXTRA_TIME_FIELD()".format()
+        def __eq__(self, other):
+            if not isinstance(other, SkipReason):
+                return NotImplemented
+            if not other.is_EXTRA_TIME_FIELD():
+                return False
+            return True
+
+    @dataclass
+    class MISSING_COLUMN:
+        """
+        The schema names a field the data has no column for.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "SkipReason.MISSING_COLUMN()".format()
+        def __eq__(self, other):
+            if not isinstance(other, SkipReason):
+                return NotImplemented
+            if not other.is_MISSING_COLUMN():
+                return False
+            return True
+
+    @dataclass
+    class LENGTH_MISMATCH:
+        """
+        The field's column and the time column differ in length.
+"""
+        
+        def __init__(self, values:int, times:int):
+            self.values = values
+            
+            
+            self.times = times
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "SkipReason.LENGTH_MISMATCH(values={}, times={})".format(self.values, self.times)
+        def __eq__(self, other):
+            if not isinstance(other, SkipReason):
+                return NotImplemented
+            if not other.is_LENGTH_MISMATCH():
+                return False
+            if self.values != other.values:
+                return False
+            if self.times != other.times:
+                return False
+            return True
+
+    @dataclass
+    class BAD_TIME_COLUMN:
+        """
+        The time column holds something other than epoch milliseconds.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "SkipReason.BAD_TIME_COLUMN()".format()
+        def __eq__(self, other):
+            if not isinstance(other, SkipReason):
+                return NotImplemented
+            if not other.is_BAD_TIME_COLUMN():
+                return False
+            return True
+
+    @dataclass
+    class NO_SCHEMA:
+        """
+        A frame with data but no schema.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "SkipReason.NO_SCHEMA()".format()
+        def __eq__(self, other):
+            if not isinstance(other, SkipReason):
+                return NotImplemented
+            if not other.is_NO_SCHEMA():
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_NOT_NUMERIC(self) -> bool:
+        return isinstance(self, SkipReason.NOT_NUMERIC)
+    def is_not_numeric(self) -> bool:
+        return isinstance(self, SkipReason.NOT_NUMERIC)
+    def is_NO_TIME_FIELD(self) -> bool:
+        return isinstance(self, SkipReason.NO_TIME_FIELD)
+    def is_no_time_field(self) -> bool:
+        return isinstance(self, SkipReason.NO_TIME_FIELD)
+    def is_EXTRA_TIME_FIELD(self) -> bool:
+        return isinstance(self, SkipReason.EXTRA_TIME_FIELD)
+    def is_extra_time_field(self) -> bool:
+        return isinstance(self, SkipReason.EXTRA_TIME_FIELD)
+    def is_MISSING_COLUMN(self) -> bool:
+        return isinstance(self, SkipReason.MISSING_COLUMN)
+    def is_missing_column(self) -> bool:
+        return isinstance(self, SkipReason.MISSING_COLUMN)
+    def is_LENGTH_MISMATCH(self) -> bool:
+        return isinstance(self, SkipReason.LENGTH_MISMATCH)
+    def is_length_mismatch(self) -> bool:
+        return isinstance(self, SkipReason.LENGTH_MISMATCH)
+    def is_BAD_TIME_COLUMN(self) -> bool:
+        return isinstance(self, SkipReason.BAD_TIME_COLUMN)
+    def is_bad_time_column(self) -> bool:
+        return isinstance(self, SkipReason.BAD_TIME_COLUMN)
+    def is_NO_SCHEMA(self) -> bool:
+        return isinstance(self, SkipReason.NO_SCHEMA)
+    def is_no_schema(self) -> bool:
+        return isinstance(self, SkipReason.NO_SCHEMA)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+SkipReason.NOT_NUMERIC = type("SkipReason.NOT_NUMERIC", (SkipReason.NOT_NUMERIC, SkipReason,), {})  # type: ignore
+SkipReason.NO_TIME_FIELD = type("SkipReason.NO_TIME_FIELD", (SkipReason.NO_TIME_FIELD, SkipReason,), {})  # type: ignore
+SkipReason.EXTRA_TIME_FIELD = type("SkipReason.EXTRA_TIME_FIELD", (SkipReason.EXTRA_TIME_FIELD, SkipReason,), {})  # type: ignore
+SkipReason.MISSING_COLUMN = type("SkipReason.MISSING_COLUMN", (SkipReason.MISSING_COLUMN, SkipReason,), {})  # type: ignore
+SkipReason.LENGTH_MISMATCH = type("SkipReason.LENGTH_MISMATCH", (SkipReason.LENGTH_MISMATCH, SkipReason,), {})  # type: ignore
+SkipReason.BAD_TIME_COLUMN = type("SkipReason.BAD_TIME_COLUMN", (SkipReason.BAD_TIME_COLUMN, SkipReason,), {})  # type: ignore
+SkipReason.NO_SCHEMA = type("SkipReason.NO_SCHEMA", (SkipReason.NO_SCHEMA, SkipReason,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeSkipReason(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return SkipReason.NOT_NUMERIC(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 2:
+            return SkipReason.NO_TIME_FIELD(
+            )
+        if variant == 3:
+            return SkipReason.EXTRA_TIME_FIELD(
+            )
+        if variant == 4:
+            return SkipReason.MISSING_COLUMN(
+            )
+        if variant == 5:
+            return SkipReason.LENGTH_MISMATCH(
+                _UniffiFfiConverterUInt32.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+            )
+        if variant == 6:
+            return SkipReason.BAD_TIME_COLUMN(
+            )
+        if variant == 7:
+            return SkipReason.NO_SCHEMA(
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_NOT_NUMERIC():
+            _UniffiFfiConverterString.check_lower(value.field_type)
+            return
+        if value.is_NO_TIME_FIELD():
+            return
+        if value.is_EXTRA_TIME_FIELD():
+            return
+        if value.is_MISSING_COLUMN():
+            return
+        if value.is_LENGTH_MISMATCH():
+            _UniffiFfiConverterUInt32.check_lower(value.values)
+            _UniffiFfiConverterUInt32.check_lower(value.times)
+            return
+        if value.is_BAD_TIME_COLUMN():
+            return
+        if value.is_NO_SCHEMA():
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_NOT_NUMERIC():
+            buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.field_type, buf)
+        if value.is_NO_TIME_FIELD():
+            buf.write_i32(2)
+        if value.is_EXTRA_TIME_FIELD():
+            buf.write_i32(3)
+        if value.is_MISSING_COLUMN():
+            buf.write_i32(4)
+        if value.is_LENGTH_MISMATCH():
+            buf.write_i32(5)
+            _UniffiFfiConverterUInt32.write(value.values, buf)
+            _UniffiFfiConverterUInt32.write(value.times, buf)
+        if value.is_BAD_TIME_COLUMN():
+            buf.write_i32(6)
+        if value.is_NO_SCHEMA():
+            buf.write_i32(7)
+
+
+
+@dataclass
+class SkippedField:
+    """
+    A field of a frame that was not turned into a series, and why.
+"""
+    def __init__(self, *, ref_id:str, frame:int, field:str, reason:SkipReason):
+        self.ref_id = ref_id
+        self.frame = frame
+        self.field = field
+        self.reason = reason
+        
+        
+
+    
+    def __str__(self):
+        return "SkippedField(ref_id={}, frame={}, field={}, reason={})".format(self.ref_id, self.frame, self.field, self.reason)
+    def __eq__(self, other):
+        if self.ref_id != other.ref_id:
+            return False
+        if self.frame != other.frame:
+            return False
+        if self.field != other.field:
+            return False
+        if self.reason != other.reason:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSkippedField(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SkippedField(
+            ref_id=_UniffiFfiConverterString.read(buf),
+            frame=_UniffiFfiConverterUInt32.read(buf),
+            field=_UniffiFfiConverterString.read(buf),
+            reason=_UniffiFfiConverterTypeSkipReason.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.ref_id)
+        _UniffiFfiConverterUInt32.check_lower(value.frame)
+        _UniffiFfiConverterString.check_lower(value.field)
+        _UniffiFfiConverterTypeSkipReason.check_lower(value.reason)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.ref_id, buf)
+        _UniffiFfiConverterUInt32.write(value.frame, buf)
+        _UniffiFfiConverterString.write(value.field, buf)
+        _UniffiFfiConverterTypeSkipReason.write(value.reason, buf)
+
+class _UniffiFfiConverterSequenceTypeSkippedField(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeSkippedField.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeSkippedField.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeSkippedField.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class PanelData:
+    """
+    A panel's data for a time range.
+"""
+    def __init__(self, *, panel_id:int, series:typing.List[PanelSeries], errors:typing.List[QueryError], skipped:typing.List[SkippedField], from_ms:int, to_ms:int, interval_ms:int):
+        self.panel_id = panel_id
+        self.series = series
+        self.errors = errors
+        self.skipped = skipped
+        self.from_ms = from_ms
+        self.to_ms = to_ms
+        self.interval_ms = interval_ms
+        
+        
+
+    
+    def __str__(self):
+        return "PanelData(panel_id={}, series={}, errors={}, skipped={}, from_ms={}, to_ms={}, interval_ms={})".format(self.panel_id, self.series, self.errors, self.skipped, self.from_ms, self.to_ms, self.interval_ms)
+    def __eq__(self, other):
+        if self.panel_id != other.panel_id:
+            return False
+        if self.series != other.series:
+            return False
+        if self.errors != other.errors:
+            return False
+        if self.skipped != other.skipped:
+            return False
+        if self.from_ms != other.from_ms:
+            return False
+        if self.to_ms != other.to_ms:
+            return False
+        if self.interval_ms != other.interval_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePanelData(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PanelData(
+            panel_id=_UniffiFfiConverterInt64.read(buf),
+            series=_UniffiFfiConverterSequenceTypePanelSeries.read(buf),
+            errors=_UniffiFfiConverterSequenceTypeQueryError.read(buf),
+            skipped=_UniffiFfiConverterSequenceTypeSkippedField.read(buf),
+            from_ms=_UniffiFfiConverterInt64.read(buf),
+            to_ms=_UniffiFfiConverterInt64.read(buf),
+            interval_ms=_UniffiFfiConverterInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.panel_id)
+        _UniffiFfiConverterSequenceTypePanelSeries.check_lower(value.series)
+        _UniffiFfiConverterSequenceTypeQueryError.check_lower(value.errors)
+        _UniffiFfiConverterSequenceTypeSkippedField.check_lower(value.skipped)
+        _UniffiFfiConverterInt64.check_lower(value.from_ms)
+        _UniffiFfiConverterInt64.check_lower(value.to_ms)
+        _UniffiFfiConverterInt64.check_lower(value.interval_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.panel_id, buf)
+        _UniffiFfiConverterSequenceTypePanelSeries.write(value.series, buf)
+        _UniffiFfiConverterSequenceTypeQueryError.write(value.errors, buf)
+        _UniffiFfiConverterSequenceTypeSkippedField.write(value.skipped, buf)
+        _UniffiFfiConverterInt64.write(value.from_ms, buf)
+        _UniffiFfiConverterInt64.write(value.to_ms, buf)
+        _UniffiFfiConverterInt64.write(value.interval_ms, buf)
 
 
 
@@ -3415,149 +5478,6 @@ class _UniffiFfiConverterTypeResultType(_UniffiConverterRustBuffer):
             buf.write_i32(4)
 
 
-
-class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterInt64.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterInt64.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterInt64.read(buf) for i in range(count)
-        ]
-
-class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
-    @staticmethod
-    def read(buf):
-        return buf.read_double()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_double(value)
-
-class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterFloat64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterFloat64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterFloat64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-class _UniffiFfiConverterSequenceOptionalFloat64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterOptionalFloat64.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterOptionalFloat64.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterOptionalFloat64.read(buf) for i in range(count)
-        ]
-
-@dataclass
-class Series:
-    """
-    One named time series: one number field of a data frame, with its frame's time field.
-"""
-    def __init__(self, *, ref_id:str, name:str, labels:Labels, unit:typing.Optional[str], times_ms:typing.List[int], values:typing.List[typing.Optional[float]]):
-        self.ref_id = ref_id
-        self.name = name
-        self.labels = labels
-        self.unit = unit
-        self.times_ms = times_ms
-        self.values = values
-        
-        
-
-    
-    def __str__(self):
-        return "Series(ref_id={}, name={}, labels={}, unit={}, times_ms={}, values={})".format(self.ref_id, self.name, self.labels, self.unit, self.times_ms, self.values)
-    def __eq__(self, other):
-        if self.ref_id != other.ref_id:
-            return False
-        if self.name != other.name:
-            return False
-        if self.labels != other.labels:
-            return False
-        if self.unit != other.unit:
-            return False
-        if self.times_ms != other.times_ms:
-            return False
-        if self.values != other.values:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSeries(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return Series(
-            ref_id=_UniffiFfiConverterString.read(buf),
-            name=_UniffiFfiConverterString.read(buf),
-            labels=_UniffiFfiConverterTypeLabels.read(buf),
-            unit=_UniffiFfiConverterOptionalString.read(buf),
-            times_ms=_UniffiFfiConverterSequenceInt64.read(buf),
-            values=_UniffiFfiConverterSequenceOptionalFloat64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.ref_id)
-        _UniffiFfiConverterString.check_lower(value.name)
-        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
-        _UniffiFfiConverterOptionalString.check_lower(value.unit)
-        _UniffiFfiConverterSequenceInt64.check_lower(value.times_ms)
-        _UniffiFfiConverterSequenceOptionalFloat64.check_lower(value.values)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.ref_id, buf)
-        _UniffiFfiConverterString.write(value.name, buf)
-        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
-        _UniffiFfiConverterOptionalString.write(value.unit, buf)
-        _UniffiFfiConverterSequenceInt64.write(value.times_ms, buf)
-        _UniffiFfiConverterSequenceOptionalFloat64.write(value.values, buf)
 
 class _UniffiFfiConverterSequenceTypeSeries(_UniffiConverterRustBuffer):
     @classmethod
@@ -4344,9 +6264,11 @@ __all__ = [
     "ActionState",
     "ErrorCode",
     "Phase",
+    "VariableKind",
     "SecretInput",
     "AuthInput",
     "KeyStatus",
+    "SkipReason",
     "Step",
     "ResultType",
     "SilenceState",
@@ -4355,10 +6277,22 @@ __all__ = [
     "About",
     "ActionRecord",
     "AlertView",
+    "AnnotationInput",
     "FlagEnvironment",
     "Flag",
     "ErrorInfo",
     "BackendFlags",
+    "TimeRange",
+    "DatasourceRef",
+    "PanelQuery",
+    "GridPos",
+    "Panel",
+    "ResolvedVariable",
+    "DataSourceInfo",
+    "Dashboard",
+    "DashboardHit",
+    "TimeWindow",
+    "DashboardView",
     "ExecOutput",
     "FlagChange",
     "FlagState",
@@ -4368,8 +6302,13 @@ __all__ = [
     "HostSummary",
     "Matcher",
     "OfferedKey",
-    "ProgressEvent",
     "Series",
+    "SeriesStats",
+    "PanelSeries",
+    "QueryError",
+    "SkippedField",
+    "PanelData",
+    "ProgressEvent",
     "TextSample",
     "QueryResult",
     "RebootReport",

@@ -532,7 +532,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_alerts() != 23466:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_annotate() != 5039:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_cancel() != 7407:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_dashboard() != 1920:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_dashboards() != 1447:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_exec() != 45202:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -547,6 +553,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_paaf_hosts() != 22925:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_journal() != 27875:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_panel_data() != 22625:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() != 64126:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -630,9 +638,18 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_add_host.restype = ctypes.c_u
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_alerts.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_alerts.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_annotate.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_annotate.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_cancel.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_cancel.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_dashboard.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_dashboard.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_dashboards.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_dashboards.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_exec.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_exec.restype = ctypes.c_uint16
@@ -654,6 +671,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_hosts.restype = ctypes.c_uint
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_journal.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_journal.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_panel_data.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_panel_data.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key.restype = ctypes.c_uint16
@@ -736,12 +756,33 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alerts.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alerts.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_annotate.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_annotate.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_cancel.argtypes = (
     ctypes.c_uint64,
     ctypes.c_int64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_cancel.restype = ctypes.c_int8
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_dashboard.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_dashboard.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_dashboards.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_int8,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_dashboards.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_exec.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -784,6 +825,15 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_panel_data.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_int64,
+    paaf_core._UniffiRustBuffer,
+    ctypes.c_uint32,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_panel_data.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_probe_host_key.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1778,6 +1828,8 @@ class _UniffiFfiConverterSequenceTypeSourceAlerts(_UniffiConverterRustBuffer):
             paaf_core._UniffiFfiConverterTypeSourceAlerts.read(buf) for i in range(count)
         ]
 
+
+
 class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "i64"
     VALUE_MIN = -2**63
@@ -1811,6 +1863,58 @@ class _UniffiFfiConverterBoolean:
     @classmethod
     def write(cls, value, buf):
         buf.write_u8(value)
+
+
+
+
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+
+
+class _UniffiFfiConverterSequenceTypeDashboardHit(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeDashboardHit.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeDashboardHit.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeDashboardHit.read(buf) for i in range(count)
+        ]
 
 
 
@@ -1918,6 +2022,8 @@ class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
         return [
             paaf_core._UniffiFfiConverterTypeActionRecord.read(buf) for i in range(count)
         ]
+
+
 
 
 
@@ -2220,29 +2326,6 @@ class _UniffiFfiConverterSequenceTypeRunbook(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterString.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterString.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterString.read(buf) for i in range(count)
-        ]
-
 
 
 class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
@@ -2340,9 +2423,28 @@ class PaafProtocol(typing.Protocol):
         Analyze: the alerts of every monitoring source (or only `source`).
 """
         raise NotImplementedError
+    async def annotate(self, source: typing.Optional[str],input: paaf_core.AnnotationInput) -> int:
+        """
+        Writes a Grafana annotation now (org-wide, or on a dashboard and panel); journaled.
+        Returns its id.
+"""
+        raise NotImplementedError
     def cancel(self, action_id: int) -> bool:
         """
         Cancels the long action `action_id` (from its progress events); false when none runs.
+"""
+        raise NotImplementedError
+    async def dashboard(self, source: typing.Optional[str],uid: str,view: paaf_core.DashboardView) -> paaf_core.Dashboard:
+        """
+        A dashboard: its panels (those of collapsed rows too) and its variables resolved, for
+        `view`: a range in Grafana syntax (the dashboard's own when `window` is null) and the
+        variable values the user picked, by name (`["$__all"]` for All).
+"""
+        raise NotImplementedError
+    async def dashboards(self, source: typing.Optional[str],query: typing.Optional[str],tags: typing.List[str],starred: bool) -> typing.List[paaf_core.DashboardHit]:
+        """
+        Analyze: the dashboards of a Grafana source matching `query`, carrying every tag in
+        `tags`, only the starred ones when `starred`.
 """
         raise NotImplementedError
     async def exec(self, name: str,command: str,confirmation: paaf_core.Confirmation) -> paaf_core.ExecOutput:
@@ -2379,6 +2481,12 @@ class PaafProtocol(typing.Protocol):
     def journal(self, target: typing.Optional[str],limit: int) -> typing.List[paaf_core.ActionRecord]:
         """
         The newest journal rows first, optionally only those on one target.
+"""
+        raise NotImplementedError
+    async def panel_data(self, source: typing.Optional[str],uid: str,panel_id: int,view: paaf_core.DashboardView,width: int) -> paaf_core.PanelData:
+        """
+        A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
+        chart's pixel width), with min/max/last/mean; failed queries in `errors`.
 """
         raise NotImplementedError
     async def probe_host_key(self, name: str) -> paaf_core.OfferedKey:
@@ -2563,6 +2671,30 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    async def annotate(self, source: typing.Optional[str],input: paaf_core.AnnotationInput) -> int:
+        """
+        Writes a Grafana annotation now (org-wide, or on a dashboard and panel); journaled.
+        Returns its id.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+
+        paaf_core._UniffiFfiConverterTypeAnnotationInput.check_lower(input)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+            paaf_core._UniffiFfiConverterTypeAnnotationInput.lower(input),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterInt64.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_annotate(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_i64,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_i64,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_i64,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     def cancel(self, action_id: int) -> bool:
         """
         Cancels the long action `action_id` (from its progress events); false when none runs.
@@ -2581,6 +2713,64 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def dashboard(self, source: typing.Optional[str],uid: str,view: paaf_core.DashboardView) -> paaf_core.Dashboard:
+        """
+        A dashboard: its panels (those of collapsed rows too) and its variables resolved, for
+        `view`: a range in Grafana syntax (the dashboard's own when `window` is null) and the
+        variable values the user picked, by name (`["$__all"]` for All).
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+
+        _UniffiFfiConverterString.check_lower(uid)
+
+        paaf_core._UniffiFfiConverterTypeDashboardView.check_lower(view)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+            _UniffiFfiConverterString.lower(uid),
+            paaf_core._UniffiFfiConverterTypeDashboardView.lower(view),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeDashboard.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_dashboard(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def dashboards(self, source: typing.Optional[str],query: typing.Optional[str],tags: typing.List[str],starred: bool) -> typing.List[paaf_core.DashboardHit]:
+        """
+        Analyze: the dashboards of a Grafana source matching `query`, carrying every tag in
+        `tags`, only the starred ones when `starred`.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+
+        _UniffiFfiConverterOptionalString.check_lower(query)
+
+        _UniffiFfiConverterSequenceString.check_lower(tags)
+
+        _UniffiFfiConverterBoolean.check_lower(starred)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+            _UniffiFfiConverterOptionalString.lower(query),
+            _UniffiFfiConverterSequenceString.lower(tags),
+            _UniffiFfiConverterBoolean.lower(starred),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeDashboardHit.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_dashboards(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def exec(self, name: str,command: str,confirmation: paaf_core.Confirmation) -> paaf_core.ExecOutput:
         """
         Runs a command on the host; output bounded per stream.
@@ -2733,6 +2923,39 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def panel_data(self, source: typing.Optional[str],uid: str,panel_id: int,view: paaf_core.DashboardView,width: int) -> paaf_core.PanelData:
+        """
+        A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
+        chart's pixel width), with min/max/last/mean; failed queries in `errors`.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+
+        _UniffiFfiConverterString.check_lower(uid)
+
+        _UniffiFfiConverterInt64.check_lower(panel_id)
+
+        paaf_core._UniffiFfiConverterTypeDashboardView.check_lower(view)
+
+        _UniffiFfiConverterUInt32.check_lower(width)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+            _UniffiFfiConverterString.lower(uid),
+            _UniffiFfiConverterInt64.lower(panel_id),
+            paaf_core._UniffiFfiConverterTypeDashboardView.lower(view),
+            _UniffiFfiConverterUInt32.lower(width),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypePanelData.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_panel_data(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def probe_host_key(self, name: str) -> paaf_core.OfferedKey:
         """
         Connects without logging in and reports the host's key and what known_hosts says of it.

@@ -4,11 +4,14 @@ import { Channel, invoke, type InvokeArgs } from '@tauri-apps/api/core';
 import type { About } from './bindings/About';
 import type { AnnotationInput } from './bindings/AnnotationInput';
 import type { BackendFlags } from './bindings/BackendFlags';
+import type { Dashboard } from './bindings/Dashboard';
 import type { DashboardHit } from './bindings/DashboardHit';
+import type { DashboardView } from './bindings/DashboardView';
 import type { FlagChange } from './bindings/FlagChange';
 import type { FlagFilter } from './bindings/FlagFilter';
 import type { FlagState } from './bindings/FlagState';
 import type { FlagTarget } from './bindings/FlagTarget';
+import type { PanelData } from './bindings/PanelData';
 import type { QueryResult } from './bindings/QueryResult';
 import type { SearchQuery } from './bindings/SearchQuery';
 import type { Silence } from './bindings/Silence';
@@ -137,6 +140,14 @@ export const expireSilence = (id: string, source: string | null = null) =>
 
 export const dashboards = (query: SearchQuery | null = null, source: string | null = null) =>
   call<DashboardHit[]>('dashboards', { source, query });
+
+/** A Grafana dashboard: its panels and its variables resolved for `view`. */
+export const dashboard = (uid: string, view: DashboardView | null = null, source: string | null = null) =>
+  call<Dashboard>('dashboard', { source, uid, view });
+
+/** A panel's series for `view`, downsampled to `width` points, with min/max/last/mean. */
+export const panelData = (uid: string, panelId: number, view: DashboardView | null, width: number, source: string | null = null) =>
+  call<PanelData>('panel_data', { source, uid, panelId, view, width });
 
 /** Writes a Grafana annotation now; resolves to its id. */
 export const annotate = (input: AnnotationInput, source: string | null = null) =>

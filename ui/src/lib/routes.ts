@@ -1,7 +1,7 @@
 // Screens and their URL hashes (#/servers, #/host/web-1, ...), pure so they can be tested.
 
 export type StepId = 'protect' | 'analyze' | 'alert' | 'fix';
-export type PlaceholderId = 'dashboards' | 'incidents';
+export type PlaceholderId = 'incidents';
 
 export type Route =
   | { screen: StepId }
@@ -9,6 +9,7 @@ export type Route =
   | { screen: 'flags' }
   | { screen: 'alerts' }
   | { screen: 'silences' }
+  | { screen: 'dashboards' }
   | { screen: 'servers' }
   | { screen: 'cloud' }
   | { screen: 'journal' }

@@ -54,9 +54,8 @@ export const STEPS: Step[] = [
       },
       {
         title: 'Dashboards',
-        text: 'Grafana dashboards and their panels.',
+        text: 'Grafana dashboards: search, pick variables and a time range, every panel drawn from its data; annotate.',
         to: { screen: 'dashboards' },
-        arrivesWith: 'the dashboards issue',
       },
     ],
   },
@@ -105,10 +104,5 @@ export const STEPS: Step[] = [
 ];
 
 export const PLACEHOLDERS = {
-  dashboards: {
-    title: 'Dashboards',
-    text: 'Grafana dashboards and their panels (firing alerts, queries and silences are built: see Alerts and Silences)',
-    arrivesWith: 'the dashboards issue',
-  },
   incidents: { title: 'Incidents', text: 'Incidents and notifications land here', arrivesWith: 'the incidents issue' },
 } as const;

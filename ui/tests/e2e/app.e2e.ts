@@ -672,5 +672,82 @@ describe('fix: cloud servers', () => {
     await expect(cancelled.getAttribute('data-code')).resolves.toBe('cancelled');
     expect((await calls('cancel_action')).map((c) => c.args)).toEqual([{ actionId: d.cloud.actionId }]);
     expect((await calls('server_power'))[0].args).toMatchObject({ action: 'reboot' });
+describe('analyze: Grafana dashboards', () => {
+  it('search → open → panels drawn at their width with stats; a failing query shows its code beside the good one', async () => {
+    const { page, calls } = await open({ hash: '#/analyze' });
+    await page.getByRole('link', { name: /Dashboards/ }).first().click();
+    await page.getByTestId('dashboard-hit').first().waitFor();
+    await expect(page.getByTestId('dashboard-hit').count()).resolves.toBe(2);
+
+    await page.getByTestId('dash-search-tags').fill('linux');
+    await page.getByTestId('dash-search-starred').check();
+    await page.getByTestId('dash-search').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=dashboard-hit]').length === 1);
+    expect((await calls('dashboards')).at(-1)?.args.query).toMatchObject({ query: null, tags: ['linux'], starred: true });
+
+    await page.getByRole('button', { name: 'Node Exporter Full' }).click();
+    await expect(page.getByTestId('dashboard-title').textContent()).resolves.toBe('Node Exporter Full');
+    // Rows, collapsed ones included, each with its panels.
+    await expect(page.getByTestId('panel-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-row')))).resolves.toEqual([
+      'CPU',
+      'Memory',
+    ]);
+    // Variables: a query variable with a picker (All offered), a constant shown as its value.
+    const instance = page.locator('[data-testid=variable][data-name=instance] select');
+    await expect(instance.inputValue()).resolves.toBe('web-1:9100');
+    await expect(page.locator('[data-testid=variable][data-name=job] [data-testid=variable-value]').textContent()).resolves.toBe('node');
+
+    const load = page.locator('[data-testid=grafana-panel][data-panel-id="2"]');
+    await load.getByTestId('panel-legend-row').waitFor();
+    const canvas = load.locator('[data-testid=chart] canvas');
+    await expect(canvas.evaluate((c: HTMLCanvasElement) => c.width)).resolves.toBeGreaterThan(200);
+    await expect(load.getByTestId('panel-legend-row').textContent()).resolves.toMatch(/node_load1.*0\.4.*11\.2.*3\.3.*8\.1/s);
+
+    const memory = page.locator('[data-testid=grafana-panel][data-panel-id="3"]');
+    const failed = memory.getByTestId('panel-query-error');
+    await failed.waitFor();
+    await expect(failed.getAttribute('data-status')).resolves.toBe('400');
+    await expect(failed.textContent()).resolves.toContain('B: 400 bad_data');
+    await expect(memory.getByTestId('panel-legend-row').textContent()).resolves.toContain('3.63 GiB');
+
+    // Asked at the panel's pixel width, for the dashboard's own range.
+    const panelCalls = await calls('panel_data');
+    expect(panelCalls.map((c) => c.args.panelId).sort()).toEqual([2, 3]);
+    for (const c of panelCalls) {
+      expect(c.args).toMatchObject({ source: null, uid: 'node-full', view: { window: null, variables: {} } });
+      expect(c.args.width).toBeGreaterThan(200);
+      expect(c.args.width).toBeLessThan(1280);
+    }
+    await screenshot(page, '23-analyze-dashboard');
+
+    // A range in Grafana's syntax and another instance: the dashboard and its panels again.
+    await page.getByTestId('range-from').fill('now-1d/d');
+    await page.getByTestId('range-apply').click();
+    await instance.selectOption('web-2:9100');
+    // Two panels, read three times: opened, new range, new instance.
+    await page.waitForFunction(() => window.__paafMock.calls.filter((c) => c.cmd === 'panel_data').length === 6);
+    const last = (await calls('dashboard')).at(-1);
+    expect(last?.args.view).toEqual({ window: { from: 'now-1d/d', to: 'now' }, variables: { instance: ['web-2:9100'] } });
+    expect((await calls('panel_data')).at(-1)?.args.view).toEqual(last?.args.view);
+
+    await page.getByTestId('annotate-text').fill('web-2 rebooted by alice via paaf');
+    await page.getByTestId('annotate-scope').selectOption('3');
+    await page.getByTestId('annotate-submit').click();
+    await expect(page.getByTestId('annotate-done').textContent()).resolves.toBe('Annotation 41 written.');
+    expect(await calls('annotate')).toEqual([
+      {
+        cmd: 'annotate',
+        args: { source: null, input: { text: 'web-2 rebooted by alice via paaf', tags: [], dashboard_uid: 'node-full', panel_id: 3 } },
+      },
+    ]);
+  });
+
+  it('a dashboard that cannot be opened shows the core error code', async () => {
+    const { page } = await open({
+      hash: '#/dashboards',
+      scenario: { failing: { dashboard: { code: 'permission-denied', message: 'grafana `grafana`: HTTP 403 Forbidden' } } },
+    });
+    await page.getByRole('button', { name: 'Shop' }).click();
+    await expect(page.getByTestId('error').getAttribute('data-code')).resolves.toBe('permission-denied');
   });
 });

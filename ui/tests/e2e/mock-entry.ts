@@ -240,6 +240,27 @@ mockIPC(async (cmd, payload) => {
       return scenario.cloud.inventory;
     case 'server_power':
       return serverPower(args);
+    case 'dashboards': {
+      const q = (args.query ?? {}) as { query?: string | null; tags?: string[]; starred?: boolean };
+      return scenario.dashboardHits.filter(
+        (h) =>
+          (!q.query || h.title.toLowerCase().includes(q.query.toLowerCase())) &&
+          (q.tags ?? []).every((t) => h.tags.includes(t)) &&
+          (!q.starred || h.starred),
+      );
+    }
+    case 'dashboard': {
+      const found = scenario.dashboards[args.uid as string];
+      if (!found) throw { code: 'not-found', message: `no dashboard ${String(args.uid)}` } satisfies ErrorInfo;
+      return found;
+    }
+    case 'panel_data': {
+      const found = scenario.panelData[args.panelId as number];
+      if (!found) throw { code: 'not-found', message: `no panel ${String(args.panelId)}` } satisfies ErrorInfo;
+      return found;
+    }
+    case 'annotate':
+      return scenario.annotationId++;
     case 'plugin:notification|is_permission_granted':
       return true;
     default:

@@ -3,6 +3,9 @@
 import type { About } from '../../src/lib/bindings/About';
 import type { ActionRecord } from '../../src/lib/bindings/ActionRecord';
 import type { BackendFlags } from '../../src/lib/bindings/BackendFlags';
+import type { Dashboard } from '../../src/lib/bindings/Dashboard';
+import type { DashboardHit } from '../../src/lib/bindings/DashboardHit';
+import type { PanelData } from '../../src/lib/bindings/PanelData';
 import type { ErrorInfo } from '../../src/lib/bindings/ErrorInfo';
 import type { ExecOutput } from '../../src/lib/bindings/ExecOutput';
 import type { HostStatus } from '../../src/lib/bindings/HostStatus';
@@ -61,6 +64,11 @@ export interface Scenario {
     waitForCancel?: boolean;
     err?: ErrorInfo;
   };
+  /** Grafana: search hits, dashboards by uid, panel data by panel id, the next annotation id. */
+  dashboardHits: DashboardHit[];
+  dashboards: Record<string, Dashboard>;
+  panelData: Record<number, PanelData>;
+  annotationId: number;
 }
 
 /** One recorded IPC call, with its args as JSON (a channel shows as "__CHANNEL__:<id>"). */
@@ -453,6 +461,28 @@ export function defaultScenario(): Scenario {
         ['stopped', 'stopped'],
       ],
     },
+    dashboardHits: [
+      {
+        uid: 'node-full',
+        title: 'Node Exporter Full',
+        url: '/d/node-full/node-exporter-full',
+        tags: ['linux', 'prod'],
+        folder_title: 'Infrastructure',
+        starred: true,
+      },
+      { uid: 'shop', title: 'Shop', url: '/d/shop/shop', tags: ['prod'], folder_title: null, starred: false },
+    ],
+    dashboards: { 'node-full': nodeDashboard() },
+    panelData: {
+      2: panelData(2, [{ ...wave('node_load1{instance="web-1:9100"}', 2, 0), stats: { min: 0.4, max: 11.2, last: 8.1, mean: 3.3, count: 360 } }], []),
+      // One query answered, the other failed: both show.
+      3: panelData(
+        3,
+        [{ ...scaled(wave('node_memory_MemAvailable_bytes', 12, 1), 3e8), unit: 'bytes', stats: { min: 3.2e9, max: 4.1e9, last: 3.9e9, mean: 3.7e9, count: 360 } }],
+        [{ ref_id: 'B', status: 400, message: 'bad_data: invalid parameter "query": 1:12: parse error: unexpected "}"' }],
+      ),
+    },
+    annotationId: 41,
   };
 }
 
@@ -471,6 +501,71 @@ export function cloudServer(over: Partial<Server>): Server {
     launched_at_ms: null,
     ...over,
   };
+}
+
+/** A dashboard as the core opens it: a panel above the rows, two rows (one was collapsed). */
+function nodeDashboard(): Dashboard {
+  const end = Date.now();
+  const target = (refId: string, expr: string) => ({ ref_id: refId, datasource: null, hidden: false, query: { refId, expr } });
+  const panel = (id: number, title: string, row: string | null, y: number, targets: ReturnType<typeof target>[]) => ({
+    id,
+    type: 'timeseries',
+    title,
+    row,
+    datasource: { uid: 'prom', type: 'prometheus', name: null },
+    targets,
+    grid_pos: { x: 0, y, w: 12, h: 8 },
+    min_interval: null,
+    max_data_points: null,
+  });
+  return {
+    uid: 'node-full',
+    title: 'Node Exporter Full',
+    url: '/d/node-full/node-exporter-full',
+    slug: 'node-exporter-full',
+    folder_title: 'Infrastructure',
+    range: { from_ms: end - 6 * 3600_000, to_ms: end },
+    panels: [
+      panel(2, 'Load', 'CPU', 1, [target('A', 'node_load1{instance="$instance"}')]),
+      panel(3, 'Memory available', 'Memory', 10, [
+        target('A', 'node_memory_MemAvailable_bytes{instance="$instance"}'),
+        target('B', 'node_memory_MemTotal_bytes{instance="$instance"'),
+      ]),
+    ],
+    variables: [
+      {
+        name: 'instance',
+        label: 'Instance',
+        kind: 'query',
+        values: ['web-1:9100'],
+        is_all: false,
+        options: ['web-1:9100', 'web-2:9100'],
+        multi: false,
+        include_all: true,
+        warning: null,
+      },
+      {
+        name: 'job',
+        label: null,
+        kind: 'constant',
+        values: ['node'],
+        is_all: false,
+        options: ['node'],
+        multi: false,
+        include_all: false,
+        warning: null,
+      },
+    ],
+  };
+}
+
+function scaled(s: Series, by: number): Series {
+  return { ...s, values: s.values.map((v) => (v == null ? null : v * by)) };
+}
+
+function panelData(id: number, series: PanelData['series'], errors: PanelData['errors']): PanelData {
+  const end = Date.now();
+  return { panel_id: id, series, errors, skipped: [], from_ms: end - 6 * 3600_000, to_ms: end, interval_ms: 60_000 };
 }
 
 /** A plausible request rate over the last hour, one point a minute. */

@@ -984,6 +984,77 @@ public func FfiConverterTypeAlertView_lower(_ value: AlertView) -> RustBuffer {
 
 
 /**
+ * What to annotate, and where.
+ */
+public struct AnnotationInput: Equatable, Hashable {
+    public var text: String
+    public var tags: [String]
+    /**
+     * On this dashboard (and panel); org-wide when `None`.
+     */
+    public var dashboardUid: String?
+    public var panelId: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(text: String, tags: [String], 
+        /**
+         * On this dashboard (and panel); org-wide when `None`.
+         */dashboardUid: String?, panelId: Int64?) {
+        self.text = text
+        self.tags = tags
+        self.dashboardUid = dashboardUid
+        self.panelId = panelId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AnnotationInput: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnnotationInput: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnnotationInput {
+        return
+            try AnnotationInput(
+                text: FfiConverterString.read(from: &buf), 
+                tags: FfiConverterSequenceString.read(from: &buf), 
+                dashboardUid: FfiConverterOptionString.read(from: &buf), 
+                panelId: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AnnotationInput, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterSequenceString.write(value.tags, into: &buf)
+        FfiConverterOptionString.write(value.dashboardUid, into: &buf)
+        FfiConverterOptionInt64.write(value.panelId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnnotationInput_lift(_ buf: RustBuffer) throws -> AnnotationInput {
+    return try FfiConverterTypeAnnotationInput.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnnotationInput_lower(_ value: AnnotationInput) -> RustBuffer {
+    return FfiConverterTypeAnnotationInput.lower(value)
+}
+
+
+/**
  * The flags of one service, or why they could not be read: one failing service never hides
  * the others.
  */
@@ -1042,6 +1113,371 @@ public func FfiConverterTypeBackendFlags_lift(_ buf: RustBuffer) throws -> Backe
 #endif
 public func FfiConverterTypeBackendFlags_lower(_ value: BackendFlags) -> RustBuffer {
     return FfiConverterTypeBackendFlags.lower(value)
+}
+
+
+/**
+ * A dashboard opened for a time range: its panels and its variables resolved.
+ */
+public struct Dashboard: Equatable, Hashable {
+    public var uid: String
+    public var title: String
+    public var url: String?
+    public var slug: String
+    public var folderTitle: String?
+    public var range: TimeRange
+    public var panels: [Panel]
+    public var variables: [ResolvedVariable]
+    /**
+     * The data sources Grafana listed (`None` when the token may not list them).
+     */
+    public var datasources: [DataSourceInfo]?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(uid: String, title: String, url: String?, slug: String, folderTitle: String?, range: TimeRange, panels: [Panel], variables: [ResolvedVariable], 
+        /**
+         * The data sources Grafana listed (`None` when the token may not list them).
+         */datasources: [DataSourceInfo]?) {
+        self.uid = uid
+        self.title = title
+        self.url = url
+        self.slug = slug
+        self.folderTitle = folderTitle
+        self.range = range
+        self.panels = panels
+        self.variables = variables
+        self.datasources = datasources
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Dashboard: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDashboard: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Dashboard {
+        return
+            try Dashboard(
+                uid: FfiConverterString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                url: FfiConverterOptionString.read(from: &buf), 
+                slug: FfiConverterString.read(from: &buf), 
+                folderTitle: FfiConverterOptionString.read(from: &buf), 
+                range: FfiConverterTypeTimeRange.read(from: &buf), 
+                panels: FfiConverterSequenceTypePanel.read(from: &buf), 
+                variables: FfiConverterSequenceTypeResolvedVariable.read(from: &buf), 
+                datasources: FfiConverterOptionSequenceTypeDataSourceInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Dashboard, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.uid, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterOptionString.write(value.url, into: &buf)
+        FfiConverterString.write(value.slug, into: &buf)
+        FfiConverterOptionString.write(value.folderTitle, into: &buf)
+        FfiConverterTypeTimeRange.write(value.range, into: &buf)
+        FfiConverterSequenceTypePanel.write(value.panels, into: &buf)
+        FfiConverterSequenceTypeResolvedVariable.write(value.variables, into: &buf)
+        FfiConverterOptionSequenceTypeDataSourceInfo.write(value.datasources, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDashboard_lift(_ buf: RustBuffer) throws -> Dashboard {
+    return try FfiConverterTypeDashboard.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDashboard_lower(_ value: Dashboard) -> RustBuffer {
+    return FfiConverterTypeDashboard.lower(value)
+}
+
+
+/**
+ * A dashboard found by search.
+ */
+public struct DashboardHit: Equatable, Hashable {
+    public var uid: String
+    public var title: String
+    /**
+     * Relative URL (`/d/uid/slug`).
+     */
+    public var url: String
+    public var tags: [String]
+    public var folderTitle: String?
+    public var starred: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(uid: String, title: String, 
+        /**
+         * Relative URL (`/d/uid/slug`).
+         */url: String, tags: [String], folderTitle: String?, starred: Bool) {
+        self.uid = uid
+        self.title = title
+        self.url = url
+        self.tags = tags
+        self.folderTitle = folderTitle
+        self.starred = starred
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DashboardHit: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDashboardHit: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DashboardHit {
+        return
+            try DashboardHit(
+                uid: FfiConverterString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                url: FfiConverterString.read(from: &buf), 
+                tags: FfiConverterSequenceString.read(from: &buf), 
+                folderTitle: FfiConverterOptionString.read(from: &buf), 
+                starred: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DashboardHit, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.uid, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterSequenceString.write(value.tags, into: &buf)
+        FfiConverterOptionString.write(value.folderTitle, into: &buf)
+        FfiConverterBool.write(value.starred, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDashboardHit_lift(_ buf: RustBuffer) throws -> DashboardHit {
+    return try FfiConverterTypeDashboardHit.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDashboardHit_lower(_ value: DashboardHit) -> RustBuffer {
+    return FfiConverterTypeDashboardHit.lower(value)
+}
+
+
+/**
+ * Which dashboard view: its time range (the dashboard's own when `None`) and variable values
+ * chosen by the user (e.g. an alert's `instance`), by name.
+ */
+public struct DashboardView: Equatable, Hashable {
+    public var window: TimeWindow?
+    public var variables: VariableValues
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(window: TimeWindow?, variables: VariableValues) {
+        self.window = window
+        self.variables = variables
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DashboardView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDashboardView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DashboardView {
+        return
+            try DashboardView(
+                window: FfiConverterOptionTypeTimeWindow.read(from: &buf), 
+                variables: FfiConverterTypeVariableValues.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DashboardView, into buf: inout [UInt8]) {
+        FfiConverterOptionTypeTimeWindow.write(value.window, into: &buf)
+        FfiConverterTypeVariableValues.write(value.variables, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDashboardView_lift(_ buf: RustBuffer) throws -> DashboardView {
+    return try FfiConverterTypeDashboardView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDashboardView_lower(_ value: DashboardView) -> RustBuffer {
+    return FfiConverterTypeDashboardView.lower(value)
+}
+
+
+/**
+ * A data source as `GET /api/datasources` lists it.
+ */
+public struct DataSourceInfo: Equatable, Hashable {
+    public var uid: String
+    public var name: String
+    public var kind: String
+    public var isDefault: Bool
+    public var jsonData: JsonValue
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(uid: String, name: String, kind: String, isDefault: Bool, jsonData: JsonValue) {
+        self.uid = uid
+        self.name = name
+        self.kind = kind
+        self.isDefault = isDefault
+        self.jsonData = jsonData
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DataSourceInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDataSourceInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DataSourceInfo {
+        return
+            try DataSourceInfo(
+                uid: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                isDefault: FfiConverterBool.read(from: &buf), 
+                jsonData: FfiConverterTypeJsonValue.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DataSourceInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.uid, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterBool.write(value.isDefault, into: &buf)
+        FfiConverterTypeJsonValue.write(value.jsonData, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDataSourceInfo_lift(_ buf: RustBuffer) throws -> DataSourceInfo {
+    return try FfiConverterTypeDataSourceInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDataSourceInfo_lower(_ value: DataSourceInfo) -> RustBuffer {
+    return FfiConverterTypeDataSourceInfo.lower(value)
+}
+
+
+/**
+ * A data source as a dashboard names it: `{type, uid}` (the uid may be a `${var}`), or a legacy
+ * name string (`"Prometheus"`, `"$datasource"`), or nothing (the default data source).
+ */
+public struct DatasourceRef: Equatable, Hashable {
+    public var uid: String?
+    public var kind: String?
+    /**
+     * Legacy form: a data source name or a variable holding one.
+     */
+    public var name: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(uid: String?, kind: String?, 
+        /**
+         * Legacy form: a data source name or a variable holding one.
+         */name: String?) {
+        self.uid = uid
+        self.kind = kind
+        self.name = name
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DatasourceRef: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDatasourceRef: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DatasourceRef {
+        return
+            try DatasourceRef(
+                uid: FfiConverterOptionString.read(from: &buf), 
+                kind: FfiConverterOptionString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DatasourceRef, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.uid, into: &buf)
+        FfiConverterOptionString.write(value.kind, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDatasourceRef_lift(_ buf: RustBuffer) throws -> DatasourceRef {
+    return try FfiConverterTypeDatasourceRef.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDatasourceRef_lower(_ value: DatasourceRef) -> RustBuffer {
+    return FfiConverterTypeDatasourceRef.lower(value)
 }
 
 
@@ -1572,6 +2008,71 @@ public func FfiConverterTypeFlagTarget_lower(_ value: FlagTarget) -> RustBuffer 
 
 
 /**
+ * A panel's place on the 24-column grid (one row unit is 30 px).
+ */
+public struct GridPos: Equatable, Hashable {
+    public var x: UInt32
+    public var y: UInt32
+    public var w: UInt32
+    public var h: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(x: UInt32, y: UInt32, w: UInt32, h: UInt32) {
+        self.x = x
+        self.y = y
+        self.w = w
+        self.h = h
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GridPos: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGridPos: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GridPos {
+        return
+            try GridPos(
+                x: FfiConverterUInt32.read(from: &buf), 
+                y: FfiConverterUInt32.read(from: &buf), 
+                w: FfiConverterUInt32.read(from: &buf), 
+                h: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GridPos, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.x, into: &buf)
+        FfiConverterUInt32.write(value.y, into: &buf)
+        FfiConverterUInt32.write(value.w, into: &buf)
+        FfiConverterUInt32.write(value.h, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGridPos_lift(_ buf: RustBuffer) throws -> GridPos {
+    return try FfiConverterTypeGridPos.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGridPos_lower(_ value: GridPos) -> RustBuffer {
+    return FfiConverterTypeGridPos.lower(value)
+}
+
+
+/**
  * A host to add, as a front-end collects it (a form, CLI flags, a mobile screen).
  */
 public struct HostInput: Equatable, Hashable {
@@ -1944,6 +2445,338 @@ public func FfiConverterTypeOfferedKey_lower(_ value: OfferedKey) -> RustBuffer 
 
 
 /**
+ * One panel, wherever it sits in the dashboard.
+ */
+public struct Panel: Equatable, Hashable {
+    public var id: Int64
+    /**
+     * Visualization type (`timeseries`, `stat`, `graph`, `singlestat`, `table`, …).
+     */
+    public var kind: String
+    public var title: String
+    /**
+     * Title of the row the panel is in (collapsed or not); `None` above the first row.
+     */
+    public var row: String?
+    public var datasource: DatasourceRef?
+    public var targets: [PanelQuery]
+    public var gridPos: GridPos
+    /**
+     * The panel's "min interval" (`interval`), e.g. `30s` or `$resolution`.
+     */
+    public var minInterval: String?
+    public var maxDataPoints: UInt32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: Int64, 
+        /**
+         * Visualization type (`timeseries`, `stat`, `graph`, `singlestat`, `table`, …).
+         */kind: String, title: String, 
+        /**
+         * Title of the row the panel is in (collapsed or not); `None` above the first row.
+         */row: String?, datasource: DatasourceRef?, targets: [PanelQuery], gridPos: GridPos, 
+        /**
+         * The panel's "min interval" (`interval`), e.g. `30s` or `$resolution`.
+         */minInterval: String?, maxDataPoints: UInt32?) {
+        self.id = id
+        self.kind = kind
+        self.title = title
+        self.row = row
+        self.datasource = datasource
+        self.targets = targets
+        self.gridPos = gridPos
+        self.minInterval = minInterval
+        self.maxDataPoints = maxDataPoints
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Panel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePanel: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Panel {
+        return
+            try Panel(
+                id: FfiConverterInt64.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                row: FfiConverterOptionString.read(from: &buf), 
+                datasource: FfiConverterOptionTypeDatasourceRef.read(from: &buf), 
+                targets: FfiConverterSequenceTypePanelQuery.read(from: &buf), 
+                gridPos: FfiConverterTypeGridPos.read(from: &buf), 
+                minInterval: FfiConverterOptionString.read(from: &buf), 
+                maxDataPoints: FfiConverterOptionUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Panel, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterOptionString.write(value.row, into: &buf)
+        FfiConverterOptionTypeDatasourceRef.write(value.datasource, into: &buf)
+        FfiConverterSequenceTypePanelQuery.write(value.targets, into: &buf)
+        FfiConverterTypeGridPos.write(value.gridPos, into: &buf)
+        FfiConverterOptionString.write(value.minInterval, into: &buf)
+        FfiConverterOptionUInt32.write(value.maxDataPoints, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanel_lift(_ buf: RustBuffer) throws -> Panel {
+    return try FfiConverterTypePanel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanel_lower(_ value: Panel) -> RustBuffer {
+    return FfiConverterTypePanel.lower(value)
+}
+
+
+/**
+ * A panel's data for a time range.
+ */
+public struct PanelData: Equatable, Hashable {
+    public var panelId: Int64
+    public var series: [PanelSeries]
+    /**
+     * Queries that failed (or could not be sent), beside the series of those that worked.
+     */
+    public var errors: [QueryError]
+    public var skipped: [SkippedField]
+    public var fromMs: Int64
+    public var toMs: Int64
+    /**
+     * The `$__interval` the queries ran with.
+     */
+    public var intervalMs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(panelId: Int64, series: [PanelSeries], 
+        /**
+         * Queries that failed (or could not be sent), beside the series of those that worked.
+         */errors: [QueryError], skipped: [SkippedField], fromMs: Int64, toMs: Int64, 
+        /**
+         * The `$__interval` the queries ran with.
+         */intervalMs: Int64) {
+        self.panelId = panelId
+        self.series = series
+        self.errors = errors
+        self.skipped = skipped
+        self.fromMs = fromMs
+        self.toMs = toMs
+        self.intervalMs = intervalMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PanelData: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePanelData: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PanelData {
+        return
+            try PanelData(
+                panelId: FfiConverterInt64.read(from: &buf), 
+                series: FfiConverterSequenceTypePanelSeries.read(from: &buf), 
+                errors: FfiConverterSequenceTypeQueryError.read(from: &buf), 
+                skipped: FfiConverterSequenceTypeSkippedField.read(from: &buf), 
+                fromMs: FfiConverterInt64.read(from: &buf), 
+                toMs: FfiConverterInt64.read(from: &buf), 
+                intervalMs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PanelData, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.panelId, into: &buf)
+        FfiConverterSequenceTypePanelSeries.write(value.series, into: &buf)
+        FfiConverterSequenceTypeQueryError.write(value.errors, into: &buf)
+        FfiConverterSequenceTypeSkippedField.write(value.skipped, into: &buf)
+        FfiConverterInt64.write(value.fromMs, into: &buf)
+        FfiConverterInt64.write(value.toMs, into: &buf)
+        FfiConverterInt64.write(value.intervalMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelData_lift(_ buf: RustBuffer) throws -> PanelData {
+    return try FfiConverterTypePanelData.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelData_lower(_ value: PanelData) -> RustBuffer {
+    return FfiConverterTypePanelData.lower(value)
+}
+
+
+/**
+ * One query of a panel (a dashboard's "target").
+ */
+public struct PanelQuery: Equatable, Hashable {
+    public var refId: String
+    /**
+     * The target's own data source (mixed panels), else the panel's applies.
+     */
+    public var datasource: DatasourceRef?
+    /**
+     * Hidden in the panel editor: Grafana does not run it.
+     */
+    public var hidden: Bool
+    /**
+     * The target as the dashboard holds it, sent back (interpolated) in `/api/ds/query`.
+     */
+    public var query: JsonValue
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(refId: String, 
+        /**
+         * The target's own data source (mixed panels), else the panel's applies.
+         */datasource: DatasourceRef?, 
+        /**
+         * Hidden in the panel editor: Grafana does not run it.
+         */hidden: Bool, 
+        /**
+         * The target as the dashboard holds it, sent back (interpolated) in `/api/ds/query`.
+         */query: JsonValue) {
+        self.refId = refId
+        self.datasource = datasource
+        self.hidden = hidden
+        self.query = query
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PanelQuery: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePanelQuery: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PanelQuery {
+        return
+            try PanelQuery(
+                refId: FfiConverterString.read(from: &buf), 
+                datasource: FfiConverterOptionTypeDatasourceRef.read(from: &buf), 
+                hidden: FfiConverterBool.read(from: &buf), 
+                query: FfiConverterTypeJsonValue.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PanelQuery, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.refId, into: &buf)
+        FfiConverterOptionTypeDatasourceRef.write(value.datasource, into: &buf)
+        FfiConverterBool.write(value.hidden, into: &buf)
+        FfiConverterTypeJsonValue.write(value.query, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelQuery_lift(_ buf: RustBuffer) throws -> PanelQuery {
+    return try FfiConverterTypePanelQuery.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelQuery_lower(_ value: PanelQuery) -> RustBuffer {
+    return FfiConverterTypePanelQuery.lower(value)
+}
+
+
+/**
+ * One series of a panel, thinned to the width, with stats over all its points.
+ */
+public struct PanelSeries: Equatable, Hashable {
+    public var series: Series
+    public var stats: SeriesStats
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(series: Series, stats: SeriesStats) {
+        self.series = series
+        self.stats = stats
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PanelSeries: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePanelSeries: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PanelSeries {
+        return
+            try PanelSeries(
+                series: FfiConverterTypeSeries.read(from: &buf), 
+                stats: FfiConverterTypeSeriesStats.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PanelSeries, into buf: inout [UInt8]) {
+        FfiConverterTypeSeries.write(value.series, into: &buf)
+        FfiConverterTypeSeriesStats.write(value.stats, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelSeries_lift(_ buf: RustBuffer) throws -> PanelSeries {
+    return try FfiConverterTypePanelSeries.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelSeries_lower(_ value: PanelSeries) -> RustBuffer {
+    return FfiConverterTypePanelSeries.lower(value)
+}
+
+
+/**
  * A step with the journal action it belongs to and the time since the action started.
  */
 public struct ProgressEvent: Equatable, Hashable {
@@ -2001,6 +2834,79 @@ public func FfiConverterTypeProgressEvent_lift(_ buf: RustBuffer) throws -> Prog
 #endif
 public func FfiConverterTypeProgressEvent_lower(_ value: ProgressEvent) -> RustBuffer {
     return FfiConverterTypeProgressEvent.lower(value)
+}
+
+
+/**
+ * A query (refId) that failed; the other queries' series are still returned.
+ */
+public struct QueryError: Equatable, Hashable {
+    public var refId: String
+    /**
+     * The per-query status Grafana reports (HTTP-like), when present.
+     */
+    public var status: UInt16?
+    /**
+     * Grafana's message for the failure (data source text; shown to the user as is).
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(refId: String, 
+        /**
+         * The per-query status Grafana reports (HTTP-like), when present.
+         */status: UInt16?, 
+        /**
+         * Grafana's message for the failure (data source text; shown to the user as is).
+         */message: String) {
+        self.refId = refId
+        self.status = status
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QueryError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryError: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryError {
+        return
+            try QueryError(
+                refId: FfiConverterString.read(from: &buf), 
+                status: FfiConverterOptionUInt16.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QueryError, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.refId, into: &buf)
+        FfiConverterOptionUInt16.write(value.status, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryError_lift(_ buf: RustBuffer) throws -> QueryError {
+    return try FfiConverterTypeQueryError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryError_lower(_ value: QueryError) -> RustBuffer {
+    return FfiConverterTypeQueryError.lower(value)
 }
 
 
@@ -2201,6 +3107,115 @@ public func FfiConverterTypeRebootReport_lower(_ value: RebootReport) -> RustBuf
 
 
 /**
+ * A template variable with its value settled.
+ */
+public struct ResolvedVariable: Equatable, Hashable {
+    public var name: String
+    public var label: String?
+    public var kind: VariableKind
+    /**
+     * Selected values (data source variables: data source uids); `["$__all"]` with `is_all`.
+     */
+    public var values: [String]
+    public var isAll: Bool
+    /**
+     * Every option, as known.
+     */
+    public var options: [String]
+    public var multi: Bool
+    public var includeAll: Bool
+    public var allValue: String?
+    /**
+     * Why the value may not be what Grafana would show (options not loaded, a regex filter paaf
+     * cannot apply, …).
+     */
+    public var warning: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, label: String?, kind: VariableKind, 
+        /**
+         * Selected values (data source variables: data source uids); `["$__all"]` with `is_all`.
+         */values: [String], isAll: Bool, 
+        /**
+         * Every option, as known.
+         */options: [String], multi: Bool, includeAll: Bool, allValue: String? = nil, 
+        /**
+         * Why the value may not be what Grafana would show (options not loaded, a regex filter paaf
+         * cannot apply, …).
+         */warning: String?) {
+        self.name = name
+        self.label = label
+        self.kind = kind
+        self.values = values
+        self.isAll = isAll
+        self.options = options
+        self.multi = multi
+        self.includeAll = includeAll
+        self.allValue = allValue
+        self.warning = warning
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ResolvedVariable: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeResolvedVariable: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ResolvedVariable {
+        return
+            try ResolvedVariable(
+                name: FfiConverterString.read(from: &buf), 
+                label: FfiConverterOptionString.read(from: &buf), 
+                kind: FfiConverterTypeVariableKind.read(from: &buf), 
+                values: FfiConverterSequenceString.read(from: &buf), 
+                isAll: FfiConverterBool.read(from: &buf), 
+                options: FfiConverterSequenceString.read(from: &buf), 
+                multi: FfiConverterBool.read(from: &buf), 
+                includeAll: FfiConverterBool.read(from: &buf), 
+                allValue: FfiConverterOptionString.read(from: &buf), 
+                warning: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ResolvedVariable, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.label, into: &buf)
+        FfiConverterTypeVariableKind.write(value.kind, into: &buf)
+        FfiConverterSequenceString.write(value.values, into: &buf)
+        FfiConverterBool.write(value.isAll, into: &buf)
+        FfiConverterSequenceString.write(value.options, into: &buf)
+        FfiConverterBool.write(value.multi, into: &buf)
+        FfiConverterBool.write(value.includeAll, into: &buf)
+        FfiConverterOptionString.write(value.allValue, into: &buf)
+        FfiConverterOptionString.write(value.warning, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeResolvedVariable_lift(_ buf: RustBuffer) throws -> ResolvedVariable {
+    return try FfiConverterTypeResolvedVariable.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeResolvedVariable_lower(_ value: ResolvedVariable) -> RustBuffer {
+    return FfiConverterTypeResolvedVariable.lower(value)
+}
+
+
+/**
  * One runbook found on a host.
  */
 public struct Runbook: Equatable, Hashable {
@@ -2363,6 +3378,87 @@ public func FfiConverterTypeSeries_lower(_ value: Series) -> RustBuffer {
 
 
 /**
+ * Summary of a series, over its values that are not `None` or NaN (infinities count).
+ */
+public struct SeriesStats: Equatable, Hashable {
+    public var min: Double?
+    public var max: Double?
+    /**
+     * The latest value that is not `None` or NaN (Grafana's "Last *").
+     */
+    public var last: Double?
+    public var mean: Double?
+    /**
+     * How many values counted.
+     */
+    public var count: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(min: Double?, max: Double?, 
+        /**
+         * The latest value that is not `None` or NaN (Grafana's "Last *").
+         */last: Double?, mean: Double?, 
+        /**
+         * How many values counted.
+         */count: UInt64) {
+        self.min = min
+        self.max = max
+        self.last = last
+        self.mean = mean
+        self.count = count
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SeriesStats: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSeriesStats: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SeriesStats {
+        return
+            try SeriesStats(
+                min: FfiConverterOptionDouble.read(from: &buf), 
+                max: FfiConverterOptionDouble.read(from: &buf), 
+                last: FfiConverterOptionDouble.read(from: &buf), 
+                mean: FfiConverterOptionDouble.read(from: &buf), 
+                count: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SeriesStats, into buf: inout [UInt8]) {
+        FfiConverterOptionDouble.write(value.min, into: &buf)
+        FfiConverterOptionDouble.write(value.max, into: &buf)
+        FfiConverterOptionDouble.write(value.last, into: &buf)
+        FfiConverterOptionDouble.write(value.mean, into: &buf)
+        FfiConverterUInt64.write(value.count, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSeriesStats_lift(_ buf: RustBuffer) throws -> SeriesStats {
+    return try FfiConverterTypeSeriesStats.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSeriesStats_lower(_ value: SeriesStats) -> RustBuffer {
+    return FfiConverterTypeSeriesStats.lower(value)
+}
+
+
+/**
  * A silence (`GET <prefix>/silences`).
  */
 public struct Silence: Equatable, Hashable {
@@ -2440,6 +3536,83 @@ public func FfiConverterTypeSilence_lift(_ buf: RustBuffer) throws -> Silence {
 #endif
 public func FfiConverterTypeSilence_lower(_ value: Silence) -> RustBuffer {
     return FfiConverterTypeSilence.lower(value)
+}
+
+
+/**
+ * A field of a frame that was not turned into a series, and why.
+ */
+public struct SkippedField: Equatable, Hashable {
+    public var refId: String
+    /**
+     * Position of the frame within its refId's frames.
+     */
+    public var frame: UInt32
+    /**
+     * The field's name (empty when the whole frame was skipped).
+     */
+    public var field: String
+    public var reason: SkipReason
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(refId: String, 
+        /**
+         * Position of the frame within its refId's frames.
+         */frame: UInt32, 
+        /**
+         * The field's name (empty when the whole frame was skipped).
+         */field: String, reason: SkipReason) {
+        self.refId = refId
+        self.frame = frame
+        self.field = field
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SkippedField: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSkippedField: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SkippedField {
+        return
+            try SkippedField(
+                refId: FfiConverterString.read(from: &buf), 
+                frame: FfiConverterUInt32.read(from: &buf), 
+                field: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterTypeSkipReason.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SkippedField, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.refId, into: &buf)
+        FfiConverterUInt32.write(value.frame, into: &buf)
+        FfiConverterString.write(value.field, into: &buf)
+        FfiConverterTypeSkipReason.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkippedField_lift(_ buf: RustBuffer) throws -> SkippedField {
+    return try FfiConverterTypeSkippedField.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkippedField_lower(_ value: SkippedField) -> RustBuffer {
+    return FfiConverterTypeSkippedField.lower(value)
 }
 
 
@@ -2686,6 +3859,120 @@ public func FfiConverterTypeTextSample_lift(_ buf: RustBuffer) throws -> TextSam
 #endif
 public func FfiConverterTypeTextSample_lower(_ value: TextSample) -> RustBuffer {
     return FfiConverterTypeTextSample.lower(value)
+}
+
+
+/**
+ * A resolved time range, in epoch milliseconds, `from_ms <= to_ms`.
+ */
+public struct TimeRange: Equatable, Hashable {
+    public var fromMs: Int64
+    public var toMs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(fromMs: Int64, toMs: Int64) {
+        self.fromMs = fromMs
+        self.toMs = toMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TimeRange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimeRange: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeRange {
+        return
+            try TimeRange(
+                fromMs: FfiConverterInt64.read(from: &buf), 
+                toMs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TimeRange, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.fromMs, into: &buf)
+        FfiConverterInt64.write(value.toMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimeRange_lift(_ buf: RustBuffer) throws -> TimeRange {
+    return try FfiConverterTypeTimeRange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimeRange_lower(_ value: TimeRange) -> RustBuffer {
+    return FfiConverterTypeTimeRange.lower(value)
+}
+
+
+/**
+ * The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
+ */
+public struct TimeWindow: Equatable, Hashable {
+    public var from: String
+    public var to: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(from: String, to: String) {
+        self.from = from
+        self.to = to
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TimeWindow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimeWindow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeWindow {
+        return
+            try TimeWindow(
+                from: FfiConverterString.read(from: &buf), 
+                to: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TimeWindow, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.from, into: &buf)
+        FfiConverterString.write(value.to, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimeWindow_lift(_ buf: RustBuffer) throws -> TimeWindow {
+    return try FfiConverterTypeTimeWindow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimeWindow_lower(_ value: TimeWindow) -> RustBuffer {
+    return FfiConverterTypeTimeWindow.lower(value)
 }
 
 
@@ -3640,6 +4927,138 @@ public func FfiConverterTypeSilenceState_lower(_ value: SilenceState) -> RustBuf
 
 
 /**
+ * Why a field was not turned into a series.
+ */
+
+public enum SkipReason: Equatable, Hashable {
+    
+    /**
+     * A string, boolean, enum or other field: nothing to plot.
+     */
+    case notNumeric(fieldType: String
+    )
+    /**
+     * A number field in a frame with no time field (a table or instant result).
+     */
+    case noTimeField
+    /**
+     * A second time field in a frame; the first one is the x axis.
+     */
+    case extraTimeField
+    /**
+     * The schema names a field the data has no column for.
+     */
+    case missingColumn
+    /**
+     * The field's column and the time column differ in length.
+     */
+    case lengthMismatch(values: UInt32, times: UInt32
+    )
+    /**
+     * The time column holds something other than epoch milliseconds.
+     */
+    case badTimeColumn
+    /**
+     * A frame with data but no schema.
+     */
+    case noSchema
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SkipReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSkipReason: FfiConverterRustBuffer {
+    typealias SwiftType = SkipReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SkipReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notNumeric(fieldType: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .noTimeField
+        
+        case 3: return .extraTimeField
+        
+        case 4: return .missingColumn
+        
+        case 5: return .lengthMismatch(values: try FfiConverterUInt32.read(from: &buf), times: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 6: return .badTimeColumn
+        
+        case 7: return .noSchema
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SkipReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .notNumeric(fieldType):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(fieldType, into: &buf)
+            
+        
+        case .noTimeField:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .extraTimeField:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .missingColumn:
+            writeInt(&buf, Int32(4))
+        
+        
+        case let .lengthMismatch(values,times):
+            writeInt(&buf, Int32(5))
+            FfiConverterUInt32.write(values, into: &buf)
+            FfiConverterUInt32.write(times, into: &buf)
+            
+        
+        case .badTimeColumn:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .noSchema:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkipReason_lift(_ buf: RustBuffer) throws -> SkipReason {
+    return try FfiConverterTypeSkipReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkipReason_lower(_ value: SkipReason) -> RustBuffer {
+    return FfiConverterTypeSkipReason.lower(value)
+}
+
+
+
+/**
  * One step of a long action, in the order a verified reboot goes through them.
  */
 
@@ -3874,6 +5293,168 @@ public func FfiConverterTypeTargetHealth_lower(_ value: TargetHealth) -> RustBuf
 }
 
 
+
+/**
+ * What kind of template variable.
+ */
+
+public enum VariableKind: Equatable, Hashable {
+    
+    case query
+    case custom
+    case constant
+    case interval
+    case textbox
+    case datasource
+    case adhoc
+    case other(String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension VariableKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVariableKind: FfiConverterRustBuffer {
+    typealias SwiftType = VariableKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VariableKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .query
+        
+        case 2: return .custom
+        
+        case 3: return .constant
+        
+        case 4: return .interval
+        
+        case 5: return .textbox
+        
+        case 6: return .datasource
+        
+        case 7: return .adhoc
+        
+        case 8: return .other(try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: VariableKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .query:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .custom:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .constant:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .interval:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .textbox:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .datasource:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .adhoc:
+            writeInt(&buf, Int32(7))
+        
+        
+        case let .other(v1):
+            writeInt(&buf, Int32(8))
+            FfiConverterString.write(v1, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVariableKind_lift(_ buf: RustBuffer) throws -> VariableKind {
+    return try FfiConverterTypeVariableKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVariableKind_lower(_ value: VariableKind) -> RustBuffer {
+    return FfiConverterTypeVariableKind.lower(value)
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
+    typealias SwiftType = UInt16?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt16.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt16.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -3997,6 +5578,30 @@ fileprivate struct FfiConverterOptionTypeActionRecord: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeDatasourceRef: FfiConverterRustBuffer {
+    typealias SwiftType = DatasourceRef?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDatasourceRef.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDatasourceRef.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeErrorInfo: FfiConverterRustBuffer {
     typealias SwiftType = ErrorInfo?
 
@@ -4045,6 +5650,30 @@ fileprivate struct FfiConverterOptionTypeTextSample: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeTimeWindow: FfiConverterRustBuffer {
+    typealias SwiftType = TimeWindow?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTimeWindow.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTimeWindow.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePhase: FfiConverterRustBuffer {
     typealias SwiftType = Phase?
 
@@ -4085,6 +5714,30 @@ fileprivate struct FfiConverterOptionTypeSecretInput: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSecretInput.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionSequenceTypeDataSourceInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [DataSourceInfo]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceTypeDataSourceInfo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceTypeDataSourceInfo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4192,6 +5845,31 @@ fileprivate struct FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDataSourceInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [DataSourceInfo]
+
+    public static func write(_ value: [DataSourceInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDataSourceInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DataSourceInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DataSourceInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDataSourceInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFlag: FfiConverterRustBuffer {
     typealias SwiftType = [Flag]
 
@@ -4267,6 +5945,131 @@ fileprivate struct FfiConverterSequenceTypeMatcher: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypePanel: FfiConverterRustBuffer {
+    typealias SwiftType = [Panel]
+
+    public static func write(_ value: [Panel], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePanel.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Panel] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Panel]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePanel.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePanelQuery: FfiConverterRustBuffer {
+    typealias SwiftType = [PanelQuery]
+
+    public static func write(_ value: [PanelQuery], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePanelQuery.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PanelQuery] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PanelQuery]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePanelQuery.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePanelSeries: FfiConverterRustBuffer {
+    typealias SwiftType = [PanelSeries]
+
+    public static func write(_ value: [PanelSeries], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePanelSeries.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PanelSeries] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PanelSeries]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePanelSeries.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeQueryError: FfiConverterRustBuffer {
+    typealias SwiftType = [QueryError]
+
+    public static func write(_ value: [QueryError], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeQueryError.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [QueryError] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [QueryError]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeQueryError.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeResolvedVariable: FfiConverterRustBuffer {
+    typealias SwiftType = [ResolvedVariable]
+
+    public static func write(_ value: [ResolvedVariable], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeResolvedVariable.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ResolvedVariable] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ResolvedVariable]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeResolvedVariable.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeSeries: FfiConverterRustBuffer {
     typealias SwiftType = [Series]
 
@@ -4284,6 +6087,31 @@ fileprivate struct FfiConverterSequenceTypeSeries: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeSeries.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSkippedField: FfiConverterRustBuffer {
+    typealias SwiftType = [SkippedField]
+
+    public static func write(_ value: [SkippedField], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSkippedField.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SkippedField] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SkippedField]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSkippedField.read(from: &buf))
         }
         return seq
     }
@@ -4340,6 +6168,32 @@ fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringSequenceString: FfiConverterRustBuffer {
+    public static func write(_ value: [String: [String]], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterSequenceString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: [String]] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: [String]]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterSequenceString.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
 
 public typealias DateTimeUtc = Date
 
@@ -4377,6 +6231,46 @@ public func FfiConverterTypeDateTimeUtc_lift(_ value: RustBuffer) throws -> Date
 #endif
 public func FfiConverterTypeDateTimeUtc_lower(_ value: DateTimeUtc) -> RustBuffer {
     return FfiConverterTypeDateTimeUtc.lower(value)
+}
+
+
+
+public typealias JsonValue = String
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJsonValue: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JsonValue {
+        return try FfiConverterString.read(from: &buf)
+    }
+
+    public static func write(_ value: JsonValue, into buf: inout [UInt8]) {
+        return FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> JsonValue {
+        return try FfiConverterString.lift(value)
+    }
+
+    public static func lower(_ value: JsonValue) -> RustBuffer {
+        return FfiConverterString.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJsonValue_lift(_ value: RustBuffer) throws -> JsonValue {
+    return try FfiConverterTypeJsonValue.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJsonValue_lower(_ value: JsonValue) -> RustBuffer {
+    return FfiConverterTypeJsonValue.lower(value)
 }
 
 
@@ -4497,6 +6391,46 @@ public func FfiConverterTypeSecretString_lift(_ value: RustBuffer) throws -> Sec
 #endif
 public func FfiConverterTypeSecretString_lower(_ value: SecretString) -> RustBuffer {
     return FfiConverterTypeSecretString.lower(value)
+}
+
+
+
+public typealias VariableValues = [String: [String]]
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVariableValues: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VariableValues {
+        return try FfiConverterDictionaryStringSequenceString.read(from: &buf)
+    }
+
+    public static func write(_ value: VariableValues, into buf: inout [UInt8]) {
+        return FfiConverterDictionaryStringSequenceString.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> VariableValues {
+        return try FfiConverterDictionaryStringSequenceString.lift(value)
+    }
+
+    public static func lower(_ value: VariableValues) -> RustBuffer {
+        return FfiConverterDictionaryStringSequenceString.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVariableValues_lift(_ value: RustBuffer) throws -> VariableValues {
+    return try FfiConverterTypeVariableValues.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVariableValues_lower(_ value: VariableValues) -> RustBuffer {
+    return FfiConverterTypeVariableValues.lower(value)
 }
 
 

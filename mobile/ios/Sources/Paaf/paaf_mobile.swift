@@ -611,9 +611,28 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func alerts(source: String?) async throws  -> [SourceAlerts]
     
     /**
+     * Writes a Grafana annotation now (org-wide, or on a dashboard and panel); journaled.
+     * Returns its id.
+     */
+    func annotate(source: String?, input: AnnotationInput) async throws  -> Int64
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */
     func cancel(actionId: Int64)  -> Bool
+    
+    /**
+     * A dashboard: its panels (those of collapsed rows too) and its variables resolved, for
+     * `view`: a range in Grafana syntax (the dashboard's own when `window` is null) and the
+     * variable values the user picked, by name (`["$__all"]` for All).
+     */
+    func dashboard(source: String?, uid: String, view: DashboardView) async throws  -> Dashboard
+    
+    /**
+     * Analyze: the dashboards of a Grafana source matching `query`, carrying every tag in
+     * `tags`, only the starred ones when `starred`.
+     */
+    func dashboards(source: String?, query: String?, tags: [String], starred: Bool) async throws  -> [DashboardHit]
     
     /**
      * Runs a command on the host; output bounded per stream.
@@ -650,6 +669,12 @@ public protocol PaafProtocol: AnyObject, Sendable {
      * The newest journal rows first, optionally only those on one target.
      */
     func journal(target: String?, limit: UInt32) throws  -> [ActionRecord]
+    
+    /**
+     * A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
+     * chart's pixel width), with min/max/last/mean; failed queries in `errors`.
+     */
+    func panelData(source: String?, uid: String, panelId: Int64, view: DashboardView, width: UInt32) async throws  -> PanelData
     
     /**
      * Connects without logging in and reports the host's key and what known_hosts says of it.
@@ -844,6 +869,26 @@ open func alerts(source: String?)async throws  -> [SourceAlerts]  {
 }
     
     /**
+     * Writes a Grafana annotation now (org-wide, or on a dashboard and panel); journaled.
+     * Returns its id.
+     */
+open func annotate(source: String?, input: AnnotationInput)async throws  -> Int64  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_annotate(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source),FfiConverterTypeAnnotationInput_lower(input)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_i64,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_i64,
+            freeFunc: ffi_paaf_mobile_rust_future_free_i64,
+            liftFunc: FfiConverterInt64.lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */
 open func cancel(actionId: Int64) -> Bool  {
@@ -854,6 +899,47 @@ open func cancel(actionId: Int64) -> Bool  {
         FfiConverterInt64.lower(actionId),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * A dashboard: its panels (those of collapsed rows too) and its variables resolved, for
+     * `view`: a range in Grafana syntax (the dashboard's own when `window` is null) and the
+     * variable values the user picked, by name (`["$__all"]` for All).
+     */
+open func dashboard(source: String?, uid: String, view: DashboardView)async throws  -> Dashboard  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_dashboard(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source),FfiConverterString.lower(uid),FfiConverterTypeDashboardView_lower(view)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeDashboard_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * Analyze: the dashboards of a Grafana source matching `query`, carrying every tag in
+     * `tags`, only the starred ones when `starred`.
+     */
+open func dashboards(source: String?, query: String?, tags: [String], starred: Bool)async throws  -> [DashboardHit]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_dashboards(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source),FfiConverterOptionString.lower(query),FfiConverterSequenceString.lower(tags),FfiConverterBool.lower(starred)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeDashboardHit.lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
 }
     
     /**
@@ -976,6 +1062,26 @@ open func journal(target: String?, limit: UInt32)throws  -> [ActionRecord]  {
         FfiConverterUInt32.lower(limit),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
+     * chart's pixel width), with min/max/last/mean; failed queries in `errors`.
+     */
+open func panelData(source: String?, uid: String, panelId: Int64, view: DashboardView, width: UInt32)async throws  -> PanelData  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_panel_data(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(source),FfiConverterString.lower(uid),FfiConverterInt64.lower(panelId),FfiConverterTypeDashboardView_lower(view),FfiConverterUInt32.lower(width)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePanelData_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
 }
     
     /**
@@ -2324,6 +2430,31 @@ fileprivate struct FfiConverterSequenceTypeBackendFlags: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDashboardHit: FfiConverterRustBuffer {
+    typealias SwiftType = [DashboardHit]
+
+    public static func write(_ value: [DashboardHit], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDashboardHit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DashboardHit] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DashboardHit]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDashboardHit.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHostStatus: FfiConverterRustBuffer {
     typealias SwiftType = [HostStatus]
 
@@ -2543,7 +2674,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_alerts() != 23466) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_annotate() != 5039) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_cancel() != 7407) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_dashboard() != 1920) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_dashboards() != 1447) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_exec() != 45202) {
@@ -2565,6 +2705,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_journal() != 27875) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_panel_data() != 22625) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() != 64126) {

@@ -1431,6 +1431,60 @@ public object FfiConverterTypeAlertView: FfiConverterRustBuffer<AlertView> {
 
 
 /**
+ * What to annotate, and where.
+ */
+data class AnnotationInput (
+    var `text`: kotlin.String
+    , 
+    var `tags`: List<kotlin.String>
+    , 
+    /**
+     * On this dashboard (and panel); org-wide when `None`.
+     */
+    var `dashboardUid`: kotlin.String?
+    , 
+    var `panelId`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAnnotationInput: FfiConverterRustBuffer<AnnotationInput> {
+    override fun read(buf: ByteBuffer): AnnotationInput {
+        return AnnotationInput(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AnnotationInput) = (
+            FfiConverterString.allocationSize(value.`text`) +
+            FfiConverterSequenceString.allocationSize(value.`tags`) +
+            FfiConverterOptionalString.allocationSize(value.`dashboardUid`) +
+            FfiConverterOptionalLong.allocationSize(value.`panelId`)
+    )
+
+    override fun write(value: AnnotationInput, buf: ByteBuffer) {
+            FfiConverterString.write(value.`text`, buf)
+            FfiConverterSequenceString.write(value.`tags`, buf)
+            FfiConverterOptionalString.write(value.`dashboardUid`, buf)
+            FfiConverterOptionalLong.write(value.`panelId`, buf)
+    }
+}
+
+
+
+/**
  * The flags of one service, or why they could not be read: one failing service never hides
  * the others.
  */
@@ -1472,6 +1526,297 @@ public object FfiConverterTypeBackendFlags: FfiConverterRustBuffer<BackendFlags>
             FfiConverterString.write(value.`backend`, buf)
             FfiConverterSequenceTypeFlag.write(value.`flags`, buf)
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * A dashboard opened for a time range: its panels and its variables resolved.
+ */
+data class Dashboard (
+    var `uid`: kotlin.String
+    , 
+    var `title`: kotlin.String
+    , 
+    var `url`: kotlin.String?
+    , 
+    var `slug`: kotlin.String
+    , 
+    var `folderTitle`: kotlin.String?
+    , 
+    var `range`: TimeRange
+    , 
+    var `panels`: List<Panel>
+    , 
+    var `variables`: List<ResolvedVariable>
+    , 
+    /**
+     * The data sources Grafana listed (`None` when the token may not list them).
+     */
+    var `datasources`: List<DataSourceInfo>?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDashboard: FfiConverterRustBuffer<Dashboard> {
+    override fun read(buf: ByteBuffer): Dashboard {
+        return Dashboard(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeTimeRange.read(buf),
+            FfiConverterSequenceTypePanel.read(buf),
+            FfiConverterSequenceTypeResolvedVariable.read(buf),
+            FfiConverterOptionalSequenceTypeDataSourceInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Dashboard) = (
+            FfiConverterString.allocationSize(value.`uid`) +
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterOptionalString.allocationSize(value.`url`) +
+            FfiConverterString.allocationSize(value.`slug`) +
+            FfiConverterOptionalString.allocationSize(value.`folderTitle`) +
+            FfiConverterTypeTimeRange.allocationSize(value.`range`) +
+            FfiConverterSequenceTypePanel.allocationSize(value.`panels`) +
+            FfiConverterSequenceTypeResolvedVariable.allocationSize(value.`variables`) +
+            FfiConverterOptionalSequenceTypeDataSourceInfo.allocationSize(value.`datasources`)
+    )
+
+    override fun write(value: Dashboard, buf: ByteBuffer) {
+            FfiConverterString.write(value.`uid`, buf)
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterOptionalString.write(value.`url`, buf)
+            FfiConverterString.write(value.`slug`, buf)
+            FfiConverterOptionalString.write(value.`folderTitle`, buf)
+            FfiConverterTypeTimeRange.write(value.`range`, buf)
+            FfiConverterSequenceTypePanel.write(value.`panels`, buf)
+            FfiConverterSequenceTypeResolvedVariable.write(value.`variables`, buf)
+            FfiConverterOptionalSequenceTypeDataSourceInfo.write(value.`datasources`, buf)
+    }
+}
+
+
+
+/**
+ * A dashboard found by search.
+ */
+data class DashboardHit (
+    var `uid`: kotlin.String
+    , 
+    var `title`: kotlin.String
+    , 
+    /**
+     * Relative URL (`/d/uid/slug`).
+     */
+    var `url`: kotlin.String
+    , 
+    var `tags`: List<kotlin.String>
+    , 
+    var `folderTitle`: kotlin.String?
+    , 
+    var `starred`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDashboardHit: FfiConverterRustBuffer<DashboardHit> {
+    override fun read(buf: ByteBuffer): DashboardHit {
+        return DashboardHit(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DashboardHit) = (
+            FfiConverterString.allocationSize(value.`uid`) +
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterSequenceString.allocationSize(value.`tags`) +
+            FfiConverterOptionalString.allocationSize(value.`folderTitle`) +
+            FfiConverterBoolean.allocationSize(value.`starred`)
+    )
+
+    override fun write(value: DashboardHit, buf: ByteBuffer) {
+            FfiConverterString.write(value.`uid`, buf)
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterSequenceString.write(value.`tags`, buf)
+            FfiConverterOptionalString.write(value.`folderTitle`, buf)
+            FfiConverterBoolean.write(value.`starred`, buf)
+    }
+}
+
+
+
+/**
+ * Which dashboard view: its time range (the dashboard's own when `None`) and variable values
+ * chosen by the user (e.g. an alert's `instance`), by name.
+ */
+data class DashboardView (
+    var `window`: TimeWindow?
+    , 
+    var `variables`: VariableValues
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDashboardView: FfiConverterRustBuffer<DashboardView> {
+    override fun read(buf: ByteBuffer): DashboardView {
+        return DashboardView(
+            FfiConverterOptionalTypeTimeWindow.read(buf),
+            FfiConverterTypeVariableValues.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DashboardView) = (
+            FfiConverterOptionalTypeTimeWindow.allocationSize(value.`window`) +
+            FfiConverterTypeVariableValues.allocationSize(value.`variables`)
+    )
+
+    override fun write(value: DashboardView, buf: ByteBuffer) {
+            FfiConverterOptionalTypeTimeWindow.write(value.`window`, buf)
+            FfiConverterTypeVariableValues.write(value.`variables`, buf)
+    }
+}
+
+
+
+/**
+ * A data source as `GET /api/datasources` lists it.
+ */
+data class DataSourceInfo (
+    var `uid`: kotlin.String
+    , 
+    var `name`: kotlin.String
+    , 
+    var `kind`: kotlin.String
+    , 
+    var `isDefault`: kotlin.Boolean
+    , 
+    var `jsonData`: JsonValue
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDataSourceInfo: FfiConverterRustBuffer<DataSourceInfo> {
+    override fun read(buf: ByteBuffer): DataSourceInfo {
+        return DataSourceInfo(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeJsonValue.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DataSourceInfo) = (
+            FfiConverterString.allocationSize(value.`uid`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterBoolean.allocationSize(value.`isDefault`) +
+            FfiConverterTypeJsonValue.allocationSize(value.`jsonData`)
+    )
+
+    override fun write(value: DataSourceInfo, buf: ByteBuffer) {
+            FfiConverterString.write(value.`uid`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterBoolean.write(value.`isDefault`, buf)
+            FfiConverterTypeJsonValue.write(value.`jsonData`, buf)
+    }
+}
+
+
+
+/**
+ * A data source as a dashboard names it: `{type, uid}` (the uid may be a `${var}`), or a legacy
+ * name string (`"Prometheus"`, `"$datasource"`), or nothing (the default data source).
+ */
+data class DatasourceRef (
+    var `uid`: kotlin.String?
+    , 
+    var `kind`: kotlin.String?
+    , 
+    /**
+     * Legacy form: a data source name or a variable holding one.
+     */
+    var `name`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDatasourceRef: FfiConverterRustBuffer<DatasourceRef> {
+    override fun read(buf: ByteBuffer): DatasourceRef {
+        return DatasourceRef(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DatasourceRef) = (
+            FfiConverterOptionalString.allocationSize(value.`uid`) +
+            FfiConverterOptionalString.allocationSize(value.`kind`) +
+            FfiConverterOptionalString.allocationSize(value.`name`)
+    )
+
+    override fun write(value: DatasourceRef, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`uid`, buf)
+            FfiConverterOptionalString.write(value.`kind`, buf)
+            FfiConverterOptionalString.write(value.`name`, buf)
     }
 }
 
@@ -1886,6 +2231,57 @@ public object FfiConverterTypeFlagTarget: FfiConverterRustBuffer<FlagTarget> {
 
 
 /**
+ * A panel's place on the 24-column grid (one row unit is 30 px).
+ */
+data class GridPos (
+    var `x`: kotlin.UInt
+    , 
+    var `y`: kotlin.UInt
+    , 
+    var `w`: kotlin.UInt
+    , 
+    var `h`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGridPos: FfiConverterRustBuffer<GridPos> {
+    override fun read(buf: ByteBuffer): GridPos {
+        return GridPos(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GridPos) = (
+            FfiConverterUInt.allocationSize(value.`x`) +
+            FfiConverterUInt.allocationSize(value.`y`) +
+            FfiConverterUInt.allocationSize(value.`w`) +
+            FfiConverterUInt.allocationSize(value.`h`)
+    )
+
+    override fun write(value: GridPos, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`x`, buf)
+            FfiConverterUInt.write(value.`y`, buf)
+            FfiConverterUInt.write(value.`w`, buf)
+            FfiConverterUInt.write(value.`h`, buf)
+    }
+}
+
+
+
+/**
  * A host to add, as a front-end collects it (a form, CLI flags, a mobile screen).
  */
 data class HostInput (
@@ -2186,6 +2582,264 @@ public object FfiConverterTypeOfferedKey: FfiConverterRustBuffer<OfferedKey> {
 
 
 /**
+ * One panel, wherever it sits in the dashboard.
+ */
+data class Panel (
+    var `id`: kotlin.Long
+    , 
+    /**
+     * Visualization type (`timeseries`, `stat`, `graph`, `singlestat`, `table`, …).
+     */
+    var `kind`: kotlin.String
+    , 
+    var `title`: kotlin.String
+    , 
+    /**
+     * Title of the row the panel is in (collapsed or not); `None` above the first row.
+     */
+    var `row`: kotlin.String?
+    , 
+    var `datasource`: DatasourceRef?
+    , 
+    var `targets`: List<PanelQuery>
+    , 
+    var `gridPos`: GridPos
+    , 
+    /**
+     * The panel's "min interval" (`interval`), e.g. `30s` or `$resolution`.
+     */
+    var `minInterval`: kotlin.String?
+    , 
+    var `maxDataPoints`: kotlin.UInt?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePanel: FfiConverterRustBuffer<Panel> {
+    override fun read(buf: ByteBuffer): Panel {
+        return Panel(
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeDatasourceRef.read(buf),
+            FfiConverterSequenceTypePanelQuery.read(buf),
+            FfiConverterTypeGridPos.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Panel) = (
+            FfiConverterLong.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterOptionalString.allocationSize(value.`row`) +
+            FfiConverterOptionalTypeDatasourceRef.allocationSize(value.`datasource`) +
+            FfiConverterSequenceTypePanelQuery.allocationSize(value.`targets`) +
+            FfiConverterTypeGridPos.allocationSize(value.`gridPos`) +
+            FfiConverterOptionalString.allocationSize(value.`minInterval`) +
+            FfiConverterOptionalUInt.allocationSize(value.`maxDataPoints`)
+    )
+
+    override fun write(value: Panel, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`id`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterOptionalString.write(value.`row`, buf)
+            FfiConverterOptionalTypeDatasourceRef.write(value.`datasource`, buf)
+            FfiConverterSequenceTypePanelQuery.write(value.`targets`, buf)
+            FfiConverterTypeGridPos.write(value.`gridPos`, buf)
+            FfiConverterOptionalString.write(value.`minInterval`, buf)
+            FfiConverterOptionalUInt.write(value.`maxDataPoints`, buf)
+    }
+}
+
+
+
+/**
+ * A panel's data for a time range.
+ */
+data class PanelData (
+    var `panelId`: kotlin.Long
+    , 
+    var `series`: List<PanelSeries>
+    , 
+    /**
+     * Queries that failed (or could not be sent), beside the series of those that worked.
+     */
+    var `errors`: List<QueryError>
+    , 
+    var `skipped`: List<SkippedField>
+    , 
+    var `fromMs`: kotlin.Long
+    , 
+    var `toMs`: kotlin.Long
+    , 
+    /**
+     * The `$__interval` the queries ran with.
+     */
+    var `intervalMs`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePanelData: FfiConverterRustBuffer<PanelData> {
+    override fun read(buf: ByteBuffer): PanelData {
+        return PanelData(
+            FfiConverterLong.read(buf),
+            FfiConverterSequenceTypePanelSeries.read(buf),
+            FfiConverterSequenceTypeQueryError.read(buf),
+            FfiConverterSequenceTypeSkippedField.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PanelData) = (
+            FfiConverterLong.allocationSize(value.`panelId`) +
+            FfiConverterSequenceTypePanelSeries.allocationSize(value.`series`) +
+            FfiConverterSequenceTypeQueryError.allocationSize(value.`errors`) +
+            FfiConverterSequenceTypeSkippedField.allocationSize(value.`skipped`) +
+            FfiConverterLong.allocationSize(value.`fromMs`) +
+            FfiConverterLong.allocationSize(value.`toMs`) +
+            FfiConverterLong.allocationSize(value.`intervalMs`)
+    )
+
+    override fun write(value: PanelData, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`panelId`, buf)
+            FfiConverterSequenceTypePanelSeries.write(value.`series`, buf)
+            FfiConverterSequenceTypeQueryError.write(value.`errors`, buf)
+            FfiConverterSequenceTypeSkippedField.write(value.`skipped`, buf)
+            FfiConverterLong.write(value.`fromMs`, buf)
+            FfiConverterLong.write(value.`toMs`, buf)
+            FfiConverterLong.write(value.`intervalMs`, buf)
+    }
+}
+
+
+
+/**
+ * One query of a panel (a dashboard's "target").
+ */
+data class PanelQuery (
+    var `refId`: kotlin.String
+    , 
+    /**
+     * The target's own data source (mixed panels), else the panel's applies.
+     */
+    var `datasource`: DatasourceRef?
+    , 
+    /**
+     * Hidden in the panel editor: Grafana does not run it.
+     */
+    var `hidden`: kotlin.Boolean
+    , 
+    /**
+     * The target as the dashboard holds it, sent back (interpolated) in `/api/ds/query`.
+     */
+    var `query`: JsonValue
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePanelQuery: FfiConverterRustBuffer<PanelQuery> {
+    override fun read(buf: ByteBuffer): PanelQuery {
+        return PanelQuery(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalTypeDatasourceRef.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeJsonValue.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PanelQuery) = (
+            FfiConverterString.allocationSize(value.`refId`) +
+            FfiConverterOptionalTypeDatasourceRef.allocationSize(value.`datasource`) +
+            FfiConverterBoolean.allocationSize(value.`hidden`) +
+            FfiConverterTypeJsonValue.allocationSize(value.`query`)
+    )
+
+    override fun write(value: PanelQuery, buf: ByteBuffer) {
+            FfiConverterString.write(value.`refId`, buf)
+            FfiConverterOptionalTypeDatasourceRef.write(value.`datasource`, buf)
+            FfiConverterBoolean.write(value.`hidden`, buf)
+            FfiConverterTypeJsonValue.write(value.`query`, buf)
+    }
+}
+
+
+
+/**
+ * One series of a panel, thinned to the width, with stats over all its points.
+ */
+data class PanelSeries (
+    var `series`: Series
+    , 
+    var `stats`: SeriesStats
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePanelSeries: FfiConverterRustBuffer<PanelSeries> {
+    override fun read(buf: ByteBuffer): PanelSeries {
+        return PanelSeries(
+            FfiConverterTypeSeries.read(buf),
+            FfiConverterTypeSeriesStats.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PanelSeries) = (
+            FfiConverterTypeSeries.allocationSize(value.`series`) +
+            FfiConverterTypeSeriesStats.allocationSize(value.`stats`)
+    )
+
+    override fun write(value: PanelSeries, buf: ByteBuffer) {
+            FfiConverterTypeSeries.write(value.`series`, buf)
+            FfiConverterTypeSeriesStats.write(value.`stats`, buf)
+    }
+}
+
+
+
+/**
  * A step with the journal action it belongs to and the time since the action started.
  */
 data class ProgressEvent (
@@ -2226,6 +2880,58 @@ public object FfiConverterTypeProgressEvent: FfiConverterRustBuffer<ProgressEven
             FfiConverterLong.write(value.`actionId`, buf)
             FfiConverterULong.write(value.`elapsedMs`, buf)
             FfiConverterTypeStep.write(value.`step`, buf)
+    }
+}
+
+
+
+/**
+ * A query (refId) that failed; the other queries' series are still returned.
+ */
+data class QueryError (
+    var `refId`: kotlin.String
+    , 
+    /**
+     * The per-query status Grafana reports (HTTP-like), when present.
+     */
+    var `status`: kotlin.UShort?
+    , 
+    /**
+     * Grafana's message for the failure (data source text; shown to the user as is).
+     */
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQueryError: FfiConverterRustBuffer<QueryError> {
+    override fun read(buf: ByteBuffer): QueryError {
+        return QueryError(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalUShort.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: QueryError) = (
+            FfiConverterString.allocationSize(value.`refId`) +
+            FfiConverterOptionalUShort.allocationSize(value.`status`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: QueryError, buf: ByteBuffer) {
+            FfiConverterString.write(value.`refId`, buf)
+            FfiConverterOptionalUShort.write(value.`status`, buf)
+            FfiConverterString.write(value.`message`, buf)
     }
 }
 
@@ -2382,6 +3088,97 @@ public object FfiConverterTypeRebootReport: FfiConverterRustBuffer<RebootReport>
 
 
 /**
+ * A template variable with its value settled.
+ */
+data class ResolvedVariable (
+    var `name`: kotlin.String
+    , 
+    var `label`: kotlin.String?
+    , 
+    var `kind`: VariableKind
+    , 
+    /**
+     * Selected values (data source variables: data source uids); `["$__all"]` with `is_all`.
+     */
+    var `values`: List<kotlin.String>
+    , 
+    var `isAll`: kotlin.Boolean
+    , 
+    /**
+     * Every option, as known.
+     */
+    var `options`: List<kotlin.String>
+    , 
+    var `multi`: kotlin.Boolean
+    , 
+    var `includeAll`: kotlin.Boolean
+    , 
+    var `allValue`: kotlin.String? = null 
+    , 
+    /**
+     * Why the value may not be what Grafana would show (options not loaded, a regex filter paaf
+     * cannot apply, …).
+     */
+    var `warning`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeResolvedVariable: FfiConverterRustBuffer<ResolvedVariable> {
+    override fun read(buf: ByteBuffer): ResolvedVariable {
+        return ResolvedVariable(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeVariableKind.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ResolvedVariable) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`label`) +
+            FfiConverterTypeVariableKind.allocationSize(value.`kind`) +
+            FfiConverterSequenceString.allocationSize(value.`values`) +
+            FfiConverterBoolean.allocationSize(value.`isAll`) +
+            FfiConverterSequenceString.allocationSize(value.`options`) +
+            FfiConverterBoolean.allocationSize(value.`multi`) +
+            FfiConverterBoolean.allocationSize(value.`includeAll`) +
+            FfiConverterOptionalString.allocationSize(value.`allValue`) +
+            FfiConverterOptionalString.allocationSize(value.`warning`)
+    )
+
+    override fun write(value: ResolvedVariable, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`label`, buf)
+            FfiConverterTypeVariableKind.write(value.`kind`, buf)
+            FfiConverterSequenceString.write(value.`values`, buf)
+            FfiConverterBoolean.write(value.`isAll`, buf)
+            FfiConverterSequenceString.write(value.`options`, buf)
+            FfiConverterBoolean.write(value.`multi`, buf)
+            FfiConverterBoolean.write(value.`includeAll`, buf)
+            FfiConverterOptionalString.write(value.`allValue`, buf)
+            FfiConverterOptionalString.write(value.`warning`, buf)
+    }
+}
+
+
+
+/**
  * One runbook found on a host.
  */
 data class Runbook (
@@ -2500,6 +3297,68 @@ public object FfiConverterTypeSeries: FfiConverterRustBuffer<Series> {
 
 
 /**
+ * Summary of a series, over its values that are not `None` or NaN (infinities count).
+ */
+data class SeriesStats (
+    var `min`: kotlin.Double?
+    , 
+    var `max`: kotlin.Double?
+    , 
+    /**
+     * The latest value that is not `None` or NaN (Grafana's "Last *").
+     */
+    var `last`: kotlin.Double?
+    , 
+    var `mean`: kotlin.Double?
+    , 
+    /**
+     * How many values counted.
+     */
+    var `count`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSeriesStats: FfiConverterRustBuffer<SeriesStats> {
+    override fun read(buf: ByteBuffer): SeriesStats {
+        return SeriesStats(
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SeriesStats) = (
+            FfiConverterOptionalDouble.allocationSize(value.`min`) +
+            FfiConverterOptionalDouble.allocationSize(value.`max`) +
+            FfiConverterOptionalDouble.allocationSize(value.`last`) +
+            FfiConverterOptionalDouble.allocationSize(value.`mean`) +
+            FfiConverterULong.allocationSize(value.`count`)
+    )
+
+    override fun write(value: SeriesStats, buf: ByteBuffer) {
+            FfiConverterOptionalDouble.write(value.`min`, buf)
+            FfiConverterOptionalDouble.write(value.`max`, buf)
+            FfiConverterOptionalDouble.write(value.`last`, buf)
+            FfiConverterOptionalDouble.write(value.`mean`, buf)
+            FfiConverterULong.write(value.`count`, buf)
+    }
+}
+
+
+
+/**
  * A silence (`GET <prefix>/silences`).
  */
 data class Silence (
@@ -2565,6 +3424,63 @@ public object FfiConverterTypeSilence: FfiConverterRustBuffer<Silence> {
             FfiConverterOptionalLong.write(value.`updatedAtMs`, buf)
             FfiConverterString.write(value.`createdBy`, buf)
             FfiConverterString.write(value.`comment`, buf)
+    }
+}
+
+
+
+/**
+ * A field of a frame that was not turned into a series, and why.
+ */
+data class SkippedField (
+    var `refId`: kotlin.String
+    , 
+    /**
+     * Position of the frame within its refId's frames.
+     */
+    var `frame`: kotlin.UInt
+    , 
+    /**
+     * The field's name (empty when the whole frame was skipped).
+     */
+    var `field`: kotlin.String
+    , 
+    var `reason`: SkipReason
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSkippedField: FfiConverterRustBuffer<SkippedField> {
+    override fun read(buf: ByteBuffer): SkippedField {
+        return SkippedField(
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeSkipReason.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SkippedField) = (
+            FfiConverterString.allocationSize(value.`refId`) +
+            FfiConverterUInt.allocationSize(value.`frame`) +
+            FfiConverterString.allocationSize(value.`field`) +
+            FfiConverterTypeSkipReason.allocationSize(value.`reason`)
+    )
+
+    override fun write(value: SkippedField, buf: ByteBuffer) {
+            FfiConverterString.write(value.`refId`, buf)
+            FfiConverterUInt.write(value.`frame`, buf)
+            FfiConverterString.write(value.`field`, buf)
+            FfiConverterTypeSkipReason.write(value.`reason`, buf)
     }
 }
 
@@ -2750,6 +3666,88 @@ public object FfiConverterTypeTextSample: FfiConverterRustBuffer<TextSample> {
     override fun write(value: TextSample, buf: ByteBuffer) {
             FfiConverterLong.write(value.`atMs`, buf)
             FfiConverterString.write(value.`text`, buf)
+    }
+}
+
+
+
+/**
+ * A resolved time range, in epoch milliseconds, `from_ms <= to_ms`.
+ */
+data class TimeRange (
+    var `fromMs`: kotlin.Long
+    , 
+    var `toMs`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTimeRange: FfiConverterRustBuffer<TimeRange> {
+    override fun read(buf: ByteBuffer): TimeRange {
+        return TimeRange(
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TimeRange) = (
+            FfiConverterLong.allocationSize(value.`fromMs`) +
+            FfiConverterLong.allocationSize(value.`toMs`)
+    )
+
+    override fun write(value: TimeRange, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`fromMs`, buf)
+            FfiConverterLong.write(value.`toMs`, buf)
+    }
+}
+
+
+
+/**
+ * The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
+ */
+data class TimeWindow (
+    var `from`: kotlin.String
+    , 
+    var `to`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTimeWindow: FfiConverterRustBuffer<TimeWindow> {
+    override fun read(buf: ByteBuffer): TimeWindow {
+        return TimeWindow(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TimeWindow) = (
+            FfiConverterString.allocationSize(value.`from`) +
+            FfiConverterString.allocationSize(value.`to`)
+    )
+
+    override fun write(value: TimeWindow, buf: ByteBuffer) {
+            FfiConverterString.write(value.`from`, buf)
+            FfiConverterString.write(value.`to`, buf)
     }
 }
 
@@ -3359,6 +4357,187 @@ public object FfiConverterTypeSilenceState: FfiConverterRustBuffer<SilenceState>
 
 
 /**
+ * Why a field was not turned into a series.
+ */
+sealed class SkipReason {
+    
+    /**
+     * A string, boolean, enum or other field: nothing to plot.
+     */
+    data class NotNumeric(
+        val `fieldType`: kotlin.String) : SkipReason()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A number field in a frame with no time field (a table or instant result).
+     */
+    object NoTimeField : SkipReason()
+    
+    
+    /**
+     * A second time field in a frame; the first one is the x axis.
+     */
+    object ExtraTimeField : SkipReason()
+    
+    
+    /**
+     * The schema names a field the data has no column for.
+     */
+    object MissingColumn : SkipReason()
+    
+    
+    /**
+     * The field's column and the time column differ in length.
+     */
+    data class LengthMismatch(
+        val `values`: kotlin.UInt, 
+        val `times`: kotlin.UInt) : SkipReason()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The time column holds something other than epoch milliseconds.
+     */
+    object BadTimeColumn : SkipReason()
+    
+    
+    /**
+     * A frame with data but no schema.
+     */
+    object NoSchema : SkipReason()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSkipReason : FfiConverterRustBuffer<SkipReason>{
+    override fun read(buf: ByteBuffer): SkipReason {
+        return when(buf.getInt()) {
+            1 -> SkipReason.NotNumeric(
+                FfiConverterString.read(buf),
+                )
+            2 -> SkipReason.NoTimeField
+            3 -> SkipReason.ExtraTimeField
+            4 -> SkipReason.MissingColumn
+            5 -> SkipReason.LengthMismatch(
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                )
+            6 -> SkipReason.BadTimeColumn
+            7 -> SkipReason.NoSchema
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: SkipReason): ULong = when(value) {
+        is SkipReason.NotNumeric -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`fieldType`)
+            )
+        }
+        is SkipReason.NoTimeField -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SkipReason.ExtraTimeField -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SkipReason.MissingColumn -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SkipReason.LengthMismatch -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`values`)
+                + FfiConverterUInt.allocationSize(value.`times`)
+            )
+        }
+        is SkipReason.BadTimeColumn -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SkipReason.NoSchema -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: SkipReason, buf: ByteBuffer) {
+        when(value) {
+            is SkipReason.NotNumeric -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`fieldType`, buf)
+                Unit
+            }
+            is SkipReason.NoTimeField -> {
+                buf.putInt(2)
+                Unit
+            }
+            is SkipReason.ExtraTimeField -> {
+                buf.putInt(3)
+                Unit
+            }
+            is SkipReason.MissingColumn -> {
+                buf.putInt(4)
+                Unit
+            }
+            is SkipReason.LengthMismatch -> {
+                buf.putInt(5)
+                FfiConverterUInt.write(value.`values`, buf)
+                FfiConverterUInt.write(value.`times`, buf)
+                Unit
+            }
+            is SkipReason.BadTimeColumn -> {
+                buf.putInt(6)
+                Unit
+            }
+            is SkipReason.NoSchema -> {
+                buf.putInt(7)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * One step of a long action, in the order a verified reboot goes through them.
  */
 sealed class Step {
@@ -3677,6 +4856,230 @@ public object FfiConverterTypeTargetHealth: FfiConverterRustBuffer<TargetHealth>
 
 
 
+/**
+ * What kind of template variable.
+ */
+sealed class VariableKind {
+    
+    object Query : VariableKind()
+    
+    
+    object Custom : VariableKind()
+    
+    
+    object Constant : VariableKind()
+    
+    
+    object Interval : VariableKind()
+    
+    
+    object Textbox : VariableKind()
+    
+    
+    object Datasource : VariableKind()
+    
+    
+    object Adhoc : VariableKind()
+    
+    
+    data class Other(
+        val v1: kotlin.String) : VariableKind()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVariableKind : FfiConverterRustBuffer<VariableKind>{
+    override fun read(buf: ByteBuffer): VariableKind {
+        return when(buf.getInt()) {
+            1 -> VariableKind.Query
+            2 -> VariableKind.Custom
+            3 -> VariableKind.Constant
+            4 -> VariableKind.Interval
+            5 -> VariableKind.Textbox
+            6 -> VariableKind.Datasource
+            7 -> VariableKind.Adhoc
+            8 -> VariableKind.Other(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: VariableKind): ULong = when(value) {
+        is VariableKind.Query -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VariableKind.Custom -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VariableKind.Constant -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VariableKind.Interval -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VariableKind.Textbox -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VariableKind.Datasource -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VariableKind.Adhoc -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is VariableKind.Other -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.v1)
+            )
+        }
+    }
+
+    override fun write(value: VariableKind, buf: ByteBuffer) {
+        when(value) {
+            is VariableKind.Query -> {
+                buf.putInt(1)
+                Unit
+            }
+            is VariableKind.Custom -> {
+                buf.putInt(2)
+                Unit
+            }
+            is VariableKind.Constant -> {
+                buf.putInt(3)
+                Unit
+            }
+            is VariableKind.Interval -> {
+                buf.putInt(4)
+                Unit
+            }
+            is VariableKind.Textbox -> {
+                buf.putInt(5)
+                Unit
+            }
+            is VariableKind.Datasource -> {
+                buf.putInt(6)
+                Unit
+            }
+            is VariableKind.Adhoc -> {
+                buf.putInt(7)
+                Unit
+            }
+            is VariableKind.Other -> {
+                buf.putInt(8)
+                FfiConverterString.write(value.v1, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUShort: FfiConverterRustBuffer<kotlin.UShort?> {
+    override fun read(buf: ByteBuffer): kotlin.UShort? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUShort.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UShort?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUShort.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UShort?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUShort.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
 
 /**
  * @suppress
@@ -3841,6 +5244,38 @@ public object FfiConverterOptionalTypeActionRecord: FfiConverterRustBuffer<Actio
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeDatasourceRef: FfiConverterRustBuffer<DatasourceRef?> {
+    override fun read(buf: ByteBuffer): DatasourceRef? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeDatasourceRef.read(buf)
+    }
+
+    override fun allocationSize(value: DatasourceRef?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeDatasourceRef.allocationSize(value)
+        }
+    }
+
+    override fun write(value: DatasourceRef?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeDatasourceRef.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeErrorInfo: FfiConverterRustBuffer<ErrorInfo?> {
     override fun read(buf: ByteBuffer): ErrorInfo? {
         if (buf.get().toInt() == 0) {
@@ -3905,6 +5340,38 @@ public object FfiConverterOptionalTypeTextSample: FfiConverterRustBuffer<TextSam
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeTimeWindow: FfiConverterRustBuffer<TimeWindow?> {
+    override fun read(buf: ByteBuffer): TimeWindow? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTimeWindow.read(buf)
+    }
+
+    override fun allocationSize(value: TimeWindow?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTimeWindow.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TimeWindow?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTimeWindow.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePhase: FfiConverterRustBuffer<Phase?> {
     override fun read(buf: ByteBuffer): Phase? {
         if (buf.get().toInt() == 0) {
@@ -3959,6 +5426,38 @@ public object FfiConverterOptionalTypeSecretInput: FfiConverterRustBuffer<Secret
         } else {
             buf.put(1)
             FfiConverterTypeSecretInput.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalSequenceTypeDataSourceInfo: FfiConverterRustBuffer<List<DataSourceInfo>?> {
+    override fun read(buf: ByteBuffer): List<DataSourceInfo>? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterSequenceTypeDataSourceInfo.read(buf)
+    }
+
+    override fun allocationSize(value: List<DataSourceInfo>?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterSequenceTypeDataSourceInfo.allocationSize(value)
+        }
+    }
+
+    override fun write(value: List<DataSourceInfo>?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterSequenceTypeDataSourceInfo.write(value, buf)
         }
     }
 }
@@ -4085,6 +5584,34 @@ public object FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer<List<Ale
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeDataSourceInfo: FfiConverterRustBuffer<List<DataSourceInfo>> {
+    override fun read(buf: ByteBuffer): List<DataSourceInfo> {
+        val len = buf.getInt()
+        return List<DataSourceInfo>(len) {
+            FfiConverterTypeDataSourceInfo.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DataSourceInfo>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDataSourceInfo.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DataSourceInfo>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDataSourceInfo.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeFlag: FfiConverterRustBuffer<List<Flag>> {
     override fun read(buf: ByteBuffer): List<Flag> {
         val len = buf.getInt()
@@ -4169,6 +5696,146 @@ public object FfiConverterSequenceTypeMatcher: FfiConverterRustBuffer<List<Match
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypePanel: FfiConverterRustBuffer<List<Panel>> {
+    override fun read(buf: ByteBuffer): List<Panel> {
+        val len = buf.getInt()
+        return List<Panel>(len) {
+            FfiConverterTypePanel.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Panel>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePanel.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Panel>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePanel.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePanelQuery: FfiConverterRustBuffer<List<PanelQuery>> {
+    override fun read(buf: ByteBuffer): List<PanelQuery> {
+        val len = buf.getInt()
+        return List<PanelQuery>(len) {
+            FfiConverterTypePanelQuery.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PanelQuery>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePanelQuery.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PanelQuery>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePanelQuery.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePanelSeries: FfiConverterRustBuffer<List<PanelSeries>> {
+    override fun read(buf: ByteBuffer): List<PanelSeries> {
+        val len = buf.getInt()
+        return List<PanelSeries>(len) {
+            FfiConverterTypePanelSeries.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PanelSeries>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePanelSeries.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PanelSeries>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePanelSeries.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeQueryError: FfiConverterRustBuffer<List<QueryError>> {
+    override fun read(buf: ByteBuffer): List<QueryError> {
+        val len = buf.getInt()
+        return List<QueryError>(len) {
+            FfiConverterTypeQueryError.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<QueryError>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeQueryError.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<QueryError>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeQueryError.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeResolvedVariable: FfiConverterRustBuffer<List<ResolvedVariable>> {
+    override fun read(buf: ByteBuffer): List<ResolvedVariable> {
+        val len = buf.getInt()
+        return List<ResolvedVariable>(len) {
+            FfiConverterTypeResolvedVariable.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ResolvedVariable>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeResolvedVariable.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ResolvedVariable>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeResolvedVariable.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeSeries: FfiConverterRustBuffer<List<Series>> {
     override fun read(buf: ByteBuffer): List<Series> {
         val len = buf.getInt()
@@ -4187,6 +5854,34 @@ public object FfiConverterSequenceTypeSeries: FfiConverterRustBuffer<List<Series
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeSeries.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSkippedField: FfiConverterRustBuffer<List<SkippedField>> {
+    override fun read(buf: ByteBuffer): List<SkippedField> {
+        val len = buf.getInt()
+        return List<SkippedField>(len) {
+            FfiConverterTypeSkippedField.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SkippedField>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSkippedField.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SkippedField>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSkippedField.write(it, buf)
         }
     }
 }
@@ -4260,8 +5955,52 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
 
 
 
+
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringSequenceString: FfiConverterRustBuffer<Map<kotlin.String, List<kotlin.String>>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, List<kotlin.String>> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, List<kotlin.String>>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterSequenceString.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, List<kotlin.String>>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterSequenceString.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, List<kotlin.String>>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterSequenceString.write(v, buf)
+        }
+    }
+}
+
+
+
 public typealias DateTimeUtc = java.time.Instant
 public typealias FfiConverterTypeDateTimeUtc = FfiConverterTimestamp
+
+
+
+public typealias JsonValue = kotlin.String
+public typealias FfiConverterTypeJsonValue = FfiConverterString
 
 
 
@@ -4277,4 +6016,9 @@ public typealias FfiConverterTypePathBuf = FfiConverterString
 
 public typealias SecretString = kotlin.String
 public typealias FfiConverterTypeSecretString = FfiConverterString
+
+
+
+public typealias VariableValues = Map<kotlin.String, List<kotlin.String>>
+public typealias FfiConverterTypeVariableValues = FfiConverterMapStringSequenceString
 

@@ -32,14 +32,22 @@ import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
 import dev.paaf.core.About
 import dev.paaf.core.ActionRecord
+import dev.paaf.core.AnnotationInput
 import dev.paaf.core.BackendFlags
 import dev.paaf.core.Confirmation
+import dev.paaf.core.Dashboard
+import dev.paaf.core.DashboardHit
+import dev.paaf.core.DashboardView
 import dev.paaf.core.ErrorCode
 import dev.paaf.core.ExecOutput
 import dev.paaf.core.FfiConverterTypeAbout
 import dev.paaf.core.FfiConverterTypeActionRecord
+import dev.paaf.core.FfiConverterTypeAnnotationInput
 import dev.paaf.core.FfiConverterTypeBackendFlags
 import dev.paaf.core.FfiConverterTypeConfirmation
+import dev.paaf.core.FfiConverterTypeDashboard
+import dev.paaf.core.FfiConverterTypeDashboardHit
+import dev.paaf.core.FfiConverterTypeDashboardView
 import dev.paaf.core.FfiConverterTypeErrorCode
 import dev.paaf.core.FfiConverterTypeExecOutput
 import dev.paaf.core.FfiConverterTypeFlagChange
@@ -49,6 +57,7 @@ import dev.paaf.core.FfiConverterTypeHostInput
 import dev.paaf.core.FfiConverterTypeHostStatus
 import dev.paaf.core.FfiConverterTypeHostSummary
 import dev.paaf.core.FfiConverterTypeOfferedKey
+import dev.paaf.core.FfiConverterTypePanelData
 import dev.paaf.core.FfiConverterTypePhase
 import dev.paaf.core.FfiConverterTypeProgressEvent
 import dev.paaf.core.FfiConverterTypeQueryResult
@@ -64,6 +73,7 @@ import dev.paaf.core.HostInput
 import dev.paaf.core.HostStatus
 import dev.paaf.core.HostSummary
 import dev.paaf.core.OfferedKey
+import dev.paaf.core.PanelData
 import dev.paaf.core.Phase
 import dev.paaf.core.ProgressEvent
 import dev.paaf.core.QueryResult
@@ -82,8 +92,12 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.suspendCancellableCoroutine
 import dev.paaf.core.RustBuffer as RustBufferAbout
 import dev.paaf.core.RustBuffer as RustBufferActionRecord
+import dev.paaf.core.RustBuffer as RustBufferAnnotationInput
 import dev.paaf.core.RustBuffer as RustBufferBackendFlags
 import dev.paaf.core.RustBuffer as RustBufferConfirmation
+import dev.paaf.core.RustBuffer as RustBufferDashboard
+import dev.paaf.core.RustBuffer as RustBufferDashboardHit
+import dev.paaf.core.RustBuffer as RustBufferDashboardView
 import dev.paaf.core.RustBuffer as RustBufferErrorCode
 import dev.paaf.core.RustBuffer as RustBufferExecOutput
 import dev.paaf.core.RustBuffer as RustBufferFlagChange
@@ -93,6 +107,7 @@ import dev.paaf.core.RustBuffer as RustBufferHostInput
 import dev.paaf.core.RustBuffer as RustBufferHostStatus
 import dev.paaf.core.RustBuffer as RustBufferHostSummary
 import dev.paaf.core.RustBuffer as RustBufferOfferedKey
+import dev.paaf.core.RustBuffer as RustBufferPanelData
 import dev.paaf.core.RustBuffer as RustBufferPhase
 import dev.paaf.core.RustBuffer as RustBufferProgressEvent
 import dev.paaf.core.RustBuffer as RustBufferQueryResult
@@ -807,7 +822,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_alerts(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_annotate(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_cancel(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_dashboard(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_dashboards(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_exec(
     ): Int
@@ -822,6 +843,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_paaf_mobile_checksum_method_paaf_hosts(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_journal(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_panel_data(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_probe_host_key(
     ): Int
@@ -902,8 +925,14 @@ internal object UniffiLib {
     ): RustBufferHostSummary.ByValue
     external fun uniffi_paaf_mobile_fn_method_paaf_alerts(`ptr`: Long,`source`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_annotate(`ptr`: Long,`source`: RustBuffer.ByValue,`input`: RustBufferAnnotationInput.ByValue,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_cancel(`ptr`: Long,`actionId`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_paaf_mobile_fn_method_paaf_dashboard(`ptr`: Long,`source`: RustBuffer.ByValue,`uid`: RustBuffer.ByValue,`view`: RustBufferDashboardView.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_dashboards(`ptr`: Long,`source`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,`tags`: RustBuffer.ByValue,`starred`: Byte,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_exec(`ptr`: Long,`name`: RustBuffer.ByValue,`command`: RustBuffer.ByValue,`confirmation`: RustBufferConfirmation.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_expire_silence(`ptr`: Long,`source`: RustBuffer.ByValue,`id`: RustBuffer.ByValue,
@@ -918,6 +947,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_paaf_journal(`ptr`: Long,`target`: RustBuffer.ByValue,`limit`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_paaf_panel_data(`ptr`: Long,`source`: RustBuffer.ByValue,`uid`: RustBuffer.ByValue,`panelId`: Long,`view`: RustBufferDashboardView.ByValue,`width`: Int,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_probe_host_key(`ptr`: Long,`name`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_query(`ptr`: Long,`source`: RustBuffer.ByValue,`expr`: RustBuffer.ByValue,`from`: RustBuffer.ByValue,`to`: RustBuffer.ByValue,`points`: Int,
@@ -1104,7 +1135,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_alerts() and 0xFFFF) != 23466) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_annotate() and 0xFFFF) != 5039) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_cancel() and 0xFFFF) != 7407) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_dashboard() and 0xFFFF) != 1920) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_dashboards() and 0xFFFF) != 1447) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_exec() and 0xFFFF) != 45202) {
@@ -1126,6 +1166,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_journal() and 0xFFFF) != 27875) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_panel_data() and 0xFFFF) != 22625) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() and 0xFFFF) != 64126) {
@@ -1689,9 +1732,28 @@ public interface PaafInterface {
     suspend fun `alerts`(`source`: kotlin.String?): List<SourceAlerts>
     
     /**
+     * Writes a Grafana annotation now (org-wide, or on a dashboard and panel); journaled.
+     * Returns its id.
+     */
+    suspend fun `annotate`(`source`: kotlin.String?, `input`: AnnotationInput): kotlin.Long
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */
     fun `cancel`(`actionId`: kotlin.Long): kotlin.Boolean
+    
+    /**
+     * A dashboard: its panels (those of collapsed rows too) and its variables resolved, for
+     * `view`: a range in Grafana syntax (the dashboard's own when `window` is null) and the
+     * variable values the user picked, by name (`["$__all"]` for All).
+     */
+    suspend fun `dashboard`(`source`: kotlin.String?, `uid`: kotlin.String, `view`: DashboardView): Dashboard
+    
+    /**
+     * Analyze: the dashboards of a Grafana source matching `query`, carrying every tag in
+     * `tags`, only the starred ones when `starred`.
+     */
+    suspend fun `dashboards`(`source`: kotlin.String?, `query`: kotlin.String?, `tags`: List<kotlin.String>, `starred`: kotlin.Boolean): List<DashboardHit>
     
     /**
      * Runs a command on the host; output bounded per stream.
@@ -1728,6 +1790,12 @@ public interface PaafInterface {
      * The newest journal rows first, optionally only those on one target.
      */
     fun `journal`(`target`: kotlin.String?, `limit`: kotlin.UInt): List<ActionRecord>
+    
+    /**
+     * A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
+     * chart's pixel width), with min/max/last/mean; failed queries in `errors`.
+     */
+    suspend fun `panelData`(`source`: kotlin.String?, `uid`: kotlin.String, `panelId`: kotlin.Long, `view`: DashboardView, `width`: kotlin.UInt): PanelData
     
     /**
      * Connects without logging in and reports the host's key and what known_hosts says of it.
@@ -1973,6 +2041,33 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
 
     
     /**
+     * Writes a Grafana annotation now (org-wide, or on a dashboard and panel); journaled.
+     * Returns its id.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `annotate`(`source`: kotlin.String?, `input`: AnnotationInput) : kotlin.Long {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_annotate(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+        FfiConverterTypeAnnotationInput.lower(`input`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_i64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_i64(future, continuation) },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_i64(future) },
+        // lift function
+        { FfiConverterLong.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */override fun `cancel`(`actionId`: kotlin.Long): kotlin.Boolean {
             return FfiConverterBoolean.lift(
@@ -1987,6 +2082,64 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
     )
     }
     
+
+    
+    /**
+     * A dashboard: its panels (those of collapsed rows too) and its variables resolved, for
+     * `view`: a range in Grafana syntax (the dashboard's own when `window` is null) and the
+     * variable values the user picked, by name (`["$__all"]` for All).
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `dashboard`(`source`: kotlin.String?, `uid`: kotlin.String, `view`: DashboardView) : Dashboard {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_dashboard(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+        FfiConverterString.lower(`uid`),
+        FfiConverterTypeDashboardView.lower(`view`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferDashboard.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeDashboard.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Analyze: the dashboards of a Grafana source matching `query`, carrying every tag in
+     * `tags`, only the starred ones when `starred`.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `dashboards`(`source`: kotlin.String?, `query`: kotlin.String?, `tags`: List<kotlin.String>, `starred`: kotlin.Boolean) : List<DashboardHit> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_dashboards(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+        FfiConverterOptionalString.lower(`query`),
+        FfiConverterSequenceString.lower(`tags`),
+        FfiConverterBoolean.lower(`starred`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeDashboardHit.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -2154,6 +2307,36 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
     )
     }
     
+
+    
+    /**
+     * A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
+     * chart's pixel width), with min/max/last/mean; failed queries in `errors`.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `panelData`(`source`: kotlin.String?, `uid`: kotlin.String, `panelId`: kotlin.Long, `view`: DashboardView, `width`: kotlin.UInt) : PanelData {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_panel_data(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`source`),
+        FfiConverterString.lower(`uid`),
+        FfiConverterLong.lower(`panelId`),
+        FfiConverterTypeDashboardView.lower(`view`),
+        FfiConverterUInt.lower(`width`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferPanelData.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePanelData.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -4082,6 +4265,34 @@ public object FfiConverterSequenceTypeBackendFlags: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeDashboardHit: FfiConverterRustBuffer<List<DashboardHit>> {
+    override fun read(buf: ByteBuffer): List<DashboardHit> {
+        val len = buf.getInt()
+        return List<DashboardHit>(len) {
+            FfiConverterTypeDashboardHit.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DashboardHit>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDashboardHit.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DashboardHit>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDashboardHit.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeHostStatus: FfiConverterRustBuffer<List<HostStatus>> {
     override fun read(buf: ByteBuffer): List<HostStatus> {
         val len = buf.getInt()
@@ -4243,6 +4454,16 @@ public object FfiConverterSequenceTypeTarget: FfiConverterRustBuffer<List<Target
         }
     }
 }
+
+
+
+
+
+
+
+
+
+
 
 
 
