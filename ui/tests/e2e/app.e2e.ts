@@ -672,6 +672,9 @@ describe('fix: cloud servers', () => {
     await expect(cancelled.getAttribute('data-code')).resolves.toBe('cancelled');
     expect((await calls('cancel_action')).map((c) => c.args)).toEqual([{ actionId: d.cloud.actionId }]);
     expect((await calls('server_power'))[0].args).toMatchObject({ action: 'reboot' });
+  });
+});
+
 describe('analyze: Grafana dashboards', () => {
   it('search → open → panels drawn at their width with stats; a failing query shows its code beside the good one', async () => {
     const { page, calls } = await open({ hash: '#/analyze' });

@@ -92,6 +92,7 @@ async function serverPower(args: Record<string, unknown>): Promise<PowerOutcome>
       seen: [...new Set(states.map(([s]) => s))],
       polls: states.length,
       elapsed_ms: (states.length - 1) * 5000,
+      verified: null,
     };
   } finally {
     channel.end();
