@@ -1677,6 +1677,74 @@ timeout_secs = 900
     }
 
     #[test]
+    fn every_cloud_type_names_the_keys_it_misses() {
+        let cases = [
+            ("aws", "regions = [\"eu-west-1\"]", "an access key"),
+            ("aws", "", "its regions"),
+            ("gcp", "regions = [\"europe-west1-b\"]", "its project id"),
+            (
+                "gcp",
+                "project = \"p\"\nregions = [\"europe-west1-b\"]",
+                "a service-account JSON key",
+            ),
+            ("azure", "tenant_id = \"t\"", "an app registration"),
+            ("digitalocean", "", "its API token"),
+            ("hetzner", "", "its API token"),
+            ("linode", "", "its API token"),
+            ("vultr", "", "its API token"),
+            ("scaleway", "token = \"env:S\"", "the zones to list"),
+            ("ovh", "application_key = \"k\"", "API credentials"),
+            ("proxmox", "token = \"env:P\"", "its URL"),
+            (
+                "proxmox",
+                "endpoint = \"https://pve:8006\"\ntoken = \"env:P\"",
+                "an API token",
+            ),
+            ("rebootx", "token = \"env:R\"", "secret path prefix"),
+        ];
+        for (kind, keys, missing) in cases {
+            let text = format!("[[clouds]]\nname = \"c\"\ntype = \"{kind}\"\n{keys}\n");
+            let msg = parse(&text).unwrap_err().to_string();
+            assert!(
+                msg.contains(missing) && msg.contains("add "),
+                "{kind}: {msg}"
+            );
+        }
+        let ok = "[[clouds]]\nname = \"k8s\"\ntype = \"kubernetes\"\nregions = [\"shop\"]\n";
+        assert_eq!(parse(ok).unwrap().clouds[0].kind, CloudKind::Kubernetes);
+        let msg = parse("[[clouds]]\nname = \"c\"\ntype = \"ibm\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("unknown type `ibm`") && msg.contains("\"hetzner\""),
+            "{msg}"
+        );
+        let msg = parse("[[clouds]]\nname = \"c\"\ntype = \"hetzner\"\ntoken = \"abc123\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("keyring:") && !msg.contains("abc123"), "{msg}");
+    }
+
+    #[test]
+    fn a_host_names_its_cloud_server_as_account_slash_server() {
+        let host = |link: &str| {
+            format!(
+                "[[hosts]]\nname = \"web-1\"\naddress = \"10.0.0.1\"\nuser = \"ops\"\nauth = {{ type = \"agent\" }}\nserver = \"{link}\"\n"
+            )
+        };
+        let c = parse(&host("prod/i-0abc")).unwrap();
+        assert_eq!(
+            c.hosts[0].server,
+            Some(("prod".to_string(), "i-0abc".to_string()))
+        );
+        let msg = parse(&host("i-0abc")).unwrap_err().to_string();
+        assert!(
+            msg.contains("ACCOUNT/SERVER") && msg.contains("line 6"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn the_readme_example_config_is_valid() {
         let readme = include_str!("../../README.md");
         let start = readme
@@ -1685,7 +1753,11 @@ timeout_secs = 900
             + 8;
         let len = readme[start..].find("```").unwrap();
         let c = parse(&readme[start..start + len]).unwrap();
-        assert_eq!(c.hosts.len(), 2);
+        assert_eq!(c.hosts.len(), 3);
+        assert_eq!(
+            c.host("web-3").unwrap().server,
+            Some(("prod".to_string(), "i-0123456789abcdef0".to_string()))
+        );
         assert_eq!(
             c.host("db-1").unwrap().reboot.boot_timeout,
             Duration::from_secs(900)

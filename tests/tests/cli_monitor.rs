@@ -69,6 +69,21 @@ fn alerts_query_targets_and_a_silence_through_the_cli() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains(RULE) && text.contains("page"), "{text}");
 
+    // Both targets scraped at least once (the rule can fire before the node exporter's first
+    // scrape), so that the range query below has a series for each.
+    let start = Instant::now();
+    while json(&world, &["query", "up", "--instant"])["series"]
+        .as_array()
+        .map_or(0, Vec::len)
+        < 2
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the node exporter was never scraped"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
     // A range query: every series has points and stats in the table.
     let result = json(
         &world,
