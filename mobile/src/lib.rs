@@ -386,6 +386,12 @@ impl Paaf {
 #[cfg(feature = "cloud")]
 #[uniffi::export]
 impl Paaf {
+    /// The server list of the last full listing, with when it was read (none before the
+    /// first): what the app shows at once on start while `servers` asks the clouds again.
+    pub fn cached_servers(&self) -> Option<paaf_core::cloud::cache::CachedInventory> {
+        self.core.cached_servers()
+    }
+
     /// Every server of every cloud account (or only `account`), read concurrently; an account
     /// or region that fails is an error row beside the others.
     pub async fn servers(

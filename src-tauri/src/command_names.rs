@@ -30,6 +30,7 @@ pub const ALL: &[&str] = &[
     "dashboard",
     "panel_data",
     "annotate",
+    "cached_servers",
     "servers",
     "server_power",
 ];

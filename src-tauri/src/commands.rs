@@ -1,6 +1,7 @@
 //! Tauri commands: each converts its arguments, calls the core facade, converts the result.
 //! Errors reach the UI as `{code, message}` (`ErrorInfo`), never as bare strings.
 
+use paaf_core::cloud::cache::CachedInventory;
 use paaf_core::cloud::{Inventory, PowerAction, PowerOutcome};
 use paaf_core::config::HostInput;
 use paaf_core::flags::{FlagFilter, FlagState};
@@ -285,6 +286,13 @@ pub async fn annotate(
     input: AnnotationInput,
 ) -> Reply<i64> {
     paaf.annotate(source.as_deref(), &input).await.map_err(info)
+}
+
+/// Fix: the server list of the last full listing, with its age (none before the first), to
+/// show at once while `servers` asks the clouds again.
+#[tauri::command]
+pub fn cached_servers(paaf: State<'_, Paaf>) -> Option<CachedInventory> {
+    paaf.cached_servers()
 }
 
 /// Fix: every server of every cloud account (or only `account`); a failing account or region

@@ -50,6 +50,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::dashboard,
         commands::panel_data,
         commands::annotate,
+        commands::cached_servers,
         commands::servers,
         commands::server_power,
     ])

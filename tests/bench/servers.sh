@@ -4,7 +4,9 @@
 #   list     5,000 EC2 instances (one region, five DescribeInstances pages of 1,000):
 #            `paaf servers --json` vs `aws ec2 describe-instances --output json`, both
 #            against one moto_server on 127.0.0.1 (tests/peers/moto.sh), alternating run by
-#            run (tests/bench/alternate.py), --runs N samples each; goal: paaf/aws <= 0.5
+#            run (tests/bench/alternate.py), --runs N samples each; goal: paaf/aws <= 0.5.
+#            moto's own time to serve the pages is in both; the client CPU time (user + sys
+#            of each tool's process) shows the tools' own work apart from it
 #   cached   `paaf servers --cached` with 10,000 servers in its cache: the time from the
 #            process start to its first byte of output, and to its exit (median of --runs);
 #            goal: first output < 50 ms
@@ -125,6 +127,24 @@ read -r p_med a_med ratio _ < <(python3 "$here/alternate.py" --runs "$runs" --wa
   "$paaf" --config "$work/paaf.toml" servers --json ::: \
   "$aws" ec2 describe-instances --endpoint-url "$url" --output json)
 
+# The client's own work, apart from moto's time to serve: CPU time (user + sys) of each
+# tool's process for the same listing, median of 3.
+cpu_time='
+import resource, statistics, subprocess, sys
+def cpu(argv):
+    times = []
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+    return statistics.median(times)
+split = sys.argv.index(":::")
+print(f"{cpu(sys.argv[1:split]):.0f} {cpu(sys.argv[split + 1:]):.0f}")
+'
+read -r p_cpu a_cpu < <(python3 -c "$cpu_time" "$paaf" --config "$work/paaf.toml" servers --json ::: \
+  "$aws" ec2 describe-instances --endpoint-url "$url" --output json)
+
 # A cache of 10,000 servers beside the journal (the file `paaf servers` writes), then the
 # time to the first byte of `paaf servers --cached` and to its exit.
 python3 - "$work/servers-cache.json" "$CACHED_SERVERS" <<'PY'
@@ -165,7 +185,9 @@ verdict() {
 }
 printf '%-36s %12s %12s %8s\n' "scenario" "paaf" "aws" "ratio"
 printf '%-36s %9s ms %9s ms %8s\n' "list $INSTANCES instances" "$p_med" "$a_med" "$ratio"
+printf '%-36s %9s ms %9s ms %8s\n' "  client CPU time (user + sys)" "$p_cpu" "$a_cpu" \
+  "$(python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.3f}")' "$p_cpu" "$a_cpu")"
 printf '%-36s %9s ms\n' "cached $CACHED_SERVERS: first output" "$first_ms"
 printf '%-36s %9s ms\n' "cached $CACHED_SERVERS: whole table" "$exit_ms"
-echo "bench servers list: paaf $p_med ms, aws $a_med ms, ratio $ratio (goal <= $LIST_GOAL): $(verdict "$ratio" '<=' "$LIST_GOAL")"
+echo "bench servers list: paaf $p_med ms, aws $a_med ms, ratio $ratio (goal <= $LIST_GOAL): $(verdict "$ratio" '<=' "$LIST_GOAL"); client CPU paaf $p_cpu ms, aws $a_cpu ms"
 echo "bench servers cached first output: $first_ms ms for $CACHED_SERVERS servers, whole table $exit_ms ms (goal < $CACHED_GOAL_MS ms): $(verdict "$first_ms" '<' "$CACHED_GOAL_MS")"

@@ -13,8 +13,11 @@ use std::path::{Path, PathBuf};
 
 /// A server list as it was at `fetched_at_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CachedInventory {
     /// When the clouds answered, in ms since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub fetched_at_ms: i64,
     pub servers: Vec<Server>,
 }

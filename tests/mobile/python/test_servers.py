@@ -2,6 +2,7 @@
 to their end, against a real moto_server (an in-memory AWS EC2)."""
 
 import threading
+import time
 
 import pytest
 
@@ -40,8 +41,13 @@ def test_servers_of_two_regions_and_an_account_that_fails_as_a_row(moto):
     store.entries["aws-prod"] = "moto-accepts-any-secret"
     broken = '[[clouds]]\nname = "staging"\ntype = "aws"\nregions = ["eu-west-1"]\naccess_key_id = "AKID2"\nsecret_access_key = "keyring:aws-staging"\n'
     p, _, _ = open_paaf(store, ec2_config(moto, broken))
+    assert p.cached_servers() is None  # nothing listed yet
 
     inventory = run(p.servers(None))
+    # The full listing is cached: shown at once on the next start, with when it was read.
+    cached = p.cached_servers()
+    assert [s.id for s in cached.servers] == [s.id for s in inventory.servers]
+    assert abs(cached.fetched_at_ms - time.time() * 1000) < 60_000
     mine = {s.name: s for s in inventory.servers if s.name in ("py-web-1", "py-batch-1")}
     assert (mine["py-web-1"].id, mine["py-web-1"].region) == (web, "eu-west-1")
     assert (mine["py-batch-1"].id, mine["py-batch-1"].region) == (batch, "us-east-1")

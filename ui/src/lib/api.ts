@@ -29,6 +29,7 @@ import type { OfferedKey } from './bindings/OfferedKey';
 import type { ProgressEvent } from './bindings/ProgressEvent';
 import type { RebootReport } from './bindings/RebootReport';
 import type { Runbook } from './bindings/Runbook';
+import type { CachedInventory } from './bindings/CachedInventory';
 import type { Inventory } from './bindings/Inventory';
 import type { PowerAction } from './bindings/PowerAction';
 import type { PowerOutcome } from './bindings/PowerOutcome';
@@ -156,6 +157,7 @@ export const annotate = (input: AnnotationInput, source: string | null = null) =
 // Fix: cloud servers.
 
 /** Every server of every cloud account (an account or region that failed is an error row). */
+export const cachedServers = () => call<CachedInventory | null>('cached_servers');
 export const servers = (account: string | null = null) => call<Inventory>('servers', { account });
 
 /** A power action followed until the provider reports the target state; every read goes to `onProgress`. */

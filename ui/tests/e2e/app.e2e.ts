@@ -564,6 +564,23 @@ describe('alert: silences', () => {
 });
 
 describe('fix: cloud servers', () => {
+  it('shows the cached list with its age at once, and keeps it when the fresh listing fails', async () => {
+    const d = defaultScenario();
+    const cachedServer = d.cloud.inventory.servers[0];
+    const { page } = await open({
+      hash: '#/cloud',
+      scenario: {
+        cloud: { ...d.cloud, cached: { fetched_at_ms: Date.now() - 5 * 60_000, servers: [cachedServer] } },
+        failing: { servers: { code: 'unreachable', message: 'aws "prod", eu-west-1: could not connect' } },
+      },
+    });
+    await page.getByTestId('cloud-cached').waitFor();
+    await expect(page.getByTestId('cloud-cached').textContent()).resolves.toMatch(/Cached 5 min/);
+    await expect(page.getByTestId('cloud-server').count()).resolves.toBe(1);
+    await expect(page.getByTestId('cloud-server').getAttribute('data-name')).resolves.toBe(cachedServer.name);
+    await expect(page.getByTestId('error').getAttribute('data-code')).resolves.toBe('unreachable');
+  });
+
   it('is reached from the Fix step; lists every server with an account that failed as a row with its code; search filters', async () => {
     const { page } = await open();
     await page.getByTestId('nav-fix').click();

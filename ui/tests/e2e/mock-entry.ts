@@ -237,6 +237,8 @@ mockIPC(async (cmd, payload) => {
       found.state = 'expired';
       return null;
     }
+    case 'cached_servers':
+      return scenario.cloud.cached ?? null;
     case 'servers':
       return scenario.cloud.inventory;
     case 'server_power':

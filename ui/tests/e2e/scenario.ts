@@ -18,6 +18,7 @@ import type { Silence } from '../../src/lib/bindings/Silence';
 import type { SourceAlerts } from '../../src/lib/bindings/SourceAlerts';
 import type { Target } from '../../src/lib/bindings/Target';
 import type { Step } from '../../src/lib/bindings/Step';
+import type { CachedInventory } from '../../src/lib/bindings/CachedInventory';
 import type { Inventory } from '../../src/lib/bindings/Inventory';
 import type { Server } from '../../src/lib/bindings/Server';
 import type { ServerStatus } from '../../src/lib/bindings/ServerStatus';
@@ -56,6 +57,8 @@ export interface Scenario {
   silenceId: string;
   /** Fix: cloud servers; server_power streams `states` (one read each), then ends in the target state or `err`. */
   cloud: {
+    /** The last list `cached_servers` gives (none by default). */
+    cached?: CachedInventory | null;
     inventory: Inventory;
     actionId: number;
     intervalMs: number;
