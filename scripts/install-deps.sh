@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Secrets: keyutils, gnome-keyring and dbus for the Secret Service tests.
 # Desktop: WebKitGTK and friends for Tauri, Xvfb + WebKitWebDriver for the real-window tests,
 # Chromium for the UI tests, imagemagick for screenshots.
-# Bench: python3 for the alternating runner.
+# Bench: python3 for the alternating runner. TLS tests: openssl (a test server with its own CA).
 # Monitoring peers: Prometheus, node exporter, Alertmanager. Flags peer: PostgreSQL for Unleash.
 # Mobile bindings on the JVM: JNA and JUnit 4 (kotlinc comes from npm, see tests/mobile/kotlin).
 # (The peer scripts in tests/peers install their own packages too, when run alone.)
@@ -21,7 +21,7 @@ PACKAGES=(
   xvfb xauth webkit2gtk-driver chromium imagemagick
   openssh-server openssh-client sudo util-linux mount procps
   keyutils gnome-keyring dbus dbus-x11
-  python3 python3-venv x11-utils ca-certificates
+  python3 python3-venv x11-utils ca-certificates openssl
   prometheus prometheus-node-exporter prometheus-alertmanager postgresql
   libjna-java junit4 default-jre-headless
 )

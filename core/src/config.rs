@@ -92,6 +92,9 @@ pub struct CloudConfig {
     /// the context in it (default: its current context).
     pub kubeconfig: Option<String>,
     pub context: Option<String>,
+    /// A PEM file of the certificate authorities to trust for this account's API instead of
+    /// the system's (a Proxmox cluster's own CA, whose default certificate is self-signed).
+    pub ca_file: Option<PathBuf>,
     #[serde(with = "secs")]
     pub timeout: Duration,
 }
@@ -388,6 +391,7 @@ struct RawCloud {
     token_id: Option<Spanned<String>>,
     kubeconfig: Option<Spanned<String>>,
     context: Option<Spanned<String>>,
+    ca_file: Option<Spanned<String>>,
     timeout_secs: Option<Spanned<u64>>,
 }
 
@@ -1113,6 +1117,14 @@ fn validate_cloud(src: &Source, raw: RawCloud) -> Result<CloudConfig> {
         token_id: text(&raw.token_id),
         kubeconfig: text(&raw.kubeconfig),
         context: text(&raw.context),
+        ca_file: text(&raw.ca_file).map(|f| {
+            // Relative to the config's folder, like the journal.
+            let p = expand_home(&f);
+            match src.path.parent() {
+                Some(dir) if p.is_relative() => dir.join(p),
+                _ => p,
+            }
+        }),
         timeout: positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_API_TIMEOUT),

@@ -571,3 +571,106 @@ async fn a_429_while_following_a_task_is_waited_for() {
         .unwrap();
     assert!(started.elapsed() >= Duration::from_secs(1));
 }
+
+/// A real TLS server (`openssl s_server -www`, which answers any GET with an HTML status page)
+/// whose certificate is its own, as a Proxmox node's default one is
+/// (https://pve.proxmox.com/wiki/Certificate_Management): refused against the system's CAs,
+/// trusted through `ca_file` — the HTML it answers is then a malformed response, proof that
+/// the TLS handshake passed.
+#[tokio::test]
+async fn a_cluster_with_its_own_certificate_is_trusted_through_ca_file_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("pve.pem"), dir.path().join("pve.key"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=pve1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (scripts/install-deps.sh installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = std::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "s_server never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let account = |ca: Option<&std::path::Path>| {
+        Proxmox::connect(
+            "lab",
+            &format!("https://127.0.0.1:{port}"),
+            TOKEN_ID,
+            SecretString::from(SECRET),
+            &[],
+            limits(),
+        )
+        .unwrap()
+        .trusting(ca)
+        .unwrap()
+    };
+
+    let refused = account(None).list().await;
+    let trusted = account(Some(&cert)).list().await;
+    let missing = Proxmox::connect(
+        "lab",
+        &format!("https://127.0.0.1:{port}"),
+        TOKEN_ID,
+        SecretString::from(SECRET),
+        &[],
+        limits(),
+    )
+    .unwrap()
+    .trusting(Some(&dir.path().join("nope.pem")))
+    .unwrap_err();
+    server.kill().unwrap();
+    let _ = server.wait();
+
+    let code = |inv: &paaf_core::cloud::Inventory| inv.errors[0].error.code;
+    assert_eq!(
+        code(&refused),
+        ErrorCode::Unreachable,
+        "{:?}",
+        refused.errors
+    );
+    assert_eq!(
+        code(&trusted),
+        ErrorCode::MalformedResponse,
+        "{:?}",
+        trusted.errors
+    );
+    assert_eq!(missing.code(), ErrorCode::InvalidInput);
+    assert!(missing.to_string().contains("pve-root-ca.pem"), "{missing}");
+    for inv in [&refused, &trusted] {
+        assert!(!format!("{:?}", inv.errors).contains(SECRET));
+    }
+}

@@ -28,7 +28,9 @@ use super::{
 use crate::config::CloudConfig;
 use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
-use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service, path_segment};
+use crate::http::{
+    HttpAuth, HttpFailure, Limits, Request, Retry, Service, TlsConfig, path_segment,
+};
 use crate::secrets::SecretStore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -120,7 +122,29 @@ impl Proxmox {
             secret,
             &config.regions,
             Limits::with_timeout(config.timeout),
-        )
+        )?
+        .trusting(config.ca_file.as_deref())
+    }
+
+    /// Trusts the certificate authorities of the PEM file `ca_file` (the cluster's own CA:
+    /// Proxmox's default certificate is self-signed) instead of the system's; `None` keeps
+    /// the system's.
+    pub fn trusting(mut self, ca_file: Option<&std::path::Path>) -> Result<Proxmox> {
+        let Some(path) = ca_file else {
+            return Ok(self);
+        };
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::invalid(format!(
+                "proxmox \"{}\": cannot read ca_file {} ({e}); copy the cluster's CA there (on a node: /etc/pve/pve-root-ca.pem)",
+                self.name,
+                path.display()
+            ))
+        })?;
+        self.service = self.service.with_tls(&TlsConfig {
+            ca_pem: Some(pem),
+            identity: None,
+        })?;
+        Ok(self)
     }
 
     /// The cluster at `endpoint` (`https://pve.example.com:8006`, without `/api2/json`), with
