@@ -16,6 +16,8 @@ cd "$(dirname "$0")/.."
 command -v cargo-ndk >/dev/null || { echo "cargo-ndk missing: cargo install cargo-ndk" >&2; exit 1; }
 [ -n "${ANDROID_NDK_HOME:-}" ] || { echo "set ANDROID_NDK_HOME to the NDK" >&2; exit 1; }
 
+# shellcheck source=mobile/phone-flags.sh
+source mobile/phone-flags.sh
 cargo ndk \
   -t aarch64-linux-android -t armv7-linux-androideabi -t x86_64-linux-android \
   --platform "${ANDROID_API:-24}" \

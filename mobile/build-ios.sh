@@ -14,6 +14,9 @@ esac
 cd "$(dirname "$0")/.."
 target_dir=${CARGO_TARGET_DIR:-target}
 
+# C code (OpenSSL, SQLite, libssh2) optimized for size; unwind tables stay (Apple requires
+# them), see mobile/phone-flags.sh for the Android builds.
+export CFLAGS="${CFLAGS:+$CFLAGS }-Os"
 targets=(aarch64-apple-ios aarch64-apple-ios-sim)
 for target in "${targets[@]}"; do
   cargo build --profile mobile --locked -p paaf-mobile --features vendored-openssl --target "$target"

@@ -57,7 +57,10 @@ size_line() { # size_line LABEL FILE
   }'
 }
 
-# The release profile strips symbols (Cargo.toml [profile.release] strip = true).
+# The release profile strips symbols (Cargo.toml [profile.release] strip = true); the flags
+# are the Android builds' (mobile/phone-flags.sh).
+# shellcheck source=mobile/phone-flags.sh
+source mobile/phone-flags.sh
 echo "building the library, profile mobile (system OpenSSL)" >&2
 cargo build --quiet --locked --profile mobile -p paaf-mobile
 lib=$CARGO_TARGET_DIR/mobile/libpaaf_mobile.so

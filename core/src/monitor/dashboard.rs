@@ -762,7 +762,7 @@ pub fn filter_options(
     }
     let written = interpolate(filter, scope, DefaultFormat::Regex);
     let (pattern, global) = js_regex(&written)?;
-    let re = regex::Regex::new(&pattern)
+    let re = regex_lite::Regex::new(&pattern)
         .map_err(|e| format!("regex `{filter}` is not one paaf can apply: {e}"))?;
     let mut out: Vec<String> = Vec::new();
     let mut push = |v: &str| {
@@ -771,7 +771,7 @@ pub fn filter_options(
         }
     };
     for option in &options {
-        let matches: Vec<regex::Captures> = if global {
+        let matches: Vec<regex_lite::Captures> = if global {
             re.captures_iter(option).collect()
         } else {
             re.captures(option).into_iter().collect()
