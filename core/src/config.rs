@@ -1,7 +1,8 @@
 //! The TOML config: loading with errors that name file, line and fix; editing that keeps comments.
 
 use crate::error::{Error, Result};
-use crate::secrets::SecretRef;
+use crate::secrets::{SecretRef, SecretStore};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -97,6 +98,27 @@ pub struct CloudConfig {
     pub ca_file: Option<PathBuf>,
     #[serde(with = "secs")]
     pub timeout: Duration,
+}
+
+impl CloudConfig {
+    /// One of this account's secrets (`reference`, the config key `key`), read from `secrets`;
+    /// a key the entry lacks is an error naming it. (The config check already requires the
+    /// keys of each type: this is for accounts built from a `CloudConfig` made otherwise.)
+    pub fn secret(
+        &self,
+        reference: Option<&SecretRef>,
+        key: &str,
+        secrets: &dyn SecretStore,
+    ) -> Result<SecretString> {
+        reference
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{} account `{}` has no {key}: add {key} = \"keyring:NAME\"",
+                    self.kind, self.name
+                ))
+            })?
+            .resolve(secrets)
+    }
 }
 
 /// The cloud providers paaf speaks to.
@@ -1735,6 +1757,31 @@ timeout_secs = 900
             .unwrap_err()
             .to_string();
         assert!(msg.contains("keyring:") && !msg.contains("abc123"), "{msg}");
+    }
+
+    #[test]
+    fn an_account_secret_is_read_from_the_store_or_its_missing_key_named() {
+        let c =
+            parse("[[clouds]]\nname = \"k8s\"\ntype = \"kubernetes\"\ntoken = \"keyring:k8s\"\n")
+                .unwrap();
+        let account = &c.clouds[0];
+        let store = crate::secrets::MemoryStore::default();
+        let e = account
+            .secret(account.token.as_ref(), "token", &store)
+            .unwrap_err();
+        assert!(e.to_string().contains("paaf secret set k8s"), "{e}");
+        store.set("k8s", &SecretString::from("t0ken")).unwrap();
+        let token = account
+            .secret(account.token.as_ref(), "token", &store)
+            .unwrap();
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&token), "t0ken");
+        let e = account
+            .secret(account.client_secret.as_ref(), "client_secret", &store)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "kubernetes account `k8s` has no client_secret: add client_secret = \"keyring:NAME\""
+        );
     }
 
     #[test]

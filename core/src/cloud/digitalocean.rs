@@ -106,16 +106,7 @@ impl DigitalOcean {
     /// The account of a `digitalocean` `[[clouds]]` entry, at DigitalOcean's API unless it
     /// names an `endpoint`.
     pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<DigitalOcean> {
-        let token = config
-            .token
-            .as_ref()
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "digitalocean account `{}` has no API token: add token = \"keyring:NAME\"",
-                    config.name
-                ))
-            })?
-            .resolve(secrets)?;
+        let token = config.secret(config.token.as_ref(), "token", secrets)?;
         DigitalOcean::connect(
             &config.name,
             config.endpoint.as_deref().unwrap_or(DEFAULT_URL),

@@ -131,11 +131,11 @@ impl Ec2 {
     /// access key are there).
     pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Ec2> {
         let missing = || Error::invalid(format!("aws account `{}` has no access key", config.name));
-        let secret_access_key = config
-            .secret_access_key
-            .as_ref()
-            .ok_or_else(missing)?
-            .resolve(secrets)?;
+        let secret_access_key = config.secret(
+            config.secret_access_key.as_ref(),
+            "secret_access_key",
+            secrets,
+        )?;
         let session_token = config
             .session_token
             .as_ref()

@@ -105,16 +105,7 @@ impl Hetzner {
     /// The account of a `hetzner` `[[clouds]]` entry: its token resolved from `secrets`, at
     /// `endpoint` or Hetzner's own API.
     pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Hetzner> {
-        let token = config
-            .token
-            .as_ref()
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "hetzner account `{}` has no API token: add token = \"keyring:NAME\"",
-                    config.name
-                ))
-            })?
-            .resolve(secrets)?;
+        let token = config.secret(config.token.as_ref(), "token", secrets)?;
         Hetzner::connect(
             &config.name,
             config.endpoint.as_deref().unwrap_or(DEFAULT_URL),

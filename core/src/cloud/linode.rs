@@ -93,16 +93,7 @@ impl Linode {
     /// The account of a `linode` `[[clouds]]` entry, at Linode's API unless it names an
     /// `endpoint`.
     pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Linode> {
-        let token = config
-            .token
-            .as_ref()
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "linode account `{}` has no API token: add token = \"keyring:NAME\"",
-                    config.name
-                ))
-            })?
-            .resolve(secrets)?;
+        let token = config.secret(config.token.as_ref(), "token", secrets)?;
         Linode::connect(
             &config.name,
             config.endpoint.as_deref().unwrap_or(DEFAULT_URL),

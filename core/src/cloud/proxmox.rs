@@ -104,11 +104,7 @@ impl Proxmox {
     pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Proxmox> {
         let missing =
             |what: &str| Error::invalid(format!("proxmox account `{}` has no {what}", config.name));
-        let secret = config
-            .token
-            .as_ref()
-            .ok_or_else(|| missing("token"))?
-            .resolve(secrets)?;
+        let secret = config.secret(config.token.as_ref(), "token", secrets)?;
         Proxmox::connect(
             &config.name,
             config

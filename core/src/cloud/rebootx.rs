@@ -108,16 +108,7 @@ impl RebootX {
                 config.name
             ))
         })?;
-        let api_key = config
-            .token
-            .as_ref()
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "rebootx account `{}` has no token: set it to a reference to the server's API key",
-                    config.name
-                ))
-            })?
-            .resolve(secrets)?;
+        let api_key = config.secret(config.token.as_ref(), "token", secrets)?;
         RebootX::connect(
             &config.name,
             endpoint,

@@ -91,16 +91,7 @@ impl Scaleway {
     /// The account of a `scaleway` `[[clouds]]` entry: its secret key resolved from
     /// `secrets`, at `endpoint` or Scaleway's own API.
     pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Scaleway> {
-        let token = config
-            .token
-            .as_ref()
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "scaleway account `{}` has no secret key: add token = \"keyring:NAME\"",
-                    config.name
-                ))
-            })?
-            .resolve(secrets)?;
+        let token = config.secret(config.token.as_ref(), "token", secrets)?;
         Scaleway::connect(
             &config.name,
             config.endpoint.as_deref().unwrap_or(DEFAULT_URL),

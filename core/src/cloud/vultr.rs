@@ -91,16 +91,7 @@ impl Vultr {
     /// The account of a `vultr` `[[clouds]]` entry, at Vultr's API unless it names an
     /// `endpoint`.
     pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Vultr> {
-        let key = config
-            .token
-            .as_ref()
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "vultr account `{}` has no API key: add token = \"keyring:NAME\"",
-                    config.name
-                ))
-            })?
-            .resolve(secrets)?;
+        let key = config.secret(config.token.as_ref(), "token", secrets)?;
         Vultr::connect(
             &config.name,
             config.endpoint.as_deref().unwrap_or(DEFAULT_URL),
