@@ -67,7 +67,7 @@ lib=$CARGO_TARGET_DIR/mobile/libpaaf_mobile.so
 sizes=("$(size_line "system OpenSSL, linked dynamically" "$lib")")
 if [ -n "$vendored" ]; then
   echo "building the library, profile mobile, with OpenSSL inside (vendored-openssl)" >&2
-  vendored_dir=$CARGO_TARGET_DIR/bench-mobile-vendored
+  vendored_dir=$CARGO_TARGET_DIR/phone # the same build as scripts/test.sh tests
   cargo build --quiet --locked --profile mobile -p paaf-mobile --features vendored-openssl \
     --target-dir "$vendored_dir"
   sizes+=("$(size_line "vendored OpenSSL, as on Android and iOS" "$vendored_dir/mobile/libpaaf_mobile.so")")

@@ -7,7 +7,8 @@
 #   tests/mobile/python/run.sh [PYTEST ARGS...]     e.g. -k reboot, -x
 #
 # Env: CARGO_TARGET_DIR (default ~/.cache/paaf-target), PAAF_TOOLS_DIR (the venv; default
-# ~/.cache/paaf-tools). Run as root (the sshd test hosts need it).
+# ~/.cache/paaf-tools), PAAF_MOBILE_LIB (test this built library with the checked-in bindings
+# instead of building one). Run as root (the sshd test hosts need it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -27,17 +28,24 @@ if ! cmp -s "$here/requirements.txt" "$venv/requirements.txt" 2>/dev/null; then
   cp "$here/requirements.txt" "$venv/requirements.txt"
 fi
 
-# With the optional `cloud` feature (the servers calls, tested against moto), and so with
-# Python bindings generated from that library here: the checked-in ones match the default
-# build the phone apps ship (scripts/mobile-bindings.sh --check verifies them).
-(cd "$repo" && cargo build --quiet --locked -p paaf-mobile -p paaf-uniffi-bindgen --features paaf-mobile/cloud)
 pkg=$(mktemp -d)
 trap 'rm -rf "$pkg"' EXIT
 mkdir "$pkg/paaf"
-cp "$repo/mobile/python/paaf/__init__.py" "$pkg/paaf/"
-"$CARGO_TARGET_DIR/debug/uniffi-bindgen" generate "$CARGO_TARGET_DIR/debug/libpaaf_mobile.so" \
-  --language python --out-dir "$pkg/paaf" -n >/dev/null
-cp "$CARGO_TARGET_DIR/debug/libpaaf_mobile.so" "$pkg/paaf/"
+if [ -n "${PAAF_MOBILE_LIB:-}" ]; then
+  # A library built elsewhere (the phones' build, see scripts/test.sh) with the checked-in
+  # bindings of the default build: no `cloud`, so not test_servers.py.
+  cp "$repo"/mobile/python/paaf/*.py "$pkg/paaf/"
+  cp "$PAAF_MOBILE_LIB" "$pkg/paaf/libpaaf_mobile.so"
+else
+  # With the optional `cloud` feature (the servers calls, tested against moto), and so with
+  # Python bindings generated from that library here: the checked-in ones match the default
+  # build the phone apps ship (scripts/mobile-bindings.sh --check verifies them).
+  (cd "$repo" && cargo build --quiet --locked -p paaf-mobile -p paaf-uniffi-bindgen --features paaf-mobile/cloud)
+  cp "$repo/mobile/python/paaf/__init__.py" "$pkg/paaf/"
+  "$CARGO_TARGET_DIR/debug/uniffi-bindgen" generate "$CARGO_TARGET_DIR/debug/libpaaf_mobile.so" \
+    --language python --out-dir "$pkg/paaf" -n >/dev/null
+  cp "$CARGO_TARGET_DIR/debug/libpaaf_mobile.so" "$pkg/paaf/"
+fi
 
 cd "$here"
 PYTHONPATH="$pkg:$here" "$venv/bin/python" -m pytest -p no:cacheprovider --timeout 120 "$@"
