@@ -15,6 +15,8 @@ use serde::de::DeserializeOwned;
 use std::fmt;
 use std::time::Duration;
 
+pub(crate) mod oauth;
+
 pub use reqwest::Method;
 pub use reqwest::header::HeaderMap;
 

@@ -41,7 +41,9 @@ use crate::config::CloudConfig;
 use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Request, Response, Retry, Service, retry_after};
+use crate::http::{
+    HttpAuth, HttpFailure, Limits, Request, Response, Retry, Service, oauth, retry_after,
+};
 use crate::secrets::SecretStore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -550,11 +552,9 @@ impl Azure {
             HttpAuth::Bearer(token),
             self.limits.clone(),
         )?;
-        // Refreshed a minute early (or at 90 % of a short lifetime).
-        let margin = Duration::from_secs(60).min(expires_in / 10);
         *session = Some(Session {
             api: api.clone(),
-            refresh_at: Instant::now() + expires_in.saturating_sub(margin),
+            refresh_at: oauth::refresh_at(expires_in),
         });
         Ok(api)
     }
@@ -575,28 +575,16 @@ impl Azure {
             Ok(response) => response,
             Err(failure) => return Err(self.token_failure(&failure)),
         };
-        let token: TokenResponse = response.json(self.login.name())?;
-        if token.access_token.trim().is_empty() {
-            return Err(Error::MalformedResponse {
-                what: self.login.name().to_string(),
-                reason: "it returned an empty access_token".into(),
-            });
-        }
-        let expires_in = Duration::from_secs(token.expires_in.unwrap_or(3600).max(1));
-        Ok((SecretString::from(token.access_token), expires_in))
+        oauth::access_token(&response, self.login.name(), || {
+            "it returned an empty access_token".into()
+        })
     }
 
     fn token_failure(&self, failure: &HttpFailure) -> Error {
         if !matches!(failure.status, 400 | 401 | 403) {
             return self.login.status_error(failure);
         }
-        let said = failure
-            .json::<TokenError>()
-            .map(|e| match (e.error, e.error_description) {
-                (Some(e), Some(d)) => format!("{e}: {d}"),
-                (e, d) => e.or(d).unwrap_or_default(),
-            })
-            .unwrap_or_else(|| failure.body.clone());
+        let said = oauth::error_said(&failure.full_body).unwrap_or_else(|| failure.body.clone());
         // Entra ID's description runs on with trace and correlation ids: its first line says it.
         let said: String = self
             .redact(said.lines().next().unwrap_or_default())
@@ -779,22 +767,6 @@ fn action_in(message: &str) -> Option<String> {
 }
 
 // ---- ARM's JSON, as much of it as paaf reads (unknown fields are skipped) ----
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
-/// Entra ID's error: `{error, error_description, error_codes, …}`.
-#[derive(Deserialize)]
-struct TokenError {
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -42,7 +42,9 @@ use super::{
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
+use crate::http::{
+    HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service, oauth,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
@@ -125,22 +127,6 @@ fn looks_like_uuid(s: &str) -> bool {
             .iter()
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
-/// Auth0's error body: `{error, error_description}`.
-#[derive(Deserialize)]
-struct TokenError {
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -257,12 +243,9 @@ impl DevCycle {
             },
             self.limits.clone(),
         )?;
-        // Refreshed a minute early (or at 90 % of a short lifetime): a token that expires
-        // mid-request costs a 401 and a second round trip.
-        let margin = Duration::from_secs(60).min(expires_in / 10);
         *session = Some(Session {
             api: api.clone(),
-            refresh_at: Instant::now() + expires_in.saturating_sub(margin),
+            refresh_at: oauth::refresh_at(expires_in),
             generation,
         });
         Ok((api, generation))
@@ -300,26 +283,14 @@ impl DevCycle {
             Ok(response) => response,
             Err(failure) => return Err(self.token_failure(&failure, subject)),
         };
-        let token: TokenResponse = response.json(self.service_name())?;
-        if token.access_token.trim().is_empty() {
-            return Err(Error::MalformedResponse {
-                what: self.service_name().to_string(),
-                reason: format!("its token endpoint returned an empty access_token ({subject})"),
-            });
-        }
-        let expires_in = Duration::from_secs(token.expires_in.unwrap_or(3600).max(1));
-        Ok((SecretString::from(token.access_token), expires_in))
+        oauth::access_token(&response, self.service_name(), || {
+            format!("its token endpoint returned an empty access_token ({subject})")
+        })
     }
 
     fn token_failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
         let body = self.redact_secret(&failure.body);
-        let said = serde_json::from_str::<TokenError>(&body)
-            .ok()
-            .and_then(|e| match (e.error, e.error_description) {
-                (Some(e), Some(d)) => Some(format!("{e}: {d}")),
-                (e, d) => e.or(d),
-            })
-            .unwrap_or_else(|| body.clone());
+        let said = oauth::error_said(&body).unwrap_or_else(|| body.clone());
         let service = self.service_name().to_string();
         match failure.status {
             400 | 401 | 403 => Error::Service {

@@ -1,0 +1,97 @@
+//! What every OAuth 2.0 client of paaf shares (DevCycle's API client, GCP's service account,
+//! Azure's app registration): reading a token endpoint's answer (RFC 6749 §5.1), its error
+//! body in words (§5.2), and when to fetch the next token.
+
+use super::Response;
+use crate::error::{Error, Result};
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+
+/// The lifetime of a token whose answer does not give `expires_in`.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct TokenError {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// The access token of a token endpoint's success answer and how long it lives; an empty
+/// token is a malformed response whose reason `empty` gives.
+pub(crate) fn access_token(
+    response: &Response,
+    service: &str,
+    empty: impl FnOnce() -> String,
+) -> Result<(SecretString, Duration)> {
+    let token: TokenResponse = response.json(service)?;
+    if token.access_token.trim().is_empty() {
+        return Err(Error::MalformedResponse {
+            what: service.to_string(),
+            reason: empty(),
+        });
+    }
+    let lifetime = token
+        .expires_in
+        .map_or(DEFAULT_LIFETIME, |s| Duration::from_secs(s.max(1)));
+    Ok((SecretString::from(token.access_token), lifetime))
+}
+
+/// An error body `{error, error_description}` in words (`error: description`, or the one
+/// there is); `None` when the body says neither.
+pub(crate) fn error_said(body: &str) -> Option<String> {
+    let e: TokenError = serde_json::from_str(body).ok()?;
+    match (e.error, e.error_description) {
+        (Some(e), Some(d)) => Some(format!("{e}: {d}")),
+        (e, d) => e.or(d),
+    }
+}
+
+/// When to fetch the next token, for one that lives `lifetime` from now: a minute early (or
+/// at 90 % of a short lifetime), so that a token never expires mid-request.
+pub(crate) fn refresh_at(lifetime: Duration) -> Instant {
+    let margin = Duration::from_secs(60).min(lifetime / 10);
+    Instant::now() + lifetime.saturating_sub(margin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_body_in_words() {
+        assert_eq!(
+            error_said(r#"{"error":"invalid_client","error_description":"bad secret"}"#).as_deref(),
+            Some("invalid_client: bad secret")
+        );
+        assert_eq!(
+            error_said(r#"{"error":"invalid_grant"}"#).as_deref(),
+            Some("invalid_grant")
+        );
+        assert_eq!(error_said(r#"{"message":"no"}"#), None);
+        assert_eq!(error_said("<html>"), None);
+    }
+
+    #[test]
+    fn a_token_is_refreshed_a_minute_early_or_at_ninety_percent() {
+        let hour = refresh_at(Duration::from_secs(3600)) - Instant::now();
+        assert!(
+            hour <= Duration::from_secs(3540) && hour > Duration::from_secs(3530),
+            "{hour:?}"
+        );
+        let short = refresh_at(Duration::from_secs(100)) - Instant::now();
+        assert!(
+            short <= Duration::from_secs(90) && short > Duration::from_secs(85),
+            "{short:?}"
+        );
+    }
+}
