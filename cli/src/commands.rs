@@ -271,9 +271,8 @@ async fn status(ctx: &Ctx, names: &[String]) -> Result<i32> {
     Ok(exit::OK)
 }
 
-async fn reboot(ctx: &Ctx, name: &str) -> Result<i32> {
-    let confirm = prompt::confirm(ctx.yes, &format!("Reboot {name} now?"));
-    let progress = Arc::new(RebootProgress::new(ctx.json));
+/// A token that Ctrl-C cancels, for a long action to stop waiting.
+pub(crate) fn cancel_on_ctrl_c() -> CancellationToken {
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
     tokio::spawn(async move {
@@ -281,6 +280,13 @@ async fn reboot(ctx: &Ctx, name: &str) -> Result<i32> {
             on_ctrl_c.cancel();
         }
     });
+    cancel
+}
+
+async fn reboot(ctx: &Ctx, name: &str) -> Result<i32> {
+    let confirm = prompt::confirm(ctx.yes, &format!("Reboot {name} now?"));
+    let progress = Arc::new(RebootProgress::new(ctx.json));
+    let cancel = cancel_on_ctrl_c();
     let result = with_trust(ctx, name, || {
         ctx.paaf
             .reboot(name, &confirm, progress.clone(), cancel.clone())

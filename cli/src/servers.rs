@@ -1,7 +1,7 @@
 //! `paaf servers`, `paaf server reboot|stop|start|rolling-reboot`: the cloud commands and their
 //! output.
 
-use crate::commands::Ctx;
+use crate::commands::{Ctx, cancel_on_ctrl_c};
 use crate::render::{self, table};
 use crate::{exit, prompt};
 use clap::{Args, Subcommand};
@@ -9,7 +9,7 @@ use paaf_core::cloud::health::HealthCheck;
 use paaf_core::cloud::{
     Inventory, InventoryError, PollSettings, PowerAction, Server, ServerFilter, ServerStatus,
 };
-use paaf_core::{CancellationToken, Error, Result, RollingEvent, RollingPlan};
+use paaf_core::{Error, Result, RollingEvent, RollingPlan};
 use std::time::Duration;
 
 #[derive(Args)]
@@ -210,18 +210,6 @@ fn render_servers(servers: &[&Server], errors: &[InventoryError]) {
     println!("{t}");
 }
 
-/// Cancels `token` on Ctrl-C.
-fn cancel_on_ctrl_c() -> CancellationToken {
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
-    cancel
-}
-
 pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
     let (action, which) = match command {
         ServerCommand::Reboot(RebootArgs { which, hard: false }) => (PowerAction::Reboot, which),
@@ -268,8 +256,8 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
 }
 
 async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
+    let filter = a.filter.filter(a.query)?;
     let plan = RollingPlan {
-        filter: a.filter.filter(a.query)?,
         batch: a.batch as usize,
         hard: a.hard,
         health: match (a.health_url, a.health_cmd) {
@@ -282,7 +270,7 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
         poll: PollSettings::default(),
     };
     // The confirmation names every server: list them first, so the prompt is answerable.
-    let selected = ctx.paaf.rolling_selection(&plan.filter).await?;
+    let selected = ctx.paaf.rolling_selection(&filter).await?;
     let names: Vec<&str> = selected
         .iter()
         .map(|s| s.name.as_deref().unwrap_or(&s.id))
@@ -305,7 +293,7 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
     let json = ctx.json;
     let report = ctx
         .paaf
-        .rolling_reboot(&plan, &confirm, cancel_on_ctrl_c(), |event| {
+        .rolling_reboot(&plan, selected, &confirm, cancel_on_ctrl_c(), |event| {
             if json {
                 return;
             }

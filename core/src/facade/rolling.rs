@@ -11,11 +11,9 @@ use crate::journal::ActionState;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-/// What to reboot and how carefully.
+/// How carefully to reboot the servers of a [`Paaf::rolling_selection`].
 #[derive(Debug, Clone)]
 pub struct RollingPlan {
-    /// The servers: every listed server it matches (all must be running).
-    pub filter: ServerFilter,
     /// Servers rebooted at once (at least 1).
     pub batch: usize,
     /// A hard reboot (reset) instead of a clean one.
@@ -76,6 +74,22 @@ fn label(s: &Server) -> String {
     s.name.clone().unwrap_or_else(|| s.id.clone())
 }
 
+/// Only running servers can be rolled: a stopped one would never come back "running".
+fn all_running(servers: &[Server]) -> Result<()> {
+    let not_running: Vec<String> = servers
+        .iter()
+        .filter(|s| s.status != ServerStatus::Running)
+        .map(|s| format!("{} ({})", label(s), s.raw_state))
+        .collect();
+    if not_running.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "not every selected server is running: {}. Narrow the selection (e.g. --status running) or start them first",
+        not_running.join(", ")
+    )))
+}
+
 impl Paaf {
     /// The servers `filter` selects, checked for a rolling reboot: at least one, all running.
     pub async fn rolling_selection(&self, filter: &ServerFilter) -> Result<Vec<Server>> {
@@ -104,32 +118,27 @@ impl Paaf {
                 }),
             });
         }
-        let not_running: Vec<String> = selected
-            .iter()
-            .filter(|s| s.status != ServerStatus::Running)
-            .map(|s| format!("{} ({})", label(s), s.raw_state))
-            .collect();
-        if !not_running.is_empty() {
-            return Err(Error::invalid(format!(
-                "not every selected server is running: {}. Narrow the selection (e.g. --status running) or start them first",
-                not_running.join(", ")
-            )));
-        }
+        all_running(&selected)?;
         Ok(selected)
     }
 
-    /// Reboots the servers `plan` selects, `plan.batch` at a time; each batch is followed to
-    /// running and health-checked before the next starts, and the first failure stops the
-    /// roll (the rest are left as they are and listed). Every reboot is journaled, and the
-    /// roll itself is one journal entry too.
+    /// Reboots `servers` (a [`Paaf::rolling_selection`], listed once: the caller shows it in
+    /// its confirmation), `plan.batch` at a time; each batch is followed to running and
+    /// health-checked before the next starts, and the first failure stops the roll (the rest
+    /// are left as they are and listed). Every reboot is journaled, and the roll itself is one
+    /// journal entry too.
     pub async fn rolling_reboot(
         &self,
         plan: &RollingPlan,
+        servers: Vec<Server>,
         confirm: &Confirmation,
         cancel: CancellationToken,
         mut observe: impl FnMut(RollingEvent),
     ) -> Result<RollingReport> {
-        let servers = self.rolling_selection(&plan.filter).await?;
+        if servers.is_empty() {
+            return Err(Error::invalid("a rolling reboot needs at least one server"));
+        }
+        all_running(&servers)?;
         let batch = plan.batch.max(1);
         let names: Vec<String> = servers.iter().map(label).collect();
         let action = if plan.hard {
