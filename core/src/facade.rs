@@ -492,11 +492,8 @@ impl Paaf {
                 &host.reboot.command,
                 |started| async move {
                     let id = started.id;
-                    self.running
-                        .lock()
-                        .expect("running poisoned")
-                        .insert(id, cancel.clone());
-                    let report = RebootJob {
+                    let _cancellable = self.cancellable(id, &cancel);
+                    RebootJob {
                         pool: &self.pool,
                         host: host_ref,
                         target: target_ref,
@@ -510,9 +507,7 @@ impl Paaf {
                         external: None,
                     }
                     .run()
-                    .await;
-                    self.running.lock().expect("running poisoned").remove(&id);
-                    report
+                    .await
                 },
                 |r| {
                     (
@@ -647,6 +642,35 @@ impl Paaf {
     }
 }
 
+/// Keeps a long action cancellable through [`Paaf::cancel`] until dropped.
+struct Cancellable<'a> {
+    running: &'a Mutex<HashMap<i64, CancellationToken>>,
+    id: i64,
+}
+
+impl Paaf {
+    /// Makes action `id` cancellable with `token` while the returned guard lives.
+    fn cancellable(&self, id: i64, token: &CancellationToken) -> Cancellable<'_> {
+        self.running
+            .lock()
+            .expect("running poisoned")
+            .insert(id, token.clone());
+        Cancellable {
+            running: &self.running,
+            id,
+        }
+    }
+}
+
+impl Drop for Cancellable<'_> {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .expect("running poisoned")
+            .remove(&self.id);
+    }
+}
+
 /// Moves a pending action to `running`; called by the work right before it sends anything.
 #[derive(Clone)]
 struct Started {
@@ -677,4 +701,29 @@ fn exec_summary(o: &ExecOutput) -> (ActionState, String) {
 
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::MemoryStore;
+
+    #[test]
+    fn an_action_is_cancellable_while_its_guard_lives() {
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = Paaf::open_text(
+            &dir.path().join("config.toml"),
+            "",
+            Arc::new(MemoryStore::default()),
+            "test",
+        )
+        .unwrap();
+        let token = CancellationToken::new();
+        let guard = paaf.cancellable(7, &token);
+        assert!(!paaf.cancel(8), "another action");
+        assert!(paaf.cancel(7));
+        assert!(token.is_cancelled());
+        drop(guard);
+        assert!(!paaf.cancel(7), "a finished action is no longer under way");
+    }
 }

@@ -188,13 +188,10 @@ impl Paaf {
             &detail,
             |started| async move {
                 let action_id = started.id;
-                self.running
-                    .lock()
-                    .expect("running poisoned")
-                    .insert(action_id, cancel_ref.clone());
+                let _cancellable = self.cancellable(action_id, cancel_ref);
                 started.now();
                 let sent = Instant::now();
-                let outcome = cloud::power_and_wait(
+                cloud::power_and_wait(
                     account_ref,
                     &found_ref.region,
                     &found_ref.id,
@@ -209,12 +206,7 @@ impl Paaf {
                         })
                     },
                 )
-                .await;
-                self.running
-                    .lock()
-                    .expect("running poisoned")
-                    .remove(&action_id);
-                outcome
+                .await
             },
             |o: &PowerOutcome| {
                 (
@@ -282,10 +274,7 @@ impl Paaf {
                 &detail,
                 |started| async move {
                     let action_id = started.id;
-                    self.running
-                        .lock()
-                        .expect("running poisoned")
-                        .insert(action_id, cancel.clone());
+                    let _cancellable = self.cancellable(action_id, &cancel);
                     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
                     let cancel_ref = &cancel;
                     let send = Box::pin(async move {
@@ -336,10 +325,6 @@ impl Paaf {
                     while let Ok(event) = rx.try_recv() {
                         step(event);
                     }
-                    self.running
-                        .lock()
-                        .expect("running poisoned")
-                        .remove(&action_id);
                     report
                 },
                 |r: &RebootReport| {
