@@ -6,8 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# One clean build per run: incremental caches only cost disk here (they once filled the CI disk).
+export CARGO_INCREMENTAL=0
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "pruning stale build artifacts from $CARGO_TARGET_DIR"
+scripts/prune-target.sh
 
 step "installing what is missing"
 scripts/install-deps.sh
