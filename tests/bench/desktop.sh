@@ -77,6 +77,11 @@ trap 'exit 143' TERM
 
 desk_log "installing what is missing"
 desk_install_debs
+if ! /usr/bin/python3 -c 'import gi; gi.require_version("WebKit2", "4.1")' 2>/dev/null; then
+  desk_log "installing python3-gi and gir1.2-webkit2-4.1 (the bare WebKitGTK window)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-gi gir1.2-webkit2-4.1 >/dev/null
+fi
 bash "$DESK_REPO/tests/peers/sshd-host.sh" setup
 desk_build_app release
 app=$DESK_APP
@@ -149,48 +154,59 @@ for i in $(seq 1 "$runs"); do
   desk_log "run $i: first paint ${ms} ms, wall ${wall_ms[-1]} ms"
 done
 
-# (b) Idle memory.
-desk_log "idle memory: starting the app, waiting ${idle_secs}s"
-env "${app_env[@]}" PAAF_BENCH_APP=idle setsid timeout -k 3 $((idle_secs + 60)) "$app" </dev/null \
-  >"$DESK_RUN/idle.out" 2>"$DESK_RUN/idle.err" &
-DESK_PIDS+=("$!")
-sleep "$idle_secs"
-app_pid=""
-for pid in $(desk_marked_pids); do
-  if grep -qzxF "PAAF_BENCH_APP=idle" "/proc/$pid/environ" 2>/dev/null &&
-    [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$app" ]; then
-    app_pid=$pid
-  fi
-done
-rss_kb=0
-pss_kb=0
-uss_kb=0
-procs=""
-idle_missing=""
-if [ -z "$app_pid" ]; then
-  idle_missing="the app was not running after ${idle_secs}s (stderr: $(tail -n 3 "$DESK_RUN/idle.err" | tr '\n' ' '))"
-else
-  for pid in "$app_pid" $(descendants "$app_pid"); do
+# (b) Idle memory: a process tree started through `setsid timeout`, measured after idle_secs.
+# measure_idle TAG CMD...: sets idle_rss_kb, idle_pss_kb, idle_uss_kb, idle_procs (names and
+# RSS), idle_missing (why nothing was measured, else empty).
+measure_idle() {
+  local tag=$1 root pid name kb pkb ukb
+  shift
+  idle_rss_kb=0 idle_pss_kb=0 idle_uss_kb=0 idle_procs="" idle_missing=""
+  env "${app_env[@]}" PAAF_BENCH_APP="$tag" setsid timeout -k 3 $((idle_secs + 60)) "$@" </dev/null \
+    >"$DESK_RUN/$tag.out" 2>"$DESK_RUN/$tag.err" &
+  root=$!
+  DESK_PIDS+=("$root")
+  sleep "$idle_secs"
+  for pid in $(descendants "$root"); do
     name=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
     kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
     pkb=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
     ukb=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
-    rss_kb=$((rss_kb + ${kb:-0}))
-    pss_kb=$((pss_kb + ${pkb:-0}))
-    uss_kb=$((uss_kb + ${ukb:-0}))
-    procs+="$name $((${kb:-0} / 1024)) MiB, "
+    idle_rss_kb=$((idle_rss_kb + ${kb:-0}))
+    idle_pss_kb=$((idle_pss_kb + ${pkb:-0}))
+    idle_uss_kb=$((idle_uss_kb + ${ukb:-0}))
+    idle_procs+="$name $((${kb:-0} / 1024)) MiB, "
     if [ -n "$smaps_dir" ]; then
       mkdir -p "$smaps_dir"
-      cp "/proc/$pid/smaps" "$smaps_dir/$name-$pid.smaps" 2>/dev/null || true
+      cp "/proc/$pid/smaps" "$smaps_dir/$tag-$name-$pid.smaps" 2>/dev/null || true
     fi
   done
-  case $procs in
+  case $idle_procs in
   *WebKitWebProces*) ;;
-  *) idle_missing="no WebKitWebProcess under the app (pid $app_pid): ${procs%, }" ;;
+  "") idle_missing="$* was not running after ${idle_secs}s (stderr: $(tail -n 3 "$DESK_RUN/$tag.err" | tr '\n' ' '))" ;;
+  *) idle_missing="no WebKitWebProcess under $*: ${idle_procs%, }" ;;
   esac
+  kill -TERM "$root" 2>/dev/null || true
+  reap_app "$tag"
+}
+
+desk_log "idle memory: starting the app, waiting ${idle_secs}s"
+measure_idle idle "$app"
+rss_kb=$idle_rss_kb pss_kb=$idle_pss_kb uss_kb=$idle_uss_kb procs=$idle_procs
+idle_missing_app=$idle_missing
+
+# The same for a bare WebKitGTK window (the engine's floor), in the same environment.
+desk_log "idle memory: a bare WebKitGTK window (tests/bench/webkit_window.py), waiting ${idle_secs}s"
+# Like the app (src-tauri/src/main.rs), it runs without accelerated compositing unless the
+# variable is set.
+app_env_saved=("${app_env[@]}")
+if [ -z "${WEBKIT_DISABLE_COMPOSITING_MODE+x}" ] && [[ " ${app_env[*]} " != *" WEBKIT_DISABLE_COMPOSITING_MODE="* ]]; then
+  app_env+=(WEBKIT_DISABLE_COMPOSITING_MODE=1)
 fi
-kill -TERM "$app_pid" 2>/dev/null || true
-reap_app idle
+measure_idle floor /usr/bin/python3 "$DESK_REPO/tests/bench/webkit_window.py"
+app_env=("${app_env_saved[@]}")
+floor_rss_kb=$idle_rss_kb floor_pss_kb=$idle_pss_kb floor_uss_kb=$idle_uss_kb floor_procs=$idle_procs
+floor_missing=$idle_missing
+idle_missing=$idle_missing_app
 
 # (c) Release binary size.
 bin_bytes=$(stat -c %s "$app")
@@ -217,6 +233,12 @@ else
   rss_cell="n/a"
   rss_verdict="not measured"
 fi
+floor_cell="n/a"
+ratio_cell="n/a"
+if [ -z "$floor_missing" ]; then
+  floor_cell="$(mb $((floor_rss_kb * 1024))) MB"
+  [ -z "$idle_missing" ] && ratio_cell=$(awk -v a="$rss_kb" -v b="$floor_rss_kb" 'BEGIN { printf "%.2f×", a / b }')
+fi
 bin_mb=$(mb "$bin_bytes")
 bin_verdict=$(verdict "$bin_mb" "$GOAL_BINARY_MB")
 
@@ -225,6 +247,8 @@ printf '\n| figure | value | goal | |\n|---|---|---|---|\n'
 printf '| cold start to first paint (median of %s) | %s | < %s ms | %s |\n' "${#paint_ms[@]}" "$paint_cell" "$GOAL_PAINT_MS" "$paint_verdict"
 printf '| cold start wall time, spawn to exit (median of %s) | %s | | |\n' "${#wall_ms[@]}" "$wall_cell"
 printf '| idle RSS, app + WebKit processes, after %s s | %s | < %s MB | %s |\n' "$idle_secs" "$rss_cell" "$GOAL_RSS_MB" "$rss_verdict"
+printf '| idle RSS, a bare WebKitGTK window (the engine floor), after %s s | %s | | |\n' "$idle_secs" "$floor_cell"
+printf '| paaf / bare WebKitGTK, idle RSS | %s | | |\n' "$ratio_cell"
 printf '| release binary (%s) | %s MB | < %s MB | %s |\n\n' "${app##*/}" "$bin_mb" "$GOAL_BINARY_MB" "$bin_verdict"
 if [ ${#paint_ms[@]} -gt 0 ]; then
   printf 'first paint runs (ms): %s; wall (ms): %s\n' "${paint_ms[*]}" "${wall_ms[*]}"
@@ -233,9 +257,14 @@ if [ -z "$idle_missing" ]; then
   printf 'idle processes (RSS): %s; sum of PSS %s MB (shared pages split between them), of USS %s MB (private pages only)\n' \
     "${procs%, }" "$(mb $((pss_kb * 1024)))" "$(mb $((uss_kb * 1024)))"
 fi
+if [ -z "$floor_missing" ]; then
+  printf 'bare WebKitGTK window (RSS): %s; sum of PSS %s MB, of USS %s MB\n' \
+    "${floor_procs%, }" "$(mb $((floor_pss_kb * 1024)))" "$(mb $((floor_uss_kb * 1024)))"
+fi
 printf 'bench desktop first-paint: %s (goal < %s ms): %s\n' "$paint_cell" "$GOAL_PAINT_MS" "$paint_verdict"
 printf 'bench desktop first-paint-wall: %s (no goal)\n' "$wall_cell"
 printf 'bench desktop idle-rss: %s (goal < %s MB): %s\n' "$rss_cell" "$GOAL_RSS_MB" "$rss_verdict"
+printf 'bench desktop idle-rss-vs-bare-webkitgtk: %s / %s = %s\n' "$rss_cell" "$floor_cell" "$ratio_cell"
 printf 'bench desktop binary: %s MB (goal < %s MB): %s\n' "$bin_mb" "$GOAL_BINARY_MB" "$bin_verdict"
 
 status=0
@@ -245,6 +274,10 @@ if [ -n "$paint_missing" ]; then
 fi
 if [ -n "$idle_missing" ]; then
   printf '%s: idle memory not measured: %s\n' "$PROG" "$idle_missing" >&2
+  status=1
+fi
+if [ -n "$floor_missing" ]; then
+  printf '%s: the bare WebKitGTK window not measured: %s\n' "$PROG" "$floor_missing" >&2
   status=1
 fi
 exit "$status"
