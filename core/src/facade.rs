@@ -21,6 +21,7 @@ use std::time::Instant;
 
 mod flags;
 mod monitoring;
+mod overview;
 #[cfg(feature = "cloud")]
 mod rolling;
 #[cfg(feature = "cloud")]
@@ -28,6 +29,7 @@ mod servers;
 
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
+pub use overview::{Overview, OverviewLevel};
 #[cfg(feature = "cloud")]
 pub use rolling::{RollingEvent, RollingFailure, RollingPlan, RollingReport};
 #[cfg(feature = "cloud")]

@@ -25,7 +25,7 @@ pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 pub use facade::ServerProgress;
 pub use facade::{
     About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
-    Paaf, TimeWindow,
+    Overview, OverviewLevel, Paaf, TimeWindow,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

@@ -28,7 +28,7 @@ use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
 use paaf_core::{
     About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
-    TimeWindow,
+    Overview, TimeWindow,
 };
 use std::future::Future;
 use std::path::Path;
@@ -247,6 +247,13 @@ impl Paaf {
     pub async fn alerts(&self, source: Option<String>) -> Result<Vec<SourceAlerts>, PaafError> {
         let core = self.core.clone();
         on_runtime(async move { core.alerts(source.as_deref()).await }).await
+    }
+
+    /// The state at a glance (a widget, a notification's summary): the level, a headline, the
+    /// firing alerts ranked by the core, unreadable sources and unfinished actions.
+    pub async fn overview(&self) -> Result<Overview, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.overview().await }).await
     }
 
     /// A PromQL query: instant when `from`/`to` are null, else over that range (Grafana

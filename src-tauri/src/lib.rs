@@ -3,6 +3,7 @@
 #[cfg(test)]
 mod command_names;
 pub mod commands;
+pub mod tray;
 
 use paaf_core::Paaf;
 use paaf_core::secrets::KeyringStore;
@@ -77,6 +78,13 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .manage(core)
         .manage(started)
+        .setup(|app| {
+            // A desktop without a tray (no StatusNotifier host) still gets the window.
+            if let Err(e) = tray::install(app.handle()) {
+                tracing::warn!("no tray icon: {e}");
+            }
+            Ok(())
+        })
         .run(tauri::generate_context!())
         .expect("the desktop app failed to start");
 }

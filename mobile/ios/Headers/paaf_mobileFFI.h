@@ -376,6 +376,11 @@ RustBuffer uniffi_paaf_mobile_fn_method_paaf_hosts(uint64_t ptr, RustCallStatus 
 RustBuffer uniffi_paaf_mobile_fn_method_paaf_journal(uint64_t ptr, RustBuffer target, uint32_t limit, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_OVERVIEW
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_OVERVIEW
+uint64_t uniffi_paaf_mobile_fn_method_paaf_overview(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PANEL_DATA
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PANEL_DATA
 uint64_t uniffi_paaf_mobile_fn_method_paaf_panel_data(uint64_t ptr, RustBuffer source, RustBuffer uid, int64_t panel_id, RustBuffer view, uint32_t width
@@ -867,6 +872,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_hosts(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_JOURNAL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_JOURNAL
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_journal(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_OVERVIEW
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_OVERVIEW
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_overview(void
     
 );
 #endif

@@ -4092,6 +4092,204 @@ class _UniffiFfiConverterTypeOfferedKey(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.fingerprint, buf)
         _UniffiFfiConverterTypeKeyStatus.write(value.status, buf)
 
+
+
+
+
+
+class OverviewLevel(enum.Enum):
+    """
+    The overall state, worst first.
+"""
+    
+    CRITICAL = 0
+    """
+    A firing alert with a critical severity (`critical`, `page`, `emergency`, `p1`).
+"""
+    
+    WARNING = 1
+    """
+    Firing alerts, none critical.
+"""
+    
+    UNKNOWN = 2
+    """
+    Nothing firing that paaf can see, but a source could not be read.
+"""
+    
+    OK = 3
+    """
+    Nothing firing, every source read.
+"""
+    
+
+
+class _UniffiFfiConverterTypeOverviewLevel(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return OverviewLevel.CRITICAL
+        if variant == 2:
+            return OverviewLevel.WARNING
+        if variant == 3:
+            return OverviewLevel.UNKNOWN
+        if variant == 4:
+            return OverviewLevel.OK
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == OverviewLevel.CRITICAL:
+            return
+        if value == OverviewLevel.WARNING:
+            return
+        if value == OverviewLevel.UNKNOWN:
+            return
+        if value == OverviewLevel.OK:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == OverviewLevel.CRITICAL:
+            buf.write_i32(1)
+        if value == OverviewLevel.WARNING:
+            buf.write_i32(2)
+        if value == OverviewLevel.UNKNOWN:
+            buf.write_i32(3)
+        if value == OverviewLevel.OK:
+            buf.write_i32(4)
+
+
+
+class _UniffiFfiConverterSequenceTypeAlertView(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeAlertView.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeAlertView.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeAlertView.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeActionRecord.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeActionRecord.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeActionRecord.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Overview:
+    """
+    The state at a glance.
+"""
+    def __init__(self, *, level:OverviewLevel, headline:str, short:str, firing:int, critical:int, top_alerts:typing.List[AlertView], unreadable:typing.List[str], running:typing.List[ActionRecord], unmonitored:bool):
+        self.level = level
+        self.headline = headline
+        self.short = short
+        self.firing = firing
+        self.critical = critical
+        self.top_alerts = top_alerts
+        self.unreadable = unreadable
+        self.running = running
+        self.unmonitored = unmonitored
+        
+        
+
+    
+    def __str__(self):
+        return "Overview(level={}, headline={}, short={}, firing={}, critical={}, top_alerts={}, unreadable={}, running={}, unmonitored={})".format(self.level, self.headline, self.short, self.firing, self.critical, self.top_alerts, self.unreadable, self.running, self.unmonitored)
+    def __eq__(self, other):
+        if self.level != other.level:
+            return False
+        if self.headline != other.headline:
+            return False
+        if self.short != other.short:
+            return False
+        if self.firing != other.firing:
+            return False
+        if self.critical != other.critical:
+            return False
+        if self.top_alerts != other.top_alerts:
+            return False
+        if self.unreadable != other.unreadable:
+            return False
+        if self.running != other.running:
+            return False
+        if self.unmonitored != other.unmonitored:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOverview(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Overview(
+            level=_UniffiFfiConverterTypeOverviewLevel.read(buf),
+            headline=_UniffiFfiConverterString.read(buf),
+            short=_UniffiFfiConverterString.read(buf),
+            firing=_UniffiFfiConverterUInt32.read(buf),
+            critical=_UniffiFfiConverterUInt32.read(buf),
+            top_alerts=_UniffiFfiConverterSequenceTypeAlertView.read(buf),
+            unreadable=_UniffiFfiConverterSequenceString.read(buf),
+            running=_UniffiFfiConverterSequenceTypeActionRecord.read(buf),
+            unmonitored=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeOverviewLevel.check_lower(value.level)
+        _UniffiFfiConverterString.check_lower(value.headline)
+        _UniffiFfiConverterString.check_lower(value.short)
+        _UniffiFfiConverterUInt32.check_lower(value.firing)
+        _UniffiFfiConverterUInt32.check_lower(value.critical)
+        _UniffiFfiConverterSequenceTypeAlertView.check_lower(value.top_alerts)
+        _UniffiFfiConverterSequenceString.check_lower(value.unreadable)
+        _UniffiFfiConverterSequenceTypeActionRecord.check_lower(value.running)
+        _UniffiFfiConverterBoolean.check_lower(value.unmonitored)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeOverviewLevel.write(value.level, buf)
+        _UniffiFfiConverterString.write(value.headline, buf)
+        _UniffiFfiConverterString.write(value.short, buf)
+        _UniffiFfiConverterUInt32.write(value.firing, buf)
+        _UniffiFfiConverterUInt32.write(value.critical, buf)
+        _UniffiFfiConverterSequenceTypeAlertView.write(value.top_alerts, buf)
+        _UniffiFfiConverterSequenceString.write(value.unreadable, buf)
+        _UniffiFfiConverterSequenceTypeActionRecord.write(value.running, buf)
+        _UniffiFfiConverterBoolean.write(value.unmonitored, buf)
+
 class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -5903,29 +6101,6 @@ class _UniffiFfiConverterTypeSilence(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.created_by, buf)
         _UniffiFfiConverterString.write(value.comment, buf)
 
-class _UniffiFfiConverterSequenceTypeAlertView(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeAlertView.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeAlertView.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeAlertView.read(buf) for i in range(count)
-        ]
-
 @dataclass
 class SourceAlerts:
     """
@@ -6268,6 +6443,7 @@ __all__ = [
     "SecretInput",
     "AuthInput",
     "KeyStatus",
+    "OverviewLevel",
     "SkipReason",
     "Step",
     "ResultType",
@@ -6302,6 +6478,7 @@ __all__ = [
     "HostSummary",
     "Matcher",
     "OfferedKey",
+    "Overview",
     "Series",
     "SeriesStats",
     "PanelSeries",

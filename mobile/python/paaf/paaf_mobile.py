@@ -554,6 +554,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_journal() != 27875:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_overview() != 16524:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_panel_data() != 22625:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() != 64126:
@@ -671,6 +673,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_hosts.restype = ctypes.c_uint
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_journal.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_journal.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_overview.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_overview.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_panel_data.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_panel_data.restype = ctypes.c_uint16
@@ -825,6 +830,10 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_panel_data.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -2032,6 +2041,8 @@ class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
 
 
 
+
+
 class ProgressListener():
     """
     Implemented by the app: receives every step of a long action, in order, on a paaf thread
@@ -2483,6 +2494,12 @@ class PaafProtocol(typing.Protocol):
         The newest journal rows first, optionally only those on one target.
 """
         raise NotImplementedError
+    async def overview(self, ) -> paaf_core.Overview:
+        """
+        The state at a glance (a widget, a notification's summary): the level, a headline, the
+        firing alerts ranked by the core, unreadable sources and unfinished actions.
+"""
+        raise NotImplementedError
     async def panel_data(self, source: typing.Optional[str],uid: str,panel_id: int,view: paaf_core.DashboardView,width: int) -> paaf_core.PanelData:
         """
         A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
@@ -2923,6 +2940,24 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def overview(self, ) -> paaf_core.Overview:
+        """
+        The state at a glance (a widget, a notification's summary): the level, a headline, the
+        firing alerts ranked by the core, unreadable sources and unfinished actions.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeOverview.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def panel_data(self, source: typing.Optional[str],uid: str,panel_id: int,view: paaf_core.DashboardView,width: int) -> paaf_core.PanelData:
         """
         A panel's series for the same `view` as `dashboard`, thinned to `width` points (the

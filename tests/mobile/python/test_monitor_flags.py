@@ -78,6 +78,11 @@ def test_alerts_a_query_and_a_silence(prometheus):
     [alert] = wait_for(lambda: firing("prom"), "the rule to fire")
     assert alert.severity == "page" and alert.labels["service"] == "checkout"
     wait_for(lambda: firing("am"), "the alert to reach Alertmanager")
+    # The glance (tray, widget): severity "page" is critical, ranked first by the core.
+    overview = run(p.overview())
+    assert overview.level == paaf.OverviewLevel.CRITICAL, overview
+    assert overview.critical >= 2 and overview.top_alerts[0].name == "PaafTestAlwaysFiring"
+    assert "critical" in overview.headline and not overview.unreadable
 
     result = wait_for(
         lambda: run(p.query(None, "up", "now-1m", "now", 20)).series or None, "samples of up"

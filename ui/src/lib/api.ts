@@ -1,6 +1,7 @@
 // The one thin, typed wrapper over Tauri's `invoke`: one function per command in
 // src-tauri/src/commands.rs. Every rejection reaches callers as an `ErrorInfo` ({code, message}).
 import { Channel, invoke, type InvokeArgs } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import type { About } from './bindings/About';
 import type { AnnotationInput } from './bindings/AnnotationInput';
 import type { BackendFlags } from './bindings/BackendFlags';
@@ -171,4 +172,16 @@ export function serverPower(
   const channel = new Channel<ServerProgress>();
   channel.onmessage = onProgress;
   return call<PowerOutcome>('server_power', { account, server, action, confirmation, onProgress: channel });
+}
+
+/**
+ * Calls `show` with a screen's hash (`#/alerts`, `#/journal`) whenever the tray asks for one
+ * (src-tauri/src/tray.rs, event `navigate`). Outside the app (no event plugin) it does nothing.
+ */
+export async function onNavigate(show: (hash: string) => void): Promise<void> {
+  try {
+    await listen<string>('navigate', (event) => show(event.payload));
+  } catch {
+    // Not in Tauri: nothing will ask.
+  }
 }

@@ -75,6 +75,15 @@ describe('navigation', () => {
     await expect(page.getByTestId('about').textContent()).resolves.toMatch(/paaf 0\.1\.0.*alice@laptop.*secret-service/s);
     expect(await calls('first_paint')).toHaveLength(1);
   });
+
+  it('goes where the tray menu says (the `navigate` event)', async () => {
+    const { page } = await open();
+    await page.evaluate(() => window.__paafEmit('navigate', '#/alerts'));
+    await page.getByTestId('alert-row').first().waitFor();
+    expect(page.url()).toMatch(/#\/alerts$/);
+    await page.evaluate(() => window.__paafEmit('navigate', '#/journal'));
+    await page.getByTestId('journal-row').first().waitFor();
+  });
 });
 
 describe('servers', () => {

@@ -3,6 +3,7 @@
 // @tauri-apps/api/mocks, streams reboot progress over the real Channel callback path, records
 // every call in window.__paafMock and stubs notifications. Never part of the production bundle.
 import type { Channel } from '@tauri-apps/api/core';
+import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import type { ErrorInfo } from '../../src/lib/bindings/ErrorInfo';
 import type { FlagChange } from '../../src/lib/bindings/FlagChange';
@@ -269,7 +270,9 @@ mockIPC(async (cmd, payload) => {
     default:
       throw { code: 'other', message: `the test mock does not know the command ${cmd}` } satisfies ErrorInfo;
   }
-});
+}, { shouldMockEvents: true });
+// What the tray does (src-tauri/src/tray.rs): an event the page listens to.
+window.__paafEmit = emit;
 
 // Notifications: record instead of showing; the window's focus is what the scenario says.
 class RecordingNotification {

@@ -89,6 +89,8 @@ declare global {
   interface Window {
     __PAAF_SCENARIO__?: Partial<Scenario>;
     __paafMock: MockState;
+    /** Emits a Tauri event to the page, as the app's Rust side would (the tray's `navigate`). */
+    __paafEmit: (event: string, payload?: unknown) => Promise<void>;
   }
 }
 

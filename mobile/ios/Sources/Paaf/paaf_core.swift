@@ -2445,6 +2445,127 @@ public func FfiConverterTypeOfferedKey_lower(_ value: OfferedKey) -> RustBuffer 
 
 
 /**
+ * The state at a glance.
+ */
+public struct Overview: Equatable, Hashable {
+    public var level: OverviewLevel
+    /**
+     * One line: "2 alerts firing (1 critical) · rebooting web-1".
+     */
+    public var headline: String
+    /**
+     * At most a few words, for a tray title: "2 firing", "ok", "?".
+     */
+    public var short: String
+    public var firing: UInt32
+    public var critical: UInt32
+    /**
+     * The firing alerts, critical first, newest first: at most [`TOP_ALERTS`].
+     */
+    public var topAlerts: [AlertView]
+    /**
+     * Sources that could not be read, with their error codes ("prom: unreachable").
+     */
+    public var unreadable: [String]
+    /**
+     * Actions not finished yet, from every front-end sharing this journal, newest first.
+     */
+    public var running: [ActionRecord]
+    /**
+     * No monitoring source is configured: the level says nothing about alerts.
+     */
+    public var unmonitored: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(level: OverviewLevel, 
+        /**
+         * One line: "2 alerts firing (1 critical) · rebooting web-1".
+         */headline: String, 
+        /**
+         * At most a few words, for a tray title: "2 firing", "ok", "?".
+         */short: String, firing: UInt32, critical: UInt32, 
+        /**
+         * The firing alerts, critical first, newest first: at most [`TOP_ALERTS`].
+         */topAlerts: [AlertView], 
+        /**
+         * Sources that could not be read, with their error codes ("prom: unreachable").
+         */unreadable: [String], 
+        /**
+         * Actions not finished yet, from every front-end sharing this journal, newest first.
+         */running: [ActionRecord], 
+        /**
+         * No monitoring source is configured: the level says nothing about alerts.
+         */unmonitored: Bool) {
+        self.level = level
+        self.headline = headline
+        self.short = short
+        self.firing = firing
+        self.critical = critical
+        self.topAlerts = topAlerts
+        self.unreadable = unreadable
+        self.running = running
+        self.unmonitored = unmonitored
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Overview: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOverview: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Overview {
+        return
+            try Overview(
+                level: FfiConverterTypeOverviewLevel.read(from: &buf), 
+                headline: FfiConverterString.read(from: &buf), 
+                short: FfiConverterString.read(from: &buf), 
+                firing: FfiConverterUInt32.read(from: &buf), 
+                critical: FfiConverterUInt32.read(from: &buf), 
+                topAlerts: FfiConverterSequenceTypeAlertView.read(from: &buf), 
+                unreadable: FfiConverterSequenceString.read(from: &buf), 
+                running: FfiConverterSequenceTypeActionRecord.read(from: &buf), 
+                unmonitored: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Overview, into buf: inout [UInt8]) {
+        FfiConverterTypeOverviewLevel.write(value.level, into: &buf)
+        FfiConverterString.write(value.headline, into: &buf)
+        FfiConverterString.write(value.short, into: &buf)
+        FfiConverterUInt32.write(value.firing, into: &buf)
+        FfiConverterUInt32.write(value.critical, into: &buf)
+        FfiConverterSequenceTypeAlertView.write(value.topAlerts, into: &buf)
+        FfiConverterSequenceString.write(value.unreadable, into: &buf)
+        FfiConverterSequenceTypeActionRecord.write(value.running, into: &buf)
+        FfiConverterBool.write(value.unmonitored, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverview_lift(_ buf: RustBuffer) throws -> Overview {
+    return try FfiConverterTypeOverview.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverview_lower(_ value: Overview) -> RustBuffer {
+    return FfiConverterTypeOverview.lower(value)
+}
+
+
+/**
  * One panel, wherever it sits in the dashboard.
  */
 public struct Panel: Equatable, Hashable {
@@ -4549,6 +4670,101 @@ public func FfiConverterTypeKeyStatus_lower(_ value: KeyStatus) -> RustBuffer {
 
 
 /**
+ * The overall state, worst first.
+ */
+
+public enum OverviewLevel: Equatable, Hashable {
+    
+    /**
+     * A firing alert with a critical severity (`critical`, `page`, `emergency`, `p1`).
+     */
+    case critical
+    /**
+     * Firing alerts, none critical.
+     */
+    case warning
+    /**
+     * Nothing firing that paaf can see, but a source could not be read.
+     */
+    case unknown
+    /**
+     * Nothing firing, every source read.
+     */
+    case ok
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension OverviewLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOverviewLevel: FfiConverterRustBuffer {
+    typealias SwiftType = OverviewLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OverviewLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .critical
+        
+        case 2: return .warning
+        
+        case 3: return .unknown
+        
+        case 4: return .ok
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: OverviewLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .critical:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warning:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .ok:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverviewLevel_lift(_ buf: RustBuffer) throws -> OverviewLevel {
+    return try FfiConverterTypeOverviewLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverviewLevel_lower(_ value: OverviewLevel) -> RustBuffer {
+    return FfiConverterTypeOverviewLevel.lower(value)
+}
+
+
+
+/**
  * Which part of an action ran out of time.
  */
 
@@ -5812,6 +6028,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeActionRecord: FfiConverterRustBuffer {
+    typealias SwiftType = [ActionRecord]
+
+    public static func write(_ value: [ActionRecord], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeActionRecord.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ActionRecord] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ActionRecord]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeActionRecord.read(from: &buf))
         }
         return seq
     }

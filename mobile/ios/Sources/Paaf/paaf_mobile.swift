@@ -671,6 +671,12 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func journal(target: String?, limit: UInt32) throws  -> [ActionRecord]
     
     /**
+     * The state at a glance (a widget, a notification's summary): the level, a headline, the
+     * firing alerts ranked by the core, unreadable sources and unfinished actions.
+     */
+    func overview() async throws  -> Overview
+    
+    /**
      * A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
      * chart's pixel width), with min/max/last/mean; failed queries in `errors`.
      */
@@ -1062,6 +1068,26 @@ open func journal(target: String?, limit: UInt32)throws  -> [ActionRecord]  {
         FfiConverterUInt32.lower(limit),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The state at a glance (a widget, a notification's summary): the level, a headline, the
+     * firing alerts ranked by the core, unreadable sources and unfinished actions.
+     */
+open func overview()async throws  -> Overview  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_overview(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeOverview_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
 }
     
     /**
@@ -2705,6 +2731,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_journal() != 27875) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_overview() != 16524) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_panel_data() != 22625) {

@@ -2582,6 +2582,100 @@ public object FfiConverterTypeOfferedKey: FfiConverterRustBuffer<OfferedKey> {
 
 
 /**
+ * The state at a glance.
+ */
+data class Overview (
+    var `level`: OverviewLevel
+    , 
+    /**
+     * One line: "2 alerts firing (1 critical) · rebooting web-1".
+     */
+    var `headline`: kotlin.String
+    , 
+    /**
+     * At most a few words, for a tray title: "2 firing", "ok", "?".
+     */
+    var `short`: kotlin.String
+    , 
+    var `firing`: kotlin.UInt
+    , 
+    var `critical`: kotlin.UInt
+    , 
+    /**
+     * The firing alerts, critical first, newest first: at most [`TOP_ALERTS`].
+     */
+    var `topAlerts`: List<AlertView>
+    , 
+    /**
+     * Sources that could not be read, with their error codes ("prom: unreachable").
+     */
+    var `unreadable`: List<kotlin.String>
+    , 
+    /**
+     * Actions not finished yet, from every front-end sharing this journal, newest first.
+     */
+    var `running`: List<ActionRecord>
+    , 
+    /**
+     * No monitoring source is configured: the level says nothing about alerts.
+     */
+    var `unmonitored`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOverview: FfiConverterRustBuffer<Overview> {
+    override fun read(buf: ByteBuffer): Overview {
+        return Overview(
+            FfiConverterTypeOverviewLevel.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceTypeAlertView.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeActionRecord.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Overview) = (
+            FfiConverterTypeOverviewLevel.allocationSize(value.`level`) +
+            FfiConverterString.allocationSize(value.`headline`) +
+            FfiConverterString.allocationSize(value.`short`) +
+            FfiConverterUInt.allocationSize(value.`firing`) +
+            FfiConverterUInt.allocationSize(value.`critical`) +
+            FfiConverterSequenceTypeAlertView.allocationSize(value.`topAlerts`) +
+            FfiConverterSequenceString.allocationSize(value.`unreadable`) +
+            FfiConverterSequenceTypeActionRecord.allocationSize(value.`running`) +
+            FfiConverterBoolean.allocationSize(value.`unmonitored`)
+    )
+
+    override fun write(value: Overview, buf: ByteBuffer) {
+            FfiConverterTypeOverviewLevel.write(value.`level`, buf)
+            FfiConverterString.write(value.`headline`, buf)
+            FfiConverterString.write(value.`short`, buf)
+            FfiConverterUInt.write(value.`firing`, buf)
+            FfiConverterUInt.write(value.`critical`, buf)
+            FfiConverterSequenceTypeAlertView.write(value.`topAlerts`, buf)
+            FfiConverterSequenceString.write(value.`unreadable`, buf)
+            FfiConverterSequenceTypeActionRecord.write(value.`running`, buf)
+            FfiConverterBoolean.write(value.`unmonitored`, buf)
+    }
+}
+
+
+
+/**
  * One panel, wherever it sits in the dashboard.
  */
 data class Panel (
@@ -4112,6 +4206,57 @@ public object FfiConverterTypeKeyStatus: FfiConverterRustBuffer<KeyStatus> {
 
 
 /**
+ * The overall state, worst first.
+ */
+
+enum class OverviewLevel {
+    
+    /**
+     * A firing alert with a critical severity (`critical`, `page`, `emergency`, `p1`).
+     */
+    CRITICAL,
+    /**
+     * Firing alerts, none critical.
+     */
+    WARNING,
+    /**
+     * Nothing firing that paaf can see, but a source could not be read.
+     */
+    UNKNOWN,
+    /**
+     * Nothing firing, every source read.
+     */
+    OK;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOverviewLevel: FfiConverterRustBuffer<OverviewLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        OverviewLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: OverviewLevel) = 4UL
+
+    override fun write(value: OverviewLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Which part of an action ran out of time.
  */
 
@@ -5546,6 +5691,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeActionRecord: FfiConverterRustBuffer<List<ActionRecord>> {
+    override fun read(buf: ByteBuffer): List<ActionRecord> {
+        val len = buf.getInt()
+        return List<ActionRecord>(len) {
+            FfiConverterTypeActionRecord.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ActionRecord>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeActionRecord.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ActionRecord>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeActionRecord.write(it, buf)
         }
     }
 }

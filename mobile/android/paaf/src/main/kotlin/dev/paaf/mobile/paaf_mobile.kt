@@ -57,6 +57,7 @@ import dev.paaf.core.FfiConverterTypeHostInput
 import dev.paaf.core.FfiConverterTypeHostStatus
 import dev.paaf.core.FfiConverterTypeHostSummary
 import dev.paaf.core.FfiConverterTypeOfferedKey
+import dev.paaf.core.FfiConverterTypeOverview
 import dev.paaf.core.FfiConverterTypePanelData
 import dev.paaf.core.FfiConverterTypePhase
 import dev.paaf.core.FfiConverterTypeProgressEvent
@@ -73,6 +74,7 @@ import dev.paaf.core.HostInput
 import dev.paaf.core.HostStatus
 import dev.paaf.core.HostSummary
 import dev.paaf.core.OfferedKey
+import dev.paaf.core.Overview
 import dev.paaf.core.PanelData
 import dev.paaf.core.Phase
 import dev.paaf.core.ProgressEvent
@@ -107,6 +109,7 @@ import dev.paaf.core.RustBuffer as RustBufferHostInput
 import dev.paaf.core.RustBuffer as RustBufferHostStatus
 import dev.paaf.core.RustBuffer as RustBufferHostSummary
 import dev.paaf.core.RustBuffer as RustBufferOfferedKey
+import dev.paaf.core.RustBuffer as RustBufferOverview
 import dev.paaf.core.RustBuffer as RustBufferPanelData
 import dev.paaf.core.RustBuffer as RustBufferPhase
 import dev.paaf.core.RustBuffer as RustBufferProgressEvent
@@ -844,6 +847,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_journal(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_overview(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_panel_data(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_probe_host_key(
@@ -947,6 +952,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_paaf_journal(`ptr`: Long,`target`: RustBuffer.ByValue,`limit`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_paaf_overview(`ptr`: Long,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_panel_data(`ptr`: Long,`source`: RustBuffer.ByValue,`uid`: RustBuffer.ByValue,`panelId`: Long,`view`: RustBufferDashboardView.ByValue,`width`: Int,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_probe_host_key(`ptr`: Long,`name`: RustBuffer.ByValue,
@@ -1166,6 +1173,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_journal() and 0xFFFF) != 27875) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_overview() and 0xFFFF) != 16524) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_panel_data() and 0xFFFF) != 22625) {
@@ -1792,6 +1802,12 @@ public interface PaafInterface {
     fun `journal`(`target`: kotlin.String?, `limit`: kotlin.UInt): List<ActionRecord>
     
     /**
+     * The state at a glance (a widget, a notification's summary): the level, a headline, the
+     * firing alerts ranked by the core, unreadable sources and unfinished actions.
+     */
+    suspend fun `overview`(): Overview
+    
+    /**
      * A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
      * chart's pixel width), with min/max/last/mean; failed queries in `errors`.
      */
@@ -2307,6 +2323,31 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
     )
     }
     
+
+    
+    /**
+     * The state at a glance (a widget, a notification's summary): the level, a headline, the
+     * firing alerts ranked by the core, unreadable sources and unfinished actions.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `overview`() : Overview {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferOverview.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeOverview.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -4454,6 +4495,8 @@ public object FfiConverterSequenceTypeTarget: FfiConverterRustBuffer<List<Target
         }
     }
 }
+
+
 
 
 
