@@ -77,6 +77,36 @@ def x_windows() -> str:
     ).stdout
 
 
+def test_the_tray_shows_the_state_at_a_glance_over_dbus(artifacts):
+    """The tray icon as a panel sees it: the app registers with a StatusNotifierWatcher, and its
+    label and menu carry the core's overview (this config has a host and no monitoring)."""
+    from tray_watcher import TrayWatcher
+
+    watcher = TrayWatcher()  # before the app starts, as a panel would be
+    app = new_session()
+    try:
+        wait_for(app, 20, "the tray registers with the watcher", lambda _: watcher.items)
+        props = watcher.item_properties()
+        assert props["Id"], props
+        assert props["Status"] == "Active", props
+        labels = wait_for(
+            app,
+            20,
+            "the tray menu shows the overview",
+            lambda _: (lambda ls: ls if ("No monitoring configured", False) in ls else None)(
+                watcher.menu_labels()
+            ),
+        )
+        assert ("Open paaf", True) in labels and ("Quit", True) in labels, labels
+        assert watcher.item_properties().get("XAyatanaLabel") == "paaf: ok"
+        (artifacts / "tray-menu.txt").write_text(
+            "\n".join(f"{'' if on else '(disabled) '}{label}" for label, on in labels) + "\n"
+        )
+    finally:
+        app.quit()
+        watcher.close()
+
+
 def test_the_app_opens_its_window(driver, artifacts):
     assert driver.title == "paaf"
     assert driver.current_url.startswith("tauri://localhost"), (
