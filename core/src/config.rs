@@ -5,6 +5,7 @@ use crate::secrets::{SecretRef, SecretStore};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,8 +44,8 @@ pub struct Config {
 
 /// One cloud account. Which keys it needs depends on its type; `validate_cloud` checks them
 /// and says what is missing. Secrets are references (`keyring:`/`env:`), resolved only when
-/// the account is used.
-#[derive(Debug, Clone, Serialize)]
+/// the account is used. Debug hides a RebootX endpoint's path (its secret prefix).
+#[derive(Clone, Serialize)]
 pub struct CloudConfig {
     pub name: String,
     #[serde(rename = "type")]
@@ -98,6 +99,43 @@ pub struct CloudConfig {
     pub ca_file: Option<PathBuf>,
     #[serde(with = "secs")]
     pub timeout: Duration,
+}
+
+impl fmt::Debug for CloudConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A RebootX on-prem endpoint carries its secret path prefix: only scheme and host show.
+        let endpoint = self.endpoint.as_deref().map(|e| match self.kind {
+            CloudKind::Rebootx => match reqwest::Url::parse(e) {
+                Ok(u) => format!("{}://{}/[redacted]", u.scheme(), u.authority()),
+                Err(_) => "[redacted]".to_string(),
+            },
+            _ => e.to_string(),
+        });
+        f.debug_struct("CloudConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("regions", &self.regions)
+            .field("endpoint", &endpoint)
+            .field("token", &self.token)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key)
+            .field("session_token", &self.session_token)
+            .field("project", &self.project)
+            .field("credentials", &self.credentials)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("subscription_id", &self.subscription_id)
+            .field("application_key", &self.application_key)
+            .field("application_secret", &self.application_secret)
+            .field("consumer_key", &self.consumer_key)
+            .field("token_id", &self.token_id)
+            .field("kubeconfig", &self.kubeconfig)
+            .field("context", &self.context)
+            .field("ca_file", &self.ca_file)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl CloudConfig {
@@ -1708,6 +1746,29 @@ timeout_secs = 900
             "[[hosts]]\nname = \"a b\"\naddress = \"x\"\nuser = \"u\"\nauth = { type = \"agent\" }\n",
         );
         assert!(msg.contains("letters, digits"), "{msg}");
+    }
+
+    #[test]
+    fn debug_shows_no_rebootx_secret_prefix_and_no_secret() {
+        let config = Config::parse(
+            Path::new("/tmp/paaf.toml"),
+            "[[clouds]]\nname = \"home\"\ntype = \"rebootx\"\nendpoint = \"https://ops.example.com:8443/cd5331ba/v1\"\ntoken = \"env:REBOOTX_KEY\"\n\n[[clouds]]\nname = \"pve\"\ntype = \"proxmox\"\nendpoint = \"https://pve:8006\"\ntoken_id = \"paaf@pve!ops\"\ntoken = \"keyring:pve\"\n",
+        )
+        .unwrap();
+        let shown = format!("{:?}", config.clouds);
+        assert!(!shown.contains("cd5331ba"), "{shown}");
+        assert!(
+            shown.contains("https://ops.example.com:8443/[redacted]"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("https://pve:8006"),
+            "other endpoints show whole: {shown}"
+        );
+        assert!(
+            shown.contains("env:REBOOTX_KEY"),
+            "a reference, not a secret: {shown}"
+        );
     }
 
     #[test]
