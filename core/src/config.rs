@@ -564,6 +564,15 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// A path the config names (`~/` expanded), relative to the config's folder.
+    fn path_of(&self, p: &str) -> PathBuf {
+        let p = expand_home(p);
+        match self.path.parent() {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        }
+    }
+
     fn line(&self, span: &Range<usize>) -> usize {
         let end = span.start.min(self.text.len());
         self.text[..end].bytes().filter(|b| *b == b'\n').count() + 1
@@ -619,11 +628,6 @@ impl Config {
                 "correct the TOML at that line; see the README's `Config` section for every key",
             )
         })?;
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let relative = |p: Option<&String>, default: &str| {
-            let p = expand_home(p.map(String::as_str).unwrap_or(default));
-            if p.is_absolute() { p } else { dir.join(p) }
-        };
         let operator = match raw.operator {
             Some(op) if op.get_ref().trim().is_empty() => {
                 return Err(src.err(
@@ -695,8 +699,8 @@ impl Config {
             monitoring,
             flags,
             clouds,
-            known_hosts: relative(raw.known_hosts.as_ref(), "known_hosts"),
-            journal: relative(raw.journal.as_ref(), "journal.sqlite"),
+            known_hosts: src.path_of(raw.known_hosts.as_deref().unwrap_or("known_hosts")),
+            journal: src.path_of(raw.journal.as_deref().unwrap_or("journal.sqlite")),
             hosts,
         })
     }
@@ -1177,14 +1181,7 @@ fn validate_cloud(src: &Source, raw: RawCloud) -> Result<CloudConfig> {
         token_id: text(&raw.token_id),
         kubeconfig: text(&raw.kubeconfig),
         context: text(&raw.context),
-        ca_file: text(&raw.ca_file).map(|f| {
-            // Relative to the config's folder, like the journal.
-            let p = expand_home(&f);
-            match src.path.parent() {
-                Some(dir) if p.is_relative() => dir.join(p),
-                _ => p,
-            }
-        }),
+        ca_file: text(&raw.ca_file).map(|f| src.path_of(&f)),
         timeout: positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_API_TIMEOUT),
