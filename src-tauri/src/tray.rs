@@ -16,10 +16,10 @@ const TRAY_ID: &str = "paaf";
 /// The event the UI follows to another screen (its payload is a hash such as `#/alerts`).
 pub const NAVIGATE_EVENT: &str = "navigate";
 
-/// One line of the tray menu: `id` is what a click reports (None: a line to read, not click).
+/// One line of the tray menu, and the screen a click on it opens (a hash: `#/alerts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrayLine {
-    pub id: Option<String>,
+    pub opens: &'static str,
     pub text: String,
 }
 
@@ -41,7 +41,7 @@ impl TrayView {
             .top_alerts
             .iter()
             .map(|a| TrayLine {
-                id: Some("#/alerts".to_string()),
+                opens: "#/alerts",
                 text: match &a.severity {
                     Some(sev) => format!("{} [{sev}] — {}", a.name, a.source),
                     None => format!("{} — {}", a.name, a.source),
@@ -51,16 +51,16 @@ impl TrayView {
         let more = overview.firing as usize - overview.top_alerts.len();
         if more > 0 {
             lines.push(TrayLine {
-                id: Some("#/alerts".to_string()),
+                opens: "#/alerts",
                 text: format!("… and {more} more firing"),
             });
         }
         lines.extend(overview.unreadable.iter().map(|u| TrayLine {
-            id: Some("#/alerts".to_string()),
+            opens: "#/alerts",
             text: format!("unreadable: {u}"),
         }));
         lines.extend(overview.running.iter().map(|a| TrayLine {
-            id: Some("#/journal".to_string()),
+            opens: "#/journal",
             text: format!("{} {} — {}", a.kind, a.target, a.state.as_str()),
         }));
         TrayView {
@@ -110,15 +110,11 @@ fn menu<R: Runtime>(app: &AppHandle<R>, view: &TrayView) -> tauri::Result<Menu<R
     }
     for (i, line) in view.lines.iter().enumerate() {
         // The position keeps ids unique; the hash after the colon is where a click goes.
-        let id = match &line.id {
-            Some(hash) => format!("{i}:{hash}"),
-            None => format!("{i}:"),
-        };
         menu.append(&MenuItem::with_id(
             app,
-            id,
+            format!("{i}:{}", line.opens),
             &line.text,
-            line.id.is_some(),
+            true,
             None::<&str>,
         )?)?;
     }
@@ -163,7 +159,7 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             "quit" => app.exit(0),
             "open" => show_main(app, None),
             id => {
-                if let Some((_, hash)) = id.split_once(':').filter(|(_, h)| !h.is_empty()) {
+                if let Some((_, hash)) = id.split_once(':') {
                     show_main(app, Some(hash));
                 }
             }
@@ -254,12 +250,12 @@ mod tests {
             alerts,
             error: None,
         };
-        let view = TrayView::of(&Overview::from_parts(&[source], vec![], false));
+        let view = TrayView::of(&Overview::from_parts(&[source], vec![]));
         assert_eq!(view.level, OverviewLevel::Critical);
         assert_eq!(view.title, "paaf: 7 firing");
         assert_eq!(view.tooltip, "7 alerts firing (1 critical)");
         assert_eq!(view.lines[0].text, "CheckoutErrors [critical] — am");
-        assert_eq!(view.lines[0].id.as_deref(), Some("#/alerts"));
+        assert_eq!(view.lines[0].opens, "#/alerts");
         assert_eq!(view.lines.len(), 6, "five alerts and the count of the rest");
         assert_eq!(view.lines[5].text, "… and 2 more firing");
     }

@@ -55,7 +55,6 @@ impl Paaf {
     /// Reads every monitoring source's alerts (concurrently; a failing source is counted as
     /// unreadable) and the journal's unfinished actions.
     pub async fn overview(&self) -> Result<Overview> {
-        let unmonitored = self.config().monitoring.is_empty();
         let sources = self.alerts(None).await?;
         let running = self
             .journal
@@ -63,7 +62,7 @@ impl Paaf {
             .into_iter()
             .filter(|a| matches!(a.state, ActionState::Pending | ActionState::Running))
             .collect();
-        Ok(Overview::from_parts(&sources, running, unmonitored))
+        Ok(Overview::from_parts(&sources, running))
     }
 }
 
@@ -80,12 +79,10 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 impl Overview {
-    /// The overview of these sources' alerts and these unfinished actions.
-    pub fn from_parts(
-        sources: &[SourceAlerts],
-        running: Vec<ActionRecord>,
-        unmonitored: bool,
-    ) -> Overview {
+    /// The overview of these sources' alerts (one per configured monitoring source: none
+    /// means none is configured) and these unfinished actions.
+    pub fn from_parts(sources: &[SourceAlerts], running: Vec<ActionRecord>) -> Overview {
+        let unmonitored = sources.is_empty();
         let mut firing: Vec<&AlertView> = sources
             .iter()
             .flat_map(|s| &s.alerts)
@@ -122,16 +119,12 @@ impl Overview {
             parts.push("no monitoring configured".to_string());
         } else if firing.is_empty() {
             parts.push("no alerts firing".to_string());
-        } else if critical > 0 {
-            parts.push(format!(
-                "{} firing ({critical} critical)",
-                plural(firing.len(), "alert", "alerts")
-            ));
         } else {
-            parts.push(format!(
-                "{} firing",
-                plural(firing.len(), "alert", "alerts")
-            ));
+            let mut part = format!("{} firing", plural(firing.len(), "alert", "alerts"));
+            if critical > 0 {
+                part += &format!(" ({critical} critical)");
+            }
+            parts.push(part);
         }
         if !unreadable.is_empty() {
             parts.push(format!(
@@ -226,7 +219,6 @@ mod tests {
                 source("prom", vec![alert("HighLatency", "firing", None, 20)]),
             ],
             vec![],
-            false,
         );
         assert_eq!(o.level, OverviewLevel::Critical);
         assert_eq!((o.firing, o.critical), (3, 1));
@@ -244,7 +236,6 @@ mod tests {
                 vec![alert("DiskFilling", "firing", Some("warning"), 1)],
             )],
             vec![],
-            false,
         );
         assert_eq!(o.level, OverviewLevel::Warning);
         assert_eq!(o.headline, "1 alert firing");
@@ -252,7 +243,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_source_is_unknown_not_ok_and_is_named_with_its_code() {
-        let o = Overview::from_parts(&[source("am", vec![]), failing("prom")], vec![], false);
+        let o = Overview::from_parts(&[source("am", vec![]), failing("prom")], vec![]);
         assert_eq!(o.level, OverviewLevel::Unknown);
         assert_eq!(o.unreadable, ["prom: unreachable"]);
         assert_eq!(o.headline, "No alerts firing · 1 source unreadable");
@@ -264,7 +255,6 @@ mod tests {
                 failing("prom"),
             ],
             vec![],
-            false,
         );
         assert_eq!(o.level, OverviewLevel::Warning);
     }
@@ -274,7 +264,7 @@ mod tests {
         let alerts = (0..9)
             .map(|i| alert(&format!("A{i}"), "firing", None, i))
             .collect();
-        let o = Overview::from_parts(&[source("am", alerts)], vec![], false);
+        let o = Overview::from_parts(&[source("am", alerts)], vec![]);
         assert_eq!(o.firing, 9);
         assert_eq!(o.top_alerts.len(), TOP_ALERTS);
         assert_eq!(o.top_alerts[0].name, "A8", "newest first");
@@ -282,7 +272,7 @@ mod tests {
 
     #[test]
     fn no_monitoring_configured_says_so() {
-        let o = Overview::from_parts(&[], vec![], true);
+        let o = Overview::from_parts(&[], vec![]);
         assert_eq!(o.level, OverviewLevel::Ok);
         assert_eq!(o.headline, "No monitoring configured");
         assert_eq!(o.short, "ok");
