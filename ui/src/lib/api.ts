@@ -157,8 +157,9 @@ export const annotate = (input: AnnotationInput, source: string | null = null) =
 
 // Fix: cloud servers.
 
-/** Every server of every cloud account (an account or region that failed is an error row). */
+/** The server list of the last full listing, with its time (null before the first). */
 export const cachedServers = () => call<CachedInventory | null>('cached_servers');
+/** Every server of every cloud account (an account or region that failed is an error row). */
 export const servers = (account: string | null = null) => call<Inventory>('servers', { account });
 
 /** A power action followed until the provider reports the target state; every read goes to `onProgress`. */
