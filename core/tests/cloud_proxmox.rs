@@ -606,17 +606,27 @@ async fn a_cluster_with_its_own_certificate_is_trusted_through_ca_file_only() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut server = std::process::Command::new("openssl")
-        .args(["s_server", "-quiet", "-www", "-accept"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cert")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    // Stopped when dropped, even if an assertion fails first.
+    struct Stopped(std::process::Child);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let server = Stopped(
+        std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -625,7 +635,7 @@ async fn a_cluster_with_its_own_certificate_is_trusted_through_ca_file_only() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let account = |ca: Option<&std::path::Path>| {
+    let connect = || {
         Proxmox::connect(
             "lab",
             &format!("https://127.0.0.1:{port}"),
@@ -635,25 +645,14 @@ async fn a_cluster_with_its_own_certificate_is_trusted_through_ca_file_only() {
             limits(),
         )
         .unwrap()
-        .trusting(ca)
-        .unwrap()
     };
 
-    let refused = account(None).list().await;
-    let trusted = account(Some(&cert)).list().await;
-    let missing = Proxmox::connect(
-        "lab",
-        &format!("https://127.0.0.1:{port}"),
-        TOKEN_ID,
-        SecretString::from(SECRET),
-        &[],
-        limits(),
-    )
-    .unwrap()
-    .trusting(Some(&dir.path().join("nope.pem")))
-    .unwrap_err();
-    server.kill().unwrap();
-    let _ = server.wait();
+    let refused = connect().trusting(None).unwrap().list().await;
+    let trusted = connect().trusting(Some(&cert)).unwrap().list().await;
+    let missing = connect()
+        .trusting(Some(&dir.path().join("nope.pem")))
+        .unwrap_err();
+    drop(server);
 
     let code = |inv: &paaf_core::cloud::Inventory| inv.errors[0].error.code;
     assert_eq!(
