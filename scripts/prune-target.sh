@@ -30,7 +30,7 @@ own_names="$(
 for deps in "$target"/*/deps "$target"/*/*/deps; do
   [ -d "$deps" ] || continue
   while read -r name; do
-    # Test binaries: NAME-HASH; libraries: libNAME-HASH.{rlib,rmeta,so,a}; dep-info: NAME-HASH.d
+    # Test binaries NAME-HASH (with their dep-info NAME-HASH.d), libraries libNAME-HASH.{rlib,rmeta}
     for pattern in "$name-????????????????" "lib$name-????????????????.rlib" "lib$name-????????????????.rmeta"; do
       # shellcheck disable=SC2012 # names are cargo's own: no spaces or newlines
       { ls -t "$deps"/$pattern 2>/dev/null || true; } | tail -n +3 | while read -r stale; do

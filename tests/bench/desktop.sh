@@ -198,12 +198,11 @@ idle_missing_app=$idle_missing
 desk_log "idle memory: a bare WebKitGTK window (tests/bench/webkit_window.py), waiting ${idle_secs}s"
 # Like the app (src-tauri/src/main.rs), it runs without accelerated compositing unless the
 # variable is set.
-app_env_saved=("${app_env[@]}")
+floor_env=()
 if [ -z "${WEBKIT_DISABLE_COMPOSITING_MODE+x}" ] && [[ " ${app_env[*]} " != *" WEBKIT_DISABLE_COMPOSITING_MODE="* ]]; then
-  app_env+=(WEBKIT_DISABLE_COMPOSITING_MODE=1)
+  floor_env+=(WEBKIT_DISABLE_COMPOSITING_MODE=1)
 fi
-measure_idle floor /usr/bin/python3 "$DESK_REPO/tests/bench/webkit_window.py"
-app_env=("${app_env_saved[@]}")
+measure_idle floor env "${floor_env[@]}" /usr/bin/python3 "$DESK_REPO/tests/bench/webkit_window.py"
 floor_rss_kb=$idle_rss_kb floor_pss_kb=$idle_pss_kb floor_uss_kb=$idle_uss_kb floor_procs=$idle_procs
 floor_missing=$idle_missing
 idle_missing=$idle_missing_app
