@@ -1,0 +1,363 @@
+//! `[[hosts]]` and `[defaults]`: SSH hosts, how paaf logs in, and the budgets of a verified reboot.
+
+use super::*;
+
+/// The RebootX convention for where a host keeps its runbooks.
+pub const DEFAULT_RUNBOOK_DIR: &str = "/usr/local/sbin/rebootx/runbooks";
+pub const DEFAULT_BOOT_ID_COMMAND: &str = "cat /proc/sys/kernel/random/boot_id";
+pub const DEFAULT_TEST_COMMAND: &str = "whoami";
+pub const DEFAULT_REBOOT_COMMAND: &str = "shutdown -r now";
+
+/// One SSH host, with the defaults already applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostConfig {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub auth: Auth,
+    pub boot_id_command: String,
+    pub test_command: String,
+    pub runbook_dir: String,
+    #[serde(with = "secs")]
+    pub connect_timeout: Duration,
+    #[serde(with = "secs")]
+    pub command_timeout: Duration,
+    pub max_output_bytes: usize,
+    pub reboot: RebootSettings,
+    /// The cloud server this host is, as `(account, id or name)`: a reboot of that server
+    /// through its cloud's API is verified over SSH (a new boot id, the test command).
+    pub server: Option<(String, String)>,
+}
+
+/// How paaf logs in to a host. Secrets are references, never values.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Auth {
+    Key {
+        path: PathBuf,
+        #[serde(serialize_with = "ser_ref_opt")]
+        passphrase: Option<SecretRef>,
+    },
+    Password {
+        #[serde(serialize_with = "ser_ref")]
+        password: SecretRef,
+    },
+    Agent,
+}
+
+impl Auth {
+    pub fn method(&self) -> &'static str {
+        match self {
+            Auth::Key { .. } => "key",
+            Auth::Password { .. } => "password",
+            Auth::Agent => "agent",
+        }
+    }
+}
+
+/// The budgets and commands of a verified reboot (Ansible's reboot module semantics).
+#[derive(Debug, Clone, Serialize)]
+pub struct RebootSettings {
+    pub command: String,
+    /// Run the reboot through `sudo -n` (skipped when logging in as root).
+    pub sudo: bool,
+    #[serde(with = "secs")]
+    pub shutdown_timeout: Duration,
+    #[serde(with = "secs")]
+    pub boot_timeout: Duration,
+    #[serde(with = "secs")]
+    pub test_timeout: Duration,
+    #[serde(with = "secs")]
+    pub backoff_max: Duration,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDefaults {
+    connect_timeout_secs: Option<Spanned<u64>>,
+    command_timeout_secs: Option<Spanned<u64>>,
+    max_output_bytes: Option<Spanned<u64>>,
+    runbook_dir: Option<Spanned<String>>,
+    boot_id_command: Option<Spanned<String>>,
+    test_command: Option<Spanned<String>>,
+    reboot: Option<RawReboot>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReboot {
+    command: Option<Spanned<String>>,
+    sudo: Option<bool>,
+    shutdown_timeout_secs: Option<Spanned<u64>>,
+    timeout_secs: Option<Spanned<u64>>,
+    test_timeout_secs: Option<Spanned<u64>>,
+    backoff_max_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHost {
+    name: Spanned<String>,
+    address: Spanned<String>,
+    port: Option<Spanned<i64>>,
+    user: Spanned<String>,
+    auth: Spanned<RawAuth>,
+    // The same keys as `[defaults]`, overriding them for this host.
+    connect_timeout_secs: Option<Spanned<u64>>,
+    command_timeout_secs: Option<Spanned<u64>>,
+    max_output_bytes: Option<Spanned<u64>>,
+    runbook_dir: Option<Spanned<String>>,
+    boot_id_command: Option<Spanned<String>>,
+    test_command: Option<Spanned<String>>,
+    reboot: Option<RawReboot>,
+    /// `ACCOUNT/SERVER`: the cloud server this host is (its id or name in a [[clouds]]
+    /// account), so that a cloud reboot of it is verified over SSH.
+    server: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub(super) enum RawAuth {
+    Key {
+        path: String,
+        passphrase: Option<String>,
+    },
+    Password {
+        password: String,
+    },
+    Agent,
+}
+
+impl Config {
+    /// The host named `name`, or a not-found error listing the known names.
+    pub fn host(&self, name: &str) -> Result<&HostConfig> {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .ok_or_else(|| Error::NotFound {
+                what: "host",
+                name: name.to_string(),
+                hint: Some(if self.hosts.is_empty() {
+                    "no hosts are configured yet; add one with `paaf host add`".to_string()
+                } else {
+                    format!(
+                        "configured hosts: {}",
+                        self.hosts
+                            .iter()
+                            .map(|h| h.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+            })
+    }
+}
+
+pub(super) fn validate_host(
+    src: &Source,
+    defaults: &RawDefaults,
+    raw: RawHost,
+) -> Result<HostConfig> {
+    let name_span = raw.name.span();
+    let name = raw.name.into_inner();
+    if !valid_name(&name) {
+        return Err(src.err(
+            Some(&name_span),
+            format!("host name `{name}` is not allowed"),
+            "use letters, digits, `-`, `_` and `.` only, e.g. `web-1`",
+        ));
+    }
+    let address = raw.address.get_ref().trim().to_string();
+    if address.is_empty() || address.contains(char::is_whitespace) {
+        return Err(src.err(
+            Some(&raw.address.span()),
+            format!("host `{name}`: address is empty or has spaces"),
+            "set `address` to a hostname or IP, e.g. `10.0.0.5`",
+        ));
+    }
+    let port = match &raw.port {
+        None => 22,
+        Some(p) => u16::try_from(*p.get_ref())
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                src.err(
+                    Some(&p.span()),
+                    format!("host `{name}`: port {} is out of range", p.get_ref()),
+                    "use a port between 1 and 65535 (22 is SSH's default)",
+                )
+            })?,
+    };
+    let user = raw.user.get_ref().trim().to_string();
+    if user.is_empty() {
+        return Err(src.err(
+            Some(&raw.user.span()),
+            format!("host `{name}`: user is empty"),
+            "set `user` to the login name on that host",
+        ));
+    }
+    let auth_span = raw.auth.span();
+    let secret = |s: String| {
+        SecretRef::parse(&s).map_err(|m| {
+            src.err(
+                Some(&auth_span),
+                format!("host `{name}`: {m}"),
+                "e.g. auth = { type = \"password\", password = \"keyring:web-1\" }",
+            )
+        })
+    };
+    let auth = match raw.auth.into_inner() {
+        RawAuth::Key { path, passphrase } => {
+            if path.trim().is_empty() {
+                return Err(src.err(
+                    Some(&auth_span),
+                    format!("host `{name}`: key path is empty"),
+                    "set auth.path to a private key file, e.g. \"~/.ssh/id_ed25519\"",
+                ));
+            }
+            Auth::Key {
+                path: expand_home(&path),
+                passphrase: passphrase.map(secret).transpose()?,
+            }
+        }
+        RawAuth::Password { password } => Auth::Password {
+            password: secret(password)?,
+        },
+        RawAuth::Agent => Auth::Agent,
+    };
+    let dr = defaults.reboot.clone().unwrap_or_default();
+    let hr = raw.reboot.unwrap_or_default();
+    let secs =
+        |host: &Option<Spanned<u64>>, def: &Option<Spanned<u64>>, key: &str, fallback: u64| {
+            positive(src, host.as_ref().or(def.as_ref()), key).map(|v| v.unwrap_or(fallback))
+        };
+    let text = |host: &Option<Spanned<String>>,
+                def: &Option<Spanned<String>>,
+                key: &str,
+                fallback: &str| {
+        match host.as_ref().or(def.as_ref()) {
+            None => Ok(fallback.to_string()),
+            Some(s) if s.get_ref().trim().is_empty() => Err(src.err(
+                Some(&s.span()),
+                format!("host `{name}`: {key} is empty"),
+                format!("give a value or remove {key} for the default ({fallback})"),
+            )),
+            Some(s) => Ok(s.get_ref().clone()),
+        }
+    };
+    let connect = secs(
+        &raw.connect_timeout_secs,
+        &defaults.connect_timeout_secs,
+        "connect_timeout_secs",
+        10,
+    )?;
+    let command = secs(
+        &raw.command_timeout_secs,
+        &defaults.command_timeout_secs,
+        "command_timeout_secs",
+        60,
+    )?;
+    let max_output = secs(
+        &raw.max_output_bytes,
+        &defaults.max_output_bytes,
+        "max_output_bytes",
+        1024 * 1024,
+    )?;
+    let runbook_dir = text(
+        &raw.runbook_dir,
+        &defaults.runbook_dir,
+        "runbook_dir",
+        DEFAULT_RUNBOOK_DIR,
+    )?;
+    if !runbook_dir.starts_with('/') {
+        let span = raw
+            .runbook_dir
+            .as_ref()
+            .or(defaults.runbook_dir.as_ref())
+            .map(|s| s.span());
+        return Err(src.err(
+            span.as_ref(),
+            format!("host `{name}`: runbook_dir `{runbook_dir}` is not absolute"),
+            "use an absolute directory, e.g. /usr/local/sbin/rebootx/runbooks",
+        ));
+    }
+    let boot_id_command = text(
+        &raw.boot_id_command,
+        &defaults.boot_id_command,
+        "boot_id_command",
+        DEFAULT_BOOT_ID_COMMAND,
+    )?;
+    let test_command = text(
+        &raw.test_command,
+        &defaults.test_command,
+        "test_command",
+        DEFAULT_TEST_COMMAND,
+    )?;
+    let reboot = RebootSettings {
+        command: text(
+            &hr.command,
+            &dr.command,
+            "reboot.command",
+            DEFAULT_REBOOT_COMMAND,
+        )?,
+        sudo: hr.sudo.or(dr.sudo).unwrap_or(true),
+        shutdown_timeout: Duration::from_secs(secs(
+            &hr.shutdown_timeout_secs,
+            &dr.shutdown_timeout_secs,
+            "reboot.shutdown_timeout_secs",
+            120,
+        )?),
+        boot_timeout: Duration::from_secs(secs(
+            &hr.timeout_secs,
+            &dr.timeout_secs,
+            "reboot.timeout_secs",
+            600,
+        )?),
+        test_timeout: Duration::from_secs(secs(
+            &hr.test_timeout_secs,
+            &dr.test_timeout_secs,
+            "reboot.test_timeout_secs",
+            120,
+        )?),
+        backoff_max: Duration::from_secs(secs(
+            &hr.backoff_max_secs,
+            &dr.backoff_max_secs,
+            "reboot.backoff_max_secs",
+            12,
+        )?),
+    };
+    let server = match &raw.server {
+        None => None,
+        Some(link) => match link.get_ref().trim().split_once('/') {
+            Some((account, server)) if valid_name(account) && !server.trim().is_empty() => {
+                Some((account.to_string(), server.trim().to_string()))
+            }
+            _ => {
+                return Err(src.err(
+                    Some(&link.span()),
+                    format!(
+                        "host `{name}`: server `{}` is not ACCOUNT/SERVER",
+                        link.get_ref()
+                    ),
+                    "name the [[clouds]] account and the server's id or name, e.g. server = \"prod/i-0123456789abcdef0\"",
+                ));
+            }
+        },
+    };
+    Ok(HostConfig {
+        name,
+        address,
+        port,
+        user,
+        auth,
+        boot_id_command,
+        test_command,
+        runbook_dir,
+        connect_timeout: Duration::from_secs(connect),
+        command_timeout: Duration::from_secs(command),
+        max_output_bytes: usize::try_from(max_output).unwrap_or(usize::MAX),
+        reboot,
+        server,
+    })
+}

@@ -1,0 +1,271 @@
+//! The TOML config: loading with errors that name file, line and fix; editing that keeps comments.
+//!
+//! One file per concern: [`hosts`] (`[[hosts]]` and `[defaults]`), [`clouds`] (`[[clouds]]`),
+//! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), and [`edit`] (changes written
+//! back to the file). This file reads the whole file and ties the sections together.
+
+mod clouds;
+mod edit;
+mod flags;
+mod hosts;
+mod monitoring;
+#[cfg(test)]
+mod tests;
+
+pub use clouds::*;
+pub use edit::*;
+pub use flags::*;
+pub use hosts::*;
+pub use monitoring::*;
+
+use crate::error::{Error, Result};
+use crate::secrets::{SecretRef, SecretStore};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Where the config lives unless `--config` / `PAAF_CONFIG` say otherwise.
+pub fn default_config_path() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("paaf")
+        .join("config.toml")
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    /// Who acts, as written in the journal; the OS user when unset.
+    pub operator: Option<String>,
+    pub known_hosts: PathBuf,
+    pub journal: PathBuf,
+    pub hosts: Vec<HostConfig>,
+    /// Grafana instances, Prometheus servers and Alertmanagers (`[[monitoring]]`).
+    pub monitoring: Vec<MonitoringConfig>,
+    /// Feature-flag services (`[[flags]]`).
+    pub flags: Vec<FlagsConfig>,
+    /// Cloud accounts whose servers paaf lists and powers (`[[clouds]]`).
+    pub clouds: Vec<CloudConfig>,
+}
+
+pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
+
+mod secs {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+}
+
+fn ser_ref<S: serde::Serializer>(r: &SecretRef, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(r)
+}
+
+fn ser_ref_opt<S: serde::Serializer>(r: &Option<SecretRef>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.collect_str(r),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    operator: Option<Spanned<String>>,
+    known_hosts: Option<String>,
+    journal: Option<String>,
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    hosts: Vec<RawHost>,
+    #[serde(default)]
+    monitoring: Vec<RawMonitoring>,
+    #[serde(default)]
+    flags: Vec<RawFlags>,
+    #[serde(default)]
+    clouds: Vec<RawCloud>,
+}
+
+/// Turns byte offsets into 1-based line numbers and builds errors that name file and line.
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    /// A path the config names (`~/` expanded), relative to the config's folder.
+    fn path_of(&self, p: &str) -> PathBuf {
+        let p = expand_home(p);
+        match self.path.parent() {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        }
+    }
+
+    fn line(&self, span: &Range<usize>) -> usize {
+        let end = span.start.min(self.text.len());
+        self.text[..end].bytes().filter(|b| *b == b'\n').count() + 1
+    }
+
+    fn err(
+        &self,
+        span: Option<&Range<usize>>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Error {
+        Error::Config {
+            file: self.path.to_path_buf(),
+            line: span.map(|s| self.line(s)),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match p.strip_prefix("~/") {
+        Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
+        None => PathBuf::from(p),
+    }
+}
+
+impl Config {
+    /// Loads the config at `path`; a missing file is an empty config (hosts get added later).
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(Error::Config {
+                    file: path.to_path_buf(),
+                    line: None,
+                    message: format!("cannot read it: {e}"),
+                    fix: "check the path and its permissions, or pass another with --config / PAAF_CONFIG".into(),
+                });
+            }
+        };
+        Config::parse(path, &text)
+    }
+
+    /// Parses and validates config text; `path` is used for messages and relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let src = Source { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            src.err(
+                e.span().as_ref(),
+                e.message().to_string(),
+                "correct the TOML at that line; see the README's `Config` section for every key",
+            )
+        })?;
+        let operator = match raw.operator {
+            Some(op) if op.get_ref().trim().is_empty() => {
+                return Err(src.err(
+                    Some(&op.span()),
+                    "operator is empty",
+                    "set `operator = \"your name\"` or remove the line to use the OS user",
+                ));
+            }
+            Some(op) => Some(op.into_inner()),
+            None => None,
+        };
+        let mut hosts: Vec<HostConfig> = Vec::new();
+        for raw_host in raw.hosts {
+            let host = validate_host(&src, &raw.defaults, raw_host)?;
+            hosts.push(host);
+        }
+        for (i, h) in hosts.iter().enumerate() {
+            if hosts[..i].iter().any(|o| o.name == h.name) {
+                let span = find_name_span(text, &h.name, 2);
+                return Err(src.err(
+                    span.as_ref(),
+                    format!("host name `{}` is used twice", h.name),
+                    "give every [[hosts]] entry its own name",
+                ));
+            }
+        }
+        let mut monitoring: Vec<MonitoringConfig> = Vec::new();
+        for raw_source in raw.monitoring {
+            let span = raw_source.name.span();
+            let source = validate_monitoring(&src, raw_source)?;
+            if monitoring.iter().any(|m| m.name == source.name) {
+                return Err(src.err(
+                    Some(&span),
+                    format!("monitoring source name `{}` is used twice", source.name),
+                    "give every [[monitoring]] entry its own name",
+                ));
+            }
+            monitoring.push(source);
+        }
+        let mut flags: Vec<FlagsConfig> = Vec::new();
+        for raw_flags in raw.flags {
+            let span = raw_flags.name.span();
+            let backend = validate_flags(&src, raw_flags)?;
+            if flags.iter().any(|f| f.name == backend.name) {
+                return Err(src.err(
+                    Some(&span),
+                    format!("flag service name `{}` is used twice", backend.name),
+                    "give every [[flags]] entry its own name",
+                ));
+            }
+            flags.push(backend);
+        }
+        let mut clouds: Vec<CloudConfig> = Vec::new();
+        for raw_cloud in raw.clouds {
+            let span = raw_cloud.name.span();
+            let cloud = validate_cloud(&src, raw_cloud)?;
+            if clouds.iter().any(|c| c.name == cloud.name) {
+                return Err(src.err(
+                    Some(&span),
+                    format!("cloud account name `{}` is used twice", cloud.name),
+                    "give every [[clouds]] entry its own name",
+                ));
+            }
+            clouds.push(cloud);
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            operator,
+            monitoring,
+            flags,
+            clouds,
+            known_hosts: src.path_of(raw.known_hosts.as_deref().unwrap_or("known_hosts")),
+            journal: src.path_of(raw.journal.as_deref().unwrap_or("journal.sqlite")),
+            hosts,
+        })
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// The span of the `nth` occurrence of `name = "<name>"`, to point at a duplicate.
+fn find_name_span(text: &str, name: &str, nth: usize) -> Option<Range<usize>> {
+    let needle = format!("\"{name}\"");
+    text.match_indices(&needle)
+        .nth(nth - 1)
+        .map(|(i, _)| i..i + needle.len())
+}
+
+fn positive(src: &Source, v: Option<&Spanned<u64>>, key: &str) -> Result<Option<u64>> {
+    match v {
+        Some(s) if *s.get_ref() == 0 => Err(src.err(
+            Some(&s.span()),
+            format!("{key} must be greater than 0"),
+            format!("set {key} to a positive number or remove it for the default"),
+        )),
+        Some(s) => Ok(Some(*s.get_ref())),
+        None => Ok(None),
+    }
+}

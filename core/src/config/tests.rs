@@ -1,0 +1,379 @@
+//! The config's tests: parsing, validation errors with their line and fix, editing.
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config> {
+    Config::parse(Path::new("/etc/paaf/config.toml"), text)
+}
+
+fn config_err(text: &str) -> (Option<usize>, String) {
+    match parse(text).unwrap_err() {
+        Error::Config {
+            line, message, fix, ..
+        } => (line, format!("{message} / {fix}")),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+const GOOD: &str = r#"
+operator = "alice"
+
+[defaults]
+connect_timeout_secs = 5
+
+[[hosts]]
+name = "web-1"
+address = "10.0.0.5"
+user = "deploy"
+auth = { type = "key", path = "/keys/id_ed25519", passphrase = "keyring:deploy-key" }
+
+[[hosts]]
+name = "db-1"
+address = "db.internal"
+port = 2222
+user = "root"
+auth = { type = "password", password = "keyring:db-1" }
+runbook_dir = "/opt/runbooks"
+[hosts.reboot]
+timeout_secs = 900
+"#;
+
+#[test]
+fn good_config_applies_defaults_and_overrides() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(c.operator.as_deref(), Some("alice"));
+    assert_eq!(c.journal, PathBuf::from("/etc/paaf/journal.sqlite"));
+    let web = c.host("web-1").unwrap();
+    assert_eq!(web.port, 22);
+    assert_eq!(web.connect_timeout, Duration::from_secs(5));
+    assert_eq!(web.runbook_dir, DEFAULT_RUNBOOK_DIR);
+    assert_eq!(web.reboot.boot_timeout, Duration::from_secs(600));
+    let db = c.host("db-1").unwrap();
+    assert_eq!(db.port, 2222);
+    assert_eq!(db.runbook_dir, "/opt/runbooks");
+    assert_eq!(db.reboot.boot_timeout, Duration::from_secs(900));
+    assert!(
+        matches!(&db.auth, Auth::Password { password } if password.to_string() == "keyring:db-1")
+    );
+}
+
+#[test]
+fn errors_name_the_line_and_the_fix() {
+    let (line, msg) = config_err(
+        "[[hosts]]\nname = \"a\"\naddress = \"x\"\nuser = \"u\"\nport = 70000\nauth = { type = \"agent\" }\n",
+    );
+    assert_eq!(line, Some(5));
+    assert!(msg.contains("between 1 and 65535"), "{msg}");
+
+    let (line, msg) = config_err("[[hosts]]\nname = \"a\"\nadress = \"x\"\n");
+    assert_eq!(line, Some(3));
+    assert!(msg.contains("unknown field `adress`"), "{msg}");
+
+    let (line, msg) = config_err(
+        "[[hosts]]\nname = \"a\"\naddress = \"x\"\nuser = \"u\"\nauth = { type = \"password\", password = \"hunter2\" }\n",
+    );
+    assert_eq!(line, Some(5));
+    assert!(msg.contains("keyring:NAME"), "{msg}");
+    assert!(
+        !msg.contains("hunter2"),
+        "a plain password must not be echoed: {msg}"
+    );
+
+    let dup = "[[hosts]]\nname = \"a\"\naddress = \"x\"\nuser = \"u\"\nauth = { type = \"agent\" }\n\n[[hosts]]\nname = \"a\"\naddress = \"y\"\nuser = \"u\"\nauth = { type = \"agent\" }\n";
+    let (line, msg) = config_err(dup);
+    assert_eq!(line, Some(8));
+    assert!(msg.contains("used twice"), "{msg}");
+
+    let (line, _) = config_err("operator = \n");
+    assert_eq!(line, Some(1));
+
+    let (_, msg) = config_err(
+        "[[hosts]]\nname = \"a b\"\naddress = \"x\"\nuser = \"u\"\nauth = { type = \"agent\" }\n",
+    );
+    assert!(msg.contains("letters, digits"), "{msg}");
+}
+
+#[test]
+fn debug_shows_no_rebootx_secret_prefix_and_no_secret() {
+    let config = Config::parse(
+        Path::new("/tmp/paaf.toml"),
+        "[[clouds]]\nname = \"home\"\ntype = \"rebootx\"\nendpoint = \"https://ops.example.com:8443/cd5331ba/v1\"\ntoken = \"env:REBOOTX_KEY\"\n\n[[clouds]]\nname = \"pve\"\ntype = \"proxmox\"\nendpoint = \"https://pve:8006\"\ntoken_id = \"paaf@pve!ops\"\ntoken = \"keyring:pve\"\n",
+    )
+    .unwrap();
+    let shown = format!("{:?}", config.clouds);
+    assert!(!shown.contains("cd5331ba"), "{shown}");
+    assert!(
+        shown.contains("https://ops.example.com:8443/[redacted]"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("https://pve:8006"),
+        "other endpoints show whole: {shown}"
+    );
+    assert!(
+        shown.contains("env:REBOOTX_KEY"),
+        "a reference, not a secret: {shown}"
+    );
+}
+
+#[test]
+fn every_cloud_type_names_the_keys_it_misses() {
+    let cases = [
+        ("aws", "regions = [\"eu-west-1\"]", "an access key"),
+        ("aws", "", "its regions"),
+        ("gcp", "regions = [\"europe-west1-b\"]", "its project id"),
+        (
+            "gcp",
+            "project = \"p\"\nregions = [\"europe-west1-b\"]",
+            "a service-account JSON key",
+        ),
+        ("azure", "tenant_id = \"t\"", "an app registration"),
+        ("digitalocean", "", "its API token"),
+        ("hetzner", "", "its API token"),
+        ("linode", "", "its API token"),
+        ("vultr", "", "its API token"),
+        ("scaleway", "token = \"env:S\"", "the zones to list"),
+        ("ovh", "application_key = \"k\"", "API credentials"),
+        ("proxmox", "token = \"env:P\"", "its URL"),
+        (
+            "proxmox",
+            "endpoint = \"https://pve:8006\"\ntoken = \"env:P\"",
+            "an API token",
+        ),
+        ("rebootx", "token = \"env:R\"", "secret path prefix"),
+    ];
+    for (kind, keys, missing) in cases {
+        let text = format!("[[clouds]]\nname = \"c\"\ntype = \"{kind}\"\n{keys}\n");
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(
+            msg.contains(missing) && msg.contains("add "),
+            "{kind}: {msg}"
+        );
+    }
+    let ok = "[[clouds]]\nname = \"k8s\"\ntype = \"kubernetes\"\nregions = [\"shop\"]\n";
+    assert_eq!(parse(ok).unwrap().clouds[0].kind, CloudKind::Kubernetes);
+    let msg = parse("[[clouds]]\nname = \"c\"\ntype = \"ibm\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("unknown type `ibm`") && msg.contains("\"hetzner\""),
+        "{msg}"
+    );
+    let msg = parse("[[clouds]]\nname = \"c\"\ntype = \"hetzner\"\ntoken = \"abc123\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("keyring:") && !msg.contains("abc123"), "{msg}");
+}
+
+#[test]
+fn an_account_secret_is_read_from_the_store_or_its_missing_key_named() {
+    let c = parse("[[clouds]]\nname = \"k8s\"\ntype = \"kubernetes\"\ntoken = \"keyring:k8s\"\n")
+        .unwrap();
+    let account = &c.clouds[0];
+    let store = crate::secrets::MemoryStore::default();
+    let e = account
+        .secret(account.token.as_ref(), "token", &store)
+        .unwrap_err();
+    assert!(e.to_string().contains("paaf secret set k8s"), "{e}");
+    store.set("k8s", &SecretString::from("t0ken")).unwrap();
+    let token = account
+        .secret(account.token.as_ref(), "token", &store)
+        .unwrap();
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&token), "t0ken");
+    let e = account
+        .secret(account.client_secret.as_ref(), "client_secret", &store)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "kubernetes account `k8s` has no client_secret: add client_secret = \"keyring:NAME\""
+    );
+}
+
+#[test]
+fn a_host_names_its_cloud_server_as_account_slash_server() {
+    let host = |link: &str| {
+        format!(
+            "[[hosts]]\nname = \"web-1\"\naddress = \"10.0.0.1\"\nuser = \"ops\"\nauth = {{ type = \"agent\" }}\nserver = \"{link}\"\n"
+        )
+    };
+    let c = parse(&host("prod/i-0abc")).unwrap();
+    assert_eq!(
+        c.hosts[0].server,
+        Some(("prod".to_string(), "i-0abc".to_string()))
+    );
+    let msg = parse(&host("i-0abc")).unwrap_err().to_string();
+    assert!(
+        msg.contains("ACCOUNT/SERVER") && msg.contains("line 6"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_readme_example_config_is_valid() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("```toml\n")
+        .expect("a toml block in the README")
+        + 8;
+    let len = readme[start..].find("```").unwrap();
+    let c = parse(&readme[start..start + len]).unwrap();
+    assert_eq!(c.hosts.len(), 3);
+    assert_eq!(
+        c.host("web-3").unwrap().server,
+        Some(("prod".to_string(), "i-0123456789abcdef0".to_string()))
+    );
+    assert_eq!(
+        c.host("db-1").unwrap().reboot.boot_timeout,
+        Duration::from_secs(900)
+    );
+}
+
+#[test]
+fn add_and_remove_keep_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "# my hosts\noperator = \"bob\"\n").unwrap();
+    let host = NewHost {
+        name: "web-2".into(),
+        address: "127.0.0.1".into(),
+        port: 2200,
+        user: "deploy".into(),
+        auth: NewAuth::Password {
+            password: SecretRef::Keyring("paaf-host-web-2".into()),
+        },
+    };
+    let c = add_host(&path, &host).unwrap();
+    assert_eq!(c.host("web-2").unwrap().port, 2200);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# my hosts\n"), "{text}");
+    assert!(
+        add_host(&path, &host)
+            .unwrap_err()
+            .to_string()
+            .contains("already exists")
+    );
+    let c = remove_host(&path, "web-2").unwrap();
+    assert!(c.hosts.is_empty());
+    assert!(remove_host(&path, "web-2").is_err());
+}
+
+#[test]
+fn monitoring_sources_parse_with_their_secrets_as_references() {
+    let c = parse(
+        r#"
+[[monitoring]]
+name = "ops"
+type = "grafana"
+url = "https://grafana.example.com"
+token = "keyring:grafana-ops"
+org_id = 2
+
+[[monitoring]]
+name = "prom"
+type = "prometheus"
+url = "http://127.0.0.1:9090"
+timeout_secs = 5
+"#,
+    )
+    .unwrap();
+    let ops = c.monitoring_source(Some("ops"), None).unwrap();
+    assert_eq!(ops.kind, MonitoringKind::Grafana);
+    assert!(
+        matches!(&ops.auth, ApiAuth::Token { token } if token.to_string() == "keyring:grafana-ops")
+    );
+    assert_eq!(ops.org_id, Some(2));
+    let prom = c
+        .monitoring_source(None, Some(MonitoringKind::Prometheus))
+        .unwrap();
+    assert_eq!(
+        (prom.name.as_str(), prom.timeout),
+        ("prom", Duration::from_secs(5))
+    );
+    let e = c.monitoring_source(None, None).unwrap_err().to_string();
+    assert!(e.contains("--source") && e.contains("ops (grafana)"), "{e}");
+    let e = c
+        .monitoring_source(None, Some(MonitoringKind::Alertmanager))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("type = \"alertmanager\""), "{e}");
+}
+
+#[test]
+fn a_bad_monitoring_source_names_its_line_and_the_fix() {
+    let cases = [
+        ("type = \"kibana\"\nurl = \"http://x\"", "unknown type", 3),
+        ("type = \"grafana\"\nurl = \"http://x\"", "has no token", 2),
+        (
+            "type = \"grafana\"\nurl = \"grafana.local\"\ntoken = \"keyring:g\"",
+            "not an http(s) URL",
+            4,
+        ),
+        (
+            "type = \"grafana\"\nurl = \"http://x\"\ntoken = \"glsa_plain\"",
+            "never written in the config",
+            5,
+        ),
+    ];
+    for (body, message, line) in cases {
+        let text = format!("[[monitoring]]\nname = \"ops\"\n{body}\n");
+        let e = parse(&text).unwrap_err().to_string();
+        assert!(e.contains(message), "{body}: {e}");
+        assert!(e.contains(&format!("line {line}")), "{body}: {e}");
+        assert!(!e.contains("glsa_plain"), "{e}");
+    }
+}
+
+#[test]
+fn flag_services_need_the_keys_of_their_type() {
+    let ok = parse(
+        r#"
+[[flags]]
+name = "dc"
+type = "devcycle"
+url = "https://api.devcycle.com"
+client_id = "abc"
+client_secret = "keyring:devcycle-secret"
+project = "shop"
+
+[[flags]]
+name = "opti"
+type = "optimizely"
+url = "https://api.optimizely.com/flags/v1"
+token = "keyring:optimizely"
+project = "1234"
+"#,
+    )
+    .unwrap();
+    let dc = ok.flags_backend(Some("dc")).unwrap();
+    assert_eq!(
+        (dc.kind, dc.project.as_deref()),
+        (FlagsKind::Devcycle, Some("shop"))
+    );
+    assert!(
+        ok.flags_backend(None)
+            .unwrap_err()
+            .to_string()
+            .contains("--backend")
+    );
+    for (body, says) in [
+        (
+            "type = \"devcycle\"\nurl = \"https://x\"\nproject = \"p\"",
+            "client credentials",
+        ),
+        (
+            "type = \"optimizely\"\nurl = \"https://x\"\ntoken = \"keyring:t\"",
+            "project id",
+        ),
+        ("type = \"unleash\"\nurl = \"https://x\"", "access token"),
+        (
+            "type = \"unleash\"\nurl = \"https://x\"\ntoken = \"*:*.plain\"",
+            "never written",
+        ),
+    ] {
+        let e = parse(&format!("[[flags]]\nname = \"f\"\n{body}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(says) && e.contains("line "), "{body}: {e}");
+        assert!(!e.contains("*:*.plain"), "{e}");
+    }
+}

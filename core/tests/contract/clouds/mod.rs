@@ -1,0 +1,1 @@
+//! Cloud providers: the shared scenario table and each provider's own cases.

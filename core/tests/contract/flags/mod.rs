@@ -1,0 +1,1 @@
+//! Flag services: the shared scenario table and each service's own cases.

@@ -1,0 +1,1 @@
+//! Mock-server helpers shared by the cloud and flag contract tests.
