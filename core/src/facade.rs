@@ -5,7 +5,7 @@ use crate::config::{self, Auth, AuthInput, Config, HostConfig, HostInput, NewHos
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::{CancellationToken, Progress, ProgressSink};
 use crate::inventory::{self, HostStatus};
-use crate::journal::{ActionRecord, ActionState, Actor, Journal};
+use crate::journal::{ActionKind, ActionRecord, ActionState, Actor, Journal, NewAction};
 use crate::power::RebootReport;
 use crate::power::ssh::RebootJob;
 use crate::runbooks::{self, Runbook};
@@ -226,9 +226,7 @@ impl Paaf {
     /// succeeded or failed.
     async fn journaled<T, F, Fut>(
         &self,
-        kind: &str,
-        target: &str,
-        detail: &str,
+        action: NewAction<'_>,
         work: F,
         summary: impl Fn(&T) -> (ActionState, String),
     ) -> Result<T>
@@ -236,7 +234,7 @@ impl Paaf {
         F: FnOnce(Started) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        let id = self.journal.begin(&self.actor, kind, target, detail)?;
+        let id = self.journal.begin(&self.actor, &action)?;
         let result = work(Started {
             id,
             journal: self.journal.clone(),
@@ -312,9 +310,10 @@ impl Paaf {
                 config::NewAuth::Agent => "agent",
             }
         );
-        let id = self
-            .journal
-            .begin(&self.actor, "host-add", &host.name, &detail)?;
+        let id = self.journal.begin(
+            &self.actor,
+            &NewAction::new(ActionKind::HostAdd, &host.name, &detail),
+        )?;
         let path = self.config().path.clone();
         let result = config::add_host(&path, &host).and_then(|c| {
             let added = c.host(&host.name)?.clone();
@@ -329,7 +328,10 @@ impl Paaf {
 
     /// Removes a host from the config (its known_hosts entry stays; see `forget_host_key`).
     pub fn remove_host(&self, name: &str) -> Result<()> {
-        let id = self.journal.begin(&self.actor, "host-remove", name, "")?;
+        let id = self.journal.begin(
+            &self.actor,
+            &NewAction::new(ActionKind::HostRemove, name, ""),
+        )?;
         let path = self.config().path.clone();
         let result = config::remove_host(&path, name).map(|c| self.set_config(c));
         self.record_end(id, &result, |_| {
@@ -366,9 +368,7 @@ impl Paaf {
         let target = self.target(&host)?;
         let policy = HostKeyPolicy::AcceptNew(Some(fingerprint.to_string()));
         self.journaled(
-            "trust-host-key",
-            name,
-            fingerprint,
+            NewAction::new(ActionKind::TrustHostKey, name, fingerprint),
             |started| async move {
                 started.now();
                 self.pool
@@ -391,9 +391,7 @@ impl Paaf {
         let target = self.target_without_secrets(&host);
         self.pool.forget(&target);
         self.journaled(
-            "forget-host-key",
-            name,
-            "",
+            NewAction::new(ActionKind::ForgetHostKey, name, ""),
             |started| async move {
                 started.now();
                 self.pool
@@ -489,9 +487,7 @@ impl Paaf {
         let (host_ref, target_ref) = (&host, &make_target);
         let report = self
             .journaled(
-                "reboot",
-                name,
-                &host.reboot.command,
+                NewAction::new(ActionKind::Reboot, name, &host.reboot.command),
                 |started| async move {
                     let id = started.id;
                     let _cancellable = self.cancellable(id, &cancel);
@@ -544,9 +540,7 @@ impl Paaf {
         let cmd = command.to_string();
         let (timeout, max) = (host.command_timeout, host.max_output_bytes);
         self.journaled(
-            "exec",
-            name,
-            command,
+            NewAction::new(ActionKind::Exec, name, command),
             |started| async move {
                 self.pool
                     .with_connection(target, move |c: &mut Connection| {
@@ -622,9 +616,7 @@ impl Paaf {
         let cmd = runbooks::run_command(&host.runbook_dir, runbook);
         let (timeout, max) = (host.command_timeout, host.max_output_bytes);
         self.journaled(
-            "runbook",
-            name,
-            runbook,
+            NewAction::new(ActionKind::Runbook, name, runbook),
             |started| async move {
                 self.pool
                     .with_connection(target, move |c: &mut Connection| {

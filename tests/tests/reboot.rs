@@ -114,7 +114,7 @@ async fn a_verified_reboot_sees_every_phase_and_is_journaled() {
     );
 
     let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
-    assert_eq!(row.kind, "reboot");
+    assert_eq!(row.kind, paaf_core::journal::ActionKind::Reboot);
     assert_eq!(serde_json::to_value(row.state).unwrap(), "succeeded");
     assert!(
         row.result.as_deref().unwrap().contains("verified"),

@@ -329,7 +329,7 @@ describe('host page', () => {
 });
 
 describe('journal', () => {
-  it('lists actions: when, who, from, action, target, state, duration, result; unknown is a warning', async () => {
+  it('lists actions: when, who, from, action, target, state, duration, result; unknown and unverified are warnings', async () => {
     const { page, calls } = await open({ hash: '#/journal' });
     const rows = page.getByTestId('journal-row');
     await rows.first().waitFor();
@@ -341,6 +341,9 @@ describe('journal', () => {
     const failed = page.locator('[data-testid=journal-row][data-state=failed]').first();
     await expect(failed.textContent()).resolves.toContain('remote-command');
     await expect(failed.textContent()).resolves.toContain('412 ms');
+    const unverified = page.locator('[data-testid=journal-row][data-state=unverified]');
+    await expect(unverified.textContent()).resolves.toContain('server-reboot');
+    await expect(unverified.locator('.state').textContent()).resolves.toBe('unverified');
     await screenshot(page, '15-journal');
   });
 
