@@ -370,7 +370,7 @@ impl Paaf {
         self.journaled(
             NewAction::new(ActionKind::TrustHostKey, name, fingerprint),
             |started| async move {
-                started.now();
+                started.now()?;
                 self.pool
                     .with_fresh_connection(target, policy, |_| Ok(()))
                     .await
@@ -393,7 +393,7 @@ impl Paaf {
         self.journaled(
             NewAction::new(ActionKind::ForgetHostKey, name, ""),
             |started| async move {
-                started.now();
+                started.now()?;
                 self.pool
                     .run(move || ssh_session::forget_host_key(&target))
                     .await
@@ -544,7 +544,7 @@ impl Paaf {
             |started| async move {
                 self.pool
                     .with_connection(target, move |c: &mut Connection| {
-                        started.now();
+                        started.now()?;
                         c.exec(&cmd, timeout, max)
                     })
                     .await
@@ -620,7 +620,7 @@ impl Paaf {
             |started| async move {
                 self.pool
                     .with_connection(target, move |c: &mut Connection| {
-                        started.now();
+                        started.now()?;
                         c.exec(&cmd, timeout, max)
                     })
                     .await
@@ -673,10 +673,19 @@ struct Started {
 }
 
 impl Started {
-    fn now(&self) {
-        if let Err(e) = self.journal.mark_running(self.id) {
-            tracing::error!("could not record that action {} started: {e}", self.id);
-        }
+    /// Records that the action starts now. On error the work must send nothing: an action
+    /// sent without this record would read "not started" after a crash.
+    fn now(&self) -> Result<()> {
+        self.journal.mark_running(self.id).map_err(|e| match e {
+            Error::Journal { path, reason } => Error::Journal {
+                path,
+                reason: format!(
+                    "cannot record that action {} starts ({reason}), so nothing was sent; check that the journal's file and disk are writable, then try again",
+                    self.id
+                ),
+            },
+            other => other,
+        })
     }
 }
 

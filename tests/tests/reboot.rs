@@ -191,6 +191,26 @@ async fn a_reboot_without_sudo_rights_is_refused_before_anything_is_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn no_reboot_is_sent_when_the_journal_cannot_record_that_it_starts() {
+    let (world, host, paaf) = setup(FAST);
+    // The pending row is taken, the `running` one refused (a full disk, an I/O error).
+    rusqlite::Connection::open(world.journal_path())
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse_running BEFORE UPDATE OF state ON actions
+             WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+        )
+        .unwrap();
+    let before = host.boot_id();
+    let err = reboot(&paaf).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Journal, "{err}");
+    assert!(err.to_string().contains("nothing was sent"), "{err}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(host.reboot_count(), 0);
+    assert_eq!(host.boot_id(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn cancelling_while_waiting_for_the_host_stops_the_wait() {
     let (_world, host, paaf) = setup(FAST);
     host.stay_down(true);

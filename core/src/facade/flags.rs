@@ -338,7 +338,7 @@ impl Paaf {
             .journaled(
                 NewAction::new(kind, &flag_target, &detail).with_data(change),
                 |started| async move {
-                    started.now();
+                    started.now()?;
                     let flag = FlagRef {
                         project: project_ref,
                         key: &target.key,
@@ -540,5 +540,30 @@ mod tests {
         assert_eq!(undone.environment, ENV);
         let names = |s: &str| vec![PROJECT.to_string(), FLAG.into(), ENV.into(), s.into()];
         assert_eq!(unleash.switched(), [names("off"), names("on")]);
+    }
+
+    #[tokio::test]
+    async fn a_flag_is_not_switched_when_the_journal_cannot_record_that_the_change_starts() {
+        let (unleash, server) = FakeUnleash::start(true).await;
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = paaf_with_unleash(dir.path(), &server.uri());
+        let before = paaf.flag_state(&target()).await.unwrap();
+        // The journal takes the pending row, then refuses the `running` one (a full disk, an
+        // I/O error): the change must not be sent, or a crash would leave it "not started".
+        rusqlite::Connection::open(&paaf.config().journal)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse_running BEFORE UPDATE OF state ON actions
+                 WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+            )
+            .unwrap();
+        let err = paaf
+            .set_flag(&target(), false, &before, &Confirmation::Yes)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::Journal, "{err}");
+        assert!(err.to_string().contains("nothing was sent"), "{err}");
+        assert!(unleash.switched().is_empty(), "{:?}", unleash.switched());
+        assert!(unleash.enabled());
     }
 }

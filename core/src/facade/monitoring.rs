@@ -170,7 +170,7 @@ impl Paaf {
         self.journaled(
             NewAction::new(ActionKind::Silence, &source.name, &detail),
             |started| async move {
-                started.now();
+                started.now()?;
                 Alertmanager::new(&service, prefix)
                     .create_silence(&new)
                     .await
@@ -192,7 +192,7 @@ impl Paaf {
         self.journaled(
             NewAction::new(ActionKind::ExpireSilence, &source.name, id),
             |started| async move {
-                started.now();
+                started.now()?;
                 Alertmanager::new(&service, prefix).expire_silence(id).await
             },
             |_| (ActionState::Succeeded, "expired".into()),
@@ -350,7 +350,7 @@ impl Paaf {
         self.journaled(
             NewAction::new(ActionKind::Annotate, &target, &input.text),
             |started| async move {
-                started.now();
+                started.now()?;
                 grafana.annotate(&annotation).await
             },
             |id| (ActionState::Succeeded, format!("annotation {id}")),

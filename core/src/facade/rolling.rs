@@ -169,7 +169,7 @@ impl Paaf {
             .journaled(
                 NewAction::new(ActionKind::RollingReboot, &names.join(","), &detail),
                 |journal| async move {
-                    journal.now();
+                    journal.now()?;
                     let mut done = Vec::new();
                     for (n, group) in batches.iter().enumerate() {
                         observe(RollingEvent::Batch {

@@ -187,7 +187,7 @@ impl Paaf {
             |started| async move {
                 let action_id = started.id;
                 let _cancellable = self.cancellable(action_id, cancel_ref);
-                started.now();
+                started.now()?;
                 let sent = Instant::now();
                 cloud::power_and_wait(
                     account_ref,
