@@ -16,6 +16,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -223,7 +224,7 @@ impl Paaf {
 
     /// Runs `work` as a journaled action: `pending` from here, `running` once the work calls
     /// [`Started::now`] (right before the first byte of the action reaches the target), then
-    /// succeeded or failed.
+    /// how it ended (see [`ActionState::after_error`] for a failure).
     async fn journaled<T, F, Fut>(
         &self,
         action: NewAction<'_>,
@@ -235,20 +236,24 @@ impl Paaf {
         Fut: std::future::Future<Output = Result<T>>,
     {
         let id = self.journal.begin(&self.actor, &action)?;
-        let result = work(Started {
+        let started = Started {
             id,
             journal: self.journal.clone(),
-        })
-        .await;
-        self.record_end(id, &result, summary);
+            sent: Arc::default(),
+        };
+        let sent = started.sent.clone();
+        let result = work(started).await;
+        self.record_end(id, &result, sent.load(Ordering::SeqCst), summary);
         result
     }
 
-    /// Writes how action `id` ended: `summary` of the value, or the error with its code.
+    /// Writes how action `id` ended: `summary` of the value, or the error with its code;
+    /// `sent` says whether the action had reached its target.
     fn record_end<T>(
         &self,
         id: i64,
         result: &Result<T>,
+        sent: bool,
         summary: impl Fn(&T) -> (ActionState, String),
     ) {
         let (state, text, code) = match result {
@@ -256,7 +261,11 @@ impl Paaf {
                 let (state, text) = summary(v);
                 (state, text, None)
             }
-            Err(e) => (ActionState::Failed, e.to_string(), Some(e.code().as_str())),
+            Err(e) => (
+                ActionState::after_error(e, sent),
+                e.to_string(),
+                Some(e.code().as_str()),
+            ),
         };
         if let Err(e) = self.journal.finish(id, state, &text, code) {
             tracing::error!("could not record the end of action {id}: {e}");
@@ -320,7 +329,7 @@ impl Paaf {
             self.set_config(c);
             Ok(added)
         });
-        self.record_end(id, &result, |_| {
+        self.record_end(id, &result, false, |_| {
             (ActionState::Succeeded, "added to the config".into())
         });
         result
@@ -334,7 +343,7 @@ impl Paaf {
         )?;
         let path = self.config().path.clone();
         let result = config::remove_host(&path, name).map(|c| self.set_config(c));
-        self.record_end(id, &result, |_| {
+        self.record_end(id, &result, false, |_| {
             (ActionState::Succeeded, "removed from the config".into())
         });
         result
@@ -670,6 +679,8 @@ impl Drop for Cancellable<'_> {
 struct Started {
     id: i64,
     journal: Arc<Journal>,
+    /// Set once the action is `running`: from then on it may have reached its target.
+    sent: Arc<AtomicBool>,
 }
 
 impl Started {
@@ -685,7 +696,9 @@ impl Started {
                 ),
             },
             other => other,
-        })
+        })?;
+        self.sent.store(true, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -728,5 +741,67 @@ mod tests {
         assert!(token.is_cancelled());
         drop(guard);
         assert!(!paaf.cancel(7), "a finished action is no longer under way");
+    }
+
+    fn empty_paaf(dir: &Path) -> Paaf {
+        Paaf::open_text(
+            &dir.join("config.toml"),
+            "",
+            Arc::new(MemoryStore::default()),
+            "test",
+        )
+        .unwrap()
+    }
+
+    /// Runs a journaled action whose work fails with `error`, after it was sent or before.
+    async fn ending_with(paaf: &Paaf, error: Error, sent: bool) -> ActionRecord {
+        let result: Result<()> = paaf
+            .journaled(
+                NewAction::new(ActionKind::Exec, "web-1", "uptime"),
+                |started| async move {
+                    if sent {
+                        started.now()?;
+                    }
+                    Err(error)
+                },
+                |_| (ActionState::Succeeded, "ok".into()),
+            )
+            .await;
+        assert!(result.is_err());
+        paaf.journal(Some("web-1"), 1).unwrap().remove(0)
+    }
+
+    #[tokio::test]
+    async fn an_action_whose_outcome_is_unknown_is_journaled_unknown_not_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = empty_paaf(dir.path());
+        let unknown = Error::OutcomeUnknown {
+            what: "creating the silence".into(),
+            reason: "HTTP 502".into(),
+        };
+        let row = ending_with(&paaf, unknown, true).await;
+        assert_eq!(row.state, ActionState::Unknown);
+        assert_eq!(row.error_code.as_deref(), Some("outcome-unknown"));
+        assert!(row.result.unwrap().contains("outcome unknown"));
+    }
+
+    #[tokio::test]
+    async fn a_cancel_after_sending_is_unknown_and_before_sending_is_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = empty_paaf(dir.path());
+        let cancelled = || Error::Cancelled {
+            what: "reboot of web-1".into(),
+        };
+        let after = ending_with(&paaf, cancelled(), true).await;
+        assert_eq!(after.state, ActionState::Unknown);
+        assert_eq!(after.error_code.as_deref(), Some("cancelled"));
+        let before = ending_with(&paaf, cancelled(), false).await;
+        assert_eq!(before.state, ActionState::Failed);
+        let failed = ending_with(&paaf, Error::other("refused"), true).await;
+        assert_eq!(
+            failed.state,
+            ActionState::Failed,
+            "other errors stay failed"
+        );
     }
 }

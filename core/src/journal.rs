@@ -11,7 +11,8 @@
 //! readable by their owner only (0600, directories 0700): the journal names hosts, commands
 //! and who ran them.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
+use crate::private_files;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
@@ -116,6 +117,17 @@ impl ActionState {
             ActionState::Failed => "failed",
             ActionState::Unknown => "unknown",
             ActionState::Unverified => "unverified",
+        }
+    }
+
+    /// How an action that failed with `error` ends: `unknown` when it may have taken effect
+    /// anyway (the target's answer left it open, or it was cancelled after it was `sent`:
+    /// a reboot command may be rebooting the host), else `failed`.
+    pub fn after_error(error: &Error, sent: bool) -> ActionState {
+        match error.code() {
+            ErrorCode::OutcomeUnknown => ActionState::Unknown,
+            ErrorCode::Cancelled if sent => ActionState::Unknown,
+            _ => ActionState::Failed,
         }
     }
 
@@ -329,9 +341,11 @@ impl Journal {
             reason,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+            private_files::create_dir_all(dir)
                 .map_err(|e| err(format!("cannot create its directory: {e}")))?;
         }
+        // Created here so that it, and the -wal and -shm files SQLite gives its mode, are 0600.
+        private_files::touch(path).map_err(|e| err(format!("cannot create it: {e}")))?;
         let mut db = Connection::open(path).map_err(|e| err(e.to_string()))?;
         db.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| err(e.to_string()))?;
@@ -342,14 +356,17 @@ impl Journal {
         migrate(&mut db, path)?;
 
         let dir = owners_dir(path);
-        std::fs::create_dir_all(&dir)
+        private_files::create_dir_all(&dir)
             .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
         let owner = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
         // Locked under a temporary name, then renamed: a sweeping process never sees an
         // unlocked `.lock` file of a live owner.
         let staging = dir.join(format!("{owner}.new"));
         let lock_path = dir.join(format!("{owner}.lock"));
-        let lock = File::create(&staging)
+        let lock = private_files::options()
+            .write(true)
+            .create_new(true)
+            .open(&staging)
             .map_err(|e| err(format!("cannot create {}: {e}", staging.display())))?;
         lock.lock()
             .map_err(|e| err(format!("cannot lock {}: {e}", staging.display())))?;
@@ -362,6 +379,7 @@ impl Journal {
             _owner_lock: lock,
         };
         journal.recover_orphans()?;
+        journal.sweep_lock_files();
         Ok(journal)
     }
 
@@ -420,8 +438,19 @@ impl Journal {
                 "recovered the actions of a dead paaf process"
             );
         }
-        drop(db);
-        // Sweep the lock files of dead owners (their rows, if any, were handled above).
+        Ok(())
+    }
+
+    /// Recovers orphans before a read, so a reader open for long sees a dead process's
+    /// actions as they are; a journal it cannot write to is still read.
+    fn recover_before_reading(&self) {
+        if let Err(e) = self.recover_orphans() {
+            tracing::warn!("cannot mark the actions of dead paaf processes: {e}");
+        }
+    }
+
+    /// Removes the lock files of dead owners (their rows were recovered first).
+    fn sweep_lock_files(&self) {
         if let Ok(entries) = std::fs::read_dir(owners_dir(&self.path)) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -433,7 +462,6 @@ impl Journal {
                 }
             }
         }
-        Ok(())
     }
 
     /// Records a new action as `pending`; returns its id.
@@ -507,6 +535,7 @@ impl Journal {
 
     /// The newest actions first, optionally only those on `target`.
     pub fn list(&self, target: Option<&str>, limit: usize) -> Result<Vec<ActionRecord>> {
+        self.recover_before_reading();
         let db = self.db.lock().expect("journal poisoned");
         let mut stmt = db
             .prepare(&format!(
@@ -522,6 +551,7 @@ impl Journal {
 
     /// The action `id`, if the journal has it.
     pub fn get(&self, id: i64) -> Result<Option<ActionRecord>> {
+        self.recover_before_reading();
         let db = self.db.lock().expect("journal poisoned");
         db.query_row(
             &format!("SELECT {COLUMNS} FROM actions WHERE id = ?1"),
@@ -534,6 +564,7 @@ impl Journal {
 
     /// The newest action on `target`, if any.
     pub fn last_for(&self, target: &str) -> Result<Option<ActionRecord>> {
+        self.recover_before_reading();
         let db = self.db.lock().expect("journal poisoned");
         db.query_row(
             &format!("SELECT {COLUMNS} FROM actions WHERE target = ?1 ORDER BY id DESC LIMIT 1"),
@@ -840,5 +871,52 @@ mod tests {
         assert_eq!(err.code(), crate::ErrorCode::Journal);
         assert!(err.to_string().contains("newer paaf"), "{err}");
         assert!(err.to_string().contains("update paaf"), "{err}");
+    }
+
+    #[test]
+    fn a_reader_open_for_long_sees_a_dead_processs_running_action_as_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let desktop = Journal::open(&path).unwrap();
+        let cli = Journal::open(&path).unwrap();
+        let id = cli
+            .begin(&actor(), &action(ActionKind::Reboot, "web-1", ""))
+            .unwrap();
+        cli.mark_running(id).unwrap();
+        let pending = cli
+            .begin(&actor(), &action(ActionKind::Exec, "web-2", "uptime"))
+            .unwrap();
+        assert_eq!(
+            desktop.list(None, 10).unwrap()[1].state,
+            ActionState::Running
+        );
+        drop(cli); // the CLI process dies; the desktop app stays open
+        let rows = desktop.list(None, 10).unwrap();
+        assert_eq!((rows[1].id, rows[1].state), (id, ActionState::Unknown));
+        assert_eq!((rows[0].id, rows[0].state), (pending, ActionState::Failed));
+        assert_eq!(
+            desktop.last_for("web-1").unwrap().unwrap().state,
+            ActionState::Unknown
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_journal_and_its_companions_are_readable_by_their_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("paaf");
+        let path = home.join("journal.sqlite");
+        let j = Journal::open(&path).unwrap();
+        j.begin(&actor(), &action(ActionKind::Exec, "web-1", "uptime"))
+            .unwrap();
+        let mode = private_files::mode;
+        assert_eq!(mode(&home), 0o700, "the directory it created");
+        for file in ["journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"] {
+            assert_eq!(mode(&home.join(file)), 0o600, "{file}");
+        }
+        let owners = owners_dir(&path);
+        assert_eq!(mode(&owners), 0o700);
+        let lock = std::fs::read_dir(&owners).unwrap().next().unwrap().unwrap();
+        assert_eq!(mode(&lock.path()), 0o600);
     }
 }

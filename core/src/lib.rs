@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod journal;
 pub mod monitor;
 pub mod power;
+mod private_files;
 pub mod runbooks;
 pub mod secrets;
 pub mod ssh;

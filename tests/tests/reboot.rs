@@ -213,16 +213,15 @@ async fn no_reboot_is_sent_when_the_journal_cannot_record_that_it_starts() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_while_waiting_for_the_host_stops_the_wait() {
     let (_world, host, paaf) = setup(FAST);
+    let paaf = Arc::new(paaf);
     host.stay_down(true);
     let cancel = CancellationToken::new();
     let events = Arc::new(Recorder::default());
     let task = {
-        let cancel = cancel.clone();
-        let events = events.clone();
+        let (cancel, events, paaf) = (cancel.clone(), events.clone(), paaf.clone());
         async move {
             paaf.reboot("web-1", &Confirmation::Yes, events, cancel)
                 .await
-                .map(|_| paaf)
         }
     };
     let handle = tokio::spawn(task);
@@ -240,6 +239,14 @@ async fn cancelling_while_waiting_for_the_host_stops_the_wait() {
     };
     assert_eq!(err.code(), ErrorCode::Cancelled);
     assert!(err.to_string().contains("may still be rebooting"), "{err}");
+    // The reboot command had been sent: whether it took effect is unknown, not a failure.
+    let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
+    assert_eq!(
+        serde_json::to_value(row.state).unwrap(),
+        "unknown",
+        "{row:?}"
+    );
+    assert_eq!(row.error_code.as_deref(), Some("cancelled"));
     host.stay_down(false);
 }
 
