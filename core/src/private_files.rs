@@ -28,6 +28,15 @@ pub(crate) fn touch(path: &Path) -> io::Result<File> {
     options().append(true).create(true).open(path)
 }
 
+/// Makes a rename or a new file in `dir` durable: without it, a power loss may forget it.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
 #[cfg(all(test, unix))]
 pub(crate) fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
