@@ -1,7 +1,7 @@
 //! [`Paaf`]: the one entry point of every front-end. It checks confirmations, writes the
 //! journal around every action, and hands the work to the feature modules.
 
-use crate::config::{self, Auth, AuthInput, Config, HostConfig, HostInput, NewHost, SecretInput};
+use crate::config::{self, Auth, Config, HostConfig};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::{CancellationToken, Progress, ProgressSink};
 use crate::inventory::{self, HostStatus};
@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 mod flags;
+mod hosts;
 mod monitoring;
 mod overview;
 #[cfg(feature = "cloud")]
@@ -29,6 +30,7 @@ mod rolling;
 mod servers;
 
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
+pub use hosts::{HostAdded, HostCheck, host_key_declined};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
 pub use overview::{Overview, OverviewLevel};
 #[cfg(feature = "cloud")]
@@ -198,17 +200,17 @@ impl Paaf {
     }
 
     pub(crate) fn target(&self, host: &HostConfig) -> Result<Target> {
+        self.target_with(host, self.secrets.as_ref())
+    }
+
+    /// The host's target, its secrets read from `store`.
+    fn target_with(&self, host: &HostConfig, store: &dyn SecretStore) -> Result<Target> {
         let credentials = match &host.auth {
             Auth::Key { path, passphrase } => Credentials::Key {
                 path: path.clone(),
-                passphrase: passphrase
-                    .as_ref()
-                    .map(|r| r.resolve(self.secrets.as_ref()))
-                    .transpose()?,
+                passphrase: passphrase.as_ref().map(|r| r.resolve(store)).transpose()?,
             },
-            Auth::Password { password } => {
-                Credentials::Password(password.resolve(self.secrets.as_ref())?)
-            }
+            Auth::Password { password } => Credentials::Password(password.resolve(store)?),
             Auth::Agent => Credentials::Agent,
         };
         Ok(Target {
@@ -275,78 +277,6 @@ impl Paaf {
     /// Replaces the config this facade works from.
     fn set_config(&self, config: Config) {
         *self.config.write().expect("config lock poisoned") = Arc::new(config);
-    }
-
-    /// Adds a host to the config. Secret values in `input` are stored in the keychain first
-    /// (as `keyring:host-NAME-password` / `-passphrase`); the config only gets references.
-    pub fn add_host(&self, input: HostInput) -> Result<HostConfig> {
-        let name = input.name.clone();
-        let store = |value: SecretInput, what: &str| -> Result<SecretRef> {
-            match value {
-                SecretInput::Reference(r) => SecretRef::parse(&r).map_err(Error::invalid),
-                SecretInput::Value(v) => {
-                    let entry = format!("host-{name}-{what}");
-                    self.secrets.set(&entry, &v)?;
-                    Ok(SecretRef::Keyring(entry))
-                }
-            }
-        };
-        let auth = match input.auth {
-            AuthInput::Key { path, passphrase } => config::NewAuth::Key {
-                path: std::path::absolute(&path).unwrap_or(path),
-                passphrase: passphrase.map(|p| store(p, "passphrase")).transpose()?,
-            },
-            AuthInput::Password { password } => config::NewAuth::Password {
-                password: store(password, "password")?,
-            },
-            AuthInput::Agent => config::NewAuth::Agent,
-        };
-        let host = NewHost {
-            name: input.name,
-            address: input.address,
-            port: input.port,
-            user: input.user,
-            auth,
-        };
-        let detail = format!(
-            "{}@{}:{} ({})",
-            host.user,
-            host.address,
-            host.port,
-            match &host.auth {
-                config::NewAuth::Key { .. } => "key",
-                config::NewAuth::Password { .. } => "password",
-                config::NewAuth::Agent => "agent",
-            }
-        );
-        let id = self.journal.begin(
-            &self.actor,
-            &NewAction::new(ActionKind::HostAdd, &host.name, &detail),
-        )?;
-        let path = self.config().path.clone();
-        let result = config::add_host(&path, &host).and_then(|c| {
-            let added = c.host(&host.name)?.clone();
-            self.set_config(c);
-            Ok(added)
-        });
-        self.record_end(id, &result, false, |_| {
-            (ActionState::Succeeded, "added to the config".into())
-        });
-        result
-    }
-
-    /// Removes a host from the config (its known_hosts entry stays; see `forget_host_key`).
-    pub fn remove_host(&self, name: &str) -> Result<()> {
-        let id = self.journal.begin(
-            &self.actor,
-            &NewAction::new(ActionKind::HostRemove, name, ""),
-        )?;
-        let path = self.config().path.clone();
-        let result = config::remove_host(&path, name).map(|c| self.set_config(c));
-        self.record_end(id, &result, false, |_| {
-            (ActionState::Succeeded, "removed from the config".into())
-        });
-        result
     }
 
     /// Connects without logging in and reports the host key and what known_hosts says of it.
