@@ -383,11 +383,6 @@ impl Journal {
         Ok(journal)
     }
 
-    /// The journal's file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn err(&self, e: impl std::fmt::Display) -> Error {
         Error::Journal {
             path: self.path.clone(),

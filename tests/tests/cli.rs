@@ -105,41 +105,47 @@ fn unknown_host_keys_are_shown_and_need_acceptance_and_changed_keys_are_refused(
     assert!(marker.exists());
 }
 
-#[test]
-fn host_add_list_and_json_status() {
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
+/// `paaf host add NAME --address 127.0.0.1 --port PORT --user USER` and `extra`.
+fn host_add(world: &World, name: &str, host: &SshHost, extra: &[&str]) -> std::process::Output {
     let port = host.port.to_string();
-    let add = [
+    let args = [
         "host",
         "add",
-        "web-1",
+        name,
         "--address",
         "127.0.0.1",
         "--port",
         &port,
         "--user",
         USER,
-        "--key",
     ];
+    world.paaf().args(args).args(extra).output().unwrap()
+}
+
+fn config_names(world: &World, name: &str) -> bool {
+    std::fs::read_to_string(world.config_path())
+        .unwrap_or_default()
+        .contains(name)
+}
+
+#[test]
+fn host_add_list_and_json_status() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    let key = world.key.to_str().unwrap();
 
     // Not confirmed (no terminal, no flag): refused, and nothing is left half-added.
-    let out = world.paaf().args(add).arg(&world.key).output().unwrap();
+    let out = host_add(&world, "web-1", &host, &["--key", key]);
     assert_eq!(out.status.code(), Some(4), "{:?}", text(&out));
     assert!(text(&out).1.contains(&fingerprint(&host)));
-    assert!(
-        !std::fs::read_to_string(world.config_path())
-            .unwrap_or_default()
-            .contains("web-1")
-    );
+    assert!(!config_names(&world, "web-1"));
 
-    let out = world
-        .paaf()
-        .args(add)
-        .arg(&world.key)
-        .arg("--accept-new-host-key")
-        .output()
-        .unwrap();
+    let out = host_add(
+        &world,
+        "web-1",
+        &host,
+        &["--key", key, "--accept-new-host-key"],
+    );
     assert!(out.status.success(), "{:?}", text(&out));
     let out = world
         .paaf()
@@ -192,29 +198,6 @@ fn host_add_list_and_json_status() {
         std::fs::read_to_string(world.config_path()).unwrap(),
         before
     );
-}
-
-/// `paaf host add NAME --address 127.0.0.1 --port PORT --user USER` and `extra`.
-fn host_add(world: &World, name: &str, host: &SshHost, extra: &[&str]) -> std::process::Output {
-    let port = host.port.to_string();
-    let args = [
-        "host",
-        "add",
-        name,
-        "--address",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--user",
-        USER,
-    ];
-    world.paaf().args(args).args(extra).output().unwrap()
-}
-
-fn config_names(world: &World, name: &str) -> bool {
-    std::fs::read_to_string(world.config_path())
-        .unwrap_or_default()
-        .contains(name)
 }
 
 #[test]

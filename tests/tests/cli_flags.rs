@@ -137,10 +137,16 @@ async fn the_kill_switch_through_the_cli_with_undo() {
     assert!(kinds.contains(&("flag-on", "succeeded")), "{kinds:?}");
 
     // A flag change journaled by the first release (before the journal had typed data) is
-    // undone by this one: the journal file as that release wrote it, beside a config of its own.
+    // undone by this one: its journal file (core/tests/fixtures/journal-v0.sqlite, whose
+    // action 3 turned new-checkout off in production through a service named `unleash`).
     let old = World::new();
-    old.write_config(&std::fs::read_to_string(world.config_path()).unwrap());
-    first_release_flag_off(&old.journal_path(), FLAG, "production");
+    old.write_config(
+        &std::fs::read_to_string(world.config_path())
+            .unwrap()
+            .replace("name = \"prod\"", "name = \"unleash\""),
+    );
+    let fixture = paaf_tests::repo_root().join("core/tests/fixtures/journal-v0.sqlite");
+    std::fs::copy(fixture, old.journal_path()).unwrap();
     let off = Request::post(
         format!("api/admin/projects/default/features/{FLAG}/environments/production/off"),
         Retry::Idempotent,
@@ -150,11 +156,11 @@ async fn the_kill_switch_through_the_cli_with_undo() {
         &json_of(&old, &token, &["flags"]).1,
         "production"
     ));
-    let (code, undone) = json_of(&old, &token, &["flag", "undo", "1", "--yes"]);
+    let (code, undone) = json_of(&old, &token, &["flag", "undo", "3", "--yes"]);
     assert_eq!(code, Some(0), "{undone}");
     assert_eq!(
-        (&undone["key"], &undone["enabled"]),
-        (&json!(FLAG), &json!(true))
+        (&undone["backend"], &undone["key"], &undone["enabled"]),
+        (&json!("unleash"), &json!(FLAG), &json!(true))
     );
     assert!(env_state(
         &json_of(&old, &token, &["flags"]).1,
@@ -178,55 +184,6 @@ async fn the_kill_switch_through_the_cli_with_undo() {
     assert_eq!(code, Some(0), "per-service errors are rows: {body}");
     let message = body[0]["error"]["message"].as_str().unwrap();
     assert!(message.to_lowercase().contains("sdk"), "{message}");
-}
-
-/// A journal as the first release wrote it (its schema, and its SQL for a flag turned off that
-/// succeeded), holding one such change: action 1.
-fn first_release_flag_off(path: &std::path::Path, flag: &str, env: &str) {
-    let db = rusqlite::Connection::open(path).unwrap();
-    db.pragma_update(None, "journal_mode", "WAL").unwrap();
-    db.execute_batch(
-        "CREATE TABLE IF NOT EXISTS actions (
-            id INTEGER PRIMARY KEY,
-            kind TEXT NOT NULL,
-            target TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            operator TEXT NOT NULL,
-            frontend TEXT NOT NULL,
-            device TEXT NOT NULL,
-            state TEXT NOT NULL,
-            result TEXT,
-            error_code TEXT,
-            created_at TEXT NOT NULL,
-            finished_at TEXT,
-            duration_ms INTEGER,
-            owner TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS actions_target ON actions(target, id);
-        CREATE INDEX IF NOT EXISTS actions_open ON actions(state) WHERE state IN ('pending', 'running');",
-    )
-    .unwrap();
-    let now = "2026-11-20T10:00:00+00:00";
-    db.execute(
-        "INSERT INTO actions (kind, target, detail, operator, frontend, device, state, created_at, owner)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8)",
-        rusqlite::params![
-            "flag-off",
-            format!("{flag}@{env}"),
-            format!("backend=prod project=default flag={flag} env={env} was=on"),
-            "alice",
-            "cli",
-            "laptop",
-            now,
-            "4242-00000000000000ff"
-        ],
-    )
-    .unwrap();
-    db.execute(
-        "UPDATE actions SET state = ?1, result = ?2, error_code = ?3, finished_at = ?4, duration_ms = ?5 WHERE id = ?6",
-        rusqlite::params!["succeeded", "on -> off", None::<String>, now, 120, 1],
-    )
-    .unwrap();
 }
 
 /// Env-file flags through the CLI: a `KEY=VALUE` file on a real sshd host, its unit restarted.
