@@ -7,7 +7,10 @@ use crate::{
 use crate::{flags, monitor, servers};
 use paaf_core::config::{self, AuthInput, HostInput, SecretInput};
 use paaf_core::secrets::KeyringStore;
-use paaf_core::{CancellationToken, Confirmation, Error, ErrorCode, Paaf, Result};
+use paaf_core::{
+    CancellationToken, Confirmation, Error, ErrorCode, HostAdded, HostCheck, Paaf, Result,
+    host_key_declined,
+};
 use secrecy::SecretString;
 use std::future::Future;
 use std::sync::Arc;
@@ -198,38 +201,38 @@ async fn host_add(ctx: &Ctx, a: AddHostArgs) -> Result<i32> {
     } else {
         AuthInput::Agent
     };
-    ctx.paaf.add_host(HostInput {
+    let input = HostInput {
         name: a.name.clone(),
         address: a.address,
         port: a.port,
         user: a.user,
         auth,
-    })?;
+    };
+    let check = if a.no_connect {
+        HostCheck::NoConnect
+    } else {
+        HostCheck::Login { trust: None }
+    };
+    if let HostAdded::KeyToConfirm { key } = ctx.paaf.add_host(input.clone(), check).await? {
+        render::offered_key(&a.name, &key);
+        let trusted = ctx.accept_new
+            || prompt::confirm(false, &format!("Trust this key for {}?", a.name))
+                == Confirmation::Yes;
+        if !trusted {
+            return Err(host_key_declined(&a.name, &key));
+        }
+        let trust = HostCheck::Login {
+            trust: Some(key.fingerprint.clone()),
+        };
+        if let HostAdded::KeyToConfirm { key } = ctx.paaf.add_host(input, trust).await? {
+            return Err(host_key_declined(&a.name, &key));
+        }
+    }
     let added = format!("Added {} to {}", a.name, ctx.paaf.config().path.display());
     if a.no_connect {
         return done(ctx, &added);
     }
-    let checked = with_trust(ctx, &a.name, || async {
-        let s = ctx.paaf.status(std::slice::from_ref(&a.name)).await?;
-        match s[0].error.as_ref().map(|e| e.code) {
-            Some(ErrorCode::HostKeyUnknown) => Err(Error::HostKeyUnknown {
-                host: a.name.clone(),
-                key_type: String::new(),
-                fingerprint: String::new(),
-            }),
-            _ => Ok(s),
-        }
-    })
-    .await;
-    let statuses = match checked {
-        Ok(s) => s,
-        Err(e) => {
-            // An untrusted key: leave nothing half-added, so the same command can be re-run.
-            ctx.paaf.remove_host(&a.name)?;
-            eprintln!("{} was not added: its host key was not trusted.", a.name);
-            return Err(e);
-        }
-    };
+    let statuses = ctx.paaf.status(std::slice::from_ref(&a.name)).await?;
     if !ctx.json {
         println!("{added}");
     }

@@ -202,6 +202,13 @@ pub enum Error {
         "outcome unknown: {what} failed after it may have reached the service ({reason}); it was not retried: check the target's state before trying again"
     )]
     OutcomeUnknown { what: String, reason: String },
+    /// A host was not added, and nothing of it was saved; `code` is the cause's.
+    #[error("{host} was not added, nothing was saved: {reason}")]
+    HostNotAdded {
+        host: String,
+        code: ErrorCode,
+        reason: String,
+    },
     #[error("{reason}")]
     Other { reason: String },
 }
@@ -229,6 +236,7 @@ impl Error {
             Error::MalformedResponse { .. } => ErrorCode::MalformedResponse,
             Error::Service { code, .. } => *code,
             Error::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
+            Error::HostNotAdded { code, .. } => *code,
             Error::Other { .. } => ErrorCode::Other,
         }
     }

@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod journal;
 pub mod monitor;
 pub mod power;
+mod private_files;
 pub mod runbooks;
 pub mod secrets;
 pub mod ssh;
@@ -25,7 +26,7 @@ pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 pub use facade::ServerProgress;
 pub use facade::{
     About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
-    Overview, OverviewLevel, Paaf, TimeWindow,
+    HostAdded, HostCheck, Overview, OverviewLevel, Paaf, TimeWindow, host_key_declined,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

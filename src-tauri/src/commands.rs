@@ -16,7 +16,7 @@ use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
 use paaf_core::{
     AnnotationInput, BackendFlags, CancellationToken, Confirmation, DashboardView, ErrorInfo,
-    FlagChange, FlagTarget, Paaf, ProgressEvent, ServerProgress, TimeWindow,
+    FlagChange, FlagTarget, HostAdded, HostCheck, Paaf, ProgressEvent, ServerProgress, TimeWindow,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,9 +45,15 @@ pub async fn host_status(paaf: State<'_, Paaf>, names: Vec<String>) -> Reply<Vec
     paaf.status(&names).await.map_err(info)
 }
 
+/// Adds a host, saved only once its login worked (or with `NoConnect`); an unknown host key
+/// comes back to be confirmed, nothing saved.
 #[tauri::command]
-pub async fn add_host(paaf: State<'_, Paaf>, input: HostInput) -> Reply<()> {
-    paaf.add_host(input).map(|_| ()).map_err(info)
+pub async fn add_host(
+    paaf: State<'_, Paaf>,
+    input: HostInput,
+    check: HostCheck,
+) -> Reply<HostAdded> {
+    paaf.add_host(input, check).await.map_err(info)
 }
 
 #[tauri::command]

@@ -114,7 +114,7 @@ async fn a_verified_reboot_sees_every_phase_and_is_journaled() {
     );
 
     let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
-    assert_eq!(row.kind, "reboot");
+    assert_eq!(row.kind, paaf_core::journal::ActionKind::Reboot);
     assert_eq!(serde_json::to_value(row.state).unwrap(), "succeeded");
     assert!(
         row.result.as_deref().unwrap().contains("verified"),
@@ -191,18 +191,37 @@ async fn a_reboot_without_sudo_rights_is_refused_before_anything_is_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn no_reboot_is_sent_when_the_journal_cannot_record_that_it_starts() {
+    let (world, host, paaf) = setup(FAST);
+    // The pending row is taken, the `running` one refused (a full disk, an I/O error).
+    rusqlite::Connection::open(world.journal_path())
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse_running BEFORE UPDATE OF state ON actions
+             WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+        )
+        .unwrap();
+    let before = host.boot_id();
+    let err = reboot(&paaf).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Journal, "{err}");
+    assert!(err.to_string().contains("nothing was sent"), "{err}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(host.reboot_count(), 0);
+    assert_eq!(host.boot_id(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn cancelling_while_waiting_for_the_host_stops_the_wait() {
     let (_world, host, paaf) = setup(FAST);
+    let paaf = Arc::new(paaf);
     host.stay_down(true);
     let cancel = CancellationToken::new();
     let events = Arc::new(Recorder::default());
     let task = {
-        let cancel = cancel.clone();
-        let events = events.clone();
+        let (cancel, events, paaf) = (cancel.clone(), events.clone(), paaf.clone());
         async move {
             paaf.reboot("web-1", &Confirmation::Yes, events, cancel)
                 .await
-                .map(|_| paaf)
         }
     };
     let handle = tokio::spawn(task);
@@ -220,6 +239,14 @@ async fn cancelling_while_waiting_for_the_host_stops_the_wait() {
     };
     assert_eq!(err.code(), ErrorCode::Cancelled);
     assert!(err.to_string().contains("may still be rebooting"), "{err}");
+    // The reboot command had been sent: whether it took effect is unknown, not a failure.
+    let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
+    assert_eq!(
+        serde_json::to_value(row.state).unwrap(),
+        "unknown",
+        "{row:?}"
+    );
+    assert_eq!(row.error_code.as_deref(), Some("cancelled"));
     host.stay_down(false);
 }
 

@@ -101,6 +101,59 @@ async fn password_auth_and_a_wrong_password_gives_a_clear_error() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_added_with_a_wrong_password_leaves_no_secret_and_no_config_entry() {
+    use paaf_core::config::{AuthInput, HostInput, SecretInput};
+    use paaf_core::{HostAdded, HostCheck};
+    let world = World::new();
+    let host = SshHost::start(&[]);
+    world.trust(&host);
+    world.write_config("");
+    let store = Arc::new(MemoryStore::default());
+    let paaf = open(&world, store.clone());
+    let input = |password: &str| HostInput {
+        name: "pw".into(),
+        address: "127.0.0.1".into(),
+        port: host.port,
+        user: USER.into(),
+        auth: AuthInput::Password {
+            password: SecretInput::Value(SecretString::from(password)),
+        },
+    };
+    let login = HostCheck::Login { trust: None };
+
+    let err = paaf
+        .add_host(input("not-the-password-42"), login.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AuthFailed, "{err}");
+    assert!(err.to_string().contains("pw was not added"), "{err}");
+    assert!(!err.to_string().contains("not-the-password-42"), "{err}");
+    assert!(store.get("host-pw-password").is_err(), "no secret stored");
+    assert!(paaf.hosts().is_empty());
+    assert!(
+        !std::fs::read_to_string(world.config_path())
+            .unwrap()
+            .contains("pw")
+    );
+
+    let added = paaf.add_host(input(PASSWORD), login).await.unwrap();
+    assert!(
+        matches!(added, HostAdded::Added { ref host } if host.name == "pw"),
+        "{added:?}"
+    );
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        store.get("host-pw-password").unwrap().expose_secret(),
+        PASSWORD
+    );
+    let text = std::fs::read_to_string(world.config_path()).unwrap();
+    assert!(
+        text.contains("keyring:host-pw-password") && !text.contains(PASSWORD),
+        "{text}"
+    );
+}
+
 #[test]
 fn agent_auth_through_the_cli() {
     let world = World::new();

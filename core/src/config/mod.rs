@@ -140,19 +140,7 @@ fn expand_home(p: &str) -> PathBuf {
 impl Config {
     /// Loads the config at `path`; a missing file is an empty config (hosts get added later).
     pub fn load(path: &Path) -> Result<Config> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => {
-                return Err(Error::Config {
-                    file: path.to_path_buf(),
-                    line: None,
-                    message: format!("cannot read it: {e}"),
-                    fix: "check the path and its permissions, or pass another with --config / PAAF_CONFIG".into(),
-                });
-            }
-        };
-        Config::parse(path, &text)
+        Config::parse(path, &read_text(path)?)
     }
 
     /// Parses and validates config text; `path` is used for messages and relative paths.
@@ -240,6 +228,21 @@ impl Config {
             journal: src.path_of(raw.journal.as_deref().unwrap_or("journal.sqlite")),
             hosts,
         })
+    }
+}
+
+/// The config's text; a missing file is empty, any other failure to read it an error (an
+/// unreadable file is never taken for an empty one, which an edit would then overwrite).
+fn read_text(path: &Path) -> Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(Error::Config {
+            file: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read it: {e}"),
+            fix: "check the path, its permissions and that it is UTF-8 text, or pass another with --config / PAAF_CONFIG".into(),
+        }),
     }
 }
 

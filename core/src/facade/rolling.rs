@@ -7,7 +7,7 @@ use crate::cloud::health::HealthCheck;
 use crate::cloud::{PollSettings, PowerAction, PowerOutcome, Server, ServerFilter, ServerStatus};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::CancellationToken;
-use crate::journal::ActionState;
+use crate::journal::{ActionKind, ActionState, NewAction};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -167,11 +167,9 @@ impl Paaf {
         let (batches, cancel, observe) = (&batches, &cancel, &mut observe);
         let report = self
             .journaled(
-                "rolling-reboot",
-                &names.join(","),
-                &detail,
+                NewAction::new(ActionKind::RollingReboot, &names.join(","), &detail),
                 |journal| async move {
-                    journal.now();
+                    journal.now()?;
                     let mut done = Vec::new();
                     for (n, group) in batches.iter().enumerate() {
                         observe(RollingEvent::Batch {

@@ -39,8 +39,9 @@ pub(crate) struct RebootJob<'a> {
     pub target: &'a (dyn Fn() -> Result<Target> + Send + Sync),
     pub progress: Progress,
     pub cancel: CancellationToken,
-    /// Called right before the reboot command is sent (the journal's `running`).
-    pub sending: Box<dyn Fn() + Send + Sync + 'a>,
+    /// Called right before the reboot command is sent (the journal's `running`); when it
+    /// fails, nothing is sent.
+    pub sending: Box<dyn Fn() -> Result<()> + Send + Sync + 'a>,
     /// Another way to start the reboot than the host's reboot command over SSH (a cloud
     /// API's reboot), with what it is called in progress; the verification is the same. In a
     /// mutex only to keep the job `Sync` (a future is not), as its methods borrow it.
@@ -197,13 +198,13 @@ impl RebootJob<'_> {
         // Phase 0: send. A dropped connection, EOF or exit 255 after sending counts as initiated.
         let (conn, sent_what) = match external {
             Some(ExternalReboot { description, send }) => {
-                (self.sending)();
+                (self.sending)()?;
                 send.await?;
                 (conn, description)
             }
             None => {
                 let command = detached_reboot_command(h);
-                (self.sending)();
+                (self.sending)()?;
                 let (conn, sent) =
                     exec_on(self.pool, conn, command, h.connect_timeout, 4096).await?;
                 match &sent {
