@@ -210,7 +210,7 @@ fn a_host_names_its_cloud_server_as_account_slash_server() {
 
 #[test]
 fn the_readme_example_config_is_valid() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../../README.md");
     let start = readme
         .find("```toml\n")
         .expect("a toml block in the README")
@@ -225,6 +225,28 @@ fn the_readme_example_config_is_valid() {
     assert_eq!(
         c.host("db-1").unwrap().reboot.boot_timeout,
         Duration::from_secs(900)
+    );
+    let kinds: Vec<&str> = c.flags.iter().map(|f| f.kind().as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "unleash",
+            "launchdarkly",
+            "flagsmith",
+            "devcycle",
+            "optimizely",
+            "featbit",
+            "env-file"
+        ]
+    );
+    let fs = c.flags_backend(Some("fs")).unwrap();
+    assert!(
+        matches!(&fs.service, FlagService::Flagsmith(f) if f.project == 12 && f.url == "https://api.flagsmith.com"),
+        "{fs:?}"
+    );
+    assert_eq!(
+        c.flags_backend(Some("prod")).unwrap().project().as_deref(),
+        Some("default")
     );
 }
 
@@ -346,7 +368,7 @@ project = "1234"
     .unwrap();
     let dc = ok.flags_backend(Some("dc")).unwrap();
     assert_eq!(
-        (dc.kind, dc.project.as_deref()),
+        (dc.kind(), dc.project().as_deref()),
         (FlagsKind::Devcycle, Some("shop"))
     );
     assert!(
