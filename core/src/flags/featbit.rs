@@ -31,7 +31,7 @@
 
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    Pager, Refusal, changed_meanwhile, require_names, vendor_said,
+    Pager, Refusal, changed_meanwhile, outcome_about, require_names, vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -427,7 +427,12 @@ impl FlagBackend for FeatBit {
         );
         // Not retried after it may have reached FeatBit: a timed-out write is outcome-unknown.
         let request = Request::with_body(Method::PATCH, path, &patch, Retry::NotIdempotent)?;
-        let refused = match self.service.send_raw(request).await? {
+        let sent = self
+            .service
+            .send_raw(request)
+            .await
+            .map_err(|e| outcome_about(e, &subject))?;
+        let refused = match sent {
             Ok(response) => {
                 match response.json::<Envelope<serde_json::Value>>(self.service.name())? {
                     envelope if envelope.success => return self.state(flag).await,

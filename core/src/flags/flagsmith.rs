@@ -40,7 +40,7 @@
 
 use super::{
     ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Pager, Refusal,
-    asks_for_approval, changed_meanwhile, require_names, vendor_said,
+    asks_for_approval, changed_meanwhile, outcome_about, require_names, vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -621,7 +621,11 @@ impl Flagsmith {
                 Retry::NotIdempotent,
             )?
         };
-        match self.send(request).await? {
+        let sent = self
+            .send(request)
+            .await
+            .map_err(|e| outcome_about(e, subject))?;
+        match sent {
             Ok(_) => Ok(()),
             // The environment turned to Feature Versioning v2 since paaf looked at it.
             Err(failure)

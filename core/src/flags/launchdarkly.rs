@@ -36,13 +36,15 @@
 
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    Pager, Refusal, Subject, changed_meanwhile, project_or, require_names, vendor_said,
+    Pager, Refusal, Subject, changed_meanwhile, outcome_about, project_or, require_names,
+    vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{
     HeaderMap, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service,
+    retry_after,
 };
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
@@ -410,9 +412,20 @@ impl LaunchDarkly {
                 fix: CONFLICT_FIX.into(),
             },
             429 => {
-                let reset = ratelimit_reset(&failure.headers)
-                    .map(|d| format!(" (the limit resets in {}s)", d.as_secs().max(1)))
-                    .unwrap_or_default();
+                let when: Vec<String> = [
+                    retry_after(&failure.headers)
+                        .map(|d| format!("it asks to retry after {}s", d.as_secs())),
+                    ratelimit_reset(&failure.headers)
+                        .map(|d| format!("the limit resets in {}s", d.as_secs().max(1))),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let reset = if when.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", when.join("; "))
+                };
                 Refusal {
                     code: ErrorCode::RateLimited,
                     what: "LaunchDarkly limits the request rate",
@@ -568,7 +581,11 @@ impl FlagBackend for LaunchDarkly {
             project,
             ..Subject::of(NOUN, flag)
         };
-        match self.send(request).await? {
+        let sent = self
+            .send(request)
+            .await
+            .map_err(|e| outcome_about(e, &subject))?;
+        match sent {
             Ok(response) => {
                 let updated: LdFlag = response.json(self.service.name())?;
                 match updated.environments.get(flag.environment) {

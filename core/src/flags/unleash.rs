@@ -22,7 +22,7 @@
 
 use super::{
     ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Refusal,
-    changed_meanwhile, get_or_404, require_names, vendor_said,
+    changed_meanwhile, get_or_404, outcome_about, require_names, vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -528,7 +528,9 @@ impl Unleash {
                     self.failure(&failure, &Subject::from(flag))
                 }
                 Ok(Err(failure)) => return Err(self.failure(&failure, &Subject::from(flag))),
-                Err(e) if e.code() == ErrorCode::OutcomeUnknown => e,
+                Err(e) if e.code() == ErrorCode::OutcomeUnknown => {
+                    outcome_about(e, Subject::from(flag))
+                }
                 Err(e) => return Err(e),
             };
             // A read that fails too leaves the write's own failure to report.
