@@ -528,7 +528,7 @@ def _uniffi_check_contract_api_version(lib):
 def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_paaf_about() != 52163:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() != 63160:
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() != 14110:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_alerts() != 23466:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")

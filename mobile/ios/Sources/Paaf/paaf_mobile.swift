@@ -2694,7 +2694,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_about() != 52163) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_paaf_add_host() != 63160) {
+    if (uniffi_paaf_mobile_checksum_method_paaf_add_host() != 14110) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_alerts() != 23466) {

@@ -1136,7 +1136,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_about() and 0xFFFF) != 52163) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() and 0xFFFF) != 63160) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() and 0xFFFF) != 14110) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_alerts() and 0xFFFF) != 23466) {
