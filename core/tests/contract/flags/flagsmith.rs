@@ -214,17 +214,18 @@ impl Shared {
     }
 }
 
-/// `GET …/featurestates/`: the row as it is now, then `writer` acts (once).
+/// `GET …/featurestates/`: the row as it is now; then someone sets the value to `then_value`
+/// (once, right after the read).
 struct States {
     flag: Shared,
-    writer: Mutex<Option<Box<dyn FnOnce(&Shared) + Send>>>,
+    then_value: Mutex<Option<String>>,
 }
 
 impl Respond for States {
     fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
         let answer = ResponseTemplate::new(200).set_body_json(page(vec![self.flag.row()], 1, None));
-        if let Some(writer) = self.writer.lock().unwrap().take() {
-            writer(&self.flag);
+        if let Some(value) = self.then_value.lock().unwrap().take() {
+            *self.flag.value.lock().unwrap() = value;
         }
         answer
     }
@@ -262,7 +263,7 @@ async fn a_change_made_while_paaf_reads_the_settings_is_seen_before_the_write() 
         .and(path(STATES))
         .respond_with(States {
             flag: flag.clone(),
-            writer: Mutex::new(None),
+            then_value: Mutex::new(None),
         })
         .mount(&server)
         .await;
@@ -320,9 +321,7 @@ async fn a_versioned_write_never_sends_back_a_value_read_before() {
         .and(path(STATES))
         .respond_with(States {
             flag: flag.clone(),
-            writer: Mutex::new(Some(Box::new(|f: &Shared| {
-                *f.value.lock().unwrap() = "green".into();
-            }))),
+            then_value: Mutex::new(Some("green".into())),
         })
         .mount(&server)
         .await;
