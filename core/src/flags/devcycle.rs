@@ -41,8 +41,8 @@
 
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    Pager, Refusal, Subject, asks_for_approval, changed_meanwhile, outcome_about, project_or,
-    require_names, vendor_said,
+    Pager, Refusal, Subject, asks_for_approval, no_environment, outcome_about, project_or,
+    require_names, still_needed, vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -487,21 +487,7 @@ impl DevCycle {
     }
 
     fn environment_not_found(&self, subject: &Subject<'_>, known: &[String]) -> Error {
-        let env = subject.environment.unwrap_or_default();
-        Error::NotFound {
-            what: "DevCycle environment",
-            name: env.to_string(),
-            hint: Some(format!(
-                "{} has no environment `{env}` in project `{}`; it has: {}",
-                self.service_name(),
-                subject.project,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )),
-        }
+        no_environment("DevCycle environment", self.service_name(), subject, known)
     }
 
     /// A 404 on a feature's configurations: the project, the environment or the feature is
@@ -758,17 +744,9 @@ impl FlagBackend for DevCycle {
                 Err(f) => return Err(self.failure(&api, &f, &subject)),
             };
             let now = self.status_of(configs, &subject).await?;
-            if now.enabled != expected.enabled {
-                return Err(changed_meanwhile(
-                    self.service_name(),
-                    &subject,
-                    now.enabled,
-                    expected.enabled,
-                    "",
-                ));
-            }
-            if now.enabled == enabled {
-                return Ok(now);
+            let service = self.service_name();
+            if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+                return Ok(done);
             }
             let sent = api
                 .send_raw(write.clone())

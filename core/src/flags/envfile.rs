@@ -33,7 +33,9 @@
 //! These are blocking functions over one [`Connection`]; [`EnvFileBackend`] runs them through
 //! [`crate::ssh::SshPool::with_connection`].
 
-use super::{ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState};
+use super::{
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, listed,
+};
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::ssh::{Connection, ExecOutput, SshPool, Target};
@@ -852,11 +854,7 @@ fn find<'a>(s: &EnvFileSettings, parsed: &'a [Assignment], key: &str) -> Result<
             hint: Some(format!(
                 "{} sets no {key}; its flags: {}",
                 s.file(),
-                if flags.is_empty() {
-                    "none".to_string()
-                } else {
-                    flags.join(", ")
-                }
+                listed(&flags)
             )),
         }
     })

@@ -31,7 +31,7 @@
 
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    Pager, Refusal, changed_meanwhile, outcome_about, require_names, vendor_said,
+    Pager, Refusal, changed_meanwhile, outcome_about, require_names, still_needed, vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -397,21 +397,14 @@ impl FlagBackend for FeatBit {
             environment: flag.environment,
             env_id,
         };
-        if now.enabled != expected.enabled {
-            return Err(changed_meanwhile(
-                self.service.name(),
-                &subject,
-                now.enabled,
-                expected.enabled,
-                "",
-            ));
-        }
-        if now.enabled == enabled {
-            return Ok(now);
+        let service = self.service.name();
+        let read = now.version.clone();
+        if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+            return Ok(done);
         }
         // The revision the user saw, else the one just read: FeatBit applies the patch only
         // while it still matches.
-        let revision = expected.version.as_ref().or(now.version.as_ref());
+        let revision = expected.version.as_ref().or(read.as_ref());
         let mut patch: Vec<serde_json::Value> = revision
             .map(|r| serde_json::json!({"op": "test", "path": "/revision", "value": r}))
             .into_iter()

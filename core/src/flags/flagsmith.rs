@@ -40,7 +40,7 @@
 
 use super::{
     ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Pager, Refusal,
-    asks_for_approval, changed_meanwhile, outcome_about, require_names, vendor_said,
+    asks_for_approval, listed, outcome_about, require_names, still_needed, vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -412,11 +412,7 @@ impl Flagsmith {
                 "{} knows, in project {}: {}",
                 self.service.name(),
                 self.project,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
+                listed(&known)
             )),
         })
     }
@@ -740,17 +736,10 @@ impl FlagBackend for Flagsmith {
         if settings.minimum_change_request_approvals.is_some() {
             return Err(self.change_request_required(&subject, &link, 409));
         }
-        if current.row.enabled != expected.enabled {
-            return Err(changed_meanwhile(
-                self.service.name(),
-                &subject,
-                current.row.enabled,
-                expected.enabled,
-                "",
-            ));
-        }
-        if current.row.enabled == enabled {
-            return Ok(FlagState::best_effort(enabled));
+        let now = FlagState::best_effort(current.row.enabled);
+        let service = self.service.name();
+        if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+            return Ok(done);
         }
         self.write(
             flag,

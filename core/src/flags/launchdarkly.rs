@@ -37,7 +37,7 @@
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
     Pager, Refusal, Subject, changed_meanwhile, outcome_about, project_or, require_names,
-    vendor_said,
+    still_needed, vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -441,19 +441,6 @@ impl LaunchDarkly {
             &ld_message(&failure.body),
         )
     }
-
-    fn stale(&self, flag: &FlagRef<'_>, project: &str, now: bool, expected: bool) -> Error {
-        changed_meanwhile(
-            self.service.name(),
-            Subject {
-                project,
-                ..Subject::of(NOUN, flag)
-            },
-            now,
-            expected,
-            "",
-        )
-    }
 }
 
 impl FlagBackend for LaunchDarkly {
@@ -555,11 +542,13 @@ impl FlagBackend for LaunchDarkly {
     ) -> Result<FlagState> {
         let now = self.state(flag).await?;
         let project = self.project_of(flag);
-        if now.enabled != expected.enabled {
-            return Err(self.stale(flag, project, now.enabled, expected.enabled));
-        }
-        if now.enabled == enabled {
-            return Ok(now);
+        let subject = Subject {
+            project,
+            ..Subject::of(NOUN, flag)
+        };
+        let service = self.service.name();
+        if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+            return Ok(done);
         }
         let pointer = format!("/environments/{}/on", pointer_token(flag.environment));
         let body = serde_json::json!({
@@ -577,10 +566,6 @@ impl FlagBackend for LaunchDarkly {
             &body,
             Retry::NotIdempotent,
         )?;
-        let subject = Subject {
-            project,
-            ..Subject::of(NOUN, flag)
-        };
         let sent = self
             .send(request)
             .await
@@ -599,9 +584,13 @@ impl FlagBackend for LaunchDarkly {
             // A failed `test` (or a concurrent write) says the state moved: say from what.
             Err(failure) if matches!(failure.status, 400 | 409 | 422) => {
                 match self.read(flag).await {
-                    Ok(on) if on != expected.enabled => {
-                        Err(self.stale(flag, project, on, expected.enabled))
-                    }
+                    Ok(on) if on != expected.enabled => Err(changed_meanwhile(
+                        service,
+                        &subject,
+                        on,
+                        expected.enabled,
+                        "",
+                    )),
                     _ => Err(self.failure(&failure, &subject)),
                 }
             }

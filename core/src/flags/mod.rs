@@ -81,6 +81,60 @@ pub(crate) fn changed_meanwhile(
     }
 }
 
+/// What a write does with the state read right before it: `Ok(None)`, still `expected` and to
+/// be switched; `Ok(Some(now))`, already as wanted (nothing to write); a conflict when it is
+/// no longer what the user saw (`known` adds what is known of the change).
+pub(crate) fn still_needed(
+    service: &str,
+    subject: impl std::fmt::Display,
+    now: FlagState,
+    expected: &FlagState,
+    enabled: bool,
+    known: &str,
+) -> Result<Option<FlagState>> {
+    if now.enabled != expected.enabled {
+        return Err(changed_meanwhile(
+            service,
+            subject,
+            now.enabled,
+            expected.enabled,
+            known,
+        ));
+    }
+    Ok((now.enabled == enabled).then_some(now))
+}
+
+/// Names as a hint lists them: `a, b`, or `none`.
+pub(crate) fn listed<S: AsRef<str>>(names: &[S]) -> String {
+    if names.is_empty() {
+        return "none".to_string();
+    }
+    names
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An environment `subject` names that its project does not have (`known`: those it has).
+pub(crate) fn no_environment(
+    vendor: &'static str,
+    service: &str,
+    subject: &Subject<'_>,
+    known: &[String],
+) -> Error {
+    let env = subject.environment.unwrap_or_default();
+    Error::NotFound {
+        what: vendor,
+        name: env.to_string(),
+        hint: Some(format!(
+            "{service} has no environment `{env}` in project `{}`; it has: {}",
+            subject.project,
+            listed(known)
+        )),
+    }
+}
+
 /// `ON` / `OFF`: a flag's state as messages write it.
 pub(crate) fn on_off(enabled: bool) -> &'static str {
     if enabled { "ON" } else { "OFF" }

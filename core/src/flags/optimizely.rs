@@ -31,8 +31,8 @@
 
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    Pager, Refusal, Subject, asks_for_approval, changed_meanwhile, get_or_404, outcome_about,
-    project_or, require_names, vendor_said,
+    Pager, Refusal, Subject, asks_for_approval, get_or_404, no_environment, outcome_about,
+    project_or, require_names, still_needed, vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -329,21 +329,12 @@ impl Optimizely {
     }
 
     fn environment_not_found(&self, subject: &Subject<'_>, known: &[String]) -> Error {
-        let env = subject.environment.unwrap_or_default();
-        Error::NotFound {
-            what: "Optimizely environment",
-            name: env.to_string(),
-            hint: Some(format!(
-                "{} has no environment `{env}` in project `{}`; it has: {}",
-                self.service.name(),
-                subject.project,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )),
-        }
+        no_environment(
+            "Optimizely environment",
+            self.service.name(),
+            subject,
+            known,
+        )
     }
 
     /// A 404 about a flag: the project, the environment or the flag is unknown; one more read
@@ -509,17 +500,9 @@ impl FlagBackend for Optimizely {
             environment: Some(flag.environment),
         };
         let now = self.state(flag).await?;
-        if now.enabled != expected.enabled {
-            return Err(changed_meanwhile(
-                self.service.name(),
-                &subject,
-                now.enabled,
-                expected.enabled,
-                "",
-            ));
-        }
-        if now.enabled == enabled {
-            return Ok(now);
+        let service = self.service.name();
+        if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+            return Ok(done);
         }
         let path = format!(
             "{}/environments/{}/ruleset/{}",

@@ -22,7 +22,7 @@
 
 use super::{
     ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Refusal,
-    changed_meanwhile, get_or_404, outcome_about, require_names, vendor_said,
+    get_or_404, listed, outcome_about, require_names, still_needed, vendor_said,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -422,11 +422,7 @@ impl Unleash {
             hint: Some(format!(
                 "{} has no environment `{environment}`{of} (it has: {}); check the name, and that the environment is enabled in the project",
                 self.service.name(),
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
+                listed(&known)
             )),
         }
     }
@@ -633,22 +629,16 @@ impl FlagBackend for Unleash {
     ) -> Result<FlagState> {
         // Unleash's on/off takes no comment: its event log records the token's user.
         let now = self.state(flag).await?;
-        if now.enabled != expected.enabled {
-            let changed = self
-                .last_change(flag)
-                .await
-                .map(|c| format!(" (last {c})"))
-                .unwrap_or_default();
-            return Err(changed_meanwhile(
-                self.service.name(),
-                Subject::from(flag),
-                now.enabled,
-                expected.enabled,
-                &changed,
-            ));
-        }
-        if now.enabled == enabled {
-            return Ok(now);
+        let known = if now.enabled != expected.enabled {
+            self.last_change(flag).await.map(|c| format!(" (last {c})"))
+        } else {
+            None
+        };
+        let (service, known) = (self.service.name(), known.unwrap_or_default());
+        if let Some(done) =
+            still_needed(service, Subject::from(flag), now, expected, enabled, &known)?
+        {
+            return Ok(done);
         }
         self.switch(flag, enabled, expected).await
     }
