@@ -422,7 +422,7 @@ impl Unleash {
             hint: Some(format!(
                 "{} has no environment `{environment}`{of} (it has: {}); check the name, and that the environment is enabled in the project",
                 self.service.name(),
-                listed(&known)
+                listed(known)
             )),
         }
     }

@@ -15,10 +15,11 @@
 //! - approvals: https://docs.devcycle.com/extras/approval-workflows;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{Contract, contract_tests, note};
+use super::{Contract, contract_tests, env_states, note};
+use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::devcycle::DevCycle;
-use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
 use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -31,16 +32,6 @@ const SECRET: &str = "cs_9sEcReT-client-secret-value-0123456789";
 const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.tok-one.sig";
 const TOKEN_2: &str = "eyJhbGciOiJSUzI1NiJ9.tok-two.sig";
 const CONFIGS: &str = "/v1/projects/shop/features/new-checkout/configurations";
-
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
 
 fn backend_with(server: &MockServer, limits: Limits) -> DevCycle {
     DevCycle::connect(
@@ -57,19 +48,6 @@ fn backend_with(server: &MockServer, limits: Limits) -> DevCycle {
 
 fn backend(server: &MockServer) -> DevCycle {
     backend_with(server, limits())
-}
-
-fn target() -> FlagRef<'static> {
-    FlagRef {
-        project: "shop",
-        key: "new-checkout",
-        environment: "production",
-    }
-}
-
-/// DevCycle has no conditional write: a read says so.
-fn state(enabled: bool) -> FlagState {
-    FlagState::best_effort(enabled)
 }
 
 fn config(status: &str) -> serde_json::Value {
@@ -158,13 +136,11 @@ impl Contract for Dc {
         backend_with(server, limits)
     }
 
-    fn target() -> FlagRef<'static> {
-        target()
-    }
-
-    fn state(enabled: bool) -> FlagState {
-        state(enabled)
-    }
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: "shop",
+        key: "new-checkout",
+        environment: "production",
+    };
 
     async fn mount_base(server: &MockServer) {
         Mock::given(method("POST"))
@@ -245,10 +221,10 @@ async fn no_token_is_fetched_between_the_read_and_the_write() {
         ..limits()
     };
     let after = backend_with(&server, limits)
-        .set(&target(), false, &state(true), &note())
+        .set(&Dc::TARGET, false, &Dc::state(true), &note())
         .await
         .unwrap();
-    assert_eq!(after, state(false));
+    assert_eq!(after, Dc::state(false));
     let requests = server.received_requests().await.unwrap();
     let order: Vec<&str> = requests
         .iter()
@@ -279,8 +255,8 @@ async fn the_token_is_fetched_with_the_documented_body_and_cached_across_calls()
         .mount(&server)
         .await;
     let d = backend(&server);
-    assert_eq!(d.state(&target()).await.unwrap(), state(true));
-    assert_eq!(d.state(&target()).await.unwrap(), state(true));
+    assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
+    assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
     let debug = format!("{d:?}");
     assert!(!debug.contains(SECRET) && !debug.contains(TOKEN), "{debug}");
 }
@@ -307,8 +283,8 @@ async fn a_401_fetches_a_new_token_once_and_sends_again() {
         .mount(&server)
         .await;
     assert_eq!(
-        backend(&server).state(&target()).await.unwrap(),
-        state(false)
+        backend(&server).state(&Dc::TARGET).await.unwrap(),
+        Dc::state(false)
     );
 }
 
@@ -324,7 +300,7 @@ async fn a_401_that_persists_with_a_fresh_token_is_auth_failed() {
         .expect(2)
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     assert_names_everything(&e.to_string());
 }
@@ -347,7 +323,7 @@ async fn refused_client_credentials_are_auth_failed_without_echoing_the_secret()
         .expect(0)
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     let text = e.to_string();
     assert!(text.contains("access_denied"), "{text}");
@@ -414,19 +390,11 @@ async fn list_reads_every_page_and_maps_environment_ids_to_keys() {
     assert_eq!(flags[0].key, "feature-0000");
     assert_eq!(flags[0].backend, "ops");
     assert_eq!(flags[0].project, "shop");
-    let envs: Vec<(&str, bool)> = flags[1]
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(&flags[1]);
     assert_eq!(envs, [("development", true), ("production", false)]);
     let checkout = flags.iter().find(|f| f.key == "new-checkout").unwrap();
     assert_eq!(checkout.description.as_deref(), Some("the new flow"));
-    let envs: Vec<(&str, bool)> = checkout
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(checkout);
     assert_eq!(envs, [("development", false), ("production", true)]);
 
     // Filters: by tag and environment, client-side.
@@ -457,10 +425,10 @@ async fn turning_off_sends_the_documented_patch_after_a_re_read() {
         .mount(&server)
         .await;
     let new = backend(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Dc::TARGET, false, &Dc::state(true), &note())
         .await
         .unwrap();
-    assert_eq!(new, state(false));
+    assert_eq!(new, Dc::state(false));
 }
 
 #[tokio::test]
@@ -478,10 +446,10 @@ async fn turning_on_sends_status_active() {
         .mount(&server)
         .await;
     let new = backend(&server)
-        .set(&target(), true, &state(false), &note())
+        .set(&Dc::TARGET, true, &Dc::state(false), &note())
         .await
         .unwrap();
-    assert_eq!(new, state(true));
+    assert_eq!(new, Dc::state(true));
 }
 
 #[tokio::test]
@@ -497,7 +465,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
         .respond_with(ResponseTemplate::new(404).set_body_json(not_found.clone()))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     let text = e.to_string();
     assert!(
@@ -511,7 +479,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     let e = backend(&server)
         .state(&FlagRef {
             environment: "prod",
-            ..target()
+            ..Dc::TARGET
         })
         .await
         .unwrap_err();
@@ -532,7 +500,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
         })))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     let text = e.to_string();
     assert!(text.contains("no DevCycle project named `shop`"), "{text}");
@@ -566,7 +534,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
             .mount(&server)
             .await;
         let e = backend(&server)
-            .set(&target(), false, &state(true), &note())
+            .set(&Dc::TARGET, false, &Dc::state(true), &note())
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -586,7 +554,7 @@ async fn a_token_answer_without_a_token_is_a_malformed_response() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer"})))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
 }
 

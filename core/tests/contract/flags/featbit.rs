@@ -8,7 +8,8 @@
 //! `test` included, answers `{success: false, errors: [<the patch error>]}`, and the OpenAPI
 //! examples `PatchFeatureFlagExamples.cs`: "Enable the flag" = `replace /isEnabled`).
 
-use super::{Contract, contract_tests, limits, note};
+use super::{Contract, contract_tests, env_states, note};
+use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::featbit::FeatBit;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef, FlagState};
@@ -44,22 +45,9 @@ fn fb(server: &MockServer) -> FeatBit {
     fb_with(server, limits())
 }
 
-fn target() -> FlagRef<'static> {
-    FlagRef {
-        project: "shop",
-        key: "new-checkout",
-        environment: "production",
-    }
-}
-
 /// A flag's revision changes with each change of it; here, with its state.
 fn revision(enabled: bool) -> String {
     format!("5b0c2f1e-8d7a-4c3b-9e1f-2a3b4c5d6e7{}", u8::from(enabled))
-}
-
-/// FeatBit refuses a patch whose `test` fails: a read carries the revision to test.
-fn state(enabled: bool) -> FlagState {
-    FlagState::conditional(enabled, Some(revision(enabled)))
 }
 
 fn flag_path() -> String {
@@ -111,12 +99,14 @@ impl Contract for Fb {
         fb_with(server, limits)
     }
 
-    fn target() -> FlagRef<'static> {
-        target()
-    }
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: "shop",
+        key: "new-checkout",
+        environment: "production",
+    };
 
     fn state(enabled: bool) -> FlagState {
-        state(enabled)
+        FlagState::conditional(enabled, Some(revision(enabled)))
     }
 
     async fn mount_read(server: &MockServer, enabled: bool) {
@@ -249,7 +239,7 @@ async fn a_change_between_the_read_and_the_write_is_refused_by_featbit() {
     flag.turn_after_read.lock().unwrap().push(false);
     let e = fb(&server)
         .set(
-            &target(),
+            &Fb::TARGET,
             false,
             &FlagState::conditional(true, None),
             &note(),
@@ -269,12 +259,12 @@ async fn a_flag_switched_and_switched_back_since_the_user_looked_is_refused() {
     let flag = Server::new(true);
     flag.mount(&server).await;
     let backend = fb(&server);
-    let seen = backend.state(&target()).await.unwrap();
+    let seen = backend.state(&Fb::TARGET).await.unwrap();
     assert_eq!(seen, FlagState::conditional(true, Some("rev-1".into())));
     flag.turn(false);
     flag.turn(true);
     let e = backend
-        .set(&target(), false, &seen, &note())
+        .set(&Fb::TARGET, false, &seen, &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -322,20 +312,8 @@ async fn lists_every_page_of_every_environment() {
     let dark = &flags[0];
     assert_eq!(dark.project, "shop");
     assert_eq!(dark.tags, ["checkout"]);
-    let envs: Vec<(&str, bool)> = dark
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(dark);
     assert_eq!(envs, [("development", true), ("production", false)]);
-}
-
-/// "Get a feature flag": `GET /api/v1/envs/{envId}/feature-flags/{key}`.
-#[tokio::test]
-async fn reads_the_state() {
-    let server = MockServer::start().await;
-    mount_flag(&server, true).await;
-    assert_eq!(fb(&server).state(&target()).await.unwrap(), state(true));
 }
 
 /// "Update a feature flag with the JSON patch method": `PATCH /api/v1/envs/{envId}/
@@ -366,10 +344,10 @@ async fn switches_off_and_on_with_a_conditional_json_patch() {
             .mount(&server)
             .await;
         let after = fb(&server)
-            .set(&target(), to, &state(from), &note())
+            .set(&Fb::TARGET, to, &Fb::state(from), &note())
             .await
             .unwrap();
-        assert_eq!(after, state(to));
+        assert_eq!(after, Fb::state(to));
     }
 }
 
@@ -386,7 +364,7 @@ async fn an_unknown_flag_or_environment_is_named() {
     let e = backend
         .state(&FlagRef {
             key: "nope",
-            ..target()
+            ..Fb::TARGET
         })
         .await
         .unwrap_err();
@@ -401,7 +379,7 @@ async fn an_unknown_flag_or_environment_is_named() {
     let e = backend
         .state(&FlagRef {
             environment: "qa",
-            ..target()
+            ..Fb::TARGET
         })
         .await
         .unwrap_err();
@@ -417,7 +395,7 @@ async fn a_success_false_body_is_a_typed_error() {
         .respond_with(ResponseTemplate::new(200).set_body_json(failed("ResourceNotFound")))
         .mount(&server)
         .await;
-    let e = fb(&server).state(&target()).await.unwrap_err();
+    let e = fb(&server).state(&Fb::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
 }
 

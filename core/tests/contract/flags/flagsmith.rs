@@ -6,10 +6,11 @@
 //! `api/features/feature_states/views.py`, `api/environments/serializers.py`).
 //! Errors are Django REST framework's `{"detail": "…"}`.
 
-use super::{Contract, contract_tests, limits, note};
+use super::{Contract, contract_tests, env_states, note};
+use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::flagsmith::Flagsmith;
-use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
 use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -44,19 +45,6 @@ fn fs_with(server: &MockServer, limits: Limits) -> Flagsmith {
 
 fn fs(server: &MockServer) -> Flagsmith {
     fs_with(server, limits())
-}
-
-fn target() -> FlagRef<'static> {
-    FlagRef {
-        project: "12",
-        key: "new_checkout",
-        environment: "production",
-    }
-}
-
-/// Flagsmith has no conditional write: a read says so.
-fn state(enabled: bool) -> FlagState {
-    FlagState::best_effort(enabled)
 }
 
 fn api_key() -> wiremock::matchers::HeaderExactMatcher {
@@ -149,13 +137,11 @@ impl Contract for Fs {
         fs_with(server, limits)
     }
 
-    fn target() -> FlagRef<'static> {
-        target()
-    }
-
-    fn state(enabled: bool) -> FlagState {
-        state(enabled)
-    }
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: "12",
+        key: "new_checkout",
+        environment: "production",
+    };
 
     async fn mount_read(server: &MockServer, enabled: bool) {
         mount_lookup(server, enabled).await;
@@ -278,7 +264,7 @@ async fn a_change_made_while_paaf_reads_the_settings_is_seen_before_the_write() 
         .mount(&server)
         .await;
     let e = fs(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -334,10 +320,10 @@ async fn a_versioned_write_never_sends_back_a_value_read_before() {
         .mount(&server)
         .await;
     let after = fs(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
         .await
         .unwrap();
-    assert_eq!(after, state(false));
+    assert_eq!(after, Fs::state(false));
     assert_eq!(*flag.value.lock().unwrap(), "green");
 }
 
@@ -403,21 +389,8 @@ async fn lists_every_page_with_the_state_in_each_environment() {
     assert_eq!(keys, ["dark_mode", "new_checkout", "search_v2"]);
     let checkout = &flags[1];
     assert_eq!(checkout.project, "12");
-    let envs: Vec<(&str, bool)> = checkout
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(checkout);
     assert_eq!(envs, [("development", true), ("production", true)]);
-}
-
-/// https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api:
-/// the environment default is the feature state with no identity and no segment.
-#[tokio::test]
-async fn reads_the_environment_default_state() {
-    let server = MockServer::start().await;
-    mount_lookup(&server, true).await;
-    assert_eq!(fs(&server).state(&target()).await.unwrap(), state(true));
 }
 
 /// Legacy write (environments without Feature Versioning v2): `PATCH
@@ -448,10 +421,10 @@ async fn turns_a_feature_off_and_on_with_the_legacy_patch() {
             .mount(&server)
             .await;
         let after = fs(&server)
-            .set(&target(), to, &state(from), &note())
+            .set(&Fs::TARGET, to, &Fs::state(from), &note())
             .await
             .unwrap();
-        assert_eq!(after, state(to));
+        assert_eq!(after, Fs::state(to));
     }
 }
 
@@ -493,10 +466,10 @@ async fn a_versioned_environment_is_written_through_update_flag_v1() {
         .mount(&server)
         .await;
     let after = fs(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
         .await
         .unwrap();
-    assert_eq!(after, state(false));
+    assert_eq!(after, Fs::state(false));
 }
 
 /// Change requests (https://docs.flagsmith.com/advanced-use/change-requests): an environment
@@ -513,7 +486,7 @@ async fn required_change_requests_are_a_conflict_with_the_link() {
         .mount(&server)
         .await;
     let e = fs(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -543,7 +516,7 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
         .mount(&server)
         .await;
     let e = fs(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -589,7 +562,7 @@ async fn unknown_project_environment_and_feature_are_named() {
     let e = backend
         .state(&FlagRef {
             key: "nope",
-            ..target()
+            ..Fs::TARGET
         })
         .await
         .unwrap_err();
@@ -601,7 +574,7 @@ async fn unknown_project_environment_and_feature_are_named() {
         "{e}"
     );
 
-    let e = backend.state(&target()).await.unwrap_err();
+    let e = backend.state(&Fs::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     assert!(
         e.to_string().contains("environment named `production`"),
@@ -612,7 +585,7 @@ async fn unknown_project_environment_and_feature_are_named() {
     let e = backend
         .state(&FlagRef {
             environment: "qa",
-            ..target()
+            ..Fs::TARGET
         })
         .await
         .unwrap_err();
@@ -631,7 +604,7 @@ async fn unknown_project_environment_and_feature_are_named() {
     let e = other
         .state(&FlagRef {
             project: "",
-            ..target()
+            ..Fs::TARGET
         })
         .await
         .unwrap_err();
@@ -663,7 +636,7 @@ async fn environments_are_discovered_when_not_configured() {
         &BTreeMap::new(),
     )
     .unwrap();
-    assert_eq!(backend.state(&target()).await.unwrap(), state(true));
+    assert_eq!(backend.state(&Fs::TARGET).await.unwrap(), Fs::state(true));
 }
 
 /// https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api:

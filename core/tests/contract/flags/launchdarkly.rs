@@ -4,7 +4,8 @@
 //! OpenAPI spec it is generated from (launchdarkly/api-client-go `api/openapi.yaml`, a subset
 //! of which is in shared/reference/openapi/launchdarkly-flags.subset.openapi.json).
 
-use super::{Contract, contract_tests, limits, note};
+use super::{Contract, contract_tests, env_states, note};
+use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::launchdarkly::LaunchDarkly;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef, FlagState};
@@ -31,19 +32,6 @@ fn ld_with(server: &MockServer, limits: Limits) -> LaunchDarkly {
 
 fn ld(server: &MockServer) -> LaunchDarkly {
     ld_with(server, limits())
-}
-
-fn target() -> FlagRef<'static> {
-    FlagRef {
-        project: "default",
-        key: "new-checkout",
-        environment: "production",
-    }
-}
-
-/// The write's `test` checks the state itself: a read carries no version.
-fn state(enabled: bool) -> FlagState {
-    FlagState::conditional(enabled, None)
 }
 
 /// A flag as `GET /api/v2/flags/{projectKey}/{featureFlagKey}?env=…` returns it
@@ -139,12 +127,14 @@ impl Contract for Ld {
         ld_with(server, limits)
     }
 
-    fn target() -> FlagRef<'static> {
-        target()
-    }
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: "default",
+        key: "new-checkout",
+        environment: "production",
+    };
 
     fn state(enabled: bool) -> FlagState {
-        state(enabled)
+        FlagState::conditional(enabled, None)
     }
 
     async fn mount_read(server: &MockServer, enabled: bool) {
@@ -227,20 +217,8 @@ async fn lists_every_page_with_the_state_in_each_environment() {
         checkout.url.as_deref(),
         Some(format!("{}/default/production/features/new-checkout", server.uri()).as_str())
     );
-    let envs: Vec<(&str, bool)> = checkout
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(checkout);
     assert_eq!(envs, [("production", true), ("staging", true)]);
-}
-
-/// https://launchdarkly.com/docs/api/feature-flags/get-feature-flag with `env`.
-#[tokio::test]
-async fn reads_the_state_in_one_environment() {
-    let server = MockServer::start().await;
-    mount_flag(&server, true).await;
-    assert_eq!(ld(&server).state(&target()).await.unwrap(), state(true));
 }
 
 /// https://launchdarkly.com/docs/api/feature-flags/patch-feature-flag (JSON patch with a
@@ -264,10 +242,10 @@ async fn turns_a_flag_off_and_on_with_a_conditional_patch_and_the_comment() {
             .mount(&server)
             .await;
         let after = ld(&server)
-            .set(&target(), to, &state(from), &note())
+            .set(&Ld::TARGET, to, &Ld::state(from), &note())
             .await
             .unwrap();
-        assert_eq!(after, state(to));
+        assert_eq!(after, Ld::state(to));
     }
 }
 
@@ -304,7 +282,7 @@ async fn a_failed_precondition_is_a_conflict_naming_the_new_state() {
         .mount(&server)
         .await;
     let e = ld(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Ld::TARGET, false, &Ld::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -328,7 +306,7 @@ async fn a_required_approval_is_a_conflict_with_the_link_to_the_flag() {
         .mount(&server)
         .await;
     let e = ld(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Ld::TARGET, false, &Ld::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -377,7 +355,7 @@ async fn an_unknown_flag_or_project_is_named() {
     let e = backend
         .state(&FlagRef {
             key: "nope",
-            ..target()
+            ..Ld::TARGET
         })
         .await
         .unwrap_err();
@@ -392,7 +370,7 @@ async fn an_unknown_flag_or_project_is_named() {
     let e = backend
         .state(&FlagRef {
             project: "mobile-app",
-            ..target()
+            ..Ld::TARGET
         })
         .await
         .unwrap_err();
@@ -412,7 +390,7 @@ async fn an_unknown_environment_is_named() {
     let e = ld(&server)
         .state(&FlagRef {
             environment: "prod",
-            ..target()
+            ..Ld::TARGET
         })
         .await
         .unwrap_err();
@@ -445,8 +423,8 @@ async fn a_short_ratelimit_reset_is_waited_out() {
         ..limits()
     };
     assert_eq!(
-        ld_with(&server, limits).state(&target()).await.unwrap(),
-        state(true)
+        ld_with(&server, limits).state(&Ld::TARGET).await.unwrap(),
+        Ld::state(true)
     );
 }
 
@@ -468,7 +446,7 @@ async fn a_long_rate_limit_is_reported() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = ld(&server).state(&target()).await.unwrap_err();
+    let e = ld(&server).state(&Ld::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
     assert!(e.to_string().contains("resets in"), "{e}");
 }

@@ -16,8 +16,9 @@ mod launchdarkly;
 mod optimizely;
 mod unleash;
 
+use crate::support::limits;
 use paaf_core::ErrorCode;
-use paaf_core::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState};
 use paaf_core::http::Limits;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -29,7 +30,7 @@ pub(crate) trait Contract {
     type Backend: FlagBackend + std::fmt::Debug;
     /// The credential its API requests carry, which no error or `Debug` may show.
     const SECRET: &'static str;
-    /// What an error about [`Contract::target`] names: the service, the project, and where
+    /// What an error about [`Contract::TARGET`] names: the service, the project, and where
     /// the request says so, the environment.
     const NAMES: &'static [&'static str];
     /// Words of the service's own advice when its credential is refused.
@@ -43,14 +44,17 @@ pub(crate) trait Contract {
     /// The service at `server`.
     fn backend(server: &MockServer, limits: Limits) -> Self::Backend;
     /// The flag every scenario reads and switches (in `production`).
-    fn target() -> FlagRef<'static>;
-    /// [`Contract::target`]'s state as the service reports it when `enabled`.
-    fn state(enabled: bool) -> FlagState;
+    const TARGET: FlagRef<'static>;
+    /// [`Contract::TARGET`]'s state as the service reports it when `enabled` (a service
+    /// without a conditional write says so).
+    fn state(enabled: bool) -> FlagState {
+        FlagState::best_effort(enabled)
+    }
     /// What every request needs first (DevCycle's token endpoint).
     async fn mount_base(_server: &MockServer) {}
-    /// The documented answers to reading [`Contract::target`], `enabled`.
+    /// The documented answers to reading [`Contract::TARGET`], `enabled`.
     async fn mount_read(server: &MockServer, enabled: bool);
-    /// The request that switches [`Contract::target`] (its method and path).
+    /// The request that switches [`Contract::TARGET`] (its method and path).
     fn write() -> MockBuilder;
     /// The write's documented answer, the flag now `enabled`.
     fn written(enabled: bool) -> ResponseTemplate;
@@ -62,15 +66,12 @@ pub(crate) trait Contract {
     }
 }
 
-/// Short limits: two attempts, a short timeout, small bodies.
-pub(crate) fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(2),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
+/// A flag's state in each environment, as `(name, enabled)`.
+pub(crate) fn env_states(flag: &Flag) -> Vec<(&str, bool)> {
+    flag.environments
+        .iter()
+        .map(|e| (e.name.as_str(), e.enabled))
+        .collect()
 }
 
 pub(crate) fn note() -> ChangeNote {
@@ -82,6 +83,18 @@ pub(crate) fn note() -> ChangeNote {
 async fn started<C: Contract>() -> MockServer {
     let server = MockServer::start().await;
     C::mount_base(&server).await;
+    server
+}
+
+/// A server where the flag is off and a write must not come.
+async fn off_and_never_written<C: Contract>() -> MockServer {
+    let server = started::<C>().await;
+    C::mount_read(&server, false).await;
+    C::write()
+        .respond_with(C::written(false))
+        .expect(0)
+        .mount(&server)
+        .await;
     server
 }
 
@@ -97,6 +110,7 @@ fn names_everything<C: Contract>(text: &str) {
 macro_rules! contract_tests {
     ($service:ty $(, $extra:ident)* $(,)?) => {
         contract_tests!(@table $service;
+            reads_the_state_now,
             a_refused_credential_is_auth_failed_and_never_shown,
             a_forbidden_change_is_permission_denied,
             an_unknown_flag_is_not_found,
@@ -127,6 +141,18 @@ macro_rules! contract_tests {
 }
 pub(crate) use contract_tests;
 
+pub(crate) async fn reads_the_state_now<C: Contract>() {
+    for enabled in [true, false] {
+        let server = started::<C>().await;
+        C::mount_read(&server, enabled).await;
+        let state = C::backend(&server, limits())
+            .state(&C::TARGET)
+            .await
+            .unwrap();
+        assert_eq!(state, C::state(enabled));
+    }
+}
+
 pub(crate) async fn a_refused_credential_is_auth_failed_and_never_shown<C: Contract>() {
     let server = started::<C>().await;
     let body = C::error_body(&format!("invalid credential {}", C::SECRET));
@@ -135,7 +161,7 @@ pub(crate) async fn a_refused_credential_is_auth_failed_and_never_shown<C: Contr
         .mount(&server)
         .await;
     let backend = C::backend(&server, limits());
-    let e = backend.state(&C::target()).await.unwrap_err();
+    let e = backend.state(&C::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     let text = e.to_string();
     names_everything::<C>(&text);
@@ -153,7 +179,7 @@ pub(crate) async fn a_forbidden_change_is_permission_denied<C: Contract>() {
         .mount(&server)
         .await;
     let e = C::backend(&server, limits())
-        .set(&C::target(), false, &C::state(true), &note())
+        .set(&C::TARGET, false, &C::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
@@ -170,7 +196,7 @@ pub(crate) async fn an_unknown_flag_is_not_found<C: Contract>() {
         .mount(&server)
         .await;
     let e = C::backend(&server, limits())
-        .state(&C::target())
+        .state(&C::TARGET)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
@@ -188,7 +214,7 @@ pub(crate) async fn a_conflicting_write_is_a_conflict<C: Contract>() {
         .mount(&server)
         .await;
     let e = C::backend(&server, limits())
-        .set(&C::target(), false, &C::state(true), &note())
+        .set(&C::TARGET, false, &C::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -210,7 +236,7 @@ pub(crate) async fn a_short_retry_after_is_waited_out<C: Contract>() {
     C::mount_read(&server, true).await;
     let started = Instant::now();
     let state = C::backend(&server, limits())
-        .state(&C::target())
+        .state(&C::TARGET)
         .await
         .unwrap();
     assert_eq!(state, C::state(true));
@@ -230,7 +256,7 @@ pub(crate) async fn a_long_retry_after_is_rate_limited_without_waiting<C: Contra
         .await;
     let started = Instant::now();
     let e = C::backend(&server, limits())
-        .state(&C::target())
+        .state(&C::TARGET)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
@@ -248,7 +274,7 @@ pub(crate) async fn a_5xx_on_a_read_is_retried_then_service_failed<C: Contract>(
         .mount(&server)
         .await;
     let e = C::backend(&server, limits())
-        .state(&C::target())
+        .state(&C::TARGET)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
@@ -271,7 +297,7 @@ pub(crate) async fn a_timed_out_write_is_outcome_unknown<C: Contract>() {
         ..limits()
     };
     let e = C::backend(&server, limits)
-        .set(&C::target(), false, &C::state(true), &note())
+        .set(&C::TARGET, false, &C::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
@@ -300,7 +326,7 @@ pub(crate) async fn malformed_json_is_a_malformed_response<C: Contract>() {
         .mount(&server)
         .await;
     let backend = C::backend(&server, limits());
-    let e = backend.state(&C::target()).await.unwrap_err();
+    let e = backend.state(&C::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
     assert!(e.to_string().contains(C::NAMES[0]), "{e}");
     let e = backend.list(&FlagFilter::default()).await.unwrap_err();
@@ -321,7 +347,7 @@ pub(crate) async fn an_oversize_answer_is_refused<C: Contract>() {
         ..limits()
     };
     let e = C::backend(&server, limits)
-        .state(&C::target())
+        .state(&C::TARGET)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ResponseTooLarge, "{e}");
@@ -335,7 +361,7 @@ pub(crate) async fn a_secret_echoed_in_an_error_body_is_redacted<C: Contract>() 
         .mount(&server)
         .await;
     let e = C::backend(&server, limits())
-        .state(&C::target())
+        .state(&C::TARGET)
         .await
         .unwrap_err();
     let text = e.to_string();
@@ -346,15 +372,9 @@ pub(crate) async fn a_secret_echoed_in_an_error_body_is_redacted<C: Contract>() 
 pub(crate) async fn a_state_changed_since_the_user_looked_is_a_conflict_and_nothing_is_written<
     C: Contract,
 >() {
-    let server = started::<C>().await;
-    C::mount_read(&server, false).await;
-    C::write()
-        .respond_with(C::written(false))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = off_and_never_written::<C>().await;
     let e = C::backend(&server, limits())
-        .set(&C::target(), false, &C::state(true), &note())
+        .set(&C::TARGET, false, &C::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -365,15 +385,9 @@ pub(crate) async fn a_state_changed_since_the_user_looked_is_a_conflict_and_noth
 }
 
 pub(crate) async fn a_flag_already_as_wanted_is_not_written<C: Contract>() {
-    let server = started::<C>().await;
-    C::mount_read(&server, false).await;
-    C::write()
-        .respond_with(C::written(false))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = off_and_never_written::<C>().await;
     let after = C::backend(&server, limits())
-        .set(&C::target(), false, &C::state(false), &note())
+        .set(&C::TARGET, false, &C::state(false), &note())
         .await
         .unwrap();
     assert_eq!(after, C::state(false));

@@ -18,30 +18,20 @@
 //! - change approvals: https://docs.developers.optimizely.com/feature-experimentation/docs/configure-change-approvals;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{Contract, contract_tests, note};
+use super::{Contract, contract_tests, env_states, note};
+use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::optimizely::Optimizely;
-use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
 use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use std::time::Duration;
 use wiremock::matchers::{any, header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "2:pAtS3cReTtOkEn_0123456789abcdefghijklmnopqrstuv";
 const PROJECT: &str = "4678434014625792";
 const FLAG: &str = "/projects/4678434014625792/flags/new_checkout";
-
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
 
 fn backend_with(server: &MockServer, limits: Limits) -> Optimizely {
     Optimizely::connect(
@@ -56,19 +46,6 @@ fn backend_with(server: &MockServer, limits: Limits) -> Optimizely {
 
 fn backend(server: &MockServer) -> Optimizely {
     backend_with(server, limits())
-}
-
-fn target() -> FlagRef<'static> {
-    FlagRef {
-        project: PROJECT,
-        key: "new_checkout",
-        environment: "production",
-    }
-}
-
-/// The enable/disable endpoints take no precondition: a read says so.
-fn state(enabled: bool) -> FlagState {
-    FlagState::best_effort(enabled)
 }
 
 /// A flag as Fetch Flag / List Flags return it (trimmed to the fields that matter plus some).
@@ -158,13 +135,11 @@ impl Contract for Opti {
         backend_with(server, limits)
     }
 
-    fn target() -> FlagRef<'static> {
-        target()
-    }
-
-    fn state(enabled: bool) -> FlagState {
-        state(enabled)
-    }
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: PROJECT,
+        key: "new_checkout",
+        environment: "production",
+    };
 
     async fn mount_read(server: &MockServer, enabled: bool) {
         mount_flag(server, enabled).await;
@@ -239,11 +214,7 @@ async fn list_follows_next_url_and_sends_the_bearer_token() {
     assert_eq!(checkout.backend, "fx");
     assert_eq!(checkout.project, PROJECT);
     assert_eq!(checkout.name.as_deref(), Some("new checkout"));
-    let envs: Vec<(&str, bool)> = checkout
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(checkout);
     assert_eq!(envs, [("development", false), ("production", true)]);
 }
 
@@ -284,14 +255,17 @@ async fn state_reads_the_environment_of_the_flag() {
     let server = MockServer::start().await;
     mount_flag(&server, true).await;
     assert_eq!(
-        backend(&server).state(&target()).await.unwrap(),
-        state(true)
+        backend(&server).state(&Opti::TARGET).await.unwrap(),
+        Opti::state(true)
     );
     let dev = FlagRef {
         environment: "development",
-        ..target()
+        ..Opti::TARGET
     };
-    assert_eq!(backend(&server).state(&dev).await.unwrap(), state(false));
+    assert_eq!(
+        backend(&server).state(&dev).await.unwrap(),
+        Opti::state(false)
+    );
 }
 
 #[tokio::test]
@@ -316,10 +290,10 @@ async fn turning_off_posts_ruleset_disabled_after_a_re_read() {
         .await;
     mount_flag(&server, false).await;
     let new = backend(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Opti::TARGET, false, &Opti::state(true), &note())
         .await
         .unwrap();
-    assert_eq!(new, state(false));
+    assert_eq!(new, Opti::state(false));
     let requests = server.received_requests().await.unwrap();
     let post = requests
         .iter()
@@ -348,10 +322,10 @@ async fn turning_on_posts_ruleset_enabled() {
         .await;
     mount_flag(&server, true).await;
     let new = backend(&server)
-        .set(&target(), true, &state(false), &note())
+        .set(&Opti::TARGET, true, &Opti::state(false), &note())
         .await
         .unwrap();
-    assert_eq!(new, state(true));
+    assert_eq!(new, Opti::state(true));
 }
 
 #[tokio::test]
@@ -365,7 +339,7 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
         })))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Opti::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     let text = e.to_string();
     assert!(
@@ -380,7 +354,7 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
     let e = backend(&server)
         .state(&FlagRef {
             environment: "prod",
-            ..target()
+            ..Opti::TARGET
         })
         .await
         .unwrap_err();
@@ -400,7 +374,7 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
         })))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Opti::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     assert!(
         e.to_string()
@@ -433,7 +407,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
             .mount(&server)
             .await;
         let e = backend(&server)
-            .set(&target(), false, &state(true), &note())
+            .set(&Opti::TARGET, false, &Opti::state(true), &note())
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");

@@ -4,8 +4,8 @@
 //! are `{id, name, message}`). Its own cases run against a real Unleash: tests/tests/unleash.rs.
 
 use super::{Contract, contract_tests};
+use paaf_core::flags::FlagRef;
 use paaf_core::flags::unleash::Unleash;
-use paaf_core::flags::{FlagRef, FlagState};
 use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -34,18 +34,11 @@ impl Contract for Ul {
         Unleash::connect("ops", &server.uri(), SecretString::from(TOKEN), limits).unwrap()
     }
 
-    fn target() -> FlagRef<'static> {
-        FlagRef {
-            project: "default",
-            key: "new-checkout",
-            environment: "production",
-        }
-    }
-
-    /// Unleash has no conditional write: a read says so.
-    fn state(enabled: bool) -> FlagState {
-        FlagState::best_effort(enabled)
-    }
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: "default",
+        key: "new-checkout",
+        environment: "production",
+    };
 
     /// `GET api/admin/projects/{p}/features/{f}` (`getFeature`).
     async fn mount_read(server: &MockServer, enabled: bool) {
