@@ -461,12 +461,7 @@ impl DevCycle {
 
     /// The project's environments (`_id`, `key`); a 404 means the project is unknown.
     async fn environments(&self, project: &str) -> Result<Vec<Environment>> {
-        let subject = Subject {
-            noun: NOUN,
-            project,
-            key: None,
-            environment: None,
-        };
+        let subject = Subject::project(NOUN, project);
         let path = format!("{}/environments", Self::project_path(project));
         match self.all_pages::<Environment>(&path, &subject).await? {
             Ok(envs) => Ok(envs),
@@ -691,10 +686,8 @@ impl FlagBackend for DevCycle {
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
         let subject = Subject {
-            noun: NOUN,
             project: self.project_of(flag.project),
-            key: Some(flag.key),
-            environment: Some(flag.environment),
+            ..Subject::of(NOUN, flag)
         };
         self.check_names(&subject)?;
         let configs = self.configurations(&subject, flag.key).await?;
@@ -711,10 +704,8 @@ impl FlagBackend for DevCycle {
         // DevCycle's configuration update takes no comment: its audit log records the API
         // client.
         let subject = Subject {
-            noun: NOUN,
             project: self.project_of(flag.project),
-            key: Some(flag.key),
-            environment: Some(flag.environment),
+            ..Subject::of(NOUN, flag)
         };
         self.check_names(&subject)?;
         let path = Self::configurations_path(subject.project, flag.key);

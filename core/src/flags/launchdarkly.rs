@@ -288,12 +288,7 @@ impl LaunchDarkly {
         environments: &[String],
         offset: usize,
     ) -> Result<FlagsPage> {
-        let subject = Subject {
-            noun: NOUN,
-            project,
-            key: None,
-            environment: None,
-        };
+        let subject = Subject::project(NOUN, project);
         let mut request = Request::get(format!("api/v2/flags/{}", segment(project)))
             .query("limit", PAGE_SIZE.to_string())
             .query("offset", offset.to_string());

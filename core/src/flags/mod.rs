@@ -36,6 +36,16 @@ pub(crate) struct Subject<'a> {
 }
 
 impl<'a> Subject<'a> {
+    /// A project as a whole (listing its flags or environments).
+    pub fn project(noun: &'static str, project: &'a str) -> Subject<'a> {
+        Subject {
+            noun,
+            project,
+            key: None,
+            environment: None,
+        }
+    }
+
     /// One flag in one environment.
     pub fn of(noun: &'static str, flag: &FlagRef<'a>) -> Subject<'a> {
         Subject {

@@ -266,12 +266,7 @@ impl Optimizely {
 
     /// Every flag of `project`, following `next_url`.
     async fn project_flags(&self, project: &str) -> Result<Vec<ApiFlag>> {
-        let subject = Subject {
-            noun: NOUN,
-            project,
-            key: None,
-            environment: None,
-        };
+        let subject = Subject::project(NOUN, project);
         let mut flags = Vec::new();
         let mut request = Request::get(format!("projects/{}/flags", segment(project)))
             .query("per_page", PER_PAGE.to_string())
@@ -302,12 +297,7 @@ impl Optimizely {
     }
 
     async fn environments(&self, project: &str) -> Result<Vec<String>> {
-        let subject = Subject {
-            noun: NOUN,
-            project,
-            key: None,
-            environment: None,
-        };
+        let subject = Subject::project(NOUN, project);
         let path = format!("projects/{}/environments", segment(project));
         let request = Request::get(path).query("per_page", PER_PAGE.to_string());
         match self.get::<EnvironmentPage>(request, &subject).await? {
@@ -468,10 +458,8 @@ impl FlagBackend for Optimizely {
             &[("flag", flag.key), ("environment", flag.environment)],
         )?;
         let subject = Subject {
-            noun: NOUN,
             project,
-            key: Some(flag.key),
-            environment: Some(flag.environment),
+            ..Subject::of(NOUN, flag)
         };
         let found = self.flag(&subject).await?;
         match found.environments.get(flag.environment) {
@@ -494,10 +482,8 @@ impl FlagBackend for Optimizely {
         // history records the token's user.
         let project = self.project_of(flag.project);
         let subject = Subject {
-            noun: NOUN,
             project,
-            key: Some(flag.key),
-            environment: Some(flag.environment),
+            ..Subject::of(NOUN, flag)
         };
         let now = self.state(flag).await?;
         let service = self.service.name();
