@@ -142,12 +142,13 @@ async fn set(ctx: &Ctx, w: FlagWhere, enabled: bool) -> Result<FlagChange> {
     let now = ctx.paaf.flag_state(&target).await?;
     let word = |on: bool| if on { "ON" } else { "OFF" };
     let question = format!(
-        "{} is {} in {}. Turn it {} in {}?",
+        "{} is {} in {}. Turn it {} in {} ({})?",
         target.key,
         word(now.enabled),
         bold(&target.environment.to_uppercase()),
         bold(word(enabled)),
         bold(&target.environment.to_uppercase()),
+        now.guard.explained(),
     );
     let confirm = prompt::confirm(ctx.yes, &question);
     ctx.paaf.set_flag(&target, enabled, &now, &confirm).await

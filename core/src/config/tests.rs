@@ -226,6 +226,28 @@ fn the_readme_example_config_is_valid() {
         c.host("db-1").unwrap().reboot.boot_timeout,
         Duration::from_secs(900)
     );
+    let kinds: Vec<&str> = c.flags.iter().map(|f| f.kind().as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "unleash",
+            "launchdarkly",
+            "flagsmith",
+            "devcycle",
+            "optimizely",
+            "featbit",
+            "env-file"
+        ]
+    );
+    let fs = c.flags_backend(Some("fs")).unwrap();
+    assert!(
+        matches!(&fs.service, FlagService::Flagsmith(f) if f.project == 12 && f.url == "https://api.flagsmith.com"),
+        "{fs:?}"
+    );
+    assert_eq!(
+        c.flags_backend(Some("prod")).unwrap().project().as_deref(),
+        Some("default")
+    );
 }
 
 #[test]
@@ -346,7 +368,7 @@ project = "1234"
     .unwrap();
     let dc = ok.flags_backend(Some("dc")).unwrap();
     assert_eq!(
-        (dc.kind, dc.project.as_deref()),
+        (dc.kind(), dc.project().as_deref()),
         (FlagsKind::Devcycle, Some("shop"))
     );
     assert!(

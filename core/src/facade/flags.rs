@@ -2,19 +2,12 @@
 //! on in one environment (journaled with the state before, so it can be undone), undo.
 
 use super::{Confirmation, Paaf};
-use crate::config::{FlagsConfig, FlagsKind};
+use crate::config::FlagsConfig;
 use crate::error::{Error, ErrorInfo, Result};
-use crate::flags::devcycle::{self, DevCycle};
-use crate::flags::envfile::{self, EnvFileSettings};
-use crate::flags::featbit::FeatBit;
-use crate::flags::flagsmith::Flagsmith;
-use crate::flags::launchdarkly::LaunchDarkly;
-use crate::flags::optimizely::Optimizely;
-use crate::flags::unleash::Unleash;
-use crate::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState};
-use crate::http::Limits;
+use crate::flags::{
+    self, ChangeNote, Connector, DynFlagBackend, Flag, FlagFilter, FlagRef, FlagState,
+};
 use crate::journal::{ActionData, ActionKind, ActionState, NewAction};
-use crate::ssh::{SshPool, Target};
 use serde::{Deserialize, Serialize};
 
 /// The flags of one service, or why they could not be read: one failing service never hides
@@ -57,87 +50,6 @@ pub struct FlagChange {
     pub enabled: bool,
 }
 
-/// The configured service, connected. One arm per kind of service.
-enum Backend {
-    Unleash(Unleash),
-    DevCycle(Box<DevCycle>),
-    Optimizely(Optimizely),
-    LaunchDarkly(LaunchDarkly),
-    Flagsmith(Flagsmith),
-    FeatBit(FeatBit),
-    /// Over SSH, through the facade's connection pool.
-    EnvFile(Box<EnvFile>),
-}
-
-struct EnvFile {
-    name: String,
-    settings: EnvFileSettings,
-    target: Target,
-    pool: SshPool,
-}
-
-/// Calls the same method on whichever HTTP backend it is, or runs the env-file work.
-macro_rules! on_backend {
-    ($backend:expr, $b:ident => $call:expr, $e:ident => $envfile:expr) => {
-        match $backend {
-            Backend::Unleash($b) => $call,
-            Backend::DevCycle($b) => $call,
-            Backend::Optimizely($b) => $call,
-            Backend::LaunchDarkly($b) => $call,
-            Backend::Flagsmith($b) => $call,
-            Backend::FeatBit($b) => $call,
-            Backend::EnvFile($e) => $envfile,
-        }
-    };
-}
-
-impl Backend {
-    async fn list(&self, filter: &FlagFilter) -> Result<Vec<Flag>> {
-        on_backend!(self, b => b.list(filter).await, e => {
-            let (s, name) = (e.settings.clone(), e.name.clone());
-            let flags = e
-                .pool
-                .with_connection(e.target.clone(), move |c| envfile::list_flags(c, &s))
-                .await?;
-            let query = filter.query.as_deref().map(str::to_lowercase);
-            Ok(flags
-                .iter()
-                .filter(|f| f.enabled.is_some())
-                .filter(|f| query.as_ref().is_none_or(|q| f.key.to_lowercase().contains(q)))
-                .map(|f| f.to_flag(&name, &e.settings))
-                .collect())
-        })
-    }
-
-    async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
-        on_backend!(self, b => b.state(flag).await, e => {
-            let (s, key) = (e.settings.clone(), flag.key.to_string());
-            e.pool
-                .with_connection(e.target.clone(), move |c| envfile::flag_state(c, &s, &key))
-                .await
-        })
-    }
-
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        note: &ChangeNote,
-    ) -> Result<FlagState> {
-        on_backend!(self, b => b.set(flag, enabled, expected, note).await, e => {
-            let (s, key, expected) = (e.settings.clone(), flag.key.to_string(), expected.clone());
-            let change = e
-                .pool
-                .with_connection(e.target.clone(), move |c| {
-                    envfile::set_flag(c, &s, &key, enabled, &expected)
-                })
-                .await?;
-            Ok(change.state)
-        })
-    }
-}
-
 /// The journal's line for a flag change (what people read; undo reads the action's data).
 fn change_detail(change: &ActionData) -> String {
     match change {
@@ -159,11 +71,7 @@ fn project_of(config: &FlagsConfig, target: &FlagTarget) -> String {
     if !target.project.trim().is_empty() {
         return target.project.trim().to_string();
     }
-    match (&config.project, config.kind) {
-        (Some(p), _) => p.clone(),
-        (None, FlagsKind::Unleash) => "default".to_string(),
-        (None, _) => String::new(),
-    }
+    config.project().unwrap_or_default()
 }
 
 fn on_off(enabled: bool) -> &'static str {
@@ -171,77 +79,14 @@ fn on_off(enabled: bool) -> &'static str {
 }
 
 impl Paaf {
-    fn flags_backend(&self, config: &FlagsConfig) -> Result<Backend> {
-        let secret = |r: &Option<crate::secrets::SecretRef>| {
-            r.as_ref()
-                .ok_or_else(|| Error::other(format!("{}: a secret is missing", config.name)))?
-                .resolve(self.secrets.as_ref())
+    /// The configured service, connected (env-file flags through the facade's SSH pool).
+    fn flags_backend(&self, config: &FlagsConfig) -> Result<Box<dyn DynFlagBackend>> {
+        let ssh = |host: &str| Ok((self.target(&self.host(host)?)?, self.pool.clone()));
+        let connector = Connector {
+            secrets: self.secrets.as_ref(),
+            ssh: &ssh,
         };
-        let limits = Limits::with_timeout(config.timeout);
-        let project = config.project.as_deref().unwrap_or_default();
-        Ok(match config.kind {
-            FlagsKind::Unleash => Backend::Unleash(Unleash::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-            )?),
-            FlagsKind::Devcycle => Backend::DevCycle(Box::new(DevCycle::connect(
-                &config.name,
-                &config.url,
-                config.client_id.as_deref().unwrap_or_default(),
-                secret(&config.client_secret)?,
-                limits,
-                project,
-                config
-                    .auth_url
-                    .as_deref()
-                    .unwrap_or(devcycle::DEFAULT_AUTH_URL),
-            )?)),
-            FlagsKind::Optimizely => Backend::Optimizely(Optimizely::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-                project,
-            )?),
-            FlagsKind::Launchdarkly => Backend::LaunchDarkly(LaunchDarkly::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-                config.project.as_deref().unwrap_or("default"),
-                &config.environments.keys().cloned().collect::<Vec<_>>(),
-            )?),
-            FlagsKind::Flagsmith => Backend::Flagsmith(Flagsmith::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-                project.parse().unwrap_or_default(),
-                &config.environments,
-            )?),
-            FlagsKind::Featbit => Backend::FeatBit(FeatBit::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-                project,
-                &config.environments,
-            )?),
-            FlagsKind::EnvFile => {
-                let settings = config.env_file.clone().ok_or_else(|| {
-                    Error::other(format!("{}: no env-file settings", config.name))
-                })?;
-                let host = self.host(&settings.host)?;
-                Backend::EnvFile(Box::new(EnvFile {
-                    name: config.name.clone(),
-                    target: self.target(&host)?,
-                    pool: self.pool.clone(),
-                    settings,
-                }))
-            }
-        })
+        flags::connect(config, &connector)
     }
 
     /// The flags of every flag service (or only `backend`), read concurrently.
@@ -333,7 +178,7 @@ impl Paaf {
                 self.actor.operator, self.actor.frontend, self.actor.device
             ),
         };
-        let (backend_ref, note_ref, project_ref) = (&backend, &note, &project);
+        let (backend_ref, note_ref, project_ref) = (backend.as_ref(), &note, &project);
         let (action_id, new_state) = self
             .journaled(
                 NewAction::new(kind, &flag_target, &detail).with_data(change),
@@ -404,10 +249,7 @@ impl Paaf {
             key: flag,
             environment,
         };
-        let now = FlagState {
-            enabled: row.kind == ActionKind::FlagOn,
-            version: None,
-        };
+        let now = FlagState::best_effort(row.kind == ActionKind::FlagOn);
         self.set_flag(&target, was_enabled, &now, confirm).await
     }
 }

@@ -3645,25 +3645,81 @@ class _UniffiFfiConverterTypeFlagChange(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.was_enabled, buf)
         _UniffiFfiConverterBoolean.write(value.enabled, buf)
 
+
+
+
+
+
+class WriteGuard(enum.Enum):
+    """
+    How a flag write is protected against a change made between the read the user confirmed and
+    the write.
+"""
+    
+    CONDITIONAL = 0
+    """
+    The service itself refuses the write when the flag changed meanwhile (a JSON Patch
+    `test`, a lock and compare on the host): written only if nobody changed it.
+"""
+    
+    BEST_EFFORT = 1
+    """
+    The service has no conditional write: paaf re-reads the flag right before writing and
+    refuses when it changed, but a change made in the instant between that read and the
+    write would be overwritten.
+"""
+    
+
+
+class _UniffiFfiConverterTypeWriteGuard(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return WriteGuard.CONDITIONAL
+        if variant == 2:
+            return WriteGuard.BEST_EFFORT
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == WriteGuard.CONDITIONAL:
+            return
+        if value == WriteGuard.BEST_EFFORT:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == WriteGuard.CONDITIONAL:
+            buf.write_i32(1)
+        if value == WriteGuard.BEST_EFFORT:
+            buf.write_i32(2)
+
+
+
 @dataclass
 class FlagState:
     """
-    The state of one flag in one environment right now, with what the backend offers for a
-    conditional write (an ETag, a version number), if anything.
+    The state of one flag in one environment right now, with what the service offers for a
+    conditional write: a version to write against, and how the write is guarded.
 """
-    def __init__(self, *, enabled:bool, version:typing.Optional[str]):
+    def __init__(self, *, enabled:bool, version:typing.Optional[str], guard:WriteGuard):
         self.enabled = enabled
         self.version = version
+        self.guard = guard
         
         
 
     
     def __str__(self):
-        return "FlagState(enabled={}, version={})".format(self.enabled, self.version)
+        return "FlagState(enabled={}, version={}, guard={})".format(self.enabled, self.version, self.guard)
     def __eq__(self, other):
         if self.enabled != other.enabled:
             return False
         if self.version != other.version:
+            return False
+        if self.guard != other.guard:
             return False
         return True
 
@@ -3673,17 +3729,20 @@ class _UniffiFfiConverterTypeFlagState(_UniffiConverterRustBuffer):
         return FlagState(
             enabled=_UniffiFfiConverterBoolean.read(buf),
             version=_UniffiFfiConverterOptionalString.read(buf),
+            guard=_UniffiFfiConverterTypeWriteGuard.read(buf),
         )
 
     @staticmethod
     def check_lower(value):
         _UniffiFfiConverterBoolean.check_lower(value.enabled)
         _UniffiFfiConverterOptionalString.check_lower(value.version)
+        _UniffiFfiConverterTypeWriteGuard.check_lower(value.guard)
 
     @staticmethod
     def write(value, buf):
         _UniffiFfiConverterBoolean.write(value.enabled, buf)
         _UniffiFfiConverterOptionalString.write(value.version, buf)
+        _UniffiFfiConverterTypeWriteGuard.write(value.guard, buf)
 
 @dataclass
 class FlagTarget:
@@ -7074,6 +7133,7 @@ __all__ = [
     "ErrorCode",
     "Phase",
     "VariableKind",
+    "WriteGuard",
     "SecretInput",
     "AuthInput",
     "KeyStatus",

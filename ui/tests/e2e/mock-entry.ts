@@ -212,14 +212,18 @@ mockIPC(async (cmd, payload) => {
     case 'flags':
       return scenario.flags;
     case 'flag_state':
-      return { enabled: flagEnv(args.target as FlagTarget).env.enabled, version: null } satisfies FlagState;
+      return {
+        enabled: flagEnv(args.target as FlagTarget).env.enabled,
+        version: null,
+        guard: 'best-effort',
+      } satisfies FlagState;
     case 'set_flag':
       return setFlag(args.target as FlagTarget, args.enabled as boolean, args.expected as FlagState);
     case 'undo_flag': {
       const before = flagChanges.get(args.actionId as number);
       if (!before) throw { code: 'not-found', message: `no journal action ${String(args.actionId)}` } satisfies ErrorInfo;
       const target = { backend: before.backend, project: before.project, key: before.key, environment: before.environment };
-      return setFlag(target, before.was_enabled, { enabled: before.enabled, version: null });
+      return setFlag(target, before.was_enabled, { enabled: before.enabled, version: null, guard: 'best-effort' });
     }
     case 'alerts':
       return scenario.alerts;

@@ -1883,18 +1883,38 @@ public func FfiConverterTypeFlagEnvironment_lower(_ value: FlagEnvironment) -> R
 
 
 /**
- * The state of one flag in one environment right now, with what the backend offers for a
- * conditional write (an ETag, a version number), if anything.
+ * The state of one flag in one environment right now, with what the service offers for a
+ * conditional write: a version to write against, and how the write is guarded.
  */
 public struct FlagState: Equatable, Hashable {
     public var enabled: Bool
+    /**
+     * The service's version of the flag in that environment (FeatBit's revision), when its
+     * conditional write can check it: a write against the version the user saw is refused
+     * after any change since, even one turned back meanwhile.
+     */
     public var version: String?
+    /**
+     * How a write of this flag is guarded against a change made since this read (what a
+     * confirmation says).
+     */
+    public var `guard`: WriteGuard
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(enabled: Bool, version: String?) {
+    public init(enabled: Bool, 
+        /**
+         * The service's version of the flag in that environment (FeatBit's revision), when its
+         * conditional write can check it: a write against the version the user saw is refused
+         * after any change since, even one turned back meanwhile.
+         */version: String?, 
+        /**
+         * How a write of this flag is guarded against a change made since this read (what a
+         * confirmation says).
+         */`guard`: WriteGuard) {
         self.enabled = enabled
         self.version = version
+        self.`guard` = `guard`
     }
 
     
@@ -1914,13 +1934,15 @@ public struct FfiConverterTypeFlagState: FfiConverterRustBuffer {
         return
             try FlagState(
                 enabled: FfiConverterBool.read(from: &buf), 
-                version: FfiConverterOptionString.read(from: &buf)
+                version: FfiConverterOptionString.read(from: &buf), 
+                guard: FfiConverterTypeWriteGuard.read(from: &buf)
         )
     }
 
     public static func write(_ value: FlagState, into buf: inout [UInt8]) {
         FfiConverterBool.write(value.enabled, into: &buf)
         FfiConverterOptionString.write(value.version, into: &buf)
+        FfiConverterTypeWriteGuard.write(value.`guard`, into: &buf)
     }
 }
 
@@ -6114,6 +6136,85 @@ public func FfiConverterTypeVariableKind_lift(_ buf: RustBuffer) throws -> Varia
 #endif
 public func FfiConverterTypeVariableKind_lower(_ value: VariableKind) -> RustBuffer {
     return FfiConverterTypeVariableKind.lower(value)
+}
+
+
+
+/**
+ * How a flag write is protected against a change made between the read the user confirmed and
+ * the write.
+ */
+
+public enum WriteGuard: Equatable, Hashable {
+    
+    /**
+     * The service itself refuses the write when the flag changed meanwhile (a JSON Patch
+     * `test`, a lock and compare on the host): written only if nobody changed it.
+     */
+    case conditional
+    /**
+     * The service has no conditional write: paaf re-reads the flag right before writing and
+     * refuses when it changed, but a change made in the instant between that read and the
+     * write would be overwritten.
+     */
+    case bestEffort
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension WriteGuard: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWriteGuard: FfiConverterRustBuffer {
+    typealias SwiftType = WriteGuard
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WriteGuard {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .conditional
+        
+        case 2: return .bestEffort
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: WriteGuard, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .conditional:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .bestEffort:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWriteGuard_lift(_ buf: RustBuffer) throws -> WriteGuard {
+    return try FfiConverterTypeWriteGuard.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWriteGuard_lower(_ value: WriteGuard) -> RustBuffer {
+    return FfiConverterTypeWriteGuard.lower(value)
 }
 
 

@@ -2140,13 +2140,24 @@ public object FfiConverterTypeFlagEnvironment: FfiConverterRustBuffer<FlagEnviro
 
 
 /**
- * The state of one flag in one environment right now, with what the backend offers for a
- * conditional write (an ETag, a version number), if anything.
+ * The state of one flag in one environment right now, with what the service offers for a
+ * conditional write: a version to write against, and how the write is guarded.
  */
 data class FlagState (
     var `enabled`: kotlin.Boolean
     , 
+    /**
+     * The service's version of the flag in that environment (FeatBit's revision), when its
+     * conditional write can check it: a write against the version the user saw is refused
+     * after any change since, even one turned back meanwhile.
+     */
     var `version`: kotlin.String?
+    , 
+    /**
+     * How a write of this flag is guarded against a change made since this read (what a
+     * confirmation says).
+     */
+    var `guard`: WriteGuard
     
 ){
     
@@ -2165,17 +2176,20 @@ public object FfiConverterTypeFlagState: FfiConverterRustBuffer<FlagState> {
         return FlagState(
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterTypeWriteGuard.read(buf),
         )
     }
 
     override fun allocationSize(value: FlagState) = (
             FfiConverterBoolean.allocationSize(value.`enabled`) +
-            FfiConverterOptionalString.allocationSize(value.`version`)
+            FfiConverterOptionalString.allocationSize(value.`version`) +
+            FfiConverterTypeWriteGuard.allocationSize(value.`guard`)
     )
 
     override fun write(value: FlagState, buf: ByteBuffer) {
             FfiConverterBoolean.write(value.`enabled`, buf)
             FfiConverterOptionalString.write(value.`version`, buf)
+            FfiConverterTypeWriteGuard.write(value.`guard`, buf)
     }
 }
 
@@ -5536,6 +5550,53 @@ public object FfiConverterTypeVariableKind : FfiConverterRustBuffer<VariableKind
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * How a flag write is protected against a change made between the read the user confirmed and
+ * the write.
+ */
+
+enum class WriteGuard {
+    
+    /**
+     * The service itself refuses the write when the flag changed meanwhile (a JSON Patch
+     * `test`, a lock and compare on the host): written only if nobody changed it.
+     */
+    CONDITIONAL,
+    /**
+     * The service has no conditional write: paaf re-reads the flag right before writing and
+     * refuses when it changed, but a change made in the instant between that read and the
+     * write would be overwritten.
+     */
+    BEST_EFFORT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWriteGuard: FfiConverterRustBuffer<WriteGuard> {
+    override fun read(buf: ByteBuffer) = try {
+        WriteGuard.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: WriteGuard) = 4UL
+
+    override fun write(value: WriteGuard, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
