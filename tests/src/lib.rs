@@ -492,6 +492,17 @@ impl Drop for UnleashServer {
 /// The second login on every test host, without any sudo rights (`sshd-host.sh setup`).
 pub const NOSUDO_USER: &str = "paaf-nosudo";
 
+/// The third login on every test host, whose sudo allows `/usr/sbin/shutdown` only.
+pub const SHUTDOWN_USER: &str = "paaf-shutdown";
+
+/// The sudoers rule `sshd-host.sh setup` gives [`SHUTDOWN_USER`].
+pub fn shutdown_user_sudoers_rule() -> String {
+    std::fs::read_to_string("/etc/sudoers.d/paaf-shutdown")
+        .expect("/etc/sudoers.d/paaf-shutdown (sshd-host.sh setup)")
+        .trim()
+        .to_string()
+}
+
 /// The systemd units of a test host's fake `systemctl` (`DIR/units/`, see `sshd-host.sh`).
 impl SshHost {
     fn units_dir(&self) -> PathBuf {

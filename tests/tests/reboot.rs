@@ -190,6 +190,72 @@ async fn a_reboot_without_sudo_rights_is_refused_before_anything_is_sent() {
     assert_eq!(host.reboot_count(), 0);
 }
 
+/// A world whose web-1 logs in as `user` with the world's key.
+fn setup_as(user: &str, extra: &str) -> (World, SshHost, Paaf) {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry("web-1", &host, &world.key, extra).replace(
+        &format!("user = \"{}\"", paaf_tests::USER),
+        &format!("user = \"{user}\""),
+    ));
+    let paaf = Paaf::open(
+        &world.config_path(),
+        Arc::new(MemoryStore::default()),
+        "test",
+    )
+    .unwrap();
+    (world, host, paaf)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sudo_for_shutdown_only_is_enough_for_a_verified_reboot() {
+    // The host's sudoers allows this user /usr/sbin/shutdown and nothing else (no shell).
+    let (_world, host, paaf) = setup_as(
+        paaf_tests::SHUTDOWN_USER,
+        "[hosts.reboot]\ncommand = \"/usr/sbin/shutdown -r now\"\nbackoff_max_secs = 1\nshutdown_timeout_secs = 20",
+    );
+    let before = host.boot_id();
+    let report = reboot(&paaf).await.expect("verified reboot");
+    assert!(report.rebooted);
+    assert_eq!(report.boot_id_before, before);
+    assert_ne!(report.boot_id_after, before);
+    assert_eq!(host.reboot_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_sudo_suggests_the_rule_that_works_for_the_program_sudo_would_run() {
+    // paaf-nosudo has no sudo rights; the rule the error suggests is the one the host gives
+    // paaf-shutdown, which the test above proves enough.
+    let (_world, host, paaf) = setup_as(
+        paaf_tests::NOSUDO_USER,
+        "[hosts.reboot]\ncommand = \"/usr/sbin/shutdown -r now\"",
+    );
+    let err = reboot(&paaf).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Privilege, "{err}");
+    let working = paaf_tests::shutdown_user_sudoers_rule()
+        .replace(paaf_tests::SHUTDOWN_USER, paaf_tests::NOSUDO_USER);
+    assert!(
+        err.to_string().contains(&working),
+        "suggests `{working}`: {err}"
+    );
+    assert_eq!(host.reboot_count(), 0);
+
+    // A bare `shutdown` is resolved by sudo through its secure_path: on the test hosts that
+    // finds the namespace's /usr/local/sbin/shutdown, which a rule for /usr/sbin/shutdown does
+    // not allow; the error names the program sudo would run.
+    let (_world, host, paaf) = setup_as(paaf_tests::SHUTDOWN_USER, "");
+    let err = reboot(&paaf).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Privilege, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("paaf-shutdown ALL=(root) NOPASSWD: /usr/local/sbin/shutdown")
+            && text.contains("reboot.command"),
+        "{text}"
+    );
+    assert_eq!(host.reboot_count(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn no_reboot_is_sent_when_the_journal_cannot_record_that_it_starts() {
     let (world, host, paaf) = setup(FAST);

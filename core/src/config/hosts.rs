@@ -327,6 +327,21 @@ pub(super) fn validate_host(
             12,
         )?),
     };
+    if let Some(why) = not_a_program_line(&reboot.command) {
+        let span = hr
+            .command
+            .as_ref()
+            .or(dr.command.as_ref())
+            .map(|s| s.span());
+        return Err(src.err(
+            span.as_ref(),
+            format!(
+                "host `{name}`: reboot.command `{}` {why}",
+                reboot.command
+            ),
+            "it runs as one program with its arguments (under `sudo -n`, without a shell), e.g. \"shutdown -r now\"; put anything more in a script on the host and name that script",
+        ));
+    }
     let server = match &raw.server {
         None => None,
         Some(link) => match link.get_ref().trim().split_once('/') {
@@ -360,4 +375,59 @@ pub(super) fn validate_host(
         reboot,
         server,
     })
+}
+
+/// Why `command` is not one program with arguments (the reboot command's form), if it is not.
+fn not_a_program_line(command: &str) -> Option<&'static str> {
+    match shlex::split(command) {
+        None => Some("has an unbalanced quote"),
+        Some(words) if words.is_empty() => Some("is empty"),
+        Some(_)
+            if command.contains([';', '&', '|', '<', '>', '`', '\n']) || command.contains("$(") =>
+        {
+            Some("uses shell syntax (; & | < > ` $( or a new line)")
+        }
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host_with(extra: &str) -> Result<Config> {
+        Config::parse(
+            Path::new("/etc/paaf/config.toml"),
+            &format!(
+                "[[hosts]]\nname = \"web-1\"\naddress = \"10.0.0.5\"\nuser = \"deploy\"\nauth = {{ type = \"agent\" }}\n{extra}"
+            ),
+        )
+    }
+
+    #[test]
+    fn a_reboot_command_is_one_program_with_its_arguments() {
+        for ok in [
+            "shutdown -r now",
+            "/usr/sbin/shutdown -r +1 'planned reboot'",
+            "systemctl reboot",
+        ] {
+            host_with(&format!("[hosts.reboot]\ncommand = \"{ok}\""))
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "sync; shutdown -r now",
+            "shutdown -r now && echo done",
+            "shutdown -r now >/dev/null",
+            "shutdown -r $(date)",
+            "shutdown 'unbalanced",
+        ] {
+            match host_with(&format!("[hosts.reboot]\ncommand = \"{bad}\"")) {
+                Err(Error::Config { line, fix, .. }) => {
+                    assert_eq!(line, Some(7), "{bad}");
+                    assert!(fix.contains("without a shell"), "{bad}: {fix}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
 }
