@@ -167,6 +167,20 @@ impl SshHost {
         }
     }
 
+    /// The host's /etc/machine-id as its sessions read it.
+    pub fn machine_id(&self) -> String {
+        std::fs::read_to_string(self.dir.join("machine_id"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// Gives the host another /etc/machine-id, as a different machine behind the same address
+    /// would have (rewritten in place: the host's bind mount follows the file, not its name).
+    pub fn set_machine_id(&self, id: &str) {
+        std::fs::write(self.dir.join("machine_id"), format!("{id}\n")).unwrap();
+    }
+
     /// While set, a rebooting host stays down (port refused).
     pub fn stay_down(&self, on: bool) {
         let f = self.dir.join("stay-down");

@@ -317,6 +317,66 @@ async fn cancelling_while_waiting_for_the_host_stops_the_wait() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn another_machine_behind_the_address_after_the_reboot_is_not_a_verified_reboot() {
+    let (_world, host, paaf) = setup(FAST);
+    let machine = host.machine_id();
+    assert_eq!(
+        machine.len(),
+        32,
+        "the test host has a machine id: {machine}"
+    );
+    host.stay_down(true);
+    let events = Arc::new(Recorder::default());
+    let task = {
+        let events = events.clone();
+        async move {
+            let r = paaf
+                .reboot(
+                    "web-1",
+                    &Confirmation::Yes,
+                    events,
+                    CancellationToken::new(),
+                )
+                .await;
+            (r, paaf)
+        }
+    };
+    let handle = tokio::spawn(task);
+    for _ in 0..100 {
+        if events.kinds().contains(&"dropped") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // While it is down, another machine takes its address (same host key, new boot id).
+    host.set_machine_id("0123456789abcdef0123456789abcdef");
+    host.stay_down(false);
+    let (result, paaf) = handle.await.unwrap();
+    let err = result.expect_err("a different machine is not a verified reboot");
+    assert!(
+        matches!(err, paaf_core::Error::MachineChanged { .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), ErrorCode::OutcomeUnknown, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&machine) && text.contains("0123456789abcdef0123456789abcdef"),
+        "{text}"
+    );
+    assert!(text.contains("different machine"), "{text}");
+    assert!(
+        !events.kinds().contains(&"test-ok"),
+        "the test command proves nothing on another machine"
+    );
+    let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
+    assert_eq!(
+        row.error_code.as_deref(),
+        Some("outcome-unknown"),
+        "{row:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_reboot_needs_confirmation() {
     let (_world, host, paaf) = setup(FAST);
     let err = paaf

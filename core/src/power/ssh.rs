@@ -1,7 +1,8 @@
 //! Verified reboot over SSH, after Ansible's reboot module: read the boot id, send the reboot
 //! detached under `sudo -n`, see the connection drop, reconnect with backoff until the boot id
 //! changed, then run a test command until it succeeds. Each phase has its own budget and a
-//! timeout names the phase.
+//! timeout names the phase. The new boot id counts only from the same machine: when
+//! `/etc/machine-id` is readable before the reboot, it must read the same after.
 //!
 //! The reboot command runs as one program with its arguments, and `sudo -n` runs that program
 //! itself (never a shell), so a least-privilege rule such as
@@ -236,6 +237,25 @@ impl RebootJob<'_> {
         })
     }
 
+    /// The host's `/etc/machine-id`, `None` when it cannot be read (no file, no permission);
+    /// an `Err` inside means the connection failed, not the file.
+    async fn read_machine_id(
+        &self,
+        conn: Connection,
+    ) -> Result<(Connection, Result<Option<String>>)> {
+        let (conn, out) = exec_on(
+            self.pool,
+            conn,
+            "cat /etc/machine-id".into(),
+            self.host.command_timeout,
+            4096,
+        )
+        .await?;
+        let id = out
+            .map(|o| Some(o.stdout.trim().to_string()).filter(|id| o.success() && !id.is_empty()));
+        Ok((conn, id))
+    }
+
     pub async fn run(mut self) -> Result<RebootReport> {
         let external = self
             .external
@@ -249,6 +269,8 @@ impl RebootJob<'_> {
         let conn = self.connect().await?;
         let (conn, before) = self.read_boot_id(conn).await?;
         let before = before?;
+        let (conn, machine_before) = self.read_machine_id(conn).await?;
+        let machine_before = machine_before?;
         self.progress.step(Step::BootIdRead {
             boot_id: before.clone(),
         });
@@ -316,7 +338,7 @@ impl RebootJob<'_> {
         // Phase 2: reconnect until the boot id changed.
         let mut attempt = 0u32;
         let mut seen_up = false;
-        let (conn, after) = loop {
+        let (conn, after, machine_after) = loop {
             if self.cancel.is_cancelled() {
                 return Err(self.cancelled(true));
             }
@@ -327,7 +349,10 @@ impl RebootJob<'_> {
                         self.progress.step(Step::BackUp);
                     }
                     match self.read_boot_id(c).await? {
-                        (c, Ok(id)) if id != before => break (c, id),
+                        (c, Ok(id)) if id != before => match self.read_machine_id(c).await? {
+                            (c, Ok(machine_after)) => break (c, id, machine_after),
+                            (_, Err(e)) => e.to_string(),
+                        },
                         (_, Ok(_)) => "boot id unchanged, not rebooted yet".to_string(),
                         (_, Err(e)) => e.to_string(),
                     }
@@ -356,6 +381,15 @@ impl RebootJob<'_> {
             });
             self.pause(delay, true).await?;
         };
+        if let Some(before) = machine_before
+            && machine_after.as_ref() != Some(&before)
+        {
+            return Err(Error::MachineChanged {
+                host: h.name.clone(),
+                before,
+                after: machine_after.unwrap_or_else(|| "unreadable".into()),
+            });
+        }
         let booted_at = Instant::now();
         self.progress.step(Step::BootIdChanged {
             old: before.clone(),
