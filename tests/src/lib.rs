@@ -107,6 +107,11 @@ pub struct SshHost {
 impl SshHost {
     /// Starts a host that accepts the given public keys for `paaf-test`.
     pub fn start(authorized: &[&Path]) -> SshHost {
+        SshHost::start_with_sshd_config(authorized, "")
+    }
+
+    /// The same, with `extra` lines appended to its sshd_config (e.g. `Ciphers aes128-cbc`).
+    pub fn start_with_sshd_config(authorized: &[&Path], extra: &str) -> SshHost {
         setup();
         let tmp = TempDir::new().expect("tempdir");
         let dir = tmp.path().join("host");
@@ -116,6 +121,9 @@ impl SshHost {
             .map(|p| std::fs::read_to_string(p.with_extension("pub")).expect("public key"))
             .collect();
         std::fs::write(dir.join("authorized_keys"), keys).unwrap();
+        if !extra.is_empty() {
+            std::fs::write(dir.join("sshd_config.extra"), extra).unwrap();
+        }
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
@@ -194,6 +202,14 @@ impl SshHost {
     /// A new host key, served from now on.
     pub fn rekey(&self) {
         run_script(&["rekey", self.dir.to_str().unwrap()]);
+    }
+
+    /// The host's key as a known_hosts line (`[127.0.0.1]:PORT TYPE KEY`), read from its file.
+    pub fn known_hosts_line(&self) -> String {
+        let key = std::fs::read_to_string(self.dir.join("ssh_host_ed25519_key.pub")).unwrap();
+        let mut fields = key.split_whitespace();
+        let (kind, b64) = (fields.next().unwrap(), fields.next().unwrap());
+        format!("[127.0.0.1]:{} {kind} {b64}\n", self.port)
     }
 
     /// sshd's log (accepted logins and so on).
@@ -572,6 +588,7 @@ pub fn ssh_target(world: &World, host: &SshHost, user: &str) -> paaf_core::ssh::
         },
         connect_timeout: std::time::Duration::from_secs(10),
         known_hosts: world.dir.path().join("known_hosts"),
+        legacy_algorithms: false,
     }
 }
 

@@ -28,6 +28,8 @@ pub struct HostConfig {
     /// The cloud server this host is, as `(account, id or name)`: a reboot of that server
     /// through its cloud's API is verified over SSH (a new boot id, the test command).
     pub server: Option<(String, String)>,
+    /// Accept legacy SSH algorithms (CBC ciphers, SHA-1, ...) from this host, after modern ones.
+    pub legacy_algorithms: bool,
 }
 
 /// How paaf logs in to a host. Secrets are references, never values.
@@ -114,6 +116,8 @@ pub(super) struct RawHost {
     /// `ACCOUNT/SERVER`: the cloud server this host is (its id or name in a [[clouds]]
     /// account), so that a cloud reboot of it is verified over SSH.
     server: Option<Spanned<String>>,
+    /// Offer legacy SSH algorithms to this host too (off by default).
+    legacy_algorithms: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -374,6 +378,7 @@ pub(super) fn validate_host(
         max_output_bytes: usize::try_from(max_output).unwrap_or(usize::MAX),
         reboot,
         server,
+        legacy_algorithms: raw.legacy_algorithms.unwrap_or(false),
     })
 }
 
@@ -402,6 +407,14 @@ mod tests {
                 "[[hosts]]\nname = \"web-1\"\naddress = \"10.0.0.5\"\nuser = \"deploy\"\nauth = {{ type = \"agent\" }}\n{extra}"
             ),
         )
+    }
+
+    #[test]
+    fn legacy_algorithms_are_off_unless_the_host_allows_them() {
+        let host = |extra: &str| host_with(extra).unwrap().hosts[0].legacy_algorithms;
+        assert!(!host(""));
+        assert!(host("legacy_algorithms = true"));
+        assert!(host_with("legacy_algorithms = \"yes\"").is_err());
     }
 
     #[test]
