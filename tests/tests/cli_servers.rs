@@ -299,6 +299,14 @@ async fn a_rolling_reboot_goes_one_at_a_time_and_stops_at_the_first_unhealthy_se
     assert_eq!(code, Some(3), "an empty selection is refused: {body}");
 }
 
+/// `paaf server rolling-reboot --tag role=evil ARGS --yes --json`.
+fn roll_evil(world: &World, args: &[&str]) -> (Option<i32>, Value, String) {
+    let mut all = vec!["server", "rolling-reboot", "--tag", "role=evil"];
+    all.extend_from_slice(args);
+    all.push("--yes");
+    run(world, &all)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hostile_server_name_never_runs_in_a_health_check_nor_moves_its_url() {
     let moto = MotoServer::start();
@@ -309,16 +317,11 @@ async fn a_hostile_server_name_never_runs_in_a_health_check_nor_moves_its_url() 
     world.write_config(&aws_config(&moto));
 
     // The name is one argument of the check, and what the check sees is the name itself.
-    let (code, report, err) = run(
+    let (code, report, err) = roll_evil(
         &world,
         &[
-            "server",
-            "rolling-reboot",
-            "--tag",
-            "role=evil",
             "--health-cmd",
             "test -n {name} && test \"{name}\" = \"$PAAF_SERVER_NAME\" && test $# = 0",
-            "--yes",
         ],
     );
     assert!(!marker.exists(), "the server's name ran as shell code");
@@ -333,20 +336,15 @@ async fn a_hostile_server_name_never_runs_in_a_health_check_nor_moves_its_url() 
         .mount(&upstream)
         .await;
     let url = format!("{}/health?host={{name}}", upstream.uri());
-    let (code, report, err) = run(
+    let (code, report, err) = roll_evil(
         &world,
         &[
-            "server",
-            "rolling-reboot",
-            "--tag",
-            "role=evil",
             "--health-url",
             &url,
             "--health-timeout",
             "3",
             "--health-interval",
             "1",
-            "--yes",
         ],
     );
     assert_eq!(code, Some(0), "{err} {report}");
@@ -372,18 +370,7 @@ async fn a_hostile_server_name_never_runs_in_a_health_check_nor_moves_its_url() 
         ["--health-url", "http://{name}:8080/health"],
         ["--health-cmd", "grep -q '{name}' /etc/hosts"],
     ] {
-        let (code, body, _) = run(
-            &world,
-            &[
-                "server",
-                "rolling-reboot",
-                "--tag",
-                "role=evil",
-                check[0],
-                check[1],
-                "--yes",
-            ],
-        );
+        let (code, body, _) = roll_evil(&world, &check);
         assert_eq!(code, Some(3), "{body}");
         assert_eq!(body["error"]["code"], "invalid-input", "{body}");
         assert!(

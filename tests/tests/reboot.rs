@@ -8,17 +8,7 @@ use std::sync::{Arc, Mutex};
 const FAST: &str = "[hosts.reboot]\nbackoff_max_secs = 1\nshutdown_timeout_secs = 20";
 
 fn setup(extra: &str) -> (World, SshHost, Paaf) {
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
-    world.trust(&host);
-    world.write_config(&host_entry("web-1", &host, &world.key, extra));
-    let paaf = Paaf::open(
-        &world.config_path(),
-        Arc::new(MemoryStore::default()),
-        "test",
-    )
-    .unwrap();
-    (world, host, paaf)
+    setup_as(paaf_tests::USER, extra)
 }
 
 /// A confirmed reboot of web-1 whose progress nobody watches.
