@@ -94,12 +94,14 @@ pub struct RollingArgs {
     /// A hard reboot of each (reset) instead of a clean one
     #[arg(long)]
     pub hard: bool,
-    /// URL that must answer 2xx before the next batch ({ip}, {name}, {id}, {region} are
-    /// replaced), e.g. http://{ip}:8080/health
+    /// URL that must answer 2xx before the next batch: the host is fixed or {ip}; {name},
+    /// {id}, {region} are filled percent-encoded in the path or query, e.g.
+    /// http://{ip}:8080/health?host={name}
     #[arg(long, conflicts_with = "health_cmd")]
     pub health_url: Option<String>,
-    /// Command run here that must exit 0 before the next batch (same placeholders; also
-    /// PAAF_SERVER_IP, PAAF_SERVER_NAME, PAAF_SERVER_ID, PAAF_SERVER_REGION)
+    /// Command run here (sh -c) that must exit 0 before the next batch, with PAAF_SERVER_IP,
+    /// PAAF_SERVER_NAME, PAAF_SERVER_ID, PAAF_SERVER_REGION set; {ip}, {name}, {id}, {region}
+    /// become quoted references to them (never pasted in; refused inside single quotes)
     #[arg(long)]
     pub health_cmd: Option<String>,
     /// Seconds a server may take to pass its health check

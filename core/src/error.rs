@@ -151,6 +151,16 @@ pub enum Error {
         fingerprint: String,
         known_hosts: PathBuf,
     },
+    /// After a reboot, the address answered as another machine (its /etc/machine-id changed):
+    /// whether the host that was asked to reboot did so is unknown.
+    #[error(
+        "after the reboot, {host} answers as a different machine (/etc/machine-id was {before}, now {after}): the reboot is not verified, and the address may now lead to another server (a re-provisioned instance, a moved IP or DNS name, or an attack). Check what answers there before trusting it"
+    )]
+    MachineChanged {
+        host: String,
+        before: String,
+        after: String,
+    },
     #[error("authentication as {user} on {host} failed ({method}): {reason}")]
     AuthFailed {
         host: String,
@@ -224,6 +234,7 @@ impl Error {
             Error::Unreachable { .. } => ErrorCode::Unreachable,
             Error::HostKeyUnknown { .. } => ErrorCode::HostKeyUnknown,
             Error::HostKeyChanged { .. } => ErrorCode::HostKeyChanged,
+            Error::MachineChanged { .. } => ErrorCode::OutcomeUnknown,
             Error::AuthFailed { .. } => ErrorCode::AuthFailed,
             Error::Privilege { .. } => ErrorCode::Privilege,
             Error::Ssh { .. } => ErrorCode::Ssh,

@@ -221,6 +221,7 @@ impl Paaf {
             credentials,
             connect_timeout: host.connect_timeout,
             known_hosts: self.config().known_hosts.clone(),
+            legacy_algorithms: host.legacy_algorithms,
         })
     }
 
@@ -297,6 +298,7 @@ impl Paaf {
             credentials: Credentials::Agent,
             connect_timeout: host.connect_timeout,
             known_hosts: self.config().known_hosts.clone(),
+            legacy_algorithms: host.legacy_algorithms,
         }
     }
 

@@ -12,8 +12,10 @@
 #     are shadowed by the same fakes too, so an absolute /sbin/reboot is safe;
 #     systemctl's unit verbs act on DIR/units/ (see the help);
 #   * /usr/local/sbin/rebootx/runbooks/ holds copies of tests/peers/runbooks/;
-#   * /proc/sys/kernel/random/boot_id shows DIR/boot_id (bind mount).
-# The real /usr/local/sbin and boot_id outside the namespaces are untouched.
+#   * /proc/sys/kernel/random/boot_id shows DIR/boot_id (bind mount);
+#   * /etc/machine-id shows DIR/machine_id (bind mount).
+# The real /usr/local/sbin, boot_id and machine-id outside the namespaces are
+# untouched.
 #
 # Used by the Rust integration tests, the demo and CI. Quiet on success;
 # errors go to stderr with a non-zero exit status. Must run as root.
@@ -26,7 +28,10 @@ readonly TEST_PASSWORD=paaf-test-password
 readonly TEST_HOME=/home/paaf-test
 # A second login without any sudo rights, for tests of a refused `sudo -n`.
 readonly NOSUDO_USER=paaf-nosudo
+# A third login whose sudo allows /usr/sbin/shutdown only (least privilege).
+readonly SHUTDOWN_USER=paaf-shutdown
 readonly SUDOERS_FILE=/etc/sudoers.d/paaf-test
+readonly SHUTDOWN_SUDOERS_FILE=/etc/sudoers.d/paaf-shutdown
 readonly SETUP_LOCK=/run/paaf-sshd-setup.lock
 readonly SSHD=/usr/sbin/sshd
 readonly APT_PACKAGES="openssh-server openssh-client sudo util-linux mount procps"
@@ -48,8 +53,10 @@ client's side real, reboot. Run as root.
 Commands:
   setup                          Idempotent machine setup: packages, user
                                  $TEST_USER (password $TEST_PASSWORD),
-                                 passwordless sudo, /run/sshd; and paaf-nosudo
-                                 (same password, no sudo rights).
+                                 passwordless sudo, /run/sshd; paaf-nosudo
+                                 (same password, no sudo rights); and
+                                 $SHUTDOWN_USER (same password, passwordless sudo
+                                 for /usr/sbin/shutdown only).
   start DIR PORT                 Start a host with state directory DIR on
                                  127.0.0.1:PORT; returns once sshd serves.
   stop DIR                       Stop the host (everything in its namespaces).
@@ -64,7 +71,11 @@ Files in DIR (written by start unless noted):
                       before or after start; keep it readable, e.g. 0644)
   ssh_host_ed25519_key[.pub]  host key (kept across restarts, new on rekey)
   sshd_config, port, host.log (supervisor), sshd.log (sshd -e output)
+  sshd_config.extra   (caller, optional) lines appended to sshd_config at
+                      start, e.g. "Ciphers aes128-cbc" for a legacy server
   boot_id             simulated boot id, new at every reboot
+  machine_id          simulated /etc/machine-id (made once; the caller may
+                      rewrite it in place, as a different machine would have)
   reboot-count        number of simulated reboots
   supervisor.pid      pid of the unshare process (SIGTERM is ignored by it;
                       use stop, or SIGKILL)
@@ -199,6 +210,14 @@ served_key() {
     printf '%s' "${k:-}"
 }
 
+# The SSH identification line served on 127.0.0.1:PORT ("" if none within 2s).
+served_banner() {
+    local line=
+    { exec 3<>"/dev/tcp/127.0.0.1/$1" && read -r -t 2 line <&3; } 2>/dev/null
+    exec 3<&- 2>/dev/null
+    printf '%s' "${line%$'\r'}"
+}
+
 file_key() {
     local _t k
     read -r _t k _ <"$1" 2>/dev/null || true
@@ -228,6 +247,11 @@ wait_ready() {
             return 1
         fi
         if tcp_open "$port" && [[ $(served_key "$port") == "$want" ]]; then
+            return 0
+        fi
+        # ssh-keyscan cannot talk to a server whose sshd_config.extra leaves only algorithms
+        # OpenSSH's client refuses; the port was free before start, so its banner is enough.
+        if [[ -f $dir/sshd_config.extra ]] && [[ $(served_banner "$port") == SSH-2.0-* ]]; then
             return 0
         fi
         if (($(now_ms) > deadline)); then
@@ -291,21 +315,34 @@ cmd_setup() {
     printf '%s:%s\n' "$NOSUDO_USER" "$TEST_PASSWORD" | chpasswd ||
         die "chpasswd for $NOSUDO_USER failed"
 
-    local want="$TEST_USER ALL=(ALL) NOPASSWD: ALL"
-    if [[ ! -f $SUDOERS_FILE || "$(<"$SUDOERS_FILE")" != "$want" ||
-        "$(stat -c '%a %u' "$SUDOERS_FILE")" != "440 0" ]]; then
-        local tmp
-        tmp=$(mktemp /etc/sudoers.d/.paaf-test.XXXXXX) || die "mktemp in /etc/sudoers.d failed"
-        printf '%s\n' "$want" >"$tmp"
-        chmod 0440 "$tmp"
-        if ! visudo -c -q -f "$tmp" >/dev/null; then
-            rm -f "$tmp"
-            die "generated sudoers entry does not validate"
-        fi
-        mv -f "$tmp" "$SUDOERS_FILE" || die "cannot install $SUDOERS_FILE"
+    if ! id -u "$SHUTDOWN_USER" >/dev/null 2>&1; then
+        useradd --create-home --shell /bin/bash "$SHUTDOWN_USER" ||
+            die "useradd $SHUTDOWN_USER failed"
     fi
+    printf '%s:%s\n' "$SHUTDOWN_USER" "$TEST_PASSWORD" | chpasswd ||
+        die "chpasswd for $SHUTDOWN_USER failed"
+
+    install_sudoers "$SUDOERS_FILE" "$TEST_USER ALL=(ALL) NOPASSWD: ALL"
+    # The rule paaf's privilege error suggests, so the tests prove that it works.
+    install_sudoers "$SHUTDOWN_SUDOERS_FILE" "$SHUTDOWN_USER ALL=(root) NOPASSWD: /usr/sbin/shutdown"
 
     { mkdir -p /run/sshd && chmod 0755 /run/sshd; } || die "cannot create /run/sshd"
+}
+
+# Installs FILE holding the one sudoers line RULE (0440, validated), unless it already does.
+install_sudoers() {
+    local file=$1 want=$2 tmp
+    if [[ -f $file && "$(<"$file")" == "$want" && "$(stat -c '%a %u' "$file")" == "440 0" ]]; then
+        return 0
+    fi
+    tmp=$(mktemp /etc/sudoers.d/.paaf-test.XXXXXX) || die "mktemp in /etc/sudoers.d failed"
+    printf '%s\n' "$want" >"$tmp"
+    chmod 0440 "$tmp"
+    if ! visudo -c -q -f "$tmp" >/dev/null; then
+        rm -f "$tmp"
+        die "generated sudoers entry does not validate: $want"
+    fi
+    mv -f "$tmp" "$file" || die "cannot install $file"
 }
 
 install_packages() {
@@ -365,7 +402,7 @@ PermitEmptyPasswords no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile $dir/authorized_keys
-AllowUsers $TEST_USER $NOSUDO_USER
+AllowUsers $TEST_USER $NOSUDO_USER $SHUTDOWN_USER
 PermitRootLogin no
 MaxStartups 100
 MaxSessions 100
@@ -377,6 +414,9 @@ PrintLastLog no
 X11Forwarding no
 Subsystem sftp internal-sftp
 EOF
+    if [[ -f $dir/sshd_config.extra ]]; then
+        cat -- "$dir/sshd_config.extra" >>"$tmp" || die "cannot read $dir/sshd_config.extra"
+    fi
     # OpenSSH >= 9.8 penalises sources with many failed/aborted connections,
     # which a test fleet on 127.0.0.1 produces by design.
     if "$SSHD" -t -f "$tmp" -o PerSourcePenalties=no >/dev/null 2>&1; then
@@ -453,6 +493,11 @@ cmd_start() {
         { new_uuid && printf '\n'; } >"$dir/boot_id" || die "cannot write $dir/boot_id"
     fi
     chmod 0644 "$dir/boot_id"
+    if [[ ! -s $dir/machine_id ]]; then
+        { new_uuid | tr -d '-' && printf '\n'; } >"$dir/machine_id" ||
+            die "cannot write $dir/machine_id"
+    fi
+    chmod 0644 "$dir/machine_id"
     [[ -s $dir/reboot-count ]] || printf '0\n' >"$dir/reboot-count"
     printf '%s\n' "$port" >"$dir/port"
     rm -f -- "$dir/reboot-requested" "$dir/supervisor.pid"
@@ -824,6 +869,13 @@ EOF
     chmod 0755 /usr/local/sbin/rebootx /usr/local/sbin/rebootx/runbooks
 }
 
+# /etc/machine-id shows DIR/machine_id (made if this machine has none to cover).
+bind_machine_id() {
+    local dir=$1
+    [[ -e /etc/machine-id ]] || return 0
+    mount --bind "$dir/machine_id" /etc/machine-id
+}
+
 bind_boot_id() {
     local dir=$1 want seen
     read -r want <"$dir/boot_id" || return 1
@@ -906,6 +958,7 @@ supervise() {
     slog "starting for $SUP_DIR on port $port"
     install_fakes "$SUP_DIR" || exit 1
     bind_boot_id "$SUP_DIR" || { slog "cannot bind $SUP_DIR/boot_id over the boot_id"; exit 1; }
+    bind_machine_id "$SUP_DIR" || { slog "cannot bind $SUP_DIR/machine_id over /etc/machine-id"; exit 1; }
     rm -f -- "$SUP_DIR/reboot-requested"
     start_sshd
     started=$(now_ms)

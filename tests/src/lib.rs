@@ -107,6 +107,11 @@ pub struct SshHost {
 impl SshHost {
     /// Starts a host that accepts the given public keys for `paaf-test`.
     pub fn start(authorized: &[&Path]) -> SshHost {
+        SshHost::start_with_sshd_config(authorized, "")
+    }
+
+    /// The same, with `extra` lines appended to its sshd_config (e.g. `Ciphers aes128-cbc`).
+    pub fn start_with_sshd_config(authorized: &[&Path], extra: &str) -> SshHost {
         setup();
         let tmp = TempDir::new().expect("tempdir");
         let dir = tmp.path().join("host");
@@ -116,6 +121,9 @@ impl SshHost {
             .map(|p| std::fs::read_to_string(p.with_extension("pub")).expect("public key"))
             .collect();
         std::fs::write(dir.join("authorized_keys"), keys).unwrap();
+        if !extra.is_empty() {
+            std::fs::write(dir.join("sshd_config.extra"), extra).unwrap();
+        }
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
@@ -167,6 +175,20 @@ impl SshHost {
         }
     }
 
+    /// The host's /etc/machine-id as its sessions read it.
+    pub fn machine_id(&self) -> String {
+        std::fs::read_to_string(self.dir.join("machine_id"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// Gives the host another /etc/machine-id, as a different machine behind the same address
+    /// would have (rewritten in place: the host's bind mount follows the file, not its name).
+    pub fn set_machine_id(&self, id: &str) {
+        std::fs::write(self.dir.join("machine_id"), format!("{id}\n")).unwrap();
+    }
+
     /// While set, a rebooting host stays down (port refused).
     pub fn stay_down(&self, on: bool) {
         let f = self.dir.join("stay-down");
@@ -180,6 +202,14 @@ impl SshHost {
     /// A new host key, served from now on.
     pub fn rekey(&self) {
         run_script(&["rekey", self.dir.to_str().unwrap()]);
+    }
+
+    /// The host's key as a known_hosts line (`[127.0.0.1]:PORT TYPE KEY`), read from its file.
+    pub fn known_hosts_line(&self) -> String {
+        let key = std::fs::read_to_string(self.dir.join("ssh_host_ed25519_key.pub")).unwrap();
+        let mut fields = key.split_whitespace();
+        let (kind, b64) = (fields.next().unwrap(), fields.next().unwrap());
+        format!("[127.0.0.1]:{} {kind} {b64}\n", self.port)
     }
 
     /// sshd's log (accepted logins and so on).
@@ -492,6 +522,17 @@ impl Drop for UnleashServer {
 /// The second login on every test host, without any sudo rights (`sshd-host.sh setup`).
 pub const NOSUDO_USER: &str = "paaf-nosudo";
 
+/// The third login on every test host, whose sudo allows `/usr/sbin/shutdown` only.
+pub const SHUTDOWN_USER: &str = "paaf-shutdown";
+
+/// The sudoers rule `sshd-host.sh setup` gives [`SHUTDOWN_USER`].
+pub fn shutdown_user_sudoers_rule() -> String {
+    std::fs::read_to_string("/etc/sudoers.d/paaf-shutdown")
+        .expect("/etc/sudoers.d/paaf-shutdown (sshd-host.sh setup)")
+        .trim()
+        .to_string()
+}
+
 /// The systemd units of a test host's fake `systemctl` (`DIR/units/`, see `sshd-host.sh`).
 impl SshHost {
     fn units_dir(&self) -> PathBuf {
@@ -547,6 +588,7 @@ pub fn ssh_target(world: &World, host: &SshHost, user: &str) -> paaf_core::ssh::
         },
         connect_timeout: std::time::Duration::from_secs(10),
         known_hosts: world.dir.path().join("known_hosts"),
+        legacy_algorithms: false,
     }
 }
 

@@ -139,6 +139,9 @@ impl Paaf {
             return Err(Error::invalid("a rolling reboot needs at least one server"));
         }
         all_running(&servers)?;
+        if let Some(check) = &plan.health {
+            check.validate()?;
+        }
         let batch = plan.batch.max(1);
         let names: Vec<String> = servers.iter().map(label).collect();
         let action = if plan.hard {
