@@ -51,11 +51,16 @@ pub fn setup() {
 
 /// The `paaf` binary, built from the current sources. Cargo builds a package's binaries only
 /// for that package's own tests, so this crate builds it itself (once per test process; a
-/// no-op when it is fresh) into the target dir these tests run from.
+/// no-op when it is fresh) into the target dir these tests run from. `PAAF_TEST_BIN` names a
+/// prebuilt one instead (a private copy, for long campaigns a concurrent build must not
+/// replace mid-run).
 pub fn paaf_bin() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(bin) = std::env::var_os("PAAF_TEST_BIN") {
+                return PathBuf::from(bin);
+            }
             let exe = std::env::current_exe().expect("test executable path");
             // target/<profile>/deps/<test> → target/<profile>
             let profile_dir = exe

@@ -246,8 +246,9 @@ async fn verified_reboots_through_a_flapping_network_never_claim_a_false_reboot(
     );
 }
 
-/// Regression, from the campaign's seeds 22 and 52 (the first connection stalls in the login)
-/// and 91 (it is reset there): a network failure while logging in was reported as
+/// Regression, from the campaign's seeds 22 and 52 at fault rate 0.35 (the first connection
+/// stalls in the login) and 91 (it is reset there): a network failure while logging in was
+/// reported as
 /// "authentication failed … the server refused key" (exit 5, as for a wrong key).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_network_fault_during_login_is_not_an_authentication_failure() {
