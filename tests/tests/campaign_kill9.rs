@@ -258,38 +258,24 @@ impl<'p> Lane<'p> {
                 a
             }
             Kind::Runbook => s(&["runbook", "run", "web-1", "record-run", "--yes"]),
-            Kind::UnleashFlag => {
-                let verb = if self.evidence(kind, None) == "true" {
-                    "off"
+            Kind::UnleashFlag | Kind::EnvFileFlag => {
+                let (key, env, backend, on) = if kind == Kind::UnleashFlag {
+                    let on = self.evidence(kind, None) == "true";
+                    (self.flag.as_str(), "production", "unleash", on)
                 } else {
-                    "on"
+                    let text = std::fs::read_to_string(&self.env_file).unwrap();
+                    let on = text.contains(&format!("{ENV_FLAG}=true"));
+                    (ENV_FLAG, "web-1", "envfile", on)
                 };
+                let verb = if on { "off" } else { "on" };
                 s(&[
                     "flag",
                     verb,
-                    &self.flag,
+                    key,
                     "--env",
-                    "production",
+                    env,
                     "--backend",
-                    "unleash",
-                    "--yes",
-                ])
-            }
-            Kind::EnvFileFlag => {
-                let text = std::fs::read_to_string(&self.env_file).unwrap();
-                let verb = if text.contains(&format!("{ENV_FLAG}=true")) {
-                    "off"
-                } else {
-                    "on"
-                };
-                s(&[
-                    "flag",
-                    verb,
-                    ENV_FLAG,
-                    "--env",
-                    "web-1",
-                    "--backend",
-                    "envfile",
+                    backend,
                     "--yes",
                 ])
             }
