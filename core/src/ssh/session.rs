@@ -319,7 +319,18 @@ impl Connection {
                 tracing::info!(host = %target.name, fingerprint = %offered.fingerprint, "host key trusted");
             }
         }
-        authenticate(&session, target)?;
+        authenticate(&session, target).map_err(|e| match e {
+            // libssh2 reports a connection lost mid-login as a refused login (e.g.
+            // PUBLICKEY_UNVERIFIED, "Waiting for publickey USERAUTH response"). One refused
+            // key or password leaves the connection open; many agent keys may not.
+            Error::AuthFailed { method, .. } if method != "agent" && socket_closed(&tcp) => {
+                Error::Ssh {
+                    host: target.name.clone(),
+                    reason: "connection lost while logging in".into(),
+                }
+            }
+            e => e,
+        })?;
         Ok(Connection {
             session,
             host: target.name.clone(),
@@ -543,6 +554,30 @@ impl Bounded {
     }
 }
 
+/// A login that ran out of time is a connect timeout, not a refusal.
+fn login_timeout(target: &Target, e: &ssh2::Error) -> Option<Error> {
+    is_timeout(e).then(|| Error::Timeout {
+        host: target.name.clone(),
+        phase: Phase::Connect,
+        after: target.connect_timeout,
+    })
+}
+
+/// True when the peer closed or reset the connection (nothing is waiting to be read, and the
+/// socket is not merely idle).
+fn socket_closed(tcp: &TcpStream) -> bool {
+    if tcp.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let closed = match tcp.peek(&mut [0u8; 1]) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != ErrorKind::WouldBlock,
+    };
+    let _ = tcp.set_nonblocking(false);
+    closed
+}
+
 fn authenticate(session: &Session, target: &Target) -> Result<()> {
     let failed = |method: &'static str, reason: String| Error::AuthFailed {
         host: target.name.clone(),
@@ -554,8 +589,10 @@ fn authenticate(session: &Session, target: &Target) -> Result<()> {
         Credentials::Password(pw) => {
             session
                 .userauth_password(&target.user, pw.expose_secret())
-                .map_err(|_| {
-                    failed("password", "the server refused the user or password".into())
+                .map_err(|e| {
+                    login_timeout(target, &e).unwrap_or_else(|| {
+                        failed("password", "the server refused the user or password".into())
+                    })
                 })?;
         }
         Credentials::Key { path, passphrase } => {
@@ -568,6 +605,9 @@ fn authenticate(session: &Session, target: &Target) -> Result<()> {
                     passphrase.as_ref().map(|p| p.expose_secret()),
                 )
                 .map_err(|e| {
+                    if let Some(timeout) = login_timeout(target, &e) {
+                        return timeout;
+                    }
                     let reason = if e.message().contains("passphrase")
                         || e.message().contains("private key")
                     {
