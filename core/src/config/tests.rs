@@ -210,7 +210,7 @@ fn a_host_names_its_cloud_server_as_account_slash_server() {
 
 #[test]
 fn the_readme_example_config_is_valid() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../../README.md");
     let start = readme
         .find("```toml\n")
         .expect("a toml block in the README")
