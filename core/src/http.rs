@@ -449,6 +449,28 @@ impl Service {
         self.fetch(request, doing).await?.json(&self.name)
     }
 
+    /// A read of something being followed (a provider's operation): [`Service::fetch`], except
+    /// that a 429 comes back as [`Throttled`], for the follower to wait out when it can.
+    pub async fn poll(
+        &self,
+        request: Request,
+        doing: &Doing,
+    ) -> Result<std::result::Result<Response, Throttled>> {
+        let retry = request.retry;
+        let what = format!("{} {}", request.method, request.path);
+        match self.exchange(request, doing).await? {
+            Ok(response) => Ok(Ok(response)),
+            Err(failure) => {
+                let error = self.judge(&failure, retry, doing, &what);
+                if failure.status == 429 {
+                    let retry_after = retry_after(&failure.headers);
+                    return Ok(Err(Throttled { retry_after, error }));
+                }
+                Err(error)
+            }
+        }
+    }
+
     /// Sends `request`, retrying idempotent ones; returns the response, or the failed status
     /// for the provider to interpret (e.g. a 409 that means "approval required").
     pub async fn send_raw(
@@ -728,6 +750,14 @@ fn client_builder(limits: &Limits, base: &reqwest::Url) -> reqwest::ClientBuilde
         .redirect(reqwest::redirect::Policy::none())
         .https_only(base.scheme() == "https")
         .user_agent(concat!("paaf/", env!("CARGO_PKG_VERSION")))
+}
+
+/// A read refused with 429 (after the [`Service`]'s own retries): how long the service asked
+/// to wait, and the error to report if that wait is not possible.
+#[derive(Debug)]
+pub struct Throttled {
+    pub retry_after: Option<Duration>,
+    pub error: Error,
 }
 
 /// How far a failed attempt got.

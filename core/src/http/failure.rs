@@ -111,7 +111,12 @@ pub trait Vendor: Send + Sync {
 
     /// What to do about a failure of kind `code`, in the vendor's words (where its tokens are
     /// made, the scope a 403 needs, when its rate limit resets); `None` keeps the generic hint.
-    fn hint(&self, _code: ErrorCode, _failure: &HttpFailure) -> Option<String> {
+    fn hint(
+        &self,
+        _code: ErrorCode,
+        _failure: &HttpFailure,
+        _said: Option<&Said>,
+    ) -> Option<String> {
         None
     }
 }
@@ -217,7 +222,7 @@ impl Service {
         }
         let hint = self
             .vendor
-            .hint(code, failure)
+            .hint(code, failure, said.as_ref())
             .unwrap_or_else(|| generic_hint(code, failure, self));
         let retry = retry_after(&failure.headers)
             .map(|d| format!(" (it asks to retry after {}s)", d.as_secs()))
