@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::cloud::{self, CloudAccount};
+use crate::secrets::SecretStore;
 
 /// The one list of cloud providers: for each, its variant, its `type` in the config, the type
 /// of its own keys (an [`AccountConfig`]) and its client (whose `from_config` takes them).

@@ -21,7 +21,7 @@ pub use hosts::*;
 pub use monitoring::*;
 
 use crate::error::{Error, Result};
-use crate::secrets::{SecretRef, SecretStore};
+use crate::secrets::SecretRef;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
