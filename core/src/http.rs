@@ -24,7 +24,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod failure;
+pub mod failure;
 pub(crate) mod oauth;
 
 pub use failure::{Doing, HttpFailure, PlainHttp, Said, Vendor};

@@ -1,24 +1,53 @@
 //! Servers of cloud accounts: the types every cloud provider returns (one inventory row per
 //! server, normalized status), the power actions, and the one way a power action is followed
-//! to its end ([`poll_until`]).
+//! to its end ([`power_and_wait`], [`follow`]).
 //!
-//! A provider file (the model is [`ec2`]) implements [`CloudAccount`] for one configured
-//! account, and does four things and no more:
-//! 1. lists its servers as [`Server`]s, one [`InventoryError`] row per region or account that
-//!    failed (a failing region never hides the others);
+//! A provider file implements [`CloudProvider`] (plain async methods) for one configured
+//! account; the facade holds it as a [`CloudAccount`], which every provider is through one
+//! adapter here. It does four things and no more:
+//! 1. lists its servers as [`Server`]s ([`listing::all_pages`] reads every page without
+//!    looping forever; [`Inventory::of_account`] sorts them and keeps the configured
+//!    regions), one [`InventoryError`] row per region or account that failed (a failing
+//!    region never hides the others);
 //! 2. sends a [`PowerAction`] and returns the API's acceptance ([`Accepted`]): a call that
-//!    changes something is sent once (`Retry::NotIdempotent`), and an ambiguous failure is
-//!    `outcome-unknown`, never retried;
-//! 3. where the API answers with an operation of its own (a DigitalOcean action, a GCP
-//!    operation, an Azure async operation, a Proxmox task), follows it to its end in
-//!    [`CloudAccount::settle`], honouring `Retry-After`, and turns a failed operation into an
-//!    error;
+//!    changes something is sent once (`Retry::NotIdempotent`); what a failure means
+//!    (`auth-failed` … `outcome-unknown` for an ambiguous failure, never retried) is decided
+//!    by the one failure policy of [`crate::http::Service`], to which the provider only adds
+//!    its [`crate::http::Vendor`]: how its error bodies read, what its codes mean, the
+//!    remedies in its words;
+//! 3. where the API answers with an operation of its own (a DigitalOcean action, a Hetzner
+//!    action, a GCP operation, an Azure async operation, a Proxmox task), follows it to its
+//!    end in [`CloudProvider::settle`] with [`follow::follow_operation`] (`Retry-After`,
+//!    backoff, cancellation, a typed timeout: the provider gives only the read of it), and
+//!    turns a failed operation into an error;
 //! 4. reads one server again, so that [`power_and_wait`] can follow it to the action's
 //!    [`PowerAction::target`] state within [`PollSettings`]; the result is a [`PowerOutcome`].
 //!
-//! A provider without an action (EC2 has no hard reboot) refuses it with `invalid-input`
-//! saying what to do instead, before sending anything. [`connect`] builds the account for a
-//! `[[clouds]]` entry.
+//! A provider without an action (Linode has no hard reset) refuses it with `invalid-input`
+//! saying what to do instead, before sending anything; so is an id that cannot be one
+//! ([`listing::check_id`]). Its `[[clouds]]` keys are typed and checked once, at load
+//! ([`crate::config::AccountConfig`]); [`connect`] builds the account of an entry.
+//!
+//! ## A new cloud provider
+//!
+//! One file, one row in the provider table, one row in the contract table. The model is
+//! [`vultr`], the smallest ([`hetzner`] when the API answers with an operation to follow):
+//! 1. `core/src/cloud/NAME.rs` (and `pub mod NAME;` below): the vendor header (endpoints,
+//!    error codes, rate-limit headers, links); the account type, `#[derive(Debug)]` (its
+//!    [`crate::http::Service`] never shows a secret); `impl CloudProvider` (`list` through
+//!    [`listing::all_pages`] and [`Inventory::of_account`], `read` and `power` through
+//!    `Service::fetch_json` / `fetch` with a [`crate::http::Doing`] naming the server,
+//!    `settle` through [`follow::follow_operation`] when there is an operation); a
+//!    [`crate::http::Vendor`] for its errors; its keys ([`TokenConfig`] for one API token,
+//!    or its own struct implementing [`crate::config::AccountConfig`]) and `from_config`;
+//!    `normalize`, its states as [`ServerStatus`].
+//! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,
+//!    client): the config enum variant, its parsing and [`connect`] follow from it.
+//! 3. `core/tests/contract/clouds/NAME.rs` (and `mod NAME;` there): its `Api`, a `CloudMock`
+//!    describing its routes and the bodies of its documentation, and its own cases (its
+//!    paging, its power actions followed to their end, its vendor errors); one row in
+//!    `scenario_table!`, which runs every shared scenario (401, 403, 404, 409, 429, 5xx,
+//!    timeout, paging in circles, malformed and oversize bodies, an echoed secret) on it.
 
 pub mod azure;
 pub mod cache;
