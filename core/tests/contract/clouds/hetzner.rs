@@ -614,12 +614,23 @@ async fn a_retry_after_while_following_an_action_is_honoured() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
-/// Reading the action (`get_action`): a hostile or broken `Retry-After` of 2^64 - 1 seconds
-/// ends the wait with a timeout naming the action; adding it to the time waited so far
-/// overflowed (a panic) before the follower and the HTTP client capped it.
+/// Reading the action (`get_action`): a hostile or broken `Retry-After` of 2^64 - 1 seconds,
+/// a second into the wait, ends it with a timeout naming the action; adding it to the time
+/// waited so far overflowed (a panic) before the follower and the HTTP client capped it.
 #[tokio::test]
 async fn a_huge_retry_after_while_following_an_action_is_a_timeout() {
     let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/actions/13"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("retry-after", "1")
+                .set_body_json(action(13, "stop_server", "running", Value::Null)),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/v1/actions/13"))
         .respond_with(
