@@ -147,9 +147,13 @@ struct Call<'a> {
 /// The keys of an `azure` `[[clouds]]` entry: an app registration and a subscription.
 #[derive(Debug, Clone)]
 pub struct AzureConfig {
+    /// The Entra ID tenant of the app registration (`tenant_id`).
     pub tenant_id: String,
+    /// The app's client id (`client_id`).
     pub client_id: String,
+    /// The app's client secret (`client_secret`).
     pub client_secret: SecretRef,
+    /// The subscription whose VMs are listed (`subscription_id`).
     pub subscription_id: String,
     /// The locations listed (`regions`); empty: all.
     pub locations: Vec<String>,

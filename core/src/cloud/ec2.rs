@@ -131,9 +131,11 @@ impl CloudAccount for Ec2 {
 pub struct AwsConfig {
     /// The regions listed (`regions`, required).
     pub regions: Vec<String>,
-    /// The access key id (not secret) and its secret key, with an optional session token.
+    /// The access key id (`access_key_id`, not secret).
     pub access_key_id: String,
+    /// Its secret key (`secret_access_key`).
     pub secret_access_key: SecretRef,
+    /// A session token of temporary credentials (`session_token`).
     pub session_token: Option<SecretRef>,
     /// One endpoint for every region instead of AWS's own (a test server such as moto).
     pub endpoint: Option<String>,

@@ -625,9 +625,9 @@ enum Owner {
 pub struct KubernetesConfig {
     /// The namespaces listed (`regions`; none: `default`).
     pub namespaces: Vec<String>,
-    /// The kubeconfig file (`kubeconfig`; default: `$KUBECONFIG`, then `~/.kube/config`) and
-    /// the context in it (`context`; default: its current context).
+    /// The kubeconfig file (`kubeconfig`; default: `$KUBECONFIG`, then `~/.kube/config`).
     pub kubeconfig: Option<String>,
+    /// The context in it (`context`; default: its current context).
     pub context: Option<String>,
     /// A bearer token instead of the kubeconfig's user (`token`).
     pub token: Option<SecretRef>,

@@ -138,9 +138,11 @@ impl CloudAccount for Ovh {
 /// The keys of an `ovh` `[[clouds]]` entry.
 #[derive(Debug, Clone)]
 pub struct OvhConfig {
-    /// The application key (not secret), the application secret and the consumer key.
+    /// The application key (`application_key`, not secret).
     pub application_key: String,
+    /// The application secret (`application_secret`).
     pub application_secret: SecretRef,
+    /// The consumer key the application was granted (`consumer_key`).
     pub consumer_key: SecretRef,
     /// The Public Cloud project (`project`); without it, the dedicated servers.
     pub project: Option<String>,

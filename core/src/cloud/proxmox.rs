@@ -103,8 +103,9 @@ impl CloudAccount for Proxmox {
 pub struct ProxmoxConfig {
     /// The cluster's URL (`endpoint`, `https://pve.example.com:8006`).
     pub endpoint: String,
-    /// The API token's id (`user@realm!tokenid`) and its secret (`token`).
+    /// The API token's id (`token_id`, `user@realm!tokenid`).
     pub token_id: String,
+    /// The API token's secret (`token`).
     pub token: SecretRef,
     /// The nodes listed (`regions`); empty: all.
     pub nodes: Vec<String>,

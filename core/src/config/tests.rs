@@ -1,6 +1,7 @@
 //! The config's tests: parsing, validation errors with their line and fix, editing.
 
 use super::*;
+use crate::secrets::SecretStore;
 use secrecy::SecretString;
 
 fn parse(text: &str) -> Result<Config> {

@@ -12,13 +12,11 @@
 //!   running action), 429 too_many_requests with `ratelimit-*` headers, 500 server_error;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, fast};
+use super::{CloudMock, Hints, connected, fast, followed, mount_reads};
 use crate::support::changes;
 use paaf_core::cloud::digitalocean::DigitalOcean;
-use paaf_core::cloud::{CloudProvider, PollSettings, PowerAction, ServerStatus, power_and_wait};
-use paaf_core::http::Limits;
+use paaf_core::cloud::{CloudProvider, PollSettings, PowerAction, ServerStatus};
 use paaf_core::{CancellationToken, ErrorCode};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{body_json, header, method, path, query_param};
@@ -97,25 +95,8 @@ impl CloudMock for Api {
     }
 }
 
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
-
 fn account(server: &MockServer) -> DigitalOcean {
-    DigitalOcean::connect(
-        "prod",
-        &server.uri(),
-        SecretString::from(TOKEN),
-        &[],
-        limits(),
-    )
-    .unwrap()
+    connected(DigitalOcean::connect, &server.uri(), TOKEN)
 }
 
 /// A droplet as droplets_get documents it (fields paaf does not read trimmed).
@@ -150,21 +131,6 @@ fn error(status: u16, id: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({
         "id": id, "message": message, "request_id": "4d9d8375-3c56-4925-a3e7-eb137fed17e9"
     }))
-}
-
-/// `GET /v2/droplets/3164444` answering `status` (`times` times, or always).
-async fn mount_droplet(server: &MockServer, status: &str, times: Option<u64>) {
-    let mut mock = Mock::given(method("GET"))
-        .and(path(format!("/v2/droplets/{DROPLET}")))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"droplet": droplet(3164444, "web-1", "nyc3", status)})),
-        );
-    if let Some(n) = times {
-        mock = mock.up_to_n_times(n);
-    }
-    mock.mount(server).await;
 }
 
 // droplets_list: every page is read, `per_page=200&page=N`, the token as Bearer.
@@ -273,21 +239,13 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
             .expect(1)
             .mount(&server)
             .await;
-        for (i, state) in states.iter().enumerate() {
-            let last = i + 1 == states.len();
-            mount_droplet(&server, state, if last { None } else { Some(1) }).await;
-        }
-        let outcome = power_and_wait(
-            &account(&server),
-            "nyc3",
-            DROPLET,
-            power,
-            fast(),
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let reads = states
+            .iter()
+            .map(|state| json!({"droplet": droplet(3164444, "web-1", "nyc3", state)}));
+        mount_reads(&server, &format!("/v2/droplets/{DROPLET}"), TOKEN, reads).await;
+        let outcome = followed(&account(&server), "nyc3", DROPLET, power)
+            .await
+            .unwrap();
         assert_eq!(
             outcome.accepted.operation.as_deref(),
             Some("36804636"),
@@ -321,17 +279,9 @@ async fn an_errored_action_is_an_error_naming_the_droplet() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = power_and_wait(
-        &account(&server),
-        "nyc3",
-        DROPLET,
-        PowerAction::Stop,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
+    let e = followed(&account(&server), "nyc3", DROPLET, PowerAction::Stop)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed);
     let text = e.to_string();
     assert!(

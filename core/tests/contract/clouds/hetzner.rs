@@ -5,7 +5,7 @@
 //! errors included: its [`Api`] for the scenario table, and its own cases. Each test names the
 //! operation or section it follows.
 
-use super::{CloudMock, Hints, fast};
+use super::{CloudMock, Hints, fast, followed, limits, mount_reads};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
 use paaf_core::cloud::{CloudProvider, PollSettings, PowerAction, ServerStatus, power_and_wait};
@@ -83,16 +83,6 @@ impl CloudMock for Api {
     fn rate_limit_headers() -> Vec<(&'static str, String)> {
         let reset = chrono::Utc::now().timestamp() + 120;
         vec![("ratelimit-reset", reset.to_string())]
-    }
-}
-
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(2),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
     }
 }
 
@@ -178,20 +168,6 @@ fn action(id: u64, command: &str, status: &str, error: Value) -> Value {
 /// https://docs.hetzner.cloud/reference/cloud#errors
 fn error_body(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message, "details": {}}})
-}
-
-async fn mount_server(server: &MockServer, status: &str, times: Option<u64>) {
-    let mock = Mock::given(method("GET"))
-        .and(path("/v1/servers/42"))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"server": server_body(42, "web-1", status, "fsn1")})),
-        );
-    match times {
-        Some(n) => mock.up_to_n_times(n).mount(server).await,
-        None => mock.mount(server).await,
-    }
 }
 
 /// `list_servers` (https://docs.hetzner.cloud/reference/cloud#pagination): `page` and
@@ -324,19 +300,12 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
             .expect(1)
             .mount(&server)
             .await;
-        mount_server(&server, before, Some(1)).await;
-        mount_server(&server, after, None).await;
-        let outcome = power_and_wait(
-            &hetzner(&server),
-            "fsn1",
-            "42",
-            action_kind,
-            fast(),
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let reads = [before, after]
+            .map(|status| json!({"server": server_body(42, "web-1", status, "fsn1")}));
+        mount_reads(&server, "/v1/servers/42", TOKEN, reads).await;
+        let outcome = followed(&hetzner(&server), "fsn1", "42", action_kind)
+            .await
+            .unwrap();
         assert_eq!(outcome.accepted.operation.as_deref(), Some("13"), "{verb}");
         assert_eq!(outcome.server.status, action_kind.target(), "{verb}");
         assert_eq!(outcome.server.raw_state, after, "{verb}");
@@ -380,17 +349,9 @@ async fn a_failed_action_is_an_error_naming_the_server() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = power_and_wait(
-        &hetzner(&server),
-        "fsn1",
-        "42",
-        PowerAction::Start,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
+    let e = followed(&hetzner(&server), "fsn1", "42", PowerAction::Start)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
     let text = e.to_string();
     assert!(

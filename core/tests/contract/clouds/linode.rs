@@ -12,15 +12,12 @@
 //!   while another job of the Linode runs; 401, 403, 404, 429, 5xx;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, fast};
+use super::{CloudMock, Hints, connected, followed, mount_reads};
 use crate::support::changes;
+use paaf_core::ErrorCode;
 use paaf_core::cloud::linode::Linode;
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
-use paaf_core::http::Limits;
-use paaf_core::{CancellationToken, ErrorCode};
-use secrecy::SecretString;
+use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
 use serde_json::{Value, json};
-use std::time::Duration;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -80,25 +77,8 @@ impl CloudMock for Api {
     }
 }
 
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
-
 fn account(server: &MockServer) -> Linode {
-    Linode::connect(
-        "prod",
-        &server.uri(),
-        SecretString::from(TOKEN),
-        &[],
-        limits(),
-    )
-    .unwrap()
+    connected(Linode::connect, &server.uri(), TOKEN)
 }
 
 fn bearer() -> String {
@@ -119,20 +99,6 @@ fn linode(id: u64, label: &str, region: &str, status: &str) -> Value {
 
 fn error(status: u16, reason: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({"errors": [{"reason": reason}]}))
-}
-
-/// `GET /v4/linode/instances/123` answering `status` (`times` times, or always).
-async fn mount_instance(server: &MockServer, status: &str, times: Option<u64>) {
-    let mut mock = Mock::given(method("GET"))
-        .and(path(INSTANCE))
-        .and(header("authorization", bearer().as_str()))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(linode(123, "web-1", "us-east", status)),
-        );
-    if let Some(n) = times {
-        mock = mock.up_to_n_times(n);
-    }
-    mock.mount(server).await;
 }
 
 // get-linode-instances: pages 1 to `pages`, `page_size=500`, the token as Bearer.
@@ -218,21 +184,13 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
             .expect(1)
             .mount(&server)
             .await;
-        for (i, state) in states.iter().enumerate() {
-            let last = i + 1 == states.len();
-            mount_instance(&server, state, if last { None } else { Some(1) }).await;
-        }
-        let outcome = power_and_wait(
-            &account(&server),
-            "us-east",
-            "123",
-            power,
-            fast(),
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let reads = states
+            .iter()
+            .map(|state| linode(123, "web-1", "us-east", state));
+        mount_reads(&server, INSTANCE, TOKEN, reads).await;
+        let outcome = followed(&account(&server), "us-east", "123", power)
+            .await
+            .unwrap();
         assert_eq!(outcome.server.status, target, "{verb}");
         assert_eq!(outcome.polls as usize, states.len(), "{verb}");
         assert_eq!(outcome.accepted.operation, None);

@@ -18,13 +18,16 @@ mod linode;
 mod vultr;
 
 use crate::support::{assert_clean, received, store};
+use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
-use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction};
+use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, PowerOutcome, power_and_wait};
 use paaf_core::config::Config;
+use paaf_core::http::Limits;
+use secrecy::SecretString;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// How one provider's API answers, as its documentation says: what the scenarios need of it.
@@ -378,6 +381,62 @@ pub async fn regions_of_the_entry_filter_the_listing<M: CloudMock>() {
     let listed = account_in::<M>(&server, &[region]).list().await;
     let ids: Vec<&str> = listed.servers.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, vec![id]);
+}
+
+/// Limits of the provider cases: short timeouts, two attempts, waits of up to 3 s.
+pub fn limits() -> Limits {
+    Limits {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(2),
+        max_response_bytes: 1024 * 1024,
+        max_attempts: 2,
+        max_retry_wait: Duration::from_secs(3),
+    }
+}
+
+/// The account `prod` that a provider's `connect(name, base_url, token, regions, limits)`
+/// makes at `base_url` with `secret`, listing every region, within [`limits`].
+pub fn connected<T>(
+    connect: impl FnOnce(&str, &str, SecretString, &[String], Limits) -> paaf_core::Result<T>,
+    base_url: &str,
+    secret: &str,
+) -> T {
+    connect("prod", base_url, SecretString::from(secret), &[], limits()).unwrap()
+}
+
+/// `GET route` with the bearer `secret` answering each of `answers` once, in order, and the
+/// last one for good: a server read while it changes state.
+pub async fn mount_reads(
+    server: &MockServer,
+    route: &str,
+    secret: &str,
+    answers: impl IntoIterator<Item = Value>,
+) {
+    let answers: Vec<Value> = answers.into_iter().collect();
+    let last = answers.len().saturating_sub(1);
+    for (i, answer) in answers.into_iter().enumerate() {
+        let mock = Mock::given(method("GET"))
+            .and(path(route))
+            .and(header("authorization", format!("Bearer {secret}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer));
+        let mock = if i < last {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        mock.mount(server).await;
+    }
+}
+
+/// `action` sent to server `id` of `account` and followed to its end, polling [`fast`].
+pub async fn followed(
+    account: &dyn CloudAccount,
+    region: &str,
+    id: &str,
+    action: PowerAction,
+) -> paaf_core::Result<PowerOutcome> {
+    let cancel = CancellationToken::new();
+    power_and_wait(account, region, id, action, fast(), &cancel, |_| {}).await
 }
 
 /// Polls every 20 ms, for up to 3 s: what the provider cases follow actions with.

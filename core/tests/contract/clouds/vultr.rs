@@ -16,14 +16,11 @@
 //!   403, 404, 429 (over 30 requests a second), 500;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, fast};
+use super::{CloudMock, Hints, connected, followed, mount_reads};
+use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
-use paaf_core::http::Limits;
-use paaf_core::{CancellationToken, ErrorCode};
-use secrecy::SecretString;
+use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
 use serde_json::{Value, json};
-use std::time::Duration;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -88,25 +85,8 @@ impl CloudMock for Api {
     }
 }
 
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
-
 fn account(server: &MockServer) -> Vultr {
-    Vultr::connect(
-        "prod",
-        &server.uri(),
-        SecretString::from(KEY),
-        &[],
-        limits(),
-    )
-    .unwrap()
+    connected(Vultr::connect, &server.uri(), KEY)
 }
 
 fn bearer() -> String {
@@ -135,21 +115,6 @@ fn instance(id: &str, label: &str, region: &str, state: &str) -> Value {
 
 fn error(status: u16, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({"error": message, "status": status}))
-}
-
-/// `GET /v2/instances/{ID}` answering `state` (`times` times, or always).
-async fn mount_instance(server: &MockServer, state: &str, times: Option<u64>) {
-    let mut mock = Mock::given(method("GET"))
-        .and(path(instance_path()))
-        .and(header("authorization", bearer().as_str()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"instance": instance(ID, "web-1", "ewr", state)})),
-        );
-    if let Some(n) = times {
-        mock = mock.up_to_n_times(n);
-    }
-    mock.mount(server).await;
 }
 
 // list-instances: `per_page=500`, then the cursor of `meta.links.next` until it is empty.
@@ -237,21 +202,11 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
             .expect(1)
             .mount(&server)
             .await;
-        for (i, state) in states.iter().enumerate() {
-            let last = i + 1 == states.len();
-            mount_instance(&server, state, if last { None } else { Some(1) }).await;
-        }
-        let outcome = power_and_wait(
-            &account(&server),
-            "ewr",
-            ID,
-            power,
-            fast(),
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let reads = states
+            .iter()
+            .map(|state| json!({"instance": instance(ID, "web-1", "ewr", state)}));
+        mount_reads(&server, &instance_path(), KEY, reads).await;
+        let outcome = followed(&account(&server), "ewr", ID, power).await.unwrap();
         assert_eq!(outcome.server.status, target, "{verb}");
         assert_eq!(outcome.polls as usize, states.len(), "{verb}");
         let post = server
