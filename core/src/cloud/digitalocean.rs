@@ -89,13 +89,11 @@ impl CloudProvider for DigitalOcean {
         let doing = self.about(format!("{kind} of droplet {id}"), id);
         let answer: ActionAnswer = self.api.fetch_json(request, &doing).await?;
         tracing::info!(account = %self.name, id, action = kind, operation = answer.action.id, "accepted");
-        Ok(Accepted {
+        Ok(Accepted::without_state(
             action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation: Some(answer.action.id.to_string()),
-        })
+            id,
+            Some(answer.action.id.to_string()),
+        ))
     }
 
     /// Reads the action of `accepted` every `settings.interval` (longer when the API asks

@@ -99,13 +99,11 @@ impl CloudProvider for Hetzner {
             hetzner_action = answer.action.id,
             "accepted"
         );
-        Ok(Accepted {
+        Ok(Accepted::without_state(
             action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation: Some(answer.action.id.to_string()),
-        })
+            id,
+            Some(answer.action.id.to_string()),
+        ))
     }
 
     /// Reads action `accepted.operation` every `settings.interval` (longer when the API

@@ -419,6 +419,20 @@ pub struct Accepted {
     pub operation: Option<String>,
 }
 
+impl Accepted {
+    /// The acceptance of `action` for server `id`, whose answer gave no state: only the
+    /// provider's `operation` to follow, if any.
+    pub fn without_state(action: PowerAction, id: &str, operation: Option<String>) -> Accepted {
+        Accepted {
+            action,
+            id: id.to_string(),
+            status: None,
+            raw_state: None,
+            operation,
+        }
+    }
+}
+
 /// How a power action is followed to its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollSettings {

@@ -85,13 +85,7 @@ impl CloudProvider for Vultr {
         let doing = self.about(format!("{verb} of instance {id}"), id);
         self.api.fetch(request, &doing).await?;
         tracing::info!(account = %self.name, id, action = verb, "accepted");
-        Ok(Accepted {
-            action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation: None,
-        })
+        Ok(Accepted::without_state(action, id, None))
     }
 }
 
