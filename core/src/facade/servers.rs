@@ -67,7 +67,7 @@ impl Paaf {
                 Err(e) => Inventory {
                     servers: Vec::new(),
                     errors: vec![InventoryError {
-                        provider: c.kind.to_string(),
+                        provider: c.kind().to_string(),
                         account: c.name.clone(),
                         region: None,
                         error: ErrorInfo::from(&e),
