@@ -648,3 +648,50 @@ fn on_a_terminal_paaf_asks_and_honours_the_answer() {
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("cache wiped"), "{screen}");
 }
+
+/// Issue 14, finding 3: a yes/no prompt answered key by key took the `y` of `maybe` or
+/// `no way` as a yes and rebooted the host. Only an explicit `y`/`yes` (any case) confirms;
+/// anything else stops with "Aborted, nothing done" (exit 8), which reads as a stop, not as an
+/// error to fix.
+#[test]
+fn at_the_reboot_prompt_only_an_explicit_yes_reboots() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry(
+        "web-1",
+        &host,
+        &world.key,
+        "[hosts.reboot]\nbackoff_max_secs = 1\n",
+    ));
+    let first_boot = host.boot_id();
+    for answer in ["maybe", "no way", "", "n", "nope yes"] {
+        let (code, screen) = on_tty(&world, "reboot web-1", &[answer]);
+        assert!(screen.contains("Reboot web-1 now? [y/N]"), "{screen}");
+        assert_eq!(code, Some(8), "{answer:?} is a no: {screen}");
+        assert!(
+            screen.contains("Aborted, nothing done"),
+            "{answer:?}: {screen}"
+        );
+        assert!(!screen.contains("error["), "{answer:?}: {screen}");
+        assert!(
+            !screen.contains("[Y/n]"),
+            "the prompt never flips: {screen}"
+        );
+        assert_eq!(host.boot_id(), first_boot, "{answer:?} rebooted the host");
+        assert_eq!(host.reboot_count(), 0, "{answer:?} rebooted the host");
+    }
+    assert!(
+        journal_json(&world).is_empty(),
+        "a declined reboot is not journaled"
+    );
+
+    for answer in ["Y", "yes"] {
+        let before = host.boot_id();
+        let (code, screen) = on_tty(&world, "reboot web-1", &[answer]);
+        assert_eq!(code, Some(0), "{answer:?} is a yes: {screen}");
+        assert!(screen.contains("rebooted and verified"), "{screen}");
+        assert_ne!(host.boot_id(), before, "{answer:?} did not reboot");
+    }
+    assert_eq!(host.reboot_count(), 2);
+}
