@@ -436,8 +436,8 @@ fn the_operator_comes_from_the_config() {
     assert_eq!(journal_json(&world)[0]["operator"], "alice");
 }
 
-#[test]
-fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
+/// A host `web-1` whose key is trusted, retried at most 1 s apart while it reboots.
+fn trusted_web1_rebooting_fast() -> (World, SshHost) {
     let world = World::new();
     let host = SshHost::start(&[&world.key]);
     world.trust(&host);
@@ -447,6 +447,12 @@ fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
         &world.key,
         "[hosts.reboot]\nbackoff_max_secs = 1",
     ));
+    (world, host)
+}
+
+#[test]
+fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
+    let (world, host) = trusted_web1_rebooting_fast();
     host.stay_down(true);
     let bin = paaf_tests::paaf_bin();
     let mut child = Command::new(bin)
@@ -655,15 +661,7 @@ fn on_a_terminal_paaf_asks_and_honours_the_answer() {
 /// error to fix.
 #[test]
 fn at_the_reboot_prompt_only_an_explicit_yes_reboots() {
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
-    world.trust(&host);
-    world.write_config(&host_entry(
-        "web-1",
-        &host,
-        &world.key,
-        "[hosts.reboot]\nbackoff_max_secs = 1\n",
-    ));
+    let (world, host) = trusted_web1_rebooting_fast();
     let first_boot = host.boot_id();
     for answer in ["maybe", "no way", "", "n", "nope yes"] {
         let (code, screen) = on_tty(&world, "reboot web-1", &[answer]);
