@@ -474,7 +474,7 @@ describe('protect: feature flags', () => {
     expect(await calls('set_flag')).toEqual([
       {
         cmd: 'set_flag',
-        args: { target, enabled: false, expected: { enabled: true, version: null }, confirmation: { kind: 'yes' } },
+        args: { target, enabled: false, expected: { enabled: true, version: null, guard: 'best-effort' }, confirmation: { kind: 'yes' } },
       },
     ]);
     await screenshot(page, '19-protect-flag-off');
