@@ -310,6 +310,13 @@ impl From<&Error> for ErrorInfo {
     }
 }
 
+/// Lets a front-end whose functions return `Result<T, ErrorInfo>` (Tauri commands) use `?`.
+impl From<Error> for ErrorInfo {
+    fn from(e: Error) -> Self {
+        ErrorInfo::from(&e)
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod private_files;
 pub mod runbooks;
 pub mod secrets;
 pub mod ssh;
+pub mod terminal;
 
 pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};

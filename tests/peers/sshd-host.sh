@@ -41,6 +41,8 @@ readonly READY_TIMEOUT=15
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
 readonly SELF
 readonly SCRIPT_DIR=${SELF%/*}
+# shellcheck source=tests/peers/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 readonly RUNBOOKS_SRC=$SCRIPT_DIR/runbooks
 
 usage() {
@@ -97,45 +99,6 @@ Files in DIR (written by start unless noted):
   units/UNIT.log      one line per systemctl call on UNIT ("restart ok",
                       "restart failed", "is-active active", ...)
 EOF
-}
-
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-
-note() {
-    printf '%s: %s\n' "$PROG" "$*" >&2
-}
-
-need_root() {
-    [[ $EUID -eq 0 ]] || die "must run as root (uid 0), not uid $EUID"
-}
-
-is_port() {
-    [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535))
-}
-
-now_ms() {
-    local t=${EPOCHREALTIME/[.,]/}
-    printf '%s' "$((10#$t / 1000))"
-}
-
-# The state directory as an absolute, symlink-free path (without creating it).
-canon_dir() {
-    local d
-    d=$(readlink -m -- "$1") || die "bad directory: $1"
-    [[ -n $d && $d != / ]] || die "refusing to use '$1' as a state directory"
-    printf '%s' "$d"
-}
-
-# True when a process exists and is not a zombie.
-pid_alive() {
-    local pid=$1 line
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || return 1
-    line=${line##*) }
-    [[ ${line%% *} != Z ]]
 }
 
 # Parent pid of a process ("" if gone).
@@ -199,10 +162,6 @@ inner_pid() {
     return 1
 }
 
-tcp_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 # The base64 ed25519 host key served on 127.0.0.1:PORT ("" if none).
 served_key() {
     local _h _t k
@@ -224,16 +183,6 @@ file_key() {
     printf '%s' "${k:-}"
 }
 
-show_logs() {
-    local dir=$1 f
-    for f in host.log sshd.log; do
-        if [[ -s $dir/$f ]]; then
-            printf -- '--- %s (last 40 lines) ---\n' "$dir/$f" >&2
-            tail -n 40 -- "$dir/$f" >&2
-        fi
-    done
-}
-
 # Waits until 127.0.0.1:PORT serves the host key in DIR. Args: dir port upid.
 wait_ready() {
     local dir=$1 port=$2 upid=$3 want deadline
@@ -243,7 +192,7 @@ wait_ready() {
     while :; do
         if ! is_supervisor_of "$upid" "$dir"; then
             note "supervisor for $dir (pid $upid) died"
-            show_logs "$dir"
+            show_logs "$dir" 40 host.log sshd.log
             return 1
         fi
         if tcp_open "$port" && [[ $(served_key "$port") == "$want" ]]; then
@@ -256,7 +205,7 @@ wait_ready() {
         fi
         if (($(now_ms) > deadline)); then
             note "127.0.0.1:$port did not serve the host key of $dir within ${READY_TIMEOUT}s"
-            show_logs "$dir"
+            show_logs "$dir" 40 host.log sshd.log
             return 1
         fi
         sleep 0.1
@@ -276,15 +225,10 @@ close_extra_fds() {
     done
 }
 
-lock_dir() {
-    local dir=$1
-    exec {DIR_LOCK_FD}>"$dir/.lock" || die "cannot open $dir/.lock"
-    flock -w 60 "$DIR_LOCK_FD" || die "timed out waiting for the lock on $dir"
-}
-
 # --------------------------------------------------------------------- setup
 
 cmd_setup() {
+    (($# == 0)) || die "usage: $PROG setup"
     need_root
     local fd
     exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
@@ -296,7 +240,8 @@ cmd_setup() {
         command -v "$c" >/dev/null 2>&1 || missing=1
     done
     if ((missing)); then
-        install_packages || exit 1
+        # shellcheck disable=SC2086 # the package list splits into words
+        apt_install $APT_PACKAGES || exit 1
     fi
     [[ -x $SSHD ]] || die "$SSHD still missing after installing packages"
 
@@ -345,46 +290,7 @@ install_sudoers() {
     mv -f "$tmp" "$file" || die "cannot install $file"
 }
 
-install_packages() {
-    local log policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
-    log=$(mktemp /tmp/paaf-sshd-apt.XXXXXX) || die "mktemp failed"
-    # Do not let the package scripts start a system-wide sshd on port 22.
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
-    fi
-    # shellcheck disable=SC2086 # word splitting of the package list is intended
-    {
-        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                $APT_PACKAGES
-    } >"$log" 2>&1 || rc=$?
-    ((made_policy)) && rm -f "$policy"
-    if ((rc != 0)); then
-        note "apt-get install $APT_PACKAGES failed (exit $rc):"
-        tail -n 40 "$log" >&2
-        rm -f "$log"
-        return 1
-    fi
-    rm -f "$log"
-}
-
 # --------------------------------------------------------------------- start
-
-# Give every ancestor of DIR the search bit for others, so sshd (reading
-# DIR/authorized_keys as the test user) can reach it, e.g. under a 0700 temp
-# dir. Only adds o+x on directories that lack it.
-make_reachable() {
-    local d=$1 perm
-    while [[ $d != / ]]; do
-        d=${d%/*}
-        [[ -n $d ]] || d=/
-        [[ -d $d ]] || continue
-        perm=$(stat -L -c '%a' -- "$d") || die "cannot stat $d"
-        if ((!(8#$perm & 1))); then
-            chmod o+x -- "$d" || die "cannot make $d searchable for $TEST_USER"
-        fi
-    done
-}
 
 write_sshd_config() {
     local dir=$1 port=$2 cfg=$1/sshd_config tmp
@@ -469,7 +375,7 @@ cmd_start() {
         die "127.0.0.1:$port is already in use by another process"
     fi
 
-    make_reachable "$dir"
+    make_reachable "$dir" "$TEST_USER"
 
     local key=$dir/ssh_host_ed25519_key
     if [[ ! -s $key ]]; then
@@ -621,7 +527,7 @@ cmd_rekey() {
             return 0
         fi
         if (($(now_ms) > deadline)); then
-            show_logs "$dir"
+            show_logs "$dir" 40 host.log sshd.log
             die "host $dir does not serve the new key on 127.0.0.1:$port"
         fi
         sleep 0.1
@@ -950,7 +856,10 @@ do_reboot() {
     start_sshd
 }
 
-supervise() {
+# `__supervise DIR PORT` (internal): the host's pid 1, started by `start` inside its
+# namespaces.
+cmd___supervise() {
+    (($# == 2)) || die "usage: $PROG __supervise DIR PORT"
     SUP_DIR=$1
     local port=$2 fails=0 started
     trap 'slog "terminated"; exit 0' TERM INT HUP
@@ -989,33 +898,5 @@ supervise() {
 
 # ---------------------------------------------------------------------- main
 
-main() {
-    local cmd=${1:-}
-    (($#)) && shift
-    case $cmd in
-    -h | --help | help) usage ;;
-    setup) (($# == 0)) || die "usage: $PROG setup"; cmd_setup ;;
-    start) cmd_start "$@" ;;
-    stop) cmd_stop "$@" ;;
-    rekey) cmd_rekey "$@" ;;
-    status) cmd_status "$@" ;;
-    fleet-start) cmd_fleet_start "$@" ;;
-    fleet-stop) cmd_fleet_stop "$@" ;;
-    __supervise)
-        (($# == 2)) || die "usage: $PROG __supervise DIR PORT"
-        supervise "$@"
-        ;;
-    "")
-        usage >&2
-        exit 2
-        ;;
-    *)
-        note "unknown command: $cmd"
-        usage >&2
-        exit 2
-        ;;
-    esac
-}
-
-main "$@"
+dispatch "$@"
 exit "$?"

@@ -436,8 +436,8 @@ fn the_operator_comes_from_the_config() {
     assert_eq!(journal_json(&world)[0]["operator"], "alice");
 }
 
-#[test]
-fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
+/// A host `web-1` whose key is trusted, retried at most 1 s apart while it reboots.
+fn trusted_web1_rebooting_fast() -> (World, SshHost) {
     let world = World::new();
     let host = SshHost::start(&[&world.key]);
     world.trust(&host);
@@ -447,6 +447,12 @@ fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
         &world.key,
         "[hosts.reboot]\nbackoff_max_secs = 1",
     ));
+    (world, host)
+}
+
+#[test]
+fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
+    let (world, host) = trusted_web1_rebooting_fast();
     host.stay_down(true);
     let bin = paaf_tests::paaf_bin();
     let mut child = Command::new(bin)
@@ -647,4 +653,43 @@ fn on_a_terminal_paaf_asks_and_honours_the_answer() {
     let (code, screen) = on_tty(&world, "runbook run web-1 __wipe-cache", &["__wipe-cache"]);
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("cache wiped"), "{screen}");
+}
+
+/// Issue 14, finding 3: a yes/no prompt answered key by key took the `y` of `maybe` or
+/// `no way` as a yes and rebooted the host. Only an explicit `y`/`yes` (any case) confirms;
+/// anything else stops with "Aborted, nothing done" (exit 8), which reads as a stop, not as an
+/// error to fix.
+#[test]
+fn at_the_reboot_prompt_only_an_explicit_yes_reboots() {
+    let (world, host) = trusted_web1_rebooting_fast();
+    let first_boot = host.boot_id();
+    for answer in ["maybe", "no way", "", "n", "nope yes"] {
+        let (code, screen) = on_tty(&world, "reboot web-1", &[answer]);
+        assert!(screen.contains("Reboot web-1 now? [y/N]"), "{screen}");
+        assert_eq!(code, Some(8), "{answer:?} is a no: {screen}");
+        assert!(
+            screen.contains("Aborted, nothing done"),
+            "{answer:?}: {screen}"
+        );
+        assert!(!screen.contains("error["), "{answer:?}: {screen}");
+        assert!(
+            !screen.contains("[Y/n]"),
+            "the prompt never flips: {screen}"
+        );
+        assert_eq!(host.boot_id(), first_boot, "{answer:?} rebooted the host");
+        assert_eq!(host.reboot_count(), 0, "{answer:?} rebooted the host");
+    }
+    assert!(
+        journal_json(&world).is_empty(),
+        "a declined reboot is not journaled"
+    );
+
+    for answer in ["Y", "yes"] {
+        let before = host.boot_id();
+        let (code, screen) = on_tty(&world, "reboot web-1", &[answer]);
+        assert_eq!(code, Some(0), "{answer:?} is a yes: {screen}");
+        assert!(screen.contains("rebooted and verified"), "{screen}");
+        assert_ne!(host.boot_id(), before, "{answer:?} did not reboot");
+    }
+    assert_eq!(host.reboot_count(), 2);
 }

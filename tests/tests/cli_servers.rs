@@ -384,3 +384,44 @@ async fn a_hostile_server_name_never_runs_in_a_health_check_nor_moves_its_url() 
     assert_eq!(reboots(&world), before, "nothing was rebooted");
     assert!(!marker.exists());
 }
+
+/// Issue 14 (terminal output): anyone who can tag a server chooses its name; printed raw, an
+/// `ESC ] 0 ;` in it retitles the operator's terminal and an `ESC [ 2 J` clears it. The CLI
+/// shows such names escaped, in tables and in plain lines alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_name_with_terminal_escapes_is_shown_escaped() {
+    let moto = MotoServer::start();
+    let hostile = "web-\x1b]0;pwned\x07\x1b[2J\u{9b}31m-1";
+    let id = launch(&moto, "eu-west-1", hostile).await;
+    let world = World::new();
+    world.write_config(&aws_config(&moto));
+
+    let human = |args: &[&str]| {
+        let out = world
+            .paaf()
+            .env("PAAF_TEST_AWS_SECRET", "not-a-real-secret")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap()
+    };
+    let raw = |screen: &str| screen.contains(['\x1b', '\x07', '\u{9b}']);
+    for screen in [
+        human(&["servers"]),
+        human(&["servers", "--cached"]),
+        human(&["server", "stop", &id, "--yes"]),
+    ] {
+        assert!(
+            !raw(&screen),
+            "a control character reached the terminal: {screen:?}"
+        );
+        assert!(
+            screen.contains(r"web-\x1b]0;pwned\x07\x1b[2J\u{9b}31m-1"),
+            "the name is shown, escaped: {screen}"
+        );
+    }
+    // JSON keeps the name exactly (serde_json escapes it as \u001b).
+    let (_, body, _) = run(&world, &["servers"]);
+    assert_eq!(body["servers"][0]["name"], hostile);
+}

@@ -179,6 +179,9 @@ export function serverPower(
   return call<PowerOutcome>('server_power', { account, server, action, confirmation, onProgress: channel });
 }
 
+/** Opens an http(s) link in the system browser; the app refuses any other scheme. */
+export const openLink = (url: string) => call<null>('open_link', { url });
+
 /**
  * Calls `show` with a screen's hash (`#/alerts`, `#/journal`) whenever the tray asks for one
  * (src-tauri/src/tray.rs, event `navigate`). Outside the app (no event plugin) it does nothing.

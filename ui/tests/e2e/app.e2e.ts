@@ -474,7 +474,7 @@ describe('protect: feature flags', () => {
     expect(await calls('set_flag')).toEqual([
       {
         cmd: 'set_flag',
-        args: { target, enabled: false, expected: { enabled: true, version: null }, confirmation: { kind: 'yes' } },
+        args: { target, enabled: false, expected: { enabled: true, version: null, guard: 'best-effort' }, confirmation: { kind: 'yes' } },
       },
     ]);
     await screenshot(page, '19-protect-flag-off');
@@ -521,6 +521,17 @@ describe('analyze: alerts, query, targets', () => {
     await expect(grafana.getAttribute('data-source')).resolves.toBe('grafana');
     await expect(grafana.getByTestId('alert-source-error-code').textContent()).resolves.toBe('unreachable');
     await expect(page.locator('[data-testid=target-row][data-health="down"]').count()).resolves.toBe(1);
+
+    // An alert's link goes to the app (which opens only http(s) in the browser), never the webview.
+    await checkout.getByTestId('external-link').click();
+    const disk = page.locator('[data-testid=alert-row][data-alert="DiskFilling"]');
+    await disk.getByTestId('external-link').click();
+    await expect(disk.getByTestId('external-link-refused').textContent()).resolves.toContain('only http and https');
+    expect((await calls('open_link')).map((c) => c.args)).toEqual([
+      { url: 'http://prometheus.internal:9090/graph?g0.expr=checkout_errors' },
+      { url: 'javascript:alert(document.domain)' },
+    ]);
+    expect(page.url()).toContain('#/alerts');
 
     await page.getByTestId('query-expr').fill('rate(http_requests_total[5m])');
     await page.getByTestId('query-run').click();

@@ -281,6 +281,9 @@ mockIPC(async (cmd, payload) => {
     }
     case 'annotate':
       return scenario.annotationId++;
+    case 'open_link':
+      if (!/^https?:/.test(args.url as string)) throw { code: 'invalid-input', message: 'paaf opens only http and https links' } satisfies ErrorInfo;
+      return null;
     case 'plugin:notification|is_permission_granted':
       return true;
     default:

@@ -364,7 +364,7 @@ export function defaultScenario(): Scenario {
             labels: { alertname: 'CheckoutErrors', instance: 'web-2:8080', job: 'shop', severity: 'critical' },
             since_ms: Date.now() - 14 * 60_000,
             silenced_by: [],
-            link: null,
+            link: 'http://prometheus.internal:9090/graph?g0.expr=checkout_errors',
           },
           {
             source: 'prom',
@@ -393,7 +393,7 @@ export function defaultScenario(): Scenario {
             labels: { alertname: 'DiskFilling', instance: 'db-1:9100', severity: 'warning' },
             since_ms: Date.now() - 2 * 3600_000,
             silenced_by: [],
-            link: null,
+            link: 'javascript:alert(document.domain)',
           },
         ],
       },
