@@ -27,7 +27,7 @@ pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 pub use facade::ServerProgress;
 pub use facade::{
     About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
-    HostAdded, HostCheck, Overview, OverviewLevel, Paaf, TimeWindow, host_key_declined,
+    HostAdded, HostCheck, Overview, OverviewLevel, Paaf, Plan, TimeWindow, host_key_declined,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

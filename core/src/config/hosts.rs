@@ -146,7 +146,8 @@ impl Config {
                     "no hosts are configured yet; add one with `paaf host add`".to_string()
                 } else {
                     format!(
-                        "configured hosts: {}",
+                        "{}configured hosts: {}",
+                        crate::error::suggestion(name, self.hosts.iter().map(|h| h.name.as_str())),
                         self.hosts
                             .iter()
                             .map(|h| h.name.as_str())

@@ -37,6 +37,44 @@ pub fn default_config_path() -> PathBuf {
         .join("config.toml")
 }
 
+/// The commented starter config `paaf config init` writes: it validates, and configures
+/// nothing until its examples are filled in.
+pub const STARTER: &str = include_str!("starter.toml");
+
+/// The folder of the named contexts: one config (with its journal and known_hosts) each,
+/// like kubectl's contexts (per team or per environment).
+pub fn contexts_dir() -> PathBuf {
+    default_config_path()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+        .join("contexts")
+}
+
+/// The config file of context `name` (`contexts/NAME/config.toml`), for `--context` /
+/// `PAAF_CONTEXT`.
+pub fn context_config_path(name: &str) -> Result<PathBuf> {
+    if !valid_name(name) || name.starts_with('.') {
+        return Err(Error::invalid(format!(
+            "context `{name}`: use letters, digits, `-`, `_` and `.` only, e.g. --context prod"
+        )));
+    }
+    Ok(contexts_dir().join(name).join("config.toml"))
+}
+
+/// The contexts that have a config file, by name.
+pub fn contexts() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(contexts_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("config.toml").is_file())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
 /// The whole, validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -157,7 +195,7 @@ impl Config {
             src.err(
                 e.span().as_ref(),
                 e.message().to_string(),
-                "correct the TOML at that line; see the README's `Config` section for every key",
+                "correct the TOML at that line (a starter with every section: `paaf config init` into another file, e.g. --config /tmp/example.toml)",
             )
         })?;
         let operator = match raw.operator {

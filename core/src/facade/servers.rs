@@ -224,7 +224,7 @@ impl Paaf {
 
 impl Paaf {
     /// The configured host that is this cloud server (`server = "ACCOUNT/SERVER"`).
-    fn host_of(&self, server: &Server) -> Option<HostConfig> {
+    pub(super) fn host_of(&self, server: &Server) -> Option<HostConfig> {
         self.config()
             .hosts
             .iter()
