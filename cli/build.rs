@@ -23,9 +23,12 @@ fn main() {
         date.format("%Y-%m-%d")
     );
     // A new commit (or branch) stamps the binary anew.
-    for path in [Some("HEAD".to_string()), git(&["symbolic-ref", "-q", "HEAD"])]
-        .into_iter()
-        .flatten()
+    for path in [
+        Some("HEAD".to_string()),
+        git(&["symbolic-ref", "-q", "HEAD"]),
+    ]
+    .into_iter()
+    .flatten()
     {
         if let Some(file) = git(&["rev-parse", "--git-path", &path]) {
             println!("cargo:rerun-if-changed={file}");

@@ -14,6 +14,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Bench: python3 for the alternating runner. TLS tests: openssl (a test server with its own CA).
 # Monitoring peers: Prometheus, node exporter, Alertmanager. Flags peer: PostgreSQL for Unleash.
 # Mobile bindings on the JVM: JNA and JUnit 4 (kotlinc comes from npm, see tests/mobile/kotlin).
+# CLI: zsh to load the completion script (bash's is loaded too); util-linux's `script` gives
+# the terminal tests a pty.
 # (The peer scripts in tests/peers install their own packages too, when run alone.)
 PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev
@@ -24,6 +26,7 @@ PACKAGES=(
   python3 python3-venv x11-utils ca-certificates openssl
   prometheus prometheus-node-exporter prometheus-alertmanager postgresql
   libjna-java junit4 default-jre-headless
+  zsh
 )
 
 missing=()

@@ -243,9 +243,9 @@ pub fn print_error(e: &Error) {
         Error::HostNotAdded {
             code: ErrorCode::HostKeyUnknown,
             ..
-        } => Some(
-            "run the same command with --accept-new-host-key once the fingerprint is checked",
-        ),
+        } => {
+            Some("run the same command with --accept-new-host-key once the fingerprint is checked")
+        }
         _ => None,
     };
     print_error_with(e, fix)

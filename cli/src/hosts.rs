@@ -24,6 +24,12 @@ pub enum HostCommand {
         watch: WatchArg,
     },
     /// Add a host to the config; its SSH key is shown and must be confirmed
+    #[command(
+        override_usage = "paaf host add NAME --address ADDRESS --user USER [OPTIONS]\n         \
+            (--key PATH | --password-stdin | --password-ref REF | --agent)",
+        after_help = "Examples:\n  paaf host add web-1 --address 10.0.0.5 --user deploy --key ~/.ssh/id_ed25519\n  \
+            paaf host add db-1 --address db.internal --port 2222 --user ops --password-stdin"
+    )]
     Add(AddHostArgs),
     /// Remove a host from the config
     #[command(visible_alias = "rm")]
@@ -127,11 +133,13 @@ pub struct AddHostArgs {
 }
 
 #[derive(Args)]
-#[command(after_help = "The exit code is the remote command's own (128+N when killed by signal N), \
+#[command(
+    after_help = "The exit code is the remote command's own (128+N when killed by signal N), \
     as with ssh; paaf's own codes (see paaf --help) when it could not run it. With several -c, \
     the first that fails stops the rest (unless --keep-going) and its code is paaf's.\n\n\
     Examples:\n  paaf exec web-1 -- systemctl status nginx\n  \
-    paaf exec web-1 -c 'df -h' -c uptime --keep-going")]
+    paaf exec web-1 -c 'df -h' -c uptime --keep-going"
+)]
 pub struct ExecArgs {
     /// The host's name (a [[hosts]] entry)
     name: String,

@@ -3,8 +3,8 @@
 
 use crate::ctx::{Ctx, Outcome, WatchArg};
 use crate::hosts::DryRun;
-use crate::output::{self, Cell, Table};
 use crate::output::Tone;
+use crate::output::{self, Cell, Table};
 use crate::{exit, render};
 use clap::{Args, Subcommand};
 use paaf_core::monitor::alert_list::SourceAlerts;
@@ -404,7 +404,11 @@ pub async fn alerts(ctx: &Ctx, a: AlertsArgs) -> Outcome {
 /// Like `flag list` and `server list`: none configured is a hint, not an error; every source
 /// failing is (the first one's code), some failing is not (their rows say it).
 fn alerts_exit(sources: &[SourceAlerts]) -> i32 {
-    match sources.iter().map(|s| s.error.as_ref()).collect::<Option<Vec<_>>>() {
+    match sources
+        .iter()
+        .map(|s| s.error.as_ref())
+        .collect::<Option<Vec<_>>>()
+    {
         Some(errors) if !errors.is_empty() => exit::code(errors[0].code),
         _ => exit::OK,
     }
@@ -472,9 +476,9 @@ pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Outcome {
                     message: format!("`{duration}` is not a duration: write it like 30m, 2h or 1d"),
                 })?;
             if dry_run.dry_run {
-                let plan =
-                    ctx.paaf
-                        .plan_silence(source.source.as_deref(), &matchers, length)?;
+                let plan = ctx
+                    .paaf
+                    .plan_silence(source.source.as_deref(), &matchers, length)?;
                 return ctx.plan(&plan);
             }
             let id = ctx
@@ -500,7 +504,10 @@ pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Outcome {
             dry_run,
         } => {
             if dry_run.dry_run {
-                return ctx.plan(&ctx.paaf.plan_expire_silence(source.source.as_deref(), &id)?);
+                return ctx.plan(
+                    &ctx.paaf
+                        .plan_expire_silence(source.source.as_deref(), &id)?,
+                );
             }
             ctx.paaf
                 .expire_silence(source.source.as_deref(), &id)

@@ -417,7 +417,7 @@ mod tests {
                 Cell::new("up", Tone::Good),
                 Cell::from("Linux 6.1.0-28-amd64 Debian GNU/Linux 12 (bookworm)"),
                 Cell::from(format!(
-                    "reboot succeeded 3m ago (verified in 4.2s, boot id changed) #{i}"
+                    "reboot succeeded 3m ago (verified in 4.2s: boot id changed, test command ok) #{i}"
                 )),
             ]);
         }
@@ -442,14 +442,20 @@ mod tests {
             assert!(console_width(l) <= 80, "{l:?} is wider than 80");
         }
         assert!(lines[1].ends_with('…'), "{text}");
-        assert!(!text.contains("ADDRESS"), "wide-only columns hidden: {text}");
+        assert!(
+            !text.contains("ADDRESS"),
+            "wide-only columns hidden: {text}"
+        );
         assert!(!text.contains(['│', '┆', '─']), "no box characters: {text}");
     }
 
     #[test]
     fn wide_shows_every_column_uncut_and_tsv_and_name_are_plain() {
         let wide = hosts(2).render(&with(Format::Wide, Some(80)));
-        assert!(wide.contains("ADDRESS") && wide.contains("(bookworm)"), "{wide}");
+        assert!(
+            wide.contains("ADDRESS") && wide.contains("(bookworm)"),
+            "{wide}"
+        );
         assert!(!wide.contains('…'), "{wide}");
         let tsv = hosts(2).render(&with(Format::Tsv, Some(80)));
         assert_eq!(

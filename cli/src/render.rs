@@ -4,12 +4,12 @@
 use crate::output::{self, Cell, Table, Tone};
 use chrono::{DateTime, Local, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
+use paaf_core::config::RebootSettings;
 use paaf_core::inventory::{HostState, HostStatus};
 use paaf_core::journal::{ActionRecord, ActionState};
 use paaf_core::power::RebootReport;
 use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
-use paaf_core::config::RebootSettings;
 use paaf_core::{CancellationToken, ProgressEvent, ProgressSink, Step};
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -43,6 +43,22 @@ pub fn hosts(statuses: &[HostStatus]) {
         );
         return;
     }
+    hosts_table(statuses).print();
+    // Why a host could not be read: for the person, not a row of the result.
+    for s in statuses {
+        if let Some(e) = &s.error {
+            // Most messages name the host first already.
+            if e.message.starts_with(&s.name) {
+                output::note(&e.message);
+            } else {
+                output::note(&format!("{}: {}", s.name, e.message));
+            }
+        }
+    }
+}
+
+/// The host list as a table, its states coloured.
+pub fn hosts_table(statuses: &[HostStatus]) -> Table {
     let mut t = Table::new(&[
         "HOST",
         "ADDRESS",
@@ -84,18 +100,7 @@ pub fn hosts(statuses: &[HostStatus]) {
             Cell::from(last),
         ]);
     }
-    t.print();
-    // Why a host could not be read: for the person, not a row of the result.
-    for s in statuses {
-        if let Some(e) = &s.error {
-            // Most messages name the host first already.
-            if e.message.starts_with(&s.name) {
-                output::note(&e.message);
-            } else {
-                output::note(&format!("{}: {}", s.name, e.message));
-            }
-        }
-    }
+    t
 }
 
 fn state_word(a: &ActionRecord) -> String {

@@ -3,8 +3,8 @@
 //! errors in the chosen output format.
 
 use crate::ctx::{Failure, Outcome};
-use crate::output::{self, Cell, Table, Tone};
 use crate::exit;
+use crate::output::{self, Cell, Table, Tone};
 use clap::Subcommand;
 use paaf_core::config::{self, Config};
 use paaf_core::{Error, ErrorCode};
@@ -62,12 +62,15 @@ pub fn config(command: &ConfigCommand, path: &Path) -> Outcome {
     match command {
         ConfigCommand::Path => {
             let shown = path.display().to_string();
-            crate::ctx::emit(&serde_json::json!({ "path": shown, "exists": path.exists() }), |_| {
-                output::line(&shown);
-                if !path.exists() {
-                    output::note("(no file there yet: `paaf config init` writes a starter)");
-                }
-            });
+            crate::ctx::emit(
+                &serde_json::json!({ "path": shown, "exists": path.exists() }),
+                |_| {
+                    output::line(&shown);
+                    if !path.exists() {
+                        output::note("(no file there yet: `paaf config init` writes a starter)");
+                    }
+                },
+            );
             Ok(exit::OK)
         }
         ConfigCommand::View => {

@@ -1,1 +1,177 @@
-//! Snapshot tests of the help texts and output modes.
+//! Snapshot tests (insta) of every help text and of each output mode, at 80 and 200 columns,
+//! and the measure that every help fits 80 columns. `INSTA_UPDATE=always cargo nextest run
+//! -p paaf-cli` rewrites the snapshots in cli/src/snapshots after a deliberate change.
+
+use crate::output::{Format, Settings};
+use crate::render;
+use paaf_core::ErrorCode;
+use paaf_core::ErrorInfo;
+use paaf_core::inventory::HostStatus;
+
+/// Every command's path (`host add`) with its clap definition, the root first.
+fn every_command() -> Vec<(String, clap::Command)> {
+    fn walk(prefix: &str, cmd: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+        out.push((prefix.to_string(), cmd.clone()));
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let path = format!("{prefix} {}", sub.get_name()).trim().to_string();
+            walk(&path, sub, out);
+        }
+    }
+    let mut root = crate::command();
+    root.build();
+    let mut out = Vec::new();
+    walk("", &root, &mut out);
+    out
+}
+
+fn help_at(width: usize) -> String {
+    let mut text = String::new();
+    for (path, cmd) in every_command() {
+        let mut cmd = cmd.term_width(width);
+        text += &format!("==== paaf {path} --help\n{}\n", cmd.render_long_help());
+        text += &format!("==== paaf {path} -h\n{}\n", cmd.render_help());
+    }
+    text
+}
+
+#[test]
+fn every_help_fits_80_columns() {
+    let text = help_at(80);
+    let wide: Vec<&str> = text.lines().filter(|l| l.chars().count() > 80).collect();
+    assert!(
+        wide.is_empty(),
+        "lines over 80 columns:\n{}",
+        wide.join("\n")
+    );
+    // Help names what the issue found undescribed.
+    for needle in [
+        "The host's name",
+        "SSH port",
+        "The user to log in as",
+        "At most this many actions",
+        "Global options",
+        "shutdown: the connection drops",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from the help");
+    }
+    assert!(!text.contains("[env: PAAF_CONFIG="), "no env value shown");
+}
+
+#[test]
+fn help_snapshots() {
+    insta::assert_snapshot!("help_80", help_at(80));
+    insta::assert_snapshot!("help_200", help_at(200));
+}
+
+/// Three hosts: up, down, and one whose key changed (it answers: not "down").
+fn hosts() -> Vec<HostStatus> {
+    let host = |name: &str, error: Option<ErrorCode>| HostStatus {
+        name: name.into(),
+        address: format!("{name}.prod.internal.example.com"),
+        port: 22,
+        user: "deploy".into(),
+        reachable: error.is_none(),
+        error: error.map(|code| ErrorInfo {
+            code,
+            message: format!("{name}: {}", code.as_str()),
+            phase: None,
+        }),
+        uptime_secs: error.is_none().then_some(86_400 * 3),
+        boot_id: error
+            .is_none()
+            .then(|| "3f1c2a9e-58c1-4c6d-9d5e-0a3c9c1e2b7f".into()),
+        os: error
+            .is_none()
+            .then(|| "Debian GNU/Linux 12 (bookworm)".into()),
+        last_action: None,
+    };
+    vec![
+        host("web-1", None),
+        host("web-2", Some(ErrorCode::Unreachable)),
+        host("db-1", Some(ErrorCode::HostKeyChanged)),
+    ]
+}
+
+fn modes_at(width: u16) -> String {
+    let mut text = String::new();
+    for format in [Format::Table, Format::Wide, Format::Tsv, Format::Name] {
+        for headers in [true, false] {
+            let settings = Settings {
+                format,
+                headers,
+                color: false,
+                width: Some(width),
+            };
+            text += &format!(
+                "==== -o {format:?}{}\n{}\n",
+                if headers { "" } else { " --no-headers" },
+                render::hosts_table(&hosts()).render(&settings)
+            );
+        }
+    }
+    text += &format!(
+        "==== -o json\n{}\n==== -o yaml\n{}",
+        serde_json::to_string_pretty(&hosts()[1..2]).unwrap(),
+        serde_yaml_ng::to_string(&serde_json::to_value(&hosts()[1..2]).unwrap()).unwrap()
+    );
+    text
+}
+
+#[test]
+fn output_mode_snapshots() {
+    insta::assert_snapshot!("hosts_80", modes_at(80));
+    insta::assert_snapshot!("hosts_200", modes_at(200));
+}
+
+#[test]
+fn a_host_that_answers_is_not_down() {
+    let text = render::hosts_table(&hosts()).render(&Settings {
+        format: Format::Tsv,
+        headers: false,
+        color: false,
+        width: None,
+    });
+    let states: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    assert_eq!(states, ["up", "down", "key changed"]);
+}
+
+#[test]
+fn states_are_coloured_only_when_asked() {
+    let coloured = render::hosts_table(&hosts()).render(&Settings {
+        format: Format::Table,
+        headers: true,
+        color: true,
+        width: Some(80),
+    });
+    assert!(coloured.contains("\x1b["), "{coloured:?}");
+    let plain = render::hosts_table(&hosts()).render(&Settings {
+        format: Format::Table,
+        headers: true,
+        color: false,
+        width: Some(80),
+    });
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}
+
+#[test]
+fn every_shell_gets_a_completion_script() {
+    for shell in [
+        clap_complete::Shell::Bash,
+        clap_complete::Shell::Zsh,
+        clap_complete::Shell::Fish,
+        clap_complete::Shell::PowerShell,
+    ] {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut crate::command(), "paaf", &mut script);
+        let script = String::from_utf8(script).unwrap();
+        assert!(script.contains("rolling-reboot"), "{shell}: {script}");
+    }
+    let mut page = Vec::new();
+    clap_mangen::Man::new(crate::command())
+        .render(&mut page)
+        .unwrap();
+    assert!(String::from_utf8(page).unwrap().contains(".TH paaf"));
+}

@@ -310,7 +310,10 @@ pub(crate) fn without_os_error(text: &str) -> String {
 
 /// The configured name closest to a mistyped `name` ("web1" → "web-1"), for a "did you
 /// mean" before anything is asked or done.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))
@@ -368,23 +371,37 @@ mod tests {
     #[test]
     fn io_errors_read_without_os_internals() {
         let refused = std::io::Error::from_raw_os_error(111);
-        assert_eq!(plain_io(&refused), "connection refused (nothing listens on that port)");
+        assert_eq!(
+            plain_io(&refused),
+            "connection refused (nothing listens on that port)"
+        );
         let other = std::io::Error::from_raw_os_error(2);
-        assert!(!plain_io(&other).contains("os error"), "{}", plain_io(&other));
+        assert!(
+            !plain_io(&other).contains("os error"),
+            "{}",
+            plain_io(&other)
+        );
     }
 
     #[test]
     fn a_close_name_is_suggested_and_a_far_one_is_not() {
         let names = ["web-1", "web-2", "db-1"];
         assert_eq!(did_you_mean("web1", names), Some("web-1"));
-        assert_eq!(did_you_mean("restart-ap", ["restart-app", "check-disk"]), Some("restart-app"));
+        assert_eq!(
+            did_you_mean("restart-ap", ["restart-app", "check-disk"]),
+            Some("restart-app")
+        );
         assert_eq!(did_you_mean("zzz", names), None);
         let e = Error::NotFound {
             what: "prometheus",
             name: String::new(),
             hint: Some("name one with --source".into()),
         };
-        assert_eq!(e.to_string(), "no prometheus: name one with --source", "no empty name");
+        assert_eq!(
+            e.to_string(),
+            "no prometheus: name one with --source",
+            "no empty name"
+        );
     }
 
     #[test]

@@ -573,7 +573,7 @@ impl Service {
         }
         let sent = std::time::Instant::now();
         // -v: every request, its URL without secrets (the query may hold an API key).
-        let shown_url = self.redact(&url.as_str().split('?').next().unwrap_or_default());
+        let shown_url = self.redact(url.as_str().split('?').next().unwrap_or_default());
         let mut response = builder.send().await.map_err(|e| {
             tracing::info!(service = %self.name, method = %request.method, url = %shown_url, ms = sent.elapsed().as_millis() as u64, "http: no answer");
             self.transport_error(e, request, doing)

@@ -9,10 +9,9 @@ use crate::power::ssh::detached_reboot_command;
 use crate::runbooks;
 use serde::Serialize;
 
-/// What an action would do (`--dry-run`).
+/// What an action would do (`--dry-run`). Not exported to the apps' bindings yet: only the
+/// CLI shows plans so far.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Plan {
     /// The action, as the journal would name it (`reboot`, `flag-off`, `server-stop`, ...).
     pub action: String,
@@ -224,7 +223,8 @@ impl Paaf {
             format!("{} ({})", source.name, source.url),
             None,
             vec![format!(
-                "POST {}/silences: {} for {}s", prefix.trim_end_matches('/'),
+                "POST {}/silences: {} for {}s",
+                prefix.trim_end_matches('/'),
                 matchers.join(" "),
                 duration.as_secs()
             )],
@@ -238,7 +238,10 @@ impl Paaf {
             "expire-silence",
             format!("silence {id} on {} ({})", source.name, source.url),
             None,
-            vec![format!("DELETE {}/silence/{id}", prefix.trim_end_matches('/'))],
+            vec![format!(
+                "DELETE {}/silence/{id}",
+                prefix.trim_end_matches('/')
+            )],
         ))
     }
 }
@@ -277,10 +280,7 @@ impl Paaf {
                 found.account,
                 found.region
             ),
-            format!(
-                "follow it until the provider reports {}",
-                action.target()
-            ),
+            format!("follow it until the provider reports {}", action.target()),
         ];
         let reboot = matches!(
             action,
@@ -294,7 +294,10 @@ impl Paaf {
         }
         Ok(Plan::new(
             &format!("server-{}", action.as_str()),
-            format!("{label} ({} in {}/{})", found.id, found.account, found.region),
+            format!(
+                "{label} ({} in {}/{})",
+                found.id, found.account, found.region
+            ),
             Some(format!("{} ({})", found.status, found.raw_state)),
             steps,
         ))
@@ -321,10 +324,7 @@ impl Paaf {
                         .collect::<Vec<_>>()
                         .join(", "),
                     if plan.health.is_some() {
-                        format!(
-                            " and healthy (within {}s)",
-                            plan.health_timeout.as_secs()
-                        )
+                        format!(" and healthy (within {}s)", plan.health_timeout.as_secs())
                     } else {
                         String::new()
                     }
