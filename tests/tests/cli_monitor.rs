@@ -185,8 +185,11 @@ fn a_bad_query_and_a_stopped_source_give_typed_errors_and_exit_codes() {
     assert_eq!(out.status.code(), Some(3));
 
     peers.stop();
-    // One stopped source never hides the others: each source has its error row.
-    let sources = json(&world, &["alerts"]);
+    // One stopped source never hides the others: each source has its error row; with every
+    // source failed, the exit code is the failure's (issue 18: it was 0).
+    let out = world.paaf().args(["alerts", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "unreachable");
+    let sources: Value = serde_json::from_slice(&out.stdout).unwrap();
     for s in sources.as_array().unwrap() {
         assert_eq!(s["error"]["code"], "unreachable", "{s}");
     }
@@ -202,8 +205,18 @@ fn without_a_monitoring_source_the_commands_say_what_to_configure() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("[[monitoring]]"), "{err}");
-    let out = world.paaf().args(["alerts"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
+    // `alert list` (and `alerts` of old) says what to configure and exits 0, as `flag list`
+    // and `server list` do (issue 18: it exited 3 where they exit 0).
+    let out = world
+        .paaf()
+        .args(["alerts", "-o", "table"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("[[monitoring]]"),
+        "{out:?}"
+    );
 }
 
 /// Issue 14 (terminal output): alert labels and annotations are whatever the alert's sender

@@ -78,7 +78,14 @@ fn run(world: &World, args: &[&str]) -> (Option<i32>, Value, String) {
         .arg("--json")
         .output()
         .unwrap();
-    let body = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    // A document, or (power actions, issue 18) one line per event with the outcome last.
+    let body = serde_json::from_slice(&out.stdout)
+        .ok()
+        .or_else(|| {
+            let text = String::from_utf8_lossy(&out.stdout);
+            serde_json::from_str(text.lines().last()?).ok()
+        })
+        .unwrap_or(Value::Null);
     (
         out.status.code(),
         body,
