@@ -120,6 +120,40 @@ fn alerts_query_targets_and_a_silence_through_the_cli() {
         "{targets}"
     );
 
+    // -v shows each HTTP request (issue 18): method, URL without its query, status, timing.
+    let out = world.paaf().args(["-v", "alert", "list"]).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let request = log
+        .lines()
+        .find(|l| l.contains(" http ") && l.contains("service=prometheus `prom`"))
+        .unwrap_or_else(|| panic!("no HTTP line for prom:\n{log}"));
+    for field in ["method=GET", &peers.prometheus_url(), "status=200", "ms="] {
+        assert!(request.contains(field), "{field} in {request}");
+    }
+    assert!(
+        !request.contains('?'),
+        "no query string in the log: {request}"
+    );
+
+    // A silence's dry run (issue 18) shows the call and creates nothing.
+    let plan = json(
+        &world,
+        &[
+            "silence",
+            "add",
+            &format!("alertname={RULE}"),
+            "--for",
+            "10m",
+            "--dry-run",
+        ],
+    );
+    assert!(
+        plan["steps"][0].as_str().unwrap().contains("POST ")
+            && plan["steps"][0].as_str().unwrap().contains(RULE),
+        "{plan}"
+    );
+    assert_eq!(json(&world, &["silence", "list"]), serde_json::json!([]));
+
     // Silence the alert for 10 minutes: Alertmanager shows it silenced; expire: firing again.
     let silenced = json(
         &world,
@@ -147,19 +181,33 @@ fn alerts_query_targets_and_a_silence_through_the_cli() {
             .any(|s| s["id"] == id && s["created_by"] == "alice"),
         "{silences}"
     );
+    let plan = json(&world, &["silence", "expire", &id, "--dry-run"]);
+    assert!(
+        plan["steps"][0].as_str().unwrap().starts_with("DELETE "),
+        "{plan}"
+    );
+    assert!(
+        json(&world, &["silence", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == id && s["state"] == "active"),
+        "still active after the dry run"
+    );
     json(&world, &["silence", "expire", &id]);
     wait_alerts(&world, "am", "the alert to fire again", |a| {
         a.iter()
             .any(|x| x["name"] == RULE && x["state"] == "firing")
     });
 
-    // Both changes are in the journal.
+    // Both changes are in the journal, and only they: the dry runs journaled nothing.
     let journal = paaf_tests::journal_json(&world);
     let kinds: Vec<&str> = journal.iter().filter_map(|r| r["kind"].as_str()).collect();
     assert!(
         kinds.contains(&"silence") && kinds.contains(&"expire-silence"),
         "{kinds:?}"
     );
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
 }
 
 #[test]

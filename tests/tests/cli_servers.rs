@@ -115,6 +115,18 @@ async fn servers_of_two_regions_then_a_stop_and_start_by_name() {
     );
     assert_eq!(web2["status"], "running");
 
+    // A dry run (issue 18): the server as the provider reports it now, the call; nothing sent.
+    let (code, plan, err) = run(&world, &["server", "stop", "web-2", "--dry-run"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(plan["action"], "server-stop", "{plan}");
+    assert!(
+        plan["now"].as_str().unwrap().starts_with("running"),
+        "{plan}"
+    );
+    assert!(plan["steps"][0].as_str().unwrap().contains(&web), "{plan}");
+    let (_, inventory, _) = run(&world, &["server", "list", "web-2"]);
+    assert_eq!(inventory["servers"][0]["status"], "running", "{inventory}");
+
     // Without --yes and without a terminal: refused (exit 8), nothing sent.
     let (code, _, _) = run(&world, &["server", "stop", "web-2"]);
     assert_eq!(code, Some(8));
@@ -139,6 +151,8 @@ async fn servers_of_two_regions_then_a_stop_and_start_by_name() {
         kinds.contains(&"server-stop") && kinds.contains(&"server-start"),
         "{kinds:?}"
     );
+    let stops = kinds.iter().filter(|k| **k == "server-stop").count();
+    assert_eq!(stops, 1, "the dry run journaled nothing: {kinds:?}");
     assert!(
         !journal
             .iter()

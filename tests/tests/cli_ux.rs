@@ -530,3 +530,51 @@ fn on_a_terminal_the_reboot_ticks_and_ctrl_c_clears_the_spinner() {
     );
     host.wait_settled();
 }
+
+/// `--watch` lists again every `--interval` seconds, one JSON line each with `-o json`, until
+/// Ctrl-C ends it (exit 0: the watch was the point).
+#[test]
+fn watch_lists_again_until_ctrl_c() {
+    use std::io::BufRead;
+    let (world, _host) = trusted_web1();
+    let mut child = Command::new(paaf_tests::paaf_bin())
+        .env("PAAF_CONFIG", world.config_path())
+        .env("PAAF_KEYRING", "keyutils")
+        .args(["host", "list", "--watch", "--interval", "1", "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lists = Vec::new();
+    while lists.len() < 3 {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => lists.push(line),
+            Err(e) => {
+                let _ = child.kill();
+                panic!("{e} after {lists:?}");
+            }
+        }
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    for line in &lists {
+        let hosts: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(hosts[0]["name"], "web-1", "{line}");
+        assert_eq!(hosts[0]["reachable"], true, "{line}");
+    }
+}

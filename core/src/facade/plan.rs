@@ -206,6 +206,16 @@ impl Paaf {
         ))
     }
 
+    /// The plan of `paaf flag undo ACTION_ID`: the flag that change switched, read now, and
+    /// the write that sets it back.
+    pub async fn plan_undo_flag(&self, action_id: i64) -> Result<Plan> {
+        let (target, was_enabled, _) = self.flag_change_of(action_id)?;
+        let mut plan = self.plan_flag(&target, was_enabled).await?;
+        plan.action = "flag-undo".into();
+        plan.target = format!("{} (undo of journal action {action_id})", plan.target);
+        Ok(plan)
+    }
+
     /// The plan of a silence: the matchers checked, the source and the call.
     pub fn plan_silence(
         &self,
