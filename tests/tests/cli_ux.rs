@@ -348,6 +348,30 @@ fn a_reboot_with_json_streams_one_event_per_line_and_the_report_last() {
     assert_eq!(lines[0]["event"]["step"], "connecting", "{out}");
     assert_eq!(lines.last().unwrap()["report"]["rebooted"], true, "{out}");
     assert!(err.is_empty(), "no text with -o json: {err}");
+
+    // The journal at 80 columns (issue 18: 4 rows took 85 lines): a line per row, the time
+    // with its zone (JSON has UTC); --limit 0 is a usage error, not "empty".
+    run(&world, &["exec", "web-1", "--yes", "--", "true"]);
+    run(&world, &["exec", "web-1", "--yes", "--", "exit 2"]);
+    let out = world
+        .paaf()
+        .env("COLUMNS", "80")
+        .env("TZ", "UTC")
+        .args(["journal", "-o", "table"])
+        .output()
+        .unwrap();
+    let (table, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(table.lines().count(), 4, "a header and 3 rows:\n{table}");
+    assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
+    assert!(table.lines().nth(1).unwrap().contains("+00:00"), "{table}");
+    let (c, _, err) = run(&world, &["journal", "--limit", "0"]);
+    assert_eq!(c, Some(2), "{err}");
+    // Piped, the sentence goes to stderr: stdout stays an empty list for scripts.
+    let (c, out, err) = run(&world, &["journal", "--host", "web-9"]);
+    assert_eq!(c, Some(0));
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("No action on `web-9`"), "{err}");
 }
 
 #[test]
@@ -503,6 +527,25 @@ fn on_a_terminal_states_are_coloured_unless_no_color() {
     }
 }
 
+/// A confirmation on a terminal: only `y`/`yes` runs the command; anything else aborts it
+/// (exit 8) and nothing runs.
+#[test]
+fn on_a_terminal_the_prompt_asks_and_only_yes_runs() {
+    let (world, _host) = trusted_web1();
+    let marker = world.writable_dir().join("ran");
+    let args = format!("exec web-1 -- touch {}", marker.display());
+    let (c, screen) = on_pty(&world, &args, &[], Some((3, "n\\r")));
+    assert_eq!(c, Some(8), "{screen}");
+    assert!(
+        screen.contains("web-1") && screen.contains("Aborted, nothing done"),
+        "{screen}"
+    );
+    assert!(!marker.exists());
+    let (c, screen) = on_pty(&world, &args, &[], Some((3, "yes\\r")));
+    assert_eq!(c, Some(0), "{screen}");
+    assert!(marker.exists(), "{screen}");
+}
+
 #[test]
 fn on_a_terminal_the_reboot_ticks_and_ctrl_c_clears_the_spinner() {
     let (world, host) = trusted_web1();
@@ -529,6 +572,74 @@ fn on_a_terminal_the_reboot_ticks_and_ctrl_c_clears_the_spinner() {
         "the spinner is gone after Ctrl-C: {screen}"
     );
     host.wait_settled();
+}
+
+/// Issue 18's error words, from real failures: each message read once by a person — no
+/// repeated word (`refused: refused`), no `os error` or HTTP-library layers, no "CLI:", no
+/// "see the README", no serde type names.
+#[test]
+fn error_messages_are_plain_words() {
+    let refused = World::new();
+    refused.write_config(&format!(
+        "{}{}",
+        hosts_config(1),
+        source(
+            "prometheus",
+            &format!("http://127.0.0.1:{}/", closed_port())
+        )
+    ));
+    let typed = World::new();
+    typed.write_config("[[hosts]]\nname = \"a\"\naddress = \"h\"\nuser = \"u\"\nport = \"x\"\nauth = { type = \"agent\" }\n");
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mute = World::new();
+    mute.write_config(&format!(
+        "[[hosts]]\nname = \"mute\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"u\"\nauth = {{ type = \"agent\" }}\nconnect_timeout_secs = 1\n",
+        silent.local_addr().unwrap().port()
+    ));
+    let cases: [(&World, &[&str], &str); 6] = [
+        (
+            &refused,
+            &["exec", "web-00", "--yes", "--", "true"],
+            "connection refused",
+        ),
+        (&refused, &["query", "up"], "connection refused"),
+        (&refused, &["query", "up", "--source", ""], "configured: m"),
+        (&typed, &["config", "validate"], "expected a whole number"),
+        (
+            &mute,
+            &["exec", "mute", "--yes", "--", "true"],
+            "timed out after",
+        ),
+        (
+            &refused,
+            &["flag", "off", "x", "--env", "production", "--yes"],
+            "[[flags]]",
+        ),
+    ];
+    for (world, args, needle) in cases {
+        let (c, _, err) = run(world, args);
+        assert_ne!(c, Some(0), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {needle} in {err}");
+        for bad in [
+            "os error",
+            "client error",
+            "tcp connect error",
+            "CLI:",
+            "README",
+            "i64",
+            "``",
+        ] {
+            assert!(!err.contains(bad), "{args:?}: {bad} in {err}");
+        }
+        let words: Vec<&str> = err
+            .split(|c: char| !c.is_alphanumeric() && c != '-')
+            .filter(|w| !w.is_empty())
+            .collect();
+        assert!(
+            !words.windows(2).any(|w| w[0] == w[1] && w[0].len() > 2),
+            "{args:?}: a word said twice in a row in {err}"
+        );
+    }
 }
 
 /// `--watch` lists again every `--interval` seconds, one JSON line each with `-o json`, until
