@@ -1,7 +1,9 @@
 //! The `paaf` binary end to end: host keys, runbooks, journal, crashes, config errors, and no
 //! secret anywhere in what it prints or stores.
 
-use paaf_tests::{PASSWORD, SshHost, USER, World, host_entry, journal_json};
+use paaf_tests::{
+    PASSWORD, SshHost, USER, World, host_entry, journal_json, trusted_web1_rebooting_fast,
+};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -438,20 +440,6 @@ fn the_operator_comes_from_the_config() {
         .assert()
         .success();
     assert_eq!(journal_json(&world)[0]["operator"], "alice");
-}
-
-/// A host `web-1` whose key is trusted, retried at most 1 s apart while it reboots.
-fn trusted_web1_rebooting_fast() -> (World, SshHost) {
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
-    world.trust(&host);
-    world.write_config(&host_entry(
-        "web-1",
-        &host,
-        &world.key,
-        "[hosts.reboot]\nbackoff_max_secs = 1",
-    ));
-    (world, host)
 }
 
 #[test]

@@ -136,17 +136,9 @@ fn alerts_query_targets_and_a_silence_through_the_cli() {
     );
 
     // A silence's dry run (issue 18) shows the call and creates nothing.
-    let plan = json(
-        &world,
-        &[
-            "silence",
-            "add",
-            &format!("alertname={RULE}"),
-            "--for",
-            "10m",
-            "--dry-run",
-        ],
-    );
+    let matcher = format!("alertname={RULE}");
+    let add = ["silence", "add", &matcher, "--for", "10m"];
+    let plan = json(&world, &[&add[..], &["--dry-run"]].concat());
     assert!(
         plan["steps"][0].as_str().unwrap().contains("POST ")
             && plan["steps"][0].as_str().unwrap().contains(RULE),
@@ -155,18 +147,7 @@ fn alerts_query_targets_and_a_silence_through_the_cli() {
     assert_eq!(json(&world, &["silence", "list"]), serde_json::json!([]));
 
     // Silence the alert for 10 minutes: Alertmanager shows it silenced; expire: firing again.
-    let silenced = json(
-        &world,
-        &[
-            "silence",
-            "add",
-            &format!("alertname={RULE}"),
-            "--for",
-            "10m",
-            "-m",
-            "paaf CLI test",
-        ],
-    );
+    let silenced = json(&world, &[&add[..], &["-m", "paaf CLI test"]].concat());
     let id = silenced["silence_id"].as_str().unwrap().to_string();
     wait_alerts(&world, "am", "the alert to be silenced", |a| {
         a.iter()

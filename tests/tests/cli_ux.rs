@@ -3,7 +3,7 @@
 //! logs of the SSH steps, contexts, completion scripts that load, and on a terminal (a pty):
 //! colours and the reboot's live progress with Ctrl-C.
 
-use paaf_tests::{SshHost, World, host_entry, journal_json};
+use paaf_tests::{SshHost, World, host_entry, journal_json, trusted_web1_rebooting_fast};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -21,20 +21,6 @@ fn run(world: &World, args: &[&str]) -> (Option<i32>, String, String) {
     let out = world.paaf().args(args).output().unwrap();
     let (o, e) = text(&out);
     (out.status.code(), o, e)
-}
-
-/// A host `web-1` whose key is trusted, rebooting fast.
-fn trusted_web1() -> (World, SshHost) {
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
-    world.trust(&host);
-    world.write_config(&host_entry(
-        "web-1",
-        &host,
-        &world.key,
-        "[hosts.reboot]\nbackoff_max_secs = 1",
-    ));
-    (world, host)
 }
 
 /// A port on 127.0.0.1 that refuses connections (bound, then closed).
@@ -165,7 +151,7 @@ fn source(kind: &str, url: &str) -> String {
 /// cause left that a user can trigger on purpose).
 #[test]
 fn the_exit_codes_of_the_readme_table() {
-    let (world, host) = trusted_web1();
+    let (world, host) = trusted_web1_rebooting_fast();
     let code = |args: &[&str]| run(&world, args).0;
     assert_eq!(code(&["version"]), Some(0));
     assert_eq!(code(&["nosuch"]), Some(2), "usage");
@@ -253,7 +239,7 @@ fn the_exit_codes_of_the_readme_table() {
 
 #[test]
 fn exec_passes_the_exit_code_on_and_stops_at_the_first_failure() {
-    let (world, _host) = trusted_web1();
+    let (world, _host) = trusted_web1_rebooting_fast();
     let marker = world.writable_dir().join("third");
     let touch = format!("touch {}", marker.display());
     let args = [
@@ -275,7 +261,7 @@ fn exec_passes_the_exit_code_on_and_stops_at_the_first_failure() {
 
 #[test]
 fn dry_runs_show_the_plan_and_do_nothing() {
-    let (world, host) = trusted_web1();
+    let (world, host) = trusted_web1_rebooting_fast();
     let before = host.boot_id();
     let (c, out, err) = run(&world, &["reboot", "web-1", "--dry-run"]);
     assert_eq!(c, Some(0), "{err}");
@@ -326,7 +312,7 @@ fn dry_runs_show_the_plan_and_do_nothing() {
 
 #[test]
 fn a_mistyped_runbook_gets_a_did_you_mean_before_any_confirmation() {
-    let (world, _host) = trusted_web1();
+    let (world, _host) = trusted_web1_rebooting_fast();
     let (c, _, err) = run(&world, &["runbook", "run", "web-1", "restart-ap"]);
     assert_eq!(c, Some(3), "not 8: {err}");
     assert!(err.contains("did you mean `restart-app`?"), "{err}");
@@ -337,7 +323,7 @@ fn a_mistyped_runbook_gets_a_did_you_mean_before_any_confirmation() {
 
 #[test]
 fn a_reboot_with_json_streams_one_event_per_line_and_the_report_last() {
-    let (world, _host) = trusted_web1();
+    let (world, _host) = trusted_web1_rebooting_fast();
     let (c, out, err) = run(&world, &["reboot", "web-1", "--yes", "-o", "json"]);
     assert_eq!(c, Some(0), "{err}");
     let lines: Vec<Value> = out
@@ -376,7 +362,7 @@ fn a_reboot_with_json_streams_one_event_per_line_and_the_report_last() {
 
 #[test]
 fn verbose_logs_show_the_ssh_steps() {
-    let (world, _host) = trusted_web1();
+    let (world, _host) = trusted_web1_rebooting_fast();
     let (c, _, err) = run(&world, &["-v", "exec", "web-1", "--yes", "--", "true"]);
     assert_eq!(c, Some(0), "{err}");
     for step in [
@@ -510,7 +496,7 @@ fn on_pty(
 
 #[test]
 fn on_a_terminal_states_are_coloured_unless_no_color() {
-    let (world, _host) = trusted_web1();
+    let (world, _host) = trusted_web1_rebooting_fast();
     let (c, screen) = on_pty(&world, "host list", &[], None);
     assert_eq!(c, Some(0), "{screen}");
     assert!(
@@ -531,7 +517,7 @@ fn on_a_terminal_states_are_coloured_unless_no_color() {
 /// (exit 8) and nothing runs.
 #[test]
 fn on_a_terminal_the_prompt_asks_and_only_yes_runs() {
-    let (world, _host) = trusted_web1();
+    let (world, _host) = trusted_web1_rebooting_fast();
     let marker = world.writable_dir().join("ran");
     let args = format!("exec web-1 -- touch {}", marker.display());
     let (c, screen) = on_pty(&world, &args, &[], Some((3, "n\\r")));
@@ -548,7 +534,7 @@ fn on_a_terminal_the_prompt_asks_and_only_yes_runs() {
 
 #[test]
 fn on_a_terminal_the_reboot_ticks_and_ctrl_c_clears_the_spinner() {
-    let (world, host) = trusted_web1();
+    let (world, host) = trusted_web1_rebooting_fast();
     host.stay_down(true);
     let (c, screen) = on_pty(&world, "reboot web-1 --yes", &[], Some((9, "\\003")));
     host.stay_down(false);
@@ -647,7 +633,7 @@ fn error_messages_are_plain_words() {
 #[test]
 fn watch_lists_again_until_ctrl_c() {
     use std::io::BufRead;
-    let (world, _host) = trusted_web1();
+    let (world, _host) = trusted_web1_rebooting_fast();
     let mut child = Command::new(paaf_tests::paaf_bin())
         .env("PAAF_CONFIG", world.config_path())
         .env("PAAF_KEYRING", "keyutils")
