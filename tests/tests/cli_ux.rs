@@ -628,6 +628,34 @@ fn error_messages_are_plain_words() {
     }
 }
 
+/// Issue 18: "timed out after 3s" for a command that took 11 s. A source that takes the
+/// connection but never answers, 2 s per attempt, retried: the message says the whole time.
+#[test]
+fn a_timeout_says_how_long_the_command_took_with_its_retries() {
+    let mute = TcpListener::bind("127.0.0.1:0").unwrap();
+    let world = World::new();
+    world.write_config(&source(
+        "prometheus",
+        &format!("http://{}/", mute.local_addr().unwrap()),
+    ));
+    let started = std::time::Instant::now();
+    let (c, _, err) = run(&world, &["query", "up"]);
+    let took = started.elapsed().as_secs_f64();
+    assert_eq!(c, Some(7), "{err}");
+    let said: f64 = err
+        .split("timed out after ")
+        .nth(1)
+        .and_then(|rest| rest.split('s').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    // Whole seconds, from the first attempt (the process's start and end are not in it).
+    assert!(said > 2.0, "more than one 2 s attempt: {err}");
+    assert!(
+        said <= took && took - said < 2.5,
+        "said {said}s, took {took:.1}s: {err}"
+    );
+}
+
 /// `--watch` lists again every `--interval` seconds, one JSON line each with `-o json`, until
 /// Ctrl-C ends it (exit 0: the watch was the point).
 #[test]
