@@ -182,7 +182,7 @@ async fn filters_the_cache_and_a_hard_reboot_ec2_does_not_have() {
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("paaf servers"),
+            .contains("paaf server list"),
         "{body}"
     );
 
