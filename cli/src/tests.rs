@@ -246,3 +246,23 @@ fn every_command_in_the_readme_parses() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The first forms of the list commands keep working for scripts, out of the help.
+#[test]
+fn the_old_forms_still_parse_and_are_hidden() {
+    use clap::Parser;
+    for old in [
+        &["paaf", "status", "web-1"][..],
+        &["paaf", "servers", "--cached"],
+        &["paaf", "flags", "checkout"],
+        &["paaf", "alerts", "--watch"],
+        &["paaf", "dashboards", "checkout"],
+        &["paaf", "dashboard", "UID", "--from", "now-1h"],
+    ] {
+        assert!(crate::Cli::try_parse_from(old).is_ok(), "{old:?}");
+    }
+    let help = crate::command().render_long_help().to_string();
+    for old in ["status", "servers", "flags", "alerts", "dashboards"] {
+        assert!(!help.contains(&format!("  {old} ")), "{old} in:\n{help}");
+    }
+}
