@@ -648,10 +648,9 @@ fn a_timeout_says_how_long_the_command_took_with_its_retries() {
         .and_then(|rest| rest.split('s').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{err}"));
-    // Whole seconds, from the first attempt (the process's start and end are not in it).
-    assert!(said > 2.0, "more than one 2 s attempt: {err}");
+    // Whole seconds from the first attempt: at least two attempts' worth, at most the run.
     assert!(
-        said <= took && took - said < 2.5,
+        said >= 4.0 && said <= took,
         "said {said}s, took {took:.1}s: {err}"
     );
 }
