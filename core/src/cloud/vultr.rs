@@ -192,6 +192,7 @@ impl Vendor for VultrErrors {
         code: ErrorCode,
         _failure: &HttpFailure,
         _said: Option<&Said>,
+        _doing: &Doing,
     ) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(

@@ -5,7 +5,8 @@
 //! scenario) pair is its own test, `flags::<service>::table::<scenario>`, so a failure names
 //! the service. The scenarios are those every service must pass: a refused credential (401),
 //! a forbidden change (403), an unknown flag (404), a conflicting write (409), 429 with a short
-//! and a long Retry-After, a 5xx on a read, a write that times out, a pager that repeats itself
+//! and a long Retry-After, a 5xx on a read, a write that times out or is answered 5xx (its
+//! outcome unknown, as the HTTP failure policy decides for every service), a pager that repeats itself
 //! (where the API pages), malformed JSON, an oversize answer, a secret echoed in an error body,
 //! a flag changed since the user looked, and a flag already as wanted.
 
@@ -119,6 +120,7 @@ macro_rules! contract_tests {
             a_long_retry_after_is_rate_limited_without_waiting,
             a_5xx_on_a_read_is_retried_then_service_failed,
             a_timed_out_write_is_outcome_unknown,
+            a_5xx_on_a_write_is_outcome_unknown,
             malformed_json_is_a_malformed_response,
             an_oversize_answer_is_refused,
             a_secret_echoed_in_an_error_body_is_redacted,
@@ -304,6 +306,30 @@ pub(crate) async fn a_timed_out_write_is_outcome_unknown<C: Contract>() {
     let text = e.to_string();
     names_everything::<C>(&text);
     assert!(text.contains("production"), "{text}");
+}
+
+/// A 5xx may come after the service acted (a proxy that timed out, a crash after the commit):
+/// the write is not sent again blindly, and its outcome is unknown.
+pub(crate) async fn a_5xx_on_a_write_is_outcome_unknown<C: Contract>() {
+    let server = started::<C>().await;
+    C::mount_read(&server, true).await;
+    C::write()
+        .respond_with(ResponseTemplate::new(502).set_body_json(C::error_body("bad gateway")))
+        .expect(if C::RESENDS_AFTER_READ { 2 } else { 1 })
+        .mount(&server)
+        .await;
+    let e = C::backend(&server, limits())
+        .set(&C::TARGET, false, &C::state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
+    let text = e.to_string();
+    names_everything::<C>(&text);
+    assert!(text.contains("production"), "{text}");
+    assert!(
+        text.contains("HTTP 502") && text.contains("bad gateway"),
+        "{text}"
+    );
 }
 
 pub(crate) async fn a_pager_that_repeats_itself_is_malformed<C: Contract>() {
