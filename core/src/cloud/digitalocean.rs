@@ -263,13 +263,7 @@ impl Vendor for DigitalOceanErrors {
         (failure.status == 422).then_some(ErrorCode::Conflict)
     }
 
-    fn hint(
-        &self,
-        code: ErrorCode,
-        failure: &HttpFailure,
-        _said: Option<&Said>,
-        _doing: &Doing,
-    ) -> Option<String> {
+    fn hint(&self, code: ErrorCode, failure: &HttpFailure, _said: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
                 "check the API token of digitalocean account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)",

@@ -298,13 +298,7 @@ impl Vendor for HetznerErrors {
         })
     }
 
-    fn hint(
-        &self,
-        code: ErrorCode,
-        failure: &HttpFailure,
-        said: Option<&Said>,
-        _doing: &Doing,
-    ) -> Option<String> {
+    fn hint(&self, code: ErrorCode, failure: &HttpFailure, said: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
                 "the API token of hetzner account \"{}\" was refused: check it is the project's token and has not been deleted (Hetzner Console → project → Security → API tokens)",

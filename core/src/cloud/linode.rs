@@ -213,7 +213,6 @@ impl Vendor for LinodeErrors {
         code: ErrorCode,
         _failure: &HttpFailure,
         _said: Option<&Said>,
-        _doing: &Doing,
     ) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(

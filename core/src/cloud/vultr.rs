@@ -192,7 +192,6 @@ impl Vendor for VultrErrors {
         code: ErrorCode,
         _failure: &HttpFailure,
         _said: Option<&Said>,
-        _doing: &Doing,
     ) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(

@@ -707,7 +707,6 @@ impl Vendor for TokenErrors {
         code: ErrorCode,
         _failure: &HttpFailure,
         _said: Option<&Said>,
-        _doing: &Doing,
     ) -> Option<String> {
         (code == ErrorCode::AuthFailed).then(|| format!(
             "DevCycle's token endpoint refused the API client: check `client_id` and `client_secret` (Organization settings → API Authentication) and that `auth_url` is {DEFAULT_AUTH_URL}"
@@ -730,13 +729,7 @@ impl Vendor for DevCycleErrors {
         approval.then_some(ErrorCode::Conflict)
     }
 
-    fn hint(
-        &self,
-        code: ErrorCode,
-        failure: &HttpFailure,
-        _said: Option<&Said>,
-        _doing: &Doing,
-    ) -> Option<String> {
+    fn hint(&self, code: ErrorCode, failure: &HttpFailure, _said: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => "the API refused a freshly issued token: check that the API client's organization owns this project".into(),
             ErrorCode::Conflict if asks_for_approval(failure) => "this project requires an approved change request (Approval Workflows), so paaf cannot switch it directly; nothing was changed: open https://app.devcycle.com to request (or approve) the change".into(),

@@ -293,13 +293,7 @@ impl Vendor for FeatBitErrors {
         said_in(failure, &["errors"])
     }
 
-    fn hint(
-        &self,
-        code: ErrorCode,
-        failure: &HttpFailure,
-        _said: Option<&Said>,
-        _doing: &Doing,
-    ) -> Option<String> {
+    fn hint(&self, code: ErrorCode, failure: &HttpFailure, _said: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => {
                 format!("the access token was refused: it may be disabled or deleted. {TOKEN_HOWTO}")

@@ -708,7 +708,7 @@ impl Vendor for FlagsmithErrors {
         (failure.status == 403 && asks_for_approval(failure)).then_some(ErrorCode::Conflict)
     }
 
-    fn hint(
+    fn hint_for(
         &self,
         code: ErrorCode,
         failure: &HttpFailure,

@@ -577,7 +577,7 @@ impl Vendor for LaunchDarklyErrors {
         (failure.status == 405).then_some(ErrorCode::Conflict)
     }
 
-    fn hint(
+    fn hint_for(
         &self,
         code: ErrorCode,
         failure: &HttpFailure,

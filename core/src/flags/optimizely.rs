@@ -490,7 +490,7 @@ impl Vendor for OptimizelyErrors {
         approval.then_some(ErrorCode::Conflict)
     }
 
-    fn hint(
+    fn hint_for(
         &self,
         code: ErrorCode,
         failure: &HttpFailure,

@@ -516,7 +516,7 @@ impl Vendor for UnleashErrors {
         }
     }
 
-    fn hint(
+    fn hint_for(
         &self,
         code: ErrorCode,
         failure: &HttpFailure,

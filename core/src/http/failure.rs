@@ -109,17 +109,28 @@ pub trait Vendor: Send + Sync {
         None
     }
 
-    /// What to do about a failure of kind `code` of a request that was `doing` something, in
-    /// the vendor's words (where its tokens are made, the scope a 403 needs, when its rate
-    /// limit resets, the page where an approval is asked for); `None` keeps the generic hint.
+    /// What to do about a failure of kind `code`, in the vendor's words (where its tokens are
+    /// made, the scope a 403 needs, when its rate limit resets); `None` keeps the generic hint.
     fn hint(
         &self,
         _code: ErrorCode,
         _failure: &HttpFailure,
         _said: Option<&Said>,
-        _doing: &Doing,
     ) -> Option<String> {
         None
+    }
+
+    /// [`Vendor::hint`] for a request that was `doing` something: a vendor whose remedy names
+    /// where to act ([`Doing::with_page`]: the flag's page where an approval is asked for)
+    /// reads it here. By default, [`Vendor::hint`].
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        said: Option<&Said>,
+        _doing: &Doing,
+    ) -> Option<String> {
+        self.hint(code, failure, said)
     }
 }
 
@@ -173,7 +184,7 @@ impl Doing {
     }
 
     /// The thing's page in the vendor's console (a flag's page, where an approval is asked
-    /// for), for the vendor's hints.
+    /// for), for the vendor's hints ([`Vendor::hint_for`]).
     pub fn with_page(mut self, url: impl Into<String>) -> Doing {
         self.page = Some(url.into());
         self
@@ -234,7 +245,7 @@ impl Service {
         }
         let hint = self
             .vendor
-            .hint(code, failure, said.as_ref(), doing)
+            .hint_for(code, failure, said.as_ref(), doing)
             .unwrap_or_else(|| generic_hint(code, failure, self));
         let retry = retry_after(&failure.headers)
             .map(|d| format!(" (it asks to retry after {}s)", d.as_secs()))
