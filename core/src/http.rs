@@ -439,6 +439,24 @@ impl Service {
         }
     }
 
+    /// [`Service::fetch`], except that a failure `kept` picks comes back whole, for the caller
+    /// to read on (a 404 that another read explains, a refusal that asks for another
+    /// endpoint); the caller hands what it cannot explain to [`Service::failure_error`].
+    pub async fn fetch_except(
+        &self,
+        request: Request,
+        doing: &Doing,
+        kept: impl Fn(&HttpFailure) -> bool,
+    ) -> Result<std::result::Result<Response, HttpFailure>> {
+        let retry = request.retry;
+        let what = format!("{} {}", request.method, request.path);
+        match self.exchange(request, doing).await? {
+            Ok(response) => Ok(Ok(response)),
+            Err(failure) if kept(&failure) => Ok(Err(failure)),
+            Err(failure) => Err(self.judge(&failure, retry, doing, &what)),
+        }
+    }
+
     /// [`Service::fetch`], its body decoded as `T` (a body that is not that JSON is a
     /// `malformed-response`).
     pub async fn fetch_json<T: DeserializeOwned>(
@@ -595,14 +613,20 @@ impl Service {
                 body,
             }))
         } else {
-            let text = self.redact(&String::from_utf8_lossy(&body));
-            let cut: String = text.chars().take(BODY_IN_ERRORS).collect();
-            Ok(Err(HttpFailure {
-                status,
-                headers,
-                body: cut.trim().to_string(),
-                full_body: text,
-            }))
+            Ok(Err(self.failure_of(status, headers, &body)))
+        }
+    }
+
+    /// A failed answer as the failure policy reads it, its body redacted (and cut, for the
+    /// message); also for a 2xx answer whose body says it failed (FeatBit's `success: false`).
+    pub fn failure_of(&self, status: u16, headers: HeaderMap, body: &[u8]) -> HttpFailure {
+        let text = self.redact(&String::from_utf8_lossy(body));
+        let cut: String = text.chars().take(BODY_IN_ERRORS).collect();
+        HttpFailure {
+            status,
+            headers,
+            body: cut.trim().to_string(),
+            full_body: text,
         }
     }
 

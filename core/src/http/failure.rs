@@ -119,6 +119,19 @@ pub trait Vendor: Send + Sync {
     ) -> Option<String> {
         None
     }
+
+    /// [`Vendor::hint`] for a request that was `doing` something: a vendor whose remedy names
+    /// where to act ([`Doing::with_page`]: the flag's page where an approval is asked for)
+    /// reads it here. By default, [`Vendor::hint`].
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        said: Option<&Said>,
+        _doing: &Doing,
+    ) -> Option<String> {
+        self.hint(code, failure, said)
+    }
 }
 
 /// A vendor with nothing to add: the HTTP status alone decides.
@@ -127,12 +140,14 @@ pub struct PlainHttp;
 
 impl Vendor for PlainHttp {}
 
-/// What a request is doing, for its errors (`reboot of droplet 3164444`), and the thing whose
-/// absence a 404 means ([`Doing::missing`]).
+/// What a request is doing, for its errors (`reboot of droplet 3164444`), the thing whose
+/// absence a 404 means ([`Doing::missing`]), and where a person acts on that thing
+/// ([`Doing::with_page`]).
 #[derive(Debug, Clone, Default)]
 pub struct Doing {
     text: String,
     missing: Option<Missing>,
+    page: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +163,7 @@ impl Doing {
         Doing {
             text: text.into(),
             missing: None,
+            page: None,
         }
     }
 
@@ -167,9 +183,21 @@ impl Doing {
         self
     }
 
+    /// The thing's page in the vendor's console (a flag's page, where an approval is asked
+    /// for), for the vendor's hints ([`Vendor::hint_for`]).
+    pub fn with_page(mut self, url: impl Into<String>) -> Doing {
+        self.page = Some(url.into());
+        self
+    }
+
     /// What it is doing, as given.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The page given with [`Doing::with_page`].
+    pub fn page(&self) -> Option<&str> {
+        self.page.as_deref()
     }
 }
 
@@ -198,12 +226,7 @@ impl Service {
         let said = self.vendor.said(failure);
         let meaning = self.vendor.meaning(failure, said.as_ref());
         let code = meaning.unwrap_or_else(|| kind_of(failure.status));
-        let words: String = match &said {
-            Some(said) => self.redact(&said.to_string()),
-            None => failure.body.clone(),
-        };
-        let words: String = words.trim().chars().take(BODY_IN_ERRORS).collect();
-        let words = match words.as_str() {
+        let words = match self.words_of(failure, said.as_ref()).as_str() {
             "" => String::new(),
             w => format!(" ({w})"),
         };
@@ -222,7 +245,7 @@ impl Service {
         }
         let hint = self
             .vendor
-            .hint(code, failure, said.as_ref())
+            .hint_for(code, failure, said.as_ref(), doing)
             .unwrap_or_else(|| generic_hint(code, failure, self));
         let retry = retry_after(&failure.headers)
             .map(|d| format!(" (it asks to retry after {}s)", d.as_secs()))
@@ -237,6 +260,21 @@ impl Service {
             status: failure.status,
             message: format!("{subject}HTTP {}{words}{retry}; {hint}", failure.status),
         }
+    }
+
+    /// What the service said in `failure`, for a message of the caller's own (a 404 it explains
+    /// after another read): the vendor's words ([`Vendor::said`]) or the body's first bytes,
+    /// redacted and cut short; empty when it said nothing.
+    pub fn words(&self, failure: &HttpFailure) -> String {
+        self.words_of(failure, self.vendor.said(failure).as_ref())
+    }
+
+    fn words_of(&self, failure: &HttpFailure, said: Option<&Said>) -> String {
+        let words = match said {
+            Some(said) => self.redact(&said.to_string()),
+            None => failure.body.clone(),
+        };
+        words.trim().chars().take(BODY_IN_ERRORS).collect()
     }
 
     /// The error of a request that is not idempotent and may have taken effect; `request`
