@@ -22,7 +22,40 @@ pub struct Page<C> {
 /// page its predecessor names (a page number, a cursor), until one names none. A page that
 /// names one already read, an empty page that names a next one, a page that repeats the
 /// previous one, or more than [`MAX_PAGES`] pages is a `malformed-response`, not a loop.
-pub async fn all_pages<C, F, Fut>(service: &str, first: C, mut read: F) -> Result<Vec<Server>>
+pub async fn all_pages<C, F, Fut>(service: &str, first: C, read: F) -> Result<Vec<Server>>
+where
+    C: PartialEq + Clone,
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<Page<C>>>,
+{
+    pages(service, first, false, read).await
+}
+
+/// [`all_pages`] of an API whose pages may hold fewer servers than asked, none included,
+/// before the end (Google's AIP-158: "fewer results than the number requested (including
+/// zero results), even if not at the end of the collection"; ARM's `nextLink`, its only end
+/// of a list): an empty page that names a next one is read past. Circles are still caught: a
+/// page that names one already read, a non-empty page that repeats the one before it, more
+/// than [`MAX_PAGES`] pages.
+pub async fn all_pages_past_empty<C, F, Fut>(
+    service: &str,
+    first: C,
+    read: F,
+) -> Result<Vec<Server>>
+where
+    C: PartialEq + Clone,
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<Page<C>>>,
+{
+    pages(service, first, true, read).await
+}
+
+async fn pages<C, F, Fut>(
+    service: &str,
+    first: C,
+    empty_ok: bool,
+    mut read: F,
+) -> Result<Vec<Server>>
 where
     C: PartialEq + Clone,
     F: FnMut(C) -> Fut,
@@ -48,12 +81,12 @@ where
                 "page {number} of the listing names a page paaf read already as the next"
             )));
         }
-        if ids.is_empty() {
+        if ids.is_empty() && !empty_ok {
             return Err(malformed(format!(
                 "page {number} of the listing is empty but names a next page"
             )));
         }
-        if ids == previous_ids {
+        if !ids.is_empty() && ids == previous_ids {
             return Err(malformed(format!(
                 "page {number} of the listing repeats the page before it"
             )));
@@ -81,12 +114,7 @@ impl Inventory {
         match listed {
             Ok(mut servers) => {
                 servers.retain(|s| regions.is_empty() || regions.contains(&s.region));
-                servers
-                    .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-                Inventory {
-                    servers,
-                    errors: Vec::new(),
-                }
+                Inventory::sorted(servers, Vec::new())
             }
             Err(e) => Inventory {
                 servers: Vec::new(),
@@ -98,6 +126,35 @@ impl Inventory {
                 }],
             },
         }
+    }
+
+    /// The servers of `kind` account `account`, listed region by region (each region asked
+    /// on its own: its servers, or its error): every region's servers, sorted by region,
+    /// name, id, and one error row for each region that failed, beside the others.
+    pub fn of_regions(
+        kind: CloudKind,
+        account: &str,
+        listed: impl IntoIterator<Item = (String, Result<Vec<Server>>)>,
+    ) -> Inventory {
+        let mut servers = Vec::new();
+        let mut errors = Vec::new();
+        for (region, result) in listed {
+            match result {
+                Ok(listed) => servers.extend(listed),
+                Err(e) => errors.push(InventoryError {
+                    provider: kind.to_string(),
+                    account: account.to_string(),
+                    region: Some(region),
+                    error: ErrorInfo::from(&e),
+                }),
+            }
+        }
+        Inventory::sorted(servers, errors)
+    }
+
+    fn sorted(mut servers: Vec<Server>, errors: Vec<InventoryError>) -> Inventory {
+        servers.sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
+        Inventory { servers, errors }
     }
 }
 

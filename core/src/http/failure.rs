@@ -119,6 +119,19 @@ pub trait Vendor: Send + Sync {
     ) -> Option<String> {
         None
     }
+
+    /// [`Vendor::hint`] for a request that was `doing` something: a vendor whose remedy names
+    /// what the request needed ([`Doing::needs`]: the permission a 403 lacks, when the
+    /// vendor's message does not name it) reads it here. By default, [`Vendor::hint`].
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        said: Option<&Said>,
+        _doing: &Doing,
+    ) -> Option<String> {
+        self.hint(code, failure, said)
+    }
 }
 
 /// A vendor with nothing to add: the HTTP status alone decides.
@@ -133,6 +146,7 @@ impl Vendor for PlainHttp {}
 pub struct Doing {
     text: String,
     missing: Option<Missing>,
+    needs: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +162,7 @@ impl Doing {
         Doing {
             text: text.into(),
             missing: None,
+            needs: None,
         }
     }
 
@@ -167,9 +182,21 @@ impl Doing {
         self
     }
 
+    /// The request needs `permission` (`compute.instances.reset`, an RBAC action): for the
+    /// [`Vendor::hint_for`] of a 403.
+    pub fn needs(mut self, permission: impl Into<String>) -> Doing {
+        self.needs = Some(permission.into());
+        self
+    }
+
     /// What it is doing, as given.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The permission it needs ([`Doing::needs`]), if said.
+    pub fn needed(&self) -> Option<&str> {
+        self.needs.as_deref()
     }
 }
 
@@ -222,7 +249,7 @@ impl Service {
         }
         let hint = self
             .vendor
-            .hint(code, failure, said.as_ref())
+            .hint_for(code, failure, said.as_ref(), doing)
             .unwrap_or_else(|| generic_hint(code, failure, self));
         let retry = retry_after(&failure.headers)
             .map(|d| format!(" (it asks to retry after {}s)", d.as_secs()))
@@ -253,8 +280,9 @@ impl Service {
     }
 }
 
-/// The kind of failure an HTTP status says.
-fn kind_of(status: u16) -> ErrorCode {
+/// The kind of failure an HTTP status says (also what a provider makes of the HTTP status an
+/// operation of its own ended with).
+pub fn kind_of(status: u16) -> ErrorCode {
     match status {
         401 => ErrorCode::AuthFailed,
         403 => ErrorCode::PermissionDenied,
