@@ -1,6 +1,6 @@
 //! What every provider's listing shares: reading every page of a paged list (without
 //! looping forever on an API that pages in circles), keeping the configured regions, one
-//! error row for an account that could not be listed, and the checks of ids and the
+//! error row for an account (or a region) that could not be listed, and the checks of ids and the
 //! not-found of a server before and after a request.
 
 use super::{Inventory, InventoryError, Server};
@@ -195,4 +195,67 @@ pub fn about_server(
 /// server's tags: each name with an empty value.
 pub fn name_tags(names: Vec<String>) -> std::collections::BTreeMap<String, String> {
     names.into_iter().map(|t| (t, String::new())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::ServerStatus;
+    use crate::error::ErrorCode;
+
+    fn server(id: &str) -> Server {
+        Server {
+            provider: "gcp".into(),
+            account: "prod".into(),
+            region: "europe-west1-b".into(),
+            id: id.into(),
+            name: None,
+            status: ServerStatus::Running,
+            raw_state: "RUNNING".into(),
+            public_ips: vec![],
+            private_ips: vec![],
+            tags: Default::default(),
+            launched_at_ms: None,
+        }
+    }
+
+    /// Pages `""` → `a` (empty) → `b` (empty) → end, with `b` naming `last` as its next.
+    async fn list(past_empty: bool, last: Option<&str>) -> Result<Vec<Server>> {
+        let read = |at: String| async move {
+            Ok(match at.as_str() {
+                "" => Page {
+                    servers: vec![server("web-1")],
+                    next: Some("a".to_string()),
+                },
+                "a" => Page {
+                    servers: vec![],
+                    next: Some("b".to_string()),
+                },
+                _ => Page {
+                    servers: vec![],
+                    next: last.map(str::to_string),
+                },
+            })
+        };
+        match past_empty {
+            true => all_pages_past_empty("gcp", String::new(), read).await,
+            false => all_pages("gcp", String::new(), read).await,
+        }
+    }
+
+    #[tokio::test]
+    async fn empty_pages_are_read_past_only_where_the_api_allows_them_and_circles_still_end() {
+        let servers = list(true, None).await.unwrap();
+        assert_eq!(
+            servers.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["web-1"]
+        );
+        let e = list(true, Some("a")).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+        let e = list(false, None).await.unwrap_err();
+        assert!(
+            e.to_string().contains("page 2 of the listing is empty"),
+            "{e}"
+        );
+    }
 }
