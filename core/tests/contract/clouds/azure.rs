@@ -19,11 +19,11 @@
 //!   OperationNotAllowed) and https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/request-limits-and-throttling
 //!   (429 with Retry-After).
 
-use super::{CloudMock, Hints, fast, form_fields, limits, mount_once_then, mount_token};
-use super::{received, token_server};
+use super::{CloudMock, Hints, fast, followed, form_fields, limits, mount_once_then, mount_token};
+use super::{asked, mount, mount_expected, received, the_one_empty_post, token_server};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::azure::Azure;
-use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, ServerStatus};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
@@ -338,14 +338,16 @@ async fn a_next_link_to_another_host_is_not_followed_with_the_token() {
     let server = MockServer::start().await;
     let elsewhere = MockServer::start().await;
     mount_login(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(VMS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    mount(
+        &server,
+        "GET",
+        VMS,
+        ResponseTemplate::new(200).set_body_json(json!({
             "value": [],
             "nextLink": format!("{}{VMS}?$skiptoken=x", elsewhere.uri())
-        })))
-        .mount(&server)
-        .await;
+        })),
+    )
+    .await;
     let inventory = azure(&server).list().await;
     assert_eq!(inventory.errors.len(), 1);
     assert_eq!(inventory.errors[0].region, None);
@@ -402,17 +404,9 @@ async fn restart_deallocate_and_start_follow_their_operation_and_the_vm_to_the_t
         mount_login(&server, TOKEN, None, 1).await;
         mount_action(&server, verb, during, after).await;
         let a = azure(&server);
-        let outcome = power_and_wait(
-            a.as_ref(),
-            "westeurope",
-            WEB_1,
-            action,
-            fast(),
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let outcome = followed(a.as_ref(), "westeurope", WEB_1, action)
+            .await
+            .unwrap();
         assert_eq!(outcome.seen, seen, "{verb}");
         assert_eq!(outcome.server.status, action.target(), "{verb}");
         let operation = outcome.accepted.operation.as_deref().unwrap();
@@ -422,25 +416,9 @@ async fn restart_deallocate_and_start_follow_their_operation_and_the_vm_to_the_t
         );
 
         let requests = server.received_requests().await.unwrap();
-        let posts: Vec<_> = requests
-            .iter()
-            .filter(|r| r.method.as_str() == "POST" && r.url.path().starts_with(WEB_1))
-            .collect();
-        assert_eq!(posts.len(), 1, "{verb} is sent once");
-        assert_eq!(posts[0].url.query(), Some("api-version=2024-03-01"));
-        assert!(posts[0].body.is_empty());
-        assert_eq!(
-            posts[0]
-                .headers
-                .get("content-length")
-                .map(|v| v.to_str().unwrap()),
-            Some("0"),
-            "ARM and Google's front end answer 411 to a POST without a length"
-        );
-        let polls: Vec<_> = requests
-            .iter()
-            .filter(|r| r.url.path() == OPERATION)
-            .collect();
+        let post = the_one_empty_post(&requests, WEB_1, verb);
+        assert_eq!(post.url.query(), Some("api-version=2024-03-01"));
+        let polls = asked(&requests, OPERATION);
         assert_eq!(polls.len(), 2, "{verb}: polled until Succeeded");
         assert_eq!(
             polls[0].url.query(),
@@ -461,12 +439,14 @@ async fn a_location_header_is_polled_until_it_stops_answering_202() {
     let accepted = ResponseTemplate::new(202)
         .insert_header("location", location.as_str())
         .insert_header("retry-after", "0");
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/start")))
-        .respond_with(accepted.clone())
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expected(
+        &server,
+        "POST",
+        format!("{WEB_1}/start"),
+        accepted.clone(),
+        1,
+    )
+    .await;
     let done = ResponseTemplate::new(200);
     mount_once_then(&server, "GET", OPERATION.into(), accepted, done).await;
     let a = azure(&server);
@@ -478,14 +458,8 @@ async fn a_location_header_is_polled_until_it_stops_answering_202() {
     a.settle("westeurope", &accepted, fast(), &CancellationToken::new())
         .await
         .unwrap();
-    let polls = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == OPERATION)
-        .count();
-    assert_eq!(polls, 2);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(asked(&requests, OPERATION).len(), 2);
 }
 
 #[tokio::test]
@@ -497,12 +471,14 @@ async fn the_operation_is_polled_no_sooner_than_its_retry_after() {
         .set_body_json(operation_status("InProgress"));
     let succeeded = ResponseTemplate::new(200).set_body_json(operation_status("Succeeded"));
     mount_once_then(&server, "GET", OPERATION.into(), in_progress, succeeded).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/restart")))
-        .respond_with(accepted_202(&server, "0"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expected(
+        &server,
+        "POST",
+        format!("{WEB_1}/restart"),
+        accepted_202(&server, "0"),
+        1,
+    )
+    .await;
     let a = azure(&server);
     let accepted = a
         .power("westeurope", WEB_1, PowerAction::Reboot)
@@ -525,16 +501,16 @@ async fn the_operation_is_polled_no_sooner_than_its_retry_after() {
     };
     let server = MockServer::start().await;
     mount_login(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(OPERATION))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("retry-after", "30")
-                .set_body_json(operation_status("InProgress")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expected(
+        &server,
+        "GET",
+        OPERATION,
+        ResponseTemplate::new(200)
+            .insert_header("retry-after", "30")
+            .set_body_json(operation_status("InProgress")),
+        1,
+    )
+    .await;
     let mut accepted = accepted.clone();
     accepted.operation = Some(format!("{}{OPERATION}", server.uri()));
     let e = azure(&server)
@@ -556,28 +532,29 @@ async fn a_failed_or_canceled_operation_is_an_error_naming_the_vm() {
     ] {
         let server = MockServer::start().await;
         mount_login(&server, TOKEN, None, 1).await;
-        Mock::given(method("POST"))
-            .and(path(format!("{WEB_1}/start")))
-            .respond_with(accepted_202(&server, "0"))
-            .expect(1)
-            .mount(&server)
-            .await;
+        mount_expected(
+            &server,
+            "POST",
+            format!("{WEB_1}/start"),
+            accepted_202(&server, "0"),
+            1,
+        )
+        .await;
         let mut answer = operation_status(status);
         answer["error"] = json!({"code": code, "message": "Allocation failed. We do not have sufficient capacity for the requested VM size in this region."});
-        Mock::given(method("GET"))
-            .and(path(OPERATION))
-            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let e = power_and_wait(
+        mount_expected(
+            &server,
+            "GET",
+            OPERATION,
+            ResponseTemplate::new(200).set_body_json(answer),
+            1,
+        )
+        .await;
+        let e = followed(
             azure(&server).as_ref(),
             "westeurope",
             WEB_1,
             PowerAction::Start,
-            fast(),
-            &CancellationToken::new(),
-            |_| {},
         )
         .await
         .unwrap_err();
@@ -619,12 +596,14 @@ async fn a_hard_reboot_is_refused_before_anything_is_sent() {
 async fn restart_failing(status: u16, body: Value) -> paaf_core::Error {
     let server = MockServer::start().await;
     mount_login(&server, TOKEN, None, 1).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/restart")))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expected(
+        &server,
+        "POST",
+        format!("{WEB_1}/restart"),
+        ResponseTemplate::new(status).set_body_json(body),
+        1,
+    )
+    .await;
     let e = azure(&server)
         .power("westeurope", WEB_1, PowerAction::Reboot)
         .await
@@ -718,9 +697,7 @@ async fn a_401_drops_the_token_and_the_next_call_fetches_another() {
 #[tokio::test]
 async fn a_refused_client_secret_is_auth_failed_without_the_secret() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+    mount_expected(&server, "POST", TOKEN_PATH, ResponseTemplate::new(401).set_body_json(json!({
             "error": "invalid_client",
             "error_description": format!("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{CLIENT_ID}'.\r\nTrace ID: 0000aaaa-11bb-cccc-dd22-eeeeee333333\r\nCorrelation ID: aaaa0000-bb11-2222-33cc-444444dddddd\r\nTimestamp: 2024-05-01 10:00:00Z"),
             "error_codes": [7000215],
@@ -728,10 +705,7 @@ async fn a_refused_client_secret_is_auth_failed_without_the_secret() {
             "trace_id": "0000aaaa-11bb-cccc-dd22-eeeeee333333",
             "correlation_id": "aaaa0000-bb11-2222-33cc-444444dddddd",
             "error_uri": "https://login.microsoftonline.com/error?code=7000215"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })), 1).await;
     let e = azure(&server)
         .power("westeurope", WEB_1, PowerAction::Stop)
         .await
@@ -757,12 +731,14 @@ async fn a_refused_client_secret_is_auth_failed_without_the_secret() {
 async fn an_echoed_client_secret_is_redacted_at_login() {
     let server = MockServer::start().await;
     let echo = json!({"error": "invalid_client", "error_description": format!("secret {SECRET} is not valid")});
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(401).set_body_json(echo))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expected(
+        &server,
+        "POST",
+        TOKEN_PATH,
+        ResponseTemplate::new(401).set_body_json(echo),
+        1,
+    )
+    .await;
     let e = azure(&server).read("westeurope", WEB_1).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed);
     assert!(
@@ -807,12 +783,14 @@ async fn a_429_is_waited_for_as_it_asks_and_the_power_call_sent_again() {
 async fn an_operation_answer_that_is_not_json_is_malformed() {
     let server = MockServer::start().await;
     mount_login(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(OPERATION))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>Sign in</html>"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expected(
+        &server,
+        "GET",
+        OPERATION,
+        ResponseTemplate::new(200).set_body_string("<html>Sign in</html>"),
+        1,
+    )
+    .await;
     let accepted = paaf_core::cloud::Accepted {
         action: PowerAction::Start,
         id: WEB_1.to_string(),

@@ -18,8 +18,11 @@
 //!   "status"}}`);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{ACCESS_TOKEN, CloudMock, Hints, account_of_entry, fast, form_fields, limits};
-use super::{mount_once_then, mount_token, token_server};
+use super::token_server;
+use super::{
+    ACCESS_TOKEN, CloudMock, Hints, account_of_entry, fast, followed, form_fields, limits,
+};
+use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::gcp::Gcp;
@@ -306,31 +309,31 @@ async fn listing_reads_every_page_of_every_zone_and_a_failing_zone_is_a_row() {
         };
         mock.respond_with(answer).expect(1).mount(&server).await;
     }
-    Mock::given(method("GET"))
-        .and(path(
-            "/compute/v1/projects/shop-prod/zones/europe-west1-c/instances",
-        ))
-        .respond_with(ResponseTemplate::new(403).set_body_json(google_error(
+    mount_expected(
+        &server,
+        "GET",
+        "/compute/v1/projects/shop-prod/zones/europe-west1-c/instances",
+        ResponseTemplate::new(403).set_body_json(google_error(
             403,
             "PERMISSION_DENIED",
             "forbidden",
             "Required 'compute.instances.list' permission for 'projects/shop-prod'",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+        )),
+        1,
+    )
+    .await;
     // A zone with no instances answers without `items`.
-    Mock::given(method("GET"))
-        .and(path(
-            "/compute/v1/projects/shop-prod/zones/europe-west1-d/instances",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    mount_expected(
+        &server,
+        "GET",
+        "/compute/v1/projects/shop-prod/zones/europe-west1-d/instances",
+        ResponseTemplate::new(200).set_body_json(json!({
             "kind": "compute#instanceList",
             "id": "projects/shop-prod/zones/europe-west1-d/instances"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })),
+        1,
+    )
+    .await;
     let inventory = gcp(&server, &[ZONE, ZONE_2, "europe-west1-d"])
         .with_page_size(2)
         .list()
@@ -408,28 +411,14 @@ async fn stop_start_and_reset_follow_their_operation_and_the_instance_to_the_tar
         mount_gcp_token(&server, TOKEN, None, 1).await;
         mount_action(&server, verb, during, after).await;
         let g = gcp(&server, &[ZONE]);
-        let outcome = power_and_wait(
-            &g,
-            ZONE,
-            "web-1",
-            action,
-            fast(),
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let outcome = followed(&g, ZONE, "web-1", action).await.unwrap();
         assert_eq!(outcome.accepted.operation.as_deref(), Some(OP), "{verb}");
         assert_eq!(outcome.seen, seen, "{verb}");
         assert_eq!(outcome.server.status, action.target(), "{verb}");
 
         let requests = server.received_requests().await.unwrap();
-        let posts: Vec<_> = requests
-            .iter()
-            .filter(|r| r.method.as_str() == "POST" && r.url.path() != "/token")
-            .collect();
-        assert_eq!(posts.len(), 1, "{verb} is sent once");
-        let query: Vec<(String, String)> = posts[0]
+        let post = the_one_empty_post(&requests, WEB_1, verb);
+        let query: Vec<(String, String)> = post
             .url
             .query_pairs()
             .map(|(n, v)| (n.into_owned(), v.into_owned()))
@@ -438,19 +427,7 @@ async fn stop_start_and_reset_follow_their_operation_and_the_instance_to_the_tar
         assert_eq!(query[0].0, "requestId");
         let id = uuid::Uuid::parse_str(&query[0].1).expect("requestId is a UUID");
         assert_eq!(id.get_version_num(), 4);
-        assert!(posts[0].body.is_empty());
-        assert_eq!(
-            posts[0]
-                .headers
-                .get("content-length")
-                .map(|v| v.to_str().unwrap()),
-            Some("0"),
-            "Google's front end answers 411 to a POST without a length"
-        );
-        let polls = requests
-            .iter()
-            .filter(|r| r.url.path() == format!("{OPERATIONS}/{OP}"))
-            .count();
+        let polls = asked(&requests, &format!("{OPERATIONS}/{OP}")).len();
         assert_eq!(polls, 2, "{verb}: the operation is polled until DONE");
     }
 }
@@ -481,12 +458,14 @@ async fn a_clean_reboot_is_refused_before_anything_is_sent() {
 async fn a_failed_operation_is_an_error_naming_the_instance() {
     let server = MockServer::start().await;
     mount_gcp_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/start")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(operation("start", "PENDING")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expected(
+        &server,
+        "POST",
+        format!("{WEB_1}/start"),
+        ResponseTemplate::new(200).set_body_json(operation("start", "PENDING")),
+        1,
+    )
+    .await;
     let mut failed = operation("start", "DONE");
     failed["error"] = json!({"errors": [{
         "code": "ZONE_RESOURCE_POOL_EXHAUSTED",
@@ -494,24 +473,18 @@ async fn a_failed_operation_is_an_error_naming_the_instance() {
     }]});
     failed["httpErrorStatusCode"] = json!(503);
     failed["httpErrorMessage"] = json!("SERVICE UNAVAILABLE");
-    Mock::given(method("GET"))
-        .and(path(format!("{OPERATIONS}/{OP}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(failed))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let g = gcp(&server, &[ZONE]);
-    let e = power_and_wait(
-        &g,
-        ZONE,
-        "web-1",
-        PowerAction::Start,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
+    mount_expected(
+        &server,
+        "GET",
+        format!("{OPERATIONS}/{OP}"),
+        ResponseTemplate::new(200).set_body_json(failed),
+        1,
     )
-    .await
-    .unwrap_err();
+    .await;
+    let g = gcp(&server, &[ZONE]);
+    let e = followed(&g, ZONE, "web-1", PowerAction::Start)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed);
     let text = e.to_string();
     assert!(
@@ -527,16 +500,20 @@ async fn an_operation_still_running_at_the_deadline_is_a_timeout() {
     let server = MockServer::start().await;
     // Two accounts below, a token each.
     mount_gcp_token(&server, TOKEN, None, 2).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/stop")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{OPERATIONS}/{OP}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        format!("{WEB_1}/stop"),
+        ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        format!("{OPERATIONS}/{OP}"),
+        ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")),
+    )
+    .await;
     let settings = PollSettings {
         interval: Duration::from_millis(20),
         timeout: Duration::from_millis(100),
@@ -574,12 +551,14 @@ async fn an_operation_still_running_at_the_deadline_is_a_timeout() {
 async fn reset_failing(status: u16, body: Value) -> paaf_core::Error {
     let server = MockServer::start().await;
     mount_gcp_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/reset")))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expected(
+        &server,
+        "POST",
+        format!("{WEB_1}/reset"),
+        ResponseTemplate::new(status).set_body_json(body),
+        1,
+    )
+    .await;
     let e = gcp(&server, &[ZONE])
         .power(ZONE, "web-1", PowerAction::HardReboot)
         .await
@@ -717,15 +696,17 @@ async fn a_401_drops_the_token_and_the_next_call_fetches_another() {
 #[tokio::test]
 async fn a_refused_key_is_auth_failed_without_the_key_in_the_message() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+    mount_expected(
+        &server,
+        "POST",
+        "/token",
+        ResponseTemplate::new(400).set_body_json(json!({
             "error": "invalid_grant",
             "error_description": "Invalid JWT Signature."
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })),
+        1,
+    )
+    .await;
     let e = gcp(&server, &[ZONE])
         .power(ZONE, "web-1", PowerAction::Stop)
         .await
@@ -772,14 +753,14 @@ async fn a_429_is_waited_for_as_it_asks_and_the_power_call_sent_again() {
 async fn an_operation_that_is_not_one_is_a_malformed_answer() {
     let server = MockServer::start().await;
     mount_gcp_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/start")))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"kind": "compute#operation"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expected(
+        &server,
+        "POST",
+        format!("{WEB_1}/start"),
+        ResponseTemplate::new(200).set_body_json(json!({"kind": "compute#operation"})),
+        1,
+    )
+    .await;
     let e = gcp(&server, &[ZONE])
         .power(ZONE, "web-1", PowerAction::Start)
         .await

@@ -141,12 +141,67 @@ fn base<M: CloudMock>(tail: &str) -> String {
     format!("{}{tail}", M::BASE)
 }
 
-async fn mount(server: &MockServer, verb: &str, route: String, answer: ResponseTemplate) {
+async fn mount(
+    server: &MockServer,
+    verb: &str,
+    route: impl Into<String>,
+    answer: ResponseTemplate,
+) {
     Mock::given(method(verb))
-        .and(path(route))
+        .and(path(route.into()))
         .respond_with(answer)
         .mount(server)
         .await;
+}
+
+/// `verb route` answered with `answer`, asked exactly `times` times (checked when the server
+/// stops).
+pub async fn mount_expected(
+    server: &MockServer,
+    verb: &str,
+    route: impl Into<String>,
+    answer: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(method(verb))
+        .and(path(route.into()))
+        .respond_with(answer)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The one POST of `requests` under `route` (a power call `what`), asserted sent once,
+/// without a body but with `content-length: 0`: ARM and Google's front end answer 411 to a
+/// POST without a length.
+pub fn the_one_empty_post<'a>(
+    requests: &'a [wiremock::Request],
+    route: &str,
+    what: &str,
+) -> &'a wiremock::Request {
+    let posts: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path().starts_with(route))
+        .collect();
+    let [post] = posts.as_slice() else {
+        panic!("{what} is sent once, not {} times", posts.len());
+    };
+    assert!(post.body.is_empty(), "{what}: no body");
+    let length = post
+        .headers
+        .get("content-length")
+        .map(|v| v.to_str().unwrap());
+    assert_eq!(
+        length,
+        Some("0"),
+        "{what}: a POST without a length is refused (411)"
+    );
+    post
+}
+
+/// The requests of `requests` to `route`.
+pub fn asked<'a>(requests: &'a [wiremock::Request], route: &str) -> Vec<&'a wiremock::Request> {
+    requests.iter().filter(|r| r.url.path() == route).collect()
 }
 
 /// Mounts `answer` once for the route, then `then` for every later request.
