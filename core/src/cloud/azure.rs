@@ -57,7 +57,7 @@ pub const API_VERSION: &str = "2024-03-01";
 const SCOPE: &str = "https://management.azure.com/.default";
 
 /// One Azure subscription's virtual machines: the app's client secret lives in the
-/// [`TokenApi`]'s grant, which `Debug` never shows.
+/// `TokenApi`'s grant, which `Debug` never shows.
 #[derive(Debug)]
 pub struct Azure {
     name: String,

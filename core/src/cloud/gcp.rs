@@ -152,7 +152,7 @@ impl Grant for JwtBearer {
 }
 
 /// One GCP project's instances in the configured zones: the service account's key lives in
-/// the [`TokenApi`]'s grant, which `Debug` never shows.
+/// the `TokenApi`'s grant, which `Debug` never shows.
 #[derive(Debug)]
 pub struct Gcp {
     name: String,
