@@ -40,8 +40,9 @@
 //!    `Service::fetch_json` / `fetch` with a [`crate::http::Doing`] naming the server,
 //!    `settle` through [`follow::follow_operation`] when there is an operation); a
 //!    [`crate::http::Vendor`] for its errors (an API reached with OAuth access tokens goes
-//!    through `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys ([`TokenConfig`] for one API token,
-//!    or its own struct implementing [`crate::config::AccountConfig`]) and `from_config`;
+//!    through `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys
+//!    ([`TokenConfig`] for one API token, or its own struct implementing
+//!    [`crate::config::AccountConfig`]) and `from_config`;
 //!    `normalize`, its states as [`ServerStatus`].
 //! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,
 //!    client): the config enum variant, its parsing and [`connect`] follow from it.
