@@ -27,7 +27,7 @@ use std::time::Duration;
 pub mod failure;
 pub(crate) mod oauth;
 
-pub use failure::{Doing, HttpFailure, PlainHttp, Said, Vendor};
+pub use failure::{Doing, HttpFailure, PlainHttp, Said, Vendor, kind_of};
 
 pub use reqwest::Method;
 pub use reqwest::header::HeaderMap;
@@ -346,6 +346,13 @@ impl Service {
     /// [`Service::failure_error`]).
     pub fn with_vendor(mut self, vendor: impl Vendor + 'static) -> Service {
         self.vendor = Arc::new(vendor);
+        self
+    }
+
+    /// The same service (its name, URL, vendor and connection pool), its requests
+    /// authenticated with `auth` instead: the bearer of a fresh OAuth access token.
+    pub fn with_auth(mut self, auth: HttpAuth) -> Service {
+        self.auth = auth;
         self
     }
 

@@ -1,6 +1,6 @@
 //! What every provider's listing shares: reading every page of a paged list (without
 //! looping forever on an API that pages in circles), keeping the configured regions, one
-//! error row for an account that could not be listed, and the checks of ids and the
+//! error row for an account (or a region) that could not be listed, and the checks of ids and the
 //! not-found of a server before and after a request.
 
 use super::{Inventory, InventoryError, Server};
@@ -22,7 +22,40 @@ pub struct Page<C> {
 /// page its predecessor names (a page number, a cursor), until one names none. A page that
 /// names one already read, an empty page that names a next one, a page that repeats the
 /// previous one, or more than [`MAX_PAGES`] pages is a `malformed-response`, not a loop.
-pub async fn all_pages<C, F, Fut>(service: &str, first: C, mut read: F) -> Result<Vec<Server>>
+pub async fn all_pages<C, F, Fut>(service: &str, first: C, read: F) -> Result<Vec<Server>>
+where
+    C: PartialEq + Clone,
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<Page<C>>>,
+{
+    pages(service, first, false, read).await
+}
+
+/// [`all_pages`] of an API whose pages may hold fewer servers than asked, none included,
+/// before the end (Google's AIP-158: "fewer results than the number requested (including
+/// zero results), even if not at the end of the collection"; ARM's `nextLink`, its only end
+/// of a list): an empty page that names a next one is read past. Circles are still caught: a
+/// page that names one already read, a non-empty page that repeats the one before it, more
+/// than [`MAX_PAGES`] pages.
+pub async fn all_pages_past_empty<C, F, Fut>(
+    service: &str,
+    first: C,
+    read: F,
+) -> Result<Vec<Server>>
+where
+    C: PartialEq + Clone,
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<Page<C>>>,
+{
+    pages(service, first, true, read).await
+}
+
+async fn pages<C, F, Fut>(
+    service: &str,
+    first: C,
+    empty_ok: bool,
+    mut read: F,
+) -> Result<Vec<Server>>
 where
     C: PartialEq + Clone,
     F: FnMut(C) -> Fut,
@@ -48,12 +81,12 @@ where
                 "page {number} of the listing names a page paaf read already as the next"
             )));
         }
-        if ids.is_empty() {
+        if ids.is_empty() && !empty_ok {
             return Err(malformed(format!(
                 "page {number} of the listing is empty but names a next page"
             )));
         }
-        if ids == previous_ids {
+        if !ids.is_empty() && ids == previous_ids {
             return Err(malformed(format!(
                 "page {number} of the listing repeats the page before it"
             )));
@@ -81,12 +114,7 @@ impl Inventory {
         match listed {
             Ok(mut servers) => {
                 servers.retain(|s| regions.is_empty() || regions.contains(&s.region));
-                servers
-                    .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-                Inventory {
-                    servers,
-                    errors: Vec::new(),
-                }
+                Inventory::sorted(servers, Vec::new())
             }
             Err(e) => Inventory {
                 servers: Vec::new(),
@@ -98,6 +126,35 @@ impl Inventory {
                 }],
             },
         }
+    }
+
+    /// The servers of `kind` account `account`, listed region by region (each region asked
+    /// on its own: its servers, or its error): every region's servers, sorted by region,
+    /// name, id, and one error row for each region that failed, beside the others.
+    pub fn of_regions(
+        kind: CloudKind,
+        account: &str,
+        listed: impl IntoIterator<Item = (String, Result<Vec<Server>>)>,
+    ) -> Inventory {
+        let mut servers = Vec::new();
+        let mut errors = Vec::new();
+        for (region, result) in listed {
+            match result {
+                Ok(listed) => servers.extend(listed),
+                Err(e) => errors.push(InventoryError {
+                    provider: kind.to_string(),
+                    account: account.to_string(),
+                    region: Some(region),
+                    error: ErrorInfo::from(&e),
+                }),
+            }
+        }
+        Inventory::sorted(servers, errors)
+    }
+
+    fn sorted(mut servers: Vec<Server>, errors: Vec<InventoryError>) -> Inventory {
+        servers.sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
+        Inventory { servers, errors }
     }
 }
 
@@ -138,4 +195,67 @@ pub fn about_server(
 /// server's tags: each name with an empty value.
 pub fn name_tags(names: Vec<String>) -> std::collections::BTreeMap<String, String> {
     names.into_iter().map(|t| (t, String::new())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::ServerStatus;
+    use crate::error::ErrorCode;
+
+    fn server(id: &str) -> Server {
+        Server {
+            provider: "gcp".into(),
+            account: "prod".into(),
+            region: "europe-west1-b".into(),
+            id: id.into(),
+            name: None,
+            status: ServerStatus::Running,
+            raw_state: "RUNNING".into(),
+            public_ips: vec![],
+            private_ips: vec![],
+            tags: Default::default(),
+            launched_at_ms: None,
+        }
+    }
+
+    /// Pages `""` → `a` (empty) → `b` (empty) → end, with `b` naming `last` as its next.
+    async fn list(past_empty: bool, last: Option<&str>) -> Result<Vec<Server>> {
+        let read = |at: String| async move {
+            Ok(match at.as_str() {
+                "" => Page {
+                    servers: vec![server("web-1")],
+                    next: Some("a".to_string()),
+                },
+                "a" => Page {
+                    servers: vec![],
+                    next: Some("b".to_string()),
+                },
+                _ => Page {
+                    servers: vec![],
+                    next: last.map(str::to_string),
+                },
+            })
+        };
+        match past_empty {
+            true => all_pages_past_empty("gcp", String::new(), read).await,
+            false => all_pages("gcp", String::new(), read).await,
+        }
+    }
+
+    #[tokio::test]
+    async fn empty_pages_are_read_past_only_where_the_api_allows_them_and_circles_still_end() {
+        let servers = list(true, None).await.unwrap();
+        assert_eq!(
+            servers.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["web-1"]
+        );
+        let e = list(true, Some("a")).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+        let e = list(false, None).await.unwrap_err();
+        assert!(
+            e.to_string().contains("page 2 of the listing is empty"),
+            "{e}"
+        );
+    }
 }

@@ -7,8 +7,9 @@
 //! adapter here. It does four things and no more:
 //! 1. lists its servers as [`Server`]s ([`listing::all_pages`] reads every page without
 //!    looping forever; [`Inventory::of_account`] sorts them and keeps the configured
-//!    regions), one [`InventoryError`] row per region or account that failed (a failing
-//!    region never hides the others);
+//!    regions, [`Inventory::of_regions`] for an API asked region by region), one
+//!    [`InventoryError`] row per region or account that failed (a failing region never
+//!    hides the others);
 //! 2. sends a [`PowerAction`] and returns the API's acceptance ([`Accepted`]): a call that
 //!    changes something is sent once (`Retry::NotIdempotent`); what a failure means
 //!    (`auth-failed` … `outcome-unknown` for an ambiguous failure, never retried) is decided
@@ -38,8 +39,10 @@
 //!    [`listing::all_pages`] and [`Inventory::of_account`], `read` and `power` through
 //!    `Service::fetch_json` / `fetch` with a [`crate::http::Doing`] naming the server,
 //!    `settle` through [`follow::follow_operation`] when there is an operation); a
-//!    [`crate::http::Vendor`] for its errors; its keys ([`TokenConfig`] for one API token,
-//!    or its own struct implementing [`crate::config::AccountConfig`]) and `from_config`;
+//!    [`crate::http::Vendor`] for its errors (an API reached with OAuth access tokens goes
+//!    through `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys
+//!    ([`TokenConfig`] for one API token, or its own struct implementing
+//!    [`crate::config::AccountConfig`]) and `from_config`;
 //!    `normalize`, its states as [`ServerStatus`].
 //! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,
 //!    client): the config enum variant, its parsing and [`connect`] follow from it.

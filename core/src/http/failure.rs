@@ -122,7 +122,8 @@ pub trait Vendor: Send + Sync {
 
     /// [`Vendor::hint`] for a request that was `doing` something: a vendor whose remedy names
     /// where to act ([`Doing::with_page`]: the flag's page where an approval is asked for)
-    /// reads it here. By default, [`Vendor::hint`].
+    /// or what the request needed ([`Doing::needs`]: the permission a 403 lacks, when the
+    /// vendor's message does not name it) reads it here. By default, [`Vendor::hint`].
     fn hint_for(
         &self,
         code: ErrorCode,
@@ -148,6 +149,7 @@ pub struct Doing {
     text: String,
     missing: Option<Missing>,
     page: Option<String>,
+    needs: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +166,7 @@ impl Doing {
             text: text.into(),
             missing: None,
             page: None,
+            needs: None,
         }
     }
 
@@ -190,6 +193,13 @@ impl Doing {
         self
     }
 
+    /// The request needs `permission` (`compute.instances.reset`, an RBAC action): for the
+    /// [`Vendor::hint_for`] of a 403.
+    pub fn needs(mut self, permission: impl Into<String>) -> Doing {
+        self.needs = Some(permission.into());
+        self
+    }
+
     /// What it is doing, as given.
     pub fn text(&self) -> &str {
         &self.text
@@ -198,6 +208,11 @@ impl Doing {
     /// The page given with [`Doing::with_page`].
     pub fn page(&self) -> Option<&str> {
         self.page.as_deref()
+    }
+
+    /// The permission it needs ([`Doing::needs`]), if said.
+    pub fn needed(&self) -> Option<&str> {
+        self.needs.as_deref()
     }
 }
 
@@ -291,8 +306,9 @@ impl Service {
     }
 }
 
-/// The kind of failure an HTTP status says.
-fn kind_of(status: u16) -> ErrorCode {
+/// The kind of failure an HTTP status says (also what a provider makes of the HTTP status an
+/// operation of its own ended with).
+pub fn kind_of(status: u16) -> ErrorCode {
     match status {
         401 => ErrorCode::AuthFailed,
         403 => ErrorCode::PermissionDenied,

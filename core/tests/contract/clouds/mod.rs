@@ -12,7 +12,9 @@
 //! A new provider: its file here with a `Mock` describing its API and its own cases, and one
 //! row in the [`scenario_table!`] call below.
 
+mod azure;
 mod digitalocean;
+mod gcp;
 mod hetzner;
 mod linode;
 mod vultr;
@@ -24,8 +26,9 @@ use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, PowerOutcome, po
 use paaf_core::config::Config;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -70,6 +73,31 @@ pub trait CloudMock {
     fn rate_limit_headers() -> Vec<(&'static str, String)> {
         Vec::new()
     }
+
+    /// Whether the listing asks region by region (the configured ones only, a failing one an
+    /// error row of its own) rather than once for the whole account.
+    const PER_REGION: bool = false;
+
+    /// The path that lists the servers of `region` (the one [`CloudMock::LIST`] when the
+    /// listing is not [`CloudMock::PER_REGION`]).
+    fn list_in(_region: &str) -> String {
+        Self::LIST.to_string()
+    }
+
+    /// [`CloudMock::looping_page`] served at `uri`, for an API whose next page is a URL.
+    fn looping_page_on(_uri: &str) -> Value {
+        Self::looping_page()
+    }
+
+    /// The account `prod` at the mock server listing `regions` (all when empty): by default
+    /// made from its `[[clouds]]` entry with [`CloudMock::SECRET`] as its `token`, as paaf
+    /// makes it. A provider whose account needs more (its OAuth token endpoint) makes its own.
+    fn account(server: &MockServer, regions: &[&str]) -> Box<dyn CloudAccount>
+    where
+        Self: Sized,
+    {
+        account_of_entry(&entry::<Self>(server, regions), Self::SECRET)
+    }
 }
 
 /// Words each hint of a provider contains.
@@ -91,11 +119,15 @@ fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
     )
 }
 
-/// The account of provider `M` at the mock server, built from its `[[clouds]]` entry.
+/// The account of the `[[clouds]]` entry `entry`, its `keyring:contract` holding `secret`.
+pub fn account_of_entry(entry: &str, secret: &str) -> Box<dyn CloudAccount> {
+    let config = Config::parse(Path::new("paaf.toml"), entry).unwrap();
+    paaf_core::cloud::connect(&config.clouds[0], &store(&[("contract", secret)])).unwrap()
+}
+
+/// The account of provider `M` at the mock server ([`CloudMock::account`]).
 fn account_in<M: CloudMock>(server: &MockServer, regions: &[&str]) -> Box<dyn CloudAccount> {
-    let config = Config::parse(Path::new("paaf.toml"), &entry::<M>(server, regions)).unwrap();
-    let account =
-        paaf_core::cloud::connect(&config.clouds[0], &store(&[("contract", M::SECRET)])).unwrap();
+    let account = M::account(server, regions);
     assert_eq!(account.provider(), M::KIND);
     assert_clean(&format!("{account:?}"), M::SECRET);
     account
@@ -109,12 +141,67 @@ fn base<M: CloudMock>(tail: &str) -> String {
     format!("{}{tail}", M::BASE)
 }
 
-async fn mount(server: &MockServer, verb: &str, route: String, answer: ResponseTemplate) {
+async fn mount(
+    server: &MockServer,
+    verb: &str,
+    route: impl Into<String>,
+    answer: ResponseTemplate,
+) {
     Mock::given(method(verb))
-        .and(path(route))
+        .and(path(route.into()))
         .respond_with(answer)
         .mount(server)
         .await;
+}
+
+/// `verb route` answered with `answer`, asked exactly `times` times (checked when the server
+/// stops).
+pub async fn mount_expected(
+    server: &MockServer,
+    verb: &str,
+    route: impl Into<String>,
+    answer: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(method(verb))
+        .and(path(route.into()))
+        .respond_with(answer)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The one POST of `requests` under `route` (a power call `what`), asserted sent once,
+/// without a body but with `content-length: 0`: ARM and Google's front end answer 411 to a
+/// POST without a length.
+pub fn the_one_empty_post<'a>(
+    requests: &'a [wiremock::Request],
+    route: &str,
+    what: &str,
+) -> &'a wiremock::Request {
+    let posts: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path().starts_with(route))
+        .collect();
+    let [post] = posts.as_slice() else {
+        panic!("{what} is sent once, not {} times", posts.len());
+    };
+    assert!(post.body.is_empty(), "{what}: no body");
+    let length = post
+        .headers
+        .get("content-length")
+        .map(|v| v.to_str().unwrap());
+    assert_eq!(
+        length,
+        Some("0"),
+        "{what}: a POST without a length is refused (411)"
+    );
+    post
+}
+
+/// The requests of `requests` to `route`.
+pub fn asked<'a>(requests: &'a [wiremock::Request], route: &str) -> Vec<&'a wiremock::Request> {
+    requests.iter().filter(|r| r.url.path() == route).collect()
 }
 
 /// Mounts `answer` once for the route, then `then` for every later request.
@@ -158,9 +245,11 @@ pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
         (row.provider.as_str(), row.account.as_str()),
         (M::KIND, "prod")
     );
+    // A listing asked region by region fails in the region asked.
+    let region = M::PER_REGION.then_some(M::SERVER.0);
     assert_eq!(
         (row.region.as_deref(), row.error.code),
-        (None, ErrorCode::AuthFailed)
+        (region, ErrorCode::AuthFailed)
     );
     let message = &row.error.message;
     assert!(
@@ -302,7 +391,7 @@ pub async fn timed_out_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
 /// A listing that pages in circles is a malformed response after a few pages, not a loop.
 pub async fn paging_in_circles_is_malformed<M: CloudMock>() {
     let server = MockServer::start().await;
-    let looping = ResponseTemplate::new(200).set_body_json(M::looping_page());
+    let looping = ResponseTemplate::new(200).set_body_json(M::looping_page_on(&server.uri()));
     mount(&server, "GET", base::<M>(M::LIST), looping).await;
     let listed = account::<M>(&server).list().await;
     assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
@@ -366,21 +455,101 @@ pub async fn bad_id_is_refused_before_sending<M: CloudMock>() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
-/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only.
+/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only (for a
+/// listing asked region by region: only those regions are asked).
 pub async fn regions_of_the_entry_filter_the_listing<M: CloudMock>() {
     let server = MockServer::start().await;
     let (region, id) = M::SERVER;
-    let page = M::page(vec![
-        M::server(id, region),
-        M::server(M::SERVER_2, "elsewhere-1"),
-    ]);
-    let listing = ResponseTemplate::new(200).set_body_json(page);
-    mount(&server, "GET", base::<M>(M::LIST), listing).await;
-    let all = account::<M>(&server).list().await;
+    let (here, there) = (M::server(id, region), M::server(M::SERVER_2, "elsewhere-1"));
+    let page = |servers| ResponseTemplate::new(200).set_body_json(M::page(servers));
+    let both = [region, "elsewhere-1"];
+    let everywhere: &[&str] = if M::PER_REGION { &both } else { &[] };
+    if M::PER_REGION {
+        mount(
+            &server,
+            "GET",
+            base::<M>(&M::list_in(region)),
+            page(vec![here]),
+        )
+        .await;
+        let elsewhere = base::<M>(&M::list_in("elsewhere-1"));
+        mount(&server, "GET", elsewhere, page(vec![there])).await;
+    } else {
+        mount(&server, "GET", base::<M>(M::LIST), page(vec![here, there])).await;
+    }
+    let all = account_in::<M>(&server, everywhere).list().await;
     assert_eq!(all.servers.len(), 2, "{:?}", all.errors);
     let listed = account_in::<M>(&server, &[region]).list().await;
     let ids: Vec<&str> = listed.servers.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, vec![id]);
+}
+
+/// The access token [`token_server`] hands out.
+pub const ACCESS_TOKEN: &str = "ya29.contract-access-token-0123456789abcdefghijklmnop";
+
+/// A token endpoint (RFC 6749 §5.1) shared by the tests of this process, for the accounts
+/// that [`CloudMock::account`] makes (it cannot wait for a mount): any POST gets
+/// [`ACCESS_TOKEN`], for an hour. Like every wiremock server it serves from its own thread,
+/// so it outlives the test that started it.
+pub fn token_server() -> &'static str {
+    static URI: OnceLock<String> = OnceLock::new();
+    URI.get_or_init(|| {
+        let start = || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let server = MockServer::builder().start().await;
+                let token = json!({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"});
+                Mock::given(method("POST"))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(token))
+                    .mount(&server)
+                    .await;
+                Box::leak(Box::new(server)).uri()
+            })
+        };
+        std::thread::spawn(start).join().unwrap()
+    })
+}
+
+/// The token endpoint at `route` of `server` answering `token` (`times` times, or always), to
+/// a form POST, expected `expect` times.
+pub async fn mount_token(
+    server: &MockServer,
+    route: &str,
+    token: &str,
+    times: Option<u64>,
+    expect: u64,
+) {
+    let mut mock = Mock::given(method("POST"))
+        .and(path(route))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": token,
+            "expires_in": 3599,
+            "token_type": "Bearer"
+        })));
+    if let Some(n) = times {
+        mock = mock.up_to_n_times(n);
+    }
+    mock.expect(expect).mount(server).await;
+}
+
+/// The fields of a form body (`application/x-www-form-urlencoded`), decoded, in order.
+pub fn form_fields(request: &wiremock::Request) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&s)
+            .decode_utf8()
+            .unwrap()
+            .into_owned()
+    };
+    String::from_utf8_lossy(&request.body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(n, v)| (decode(n), decode(v)))
+        .collect()
 }
 
 /// Limits of the provider cases: short timeouts, two attempts, waits of up to 3 s.
@@ -487,7 +656,9 @@ macro_rules! scenario_table {
 }
 
 scenario_table! {
+    azure: azure::Api,
     digitalocean: digitalocean::Api,
+    gcp: gcp::Api,
     hetzner: hetzner::Api,
     linode: linode::Api,
     vultr: vultr::Api,
