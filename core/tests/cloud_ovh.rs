@@ -854,3 +854,53 @@ async fn malformed_answers_are_malformed_responses() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse);
 }
+
+// https://help.ovhcloud.com/csm/en-api-getting-started-ovhcloud-api: the signature covers the
+// timestamp, so a request sent again (here after a 503 asking to wait 1 s, RFC 9110 §10.2.3)
+// is signed again at the time it is sent, not replayed with the first attempt's headers.
+#[tokio::test]
+async fn a_retried_request_is_signed_again_with_a_fresh_timestamp() {
+    let server = MockServer::start().await;
+    mount_time(&server).await;
+    let route = instance_route("");
+    mount_n(
+        &server,
+        "GET",
+        &route,
+        ResponseTemplate::new(503).insert_header("retry-after", "1"),
+        1,
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        &route,
+        ok(instance(INSTANCE, "web-1", "GRA11", "ACTIVE")),
+    )
+    .await;
+    let s = CloudAccount::read(&ovh(&server, Some(PROJECT), &[]), "GRA11", INSTANCE)
+        .await
+        .unwrap();
+    assert_eq!(s.id, INSTANCE);
+    let reads: Vec<Request> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path().ends_with(INSTANCE))
+        .collect();
+    assert_eq!(reads.len(), 2);
+    let stamp = |r: &Request| header(r, "x-ovh-timestamp").parse::<i64>().unwrap();
+    assert!(
+        stamp(&reads[1]) > stamp(&reads[0]),
+        "the retry carries the first attempt's timestamp"
+    );
+    for r in &reads {
+        let ts = header(r, "x-ovh-timestamp");
+        let url = sent_url(&server.uri(), r);
+        assert_eq!(
+            header(r, "x-ovh-signature"),
+            expected_signature("GET", &url, "", ts)
+        );
+    }
+}
