@@ -1,7 +1,7 @@
 //! What every provider's listing shares: reading every page of a paged list (without
 //! looping forever on an API that pages in circles), keeping the configured regions, one
-//! error row for an account that could not be listed, and the checks of ids and the
-//! not-found of a server before and after a request.
+//! error row for an account (or a region) that could not be listed, and the checks of ids
+//! and the not-found of a server before and after a request.
 
 use super::{Inventory, InventoryError, Server};
 use crate::config::CloudKind;
@@ -78,26 +78,35 @@ impl Inventory {
         regions: &[String],
         listed: Result<Vec<Server>>,
     ) -> Inventory {
-        match listed {
-            Ok(mut servers) => {
-                servers.retain(|s| regions.is_empty() || regions.contains(&s.region));
-                servers
-                    .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-                Inventory {
-                    servers,
-                    errors: Vec::new(),
-                }
-            }
-            Err(e) => Inventory {
-                servers: Vec::new(),
-                errors: vec![InventoryError {
+        Inventory::of_listings(kind, account, regions, [(None, listed)])
+    }
+
+    /// The servers of `kind` account `account` listed in parts: a region (zone) each, read
+    /// one by one or side by side, or (`None`) the account's own, one read each. Those of
+    /// `regions` (all when it is empty) are kept and sorted by region, name, id; each part
+    /// that failed is one error row naming its region, beside the servers of the others.
+    pub fn of_listings(
+        kind: CloudKind,
+        account: &str,
+        regions: &[String],
+        parts: impl IntoIterator<Item = (Option<String>, Result<Vec<Server>>)>,
+    ) -> Inventory {
+        let mut inventory = Inventory::default();
+        for (region, listed) in parts {
+            match listed {
+                Ok(servers) => inventory.servers.extend(servers),
+                Err(e) => inventory.errors.push(InventoryError {
                     provider: kind.to_string(),
                     account: account.to_string(),
-                    region: None,
+                    region,
                     error: ErrorInfo::from(&e),
-                }],
-            },
+                }),
+            }
         }
+        let servers = &mut inventory.servers;
+        servers.retain(|s| regions.is_empty() || regions.contains(&s.region));
+        servers.sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
+        inventory
     }
 }
 
@@ -138,4 +147,40 @@ pub fn about_server(
 /// server's tags: each name with an empty value.
 pub fn name_tags(names: Vec<String>) -> std::collections::BTreeMap<String, String> {
     names.into_iter().map(|t| (t, String::new())).collect()
+}
+
+/// An RFC 3339 time (`2024-03-01T10:00:00Z`, a server's creation) in ms since the Unix
+/// epoch, as [`Server::launched_at_ms`]; `None` when it is not one.
+pub fn launched_at(time: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+/// Whether `id` is a UUID in its 8-4-4-4-12 hex form (a Vultr instance, a Scaleway server
+/// or project).
+pub fn is_uuid(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A server's public and private addresses from `(address, private)` pairs: in order, each
+/// once, without empty ones or the unspecified `0.0.0.0` and `::` (no address yet).
+pub fn addresses(all: impl IntoIterator<Item = (String, bool)>) -> (Vec<String>, Vec<String>) {
+    let (mut public, mut private) = (Vec::new(), Vec::new());
+    for (address, is_private) in all {
+        let list = if is_private {
+            &mut private
+        } else {
+            &mut public
+        };
+        if !matches!(address.as_str(), "" | "0.0.0.0" | "::") && !list.contains(&address) {
+            list.push(address);
+        }
+    }
+    (public, private)
 }

@@ -12,9 +12,10 @@
 //! - a `not-found` about a thing the request names ([`Doing::missing`]) is
 //!   [`Error::NotFound`] naming that thing;
 //! - the message: what the request was [`Doing`], the status, the vendor's own words
-//!   ([`Vendor::said`], or the first bytes of the body), the `Retry-After` asked for, and a
-//!   hint that says what to do ([`Vendor::hint`], or the generic one of the kind). Every byte
-//!   of it has been through [`Service::redact`].
+//!   ([`Vendor::said`], or the first bytes of the body), the `Retry-After` asked for, the
+//!   permission a `permission-denied` request needs ([`Doing::needs`]), and a hint that says
+//!   what to do ([`Vendor::hint`], or the generic one of the kind). Every byte of it has been
+//!   through [`Service::redact`].
 //!
 //! A provider adds only what its vendor documents: how its error body reads, what its codes
 //! mean, the remedies in its words. Malformed bodies (`malformed-response`), oversize ones
@@ -133,6 +134,7 @@ impl Vendor for PlainHttp {}
 pub struct Doing {
     text: String,
     missing: Option<Missing>,
+    needs: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +150,7 @@ impl Doing {
         Doing {
             text: text.into(),
             missing: None,
+            needs: None,
         }
     }
 
@@ -164,6 +167,13 @@ impl Doing {
             name: name.into(),
             hint: hint.into(),
         });
+        self
+    }
+
+    /// The request needs `permission` (`VM.PowerMgmt on /vms/100`, an API key's access rule):
+    /// a `permission-denied` answer names it before the hint.
+    pub fn needs(mut self, permission: impl Into<String>) -> Doing {
+        self.needs = Some(permission.into());
         self
     }
 
@@ -220,10 +230,13 @@ impl Service {
                 hint: Some(missing.hint.clone()),
             };
         }
-        let hint = self
+        let mut hint = self
             .vendor
             .hint(code, failure, said.as_ref())
             .unwrap_or_else(|| generic_hint(code, failure, self));
+        if let (ErrorCode::PermissionDenied, Some(needs)) = (code, &doing.needs) {
+            hint = format!("it needs {needs}; {hint}");
+        }
         let retry = retry_after(&failure.headers)
             .map(|d| format!(" (it asks to retry after {}s)", d.as_secs()))
             .unwrap_or_default();
