@@ -15,6 +15,9 @@
 mod digitalocean;
 mod hetzner;
 mod linode;
+mod ovh;
+mod proxmox;
+mod scaleway;
 mod vultr;
 
 use crate::support::{assert_clean, received, store};
@@ -25,6 +28,7 @@ use paaf_core::config::Config;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::Value;
+use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{header, method, path};
@@ -70,6 +74,30 @@ pub trait CloudMock {
     fn rate_limit_headers() -> Vec<(&'static str, String)> {
         Vec::new()
     }
+
+    /// Whether its listing comes in pages; one that does not (a single answer) is read with
+    /// one request, which [`paging_in_circles_is_malformed`] checks instead.
+    const PAGED: bool = true;
+
+    /// Whether its entry's `regions` are what it lists, one listing each (Scaleway's
+    /// zones), rather than a filter over one listing; [`CloudMock::LIST`] is then the listing
+    /// of [`CloudMock::SERVER`]'s region, which an entry without regions names.
+    const LISTS_EACH_REGION: bool = false;
+
+    /// The keys of its `[[clouds]]` entry that hold its credentials (and its own required
+    /// keys), and the secrets they name (`keyring:NAME`): by default one API token holding
+    /// [`CloudMock::SECRET`].
+    fn credentials() -> (String, Vec<(&'static str, &'static str)>) {
+        let keys = "token = \"keyring:contract\"".to_string();
+        (keys, vec![("contract", Self::SECRET)])
+    }
+
+    /// Mounts what the account asks for besides the call a scenario is about (OVHcloud's
+    /// clock, the Proxmox guests a power call looks up first), as the API answers it when
+    /// all is well; a scenario's own answers come first.
+    fn prepare(_server: &MockServer) -> impl Future<Output = ()> {
+        async {}
+    }
 }
 
 /// Words each hint of a provider contains.
@@ -81,21 +109,33 @@ pub struct Hints {
 
 /// The `[[clouds]]` entry of provider `M` at the mock server, with `regions`.
 fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
+    let regions = match regions {
+        [] if M::LISTS_EACH_REGION => &[M::SERVER.0],
+        regions => regions,
+    };
     let regions: Vec<String> = regions.iter().map(|r| format!("\"{r}\"")).collect();
     format!(
-        "[[clouds]]\nname = \"prod\"\ntype = \"{}\"\nendpoint = \"{}{}\"\ntoken = \"keyring:contract\"\ntimeout_secs = 1\nregions = [{}]\n",
+        "[[clouds]]\nname = \"prod\"\ntype = \"{}\"\nendpoint = \"{}{}\"\n{}\ntimeout_secs = 1\nregions = [{}]\n",
         M::KIND,
         server.uri(),
         M::BASE,
+        M::credentials().0,
         regions.join(", ")
     )
+}
+
+/// A mock server for provider `M`, [`CloudMock::prepare`]d.
+async fn start<M: CloudMock>() -> MockServer {
+    let server = MockServer::start().await;
+    M::prepare(&server).await;
+    server
 }
 
 /// The account of provider `M` at the mock server, built from its `[[clouds]]` entry.
 fn account_in<M: CloudMock>(server: &MockServer, regions: &[&str]) -> Box<dyn CloudAccount> {
     let config = Config::parse(Path::new("paaf.toml"), &entry::<M>(server, regions)).unwrap();
-    let account =
-        paaf_core::cloud::connect(&config.clouds[0], &store(&[("contract", M::SECRET)])).unwrap();
+    let secrets = store(&M::credentials().1);
+    let account = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap();
     assert_eq!(account.provider(), M::KIND);
     assert_clean(&format!("{account:?}"), M::SECRET);
     account
@@ -146,7 +186,7 @@ fn power_route<M: CloudMock>() -> (&'static str, String) {
 /// A 401 on the listing: the account's one error row, auth-failed, with the vendor's words
 /// and its hint, never the token.
 pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let answer = M::error(401, "Refused by the contract server");
     mount(&server, "GET", base::<M>(M::LIST), answer).await;
     let listed = account::<M>(&server).list().await;
@@ -158,9 +198,11 @@ pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
         (row.provider.as_str(), row.account.as_str()),
         (M::KIND, "prod")
     );
+    // A provider that lists each region names the region that failed.
+    let region = M::LISTS_EACH_REGION.then_some(M::SERVER.0);
     assert_eq!(
         (row.region.as_deref(), row.error.code),
-        (None, ErrorCode::AuthFailed)
+        (region, ErrorCode::AuthFailed)
     );
     let message = &row.error.message;
     assert!(
@@ -173,7 +215,7 @@ pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
 
 /// A 403 on a power call: permission-denied with the vendor's hint, sent once.
 pub async fn forbidden_power_is_permission_denied_and_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(403, "Not allowed")).await;
     let e = power::<M>(account::<M>(&server).as_ref()).await;
@@ -184,7 +226,7 @@ pub async fn forbidden_power_is_permission_denied_and_sent_once<M: CloudMock>() 
 
 /// A 404 reading or powering the server: not-found naming it and the account.
 pub async fn missing_server_is_not_found_naming_it<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     mount(
         &server,
@@ -208,7 +250,7 @@ pub async fn missing_server_is_not_found_naming_it<M: CloudMock>() {
 
 /// A 409 on a power call: a conflict, sent once.
 pub async fn conflict_on_power_is_a_conflict_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(409, "conflict")).await;
     let e = power::<M>(account::<M>(&server).as_ref()).await;
@@ -219,7 +261,7 @@ pub async fn conflict_on_power_is_a_conflict_sent_once<M: CloudMock>() {
 /// A 429 with a short `Retry-After` on a read (RFC 6585 §4, RFC 9110 §10.2.3): waited out,
 /// then read again.
 pub async fn short_retry_after_on_a_read_is_waited_out<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     let limited = M::error(429, "Too many requests").insert_header("retry-after", "1");
     let ok = ResponseTemplate::new(200).set_body_json(M::read_answer(M::server(id, region)));
@@ -233,7 +275,7 @@ pub async fn short_retry_after_on_a_read_is_waited_out<M: CloudMock>() {
 /// A 429 on a power call was refused unprocessed: after a short `Retry-After` it is sent
 /// again.
 pub async fn short_retry_after_on_power_is_sent_again<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let limited = M::error(429, "Too many requests").insert_header("retry-after", "1");
     mount_once_then(&server, verb, route, limited, M::accepted()).await;
@@ -246,7 +288,7 @@ pub async fn short_retry_after_on_power_is_sent_again<M: CloudMock>() {
 /// A 429 whose `Retry-After` is longer than paaf waits: rate-limited with the vendor's
 /// hint, sent once.
 pub async fn long_retry_after_is_rate_limited<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let mut limited = M::error(429, "Too many requests").insert_header("retry-after", "60");
     for (name, value) in M::rate_limit_headers() {
@@ -261,7 +303,7 @@ pub async fn long_retry_after_is_rate_limited<M: CloudMock>() {
 
 /// A 5xx on a read: retried (3 attempts), then service-failed.
 pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     mount(
         &server,
@@ -272,13 +314,13 @@ pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>
     .await;
     let e = account::<M>(&server).read(region, id).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
-    assert_eq!(received(&server, "GET").await, 3);
+    assert_eq!(received_at::<M>(&server, &M::read_path(id)).await, 3);
 }
 
 /// A 5xx on a power call: it may have taken effect, so outcome-unknown, naming the action;
 /// never sent again.
 pub async fn server_error_on_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(500, "Internal error")).await;
     let e = power::<M>(account::<M>(&server).as_ref()).await;
@@ -289,7 +331,7 @@ pub async fn server_error_on_power_is_outcome_unknown_and_sent_once<M: CloudMock
 
 /// A power call that times out may have reached the provider: outcome-unknown, sent once.
 pub async fn timed_out_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let slow = M::accepted().set_delay(Duration::from_secs(3));
     mount(&server, verb, route, slow).await;
@@ -299,20 +341,27 @@ pub async fn timed_out_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
     assert_eq!(received(&server, verb).await, 1);
 }
 
-/// A listing that pages in circles is a malformed response after a few pages, not a loop.
+/// A listing that pages in circles is a malformed response after a few pages, not a loop; a
+/// listing without pages ([`CloudMock::PAGED`]) is read with one request.
 pub async fn paging_in_circles_is_malformed<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let looping = ResponseTemplate::new(200).set_body_json(M::looping_page());
     mount(&server, "GET", base::<M>(M::LIST), looping).await;
     let listed = account::<M>(&server).list().await;
-    assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
-    assert!(received(&server, "GET").await <= 3);
+    let reads = received_at::<M>(&server, M::LIST).await;
+    if M::PAGED {
+        assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
+        assert!(reads <= 3, "{reads} pages read");
+    } else {
+        assert!(listed.errors.is_empty(), "{:?}", listed.errors);
+        assert_eq!(reads, 1);
+    }
 }
 
 /// A body that is not the documented JSON, on the listing and a read: malformed-response,
 /// without echoing it.
 pub async fn malformed_json_is_a_malformed_response<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let broken = ResponseTemplate::new(200).set_body_string("{\"servers\": [{\"id\": 42,");
     mount(&server, "GET", base::<M>(M::LIST), broken).await;
     let (region, id) = M::SERVER;
@@ -328,7 +377,7 @@ pub async fn malformed_json_is_a_malformed_response<M: CloudMock>() {
 
 /// A body over the size limit (16 MiB) is refused, not read.
 pub async fn oversize_body_is_refused<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     let huge = ResponseTemplate::new(200).set_body_bytes(vec![b' '; 16 * 1024 * 1024 + 1]);
     mount(&server, "GET", base::<M>(&M::read_path(id)), huge).await;
@@ -338,7 +387,7 @@ pub async fn oversize_body_is_refused<M: CloudMock>() {
 
 /// An error body that echoes the secret: it reaches neither the message nor `Debug`.
 pub async fn echoed_secret_is_redacted<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let echo = M::error(401, &format!("Invalid token {}", M::SECRET));
     mount(&server, verb, route, echo).await;
@@ -351,7 +400,7 @@ pub async fn echoed_secret_is_redacted<M: CloudMock>() {
 
 /// An id the provider cannot have is refused before anything is sent.
 pub async fn bad_id_is_refused_before_sending<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let account = account::<M>(&server);
     let (region, _) = M::SERVER;
     for e in [
@@ -366,9 +415,13 @@ pub async fn bad_id_is_refused_before_sending<M: CloudMock>() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
-/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only.
+/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only: a filter
+/// over the listing, or ([`CloudMock::LISTS_EACH_REGION`]) the only regions asked.
 pub async fn regions_of_the_entry_filter_the_listing<M: CloudMock>() {
-    let server = MockServer::start().await;
+    if M::LISTS_EACH_REGION {
+        return regions_of_the_entry_are_the_regions_listed::<M>().await;
+    }
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     let page = M::page(vec![
         M::server(id, region),
@@ -381,6 +434,31 @@ pub async fn regions_of_the_entry_filter_the_listing<M: CloudMock>() {
     let listed = account_in::<M>(&server, &[region]).list().await;
     let ids: Vec<&str> = listed.servers.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, vec![id]);
+}
+
+/// The regions of the entry of a provider that lists each region: those regions are asked,
+/// and no other.
+async fn regions_of_the_entry_are_the_regions_listed<M: CloudMock>() {
+    let server = start::<M>().await;
+    let (region, id) = M::SERVER;
+    let page = ResponseTemplate::new(200).set_body_json(M::page(vec![M::server(id, region)]));
+    mount(&server, "GET", base::<M>(M::LIST), page).await;
+    let listed = account_in::<M>(&server, &[region]).list().await;
+    assert!(listed.errors.is_empty(), "{:?}", listed.errors);
+    let ids: Vec<&str> = listed.servers.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, vec![id]);
+    let asked = server.received_requests().await.unwrap_or_default();
+    assert!(
+        asked.iter().all(|r| r.url.path() == base::<M>(M::LIST)),
+        "{asked:?}"
+    );
+}
+
+/// How many requests the server received at `route` of provider `M` (under its base).
+async fn received_at<M: CloudMock>(server: &MockServer, route: &str) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    let route = base::<M>(route);
+    requests.iter().filter(|r| r.url.path() == route).count()
 }
 
 /// Limits of the provider cases: short timeouts, two attempts, waits of up to 3 s.
@@ -490,5 +568,8 @@ scenario_table! {
     digitalocean: digitalocean::Api,
     hetzner: hetzner::Api,
     linode: linode::Api,
+    ovh: ovh::Api,
+    proxmox: proxmox::Api,
+    scaleway: scaleway::Api,
     vultr: vultr::Api,
 }
