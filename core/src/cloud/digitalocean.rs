@@ -118,20 +118,14 @@ impl CloudProvider for DigitalOcean {
         let doing = self.about(format!("following {label}"), id);
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
         let path = format!("v2/droplets/{id}/actions/{operation}");
-        follow_json(
-            &self.api,
-            &path,
-            &doing,
-            &follow,
-            |answer: ActionAnswer, wait| {
-                Ok(match answer.action.status.as_str() {
-                    "completed" => Polled::Done(()),
-                    "errored" => return Err(self.errored(&label, accepted.action)),
-                    status => Polled::pending((), format!("still {status}"), wait),
-                })
-            },
-        )
-        .await
+        let judge = |answer: ActionAnswer, wait| {
+            Ok(match answer.action.status.as_str() {
+                "completed" => Polled::Done(()),
+                "errored" => return Err(self.errored(&label, accepted.action)),
+                status => Polled::pending((), format!("still {status}"), wait),
+            })
+        };
+        follow_json(&self.api, &path, &doing, &follow, judge).await
     }
 }
 

@@ -133,20 +133,14 @@ impl CloudProvider for Hetzner {
         let doing = Doing::new(format!("reading {label}"));
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
         let path = format!("actions/{action_id}");
-        follow_json(
-            &self.api,
-            &path,
-            &doing,
-            &follow,
-            |answer: ActionResponse, wait| {
-                Ok(match answer.action.status.as_str() {
-                    "success" => Polled::Done(()),
-                    "error" => return Err(self.action_failed(&label, answer.action)),
-                    status => Polled::pending((), format!("still {status}"), wait),
-                })
-            },
-        )
-        .await
+        let judge = |answer: ActionResponse, wait| {
+            Ok(match answer.action.status.as_str() {
+                "success" => Polled::Done(()),
+                "error" => return Err(self.action_failed(&label, answer.action)),
+                status => Polled::pending((), format!("still {status}"), wait),
+            })
+        };
+        follow_json(&self.api, &path, &doing, &follow, judge).await
     }
 }
 

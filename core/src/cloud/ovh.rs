@@ -170,18 +170,12 @@ impl CloudProvider for Ovh {
         let doing = Doing::new(format!("reading {label}"))
             .needs(access_rule("GET", "/dedicated/server/*/task/*"));
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
-        follow_json(
-            &self.api,
-            &path,
-            &doing,
-            &follow,
-            |task: Task, wait| match task.status.as_str() {
-                "done" => Ok(Polled::Done(())),
-                "customerError" | "ovhError" | "cancelled" => Err(self.task_failed(&label, task)),
-                status => Ok(Polled::pending((), format!("still {status}"), wait)),
-            },
-        )
-        .await
+        let judge = |task: Task, wait| match task.status.as_str() {
+            "done" => Ok(Polled::Done(())),
+            "customerError" | "ovhError" | "cancelled" => Err(self.task_failed(&label, task)),
+            status => Ok(Polled::pending((), format!("still {status}"), wait)),
+        };
+        follow_json(&self.api, &path, &doing, &follow, judge).await
     }
 }
 

@@ -137,23 +137,17 @@ impl CloudProvider for Proxmox {
         let doing =
             Doing::new(format!("reading {label}")).needs(format!("Sys.Audit on /nodes/{node}"));
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
-        follow_json(
-            &self.api,
-            &path,
-            &doing,
-            &follow,
-            |task: Data<TaskStatus>, wait| {
-                let TaskStatus { status, exitstatus } = task.data;
-                if status != "stopped" {
-                    return Ok(Polled::pending((), format!("task still {status}"), wait));
-                }
-                match exitstatus.unwrap_or_default() {
-                    exit if exit == "OK" || exit.starts_with("WARNINGS") => Ok(Polled::Done(())),
-                    exit => Err(self.task_failed(&label, node, &exit)),
-                }
-            },
-        )
-        .await
+        let judge = |task: Data<TaskStatus>, wait| {
+            let TaskStatus { status, exitstatus } = task.data;
+            if status != "stopped" {
+                return Ok(Polled::pending((), format!("task still {status}"), wait));
+            }
+            match exitstatus.unwrap_or_default() {
+                exit if exit == "OK" || exit.starts_with("WARNINGS") => Ok(Polled::Done(())),
+                exit => Err(self.task_failed(&label, node, &exit)),
+            }
+        };
+        follow_json(&self.api, &path, &doing, &follow, judge).await
     }
 }
 

@@ -375,31 +375,17 @@ async fn lists_dedicated_servers_each_read_and_a_failing_one_in_its_own_row() {
         ok(json!([DEDICATED, gone, other])),
     )
     .await;
-    mount(
-        &server,
-        "GET",
-        &format!("dedicated/server/{DEDICATED}"),
-        ok(dedicated(DEDICATED, "gra2", "ok", "poweron")),
-    )
-    .await;
-    mount(
-        &server,
-        "GET",
-        &format!("dedicated/server/{other}"),
-        ok(dedicated(other, "rbx8", "hacked", "poweroff")),
-    )
-    .await;
-    mount(
-        &server,
-        "GET",
-        &format!("dedicated/server/{gone}"),
-        ResponseTemplate::new(404).set_body_json(error(
-            "",
-            &format!("The requested object (serviceName = {gone}) does not exist"),
-            "404 Not Found",
-        )),
-    )
-    .await;
+    let missing = format!("The requested object (serviceName = {gone}) does not exist");
+    for (name, answer) in [
+        (DEDICATED, ok(dedicated(DEDICATED, "gra2", "ok", "poweron"))),
+        (other, ok(dedicated(other, "rbx8", "hacked", "poweroff"))),
+        (
+            gone,
+            ResponseTemplate::new(404).set_body_json(error("", &missing, "404 Not Found")),
+        ),
+    ] {
+        mount(&server, "GET", &format!("dedicated/server/{name}"), answer).await;
+    }
     let inventory = ovh(&server, None, &[]).list().await;
     let rows: Vec<_> = inventory
         .servers
@@ -480,74 +466,48 @@ async fn lists_public_cloud_instances_of_the_configured_regions() {
     assert_eq!(web.launched_at_ms, Some(1_709_287_200_000));
 }
 
-// …/instance/{instanceId}/reboot with {"type":"soft"}, then the status from REBOOT to ACTIVE.
+// …/instance/{instanceId}/reboot with {"type":"soft"} (reboot) or {"type":"hard"} (hard
+// reboot), …/stop and …/start without a body: each sent once, answered `null`, then the
+// instance's status followed to the action's target.
 #[tokio::test]
-async fn a_soft_reboot_of_an_instance_is_followed_to_active() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    mount_instance_action(&server, "reboot", Some(json!({"type": "soft"}))).await;
-    mount_instance_states(&server, "REBOOT", "ACTIVE").await;
-    let outcome = followed(
-        &ovh(&server, Some(PROJECT), &[]),
-        "GRA11",
-        INSTANCE,
-        PowerAction::Reboot,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        outcome.seen,
-        vec![ServerStatus::Pending, ServerStatus::Running]
-    );
-    assert_eq!(outcome.accepted.operation, None);
-}
-
-// …/instance/{instanceId}/reboot with {"type":"hard"}.
-#[tokio::test]
-async fn a_hard_reboot_of_an_instance_asks_for_type_hard() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    mount_instance_action(&server, "reboot", Some(json!({"type": "hard"}))).await;
-    mount_instance_states(&server, "HARD_REBOOT", "ACTIVE").await;
-    let outcome = followed(
-        &ovh(&server, Some(PROJECT), &[]),
-        "GRA11",
-        INSTANCE,
-        PowerAction::HardReboot,
-    )
-    .await
-    .unwrap();
-    assert_eq!(outcome.server.status, ServerStatus::Running);
-}
-
-// …/instance/{instanceId}/stop and …/start, without a body.
-#[tokio::test]
-async fn an_instance_is_stopped_then_started() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    mount_instance_action(&server, "stop", None).await;
-    mount_instance_states(&server, "ACTIVE", "SHUTOFF").await;
-    let account = ovh(&server, Some(PROJECT), &[]);
-    let outcome = followed(&account, "GRA11", INSTANCE, PowerAction::Stop)
-        .await
-        .unwrap();
-    assert_eq!(outcome.server.status, ServerStatus::Stopped);
-    let stop = server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.method.as_str() == "POST")
-        .unwrap();
-    assert!(stop.body.is_empty(), "stop takes no body");
-
-    server.reset().await;
-    mount_instance_action(&server, "start", None).await;
-    mount_instance_states(&server, "SHUTOFF", "ACTIVE").await;
-    let outcome = followed(&account, "GRA11", INSTANCE, PowerAction::Start)
-        .await
-        .unwrap();
-    assert_eq!(outcome.server.status, ServerStatus::Running);
+async fn each_instance_action_is_sent_once_and_followed_to_its_end() {
+    for (action, verb, body, first, then) in [
+        (
+            PowerAction::Reboot,
+            "reboot",
+            Some("soft"),
+            "REBOOT",
+            "ACTIVE",
+        ),
+        (
+            PowerAction::HardReboot,
+            "reboot",
+            Some("hard"),
+            "HARD_REBOOT",
+            "ACTIVE",
+        ),
+        (PowerAction::Stop, "stop", None, "ACTIVE", "SHUTOFF"),
+        (PowerAction::Start, "start", None, "SHUTOFF", "ACTIVE"),
+    ] {
+        let server = MockServer::start().await;
+        mount_time(&server).await;
+        mount_instance_action(&server, verb, body.map(|kind| json!({ "type": kind }))).await;
+        mount_instance_states(&server, first, then).await;
+        let account = ovh(&server, Some(PROJECT), &[]);
+        let outcome = followed(&account, "GRA11", INSTANCE, action).await.unwrap();
+        assert_eq!(outcome.server.status, action.target(), "{action:?}");
+        assert_eq!(outcome.accepted.operation, None, "{action:?}");
+        let requests = server.received_requests().await.unwrap();
+        let post = requests
+            .iter()
+            .find(|r| r.method.as_str() == "POST")
+            .unwrap();
+        assert_eq!(post.body.is_empty(), body.is_none(), "{action:?}");
+        if action == PowerAction::Reboot {
+            let seen = vec![ServerStatus::Pending, ServerStatus::Running];
+            assert_eq!(outcome.seen, seen);
+        }
+    }
 }
 
 // POST /dedicated/server/{serviceName}/reboot → a task, followed until done, then the

@@ -376,17 +376,7 @@ async fn a_server_in_the_wrong_state_is_a_conflict() {
                 "precondition": "server_should_be_stopped"}),
         ),
     ] {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(format!("{}/action", server_path("fr-par-1", ID))))
-            .respond_with(ResponseTemplate::new(status).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let e = scaleway(&server)
-            .power("fr-par-1", ID, PowerAction::Start)
-            .await
-            .unwrap_err();
+        let e = start_answered(ResponseTemplate::new(status).set_body_json(body)).await;
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
     }
 }
@@ -395,16 +385,22 @@ async fn a_server_in_the_wrong_state_is_a_conflict() {
 /// schema does not allow (no task): a malformed response, sent once.
 #[tokio::test]
 async fn an_action_answered_without_its_task_is_malformed() {
+    let e = start_answered(ResponseTemplate::new(202).set_body_json(json!({"task": null}))).await;
+    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+}
+
+/// The error of a start ("Perform action" `poweron`) answered `answer`, which is sent once.
+async fn start_answered(answer: ResponseTemplate) -> paaf_core::Error {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(format!("{}/action", server_path("fr-par-1", ID))))
-        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"task": null})))
+        .respond_with(answer)
         .expect(1)
         .mount(&server)
         .await;
-    let e = scaleway(&server)
+    let account = scaleway(&server);
+    account
         .power("fr-par-1", ID, PowerAction::Start)
         .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+        .unwrap_err()
 }
