@@ -10,6 +10,9 @@
 //! into request headers and nowhere else, and any text that echoes one back (an error body, in
 //! whole or any secret part of it) is redacted before it reaches an error.
 //!
+//! A service whose every request is signed over the time it is sent (OVHcloud) has a
+//! [`Signer`]: each attempt, a retry included, is signed anew when it is sent.
+//!
 //! Requests stay on the configured origin: redirects are not followed (a redirect would carry
 //! the credentials wherever the answer points; APIs do not redirect), a request path cannot
 //! name another host, and a service at an `https://` URL never speaks plain HTTP.
@@ -109,6 +112,22 @@ impl HttpAuth {
 /// The shortest part of a header value redacted on its own (see [`HttpAuth::secrets`]).
 const MIN_SECRET_PART: usize = 8;
 
+/// Signs each attempt of a request, for an API whose signature covers the moment it is sent
+/// (OVHcloud's `X-Ovh-Timestamp`, AWS SigV4's `X-Amz-Date`): a retry is signed again when it
+/// is sent, never replayed with a stale signature. Given with [`Service::with_signer`]; the
+/// secrets it sends go to [`Service::with_secret`] too, so that no message echoes them.
+pub trait Signer: Send + Sync {
+    /// The headers that sign `method` of `url` (the whole URL sent, query included) with
+    /// `body` (the JSON body as sent; empty when there is none), now. An error ends the
+    /// request unsent, without a retry.
+    fn sign<'a>(
+        &'a self,
+        method: &'a Method,
+        url: &'a reqwest::Url,
+        body: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<(String, String)>>>;
+}
+
 /// Limits of one service's requests; the defaults suit a phone on a poor network.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -162,6 +181,8 @@ pub struct Service {
     more_secrets: Vec<SecretString>,
     /// What the provider adds to the failure policy.
     vendor: Arc<dyn Vendor>,
+    /// Signs each attempt, when the API wants signed requests.
+    signer: Option<Arc<dyn Signer>>,
     client: reqwest::Client,
 }
 
@@ -338,6 +359,7 @@ impl Service {
             secret_path: None,
             more_secrets: Vec::new(),
             vendor: Arc::new(PlainHttp),
+            signer: None,
             client,
         })
     }
@@ -353,6 +375,12 @@ impl Service {
     /// authenticated with `auth` instead: the bearer of a fresh OAuth access token.
     pub fn with_auth(mut self, auth: HttpAuth) -> Service {
         self.auth = auth;
+        self
+    }
+
+    /// Signs every attempt of every request with `signer` ([`Signer`]).
+    pub fn with_signer(mut self, signer: Arc<dyn Signer>) -> Service {
+        self.signer = Some(signer);
         self
     }
 
@@ -529,7 +557,7 @@ impl Service {
                 Ok(Err(_)) => None,
                 Err(Sent::Before(_)) => Some(backoff(attempt)),
                 Err(Sent::Maybe(_)) if idempotent => Some(backoff(attempt)),
-                Err(Sent::Maybe(_)) => None,
+                Err(Sent::Maybe(_)) | Err(Sent::Never(_)) => None,
             };
             match wait {
                 Some(wait) if attempt < attempts && wait <= self.limits.max_retry_wait => {
@@ -545,7 +573,7 @@ impl Service {
                 _ => {
                     return match outcome {
                         Ok(result) => Ok(result),
-                        Err(Sent::Before(e)) | Err(Sent::Maybe(e)) => Err(e),
+                        Err(Sent::Before(e)) | Err(Sent::Maybe(e)) | Err(Sent::Never(e)) => Err(e),
                     };
                 }
             }
@@ -557,12 +585,25 @@ impl Service {
         request: &Request,
         doing: &Doing,
     ) -> std::result::Result<std::result::Result<Response, HttpFailure>, Sent> {
-        let url = self.url_of(request).map_err(Sent::Before)?;
-        let mut builder = self.client.request(request.method.clone(), url.clone());
+        let mut url = self.url_of(request).map_err(Sent::Before)?;
         if !request.query.is_empty() {
-            builder = builder.query(&request.query);
+            // Encoded as reqwest's `query` does: the URL a signer signs is the one sent.
+            url.query_pairs_mut().extend_pairs(&request.query);
         }
-        for (name, value) in self.default_headers.iter().chain(&request.headers) {
+        let json = request.json.as_ref().map(|json| json.to_string());
+        let signed = match &self.signer {
+            Some(signer) => {
+                let body = json.as_deref().unwrap_or_default();
+                signer
+                    .sign(&request.method, &url, body)
+                    .await
+                    .map_err(Sent::Never)?
+            }
+            None => Vec::new(),
+        };
+        let mut builder = self.client.request(request.method.clone(), url);
+        let headers = self.default_headers.iter().chain(&request.headers);
+        for (name, value) in headers.chain(&signed) {
             builder = builder.header(name, value);
         }
         builder = match &self.auth {
@@ -573,7 +614,7 @@ impl Service {
             }
             HttpAuth::Header { name, value } => builder.header(name, value.expose_secret()),
         };
-        if let Some(json) = &request.json {
+        if let Some(json) = json {
             // A request may name its own JSON media type (LaunchDarkly's semantic patch).
             let typed = request
                 .headers
@@ -582,7 +623,7 @@ impl Service {
             if !typed {
                 builder = builder.header("content-type", "application/json");
             }
-            builder = builder.body(json.to_string());
+            builder = builder.body(json);
         } else if let Some(form) = &request.form {
             builder = builder.form(form);
         }
@@ -797,6 +838,9 @@ enum Sent {
     Before(Error),
     /// The request may have reached the service.
     Maybe(Error),
+    /// It could not be made (its [`Signer`] failed): nothing was sent, and trying again
+    /// would fail the same way.
+    Never(Error),
 }
 
 fn retryable_status(status: u16) -> bool {

@@ -16,24 +16,21 @@
 //!
 //! ```ignore
 //! let follow = Follow::new(format!("action {id} of server {server}"), action.phase(), settings, cancel);
-//! follow_operation(&follow, || async {
-//!     let response = match self.api.poll(Request::get(format!("actions/{id}")), &doing).await? {
-//!         Ok(response) => response,
-//!         Err(throttled) => return Ok(Polled::Throttled(throttled)),
-//!     };
-//!     let action: Action = response.json(self.api.name())?;
-//!     Ok(match action.status.as_str() {
+//! follow_json(&self.api, &format!("actions/{id}"), &doing, &follow, |a: Action, wait| {
+//!     Ok(match a.status.as_str() {
 //!         "success" => Polled::Done(()),
-//!         "error" => return Err(failed(action)),
-//!         other => Polled::pending((), format!("still {other}"), retry_after(&response.headers)),
+//!         "error" => return Err(failed(&self.api, 200, &format!("{} failed", follow.label))),
+//!         other => Polled::pending((), format!("still {other}"), wait),
 //!     })
-//! }, |_| {}).await?;
+//! })
+//! .await?;
 //! ```
 
 use super::PollSettings;
-use crate::error::{Error, Phase, Result};
+use crate::error::{Error, ErrorCode, Phase, Result};
 use crate::events::CancellationToken;
-use crate::http::Throttled;
+use crate::http::{Doing, Request, Service, Throttled, retry_after};
+use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -61,6 +58,39 @@ impl<T> Polled<T> {
             still: still.into(),
             retry_after,
         }
+    }
+}
+
+/// Follows an operation read with a GET of `path` through `api` ([`Service::poll`]), its
+/// answer decoded as `T` and given to `judge` with the `Retry-After` it asked for, until
+/// `judge` says it ended: the whole [`super::CloudProvider::settle`] of a provider once it
+/// has named what it follows ([`Follow`]). A read refused with 429 is waited out as
+/// [`Polled::Throttled`] is.
+pub async fn follow_json<T: DeserializeOwned>(
+    api: &Service,
+    path: &str,
+    doing: &Doing,
+    follow: &Follow<'_>,
+    judge: impl Fn(T, Option<Duration>) -> Result<Polled<()>>,
+) -> Result<()> {
+    let read = || async {
+        let response = match api.poll(Request::get(path), doing).await? {
+            Ok(response) => response,
+            Err(throttled) => return Ok(Polled::Throttled(throttled)),
+        };
+        judge(response.json(api.name())?, retry_after(&response.headers))
+    };
+    follow_operation(follow, read, |_| {}).await.map(drop)
+}
+
+/// The error of an operation of `api` that ended in failure, answered with `status`:
+/// `service-failed`, with `message` (what failed, what to do), redacted.
+pub fn failed(api: &Service, status: u16, message: &str) -> Error {
+    Error::Service {
+        service: api.name().to_string(),
+        code: ErrorCode::ServiceFailed,
+        status,
+        message: api.redact(message),
     }
 }
 

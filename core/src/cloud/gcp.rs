@@ -172,16 +172,10 @@ impl CloudProvider for Gcp {
     /// Every instance of every configured zone, the zones read concurrently; a zone that
     /// fails is an error row and the others are still listed. Sorted by zone, then name.
     async fn list(&self) -> Inventory {
-        let reads = self.zones.iter().map(|zone| async move {
-            let first = String::new();
-            let pages = all_pages_past_empty(self.api.name(), first, |t| self.page(zone, t));
-            (zone.clone(), pages.await)
-        });
-        Inventory::of_regions(
-            Self::KIND,
-            &self.name,
-            futures::future::join_all(reads).await,
-        )
+        Inventory::of_regions(Self::KIND, &self.name, &self.zones, |zone| {
+            all_pages_past_empty(self.api.name(), String::new(), move |t| self.page(zone, t))
+        })
+        .await
     }
 
     /// The instance `name` in `zone`, read now.

@@ -1,7 +1,7 @@
 //! What every provider's listing shares: reading every page of a paged list (without
 //! looping forever on an API that pages in circles), keeping the configured regions, one
-//! error row for an account (or a region) that could not be listed, and the checks of ids and the
-//! not-found of a server before and after a request.
+//! error row for an account (or a region) that could not be listed, and the checks of ids
+//! and the not-found of a server before and after a request.
 
 use super::{Inventory, InventoryError, Server};
 use crate::config::CloudKind;
@@ -111,50 +111,67 @@ impl Inventory {
         regions: &[String],
         listed: Result<Vec<Server>>,
     ) -> Inventory {
-        match listed {
-            Ok(mut servers) => {
-                servers.retain(|s| regions.is_empty() || regions.contains(&s.region));
-                Inventory::sorted(servers, Vec::new())
-            }
-            Err(e) => Inventory {
-                servers: Vec::new(),
-                errors: vec![InventoryError {
-                    provider: kind.to_string(),
-                    account: account.to_string(),
-                    region: None,
-                    error: ErrorInfo::from(&e),
-                }],
-            },
-        }
+        Inventory::of_listings(kind, account, regions, [(None, listed)])
     }
 
-    /// The servers of `kind` account `account`, listed region by region (each region asked
-    /// on its own: its servers, or its error): every region's servers, sorted by region,
-    /// name, id, and one error row for each region that failed, beside the others.
-    pub fn of_regions(
+    /// The servers of `kind` account `account` listed in parts: a region (zone) each, read
+    /// one by one or side by side, or (`None`) the account's own, one read each. Those of
+    /// `regions` (all when it is empty) are kept and sorted by region, name, id; each part
+    /// that failed is one error row naming its region, beside the servers of the others.
+    pub fn of_listings(
         kind: CloudKind,
         account: &str,
-        listed: impl IntoIterator<Item = (String, Result<Vec<Server>>)>,
+        regions: &[String],
+        parts: impl IntoIterator<Item = (Option<String>, Result<Vec<Server>>)>,
     ) -> Inventory {
-        let mut servers = Vec::new();
-        let mut errors = Vec::new();
-        for (region, result) in listed {
-            match result {
-                Ok(listed) => servers.extend(listed),
-                Err(e) => errors.push(InventoryError {
-                    provider: kind.to_string(),
-                    account: account.to_string(),
-                    region: Some(region),
-                    error: ErrorInfo::from(&e),
-                }),
+        let mut inventory = Inventory::default();
+        for (region, listed) in parts {
+            match listed {
+                Ok(servers) => inventory.servers.extend(servers),
+                Err(e) => inventory
+                    .errors
+                    .push(InventoryError::of(kind, account, region, &e)),
             }
         }
-        Inventory::sorted(servers, errors)
+        let servers = &mut inventory.servers;
+        servers.retain(|s| regions.is_empty() || regions.contains(&s.region));
+        servers.sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
+        inventory
     }
 
-    fn sorted(mut servers: Vec<Server>, errors: Vec<InventoryError>) -> Inventory {
-        servers.sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-        Inventory { servers, errors }
+    /// The servers of `kind` account `account` whose API answers per region (a GCP or
+    /// Scaleway zone, an EC2 endpoint, a Kubernetes namespace): `list` of each of `regions`,
+    /// read concurrently; a region that fails is an error row of its own beside the others'
+    /// servers. Sorted by region, name, id.
+    pub async fn of_regions<'a, F, Fut>(
+        kind: CloudKind,
+        account: &str,
+        regions: &'a [String],
+        list: F,
+    ) -> Inventory
+    where
+        F: Fn(&'a str) -> Fut,
+        Fut: Future<Output = Result<Vec<Server>>>,
+    {
+        let list = &list;
+        let reads = regions
+            .iter()
+            .map(|region| async move { (Some(region.clone()), list(region).await) });
+        let parts = futures::future::join_all(reads).await;
+        Inventory::of_listings(kind, account, &[], parts)
+    }
+}
+
+impl InventoryError {
+    /// The row of `error`, which `kind` account `account` met listing `region` (`None`: the
+    /// whole account).
+    pub fn of(kind: CloudKind, account: &str, region: Option<String>, error: &Error) -> Self {
+        InventoryError {
+            provider: kind.to_string(),
+            account: account.to_string(),
+            region,
+            error: ErrorInfo::from(error),
+        }
     }
 }
 
@@ -195,6 +212,42 @@ pub fn about_server(
 /// server's tags: each name with an empty value.
 pub fn name_tags(names: Vec<String>) -> std::collections::BTreeMap<String, String> {
     names.into_iter().map(|t| (t, String::new())).collect()
+}
+
+/// An RFC 3339 time (`2024-03-01T10:00:00Z`, a server's creation) in ms since the Unix
+/// epoch, as [`Server::launched_at_ms`]; `None` when it is not one.
+pub fn launched_at(time: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+/// Whether `id` is a UUID in its 8-4-4-4-12 hex form (a Vultr instance, a Scaleway server
+/// or project).
+pub fn is_uuid(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A server's public and private addresses from `(address, private)` pairs: in order, each
+/// once, without empty ones or the unspecified `0.0.0.0` and `::` (no address yet).
+pub fn addresses(all: impl IntoIterator<Item = (String, bool)>) -> (Vec<String>, Vec<String>) {
+    let (mut public, mut private) = (Vec::new(), Vec::new());
+    for (address, is_private) in all {
+        let list = if is_private {
+            &mut private
+        } else {
+            &mut public
+        };
+        if !matches!(address.as_str(), "" | "0.0.0.0" | "::") && !list.contains(&address) {
+            list.push(address);
+        }
+    }
+    (public, private)
 }
 
 #[cfg(test)]

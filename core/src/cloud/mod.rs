@@ -17,10 +17,11 @@
 //!    its [`crate::http::Vendor`]: how its error bodies read, what its codes mean, the
 //!    remedies in its words;
 //! 3. where the API answers with an operation of its own (a DigitalOcean action, a Hetzner
-//!    action, a GCP operation, an Azure async operation, a Proxmox task), follows it to its
-//!    end in [`CloudProvider::settle`] with [`follow::follow_operation`] (`Retry-After`,
-//!    backoff, cancellation, a typed timeout: the provider gives only the read of it), and
-//!    turns a failed operation into an error;
+//!    action, a GCP operation, an Azure async operation, an OVHcloud or Proxmox task),
+//!    follows it to its end in [`CloudProvider::settle`] with [`follow::follow_json`] or
+//!    [`follow::follow_operation`] (`Retry-After`, backoff, cancellation, a typed timeout:
+//!    the provider gives only the read of it, or what its answer means), and turns a failed
+//!    operation into an error ([`follow::failed`]);
 //! 4. reads one server again, so that [`power_and_wait`] can follow it to the action's
 //!    [`PowerAction::target`] state within [`PollSettings`]; the result is a [`PowerOutcome`].
 //!
@@ -36,13 +37,15 @@
 //! 1. `core/src/cloud/NAME.rs` (and `pub mod NAME;` below): the vendor header (endpoints,
 //!    error codes, rate-limit headers, links); the account type, `#[derive(Debug)]` (its
 //!    [`crate::http::Service`] never shows a secret); `impl CloudProvider` (`list` through
-//!    [`listing::all_pages`] and [`Inventory::of_account`], `read` and `power` through
-//!    `Service::fetch_json` / `fetch` with a [`crate::http::Doing`] naming the server,
-//!    `settle` through [`follow::follow_operation`] when there is an operation); a
-//!    [`crate::http::Vendor`] for its errors (an API reached with OAuth access tokens goes
-//!    through `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys
-//!    ([`TokenConfig`] for one API token, or its own struct implementing
-//!    [`crate::config::AccountConfig`]) and `from_config`;
+//!    [`listing::all_pages`] and [`Inventory::of_account`], or [`Inventory::of_regions`]
+//!    for an API asked region by region; `read` and `power` through `Service::fetch_json` /
+//!    `fetch` with a [`crate::http::Doing`] naming the server (and the permission it needs,
+//!    [`crate::http::Doing::needs`]); `settle` through [`follow::follow_operation`] (or
+//!    [`follow::follow_json`]) when there is an operation); a [`crate::http::Vendor`] for
+//!    its errors (an API reached with OAuth access tokens goes through
+//!    `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys ([`TokenConfig`] for
+//!    one API token, or its own struct implementing [`crate::config::AccountConfig`]) and
+//!    `from_config`;
 //!    `normalize`, its states as [`ServerStatus`].
 //! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,
 //!    client): the config enum variant, its parsing and [`connect`] follow from it.

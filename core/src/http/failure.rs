@@ -12,9 +12,10 @@
 //! - a `not-found` about a thing the request names ([`Doing::missing`]) is
 //!   [`Error::NotFound`] naming that thing;
 //! - the message: what the request was [`Doing`], the status, the vendor's own words
-//!   ([`Vendor::said`], or the first bytes of the body), the `Retry-After` asked for, and a
-//!   hint that says what to do ([`Vendor::hint`], or the generic one of the kind). Every byte
-//!   of it has been through [`Service::redact`].
+//!   ([`Vendor::said`], or the first bytes of the body), the `Retry-After` asked for, the
+//!   permission a `permission-denied` request needs ([`Doing::needs`]), and a hint that says
+//!   what to do ([`Vendor::hint`], or the generic one of the kind). Every byte of it has been
+//!   through [`Service::redact`].
 //!
 //! A provider adds only what its vendor documents: how its error body reads, what its codes
 //! mean, the remedies in its words. Malformed bodies (`malformed-response`), oversize ones
@@ -193,8 +194,9 @@ impl Doing {
         self
     }
 
-    /// The request needs `permission` (`compute.instances.reset`, an RBAC action): for the
-    /// [`Vendor::hint_for`] of a 403.
+    /// The request needs `permission` (`compute.instances.reset`, `VM.PowerMgmt on
+    /// /vms/100`, an RBAC verb, an API key's access rule): a `permission-denied` answer names
+    /// it, in the vendor's words when its [`Vendor::hint_for`] does, else before the hint.
     pub fn needs(mut self, permission: impl Into<String>) -> Doing {
         self.needs = Some(permission.into());
         self
@@ -258,10 +260,15 @@ impl Service {
                 hint: Some(missing.hint.clone()),
             };
         }
-        let hint = self
+        let mut hint = self
             .vendor
             .hint_for(code, failure, said.as_ref(), doing)
             .unwrap_or_else(|| generic_hint(code, failure, self));
+        if let (ErrorCode::PermissionDenied, Some(needs)) = (code, &doing.needs)
+            && !hint.contains(needs.as_str())
+        {
+            hint = format!("it needs {needs}; {hint}");
+        }
         let retry = retry_after(&failure.headers)
             .map(|d| format!(" (it asks to retry after {}s)", d.as_secs()))
             .unwrap_or_default();

@@ -19,9 +19,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::token_server;
-use super::{
-    ACCESS_TOKEN, CloudMock, Hints, account_of_entry, fast, followed, form_fields, limits,
-};
+use super::{ACCESS_TOKEN, CloudMock, Hints, fast, followed, form_fields, limits, regions_key};
 use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use paaf_core::ErrorCode;
@@ -112,17 +110,18 @@ impl CloudMock for Api {
         server
     }
 
-    /// Made from its `[[clouds]]` entry (its zones: the scenario's when none are given), the
-    /// key's `token_uri` at the shared [`token_server`].
-    fn account(server: &MockServer, zones: &[&str]) -> Box<dyn CloudAccount> {
-        let zones = if zones.is_empty() { &[ZONE][..] } else { zones };
-        let zones: Vec<String> = zones.iter().map(|z| format!("\"{z}\"")).collect();
-        let entry = format!(
-            "[[clouds]]\nname = \"prod\"\ntype = \"gcp\"\nproject = \"shop-prod\"\nregions = [{}]\ncredentials = \"keyring:contract\"\nendpoint = \"{}\"\ntimeout_secs = 1\n",
-            zones.join(", "),
-            server.uri()
-        );
-        account_of_entry(&entry, &key_json(&format!("{}/token", token_server())))
+    fn keys(zones: &[&str]) -> String {
+        let credentials = "credentials = \"keyring:contract\"";
+        format!(
+            "project = \"shop-prod\"\n{credentials}\n{}",
+            regions_key(zones)
+        )
+    }
+
+    /// The service account's key, its `token_uri` at the shared [`token_server`].
+    fn secrets() -> Vec<(&'static str, String)> {
+        let key = key_json(&format!("{}/token", token_server()));
+        vec![("contract", key)]
     }
 }
 

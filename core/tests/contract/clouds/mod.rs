@@ -9,6 +9,15 @@
 //! `[[clouds]]` entry, as paaf builds it. Each provider's file holds its [`CloudMock`] and its
 //! own cases (its paging, its power actions followed to their end, its vendor errors).
 //!
+//! A [`CloudMock`] whose API is not of the common shape says so with a hook that has a
+//! default: other `[[clouds]]` keys and secrets ([`CloudMock::keys`], [`CloudMock::secrets`],
+//! or a whole [`CloudMock::account`]), answers that are not JSON ([`CloudMock::ok`]), a listing
+//! asked region by region ([`CloudMock::PER_REGION`], [`CloudMock::list_in`],
+//! [`CloudMock::asks_about`]) or in one answer ([`CloudMock::PAGED`]), what the account reads
+//! beside the call a scenario is about ([`CloudMock::quiet_routes`]: OVHcloud's clock, the
+//! Proxmox guests a power call looks up). A route may carry the query it needs
+//! (`/?Action=…`).
+//!
 //! A new provider: its file here with a `Mock` describing its API and its own cases, and one
 //! row in the [`scenario_table!`] call below.
 
@@ -17,6 +26,9 @@ mod digitalocean;
 mod gcp;
 mod hetzner;
 mod linode;
+mod ovh;
+mod proxmox;
+mod scaleway;
 mod vultr;
 
 use crate::support::{assert_clean, received, store};
@@ -30,7 +42,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// How one provider's API answers, as its documentation says: what the scenarios need of it.
@@ -45,6 +57,8 @@ pub trait CloudMock {
     const SERVER: (&'static str, &'static str);
     /// The id of another server, listed beside it.
     const SERVER_2: &'static str;
+    /// The region of that other server: another region the provider accepts.
+    const REGION_2: &'static str = "elsewhere-1";
     /// An id the provider refuses before sending anything.
     const BAD_ID: &'static str;
     /// The path of the listing (every page).
@@ -74,29 +88,77 @@ pub trait CloudMock {
         Vec::new()
     }
 
-    /// Whether the listing asks region by region (the configured ones only, a failing one an
-    /// error row of its own) rather than once for the whole account.
+    /// Whether the listing asks region by region (a GCP or Scaleway zone, an EC2 endpoint, a
+    /// Kubernetes namespace: the configured ones only, a failing one an error row of its own)
+    /// rather than once for the whole account, whose servers the regions then filter. An
+    /// entry of the scenarios without regions names [`CloudMock::SERVER`]'s.
     const PER_REGION: bool = false;
 
-    /// The path that lists the servers of `region` (the one [`CloudMock::LIST`] when the
-    /// listing is not [`CloudMock::PER_REGION`]).
+    /// The path that lists the servers of `region` ([`CloudMock::LIST`] is `SERVER`'s); the
+    /// one [`CloudMock::LIST`] when the listing is not [`CloudMock::PER_REGION`] or every
+    /// region is listed at the same path.
     fn list_in(_region: &str) -> String {
         Self::LIST.to_string()
     }
+
+    /// Whether `request` lists `region` ([`CloudMock::PER_REGION`]): by default, it asks for
+    /// [`CloudMock::list_in`] of it; an API that says the region elsewhere (EC2's credential
+    /// scope) reads it there.
+    fn asks_about(request: &wiremock::Request, region: &str) -> bool
+    where
+        Self: Sized,
+    {
+        is_at(request, &base::<Self>(&Self::list_in(region)))
+    }
+
+    /// Whether its listing comes in pages; one that does not (a single answer) is read with
+    /// one request, which [`paging_in_circles_is_malformed`] checks instead.
+    const PAGED: bool = true;
 
     /// [`CloudMock::looping_page`] served at `uri`, for an API whose next page is a URL.
     fn looping_page_on(_uri: &str) -> Value {
         Self::looping_page()
     }
 
-    /// The account `prod` at the mock server listing `regions` (all when empty): by default
-    /// made from its `[[clouds]]` entry with [`CloudMock::SECRET`] as its `token`, as paaf
-    /// makes it. A provider whose account needs more (its OAuth token endpoint) makes its own.
+    /// A success answering `body` (a body of [`CloudMock::page`], [`CloudMock::read_answer`]):
+    /// JSON, unless the API speaks something else.
+    fn ok(body: Value) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+
+    /// The keys of its `[[clouds]]` entry beside its name, type, endpoint and timeout, listing
+    /// `regions` ([`regions_key`]): by default one API token, `keyring:contract`.
+    fn keys(regions: &[&str]) -> String {
+        format!("token = \"keyring:contract\"\n{}", regions_key(regions))
+    }
+
+    /// The secrets its [`CloudMock::keys`] name (`keyring:NAME`): by default `contract`
+    /// holding [`CloudMock::SECRET`].
+    fn secrets() -> Vec<(&'static str, String)> {
+        vec![("contract", Self::SECRET.to_string())]
+    }
+
+    /// Routes the account reads beside the one a scenario is about (OVHcloud's clock, the
+    /// guests a Proxmox power call looks up, a Kubernetes pod listing beside the
+    /// Deployments'): method, path and the body answering them ([`CloudMock::ok`]) when all
+    /// is well, unless a scenario mounts its own.
+    fn quiet_routes() -> Vec<(&'static str, String, Value)> {
+        Vec::new()
+    }
+
+    /// The account `prod` at the mock server listing `regions`: by default made from its
+    /// `[[clouds]]` entry ([`CloudMock::keys`], [`CloudMock::secrets`]), as paaf makes it. A
+    /// provider whose account needs more than an entry (a login URL no entry names) makes
+    /// its own.
     fn account(server: &MockServer, regions: &[&str]) -> Box<dyn CloudAccount>
     where
         Self: Sized,
     {
-        account_of_entry(&entry::<Self>(server, regions), Self::SECRET)
+        let secrets = Self::secrets();
+        let secrets: Vec<(&str, &str)> = secrets.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let config =
+            Config::parse(Path::new("paaf.toml"), &entry::<Self>(server, regions)).unwrap();
+        paaf_core::cloud::connect(&config.clouds[0], &store(&secrets)).unwrap()
     }
 }
 
@@ -107,22 +169,40 @@ pub struct Hints {
     pub rate_limited: &'static str,
 }
 
-/// The `[[clouds]]` entry of provider `M` at the mock server, with `regions`.
-fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
+/// The `regions` key of a `[[clouds]]` entry listing `regions`.
+pub fn regions_key(regions: &[&str]) -> String {
     let regions: Vec<String> = regions.iter().map(|r| format!("\"{r}\"")).collect();
+    format!("regions = [{}]\n", regions.join(", "))
+}
+
+/// The `[[clouds]]` entry of provider `M` at the mock server, with `regions` (none: all, or
+/// [`CloudMock::SERVER`]'s for a listing asked [`CloudMock::PER_REGION`]).
+fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
+    let regions = match regions {
+        [] if M::PER_REGION => &[M::SERVER.0],
+        regions => regions,
+    };
     format!(
-        "[[clouds]]\nname = \"prod\"\ntype = \"{}\"\nendpoint = \"{}{}\"\ntoken = \"keyring:contract\"\ntimeout_secs = 1\nregions = [{}]\n",
+        "[[clouds]]\nname = \"prod\"\ntype = \"{}\"\nendpoint = \"{}{}\"\ntimeout_secs = 1\n{}",
         M::KIND,
         server.uri(),
         M::BASE,
-        regions.join(", ")
+        M::keys(regions)
     )
 }
 
-/// The account of the `[[clouds]]` entry `entry`, its `keyring:contract` holding `secret`.
-pub fn account_of_entry(entry: &str, secret: &str) -> Box<dyn CloudAccount> {
-    let config = Config::parse(Path::new("paaf.toml"), entry).unwrap();
-    paaf_core::cloud::connect(&config.clouds[0], &store(&[("contract", secret)])).unwrap()
+/// A mock server for provider `M`, its [`CloudMock::quiet_routes`] answering where a
+/// scenario mounts nothing.
+async fn start<M: CloudMock>() -> MockServer {
+    let server = MockServer::start().await;
+    for (verb, route, body) in M::quiet_routes() {
+        given(verb, &base::<M>(&route))
+            .respond_with(M::ok(body))
+            .with_priority(9)
+            .mount(&server)
+            .await;
+    }
+    server
 }
 
 /// The account of provider `M` at the mock server ([`CloudMock::account`]).
@@ -141,14 +221,42 @@ fn base<M: CloudMock>(tail: &str) -> String {
     format!("{}{tail}", M::BASE)
 }
 
+/// A mock of `verb route`; `route` is a path, with the query parameters it needs after a `?`
+/// (EC2's `/?Action=…`).
+fn given(verb: &str, route: &str) -> wiremock::MockBuilder {
+    let (route, query) = route.split_once('?').unwrap_or((route, ""));
+    let mut mock = Mock::given(method(verb)).and(path(route));
+    for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+        mock = mock.and(query_param(name, value));
+    }
+    mock
+}
+
+/// Whether `request` asks for `route` (a path, and the query parameters after its `?`).
+fn is_at(request: &wiremock::Request, route: &str) -> bool {
+    let (route, query) = route.split_once('?').unwrap_or((route, ""));
+    let asked: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+    request.url.path() == route
+        && query
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .all(|(n, v)| asked.iter().any(|(an, av)| an == n && av == v))
+}
+
+/// How many requests the server received at `route` of provider `M` (under its base).
+async fn received_at<M: CloudMock>(server: &MockServer, route: &str) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    let route = base::<M>(route);
+    requests.iter().filter(|r| is_at(r, &route)).count()
+}
+
 async fn mount(
     server: &MockServer,
     verb: &str,
     route: impl Into<String>,
     answer: ResponseTemplate,
 ) {
-    Mock::given(method(verb))
-        .and(path(route.into()))
+    given(verb, &route.into())
         .respond_with(answer)
         .mount(server)
         .await;
@@ -212,8 +320,7 @@ async fn mount_once_then(
     answer: ResponseTemplate,
     then: ResponseTemplate,
 ) {
-    Mock::given(method(verb))
-        .and(path(route.clone()))
+    given(verb, &route)
         .respond_with(answer)
         .up_to_n_times(1)
         .mount(server)
@@ -233,7 +340,7 @@ fn power_route<M: CloudMock>() -> (&'static str, String) {
 /// A 401 on the listing: the account's one error row, auth-failed, with the vendor's words
 /// and its hint, never the token.
 pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let answer = M::error(401, "Refused by the contract server");
     mount(&server, "GET", base::<M>(M::LIST), answer).await;
     let listed = account::<M>(&server).list().await;
@@ -262,7 +369,7 @@ pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
 
 /// A 403 on a power call: permission-denied with the vendor's hint, sent once.
 pub async fn forbidden_power_is_permission_denied_and_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(403, "Not allowed")).await;
     let e = power::<M>(account::<M>(&server).as_ref()).await;
@@ -273,7 +380,7 @@ pub async fn forbidden_power_is_permission_denied_and_sent_once<M: CloudMock>() 
 
 /// A 404 reading or powering the server: not-found naming it and the account.
 pub async fn missing_server_is_not_found_naming_it<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     mount(
         &server,
@@ -297,7 +404,7 @@ pub async fn missing_server_is_not_found_naming_it<M: CloudMock>() {
 
 /// A 409 on a power call: a conflict, sent once.
 pub async fn conflict_on_power_is_a_conflict_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(409, "conflict")).await;
     let e = power::<M>(account::<M>(&server).as_ref()).await;
@@ -308,10 +415,10 @@ pub async fn conflict_on_power_is_a_conflict_sent_once<M: CloudMock>() {
 /// A 429 with a short `Retry-After` on a read (RFC 6585 §4, RFC 9110 §10.2.3): waited out,
 /// then read again.
 pub async fn short_retry_after_on_a_read_is_waited_out<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     let limited = M::error(429, "Too many requests").insert_header("retry-after", "1");
-    let ok = ResponseTemplate::new(200).set_body_json(M::read_answer(M::server(id, region)));
+    let ok = M::ok(M::read_answer(M::server(id, region)));
     mount_once_then(&server, "GET", base::<M>(&M::read_path(id)), limited, ok).await;
     let started = Instant::now();
     let s = account::<M>(&server).read(region, id).await.unwrap();
@@ -322,7 +429,7 @@ pub async fn short_retry_after_on_a_read_is_waited_out<M: CloudMock>() {
 /// A 429 on a power call was refused unprocessed: after a short `Retry-After` it is sent
 /// again.
 pub async fn short_retry_after_on_power_is_sent_again<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let limited = M::error(429, "Too many requests").insert_header("retry-after", "1");
     mount_once_then(&server, verb, route, limited, M::accepted()).await;
@@ -335,7 +442,7 @@ pub async fn short_retry_after_on_power_is_sent_again<M: CloudMock>() {
 /// A 429 whose `Retry-After` is longer than paaf waits: rate-limited with the vendor's
 /// hint, sent once.
 pub async fn long_retry_after_is_rate_limited<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let mut limited = M::error(429, "Too many requests").insert_header("retry-after", "60");
     for (name, value) in M::rate_limit_headers() {
@@ -350,7 +457,7 @@ pub async fn long_retry_after_is_rate_limited<M: CloudMock>() {
 
 /// A 5xx on a read: retried (3 attempts), then service-failed.
 pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     mount(
         &server,
@@ -361,13 +468,13 @@ pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>
     .await;
     let e = account::<M>(&server).read(region, id).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
-    assert_eq!(received(&server, "GET").await, 3);
+    assert_eq!(received_at::<M>(&server, &M::read_path(id)).await, 3);
 }
 
 /// A 5xx on a power call: it may have taken effect, so outcome-unknown, naming the action;
 /// never sent again.
 pub async fn server_error_on_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(500, "Internal error")).await;
     let e = power::<M>(account::<M>(&server).as_ref()).await;
@@ -378,7 +485,7 @@ pub async fn server_error_on_power_is_outcome_unknown_and_sent_once<M: CloudMock
 
 /// A power call that times out may have reached the provider: outcome-unknown, sent once.
 pub async fn timed_out_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let slow = M::accepted().set_delay(Duration::from_secs(3));
     mount(&server, verb, route, slow).await;
@@ -388,20 +495,27 @@ pub async fn timed_out_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
     assert_eq!(received(&server, verb).await, 1);
 }
 
-/// A listing that pages in circles is a malformed response after a few pages, not a loop.
+/// A listing that pages in circles is a malformed response after a few pages, not a loop; a
+/// listing without pages ([`CloudMock::PAGED`]) is read with one request.
 pub async fn paging_in_circles_is_malformed<M: CloudMock>() {
-    let server = MockServer::start().await;
-    let looping = ResponseTemplate::new(200).set_body_json(M::looping_page_on(&server.uri()));
+    let server = start::<M>().await;
+    let looping = M::ok(M::looping_page_on(&server.uri()));
     mount(&server, "GET", base::<M>(M::LIST), looping).await;
     let listed = account::<M>(&server).list().await;
-    assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
-    assert!(received(&server, "GET").await <= 3);
+    let reads = received_at::<M>(&server, M::LIST).await;
+    if M::PAGED {
+        assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
+        assert!(reads <= 3, "{reads} pages read");
+    } else {
+        assert!(listed.errors.is_empty(), "{:?}", listed.errors);
+        assert_eq!(reads, 1);
+    }
 }
 
 /// A body that is not the documented JSON, on the listing and a read: malformed-response,
 /// without echoing it.
 pub async fn malformed_json_is_a_malformed_response<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let broken = ResponseTemplate::new(200).set_body_string("{\"servers\": [{\"id\": 42,");
     mount(&server, "GET", base::<M>(M::LIST), broken).await;
     let (region, id) = M::SERVER;
@@ -417,7 +531,7 @@ pub async fn malformed_json_is_a_malformed_response<M: CloudMock>() {
 
 /// A body over the size limit (16 MiB) is refused, not read.
 pub async fn oversize_body_is_refused<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     let huge = ResponseTemplate::new(200).set_body_bytes(vec![b' '; 16 * 1024 * 1024 + 1]);
     mount(&server, "GET", base::<M>(&M::read_path(id)), huge).await;
@@ -427,7 +541,7 @@ pub async fn oversize_body_is_refused<M: CloudMock>() {
 
 /// An error body that echoes the secret: it reaches neither the message nor `Debug`.
 pub async fn echoed_secret_is_redacted<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let echo = M::error(401, &format!("Invalid token {}", M::SECRET));
     mount(&server, verb, route, echo).await;
@@ -440,7 +554,7 @@ pub async fn echoed_secret_is_redacted<M: CloudMock>() {
 
 /// An id the provider cannot have is refused before anything is sent.
 pub async fn bad_id_is_refused_before_sending<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let account = account::<M>(&server);
     let (region, _) = M::SERVER;
     for e in [
@@ -455,33 +569,66 @@ pub async fn bad_id_is_refused_before_sending<M: CloudMock>() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
-/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only (for a
-/// listing asked region by region: only those regions are asked).
+/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only: a filter
+/// over the listing, or ([`CloudMock::PER_REGION`]) the only regions asked.
 pub async fn regions_of_the_entry_filter_the_listing<M: CloudMock>() {
-    let server = MockServer::start().await;
-    let (region, id) = M::SERVER;
-    let (here, there) = (M::server(id, region), M::server(M::SERVER_2, "elsewhere-1"));
-    let page = |servers| ResponseTemplate::new(200).set_body_json(M::page(servers));
-    let both = [region, "elsewhere-1"];
-    let everywhere: &[&str] = if M::PER_REGION { &both } else { &[] };
     if M::PER_REGION {
-        mount(
-            &server,
-            "GET",
-            base::<M>(&M::list_in(region)),
-            page(vec![here]),
-        )
-        .await;
-        let elsewhere = base::<M>(&M::list_in("elsewhere-1"));
-        mount(&server, "GET", elsewhere, page(vec![there])).await;
-    } else {
-        mount(&server, "GET", base::<M>(M::LIST), page(vec![here, there])).await;
+        return regions_of_the_entry_are_the_regions_asked::<M>().await;
     }
-    let all = account_in::<M>(&server, everywhere).list().await;
+    let server = start::<M>().await;
+    let (region, id) = M::SERVER;
+    let page = M::page(vec![
+        M::server(id, region),
+        M::server(M::SERVER_2, M::REGION_2),
+    ]);
+    mount(&server, "GET", base::<M>(M::LIST), M::ok(page)).await;
+    let all = account::<M>(&server).list().await;
     assert_eq!(all.servers.len(), 2, "{:?}", all.errors);
     let listed = account_in::<M>(&server, &[region]).list().await;
     let ids: Vec<&str> = listed.servers.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, vec![id]);
+}
+
+/// The regions of the entry of a provider that lists each region: those regions are asked,
+/// and no other; each region's servers are listed.
+async fn regions_of_the_entry_are_the_regions_asked<M: CloudMock>() {
+    let server = start::<M>().await;
+    let (region, id) = M::SERVER;
+    let elsewhere = M::REGION_2;
+    let page = |id, region| M::ok(M::page(vec![M::server(id, region)]));
+    let (here, there) = (M::list_in(region), M::list_in(elsewhere));
+    mount(&server, "GET", base::<M>(&here), page(id, region)).await;
+    if there != here {
+        mount(
+            &server,
+            "GET",
+            base::<M>(&there),
+            page(M::SERVER_2, elsewhere),
+        )
+        .await;
+    }
+    let asked = |requests: Vec<wiremock::Request>| -> Vec<&str> {
+        [region, elsewhere]
+            .into_iter()
+            .filter(|r| requests.iter().any(|q| M::asks_about(q, r)))
+            .collect()
+    };
+    let listed = account_in::<M>(&server, &[region]).list().await;
+    let rows: Vec<(&str, &str)> = listed
+        .servers
+        .iter()
+        .map(|s| (s.region.as_str(), s.id.as_str()))
+        .collect();
+    assert_eq!(rows, vec![(region, id)], "{:?}", listed.errors);
+    assert_eq!(asked(server.received_requests().await.unwrap()), [region]);
+    let both = account_in::<M>(&server, &[region, elsewhere]).list().await;
+    assert_eq!(
+        asked(server.received_requests().await.unwrap()),
+        [region, elsewhere]
+    );
+    if there != here {
+        assert_eq!(both.servers.len(), 2, "{:?}", both.errors);
+    }
 }
 
 /// The access token [`token_server`] hands out.
@@ -661,5 +808,8 @@ scenario_table! {
     gcp: gcp::Api,
     hetzner: hetzner::Api,
     linode: linode::Api,
+    ovh: ovh::Api,
+    proxmox: proxmox::Api,
+    scaleway: scaleway::Api,
     vultr: vultr::Api,
 }
