@@ -175,12 +175,7 @@ impl Hetzner {
         limits: Limits,
     ) -> Result<Hetzner> {
         for location in locations {
-            let valid = !location.is_empty()
-                && location.len() <= 32
-                && location
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !valid {
+            if !super::listing::is_region_name(location) {
                 return Err(Error::invalid(format!(
                     "hetzner \"{name}\": `{location}` is not a Hetzner location name (like fsn1, nbg1, hel1, ash)"
                 )));
@@ -236,11 +231,6 @@ impl Hetzner {
             private_ips.extend(net.ip);
             private_ips.extend(net.alias_ips);
         }
-        let launched_at_ms = s
-            .created
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
         Ok(Server {
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
@@ -252,7 +242,7 @@ impl Hetzner {
             public_ips,
             private_ips,
             tags: s.labels,
-            launched_at_ms,
+            launched_at_ms: super::listing::rfc3339_ms(s.created.as_deref()),
         })
     }
 

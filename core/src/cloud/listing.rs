@@ -12,9 +12,10 @@ use std::future::Future;
 /// Pages paaf reads at most: a listing that keeps paging past this is an API fault.
 pub const MAX_PAGES: usize = 1000;
 
-/// One page of a paged listing: its servers, and where the next page is (`None`: the last).
-pub struct Page<C> {
-    pub servers: Vec<Server>,
+/// One page of a paged listing: its servers (or other items, `T`), and where the next page
+/// is (`None`: the last).
+pub struct Page<C, T = Server> {
+    pub servers: Vec<T>,
     pub next: Option<C>,
 }
 
@@ -22,23 +23,39 @@ pub struct Page<C> {
 /// page its predecessor names (a page number, a cursor), until one names none. A page that
 /// names one already read, an empty page that names a next one, a page that repeats the
 /// previous one, or more than [`MAX_PAGES`] pages is a `malformed-response`, not a loop.
-pub async fn all_pages<C, F, Fut>(service: &str, first: C, mut read: F) -> Result<Vec<Server>>
+pub async fn all_pages<C, F, Fut>(service: &str, first: C, read: F) -> Result<Vec<Server>>
 where
     C: PartialEq + Clone,
     F: FnMut(C) -> Fut,
     Fut: Future<Output = Result<Page<C>>>,
 {
+    all_items(service, first, |s: &Server| s.id.as_str(), read).await
+}
+
+/// [`all_pages`] of a listing of other items than servers (a cluster's pods, a server's
+/// dashboards), `id` naming each.
+pub async fn all_items<C, T, F, Fut>(
+    service: &str,
+    first: C,
+    id: fn(&T) -> &str,
+    mut read: F,
+) -> Result<Vec<T>>
+where
+    C: PartialEq + Clone,
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<Page<C, T>>>,
+{
     let malformed = |reason: String| Error::MalformedResponse {
         what: service.to_string(),
         reason,
     };
-    let mut servers: Vec<Server> = Vec::new();
+    let mut servers: Vec<T> = Vec::new();
     let mut read_already = vec![first.clone()];
     let mut at = first;
     let mut previous_ids: Vec<String> = Vec::new();
     for number in 1..=MAX_PAGES {
         let page = read(at.clone()).await?;
-        let ids: Vec<String> = page.servers.iter().map(|s| s.id.clone()).collect();
+        let ids: Vec<String> = page.servers.iter().map(|s| id(s).to_string()).collect();
         let Some(next) = page.next else {
             servers.extend(page.servers);
             return Ok(servers);
@@ -90,13 +107,54 @@ impl Inventory {
             }
             Err(e) => Inventory {
                 servers: Vec::new(),
-                errors: vec![InventoryError {
-                    provider: kind.to_string(),
-                    account: account.to_string(),
-                    region: None,
-                    error: ErrorInfo::from(&e),
-                }],
+                errors: vec![InventoryError::of(kind, account, None, &e)],
             },
+        }
+    }
+
+    /// The servers of `kind` account `account` whose API answers per region (an EC2
+    /// endpoint, a Kubernetes namespace): `list` of each of `regions`, read concurrently; a
+    /// region that fails is an error row of its own beside the others' servers. Sorted by
+    /// region, name, id.
+    pub async fn of_regions<'a, F, Fut>(
+        kind: CloudKind,
+        account: &str,
+        regions: &'a [String],
+        list: F,
+    ) -> Inventory
+    where
+        F: Fn(&'a str) -> Fut,
+        Fut: Future<Output = Result<Vec<Server>>>,
+    {
+        let list = &list;
+        let reads = regions
+            .iter()
+            .map(|region| async move { (region, list(region).await) });
+        let mut inventory = Inventory::default();
+        for (region, listed) in futures::future::join_all(reads).await {
+            match listed {
+                Ok(servers) => inventory.servers.extend(servers),
+                Err(e) => inventory
+                    .errors
+                    .push(InventoryError::of(kind, account, Some(region), &e)),
+            }
+        }
+        inventory
+            .servers
+            .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
+        inventory
+    }
+}
+
+impl InventoryError {
+    /// The row of `error`, which `kind` account `account` met listing `region` (`None`: the
+    /// whole account).
+    pub fn of(kind: CloudKind, account: &str, region: Option<&str>, error: &Error) -> Self {
+        InventoryError {
+            provider: kind.to_string(),
+            account: account.to_string(),
+            region: region.map(str::to_string),
+            error: ErrorInfo::from(error),
         }
     }
 }
@@ -138,4 +196,22 @@ pub fn about_server(
 /// server's tags: each name with an empty value.
 pub fn name_tags(names: Vec<String>) -> std::collections::BTreeMap<String, String> {
     names.into_iter().map(|t| (t, String::new())).collect()
+}
+
+/// Whether `name` can be a region or location name (`eu-west-1`, `fsn1`): lowercase letters,
+/// digits and `-`, at most 32; so it is safe in a host name or a path.
+pub fn is_region_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// An RFC 3339 time (a server's launch or creation time) in ms since the Unix epoch; `None`
+/// when it is missing or not one.
+pub fn rfc3339_ms(time: Option<&str>) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(time?)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }

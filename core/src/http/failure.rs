@@ -119,6 +119,26 @@ pub trait Vendor: Send + Sync {
     ) -> Option<String> {
         None
     }
+
+    /// [`Vendor::hint`] of a request that was `doing` something: what the failure policy asks.
+    /// A vendor whose remedy names what the request needs ([`Doing::permission`]: the IAM
+    /// action, the RBAC verb) says it here; the others keep this default.
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        said: Option<&Said>,
+        _doing: &Doing,
+    ) -> Option<String> {
+        self.hint(code, failure, said)
+    }
+
+    /// Whether the service refused the request unprocessed with another status than 429 (EC2's
+    /// `RequestLimitExceeded` on a 503): like a 429, it is sent again after its `Retry-After`
+    /// (or a backoff), whatever its method, and a follower waits it out.
+    fn unprocessed(&self, _failure: &HttpFailure, _said: Option<&Said>) -> bool {
+        false
+    }
 }
 
 /// A vendor with nothing to add: the HTTP status alone decides.
@@ -133,6 +153,7 @@ impl Vendor for PlainHttp {}
 pub struct Doing {
     text: String,
     missing: Option<Missing>,
+    permission: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +169,7 @@ impl Doing {
         Doing {
             text: text.into(),
             missing: None,
+            permission: None,
         }
     }
 
@@ -167,9 +189,21 @@ impl Doing {
         self
     }
 
+    /// The request needs `permission` (`ec2:RebootInstances`, `patch deployments -n shop`),
+    /// for the vendor's hint of a refusal ([`Vendor::hint_for`]).
+    pub fn needs(mut self, permission: impl Into<String>) -> Doing {
+        self.permission = Some(permission.into());
+        self
+    }
+
     /// What it is doing, as given.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The permission it needs, if it said ([`Doing::needs`]).
+    pub fn permission(&self) -> Option<&str> {
+        self.permission.as_deref()
     }
 }
 
@@ -222,7 +256,7 @@ impl Service {
         }
         let hint = self
             .vendor
-            .hint(code, failure, said.as_ref())
+            .hint_for(code, failure, said.as_ref(), doing)
             .unwrap_or_else(|| generic_hint(code, failure, self));
         let retry = retry_after(&failure.headers)
             .map(|d| format!(" (it asks to retry after {}s)", d.as_secs()))
@@ -236,6 +270,15 @@ impl Service {
             code,
             status: failure.status,
             message: format!("{subject}HTTP {}{words}{retry}; {hint}", failure.status),
+        }
+    }
+
+    /// Whether the service refused `failure`'s request unprocessed: a 429, or what its vendor
+    /// says is one ([`Vendor::unprocessed`]); such a request may be sent again.
+    pub(super) fn unprocessed(&self, failure: &HttpFailure) -> bool {
+        failure.status == 429 || {
+            let said = self.vendor.said(failure);
+            self.vendor.unprocessed(failure, said.as_ref())
         }
     }
 

@@ -13,6 +13,7 @@
 //! row in the [`scenario_table!`] call below.
 
 mod digitalocean;
+mod ec2;
 mod hetzner;
 mod linode;
 mod vultr;
@@ -25,9 +26,10 @@ use paaf_core::config::Config;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// How one provider's API answers, as its documentation says: what the scenarios need of it.
@@ -70,6 +72,41 @@ pub trait CloudMock {
     fn rate_limit_headers() -> Vec<(&'static str, String)> {
         Vec::new()
     }
+
+    /// The keys of its `[[clouds]]` entry beside its name, type, endpoint and timeout, listing
+    /// `regions` (none: what the provider lists without any).
+    fn keys(regions: &[&str]) -> String {
+        let regions: Vec<String> = regions.iter().map(|r| format!("\"{r}\"")).collect();
+        format!(
+            "token = \"keyring:contract\"\nregions = [{}]\n",
+            regions.join(", ")
+        )
+    }
+
+    /// Whether the API is listed region by region (an EC2 endpoint, a Kubernetes namespace),
+    /// each request asking about one ([`CloudMock::region_asked`]), rather than in one go (the
+    /// configured regions then filter what it answers). A region that fails is then an error
+    /// row of its own, and `keys(&[])` lists [`CloudMock::SERVER`]'s region.
+    const PER_REGION: bool = false;
+
+    /// A success answering `body` (a body of [`CloudMock::page`], [`CloudMock::read_answer`]):
+    /// JSON, unless the API speaks something else.
+    fn ok(body: Value) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+
+    /// The region `request` asks about, for an API listed region by region
+    /// ([`CloudMock::PER_REGION`]).
+    fn region_asked(_request: &wiremock::Request) -> Option<String> {
+        None
+    }
+
+    /// Routes the provider reads beside the one a scenario is about (a Kubernetes pod listing
+    /// beside the Deployments'; the read before a power call): method, path and the body
+    /// answering them, unless a scenario mounts its own.
+    fn quiet_routes() -> Vec<(&'static str, String, Value)> {
+        Vec::new()
+    }
 }
 
 /// Words each hint of a provider contains.
@@ -81,18 +118,28 @@ pub struct Hints {
 
 /// The `[[clouds]]` entry of provider `M` at the mock server, with `regions`.
 fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
-    let regions: Vec<String> = regions.iter().map(|r| format!("\"{r}\"")).collect();
     format!(
-        "[[clouds]]\nname = \"prod\"\ntype = \"{}\"\nendpoint = \"{}{}\"\ntoken = \"keyring:contract\"\ntimeout_secs = 1\nregions = [{}]\n",
+        "[[clouds]]\nname = \"prod\"\ntype = \"{}\"\nendpoint = \"{}{}\"\ntimeout_secs = 1\n{}",
         M::KIND,
         server.uri(),
         M::BASE,
-        regions.join(", ")
+        M::keys(regions)
     )
 }
 
-/// The account of provider `M` at the mock server, built from its `[[clouds]]` entry.
-fn account_in<M: CloudMock>(server: &MockServer, regions: &[&str]) -> Box<dyn CloudAccount> {
+/// The account of provider `M` at the mock server, built from its `[[clouds]]` entry; its
+/// [`CloudMock::quiet_routes`] answer where the scenario mounted nothing.
+async fn account_in<M: CloudMock>(
+    server: &MockServer,
+    regions: &[&str],
+) -> Box<dyn CloudAccount> {
+    for (verb, route, body) in M::quiet_routes() {
+        given(verb, &base::<M>(&route))
+            .respond_with(M::ok(body))
+            .with_priority(9)
+            .mount(server)
+            .await;
+    }
     let config = Config::parse(Path::new("paaf.toml"), &entry::<M>(server, regions)).unwrap();
     let account =
         paaf_core::cloud::connect(&config.clouds[0], &store(&[("contract", M::SECRET)])).unwrap();
@@ -101,20 +148,26 @@ fn account_in<M: CloudMock>(server: &MockServer, regions: &[&str]) -> Box<dyn Cl
     account
 }
 
-fn account<M: CloudMock>(server: &MockServer) -> Box<dyn CloudAccount> {
-    account_in::<M>(server, &[])
+async fn account<M: CloudMock>(server: &MockServer) -> Box<dyn CloudAccount> {
+    account_in::<M>(server, &[]).await
 }
 
 fn base<M: CloudMock>(tail: &str) -> String {
     format!("{}{tail}", M::BASE)
 }
 
+/// `route` is a path, with the query parameters it needs after a `?` (EC2's `/?Action=…`).
+fn given(verb: &str, route: &str) -> wiremock::MockBuilder {
+    let (route, query) = route.split_once('?').unwrap_or((route, ""));
+    let mut mock = Mock::given(method(verb)).and(path(route));
+    for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+        mock = mock.and(query_param(name, value));
+    }
+    mock
+}
+
 async fn mount(server: &MockServer, verb: &str, route: String, answer: ResponseTemplate) {
-    Mock::given(method(verb))
-        .and(path(route))
-        .respond_with(answer)
-        .mount(server)
-        .await;
+    given(verb, &route).respond_with(answer).mount(server).await;
 }
 
 /// Mounts `answer` once for the route, then `then` for every later request.
@@ -125,8 +178,7 @@ async fn mount_once_then(
     answer: ResponseTemplate,
     then: ResponseTemplate,
 ) {
-    Mock::given(method(verb))
-        .and(path(route.clone()))
+    given(verb, &route)
         .respond_with(answer)
         .up_to_n_times(1)
         .mount(server)
@@ -149,7 +201,7 @@ pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
     let server = MockServer::start().await;
     let answer = M::error(401, "Refused by the contract server");
     mount(&server, "GET", base::<M>(M::LIST), answer).await;
-    let listed = account::<M>(&server).list().await;
+    let listed = account::<M>(&server).await.list().await;
     assert!(listed.servers.is_empty());
     let [row] = listed.errors.as_slice() else {
         panic!("{:?}", listed.errors);
@@ -158,9 +210,10 @@ pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
         (row.provider.as_str(), row.account.as_str()),
         (M::KIND, "prod")
     );
+    let region = M::PER_REGION.then_some(M::SERVER.0);
     assert_eq!(
         (row.region.as_deref(), row.error.code),
-        (None, ErrorCode::AuthFailed)
+        (region, ErrorCode::AuthFailed)
     );
     let message = &row.error.message;
     assert!(
@@ -176,7 +229,7 @@ pub async fn forbidden_power_is_permission_denied_and_sent_once<M: CloudMock>() 
     let server = MockServer::start().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(403, "Not allowed")).await;
-    let e = power::<M>(account::<M>(&server).as_ref()).await;
+    let e = power::<M>(account::<M>(&server).await.as_ref()).await;
     assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
     assert!(e.to_string().contains(M::HINTS.permission), "{e}");
     assert_eq!(received(&server, verb).await, 1);
@@ -195,7 +248,7 @@ pub async fn missing_server_is_not_found_naming_it<M: CloudMock>() {
     .await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(404, "Not found")).await;
-    let account = account::<M>(&server);
+    let account = account::<M>(&server).await;
     for e in [
         account.read(region, id).await.unwrap_err(),
         power::<M>(account.as_ref()).await,
@@ -211,7 +264,7 @@ pub async fn conflict_on_power_is_a_conflict_sent_once<M: CloudMock>() {
     let server = MockServer::start().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(409, "conflict")).await;
-    let e = power::<M>(account::<M>(&server).as_ref()).await;
+    let e = power::<M>(account::<M>(&server).await.as_ref()).await;
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
     assert_eq!(received(&server, verb).await, 1);
 }
@@ -222,10 +275,10 @@ pub async fn short_retry_after_on_a_read_is_waited_out<M: CloudMock>() {
     let server = MockServer::start().await;
     let (region, id) = M::SERVER;
     let limited = M::error(429, "Too many requests").insert_header("retry-after", "1");
-    let ok = ResponseTemplate::new(200).set_body_json(M::read_answer(M::server(id, region)));
+    let ok = M::ok(M::read_answer(M::server(id, region)));
     mount_once_then(&server, "GET", base::<M>(&M::read_path(id)), limited, ok).await;
     let started = Instant::now();
-    let s = account::<M>(&server).read(region, id).await.unwrap();
+    let s = account::<M>(&server).await.read(region, id).await.unwrap();
     assert_eq!(s.id, id);
     assert!(started.elapsed() >= Duration::from_secs(1));
 }
@@ -238,7 +291,7 @@ pub async fn short_retry_after_on_power_is_sent_again<M: CloudMock>() {
     let limited = M::error(429, "Too many requests").insert_header("retry-after", "1");
     mount_once_then(&server, verb, route, limited, M::accepted()).await;
     let (region, id) = M::SERVER;
-    let account = account::<M>(&server);
+    let account = account::<M>(&server).await;
     account.power(region, id, M::POWER.0).await.unwrap();
     assert_eq!(received(&server, verb).await, 2);
 }
@@ -253,7 +306,7 @@ pub async fn long_retry_after_is_rate_limited<M: CloudMock>() {
         limited = limited.insert_header(name, value.as_str());
     }
     mount(&server, verb, route, limited).await;
-    let e = power::<M>(account::<M>(&server).as_ref()).await;
+    let e = power::<M>(account::<M>(&server).await.as_ref()).await;
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
     assert!(e.to_string().contains(M::HINTS.rate_limited), "{e}");
     assert_eq!(received(&server, verb).await, 1);
@@ -270,7 +323,7 @@ pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>
         M::error(503, "oops"),
     )
     .await;
-    let e = account::<M>(&server).read(region, id).await.unwrap_err();
+    let e = account::<M>(&server).await.read(region, id).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
     assert_eq!(received(&server, "GET").await, 3);
 }
@@ -281,7 +334,7 @@ pub async fn server_error_on_power_is_outcome_unknown_and_sent_once<M: CloudMock
     let server = MockServer::start().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(500, "Internal error")).await;
-    let e = power::<M>(account::<M>(&server).as_ref()).await;
+    let e = power::<M>(account::<M>(&server).await.as_ref()).await;
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
     assert!(e.to_string().contains(M::POWER.3), "{e}");
     assert_eq!(received(&server, verb).await, 1);
@@ -293,7 +346,7 @@ pub async fn timed_out_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
     let (verb, route) = power_route::<M>();
     let slow = M::accepted().set_delay(Duration::from_secs(3));
     mount(&server, verb, route, slow).await;
-    let e = power::<M>(account::<M>(&server).as_ref()).await;
+    let e = power::<M>(account::<M>(&server).await.as_ref()).await;
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
     assert_clean(&e.to_string(), M::SECRET);
     assert_eq!(received(&server, verb).await, 1);
@@ -302,9 +355,9 @@ pub async fn timed_out_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
 /// A listing that pages in circles is a malformed response after a few pages, not a loop.
 pub async fn paging_in_circles_is_malformed<M: CloudMock>() {
     let server = MockServer::start().await;
-    let looping = ResponseTemplate::new(200).set_body_json(M::looping_page());
+    let looping = M::ok(M::looping_page());
     mount(&server, "GET", base::<M>(M::LIST), looping).await;
-    let listed = account::<M>(&server).list().await;
+    let listed = account::<M>(&server).await.list().await;
     assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
     assert!(received(&server, "GET").await <= 3);
 }
@@ -318,7 +371,7 @@ pub async fn malformed_json_is_a_malformed_response<M: CloudMock>() {
     let (region, id) = M::SERVER;
     let wrong = ResponseTemplate::new(200).set_body_string("<html>sign-in form</html>");
     mount(&server, "GET", base::<M>(&M::read_path(id)), wrong).await;
-    let account = account::<M>(&server);
+    let account = account::<M>(&server).await;
     let listed = account.list().await;
     assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
     let e = account.read(region, id).await.unwrap_err();
@@ -332,7 +385,7 @@ pub async fn oversize_body_is_refused<M: CloudMock>() {
     let (region, id) = M::SERVER;
     let huge = ResponseTemplate::new(200).set_body_bytes(vec![b' '; 16 * 1024 * 1024 + 1]);
     mount(&server, "GET", base::<M>(&M::read_path(id)), huge).await;
-    let e = account::<M>(&server).read(region, id).await.unwrap_err();
+    let e = account::<M>(&server).await.read(region, id).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ResponseTooLarge, "{e}");
 }
 
@@ -342,7 +395,7 @@ pub async fn echoed_secret_is_redacted<M: CloudMock>() {
     let (verb, route) = power_route::<M>();
     let echo = M::error(401, &format!("Invalid token {}", M::SECRET));
     mount(&server, verb, route, echo).await;
-    let e = power::<M>(account::<M>(&server).as_ref()).await;
+    let e = power::<M>(account::<M>(&server).await.as_ref()).await;
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     assert!(e.to_string().contains("[redacted]"), "{e}");
     assert_clean(&e.to_string(), M::SECRET);
@@ -352,7 +405,7 @@ pub async fn echoed_secret_is_redacted<M: CloudMock>() {
 /// An id the provider cannot have is refused before anything is sent.
 pub async fn bad_id_is_refused_before_sending<M: CloudMock>() {
     let server = MockServer::start().await;
-    let account = account::<M>(&server);
+    let account = account::<M>(&server).await;
     let (region, _) = M::SERVER;
     for e in [
         account.read(region, M::BAD_ID).await.unwrap_err(),
@@ -366,19 +419,40 @@ pub async fn bad_id_is_refused_before_sending<M: CloudMock>() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
-/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only.
+/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only; an API
+/// listed region by region is asked about those regions only.
 pub async fn regions_of_the_entry_filter_the_listing<M: CloudMock>() {
     let server = MockServer::start().await;
     let (region, id) = M::SERVER;
+    if M::PER_REGION {
+        let listing = M::ok(M::page(vec![M::server(id, region)]));
+        mount(&server, "GET", base::<M>(M::LIST), listing).await;
+        let asked = |requests: Vec<wiremock::Request>| -> BTreeSet<String> {
+            requests.iter().filter_map(M::region_asked).collect()
+        };
+        let listed = account_in::<M>(&server, &[region]).await.list().await;
+        let rows: Vec<(&str, &str)> = listed
+            .servers
+            .iter()
+            .map(|s| (s.region.as_str(), s.id.as_str()))
+            .collect();
+        assert_eq!(rows, vec![(region, id)], "{:?}", listed.errors);
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(asked(requests), BTreeSet::from([region.to_string()]));
+        account_in::<M>(&server, &[region, "elsewhere-1"]).await.list().await;
+        let requests = server.received_requests().await.unwrap();
+        let both = BTreeSet::from([region.to_string(), "elsewhere-1".to_string()]);
+        assert_eq!(asked(requests), both);
+        return;
+    }
     let page = M::page(vec![
         M::server(id, region),
         M::server(M::SERVER_2, "elsewhere-1"),
     ]);
-    let listing = ResponseTemplate::new(200).set_body_json(page);
-    mount(&server, "GET", base::<M>(M::LIST), listing).await;
-    let all = account::<M>(&server).list().await;
+    mount(&server, "GET", base::<M>(M::LIST), M::ok(page)).await;
+    let all = account::<M>(&server).await.list().await;
     assert_eq!(all.servers.len(), 2, "{:?}", all.errors);
-    let listed = account_in::<M>(&server, &[region]).list().await;
+    let listed = account_in::<M>(&server, &[region]).await.list().await;
     let ids: Vec<&str> = listed.servers.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, vec![id]);
 }
@@ -488,6 +562,7 @@ macro_rules! scenario_table {
 
 scenario_table! {
     digitalocean: digitalocean::Api,
+    ec2: ec2::Api,
     hetzner: hetzner::Api,
     linode: linode::Api,
     vultr: vultr::Api,
