@@ -1,7 +1,8 @@
 //! What every provider's listing shares: reading every page of a paged list (without
 //! looping forever on an API that pages in circles), keeping the configured regions, one
-//! error row for an account that could not be listed, and the checks of ids and the
-//! not-found of a server before and after a request.
+//! error row for an account that could not be listed (or for each region of an API listed
+//! region by region), and the checks of ids, region names and the not-found of a server
+//! before and after a request.
 
 use super::{Inventory, InventoryError, Server};
 use crate::config::CloudKind;
@@ -72,7 +73,7 @@ where
         }
         if ids == previous_ids {
             return Err(malformed(format!(
-                "page {number} of the listing repeats the page before it"
+                "page {number} of the listing repeats the page before it: the API ignores where a page starts (its cursor, page number or offset)"
             )));
         }
         servers.extend(page.servers);

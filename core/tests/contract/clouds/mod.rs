@@ -16,6 +16,7 @@ mod digitalocean;
 mod ec2;
 mod hetzner;
 mod linode;
+mod rebootx;
 mod vultr;
 
 use crate::support::{assert_clean, received, store};
@@ -565,5 +566,6 @@ scenario_table! {
     ec2: ec2::Api,
     hetzner: hetzner::Api,
     linode: linode::Api,
+    rebootx: rebootx::Api,
     vultr: vultr::Api,
 }
