@@ -15,6 +15,7 @@
 mod digitalocean;
 mod ec2;
 mod hetzner;
+mod kubernetes;
 mod linode;
 mod rebootx;
 mod vultr;
@@ -565,6 +566,7 @@ scenario_table! {
     digitalocean: digitalocean::Api,
     ec2: ec2::Api,
     hetzner: hetzner::Api,
+    kubernetes: kubernetes::Api,
     linode: linode::Api,
     rebootx: rebootx::Api,
     vultr: vultr::Api,
