@@ -446,12 +446,20 @@ fn der_length(len: usize) -> Vec<u8> {
     out
 }
 
+/// The kubeconfig in `text`; one that does not parse is an error saying where only:
+/// serde_yaml's message quotes the text it found there, which may be a token.
 fn parse_kubeconfig(path: &Path, text: &str) -> Result<Kubeconfig> {
-    serde_yaml_ng::from_str(text).map_err(|e| Error::Config {
-        file: path.to_path_buf(),
-        line: e.location().map(|l| l.line()),
-        message: format!("not a kubeconfig paaf can read: {e}"),
-        fix: "check it with `kubectl config view --kubeconfig FILE`".into(),
+    serde_yaml_ng::from_str(text).map_err(|e| {
+        let at = e.location();
+        let column = at.as_ref().map(|l| format!(" column {}", l.column())).unwrap_or_default();
+        Error::Config {
+            file: path.to_path_buf(),
+            line: at.map(|l| l.line()),
+            message: format!(
+                "not a kubeconfig paaf can read: not YAML, or a key holds what it cannot (at{column})"
+            ),
+            fix: "check it with `kubectl config view --kubeconfig FILE`".into(),
+        }
     })
 }
 

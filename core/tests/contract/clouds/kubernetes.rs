@@ -384,6 +384,30 @@ async fn a_kubeconfig_that_is_not_yaml_says_where() {
     assert!(e.to_string().contains("kubectl config view"), "{e}");
 }
 
+/// A kubeconfig paaf cannot parse is reported by line and column only: serde_yaml's own
+/// message quotes the text it found, which may be a token (issue 14, Low).
+#[tokio::test]
+async fn a_kubeconfig_that_does_not_parse_never_shows_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config");
+    for text in [
+        // A token where the user's map belongs.
+        format!("apiVersion: v1\nusers:\n- name: ops\n  user: {TOKEN}\n"),
+        // A syntax error right after the token.
+        format!("users:\n- name: ops\n  user:\n    token: {TOKEN}\n    client-key-data: [{TOKEN}\n"),
+        // A token where a flag (true or false) belongs.
+        format!("clusters:\n- name: dev\n  cluster:\n    insecure-skip-tls-verify: {TOKEN}\n"),
+    ] {
+        std::fs::write(&file, &text).unwrap();
+        let e = ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), None, None).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Config);
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(TOKEN) && !shown.contains("sIgNaTuRe"), "{shown}");
+        assert!(shown.contains("line ") && shown.contains("column "), "{shown}");
+        assert!(shown.contains("kubectl config view"), "{shown}");
+    }
+}
+
 #[tokio::test]
 async fn the_clouds_entry_token_and_endpoint_override_the_kubeconfig() {
     let server = MockServer::start().await;
