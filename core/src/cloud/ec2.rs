@@ -431,7 +431,10 @@ impl Ec2 {
     }
 
     fn servers_of(&self, r: &RegionClient, reservations: Items<Reservation>) -> Vec<Server> {
-        let instances = reservations.items.into_iter().flat_map(|res| res.instances_set.items);
+        let instances = reservations
+            .items
+            .into_iter()
+            .flat_map(|res| res.instances_set.items);
         instances.map(|i| self.server_of(r, i)).collect()
     }
 
@@ -566,7 +569,9 @@ fn decode<T: for<'de> Deserialize<'de>>(r: &RegionClient, xml: &str, root: &str)
         }
     };
     if first != root {
-        return Err(malformed(format!("not the EC2 XML its API documents (no {root})")));
+        return Err(malformed(format!(
+            "not the EC2 XML its API documents (no {root})"
+        )));
     }
     quick_xml::de::from_str(xml)
         .map_err(|e| malformed(format!("not the EC2 XML its API documents ({e})")))
@@ -885,8 +890,15 @@ mod tests {
         .unwrap();
         assert!(empty.reservation_set.items.is_empty() && empty.next_token.is_none());
         // A sign-in page is not an empty answer.
-        let e = decode::<DescribeInstancesResponse>(r, "<html>sign in</html>", "DescribeInstancesResponse");
-        assert_eq!(e.err().map(|e| e.code()), Some(ErrorCode::MalformedResponse));
+        let e = decode::<DescribeInstancesResponse>(
+            r,
+            "<html>sign in</html>",
+            "DescribeInstancesResponse",
+        );
+        assert_eq!(
+            e.err().map(|e| e.code()),
+            Some(ErrorCode::MalformedResponse)
+        );
     }
 
     #[tokio::test]

@@ -127,7 +127,8 @@ impl ClusterAccess {
                 )
             })?,
         };
-        let (context_file, ctx) = named(&loaded, &context_name, |k| &k.contexts).ok_or_else(|| {
+        let (context_file, ctx) =
+            named(&loaded, &context_name, |k| &k.contexts).ok_or_else(|| {
                 let known: Vec<&str> = loaded
                     .iter()
                     .flat_map(|(_, k)| k.contexts.iter().map(|c| c.name.as_str()))
@@ -145,7 +146,8 @@ impl ClusterAccess {
                     ),
                 )
             })?;
-        let (cluster_file, cluster) = named(&loaded, &ctx.cluster, |k| &k.clusters).ok_or_else(|| {
+        let (cluster_file, cluster) =
+            named(&loaded, &ctx.cluster, |k| &k.clusters).ok_or_else(|| {
                 kubeconfig_error(
                     context_file,
                     format!(
@@ -194,15 +196,15 @@ impl ClusterAccess {
             return Ok(access);
         }
         let (user_file, user) = named(&loaded, &ctx.user, |k| &k.users).ok_or_else(|| {
-                kubeconfig_error(
-                    context_file,
-                    format!(
-                        "context `{context_name}` names user `{}`, which is not in it",
-                        ctx.user
-                    ),
-                    "add the user, fix the context's `user`, or set `token` in the [[clouds]] entry",
-                )
-            })?;
+            kubeconfig_error(
+                context_file,
+                format!(
+                    "context `{context_name}` names user `{}`, which is not in it",
+                    ctx.user
+                ),
+                "add the user, fix the context's `user`, or set `token` in the [[clouds]] entry",
+            )
+        })?;
         let (auth, identity) = user_credentials(user_file, &ctx.user, user)?;
         access.auth = auth;
         access.tls.identity = identity;
@@ -381,10 +383,7 @@ fn read_relative(file: &Path, path: &str, field: &str) -> Result<Vec<u8>> {
 /// A private key as PKCS#8 PEM, the form the TLS stack takes: a PKCS#1 `RSA PRIVATE KEY`
 /// (what kubeadm and kind write) is wrapped into a PKCS#8 `PrivateKeyInfo` (RFC 5208 §5).
 fn pkcs8_pem(file: &Path, user: &str, pem: &str) -> Result<SecretString> {
-    let pem = pem.trim();
-    if pem.starts_with("-----BEGIN PRIVATE KEY-----") {
-        return Ok(SecretString::from(pem.to_string()));
-    }
+    use pkcs8::der::{EncodePem, SecretDocument, pem::LineEnding};
     let unusable = |what: &str| {
         kubeconfig_error(
             file,
@@ -392,58 +391,21 @@ fn pkcs8_pem(file: &Path, user: &str, pem: &str) -> Result<SecretString> {
             "convert it to PKCS#8: `openssl pkcs8 -topk8 -nocrypt -in client.key`",
         )
     };
-    let Some(body) = pem
-        .strip_prefix("-----BEGIN RSA PRIVATE KEY-----")
-        .and_then(|rest| {
-            rest.trim_end()
-                .strip_suffix("-----END RSA PRIVATE KEY-----")
-        })
-    else {
-        return Err(unusable(
-            "neither a PKCS#8 (BEGIN PRIVATE KEY) nor an RSA (BEGIN RSA PRIVATE KEY) key",
-        ));
-    };
-    if body.contains(':') {
+    if pem.contains("ENCRYPTED") {
         return Err(unusable("encrypted"));
     }
-    let clean: String = body.split_whitespace().collect();
-    let pkcs1 = STANDARD
-        .decode(clean)
-        .map_err(|_| unusable("not valid PEM"))?;
-    // version 0, AlgorithmIdentifier { rsaEncryption, NULL }, OCTET STRING { the PKCS#1 key }.
-    let mut info = vec![0x02, 0x01, 0x00];
-    info.extend_from_slice(&[
-        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ]);
-    info.push(0x04);
-    info.extend(der_length(pkcs1.len()));
-    info.extend(pkcs1);
-    let mut der = vec![0x30];
-    der.extend(der_length(info.len()));
-    der.extend(info);
-    let encoded = STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
-    for line in encoded.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
-        out.push('\n');
+    let (label, der) =
+        SecretDocument::from_pem(pem.trim()).map_err(|_| unusable("not valid PEM"))?;
+    match label {
+        "PRIVATE KEY" => Ok(SecretString::from(pem.trim().to_string())),
+        "RSA PRIVATE KEY" => pkcs8::PrivateKeyInfo::new(pkcs1::ALGORITHM_ID, der.as_bytes())
+            .to_pem(LineEnding::LF)
+            .map(SecretString::from)
+            .map_err(|_| unusable("not a valid RSA key")),
+        _ => Err(unusable(
+            "neither a PKCS#8 (BEGIN PRIVATE KEY) nor an RSA (BEGIN RSA PRIVATE KEY) key",
+        )),
     }
-    out.push_str("-----END PRIVATE KEY-----\n");
-    Ok(SecretString::from(out))
-}
-
-/// A DER length: short form below 128, else 0x80 | the count of big-endian bytes.
-fn der_length(len: usize) -> Vec<u8> {
-    if len < 0x80 {
-        return vec![len as u8];
-    }
-    let bytes: Vec<u8> = len
-        .to_be_bytes()
-        .into_iter()
-        .skip_while(|b| *b == 0)
-        .collect();
-    let mut out = vec![0x80 | bytes.len() as u8];
-    out.extend(bytes);
-    out
 }
 
 /// The kubeconfig in `text`; one that does not parse is an error saying where only:
@@ -504,11 +466,14 @@ impl CloudProvider for Kubernetes {
             .servers
             .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
         inventory.errors.extend(pods.errors);
-        let position = |region: &Option<String>| namespaces.iter().position(|n| Some(n) == region.as_ref());
+        let position =
+            |region: &Option<String>| namespaces.iter().position(|n| Some(n) == region.as_ref());
         inventory.errors.sort_by_key(|e| position(&e.region));
         // Both lists failing for the same reason (a 401) is one row, not two.
         inventory.errors.dedup_by(|a, b| {
-            a.region == b.region && a.error.code == b.error.code && a.error.code == ErrorCode::AuthFailed
+            a.region == b.region
+                && a.error.code == b.error.code
+                && a.error.code == ErrorCode::AuthFailed
         });
         inventory
     }
@@ -949,7 +914,10 @@ impl Kubernetes {
         } else {
             ServerStatus::Pending
         };
-        let raw_state = format!("deleted; {ready}/{} pods of {kind} {owner} ready", pods.len());
+        let raw_state = format!(
+            "deleted; {ready}/{} pods of {kind} {owner} ready",
+            pods.len()
+        );
         Ok(Server {
             name: Some(format!("{kind}/{owner}")),
             tags: BTreeMap::new(),
@@ -962,24 +930,34 @@ impl Kubernetes {
     async fn list_all<T: DeserializeOwned + Object>(&self, ns: &str, kind: Kind) -> Result<Vec<T>> {
         let doing = &kind.doing("list", ns, None);
         let name = self.api.name();
-        all_items(name, None, |o: &T| o.meta().name.as_str(), |token| async move {
-            let mut request =
-                Request::get(kind.collection(ns)).query("limit", PAGE_SIZE.to_string());
-            if let Some(token) = token {
-                request = request.query("continue", token);
-            }
-            let page: List<T> = self.api.fetch_json(request, doing).await?;
-            let next = page.metadata.continue_token.filter(|t| !t.is_empty());
-            Ok(Page {
-                servers: page.items,
-                next: next.map(Some),
-            })
-        })
+        all_items(
+            name,
+            None,
+            |o: &T| o.meta().name.as_str(),
+            |token| async move {
+                let mut request =
+                    Request::get(kind.collection(ns)).query("limit", PAGE_SIZE.to_string());
+                if let Some(token) = token {
+                    request = request.query("continue", token);
+                }
+                let page: List<T> = self.api.fetch_json(request, doing).await?;
+                let next = page.metadata.continue_token.filter(|t| !t.is_empty());
+                Ok(Page {
+                    servers: page.items,
+                    next: next.map(Some),
+                })
+            },
+        )
         .await
     }
 
     /// A GET of one object; `None` when the API server answers 404.
-    async fn get<T: DeserializeOwned>(&self, kind: Kind, ns: &str, name: &str) -> Result<Option<T>> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<T>> {
         let request = Request::get(kind.object(ns, name));
         match self.api.send_raw(request).await? {
             Ok(response) => response.json(self.api.name()).map(Some),
@@ -1535,8 +1513,6 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Config);
         assert!(e.to_string().contains("openssl pkcs8 -topk8"), "{e}");
-        assert_eq!(der_length(5), vec![5]);
-        assert_eq!(der_length(1190), vec![0x82, 0x04, 0xa6]);
     }
 
     #[test]

@@ -135,9 +135,11 @@ impl Inventory {
         for (region, listed) in futures::future::join_all(reads).await {
             match listed {
                 Ok(servers) => inventory.servers.extend(servers),
-                Err(e) => inventory
-                    .errors
-                    .push(InventoryError::of(kind, account, Some(region), &e)),
+                Err(e) => {
+                    inventory
+                        .errors
+                        .push(InventoryError::of(kind, account, Some(region), &e))
+                }
             }
         }
         inventory

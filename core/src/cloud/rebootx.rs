@@ -363,7 +363,8 @@ impl Vendor for RebootxErrors {
                 "the API key was refused: check that the token of rebootx account \"{account}\" is the server's API key (RBTX_API_KEY)"
             ),
             ErrorCode::PermissionDenied => {
-                "the server forbids this operation to this API key: check its own access rules".into()
+                "the server forbids this operation to this API key: check its own access rules"
+                    .into()
             }
             // The implementation's own `{message}`: the runnable is not there. Without it,
             // nothing serves the spec at that URL (the router's 404 of a wrong prefix).
@@ -391,7 +392,11 @@ pub fn normalize(status: &str) -> ServerStatus {
 
 /// Refuses an empty id before anything is sent (any other string is one path segment).
 fn check_runnable_id(id: &str) -> Result<()> {
-    check_id(id, !id.trim().is_empty(), "a runnable id: it must not be empty")
+    check_id(
+        id,
+        !id.trim().is_empty(),
+        "a runnable id: it must not be empty",
+    )
 }
 
 /// A dashboard: a named collection of metrics.

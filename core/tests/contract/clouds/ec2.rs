@@ -70,7 +70,10 @@ impl CloudMock for Api {
 
     /// A `NextToken` that names the page it came with.
     fn looping_page() -> Value {
-        Value::String(describe(&[Self::server(ID, "eu-west-1")], Some("same-token")))
+        Value::String(describe(
+            &[Self::server(ID, "eu-west-1")],
+            Some("same-token"),
+        ))
     }
 
     fn error(status: u16, message: &str) -> ResponseTemplate {
@@ -201,33 +204,101 @@ fn action(name: &str) -> wiremock::MockBuilder {
 #[tokio::test]
 async fn ec2_error_codes_become_typed_errors() {
     let cases = [
-        (401, "AuthFailure", "DescribeInstances", ErrorCode::AuthFailed, "access key"),
-        (403, "SignatureDoesNotMatch", "StopInstances", ErrorCode::AuthFailed, "clock"),
-        (403, "UnauthorizedOperation", "RebootInstances", ErrorCode::PermissionDenied, "ec2:RebootInstances"),
-        (400, "InvalidInstanceID.NotFound", "StopInstances", ErrorCode::NotFound, ID),
-        (503, "RequestLimitExceeded", "DescribeInstances", ErrorCode::RateLimited, "request rate"),
-        (400, "IncorrectInstanceState", "StartInstances", ErrorCode::Conflict, "current state"),
-        (500, "InternalError", "StopInstances", ErrorCode::OutcomeUnknown, "InternalError"),
-        (500, "InternalError", "DescribeInstances", ErrorCode::ServiceFailed, "InternalError"),
-        (500, "InsufficientInstanceCapacity", "StartInstances", ErrorCode::ServiceFailed, "EC2 refused"),
+        (
+            401,
+            "AuthFailure",
+            "DescribeInstances",
+            ErrorCode::AuthFailed,
+            "access key",
+        ),
+        (
+            403,
+            "SignatureDoesNotMatch",
+            "StopInstances",
+            ErrorCode::AuthFailed,
+            "clock",
+        ),
+        (
+            403,
+            "UnauthorizedOperation",
+            "RebootInstances",
+            ErrorCode::PermissionDenied,
+            "ec2:RebootInstances",
+        ),
+        (
+            400,
+            "InvalidInstanceID.NotFound",
+            "StopInstances",
+            ErrorCode::NotFound,
+            ID,
+        ),
+        (
+            503,
+            "RequestLimitExceeded",
+            "DescribeInstances",
+            ErrorCode::RateLimited,
+            "request rate",
+        ),
+        (
+            400,
+            "IncorrectInstanceState",
+            "StartInstances",
+            ErrorCode::Conflict,
+            "current state",
+        ),
+        (
+            500,
+            "InternalError",
+            "StopInstances",
+            ErrorCode::OutcomeUnknown,
+            "InternalError",
+        ),
+        (
+            500,
+            "InternalError",
+            "DescribeInstances",
+            ErrorCode::ServiceFailed,
+            "InternalError",
+        ),
+        (
+            500,
+            "InsufficientInstanceCapacity",
+            "StartInstances",
+            ErrorCode::ServiceFailed,
+            "EC2 refused",
+        ),
     ];
     for (status, code, api_action, kind, words) in cases {
         let server = MockServer::start().await;
         action(api_action)
-            .respond_with(error(status, code, &format!("about {SECRET}")).append_header("retry-after", "60"))
+            .respond_with(
+                error(status, code, &format!("about {SECRET}")).append_header("retry-after", "60"),
+            )
             .mount(&server)
             .await;
         let ec2 = ec2(&server);
         let e = match api_action {
             "DescribeInstances" => ec2.read("eu-west-1", ID).await.unwrap_err(),
-            "StopInstances" => ec2.power("eu-west-1", ID, PowerAction::Stop).await.unwrap_err(),
-            "StartInstances" => ec2.power("eu-west-1", ID, PowerAction::Start).await.unwrap_err(),
-            _ => ec2.power("eu-west-1", ID, PowerAction::Reboot).await.unwrap_err(),
+            "StopInstances" => ec2
+                .power("eu-west-1", ID, PowerAction::Stop)
+                .await
+                .unwrap_err(),
+            "StartInstances" => ec2
+                .power("eu-west-1", ID, PowerAction::Start)
+                .await
+                .unwrap_err(),
+            _ => ec2
+                .power("eu-west-1", ID, PowerAction::Reboot)
+                .await
+                .unwrap_err(),
         };
         let text = e.to_string();
         assert_eq!(e.code(), kind, "{code} on {api_action}: {text}");
         assert!(text.contains(words), "{code}: {text}");
-        assert!(!text.contains(SECRET) && !format!("{e:?}").contains(SECRET), "{text}");
+        assert!(
+            !text.contains(SECRET) && !format!("{e:?}").contains(SECRET),
+            "{text}"
+        );
     }
 }
 
@@ -240,27 +311,42 @@ async fn every_page_of_every_region_is_read_signed_for_its_region() {
     let signed = |region: &str| {
         header_regex(
             "authorization",
-            &format!("^AWS4-HMAC-SHA256 Credential=AKIDCONTRACT/\\d{{8}}/{region}/ec2/aws4_request"),
+            &format!(
+                "^AWS4-HMAC-SHA256 Credential=AKIDCONTRACT/\\d{{8}}/{region}/ec2/aws4_request"
+            ),
         )
     };
     action("DescribeInstances")
         .and(signed("eu-west-1"))
         .and(query_param("MaxResults", "1000"))
         .and(query_param_is_missing("NextToken"))
-        .respond_with(xml(200, &describe(&[Value::String(instance(ID, "running", "web-1"))], Some("page-2"))))
+        .respond_with(xml(
+            200,
+            &describe(
+                &[Value::String(instance(ID, "running", "web-1"))],
+                Some("page-2"),
+            ),
+        ))
         .expect(1)
         .mount(&server)
         .await;
     action("DescribeInstances")
         .and(signed("eu-west-1"))
         .and(query_param("NextToken", "page-2"))
-        .respond_with(xml(200, &describe(&[Value::String(instance(ID_2, "stopped", "db-1"))], None)))
+        .respond_with(xml(
+            200,
+            &describe(&[Value::String(instance(ID_2, "stopped", "db-1"))], None),
+        ))
         .expect(1)
         .mount(&server)
         .await;
     action("DescribeInstances")
         .and(signed("us-east-1"))
-        .respond_with(error(401, "AuthFailure", "AWS was not able to validate the provided access credentials"))
+        .respond_with(error(
+            401,
+            "AuthFailure",
+            "AWS was not able to validate the provided access credentials",
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -268,7 +354,14 @@ async fn every_page_of_every_region_is_read_signed_for_its_region() {
     let rows: Vec<(&str, &str, ServerStatus, Option<&str>)> = inventory
         .servers
         .iter()
-        .map(|s| (s.region.as_str(), s.id.as_str(), s.status, s.name.as_deref()))
+        .map(|s| {
+            (
+                s.region.as_str(),
+                s.id.as_str(),
+                s.status,
+                s.name.as_deref(),
+            )
+        })
         .collect();
     assert_eq!(
         rows,
@@ -280,7 +373,10 @@ async fn every_page_of_every_region_is_read_signed_for_its_region() {
     let [row] = inventory.errors.as_slice() else {
         panic!("{:?}", inventory.errors)
     };
-    assert_eq!((row.region.as_deref(), row.error.code), (Some("us-east-1"), ErrorCode::AuthFailed));
+    assert_eq!(
+        (row.region.as_deref(), row.error.code),
+        (Some("us-east-1"), ErrorCode::AuthFailed)
+    );
 }
 
 /// A stop answers `stopping` (StopInstances' example), then DescribeInstances is read until
@@ -297,7 +393,10 @@ async fn a_stop_is_sent_once_and_followed_to_stopped() {
     for (state, times) in [("stopping", Some(1)), ("stopped", None)] {
         let mock = action("DescribeInstances")
             .and(query_param("InstanceId.1", ID))
-            .respond_with(xml(200, &describe(&[Value::String(instance(ID, state, "web-1"))], None)));
+            .respond_with(xml(
+                200,
+                &describe(&[Value::String(instance(ID, state, "web-1"))], None),
+            ));
         match times {
             Some(n) => mock.up_to_n_times(n).mount(&server).await,
             None => mock.mount(&server).await,
@@ -315,7 +414,10 @@ async fn a_stop_is_sent_once_and_followed_to_stopped() {
     .await
     .unwrap();
     assert_eq!(outcome.accepted.raw_state.as_deref(), Some("stopping"));
-    assert_eq!(outcome.seen, vec![ServerStatus::Stopping, ServerStatus::Stopped]);
+    assert_eq!(
+        outcome.seen,
+        vec![ServerStatus::Stopping, ServerStatus::Stopped]
+    );
     assert_eq!(outcome.server.name.as_deref(), Some("web-1"));
 }
 
@@ -325,7 +427,11 @@ async fn a_stop_is_sent_once_and_followed_to_stopped() {
 async fn a_throttled_stop_is_sent_again_after_a_backoff() {
     let server = MockServer::start().await;
     action("StopInstances")
-        .respond_with(error(503, "RequestLimitExceeded", "Request limit exceeded."))
+        .respond_with(error(
+            503,
+            "RequestLimitExceeded",
+            "Request limit exceeded.",
+        ))
         .up_to_n_times(1)
         .mount(&server)
         .await;
@@ -334,7 +440,10 @@ async fn a_throttled_stop_is_sent_again_after_a_backoff() {
         .mount(&server)
         .await;
     let started = Instant::now();
-    let accepted = ec2(&server).power("eu-west-1", ID, PowerAction::Stop).await.unwrap();
+    let accepted = ec2(&server)
+        .power("eu-west-1", ID, PowerAction::Stop)
+        .await
+        .unwrap();
     assert_eq!(accepted.status, Some(ServerStatus::Stopping));
     assert!(started.elapsed() >= Duration::from_millis(100));
     assert_eq!(server.received_requests().await.unwrap().len(), 2);

@@ -394,16 +394,25 @@ async fn a_kubeconfig_that_does_not_parse_never_shows_a_token() {
         // A token where the user's map belongs.
         format!("apiVersion: v1\nusers:\n- name: ops\n  user: {TOKEN}\n"),
         // A syntax error right after the token.
-        format!("users:\n- name: ops\n  user:\n    token: {TOKEN}\n    client-key-data: [{TOKEN}\n"),
+        format!(
+            "users:\n- name: ops\n  user:\n    token: {TOKEN}\n    client-key-data: [{TOKEN}\n"
+        ),
         // A token where a flag (true or false) belongs.
         format!("clusters:\n- name: dev\n  cluster:\n    insecure-skip-tls-verify: {TOKEN}\n"),
     ] {
         std::fs::write(&file, &text).unwrap();
-        let e = ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), None, None).unwrap_err();
+        let e =
+            ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), None, None).unwrap_err();
         assert_eq!(e.code(), ErrorCode::Config);
         let shown = format!("{e} {e:?}");
-        assert!(!shown.contains(TOKEN) && !shown.contains("sIgNaTuRe"), "{shown}");
-        assert!(shown.contains("line ") && shown.contains("column "), "{shown}");
+        assert!(
+            !shown.contains(TOKEN) && !shown.contains("sIgNaTuRe"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("line ") && shown.contains("column "),
+            "{shown}"
+        );
         assert!(shown.contains("kubectl config view"), "{shown}");
     }
 }

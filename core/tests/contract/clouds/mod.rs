@@ -131,10 +131,7 @@ fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
 
 /// The account of provider `M` at the mock server, built from its `[[clouds]]` entry; its
 /// [`CloudMock::quiet_routes`] answer where the scenario mounted nothing.
-async fn account_in<M: CloudMock>(
-    server: &MockServer,
-    regions: &[&str],
-) -> Box<dyn CloudAccount> {
+async fn account_in<M: CloudMock>(server: &MockServer, regions: &[&str]) -> Box<dyn CloudAccount> {
     for (verb, route, body) in M::quiet_routes() {
         given(verb, &base::<M>(&route))
             .respond_with(M::ok(body))
@@ -325,7 +322,11 @@ pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>
         M::error(503, "oops"),
     )
     .await;
-    let e = account::<M>(&server).await.read(region, id).await.unwrap_err();
+    let e = account::<M>(&server)
+        .await
+        .read(region, id)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
     assert_eq!(received(&server, "GET").await, 3);
 }
@@ -387,7 +388,11 @@ pub async fn oversize_body_is_refused<M: CloudMock>() {
     let (region, id) = M::SERVER;
     let huge = ResponseTemplate::new(200).set_body_bytes(vec![b' '; 16 * 1024 * 1024 + 1]);
     mount(&server, "GET", base::<M>(&M::read_path(id)), huge).await;
-    let e = account::<M>(&server).await.read(region, id).await.unwrap_err();
+    let e = account::<M>(&server)
+        .await
+        .read(region, id)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ResponseTooLarge, "{e}");
 }
 
@@ -441,7 +446,10 @@ pub async fn regions_of_the_entry_filter_the_listing<M: CloudMock>() {
         assert_eq!(rows, vec![(region, id)], "{:?}", listed.errors);
         let requests = server.received_requests().await.unwrap();
         assert_eq!(asked(requests), BTreeSet::from([region.to_string()]));
-        account_in::<M>(&server, &[region, "elsewhere-1"]).await.list().await;
+        account_in::<M>(&server, &[region, "elsewhere-1"])
+            .await
+            .list()
+            .await;
         let requests = server.received_requests().await.unwrap();
         let both = BTreeSet::from([region.to_string(), "elsewhere-1".to_string()]);
         assert_eq!(asked(requests), both);

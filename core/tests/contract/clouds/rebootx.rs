@@ -23,7 +23,9 @@
 use super::{CloudMock, Hints, fast, limits};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
-use paaf_core::cloud::{CloudProvider, PollSettings, PowerAction, ServerStatus, connect, power_and_wait};
+use paaf_core::cloud::{
+    CloudProvider, PollSettings, PowerAction, ServerStatus, connect, power_and_wait,
+};
 use paaf_core::config::Config;
 use paaf_core::events::CancellationToken;
 use paaf_core::secrets::{MemoryStore, SecretStore};
@@ -427,7 +429,10 @@ async fn start_and_hard_reboot_are_refused_before_anything_is_sent() {
         let text = e.to_string();
         assert!(text.contains(words) && text.contains("home"), "{text}");
     }
-    let e = account.power("lyo-01", "", PowerAction::Reboot).await.unwrap_err();
+    let e = account
+        .power("lyo-01", "", PowerAction::Reboot)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert!(server.received_requests().await.unwrap().is_empty());
 }
@@ -464,7 +469,10 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
         "{}",
         row.error.message
     );
-    let e = account.power("lyo-01", "123", PowerAction::Reboot).await.unwrap_err();
+    let e = account
+        .power("lyo-01", "123", PowerAction::Reboot)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed);
     assert_no_secret(&e.to_string());
 
@@ -500,13 +508,14 @@ async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
         .mount(&server)
         .await;
     let account = rebootx(&server);
-    let e = account.power("lyo-01", "999", PowerAction::Reboot).await.unwrap_err();
+    let e = account
+        .power("lyo-01", "999", PowerAction::Reboot)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound);
     let text = e.to_string();
     assert!(text.contains("999") && text.contains("home"), "{text}");
-    let e = account.read("par-01", "999")
-        .await
-        .unwrap_err();
+    let e = account.read("par-01", "999").await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound);
     let found = account.read("par-01", "456").await.unwrap();
     assert_eq!(found.name.as_deref(), Some("server02"));
@@ -701,7 +710,10 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
     let row = &closed.list().await.errors[0];
     assert_eq!(row.error.code, ErrorCode::Unreachable);
     assert_no_secret(&row.error.message);
-    let e = closed.power("lyo-01", "123", PowerAction::Reboot).await.unwrap_err();
+    let e = closed
+        .power("lyo-01", "123", PowerAction::Reboot)
+        .await
+        .unwrap_err();
     assert_no_secret(&e.to_string());
     assert_no_secret(&format!("{e:?}"));
 }
