@@ -637,7 +637,8 @@ fn check_instance_id(id: &str) -> Result<()> {
     check_id(id, ok, "an EC2 instance id (like i-0123456789abcdef0)")
 }
 
-// ---- EC2's XML, as much of it as paaf reads (unknown elements are skipped) ----
+// ---- EC2's XML, as much of it as paaf reads (unknown elements are skipped, missing ones
+// are empty) ----
 
 /// A list of `<item>`s (`<reservationSet><item>…</item></reservationSet>`, or empty).
 #[derive(Deserialize)]
@@ -652,19 +653,16 @@ impl<T> Default for Items<T> {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct DescribeInstancesResponse {
-    #[serde(default)]
     reservation_set: Items<Reservation>,
-    #[serde(default)]
     next_token: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct Reservation {
-    #[serde(default)]
     instances_set: Items<Instance>,
 }
 
@@ -675,11 +673,8 @@ struct Instance {
     instance_state: InstanceState,
     #[serde(default)]
     tag_set: Items<Tag>,
-    #[serde(default)]
     ip_address: Option<String>,
-    #[serde(default)]
     private_ip_address: Option<String>,
-    #[serde(default)]
     launch_time: Option<String>,
     #[serde(default)]
     network_interface_set: Items<NetworkInterface>,
@@ -693,38 +688,32 @@ struct InstanceState {
 #[derive(Deserialize)]
 struct Tag {
     key: String,
-    #[serde(default)]
     value: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct NetworkInterface {
-    #[serde(default)]
     private_ip_addresses_set: Items<PrivateIp>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct PrivateIp {
-    #[serde(default)]
     private_ip_address: Option<String>,
-    #[serde(default)]
     association: Option<Association>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct Association {
-    #[serde(default)]
     public_ip: Option<String>,
 }
 
 /// `StopInstancesResponse` / `StartInstancesResponse`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct StateChangeResponse {
-    #[serde(default)]
     instances_set: Items<StateChange>,
 }
 
@@ -748,10 +737,9 @@ struct ErrorList {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
 struct ErrorItem {
-    #[serde(rename = "Code")]
     code: String,
-    #[serde(rename = "Message", default)]
     message: Option<String>,
 }
 

@@ -436,6 +436,7 @@ struct ListRes<T> {
     total: u64,
 }
 
+/// Only `id` and `status` are required (`Option`s may be missing).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Runnable {
@@ -444,25 +445,18 @@ struct Runnable {
     name: String,
     /// `off|on|pending|unknown` in the spec; kept as a string so a new word is not an error.
     status: String,
-    #[serde(default)]
     flavor: Option<String>,
-    #[serde(default)]
     fqdn: Option<String>,
-    #[serde(default)]
     ipv4: Option<String>,
-    #[serde(default)]
     stack: Option<String>,
-    #[serde(default)]
     scopes: Option<Scopes>,
-    #[serde(default)]
     ssh: Option<Ssh>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct Scopes {
-    #[serde(default)]
     geo: Option<Scope>,
-    #[serde(default)]
     logical: Option<Scope>,
 }
 
@@ -473,14 +467,11 @@ struct Scope {
     value: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct Ssh {
-    #[serde(default)]
     key_name: Option<String>,
-    #[serde(default)]
     port: Option<u32>,
-    #[serde(default)]
     username: Option<String>,
 }
 
