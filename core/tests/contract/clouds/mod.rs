@@ -9,6 +9,12 @@
 //! `[[clouds]]` entry, as paaf builds it. Each provider's file holds its [`CloudMock`] and its
 //! own cases (its paging, its power actions followed to their end, its vendor errors).
 //!
+//! A [`CloudMock`] whose API is not the common shape says so with a hook that has a default:
+//! XML bodies ([`CloudMock::ok`], EC2), other `[[clouds]]` keys ([`CloudMock::keys`]), a
+//! listing asked region by region ([`CloudMock::PER_REGION`]: EC2's endpoints, Kubernetes'
+//! namespaces), reads it makes beside the one a scenario is about
+//! ([`CloudMock::quiet_routes`]); a route may carry the query it needs (`/?Action=…`).
+//!
 //! A new provider: its file here with a `Mock` describing its API and its own cases, and one
 //! row in the [`scenario_table!`] call below.
 
