@@ -198,8 +198,8 @@ impl fmt::Debug for Service {
 
 /// Whether a request may be sent again when its outcome is unclear. `Idempotent` requests are
 /// retried on 429, 5xx and transport failures; `NotIdempotent` ones only when the service
-/// cannot have acted (no connection, 429), and one that failed after it may have reached the
-/// service is reported as `outcome-unknown`.
+/// cannot have acted (no connection, 429 or the vendor's like: [`Vendor::unprocessed`]), and
+/// one that failed after it may have reached the service is reported as `outcome-unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
     Idempotent,
@@ -503,7 +503,8 @@ impl Service {
     }
 
     /// A read of something being followed (a provider's operation): [`Service::fetch`], except
-    /// that a 429 comes back as [`Throttled`], for the follower to wait out when it can.
+    /// that a 429 (or what the vendor says is one) comes back as [`Throttled`], for the follower
+    /// to wait out when it can.
     pub async fn poll(
         &self,
         request: Request,
@@ -515,7 +516,7 @@ impl Service {
             Ok(response) => Ok(Ok(response)),
             Err(failure) => {
                 let error = self.judge(&failure, retry, doing, &what);
-                if failure.status == 429 {
+                if self.unprocessed(&failure) {
                     let retry_after = retry_after(&failure.headers);
                     return Ok(Err(Throttled { retry_after, error }));
                 }
@@ -545,12 +546,13 @@ impl Service {
         loop {
             let outcome = self.attempt(&request, doing).await;
             // Sent again only when that is harmless: an idempotent request; or any request
-            // that never reached the service, or that it refused unprocessed (429).
+            // that never reached the service, or that it refused unprocessed (429, or the
+            // vendor's throttling code).
             let wait = match &outcome {
                 Ok(Ok(_)) => None,
                 Ok(Err(failure))
-                    if failure.status == 429
-                        || (idempotent && retryable_status(failure.status)) =>
+                    if (idempotent && retryable_status(failure.status))
+                        || self.unprocessed(failure) =>
                 {
                     Some(retry_after(&failure.headers).unwrap_or_else(|| backoff(attempt)))
                 }
@@ -824,7 +826,7 @@ fn client_builder(limits: &Limits, base: &reqwest::Url) -> reqwest::ClientBuilde
         .user_agent(concat!("paaf/", env!("CARGO_PKG_VERSION")))
 }
 
-/// A read refused with 429 (after the [`Service`]'s own retries): how long the service asked
+/// A read refused unprocessed, with 429 or the vendor's like (after the [`Service`]'s own retries): how long the service asked
 /// to wait, and the error to report if that wait is not possible.
 #[derive(Debug)]
 pub struct Throttled {

@@ -12,7 +12,7 @@
 
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ec2::{AwsCredentials, Ec2};
-use paaf_core::cloud::{PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::cloud::{CloudProvider, PollSettings, PowerAction, ServerStatus, power_and_wait};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::{Limits, Retry};
 use paaf_tests::{MotoServer, free_port};
@@ -207,7 +207,7 @@ async fn stop_then_start_are_followed_to_their_state_and_reboot_stays_running() 
     assert_eq!(stopped.seen.last(), Some(&ServerStatus::Stopped));
     assert_eq!(stopped.server.name.as_deref(), Some("web-2"));
     assert_eq!(
-        ec2.describe("eu-west-1", &id).await.unwrap().status,
+        ec2.read("eu-west-1", &id).await.unwrap().status,
         ServerStatus::Stopped
     );
 
@@ -261,19 +261,19 @@ async fn a_missing_instance_is_not_found_naming_it() {
         assert_eq!(e.code(), ErrorCode::NotFound, "{action:?}: {e}");
         assert!(e.to_string().contains(missing), "{e}");
     }
-    let e = ec2.describe("eu-west-1", missing).await.unwrap_err();
+    let e = ec2.read("eu-west-1", missing).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     // The instance exists, but in the other region: not found where it was asked for.
-    let e = ec2.describe("eu-west-1", &real).await.unwrap_err();
+    let e = ec2.read("eu-west-1", &real).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     assert!(e.to_string().contains("eu-west-1"), "{e}");
     assert_eq!(
-        ec2.describe("us-east-1", &real).await.unwrap().id,
+        ec2.read("us-east-1", &real).await.unwrap().id,
         real,
         "found in its own region"
     );
     // A region that is not configured is refused before anything is sent.
-    let e = ec2.describe("ap-south-1", &real).await.unwrap_err();
+    let e = ec2.read("ap-south-1", &real).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
 }
 

@@ -165,12 +165,7 @@ impl Hetzner {
         limits: Limits,
     ) -> Result<Hetzner> {
         for location in locations {
-            let valid = !location.is_empty()
-                && location.len() <= 32
-                && location
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !valid {
+            if !super::listing::is_region_name(location) {
                 return Err(Error::invalid(format!(
                     "hetzner \"{name}\": `{location}` is not a Hetzner location name (like fsn1, nbg1, hel1, ash)"
                 )));

@@ -1,7 +1,8 @@
 //! What every provider's listing shares: reading every page of a paged list (without
 //! looping forever on an API that pages in circles), keeping the configured regions, one
-//! error row for an account (or a region) that could not be listed, and the checks of ids
-//! and the not-found of a server before and after a request.
+//! error row for an account that could not be listed (or for each region of an API listed
+//! region by region), and the checks of ids, region names and the not-found of a server
+//! before and after a request.
 
 use super::{Inventory, InventoryError, Server};
 use crate::config::CloudKind;
@@ -12,9 +13,10 @@ use std::future::Future;
 /// Pages paaf reads at most: a listing that keeps paging past this is an API fault.
 pub const MAX_PAGES: usize = 1000;
 
-/// One page of a paged listing: its servers, and where the next page is (`None`: the last).
-pub struct Page<C> {
-    pub servers: Vec<Server>,
+/// One page of a paged listing: its servers (or other items, `T`), and where the next page
+/// is (`None`: the last).
+pub struct Page<C, T = Server> {
+    pub servers: Vec<T>,
     pub next: Option<C>,
 }
 
@@ -28,7 +30,7 @@ where
     F: FnMut(C) -> Fut,
     Fut: Future<Output = Result<Page<C>>>,
 {
-    pages(service, first, false, read).await
+    pages(service, first, false, |s: &Server| s.id.as_str(), read).await
 }
 
 /// [`all_pages`] of an API whose pages may hold fewer servers than asked, none included,
@@ -47,31 +49,48 @@ where
     F: FnMut(C) -> Fut,
     Fut: Future<Output = Result<Page<C>>>,
 {
-    pages(service, first, true, read).await
+    pages(service, first, true, |s: &Server| s.id.as_str(), read).await
 }
 
-async fn pages<C, F, Fut>(
+/// [`all_pages`] of a listing of other items than servers (a cluster's pods), `id` naming
+/// each.
+pub async fn all_items<C, T, F, Fut>(
     service: &str,
     first: C,
-    empty_ok: bool,
-    mut read: F,
-) -> Result<Vec<Server>>
+    id: fn(&T) -> &str,
+    read: F,
+) -> Result<Vec<T>>
 where
     C: PartialEq + Clone,
     F: FnMut(C) -> Fut,
-    Fut: Future<Output = Result<Page<C>>>,
+    Fut: Future<Output = Result<Page<C, T>>>,
+{
+    pages(service, first, false, id, read).await
+}
+
+async fn pages<C, T, F, Fut>(
+    service: &str,
+    first: C,
+    empty_ok: bool,
+    id: fn(&T) -> &str,
+    mut read: F,
+) -> Result<Vec<T>>
+where
+    C: PartialEq + Clone,
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<Page<C, T>>>,
 {
     let malformed = |reason: String| Error::MalformedResponse {
         what: service.to_string(),
         reason,
     };
-    let mut servers: Vec<Server> = Vec::new();
+    let mut servers: Vec<T> = Vec::new();
     let mut read_already = vec![first.clone()];
     let mut at = first;
     let mut previous_ids: Vec<String> = Vec::new();
     for number in 1..=MAX_PAGES {
         let page = read(at.clone()).await?;
-        let ids: Vec<String> = page.servers.iter().map(|s| s.id.clone()).collect();
+        let ids: Vec<String> = page.servers.iter().map(|s| id(s).to_string()).collect();
         let Some(next) = page.next else {
             servers.extend(page.servers);
             return Ok(servers);
@@ -88,7 +107,7 @@ where
         }
         if !ids.is_empty() && ids == previous_ids {
             return Err(malformed(format!(
-                "page {number} of the listing repeats the page before it"
+                "page {number} of the listing repeats the page before it: the API ignores where a page starts (its cursor, page number or offset)"
             )));
         }
         servers.extend(page.servers);
@@ -220,6 +239,16 @@ pub fn launched_at(time: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(time)
         .ok()
         .map(|t| t.timestamp_millis())
+}
+
+/// Whether `name` can be a region or location name (`eu-west-1`, `fsn1`): lowercase letters,
+/// digits and `-`, at most 32; so it is safe in a host name or a path.
+pub fn is_region_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Whether `id` is a UUID in its 8-4-4-4-12 hex form (a Vultr instance, a Scaleway server

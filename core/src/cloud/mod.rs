@@ -7,8 +7,8 @@
 //! adapter here. It does four things and no more:
 //! 1. lists its servers as [`Server`]s ([`listing::all_pages`] reads every page without
 //!    looping forever; [`Inventory::of_account`] sorts them and keeps the configured
-//!    regions, [`Inventory::of_regions`] for an API asked region by region), one
-//!    [`InventoryError`] row per region or account that failed (a failing region never
+//!    regions, [`Inventory::of_regions`] asks an API listed region by region about each),
+//!    one [`InventoryError`] row per region or account that failed (a failing region never
 //!    hides the others);
 //! 2. sends a [`PowerAction`] and returns the API's acceptance ([`Accepted`]): a call that
 //!    changes something is sent once (`Retry::NotIdempotent`); what a failure means

@@ -134,6 +134,13 @@ pub trait Vendor: Send + Sync {
     ) -> Option<String> {
         self.hint(code, failure, said)
     }
+
+    /// Whether the service refused the request unprocessed with another status than 429 (EC2's
+    /// `RequestLimitExceeded` on a 503): like a 429, it is sent again after its `Retry-After`
+    /// (or a backoff), whatever its method, and a follower waits it out.
+    fn unprocessed(&self, _failure: &HttpFailure, _said: Option<&Said>) -> bool {
+        false
+    }
 }
 
 /// A vendor with nothing to add: the HTTP status alone decides.
@@ -297,6 +304,15 @@ impl Service {
             None => failure.body.clone(),
         };
         words.trim().chars().take(BODY_IN_ERRORS).collect()
+    }
+
+    /// Whether the service refused `failure`'s request unprocessed: a 429, or what its vendor
+    /// says is one ([`Vendor::unprocessed`]); such a request may be sent again.
+    pub(super) fn unprocessed(&self, failure: &HttpFailure) -> bool {
+        failure.status == 429 || {
+            let said = self.vendor.said(failure);
+            self.vendor.unprocessed(failure, said.as_ref())
+        }
     }
 
     /// The error of a request that is not idempotent and may have taken effect; `request`

@@ -23,11 +23,14 @@
 
 mod azure;
 mod digitalocean;
+mod ec2;
 mod gcp;
 mod hetzner;
+mod kubernetes;
 mod linode;
 mod ovh;
 mod proxmox;
+mod rebootx;
 mod scaleway;
 mod vultr;
 
@@ -805,11 +808,14 @@ macro_rules! scenario_table {
 scenario_table! {
     azure: azure::Api,
     digitalocean: digitalocean::Api,
+    ec2: ec2::Api,
     gcp: gcp::Api,
     hetzner: hetzner::Api,
+    kubernetes: kubernetes::Api,
     linode: linode::Api,
     ovh: ovh::Api,
     proxmox: proxmox::Api,
+    rebootx: rebootx::Api,
     scaleway: scaleway::Api,
     vultr: vultr::Api,
 }
