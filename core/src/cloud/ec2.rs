@@ -24,11 +24,14 @@ use super::listing::{Page, all_pages, check_id, is_region_name, launched_at};
 use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
+use crate::http::{
+    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Signer, Vendor,
+};
 use crate::secrets::{SecretRef, SecretStore};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
+use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -64,12 +67,11 @@ impl fmt::Debug for AwsCredentials {
     }
 }
 
-/// One configured AWS account: its credentials and a client per region (whose [`Service`]
-/// redacts the secret key and session token).
+/// One configured AWS account: a client per region, whose [`Service`] signs each request
+/// with its credentials ([`SigV4`]) and redacts the secret key and session token.
 #[derive(Debug, Clone)]
 pub struct Ec2 {
     name: String,
-    credentials: Arc<AwsCredentials>,
     regions: Vec<RegionClient>,
     page_size: u32,
 }
@@ -270,6 +272,7 @@ impl Ec2 {
                 "aws \"{name}\": the access key id and secret access key must not be empty"
             )));
         }
+        let credentials = Arc::new(credentials);
         let mut regions = Vec::with_capacity(endpoints.len());
         for (region, url) in endpoints {
             if !is_region_name(region) {
@@ -282,17 +285,19 @@ impl Ec2 {
                     "aws \"{name}\": region {region} is named twice"
                 )));
             }
-            let mut service = Service::new(
-                &format!("aws \"{name}\" {region}"),
-                url,
-                HttpAuth::None,
-                limits.clone(),
-            )?
-            .with_secret(credentials.secret_access_key.clone())
-            .with_vendor(Ec2Errors {
-                account: name.to_string(),
+            let service_name = format!("aws \"{name}\" {region}");
+            let signer = SigV4 {
+                credentials: credentials.clone(),
                 region: region.clone(),
-            });
+                service: service_name.clone(),
+            };
+            let mut service = Service::new(&service_name, url, HttpAuth::None, limits.clone())?
+                .with_signer(Arc::new(signer))
+                .with_secret(credentials.secret_access_key.clone())
+                .with_vendor(Ec2Errors {
+                    account: name.to_string(),
+                    region: region.clone(),
+                });
             if let Some(token) = &credentials.session_token {
                 service = service.with_secret(token.clone());
             }
@@ -303,7 +308,6 @@ impl Ec2 {
         }
         Ok(Ec2 {
             name: name.to_string(),
-            credentials: Arc::new(credentials),
             regions,
             page_size: DEFAULT_PAGE_SIZE,
         })
@@ -378,8 +382,9 @@ impl Ec2 {
         )
     }
 
-    /// One signed call, through the failure policy of the region's [`Service`] (a throttled
-    /// call was not processed: it is sent again like a 429, see [`Ec2Errors`]).
+    /// One call, signed by the region's [`Service`] at each attempt ([`SigV4`]), through its
+    /// failure policy (a throttled call was not processed: it is sent again like a 429, see
+    /// [`Ec2Errors`]).
     async fn call(
         &self,
         r: &RegionClient,
@@ -393,31 +398,11 @@ impl Ec2 {
             ("Version".to_string(), API_VERSION.to_string()),
         ];
         query.extend(params);
-        // The URL the HTTP client will send: base + the query, encoded the same way
-        // (application/x-www-form-urlencoded); SigV4 canonicalizes it from the decoded pairs.
-        let mut url = reqwest::Url::parse(r.service.base_url())
-            .map_err(|e| Error::other(format!("{}: bad URL: {e}", r.service.name())))?;
-        url.query_pairs_mut().extend_pairs(&query);
-        let headers = sign_headers(
-            &self.credentials,
-            &r.region,
-            url.as_str(),
-            SystemTime::now(),
-        )
-        .map_err(|reason| {
-            Error::other(format!(
-                "{}: could not sign the request: {reason}",
-                r.service.name()
-            ))
-        })?;
-        let mut request = Request {
+        let request = Request {
             retry,
             query,
             ..Request::get("")
         };
-        for (name, value) in headers {
-            request = request.header(&name, value);
-        }
         let response = r.service.fetch(request, doing).await?;
         Ok(String::from_utf8_lossy(&response.body).into_owned())
     }
@@ -577,11 +562,41 @@ fn decode<T: for<'de> Deserialize<'de>>(r: &RegionClient, xml: &str, root: &str)
         .map_err(|e| malformed(format!("not the EC2 XML its API documents ({e})")))
 }
 
-/// The SigV4 headers (`authorization`, `x-amz-date`, `x-amz-security-token`) of a GET of
-/// `url` with an empty body, scoped to `region`/`ec2`.
+/// Signs each attempt of a region's requests with SigV4 (a [`Signer`]): a request sent again
+/// gets a new `X-Amz-Date`, never the first attempt's, which EC2 refuses once it is 5 minutes
+/// old.
+struct SigV4 {
+    credentials: Arc<AwsCredentials>,
+    region: String,
+    /// The region's service, named in an error.
+    service: String,
+}
+
+impl Signer for SigV4 {
+    fn sign<'a>(
+        &'a self,
+        method: &'a Method,
+        url: &'a reqwest::Url,
+        _body: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>>> {
+        let now = SystemTime::now();
+        let signed = sign_headers(&self.credentials, &self.region, method, url.as_str(), now)
+            .map_err(|reason| {
+                Error::other(format!(
+                    "{}: could not sign the request: {reason}",
+                    self.service
+                ))
+            });
+        Box::pin(async move { signed })
+    }
+}
+
+/// The SigV4 headers (`authorization`, `x-amz-date`, `x-amz-security-token`) of `method` of
+/// `url` with an empty body (the Query API's), scoped to `region`/`ec2`.
 fn sign_headers(
     credentials: &AwsCredentials,
     region: &str,
+    method: &Method,
     url: &str,
     time: SystemTime,
 ) -> std::result::Result<Vec<(String, String)>, String> {
@@ -605,7 +620,8 @@ fn sign_headers(
         .build()
         .map_err(|e| e.to_string())?
         .into();
-    let signable = SignableRequest::new("GET", url, std::iter::empty(), SignableBody::Bytes(&[]))
+    let empty = SignableBody::Bytes(&[]);
+    let signable = SignableRequest::new(method.as_str(), url, std::iter::empty(), empty)
         .map_err(|e| e.to_string())?;
     let (instructions, _signature) = sign(signable, &params)
         .map_err(|e| e.to_string())?
@@ -797,6 +813,7 @@ mod tests {
         let headers = sign_headers(
             &creds,
             "eu-west-1",
+            &Method::GET,
             "http://127.0.0.1:5000/?Action=DescribeInstances&Version=2016-11-15",
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
         )

@@ -445,3 +445,36 @@ async fn a_throttled_stop_is_sent_again_after_a_backoff() {
     assert!(started.elapsed() >= Duration::from_millis(100));
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
+
+// SigV4 signs `X-Amz-Date` and rejects a request whose date is more than 5 minutes off
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-signing-elements.html):
+// a request sent again (here after a 503 asking to wait 1 s, RFC 9110 §10.2.3) is signed
+// again when it is sent, not replayed with the first attempt's date and signature.
+#[tokio::test]
+async fn a_retried_request_is_signed_again_with_a_fresh_date() {
+    let server = MockServer::start().await;
+    let reply = ResponseTemplate::new(503).insert_header("retry-after", "1");
+    action("DescribeInstances")
+        .respond_with(reply)
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let one = describe(&[Value::String(instance(ID, "running", "web-1"))], None);
+    action("DescribeInstances")
+        .respond_with(xml(200, &one))
+        .mount(&server)
+        .await;
+    let s = ec2(&server).read("eu-west-1", ID).await.unwrap();
+    assert_eq!(s.id, ID);
+    let reads = server.received_requests().await.unwrap();
+    assert_eq!(reads.len(), 2);
+    let sent = |r: &Request, name: &str| r.headers.get(name).unwrap().to_str().unwrap().to_string();
+    assert!(
+        sent(&reads[1], "x-amz-date") > sent(&reads[0], "x-amz-date"),
+        "the retry carries the first attempt's date"
+    );
+    assert_ne!(
+        sent(&reads[1], "authorization"),
+        sent(&reads[0], "authorization")
+    );
+}
