@@ -384,3 +384,29 @@ async fn a_hostile_server_name_never_runs_in_a_health_check_nor_moves_its_url() 
     assert_eq!(reboots(&world), before, "nothing was rebooted");
     assert!(!marker.exists());
 }
+
+/// EC2 shows nothing of a reboot (the state stays `running`, moto's as AWS's): with no
+/// operation to follow and no other sign, `paaf server reboot` says it is unverified (exit 14,
+/// the journal's `unverified`), never "succeeded" with nothing seen.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reboot_ec2_shows_no_sign_of_is_unverified() {
+    let moto = MotoServer::start();
+    launch(&moto, "eu-west-1", "web-2").await;
+    let world = World::new();
+    world.write_config(&aws_config(&moto));
+
+    let (code, outcome, err) = run(&world, &["server", "reboot", "web-2", "--yes"]);
+    assert_eq!(code, Some(14), "{outcome} {err}");
+    assert_eq!(outcome["server"]["status"], "running", "{outcome}");
+    assert_eq!(outcome["evidence"], Value::Null, "{outcome}");
+    let journal = paaf_tests::journal_json(&world);
+    let reboot = journal
+        .iter()
+        .find(|r| r["kind"] == "server-reboot")
+        .unwrap();
+    assert_eq!(reboot["state"], "unverified", "{reboot}");
+    assert!(
+        reboot.to_string().contains("no sign of the reboot"),
+        "{reboot}"
+    );
+}
