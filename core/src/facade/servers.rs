@@ -5,7 +5,8 @@ use super::{Confirmation, Paaf};
 use crate::cloud::Accepted;
 use crate::cloud::cache::{self, CachedInventory};
 use crate::cloud::{
-    self, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction, PowerOutcome, Server,
+    self, CloudAccount, Evidence, Inventory, InventoryError, PollSettings, PowerAction,
+    PowerOutcome, Server,
 };
 use crate::config::CloudConfig;
 use crate::config::HostConfig;
@@ -182,6 +183,7 @@ impl Paaf {
             found.raw_state
         );
         let (account_ref, found_ref, cancel_ref) = (account.as_ref(), found, &cancel);
+        let watch = config.reboot_watch;
         self.journaled(
             NewAction::new(server_kind(action), &target, &detail),
             |started| async move {
@@ -189,12 +191,12 @@ impl Paaf {
                 let _cancellable = self.cancellable(action_id, cancel_ref);
                 started.now()?;
                 let sent = Instant::now();
-                cloud::power_and_wait(
+                cloud::power_server(
                     account_ref,
-                    &found_ref.region,
-                    &found_ref.id,
+                    found_ref,
                     action,
                     settings,
+                    watch,
                     cancel_ref,
                     |server| {
                         observe(&ServerProgress {
@@ -207,15 +209,19 @@ impl Paaf {
                 .await
             },
             |o: &PowerOutcome| {
-                (
-                    ActionState::Succeeded,
-                    format!(
-                        "{} in {:.1}s ({} reads)",
-                        o.server.raw_state,
-                        o.elapsed_ms as f64 / 1000.0,
-                        o.polls
+                let done = format!(
+                    "{} in {:.1}s ({} reads)",
+                    o.server.raw_state,
+                    o.elapsed_ms as f64 / 1000.0,
+                    o.polls
+                );
+                match (&o.evidence, o.unverified_reason()) {
+                    (Some(evidence), _) => (ActionState::Succeeded, format!("{done}: {evidence}")),
+                    (None, reason) => (
+                        ActionState::Unverified,
+                        format!("{done}, unverified: {}", reason.unwrap_or_default()),
                     ),
-                )
+                }
             },
         )
         .await
@@ -353,6 +359,10 @@ impl Paaf {
             server,
             polls: 1,
             elapsed_ms: started_at.elapsed().as_millis() as u64,
+            evidence: Some(Evidence::NewBootId {
+                before: report.boot_id_before.clone(),
+                after: report.boot_id_after.clone(),
+            }),
             verified: Some(report),
         })
     }
