@@ -132,6 +132,11 @@ impl CloudAccount for Azure {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(Azure::settle(self, accepted, settings, cancel))
     }
+
+    /// A `restart` operation has `Succeeded` once the VM restarted.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        action == PowerAction::Reboot
+    }
 }
 
 /// What a call is about, for its errors.

@@ -137,6 +137,11 @@ impl CloudProvider for DigitalOcean {
         };
         follow_operation(&follow, read, |_| {}).await.map(drop)
     }
+
+    /// A `reboot` or `power_cycle` action is `completed` once the droplet went through it.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
+    }
 }
 
 impl DigitalOcean {

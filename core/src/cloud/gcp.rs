@@ -206,6 +206,11 @@ impl CloudAccount for Gcp {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(Gcp::settle(self, region, accepted, settings, cancel))
     }
+
+    /// A `reset` operation is `DONE` once the instance was reset.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        action == PowerAction::HardReboot
+    }
 }
 
 /// What a call is about, for its errors.

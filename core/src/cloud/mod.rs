@@ -311,7 +311,10 @@ pub async fn power_and_wait(
     observe: impl FnMut(&Server),
 ) -> Result<PowerOutcome> {
     let proof = Proof::watching(settings);
-    power_and_prove(account, region, id, action, settings, proof, cancel, observe).await
+    power_and_prove(
+        account, region, id, action, settings, proof, cancel, observe,
+    )
+    .await
 }
 
 /// [`power_and_wait`] of `server` as listed before the action: its launch time then is the
@@ -332,7 +335,10 @@ pub async fn power_server(
     }
     proof.launched_before_ms = server.launched_at_ms;
     let (region, id) = (server.region.as_str(), server.id.as_str());
-    power_and_prove(account, region, id, action, settings, proof, cancel, observe).await
+    power_and_prove(
+        account, region, id, action, settings, proof, cancel, observe,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -762,11 +768,17 @@ where
                 let still = format!("still {}, waiting to be {target}", server.raw_state);
                 return Ok(Polled::pending(server, still, None));
             }
-            let proven = proof_ref.evidence(action, left.as_deref(), &server).is_some();
+            let proven = proof_ref
+                .evidence(action, left.as_deref(), &server)
+                .is_some();
             if proven || started.elapsed().saturating_add(settings.interval) > proof_ref.watch {
                 return Ok(Polled::Done(server));
             }
-            let still = format!("{}, no sign of the {} yet", server.raw_state, action.as_str());
+            let still = format!(
+                "{}, no sign of the {} yet",
+                server.raw_state,
+                action.as_str()
+            );
             Ok(Polled::pending(server, still, None))
         }
     };
@@ -903,7 +915,10 @@ mod tests {
         assert!(outcome.elapsed_ms >= 40, "{}", outcome.elapsed_ms);
         let reason = outcome.unverified_reason().unwrap();
         assert!(reason.contains("no sign of the reboot"), "{reason}");
-        assert!(reason.contains("server = \"prod/i-0123456789abcdef0\""), "{reason}");
+        assert!(
+            reason.contains("server = \"prod/i-0123456789abcdef0\""),
+            "{reason}"
+        );
     }
 
     #[tokio::test]
@@ -962,7 +977,10 @@ mod tests {
             proof(1_700_000_599_000).evidence(PowerAction::HardReboot, None, &after),
             None
         );
-        assert_eq!(Proof::default().evidence(PowerAction::Reboot, None, &after), None);
+        assert_eq!(
+            Proof::default().evidence(PowerAction::Reboot, None, &after),
+            None
+        );
     }
 
     #[tokio::test]

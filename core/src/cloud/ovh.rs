@@ -133,6 +133,12 @@ impl CloudAccount for Ovh {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.wait_task(accepted, settings, cancel))
     }
+
+    /// A dedicated server's reboot task is `done` once it was reset; a Public Cloud
+    /// instance's reboot answers no task.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        self.project.is_none() && action == PowerAction::HardReboot
+    }
 }
 
 /// The keys of an `ovh` `[[clouds]]` entry.

@@ -96,6 +96,12 @@ impl CloudAccount for Proxmox {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.wait_task(accepted, settings, cancel))
     }
+
+    /// A `reboot` task ends `OK` once the guest was shut down and started again, a `reset`
+    /// task once it was reset.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
+    }
 }
 
 /// The keys of a `proxmox` `[[clouds]]` entry.

@@ -320,8 +320,8 @@ pub(super) fn validate_cloud(src: &Source, raw: RawCloud) -> Result<CloudConfig>
     let timeout = positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_API_TIMEOUT);
-    let reboot_watch =
-        positive(src, raw.reboot_watch_secs.as_ref(), "reboot_watch_secs")?.map(Duration::from_secs);
+    let reboot_watch = positive(src, raw.reboot_watch_secs.as_ref(), "reboot_watch_secs")?
+        .map(Duration::from_secs);
     let entry = CloudEntry {
         src,
         raw: &raw,
