@@ -110,11 +110,17 @@ pub struct RollingArgs {
     /// Seconds between two tries of a failing health check
     #[arg(long, default_value_t = 5)]
     pub health_interval: u64,
+    /// Also reboot servers whose reboot paaf cannot prove (not linked to a [[hosts]] entry,
+    /// and no operation of their provider proves it): each is watched for a sign of it, then
+    /// counts as unverified (exit 14). Without it they are refused
+    #[arg(long)]
+    pub accept_unverified: bool,
 }
 
 #[derive(Subcommand)]
 pub enum ServerCommand {
-    /// Reboot through the provider's API, then wait until it reports running
+    /// Reboot through the provider's API, then wait until it reports running and for proof
+    /// of the reboot (else unverified, exit 14)
     Reboot(RebootArgs),
     /// Stop, then wait until it reports stopped
     Stop(Which),
@@ -247,14 +253,21 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
         render::json(&outcome);
     } else {
         println!(
-            "{} {}: {} after {:.1}s",
+            "{} {}: {} after {:.1}s{}",
             action.as_str(),
             outcome.server.name.as_deref().unwrap_or(&outcome.server.id),
             outcome.server.raw_state,
-            outcome.elapsed_ms as f64 / 1000.0
+            outcome.elapsed_ms as f64 / 1000.0,
+            match (&outcome.evidence, outcome.unverified_reason()) {
+                (Some(evidence), _) => format!(" ({evidence})"),
+                (None, reason) => format!("\nUNVERIFIED: {}", reason.unwrap_or_default()),
+            }
         );
     }
-    Ok(exit::OK)
+    Ok(match outcome.evidence {
+        Some(_) => exit::OK,
+        None => exit::UNVERIFIED,
+    })
 }
 
 async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
@@ -270,9 +283,10 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
         health_timeout: Duration::from_secs(a.health_timeout),
         health_interval: Duration::from_secs(a.health_interval.max(1)),
         poll: PollSettings::default(),
+        accept_unverified: a.accept_unverified,
     };
     // The confirmation names every server: list them first, so the prompt is answerable.
-    let selected = ctx.paaf.rolling_selection(&filter).await?;
+    let selected = ctx.paaf.rolling_selection(&filter, &plan).await?;
     let names: Vec<&str> = selected
         .iter()
         .map(|s| s.name.as_deref().unwrap_or(&s.id))
@@ -311,6 +325,9 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
                 RollingEvent::Unhealthy { server, reason } => {
                     eprintln!("  {server}: not healthy yet ({reason})")
                 }
+                RollingEvent::Unverified { server, reason } => {
+                    eprintln!("  {server}: UNVERIFIED ({reason})")
+                }
                 RollingEvent::Healthy { server } => eprintln!("  {server}: healthy"),
             }
         })
@@ -343,8 +360,16 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
             }
         }
     }
+    let unverified = report.unverified();
+    if !json && !unverified.is_empty() {
+        println!(
+            "unverified (no proof they rebooted): {}",
+            unverified.join(", ")
+        );
+    }
     Ok(match &report.failed {
-        None => exit::OK,
+        None if unverified.is_empty() => exit::OK,
+        None => exit::UNVERIFIED,
         Some(f) => exit::code(f.error.code),
     })
 }

@@ -159,13 +159,7 @@ impl Paaf {
         cancel: CancellationToken,
         mut observe: impl FnMut(&ServerProgress),
     ) -> Result<PowerOutcome> {
-        let config = self
-            .config()
-            .clouds
-            .iter()
-            .find(|c| c.name == found.account)
-            .cloned()
-            .ok_or_else(|| Error::other(format!("account {} vanished", found.account)))?;
+        let config = self.account_config(found)?;
         let account = self.cloud_account(&config)?;
         if matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
             && let Some(host) = self.host_of(found)
@@ -229,8 +223,23 @@ impl Paaf {
 }
 
 impl Paaf {
+    /// The `[[clouds]]` entry of the account `server` was listed from.
+    fn account_config(&self, server: &Server) -> Result<CloudConfig> {
+        self.config()
+            .clouds
+            .iter()
+            .find(|c| c.name == server.account)
+            .cloned()
+            .ok_or_else(|| Error::other(format!("account {} vanished", server.account)))
+    }
+
+    /// The cloud account `server` was listed from.
+    pub(crate) fn account_of(&self, server: &Server) -> Result<Box<dyn CloudAccount>> {
+        self.cloud_account(&self.account_config(server)?)
+    }
+
     /// The configured host that is this cloud server (`server = "ACCOUNT/SERVER"`).
-    fn host_of(&self, server: &Server) -> Option<HostConfig> {
+    pub(crate) fn host_of(&self, server: &Server) -> Option<HostConfig> {
         self.config()
             .hosts
             .iter()
