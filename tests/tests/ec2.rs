@@ -7,8 +7,8 @@
 //! (`MaxResults` counts reservations); a stop answers `stopping` and the next describe already
 //! says `stopped`; a start answers `pending` and the next describe says `running`; a reboot
 //! answers `true` and the state stays `running` (as on AWS: nothing proves it); unknown ids
-//! are `InvalidInstanceID.NotFound`. It accepts any credentials unless started with `INITIAL_NO_AUTH_ACTION_COUNT=0`, which makes
-//! it check them against its IAM emulation.
+//! are `InvalidInstanceID.NotFound`. It accepts any credentials unless started with
+//! `INITIAL_NO_AUTH_ACTION_COUNT=0`, which makes it check them against its IAM emulation.
 
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ec2::{AwsCredentials, Ec2};
