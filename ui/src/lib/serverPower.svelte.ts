@@ -7,9 +7,16 @@ import type { ErrorInfo } from './bindings/ErrorInfo';
 import type { PowerAction } from './bindings/PowerAction';
 import type { PowerOutcome } from './bindings/PowerOutcome';
 import type { Server } from './bindings/Server';
-import { formatDuration } from './format';
 import { notifyIfUnfocused } from './notify';
-import { ACTION_LABELS, applyServerProgress, initialPowerProgress, serverKey, serverLabel, type PowerProgress } from './servers';
+import {
+  ACTION_LABELS,
+  applyServerProgress,
+  initialPowerProgress,
+  powerResult,
+  serverKey,
+  serverLabel,
+  type PowerProgress,
+} from './servers';
 
 export interface PowerRun {
   action: PowerAction;
@@ -42,7 +49,8 @@ class PowerRuns {
         run.progress = applyServerProgress(run.progress, p);
       });
       run.outcome = { ok: outcome };
-      void notifyIfUnfocused(`${what} done`, `${outcome.server.raw_state} after ${formatDuration(outcome.elapsed_ms)}`);
+      const result = powerResult(outcome);
+      void notifyIfUnfocused(`${what} ${result.verified ? 'done' : 'unverified'}`, result.text);
     } catch (e) {
       const err = api.toErrorInfo(e);
       run.outcome = { err };
