@@ -36,7 +36,7 @@ use std::sync::Arc;
                   permission, 6 unreachable or SSH failure, 7 timeout, 8 confirmation required, \
                   9 remote command failed, 10 journal, 11 a service failed, rate-limited or answered \
                   badly, 12 conflict (changed meanwhile, or approval required), 13 outcome unknown, \
-                  130 cancelled.",
+                  14 unverified (done, but no proof it took effect), 130 cancelled.",
     after_help = "Examples:\n  paaf host add web-1 --address 10.0.0.5 --user deploy --key ~/.ssh/id_ed25519\n  paaf host list\n  paaf reboot web-1\n  paaf runbook run web-1 restart-app\n  paaf journal"
 )]
 struct Cli {

@@ -187,6 +187,11 @@ impl CloudProvider for Azure {
         };
         follow_operation(&follow, read, |_| {}).await.map(drop)
     }
+
+    /// A `restart` operation has `Succeeded` once the VM restarted.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        action == PowerAction::Reboot
+    }
 }
 
 /// The keys of an `azure` `[[clouds]]` entry: an app registration and a subscription.

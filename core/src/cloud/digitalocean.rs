@@ -127,6 +127,11 @@ impl CloudProvider for DigitalOcean {
         };
         follow_json(&self.api, &path, &doing, &follow, judge).await
     }
+
+    /// A `reboot` or `power_cycle` action is `completed` once the droplet went through it.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
+    }
 }
 
 impl DigitalOcean {

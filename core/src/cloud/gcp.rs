@@ -253,6 +253,11 @@ impl CloudProvider for Gcp {
         };
         follow_operation(&follow, read, |_| {}).await.map(drop)
     }
+
+    /// A `reset` operation is `DONE` once the instance was reset.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        action == PowerAction::HardReboot
+    }
 }
 
 /// The keys of a `gcp` `[[clouds]]` entry.

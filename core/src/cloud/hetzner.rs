@@ -142,6 +142,14 @@ impl CloudProvider for Hetzner {
         };
         follow_json(&self.api, &path, &doing, &follow, judge).await
     }
+
+    /// A reset's action ends once the server was reset. A soft reboot's only says that the
+    /// ACPI request was sent: "the Server operating system must support ACPI and react to
+    /// the request, otherwise the Server will not reboot" (`soft_reboot_server`), as for a
+    /// shutdown, whose action "only reflects whether the action was sent to the server".
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        action == PowerAction::HardReboot
+    }
 }
 
 impl Hetzner {

@@ -588,6 +588,12 @@ impl CloudProvider for Kubernetes {
         };
         follow_operation(&follow, read, |_| {}).await.map(drop)
     }
+
+    /// A restart's new generation observed by the Deployment controller (then its rollout
+    /// followed to complete), a deleted pod gone or replaced: its pods are new ones.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
+    }
 }
 
 /// What paaf handles of a cluster: `deployment/NAME` and `pod/NAME`.

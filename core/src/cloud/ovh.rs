@@ -177,6 +177,12 @@ impl CloudProvider for Ovh {
         };
         follow_json(&self.api, &path, &doing, &follow, judge).await
     }
+
+    /// A dedicated server's reboot task is `done` once it was reset; a Public Cloud
+    /// instance's reboot answers no task.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        self.project.is_none() && action == PowerAction::HardReboot
+    }
 }
 
 /// The keys of an `ovh` `[[clouds]]` entry.

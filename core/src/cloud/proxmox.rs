@@ -149,6 +149,12 @@ impl CloudProvider for Proxmox {
         };
         follow_json(&self.api, &path, &doing, &follow, judge).await
     }
+
+    /// A `reboot` task ends `OK` once the guest was shut down and started again, a `reset`
+    /// task once it was reset.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
+    }
 }
 
 /// The keys of a `proxmox` `[[clouds]]` entry.

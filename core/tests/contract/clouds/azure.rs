@@ -19,11 +19,13 @@
 //!   OperationNotAllowed) and https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/request-limits-and-throttling
 //!   (429 with Retry-After).
 
-use super::{CloudMock, Hints, fast, followed, form_fields, limits, mount_once_then, mount_token};
+use super::{
+    CloudMock, Hints, RebootMock, fast, followed, form_fields, limits, mount_once_then, mount_token,
+};
 use super::{asked, mount, mount_expected, received, the_one_empty_post, token_server};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::azure::Azure;
-use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, ServerStatus};
+use paaf_core::cloud::{CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
@@ -121,6 +123,19 @@ impl CloudMock for Api {
         let login = format!("{}/login/", token_server());
         let timeout = Limits::with_timeout(Duration::from_secs(1));
         Box::new(connect(server, &login, locations, timeout))
+    }
+    /// A restart, followed to `Succeeded` by its Azure-AsyncOperation.
+    fn reboot(server: &MockServer) -> RebootMock {
+        let succeeded = ResponseTemplate::new(200).set_body_json(operation_status("Succeeded"));
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: (
+                "POST",
+                format!("{WEB_1}/restart"),
+                accepted_202(server, "0"),
+            ),
+            operation: Some((OPERATION.into(), succeeded)),
+        }
     }
 }
 
@@ -414,6 +429,16 @@ async fn restart_deallocate_and_start_follow_their_operation_and_the_vm_to_the_t
             operation.ends_with(&format!("{OPERATION}?p=a&api-version=2024-03-01")),
             "Azure-AsyncOperation wins: {operation}"
         );
+        // A restart's operation Succeeded proves it; a stop or start is its state read back.
+        let evidence = match action {
+            PowerAction::Reboot => Evidence::OperationCompleted {
+                operation: operation.into(),
+            },
+            _ => Evidence::StateReadBack {
+                raw_state: outcome.server.raw_state.clone(),
+            },
+        };
+        assert_eq!(outcome.evidence, Some(evidence), "{verb}");
 
         let requests = server.received_requests().await.unwrap();
         let post = the_one_empty_post(&requests, WEB_1, verb);

@@ -16,7 +16,7 @@
 //!   AuthFailure answered 401 and UnauthorizedOperation 403 as EC2 does;
 //! - throttling: https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html.
 
-use super::{CloudMock, Hints, fast, limits, regions_key};
+use super::{CloudMock, Hints, RebootMock, fast, limits, regions_key};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ec2::Ec2;
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
@@ -118,6 +118,20 @@ impl CloudMock for Api {
         let auth = auth.and_then(|a| a.to_str().ok()).unwrap_or_default();
         let scope = auth.split("Credential=").nth(1).unwrap_or_default();
         scope.split('/').nth(2) == Some(region)
+    }
+    /// RebootInstances, answered `true`: nothing to follow.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        let rebooted = r#"<RebootInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+<requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId><return>true</return></RebootInstancesResponse>"#;
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: (
+                "GET",
+                format!("/?Action=RebootInstances&InstanceId.1={ID}"),
+                xml(200, rebooted),
+            ),
+            operation: None,
+        }
     }
 }
 

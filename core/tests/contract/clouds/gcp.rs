@@ -19,12 +19,16 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::token_server;
-use super::{ACCESS_TOKEN, CloudMock, Hints, fast, followed, form_fields, limits, regions_key};
+use super::{
+    ACCESS_TOKEN, CloudMock, Hints, RebootMock, fast, followed, form_fields, limits, regions_key,
+};
 use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::gcp::Gcp;
-use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::cloud::{
+    CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus, power_and_wait,
+};
 use paaf_core::events::CancellationToken;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -122,6 +126,15 @@ impl CloudMock for Api {
     fn secrets() -> Vec<(&'static str, String)> {
         let key = key_json(&format!("{}/token", token_server()));
         vec![("contract", key)]
+    }
+    /// A reset, its zone operation read until `DONE`.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        let answer = |status| ResponseTemplate::new(200).set_body_json(operation("reset", status));
+        RebootMock {
+            action: PowerAction::HardReboot,
+            send: ("POST", format!("{WEB_1}/reset"), answer("RUNNING")),
+            operation: Some((format!("{OPERATIONS}/{OP}"), answer("DONE"))),
+        }
     }
 }
 
@@ -414,6 +427,16 @@ async fn stop_start_and_reset_follow_their_operation_and_the_instance_to_the_tar
         assert_eq!(outcome.accepted.operation.as_deref(), Some(OP), "{verb}");
         assert_eq!(outcome.seen, seen, "{verb}");
         assert_eq!(outcome.server.status, action.target(), "{verb}");
+        // A reset's operation DONE proves it; a stop or start is its state read back.
+        let evidence = match action {
+            PowerAction::HardReboot => Evidence::OperationCompleted {
+                operation: OP.into(),
+            },
+            _ => Evidence::StateReadBack {
+                raw_state: after.into(),
+            },
+        };
+        assert_eq!(outcome.evidence, Some(evidence), "{verb}");
 
         let requests = server.received_requests().await.unwrap();
         let post = the_one_empty_post(&requests, WEB_1, verb);

@@ -18,7 +18,7 @@
 //!   https://kubernetes.io/docs/concepts/cluster-administration/flow-control/;
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
-use super::{CloudMock, Hints, fast, limits, regions_key};
+use super::{CloudMock, Hints, RebootMock, fast, limits, regions_key};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
@@ -129,6 +129,15 @@ impl CloudMock for Api {
                 json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}),
             ),
         ]
+    }
+    /// A restart whose new generation the controller observed and rolled out at once.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        let done = || ResponseTemplate::new(200).set_body_json(complete(4));
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: ("PATCH", Self::POWER.2.into(), done()),
+            operation: Some((Self::read_path("deployment/web"), done())),
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //! Every provider answers the same scenarios ([`scenario_table!`]: a 401, a 403, a 404, a
 //! 409, a 429 with a short or a long `Retry-After`, a 5xx on a read and on a power call, a
 //! power call that times out, paging in circles, malformed JSON, an oversize body, a secret
-//! echoed in an error body, a bad id, the region filter of its `[[clouds]]` entry), through
+//! echoed in an error body, a bad id, the region filter of its `[[clouds]]` entry, a reboot
+//! with no evidence and one whose operation completed), through
 //! a description of its API ([`CloudMock`]: its routes and the bodies its documentation gives,
 //! in the style of matrix-rust-sdk's `MatrixMockServer`). The account is built from a
 //! `[[clouds]]` entry, as paaf builds it. Each provider's file holds its [`CloudMock`] and its
@@ -37,7 +38,10 @@ mod vultr;
 use crate::support::{assert_clean, received, store};
 use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
-use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, PowerOutcome, power_and_wait};
+use paaf_core::cloud::{
+    Accepted, CloudAccount, Evidence, PollSettings, PowerAction, PowerOutcome, Proof, ServerStatus,
+    poll_until, power_and_wait,
+};
 use paaf_core::config::Config;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
@@ -86,6 +90,8 @@ pub trait CloudMock {
     fn accepted() -> ResponseTemplate;
     /// The read's answer carrying `server` (a body of [`CloudMock::server`]).
     fn read_answer(server: Value) -> Value;
+    /// A reboot of [`CloudMock::SERVER`] as the provider answers it at `server`, done.
+    fn reboot(server: &MockServer) -> RebootMock;
     /// Headers a 429 carries beside `Retry-After` (a rate limit's reset time).
     fn rate_limit_headers() -> Vec<(&'static str, String)> {
         Vec::new()
@@ -162,6 +168,30 @@ pub trait CloudMock {
         let config =
             Config::parse(Path::new("paaf.toml"), &entry::<Self>(server, regions)).unwrap();
         paaf_core::cloud::connect(&config.clouds[0], &store(&secrets)).unwrap()
+    }
+}
+
+/// How a provider answers a reboot, as its documentation says: what the reboot scenarios
+/// mount.
+pub struct RebootMock {
+    /// A reboot it has: where it has an operation that proves only one of its reboots, that
+    /// one (Hetzner's reset).
+    pub action: PowerAction,
+    /// The method and path (under [`CloudMock::BASE`]) that send it, and the answer accepting
+    /// it.
+    pub send: (&'static str, String, ResponseTemplate),
+    /// Where it answers with an operation: the path that reads it and its answer once it
+    /// completed.
+    pub operation: Option<(String, ResponseTemplate)>,
+}
+
+impl RebootMock {
+    async fn mount<M: CloudMock>(&self, server: &MockServer) {
+        let (verb, route, answer) = &self.send;
+        mount(server, verb, base::<M>(route), answer.clone()).await;
+        if let Some((route, done)) = &self.operation {
+            mount(server, "GET", base::<M>(route), done.clone()).await;
+        }
     }
 }
 
@@ -246,11 +276,12 @@ fn is_at(request: &wiremock::Request, route: &str) -> bool {
             .all(|(n, v)| asked.iter().any(|(an, av)| an == n && av == v))
 }
 
-/// How many requests the server received at `route` of provider `M` (under its base).
-async fn received_at<M: CloudMock>(server: &MockServer, route: &str) -> usize {
+/// How many `verb` requests the server received at `route` of provider `M` (under its base).
+async fn received_at<M: CloudMock>(server: &MockServer, verb: &str, route: &str) -> usize {
     let requests = server.received_requests().await.unwrap_or_default();
     let route = base::<M>(route);
-    requests.iter().filter(|r| is_at(r, &route)).count()
+    let asked = |r: &&wiremock::Request| r.method.as_str() == verb && is_at(r, &route);
+    requests.iter().filter(asked).count()
 }
 
 async fn mount(
@@ -471,7 +502,7 @@ pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>
     .await;
     let e = account::<M>(&server).read(region, id).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
-    assert_eq!(received_at::<M>(&server, &M::read_path(id)).await, 3);
+    assert_eq!(received_at::<M>(&server, "GET", &M::read_path(id)).await, 3);
 }
 
 /// A 5xx on a power call: it may have taken effect, so outcome-unknown, naming the action;
@@ -505,7 +536,7 @@ pub async fn paging_in_circles_is_malformed<M: CloudMock>() {
     let looping = M::ok(M::looping_page_on(&server.uri()));
     mount(&server, "GET", base::<M>(M::LIST), looping).await;
     let listed = account::<M>(&server).list().await;
-    let reads = received_at::<M>(&server, M::LIST).await;
+    let reads = received_at::<M>(&server, "GET", M::LIST).await;
     if M::PAGED {
         assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
         assert!(reads <= 3, "{reads} pages read");
@@ -702,6 +733,96 @@ pub fn form_fields(request: &wiremock::Request) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The server, read `running` every time.
+async fn always_running<M: CloudMock>(server: &MockServer) {
+    let (region, id) = M::SERVER;
+    let running = M::ok(M::read_answer(M::server(id, region)));
+    mount(server, "GET", base::<M>(&M::read_path(id)), running).await;
+}
+
+/// A server reads `running` before a reboot as after it, so reading it `running` proves
+/// nothing: a reboot with no operation that proves it, never seen out of `running`, is
+/// watched for a sign, then unverified, saying why and how to verify it. (A provider whose
+/// reboot answers with an operation that proves it has no such reboot: its server read
+/// `running` without that operation is.)
+pub async fn a_reboot_with_no_evidence_is_unverified<M: CloudMock>() {
+    let server = start::<M>().await;
+    always_running::<M>(&server).await;
+    let (region, id) = M::SERVER;
+    let reboot = M::reboot(&server);
+    let account = account::<M>(&server);
+    let outcome = if account.operation_proves(reboot.action) {
+        let before = account.read(region, id).await.unwrap();
+        assert_eq!(before.status, ServerStatus::Running, "as before a reboot");
+        let accepted = Accepted::without_state(reboot.action, id, None);
+        let cancel = CancellationToken::new();
+        let read = || account.read(region, id);
+        poll_until(
+            id,
+            accepted,
+            fast(),
+            Proof::watching(fast()),
+            &cancel,
+            read,
+            |_| {},
+        )
+        .await
+        .unwrap()
+    } else {
+        reboot.mount::<M>(&server).await;
+        let outcome = followed(account.as_ref(), region, id, reboot.action)
+            .await
+            .unwrap();
+        assert_eq!(
+            received_at::<M>(&server, reboot.send.0, &reboot.send.1).await,
+            1,
+            "sent once"
+        );
+        outcome
+    };
+    assert_eq!(outcome.evidence, None, "{outcome:?}");
+    assert_eq!(outcome.server.status, ServerStatus::Running);
+    assert!(outcome.polls >= 2, "watched: {} reads", outcome.polls);
+    let reason = outcome.unverified_reason().unwrap();
+    assert!(reason.contains("no sign of the"), "{reason}");
+    assert!(reason.contains(&format!("\"prod/{id}\"")), "{reason}");
+}
+
+/// A reboot answered with an operation that proves it, once followed to its end, is
+/// verified at the first `running` read. A provider without operations claims none.
+pub async fn a_reboot_whose_operation_completed_is_verified<M: CloudMock>() {
+    let server = start::<M>().await;
+    let reboot = M::reboot(&server);
+    let account = account::<M>(&server);
+    let Some((route, _)) = &reboot.operation else {
+        assert!(!account.operation_proves(reboot.action));
+        return;
+    };
+    always_running::<M>(&server).await;
+    reboot.mount::<M>(&server).await;
+    let (region, id) = M::SERVER;
+    let outcome = followed(account.as_ref(), region, id, reboot.action)
+        .await
+        .unwrap();
+    let operation = outcome.accepted.operation.clone().unwrap();
+    assert_eq!(
+        outcome.evidence,
+        Some(Evidence::OperationCompleted { operation }),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.polls, 1, "done at the first running read");
+    assert_eq!(
+        received_at::<M>(&server, reboot.send.0, &reboot.send.1).await,
+        1,
+        "sent once"
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests.iter().any(|r| is_at(r, &base::<M>(route))),
+        "the operation was read"
+    );
+}
+
 /// Limits of the provider cases: short timeouts, two attempts, waits of up to 3 s.
 pub fn limits() -> Limits {
     Limits {
@@ -790,6 +911,8 @@ macro_rules! scenario_table {
                         echoed_secret_is_redacted,
                         bad_id_is_refused_before_sending,
                         regions_of_the_entry_filter_the_listing,
+                        a_reboot_with_no_evidence_is_unverified,
+                        a_reboot_whose_operation_completed_is_verified,
                     );
                 }
             )*

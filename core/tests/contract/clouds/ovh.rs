@@ -19,7 +19,7 @@
 //!   NOT_CREDENTIAL, INVALID_KEY, INVALID_CREDENTIAL, FORBIDDEN; 404, 409);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, followed, limits, regions_key};
+use super::{CloudMock, Hints, RebootMock, followed, limits, regions_key};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ovh::{Ovh, OvhKeys};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -115,6 +115,18 @@ impl CloudMock for Api {
     /// Its clock, which every signed request asks first.
     fn quiet_routes() -> Vec<(&'static str, String, Value)> {
         vec![("GET", "/auth/time".into(), json!(now() + SKEW))]
+    }
+    /// A Public Cloud instance's soft reboot: answered `null`, no task.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: (
+                "POST",
+                format!("/{}", instance_route("/reboot")),
+                ok(Value::Null),
+            ),
+            operation: None,
+        }
     }
 }
 

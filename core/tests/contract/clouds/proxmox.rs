@@ -16,10 +16,10 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3 (Proxmox itself does not rate-limit; a
 //!   proxy in front of it may).
 
-use super::{CloudMock, Hints, fast, followed, limits, regions_key};
+use super::{CloudMock, Hints, RebootMock, fast, followed, limits, regions_key};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::proxmox::Proxmox;
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
+use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::path_segment;
 use secrecy::SecretString;
@@ -99,6 +99,23 @@ impl CloudMock for Api {
     fn quiet_routes() -> Vec<(&'static str, String, Value)> {
         let guests = Self::page(vec![Self::server("100", "pve1")]);
         vec![("GET", RESOURCES.into(), guests)]
+    }
+    /// A reboot, its task read until it stopped `OK`.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        let done = json!({"data": {"upid": UPID, "node": "pve1", "type": "qmreboot", "id": "100",
+            "status": "stopped", "exitstatus": "OK"}});
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: (
+                "POST",
+                "/api2/json/nodes/pve1/qemu/100/status/reboot".into(),
+                upid_answer(UPID),
+            ),
+            operation: Some((
+                task_path(UPID),
+                ResponseTemplate::new(200).set_body_json(done),
+            )),
+        }
     }
 }
 
@@ -283,6 +300,12 @@ async fn a_reboot_follows_its_task_to_ok_then_the_vm_to_running() {
         .await
         .unwrap();
     assert_eq!(outcome.accepted.operation.as_deref(), Some(UPID));
+    // A reboot task that stopped OK shut the guest down and started it again.
+    let operation = UPID.into();
+    assert_eq!(
+        outcome.evidence,
+        Some(Evidence::OperationCompleted { operation })
+    );
     assert_eq!(outcome.server.status, ServerStatus::Running);
     let task_polls = server
         .received_requests()

@@ -20,7 +20,7 @@
 //!   resources/runnable/file_json/service.go (`limit`/`offset` ignored: everything at once);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, fast, limits};
+use super::{CloudMock, Hints, RebootMock, fast, limits};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
 use paaf_core::cloud::{
@@ -95,6 +95,14 @@ impl CloudMock for Api {
 
     fn read_answer(server: Value) -> Value {
         list(vec![server])
+    }
+    /// A reboot, answered with a job paaf cannot follow.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: ("POST", Self::POWER.2.into(), Self::accepted()),
+            operation: None,
+        }
     }
 }
 

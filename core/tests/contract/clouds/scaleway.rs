@@ -5,7 +5,7 @@
 //! (https://www.scaleway.com/en/developers/api/#errors): its [`Api`] for the scenario table,
 //! and its own cases. Each test names what it follows.
 
-use super::{CloudMock, Hints, followed, limits};
+use super::{CloudMock, Hints, RebootMock, followed, limits};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::scaleway::Scaleway;
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -86,6 +86,18 @@ impl CloudMock for Api {
 
     fn read_answer(server: Value) -> Value {
         json!({ "server": server })
+    }
+    /// A reboot: its task is not followed (it proves nothing paaf reads).
+    fn reboot(_server: &MockServer) -> RebootMock {
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: (
+                "POST",
+                Self::POWER.2.into(),
+                ResponseTemplate::new(202).set_body_json(task_body("reboot")),
+            ),
+            operation: None,
+        }
     }
 }
 
