@@ -33,7 +33,7 @@
 //! deallocation: a VM that is only powered off (`powerOff`, state `stopped`) still bills its
 //! compute hours; `deallocate` releases the hardware (and a dynamic public IP).
 
-use super::follow::{Follow, Polled, follow_operation};
+use super::follow::{Follow, Polled, follow_answers};
 use super::listing::{Page, all_pages_past_empty};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
@@ -41,8 +41,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
 use crate::http::oauth::{ClientCredentials, TokenApi};
 use crate::http::path_segment as segment;
-use crate::http::retry_after;
-use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
+use crate::http::{
+    Doing, HttpAuth, HttpFailure, Limits, Request, Response, Retry, Said, Service, Vendor,
+};
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -160,13 +161,7 @@ impl CloudProvider for Azure {
         let doing = Doing::new(format!("reading {label}"))
             .needs("Microsoft.Compute/locations/operations/read");
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
-        let (this, doing, path) = (self, &doing, path.as_str());
-        let read = move || async move {
-            let response = match this.api.poll(Request::get(path), doing).await? {
-                Ok(response) => response,
-                Err(throttled) => return Ok(Polled::Throttled(throttled)),
-            };
-            let wait = retry_after(&response.headers);
+        let judge = |response: Response, wait| {
             // A Location URL answers 202 until the operation is done, then 200 (or 204) with
             // the resource, which has no status.
             if response.status == 202 {
@@ -175,17 +170,17 @@ impl CloudProvider for Azure {
             let ended = OperationStatus::default();
             let ended = match response.body.iter().all(u8::is_ascii_whitespace) {
                 true => ended,
-                false => response.json(this.api.name())?,
+                false => response.json(self.api.name())?,
             };
             Ok(match ended.status.as_deref() {
                 None | Some("Succeeded") => Polled::Done(()),
                 Some(s @ ("Failed" | "Canceled")) => {
-                    return Err(this.failed_operation(accepted, vm_name, s, ended.error));
+                    return Err(self.failed_operation(accepted, vm_name, s, ended.error));
                 }
                 Some(s) => Polled::pending((), format!("still {s}"), wait),
             })
         };
-        follow_operation(&follow, read, |_| {}).await.map(drop)
+        follow_answers(&self.api, &path, &doing, &follow, judge).await
     }
 
     /// A `restart` operation has `Succeeded` once the VM restarted.

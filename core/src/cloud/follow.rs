@@ -29,7 +29,8 @@
 use super::PollSettings;
 use crate::error::{Error, ErrorCode, Phase, Result};
 use crate::events::CancellationToken;
-use crate::http::{Doing, Request, Service, Throttled, retry_after};
+use crate::http::oauth::TokenApi;
+use crate::http::{Doing, Request, Response, Service, Throttled, retry_after};
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -61,26 +62,83 @@ impl<T> Polled<T> {
     }
 }
 
-/// Follows an operation read with a GET of `path` through `api` ([`Service::poll`]), its
-/// answer decoded as `T` and given to `judge` with the `Retry-After` it asked for, until
-/// `judge` says it ended: the whole [`super::CloudProvider::settle`] of a provider once it
-/// has named what it follows ([`Follow`]). A read refused with 429 is waited out as
-/// [`Polled::Throttled`] is.
+/// What an operation is read through: a [`Service`], or a `TokenApi` (a service reached
+/// with OAuth access tokens, `crate::http::oauth`).
+pub trait OperationApi: Sync {
+    /// The API's name in messages.
+    fn api_name(&self) -> &str;
+
+    /// [`Service::poll`] of `request`.
+    fn poll_operation(
+        &self,
+        request: Request,
+        doing: &Doing,
+    ) -> impl Future<Output = Result<std::result::Result<Response, Throttled>>> + Send;
+}
+
+impl OperationApi for Service {
+    fn api_name(&self) -> &str {
+        self.name()
+    }
+
+    fn poll_operation(
+        &self,
+        request: Request,
+        doing: &Doing,
+    ) -> impl Future<Output = Result<std::result::Result<Response, Throttled>>> + Send {
+        self.poll(request, doing)
+    }
+}
+
+impl OperationApi for TokenApi {
+    fn api_name(&self) -> &str {
+        self.name()
+    }
+
+    fn poll_operation(
+        &self,
+        request: Request,
+        doing: &Doing,
+    ) -> impl Future<Output = Result<std::result::Result<Response, Throttled>>> + Send {
+        self.poll(request, doing)
+    }
+}
+
+/// Follows an operation read with a GET of `path` through `api` ([`Service::poll`]), each
+/// answer given to `judge` with the `Retry-After` it asked for, until `judge` says it ended:
+/// the whole [`super::CloudProvider::settle`] of a provider once it has named what it
+/// follows ([`Follow`]). A read refused with 429 is waited out as [`Polled::Throttled`] is.
+pub async fn follow_answers(
+    api: &impl OperationApi,
+    path: &str,
+    doing: &Doing,
+    follow: &Follow<'_>,
+    judge: impl Fn(Response, Option<Duration>) -> Result<Polled<()>>,
+) -> Result<()> {
+    let read = || async {
+        let response = match api.poll_operation(Request::get(path), doing).await? {
+            Ok(response) => response,
+            Err(throttled) => return Ok(Polled::Throttled(throttled)),
+        };
+        let wait = retry_after(&response.headers);
+        judge(response, wait)
+    };
+    follow_operation(follow, read, |_| {}).await.map(drop)
+}
+
+/// [`follow_answers`] of an operation whose every answer is its JSON, decoded as `T`.
 pub async fn follow_json<T: DeserializeOwned>(
-    api: &Service,
+    api: &impl OperationApi,
     path: &str,
     doing: &Doing,
     follow: &Follow<'_>,
     judge: impl Fn(T, Option<Duration>) -> Result<Polled<()>>,
 ) -> Result<()> {
-    let read = || async {
-        let response = match api.poll(Request::get(path), doing).await? {
-            Ok(response) => response,
-            Err(throttled) => return Ok(Polled::Throttled(throttled)),
-        };
-        judge(response.json(api.name())?, retry_after(&response.headers))
-    };
-    follow_operation(follow, read, |_| {}).await.map(drop)
+    let name = api.api_name();
+    follow_answers(api, path, doing, follow, |r, wait| {
+        judge(r.json(name)?, wait)
+    })
+    .await
 }
 
 /// The error of an operation of `api` that ended in failure, answered with `status`:

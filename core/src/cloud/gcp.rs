@@ -25,16 +25,16 @@
 //! again), and a `SUSPENDED` instance is listed as stopped (it needs `resume`, not `start`).
 //! Instances are named by their name, which is what the API's paths take.
 
-use super::follow::{Follow, Polled, follow_operation};
+use super::follow::{Follow, Polled, follow_json};
 use super::listing::{Page, all_pages_past_empty, check_id};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
+use crate::http::kind_of;
 use crate::http::oauth::{Grant, TokenApi};
 use crate::http::path_segment as segment;
 use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
-use crate::http::{kind_of, retry_after};
 use crate::secrets::{SecretRef, SecretStore};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretString};
@@ -237,21 +237,18 @@ impl CloudProvider for Gcp {
         let doing = Doing::new(format!("reading {label}")).needs("compute.zoneOperations.get");
         let path = self.zone_path(zone, &format!("operations/{}", segment(name)));
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
-        let (this, doing, path) = (self, &doing, path.as_str());
-        let read = move || async move {
-            let response = match this.api.poll(Request::get(path), doing).await? {
-                Ok(response) => response,
-                Err(throttled) => return Ok(Polled::Throttled(throttled)),
-            };
-            let operation: Operation = response.json(this.api.name())?;
+        let judge = |operation: Operation, wait| {
             if operation.status == "DONE" {
-                this.check_operation(&operation, zone, &accepted.id, accepted.action)?;
+                self.check_operation(&operation, zone, &accepted.id, accepted.action)?;
                 return Ok(Polled::Done(()));
             }
-            let still = format!("still {}", operation.status);
-            Ok(Polled::pending((), still, retry_after(&response.headers)))
+            Ok(Polled::pending(
+                (),
+                format!("still {}", operation.status),
+                wait,
+            ))
         };
-        follow_operation(&follow, read, |_| {}).await.map(drop)
+        follow_json(&self.api, &path, &doing, &follow, judge).await
     }
 
     /// A `reset` operation is `DONE` once the instance was reset.
