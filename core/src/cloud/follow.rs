@@ -76,33 +76,26 @@ pub trait OperationApi: Sync {
     ) -> impl Future<Output = Result<std::result::Result<Response, Throttled>>> + Send;
 }
 
-impl OperationApi for Service {
-    fn api_name(&self) -> &str {
-        self.name()
-    }
+/// Both read an operation with their own `poll`.
+macro_rules! operation_api {
+    ($($api:ty),*) => {$(
+        impl OperationApi for $api {
+            fn api_name(&self) -> &str {
+                self.name()
+            }
 
-    fn poll_operation(
-        &self,
-        request: Request,
-        doing: &Doing,
-    ) -> impl Future<Output = Result<std::result::Result<Response, Throttled>>> + Send {
-        self.poll(request, doing)
-    }
+            fn poll_operation(
+                &self,
+                request: Request,
+                doing: &Doing,
+            ) -> impl Future<Output = Result<std::result::Result<Response, Throttled>>> + Send {
+                self.poll(request, doing)
+            }
+        }
+    )*};
 }
 
-impl OperationApi for TokenApi {
-    fn api_name(&self) -> &str {
-        self.name()
-    }
-
-    fn poll_operation(
-        &self,
-        request: Request,
-        doing: &Doing,
-    ) -> impl Future<Output = Result<std::result::Result<Response, Throttled>>> + Send {
-        self.poll(request, doing)
-    }
-}
+operation_api!(Service, TokenApi);
 
 /// Follows an operation read with a GET of `path` through `api` ([`Service::poll`]), each
 /// answer given to `judge` with the `Retry-After` it asked for, until `judge` says it ended:
