@@ -4,6 +4,9 @@ use paaf_core::ErrorCode;
 
 pub const OK: i32 = 0;
 pub const REMOTE_FAILED: i32 = 9;
+/// The action ran and reports success, but paaf saw no proof it took effect (the journal's
+/// `unverified`): check the target.
+pub const UNVERIFIED: i32 = 14;
 
 /// The process exit code for an error (see `paaf --help`).
 pub fn code(e: ErrorCode) -> i32 {

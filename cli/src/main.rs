@@ -52,7 +52,8 @@ const GLOBAL: &str = "Global options";
                   permission · 6 unreachable or SSH failure · 7 timeout · 8 confirmation \
                   required · 9 the remote command failed (exec: its own exit code) · 10 journal · \
                   11 a service failed, rate-limited or answered badly · 12 conflict (changed \
-                  meanwhile, or approval required) · 13 outcome unknown · 130 cancelled\n\n\
+                  meanwhile, or approval required) · 13 outcome unknown · \
+                  14 unverified (done, but no proof it took effect) · 130 cancelled\n\n\
                   Examples:\n  paaf host add web-1 --address 10.0.0.5 --user deploy --key ~/.ssh/id_ed25519\n  \
                   paaf host list\n  paaf reboot web-1\n  paaf flag off new-checkout --env production\n  \
                   paaf alert list -o json\n  paaf journal --limit 10",

@@ -117,6 +117,11 @@ pub struct RollingArgs {
     pub health_interval: u64,
     #[command(flatten)]
     pub dry_run: DryRun,
+    /// Also reboot servers whose reboot paaf cannot prove (not linked to a [[hosts]] entry,
+    /// and no operation of their provider proves it): each is watched for a sign of it, then
+    /// counts as unverified (exit 14). Without it they are refused
+    #[arg(long)]
+    pub accept_unverified: bool,
 }
 
 #[derive(Subcommand)]
@@ -124,7 +129,8 @@ pub enum ServerCommand {
     /// Every server of every cloud account ([[clouds]]), with its state
     #[command(visible_alias = "ls")]
     List(ServersArgs),
-    /// Reboot through the provider's API, then wait until it reports running
+    /// Reboot through the provider's API, then wait until it reports running and for proof
+    /// of the reboot (else unverified, exit 14)
     Reboot(RebootArgs),
     /// Stop, then wait until it reports stopped
     Stop(Which),
@@ -279,15 +285,23 @@ pub async fn server(ctx: &Ctx, command: ServerCommand) -> Outcome {
         )
         .await?;
     ctx.emit(&outcome, |o| {
+        let evidence = o.evidence.as_ref().map(|e| format!(" ({e})"));
         output::line(&format!(
-            "{} {}: {} after {:.1}s",
+            "{} {}: {} after {:.1}s{}",
             action.as_str(),
             o.server.name.as_deref().unwrap_or(&o.server.id),
             o.server.raw_state,
-            o.elapsed_ms as f64 / 1000.0
-        ))
+            o.elapsed_ms as f64 / 1000.0,
+            evidence.unwrap_or_default()
+        ));
+        if let Some(reason) = o.unverified_reason() {
+            output::line(&format!("UNVERIFIED: {reason}"));
+        }
     });
-    Ok(exit::OK)
+    Ok(match outcome.evidence {
+        Some(_) => exit::OK,
+        None => exit::UNVERIFIED,
+    })
 }
 
 async fn rolling(ctx: &Ctx, a: RollingArgs) -> Outcome {
@@ -303,9 +317,10 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Outcome {
         health_timeout: Duration::from_secs(a.health_timeout),
         health_interval: Duration::from_secs(a.health_interval.max(1)),
         poll: PollSettings::default(),
+        accept_unverified: a.accept_unverified,
     };
     // The confirmation names every server: list them first, so the prompt is answerable.
-    let selected = ctx.paaf.rolling_selection(&filter).await?;
+    let selected = ctx.paaf.rolling_selection(&filter, &plan).await?;
     if a.dry_run.dry_run {
         return ctx.plan(&ctx.paaf.plan_rolling(&plan, &selected));
     }
@@ -342,13 +357,18 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Outcome {
                 RollingEvent::Unhealthy { server, reason } => {
                     format!("  {server}: not healthy yet ({reason})")
                 }
+                RollingEvent::Unverified { server, reason } => {
+                    format!("  {server}: UNVERIFIED ({reason})")
+                }
                 RollingEvent::Healthy { server } => format!("  {server}: healthy"),
             })
         })
         .await?;
     ctx.emit(&report, render_rolling);
+    let unverified = report.unverified();
     Ok(match &report.failed {
-        None => exit::OK,
+        None if unverified.is_empty() => exit::OK,
+        None => exit::UNVERIFIED,
         Some(f) => exit::code(f.error.code),
     })
 }
@@ -377,5 +397,12 @@ fn render_rolling(report: &RollingReport) {
                     .join(", ")
             ));
         }
+    }
+    let unverified = report.unverified();
+    if !unverified.is_empty() {
+        output::line(&format!(
+            "unverified (no proof they rebooted): {}",
+            unverified.join(", ")
+        ));
     }
 }

@@ -253,25 +253,6 @@ impl Error {
         }
     }
 
-    /// Names what the failed request was about (`flag `x` in project `y``) in front of an
-    /// HTTP service's message; other errors already name their subject.
-    pub(crate) fn about(self, subject: impl std::fmt::Display) -> Self {
-        match self {
-            Error::Service {
-                service,
-                code,
-                status,
-                message,
-            } => Error::Service {
-                service,
-                code,
-                status,
-                message: format!("{subject}: {message}"),
-            },
-            other => other,
-        }
-    }
-
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidInput {
             message: message.into(),

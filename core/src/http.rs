@@ -10,6 +10,9 @@
 //! into request headers and nowhere else, and any text that echoes one back (an error body, in
 //! whole or any secret part of it) is redacted before it reaches an error.
 //!
+//! A service whose every request is signed over the time it is sent (OVHcloud) has a
+//! [`Signer`]: each attempt, a retry included, is signed anew when it is sent.
+//!
 //! Requests stay on the configured origin: redirects are not followed (a redirect would carry
 //! the credentials wherever the answer points; APIs do not redirect), a request path cannot
 //! name another host, and a service at an `https://` URL never speaks plain HTTP.
@@ -27,7 +30,7 @@ use std::time::Duration;
 pub mod failure;
 pub(crate) mod oauth;
 
-pub use failure::{Doing, HttpFailure, PlainHttp, Said, Vendor};
+pub use failure::{Doing, HttpFailure, PlainHttp, Said, Vendor, kind_of};
 
 pub use reqwest::Method;
 pub use reqwest::header::HeaderMap;
@@ -109,6 +112,22 @@ impl HttpAuth {
 /// The shortest part of a header value redacted on its own (see [`HttpAuth::secrets`]).
 const MIN_SECRET_PART: usize = 8;
 
+/// Signs each attempt of a request, for an API whose signature covers the moment it is sent
+/// (OVHcloud's `X-Ovh-Timestamp`, AWS SigV4's `X-Amz-Date`): a retry is signed again when it
+/// is sent, never replayed with a stale signature. Given with [`Service::with_signer`]; the
+/// secrets it sends go to [`Service::with_secret`] too, so that no message echoes them.
+pub trait Signer: Send + Sync {
+    /// The headers that sign `method` of `url` (the whole URL sent, query included) with
+    /// `body` (the JSON body as sent; empty when there is none), now. An error ends the
+    /// request unsent, without a retry.
+    fn sign<'a>(
+        &'a self,
+        method: &'a Method,
+        url: &'a reqwest::Url,
+        body: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<(String, String)>>>;
+}
+
 /// Limits of one service's requests; the defaults suit a phone on a poor network.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -162,6 +181,8 @@ pub struct Service {
     more_secrets: Vec<SecretString>,
     /// What the provider adds to the failure policy.
     vendor: Arc<dyn Vendor>,
+    /// Signs each attempt, when the API wants signed requests.
+    signer: Option<Arc<dyn Signer>>,
     client: reqwest::Client,
 }
 
@@ -177,8 +198,8 @@ impl fmt::Debug for Service {
 
 /// Whether a request may be sent again when its outcome is unclear. `Idempotent` requests are
 /// retried on 429, 5xx and transport failures; `NotIdempotent` ones only when the service
-/// cannot have acted (no connection, 429), and one that failed after it may have reached the
-/// service is reported as `outcome-unknown`.
+/// cannot have acted (no connection, 429 or the vendor's like: [`Vendor::unprocessed`]), and
+/// one that failed after it may have reached the service is reported as `outcome-unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
     Idempotent,
@@ -338,6 +359,7 @@ impl Service {
             secret_path: None,
             more_secrets: Vec::new(),
             vendor: Arc::new(PlainHttp),
+            signer: None,
             client,
         })
     }
@@ -346,6 +368,19 @@ impl Service {
     /// [`Service::failure_error`]).
     pub fn with_vendor(mut self, vendor: impl Vendor + 'static) -> Service {
         self.vendor = Arc::new(vendor);
+        self
+    }
+
+    /// The same service (its name, URL, vendor and connection pool), its requests
+    /// authenticated with `auth` instead: the bearer of a fresh OAuth access token.
+    pub fn with_auth(mut self, auth: HttpAuth) -> Service {
+        self.auth = auth;
+        self
+    }
+
+    /// Signs every attempt of every request with `signer` ([`Signer`]).
+    pub fn with_signer(mut self, signer: Arc<dyn Signer>) -> Service {
+        self.signer = Some(signer);
         self
     }
 
@@ -439,6 +474,24 @@ impl Service {
         }
     }
 
+    /// [`Service::fetch`], except that a failure `kept` picks comes back whole, for the caller
+    /// to read on (a 404 that another read explains, a refusal that asks for another
+    /// endpoint); the caller hands what it cannot explain to [`Service::failure_error`].
+    pub async fn fetch_except(
+        &self,
+        request: Request,
+        doing: &Doing,
+        kept: impl Fn(&HttpFailure) -> bool,
+    ) -> Result<std::result::Result<Response, HttpFailure>> {
+        let retry = request.retry;
+        let what = format!("{} {}", request.method, request.path);
+        match self.exchange(request, doing).await? {
+            Ok(response) => Ok(Ok(response)),
+            Err(failure) if kept(&failure) => Ok(Err(failure)),
+            Err(failure) => Err(self.judge(&failure, retry, doing, &what)),
+        }
+    }
+
     /// [`Service::fetch`], its body decoded as `T` (a body that is not that JSON is a
     /// `malformed-response`).
     pub async fn fetch_json<T: DeserializeOwned>(
@@ -450,7 +503,8 @@ impl Service {
     }
 
     /// A read of something being followed (a provider's operation): [`Service::fetch`], except
-    /// that a 429 comes back as [`Throttled`], for the follower to wait out when it can.
+    /// that a 429 (or what the vendor says is one) comes back as [`Throttled`], for the follower
+    /// to wait out when it can.
     pub async fn poll(
         &self,
         request: Request,
@@ -462,7 +516,7 @@ impl Service {
             Ok(response) => Ok(Ok(response)),
             Err(failure) => {
                 let error = self.judge(&failure, retry, doing, &what);
-                if failure.status == 429 {
+                if self.unprocessed(&failure) {
                     let retry_after = retry_after(&failure.headers);
                     return Ok(Err(Throttled { retry_after, error }));
                 }
@@ -493,19 +547,20 @@ impl Service {
         loop {
             let outcome = self.attempt(&request, doing).await;
             // Sent again only when that is harmless: an idempotent request; or any request
-            // that never reached the service, or that it refused unprocessed (429).
+            // that never reached the service, or that it refused unprocessed (429, or the
+            // vendor's throttling code).
             let wait = match &outcome {
                 Ok(Ok(_)) => None,
                 Ok(Err(failure))
-                    if failure.status == 429
-                        || (idempotent && retryable_status(failure.status)) =>
+                    if (idempotent && retryable_status(failure.status))
+                        || self.unprocessed(failure) =>
                 {
                     Some(retry_after(&failure.headers).unwrap_or_else(|| backoff(attempt)))
                 }
                 Ok(Err(_)) => None,
                 Err(Sent::Before(_)) => Some(backoff(attempt)),
                 Err(Sent::Maybe(_)) if idempotent => Some(backoff(attempt)),
-                Err(Sent::Maybe(_)) => None,
+                Err(Sent::Maybe(_)) | Err(Sent::Never(_)) => None,
             };
             match wait {
                 Some(wait) if attempt < attempts && wait <= self.limits.max_retry_wait => {
@@ -523,14 +578,15 @@ impl Service {
                         Ok(result) => Ok(result),
                         // A timeout says how long the whole call took, retries included.
                         Err(Sent::Before(Error::Timeout { host, phase, .. }))
-                        | Err(Sent::Maybe(Error::Timeout { host, phase, .. })) => {
+                        | Err(Sent::Maybe(Error::Timeout { host, phase, .. }))
+                        | Err(Sent::Never(Error::Timeout { host, phase, .. })) => {
                             Err(Error::Timeout {
                                 host,
                                 phase,
                                 after: started.elapsed(),
                             })
                         }
-                        Err(Sent::Before(e)) | Err(Sent::Maybe(e)) => Err(e),
+                        Err(Sent::Before(e)) | Err(Sent::Maybe(e)) | Err(Sent::Never(e)) => Err(e),
                     };
                 }
             }
@@ -542,12 +598,27 @@ impl Service {
         request: &Request,
         doing: &Doing,
     ) -> std::result::Result<std::result::Result<Response, HttpFailure>, Sent> {
-        let url = self.url_of(request).map_err(Sent::Before)?;
-        let mut builder = self.client.request(request.method.clone(), url.clone());
+        let mut url = self.url_of(request).map_err(Sent::Before)?;
         if !request.query.is_empty() {
-            builder = builder.query(&request.query);
+            // Encoded as reqwest's `query` does: the URL a signer signs is the one sent.
+            url.query_pairs_mut().extend_pairs(&request.query);
         }
-        for (name, value) in self.default_headers.iter().chain(&request.headers) {
+        let json = request.json.as_ref().map(|json| json.to_string());
+        let signed = match &self.signer {
+            Some(signer) => {
+                let body = json.as_deref().unwrap_or_default();
+                signer
+                    .sign(&request.method, &url, body)
+                    .await
+                    .map_err(Sent::Never)?
+            }
+            None => Vec::new(),
+        };
+        // -v: every request, its URL without secrets (the query may hold an API key).
+        let shown_url = self.redact(url.as_str().split('?').next().unwrap_or_default());
+        let mut builder = self.client.request(request.method.clone(), url);
+        let headers = self.default_headers.iter().chain(&request.headers);
+        for (name, value) in headers.chain(&signed) {
             builder = builder.header(name, value);
         }
         builder = match &self.auth {
@@ -558,7 +629,7 @@ impl Service {
             }
             HttpAuth::Header { name, value } => builder.header(name, value.expose_secret()),
         };
-        if let Some(json) = &request.json {
+        if let Some(json) = json {
             // A request may name its own JSON media type (LaunchDarkly's semantic patch).
             let typed = request
                 .headers
@@ -567,13 +638,11 @@ impl Service {
             if !typed {
                 builder = builder.header("content-type", "application/json");
             }
-            builder = builder.body(json.to_string());
+            builder = builder.body(json);
         } else if let Some(form) = &request.form {
             builder = builder.form(form);
         }
         let sent = std::time::Instant::now();
-        // -v: every request, its URL without secrets (the query may hold an API key).
-        let shown_url = self.redact(url.as_str().split('?').next().unwrap_or_default());
         let mut response = builder.send().await.map_err(|e| {
             tracing::info!(service = %self.name, method = %request.method, url = %shown_url, ms = sent.elapsed().as_millis() as u64, "http: no answer");
             self.transport_error(e, request, doing)
@@ -609,14 +678,20 @@ impl Service {
                 body,
             }))
         } else {
-            let text = self.redact(&String::from_utf8_lossy(&body));
-            let cut: String = text.chars().take(BODY_IN_ERRORS).collect();
-            Ok(Err(HttpFailure {
-                status,
-                headers,
-                body: cut.trim().to_string(),
-                full_body: text,
-            }))
+            Ok(Err(self.failure_of(status, headers, &body)))
+        }
+    }
+
+    /// A failed answer as the failure policy reads it, its body redacted (and cut, for the
+    /// message); also for a 2xx answer whose body says it failed (FeatBit's `success: false`).
+    pub fn failure_of(&self, status: u16, headers: HeaderMap, body: &[u8]) -> HttpFailure {
+        let text = self.redact(&String::from_utf8_lossy(body));
+        let cut: String = text.chars().take(BODY_IN_ERRORS).collect();
+        HttpFailure {
+            status,
+            headers,
+            body: cut.trim().to_string(),
+            full_body: text,
         }
     }
 
@@ -767,7 +842,7 @@ fn client_builder(limits: &Limits, base: &reqwest::Url) -> reqwest::ClientBuilde
         .user_agent(concat!("paaf/", env!("CARGO_PKG_VERSION")))
 }
 
-/// A read refused with 429 (after the [`Service`]'s own retries): how long the service asked
+/// A read refused unprocessed, with 429 or the vendor's like (after the [`Service`]'s own retries): how long the service asked
 /// to wait, and the error to report if that wait is not possible.
 #[derive(Debug)]
 pub struct Throttled {
@@ -781,6 +856,9 @@ enum Sent {
     Before(Error),
     /// The request may have reached the service.
     Maybe(Error),
+    /// It could not be made (its [`Signer`] failed): nothing was sent, and trying again
+    /// would fail the same way.
+    Never(Error),
 }
 
 fn retryable_status(status: u16) -> bool {

@@ -30,8 +30,11 @@ readonly TEST_HOME=/home/paaf-test
 readonly NOSUDO_USER=paaf-nosudo
 # A third login whose sudo allows /usr/sbin/shutdown only (least privilege).
 readonly SHUTDOWN_USER=paaf-shutdown
+# A fourth login whose sudo allows `sh` only: what env-file flags run as root.
+readonly SHELL_USER=paaf-shell
 readonly SUDOERS_FILE=/etc/sudoers.d/paaf-test
 readonly SHUTDOWN_SUDOERS_FILE=/etc/sudoers.d/paaf-shutdown
+readonly SHELL_SUDOERS_FILE=/etc/sudoers.d/paaf-shell
 readonly SETUP_LOCK=/run/paaf-sshd-setup.lock
 readonly SSHD=/usr/sbin/sshd
 readonly APT_PACKAGES="openssh-server openssh-client sudo util-linux mount procps"
@@ -58,7 +61,8 @@ Commands:
                                  passwordless sudo, /run/sshd; paaf-nosudo
                                  (same password, no sudo rights); and
                                  $SHUTDOWN_USER (same password, passwordless sudo
-                                 for /usr/sbin/shutdown only).
+                                 for /usr/sbin/shutdown only); $SHELL_USER (same
+                                 password, passwordless sudo for /usr/bin/sh only).
   start DIR PORT                 Start a host with state directory DIR on
                                  127.0.0.1:PORT; returns once sshd serves.
   stop DIR                       Stop the host (everything in its namespaces).
@@ -254,22 +258,18 @@ cmd_setup() {
     printf '%s:%s\n' "$TEST_USER" "$TEST_PASSWORD" | chpasswd ||
         die "chpasswd for $TEST_USER failed"
 
-    if ! id -u "$NOSUDO_USER" >/dev/null 2>&1; then
-        useradd --create-home --shell /bin/bash "$NOSUDO_USER" || die "useradd $NOSUDO_USER failed"
-    fi
-    printf '%s:%s\n' "$NOSUDO_USER" "$TEST_PASSWORD" | chpasswd ||
-        die "chpasswd for $NOSUDO_USER failed"
-
-    if ! id -u "$SHUTDOWN_USER" >/dev/null 2>&1; then
-        useradd --create-home --shell /bin/bash "$SHUTDOWN_USER" ||
-            die "useradd $SHUTDOWN_USER failed"
-    fi
-    printf '%s:%s\n' "$SHUTDOWN_USER" "$TEST_PASSWORD" | chpasswd ||
-        die "chpasswd for $SHUTDOWN_USER failed"
+    local user
+    for user in "$NOSUDO_USER" "$SHUTDOWN_USER" "$SHELL_USER"; do
+        if ! id -u "$user" >/dev/null 2>&1; then
+            useradd --create-home --shell /bin/bash "$user" || die "useradd $user failed"
+        fi
+        printf '%s:%s\n' "$user" "$TEST_PASSWORD" | chpasswd || die "chpasswd for $user failed"
+    done
 
     install_sudoers "$SUDOERS_FILE" "$TEST_USER ALL=(ALL) NOPASSWD: ALL"
     # The rule paaf's privilege error suggests, so the tests prove that it works.
     install_sudoers "$SHUTDOWN_SUDOERS_FILE" "$SHUTDOWN_USER ALL=(root) NOPASSWD: /usr/sbin/shutdown"
+    install_sudoers "$SHELL_SUDOERS_FILE" "$SHELL_USER ALL=(root) NOPASSWD: /usr/bin/sh"
 
     { mkdir -p /run/sshd && chmod 0755 /run/sshd; } || die "cannot create /run/sshd"
 }
@@ -308,7 +308,7 @@ PermitEmptyPasswords no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile $dir/authorized_keys
-AllowUsers $TEST_USER $NOSUDO_USER $SHUTDOWN_USER
+AllowUsers $TEST_USER $NOSUDO_USER $SHUTDOWN_USER $SHELL_USER
 PermitRootLogin no
 MaxStartups 100
 MaxSessions 100

@@ -685,10 +685,24 @@ pub const NOSUDO_USER: &str = "paaf-nosudo";
 /// The third login on every test host, whose sudo allows `/usr/sbin/shutdown` only.
 pub const SHUTDOWN_USER: &str = "paaf-shutdown";
 
+/// The fourth login on every test host, whose sudo allows `/usr/bin/sh` only.
+pub const SHELL_USER: &str = "paaf-shell";
+
 /// The sudoers rule `sshd-host.sh setup` gives [`SHUTDOWN_USER`].
 pub fn shutdown_user_sudoers_rule() -> String {
-    std::fs::read_to_string("/etc/sudoers.d/paaf-shutdown")
-        .expect("/etc/sudoers.d/paaf-shutdown (sshd-host.sh setup)")
+    sudoers_rule(SHUTDOWN_USER)
+}
+
+/// The sudoers rule `sshd-host.sh setup` gives [`SHELL_USER`].
+pub fn shell_user_sudoers_rule() -> String {
+    sudoers_rule(SHELL_USER)
+}
+
+/// The one line of `/etc/sudoers.d/<user>` (`sshd-host.sh setup`).
+fn sudoers_rule(user: &str) -> String {
+    let file = format!("/etc/sudoers.d/{user}");
+    std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{file} (sshd-host.sh setup): {e}"))
         .trim()
         .to_string()
 }

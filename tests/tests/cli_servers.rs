@@ -134,6 +134,7 @@ async fn servers_of_two_regions_then_a_stop_and_start_by_name() {
     let (code, outcome, err) = run(&world, &["server", "stop", "web-2", "--yes"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(outcome["server"]["status"], "stopped", "{outcome}");
+    assert_eq!(outcome["evidence"]["kind"], "state-read-back", "{outcome}");
     let (_, inventory, _) = run(&world, &["servers", "web-2"]);
     assert_eq!(inventory["servers"][0]["status"], "stopped", "{inventory}");
 
@@ -160,9 +161,10 @@ async fn servers_of_two_regions_then_a_stop_and_start_by_name() {
     );
 }
 
+/// The moto account; a reboot with no sign of it is watched for 1 s (one read), not a minute.
 fn aws_config(moto: &MotoServer) -> String {
     format!(
-        "operator = \"alice\"\n\n[[clouds]]\nname = \"prod\"\ntype = \"aws\"\nregions = [\"eu-west-1\"]\naccess_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"env:PAAF_TEST_AWS_SECRET\"\nendpoint = \"{}\"\n",
+        "operator = \"alice\"\n\n[[clouds]]\nname = \"prod\"\ntype = \"aws\"\nregions = [\"eu-west-1\"]\naccess_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"env:PAAF_TEST_AWS_SECRET\"\nendpoint = \"{}\"\nreboot_watch_secs = 1\n",
         moto.url()
     )
 }
@@ -235,7 +237,24 @@ async fn a_rolling_reboot_goes_one_at_a_time_and_stops_at_the_first_unhealthy_se
     let world = World::new();
     world.write_config(&aws_config(&moto));
 
-    // Everyone healthy: three reboots, in name order, each journaled, plus the roll itself.
+    // EC2 shows nothing of a reboot: the next batch could start while one still reboots, so
+    // servers that are not [[hosts]] entries are refused before anything is sent...
+    let (code, body, _) = run(
+        &world,
+        &["server", "rolling-reboot", "--tag", "role=web", "--yes"],
+    );
+    assert_eq!(code, Some(3), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("cannot verify a reboot of web-a (aws \"prod\"), web-b")
+            && message.contains("[[hosts]]")
+            && message.contains("--accept-unverified"),
+        "{body}"
+    );
+    assert!(paaf_tests::journal_json(&world).is_empty(), "nothing sent");
+
+    // ...unless accepted. Everyone healthy: three reboots, in name order, each journaled
+    // unverified, plus the roll itself; exit 14.
     let (code, report, err) = run(
         &world,
         &[
@@ -245,10 +264,11 @@ async fn a_rolling_reboot_goes_one_at_a_time_and_stops_at_the_first_unhealthy_se
             "role=web",
             "--health-cmd",
             "test -n {ip}",
+            "--accept-unverified",
             "--yes",
         ],
     );
-    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(code, Some(14), "{err}");
     let done: Vec<&str> = report["done"]
         .as_array()
         .unwrap()
@@ -259,6 +279,15 @@ async fn a_rolling_reboot_goes_one_at_a_time_and_stops_at_the_first_unhealthy_se
     let journal = paaf_tests::journal_json(&world);
     let count = |kind: &str| journal.iter().filter(|r| r["kind"] == kind).count();
     assert_eq!((count("server-reboot"), count("rolling-reboot")), (3, 1));
+    assert!(
+        journal.iter().all(|r| r["state"] == "unverified"),
+        "{journal:?}"
+    );
+    let roll = journal
+        .iter()
+        .find(|r| r["kind"] == "rolling-reboot")
+        .unwrap();
+    assert!(roll.to_string().contains("web-a, web-b, web-c"), "{roll}");
 
     // web-b never gets healthy: web-a done, the roll stops at web-b, web-c untouched.
     let (code, report, err) = run(
@@ -274,6 +303,7 @@ async fn a_rolling_reboot_goes_one_at_a_time_and_stops_at_the_first_unhealthy_se
             "2",
             "--health-interval",
             "1",
+            "--accept-unverified",
             "--yes",
         ],
     );
@@ -306,7 +336,14 @@ async fn a_rolling_reboot_goes_one_at_a_time_and_stops_at_the_first_unhealthy_se
     assert_eq!(code, Some(0), "{err}");
     let (code, body, _) = run(
         &world,
-        &["server", "rolling-reboot", "--tag", "role", "--yes"],
+        &[
+            "server",
+            "rolling-reboot",
+            "--tag",
+            "role",
+            "--accept-unverified",
+            "--yes",
+        ],
     );
     assert_eq!(code, Some(3), "{body}");
     assert!(
@@ -320,9 +357,16 @@ async fn a_rolling_reboot_goes_one_at_a_time_and_stops_at_the_first_unhealthy_se
     assert_eq!(code, Some(3), "an empty selection is refused: {body}");
 }
 
-/// `paaf server rolling-reboot --tag role=evil ARGS --yes --json`.
+/// `paaf server rolling-reboot --tag role=evil --accept-unverified ARGS --yes --json` (moto
+/// shows nothing of a reboot: a roll that ends well is unverified, exit 14).
 fn roll_evil(world: &World, args: &[&str]) -> (Option<i32>, Value, String) {
-    let mut all = vec!["server", "rolling-reboot", "--tag", "role=evil"];
+    let mut all = vec![
+        "server",
+        "rolling-reboot",
+        "--tag",
+        "role=evil",
+        "--accept-unverified",
+    ];
     all.extend_from_slice(args);
     all.push("--yes");
     run(world, &all)
@@ -346,7 +390,7 @@ async fn a_hostile_server_name_never_runs_in_a_health_check_nor_moves_its_url() 
         ],
     );
     assert!(!marker.exists(), "the server's name ran as shell code");
-    assert_eq!(code, Some(0), "{err} {report}");
+    assert_eq!(code, Some(14), "{err} {report}");
     assert_eq!(report["done"][0]["server"]["name"], hostile.as_str());
 
     // In a URL the name stays inside its query value.
@@ -368,7 +412,7 @@ async fn a_hostile_server_name_never_runs_in_a_health_check_nor_moves_its_url() 
             "1",
         ],
     );
-    assert_eq!(code, Some(0), "{err} {report}");
+    assert_eq!(code, Some(14), "{err} {report}");
     let requests = upstream.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert_eq!(
@@ -445,4 +489,30 @@ async fn a_server_name_with_terminal_escapes_is_shown_escaped() {
     // JSON keeps the name exactly (serde_json escapes it as \u001b).
     let (_, body, _) = run(&world, &["servers"]);
     assert_eq!(body["servers"][0]["name"], hostile);
+}
+
+/// EC2 shows nothing of a reboot (the state stays `running`, moto's as AWS's): with no
+/// operation to follow and no other sign, `paaf server reboot` says it is unverified (exit 14,
+/// the journal's `unverified`), never "succeeded" with nothing seen.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reboot_ec2_shows_no_sign_of_is_unverified() {
+    let moto = MotoServer::start();
+    launch(&moto, "eu-west-1", "web-2").await;
+    let world = World::new();
+    world.write_config(&aws_config(&moto));
+
+    let (code, outcome, err) = run(&world, &["server", "reboot", "web-2", "--yes"]);
+    assert_eq!(code, Some(14), "{outcome} {err}");
+    assert_eq!(outcome["server"]["status"], "running", "{outcome}");
+    assert_eq!(outcome["evidence"], Value::Null, "{outcome}");
+    let journal = paaf_tests::journal_json(&world);
+    let reboot = journal
+        .iter()
+        .find(|r| r["kind"] == "server-reboot")
+        .unwrap();
+    assert_eq!(reboot["state"], "unverified", "{reboot}");
+    assert!(
+        reboot.to_string().contains("no sign of the reboot"),
+        "{reboot}"
+    );
 }

@@ -65,9 +65,12 @@ fn configure(world: &World, host: &SshHost, cloud: &MockServer) {
 }
 
 async fn reboot(world: &World) -> (Option<i32>, Value, String) {
+    paaf(world, &["server", "reboot", "web-1", "--yes", "--json"]).await
+}
+
+async fn paaf(world: &World, args: &[&str]) -> (Option<i32>, Value, String) {
     let mut cmd = world.paaf();
-    cmd.env("PAAF_TEST_RBTX_KEY", KEY)
-        .args(["server", "reboot", "web-1", "--yes", "--json"]);
+    cmd.env("PAAF_TEST_RBTX_KEY", KEY).args(args);
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
@@ -99,6 +102,7 @@ async fn a_cloud_reboot_of_a_configured_host_is_verified_by_its_new_boot_id() {
     assert_eq!(host.reboot_count(), 1);
     assert_eq!(outcome["accepted"]["operation"], "job-1");
     assert_eq!(outcome["server"]["status"], "running");
+    assert_eq!(outcome["evidence"]["kind"], "new-boot-id", "{outcome}");
 
     let journal = paaf_tests::journal_json(&world);
     let row = journal
@@ -136,4 +140,30 @@ async fn a_refused_cloud_reboot_leaves_the_host_alone_and_says_why() {
         .find(|r| r["kind"] == "server-reboot")
         .unwrap();
     assert_eq!(row["state"], "failed", "{row}");
+}
+
+/// A server linked to a `[[hosts]]` entry has its reboot proven over SSH: a rolling reboot
+/// takes it without `--accept-unverified`, and its reboot is verified by its new boot id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolling_reboot_of_a_configured_host_needs_no_acceptance_and_is_verified() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    let server = cloud(&host, ResponseTemplate::new(200), true).await;
+    configure(&world, &host, &server);
+    let before = host.boot_id();
+
+    let args = ["server", "rolling-reboot", "web-1", "--yes", "--json"];
+    let (code, report, err) = paaf(&world, &args).await;
+    assert_eq!(code, Some(0), "{err}\n{report}");
+    let done = &report["done"][0];
+    assert_eq!(done["evidence"]["kind"], "new-boot-id", "{report}");
+    assert_eq!(done["evidence"]["before"], before.as_str());
+    assert_eq!(host.reboot_count(), 1);
+    let journal = paaf_tests::journal_json(&world);
+    let roll = journal
+        .iter()
+        .find(|r| r["kind"] == "rolling-reboot")
+        .unwrap();
+    assert_eq!(roll["state"], "succeeded", "{roll}");
 }

@@ -6,13 +6,15 @@
 //! What moto models, as seen here: `DescribeInstances` pages by reservation, not by instance
 //! (`MaxResults` counts reservations); a stop answers `stopping` and the next describe already
 //! says `stopped`; a start answers `pending` and the next describe says `running`; a reboot
-//! answers `true` and the state stays `running`; unknown ids are `InvalidInstanceID.NotFound`.
-//! It accepts any credentials unless started with `INITIAL_NO_AUTH_ACTION_COUNT=0`, which makes
-//! it check them against its IAM emulation.
+//! answers `true` and the state stays `running` (as on AWS: nothing proves it); unknown ids
+//! are `InvalidInstanceID.NotFound`. It accepts any credentials unless started with
+//! `INITIAL_NO_AUTH_ACTION_COUNT=0`, which makes it check them against its IAM emulation.
 
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ec2::{AwsCredentials, Ec2};
-use paaf_core::cloud::{PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::cloud::{
+    CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus, power_and_wait,
+};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::{Limits, Retry};
 use paaf_tests::{MotoServer, free_port};
@@ -207,7 +209,13 @@ async fn stop_then_start_are_followed_to_their_state_and_reboot_stays_running() 
     assert_eq!(stopped.seen.last(), Some(&ServerStatus::Stopped));
     assert_eq!(stopped.server.name.as_deref(), Some("web-2"));
     assert_eq!(
-        ec2.describe("eu-west-1", &id).await.unwrap().status,
+        stopped.evidence,
+        Some(Evidence::StateReadBack {
+            raw_state: "stopped".into()
+        })
+    );
+    assert_eq!(
+        ec2.read("eu-west-1", &id).await.unwrap().status,
         ServerStatus::Stopped
     );
 
@@ -241,7 +249,16 @@ async fn stop_then_start_are_followed_to_their_state_and_reboot_stays_running() 
     eprintln!("reboot: seen {:?}", rebooted.seen);
     assert_eq!(rebooted.accepted.status, None, "a reboot answers only true");
     assert_eq!(rebooted.seen, vec![ServerStatus::Running]);
-    assert_eq!(rebooted.polls, 1);
+    // Nothing shows the reboot (no operation, always running, the same launch time): it was
+    // watched for a sign (12 reads, 2.4 s here), then it is unverified, never "done".
+    assert_eq!(rebooted.evidence, None);
+    assert!(rebooted.polls > 1, "watched: {} reads", rebooted.polls);
+    assert!(
+        rebooted
+            .unverified_reason()
+            .unwrap()
+            .contains("no sign of the reboot"),
+    );
 
     let hard = ec2
         .power("eu-west-1", &id, PowerAction::HardReboot)
@@ -261,19 +278,19 @@ async fn a_missing_instance_is_not_found_naming_it() {
         assert_eq!(e.code(), ErrorCode::NotFound, "{action:?}: {e}");
         assert!(e.to_string().contains(missing), "{e}");
     }
-    let e = ec2.describe("eu-west-1", missing).await.unwrap_err();
+    let e = ec2.read("eu-west-1", missing).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     // The instance exists, but in the other region: not found where it was asked for.
-    let e = ec2.describe("eu-west-1", &real).await.unwrap_err();
+    let e = ec2.read("eu-west-1", &real).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     assert!(e.to_string().contains("eu-west-1"), "{e}");
     assert_eq!(
-        ec2.describe("us-east-1", &real).await.unwrap().id,
+        ec2.read("us-east-1", &real).await.unwrap().id,
         real,
         "found in its own region"
     );
     // A region that is not configured is refused before anything is sent.
-    let e = ec2.describe("ap-south-1", &real).await.unwrap_err();
+    let e = ec2.read("ap-south-1", &real).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
 }
 

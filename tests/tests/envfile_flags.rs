@@ -8,7 +8,7 @@ use paaf_core::ErrorCode;
 use paaf_core::flags::FlagState;
 use paaf_core::flags::envfile::{self, EnvFileSettings, EnvFlag};
 use paaf_core::ssh::{Connection, HostKeyPolicy, SshPool};
-use paaf_tests::{NOSUDO_USER, SshHost, USER, World, ssh_target};
+use paaf_tests::{NOSUDO_USER, SHELL_USER, SHUTDOWN_USER, SshHost, USER, World, ssh_target};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -441,4 +441,43 @@ fn a_login_without_sudo_rights_gets_a_privilege_error() {
     assert!(e.to_string().contains("Permission denied"), "{e}");
     assert_eq!(fx.text(), FLAGS_ENV);
     assert_eq!(fx.restarts(), 0);
+}
+
+/// A least-privilege sudoers rule for other programs (here: `shutdown`, as for reboots) does
+/// not let env-file flags run: the change is a shell script run as root. The error says so and
+/// names the one rule that works (`sh`, which amounts to full root), and a login with exactly
+/// that rule reads and switches the flags.
+#[test]
+fn sudo_for_other_programs_only_gets_the_rule_that_works() {
+    let fx = Fixture::new();
+    let s = fx.settings();
+    let mut c = fx.connect_as(SHUTDOWN_USER);
+    let working = paaf_tests::shell_user_sudoers_rule().replace(SHELL_USER, SHUTDOWN_USER);
+    for e in [
+        envfile::list_flags(&mut c, &s).unwrap_err(),
+        envfile::set_flag(&mut c, &s, "NEW_CHECKOUT", false, &on()).unwrap_err(),
+    ] {
+        assert_eq!(e.code(), ErrorCode::Privilege, "{e}");
+        let m = e.to_string();
+        assert!(m.contains(&working), "suggests `{working}`: {m}");
+        assert!(m.contains("full root"), "{m}");
+        assert_no_secret(&e);
+    }
+    assert_eq!(fx.text(), FLAGS_ENV);
+    assert_eq!(fx.restarts(), 0);
+
+    // The suggested rule is enough: read, switch, restart.
+    let mut c = fx.connect_as(SHELL_USER);
+    assert_eq!(
+        envfile::flag_state(&mut c, &s, "NEW_CHECKOUT").unwrap(),
+        on()
+    );
+    let change = envfile::set_flag(&mut c, &s, "NEW_CHECKOUT", false, &on()).unwrap();
+    assert!(change.changed);
+    assert_eq!(change.restarted.as_deref(), Some(UNIT));
+    assert_eq!(
+        fx.text(),
+        FLAGS_ENV.replace("NEW_CHECKOUT=true", "NEW_CHECKOUT=false")
+    );
+    assert_eq!(fx.restarts(), 1);
 }

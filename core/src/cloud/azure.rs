@@ -33,23 +33,21 @@
 //! deallocation: a VM that is only powered off (`powerOff`, state `stopped`) still bills its
 //! compute hours; `deallocate` releases the hardware (and a dynamic public IP).
 
-use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
-    Server, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
-use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
+use super::follow::{Follow, Polled, follow_answers};
+use super::listing::{Page, all_pages_past_empty};
+use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
+use crate::http::oauth::{ClientCredentials, TokenApi};
 use crate::http::path_segment as segment;
 use crate::http::{
-    HttpAuth, HttpFailure, Limits, Request, Response, Retry, Service, oauth, retry_after,
+    Doing, HttpAuth, HttpFailure, Limits, Request, Response, Retry, Said, Service, Vendor,
 };
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
-use std::time::{Duration, Instant};
 
 /// Azure Resource Manager's root.
 pub const DEFAULT_ENDPOINT: &str = "https://management.azure.com/";
@@ -58,90 +56,137 @@ pub const DEFAULT_LOGIN_URL: &str = "https://login.microsoftonline.com/";
 /// The Microsoft.Compute API version every request names.
 pub const API_VERSION: &str = "2024-03-01";
 const SCOPE: &str = "https://management.azure.com/.default";
-/// Pages of a subscription paaf reads at most (a runaway `nextLink` loop ends there).
-const MAX_PAGES: u32 = 1000;
 
-/// One Azure subscription's virtual machines.
+/// One Azure subscription's virtual machines: the app's client secret lives in the
+/// `TokenApi`'s grant, which `Debug` never shows.
+#[derive(Debug)]
 pub struct Azure {
     name: String,
-    tenant_id: String,
-    client_id: String,
-    client_secret: SecretString,
     subscription_id: String,
     /// Listed locations; empty: all.
     locations: Vec<String>,
-    login: Service,
-    base: reqwest::Url,
-    limits: Limits,
-    session: tokio::sync::Mutex<Option<Session>>,
+    api: TokenApi,
 }
 
-/// The ARM service carrying the current access token, and when to fetch another.
-struct Session {
-    api: Service,
-    refresh_at: Instant,
-}
-
-impl fmt::Debug for Azure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Azure")
-            .field("name", &self.name)
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"[redacted]")
-            .field("subscription_id", &self.subscription_id)
-            .field("locations", &self.locations)
-            .field("base", &self.base.as_str())
-            .finish()
-    }
-}
-
-impl CloudAccount for Azure {
-    fn provider(&self) -> &'static str {
-        "azure"
-    }
+impl CloudProvider for Azure {
+    const KIND: CloudKind = CloudKind::Azure;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(Azure::list(self))
+    /// Every VM of the subscription (every page), in the configured locations if any; a
+    /// failure is one error row for the whole account. Sorted by location, then name.
+    async fn list(&self) -> Inventory {
+        let listed = all_pages_past_empty(self.api.name(), String::new(), |l| self.page(l)).await;
+        let listed = listed.map(|mut servers| {
+            let configured = |l: &String| self.locations.iter().any(|c| c.eq_ignore_ascii_case(l));
+            servers.retain(|s| self.locations.is_empty() || configured(&s.region));
+            servers
+        });
+        Inventory::of_account(Self::KIND, &self.name, &[], listed)
     }
 
-    /// `region` is not needed: the id names the VM whole.
-    fn read<'a>(&'a self, _region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(self.get(id))
+    /// The VM `id` (its full resource id: `region` is not needed), read now.
+    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
+        let vm_name = self.check_vm_id(id)?;
+        let doing = self.about(id, format!("reading VM {vm_name}"), "read");
+        let request = Request::get(id.to_string())
+            .query("api-version", API_VERSION)
+            .query("$expand", "instanceView");
+        let vm: Vm = self.api.fetch_json(request, &doing).await?;
+        Ok(self.server_of(vm))
     }
 
-    fn power<'a>(
-        &'a self,
-        _region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(Azure::power(self, id, action))
+    /// Sends `action` for the VM `id` once and returns ARM's acceptance, with the URL of its
+    /// asynchronous operation when it answered 202. A failure after the request may have
+    /// reached Azure is `outcome-unknown`.
+    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+        let verb = match action {
+            PowerAction::Reboot => "restart",
+            PowerAction::Start => "start",
+            PowerAction::Stop => "deallocate",
+            PowerAction::HardReboot => {
+                return Err(Error::invalid(format!(
+                    "Azure has no hard reset of a VM ({id}): use reboot (a restart through the OS), or stop then start (which also moves it to other hardware)"
+                )));
+            }
+        };
+        let vm_name = self.check_vm_id(id)?;
+        let doing = self.about(
+            id,
+            format!("{verb} of VM {vm_name}"),
+            &format!("{verb}/action"),
+        );
+        let request = Request::post(format!("{id}/{verb}"), Retry::NotIdempotent)
+            .query("api-version", API_VERSION)
+            // ARM answers 411 to a POST without a length, and the client sends none for an
+            // empty body.
+            .header("content-length", "0");
+        let response = self.api.fetch(request, &doing).await?;
+        let header = |name: &str| {
+            response
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        // A 200 is done already; a 202 names its operation (a 202 without one is followed
+        // through the VM's state alone).
+        let operation = header("azure-asyncoperation").or_else(|| header("location"));
+        tracing::info!(account = %self.name, vm = vm_name, action = action.as_str(), "accepted");
+        Ok(Accepted::without_state(action, id, operation))
     }
 
-    fn settle<'a>(
-        &'a self,
-        _region: &'a str,
-        accepted: &'a Accepted,
+    /// Polls the operation of `accepted` (as often as its `Retry-After` allows, at most every
+    /// `settings.interval`) until it ends; `Failed` or `Canceled` is an error naming the VM.
+    async fn settle(
+        &self,
+        _region: &str,
+        accepted: &Accepted,
         settings: PollSettings,
-        cancel: &'a CancellationToken,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(Azure::settle(self, accepted, settings, cancel))
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        let Some(url) = &accepted.operation else {
+            return Ok(());
+        };
+        let vm_name = self.check_vm_id(&accepted.id)?;
+        let path = self.same_host(url, "the operation URL")?;
+        let label = format!(
+            "the {} of VM {vm_name} ({})",
+            accepted.action.as_str(),
+            self.api.name()
+        );
+        let doing = Doing::new(format!("reading {label}"))
+            .needs("Microsoft.Compute/locations/operations/read");
+        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let judge = |response: Response, wait| {
+            // A Location URL answers 202 until the operation is done, then 200 (or 204) with
+            // the resource, which has no status.
+            if response.status == 202 {
+                return Ok(Polled::pending((), "still InProgress", wait));
+            }
+            let ended = OperationStatus::default();
+            let ended = match response.body.iter().all(u8::is_ascii_whitespace) {
+                true => ended,
+                false => response.json(self.api.name())?,
+            };
+            Ok(match ended.status.as_deref() {
+                None | Some("Succeeded") => Polled::Done(()),
+                Some(s @ ("Failed" | "Canceled")) => {
+                    return Err(self.failed_operation(accepted, vm_name, s, ended.error));
+                }
+                Some(s) => Polled::pending((), format!("still {s}"), wait),
+            })
+        };
+        follow_answers(&self.api, &path, &doing, &follow, judge).await
     }
-}
 
-/// What a call is about, for its errors.
-#[derive(Clone, Copy)]
-struct Call<'a> {
-    /// The VM's name, when the call is about one.
-    vm: Option<&'a str>,
-    /// The RBAC action it needs (`Microsoft.Compute/virtualMachines/restart/action`).
-    action: &'static str,
-    retry: Retry,
+    /// A `restart` operation has `Succeeded` once the VM restarted.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        action == PowerAction::Reboot
+    }
 }
 
 /// The keys of an `azure` `[[clouds]]` entry: an app registration and a subscription.
@@ -249,244 +294,68 @@ impl Azure {
                 "{service_name}: the client secret is empty; store the secret's Value (not its ID) from App registrations → Certificates & secrets"
             )));
         }
-        let login = Service::new(
-            &format!("{service_name} login"),
-            login_url,
-            HttpAuth::None,
-            limits.clone(),
-        )?;
-        // Checked now so a bad URL is a config error, not a failure at 3 a.m.
-        let api = Service::new(&service_name, base_url, HttpAuth::None, limits.clone())?;
-        let base = reqwest::Url::parse(api.base_url())
-            .map_err(|e| Error::invalid(format!("{service_name}: `{base_url}`: {e}")))?;
-        Ok(Azure {
-            name: name.to_string(),
+        let refused = format!(
+            "Microsoft Entra ID refused the app {client_id} of tenant {tenant_id}: check tenant_id, client_id and the client secret (App registrations → Certificates & secrets: a secret expires; store its Value, not its ID)"
+        );
+        let token_url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            login_url.trim_end_matches('/'),
+            segment(tenant_id)
+        );
+        let errors = AzureErrors {
             tenant_id: tenant_id.to_string(),
             client_id: client_id.to_string(),
+            subscription_id: subscription_id.to_string(),
+        };
+        let api = Service::new(&service_name, base_url, HttpAuth::None, limits.clone())?
+            .with_vendor(errors);
+        let grant = ClientCredentials {
+            client_id: client_id.to_string(),
             client_secret,
+            scope: SCOPE,
+        };
+        Ok(Azure {
+            name: name.to_string(),
             subscription_id: subscription_id.to_string(),
             locations: locations.to_vec(),
-            login,
-            base,
-            limits,
-            session: tokio::sync::Mutex::new(None),
+            api: TokenApi::new(api, &token_url, grant, refused, limits)?,
         })
     }
 
-    fn service_name(&self) -> String {
-        format!("azure \"{}\"", self.name)
-    }
-
-    /// Every VM of the subscription (every page), in the configured locations if any; a
-    /// failure is one error row for the whole account. Sorted by location, then name.
-    pub async fn list(&self) -> Inventory {
-        let mut inventory = Inventory::default();
-        match self.list_all().await {
-            Ok(servers) => inventory.servers = servers,
-            Err(e) => inventory.errors.push(InventoryError {
-                provider: "azure".into(),
-                account: self.name.clone(),
-                region: None,
-                error: ErrorInfo::from(&e),
-            }),
-        }
-        inventory
-            .servers
-            .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-        inventory
-    }
-
-    async fn list_all(&self) -> Result<Vec<Server>> {
-        let call = Call {
-            vm: None,
-            action: "Microsoft.Compute/virtualMachines/read",
-            retry: Retry::Idempotent,
-        };
-        let mut request = Request::get(format!(
-            "subscriptions/{}/providers/Microsoft.Compute/virtualMachines",
-            segment(&self.subscription_id)
-        ))
-        .query("api-version", API_VERSION)
-        .query("statusOnly", "true");
-        let mut servers = Vec::new();
-        let mut seen_links: Vec<String> = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let page: VmList = self.decode(&self.call(request, call).await?)?;
-            servers.extend(
-                page.value
-                    .into_iter()
-                    .filter(|vm| {
-                        self.locations.is_empty()
-                            || self
-                                .locations
-                                .iter()
-                                .any(|l| l.eq_ignore_ascii_case(&vm.location))
-                    })
-                    .map(|vm| self.server_of(vm)),
-            );
-            let Some(next) = page.next_link.filter(|l| !l.is_empty()) else {
-                return Ok(servers);
-            };
-            if seen_links.contains(&next) {
-                return Err(Error::MalformedResponse {
-                    what: self.service_name(),
-                    reason: "Virtual Machines - List All returned the same nextLink twice".into(),
-                });
-            }
-            request = Request::get(self.same_host(&next, "nextLink")?);
-            seen_links.push(next);
-        }
-        Err(Error::MalformedResponse {
-            what: self.service_name(),
-            reason: format!("Virtual Machines - List All kept paging past {MAX_PAGES} pages"),
-        })
-    }
-
-    /// The VM `id` (its full resource id), read now.
-    pub async fn get(&self, id: &str) -> Result<Server> {
-        let vm_name = self.check_vm_id(id)?;
-        let call = Call {
-            vm: Some(vm_name),
-            action: "Microsoft.Compute/virtualMachines/read",
-            retry: Retry::Idempotent,
-        };
-        let request = Request::get(id.to_string())
+    /// The page of the subscription's VMs at `link` (the first: empty), the next one named by
+    /// `nextLink`, followed on ARM's own host only (the request carries the token).
+    async fn page(&self, link: String) -> Result<Page<String>> {
+        let request = match link.as_str() {
+            "" => Request::get(format!(
+                "subscriptions/{}/providers/Microsoft.Compute/virtualMachines",
+                segment(&self.subscription_id)
+            ))
             .query("api-version", API_VERSION)
-            .query("$expand", "instanceView");
-        let vm: Vm = self.decode(&self.call(request, call).await?)?;
-        Ok(self.server_of(vm))
-    }
-
-    /// Sends `action` for the VM `id` once and returns ARM's acceptance, with the URL of its
-    /// asynchronous operation when it answered 202. A failure after the request may have
-    /// reached Azure is `outcome-unknown`.
-    pub async fn power(&self, id: &str, action: PowerAction) -> Result<Accepted> {
-        let (verb, rbac) = match action {
-            PowerAction::Reboot => (
-                "restart",
-                "Microsoft.Compute/virtualMachines/restart/action",
-            ),
-            PowerAction::Start => ("start", "Microsoft.Compute/virtualMachines/start/action"),
-            PowerAction::Stop => (
-                "deallocate",
-                "Microsoft.Compute/virtualMachines/deallocate/action",
-            ),
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "Azure has no hard reset of a VM ({id}): use reboot (a restart through the OS), or stop then start (which also moves it to other hardware)"
-                )));
-            }
+            .query("statusOnly", "true"),
+            link => Request::get(self.same_host(link, "nextLink")?),
         };
-        let vm_name = self.check_vm_id(id)?;
-        let call = Call {
-            vm: Some(vm_name),
-            action: rbac,
-            retry: Retry::NotIdempotent,
-        };
-        let request = Request::post(format!("{id}/{verb}"), Retry::NotIdempotent)
-            .query("api-version", API_VERSION)
-            // ARM answers 411 to a POST without a length, and the client sends none for an
-            // empty body.
-            .header("content-length", "0");
-        let response = self.call(request, call).await?;
-        let header = |name: &str| {
-            response
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
-        // A 200 is done already; a 202 names its operation (a 202 without one is followed
-        // through the VM's state alone).
-        let operation = header("azure-asyncoperation").or_else(|| header("location"));
-        tracing::info!(account = %self.name, vm = vm_name, action = action.as_str(), "accepted");
-        Ok(Accepted {
-            action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation,
+        let doing = Doing::new("listing the VMs").needs("Microsoft.Compute/virtualMachines/read");
+        let page: VmList = self.api.fetch_json(request, &doing).await?;
+        Ok(Page {
+            servers: page
+                .value
+                .into_iter()
+                .map(|vm| self.server_of(vm))
+                .collect(),
+            next: page.next_link.filter(|l| !l.is_empty()),
         })
     }
 
-    /// Polls the operation of `accepted` (as often as its `Retry-After` allows, at most every
-    /// `settings.interval`) until it ends; `Failed` or `Canceled` is an error naming the VM.
-    pub async fn settle(
-        &self,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
-        let Some(url) = &accepted.operation else {
-            return Ok(());
-        };
-        let vm_name = self.check_vm_id(&accepted.id)?;
-        let path = self.same_host(url, "the operation URL")?;
-        let what = || {
-            format!(
-                "waiting for the {} of {vm_name} ({})",
-                accepted.action.as_str(),
-                self.service_name()
-            )
-        };
-        let call = Call {
-            vm: Some(vm_name),
-            action: "Microsoft.Compute/locations/operations/read",
-            retry: Retry::Idempotent,
-        };
-        let started = Instant::now();
-        loop {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled { what: what() });
-            }
-            let response = tokio::select! {
-                r = self.call(Request::get(path.clone()), call) => r?,
-                _ = cancel.cancelled() => return Err(Error::Cancelled { what: what() }),
-            };
-            // A Location URL answers 202 until the operation is done, then 200 (or 204).
-            let state = if response.status == 202 {
-                "InProgress".to_string()
-            } else if response.body.iter().all(u8::is_ascii_whitespace) {
-                "Succeeded".to_string()
-            } else {
-                let status: OperationStatus = self.decode(&response)?;
-                match status.status {
-                    Some(s) => {
-                        if matches!(s.as_str(), "Failed" | "Canceled") {
-                            return Err(self.failed_operation(accepted, vm_name, &s, status.error));
-                        }
-                        s
-                    }
-                    // A Location URL's final answer is the resource, without a status.
-                    None => "Succeeded".to_string(),
-                }
-            };
-            if state == "Succeeded" {
-                return Ok(());
-            }
-            let wait = retry_after(&response.headers)
-                .unwrap_or_default()
-                .max(settings.interval);
-            if started.elapsed() + wait > settings.timeout {
-                return Err(Error::Timeout {
-                    host: format!(
-                        "{vm_name} ({}: its {} is still {state})",
-                        self.service_name(),
-                        accepted.action.as_str()
-                    ),
-                    phase: match accepted.action.target() {
-                        ServerStatus::Stopped => Phase::Shutdown,
-                        _ => Phase::Boot,
-                    },
-                    after: settings.timeout,
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = cancel.cancelled() => {}
-            }
-        }
+    /// A request about the VM `id` that is `doing` something and needs the RBAC action
+    /// `Microsoft.Compute/virtualMachines/{action}`: a 404 means there is no such VM.
+    fn about(&self, id: &str, doing: String, action: &str) -> Doing {
+        let hint = format!(
+            "not in subscription {} of azure account \"{}\": check the VM's resource id (`paaf server list` lists them), and that the app has access to the subscription",
+            self.subscription_id, self.name
+        );
+        Doing::new(doing)
+            .needs(format!("Microsoft.Compute/virtualMachines/{action}"))
+            .missing("Azure VM", id, hint)
     }
 
     fn failed_operation(
@@ -509,7 +378,7 @@ impl Azure {
         };
         let message: String = message.chars().take(300).collect();
         Error::Service {
-            service: self.service_name(),
+            service: self.api.name().to_string(),
             code: kind,
             status: 200,
             message: format!(
@@ -522,19 +391,18 @@ impl Azure {
     /// The path of an absolute URL ARM handed out (`nextLink`, an operation), refused unless
     /// it is on ARM's own host: the request carries the token.
     fn same_host(&self, url: &str, what: &str) -> Result<String> {
-        let parsed = reqwest::Url::parse(url).map_err(|_| Error::MalformedResponse {
-            what: self.service_name(),
-            reason: format!("{what} `{url}` is not a URL"),
-        })?;
-        if parsed.origin() != self.base.origin() {
-            return Err(Error::MalformedResponse {
-                what: self.service_name(),
-                reason: format!(
-                    "{what} points at {} instead of {}; paaf sends its token to the configured endpoint only",
-                    parsed.origin().ascii_serialization(),
-                    self.base.origin().ascii_serialization()
-                ),
-            });
+        let malformed = |reason: String| Error::MalformedResponse {
+            what: self.api.name().to_string(),
+            reason,
+        };
+        let origin = |u: &str| reqwest::Url::parse(u).map(|u| u.origin().ascii_serialization());
+        let (Ok(there), Ok(ours)) = (origin(url), origin(self.api.base_url())) else {
+            return Err(malformed(format!("{what} `{url}` is not a URL")));
+        };
+        if there != ours {
+            return Err(malformed(format!(
+                "{what} points at {there} instead of {ours}; paaf sends its token to the configured endpoint only"
+            )));
         }
         Ok(url.to_string())
     }
@@ -570,187 +438,6 @@ impl Azure {
         }
     }
 
-    /// The ARM service with a valid token, fetching one when there is none or it is about to
-    /// expire.
-    async fn api(&self) -> Result<Service> {
-        let mut session = self.session.lock().await;
-        if let Some(s) = session.as_ref()
-            && Instant::now() < s.refresh_at
-        {
-            return Ok(s.api.clone());
-        }
-        let (token, expires_in) = self.fetch_token().await?;
-        let api = Service::new(
-            &self.service_name(),
-            self.base.as_str(),
-            HttpAuth::Bearer(token),
-            self.limits.clone(),
-        )?;
-        *session = Some(Session {
-            api: api.clone(),
-            refresh_at: oauth::refresh_at(expires_in),
-        });
-        Ok(api)
-    }
-
-    async fn fetch_token(&self) -> Result<(SecretString, Duration)> {
-        // Asking for a token twice is harmless: retried like a read.
-        let request = Request::form(
-            format!("{}/oauth2/v2.0/token", segment(&self.tenant_id)),
-            &[
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.expose_secret()),
-                ("grant_type", "client_credentials"),
-                ("scope", SCOPE),
-            ],
-            Retry::Idempotent,
-        );
-        let response = match self.login.send_raw(request).await? {
-            Ok(response) => response,
-            Err(failure) => return Err(self.token_failure(&failure)),
-        };
-        oauth::access_token(&response, self.login.name(), || {
-            "it returned an empty access_token".into()
-        })
-    }
-
-    fn token_failure(&self, failure: &HttpFailure) -> Error {
-        if !matches!(failure.status, 400 | 401 | 403) {
-            return self.login.status_error(failure);
-        }
-        let said = oauth::error_said(&failure.full_body).unwrap_or_else(|| failure.body.clone());
-        // Entra ID's description runs on with trace and correlation ids: its first line says it.
-        let said: String = self
-            .redact(said.lines().next().unwrap_or_default())
-            .chars()
-            .take(300)
-            .collect();
-        Error::Service {
-            service: self.login.name().to_string(),
-            code: ErrorCode::AuthFailed,
-            status: failure.status,
-            message: format!(
-                "Microsoft Entra ID refused the app {} of tenant {} (HTTP {}: {said}); check tenant_id, client_id and the client secret (App registrations → Certificates & secrets: a secret expires; store its Value, not its ID)",
-                self.client_id, self.tenant_id, failure.status
-            ),
-        }
-    }
-
-    /// One call with the current token; a failed status becomes its typed error.
-    async fn call(&self, request: Request, call: Call<'_>) -> Result<Response> {
-        let api = self.api().await?;
-        match api.send_raw(request).await? {
-            Ok(response) => Ok(response),
-            Err(failure) => {
-                if failure.status == 401 {
-                    // The token was revoked or expired early: the next call fetches another.
-                    *self.session.lock().await = None;
-                }
-                Err(self.failure(&api, &failure, call))
-            }
-        }
-    }
-
-    fn failure(&self, api: &Service, failure: &HttpFailure, call: Call<'_>) -> Error {
-        let error = failure.json::<ErrorBody>().map(|b| b.error);
-        let code = error
-            .as_ref()
-            .and_then(|e| e.code.clone())
-            .unwrap_or_default();
-        let message: String = self
-            .redact(
-                &error
-                    .and_then(|e| e.message)
-                    .unwrap_or_else(|| failure.body.clone()),
-            )
-            .chars()
-            .take(400)
-            .collect();
-        let service = self.service_name();
-        let (kind, hint) = match failure.status {
-            401 => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "ARM refused the token of app {}: check that the app registration still exists in tenant {} and that its secret has not expired",
-                    self.client_id, self.tenant_id
-                ),
-            ),
-            403 => {
-                let action = action_in(&message).unwrap_or_else(|| call.action.to_string());
-                (
-                    ErrorCode::PermissionDenied,
-                    format!(
-                        "the app {} is not allowed {action}: give it a role that has it (e.g. Virtual Machine Contributor) on the VM, its resource group or subscription {} (a new role assignment takes a few minutes)",
-                        self.client_id, self.subscription_id
-                    ),
-                )
-            }
-            404 => match call.vm {
-                Some(vm) if code != "SubscriptionNotFound" => {
-                    return Error::NotFound {
-                        what: "Azure VM",
-                        name: vm.to_string(),
-                        hint: Some(format!(
-                            "{code}: {message} ({service}): check the VM's resource id"
-                        )),
-                    };
-                }
-                _ => (
-                    ErrorCode::NotFound,
-                    format!(
-                        "check subscription_id ({}) and that the app has access to it",
-                        self.subscription_id
-                    ),
-                ),
-            },
-            409 | 412 => (
-                ErrorCode::Conflict,
-                "another operation on the VM is in progress, or its state does not allow this: look at its state and try again".into(),
-            ),
-            429 => (
-                ErrorCode::RateLimited,
-                "Azure Resource Manager limits the request rate of this subscription: wait and try again".into(),
-            ),
-            s if s >= 500 && call.retry == Retry::NotIdempotent => {
-                return Error::OutcomeUnknown {
-                    what: format!(
-                        "{} of VM {} ({service})",
-                        call.action
-                            .trim_start_matches("Microsoft.Compute/virtualMachines/")
-                            .trim_end_matches("/action"),
-                        call.vm.unwrap_or("?")
-                    ),
-                    reason: format!("HTTP {}: {code}: {message}", failure.status),
-                };
-            }
-            _ => return api.status_error(failure),
-        };
-        let subject = match call.vm {
-            Some(vm) => format!("VM {vm}: "),
-            None => String::new(),
-        };
-        Error::Service {
-            service,
-            code: kind,
-            status: failure.status,
-            message: format!("{subject}HTTP {} {code}: {message}; {hint}", failure.status),
-        }
-    }
-
-    /// Removes the client secret wherever `text` echoes it.
-    fn redact(&self, text: &str) -> String {
-        let secret = self.client_secret.expose_secret();
-        if secret.is_empty() {
-            text.to_string()
-        } else {
-            text.replace(secret, "[redacted]")
-        }
-    }
-
-    fn decode<T: for<'de> Deserialize<'de>>(&self, response: &Response) -> Result<T> {
-        response.json(&self.service_name())
-    }
-
     fn server_of(&self, vm: Vm) -> Server {
         let properties = vm.properties.unwrap_or_default();
         let power = properties
@@ -766,7 +453,7 @@ impl Azure {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.timestamp_millis());
         Server {
-            provider: "azure".into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: vm.location,
             id: vm.id,
@@ -778,6 +465,54 @@ impl Azure {
             tags: vm.tags.unwrap_or_default(),
             launched_at_ms,
         }
+    }
+}
+
+/// ARM's errors, for the failure policy: `{"error": {code, message}}`; an
+/// `AuthorizationFailed` message names the action it lacks (else the request's own is named).
+struct AzureErrors {
+    tenant_id: String,
+    client_id: String,
+    subscription_id: String,
+}
+
+impl Vendor for AzureErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ErrorBody>()?.error;
+        (e.code.is_some() || e.message.is_some()).then(|| Said {
+            code: e.code,
+            message: e.message.unwrap_or_default(),
+        })
+    }
+
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        _failure: &HttpFailure,
+        said: Option<&Said>,
+        doing: &Doing,
+    ) -> Option<String> {
+        let (client, subscription) = (&self.client_id, &self.subscription_id);
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "ARM refused the token of app {client}: check that the app registration still exists in tenant {} and that its secret has not expired",
+                self.tenant_id
+            ),
+            ErrorCode::PermissionDenied => {
+                let action = said
+                    .and_then(|s| action_in(&s.message))
+                    .or_else(|| doing.needed().map(str::to_string))?;
+                format!(
+                    "the app {client} is not allowed {action}: give it a role that has it (e.g. Virtual Machine Contributor) on the VM, its resource group or subscription {subscription} (a new role assignment takes a few minutes)"
+                )
+            }
+            ErrorCode::NotFound => format!(
+                "check subscription_id ({subscription}) and that the app has access to it"
+            ),
+            ErrorCode::Conflict => "another operation on the VM is in progress, or its state does not allow this: look at its state and try again".into(),
+            ErrorCode::RateLimited => "Azure Resource Manager limits the request rate of this subscription: wait and try again".into(),
+            _ => return None,
+        })
     }
 }
 
@@ -807,7 +542,6 @@ fn action_in(message: &str) -> Option<String> {
 struct VmList {
     #[serde(default)]
     value: Vec<Vm>,
-    #[serde(default)]
     next_link: Option<String>,
 }
 
@@ -816,18 +550,14 @@ struct Vm {
     id: String,
     name: String,
     location: String,
-    #[serde(default)]
     tags: Option<BTreeMap<String, String>>,
-    #[serde(default)]
     properties: Option<VmProperties>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct VmProperties {
-    #[serde(default)]
     instance_view: Option<InstanceView>,
-    #[serde(default)]
     time_created: Option<String>,
 }
 
@@ -842,11 +572,9 @@ struct InstanceStatus {
     code: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct OperationStatus {
-    #[serde(default)]
     status: Option<String>,
-    #[serde(default)]
     error: Option<ArmError>,
 }
 
@@ -857,9 +585,7 @@ struct ErrorBody {
 
 #[derive(Deserialize)]
 struct ArmError {
-    #[serde(default)]
     code: Option<String>,
-    #[serde(default)]
     message: Option<String>,
 }
 
@@ -902,16 +628,16 @@ mod tests {
         }
     }
 
+    /// Echoed in an answer of ARM or of the login, it is redacted too: the contract cases
+    /// `echoed_secret_is_redacted` (table) and `an_echoed_client_secret_is_redacted_at_login`.
     #[test]
-    fn the_client_secret_appears_neither_in_debug_nor_in_echoed_errors() {
-        let a = azure();
-        let debug = format!("{a:?}");
+    fn the_client_secret_appears_nowhere_in_debug() {
+        let debug = format!("{:?}", azure());
         assert!(!debug.contains(SECRET), "{debug}");
         assert!(
             debug.contains("aaaaaaaa-bbbb") && debug.contains(SUB),
             "{debug}"
         );
-        assert_eq!(a.redact(&format!("got {SECRET}")), "got [redacted]");
     }
 
     #[test]

@@ -22,8 +22,10 @@
 //! `reboot` and `shutdown` go through the OS (ACPI): a `shutdown` the OS ignores ends
 //! `errored`. `power_cycle` is the reset button: paaf's hard reboot.
 
-use super::follow::{Follow, Polled, follow_operation};
-use super::listing::{Page, about_server, all_pages, check_id, is_number, name_tags};
+use super::follow::{Follow, Polled, failed, follow_json};
+use super::listing::{
+    Page, about_server, addresses, all_pages, check_id, is_number, launched_at, name_tags,
+};
 use super::{
     Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus,
     TokenConfig, bearer_api,
@@ -31,9 +33,7 @@ use super::{
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{
-    Doing, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor, retry_after,
-};
+use crate::http::{Doing, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor};
 use crate::secrets::SecretStore;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -117,25 +117,20 @@ impl CloudProvider for DigitalOcean {
         );
         let doing = self.about(format!("following {label}"), id);
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
-        let (this, doing, label) = (self, &doing, label.as_str());
-        let read = move || async move {
-            let request = Request::get(format!("v2/droplets/{id}/actions/{operation}"));
-            let response = match this.api.poll(request, doing).await? {
-                Ok(response) => response,
-                Err(throttled) => return Ok(Polled::Throttled(throttled)),
-            };
-            let answer: ActionAnswer = response.json(this.api.name())?;
+        let path = format!("v2/droplets/{id}/actions/{operation}");
+        let judge = |answer: ActionAnswer, wait| {
             Ok(match answer.action.status.as_str() {
                 "completed" => Polled::Done(()),
-                "errored" => return Err(this.errored(label, accepted.action)),
-                status => Polled::pending(
-                    (),
-                    format!("still {status}"),
-                    retry_after(&response.headers),
-                ),
+                "errored" => return Err(self.errored(&label, accepted.action)),
+                status => Polled::pending((), format!("still {status}"), wait),
             })
         };
-        follow_operation(&follow, read, |_| {}).await.map(drop)
+        follow_json(&self.api, &path, &doing, &follow, judge).await
+    }
+
+    /// A `reboot` or `power_cycle` action is `completed` once the droplet went through it.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
     }
 }
 
@@ -206,30 +201,13 @@ impl DigitalOcean {
                 "look at the droplet's state and its action history in the control panel before trying again"
             }
         };
-        Error::Service {
-            service: self.api.name().to_string(),
-            code: ErrorCode::ServiceFailed,
-            status: 200,
-            message: format!("{label} errored; {hint}"),
-        }
+        failed(&self.api, 200, &format!("{label} errored; {hint}"))
     }
 
     fn server_of(&self, d: Droplet) -> Server {
-        let mut public_ips = Vec::new();
-        let mut private_ips = Vec::new();
-        let addresses = d.networks.v4.into_iter().chain(d.networks.v6);
-        for a in addresses {
-            let list = match a.kind.as_str() {
-                "public" => &mut public_ips,
-                _ => &mut private_ips,
-            };
-            if !a.ip_address.is_empty() && !list.contains(&a.ip_address) {
-                list.push(a.ip_address);
-            }
-        }
-        let launched_at_ms = chrono::DateTime::parse_from_rfc3339(&d.created_at)
-            .ok()
-            .map(|t| t.timestamp_millis());
+        let networks = d.networks.v4.into_iter().chain(d.networks.v6);
+        let (public_ips, private_ips) =
+            addresses(networks.map(|a| (a.ip_address, a.kind != "public")));
         Server {
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
@@ -242,7 +220,7 @@ impl DigitalOcean {
             private_ips,
             // DigitalOcean tags are plain names (`env:prod` is one name, not a key and value).
             tags: name_tags(d.tags),
-            launched_at_ms,
+            launched_at_ms: launched_at(&d.created_at),
         }
     }
 }

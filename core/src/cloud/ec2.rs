@@ -8,7 +8,9 @@
 //!   retried after they may have reached EC2; a stop/start answers `currentState`, a reboot
 //!   only `true`;
 //! - errors: `<Response><Errors><Error><Code>…</Code><Message>…</Message></Error></Errors>`
-//!   (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+//!   (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html): client
+//!   errors with a 4xx status, server errors (`InternalError`, `Unavailable`, and the throttling
+//!   `RequestLimitExceeded`, which EC2 refused unprocessed) with a 5xx.
 //!
 //! The Query API takes its parameters in the query string of a GET as well as in a form POST
 //! body; paaf uses the query string, as the HTTP client sends JSON bodies only.
@@ -18,30 +20,29 @@
 //! from the API afterwards either (the state stays `running`): verifying it (a new boot id)
 //! needs SSH to the instance.
 
-use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
+use super::listing::{Page, all_pages, check_id, is_region_name, launched_at};
+use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use crate::error::{Error, ErrorCode, Result};
+use crate::http::{
+    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Signer, Vendor,
 };
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
-use crate::error::{Error, ErrorCode, ErrorInfo, Result};
-use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
 use crate::secrets::{SecretRef, SecretStore};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use rand::Rng;
+use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// The API version every request names.
 pub const API_VERSION: &str = "2016-11-15";
 /// `MaxResults` of a `DescribeInstances` page by default (EC2's maximum).
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
-/// Pages of one region paaf reads at most (a runaway `NextToken` loop ends there).
-const MAX_PAGES: u32 = 1000;
 
 /// An access key (long-term, or temporary with a session token). `Debug` shows the key id's
 /// first characters only.
@@ -66,63 +67,95 @@ impl fmt::Debug for AwsCredentials {
     }
 }
 
-/// One configured AWS account: its credentials and a client per region.
-#[derive(Clone)]
+/// One configured AWS account: a client per region, whose [`Service`] signs each request
+/// with its credentials ([`SigV4`]) and redacts the secret key and session token.
+#[derive(Debug, Clone)]
 pub struct Ec2 {
     name: String,
-    credentials: Arc<AwsCredentials>,
     regions: Vec<RegionClient>,
-    limits: Limits,
     page_size: u32,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct RegionClient {
     region: String,
     service: Service,
 }
 
-impl fmt::Debug for Ec2 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ec2")
-            .field("name", &self.name)
-            .field("credentials", &self.credentials)
-            .field(
-                "regions",
-                &self
-                    .regions
-                    .iter()
-                    .map(|r| (r.region.as_str(), r.service.base_url()))
-                    .collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
-impl CloudAccount for Ec2 {
-    fn provider(&self) -> &'static str {
-        "aws"
-    }
+impl CloudProvider for Ec2 {
+    const KIND: CloudKind = CloudKind::Aws;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(Ec2::list(self))
+    /// Every instance of every configured region, the regions read concurrently; a region
+    /// that fails is an error row and the others are still listed. Servers are sorted by
+    /// region, then name, then id.
+    async fn list(&self) -> Inventory {
+        let regions: Vec<String> = self.regions.iter().map(|r| r.region.clone()).collect();
+        Inventory::of_regions(Self::KIND, &self.name, &regions, |region| async move {
+            let r = self.region(region)?;
+            all_pages(r.service.name(), None, |token| self.page(r, token)).await
+        })
+        .await
     }
 
-    fn read<'a>(&'a self, region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(self.describe(region, id))
+    /// The instance `id` in `region`, read now.
+    async fn read(&self, region: &str, id: &str) -> Result<Server> {
+        let r = self.region(region)?;
+        check_instance_id(id)?;
+        let doing = self.about(r, "DescribeInstances", id);
+        let params = vec![("InstanceId.1".to_string(), id.to_string())];
+        let xml = self
+            .call(r, "DescribeInstances", params, Retry::Idempotent, &doing)
+            .await?;
+        let page: DescribeInstancesResponse = decode(r, &xml, "DescribeInstancesResponse")?;
+        self.servers_of(r, page.reservation_set)
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| self.not_found(r, id))
     }
 
-    fn power<'a>(
-        &'a self,
-        region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(Ec2::power(self, region, id, action))
+    /// Sends `action` for instance `id` in `region` once and returns EC2's acceptance. A
+    /// failure after the request may have reached EC2 is `outcome-unknown`.
+    async fn power(&self, region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+        let r = self.region(region)?;
+        check_instance_id(id)?;
+        let api_action = match action {
+            PowerAction::Reboot => "RebootInstances",
+            PowerAction::Stop => "StopInstances",
+            PowerAction::Start => "StartInstances",
+            PowerAction::HardReboot => {
+                return Err(Error::invalid(format!(
+                    "EC2 has no hard reboot (instance {id}): use reboot (EC2 forces it when the OS does not shut down within a few minutes), or stop then start"
+                )));
+            }
+        };
+        let doing = self.about(r, api_action, id);
+        let params = vec![("InstanceId.1".to_string(), id.to_string())];
+        let xml = self
+            .call(r, api_action, params, Retry::NotIdempotent, &doing)
+            .await?;
+        let state = match action {
+            PowerAction::Reboot => None,
+            _ => {
+                let root = format!("{api_action}Response");
+                let answer: StateChangeResponse = decode(r, &xml, &root)?;
+                answer
+                    .instances_set
+                    .items
+                    .into_iter()
+                    .find(|i| i.instance_id == id)
+                    .map(|i| i.current_state.name)
+            }
+        };
+        tracing::info!(account = %self.name, region, id, action = action.as_str(), "accepted");
+        Ok(Accepted {
+            status: state.as_deref().map(normalize),
+            raw_state: state,
+            ..Accepted::without_state(action, id, None)
+        })
     }
 }
 
@@ -239,9 +272,10 @@ impl Ec2 {
                 "aws \"{name}\": the access key id and secret access key must not be empty"
             )));
         }
+        let credentials = Arc::new(credentials);
         let mut regions = Vec::with_capacity(endpoints.len());
         for (region, url) in endpoints {
-            if !valid_region(region) {
+            if !is_region_name(region) {
                 return Err(Error::invalid(format!(
                     "aws \"{name}\": `{region}` is not an AWS region name (like eu-west-1)"
                 )));
@@ -251,12 +285,22 @@ impl Ec2 {
                     "aws \"{name}\": region {region} is named twice"
                 )));
             }
-            let service = Service::new(
-                &format!("aws \"{name}\" {region}"),
-                url,
-                HttpAuth::None,
-                limits.clone(),
-            )?;
+            let service_name = format!("aws \"{name}\" {region}");
+            let signer = SigV4 {
+                credentials: credentials.clone(),
+                region: region.clone(),
+                service: service_name.clone(),
+            };
+            let mut service = Service::new(&service_name, url, HttpAuth::None, limits.clone())?
+                .with_signer(Arc::new(signer))
+                .with_secret(credentials.secret_access_key.clone())
+                .with_vendor(Ec2Errors {
+                    account: name.to_string(),
+                    region: region.clone(),
+                });
+            if let Some(token) = &credentials.session_token {
+                service = service.with_secret(token.clone());
+            }
             regions.push(RegionClient {
                 region: region.clone(),
                 service,
@@ -264,9 +308,7 @@ impl Ec2 {
         }
         Ok(Ec2 {
             name: name.to_string(),
-            credentials: Arc::new(credentials),
             regions,
-            limits,
             page_size: DEFAULT_PAGE_SIZE,
         })
     }
@@ -277,126 +319,9 @@ impl Ec2 {
         self
     }
 
-    /// The account's configured name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// The configured regions, in order.
     pub fn regions(&self) -> Vec<&str> {
         self.regions.iter().map(|r| r.region.as_str()).collect()
-    }
-
-    /// Every instance of every configured region, the regions read concurrently; a region
-    /// that fails is an error row and the others are still listed. Servers are sorted by
-    /// region, then name, then id.
-    pub async fn list(&self) -> Inventory {
-        let reads = self
-            .regions
-            .iter()
-            .map(|r| async move { (r.region.clone(), self.list_region(r).await) });
-        let mut inventory = Inventory::default();
-        for (region, result) in futures::future::join_all(reads).await {
-            match result {
-                Ok(servers) => inventory.servers.extend(servers),
-                Err(e) => inventory.errors.push(InventoryError {
-                    provider: "aws".into(),
-                    account: self.name.clone(),
-                    region: Some(region),
-                    error: ErrorInfo::from(&e),
-                }),
-            }
-        }
-        inventory
-            .servers
-            .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-        inventory
-    }
-
-    async fn list_region(&self, r: &RegionClient) -> Result<Vec<Server>> {
-        let mut servers = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut params = vec![("MaxResults".to_string(), self.page_size.to_string())];
-            if let Some(t) = &token {
-                params.push(("NextToken".to_string(), t.clone()));
-            }
-            let body = self
-                .call(r, "DescribeInstances", params, Retry::Idempotent, None)
-                .await?;
-            let page: DescribeInstancesResponse = self.decode(r, &body)?;
-            servers.extend(self.servers_of(r, page.reservation_set));
-            match page.next_token.filter(|t| !t.is_empty()) {
-                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-                Some(_) => {
-                    return Err(Error::MalformedResponse {
-                        what: r.service.name().to_string(),
-                        reason: "DescribeInstances returned the same NextToken twice".into(),
-                    });
-                }
-                None => return Ok(servers),
-            }
-        }
-        Err(Error::MalformedResponse {
-            what: r.service.name().to_string(),
-            reason: format!("DescribeInstances kept paging past {MAX_PAGES} pages"),
-        })
-    }
-
-    /// The instance `id` in `region`, read now.
-    pub async fn describe(&self, region: &str, id: &str) -> Result<Server> {
-        let r = self.region(region)?;
-        check_instance_id(id)?;
-        let params = vec![("InstanceId.1".to_string(), id.to_string())];
-        let body = self
-            .call(r, "DescribeInstances", params, Retry::Idempotent, Some(id))
-            .await?;
-        let page: DescribeInstancesResponse = self.decode(r, &body)?;
-        self.servers_of(r, page.reservation_set)
-            .into_iter()
-            .find(|s| s.id == id)
-            .ok_or_else(|| self.not_found(r, id))
-    }
-
-    /// Sends `action` for instance `id` in `region` once and returns EC2's acceptance. A
-    /// failure after the request may have reached EC2 is `outcome-unknown`.
-    pub async fn power(&self, region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
-        let r = self.region(region)?;
-        check_instance_id(id)?;
-        let api_action = match action {
-            PowerAction::Reboot => "RebootInstances",
-            PowerAction::Stop => "StopInstances",
-            PowerAction::Start => "StartInstances",
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "EC2 has no hard reboot (instance {id}): use reboot (EC2 forces it when the OS does not shut down within a few minutes), or stop then start"
-                )));
-            }
-        };
-        let params = vec![("InstanceId.1".to_string(), id.to_string())];
-        let body = self
-            .call(r, api_action, params, Retry::NotIdempotent, Some(id))
-            .await?;
-        let state = match action {
-            PowerAction::Reboot => None,
-            _ => {
-                let answer: StateChangeResponse = self.decode(r, &body)?;
-                answer
-                    .instances_set
-                    .items
-                    .into_iter()
-                    .find(|i| i.instance_id == id)
-                    .map(|i| i.current_state.name)
-            }
-        };
-        tracing::info!(account = %self.name, region, id, action = action.as_str(), "accepted");
-        Ok(Accepted {
-            action,
-            id: id.to_string(),
-            status: state.as_deref().map(normalize),
-            raw_state: state,
-            operation: None,
-        })
     }
 
     /// Any Query API call (`Action=action` plus `params`) in `region`, signed; the XML body
@@ -410,7 +335,23 @@ impl Ec2 {
         retry: Retry,
     ) -> Result<String> {
         let r = self.region(region)?;
-        self.call(r, action, params, retry, None).await
+        let doing = Doing::new(action).needs(format!("ec2:{action}"));
+        self.call(r, action, params, retry, &doing).await
+    }
+
+    /// The `DescribeInstances` page at `token` (the first: `None`) of region `r`.
+    async fn page(&self, r: &RegionClient, token: Option<String>) -> Result<Page<Option<String>>> {
+        let mut params = vec![("MaxResults".to_string(), self.page_size.to_string())];
+        params.extend(token.map(|t| ("NextToken".to_string(), t)));
+        let doing = Doing::new("DescribeInstances").needs("ec2:DescribeInstances");
+        let xml = self
+            .call(r, "DescribeInstances", params, Retry::Idempotent, &doing)
+            .await?;
+        let page: DescribeInstancesResponse = decode(r, &xml, "DescribeInstancesResponse")?;
+        Ok(Page {
+            servers: self.servers_of(r, page.reservation_set),
+            next: page.next_token.filter(|t| !t.is_empty()).map(Some),
+        })
     }
 
     fn region(&self, region: &str) -> Result<&RegionClient> {
@@ -426,99 +367,60 @@ impl Ec2 {
             })
     }
 
-    /// One signed call; throttling is retried with backoff (a throttled request was not
-    /// processed, so this is safe for power calls too) up to the attempts of the limits.
+    /// `api_action` about instance `id`: EC2's not-found of it names the region.
+    fn about(&self, r: &RegionClient, api_action: &str, id: &str) -> Doing {
+        Doing::new(format!("{api_action} of instance {id}"))
+            .needs(format!("ec2:{api_action}"))
+            .missing("EC2 instance", id, self.not_there(r))
+    }
+
+    /// Where an instance that is not found was looked for, and what to check.
+    fn not_there(&self, r: &RegionClient) -> String {
+        format!(
+            "not in region {} of aws account \"{}\": check the id and the region",
+            r.region, self.name
+        )
+    }
+
+    /// One call, signed by the region's [`Service`] at each attempt ([`SigV4`]), through its
+    /// failure policy (a throttled call was not processed: it is sent again like a 429, see
+    /// [`Ec2Errors`]).
     async fn call(
         &self,
         r: &RegionClient,
         action: &str,
         params: Vec<(String, String)>,
         retry: Retry,
-        instance: Option<&str>,
+        doing: &Doing,
     ) -> Result<String> {
         let mut query = vec![
             ("Action".to_string(), action.to_string()),
             ("Version".to_string(), API_VERSION.to_string()),
         ];
         query.extend(params);
-        let attempts = self.limits.max_attempts.max(1);
-        let mut attempt = 1;
-        loop {
-            let request = self.signed_request(r, &query, retry)?;
-            let failure = match r.service.send_raw(request).await? {
-                Ok(response) => return Ok(String::from_utf8_lossy(&response.body).into_owned()),
-                Err(failure) => failure,
-            };
-            let code = error_code(&failure);
-            let throttled = matches!(
-                code.as_ref().map(|(c, _)| c.as_str()),
-                Some("RequestLimitExceeded" | "Throttling" | "ThrottlingException")
-            );
-            // http.rs already retried idempotent calls on 429/5xx: not again here.
-            let http_retried =
-                retry == Retry::Idempotent && matches!(failure.status, 429 | 500 | 502 | 503 | 504);
-            if throttled && !http_retried && attempt < attempts {
-                let wait = backoff(attempt);
-                if wait <= self.limits.max_retry_wait {
-                    tracing::info!(service = %r.service.name(), attempt, "throttled; retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                    continue;
-                }
-            }
-            return Err(self.failure(r, action, retry, instance, &failure, code));
-        }
-    }
-
-    /// A GET of `query` at the region's endpoint with SigV4 headers for exactly that URL.
-    fn signed_request(
-        &self,
-        r: &RegionClient,
-        query: &[(String, String)],
-        retry: Retry,
-    ) -> Result<Request> {
-        // The URL the HTTP client will send: base + the query, encoded the same way
-        // (application/x-www-form-urlencoded); SigV4 canonicalizes it from the decoded pairs.
-        let mut url = reqwest::Url::parse(r.service.base_url())
-            .map_err(|e| Error::other(format!("{}: bad URL: {e}", r.service.name())))?;
-        url.query_pairs_mut().extend_pairs(query);
-        let headers = sign_headers(
-            &self.credentials,
-            &r.region,
-            url.as_str(),
-            SystemTime::now(),
-        )
-        .map_err(|reason| {
-            Error::other(format!(
-                "{}: could not sign the request: {reason}",
-                r.service.name()
-            ))
-        })?;
-        let mut request = Request {
+        let request = Request {
             retry,
+            query,
             ..Request::get("")
         };
-        request.query = query.to_vec();
-        for (name, value) in headers {
-            request = request.header(&name, value);
-        }
-        Ok(request)
+        let response = r.service.fetch(request, doing).await?;
+        Ok(String::from_utf8_lossy(&response.body).into_owned())
     }
 
-    fn decode<T: for<'de> Deserialize<'de>>(&self, r: &RegionClient, body: &str) -> Result<T> {
-        quick_xml::de::from_str(body).map_err(|e| Error::MalformedResponse {
-            what: r.service.name().to_string(),
-            reason: format!("not the EC2 XML its API documents ({e})"),
-        })
+    fn not_found(&self, r: &RegionClient, id: &str) -> Error {
+        Error::NotFound {
+            what: "EC2 instance",
+            name: id.to_string(),
+            hint: Some(self.not_there(r)),
+        }
     }
 
     fn servers_of(&self, r: &RegionClient, reservations: Items<Reservation>) -> Vec<Server> {
-        reservations
+        let instances = reservations
             .items
             .into_iter()
-            .flat_map(|res| res.instances_set.items)
-            .map(|i| self.server_of(r, i))
-            .collect()
+            .flat_map(|res| res.instances_set.items);
+        instances.map(|i| self.server_of(r, i)).collect()
     }
 
     fn server_of(&self, r: &RegionClient, i: Instance) -> Server {
@@ -545,13 +447,8 @@ impl Ec2 {
                 add(&mut public_ips, a.association.and_then(|x| x.public_ip));
             }
         }
-        let launched_at_ms = i
-            .launch_time
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
         Server {
-            provider: "aws".into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: r.region.clone(),
             name: tags.get("Name").filter(|n| !n.is_empty()).cloned(),
@@ -561,42 +458,31 @@ impl Ec2 {
             public_ips,
             private_ips,
             tags,
-            launched_at_ms,
+            launched_at_ms: i.launch_time.as_deref().and_then(launched_at),
         }
     }
+}
 
-    fn not_found(&self, r: &RegionClient, id: &str) -> Error {
-        Error::NotFound {
-            what: "EC2 instance",
-            name: id.to_string(),
-            hint: Some(format!(
-                "not in region {} of aws account \"{}\": check the id and the region",
-                r.region, self.name
-            )),
-        }
+/// EC2's errors, for the failure policy of one region's [`Service`]: the error code of its XML
+/// decides, the HTTP status only when the body is not EC2's error XML (a proxy, a load
+/// balancer) or the code is a server error that leaves a change's outcome unknown.
+struct Ec2Errors {
+    account: String,
+    region: String,
+}
+
+/// EC2's codes of a throttled request (refused unprocessed).
+const THROTTLED: [&str; 3] = ["RequestLimitExceeded", "Throttling", "ThrottlingException"];
+
+impl Vendor for Ec2Errors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let parsed: ErrorResponse = quick_xml::de::from_str(&failure.full_body).ok()?;
+        let first = parsed.errors.error.into_iter().next()?;
+        Some(Said::coded(first.code, first.message.unwrap_or_default()))
     }
 
-    /// The typed error for a failed call: EC2's error code decides, the HTTP status only
-    /// when the body is not EC2's error XML (a proxy, a load balancer).
-    fn failure(
-        &self,
-        r: &RegionClient,
-        action: &str,
-        retry: Retry,
-        instance: Option<&str>,
-        failure: &HttpFailure,
-        code: Option<(String, String)>,
-    ) -> Error {
-        let service = r.service.name().to_string();
-        let Some((code, message)) = code else {
-            if retry == Retry::NotIdempotent && failure.status >= 500 {
-                return self.unknown(r, action, instance, &format!("HTTP {}", failure.status));
-            }
-            return r.service.status_error(failure);
-        };
-        let message = self.redact(&message);
-        let message: String = message.chars().take(300).collect();
-        let (kind, hint) = match code.as_str() {
+    fn meaning(&self, _failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
+        Some(match said?.code() {
             "AuthFailure"
             | "InvalidClientTokenId"
             | "SignatureDoesNotMatch"
@@ -604,96 +490,113 @@ impl Ec2 {
             | "InvalidAccessKeyId"
             | "ExpiredToken"
             | "RequestExpired"
-            | "MissingAuthenticationToken" => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "check the access key id and secret access key of aws account \"{}\", that a session token has not expired, and that this machine's clock is right",
-                    self.name
-                ),
-            ),
-            "UnauthorizedOperation" | "OptInRequired" | "Blocked" => (
-                ErrorCode::PermissionDenied,
-                format!(
-                    "the credentials are valid but not allowed ec2:{action}: grant it to their IAM user or role (or enable region {})",
-                    r.region
-                ),
-            ),
-            "InvalidInstanceID.NotFound" | "InvalidInstanceID.Malformed" => {
-                return match instance {
-                    Some(id) => self.not_found(r, id),
-                    None => Error::Service {
-                        service,
-                        code: ErrorCode::NotFound,
-                        status: failure.status,
-                        message: format!("{code}: {message}"),
-                    },
-                };
+            | "MissingAuthenticationToken" => ErrorCode::AuthFailed,
+            "UnauthorizedOperation" | "OptInRequired" | "Blocked" => ErrorCode::PermissionDenied,
+            "InvalidInstanceID.NotFound" | "InvalidInstanceID.Malformed" => ErrorCode::NotFound,
+            code if THROTTLED.contains(&code) => ErrorCode::RateLimited,
+            "IncorrectInstanceState" => ErrorCode::Conflict,
+            // Server errors: whether a change took effect is unknown (the status decides).
+            "InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable" => {
+                return None;
             }
-            "RequestLimitExceeded" | "Throttling" | "ThrottlingException" => (
-                ErrorCode::RateLimited,
-                "EC2 limits the request rate of this account: wait and try again".to_string(),
-            ),
-            "IncorrectInstanceState" => (
-                ErrorCode::Conflict,
-                format!(
-                    "the instance's current state does not allow {action}: read its state and wait until it is running or stopped"
-                ),
-            ),
-            "InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable"
-                if retry == Retry::NotIdempotent =>
-            {
-                return self.unknown(r, action, instance, &format!("{code}: {message}"));
-            }
-            _ => (
-                ErrorCode::ServiceFailed,
-                "EC2 refused the request".to_string(),
-            ),
-        };
-        Error::Service {
-            service,
-            code: kind,
-            status: failure.status,
-            message: format!("{action}: {code}: {message}; {hint}"),
-        }
+            _ => ErrorCode::ServiceFailed,
+        })
     }
 
-    fn unknown(
+    fn hint_for(
         &self,
-        r: &RegionClient,
-        action: &str,
-        instance: Option<&str>,
-        reason: &str,
-    ) -> Error {
-        Error::OutcomeUnknown {
-            what: format!(
-                "{action} of {} in {}",
-                instance.unwrap_or("the instance"),
-                r.service.name()
+        code: ErrorCode,
+        _failure: &HttpFailure,
+        said: Option<&Said>,
+        doing: &Doing,
+    ) -> Option<String> {
+        let needed = doing.needed().unwrap_or("the action");
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "check the access key id and secret access key of aws account \"{}\", that a session token has not expired, and that this machine's clock is right",
+                self.account
             ),
-            reason: reason.to_string(),
-        }
+            ErrorCode::PermissionDenied => format!(
+                "the credentials are valid but not allowed {needed}: grant it to their IAM user or role (or enable region {})",
+                self.region
+            ),
+            ErrorCode::RateLimited => {
+                "EC2 limits the request rate of this account: wait and try again".into()
+            }
+            ErrorCode::Conflict => format!(
+                "the instance's current state does not allow {needed}: read its state and wait until it is running or stopped"
+            ),
+            ErrorCode::ServiceFailed if said.is_some() => "EC2 refused the request".into(),
+            _ => return None,
+        })
     }
 
-    /// Removes the secret key and session token wherever `text` echoes them.
-    fn redact(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        let c = &self.credentials;
-        for secret in std::iter::once(c.secret_access_key.expose_secret())
-            .chain(c.session_token.as_ref().map(|t| t.expose_secret()))
-        {
-            if !secret.is_empty() {
-                text = text.replace(secret, "[redacted]");
-            }
-        }
-        text
+    fn unprocessed(&self, _failure: &HttpFailure, said: Option<&Said>) -> bool {
+        said.is_some_and(|s| THROTTLED.contains(&s.code()))
     }
 }
 
-/// The SigV4 headers (`authorization`, `x-amz-date`, `x-amz-security-token`) of a GET of
-/// `url` with an empty body, scoped to `region`/`ec2`.
+/// The XML of a success whose root element is `root`; another document (a proxy's or a
+/// sign-in page) is a `malformed-response`, never read as an empty answer.
+fn decode<T: for<'de> Deserialize<'de>>(r: &RegionClient, xml: &str, root: &str) -> Result<T> {
+    let malformed = |reason: String| Error::MalformedResponse {
+        what: r.service.name().to_string(),
+        reason,
+    };
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let first = loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                break e.local_name().as_ref().to_string();
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => break String::new(),
+            Ok(_) => {}
+        }
+    };
+    if first != root {
+        return Err(malformed(format!(
+            "not the EC2 XML its API documents (no {root})"
+        )));
+    }
+    quick_xml::de::from_str(xml)
+        .map_err(|e| malformed(format!("not the EC2 XML its API documents ({e})")))
+}
+
+/// Signs each attempt of a region's requests with SigV4 (a [`Signer`]): a request sent again
+/// gets a new `X-Amz-Date`, never the first attempt's, which EC2 refuses once it is 5 minutes
+/// old.
+struct SigV4 {
+    credentials: Arc<AwsCredentials>,
+    region: String,
+    /// The region's service, named in an error.
+    service: String,
+}
+
+impl Signer for SigV4 {
+    fn sign<'a>(
+        &'a self,
+        method: &'a Method,
+        url: &'a reqwest::Url,
+        _body: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>>> {
+        let now = SystemTime::now();
+        let signed = sign_headers(&self.credentials, &self.region, method, url.as_str(), now)
+            .map_err(|reason| {
+                Error::other(format!(
+                    "{}: could not sign the request: {reason}",
+                    self.service
+                ))
+            });
+        Box::pin(async move { signed })
+    }
+}
+
+/// The SigV4 headers (`authorization`, `x-amz-date`, `x-amz-security-token`) of `method` of
+/// `url` with an empty body (the Query API's), scoped to `region`/`ec2`.
 fn sign_headers(
     credentials: &AwsCredentials,
     region: &str,
+    method: &Method,
     url: &str,
     time: SystemTime,
 ) -> std::result::Result<Vec<(String, String)>, String> {
@@ -717,7 +620,8 @@ fn sign_headers(
         .build()
         .map_err(|e| e.to_string())?
         .into();
-    let signable = SignableRequest::new("GET", url, std::iter::empty(), SignableBody::Bytes(&[]))
+    let empty = SignableBody::Bytes(&[]);
+    let signable = SignableRequest::new(method.as_str(), url, std::iter::empty(), empty)
         .map_err(|e| e.to_string())?;
     let (instructions, _signature) = sign(signable, &params)
         .map_err(|e| e.to_string())?
@@ -726,13 +630,6 @@ fn sign_headers(
         .headers()
         .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect())
-}
-
-/// EC2's error code and message, when the body is its error XML.
-fn error_code(failure: &HttpFailure) -> Option<(String, String)> {
-    let parsed: ErrorResponse = quick_xml::de::from_str(&failure.full_body).ok()?;
-    let first = parsed.errors.error.into_iter().next()?;
-    Some((first.code, first.message.unwrap_or_default()))
 }
 
 /// EC2's `instanceState/name` as a normalized status.
@@ -747,37 +644,17 @@ pub fn normalize(state: &str) -> ServerStatus {
     }
 }
 
-fn valid_region(region: &str) -> bool {
-    !region.is_empty()
-        && region.len() <= 32
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
 /// Refuses what cannot be an instance id before anything is sent (`i-` and 8 or 17 hex
 /// digits).
 fn check_instance_id(id: &str) -> Result<()> {
     let ok = id
         .strip_prefix("i-")
         .is_some_and(|h| matches!(h.len(), 8 | 17) && h.chars().all(|c| c.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "`{id}` is not an EC2 instance id (like i-0123456789abcdef0)"
-        )))
-    }
+    check_id(id, ok, "an EC2 instance id (like i-0123456789abcdef0)")
 }
 
-/// 2^attempt × 250 ms, ±25 % jitter.
-fn backoff(attempt: u32) -> Duration {
-    let base = 250u64 << attempt.min(6);
-    let jitter = rand::rng().random_range(0.75..1.25);
-    Duration::from_millis((base as f64 * jitter) as u64)
-}
-
-// ---- EC2's XML, as much of it as paaf reads (unknown elements are skipped) ----
+// ---- EC2's XML, as much of it as paaf reads (unknown elements are skipped, missing ones
+// are empty) ----
 
 /// A list of `<item>`s (`<reservationSet><item>…</item></reservationSet>`, or empty).
 #[derive(Deserialize)]
@@ -792,19 +669,16 @@ impl<T> Default for Items<T> {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct DescribeInstancesResponse {
-    #[serde(default)]
     reservation_set: Items<Reservation>,
-    #[serde(default)]
     next_token: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct Reservation {
-    #[serde(default)]
     instances_set: Items<Instance>,
 }
 
@@ -815,11 +689,8 @@ struct Instance {
     instance_state: InstanceState,
     #[serde(default)]
     tag_set: Items<Tag>,
-    #[serde(default)]
     ip_address: Option<String>,
-    #[serde(default)]
     private_ip_address: Option<String>,
-    #[serde(default)]
     launch_time: Option<String>,
     #[serde(default)]
     network_interface_set: Items<NetworkInterface>,
@@ -833,38 +704,32 @@ struct InstanceState {
 #[derive(Deserialize)]
 struct Tag {
     key: String,
-    #[serde(default)]
     value: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct NetworkInterface {
-    #[serde(default)]
     private_ip_addresses_set: Items<PrivateIp>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct PrivateIp {
-    #[serde(default)]
     private_ip_address: Option<String>,
-    #[serde(default)]
     association: Option<Association>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct Association {
-    #[serde(default)]
     public_ip: Option<String>,
 }
 
 /// `StopInstancesResponse` / `StartInstancesResponse`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct StateChangeResponse {
-    #[serde(default)]
     instances_set: Items<StateChange>,
 }
 
@@ -888,132 +753,36 @@ struct ErrorList {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
 struct ErrorItem {
-    #[serde(rename = "Code")]
     code: String,
-    #[serde(rename = "Message", default)]
     message: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
     const TOKEN: &str = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN";
 
-    fn ec2(endpoint: &str) -> Ec2 {
+    fn ec2(endpoint: Option<&str>, regions: &[&str]) -> Result<Ec2> {
+        let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
         Ec2::connect(
             "prod",
-            Some(endpoint),
+            endpoint,
             "AKIDEXAMPLE",
             SecretString::from(SECRET),
             Some(SecretString::from(TOKEN)),
-            &["eu-west-1".to_string(), "us-east-1".to_string()],
+            &regions,
             Limits::default(),
         )
-        .unwrap()
-    }
-
-    fn failure(status: u16, body: &str) -> HttpFailure {
-        HttpFailure {
-            status,
-            headers: Default::default(),
-            body: body.chars().take(300).collect(),
-            full_body: body.to_string(),
-        }
-    }
-
-    fn error_xml(code: &str, message: &str) -> String {
-        format!(
-            r#"<?xml version="1.0" encoding="UTF-8"?>
-<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>ea966190-f9aa-478e-9ede-example</RequestID></Response>"#
-        )
-    }
-
-    fn map(code: &str, action: &str, retry: Retry, instance: Option<&str>) -> Error {
-        let e = ec2("http://127.0.0.1:1");
-        let f = failure(400, &error_xml(code, &format!("about {SECRET}")));
-        let parsed = error_code(&f);
-        e.failure(&e.regions[0], action, retry, instance, &f, parsed)
-    }
-
-    #[test]
-    fn ec2_error_codes_become_typed_errors() {
-        let auth = map("AuthFailure", "DescribeInstances", Retry::Idempotent, None);
-        assert_eq!(auth.code(), ErrorCode::AuthFailed);
-        assert!(auth.to_string().contains("access key"), "{auth}");
-        assert_eq!(
-            map(
-                "SignatureDoesNotMatch",
-                "StopInstances",
-                Retry::NotIdempotent,
-                None
-            )
-            .code(),
-            ErrorCode::AuthFailed
-        );
-        let denied = map(
-            "UnauthorizedOperation",
-            "RebootInstances",
-            Retry::NotIdempotent,
-            Some("i-0123456789abcdef0"),
-        );
-        assert_eq!(denied.code(), ErrorCode::PermissionDenied);
-        assert!(
-            denied.to_string().contains("ec2:RebootInstances"),
-            "{denied}"
-        );
-        let missing = map(
-            "InvalidInstanceID.NotFound",
-            "StopInstances",
-            Retry::NotIdempotent,
-            Some("i-0123456789abcdef0"),
-        );
-        assert_eq!(missing.code(), ErrorCode::NotFound);
-        assert!(
-            missing.to_string().contains("i-0123456789abcdef0"),
-            "{missing}"
-        );
-        assert_eq!(
-            map(
-                "RequestLimitExceeded",
-                "DescribeInstances",
-                Retry::Idempotent,
-                None
-            )
-            .code(),
-            ErrorCode::RateLimited
-        );
-        assert_eq!(
-            map(
-                "IncorrectInstanceState",
-                "StartInstances",
-                Retry::NotIdempotent,
-                None
-            )
-            .code(),
-            ErrorCode::Conflict
-        );
-        assert_eq!(
-            map("InternalError", "StopInstances", Retry::NotIdempotent, None).code(),
-            ErrorCode::OutcomeUnknown
-        );
-        assert_eq!(
-            map(
-                "InternalError",
-                "DescribeInstances",
-                Retry::Idempotent,
-                None
-            )
-            .code(),
-            ErrorCode::ServiceFailed
-        );
     }
 
     #[test]
     fn secrets_appear_neither_in_debug_nor_in_errors() {
-        let e = ec2("http://127.0.0.1:1");
+        let e = ec2(Some("http://127.0.0.1:1"), &["eu-west-1", "us-east-1"]).unwrap();
         let debug = format!("{e:?}");
         assert!(!debug.contains(SECRET) && !debug.contains(TOKEN), "{debug}");
         assert!(!debug.contains("AKIDEXAMPLE"), "{debug}");
@@ -1021,10 +790,17 @@ mod tests {
             debug.contains("prod") && debug.contains("eu-west-1"),
             "{debug}"
         );
-        for code in ["AuthFailure", "UnauthorizedOperation", "Whatever"] {
-            let text = map(code, "StopInstances", Retry::NotIdempotent, None).to_string();
-            assert!(!text.contains(SECRET), "{text}");
-        }
+        let echo = format!(
+            "<Response><Errors><Error><Code>AuthFailure</Code><Message>about {SECRET} {TOKEN}</Message></Error></Errors></Response>"
+        );
+        let failure = HttpFailure {
+            status: 401,
+            headers: Default::default(),
+            body: echo.clone(),
+            full_body: echo,
+        };
+        let text = e.regions[0].service.status_error(&failure).to_string();
+        assert!(!text.contains(SECRET) && !text.contains(TOKEN), "{text}");
     }
 
     #[test]
@@ -1037,6 +813,7 @@ mod tests {
         let headers = sign_headers(
             &creds,
             "eu-west-1",
+            &Method::GET,
             "http://127.0.0.1:5000/?Action=DescribeInstances&Version=2016-11-15",
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
         )
@@ -1094,10 +871,11 @@ mod tests {
   </reservationSet>
   <nextToken>eyJ2IjoiMiJ9</nextToken>
 </DescribeInstancesResponse>"#;
-        let e = ec2("http://127.0.0.1:1");
-        let page: DescribeInstancesResponse = e.decode(&e.regions[0], xml).unwrap();
+        let e = ec2(Some("http://127.0.0.1:1"), &["eu-west-1"]).unwrap();
+        let r = &e.regions[0];
+        let page: DescribeInstancesResponse = decode(r, xml, "DescribeInstancesResponse").unwrap();
         assert_eq!(page.next_token.as_deref(), Some("eyJ2IjoiMiJ9"));
-        let servers = e.servers_of(&e.regions[0], page.reservation_set);
+        let servers = e.servers_of(r, page.reservation_set);
         assert_eq!(servers.len(), 2);
         let web = &servers[0];
         assert_eq!(web.name.as_deref(), Some("web-1"));
@@ -1109,17 +887,27 @@ mod tests {
         assert_eq!(web.launched_at_ms, Some(1_704_164_645_000));
         assert_eq!(servers[1].status, ServerStatus::Terminated);
         assert_eq!(servers[1].name, None);
-        let empty: DescribeInstancesResponse = e
-            .decode(
-                &e.regions[0],
-                "<DescribeInstancesResponse><reservationSet/></DescribeInstancesResponse>",
-            )
-            .unwrap();
+        let empty: DescribeInstancesResponse = decode(
+            r,
+            "<DescribeInstancesResponse><reservationSet/></DescribeInstancesResponse>",
+            "DescribeInstancesResponse",
+        )
+        .unwrap();
         assert!(empty.reservation_set.items.is_empty() && empty.next_token.is_none());
+        // A sign-in page is not an empty answer.
+        let e = decode::<DescribeInstancesResponse>(
+            r,
+            "<html>sign in</html>",
+            "DescribeInstancesResponse",
+        );
+        assert_eq!(
+            e.err().map(|e| e.code()),
+            Some(ErrorCode::MalformedResponse)
+        );
     }
 
-    #[test]
-    fn bad_input_is_refused_before_anything_is_sent() {
+    #[tokio::test]
+    async fn bad_input_is_refused_before_anything_is_sent() {
         assert!(check_instance_id("i-0123456789abcdef0").is_ok());
         assert!(check_instance_id("i-12345678").is_ok());
         for bad in ["web-1", "i-xyz", "i-0123456789abcdef0&Action=Terminate", ""] {
@@ -1128,42 +916,20 @@ mod tests {
                 ErrorCode::InvalidInput
             );
         }
-        let e = Ec2::connect(
-            "prod",
-            None,
-            "AKID",
-            SecretString::from("s"),
-            None,
-            &["eu-west-1/../x".to_string()],
-            Limits::default(),
-        )
-        .unwrap_err();
+        let e = ec2(None, &["eu-west-1/../x"]).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
-        let ec2 = ec2("http://127.0.0.1:1");
+        let one = ec2(Some("http://127.0.0.1:1"), &["eu-west-1", "us-east-1"]).unwrap();
         assert_eq!(
-            ec2.regions[1].service.base_url(),
+            one.regions[1].service.base_url(),
             "http://127.0.0.1:1/",
             "one endpoint serves every region"
         );
-        let aws = Ec2::connect(
-            "prod",
-            None,
-            "AKID",
-            SecretString::from("s"),
-            None,
-            &["eu-west-1".to_string()],
-            Limits::default(),
-        )
-        .unwrap();
+        let aws = ec2(None, &["eu-west-1"]).unwrap();
         assert_eq!(
             aws.regions[0].service.base_url(),
             "https://ec2.eu-west-1.amazonaws.com/"
         );
-    }
-
-    #[tokio::test]
-    async fn ec2_has_no_hard_reboot() {
-        let e = ec2("http://127.0.0.1:1")
+        let e = one
             .power("eu-west-1", "i-0123456789abcdef0", PowerAction::HardReboot)
             .await
             .unwrap_err();

@@ -16,24 +16,22 @@
 //!
 //! ```ignore
 //! let follow = Follow::new(format!("action {id} of server {server}"), action.phase(), settings, cancel);
-//! follow_operation(&follow, || async {
-//!     let response = match self.api.poll(Request::get(format!("actions/{id}")), &doing).await? {
-//!         Ok(response) => response,
-//!         Err(throttled) => return Ok(Polled::Throttled(throttled)),
-//!     };
-//!     let action: Action = response.json(self.api.name())?;
-//!     Ok(match action.status.as_str() {
+//! follow_json(&self.api, &format!("actions/{id}"), &doing, &follow, |a: Action, wait| {
+//!     Ok(match a.status.as_str() {
 //!         "success" => Polled::Done(()),
-//!         "error" => return Err(failed(action)),
-//!         other => Polled::pending((), format!("still {other}"), retry_after(&response.headers)),
+//!         "error" => return Err(failed(&self.api, 200, &format!("{} failed", follow.label))),
+//!         other => Polled::pending((), format!("still {other}"), wait),
 //!     })
-//! }, |_| {}).await?;
+//! })
+//! .await?;
 //! ```
 
 use super::PollSettings;
-use crate::error::{Error, Phase, Result};
+use crate::error::{Error, ErrorCode, Phase, Result};
 use crate::events::CancellationToken;
-use crate::http::Throttled;
+use crate::http::oauth::TokenApi;
+use crate::http::{Doing, Request, Response, Service, Throttled, retry_after};
+use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -61,6 +59,89 @@ impl<T> Polled<T> {
             still: still.into(),
             retry_after,
         }
+    }
+}
+
+/// What an operation is read through: a [`Service`], or a `TokenApi` (a service reached
+/// with OAuth access tokens, `crate::http::oauth`).
+pub trait OperationApi: Sync {
+    /// The API's name in messages.
+    fn api_name(&self) -> &str;
+
+    /// [`Service::poll`] of `request`.
+    fn poll_operation(
+        &self,
+        request: Request,
+        doing: &Doing,
+    ) -> impl Future<Output = Result<std::result::Result<Response, Throttled>>> + Send;
+}
+
+/// Both read an operation with their own `poll`.
+macro_rules! operation_api {
+    ($($api:ty),*) => {$(
+        impl OperationApi for $api {
+            fn api_name(&self) -> &str {
+                self.name()
+            }
+
+            fn poll_operation(
+                &self,
+                request: Request,
+                doing: &Doing,
+            ) -> impl Future<Output = Result<std::result::Result<Response, Throttled>>> + Send {
+                self.poll(request, doing)
+            }
+        }
+    )*};
+}
+
+operation_api!(Service, TokenApi);
+
+/// Follows an operation read with a GET of `path` through `api` ([`Service::poll`]), each
+/// answer given to `judge` with the `Retry-After` it asked for, until `judge` says it ended:
+/// the whole [`super::CloudProvider::settle`] of a provider once it has named what it
+/// follows ([`Follow`]). A read refused with 429 is waited out as [`Polled::Throttled`] is.
+pub async fn follow_answers(
+    api: &impl OperationApi,
+    path: &str,
+    doing: &Doing,
+    follow: &Follow<'_>,
+    judge: impl Fn(Response, Option<Duration>) -> Result<Polled<()>>,
+) -> Result<()> {
+    let read = || async {
+        let response = match api.poll_operation(Request::get(path), doing).await? {
+            Ok(response) => response,
+            Err(throttled) => return Ok(Polled::Throttled(throttled)),
+        };
+        let wait = retry_after(&response.headers);
+        judge(response, wait)
+    };
+    follow_operation(follow, read, |_| {}).await.map(drop)
+}
+
+/// [`follow_answers`] of an operation whose every answer is its JSON, decoded as `T`.
+pub async fn follow_json<T: DeserializeOwned>(
+    api: &impl OperationApi,
+    path: &str,
+    doing: &Doing,
+    follow: &Follow<'_>,
+    judge: impl Fn(T, Option<Duration>) -> Result<Polled<()>>,
+) -> Result<()> {
+    let name = api.api_name();
+    follow_answers(api, path, doing, follow, |r, wait| {
+        judge(r.json(name)?, wait)
+    })
+    .await
+}
+
+/// The error of an operation of `api` that ended in failure, answered with `status`:
+/// `service-failed`, with `message` (what failed, what to do), redacted.
+pub fn failed(api: &Service, status: u16, message: &str) -> Error {
+    Error::Service {
+        service: api.name().to_string(),
+        code: ErrorCode::ServiceFailed,
+        status,
+        message: api.redact(message),
     }
 }
 

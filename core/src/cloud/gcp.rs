@@ -25,22 +25,22 @@
 //! again), and a `SUSPENDED` instance is listed as stopped (it needs `resume`, not `start`).
 //! Instances are named by their name, which is what the API's paths take.
 
-use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
-    Server, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
-use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
+use super::follow::{Follow, Polled, follow_json};
+use super::listing::{Page, all_pages_past_empty, check_id};
+use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
+use crate::http::kind_of;
+use crate::http::oauth::{Grant, TokenApi};
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Request, Response, Retry, Service, oauth};
+use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
 use crate::secrets::{SecretRef, SecretStore};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Compute Engine's API root.
 pub const DEFAULT_ENDPOINT: &str = "https://compute.googleapis.com/";
@@ -51,8 +51,6 @@ const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 /// `maxResults` of an instances page (the API's maximum).
 pub const DEFAULT_PAGE_SIZE: u32 = 500;
-/// Pages of one zone paaf reads at most (a runaway `nextPageToken` loop ends there).
-const MAX_PAGES: u32 = 1000;
 
 /// A service account's JSON key, parsed: who signs, with what, for which token endpoint.
 /// `Debug` never shows the private key.
@@ -75,15 +73,11 @@ impl fmt::Debug for ServiceAccountKey {
 
 #[derive(Deserialize)]
 struct KeyFile {
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type")]
     kind: Option<String>,
-    #[serde(default)]
     client_email: Option<String>,
-    #[serde(default)]
     private_key: Option<SecretString>,
-    #[serde(default)]
     private_key_id: Option<String>,
-    #[serde(default)]
     token_uri: Option<String>,
 }
 
@@ -128,94 +122,139 @@ impl ServiceAccountKey {
     }
 }
 
-/// The claims of the JWT a service account signs for its token.
-#[derive(Serialize)]
-struct Claims<'a> {
-    iss: &'a str,
-    scope: &'a str,
-    aud: &'a str,
-    iat: u64,
-    exp: u64,
+/// The JWT bearer grant (RFC 7523) of a service account: a JWT signed with its key, for
+/// [`SCOPE`], valid one hour.
+#[derive(Debug)]
+struct JwtBearer {
+    key: ServiceAccountKey,
 }
 
-/// One GCP project's instances in the configured zones.
+impl Grant for JwtBearer {
+    fn fields(&self) -> Result<Vec<(&'static str, String)>> {
+        let iat = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({
+            "iss": self.key.client_email, "scope": SCOPE, "aud": self.key.token_uri,
+            "iat": iat, "exp": iat + 3600,
+        });
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = self.key.private_key_id.clone();
+        let assertion = jsonwebtoken::encode(&header, &claims, &self.key.signer).map_err(|e| {
+            Error::other(format!(
+                "could not sign the token request with the key of {}: {e}",
+                self.key.client_email
+            ))
+        })?;
+        Ok(vec![
+            ("grant_type", GRANT_TYPE.into()),
+            ("assertion", assertion),
+        ])
+    }
+}
+
+/// One GCP project's instances in the configured zones: the service account's key lives in
+/// the `TokenApi`'s grant, which `Debug` never shows.
+#[derive(Debug)]
 pub struct Gcp {
     name: String,
     project: String,
     zones: Vec<String>,
-    key: ServiceAccountKey,
-    /// The token endpoint's origin, and its path.
-    token_service: Service,
-    token_path: String,
-    base_url: String,
-    limits: Limits,
-    session: tokio::sync::Mutex<Option<Session>>,
+    api: TokenApi,
     page_size: u32,
 }
 
-/// The API service carrying the current access token, and when to fetch another.
-struct Session {
-    api: Service,
-    refresh_at: Instant,
-}
-
-impl fmt::Debug for Gcp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gcp")
-            .field("name", &self.name)
-            .field("project", &self.project)
-            .field("zones", &self.zones)
-            .field("key", &self.key)
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
-
-impl CloudAccount for Gcp {
-    fn provider(&self) -> &'static str {
-        "gcp"
-    }
+impl CloudProvider for Gcp {
+    const KIND: CloudKind = CloudKind::Gcp;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(Gcp::list(self))
+    /// Every instance of every configured zone, the zones read concurrently; a zone that
+    /// fails is an error row and the others are still listed. Sorted by zone, then name.
+    async fn list(&self) -> Inventory {
+        Inventory::of_regions(Self::KIND, &self.name, &self.zones, |zone| {
+            all_pages_past_empty(self.api.name(), String::new(), move |t| self.page(zone, t))
+        })
+        .await
     }
 
-    fn read<'a>(&'a self, region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(self.get(region, id))
+    /// The instance `name` in `zone`, read now.
+    async fn read(&self, zone: &str, name: &str) -> Result<Server> {
+        self.check_target(zone, name)?;
+        let doing = self.about(zone, name, format!("reading instance {name}"), "get");
+        let path = self.zone_path(zone, &format!("instances/{}", segment(name)));
+        let instance: Instance = self.api.fetch_json(Request::get(path), &doing).await?;
+        Ok(self.server_of(zone, instance))
     }
 
-    fn power<'a>(
-        &'a self,
-        region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(Gcp::power(self, region, id, action))
+    /// Sends `action` for instance `name` in `zone` once and returns the operation Compute
+    /// Engine started. A failure after the request may have reached Google is
+    /// `outcome-unknown`; an operation that failed at once is its error.
+    async fn power(&self, zone: &str, name: &str, action: PowerAction) -> Result<Accepted> {
+        let verb = match action {
+            PowerAction::HardReboot => "reset",
+            PowerAction::Stop => "stop",
+            PowerAction::Start => "start",
+            PowerAction::Reboot => {
+                return Err(Error::invalid(format!(
+                    "Compute Engine has no clean reboot (instance {name}): use hard-reboot (a reset, like pressing the reset button, without a clean shutdown), or stop then start, or reboot it over SSH"
+                )));
+            }
+        };
+        self.check_target(zone, name)?;
+        let doing = self.about(zone, name, format!("{verb} of instance {name}"), verb);
+        let path = self.zone_path(zone, &format!("instances/{}/{verb}", segment(name)));
+        let request = Request::post(path, Retry::NotIdempotent)
+            .query("requestId", uuid::Uuid::new_v4().to_string())
+            // Google's front end answers 411 to a POST without a length, and the client
+            // sends none for an empty body.
+            .header("content-length", "0");
+        let operation: Operation = self.api.fetch_json(request, &doing).await?;
+        self.check_operation(&operation, zone, name, action)?;
+        tracing::info!(account = %self.name, zone, name, action = action.as_str(), operation = %operation.name, "accepted");
+        Ok(Accepted::without_state(action, name, Some(operation.name)))
     }
 
-    fn settle<'a>(
-        &'a self,
-        region: &'a str,
-        accepted: &'a Accepted,
+    /// Reads the operation of `accepted` every `settings.interval` until it is `DONE`; a
+    /// failed operation is its error, naming the instance.
+    async fn settle(
+        &self,
+        zone: &str,
+        accepted: &Accepted,
         settings: PollSettings,
-        cancel: &'a CancellationToken,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(Gcp::settle(self, region, accepted, settings, cancel))
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        let Some(name) = &accepted.operation else {
+            return Ok(());
+        };
+        self.check_target(zone, &accepted.id)?;
+        let label = format!(
+            "operation {name} ({} of {} in {zone}, {})",
+            accepted.action.as_str(),
+            accepted.id,
+            self.api.name()
+        );
+        let doing = Doing::new(format!("reading {label}")).needs("compute.zoneOperations.get");
+        let path = self.zone_path(zone, &format!("operations/{}", segment(name)));
+        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let judge = |operation: Operation, wait| {
+            if operation.status == "DONE" {
+                self.check_operation(&operation, zone, &accepted.id, accepted.action)?;
+                return Ok(Polled::Done(()));
+            }
+            Ok(Polled::pending(
+                (),
+                format!("still {}", operation.status),
+                wait,
+            ))
+        };
+        follow_json(&self.api, &path, &doing, &follow, judge).await
     }
-}
 
-/// What a call is about, for its errors.
-#[derive(Clone, Copy)]
-struct Call<'a> {
-    zone: &'a str,
-    instance: Option<&'a str>,
-    /// The IAM permission it needs (`compute.instances.reset`).
-    permission: &'static str,
-    retry: Retry,
+    /// A `reset` operation is `DONE` once the instance was reset.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        action == PowerAction::HardReboot
+    }
 }
 
 /// The keys of a `gcp` `[[clouds]]` entry.
@@ -290,48 +329,41 @@ impl Gcp {
             )));
         }
         for (i, zone) in zones.iter().enumerate() {
-            check_zone(&service_name, zone)?;
-            if zones[..i].contains(zone) {
-                return Err(Error::invalid(format!(
-                    "{service_name}: zone {zone} is named twice"
-                )));
-            }
+            let problem = if !lowercase_name(zone, 63, b"-") {
+                "is not a GCP zone name (like europe-west1-b)"
+            } else if zones[..i].contains(zone) {
+                "is named twice"
+            } else {
+                continue;
+            };
+            return Err(Error::invalid(format!(
+                "{service_name}: zone `{zone}` {problem}"
+            )));
         }
-        if !valid_project(project) {
+        if !lowercase_name(project, 100, b"-.:") {
             return Err(Error::invalid(format!(
                 "{service_name}: `{project}` is not a GCP project id (like my-project-123)"
             )));
         }
         let key = ServiceAccountKey::parse(name, credentials)?;
-        let token_url = reqwest::Url::parse(&key.token_uri)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "{service_name}: the key's token_uri `{}` is not a URL (Google's is {DEFAULT_TOKEN_URI})",
-                    key.token_uri
-                ))
-            })?;
-        // The path is sent as is: a base URL would get a trailing `/` (`…/token/`).
-        let origin = token_url.origin().ascii_serialization();
-        let token_service = Service::new(
-            &format!("{service_name} token endpoint"),
-            &origin,
-            HttpAuth::None,
-            limits.clone(),
-        )?;
-        // Checked now so a bad URL is a config error, not a failure at 3 a.m.
-        Service::new(&service_name, base_url, HttpAuth::None, limits.clone())?;
+        let email = key.client_email.clone();
+        let refused = format!(
+            "Google refused the service-account key of {email}: check that the key has not been deleted or disabled (IAM → Service accounts → Keys), that the service account exists and is enabled, and that this machine's clock is right"
+        );
+        let project = project.to_string();
+        let errors = GcpErrors {
+            email,
+            project: project.clone(),
+        };
+        let api = Service::new(&service_name, base_url, HttpAuth::None, limits.clone())?
+            .with_vendor(errors);
+        let token_url = key.token_uri.clone();
+        let grant = JwtBearer { key };
         Ok(Gcp {
             name: name.to_string(),
-            project: project.to_string(),
+            project,
             zones: zones.to_vec(),
-            key,
-            token_service,
-            token_path: token_url.path().to_string(),
-            base_url: base_url.to_string(),
-            limits,
-            session: tokio::sync::Mutex::new(None),
+            api: TokenApi::new(api, &token_url, grant, refused, limits)?,
             page_size: DEFAULT_PAGE_SIZE,
         })
     }
@@ -342,185 +374,37 @@ impl Gcp {
         self
     }
 
-    fn service_name(&self) -> String {
-        format!("gcp \"{}\"", self.name)
-    }
-
-    /// Every instance of every configured zone, the zones read concurrently; a zone that
-    /// fails is an error row and the others are still listed. Sorted by zone, then name.
-    pub async fn list(&self) -> Inventory {
-        let reads = self
-            .zones
-            .iter()
-            .map(|zone| async move { (zone.clone(), self.list_zone(zone).await) });
-        let mut inventory = Inventory::default();
-        for (zone, result) in futures::future::join_all(reads).await {
-            match result {
-                Ok(servers) => inventory.servers.extend(servers),
-                Err(e) => inventory.errors.push(InventoryError {
-                    provider: "gcp".into(),
-                    account: self.name.clone(),
-                    region: Some(zone),
-                    error: ErrorInfo::from(&e),
-                }),
-            }
+    /// The page of zone `zone`'s instances at `token` (the first: empty); the next page's
+    /// token is `nextPageToken`.
+    async fn page(&self, zone: &str, token: String) -> Result<Page<String>> {
+        let mut request = Request::get(self.zone_path(zone, "instances"))
+            .query("maxResults", self.page_size.to_string());
+        if !token.is_empty() {
+            request = request.query("pageToken", token);
         }
-        inventory
-            .servers
-            .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
-        inventory
-    }
-
-    async fn list_zone(&self, zone: &str) -> Result<Vec<Server>> {
-        let call = Call {
-            zone,
-            instance: None,
-            permission: "compute.instances.list",
-            retry: Retry::Idempotent,
-        };
-        let mut servers = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut request = Request::get(self.zone_path(zone, "instances"))
-                .query("maxResults", self.page_size.to_string());
-            if let Some(t) = &token {
-                request = request.query("pageToken", t.clone());
-            }
-            let page: InstanceList = self.decode(&self.call(request, call).await?)?;
-            servers.extend(page.items.into_iter().map(|i| self.server_of(zone, i)));
-            match page.next_page_token.filter(|t| !t.is_empty()) {
-                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-                Some(_) => {
-                    return Err(Error::MalformedResponse {
-                        what: self.service_name(),
-                        reason: format!(
-                            "instances.list of zone {zone} returned the same nextPageToken twice"
-                        ),
-                    });
-                }
-                None => return Ok(servers),
-            }
-        }
-        Err(Error::MalformedResponse {
-            what: self.service_name(),
-            reason: format!("instances.list of zone {zone} kept paging past {MAX_PAGES} pages"),
+        let doing = Doing::new(format!("listing zone {zone}")).needs("compute.instances.list");
+        let page: InstanceList = self.api.fetch_json(request, &doing).await?;
+        Ok(Page {
+            servers: page
+                .items
+                .into_iter()
+                .map(|i| self.server_of(zone, i))
+                .collect(),
+            next: page.next_page_token.filter(|t| !t.is_empty()),
         })
     }
 
-    /// The instance `name` in `zone`, read now.
-    pub async fn get(&self, zone: &str, name: &str) -> Result<Server> {
-        self.check_target(zone, name)?;
-        let call = Call {
-            zone,
-            instance: Some(name),
-            permission: "compute.instances.get",
-            retry: Retry::Idempotent,
-        };
-        let path = self.zone_path(zone, &format!("instances/{}", segment(name)));
-        let instance: Instance = self.decode(&self.call(Request::get(path), call).await?)?;
-        Ok(self.server_of(zone, instance))
-    }
-
-    /// Sends `action` for instance `name` in `zone` once and returns the operation Compute
-    /// Engine started. A failure after the request may have reached Google is
-    /// `outcome-unknown`; an operation that failed at once is its error.
-    pub async fn power(&self, zone: &str, name: &str, action: PowerAction) -> Result<Accepted> {
-        let (verb, permission) = match action {
-            PowerAction::HardReboot => ("reset", "compute.instances.reset"),
-            PowerAction::Stop => ("stop", "compute.instances.stop"),
-            PowerAction::Start => ("start", "compute.instances.start"),
-            PowerAction::Reboot => {
-                return Err(Error::invalid(format!(
-                    "Compute Engine has no clean reboot (instance {name}): use hard-reboot (a reset, like pressing the reset button, without a clean shutdown), or stop then start, or reboot it over SSH"
-                )));
-            }
-        };
-        self.check_target(zone, name)?;
-        let call = Call {
-            zone,
-            instance: Some(name),
-            permission,
-            retry: Retry::NotIdempotent,
-        };
-        let path = self.zone_path(zone, &format!("instances/{}/{verb}", segment(name)));
-        let request = Request::post(path, Retry::NotIdempotent)
-            .query("requestId", uuid::Uuid::new_v4().to_string())
-            // Google's front end answers 411 to a POST without a length, and the client
-            // sends none for an empty body.
-            .header("content-length", "0");
-        let operation: Operation = self.decode(&self.call(request, call).await?)?;
-        self.check_operation(&operation, zone, name, action)?;
-        tracing::info!(account = %self.name, zone, name, action = action.as_str(), operation = %operation.name, "accepted");
-        Ok(Accepted {
-            action,
-            id: name.to_string(),
-            status: None,
-            raw_state: None,
-            operation: Some(operation.name),
-        })
-    }
-
-    /// Reads the operation of `accepted` every `settings.interval` until it is `DONE`; a
-    /// failed operation is its error, naming the instance.
-    pub async fn settle(
-        &self,
-        zone: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
-        let Some(name) = &accepted.operation else {
-            return Ok(());
-        };
-        self.check_target(zone, &accepted.id)?;
-        let what = || {
-            format!(
-                "waiting for operation {name} ({} of {} in {zone}, {})",
-                accepted.action.as_str(),
-                accepted.id,
-                self.service_name()
-            )
-        };
-        let call = Call {
-            zone,
-            instance: None,
-            permission: "compute.zoneOperations.get",
-            retry: Retry::Idempotent,
-        };
-        let path = self.zone_path(zone, &format!("operations/{}", segment(name)));
-        let started = Instant::now();
-        loop {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled { what: what() });
-            }
-            let response = tokio::select! {
-                r = self.call(Request::get(path.clone()), call) => r?,
-                _ = cancel.cancelled() => return Err(Error::Cancelled { what: what() }),
-            };
-            let operation: Operation = self.decode(&response)?;
-            if operation.status == "DONE" {
-                return self.check_operation(&operation, zone, &accepted.id, accepted.action);
-            }
-            if started.elapsed() + settings.interval > settings.timeout {
-                return Err(Error::Timeout {
-                    host: format!(
-                        "{} in {zone} ({}: operation {name} still {})",
-                        accepted.id,
-                        self.service_name(),
-                        operation.status
-                    ),
-                    phase: match accepted.action.target() {
-                        ServerStatus::Stopped => Phase::Shutdown,
-                        _ => Phase::Boot,
-                    },
-                    after: settings.timeout,
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(settings.interval) => {}
-                _ = cancel.cancelled() => {}
-            }
-        }
+    /// A request about instance `name` in `zone` that is `doing` something and needs the
+    /// permission `compute.instances.{verb}`: a 404 means there is no such instance there.
+    fn about(&self, zone: &str, name: &str, doing: String, verb: &str) -> Doing {
+        let hint = format!(
+            "not in zone {zone} of project {} ({}): check the name and the zone",
+            self.project,
+            self.api.name()
+        );
+        Doing::new(format!("{doing} in zone {zone}"))
+            .needs(format!("compute.instances.{verb}"))
+            .missing("Compute Engine instance", name, hint)
     }
 
     /// A `DONE` operation with errors as the typed error of its HTTP status.
@@ -534,30 +418,22 @@ impl Gcp {
         let Some(first) = operation.error.as_ref().and_then(|e| e.errors.first()) else {
             return Ok(());
         };
-        let code = match operation.http_error_status_code {
-            Some(401) => ErrorCode::AuthFailed,
-            Some(403) => ErrorCode::PermissionDenied,
-            Some(404) => ErrorCode::NotFound,
-            Some(409 | 412) => ErrorCode::Conflict,
-            Some(429) => ErrorCode::RateLimited,
-            _ => ErrorCode::ServiceFailed,
-        };
+        let status = operation.http_error_status_code.unwrap_or_default();
         let message: String = first
             .message
-            .as_deref()
-            .unwrap_or_default()
-            .chars()
+            .iter()
+            .flat_map(|m| m.chars())
             .take(300)
             .collect();
         Err(Error::Service {
-            service: self.service_name(),
-            code,
-            status: operation.http_error_status_code.unwrap_or_default(),
+            service: self.api.name().to_string(),
+            code: kind_of(status),
+            status,
             message: format!(
                 "the {} of instance {instance} in zone {zone} failed (operation {}): {}: {message}",
                 action.as_str(),
                 operation.name,
-                first.code
+                first.code.as_deref().unwrap_or_default()
             ),
         })
     }
@@ -568,25 +444,16 @@ impl Gcp {
         if !self.zones.iter().any(|z| z == zone) {
             return Err(Error::invalid(format!(
                 "{}: zone {zone} is not configured (configured: {})",
-                self.service_name(),
+                self.api.name(),
                 self.zones.join(", ")
             )));
         }
-        let valid = !name.is_empty()
-            && name.len() <= 63
+        let valid = lowercase_name(name, 63, b"-")
             && (name.bytes().all(|b| b.is_ascii_digit())
-                || (name.starts_with(|c: char| c.is_ascii_lowercase())
-                    && !name.ends_with('-')
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')));
-        if valid {
-            Ok(())
-        } else {
-            Err(Error::invalid(format!(
-                "`{name}` is not a Compute Engine instance name (lowercase letters, digits and dashes, like web-1)"
-            )))
-        }
+                || (name.starts_with(|c: char| c.is_ascii_lowercase()) && !name.ends_with('-')));
+        let looks_like =
+            "a Compute Engine instance name (lowercase letters, digits and dashes, like web-1)";
+        check_id(name, valid, looks_like)
     }
 
     fn zone_path(&self, zone: &str, rest: &str) -> String {
@@ -595,202 +462,6 @@ impl Gcp {
             segment(&self.project),
             segment(zone)
         )
-    }
-
-    /// The API service with a valid token, fetching one when there is none or it is about
-    /// to expire.
-    async fn api(&self) -> Result<Service> {
-        let mut session = self.session.lock().await;
-        if let Some(s) = session.as_ref()
-            && Instant::now() < s.refresh_at
-        {
-            return Ok(s.api.clone());
-        }
-        let (token, expires_in) = self.fetch_token().await?;
-        let api = Service::new(
-            &self.service_name(),
-            &self.base_url,
-            HttpAuth::Bearer(token),
-            self.limits.clone(),
-        )?;
-        *session = Some(Session {
-            api: api.clone(),
-            refresh_at: oauth::refresh_at(expires_in),
-        });
-        Ok(api)
-    }
-
-    async fn fetch_token(&self) -> Result<(SecretString, Duration)> {
-        let iat = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let claims = Claims {
-            iss: &self.key.client_email,
-            scope: SCOPE,
-            aud: &self.key.token_uri,
-            iat,
-            exp: iat + 3600,
-        };
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = self.key.private_key_id.clone();
-        let assertion = jsonwebtoken::encode(&header, &claims, &self.key.signer).map_err(|e| {
-            Error::other(format!(
-                "{}: could not sign the token request with the key of {}: {e}",
-                self.service_name(),
-                self.key.client_email
-            ))
-        })?;
-        // Asking for a token twice is harmless: retried like a read.
-        let request = Request::form(
-            self.token_path.clone(),
-            &[("grant_type", GRANT_TYPE), ("assertion", &assertion)],
-            Retry::Idempotent,
-        );
-        let response = match self.token_service.send_raw(request).await? {
-            Ok(response) => response,
-            Err(failure) => return Err(self.token_failure(&failure)),
-        };
-        oauth::access_token(&response, self.token_service.name(), || {
-            "it returned an empty access_token".into()
-        })
-    }
-
-    fn token_failure(&self, failure: &HttpFailure) -> Error {
-        if !matches!(failure.status, 400 | 401 | 403) {
-            return self.token_service.status_error(failure);
-        }
-        let said = oauth::error_said(&failure.full_body).unwrap_or_else(|| failure.body.clone());
-        let said: String = said.chars().take(300).collect();
-        Error::Service {
-            service: self.token_service.name().to_string(),
-            code: ErrorCode::AuthFailed,
-            status: failure.status,
-            message: format!(
-                "Google refused the service-account key of {} (HTTP {}: {said}); check that the key has not been deleted or disabled (IAM → Service accounts → Keys), that the service account exists and is enabled, and that this machine's clock is right",
-                self.key.client_email, failure.status
-            ),
-        }
-    }
-
-    /// One call with the current token; a failed status becomes its typed error.
-    async fn call(&self, request: Request, call: Call<'_>) -> Result<Response> {
-        let api = self.api().await?;
-        match api.send_raw(request).await? {
-            Ok(response) => Ok(response),
-            Err(failure) => {
-                if failure.status == 401 {
-                    // The token was revoked or expired early: the next call fetches another.
-                    *self.session.lock().await = None;
-                }
-                Err(self.failure(&api, &failure, call))
-            }
-        }
-    }
-
-    fn failure(&self, api: &Service, failure: &HttpFailure, call: Call<'_>) -> Error {
-        let body = failure.json::<ErrorBody>().map(|b| b.error);
-        let message: String = body
-            .as_ref()
-            .and_then(|b| b.message.clone())
-            .unwrap_or_else(|| failure.body.clone())
-            .chars()
-            .take(300)
-            .collect();
-        let reason = body
-            .as_ref()
-            .and_then(|b| b.errors.iter().find_map(|e| e.reason.clone()))
-            .unwrap_or_default();
-        let service = self.service_name();
-        let (code, hint) = match failure.status {
-            401 => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "the access token of {} was refused: check that its key has not been deleted or disabled",
-                    self.key.client_email
-                ),
-            ),
-            403 if matches!(
-                reason.as_str(),
-                "rateLimitExceeded" | "userRateLimitExceeded" | "quotaExceeded"
-            ) =>
-            {
-                (
-                    ErrorCode::RateLimited,
-                    "Compute Engine limits the request rate of this project: wait and try again"
-                        .into(),
-                )
-            }
-            403 => {
-                let permission =
-                    permission_in(&message).unwrap_or_else(|| call.permission.to_string());
-                (
-                    ErrorCode::PermissionDenied,
-                    format!(
-                        "the service account {} lacks the permission {permission} in project {}: grant it a role that has it (e.g. roles/compute.instanceAdmin.v1)",
-                        self.key.client_email, self.project
-                    ),
-                )
-            }
-            404 => match call.instance {
-                Some(instance) => {
-                    return Error::NotFound {
-                        what: "Compute Engine instance",
-                        name: instance.to_string(),
-                        hint: Some(format!(
-                            "not in zone {} of project {} ({service}): check the name and the zone",
-                            call.zone, self.project
-                        )),
-                    };
-                }
-                None => (
-                    ErrorCode::NotFound,
-                    format!(
-                        "check the project id ({}) and zone {}",
-                        self.project, call.zone
-                    ),
-                ),
-            },
-            409 | 412 => (
-                ErrorCode::Conflict,
-                "another operation on it is in progress, or it changed meanwhile: look at its state and try again".into(),
-            ),
-            400 if reason == "resourceNotReady" => (
-                ErrorCode::Conflict,
-                "its current state does not allow this: read its state and wait until it is running or stopped".into(),
-            ),
-            429 => (
-                ErrorCode::RateLimited,
-                "Compute Engine limits the request rate of this project: wait and try again"
-                    .into(),
-            ),
-            s if s >= 500 && call.retry == Retry::NotIdempotent => {
-                return Error::OutcomeUnknown {
-                    what: format!(
-                        "{} of {} in zone {} ({service})",
-                        call.permission.trim_start_matches("compute.instances."),
-                        call.instance.unwrap_or("the instance"),
-                        call.zone
-                    ),
-                    reason: format!("HTTP {}: {message}", failure.status),
-                };
-            }
-            _ => return api.status_error(failure),
-        };
-        let subject = match call.instance {
-            Some(i) => format!("instance {i} in zone {}", call.zone),
-            None => format!("zone {}", call.zone),
-        };
-        Error::Service {
-            service,
-            code,
-            status: failure.status,
-            message: format!("{subject}: HTTP {}: {message}; {hint}", failure.status),
-        }
-    }
-
-    fn decode<T: for<'de> Deserialize<'de>>(&self, response: &Response) -> Result<T> {
-        response.json(&self.service_name())
     }
 
     fn server_of(&self, zone: &str, i: Instance) -> Server {
@@ -811,7 +482,7 @@ impl Gcp {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.timestamp_millis());
         Server {
-            provider: "gcp".into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: zone.to_string(),
             id: i.name.clone(),
@@ -823,6 +494,68 @@ impl Gcp {
             tags: i.labels,
             launched_at_ms,
         }
+    }
+}
+
+/// Google's errors, for the failure policy: `{"error": {code, message, errors: [{reason}]}}`,
+/// its first `reason` the code. A rate limit may come as a 403 with a rate-limit reason, and a
+/// state that does not allow the action as a 400 `resourceNotReady`; a 403's message names the
+/// permission it lacks (else the request's own is named).
+struct GcpErrors {
+    email: String,
+    project: String,
+}
+
+impl Vendor for GcpErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ErrorBody>()?.error;
+        let message = e.message.unwrap_or_default();
+        Some(match e.errors.into_iter().find_map(|e| e.reason) {
+            Some(reason) => Said::coded(reason, message),
+            None => Said::message(message),
+        })
+    }
+
+    fn meaning(&self, failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
+        Some(match (failure.status, said?.code()) {
+            (403, "rateLimitExceeded" | "userRateLimitExceeded" | "quotaExceeded") => {
+                ErrorCode::RateLimited
+            }
+            (400, "resourceNotReady") => ErrorCode::Conflict,
+            _ => return None,
+        })
+    }
+
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        _failure: &HttpFailure,
+        said: Option<&Said>,
+        doing: &Doing,
+    ) -> Option<String> {
+        let (email, project) = (&self.email, &self.project);
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "the access token of {email} was refused: check that its key has not been deleted or disabled"
+            ),
+            ErrorCode::PermissionDenied => {
+                let permission = said
+                    .and_then(|s| permission_in(&s.message))
+                    .or_else(|| doing.needed().map(str::to_string))?;
+                format!(
+                    "the service account {email} lacks the permission {permission} in project {project}: grant it a role that has it (e.g. roles/compute.instanceAdmin.v1)"
+                )
+            }
+            ErrorCode::NotFound => format!("check the project id ({project}) and the zone"),
+            ErrorCode::Conflict if said.is_some_and(|s| s.code() == "resourceNotReady") => {
+                "its current state does not allow this: read its state and wait until it is running or stopped".into()
+            }
+            ErrorCode::Conflict => "another operation on it is in progress, or it changed meanwhile: look at its state and try again".into(),
+            ErrorCode::RateLimited => {
+                "Compute Engine limits the request rate of this project: wait and try again".into()
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -848,28 +581,13 @@ fn permission_in(message: &str) -> Option<String> {
     (permission.matches('.').count() >= 2).then_some(permission)
 }
 
-fn check_zone(service_name: &str, zone: &str) -> Result<()> {
-    let valid = !zone.is_empty()
-        && zone.len() <= 63
-        && zone
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "{service_name}: `{zone}` is not a GCP zone name (like europe-west1-b)"
-        )))
-    }
-}
-
-/// A project id (`my-project-123`), or a domain-scoped one (`example.com:my-project`).
-fn valid_project(project: &str) -> bool {
-    !project.is_empty()
-        && project.len() <= 100
-        && project
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:".contains(&b))
+/// Whether `s` is 1 to `max` lowercase letters, digits and `extra` bytes: a zone
+/// (`europe-west1-b`), a project id (`my-project-123`, or domain-scoped
+/// `example.com:my-project`), an instance name.
+fn lowercase_name(s: &str, max: usize, extra: &[u8]) -> bool {
+    (1..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
 }
 
 // ---- Google's JSON, as much of it as paaf reads (unknown fields are skipped) ----
@@ -879,7 +597,6 @@ fn valid_project(project: &str) -> bool {
 struct InstanceList {
     #[serde(default)]
     items: Vec<Instance>,
-    #[serde(default)]
     next_page_token: Option<String>,
 }
 
@@ -892,16 +609,14 @@ struct Instance {
     network_interfaces: Vec<NetworkInterface>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
-    #[serde(default)]
     last_start_timestamp: Option<String>,
-    #[serde(default)]
     creation_timestamp: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NetworkInterface {
-    #[serde(rename = "networkIP", default)]
+    #[serde(rename = "networkIP")]
     network_ip: Option<String>,
     #[serde(default)]
     access_configs: Vec<AccessConfig>,
@@ -909,7 +624,7 @@ struct NetworkInterface {
 
 #[derive(Deserialize)]
 struct AccessConfig {
-    #[serde(rename = "natIP", default)]
+    #[serde(rename = "natIP")]
     nat_ip: Option<String>,
 }
 
@@ -918,23 +633,8 @@ struct AccessConfig {
 struct Operation {
     name: String,
     status: String,
-    #[serde(default)]
-    error: Option<OperationErrors>,
-    #[serde(default)]
+    error: Option<GoogleError>,
     http_error_status_code: Option<u16>,
-}
-
-#[derive(Deserialize)]
-struct OperationErrors {
-    #[serde(default)]
-    errors: Vec<OperationError>,
-}
-
-#[derive(Deserialize)]
-struct OperationError {
-    code: String,
-    #[serde(default)]
-    message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -942,9 +642,9 @@ struct ErrorBody {
     error: GoogleError,
 }
 
+/// An API error (`message`, `errors[].reason`), or an operation's (`errors[].code`, `message`).
 #[derive(Deserialize)]
 struct GoogleError {
-    #[serde(default)]
     message: Option<String>,
     #[serde(default)]
     errors: Vec<GoogleErrorItem>,
@@ -952,8 +652,9 @@ struct GoogleError {
 
 #[derive(Deserialize)]
 struct GoogleErrorItem {
-    #[serde(default)]
     reason: Option<String>,
+    code: Option<String>,
+    message: Option<String>,
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@
 //! until it is `off`. Server ids are global to the project: `region` (the server's location,
 //! e.g. `fsn1`) is not needed to find one; configured `regions` only filter the listing.
 
-use super::follow::{Follow, Polled, follow_operation};
-use super::listing::{Page, about_server, all_pages, check_id};
+use super::follow::{Follow, Polled, failed, follow_json};
+use super::listing::{Page, about_server, all_pages, check_id, launched_at};
 use super::{
     Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus,
     TokenConfig, bearer_api,
@@ -31,7 +31,7 @@ use super::{
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Limits, Request, Retry, Said, Service, Vendor, retry_after};
+use crate::http::{Doing, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
 use crate::secrets::SecretStore;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -132,25 +132,23 @@ impl CloudProvider for Hetzner {
         );
         let doing = Doing::new(format!("reading {label}"));
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
-        let (this, doing, label) = (self, &doing, label.as_str());
-        let read = move || async move {
-            let request = Request::get(format!("actions/{action_id}"));
-            let response = match this.api.poll(request, doing).await? {
-                Ok(response) => response,
-                Err(throttled) => return Ok(Polled::Throttled(throttled)),
-            };
-            let answer: ActionResponse = response.json(this.api.name())?;
+        let path = format!("actions/{action_id}");
+        let judge = |answer: ActionResponse, wait| {
             Ok(match answer.action.status.as_str() {
                 "success" => Polled::Done(()),
-                "error" => return Err(this.action_failed(label, answer.action)),
-                status => Polled::pending(
-                    (),
-                    format!("still {status}"),
-                    retry_after(&response.headers),
-                ),
+                "error" => return Err(self.action_failed(&label, answer.action)),
+                status => Polled::pending((), format!("still {status}"), wait),
             })
         };
-        follow_operation(&follow, read, |_| {}).await.map(drop)
+        follow_json(&self.api, &path, &doing, &follow, judge).await
+    }
+
+    /// A reset's action ends once the server was reset. A soft reboot's only says that the
+    /// ACPI request was sent: "the Server operating system must support ACPI and react to
+    /// the request, otherwise the Server will not reboot" (`soft_reboot_server`), as for a
+    /// shutdown, whose action "only reflects whether the action was sent to the server".
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        action == PowerAction::HardReboot
     }
 }
 
@@ -175,12 +173,7 @@ impl Hetzner {
         limits: Limits,
     ) -> Result<Hetzner> {
         for location in locations {
-            let valid = !location.is_empty()
-                && location.len() <= 32
-                && location
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !valid {
+            if !super::listing::is_region_name(location) {
                 return Err(Error::invalid(format!(
                     "hetzner \"{name}\": `{location}` is not a Hetzner location name (like fsn1, nbg1, hel1, ash)"
                 )));
@@ -236,11 +229,6 @@ impl Hetzner {
             private_ips.extend(net.ip);
             private_ips.extend(net.alias_ips);
         }
-        let launched_at_ms = s
-            .created
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
         Ok(Server {
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
@@ -252,7 +240,7 @@ impl Hetzner {
             public_ips,
             private_ips,
             tags: s.labels,
-            launched_at_ms,
+            launched_at_ms: s.created.as_deref().and_then(launched_at),
         })
     }
 
@@ -261,15 +249,10 @@ impl Hetzner {
             .error
             .map(|e| (e.code, e.message))
             .unwrap_or_else(|| ("unknown".into(), "no error given".into()));
-        Error::Service {
-            service: self.api.name().to_string(),
-            code: ErrorCode::ServiceFailed,
-            status: 200,
-            message: format!(
-                "{label} failed: {code}: {}; look at the server in the Hetzner Console before trying again",
-                self.api.redact(&message)
-            ),
-        }
+        let message = format!(
+            "{label} failed: {code}: {message}; look at the server in the Hetzner Console before trying again"
+        );
+        failed(&self.api, 200, &message)
     }
 }
 

@@ -44,16 +44,15 @@
 //! controller how many of its pods are ready. This account remembers the owners of the pods
 //! it deleted; another account (a later run) finds such a pod `not-found`.
 
-use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
-    Server, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
-use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
+use super::follow::{Follow, Polled, follow_operation};
+use super::listing::{Page, all_items, launched_at};
+use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use crate::error::{Error, ErrorCode, Phase, Result};
 use crate::events::CancellationToken;
 use crate::http::{
-    HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service, TlsConfig, TlsIdentity,
-    path_segment,
+    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, TlsConfig,
+    TlsIdentity, Vendor, path_segment,
 };
 use crate::secrets::{SecretRef, SecretStore};
 use base64::Engine;
@@ -62,20 +61,17 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Items per list page (the API server's default chunk size in kubectl).
 const PAGE_SIZE: u32 = 500;
-/// Pages of one list paaf reads at most (a runaway `continue` loop ends there).
-const MAX_PAGES: u32 = 1000;
 /// The namespace listed when the account names none.
 pub const DEFAULT_NAMESPACE: &str = "default";
 
 /// Where and how to reach one cluster's API server. `Debug` shows no credential.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ClusterAccess {
     /// The API server's URL (`https://10.0.0.1:6443`).
     pub server: String,
@@ -83,17 +79,6 @@ pub struct ClusterAccess {
     pub tls: TlsConfig,
     /// Where these came from, for messages (`context "prod" of /home/me/.kube/config`).
     pub source: String,
-}
-
-impl fmt::Debug for ClusterAccess {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClusterAccess")
-            .field("server", &self.server)
-            .field("auth", &self.auth)
-            .field("tls", &self.tls)
-            .field("source", &self.source)
-            .finish()
-    }
 }
 
 impl ClusterAccess {
@@ -142,15 +127,8 @@ impl ClusterAccess {
                 )
             })?,
         };
-        let (context_file, ctx) = loaded
-            .iter()
-            .find_map(|(p, k)| {
-                k.contexts
-                    .iter()
-                    .find(|c| c.name == context_name)
-                    .map(|c| (p, &c.context))
-            })
-            .ok_or_else(|| {
+        let (context_file, ctx) =
+            named(&loaded, &context_name, |k| &k.contexts).ok_or_else(|| {
                 let known: Vec<&str> = loaded
                     .iter()
                     .flat_map(|(_, k)| k.contexts.iter().map(|c| c.name.as_str()))
@@ -168,15 +146,8 @@ impl ClusterAccess {
                     ),
                 )
             })?;
-        let (cluster_file, cluster) = loaded
-            .iter()
-            .find_map(|(p, k)| {
-                k.clusters
-                    .iter()
-                    .find(|c| c.name == ctx.cluster)
-                    .map(|c| (p, &c.cluster))
-            })
-            .ok_or_else(|| {
+        let (cluster_file, cluster) =
+            named(&loaded, &ctx.cluster, |k| &k.clusters).ok_or_else(|| {
                 kubeconfig_error(
                     context_file,
                     format!(
@@ -224,29 +195,34 @@ impl ClusterAccess {
             access.auth = HttpAuth::Bearer(token);
             return Ok(access);
         }
-        let (user_file, user) = loaded
-            .iter()
-            .find_map(|(p, k)| {
-                k.users
-                    .iter()
-                    .find(|u| u.name == ctx.user)
-                    .map(|u| (p, &u.user))
-            })
-            .ok_or_else(|| {
-                kubeconfig_error(
-                    context_file,
-                    format!(
-                        "context `{context_name}` names user `{}`, which is not in it",
-                        ctx.user
-                    ),
-                    "add the user, fix the context's `user`, or set `token` in the [[clouds]] entry",
-                )
-            })?;
+        let (user_file, user) = named(&loaded, &ctx.user, |k| &k.users).ok_or_else(|| {
+            kubeconfig_error(
+                context_file,
+                format!(
+                    "context `{context_name}` names user `{}`, which is not in it",
+                    ctx.user
+                ),
+                "add the user, fix the context's `user`, or set `token` in the [[clouds]] entry",
+            )
+        })?;
         let (auth, identity) = user_credentials(user_file, &ctx.user, user)?;
         access.auth = auth;
         access.tls.identity = identity;
         Ok(access)
     }
+}
+
+/// The entry called `name` in the `list` of the first of the `loaded` kubeconfigs that has
+/// one (kubectl's merge: the first file naming an entry wins), and that file.
+fn named<'a, T>(
+    loaded: &'a [(PathBuf, Kubeconfig)],
+    name: &str,
+    list: impl Fn(&'a Kubeconfig) -> &'a Vec<Named<T>>,
+) -> Option<(&'a PathBuf, &'a T)> {
+    loaded.iter().find_map(|(path, k)| {
+        let entry = list(k).iter().find(|n| n.name == name)?;
+        Some((path, &entry.entry))
+    })
 }
 
 /// The kubeconfig files to read: `configured` (a `~/` is the home directory), else the
@@ -407,10 +383,7 @@ fn read_relative(file: &Path, path: &str, field: &str) -> Result<Vec<u8>> {
 /// A private key as PKCS#8 PEM, the form the TLS stack takes: a PKCS#1 `RSA PRIVATE KEY`
 /// (what kubeadm and kind write) is wrapped into a PKCS#8 `PrivateKeyInfo` (RFC 5208 §5).
 fn pkcs8_pem(file: &Path, user: &str, pem: &str) -> Result<SecretString> {
-    let pem = pem.trim();
-    if pem.starts_with("-----BEGIN PRIVATE KEY-----") {
-        return Ok(SecretString::from(pem.to_string()));
-    }
+    use pkcs8::der::{EncodePem, SecretDocument, pem::LineEnding};
     let unusable = |what: &str| {
         kubeconfig_error(
             file,
@@ -418,66 +391,37 @@ fn pkcs8_pem(file: &Path, user: &str, pem: &str) -> Result<SecretString> {
             "convert it to PKCS#8: `openssl pkcs8 -topk8 -nocrypt -in client.key`",
         )
     };
-    let Some(body) = pem
-        .strip_prefix("-----BEGIN RSA PRIVATE KEY-----")
-        .and_then(|rest| {
-            rest.trim_end()
-                .strip_suffix("-----END RSA PRIVATE KEY-----")
-        })
-    else {
-        return Err(unusable(
-            "neither a PKCS#8 (BEGIN PRIVATE KEY) nor an RSA (BEGIN RSA PRIVATE KEY) key",
-        ));
-    };
-    if body.contains(':') {
+    if pem.contains("ENCRYPTED") {
         return Err(unusable("encrypted"));
     }
-    let clean: String = body.split_whitespace().collect();
-    let pkcs1 = STANDARD
-        .decode(clean)
-        .map_err(|_| unusable("not valid PEM"))?;
-    // version 0, AlgorithmIdentifier { rsaEncryption, NULL }, OCTET STRING { the PKCS#1 key }.
-    let mut info = vec![0x02, 0x01, 0x00];
-    info.extend_from_slice(&[
-        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ]);
-    info.push(0x04);
-    info.extend(der_length(pkcs1.len()));
-    info.extend(pkcs1);
-    let mut der = vec![0x30];
-    der.extend(der_length(info.len()));
-    der.extend(info);
-    let encoded = STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
-    for line in encoded.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
-        out.push('\n');
+    let (label, der) =
+        SecretDocument::from_pem(pem.trim()).map_err(|_| unusable("not valid PEM"))?;
+    match label {
+        "PRIVATE KEY" => Ok(SecretString::from(pem.trim().to_string())),
+        "RSA PRIVATE KEY" => pkcs8::PrivateKeyInfo::new(pkcs1::ALGORITHM_ID, der.as_bytes())
+            .to_pem(LineEnding::LF)
+            .map(SecretString::from)
+            .map_err(|_| unusable("not a valid RSA key")),
+        _ => Err(unusable(
+            "neither a PKCS#8 (BEGIN PRIVATE KEY) nor an RSA (BEGIN RSA PRIVATE KEY) key",
+        )),
     }
-    out.push_str("-----END PRIVATE KEY-----\n");
-    Ok(SecretString::from(out))
 }
 
-/// A DER length: short form below 128, else 0x80 | the count of big-endian bytes.
-fn der_length(len: usize) -> Vec<u8> {
-    if len < 0x80 {
-        return vec![len as u8];
-    }
-    let bytes: Vec<u8> = len
-        .to_be_bytes()
-        .into_iter()
-        .skip_while(|b| *b == 0)
-        .collect();
-    let mut out = vec![0x80 | bytes.len() as u8];
-    out.extend(bytes);
-    out
-}
-
+/// The kubeconfig in `text`; one that does not parse is an error saying where only:
+/// serde_yaml's message quotes the text it found there, which may be a token.
 fn parse_kubeconfig(path: &Path, text: &str) -> Result<Kubeconfig> {
-    serde_yaml_ng::from_str(text).map_err(|e| Error::Config {
-        file: path.to_path_buf(),
-        line: e.location().map(|l| l.line()),
-        message: format!("not a kubeconfig paaf can read: {e}"),
-        fix: "check it with `kubectl config view --kubeconfig FILE`".into(),
+    serde_yaml_ng::from_str(text).map_err(|e| {
+        let at = e.location();
+        let column = at.as_ref().map(|l| format!(" column {}", l.column())).unwrap_or_default();
+        Error::Config {
+            file: path.to_path_buf(),
+            line: at.map(|l| l.line()),
+            message: format!(
+                "not a kubeconfig paaf can read: not YAML, or a key holds what it cannot (at{column})"
+            ),
+            fix: "check it with `kubectl config view --kubeconfig FILE`".into(),
+        }
     })
 }
 
@@ -491,61 +435,164 @@ fn kubeconfig_error(file: &Path, message: String, fix: &str) -> Error {
 }
 
 /// One configured Kubernetes cluster: its API server and the namespaces listed.
+#[derive(Debug)]
 pub struct Kubernetes {
     name: String,
-    source: String,
     namespaces: Vec<String>,
-    service: Service,
+    api: Service,
     /// The owner of each pod this account deleted (namespace, pod name), so that reading the
     /// pod after it is gone reports what replaces it.
     replaced: Mutex<HashMap<(String, String), Owner>>,
 }
 
-impl fmt::Debug for Kubernetes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Kubernetes")
-            .field("name", &self.name)
-            .field("source", &self.source)
-            .field("namespaces", &self.namespaces)
-            .field("service", &self.service)
-            .finish()
-    }
-}
-
-impl CloudAccount for Kubernetes {
-    fn provider(&self) -> &'static str {
-        "kubernetes"
-    }
+impl CloudProvider for Kubernetes {
+    const KIND: CloudKind = CloudKind::Kubernetes;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(Kubernetes::list(self))
+    /// The Deployments and Pods of every configured namespace, read concurrently; a list
+    /// that fails is an error row of its namespace, the others are still listed. Sorted by
+    /// namespace, then id.
+    async fn list(&self) -> Inventory {
+        let (kind, name, namespaces) = (Self::KIND, &self.name, &self.namespaces);
+        let (mut inventory, pods) = futures::join!(
+            Inventory::of_regions(kind, name, namespaces, |ns| self.rows(ns, Kind::Deployment)),
+            Inventory::of_regions(kind, name, namespaces, |ns| self.rows(ns, Kind::Pod)),
+        );
+        inventory.servers.extend(pods.servers);
+        inventory
+            .servers
+            .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+        inventory.errors.extend(pods.errors);
+        let position =
+            |region: &Option<String>| namespaces.iter().position(|n| Some(n) == region.as_ref());
+        inventory.errors.sort_by_key(|e| position(&e.region));
+        // Both lists failing for the same reason (a 401) is one row, not two.
+        inventory.errors.dedup_by(|a, b| {
+            a.region == b.region
+                && a.error.code == b.error.code
+                && a.error.code == ErrorCode::AuthFailed
+        });
+        inventory
     }
 
-    fn read<'a>(&'a self, region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(Kubernetes::read(self, region, id))
+    /// `deployment/NAME` or `pod/NAME` in namespace `ns`, read now. A pod this account
+    /// deleted reads as its owner once it is gone (see the module's doc).
+    async fn read(&self, ns: &str, id: &str) -> Result<Server> {
+        let (kind, name) = self.target(ns, id)?;
+        if kind == Kind::Deployment {
+            let d = self.read_deployment(ns, name).await?;
+            return Ok(self.deployment_row(ns, d));
+        }
+        if let Some(pod) = self.get::<Pod>(Kind::Pod, ns, name).await? {
+            return Ok(self.pod_row(ns, pod));
+        }
+        let owner = self
+            .replaced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(ns.to_string(), name.to_string()))
+            .cloned();
+        match owner {
+            Some(Owner::Deployment(deployment)) => {
+                let d = self.read_deployment(ns, &deployment).await?;
+                Ok(self.deployment_row(ns, d))
+            }
+            Some(Owner::Other {
+                kind,
+                name: owner,
+                uid,
+            }) => self.owned_pods_row(ns, id, &kind, &owner, &uid).await,
+            None => Err(self.not_found(ns, id)),
+        }
     }
 
-    fn power<'a>(
-        &'a self,
-        region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(Kubernetes::power(self, region, id, action))
+    /// Sends `action` once: a rollout restart of a Deployment, the deletion of a Pod (whose
+    /// controller replaces it). A failure after the request may have reached the API server
+    /// is `outcome-unknown`.
+    async fn power(&self, ns: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+        let (kind, name) = self.target(ns, id)?;
+        if matches!(action, PowerAction::Stop | PowerAction::Start) {
+            let what = match kind {
+                Kind::Deployment => format!("`kubectl scale {id} -n {ns} --replicas=N`"),
+                _ => "`kubectl scale` on its Deployment or StatefulSet".to_string(),
+            };
+            return Err(Error::invalid(format!(
+                "Kubernetes has no {} for {id} in namespace {ns}: scale it instead ({what}; 0 replicas stops it); a restart is `reboot`",
+                action.as_str()
+            )));
+        }
+        let accepted = match kind {
+            Kind::Deployment => self.restart_deployment(ns, id, name, action).await?,
+            _ => self.delete_pod(ns, id, name, action).await?,
+        };
+        tracing::info!(account = %self.name, namespace = ns, id, action = action.as_str(), "accepted");
+        Ok(accepted)
     }
 
-    fn settle<'a>(
-        &'a self,
-        region: &'a str,
-        accepted: &'a Accepted,
+    /// Waits for what the API answered with: a restart's new generation observed by the
+    /// Deployment controller (a rollout past its progress deadline fails the wait), a
+    /// deleted pod gone (or replaced under its name).
+    async fn settle(
+        &self,
+        ns: &str,
+        accepted: &Accepted,
         settings: PollSettings,
-        cancel: &'a CancellationToken,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(Kubernetes::settle(self, region, accepted, settings, cancel))
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        let (kind, name) = self.target(ns, &accepted.id)?;
+        let label = format!(
+            "{} (kubernetes \"{}\", namespace {ns})",
+            accepted.id, self.name
+        );
+        let operation = accepted.operation.as_deref().unwrap_or_default();
+        let generation = operation
+            .strip_prefix("generation=")
+            .and_then(|g| g.parse::<i64>().ok());
+        let uid = operation.strip_prefix("uid=").unwrap_or_default();
+        let phase = match kind {
+            Kind::Deployment => Phase::Boot,
+            _ => Phase::Shutdown,
+        };
+        let follow = Follow::new(label.as_str(), phase, settings, cancel);
+        let label = label.as_str();
+        let read = || async move {
+            if kind == Kind::Pod {
+                let pod = self.get::<Pod>(Kind::Pod, ns, name).await?;
+                return Ok(match pod.is_none_or(|p| p.metadata.uid != uid) {
+                    true => Polled::Done(()),
+                    false => Polled::pending((), "still terminating", None),
+                });
+            }
+            let Some(generation) = generation else {
+                return Ok(Polled::Done(()));
+            };
+            let d = self.read_deployment(ns, name).await?;
+            let observed = d.status.observed_generation >= generation;
+            if let Some(stalled) = stalled(&d)
+                && observed
+            {
+                return Err(Error::Timeout {
+                    host: format!("{label}: the rollout stalled ({stalled})"),
+                    phase: Phase::Boot,
+                    after: Duration::from_secs(d.spec.progress_deadline_seconds),
+                });
+            }
+            let still = "the controller has not picked up the restart";
+            Ok(match observed {
+                true => Polled::Done(()),
+                false => Polled::pending((), still, None),
+            })
+        };
+        follow_operation(&follow, read, |_| {}).await.map(drop)
+    }
+
+    /// A restart's new generation observed by the Deployment controller (then its rollout
+    /// followed to complete), a deleted pod gone or replaced: its pods are new ones.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
     }
 }
 
@@ -577,34 +624,17 @@ impl Kind {
     fn object(self, ns: &str, name: &str) -> String {
         format!("{}/{}", self.collection(ns), path_segment(name))
     }
-}
 
-/// One call, for its error messages: `patch deployments/web in namespace shop`.
-struct Call<'a> {
-    verb: &'static str,
-    kind: Kind,
-    ns: &'a str,
-    name: Option<&'a str>,
-}
-
-impl fmt::Display for Call<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name {
-            Some(name) => write!(
-                f,
-                "{} {}/{name} in namespace {}",
-                self.verb,
-                self.kind.plural(),
-                self.ns
-            ),
-            None => write!(
-                f,
-                "{} {} in namespace {}",
-                self.verb,
-                self.kind.plural(),
-                self.ns
-            ),
-        }
+    /// A request that does `verb` to `name` (or, without one, to the collection): named so
+    /// in its errors (`patch deployments/web in namespace shop`), a refusal naming the RBAC
+    /// permission it needs (`patch deployments -n shop`).
+    fn doing(self, verb: &str, ns: &str, name: Option<&str>) -> Doing {
+        let what = match name {
+            Some(name) => format!("{}/{name}", self.plural()),
+            None => self.plural().to_string(),
+        };
+        Doing::new(format!("{verb} {what} in namespace {ns}"))
+            .needs(format!("{verb} {} -n {ns}", self.plural()))
     }
 }
 
@@ -707,20 +737,22 @@ impl Kubernetes {
                 )));
             }
         }
-        let mut service = Service::new(
+        let mut api = Service::new(
             &format!("kubernetes \"{name}\""),
             &access.server,
             access.auth,
             limits,
-        )?;
+        )?
+        .with_vendor(KubernetesErrors {
+            source: access.source,
+        });
         if access.tls.ca_pem.is_some() || access.tls.identity.is_some() {
-            service = service.with_tls(&access.tls)?;
+            api = api.with_tls(&access.tls)?;
         }
         Ok(Kubernetes {
             name: name.to_string(),
-            source: access.source,
             namespaces,
-            service,
+            api,
             replaced: Mutex::new(HashMap::new()),
         })
     }
@@ -730,98 +762,16 @@ impl Kubernetes {
         &self.namespaces
     }
 
-    /// The Deployments and Pods of every configured namespace, read concurrently; a list
-    /// that fails is an error row of its namespace, the others are still listed. Sorted by
-    /// namespace, then id.
-    pub async fn list(&self) -> Inventory {
-        let reads = self.namespaces.iter().map(|ns| async move {
-            let (deployments, pods) = futures::join!(
-                self.list_all::<Deployment>(ns, Kind::Deployment),
-                self.list_all::<Pod>(ns, Kind::Pod)
-            );
-            let deployments =
-                deployments.map(|d| d.into_iter().map(|d| self.deployment_row(ns, d)).collect());
-            let pods = pods.map(|p| p.into_iter().map(|p| self.pod_row(ns, p)).collect());
-            (ns, [deployments, pods])
-        });
-        let mut inventory = Inventory::default();
-        for (ns, results) in futures::future::join_all(reads).await {
-            let mut failed: Vec<Error> = Vec::new();
-            for result in results {
-                match result {
-                    Ok(servers) => inventory.servers.extend::<Vec<Server>>(servers),
-                    Err(e) => failed.push(e),
-                }
-            }
-            // Both lists failing for the same reason (a 401) is one row, not two.
-            failed.dedup_by(|a, b| a.code() == b.code() && a.code() == ErrorCode::AuthFailed);
-            for e in failed {
-                inventory.errors.push(InventoryError {
-                    provider: "kubernetes".into(),
-                    account: self.name.clone(),
-                    region: Some(ns.clone()),
-                    error: ErrorInfo::from(&e),
-                });
-            }
-        }
-        inventory
-            .servers
-            .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
-        inventory
-    }
-
-    /// `deployment/NAME` or `pod/NAME` in namespace `ns`, read now. A pod this account
-    /// deleted reads as its owner once it is gone (see the module's doc).
-    pub async fn read(&self, ns: &str, id: &str) -> Result<Server> {
-        let (kind, name) = self.target(ns, id)?;
-        match kind {
-            Kind::Deployment => {
-                let d = self.read_deployment(ns, name).await?;
-                Ok(self.deployment_row(ns, d))
-            }
-            _ => {
-                let call = self.call("get", Kind::Pod, ns, Some(name));
-                if let Some(pod) = self.get::<Pod>(&call).await? {
-                    return Ok(self.pod_row(ns, pod));
-                }
-                let owner = self.owner_of(ns, name);
-                match owner {
-                    Some(Owner::Deployment(deployment)) => {
-                        let d = self.read_deployment(ns, &deployment).await?;
-                        Ok(self.deployment_row(ns, d))
-                    }
-                    Some(Owner::Other {
-                        kind,
-                        name: owner,
-                        uid,
-                    }) => self.owned_pods_row(ns, id, &kind, &owner, &uid).await,
-                    None => Err(self.not_found(Kind::Pod, ns, name)),
-                }
-            }
-        }
-    }
-
-    /// Sends `action` once: a rollout restart of a Deployment, the deletion of a Pod (whose
-    /// controller replaces it). A failure after the request may have reached the API server
-    /// is `outcome-unknown`.
-    pub async fn power(&self, ns: &str, id: &str, action: PowerAction) -> Result<Accepted> {
-        let (kind, name) = self.target(ns, id)?;
-        if matches!(action, PowerAction::Stop | PowerAction::Start) {
-            let what = match kind {
-                Kind::Deployment => format!("`kubectl scale {id} -n {ns} --replicas=N`"),
-                _ => "`kubectl scale` on its Deployment or StatefulSet".to_string(),
-            };
-            return Err(Error::invalid(format!(
-                "Kubernetes has no {} for {id} in namespace {ns}: scale it instead ({what}; 0 replicas stops it); a restart is `reboot`",
-                action.as_str()
-            )));
-        }
-        let accepted = match kind {
-            Kind::Deployment => self.restart_deployment(ns, id, name, action).await?,
-            _ => self.delete_pod(ns, id, name, action).await?,
-        };
-        tracing::info!(account = %self.name, namespace = ns, id, action = action.as_str(), "accepted");
-        Ok(accepted)
+    /// The rows of every Deployment (or Pod) of namespace `ns`.
+    async fn rows(&self, ns: &str, kind: Kind) -> Result<Vec<Server>> {
+        Ok(match kind {
+            Kind::Deployment => (self.list_all::<Deployment>(ns, kind).await?.into_iter())
+                .map(|d| self.deployment_row(ns, d))
+                .collect(),
+            _ => (self.list_all::<Pod>(ns, Kind::Pod).await?.into_iter())
+                .map(|p| self.pod_row(ns, p))
+                .collect(),
+        })
     }
 
     async fn restart_deployment(
@@ -855,15 +805,13 @@ impl Kubernetes {
             Retry::NotIdempotent,
         )?
         .header("content-type", "application/strategic-merge-patch+json");
-        let call = self.call("patch", Kind::Deployment, ns, Some(name));
-        let patched: Deployment = self.send_json(request, &call).await?;
+        let doing = Kind::Deployment.doing("patch", ns, Some(name));
+        let patched: Deployment = self.api.fetch_json(request, &doing).await?;
         let generation = patched.metadata.generation;
         Ok(Accepted {
-            action,
-            id: id.to_string(),
             status: Some(ServerStatus::Pending),
             raw_state: Some(format!("rollout restart (generation {generation})")),
-            operation: Some(format!("generation={generation}")),
+            ..Accepted::without_state(action, id, Some(format!("generation={generation}")))
         })
     }
 
@@ -874,11 +822,10 @@ impl Kubernetes {
         name: &str,
         action: PowerAction,
     ) -> Result<Accepted> {
-        let call = self.call("get", Kind::Pod, ns, Some(name));
         let pod: Pod = self
-            .get(&call)
+            .get(Kind::Pod, ns, name)
             .await?
-            .ok_or_else(|| self.not_found(Kind::Pod, ns, name))?;
+            .ok_or_else(|| self.not_found(ns, id))?;
         let owner = self.replacer(ns, name, &pod).await?;
         let uid = pod.metadata.uid;
         let body = serde_json::json!({
@@ -895,18 +842,16 @@ impl Kubernetes {
         if action == PowerAction::HardReboot {
             request = request.query("gracePeriodSeconds", "0");
         }
-        let call = self.call("delete", Kind::Pod, ns, Some(name));
-        self.send(request, &call).await?;
+        let doing = Kind::Pod.doing("delete", ns, Some(name));
+        self.api.fetch(request, &doing).await?;
         self.replaced
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert((ns.to_string(), name.to_string()), owner);
         Ok(Accepted {
-            action,
-            id: id.to_string(),
             status: Some(ServerStatus::Stopping),
             raw_state: Some("Terminating".into()),
-            operation: Some(format!("uid={uid}")),
+            ..Accepted::without_state(action, id, Some(format!("uid={uid}")))
         })
     }
 
@@ -917,118 +862,37 @@ impl Kubernetes {
                 "pod/{name} in namespace {ns} has no controller: deleting it would not bring it back, so paaf does not restart it (delete it with kubectl if that is what you mean)"
             )));
         };
+        let other = || Owner::Other {
+            kind: controller.kind.clone(),
+            name: controller.name.clone(),
+            uid: controller.uid.clone(),
+        };
         match controller.kind.as_str() {
             "ReplicaSet" => {
-                let call = self.call("get", Kind::ReplicaSet, ns, Some(&controller.name));
                 // Without the right to read ReplicaSets, the pod is followed through its
                 // ReplicaSet's pods instead of the Deployment: no reason to refuse the restart.
-                let deployment = match self.get::<ReplicaSet>(&call).await {
+                let rs = self.get::<ReplicaSet>(Kind::ReplicaSet, ns, &controller.name);
+                let deployment = match rs.await {
                     Ok(Some(rs)) => controller_of(&rs.metadata)
                         .filter(|c| c.kind == "Deployment")
                         .map(|c| c.name.clone()),
                     _ => None,
                 };
-                Ok(match deployment {
-                    Some(d) => Owner::Deployment(d),
-                    None => Owner::Other {
-                        kind: controller.kind.clone(),
-                        name: controller.name.clone(),
-                        uid: controller.uid.clone(),
-                    },
-                })
+                Ok(deployment.map_or_else(other, Owner::Deployment))
             }
-            "StatefulSet" | "DaemonSet" => Ok(Owner::Other {
-                kind: controller.kind.clone(),
-                name: controller.name.clone(),
-                uid: controller.uid.clone(),
-            }),
-            other => Err(Error::invalid(format!(
-                "pod/{name} in namespace {ns} belongs to {other} {}: paaf restarts only pods of a Deployment, ReplicaSet, StatefulSet or DaemonSet, which replace a deleted pod",
+            "StatefulSet" | "DaemonSet" => Ok(other()),
+            kind => Err(Error::invalid(format!(
+                "pod/{name} in namespace {ns} belongs to {kind} {}: paaf restarts only pods of a Deployment, ReplicaSet, StatefulSet or DaemonSet, which replace a deleted pod",
                 controller.name
             ))),
         }
     }
 
-    /// Waits for what the API answered with: a restart's new generation observed by the
-    /// Deployment controller, a deleted pod gone (or replaced under its name).
-    pub async fn settle(
-        &self,
-        ns: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
-        let (kind, name) = self.target(ns, &accepted.id)?;
-        let label = format!(
-            "{} (kubernetes \"{}\", namespace {ns})",
-            accepted.id, self.name
-        );
-        let operation = accepted.operation.as_deref().unwrap_or_default();
-        let started = Instant::now();
-        loop {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled {
-                    what: format!("waiting for {label}"),
-                });
-            }
-            let (done, still) = match kind {
-                Kind::Deployment => {
-                    let Some(generation) = operation
-                        .strip_prefix("generation=")
-                        .and_then(|g| g.parse::<i64>().ok())
-                    else {
-                        return Ok(());
-                    };
-                    let d = self.read_deployment(ns, name).await?;
-                    if let Some(stalled) = stalled(&d)
-                        && d.status.observed_generation >= generation
-                    {
-                        return Err(Error::Timeout {
-                            host: format!("{label}: the rollout stalled ({stalled})"),
-                            phase: Phase::Boot,
-                            after: Duration::from_secs(d.spec.progress_deadline_seconds),
-                        });
-                    }
-                    (
-                        d.status.observed_generation >= generation,
-                        "the controller has not picked up the restart",
-                    )
-                }
-                _ => {
-                    let uid = operation.strip_prefix("uid=").unwrap_or_default();
-                    let call = self.call("get", Kind::Pod, ns, Some(name));
-                    let pod = self.get::<Pod>(&call).await?;
-                    (
-                        pod.is_none_or(|p| p.metadata.uid != uid),
-                        "still terminating",
-                    )
-                }
-            };
-            if done {
-                return Ok(());
-            }
-            if started.elapsed() + settings.interval > settings.timeout {
-                return Err(Error::Timeout {
-                    host: format!("{label} ({still})"),
-                    phase: match kind {
-                        Kind::Deployment => Phase::Boot,
-                        _ => Phase::Shutdown,
-                    },
-                    after: settings.timeout,
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(settings.interval) => {}
-                _ = cancel.cancelled() => {}
-            }
-        }
-    }
-
     async fn read_deployment(&self, ns: &str, name: &str) -> Result<Deployment> {
-        let call = self.call("get", Kind::Deployment, ns, Some(name));
-        self.get(&call)
+        let id = format!("deployment/{name}");
+        self.get(Kind::Deployment, ns, name)
             .await?
-            .ok_or_else(|| self.not_found(Kind::Deployment, ns, name))
+            .ok_or_else(|| self.not_found(ns, &id))
     }
 
     /// The row of a deleted pod whose controller is not a Deployment: how many of the
@@ -1056,206 +920,70 @@ impl Kubernetes {
         } else {
             ServerStatus::Pending
         };
+        let raw_state = format!(
+            "deleted; {ready}/{} pods of {kind} {owner} ready",
+            pods.len()
+        );
         Ok(Server {
-            provider: "kubernetes".into(),
-            account: self.name.clone(),
-            region: ns.to_string(),
-            id: id.to_string(),
             name: Some(format!("{kind}/{owner}")),
-            status,
-            raw_state: format!(
-                "deleted; {ready}/{} pods of {kind} {owner} ready",
-                pods.len()
-            ),
-            public_ips: Vec::new(),
-            private_ips: Vec::new(),
             tags: BTreeMap::new(),
             launched_at_ms: None,
+            ..self.row(ns, id.to_string(), status, raw_state)
         })
     }
 
-    fn owner_of(&self, ns: &str, pod: &str) -> Option<Owner> {
-        self.replaced
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(ns.to_string(), pod.to_string()))
-            .cloned()
-    }
-
-    /// Every item of a namespaced collection, page after page.
-    async fn list_all<T: DeserializeOwned>(&self, ns: &str, kind: Kind) -> Result<Vec<T>> {
-        let call = self.call("list", kind, ns, None);
-        let mut items = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut request =
-                Request::get(kind.collection(ns)).query("limit", PAGE_SIZE.to_string());
-            if let Some(t) = &token {
-                request = request.query("continue", t.clone());
-            }
-            let page: List<T> = self.send_json(request, &call).await?;
-            items.extend(page.items);
-            match page.metadata.continue_token.filter(|t| !t.is_empty()) {
-                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-                Some(_) => return Err(self.malformed(&call, "the same continue token twice")),
-                None => return Ok(items),
-            }
-        }
-        Err(self.malformed(&call, &format!("more than {MAX_PAGES} pages")))
+    /// Every item of a namespaced collection, page after page (`limit`, then `continue`).
+    async fn list_all<T: DeserializeOwned + Object>(&self, ns: &str, kind: Kind) -> Result<Vec<T>> {
+        let doing = &kind.doing("list", ns, None);
+        let name = self.api.name();
+        all_items(
+            name,
+            None,
+            |o: &T| o.meta().name.as_str(),
+            |token| async move {
+                let mut request =
+                    Request::get(kind.collection(ns)).query("limit", PAGE_SIZE.to_string());
+                if let Some(token) = token {
+                    request = request.query("continue", token);
+                }
+                let page: List<T> = self.api.fetch_json(request, doing).await?;
+                let next = page.metadata.continue_token.filter(|t| !t.is_empty());
+                Ok(Page {
+                    servers: page.items,
+                    next: next.map(Some),
+                })
+            },
+        )
+        .await
     }
 
     /// A GET of one object; `None` when the API server answers 404.
-    async fn get<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Option<T>> {
-        let path = call.kind.object(call.ns, call.name.unwrap_or_default());
-        match self.service.send_raw(Request::get(path)).await? {
-            Ok(response) => Ok(Some(self.decode(call, &response.body)?)),
+    async fn get<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<T>> {
+        let request = Request::get(kind.object(ns, name));
+        match self.api.send_raw(request).await? {
+            Ok(response) => response.json(self.api.name()).map(Some),
             Err(failure) if failure.status == 404 => Ok(None),
-            Err(failure) => Err(self.failure(call, Retry::Idempotent, &failure)),
+            Err(failure) => {
+                let doing = kind.doing("get", ns, Some(name));
+                Err(self.api.failure_error(&failure, Retry::Idempotent, &doing))
+            }
         }
     }
 
-    async fn send(&self, request: Request, call: &Call<'_>) -> Result<Vec<u8>> {
-        let retry = request.retry;
-        match self.service.send_raw(request).await? {
-            Ok(response) => Ok(response.body),
-            Err(failure) => Err(self.failure(call, retry, &failure)),
-        }
-    }
-
-    async fn send_json<T: DeserializeOwned>(&self, request: Request, call: &Call<'_>) -> Result<T> {
-        let body = self.send(request, call).await?;
-        self.decode(call, &body)
-    }
-
-    fn decode<T: DeserializeOwned>(&self, call: &Call<'_>, body: &[u8]) -> Result<T> {
-        serde_json::from_slice(body).map_err(|e| {
-            self.malformed(
-                call,
-                &format!("not the JSON the Kubernetes API documents ({e})"),
-            )
-        })
-    }
-
-    fn malformed(&self, call: &Call<'_>, reason: &str) -> Error {
-        Error::MalformedResponse {
-            what: format!("{} ({call})", self.service.name()),
-            reason: reason.to_string(),
-        }
-    }
-
-    /// The typed error of a failed call, from the API's `Status` object (its HTTP status
-    /// only when the body is not one: a proxy, a load balancer).
-    fn failure(&self, call: &Call<'_>, retry: Retry, failure: &HttpFailure) -> Error {
-        let status = failure
-            .json::<ApiStatus>()
-            .filter(|s| s.kind.as_deref() == Some("Status"));
-        if retry == Retry::NotIdempotent && matches!(failure.status, 500 | 502 | 503 | 504) {
-            let said = status
-                .as_ref()
-                .and_then(|s| s.message.as_deref())
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            return Error::OutcomeUnknown {
-                what: format!("{call} on {}", self.service.name()),
-                reason: format!("HTTP {}{said}", failure.status),
-            };
-        }
-        if failure.status == 404
-            && let Some(name) = call.name
-        {
-            return self.not_found(call.kind, call.ns, name);
-        }
-        let Some(status) = status else {
-            return self.service.status_error(failure).about(call);
-        };
-        let (verb, resource, ns) = (call.verb, call.kind.plural(), call.ns);
-        let (code, hint) = match failure.status {
-            401 => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "the API server did not accept the credentials of {}: a token may have expired or a client certificate may not be trusted any more",
-                    self.source
-                ),
-            ),
-            403 => (
-                ErrorCode::PermissionDenied,
-                format!(
-                    "the credentials are valid but may not {verb} {resource} in namespace {ns}: grant it through RBAC (check with `kubectl auth can-i {verb} {resource} -n {ns}`)"
-                ),
-            ),
-            404 => (
-                ErrorCode::NotFound,
-                "check the namespace, and that the endpoint is the cluster's API server".into(),
-            ),
-            409 => (
-                ErrorCode::Conflict,
-                "it changed meanwhile: read its state again, then retry".into(),
-            ),
-            429 => (
-                ErrorCode::RateLimited,
-                format!(
-                    "the API server limits the request rate{}: wait and try again",
-                    failure
-                        .headers
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .map(|v| format!(" (it asks to retry after {v}s)"))
-                        .unwrap_or_default()
-                ),
-            ),
-            s if s >= 500 => (
-                ErrorCode::ServiceFailed,
-                "the API server failed: try again later, or check the cluster's control plane"
-                    .into(),
-            ),
-            _ => (
-                ErrorCode::ServiceFailed,
-                "the API server refused the request".into(),
-            ),
-        };
-        let message: String = status
-            .message
-            .unwrap_or_default()
-            .chars()
-            .take(300)
-            .collect();
-        let reason = status.reason.unwrap_or_else(|| "Failure".into());
-        Error::Service {
-            service: self.service.name().to_string(),
-            code,
-            status: failure.status,
-            message: format!("{call}: {reason}: {message}; {hint}"),
-        }
-    }
-
-    fn not_found(&self, kind: Kind, ns: &str, name: &str) -> Error {
-        let what = match kind {
-            Kind::Deployment => "Kubernetes deployment",
-            Kind::Pod => "Kubernetes pod",
-            Kind::ReplicaSet => "Kubernetes replicaset",
-        };
+    /// `id` (`deployment/NAME`, `pod/NAME`) is not in namespace `ns`.
+    fn not_found(&self, ns: &str, id: &str) -> Error {
         Error::NotFound {
-            what,
-            name: name.to_string(),
+            what: "Kubernetes object",
+            name: id.to_string(),
             hint: Some(format!(
                 "not in namespace {ns} of kubernetes account \"{}\": check the name (a restarted pod has a new name: list the servers again)",
                 self.name
             )),
-        }
-    }
-
-    fn call<'a>(
-        &self,
-        verb: &'static str,
-        kind: Kind,
-        ns: &'a str,
-        name: Option<&'a str>,
-    ) -> Call<'a> {
-        Call {
-            verb,
-            kind,
-            ns,
-            name,
         }
     }
 
@@ -1281,20 +1009,34 @@ impl Kubernetes {
         }
     }
 
-    fn deployment_row(&self, ns: &str, d: Deployment) -> Server {
-        let (status, raw_state) = deployment_state(&d);
+    /// A row of this account in namespace `ns`, without addresses, tags or time yet.
+    fn row(&self, ns: &str, id: String, status: ServerStatus, raw_state: String) -> Server {
         Server {
-            provider: "kubernetes".into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: ns.to_string(),
-            id: format!("deployment/{}", d.metadata.name),
-            name: Some(d.metadata.name),
+            name: id.split_once('/').map(|(_, n)| n.to_string()),
+            id,
             status,
             raw_state,
             public_ips: Vec::new(),
             private_ips: Vec::new(),
+            tags: BTreeMap::new(),
+            launched_at_ms: None,
+        }
+    }
+
+    fn deployment_row(&self, ns: &str, d: Deployment) -> Server {
+        let (status, raw_state) = deployment_state(&d);
+        let id = format!("deployment/{}", d.metadata.name);
+        Server {
             tags: d.metadata.labels,
-            launched_at_ms: epoch_ms(d.metadata.creation_timestamp.as_deref()),
+            launched_at_ms: d
+                .metadata
+                .creation_timestamp
+                .as_deref()
+                .and_then(launched_at),
+            ..self.row(ns, id, status, raw_state)
         }
     }
 
@@ -1306,19 +1048,62 @@ impl Kubernetes {
         {
             private_ips.insert(0, ip);
         }
+        let id = format!("pod/{}", p.metadata.name);
         Server {
-            provider: "kubernetes".into(),
-            account: self.name.clone(),
-            region: ns.to_string(),
-            id: format!("pod/{}", p.metadata.name),
-            name: Some(p.metadata.name),
-            status,
-            raw_state,
-            public_ips: Vec::new(),
             private_ips,
             tags: p.metadata.labels,
-            launched_at_ms: epoch_ms(p.status.start_time.as_deref()),
+            launched_at_ms: p.status.start_time.as_deref().and_then(launched_at),
+            ..self.row(ns, id, status, raw_state)
         }
+    }
+}
+
+/// The API's failures (a `Status` object: `reason`, `message`), for the failure policy; the
+/// remedies name the credentials' source and the RBAC permission a refusal lacks. A body
+/// that is not a `Status` (a proxy's) keeps the generic hints.
+struct KubernetesErrors {
+    /// Where the credentials came from (`context "prod" of ~/.kube/config`).
+    source: String,
+}
+
+impl Vendor for KubernetesErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let status = failure.json::<ApiStatus>()?;
+        (status.kind.as_deref() == Some("Status")).then(|| {
+            let reason = status.reason.unwrap_or_else(|| "Failure".into());
+            Said::coded(reason, status.message.unwrap_or_default())
+        })
+    }
+
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        said: Option<&Said>,
+        doing: &Doing,
+    ) -> Option<String> {
+        said?;
+        let permission = doing.needed().unwrap_or("VERB RESOURCE -n NAMESPACE");
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "the API server did not accept the credentials of {}: a token may have expired or a client certificate may not be trusted any more",
+                self.source
+            ),
+            ErrorCode::PermissionDenied => format!(
+                "the credentials are valid but RBAC does not allow this: grant it (check with `kubectl auth can-i {permission}`)"
+            ),
+            ErrorCode::NotFound => {
+                "check the namespace, and that the endpoint is the cluster's API server".into()
+            }
+            ErrorCode::Conflict => "it changed meanwhile: read its state again, then retry".into(),
+            ErrorCode::RateLimited => {
+                "the API server limits the request rate (API Priority and Fairness): wait and try again".into()
+            }
+            _ if failure.status >= 500 => {
+                "the API server failed: try again later, or check the cluster's control plane".into()
+            }
+            _ => "the API server refused the request".into(),
+        })
     }
 }
 
@@ -1441,29 +1226,25 @@ fn valid_name(name: &str, max: usize) -> bool {
         && !name.ends_with(['-', '.'])
 }
 
-fn epoch_ms(time: Option<&str>) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(time?)
-        .ok()
-        .map(|t| t.timestamp_millis())
-}
-
 // ---- The kubeconfig file, as much of it as paaf reads (other keys are ignored) ----
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Kubeconfig {
-    clusters: Vec<NamedCluster>,
-    users: Vec<NamedUser>,
-    contexts: Vec<NamedContext>,
+    clusters: Vec<Named<ClusterEntry>>,
+    users: Vec<Named<UserEntry>>,
+    contexts: Vec<Named<ContextEntry>>,
     #[serde(rename = "current-context")]
     current_context: Option<String>,
 }
 
+/// An entry of `clusters`, `users` or `contexts`: its name, and its `cluster`, `user` or
+/// `context`.
 #[derive(Deserialize)]
-struct NamedCluster {
+struct Named<T> {
     name: String,
-    #[serde(default)]
-    cluster: ClusterEntry,
+    #[serde(default, alias = "cluster", alias = "user", alias = "context")]
+    entry: T,
 }
 
 #[derive(Deserialize, Default)]
@@ -1473,13 +1254,6 @@ struct ClusterEntry {
     certificate_authority: Option<String>,
     certificate_authority_data: Option<String>,
     insecure_skip_tls_verify: bool,
-}
-
-#[derive(Deserialize)]
-struct NamedUser {
-    name: String,
-    #[serde(default)]
-    user: UserEntry,
 }
 
 #[derive(Deserialize, Default)]
@@ -1495,13 +1269,6 @@ struct UserEntry {
     username: Option<String>,
     exec: Option<serde_yaml_ng::Value>,
     auth_provider: Option<serde_yaml_ng::Value>,
-}
-
-#[derive(Deserialize)]
-struct NamedContext {
-    name: String,
-    #[serde(default)]
-    context: ContextEntry,
 }
 
 #[derive(Deserialize, Default)]
@@ -1600,6 +1367,23 @@ struct Condition {
 #[derive(Deserialize)]
 struct ReplicaSet {
     metadata: ObjectMeta,
+}
+
+/// An object of the API, listed by [`Kubernetes::list_all`].
+trait Object {
+    fn meta(&self) -> &ObjectMeta;
+}
+
+impl Object for Deployment {
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+}
+
+impl Object for Pod {
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
 }
 
 #[derive(Deserialize)]
@@ -1739,8 +1523,6 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Config);
         assert!(e.to_string().contains("openssl pkcs8 -topk8"), "{e}");
-        assert_eq!(der_length(5), vec![5]);
-        assert_eq!(der_length(1190), vec![0x82, 0x04, 0xa6]);
     }
 
     #[test]

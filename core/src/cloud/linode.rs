@@ -208,12 +208,7 @@ impl Vendor for LinodeErrors {
         (failure.status == 400 && busy).then_some(ErrorCode::Conflict)
     }
 
-    fn hint(
-        &self,
-        code: ErrorCode,
-        _failure: &HttpFailure,
-        _said: Option<&Said>,
-    ) -> Option<String> {
+    fn hint(&self, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
                 "check the API token of linode account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.linode.com/profile/tokens)",

@@ -7,8 +7,9 @@
 //! adapter here. It does four things and no more:
 //! 1. lists its servers as [`Server`]s ([`listing::all_pages`] reads every page without
 //!    looping forever; [`Inventory::of_account`] sorts them and keeps the configured
-//!    regions), one [`InventoryError`] row per region or account that failed (a failing
-//!    region never hides the others);
+//!    regions, [`Inventory::of_regions`] asks an API listed region by region about each),
+//!    one [`InventoryError`] row per region or account that failed (a failing region never
+//!    hides the others);
 //! 2. sends a [`PowerAction`] and returns the API's acceptance ([`Accepted`]): a call that
 //!    changes something is sent once (`Retry::NotIdempotent`); what a failure means
 //!    (`auth-failed` … `outcome-unknown` for an ambiguous failure, never retried) is decided
@@ -16,12 +17,21 @@
 //!    its [`crate::http::Vendor`]: how its error bodies read, what its codes mean, the
 //!    remedies in its words;
 //! 3. where the API answers with an operation of its own (a DigitalOcean action, a Hetzner
-//!    action, a GCP operation, an Azure async operation, a Proxmox task), follows it to its
-//!    end in [`CloudProvider::settle`] with [`follow::follow_operation`] (`Retry-After`,
-//!    backoff, cancellation, a typed timeout: the provider gives only the read of it), and
-//!    turns a failed operation into an error;
+//!    action, a GCP operation, an Azure async operation, an OVHcloud or Proxmox task),
+//!    follows it to its end in [`CloudProvider::settle`] with [`follow::follow_json`] or
+//!    [`follow::follow_operation`] (`Retry-After`, backoff, cancellation, a typed timeout:
+//!    the provider gives only the read of it, or what its answer means), and turns a failed
+//!    operation into an error ([`follow::failed`]);
 //! 4. reads one server again, so that [`power_and_wait`] can follow it to the action's
 //!    [`PowerAction::target`] state within [`PollSettings`]; the result is a [`PowerOutcome`].
+//!
+//! A power action counts as done only on [`Evidence`]: a stop or start when its state is read
+//! back; a reboot when its operation completed and that proves it
+//! ([`CloudProvider::operation_proves`]), when the server was seen out of `running`, or when
+//! its launch time moved (or, for a server that is also a `[[hosts]]` entry, a new boot id
+//! over SSH). A server that reads `running` and shows none of these within
+//! [`Proof::watch`] is *unverified* ([`PowerOutcome::evidence`] is `None`): it is already
+//! `running` before a reboot, so reading it `running` proves nothing.
 //!
 //! A provider without an action (Linode has no hard reset) refuses it with `invalid-input`
 //! saying what to do instead, before sending anything; so is an id that cannot be one
@@ -35,12 +45,17 @@
 //! 1. `core/src/cloud/NAME.rs` (and `pub mod NAME;` below): the vendor header (endpoints,
 //!    error codes, rate-limit headers, links); the account type, `#[derive(Debug)]` (its
 //!    [`crate::http::Service`] never shows a secret); `impl CloudProvider` (`list` through
-//!    [`listing::all_pages`] and [`Inventory::of_account`], `read` and `power` through
-//!    `Service::fetch_json` / `fetch` with a [`crate::http::Doing`] naming the server,
-//!    `settle` through [`follow::follow_operation`] when there is an operation); a
-//!    [`crate::http::Vendor`] for its errors; its keys ([`TokenConfig`] for one API token,
-//!    or its own struct implementing [`crate::config::AccountConfig`]) and `from_config`;
-//!    `normalize`, its states as [`ServerStatus`].
+//!    [`listing::all_pages`] and [`Inventory::of_account`], or [`Inventory::of_regions`]
+//!    for an API asked region by region; `read` and `power` through `Service::fetch_json` /
+//!    `fetch` with a [`crate::http::Doing`] naming the server (and the permission it needs,
+//!    [`crate::http::Doing::needs`]); `settle` through [`follow::follow_operation`] (or
+//!    [`follow::follow_json`]) when there is an operation); a [`crate::http::Vendor`] for
+//!    its errors (an API reached with OAuth access tokens goes through
+//!    `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys ([`TokenConfig`] for
+//!    one API token, or its own struct implementing [`crate::config::AccountConfig`]) and
+//!    `from_config`;
+//!    `normalize`, its states as [`ServerStatus`]; [`CloudProvider::operation_proves`] when
+//!    the operation of an action, once completed, proves it took effect.
 //! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,
 //!    client): the config enum variant, its parsing and [`connect`] follow from it.
 //! 3. `core/tests/contract/clouds/NAME.rs` (and `mod NAME;` there): its `Api`, a `CloudMock`
@@ -80,7 +95,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A boxed future, so that [`CloudAccount`] can be used as `dyn CloudAccount`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -121,6 +136,15 @@ pub trait CloudProvider: Send + Sync + std::fmt::Debug {
     ) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
+
+    /// Whether `action`, once [`CloudProvider::settle`] followed the operation it was
+    /// answered with to its end, is proven to have taken effect (a reset done, a restart
+    /// completed). The default, no: the API gives no operation, keeps one for the record
+    /// only, or its end says only that a request reached the server (an ACPI request the
+    /// OS may ignore); paaf then needs another sign ([`Evidence`]).
+    fn operation_proves(&self, _action: PowerAction) -> bool {
+        false
+    }
 }
 
 /// One configured cloud account of any provider, as the facade holds it (`dyn`): every
@@ -155,6 +179,11 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
         _cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
+    }
+
+    /// [`CloudProvider::operation_proves`].
+    fn operation_proves(&self, _action: PowerAction) -> bool {
+        false
     }
 }
 
@@ -195,6 +224,10 @@ impl<T: CloudProvider> CloudAccount for T {
         Box::pin(CloudProvider::settle(
             self, region, accepted, settings, cancel,
         ))
+    }
+
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        CloudProvider::operation_proves(self, action)
     }
 }
 
@@ -272,7 +305,8 @@ pub fn bearer_api(
 }
 
 /// Sends `action` to server `id` of `account`, waits for the provider's operation (if any),
-/// then reads the server every `settings.interval` until it is in the action's target state.
+/// then reads the server every `settings.interval` until it is in the action's target state
+/// and, for a reboot, until there is [`Evidence`] of it or [`Proof::watching`] is over.
 pub async fn power_and_wait(
     account: &dyn CloudAccount,
     region: &str,
@@ -282,8 +316,53 @@ pub async fn power_and_wait(
     cancel: &CancellationToken,
     observe: impl FnMut(&Server),
 ) -> Result<PowerOutcome> {
+    let proof = Proof::watching(settings);
+    power_and_prove(
+        account, region, id, action, settings, proof, cancel, observe,
+    )
+    .await
+}
+
+/// [`power_and_wait`] of `server` as listed before the action: its launch time then is the
+/// boot marker a reboot is compared with, and a reboot with no other sign is watched for
+/// `watch` (default [`Proof::watching`]).
+pub async fn power_server(
+    account: &dyn CloudAccount,
+    server: &Server,
+    action: PowerAction,
+    settings: PollSettings,
+    watch: Option<Duration>,
+    cancel: &CancellationToken,
+    observe: impl FnMut(&Server),
+) -> Result<PowerOutcome> {
+    let mut proof = Proof::watching(settings);
+    if let Some(watch) = watch {
+        proof.watch = watch.min(settings.timeout);
+    }
+    proof.launched_before_ms = server.launched_at_ms;
+    let (region, id) = (server.region.as_str(), server.id.as_str());
+    power_and_prove(
+        account, region, id, action, settings, proof, cancel, observe,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn power_and_prove(
+    account: &dyn CloudAccount,
+    region: &str,
+    id: &str,
+    action: PowerAction,
+    settings: PollSettings,
+    mut proof: Proof,
+    cancel: &CancellationToken,
+    observe: impl FnMut(&Server),
+) -> Result<PowerOutcome> {
     let accepted = account.power(region, id, action).await?;
     account.settle(region, &accepted, settings, cancel).await?;
+    if account.operation_proves(action) {
+        proof.operation = accepted.operation.clone();
+    }
     let label = format!(
         "{id} ({} \"{}\", {region})",
         account.provider(),
@@ -293,6 +372,7 @@ pub async fn power_and_wait(
         &label,
         accepted,
         settings,
+        proof,
         cancel,
         || account.read(region, id),
         observe,
@@ -342,6 +422,17 @@ pub enum ServerStatus {
     Terminated,
     /// A state paaf does not know; `raw_state` says what the provider said.
     Unknown,
+}
+
+impl ServerStatus {
+    /// Out of `running` on the way to or from it (booting, shutting down, off): seen after a
+    /// reboot was sent, a sign that it happened.
+    pub fn left_running(self) -> bool {
+        matches!(
+            self,
+            ServerStatus::Pending | ServerStatus::Stopping | ServerStatus::Stopped
+        )
+    }
 }
 
 impl std::fmt::Display for ServerStatus {
@@ -452,6 +543,126 @@ impl Default for PollSettings {
     }
 }
 
+/// Reads a reboot with no other sign is watched for by default ([`Proof::watching`]): a
+/// minute at the default [`PollSettings`], long enough for a provider's state to show a
+/// reboot (`rebooting`, `stopping`) that was not yet under way at the first read.
+pub const WATCH_READS: u32 = 12;
+
+/// How much a launch time may move between two reads without a new boot: providers that give
+/// an uptime instead (Proxmox) make it from the clock at each read.
+const LAUNCH_TIME_SLACK_MS: i64 = 5_000;
+
+/// What can prove a power action besides the states read after it, known before they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proof {
+    /// The provider's operation for the action, followed to its end, when its end proves it
+    /// ([`CloudProvider::operation_proves`]).
+    pub operation: Option<String>,
+    /// The server's launch time (ms since the Unix epoch) before the action, when it was
+    /// listed: a later one after a reboot is a new boot.
+    pub launched_before_ms: Option<i64>,
+    /// How long a reboot that reads `running` with no sign of it yet is read again for one;
+    /// then it is unverified.
+    pub watch: Duration,
+}
+
+impl Proof {
+    /// Nothing known yet; a reboot watched for [`WATCH_READS`] reads of `settings`, within
+    /// its timeout.
+    pub fn watching(settings: PollSettings) -> Proof {
+        Proof {
+            watch: (settings.interval.saturating_mul(WATCH_READS)).min(settings.timeout),
+            ..Proof::default()
+        }
+    }
+
+    /// What proves `action` now that `server` reads its target state, `left_running` the
+    /// first state out of `running` seen since it was sent.
+    fn evidence(
+        &self,
+        action: PowerAction,
+        left_running: Option<&str>,
+        server: &Server,
+    ) -> Option<Evidence> {
+        if matches!(action, PowerAction::Stop | PowerAction::Start) {
+            return Some(Evidence::StateReadBack {
+                raw_state: server.raw_state.clone(),
+            });
+        }
+        if let Some(operation) = &self.operation {
+            return Some(Evidence::OperationCompleted {
+                operation: operation.clone(),
+            });
+        }
+        if let Some(raw_state) = left_running {
+            return Some(Evidence::LeftRunning {
+                raw_state: raw_state.to_string(),
+            });
+        }
+        match (self.launched_before_ms, server.launched_at_ms) {
+            (Some(before_ms), Some(after_ms))
+                if after_ms.saturating_sub(before_ms) > LAUNCH_TIME_SLACK_MS =>
+            {
+                Some(Evidence::Relaunched {
+                    before_ms,
+                    after_ms,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What proves that a power action took effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Evidence {
+    /// The state asked for was read back (a stop: `stopped`).
+    StateReadBack { raw_state: String },
+    /// The provider's operation for it (an action, operation or task) completed, and its end
+    /// proves it ([`CloudProvider::operation_proves`]).
+    OperationCompleted { operation: String },
+    /// The server was seen out of `running` (`rebooting`, `stopping`, `off`) before it ran
+    /// again.
+    LeftRunning { raw_state: String },
+    /// Its launch time moved forward: it booted again.
+    Relaunched {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        before_ms: i64,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        after_ms: i64,
+    },
+    /// Over SSH, as the `[[hosts]]` entry linked to it: a new boot id from the same machine,
+    /// then the test command ([`PowerOutcome::verified`]).
+    NewBootId { before: String, after: String },
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = |id: &str| id.chars().take(8).collect::<String>();
+        match self {
+            Evidence::StateReadBack { raw_state } => write!(f, "{raw_state} read back"),
+            Evidence::OperationCompleted { operation } => {
+                write!(f, "its operation {operation} completed")
+            }
+            Evidence::LeftRunning { raw_state } => write!(f, "seen {raw_state}"),
+            Evidence::Relaunched {
+                before_ms,
+                after_ms,
+            } => write!(
+                f,
+                "launched again {:.0}s later",
+                after_ms.saturating_sub(*before_ms) as f64 / 1000.0
+            ),
+            Evidence::NewBootId { before, after } => {
+                write!(f, "boot id {} -> {}", short(before), short(after))
+            }
+        }
+    }
+}
+
 /// A power action followed to its target state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -471,6 +682,28 @@ pub struct PowerOutcome {
     /// `server = "ACCOUNT/SERVER"`): the boot ids before and after, and the test command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<crate::power::ssh::RebootReport>,
+    /// What proves the action took effect; `None`: it was sent and the server reads its
+    /// target state, but paaf saw no proof (the journal's `unverified`).
+    pub evidence: Option<Evidence>,
+}
+
+impl PowerOutcome {
+    /// Why it is unverified and what to do, when there is no [`Evidence`].
+    pub fn unverified_reason(&self) -> Option<String> {
+        if self.evidence.is_some() {
+            return None;
+        }
+        let s = &self.server;
+        Some(format!(
+            "no sign of the {} was seen in {:.0}s: no operation of {} proves it, it read {} throughout and its launch time did not change. Check the server; link it to a [[hosts]] entry (server = \"{}/{}\") to have its reboots verified over SSH",
+            self.accepted.action.as_str(),
+            self.elapsed_ms as f64 / 1000.0,
+            s.provider,
+            s.raw_state,
+            s.account,
+            s.id
+        ))
+    }
 }
 
 /// One region (or a whole account) that could not be listed: a row of its own, beside the
@@ -496,16 +729,18 @@ pub struct Inventory {
 }
 
 /// Reads a server with `read` every `settings.interval` until it is in `accepted.action`'s
-/// target state; `observe` sees every read (to report progress). Gives up with a `timeout`
-/// error after `settings.timeout`, or `cancelled` when `cancel` fires; an error of `read`
-/// ends the wait with that error. The server's state is followed like any operation
-/// ([`follow::follow_operation`]).
+/// target state and, for a reboot, until `proof` or a read gives [`Evidence`] of it or
+/// [`Proof::watch`] is over (then it is unverified); `observe` sees every read (to report
+/// progress). Gives up with a `timeout` error after `settings.timeout`, or `cancelled` when
+/// `cancel` fires; an error of `read` ends the wait with that error. The server's state is
+/// followed like any operation ([`follow::follow_operation`]).
 ///
 /// `label` names the server in errors (e.g. `i-0abc (aws "prod", eu-west-1)`).
 pub async fn poll_until<F, Fut>(
     label: &str,
     accepted: Accepted,
     settings: PollSettings,
+    proof: Proof,
     cancel: &CancellationToken,
     mut read: F,
     mut observe: impl FnMut(&Server),
@@ -514,19 +749,43 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Server>>,
 {
-    let target = accepted.action.target();
+    let action = accepted.action;
+    let target = action.target();
+    let started = Instant::now();
     let mut seen: Vec<ServerStatus> = accepted.status.into_iter().collect();
-    let follow = follow::Follow::new(label, accepted.action.phase(), settings, cancel);
+    // The first state out of running since the action was sent, the acceptance's included.
+    let left_running = std::sync::Mutex::new(
+        accepted
+            .status
+            .filter(|s| s.left_running())
+            .map(|s| accepted.raw_state.clone().unwrap_or_else(|| s.to_string())),
+    );
+    let follow = follow::Follow::new(label, action.phase(), settings, cancel);
+    let (proof_ref, left_ref) = (&proof, &left_running);
     let polled = || {
         let server = read();
         async move {
             let server = server.await?;
-            Ok(if server.status == target {
-                Polled::Done(server)
-            } else {
+            let mut left = left_ref.lock().expect("left_running poisoned");
+            if server.status != target {
+                if server.status.left_running() && left.is_none() {
+                    *left = Some(server.raw_state.clone());
+                }
                 let still = format!("still {}, waiting to be {target}", server.raw_state);
-                Polled::pending(server, still, None)
-            })
+                return Ok(Polled::pending(server, still, None));
+            }
+            let proven = proof_ref
+                .evidence(action, left.as_deref(), &server)
+                .is_some();
+            if proven || started.elapsed().saturating_add(settings.interval) > proof_ref.watch {
+                return Ok(Polled::Done(server));
+            }
+            let still = format!(
+                "{}, no sign of the {} yet",
+                server.raw_state,
+                action.as_str()
+            );
+            Ok(Polled::pending(server, still, None))
         }
     };
     let followed = follow::follow_operation(&follow, polled, |server| {
@@ -536,7 +795,9 @@ where
         observe(server);
     })
     .await?;
+    let left = left_running.into_inner().expect("left_running poisoned");
     Ok(PowerOutcome {
+        evidence: proof.evidence(action, left.as_deref(), &followed.last),
         accepted,
         server: followed.last,
         seen,
@@ -597,6 +858,7 @@ mod tests {
             "web-1",
             accepted(PowerAction::Stop, Some(ServerStatus::Stopping)),
             fast(),
+            Proof::watching(fast()),
             &CancellationToken::new(),
             || {
                 let next = states.lock().unwrap().remove(0);
@@ -613,6 +875,118 @@ mod tests {
         assert_eq!(outcome.polls, 3);
         assert_eq!(observed, 3);
         assert_eq!(outcome.server.status, ServerStatus::Stopped);
+        assert_eq!(
+            outcome.evidence,
+            Some(Evidence::StateReadBack {
+                raw_state: "stopped".into()
+            })
+        );
+    }
+
+    /// A reboot of `states` read in turn (the last one for good), with `proof`.
+    async fn reboot(states: &[ServerStatus], proof: Proof) -> PowerOutcome {
+        let states = Mutex::new(states.to_vec());
+        poll_until(
+            "web-1",
+            accepted(PowerAction::Reboot, None),
+            fast(),
+            proof,
+            &CancellationToken::new(),
+            || {
+                let mut states = states.lock().unwrap();
+                let next = if states.len() > 1 {
+                    states.remove(0)
+                } else {
+                    states[0]
+                };
+                async move { Ok(server(next)) }
+            },
+            |_| {},
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A server reads `running` before a reboot as after it: reading it `running` proves
+    /// nothing. Watched for a sign that never comes, the reboot is unverified, and says why.
+    #[tokio::test]
+    async fn a_reboot_that_reads_running_throughout_is_unverified_after_the_watch() {
+        let watch = Proof {
+            watch: Duration::from_millis(60),
+            ..Proof::default()
+        };
+        let outcome = reboot(&[ServerStatus::Running], watch).await;
+        assert_eq!(outcome.evidence, None);
+        assert!(outcome.polls > 2, "watched: {} reads", outcome.polls);
+        assert!(outcome.elapsed_ms >= 40, "{}", outcome.elapsed_ms);
+        let reason = outcome.unverified_reason().unwrap();
+        assert!(reason.contains("no sign of the reboot"), "{reason}");
+        assert!(
+            reason.contains("server = \"prod/i-0123456789abcdef0\""),
+            "{reason}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reboot_seen_out_of_running_is_verified_by_it() {
+        let states = [
+            ServerStatus::Running,
+            ServerStatus::Stopping,
+            ServerStatus::Pending,
+            ServerStatus::Running,
+        ];
+        let outcome = reboot(&states, Proof::watching(fast())).await;
+        assert_eq!(
+            outcome.evidence,
+            Some(Evidence::LeftRunning {
+                raw_state: "stopping".into()
+            })
+        );
+        assert_eq!(outcome.polls, 4, "done at the first running read after it");
+        assert!(outcome.unverified_reason().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reboot_whose_operation_proves_it_is_done_at_the_first_running_read() {
+        let proof = Proof {
+            operation: Some("action 13".into()),
+            ..Proof::watching(fast())
+        };
+        let outcome = reboot(&[ServerStatus::Running], proof).await;
+        assert_eq!(
+            outcome.evidence,
+            Some(Evidence::OperationCompleted {
+                operation: "action 13".into()
+            })
+        );
+        assert_eq!(outcome.polls, 1);
+    }
+
+    /// A launch time later than the one listed before is a new boot; one a second off (an
+    /// uptime read at another moment) is not.
+    #[test]
+    fn a_launch_time_that_moved_is_a_new_boot() {
+        let mut after = server(ServerStatus::Running);
+        after.launched_at_ms = Some(1_700_000_600_000);
+        let proof = |before_ms: i64| Proof {
+            launched_before_ms: Some(before_ms),
+            ..Proof::default()
+        };
+        assert_eq!(
+            proof(1_700_000_000_000).evidence(PowerAction::Reboot, None, &after),
+            Some(Evidence::Relaunched {
+                before_ms: 1_700_000_000_000,
+                after_ms: 1_700_000_600_000
+            })
+        );
+        assert_eq!(
+            proof(1_700_000_599_000).evidence(PowerAction::HardReboot, None, &after),
+            None
+        );
+        assert_eq!(
+            Proof::default().evidence(PowerAction::Reboot, None, &after),
+            None
+        );
     }
 
     #[tokio::test]
@@ -624,6 +998,7 @@ mod tests {
                 interval: Duration::from_millis(20),
                 timeout: Duration::from_millis(100),
             },
+            Proof::default(),
             &CancellationToken::new(),
             || async { Ok(server(ServerStatus::Pending)) },
             |_| {},
@@ -646,6 +1021,7 @@ mod tests {
             "web-1",
             accepted(PowerAction::Reboot, None),
             fast(),
+            Proof::watching(fast()),
             &cancel,
             || async { Ok(server(ServerStatus::Pending)) },
             |_| {},
@@ -661,6 +1037,7 @@ mod tests {
             "web-1",
             accepted(PowerAction::Stop, None),
             fast(),
+            Proof::default(),
             &CancellationToken::new(),
             || async { Err(Error::other("describe failed")) },
             |_| {},

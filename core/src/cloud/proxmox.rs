@@ -21,80 +21,139 @@
 //! listed. Reboot is an ACPI reboot (QEMU) or a container reboot; hard reboot is QEMU's
 //! `reset` (containers have none); stop is a clean `shutdown` of the guest OS.
 
-use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
-    Server, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
-use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
+use super::follow::{Follow, Polled, failed, follow_json};
+use super::listing::{check_id, name_tags};
+use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
 use crate::http::{
-    HttpAuth, HttpFailure, Limits, Request, Retry, Service, TlsConfig, path_segment,
+    Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, TlsConfig, Vendor,
+    path_segment,
 };
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
-use std::fmt;
-use std::time::Instant;
 
-/// One Proxmox VE cluster (or single node), reached with one API token.
+/// What a guest is, in errors.
+const GUEST: &str = "Proxmox VM or container";
+
+/// One Proxmox VE cluster (or single node), reached with one API token: its secret lives in
+/// the [`Service`]'s auth, which `Debug` never shows.
+#[derive(Debug)]
 pub struct Proxmox {
     name: String,
+    #[expect(dead_code, reason = "shown by Debug: the token the account acts as")]
     token_id: String,
-    secret: SecretString,
     /// Only the guests of these nodes are listed (all when empty).
     nodes: Vec<String>,
-    service: Service,
+    api: Service,
 }
 
-impl fmt::Debug for Proxmox {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Proxmox")
-            .field("name", &self.name)
-            .field("endpoint", &self.service.base_url())
-            .field("token_id", &self.token_id)
-            .field("secret", &"[redacted]")
-            .field("nodes", &self.nodes)
-            .finish()
-    }
-}
-
-impl CloudAccount for Proxmox {
-    fn provider(&self) -> &'static str {
-        "proxmox"
-    }
+impl CloudProvider for Proxmox {
+    const KIND: CloudKind = CloudKind::Proxmox;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(Proxmox::list(self))
+    /// Every VM and container of the cluster (of the configured nodes, when there are some),
+    /// sorted by node, name, vmid; a failure is one error row for the whole account.
+    async fn list(&self) -> Inventory {
+        let doing = Doing::new("listing the guests").needs("VM.Audit on /vms");
+        let guests = self.guests(&doing).await;
+        let servers = guests.map(|g| g.into_iter().map(|g| self.server_of(g)).collect());
+        Inventory::of_account(Self::KIND, &self.name, &self.nodes, servers)
     }
 
-    fn read<'a>(&'a self, _region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(self.guest(id))
+    /// The guest `vmid`, read now, on whichever node it is.
+    async fn read(&self, _node: &str, vmid: &str) -> Result<Server> {
+        Ok(self.server_of(self.find(vmid).await?))
     }
 
-    fn power<'a>(
-        &'a self,
-        _region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(Proxmox::power(self, id, action))
+    /// Sends `action` to guest `vmid` once (after reading which node and type it is) and
+    /// returns the task id Proxmox answered with in [`Accepted::operation`].
+    async fn power(&self, _node: &str, vmid: &str, action: PowerAction) -> Result<Accepted> {
+        let guest = self.find(vmid).await?;
+        let command = match (action, guest.kind.as_str()) {
+            (PowerAction::Reboot, _) => "reboot",
+            (PowerAction::HardReboot, "qemu") => "reset",
+            (PowerAction::HardReboot, _) => {
+                return Err(Error::invalid(format!(
+                    "proxmox container {vmid} has no hard reboot (only QEMU VMs can be reset): use reboot, or stop then start"
+                )));
+            }
+            (PowerAction::Stop, _) => "shutdown",
+            (PowerAction::Start, _) => "start",
+        };
+        let path = format!(
+            "nodes/{}/{}/{}/status/{command}",
+            path_segment(&guest.node),
+            path_segment(&guest.kind),
+            guest.vmid
+        );
+        let what = format!("{command} of guest {vmid} on node {}", guest.node);
+        let doing = self
+            .about(what.clone(), vmid)
+            .needs(format!("VM.PowerMgmt on /vms/{vmid}"));
+        let request = Request::post(path, Retry::NotIdempotent);
+        let answer: Data<String> = self.api.fetch_json(request, &doing).await?;
+        let upid = answer.data;
+        upid_node(&upid).ok_or_else(|| Error::MalformedResponse {
+            what: self.api.name().to_string(),
+            reason: format!("{what} answered `{upid}`, not a task id (UPID:…)"),
+        })?;
+        tracing::info!(account = %self.name, vmid, action = action.as_str(), upid = %upid, "accepted");
+        Ok(Accepted::without_state(action, vmid, Some(upid)))
     }
 
-    fn settle<'a>(
-        &'a self,
-        _region: &'a str,
-        accepted: &'a Accepted,
+    /// Follows the task of `accepted` until it has stopped; a task that ended with another
+    /// exit status than `OK` is an error naming the guest.
+    async fn settle(
+        &self,
+        _node: &str,
+        accepted: &Accepted,
         settings: PollSettings,
-        cancel: &'a CancellationToken,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.wait_task(accepted, settings, cancel))
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        let Some(upid) = accepted.operation.as_deref() else {
+            return Ok(());
+        };
+        let node = upid_node(upid).ok_or_else(|| {
+            Error::invalid(format!("`{upid}` is not a Proxmox task id (UPID:node:…)"))
+        })?;
+        let label = format!(
+            "the {} task of guest {} (proxmox \"{}\", node {node})",
+            accepted.action.as_str(),
+            accepted.id,
+            self.name
+        );
+        let path = format!(
+            "nodes/{}/tasks/{}/status",
+            path_segment(node),
+            path_segment(upid)
+        );
+        let doing =
+            Doing::new(format!("reading {label}")).needs(format!("Sys.Audit on /nodes/{node}"));
+        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let judge = |task: Data<TaskStatus>, wait| {
+            let TaskStatus { status, exitstatus } = task.data;
+            if status != "stopped" {
+                return Ok(Polled::pending((), format!("task still {status}"), wait));
+            }
+            match exitstatus.unwrap_or_default() {
+                exit if exit == "OK" || exit.starts_with("WARNINGS") => Ok(Polled::Done(())),
+                exit => Err(self.task_failed(&label, node, &exit)),
+            }
+        };
+        follow_json(&self.api, &path, &doing, &follow, judge).await
+    }
+
+    /// A `reboot` task ends `OK` once the guest was shut down and started again, a `reset`
+    /// task once it was reset.
+    fn operation_proves(&self, action: PowerAction) -> bool {
+        matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
     }
 }
 
@@ -171,7 +230,7 @@ impl Proxmox {
                 path.display()
             ))
         })?;
-        self.service = self.service.with_tls(&TlsConfig {
+        self.api = self.api.with_tls(&TlsConfig {
             ca_pem: Some(pem),
             identity: None,
         })?;
@@ -189,15 +248,12 @@ impl Proxmox {
         nodes: &[String],
         limits: Limits,
     ) -> Result<Proxmox> {
-        let valid_id = token_id
+        // user@realm!tokenid, none of them empty.
+        let parts = token_id
             .split_once('@')
-            .and_then(|(user, rest)| rest.split_once('!').map(|(realm, t)| (user, realm, t)))
-            .is_some_and(|(user, realm, t)| {
-                !user.is_empty()
-                    && !realm.is_empty()
-                    && !t.is_empty()
-                    && !token_id.contains(['=', ' '])
-            });
+            .and_then(|(user, rest)| Some((user, rest.split_once('!')?)));
+        let valid_id = !token_id.contains(['=', ' '])
+            && matches!(parts, Some((user, (realm, id))) if ![user, realm, id].contains(&""));
         if !valid_id {
             return Err(Error::invalid(format!(
                 "proxmox \"{name}\": token_id `{token_id}` is not an API token id; write it as user@realm!tokenid (e.g. paaf@pve!ops)"
@@ -211,314 +267,85 @@ impl Proxmox {
         let base = format!("{}/api2/json", endpoint.trim_end_matches('/'));
         let header =
             SecretString::from(format!("PVEAPIToken={token_id}={}", secret.expose_secret()));
-        let service = Service::new(
-            &format!("proxmox \"{name}\""),
-            &base,
-            HttpAuth::Header {
-                name: "Authorization".into(),
-                value: header,
-            },
-            limits,
-        )?;
+        let auth = HttpAuth::Header {
+            name: "Authorization".into(),
+            value: header,
+        };
+        let errors = ProxmoxErrors {
+            account: name.to_string(),
+            token_id: token_id.to_string(),
+        };
+        let api = Service::new(&format!("proxmox \"{name}\""), &base, auth, limits)?;
         Ok(Proxmox {
             name: name.to_string(),
             token_id: token_id.to_string(),
-            secret,
             nodes: nodes.to_vec(),
-            service,
+            api: api.with_vendor(errors),
         })
     }
 
-    /// Every VM and container of the cluster (of the configured nodes, when there are some),
-    /// sorted by node, name, vmid; a failure is one error row for the whole account.
-    pub async fn list(&self) -> Inventory {
-        let mut inventory = Inventory::default();
-        match self.resources().await {
-            Ok(guests) => {
-                inventory.servers = guests
-                    .into_iter()
-                    .filter(|g| self.nodes.is_empty() || self.nodes.contains(&g.node))
-                    .map(|g| self.server_of(g))
-                    .collect();
-            }
-            Err(e) => inventory.errors.push(InventoryError {
-                provider: "proxmox".into(),
-                account: self.name.clone(),
-                region: None,
-                error: ErrorInfo::from(&e),
-            }),
-        }
-        inventory
-            .servers
-            .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-        inventory
-    }
-
-    /// The guest `vmid`, read now, on whichever node it is.
-    pub async fn guest(&self, vmid: &str) -> Result<Server> {
-        Ok(self.server_of(self.find(vmid).await?))
-    }
-
-    /// Sends `action` to guest `vmid` once (after reading which node and type it is) and
-    /// returns the task id Proxmox answered with in [`Accepted::operation`].
-    pub async fn power(&self, vmid: &str, action: PowerAction) -> Result<Accepted> {
-        let guest = self.find(vmid).await?;
-        let command = match (action, guest.kind.as_str()) {
-            (PowerAction::Reboot, _) => "reboot",
-            (PowerAction::HardReboot, "qemu") => "reset",
-            (PowerAction::HardReboot, _) => {
-                return Err(Error::invalid(format!(
-                    "proxmox container {vmid} has no hard reboot (only QEMU VMs can be reset): use reboot, or stop then start"
-                )));
-            }
-            (PowerAction::Stop, _) => "shutdown",
-            (PowerAction::Start, _) => "start",
-        };
-        let path = format!(
-            "nodes/{}/{}/{}/status/{command}",
-            path_segment(&guest.node),
-            path_segment(&guest.kind),
-            guest.vmid
-        );
-        let call = Call {
-            what: format!("{command} of guest {vmid} on node {}", guest.node),
-            privilege: "VM.PowerMgmt",
-            acl_path: format!("/vms/{vmid}"),
-            vmid: Some(vmid),
-            retry: Retry::NotIdempotent,
-        };
-        let data: Data<String> = self
-            .call(Request::post(path, Retry::NotIdempotent), &call)
-            .await?;
-        let upid = data.data;
-        upid_node(&upid).ok_or_else(|| Error::MalformedResponse {
-            what: self.service.name().to_string(),
-            reason: format!("{} answered `{upid}`, not a task id (UPID:…)", call.what),
-        })?;
-        tracing::info!(account = %self.name, vmid, action = action.as_str(), upid = %upid, "accepted");
-        Ok(Accepted {
-            action,
-            id: vmid.to_string(),
-            status: None,
-            raw_state: None,
-            operation: Some(upid),
-        })
-    }
-
-    /// Follows the task of `accepted` until it has stopped; a task that ended with another
-    /// exit status than `OK` is an error naming the guest.
-    async fn wait_task(
-        &self,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
-        let Some(upid) = accepted.operation.as_deref() else {
-            return Ok(());
-        };
-        let node = upid_node(upid).ok_or_else(|| {
-            Error::invalid(format!("`{upid}` is not a Proxmox task id (UPID:node:…)"))
-        })?;
-        let label = format!(
-            "the {} task of guest {} (proxmox \"{}\", node {node})",
-            accepted.action.as_str(),
-            accepted.id,
-            self.name
-        );
-        let path = format!(
-            "nodes/{}/tasks/{}/status",
-            path_segment(node),
-            path_segment(upid)
-        );
-        let call = Call {
-            what: label.clone(),
-            privilege: "Sys.Audit",
-            acl_path: format!("/nodes/{node}"),
-            vmid: None,
-            retry: Retry::Idempotent,
-        };
-        let started = Instant::now();
-        loop {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled {
-                    what: format!("waiting for {label}"),
-                });
-            }
-            let task: Data<TaskStatus> = tokio::select! {
-                task = self.call(Request::get(path.clone()), &call) => task?,
-                _ = cancel.cancelled() => {
-                    return Err(Error::Cancelled { what: format!("waiting for {label}") });
-                }
-            };
-            if task.data.status == "stopped" {
-                let exit = task.data.exitstatus.unwrap_or_default();
-                if exit == "OK" || exit.starts_with("WARNINGS") {
-                    return Ok(());
-                }
-                return Err(Error::Service {
-                    service: self.service.name().to_string(),
-                    code: ErrorCode::ServiceFailed,
-                    status: 200,
-                    message: format!(
-                        "{label} failed: {}; read the task's log in the Proxmox UI (node {node} → Task History)",
-                        if exit.is_empty() {
-                            "no exit status"
-                        } else {
-                            &exit
-                        }
-                    ),
-                });
-            }
-            if started.elapsed() + settings.interval > settings.timeout {
-                return Err(Error::Timeout {
-                    host: format!("{label} (task still {})", task.data.status),
-                    phase: match accepted.action.target() {
-                        ServerStatus::Stopped => Phase::Shutdown,
-                        _ => Phase::Boot,
-                    },
-                    after: settings.timeout,
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(settings.interval) => {}
-                _ = cancel.cancelled() => {}
-            }
-        }
-    }
-
-    async fn resources(&self) -> Result<Vec<Resource>> {
-        let call = Call {
-            what: "listing the guests".into(),
-            privilege: "VM.Audit",
-            acl_path: "/vms".into(),
-            vmid: None,
-            retry: Retry::Idempotent,
-        };
-        let data: Data<Vec<Resource>> = self
-            .call(Request::get("cluster/resources").query("type", "vm"), &call)
-            .await?;
-        Ok(data
+    /// Every VM and container of the cluster (not the templates), read `doing` something.
+    async fn guests(&self, doing: &Doing) -> Result<Vec<Resource>> {
+        let request = Request::get("cluster/resources").query("type", "vm");
+        let list: Data<Vec<Resource>> = self.api.fetch_json(request, doing).await?;
+        Ok(list
             .data
             .into_iter()
             .filter(|r| matches!(r.kind.as_str(), "qemu" | "lxc") && !r.is_template())
             .collect())
     }
 
+    /// Guest `vmid`, found in the cluster's guests.
     async fn find(&self, vmid: &str) -> Result<Resource> {
         check_vmid(vmid)?;
-        self.resources()
-            .await?
+        let doing = self
+            .about(format!("looking up guest {vmid}"), vmid)
+            .needs("VM.Audit on /vms");
+        let found = self.guests(&doing).await?;
+        found
             .into_iter()
             .find(|r| r.vmid.to_string() == vmid)
-            .ok_or_else(|| self.not_found(vmid))
+            .ok_or_else(|| Error::NotFound {
+                what: GUEST,
+                name: vmid.to_string(),
+                hint: Some(self.missing(vmid)),
+            })
     }
 
-    fn not_found(&self, vmid: &str) -> Error {
-        Error::NotFound {
-            what: "Proxmox VM or container",
-            name: vmid.to_string(),
-            hint: Some(format!(
-                "proxmox account \"{}\" has no guest with this vmid (or the token may not see it: it needs VM.Audit on /vms/{vmid}); check the number",
-                self.name
-            )),
-        }
+    /// A request about guest `vmid` that is `doing` something: a 404 means there is none.
+    fn about(&self, doing: String, vmid: &str) -> Doing {
+        Doing::new(doing).missing(GUEST, vmid, self.missing(vmid))
     }
 
-    async fn call<T: DeserializeOwned>(&self, request: Request, call: &Call<'_>) -> Result<T> {
-        match self.service.send_raw(request).await? {
-            Ok(response) => response.json(self.service.name()),
-            Err(failure) => Err(self.failure(&failure, call)),
-        }
+    fn missing(&self, vmid: &str) -> String {
+        format!(
+            "proxmox account \"{}\" has no guest with this vmid (or the token may not see it: it needs VM.Audit on /vms/{vmid}); check the number",
+            self.name
+        )
     }
 
-    /// The typed error of a failed call, naming what was asked and what to check.
-    fn failure(&self, failure: &HttpFailure, call: &Call<'_>) -> Error {
-        let detail = self.detail(failure);
-        let service = self.service.name().to_string();
-        let status = failure.status;
-        let hint = match status {
-            401 => format!(
-                "the API token was refused: check token_id `{}` and its secret for proxmox account \"{}\", and that the token has not expired or been removed (Datacenter → Permissions → API Tokens)",
-                self.token_id, self.name
-            ),
-            403 => format!(
-                "the API token `{}` lacks the privilege {} on {}: give it a role with that privilege (Datacenter → Permissions; with privilege separation the token itself needs it, not only its user)",
-                self.token_id, call.privilege, call.acl_path
-            ),
-            404 if call.vmid.is_some() => {
-                return self.not_found(call.vmid.unwrap_or_default());
-            }
-            s if s >= 500 && call.retry == Retry::NotIdempotent => {
-                return Error::OutcomeUnknown {
-                    what: format!("{} in {service}", call.what),
-                    reason: format!("HTTP {s}{detail}"),
-                };
-            }
-            _ => return self.service.status_error(failure).about(&call.what),
-        };
-        Error::Service {
-            service,
-            code: if status == 401 {
-                ErrorCode::AuthFailed
-            } else {
-                ErrorCode::PermissionDenied
-            },
-            status,
-            message: format!("{}: HTTP {status}{detail}; {hint}", call.what),
-        }
-    }
-
-    /// `: message` from a Proxmox error body (`message`, or the `errors` by parameter),
-    /// without the token's secret.
-    fn detail(&self, failure: &HttpFailure) -> String {
-        let text = match failure.json::<ErrorBody>() {
-            Some(ErrorBody {
-                message: Some(m), ..
-            }) => m.trim().to_string(),
-            Some(ErrorBody {
-                errors: Some(errors),
-                ..
-            }) => errors
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{k}: {}",
-                        v.as_str().map_or(v.to_string(), str::to_string).trim()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => String::new(),
-        };
-        let secret = self.secret.expose_secret();
-        let text: String = text
-            .replace(secret, "[redacted]")
-            .chars()
-            .take(300)
-            .collect();
-        if text.is_empty() {
-            text
+    fn task_failed(&self, label: &str, node: &str, exit: &str) -> Error {
+        let exit = if exit.is_empty() {
+            "no exit status"
         } else {
-            format!(": {text}")
-        }
+            exit
+        };
+        let message = format!(
+            "{label} failed: {exit}; read the task's log in the Proxmox UI (node {node} → Task History)"
+        );
+        failed(&self.api, 200, &message)
     }
 
     fn server_of(&self, r: Resource) -> Server {
         let raw_state = r.status.clone().unwrap_or_else(|| "unknown".into());
-        let tags = r
-            .tags
-            .as_deref()
-            .unwrap_or_default()
-            .split([';', ',', ' '])
-            .filter(|t| !t.is_empty())
-            .map(|t| (t.to_string(), String::new()))
-            .collect::<BTreeMap<_, _>>();
+        let tags = r.tags.as_deref().unwrap_or_default().split([';', ',', ' ']);
+        let tags = name_tags(tags.filter(|t| !t.is_empty()).map(str::to_string).collect());
         let launched_at_ms = r
             .uptime
             .filter(|&u| u > 0 && raw_state == "running")
             .map(|u| chrono::Utc::now().timestamp_millis() - (u as i64) * 1000);
         Server {
-            provider: "proxmox".into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: r.node,
             id: r.vmid.to_string(),
@@ -533,13 +360,41 @@ impl Proxmox {
     }
 }
 
-/// What a call was for: its errors name it and the privilege it needs.
-struct Call<'a> {
-    what: String,
-    privilege: &'static str,
-    acl_path: String,
-    vmid: Option<&'a str>,
-    retry: Retry,
+/// Proxmox's errors, for the failure policy: its status decides (the reason phrase that
+/// names a missing privilege does not reach paaf); its body's `message` or `errors` by
+/// parameter are its words; its remedies name the token and where its rights are given.
+struct ProxmoxErrors {
+    account: String,
+    token_id: String,
+}
+
+impl Vendor for ProxmoxErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let body = failure.json::<ErrorBody>()?;
+        let text = |v: serde_json::Value| v.as_str().map_or(v.to_string(), str::to_string);
+        let by_parameter = body.errors.unwrap_or_default().into_iter();
+        let by_parameter = by_parameter.map(|(k, v)| format!("{k}: {}", text(v).trim()));
+        let text = match body.message {
+            Some(message) => message.trim().to_string(),
+            None => by_parameter.collect::<Vec<_>>().join(", "),
+        };
+        (!text.is_empty()).then(|| Said::message(text))
+    }
+
+    fn hint(&self, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "the API token was refused: check token_id `{}` and its secret for proxmox account \"{}\", and that the token has not expired or been removed (Datacenter → Permissions → API Tokens)",
+                self.token_id, self.account
+            ),
+            ErrorCode::PermissionDenied => format!(
+                "the API token `{}` lacks this privilege: give it a role with it (Datacenter → Permissions; with privilege separation the token itself needs it, not only its user)",
+                self.token_id
+            ),
+            ErrorCode::RateLimited => "Proxmox VE itself does not limit requests, a proxy in front of it does: wait and try again".into(),
+            _ => return None,
+        })
+    }
 }
 
 /// A guest's `status` as a normalized status: `running` and `stopped` as such; `suspended`
@@ -566,12 +421,11 @@ fn upid_node(upid: &str) -> Option<&str> {
 
 /// Refuses what cannot be a vmid (100 to 999999999) before anything is sent.
 fn check_vmid(vmid: &str) -> Result<()> {
-    match vmid.parse::<u64>() {
-        Ok(n) if (100..=999_999_999).contains(&n) && !vmid.starts_with('0') => Ok(()),
-        _ => Err(Error::invalid(format!(
-            "`{vmid}` is not a Proxmox vmid (a number from 100, like 101)"
-        ))),
-    }
+    let valid = !vmid.starts_with('0')
+        && vmid
+            .parse::<u64>()
+            .is_ok_and(|n| (100..=999_999_999).contains(&n));
+    check_id(vmid, valid, "a Proxmox vmid (a number from 100, like 101)")
 }
 
 #[derive(Deserialize)]
@@ -585,15 +439,10 @@ struct Resource {
     kind: String,
     node: String,
     vmid: u64,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     status: Option<String>,
-    #[serde(default)]
     tags: Option<String>,
-    #[serde(default)]
     template: Option<serde_json::Value>,
-    #[serde(default)]
     uptime: Option<u64>,
 }
 
@@ -606,15 +455,12 @@ impl Resource {
 #[derive(Deserialize)]
 struct TaskStatus {
     status: String,
-    #[serde(default)]
     exitstatus: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct ErrorBody {
-    #[serde(default)]
     message: Option<String>,
-    #[serde(default)]
     errors: Option<BTreeMap<String, serde_json::Value>>,
 }
 
@@ -680,7 +526,7 @@ mod tests {
             assert!(e.to_string().contains("user@realm!tokenid"), "{e}");
         }
         assert_eq!(
-            pve().service.base_url(),
+            pve().api.base_url(),
             "https://pve.example.com:8006/api2/json/"
         );
     }
@@ -700,14 +546,8 @@ mod tests {
             body: String::new(),
             full_body: format!(r#"{{"message":"invalid token value {SECRET}"}}"#),
         };
-        let call = Call {
-            what: "listing the guests".into(),
-            privilege: "VM.Audit",
-            acl_path: "/vms".into(),
-            vmid: None,
-            retry: Retry::Idempotent,
-        };
-        let e = p.failure(&failure, &call);
+        let doing = Doing::new("listing the guests");
+        let e = p.api.failure_error(&failure, Retry::Idempotent, &doing);
         assert_eq!(e.code(), ErrorCode::AuthFailed);
         assert!(!e.to_string().contains(SECRET), "{e}");
     }

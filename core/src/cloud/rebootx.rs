@@ -30,71 +30,106 @@
 //! the first read: only SSH can prove a new boot. The spec has no read of one runnable:
 //! [`RebootX::read`] lists them all and picks the id (the meaning of `q` is up to each server).
 
-use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
+use super::listing::{Page, all_items, check_id};
+use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use crate::error::{Error, ErrorCode, Result};
+use crate::http::{
+    Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor, path_segment,
 };
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
-use crate::error::{Error, ErrorCode, ErrorInfo, Result};
-use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service, path_segment};
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
 /// `limit` of each page by default: the spec's suggested server default.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
-/// Pages paaf reads at most (a server whose `total` never comes ends there).
-const MAX_PAGES: u32 = 1000;
 
-/// One RebootX on-prem server (a `rebootx` `[[clouds]]` entry).
-#[derive(Clone)]
+/// One RebootX on-prem server (a `rebootx` `[[clouds]]` entry); its [`Service`]'s `Debug`
+/// redacts the API key and the secret path prefix.
+#[derive(Debug, Clone)]
 pub struct RebootX {
     name: String,
-    service: Service,
+    api: Service,
     /// Only the servers of these `scopes.geo` values are listed (all when empty).
     regions: Vec<String>,
     page_size: u32,
 }
 
-impl fmt::Debug for RebootX {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The service's Debug redacts the API key and the secret path prefix.
-        f.debug_struct("RebootX")
-            .field("name", &self.name)
-            .field("service", &self.service)
-            .field("regions", &self.regions)
-            .finish()
-    }
-}
-
-impl CloudAccount for RebootX {
-    fn provider(&self) -> &'static str {
-        "rebootx"
-    }
+impl CloudProvider for RebootX {
+    const KIND: CloudKind = CloudKind::Rebootx;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(RebootX::list(self))
+    /// Every runnable (of the configured regions, if any), sorted by region, name, id; a
+    /// failure is one error row for the whole account.
+    async fn list(&self) -> Inventory {
+        let runnables = self.runnables(None, &Doing::new("listing runnables")).await;
+        Inventory::of_account(Self::KIND, &self.name, &self.regions, runnables)
     }
 
-    /// Runnable ids are unique on their server: `region` is not needed to find one.
-    fn read<'a>(&'a self, _region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(RebootX::read(self, id))
+    /// The runnable `id`, read now. Runnable ids are unique on their server: `region` is not
+    /// needed to find one.
+    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
+        check_runnable_id(id)?;
+        let doing = Doing::new(format!("reading runnable {id}"));
+        self.runnables(None, &doing)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| Error::NotFound {
+                what: "runnable",
+                name: id.to_string(),
+                hint: Some(format!(
+                    "rebootx account \"{}\" has none: list its servers to check the id",
+                    self.name
+                )),
+            })
     }
 
-    fn power<'a>(
-        &'a self,
-        _region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(RebootX::power(self, id, action))
+    /// Sends `action` for runnable `id` once and returns the server's acceptance, its `jobId`
+    /// in [`Accepted::operation`]. A failure after the request may have reached the server
+    /// is `outcome-unknown`.
+    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+        let verb = match action {
+            PowerAction::Reboot => "reboot",
+            PowerAction::Stop => "stop",
+            PowerAction::Start => {
+                return Err(Error::invalid(format!(
+                    "rebootx \"{}\": the RebootX on-prem spec has no start (runnable {id}): start it another way (its console, IPMI, wake-on-LAN)",
+                    self.name
+                )));
+            }
+            PowerAction::HardReboot => {
+                return Err(Error::invalid(format!(
+                    "rebootx \"{}\": the RebootX on-prem spec has no hard reboot (runnable {id}): use reboot (what it does is up to the server), or a reset from the machine's console",
+                    self.name
+                )));
+            }
+        };
+        check_runnable_id(id)?;
+        let request = Request::post(
+            format!("runnables/{}/{verb}", path_segment(id)),
+            Retry::NotIdempotent,
+        );
+        let doing = Doing::new(format!("{verb} of runnable {id}"));
+        let response = self.api.fetch(request, &doing).await?;
+        // A 2xx means the server took the action: a body other than the documented
+        // `{jobId}` loses only the job id, not the acceptance.
+        let job_id = match serde_json::from_slice::<OperationRes>(&response.body) {
+            Ok(answer) => answer.job_id,
+            Err(e) => {
+                tracing::warn!(account = %self.name, id, error = %e, "no readable jobId in the answer");
+                None
+            }
+        };
+        tracing::info!(account = %self.name, id, action = action.as_str(), job_id = ?job_id, "accepted");
+        Ok(Accepted::without_state(action, id, job_id))
     }
 }
 
@@ -187,11 +222,14 @@ impl RebootX {
             name: "authorization".into(),
             value: api_key,
         };
-        let service = Service::new(&format!("rebootx \"{name}\""), endpoint, auth, limits)?
-            .with_secret_base_path();
+        let api = Service::new(&format!("rebootx \"{name}\""), endpoint, auth, limits)?
+            .with_secret_base_path()
+            .with_vendor(RebootxErrors {
+                account: name.to_string(),
+            });
         Ok(RebootX {
             name: name.to_string(),
-            service,
+            api,
             regions: regions.to_vec(),
             page_size: DEFAULT_PAGE_SIZE,
         })
@@ -203,151 +241,52 @@ impl RebootX {
         self
     }
 
-    /// The account's configured name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Every runnable (of the configured regions, if any), sorted by region, name, id; a
-    /// failure is one error row for the whole account.
-    pub async fn list(&self) -> Inventory {
-        let mut inventory = Inventory::default();
-        match self.runnables(None).await {
-            Ok(servers) => {
-                inventory.servers = servers
-                    .into_iter()
-                    .filter(|s| self.regions.is_empty() || self.regions.contains(&s.region))
-                    .collect();
-            }
-            Err(e) => inventory.errors.push(InventoryError {
-                provider: "rebootx".into(),
-                account: self.name.clone(),
-                region: None,
-                error: ErrorInfo::from(&e),
-            }),
-        }
-        inventory
-            .servers
-            .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-        inventory
-    }
-
     /// The runnables the server matches with `q` (what `q` matches is up to the server; the
     /// reference implementation's `self` mode matches the id, its `fileJson` mode ignores it).
     pub async fn search(&self, q: &str) -> Result<Vec<Server>> {
-        self.runnables(Some(q)).await
-    }
-
-    /// The runnable `id`, read now.
-    pub async fn read(&self, id: &str) -> Result<Server> {
-        check_id(id)?;
-        self.runnables(None)
-            .await?
-            .into_iter()
-            .find(|s| s.id == id)
-            .ok_or_else(|| self.not_found(id))
-    }
-
-    /// Sends `action` for runnable `id` once and returns the server's acceptance, its `jobId`
-    /// in [`Accepted::operation`]. A failure after the request may have reached the server
-    /// is `outcome-unknown`.
-    pub async fn power(&self, id: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::Stop => "stop",
-            PowerAction::Start => {
-                return Err(Error::invalid(format!(
-                    "rebootx \"{}\": the RebootX on-prem spec has no start (runnable {id}): start it another way (its console, IPMI, wake-on-LAN)",
-                    self.name
-                )));
-            }
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "rebootx \"{}\": the RebootX on-prem spec has no hard reboot (runnable {id}): use reboot (what it does is up to the server), or a reset from the machine's console",
-                    self.name
-                )));
-            }
-        };
-        check_id(id)?;
-        let request = Request::post(
-            format!("runnables/{}/{verb}", path_segment(id)),
-            Retry::NotIdempotent,
-        );
-        let response = match self.service.send_raw(request).await? {
-            Ok(response) => response,
-            Err(failure) => return Err(self.failure(&failure, Some((id, action)))),
-        };
-        // A 2xx means the server took the action: a body other than the documented
-        // `{jobId}` loses only the job id, not the acceptance.
-        let job_id = match serde_json::from_slice::<OperationRes>(&response.body) {
-            Ok(answer) => answer.job_id,
-            Err(e) => {
-                tracing::warn!(account = %self.name, id, error = %e, "no readable jobId in the answer");
-                None
-            }
-        };
-        tracing::info!(account = %self.name, id, action = action.as_str(), job_id = ?job_id, "accepted");
-        Ok(Accepted {
-            action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation: job_id,
-        })
+        self.runnables(Some(q), &Doing::new("searching runnables"))
+            .await
     }
 
     /// Every dashboard of the server (`GET dashboards`), every page.
     pub async fn dashboards(&self) -> Result<Vec<Dashboard>> {
-        self.pages("dashboards", "dashboard", None, |d: &Dashboard| &d.id)
+        let doing = Doing::new("listing dashboards");
+        self.pages("dashboards", None, &doing, |d: &Dashboard| &d.id)
             .await
     }
 
-    async fn runnables(&self, q: Option<&str>) -> Result<Vec<Server>> {
+    async fn runnables(&self, q: Option<&str>, doing: &Doing) -> Result<Vec<Server>> {
         let runnables = self
-            .pages("runnables", "runnable", q, |r: &Runnable| &r.id)
+            .pages("runnables", q, doing, |r: &Runnable| &r.id)
             .await?;
         Ok(runnables.into_iter().map(|r| self.server_of(r)).collect())
     }
 
-    /// Every item of a `{items, total}` list at `path`, `limit` at a time; a server that
-    /// answers everything at once (ignoring `limit`) is read in one request.
+    /// Every item of a `{items, total}` list at `path`, `limit` at a time (`offset` advanced
+    /// by the items received, until `total`); a server that answers everything at once
+    /// (ignoring `limit`) is read in one request.
     async fn pages<T: DeserializeOwned>(
         &self,
         path: &str,
-        what: &str,
         q: Option<&str>,
-        id_of: fn(&T) -> &str,
+        doing: &Doing,
+        id: fn(&T) -> &str,
     ) -> Result<Vec<T>> {
-        let mut items = Vec::new();
-        let mut seen = HashSet::new();
-        let mut offset: u64 = 0;
-        for _ in 0..MAX_PAGES {
+        all_items(self.api.name(), 0u64, id, |offset| async move {
             let mut request = Request::get(path)
                 .query("limit", self.page_size.to_string())
                 .query("offset", offset.to_string());
             if let Some(q) = q {
                 request = request.query("q", q);
             }
-            let page: ListRes<T> = match self.service.send_raw(request).await? {
-                Ok(response) => response.json(self.service.name())?,
-                Err(failure) => return Err(self.failure(&failure, None)),
-            };
-            let received = page.items.len() as u64;
-            for item in page.items {
-                if !seen.insert(id_of(&item).to_string()) {
-                    return Err(self.malformed(format!(
-                        "{what} `{}` came twice while paging: the server does not honour `offset`",
-                        id_of(&item)
-                    )));
-                }
-                items.push(item);
-            }
-            offset += received;
-            if received == 0 || offset >= page.total {
-                return Ok(items);
-            }
-        }
-        Err(self.malformed(format!("GET {path} kept paging past {MAX_PAGES} pages")))
+            let page: ListRes<T> = self.api.fetch_json(request, doing).await?;
+            let next = offset + page.items.len() as u64;
+            Ok(Page {
+                next: (!page.items.is_empty() && next < page.total).then_some(next),
+                servers: page.items,
+            })
+        })
+        .await
     }
 
     fn server_of(&self, r: Runnable) -> Server {
@@ -391,7 +330,7 @@ impl RebootX {
         list.extend(ipv4);
         list.extend(r.fqdn.filter(|f| !f.is_empty()));
         Server {
-            provider: "rebootx".into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: scopes.geo.map(|g| g.value).unwrap_or_default(),
             id: r.id,
@@ -404,72 +343,39 @@ impl RebootX {
             launched_at_ms: None,
         }
     }
+}
 
-    /// The typed error for a failed status; `power` names the runnable and action of a
-    /// `POST`, none for a list.
-    fn failure(&self, failure: &HttpFailure, power: Option<(&str, PowerAction)>) -> Error {
-        // The spec's ErrorRes `{message}`; the body is already redacted by the HTTP client.
-        let message = failure
-            .json::<ErrorRes>()
-            .map(|e| e.message.chars().take(300).collect::<String>());
-        let said = message.clone().unwrap_or_else(|| failure.body.clone());
-        let status = failure.status;
-        let service = |code: ErrorCode, hint: &str| Error::Service {
-            service: self.service.name().to_string(),
-            code,
-            status,
-            message: format!("HTTP {status}: {said}; {hint}"),
-        };
-        match (status, power) {
-            (401, _) => service(
-                ErrorCode::AuthFailed,
-                &format!(
-                    "the API key was refused: check that the token of rebootx account `{}` is the server's API key (RBTX_API_KEY)",
-                    self.name
-                ),
+/// The spec's errors (`ErrorRes {message}`), for the failure policy; the remedies name the
+/// reference server's settings (RBTX_API_KEY, RBTX_PATH_PREFIX).
+struct RebootxErrors {
+    account: String,
+}
+
+impl Vendor for RebootxErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        Some(Said::message(failure.json::<ErrorRes>()?.message))
+    }
+
+    fn hint(&self, code: ErrorCode, _failure: &HttpFailure, said: Option<&Said>) -> Option<String> {
+        let account = &self.account;
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "the API key was refused: check that the token of rebootx account \"{account}\" is the server's API key (RBTX_API_KEY)"
             ),
-            (403, _) => service(
-                ErrorCode::PermissionDenied,
-                "the server forbids this operation to this API key: check its own access rules",
-            ),
+            ErrorCode::PermissionDenied => {
+                "the server forbids this operation to this API key: check its own access rules"
+                    .into()
+            }
             // The implementation's own `{message}`: the runnable is not there. Without it,
             // nothing serves the spec at that URL (the router's 404 of a wrong prefix).
-            (404, Some((id, _))) if message.is_some() => self.not_found(id),
-            (404, _) => service(
-                ErrorCode::NotFound,
-                &format!(
-                    "no RebootX on-prem API answers there: check the endpoint of rebootx account `{}` and its secret path prefix (RBTX_PATH_PREFIX)",
-                    self.name
-                ),
+            ErrorCode::NotFound if said.is_some() => format!(
+                "rebootx account \"{account}\" has no such runnable: list its servers to check the id"
             ),
-            (s, Some((id, action))) if s >= 500 => Error::OutcomeUnknown {
-                what: format!(
-                    "{} of runnable {id} on {}",
-                    action.as_str(),
-                    self.service.name()
-                ),
-                reason: format!("HTTP {s}: {said}"),
-            },
-            _ => self.service.status_error(failure),
-        }
-    }
-
-    fn not_found(&self, id: &str) -> Error {
-        Error::NotFound {
-            what: "runnable",
-            name: id.to_string(),
-            hint: Some(format!(
-                "rebootx account `{}` has none: list its servers to check the id",
-                self.name
-            )),
-        }
-    }
-
-    fn malformed(&self, reason: String) -> Error {
-        Error::MalformedResponse {
-            what: self.service.name().to_string(),
-            reason,
-        }
+            ErrorCode::NotFound => format!(
+                "no RebootX on-prem API answers there: check the endpoint of rebootx account \"{account}\" and its secret path prefix (RBTX_PATH_PREFIX)"
+            ),
+            _ => return None,
+        })
     }
 }
 
@@ -485,13 +391,12 @@ pub fn normalize(status: &str) -> ServerStatus {
 }
 
 /// Refuses an empty id before anything is sent (any other string is one path segment).
-fn check_id(id: &str) -> Result<()> {
-    if id.trim().is_empty() {
-        return Err(Error::invalid(
-            "a runnable id must not be empty: list the servers to find it",
-        ));
-    }
-    Ok(())
+fn check_runnable_id(id: &str) -> Result<()> {
+    check_id(
+        id,
+        !id.trim().is_empty(),
+        "a runnable id: it must not be empty",
+    )
 }
 
 /// A dashboard: a named collection of metrics.
@@ -531,6 +436,7 @@ struct ListRes<T> {
     total: u64,
 }
 
+/// Only `id` and `status` are required (`Option`s may be missing).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Runnable {
@@ -539,25 +445,18 @@ struct Runnable {
     name: String,
     /// `off|on|pending|unknown` in the spec; kept as a string so a new word is not an error.
     status: String,
-    #[serde(default)]
     flavor: Option<String>,
-    #[serde(default)]
     fqdn: Option<String>,
-    #[serde(default)]
     ipv4: Option<String>,
-    #[serde(default)]
     stack: Option<String>,
-    #[serde(default)]
     scopes: Option<Scopes>,
-    #[serde(default)]
     ssh: Option<Ssh>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 struct Scopes {
-    #[serde(default)]
     geo: Option<Scope>,
-    #[serde(default)]
     logical: Option<Scope>,
 }
 
@@ -568,14 +467,11 @@ struct Scope {
     value: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct Ssh {
-    #[serde(default)]
     key_name: Option<String>,
-    #[serde(default)]
     port: Option<u32>,
-    #[serde(default)]
     username: Option<String>,
 }
 
@@ -665,6 +561,9 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
-        assert_eq!(check_id("").unwrap_err().code(), ErrorCode::InvalidInput);
+        assert_eq!(
+            check_runnable_id("").unwrap_err().code(),
+            ErrorCode::InvalidInput
+        );
     }
 }

@@ -20,70 +20,95 @@
 //! (`stop_in_place`, which keeps the hypervisor slot, ends in `stopped in place`, also
 //! stopped). There is no hard reboot: it is refused.
 
-use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
+use super::follow::failed;
+use super::listing::{Page, addresses, all_pages, check_id, is_uuid, launched_at};
+use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use crate::error::{Error, ErrorCode, Result};
+use crate::http::{
+    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor,
 };
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
-use crate::error::{Error, ErrorCode, ErrorInfo, Result};
-use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use std::fmt;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.scaleway.com";
 /// `per_page` of a listing page (Scaleway's maximum).
 pub const PAGE_SIZE: u32 = 100;
-/// Pages of one zone paaf reads at most (a runaway listing ends there).
-const MAX_PAGES: u32 = 1000;
 
-/// One Scaleway account (an API key), in its configured zones, optionally one project.
-/// `Debug` never shows the secret key.
-#[derive(Clone)]
+/// One Scaleway account (an API key), in its configured zones, optionally one project. Its
+/// secret key lives in the [`Service`]'s auth, which `Debug` never shows.
+#[derive(Debug, Clone)]
 pub struct Scaleway {
     name: String,
-    service: Service,
+    api: Service,
     zones: Vec<String>,
     project: Option<String>,
 }
 
-impl fmt::Debug for Scaleway {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scaleway")
-            .field("name", &self.name)
-            .field("url", &self.service.base_url())
-            .field("zones", &self.zones)
-            .field("project", &self.project)
-            .finish()
-    }
-}
-
-impl CloudAccount for Scaleway {
-    fn provider(&self) -> &'static str {
-        "scaleway"
-    }
+impl CloudProvider for Scaleway {
+    const KIND: CloudKind = CloudKind::Scaleway;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(Scaleway::list(self))
+    /// Every server of every configured zone, the zones read concurrently; a zone that fails
+    /// is an error row and the others are still listed. Sorted by zone, name, id.
+    async fn list(&self) -> Inventory {
+        Inventory::of_regions(Self::KIND, &self.name, &self.zones, |zone| {
+            all_pages(self.api.name(), (1, 0), move |at| self.page(zone, at))
+        })
+        .await
     }
 
-    fn read<'a>(&'a self, region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(self.server(region, id))
+    /// Server `id` in `zone`, read now.
+    async fn read(&self, zone: &str, id: &str) -> Result<Server> {
+        self.check(zone, id)?;
+        let request = Request::get(format!("instance/v1/zones/{zone}/servers/{id}"));
+        let doing = self.about(format!("reading server {id} in {zone}"), zone, id);
+        let answer: GetServer = self.api.fetch_json(request, &doing).await?;
+        Ok(self.server_of(zone, answer.server))
     }
 
-    fn power<'a>(
-        &'a self,
-        region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(Scaleway::power(self, region, id, action))
+    /// Sends `action` for server `id` in `zone` once and returns Scaleway's acceptance (its
+    /// task id as the operation, for the record: the API has no call to read a task). A
+    /// failure after the request may have reached Scaleway is `outcome-unknown`.
+    async fn power(&self, zone: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+        let verb = match action {
+            PowerAction::Reboot => "reboot",
+            PowerAction::Stop => "poweroff",
+            PowerAction::Start => "poweron",
+            PowerAction::HardReboot => {
+                return Err(Error::invalid(format!(
+                    "Scaleway Instances have no hard reboot (server {id}): use reboot, or stop then start"
+                )));
+            }
+        };
+        self.check(zone, id)?;
+        let request = Request::with_body(
+            Method::POST,
+            format!("instance/v1/zones/{zone}/servers/{id}/action"),
+            &serde_json::json!({ "action": verb }),
+            Retry::NotIdempotent,
+        )?;
+        let what = format!("{verb} of server {id} in {zone}");
+        let response = self
+            .api
+            .fetch(request, &self.about(what.clone(), zone, id))
+            .await?;
+        let task = response.json::<ActionResponse>(self.api.name())?.task;
+        if task.status == "failure" {
+            let description = task.description.as_deref().unwrap_or("no description");
+            let message = format!(
+                "{what}: its task {} failed at once ({description}); look at the server in the Scaleway console",
+                task.id
+            );
+            return Err(failed(&self.api, response.status, &message));
+        }
+        tracing::info!(account = %self.name, zone, id, action = action.as_str(), task = %task.id, "accepted");
+        Ok(Accepted::without_state(action, id, Some(task.id)))
     }
 }
 
@@ -145,185 +170,90 @@ impl Scaleway {
         project: Option<&str>,
         limits: Limits,
     ) -> Result<Scaleway> {
+        let invalid = |why: String| Err(Error::invalid(format!("scaleway \"{name}\": {why}")));
         if secret_key.expose_secret().trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "scaleway \"{name}\": the secret key is empty; create an API key in the Scaleway console (IAM → API keys)"
-            )));
+            return invalid("the secret key is empty; create an API key in the Scaleway console (IAM → API keys)".into());
         }
         if zones.is_empty() {
-            return Err(Error::invalid(format!(
-                "scaleway \"{name}\": no zone configured; name at least one, e.g. regions = [\"fr-par-1\"]"
-            )));
+            return invalid(
+                "no zone configured; name at least one, e.g. regions = [\"fr-par-1\"]".into(),
+            );
         }
         for (i, zone) in zones.iter().enumerate() {
             if !valid_zone(zone) {
-                return Err(Error::invalid(format!(
-                    "scaleway \"{name}\": `{zone}` is not a Scaleway zone (like fr-par-1, nl-ams-1, pl-waw-1)"
-                )));
+                return invalid(format!(
+                    "`{zone}` is not a Scaleway zone (like fr-par-1, nl-ams-1, pl-waw-1)"
+                ));
             }
             if zones[..i].contains(zone) {
-                return Err(Error::invalid(format!(
-                    "scaleway \"{name}\": zone {zone} is named twice"
-                )));
+                return invalid(format!("zone {zone} is named twice"));
             }
         }
         if let Some(project) = project
             && !is_uuid(project)
         {
-            return Err(Error::invalid(format!(
-                "scaleway \"{name}\": project `{project}` is not a Scaleway project id (a UUID, in the console under Project → Settings)"
-            )));
+            return invalid(format!(
+                "project `{project}` is not a Scaleway project id (a UUID, in the console under Project → Settings)"
+            ));
         }
-        let service = Service::new(
-            &format!("scaleway \"{name}\""),
-            base_url,
-            HttpAuth::Header {
-                name: "X-Auth-Token".into(),
-                value: secret_key,
-            },
-            limits,
-        )?;
+        let auth = HttpAuth::Header {
+            name: "X-Auth-Token".into(),
+            value: secret_key,
+        };
+        let errors = ScalewayErrors {
+            account: name.to_string(),
+        };
+        let api = Service::new(&format!("scaleway \"{name}\""), base_url, auth, limits)?;
         Ok(Scaleway {
             name: name.to_string(),
-            service,
+            api: api.with_vendor(errors),
             zones: zones.to_vec(),
             project: project.map(str::to_string),
         })
     }
 
-    /// Every server of every configured zone, the zones read concurrently; a zone that fails
-    /// is an error row and the others are still listed. Sorted by zone, name, id.
-    pub async fn list(&self) -> Inventory {
-        let reads = self
-            .zones
-            .iter()
-            .map(|zone| async move { (zone.clone(), self.list_zone(zone).await) });
-        let mut inventory = Inventory::default();
-        for (zone, result) in futures::future::join_all(reads).await {
-            match result {
-                Ok(servers) => inventory.servers.extend(servers),
-                Err(e) => inventory.errors.push(InventoryError {
-                    provider: "scaleway".into(),
-                    account: self.name.clone(),
-                    region: Some(zone),
-                    error: ErrorInfo::from(&e),
-                }),
-            }
+    /// The listing page `page` of `zone`, the servers of the pages before it numbering
+    /// `listed`: the next is read until `X-Total-Count` (or `total_count`) servers were,
+    /// or, without a count, until a page is short.
+    async fn page(&self, zone: &str, (page, listed): (u32, usize)) -> Result<Page<(u32, usize)>> {
+        let mut request = Request::get(format!("instance/v1/zones/{zone}/servers"))
+            .query("page", page.to_string())
+            .query("per_page", PAGE_SIZE.to_string());
+        if let Some(project) = &self.project {
+            request = request.query("project", project.clone());
         }
-        inventory
-            .servers
-            .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-        inventory
-    }
-
-    async fn list_zone(&self, zone: &str) -> Result<Vec<Server>> {
-        let mut servers = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let mut request = Request::get(format!("instance/v1/zones/{zone}/servers"))
-                .query("page", page.to_string())
-                .query("per_page", PAGE_SIZE.to_string());
-            if let Some(project) = &self.project {
-                request = request.query("project", project.clone());
-            }
-            let what = format!("listing the servers of zone {zone}");
-            let response = self.send(request, Retry::Idempotent, &what, None).await?;
-            let total = response
-                .headers
-                .get("x-total-count")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<usize>().ok());
-            let list: ListServers = self.decode(&response)?;
-            let total = total.or(list.total_count);
-            let got = list.servers.len();
-            servers.extend(list.servers.into_iter().map(|s| self.server_of(zone, s)));
-            match total {
-                Some(total) if servers.len() < total && got > 0 => continue,
-                Some(total) if servers.len() < total => {
-                    return Err(self.malformed(format!(
-                        "zone {zone}: page {page} is empty but only {} of {total} servers were listed",
-                        servers.len()
-                    )));
-                }
-                Some(_) => return Ok(servers),
-                // Without a count, a short page is the last one.
-                None if got < PAGE_SIZE as usize => return Ok(servers),
-                None => continue,
-            }
-        }
-        Err(self.malformed(format!(
-            "zone {zone}: the listing kept paging past {MAX_PAGES} pages"
-        )))
-    }
-
-    /// Server `id` in `zone`, read now.
-    pub async fn server(&self, zone: &str, id: &str) -> Result<Server> {
-        self.check(zone, id)?;
-        let request = Request::get(format!("instance/v1/zones/{zone}/servers/{id}"));
-        let what = format!("reading server {id} in {zone}");
-        let response = self
-            .send(request, Retry::Idempotent, &what, Some((zone, id)))
-            .await?;
-        let answer: GetServer = self.decode(&response)?;
-        Ok(self.server_of(zone, answer.server))
-    }
-
-    /// Sends `action` for server `id` in `zone` once and returns Scaleway's acceptance (its
-    /// task id as the operation). A failure after the request may have reached Scaleway is
-    /// `outcome-unknown`.
-    pub async fn power(&self, zone: &str, id: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::Stop => "poweroff",
-            PowerAction::Start => "poweron",
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "Scaleway Instances have no hard reboot (server {id}): use reboot, or stop then start"
-                )));
-            }
+        let doing = Doing::new(format!("listing the servers of zone {zone}"));
+        let response = self.api.fetch(request, &doing).await?;
+        let total = response
+            .headers
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        let list: ListServers = response.json(self.api.name())?;
+        let got = list.servers.len();
+        let listed = listed + got;
+        let more = match total.or(list.total_count) {
+            Some(total) => listed < total,
+            None => got >= PAGE_SIZE as usize,
         };
-        self.check(zone, id)?;
-        let request = Request::with_body(
-            Method::POST,
-            format!("instance/v1/zones/{zone}/servers/{id}/action"),
-            &serde_json::json!({ "action": verb }),
-            Retry::NotIdempotent,
-        )?;
-        let what = format!("{verb} of server {id} in {zone}");
-        let response = self
-            .send(request, Retry::NotIdempotent, &what, Some((zone, id)))
-            .await?;
-        let answer: ActionResponse = self.decode(&response)?;
-        if answer.task.status == "failure" {
-            return Err(Error::Service {
-                service: self.service.name().to_string(),
-                code: ErrorCode::ServiceFailed,
-                status: response.status,
-                message: format!(
-                    "{what}: its task {} failed at once ({}); look at the server in the Scaleway console",
-                    answer.task.id,
-                    answer
-                        .task
-                        .description
-                        .as_deref()
-                        .unwrap_or("no description")
-                ),
-            });
-        }
-        tracing::info!(
-            account = %self.name,
-            zone,
-            id,
-            action = action.as_str(),
-            task = %answer.task.id,
-            "accepted"
-        );
-        Ok(Accepted {
-            action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation: Some(answer.task.id),
+        Ok(Page {
+            servers: list
+                .servers
+                .into_iter()
+                .map(|s| self.server_of(zone, s))
+                .collect(),
+            next: more.then_some((page + 1, listed)),
         })
+    }
+
+    /// A request about server `id` of `zone` that is `doing` something: a 404 means there
+    /// is none.
+    fn about(&self, doing: String, zone: &str, id: &str) -> Doing {
+        let hint = format!(
+            "not in zone {zone} of scaleway account \"{}\": check the id and the zone (`paaf server list` lists them)",
+            self.name
+        );
+        Doing::new(doing).missing("Scaleway Instance", id, hint)
     }
 
     fn check(&self, zone: &str, id: &str) -> Result<()> {
@@ -334,52 +264,18 @@ impl Scaleway {
                 self.zones.join(", ")
             )));
         }
-        if !is_uuid(id) {
-            return Err(Error::invalid(format!(
-                "`{id}` is not a Scaleway Instance id (a UUID like 3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c; `paaf server list` lists them)"
-            )));
-        }
-        Ok(())
-    }
-
-    /// Sends `request`; a failed status becomes the typed error for `what`.
-    async fn send(
-        &self,
-        request: Request,
-        retry: Retry,
-        what: &str,
-        server: Option<(&str, &str)>,
-    ) -> Result<Response> {
-        match self.service.send_raw(request).await? {
-            Ok(response) => Ok(response),
-            Err(failure) => Err(self.failure(&failure, retry, what, server)),
-        }
-    }
-
-    fn decode<T: DeserializeOwned>(&self, response: &Response) -> Result<T> {
-        response.json(self.service.name())
-    }
-
-    fn malformed(&self, reason: String) -> Error {
-        Error::MalformedResponse {
-            what: self.service.name().to_string(),
-            reason,
-        }
+        let uuid = "a Scaleway Instance id (a UUID like 3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c)";
+        check_id(id, is_uuid(id), uuid)
     }
 
     fn server_of(&self, zone: &str, s: SServer) -> Server {
-        let mut public_ips = Vec::new();
-        let mut add = |ip: String| {
-            if !ip.is_empty() && !public_ips.contains(&ip) {
-                public_ips.push(ip);
-            }
-        };
-        for ip in s.public_ip.into_iter().chain(s.public_ips) {
-            add(ip.address);
-        }
-        if let Some(v6) = s.ipv6 {
-            add(v6.address);
-        }
+        let public = s.public_ip.into_iter().chain(s.public_ips).chain(s.ipv6);
+        let private = s.private_ip.into_iter();
+        let (public_ips, private_ips) = addresses(
+            public
+                .map(|a| (a.address, false))
+                .chain(private.map(|ip| (ip, true))),
+        );
         let tags = s
             .tags
             .into_iter()
@@ -388,13 +284,8 @@ impl Scaleway {
                 None => (t, String::new()),
             })
             .collect();
-        let launched_at_ms = s
-            .creation_date
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
         Server {
-            provider: "scaleway".into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: s
                 .zone
@@ -405,92 +296,49 @@ impl Scaleway {
             status: normalize(&s.state),
             raw_state: s.state,
             public_ips,
-            private_ips: s
-                .private_ip
-                .into_iter()
-                .filter(|ip| !ip.is_empty())
-                .collect(),
+            private_ips,
             tags,
-            launched_at_ms,
+            launched_at_ms: s.creation_date.as_deref().and_then(launched_at),
         }
     }
+}
 
-    /// The typed error of a failed call: Scaleway's error `type` decides, the HTTP status
-    /// only when the body is not its error JSON (a proxy, a load balancer).
-    fn failure(
-        &self,
-        failure: &HttpFailure,
-        retry: Retry,
-        what: &str,
-        server: Option<(&str, &str)>,
-    ) -> Error {
-        let parsed = failure.json::<ApiError>();
-        let kind = parsed.as_ref().map(|e| e.kind.as_str()).unwrap_or("");
-        if retry == Retry::NotIdempotent && failure.status >= 500 {
-            return Error::OutcomeUnknown {
-                what: format!("{what} on {}", self.service.name()),
-                reason: format!("HTTP {}: {}", failure.status, failure.body),
-            };
-        }
-        let missing = matches!(kind, "not_found" | "unknown_resource")
-            || (parsed.is_none() && failure.status == 404);
-        if let Some((zone, id)) = server
-            && missing
-        {
-            return Error::NotFound {
-                what: "Scaleway Instance",
-                name: id.to_string(),
-                hint: Some(format!(
-                    "not in zone {zone} of scaleway account \"{}\": check the id and the zone (`paaf server list` lists them)",
-                    self.name
-                )),
-            };
-        }
-        let Some(error) = parsed else {
-            return self.service.status_error(failure).about(what);
-        };
-        let (code, hint) = match (error.kind.as_str(), failure.status) {
-            ("denied_authentication", _) | (_, 401) => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "the secret key of scaleway account \"{}\" was refused: check it is the secret key (not the access key) of an API key that still exists (console → IAM → API keys)",
-                    self.name
-                ),
+/// Scaleway's errors, for the failure policy: its error `type` decides, the HTTP status only
+/// when the body is not its error JSON (a proxy, a load balancer).
+struct ScalewayErrors {
+    account: String,
+}
+
+impl Vendor for ScalewayErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ApiError>()?;
+        Some(Said::coded(e.kind, e.message))
+    }
+
+    fn meaning(&self, _failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
+        Some(match said?.code() {
+            "denied_authentication" => ErrorCode::AuthFailed,
+            "permissions_denied" => ErrorCode::PermissionDenied,
+            "not_found" | "unknown_resource" => ErrorCode::NotFound,
+            "precondition_failed" | "transient_state" | "locked" | "resource_locked" => {
+                ErrorCode::Conflict
+            }
+            _ => return None,
+        })
+    }
+
+    fn hint(&self, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "the secret key of scaleway account \"{}\" was refused: check it is the secret key (not the access key) of an API key that still exists (console → IAM → API keys)",
+                self.account
             ),
-            ("permissions_denied", _) | (_, 403) => (
-                ErrorCode::PermissionDenied,
-                "the API key may not do this: give its IAM application or user a policy with InstancesFullAccess (or InstancesReadOnly to list) in the project".to_string(),
-            ),
-            ("not_found" | "unknown_resource", _) => (
-                ErrorCode::NotFound,
-                "check the id and the zone".to_string(),
-            ),
-            ("precondition_failed" | "transient_state" | "locked" | "resource_locked", _)
-            | (_, 409 | 412) => (
-                ErrorCode::Conflict,
-                "the server's current state does not allow this (it may be changing state, or locked): read its state and try again once it is running or stopped".to_string(),
-            ),
-            (_, 429) => (
-                ErrorCode::RateLimited,
-                "Scaleway limits the request rate of this API key: wait and try again".to_string(),
-            ),
-            _ => (
-                ErrorCode::ServiceFailed,
-                "Scaleway refused the request".to_string(),
-            ),
-        };
-        let message: String = self
-            .service
-            .redact(&error.message)
-            .chars()
-            .take(300)
-            .collect();
-        Error::Service {
-            service: self.service.name().to_string(),
-            code,
-            status: failure.status,
-            message: format!("{what}: {} ({message}); {hint}", error.kind),
-        }
+            ErrorCode::PermissionDenied => "the API key may not do this: give its IAM application or user a policy with InstancesFullAccess (or InstancesReadOnly to list) in the project".into(),
+            ErrorCode::NotFound => "check the id and the zone".into(),
+            ErrorCode::Conflict => "the server's current state does not allow this (it may be changing state, or locked): read its state and try again once it is running or stopped".into(),
+            ErrorCode::RateLimited => "Scaleway limits the request rate of this API key: wait and try again".into(),
+            _ => return None,
+        })
     }
 }
 
@@ -506,24 +354,12 @@ pub fn normalize(state: &str) -> ServerStatus {
     }
 }
 
+/// Whether `zone` is a zone's name: a region's two words of lowercase letters and a number.
 fn valid_zone(zone: &str) -> bool {
+    let letters = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
     let parts: Vec<&str> = zone.split('-').collect();
-    parts.len() == 3
-        && parts[..2]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && !parts[2].is_empty()
-        && parts[2].chars().all(|c| c.is_ascii_digit())
-}
-
-/// A UUID in its 8-4-4-4-12 hex form, as Scaleway ids are.
-fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+    matches!(parts[..], [a, b, n] if letters(a) && letters(b) && digits(n))
 }
 
 // ---- Scaleway's JSON, as much of it as paaf reads (unknown fields are skipped) ----
@@ -531,7 +367,6 @@ fn is_uuid(s: &str) -> bool {
 #[derive(Deserialize)]
 struct ListServers {
     servers: Vec<SServer>,
-    #[serde(default)]
     total_count: Option<usize>,
 }
 
@@ -546,19 +381,14 @@ struct SServer {
     #[serde(default)]
     name: String,
     state: String,
-    #[serde(default)]
     zone: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
-    #[serde(default)]
     public_ip: Option<Address>,
     #[serde(default)]
     public_ips: Vec<Address>,
-    #[serde(default)]
     ipv6: Option<Address>,
-    #[serde(default)]
     private_ip: Option<String>,
-    #[serde(default)]
     creation_date: Option<String>,
 }
 
@@ -577,7 +407,6 @@ struct Task {
     id: String,
     #[serde(default)]
     status: String,
-    #[serde(default)]
     description: Option<String>,
 }
 

@@ -20,7 +20,9 @@
 //! sends it for a hard reboot only and refuses a clean one. Whether a halt waits for the OS
 //! is not said for API v2 (API v1 documented it as a hard power-off).
 
-use super::listing::{Page, about_server, all_pages, check_id, name_tags};
+use super::listing::{
+    Page, about_server, addresses, all_pages, check_id, is_uuid, launched_at, name_tags,
+};
 use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus, TokenConfig};
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{Error, ErrorCode, Result};
@@ -146,17 +148,12 @@ impl Vultr {
     }
 
     fn server_of(&self, i: Instance) -> Server {
-        // A pending instance has no address yet: `0.0.0.0` and `::` mean none.
-        let address =
-            |ip: String| Some(ip).filter(|ip| !ip.is_empty() && ip != "0.0.0.0" && ip != "::");
-        let public_ips: Vec<String> = address(i.main_ip)
-            .into_iter()
-            .chain(address(i.v6_main_ip))
-            .collect();
-        let private_ips: Vec<String> = address(i.internal_ip).into_iter().collect();
-        let launched_at_ms = chrono::DateTime::parse_from_rfc3339(&i.date_created)
-            .ok()
-            .map(|t| t.timestamp_millis());
+        // A pending instance has no address yet: `0.0.0.0` and `::`, which `addresses` drops.
+        let (public_ips, private_ips) = addresses([
+            (i.main_ip, false),
+            (i.v6_main_ip, false),
+            (i.internal_ip, true),
+        ]);
         Server {
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
@@ -169,7 +166,7 @@ impl Vultr {
             private_ips,
             // Vultr tags are plain names.
             tags: name_tags(i.tags),
-            launched_at_ms,
+            launched_at_ms: launched_at(&i.date_created),
         }
     }
 }
@@ -187,12 +184,7 @@ impl Vendor for VultrErrors {
         (!e.error.is_empty()).then(|| Said::message(e.error))
     }
 
-    fn hint(
-        &self,
-        code: ErrorCode,
-        _failure: &HttpFailure,
-        _said: Option<&Said>,
-    ) -> Option<String> {
+    fn hint(&self, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
                 "check the API key of vultr account \"{}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)",
@@ -222,14 +214,9 @@ pub fn normalize(status: &str, power_status: &str, server_status: &str) -> Serve
 
 /// Refuses what cannot be an instance id before anything is sent: ids are UUIDs.
 fn check_instance_id(id: &str) -> Result<()> {
-    let uuid = id.len() == 36
-        && id.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        });
     check_id(
         id,
-        uuid,
+        is_uuid(id),
         "a Vultr instance id, a UUID like cb676a46-66fd-4dfb-b839-443f2e6c0b60",
     )
 }

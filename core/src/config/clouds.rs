@@ -94,6 +94,9 @@ pub struct CloudConfig {
     pub name: String,
     /// The whole-request timeout of its API calls (`timeout_secs`).
     pub timeout: Duration,
+    /// How long a reboot that reads `running` with no sign of it is watched for one before
+    /// it is unverified (`reboot_watch_secs`); none: [`crate::cloud::Proof::watching`].
+    pub reboot_watch: Option<Duration>,
     pub provider: ProviderConfig,
 }
 
@@ -256,6 +259,7 @@ pub(super) struct RawCloud {
     context: Option<Spanned<String>>,
     ca_file: Option<Spanned<String>>,
     timeout_secs: Option<Spanned<u64>>,
+    reboot_watch_secs: Option<Spanned<u64>>,
 }
 
 impl RawCloud {
@@ -316,6 +320,8 @@ pub(super) fn validate_cloud(src: &Source, raw: RawCloud) -> Result<CloudConfig>
     let timeout = positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_API_TIMEOUT);
+    let reboot_watch = positive(src, raw.reboot_watch_secs.as_ref(), "reboot_watch_secs")?
+        .map(Duration::from_secs);
     let entry = CloudEntry {
         src,
         raw: &raw,
@@ -326,6 +332,7 @@ pub(super) fn validate_cloud(src: &Source, raw: RawCloud) -> Result<CloudConfig>
     Ok(CloudConfig {
         name,
         timeout,
+        reboot_watch,
         provider,
     })
 }

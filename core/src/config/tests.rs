@@ -214,6 +214,22 @@ fn a_host_names_its_cloud_server_as_account_slash_server() {
 }
 
 #[test]
+fn a_cloud_account_may_say_how_long_a_reboot_is_watched() {
+    let cloud = |extra: &str| {
+        format!("[[clouds]]\nname = \"prod\"\ntype = \"vultr\"\ntoken = \"keyring:vultr\"\n{extra}")
+    };
+    assert_eq!(parse(&cloud("")).unwrap().clouds[0].reboot_watch, None);
+    let c = parse(&cloud("reboot_watch_secs = 30\n")).unwrap();
+    assert_eq!(c.clouds[0].reboot_watch, Some(Duration::from_secs(30)));
+    let (line, msg) = config_err(&cloud("reboot_watch_secs = 0\n"));
+    assert_eq!(line, Some(5));
+    assert!(
+        msg.contains("reboot_watch_secs must be greater than 0"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn the_readme_example_config_is_valid() {
     let readme = include_str!("../../../README.md");
     let start = readme

@@ -1,6 +1,12 @@
 //! Fix: a rolling reboot of a group of cloud servers — N at a time, each followed to running
 //! and health-checked before the next batch, stopping at the first failure so that one bad
 //! reboot never takes the whole group down.
+//!
+//! The next batch starts only once the reboots of the last one are proven: a server whose
+//! reboot paaf cannot prove (not linked to a `[[hosts]]` entry, and no operation of its
+//! provider proves one) could still be rebooting, its old service answering the health
+//! check. Such servers are refused before anything is sent, unless the plan accepts them
+//! ([`RollingPlan::accept_unverified`]).
 
 use super::{Confirmation, Paaf};
 use crate::cloud::health::HealthCheck;
@@ -25,6 +31,20 @@ pub struct RollingPlan {
     /// Between two tries of a failing health check.
     pub health_interval: Duration,
     pub poll: PollSettings,
+    /// Reboot servers whose reboot paaf cannot prove as well: each is watched for a sign
+    /// of it, then counts as unverified. Without it they are refused.
+    pub accept_unverified: bool,
+}
+
+impl RollingPlan {
+    /// The action each server gets.
+    pub fn action(&self) -> PowerAction {
+        if self.hard {
+            PowerAction::HardReboot
+        } else {
+            PowerAction::Reboot
+        }
+    }
 }
 
 /// What a rolling reboot is doing, for progress output.
@@ -41,6 +61,8 @@ pub enum RollingEvent {
     State { server: String, raw_state: String },
     /// A health check failed and will be tried again.
     Unhealthy { server: String, reason: String },
+    /// The server runs, but paaf saw no proof that it rebooted (accepted by the plan).
+    Unverified { server: String, reason: String },
     /// The server is running and healthy.
     Healthy { server: String },
 }
@@ -68,6 +90,15 @@ impl RollingReport {
     pub fn succeeded(&self) -> bool {
         self.failed.is_none()
     }
+
+    /// The names of the servers done whose reboot is unverified.
+    pub fn unverified(&self) -> Vec<String> {
+        self.done
+            .iter()
+            .filter(|o| o.evidence.is_none())
+            .map(|o| label(&o.server))
+            .collect()
+    }
 }
 
 fn label(s: &Server) -> String {
@@ -91,8 +122,13 @@ fn all_running(servers: &[Server]) -> Result<()> {
 }
 
 impl Paaf {
-    /// The servers `filter` selects, checked for a rolling reboot: at least one, all running.
-    pub async fn rolling_selection(&self, filter: &ServerFilter) -> Result<Vec<Server>> {
+    /// The servers `filter` selects, checked for a rolling reboot by `plan`: at least one,
+    /// all running, each reboot provable unless the plan accepts unverified ones.
+    pub async fn rolling_selection(
+        &self,
+        filter: &ServerFilter,
+        plan: &RollingPlan,
+    ) -> Result<Vec<Server>> {
         if filter.is_empty() {
             return Err(Error::invalid(
                 "a rolling reboot needs a selection: give a tag (--tag role=web), a query or servers",
@@ -119,7 +155,49 @@ impl Paaf {
             });
         }
         all_running(&selected)?;
+        self.provable(&selected, plan)?;
         Ok(selected)
+    }
+
+    /// Refuses, unless `plan` accepts them, the servers whose reboot paaf cannot prove: not
+    /// linked to a `[[hosts]]` entry (a new boot id over SSH), and no operation of their
+    /// provider proves it.
+    fn provable(&self, servers: &[Server], plan: &RollingPlan) -> Result<()> {
+        if plan.accept_unverified {
+            return Ok(());
+        }
+        let action = plan.action();
+        let mut proves = std::collections::BTreeMap::new();
+        let mut unprovable = Vec::new();
+        for server in servers {
+            if self.host_of(server).is_some() {
+                continue;
+            }
+            let proven = match proves.get(&server.account) {
+                Some(&proven) => proven,
+                None => {
+                    let proven = self.account_of(server)?.operation_proves(action);
+                    proves.insert(server.account.clone(), proven);
+                    proven
+                }
+            };
+            if !proven {
+                unprovable.push(format!(
+                    "{} ({} \"{}\")",
+                    label(server),
+                    server.provider,
+                    server.account
+                ));
+            }
+        }
+        if unprovable.is_empty() {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "paaf cannot verify a {} of {}: no operation of their provider proves one, so the next batch could start while they are still rebooting and their old service answers the health check. Link each to a [[hosts]] entry (server = \"ACCOUNT/SERVER\") to verify it over SSH, or accept unverified reboots (CLI: --accept-unverified)",
+            action.as_str(),
+            unprovable.join(", ")
+        )))
     }
 
     /// Reboots `servers` (a [`Paaf::rolling_selection`], listed once: the caller shows it in
@@ -139,16 +217,13 @@ impl Paaf {
             return Err(Error::invalid("a rolling reboot needs at least one server"));
         }
         all_running(&servers)?;
+        self.provable(&servers, plan)?;
         if let Some(check) = &plan.health {
             check.validate()?;
         }
         let batch = plan.batch.max(1);
         let names: Vec<String> = servers.iter().map(label).collect();
-        let action = if plan.hard {
-            PowerAction::HardReboot
-        } else {
-            PowerAction::Reboot
-        };
+        let action = plan.action();
         confirm.require(&format!(
             "rolling {} of {} servers, {batch} at a time: {}",
             action.as_str(),
@@ -218,8 +293,8 @@ impl Paaf {
                         elapsed_ms: started.elapsed().as_millis() as u64,
                     })
                 },
-                |r: &RollingReport| match &r.failed {
-                    None => (
+                |r: &RollingReport| match (&r.failed, r.unverified()) {
+                    (None, unverified) if unverified.is_empty() => (
                         ActionState::Succeeded,
                         format!(
                             "{} servers rebooted and healthy in {:.1}s",
@@ -227,7 +302,16 @@ impl Paaf {
                             r.elapsed_ms as f64 / 1000.0
                         ),
                     ),
-                    Some(f) => (
+                    (None, unverified) => (
+                        ActionState::Unverified,
+                        format!(
+                            "{} servers rebooted and healthy in {:.1}s; unverified (no proof they rebooted): {}",
+                            r.done.len(),
+                            r.elapsed_ms as f64 / 1000.0,
+                            unverified.join(", ")
+                        ),
+                    ),
+                    (Some(f), _) => (
                         ActionState::Failed,
                         format!(
                             "stopped at {} ({}: {}); {} done, {} not started",
@@ -263,12 +347,29 @@ impl Paaf {
                     })
                 })
                 .await;
-            let result = match outcome {
-                Ok(outcome) => self
+            let result = match (outcome, plan.accept_unverified) {
+                (Ok(outcome), accepted) if outcome.evidence.is_none() => {
+                    let reason = outcome.unverified_reason().unwrap_or_default();
+                    if accepted {
+                        events.push(RollingEvent::Unverified {
+                            server: label(server),
+                            reason,
+                        });
+                        self.healthy(&outcome.server, plan, cancel, &mut events)
+                            .await
+                            .map(|()| outcome)
+                    } else {
+                        Err(Error::other(format!(
+                            "{} was rebooted, but {reason}. The roll stopped: accept unverified reboots to go on (CLI: --accept-unverified)",
+                            label(server)
+                        )))
+                    }
+                }
+                (Ok(outcome), _) => self
                     .healthy(&outcome.server, plan, cancel, &mut events)
                     .await
                     .map(|()| outcome),
-                Err(e) => Err(e),
+                (Err(e), _) => Err(e),
             };
             (result, events)
         });

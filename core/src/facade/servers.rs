@@ -5,7 +5,8 @@ use super::{Confirmation, Paaf};
 use crate::cloud::Accepted;
 use crate::cloud::cache::{self, CachedInventory};
 use crate::cloud::{
-    self, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction, PowerOutcome, Server,
+    self, CloudAccount, Evidence, Inventory, InventoryError, PollSettings, PowerAction,
+    PowerOutcome, Server,
 };
 use crate::config::CloudConfig;
 use crate::config::HostConfig;
@@ -158,13 +159,7 @@ impl Paaf {
         cancel: CancellationToken,
         mut observe: impl FnMut(&ServerProgress),
     ) -> Result<PowerOutcome> {
-        let config = self
-            .config()
-            .clouds
-            .iter()
-            .find(|c| c.name == found.account)
-            .cloned()
-            .ok_or_else(|| Error::other(format!("account {} vanished", found.account)))?;
+        let config = self.account_config(found)?;
         let account = self.cloud_account(&config)?;
         if matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
             && let Some(host) = self.host_of(found)
@@ -182,6 +177,7 @@ impl Paaf {
             found.raw_state
         );
         let (account_ref, found_ref, cancel_ref) = (account.as_ref(), found, &cancel);
+        let watch = config.reboot_watch;
         self.journaled(
             NewAction::new(server_kind(action), &target, &detail),
             |started| async move {
@@ -189,12 +185,12 @@ impl Paaf {
                 let _cancellable = self.cancellable(action_id, cancel_ref);
                 started.now()?;
                 let sent = Instant::now();
-                cloud::power_and_wait(
+                cloud::power_server(
                     account_ref,
-                    &found_ref.region,
-                    &found_ref.id,
+                    found_ref,
                     action,
                     settings,
+                    watch,
                     cancel_ref,
                     |server| {
                         observe(&ServerProgress {
@@ -207,15 +203,19 @@ impl Paaf {
                 .await
             },
             |o: &PowerOutcome| {
-                (
-                    ActionState::Succeeded,
-                    format!(
-                        "{} in {:.1}s ({} reads)",
-                        o.server.raw_state,
-                        o.elapsed_ms as f64 / 1000.0,
-                        o.polls
+                let done = format!(
+                    "{} in {:.1}s ({} reads)",
+                    o.server.raw_state,
+                    o.elapsed_ms as f64 / 1000.0,
+                    o.polls
+                );
+                match (&o.evidence, o.unverified_reason()) {
+                    (Some(evidence), _) => (ActionState::Succeeded, format!("{done}: {evidence}")),
+                    (None, reason) => (
+                        ActionState::Unverified,
+                        format!("{done}, unverified: {}", reason.unwrap_or_default()),
                     ),
-                )
+                }
             },
         )
         .await
@@ -223,8 +223,23 @@ impl Paaf {
 }
 
 impl Paaf {
+    /// The `[[clouds]]` entry of the account `server` was listed from.
+    fn account_config(&self, server: &Server) -> Result<CloudConfig> {
+        self.config()
+            .clouds
+            .iter()
+            .find(|c| c.name == server.account)
+            .cloned()
+            .ok_or_else(|| Error::other(format!("account {} vanished", server.account)))
+    }
+
+    /// The cloud account `server` was listed from.
+    pub(crate) fn account_of(&self, server: &Server) -> Result<Box<dyn CloudAccount>> {
+        self.cloud_account(&self.account_config(server)?)
+    }
+
     /// The configured host that is this cloud server (`server = "ACCOUNT/SERVER"`).
-    pub(super) fn host_of(&self, server: &Server) -> Option<HostConfig> {
+    pub(crate) fn host_of(&self, server: &Server) -> Option<HostConfig> {
         self.config()
             .hosts
             .iter()
@@ -353,6 +368,10 @@ impl Paaf {
             server,
             polls: 1,
             elapsed_ms: started_at.elapsed().as_millis() as u64,
+            evidence: Some(Evidence::NewBootId {
+                before: report.boot_id_before.clone(),
+                after: report.boot_id_after.clone(),
+            }),
             verified: Some(report),
         })
     }

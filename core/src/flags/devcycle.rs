@@ -41,14 +41,15 @@
 
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    Pager, Refusal, Subject, asks_for_approval, no_environment, outcome_about, project_or,
-    require_names, still_needed, vendor_said,
+    Pager, Subject, answered, asks_for_approval, no_environment, project_or, require_names,
+    said_in, still_needed, switching,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{
-    HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service, oauth,
+    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Said, Service, Vendor,
+    oauth,
 };
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
@@ -228,10 +229,6 @@ struct Configuration {
     status: Option<String>,
 }
 
-/// Where a NestJS error body (`{statusCode, message, error}`) puts its words; `message` may be
-/// a string, a list of strings, or an object.
-const FIELDS: &[&str] = &["message", "error"];
-
 /// What this API calls a flag, in messages.
 const NOUN: &str = "feature";
 
@@ -271,7 +268,9 @@ impl DevCycle {
         }
         // Checked now so a bad URL is a config error, not a failure at 3 a.m.
         Service::new(&service_name, base_url, HttpAuth::None, limits.clone())?;
-        let auth = Service::new(&service_name, auth_url, HttpAuth::None, limits.clone())?;
+        let auth = Service::new(&service_name, auth_url, HttpAuth::None, limits.clone())?
+            .with_secret(client_secret.clone())
+            .with_vendor(TokenErrors);
         Ok(DevCycle {
             name: name.to_string(),
             project: project.to_string(),
@@ -307,7 +306,8 @@ impl DevCycle {
                 value: token,
             },
             self.limits.clone(),
-        )?;
+        )?
+        .with_vendor(DevCycleErrors);
         *session = Some(Session {
             api: api.clone(),
             refresh_at: oauth::refresh_at(expires_in),
@@ -335,88 +335,51 @@ impl DevCycle {
             "audience": AUDIENCE,
         });
         // Asking for a token twice is harmless: retried like a read.
-        let request = Request {
-            method: Method::POST,
-            path: "oauth/token".into(),
-            query: Vec::new(),
-            json: Some(body),
-            form: None,
-            headers: Vec::new(),
-            retry: Retry::Idempotent,
-        };
-        let response = match self.auth.send_raw(request).await? {
-            Ok(response) => response,
-            Err(failure) => return Err(self.token_failure(&failure, subject)),
-        };
+        let request = Request::with_body(Method::POST, "oauth/token", &body, Retry::Idempotent)?;
+        let doing = Doing::new(format!("{subject}: fetching an API token"));
+        let response = self.auth.fetch(request, &doing).await?;
         oauth::access_token(&response, self.service_name(), || {
             format!("its token endpoint returned an empty access_token ({subject})")
         })
     }
 
-    fn token_failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let body = self.redact_secret(&failure.body);
-        let said = oauth::error_said(&body).unwrap_or_else(|| body.clone());
-        let service = self.service_name().to_string();
-        match failure.status {
-            400 | 401 | 403 => Error::Service {
-                service,
-                code: ErrorCode::AuthFailed,
-                status: failure.status,
-                message: format!(
-                    "{subject}: DevCycle's token endpoint refused the API client (HTTP {}: {said}); check `client_id` and `client_secret` (Organization settings → API Authentication) and that `auth_url` is {DEFAULT_AUTH_URL}",
-                    failure.status
-                ),
-            },
-            _ => self
-                .auth
-                .status_error(&HttpFailure {
-                    body,
-                    ..failure.clone()
-                })
-                .about(format_args!("{subject}: fetching an API token")),
-        }
-    }
-
-    fn redact_secret(&self, text: &str) -> String {
-        let secret = self.client_secret.expose_secret();
-        if secret.is_empty() {
-            text.to_string()
-        } else {
-            text.replace(secret, "[redacted]")
-        }
-    }
-
-    /// Sends `request` with the current token; on a 401, fetches a new token and sends it
-    /// once more (a 401 means the request was not processed, so that is safe for writes).
-    /// Returns the service used, so its status errors redact the right token.
+    /// Sends `request` with the current token, `doing` something; on a 401, fetches a new
+    /// token and sends it once more (a 401 means the request was not processed, so that is
+    /// safe for writes). A 404 comes back as what DevCycle said, for the caller to say what is
+    /// missing; any other failure is the failure policy's error.
     async fn send(
         &self,
         request: Request,
         subject: &Subject<'_>,
-    ) -> Result<(Service, std::result::Result<Response, HttpFailure>)> {
+        doing: &Doing,
+    ) -> Result<std::result::Result<Response, String>> {
         let (api, generation) = self.api(subject).await?;
-        match api.send_raw(request.clone()).await? {
+        let kept = |f: &HttpFailure| matches!(f.status, 401 | 404);
+        let (api, outcome) = match api.fetch_except(request.clone(), doing, kept).await? {
             Err(failure) if failure.status == 401 => {
                 tracing::info!(service = %self.service_name(), "token refused; fetching a new one");
                 self.drop_token(generation).await;
                 let (api, _) = self.api(subject).await?;
-                let outcome = api.send_raw(request).await?;
-                Ok((api, outcome))
+                let outcome = api
+                    .fetch_except(request, doing, |f| f.status == 404)
+                    .await?;
+                (api, outcome)
             }
-            outcome => Ok((api, outcome)),
-        }
+            outcome => (api, outcome),
+        };
+        Ok(outcome.map_err(|failure| answered(&api, &failure)))
     }
 
-    /// A GET decoded as `T`; a 404 is handed back for the caller to say what was not found.
+    /// A GET decoded as `T`; a 404 comes back as what DevCycle said.
     async fn get<T: for<'de> Deserialize<'de>>(
         &self,
         request: Request,
         subject: &Subject<'_>,
-    ) -> Result<std::result::Result<T, HttpFailure>> {
-        match self.send(request, subject).await? {
-            (api, Ok(response)) => Ok(Ok(response.json(api.name())?)),
-            (_, Err(failure)) if failure.status == 404 => Ok(Err(failure)),
-            (api, Err(failure)) => Err(self.failure(&api, &failure, subject)),
+    ) -> Result<std::result::Result<T, String>> {
+        let doing = Doing::new(subject.to_string());
+        match self.send(request, subject, &doing).await? {
+            Ok(response) => Ok(Ok(response.json(self.service_name())?)),
+            Err(said) => Ok(Err(said)),
         }
     }
 
@@ -425,7 +388,7 @@ impl DevCycle {
         &self,
         path: &str,
         subject: &Subject<'_>,
-    ) -> Result<std::result::Result<Vec<T>, HttpFailure>> {
+    ) -> Result<std::result::Result<Vec<T>, String>> {
         let mut items = Vec::new();
         let mut pager = Pager::new(self.service_name());
         for page in 1.. {
@@ -441,7 +404,7 @@ impl DevCycle {
                         break;
                     }
                 }
-                Err(failure) => return Ok(Err(failure)),
+                Err(said) => return Ok(Err(said)),
             }
         }
         Ok(Ok(items))
@@ -465,18 +428,17 @@ impl DevCycle {
         let path = format!("{}/environments", Self::project_path(project));
         match self.all_pages::<Environment>(&path, &subject).await? {
             Ok(envs) => Ok(envs),
-            Err(failure) => Err(self.project_not_found(project, &failure)),
+            Err(said) => Err(self.project_not_found(project, &said)),
         }
     }
 
-    fn project_not_found(&self, project: &str, failure: &HttpFailure) -> Error {
+    fn project_not_found(&self, project: &str, said: &str) -> Error {
         Error::NotFound {
             what: "DevCycle project",
             name: project.to_string(),
             hint: Some(format!(
-                "{} answered 404 ({}); use the project's key or id as shown in DevCycle, and check the API client belongs to its organization",
+                "{} answered 404 ({said}); use the project's key or id as shown in DevCycle, and check the API client belongs to its organization",
                 self.service_name(),
-                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
@@ -485,9 +447,9 @@ impl DevCycle {
         no_environment("DevCycle environment", self.service_name(), subject, known)
     }
 
-    /// A 404 on a feature's configurations: the project, the environment or the feature is
-    /// unknown; one more read says which.
-    async fn flag_not_found(&self, subject: &Subject<'_>, failure: &HttpFailure) -> Error {
+    /// A 404 on a feature's configurations, where DevCycle `said` why: the project, the
+    /// environment or the feature is unknown; one more read says which.
+    async fn flag_not_found(&self, subject: &Subject<'_>, said: &str) -> Error {
         let envs = match self.environments(subject.project).await {
             Ok(envs) => envs,
             Err(e) => return e,
@@ -502,9 +464,8 @@ impl DevCycle {
             what: "DevCycle feature",
             name: subject.key.unwrap_or_default().to_string(),
             hint: Some(format!(
-                "{} answered for {subject}: {}",
+                "{} answered for {subject}: {said}",
                 self.service_name(),
-                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
@@ -517,43 +478,8 @@ impl DevCycle {
         }
         match self.get::<Vec<Configuration>>(request, subject).await? {
             Ok(configs) => Ok(configs),
-            Err(failure) => Err(self.flag_not_found(subject, &failure).await),
+            Err(said) => Err(self.flag_not_found(subject, &said).await),
         }
-    }
-
-    /// The failure of a request about `subject`, explained.
-    fn failure(&self, api: &Service, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let refusal = match failure.status {
-            401 => Refusal {
-                code: ErrorCode::AuthFailed,
-                what: "the API refused a freshly issued token",
-                fix: "check that the API client's organization owns this project".into(),
-            },
-            403 | 409 | 412 if asks_for_approval(&failure.body) => Refusal {
-                code: ErrorCode::Conflict,
-                what: "this project requires an approved change request (Approval Workflows), so paaf cannot switch it directly; nothing was changed",
-                fix: "open https://app.devcycle.com to request (or approve) the change".into(),
-            },
-            403 => Refusal {
-                code: ErrorCode::PermissionDenied,
-                what: "the API client lacks the permission",
-                fix: "give it a role that may publish changes in this project and environment"
-                    .into(),
-            },
-            404 => Refusal {
-                code: ErrorCode::NotFound,
-                what: "not found",
-                fix: "check the project, feature and environment keys".into(),
-            },
-            409 | 412 => Refusal {
-                code: ErrorCode::Conflict,
-                what: "DevCycle refused the change as conflicting",
-                fix: CONFLICT_FIX.into(),
-            },
-            _ => return api.status_error(failure).about(subject),
-        };
-        let said = vendor_said(&failure.body, FIELDS);
-        refusal.error(self.service_name(), failure.status, subject, &said)
     }
 
     fn project_of<'a>(&'a self, asked: &'a str) -> &'a str {
@@ -618,7 +544,7 @@ impl FlagBackend for DevCycle {
         let path = format!("{}/features", Self::project_path(project));
         let features = match self.all_pages::<Feature>(&path, &subject).await? {
             Ok(features) => features,
-            Err(failure) => return Err(self.project_not_found(project, &failure)),
+            Err(said) => return Err(self.project_not_found(project, &said)),
         };
         let query = filter.query.as_ref().map(|q| q.to_lowercase());
         let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
@@ -718,32 +644,31 @@ impl FlagBackend for DevCycle {
             Retry::NotIdempotent,
         )?
         .query("environment", flag.environment);
+        let reading = Doing::new(subject.to_string());
+        let writing = switching(&subject, enabled);
         let mut token_refused = false;
         loop {
             // The token first: one fetched between the read and the write would widen the
             // window in which a change made meanwhile is overwritten.
             let (api, generation) = self.api(&subject).await?;
+            let renew = !token_refused;
+            let kept = move |f: &HttpFailure| (renew && f.status == 401) || f.status == 404;
             let read = Request::get(path.as_str()).query("environment", flag.environment);
-            let configs: Vec<Configuration> = match api.send_raw(read).await? {
+            let configs: Vec<Configuration> = match api.fetch_except(read, &reading, kept).await? {
                 Ok(response) => response.json(api.name())?,
-                Err(f) if f.status == 401 && !token_refused => {
+                Err(f) if f.status == 401 => {
                     token_refused = true;
                     self.drop_token(generation).await;
                     continue;
                 }
-                Err(f) if f.status == 404 => return Err(self.flag_not_found(&subject, &f).await),
-                Err(f) => return Err(self.failure(&api, &f, &subject)),
+                Err(f) => return Err(self.flag_not_found(&subject, &answered(&api, &f)).await),
             };
             let now = self.status_of(configs, &subject).await?;
             let service = self.service_name();
             if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
                 return Ok(done);
             }
-            let sent = api
-                .send_raw(write.clone())
-                .await
-                .map_err(|e| outcome_about(e, &subject))?;
-            return match sent {
+            return match api.fetch_except(write.clone(), &writing, kept).await? {
                 Ok(response) => {
                     let config: Configuration = response.json(api.name())?;
                     parse_status(
@@ -753,15 +678,66 @@ impl FlagBackend for DevCycle {
                     )
                 }
                 // A 401 means the write was not processed: read again with a new token.
-                Err(f) if f.status == 401 && !token_refused => {
+                Err(f) if f.status == 401 => {
                     token_refused = true;
                     self.drop_token(generation).await;
                     continue;
                 }
-                Err(f) if f.status == 404 => Err(self.flag_not_found(&subject, &f).await),
-                Err(f) => Err(self.failure(&api, &f, &subject)),
+                Err(f) => Err(self.flag_not_found(&subject, &answered(&api, &f)).await),
             };
         }
+    }
+}
+
+/// DevCycle's token endpoint (an Auth0 tenant), for the failure policy: an OAuth error body
+/// (RFC 6749 §5.2); a refused client (400, 401, 403) is `auth-failed`.
+struct TokenErrors;
+
+impl Vendor for TokenErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        oauth::error_said(&failure.full_body).map(Said::message)
+    }
+
+    fn meaning(&self, failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        matches!(failure.status, 400 | 401 | 403).then_some(ErrorCode::AuthFailed)
+    }
+
+    fn hint(
+        &self,
+        code: ErrorCode,
+        _failure: &HttpFailure,
+        _said: Option<&Said>,
+    ) -> Option<String> {
+        (code == ErrorCode::AuthFailed).then(|| format!(
+            "DevCycle's token endpoint refused the API client: check `client_id` and `client_secret` (Organization settings → API Authentication) and that `auth_url` is {DEFAULT_AUTH_URL}"
+        ))
+    }
+}
+
+/// The Management API's errors, for the failure policy: NestJS bodies (`{statusCode,
+/// message, error}`, `message` a string, a list of strings, or an object); a refusal that asks
+/// for an approved change request (Approval Workflows) is a conflict; its remedies in its words.
+struct DevCycleErrors;
+
+impl Vendor for DevCycleErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        said_in(failure, &["message", "error"])
+    }
+
+    fn meaning(&self, failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        let approval = matches!(failure.status, 403 | 409 | 412) && asks_for_approval(failure);
+        approval.then_some(ErrorCode::Conflict)
+    }
+
+    fn hint(&self, code: ErrorCode, failure: &HttpFailure, _said: Option<&Said>) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => "the API refused a freshly issued token: check that the API client's organization owns this project".into(),
+            ErrorCode::Conflict if asks_for_approval(failure) => "this project requires an approved change request (Approval Workflows), so paaf cannot switch it directly; nothing was changed: open https://app.devcycle.com to request (or approve) the change".into(),
+            ErrorCode::Conflict => format!("DevCycle refused the change as conflicting: {CONFLICT_FIX}"),
+            ErrorCode::PermissionDenied => "the API client lacks the permission: give it a role that may publish changes in this project and environment".into(),
+            ErrorCode::NotFound => "not found: check the project, feature and environment keys".into(),
+            _ => return None,
+        })
     }
 }
 

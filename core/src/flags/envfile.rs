@@ -30,6 +30,12 @@
 //! A write is conditional: under the lock on the host it checks the key's line is still the
 //! one read, so a change made meanwhile is never overwritten.
 //!
+//! As root means as a shell script under `sudo -n sh -c …` (the read, the locked edit with its
+//! backup, the restart and its rollback are one script): the login user needs sudo for `sh`
+//! itself, e.g. `deploy ALL=(root) NOPASSWD: /usr/bin/sh`, which is as much as full root. A
+//! least-privilege rule for single programs (enough for a reboot) is not enough here, and a
+//! refused `sudo -n` says so, naming the `sh` sudo would run.
+//!
 //! These are blocking functions over one [`Connection`]; [`EnvFileBackend`] runs them through
 //! [`crate::ssh::SshPool::with_connection`].
 
@@ -38,7 +44,7 @@ use super::{
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ssh::{Connection, ExecOutput, SshPool, Target};
+use crate::ssh::{Connection, ExecOutput, SUDO_SECURE_PATH, SshPool, Target};
 use serde::Serialize;
 use std::ops::Range;
 use std::time::Duration;
@@ -612,7 +618,8 @@ fn quote(s: &str) -> String {
 
 /// The command line that runs `script` with `args` as root (`sudo -n`, unless the login user
 /// is root) or as the login user. Everything goes through `sh -c` so the login shell's
-/// flavour does not matter; a refused `sudo -n` exits with [`EXIT_NO_SUDO`].
+/// flavour does not matter; a refused `sudo -n` reports the login user, the `sh` sudo would
+/// run (found through its secure_path) and sudo's words, and exits with [`EXIT_NO_SUDO`].
 fn remote_command(s: &EnvFileSettings, script: &str, args: &[&str]) -> String {
     let mut argv = String::from("paaf-envfile");
     for a in args {
@@ -626,7 +633,7 @@ fn remote_command(s: &EnvFileSettings, script: &str, args: &[&str]) -> String {
         r#"s={}
 if [ "$(id -u)" = 0 ]; then exec sh -c "$s" "$0" "$@"; fi
 if e=$(sudo -n sh -c : 2>&1 </dev/null); then exec sudo -n sh -c "$s" "$0" "$@"; fi
-printf '{PREFIX} no-sudo %s: %s\n' "$(id -un)" "$(printf '%s' "$e" | head -n 1)"
+printf '{PREFIX} no-sudo %s %s: %s\n' "$(id -un)" "$(PATH={SUDO_SECURE_PATH}; command -v sh)" "$(printf '%s' "$e" | head -n 1)"
 exit {EXIT_NO_SUDO}"#,
         quote(script)
     );
@@ -649,18 +656,26 @@ fn reported<'a>(o: &'a ExecOutput, word: &str) -> Option<&'a str> {
         .map(|(_, rest)| rest)
 }
 
+/// `sudo -n sh` refused: the sudoers rule that lets the change run (for the `sh` sudo would
+/// run), said to be as much as full root, and the other ways.
 fn no_sudo(s: &EnvFileSettings, o: &ExecOutput, doing: &str) -> Error {
     let said = reported(o, "no-sudo").unwrap_or("");
-    let (user, why) = said.split_once(": ").unwrap_or((said, ""));
+    let (who, why) = said.split_once(": ").unwrap_or((said, ""));
+    let (user, sh) = who.trim().split_once(' ').unwrap_or((who.trim(), ""));
+    let sh = Some(sh.trim())
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/bin/sh");
+    let (restarting, restart) = match s.unit.as_deref() {
+        Some(u) => (
+            format!(", then restarting {u}"),
+            format!(" and restart {u}"),
+        ),
+        None => (String::new(), String::new()),
+    };
     Error::Privilege {
         host: s.host.clone(),
         reason: format!(
-            "`sudo -n` is refused for {user} ({why}), so paaf cannot {doing}. Allow {user} passwordless sudo (the change runs `sh` as root: it edits {} and runs systemctl), or log in as root, or set sudo = false for this [[flags]] entry if {user} may write the file{}",
-            s.path,
-            s.unit
-                .as_deref()
-                .map(|u| format!(" and restart {u}"))
-                .unwrap_or_default()
+            "`sudo -n` does not let {user} run `sh` as root without a password ({why}), so paaf cannot {doing}: paaf works on the file as one shell script run as root (reading it, editing it under a lock{restarting}), so a sudoers rule for single programs is not enough. Allow {user} that shell: `{user} ALL=(root) NOPASSWD: {sh}` in /etc/sudoers.d/paaf (a shell runs anything: that is as much as full root), or log in as root, or set sudo = false for this [[flags]] entry if {user} may write the file{restart}",
         ),
     }
 }

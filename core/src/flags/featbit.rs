@@ -31,12 +31,14 @@
 
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    Pager, Refusal, changed_meanwhile, outcome_about, require_names, still_needed, vendor_said,
+    Pager, changed_meanwhile, require_names, said_in, still_needed, switching,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
+use crate::http::{
+    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Said, Service, Vendor,
+};
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -187,7 +189,8 @@ impl FeatBit {
             name: "authorization".into(),
             value: token,
         };
-        let service = Service::new(&service_name, base_url.trim(), auth, limits)?;
+        let service =
+            Service::new(&service_name, base_url.trim(), auth, limits)?.with_vendor(FeatBitErrors);
         Ok(FeatBit {
             name: name.to_string(),
             project: project.to_string(),
@@ -223,13 +226,20 @@ impl FeatBit {
         request: Request,
         subject: &Subject<'_>,
     ) -> Result<T> {
-        match self.service.send_raw(request).await? {
-            Ok(response) => self.open(&response, subject),
-            Err(failure) => Err(self.failure(&failure, subject)),
-        }
+        let (retry, doing) = (request.retry, Doing::new(subject.to_string()));
+        let response = self.service.fetch(request, &doing).await?;
+        self.open(&response, retry, &doing)
     }
 
-    fn open<T: DeserializeOwned>(&self, response: &Response, subject: &Subject<'_>) -> Result<T> {
+    /// The envelope's `data`; a `success: false` answer is the failure policy's error of the
+    /// HTTP status its first error code stands for (`Unauthorized` 401, `Forbidden` 403,
+    /// `ResourceNotFound` 404, `Conflict` 409, anything else 422).
+    fn open<T: DeserializeOwned>(
+        &self,
+        response: &Response,
+        retry: Retry,
+        doing: &Doing,
+    ) -> Result<T> {
         let envelope: Envelope<T> = response.json(self.service.name())?;
         if !envelope.success {
             let status = match envelope.errors.first().map(String::as_str) {
@@ -239,51 +249,14 @@ impl FeatBit {
                 Some("Conflict") => 409,
                 _ => 422,
             };
-            return Err(self.error(status, &envelope.errors.join(", "), subject));
+            let headers = response.headers.clone();
+            let failure = self.service.failure_of(status, headers, &response.body);
+            return Err(self.service.failure_error(&failure, retry, doing));
         }
         envelope.data.ok_or_else(|| Error::MalformedResponse {
             what: self.service.name().to_string(),
             reason: "a successful answer without `data`".into(),
         })
-    }
-
-    fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let said = vendor_said(&failure.body, &["errors"]);
-        match failure.status {
-            401 | 403 | 404 | 409 | 422 => self.error(failure.status, &said, subject),
-            _ => self.service.status_error(failure).about(subject),
-        }
-    }
-
-    fn error(&self, status: u16, said: &str, subject: &Subject<'_>) -> Error {
-        let refusal = match status {
-            401 => Refusal {
-                code: ErrorCode::AuthFailed,
-                what: "the access token was refused",
-                fix: format!("it may be disabled or deleted. {TOKEN_HOWTO}"),
-            },
-            403 => Refusal {
-                code: ErrorCode::PermissionDenied,
-                what: "refused",
-                fix: "the token lacks the permission (ManageFeatureFlag / toggle), or the environment id belongs to another organization; check both".into(),
-            },
-            404 => Refusal {
-                code: ErrorCode::NotFound,
-                what: "not found",
-                fix: "check the flag key and the environment id".into(),
-            },
-            409 => Refusal {
-                code: ErrorCode::Conflict,
-                what: "FeatBit refused it as a conflicting change",
-                fix: CONFLICT_FIX.into(),
-            },
-            _ => Refusal {
-                code: ErrorCode::ServiceFailed,
-                what: "FeatBit refused the request",
-                fix: "check the flag and the environment in FeatBit".into(),
-            },
-        };
-        refusal.error(self.service.name(), status, subject, said)
     }
 
     async fn env_flags(&self, environment: &str, env_id: &str) -> Result<Vec<FbFlag>> {
@@ -308,6 +281,33 @@ impl FeatBit {
             }
         }
         Ok(flags)
+    }
+}
+
+/// FeatBit's errors, for the failure policy: every answer is `{success, errors: [code…],
+/// data}`; the HTTP status decides the kind; its remedies in its words.
+struct FeatBitErrors;
+
+impl Vendor for FeatBitErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        said_in(failure, &["errors"])
+    }
+
+    fn hint(&self, code: ErrorCode, failure: &HttpFailure, _said: Option<&Said>) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => {
+                format!("the access token was refused: it may be disabled or deleted. {TOKEN_HOWTO}")
+            }
+            ErrorCode::PermissionDenied => "refused: the token lacks the permission (ManageFeatureFlag / toggle), or the environment id belongs to another organization; check both".into(),
+            ErrorCode::NotFound => "not found: check the flag key and the environment id".into(),
+            ErrorCode::Conflict if failure.status == 409 => {
+                format!("FeatBit refused it as a conflicting change: {CONFLICT_FIX}")
+            }
+            ErrorCode::ServiceFailed if failure.status == 422 => {
+                "FeatBit refused the request: check the flag and the environment in FeatBit".into()
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -418,21 +418,22 @@ impl FlagBackend for FeatBit {
             segment(env_id),
             segment(flag.key)
         );
-        // Not retried after it may have reached FeatBit: a timed-out write is outcome-unknown.
+        // Not retried after it may have reached FeatBit: a write that timed out (or was
+        // answered 5xx) is outcome-unknown.
         let request = Request::with_body(Method::PATCH, path, &patch, Retry::NotIdempotent)?;
-        let sent = self
+        let doing = switching(&subject, enabled);
+        let answer = self
             .service
-            .send_raw(request)
+            .fetch(request, &doing)
             .await
-            .map_err(|e| outcome_about(e, &subject))?;
-        let refused = match sent {
-            Ok(response) => {
-                match response.json::<Envelope<serde_json::Value>>(self.service.name())? {
-                    envelope if envelope.success => return self.state(flag).await,
-                    envelope => self.error(422, &envelope.errors.join(", "), &subject),
-                }
-            }
-            Err(failure) => self.failure(&failure, &subject),
+            .and_then(|response| {
+                self.open::<serde_json::Value>(&response, Retry::NotIdempotent, &doing)
+            });
+        let refused = match answer {
+            Ok(_) => return self.state(flag).await,
+            // Refused: a failed `test` is one reason, which the read below tells.
+            Err(e @ Error::Service { .. }) => e,
+            Err(e) => return Err(e),
         };
         // A failed `test` (or a concurrent write) says the flag moved: say how, when a read
         // shows it.

@@ -36,16 +36,20 @@
 //! them; the versioned one refuses with 403): it says a change request is required and links
 //! to the feature in the dashboard. An environment key (server-side `ser.…` or the
 //! client-side key) given as the token is refused before any request. The key is sent as
-//! `Api-Key <key>`; an error body that echoes the key alone is redacted too.
+//! `Api-Key <key>`; an error body that echoes the key alone is redacted too (by the HTTP
+//! client, which redacts the secret part of such a header value).
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Pager, Refusal,
-    asks_for_approval, listed, outcome_about, require_names, still_needed, vendor_said,
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Pager,
+    answered, asks_for_approval, fetch_found, listed, require_names, said_in, still_needed,
+    switching,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
+use crate::http::{
+    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor,
+};
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -108,9 +112,6 @@ pub struct Flagsmith {
     environments: BTreeMap<String, String>,
     /// The dashboard's root, for links.
     ui_root: String,
-    /// The organisation API key alone (the service redacts `Api-Key <key>`), for redacting an
-    /// error body that echoes it.
-    key: SecretString,
     service: Service,
 }
 
@@ -267,21 +268,22 @@ impl Flagsmith {
             name: "authorization".into(),
             value: SecretString::from(format!("Api-Key {key}")),
         };
-        let key = SecretString::from(key);
         let root = base_url.trim().trim_end_matches('/');
         let root = root.strip_suffix("/api/v1").unwrap_or(root).to_string();
-        let service = Service::new(&service_name, &root, auth, limits)?;
         let ui_root = if root == "https://api.flagsmith.com" {
             "https://app.flagsmith.com".to_string()
         } else {
-            root
+            root.clone()
         };
+        let errors = FlagsmithErrors {
+            ui_root: ui_root.clone(),
+        };
+        let service = Service::new(&service_name, &root, auth, limits)?.with_vendor(errors);
         Ok(Flagsmith {
             name: name.to_string(),
             project,
             environments: environments.clone(),
             ui_root,
-            key,
             service,
         })
     }
@@ -309,47 +311,22 @@ impl Flagsmith {
         )))
     }
 
-    /// Sends `request`; a failed status comes back with the key redacted from its body.
-    async fn send(&self, request: Request) -> Result<std::result::Result<Response, HttpFailure>> {
-        let key = self.key.expose_secret();
-        Ok(self
-            .service
-            .send_raw(request)
-            .await?
-            .map_err(|f| HttpFailure {
-                body: f.body.replace(key, "[redacted]"),
-                full_body: f.full_body.replace(key, "[redacted]"),
-                ..f
-            }))
-    }
-
-    /// `GET` decoded as `T`; a 404 is handed back for the caller to say what was unknown.
-    async fn get<T: DeserializeOwned>(
-        &self,
-        request: Request,
-        subject: &Subject<'_>,
-    ) -> Result<std::result::Result<T, HttpFailure>> {
-        match self.send(request).await? {
-            Ok(response) => Ok(Ok(response.json(self.service.name())?)),
-            Err(failure) if failure.status == 404 => Ok(Err(failure)),
-            Err(failure) => Err(self.failure(&failure, subject, None)),
-        }
-    }
-
-    /// Every item of a paginated list (`{count, next, results}`).
+    /// Every item of a paginated list (`{count, next, results}`); a 404 is `not_found`'s
+    /// error, given what Flagsmith said.
     async fn all_pages<T: DeserializeOwned + Identified>(
         &self,
         request: Request,
         subject: &Subject<'_>,
-        not_found: impl Fn(&HttpFailure) -> Error,
+        not_found: impl Fn(&str) -> Error,
     ) -> Result<Vec<T>> {
         let mut items = Vec::new();
         let mut pager = Pager::new(self.service.name());
+        let doing = Doing::new(subject.to_string());
         for page in 1.. {
             let request = request.clone().query("page", page.to_string());
-            let page: Page<T> = match self.get(request, subject).await? {
+            let page: Page<T> = match fetch_found(&self.service, request, &doing).await? {
                 Ok(page) => page,
-                Err(failure) => return Err(not_found(&failure)),
+                Err(said) => return Err(not_found(&said)),
             };
             let keys: Vec<String> = page.results.iter().map(|r| r.id().to_string()).collect();
             pager.page(keys.iter().map(String::as_str))?;
@@ -373,9 +350,10 @@ impl Flagsmith {
         };
         let request =
             Request::get("api/v1/environments/").query("project", self.project.to_string());
-        let body: serde_json::Value = match self.get(request, &subject).await? {
+        let doing = Doing::new(subject.to_string());
+        let body: serde_json::Value = match fetch_found(&self.service, request, &doing).await? {
             Ok(body) => body,
-            Err(failure) => return Err(self.project_not_found(&failure)),
+            Err(said) => return Err(self.project_not_found(&said)),
         };
         // A plain list, or a page of one.
         let list = match body {
@@ -428,7 +406,7 @@ impl Flagsmith {
         if let Some(name) = search {
             request = request.query("search", name);
         }
-        self.all_pages(request, &subject, |f| self.project_not_found(f))
+        self.all_pages(request, &subject, |said| self.project_not_found(said))
             .await
     }
 
@@ -452,8 +430,8 @@ impl Flagsmith {
             request = request.query("feature", id.to_string());
         }
         let rows: Vec<FeatureStateRow> = self
-            .all_pages(request, &subject, |f| {
-                self.environment_key_unknown(env_name, f)
+            .all_pages(request, &subject, |said| {
+                self.environment_key_unknown(env_name, said)
             })
             .await?;
         Ok(rows
@@ -511,71 +489,27 @@ impl Flagsmith {
         })
     }
 
-    fn project_not_found(&self, failure: &HttpFailure) -> Error {
+    fn project_not_found(&self, said: &str) -> Error {
         Error::NotFound {
             what: "Flagsmith project",
             name: self.project.to_string(),
             hint: Some(format!(
-                "{} answered: {}; use the numeric project id (in the dashboard URL, /project/ID/…), and check that the URL is the API host (https://api.flagsmith.com for SaaS)",
+                "{} answered: {said}; use the numeric project id (in the dashboard URL, /project/ID/…), and check that the URL is the API host (https://api.flagsmith.com for SaaS)",
                 self.service.name(),
-                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
 
-    fn environment_key_unknown(&self, environment: &str, failure: &HttpFailure) -> Error {
+    fn environment_key_unknown(&self, environment: &str, said: &str) -> Error {
         Error::NotFound {
             what: "Flagsmith environment",
             name: environment.to_string(),
             hint: Some(format!(
-                "{} does not know its key in project {} ({}); check `environments` in the config (the environment key from Environment settings → Keys)",
+                "{} does not know its key in project {} ({said}); check `environments` in the config (the environment key from Environment settings → Keys)",
                 self.service.name(),
                 self.project,
-                vendor_said(&failure.body, FIELDS)
             )),
         }
-    }
-
-    fn change_request_required(&self, subject: &Subject<'_>, link: &str, status: u16) -> Error {
-        Error::Service {
-            service: self.service.name().to_string(),
-            code: ErrorCode::Conflict,
-            status,
-            message: format!(
-                "{subject}: a change request is required: this environment requires approved change requests for flag changes, so paaf cannot switch it directly; nothing was changed. Open {link} to create (or approve) a change request"
-            ),
-        }
-    }
-
-    /// The typed error for a failed status, naming the project, feature and environment.
-    fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>, link: Option<&str>) -> Error {
-        let refusal = match failure.status {
-            401 => Refusal {
-                code: ErrorCode::AuthFailed,
-                what: "the API key was refused",
-                fix: format!("it may have been revoked or expired. {API_KEY_HOWTO}"),
-            },
-            403 if asks_for_approval(&failure.body) => {
-                return self.change_request_required(
-                    subject,
-                    link.unwrap_or(&self.ui_root),
-                    failure.status,
-                );
-            }
-            403 => Refusal {
-                code: ErrorCode::PermissionDenied,
-                what: "the API key lacks the permission",
-                fix: "use an organisation API key with admin rights, or one whose role may update features in this environment".into(),
-            },
-            404 => Refusal {
-                code: ErrorCode::NotFound,
-                what: "not found",
-                fix: "check the project id and environment keys".into(),
-            },
-            _ => return self.service.status_error(failure).about(subject),
-        };
-        let said = vendor_said(&failure.body, FIELDS);
-        refusal.error(self.service.name(), failure.status, subject, &said)
     }
 
     /// Writes the new state by the endpoint the environment takes.
@@ -585,12 +519,11 @@ impl Flagsmith {
         current: &Current,
         enabled: bool,
         versioned: bool,
-        subject: &Subject<'_>,
-        link: &str,
+        doing: &Doing,
     ) -> Result<()> {
         // Not retried after it may have reached Flagsmith (a versioned write publishes a new
-        // version each time): a timed-out write is reported as outcome-unknown. Only `enabled`
-        // is sent: the value stays whatever it is by then.
+        // version each time): a write that timed out (or was answered 5xx) is reported as
+        // outcome-unknown. Only `enabled` is sent: the value stays whatever it is by then.
         let request = if versioned {
             let body = serde_json::json!({
                 "feature": {"name": flag.key},
@@ -617,24 +550,20 @@ impl Flagsmith {
                 Retry::NotIdempotent,
             )?
         };
-        let sent = self
-            .send(request)
-            .await
-            .map_err(|e| outcome_about(e, subject))?;
-        match sent {
+        // The environment turned to Feature Versioning v2 since paaf looked at it.
+        let unversioned = |f: &HttpFailure| {
+            !versioned && f.status == 400 && f.full_body.contains("feature versioning")
+        };
+        let kept = |f: &HttpFailure| f.status == 404 || unversioned(f);
+        match self.service.fetch_except(request, doing, kept).await? {
             Ok(_) => Ok(()),
-            // The environment turned to Feature Versioning v2 since paaf looked at it.
-            Err(failure)
-                if !versioned
-                    && failure.status == 400
-                    && failure.body.contains("feature versioning") =>
-            {
-                Box::pin(self.write(flag, current, enabled, true, subject, link)).await
+            Err(failure) if unversioned(&failure) => {
+                Box::pin(self.write(flag, current, enabled, true, doing)).await
             }
-            Err(failure) if failure.status == 404 => {
-                Err(self.environment_key_unknown(flag.environment, &failure))
+            Err(failure) => {
+                let said = answered(&self.service, &failure);
+                Err(self.environment_key_unknown(flag.environment, &said))
             }
-            Err(failure) => Err(self.failure(&failure, subject, Some(link))),
         }
     }
 }
@@ -723,39 +652,82 @@ impl FlagBackend for Flagsmith {
         self.check_project(flag)?;
         let env_key = self.environment_key(flag.environment).await?;
         let settings_path = format!("api/v1/environments/{}/", segment(&env_key));
-        let settings: EnvironmentSettings = match self
-            .get(Request::get(settings_path), &subject)
-            .await?
-        {
-            Ok(settings) => settings,
-            Err(failure) => return Err(self.environment_key_unknown(flag.environment, &failure)),
-        };
+        let request = Request::get(settings_path);
+        let doing = Doing::new(subject.to_string());
+        let settings: EnvironmentSettings =
+            match fetch_found(&self.service, request, &doing).await? {
+                Ok(settings) => settings,
+                Err(said) => return Err(self.environment_key_unknown(flag.environment, &said)),
+            };
         // The state is read last, right before the write: no other read between them.
         let current = self.current(flag).await?;
         let link = self.feature_url(&current.env_key, current.feature_id);
         if settings.minimum_change_request_approvals.is_some() {
-            return Err(self.change_request_required(&subject, &link, 409));
+            return Err(Error::Service {
+                service: self.service.name().to_string(),
+                code: ErrorCode::Conflict,
+                status: 409,
+                message: format!("{subject}: {}", change_request_required(&link)),
+            });
         }
         let now = FlagState::best_effort(current.row.enabled);
         let service = self.service.name();
         if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
             return Ok(done);
         }
-        self.write(
-            flag,
-            &current,
-            enabled,
-            settings.use_v2_feature_versioning,
-            &subject,
-            &link,
-        )
-        .await?;
+        let doing = switching(&subject, enabled).with_page(link);
+        let versioned = settings.use_v2_feature_versioning;
+        self.write(flag, &current, enabled, versioned, &doing)
+            .await?;
         self.state(flag).await
     }
 }
 
-/// Where Flagsmith (Django REST framework) puts its words in an error body.
-const FIELDS: &[&str] = &["detail"];
+/// What a change in an environment that requires change requests needs, with `link`, the
+/// feature's page where one is made.
+fn change_request_required(link: &str) -> String {
+    format!(
+        "a change request is required: this environment requires approved change requests for flag changes, so paaf cannot switch it directly; nothing was changed. Open {link} to create (or approve) a change request"
+    )
+}
+
+/// Flagsmith's errors, for the failure policy: Django REST framework's `{"detail": "…"}`; a
+/// 403 that asks for a change request (the versioned endpoint's refusal where change
+/// requests are on) is a conflict; its remedies in its words.
+struct FlagsmithErrors {
+    /// The dashboard's root, linked when a request names no feature.
+    ui_root: String,
+}
+
+impl Vendor for FlagsmithErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        said_in(failure, &["detail"])
+    }
+
+    fn meaning(&self, failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        (failure.status == 403 && asks_for_approval(failure)).then_some(ErrorCode::Conflict)
+    }
+
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        _said: Option<&Said>,
+        doing: &Doing,
+    ) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "the API key was refused: it may have been revoked or expired. {API_KEY_HOWTO}"
+            ),
+            ErrorCode::Conflict if failure.status == 403 => {
+                change_request_required(doing.page().unwrap_or(&self.ui_root))
+            }
+            ErrorCode::PermissionDenied => "the API key lacks the permission: use an organisation API key with admin rights, or one whose role may update features in this environment".into(),
+            ErrorCode::NotFound => "not found: check the project id and environment keys".into(),
+            _ => return None,
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {

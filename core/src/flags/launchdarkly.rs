@@ -36,15 +36,15 @@
 
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    Pager, Refusal, Subject, changed_meanwhile, outcome_about, project_or, require_names,
-    still_needed, vendor_said,
+    Pager, Subject, answered, changed_meanwhile, is_404, project_or, require_names, said_in,
+    still_needed, switching,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{
-    HeaderMap, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service,
-    retry_after,
+    Doing, HeaderMap, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Said,
+    Service, Vendor,
 };
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
@@ -222,8 +222,10 @@ impl LaunchDarkly {
             name: "authorization".into(),
             value: token,
         };
+        let errors = LaunchDarklyErrors { root: root.clone() };
         let service = Service::new(&service_name, &root, auth, limits.clone())?
-            .with_default_header("ld-api-version", API_VERSION);
+            .with_default_header("ld-api-version", API_VERSION)
+            .with_vendor(errors);
         Ok(LaunchDarkly {
             name: name.to_string(),
             project: project.to_string(),
@@ -258,27 +260,40 @@ impl LaunchDarkly {
         project_or(flag.project, &self.project)
     }
 
-    /// Sends `request`; a 429 without `Retry-After` (which the HTTP client already honours)
-    /// is waited out once more per `X-Ratelimit-Reset` when that is within the limits.
-    async fn send(&self, request: Request) -> Result<std::result::Result<Response, HttpFailure>> {
-        let mut waited = false;
-        loop {
-            match self.service.send_raw(request.clone()).await? {
-                Err(failure)
-                    if failure.status == 429
-                        && !waited
-                        && !failure.headers.contains_key("retry-after") =>
-                {
-                    match ratelimit_reset(&failure.headers) {
-                        Some(wait) if wait <= self.max_retry_wait => {
-                            waited = true;
-                            tokio::time::sleep(wait).await;
-                        }
-                        _ => return Ok(Err(failure)),
-                    }
-                }
-                other => return Ok(other),
+    /// Sends `request`, `doing` something; a failure `kept` picks comes back whole, any other
+    /// is the failure policy's error. A 429 without `Retry-After` (which the HTTP client
+    /// already honours) is waited out once more per `X-Ratelimit-Reset` when that is within
+    /// the limits.
+    async fn send(
+        &self,
+        request: Request,
+        doing: &Doing,
+        kept: impl Fn(&HttpFailure) -> bool,
+    ) -> Result<std::result::Result<Response, HttpFailure>> {
+        let reset = |f: &HttpFailure| {
+            let unsaid = f.status == 429 && !f.headers.contains_key("retry-after");
+            ratelimit_reset(&f.headers).filter(|wait| unsaid && *wait <= self.max_retry_wait)
+        };
+        let first = self
+            .service
+            .fetch_except(request.clone(), doing, |f| kept(f) || reset(f).is_some())
+            .await?;
+        match first {
+            Err(failure) if !kept(&failure) => {
+                tokio::time::sleep(reset(&failure).unwrap_or_default()).await;
+                self.service.fetch_except(request, doing, kept).await
             }
+            other => Ok(other),
+        }
+    }
+
+    /// What a request about `subject` does, for the failure policy; a flag's page is where an
+    /// approval is requested.
+    fn doing(&self, subject: &Subject<'_>) -> Doing {
+        let doing = Doing::new(subject.to_string());
+        match subject.key.zip(subject.environment) {
+            Some((key, env)) => doing.with_page(self.flag_url(subject.project, env, key)),
+            None => doing,
         }
     }
 
@@ -288,17 +303,16 @@ impl LaunchDarkly {
         environments: &[String],
         offset: usize,
     ) -> Result<FlagsPage> {
-        let subject = Subject::project(NOUN, project);
+        let doing = self.doing(&Subject::project(NOUN, project));
         let mut request = Request::get(format!("api/v2/flags/{}", segment(project)))
             .query("limit", PAGE_SIZE.to_string())
             .query("offset", offset.to_string());
         for env in environments {
             request = request.query("env", env.clone());
         }
-        match self.send(request).await? {
+        match self.send(request, &doing, is_404).await? {
             Ok(response) => response.json(self.service.name()),
-            Err(failure) if failure.status == 404 => Err(self.project_not_found(project, &failure)),
-            Err(failure) => Err(self.failure(&failure, &subject)),
+            Err(failure) => Err(self.project_not_found(project, &failure)),
         }
     }
 
@@ -311,12 +325,9 @@ impl LaunchDarkly {
         };
         let request =
             Request::get(Self::flag_path(project, flag.key)).query("env", flag.environment);
-        let detail: LdFlag = match self.send(request).await? {
+        let detail: LdFlag = match self.send(request, &self.doing(&subject), is_404).await? {
             Ok(response) => response.json(self.service.name())?,
-            Err(failure) if failure.status == 404 => {
-                return Err(self.flag_not_found(project, flag, &failure).await);
-            }
-            Err(failure) => return Err(self.failure(&failure, &subject)),
+            Err(failure) => return Err(self.flag_not_found(project, flag, &failure).await),
         };
         match detail.environments.get(flag.environment) {
             Some(env) => Ok(env.on),
@@ -341,9 +352,8 @@ impl LaunchDarkly {
         failure: &HttpFailure,
     ) -> Error {
         let probe = Request::get(format!("api/v2/projects/{}", segment(project)));
-        if let Ok(Err(project_failure)) = self.send(probe).await
-            && project_failure.status == 404
-        {
+        let doing = self.doing(&Subject::project(NOUN, project));
+        if let Ok(Err(project_failure)) = self.send(probe, &doing, is_404).await {
             return self.project_not_found(project, &project_failure);
         }
         Error::NotFound {
@@ -353,7 +363,7 @@ impl LaunchDarkly {
                 "{} answered for project `{project}`, environment `{}`: {}; check the flag key (not its name)",
                 self.service.name(),
                 flag.environment,
-                ld_message(&failure.body)
+                answered(&self.service, failure)
             )),
         }
     }
@@ -365,76 +375,9 @@ impl LaunchDarkly {
             hint: Some(format!(
                 "{} answered: {}; use the project key (Account settings → Projects), and check that the URL is the LaunchDarkly host (https://app.launchdarkly.com)",
                 self.service.name(),
-                ld_message(&failure.body)
+                answered(&self.service, failure)
             )),
         }
-    }
-
-    /// The typed error for a failed status, naming the project, flag and environment.
-    fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let refusal = match failure.status {
-            401 => Refusal {
-                code: ErrorCode::AuthFailed,
-                what: "the access token was refused",
-                fix: format!(
-                    "it may be revoked or expired, or be an SDK key, mobile key or client-side ID. {ACCESS_TOKEN_HOWTO}"
-                ),
-            },
-            403 => Refusal {
-                code: ErrorCode::PermissionDenied,
-                what: "the token lacks the permission",
-                fix: "give its role `updateOn` on this project's flags in this environment".into(),
-            },
-            404 => Refusal {
-                code: ErrorCode::NotFound,
-                what: "not found",
-                fix: "check the keys".into(),
-            },
-            405 => {
-                let link = match (subject.key, subject.environment) {
-                    (Some(key), Some(env)) => self.flag_url(subject.project, env, key),
-                    _ => self.root.clone(),
-                };
-                Refusal {
-                    code: ErrorCode::Conflict,
-                    what: "an approval is required: this environment requires approvals for flag changes, so paaf cannot switch it directly; nothing was changed",
-                    fix: format!("open {link} to request (or approve) the change"),
-                }
-            }
-            409 => Refusal {
-                code: ErrorCode::Conflict,
-                what: "LaunchDarkly refused the change because of a concurrent change",
-                fix: CONFLICT_FIX.into(),
-            },
-            429 => {
-                let when: Vec<String> = [
-                    retry_after(&failure.headers)
-                        .map(|d| format!("it asks to retry after {}s", d.as_secs())),
-                    ratelimit_reset(&failure.headers)
-                        .map(|d| format!("the limit resets in {}s", d.as_secs().max(1))),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                let reset = if when.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", when.join("; "))
-                };
-                Refusal {
-                    code: ErrorCode::RateLimited,
-                    what: "LaunchDarkly limits the request rate",
-                    fix: format!("wait and try again{reset}"),
-                }
-            }
-            _ => return self.service.status_error(failure).about(subject),
-        };
-        refusal.error(
-            self.service.name(),
-            failure.status,
-            subject,
-            &ld_message(&failure.body),
-        )
     }
 }
 
@@ -553,19 +496,22 @@ impl FlagBackend for LaunchDarkly {
                 {"op": "replace", "path": pointer, "value": enabled},
             ],
         });
-        // Not retried after it may have reached LaunchDarkly: a timed-out change is reported as
-        // outcome-unknown rather than sent again over a state paaf no longer knows.
+        // Not retried after it may have reached LaunchDarkly: a timed-out change (or one
+        // answered 5xx) is reported as outcome-unknown rather than sent again over a state paaf
+        // no longer knows.
         let request = Request::with_body(
             Method::PATCH,
             Self::flag_path(project, flag.key),
             &body,
             Retry::NotIdempotent,
         )?;
-        let sent = self
-            .send(request)
-            .await
-            .map_err(|e| outcome_about(e, &subject))?;
-        match sent {
+        let doing = switching(&subject, enabled).with_page(self.flag_url(
+            project,
+            flag.environment,
+            flag.key,
+        ));
+        let kept = |f: &HttpFailure| matches!(f.status, 400 | 404 | 409 | 422);
+        match self.send(request, &doing, kept).await? {
             Ok(response) => {
                 let updated: LdFlag = response.json(self.service.name())?;
                 match updated.environments.get(flag.environment) {
@@ -577,19 +523,18 @@ impl FlagBackend for LaunchDarkly {
                 Err(self.flag_not_found(project, flag, &failure).await)
             }
             // A failed `test` (or a concurrent write) says the state moved: say from what.
-            Err(failure) if matches!(failure.status, 400 | 409 | 422) => {
-                match self.read(flag).await {
-                    Ok(on) if on != expected.enabled => Err(changed_meanwhile(
-                        service,
-                        &subject,
-                        on,
-                        expected.enabled,
-                        "",
-                    )),
-                    _ => Err(self.failure(&failure, &subject)),
-                }
-            }
-            Err(failure) => Err(self.failure(&failure, &subject)),
+            Err(failure) => match self.read(flag).await {
+                Ok(on) if on != expected.enabled => Err(changed_meanwhile(
+                    service,
+                    &subject,
+                    on,
+                    expected.enabled,
+                    "",
+                )),
+                _ => Err(self
+                    .service
+                    .failure_error(&failure, Retry::NotIdempotent, &doing)),
+            },
         }
     }
 }
@@ -609,15 +554,57 @@ fn ratelimit_reset(headers: &HeaderMap) -> Option<Duration> {
     ))
 }
 
-/// LaunchDarkly's `message` (and `code`) from an error body (`{code, message, id?}`).
-fn ld_message(body: &str) -> String {
-    let said = vendor_said(body, &["message"]);
-    let code = serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("code")?.as_str().map(str::to_string));
-    match code {
-        Some(code) => format!("{said} ({code})"),
-        None => said,
+/// LaunchDarkly's errors, for the failure policy: `{code, message, id?}` bodies
+/// (https://launchdarkly.com/docs/api#errors); a 405 on a change means an approval is
+/// required; its remedies in its words.
+struct LaunchDarklyErrors {
+    /// The host root, linked when a request names no flag.
+    root: String,
+}
+
+impl Vendor for LaunchDarklyErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let said = said_in(failure, &["message"])?;
+        let body = failure.json::<serde_json::Value>()?;
+        let code = body
+            .get("code")
+            .and_then(|c| c.as_str())
+            .map(str::to_string);
+        Some(Said { code, ..said })
+    }
+
+    fn meaning(&self, failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        (failure.status == 405).then_some(ErrorCode::Conflict)
+    }
+
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        _said: Option<&Said>,
+        doing: &Doing,
+    ) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "the access token was refused: it may be revoked or expired, or be an SDK key, mobile key or client-side ID. {ACCESS_TOKEN_HOWTO}"
+            ),
+            ErrorCode::PermissionDenied => "the token lacks the permission: give its role `updateOn` on this project's flags in this environment".into(),
+            ErrorCode::NotFound => "not found: check the keys".into(),
+            ErrorCode::Conflict if failure.status == 405 => format!(
+                "an approval is required: this environment requires approvals for flag changes, so paaf cannot switch it directly; nothing was changed: open {} to request (or approve) the change",
+                doing.page().unwrap_or(&self.root)
+            ),
+            ErrorCode::Conflict if failure.status == 409 => format!(
+                "LaunchDarkly refused the change because of a concurrent change: {CONFLICT_FIX}"
+            ),
+            ErrorCode::RateLimited => {
+                let reset = ratelimit_reset(&failure.headers)
+                    .map(|d| format!(" (the limit resets in {}s)", d.as_secs().max(1)))
+                    .unwrap_or_default();
+                format!("LaunchDarkly limits the request rate: wait and try again{reset}")
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -665,12 +652,25 @@ mod tests {
 
     #[test]
     fn error_messages_carry_code_and_message() {
+        let said = |body: &str| {
+            let failure = HttpFailure {
+                status: 404,
+                headers: HeaderMap::new(),
+                body: body.to_string(),
+                full_body: body.to_string(),
+            };
+            let errors = LaunchDarklyErrors {
+                root: DEFAULT_URL.into(),
+            };
+            errors.said(&failure).map(|s| s.to_string())
+        };
         assert_eq!(
-            ld_message(r#"{"code":"not_found","message":"Invalid resource identifier"}"#),
-            "Invalid resource identifier (not_found)"
+            said(r#"{"code":"not_found","message":"Invalid resource identifier"}"#).as_deref(),
+            Some("not_found: Invalid resource identifier")
         );
-        assert_eq!(ld_message(""), "(no message)");
-        assert_eq!(ld_message("<html>"), "<html>");
+        // Not LaunchDarkly's JSON: the failure policy shows the body's first bytes instead.
+        assert_eq!(said(""), None);
+        assert_eq!(said("<html>"), None);
         assert_eq!(pointer_token("a/b~c"), "a~1b~0c");
     }
 }

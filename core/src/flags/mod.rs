@@ -7,7 +7,9 @@
 //! journals the previous state so it can be undone.
 //!
 //! The helpers below the types are what the HTTP services share: the vendor's words from an
-//! error body, a refusal as a typed error, a bounded pager, a GET that hands a 404 back.
+//! error body and the approvals it asks for (for each service's [`Vendor`](crate::http::Vendor),
+//! which gives the one failure policy of [`Service`] its error codes and hints), a request
+//! that hands a 404 back to be explained, a bounded pager.
 
 pub mod devcycle;
 pub mod envfile;
@@ -18,8 +20,8 @@ pub mod optimizely;
 pub mod unleash;
 
 use crate::config::{FlagService, FlagsConfig};
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{HttpFailure, Limits, Request, Service};
+use crate::error::{Error, Result};
+use crate::http::{Doing, HttpFailure, Limits, Request, Said, Service};
 use crate::secrets::SecretStore;
 use crate::ssh::{SshPool, Target};
 use futures::future::BoxFuture;
@@ -84,7 +86,7 @@ pub(crate) fn changed_meanwhile(
         code: crate::ErrorCode::Conflict,
         status: 412,
         message: format!(
-            "{subject}: it is now {}, not {} as when you looked{known}; nothing was changed: look at its current state and decide again",
+            "{subject}: it is now {}, not {} as when you looked{known}; {CONFLICT_FIX}",
             on_off(now),
             on_off(expected),
         ),
@@ -373,95 +375,68 @@ pub(crate) fn connect(
     })
 }
 
-/// The vendor's own words from an error body: the first of `fields` that it has (a string as
-/// it is, a list joined with "; ", anything else as JSON). A body cut short still gives the
-/// start of its message; a body that is not JSON is shown as it is.
-pub(crate) fn vendor_said(body: &str, fields: &[&str]) -> String {
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) {
-        let words = fields.iter().find_map(|f| match map.get(*f)? {
-            serde_json::Value::Null => None,
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Array(items) => Some(
-                items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            other => Some(other.to_string()),
-        });
-        if let Some(words) = words {
-            return words;
-        }
-    }
-    for field in fields {
-        let opening = format!("\"{field}\":\"");
-        if let Some(start) = body.find(&opening) {
-            return cut_string(&body[start + opening.len()..]);
-        }
-    }
-    if body.is_empty() {
-        "(no message)".into()
-    } else {
-        body.to_string()
-    }
-}
-
-/// A JSON string's text up to its closing quote, or up to where the body was cut (then `…`).
-fn cut_string(rest: &str) -> String {
-    let mut out = String::new();
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return out,
-            '\\' => {
-                if let Some(next) = chars.next() {
-                    out.push(next);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    format!("{out}…")
+/// The vendor's own words in an error body, for a [`Vendor`](crate::http::Vendor): the first
+/// of `fields` it has (a string as it is, a list joined with "; ", anything else as JSON);
+/// `None` when the body is not such JSON (the failure policy then shows its first bytes).
+pub(crate) fn said_in(failure: &HttpFailure, fields: &[&str]) -> Option<Said> {
+    let serde_json::Value::Object(map) = failure.json::<serde_json::Value>()? else {
+        return None;
+    };
+    fields.iter().find_map(|f| match map.get(*f)? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(Said::message(s.clone())),
+        serde_json::Value::Array(items) => Some(Said::message(
+            items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+        other => Some(Said::message(other.to_string())),
+    })
 }
 
 /// Whether an error body says an approval or a change request is needed.
-pub(crate) fn asks_for_approval(body: &str) -> bool {
-    let lower = body.to_lowercase();
+pub(crate) fn asks_for_approval(failure: &HttpFailure) -> bool {
+    let lower = failure.full_body.to_lowercase();
     lower.contains("approval") || lower.contains("change request")
-}
-
-/// A refused request as the service's typed error: `{subject}: {what} (HTTP {status}:
-/// {said}); {fix}`.
-pub(crate) struct Refusal<'a> {
-    pub code: ErrorCode,
-    pub what: &'a str,
-    pub fix: String,
-}
-
-impl Refusal<'_> {
-    /// The error of `service` for a refusal with `status`, about `subject`, in the vendor's
-    /// words `said`.
-    pub fn error(
-        self,
-        service: &str,
-        status: u16,
-        subject: impl std::fmt::Display,
-        said: &str,
-    ) -> Error {
-        let Refusal { code, what, fix } = self;
-        Error::Service {
-            service: service.to_string(),
-            code,
-            status,
-            message: format!("{subject}: {what} (HTTP {status}: {said}); {fix}"),
-        }
-    }
 }
 
 /// What a 409/412 means for a flag change: someone else's change won.
 pub(crate) const CONFLICT_FIX: &str =
     "nothing was changed: look at its current state and decide again";
+
+/// A request switching `subject` on or off, as the failure policy names it.
+pub(crate) fn switching(subject: impl std::fmt::Display, enabled: bool) -> Doing {
+    Doing::new(format!("switching {subject} to {}", on_off(enabled)))
+}
+
+/// A failure handed back by [`Service::fetch_except`] to say what is missing: a 404.
+pub(crate) fn is_404(failure: &HttpFailure) -> bool {
+    failure.status == 404
+}
+
+/// What `service` said in `failure`, for a not-found message of the caller's own.
+pub(crate) fn answered(service: &Service, failure: &HttpFailure) -> String {
+    match service.words(failure) {
+        words if words.is_empty() => "(no message)".into(),
+        words => words,
+    }
+}
+
+/// `request`, `doing` something, decoded as `T`; a 404 comes back as what the service said,
+/// for the caller to say what is missing (another read may tell which); any other failure
+/// is the failure policy's error.
+pub(crate) async fn fetch_found<T: DeserializeOwned>(
+    service: &Service,
+    request: Request,
+    doing: &Doing,
+) -> Result<std::result::Result<T, String>> {
+    match service.fetch_except(request, doing, is_404).await? {
+        Ok(response) => Ok(Ok(response.json(service.name())?)),
+        Err(failure) => Ok(Err(answered(service, &failure))),
+    }
+}
 
 /// Refuses a reference that leaves out a name the service needs (`what`: `flag`,
 /// `environment`, …), before any request.
@@ -480,32 +455,6 @@ pub(crate) fn project_or<'a>(asked: &'a str, configured: &'a str) -> &'a str {
         configured
     } else {
         asked
-    }
-}
-
-/// An `outcome-unknown` error names what it was about (the request path alone omits the
-/// environment); other errors already do.
-pub(crate) fn outcome_about(error: Error, subject: impl std::fmt::Display) -> Error {
-    match error {
-        Error::OutcomeUnknown { what, reason } => Error::OutcomeUnknown {
-            what: format!("{what} ({subject})"),
-            reason,
-        },
-        other => other,
-    }
-}
-
-/// A GET decoded as `T`; a 404 is handed back for the caller to say what was not found, any
-/// other failed status becomes `failure`'s error.
-pub(crate) async fn get_or_404<T: DeserializeOwned>(
-    service: &Service,
-    request: Request,
-    failure: impl FnOnce(&HttpFailure) -> Error,
-) -> Result<std::result::Result<T, HttpFailure>> {
-    match service.send_raw(request).await? {
-        Ok(response) => Ok(Ok(response.json(service.name())?)),
-        Err(f) if f.status == 404 => Ok(Err(f)),
-        Err(f) => Err(failure(&f)),
     }
 }
 
@@ -559,40 +508,68 @@ impl Pager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
+
+    fn failure(body: &str) -> HttpFailure {
+        HttpFailure {
+            status: 403,
+            headers: Default::default(),
+            body: body.chars().take(300).collect(),
+            full_body: body.to_string(),
+        }
+    }
+
+    fn said(body: &str, fields: &[&str]) -> Option<String> {
+        said_in(&failure(body), fields).map(|s| s.to_string())
+    }
 
     #[test]
     fn vendor_words_come_from_the_first_field_there_is() {
         assert_eq!(
-            vendor_said(r#"{"message":"no \"x\""}"#, &["message"]),
-            "no \"x\""
+            said(r#"{"message":"no \"x\""}"#, &["message"]).as_deref(),
+            Some("no \"x\"")
         );
         assert_eq!(
-            vendor_said(
-                r#"{"id":"1","message":"You don't have the req"#,
-                &["message"]
-            ),
-            "You don't have the req…"
-        );
-        assert_eq!(vendor_said("plain", &["message"]), "plain");
-        assert_eq!(vendor_said("", &["message"]), "(no message)");
-        assert_eq!(
-            vendor_said(
+            said(
                 r#"{"message":null,"error":"Not Found"}"#,
                 &["message", "error"]
-            ),
-            "Not Found"
+            )
+            .as_deref(),
+            Some("Not Found")
         );
         assert_eq!(
-            vendor_said(r#"{"message":["a","b"]}"#, &["message"]),
-            "a; b"
+            said(r#"{"message":["a","b"]}"#, &["message"]).as_deref(),
+            Some("a; b")
         );
         assert_eq!(
-            vendor_said(
+            said(
                 r#"{"title":"Forbidden","detail":"No access"}"#,
                 &["message", "detail", "title"]
-            ),
-            "No access"
+            )
+            .as_deref(),
+            Some("No access")
         );
+        // Not the vendor's JSON (plain text, nothing, a body cut short): the failure policy
+        // shows the body's first bytes instead, so the start of a cut message still shows.
+        let service = Service::new(
+            "svc",
+            "http://127.0.0.1:1",
+            Default::default(),
+            Limits::default(),
+        )
+        .unwrap();
+        for (body, shown) in [
+            ("plain", "HTTP 403 (plain);"),
+            ("", "HTTP 403;"),
+            (
+                r#"{"id":"1","message":"You don't have the req"#,
+                "You don't have the req",
+            ),
+        ] {
+            assert_eq!(said(body, &["message"]), None);
+            let e = service.status_error(&failure(body));
+            assert!(e.to_string().contains(shown), "{e}");
+        }
     }
 
     #[test]

@@ -31,13 +31,13 @@
 
 use super::{
     CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    Pager, Refusal, Subject, asks_for_approval, get_or_404, no_environment, outcome_about,
-    project_or, require_names, still_needed, vendor_said,
+    Pager, Subject, answered, asks_for_approval, fetch_found, is_404, no_environment, project_or,
+    require_names, said_in, still_needed, switching,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
+use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -173,9 +173,6 @@ struct EnvironmentItem {
     key: String,
 }
 
-/// Where Optimizely puts its words: `{code, message}` or problem+json `{title, detail}`.
-const FIELDS: &[&str] = &["message", "detail", "title"];
-
 /// What this API calls a flag, in messages.
 const NOUN: &str = "flag";
 
@@ -207,7 +204,8 @@ impl Optimizely {
                 "{service_name}: set `project` to the numeric project id (Settings → Project ID, or the number in the app's URL)"
             )));
         }
-        let service = Service::new(&service_name, base_url, HttpAuth::Bearer(token), limits)?;
+        let service = Service::new(&service_name, base_url, HttpAuth::Bearer(token), limits)?
+            .with_vendor(OptimizelyErrors);
         Ok(Optimizely {
             name: name.to_string(),
             project: project.to_string(),
@@ -228,13 +226,19 @@ impl Optimizely {
         format!("projects/{}/flags/{}", segment(project), segment(key))
     }
 
-    /// A GET decoded as `T`; a 404 is handed back for the caller to say what was not found.
+    /// A GET decoded as `T`; a 404 comes back as what Optimizely said.
     async fn get<T: for<'de> Deserialize<'de>>(
         &self,
         request: Request,
         subject: &Subject<'_>,
-    ) -> Result<std::result::Result<T, HttpFailure>> {
-        get_or_404(&self.service, request, |f| self.failure(f, subject)).await
+    ) -> Result<std::result::Result<T, String>> {
+        fetch_found(&self.service, request, &self.doing(subject)).await
+    }
+
+    /// What a request about `subject` does, for the failure policy; the project's flag list
+    /// is where an approval is requested.
+    fn doing(&self, subject: &Subject<'_>) -> Doing {
+        Doing::new(subject.to_string()).with_page(self.project_url(subject.project))
     }
 
     /// `next_url` as a path under the API root; an absolute link elsewhere is refused (the
@@ -275,7 +279,7 @@ impl Optimizely {
         loop {
             let page = match self.get::<FlagPage>(request, &subject).await? {
                 Ok(page) => page,
-                Err(failure) => return Err(self.project_not_found(project, &failure)),
+                Err(said) => return Err(self.project_not_found(project, &said)),
             };
             pager.page(page.items.iter().map(|f| f.key.as_str()))?;
             flags.extend(page.items);
@@ -292,7 +296,7 @@ impl Optimizely {
         let path = Self::flag_path(subject.project, key);
         match self.get::<ApiFlag>(Request::get(path), subject).await? {
             Ok(flag) => Ok(flag),
-            Err(failure) => Err(self.flag_not_found(subject, &failure).await),
+            Err(said) => Err(self.flag_not_found(subject, &said).await),
         }
     }
 
@@ -302,18 +306,17 @@ impl Optimizely {
         let request = Request::get(path).query("per_page", PER_PAGE.to_string());
         match self.get::<EnvironmentPage>(request, &subject).await? {
             Ok(page) => Ok(page.items.into_iter().map(|e| e.key).collect()),
-            Err(failure) => Err(self.project_not_found(project, &failure)),
+            Err(said) => Err(self.project_not_found(project, &said)),
         }
     }
 
-    fn project_not_found(&self, project: &str, failure: &HttpFailure) -> Error {
+    fn project_not_found(&self, project: &str, said: &str) -> Error {
         Error::NotFound {
             what: "Optimizely project",
             name: project.to_string(),
             hint: Some(format!(
-                "{} answered 404 ({}); `project` is the numeric project id, and the token's user must be a collaborator on it",
+                "{} answered 404 ({said}); `project` is the numeric project id, and the token's user must be a collaborator on it",
                 self.service.name(),
-                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
@@ -327,9 +330,9 @@ impl Optimizely {
         )
     }
 
-    /// A 404 about a flag: the project, the environment or the flag is unknown; one more read
-    /// says which.
-    async fn flag_not_found(&self, subject: &Subject<'_>, failure: &HttpFailure) -> Error {
+    /// A 404 about a flag, where Optimizely `said` why: the project, the environment or the
+    /// flag is unknown; one more read says which.
+    async fn flag_not_found(&self, subject: &Subject<'_>, said: &str) -> Error {
         let known = match self.environments(subject.project).await {
             Ok(known) => known,
             Err(e) => return e,
@@ -343,48 +346,10 @@ impl Optimizely {
             what: "Optimizely flag",
             name: subject.key.unwrap_or_default().to_string(),
             hint: Some(format!(
-                "{} answered for {subject}: {}",
+                "{} answered for {subject}: {said}",
                 self.service.name(),
-                vendor_said(&failure.body, FIELDS)
             )),
         }
-    }
-
-    /// The failure of a request about `subject`, explained.
-    fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let refusal = match failure.status {
-            401 => Refusal {
-                code: ErrorCode::AuthFailed,
-                what: "the token was refused",
-                fix: "use a personal access token (Profile → API Access) that has not been revoked, not an SDK key".into(),
-            },
-            400 | 403 | 409 | 412 | 422 if asks_for_approval(&failure.body) => Refusal {
-                code: ErrorCode::Conflict,
-                what: "this change needs an approval (change approvals are on for this environment), so paaf cannot switch it directly; nothing was changed",
-                fix: format!(
-                    "open {} to request (or approve) the change",
-                    self.project_url(subject.project)
-                ),
-            },
-            403 => Refusal {
-                code: ErrorCode::PermissionDenied,
-                what: "the token's user lacks the permission",
-                fix: "it needs the Publisher role (or above) on this flag and environment".into(),
-            },
-            404 => Refusal {
-                code: ErrorCode::NotFound,
-                what: "not found",
-                fix: "check the project id, the flag key and the environment key".into(),
-            },
-            409 | 412 => Refusal {
-                code: ErrorCode::Conflict,
-                what: "Optimizely refused the change as conflicting",
-                fix: CONFLICT_FIX.into(),
-            },
-            _ => return self.service.status_error(failure).about(subject),
-        };
-        let said = vendor_said(&failure.body, FIELDS);
-        refusal.error(self.service.name(), failure.status, subject, &said)
     }
 }
 
@@ -499,18 +464,50 @@ impl FlagBackend for Optimizely {
         // Sent once: after a timeout the state is unknown, and a resend would skip the
         // re-read above.
         let request = Request::post(path, Retry::NotIdempotent);
-        let sent = self
-            .service
-            .send_raw(request)
-            .await
-            .map_err(|e| outcome_about(e, &subject))?;
+        let doing = switching(&subject, enabled).with_page(self.project_url(project));
+        let sent = self.service.fetch_except(request, &doing, is_404).await?;
         if let Err(failure) = sent {
-            if failure.status == 404 {
-                return Err(self.flag_not_found(&subject, &failure).await);
-            }
-            return Err(self.failure(&failure, &subject));
+            let said = answered(&self.service, &failure);
+            return Err(self.flag_not_found(&subject, &said).await);
         }
         self.state(flag).await
+    }
+}
+
+/// Optimizely's errors, for the failure policy: `{code, message}` or problem+json `{title,
+/// detail}` bodies; a refusal that asks for an approval (change approvals on for the
+/// environment) is a conflict; its remedies in its words.
+struct OptimizelyErrors;
+
+impl Vendor for OptimizelyErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        said_in(failure, &["message", "detail", "title"])
+    }
+
+    fn meaning(&self, failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        let approval =
+            matches!(failure.status, 400 | 403 | 409 | 412 | 422) && asks_for_approval(failure);
+        approval.then_some(ErrorCode::Conflict)
+    }
+
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        _said: Option<&Said>,
+        doing: &Doing,
+    ) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => "the token was refused: use a personal access token (Profile → API Access) that has not been revoked, not an SDK key".into(),
+            ErrorCode::Conflict if asks_for_approval(failure) => format!(
+                "this change needs an approval (change approvals are on for this environment), so paaf cannot switch it directly; nothing was changed: open {} to request (or approve) the change",
+                doing.page().unwrap_or(APP_URL)
+            ),
+            ErrorCode::Conflict => format!("Optimizely refused the change as conflicting: {CONFLICT_FIX}"),
+            ErrorCode::PermissionDenied => "the token's user lacks the permission: it needs the Publisher role (or above) on this flag and environment".into(),
+            ErrorCode::NotFound => "not found: check the project id, the flag key and the environment key".into(),
+            _ => return None,
+        })
     }
 }
 

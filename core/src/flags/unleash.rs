@@ -21,13 +21,13 @@
 //! and paaf says so.
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Refusal,
-    get_or_404, listed, outcome_about, require_names, still_needed, vendor_said,
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, answered,
+    fetch_found, is_404, listed, require_names, said_in, still_needed, switching,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
+use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -231,9 +231,12 @@ impl Unleash {
     /// `HttpAuth::Header { name: "authorization", value: token }`. Errors name the service by
     /// its own name: call it after the backend (e.g. `unleash "prod"`).
     pub fn new(name: &str, service: Service) -> Unleash {
+        let errors = UnleashErrors {
+            root: service.base_url().to_string(),
+        };
         Unleash {
             name: name.to_string(),
-            service,
+            service: service.with_vendor(errors),
             write_attempts: WRITE_ATTEMPTS,
         }
     }
@@ -281,60 +284,42 @@ impl Unleash {
         )
     }
 
-    /// `GET` decoded as `T`; a 404 is handed back for the caller to say what was not found,
-    /// any other failure becomes the error naming `subject`.
-    async fn get<T: for<'de> Deserialize<'de>>(
-        &self,
-        request: Request,
-        subject: &Subject<'_>,
-    ) -> Result<std::result::Result<T, HttpFailure>> {
-        get_or_404(&self.service, request, |f| self.failure(f, subject)).await
+    /// What a request about `subject` does, for the failure policy; a flag's page is where
+    /// a change request is made.
+    fn doing(&self, subject: &Subject<'_>) -> Doing {
+        let doing = Doing::new(subject.to_string());
+        match subject.key.zip(subject.project) {
+            Some((key, project)) => doing.with_page(self.flag_url(project, key)),
+            None => doing,
+        }
     }
 
     async fn projects(&self) -> Result<Vec<String>> {
-        let subject = Subject {
-            project: None,
-            key: None,
-            environment: None,
-        };
-        match self
-            .get::<Projects>(Request::get("api/admin/projects"), &subject)
-            .await?
-        {
-            Ok(p) => Ok(p.projects.into_iter().map(|p| p.id).collect()),
-            Err(failure) => Err(self.failure(&failure, &subject)),
-        }
+        let request = Request::get("api/admin/projects");
+        let found: Projects = self.service.fetch_json(request, &self.doing(&ALL)).await?;
+        Ok(found.projects.into_iter().map(|p| p.id).collect())
     }
 
     async fn environments(&self) -> Result<Vec<String>> {
-        let subject = Subject {
-            project: None,
-            key: None,
-            environment: None,
-        };
-        match self
-            .get::<Environments>(Request::get("api/admin/environments"), &subject)
-            .await?
-        {
-            Ok(e) => Ok(e.environments.into_iter().map(|e| e.name).collect()),
-            Err(failure) => Err(self.failure(&failure, &subject)),
-        }
+        let request = Request::get("api/admin/environments");
+        let found: Environments = self.service.fetch_json(request, &self.doing(&ALL)).await?;
+        Ok(found.environments.into_iter().map(|e| e.name).collect())
     }
 
     async fn project_flags(&self, project: &str) -> Result<Vec<Flag>> {
         let subject = Subject {
             project: Some(project),
-            key: None,
-            environment: None,
+            ..ALL
         };
         let path = format!("api/admin/projects/{}/features", segment(project));
-        let features = match self
-            .get::<ProjectFeatures>(Request::get(path), &subject)
-            .await?
-        {
-            Ok(f) => f.features,
-            Err(_) => return Err(self.project_not_found(project, None)),
-        };
+        let request = Request::get(path);
+        let features =
+            match fetch_found::<ProjectFeatures>(&self.service, request, &self.doing(&subject))
+                .await?
+            {
+                Ok(f) => f.features,
+                Err(_) => return Err(self.project_not_found(project, None)),
+            };
         Ok(features
             .into_iter()
             .map(|f| Flag {
@@ -364,26 +349,22 @@ impl Unleash {
 
     /// The state of one flag in every environment it has.
     async fn detail(&self, flag: &FlagRef<'_>) -> Result<Vec<FeatureEnvironment>> {
-        let subject = Subject::from(flag);
-        let path = self.flag_path(flag.project, flag.key);
-        match self
-            .get::<FeatureDetail>(Request::get(path), &subject)
-            .await?
-        {
+        let request = Request::get(self.flag_path(flag.project, flag.key));
+        let doing = self.doing(&Subject::from(flag));
+        match fetch_found::<FeatureDetail>(&self.service, request, &doing).await? {
             Ok(detail) => Ok(detail.environments),
-            Err(failure) => Err(self.flag_not_found(flag, &failure).await),
+            Err(said) => Err(self.flag_not_found(flag, &said).await),
         }
     }
 
-    /// A 404 on a flag: the project or the flag is unknown (Unleash says which project has
-    /// a flag of that name, when one does).
-    async fn flag_not_found(&self, flag: &FlagRef<'_>, failure: &HttpFailure) -> Error {
+    /// A 404 on a flag, where Unleash `said` why: the project or the flag is unknown (Unleash
+    /// says which project has a flag of that name, when one does).
+    async fn flag_not_found(&self, flag: &FlagRef<'_>, said: &str) -> Error {
         if let Ok(projects) = self.projects().await
             && !projects.iter().any(|p| p == flag.project)
         {
             return self.project_not_found(flag.project, Some(&projects));
         }
-        let said = vendor_said(&failure.body, FIELDS);
         Error::NotFound {
             what: "Unleash flag",
             name: flag.key.to_string(),
@@ -454,48 +435,6 @@ impl Unleash {
         Some(format!("{what} by {who}{when}"))
     }
 
-    /// The error for a failed status, with what the request was about.
-    fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let said = vendor_said(&failure.body, FIELDS);
-        let refusal = match failure.status {
-            401 => Refusal {
-                code: ErrorCode::AuthFailed,
-                what: "the token was refused",
-                fix: "check it is an admin, personal access or service-account token of this Unleash instance and has not expired or been revoked".into(),
-            },
-            403 if said.contains("expected a different token type") => Refusal {
-                code: ErrorCode::AuthFailed,
-                what: SDK_TOKEN_EXPLAINED,
-                fix: "configure one of those instead".into(),
-            },
-            403 if failure.body.contains("SKIP_CHANGE_REQUEST") => {
-                let link = subject
-                    .key
-                    .zip(subject.project)
-                    .map(|(key, project)| self.flag_url(project, key))
-                    .unwrap_or_else(|| self.service.base_url().to_string());
-                Refusal {
-                    code: ErrorCode::Conflict,
-                    what: "a change request is required: this environment needs an approval for changes, so paaf cannot switch it directly; nothing was changed",
-                    fix: format!("open {link} to create (or approve) a change request"),
-                }
-            }
-            403 => Refusal {
-                code: ErrorCode::PermissionDenied,
-                what: "the token lacks the permission",
-                fix: "give its user or service account a role that may change flags in this project and environment".into(),
-            },
-            404 => Refusal {
-                code: ErrorCode::NotFound,
-                what: "not found",
-                fix: "check the name, and that the base URL is the Unleash root (without /api)"
-                    .into(),
-            },
-            _ => return self.service.status_error(failure).about(subject),
-        };
-        refusal.error(self.service.name(), failure.status, subject, &said)
-    }
-
     /// Sends the on/off switch; a failure that may or may not have reached Unleash (a 5xx, a
     /// timeout) is answered by a read, and the switch is sent again only while that read still
     /// shows `expected` (never over a change made meanwhile). Returns the state read after.
@@ -511,22 +450,20 @@ impl Unleash {
             segment(flag.environment),
             if enabled { "on" } else { "off" }
         );
+        let doing = switching(Subject::from(flag), enabled)
+            .with_page(self.flag_url(flag.project, flag.key));
         let mut attempt = 1;
         loop {
             // Sent once per attempt: a resend goes through the read below first.
             let request = Request::post(path.clone(), Retry::NotIdempotent);
-            let failed = match self.service.send_raw(request).await {
+            let failed = match self.service.fetch_except(request, &doing, is_404).await {
                 Ok(Ok(_)) => return self.state(flag).await,
-                Ok(Err(failure)) if failure.status == 404 => {
-                    return Err(self.flag_not_found(flag, &failure).await);
+                Ok(Err(failure)) => {
+                    let said = answered(&self.service, &failure);
+                    return Err(self.flag_not_found(flag, &said).await);
                 }
-                Ok(Err(failure)) if failure.status >= 500 => {
-                    self.failure(&failure, &Subject::from(flag))
-                }
-                Ok(Err(failure)) => return Err(self.failure(&failure, &Subject::from(flag))),
-                Err(e) if e.code() == ErrorCode::OutcomeUnknown => {
-                    outcome_about(e, Subject::from(flag))
-                }
+                // A 5xx or a timeout: the policy cannot know whether the switch took effect.
+                Err(e) if e.code() == ErrorCode::OutcomeUnknown => e,
                 Err(e) => return Err(e),
             };
             // A read that fails too leaves the write's own failure to report.
@@ -546,8 +483,61 @@ impl Unleash {
     }
 }
 
-/// Where Unleash puts its words in an error body (`{name, message, permissions?}`).
-const FIELDS: &[&str] = &["message"];
+/// The instance as a whole (listing projects or environments).
+const ALL: Subject<'static> = Subject {
+    project: None,
+    key: None,
+    environment: None,
+};
+
+/// Unleash's errors, for the failure policy: its body is `{id, name, message, details?}`; a
+/// 403 says more in its body: an SDK token where an admin one is needed, or a change request
+/// required by the environment (Enterprise).
+struct UnleashErrors {
+    /// The instance's root, linked when a request names no flag.
+    root: String,
+}
+
+impl Vendor for UnleashErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        said_in(failure, &["message"])
+    }
+
+    fn meaning(&self, failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        match failure.status {
+            403 if failure
+                .full_body
+                .contains("expected a different token type") =>
+            {
+                Some(ErrorCode::AuthFailed)
+            }
+            403 if failure.full_body.contains("SKIP_CHANGE_REQUEST") => Some(ErrorCode::Conflict),
+            _ => None,
+        }
+    }
+
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        _said: Option<&Said>,
+        doing: &Doing,
+    ) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed if failure.status == 403 => {
+                format!("{SDK_TOKEN_EXPLAINED}; configure one of those instead")
+            }
+            ErrorCode::AuthFailed => "the token was refused: check it is an admin, personal access or service-account token of this Unleash instance and has not expired or been revoked".into(),
+            ErrorCode::Conflict if failure.status == 403 => format!(
+                "a change request is required: this environment needs an approval for changes, so paaf cannot switch it directly; nothing was changed: open {} to create (or approve) a change request",
+                doing.page().unwrap_or(&self.root)
+            ),
+            ErrorCode::PermissionDenied => "the token lacks the permission: give its user or service account a role that may change flags in this project and environment".into(),
+            ErrorCode::NotFound => "not found: check the name, and that the base URL is the Unleash root (without /api)".into(),
+            _ => return None,
+        })
+    }
+}
 
 impl FlagBackend for Unleash {
     fn name(&self) -> &str {
@@ -565,9 +555,8 @@ impl FlagBackend for Unleash {
             let known = self.environments().await?;
             if !known.contains(env) {
                 let subject = Subject {
-                    project: None,
-                    key: None,
                     environment: Some(env),
+                    ..ALL
                 };
                 return Err(self.environment_not_found(&subject, &known));
             }

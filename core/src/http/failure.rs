@@ -12,9 +12,10 @@
 //! - a `not-found` about a thing the request names ([`Doing::missing`]) is
 //!   [`Error::NotFound`] naming that thing;
 //! - the message: what the request was [`Doing`], the status, the vendor's own words
-//!   ([`Vendor::said`], or the first bytes of the body), the `Retry-After` asked for, and a
-//!   hint that says what to do ([`Vendor::hint`], or the generic one of the kind). Every byte
-//!   of it has been through [`Service::redact`].
+//!   ([`Vendor::said`], or the first bytes of the body), the `Retry-After` asked for, the
+//!   permission a `permission-denied` request needs ([`Doing::needs`]), and a hint that says
+//!   what to do ([`Vendor::hint`], or the generic one of the kind). Every byte of it has been
+//!   through [`Service::redact`].
 //!
 //! A provider adds only what its vendor documents: how its error body reads, what its codes
 //! mean, the remedies in its words. Malformed bodies (`malformed-response`), oversize ones
@@ -119,6 +120,27 @@ pub trait Vendor: Send + Sync {
     ) -> Option<String> {
         None
     }
+
+    /// [`Vendor::hint`] for a request that was `doing` something: a vendor whose remedy names
+    /// where to act ([`Doing::with_page`]: the flag's page where an approval is asked for)
+    /// or what the request needed ([`Doing::needs`]: the permission a 403 lacks, when the
+    /// vendor's message does not name it) reads it here. By default, [`Vendor::hint`].
+    fn hint_for(
+        &self,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        said: Option<&Said>,
+        _doing: &Doing,
+    ) -> Option<String> {
+        self.hint(code, failure, said)
+    }
+
+    /// Whether the service refused the request unprocessed with another status than 429 (EC2's
+    /// `RequestLimitExceeded` on a 503): like a 429, it is sent again after its `Retry-After`
+    /// (or a backoff), whatever its method, and a follower waits it out.
+    fn unprocessed(&self, _failure: &HttpFailure, _said: Option<&Said>) -> bool {
+        false
+    }
 }
 
 /// A vendor with nothing to add: the HTTP status alone decides.
@@ -127,12 +149,15 @@ pub struct PlainHttp;
 
 impl Vendor for PlainHttp {}
 
-/// What a request is doing, for its errors (`reboot of droplet 3164444`), and the thing whose
-/// absence a 404 means ([`Doing::missing`]).
+/// What a request is doing, for its errors (`reboot of droplet 3164444`), the thing whose
+/// absence a 404 means ([`Doing::missing`]), and where a person acts on that thing
+/// ([`Doing::with_page`]).
 #[derive(Debug, Clone, Default)]
 pub struct Doing {
     text: String,
     missing: Option<Missing>,
+    page: Option<String>,
+    needs: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +173,8 @@ impl Doing {
         Doing {
             text: text.into(),
             missing: None,
+            page: None,
+            needs: None,
         }
     }
 
@@ -167,9 +194,34 @@ impl Doing {
         self
     }
 
+    /// The thing's page in the vendor's console (a flag's page, where an approval is asked
+    /// for), for the vendor's hints ([`Vendor::hint_for`]).
+    pub fn with_page(mut self, url: impl Into<String>) -> Doing {
+        self.page = Some(url.into());
+        self
+    }
+
+    /// The request needs `permission` (`compute.instances.reset`, `VM.PowerMgmt on
+    /// /vms/100`, an RBAC verb, an API key's access rule): a `permission-denied` answer names
+    /// it, in the vendor's words when its [`Vendor::hint_for`] does, else before the hint.
+    pub fn needs(mut self, permission: impl Into<String>) -> Doing {
+        self.needs = Some(permission.into());
+        self
+    }
+
     /// What it is doing, as given.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The page given with [`Doing::with_page`].
+    pub fn page(&self) -> Option<&str> {
+        self.page.as_deref()
+    }
+
+    /// The permission it needs ([`Doing::needs`]), if said.
+    pub fn needed(&self) -> Option<&str> {
+        self.needs.as_deref()
     }
 }
 
@@ -198,12 +250,7 @@ impl Service {
         let said = self.vendor.said(failure);
         let meaning = self.vendor.meaning(failure, said.as_ref());
         let code = meaning.unwrap_or_else(|| kind_of(failure.status));
-        let words: String = match &said {
-            Some(said) => self.redact(&said.to_string()),
-            None => failure.body.clone(),
-        };
-        let words: String = words.trim().chars().take(BODY_IN_ERRORS).collect();
-        let words = match words.as_str() {
+        let words = match self.words_of(failure, said.as_ref()).as_str() {
             "" => String::new(),
             w => format!(" ({w})"),
         };
@@ -220,10 +267,15 @@ impl Service {
                 hint: Some(missing.hint.clone()),
             };
         }
-        let hint = self
+        let mut hint = self
             .vendor
-            .hint(code, failure, said.as_ref())
+            .hint_for(code, failure, said.as_ref(), doing)
             .unwrap_or_else(|| generic_hint(code, failure, self));
+        if let (ErrorCode::PermissionDenied, Some(needs)) = (code, &doing.needs)
+            && !hint.contains(needs.as_str())
+        {
+            hint = format!("it needs {needs}; {hint}");
+        }
         let retry = retry_after(&failure.headers)
             .map(|d| format!(" (it asks to retry after {}s)", d.as_secs()))
             .unwrap_or_default();
@@ -236,6 +288,30 @@ impl Service {
             code,
             status: failure.status,
             message: format!("{subject}HTTP {}{words}{retry}; {hint}", failure.status),
+        }
+    }
+
+    /// What the service said in `failure`, for a message of the caller's own (a 404 it explains
+    /// after another read): the vendor's words ([`Vendor::said`]) or the body's first bytes,
+    /// redacted and cut short; empty when it said nothing.
+    pub fn words(&self, failure: &HttpFailure) -> String {
+        self.words_of(failure, self.vendor.said(failure).as_ref())
+    }
+
+    fn words_of(&self, failure: &HttpFailure, said: Option<&Said>) -> String {
+        let words = match said {
+            Some(said) => self.redact(&said.to_string()),
+            None => failure.body.clone(),
+        };
+        words.trim().chars().take(BODY_IN_ERRORS).collect()
+    }
+
+    /// Whether the service refused `failure`'s request unprocessed: a 429, or what its vendor
+    /// says is one ([`Vendor::unprocessed`]); such a request may be sent again.
+    pub(super) fn unprocessed(&self, failure: &HttpFailure) -> bool {
+        failure.status == 429 || {
+            let said = self.vendor.said(failure);
+            self.vendor.unprocessed(failure, said.as_ref())
         }
     }
 
@@ -253,8 +329,9 @@ impl Service {
     }
 }
 
-/// The kind of failure an HTTP status says.
-fn kind_of(status: u16) -> ErrorCode {
+/// The kind of failure an HTTP status says (also what a provider makes of the HTTP status an
+/// operation of its own ended with).
+pub fn kind_of(status: u16) -> ErrorCode {
     match status {
         401 => ErrorCode::AuthFailed,
         403 => ErrorCode::PermissionDenied,

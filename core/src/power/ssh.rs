@@ -12,7 +12,7 @@
 use crate::config::HostConfig;
 use crate::error::{Error, Phase, Result};
 use crate::events::{CancellationToken, Progress, Step};
-use crate::ssh::{Connection, ExecOutput, HostKeyPolicy, SshPool, Target};
+use crate::ssh::{Connection, ExecOutput, HostKeyPolicy, SUDO_SECURE_PATH, SshPool, Target};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -65,10 +65,6 @@ pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
     let base = 2f64.powi(attempt.min(16) as i32) + rand::random::<f64>();
     Duration::from_secs_f64(base).min(max)
 }
-
-/// Where sudo looks for a program named without a path: Debian's and Ubuntu's default
-/// `secure_path` (the sudoers file that says otherwise is not readable by the login user).
-const SUDO_SECURE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The reboot command's words (config-checked to split like a shell line), each quoted for
 /// the remote shell.

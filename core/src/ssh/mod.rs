@@ -8,3 +8,9 @@ pub mod session;
 pub use known_hosts::{KeyStatus, OfferedKey};
 pub use pool::SshPool;
 pub use session::{Connection, Credentials, ExecOutput, HostKeyPolicy, Target};
+
+/// Where sudo looks for a program named without a path: Debian's and Ubuntu's default
+/// `secure_path` (the sudoers file that says otherwise is not readable by the login user).
+/// A sudoers rule names the program by the path found there.
+pub(crate) const SUDO_SECURE_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -90,6 +90,7 @@ def test_stop_and_start_with_the_listener_seeing_each_state(moto):
     assert seen.reads[-1].server.status == Status.STOPPED
     assert len({r.action_id for r in seen.reads}) == 1
     assert outcome.polls == len(seen.reads)
+    assert outcome.evidence == paaf.Evidence.STATE_READ_BACK(raw_state="stopped")
     [s] = [s for s in run(p.servers("prod")).servers if s.id == web]
     assert s.status == Status.STOPPED
 
@@ -110,3 +111,19 @@ def test_stop_and_start_with_the_listener_seeing_each_state(moto):
     ]
     assert all(r.frontend == "mobile" and r.target == f"prod/{web}" for r in rows[:2])
     assert "moto-accepts-any-secret" not in str([(r.detail, r.result) for r in rows])
+
+
+def test_a_reboot_ec2_shows_no_sign_of_is_unverified(moto):
+    # EC2 (moto as AWS) shows nothing of a reboot: no operation, always running. Watched for a
+    # second (one read), it is unverified: no evidence, and the journal says so.
+    moto.launch("eu-west-1", "py-web-3")
+    store = MapStore()
+    store.entries["aws-prod"] = "moto-accepts-any-secret"
+    p, _, _ = open_paaf(store, ec2_config(moto, "reboot_watch_secs = 1\n"))
+
+    outcome = run(p.server_power("prod", "py-web-3", paaf.PowerAction.REBOOT, paaf.Confirmation.YES(), Seen()).result())
+    assert outcome.server.status == Status.RUNNING
+    assert outcome.evidence is None
+    [row] = [r for r in p.journal(None, 20) if r.kind == paaf.ActionKind.SERVER_REBOOT]
+    assert row.state == paaf.ActionState.UNVERIFIED
+    assert "no sign of the reboot" in row.result

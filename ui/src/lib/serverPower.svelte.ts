@@ -4,9 +4,8 @@ import type { Confirmation } from './bindings/Confirmation';
 import type { PowerAction } from './bindings/PowerAction';
 import type { PowerOutcome } from './bindings/PowerOutcome';
 import type { Server } from './bindings/Server';
-import { formatDuration } from './format';
 import { LongRuns } from './longRuns.svelte';
-import { ACTION_LABELS, applyServerProgress, initialPowerProgress, serverKey, serverLabel, type PowerProgress } from './servers';
+import { ACTION_LABELS, applyServerProgress, initialPowerProgress, powerResult, serverKey, serverLabel, type PowerProgress } from './servers';
 
 class PowerRuns extends LongRuns<PowerProgress, PowerOutcome, { action: PowerAction }> {
   constructor() {
@@ -17,7 +16,10 @@ class PowerRuns extends LongRuns<PowerProgress, PowerOutcome, { action: PowerAct
   power(server: Server, action: PowerAction, confirmation: Confirmation): Promise<void> {
     const what = `${serverLabel(server)}: ${ACTION_LABELS[action].toLowerCase()}`;
     const notice = {
-      done: (o: PowerOutcome): [string, string] => [`${what} done`, `${o.server.raw_state} after ${formatDuration(o.elapsed_ms)}`],
+      done: (o: PowerOutcome): [string, string] => {
+        const result = powerResult(o);
+        return [`${what} ${result.verified ? 'done' : 'unverified'}`, result.text];
+      },
       failed: `${what} failed`,
     };
     return this.start(serverKey(server), { action }, notice, (run) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InventoryError } from './bindings/InventoryError';
+import type { PowerOutcome } from './bindings/PowerOutcome';
 import type { Server } from './bindings/Server';
 import type { ServerStatus } from './bindings/ServerStatus';
 import {
@@ -10,6 +11,7 @@ import {
   initialPowerProgress,
   inventorySummary,
   powerConfirmRequest,
+  powerResult,
   serverKey,
 } from './servers';
 
@@ -133,5 +135,37 @@ describe('applyServerProgress', () => {
 describe('serverKey', () => {
   it('tells apart the same id in two accounts', () => {
     expect(serverKey(web)).not.toBe(serverKey({ ...web, account: 'staging' }));
+  });
+});
+
+describe('powerResult', () => {
+  const outcome = (over: Partial<PowerOutcome>): PowerOutcome => ({
+    accepted: { action: 'reboot', id: 'i-0web', status: null, raw_state: null },
+    server: web,
+    seen: ['running'],
+    polls: 12,
+    elapsed_ms: 55000,
+    verified: null,
+    evidence: null,
+    ...over,
+  });
+
+  it('a reboot nothing proves is unverified, says why and how to verify it', () => {
+    const r = powerResult(outcome({}));
+    expect(r.verified).toBe(false);
+    expect(r.text).toContain('Unverified: running after 55.0 s (12 reads)');
+    expect(r.text).toContain('no sign that the reboot happened');
+    expect(r.text).toContain('server = "prod/i-0web"');
+  });
+
+  it('a proven action is done, with what proves it', () => {
+    const op = powerResult(outcome({ polls: 1, evidence: { kind: 'operation-completed', operation: '13' } }));
+    expect(op).toEqual({ verified: true, text: 'Done: running after 55.0 s (1 read) · its operation 13 completed' });
+    const seen = powerResult(outcome({ evidence: { kind: 'left-running', raw_state: 'rebooting' } }));
+    expect(seen.text).toContain('· seen rebooting');
+    const ssh = powerResult(outcome({ evidence: { kind: 'new-boot-id', before: 'aaaaaaaa-1111', after: 'bbbbbbbb-2222' } }));
+    expect(ssh.text).toContain('· boot id aaaaaaaa -> bbbbbbbb');
+    const moved = powerResult(outcome({ evidence: { kind: 'relaunched', before_ms: 1_000, after_ms: 61_000 } }));
+    expect(moved.text).toContain('· launched again 60s later');
   });
 });

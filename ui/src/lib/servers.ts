@@ -1,12 +1,15 @@
 // Cloud servers (Fix): filtering the inventory, which power actions a server offers, the
 // confirmation of one, and its progress folded into the states the polls saw. Pure, so tested.
 import type { ConfirmRequest } from './confirm.svelte';
+import type { Evidence } from './bindings/Evidence';
 import type { Inventory } from './bindings/Inventory';
 import type { InventoryError } from './bindings/InventoryError';
 import type { PowerAction } from './bindings/PowerAction';
+import type { PowerOutcome } from './bindings/PowerOutcome';
 import type { Server } from './bindings/Server';
 import type { ServerProgress } from './bindings/ServerProgress';
 import type { ServerStatus } from './bindings/ServerStatus';
+import { formatDuration } from './format';
 
 /** Every value a search term can match: name, id, provider, account, region, status, raw state, IPs, tags. */
 function searchable(s: Server): string[] {
@@ -114,7 +117,9 @@ export function powerConfirmRequest(s: Server, action: PowerAction): ConfirmRequ
       { strong: s.account },
       `, region `,
       { strong: s.region },
-      `. ${CONSEQUENCES[action]} paaf follows it until the provider reports it ${targetOf(action)}.`,
+      `. ${CONSEQUENCES[action]} paaf follows it until the provider reports it ${targetOf(action)}${
+        action === 'reboot' || action === 'hard-reboot' ? ', and looks for proof that it rebooted' : ''
+      }.`,
     ],
     confirmLabel: label,
     danger: action !== 'start',
@@ -152,4 +157,37 @@ export function applyServerProgress(state: PowerProgress, p: ServerProgress): Po
       ? [...state.rows.slice(0, -1), { ...last, lastMs: p.elapsed_ms, reads: last.reads + 1 }]
       : [...state.rows, { status, rawState: raw_state, firstMs: p.elapsed_ms, lastMs: p.elapsed_ms, reads: 1 }];
   return { actionId: state.actionId ?? p.action_id, rows };
+}
+
+/** What proves a power action, in words (as the journal says it). */
+export function describeEvidence(e: Evidence): string {
+  switch (e.kind) {
+    case 'state-read-back':
+      return `${e.raw_state} read back`;
+    case 'operation-completed':
+      return `its operation ${e.operation} completed`;
+    case 'left-running':
+      return `seen ${e.raw_state}`;
+    case 'relaunched':
+      return `launched again ${Math.round((e.after_ms - e.before_ms) / 1000)}s later`;
+    case 'new-boot-id':
+      return `boot id ${e.before.slice(0, 8)} -> ${e.after.slice(0, 8)}`;
+  }
+}
+
+/**
+ * How a finished power action reads: done with what proves it, or unverified (the server reads
+ * its target state, but nothing proved the action took effect) with what to do about it.
+ */
+export function powerResult(o: PowerOutcome): { verified: boolean; text: string } {
+  const s = o.server;
+  const ran = `${s.raw_state} after ${formatDuration(o.elapsed_ms)} (${o.polls} ${o.polls === 1 ? 'read' : 'reads'})`;
+  if (o.evidence) return { verified: true, text: `Done: ${ran} · ${describeEvidence(o.evidence)}` };
+  return {
+    verified: false,
+    text:
+      `Unverified: ${ran}. paaf saw no sign that the ${o.accepted.action} happened: no operation of ${s.provider} ` +
+      `proves it, the server read ${s.raw_state} throughout. Check the server; link it to a [[hosts]] entry ` +
+      `(server = "${s.account}/${s.id}") to have its reboots verified over SSH.`,
+  };
 }

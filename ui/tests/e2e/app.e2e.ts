@@ -668,6 +668,7 @@ describe('fix: cloud servers', () => {
     expect(states).toEqual(['stopping', 'stopped']);
     await expect(run.getByTestId('cloud-state').first().textContent()).resolves.toContain('2 reads');
     await expect(run.getByTestId('cloud-run-done').textContent()).resolves.toContain('Done: stopped after 10.0 s');
+    await expect(run.getByTestId('cloud-run-done').textContent()).resolves.toContain('stopped read back');
     const sent = await calls('server_power');
     expect(sent).toHaveLength(1);
     expect(sent[0].args).toMatchObject({ account: 'prod', server: 'i-0a1b2c3d4e5f60718', action: 'stop', confirmation: { kind: 'yes' } });
@@ -676,6 +677,28 @@ describe('fix: cloud servers', () => {
     await web.locator('[data-action=start]').waitFor();
     await expect(web.getByTestId('cloud-status').getAttribute('data-status')).resolves.toBe('stopped');
     await screenshot(page, '26-cloud-stopped');
+  });
+
+  it('a reboot nothing proves (always running, no operation) shows as unverified, with how to verify it', async () => {
+    const d = defaultScenario();
+    const { page, calls } = await open({
+      hash: '#/cloud',
+      scenario: { cloud: { ...d.cloud, states: [['running', 'running'], ['running', 'running']] } },
+    });
+    await page.locator('[data-testid=cloud-server][data-name="web-2"] [data-action=reboot]').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    await expect(dialog.textContent()).resolves.toContain('looks for proof that it rebooted');
+    await page.getByTestId('confirm-yes').click();
+    const run = page.locator('[data-testid=cloud-run][data-server="i-0a1b2c3d4e5f60718"]');
+    const unverified = run.getByTestId('cloud-run-unverified');
+    await unverified.waitFor();
+    const text = await unverified.textContent();
+    expect(text).toContain('Unverified: running after 5.0 s (2 reads)');
+    expect(text).toContain('server = "prod/i-0a1b2c3d4e5f60718"');
+    await expect(run.getByTestId('cloud-run-done').count()).resolves.toBe(0);
+    expect((await calls('server_power'))[0].args).toMatchObject({ action: 'reboot' });
+    await screenshot(page, '27b-cloud-reboot-unverified');
   });
 
   it('a failed action shows its code; Cancel goes through cancel_action with the action id of the reads', async () => {

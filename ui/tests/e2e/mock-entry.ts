@@ -6,6 +6,7 @@ import type { Channel } from '@tauri-apps/api/core';
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import type { ErrorInfo } from '../../src/lib/bindings/ErrorInfo';
+import type { Evidence } from '../../src/lib/bindings/Evidence';
 import type { FlagChange } from '../../src/lib/bindings/FlagChange';
 import type { FlagState } from '../../src/lib/bindings/FlagState';
 import type { FlagTarget } from '../../src/lib/bindings/FlagTarget';
@@ -89,6 +90,15 @@ async function serverPower(args: Record<string, unknown>): Promise<PowerOutcome>
     }
     if (err) throw err;
     Object.assign(server, { status: target, raw_state: target });
+    // As the core decides: a stop or start is proven by its state read back, a reboot by a
+    // state out of running seen on the way; a reboot that read running throughout is not.
+    const left = states.find(([s]) => s === 'pending' || s === 'stopping' || s === 'stopped');
+    const evidence: Evidence | null =
+      action === 'stop' || action === 'start'
+        ? { kind: 'state-read-back', raw_state: target }
+        : left
+          ? { kind: 'left-running', raw_state: left[1] }
+          : null;
     return {
       accepted: { action, id: server.id, status: states[0]?.[0] ?? null, raw_state: states[0]?.[1] ?? null },
       server: { ...server },
@@ -96,6 +106,7 @@ async function serverPower(args: Record<string, unknown>): Promise<PowerOutcome>
       polls: states.length,
       elapsed_ms: (states.length - 1) * 5000,
       verified: null,
+      evidence,
     };
   } finally {
     channel.end();

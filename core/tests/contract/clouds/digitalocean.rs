@@ -12,10 +12,10 @@
 //!   running action), 429 too_many_requests with `ratelimit-*` headers, 500 server_error;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, connected, fast, followed, mount_reads};
+use super::{CloudMock, Hints, RebootMock, connected, fast, followed, mount_reads};
 use crate::support::changes;
 use paaf_core::cloud::digitalocean::DigitalOcean;
-use paaf_core::cloud::{CloudProvider, PollSettings, PowerAction, ServerStatus};
+use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::{CancellationToken, ErrorCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -88,6 +88,22 @@ impl CloudMock for Api {
 
     fn read_answer(server: Value) -> Value {
         json!({ "droplet": server })
+    }
+
+    /// dropletActions_post `{"type": "reboot"}`, then dropletActions_get until `completed`.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: (
+                "POST",
+                ACTIONS.into(),
+                ResponseTemplate::new(201).set_body_json(action("in-progress", "reboot")),
+            ),
+            operation: Some((
+                ACTION.into(),
+                ResponseTemplate::new(200).set_body_json(action("completed", "reboot")),
+            )),
+        }
     }
 
     fn rate_limit_headers() -> Vec<(&'static str, String)> {
@@ -259,6 +275,15 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
                 .map(|s| paaf_core::cloud::digitalocean::normalize(s)),
         );
         assert_eq!(outcome.seen, expected, "{kind}");
+        let evidence = match power {
+            PowerAction::Reboot | PowerAction::HardReboot => Evidence::OperationCompleted {
+                operation: "36804636".into(),
+            },
+            _ => Evidence::StateReadBack {
+                raw_state: states.last().unwrap().to_string(),
+            },
+        };
+        assert_eq!(outcome.evidence, Some(evidence), "{kind}");
     }
 }
 

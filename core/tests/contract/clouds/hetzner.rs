@@ -5,10 +5,12 @@
 //! errors included: its [`Api`] for the scenario table, and its own cases. Each test names the
 //! operation or section it follows.
 
-use super::{CloudMock, Hints, fast, followed, limits, mount_reads};
+use super::{CloudMock, Hints, RebootMock, fast, followed, limits, mount_reads};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
-use paaf_core::cloud::{CloudProvider, PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::cloud::{
+    CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus, power_and_wait,
+};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
@@ -78,6 +80,25 @@ impl CloudMock for Api {
 
     fn read_answer(server: Value) -> Value {
         json!({ "server": server })
+    }
+
+    /// `reset_server`, whose action ends once the server was reset (a soft reboot's ends
+    /// once the ACPI request was sent: see its own case).
+    fn reboot(_server: &MockServer) -> RebootMock {
+        let accepted = action(13, "reset_server", "running", Value::Null);
+        let done = action(13, "reset_server", "success", Value::Null);
+        RebootMock {
+            action: PowerAction::HardReboot,
+            send: (
+                "POST",
+                "/servers/42/actions/reset".into(),
+                ResponseTemplate::new(201).set_body_json(accepted),
+            ),
+            operation: Some((
+                "/actions/13".into(),
+                ResponseTemplate::new(200).set_body_json(done),
+            )),
+        }
     }
 
     fn rate_limit_headers() -> Vec<(&'static str, String)> {
@@ -309,6 +330,19 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
         assert_eq!(outcome.accepted.operation.as_deref(), Some("13"), "{verb}");
         assert_eq!(outcome.server.status, action_kind.target(), "{verb}");
         assert_eq!(outcome.server.raw_state, after, "{verb}");
+        // The soft reboot's action says only that the ACPI request was sent
+        // (`soft_reboot_server`: the OS "must support ACPI and react to the request"), and
+        // the server reads running throughout: no proof. The reset's action is.
+        let evidence = match action_kind {
+            PowerAction::Reboot => None,
+            PowerAction::HardReboot => Some(Evidence::OperationCompleted {
+                operation: "13".into(),
+            }),
+            _ => Some(Evidence::StateReadBack {
+                raw_state: after.into(),
+            }),
+        };
+        assert_eq!(outcome.evidence, evidence, "{verb}");
         let posts: Vec<_> = server
             .received_requests()
             .await

@@ -12,11 +12,11 @@
 //!   while another job of the Linode runs; 401, 403, 404, 429, 5xx;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, connected, followed, mount_reads};
+use super::{CloudMock, Hints, RebootMock, connected, followed, mount_reads};
 use crate::support::changes;
 use paaf_core::ErrorCode;
 use paaf_core::cloud::linode::Linode;
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
+use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -74,6 +74,19 @@ impl CloudMock for Api {
 
     fn read_answer(server: Value) -> Value {
         server
+    }
+
+    /// reboot-linode-instance answers `{}`: no operation to follow.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: (
+                "POST",
+                format!("{INSTANCE}/reboot"),
+                ResponseTemplate::new(200).set_body_json(json!({})),
+            ),
+            operation: None,
+        }
     }
 }
 
@@ -200,6 +213,15 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
                 .map(|s| paaf_core::cloud::linode::normalize(s)),
         );
         assert_eq!(outcome.seen, raw, "{verb}");
+        let evidence = match power {
+            PowerAction::Reboot => Evidence::LeftRunning {
+                raw_state: "rebooting".into(),
+            },
+            _ => Evidence::StateReadBack {
+                raw_state: states.last().unwrap().to_string(),
+            },
+        };
+        assert_eq!(outcome.evidence, Some(evidence), "{verb}");
     }
 }
 

@@ -3,31 +3,53 @@
 //! Every provider answers the same scenarios ([`scenario_table!`]: a 401, a 403, a 404, a
 //! 409, a 429 with a short or a long `Retry-After`, a 5xx on a read and on a power call, a
 //! power call that times out, paging in circles, malformed JSON, an oversize body, a secret
-//! echoed in an error body, a bad id, the region filter of its `[[clouds]]` entry), through
+//! echoed in an error body, a bad id, the region filter of its `[[clouds]]` entry, a reboot
+//! with no evidence and one whose operation completed), through
 //! a description of its API ([`CloudMock`]: its routes and the bodies its documentation gives,
 //! in the style of matrix-rust-sdk's `MatrixMockServer`). The account is built from a
 //! `[[clouds]]` entry, as paaf builds it. Each provider's file holds its [`CloudMock`] and its
 //! own cases (its paging, its power actions followed to their end, its vendor errors).
 //!
+//! A [`CloudMock`] whose API is not of the common shape says so with a hook that has a
+//! default: other `[[clouds]]` keys and secrets ([`CloudMock::keys`], [`CloudMock::secrets`],
+//! or a whole [`CloudMock::account`]), answers that are not JSON ([`CloudMock::ok`]), a listing
+//! asked region by region ([`CloudMock::PER_REGION`], [`CloudMock::list_in`],
+//! [`CloudMock::asks_about`]) or in one answer ([`CloudMock::PAGED`]), what the account reads
+//! beside the call a scenario is about ([`CloudMock::quiet_routes`]: OVHcloud's clock, the
+//! Proxmox guests a power call looks up). A route may carry the query it needs
+//! (`/?Action=…`).
+//!
 //! A new provider: its file here with a `Mock` describing its API and its own cases, and one
 //! row in the [`scenario_table!`] call below.
 
+mod azure;
 mod digitalocean;
+mod ec2;
+mod gcp;
 mod hetzner;
+mod kubernetes;
 mod linode;
+mod ovh;
+mod proxmox;
+mod rebootx;
+mod scaleway;
 mod vultr;
 
 use crate::support::{assert_clean, received, store};
 use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
-use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, PowerOutcome, power_and_wait};
+use paaf_core::cloud::{
+    Accepted, CloudAccount, Evidence, PollSettings, PowerAction, PowerOutcome, Proof, ServerStatus,
+    poll_until, power_and_wait,
+};
 use paaf_core::config::Config;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// How one provider's API answers, as its documentation says: what the scenarios need of it.
@@ -42,6 +64,8 @@ pub trait CloudMock {
     const SERVER: (&'static str, &'static str);
     /// The id of another server, listed beside it.
     const SERVER_2: &'static str;
+    /// The region of that other server: another region the provider accepts.
+    const REGION_2: &'static str = "elsewhere-1";
     /// An id the provider refuses before sending anything.
     const BAD_ID: &'static str;
     /// The path of the listing (every page).
@@ -66,9 +90,108 @@ pub trait CloudMock {
     fn accepted() -> ResponseTemplate;
     /// The read's answer carrying `server` (a body of [`CloudMock::server`]).
     fn read_answer(server: Value) -> Value;
+    /// A reboot of [`CloudMock::SERVER`] as the provider answers it at `server`, done.
+    fn reboot(server: &MockServer) -> RebootMock;
     /// Headers a 429 carries beside `Retry-After` (a rate limit's reset time).
     fn rate_limit_headers() -> Vec<(&'static str, String)> {
         Vec::new()
+    }
+
+    /// Whether the listing asks region by region (a GCP or Scaleway zone, an EC2 endpoint, a
+    /// Kubernetes namespace: the configured ones only, a failing one an error row of its own)
+    /// rather than once for the whole account, whose servers the regions then filter. An
+    /// entry of the scenarios without regions names [`CloudMock::SERVER`]'s.
+    const PER_REGION: bool = false;
+
+    /// The path that lists the servers of `region` ([`CloudMock::LIST`] is `SERVER`'s); the
+    /// one [`CloudMock::LIST`] when the listing is not [`CloudMock::PER_REGION`] or every
+    /// region is listed at the same path.
+    fn list_in(_region: &str) -> String {
+        Self::LIST.to_string()
+    }
+
+    /// Whether `request` lists `region` ([`CloudMock::PER_REGION`]): by default, it asks for
+    /// [`CloudMock::list_in`] of it; an API that says the region elsewhere (EC2's credential
+    /// scope) reads it there.
+    fn asks_about(request: &wiremock::Request, region: &str) -> bool
+    where
+        Self: Sized,
+    {
+        is_at(request, &base::<Self>(&Self::list_in(region)))
+    }
+
+    /// Whether its listing comes in pages; one that does not (a single answer) is read with
+    /// one request, which [`paging_in_circles_is_malformed`] checks instead.
+    const PAGED: bool = true;
+
+    /// [`CloudMock::looping_page`] served at `uri`, for an API whose next page is a URL.
+    fn looping_page_on(_uri: &str) -> Value {
+        Self::looping_page()
+    }
+
+    /// A success answering `body` (a body of [`CloudMock::page`], [`CloudMock::read_answer`]):
+    /// JSON, unless the API speaks something else.
+    fn ok(body: Value) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+
+    /// The keys of its `[[clouds]]` entry beside its name, type, endpoint and timeout, listing
+    /// `regions` ([`regions_key`]): by default one API token, `keyring:contract`.
+    fn keys(regions: &[&str]) -> String {
+        format!("token = \"keyring:contract\"\n{}", regions_key(regions))
+    }
+
+    /// The secrets its [`CloudMock::keys`] name (`keyring:NAME`): by default `contract`
+    /// holding [`CloudMock::SECRET`].
+    fn secrets() -> Vec<(&'static str, String)> {
+        vec![("contract", Self::SECRET.to_string())]
+    }
+
+    /// Routes the account reads beside the one a scenario is about (OVHcloud's clock, the
+    /// guests a Proxmox power call looks up, a Kubernetes pod listing beside the
+    /// Deployments'): method, path and the body answering them ([`CloudMock::ok`]) when all
+    /// is well, unless a scenario mounts its own.
+    fn quiet_routes() -> Vec<(&'static str, String, Value)> {
+        Vec::new()
+    }
+
+    /// The account `prod` at the mock server listing `regions`: by default made from its
+    /// `[[clouds]]` entry ([`CloudMock::keys`], [`CloudMock::secrets`]), as paaf makes it. A
+    /// provider whose account needs more than an entry (a login URL no entry names) makes
+    /// its own.
+    fn account(server: &MockServer, regions: &[&str]) -> Box<dyn CloudAccount>
+    where
+        Self: Sized,
+    {
+        let secrets = Self::secrets();
+        let secrets: Vec<(&str, &str)> = secrets.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let config =
+            Config::parse(Path::new("paaf.toml"), &entry::<Self>(server, regions)).unwrap();
+        paaf_core::cloud::connect(&config.clouds[0], &store(&secrets)).unwrap()
+    }
+}
+
+/// How a provider answers a reboot, as its documentation says: what the reboot scenarios
+/// mount.
+pub struct RebootMock {
+    /// A reboot it has: where it has an operation that proves only one of its reboots, that
+    /// one (Hetzner's reset).
+    pub action: PowerAction,
+    /// The method and path (under [`CloudMock::BASE`]) that send it, and the answer accepting
+    /// it.
+    pub send: (&'static str, String, ResponseTemplate),
+    /// Where it answers with an operation: the path that reads it and its answer once it
+    /// completed.
+    pub operation: Option<(String, ResponseTemplate)>,
+}
+
+impl RebootMock {
+    async fn mount<M: CloudMock>(&self, server: &MockServer) {
+        let (verb, route, answer) = &self.send;
+        mount(server, verb, base::<M>(route), answer.clone()).await;
+        if let Some((route, done)) = &self.operation {
+            mount(server, "GET", base::<M>(route), done.clone()).await;
+        }
     }
 }
 
@@ -79,23 +202,45 @@ pub struct Hints {
     pub rate_limited: &'static str,
 }
 
-/// The `[[clouds]]` entry of provider `M` at the mock server, with `regions`.
-fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
+/// The `regions` key of a `[[clouds]]` entry listing `regions`.
+pub fn regions_key(regions: &[&str]) -> String {
     let regions: Vec<String> = regions.iter().map(|r| format!("\"{r}\"")).collect();
+    format!("regions = [{}]\n", regions.join(", "))
+}
+
+/// The `[[clouds]]` entry of provider `M` at the mock server, with `regions` (none: all, or
+/// [`CloudMock::SERVER`]'s for a listing asked [`CloudMock::PER_REGION`]).
+fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
+    let regions = match regions {
+        [] if M::PER_REGION => &[M::SERVER.0],
+        regions => regions,
+    };
     format!(
-        "[[clouds]]\nname = \"prod\"\ntype = \"{}\"\nendpoint = \"{}{}\"\ntoken = \"keyring:contract\"\ntimeout_secs = 1\nregions = [{}]\n",
+        "[[clouds]]\nname = \"prod\"\ntype = \"{}\"\nendpoint = \"{}{}\"\ntimeout_secs = 1\n{}",
         M::KIND,
         server.uri(),
         M::BASE,
-        regions.join(", ")
+        M::keys(regions)
     )
 }
 
-/// The account of provider `M` at the mock server, built from its `[[clouds]]` entry.
+/// A mock server for provider `M`, its [`CloudMock::quiet_routes`] answering where a
+/// scenario mounts nothing.
+async fn start<M: CloudMock>() -> MockServer {
+    let server = MockServer::start().await;
+    for (verb, route, body) in M::quiet_routes() {
+        given(verb, &base::<M>(&route))
+            .respond_with(M::ok(body))
+            .with_priority(9)
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+/// The account of provider `M` at the mock server ([`CloudMock::account`]).
 fn account_in<M: CloudMock>(server: &MockServer, regions: &[&str]) -> Box<dyn CloudAccount> {
-    let config = Config::parse(Path::new("paaf.toml"), &entry::<M>(server, regions)).unwrap();
-    let account =
-        paaf_core::cloud::connect(&config.clouds[0], &store(&[("contract", M::SECRET)])).unwrap();
+    let account = M::account(server, regions);
     assert_eq!(account.provider(), M::KIND);
     assert_clean(&format!("{account:?}"), M::SECRET);
     account
@@ -109,12 +254,96 @@ fn base<M: CloudMock>(tail: &str) -> String {
     format!("{}{tail}", M::BASE)
 }
 
-async fn mount(server: &MockServer, verb: &str, route: String, answer: ResponseTemplate) {
-    Mock::given(method(verb))
-        .and(path(route))
+/// A mock of `verb route`; `route` is a path, with the query parameters it needs after a `?`
+/// (EC2's `/?Action=…`).
+fn given(verb: &str, route: &str) -> wiremock::MockBuilder {
+    let (route, query) = route.split_once('?').unwrap_or((route, ""));
+    let mut mock = Mock::given(method(verb)).and(path(route));
+    for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+        mock = mock.and(query_param(name, value));
+    }
+    mock
+}
+
+/// Whether `request` asks for `route` (a path, and the query parameters after its `?`).
+fn is_at(request: &wiremock::Request, route: &str) -> bool {
+    let (route, query) = route.split_once('?').unwrap_or((route, ""));
+    let asked: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+    request.url.path() == route
+        && query
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .all(|(n, v)| asked.iter().any(|(an, av)| an == n && av == v))
+}
+
+/// How many `verb` requests the server received at `route` of provider `M` (under its base).
+async fn received_at<M: CloudMock>(server: &MockServer, verb: &str, route: &str) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    let route = base::<M>(route);
+    let asked = |r: &&wiremock::Request| r.method.as_str() == verb && is_at(r, &route);
+    requests.iter().filter(asked).count()
+}
+
+async fn mount(
+    server: &MockServer,
+    verb: &str,
+    route: impl Into<String>,
+    answer: ResponseTemplate,
+) {
+    given(verb, &route.into())
         .respond_with(answer)
         .mount(server)
         .await;
+}
+
+/// `verb route` answered with `answer`, asked exactly `times` times (checked when the server
+/// stops).
+pub async fn mount_expected(
+    server: &MockServer,
+    verb: &str,
+    route: impl Into<String>,
+    answer: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(method(verb))
+        .and(path(route.into()))
+        .respond_with(answer)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The one POST of `requests` under `route` (a power call `what`), asserted sent once,
+/// without a body but with `content-length: 0`: ARM and Google's front end answer 411 to a
+/// POST without a length.
+pub fn the_one_empty_post<'a>(
+    requests: &'a [wiremock::Request],
+    route: &str,
+    what: &str,
+) -> &'a wiremock::Request {
+    let posts: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path().starts_with(route))
+        .collect();
+    let [post] = posts.as_slice() else {
+        panic!("{what} is sent once, not {} times", posts.len());
+    };
+    assert!(post.body.is_empty(), "{what}: no body");
+    let length = post
+        .headers
+        .get("content-length")
+        .map(|v| v.to_str().unwrap());
+    assert_eq!(
+        length,
+        Some("0"),
+        "{what}: a POST without a length is refused (411)"
+    );
+    post
+}
+
+/// The requests of `requests` to `route`.
+pub fn asked<'a>(requests: &'a [wiremock::Request], route: &str) -> Vec<&'a wiremock::Request> {
+    requests.iter().filter(|r| r.url.path() == route).collect()
 }
 
 /// Mounts `answer` once for the route, then `then` for every later request.
@@ -125,8 +354,7 @@ async fn mount_once_then(
     answer: ResponseTemplate,
     then: ResponseTemplate,
 ) {
-    Mock::given(method(verb))
-        .and(path(route.clone()))
+    given(verb, &route)
         .respond_with(answer)
         .up_to_n_times(1)
         .mount(server)
@@ -146,7 +374,7 @@ fn power_route<M: CloudMock>() -> (&'static str, String) {
 /// A 401 on the listing: the account's one error row, auth-failed, with the vendor's words
 /// and its hint, never the token.
 pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let answer = M::error(401, "Refused by the contract server");
     mount(&server, "GET", base::<M>(M::LIST), answer).await;
     let listed = account::<M>(&server).list().await;
@@ -158,9 +386,11 @@ pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
         (row.provider.as_str(), row.account.as_str()),
         (M::KIND, "prod")
     );
+    // A listing asked region by region fails in the region asked.
+    let region = M::PER_REGION.then_some(M::SERVER.0);
     assert_eq!(
         (row.region.as_deref(), row.error.code),
-        (None, ErrorCode::AuthFailed)
+        (region, ErrorCode::AuthFailed)
     );
     let message = &row.error.message;
     assert!(
@@ -173,7 +403,7 @@ pub async fn unauthorized_listing_is_an_auth_failed_row<M: CloudMock>() {
 
 /// A 403 on a power call: permission-denied with the vendor's hint, sent once.
 pub async fn forbidden_power_is_permission_denied_and_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(403, "Not allowed")).await;
     let e = power::<M>(account::<M>(&server).as_ref()).await;
@@ -184,7 +414,7 @@ pub async fn forbidden_power_is_permission_denied_and_sent_once<M: CloudMock>() 
 
 /// A 404 reading or powering the server: not-found naming it and the account.
 pub async fn missing_server_is_not_found_naming_it<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     mount(
         &server,
@@ -208,7 +438,7 @@ pub async fn missing_server_is_not_found_naming_it<M: CloudMock>() {
 
 /// A 409 on a power call: a conflict, sent once.
 pub async fn conflict_on_power_is_a_conflict_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(409, "conflict")).await;
     let e = power::<M>(account::<M>(&server).as_ref()).await;
@@ -219,10 +449,10 @@ pub async fn conflict_on_power_is_a_conflict_sent_once<M: CloudMock>() {
 /// A 429 with a short `Retry-After` on a read (RFC 6585 §4, RFC 9110 §10.2.3): waited out,
 /// then read again.
 pub async fn short_retry_after_on_a_read_is_waited_out<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     let limited = M::error(429, "Too many requests").insert_header("retry-after", "1");
-    let ok = ResponseTemplate::new(200).set_body_json(M::read_answer(M::server(id, region)));
+    let ok = M::ok(M::read_answer(M::server(id, region)));
     mount_once_then(&server, "GET", base::<M>(&M::read_path(id)), limited, ok).await;
     let started = Instant::now();
     let s = account::<M>(&server).read(region, id).await.unwrap();
@@ -233,7 +463,7 @@ pub async fn short_retry_after_on_a_read_is_waited_out<M: CloudMock>() {
 /// A 429 on a power call was refused unprocessed: after a short `Retry-After` it is sent
 /// again.
 pub async fn short_retry_after_on_power_is_sent_again<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let limited = M::error(429, "Too many requests").insert_header("retry-after", "1");
     mount_once_then(&server, verb, route, limited, M::accepted()).await;
@@ -246,7 +476,7 @@ pub async fn short_retry_after_on_power_is_sent_again<M: CloudMock>() {
 /// A 429 whose `Retry-After` is longer than paaf waits: rate-limited with the vendor's
 /// hint, sent once.
 pub async fn long_retry_after_is_rate_limited<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let mut limited = M::error(429, "Too many requests").insert_header("retry-after", "60");
     for (name, value) in M::rate_limit_headers() {
@@ -261,7 +491,7 @@ pub async fn long_retry_after_is_rate_limited<M: CloudMock>() {
 
 /// A 5xx on a read: retried (3 attempts), then service-failed.
 pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     mount(
         &server,
@@ -272,13 +502,13 @@ pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>
     .await;
     let e = account::<M>(&server).read(region, id).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
-    assert_eq!(received(&server, "GET").await, 3);
+    assert_eq!(received_at::<M>(&server, "GET", &M::read_path(id)).await, 3);
 }
 
 /// A 5xx on a power call: it may have taken effect, so outcome-unknown, naming the action;
 /// never sent again.
 pub async fn server_error_on_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     mount(&server, verb, route, M::error(500, "Internal error")).await;
     let e = power::<M>(account::<M>(&server).as_ref()).await;
@@ -289,7 +519,7 @@ pub async fn server_error_on_power_is_outcome_unknown_and_sent_once<M: CloudMock
 
 /// A power call that times out may have reached the provider: outcome-unknown, sent once.
 pub async fn timed_out_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let slow = M::accepted().set_delay(Duration::from_secs(3));
     mount(&server, verb, route, slow).await;
@@ -299,20 +529,27 @@ pub async fn timed_out_power_is_outcome_unknown_and_sent_once<M: CloudMock>() {
     assert_eq!(received(&server, verb).await, 1);
 }
 
-/// A listing that pages in circles is a malformed response after a few pages, not a loop.
+/// A listing that pages in circles is a malformed response after a few pages, not a loop; a
+/// listing without pages ([`CloudMock::PAGED`]) is read with one request.
 pub async fn paging_in_circles_is_malformed<M: CloudMock>() {
-    let server = MockServer::start().await;
-    let looping = ResponseTemplate::new(200).set_body_json(M::looping_page());
+    let server = start::<M>().await;
+    let looping = M::ok(M::looping_page_on(&server.uri()));
     mount(&server, "GET", base::<M>(M::LIST), looping).await;
     let listed = account::<M>(&server).list().await;
-    assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
-    assert!(received(&server, "GET").await <= 3);
+    let reads = received_at::<M>(&server, "GET", M::LIST).await;
+    if M::PAGED {
+        assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
+        assert!(reads <= 3, "{reads} pages read");
+    } else {
+        assert!(listed.errors.is_empty(), "{:?}", listed.errors);
+        assert_eq!(reads, 1);
+    }
 }
 
 /// A body that is not the documented JSON, on the listing and a read: malformed-response,
 /// without echoing it.
 pub async fn malformed_json_is_a_malformed_response<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let broken = ResponseTemplate::new(200).set_body_string("{\"servers\": [{\"id\": 42,");
     mount(&server, "GET", base::<M>(M::LIST), broken).await;
     let (region, id) = M::SERVER;
@@ -328,7 +565,7 @@ pub async fn malformed_json_is_a_malformed_response<M: CloudMock>() {
 
 /// A body over the size limit (16 MiB) is refused, not read.
 pub async fn oversize_body_is_refused<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     let huge = ResponseTemplate::new(200).set_body_bytes(vec![b' '; 16 * 1024 * 1024 + 1]);
     mount(&server, "GET", base::<M>(&M::read_path(id)), huge).await;
@@ -338,7 +575,7 @@ pub async fn oversize_body_is_refused<M: CloudMock>() {
 
 /// An error body that echoes the secret: it reaches neither the message nor `Debug`.
 pub async fn echoed_secret_is_redacted<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let (verb, route) = power_route::<M>();
     let echo = M::error(401, &format!("Invalid token {}", M::SECRET));
     mount(&server, verb, route, echo).await;
@@ -351,7 +588,7 @@ pub async fn echoed_secret_is_redacted<M: CloudMock>() {
 
 /// An id the provider cannot have is refused before anything is sent.
 pub async fn bad_id_is_refused_before_sending<M: CloudMock>() {
-    let server = MockServer::start().await;
+    let server = start::<M>().await;
     let account = account::<M>(&server);
     let (region, _) = M::SERVER;
     for e in [
@@ -366,21 +603,224 @@ pub async fn bad_id_is_refused_before_sending<M: CloudMock>() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
-/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only.
+/// The `regions` of the `[[clouds]]` entry keep the servers of those regions only: a filter
+/// over the listing, or ([`CloudMock::PER_REGION`]) the only regions asked.
 pub async fn regions_of_the_entry_filter_the_listing<M: CloudMock>() {
-    let server = MockServer::start().await;
+    if M::PER_REGION {
+        return regions_of_the_entry_are_the_regions_asked::<M>().await;
+    }
+    let server = start::<M>().await;
     let (region, id) = M::SERVER;
     let page = M::page(vec![
         M::server(id, region),
-        M::server(M::SERVER_2, "elsewhere-1"),
+        M::server(M::SERVER_2, M::REGION_2),
     ]);
-    let listing = ResponseTemplate::new(200).set_body_json(page);
-    mount(&server, "GET", base::<M>(M::LIST), listing).await;
+    mount(&server, "GET", base::<M>(M::LIST), M::ok(page)).await;
     let all = account::<M>(&server).list().await;
     assert_eq!(all.servers.len(), 2, "{:?}", all.errors);
     let listed = account_in::<M>(&server, &[region]).list().await;
     let ids: Vec<&str> = listed.servers.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, vec![id]);
+}
+
+/// The regions of the entry of a provider that lists each region: those regions are asked,
+/// and no other; each region's servers are listed.
+async fn regions_of_the_entry_are_the_regions_asked<M: CloudMock>() {
+    let server = start::<M>().await;
+    let (region, id) = M::SERVER;
+    let elsewhere = M::REGION_2;
+    let page = |id, region| M::ok(M::page(vec![M::server(id, region)]));
+    let (here, there) = (M::list_in(region), M::list_in(elsewhere));
+    mount(&server, "GET", base::<M>(&here), page(id, region)).await;
+    if there != here {
+        mount(
+            &server,
+            "GET",
+            base::<M>(&there),
+            page(M::SERVER_2, elsewhere),
+        )
+        .await;
+    }
+    let asked = |requests: Vec<wiremock::Request>| -> Vec<&str> {
+        [region, elsewhere]
+            .into_iter()
+            .filter(|r| requests.iter().any(|q| M::asks_about(q, r)))
+            .collect()
+    };
+    let listed = account_in::<M>(&server, &[region]).list().await;
+    let rows: Vec<(&str, &str)> = listed
+        .servers
+        .iter()
+        .map(|s| (s.region.as_str(), s.id.as_str()))
+        .collect();
+    assert_eq!(rows, vec![(region, id)], "{:?}", listed.errors);
+    assert_eq!(asked(server.received_requests().await.unwrap()), [region]);
+    let both = account_in::<M>(&server, &[region, elsewhere]).list().await;
+    assert_eq!(
+        asked(server.received_requests().await.unwrap()),
+        [region, elsewhere]
+    );
+    if there != here {
+        assert_eq!(both.servers.len(), 2, "{:?}", both.errors);
+    }
+}
+
+/// The access token [`token_server`] hands out.
+pub const ACCESS_TOKEN: &str = "ya29.contract-access-token-0123456789abcdefghijklmnop";
+
+/// A token endpoint (RFC 6749 §5.1) shared by the tests of this process, for the accounts
+/// that [`CloudMock::account`] makes (it cannot wait for a mount): any POST gets
+/// [`ACCESS_TOKEN`], for an hour. Like every wiremock server it serves from its own thread,
+/// so it outlives the test that started it.
+pub fn token_server() -> &'static str {
+    static URI: OnceLock<String> = OnceLock::new();
+    URI.get_or_init(|| {
+        let start = || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let server = MockServer::builder().start().await;
+                let token = json!({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"});
+                Mock::given(method("POST"))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(token))
+                    .mount(&server)
+                    .await;
+                Box::leak(Box::new(server)).uri()
+            })
+        };
+        std::thread::spawn(start).join().unwrap()
+    })
+}
+
+/// The token endpoint at `route` of `server` answering `token` (`times` times, or always), to
+/// a form POST, expected `expect` times.
+pub async fn mount_token(
+    server: &MockServer,
+    route: &str,
+    token: &str,
+    times: Option<u64>,
+    expect: u64,
+) {
+    let mut mock = Mock::given(method("POST"))
+        .and(path(route))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": token,
+            "expires_in": 3599,
+            "token_type": "Bearer"
+        })));
+    if let Some(n) = times {
+        mock = mock.up_to_n_times(n);
+    }
+    mock.expect(expect).mount(server).await;
+}
+
+/// The fields of a form body (`application/x-www-form-urlencoded`), decoded, in order.
+pub fn form_fields(request: &wiremock::Request) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&s)
+            .decode_utf8()
+            .unwrap()
+            .into_owned()
+    };
+    String::from_utf8_lossy(&request.body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(n, v)| (decode(n), decode(v)))
+        .collect()
+}
+
+/// The server, read `running` every time.
+async fn always_running<M: CloudMock>(server: &MockServer) {
+    let (region, id) = M::SERVER;
+    let running = M::ok(M::read_answer(M::server(id, region)));
+    mount(server, "GET", base::<M>(&M::read_path(id)), running).await;
+}
+
+/// A server reads `running` before a reboot as after it, so reading it `running` proves
+/// nothing: a reboot with no operation that proves it, never seen out of `running`, is
+/// watched for a sign, then unverified, saying why and how to verify it. (A provider whose
+/// reboot answers with an operation that proves it has no such reboot: its server read
+/// `running` without that operation is.)
+pub async fn a_reboot_with_no_evidence_is_unverified<M: CloudMock>() {
+    let server = start::<M>().await;
+    always_running::<M>(&server).await;
+    let (region, id) = M::SERVER;
+    let reboot = M::reboot(&server);
+    let account = account::<M>(&server);
+    let outcome = if account.operation_proves(reboot.action) {
+        let before = account.read(region, id).await.unwrap();
+        assert_eq!(before.status, ServerStatus::Running, "as before a reboot");
+        let accepted = Accepted::without_state(reboot.action, id, None);
+        let cancel = CancellationToken::new();
+        let read = || account.read(region, id);
+        poll_until(
+            id,
+            accepted,
+            fast(),
+            Proof::watching(fast()),
+            &cancel,
+            read,
+            |_| {},
+        )
+        .await
+        .unwrap()
+    } else {
+        reboot.mount::<M>(&server).await;
+        let outcome = followed(account.as_ref(), region, id, reboot.action)
+            .await
+            .unwrap();
+        assert_eq!(
+            received_at::<M>(&server, reboot.send.0, &reboot.send.1).await,
+            1,
+            "sent once"
+        );
+        outcome
+    };
+    assert_eq!(outcome.evidence, None, "{outcome:?}");
+    assert_eq!(outcome.server.status, ServerStatus::Running);
+    assert!(outcome.polls >= 2, "watched: {} reads", outcome.polls);
+    let reason = outcome.unverified_reason().unwrap();
+    assert!(reason.contains("no sign of the"), "{reason}");
+    assert!(reason.contains(&format!("\"prod/{id}\"")), "{reason}");
+}
+
+/// A reboot answered with an operation that proves it, once followed to its end, is
+/// verified at the first `running` read. A provider without operations claims none.
+pub async fn a_reboot_whose_operation_completed_is_verified<M: CloudMock>() {
+    let server = start::<M>().await;
+    let reboot = M::reboot(&server);
+    let account = account::<M>(&server);
+    let Some((route, _)) = &reboot.operation else {
+        assert!(!account.operation_proves(reboot.action));
+        return;
+    };
+    always_running::<M>(&server).await;
+    reboot.mount::<M>(&server).await;
+    let (region, id) = M::SERVER;
+    let outcome = followed(account.as_ref(), region, id, reboot.action)
+        .await
+        .unwrap();
+    let operation = outcome.accepted.operation.clone().unwrap();
+    assert_eq!(
+        outcome.evidence,
+        Some(Evidence::OperationCompleted { operation }),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.polls, 1, "done at the first running read");
+    assert_eq!(
+        received_at::<M>(&server, reboot.send.0, &reboot.send.1).await,
+        1,
+        "sent once"
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests.iter().any(|r| is_at(r, &base::<M>(route))),
+        "the operation was read"
+    );
 }
 
 /// Limits of the provider cases: short timeouts, two attempts, waits of up to 3 s.
@@ -471,6 +911,8 @@ macro_rules! scenario_table {
                         echoed_secret_is_redacted,
                         bad_id_is_refused_before_sending,
                         regions_of_the_entry_filter_the_listing,
+                        a_reboot_with_no_evidence_is_unverified,
+                        a_reboot_whose_operation_completed_is_verified,
                     );
                 }
             )*
@@ -487,8 +929,16 @@ macro_rules! scenario_table {
 }
 
 scenario_table! {
+    azure: azure::Api,
     digitalocean: digitalocean::Api,
+    ec2: ec2::Api,
+    gcp: gcp::Api,
     hetzner: hetzner::Api,
+    kubernetes: kubernetes::Api,
     linode: linode::Api,
+    ovh: ovh::Api,
+    proxmox: proxmox::Api,
+    rebootx: rebootx::Api,
+    scaleway: scaleway::Api,
     vultr: vultr::Api,
 }

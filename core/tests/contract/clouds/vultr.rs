@@ -16,10 +16,10 @@
 //!   403, 404, 429 (over 30 requests a second), 500;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, connected, followed, mount_reads};
+use super::{CloudMock, Hints, RebootMock, connected, followed, mount_reads};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
+use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -82,6 +82,19 @@ impl CloudMock for Api {
 
     fn read_answer(server: Value) -> Value {
         json!({ "instance": server })
+    }
+
+    /// reboot-instance (a hard reset) answers 204: no operation to follow.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        RebootMock {
+            action: PowerAction::HardReboot,
+            send: (
+                "POST",
+                format!("{}/reboot", instance_path()),
+                ResponseTemplate::new(204),
+            ),
+            operation: None,
+        }
     }
 }
 
@@ -209,6 +222,16 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
         let outcome = followed(&account(&server), "ewr", ID, power).await.unwrap();
         assert_eq!(outcome.server.status, target, "{verb}");
         assert_eq!(outcome.polls as usize, states.len(), "{verb}");
+        // The reset reads booting before running again: seen out of running.
+        let evidence = match power {
+            PowerAction::HardReboot => Evidence::LeftRunning {
+                raw_state: states[0].into(),
+            },
+            _ => Evidence::StateReadBack {
+                raw_state: states.last().unwrap().to_string(),
+            },
+        };
+        assert_eq!(outcome.evidence, Some(evidence), "{verb}");
         let post = server
             .received_requests()
             .await

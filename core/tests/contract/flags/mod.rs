@@ -5,7 +5,8 @@
 //! scenario) pair is its own test, `flags::<service>::table::<scenario>`, so a failure names
 //! the service. The scenarios are those every service must pass: a refused credential (401),
 //! a forbidden change (403), an unknown flag (404), a conflicting write (409), 429 with a short
-//! and a long Retry-After, a 5xx on a read, a write that times out, a pager that repeats itself
+//! and a long Retry-After, a 5xx on a read, a write that times out or is answered 5xx (its
+//! outcome unknown, as the HTTP failure policy decides for every service), a pager that repeats itself
 //! (where the API pages), malformed JSON, an oversize answer, a secret echoed in an error body,
 //! a flag changed since the user looked, and a flag already as wanted.
 
@@ -119,6 +120,7 @@ macro_rules! contract_tests {
             a_long_retry_after_is_rate_limited_without_waiting,
             a_5xx_on_a_read_is_retried_then_service_failed,
             a_timed_out_write_is_outcome_unknown,
+            a_5xx_on_a_write_is_outcome_unknown,
             malformed_json_is_a_malformed_response,
             an_oversize_answer_is_refused,
             a_secret_echoed_in_an_error_body_is_redacted,
@@ -170,22 +172,42 @@ pub(crate) async fn a_refused_credential_is_auth_failed_and_never_shown<C: Contr
     assert!(!debug.contains(C::SECRET), "{debug}");
 }
 
-pub(crate) async fn a_forbidden_change_is_permission_denied<C: Contract>() {
+/// Switches [`Contract::TARGET`] off (it is on) where the write is answered `answer` (and
+/// must be sent `sends` times), under `limits`; checks the error is `code` and names
+/// everything, the environment too, and gives its text.
+async fn a_refused_write<C: Contract>(
+    answer: ResponseTemplate,
+    sends: u64,
+    limits: Limits,
+    code: ErrorCode,
+) -> String {
     let server = started::<C>().await;
     C::mount_read(&server, true).await;
     C::write()
-        .respond_with(ResponseTemplate::new(403).set_body_json(C::error_body("Forbidden")))
-        .expect(1)
+        .respond_with(answer)
+        .expect(sends)
         .mount(&server)
         .await;
-    let e = C::backend(&server, limits())
+    let e = C::backend(&server, limits)
         .set(&C::TARGET, false, &C::state(true), &note())
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
+    assert_eq!(e.code(), code, "{e}");
     let text = e.to_string();
     names_everything::<C>(&text);
     assert!(text.contains("production"), "{text}");
+    text
+}
+
+/// A write that was not processed is sent once; Unleash's, after a failure that may have
+/// reached it, is sent again after each read that shows it still needed.
+fn sends_of_an_unknown_outcome<C: Contract>() -> u64 {
+    if C::RESENDS_AFTER_READ { 2 } else { 1 }
+}
+
+pub(crate) async fn a_forbidden_change_is_permission_denied<C: Contract>() {
+    let answer = ResponseTemplate::new(403).set_body_json(C::error_body("Forbidden"));
+    let text = a_refused_write::<C>(answer, 1, limits(), ErrorCode::PermissionDenied).await;
     assert!(text.contains(C::FORBIDDEN_HINT), "{text}");
 }
 
@@ -204,21 +226,9 @@ pub(crate) async fn an_unknown_flag_is_not_found<C: Contract>() {
 }
 
 pub(crate) async fn a_conflicting_write_is_a_conflict<C: Contract>() {
-    let server = started::<C>().await;
-    C::mount_read(&server, true).await;
-    C::write()
-        .respond_with(
-            ResponseTemplate::new(409).set_body_json(C::error_body("Conflict: it was modified")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = C::backend(&server, limits())
-        .set(&C::TARGET, false, &C::state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
-    names_everything::<C>(&e.to_string());
+    let answer =
+        ResponseTemplate::new(409).set_body_json(C::error_body("Conflict: it was modified"));
+    a_refused_write::<C>(answer, 1, limits(), ErrorCode::Conflict).await;
 }
 
 pub(crate) async fn a_short_retry_after_is_waited_out<C: Contract>() {
@@ -284,26 +294,25 @@ pub(crate) async fn a_5xx_on_a_read_is_retried_then_service_failed<C: Contract>(
 }
 
 pub(crate) async fn a_timed_out_write_is_outcome_unknown<C: Contract>() {
-    let server = started::<C>().await;
-    C::mount_read(&server, true).await;
-    // Sent once; Unleash sends it again after each read that shows it still needed.
-    C::write()
-        .respond_with(C::written(false).set_delay(Duration::from_secs(3)))
-        .expect(if C::RESENDS_AFTER_READ { 2 } else { 1 })
-        .mount(&server)
-        .await;
+    let answer = C::written(false).set_delay(Duration::from_secs(3));
     let limits = Limits {
         timeout: Duration::from_millis(700),
         ..limits()
     };
-    let e = C::backend(&server, limits)
-        .set(&C::TARGET, false, &C::state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
-    let text = e.to_string();
-    names_everything::<C>(&text);
-    assert!(text.contains("production"), "{text}");
+    let sends = sends_of_an_unknown_outcome::<C>();
+    a_refused_write::<C>(answer, sends, limits, ErrorCode::OutcomeUnknown).await;
+}
+
+/// A 5xx may come after the service acted (a proxy that timed out, a crash after the commit):
+/// the write is not sent again blindly, and its outcome is unknown.
+pub(crate) async fn a_5xx_on_a_write_is_outcome_unknown<C: Contract>() {
+    let answer = ResponseTemplate::new(502).set_body_json(C::error_body("bad gateway"));
+    let sends = sends_of_an_unknown_outcome::<C>();
+    let text = a_refused_write::<C>(answer, sends, limits(), ErrorCode::OutcomeUnknown).await;
+    assert!(
+        text.contains("HTTP 502") && text.contains("bad gateway"),
+        "{text}"
+    );
 }
 
 pub(crate) async fn a_pager_that_repeats_itself_is_malformed<C: Contract>() {

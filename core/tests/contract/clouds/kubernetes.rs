@@ -1,5 +1,6 @@
 //! The Kubernetes provider (core/src/cloud/kubernetes.rs) against a contract server
-//! (wiremock) that answers as the Kubernetes API reference says, failures included.
+//! (wiremock) that answers as the Kubernetes API reference says, failures included: its
+//! [`Api`] for the scenario table, and its own cases.
 //!
 //! Followed:
 //! - Deployments: https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/
@@ -17,12 +18,12 @@
 //!   https://kubernetes.io/docs/concepts/cluster-administration/flow-control/;
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
+use super::{CloudMock, Hints, RebootMock, fast, limits, regions_key};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
-use paaf_core::cloud::{PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
 use paaf_core::config::Config;
 use paaf_core::events::CancellationToken;
-use paaf_core::http::Limits;
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -35,20 +36,108 @@ const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.k8s-sa-token.sIgNaTuRe0123";
 const DEPLOY: &str = "/apis/apps/v1/namespaces/shop/deployments/web";
 const POD: &str = "/api/v1/namespaces/shop/pods/web-5d9c7b6f4-x2x9k";
 
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
+/// The Kubernetes API for the scenario table: the Deployments of namespace `default` (its
+/// pods listed empty), a rollout restart (a read, then the PATCH), failures as `Status`.
+pub struct Api;
 
-fn fast() -> PollSettings {
-    PollSettings {
-        interval: Duration::from_millis(10),
-        timeout: Duration::from_secs(5),
+impl CloudMock for Api {
+    const KIND: &'static str = "kubernetes";
+    const SECRET: &'static str = TOKEN;
+    const BASE: &'static str = "";
+    const SERVER: (&'static str, &'static str) = ("default", "deployment/web");
+    const SERVER_2: &'static str = "deployment/api";
+    const BAD_ID: &'static str = "web";
+    const LIST: &'static str = "/apis/apps/v1/namespaces/default/deployments";
+    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
+        PowerAction::Reboot,
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/deployments/web",
+        "patch deployments/web in namespace default",
+    );
+    const HINTS: Hints = Hints {
+        auth: "did not accept the credentials",
+        permission: "kubectl auth can-i patch deployments -n default",
+        rate_limited: "API Priority and Fairness",
+    };
+    const PER_REGION: bool = true;
+
+    fn read_path(id: &str) -> String {
+        let name = id.trim_start_matches("deployment/");
+        format!("{}/{name}", Self::LIST)
+    }
+
+    fn server(id: &str, region: &str) -> Value {
+        let mut d = complete(4);
+        d["metadata"]["name"] = json!(id.trim_start_matches("deployment/"));
+        d["metadata"]["namespace"] = json!(region);
+        d
+    }
+
+    fn page(servers: Vec<Value>) -> Value {
+        json!({"kind": "DeploymentList", "apiVersion": "apps/v1", "metadata": {}, "items": servers})
+    }
+
+    /// A `continue` token that comes back: an API fault, not an endless loop.
+    fn looping_page() -> Value {
+        json!({"kind": "DeploymentList", "apiVersion": "apps/v1",
+            "metadata": {"continue": "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"},
+            "items": [Self::server("deployment/web", "default")]})
+    }
+
+    fn error(status: u16, message: &str) -> ResponseTemplate {
+        let reason = match status {
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "NotFound",
+            409 => "Conflict",
+            429 => "TooManyRequests",
+            503 => "ServiceUnavailable",
+            _ => "InternalError",
+        };
+        self::status(status, reason, message)
+    }
+
+    fn accepted() -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3))
+    }
+
+    fn read_answer(server: Value) -> Value {
+        server
+    }
+
+    fn keys(regions: &[&str]) -> String {
+        let kubeconfig = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/kubernetes/contract.kubeconfig");
+        format!(
+            "token = \"keyring:contract\"\nkubeconfig = \"{}\"\n{}",
+            kubeconfig.display(),
+            regions_key(regions)
+        )
+    }
+
+    fn list_in(namespace: &str) -> String {
+        format!("/apis/apps/v1/namespaces/{namespace}/deployments")
+    }
+
+    /// The Deployment read before a restart, and the namespace's pods (none).
+    fn quiet_routes() -> Vec<(&'static str, String, Value)> {
+        vec![
+            ("GET", Self::read_path("deployment/web"), complete(4)),
+            (
+                "GET",
+                "/api/v1/namespaces/default/pods".to_string(),
+                json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}),
+            ),
+        ]
+    }
+    /// A restart whose new generation the controller observed and rolled out at once.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        let done = || ResponseTemplate::new(200).set_body_json(complete(4));
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: ("PATCH", Self::POWER.2.into(), done()),
+            operation: Some((Self::read_path("deployment/web"), done())),
+        }
     }
 }
 
@@ -300,6 +389,39 @@ async fn a_kubeconfig_that_is_not_yaml_says_where() {
     let e = ClusterAccess::from_kubeconfig(&[file], None, None).unwrap_err();
     assert_eq!(e.code(), ErrorCode::Config);
     assert!(e.to_string().contains("kubectl config view"), "{e}");
+}
+
+/// A kubeconfig paaf cannot parse is reported by line and column only: serde_yaml's own
+/// message quotes the text it found, which may be a token (issue 14, Low).
+#[tokio::test]
+async fn a_kubeconfig_that_does_not_parse_never_shows_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config");
+    for text in [
+        // A token where the user's map belongs.
+        format!("apiVersion: v1\nusers:\n- name: ops\n  user: {TOKEN}\n"),
+        // A syntax error right after the token.
+        format!(
+            "users:\n- name: ops\n  user:\n    token: {TOKEN}\n    client-key-data: [{TOKEN}\n"
+        ),
+        // A token where a flag (true or false) belongs.
+        format!("clusters:\n- name: dev\n  cluster:\n    insecure-skip-tls-verify: {TOKEN}\n"),
+    ] {
+        std::fs::write(&file, &text).unwrap();
+        let e =
+            ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), None, None).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Config);
+        let shown = format!("{e} {e:?}");
+        assert!(
+            !shown.contains(TOKEN) && !shown.contains("sIgNaTuRe"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("line ") && shown.contains("column "),
+            "{shown}"
+        );
+        assert!(shown.contains("kubectl config view"), "{shown}");
+    }
 }
 
 #[tokio::test]
@@ -1027,7 +1149,7 @@ async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
-    assert!(e.to_string().contains("PATCH"), "{e}");
+    assert!(e.to_string().contains("patch deployments/web"), "{e}");
 }
 
 #[tokio::test]

@@ -1,13 +1,14 @@
-//! The OVHcloud provider (core/src/cloud/ovh.rs) against a contract server (wiremock) that
-//! answers as OVHcloud's API documentation says, failures included.
+//! OVHcloud (core/src/cloud/ovh.rs) against a contract server (wiremock) that answers as
+//! OVHcloud's API documentation says, failures included: its [`Api`] for the scenario table,
+//! and its own cases.
 //!
 //! Followed:
 //! - signing (`X-Ovh-Application`, `X-Ovh-Consumer`, `X-Ovh-Timestamp` from `GET
 //!   /auth/time`, `X-Ovh-Signature`):
 //!   https://help.ovhcloud.com/csm/en-api-getting-started-ovhcloud-api, and the official
 //!   clients https://github.com/ovh/python-ovh/blob/master/ovh/client.py (`call`) and
-//!   https://github.com/ovh/go-ovh/blob/master/ovh/ovh.go; every mock below checks the
-//!   signature of what it receives, recomputed here from that formula;
+//!   https://github.com/ovh/go-ovh/blob/master/ovh/ovh.go; every mock of the own cases checks
+//!   the signature of what it receives, recomputed here from that formula;
 //! - Public Cloud instances: https://eu.api.ovh.com/console/?section=%2Fcloud&branch=v1
 //!   (`GET /cloud/project/{serviceName}/instance[/{instanceId}]`, `POST
 //!   …/{instanceId}/reboot` `{"type":"soft"|"hard"}`, `…/stop`, `…/start`);
@@ -18,15 +19,13 @@
 //!   NOT_CREDENTIAL, INVALID_KEY, INVALID_CREDENTIAL, FORBIDDEN; 404, 409);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
+use super::{CloudMock, Hints, RebootMock, followed, limits, regions_key};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ovh::{Ovh, OvhKeys};
-use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, ServerStatus, power_and_wait};
-use paaf_core::events::CancellationToken;
-use paaf_core::http::Limits;
+use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
-use std::time::{Duration, Instant};
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
@@ -35,24 +34,99 @@ const AS: &str = "EXEgWIz07P0HYwtQDs7cNIqCiQaWSuHF";
 const CK: &str = "MtSwSrPpNjqfVSmJhLbPyr2i45lSDRsg";
 const PROJECT: &str = "5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b";
 const INSTANCE: &str = "0c1ab8a4-7d2b-4f3a-9c5e-123456789abc";
+const INSTANCE_2: &str = "7d4c1b2a-0000-4000-8000-000000000002";
 const DEDICATED: &str = "ns3001234.ip-51-75-1.eu";
 /// The API's clock runs an hour behind this machine's: signatures must use the API's.
 const SKEW: i64 = -3600;
 
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
+/// OVHcloud's API for the scenario table: a Public Cloud project's instances (its listing is
+/// one answer, without pages), errors `{"errorCode", "httpCode", "message"}`, the clock read
+/// first.
+pub struct Api;
 
-fn fast() -> PollSettings {
-    PollSettings {
-        interval: Duration::from_millis(20),
-        timeout: Duration::from_secs(5),
+impl CloudMock for Api {
+    const KIND: &'static str = "ovh";
+    const SECRET: &'static str = AS;
+    const BASE: &'static str = "/1.0";
+    const SERVER: (&'static str, &'static str) = ("GRA11", INSTANCE);
+    const SERVER_2: &'static str = INSTANCE_2;
+    const BAD_ID: &'static str = "0c1ab8a4/../stop";
+    const LIST: &'static str = "/cloud/project/5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b/instance";
+    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
+        PowerAction::Stop,
+        "POST",
+        "/cloud/project/5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b/instance/0c1ab8a4-7d2b-4f3a-9c5e-123456789abc/stop",
+        "stop of instance 0c1ab8a4-7d2b-4f3a-9c5e-123456789abc",
+    );
+    const HINTS: Hints = Hints {
+        auth: "consumer_key of ovh account \"prod\"",
+        permission: "access rule `POST /cloud/project/*/instance/*/stop`",
+        rate_limited: "OVHcloud limits the request rate",
+    };
+    const PAGED: bool = false;
+
+    fn read_path(id: &str) -> String {
+        format!("/cloud/project/{PROJECT}/instance/{id}")
+    }
+
+    fn server(id: &str, region: &str) -> Value {
+        instance(id, "web-1", region, "ACTIVE")
+    }
+
+    fn page(servers: Vec<Value>) -> Value {
+        json!(servers)
+    }
+
+    fn looping_page() -> Value {
+        json!([Self::server(INSTANCE, "GRA11")])
+    }
+
+    fn error(status: u16, message: &str) -> ResponseTemplate {
+        let (code, http) = match status {
+            401 => ("", "401 Unauthorized"),
+            403 => ("NOT_GRANTED_CALL", "403 Forbidden"),
+            404 => ("", "404 Not Found"),
+            409 => ("", "409 Conflict"),
+            429 => ("", "429 Too Many Requests"),
+            _ => ("", "500 Internal Server Error"),
+        };
+        ResponseTemplate::new(status).set_body_json(error(code, message, http))
+    }
+
+    fn accepted() -> ResponseTemplate {
+        ok(Value::Null)
+    }
+
+    fn read_answer(server: Value) -> Value {
+        server
+    }
+
+    fn keys(regions: &[&str]) -> String {
+        format!(
+            "application_key = \"{AK}\"\napplication_secret = \"keyring:contract\"\nconsumer_key = \"keyring:contract-ck\"\nproject = \"{PROJECT}\"\n{}",
+            regions_key(regions)
+        )
+    }
+
+    fn secrets() -> Vec<(&'static str, String)> {
+        vec![("contract", AS.into()), ("contract-ck", CK.into())]
+    }
+
+    /// Its clock, which every signed request asks first.
+    fn quiet_routes() -> Vec<(&'static str, String, Value)> {
+        vec![("GET", "/auth/time".into(), json!(now() + SKEW))]
+    }
+    /// A Public Cloud instance's soft reboot: answered `null`, no task.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: (
+                "POST",
+                format!("/{}", instance_route("/reboot")),
+                ok(Value::Null),
+            ),
+            operation: None,
+        }
     }
 }
 
@@ -208,18 +282,45 @@ fn instance_route(suffix: &str) -> String {
     format!("cloud/project/{PROJECT}/instance/{INSTANCE}{suffix}")
 }
 
-async fn posts(server: &MockServer) -> usize {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.method.as_str() == "POST")
-        .count()
-}
-
 fn assert_no_secret(text: &str) {
     assert!(!text.contains(AS) && !text.contains(CK), "{text}");
+}
+
+/// `POST …/instance/{id}/{verb}` with `body`, signed, expected once, answering `null`.
+async fn mount_instance_action(server: &MockServer, verb: &str, body: Option<Value>) {
+    let mut mock = Mock::given(method("POST"))
+        .and(path(format!(
+            "/1.0/{}",
+            instance_route(&format!("/{verb}"))
+        )))
+        .and(signed(server));
+    if let Some(body) = body {
+        mock = mock.and(body_json(body));
+    }
+    mock.respond_with(ok(Value::Null))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// The instance reads: `first` once, then `then`.
+async fn mount_instance_states(server: &MockServer, first: &str, then: &str) {
+    let route = instance_route("");
+    mount_n(
+        server,
+        "GET",
+        &route,
+        ok(instance(INSTANCE, "web-1", "GRA11", first)),
+        1,
+    )
+    .await;
+    mount(
+        server,
+        "GET",
+        &route,
+        ok(instance(INSTANCE, "web-1", "GRA11", then)),
+    )
+    .await;
 }
 
 // https://help.ovhcloud.com/csm/en-api-getting-started-ovhcloud-api: the four headers, the
@@ -286,31 +387,17 @@ async fn lists_dedicated_servers_each_read_and_a_failing_one_in_its_own_row() {
         ok(json!([DEDICATED, gone, other])),
     )
     .await;
-    mount(
-        &server,
-        "GET",
-        &format!("dedicated/server/{DEDICATED}"),
-        ok(dedicated(DEDICATED, "gra2", "ok", "poweron")),
-    )
-    .await;
-    mount(
-        &server,
-        "GET",
-        &format!("dedicated/server/{other}"),
-        ok(dedicated(other, "rbx8", "hacked", "poweroff")),
-    )
-    .await;
-    mount(
-        &server,
-        "GET",
-        &format!("dedicated/server/{gone}"),
-        ResponseTemplate::new(404).set_body_json(error(
-            "",
-            &format!("The requested object (serviceName = {gone}) does not exist"),
-            "404 Not Found",
-        )),
-    )
-    .await;
+    let missing = format!("The requested object (serviceName = {gone}) does not exist");
+    for (name, answer) in [
+        (DEDICATED, ok(dedicated(DEDICATED, "gra2", "ok", "poweron"))),
+        (other, ok(dedicated(other, "rbx8", "hacked", "poweroff"))),
+        (
+            gone,
+            ResponseTemplate::new(404).set_body_json(error("", &missing, "404 Not Found")),
+        ),
+    ] {
+        mount(&server, "GET", &format!("dedicated/server/{name}"), answer).await;
+    }
     let inventory = ovh(&server, None, &[]).list().await;
     let rows: Vec<_> = inventory
         .servers
@@ -391,134 +478,48 @@ async fn lists_public_cloud_instances_of_the_configured_regions() {
     assert_eq!(web.launched_at_ms, Some(1_709_287_200_000));
 }
 
-/// `POST …/instance/{id}/{verb}` with `body`, signed, expected once, answering `null`.
-async fn mount_instance_action(server: &MockServer, verb: &str, body: Option<Value>) {
-    let mut mock = Mock::given(method("POST"))
-        .and(path(format!(
-            "/1.0/{}",
-            instance_route(&format!("/{verb}"))
-        )))
-        .and(signed(server));
-    if let Some(body) = body {
-        mock = mock.and(body_json(body));
+// …/instance/{instanceId}/reboot with {"type":"soft"} (reboot) or {"type":"hard"} (hard
+// reboot), …/stop and …/start without a body: each sent once, answered `null`, then the
+// instance's status followed to the action's target.
+#[tokio::test]
+async fn each_instance_action_is_sent_once_and_followed_to_its_end() {
+    for (action, verb, body, first, then) in [
+        (
+            PowerAction::Reboot,
+            "reboot",
+            Some("soft"),
+            "REBOOT",
+            "ACTIVE",
+        ),
+        (
+            PowerAction::HardReboot,
+            "reboot",
+            Some("hard"),
+            "HARD_REBOOT",
+            "ACTIVE",
+        ),
+        (PowerAction::Stop, "stop", None, "ACTIVE", "SHUTOFF"),
+        (PowerAction::Start, "start", None, "SHUTOFF", "ACTIVE"),
+    ] {
+        let server = MockServer::start().await;
+        mount_time(&server).await;
+        mount_instance_action(&server, verb, body.map(|kind| json!({ "type": kind }))).await;
+        mount_instance_states(&server, first, then).await;
+        let account = ovh(&server, Some(PROJECT), &[]);
+        let outcome = followed(&account, "GRA11", INSTANCE, action).await.unwrap();
+        assert_eq!(outcome.server.status, action.target(), "{action:?}");
+        assert_eq!(outcome.accepted.operation, None, "{action:?}");
+        let requests = server.received_requests().await.unwrap();
+        let post = requests
+            .iter()
+            .find(|r| r.method.as_str() == "POST")
+            .unwrap();
+        assert_eq!(post.body.is_empty(), body.is_none(), "{action:?}");
+        if action == PowerAction::Reboot {
+            let seen = vec![ServerStatus::Pending, ServerStatus::Running];
+            assert_eq!(outcome.seen, seen);
+        }
     }
-    mock.respond_with(ok(Value::Null))
-        .expect(1)
-        .mount(server)
-        .await;
-}
-
-/// The instance reads: `first` once, then `then`.
-async fn mount_instance_states(server: &MockServer, first: &str, then: &str) {
-    let route = instance_route("");
-    mount_n(
-        server,
-        "GET",
-        &route,
-        ok(instance(INSTANCE, "web-1", "GRA11", first)),
-        1,
-    )
-    .await;
-    mount(
-        server,
-        "GET",
-        &route,
-        ok(instance(INSTANCE, "web-1", "GRA11", then)),
-    )
-    .await;
-}
-
-// …/instance/{instanceId}/reboot with {"type":"soft"}, then the status from REBOOT to ACTIVE.
-#[tokio::test]
-async fn a_soft_reboot_of_an_instance_is_followed_to_active() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    mount_instance_action(&server, "reboot", Some(json!({"type": "soft"}))).await;
-    mount_instance_states(&server, "REBOOT", "ACTIVE").await;
-    let outcome = power_and_wait(
-        &ovh(&server, Some(PROJECT), &[]),
-        "GRA11",
-        INSTANCE,
-        PowerAction::Reboot,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        outcome.seen,
-        vec![ServerStatus::Pending, ServerStatus::Running]
-    );
-    assert_eq!(outcome.accepted.operation, None);
-}
-
-// …/instance/{instanceId}/reboot with {"type":"hard"}.
-#[tokio::test]
-async fn a_hard_reboot_of_an_instance_asks_for_type_hard() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    mount_instance_action(&server, "reboot", Some(json!({"type": "hard"}))).await;
-    mount_instance_states(&server, "HARD_REBOOT", "ACTIVE").await;
-    let outcome = power_and_wait(
-        &ovh(&server, Some(PROJECT), &[]),
-        "GRA11",
-        INSTANCE,
-        PowerAction::HardReboot,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(outcome.server.status, ServerStatus::Running);
-}
-
-// …/instance/{instanceId}/stop and …/start, without a body.
-#[tokio::test]
-async fn an_instance_is_stopped_then_started() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    mount_instance_action(&server, "stop", None).await;
-    mount_instance_states(&server, "ACTIVE", "SHUTOFF").await;
-    let account = ovh(&server, Some(PROJECT), &[]);
-    let cancel = CancellationToken::new();
-    let outcome = power_and_wait(
-        &account,
-        "GRA11",
-        INSTANCE,
-        PowerAction::Stop,
-        fast(),
-        &cancel,
-        |_| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(outcome.server.status, ServerStatus::Stopped);
-    let stop = server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.method.as_str() == "POST")
-        .unwrap();
-    assert!(stop.body.is_empty(), "stop takes no body");
-
-    server.reset().await;
-    mount_instance_action(&server, "start", None).await;
-    mount_instance_states(&server, "SHUTOFF", "ACTIVE").await;
-    let outcome = power_and_wait(
-        &account,
-        "GRA11",
-        INSTANCE,
-        PowerAction::Start,
-        fast(),
-        &cancel,
-        |_| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(outcome.server.status, ServerStatus::Running);
 }
 
 // POST /dedicated/server/{serviceName}/reboot → a task, followed until done, then the
@@ -544,14 +545,11 @@ async fn a_dedicated_hard_reboot_follows_its_task_to_done() {
         ok(dedicated(DEDICATED, "gra2", "ok", "poweron")),
     )
     .await;
-    let outcome = power_and_wait(
+    let outcome = followed(
         &ovh(&server, None, &[]),
         "gra2",
         DEDICATED,
         PowerAction::HardReboot,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
     )
     .await
     .unwrap();
@@ -573,7 +571,7 @@ async fn a_dedicated_server_refuses_reboot_stop_and_start_without_a_call() {
     let server = MockServer::start().await;
     let account = ovh(&server, None, &[]);
     for action in [PowerAction::Reboot, PowerAction::Stop, PowerAction::Start] {
-        let e = account.power(DEDICATED, action).await.unwrap_err();
+        let e = account.power("gra2", DEDICATED, action).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput, "{action:?}");
         assert!(e.to_string().contains("hard-reboot"), "{e}");
     }
@@ -601,14 +599,11 @@ async fn a_failed_task_is_an_error_naming_the_server() {
         ok(failed),
     )
     .await;
-    let e = power_and_wait(
+    let e = followed(
         &ovh(&server, None, &[]),
         "gra2",
         DEDICATED,
         PowerAction::HardReboot,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
     )
     .await
     .unwrap_err();
@@ -638,7 +633,7 @@ async fn refused_credentials_and_ungranted_calls_are_typed() {
         .await;
     let account = ovh(&server, Some(PROJECT), &[]);
     let e = account
-        .power(INSTANCE, PowerAction::Reboot)
+        .power("GRA11", INSTANCE, PowerAction::Reboot)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::PermissionDenied);
@@ -685,134 +680,6 @@ async fn refused_credentials_and_ungranted_calls_are_typed() {
     }
 }
 
-// 404 on an instance: not found, naming it.
-#[tokio::test]
-async fn a_missing_instance_is_not_found() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    Mock::given(method("POST"))
-        .and(path(format!("/1.0/{}", instance_route("/stop"))))
-        .and(signed(&server))
-        .respond_with(ResponseTemplate::new(404).set_body_json(error(
-            "",
-            &format!("Instance {INSTANCE} not found"),
-            "404 Not Found",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = ovh(&server, Some(PROJECT), &[])
-        .power(INSTANCE, PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound);
-    assert!(e.to_string().contains(INSTANCE), "{e}");
-}
-
-// python-ovh: 409 is ResourceConflictError.
-#[tokio::test]
-async fn a_409_is_a_conflict() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    Mock::given(method("POST"))
-        .and(path(format!("/1.0/{}", instance_route("/start"))))
-        .and(signed(&server))
-        .respond_with(ResponseTemplate::new(409).set_body_json(error(
-            "",
-            "Instance is in an invalid state for this action",
-            "409 Conflict",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = ovh(&server, Some(PROJECT), &[])
-        .power(INSTANCE, PowerAction::Start)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Conflict);
-}
-
-// RFC 6585 §4: a 429 with Retry-After is waited for, then the same signed request is sent
-// again.
-#[tokio::test]
-async fn a_429_is_retried_after_the_time_it_asks_for() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    let route = format!("cloud/project/{PROJECT}/instance");
-    mount_n(
-        &server,
-        "GET",
-        &route,
-        ResponseTemplate::new(429).insert_header("retry-after", "1"),
-        1,
-    )
-    .await;
-    mount(
-        &server,
-        "GET",
-        &route,
-        ok(json!([instance(INSTANCE, "web-1", "GRA11", "ACTIVE")])),
-    )
-    .await;
-    let started = Instant::now();
-    let inventory = ovh(&server, Some(PROJECT), &[]).list().await;
-    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
-    assert_eq!(inventory.servers.len(), 1);
-    assert!(started.elapsed() >= Duration::from_secs(1));
-}
-
-// A 5xx on a power call is sent once and its outcome unknown; on a read, service-failed.
-#[tokio::test]
-async fn a_5xx_is_outcome_unknown_on_a_power_call_and_service_failed_on_a_read() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    Mock::given(method("POST"))
-        .and(path(format!("/1.0/dedicated/server/{DEDICATED}/reboot")))
-        .and(signed(&server))
-        .respond_with(
-            ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/1.0/dedicated/server"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let account = ovh(&server, None, &[]);
-    let e = account
-        .power(DEDICATED, PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
-    assert_eq!(
-        account.list().await.errors[0].error.code,
-        ErrorCode::ServiceFailed
-    );
-}
-
-// A power call that times out may have reached OVHcloud: sent once, outcome unknown.
-#[tokio::test]
-async fn a_power_call_that_times_out_is_sent_once_and_outcome_unknown() {
-    let server = MockServer::start().await;
-    mount_time(&server).await;
-    Mock::given(method("POST"))
-        .and(path(format!("/1.0/{}", instance_route("/reboot"))))
-        .and(signed(&server))
-        .respond_with(ok(Value::Null).set_delay(Duration::from_secs(3)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = ovh(&server, Some(PROJECT), &[])
-        .power(INSTANCE, PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
-    assert_eq!(posts(&server).await, 1);
-}
-
 // Anything but the documented JSON is a malformed response, never a panic.
 #[tokio::test]
 async fn malformed_answers_are_malformed_responses() {
@@ -838,7 +705,7 @@ async fn malformed_answers_are_malformed_responses() {
         ErrorCode::MalformedResponse
     );
     let e = account
-        .power(DEDICATED, PowerAction::HardReboot)
+        .power("gra2", DEDICATED, PowerAction::HardReboot)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse);
@@ -847,10 +714,81 @@ async fn malformed_answers_are_malformed_responses() {
     Mock::given(method("GET"))
         .and(path("/1.0/auth/time"))
         .respond_with(ResponseTemplate::new(200).set_body_string("soon"))
+        .expect(1)
         .mount(&server)
         .await;
-    let e = CloudAccount::read(&ovh(&server, None, &[]), "gra2", DEDICATED)
+    let e = CloudProvider::read(&ovh(&server, None, &[]), "gra2", DEDICATED)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse);
+}
+
+// https://help.ovhcloud.com/csm/en-api-getting-started-ovhcloud-api: the signature covers the
+// timestamp, so a request sent again (here after a 503 asking to wait 1 s, RFC 9110 §10.2.3)
+// is signed again at the time it is sent, not replayed with the first attempt's headers.
+#[tokio::test]
+async fn a_retried_request_is_signed_again_with_a_fresh_timestamp() {
+    let server = MockServer::start().await;
+    mount_time(&server).await;
+    let route = instance_route("");
+    mount_n(
+        &server,
+        "GET",
+        &route,
+        ResponseTemplate::new(503).insert_header("retry-after", "1"),
+        1,
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        &route,
+        ok(instance(INSTANCE, "web-1", "GRA11", "ACTIVE")),
+    )
+    .await;
+    let s = CloudProvider::read(&ovh(&server, Some(PROJECT), &[]), "GRA11", INSTANCE)
+        .await
+        .unwrap();
+    assert_eq!(s.id, INSTANCE);
+    let reads: Vec<Request> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path().ends_with(INSTANCE))
+        .collect();
+    assert_eq!(reads.len(), 2);
+    let stamp = |r: &Request| header(r, "x-ovh-timestamp").parse::<i64>().unwrap();
+    assert!(
+        stamp(&reads[1]) > stamp(&reads[0]),
+        "the retry carries the first attempt's timestamp"
+    );
+    for r in &reads {
+        let ts = header(r, "x-ovh-timestamp");
+        let url = sent_url(&server.uri(), r);
+        assert_eq!(
+            header(r, "x-ovh-signature"),
+            expected_signature("GET", &url, "", ts)
+        );
+    }
+}
+
+// `GET /auth/time` failing: no request can be signed, so none is sent; the clock is read with
+// the retries of a read, and the signed request is not tried again on top of them.
+#[tokio::test]
+async fn a_clock_that_cannot_be_read_sends_nothing_and_is_not_retried_twice_over() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/1.0/auth/time"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(u64::from(limits().max_attempts))
+        .mount(&server)
+        .await;
+    let e = CloudProvider::read(&ovh(&server, Some(PROJECT), &[]), "GRA11", INSTANCE)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
+    assert!(e.to_string().contains("/auth/time"), "{e}");
+    let requests = server.received_requests().await.unwrap();
+    assert!(requests.iter().all(|r| r.url.path() == "/1.0/auth/time"));
 }

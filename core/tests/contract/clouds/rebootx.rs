@@ -1,5 +1,6 @@
 //! RebootX on-prem servers (core/src/cloud/rebootx.rs) against a contract server (wiremock)
-//! that answers as the spec says, failures included.
+//! that answers as the spec says, failures included: its [`Api`] for the scenario table, and
+//! its own cases.
 //!
 //! Followed:
 //! - the spec 0.4.0: /work/shared/reference/rebootx-on-prem.openapi.json, published as
@@ -19,14 +20,14 @@
 //!   resources/runnable/file_json/service.go (`limit`/`offset` ignored: everything at once);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
+use super::{CloudMock, Hints, RebootMock, fast, limits};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
 use paaf_core::cloud::{
-    CloudAccount, PollSettings, PowerAction, ServerStatus, connect, power_and_wait,
+    CloudProvider, PollSettings, PowerAction, ServerStatus, connect, power_and_wait,
 };
 use paaf_core::config::Config;
 use paaf_core::events::CancellationToken;
-use paaf_core::http::Limits;
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -41,13 +42,67 @@ const PREFIX: &str = "cd5331ba";
 const RUNNABLES: &str = "/cd5331ba/runnables";
 const JOB: &str = "e22df54c-09b2-47cc-be7f-128b15e609c4";
 
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
+/// The spec's API for the scenario table: `GET /runnables` (the only read: the spec has no
+/// read of one runnable), `POST /runnables/{id}/reboot`, errors `ErrorRes {message}`.
+pub struct Api;
+
+impl CloudMock for Api {
+    const KIND: &'static str = "rebootx";
+    const SECRET: &'static str = KEY;
+    const BASE: &'static str = "/cd5331ba";
+    const SERVER: (&'static str, &'static str) = ("lyo-01", "123");
+    const SERVER_2: &'static str = "456";
+    const BAD_ID: &'static str = "";
+    const LIST: &'static str = "/runnables";
+    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
+        PowerAction::Reboot,
+        "POST",
+        "/runnables/123/reboot",
+        "reboot of runnable 123",
+    );
+    const HINTS: Hints = Hints {
+        auth: "RBTX_API_KEY",
+        permission: "access rules",
+        rate_limited: "wait and try again",
+    };
+
+    fn read_path(_id: &str) -> String {
+        Self::LIST.to_string()
+    }
+
+    fn server(id: &str, region: &str) -> Value {
+        let mut r = runnable(id, "on");
+        r["scopes"]["geo"]["value"] = json!(region);
+        r
+    }
+
+    fn page(servers: Vec<Value>) -> Value {
+        list(servers)
+    }
+
+    /// A server that ignores `offset`: the same page whatever is asked.
+    fn looping_page() -> Value {
+        json!({"items": [runnable("123", "on")], "total": 9})
+    }
+
+    fn error(status: u16, message: &str) -> ResponseTemplate {
+        ResponseTemplate::new(status).set_body_json(json!({ "message": message }))
+    }
+
+    fn accepted() -> ResponseTemplate {
+        ResponseTemplate::new(201).set_body_json(json!({ "jobId": JOB }))
+    }
+
+    fn read_answer(server: Value) -> Value {
+        list(vec![server])
+    }
+    /// A reboot, answered with a job paaf cannot follow.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        RebootMock {
+            action: PowerAction::Reboot,
+            send: ("POST", Self::POWER.2.into(), Self::accepted()),
+            operation: None,
+        }
     }
 }
 
@@ -60,13 +115,6 @@ fn rebootx(server: &MockServer) -> RebootX {
         limits(),
     )
     .unwrap()
-}
-
-fn fast() -> PollSettings {
-    PollSettings {
-        interval: Duration::from_millis(20),
-        timeout: Duration::from_secs(2),
-    }
 }
 
 fn fixture(name: &str) -> Vec<Value> {
@@ -115,7 +163,7 @@ async fn the_sample_servers_are_listed_with_their_region_tags_and_addresses() {
         .expect(1)
         .mount(&server)
         .await;
-    let account: &dyn CloudAccount = &rebootx(&server);
+    let account = rebootx(&server);
     let inventory = account.list().await;
     assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
     let ids: Vec<&str> = inventory.servers.iter().map(|s| s.id.as_str()).collect();
@@ -384,12 +432,15 @@ async fn start_and_hard_reboot_are_refused_before_anything_is_sent() {
         (PowerAction::Start, "no start"),
         (PowerAction::HardReboot, "no hard reboot"),
     ] {
-        let e = account.power("123", action).await.unwrap_err();
+        let e = account.power("lyo-01", "123", action).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
         let text = e.to_string();
         assert!(text.contains(words) && text.contains("home"), "{text}");
     }
-    let e = account.power("", PowerAction::Reboot).await.unwrap_err();
+    let e = account
+        .power("lyo-01", "", PowerAction::Reboot)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert!(server.received_requests().await.unwrap().is_empty());
 }
@@ -426,7 +477,10 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
         "{}",
         row.error.message
     );
-    let e = account.power("123", PowerAction::Reboot).await.unwrap_err();
+    let e = account
+        .power("lyo-01", "123", PowerAction::Reboot)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed);
     assert_no_secret(&e.to_string());
 
@@ -441,7 +495,7 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
         .mount(&server)
         .await;
     let e = rebootx(&server)
-        .power("123", PowerAction::Stop)
+        .power("lyo-01", "123", PowerAction::Stop)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::PermissionDenied);
@@ -462,15 +516,16 @@ async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
         .mount(&server)
         .await;
     let account = rebootx(&server);
-    let e = account.power("999", PowerAction::Reboot).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound);
-    let text = e.to_string();
-    assert!(text.contains("999") && text.contains("home"), "{text}");
-    let e = CloudAccount::read(&account, "par-01", "999")
+    let e = account
+        .power("lyo-01", "999", PowerAction::Reboot)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound);
-    let found = CloudAccount::read(&account, "par-01", "456").await.unwrap();
+    let text = e.to_string();
+    assert!(text.contains("999") && text.contains("home"), "{text}");
+    let e = account.read("par-01", "999").await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+    let found = account.read("par-01", "456").await.unwrap();
     assert_eq!(found.name.as_deref(), Some("server02"));
 
     // The reference server's router answers a wrong prefix with a plain-text 404.
@@ -526,7 +581,7 @@ async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
         .mount(&server)
         .await;
     let e = rebootx(&server)
-        .power("123", PowerAction::Reboot)
+        .power("lyo-01", "123", PowerAction::Reboot)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::RateLimited);
@@ -556,7 +611,7 @@ async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
         .mount(&server)
         .await;
     let e = rebootx(&server)
-        .power("123", PowerAction::Reboot)
+        .power("lyo-01", "123", PowerAction::Reboot)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
@@ -582,7 +637,7 @@ async fn a_reboot_that_times_out_is_outcome_unknown_and_sent_once() {
         .mount(&server)
         .await;
     let e = rebootx(&server)
-        .power("123", PowerAction::Reboot)
+        .power("lyo-01", "123", PowerAction::Reboot)
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
@@ -604,7 +659,7 @@ async fn a_body_that_is_not_the_spec_json_is_malformed() {
             .expect(1)
             .mount(&server)
             .await;
-        let e = rebootx(&server).read("a").await.unwrap_err();
+        let e = rebootx(&server).read("", "a").await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::MalformedResponse);
         assert!(e.to_string().contains("rebootx \"home\""), "{e}");
     }
@@ -663,7 +718,10 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
     let row = &closed.list().await.errors[0];
     assert_eq!(row.error.code, ErrorCode::Unreachable);
     assert_no_secret(&row.error.message);
-    let e = closed.power("123", PowerAction::Reboot).await.unwrap_err();
+    let e = closed
+        .power("lyo-01", "123", PowerAction::Reboot)
+        .await
+        .unwrap_err();
     assert_no_secret(&e.to_string());
     assert_no_secret(&format!("{e:?}"));
 }

@@ -1,5 +1,6 @@
-//! The GCP provider (core/src/cloud/gcp.rs) against a contract server (wiremock) that answers
-//! as Google's docs say, failures included.
+//! GCP Compute Engine (core/src/cloud/gcp.rs) against a contract server (wiremock) that
+//! answers as Google's docs say, failures included: its [`Api`] for the scenario table, and
+//! its own cases.
 //!
 //! Followed:
 //! - tokens: https://developers.google.com/identity/protocols/oauth2/service-account#httprest
@@ -7,7 +8,8 @@
 //!   `{access_token, expires_in, token_type}`, errors `{error, error_description}`);
 //! - instances.list / get / reset / stop / start:
 //!   https://cloud.google.com/compute/docs/reference/rest/v1/instances (`maxResults`,
-//!   `pageToken`, `nextPageToken`, `requestId`; an `Operation` answered);
+//!   `pageToken`, `nextPageToken`, `requestId`; an `Operation` answered); a page may hold
+//!   fewer results than asked, none included, before the end (https://google.aip.dev/158);
 //! - zoneOperations.get: https://cloud.google.com/compute/docs/reference/rest/v1/zoneOperations/get
 //!   (`status` PENDING/RUNNING/DONE, `error.errors[]`, `httpErrorStatusCode`);
 //! - statuses: https://cloud.google.com/compute/docs/instances/instance-life-cycle;
@@ -16,20 +18,26 @@
 //!   "status"}}`);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
+use super::token_server;
+use super::{
+    ACCESS_TOKEN, CloudMock, Hints, RebootMock, fast, followed, form_fields, limits, regions_key,
+};
+use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::gcp::Gcp;
-use paaf_core::cloud::{CloudAccount, PollSettings, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::cloud::{
+    CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus, power_and_wait,
+};
 use paaf_core::events::CancellationToken;
-use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
-use wiremock::matchers::{header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const PEM: &str = include_str!("fixtures/gcp-test-key.pem");
-const PUBLIC_PEM: &str = include_str!("fixtures/gcp-test-key.pub.pem");
+const PEM: &str = include_str!("../../fixtures/gcp-test-key.pem");
+const PUBLIC_PEM: &str = include_str!("../../fixtures/gcp-test-key.pub.pem");
 const EMAIL: &str = "paaf@shop-prod.iam.gserviceaccount.com";
 const TOKEN: &str = "ya29.c.b0AXv0zTOKEN-one";
 const TOKEN_2: &str = "ya29.c.b0AXv0zTOKEN-two";
@@ -40,69 +48,130 @@ const WEB_1: &str = "/compute/v1/projects/shop-prod/zones/europe-west1-b/instanc
 const OPERATIONS: &str = "/compute/v1/projects/shop-prod/zones/europe-west1-b/operations";
 const OP: &str = "operation-1700000000000-5f3a-abcd-1234";
 
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
+/// Compute Engine's API for the scenario table: instances.list (zone by zone), get, stop;
+/// errors `{"error": {code, message, errors: [{reason}]}}`. Its account gets its tokens from
+/// the shared [`token_server`]: the secret an error could echo is that access token.
+pub struct Api;
+
+impl CloudMock for Api {
+    const KIND: &'static str = "gcp";
+    const SECRET: &'static str = ACCESS_TOKEN;
+    const BASE: &'static str = "";
+    const SERVER: (&'static str, &'static str) = (ZONE, "web-1");
+    const SERVER_2: &'static str = "web-2";
+    const BAD_ID: &'static str = "Web-1";
+    const LIST: &'static str = INSTANCES;
+    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
+        PowerAction::Stop,
+        "POST",
+        "/compute/v1/projects/shop-prod/zones/europe-west1-b/instances/web-1/stop",
+        "stop of instance web-1",
+    );
+    const HINTS: Hints = Hints {
+        auth: "check that its key has not been deleted",
+        permission: "roles/compute.instanceAdmin.v1",
+        rate_limited: "Compute Engine limits the request rate",
+    };
+    const PER_REGION: bool = true;
+
+    fn list_in(zone: &str) -> String {
+        format!("/compute/v1/projects/shop-prod/zones/{zone}/instances")
+    }
+
+    fn read_path(id: &str) -> String {
+        format!("{INSTANCES}/{id}")
+    }
+
+    fn server(id: &str, _zone: &str) -> Value {
+        instance(id, "RUNNING")
+    }
+
+    fn page(servers: Vec<Value>) -> Value {
+        json!({"kind": "compute#instanceList", "items": servers})
+    }
+
+    fn looping_page() -> Value {
+        json!({"items": [instance("web-1", "RUNNING")], "nextPageToken": "CkQIABIdcHJvamVjdHMv"})
+    }
+
+    fn error(status: u16, message: &str) -> ResponseTemplate {
+        let (code, reason) = match status {
+            401 => ("UNAUTHENTICATED", "authError"),
+            403 => ("PERMISSION_DENIED", "forbidden"),
+            404 => ("NOT_FOUND", "notFound"),
+            409 => ("ABORTED", "conflict"),
+            429 => ("RESOURCE_EXHAUSTED", "rateLimitExceeded"),
+            _ => ("INTERNAL", "backendError"),
+        };
+        ResponseTemplate::new(status).set_body_json(google_error(status, code, reason, message))
+    }
+
+    fn accepted() -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING"))
+    }
+
+    fn read_answer(server: Value) -> Value {
+        server
+    }
+
+    fn keys(zones: &[&str]) -> String {
+        let credentials = "credentials = \"keyring:contract\"";
+        format!(
+            "project = \"shop-prod\"\n{credentials}\n{}",
+            regions_key(zones)
+        )
+    }
+
+    /// The service account's key, its `token_uri` at the shared [`token_server`].
+    fn secrets() -> Vec<(&'static str, String)> {
+        let key = key_json(&format!("{}/token", token_server()));
+        vec![("contract", key)]
+    }
+    /// A reset, its zone operation read until `DONE`.
+    fn reboot(_server: &MockServer) -> RebootMock {
+        let answer = |status| ResponseTemplate::new(200).set_body_json(operation("reset", status));
+        RebootMock {
+            action: PowerAction::HardReboot,
+            send: ("POST", format!("{WEB_1}/reset"), answer("RUNNING")),
+            operation: Some((format!("{OPERATIONS}/{OP}"), answer("DONE"))),
+        }
     }
 }
 
-fn fast() -> PollSettings {
-    PollSettings {
-        interval: Duration::from_millis(10),
-        timeout: Duration::from_secs(5),
-    }
+/// A service account's JSON key file, its token endpoint at `token_uri`.
+fn key_json(token_uri: &str) -> String {
+    json!({
+        "type": "service_account",
+        "project_id": "shop-prod",
+        "private_key_id": "8c7a1f0e2d",
+        "private_key": PEM,
+        "client_email": EMAIL,
+        "client_id": "112233445566778899",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": token_uri,
+    })
+    .to_string()
 }
 
 fn token_uri(server: &MockServer) -> String {
     format!("{}/token", server.uri())
 }
 
-fn key_json(server: &MockServer) -> SecretString {
-    SecretString::from(
-        json!({
-            "type": "service_account",
-            "project_id": "shop-prod",
-            "private_key_id": "8c7a1f0e2d",
-            "private_key": PEM,
-            "client_email": EMAIL,
-            "client_id": "112233445566778899",
-            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-            "token_uri": token_uri(server),
-        })
-        .to_string(),
-    )
-}
-
+/// The account at `server`, its tokens from `server`'s `/token` too.
 fn gcp(server: &MockServer, zones: &[&str]) -> Gcp {
     Gcp::connect(
         "prod",
         &server.uri(),
         "shop-prod",
         &zones.iter().map(|z| z.to_string()).collect::<Vec<_>>(),
-        &key_json(server),
+        &SecretString::from(key_json(&token_uri(server))),
         limits(),
     )
     .unwrap()
 }
 
-/// The token endpoint answering `token` (`times` times, or always), expected `expect` times.
-async fn mount_token(server: &MockServer, token: &str, times: Option<u64>, expect: u64) {
-    let mut mock = Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(header("content-type", "application/x-www-form-urlencoded"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": token,
-            "expires_in": 3599,
-            "token_type": "Bearer"
-        })));
-    if let Some(n) = times {
-        mock = mock.up_to_n_times(n);
-    }
-    mock.expect(expect).mount(server).await;
+async fn mount_gcp_token(server: &MockServer, token: &str, times: Option<u64>, expect: u64) {
+    mount_token(server, "/token", token, times, expect).await;
 }
 
 fn instance(name: &str, status: &str) -> Value {
@@ -151,46 +220,6 @@ fn google_error(code: u16, status: &str, reason: &str, message: &str) -> Value {
     }})
 }
 
-/// Answers `first` once, then `then` for ever (priority 1 beats 2 while it lasts).
-async fn mount_sequence(
-    server: &MockServer,
-    verb: &str,
-    p: &str,
-    first: ResponseTemplate,
-    then: ResponseTemplate,
-) {
-    Mock::given(method(verb))
-        .and(path(p))
-        .respond_with(first)
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method(verb))
-        .and(path(p))
-        .respond_with(then)
-        .with_priority(2)
-        .mount(server)
-        .await;
-}
-
-fn form_fields(request: &Request) -> Vec<(String, String)> {
-    String::from_utf8(request.body.clone())
-        .unwrap()
-        .split('&')
-        .map(|pair| {
-            let (n, v) = pair.split_once('=').unwrap();
-            let decode = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8()
-                    .unwrap()
-                    .into_owned()
-            };
-            (decode(n), decode(v))
-        })
-        .collect()
-}
-
 fn assert_no_secret(text: &str) {
     assert!(!text.contains(TOKEN) && !text.contains(TOKEN_2), "{text}");
     assert!(
@@ -202,7 +231,7 @@ fn assert_no_secret(text: &str) {
 #[tokio::test]
 async fn the_token_is_a_signed_jwt_exchanged_once_and_reused() {
     let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
+    mount_gcp_token(&server, TOKEN, None, 1).await;
     Mock::given(method("GET"))
         .and(path(WEB_1))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
@@ -248,59 +277,75 @@ async fn the_token_is_a_signed_jwt_exchanged_once_and_reused() {
     assert!(debug.contains(EMAIL), "{debug}");
 }
 
+/// instances.list zone by zone (every page, `maxResults`, `pageToken`); a page with no
+/// `items` that names a next one is read past (AIP-158: "fewer results than the number
+/// requested (including zero results), even if not at the end of the collection").
 #[tokio::test]
 async fn listing_reads_every_page_of_every_zone_and_a_failing_zone_is_a_row() {
     let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .and(query_param("maxResults", "2"))
-        .and(wiremock::matchers::query_param_is_missing("pageToken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    mount_gcp_token(&server, TOKEN, None, 1).await;
+    let page = |items: Value, next: Option<&str>| {
+        ResponseTemplate::new(200).set_body_json(json!({
             "kind": "compute#instanceList",
             "id": "projects/shop-prod/zones/europe-west1-b/instances",
-            "items": [instance("web-1", "RUNNING"), instance("web-2", "TERMINATED")],
-            "nextPageToken": "CkQIABIdcHJvamVjdHMv"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .and(query_param("maxResults", "2"))
-        .and(query_param("pageToken", "CkQIABIdcHJvamVjdHMv"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "compute#instanceList",
-            "items": [instance("web-3", "STAGING")]
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(
-            "/compute/v1/projects/shop-prod/zones/europe-west1-c/instances",
-        ))
-        .respond_with(ResponseTemplate::new(403).set_body_json(google_error(
+            "items": items,
+            "nextPageToken": next
+        }))
+    };
+    for (token, answer) in [
+        (
+            None,
+            page(
+                json!([
+                    instance("web-1", "RUNNING"),
+                    instance("web-2", "TERMINATED")
+                ]),
+                Some("CkQIABIdcHJvamVjdHMv"),
+            ),
+        ),
+        (
+            Some("CkQIABIdcHJvamVjdHMv"),
+            page(json!([]), Some("Q2tRSUFCSWRjSEp2")),
+        ),
+        (
+            Some("Q2tRSUFCSWRjSEp2"),
+            page(json!([instance("web-3", "STAGING")]), None),
+        ),
+    ] {
+        let mock = Mock::given(method("GET"))
+            .and(path(INSTANCES))
+            .and(query_param("maxResults", "2"));
+        let mock = match token {
+            None => mock.and(query_param_is_missing("pageToken")),
+            Some(t) => mock.and(query_param("pageToken", t)),
+        };
+        mock.respond_with(answer).expect(1).mount(&server).await;
+    }
+    mount_expected(
+        &server,
+        "GET",
+        "/compute/v1/projects/shop-prod/zones/europe-west1-c/instances",
+        ResponseTemplate::new(403).set_body_json(google_error(
             403,
             "PERMISSION_DENIED",
             "forbidden",
             "Required 'compute.instances.list' permission for 'projects/shop-prod'",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+        )),
+        1,
+    )
+    .await;
     // A zone with no instances answers without `items`.
-    Mock::given(method("GET"))
-        .and(path(
-            "/compute/v1/projects/shop-prod/zones/europe-west1-d/instances",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    mount_expected(
+        &server,
+        "GET",
+        "/compute/v1/projects/shop-prod/zones/europe-west1-d/instances",
+        ResponseTemplate::new(200).set_body_json(json!({
             "kind": "compute#instanceList",
             "id": "projects/shop-prod/zones/europe-west1-d/instances"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })),
+        1,
+    )
+    .await;
     let inventory = gcp(&server, &[ZONE, ZONE_2, "europe-west1-d"])
         .with_page_size(2)
         .list()
@@ -342,22 +387,11 @@ async fn mount_action(server: &MockServer, verb: &str, during: &str, after: &str
         .expect(1)
         .mount(server)
         .await;
-    mount_sequence(
-        server,
-        "GET",
-        &format!("{OPERATIONS}/{OP}"),
-        ResponseTemplate::new(200).set_body_json(operation(verb, "RUNNING")),
-        ResponseTemplate::new(200).set_body_json(operation(verb, "DONE")),
-    )
-    .await;
-    mount_sequence(
-        server,
-        "GET",
-        WEB_1,
-        ResponseTemplate::new(200).set_body_json(instance("web-1", during)),
-        ResponseTemplate::new(200).set_body_json(instance("web-1", after)),
-    )
-    .await;
+    let op = |status| ResponseTemplate::new(200).set_body_json(operation(verb, status));
+    let route = format!("{OPERATIONS}/{OP}");
+    mount_once_then(server, "GET", route, op("RUNNING"), op("DONE")).await;
+    let vm = |status| ResponseTemplate::new(200).set_body_json(instance("web-1", status));
+    mount_once_then(server, "GET", WEB_1.into(), vm(during), vm(after)).await;
 }
 
 #[tokio::test]
@@ -386,31 +420,27 @@ async fn stop_start_and_reset_follow_their_operation_and_the_instance_to_the_tar
         ),
     ] {
         let server = MockServer::start().await;
-        mount_token(&server, TOKEN, None, 1).await;
+        mount_gcp_token(&server, TOKEN, None, 1).await;
         mount_action(&server, verb, during, after).await;
         let g = gcp(&server, &[ZONE]);
-        let outcome = power_and_wait(
-            &g,
-            ZONE,
-            "web-1",
-            action,
-            fast(),
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let outcome = followed(&g, ZONE, "web-1", action).await.unwrap();
         assert_eq!(outcome.accepted.operation.as_deref(), Some(OP), "{verb}");
         assert_eq!(outcome.seen, seen, "{verb}");
         assert_eq!(outcome.server.status, action.target(), "{verb}");
+        // A reset's operation DONE proves it; a stop or start is its state read back.
+        let evidence = match action {
+            PowerAction::HardReboot => Evidence::OperationCompleted {
+                operation: OP.into(),
+            },
+            _ => Evidence::StateReadBack {
+                raw_state: after.into(),
+            },
+        };
+        assert_eq!(outcome.evidence, Some(evidence), "{verb}");
 
         let requests = server.received_requests().await.unwrap();
-        let posts: Vec<_> = requests
-            .iter()
-            .filter(|r| r.method.as_str() == "POST" && r.url.path() != "/token")
-            .collect();
-        assert_eq!(posts.len(), 1, "{verb} is sent once");
-        let query: Vec<(String, String)> = posts[0]
+        let post = the_one_empty_post(&requests, WEB_1, verb);
+        let query: Vec<(String, String)> = post
             .url
             .query_pairs()
             .map(|(n, v)| (n.into_owned(), v.into_owned()))
@@ -419,19 +449,7 @@ async fn stop_start_and_reset_follow_their_operation_and_the_instance_to_the_tar
         assert_eq!(query[0].0, "requestId");
         let id = uuid::Uuid::parse_str(&query[0].1).expect("requestId is a UUID");
         assert_eq!(id.get_version_num(), 4);
-        assert!(posts[0].body.is_empty());
-        assert_eq!(
-            posts[0]
-                .headers
-                .get("content-length")
-                .map(|v| v.to_str().unwrap()),
-            Some("0"),
-            "Google's front end answers 411 to a POST without a length"
-        );
-        let polls = requests
-            .iter()
-            .filter(|r| r.url.path() == format!("{OPERATIONS}/{OP}"))
-            .count();
+        let polls = asked(&requests, &format!("{OPERATIONS}/{OP}")).len();
         assert_eq!(polls, 2, "{verb}: the operation is polled until DONE");
     }
 }
@@ -461,13 +479,15 @@ async fn a_clean_reboot_is_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn a_failed_operation_is_an_error_naming_the_instance() {
     let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/start")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(operation("start", "PENDING")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_gcp_token(&server, TOKEN, None, 1).await;
+    mount_expected(
+        &server,
+        "POST",
+        format!("{WEB_1}/start"),
+        ResponseTemplate::new(200).set_body_json(operation("start", "PENDING")),
+        1,
+    )
+    .await;
     let mut failed = operation("start", "DONE");
     failed["error"] = json!({"errors": [{
         "code": "ZONE_RESOURCE_POOL_EXHAUSTED",
@@ -475,24 +495,18 @@ async fn a_failed_operation_is_an_error_naming_the_instance() {
     }]});
     failed["httpErrorStatusCode"] = json!(503);
     failed["httpErrorMessage"] = json!("SERVICE UNAVAILABLE");
-    Mock::given(method("GET"))
-        .and(path(format!("{OPERATIONS}/{OP}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(failed))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let g = gcp(&server, &[ZONE]);
-    let e = power_and_wait(
-        &g,
-        ZONE,
-        "web-1",
-        PowerAction::Start,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
+    mount_expected(
+        &server,
+        "GET",
+        format!("{OPERATIONS}/{OP}"),
+        ResponseTemplate::new(200).set_body_json(failed),
+        1,
     )
-    .await
-    .unwrap_err();
+    .await;
+    let g = gcp(&server, &[ZONE]);
+    let e = followed(&g, ZONE, "web-1", PowerAction::Start)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServiceFailed);
     let text = e.to_string();
     assert!(
@@ -507,17 +521,21 @@ async fn a_failed_operation_is_an_error_naming_the_instance() {
 async fn an_operation_still_running_at_the_deadline_is_a_timeout() {
     let server = MockServer::start().await;
     // Two accounts below, a token each.
-    mount_token(&server, TOKEN, None, 2).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/stop")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{OPERATIONS}/{OP}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")))
-        .mount(&server)
-        .await;
+    mount_gcp_token(&server, TOKEN, None, 2).await;
+    mount(
+        &server,
+        "POST",
+        format!("{WEB_1}/stop"),
+        ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        format!("{OPERATIONS}/{OP}"),
+        ResponseTemplate::new(200).set_body_json(operation("stop", "RUNNING")),
+    )
+    .await;
     let settings = PollSettings {
         interval: Duration::from_millis(20),
         timeout: Duration::from_millis(100),
@@ -554,13 +572,15 @@ async fn an_operation_still_running_at_the_deadline_is_a_timeout() {
 /// `POST …/web-1/reset` answering `status` with `body`, expected once.
 async fn reset_failing(status: u16, body: Value) -> paaf_core::Error {
     let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/reset")))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_gcp_token(&server, TOKEN, None, 1).await;
+    mount_expected(
+        &server,
+        "POST",
+        format!("{WEB_1}/reset"),
+        ResponseTemplate::new(status).set_body_json(body),
+        1,
+    )
+    .await;
     let e = gcp(&server, &[ZONE])
         .power(ZONE, "web-1", PowerAction::HardReboot)
         .await
@@ -591,6 +611,22 @@ async fn api_failures_become_typed_errors_that_say_what_to_check() {
     assert!(
         e.to_string().contains("compute.instances.reset"),
         "the permission is named even when the message does not: {e}"
+    );
+
+    let e = reset_failing(
+        403,
+        google_error(
+            403,
+            "PERMISSION_DENIED",
+            "userRateLimitExceeded",
+            "Quota exceeded",
+        ),
+    )
+    .await;
+    assert_eq!(
+        e.code(),
+        ErrorCode::RateLimited,
+        "a 403 with a rate-limit reason: {e}"
     );
 
     let e = reset_failing(
@@ -644,8 +680,8 @@ async fn api_failures_become_typed_errors_that_say_what_to_check() {
 #[tokio::test]
 async fn a_401_drops_the_token_and_the_next_call_fetches_another() {
     let server = MockServer::start().await;
-    mount_token(&server, TOKEN, Some(1), 1).await;
-    mount_token(&server, TOKEN_2, None, 1).await;
+    mount_gcp_token(&server, TOKEN, Some(1), 1).await;
+    mount_gcp_token(&server, TOKEN_2, None, 1).await;
     Mock::given(method("GET"))
         .and(path(WEB_1))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
@@ -682,15 +718,17 @@ async fn a_401_drops_the_token_and_the_next_call_fetches_another() {
 #[tokio::test]
 async fn a_refused_key_is_auth_failed_without_the_key_in_the_message() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+    mount_expected(
+        &server,
+        "POST",
+        "/token",
+        ResponseTemplate::new(400).set_body_json(json!({
             "error": "invalid_grant",
             "error_description": "Invalid JWT Signature."
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })),
+        1,
+    )
+    .await;
     let e = gcp(&server, &[ZONE])
         .power(ZONE, "web-1", PowerAction::Stop)
         .await
@@ -712,26 +750,15 @@ async fn a_refused_key_is_auth_failed_without_the_key_in_the_message() {
     );
 }
 
+/// A 429 on a power call, waited out as `Retry-After` asks, and the power call sent again:
+/// the operation it then answers is the one followed.
 #[tokio::test]
-async fn a_429_is_waited_for_as_it_asks_then_reported_when_it_lasts() {
+async fn a_429_is_waited_for_as_it_asks_and_the_power_call_sent_again() {
     let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    let limited = ResponseTemplate::new(429)
-        .insert_header("retry-after", "1")
-        .set_body_json(google_error(
-            429,
-            "RESOURCE_EXHAUSTED",
-            "rateLimitExceeded",
-            "Rate Limit Exceeded",
-        ));
-    mount_sequence(
-        &server,
-        "POST",
-        &format!("{WEB_1}/stop"),
-        limited,
-        ResponseTemplate::new(200).set_body_json(operation("stop", "DONE")),
-    )
-    .await;
+    mount_gcp_token(&server, TOKEN, None, 1).await;
+    let limited = Api::error(429, "Rate Limit Exceeded").insert_header("retry-after", "1");
+    let done = ResponseTemplate::new(200).set_body_json(operation("stop", "DONE"));
+    mount_once_then(&server, "POST", format!("{WEB_1}/stop"), limited, done).await;
     let started = std::time::Instant::now();
     let accepted = gcp(&server, &[ZONE])
         .power(ZONE, "web-1", PowerAction::Stop)
@@ -742,95 +769,20 @@ async fn a_429_is_waited_for_as_it_asks_then_reported_when_it_lasts() {
         "Retry-After was honoured"
     );
     assert_eq!(accepted.operation.as_deref(), Some(OP));
-
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/stop")))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "120")
-                .set_body_json(google_error(
-                    429,
-                    "RESOURCE_EXHAUSTED",
-                    "rateLimitExceeded",
-                    "Rate Limit Exceeded",
-                )),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = gcp(&server, &[ZONE])
-        .power(ZONE, "web-1", PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::RateLimited);
 }
 
 #[tokio::test]
-async fn a_power_call_that_times_out_is_outcome_unknown_and_sent_once() {
+async fn an_operation_that_is_not_one_is_a_malformed_answer() {
     let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/stop")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(operation("stop", "RUNNING"))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = gcp(&server, &[ZONE])
-        .power(ZONE, "web-1", PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
-    assert_no_secret(&e.to_string());
-}
-
-#[tokio::test]
-async fn server_errors_and_malformed_answers_are_typed() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(WEB_1))
-        .respond_with(ResponseTemplate::new(500).set_body_json(google_error(
-            500,
-            "INTERNAL",
-            "backendError",
-            "Internal error",
-        )))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let e = gcp(&server, &[ZONE]).read(ZONE, "web-1").await.unwrap_err();
-    assert_eq!(
-        e.code(),
-        ErrorCode::ServiceFailed,
-        "a read is retried, then reported: {e}"
-    );
-
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>Sign in</html>"))
-        .mount(&server)
-        .await;
-    let inventory = gcp(&server, &[ZONE]).list().await;
-    assert_eq!(inventory.errors[0].error.code, ErrorCode::MalformedResponse);
-
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/start")))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"kind": "compute#operation"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_gcp_token(&server, TOKEN, None, 1).await;
+    mount_expected(
+        &server,
+        "POST",
+        format!("{WEB_1}/start"),
+        ResponseTemplate::new(200).set_body_json(json!({"kind": "compute#operation"})),
+        1,
+    )
+    .await;
     let e = gcp(&server, &[ZONE])
         .power(ZONE, "web-1", PowerAction::Start)
         .await
@@ -841,7 +793,7 @@ async fn server_errors_and_malformed_answers_are_typed() {
 #[tokio::test]
 async fn a_clouds_entry_connects_with_its_key_from_the_secret_store() {
     let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
+    mount_gcp_token(&server, TOKEN, None, 1).await;
     Mock::given(method("GET"))
         .and(path(INSTANCES))
         .and(query_param("maxResults", "500"))
@@ -862,7 +814,8 @@ async fn a_clouds_entry_connects_with_its_key_from_the_secret_store() {
     let secrets = paaf_core::secrets::MemoryStore::default();
     let e = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap_err();
     assert_eq!(e.code(), ErrorCode::Secret, "{e}");
-    paaf_core::secrets::SecretStore::set(&secrets, "gcp-prod", &key_json(&server)).unwrap();
+    let key = SecretString::from(key_json(&token_uri(&server)));
+    paaf_core::secrets::SecretStore::set(&secrets, "gcp-prod", &key).unwrap();
     let account = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap();
     assert_eq!((account.provider(), account.name()), ("gcp", "prod"));
     let inventory = account.list().await;
