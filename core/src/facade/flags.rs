@@ -5,7 +5,7 @@ use super::{Confirmation, Paaf};
 use crate::config::FlagsConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::flags::{
-    self, ChangeNote, Connector, DynFlagBackend, Flag, FlagFilter, FlagRef, FlagState,
+    self, ChangeNote, Connector, DynFlagBackend, Flag, FlagFilter, FlagRef, FlagState, FlagSwitch,
 };
 use crate::journal::{ActionData, ActionKind, ActionState, NewAction};
 use serde::{Deserialize, Serialize};
@@ -189,7 +189,13 @@ impl Paaf {
                         key: &target.key,
                         environment: &target.environment,
                     };
-                    let state = backend_ref.set(&flag, enabled, expected, note_ref).await?;
+                    let switch = FlagSwitch {
+                        flag: &flag,
+                        enabled,
+                        expected,
+                        note: note_ref,
+                    };
+                    let state = backend_ref.set(&switch).await?;
                     Ok((started.id, state))
                 },
                 |(_, s): &(i64, FlagState)| {

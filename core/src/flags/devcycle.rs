@@ -40,7 +40,7 @@
 //! for an expired token is sent again only after a new read.
 
 use super::{
-    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    CONFLICT_FIX, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch,
     Pager, Subject, answered, asks_for_approval, no_environment, project_or, require_names,
     said_in, still_needed, switching,
 };
@@ -620,13 +620,13 @@ impl FlagBackend for DevCycle {
         self.status_of(configs, &subject).await
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let FlagSwitch {
+            flag,
+            enabled,
+            expected,
+            ..
+        } = *switch;
         // DevCycle's configuration update takes no comment: its audit log records the API
         // client.
         let subject = Subject {

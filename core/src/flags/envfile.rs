@@ -40,7 +40,7 @@
 //! [`crate::ssh::SshPool::with_connection`].
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, listed,
+    Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch, listed,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -791,13 +791,13 @@ impl FlagBackend for EnvFileBackend {
             .await
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let FlagSwitch {
+            flag,
+            enabled,
+            expected,
+            ..
+        } = *switch;
         let (s, key, expected) = (
             self.settings.clone(),
             flag.key.to_string(),

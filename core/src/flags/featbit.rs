@@ -30,7 +30,7 @@
 //! `success: false`.
 
 use super::{
-    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    CONFLICT_FIX, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch,
     Pager, changed_meanwhile, require_names, said_in, still_needed, switching,
 };
 use crate::config::FlagsEntry;
@@ -382,13 +382,13 @@ impl FlagBackend for FeatBit {
         Ok(FlagState::conditional(detail.is_enabled, detail.revision))
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let FlagSwitch {
+            flag,
+            enabled,
+            expected,
+            ..
+        } = *switch;
         let now = self.state(flag).await?;
         let env_id = self.env_id(flag.environment)?;
         let subject = Subject {

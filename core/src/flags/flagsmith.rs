@@ -40,7 +40,7 @@
 //! client, which redacts the secret part of such a header value).
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Pager,
+    Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch, Pager,
     answered, asks_for_approval, fetch_found, listed, require_names, said_in, still_needed,
     switching,
 };
@@ -636,13 +636,13 @@ impl FlagBackend for Flagsmith {
         Ok(FlagState::best_effort(current.row.enabled))
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let FlagSwitch {
+            flag,
+            enabled,
+            expected,
+            ..
+        } = *switch;
         // Flagsmith's write takes no comment: its audit log records the API key.
         let subject = Subject {
             project: self.project,

@@ -35,7 +35,7 @@
 //! per `X-Ratelimit-Reset` (epoch milliseconds, here) when that is short enough.
 
 use super::{
-    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    CONFLICT_FIX, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch,
     Pager, Subject, answered, changed_meanwhile, is_404, project_or, require_names, said_in,
     still_needed, switching,
 };
@@ -471,13 +471,13 @@ impl FlagBackend for LaunchDarkly {
         Ok(FlagState::conditional(self.read(flag).await?, None))
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let FlagSwitch {
+            flag,
+            enabled,
+            expected,
+            note,
+        } = *switch;
         let now = self.state(flag).await?;
         let project = self.project_of(flag);
         let subject = Subject {

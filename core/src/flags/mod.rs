@@ -275,6 +275,16 @@ pub struct ChangeNote {
     pub comment: String,
 }
 
+/// One switch asked of a service: `flag` to `enabled`, if its state is still `expected` (the
+/// state the user saw and confirmed); `note` says who asks.
+#[derive(Debug, Clone, Copy)]
+pub struct FlagSwitch<'a> {
+    pub flag: &'a FlagRef<'a>,
+    pub enabled: bool,
+    pub expected: &'a FlagState,
+    pub note: &'a ChangeNote,
+}
+
 /// A flag service. Errors are the core's `Error`, naming the backend, project and
 /// environment; a change that needs an approval is `Error::Service` with code `conflict`
 /// and the link in its message.
@@ -300,10 +310,7 @@ pub trait FlagBackend: Send + Sync {
     /// right before writing. Returns the new state.
     fn set(
         &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        note: &ChangeNote,
+        switch: &FlagSwitch<'_>,
     ) -> impl std::future::Future<Output = Result<FlagState>> + Send;
 }
 
@@ -317,13 +324,7 @@ pub trait DynFlagBackend: Send + Sync {
     /// [`FlagBackend::state`].
     fn state<'a>(&'a self, flag: &'a FlagRef<'a>) -> BoxFuture<'a, Result<FlagState>>;
     /// [`FlagBackend::set`].
-    fn set<'a>(
-        &'a self,
-        flag: &'a FlagRef<'a>,
-        enabled: bool,
-        expected: &'a FlagState,
-        note: &'a ChangeNote,
-    ) -> BoxFuture<'a, Result<FlagState>>;
+    fn set<'a>(&'a self, switch: &'a FlagSwitch<'a>) -> BoxFuture<'a, Result<FlagState>>;
 }
 
 impl<T: FlagBackend> DynFlagBackend for T {
@@ -339,14 +340,8 @@ impl<T: FlagBackend> DynFlagBackend for T {
         Box::pin(FlagBackend::state(self, flag))
     }
 
-    fn set<'a>(
-        &'a self,
-        flag: &'a FlagRef<'a>,
-        enabled: bool,
-        expected: &'a FlagState,
-        note: &'a ChangeNote,
-    ) -> BoxFuture<'a, Result<FlagState>> {
-        Box::pin(FlagBackend::set(self, flag, enabled, expected, note))
+    fn set<'a>(&'a self, switch: &'a FlagSwitch<'a>) -> BoxFuture<'a, Result<FlagState>> {
+        Box::pin(FlagBackend::set(self, switch))
     }
 }
 

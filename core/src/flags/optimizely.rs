@@ -30,7 +30,7 @@
 //! the check.
 
 use super::{
-    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    CONFLICT_FIX, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch,
     Pager, Subject, answered, asks_for_approval, fetch_found, is_404, no_environment, project_or,
     require_names, said_in, still_needed, switching,
 };
@@ -436,13 +436,13 @@ impl FlagBackend for Optimizely {
         }
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let FlagSwitch {
+            flag,
+            enabled,
+            expected,
+            ..
+        } = *switch;
         // The enable/disable endpoints take no body, hence no comment: Optimizely's change
         // history records the token's user.
         let project = self.project_of(flag.project);

@@ -15,7 +15,7 @@
 //! - approvals: https://docs.devcycle.com/extras/approval-workflows;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{Contract, contract_tests, env_states, note};
+use super::{Contract, contract_tests, env_states};
 use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::devcycle::DevCycle;
@@ -220,8 +220,7 @@ async fn no_token_is_fetched_between_the_read_and_the_write() {
         timeout: Duration::from_secs(3),
         ..limits()
     };
-    let after = backend_with(&server, limits)
-        .set(&Dc::TARGET, false, &Dc::state(true), &note())
+    let after = Dc::switch(&backend_with(&server, limits), false, Dc::state(true))
         .await
         .unwrap();
     assert_eq!(after, Dc::state(false));
@@ -424,8 +423,7 @@ async fn turning_off_sends_the_documented_patch_after_a_re_read() {
         .expect(1)
         .mount(&server)
         .await;
-    let new = backend(&server)
-        .set(&Dc::TARGET, false, &Dc::state(true), &note())
+    let new = Dc::switch(&backend(&server), false, Dc::state(true))
         .await
         .unwrap();
     assert_eq!(new, Dc::state(false));
@@ -445,8 +443,7 @@ async fn turning_on_sends_status_active() {
         .expect(1)
         .mount(&server)
         .await;
-    let new = backend(&server)
-        .set(&Dc::TARGET, true, &Dc::state(false), &note())
+    let new = Dc::switch(&backend(&server), true, Dc::state(false))
         .await
         .unwrap();
     assert_eq!(new, Dc::state(true));
@@ -533,8 +530,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
             .expect(1)
             .mount(&server)
             .await;
-        let e = backend(&server)
-            .set(&Dc::TARGET, false, &Dc::state(true), &note())
+        let e = Dc::switch(&backend(&server), false, Dc::state(true))
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");

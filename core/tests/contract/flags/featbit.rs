@@ -8,7 +8,7 @@
 //! `test` included, answers `{success: false, errors: [<the patch error>]}`, and the OpenAPI
 //! examples `PatchFeatureFlagExamples.cs`: "Enable the flag" = `replace /isEnabled`).
 
-use super::{Contract, contract_tests, env_states, note};
+use super::{Contract, contract_tests, env_states};
 use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::featbit::FeatBit;
@@ -237,13 +237,7 @@ async fn a_change_between_the_read_and_the_write_is_refused_by_featbit() {
     let flag = Server::new(true);
     flag.mount(&server).await;
     flag.turn_after_read.lock().unwrap().push(false);
-    let e = fb(&server)
-        .set(
-            &Fb::TARGET,
-            false,
-            &FlagState::conditional(true, None),
-            &note(),
-        )
+    let e = Fb::switch(&fb(&server), false, FlagState::conditional(true, None))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -263,10 +257,7 @@ async fn a_flag_switched_and_switched_back_since_the_user_looked_is_refused() {
     assert_eq!(seen, FlagState::conditional(true, Some("rev-1".into())));
     flag.turn(false);
     flag.turn(true);
-    let e = backend
-        .set(&Fb::TARGET, false, &seen, &note())
-        .await
-        .unwrap_err();
+    let e = Fb::switch(&backend, false, seen).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
     assert!(e.to_string().contains("changed since you looked"), "{e}");
     assert!(*flag.enabled.lock().unwrap());
@@ -343,10 +334,7 @@ async fn switches_off_and_on_with_a_conditional_json_patch() {
             .expect(1)
             .mount(&server)
             .await;
-        let after = fb(&server)
-            .set(&Fb::TARGET, to, &Fb::state(from), &note())
-            .await
-            .unwrap();
+        let after = Fb::switch(&fb(&server), to, Fb::state(from)).await.unwrap();
         assert_eq!(after, Fb::state(to));
     }
 }

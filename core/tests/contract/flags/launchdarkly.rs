@@ -4,7 +4,7 @@
 //! OpenAPI spec it is generated from (launchdarkly/api-client-go `api/openapi.yaml`, a subset
 //! of which is in shared/reference/openapi/launchdarkly-flags.subset.openapi.json).
 
-use super::{Contract, contract_tests, env_states, note};
+use super::{Contract, contract_tests, env_states};
 use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::launchdarkly::LaunchDarkly;
@@ -241,10 +241,7 @@ async fn turns_a_flag_off_and_on_with_a_conditional_patch_and_the_comment() {
             .expect(1)
             .mount(&server)
             .await;
-        let after = ld(&server)
-            .set(&Ld::TARGET, to, &Ld::state(from), &note())
-            .await
-            .unwrap();
+        let after = Ld::switch(&ld(&server), to, Ld::state(from)).await.unwrap();
         assert_eq!(after, Ld::state(to));
     }
 }
@@ -281,8 +278,7 @@ async fn a_failed_precondition_is_a_conflict_naming_the_new_state() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = ld(&server)
-        .set(&Ld::TARGET, false, &Ld::state(true), &note())
+    let e = Ld::switch(&ld(&server), false, Ld::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -305,8 +301,7 @@ async fn a_required_approval_is_a_conflict_with_the_link_to_the_flag() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = ld(&server)
-        .set(&Ld::TARGET, false, &Ld::state(true), &note())
+    let e = Ld::switch(&ld(&server), false, Ld::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");

@@ -18,9 +18,9 @@ mod optimizely;
 mod unleash;
 
 use crate::support::limits;
-use paaf_core::ErrorCode;
-use paaf_core::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState, FlagSwitch};
 use paaf_core::http::Limits;
+use paaf_core::{ErrorCode, Result};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{any, method};
@@ -61,6 +61,16 @@ pub(crate) trait Contract {
     fn written(enabled: bool) -> ResponseTemplate;
     /// An error body in the service's own shape, saying `message`.
     fn error_body(message: &str) -> Value;
+    /// Switches [`Contract::TARGET`] on `backend` to `enabled`, the user having seen it `seen`.
+    async fn switch(backend: &Self::Backend, enabled: bool, seen: FlagState) -> Result<FlagState> {
+        let switch = FlagSwitch {
+            flag: &Self::TARGET,
+            enabled,
+            expected: &seen,
+            note: &note(),
+        };
+        backend.set(&switch).await
+    }
     /// A list whose pager gives the same page again however paaf asks for the next one.
     async fn mount_repeating_pages(_server: &MockServer) {
         unreachable!("this service's list is not paged")
@@ -75,7 +85,7 @@ pub(crate) fn env_states(flag: &Flag) -> Vec<(&str, bool)> {
         .collect()
 }
 
-pub(crate) fn note() -> ChangeNote {
+fn note() -> ChangeNote {
     ChangeNote {
         comment: "paaf: alice via cli@laptop (incident 12)".into(),
     }
@@ -188,8 +198,7 @@ async fn a_refused_write<C: Contract>(
         .expect(sends)
         .mount(&server)
         .await;
-    let e = C::backend(&server, limits)
-        .set(&C::TARGET, false, &C::state(true), &note())
+    let e = C::switch(&C::backend(&server, limits), false, C::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), code, "{e}");
@@ -382,8 +391,7 @@ pub(crate) async fn a_state_changed_since_the_user_looked_is_a_conflict_and_noth
     C: Contract,
 >() {
     let server = off_and_never_written::<C>().await;
-    let e = C::backend(&server, limits())
-        .set(&C::TARGET, false, &C::state(true), &note())
+    let e = C::switch(&C::backend(&server, limits()), false, C::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -395,8 +403,7 @@ pub(crate) async fn a_state_changed_since_the_user_looked_is_a_conflict_and_noth
 
 pub(crate) async fn a_flag_already_as_wanted_is_not_written<C: Contract>() {
     let server = off_and_never_written::<C>().await;
-    let after = C::backend(&server, limits())
-        .set(&C::TARGET, false, &C::state(false), &note())
+    let after = C::switch(&C::backend(&server, limits()), false, C::state(false))
         .await
         .unwrap();
     assert_eq!(after, C::state(false));

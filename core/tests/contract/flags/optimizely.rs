@@ -18,7 +18,7 @@
 //! - change approvals: https://docs.developers.optimizely.com/feature-experimentation/docs/configure-change-approvals;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{Contract, contract_tests, env_states, note};
+use super::{Contract, contract_tests, env_states};
 use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::optimizely::Optimizely;
@@ -289,8 +289,7 @@ async fn turning_off_posts_ruleset_disabled_after_a_re_read() {
         .mount(&server)
         .await;
     mount_flag(&server, false).await;
-    let new = backend(&server)
-        .set(&Opti::TARGET, false, &Opti::state(true), &note())
+    let new = Opti::switch(&backend(&server), false, Opti::state(true))
         .await
         .unwrap();
     assert_eq!(new, Opti::state(false));
@@ -321,8 +320,7 @@ async fn turning_on_posts_ruleset_enabled() {
         .mount(&server)
         .await;
     mount_flag(&server, true).await;
-    let new = backend(&server)
-        .set(&Opti::TARGET, true, &Opti::state(false), &note())
+    let new = Opti::switch(&backend(&server), true, Opti::state(false))
         .await
         .unwrap();
     assert_eq!(new, Opti::state(true));
@@ -406,8 +404,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
             .expect(1)
             .mount(&server)
             .await;
-        let e = backend(&server)
-            .set(&Opti::TARGET, false, &Opti::state(true), &note())
+        let e = Opti::switch(&backend(&server), false, Opti::state(true))
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
