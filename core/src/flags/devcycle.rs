@@ -621,12 +621,7 @@ impl FlagBackend for DevCycle {
     }
 
     async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
-        let FlagSwitch {
-            flag,
-            enabled,
-            expected,
-            ..
-        } = *switch;
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         // DevCycle's configuration update takes no comment: its audit log records the API
         // client.
         let subject = Subject {

@@ -637,12 +637,7 @@ impl FlagBackend for Flagsmith {
     }
 
     async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
-        let FlagSwitch {
-            flag,
-            enabled,
-            expected,
-            ..
-        } = *switch;
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         // Flagsmith's write takes no comment: its audit log records the API key.
         let subject = Subject {
             project: self.project,

@@ -472,12 +472,7 @@ impl FlagBackend for LaunchDarkly {
     }
 
     async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
-        let FlagSwitch {
-            flag,
-            enabled,
-            expected,
-            note,
-        } = *switch;
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         let now = self.state(flag).await?;
         let project = self.project_of(flag);
         let subject = Subject {
@@ -490,7 +485,7 @@ impl FlagBackend for LaunchDarkly {
         }
         let pointer = format!("/environments/{}/on", pointer_token(flag.environment));
         let body = serde_json::json!({
-            "comment": note.comment,
+            "comment": switch.note.comment,
             "patch": [
                 {"op": "test", "path": pointer, "value": expected.enabled},
                 {"op": "replace", "path": pointer, "value": enabled},

@@ -437,12 +437,7 @@ impl FlagBackend for Optimizely {
     }
 
     async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
-        let FlagSwitch {
-            flag,
-            enabled,
-            expected,
-            ..
-        } = *switch;
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         // The enable/disable endpoints take no body, hence no comment: Optimizely's change
         // history records the token's user.
         let project = self.project_of(flag.project);

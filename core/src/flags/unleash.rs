@@ -610,12 +610,7 @@ impl FlagBackend for Unleash {
     }
 
     async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
-        let FlagSwitch {
-            flag,
-            enabled,
-            expected,
-            ..
-        } = *switch;
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         // Unleash's on/off takes no comment: its event log records the token's user.
         let now = self.state(flag).await?;
         let known = if now.enabled != expected.enabled {
