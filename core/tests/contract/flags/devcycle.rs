@@ -408,45 +408,28 @@ async fn list_reads_every_page_and_maps_environment_ids_to_keys() {
     assert!(tagged.iter().all(|f| f.environments.len() == 1));
 }
 
+/// Off and on: the documented `PATCH` with `status` `inactive` or `active`, after a re-read.
 #[tokio::test]
-async fn turning_off_sends_the_documented_patch_after_a_re_read() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    mount_state(&server, "active").await;
-    Mock::given(method("PATCH"))
-        .and(path(CONFIGS))
-        .and(query_param("environment", "production"))
-        .and(header("authorization", TOKEN))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({"status": "inactive"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(config("inactive")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let new = Dc::switch(&backend(&server), false, Dc::state(true))
-        .await
-        .unwrap();
-    assert_eq!(new, Dc::state(false));
-}
-
-#[tokio::test]
-async fn turning_on_sends_status_active() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    mount_state(&server, "inactive").await;
-    Mock::given(method("PATCH"))
-        .and(path(CONFIGS))
-        .and(query_param("environment", "production"))
-        .and(header("authorization", TOKEN))
-        .and(body_json(json!({"status": "active"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(config("active")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let new = Dc::switch(&backend(&server), true, Dc::state(false))
-        .await
-        .unwrap();
-    assert_eq!(new, Dc::state(true));
+async fn turning_off_and_on_sends_the_documented_patch_after_a_re_read() {
+    for (from, to, status) in [("active", false, "inactive"), ("inactive", true, "active")] {
+        let server = MockServer::start().await;
+        mount_token(&server, TOKEN, None, 1).await;
+        mount_state(&server, from).await;
+        Mock::given(method("PATCH"))
+            .and(path(CONFIGS))
+            .and(query_param("environment", "production"))
+            .and(header("authorization", TOKEN))
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({ "status": status })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(config(status)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let new = Dc::switch(&backend(&server), to, Dc::state(!to))
+            .await
+            .unwrap();
+        assert_eq!(new, Dc::state(to));
+    }
 }
 
 #[tokio::test]
@@ -462,9 +445,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
         .respond_with(ResponseTemplate::new(404).set_body_json(not_found.clone()))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(
         text.contains("no DevCycle feature named `new-checkout`"),
         "{text}"
@@ -473,15 +454,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     assert_names_everything(&text);
 
     // Unknown environment: listed with the ones there are.
-    let e = backend(&server)
-        .state(&FlagRef {
-            environment: "prod",
-            ..Dc::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Dc::not_found(&backend(&server), Dc::in_environment("prod")).await;
     assert!(
         text.contains("no DevCycle environment named `prod`"),
         "{text}"
@@ -497,9 +470,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
         })))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(text.contains("no DevCycle project named `shop`"), "{text}");
     assert!(text.contains("Project not found"), "{text}");
 }

@@ -551,38 +551,19 @@ async fn unknown_project_environment_and_feature_are_named() {
         .await;
     let backend = fs(&server);
 
-    let e = backend
-        .state(&FlagRef {
-            key: "nope",
-            ..Fs::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("feature named `nope`"), "{e}");
+    let text = Fs::not_found(&backend, Fs::with_key("nope")).await;
+    assert!(text.contains("feature named `nope`"), "{text}");
     assert!(
-        e.to_string()
-            .contains("project 12 (environment `production`)"),
-        "{e}"
+        text.contains("project 12 (environment `production`)"),
+        "{text}"
     );
 
-    let e = backend.state(&Fs::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(
-        e.to_string().contains("environment named `production`"),
-        "{e}"
-    );
-    assert!(e.to_string().contains("Environment not found."), "{e}");
+    let text = Fs::not_found(&backend, Fs::TARGET).await;
+    assert!(text.contains("environment named `production`"), "{text}");
+    assert!(text.contains("Environment not found."), "{text}");
 
-    let e = backend
-        .state(&FlagRef {
-            environment: "qa",
-            ..Fs::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("development, production"), "{e}");
+    let text = Fs::not_found(&backend, Fs::in_environment("qa")).await;
+    assert!(text.contains("development, production"), "{text}");
 
     let other = Flagsmith::connect(
         "ops",
@@ -593,15 +574,8 @@ async fn unknown_project_environment_and_feature_are_named() {
         &environments(),
     )
     .unwrap();
-    let e = other
-        .state(&FlagRef {
-            project: "",
-            ..Fs::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("project named `99`"), "{e}");
+    let text = Fs::not_found(&other, Fs::in_project("")).await;
+    assert!(text.contains("project named `99`"), "{text}");
 }
 
 /// Without configured keys, environments are read from `GET /api/v1/environments/?project=`.

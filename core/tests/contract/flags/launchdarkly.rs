@@ -347,30 +347,15 @@ async fn an_unknown_flag_or_project_is_named() {
         .mount(&server)
         .await;
     let backend = ld(&server);
-    let e = backend
-        .state(&FlagRef {
-            key: "nope",
-            ..Ld::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Ld::not_found(&backend, Ld::with_key("nope")).await;
     assert!(text.contains("flag named `nope`"), "{text}");
     assert!(
         text.contains("project `default`, environment `production`"),
         "{text}"
     );
 
-    let e = backend
-        .state(&FlagRef {
-            project: "mobile-app",
-            ..Ld::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("project named `mobile-app`"), "{e}");
+    let text = Ld::not_found(&backend, Ld::in_project("mobile-app")).await;
+    assert!(text.contains("project named `mobile-app`"), "{text}");
 }
 
 /// An environment key the flag does not have: the `environments` map lacks it.
@@ -382,15 +367,8 @@ async fn an_unknown_environment_is_named() {
         .respond_with(ResponseTemplate::new(200).set_body_json(flag_body("new-checkout", &[])))
         .mount(&server)
         .await;
-    let e = ld(&server)
-        .state(&FlagRef {
-            environment: "prod",
-            ..Ld::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("environment named `prod`"), "{e}");
+    let text = Ld::not_found(&ld(&server), Ld::in_environment("prod")).await;
+    assert!(text.contains("environment named `prod`"), "{text}");
 }
 
 /// https://launchdarkly.com/docs/api#rate-limiting: `X-Ratelimit-Reset` (epoch ms) alone.

@@ -71,6 +71,33 @@ pub(crate) trait Contract {
         };
         backend.set(&switch).await
     }
+    /// What reading `flag` on `backend` says, checked to be a not-found error.
+    async fn not_found(backend: &Self::Backend, flag: FlagRef<'_>) -> String {
+        let e = backend.state(&flag).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+        e.to_string()
+    }
+    /// [`Contract::TARGET`] under another key.
+    fn with_key(key: &'static str) -> FlagRef<'static> {
+        FlagRef {
+            key,
+            ..Self::TARGET
+        }
+    }
+    /// [`Contract::TARGET`] in another environment.
+    fn in_environment(environment: &'static str) -> FlagRef<'static> {
+        FlagRef {
+            environment,
+            ..Self::TARGET
+        }
+    }
+    /// [`Contract::TARGET`] in another project.
+    fn in_project(project: &'static str) -> FlagRef<'static> {
+        FlagRef {
+            project,
+            ..Self::TARGET
+        }
+    }
     /// A list whose pager gives the same page again however paaf asks for the next one.
     async fn mount_repeating_pages(_server: &MockServer) {
         unreachable!("this service's list is not paged")
@@ -153,6 +180,21 @@ macro_rules! contract_tests {
 }
 pub(crate) use contract_tests;
 
+/// What reading [`Contract::TARGET`] from the service at `server` fails with, under `limits`.
+async fn read_error<C: Contract>(server: &MockServer, limits: Limits) -> paaf_core::Error {
+    C::backend(server, limits)
+        .state(&C::TARGET)
+        .await
+        .unwrap_err()
+}
+
+/// A 429 in the service's own shape, asking to come back after `seconds`.
+fn too_many_requests<C: Contract>(seconds: &str) -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .insert_header("retry-after", seconds)
+        .set_body_json(C::error_body("Too many requests"))
+}
+
 pub(crate) async fn reads_the_state_now<C: Contract>() {
     for enabled in [true, false] {
         let server = started::<C>().await;
@@ -226,10 +268,7 @@ pub(crate) async fn an_unknown_flag_is_not_found<C: Contract>() {
         .respond_with(ResponseTemplate::new(404).set_body_json(C::error_body("Not found")))
         .mount(&server)
         .await;
-    let e = C::backend(&server, limits())
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits()).await;
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     assert!(!e.to_string().contains(C::SECRET), "{e}");
 }
@@ -243,11 +282,7 @@ pub(crate) async fn a_conflicting_write_is_a_conflict<C: Contract>() {
 pub(crate) async fn a_short_retry_after_is_waited_out<C: Contract>() {
     let server = started::<C>().await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_json(C::error_body("Too many requests")),
-        )
+        .respond_with(too_many_requests::<C>("1"))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
@@ -265,19 +300,12 @@ pub(crate) async fn a_short_retry_after_is_waited_out<C: Contract>() {
 pub(crate) async fn a_long_retry_after_is_rate_limited_without_waiting<C: Contract>() {
     let server = started::<C>().await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "120")
-                .set_body_json(C::error_body("Too many requests")),
-        )
+        .respond_with(too_many_requests::<C>("120"))
         .expect(1)
         .mount(&server)
         .await;
     let started = Instant::now();
-    let e = C::backend(&server, limits())
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits()).await;
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
     assert!(started.elapsed() < Duration::from_secs(5));
     let text = e.to_string();
@@ -292,10 +320,7 @@ pub(crate) async fn a_5xx_on_a_read_is_retried_then_service_failed<C: Contract>(
         .expect(2)
         .mount(&server)
         .await;
-    let e = C::backend(&server, limits())
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits()).await;
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
     let text = e.to_string();
     assert!(text.contains("upstream down"), "{text}");
@@ -364,10 +389,7 @@ pub(crate) async fn an_oversize_answer_is_refused<C: Contract>() {
         max_response_bytes: 4 * 1024,
         ..limits()
     };
-    let e = C::backend(&server, limits)
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits).await;
     assert_eq!(e.code(), ErrorCode::ResponseTooLarge, "{e}");
 }
 
@@ -378,10 +400,7 @@ pub(crate) async fn a_secret_echoed_in_an_error_body_is_redacted<C: Contract>() 
         .respond_with(ResponseTemplate::new(400).set_body_json(C::error_body(&said)))
         .mount(&server)
         .await;
-    let e = C::backend(&server, limits())
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits()).await;
     let text = e.to_string();
     assert!(!text.contains(C::SECRET), "{text}");
     assert!(text.contains("malformed header: [redacted]"), "{text}");
