@@ -186,47 +186,31 @@ impl Config {
                 ));
             }
         }
-        let mut monitoring: Vec<MonitoringConfig> = Vec::new();
-        for raw_source in raw.monitoring {
-            let span = raw_source.name.span();
-            let source = validate_monitoring(&src, raw_source)?;
-            if monitoring.iter().any(|m| m.name == source.name) {
-                return Err(src.err(
-                    Some(&span),
-                    format!("monitoring source name `{}` is used twice", source.name),
-                    "give every [[monitoring]] entry its own name",
-                ));
-            }
-            monitoring.push(source);
-        }
-        let mut flags: Vec<FlagsConfig> = Vec::new();
-        for raw_flags in raw.flags {
-            let span = raw_flags.name.span();
-            let backend = validate_flags(&src, raw_flags)?;
-            if flags.iter().any(|f| f.name == backend.name) {
-                return Err(src.err(
-                    Some(&span),
-                    format!("flag service name `{}` is used twice", backend.name),
-                    "give every [[flags]] entry its own name",
-                ));
-            }
-            flags.push(backend);
-        }
+        let monitoring = unique(
+            &src,
+            raw.monitoring,
+            |r| r.name.span(),
+            |r| validate_monitoring(&src, r),
+            |m: &MonitoringConfig| &m.name,
+            ("monitoring source", "[[monitoring]]"),
+        )?;
+        let flags = unique(
+            &src,
+            raw.flags,
+            |r| r.name.span(),
+            |r| validate_flags(&src, r),
+            |f: &FlagsConfig| &f.name,
+            ("flag service", "[[flags]]"),
+        )?;
         #[cfg(feature = "cloud")]
-        let mut clouds: Vec<CloudConfig> = Vec::new();
-        #[cfg(feature = "cloud")]
-        for raw_cloud in raw.clouds {
-            let span = raw_cloud.name.span();
-            let cloud = validate_cloud(&src, raw_cloud)?;
-            if clouds.iter().any(|c| c.name == cloud.name) {
-                return Err(src.err(
-                    Some(&span),
-                    format!("cloud account name `{}` is used twice", cloud.name),
-                    "give every [[clouds]] entry its own name",
-                ));
-            }
-            clouds.push(cloud);
-        }
+        let clouds = unique(
+            &src,
+            raw.clouds,
+            |r| r.name.span(),
+            |r| validate_cloud(&src, r),
+            |c: &CloudConfig| &c.name,
+            ("cloud account", "[[clouds]]"),
+        )?;
         Ok(Config {
             path: path.to_path_buf(),
             operator,
@@ -261,6 +245,32 @@ fn valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// Each raw entry validated, in order; a name given twice is refused at the second entry's
+/// name (`kind`: how a message names an entry, `table`: its TOML table).
+fn unique<R, T>(
+    src: &Source<'_>,
+    raws: Vec<R>,
+    span: impl Fn(&R) -> Range<usize>,
+    validate: impl Fn(R) -> Result<T>,
+    name: impl Fn(&T) -> &str,
+    (kind, table): (&str, &str),
+) -> Result<Vec<T>> {
+    let mut entries: Vec<T> = Vec::new();
+    for raw in raws {
+        let at = span(&raw);
+        let entry = validate(raw)?;
+        if entries.iter().any(|e| name(e) == name(&entry)) {
+            return Err(src.err(
+                Some(&at),
+                format!("{kind} name `{}` is used twice", name(&entry)),
+                format!("give every {table} entry its own name"),
+            ));
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
 }
 
 /// The span of the `nth` occurrence of `name = "<name>"`, to point at a duplicate.
