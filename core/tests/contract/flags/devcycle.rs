@@ -64,9 +64,20 @@ fn config(status: &str) -> serde_json::Value {
 
 /// The token endpoint, checking the documented body; answers `token` (`times` times, or
 /// always).
+/// Auth0's token endpoint (`POST /auth/oauth/token`).
+fn token_endpoint() -> MockBuilder {
+    Mock::given(method("POST")).and(path("/auth/oauth/token"))
+}
+
+/// A token answer: `TOKEN`, living `expires_in` seconds.
+fn issued(expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": TOKEN, "expires_in": expires_in, "token_type": "Bearer"
+    }))
+}
+
 async fn mount_token(server: &MockServer, token: &str, times: Option<u64>, expect: u64) {
-    let mut mock = Mock::given(method("POST"))
-        .and(path("/auth/oauth/token"))
+    let mut mock = token_endpoint()
         .and(body_json(json!({
             "grant_type": "client_credentials",
             "client_id": CLIENT_ID,
@@ -143,11 +154,8 @@ impl Contract for Dc {
     };
 
     async fn mount_base(server: &MockServer) {
-        Mock::given(method("POST"))
-            .and(path("/auth/oauth/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": TOKEN, "expires_in": 86400, "token_type": "Bearer"
-            })))
+        token_endpoint()
+            .respond_with(issued(86400))
             .mount(server)
             .await;
     }
@@ -194,11 +202,8 @@ contract_tests!(Dc, a_pager_that_repeats_itself_is_malformed);
 #[tokio::test]
 async fn no_token_is_fetched_between_the_read_and_the_write() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": TOKEN, "expires_in": 1, "token_type": "Bearer"
-        })))
+    token_endpoint()
+        .respond_with(issued(1))
         .mount(&server)
         .await;
     // The read takes longer than the token lives.
@@ -308,8 +313,7 @@ async fn a_401_that_persists_with_a_fresh_token_is_auth_failed() {
 #[tokio::test]
 async fn refused_client_credentials_are_auth_failed_without_echoing_the_secret() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/oauth/token"))
+    token_endpoint()
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
             "error": "access_denied",
             "error_description": format!("Unauthorized ({SECRET})")
@@ -516,8 +520,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
 #[tokio::test]
 async fn a_token_answer_without_a_token_is_a_malformed_response() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/oauth/token"))
+    token_endpoint()
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer"})))
         .mount(&server)
         .await;

@@ -371,22 +371,25 @@ async fn an_unknown_environment_is_named() {
     assert!(text.contains("environment named `prod`"), "{text}");
 }
 
+/// LaunchDarkly's 429 (https://launchdarkly.com/docs/api#rate-limiting), its window
+/// resetting in `ms` (`X-Ratelimit-Reset`, epoch milliseconds).
+fn rate_limited(ms: i64) -> ResponseTemplate {
+    let reset = chrono::Utc::now().timestamp_millis() + ms;
+    ResponseTemplate::new(429)
+        .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+        .set_body_json(error_body(
+            "rate_limited",
+            "You've exceeded the API rate limit.",
+        ))
+}
+
 /// https://launchdarkly.com/docs/api#rate-limiting: `X-Ratelimit-Reset` (epoch ms) alone.
 #[tokio::test]
 async fn a_short_ratelimit_reset_is_waited_out() {
     let server = MockServer::start().await;
-    let reset = chrono::Utc::now().timestamp_millis() + 800;
     Mock::given(method("GET"))
         .and(path(FLAG))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
-                .insert_header("x-ratelimit-global-remaining", "0")
-                .set_body_json(error_body(
-                    "rate_limited",
-                    "You've exceeded the API rate limit.",
-                )),
-        )
+        .respond_with(rate_limited(800).insert_header("x-ratelimit-global-remaining", "0"))
         .up_to_n_times(2)
         .mount(&server)
         .await;
@@ -404,18 +407,9 @@ async fn a_short_ratelimit_reset_is_waited_out() {
 #[tokio::test]
 async fn a_long_rate_limit_is_reported() {
     let server = MockServer::start().await;
-    let reset = chrono::Utc::now().timestamp_millis() + 60_000;
     Mock::given(method("GET"))
         .and(path(FLAG))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "60")
-                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
-                .set_body_json(error_body(
-                    "rate_limited",
-                    "You've exceeded the API rate limit.",
-                )),
-        )
+        .respond_with(rate_limited(60_000).insert_header("retry-after", "60"))
         .expect(1)
         .mount(&server)
         .await;
