@@ -136,7 +136,7 @@ fn state(enabled: bool) -> FlagState {
     FlagState::best_effort(enabled)
 }
 
-/// Switches `flag` to `enabled`, the user having seen it `seen`.
+/// Switches `flag` to `enabled`, the user having seen it `seen` (an error is shown).
 async fn switch(
     unleash: &Unleash,
     flag: &FlagRef<'_>,
@@ -152,7 +152,7 @@ async fn switch(
         expected: seen,
         note: &note,
     };
-    unleash.set(&switch).await
+    unleash.set(&switch).await.map_err(shown)
 }
 
 fn keys(flags: &[paaf_core::flags::Flag]) -> Vec<&str> {
@@ -354,10 +354,7 @@ async fn stale_state(unleash: &Unleash, admin: &Admin) {
     assert_eq!(seen, state(false));
     // Someone else switches it on between what the user saw and the confirmed change.
     admin.switch("search-v2", "production", true).await;
-    let e = switch(unleash, &target, true, &seen)
-        .await
-        .map_err(shown)
-        .unwrap_err();
+    let e = switch(unleash, &target, true, &seen).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
     let text = e.to_string();
     for part in [
@@ -378,10 +375,7 @@ async fn stale_state(unleash: &Unleash, admin: &Admin) {
     let target = flag("new-checkout", "production");
     let seen = unleash.state(&target).await.unwrap();
     admin.switch("new-checkout", "production", false).await;
-    let e = switch(unleash, &target, false, &seen)
-        .await
-        .map_err(shown)
-        .unwrap_err();
+    let e = switch(unleash, &target, false, &seen).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
     assert!(e.to_string().contains("turned off by admin"), "{e}");
     assert!(!admin.enabled("new-checkout", "production").await);
@@ -448,7 +442,6 @@ async fn sdk_tokens(server: &UnleashServer, admin: &Admin) {
         assert!(!text.contains(&secret_part), "{text}");
         let e = switch(&sdk, &flag("search-v2", "production"), false, &state(true))
             .await
-            .map_err(shown)
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::AuthFailed, "{kind}: {e}");
         assert!(admin.enabled("search-v2", "production").await);
@@ -482,7 +475,6 @@ async fn unknown(unleash: &Unleash) {
     );
     let e = switch(unleash, &other_project, false, &state(true))
         .await
-        .map_err(shown)
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
 
@@ -495,15 +487,10 @@ async fn unknown(unleash: &Unleash) {
     let text = e.to_string();
     assert!(text.contains("environment named `staging`"), "{text}");
     assert!(text.contains("development, production"), "{text}");
-    let e = switch(
-        &unleash,
-        &flag("new-checkout", "staging"),
-        true,
-        &state(false),
-    )
-    .await
-    .map_err(shown)
-    .unwrap_err();
+    let staging = flag("new-checkout", "staging");
+    let e = switch(unleash, &staging, true, &state(false))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
 
     let e = unleash
@@ -536,15 +523,10 @@ async fn stopped(unleash: &Unleash) {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Unreachable, "{e}");
     assert!(e.to_string().contains("unleash \"test\""), "{e}");
-    let e = switch(
-        &unleash,
-        &flag("new-checkout", "development"),
-        false,
-        &state(true),
-    )
-    .await
-    .map_err(shown)
-    .unwrap_err();
+    let dev = flag("new-checkout", "development");
+    let e = switch(unleash, &dev, false, &state(true))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Unreachable, "{e}");
 }
 
