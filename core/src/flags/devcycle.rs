@@ -546,21 +546,10 @@ impl FlagBackend for DevCycle {
             Ok(features) => features,
             Err(said) => return Err(self.project_not_found(project, &said)),
         };
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
-        let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
         let mut flags = Vec::new();
         for feature in features {
-            if let Some(q) = &query
-                && !feature.key.to_lowercase().contains(q)
-                && !feature
-                    .name
-                    .as_ref()
-                    .is_some_and(|n| n.to_lowercase().contains(q))
-            {
-                continue;
-            }
-            if let Some(t) = &tag
-                && !feature.tags.iter().any(|have| &have.to_lowercase() == t)
+            if !filter.matches_text(&feature.key, feature.name.as_deref())
+                || !filter.matches_tags(&feature.tags)
             {
                 continue;
             }

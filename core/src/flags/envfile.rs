@@ -771,15 +771,9 @@ impl FlagBackend for EnvFileBackend {
             .pool
             .with_connection(self.target.clone(), move |c| list_flags(c, &s))
             .await?;
-        let query = filter.query.as_deref().map(str::to_lowercase);
         Ok(flags
             .iter()
-            .filter(|f| f.enabled.is_some())
-            .filter(|f| {
-                query
-                    .as_ref()
-                    .is_none_or(|q| f.key.to_lowercase().contains(q))
-            })
+            .filter(|f| f.enabled.is_some() && filter.matches_text(&f.key, None))
             .map(|f| f.to_flag(&self.name, &self.settings))
             .collect())
     }

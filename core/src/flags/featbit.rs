@@ -344,8 +344,6 @@ impl FlagBackend for FeatBit {
                 .map(|(n, id)| (n.as_str(), id.as_str()))
                 .collect(),
         };
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
-        let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
         let mut by_key: BTreeMap<String, Flag> = BTreeMap::new();
         for (environment, env_id) in environments {
             for item in self.env_flags(environment, env_id).await? {
@@ -371,14 +369,7 @@ impl FlagBackend for FeatBit {
         Ok(by_key
             .into_values()
             .filter(|f| {
-                query.as_ref().is_none_or(|q| {
-                    f.key.to_lowercase().contains(q)
-                        || f.name.as_deref().unwrap_or("").to_lowercase().contains(q)
-                })
-            })
-            .filter(|f| {
-                tag.as_ref()
-                    .is_none_or(|t| f.tags.iter().any(|have| have.to_lowercase() == *t))
+                filter.matches_text(&f.key, f.name.as_deref()) && filter.matches_tags(&f.tags)
             })
             .collect())
     }

@@ -586,7 +586,6 @@ impl FlagBackend for Flagsmith {
             Some(env) => vec![(env.clone(), self.environment_key(env).await?)],
             None => keys.into_iter().collect(),
         };
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
         let features = self.features(None).await?;
         let mut states: Vec<BTreeMap<u64, bool>> = Vec::new();
         for (name, key) in &environments {
@@ -595,9 +594,7 @@ impl FlagBackend for Flagsmith {
         }
         let mut flags = Vec::new();
         for feature in features {
-            if let Some(q) = &query
-                && !feature.name.to_lowercase().contains(q)
-            {
+            if !filter.matches_text(&feature.name, None) {
                 continue;
             }
             // Flagsmith's tags are ids of project tags; paaf does not filter on them.

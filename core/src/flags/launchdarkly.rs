@@ -392,8 +392,6 @@ impl FlagBackend for LaunchDarkly {
             Some(env) => vec![env.clone()],
             None => self.environments.clone(),
         };
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
-        let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
         let mut flags = Vec::new();
         let mut offset = 0;
         let mut pager = Pager::new(self.service.name());
@@ -403,19 +401,8 @@ impl FlagBackend for LaunchDarkly {
             pager.page(page.items.iter().map(|f| f.key.as_str()))?;
             offset += received;
             for item in page.items {
-                if let Some(q) = &query
-                    && !item.key.to_lowercase().contains(q)
-                    && !item
-                        .name
-                        .as_deref()
-                        .unwrap_or("")
-                        .to_lowercase()
-                        .contains(q)
-                {
-                    continue;
-                }
-                if let Some(t) = &tag
-                    && !item.tags.iter().any(|have| have.to_lowercase() == *t)
+                if !filter.matches_text(&item.key, item.name.as_deref())
+                    || !filter.matches_tags(&item.tags)
                 {
                     continue;
                 }

@@ -268,6 +268,28 @@ pub struct FlagFilter {
     pub tag: Option<String>,
 }
 
+impl FlagFilter {
+    /// Whether a flag keyed `key` (and named `name`) matches the query: a case-insensitive
+    /// substring of either; without a query every flag does.
+    pub(crate) fn matches_text(&self, key: &str, name: Option<&str>) -> bool {
+        let Some(query) = &self.query else {
+            return true;
+        };
+        let query = query.to_lowercase();
+        key.to_lowercase().contains(&query)
+            || name.is_some_and(|n| n.to_lowercase().contains(&query))
+    }
+
+    /// Whether a flag carrying `tags` has the tag asked for (in any case); without one every
+    /// flag does.
+    pub(crate) fn matches_tags(&self, tags: &[String]) -> bool {
+        self.tag.as_ref().is_none_or(|want| {
+            let want = want.to_lowercase();
+            tags.iter().any(|have| have.to_lowercase() == want)
+        })
+    }
+}
+
 /// Who asks for a change, for backends that record a comment (LaunchDarkly) or an audit note.
 #[derive(Debug, Clone)]
 pub struct ChangeNote {
@@ -583,6 +605,22 @@ mod tests {
         }
         let e = pager.page(["last"]).unwrap_err();
         assert!(e.to_string().contains("past 1000 pages"), "{e}");
+    }
+
+    #[test]
+    fn a_filter_matches_key_or_name_and_a_tag_in_any_case() {
+        let all = FlagFilter::default();
+        assert!(all.matches_text("k", None) && all.matches_tags(&[]));
+        let filter = FlagFilter {
+            query: Some("Check".into()),
+            tag: Some("WEB".into()),
+            ..FlagFilter::default()
+        };
+        assert!(filter.matches_text("new-checkout", None));
+        assert!(filter.matches_text("f-1", Some("New Checkout")));
+        assert!(!filter.matches_text("f-1", Some("search")));
+        assert!(filter.matches_tags(&["api".into(), "web".into()]));
+        assert!(!filter.matches_tags(&["api".into()]));
     }
 
     #[test]

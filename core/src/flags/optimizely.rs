@@ -376,16 +376,9 @@ impl FlagBackend for Optimizely {
         if filter.tag.is_some() {
             return Ok(Vec::new());
         }
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
         let mut flags = Vec::new();
         for f in self.project_flags(project).await? {
-            if let Some(q) = &query
-                && !f.key.to_lowercase().contains(q)
-                && !f
-                    .name
-                    .as_ref()
-                    .is_some_and(|n| n.to_lowercase().contains(q))
-            {
+            if !filter.matches_text(&f.key, f.name.as_deref()) {
                 continue;
             }
             let environments: Vec<FlagEnvironment> = f

@@ -561,14 +561,11 @@ impl FlagBackend for Unleash {
                 return Err(self.environment_not_found(&subject, &known));
             }
         }
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
         let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
         let mut flags = Vec::new();
         for project in &projects {
             for mut flag in self.project_flags(project).await? {
-                if let Some(q) = &query
-                    && !flag.key.to_lowercase().contains(q)
-                {
+                if !filter.matches_text(&flag.key, None) {
                     continue;
                 }
                 if let Some(t) = &tag
