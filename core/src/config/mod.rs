@@ -186,31 +186,10 @@ impl Config {
                 ));
             }
         }
-        let monitoring = unique(
-            &src,
-            raw.monitoring,
-            |r| r.name.span(),
-            |r| validate_monitoring(&src, r),
-            |m: &MonitoringConfig| &m.name,
-            ("monitoring source", "[[monitoring]]"),
-        )?;
-        let flags = unique(
-            &src,
-            raw.flags,
-            |r| r.name.span(),
-            |r| validate_flags(&src, r),
-            |f: &FlagsConfig| &f.name,
-            ("flag service", "[[flags]]"),
-        )?;
+        let monitoring = unique(&src, raw.monitoring, validate_monitoring)?;
+        let flags = unique(&src, raw.flags, validate_flags)?;
         #[cfg(feature = "cloud")]
-        let clouds = unique(
-            &src,
-            raw.clouds,
-            |r| r.name.span(),
-            |r| validate_cloud(&src, r),
-            |c: &CloudConfig| &c.name,
-            ("cloud account", "[[clouds]]"),
-        )?;
+        let clouds = unique(&src, raw.clouds, validate_cloud)?;
         Ok(Config {
             path: path.to_path_buf(),
             operator,
@@ -247,27 +226,51 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// A `[[table]]` entry as written, whose name no other entry of its table may have.
+trait Entry {
+    /// How a message names an entry, and its table.
+    const KIND: (&'static str, &'static str);
+    /// Its name, where it is written (a validated entry keeps it as it is).
+    fn name(&self) -> &Spanned<String>;
+}
+
+macro_rules! entry {
+    ($raw:ty, $kind:literal, $table:literal) => {
+        impl Entry for $raw {
+            const KIND: (&'static str, &'static str) = ($kind, $table);
+            fn name(&self) -> &Spanned<String> {
+                &self.name
+            }
+        }
+    };
+}
+
+entry!(RawMonitoring, "monitoring source", "[[monitoring]]");
+entry!(RawFlags, "flag service", "[[flags]]");
+#[cfg(feature = "cloud")]
+entry!(RawCloud, "cloud account", "[[clouds]]");
+
 /// Each raw entry validated, in order; a name given twice is refused at the second entry's
-/// name (`kind`: how a message names an entry, `table`: its TOML table).
-fn unique<R, T>(
+/// name.
+fn unique<R: Entry, T>(
     src: &Source<'_>,
     raws: Vec<R>,
-    span: impl Fn(&R) -> Range<usize>,
-    validate: impl Fn(R) -> Result<T>,
-    name: impl Fn(&T) -> &str,
-    (kind, table): (&str, &str),
+    validate: impl Fn(&Source<'_>, R) -> Result<T>,
 ) -> Result<Vec<T>> {
+    let (kind, table) = R::KIND;
+    let mut names: Vec<String> = Vec::new();
     let mut entries: Vec<T> = Vec::new();
     for raw in raws {
-        let at = span(&raw);
-        let entry = validate(raw)?;
-        if entries.iter().any(|e| name(e) == name(&entry)) {
+        let (name, at) = (raw.name().get_ref().clone(), raw.name().span());
+        let entry = validate(src, raw)?;
+        if names.contains(&name) {
             return Err(src.err(
                 Some(&at),
-                format!("{kind} name `{}` is used twice", name(&entry)),
+                format!("{kind} name `{name}` is used twice"),
                 format!("give every {table} entry its own name"),
             ));
         }
+        names.push(name);
         entries.push(entry);
     }
     Ok(entries)
