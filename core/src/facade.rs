@@ -477,11 +477,23 @@ impl Paaf {
             return Err(Error::invalid("the command is empty"));
         }
         confirm.require(&format!("running `{command}` on {name}"))?;
-        let target = self.target(&host)?;
-        let cmd = command.to_string();
+        let action = NewAction::new(ActionKind::Exec, name, command);
+        self.journaled_exec(&host, command.to_string(), action)
+            .await
+    }
+
+    /// Runs `cmd` on `host` as the journaled `action` (begun right before it runs), output
+    /// bounded per stream as the host's config says.
+    async fn journaled_exec(
+        &self,
+        host: &HostConfig,
+        cmd: String,
+        action: NewAction<'_>,
+    ) -> Result<ExecOutput> {
+        let target = self.target(host)?;
         let (timeout, max) = (host.command_timeout, host.max_output_bytes);
         self.journaled(
-            NewAction::new(ActionKind::Exec, name, command),
+            action,
             |started| async move {
                 self.pool
                     .with_connection(target, move |c: &mut Connection| {
@@ -539,22 +551,9 @@ impl Paaf {
             confirm.require(&what)?;
         }
         let host = self.host(name)?;
-        let target = self.target(&host)?;
         let cmd = runbooks::run_command(&host.runbook_dir, runbook);
-        let (timeout, max) = (host.command_timeout, host.max_output_bytes);
-        self.journaled(
-            NewAction::new(ActionKind::Runbook, name, runbook),
-            |started| async move {
-                self.pool
-                    .with_connection(target, move |c: &mut Connection| {
-                        started.now()?;
-                        c.exec(&cmd, timeout, max)
-                    })
-                    .await
-            },
-            exec_summary,
-        )
-        .await
+        let action = NewAction::new(ActionKind::Runbook, name, runbook);
+        self.journaled_exec(&host, cmd, action).await
     }
 
     /// The newest journal rows first, optionally only those on one target.

@@ -632,20 +632,17 @@ mod tests {
         }
     }
 
-    fn action<'a>(kind: ActionKind, target: &'a str, detail: &'a str) -> NewAction<'a> {
-        NewAction::new(kind, target, detail)
+    /// Begins a `kind` action on `target` by [`actor`] in `j`; its id.
+    fn begin(j: &Journal, kind: ActionKind, target: &str, detail: &str) -> i64 {
+        j.begin(&actor(), &NewAction::new(kind, target, detail))
+            .unwrap()
     }
 
     #[test]
     fn actions_move_through_their_states() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
-        let id = j
-            .begin(
-                &actor(),
-                &action(ActionKind::Reboot, "web-1", "verified reboot"),
-            )
-            .unwrap();
+        let id = begin(&j, ActionKind::Reboot, "web-1", "verified reboot");
         assert_eq!(
             j.last_for("web-1").unwrap().unwrap().state,
             ActionState::Pending
@@ -668,16 +665,11 @@ mod tests {
 
     #[test]
     fn a_live_owner_keeps_its_running_actions_and_a_dead_one_does_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.sqlite");
+        let (_dir, path) = scratch();
         let first = Journal::open(&path).unwrap();
-        let id = first
-            .begin(&actor(), &action(ActionKind::Reboot, "web-1", ""))
-            .unwrap();
+        let id = begin(&first, ActionKind::Reboot, "web-1", "");
         first.mark_running(id).unwrap();
-        first
-            .begin(&actor(), &action(ActionKind::Exec, "web-2", "uptime"))
-            .unwrap();
+        begin(&first, ActionKind::Exec, "web-2", "uptime");
         // A second process while the first is alive: its action stays running.
         let second = Journal::open(&path).unwrap();
         assert_eq!(
@@ -715,12 +707,9 @@ mod tests {
 
     #[test]
     fn a_kind_this_paaf_does_not_know_reads_as_other_and_keeps_its_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.sqlite");
+        let (_dir, path) = scratch();
         let j = Journal::open(&path).unwrap();
-        let id = j
-            .begin(&actor(), &action(ActionKind::Exec, "web-1", "uptime"))
-            .unwrap();
+        let id = begin(&j, ActionKind::Exec, "web-1", "uptime");
         let db = Connection::open(&path).unwrap();
         db.execute(
             "UPDATE actions SET kind = 'incident-open', data = '{\"type\":\"incident\",\"id\":7}' WHERE id = ?1",
@@ -739,6 +728,13 @@ mod tests {
     /// The fixture was written by the first release's code (main at 750596f) through
     /// `Journal::begin/mark_running/finish` and the flag facade's detail format; see
     /// core/tests/fixtures/README.md.
+    /// A journal path in a new temporary directory (removed when the guard drops).
+    fn scratch() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        (dir, path)
+    }
+
     fn first_release_journal(dir: &Path) -> PathBuf {
         let path = dir.join("journal.sqlite");
         std::fs::copy(
@@ -817,7 +813,7 @@ mod tests {
         let id = j
             .begin(
                 &actor(),
-                &action(ActionKind::FlagOff, "f@e", "").with_data(data.clone()),
+                &NewAction::new(ActionKind::FlagOff, "f@e", "").with_data(data.clone()),
             )
             .unwrap();
         drop(j);
@@ -855,8 +851,7 @@ mod tests {
 
     #[test]
     fn a_journal_of_a_newer_paaf_is_refused_with_what_to_do() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.sqlite");
+        let (_dir, path) = scratch();
         drop(Journal::open(&path).unwrap());
         Connection::open(&path)
             .unwrap()
@@ -870,17 +865,12 @@ mod tests {
 
     #[test]
     fn a_reader_open_for_long_sees_a_dead_processs_running_action_as_unknown() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.sqlite");
+        let (_dir, path) = scratch();
         let desktop = Journal::open(&path).unwrap();
         let cli = Journal::open(&path).unwrap();
-        let id = cli
-            .begin(&actor(), &action(ActionKind::Reboot, "web-1", ""))
-            .unwrap();
+        let id = begin(&cli, ActionKind::Reboot, "web-1", "");
         cli.mark_running(id).unwrap();
-        let pending = cli
-            .begin(&actor(), &action(ActionKind::Exec, "web-2", "uptime"))
-            .unwrap();
+        let pending = begin(&cli, ActionKind::Exec, "web-2", "uptime");
         assert_eq!(
             desktop.list(None, 10).unwrap()[1].state,
             ActionState::Running
@@ -902,8 +892,7 @@ mod tests {
         let home = dir.path().join("paaf");
         let path = home.join("journal.sqlite");
         let j = Journal::open(&path).unwrap();
-        j.begin(&actor(), &action(ActionKind::Exec, "web-1", "uptime"))
-            .unwrap();
+        begin(&j, ActionKind::Exec, "web-1", "uptime");
         let mode = private_files::mode;
         assert_eq!(mode(&home), 0o700, "the directory it created");
         for file in ["journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"] {

@@ -5,7 +5,7 @@
 
 use paaf_core::ErrorCode;
 use paaf_core::flags::unleash::Unleash;
-use paaf_core::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState, FlagSwitch};
 use paaf_core::http::{HttpAuth, Limits, Method, Request, Retry, Service};
 use paaf_tests::UnleashServer;
 use secrecy::SecretString;
@@ -136,10 +136,23 @@ fn state(enabled: bool) -> FlagState {
     FlagState::best_effort(enabled)
 }
 
-fn note() -> ChangeNote {
-    ChangeNote {
+/// Switches `flag` to `enabled`, the user having seen it `seen` (an error is shown).
+async fn switch(
+    unleash: &Unleash,
+    flag: &FlagRef<'_>,
+    enabled: bool,
+    seen: &FlagState,
+) -> paaf_core::Result<FlagState> {
+    let note = ChangeNote {
         comment: "paaf: integration test".into(),
-    }
+    };
+    let switch = FlagSwitch {
+        flag,
+        enabled,
+        expected: seen,
+        note: &note,
+    };
+    unleash.set(&switch).await.map_err(shown)
 }
 
 fn keys(flags: &[paaf_core::flags::Flag]) -> Vec<&str> {
@@ -314,34 +327,22 @@ async fn toggle(unleash: &Unleash, admin: &Admin) {
     let prod = flag("new-checkout", "production");
     let dev = flag("new-checkout", "development");
 
-    let now = unleash
-        .set(&prod, false, &state(true), &note())
-        .await
-        .unwrap();
+    let now = switch(unleash, &prod, false, &state(true)).await.unwrap();
     assert_eq!(now, state(false));
     assert!(!admin.enabled("new-checkout", "production").await);
     assert!(admin.enabled("new-checkout", "development").await);
 
-    let now = unleash
-        .set(&dev, false, &state(true), &note())
-        .await
-        .unwrap();
+    let now = switch(unleash, &dev, false, &state(true)).await.unwrap();
     assert_eq!(now, state(false));
     assert!(!admin.enabled("new-checkout", "development").await);
     assert!(!admin.enabled("new-checkout", "production").await);
 
-    let now = unleash
-        .set(&prod, true, &state(false), &note())
-        .await
-        .unwrap();
+    let now = switch(unleash, &prod, true, &state(false)).await.unwrap();
     assert_eq!(now, state(true));
     assert!(admin.enabled("new-checkout", "production").await);
     assert!(!admin.enabled("new-checkout", "development").await);
 
-    let now = unleash
-        .set(&dev, true, &state(false), &note())
-        .await
-        .unwrap();
+    let now = switch(unleash, &dev, true, &state(false)).await.unwrap();
     assert_eq!(now, state(true));
     assert!(admin.enabled("new-checkout", "development").await);
     assert!(admin.enabled("new-checkout", "production").await);
@@ -353,11 +354,7 @@ async fn stale_state(unleash: &Unleash, admin: &Admin) {
     assert_eq!(seen, state(false));
     // Someone else switches it on between what the user saw and the confirmed change.
     admin.switch("search-v2", "production", true).await;
-    let e = unleash
-        .set(&target, true, &seen, &note())
-        .await
-        .map_err(shown)
-        .unwrap_err();
+    let e = switch(unleash, &target, true, &seen).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
     let text = e.to_string();
     for part in [
@@ -378,11 +375,7 @@ async fn stale_state(unleash: &Unleash, admin: &Admin) {
     let target = flag("new-checkout", "production");
     let seen = unleash.state(&target).await.unwrap();
     admin.switch("new-checkout", "production", false).await;
-    let e = unleash
-        .set(&target, false, &seen, &note())
-        .await
-        .map_err(shown)
-        .unwrap_err();
+    let e = switch(unleash, &target, false, &seen).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
     assert!(e.to_string().contains("turned off by admin"), "{e}");
     assert!(!admin.enabled("new-checkout", "production").await);
@@ -447,15 +440,8 @@ async fn sdk_tokens(server: &UnleashServer, admin: &Admin) {
             "{kind}: {text}"
         );
         assert!(!text.contains(&secret_part), "{text}");
-        let e = sdk
-            .set(
-                &flag("search-v2", "production"),
-                false,
-                &state(true),
-                &note(),
-            )
+        let e = switch(&sdk, &flag("search-v2", "production"), false, &state(true))
             .await
-            .map_err(shown)
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::AuthFailed, "{kind}: {e}");
         assert!(admin.enabled("search-v2", "production").await);
@@ -487,10 +473,8 @@ async fn unknown(unleash: &Unleash) {
         e.to_string().contains("project named `no-such-project`"),
         "{e}"
     );
-    let e = unleash
-        .set(&other_project, false, &state(true), &note())
+    let e = switch(unleash, &other_project, false, &state(true))
         .await
-        .map_err(shown)
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
 
@@ -503,15 +487,9 @@ async fn unknown(unleash: &Unleash) {
     let text = e.to_string();
     assert!(text.contains("environment named `staging`"), "{text}");
     assert!(text.contains("development, production"), "{text}");
-    let e = unleash
-        .set(
-            &flag("new-checkout", "staging"),
-            true,
-            &state(false),
-            &note(),
-        )
+    let staging = flag("new-checkout", "staging");
+    let e = switch(unleash, &staging, true, &state(false))
         .await
-        .map_err(shown)
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
 
@@ -545,15 +523,9 @@ async fn stopped(unleash: &Unleash) {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Unreachable, "{e}");
     assert!(e.to_string().contains("unleash \"test\""), "{e}");
-    let e = unleash
-        .set(
-            &flag("new-checkout", "development"),
-            false,
-            &state(true),
-            &note(),
-        )
+    let dev = flag("new-checkout", "development");
+    let e = switch(unleash, &dev, false, &state(true))
         .await
-        .map_err(shown)
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Unreachable, "{e}");
 }
@@ -731,7 +703,7 @@ async fn lost_write(server: &UnleashServer, admin: &Admin) {
     let unleash = through(&proxy);
     let seen = unleash.state(&target).await.unwrap();
     assert_eq!(seen, state(true));
-    let now = unleash.set(&target, false, &seen, &note()).await.unwrap();
+    let now = switch(&unleash, &target, false, &seen).await.unwrap();
     assert_eq!(now, state(false));
     assert_eq!(
         proxy.seen(),
@@ -744,8 +716,7 @@ async fn lost_write(server: &UnleashServer, admin: &Admin) {
     // goes again, after that read.
     let proxy = LossyProxy::start(port, "/payments-v3/environments/production/on", || {});
     let unleash = through(&proxy);
-    let now = unleash
-        .set(&target, true, &state(false), &note())
+    let now = switch(&unleash, &target, true, &state(false))
         .await
         .unwrap();
     assert_eq!(now, state(true));

@@ -245,47 +245,10 @@ impl Config {
                 ));
             }
         }
-        let mut monitoring: Vec<MonitoringConfig> = Vec::new();
-        for raw_source in raw.monitoring {
-            let span = raw_source.name.span();
-            let source = validate_monitoring(&src, raw_source)?;
-            if monitoring.iter().any(|m| m.name == source.name) {
-                return Err(src.err(
-                    Some(&span),
-                    format!("monitoring source name `{}` is used twice", source.name),
-                    "give every [[monitoring]] entry its own name",
-                ));
-            }
-            monitoring.push(source);
-        }
-        let mut flags: Vec<FlagsConfig> = Vec::new();
-        for raw_flags in raw.flags {
-            let span = raw_flags.name.span();
-            let backend = validate_flags(&src, raw_flags)?;
-            if flags.iter().any(|f| f.name == backend.name) {
-                return Err(src.err(
-                    Some(&span),
-                    format!("flag service name `{}` is used twice", backend.name),
-                    "give every [[flags]] entry its own name",
-                ));
-            }
-            flags.push(backend);
-        }
+        let monitoring = unique(&src, raw.monitoring, validate_monitoring)?;
+        let flags = unique(&src, raw.flags, validate_flags)?;
         #[cfg(feature = "cloud")]
-        let mut clouds: Vec<CloudConfig> = Vec::new();
-        #[cfg(feature = "cloud")]
-        for raw_cloud in raw.clouds {
-            let span = raw_cloud.name.span();
-            let cloud = validate_cloud(&src, raw_cloud)?;
-            if clouds.iter().any(|c| c.name == cloud.name) {
-                return Err(src.err(
-                    Some(&span),
-                    format!("cloud account name `{}` is used twice", cloud.name),
-                    "give every [[clouds]] entry its own name",
-                ));
-            }
-            clouds.push(cloud);
-        }
+        let clouds = unique(&src, raw.clouds, validate_cloud)?;
         Ok(Config {
             path: path.to_path_buf(),
             operator,
@@ -320,6 +283,56 @@ fn valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// A `[[table]]` entry as written, whose name no other entry of its table may have.
+trait Entry {
+    /// How a message names an entry, and its table.
+    const KIND: (&'static str, &'static str);
+    /// Its name, where it is written (a validated entry keeps it as it is).
+    fn name(&self) -> &Spanned<String>;
+}
+
+macro_rules! entry {
+    ($raw:ty, $kind:literal, $table:literal) => {
+        impl Entry for $raw {
+            const KIND: (&'static str, &'static str) = ($kind, $table);
+            fn name(&self) -> &Spanned<String> {
+                &self.name
+            }
+        }
+    };
+}
+
+entry!(RawMonitoring, "monitoring source", "[[monitoring]]");
+entry!(RawFlags, "flag service", "[[flags]]");
+#[cfg(feature = "cloud")]
+entry!(RawCloud, "cloud account", "[[clouds]]");
+
+/// Each raw entry validated, in order; a name given twice is refused at the second entry's
+/// name.
+fn unique<R: Entry, T>(
+    src: &Source<'_>,
+    raws: Vec<R>,
+    validate: impl Fn(&Source<'_>, R) -> Result<T>,
+) -> Result<Vec<T>> {
+    let (kind, table) = R::KIND;
+    let mut names: Vec<String> = Vec::new();
+    let mut entries: Vec<T> = Vec::new();
+    for raw in raws {
+        let (name, at) = (raw.name().get_ref().clone(), raw.name().span());
+        let entry = validate(src, raw)?;
+        if names.contains(&name) {
+            return Err(src.err(
+                Some(&at),
+                format!("{kind} name `{name}` is used twice"),
+                format!("give every {table} entry its own name"),
+            ));
+        }
+        names.push(name);
+        entries.push(entry);
+    }
+    Ok(entries)
 }
 
 /// The span of the `nth` occurrence of `name = "<name>"`, to point at a duplicate.

@@ -96,6 +96,31 @@ fn errors_name_the_line_and_the_fix() {
 }
 
 #[test]
+fn a_flag_service_or_monitoring_source_named_twice_is_refused_at_the_second_name() {
+    let flags = "[[flags]]\nname = \"f\"\ntype = \"unleash\"\nurl = \"https://u.example\"\ntoken = \"keyring:u\"\n";
+    let (line, msg) = config_err(&format!("{flags}\n{flags}"));
+    assert_eq!(line, Some(8));
+    assert!(msg.contains("flag service name `f` is used twice"), "{msg}");
+    assert!(
+        msg.contains("give every [[flags]] entry its own name"),
+        "{msg}"
+    );
+
+    let source =
+        "[[monitoring]]\nname = \"m\"\ntype = \"prometheus\"\nurl = \"http://p.example:9090\"\n";
+    let (line, msg) = config_err(&format!("{source}\n{source}"));
+    assert_eq!(line, Some(7));
+    assert!(
+        msg.contains("monitoring source name `m` is used twice"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("give every [[monitoring]] entry its own name"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn debug_shows_no_rebootx_secret_prefix_and_no_secret() {
     let config = Config::parse(
         Path::new("/tmp/paaf.toml"),

@@ -5,7 +5,7 @@ use super::{Confirmation, Paaf};
 use crate::config::FlagsConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::flags::{
-    self, ChangeNote, Connector, DynFlagBackend, Flag, FlagFilter, FlagRef, FlagState,
+    self, ChangeNote, Connector, DynFlagBackend, Flag, FlagFilter, FlagRef, FlagState, FlagSwitch,
 };
 use crate::journal::{ActionData, ActionKind, ActionState, NewAction};
 use serde::{Deserialize, Serialize};
@@ -189,7 +189,13 @@ impl Paaf {
                         key: &target.key,
                         environment: &target.environment,
                     };
-                    let state = backend_ref.set(&flag, enabled, expected, note_ref).await?;
+                    let switch = FlagSwitch {
+                        flag: &flag,
+                        enabled,
+                        expected,
+                        note: note_ref,
+                    };
+                    let state = backend_ref.set(&switch).await?;
                     Ok((started.id, state))
                 },
                 |(_, s): &(i64, FlagState)| {
@@ -361,12 +367,19 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_flag_whose_names_have_spaces_and_quotes_is_undone_where_it_was_changed() {
+    /// A paaf on a new fake Unleash whose flag is on, with the state the user saw (the server
+    /// and the config's directory live as long as the guards).
+    async fn seen_on() -> (FakeUnleash, MockServer, tempfile::TempDir, Paaf, FlagState) {
         let (unleash, server) = FakeUnleash::start(true).await;
         let dir = tempfile::tempdir().unwrap();
         let paaf = paaf_with_unleash(dir.path(), &server.uri());
         let before = paaf.flag_state(&target()).await.unwrap();
+        (unleash, server, dir, paaf, before)
+    }
+
+    #[tokio::test]
+    async fn a_flag_whose_names_have_spaces_and_quotes_is_undone_where_it_was_changed() {
+        let (unleash, _server, _dir, paaf, before) = seen_on().await;
         let change = paaf
             .set_flag(&target(), false, &before, &Confirmation::Yes)
             .await
@@ -393,10 +406,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_flag_is_not_switched_when_the_journal_cannot_record_that_the_change_starts() {
-        let (unleash, server) = FakeUnleash::start(true).await;
-        let dir = tempfile::tempdir().unwrap();
-        let paaf = paaf_with_unleash(dir.path(), &server.uri());
-        let before = paaf.flag_state(&target()).await.unwrap();
+        let (unleash, _server, _dir, paaf, before) = seen_on().await;
         // The journal takes the pending row, then refuses the `running` one (a full disk, an
         // I/O error): the change must not be sent, or a crash would leave it "not started".
         rusqlite::Connection::open(&paaf.config().journal)

@@ -144,14 +144,10 @@ impl Paaf {
             return Err(Error::NotFound {
                 what: "server",
                 name: "matching the selection".into(),
-                hint: Some(if inventory.errors.is_empty() {
-                    "see `paaf server list` with the same filters".into()
-                } else {
-                    format!(
-                        "{} account(s) or region(s) could not be listed: see `paaf server list`",
-                        inventory.errors.len()
-                    )
-                }),
+                hint: Some(super::servers::unlisted_hint(
+                    &inventory.errors,
+                    "see `paaf server list` with the same filters",
+                )),
             });
         }
         all_running(&selected)?;

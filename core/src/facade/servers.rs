@@ -105,14 +105,10 @@ impl Paaf {
             [] => Err(Error::NotFound {
                 what: "server",
                 name: server.to_string(),
-                hint: Some(if inventory.errors.is_empty() {
-                    "see `paaf server list` for the ids and names".into()
-                } else {
-                    format!(
-                        "{} account(s) or region(s) could not be listed: see `paaf server list`",
-                        inventory.errors.len()
-                    )
-                }),
+                hint: Some(unlisted_hint(
+                    &inventory.errors,
+                    "see `paaf server list` for the ids and names",
+                )),
             }),
             many => Err(Error::invalid(format!(
                 "{} servers are named `{server}` ({}): give its id",
@@ -384,5 +380,18 @@ fn server_kind(action: PowerAction) -> ActionKind {
         PowerAction::HardReboot => ActionKind::ServerHardReboot,
         PowerAction::Stop => ActionKind::ServerStop,
         PowerAction::Start => ActionKind::ServerStart,
+    }
+}
+
+/// Where to look for a server an inventory does not have: `otherwise`, or, when some accounts
+/// or regions could not be listed (`errors`), how many.
+pub(crate) fn unlisted_hint(errors: &[InventoryError], otherwise: &str) -> String {
+    if errors.is_empty() {
+        otherwise.to_string()
+    } else {
+        format!(
+            "{} account(s) or region(s) could not be listed: see `paaf server list`",
+            errors.len()
+        )
     }
 }

@@ -40,7 +40,7 @@
 //! for an expired token is sent again only after a new read.
 
 use super::{
-    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    CONFLICT_FIX, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch,
     Pager, Subject, answered, asks_for_approval, no_environment, project_or, require_names,
     said_in, still_needed, switching,
 };
@@ -546,21 +546,10 @@ impl FlagBackend for DevCycle {
             Ok(features) => features,
             Err(said) => return Err(self.project_not_found(project, &said)),
         };
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
-        let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
         let mut flags = Vec::new();
         for feature in features {
-            if let Some(q) = &query
-                && !feature.key.to_lowercase().contains(q)
-                && !feature
-                    .name
-                    .as_ref()
-                    .is_some_and(|n| n.to_lowercase().contains(q))
-            {
-                continue;
-            }
-            if let Some(t) = &tag
-                && !feature.tags.iter().any(|have| &have.to_lowercase() == t)
+            if !filter.matches_text(&feature.key, feature.name.as_deref())
+                || !filter.matches_tags(&feature.tags)
             {
                 continue;
             }
@@ -620,13 +609,8 @@ impl FlagBackend for DevCycle {
         self.status_of(configs, &subject).await
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         // DevCycle's configuration update takes no comment: its audit log records the API
         // client.
         let subject = Subject {

@@ -40,7 +40,7 @@
 //! [`crate::ssh::SshPool::with_connection`].
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, listed,
+    Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch, listed,
 };
 use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
@@ -771,15 +771,9 @@ impl FlagBackend for EnvFileBackend {
             .pool
             .with_connection(self.target.clone(), move |c| list_flags(c, &s))
             .await?;
-        let query = filter.query.as_deref().map(str::to_lowercase);
         Ok(flags
             .iter()
-            .filter(|f| f.enabled.is_some())
-            .filter(|f| {
-                query
-                    .as_ref()
-                    .is_none_or(|q| f.key.to_lowercase().contains(q))
-            })
+            .filter(|f| f.enabled.is_some() && filter.matches_text(&f.key, None))
             .map(|f| f.to_flag(&self.name, &self.settings))
             .collect())
     }
@@ -791,13 +785,8 @@ impl FlagBackend for EnvFileBackend {
             .await
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         let (s, key, expected) = (
             self.settings.clone(),
             flag.key.to_string(),
@@ -1023,6 +1012,13 @@ fn change_error(
 ) -> Error {
     let unit = s.unit.as_deref().unwrap_or("");
     let change = format!("{key}={}", on_off(enabled));
+    // The unit failed around a written change (not HTTP: the change runs over SSH).
+    let unit_failed = |message: String| Error::Service {
+        service: format!("{unit} on {}", s.host),
+        code: ErrorCode::ServiceFailed,
+        status: 0,
+        message,
+    };
     let why = || {
         let step = reported(o, "failed").unwrap_or("restart");
         let mut why = match step {
@@ -1057,17 +1053,12 @@ fn change_error(
                 s.path, s.path
             ),
         ),
-        EXIT_ROLLED_BACK => Error::Service {
-            service: format!("{unit} on {}", s.host),
-            code: ErrorCode::ServiceFailed,
-            status: 0,
-            message: format!(
-                "ROLLED BACK: {change} in {} was written, but {}; the change was rolled back: the file is as before ({key} is {} again; backup {backup}) and {unit} was restarted with it and is active",
-                s.path,
-                why(),
-                on_off(!enabled)
-            ),
-        },
+        EXIT_ROLLED_BACK => unit_failed(format!(
+            "ROLLED BACK: {change} in {} was written, but {}; the change was rolled back: the file is as before ({key} is {} again; backup {backup}) and {unit} was restarted with it and is active",
+            s.path,
+            why(),
+            on_off(!enabled)
+        )),
         EXIT_ROLLED_BACK_UNIT_DOWN => {
             let (label, state) = match reported(o, "failed-again").unwrap_or("restart") {
                 "check" => (
@@ -1085,28 +1076,18 @@ fn change_error(
                     format!("restarting {unit} with the old file failed too: it is down"),
                 ),
             };
-            Error::Service {
-                service: format!("{unit} on {}", s.host),
-                code: ErrorCode::ServiceFailed,
-                status: 0,
-                message: format!(
-                    "ROLLED BACK, {label}: {change} in {} was written, but {}; the change was rolled back ({key} is {} again in the file; backup {backup}), but {state}; look at it now (`journalctl -u {unit}`)",
-                    s.path,
-                    why(),
-                    on_off(!enabled),
-                ),
-            }
-        }
-        EXIT_ROLLBACK_FAILED => Error::Service {
-            service: format!("{unit} on {}", s.host),
-            code: ErrorCode::ServiceFailed,
-            status: 0,
-            message: format!(
-                "ROLLBACK FAILED: {change} in {} was written, but {}, and putting the backup {backup} back failed: the file still has the change and {unit} is not healthy; restore the backup by hand",
+            unit_failed(format!(
+                "ROLLED BACK, {label}: {change} in {} was written, but {}; the change was rolled back ({key} is {} again in the file; backup {backup}), but {state}; look at it now (`journalctl -u {unit}`)",
                 s.path,
-                why()
-            ),
-        },
+                why(),
+                on_off(!enabled),
+            ))
+        }
+        EXIT_ROLLBACK_FAILED => unit_failed(format!(
+            "ROLLBACK FAILED: {change} in {} was written, but {}, and putting the backup {backup} back failed: the file still has the change and {unit} is not healthy; restore the backup by hand",
+            s.path,
+            why()
+        )),
         EXIT_NOT_WRITTEN if !s.sudo => Error::Privilege {
             host: s.host.clone(),
             reason: format!(

@@ -30,7 +30,7 @@
 //! `success: false`.
 
 use super::{
-    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    CONFLICT_FIX, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch,
     Pager, changed_meanwhile, require_names, said_in, still_needed, switching,
 };
 use crate::config::FlagsEntry;
@@ -147,6 +147,15 @@ struct Subject<'a> {
     env_id: &'a str,
 }
 
+/// A flag's path in one environment (by the environment's id).
+fn flag_path(env_id: &str, key: &str) -> String {
+    format!(
+        "api/v1/envs/{}/feature-flags/{}",
+        segment(env_id),
+        segment(key)
+    )
+}
+
 impl std::fmt::Display for Subject<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if let Some(key) = self.key {
@@ -196,6 +205,16 @@ impl FeatBit {
             project: project.to_string(),
             environments: environments.clone(),
             service,
+        })
+    }
+
+    /// One flag in one configured environment, by its environment's id.
+    fn flag_subject<'a>(&'a self, flag: &FlagRef<'a>) -> Result<Subject<'a>> {
+        Ok(Subject {
+            project: &self.project,
+            key: Some(flag.key),
+            environment: flag.environment,
+            env_id: self.env_id(flag.environment)?,
         })
     }
 
@@ -325,8 +344,6 @@ impl FlagBackend for FeatBit {
                 .map(|(n, id)| (n.as_str(), id.as_str()))
                 .collect(),
         };
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
-        let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
         let mut by_key: BTreeMap<String, Flag> = BTreeMap::new();
         for (environment, env_id) in environments {
             for item in self.env_flags(environment, env_id).await? {
@@ -352,51 +369,24 @@ impl FlagBackend for FeatBit {
         Ok(by_key
             .into_values()
             .filter(|f| {
-                query.as_ref().is_none_or(|q| {
-                    f.key.to_lowercase().contains(q)
-                        || f.name.as_deref().unwrap_or("").to_lowercase().contains(q)
-                })
-            })
-            .filter(|f| {
-                tag.as_ref()
-                    .is_none_or(|t| f.tags.iter().any(|have| have.to_lowercase() == *t))
+                filter.matches_text(&f.key, f.name.as_deref()) && filter.matches_tags(&f.tags)
             })
             .collect())
     }
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
         require_names(self.service.name(), "FeatBit", &[("flag key", flag.key)])?;
-        let env_id = self.env_id(flag.environment)?;
-        let subject = Subject {
-            project: &self.project,
-            key: Some(flag.key),
-            environment: flag.environment,
-            env_id,
-        };
-        let path = format!(
-            "api/v1/envs/{}/feature-flags/{}",
-            segment(env_id),
-            segment(flag.key)
-        );
-        let detail: FbFlag = self.call(Request::get(path), &subject).await?;
+        let subject = self.flag_subject(flag)?;
+        let detail: FbFlag = self
+            .call(Request::get(flag_path(subject.env_id, flag.key)), &subject)
+            .await?;
         Ok(FlagState::conditional(detail.is_enabled, detail.revision))
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         let now = self.state(flag).await?;
-        let env_id = self.env_id(flag.environment)?;
-        let subject = Subject {
-            project: &self.project,
-            key: Some(flag.key),
-            environment: flag.environment,
-            env_id,
-        };
+        let subject = self.flag_subject(flag)?;
         let service = self.service.name();
         let read = now.version.clone();
         if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
@@ -413,11 +403,7 @@ impl FlagBackend for FeatBit {
             serde_json::json!({"op": "test", "path": "/isEnabled", "value": expected.enabled}),
         );
         patch.push(serde_json::json!({"op": "replace", "path": "/isEnabled", "value": enabled}));
-        let path = format!(
-            "api/v1/envs/{}/feature-flags/{}",
-            segment(env_id),
-            segment(flag.key)
-        );
+        let path = flag_path(subject.env_id, flag.key);
         // Not retried after it may have reached FeatBit: a write that timed out (or was
         // answered 5xx) is outcome-unknown.
         let request = Request::with_body(Method::PATCH, path, &patch, Retry::NotIdempotent)?;

@@ -40,7 +40,7 @@
 //! client, which redacts the secret part of such a header value).
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Pager,
+    Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch, Pager,
     answered, asks_for_approval, fetch_found, listed, require_names, said_in, still_needed,
     switching,
 };
@@ -586,7 +586,6 @@ impl FlagBackend for Flagsmith {
             Some(env) => vec![(env.clone(), self.environment_key(env).await?)],
             None => keys.into_iter().collect(),
         };
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
         let features = self.features(None).await?;
         let mut states: Vec<BTreeMap<u64, bool>> = Vec::new();
         for (name, key) in &environments {
@@ -595,9 +594,7 @@ impl FlagBackend for Flagsmith {
         }
         let mut flags = Vec::new();
         for feature in features {
-            if let Some(q) = &query
-                && !feature.name.to_lowercase().contains(q)
-            {
+            if !filter.matches_text(&feature.name, None) {
                 continue;
             }
             // Flagsmith's tags are ids of project tags; paaf does not filter on them.
@@ -636,13 +633,8 @@ impl FlagBackend for Flagsmith {
         Ok(FlagState::best_effort(current.row.enabled))
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         // Flagsmith's write takes no comment: its audit log records the API key.
         let subject = Subject {
             project: self.project,

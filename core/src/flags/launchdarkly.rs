@@ -35,7 +35,7 @@
 //! per `X-Ratelimit-Reset` (epoch milliseconds, here) when that is short enough.
 
 use super::{
-    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    CONFLICT_FIX, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch,
     Pager, Subject, answered, changed_meanwhile, is_404, project_or, require_names, said_in,
     still_needed, switching,
 };
@@ -392,8 +392,6 @@ impl FlagBackend for LaunchDarkly {
             Some(env) => vec![env.clone()],
             None => self.environments.clone(),
         };
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
-        let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
         let mut flags = Vec::new();
         let mut offset = 0;
         let mut pager = Pager::new(self.service.name());
@@ -403,19 +401,8 @@ impl FlagBackend for LaunchDarkly {
             pager.page(page.items.iter().map(|f| f.key.as_str()))?;
             offset += received;
             for item in page.items {
-                if let Some(q) = &query
-                    && !item.key.to_lowercase().contains(q)
-                    && !item
-                        .name
-                        .as_deref()
-                        .unwrap_or("")
-                        .to_lowercase()
-                        .contains(q)
-                {
-                    continue;
-                }
-                if let Some(t) = &tag
-                    && !item.tags.iter().any(|have| have.to_lowercase() == *t)
+                if !filter.matches_text(&item.key, item.name.as_deref())
+                    || !filter.matches_tags(&item.tags)
                 {
                     continue;
                 }
@@ -471,13 +458,8 @@ impl FlagBackend for LaunchDarkly {
         Ok(FlagState::conditional(self.read(flag).await?, None))
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         let now = self.state(flag).await?;
         let project = self.project_of(flag);
         let subject = Subject {
@@ -490,7 +472,7 @@ impl FlagBackend for LaunchDarkly {
         }
         let pointer = format!("/environments/{}/on", pointer_token(flag.environment));
         let body = serde_json::json!({
-            "comment": note.comment,
+            "comment": switch.note.comment,
             "patch": [
                 {"op": "test", "path": pointer, "value": expected.enabled},
                 {"op": "replace", "path": pointer, "value": enabled},

@@ -268,11 +268,43 @@ pub struct FlagFilter {
     pub tag: Option<String>,
 }
 
+impl FlagFilter {
+    /// Whether a flag keyed `key` (and named `name`) matches the query: a case-insensitive
+    /// substring of either; without a query every flag does.
+    pub(crate) fn matches_text(&self, key: &str, name: Option<&str>) -> bool {
+        let Some(query) = &self.query else {
+            return true;
+        };
+        let query = query.to_lowercase();
+        key.to_lowercase().contains(&query)
+            || name.is_some_and(|n| n.to_lowercase().contains(&query))
+    }
+
+    /// Whether a flag carrying `tags` has the tag asked for (in any case); without one every
+    /// flag does.
+    pub(crate) fn matches_tags(&self, tags: &[String]) -> bool {
+        self.tag.as_ref().is_none_or(|want| {
+            let want = want.to_lowercase();
+            tags.iter().any(|have| have.to_lowercase() == want)
+        })
+    }
+}
+
 /// Who asks for a change, for backends that record a comment (LaunchDarkly) or an audit note.
 #[derive(Debug, Clone)]
 pub struct ChangeNote {
     /// e.g. "paaf: alice via mobile@Pixel 8 (incident 12)".
     pub comment: String,
+}
+
+/// One switch asked of a service: `flag` to `enabled`, if its state is still `expected` (the
+/// state the user saw and confirmed); `note` says who asks.
+#[derive(Debug, Clone, Copy)]
+pub struct FlagSwitch<'a> {
+    pub flag: &'a FlagRef<'a>,
+    pub enabled: bool,
+    pub expected: &'a FlagState,
+    pub note: &'a ChangeNote,
 }
 
 /// A flag service. Errors are the core's `Error`, naming the backend, project and
@@ -300,10 +332,7 @@ pub trait FlagBackend: Send + Sync {
     /// right before writing. Returns the new state.
     fn set(
         &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        note: &ChangeNote,
+        switch: &FlagSwitch<'_>,
     ) -> impl std::future::Future<Output = Result<FlagState>> + Send;
 }
 
@@ -317,13 +346,7 @@ pub trait DynFlagBackend: Send + Sync {
     /// [`FlagBackend::state`].
     fn state<'a>(&'a self, flag: &'a FlagRef<'a>) -> BoxFuture<'a, Result<FlagState>>;
     /// [`FlagBackend::set`].
-    fn set<'a>(
-        &'a self,
-        flag: &'a FlagRef<'a>,
-        enabled: bool,
-        expected: &'a FlagState,
-        note: &'a ChangeNote,
-    ) -> BoxFuture<'a, Result<FlagState>>;
+    fn set<'a>(&'a self, switch: &'a FlagSwitch<'a>) -> BoxFuture<'a, Result<FlagState>>;
 }
 
 impl<T: FlagBackend> DynFlagBackend for T {
@@ -339,14 +362,8 @@ impl<T: FlagBackend> DynFlagBackend for T {
         Box::pin(FlagBackend::state(self, flag))
     }
 
-    fn set<'a>(
-        &'a self,
-        flag: &'a FlagRef<'a>,
-        enabled: bool,
-        expected: &'a FlagState,
-        note: &'a ChangeNote,
-    ) -> BoxFuture<'a, Result<FlagState>> {
-        Box::pin(FlagBackend::set(self, flag, enabled, expected, note))
+    fn set<'a>(&'a self, switch: &'a FlagSwitch<'a>) -> BoxFuture<'a, Result<FlagState>> {
+        Box::pin(FlagBackend::set(self, switch))
     }
 }
 
@@ -588,6 +605,22 @@ mod tests {
         }
         let e = pager.page(["last"]).unwrap_err();
         assert!(e.to_string().contains("past 1000 pages"), "{e}");
+    }
+
+    #[test]
+    fn a_filter_matches_key_or_name_and_a_tag_in_any_case() {
+        let all = FlagFilter::default();
+        assert!(all.matches_text("k", None) && all.matches_tags(&[]));
+        let filter = FlagFilter {
+            query: Some("Check".into()),
+            tag: Some("WEB".into()),
+            ..FlagFilter::default()
+        };
+        assert!(filter.matches_text("new-checkout", None));
+        assert!(filter.matches_text("f-1", Some("New Checkout")));
+        assert!(!filter.matches_text("f-1", Some("search")));
+        assert!(filter.matches_tags(&["api".into(), "web".into()]));
+        assert!(!filter.matches_tags(&["api".into()]));
     }
 
     #[test]

@@ -30,7 +30,7 @@
 //! the check.
 
 use super::{
-    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    CONFLICT_FIX, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch,
     Pager, Subject, answered, asks_for_approval, fetch_found, is_404, no_environment, project_or,
     require_names, said_in, still_needed, switching,
 };
@@ -376,16 +376,9 @@ impl FlagBackend for Optimizely {
         if filter.tag.is_some() {
             return Ok(Vec::new());
         }
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
         let mut flags = Vec::new();
         for f in self.project_flags(project).await? {
-            if let Some(q) = &query
-                && !f.key.to_lowercase().contains(q)
-                && !f
-                    .name
-                    .as_ref()
-                    .is_some_and(|n| n.to_lowercase().contains(q))
-            {
+            if !filter.matches_text(&f.key, f.name.as_deref()) {
                 continue;
             }
             let environments: Vec<FlagEnvironment> = f
@@ -436,13 +429,8 @@ impl FlagBackend for Optimizely {
         }
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         // The enable/disable endpoints take no body, hence no comment: Optimizely's change
         // history records the token's user.
         let project = self.project_of(flag.project);

@@ -21,7 +21,7 @@
 //! and paaf says so.
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, answered,
+    Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, FlagSwitch, answered,
     fetch_found, is_404, listed, require_names, said_in, still_needed, switching,
 };
 use crate::config::FlagsEntry;
@@ -561,14 +561,11 @@ impl FlagBackend for Unleash {
                 return Err(self.environment_not_found(&subject, &known));
             }
         }
-        let query = filter.query.as_ref().map(|q| q.to_lowercase());
         let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
         let mut flags = Vec::new();
         for project in &projects {
             for mut flag in self.project_flags(project).await? {
-                if let Some(q) = &query
-                    && !flag.key.to_lowercase().contains(q)
-                {
+                if !filter.matches_text(&flag.key, None) {
                     continue;
                 }
                 if let Some(t) = &tag
@@ -609,13 +606,8 @@ impl FlagBackend for Unleash {
         }
     }
 
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        _note: &ChangeNote,
-    ) -> Result<FlagState> {
+    async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
+        let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         // Unleash's on/off takes no comment: its event log records the token's user.
         let now = self.state(flag).await?;
         let known = if now.enabled != expected.enabled {
@@ -656,6 +648,25 @@ mod tests {
             },
         )
         .unwrap()
+    }
+
+    /// Switches `key` (project `default`, `production`) off, the user having seen it `seen`.
+    async fn switch_off(u: &Unleash, key: &str, seen: bool) -> Result<FlagState> {
+        let flag = FlagRef {
+            project: "default",
+            key,
+            environment: "production",
+        };
+        let note = crate::flags::ChangeNote {
+            comment: String::new(),
+        };
+        let switch = FlagSwitch {
+            flag: &flag,
+            enabled: false,
+            expected: &FlagState::best_effort(seen),
+            note: &note,
+        };
+        u.set(&switch).await
     }
 
     #[test]
@@ -731,16 +742,7 @@ mod tests {
             .mount(&server)
             .await;
         let u = backend(&server.uri(), "*:*.x");
-        let target = FlagRef {
-            project: "default",
-            key: "new-checkout",
-            environment: "production",
-        };
-        let expected = FlagState::best_effort(true);
-        let note = ChangeNote {
-            comment: "test".into(),
-        };
-        let e = u.set(&target, false, &expected, &note).await.unwrap_err();
+        let e = switch_off(&u, "new-checkout", true).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
         let text = e.to_string();
         assert!(text.contains("change request is required"), "{text}");
@@ -770,15 +772,7 @@ mod tests {
             .mount(&server)
             .await;
         let u = backend(&server.uri(), "*:*.x");
-        let target = FlagRef {
-            project: "default",
-            key: "f",
-            environment: "production",
-        };
         let off = FlagState::best_effort(false);
-        let note = ChangeNote {
-            comment: String::new(),
-        };
-        assert_eq!(u.set(&target, false, &off, &note).await.unwrap(), off);
+        assert_eq!(switch_off(&u, "f", false).await.unwrap(), off);
     }
 }

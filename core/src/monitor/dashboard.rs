@@ -694,9 +694,14 @@ fn glob(values: &[String]) -> String {
 
 /// Grafana's `regexEscape`.
 fn regex_escape(v: &str) -> String {
+    backslashed(v, "\\^$*+?.()|[]{}/")
+}
+
+/// `v` with a backslash before each character of `special`.
+fn backslashed(v: &str, special: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
-        if "\\^$*+?.()|[]{}/".contains(c) {
+        if special.contains(c) {
             out.push('\\');
         }
         out.push(c);
@@ -722,26 +727,12 @@ fn prometheus_regex_escape(v: &str) -> String {
 }
 
 fn lucene_escape(v: &str) -> String {
-    let mut out = String::new();
-    for c in v.chars() {
-        if "+-&|!(){}[]^\"~*?:\\/ ".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    backslashed(v, "+-&|!(){}[]^\"~*?:\\/ ")
 }
 
+/// As JavaScript's `encodeURIComponent`.
 fn percent_encode(v: &str) -> String {
-    let mut out = String::new();
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    super::percent_encoded(v, b"-_.!~*'()")
 }
 
 /// Apply a query variable's `regex` filter to its options, as Grafana does

@@ -1011,15 +1011,7 @@ struct PromStrings {
 
 /// A path segment with `/`, `?`, `#`, `%` and spaces escaped.
 fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~:@!$&'()*+,;=".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    super::percent_encoded(s, b"-_.~:@!$&'()*+,;=")
 }
 
 /// Width and height from a PNG's IHDR chunk.

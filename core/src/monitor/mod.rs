@@ -29,3 +29,16 @@ fn api_path(prefix: &str, endpoint: &str) -> String {
         format!("{prefix}/{endpoint}")
     }
 }
+
+/// `v` with every byte but ASCII letters, digits and those in `kept` percent-encoded (`%2F`).
+fn percent_encoded(v: &str, kept: &[u8]) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || kept.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -130,6 +130,26 @@ impl RebootJob<'_> {
     }
 
     /// Sleeps `d` unless cancelled first.
+    /// The wait before try `attempt` + 1 of `phase`, which began at `since` with `budget`: the
+    /// backoff, cut to what is left of the budget; a timeout naming the phase once it is spent.
+    fn next_wait(
+        &self,
+        phase: Phase,
+        since: Instant,
+        budget: Duration,
+        attempt: u32,
+    ) -> Result<Duration> {
+        let spent = since.elapsed();
+        if spent >= budget {
+            return Err(Error::Timeout {
+                host: self.host.name.clone(),
+                phase,
+                after: budget,
+            });
+        }
+        Ok(backoff(attempt, self.host.reboot.backoff_max).min(budget - spent))
+    }
+
     async fn pause(&self, d: Duration, sent: bool) -> Result<()> {
         tokio::select! {
             _ = tokio::time::sleep(d) => Ok(()),
@@ -369,15 +389,7 @@ impl RebootJob<'_> {
                 ) => return Err(e),
                 Err(e) => e.to_string(),
             };
-            let spent = dropped_at.elapsed();
-            if spent >= h.reboot.boot_timeout {
-                return Err(Error::Timeout {
-                    host: h.name.clone(),
-                    phase: Phase::Boot,
-                    after: h.reboot.boot_timeout,
-                });
-            }
-            let delay = backoff(attempt, h.reboot.backoff_max).min(h.reboot.boot_timeout - spent);
+            let delay = self.next_wait(Phase::Boot, dropped_at, h.reboot.boot_timeout, attempt)?;
             attempt += 1;
             self.progress.step(Step::WaitingForHost {
                 attempt,
@@ -428,22 +440,12 @@ impl RebootJob<'_> {
                 },
                 Err(e) => e.to_string(),
             };
-            let spent = booted_at.elapsed();
-            if spent >= h.reboot.test_timeout {
-                return Err(Error::Timeout {
-                    host: h.name.clone(),
-                    phase: Phase::TestCommand,
-                    after: h.reboot.test_timeout,
-                });
-            }
+            let budget = h.reboot.test_timeout;
+            let delay = self.next_wait(Phase::TestCommand, booted_at, budget, attempt)?;
             attempt += 1;
             self.progress
                 .step(Step::WaitingForTestCommand { attempt, reason });
-            self.pause(
-                backoff(attempt - 1, h.reboot.backoff_max).min(h.reboot.test_timeout - spent),
-                true,
-            )
-            .await?;
+            self.pause(delay, true).await?;
         }
         self.progress.step(Step::TestCommandOk {
             command: h.test_command.clone(),

@@ -302,13 +302,20 @@ pub(crate) fn ssh_error(host: &str, what: &str, e: ssh2::Error) -> Error {
 /// Connects to the host and reports its key without logging in (for the trust prompt).
 pub fn probe_host_key(target: &Target) -> Result<OfferedKey> {
     let (session, _tcp) = handshake(target)?;
-    known_hosts::check(
-        &session,
+    offered_key(&session, target)
+}
+
+/// The key a handshaken session offers, checked against the target's known_hosts.
+fn offered_key(session: &Session, target: &Target) -> Result<OfferedKey> {
+    let offered = known_hosts::check(
+        session,
         &target.known_hosts,
         &target.name,
         &target.address,
         target.port,
-    )
+    )?;
+    tracing::info!(host = %target.name, key_type = %offered.key_type, fingerprint = %offered.fingerprint, status = ?offered.status, "ssh: host key");
+    Ok(offered)
 }
 
 /// Removes the host's keys from known_hosts; returns how many entries went.
@@ -325,14 +332,7 @@ impl Connection {
     /// Connects, checks the host key under `policy`, then authenticates.
     pub fn open(target: &Target, policy: &HostKeyPolicy) -> Result<Connection> {
         let (session, tcp) = handshake(target)?;
-        let offered = known_hosts::check(
-            &session,
-            &target.known_hosts,
-            &target.name,
-            &target.address,
-            target.port,
-        )?;
-        tracing::info!(host = %target.name, key_type = %offered.key_type, fingerprint = %offered.fingerprint, status = ?offered.status, "ssh: host key");
+        let offered = offered_key(&session, target)?;
         match (offered.status, policy) {
             (KeyStatus::Known, _) => {}
             (KeyStatus::Changed, _) => {

@@ -15,7 +15,7 @@
 //! - approvals: https://docs.devcycle.com/extras/approval-workflows;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{Contract, contract_tests, env_states, note};
+use super::{Contract, contract_tests, env_states};
 use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::devcycle::DevCycle;
@@ -64,9 +64,20 @@ fn config(status: &str) -> serde_json::Value {
 
 /// The token endpoint, checking the documented body; answers `token` (`times` times, or
 /// always).
+/// Auth0's token endpoint (`POST /auth/oauth/token`).
+fn token_endpoint() -> MockBuilder {
+    Mock::given(method("POST")).and(path("/auth/oauth/token"))
+}
+
+/// A token answer: `TOKEN`, living `expires_in` seconds.
+fn issued(expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": TOKEN, "expires_in": expires_in, "token_type": "Bearer"
+    }))
+}
+
 async fn mount_token(server: &MockServer, token: &str, times: Option<u64>, expect: u64) {
-    let mut mock = Mock::given(method("POST"))
-        .and(path("/auth/oauth/token"))
+    let mut mock = token_endpoint()
         .and(body_json(json!({
             "grant_type": "client_credentials",
             "client_id": CLIENT_ID,
@@ -143,11 +154,8 @@ impl Contract for Dc {
     };
 
     async fn mount_base(server: &MockServer) {
-        Mock::given(method("POST"))
-            .and(path("/auth/oauth/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": TOKEN, "expires_in": 86400, "token_type": "Bearer"
-            })))
+        token_endpoint()
+            .respond_with(issued(86400))
             .mount(server)
             .await;
     }
@@ -194,11 +202,8 @@ contract_tests!(Dc, a_pager_that_repeats_itself_is_malformed);
 #[tokio::test]
 async fn no_token_is_fetched_between_the_read_and_the_write() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": TOKEN, "expires_in": 1, "token_type": "Bearer"
-        })))
+    token_endpoint()
+        .respond_with(issued(1))
         .mount(&server)
         .await;
     // The read takes longer than the token lives.
@@ -220,8 +225,7 @@ async fn no_token_is_fetched_between_the_read_and_the_write() {
         timeout: Duration::from_secs(3),
         ..limits()
     };
-    let after = backend_with(&server, limits)
-        .set(&Dc::TARGET, false, &Dc::state(true), &note())
+    let after = Dc::switch(&backend_with(&server, limits), false, Dc::state(true))
         .await
         .unwrap();
     assert_eq!(after, Dc::state(false));
@@ -309,8 +313,7 @@ async fn a_401_that_persists_with_a_fresh_token_is_auth_failed() {
 #[tokio::test]
 async fn refused_client_credentials_are_auth_failed_without_echoing_the_secret() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/oauth/token"))
+    token_endpoint()
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
             "error": "access_denied",
             "error_description": format!("Unauthorized ({SECRET})")
@@ -409,47 +412,28 @@ async fn list_reads_every_page_and_maps_environment_ids_to_keys() {
     assert!(tagged.iter().all(|f| f.environments.len() == 1));
 }
 
+/// Off and on: the documented `PATCH` with `status` `inactive` or `active`, after a re-read.
 #[tokio::test]
-async fn turning_off_sends_the_documented_patch_after_a_re_read() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    mount_state(&server, "active").await;
-    Mock::given(method("PATCH"))
-        .and(path(CONFIGS))
-        .and(query_param("environment", "production"))
-        .and(header("authorization", TOKEN))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({"status": "inactive"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(config("inactive")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let new = backend(&server)
-        .set(&Dc::TARGET, false, &Dc::state(true), &note())
-        .await
-        .unwrap();
-    assert_eq!(new, Dc::state(false));
-}
-
-#[tokio::test]
-async fn turning_on_sends_status_active() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    mount_state(&server, "inactive").await;
-    Mock::given(method("PATCH"))
-        .and(path(CONFIGS))
-        .and(query_param("environment", "production"))
-        .and(header("authorization", TOKEN))
-        .and(body_json(json!({"status": "active"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(config("active")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let new = backend(&server)
-        .set(&Dc::TARGET, true, &Dc::state(false), &note())
-        .await
-        .unwrap();
-    assert_eq!(new, Dc::state(true));
+async fn turning_off_and_on_sends_the_documented_patch_after_a_re_read() {
+    for (from, to, status) in [("active", false, "inactive"), ("inactive", true, "active")] {
+        let server = MockServer::start().await;
+        mount_token(&server, TOKEN, None, 1).await;
+        mount_state(&server, from).await;
+        Mock::given(method("PATCH"))
+            .and(path(CONFIGS))
+            .and(query_param("environment", "production"))
+            .and(header("authorization", TOKEN))
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({ "status": status })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(config(status)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let new = Dc::switch(&backend(&server), to, Dc::state(!to))
+            .await
+            .unwrap();
+        assert_eq!(new, Dc::state(to));
+    }
 }
 
 #[tokio::test]
@@ -465,9 +449,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
         .respond_with(ResponseTemplate::new(404).set_body_json(not_found.clone()))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(
         text.contains("no DevCycle feature named `new-checkout`"),
         "{text}"
@@ -476,15 +458,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     assert_names_everything(&text);
 
     // Unknown environment: listed with the ones there are.
-    let e = backend(&server)
-        .state(&FlagRef {
-            environment: "prod",
-            ..Dc::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Dc::not_found(&backend(&server), Dc::in_environment("prod")).await;
     assert!(
         text.contains("no DevCycle environment named `prod`"),
         "{text}"
@@ -500,9 +474,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
         })))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(text.contains("no DevCycle project named `shop`"), "{text}");
     assert!(text.contains("Project not found"), "{text}");
 }
@@ -533,8 +505,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
             .expect(1)
             .mount(&server)
             .await;
-        let e = backend(&server)
-            .set(&Dc::TARGET, false, &Dc::state(true), &note())
+        let e = Dc::switch(&backend(&server), false, Dc::state(true))
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -549,8 +520,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
 #[tokio::test]
 async fn a_token_answer_without_a_token_is_a_malformed_response() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/oauth/token"))
+    token_endpoint()
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer"})))
         .mount(&server)
         .await;

@@ -8,7 +8,7 @@
 //! `test` included, answers `{success: false, errors: [<the patch error>]}`, and the OpenAPI
 //! examples `PatchFeatureFlagExamples.cs`: "Enable the flag" = `replace /isEnabled`).
 
-use super::{Contract, contract_tests, env_states, note};
+use super::{Contract, contract_tests, env_states};
 use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::featbit::FeatBit;
@@ -237,13 +237,7 @@ async fn a_change_between_the_read_and_the_write_is_refused_by_featbit() {
     let flag = Server::new(true);
     flag.mount(&server).await;
     flag.turn_after_read.lock().unwrap().push(false);
-    let e = fb(&server)
-        .set(
-            &Fb::TARGET,
-            false,
-            &FlagState::conditional(true, None),
-            &note(),
-        )
+    let e = Fb::switch(&fb(&server), false, FlagState::conditional(true, None))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -263,10 +257,7 @@ async fn a_flag_switched_and_switched_back_since_the_user_looked_is_refused() {
     assert_eq!(seen, FlagState::conditional(true, Some("rev-1".into())));
     flag.turn(false);
     flag.turn(true);
-    let e = backend
-        .set(&Fb::TARGET, false, &seen, &note())
-        .await
-        .unwrap_err();
+    let e = Fb::switch(&backend, false, seen).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
     assert!(e.to_string().contains("changed since you looked"), "{e}");
     assert!(*flag.enabled.lock().unwrap());
@@ -343,60 +334,43 @@ async fn switches_off_and_on_with_a_conditional_json_patch() {
             .expect(1)
             .mount(&server)
             .await;
-        let after = fb(&server)
-            .set(&Fb::TARGET, to, &Fb::state(from), &note())
-            .await
-            .unwrap();
+        let after = Fb::switch(&fb(&server), to, Fb::state(from)).await.unwrap();
         assert_eq!(after, Fb::state(to));
     }
+}
+
+/// A server answering every read with `status` and FeatBit's failure body naming `error`.
+async fn failing_reads(status: u16, error: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(status).set_body_json(failed(error)))
+        .mount(&server)
+        .await;
+    server
 }
 
 /// 404 `{success: false, errors: ["ResourceNotFound"]}` (EntityNotFoundException); an
 /// environment name without a configured id.
 #[tokio::test]
 async fn an_unknown_flag_or_environment_is_named() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(failed("ResourceNotFound")))
-        .mount(&server)
-        .await;
+    let server = failing_reads(404, "ResourceNotFound").await;
     let backend = fb(&server);
-    let e = backend
-        .state(&FlagRef {
-            key: "nope",
-            ..Fb::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Fb::not_found(&backend, Fb::with_key("nope")).await;
     assert!(
         text.contains("flag `nope` in project `shop`, environment `production`"),
         "{text}"
     );
     assert!(text.contains("ResourceNotFound"), "{text}");
 
-    let e = backend
-        .state(&FlagRef {
-            environment: "qa",
-            ..Fb::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("development, production"), "{e}");
+    let text = Fb::not_found(&backend, Fb::in_environment("qa")).await;
+    assert!(text.contains("development, production"), "{text}");
 }
 
 /// A 2xx body that says `success: false` is an error too, typed from its code.
 #[tokio::test]
 async fn a_success_false_body_is_a_typed_error() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(failed("ResourceNotFound")))
-        .mount(&server)
-        .await;
-    let e = fb(&server).state(&Fb::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    let server = failing_reads(200, "ResourceNotFound").await;
+    Fb::not_found(&fb(&server), Fb::TARGET).await;
 }
 
 /// Access tokens are `api-…` (featbit `Domain/AccessTokens/AccessToken.cs`); an environment's

@@ -6,7 +6,7 @@
 //! `api/features/feature_states/views.py`, `api/environments/serializers.py`).
 //! Errors are Django REST framework's `{"detail": "…"}`.
 
-use super::{Contract, contract_tests, env_states, note};
+use super::{Contract, contract_tests, env_states};
 use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::flagsmith::Flagsmith;
@@ -263,8 +263,7 @@ async fn a_change_made_while_paaf_reads_the_settings_is_seen_before_the_write() 
         .expect(0)
         .mount(&server)
         .await;
-    let e = fs(&server)
-        .set(&Fs::TARGET, false, &Fs::state(true), &note())
+    let e = Fs::switch(&fs(&server), false, Fs::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -319,8 +318,7 @@ async fn a_versioned_write_never_sends_back_a_value_read_before() {
         .expect(1)
         .mount(&server)
         .await;
-    let after = fs(&server)
-        .set(&Fs::TARGET, false, &Fs::state(true), &note())
+    let after = Fs::switch(&fs(&server), false, Fs::state(true))
         .await
         .unwrap();
     assert_eq!(after, Fs::state(false));
@@ -420,10 +418,7 @@ async fn turns_a_feature_off_and_on_with_the_legacy_patch() {
             .expect(1)
             .mount(&server)
             .await;
-        let after = fs(&server)
-            .set(&Fs::TARGET, to, &Fs::state(from), &note())
-            .await
-            .unwrap();
+        let after = Fs::switch(&fs(&server), to, Fs::state(from)).await.unwrap();
         assert_eq!(after, Fs::state(to));
     }
 }
@@ -465,8 +460,7 @@ async fn a_versioned_environment_is_written_through_update_flag_v1() {
         .expect(1)
         .mount(&server)
         .await;
-    let after = fs(&server)
-        .set(&Fs::TARGET, false, &Fs::state(true), &note())
+    let after = Fs::switch(&fs(&server), false, Fs::state(true))
         .await
         .unwrap();
     assert_eq!(after, Fs::state(false));
@@ -485,8 +479,7 @@ async fn required_change_requests_are_a_conflict_with_the_link() {
         .expect(0)
         .mount(&server)
         .await;
-    let e = fs(&server)
-        .set(&Fs::TARGET, false, &Fs::state(true), &note())
+    let e = Fs::switch(&fs(&server), false, Fs::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -515,8 +508,7 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = fs(&server)
-        .set(&Fs::TARGET, false, &Fs::state(true), &note())
+    let e = Fs::switch(&fs(&server), false, Fs::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -559,38 +551,19 @@ async fn unknown_project_environment_and_feature_are_named() {
         .await;
     let backend = fs(&server);
 
-    let e = backend
-        .state(&FlagRef {
-            key: "nope",
-            ..Fs::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("feature named `nope`"), "{e}");
+    let text = Fs::not_found(&backend, Fs::with_key("nope")).await;
+    assert!(text.contains("feature named `nope`"), "{text}");
     assert!(
-        e.to_string()
-            .contains("project 12 (environment `production`)"),
-        "{e}"
+        text.contains("project 12 (environment `production`)"),
+        "{text}"
     );
 
-    let e = backend.state(&Fs::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(
-        e.to_string().contains("environment named `production`"),
-        "{e}"
-    );
-    assert!(e.to_string().contains("Environment not found."), "{e}");
+    let text = Fs::not_found(&backend, Fs::TARGET).await;
+    assert!(text.contains("environment named `production`"), "{text}");
+    assert!(text.contains("Environment not found."), "{text}");
 
-    let e = backend
-        .state(&FlagRef {
-            environment: "qa",
-            ..Fs::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("development, production"), "{e}");
+    let text = Fs::not_found(&backend, Fs::in_environment("qa")).await;
+    assert!(text.contains("development, production"), "{text}");
 
     let other = Flagsmith::connect(
         "ops",
@@ -601,15 +574,8 @@ async fn unknown_project_environment_and_feature_are_named() {
         &environments(),
     )
     .unwrap();
-    let e = other
-        .state(&FlagRef {
-            project: "",
-            ..Fs::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("project named `99`"), "{e}");
+    let text = Fs::not_found(&other, Fs::in_project("")).await;
+    assert!(text.contains("project named `99`"), "{text}");
 }
 
 /// Without configured keys, environments are read from `GET /api/v1/environments/?project=`.

@@ -4,7 +4,7 @@
 //! OpenAPI spec it is generated from (launchdarkly/api-client-go `api/openapi.yaml`, a subset
 //! of which is in shared/reference/openapi/launchdarkly-flags.subset.openapi.json).
 
-use super::{Contract, contract_tests, env_states, note};
+use super::{Contract, contract_tests, env_states};
 use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::launchdarkly::LaunchDarkly;
@@ -241,10 +241,7 @@ async fn turns_a_flag_off_and_on_with_a_conditional_patch_and_the_comment() {
             .expect(1)
             .mount(&server)
             .await;
-        let after = ld(&server)
-            .set(&Ld::TARGET, to, &Ld::state(from), &note())
-            .await
-            .unwrap();
+        let after = Ld::switch(&ld(&server), to, Ld::state(from)).await.unwrap();
         assert_eq!(after, Ld::state(to));
     }
 }
@@ -281,8 +278,7 @@ async fn a_failed_precondition_is_a_conflict_naming_the_new_state() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = ld(&server)
-        .set(&Ld::TARGET, false, &Ld::state(true), &note())
+    let e = Ld::switch(&ld(&server), false, Ld::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -305,8 +301,7 @@ async fn a_required_approval_is_a_conflict_with_the_link_to_the_flag() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = ld(&server)
-        .set(&Ld::TARGET, false, &Ld::state(true), &note())
+    let e = Ld::switch(&ld(&server), false, Ld::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -352,30 +347,15 @@ async fn an_unknown_flag_or_project_is_named() {
         .mount(&server)
         .await;
     let backend = ld(&server);
-    let e = backend
-        .state(&FlagRef {
-            key: "nope",
-            ..Ld::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Ld::not_found(&backend, Ld::with_key("nope")).await;
     assert!(text.contains("flag named `nope`"), "{text}");
     assert!(
         text.contains("project `default`, environment `production`"),
         "{text}"
     );
 
-    let e = backend
-        .state(&FlagRef {
-            project: "mobile-app",
-            ..Ld::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("project named `mobile-app`"), "{e}");
+    let text = Ld::not_found(&backend, Ld::in_project("mobile-app")).await;
+    assert!(text.contains("project named `mobile-app`"), "{text}");
 }
 
 /// An environment key the flag does not have: the `environments` map lacks it.
@@ -387,33 +367,29 @@ async fn an_unknown_environment_is_named() {
         .respond_with(ResponseTemplate::new(200).set_body_json(flag_body("new-checkout", &[])))
         .mount(&server)
         .await;
-    let e = ld(&server)
-        .state(&FlagRef {
-            environment: "prod",
-            ..Ld::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    assert!(e.to_string().contains("environment named `prod`"), "{e}");
+    let text = Ld::not_found(&ld(&server), Ld::in_environment("prod")).await;
+    assert!(text.contains("environment named `prod`"), "{text}");
+}
+
+/// LaunchDarkly's 429 (https://launchdarkly.com/docs/api#rate-limiting), its window
+/// resetting in `ms` (`X-Ratelimit-Reset`, epoch milliseconds).
+fn rate_limited(ms: i64) -> ResponseTemplate {
+    let reset = chrono::Utc::now().timestamp_millis() + ms;
+    ResponseTemplate::new(429)
+        .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+        .set_body_json(error_body(
+            "rate_limited",
+            "You've exceeded the API rate limit.",
+        ))
 }
 
 /// https://launchdarkly.com/docs/api#rate-limiting: `X-Ratelimit-Reset` (epoch ms) alone.
 #[tokio::test]
 async fn a_short_ratelimit_reset_is_waited_out() {
     let server = MockServer::start().await;
-    let reset = chrono::Utc::now().timestamp_millis() + 800;
     Mock::given(method("GET"))
         .and(path(FLAG))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
-                .insert_header("x-ratelimit-global-remaining", "0")
-                .set_body_json(error_body(
-                    "rate_limited",
-                    "You've exceeded the API rate limit.",
-                )),
-        )
+        .respond_with(rate_limited(800).insert_header("x-ratelimit-global-remaining", "0"))
         .up_to_n_times(2)
         .mount(&server)
         .await;
@@ -431,18 +407,9 @@ async fn a_short_ratelimit_reset_is_waited_out() {
 #[tokio::test]
 async fn a_long_rate_limit_is_reported() {
     let server = MockServer::start().await;
-    let reset = chrono::Utc::now().timestamp_millis() + 60_000;
     Mock::given(method("GET"))
         .and(path(FLAG))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "60")
-                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
-                .set_body_json(error_body(
-                    "rate_limited",
-                    "You've exceeded the API rate limit.",
-                )),
-        )
+        .respond_with(rate_limited(60_000).insert_header("retry-after", "60"))
         .expect(1)
         .mount(&server)
         .await;

@@ -18,9 +18,9 @@ mod optimizely;
 mod unleash;
 
 use crate::support::limits;
-use paaf_core::ErrorCode;
-use paaf_core::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState, FlagSwitch};
 use paaf_core::http::Limits;
+use paaf_core::{ErrorCode, Result};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{any, method};
@@ -61,6 +61,43 @@ pub(crate) trait Contract {
     fn written(enabled: bool) -> ResponseTemplate;
     /// An error body in the service's own shape, saying `message`.
     fn error_body(message: &str) -> Value;
+    /// Switches [`Contract::TARGET`] on `backend` to `enabled`, the user having seen it `seen`.
+    async fn switch(backend: &Self::Backend, enabled: bool, seen: FlagState) -> Result<FlagState> {
+        let switch = FlagSwitch {
+            flag: &Self::TARGET,
+            enabled,
+            expected: &seen,
+            note: &note(),
+        };
+        backend.set(&switch).await
+    }
+    /// What reading `flag` on `backend` says, checked to be a not-found error.
+    async fn not_found(backend: &Self::Backend, flag: FlagRef<'_>) -> String {
+        let e = backend.state(&flag).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+        e.to_string()
+    }
+    /// [`Contract::TARGET`] under another key.
+    fn with_key(key: &'static str) -> FlagRef<'static> {
+        FlagRef {
+            key,
+            ..Self::TARGET
+        }
+    }
+    /// [`Contract::TARGET`] in another environment.
+    fn in_environment(environment: &'static str) -> FlagRef<'static> {
+        FlagRef {
+            environment,
+            ..Self::TARGET
+        }
+    }
+    /// [`Contract::TARGET`] in another project.
+    fn in_project(project: &'static str) -> FlagRef<'static> {
+        FlagRef {
+            project,
+            ..Self::TARGET
+        }
+    }
     /// A list whose pager gives the same page again however paaf asks for the next one.
     async fn mount_repeating_pages(_server: &MockServer) {
         unreachable!("this service's list is not paged")
@@ -75,7 +112,7 @@ pub(crate) fn env_states(flag: &Flag) -> Vec<(&str, bool)> {
         .collect()
 }
 
-pub(crate) fn note() -> ChangeNote {
+fn note() -> ChangeNote {
     ChangeNote {
         comment: "paaf: alice via cli@laptop (incident 12)".into(),
     }
@@ -143,6 +180,21 @@ macro_rules! contract_tests {
 }
 pub(crate) use contract_tests;
 
+/// What reading [`Contract::TARGET`] from the service at `server` fails with, under `limits`.
+async fn read_error<C: Contract>(server: &MockServer, limits: Limits) -> paaf_core::Error {
+    C::backend(server, limits)
+        .state(&C::TARGET)
+        .await
+        .unwrap_err()
+}
+
+/// A 429 in the service's own shape, asking to come back after `seconds`.
+fn too_many_requests<C: Contract>(seconds: &str) -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .insert_header("retry-after", seconds)
+        .set_body_json(C::error_body("Too many requests"))
+}
+
 pub(crate) async fn reads_the_state_now<C: Contract>() {
     for enabled in [true, false] {
         let server = started::<C>().await;
@@ -188,8 +240,7 @@ async fn a_refused_write<C: Contract>(
         .expect(sends)
         .mount(&server)
         .await;
-    let e = C::backend(&server, limits)
-        .set(&C::TARGET, false, &C::state(true), &note())
+    let e = C::switch(&C::backend(&server, limits), false, C::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), code, "{e}");
@@ -217,10 +268,7 @@ pub(crate) async fn an_unknown_flag_is_not_found<C: Contract>() {
         .respond_with(ResponseTemplate::new(404).set_body_json(C::error_body("Not found")))
         .mount(&server)
         .await;
-    let e = C::backend(&server, limits())
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits()).await;
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     assert!(!e.to_string().contains(C::SECRET), "{e}");
 }
@@ -234,11 +282,7 @@ pub(crate) async fn a_conflicting_write_is_a_conflict<C: Contract>() {
 pub(crate) async fn a_short_retry_after_is_waited_out<C: Contract>() {
     let server = started::<C>().await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_json(C::error_body("Too many requests")),
-        )
+        .respond_with(too_many_requests::<C>("1"))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
@@ -256,19 +300,12 @@ pub(crate) async fn a_short_retry_after_is_waited_out<C: Contract>() {
 pub(crate) async fn a_long_retry_after_is_rate_limited_without_waiting<C: Contract>() {
     let server = started::<C>().await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "120")
-                .set_body_json(C::error_body("Too many requests")),
-        )
+        .respond_with(too_many_requests::<C>("120"))
         .expect(1)
         .mount(&server)
         .await;
     let started = Instant::now();
-    let e = C::backend(&server, limits())
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits()).await;
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
     assert!(started.elapsed() < Duration::from_secs(5));
     let text = e.to_string();
@@ -283,10 +320,7 @@ pub(crate) async fn a_5xx_on_a_read_is_retried_then_service_failed<C: Contract>(
         .expect(2)
         .mount(&server)
         .await;
-    let e = C::backend(&server, limits())
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits()).await;
     assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
     let text = e.to_string();
     assert!(text.contains("upstream down"), "{text}");
@@ -355,10 +389,7 @@ pub(crate) async fn an_oversize_answer_is_refused<C: Contract>() {
         max_response_bytes: 4 * 1024,
         ..limits()
     };
-    let e = C::backend(&server, limits)
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits).await;
     assert_eq!(e.code(), ErrorCode::ResponseTooLarge, "{e}");
 }
 
@@ -369,10 +400,7 @@ pub(crate) async fn a_secret_echoed_in_an_error_body_is_redacted<C: Contract>() 
         .respond_with(ResponseTemplate::new(400).set_body_json(C::error_body(&said)))
         .mount(&server)
         .await;
-    let e = C::backend(&server, limits())
-        .state(&C::TARGET)
-        .await
-        .unwrap_err();
+    let e = read_error::<C>(&server, limits()).await;
     let text = e.to_string();
     assert!(!text.contains(C::SECRET), "{text}");
     assert!(text.contains("malformed header: [redacted]"), "{text}");
@@ -382,8 +410,7 @@ pub(crate) async fn a_state_changed_since_the_user_looked_is_a_conflict_and_noth
     C: Contract,
 >() {
     let server = off_and_never_written::<C>().await;
-    let e = C::backend(&server, limits())
-        .set(&C::TARGET, false, &C::state(true), &note())
+    let e = C::switch(&C::backend(&server, limits()), false, C::state(true))
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -395,8 +422,7 @@ pub(crate) async fn a_state_changed_since_the_user_looked_is_a_conflict_and_noth
 
 pub(crate) async fn a_flag_already_as_wanted_is_not_written<C: Contract>() {
     let server = off_and_never_written::<C>().await;
-    let after = C::backend(&server, limits())
-        .set(&C::TARGET, false, &C::state(false), &note())
+    let after = C::switch(&C::backend(&server, limits()), false, C::state(false))
         .await
         .unwrap();
     assert_eq!(after, C::state(false));

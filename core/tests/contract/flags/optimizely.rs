@@ -18,7 +18,7 @@
 //! - change approvals: https://docs.developers.optimizely.com/feature-experimentation/docs/configure-change-approvals;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{Contract, contract_tests, env_states, note};
+use super::{Contract, contract_tests, env_states};
 use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::optimizely::Optimizely;
@@ -268,64 +268,49 @@ async fn state_reads_the_environment_of_the_flag() {
     );
 }
 
+/// Off and on: `POST …/ruleset/disabled` or `…/enabled`, without a body, after a re-read.
 #[tokio::test]
-async fn turning_off_posts_ruleset_disabled_after_a_re_read() {
-    let server = MockServer::start().await;
-    // Before the write: ON (twice: the check); after: OFF.
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .respond_with(ResponseTemplate::new(200).set_body_json(flag("new_checkout", true, false)))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "{FLAG}/environments/production/ruleset/disabled"
-        )))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ruleset(false)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    mount_flag(&server, false).await;
-    let new = backend(&server)
-        .set(&Opti::TARGET, false, &Opti::state(true), &note())
-        .await
-        .unwrap();
-    assert_eq!(new, Opti::state(false));
-    let requests = server.received_requests().await.unwrap();
-    let post = requests
-        .iter()
-        .find(|r| r.method.as_str() == "POST")
-        .unwrap();
-    assert!(post.body.is_empty(), "the documented call has no body");
+async fn turning_off_and_on_posts_the_ruleset_after_a_re_read() {
+    for (to, endpoint) in [(false, "disabled"), (true, "enabled")] {
+        let server = MockServer::start().await;
+        // Before the write: as the user saw it (twice: the check); after: switched.
+        Mock::given(method("GET"))
+            .and(path(FLAG))
+            .respond_with(ResponseTemplate::new(200).set_body_json(flag(
+                "new_checkout",
+                !to,
+                false,
+            )))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(format!(
+                "{FLAG}/environments/production/ruleset/{endpoint}"
+            )))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(ruleset(to)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        mount_flag(&server, to).await;
+        let new = Opti::switch(&backend(&server), to, Opti::state(!to))
+            .await
+            .unwrap();
+        assert_eq!(new, Opti::state(to));
+        let requests = server.received_requests().await.unwrap();
+        let post = requests
+            .iter()
+            .find(|r| r.method.as_str() == "POST")
+            .unwrap();
+        assert!(post.body.is_empty(), "the documented call has no body");
+    }
 }
 
-#[tokio::test]
-async fn turning_on_posts_ruleset_enabled() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .respond_with(ResponseTemplate::new(200).set_body_json(flag("new_checkout", false, false)))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "{FLAG}/environments/production/ruleset/enabled"
-        )))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ruleset(true)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    mount_flag(&server, true).await;
-    let new = backend(&server)
-        .set(&Opti::TARGET, true, &Opti::state(false), &note())
-        .await
-        .unwrap();
-    assert_eq!(new, Opti::state(true));
+/// A 404 in the Flags API's error shape, saying `message`.
+fn not_found(message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(json!({"code": "NOT_FOUND", "message": message}))
 }
 
 #[tokio::test]
@@ -334,14 +319,10 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
     mount_environments(&server).await;
     Mock::given(method("GET"))
         .and(path(FLAG))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "code": "NOT_FOUND", "message": "Flag new_checkout not found"
-        })))
+        .respond_with(not_found("Flag new_checkout not found"))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&Opti::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Opti::not_found(&backend(&server), Opti::TARGET).await;
     assert!(
         text.contains("no Optimizely flag named `new_checkout`"),
         "{text}"
@@ -351,15 +332,7 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
     // The flag exists, the environment does not.
     let server = MockServer::start().await;
     mount_flag(&server, true).await;
-    let e = backend(&server)
-        .state(&FlagRef {
-            environment: "prod",
-            ..Opti::TARGET
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-    let text = e.to_string();
+    let text = Opti::not_found(&backend(&server), Opti::in_environment("prod")).await;
     assert!(
         text.contains("no Optimizely environment named `prod`"),
         "{text}"
@@ -369,17 +342,13 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
     // Unknown project.
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "code": "NOT_FOUND", "message": "Project not found"
-        })))
+        .respond_with(not_found("Project not found"))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&Opti::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    let text = Opti::not_found(&backend(&server), Opti::TARGET).await;
     assert!(
-        e.to_string()
-            .contains(&format!("no Optimizely project named `{PROJECT}`")),
-        "{e}"
+        text.contains(&format!("no Optimizely project named `{PROJECT}`")),
+        "{text}"
     );
 }
 
@@ -406,8 +375,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
             .expect(1)
             .mount(&server)
             .await;
-        let e = backend(&server)
-            .set(&Opti::TARGET, false, &Opti::state(true), &note())
+        let e = Opti::switch(&backend(&server), false, Opti::state(true))
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
