@@ -7,6 +7,9 @@ pub mod config;
 pub mod error;
 pub mod events;
 mod facade;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "uniffi")]
 mod ffi;
 pub mod flags;
