@@ -943,7 +943,8 @@ pub fn intervals(
     min_interval_ms: Option<i64>,
     scrape_interval_ms: i64,
 ) -> Intervals {
-    let range_ms = (range.to_ms - range.from_ms).max(0);
+    // Saturating: any two epoch milliseconds make a range (`--from -9223372036854775808`).
+    let range_ms = range.to_ms.saturating_sub(range.from_ms).max(0);
     let raw = range_ms / i64::from(max_data_points.max(1));
     let floor = min_interval_ms.unwrap_or(scrape_interval_ms);
     let interval_ms = round_interval(raw).max(floor).max(1);
@@ -1286,6 +1287,20 @@ mod tests {
         assert_eq!(format_interval(86_400_000), "1d");
         assert_eq!(round_interval(3_600), 5_000);
         assert_eq!(round_interval(3_400), 2_000);
+    }
+
+    /// Found by the `time_range` fuzz target: `-9223372036854775808` to `9223372036854775807`
+    /// is a valid range of epoch milliseconds, and its length overflowed.
+    #[test]
+    fn the_widest_range_has_intervals() {
+        let widest = TimeRange {
+            from_ms: i64::MIN,
+            to_ms: i64::MAX,
+        };
+        let iv = intervals(widest, 1000, None, 15_000);
+        assert_eq!(iv.range_ms, i64::MAX);
+        assert_eq!(iv.interval_ms, 31_536_000_000);
+        builtin_scope(widest, &iv);
     }
 
     fn strings(v: &[&str]) -> Vec<String> {
