@@ -779,35 +779,4 @@ mod monitoring {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::PathBuf;
-
-    /// The hand-written seeds of a fuzz target (`fuzz/seeds/<target>/`), by file name.
-    fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds").join(target);
-        let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.unwrap().path())
-            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-            .collect();
-        out.sort();
-        out
-    }
-
-    #[test]
-    fn show_seeds() {
-        let only = std::env::var("SEED").unwrap_or_default();
-        for (target, run) in [
-            ("cloud_answers", decode_cloud_answer as fn(&[u8]) -> String),
-            ("flag_answers", decode_flag_answer),
-            ("monitor_answers", decode_monitor_answer),
-        ] {
-            for (name, input) in seeds(target) {
-                if name.starts_with(&only) {
-                    eprintln!("=== {target}/{name}\n{}", run(&input));
-                }
-            }
-        }
-    }
-}
+mod tests;
