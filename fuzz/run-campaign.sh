@@ -19,10 +19,13 @@ while (($#)); do
     esac
     shift
 done
+# libFuzzer and the sanitizer need nightly Rust and cargo-fuzz.
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 ((${#targets[@]})) || mapfile -t targets < <(cargo +nightly fuzz list)
 nice -n 19 cargo +nightly fuzz build
 mkdir -p logs
-crashes() { find "artifacts/$1" -name 'crash-*' 2>/dev/null | wc -l; }
+crashes() { mkdir -p "artifacts/$1" && find "artifacts/$1" -name 'crash-*' | wc -l; }
 for target in "${targets[@]}"; do
     before=$(crashes "$target")
     nice -n 19 cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -timeout=10 \

@@ -20,8 +20,8 @@
 //! loopback). Once the answers run out, every request gets a 404.
 
 use crate::error::Error;
-use base64::Engine;
 use crate::http::{HttpAuth, Limits, Service};
+use base64::Engine;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -200,7 +200,10 @@ fn limits() -> Limits {
 /// `Ok` and the start of its Debug, or an error's code and message: what a test compares.
 fn outcome<T: std::fmt::Debug>(r: &crate::Result<T>) -> String {
     match r {
-        Ok(v) => format!("ok {}", format!("{v:?}").chars().take(300).collect::<String>()),
+        Ok(v) => format!(
+            "ok {}",
+            format!("{v:?}").chars().take(300).collect::<String>()
+        ),
         Err(e) => error(e),
     }
 }
@@ -389,7 +392,8 @@ mod cloud {
     /// [`cloud_answers`].
     pub fn decode_cloud_answer(input: &[u8]) -> String {
         let (selectors, answers) = super::selectors::<2>(input);
-        let provider = CLOUD_PROVIDERS[usize::from(selectors[0].wrapping_sub(b'a')) % CLOUD_PROVIDERS.len()];
+        let provider =
+            CLOUD_PROVIDERS[usize::from(selectors[0].wrapping_sub(b'a')) % CLOUD_PROVIDERS.len()];
         let action = [
             PowerAction::Reboot,
             PowerAction::HardReboot,
@@ -514,7 +518,8 @@ mod flag_services {
     pub fn flag_answers(service: &str, answers: &[u8]) -> String {
         replay(answers, |origin| async move {
             let origin = origin.as_str();
-            let production = |id: &str| BTreeMap::from([("production".to_string(), id.to_string())]);
+            let production =
+                |id: &str| BTreeMap::from([("production".to_string(), id.to_string())]);
             match service {
                 "unleash" => {
                     let b = Unleash::connect("fuzz", origin, secret("*:*.fuzz"), limits());
@@ -629,11 +634,11 @@ pub use monitoring::{MONITOR_CALLS, decode_monitor_answer, monitor_answers};
 
 mod monitoring {
     use super::{HttpAuth, Service, limits, outcome, replay};
+    use crate::Result;
     use crate::monitor::alert_list::{self, AlertView};
     use crate::monitor::alertmanager::{self, Alertmanager, Matcher, NewSilence};
     use crate::monitor::grafana::{Grafana, NewAnnotation, OpenOptions, SearchQuery};
     use crate::monitor::prometheus::{self, AlertState, Prometheus, RangeQuery};
-    use crate::Result;
     use secrecy::SecretString;
     use std::time::Duration;
 
@@ -778,5 +783,5 @@ mod monitoring {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cloud"))]
 mod tests;

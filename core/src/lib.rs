@@ -7,12 +7,12 @@ pub mod config;
 pub mod error;
 pub mod events;
 mod facade;
-#[cfg(any(test, feature = "fuzzing"))]
-#[doc(hidden)]
-pub mod fuzzing;
 #[cfg(feature = "uniffi")]
 mod ffi;
 pub mod flags;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod inventory;
 pub mod journal;

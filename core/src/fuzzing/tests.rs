@@ -30,8 +30,27 @@ fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Each replayed input builds its HTTP clients anew, and OpenSSL reads the system's root
+/// certificates for each (95% of these tests' time); the replay server speaks plain HTTP.
+/// Under nextest, which runs one test per process, the roots are emptied for this process;
+/// elsewhere (`cargo test` runs tests on threads that may read the environment) they stay.
+fn without_system_roots() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("NEXTEST_EXECUTION_MODE").is_some_and(|m| m == "process-per-test") {
+        ONCE.call_once(|| {
+            // SAFETY: nextest runs this test alone in its process: no other thread reads or
+            // writes the environment.
+            unsafe {
+                std::env::set_var("SSL_CERT_FILE", "/dev/null");
+                std::env::set_var("SSL_CERT_DIR", "/nonexistent");
+            }
+        });
+    }
+}
+
 /// The outputs of a target's seeds whose name starts with `prefix`.
 fn outputs(target: &str, run: fn(&[u8]) -> String, prefix: &str) -> Vec<String> {
+    without_system_roots();
     seeds(target)
         .into_iter()
         .filter(|(name, _)| name.starts_with(prefix))
@@ -42,7 +61,11 @@ fn outputs(target: &str, run: fn(&[u8]) -> String, prefix: &str) -> Vec<String> 
 #[test]
 fn every_cloud_provider_has_a_seed_that_lists_reads_and_powers_a_server() {
     for provider in CLOUD_PROVIDERS {
-        let outs = outputs("cloud_answers", decode_cloud_answer, &format!("{provider}-"));
+        let outs = outputs(
+            "cloud_answers",
+            decode_cloud_answer,
+            &format!("{provider}-"),
+        );
         let reached = outs.iter().any(|o| {
             o.contains(" servers, errors []") && !o.contains("list: 0 servers") && {
                 let power = o.lines().nth(3).unwrap_or_default();
@@ -58,7 +81,9 @@ fn every_flag_service_has_a_seed_that_lists_and_reads_a_flag() {
     for service in FLAG_SERVICES {
         let outs = outputs("flag_answers", decode_flag_answer, &format!("{service}-"));
         let reached = outs.iter().any(|o| {
-            !o.contains("list: 0 flags") && o.contains(" flags\nstate ") && o.contains(": ok FlagState")
+            !o.contains("list: 0 flags")
+                && o.contains(" flags\nstate ")
+                && o.contains(": ok FlagState")
         });
         assert!(reached, "{service}:\n{}", outs.join("\n"));
     }
@@ -67,7 +92,11 @@ fn every_flag_service_has_a_seed_that_lists_and_reads_a_flag() {
 #[test]
 fn every_monitoring_call_has_a_seed_that_succeeds() {
     for call in MONITOR_CALLS {
-        let outs = outputs("monitor_answers", decode_monitor_answer, &format!("{call}-"));
+        let outs = outputs(
+            "monitor_answers",
+            decode_monitor_answer,
+            &format!("{call}-"),
+        );
         let reached = outs
             .iter()
             .any(|o| o.lines().nth(1).is_some_and(|l| l.starts_with("ok")));
@@ -158,16 +187,19 @@ proptest! {
 
     #[test]
     fn no_cloud_answer_makes_a_provider_panic(input in mutated_seed("cloud_answers")) {
+        without_system_roots();
         decode_cloud_answer(&input);
     }
 
     #[test]
     fn no_flag_answer_makes_a_flag_service_panic(input in mutated_seed("flag_answers")) {
+        without_system_roots();
         decode_flag_answer(&input);
     }
 
     #[test]
     fn no_monitoring_answer_makes_a_client_panic(input in mutated_seed("monitor_answers")) {
+        without_system_roots();
         decode_monitor_answer(&input);
     }
 }
@@ -175,19 +207,57 @@ proptest! {
 /// Any JSON, its object keys drawn from the words of the ds/query and Prometheus formats.
 fn any_json() -> impl Strategy<Value = Value> {
     const KEYS: &[&str] = &[
-        "results", "frames", "schema", "fields", "data", "values", "entities", "NaN", "Inf",
-        "NegInf", "type", "typeInfo", "frame", "name", "labels", "config", "refId", "status",
-        "error", "resultType", "result", "metric", "value", "warnings", "errorType", "unit",
-        "displayName", "displayNameFromDS",
+        "results",
+        "frames",
+        "schema",
+        "fields",
+        "data",
+        "values",
+        "entities",
+        "NaN",
+        "Inf",
+        "NegInf",
+        "type",
+        "typeInfo",
+        "frame",
+        "name",
+        "labels",
+        "config",
+        "refId",
+        "status",
+        "error",
+        "resultType",
+        "result",
+        "metric",
+        "value",
+        "warnings",
+        "errorType",
+        "unit",
+        "displayName",
+        "displayNameFromDS",
     ];
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(|f| json!(f)),
-        prop::sample::select(&["time", "number", "string", "matrix", "vector", "scalar",
-            "time.Time", "float64", "1700000000", "NaN", "+Inf", ""][..])
-            .prop_map(Value::from),
+        prop::sample::select(
+            &[
+                "time",
+                "number",
+                "string",
+                "matrix",
+                "vector",
+                "scalar",
+                "time.Time",
+                "float64",
+                "1700000000",
+                "NaN",
+                "+Inf",
+                ""
+            ][..]
+        )
+        .prop_map(Value::from),
         ".{0,8}".prop_map(Value::from),
     ];
     leaf.prop_recursive(5, 64, 6, |inner| {
@@ -317,7 +387,10 @@ fn server() -> impl Strategy<Value = Server> {
         ),
     )
         .prop_map(
-            |((provider, account, region, id, name, status, raw_state), (public, private, tags, at))| {
+            |(
+                (provider, account, region, id, name, status, raw_state),
+                (public, private, tags, at),
+            )| {
                 Server {
                     provider,
                     account,
@@ -378,7 +451,13 @@ fn host_entries() -> impl Strategy<Value = Vec<HostEntry>> {
         r#"{ type = "key", path = "keys/ops", passphrase = "keyring:ops-key" }"#,
         r#"{ type = "password", password = "env:DB_PASSWORD" }"#,
     ]);
-    let entry = ("[a-z0-9._-]{1,12}", "[a-z0-9.:-]{1,20}", 1u16.., "[a-z_][a-z0-9_-]{0,8}", auth);
+    let entry = (
+        "[a-z0-9._-]{1,12}",
+        "[a-z0-9.:-]{1,20}",
+        1u16..,
+        "[a-z_][a-z0-9_-]{0,8}",
+        auth,
+    );
     prop::collection::vec(entry, 0..6).prop_map(|list| {
         let mut seen = std::collections::HashSet::new();
         list.into_iter()
@@ -396,7 +475,9 @@ fn host_entries() -> impl Strategy<Value = Vec<HostEntry>> {
 
 /// A config with `hosts`, a comment before each, and a monitoring source between them.
 fn config_text(hosts: &[HostEntry]) -> String {
-    let mut text = String::from("# paaf config\noperator = \"alice\"\n\n[defaults]\nconnect_timeout_secs = 5\n");
+    let mut text = String::from(
+        "# paaf config\noperator = \"alice\"\n\n[defaults]\nconnect_timeout_secs = 5\n",
+    );
     for (i, h) in hosts.iter().enumerate() {
         text.push_str(&format!(
             "\n# host {i}\n[[hosts]]\nname = \"{}\"\naddress = \"{}\"\nport = {}\nuser = \"{}\"\nauth = {}\n",
