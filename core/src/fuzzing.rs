@@ -22,6 +22,7 @@
 use crate::error::Error;
 use crate::http::{HttpAuth, Limits, Service};
 use base64::Engine;
+use secrecy::SecretString;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -218,6 +219,16 @@ fn selectors<const N: usize>(input: &[u8]) -> ([u8; N], &[u8]) {
     (picked, rest.strip_prefix(b"\n").unwrap_or(rest))
 }
 
+/// The item of `list` that the selector byte `byte` names: `first` is the first, the next byte
+/// the second, and so on round.
+fn pick<T: Copy>(list: &[T], byte: u8, first: u8) -> T {
+    list[usize::from(byte.wrapping_sub(first)) % list.len()]
+}
+
+fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_string())
+}
+
 fn error(e: &Error) -> String {
     format!("error {}: {e}", e.code().as_str())
 }
@@ -227,11 +238,10 @@ pub use cloud::{CLOUD_PROVIDERS, cloud_answers, decode_cloud_answer};
 
 #[cfg(feature = "cloud")]
 mod cloud {
-    use super::{error, limits, outcome, replay};
+    use super::{error, limits, outcome, pick, replay, secret};
     use crate::cloud::{CloudAccount, PollSettings, PowerAction};
     use crate::error::Result;
     use crate::events::CancellationToken;
-    use secrecy::SecretString;
     use std::time::Duration;
 
     /// Every cloud provider [`decode_cloud_answer`] drives, by its `Server::provider` name.
@@ -252,10 +262,6 @@ mod cloud {
 
     /// The GCP service-account key of the contract tests (a throwaway test key).
     const GCP_TEST_KEY: &str = include_str!("../tests/fixtures/gcp-test-key.pem");
-
-    fn secret(s: &str) -> SecretString {
-        SecretString::from(s.to_string())
-    }
 
     /// An account of `provider` whose API (and token endpoint) is the replay server.
     fn account(provider: &str, origin: &str) -> Result<Box<dyn CloudAccount>> {
@@ -392,14 +398,14 @@ mod cloud {
     /// [`cloud_answers`].
     pub fn decode_cloud_answer(input: &[u8]) -> String {
         let (selectors, answers) = super::selectors::<2>(input);
-        let provider =
-            CLOUD_PROVIDERS[usize::from(selectors[0].wrapping_sub(b'a')) % CLOUD_PROVIDERS.len()];
-        let action = [
+        let provider = pick(&CLOUD_PROVIDERS, selectors[0], b'a');
+        let actions = [
             PowerAction::Reboot,
             PowerAction::HardReboot,
             PowerAction::Stop,
             PowerAction::Start,
-        ][usize::from(selectors[1].wrapping_sub(b'0')) % 4];
+        ];
+        let action = pick(&actions, selectors[1], b'0');
         cloud_answers(provider, action, answers)
     }
 
@@ -477,7 +483,7 @@ mod cloud {
 pub use flag_services::{FLAG_SERVICES, decode_flag_answer, flag_answers};
 
 mod flag_services {
-    use super::{error, limits, outcome, replay};
+    use super::{error, limits, outcome, pick, replay, secret};
     use crate::error::Result;
     use crate::flags::devcycle::DevCycle;
     use crate::flags::featbit::FeatBit;
@@ -486,7 +492,6 @@ mod flag_services {
     use crate::flags::optimizely::Optimizely;
     use crate::flags::unleash::Unleash;
     use crate::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
-    use secrecy::SecretString;
     use std::collections::BTreeMap;
 
     /// Every flag service [`decode_flag_answer`] drives, by its `[[flags]] type`.
@@ -499,16 +504,12 @@ mod flag_services {
         "featbit",
     ];
 
-    fn secret(s: &str) -> SecretString {
-        SecretString::from(s.to_string())
-    }
-
     /// A fuzz input for a flag service: its first byte picks the service (`a` + its index in
     /// [`FLAG_SERVICES`]: `a` unleash, `b` launchdarkly, …), then a newline (optional) and the
     /// answers; see [`flag_answers`].
     pub fn decode_flag_answer(input: &[u8]) -> String {
         let ([selector], answers) = super::selectors::<1>(input);
-        let service = FLAG_SERVICES[usize::from(selector.wrapping_sub(b'a')) % FLAG_SERVICES.len()];
+        let service = pick(&FLAG_SERVICES, selector, b'a');
         flag_answers(service, answers)
     }
 
@@ -633,13 +634,12 @@ mod flag_services {
 pub use monitoring::{MONITOR_CALLS, decode_monitor_answer, monitor_answers};
 
 mod monitoring {
-    use super::{HttpAuth, Service, limits, outcome, replay};
+    use super::{HttpAuth, Service, limits, outcome, pick, replay, secret};
     use crate::Result;
     use crate::monitor::alert_list::{self, AlertView};
     use crate::monitor::alertmanager::{self, Alertmanager, Matcher, NewSilence};
     use crate::monitor::grafana::{Grafana, NewAnnotation, OpenOptions, SearchQuery};
     use crate::monitor::prometheus::{self, AlertState, Prometheus, RangeQuery};
-    use secrecy::SecretString;
     use std::time::Duration;
 
     /// Every call [`decode_monitor_answer`] makes, by name.
@@ -667,7 +667,7 @@ mod monitoring {
     /// (optional) and the answers; see [`monitor_answers`].
     pub fn decode_monitor_answer(input: &[u8]) -> String {
         let ([selector], answers) = super::selectors::<1>(input);
-        let call = MONITOR_CALLS[usize::from(selector.wrapping_sub(b'a')) % MONITOR_CALLS.len()];
+        let call = pick(&MONITOR_CALLS, selector, b'a');
         monitor_answers(call, answers)
     }
 
@@ -680,7 +680,7 @@ mod monitoring {
             let service = match Service::new(
                 "fuzz",
                 &origin,
-                HttpAuth::Bearer(SecretString::from("glsa_fuzz")),
+                HttpAuth::Bearer(secret("glsa_fuzz")),
                 limits(),
             ) {
                 Ok(s) => s,
