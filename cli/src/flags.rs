@@ -1,11 +1,11 @@
 //! `paaf flags`, `paaf flag off|on|undo`: the feature-flag commands, their arguments and output.
 
-use crate::commands::Ctx;
-use crate::render::{self, table};
-use crate::{exit, prompt};
+use crate::ctx::{Ctx, Failure, Outcome};
+use crate::exit;
+use crate::output::{self, Table};
 use clap::{Args, Subcommand};
 use paaf_core::flags::FlagFilter;
-use paaf_core::{BackendFlags, FlagChange, FlagTarget, Result};
+use paaf_core::{BackendFlags, FlagChange, FlagTarget};
 use std::io::IsTerminal;
 
 #[derive(Args)]
@@ -49,7 +49,7 @@ pub enum FlagCommand {
     Undo { action_id: i64 },
 }
 
-pub async fn list(ctx: &Ctx, a: FlagsArgs) -> Result<i32> {
+pub async fn list(ctx: &Ctx, a: FlagsArgs) -> Outcome {
     let filter = FlagFilter {
         query: a.query,
         project: a.project,
@@ -57,25 +57,21 @@ pub async fn list(ctx: &Ctx, a: FlagsArgs) -> Result<i32> {
         tag: a.tag,
     };
     let backends = ctx.paaf.flags(a.backend.as_deref(), &filter).await?;
-    if ctx.json {
-        render::json(&backends);
-    } else {
-        render_flags(&backends);
-    }
+    ctx.emit(&backends, |b| render_flags(b));
     Ok(exit::OK)
 }
 
 fn render_flags(backends: &[BackendFlags]) {
     if backends.is_empty() {
-        println!(
-            "No flag service is configured: add a [[flags]] entry (see the README's Config section)."
+        output::line(
+            "No flag service is configured: add a [[flags]] entry (see the README's Config section).",
         );
         return;
     }
-    let mut t = table(&["SERVICE", "PROJECT", "FLAG", "ENVIRONMENTS", "TAGS"]);
+    let mut t = Table::new(&["SERVICE", "PROJECT", "FLAG", "ENVIRONMENTS", "TAGS"]);
     for b in backends {
         if let Some(e) = &b.error {
-            t.add_row(vec![
+            t.row([
                 b.backend.clone(),
                 String::new(),
                 format!("error[{}]", e.code.as_str()),
@@ -90,7 +86,7 @@ fn render_flags(backends: &[BackendFlags]) {
                 .map(|e| format!("{} {}", e.name, if e.enabled { "ON" } else { "off" }))
                 .collect::<Vec<_>>()
                 .join(", ");
-            t.add_row(vec![
+            t.row([
                 f.backend.clone(),
                 f.project.clone(),
                 f.key.clone(),
@@ -99,40 +95,38 @@ fn render_flags(backends: &[BackendFlags]) {
             ]);
         }
     }
-    println!("{t}");
+    t.print();
 }
 
+/// `text` escaped, in bold on a terminal: the bold is added after escaping, so it is the only
+/// control sequence in the question.
 fn bold(text: &str) -> String {
+    let text = output::shown(text);
     if std::io::stderr().is_terminal() {
         format!("\x1b[1m{text}\x1b[0m")
     } else {
-        text.to_string()
+        text
     }
 }
 
-pub async fn flag(ctx: &Ctx, command: FlagCommand) -> Result<i32> {
+pub async fn flag(ctx: &Ctx, command: FlagCommand) -> Outcome {
     let change = match command {
         FlagCommand::Off(w) => set(ctx, w, false).await?,
         FlagCommand::On(w) => set(ctx, w, true).await?,
         FlagCommand::Undo { action_id } => {
-            let confirm = prompt::confirm(
-                ctx.yes,
-                &format!("Undo flag change {action_id} (set the flag back as it was)?"),
-            );
+            let confirm = ctx.confirm(&format!(
+                "Undo flag change {action_id} (set the flag back as it was)?"
+            ))?;
             ctx.paaf.undo_flag(action_id, &confirm).await?
         }
     };
-    if ctx.json {
-        render::json(&change);
-    } else {
-        print_change(&change);
-    }
+    ctx.emit(&change, print_change);
     Ok(exit::OK)
 }
 
 /// Reads the flag's current state, shows it in the confirmation, then switches it if it is
 /// still in that state.
-async fn set(ctx: &Ctx, w: FlagWhere, enabled: bool) -> Result<FlagChange> {
+async fn set(ctx: &Ctx, w: FlagWhere, enabled: bool) -> Result<FlagChange, Failure> {
     let target = FlagTarget {
         backend: w.backend,
         project: w.project.unwrap_or_default(),
@@ -142,20 +136,21 @@ async fn set(ctx: &Ctx, w: FlagWhere, enabled: bool) -> Result<FlagChange> {
     let now = ctx.paaf.flag_state(&target).await?;
     let word = |on: bool| if on { "ON" } else { "OFF" };
     let question = format!(
-        "{} is {} in {}. Turn it {} in {}?",
-        target.key,
+        "{} is {} in {}. Turn it {} in {} ({})?",
+        output::shown(&target.key),
         word(now.enabled),
         bold(&target.environment.to_uppercase()),
         bold(word(enabled)),
         bold(&target.environment.to_uppercase()),
+        now.guard.explained(),
     );
-    let confirm = prompt::confirm(ctx.yes, &question);
-    ctx.paaf.set_flag(&target, enabled, &now, &confirm).await
+    let confirm = ctx.confirm_escaped(&question)?;
+    Ok(ctx.paaf.set_flag(&target, enabled, &now, &confirm).await?)
 }
 
 fn print_change(c: &FlagChange) {
     let word = |on: bool| if on { "ON" } else { "OFF" };
-    println!(
+    output::line(&format!(
         "{} in {}: {} -> {} (journal action {}; undo with `paaf flag undo {}`)",
         c.key,
         c.environment,
@@ -163,5 +158,5 @@ fn print_change(c: &FlagChange) {
         word(c.enabled),
         c.action_id,
         c.action_id
-    );
+    ));
 }

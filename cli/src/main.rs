@@ -1,16 +1,29 @@
 //! `paaf`: the command-line front-end. It parses arguments, asks for confirmations, calls the
 //! core facade and renders what comes back; every decision lives in paaf-core.
+//!
+//! Modules depend one way: this file (arguments, dispatch) → the command modules (hosts,
+//! flags, monitor, servers) → ctx (the facade, options, emit/confirm) → output (the only
+//! printing, escaped), prompt, exit.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
-mod commands;
+mod ctx;
 mod exit;
 mod flags;
+mod hosts;
 mod monitor;
+mod output;
 mod prompt;
 mod render;
 mod servers;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
+use ctx::{Ctx, Outcome};
+use hosts::{ExecArgs, HostCommand, RunbookCommand};
+use paaf_core::config;
+use paaf_core::secrets::KeyringStore;
+use paaf_core::{Error, Paaf};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -116,87 +129,6 @@ enum Command {
 }
 
 #[derive(Subcommand)]
-enum HostCommand {
-    /// Add a host to the config; its SSH key is shown and must be confirmed
-    Add(AddHostArgs),
-    /// List hosts with live status
-    List {
-        /// Only these hosts
-        names: Vec<String>,
-    },
-    /// Remove a host from the config
-    Remove { name: String },
-    /// Show the host's SSH key fingerprint and record it in known_hosts once confirmed
-    Trust { name: String },
-    /// Remove the host's keys from known_hosts (after a legitimate key change)
-    ForgetKey { name: String },
-}
-
-#[derive(Args)]
-#[command(group(clap::ArgGroup::new("auth").required(true).args(["key", "password_stdin", "password_ref", "agent"])))]
-struct AddHostArgs {
-    name: String,
-    /// Hostname or IP address
-    #[arg(long)]
-    address: String,
-    #[arg(long, default_value_t = 22)]
-    port: u16,
-    #[arg(long)]
-    user: String,
-    /// Log in with this private key (ed25519, ecdsa or rsa)
-    #[arg(long, value_name = "PATH")]
-    key: Option<PathBuf>,
-    /// The key's passphrase is read from stdin and stored in the keychain
-    #[arg(long, requires = "key")]
-    passphrase_stdin: bool,
-    /// The key's passphrase is in this secret (keyring:NAME or env:VAR)
-    #[arg(
-        long,
-        requires = "key",
-        conflicts_with = "passphrase_stdin",
-        value_name = "REF"
-    )]
-    passphrase_ref: Option<String>,
-    /// Log in with a password read from stdin (stored in the keychain)
-    #[arg(long)]
-    password_stdin: bool,
-    /// Log in with the password in this secret (keyring:NAME or env:VAR)
-    #[arg(long, value_name = "REF")]
-    password_ref: Option<String>,
-    /// Log in with the keys of the running ssh-agent (SSH_AUTH_SOCK)
-    #[arg(long)]
-    agent: bool,
-    /// Only write the config; do not connect to check the host key and login
-    #[arg(long)]
-    no_connect: bool,
-}
-
-#[derive(Args)]
-struct ExecArgs {
-    name: String,
-    /// A command to run; repeat to run several over one connection
-    #[arg(short = 'c', long = "command", value_name = "CMD")]
-    commands: Vec<String>,
-    /// The command, after `--` (joined with spaces)
-    #[arg(last = true)]
-    rest: Vec<String>,
-}
-
-#[derive(Subcommand)]
-enum RunbookCommand {
-    /// List the runbooks on a host
-    List { name: String },
-    /// Run a runbook; one whose name starts with `__` needs --confirm NAME (or the typed name)
-    Run {
-        name: String,
-        runbook: String,
-        /// Type the runbook's name here to confirm a dangerous one in scripts
-        #[arg(long, value_name = "RUNBOOK")]
-        confirm: Option<String>,
-    },
-}
-
-#[derive(Subcommand)]
 enum SecretCommand {
     /// Store a secret read from stdin (or a hidden prompt) under NAME, for `keyring:NAME`
     Set { name: String },
@@ -209,10 +141,78 @@ fn main() {
         .enable_all()
         .build()
         .expect("cannot start the async runtime");
-    let code = runtime.block_on(commands::dispatch(cli));
+    let code = runtime.block_on(dispatch(cli));
     // Blocking SSH workers may still be waiting on a dead host; do not wait for them.
     runtime.shutdown_background();
     std::process::exit(code);
+}
+
+/// Runs the command; returns the process exit code.
+async fn dispatch(cli: Cli) -> i32 {
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(config::default_config_path);
+    let paaf = match Paaf::open(&path, Arc::new(KeyringStore::open()), "cli") {
+        Ok(p) => p,
+        Err(e) => {
+            ctx::print_error(&e, cli.json);
+            return exit::code(e.code());
+        }
+    };
+    let ctx = Ctx::new(paaf, cli.json, cli.yes, cli.accept_new_host_key);
+    match run(&ctx, cli.command).await {
+        Ok(code) => code,
+        Err(failure) => ctx.fail(&failure),
+    }
+}
+
+async fn run(ctx: &Ctx, command: Command) -> Outcome {
+    match command {
+        Command::Host(command) => hosts::host(ctx, command).await,
+        Command::Status { names } => hosts::status(ctx, &names).await,
+        Command::Reboot { name } => hosts::reboot(ctx, &name).await,
+        Command::Exec(args) => hosts::exec(ctx, args).await,
+        Command::Runbook(command) => hosts::runbook(ctx, command).await,
+        Command::Journal { host, limit } => {
+            let rows = ctx.paaf.journal(host.as_deref(), limit)?;
+            ctx.emit(&rows, |r| render::journal(r));
+            Ok(exit::OK)
+        }
+        Command::Alerts { source } => monitor::alerts(ctx, source).await,
+        Command::Silence(command) => monitor::silence(ctx, command).await,
+        Command::Query(args) => monitor::query(ctx, args).await,
+        Command::Targets { source } => monitor::targets(ctx, source).await,
+        Command::Dashboards(args) => monitor::dashboards(ctx, args).await,
+        Command::Dashboard { uid, view, source } => {
+            monitor::dashboard(ctx, &uid, &view, source).await
+        }
+        Command::Panel(args) => monitor::panel(ctx, args).await,
+        Command::Annotate(args) => monitor::annotate(ctx, args).await,
+        Command::Flags(args) => flags::list(ctx, args).await,
+        Command::Flag(command) => flags::flag(ctx, command).await,
+        Command::Servers(args) => servers::list(ctx, args).await,
+        Command::Server(command) => servers::power(ctx, command).await,
+        Command::Secret(SecretCommand::Set { name }) => {
+            let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| {
+                Error::InvalidInput {
+                    message: format!("cannot read the secret: {e}"),
+                }
+            })?;
+            if value.is_empty() {
+                return Err(Error::InvalidInput {
+                    message: "the secret is empty".into(),
+                }
+                .into());
+            }
+            ctx.paaf
+                .set_secret(&name, &secrecy::SecretString::from(value))?;
+            ctx.done(&format!(
+                "stored keyring:{name} in {}",
+                ctx.paaf.secret_backend()
+            ))
+        }
+    }
 }
 
 fn init_logging(verbose: u8) {

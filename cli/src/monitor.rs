@@ -1,9 +1,9 @@
 //! `paaf alerts`, `paaf silence …`, `paaf query`, `paaf targets`: the monitoring commands, their
 //! arguments, and their text output (tables, sparklines with stats).
 
-use crate::commands::Ctx;
-use crate::exit;
-use crate::render::{self, table};
+use crate::ctx::{Ctx, Outcome};
+use crate::output::{self, Table};
+use crate::{exit, render};
 use clap::{Args, Subcommand};
 use paaf_core::monitor::alert_list::SourceAlerts;
 use paaf_core::monitor::alertmanager::Silence;
@@ -169,7 +169,7 @@ pub struct AnnotateArgs {
     pub source: SourceArg,
 }
 
-pub async fn dashboards(ctx: &Ctx, a: DashboardsArgs) -> Result<i32> {
+pub async fn dashboards(ctx: &Ctx, a: DashboardsArgs) -> Outcome {
     let query = SearchQuery {
         query: a.query,
         tags: a.tag,
@@ -182,22 +182,18 @@ pub async fn dashboards(ctx: &Ctx, a: DashboardsArgs) -> Result<i32> {
         .paaf
         .dashboards(a.source.source.as_deref(), &query)
         .await?;
-    if ctx.json {
-        render::json(&hits);
-    } else {
-        render_hits(&hits);
-    }
+    ctx.emit(&hits, |v| render_hits(v));
     Ok(exit::OK)
 }
 
 fn render_hits(hits: &[DashboardHit]) {
     if hits.is_empty() {
-        println!("No dashboards found.");
+        output::line("No dashboards found.");
         return;
     }
-    let mut t = table(&["UID", "TITLE", "FOLDER", "TAGS", "★"]);
+    let mut t = Table::new(&["UID", "TITLE", "FOLDER", "TAGS", "★"]);
     for h in hits {
-        t.add_row(vec![
+        t.row([
             h.uid.clone(),
             h.title.clone(),
             h.folder_title.clone().unwrap_or_default(),
@@ -209,28 +205,24 @@ fn render_hits(hits: &[DashboardHit]) {
             },
         ]);
     }
-    println!("{t}");
+    t.print();
 }
 
-pub async fn dashboard(ctx: &Ctx, uid: &str, view: &ViewArgs, source: SourceArg) -> Result<i32> {
+pub async fn dashboard(ctx: &Ctx, uid: &str, view: &ViewArgs, source: SourceArg) -> Outcome {
     let d = ctx
         .paaf
         .dashboard(source.source.as_deref(), uid, &view.view()?)
         .await?;
-    if ctx.json {
-        render::json(&d);
-    } else {
-        render_dashboard(&d);
-    }
+    ctx.emit(&d, render_dashboard);
     Ok(exit::OK)
 }
 
 fn render_dashboard(d: &Dashboard) {
-    println!("{} ({})", d.title, d.uid);
+    output::line(&format!("{} ({})", d.title, d.uid));
     if !d.variables.is_empty() {
-        let mut t = table(&["VARIABLE", "VALUE", "NOTE"]);
+        let mut t = Table::new(&["VARIABLE", "VALUE", "NOTE"]);
         for v in &d.variables {
-            t.add_row(vec![
+            t.row([
                 v.name.clone(),
                 if v.is_all {
                     "All".into()
@@ -240,11 +232,11 @@ fn render_dashboard(d: &Dashboard) {
                 v.warning.clone().unwrap_or_default(),
             ]);
         }
-        println!("{t}");
+        t.print();
     }
-    let mut t = table(&["PANEL", "TITLE", "TYPE", "ROW", "QUERIES"]);
+    let mut t = Table::new(&["PANEL", "TITLE", "TYPE", "ROW", "QUERIES"]);
     for p in &d.panels {
-        t.add_row(vec![
+        t.row([
             p.id.to_string(),
             p.title.clone(),
             p.kind.clone(),
@@ -252,10 +244,10 @@ fn render_dashboard(d: &Dashboard) {
             p.targets.len().to_string(),
         ]);
     }
-    println!("{t}");
+    t.print();
 }
 
-pub async fn panel(ctx: &Ctx, a: PanelArgs) -> Result<i32> {
+pub async fn panel(ctx: &Ctx, a: PanelArgs) -> Outcome {
     let view = a.view.view()?;
     let source = a.source.source.as_deref();
     if let Some(file) = &a.png {
@@ -268,24 +260,21 @@ pub async fn panel(ctx: &Ctx, a: PanelArgs) -> Result<i32> {
                 std::fs::write(file, bytes).map_err(|e| Error::InvalidInput {
                     message: format!("cannot write {}: {e}", file.display()),
                 })?;
-                crate::commands::done(ctx, &format!("saved {}", file.display()))
+                ctx.done(&format!("saved {}", file.display()))
             }
             PanelImage::NoRenderer { message, .. } => Err(Error::InvalidInput {
                 message: format!(
                     "{message}; run the command without --png to see the panel's data instead"
                 ),
-            }),
+            }
+            .into()),
         };
     }
     let data = ctx
         .paaf
         .panel_data(source, &a.uid, a.panel, &view, a.width)
         .await?;
-    if ctx.json {
-        render::json(&data);
-    } else {
-        render_panel(&data, a.width as usize);
-    }
+    ctx.emit(&data, |v| render_panel(v, a.width as usize));
     Ok(if data.series.is_empty() && !data.errors.is_empty() {
         exit::code(paaf_core::ErrorCode::ServiceFailed)
     } else {
@@ -294,12 +283,12 @@ pub async fn panel(ctx: &Ctx, a: PanelArgs) -> Result<i32> {
 }
 
 fn render_panel(data: &PanelData, width: usize) {
-    let mut t = table(&["SERIES", "CHART", "MIN", "MAX", "MEAN", "LAST"]);
+    let mut t = Table::new(&["SERIES", "CHART", "MIN", "MAX", "MEAN", "LAST"]);
     for s in &data.series {
         let unit = s.series.unit.as_deref().unwrap_or("");
         let with_unit =
             |v| format!("{}{}", number(v), if unit.is_empty() { "" } else { " " }) + unit;
-        t.add_row(vec![
+        t.row([
             s.series.name.clone(),
             sparkline(&s.series, width),
             with_unit(s.stats.min),
@@ -309,16 +298,16 @@ fn render_panel(data: &PanelData, width: usize) {
         ]);
     }
     if data.series.is_empty() {
-        println!("No data.");
+        output::line("No data.");
     } else {
-        println!("{t}");
+        t.print();
     }
     for e in &data.errors {
-        eprintln!("query {} failed: {}", e.ref_id, e.message);
+        output::note(&format!("query {} failed: {}", e.ref_id, e.message));
     }
 }
 
-pub async fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
+pub async fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Outcome {
     let input = AnnotationInput {
         text: a.text,
         tags: a.tag,
@@ -329,35 +318,30 @@ pub async fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
         .paaf
         .annotate(a.source.source.as_deref(), &input)
         .await?;
-    if ctx.json {
-        render::json(&serde_json::json!({ "annotation_id": id }));
-    } else {
-        println!("annotation {id} written");
-    }
+    ctx.emit(&serde_json::json!({ "annotation_id": id }), |_| {
+        output::line(&format!("annotation {id} written"))
+    });
     Ok(exit::OK)
 }
 
-pub async fn alerts(ctx: &Ctx, source: SourceArg) -> Result<i32> {
+pub async fn alerts(ctx: &Ctx, source: SourceArg) -> Outcome {
     let sources = ctx.paaf.alerts(source.source.as_deref()).await?;
     if sources.is_empty() {
         return Err(Error::InvalidInput {
             message: "no monitoring source is configured: add a [[monitoring]] entry (see the README's Config section)".into(),
-        });
+        }
+        .into());
     }
-    if ctx.json {
-        render::json(&sources);
-    } else {
-        render_alerts(&sources);
-    }
+    ctx.emit(&sources, |v| render_alerts(v));
     Ok(exit::OK)
 }
 
 fn render_alerts(sources: &[SourceAlerts]) {
-    let mut t = table(&["SOURCE", "ALERT", "STATE", "SEVERITY", "SINCE", "SUMMARY"]);
+    let mut t = Table::new(&["SOURCE", "ALERT", "STATE", "SEVERITY", "SINCE", "SUMMARY"]);
     let mut rows = 0;
     for s in sources {
         if let Some(e) = &s.error {
-            t.add_row(vec![
+            t.row([
                 s.source.clone(),
                 "—".into(),
                 format!("error[{}]", e.code.as_str()),
@@ -368,7 +352,7 @@ fn render_alerts(sources: &[SourceAlerts]) {
             rows += 1;
         }
         for a in &s.alerts {
-            t.add_row(vec![
+            t.row([
                 a.source.clone(),
                 a.name.clone(),
                 a.state.clone(),
@@ -380,13 +364,13 @@ fn render_alerts(sources: &[SourceAlerts]) {
         }
     }
     if rows == 0 {
-        println!("No alerts firing.");
+        output::line("No alerts firing.");
     } else {
-        println!("{t}");
+        t.print();
     }
 }
 
-pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Result<i32> {
+pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Outcome {
     match command {
         SilenceCommand::Add {
             matchers,
@@ -404,42 +388,36 @@ pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Result<i32> {
                 .paaf
                 .silence(source.source.as_deref(), &matchers, length, &comment)
                 .await?;
-            if ctx.json {
-                render::json(&serde_json::json!({ "silence_id": id }));
-            } else {
-                println!(
+            ctx.emit(&serde_json::json!({ "silence_id": id }), |_| {
+                output::line(&format!(
                     "silenced {} for {duration}: silence {id} (end it with `paaf silence expire {id}`)",
                     matchers.join(" ")
-                );
-            }
+                ))
+            });
             Ok(exit::OK)
         }
         SilenceCommand::List { source } => {
             let silences = ctx.paaf.silences(source.source.as_deref()).await?;
-            if ctx.json {
-                render::json(&silences);
-            } else {
-                render_silences(&silences);
-            }
+            ctx.emit(&silences, |v| render_silences(v));
             Ok(exit::OK)
         }
         SilenceCommand::Expire { id, source } => {
             ctx.paaf
                 .expire_silence(source.source.as_deref(), &id)
                 .await?;
-            crate::commands::done(ctx, &format!("silence {id} expired"))
+            ctx.done(&format!("silence {id} expired"))
         }
     }
 }
 
 fn render_silences(silences: &[Silence]) {
     if silences.is_empty() {
-        println!("No silences.");
+        output::line("No silences.");
         return;
     }
-    let mut t = table(&["ID", "STATE", "MATCHERS", "ENDS", "BY", "COMMENT"]);
+    let mut t = Table::new(&["ID", "STATE", "MATCHERS", "ENDS", "BY", "COMMENT"]);
     for s in silences {
-        t.add_row(vec![
+        t.row([
             s.id.clone(),
             format!("{:?}", s.state).to_lowercase(),
             s.matchers
@@ -452,10 +430,10 @@ fn render_silences(silences: &[Silence]) {
             s.comment.clone(),
         ]);
     }
-    println!("{t}");
+    t.print();
 }
 
-pub async fn query(ctx: &Ctx, args: QueryArgs) -> Result<i32> {
+pub async fn query(ctx: &Ctx, args: QueryArgs) -> Outcome {
     let window = (!args.instant).then(|| TimeWindow {
         from: args.from.clone(),
         to: args.to.clone(),
@@ -469,30 +447,26 @@ pub async fn query(ctx: &Ctx, args: QueryArgs) -> Result<i32> {
             args.width,
         )
         .await?;
-    if ctx.json {
-        render::json(&result);
-    } else {
-        render_query(&result, args.width as usize);
-    }
+    ctx.emit(&result, |v| render_query(v, args.width as usize));
     Ok(exit::OK)
 }
 
 fn render_query(result: &QueryResult, width: usize) {
     for w in &result.warnings {
-        eprintln!("warning: {w}");
+        output::note(&format!("warning: {w}"));
     }
     if let Some(sample) = &result.text {
-        println!("{}", sample.text);
+        output::line(&sample.text);
         return;
     }
     if result.series.is_empty() {
-        println!("No data.");
+        output::line("No data.");
         return;
     }
-    let mut t = table(&["SERIES", "CHART", "MIN", "MAX", "MEAN", "LAST"]);
+    let mut t = Table::new(&["SERIES", "CHART", "MIN", "MAX", "MEAN", "LAST"]);
     for s in &result.series {
         let st = stats(&s.values);
-        t.add_row(vec![
+        t.row([
             s.name.clone(),
             sparkline(s, width),
             number(st.min),
@@ -501,7 +475,7 @@ fn render_query(result: &QueryResult, width: usize) {
             number(st.last),
         ]);
     }
-    println!("{t}");
+    t.print();
 }
 
 /// One character per point, ▁ (the series' minimum) to █ (its maximum); a gap is a space.
@@ -541,20 +515,16 @@ fn number(v: Option<f64>) -> String {
     }
 }
 
-pub async fn targets(ctx: &Ctx, source: SourceArg) -> Result<i32> {
+pub async fn targets(ctx: &Ctx, source: SourceArg) -> Outcome {
     let targets = ctx.paaf.targets(source.source.as_deref()).await?;
-    if ctx.json {
-        render::json(&targets);
-    } else {
-        render_targets(&targets);
-    }
+    ctx.emit(&targets, |v| render_targets(v));
     Ok(exit::OK)
 }
 
 fn render_targets(targets: &[Target]) {
-    let mut t = table(&["JOB", "INSTANCE", "HEALTH", "LAST SCRAPE", "ERROR"]);
+    let mut t = Table::new(&["JOB", "INSTANCE", "HEALTH", "LAST SCRAPE", "ERROR"]);
     for target in targets {
-        t.add_row(vec![
+        t.row([
             target.job.clone(),
             target.instance.clone(),
             format!("{:?}", target.health).to_lowercase(),
@@ -565,7 +535,7 @@ fn render_targets(targets: &[Target]) {
             target.last_error.clone().unwrap_or_default(),
         ]);
     }
-    println!("{t}");
+    t.print();
 }
 
 fn local_time(ms: i64) -> String {

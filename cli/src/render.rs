@@ -1,42 +1,18 @@
-//! Text and JSON output: tables (comfy-table), reboot progress (indicatif), errors.
+//! Text renderings of the host commands' results (tables, reboot progress); printed through
+//! [`crate::output`], which escapes what servers and users wrote.
 
+use crate::output::{self, Table};
 use chrono::{DateTime, Local, Utc};
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 use paaf_core::inventory::HostStatus;
 use paaf_core::journal::ActionRecord;
 use paaf_core::power::RebootReport;
 use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
-use paaf_core::{Error, ErrorInfo, ProgressEvent, ProgressSink, Step};
-use serde::Serialize;
+use paaf_core::{ProgressEvent, ProgressSink, Step};
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
-
-pub fn json<T: Serialize + ?Sized>(value: &T) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("serializable output")
-    );
-}
-
-/// Prints an error: `{"error": {...}}` on stdout with --json, else a line on stderr.
-pub fn error(e: &Error, as_json: bool) {
-    if as_json {
-        json(&serde_json::json!({ "error": ErrorInfo::from(e) }));
-    } else {
-        eprintln!("error[{}]: {e}", e.code().as_str());
-    }
-}
-
-pub fn table(headers: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(headers.iter().copied());
-    t
-}
 
 pub fn human_duration(secs: u64) -> String {
     match secs {
@@ -61,10 +37,12 @@ pub fn ago_ms(ms: i64) -> String {
 
 pub fn hosts(statuses: &[HostStatus]) {
     if statuses.is_empty() {
-        println!("No hosts yet. Add one: paaf host add NAME --address ADDR --user USER --key PATH");
+        output::line(
+            "No hosts yet. Add one: paaf host add NAME --address ADDR --user USER --key PATH",
+        );
         return;
     }
-    let mut t = table(&[
+    let mut t = Table::new(&[
         "HOST",
         "ADDRESS",
         "STATUS",
@@ -83,7 +61,7 @@ pub fn hosts(statuses: &[HostStatus]) {
             .as_ref()
             .map(|a| format!("{} {} {}", a.kind, state(a), ago(a.created_at)))
             .unwrap_or_else(|| "-".into());
-        t.add_row(vec![
+        t.row([
             s.name.clone(),
             format!("{}@{}:{}", s.user, s.address, s.port),
             status,
@@ -98,10 +76,10 @@ pub fn hosts(statuses: &[HostStatus]) {
             last,
         ]);
     }
-    println!("{t}");
+    t.print();
     for s in statuses {
         if let Some(e) = &s.error {
-            println!("{}: {}", s.name, e.message);
+            output::line(&format!("{}: {}", s.name, e.message));
         }
     }
 }
@@ -115,14 +93,14 @@ fn state(a: &ActionRecord) -> String {
 
 pub fn journal(rows: &[ActionRecord]) {
     if rows.is_empty() {
-        println!("The journal is empty.");
+        output::line("The journal is empty.");
         return;
     }
-    let mut t = table(&[
+    let mut t = Table::new(&[
         "ID", "WHEN", "WHO", "FROM", "ACTION", "TARGET", "STATE", "DURATION", "RESULT",
     ]);
     for a in rows {
-        t.add_row(vec![
+        t.row([
             a.id.to_string(),
             a.created_at
                 .with_timezone(&Local)
@@ -139,17 +117,17 @@ pub fn journal(rows: &[ActionRecord]) {
             a.result.clone().unwrap_or_default(),
         ]);
     }
-    println!("{t}");
+    t.print();
 }
 
 pub fn runbooks(host: &str, books: &[Runbook]) {
     if books.is_empty() {
-        println!("No runbooks on {host}.");
+        output::line(&format!("No runbooks on {host}."));
         return;
     }
-    let mut t = table(&["RUNBOOK", "DANGEROUS"]);
+    let mut t = Table::new(&["RUNBOOK", "DANGEROUS"]);
     for b in books {
-        t.add_row(vec![
+        t.row([
             b.name.clone(),
             if b.dangerous {
                 "yes: needs typed confirmation".into()
@@ -158,40 +136,42 @@ pub fn runbooks(host: &str, books: &[Runbook]) {
             },
         ]);
     }
-    println!("{t}");
+    t.print();
 }
 
-/// Prints a command's output as a terminal user expects: stdout to stdout, stderr to stderr.
+/// Prints a command's output as a terminal user expects: stdout to stdout, stderr to stderr,
+/// byte for byte as `ssh HOST CMD` would (the operator asked for exactly this output, colours
+/// included); paaf's own lines about it are escaped.
 pub fn exec_output(o: &ExecOutput) {
     use std::io::Write;
     let _ = std::io::stdout().write_all(o.stdout.as_bytes());
     let _ = std::io::stderr().write_all(o.stderr.as_bytes());
     if o.stdout_truncated || o.stderr_truncated {
-        eprintln!("paaf: output truncated at max_output_bytes (set it per host in the config)");
+        output::note("paaf: output truncated at max_output_bytes (set it per host in the config)");
     }
     if let Some(sig) = &o.signal {
-        eprintln!("paaf: killed by signal {sig}");
+        output::note(&format!("paaf: killed by signal {sig}"));
     } else if o.exit_code != 0 {
-        eprintln!("paaf: exit code {}", o.exit_code);
+        output::note(&format!("paaf: exit code {}", o.exit_code));
     }
 }
 
 pub fn offered_key(host: &str, k: &OfferedKey) {
-    eprintln!(
+    output::note(&format!(
         "{host} offers a {} host key:\n  {}",
         k.key_type, k.fingerprint
-    );
+    ));
 }
 
 pub fn reboot_report(r: &RebootReport) {
-    println!(
+    output::line(&format!(
         "{} rebooted and verified in {:.1}s (down after {:.1}s, back with a new boot id after {:.1}s, test command ok after {:.1}s)",
         r.host,
         r.elapsed_ms as f64 / 1000.0,
         r.shutdown_ms as f64 / 1000.0,
         r.boot_ms as f64 / 1000.0,
         r.test_ms as f64 / 1000.0
-    );
+    ));
 }
 
 /// Renders reboot progress: a spinner line per step on a terminal, plain lines otherwise;
@@ -226,11 +206,11 @@ impl RebootProgress {
 
 impl ProgressSink for RebootProgress {
     fn emit(&self, ev: ProgressEvent) {
-        let line = format!(
+        let line = output::shown(&format!(
             "{:>6.1}s  {}",
             ev.elapsed_ms as f64 / 1000.0,
             ev.step.describe()
-        );
+        ));
         let waiting = matches!(
             ev.step,
             Step::WaitingForHost { .. } | Step::WaitingForTestCommand { .. }
@@ -242,7 +222,7 @@ impl ProgressSink for RebootProgress {
                 b.println(format!("  ✓ {line}"));
                 b.set_message("…");
             }
-            (None, _) => eprintln!("{line}"),
+            (None, _) => output::note(&line),
         }
         self.events.lock().expect("events poisoned").push(ev);
     }

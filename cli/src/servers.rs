@@ -1,15 +1,15 @@
 //! `paaf servers`, `paaf server reboot|stop|start|rolling-reboot`: the cloud commands and their
 //! output.
 
-use crate::commands::{Ctx, cancel_on_ctrl_c};
-use crate::render::{self, table};
-use crate::{exit, prompt};
+use crate::ctx::{Ctx, Outcome, cancel_on_ctrl_c};
+use crate::output::{self, Table};
+use crate::{exit, render};
 use clap::{Args, Subcommand};
 use paaf_core::cloud::health::HealthCheck;
 use paaf_core::cloud::{
     Inventory, InventoryError, PollSettings, PowerAction, Server, ServerFilter, ServerStatus,
 };
-use paaf_core::{Error, Result, RollingEvent, RollingPlan};
+use paaf_core::{Error, Result, RollingEvent, RollingPlan, RollingReport};
 use std::time::Duration;
 
 #[derive(Args)]
@@ -94,12 +94,14 @@ pub struct RollingArgs {
     /// A hard reboot of each (reset) instead of a clean one
     #[arg(long)]
     pub hard: bool,
-    /// URL that must answer 2xx before the next batch ({ip}, {name}, {id}, {region} are
-    /// replaced), e.g. http://{ip}:8080/health
+    /// URL that must answer 2xx before the next batch: the host is fixed or {ip}; {name},
+    /// {id}, {region} are filled percent-encoded in the path or query, e.g.
+    /// http://{ip}:8080/health?host={name}
     #[arg(long, conflicts_with = "health_cmd")]
     pub health_url: Option<String>,
-    /// Command run here that must exit 0 before the next batch (same placeholders; also
-    /// PAAF_SERVER_IP, PAAF_SERVER_NAME, PAAF_SERVER_ID, PAAF_SERVER_REGION)
+    /// Command run here (sh -c) that must exit 0 before the next batch, with PAAF_SERVER_IP,
+    /// PAAF_SERVER_NAME, PAAF_SERVER_ID, PAAF_SERVER_REGION set; {ip}, {name}, {id}, {region}
+    /// become quoted references to them (never pasted in; refused inside single quotes)
     #[arg(long)]
     pub health_cmd: Option<String>,
     /// Seconds a server may take to pass its health check
@@ -123,7 +125,7 @@ pub enum ServerCommand {
     RollingReboot(RollingArgs),
 }
 
-pub async fn list(ctx: &Ctx, a: ServersArgs) -> Result<i32> {
+pub async fn list(ctx: &Ctx, a: ServersArgs) -> Outcome {
     let filter = a.filter.filter(a.query)?;
     if a.cached {
         let Some(cached) = ctx.paaf.cached_servers() else {
@@ -131,57 +133,53 @@ pub async fn list(ctx: &Ctx, a: ServersArgs) -> Result<i32> {
                 what: "server cache",
                 name: String::new(),
                 hint: Some("run `paaf servers` once to fill it".into()),
-            });
+            }
+            .into());
         };
         let servers: Vec<&Server> = cached
             .servers
             .iter()
             .filter(|s| filter.matches(s))
             .collect();
-        if ctx.json {
-            render::json(&serde_json::json!({
-                "fetched_at_ms": cached.fetched_at_ms,
-                "servers": servers,
-            }));
-        } else {
+        let document = serde_json::json!({
+            "fetched_at_ms": cached.fetched_at_ms,
+            "servers": servers,
+        });
+        ctx.emit(&document, |_| {
             // The count and age first: they show at once, before a long table is laid out.
-            println!(
+            output::line(&format!(
                 "{} servers, cached {}",
                 servers.len(),
                 render::ago_ms(cached.fetched_at_ms)
-            );
+            ));
             render_servers(&servers, &[]);
-        }
+        });
         return Ok(exit::OK);
     }
     let mut inventory = ctx.paaf.servers(filter.account.as_deref()).await?;
     inventory.servers.retain(|s| filter.matches(s));
-    if ctx.json {
-        render::json(&inventory);
-    } else {
-        render_inventory(&inventory);
-    }
+    ctx.emit(&inventory, render_inventory);
     Ok(exit::OK)
 }
 
 fn render_inventory(inv: &Inventory) {
     let servers: Vec<&Server> = inv.servers.iter().collect();
     render_servers(&servers, &inv.errors);
-    println!("{} servers", inv.servers.len());
+    output::line(&format!("{} servers", inv.servers.len()));
 }
 
 fn render_servers(servers: &[&Server], errors: &[InventoryError]) {
     if servers.is_empty() && errors.is_empty() {
-        println!(
-            "No servers. Add a cloud account as a [[clouds]] entry (see the README's Config section)."
+        output::line(
+            "No servers. Add a cloud account as a [[clouds]] entry (see the README's Config section).",
         );
         return;
     }
-    let mut t = table(&[
+    let mut t = Table::new(&[
         "NAME", "ID", "PROVIDER", "ACCOUNT", "REGION", "STATUS", "IPS",
     ]);
     for e in errors {
-        t.add_row(vec![
+        t.row([
             "—".into(),
             String::new(),
             e.provider.clone(),
@@ -192,7 +190,7 @@ fn render_servers(servers: &[&Server], errors: &[InventoryError]) {
         ]);
     }
     for s in servers {
-        t.add_row(vec![
+        t.row([
             s.name.clone().unwrap_or_default(),
             s.id.clone(),
             s.provider.clone(),
@@ -207,10 +205,10 @@ fn render_servers(servers: &[&Server], errors: &[InventoryError]) {
                 .join(", "),
         ]);
     }
-    println!("{t}");
+    t.print();
 }
 
-pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
+pub async fn power(ctx: &Ctx, command: ServerCommand) -> Outcome {
     let (action, which) = match command {
         ServerCommand::Reboot(RebootArgs { which, hard: false }) => (PowerAction::Reboot, which),
         ServerCommand::Reboot(RebootArgs { which, hard: true }) => (PowerAction::HardReboot, which),
@@ -218,11 +216,7 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
         ServerCommand::Start(w) => (PowerAction::Start, w),
         ServerCommand::RollingReboot(args) => return rolling(ctx, args).await,
     };
-    let confirm = prompt::confirm(
-        ctx.yes,
-        &format!("{} {} now?", action.as_str(), which.server),
-    );
-    let json = ctx.json;
+    let confirm = ctx.confirm(&format!("{} {} now?", action.as_str(), which.server))?;
     let mut last = String::new();
     let outcome = ctx
         .paaf
@@ -234,28 +228,26 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Result<i32> {
             cancel_on_ctrl_c(),
             |p| {
                 let s = &p.server;
-                if !json && s.raw_state != last {
-                    eprintln!("  {}: {}", s.id, s.raw_state);
+                if s.raw_state != last {
+                    ctx.note(&format!("  {}: {}", s.id, s.raw_state));
                     last = s.raw_state.clone();
                 }
             },
         )
         .await?;
-    if json {
-        render::json(&outcome);
-    } else {
-        println!(
+    ctx.emit(&outcome, |o| {
+        output::line(&format!(
             "{} {}: {} after {:.1}s",
             action.as_str(),
-            outcome.server.name.as_deref().unwrap_or(&outcome.server.id),
-            outcome.server.raw_state,
-            outcome.elapsed_ms as f64 / 1000.0
-        );
-    }
+            o.server.name.as_deref().unwrap_or(&o.server.id),
+            o.server.raw_state,
+            o.elapsed_ms as f64 / 1000.0
+        ))
+    });
     Ok(exit::OK)
 }
 
-async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
+async fn rolling(ctx: &Ctx, a: RollingArgs) -> Outcome {
     let filter = a.filter.filter(a.query)?;
     let plan = RollingPlan {
         batch: a.batch as usize,
@@ -275,74 +267,65 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Result<i32> {
         .iter()
         .map(|s| s.name.as_deref().unwrap_or(&s.id))
         .collect();
-    let confirm = prompt::confirm(
-        ctx.yes,
-        &format!(
-            "rolling {} of {} servers ({}), {} at a time{}?",
-            if a.hard { "hard reboot" } else { "reboot" },
-            selected.len(),
-            names.join(", "),
-            plan.batch,
-            if plan.health.is_none() {
-                ", without a health check"
-            } else {
-                ""
-            }
-        ),
-    );
-    let json = ctx.json;
+    let confirm = ctx.confirm(&format!(
+        "rolling {} of {} servers ({}), {} at a time{}?",
+        if a.hard { "hard reboot" } else { "reboot" },
+        selected.len(),
+        names.join(", "),
+        plan.batch,
+        if plan.health.is_none() {
+            ", without a health check"
+        } else {
+            ""
+        }
+    ))?;
     let report = ctx
         .paaf
         .rolling_reboot(&plan, selected, &confirm, cancel_on_ctrl_c(), |event| {
-            if json {
-                return;
-            }
-            match event {
+            ctx.note(&match event {
                 RollingEvent::Batch {
                     number,
                     of,
                     servers,
-                } => eprintln!("batch {number}/{of}: {}", servers.join(", ")),
-                RollingEvent::State { server, raw_state } => {
-                    eprintln!("  {server}: {raw_state}")
-                }
+                } => format!("batch {number}/{of}: {}", servers.join(", ")),
+                RollingEvent::State { server, raw_state } => format!("  {server}: {raw_state}"),
                 RollingEvent::Unhealthy { server, reason } => {
-                    eprintln!("  {server}: not healthy yet ({reason})")
+                    format!("  {server}: not healthy yet ({reason})")
                 }
-                RollingEvent::Healthy { server } => eprintln!("  {server}: healthy"),
-            }
+                RollingEvent::Healthy { server } => format!("  {server}: healthy"),
+            })
         })
         .await?;
-    if json {
-        render::json(&report);
-    } else {
-        println!(
-            "{} rebooted and healthy in {:.1}s",
-            report.done.len(),
-            report.elapsed_ms as f64 / 1000.0
-        );
-        if let Some(f) = &report.failed {
-            println!(
-                "stopped at {}: error[{}] {}",
-                f.server.name.as_deref().unwrap_or(&f.server.id),
-                f.error.code.as_str(),
-                f.error.message
-            );
-            if !report.not_started.is_empty() {
-                println!(
-                    "not started: {}",
-                    report
-                        .not_started
-                        .iter()
-                        .map(|s| s.name.as_deref().unwrap_or(&s.id))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
-    }
+    ctx.emit(&report, render_rolling);
     Ok(match &report.failed {
         None => exit::OK,
         Some(f) => exit::code(f.error.code),
     })
+}
+
+fn render_rolling(report: &RollingReport) {
+    output::line(&format!(
+        "{} rebooted and healthy in {:.1}s",
+        report.done.len(),
+        report.elapsed_ms as f64 / 1000.0
+    ));
+    if let Some(f) = &report.failed {
+        output::line(&format!(
+            "stopped at {}: error[{}] {}",
+            f.server.name.as_deref().unwrap_or(&f.server.id),
+            f.error.code.as_str(),
+            f.error.message
+        ));
+        if !report.not_started.is_empty() {
+            output::line(&format!(
+                "not started: {}",
+                report
+                    .not_started
+                    .iter()
+                    .map(|s| s.name.as_deref().unwrap_or(&s.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
 }

@@ -151,6 +151,16 @@ pub enum Error {
         fingerprint: String,
         known_hosts: PathBuf,
     },
+    /// After a reboot, the address answered as another machine (its /etc/machine-id changed):
+    /// whether the host that was asked to reboot did so is unknown.
+    #[error(
+        "after the reboot, {host} answers as a different machine (/etc/machine-id was {before}, now {after}): the reboot is not verified, and the address may now lead to another server (a re-provisioned instance, a moved IP or DNS name, or an attack). Check what answers there before trusting it"
+    )]
+    MachineChanged {
+        host: String,
+        before: String,
+        after: String,
+    },
     #[error("authentication as {user} on {host} failed ({method}): {reason}")]
     AuthFailed {
         host: String,
@@ -202,6 +212,13 @@ pub enum Error {
         "outcome unknown: {what} failed after it may have reached the service ({reason}); it was not retried: check the target's state before trying again"
     )]
     OutcomeUnknown { what: String, reason: String },
+    /// A host was not added, and nothing of it was saved; `code` is the cause's.
+    #[error("{host} was not added, nothing was saved: {reason}")]
+    HostNotAdded {
+        host: String,
+        code: ErrorCode,
+        reason: String,
+    },
     #[error("{reason}")]
     Other { reason: String },
 }
@@ -217,6 +234,7 @@ impl Error {
             Error::Unreachable { .. } => ErrorCode::Unreachable,
             Error::HostKeyUnknown { .. } => ErrorCode::HostKeyUnknown,
             Error::HostKeyChanged { .. } => ErrorCode::HostKeyChanged,
+            Error::MachineChanged { .. } => ErrorCode::OutcomeUnknown,
             Error::AuthFailed { .. } => ErrorCode::AuthFailed,
             Error::Privilege { .. } => ErrorCode::Privilege,
             Error::Ssh { .. } => ErrorCode::Ssh,
@@ -229,6 +247,7 @@ impl Error {
             Error::MalformedResponse { .. } => ErrorCode::MalformedResponse,
             Error::Service { code, .. } => *code,
             Error::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
+            Error::HostNotAdded { code, .. } => *code,
             Error::Other { .. } => ErrorCode::Other,
         }
     }
@@ -288,6 +307,13 @@ impl From<&Error> for ErrorInfo {
                 _ => None,
             },
         }
+    }
+}
+
+/// Lets a front-end whose functions return `Result<T, ErrorInfo>` (Tauri commands) use `?`.
+impl From<Error> for ErrorInfo {
+    fn from(e: Error) -> Self {
+        ErrorInfo::from(&e)
     }
 }
 

@@ -1,11 +1,11 @@
 //! [`Paaf`]: the one entry point of every front-end. It checks confirmations, writes the
 //! journal around every action, and hands the work to the feature modules.
 
-use crate::config::{self, Auth, AuthInput, Config, HostConfig, HostInput, NewHost, SecretInput};
+use crate::config::{self, Auth, Config, HostConfig};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::{CancellationToken, Progress, ProgressSink};
 use crate::inventory::{self, HostStatus};
-use crate::journal::{ActionRecord, ActionState, Actor, Journal};
+use crate::journal::{ActionKind, ActionRecord, ActionState, Actor, Journal, NewAction};
 use crate::power::RebootReport;
 use crate::power::ssh::RebootJob;
 use crate::runbooks::{self, Runbook};
@@ -16,10 +16,12 @@ use secrecy::SecretString;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 mod flags;
+mod hosts;
 mod monitoring;
 mod overview;
 #[cfg(feature = "cloud")]
@@ -28,6 +30,7 @@ mod rolling;
 mod servers;
 
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
+pub use hosts::{HostAdded, HostCheck, host_key_declined};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
 pub use overview::{Overview, OverviewLevel};
 #[cfg(feature = "cloud")]
@@ -197,17 +200,17 @@ impl Paaf {
     }
 
     pub(crate) fn target(&self, host: &HostConfig) -> Result<Target> {
+        self.target_with(host, self.secrets.as_ref())
+    }
+
+    /// The host's target, its secrets read from `store`.
+    fn target_with(&self, host: &HostConfig, store: &dyn SecretStore) -> Result<Target> {
         let credentials = match &host.auth {
             Auth::Key { path, passphrase } => Credentials::Key {
                 path: path.clone(),
-                passphrase: passphrase
-                    .as_ref()
-                    .map(|r| r.resolve(self.secrets.as_ref()))
-                    .transpose()?,
+                passphrase: passphrase.as_ref().map(|r| r.resolve(store)).transpose()?,
             },
-            Auth::Password { password } => {
-                Credentials::Password(password.resolve(self.secrets.as_ref())?)
-            }
+            Auth::Password { password } => Credentials::Password(password.resolve(store)?),
             Auth::Agent => Credentials::Agent,
         };
         Ok(Target {
@@ -218,17 +221,16 @@ impl Paaf {
             credentials,
             connect_timeout: host.connect_timeout,
             known_hosts: self.config().known_hosts.clone(),
+            legacy_algorithms: host.legacy_algorithms,
         })
     }
 
     /// Runs `work` as a journaled action: `pending` from here, `running` once the work calls
     /// [`Started::now`] (right before the first byte of the action reaches the target), then
-    /// succeeded or failed.
+    /// how it ended (see [`ActionState::after_error`] for a failure).
     async fn journaled<T, F, Fut>(
         &self,
-        kind: &str,
-        target: &str,
-        detail: &str,
+        action: NewAction<'_>,
         work: F,
         summary: impl Fn(&T) -> (ActionState, String),
     ) -> Result<T>
@@ -236,21 +238,25 @@ impl Paaf {
         F: FnOnce(Started) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        let id = self.journal.begin(&self.actor, kind, target, detail)?;
-        let result = work(Started {
+        let id = self.journal.begin(&self.actor, &action)?;
+        let started = Started {
             id,
             journal: self.journal.clone(),
-        })
-        .await;
-        self.record_end(id, &result, summary);
+            sent: Arc::default(),
+        };
+        let sent = started.sent.clone();
+        let result = work(started).await;
+        self.record_end(id, &result, sent.load(Ordering::SeqCst), summary);
         result
     }
 
-    /// Writes how action `id` ended: `summary` of the value, or the error with its code.
+    /// Writes how action `id` ended: `summary` of the value, or the error with its code;
+    /// `sent` says whether the action had reached its target.
     fn record_end<T>(
         &self,
         id: i64,
         result: &Result<T>,
+        sent: bool,
         summary: impl Fn(&T) -> (ActionState, String),
     ) {
         let (state, text, code) = match result {
@@ -258,7 +264,11 @@ impl Paaf {
                 let (state, text) = summary(v);
                 (state, text, None)
             }
-            Err(e) => (ActionState::Failed, e.to_string(), Some(e.code().as_str())),
+            Err(e) => (
+                ActionState::after_error(e, sent),
+                e.to_string(),
+                Some(e.code().as_str()),
+            ),
         };
         if let Err(e) = self.journal.finish(id, state, &text, code) {
             tracing::error!("could not record the end of action {id}: {e}");
@@ -268,74 +278,6 @@ impl Paaf {
     /// Replaces the config this facade works from.
     fn set_config(&self, config: Config) {
         *self.config.write().expect("config lock poisoned") = Arc::new(config);
-    }
-
-    /// Adds a host to the config. Secret values in `input` are stored in the keychain first
-    /// (as `keyring:host-NAME-password` / `-passphrase`); the config only gets references.
-    pub fn add_host(&self, input: HostInput) -> Result<HostConfig> {
-        let name = input.name.clone();
-        let store = |value: SecretInput, what: &str| -> Result<SecretRef> {
-            match value {
-                SecretInput::Reference(r) => SecretRef::parse(&r).map_err(Error::invalid),
-                SecretInput::Value(v) => {
-                    let entry = format!("host-{name}-{what}");
-                    self.secrets.set(&entry, &v)?;
-                    Ok(SecretRef::Keyring(entry))
-                }
-            }
-        };
-        let auth = match input.auth {
-            AuthInput::Key { path, passphrase } => config::NewAuth::Key {
-                path: std::path::absolute(&path).unwrap_or(path),
-                passphrase: passphrase.map(|p| store(p, "passphrase")).transpose()?,
-            },
-            AuthInput::Password { password } => config::NewAuth::Password {
-                password: store(password, "password")?,
-            },
-            AuthInput::Agent => config::NewAuth::Agent,
-        };
-        let host = NewHost {
-            name: input.name,
-            address: input.address,
-            port: input.port,
-            user: input.user,
-            auth,
-        };
-        let detail = format!(
-            "{}@{}:{} ({})",
-            host.user,
-            host.address,
-            host.port,
-            match &host.auth {
-                config::NewAuth::Key { .. } => "key",
-                config::NewAuth::Password { .. } => "password",
-                config::NewAuth::Agent => "agent",
-            }
-        );
-        let id = self
-            .journal
-            .begin(&self.actor, "host-add", &host.name, &detail)?;
-        let path = self.config().path.clone();
-        let result = config::add_host(&path, &host).and_then(|c| {
-            let added = c.host(&host.name)?.clone();
-            self.set_config(c);
-            Ok(added)
-        });
-        self.record_end(id, &result, |_| {
-            (ActionState::Succeeded, "added to the config".into())
-        });
-        result
-    }
-
-    /// Removes a host from the config (its known_hosts entry stays; see `forget_host_key`).
-    pub fn remove_host(&self, name: &str) -> Result<()> {
-        let id = self.journal.begin(&self.actor, "host-remove", name, "")?;
-        let path = self.config().path.clone();
-        let result = config::remove_host(&path, name).map(|c| self.set_config(c));
-        self.record_end(id, &result, |_| {
-            (ActionState::Succeeded, "removed from the config".into())
-        });
-        result
     }
 
     /// Connects without logging in and reports the host key and what known_hosts says of it.
@@ -356,6 +298,7 @@ impl Paaf {
             credentials: Credentials::Agent,
             connect_timeout: host.connect_timeout,
             known_hosts: self.config().known_hosts.clone(),
+            legacy_algorithms: host.legacy_algorithms,
         }
     }
 
@@ -366,11 +309,9 @@ impl Paaf {
         let target = self.target(&host)?;
         let policy = HostKeyPolicy::AcceptNew(Some(fingerprint.to_string()));
         self.journaled(
-            "trust-host-key",
-            name,
-            fingerprint,
+            NewAction::new(ActionKind::TrustHostKey, name, fingerprint),
             |started| async move {
-                started.now();
+                started.now()?;
                 self.pool
                     .with_fresh_connection(target, policy, |_| Ok(()))
                     .await
@@ -391,11 +332,9 @@ impl Paaf {
         let target = self.target_without_secrets(&host);
         self.pool.forget(&target);
         self.journaled(
-            "forget-host-key",
-            name,
-            "",
+            NewAction::new(ActionKind::ForgetHostKey, name, ""),
             |started| async move {
-                started.now();
+                started.now()?;
                 self.pool
                     .run(move || ssh_session::forget_host_key(&target))
                     .await
@@ -489,9 +428,7 @@ impl Paaf {
         let (host_ref, target_ref) = (&host, &make_target);
         let report = self
             .journaled(
-                "reboot",
-                name,
-                &host.reboot.command,
+                NewAction::new(ActionKind::Reboot, name, &host.reboot.command),
                 |started| async move {
                     let id = started.id;
                     let _cancellable = self.cancellable(id, &cancel);
@@ -544,13 +481,11 @@ impl Paaf {
         let cmd = command.to_string();
         let (timeout, max) = (host.command_timeout, host.max_output_bytes);
         self.journaled(
-            "exec",
-            name,
-            command,
+            NewAction::new(ActionKind::Exec, name, command),
             |started| async move {
                 self.pool
                     .with_connection(target, move |c: &mut Connection| {
-                        started.now();
+                        started.now()?;
                         c.exec(&cmd, timeout, max)
                     })
                     .await
@@ -622,13 +557,11 @@ impl Paaf {
         let cmd = runbooks::run_command(&host.runbook_dir, runbook);
         let (timeout, max) = (host.command_timeout, host.max_output_bytes);
         self.journaled(
-            "runbook",
-            name,
-            runbook,
+            NewAction::new(ActionKind::Runbook, name, runbook),
             |started| async move {
                 self.pool
                     .with_connection(target, move |c: &mut Connection| {
-                        started.now();
+                        started.now()?;
                         c.exec(&cmd, timeout, max)
                     })
                     .await
@@ -678,13 +611,26 @@ impl Drop for Cancellable<'_> {
 struct Started {
     id: i64,
     journal: Arc<Journal>,
+    /// Set once the action is `running`: from then on it may have reached its target.
+    sent: Arc<AtomicBool>,
 }
 
 impl Started {
-    fn now(&self) {
-        if let Err(e) = self.journal.mark_running(self.id) {
-            tracing::error!("could not record that action {} started: {e}", self.id);
-        }
+    /// Records that the action starts now. On error the work must send nothing: an action
+    /// sent without this record would read "not started" after a crash.
+    fn now(&self) -> Result<()> {
+        self.journal.mark_running(self.id).map_err(|e| match e {
+            Error::Journal { path, reason } => Error::Journal {
+                path,
+                reason: format!(
+                    "cannot record that action {} starts ({reason}), so nothing was sent; check that the journal's file and disk are writable, then try again",
+                    self.id
+                ),
+            },
+            other => other,
+        })?;
+        self.sent.store(true, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -727,5 +673,67 @@ mod tests {
         assert!(token.is_cancelled());
         drop(guard);
         assert!(!paaf.cancel(7), "a finished action is no longer under way");
+    }
+
+    fn empty_paaf(dir: &Path) -> Paaf {
+        Paaf::open_text(
+            &dir.join("config.toml"),
+            "",
+            Arc::new(MemoryStore::default()),
+            "test",
+        )
+        .unwrap()
+    }
+
+    /// Runs a journaled action whose work fails with `error`, after it was sent or before.
+    async fn ending_with(paaf: &Paaf, error: Error, sent: bool) -> ActionRecord {
+        let result: Result<()> = paaf
+            .journaled(
+                NewAction::new(ActionKind::Exec, "web-1", "uptime"),
+                |started| async move {
+                    if sent {
+                        started.now()?;
+                    }
+                    Err(error)
+                },
+                |_| (ActionState::Succeeded, "ok".into()),
+            )
+            .await;
+        assert!(result.is_err());
+        paaf.journal(Some("web-1"), 1).unwrap().remove(0)
+    }
+
+    #[tokio::test]
+    async fn an_action_whose_outcome_is_unknown_is_journaled_unknown_not_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = empty_paaf(dir.path());
+        let unknown = Error::OutcomeUnknown {
+            what: "creating the silence".into(),
+            reason: "HTTP 502".into(),
+        };
+        let row = ending_with(&paaf, unknown, true).await;
+        assert_eq!(row.state, ActionState::Unknown);
+        assert_eq!(row.error_code.as_deref(), Some("outcome-unknown"));
+        assert!(row.result.unwrap().contains("outcome unknown"));
+    }
+
+    #[tokio::test]
+    async fn a_cancel_after_sending_is_unknown_and_before_sending_is_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = empty_paaf(dir.path());
+        let cancelled = || Error::Cancelled {
+            what: "reboot of web-1".into(),
+        };
+        let after = ending_with(&paaf, cancelled(), true).await;
+        assert_eq!(after.state, ActionState::Unknown);
+        assert_eq!(after.error_code.as_deref(), Some("cancelled"));
+        let before = ending_with(&paaf, cancelled(), false).await;
+        assert_eq!(before.state, ActionState::Failed);
+        let failed = ending_with(&paaf, Error::other("refused"), true).await;
+        assert_eq!(
+            failed.state,
+            ActionState::Failed,
+            "other errors stay failed"
+        );
     }
 }

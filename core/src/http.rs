@@ -2,20 +2,32 @@
 //! place for timeouts, bounded retries of idempotent calls only, `Retry-After`, response size
 //! limits, typed errors that name the service, and secret redaction.
 //!
-//! A provider builds one [`Service`] per configured account and calls [`Service::send`] (or
-//! the JSON helpers); it never sees reqwest's errors. Secrets (tokens, passwords) live in
-//! [`HttpAuth`] as `SecretString`s: they go into request headers and nowhere else, and any
-//! text that echoes one back (an error body) is redacted before it reaches an error.
+//! A provider builds one [`Service`] per configured account and calls [`Service::fetch`] (or
+//! [`Service::fetch_json`]) with what the request is [`Doing`]; it never sees reqwest's
+//! errors. What a failed answer means is decided once, in [`Service::failure_error`] (the
+//! failure policy, [`failure`]): a provider only describes its error bodies and codes through
+//! a [`Vendor`]. Secrets (tokens, passwords) live in [`HttpAuth`] as `SecretString`s: they go
+//! into request headers and nowhere else, and any text that echoes one back (an error body, in
+//! whole or any secret part of it) is redacted before it reaches an error.
+//!
+//! Requests stay on the configured origin: redirects are not followed (a redirect would carry
+//! the credentials wherever the answer points; APIs do not redirect), a request path cannot
+//! name another host, and a service at an `https://` URL never speaks plain HTTP.
 
-use crate::error::{Error, ErrorCode, Phase, Result};
+use crate::error::{Error, Phase, Result};
+use failure::BODY_IN_ERRORS;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+pub mod failure;
 pub(crate) mod oauth;
+
+pub use failure::{Doing, HttpFailure, PlainHttp, Said, Vendor};
 
 pub use reqwest::Method;
 pub use reqwest::header::HeaderMap;
@@ -61,15 +73,41 @@ impl fmt::Debug for HttpAuth {
 }
 
 impl HttpAuth {
-    fn secret(&self) -> Option<&str> {
+    /// Every form in which this auth's secret could be echoed back: the token or password as
+    /// sent, Basic auth's base64 `user:password`, and the secret part of a header value with
+    /// a scheme or an id in front (`Api-Key <key>`, `PVEAPIToken=<id>=<secret>`).
+    fn secrets(&self) -> Vec<String> {
+        use base64::Engine;
         match self {
-            HttpAuth::None => None,
-            HttpAuth::Bearer(s) => Some(s.expose_secret()),
-            HttpAuth::Basic { password, .. } => Some(password.expose_secret()),
-            HttpAuth::Header { value, .. } => Some(value.expose_secret()),
+            HttpAuth::None => Vec::new(),
+            HttpAuth::Bearer(token) => vec![token.expose_secret().to_string()],
+            HttpAuth::Basic { user, password } => {
+                let password = password.expose_secret();
+                let pair = format!("{user}:{password}");
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                vec![encoded, password.to_string()]
+            }
+            HttpAuth::Header { value, .. } => {
+                let value = value.expose_secret();
+                let mut parts = vec![value.to_string()];
+                let tails = [
+                    value.rsplit(char::is_whitespace).next(),
+                    value.rsplit('=').next(),
+                ];
+                for tail in tails.into_iter().flatten() {
+                    // A short tail is a scheme's padding or a word, not a secret.
+                    if tail.len() >= MIN_SECRET_PART && !parts.iter().any(|p| p == tail) {
+                        parts.push(tail.to_string());
+                    }
+                }
+                parts
+            }
         }
     }
 }
+
+/// The shortest part of a header value redacted on its own (see [`HttpAuth::secrets`]).
+const MIN_SECRET_PART: usize = 8;
 
 /// Limits of one service's requests; the defaults suit a phone on a poor network.
 #[derive(Debug, Clone)]
@@ -120,6 +158,10 @@ pub struct Service {
     default_headers: Vec<(String, String)>,
     /// The base URL's path, when it is a secret (RebootX on-prem's path prefix).
     secret_path: Option<SecretString>,
+    /// Secrets sent outside [`HttpAuth`] (a signed request's consumer key), redacted too.
+    more_secrets: Vec<SecretString>,
+    /// What the provider adds to the failure policy.
+    vendor: Arc<dyn Vendor>,
     client: reqwest::Client,
 }
 
@@ -267,38 +309,6 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-impl Response {
-    /// The body decoded as `T`; a body that is not the JSON the API documents is a
-    /// `malformed-response` naming the service (never echoing the body).
-    pub fn json<T: DeserializeOwned>(&self, service: &str) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::MalformedResponse {
-            what: service.to_string(),
-            reason: format!("not the JSON its API documents ({e})"),
-        })
-    }
-}
-
-/// A failed HTTP status, as providers see it before they turn it into their own error.
-#[derive(Debug, Clone)]
-pub struct HttpFailure {
-    pub status: u16,
-    pub headers: HeaderMap,
-    /// The body, redacted and cut to a few hundred bytes, for the message.
-    pub body: String,
-    /// The whole body (within the size limit), redacted, for providers that read a
-    /// structured error (Grafana's per-query results on a 400, a vendor's error codes).
-    pub full_body: String,
-}
-
-impl HttpFailure {
-    /// The whole body decoded as `T`, when it is that JSON.
-    pub fn json<T: DeserializeOwned>(&self) -> Option<T> {
-        serde_json::from_str(&self.full_body).ok()
-    }
-}
-
-const BODY_IN_ERRORS: usize = 300;
-
 impl Service {
     /// A service called `name` in messages (e.g. `grafana "ops"`), at `base_url`.
     pub fn new(name: &str, base_url: &str, auth: HttpAuth, limits: Limits) -> Result<Service> {
@@ -316,7 +326,7 @@ impl Service {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let client = client_builder(&limits)
+        let client = client_builder(&limits, &base)
             .build()
             .map_err(|e| Error::other(format!("{name}: could not set up HTTP: {e}")))?;
         Ok(Service {
@@ -326,8 +336,24 @@ impl Service {
             limits,
             default_headers: Vec::new(),
             secret_path: None,
+            more_secrets: Vec::new(),
+            vendor: Arc::new(PlainHttp),
             client,
         })
+    }
+
+    /// Reads failures with `vendor`'s knowledge of its error bodies and codes (see
+    /// [`Service::failure_error`]).
+    pub fn with_vendor(mut self, vendor: impl Vendor + 'static) -> Service {
+        self.vendor = Arc::new(vendor);
+        self
+    }
+
+    /// Also redacts `secret` wherever a message would echo it: for a secret the service sends
+    /// outside its [`HttpAuth`] (a header of a signed request).
+    pub fn with_secret(mut self, secret: SecretString) -> Service {
+        self.more_secrets.push(secret);
+        self
     }
 
     /// Treats the base URL's path as a secret (RebootX on-prem's secret path prefix): it is
@@ -348,7 +374,7 @@ impl Service {
                 error_chain(&e)
             ))
         };
-        let mut builder = client_builder(&self.limits);
+        let mut builder = client_builder(&self.limits, &self.base);
         if let Some(pem) = &tls.ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| bad("certificate authority", e))?;
@@ -394,14 +420,54 @@ impl Service {
 
     /// `GET path?query` decoded as JSON.
     pub async fn get_json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
-        self.send(request).await?.json(&self.name)
+        self.fetch_json(request, &Doing::default()).await
     }
 
-    /// Sends `request`; a non-2xx status becomes the error [`Service::status_error`] makes.
+    /// Sends `request`; a failure is the error of the failure policy.
     pub async fn send(&self, request: Request) -> Result<Response> {
-        match self.send_raw(request).await? {
+        self.fetch(request, &Doing::default()).await
+    }
+
+    /// Sends `request`, which is `doing` something (named in its errors); a failure becomes
+    /// the error of the one failure policy ([`Service::failure_error`]).
+    pub async fn fetch(&self, request: Request, doing: &Doing) -> Result<Response> {
+        let retry = request.retry;
+        let what = format!("{} {}", request.method, request.path);
+        match self.exchange(request, doing).await? {
             Ok(response) => Ok(response),
-            Err(failure) => Err(self.status_error(&failure)),
+            Err(failure) => Err(self.judge(&failure, retry, doing, &what)),
+        }
+    }
+
+    /// [`Service::fetch`], its body decoded as `T` (a body that is not that JSON is a
+    /// `malformed-response`).
+    pub async fn fetch_json<T: DeserializeOwned>(
+        &self,
+        request: Request,
+        doing: &Doing,
+    ) -> Result<T> {
+        self.fetch(request, doing).await?.json(&self.name)
+    }
+
+    /// A read of something being followed (a provider's operation): [`Service::fetch`], except
+    /// that a 429 comes back as [`Throttled`], for the follower to wait out when it can.
+    pub async fn poll(
+        &self,
+        request: Request,
+        doing: &Doing,
+    ) -> Result<std::result::Result<Response, Throttled>> {
+        let retry = request.retry;
+        let what = format!("{} {}", request.method, request.path);
+        match self.exchange(request, doing).await? {
+            Ok(response) => Ok(Ok(response)),
+            Err(failure) => {
+                let error = self.judge(&failure, retry, doing, &what);
+                if failure.status == 429 {
+                    let retry_after = retry_after(&failure.headers);
+                    return Ok(Err(Throttled { retry_after, error }));
+                }
+                Err(error)
+            }
         }
     }
 
@@ -411,11 +477,20 @@ impl Service {
         &self,
         request: Request,
     ) -> Result<std::result::Result<Response, HttpFailure>> {
+        self.exchange(request, &Doing::default()).await
+    }
+
+    /// [`Service::send_raw`], naming what the request was doing if its outcome is unknown.
+    async fn exchange(
+        &self,
+        request: Request,
+        doing: &Doing,
+    ) -> Result<std::result::Result<Response, HttpFailure>> {
         let attempts = self.limits.max_attempts.max(1);
         let idempotent = request.retry == Retry::Idempotent;
         let mut attempt = 1;
         loop {
-            let outcome = self.attempt(&request).await;
+            let outcome = self.attempt(&request, doing).await;
             // Sent again only when that is harmless: an idempotent request; or any request
             // that never reached the service, or that it refused unprocessed (429).
             let wait = match &outcome {
@@ -455,16 +530,9 @@ impl Service {
     async fn attempt(
         &self,
         request: &Request,
+        doing: &Doing,
     ) -> std::result::Result<std::result::Result<Response, HttpFailure>, Sent> {
-        let url = self
-            .base
-            .join(request.path.trim_start_matches('/'))
-            .map_err(|e| {
-                Sent::Before(Error::invalid(format!(
-                    "{}: bad request path `{}`: {e}",
-                    self.name, request.path
-                )))
-            })?;
+        let url = self.url_of(request).map_err(Sent::Before)?;
         let mut builder = self.client.request(request.method.clone(), url.clone());
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
@@ -496,7 +564,7 @@ impl Service {
         let mut response = builder
             .send()
             .await
-            .map_err(|e| self.transport_error(e, request))?;
+            .map_err(|e| self.transport_error(e, request, doing))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let limit = self.limits.max_response_bytes;
@@ -517,7 +585,7 @@ impl Service {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Err(self.transport_error(e, request)),
+                Err(e) => return Err(self.transport_error(e, request, doing)),
             }
         }
         if (200..300).contains(&status) {
@@ -546,19 +614,54 @@ impl Service {
         }
     }
 
-    /// Replaces the service's secrets (and a secret base path) wherever `text` echoes them.
+    /// The URL of `request`: its path under the base URL. A path that would leave the base
+    /// URL's origin (an absolute URL, `//host/…`) is refused before anything is sent: the
+    /// credentials go to the configured host only.
+    fn url_of(&self, request: &Request) -> Result<reqwest::Url> {
+        let url = self
+            .base
+            .join(request.path.trim_start_matches('/'))
+            .map_err(|e| {
+                Error::invalid(format!(
+                    "{}: bad request path `{}`: {e}",
+                    self.name,
+                    self.redact(&request.path)
+                ))
+            })?;
+        if url.origin() != self.base.origin() {
+            return Err(Error::invalid(format!(
+                "{}: the request path `{}` leads to another host than {}; paaf sends requests to the configured host only",
+                self.name,
+                self.redact(&request.path),
+                self.base.host_str().unwrap_or("?")
+            )));
+        }
+        Ok(url)
+    }
+
+    /// Replaces the service's secrets (in every form they could be echoed in, see
+    /// [`HttpAuth`]) and a secret base path wherever `text` echoes them.
     pub fn redact(&self, text: &str) -> String {
-        let path = self.secret_path.as_ref().map(|p| p.expose_secret());
+        let path = self
+            .secret_path
+            .as_ref()
+            .map(|p| p.expose_secret().to_string());
+        let more = self
+            .more_secrets
+            .iter()
+            .map(|s| s.expose_secret().to_string());
+        let mut secrets: Vec<String> = self.auth.secrets().into_iter().chain(more).collect();
+        secrets.extend(path);
+        // The longest first: a secret that contains another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let mut text = text.to_string();
-        for secret in self.auth.secret().into_iter().chain(path) {
-            if !secret.is_empty() {
-                text = text.replace(secret, "[redacted]");
-            }
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            text = text.replace(secret.as_str(), "[redacted]");
         }
         text
     }
 
-    fn transport_error(&self, e: reqwest::Error, request: &Request) -> Sent {
+    fn transport_error(&self, e: reqwest::Error, request: &Request, doing: &Doing) -> Sent {
         let host = self.base.host_str().unwrap_or("?").to_string();
         // reqwest's messages name the URL, never headers; the URL holds no credential (paaf
         // puts them in headers only), but its path may be a secret (`with_secret_base_path`)
@@ -577,70 +680,25 @@ impl Service {
                 phase: Phase::Request,
                 after: self.limits.timeout,
             };
-            return self.maybe_sent(error, request);
+            return self.maybe_sent(error, request, doing);
         }
         let error = Error::Unreachable {
             host: self.name.clone(),
             address: host,
             reason,
         };
-        self.maybe_sent(error, request)
+        self.maybe_sent(error, request, doing)
     }
 
     /// A failure after the request may have reached the service: for a request that is not
     /// idempotent, the caller cannot know whether it took effect.
-    fn maybe_sent(&self, error: Error, request: &Request) -> Sent {
+    fn maybe_sent(&self, error: Error, request: &Request, doing: &Doing) -> Sent {
         match request.retry {
             Retry::Idempotent => Sent::Maybe(error),
-            Retry::NotIdempotent => Sent::Maybe(Error::OutcomeUnknown {
-                what: format!("{} {} on {}", request.method, request.path, self.name),
-                reason: error.to_string(),
-            }),
-        }
-    }
-
-    /// The typed error for a failed status: what it means and what to check.
-    pub fn status_error(&self, failure: &HttpFailure) -> Error {
-        let (code, hint) = match failure.status {
-            401 => (
-                ErrorCode::AuthFailed,
-                "the token was refused: check it is the right one and has not expired or been revoked",
-            ),
-            403 => (
-                ErrorCode::PermissionDenied,
-                "the token is valid but lacks the permission for this: give its account the role or scope the service names",
-            ),
-            404 => (
-                ErrorCode::NotFound,
-                "check the name or id, and that the base URL points at the right instance",
-            ),
-            409 | 412 => (
-                ErrorCode::Conflict,
-                "it changed meanwhile, or needs an approval: look at its current state and try again",
-            ),
-            429 => (
-                ErrorCode::RateLimited,
-                "the service limits the request rate: wait and try again",
-            ),
-            s if s >= 500 => (
-                ErrorCode::ServiceFailed,
-                "the service failed: try again later, or check its status",
-            ),
-            _ => (ErrorCode::ServiceFailed, "the service refused the request"),
-        };
-        let retry = retry_after(&failure.headers)
-            .map(|d| format!(" (it asks to retry after {}s)", d.as_secs()))
-            .unwrap_or_default();
-        let body = if failure.body.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", failure.body)
-        };
-        Error::Service {
-            service: self.name.clone(),
-            code,
-            status: failure.status,
-            message: format!("HTTP {}{body}{retry}; {hint}", failure.status),
+            Retry::NotIdempotent => {
+                let what = format!("{} {}", request.method, request.path);
+                Sent::Maybe(self.outcome_unknown(doing, &what, error.to_string()))
+            }
         }
     }
 }
@@ -680,11 +738,26 @@ impl fmt::Debug for TlsIdentity {
     }
 }
 
-fn client_builder(limits: &Limits) -> reqwest::ClientBuilder {
+/// The client of a service at `base`. Redirects are not followed: one would take the
+/// credentials wherever its `Location` points (reqwest drops `Authorization` on a cross-host
+/// redirect, but not a vendor's own header such as `X-Auth-Token`), and no API paaf speaks
+/// redirects. A service configured at an `https://` URL never speaks plain HTTP; `http://` is
+/// allowed only where the config names it (a loopback or test server).
+fn client_builder(limits: &Limits, base: &reqwest::Url) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .https_only(base.scheme() == "https")
         .user_agent(concat!("paaf/", env!("CARGO_PKG_VERSION")))
+}
+
+/// A read refused with 429 (after the [`Service`]'s own retries): how long the service asked
+/// to wait, and the error to report if that wait is not possible.
+#[derive(Debug)]
+pub struct Throttled {
+    pub retry_after: Option<Duration>,
+    pub error: Error,
 }
 
 /// How far a failed attempt got.
@@ -699,16 +772,24 @@ fn retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
+/// The longest `Retry-After` paaf takes as said: a longer one (a hostile or broken server's
+/// `18446744073709551615`) is this long, so that adding it to a time cannot overflow; any
+/// wait this long is reported rather than waited for anyway.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
 /// `Retry-After` as seconds or as an HTTP date (also what a provider's operation asks to wait
-/// between polls).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// between polls), at most [`MAX_RETRY_AFTER`].
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get("retry-after")?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = when.signed_duration_since(chrono::Utc::now());
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            let wait = when.signed_duration_since(chrono::Utc::now());
+            wait.to_std().unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// 2^attempt × 250 ms, ±25 % jitter.
@@ -735,6 +816,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {
@@ -750,6 +832,59 @@ mod tests {
         );
         h.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+    }
+
+    /// A server's `Retry-After: 18446744073709551615` once came back whole, and adding it to
+    /// the time waited so far overflowed (a panic) in the providers that follow operations.
+    #[test]
+    fn a_huge_retry_after_is_capped() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", u64::MAX.to_string().parse().unwrap());
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        let far = "Fri, 31 Dec 9999 23:59:59 GMT";
+        h.insert("retry-after", far.parse().unwrap());
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+    }
+
+    /// A secret is redacted in every form an error body could echo it in, not only as the
+    /// exact header value: Basic auth's base64 pair and password, the key of `Api-Key <key>`,
+    /// the secret of `PVEAPIToken=<id>=<secret>`.
+    #[test]
+    fn every_form_of_a_secret_is_redacted() {
+        let service = |auth: HttpAuth| {
+            Service::new("svc", "http://127.0.0.1:1", auth, Limits::default()).unwrap()
+        };
+        let basic = service(HttpAuth::Basic {
+            user: "admin".into(),
+            password: SecretString::from("hunter2-secret"),
+        });
+        // base64("admin:hunter2-secret")
+        let text = basic.redact("got Basic YWRtaW46aHVudGVyMi1zZWNyZXQ= and hunter2-secret");
+        assert_eq!(text, "got Basic [redacted] and [redacted]");
+
+        let key = "ser.Zx9qKeyOfFlagsmith0123456789";
+        let api_key = service(HttpAuth::Header {
+            name: "authorization".into(),
+            value: SecretString::from(format!("Api-Key {key}")),
+        });
+        assert_eq!(
+            api_key.redact(&format!("invalid key {key} (Api-Key {key})")),
+            "invalid key [redacted] ([redacted])"
+        );
+
+        let uuid = "5f0a8e7c-1c2d-4e5f-9a8b-7c6d5e4f3a2b";
+        let pve = service(HttpAuth::Header {
+            name: "Authorization".into(),
+            value: SecretString::from(format!("PVEAPIToken=paaf@pve!ops={uuid}")),
+        });
+        let text = pve.redact(&format!("token 'paaf@pve!ops' secret {uuid} refused"));
+        assert_eq!(text, "token 'paaf@pve!ops' secret [redacted] refused");
+
+        let signed = service(HttpAuth::None).with_secret(SecretString::from("ck-0123456789"));
+        assert_eq!(
+            signed.redact("consumer ck-0123456789"),
+            "consumer [redacted]"
+        );
     }
 
     #[test]

@@ -2,16 +2,92 @@
 //!
 //! An action is written as `pending` before anything is sent, so a crash can never make it
 //! vanish. Each process holds an exclusive lock on a file named after it while it lives; the
-//! OS drops that lock when the process dies, however it dies, so the next process to open the
-//! journal can tell a running action from an orphaned one and marks the latter `unknown`.
+//! OS drops that lock when the process dies, however it dies, so any other process can tell a
+//! running action from an orphaned one and marks the latter `unknown` (when it opens the
+//! journal, and again each time it reads it: a desktop app open for days sees a dead CLI's
+//! action as unknown without restarting).
+//!
+//! Files: the database, its `-wal`/`-shm` companions and the owners' lock files are created
+//! readable by their owner only (0600, directories 0700): the journal names hosts, commands
+//! and who ran them.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
+use crate::private_files;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// What an action did. Stored in the journal as its kebab-case name (`flag-off`); adding a
+/// kind is adding a variant. A name this version does not know (written by a newer paaf)
+/// reads as `Other`, its name kept at the head of the row's detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum ActionKind {
+    /// A host added to the config.
+    HostAdd,
+    /// A host removed from the config.
+    HostRemove,
+    /// A host key recorded in known_hosts after the user confirmed it.
+    TrustHostKey,
+    /// A host's keys removed from known_hosts.
+    ForgetHostKey,
+    /// A verified reboot of a host over SSH.
+    Reboot,
+    /// A command run on a host.
+    Exec,
+    /// A runbook run on a host.
+    Runbook,
+    /// A flag turned on in one environment.
+    FlagOn,
+    /// A flag turned off in one environment.
+    FlagOff,
+    /// Alerts silenced.
+    Silence,
+    /// A silence ended.
+    ExpireSilence,
+    /// A Grafana annotation written.
+    Annotate,
+    /// A cloud server rebooted through its provider's API.
+    ServerReboot,
+    /// A cloud server hard-rebooted (power cycled) through its provider's API.
+    ServerHardReboot,
+    /// A cloud server stopped.
+    ServerStop,
+    /// A cloud server started.
+    ServerStart,
+    /// A group of cloud servers rebooted a batch at a time.
+    RollingReboot,
+    /// A kind this version of paaf does not know (written by a newer one).
+    #[serde(other)]
+    Other,
+}
+
+impl ActionKind {
+    /// The name stored in the journal and shown to people (`flag-off`).
+    pub fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => unreachable!("a unit variant serializes to its name"),
+        }
+    }
+
+    /// The kind stored as `name`; `Other` for a name this version does not know.
+    pub fn from_name(name: &str) -> ActionKind {
+        serde_json::from_value(serde_json::Value::String(name.to_string()))
+            .unwrap_or(ActionKind::Other)
+    }
+}
+
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
 
 /// Where an action stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,8 +99,13 @@ pub enum ActionState {
     Running,
     Succeeded,
     Failed,
-    /// The process running it stopped before it finished: check the target.
+    /// Whether it took effect is not known: the process running it stopped before it finished,
+    /// it was cancelled after it was sent, or the target's answer left it open. Check the
+    /// target.
     Unknown,
+    /// It ran and reported success, but paaf saw no proof that it took effect (a cloud reboot
+    /// that could not be verified).
+    Unverified,
 }
 
 impl ActionState {
@@ -35,6 +116,18 @@ impl ActionState {
             ActionState::Succeeded => "succeeded",
             ActionState::Failed => "failed",
             ActionState::Unknown => "unknown",
+            ActionState::Unverified => "unverified",
+        }
+    }
+
+    /// How an action that failed with `error` ends: `unknown` when it may have taken effect
+    /// anyway (the target's answer left it open, or it was cancelled after it was `sent`:
+    /// a reboot command may be rebooting the host), else `failed`.
+    pub fn after_error(error: &Error, sent: bool) -> ActionState {
+        match error.code() {
+            ErrorCode::OutcomeUnknown => ActionState::Unknown,
+            ErrorCode::Cancelled if sent => ActionState::Unknown,
+            _ => ActionState::Failed,
         }
     }
 
@@ -44,7 +137,83 @@ impl ActionState {
             "running" => ActionState::Running,
             "succeeded" => ActionState::Succeeded,
             "failed" => ActionState::Failed,
+            "unverified" => ActionState::Unverified,
             _ => ActionState::Unknown,
+        }
+    }
+}
+
+/// What an action keeps beyond its kind, target and one-line detail, to be undone or followed
+/// up (the journal's `data` column, as JSON). One variant per kind of action that needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum ActionData {
+    /// A flag switched in one environment, and its state before (what undo puts back).
+    FlagChange {
+        backend: String,
+        project: String,
+        flag: String,
+        environment: String,
+        was_enabled: bool,
+    },
+}
+
+impl ActionData {
+    /// The data of a row written before the `data` column existed (the first release), read
+    /// back from its detail text: a flag change's `backend=B project=P flag=F env=E was=on`.
+    /// Backend names never hold spaces (the config refuses them); the other names are split
+    /// at their key markers, so spaces in them survive.
+    fn from_first_release(kind: ActionKind, detail: &str) -> Option<ActionData> {
+        if !matches!(kind, ActionKind::FlagOn | ActionKind::FlagOff) {
+            return None;
+        }
+        let rest = detail.strip_prefix("backend=")?;
+        let (backend, rest) = rest.split_once(" project=")?;
+        let (rest, was) = rest.rsplit_once(" was=")?;
+        let (rest, environment) = rest.rsplit_once(" env=")?;
+        let (project, flag) = rest.rsplit_once(" flag=")?;
+        Some(ActionData::FlagChange {
+            backend: backend.to_string(),
+            project: project.to_string(),
+            flag: flag.to_string(),
+            environment: environment.to_string(),
+            was_enabled: match was {
+                "on" => true,
+                "off" => false,
+                _ => return None,
+            },
+        })
+    }
+}
+
+/// An action about to start, as the journal records it.
+#[derive(Debug, Clone)]
+pub struct NewAction<'a> {
+    pub kind: ActionKind,
+    pub target: &'a str,
+    /// One readable line: the command, the flag and environment, ...
+    pub detail: &'a str,
+    pub data: Option<ActionData>,
+}
+
+impl<'a> NewAction<'a> {
+    /// An action with no data beyond its detail line.
+    pub fn new(kind: ActionKind, target: &'a str, detail: &'a str) -> NewAction<'a> {
+        NewAction {
+            kind,
+            target,
+            detail,
+            data: None,
+        }
+    }
+
+    /// The same action, keeping `data` for undo or follow-up.
+    pub fn with_data(self, data: ActionData) -> NewAction<'a> {
+        NewAction {
+            data: Some(data),
+            ..self
         }
     }
 }
@@ -66,9 +235,11 @@ pub struct Actor {
 pub struct ActionRecord {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
-    pub kind: String,
+    pub kind: ActionKind,
     pub target: String,
     pub detail: String,
+    /// What undo or a follow-up needs (a flag change's names and state before).
+    pub data: Option<ActionData>,
     pub operator: String,
     pub frontend: String,
     pub device: String,
@@ -83,6 +254,35 @@ pub struct ActionRecord {
 
 const NOT_STARTED: &str = "not started: the paaf process stopped before anything was sent";
 const UNKNOWN_OUTCOME: &str = "outcome unknown: the paaf process running it stopped (crash, kill or power loss) before it finished; check the target";
+
+/// The schema, one step per version (`PRAGMA user_version` counts the steps applied). A
+/// journal is brought up to date when opened; a step only adds, so a process of the previous
+/// release sharing the file keeps working.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first release's table (user_version 0 then: its files start here too).
+    "CREATE TABLE IF NOT EXISTS actions (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        frontend TEXT NOT NULL,
+        device TEXT NOT NULL,
+        state TEXT NOT NULL,
+        result TEXT,
+        error_code TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        duration_ms INTEGER,
+        owner TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS actions_target ON actions(target, id);
+    CREATE INDEX IF NOT EXISTS actions_open ON actions(state) WHERE state IN ('pending', 'running');",
+    // 2: typed data beside the detail line (JSON of `ActionData`).
+    "ALTER TABLE actions ADD COLUMN data TEXT;",
+];
+
+const COLUMNS: &str = "id, kind, target, detail, data, operator, frontend, device, state, result, error_code, created_at, finished_at, duration_ms";
 
 pub struct Journal {
     path: PathBuf,
@@ -104,6 +304,35 @@ fn owners_dir(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Brings the schema up to date, once, even with several processes opening the file at once.
+fn migrate(db: &mut Connection, path: &Path) -> Result<()> {
+    let err = |e: rusqlite::Error| Error::Journal {
+        path: path.to_path_buf(),
+        reason: format!("cannot set up the schema: {e}"),
+    };
+    let tx = db
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let version: usize = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if version > MIGRATIONS.len() {
+        return Err(Error::Journal {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it was written by a newer paaf (schema {version}; this paaf knows up to {}): update paaf on this device, or point `journal` in the config at another file",
+                MIGRATIONS.len()
+            ),
+        });
+    }
+    for step in &MIGRATIONS[version..] {
+        tx.execute_batch(step).map_err(err)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len())
+        .map_err(err)?;
+    tx.commit().map_err(err)
+}
+
 impl Journal {
     /// Opens (creating if needed) the journal, then marks orphaned actions `unknown`.
     pub fn open(path: &Path) -> Result<Journal> {
@@ -112,47 +341,32 @@ impl Journal {
             reason,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+            private_files::create_dir_all(dir)
                 .map_err(|e| err(format!("cannot create its directory: {e}")))?;
         }
-        let db = Connection::open(path).map_err(|e| err(e.to_string()))?;
+        // Created here so that it, and the -wal and -shm files SQLite gives its mode, are 0600.
+        private_files::touch(path).map_err(|e| err(format!("cannot create it: {e}")))?;
+        let mut db = Connection::open(path).map_err(|e| err(e.to_string()))?;
         db.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| err(e.to_string()))?;
         db.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| err(e.to_string()))?;
         db.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| err(e.to_string()))?;
-        db.execute_batch(
-            "CREATE TABLE IF NOT EXISTS actions (
-                id INTEGER PRIMARY KEY,
-                kind TEXT NOT NULL,
-                target TEXT NOT NULL,
-                detail TEXT NOT NULL,
-                operator TEXT NOT NULL,
-                frontend TEXT NOT NULL,
-                device TEXT NOT NULL,
-                state TEXT NOT NULL,
-                result TEXT,
-                error_code TEXT,
-                created_at TEXT NOT NULL,
-                finished_at TEXT,
-                duration_ms INTEGER,
-                owner TEXT NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS actions_target ON actions(target, id);
-            CREATE INDEX IF NOT EXISTS actions_open ON actions(state) WHERE state IN ('pending', 'running');",
-        )
-        .map_err(|e| err(format!("cannot set up the schema: {e}")))?;
+        migrate(&mut db, path)?;
 
         let dir = owners_dir(path);
-        std::fs::create_dir_all(&dir)
+        private_files::create_dir_all(&dir)
             .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
         let owner = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
         // Locked under a temporary name, then renamed: a sweeping process never sees an
         // unlocked `.lock` file of a live owner.
         let staging = dir.join(format!("{owner}.new"));
         let lock_path = dir.join(format!("{owner}.lock"));
-        let lock = File::create(&staging)
+        let lock = private_files::options()
+            .write(true)
+            .create_new(true)
+            .open(&staging)
             .map_err(|e| err(format!("cannot create {}: {e}", staging.display())))?;
         lock.lock()
             .map_err(|e| err(format!("cannot lock {}: {e}", staging.display())))?;
@@ -165,6 +379,7 @@ impl Journal {
             _owner_lock: lock,
         };
         journal.recover_orphans()?;
+        journal.sweep_lock_files();
         Ok(journal)
     }
 
@@ -218,8 +433,19 @@ impl Journal {
                 "recovered the actions of a dead paaf process"
             );
         }
-        drop(db);
-        // Sweep the lock files of dead owners (their rows, if any, were handled above).
+        Ok(())
+    }
+
+    /// Recovers orphans before a read, so a reader open for long sees a dead process's
+    /// actions as they are; a journal it cannot write to is still read.
+    fn recover_before_reading(&self) {
+        if let Err(e) = self.recover_orphans() {
+            tracing::warn!("cannot mark the actions of dead paaf processes: {e}");
+        }
+    }
+
+    /// Removes the lock files of dead owners (their rows were recovered first).
+    fn sweep_lock_files(&self) {
         if let Ok(entries) = std::fs::read_dir(owners_dir(&self.path)) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -231,19 +457,25 @@ impl Journal {
                 }
             }
         }
-        Ok(())
     }
 
     /// Records a new action as `pending`; returns its id.
-    pub fn begin(&self, actor: &Actor, kind: &str, target: &str, detail: &str) -> Result<i64> {
+    pub fn begin(&self, actor: &Actor, action: &NewAction<'_>) -> Result<i64> {
+        let data = action
+            .data
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| self.err(e))?;
         let db = self.db.lock().expect("journal poisoned");
         db.execute(
-            "INSERT INTO actions (kind, target, detail, operator, frontend, device, state, created_at, owner)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8)",
+            "INSERT INTO actions (kind, target, detail, data, operator, frontend, device, state, created_at, owner)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9)",
             params![
-                kind,
-                target,
-                detail,
+                action.kind.name(),
+                action.target,
+                action.detail,
+                data,
                 actor.operator,
                 actor.frontend,
                 actor.device,
@@ -268,7 +500,7 @@ impl Journal {
         Ok(())
     }
 
-    /// Ends an action as succeeded or failed, with a one-line result.
+    /// Ends an action in `state`, with a one-line result.
     pub fn finish(
         &self,
         id: i64,
@@ -298,13 +530,12 @@ impl Journal {
 
     /// The newest actions first, optionally only those on `target`.
     pub fn list(&self, target: Option<&str>, limit: usize) -> Result<Vec<ActionRecord>> {
+        self.recover_before_reading();
         let db = self.db.lock().expect("journal poisoned");
         let mut stmt = db
-            .prepare(
-                "SELECT id, kind, target, detail, operator, frontend, device, state, result, error_code,
-                        created_at, finished_at, duration_ms
-                 FROM actions WHERE (?1 IS NULL OR target = ?1) ORDER BY id DESC LIMIT ?2",
-            )
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM actions WHERE (?1 IS NULL OR target = ?1) ORDER BY id DESC LIMIT ?2"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![target, limit as i64], row_to_record)
@@ -315,11 +546,10 @@ impl Journal {
 
     /// The action `id`, if the journal has it.
     pub fn get(&self, id: i64) -> Result<Option<ActionRecord>> {
+        self.recover_before_reading();
         let db = self.db.lock().expect("journal poisoned");
         db.query_row(
-            "SELECT id, kind, target, detail, operator, frontend, device, state, result, error_code,
-                    created_at, finished_at, duration_ms
-             FROM actions WHERE id = ?1",
+            &format!("SELECT {COLUMNS} FROM actions WHERE id = ?1"),
             params![id],
             row_to_record,
         )
@@ -329,11 +559,10 @@ impl Journal {
 
     /// The newest action on `target`, if any.
     pub fn last_for(&self, target: &str) -> Result<Option<ActionRecord>> {
+        self.recover_before_reading();
         let db = self.db.lock().expect("journal poisoned");
         db.query_row(
-            "SELECT id, kind, target, detail, operator, frontend, device, state, result, error_code,
-                    created_at, finished_at, duration_ms
-             FROM actions WHERE target = ?1 ORDER BY id DESC LIMIT 1",
+            &format!("SELECT {COLUMNS} FROM actions WHERE target = ?1 ORDER BY id DESC LIMIT 1"),
             params![target],
             row_to_record,
         )
@@ -355,20 +584,39 @@ fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
 }
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRecord> {
+    let id: i64 = r.get(0)?;
+    let kind_name: String = r.get(1)?;
+    let kind = ActionKind::from_name(&kind_name);
+    let mut detail: String = r.get(3)?;
+    let data = match r.get::<_, Option<String>>(4)? {
+        Some(json) => serde_json::from_str(&json)
+            .inspect_err(|e| {
+                tracing::warn!(
+                    id,
+                    "journal action's data is not readable by this paaf: {e}"
+                )
+            })
+            .ok(),
+        None => ActionData::from_first_release(kind, &detail),
+    };
+    if kind == ActionKind::Other {
+        detail = format!("{kind_name}: {detail}");
+    }
     Ok(ActionRecord {
-        id: r.get(0)?,
-        kind: r.get(1)?,
+        id,
+        kind,
         target: r.get(2)?,
-        detail: r.get(3)?,
-        operator: r.get(4)?,
-        frontend: r.get(5)?,
-        device: r.get(6)?,
-        state: ActionState::parse(&r.get::<_, String>(7)?),
-        result: r.get(8)?,
-        error_code: r.get(9)?,
-        created_at: parse_time(Some(r.get(10)?)).unwrap_or_default(),
-        finished_at: parse_time(r.get(11)?),
-        duration_ms: r.get::<_, Option<i64>>(12)?.map(|d| d.max(0) as u64),
+        detail,
+        data,
+        operator: r.get(5)?,
+        frontend: r.get(6)?,
+        device: r.get(7)?,
+        state: ActionState::parse(&r.get::<_, String>(8)?),
+        result: r.get(9)?,
+        error_code: r.get(10)?,
+        created_at: parse_time(Some(r.get(11)?)).unwrap_or_default(),
+        finished_at: parse_time(r.get(12)?),
+        duration_ms: r.get::<_, Option<i64>>(13)?.map(|d| d.max(0) as u64),
     })
 }
 
@@ -384,12 +632,19 @@ mod tests {
         }
     }
 
+    fn action<'a>(kind: ActionKind, target: &'a str, detail: &'a str) -> NewAction<'a> {
+        NewAction::new(kind, target, detail)
+    }
+
     #[test]
     fn actions_move_through_their_states() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
         let id = j
-            .begin(&actor(), "reboot", "web-1", "verified reboot")
+            .begin(
+                &actor(),
+                &action(ActionKind::Reboot, "web-1", "verified reboot"),
+            )
             .unwrap();
         assert_eq!(
             j.last_for("web-1").unwrap().unwrap().state,
@@ -404,6 +659,7 @@ mod tests {
             .unwrap();
         let rec = j.last_for("web-1").unwrap().unwrap();
         assert_eq!(rec.state, ActionState::Succeeded);
+        assert_eq!(rec.kind, ActionKind::Reboot);
         assert_eq!(rec.operator, "alice");
         assert!(rec.finished_at.is_some() && rec.duration_ms.is_some());
         assert_eq!(j.list(None, 10).unwrap().len(), 1);
@@ -415,9 +671,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
         let first = Journal::open(&path).unwrap();
-        let id = first.begin(&actor(), "reboot", "web-1", "").unwrap();
+        let id = first
+            .begin(&actor(), &action(ActionKind::Reboot, "web-1", ""))
+            .unwrap();
         first.mark_running(id).unwrap();
-        first.begin(&actor(), "exec", "web-2", "uptime").unwrap();
+        first
+            .begin(&actor(), &action(ActionKind::Exec, "web-2", "uptime"))
+            .unwrap();
         // A second process while the first is alive: its action stays running.
         let second = Journal::open(&path).unwrap();
         assert_eq!(
@@ -435,5 +695,223 @@ mod tests {
         assert!(never.result.unwrap().contains("not started"));
         let locks = std::fs::read_dir(owners_dir(&path)).unwrap().count();
         assert_eq!(locks, 1, "only the live owner's lock file is left");
+    }
+
+    #[test]
+    fn kinds_are_stored_by_their_kebab_case_names() {
+        for (kind, name) in [
+            (ActionKind::HostAdd, "host-add"),
+            (ActionKind::TrustHostKey, "trust-host-key"),
+            (ActionKind::FlagOff, "flag-off"),
+            (ActionKind::ExpireSilence, "expire-silence"),
+            (ActionKind::ServerHardReboot, "server-hard-reboot"),
+            (ActionKind::RollingReboot, "rolling-reboot"),
+        ] {
+            assert_eq!(kind.name(), name);
+            assert_eq!(ActionKind::from_name(name), kind);
+        }
+        assert_eq!(ActionKind::from_name("incident-open"), ActionKind::Other);
+    }
+
+    #[test]
+    fn a_kind_this_paaf_does_not_know_reads_as_other_and_keeps_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let j = Journal::open(&path).unwrap();
+        let id = j
+            .begin(&actor(), &action(ActionKind::Exec, "web-1", "uptime"))
+            .unwrap();
+        let db = Connection::open(&path).unwrap();
+        db.execute(
+            "UPDATE actions SET kind = 'incident-open', data = '{\"type\":\"incident\",\"id\":7}' WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
+        let rec = j.get(id).unwrap().unwrap();
+        assert_eq!(rec.kind, ActionKind::Other);
+        assert_eq!(rec.detail, "incident-open: uptime");
+        assert_eq!(
+            rec.data, None,
+            "data of an unknown shape is left out, not an error"
+        );
+    }
+
+    /// The fixture was written by the first release's code (main at 750596f) through
+    /// `Journal::begin/mark_running/finish` and the flag facade's detail format; see
+    /// core/tests/fixtures/README.md.
+    fn first_release_journal(dir: &Path) -> PathBuf {
+        let path = dir.join("journal.sqlite");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/journal-v0.sqlite"
+            ),
+            &path,
+        )
+        .unwrap();
+        path
+    }
+
+    #[test]
+    fn a_journal_of_the_first_release_opens_and_its_rows_show_with_their_kinds_and_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = first_release_journal(dir.path());
+        let j = Journal::open(&path).unwrap();
+        let rows = j.list(None, 50).unwrap();
+        let seen: Vec<(i64, ActionKind, &str, ActionState)> = rows
+            .iter()
+            .map(|r| (r.id, r.kind, r.target.as_str(), r.state))
+            .collect();
+        use ActionKind as K;
+        use ActionState as S;
+        assert_eq!(
+            seen,
+            [
+                (7, K::Reboot, "web-4", S::Failed), // pending when its process died
+                (6, K::ServerStop, "aws-prod/i-0abc", S::Unknown), // running then
+                (5, K::Exec, "web-2", S::Failed),
+                (4, K::FlagOn, "new checkout@prod \"eu\"", S::Succeeded),
+                (3, K::FlagOff, "new-checkout@production", S::Succeeded),
+                (2, K::Reboot, "web-1", S::Succeeded),
+                (1, K::HostAdd, "web-1", S::Succeeded),
+            ]
+        );
+        assert_eq!(rows[2].error_code.as_deref(), Some("unreachable"));
+        assert_eq!(rows[5].operator, "alice");
+        assert!(rows[5].result.as_deref().unwrap().starts_with("verified"));
+        assert_eq!(
+            rows[4].data,
+            Some(ActionData::FlagChange {
+                backend: "unleash".into(),
+                project: "default".into(),
+                flag: "new-checkout".into(),
+                environment: "production".into(),
+                was_enabled: true,
+            })
+        );
+        assert_eq!(
+            rows[3].data,
+            Some(ActionData::FlagChange {
+                backend: "saas".into(),
+                project: "my \"team\" project".into(),
+                flag: "new checkout".into(),
+                environment: "prod \"eu\"".into(),
+                was_enabled: false,
+            }),
+            "names with spaces and quotes are read back whole"
+        );
+        assert!(
+            rows.iter()
+                .filter(|r| r.id != 3 && r.id != 4)
+                .all(|r| r.data.is_none())
+        );
+
+        // The migrated file takes new rows with data, and opens again without migrating twice.
+        let data = ActionData::FlagChange {
+            backend: "saas".into(),
+            project: "p".into(),
+            flag: "f".into(),
+            environment: "e".into(),
+            was_enabled: true,
+        };
+        let id = j
+            .begin(
+                &actor(),
+                &action(ActionKind::FlagOff, "f@e", "").with_data(data.clone()),
+            )
+            .unwrap();
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.get(id).unwrap().unwrap().data, Some(data));
+        let version: usize =
+            j.db.lock()
+                .unwrap()
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_first_release_process_still_writes_to_a_migrated_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = first_release_journal(dir.path());
+        let j = Journal::open(&path).unwrap();
+        // The first release's INSERT, as it runs in a process still on that release.
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO actions (kind, target, detail, operator, frontend, device, state, created_at, owner)
+                 VALUES ('flag-off', 'x@prod', 'backend=saas project=p q flag=x env=prod was=on', 'bob', 'cli', 'pc', 'succeeded', ?1, 'old')",
+                [Utc::now().to_rfc3339()],
+            )
+            .unwrap();
+        let row = &j.list(None, 1).unwrap()[0];
+        assert_eq!(row.kind, ActionKind::FlagOff);
+        assert!(
+            matches!(&row.data, Some(ActionData::FlagChange { project, was_enabled: true, .. }) if project == "p q"),
+            "{row:?}"
+        );
+    }
+
+    #[test]
+    fn a_journal_of_a_newer_paaf_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        drop(Journal::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = Journal::open(&path).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::Journal);
+        assert!(err.to_string().contains("newer paaf"), "{err}");
+        assert!(err.to_string().contains("update paaf"), "{err}");
+    }
+
+    #[test]
+    fn a_reader_open_for_long_sees_a_dead_processs_running_action_as_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let desktop = Journal::open(&path).unwrap();
+        let cli = Journal::open(&path).unwrap();
+        let id = cli
+            .begin(&actor(), &action(ActionKind::Reboot, "web-1", ""))
+            .unwrap();
+        cli.mark_running(id).unwrap();
+        let pending = cli
+            .begin(&actor(), &action(ActionKind::Exec, "web-2", "uptime"))
+            .unwrap();
+        assert_eq!(
+            desktop.list(None, 10).unwrap()[1].state,
+            ActionState::Running
+        );
+        drop(cli); // the CLI process dies; the desktop app stays open
+        let rows = desktop.list(None, 10).unwrap();
+        assert_eq!((rows[1].id, rows[1].state), (id, ActionState::Unknown));
+        assert_eq!((rows[0].id, rows[0].state), (pending, ActionState::Failed));
+        assert_eq!(
+            desktop.last_for("web-1").unwrap().unwrap().state,
+            ActionState::Unknown
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_journal_and_its_companions_are_readable_by_their_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("paaf");
+        let path = home.join("journal.sqlite");
+        let j = Journal::open(&path).unwrap();
+        j.begin(&actor(), &action(ActionKind::Exec, "web-1", "uptime"))
+            .unwrap();
+        let mode = private_files::mode;
+        assert_eq!(mode(&home), 0o700, "the directory it created");
+        for file in ["journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"] {
+            assert_eq!(mode(&home.join(file)), 0o600, "{file}");
+        }
+        let owners = owners_dir(&path);
+        assert_eq!(mode(&owners), 0o700);
+        let lock = std::fs::read_dir(&owners).unwrap().next().unwrap().unwrap();
+        assert_eq!(mode(&lock.path()), 0o600);
     }
 }

@@ -18,9 +18,11 @@ pub mod inventory;
 pub mod journal;
 pub mod monitor;
 pub mod power;
+mod private_files;
 pub mod runbooks;
 pub mod secrets;
 pub mod ssh;
+pub mod terminal;
 
 pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
@@ -28,7 +30,7 @@ pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 pub use facade::ServerProgress;
 pub use facade::{
     About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
-    Overview, OverviewLevel, Paaf, TimeWindow,
+    HostAdded, HostCheck, Overview, OverviewLevel, Paaf, TimeWindow, host_key_declined,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

@@ -107,6 +107,8 @@ async fn a_get_is_retried_after_a_503_honouring_retry_after() {
     );
 }
 
+/// Sent once, and since the service may have acted before failing, its outcome is unknown
+/// (the one failure policy: a request that is not idempotent + a 5xx).
 #[tokio::test]
 async fn a_post_is_never_retried_after_a_5xx() {
     let server = MockServer::start().await;
@@ -119,7 +121,7 @@ async fn a_post_is_never_retried_after_a_5xx() {
         .send(post("api/annotations"))
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed);
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
     let text = e.to_string();
     assert!(
         text.contains("grafana \"ops\"") && text.contains("HTTP 502"),
@@ -286,4 +288,60 @@ async fn a_closed_port_is_unreachable_and_names_the_service() {
     let e = s.send(Request::get("api/v1/query")).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Unreachable);
     assert!(e.to_string().contains("prometheus \"main\""), "{e}");
+}
+
+/// A redirect is not followed: it would carry the credentials wherever its `Location`
+/// points (reqwest drops `Authorization` on a cross-host redirect, but not a vendor's own
+/// header). Before paaf refused redirects, the second server received the token.
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/x"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let auth = HttpAuth::Header {
+        name: "x-auth-token".into(),
+        value: SecretString::from(TOKEN),
+    };
+    let service = Service::new("svc", &server.uri(), auth, limits()).unwrap();
+    let e = service.send(Request::get("api/x")).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
+    assert!(
+        e.to_string().contains("redirects to") && e.to_string().contains("/steal"),
+        "{e}"
+    );
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
+
+/// A request path cannot lead to another host (an absolute URL joined onto the base URL
+/// replaces it), and a service at an https:// URL never sends plain HTTP: before, this GET
+/// went to the plain-HTTP server with the token.
+#[tokio::test]
+async fn a_path_that_leads_to_another_host_is_refused_before_sending() {
+    let other = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&other)
+        .await;
+    let service = Service::new(
+        "svc",
+        "https://127.0.0.1:1",
+        HttpAuth::Bearer(SecretString::from(TOKEN)),
+        limits(),
+    )
+    .unwrap();
+    let e = service
+        .send(Request::get(format!("{}/steal", other.uri())))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
+    assert!(e.to_string().contains("another host"), "{e}");
+    assert!(other.received_requests().await.unwrap().is_empty());
 }

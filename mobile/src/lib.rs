@@ -28,7 +28,7 @@ use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
 use paaf_core::{
     About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
-    Overview, TimeWindow,
+    HostAdded, HostCheck, Overview, TimeWindow,
 };
 use std::future::Future;
 use std::path::Path;
@@ -108,10 +108,17 @@ impl Paaf {
         self.core.hosts()
     }
 
-    /// Adds a host; secret values in `input` go to the app's SecretStore, the config gets
-    /// references. Then probe its key, show the fingerprint, and trust it on confirmation.
-    pub fn add_host(&self, input: HostInput) -> Result<HostSummary, PaafError> {
-        Ok(HostSummary::from(&self.core.add_host(input)?))
+    /// Adds a host, saved only once its login worked (`HostCheck::Login`) or without
+    /// connecting (`NoConnect`); secret values in `input` go to the app's SecretStore only
+    /// then, the config gets references. An unknown host key comes back as `KeyToConfirm`:
+    /// show its fingerprint, and on confirmation add again with `Login { trust }`.
+    pub async fn add_host(
+        &self,
+        input: HostInput,
+        check: HostCheck,
+    ) -> Result<HostAdded, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.add_host(input, check).await }).await
     }
 
     /// Removes a host from the config.

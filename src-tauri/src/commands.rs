@@ -1,6 +1,8 @@
 //! Tauri commands: each converts its arguments, calls the core facade, converts the result.
-//! Errors reach the UI as `{code, message}` (`ErrorInfo`), never as bare strings.
+//! Errors reach the UI as `{code, message}` (`ErrorInfo`), never as bare strings. Every command
+//! here is named once more in command_list.rs, the list everything else is made from.
 
+use crate::native::{self, Question};
 use paaf_core::cloud::cache::CachedInventory;
 use paaf_core::cloud::{Inventory, PowerAction, PowerOutcome};
 use paaf_core::config::HostInput;
@@ -16,18 +18,14 @@ use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
 use paaf_core::{
     AnnotationInput, BackendFlags, CancellationToken, Confirmation, DashboardView, ErrorInfo,
-    FlagChange, FlagTarget, Paaf, ProgressEvent, ServerProgress, TimeWindow,
+    FlagChange, FlagTarget, HostAdded, HostCheck, Paaf, ProgressEvent, ServerProgress, TimeWindow,
 };
 use std::sync::Arc;
 use std::time::Duration;
-use tauri::State;
 use tauri::ipc::Channel;
+use tauri::{AppHandle, Runtime, State};
 
 type Reply<T> = Result<T, ErrorInfo>;
-
-fn info(e: paaf_core::Error) -> ErrorInfo {
-    ErrorInfo::from(&e)
-}
 
 #[tauri::command]
 pub async fn about(paaf: State<'_, Paaf>) -> Reply<paaf_core::About> {
@@ -42,32 +40,77 @@ pub async fn list_hosts(paaf: State<'_, Paaf>) -> Reply<Vec<paaf_core::inventory
 
 #[tauri::command]
 pub async fn host_status(paaf: State<'_, Paaf>, names: Vec<String>) -> Reply<Vec<HostStatus>> {
-    paaf.status(&names).await.map_err(info)
+    Ok(paaf.status(&names).await?)
 }
 
+/// Adds a host, saved only once its login worked (or with `NoConnect`); an unknown host key
+/// comes back to be confirmed, nothing saved. Adding it again with that key trusted needs the
+/// native dialog's yes, as `trust_host_key` does.
 #[tauri::command]
-pub async fn add_host(paaf: State<'_, Paaf>, input: HostInput) -> Reply<()> {
-    paaf.add_host(input).map(|_| ()).map_err(info)
+pub async fn add_host<R: Runtime>(
+    app: AppHandle<R>,
+    paaf: State<'_, Paaf>,
+    input: HostInput,
+    check: HostCheck,
+) -> Reply<HostAdded> {
+    if let HostCheck::Login {
+        trust: Some(fingerprint),
+    } = &check
+    {
+        native::confirm(&app, trust_question(&input.name, fingerprint)).await?;
+    }
+    Ok(paaf.add_host(input, check).await?)
 }
 
 #[tauri::command]
 pub async fn remove_host(paaf: State<'_, Paaf>, name: String) -> Reply<()> {
-    paaf.remove_host(&name).map_err(info)
+    Ok(paaf.remove_host(&name)?)
 }
 
 #[tauri::command]
 pub async fn probe_host_key(paaf: State<'_, Paaf>, name: String) -> Reply<OfferedKey> {
-    paaf.probe_host_key(&name).await.map_err(info)
+    Ok(paaf.probe_host_key(&name).await?)
 }
 
+/// Records the key after the person confirmed its fingerprint in a native dialog: the webview
+/// could show one fingerprint and send another.
 #[tauri::command]
-pub async fn trust_host_key(paaf: State<'_, Paaf>, name: String, fingerprint: String) -> Reply<()> {
-    paaf.trust_host_key(&name, &fingerprint).await.map_err(info)
+pub async fn trust_host_key<R: Runtime>(
+    app: AppHandle<R>,
+    paaf: State<'_, Paaf>,
+    name: String,
+    fingerprint: String,
+) -> Reply<()> {
+    native::confirm(&app, trust_question(&name, &fingerprint)).await?;
+    Ok(paaf.trust_host_key(&name, &fingerprint).await?)
 }
 
+fn trust_question(name: &str, fingerprint: &str) -> Question {
+    Question {
+        title: format!("Trust the host key of {name}?"),
+        message: format!(
+            "{name} offers the host key\n\n{fingerprint}\n\nTrust it only if it matches the fingerprint the server's owner gives you (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the server)."
+        ),
+        ok: "Trust this key",
+    }
+}
+
+/// Forgets the recorded key (after a key change) once confirmed in a native dialog.
 #[tauri::command]
-pub async fn forget_host_key(paaf: State<'_, Paaf>, name: String) -> Reply<usize> {
-    paaf.forget_host_key(&name).await.map_err(info)
+pub async fn forget_host_key<R: Runtime>(
+    app: AppHandle<R>,
+    paaf: State<'_, Paaf>,
+    name: String,
+) -> Reply<usize> {
+    let question = Question {
+        title: format!("Forget the recorded host key of {name}?"),
+        message: format!(
+            "A changed host key may be an attack. Forget the recorded key of {name} only once you know why it changed (a reinstall, a new server); the key it offers now is then shown for you to trust."
+        ),
+        ok: "Forget key",
+    };
+    native::confirm(&app, question).await?;
+    Ok(paaf.forget_host_key(&name).await?)
 }
 
 /// Progress arrives on `on_event`; `cancel_action` with the events' `action_id` stops it.
@@ -81,9 +124,9 @@ pub async fn reboot(
     let sink = Arc::new(move |e: ProgressEvent| {
         let _ = on_event.send(e);
     });
-    paaf.reboot(&name, &confirmation, sink, CancellationToken::new())
-        .await
-        .map_err(info)
+    Ok(paaf
+        .reboot(&name, &confirmation, sink, CancellationToken::new())
+        .await?)
 }
 
 #[tauri::command]
@@ -98,26 +141,34 @@ pub async fn exec(
     command: String,
     confirmation: Confirmation,
 ) -> Reply<ExecOutput> {
-    paaf.exec(&name, &command, &confirmation)
-        .await
-        .map_err(info)
+    Ok(paaf.exec(&name, &command, &confirmation).await?)
 }
 
 #[tauri::command]
 pub async fn runbooks(paaf: State<'_, Paaf>, name: String) -> Reply<Vec<Runbook>> {
-    paaf.runbooks(&name).await.map_err(info)
+    Ok(paaf.runbooks(&name).await?)
 }
 
+/// A dangerous runbook (its name starts with `__`) is also confirmed in a native dialog.
 #[tauri::command]
-pub async fn run_runbook(
+pub async fn run_runbook<R: Runtime>(
+    app: AppHandle<R>,
     paaf: State<'_, Paaf>,
     name: String,
     runbook: String,
     confirmation: Confirmation,
 ) -> Reply<ExecOutput> {
-    paaf.run_runbook(&name, &runbook, &confirmation)
-        .await
-        .map_err(info)
+    if paaf_core::runbooks::is_dangerous(&runbook) {
+        let question = Question {
+            title: format!("Run the dangerous runbook {runbook}?"),
+            message: format!(
+                "{runbook} is marked dangerous. It runs on {name} as soon as you confirm."
+            ),
+            ok: "Run dangerous runbook",
+        };
+        native::confirm(&app, question).await?;
+    }
+    Ok(paaf.run_runbook(&name, &runbook, &confirmation).await?)
 }
 
 #[tauri::command]
@@ -126,8 +177,7 @@ pub async fn journal(
     target: Option<String>,
     limit: Option<usize>,
 ) -> Reply<Vec<ActionRecord>> {
-    paaf.journal(target.as_deref(), limit.unwrap_or(200))
-        .map_err(info)
+    Ok(paaf.journal(target.as_deref(), limit.unwrap_or(200))?)
 }
 
 /// Protect: the flags of every flag service (or only `backend`); a failing service is a row
@@ -138,15 +188,15 @@ pub async fn flags(
     backend: Option<String>,
     filter: Option<FlagFilter>,
 ) -> Reply<Vec<BackendFlags>> {
-    paaf.flags(backend.as_deref(), &filter.unwrap_or_default())
-        .await
-        .map_err(info)
+    Ok(paaf
+        .flags(backend.as_deref(), &filter.unwrap_or_default())
+        .await?)
 }
 
 /// The flag's state now, for the confirmation (and as `expected` for `set_flag`).
 #[tauri::command]
 pub async fn flag_state(paaf: State<'_, Paaf>, target: FlagTarget) -> Reply<FlagState> {
-    paaf.flag_state(&target).await.map_err(info)
+    Ok(paaf.flag_state(&target).await?)
 }
 
 /// Written only if the flag is still `expected`; else a `conflict` error.
@@ -158,9 +208,9 @@ pub async fn set_flag(
     expected: FlagState,
     confirmation: Confirmation,
 ) -> Reply<FlagChange> {
-    paaf.set_flag(&target, enabled, &expected, &confirmation)
-        .await
-        .map_err(info)
+    Ok(paaf
+        .set_flag(&target, enabled, &expected, &confirmation)
+        .await?)
 }
 
 #[tauri::command]
@@ -169,13 +219,13 @@ pub async fn undo_flag(
     action_id: i64,
     confirmation: Confirmation,
 ) -> Reply<FlagChange> {
-    paaf.undo_flag(action_id, &confirmation).await.map_err(info)
+    Ok(paaf.undo_flag(action_id, &confirmation).await?)
 }
 
 /// Analyze: the alerts of every monitoring source (or only `source`).
 #[tauri::command]
 pub async fn alerts(paaf: State<'_, Paaf>, source: Option<String>) -> Reply<Vec<SourceAlerts>> {
-    paaf.alerts(source.as_deref()).await.map_err(info)
+    Ok(paaf.alerts(source.as_deref()).await?)
 }
 
 /// A PromQL query: over `window` with at most `points` points per series, instant without one.
@@ -187,19 +237,19 @@ pub async fn query(
     window: Option<TimeWindow>,
     points: Option<u32>,
 ) -> Reply<QueryResult> {
-    paaf.query(
-        source.as_deref(),
-        &expr,
-        window.as_ref(),
-        points.unwrap_or(300),
-    )
-    .await
-    .map_err(info)
+    Ok(paaf
+        .query(
+            source.as_deref(),
+            &expr,
+            window.as_ref(),
+            points.unwrap_or(300),
+        )
+        .await?)
 }
 
 #[tauri::command]
 pub async fn targets(paaf: State<'_, Paaf>, source: Option<String>) -> Reply<Vec<Target>> {
-    paaf.targets(source.as_deref()).await.map_err(info)
+    Ok(paaf.targets(source.as_deref()).await?)
 }
 
 /// Alert: silences what `matchers` (`alertname=X`) match for `duration_secs`; the silence id.
@@ -212,14 +262,14 @@ pub async fn silence(
     comment: String,
 ) -> Reply<String> {
     let duration = Duration::from_secs(duration_secs);
-    paaf.silence(source.as_deref(), &matchers, duration, &comment)
-        .await
-        .map_err(info)
+    Ok(paaf
+        .silence(source.as_deref(), &matchers, duration, &comment)
+        .await?)
 }
 
 #[tauri::command]
 pub async fn silences(paaf: State<'_, Paaf>, source: Option<String>) -> Reply<Vec<Silence>> {
-    paaf.silences(source.as_deref()).await.map_err(info)
+    Ok(paaf.silences(source.as_deref()).await?)
 }
 
 #[tauri::command]
@@ -228,9 +278,7 @@ pub async fn expire_silence(
     source: Option<String>,
     id: String,
 ) -> Reply<()> {
-    paaf.expire_silence(source.as_deref(), &id)
-        .await
-        .map_err(info)
+    Ok(paaf.expire_silence(source.as_deref(), &id).await?)
 }
 
 #[tauri::command]
@@ -239,9 +287,9 @@ pub async fn dashboards(
     source: Option<String>,
     query: Option<SearchQuery>,
 ) -> Reply<Vec<DashboardHit>> {
-    paaf.dashboards(source.as_deref(), &query.unwrap_or_default())
-        .await
-        .map_err(info)
+    Ok(paaf
+        .dashboards(source.as_deref(), &query.unwrap_or_default())
+        .await?)
 }
 
 #[tauri::command]
@@ -251,9 +299,9 @@ pub async fn dashboard(
     uid: String,
     view: Option<DashboardView>,
 ) -> Reply<Dashboard> {
-    paaf.dashboard(source.as_deref(), &uid, &view.unwrap_or_default())
-        .await
-        .map_err(info)
+    Ok(paaf
+        .dashboard(source.as_deref(), &uid, &view.unwrap_or_default())
+        .await?)
 }
 
 /// A panel's series downsampled to `width` points, with min/max/mean/last.
@@ -267,15 +315,15 @@ pub async fn panel_data(
     width: Option<u32>,
 ) -> Reply<PanelData> {
     let view = view.unwrap_or_default();
-    paaf.panel_data(
-        source.as_deref(),
-        &uid,
-        panel_id,
-        &view,
-        width.unwrap_or(600),
-    )
-    .await
-    .map_err(info)
+    Ok(paaf
+        .panel_data(
+            source.as_deref(),
+            &uid,
+            panel_id,
+            &view,
+            width.unwrap_or(600),
+        )
+        .await?)
 }
 
 /// Writes a Grafana annotation now; its id.
@@ -285,7 +333,7 @@ pub async fn annotate(
     source: Option<String>,
     input: AnnotationInput,
 ) -> Reply<i64> {
-    paaf.annotate(source.as_deref(), &input).await.map_err(info)
+    Ok(paaf.annotate(source.as_deref(), &input).await?)
 }
 
 /// Fix: the server list of the last full listing, with its age (none before the first), to
@@ -299,7 +347,7 @@ pub fn cached_servers(paaf: State<'_, Paaf>) -> Option<CachedInventory> {
 /// is an error row.
 #[tauri::command]
 pub async fn servers(paaf: State<'_, Paaf>, account: Option<String>) -> Reply<Inventory> {
-    paaf.servers(account.as_deref()).await.map_err(info)
+    Ok(paaf.servers(account.as_deref()).await?)
 }
 
 /// Each read of the server arrives on `on_progress`; `cancel_action` with its `action_id`
@@ -316,23 +364,34 @@ pub async fn server_power(
     let observe = |p: &ServerProgress| {
         let _ = on_progress.send(p.clone());
     };
-    paaf.server_power(
-        account.as_deref(),
-        &server,
-        action,
-        &confirmation,
-        CancellationToken::new(),
-        observe,
-    )
-    .await
-    .map_err(info)
+    Ok(paaf
+        .server_power(
+            account.as_deref(),
+            &server,
+            action,
+            &confirmation,
+            CancellationToken::new(),
+            observe,
+        )
+        .await?)
+}
+
+/// Opens a link (an alert's source, a flag's page) in the system browser, if it is http(s).
+#[tauri::command]
+pub async fn open_link(url: String) -> Reply<()> {
+    let url = native::browsable(&url)?;
+    open::that_detached(url.as_str()).map_err(|e| {
+        ErrorInfo::from(paaf_core::Error::Other {
+            reason: format!("cannot start the browser: {e}"),
+        })
+    })
 }
 
 /// The UI calls this once, right after its first paint. It records the time from process
 /// start (for tests/bench); with `PAAF_EXIT_AFTER_FIRST_PAINT=1` it prints it and exits.
 #[tauri::command]
-pub async fn first_paint<R: tauri::Runtime>(
-    app: tauri::AppHandle<R>,
+pub async fn first_paint<R: Runtime>(
+    app: AppHandle<R>,
     started: State<'_, crate::Started>,
 ) -> Reply<u64> {
     let ms = started.0.elapsed().as_millis() as u64;

@@ -1,8 +1,9 @@
 //! paaf's desktop app: the core facade, managed once, behind Tauri commands.
 
-#[cfg(test)]
-mod command_names;
+#[macro_use]
+mod command_list;
 pub mod commands;
+pub mod native;
 pub mod tray;
 
 use paaf_core::Paaf;
@@ -19,42 +20,19 @@ pub fn open_core(config: Option<PathBuf>) -> paaf_core::Result<Paaf> {
     Paaf::open(&path, Arc::new(KeyringStore::open()), "desktop")
 }
 
+/// Every command the UI may call, by the name it invokes.
+pub const COMMANDS: &[&str] = paaf_commands!(command_names);
+
+/// `tauri::generate_handler!` over `commands::NAME` for every command of the list.
+macro_rules! handler {
+    ($($command:ident),* $(,)?) => {
+        tauri::generate_handler![$(commands::$command),*]
+    };
+}
+
 /// Registers every command with the builder; shared by the app and its tests.
 pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::about,
-        commands::list_hosts,
-        commands::host_status,
-        commands::add_host,
-        commands::remove_host,
-        commands::probe_host_key,
-        commands::trust_host_key,
-        commands::forget_host_key,
-        commands::reboot,
-        commands::cancel_action,
-        commands::exec,
-        commands::runbooks,
-        commands::run_runbook,
-        commands::journal,
-        commands::first_paint,
-        commands::flags,
-        commands::flag_state,
-        commands::set_flag,
-        commands::undo_flag,
-        commands::alerts,
-        commands::query,
-        commands::targets,
-        commands::silence,
-        commands::silences,
-        commands::expire_silence,
-        commands::dashboards,
-        commands::dashboard,
-        commands::panel_data,
-        commands::annotate,
-        commands::cached_servers,
-        commands::servers,
-        commands::server_power,
-    ])
+    builder.invoke_handler(paaf_commands!(handler))
 }
 
 /// Starts the app; a core that cannot open (a bad config) is reported and the app exits.
@@ -76,7 +54,9 @@ pub fn run() {
     };
     with_commands(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .manage(core)
+        .manage(native::Confirmer::from_env())
         .manage(started)
         .setup(|app| {
             // A desktop without a tray (no StatusNotifier host) still gets the window.
@@ -106,6 +86,18 @@ mod tests {
         tempfile::TempDir,
         tauri::WebviewWindow<tauri::test::MockRuntime>,
     ) {
+        app_window_answering(config, label, true)
+    }
+
+    /// [`app_window`] whose native dialogs are answered `native_answer`.
+    fn app_window_answering(
+        config: &str,
+        label: &str,
+        native_answer: bool,
+    ) -> (
+        tempfile::TempDir,
+        tauri::WebviewWindow<tauri::test::MockRuntime>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).unwrap();
@@ -113,6 +105,7 @@ mod tests {
             paaf_core::Paaf::open(&path, Arc::new(MemoryStore::default()), "desktop").unwrap();
         let app = super::with_commands(mock_builder())
             .manage(core)
+            .manage(crate::native::Confirmer::Fixed(native_answer))
             .build(tauri::generate_context!())
             .unwrap();
         let window = tauri::WebviewWindowBuilder::new(&app, label, Default::default())
@@ -362,7 +355,7 @@ mod tests {
             serde_json::json!(["main"]),
             "granted to the main window only"
         );
-        let granted: Vec<String> = cap["permissions"]
+        let granted: std::collections::BTreeSet<String> = cap["permissions"]
             .as_array()
             .unwrap()
             .iter()
@@ -370,13 +363,123 @@ mod tests {
             .filter_map(|p| p.strip_prefix("allow-"))
             .map(|p| p.replace('-', "_"))
             .collect();
-        let mut all: Vec<String> = super::command_names::ALL
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let mut granted_sorted = granted.clone();
-        all.sort();
-        granted_sorted.sort();
-        assert_eq!(granted_sorted, all);
+        assert_eq!(
+            granted,
+            listed(),
+            "capabilities/main.json vs command_list.rs"
+        );
+    }
+
+    fn listed() -> std::collections::BTreeSet<String> {
+        super::COMMANDS.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// Every command name ui/src/lib/api.ts passes to `call<T>('…')` or `invoke('…')`.
+    fn invoked_by_the_ui() -> std::collections::BTreeSet<String> {
+        let api = include_str!("../../ui/src/lib/api.ts");
+        let mut names = std::collections::BTreeSet::new();
+        for line in api.lines() {
+            for opening in ["call<", "invoke("] {
+                for (at, _) in line.match_indices(opening) {
+                    // From the `<` or `(`: a generic argument at most, then `('name'`.
+                    let rest = &line[at + opening.len() - 1..];
+                    let Some(quote) = rest.find("('") else {
+                        continue;
+                    };
+                    if rest[..quote].contains('(') {
+                        continue;
+                    }
+                    let name = &rest[quote + 2..];
+                    names.insert(name[..name.find('\'').unwrap()].to_string());
+                }
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn the_ui_calls_every_command_of_the_list_and_no_other() {
+        assert_eq!(
+            invoked_by_the_ui(),
+            listed(),
+            "ui/src/lib/api.ts vs command_list.rs"
+        );
+    }
+
+    const ONE_HOST_WITH_A_KNOWN_KEY: &str = "known_hosts = \"known_hosts\"\n[[hosts]]\nname = \"web-1\"\naddress = \"127.0.0.1\"\nport = 9\nuser = \"u\"\nauth = { type = \"agent\" }\nconnect_timeout_secs = 1\n";
+    const KNOWN_KEY: &str = "[127.0.0.1]:9 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIyLlsf0FRDVDj2cWUYBp3habExc/P+ylo2ErExOyNN8\n";
+
+    /// Issue 14: a compromised webview sends whatever confirmation it likes; trusting or
+    /// forgetting a host key and running a dangerous runbook also need the native dialog's yes.
+    #[test]
+    fn security_decisions_need_the_native_dialogs_yes_whatever_the_webview_sends() {
+        let dangerous = serde_json::json!({ "name": "web-1", "runbook": "__wipe-cache", "confirmation": { "kind": "typed", "value": "__wipe-cache" } });
+        let trust = serde_json::json!({ "name": "web-1", "fingerprint": "SHA256:T2lzxtWHFZOKRi6rOtAaDWCAnPWJ1jtqUgW8T5e+6j0" });
+        let forget = serde_json::json!({ "name": "web-1" });
+        let add_trusting = serde_json::json!({
+            "input": { "name": "web-2", "address": "127.0.0.1", "port": 9, "user": "u", "auth": { "type": "agent" } },
+            "check": { "kind": "login", "trust": "SHA256:T2lzxtWHFZOKRi6rOtAaDWCAnPWJ1jtqUgW8T5e+6j0" },
+        });
+
+        let (dir, main) = app_window_answering(ONE_HOST_WITH_A_KNOWN_KEY, "main", false);
+        let known_hosts = dir.path().join("known_hosts");
+        std::fs::write(&known_hosts, KNOWN_KEY).unwrap();
+        for (cmd, args) in [
+            ("run_runbook", &dangerous),
+            ("trust_host_key", &trust),
+            ("forget_host_key", &forget),
+            ("add_host", &add_trusting),
+        ] {
+            let err = call(&main, cmd, args.clone()).unwrap_err();
+            assert_eq!(err["code"], "confirmation-required", "{cmd}: {err}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(&known_hosts).unwrap(),
+            KNOWN_KEY,
+            "a declined forget keeps the key"
+        );
+        let config = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+        assert!(
+            !config.contains("web-2"),
+            "a declined trust adds nothing: {config}"
+        );
+        // A runbook that is not dangerous needs no native dialog: it reaches the host.
+        let err = call(&main, "run_runbook", serde_json::json!({ "name": "web-1", "runbook": "restart-app", "confirmation": { "kind": "yes" } })).unwrap_err();
+        assert_eq!(err["code"], "unreachable", "{err}");
+
+        let (dir, main) = app_window_answering(ONE_HOST_WITH_A_KNOWN_KEY, "main", true);
+        let known_hosts = dir.path().join("known_hosts");
+        std::fs::write(&known_hosts, KNOWN_KEY).unwrap();
+        let err = call(&main, "run_runbook", dangerous).unwrap_err();
+        assert_eq!(
+            err["code"], "unreachable",
+            "confirmed, it reached the host: {err}"
+        );
+        let err = call(&main, "trust_host_key", trust).unwrap_err();
+        assert_eq!(
+            err["code"], "unreachable",
+            "confirmed, it reached the host: {err}"
+        );
+        let err = call(&main, "add_host", add_trusting).unwrap_err();
+        assert_eq!(
+            err["code"], "unreachable",
+            "confirmed, it reached the host: {err}"
+        );
+        assert_eq!(call(&main, "forget_host_key", forget).unwrap(), 1);
+        assert_eq!(std::fs::read_to_string(&known_hosts).unwrap(), "");
+    }
+
+    #[test]
+    fn only_http_and_https_links_are_opened() {
+        let (_dir, main) = app_window(ONE_HOST, "main");
+        for url in [
+            "javascript:alert(document.domain)",
+            "file:///etc/shadow",
+            "tauri://localhost/#/journal",
+            "not a url",
+        ] {
+            let err = call(&main, "open_link", serde_json::json!({ "url": url })).unwrap_err();
+            assert_eq!(err["code"], "invalid-input", "{url}: {err}");
+        }
     }
 }

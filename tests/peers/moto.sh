@@ -24,6 +24,8 @@ readonly STOP_TIMEOUT=10
 
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
 readonly SELF
+# shellcheck source=tests/peers/lib.sh
+source "${SELF%/*}/lib.sh"
 
 usage() {
     cat <<EOF
@@ -50,34 +52,6 @@ Files in DIR (written by start):
 EOF
 }
 
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-
-need_root() {
-    [[ $EUID -eq 0 ]] || die "must run as root (uid 0), not uid $EUID"
-}
-
-is_port() {
-    [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535))
-}
-
-canon_dir() {
-    local d
-    d=$(readlink -m -- "$1") || die "bad directory: $1"
-    [[ -n $d && $d != / ]] || die "refusing to use '$1' as a state directory"
-    printf '%s' "$d"
-}
-
-pid_alive() {
-    local pid=$1 line
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || return 1
-    line=${line##*) }
-    [[ ${line%% *} != Z ]]
-}
-
 # True when pid is the moto_server of DIR: moto_server takes no marker
 # argument, so its working directory (start sets it to DIR) tells, and a
 # recycled pid is never killed.
@@ -97,22 +71,6 @@ moto_pid() {
     printf '%s' "$pid"
 }
 
-tcp_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# HTTP status of GET http://127.0.0.1:PORT/moto-api/ ("" when no answer).
-http_status() {
-    local port=$1
-    # shellcheck disable=SC2016 # $1 is expanded by the inner bash
-    timeout 3 bash -c '
-        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-        printf "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n" "$1" >&3
-        IFS=" " read -r _ status _ <&3 || exit 1
-        printf "%s" "$status"
-    ' _ "$port" 2>/dev/null || true
-}
-
 installed_version() {
     "$TOOLS_DIR/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null
 }
@@ -127,26 +85,11 @@ cmd_setup() {
     flock -w 600 "$fd" || die "timed out waiting for $SETUP_LOCK"
 
     if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-        install_packages python3 python3-venv || exit 1
+        apt_install python3 python3-venv || exit 1
     fi
     if [[ $(installed_version) != "$MOTO_VERSION" || ! -x $MOTO_SERVER ]]; then
         install_moto || exit 1
     fi
-}
-
-install_packages() {
-    local log rc=0
-    log=$(mktemp /tmp/paaf-moto-apt.XXXXXX) || die "mktemp failed"
-    {
-        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
-    } >"$log" 2>&1 || rc=$?
-    if ((rc != 0)); then
-        printf '%s: apt-get install %s failed (exit %s):\n' "$PROG" "$*" "$rc" >&2
-        tail -n 40 "$log" >&2
-    fi
-    rm -f "$log"
-    return "$rc"
 }
 
 install_moto() {
@@ -208,7 +151,7 @@ cmd_start() {
 
     local deadline=$((SECONDS + READY_TIMEOUT)) status
     while :; do
-        status=$(http_status "$port")
+        status=$(http_status "$port" /moto-api/)
         [[ $status == 200 ]] && break
         if ! pid_alive "$pid"; then
             tail -n 30 -- "$dir/moto.log" >&2
@@ -259,23 +202,4 @@ cmd_stop() {
 
 # ---------------------------------------------------------------------- main
 
-main() {
-    (($# >= 1)) || {
-        usage >&2
-        exit 2
-    }
-    local cmd=$1
-    shift
-    case $cmd in
-    setup) cmd_setup "$@" ;;
-    start) cmd_start "$@" ;;
-    stop) cmd_stop "$@" ;;
-    -h | --help | help) usage ;;
-    *)
-        usage >&2
-        exit 2
-        ;;
-    esac
-}
-
-main "$@"
+dispatch "$@"

@@ -31,6 +31,9 @@ readonly STOP_TIMEOUT=10
 # In start order (Prometheus last: its targets are up by then).
 readonly DAEMONS="node-exporter alertmanager prometheus"
 
+# shellcheck source=tests/peers/lib.sh
+source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
+
 usage() {
     cat <<EOF
 Usage: $PROG COMMAND [ARGS]
@@ -54,36 +57,6 @@ Files in DIR (written by start):
 EOF
 }
 
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-
-note() {
-    printf '%s: %s\n' "$PROG" "$*" >&2
-}
-
-need_root() {
-    [[ $EUID -eq 0 ]] || die "must run as root (uid 0), not uid $EUID"
-}
-
-is_port() {
-    [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535))
-}
-
-now_ms() {
-    local t=${EPOCHREALTIME/[.,]/}
-    printf '%s' "$((10#$t / 1000))"
-}
-
-# The state directory as an absolute, symlink-free path (without creating it).
-canon_dir() {
-    local d
-    d=$(readlink -m -- "$1") || die "bad directory: $1"
-    [[ -n $d && $d != / ]] || die "refusing to use '$1' as a state directory"
-    printf '%s' "$d"
-}
-
 binary_of() {
     case $1 in
     prometheus) printf '%s' "$PROMETHEUS" ;;
@@ -91,15 +64,6 @@ binary_of() {
     alertmanager) printf '%s' "$ALERTMANAGER" ;;
     *) return 1 ;;
     esac
-}
-
-# True when a process exists and is not a zombie.
-pid_alive() {
-    local pid=$1 line
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || return 1
-    line=${line##*) }
-    [[ ${line%% *} != Z ]]
 }
 
 # True when pid runs daemon NAME for DIR: its binary, and DIR in an argument
@@ -126,39 +90,6 @@ daemon_pid() {
     printf '%s' "$pid"
 }
 
-tcp_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# HTTP status of GET http://127.0.0.1:PORT/PATH ("" when no answer), with
-# bash alone (no curl needed).
-http_status() {
-    local port=$1 path=$2
-    # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments
-    timeout 3 bash -c '
-        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n" "$2" "$1" >&3
-        IFS=" " read -r _ status _ <&3 || exit 1
-        printf "%s" "$status"
-    ' _ "$port" "$path" 2>/dev/null || true
-}
-
-show_logs() {
-    local dir=$1 name
-    for name in $DAEMONS; do
-        if [[ -s $dir/$name.log ]]; then
-            printf -- '--- %s (last 30 lines) ---\n' "$dir/$name.log" >&2
-            tail -n 30 -- "$dir/$name.log" >&2
-        fi
-    done
-}
-
-lock_dir() {
-    local dir=$1
-    exec {DIR_LOCK_FD}>"$dir/.lock" || die "cannot open $dir/.lock"
-    flock -w 60 "$DIR_LOCK_FD" || die "timed out waiting for the lock on $dir"
-}
-
 # --------------------------------------------------------------------- setup
 
 cmd_setup() {
@@ -172,35 +103,12 @@ cmd_setup() {
     done
     command -v flock >/dev/null 2>&1 || missing=1
     if ((missing)); then
-        install_packages || exit 1
+        # shellcheck disable=SC2086 # the package list splits into words
+        apt_install $APT_PACKAGES || exit 1
     fi
     for b in "$PROMETHEUS" "$NODE_EXPORTER" "$ALERTMANAGER"; do
         [[ -x $b ]] || die "$b still missing after installing $APT_PACKAGES"
     done
-}
-
-install_packages() {
-    local log policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
-    log=$(mktemp /tmp/paaf-prometheus-apt.XXXXXX) || die "mktemp failed"
-    # Keep the package scripts from starting system-wide daemons on the
-    # default ports (9090, 9093, 9094 on all addresses, 9100).
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
-    fi
-    # shellcheck disable=SC2086 # word splitting of the package list is intended
-    {
-        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                $APT_PACKAGES
-    } >"$log" 2>&1 || rc=$?
-    ((made_policy)) && rm -f "$policy"
-    if ((rc != 0)); then
-        note "apt-get install $APT_PACKAGES failed (exit $rc):"
-        tail -n 40 "$log" >&2
-        rm -f "$log"
-        return 1
-    fi
-    rm -f "$log"
 }
 
 # --------------------------------------------------------------------- start
@@ -356,7 +264,7 @@ cmd_start() {
     if ! wait_ready node-exporter "$dir" "$node_port" /metrics "$deadline" ||
         ! wait_ready alertmanager "$dir" "$am_port" /-/ready "$deadline" ||
         ! wait_ready prometheus "$dir" "$prom_port" /-/ready "$deadline"; then
-        show_logs "$dir"
+        show_logs "$dir" 30 node-exporter.log alertmanager.log prometheus.log
         stop_all "$dir"
         exit 1
     fi
@@ -409,23 +317,4 @@ cmd_stop() {
 
 # ---------------------------------------------------------------------- main
 
-main() {
-    (($# >= 1)) || {
-        usage >&2
-        exit 2
-    }
-    local cmd=$1
-    shift
-    case $cmd in
-    setup) cmd_setup "$@" ;;
-    start) cmd_start "$@" ;;
-    stop) cmd_stop "$@" ;;
-    -h | --help | help) usage ;;
-    *)
-        usage >&2
-        exit 2
-        ;;
-    esac
-}
-
-main "$@"
+dispatch "$@"

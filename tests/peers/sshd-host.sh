@@ -12,8 +12,10 @@
 #     are shadowed by the same fakes too, so an absolute /sbin/reboot is safe;
 #     systemctl's unit verbs act on DIR/units/ (see the help);
 #   * /usr/local/sbin/rebootx/runbooks/ holds copies of tests/peers/runbooks/;
-#   * /proc/sys/kernel/random/boot_id shows DIR/boot_id (bind mount).
-# The real /usr/local/sbin and boot_id outside the namespaces are untouched.
+#   * /proc/sys/kernel/random/boot_id shows DIR/boot_id (bind mount);
+#   * /etc/machine-id shows DIR/machine_id (bind mount).
+# The real /usr/local/sbin, boot_id and machine-id outside the namespaces are
+# untouched.
 #
 # Used by the Rust integration tests, the demo and CI. Quiet on success;
 # errors go to stderr with a non-zero exit status. Must run as root.
@@ -26,7 +28,10 @@ readonly TEST_PASSWORD=paaf-test-password
 readonly TEST_HOME=/home/paaf-test
 # A second login without any sudo rights, for tests of a refused `sudo -n`.
 readonly NOSUDO_USER=paaf-nosudo
+# A third login whose sudo allows /usr/sbin/shutdown only (least privilege).
+readonly SHUTDOWN_USER=paaf-shutdown
 readonly SUDOERS_FILE=/etc/sudoers.d/paaf-test
+readonly SHUTDOWN_SUDOERS_FILE=/etc/sudoers.d/paaf-shutdown
 readonly SETUP_LOCK=/run/paaf-sshd-setup.lock
 readonly SSHD=/usr/sbin/sshd
 readonly APT_PACKAGES="openssh-server openssh-client sudo util-linux mount procps"
@@ -36,6 +41,8 @@ readonly READY_TIMEOUT=15
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
 readonly SELF
 readonly SCRIPT_DIR=${SELF%/*}
+# shellcheck source=tests/peers/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 readonly RUNBOOKS_SRC=$SCRIPT_DIR/runbooks
 
 usage() {
@@ -48,8 +55,10 @@ client's side real, reboot. Run as root.
 Commands:
   setup                          Idempotent machine setup: packages, user
                                  $TEST_USER (password $TEST_PASSWORD),
-                                 passwordless sudo, /run/sshd; and paaf-nosudo
-                                 (same password, no sudo rights).
+                                 passwordless sudo, /run/sshd; paaf-nosudo
+                                 (same password, no sudo rights); and
+                                 $SHUTDOWN_USER (same password, passwordless sudo
+                                 for /usr/sbin/shutdown only).
   start DIR PORT                 Start a host with state directory DIR on
                                  127.0.0.1:PORT; returns once sshd serves.
   stop DIR                       Stop the host (everything in its namespaces).
@@ -64,7 +73,11 @@ Files in DIR (written by start unless noted):
                       before or after start; keep it readable, e.g. 0644)
   ssh_host_ed25519_key[.pub]  host key (kept across restarts, new on rekey)
   sshd_config, port, host.log (supervisor), sshd.log (sshd -e output)
+  sshd_config.extra   (caller, optional) lines appended to sshd_config at
+                      start, e.g. "Ciphers aes128-cbc" for a legacy server
   boot_id             simulated boot id, new at every reboot
+  machine_id          simulated /etc/machine-id (made once; the caller may
+                      rewrite it in place, as a different machine would have)
   reboot-count        number of simulated reboots
   supervisor.pid      pid of the unshare process (SIGTERM is ignored by it;
                       use stop, or SIGKILL)
@@ -86,45 +99,6 @@ Files in DIR (written by start unless noted):
   units/UNIT.log      one line per systemctl call on UNIT ("restart ok",
                       "restart failed", "is-active active", ...)
 EOF
-}
-
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-
-note() {
-    printf '%s: %s\n' "$PROG" "$*" >&2
-}
-
-need_root() {
-    [[ $EUID -eq 0 ]] || die "must run as root (uid 0), not uid $EUID"
-}
-
-is_port() {
-    [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535))
-}
-
-now_ms() {
-    local t=${EPOCHREALTIME/[.,]/}
-    printf '%s' "$((10#$t / 1000))"
-}
-
-# The state directory as an absolute, symlink-free path (without creating it).
-canon_dir() {
-    local d
-    d=$(readlink -m -- "$1") || die "bad directory: $1"
-    [[ -n $d && $d != / ]] || die "refusing to use '$1' as a state directory"
-    printf '%s' "$d"
-}
-
-# True when a process exists and is not a zombie.
-pid_alive() {
-    local pid=$1 line
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || return 1
-    line=${line##*) }
-    [[ ${line%% *} != Z ]]
 }
 
 # Parent pid of a process ("" if gone).
@@ -188,10 +162,6 @@ inner_pid() {
     return 1
 }
 
-tcp_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 # The base64 ed25519 host key served on 127.0.0.1:PORT ("" if none).
 served_key() {
     local _h _t k
@@ -199,20 +169,18 @@ served_key() {
     printf '%s' "${k:-}"
 }
 
+# The SSH identification line served on 127.0.0.1:PORT ("" if none within 2s).
+served_banner() {
+    local line=
+    { exec 3<>"/dev/tcp/127.0.0.1/$1" && read -r -t 2 line <&3; } 2>/dev/null
+    exec 3<&- 2>/dev/null
+    printf '%s' "${line%$'\r'}"
+}
+
 file_key() {
     local _t k
     read -r _t k _ <"$1" 2>/dev/null || true
     printf '%s' "${k:-}"
-}
-
-show_logs() {
-    local dir=$1 f
-    for f in host.log sshd.log; do
-        if [[ -s $dir/$f ]]; then
-            printf -- '--- %s (last 40 lines) ---\n' "$dir/$f" >&2
-            tail -n 40 -- "$dir/$f" >&2
-        fi
-    done
 }
 
 # Waits until 127.0.0.1:PORT serves the host key in DIR. Args: dir port upid.
@@ -224,15 +192,20 @@ wait_ready() {
     while :; do
         if ! is_supervisor_of "$upid" "$dir"; then
             note "supervisor for $dir (pid $upid) died"
-            show_logs "$dir"
+            show_logs "$dir" 40 host.log sshd.log
             return 1
         fi
         if tcp_open "$port" && [[ $(served_key "$port") == "$want" ]]; then
             return 0
         fi
+        # ssh-keyscan cannot talk to a server whose sshd_config.extra leaves only algorithms
+        # OpenSSH's client refuses; the port was free before start, so its banner is enough.
+        if [[ -f $dir/sshd_config.extra ]] && [[ $(served_banner "$port") == SSH-2.0-* ]]; then
+            return 0
+        fi
         if (($(now_ms) > deadline)); then
             note "127.0.0.1:$port did not serve the host key of $dir within ${READY_TIMEOUT}s"
-            show_logs "$dir"
+            show_logs "$dir" 40 host.log sshd.log
             return 1
         fi
         sleep 0.1
@@ -252,15 +225,10 @@ close_extra_fds() {
     done
 }
 
-lock_dir() {
-    local dir=$1
-    exec {DIR_LOCK_FD}>"$dir/.lock" || die "cannot open $dir/.lock"
-    flock -w 60 "$DIR_LOCK_FD" || die "timed out waiting for the lock on $dir"
-}
-
 # --------------------------------------------------------------------- setup
 
 cmd_setup() {
+    (($# == 0)) || die "usage: $PROG setup"
     need_root
     local fd
     exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
@@ -272,7 +240,8 @@ cmd_setup() {
         command -v "$c" >/dev/null 2>&1 || missing=1
     done
     if ((missing)); then
-        install_packages || exit 1
+        # shellcheck disable=SC2086 # the package list splits into words
+        apt_install $APT_PACKAGES || exit 1
     fi
     [[ -x $SSHD ]] || die "$SSHD still missing after installing packages"
 
@@ -291,63 +260,37 @@ cmd_setup() {
     printf '%s:%s\n' "$NOSUDO_USER" "$TEST_PASSWORD" | chpasswd ||
         die "chpasswd for $NOSUDO_USER failed"
 
-    local want="$TEST_USER ALL=(ALL) NOPASSWD: ALL"
-    if [[ ! -f $SUDOERS_FILE || "$(<"$SUDOERS_FILE")" != "$want" ||
-        "$(stat -c '%a %u' "$SUDOERS_FILE")" != "440 0" ]]; then
-        local tmp
-        tmp=$(mktemp /etc/sudoers.d/.paaf-test.XXXXXX) || die "mktemp in /etc/sudoers.d failed"
-        printf '%s\n' "$want" >"$tmp"
-        chmod 0440 "$tmp"
-        if ! visudo -c -q -f "$tmp" >/dev/null; then
-            rm -f "$tmp"
-            die "generated sudoers entry does not validate"
-        fi
-        mv -f "$tmp" "$SUDOERS_FILE" || die "cannot install $SUDOERS_FILE"
+    if ! id -u "$SHUTDOWN_USER" >/dev/null 2>&1; then
+        useradd --create-home --shell /bin/bash "$SHUTDOWN_USER" ||
+            die "useradd $SHUTDOWN_USER failed"
     fi
+    printf '%s:%s\n' "$SHUTDOWN_USER" "$TEST_PASSWORD" | chpasswd ||
+        die "chpasswd for $SHUTDOWN_USER failed"
+
+    install_sudoers "$SUDOERS_FILE" "$TEST_USER ALL=(ALL) NOPASSWD: ALL"
+    # The rule paaf's privilege error suggests, so the tests prove that it works.
+    install_sudoers "$SHUTDOWN_SUDOERS_FILE" "$SHUTDOWN_USER ALL=(root) NOPASSWD: /usr/sbin/shutdown"
 
     { mkdir -p /run/sshd && chmod 0755 /run/sshd; } || die "cannot create /run/sshd"
 }
 
-install_packages() {
-    local log policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
-    log=$(mktemp /tmp/paaf-sshd-apt.XXXXXX) || die "mktemp failed"
-    # Do not let the package scripts start a system-wide sshd on port 22.
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
+# Installs FILE holding the one sudoers line RULE (0440, validated), unless it already does.
+install_sudoers() {
+    local file=$1 want=$2 tmp
+    if [[ -f $file && "$(<"$file")" == "$want" && "$(stat -c '%a %u' "$file")" == "440 0" ]]; then
+        return 0
     fi
-    # shellcheck disable=SC2086 # word splitting of the package list is intended
-    {
-        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                $APT_PACKAGES
-    } >"$log" 2>&1 || rc=$?
-    ((made_policy)) && rm -f "$policy"
-    if ((rc != 0)); then
-        note "apt-get install $APT_PACKAGES failed (exit $rc):"
-        tail -n 40 "$log" >&2
-        rm -f "$log"
-        return 1
+    tmp=$(mktemp /etc/sudoers.d/.paaf-test.XXXXXX) || die "mktemp in /etc/sudoers.d failed"
+    printf '%s\n' "$want" >"$tmp"
+    chmod 0440 "$tmp"
+    if ! visudo -c -q -f "$tmp" >/dev/null; then
+        rm -f "$tmp"
+        die "generated sudoers entry does not validate: $want"
     fi
-    rm -f "$log"
+    mv -f "$tmp" "$file" || die "cannot install $file"
 }
 
 # --------------------------------------------------------------------- start
-
-# Give every ancestor of DIR the search bit for others, so sshd (reading
-# DIR/authorized_keys as the test user) can reach it, e.g. under a 0700 temp
-# dir. Only adds o+x on directories that lack it.
-make_reachable() {
-    local d=$1 perm
-    while [[ $d != / ]]; do
-        d=${d%/*}
-        [[ -n $d ]] || d=/
-        [[ -d $d ]] || continue
-        perm=$(stat -L -c '%a' -- "$d") || die "cannot stat $d"
-        if ((!(8#$perm & 1))); then
-            chmod o+x -- "$d" || die "cannot make $d searchable for $TEST_USER"
-        fi
-    done
-}
 
 write_sshd_config() {
     local dir=$1 port=$2 cfg=$1/sshd_config tmp
@@ -365,7 +308,7 @@ PermitEmptyPasswords no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile $dir/authorized_keys
-AllowUsers $TEST_USER $NOSUDO_USER
+AllowUsers $TEST_USER $NOSUDO_USER $SHUTDOWN_USER
 PermitRootLogin no
 MaxStartups 100
 MaxSessions 100
@@ -377,6 +320,9 @@ PrintLastLog no
 X11Forwarding no
 Subsystem sftp internal-sftp
 EOF
+    if [[ -f $dir/sshd_config.extra ]]; then
+        cat -- "$dir/sshd_config.extra" >>"$tmp" || die "cannot read $dir/sshd_config.extra"
+    fi
     # OpenSSH >= 9.8 penalises sources with many failed/aborted connections,
     # which a test fleet on 127.0.0.1 produces by design.
     if "$SSHD" -t -f "$tmp" -o PerSourcePenalties=no >/dev/null 2>&1; then
@@ -429,7 +375,7 @@ cmd_start() {
         die "127.0.0.1:$port is already in use by another process"
     fi
 
-    make_reachable "$dir"
+    make_reachable "$dir" "$TEST_USER"
 
     local key=$dir/ssh_host_ed25519_key
     if [[ ! -s $key ]]; then
@@ -453,6 +399,11 @@ cmd_start() {
         { new_uuid && printf '\n'; } >"$dir/boot_id" || die "cannot write $dir/boot_id"
     fi
     chmod 0644 "$dir/boot_id"
+    if [[ ! -s $dir/machine_id ]]; then
+        { new_uuid | tr -d '-' && printf '\n'; } >"$dir/machine_id" ||
+            die "cannot write $dir/machine_id"
+    fi
+    chmod 0644 "$dir/machine_id"
     [[ -s $dir/reboot-count ]] || printf '0\n' >"$dir/reboot-count"
     printf '%s\n' "$port" >"$dir/port"
     rm -f -- "$dir/reboot-requested" "$dir/supervisor.pid"
@@ -576,7 +527,7 @@ cmd_rekey() {
             return 0
         fi
         if (($(now_ms) > deadline)); then
-            show_logs "$dir"
+            show_logs "$dir" 40 host.log sshd.log
             die "host $dir does not serve the new key on 127.0.0.1:$port"
         fi
         sleep 0.1
@@ -824,6 +775,13 @@ EOF
     chmod 0755 /usr/local/sbin/rebootx /usr/local/sbin/rebootx/runbooks
 }
 
+# /etc/machine-id shows DIR/machine_id (made if this machine has none to cover).
+bind_machine_id() {
+    local dir=$1
+    [[ -e /etc/machine-id ]] || return 0
+    mount --bind "$dir/machine_id" /etc/machine-id
+}
+
 bind_boot_id() {
     local dir=$1 want seen
     read -r want <"$dir/boot_id" || return 1
@@ -898,7 +856,10 @@ do_reboot() {
     start_sshd
 }
 
-supervise() {
+# `__supervise DIR PORT` (internal): the host's pid 1, started by `start` inside its
+# namespaces.
+cmd___supervise() {
+    (($# == 2)) || die "usage: $PROG __supervise DIR PORT"
     SUP_DIR=$1
     local port=$2 fails=0 started
     trap 'slog "terminated"; exit 0' TERM INT HUP
@@ -906,6 +867,7 @@ supervise() {
     slog "starting for $SUP_DIR on port $port"
     install_fakes "$SUP_DIR" || exit 1
     bind_boot_id "$SUP_DIR" || { slog "cannot bind $SUP_DIR/boot_id over the boot_id"; exit 1; }
+    bind_machine_id "$SUP_DIR" || { slog "cannot bind $SUP_DIR/machine_id over /etc/machine-id"; exit 1; }
     rm -f -- "$SUP_DIR/reboot-requested"
     start_sshd
     started=$(now_ms)
@@ -936,33 +898,5 @@ supervise() {
 
 # ---------------------------------------------------------------------- main
 
-main() {
-    local cmd=${1:-}
-    (($#)) && shift
-    case $cmd in
-    -h | --help | help) usage ;;
-    setup) (($# == 0)) || die "usage: $PROG setup"; cmd_setup ;;
-    start) cmd_start "$@" ;;
-    stop) cmd_stop "$@" ;;
-    rekey) cmd_rekey "$@" ;;
-    status) cmd_status "$@" ;;
-    fleet-start) cmd_fleet_start "$@" ;;
-    fleet-stop) cmd_fleet_stop "$@" ;;
-    __supervise)
-        (($# == 2)) || die "usage: $PROG __supervise DIR PORT"
-        supervise "$@"
-        ;;
-    "")
-        usage >&2
-        exit 2
-        ;;
-    *)
-        note "unknown command: $cmd"
-        usage >&2
-        exit 2
-        ;;
-    esac
-}
-
-main "$@"
+dispatch "$@"
 exit "$?"

@@ -33,6 +33,8 @@ readonly ENVIRONMENTS="development production"
 
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
 readonly SELF
+# shellcheck source=tests/peers/lib.sh
+source "${SELF%/*}/lib.sh"
 
 usage() {
     cat <<EOF
@@ -64,36 +66,6 @@ Files in DIR (written by start):
 EOF
 }
 
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-
-note() {
-    printf '%s: %s\n' "$PROG" "$*" >&2
-}
-
-need_root() {
-    [[ $EUID -eq 0 ]] || die "must run as root (uid 0), not uid $EUID"
-}
-
-is_port() {
-    [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535))
-}
-
-now_ms() {
-    local t=${EPOCHREALTIME/[.,]/}
-    printf '%s' "$((10#$t / 1000))"
-}
-
-# The state directory as an absolute, symlink-free path (without creating it).
-canon_dir() {
-    local d
-    d=$(readlink -m -- "$1") || die "bad directory: $1"
-    [[ -n $d && $d != / ]] || die "refusing to use '$1' as a state directory"
-    printf '%s' "$d"
-}
-
 # The newest PostgreSQL server binaries Debian installed ("" if none).
 pg_bindir() {
     local d v best='' best_v=-1
@@ -119,15 +91,6 @@ node_major() {
 
 installed_unleash_version() {
     node -p "require('$TOOLS_DIR/node_modules/unleash-server/package.json').version" 2>/dev/null
-}
-
-# True when a process exists and is not a zombie.
-pid_alive() {
-    local pid=$1 line
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || return 1
-    line=${line##*) }
-    [[ ${line%% *} != Z ]]
 }
 
 # True when pid is the Unleash Node process of DIR: node running server.js
@@ -173,54 +136,6 @@ proc_start_time() {
     printf '%s' "${rest[19]}"
 }
 
-tcp_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# HTTP status of GET http://127.0.0.1:PORT/PATH ("" when no answer), with
-# bash alone.
-http_status() {
-    local port=$1 path=$2
-    # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner bash
-    timeout 3 bash -c '
-        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n" "$2" "$1" >&3
-        IFS=" " read -r _ status _ <&3 || exit 1
-        printf "%s" "$status"
-    ' _ "$port" "$path" 2>/dev/null || true
-}
-
-show_logs() {
-    local dir=$1 f
-    for f in pg/postgres.log unleash.log; do
-        if [[ -s $dir/$f ]]; then
-            printf -- '--- %s (last 30 lines) ---\n' "$dir/$f" >&2
-            tail -n 30 -- "$dir/$f" >&2
-        fi
-    done
-}
-
-lock_dir() {
-    local dir=$1
-    exec {DIR_LOCK_FD}>"$dir/.lock" || die "cannot open $dir/.lock"
-    flock -w 60 "$DIR_LOCK_FD" || die "timed out waiting for the lock on $dir"
-}
-
-# Gives every ancestor of DIR the search bit for others, so the postgres user
-# can reach DIR/pg (e.g. under a 0700 temp dir). Only adds o+x where missing.
-make_reachable() {
-    local d=$1 perm
-    while [[ $d != / ]]; do
-        d=${d%/*}
-        [[ -n $d ]] || d=/
-        [[ -d $d ]] || continue
-        perm=$(stat -L -c '%a' -- "$d") || die "cannot stat $d"
-        if ((!(8#$perm & 1))); then
-            chmod o+x -- "$d" || die "cannot make $d searchable for $PG_USER"
-        fi
-    done
-}
-
 # --------------------------------------------------------------------- setup
 
 cmd_setup() {
@@ -237,7 +152,7 @@ cmd_setup() {
     command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
     command -v flock >/dev/null 2>&1 || missing+=(util-linux)
     if ((${#missing[@]})); then
-        install_packages "${missing[@]}" || exit 1
+        apt_install "${missing[@]}" || exit 1
     fi
     [[ -n $(pg_bindir) ]] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin after installing $APT_PACKAGES"
     id -u "$PG_USER" >/dev/null 2>&1 || die "user $PG_USER missing after installing $APT_PACKAGES"
@@ -248,27 +163,6 @@ cmd_setup() {
     if [[ $(installed_unleash_version) != "$UNLEASH_VERSION" ]]; then
         install_unleash || exit 1
     fi
-}
-
-install_packages() {
-    local log policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
-    log=$(mktemp /tmp/paaf-unleash-apt.XXXXXX) || die "mktemp failed"
-    # Keep the package scripts from starting the system cluster on port 5432.
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
-    fi
-    {
-        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
-    } >"$log" 2>&1 || rc=$?
-    ((made_policy)) && rm -f "$policy"
-    if ((rc != 0)); then
-        note "apt-get install $* failed (exit $rc):"
-        tail -n 40 "$log" >&2
-        rm -f "$log"
-        return 1
-    fi
-    rm -f "$log"
 }
 
 install_unleash() {
@@ -325,7 +219,7 @@ start_postgres() {
     setsid -w runuser -u "$PG_USER" -- "$bin/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" -w -t 60 \
         -o "-c listen_addresses= -c unix_socket_directories=$pg -p $PG_PORT -c fsync=off" \
         start >/dev/null 2>&1 {DIR_LOCK_FD}>&- ||
-        { show_logs "$dir"; die "PostgreSQL in $pg/data did not start"; }
+        { show_logs "$dir" 30 pg/postgres.log unleash.log; die "PostgreSQL in $pg/data did not start"; }
     if ! "$bin/psql" -h "$pg" -p "$PG_PORT" -U "$PG_USER" -d postgres -tAq \
         -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1; then
         "$bin/createdb" -h "$pg" -p "$PG_PORT" -U "$PG_USER" "$DB_NAME" ||
@@ -444,18 +338,18 @@ cmd_start() {
     fi
     tcp_open "$port" && die "127.0.0.1:$port is already in use by another process"
 
-    make_reachable "$dir/pg"
+    make_reachable "$dir/pg" "$PG_USER"
     start_postgres "$dir"
     start_unleash "$dir" "$port"
     local err
     if ! wait_healthy "$dir" "$port"; then
-        show_logs "$dir"
+        show_logs "$dir" 30 pg/postgres.log unleash.log
         stop_all "$dir"
         exit 1
     fi
     if ! err=$(enable_environments "$dir" "$port" 2>&1); then
         note "cannot enable the environments $ENVIRONMENTS in the default project: $err"
-        show_logs "$dir"
+        show_logs "$dir" 30 pg/postgres.log unleash.log
         stop_all "$dir"
         exit 1
     fi
@@ -466,9 +360,10 @@ cmd_start() {
     fi
 }
 
-# Stops DIR's servers once OWNER (pid, start time) has exited; exits on its own
-# when they are stopped otherwise.
-cmd_watch() {
+# `__watch DIR OWNER_PID OWNER_START` (internal): stops DIR's servers once OWNER
+# (pid, start time) has exited; exits on its own when they are stopped otherwise.
+cmd___watch() {
+    (($# == 3)) || die "usage: $PROG __watch DIR OWNER_PID OWNER_START"
     local dir=$1 owner=$2 owner_start=$3
     while [[ -d $dir ]] && unleash_pid "$dir" >/dev/null; do
         if [[ $(proc_start_time "$owner") != "$owner_start" ]]; then
@@ -528,27 +423,4 @@ cmd_stop() {
 
 # ---------------------------------------------------------------------- main
 
-main() {
-    (($# >= 1)) || {
-        usage >&2
-        exit 2
-    }
-    local cmd=$1
-    shift
-    case $cmd in
-    setup) cmd_setup "$@" ;;
-    start) cmd_start "$@" ;;
-    stop) cmd_stop "$@" ;;
-    __watch)
-        (($# == 3)) || die "usage: $PROG __watch DIR OWNER_PID OWNER_START"
-        cmd_watch "$@"
-        ;;
-    -h | --help | help) usage ;;
-    *)
-        usage >&2
-        exit 2
-        ;;
-    esac
-}
-
-main "$@"
+dispatch "$@"

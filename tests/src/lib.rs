@@ -7,6 +7,8 @@ use std::process::Command;
 use std::sync::Once;
 use tempfile::TempDir;
 
+pub mod fault_proxy;
+
 /// The login user on every test host, with passwordless sudo.
 pub const USER: &str = "paaf-test";
 /// Its password (a loopback-only test account made by `sshd-host.sh setup`).
@@ -49,11 +51,16 @@ pub fn setup() {
 
 /// The `paaf` binary, built from the current sources. Cargo builds a package's binaries only
 /// for that package's own tests, so this crate builds it itself (once per test process; a
-/// no-op when it is fresh) into the target dir these tests run from.
+/// no-op when it is fresh) into the target dir these tests run from. `PAAF_TEST_BIN` names a
+/// prebuilt one instead (a private copy, for long campaigns a concurrent build must not
+/// replace mid-run).
 pub fn paaf_bin() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(bin) = std::env::var_os("PAAF_TEST_BIN") {
+                return PathBuf::from(bin);
+            }
             let exe = std::env::current_exe().expect("test executable path");
             // target/<profile>/deps/<test> → target/<profile>
             let profile_dir = exe
@@ -107,6 +114,11 @@ pub struct SshHost {
 impl SshHost {
     /// Starts a host that accepts the given public keys for `paaf-test`.
     pub fn start(authorized: &[&Path]) -> SshHost {
+        SshHost::start_with_sshd_config(authorized, "")
+    }
+
+    /// The same, with `extra` lines appended to its sshd_config (e.g. `Ciphers aes128-cbc`).
+    pub fn start_with_sshd_config(authorized: &[&Path], extra: &str) -> SshHost {
         setup();
         let tmp = TempDir::new().expect("tempdir");
         let dir = tmp.path().join("host");
@@ -116,6 +128,9 @@ impl SshHost {
             .map(|p| std::fs::read_to_string(p.with_extension("pub")).expect("public key"))
             .collect();
         std::fs::write(dir.join("authorized_keys"), keys).unwrap();
+        if !extra.is_empty() {
+            std::fs::write(dir.join("sshd_config.extra"), extra).unwrap();
+        }
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
@@ -167,6 +182,69 @@ impl SshHost {
         }
     }
 
+    /// The host's /etc/machine-id as its sessions read it.
+    pub fn machine_id(&self) -> String {
+        std::fs::read_to_string(self.dir.join("machine_id"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// Gives the host another /etc/machine-id, as a different machine behind the same address
+    /// would have (rewritten in place: the host's bind mount follows the file, not its name).
+    pub fn set_machine_id(&self, id: &str) {
+        std::fs::write(self.dir.join("machine_id"), format!("{id}\n")).unwrap();
+    }
+
+    /// How long a reboot keeps the host down (the script's default is 2 s).
+    pub fn set_down_secs(&self, secs: f64) {
+        std::fs::write(self.dir.join("down_secs"), format!("{secs}\n")).unwrap();
+    }
+
+    /// True while a reboot is requested or under way (the supervisor logged its start but not
+    /// yet the boot).
+    fn reboot_in_flight(&self) -> bool {
+        let log = std::fs::read_to_string(self.dir.join("host.log")).unwrap_or_default();
+        self.dir.join("reboot-requested").exists()
+            || log.matches("reboot requested:").count() != log.matches("booted:").count()
+    }
+
+    /// True when sshd answers with its banner.
+    fn sshd_answers(&self) -> bool {
+        use std::io::Read;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        let Ok(mut s) =
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
+        else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let mut banner = [0u8; 4];
+        s.read_exact(&mut banner).is_ok() && &banner == b"SSH-"
+    }
+
+    /// Waits (at most 60 s) until no reboot is requested or under way and sshd answers, for
+    /// 300 ms in a row: the reboot count then says how many reboots really happened.
+    pub fn wait_settled(&self) {
+        let start = std::time::Instant::now();
+        let mut calm_since: Option<std::time::Instant> = None;
+        loop {
+            if !self.reboot_in_flight() && self.sshd_answers() {
+                if calm_since
+                    .get_or_insert_with(std::time::Instant::now)
+                    .elapsed()
+                    >= std::time::Duration::from_millis(300)
+                {
+                    return;
+                }
+            } else {
+                calm_since = None;
+            }
+            assert!(start.elapsed().as_secs() < 60, "the host did not settle");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// While set, a rebooting host stays down (port refused).
     pub fn stay_down(&self, on: bool) {
         let f = self.dir.join("stay-down");
@@ -180,6 +258,14 @@ impl SshHost {
     /// A new host key, served from now on.
     pub fn rekey(&self) {
         run_script(&["rekey", self.dir.to_str().unwrap()]);
+    }
+
+    /// The host's key as a known_hosts line (`[127.0.0.1]:PORT TYPE KEY`), read from its file.
+    pub fn known_hosts_line(&self) -> String {
+        let key = std::fs::read_to_string(self.dir.join("ssh_host_ed25519_key.pub")).unwrap();
+        let mut fields = key.split_whitespace();
+        let (kind, b64) = (fields.next().unwrap(), fields.next().unwrap());
+        format!("[127.0.0.1]:{} {kind} {b64}\n", self.port)
     }
 
     /// sshd's log (accepted logins and so on).
@@ -259,18 +345,28 @@ impl World {
 
     /// Records the host's current key in the config's known_hosts (as a confirmed trust would).
     pub fn trust(&self, host: &SshHost) {
+        self.trust_at(host, host.port);
+    }
+
+    /// Records the host's current key for `127.0.0.1:port`, where paaf reaches it (its own
+    /// port, or a proxy's in front of it).
+    pub fn trust_at(&self, host: &SshHost, port: u16) {
         let out = Command::new("ssh-keyscan")
             .args(["-t", "ed25519", "-p", &host.port.to_string(), "127.0.0.1"])
             .output()
             .expect("ssh-keyscan");
         assert!(!out.stdout.is_empty(), "ssh-keyscan got no key");
+        let line = String::from_utf8_lossy(&out.stdout).replace(
+            &format!("[127.0.0.1]:{}", host.port),
+            &format!("[127.0.0.1]:{port}"),
+        );
         use std::io::Write;
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.path().join("known_hosts"))
             .unwrap()
-            .write_all(&out.stdout)
+            .write_all(line.as_bytes())
             .unwrap();
     }
 
@@ -288,9 +384,13 @@ impl World {
 
 /// A `[[hosts]]` entry for a test host with key auth, plus extra TOML lines.
 pub fn host_entry(name: &str, host: &SshHost, key: &Path, extra: &str) -> String {
+    host_entry_at(name, host.port, key, extra)
+}
+
+/// The same for a host reached at `127.0.0.1:port` (e.g. through a proxy).
+pub fn host_entry_at(name: &str, port: u16, key: &Path, extra: &str) -> String {
     format!(
-        "[[hosts]]\nname = \"{name}\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\nauth = {{ type = \"key\", path = \"{}\" }}\n{extra}\n",
-        host.port,
+        "[[hosts]]\nname = \"{name}\"\naddress = \"127.0.0.1\"\nport = {port}\nuser = \"{USER}\"\nauth = {{ type = \"key\", path = \"{}\" }}\n{extra}\n",
         key.display()
     )
 }
@@ -483,6 +583,81 @@ impl UnleashServer {
     }
 }
 
+/// Unleash's admin API as a test's own setup and checks use it, behind paaf's back.
+pub struct UnleashAdmin {
+    service: paaf_core::http::Service,
+}
+
+impl UnleashServer {
+    /// The admin API with the server's admin token.
+    pub fn admin(&self) -> UnleashAdmin {
+        let auth = paaf_core::http::HttpAuth::Header {
+            name: "authorization".into(),
+            value: secrecy::SecretString::from(self.admin_token.clone()),
+        };
+        let service = paaf_core::http::Service::new(
+            "unleash admin (test setup)",
+            &self.url(),
+            auth,
+            paaf_core::http::Limits::default(),
+        )
+        .expect("unleash admin service");
+        UnleashAdmin { service }
+    }
+}
+
+impl UnleashAdmin {
+    /// Creates a kill-switch flag in the default project, on in the `on_in` environments.
+    pub async fn create_flag(&self, key: &str, on_in: &[&str]) {
+        use paaf_core::http::{Method, Request, Retry};
+        let body = serde_json::json!({"name": key, "type": "kill-switch", "description": key});
+        let create = Request::with_body(
+            Method::POST,
+            "api/admin/projects/default/features",
+            &body,
+            Retry::NotIdempotent,
+        )
+        .expect("flag body");
+        self.service
+            .send(create)
+            .await
+            .unwrap_or_else(|e| panic!("creating {key}: {e}"));
+        for env in on_in {
+            self.switch(key, env, true).await;
+        }
+    }
+
+    /// Turns a flag on or off without paaf.
+    pub async fn switch(&self, key: &str, env: &str, on: bool) {
+        let path = format!(
+            "api/admin/projects/default/features/{key}/environments/{env}/{}",
+            if on { "on" } else { "off" }
+        );
+        let request =
+            paaf_core::http::Request::post(path.clone(), paaf_core::http::Retry::NotIdempotent);
+        self.service
+            .send(request)
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    }
+
+    /// The flag's state in `env` as the admin API reports it, not through paaf.
+    pub async fn enabled(&self, key: &str, env: &str) -> bool {
+        let detail: serde_json::Value = self
+            .service
+            .get_json(paaf_core::http::Request::get(format!(
+                "api/admin/projects/default/features/{key}"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("reading {key}: {e}"));
+        detail["environments"]
+            .as_array()
+            .and_then(|envs| envs.iter().find(|e| e["name"] == env))
+            .and_then(|e| e["enabled"].as_bool())
+            .unwrap_or_else(|| panic!("{key} has no state in {env}: {detail}"))
+    }
+}
+
 impl Drop for UnleashServer {
     fn drop(&mut self) {
         self.stop();
@@ -491,6 +666,17 @@ impl Drop for UnleashServer {
 
 /// The second login on every test host, without any sudo rights (`sshd-host.sh setup`).
 pub const NOSUDO_USER: &str = "paaf-nosudo";
+
+/// The third login on every test host, whose sudo allows `/usr/sbin/shutdown` only.
+pub const SHUTDOWN_USER: &str = "paaf-shutdown";
+
+/// The sudoers rule `sshd-host.sh setup` gives [`SHUTDOWN_USER`].
+pub fn shutdown_user_sudoers_rule() -> String {
+    std::fs::read_to_string("/etc/sudoers.d/paaf-shutdown")
+        .expect("/etc/sudoers.d/paaf-shutdown (sshd-host.sh setup)")
+        .trim()
+        .to_string()
+}
 
 /// The systemd units of a test host's fake `systemctl` (`DIR/units/`, see `sshd-host.sh`).
 impl SshHost {
@@ -547,6 +733,7 @@ pub fn ssh_target(world: &World, host: &SshHost, user: &str) -> paaf_core::ssh::
         },
         connect_timeout: std::time::Duration::from_secs(10),
         known_hosts: world.dir.path().join("known_hosts"),
+        legacy_algorithms: false,
     }
 }
 
@@ -615,6 +802,72 @@ impl MotoServer {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
     }
+}
+
+impl MotoServer {
+    /// EC2 on this server for `region`, with moto's accept-anything credentials.
+    fn ec2(&self, region: &str) -> paaf_core::cloud::ec2::Ec2 {
+        paaf_core::cloud::ec2::Ec2::connect(
+            "moto (test setup)",
+            Some(&self.url()),
+            "AKIDEXAMPLE",
+            secrecy::SecretString::from("seed-secret"),
+            None,
+            &[region.to_string()],
+            paaf_core::http::Limits::default(),
+        )
+        .expect("moto EC2 client")
+    }
+
+    /// Launches one instance with tag `Name` = `name` in `region`; returns its id.
+    pub async fn launch(&self, region: &str, name: &str) -> String {
+        let params = [
+            ("ImageId", "ami-12c6146b"),
+            ("InstanceType", "t3.micro"),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+            ("TagSpecification.1.ResourceType", "instance"),
+            ("TagSpecification.1.Tag.1.Key", "Name"),
+            ("TagSpecification.1.Tag.1.Value", name),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+        let xml = self
+            .ec2(region)
+            .call_raw(
+                region,
+                "RunInstances",
+                params,
+                paaf_core::http::Retry::NotIdempotent,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("RunInstances: {e}"));
+        xml_text(&xml, "instanceId").expect("an instance id")
+    }
+
+    /// The instance's state as moto itself reports it (`running`, `stopping`, `stopped`, …).
+    pub async fn instance_state(&self, region: &str, id: &str) -> String {
+        let xml = self
+            .ec2(region)
+            .call_raw(
+                region,
+                "DescribeInstances",
+                vec![("InstanceId.1".to_string(), id.to_string())],
+                paaf_core::http::Retry::Idempotent,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("DescribeInstances: {e}"));
+        xml.split_once("<instanceState>")
+            .and_then(|(_, rest)| xml_text(rest, "name"))
+            .unwrap_or_else(|| panic!("no instance state for {id}: {xml}"))
+    }
+}
+
+/// The text of the first `<tag>…</tag>` in `xml`.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let len = xml[start..].find('<')?;
+    Some(xml[start..start + len].to_string())
 }
 
 impl Drop for MotoServer {

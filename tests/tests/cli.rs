@@ -105,41 +105,47 @@ fn unknown_host_keys_are_shown_and_need_acceptance_and_changed_keys_are_refused(
     assert!(marker.exists());
 }
 
-#[test]
-fn host_add_list_and_json_status() {
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
+/// `paaf host add NAME --address 127.0.0.1 --port PORT --user USER` and `extra`.
+fn host_add(world: &World, name: &str, host: &SshHost, extra: &[&str]) -> std::process::Output {
     let port = host.port.to_string();
-    let add = [
+    let args = [
         "host",
         "add",
-        "web-1",
+        name,
         "--address",
         "127.0.0.1",
         "--port",
         &port,
         "--user",
         USER,
-        "--key",
     ];
+    world.paaf().args(args).args(extra).output().unwrap()
+}
+
+fn config_names(world: &World, name: &str) -> bool {
+    std::fs::read_to_string(world.config_path())
+        .unwrap_or_default()
+        .contains(name)
+}
+
+#[test]
+fn host_add_list_and_json_status() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    let key = world.key.to_str().unwrap();
 
     // Not confirmed (no terminal, no flag): refused, and nothing is left half-added.
-    let out = world.paaf().args(add).arg(&world.key).output().unwrap();
+    let out = host_add(&world, "web-1", &host, &["--key", key]);
     assert_eq!(out.status.code(), Some(4), "{:?}", text(&out));
     assert!(text(&out).1.contains(&fingerprint(&host)));
-    assert!(
-        !std::fs::read_to_string(world.config_path())
-            .unwrap_or_default()
-            .contains("web-1")
-    );
+    assert!(!config_names(&world, "web-1"));
 
-    let out = world
-        .paaf()
-        .args(add)
-        .arg(&world.key)
-        .arg("--accept-new-host-key")
-        .output()
-        .unwrap();
+    let out = host_add(
+        &world,
+        "web-1",
+        &host,
+        &["--key", key, "--accept-new-host-key"],
+    );
     assert!(out.status.success(), "{:?}", text(&out));
     let out = world
         .paaf()
@@ -153,7 +159,14 @@ fn host_add_list_and_json_status() {
     assert_eq!(h["boot_id"], host.boot_id());
     assert!(h["uptime_secs"].as_u64().is_some());
     assert!(h["os"].as_str().unwrap().contains("Linux"), "{h}");
-    assert_eq!(h["last_action"]["kind"], "trust-host-key");
+    assert_eq!(h["last_action"]["kind"], "host-add");
+    assert!(
+        h["last_action"]["result"]
+            .as_str()
+            .unwrap()
+            .contains(&fingerprint(&host)),
+        "the key trusted while adding: {h}"
+    );
 
     // The table form names the same facts.
     let out = world.paaf().args(["host", "list"]).output().unwrap();
@@ -185,6 +198,113 @@ fn host_add_list_and_json_status() {
         std::fs::read_to_string(world.config_path()).unwrap(),
         before
     );
+}
+
+#[test]
+fn a_host_add_that_cannot_log_in_saves_nothing_and_the_corrected_command_works() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host); // its key is known: only the login can fail
+    let missing = world.dir.path().join("no-such-key");
+    let missing = missing.to_str().unwrap();
+    let out = host_add(&world, "web-9", &host, &["--key", missing]);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(5), "{stdout}{err}");
+    assert!(!stdout.contains("Added"), "{stdout}");
+    assert!(err.contains("web-9 was not added"), "{err}");
+    assert!(!config_names(&world, "web-9"), "nothing saved");
+    // Nor is the key of a host whose login failed, when it was accepted for that login.
+    let fresh = World::new();
+    let out = host_add(
+        &fresh,
+        "web-9",
+        &host,
+        &["--key", missing, "--accept-new-host-key"],
+    );
+    assert_eq!(out.status.code(), Some(5), "{:?}", text(&out));
+    assert!(!config_names(&fresh, "web-9"));
+    let known = std::fs::read_to_string(fresh.dir.path().join("known_hosts")).unwrap_or_default();
+    assert!(!known.contains(&format!(":{}", host.port)), "{known}");
+
+    let key = world.key.to_str().unwrap();
+    let out = host_add(&world, "web-9", &host, &["--key", key]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(text(&out).0.contains("Added web-9"), "{:?}", text(&out));
+    assert!(config_names(&world, "web-9"));
+    let rows = journal_json(&world);
+    assert_eq!(
+        (&rows[0]["kind"], &rows[0]["state"]),
+        (&"host-add".into(), &"succeeded".into())
+    );
+    assert_eq!(
+        (&rows[1]["kind"], &rows[1]["state"]),
+        (&"host-add".into(), &"failed".into())
+    );
+}
+
+#[test]
+fn a_refused_host_key_saves_nothing_and_its_hint_names_a_command_that_works() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    let key = world.key.to_str().unwrap();
+
+    // Unknown key, not accepted (no terminal, no flag).
+    let out = host_add(&world, "web-2", &host, &["--key", key]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains(&fingerprint(&host)), "{err}");
+    assert!(
+        !err.contains("paaf host trust web-2"),
+        "web-2 is not a host yet: {err}"
+    );
+    assert!(err.contains("--accept-new-host-key"), "{err}");
+    assert!(!config_names(&world, "web-2"));
+    // The hint: the same command, accepting the key.
+    let out = host_add(
+        &world,
+        "web-2",
+        &host,
+        &["--key", key, "--accept-new-host-key"],
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+
+    // A key that differs from the one known_hosts records for the address.
+    let other = World::new();
+    let moved = SshHost::start(&[&other.key]);
+    other.trust(&moved);
+    moved.rekey();
+    let key = other.key.to_str().unwrap();
+    let out = host_add(
+        &other,
+        "web-3",
+        &moved,
+        &["--key", key, "--accept-new-host-key"],
+    );
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("REFUSED") && err.contains(&fingerprint(&moved)),
+        "{err}"
+    );
+    assert!(!config_names(&other, "web-3"));
+    // Its hint, step by step: add without connecting, forget the old key, trust the new one.
+    for step in [
+        "--no-connect",
+        "paaf host forget-key web-3",
+        "paaf host trust web-3",
+    ] {
+        assert!(err.contains(step), "{step}: {err}");
+    }
+    let out = host_add(&other, "web-3", &moved, &["--key", key, "--no-connect"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    for args in [
+        &["host", "forget-key", "web-3"][..],
+        &["host", "trust", "web-3", "--accept-new-host-key"],
+        &["exec", "web-3", "--yes", "--", "true"],
+    ] {
+        let out = other.paaf().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {:?}", text(&out));
+    }
 }
 
 #[test]
@@ -316,8 +436,8 @@ fn the_operator_comes_from_the_config() {
     assert_eq!(journal_json(&world)[0]["operator"], "alice");
 }
 
-#[test]
-fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
+/// A host `web-1` whose key is trusted, retried at most 1 s apart while it reboots.
+fn trusted_web1_rebooting_fast() -> (World, SshHost) {
     let world = World::new();
     let host = SshHost::start(&[&world.key]);
     world.trust(&host);
@@ -327,6 +447,12 @@ fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
         &world.key,
         "[hosts.reboot]\nbackoff_max_secs = 1",
     ));
+    (world, host)
+}
+
+#[test]
+fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
+    let (world, host) = trusted_web1_rebooting_fast();
     host.stay_down(true);
     let bin = paaf_tests::paaf_bin();
     let mut child = Command::new(bin)
@@ -527,4 +653,43 @@ fn on_a_terminal_paaf_asks_and_honours_the_answer() {
     let (code, screen) = on_tty(&world, "runbook run web-1 __wipe-cache", &["__wipe-cache"]);
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("cache wiped"), "{screen}");
+}
+
+/// Issue 14, finding 3: a yes/no prompt answered key by key took the `y` of `maybe` or
+/// `no way` as a yes and rebooted the host. Only an explicit `y`/`yes` (any case) confirms;
+/// anything else stops with "Aborted, nothing done" (exit 8), which reads as a stop, not as an
+/// error to fix.
+#[test]
+fn at_the_reboot_prompt_only_an_explicit_yes_reboots() {
+    let (world, host) = trusted_web1_rebooting_fast();
+    let first_boot = host.boot_id();
+    for answer in ["maybe", "no way", "", "n", "nope yes"] {
+        let (code, screen) = on_tty(&world, "reboot web-1", &[answer]);
+        assert!(screen.contains("Reboot web-1 now? [y/N]"), "{screen}");
+        assert_eq!(code, Some(8), "{answer:?} is a no: {screen}");
+        assert!(
+            screen.contains("Aborted, nothing done"),
+            "{answer:?}: {screen}"
+        );
+        assert!(!screen.contains("error["), "{answer:?}: {screen}");
+        assert!(
+            !screen.contains("[Y/n]"),
+            "the prompt never flips: {screen}"
+        );
+        assert_eq!(host.boot_id(), first_boot, "{answer:?} rebooted the host");
+        assert_eq!(host.reboot_count(), 0, "{answer:?} rebooted the host");
+    }
+    assert!(
+        journal_json(&world).is_empty(),
+        "a declined reboot is not journaled"
+    );
+
+    for answer in ["Y", "yes"] {
+        let before = host.boot_id();
+        let (code, screen) = on_tty(&world, "reboot web-1", &[answer]);
+        assert_eq!(code, Some(0), "{answer:?} is a yes: {screen}");
+        assert!(screen.contains("rebooted and verified"), "{screen}");
+        assert_ne!(host.boot_id(), before, "{answer:?} did not reboot");
+    }
+    assert_eq!(host.reboot_count(), 2);
 }

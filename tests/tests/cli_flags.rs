@@ -136,6 +136,37 @@ async fn the_kill_switch_through_the_cli_with_undo() {
     assert!(kinds.contains(&("flag-off", "succeeded")), "{kinds:?}");
     assert!(kinds.contains(&("flag-on", "succeeded")), "{kinds:?}");
 
+    // A flag change journaled by the first release (before the journal had typed data) is
+    // undone by this one: its journal file (core/tests/fixtures/journal-v0.sqlite, whose
+    // action 3 turned new-checkout off in production through a service named `unleash`).
+    let old = World::new();
+    old.write_config(
+        &std::fs::read_to_string(world.config_path())
+            .unwrap()
+            .replace("name = \"prod\"", "name = \"unleash\""),
+    );
+    let fixture = paaf_tests::repo_root().join("core/tests/fixtures/journal-v0.sqlite");
+    std::fs::copy(fixture, old.journal_path()).unwrap();
+    let off = Request::post(
+        format!("api/admin/projects/default/features/{FLAG}/environments/production/off"),
+        Retry::Idempotent,
+    );
+    admin(&server).send(off).await.unwrap();
+    assert!(!env_state(
+        &json_of(&old, &token, &["flags"]).1,
+        "production"
+    ));
+    let (code, undone) = json_of(&old, &token, &["flag", "undo", "3", "--yes"]);
+    assert_eq!(code, Some(0), "{undone}");
+    assert_eq!(
+        (&undone["backend"], &undone["key"], &undone["enabled"]),
+        (&json!("unleash"), &json!(FLAG), &json!(true))
+    );
+    assert!(env_state(
+        &json_of(&old, &token, &["flags"]).1,
+        "production"
+    ));
+
     // A wrong token: auth-failed naming the service, exit 5; the token never printed.
     let (code, body) = json_of(
         &world,

@@ -205,3 +205,53 @@ fn without_a_monitoring_source_the_commands_say_what_to_configure() {
     let out = world.paaf().args(["alerts"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// Issue 14 (terminal output): alert labels and annotations are whatever the alert's sender
+/// wrote; an `ESC ] 0 ;` in them retitles the operator's terminal, an `ESC [ 2 J` clears it.
+/// `paaf alerts` shows them escaped; the JSON output keeps them exactly.
+#[tokio::test(flavor = "multi_thread")]
+async fn alert_labels_with_terminal_escapes_are_shown_escaped() {
+    let peers = PrometheusPeers::start();
+    let world = world_with(&peers);
+    let name = "Evil\x1b]0;pwned\x07Alert";
+    let summary = "\x1b[2J\x1b[Hall clear\r";
+    let alert = serde_json::json!([{
+        "labels": { "alertname": name, "severity": "page\x1b[8m" },
+        "annotations": { "summary": summary },
+    }]);
+    let response = reqwest::Client::new()
+        .post(format!("{}api/v2/alerts", peers.alertmanager_url()))
+        .header("content-type", "application/json")
+        .body(alert.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{response:?}");
+    tokio::task::spawn_blocking(move || {
+        wait_alerts(&world, "am", "the posted alert", |a| {
+            a.iter()
+                .any(|x| x["name"] == name && x["summary"] == summary)
+        });
+        let out = world
+            .paaf()
+            .args(["alerts", "--source", "am"])
+            .output()
+            .unwrap();
+        let screen =
+            String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{screen}");
+        assert!(
+            !screen.contains(['\x1b', '\x07', '\r']),
+            "a control character reached the terminal: {screen:?}"
+        );
+        for shown in [
+            r"Evil\x1b]0;pwned\x07Alert",
+            r"\x1b[2J\x1b[Hall clear\x0d",
+            r"page\x1b[8m",
+        ] {
+            assert!(screen.contains(shown), "{shown} in {screen}");
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -298,3 +298,130 @@ async fn a_rolling_reboot_goes_one_at_a_time_and_stops_at_the_first_unhealthy_se
     let (code, body, _) = run(&world, &["server", "rolling-reboot", "--yes"]);
     assert_eq!(code, Some(3), "an empty selection is refused: {body}");
 }
+
+/// `paaf server rolling-reboot --tag role=evil ARGS --yes --json`.
+fn roll_evil(world: &World, args: &[&str]) -> (Option<i32>, Value, String) {
+    let mut all = vec!["server", "rolling-reboot", "--tag", "role=evil"];
+    all.extend_from_slice(args);
+    all.push("--yes");
+    run(world, &all)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_server_name_never_runs_in_a_health_check_nor_moves_its_url() {
+    let moto = MotoServer::start();
+    let world = World::new();
+    let marker = world.dir.path().join("health-check-ran-the-name");
+    let hostile = format!("web-x;touch {} #&host=evil.example", marker.display());
+    launch_tagged(&moto, "eu-west-1", &hostile, &[("role", "evil")]).await;
+    world.write_config(&aws_config(&moto));
+
+    // The name is one argument of the check, and what the check sees is the name itself.
+    let (code, report, err) = roll_evil(
+        &world,
+        &[
+            "--health-cmd",
+            "test -n {name} && test \"{name}\" = \"$PAAF_SERVER_NAME\" && test $# = 0",
+        ],
+    );
+    assert!(!marker.exists(), "the server's name ran as shell code");
+    assert_eq!(code, Some(0), "{err} {report}");
+    assert_eq!(report["done"][0]["server"]["name"], hostile.as_str());
+
+    // In a URL the name stays inside its query value.
+    let upstream = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/health"))
+        .and(wiremock::matchers::query_param("host", hostile.as_str()))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&upstream)
+        .await;
+    let url = format!("{}/health?host={{name}}", upstream.uri());
+    let (code, report, err) = roll_evil(
+        &world,
+        &[
+            "--health-url",
+            &url,
+            "--health-timeout",
+            "3",
+            "--health-interval",
+            "1",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err} {report}");
+    let requests = upstream.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(
+        requests[0].url.query_pairs().count(),
+        1,
+        "{}",
+        requests[0].url
+    );
+
+    // A URL whose host would come from the name, and a placeholder the shell cannot fill
+    // inside single quotes, are refused before anything is rebooted.
+    let reboots = |world: &World| {
+        paaf_tests::journal_json(world)
+            .iter()
+            .filter(|r| r["kind"] == "server-reboot")
+            .count()
+    };
+    let before = reboots(&world);
+    for check in [
+        ["--health-url", "http://{name}:8080/health"],
+        ["--health-cmd", "grep -q '{name}' /etc/hosts"],
+    ] {
+        let (code, body, _) = roll_evil(&world, &check);
+        assert_eq!(code, Some(3), "{body}");
+        assert_eq!(body["error"]["code"], "invalid-input", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("{name}"),
+            "{body}"
+        );
+    }
+    assert_eq!(reboots(&world), before, "nothing was rebooted");
+    assert!(!marker.exists());
+}
+
+/// Issue 14 (terminal output): anyone who can tag a server chooses its name; printed raw, an
+/// `ESC ] 0 ;` in it retitles the operator's terminal and an `ESC [ 2 J` clears it. The CLI
+/// shows such names escaped, in tables and in plain lines alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_name_with_terminal_escapes_is_shown_escaped() {
+    let moto = MotoServer::start();
+    let hostile = "web-\x1b]0;pwned\x07\x1b[2J\u{9b}31m-1";
+    let id = launch(&moto, "eu-west-1", hostile).await;
+    let world = World::new();
+    world.write_config(&aws_config(&moto));
+
+    let human = |args: &[&str]| {
+        let out = world
+            .paaf()
+            .env("PAAF_TEST_AWS_SECRET", "not-a-real-secret")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap()
+    };
+    let raw = |screen: &str| screen.contains(['\x1b', '\x07', '\u{9b}']);
+    for screen in [
+        human(&["servers"]),
+        human(&["servers", "--cached"]),
+        human(&["server", "stop", &id, "--yes"]),
+    ] {
+        assert!(
+            !raw(&screen),
+            "a control character reached the terminal: {screen:?}"
+        );
+        assert!(
+            screen.contains(r"web-\x1b]0;pwned\x07\x1b[2J\u{9b}31m-1"),
+            "the name is shown, escaped: {screen}"
+        );
+    }
+    // JSON keeps the name exactly (serde_json escapes it as \u001b).
+    let (_, body, _) = run(&world, &["servers"]);
+    assert_eq!(body["servers"][0]["name"], hostile);
+}

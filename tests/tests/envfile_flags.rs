@@ -106,18 +106,13 @@ impl Fixture {
     }
 }
 
+/// The file is changed under a lock, against the line read: a conditional write.
 fn on() -> FlagState {
-    FlagState {
-        enabled: true,
-        version: None,
-    }
+    FlagState::conditional(true, None)
 }
 
 fn off() -> FlagState {
-    FlagState {
-        enabled: false,
-        version: None,
-    }
+    FlagState::conditional(false, None)
 }
 
 fn assert_no_secret(e: &paaf_core::Error) {

@@ -8,17 +8,7 @@ use std::sync::{Arc, Mutex};
 const FAST: &str = "[hosts.reboot]\nbackoff_max_secs = 1\nshutdown_timeout_secs = 20";
 
 fn setup(extra: &str) -> (World, SshHost, Paaf) {
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
-    world.trust(&host);
-    world.write_config(&host_entry("web-1", &host, &world.key, extra));
-    let paaf = Paaf::open(
-        &world.config_path(),
-        Arc::new(MemoryStore::default()),
-        "test",
-    )
-    .unwrap();
-    (world, host, paaf)
+    setup_as(paaf_tests::USER, extra)
 }
 
 /// A confirmed reboot of web-1 whose progress nobody watches.
@@ -114,7 +104,7 @@ async fn a_verified_reboot_sees_every_phase_and_is_journaled() {
     );
 
     let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
-    assert_eq!(row.kind, "reboot");
+    assert_eq!(row.kind, paaf_core::journal::ActionKind::Reboot);
     assert_eq!(serde_json::to_value(row.state).unwrap(), "succeeded");
     assert!(
         row.result.as_deref().unwrap().contains("verified"),
@@ -190,19 +180,104 @@ async fn a_reboot_without_sudo_rights_is_refused_before_anything_is_sent() {
     assert_eq!(host.reboot_count(), 0);
 }
 
+/// A world whose web-1 logs in as `user` with the world's key.
+fn setup_as(user: &str, extra: &str) -> (World, SshHost, Paaf) {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry("web-1", &host, &world.key, extra).replace(
+        &format!("user = \"{}\"", paaf_tests::USER),
+        &format!("user = \"{user}\""),
+    ));
+    let paaf = Paaf::open(
+        &world.config_path(),
+        Arc::new(MemoryStore::default()),
+        "test",
+    )
+    .unwrap();
+    (world, host, paaf)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sudo_for_shutdown_only_is_enough_for_a_verified_reboot() {
+    // The host's sudoers allows this user /usr/sbin/shutdown and nothing else (no shell).
+    let (_world, host, paaf) = setup_as(
+        paaf_tests::SHUTDOWN_USER,
+        "[hosts.reboot]\ncommand = \"/usr/sbin/shutdown -r now\"\nbackoff_max_secs = 1\nshutdown_timeout_secs = 20",
+    );
+    let before = host.boot_id();
+    let report = reboot(&paaf).await.expect("verified reboot");
+    assert!(report.rebooted);
+    assert_eq!(report.boot_id_before, before);
+    assert_ne!(report.boot_id_after, before);
+    assert_eq!(host.reboot_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_sudo_suggests_the_rule_that_works_for_the_program_sudo_would_run() {
+    // paaf-nosudo has no sudo rights; the rule the error suggests is the one the host gives
+    // paaf-shutdown, which the test above proves enough.
+    let (_world, host, paaf) = setup_as(
+        paaf_tests::NOSUDO_USER,
+        "[hosts.reboot]\ncommand = \"/usr/sbin/shutdown -r now\"",
+    );
+    let err = reboot(&paaf).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Privilege, "{err}");
+    let working = paaf_tests::shutdown_user_sudoers_rule()
+        .replace(paaf_tests::SHUTDOWN_USER, paaf_tests::NOSUDO_USER);
+    assert!(
+        err.to_string().contains(&working),
+        "suggests `{working}`: {err}"
+    );
+    assert_eq!(host.reboot_count(), 0);
+
+    // A bare `shutdown` is resolved by sudo through its secure_path: on the test hosts that
+    // finds the namespace's /usr/local/sbin/shutdown, which a rule for /usr/sbin/shutdown does
+    // not allow; the error names the program sudo would run.
+    let (_world, host, paaf) = setup_as(paaf_tests::SHUTDOWN_USER, "");
+    let err = reboot(&paaf).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Privilege, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("paaf-shutdown ALL=(root) NOPASSWD: /usr/local/sbin/shutdown")
+            && text.contains("reboot.command"),
+        "{text}"
+    );
+    assert_eq!(host.reboot_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_reboot_is_sent_when_the_journal_cannot_record_that_it_starts() {
+    let (world, host, paaf) = setup(FAST);
+    // The pending row is taken, the `running` one refused (a full disk, an I/O error).
+    rusqlite::Connection::open(world.journal_path())
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse_running BEFORE UPDATE OF state ON actions
+             WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+        )
+        .unwrap();
+    let before = host.boot_id();
+    let err = reboot(&paaf).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Journal, "{err}");
+    assert!(err.to_string().contains("nothing was sent"), "{err}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(host.reboot_count(), 0);
+    assert_eq!(host.boot_id(), before);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_while_waiting_for_the_host_stops_the_wait() {
     let (_world, host, paaf) = setup(FAST);
+    let paaf = Arc::new(paaf);
     host.stay_down(true);
     let cancel = CancellationToken::new();
     let events = Arc::new(Recorder::default());
     let task = {
-        let cancel = cancel.clone();
-        let events = events.clone();
+        let (cancel, events, paaf) = (cancel.clone(), events.clone(), paaf.clone());
         async move {
             paaf.reboot("web-1", &Confirmation::Yes, events, cancel)
                 .await
-                .map(|_| paaf)
         }
     };
     let handle = tokio::spawn(task);
@@ -220,7 +295,75 @@ async fn cancelling_while_waiting_for_the_host_stops_the_wait() {
     };
     assert_eq!(err.code(), ErrorCode::Cancelled);
     assert!(err.to_string().contains("may still be rebooting"), "{err}");
+    // The reboot command had been sent: whether it took effect is unknown, not a failure.
+    let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
+    assert_eq!(
+        serde_json::to_value(row.state).unwrap(),
+        "unknown",
+        "{row:?}"
+    );
+    assert_eq!(row.error_code.as_deref(), Some("cancelled"));
     host.stay_down(false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_machine_behind_the_address_after_the_reboot_is_not_a_verified_reboot() {
+    let (_world, host, paaf) = setup(FAST);
+    let machine = host.machine_id();
+    assert_eq!(
+        machine.len(),
+        32,
+        "the test host has a machine id: {machine}"
+    );
+    host.stay_down(true);
+    let events = Arc::new(Recorder::default());
+    let task = {
+        let events = events.clone();
+        async move {
+            let r = paaf
+                .reboot(
+                    "web-1",
+                    &Confirmation::Yes,
+                    events,
+                    CancellationToken::new(),
+                )
+                .await;
+            (r, paaf)
+        }
+    };
+    let handle = tokio::spawn(task);
+    for _ in 0..100 {
+        if events.kinds().contains(&"dropped") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // While it is down, another machine takes its address (same host key, new boot id).
+    host.set_machine_id("0123456789abcdef0123456789abcdef");
+    host.stay_down(false);
+    let (result, paaf) = handle.await.unwrap();
+    let err = result.expect_err("a different machine is not a verified reboot");
+    assert!(
+        matches!(err, paaf_core::Error::MachineChanged { .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), ErrorCode::OutcomeUnknown, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&machine) && text.contains("0123456789abcdef0123456789abcdef"),
+        "{text}"
+    );
+    assert!(text.contains("different machine"), "{text}");
+    assert!(
+        !events.kinds().contains(&"test-ok"),
+        "the test command proves nothing on another machine"
+    );
+    let row = &paaf.journal(Some("web-1"), 1).unwrap()[0];
+    assert_eq!(
+        row.error_code.as_deref(),
+        Some("outcome-unknown"),
+        "{row:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -101,6 +101,59 @@ async fn password_auth_and_a_wrong_password_gives_a_clear_error() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_added_with_a_wrong_password_leaves_no_secret_and_no_config_entry() {
+    use paaf_core::config::{AuthInput, HostInput, SecretInput};
+    use paaf_core::{HostAdded, HostCheck};
+    let world = World::new();
+    let host = SshHost::start(&[]);
+    world.trust(&host);
+    world.write_config("");
+    let store = Arc::new(MemoryStore::default());
+    let paaf = open(&world, store.clone());
+    let input = |password: &str| HostInput {
+        name: "pw".into(),
+        address: "127.0.0.1".into(),
+        port: host.port,
+        user: USER.into(),
+        auth: AuthInput::Password {
+            password: SecretInput::Value(SecretString::from(password)),
+        },
+    };
+    let login = HostCheck::Login { trust: None };
+
+    let err = paaf
+        .add_host(input("not-the-password-42"), login.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::AuthFailed, "{err}");
+    assert!(err.to_string().contains("pw was not added"), "{err}");
+    assert!(!err.to_string().contains("not-the-password-42"), "{err}");
+    assert!(store.get("host-pw-password").is_err(), "no secret stored");
+    assert!(paaf.hosts().is_empty());
+    assert!(
+        !std::fs::read_to_string(world.config_path())
+            .unwrap()
+            .contains("pw")
+    );
+
+    let added = paaf.add_host(input(PASSWORD), login).await.unwrap();
+    assert!(
+        matches!(added, HostAdded::Added { ref host } if host.name == "pw"),
+        "{added:?}"
+    );
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        store.get("host-pw-password").unwrap().expose_secret(),
+        PASSWORD
+    );
+    let text = std::fs::read_to_string(world.config_path()).unwrap();
+    assert!(
+        text.contains("keyring:host-pw-password") && !text.contains(PASSWORD),
+        "{text}"
+    );
+}
+
 #[test]
 fn agent_auth_through_the_cli() {
     let world = World::new();
@@ -300,5 +353,167 @@ async fn an_unreachable_host_is_reported_as_such() {
     assert_eq!(
         status[0].error.as_ref().unwrap().code,
         ErrorCode::Unreachable
+    );
+}
+
+/// The host's key line as `ssh-keyscan` prints it for `name` (`TYPE BASE64`).
+fn scanned_key(host: &SshHost) -> String {
+    let out = std::process::Command::new("ssh-keyscan")
+        .args(["-t", "ed25519", "-p", &host.port.to_string(), "127.0.0.1"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields.len(), 3, "ssh-keyscan: {line}");
+    format!("{} {}", fields[1], fields[2])
+}
+
+/// `names` hashed the way OpenSSH's HashKnownHosts writes them (`ssh-keygen -H`).
+fn hashed(world: &World, names: &[String], key: &str) -> Vec<String> {
+    let file = world.dir.path().join("to-hash");
+    let text: String = names.iter().map(|n| format!("{n} {key}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<String> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(lines.iter().all(|l| l.starts_with("|1|")), "{lines:?}");
+    lines
+}
+
+/// An ECDSA key nobody has the private half of.
+const OTHER_ECDSA: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBG8Sb5h8f0LkRf7Gza5pHPiqmZFY2Xi4D7+lrAEXut+HjHELMIwBcn2/PVrqXIK1qFXJDekY5xzcdzJmzL+cqJk=";
+const OTHER_ED25519: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm7wxnsFMEz98q/Zh44O+UAsSFRT/2qEk+teIX4yysC";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn known_hosts_is_read_per_key_type_and_forget_key_removes_every_matching_entry() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.write_config(&host_entry("web-1", &host, &world.key, ""));
+    let known_hosts = world.dir.path().join("known_hosts");
+    let paaf = || open(&world, Arc::new(MemoryStore::default()));
+    let port_name = format!("[127.0.0.1]:{}", host.port);
+
+    // Only another key type is recorded for this host: its ed25519 key is new, not changed.
+    std::fs::write(&known_hosts, format!("{port_name} {OTHER_ECDSA}\n")).unwrap();
+    let err = paaf()
+        .exec("web-1", "true", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::HostKeyUnknown, "{err}");
+    // The same type with another key is a changed key.
+    std::fs::write(&known_hosts, format!("{port_name} {OTHER_ED25519}\n")).unwrap();
+    let err = paaf()
+        .exec("web-1", "true", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::HostKeyChanged, "{err}");
+
+    // The real key, recorded every way a check matches it, beside other hosts' lines.
+    let key = scanned_key(&host);
+    let hashed_lines = hashed(&world, &[port_name.clone(), "127.0.0.1".into()], &key);
+    let kept = format!("# kept: a comment\nother.example {OTHER_ED25519}\n[127.0.0.1]:1 {key}\n");
+    std::fs::write(
+        &known_hosts,
+        format!(
+            "{kept}127.0.0.1 {key}\n{port_name} {key}\n{}\n{}\nother.example,{port_name} {key}\n",
+            hashed_lines[0], hashed_lines[1]
+        ),
+    )
+    .unwrap();
+    let out = paaf()
+        .exec("web-1", "whoami", &Confirmation::Yes)
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.trim(), USER);
+
+    let removed = paaf().forget_host_key("web-1").await.unwrap();
+    assert_eq!(
+        removed,
+        5,
+        "{}",
+        std::fs::read_to_string(&known_hosts).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&known_hosts).unwrap(),
+        format!("{kept}other.example {key}\n"),
+        "other hosts' entries and comments stay"
+    );
+    let err = paaf()
+        .exec("web-1", "true", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::HostKeyUnknown, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_with_only_legacy_algorithms_is_refused_unless_its_host_allows_them() {
+    let world = World::new();
+    let host = SshHost::start_with_sshd_config(&[&world.key], "Ciphers aes128-cbc\n");
+    // OpenSSH's own client (ssh-keyscan) refuses such a server too: record its key directly.
+    std::fs::write(
+        world.dir.path().join("known_hosts"),
+        host.known_hosts_line(),
+    )
+    .unwrap();
+    world.write_config(&host_entry("old", &host, &world.key, ""));
+    let err = open(&world, Arc::new(MemoryStore::default()))
+        .exec("old", "whoami", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.code(), ErrorCode::Ssh, "{text}");
+    assert!(
+        text.contains("only legacy")
+            && text.contains("cipher aes128-cbc")
+            && text.contains("legacy_algorithms = true"),
+        "says what the server offers and how to accept it: {text}"
+    );
+    assert!(
+        !host.sshd_log().contains("Accepted publickey"),
+        "nothing logged in"
+    );
+
+    let allowed = host_entry("old", &host, &world.key, "legacy_algorithms = true");
+    world.write_config(&allowed);
+    let out = open(&world, Arc::new(MemoryStore::default()))
+        .exec("old", "whoami", &Confirmation::Yes)
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.trim(), USER);
+
+    // A server whose MACs paaf's SSH library does not implement at all: the option cannot
+    // help, and the error says so.
+    let older =
+        SshHost::start_with_sshd_config(&[&world.key], "Ciphers aes128-cbc\nMACs hmac-md5\n");
+    std::fs::write(
+        world.dir.path().join("known_hosts"),
+        older.known_hosts_line(),
+    )
+    .unwrap();
+    world.write_config(&host_entry(
+        "older",
+        &older,
+        &world.key,
+        "legacy_algorithms = true",
+    ));
+    let err = open(&world, Arc::new(MemoryStore::default()))
+        .exec("older", "whoami", &Confirmation::Yes)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.code(), ErrorCode::Ssh, "{text}");
+    assert!(
+        text.contains("MAC hmac-md5") && text.contains("upgrade its OpenSSH"),
+        "{text}"
     );
 }

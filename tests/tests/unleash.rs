@@ -10,6 +10,10 @@ use paaf_core::http::{HttpAuth, Limits, Method, Request, Retry, Service};
 use paaf_tests::UnleashServer;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 const BACKEND: &str = "test";
@@ -127,11 +131,9 @@ fn flag<'a>(key: &'a str, environment: &'a str) -> FlagRef<'a> {
     }
 }
 
+/// Unleash has no conditional write: every read says so.
 fn state(enabled: bool) -> FlagState {
-    FlagState {
-        enabled,
-        version: None,
-    }
+    FlagState::best_effort(enabled)
 }
 
 fn note() -> ChangeNote {
@@ -193,6 +195,8 @@ async fn unleash_backend_against_a_real_server() {
     sdk_tokens(&server, &admin).await;
     step("unknown flag, project, environment", started);
     unknown(&unleash).await;
+    step("a lost write is sent again only after a read", started);
+    lost_write(&server, &admin).await;
     step("server stopped", started);
     server.stop();
     stopped(&unleash).await;
@@ -552,4 +556,203 @@ async fn stopped(unleash: &Unleash) {
         .map_err(shown)
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Unreachable, "{e}");
+}
+
+/// A reverse proxy in front of the real Unleash that loses the first request whose line
+/// contains `lost`: it runs `meanwhile` (someone else's change, on the real server), answers
+/// 503 without forwarding the request, and forwards every other request. It logs each request
+/// line.
+struct LossyProxy {
+    port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl LossyProxy {
+    fn start(
+        upstream: u16,
+        lost: &'static str,
+        meanwhile: impl Fn() + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let meanwhile: Arc<dyn Fn() + Send + Sync> = Arc::new(meanwhile);
+        let tripped = Arc::new(AtomicBool::new(false));
+        let shared = log.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (log, meanwhile, tripped) =
+                    (shared.clone(), meanwhile.clone(), tripped.clone());
+                std::thread::spawn(move || {
+                    proxy_connection(client, upstream, lost, &log, &*meanwhile, &tripped)
+                });
+            }
+        });
+        LossyProxy { port, log }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The methods of the requests seen, in order (`POST …/off` as `POST off`).
+    fn seen(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|line| {
+                let mut words = line.split(' ');
+                let method = words.next().unwrap_or_default();
+                let last = words
+                    .next()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default();
+                match method {
+                    "POST" => format!("POST {last}"),
+                    other => other.to_string(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn proxy_connection(
+    mut client: TcpStream,
+    upstream: u16,
+    lost: &str,
+    log: &Mutex<Vec<String>>,
+    meanwhile: &dyn Fn(),
+    tripped: &AtomicBool,
+) {
+    while let Some(request) = read_request(&mut client) {
+        let text = String::from_utf8_lossy(&request).into_owned();
+        let line = text.lines().next().unwrap_or_default().to_string();
+        log.lock().unwrap().push(line.clone());
+        if line.contains(lost) && !tripped.swap(true, Ordering::SeqCst) {
+            meanwhile();
+            let lost = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+            if client.write_all(lost).is_err() {
+                return;
+            }
+            continue;
+        }
+        // One upstream connection per request, closed after its answer; so is this one.
+        let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+        up.write_all(&connection_close(&request)).unwrap();
+        let mut answer = Vec::new();
+        up.read_to_end(&mut answer).unwrap();
+        let _ = client.write_all(&answer);
+        return;
+    }
+}
+
+/// One HTTP/1.1 request (head and `content-length` body), or `None` at the end of the stream.
+fn read_request(client: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") {
+        match client.read(&mut byte) {
+            Ok(1) => request.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&request).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    client.read_exact(&mut body).ok()?;
+    request.extend(body);
+    Some(request)
+}
+
+/// The request with `Connection: close` instead of its own connection header.
+fn connection_close(request: &[u8]) -> Vec<u8> {
+    let end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&request[..end]);
+    let mut out: String = head
+        .split("\r\n")
+        .filter(|l| !l.to_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    out.push_str("connection: close\r\n\r\n");
+    let mut out = out.into_bytes();
+    out.extend_from_slice(&request[end + 4..]);
+    out
+}
+
+/// Switches a flag on the real server directly (blocking: it runs in the proxy's thread).
+fn switch_directly(port: u16, token: &str, key: &str, env: &str, on: bool) {
+    let mut up = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let path = format!(
+        "/api/admin/projects/default/features/{key}/environments/{env}/{}",
+        if on { "on" } else { "off" }
+    );
+    write!(
+        up,
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nauthorization: {token}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    up.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// Unleash has no conditional write, and its on/off sets an absolute state: a write whose
+/// answer is lost (a 503 from a proxy, a timeout) may or may not have happened. paaf sends it
+/// again only after a read shows it still needed: never over a change someone made meanwhile,
+/// and never as its own when someone else made it.
+async fn lost_write(server: &UnleashServer, admin: &Admin) {
+    admin.switch("payments-v3", "production", true).await;
+    let target = flag("payments-v3", "production");
+    let (port, token) = (server.port, server.admin_token.clone());
+    let through = |proxy: &LossyProxy| {
+        Unleash::connect(
+            BACKEND,
+            &proxy.url(),
+            SecretString::from(server.admin_token.clone()),
+            Limits::default(),
+        )
+        .unwrap()
+    };
+
+    // paaf's OFF is lost while someone else turns the flag off: the read after shows it off,
+    // and nothing is sent again.
+    let proxy = LossyProxy::start(
+        port,
+        "/payments-v3/environments/production/off",
+        move || switch_directly(port, &token, "payments-v3", "production", false),
+    );
+    let unleash = through(&proxy);
+    let seen = unleash.state(&target).await.unwrap();
+    assert_eq!(seen, state(true));
+    let now = unleash.set(&target, false, &seen, &note()).await.unwrap();
+    assert_eq!(now, state(false));
+    assert_eq!(
+        proxy.seen(),
+        ["GET", "GET", "POST off", "GET"],
+        "the write was sent again without a read showing it still needed"
+    );
+    assert!(!admin.enabled("payments-v3", "production").await);
+
+    // paaf's ON is lost and nobody changes it: the read after shows it still off, and the write
+    // goes again, after that read.
+    let proxy = LossyProxy::start(port, "/payments-v3/environments/production/on", || {});
+    let unleash = through(&proxy);
+    let now = unleash
+        .set(&target, true, &state(false), &note())
+        .await
+        .unwrap();
+    assert_eq!(now, state(true));
+    assert_eq!(
+        proxy.seen(),
+        ["GET", "POST on", "GET", "POST on", "GET"],
+        "the write was sent again without a read first"
+    );
+    assert!(admin.enabled("payments-v3", "production").await);
 }

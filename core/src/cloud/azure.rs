@@ -37,14 +37,14 @@ use super::{
     Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
     Server, ServerStatus,
 };
-use crate::config::CloudConfig;
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
 use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
 use crate::http::path_segment as segment;
 use crate::http::{
     HttpAuth, HttpFailure, Limits, Request, Response, Retry, Service, oauth, retry_after,
 };
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -144,31 +144,65 @@ struct Call<'a> {
     retry: Retry,
 }
 
+/// The keys of an `azure` `[[clouds]]` entry: an app registration and a subscription.
+#[derive(Debug, Clone)]
+pub struct AzureConfig {
+    /// The Entra ID tenant of the app registration (`tenant_id`).
+    pub tenant_id: String,
+    /// The app's client id (`client_id`).
+    pub client_id: String,
+    /// The app's client secret (`client_secret`).
+    pub client_secret: SecretRef,
+    /// The subscription whose VMs are listed (`subscription_id`).
+    pub subscription_id: String,
+    /// The locations listed (`regions`); empty: all.
+    pub locations: Vec<String>,
+    /// Another ARM URL than [`DEFAULT_ENDPOINT`].
+    pub endpoint: Option<String>,
+}
+
+impl AccountConfig for AzureConfig {
+    fn read(entry: &CloudEntry<'_>) -> Result<AzureConfig> {
+        let endpoint = entry.endpoint()?;
+        let client_secret = entry.secret(Key::ClientSecret)?;
+        let keys = (entry.text(Key::TenantId), entry.text(Key::ClientId));
+        let ((tenant_id, client_id), (client_secret, subscription_id)) = entry.needs(
+            keys.0
+                .zip(keys.1)
+                .zip(client_secret.zip(entry.text(Key::SubscriptionId))),
+            (
+                "an app registration and a subscription",
+                "tenant_id, client_id, client_secret = \"keyring:NAME\" and subscription_id",
+            ),
+        )?;
+        Ok(AzureConfig {
+            tenant_id,
+            client_id,
+            client_secret,
+            subscription_id,
+            locations: entry.regions(),
+            endpoint,
+        })
+    }
+}
+
 impl Azure {
-    /// The account of an `azure` `[[clouds]]` entry (checked by the config: tenant, client
-    /// id and secret, and subscription are there), at `endpoint` when one is configured;
+    /// The account of an `azure` `[[clouds]]` entry, at `endpoint` when one is configured;
     /// `regions`, when set, are the locations listed.
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Azure> {
-        let missing = || {
-            Error::invalid(format!(
-                "azure account `{}` needs tenant_id, client_id, client_secret and subscription_id",
-                config.name
-            ))
-        };
-        let client_secret = config
-            .client_secret
-            .as_ref()
-            .ok_or_else(missing)?
-            .resolve(secrets)?;
+    pub fn from_config(
+        config: &CloudConfig,
+        azure: &AzureConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Azure> {
         Azure::connect(
             &config.name,
-            config.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
+            azure.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
             DEFAULT_LOGIN_URL,
-            config.tenant_id.as_deref().ok_or_else(missing)?,
-            config.client_id.as_deref().ok_or_else(missing)?,
-            client_secret,
-            config.subscription_id.as_deref().ok_or_else(missing)?,
-            &config.regions,
+            &azure.tenant_id,
+            &azure.client_id,
+            azure.client_secret.resolve(secrets)?,
+            &azure.subscription_id,
+            &azure.locations,
             Limits::with_timeout(config.timeout),
         )
     }

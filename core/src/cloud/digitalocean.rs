@@ -13,7 +13,7 @@
 //!   `{action: {id, status: "in-progress"}}`; sent once;
 //! - `GET /v2/droplets/{id}/actions/{action_id}`
 //!   (#tag/Droplet-Actions/operation/dropletActions_get) → `{action: {status}}`, in-progress
-//!   until completed or errored: what [`DigitalOcean::settle`] follows;
+//!   until completed or errored: what [`CloudProvider::settle`] follows;
 //! - errors `{id, message, request_id}` (401 `unauthorized`, 404 `not_found`, 429
 //!   `too_many_requests` with the `ratelimit-*` headers, 5xx `server_error`), and 422 when an
 //!   action of the Droplet is still running ("the locked attribute of the Droplet will be true
@@ -22,98 +22,132 @@
 //! `reboot` and `shutdown` go through the OS (ACPI): a `shutdown` the OS ignores ends
 //! `errored`. `power_cycle` is the reset button: paaf's hard reboot.
 
+use super::follow::{Follow, Polled, follow_operation};
+use super::listing::{Page, about_server, all_pages, check_id, is_number, name_tags};
 use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
-    Server, ServerStatus,
+    Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus,
+    TokenConfig, bearer_api,
 };
-use crate::config::CloudConfig;
-use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
+use crate::config::{CloudConfig, CloudKind};
+use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service, retry_after};
+use crate::http::{
+    Doing, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor, retry_after,
+};
 use crate::secrets::SecretStore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use std::fmt;
-use std::time::Instant;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.digitalocean.com/";
 /// Droplets per page: the API's maximum.
 const PER_PAGE: u32 = 200;
-/// Pages paaf reads at most (a runaway `next` link ends there).
-const MAX_PAGES: u32 = 1000;
-const PROVIDER: &str = "digitalocean";
 
-/// One configured DigitalOcean account (team): its token lives in the [`Service`]'s auth.
-#[derive(Clone)]
+/// One configured DigitalOcean account (team): its token lives in the [`Service`]'s auth,
+/// which `Debug` never shows.
+#[derive(Debug, Clone)]
 pub struct DigitalOcean {
     name: String,
-    service: Service,
+    api: Service,
     /// Region slugs to list (`nyc3`); empty: all.
     regions: Vec<String>,
 }
 
-impl fmt::Debug for DigitalOcean {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DigitalOcean")
-            .field("name", &self.name)
-            .field("url", &self.service.base_url())
-            .field("token", &"[redacted]")
-            .field("regions", &self.regions)
-            .finish()
-    }
-}
-
-impl CloudAccount for DigitalOcean {
-    fn provider(&self) -> &'static str {
-        PROVIDER
-    }
+impl CloudProvider for DigitalOcean {
+    const KIND: CloudKind = CloudKind::Digitalocean;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(DigitalOcean::list(self))
+    /// Every droplet of the account (of the configured regions), sorted by region, name, id;
+    /// a failure is one error row for the whole account.
+    async fn list(&self) -> Inventory {
+        let droplets = all_pages(self.api.name(), 1u32, |page| self.page(page)).await;
+        Inventory::of_account(Self::KIND, &self.name, &self.regions, droplets)
     }
 
-    fn read<'a>(&'a self, _region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(self.droplet(id))
+    /// Droplet `id`, read now.
+    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
+        check_droplet_id(id)?;
+        let doing = self.about(format!("reading droplet {id}"), id);
+        let request = Request::get(format!("v2/droplets/{id}"));
+        let answer: DropletAnswer = self.api.fetch_json(request, &doing).await?;
+        Ok(self.server_of(answer.droplet))
     }
 
-    fn power<'a>(
-        &'a self,
-        _region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(DigitalOcean::power(self, id, action))
+    /// Sends `action` to droplet `id` once; the acceptance's `operation` is the action's id.
+    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+        check_droplet_id(id)?;
+        let kind = action_type(action);
+        let request = Request::with_body(
+            Method::POST,
+            format!("v2/droplets/{id}/actions"),
+            &serde_json::json!({ "type": kind }),
+            Retry::NotIdempotent,
+        )?;
+        let doing = self.about(format!("{kind} of droplet {id}"), id);
+        let answer: ActionAnswer = self.api.fetch_json(request, &doing).await?;
+        tracing::info!(account = %self.name, id, action = kind, operation = answer.action.id, "accepted");
+        Ok(Accepted::without_state(
+            action,
+            id,
+            Some(answer.action.id.to_string()),
+        ))
     }
 
-    fn settle<'a>(
-        &'a self,
-        _region: &'a str,
-        accepted: &'a Accepted,
+    /// Reads the action of `accepted` every `settings.interval` (longer when the API asks
+    /// with `Retry-After`) until it is completed; errored is an error naming the droplet.
+    async fn settle(
+        &self,
+        _region: &str,
+        accepted: &Accepted,
         settings: PollSettings,
-        cancel: &'a CancellationToken,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(DigitalOcean::settle(self, accepted, settings, cancel))
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        let Some(operation) = &accepted.operation else {
+            return Ok(());
+        };
+        let id = &accepted.id;
+        check_droplet_id(operation)?;
+        let label = format!(
+            "action {operation} ({}) of droplet {id} (digitalocean \"{}\")",
+            action_type(accepted.action),
+            self.name
+        );
+        let doing = self.about(format!("following {label}"), id);
+        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let (this, doing, label) = (self, &doing, label.as_str());
+        let read = move || async move {
+            let request = Request::get(format!("v2/droplets/{id}/actions/{operation}"));
+            let response = match this.api.poll(request, doing).await? {
+                Ok(response) => response,
+                Err(throttled) => return Ok(Polled::Throttled(throttled)),
+            };
+            let answer: ActionAnswer = response.json(this.api.name())?;
+            Ok(match answer.action.status.as_str() {
+                "completed" => Polled::Done(()),
+                "errored" => return Err(this.errored(label, accepted.action)),
+                status => Polled::pending(
+                    (),
+                    format!("still {status}"),
+                    retry_after(&response.headers),
+                ),
+            })
+        };
+        follow_operation(&follow, read, |_| {}).await.map(drop)
     }
 }
 
 impl DigitalOcean {
     /// The account of a `digitalocean` `[[clouds]]` entry, at DigitalOcean's API unless it
     /// names an `endpoint`.
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<DigitalOcean> {
-        let token = config.secret(config.token.as_ref(), "token", secrets)?;
-        DigitalOcean::connect(
-            &config.name,
-            config.endpoint.as_deref().unwrap_or(DEFAULT_URL),
-            token,
-            &config.regions,
-            Limits::with_timeout(config.timeout),
-        )
+    pub fn from_config(
+        config: &CloudConfig,
+        digitalocean: &TokenConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<DigitalOcean> {
+        digitalocean.connect(config, secrets, DEFAULT_URL, DigitalOcean::connect)
     }
 
     /// The account `name` at `base_url` (the API's root, without `/v2`), with `token`; only
@@ -125,280 +159,58 @@ impl DigitalOcean {
         regions: &[String],
         limits: Limits,
     ) -> Result<DigitalOcean> {
-        if token.expose_secret().trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "digitalocean \"{name}\": the API token is empty; store the token with `paaf secret set`"
-            )));
-        }
-        let service = Service::new(
-            &format!("digitalocean \"{name}\""),
-            base_url,
-            HttpAuth::Bearer(token),
-            limits,
-        )?;
+        let empty = "the API token is empty; store the token with `paaf secret set`";
+        let errors = DigitalOceanErrors {
+            account: name.to_string(),
+        };
         Ok(DigitalOcean {
             name: name.to_string(),
-            service,
+            api: bearer_api(Self::KIND, name, base_url, token, empty, limits, errors)?,
             regions: regions.to_vec(),
         })
     }
 
-    /// Every droplet of the account (of the configured regions), sorted by region, name, id;
-    /// a failure is one error row for the whole account.
-    pub async fn list(&self) -> Inventory {
-        match self.all_droplets().await {
-            Ok(mut servers) => {
-                servers.retain(|s| self.regions.is_empty() || self.regions.contains(&s.region));
-                servers
-                    .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-                Inventory {
-                    servers,
-                    errors: Vec::new(),
-                }
-            }
-            Err(e) => Inventory {
-                servers: Vec::new(),
-                errors: vec![InventoryError {
-                    provider: PROVIDER.into(),
-                    account: self.name.clone(),
-                    region: None,
-                    error: ErrorInfo::from(&e),
-                }],
-            },
-        }
-    }
-
-    async fn all_droplets(&self) -> Result<Vec<Server>> {
-        let mut servers = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let request = Request::get("v2/droplets")
-                .query("per_page", PER_PAGE.to_string())
-                .query("page", page.to_string());
-            let answer: DropletsPage = self.get(request, "listing droplets", None).await?;
-            let more = answer.links.pages.next.is_some_and(|n| !n.is_empty());
-            if more && answer.droplets.is_empty() {
-                return Err(self.malformed(format!(
-                    "page {page} of the droplets is empty but links to a next page"
-                )));
-            }
-            servers.extend(answer.droplets.into_iter().map(|d| self.server_of(d)));
-            if !more {
-                return Ok(servers);
-            }
-        }
-        Err(self.malformed(format!("the droplets kept paging past {MAX_PAGES} pages")))
-    }
-
-    /// Droplet `id`, read now.
-    pub async fn droplet(&self, id: &str) -> Result<Server> {
-        check_id(id)?;
-        let answer: DropletAnswer = self
-            .get(
-                Request::get(format!("v2/droplets/{id}")),
-                &format!("reading droplet {id}"),
-                Some(id),
-            )
+    /// Page `page` of the droplets; there is a next one while `links.pages.next` is there.
+    /// paaf asks for the next page number itself instead of following the `next` URL, so
+    /// the token never goes to another host than the configured one.
+    async fn page(&self, page: u32) -> Result<Page<u32>> {
+        let request = Request::get("v2/droplets")
+            .query("per_page", PER_PAGE.to_string())
+            .query("page", page.to_string());
+        let answer: DropletsPage = self
+            .api
+            .fetch_json(request, &Doing::new("listing droplets"))
             .await?;
-        Ok(self.server_of(answer.droplet))
-    }
-
-    /// Sends `action` to droplet `id` once; the acceptance's `operation` is the action's id.
-    pub async fn power(&self, id: &str, action: PowerAction) -> Result<Accepted> {
-        check_id(id)?;
-        let kind = action_type(action);
-        let request = Request::with_body(
-            Method::POST,
-            format!("v2/droplets/{id}/actions"),
-            &serde_json::json!({ "type": kind }),
-            Retry::NotIdempotent,
-        )?;
-        let doing = format!("{kind} of droplet {id}");
-        let response = match self.service.send_raw(request).await? {
-            Ok(response) => response,
-            Err(failure) => {
-                return Err(self.failure(&failure, Retry::NotIdempotent, &doing, Some(id)));
-            }
-        };
-        let answer: ActionAnswer = response.json(self.service.name())?;
-        tracing::info!(account = %self.name, id, action = kind, operation = answer.action.id, "accepted");
-        Ok(Accepted {
-            action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation: Some(answer.action.id.to_string()),
+        let more = answer.links.pages.next.is_some_and(|n| !n.is_empty());
+        Ok(Page {
+            servers: answer
+                .droplets
+                .into_iter()
+                .map(|d| self.server_of(d))
+                .collect(),
+            next: more.then_some(page + 1),
         })
     }
 
-    /// Reads the action of `accepted` every `settings.interval` (longer when the API asks
-    /// with `Retry-After`) until it is completed; errored is an error naming the droplet.
-    pub async fn settle(
-        &self,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
-        let Some(operation) = &accepted.operation else {
-            return Ok(());
-        };
-        let id = &accepted.id;
-        check_id(operation)?;
-        let kind = action_type(accepted.action);
-        let label = format!("droplet {id} (digitalocean \"{}\")", self.name);
-        let doing = format!("following action {operation} ({kind}) of droplet {id}");
-        let cancelled = || Error::Cancelled {
-            what: format!("waiting for action {operation} ({kind}) of {label}"),
-        };
-        let started = Instant::now();
-        loop {
-            if cancel.is_cancelled() {
-                return Err(cancelled());
-            }
-            let request = Request::get(format!("v2/droplets/{id}/actions/{operation}"));
-            let sent = tokio::select! {
-                sent = self.service.send_raw(request) => sent?,
-                _ = cancel.cancelled() => return Err(cancelled()),
-            };
-            let response = match sent {
-                Ok(response) => response,
-                Err(failure) => {
-                    return Err(self.failure(&failure, Retry::Idempotent, &doing, Some(id)));
-                }
-            };
-            let answer: ActionAnswer = response.json(self.service.name())?;
-            match answer.action.status.as_str() {
-                "completed" => return Ok(()),
-                "errored" => {
-                    let hint = match accepted.action {
-                        PowerAction::Stop => {
-                            "the OS did not shut down: look at the droplet's console, or power it off from the control panel"
-                        }
-                        _ => {
-                            "look at the droplet's state and its action history in the control panel before trying again"
-                        }
-                    };
-                    return Err(Error::Service {
-                        service: self.service.name().to_string(),
-                        code: ErrorCode::ServiceFailed,
-                        status: response.status,
-                        message: format!("action {operation} ({kind}) of {label} errored; {hint}"),
-                    });
-                }
-                _ => {}
-            }
-            let wait = retry_after(&response.headers)
-                .map_or(settings.interval, |asked| asked.max(settings.interval));
-            if started.elapsed() + wait > settings.timeout {
-                return Err(Error::Timeout {
-                    host: format!(
-                        "{label} (action {operation} ({kind}) still {})",
-                        answer.action.status
-                    ),
-                    phase: match accepted.action.target() {
-                        ServerStatus::Stopped => Phase::Shutdown,
-                        _ => Phase::Boot,
-                    },
-                    after: settings.timeout,
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = cancel.cancelled() => return Err(cancelled()),
-            }
-        }
+    fn about(&self, doing: String, id: &str) -> Doing {
+        about_server(Self::KIND, &self.name, doing, "droplet", id)
     }
 
-    /// A GET decoded as `T`; `droplet` names the droplet a 404 is about.
-    async fn get<T: DeserializeOwned>(
-        &self,
-        request: Request,
-        doing: &str,
-        droplet: Option<&str>,
-    ) -> Result<T> {
-        match self.service.send_raw(request).await? {
-            Ok(response) => response.json(self.service.name()),
-            Err(failure) => Err(self.failure(&failure, Retry::Idempotent, doing, droplet)),
-        }
-    }
-
-    /// The typed error of a failed call: what happened, and what to check.
-    fn failure(
-        &self,
-        failure: &HttpFailure,
-        retry: Retry,
-        doing: &str,
-        droplet: Option<&str>,
-    ) -> Error {
-        let said = failure
-            .json::<ApiError>()
-            .map(|e| {
-                let text = format!("{}: {}", e.id, e.message);
-                text.chars().take(300).collect()
-            })
-            .unwrap_or_else(|| failure.body.clone());
-        let status = failure.status;
-        let service = self.service.name().to_string();
-        let (code, hint) = match status {
-            401 => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "check the API token of digitalocean account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)",
-                    self.name
-                ),
-            ),
-            403 => (
-                ErrorCode::PermissionDenied,
-                "the token is valid but lacks a scope: give it droplet:read (listing) and droplet:update (power actions)".to_string(),
-            ),
-            404 => match droplet {
-                Some(id) => {
-                    return Error::NotFound {
-                        what: "droplet",
-                        name: id.to_string(),
-                        hint: Some(format!(
-                            "not in digitalocean account \"{}\": check the id (`paaf servers` lists the droplets)",
-                            self.name
-                        )),
-                    };
-                }
-                None => (
-                    ErrorCode::NotFound,
-                    "check that the endpoint is DigitalOcean's API root (https://api.digitalocean.com)".to_string(),
-                ),
-            },
-            422 if retry == Retry::NotIdempotent => (
-                ErrorCode::Conflict,
-                "the droplet is locked by an action that has not finished yet: wait for it, then try again".to_string(),
-            ),
-            429 => (
-                ErrorCode::RateLimited,
-                match reset_time(failure) {
-                    Some(at) => format!(
-                        "the account's request quota is used up until {at}: wait and try again"
-                    ),
-                    None => "the account's request quota is used up: wait and try again".to_string(),
-                },
-            ),
-            s if s >= 500 && retry == Retry::NotIdempotent => {
-                return Error::OutcomeUnknown {
-                    what: format!("{doing} in {service}"),
-                    reason: format!("HTTP {s}: {said}"),
-                };
+    /// An action that ended `errored`: what to do depends on the action.
+    fn errored(&self, label: &str, action: PowerAction) -> Error {
+        let hint = match action {
+            PowerAction::Stop => {
+                "the OS did not shut down: look at the droplet's console, or power it off from the control panel"
             }
-            _ => return self.service.status_error(failure).about(doing),
+            _ => {
+                "look at the droplet's state and its action history in the control panel before trying again"
+            }
         };
         Error::Service {
-            service,
-            code,
-            status,
-            message: format!("{doing}: HTTP {status} ({said}); {hint}"),
-        }
-    }
-
-    fn malformed(&self, reason: String) -> Error {
-        Error::MalformedResponse {
-            what: self.service.name().to_string(),
-            reason,
+            service: self.api.name().to_string(),
+            code: ErrorCode::ServiceFailed,
+            status: 200,
+            message: format!("{label} errored; {hint}"),
         }
     }
 
@@ -419,7 +231,7 @@ impl DigitalOcean {
             .ok()
             .map(|t| t.timestamp_millis());
         Server {
-            provider: PROVIDER.into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: d.region.slug,
             id: d.id.to_string(),
@@ -429,9 +241,45 @@ impl DigitalOcean {
             public_ips,
             private_ips,
             // DigitalOcean tags are plain names (`env:prod` is one name, not a key and value).
-            tags: d.tags.into_iter().map(|t| (t, String::new())).collect(),
+            tags: name_tags(d.tags),
             launched_at_ms,
         }
+    }
+}
+
+/// DigitalOcean's errors, for the failure policy: `{id, message}`, a 422 when the droplet is
+/// locked by a running action, what to check in its words.
+struct DigitalOceanErrors {
+    account: String,
+}
+
+impl Vendor for DigitalOceanErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ApiError>()?;
+        Some(Said::coded(e.id, e.message))
+    }
+
+    fn meaning(&self, failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        (failure.status == 422).then_some(ErrorCode::Conflict)
+    }
+
+    fn hint(&self, code: ErrorCode, failure: &HttpFailure, _said: Option<&Said>) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "check the API token of digitalocean account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)",
+                self.account
+            ),
+            ErrorCode::PermissionDenied => "the token is valid but lacks a scope: give it droplet:read (listing) and droplet:update (power actions)".into(),
+            ErrorCode::NotFound => "check that the endpoint is DigitalOcean's API root (https://api.digitalocean.com)".into(),
+            ErrorCode::Conflict if failure.status == 422 => "the droplet is locked by an action that has not finished yet: wait for it, then try again".into(),
+            ErrorCode::RateLimited => match reset_time(failure) {
+                Some(at) => format!(
+                    "the account's request quota is used up until {at}: wait and try again"
+                ),
+                None => "the account's request quota is used up: wait and try again".into(),
+            },
+            _ => return None,
+        })
     }
 }
 
@@ -470,14 +318,12 @@ fn reset_time(failure: &HttpFailure) -> Option<String> {
 }
 
 /// Refuses what cannot be a droplet (or action) id before anything is sent: ids are numbers.
-fn check_id(id: &str) -> Result<()> {
-    if !id.is_empty() && id.len() <= 20 && id.chars().all(|c| c.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "`{id}` is not a DigitalOcean droplet id (a number like 3164444; `paaf servers` lists them)"
-        )))
-    }
+fn check_droplet_id(id: &str) -> Result<()> {
+    check_id(
+        id,
+        is_number(id, 20),
+        "a DigitalOcean droplet id, a number like 3164444",
+    )
 }
 
 // ---- the API's JSON, as much of it as paaf reads (other fields are ignored) ----
@@ -636,10 +482,10 @@ mod tests {
 
     #[test]
     fn bad_ids_and_empty_tokens_are_refused_before_anything_is_sent() {
-        assert!(check_id("3164444").is_ok());
+        assert!(check_droplet_id("3164444").is_ok());
         for bad in ["web-1", "", "12/actions", "1 2", "123456789012345678901"] {
             assert_eq!(
-                check_id(bad).unwrap_err().code(),
+                check_droplet_id(bad).unwrap_err().code(),
                 ErrorCode::InvalidInput,
                 "{bad}"
             );

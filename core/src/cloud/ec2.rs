@@ -21,10 +21,10 @@
 use super::{
     Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
 };
-use crate::config::CloudConfig;
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
 use crate::error::{Error, ErrorCode, ErrorInfo, Result};
 use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretRef, SecretStore};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
@@ -126,28 +126,66 @@ impl CloudAccount for Ec2 {
     }
 }
 
-impl Ec2 {
-    /// The account of an `aws` `[[clouds]]` entry (checked by the config: regions and an
-    /// access key are there).
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Ec2> {
-        let missing = || Error::invalid(format!("aws account `{}` has no access key", config.name));
-        let secret_access_key = config.secret(
-            config.secret_access_key.as_ref(),
-            "secret_access_key",
-            secrets,
+/// The keys of an `aws` `[[clouds]]` entry.
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    /// The regions listed (`regions`, required).
+    pub regions: Vec<String>,
+    /// The access key id (`access_key_id`, not secret).
+    pub access_key_id: String,
+    /// Its secret key (`secret_access_key`).
+    pub secret_access_key: SecretRef,
+    /// A session token of temporary credentials (`session_token`).
+    pub session_token: Option<SecretRef>,
+    /// One endpoint for every region instead of AWS's own (a test server such as moto).
+    pub endpoint: Option<String>,
+}
+
+impl AccountConfig for AwsConfig {
+    fn read(entry: &CloudEntry<'_>) -> Result<AwsConfig> {
+        let endpoint = entry.endpoint()?;
+        let secret_access_key = entry.secret(Key::SecretAccessKey)?;
+        let session_token = entry.secret(Key::SessionToken)?;
+        let regions = entry.needs(
+            Some(entry.regions()).filter(|r| !r.is_empty()),
+            ("its regions", "regions = [\"eu-west-1\", \"us-east-1\"]"),
         )?;
-        let session_token = config
+        let (access_key_id, secret_access_key) = entry.needs(
+            entry.text(Key::AccessKeyId).zip(secret_access_key),
+            (
+                "an access key",
+                "access_key_id = \"AKIA...\" and secret_access_key = \"keyring:NAME\"",
+            ),
+        )?;
+        Ok(AwsConfig {
+            regions,
+            access_key_id,
+            secret_access_key,
+            session_token,
+            endpoint,
+        })
+    }
+}
+
+impl Ec2 {
+    /// The account of an `aws` `[[clouds]]` entry.
+    pub fn from_config(
+        config: &CloudConfig,
+        aws: &AwsConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Ec2> {
+        let session_token = aws
             .session_token
             .as_ref()
             .map(|t| t.resolve(secrets))
             .transpose()?;
         Ec2::connect(
             &config.name,
-            config.endpoint.as_deref(),
-            config.access_key_id.as_deref().ok_or_else(missing)?,
-            secret_access_key,
+            aws.endpoint.as_deref(),
+            &aws.access_key_id,
+            aws.secret_access_key.resolve(secrets)?,
             session_token,
-            &config.regions,
+            &aws.regions,
             Limits::with_timeout(config.timeout),
         )
     }

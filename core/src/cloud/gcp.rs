@@ -29,12 +29,12 @@ use super::{
     Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
     Server, ServerStatus,
 };
-use crate::config::CloudConfig;
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
 use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Request, Response, Retry, Service, oauth};
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretRef, SecretStore};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -218,32 +218,57 @@ struct Call<'a> {
     retry: Retry,
 }
 
+/// The keys of a `gcp` `[[clouds]]` entry.
+#[derive(Debug, Clone)]
+pub struct GcpConfig {
+    /// The project id (`project`).
+    pub project: String,
+    /// The zones listed (`regions`, required).
+    pub zones: Vec<String>,
+    /// The service-account JSON key (`credentials`).
+    pub credentials: SecretRef,
+    /// Another Compute API URL than [`DEFAULT_ENDPOINT`].
+    pub endpoint: Option<String>,
+}
+
+impl AccountConfig for GcpConfig {
+    fn read(entry: &CloudEntry<'_>) -> Result<GcpConfig> {
+        let endpoint = entry.endpoint()?;
+        let credentials = entry.secret(Key::Credentials)?;
+        Ok(GcpConfig {
+            project: entry.needs(
+                entry.text(Key::Project),
+                ("its project id", "project = \"my-project\""),
+            )?,
+            zones: entry.needs(
+                Some(entry.regions()).filter(|z| !z.is_empty()),
+                ("the zones to list", "regions = [\"europe-west1-b\"]"),
+            )?,
+            credentials: entry.needs(
+                credentials,
+                (
+                    "a service-account JSON key",
+                    "credentials = \"keyring:NAME\" (`paaf secret set NAME < key.json`)",
+                ),
+            )?,
+            endpoint,
+        })
+    }
+}
+
 impl Gcp {
-    /// The account of a `gcp` `[[clouds]]` entry (checked by the config: a project, zones and
-    /// a key are there), at `endpoint` when one is configured.
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Gcp> {
-        let credentials = config
-            .credentials
-            .as_ref()
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "gcp account `{}` has no service-account key (credentials = \"keyring:NAME\")",
-                    config.name
-                ))
-            })?
-            .resolve(secrets)?;
-        let project = config.project.as_deref().ok_or_else(|| {
-            Error::invalid(format!(
-                "gcp account `{}` has no project (project = \"my-project\")",
-                config.name
-            ))
-        })?;
+    /// The account of a `gcp` `[[clouds]]` entry, at `endpoint` when one is configured.
+    pub fn from_config(
+        config: &CloudConfig,
+        gcp: &GcpConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Gcp> {
         Gcp::connect(
             &config.name,
-            config.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            project,
-            &config.regions,
-            &credentials,
+            gcp.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
+            &gcp.project,
+            &gcp.zones,
+            &gcp.credentials.resolve(secrets)?,
             Limits::with_timeout(config.timeout),
         )
     }

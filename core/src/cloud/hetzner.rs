@@ -22,191 +22,58 @@
 //! until it is `off`. Server ids are global to the project: `region` (the server's location,
 //! e.g. `fsn1`) is not needed to find one; configured `regions` only filter the listing.
 
+use super::follow::{Follow, Polled, follow_operation};
+use super::listing::{Page, about_server, all_pages, check_id};
 use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
-    Server, ServerStatus,
+    Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus,
+    TokenConfig, bearer_api,
 };
-use crate::config::CloudConfig;
-use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
+use crate::config::{CloudConfig, CloudKind};
+use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{HttpAuth, HttpFailure, Limits, Request, Response, Retry, Service, retry_after};
+use crate::http::{Doing, HttpFailure, Limits, Request, Retry, Said, Service, Vendor, retry_after};
 use crate::secrets::SecretStore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
-use std::fmt;
-use std::time::Instant;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.hetzner.cloud/v1";
 /// `per_page` of a `list_servers` page (Hetzner allows up to 50).
 pub const PAGE_SIZE: u32 = 50;
-/// Pages paaf reads at most (a runaway `next_page` loop ends there).
-const MAX_PAGES: u32 = 1000;
 
 /// One Hetzner Cloud project, reached with its API token. `Debug` shows its name, URL and
 /// location filter, never the token.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Hetzner {
     name: String,
-    service: Service,
+    api: Service,
     locations: Vec<String>,
 }
 
-impl fmt::Debug for Hetzner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hetzner")
-            .field("name", &self.name)
-            .field("url", &self.service.base_url())
-            .field("locations", &self.locations)
-            .finish()
-    }
-}
-
-impl CloudAccount for Hetzner {
-    fn provider(&self) -> &'static str {
-        "hetzner"
-    }
+impl CloudProvider for Hetzner {
+    const KIND: CloudKind = CloudKind::Hetzner;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(Hetzner::list(self))
-    }
-
-    fn read<'a>(&'a self, _region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(self.server(id))
-    }
-
-    fn power<'a>(
-        &'a self,
-        _region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(Hetzner::power(self, id, action))
-    }
-
-    fn settle<'a>(
-        &'a self,
-        _region: &'a str,
-        accepted: &'a Accepted,
-        settings: PollSettings,
-        cancel: &'a CancellationToken,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(Hetzner::settle(self, accepted, settings, cancel))
-    }
-}
-
-impl Hetzner {
-    /// The account of a `hetzner` `[[clouds]]` entry: its token resolved from `secrets`, at
-    /// `endpoint` or Hetzner's own API.
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Hetzner> {
-        let token = config.secret(config.token.as_ref(), "token", secrets)?;
-        Hetzner::connect(
-            &config.name,
-            config.endpoint.as_deref().unwrap_or(DEFAULT_URL),
-            token,
-            &config.regions,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The project `name` at `base_url` (`https://api.hetzner.cloud/v1`) with API `token`;
-    /// `locations` (e.g. `fsn1`, `nbg1`), when not empty, keep only the servers there.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        token: SecretString,
-        locations: &[String],
-        limits: Limits,
-    ) -> Result<Hetzner> {
-        if token.expose_secret().trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "hetzner \"{name}\": the API token is empty; create one in the Hetzner Console (project → Security → API tokens)"
-            )));
-        }
-        for location in locations {
-            let valid = !location.is_empty()
-                && location.len() <= 32
-                && location
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !valid {
-                return Err(Error::invalid(format!(
-                    "hetzner \"{name}\": `{location}` is not a Hetzner location name (like fsn1, nbg1, hel1, ash)"
-                )));
-            }
-        }
-        let service = Service::new(
-            &format!("hetzner \"{name}\""),
-            base_url,
-            HttpAuth::Bearer(token),
-            limits,
-        )?;
-        Ok(Hetzner {
-            name: name.to_string(),
-            service,
-            locations: locations.to_vec(),
-        })
-    }
-
     /// Every server of the project (in the configured locations, if any), sorted by
     /// location, name, id; a failure is one error row for the whole account (the API is not
     /// per location).
-    pub async fn list(&self) -> Inventory {
-        let mut inventory = Inventory::default();
-        match self.all_servers().await {
-            Ok(servers) => inventory.servers = servers,
-            Err(e) => inventory.errors.push(InventoryError {
-                provider: "hetzner".into(),
-                account: self.name.clone(),
-                region: None,
-                error: ErrorInfo::from(&e),
-            }),
-        }
-        inventory
-            .servers
-            .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-        inventory
+    async fn list(&self) -> Inventory {
+        let servers = all_pages(self.api.name(), 1u64, |page| self.page(page)).await;
+        Inventory::of_account(Self::KIND, &self.name, &self.locations, servers)
     }
 
-    async fn all_servers(&self) -> Result<Vec<Server>> {
-        let mut servers = Vec::new();
-        let mut page = 1u64;
-        for _ in 0..MAX_PAGES {
-            let request = Request::get("servers")
-                .query("page", page.to_string())
-                .query("per_page", PAGE_SIZE.to_string());
-            let list: ListServers = self.get(request, "listing servers", None).await?;
-            for s in list.servers {
-                let server = self.server_of(s)?;
-                if self.locations.is_empty() || self.locations.contains(&server.region) {
-                    servers.push(server);
-                }
-            }
-            match list.meta.pagination.next_page {
-                Some(next) if next > page => page = next,
-                Some(_) => {
-                    return Err(self.malformed(format!(
-                        "list_servers page {page} names page {page} or an earlier one as the next"
-                    )));
-                }
-                None => return Ok(servers),
-            }
-        }
-        Err(self.malformed(format!("list_servers kept paging past {MAX_PAGES} pages")))
-    }
-
-    /// Server `id` (its number), read now.
-    pub async fn server(&self, id: &str) -> Result<Server> {
+    /// Server `id` (its number), read now. Server ids are global to the project: `region`
+    /// is not needed to find one.
+    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
         check_server_id(id)?;
-        let request = Request::get(format!("servers/{id}"));
+        let doing = self.about(format!("reading server {id}"), id);
         let answer: GetServer = self
-            .get(request, &format!("reading server {id}"), Some(id))
+            .api
+            .fetch_json(Request::get(format!("servers/{id}")), &doing)
             .await?;
         self.server_of(answer.server)
     }
@@ -214,7 +81,7 @@ impl Hetzner {
     /// Sends `action` for server `id` once and returns Hetzner's acceptance, whose
     /// `operation` is the action id to follow. A failure after the request may have reached
     /// Hetzner is `outcome-unknown`.
-    pub async fn power(&self, id: &str, action: PowerAction) -> Result<Accepted> {
+    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
         check_server_id(id)?;
         let verb = match action {
             PowerAction::Reboot => "reboot",
@@ -222,15 +89,9 @@ impl Hetzner {
             PowerAction::Stop => "shutdown",
             PowerAction::Start => "poweron",
         };
-        let what = format!("{verb} of server {id}");
         let request = Request::post(format!("servers/{id}/actions/{verb}"), Retry::NotIdempotent);
-        let response = match self.service.send_raw(request).await? {
-            Ok(response) => response,
-            Err(failure) => {
-                return Err(self.failure(&failure, Retry::NotIdempotent, &what, Some(id)));
-            }
-        };
-        let answer: ActionResponse = self.decode(&response)?;
+        let doing = self.about(format!("{verb} of server {id}"), id);
+        let answer: ActionResponse = self.api.fetch_json(request, &doing).await?;
         tracing::info!(
             account = %self.name,
             id,
@@ -238,20 +99,19 @@ impl Hetzner {
             hetzner_action = answer.action.id,
             "accepted"
         );
-        Ok(Accepted {
+        Ok(Accepted::without_state(
             action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation: Some(answer.action.id.to_string()),
-        })
+            id,
+            Some(answer.action.id.to_string()),
+        ))
     }
 
     /// Reads action `accepted.operation` every `settings.interval` (longer when the API
     /// sends `Retry-After`) until it is `success`; its `error` status is an error naming the
     /// server.
-    pub async fn settle(
+    async fn settle(
         &self,
+        _region: &str,
         accepted: &Accepted,
         settings: PollSettings,
         cancel: &CancellationToken,
@@ -270,82 +130,91 @@ impl Hetzner {
             accepted.id,
             self.name
         );
-        let started = Instant::now();
-        loop {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled {
-                    what: format!("waiting for {label}"),
-                });
-            }
+        let doing = Doing::new(format!("reading {label}"));
+        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let (this, doing, label) = (self, &doing, label.as_str());
+        let read = move || async move {
             let request = Request::get(format!("actions/{action_id}"));
-            let polled = tokio::select! {
-                polled = self.service.send_raw(request) => polled?,
-                _ = cancel.cancelled() => {
-                    return Err(Error::Cancelled { what: format!("waiting for {label}") });
-                }
+            let response = match this.api.poll(request, doing).await? {
+                Ok(response) => response,
+                Err(throttled) => return Ok(Polled::Throttled(throttled)),
             };
-            let what = format!("reading {label}");
-            let wait = match polled {
-                Ok(response) => {
-                    let answer: ActionResponse = self.decode(&response)?;
-                    match answer.action.status.as_str() {
-                        "success" => return Ok(()),
-                        "error" => return Err(self.action_failed(&label, answer.action)),
-                        _ => retry_after(&response.headers)
-                            .unwrap_or(settings.interval)
-                            .max(settings.interval),
-                    }
-                }
-                // Rate limited: waited out when its Retry-After fits in the wait left.
-                Err(failure) if failure.status == 429 => match retry_after(&failure.headers) {
-                    Some(wait) if started.elapsed() + wait <= settings.timeout => wait,
-                    _ => return Err(self.failure(&failure, Retry::Idempotent, &what, None)),
-                },
-                Err(failure) => {
-                    return Err(self.failure(&failure, Retry::Idempotent, &what, None));
-                }
-            };
-            if started.elapsed() + wait > settings.timeout {
-                return Err(Error::Timeout {
-                    host: format!("{label} (still running)"),
-                    phase: match accepted.action {
-                        PowerAction::Stop => Phase::Shutdown,
-                        _ => Phase::Boot,
-                    },
-                    after: settings.timeout,
-                });
+            let answer: ActionResponse = response.json(this.api.name())?;
+            Ok(match answer.action.status.as_str() {
+                "success" => Polled::Done(()),
+                "error" => return Err(this.action_failed(label, answer.action)),
+                status => Polled::pending(
+                    (),
+                    format!("still {status}"),
+                    retry_after(&response.headers),
+                ),
+            })
+        };
+        follow_operation(&follow, read, |_| {}).await.map(drop)
+    }
+}
+
+impl Hetzner {
+    /// The account of a `hetzner` `[[clouds]]` entry: its token resolved from `secrets`, at
+    /// `endpoint` or Hetzner's own API.
+    pub fn from_config(
+        config: &CloudConfig,
+        hetzner: &TokenConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Hetzner> {
+        hetzner.connect(config, secrets, DEFAULT_URL, Hetzner::connect)
+    }
+
+    /// The project `name` at `base_url` (`https://api.hetzner.cloud/v1`) with API `token`;
+    /// `locations` (e.g. `fsn1`, `nbg1`), when not empty, keep only the servers there.
+    pub fn connect(
+        name: &str,
+        base_url: &str,
+        token: SecretString,
+        locations: &[String],
+        limits: Limits,
+    ) -> Result<Hetzner> {
+        for location in locations {
+            let valid = !location.is_empty()
+                && location.len() <= 32
+                && location
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !valid {
+                return Err(Error::invalid(format!(
+                    "hetzner \"{name}\": `{location}` is not a Hetzner location name (like fsn1, nbg1, hel1, ash)"
+                )));
             }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = cancel.cancelled() => {
-                    return Err(Error::Cancelled { what: format!("waiting for {label}") });
-                }
-            }
         }
+        let empty = "the API token is empty; create one in the Hetzner Console (project → Security → API tokens)";
+        let errors = HetznerErrors {
+            account: name.to_string(),
+        };
+        Ok(Hetzner {
+            name: name.to_string(),
+            api: bearer_api(Self::KIND, name, base_url, token, empty, limits, errors)?,
+            locations: locations.to_vec(),
+        })
     }
 
-    /// A GET decoded as `T`, or the typed error for it.
-    async fn get<T: DeserializeOwned>(
-        &self,
-        request: Request,
-        what: &str,
-        server: Option<&str>,
-    ) -> Result<T> {
-        match self.service.send_raw(request).await? {
-            Ok(response) => self.decode(&response),
-            Err(failure) => Err(self.failure(&failure, Retry::Idempotent, what, server)),
-        }
+    /// `list_servers` page `page`: its servers, and `meta.pagination.next_page`.
+    async fn page(&self, page: u64) -> Result<Page<u64>> {
+        let request = Request::get("servers")
+            .query("page", page.to_string())
+            .query("per_page", PAGE_SIZE.to_string());
+        let list: ListServers = self
+            .api
+            .fetch_json(request, &Doing::new("listing servers"))
+            .await?;
+        let servers = list.servers.into_iter().map(|s| self.server_of(s));
+        Ok(Page {
+            servers: servers.collect::<Result<_>>()?,
+            next: list.meta.pagination.next_page,
+        })
     }
 
-    fn decode<T: DeserializeOwned>(&self, response: &Response) -> Result<T> {
-        response.json(self.service.name())
-    }
-
-    fn malformed(&self, reason: String) -> Error {
-        Error::MalformedResponse {
-            what: self.service.name().to_string(),
-            reason,
-        }
+    fn about(&self, doing: String, id: &str) -> Doing {
+        about_server(Self::KIND, &self.name, doing, "Hetzner Cloud server", id)
     }
 
     fn server_of(&self, s: HServer) -> Result<Server> {
@@ -353,7 +222,10 @@ impl Hetzner {
             .location
             .or(s.datacenter.map(|d| d.location))
             .map(|l| l.name)
-            .ok_or_else(|| self.malformed(format!("server {} has no location", s.id)))?;
+            .ok_or_else(|| Error::MalformedResponse {
+                what: self.api.name().to_string(),
+                reason: format!("server {} has no location", s.id),
+            })?;
         let mut public_ips = Vec::new();
         if let Some(net) = s.public_net {
             public_ips.extend(net.ipv4.map(|ip| ip.ip));
@@ -370,7 +242,7 @@ impl Hetzner {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.timestamp_millis());
         Ok(Server {
-            provider: "hetzner".into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region,
             id: s.id.to_string(),
@@ -390,76 +262,55 @@ impl Hetzner {
             .map(|e| (e.code, e.message))
             .unwrap_or_else(|| ("unknown".into(), "no error given".into()));
         Error::Service {
-            service: self.service.name().to_string(),
+            service: self.api.name().to_string(),
             code: ErrorCode::ServiceFailed,
             status: 200,
             message: format!(
                 "{label} failed: {code}: {}; look at the server in the Hetzner Console before trying again",
-                self.service.redact(&message)
+                self.api.redact(&message)
             ),
         }
     }
+}
 
-    /// The typed error of a failed call: Hetzner's error code decides, the HTTP status only
-    /// when the body is not Hetzner's error JSON (a proxy, a load balancer).
-    fn failure(
-        &self,
-        failure: &HttpFailure,
-        retry: Retry,
-        what: &str,
-        server: Option<&str>,
-    ) -> Error {
-        let parsed = failure.json::<ErrorResponse>().map(|e| e.error);
-        let code = parsed.as_ref().map(|e| e.code.as_str()).unwrap_or("");
-        let maybe_done = retry == Retry::NotIdempotent
-            && failure.status >= 500
-            && !matches!(code, "maintenance" | "rate_limit_exceeded");
-        if maybe_done {
-            return Error::OutcomeUnknown {
-                what: format!("{what} on {}", self.service.name()),
-                reason: format!("HTTP {}: {}", failure.status, failure.body),
-            };
-        }
-        if let Some(id) = server
-            && (code == "not_found" || (parsed.is_none() && failure.status == 404))
-        {
-            return Error::NotFound {
-                what: "Hetzner Cloud server",
-                name: id.to_string(),
-                hint: Some(format!(
-                    "not in the project of hetzner account \"{}\": check the id (`paaf servers` lists them) and that the token belongs to the right project",
-                    self.name
-                )),
-            };
-        }
-        let Some(error) = parsed else {
-            return self.service.status_error(failure).about(what);
-        };
-        let (kind, hint) = match error.code.as_str() {
-            "unauthorized" => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "the API token of hetzner account \"{}\" was refused: check it is the project's token and has not been deleted (Hetzner Console → project → Security → API tokens)",
-                    self.name
-                ),
+/// Hetzner's errors, for the failure policy: its error code decides, the HTTP status only
+/// when the body is not Hetzner's error JSON (a proxy, a load balancer).
+struct HetznerErrors {
+    account: String,
+}
+
+impl Vendor for HetznerErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ErrorResponse>()?.error;
+        Some(Said::coded(e.code, e.message))
+    }
+
+    fn meaning(&self, _failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
+        Some(match said?.code() {
+            "unauthorized" => ErrorCode::AuthFailed,
+            "forbidden" => ErrorCode::PermissionDenied,
+            "not_found" => ErrorCode::NotFound,
+            "locked" | "conflict" => ErrorCode::Conflict,
+            "rate_limit_exceeded" => ErrorCode::RateLimited,
+            // Refused before anything was done: not an unknown outcome.
+            "maintenance" => ErrorCode::ServiceFailed,
+            _ => return None,
+        })
+    }
+
+    fn hint(&self, code: ErrorCode, failure: &HttpFailure, said: Option<&Said>) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "the API token of hetzner account \"{}\" was refused: check it is the project's token and has not been deleted (Hetzner Console → project → Security → API tokens)",
+                self.account
             ),
-            "forbidden" => (
-                ErrorCode::PermissionDenied,
-                "the token may not do this: power actions need a Read & Write token, not a Read token".to_string(),
-            ),
-            "not_found" => (
-                ErrorCode::NotFound,
-                "check the id, and that the token belongs to the right project".to_string(),
-            ),
-            "locked" => (
-                ErrorCode::Conflict,
-                "another action is running on the server: wait for it to finish, then try again".to_string(),
-            ),
-            "conflict" => (
-                ErrorCode::Conflict,
-                "the server changed meanwhile: read its state and try again".to_string(),
-            ),
-            "rate_limit_exceeded" => {
+            ErrorCode::PermissionDenied => "the token may not do this: power actions need a Read & Write token, not a Read token".into(),
+            ErrorCode::NotFound => "check the id, and that the token belongs to the right project".into(),
+            ErrorCode::Conflict if said.is_some_and(|s| s.code() == "locked") => {
+                "another action is running on the server: wait for it to finish, then try again".into()
+            }
+            ErrorCode::Conflict => "the server changed meanwhile: read its state and try again".into(),
+            ErrorCode::RateLimited => {
                 let reset = failure
                     .headers
                     .get("ratelimit-reset")
@@ -470,30 +321,10 @@ impl Hetzner {
                         format!(" (its budget is full again in {secs}s)")
                     })
                     .unwrap_or_default();
-                (
-                    ErrorCode::RateLimited,
-                    format!(
-                        "Hetzner limits the request rate of this project{reset}: wait and try again"
-                    ),
-                )
+                format!("Hetzner limits the request rate of this project{reset}: wait and try again")
             }
-            _ => (
-                ErrorCode::ServiceFailed,
-                "Hetzner refused the request".to_string(),
-            ),
-        };
-        let message: String = self
-            .service
-            .redact(&error.message)
-            .chars()
-            .take(300)
-            .collect();
-        Error::Service {
-            service: self.service.name().to_string(),
-            code: kind,
-            status: failure.status,
-            message: format!("{what}: {} ({message}); {hint}", error.code),
-        }
+            _ => return None,
+        })
     }
 }
 
@@ -511,17 +342,8 @@ pub fn normalize(status: &str) -> ServerStatus {
 
 /// Refuses what cannot be a server id (a positive number) before anything is sent.
 fn check_server_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 16
-        && id.chars().all(|c| c.is_ascii_digit())
-        && id.parse::<u64>().is_ok_and(|n| n > 0);
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "`{id}` is not a Hetzner Cloud server id (a number like 42; `paaf servers` lists them)"
-        )))
-    }
+    let valid = super::listing::is_number(id, 16) && id.parse::<u64>().is_ok_and(|n| n > 0);
+    check_id(id, valid, "a Hetzner Cloud server id, a number like 42")
 }
 
 // ---- Hetzner's JSON, as much of it as paaf reads (unknown fields are skipped) ----
@@ -703,7 +525,7 @@ mod tests {
                 Limits::default()
             )
             .unwrap()
-            .service
+            .api
             .base_url(),
             "https://api.hetzner.cloud/v1/"
         );

@@ -48,14 +48,14 @@ use super::{
     Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
     Server, ServerStatus,
 };
-use crate::config::CloudConfig;
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
 use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
 use crate::http::{
     HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service, TlsConfig, TlsIdentity,
     path_segment,
 };
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretRef, SecretStore};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
@@ -620,19 +620,46 @@ enum Owner {
     },
 }
 
+/// The keys of a `kubernetes` `[[clouds]]` entry.
+#[derive(Debug, Clone)]
+pub struct KubernetesConfig {
+    /// The namespaces listed (`regions`; none: `default`).
+    pub namespaces: Vec<String>,
+    /// The kubeconfig file (`kubeconfig`; default: `$KUBECONFIG`, then `~/.kube/config`).
+    pub kubeconfig: Option<String>,
+    /// The context in it (`context`; default: its current context).
+    pub context: Option<String>,
+    /// A bearer token instead of the kubeconfig's user (`token`).
+    pub token: Option<SecretRef>,
+    /// The API server instead of the kubeconfig's (`endpoint`).
+    pub endpoint: Option<String>,
+}
+
+impl AccountConfig for KubernetesConfig {
+    fn read(entry: &CloudEntry<'_>) -> Result<KubernetesConfig> {
+        Ok(KubernetesConfig {
+            endpoint: entry.endpoint()?,
+            token: entry.secret(Key::Token)?,
+            namespaces: entry.regions(),
+            kubeconfig: entry.text(Key::Kubeconfig),
+            context: entry.text(Key::Context),
+        })
+    }
+}
+
 impl Kubernetes {
     /// The account of a `kubernetes` `[[clouds]]` entry: its kubeconfig's context, `token`
     /// (instead of the kubeconfig's user) and `endpoint` (instead of its server). With both
     /// `endpoint` and `token` no kubeconfig is needed; one that exists still gives the CA.
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Kubernetes> {
-        let token = config
-            .token
-            .as_ref()
-            .map(|t| t.resolve(secrets))
-            .transpose()?;
-        let files = kubeconfig_paths(config.kubeconfig.as_deref());
-        let no_file = config.kubeconfig.is_none() && !files.iter().any(|p| p.exists());
-        let access = match (&config.endpoint, token) {
+    pub fn from_config(
+        config: &CloudConfig,
+        k8s: &KubernetesConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Kubernetes> {
+        let token = k8s.token.as_ref().map(|t| t.resolve(secrets)).transpose()?;
+        let files = kubeconfig_paths(k8s.kubeconfig.as_deref());
+        let no_file = k8s.kubeconfig.is_none() && !files.iter().any(|p| p.exists());
+        let access = match (&k8s.endpoint, token) {
             (Some(endpoint), Some(token)) if no_file => ClusterAccess {
                 server: endpoint.clone(),
                 auth: HttpAuth::Bearer(token),
@@ -641,7 +668,7 @@ impl Kubernetes {
             },
             (endpoint, token) => {
                 let mut access =
-                    ClusterAccess::from_kubeconfig(&files, config.context.as_deref(), token)?;
+                    ClusterAccess::from_kubeconfig(&files, k8s.context.as_deref(), token)?;
                 if let Some(endpoint) = endpoint {
                     access.server = endpoint.clone();
                 }
@@ -651,7 +678,7 @@ impl Kubernetes {
         Kubernetes::connect(
             &config.name,
             access,
-            &config.regions,
+            &k8s.namespaces,
             Limits::with_timeout(config.timeout),
         )
     }

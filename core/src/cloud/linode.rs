@@ -21,185 +21,58 @@
 //!
 //! Linode has no hard reset in its API: a hard reboot is refused.
 
-use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
-};
-use crate::config::CloudConfig;
-use crate::error::{Error, ErrorCode, ErrorInfo, Result};
-use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
+use super::listing::{Page, about_server, all_pages, check_id, is_number, name_tags};
+use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus, TokenConfig};
+use crate::config::{CloudConfig, CloudKind};
+use crate::error::{Error, ErrorCode, Result};
+use crate::http::{Doing, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor};
 use crate::secrets::SecretStore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use std::fmt;
 use std::net::Ipv4Addr;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.linode.com/";
 /// Linodes per page: the API's maximum.
 const PAGE_SIZE: u32 = 500;
-/// Pages paaf reads at most (a runaway `pages` ends there).
-const MAX_PAGES: u32 = 1000;
-const PROVIDER: &str = "linode";
 
-/// One configured Linode account: its token lives in the [`Service`]'s auth.
-#[derive(Clone)]
+/// One configured Linode account: its token lives in the [`Service`]'s auth, which `Debug`
+/// never shows.
+#[derive(Debug, Clone)]
 pub struct Linode {
     name: String,
-    service: Service,
+    api: Service,
     /// Region ids to list (`us-east`); empty: all.
     regions: Vec<String>,
 }
 
-impl fmt::Debug for Linode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Linode")
-            .field("name", &self.name)
-            .field("url", &self.service.base_url())
-            .field("token", &"[redacted]")
-            .field("regions", &self.regions)
-            .finish()
-    }
-}
-
-impl CloudAccount for Linode {
-    fn provider(&self) -> &'static str {
-        PROVIDER
-    }
+impl CloudProvider for Linode {
+    const KIND: CloudKind = CloudKind::Linode;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(Linode::list(self))
-    }
-
-    fn read<'a>(&'a self, _region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(self.instance(id))
-    }
-
-    fn power<'a>(
-        &'a self,
-        _region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(Linode::power(self, id, action))
-    }
-}
-
-impl Linode {
-    /// The account of a `linode` `[[clouds]]` entry, at Linode's API unless it names an
-    /// `endpoint`.
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Linode> {
-        let token = config.secret(config.token.as_ref(), "token", secrets)?;
-        Linode::connect(
-            &config.name,
-            config.endpoint.as_deref().unwrap_or(DEFAULT_URL),
-            token,
-            &config.regions,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name` at `base_url` (the API's root, without `/v4`), with `token`; only
-    /// the Linodes of `regions` are listed, unless it is empty.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        token: SecretString,
-        regions: &[String],
-        limits: Limits,
-    ) -> Result<Linode> {
-        if token.expose_secret().trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "linode \"{name}\": the API token is empty; store the token with `paaf secret set`"
-            )));
-        }
-        let service = Service::new(
-            &format!("linode \"{name}\""),
-            base_url,
-            HttpAuth::Bearer(token),
-            limits,
-        )?;
-        Ok(Linode {
-            name: name.to_string(),
-            service,
-            regions: regions.to_vec(),
-        })
-    }
-
     /// Every Linode of the account (of the configured regions), sorted by region, name, id;
     /// a failure is one error row for the whole account.
-    pub async fn list(&self) -> Inventory {
-        match self.all_instances().await {
-            Ok(mut servers) => {
-                servers.retain(|s| self.regions.is_empty() || self.regions.contains(&s.region));
-                servers
-                    .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-                Inventory {
-                    servers,
-                    errors: Vec::new(),
-                }
-            }
-            Err(e) => Inventory {
-                servers: Vec::new(),
-                errors: vec![InventoryError {
-                    provider: PROVIDER.into(),
-                    account: self.name.clone(),
-                    region: None,
-                    error: ErrorInfo::from(&e),
-                }],
-            },
-        }
-    }
-
-    async fn all_instances(&self) -> Result<Vec<Server>> {
-        let mut servers = Vec::new();
-        let mut page = 1;
-        loop {
-            let request = Request::get("v4/linode/instances")
-                .query("page", page.to_string())
-                .query("page_size", PAGE_SIZE.to_string());
-            let answer: InstancesPage = self.get(request, "listing Linodes", None).await?;
-            if answer.page != page {
-                return Err(self.malformed(format!(
-                    "asked for page {page} of the Linodes, it answered page {}",
-                    answer.page
-                )));
-            }
-            servers.extend(answer.data.into_iter().map(|i| self.server_of(i)));
-            if page >= answer.pages {
-                return Ok(servers);
-            }
-            if answer.pages > MAX_PAGES {
-                return Err(self.malformed(format!(
-                    "the Linodes are said to fill {} pages, over the {MAX_PAGES} paaf reads",
-                    answer.pages
-                )));
-            }
-            page += 1;
-        }
+    async fn list(&self) -> Inventory {
+        let linodes = all_pages(self.api.name(), 1u32, |page| self.page(page)).await;
+        Inventory::of_account(Self::KIND, &self.name, &self.regions, linodes)
     }
 
     /// Linode `id`, read now.
-    pub async fn instance(&self, id: &str) -> Result<Server> {
-        check_id(id)?;
-        let instance: Instance = self
-            .get(
-                Request::get(format!("v4/linode/instances/{id}")),
-                &format!("reading Linode {id}"),
-                Some(id),
-            )
-            .await?;
+    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
+        check_linode_id(id)?;
+        let doing = self.about(format!("reading Linode {id}"), id);
+        let request = Request::get(format!("v4/linode/instances/{id}"));
+        let instance: Instance = self.api.fetch_json(request, &doing).await?;
         Ok(self.server_of(instance))
     }
 
     /// Sends `action` to Linode `id` once. Linode answers `{}`: there is nothing to follow
     /// but the Linode's status.
-    pub async fn power(&self, id: &str, action: PowerAction) -> Result<Accepted> {
-        check_id(id)?;
+    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+        check_linode_id(id)?;
         let verb = match action {
             PowerAction::Reboot => "reboot",
             PowerAction::Stop => "shutdown",
@@ -216,115 +89,70 @@ impl Linode {
             &serde_json::json!({}),
             Retry::NotIdempotent,
         )?;
-        let doing = format!("{verb} of Linode {id}");
-        if let Err(failure) = self.service.send_raw(request).await? {
-            return Err(self.failure(&failure, Retry::NotIdempotent, &doing, Some(id)));
-        }
+        let doing = self.about(format!("{verb} of Linode {id}"), id);
+        self.api.fetch(request, &doing).await?;
         tracing::info!(account = %self.name, id, action = verb, "accepted");
-        Ok(Accepted {
-            action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation: None,
+        Ok(Accepted::without_state(action, id, None))
+    }
+}
+
+impl Linode {
+    /// The account of a `linode` `[[clouds]]` entry, at Linode's API unless it names an
+    /// `endpoint`.
+    pub fn from_config(
+        config: &CloudConfig,
+        linode: &TokenConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Linode> {
+        linode.connect(config, secrets, DEFAULT_URL, Linode::connect)
+    }
+
+    /// The account `name` at `base_url` (the API's root, without `/v4`), with `token`; only
+    /// the Linodes of `regions` are listed, unless it is empty.
+    pub fn connect(
+        name: &str,
+        base_url: &str,
+        token: SecretString,
+        regions: &[String],
+        limits: Limits,
+    ) -> Result<Linode> {
+        let empty = "the API token is empty; store the token with `paaf secret set`";
+        let errors = LinodeErrors {
+            account: name.to_string(),
+        };
+        Ok(Linode {
+            name: name.to_string(),
+            api: super::bearer_api(Self::KIND, name, base_url, token, empty, limits, errors)?,
+            regions: regions.to_vec(),
         })
     }
 
-    /// A GET decoded as `T`; `linode` names the Linode a 404 is about.
-    async fn get<T: DeserializeOwned>(
-        &self,
-        request: Request,
-        doing: &str,
-        linode: Option<&str>,
-    ) -> Result<T> {
-        match self.service.send_raw(request).await? {
-            Ok(response) => response.json(self.service.name()),
-            Err(failure) => Err(self.failure(&failure, Retry::Idempotent, doing, linode)),
+    /// Page `page` of the Linodes; pages 1 to `pages` are read.
+    async fn page(&self, page: u32) -> Result<Page<u32>> {
+        let request = Request::get("v4/linode/instances")
+            .query("page", page.to_string())
+            .query("page_size", PAGE_SIZE.to_string());
+        let answer: InstancesPage = self
+            .api
+            .fetch_json(request, &Doing::new("listing Linodes"))
+            .await?;
+        if answer.page != page {
+            return Err(Error::MalformedResponse {
+                what: self.api.name().to_string(),
+                reason: format!(
+                    "asked for page {page} of the Linodes, it answered page {}",
+                    answer.page
+                ),
+            });
         }
+        Ok(Page {
+            servers: answer.data.into_iter().map(|i| self.server_of(i)).collect(),
+            next: (page < answer.pages).then_some(page + 1),
+        })
     }
 
-    /// The typed error of a failed call: what happened, and what to check.
-    fn failure(
-        &self,
-        failure: &HttpFailure,
-        retry: Retry,
-        doing: &str,
-        linode: Option<&str>,
-    ) -> Error {
-        let said = failure
-            .json::<ApiErrors>()
-            .map(|e| {
-                let reasons: Vec<String> = e
-                    .errors
-                    .into_iter()
-                    .map(|r| match r.field {
-                        Some(field) => format!("[{field}] {}", r.reason),
-                        None => r.reason,
-                    })
-                    .collect();
-                reasons.join("; ").chars().take(300).collect::<String>()
-            })
-            .unwrap_or_else(|| failure.body.clone());
-        let status = failure.status;
-        let service = self.service.name().to_string();
-        let (code, hint) = match status {
-            401 => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "check the API token of linode account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.linode.com/profile/tokens)",
-                    self.name
-                ),
-            ),
-            403 => (
-                ErrorCode::PermissionDenied,
-                "the token is valid but not allowed this: give it the Linodes scope (read/write for power actions), and its user access to this Linode".to_string(),
-            ),
-            404 => match linode {
-                Some(id) => {
-                    return Error::NotFound {
-                        what: "Linode",
-                        name: id.to_string(),
-                        hint: Some(format!(
-                            "not in linode account \"{}\": check the id (`paaf servers` lists the Linodes)",
-                            self.name
-                        )),
-                    };
-                }
-                None => (
-                    ErrorCode::NotFound,
-                    "check that the endpoint is Linode's API root (https://api.linode.com)"
-                        .to_string(),
-                ),
-            },
-            400 if retry == Retry::NotIdempotent && said.to_lowercase().contains("busy") => (
-                ErrorCode::Conflict,
-                "another job of this Linode (a boot, a migration, a backup) is still running: wait for it, then try again".to_string(),
-            ),
-            429 => (
-                ErrorCode::RateLimited,
-                "Linode limits the request rate of this token: wait and try again".to_string(),
-            ),
-            s if s >= 500 && retry == Retry::NotIdempotent => {
-                return Error::OutcomeUnknown {
-                    what: format!("{doing} in {service}"),
-                    reason: format!("HTTP {s}: {said}"),
-                };
-            }
-            _ => return self.service.status_error(failure).about(doing),
-        };
-        Error::Service {
-            service,
-            code,
-            status,
-            message: format!("{doing}: HTTP {status} ({said}); {hint}"),
-        }
-    }
-
-    fn malformed(&self, reason: String) -> Error {
-        Error::MalformedResponse {
-            what: self.service.name().to_string(),
-            reason,
-        }
+    fn about(&self, doing: String, id: &str) -> Doing {
+        about_server(Self::KIND, &self.name, doing, "Linode", id)
     }
 
     fn server_of(&self, i: Instance) -> Server {
@@ -339,7 +167,7 @@ impl Linode {
             public_ips.push(address);
         }
         Server {
-            provider: PROVIDER.into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: i.region,
             id: i.id.to_string(),
@@ -349,9 +177,54 @@ impl Linode {
             public_ips,
             private_ips,
             // Linode tags are plain names.
-            tags: i.tags.into_iter().map(|t| (t, String::new())).collect(),
+            tags: name_tags(i.tags),
             launched_at_ms: i.created.as_deref().and_then(timestamp_ms),
         }
+    }
+}
+
+/// Linode's errors, for the failure policy: `{"errors": [{"reason", "field"?}]}`, a 400
+/// "Linode busy." while another job of the Linode runs, what to check in its words.
+struct LinodeErrors {
+    account: String,
+}
+
+impl Vendor for LinodeErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let reasons: Vec<String> = failure
+            .json::<ApiErrors>()?
+            .errors
+            .into_iter()
+            .map(|r| match r.field {
+                Some(field) => format!("[{field}] {}", r.reason),
+                None => r.reason,
+            })
+            .collect();
+        Some(Said::message(reasons.join("; ")))
+    }
+
+    fn meaning(&self, failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
+        let busy = said.is_some_and(|s| s.message.to_lowercase().contains("busy"));
+        (failure.status == 400 && busy).then_some(ErrorCode::Conflict)
+    }
+
+    fn hint(
+        &self,
+        code: ErrorCode,
+        _failure: &HttpFailure,
+        _said: Option<&Said>,
+    ) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "check the API token of linode account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.linode.com/profile/tokens)",
+                self.account
+            ),
+            ErrorCode::PermissionDenied => "the token is valid but not allowed this: give it the Linodes scope (read/write for power actions), and its user access to this Linode".into(),
+            ErrorCode::NotFound => "check that the endpoint is Linode's API root (https://api.linode.com)".into(),
+            ErrorCode::Conflict => "another job of this Linode (a boot, a migration, a backup) is still running: wait for it, then try again".into(),
+            ErrorCode::RateLimited => "Linode limits the request rate of this token: wait and try again".into(),
+            _ => return None,
+        })
     }
 }
 
@@ -376,14 +249,8 @@ fn timestamp_ms(text: &str) -> Option<i64> {
 }
 
 /// Refuses what cannot be a Linode id before anything is sent: ids are numbers.
-fn check_id(id: &str) -> Result<()> {
-    if !id.is_empty() && id.len() <= 20 && id.chars().all(|c| c.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "`{id}` is not a Linode id (a number like 123; `paaf servers` lists them)"
-        )))
-    }
+fn check_linode_id(id: &str) -> Result<()> {
+    check_id(id, is_number(id, 20), "a Linode id, a number like 123")
 }
 
 // ---- the API's JSON, as much of it as paaf reads (other fields are ignored) ----
@@ -518,10 +385,10 @@ mod tests {
 
     #[test]
     fn bad_ids_are_refused_before_anything_is_sent() {
-        assert!(check_id("123").is_ok());
+        assert!(check_linode_id("123").is_ok());
         for bad in ["linode123", "", "1/reboot", "-1"] {
             assert_eq!(
-                check_id(bad).unwrap_err().code(),
+                check_linode_id(bad).unwrap_err().code(),
                 ErrorCode::InvalidInput,
                 "{bad}"
             );

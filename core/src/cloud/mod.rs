@@ -1,35 +1,66 @@
 //! Servers of cloud accounts: the types every cloud provider returns (one inventory row per
 //! server, normalized status), the power actions, and the one way a power action is followed
-//! to its end ([`poll_until`]).
+//! to its end ([`power_and_wait`], [`follow`]).
 //!
-//! A provider file (the model is [`ec2`]) implements [`CloudAccount`] for one configured
-//! account, and does four things and no more:
-//! 1. lists its servers as [`Server`]s, one [`InventoryError`] row per region or account that
-//!    failed (a failing region never hides the others);
+//! A provider file implements [`CloudProvider`] (plain async methods) for one configured
+//! account; the facade holds it as a [`CloudAccount`], which every provider is through one
+//! adapter here. It does four things and no more:
+//! 1. lists its servers as [`Server`]s ([`listing::all_pages`] reads every page without
+//!    looping forever; [`Inventory::of_account`] sorts them and keeps the configured
+//!    regions), one [`InventoryError`] row per region or account that failed (a failing
+//!    region never hides the others);
 //! 2. sends a [`PowerAction`] and returns the API's acceptance ([`Accepted`]): a call that
-//!    changes something is sent once (`Retry::NotIdempotent`), and an ambiguous failure is
-//!    `outcome-unknown`, never retried;
-//! 3. where the API answers with an operation of its own (a DigitalOcean action, a GCP
-//!    operation, an Azure async operation, a Proxmox task), follows it to its end in
-//!    [`CloudAccount::settle`], honouring `Retry-After`, and turns a failed operation into an
-//!    error;
+//!    changes something is sent once (`Retry::NotIdempotent`); what a failure means
+//!    (`auth-failed` … `outcome-unknown` for an ambiguous failure, never retried) is decided
+//!    by the one failure policy of [`crate::http::Service`], to which the provider only adds
+//!    its [`crate::http::Vendor`]: how its error bodies read, what its codes mean, the
+//!    remedies in its words;
+//! 3. where the API answers with an operation of its own (a DigitalOcean action, a Hetzner
+//!    action, a GCP operation, an Azure async operation, a Proxmox task), follows it to its
+//!    end in [`CloudProvider::settle`] with [`follow::follow_operation`] (`Retry-After`,
+//!    backoff, cancellation, a typed timeout: the provider gives only the read of it), and
+//!    turns a failed operation into an error;
 //! 4. reads one server again, so that [`power_and_wait`] can follow it to the action's
 //!    [`PowerAction::target`] state within [`PollSettings`]; the result is a [`PowerOutcome`].
 //!
-//! A provider without an action (EC2 has no hard reboot) refuses it with `invalid-input`
-//! saying what to do instead, before sending anything. [`connect`] builds the account for a
-//! `[[clouds]]` entry.
+//! A provider without an action (Linode has no hard reset) refuses it with `invalid-input`
+//! saying what to do instead, before sending anything; so is an id that cannot be one
+//! ([`listing::check_id`]). Its `[[clouds]]` keys are typed and checked once, at load
+//! ([`crate::config::AccountConfig`]); [`connect`] builds the account of an entry.
+//!
+//! ## A new cloud provider
+//!
+//! One file, one row in the provider table, one row in the contract table. The model is
+//! [`vultr`], the smallest ([`hetzner`] when the API answers with an operation to follow):
+//! 1. `core/src/cloud/NAME.rs` (and `pub mod NAME;` below): the vendor header (endpoints,
+//!    error codes, rate-limit headers, links); the account type, `#[derive(Debug)]` (its
+//!    [`crate::http::Service`] never shows a secret); `impl CloudProvider` (`list` through
+//!    [`listing::all_pages`] and [`Inventory::of_account`], `read` and `power` through
+//!    `Service::fetch_json` / `fetch` with a [`crate::http::Doing`] naming the server,
+//!    `settle` through [`follow::follow_operation`] when there is an operation); a
+//!    [`crate::http::Vendor`] for its errors; its keys ([`TokenConfig`] for one API token,
+//!    or its own struct implementing [`crate::config::AccountConfig`]) and `from_config`;
+//!    `normalize`, its states as [`ServerStatus`].
+//! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,
+//!    client): the config enum variant, its parsing and [`connect`] follow from it.
+//! 3. `core/tests/contract/clouds/NAME.rs` (and `mod NAME;` there): its `Api`, a `CloudMock`
+//!    describing its routes and the bodies of its documentation, and its own cases (its
+//!    paging, its power actions followed to their end, its vendor errors); one row in
+//!    `scenario_table!`, which runs every shared scenario (401, 403, 404, 409, 429, 5xx,
+//!    timeout, paging in circles, malformed and oversize bodies, an echoed secret) on it.
 
 pub mod azure;
 pub mod cache;
 pub mod digitalocean;
 pub mod ec2;
 pub mod filter;
+pub mod follow;
 pub mod gcp;
 pub mod health;
 pub mod hetzner;
 pub mod kubernetes;
 pub mod linode;
+pub mod listing;
 pub mod ovh;
 pub mod proxmox;
 pub mod rebootx;
@@ -38,20 +69,62 @@ pub mod vultr;
 
 pub use filter::ServerFilter;
 
-use crate::config::{CloudConfig, CloudKind};
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key, Needed};
 use crate::error::{Error, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
-use crate::secrets::SecretStore;
+use crate::http::{HttpAuth, Limits, Service, Vendor};
+use crate::secrets::{SecretRef, SecretStore};
+use follow::Polled;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A boxed future, so that [`CloudAccount`] can be used as `dyn CloudAccount`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// One configured cloud account of any provider.
+/// One cloud provider, written with plain async methods: a provider file implements this for
+/// its account type, and [`CloudAccount`] (what the facade holds) comes from it, in one place.
+pub trait CloudProvider: Send + Sync + std::fmt::Debug {
+    /// Which provider: its `type` in the config and its [`Server::provider`].
+    const KIND: CloudKind;
+
+    /// The account's configured name.
+    fn name(&self) -> &str;
+
+    /// Every server of the account (all its configured regions, every page); what failed is
+    /// an [`InventoryError`] row beside the servers that could be listed.
+    fn list(&self) -> impl Future<Output = Inventory> + Send;
+
+    /// One server, read now (`region` as in its [`Server::region`]).
+    fn read(&self, region: &str, id: &str) -> impl Future<Output = Result<Server>> + Send;
+
+    /// Sends `action` once and returns the API's acceptance.
+    fn power(
+        &self,
+        region: &str,
+        id: &str,
+        action: PowerAction,
+    ) -> impl Future<Output = Result<Accepted>> + Send;
+
+    /// Follows the operation the API answered with ([`Accepted::operation`]) until it is
+    /// done, within `settings` ([`follow::follow_operation`]); a failed operation is an
+    /// error. Providers without operations keep this default, which has nothing to wait for.
+    fn settle(
+        &self,
+        _region: &str,
+        _accepted: &Accepted,
+        _settings: PollSettings,
+        _cancel: &CancellationToken,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// One configured cloud account of any provider, as the facade holds it (`dyn`): every
+/// [`CloudProvider`] is one.
 pub trait CloudAccount: Send + Sync + std::fmt::Debug {
     /// The provider's short name (`aws`, `hetzner`, ...), as in [`Server::provider`].
     fn provider(&self) -> &'static str;
@@ -59,14 +132,13 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
     /// The account's configured name.
     fn name(&self) -> &str;
 
-    /// Every server of the account (all its configured regions, every page); what failed is
-    /// an [`InventoryError`] row beside the servers that could be listed.
+    /// [`CloudProvider::list`].
     fn list(&self) -> BoxFuture<'_, Inventory>;
 
-    /// One server, read now (`region` as in its [`Server::region`]).
+    /// [`CloudProvider::read`].
     fn read<'a>(&'a self, region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>>;
 
-    /// Sends `action` once and returns the API's acceptance.
+    /// [`CloudProvider::power`].
     fn power<'a>(
         &'a self,
         region: &'a str,
@@ -74,9 +146,7 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
         action: PowerAction,
     ) -> BoxFuture<'a, Result<Accepted>>;
 
-    /// Follows the operation the API answered with ([`Accepted::operation`]) until it is
-    /// done, within `settings`; a failed operation is an error. Providers without operations
-    /// keep this default, which has nothing to wait for.
+    /// [`CloudProvider::settle`].
     fn settle<'a>(
         &'a self,
         _region: &'a str,
@@ -88,24 +158,117 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// The one adapter from a provider's async methods to the object-safe [`CloudAccount`].
+impl<T: CloudProvider> CloudAccount for T {
+    fn provider(&self) -> &'static str {
+        T::KIND.as_str()
+    }
+
+    fn name(&self) -> &str {
+        CloudProvider::name(self)
+    }
+
+    fn list(&self) -> BoxFuture<'_, Inventory> {
+        Box::pin(CloudProvider::list(self))
+    }
+
+    fn read<'a>(&'a self, region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
+        Box::pin(CloudProvider::read(self, region, id))
+    }
+
+    fn power<'a>(
+        &'a self,
+        region: &'a str,
+        id: &'a str,
+        action: PowerAction,
+    ) -> BoxFuture<'a, Result<Accepted>> {
+        Box::pin(CloudProvider::power(self, region, id, action))
+    }
+
+    fn settle<'a>(
+        &'a self,
+        region: &'a str,
+        accepted: &'a Accepted,
+        settings: PollSettings,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(CloudProvider::settle(
+            self, region, accepted, settings, cancel,
+        ))
+    }
+}
+
 /// The account of a `[[clouds]]` entry, its secrets read from `secrets`.
 pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dyn CloudAccount>> {
-    Ok(match config.kind {
-        CloudKind::Aws => Box::new(ec2::Ec2::from_config(config, secrets)?),
-        CloudKind::Rebootx => Box::new(rebootx::RebootX::from_config(config, secrets)?),
-        CloudKind::Ovh => Box::new(ovh::Ovh::from_config(config, secrets)?),
-        CloudKind::Proxmox => Box::new(proxmox::Proxmox::from_config(config, secrets)?),
-        CloudKind::Hetzner => Box::new(hetzner::Hetzner::from_config(config, secrets)?),
-        CloudKind::Scaleway => Box::new(scaleway::Scaleway::from_config(config, secrets)?),
-        CloudKind::Digitalocean => {
-            Box::new(digitalocean::DigitalOcean::from_config(config, secrets)?)
-        }
-        CloudKind::Linode => Box::new(linode::Linode::from_config(config, secrets)?),
-        CloudKind::Vultr => Box::new(vultr::Vultr::from_config(config, secrets)?),
-        CloudKind::Kubernetes => Box::new(kubernetes::Kubernetes::from_config(config, secrets)?),
-        CloudKind::Gcp => Box::new(gcp::Gcp::from_config(config, secrets)?),
-        CloudKind::Azure => Box::new(azure::Azure::from_config(config, secrets)?),
-    })
+    config.provider.connect(config, secrets)
+}
+
+/// The `[[clouds]]` keys of a provider reached with one API token (DigitalOcean, Hetzner,
+/// Linode, Vultr).
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// The API token (`token`).
+    pub token: SecretRef,
+    /// The regions (or locations) whose servers are listed (`regions`); empty: all.
+    pub regions: Vec<String>,
+    /// Another API base URL than the provider's own (`endpoint`: a test server).
+    pub endpoint: Option<String>,
+}
+
+/// What an entry without its API token lacks.
+pub const API_TOKEN: Needed = ("its API token", "token = \"keyring:NAME\"");
+
+impl TokenConfig {
+    /// The account of `config` (whose keys these are) made by a provider's `connect(name,
+    /// base_url, token, regions, limits)`, at `endpoint` or `default_url`, its token read
+    /// from `secrets`.
+    pub fn connect<T>(
+        &self,
+        config: &CloudConfig,
+        secrets: &dyn SecretStore,
+        default_url: &str,
+        connect: impl FnOnce(&str, &str, SecretString, &[String], Limits) -> Result<T>,
+    ) -> Result<T> {
+        let base_url = self.endpoint.as_deref().unwrap_or(default_url);
+        let token = self.token.resolve(secrets)?;
+        let limits = Limits::with_timeout(config.timeout);
+        connect(&config.name, base_url, token, &self.regions, limits)
+    }
+}
+
+impl AccountConfig for TokenConfig {
+    fn read(entry: &CloudEntry<'_>) -> Result<TokenConfig> {
+        let endpoint = entry.endpoint()?;
+        let token = entry.secret(Key::Token)?;
+        Ok(TokenConfig {
+            token: entry.needs(token, API_TOKEN)?,
+            regions: entry.regions(),
+            endpoint,
+        })
+    }
+}
+
+/// The API of `kind` account `name` at `base_url`, reached with the bearer `token`, its
+/// failures read by `vendor`. An empty token is refused; `empty` says how to get one.
+pub fn bearer_api(
+    kind: CloudKind,
+    name: &str,
+    base_url: &str,
+    token: SecretString,
+    empty: &str,
+    limits: Limits,
+    vendor: impl Vendor + 'static,
+) -> Result<Service> {
+    if token.expose_secret().trim().is_empty() {
+        return Err(Error::invalid(format!("{kind} \"{name}\": {empty}")));
+    }
+    let service = Service::new(
+        &format!("{kind} \"{name}\""),
+        base_url,
+        HttpAuth::Bearer(token),
+        limits,
+    )?;
+    Ok(service.with_vendor(vendor))
 }
 
 /// Sends `action` to server `id` of `account`, waits for the provider's operation (if any),
@@ -220,6 +383,14 @@ impl PowerAction {
         }
     }
 
+    /// The phase a wait for it is in: shutting down for a stop, booting otherwise.
+    pub fn phase(self) -> Phase {
+        match self.target() {
+            ServerStatus::Stopped => Phase::Shutdown,
+            _ => Phase::Boot,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PowerAction::Reboot => "reboot",
@@ -246,6 +417,20 @@ pub struct Accepted {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub operation: Option<String>,
+}
+
+impl Accepted {
+    /// The acceptance of `action` for server `id`, whose answer gave no state: only the
+    /// provider's `operation` to follow, if any.
+    pub fn without_state(action: PowerAction, id: &str, operation: Option<String>) -> Accepted {
+        Accepted {
+            action,
+            id: id.to_string(),
+            status: None,
+            raw_state: None,
+            operation,
+        }
+    }
 }
 
 /// How a power action is followed to its end.
@@ -313,7 +498,8 @@ pub struct Inventory {
 /// Reads a server with `read` every `settings.interval` until it is in `accepted.action`'s
 /// target state; `observe` sees every read (to report progress). Gives up with a `timeout`
 /// error after `settings.timeout`, or `cancelled` when `cancel` fires; an error of `read`
-/// ends the wait with that error.
+/// ends the wait with that error. The server's state is followed like any operation
+/// ([`follow::follow_operation`]).
 ///
 /// `label` names the server in errors (e.g. `i-0abc (aws "prod", eu-west-1)`).
 pub async fn poll_until<F, Fut>(
@@ -328,55 +514,36 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Server>>,
 {
-    let started = Instant::now();
     let target = accepted.action.target();
     let mut seen: Vec<ServerStatus> = accepted.status.into_iter().collect();
-    let mut polls = 0u32;
-    loop {
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled {
-                what: format!("waiting for {label} to be {target}"),
-            });
+    let follow = follow::Follow::new(label, accepted.action.phase(), settings, cancel);
+    let polled = || {
+        let server = read();
+        async move {
+            let server = server.await?;
+            Ok(if server.status == target {
+                Polled::Done(server)
+            } else {
+                let still = format!("still {}, waiting to be {target}", server.raw_state);
+                Polled::pending(server, still, None)
+            })
         }
-        let server = tokio::select! {
-            server = read() => server?,
-            _ = cancel.cancelled() => {
-                return Err(Error::Cancelled { what: format!("waiting for {label} to be {target}") });
-            }
-        };
-        polls += 1;
-        observe(&server);
+    };
+    let followed = follow::follow_operation(&follow, polled, |server| {
         if seen.last() != Some(&server.status) {
             seen.push(server.status);
         }
-        if server.status == target {
-            return Ok(PowerOutcome {
-                accepted,
-                server,
-                seen,
-                polls,
-                elapsed_ms: started.elapsed().as_millis() as u64,
-                verified: None,
-            });
-        }
-        if started.elapsed() + settings.interval > settings.timeout {
-            return Err(Error::Timeout {
-                host: format!(
-                    "{label} (still {}, waiting to be {target})",
-                    server.raw_state
-                ),
-                phase: match target {
-                    ServerStatus::Stopped => Phase::Shutdown,
-                    _ => Phase::Boot,
-                },
-                after: settings.timeout,
-            });
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(settings.interval) => {}
-            _ = cancel.cancelled() => {}
-        }
-    }
+        observe(server);
+    })
+    .await?;
+    Ok(PowerOutcome {
+        accepted,
+        server: followed.last,
+        seen,
+        polls: followed.reads,
+        elapsed_ms: followed.elapsed.as_millis() as u64,
+        verified: None,
+    })
 }
 
 #[cfg(test)]

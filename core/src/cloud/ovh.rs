@@ -35,11 +35,11 @@ use super::{
     Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
     Server, ServerStatus,
 };
-use crate::config::CloudConfig;
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
 use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service, path_segment};
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretRef, SecretStore};
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -135,36 +135,65 @@ impl CloudAccount for Ovh {
     }
 }
 
-impl Ovh {
-    /// The account of an `ovh` `[[clouds]]` entry (the config checked that its three keys
-    /// are there).
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Ovh> {
-        let missing =
-            |what: &str| Error::invalid(format!("ovh account `{}` has no {what}", config.name));
-        let application_secret = config
-            .application_secret
-            .as_ref()
-            .ok_or_else(|| missing("application_secret"))?
-            .resolve(secrets)?;
-        let consumer_key = config
-            .consumer_key
-            .as_ref()
-            .ok_or_else(|| missing("consumer_key"))?
-            .resolve(secrets)?;
-        let keys = OvhKeys {
-            application_key: config
-                .application_key
-                .clone()
-                .ok_or_else(|| missing("application_key"))?,
+/// The keys of an `ovh` `[[clouds]]` entry.
+#[derive(Debug, Clone)]
+pub struct OvhConfig {
+    /// The application key (`application_key`, not secret).
+    pub application_key: String,
+    /// The application secret (`application_secret`).
+    pub application_secret: SecretRef,
+    /// The consumer key the application was granted (`consumer_key`).
+    pub consumer_key: SecretRef,
+    /// The Public Cloud project (`project`); without it, the dedicated servers.
+    pub project: Option<String>,
+    /// The regions listed (`regions`); empty: all.
+    pub regions: Vec<String>,
+    /// Another API URL than [`DEFAULT_ENDPOINT`] (`https://ca.api.ovh.com/1.0`).
+    pub endpoint: Option<String>,
+}
+
+impl AccountConfig for OvhConfig {
+    fn read(entry: &CloudEntry<'_>) -> Result<OvhConfig> {
+        let endpoint = entry.endpoint()?;
+        let secrets = entry
+            .secret(Key::ApplicationSecret)?
+            .zip(entry.secret(Key::ConsumerKey)?);
+        let (application_key, (application_secret, consumer_key)) = entry.needs(
+            entry.text(Key::ApplicationKey).zip(secrets),
+            (
+                "API credentials",
+                "application_key, application_secret = \"keyring:NAME\" and consumer_key = \"keyring:NAME2\"",
+            ),
+        )?;
+        Ok(OvhConfig {
+            application_key,
             application_secret,
             consumer_key,
+            project: entry.text(Key::Project),
+            regions: entry.regions(),
+            endpoint,
+        })
+    }
+}
+
+impl Ovh {
+    /// The account of an `ovh` `[[clouds]]` entry.
+    pub fn from_config(
+        config: &CloudConfig,
+        ovh: &OvhConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Ovh> {
+        let keys = OvhKeys {
+            application_key: ovh.application_key.clone(),
+            application_secret: ovh.application_secret.resolve(secrets)?,
+            consumer_key: ovh.consumer_key.resolve(secrets)?,
         };
         Ovh::connect(
             &config.name,
-            config.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
+            ovh.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
             keys,
-            config.project.as_deref(),
-            &config.regions,
+            ovh.project.as_deref(),
+            &ovh.regions,
             Limits::with_timeout(config.timeout),
         )
     }

@@ -25,13 +25,13 @@ use super::{
     Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PollSettings, PowerAction,
     Server, ServerStatus,
 };
-use crate::config::CloudConfig;
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
 use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
 use crate::http::{
     HttpAuth, HttpFailure, Limits, Request, Retry, Service, TlsConfig, path_segment,
 };
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -98,28 +98,63 @@ impl CloudAccount for Proxmox {
     }
 }
 
+/// The keys of a `proxmox` `[[clouds]]` entry.
+#[derive(Debug, Clone)]
+pub struct ProxmoxConfig {
+    /// The cluster's URL (`endpoint`, `https://pve.example.com:8006`).
+    pub endpoint: String,
+    /// The API token's id (`token_id`, `user@realm!tokenid`).
+    pub token_id: String,
+    /// The API token's secret (`token`).
+    pub token: SecretRef,
+    /// The nodes listed (`regions`); empty: all.
+    pub nodes: Vec<String>,
+    /// A PEM file of the certificate authorities to trust instead of the system's (`ca_file`:
+    /// the cluster's own CA, whose default certificate is self-signed).
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl AccountConfig for ProxmoxConfig {
+    fn read(entry: &CloudEntry<'_>) -> Result<ProxmoxConfig> {
+        let endpoint = entry.endpoint()?;
+        let token = entry.secret(Key::Token)?;
+        let endpoint = entry.needs(
+            endpoint,
+            ("its URL", "endpoint = \"https://pve.example.com:8006\""),
+        )?;
+        let (token_id, token) = entry.needs(
+            entry.text(Key::TokenId).zip(token),
+            (
+                "an API token",
+                "token_id = \"paaf@pve!ops\" and token = \"keyring:NAME\"",
+            ),
+        )?;
+        Ok(ProxmoxConfig {
+            endpoint,
+            token_id,
+            token,
+            nodes: entry.regions(),
+            ca_file: entry.ca_file(),
+        })
+    }
+}
+
 impl Proxmox {
-    /// The account of a `proxmox` `[[clouds]]` entry (the config checked that it has an
-    /// endpoint, a token id and a token).
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Proxmox> {
-        let missing =
-            |what: &str| Error::invalid(format!("proxmox account `{}` has no {what}", config.name));
-        let secret = config.secret(config.token.as_ref(), "token", secrets)?;
+    /// The account of a `proxmox` `[[clouds]]` entry.
+    pub fn from_config(
+        config: &CloudConfig,
+        proxmox: &ProxmoxConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Proxmox> {
         Proxmox::connect(
             &config.name,
-            config
-                .endpoint
-                .as_deref()
-                .ok_or_else(|| missing("endpoint"))?,
-            config
-                .token_id
-                .as_deref()
-                .ok_or_else(|| missing("token_id"))?,
-            secret,
-            &config.regions,
+            &proxmox.endpoint,
+            &proxmox.token_id,
+            proxmox.token.resolve(secrets)?,
+            &proxmox.nodes,
             Limits::with_timeout(config.timeout),
         )?
-        .trusting(config.ca_file.as_deref())
+        .trusting(proxmox.ca_file.as_deref())
     }
 
     /// Trusts the certificate authorities of the PEM file `ca_file` (the cluster's own CA:

@@ -33,10 +33,10 @@
 use super::{
     Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
 };
-use crate::config::CloudConfig;
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
 use crate::error::{Error, ErrorCode, ErrorInfo, Result};
 use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service, path_segment};
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -98,22 +98,62 @@ impl CloudAccount for RebootX {
     }
 }
 
+/// The keys of a `rebootx` `[[clouds]]` entry. `Debug` shows only the scheme and host of
+/// its endpoint: its path is the secret prefix.
+#[derive(Clone)]
+pub struct RebootxConfig {
+    /// The server's URL with its secret path prefix (`endpoint`).
+    pub endpoint: String,
+    /// The API key (`token`).
+    pub token: SecretRef,
+    /// The `scopes.geo` values listed (`regions`); empty: all.
+    pub regions: Vec<String>,
+}
+
+impl fmt::Debug for RebootxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let endpoint = match reqwest::Url::parse(&self.endpoint) {
+            Ok(u) => format!("{}://{}/[redacted]", u.scheme(), u.authority()),
+            Err(_) => "[redacted]".to_string(),
+        };
+        f.debug_struct("RebootxConfig")
+            .field("endpoint", &endpoint)
+            .field("token", &self.token)
+            .field("regions", &self.regions)
+            .finish()
+    }
+}
+
+impl AccountConfig for RebootxConfig {
+    fn read(entry: &CloudEntry<'_>) -> Result<RebootxConfig> {
+        let endpoint = entry.endpoint()?;
+        let token = entry.secret(Key::Token)?;
+        Ok(RebootxConfig {
+            endpoint: entry.needs(
+                endpoint,
+                (
+                    "its URL with the secret path prefix",
+                    "endpoint = \"https://ops.example.com/PREFIX\"",
+                ),
+            )?,
+            token: entry.needs(token, super::API_TOKEN)?,
+            regions: entry.regions(),
+        })
+    }
+}
+
 impl RebootX {
-    /// The server of a `rebootx` `[[clouds]]` entry (the config checked that it has an
-    /// endpoint and a token).
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<RebootX> {
-        let endpoint = config.endpoint.as_deref().ok_or_else(|| {
-            Error::invalid(format!(
-                "rebootx account `{}` has no endpoint: set it to the server's URL with its secret path prefix",
-                config.name
-            ))
-        })?;
-        let api_key = config.secret(config.token.as_ref(), "token", secrets)?;
+    /// The server of a `rebootx` `[[clouds]]` entry.
+    pub fn from_config(
+        config: &CloudConfig,
+        rebootx: &RebootxConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<RebootX> {
         RebootX::connect(
             &config.name,
-            endpoint,
-            api_key,
-            &config.regions,
+            &rebootx.endpoint,
+            rebootx.token.resolve(secrets)?,
+            &rebootx.regions,
             Limits::with_timeout(config.timeout),
         )
     }

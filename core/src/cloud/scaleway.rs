@@ -23,10 +23,10 @@
 use super::{
     Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
 };
-use crate::config::CloudConfig;
+use crate::config::{AccountConfig, CloudConfig, CloudEntry, Key};
 use crate::error::{Error, ErrorCode, ErrorInfo, Result};
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -87,17 +87,50 @@ impl CloudAccount for Scaleway {
     }
 }
 
+/// The keys of a `scaleway` `[[clouds]]` entry.
+#[derive(Debug, Clone)]
+pub struct ScalewayConfig {
+    /// The API key's secret key (`token`).
+    pub token: SecretRef,
+    /// The zones listed (`regions`, required).
+    pub zones: Vec<String>,
+    /// Only the servers of this project (`project`).
+    pub project: Option<String>,
+    /// Another API URL than [`DEFAULT_URL`].
+    pub endpoint: Option<String>,
+}
+
+impl AccountConfig for ScalewayConfig {
+    fn read(entry: &CloudEntry<'_>) -> Result<ScalewayConfig> {
+        let endpoint = entry.endpoint()?;
+        let token = entry.secret(Key::Token)?;
+        let zones = entry.needs(
+            Some(entry.regions()).filter(|z| !z.is_empty()),
+            ("the zones to list", "regions = [\"fr-par-1\"]"),
+        )?;
+        Ok(ScalewayConfig {
+            token: entry.needs(token, super::API_TOKEN)?,
+            zones,
+            project: entry.text(Key::Project),
+            endpoint,
+        })
+    }
+}
+
 impl Scaleway {
     /// The account of a `scaleway` `[[clouds]]` entry: its secret key resolved from
     /// `secrets`, at `endpoint` or Scaleway's own API.
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Scaleway> {
-        let token = config.secret(config.token.as_ref(), "token", secrets)?;
+    pub fn from_config(
+        config: &CloudConfig,
+        scaleway: &ScalewayConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Scaleway> {
         Scaleway::connect(
             &config.name,
-            config.endpoint.as_deref().unwrap_or(DEFAULT_URL),
-            token,
-            &config.regions,
-            config.project.as_deref(),
+            scaleway.endpoint.as_deref().unwrap_or(DEFAULT_URL),
+            scaleway.token.resolve(secrets)?,
+            &scaleway.zones,
+            scaleway.project.as_deref(),
             Limits::with_timeout(config.timeout),
         )
     }

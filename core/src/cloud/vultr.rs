@@ -20,181 +20,57 @@
 //! sends it for a hard reboot only and refuses a clean one. Whether a halt waits for the OS
 //! is not said for API v2 (API v1 documented it as a hard power-off).
 
-use super::{
-    Accepted, BoxFuture, CloudAccount, Inventory, InventoryError, PowerAction, Server, ServerStatus,
-};
-use crate::config::CloudConfig;
-use crate::error::{Error, ErrorCode, ErrorInfo, Result};
-use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
+use super::listing::{Page, about_server, all_pages, check_id, name_tags};
+use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus, TokenConfig};
+use crate::config::{CloudConfig, CloudKind};
+use crate::error::{Error, ErrorCode, Result};
+use crate::http::{Doing, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
 use crate::secrets::SecretStore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use std::fmt;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.vultr.com/";
 /// Instances per page: the API's maximum.
 const PER_PAGE: u32 = 500;
-/// Pages paaf reads at most (a runaway cursor ends there).
-const MAX_PAGES: u32 = 1000;
-const PROVIDER: &str = "vultr";
 
-/// One configured Vultr account: its API key lives in the [`Service`]'s auth.
-#[derive(Clone)]
+/// One configured Vultr account: its API key lives in the [`Service`]'s auth, which `Debug`
+/// never shows.
+#[derive(Debug, Clone)]
 pub struct Vultr {
     name: String,
-    service: Service,
+    api: Service,
     /// Region ids to list (`ewr`); empty: all.
     regions: Vec<String>,
 }
 
-impl fmt::Debug for Vultr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Vultr")
-            .field("name", &self.name)
-            .field("url", &self.service.base_url())
-            .field("api_key", &"[redacted]")
-            .field("regions", &self.regions)
-            .finish()
-    }
-}
-
-impl CloudAccount for Vultr {
-    fn provider(&self) -> &'static str {
-        PROVIDER
-    }
+impl CloudProvider for Vultr {
+    const KIND: CloudKind = CloudKind::Vultr;
 
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn list(&self) -> BoxFuture<'_, Inventory> {
-        Box::pin(Vultr::list(self))
-    }
-
-    fn read<'a>(&'a self, _region: &'a str, id: &'a str) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(self.instance(id))
-    }
-
-    fn power<'a>(
-        &'a self,
-        _region: &'a str,
-        id: &'a str,
-        action: PowerAction,
-    ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(Vultr::power(self, id, action))
-    }
-}
-
-impl Vultr {
-    /// The account of a `vultr` `[[clouds]]` entry, at Vultr's API unless it names an
-    /// `endpoint`.
-    pub fn from_config(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Vultr> {
-        let key = config.secret(config.token.as_ref(), "token", secrets)?;
-        Vultr::connect(
-            &config.name,
-            config.endpoint.as_deref().unwrap_or(DEFAULT_URL),
-            key,
-            &config.regions,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name` at `base_url` (the API's root, without `/v2`), with `api_key`; only
-    /// the instances of `regions` are listed, unless it is empty.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        api_key: SecretString,
-        regions: &[String],
-        limits: Limits,
-    ) -> Result<Vultr> {
-        if api_key.expose_secret().trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "vultr \"{name}\": the API key is empty; store the key with `paaf secret set`"
-            )));
-        }
-        let service = Service::new(
-            &format!("vultr \"{name}\""),
-            base_url,
-            HttpAuth::Bearer(api_key),
-            limits,
-        )?;
-        Ok(Vultr {
-            name: name.to_string(),
-            service,
-            regions: regions.to_vec(),
-        })
-    }
-
     /// Every instance of the account (of the configured regions), sorted by region, name,
     /// id; a failure is one error row for the whole account.
-    pub async fn list(&self) -> Inventory {
-        match self.all_instances().await {
-            Ok(mut servers) => {
-                servers.retain(|s| self.regions.is_empty() || self.regions.contains(&s.region));
-                servers
-                    .sort_by(|a, b| (&a.region, &a.name, &a.id).cmp(&(&b.region, &b.name, &b.id)));
-                Inventory {
-                    servers,
-                    errors: Vec::new(),
-                }
-            }
-            Err(e) => Inventory {
-                servers: Vec::new(),
-                errors: vec![InventoryError {
-                    provider: PROVIDER.into(),
-                    account: self.name.clone(),
-                    region: None,
-                    error: ErrorInfo::from(&e),
-                }],
-            },
-        }
-    }
-
-    async fn all_instances(&self) -> Result<Vec<Server>> {
-        let mut servers = Vec::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut request = Request::get("v2/instances").query("per_page", PER_PAGE.to_string());
-            if let Some(c) = &cursor {
-                request = request.query("cursor", c.clone());
-            }
-            let answer: InstancesPage = self.get(request, "listing instances", None).await?;
-            servers.extend(answer.instances.into_iter().map(|i| self.server_of(i)));
-            match answer.meta.links.next.filter(|n| !n.is_empty()) {
-                Some(next) if Some(&next) == cursor.as_ref() => {
-                    return Err(self.malformed(
-                        "the instance list returned the same next cursor twice".to_string(),
-                    ));
-                }
-                Some(next) => cursor = Some(next),
-                None => return Ok(servers),
-            }
-        }
-        Err(self.malformed(format!(
-            "the instance list kept paging past {MAX_PAGES} pages"
-        )))
+    async fn list(&self) -> Inventory {
+        let instances = all_pages(self.api.name(), String::new(), |c| self.page(c)).await;
+        Inventory::of_account(Self::KIND, &self.name, &self.regions, instances)
     }
 
     /// Instance `id`, read now.
-    pub async fn instance(&self, id: &str) -> Result<Server> {
-        check_id(id)?;
-        let answer: InstanceAnswer = self
-            .get(
-                Request::get(format!("v2/instances/{id}")),
-                &format!("reading instance {id}"),
-                Some(id),
-            )
-            .await?;
+    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
+        check_instance_id(id)?;
+        let doing = self.about(format!("reading instance {id}"), id);
+        let request = Request::get(format!("v2/instances/{id}"));
+        let answer: InstanceAnswer = self.api.fetch_json(request, &doing).await?;
         Ok(self.server_of(answer.instance))
     }
 
     /// Sends `action` to instance `id` once. Vultr answers 204: there is nothing to follow
     /// but the instance's state.
-    pub async fn power(&self, id: &str, action: PowerAction) -> Result<Accepted> {
-        check_id(id)?;
+    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+        check_instance_id(id)?;
         let verb = match action {
             PowerAction::HardReboot => "reboot",
             PowerAction::Stop => "halt",
@@ -206,103 +82,67 @@ impl Vultr {
             }
         };
         let request = Request::post(format!("v2/instances/{id}/{verb}"), Retry::NotIdempotent);
-        let doing = format!("{verb} of instance {id}");
-        if let Err(failure) = self.service.send_raw(request).await? {
-            return Err(self.failure(&failure, Retry::NotIdempotent, &doing, Some(id)));
-        }
+        let doing = self.about(format!("{verb} of instance {id}"), id);
+        self.api.fetch(request, &doing).await?;
         tracing::info!(account = %self.name, id, action = verb, "accepted");
-        Ok(Accepted {
-            action,
-            id: id.to_string(),
-            status: None,
-            raw_state: None,
-            operation: None,
+        Ok(Accepted::without_state(action, id, None))
+    }
+}
+
+impl Vultr {
+    /// The account of a `vultr` `[[clouds]]` entry, at Vultr's API unless it names an
+    /// `endpoint`.
+    pub fn from_config(
+        config: &CloudConfig,
+        vultr: &TokenConfig,
+        secrets: &dyn SecretStore,
+    ) -> Result<Vultr> {
+        vultr.connect(config, secrets, DEFAULT_URL, Vultr::connect)
+    }
+
+    /// The account `name` at `base_url` (the API's root, without `/v2`), with `api_key`; only
+    /// the instances of `regions` are listed, unless it is empty.
+    pub fn connect(
+        name: &str,
+        base_url: &str,
+        api_key: SecretString,
+        regions: &[String],
+        limits: Limits,
+    ) -> Result<Vultr> {
+        let empty = "the API key is empty; store the key with `paaf secret set`";
+        let errors = VultrErrors {
+            account: name.to_string(),
+        };
+        Ok(Vultr {
+            name: name.to_string(),
+            api: super::bearer_api(Self::KIND, name, base_url, api_key, empty, limits, errors)?,
+            regions: regions.to_vec(),
         })
     }
 
-    /// A GET decoded as `T`; `instance` names the instance a 404 is about.
-    async fn get<T: DeserializeOwned>(
-        &self,
-        request: Request,
-        doing: &str,
-        instance: Option<&str>,
-    ) -> Result<T> {
-        match self.service.send_raw(request).await? {
-            Ok(response) => response.json(self.service.name()),
-            Err(failure) => Err(self.failure(&failure, Retry::Idempotent, doing, instance)),
+    /// The page of the instances at `cursor` (the first page: empty); the next page's cursor
+    /// is `meta.links.next`, read while it is not empty.
+    async fn page(&self, cursor: String) -> Result<Page<String>> {
+        let mut request = Request::get("v2/instances").query("per_page", PER_PAGE.to_string());
+        if !cursor.is_empty() {
+            request = request.query("cursor", cursor);
         }
+        let answer: InstancesPage = self
+            .api
+            .fetch_json(request, &Doing::new("listing instances"))
+            .await?;
+        Ok(Page {
+            servers: answer
+                .instances
+                .into_iter()
+                .map(|i| self.server_of(i))
+                .collect(),
+            next: answer.meta.links.next.filter(|n| !n.is_empty()),
+        })
     }
 
-    /// The typed error of a failed call: what happened, and what to check.
-    fn failure(
-        &self,
-        failure: &HttpFailure,
-        retry: Retry,
-        doing: &str,
-        instance: Option<&str>,
-    ) -> Error {
-        let said = failure
-            .json::<ApiError>()
-            .map(|e| e.error.chars().take(300).collect::<String>())
-            .filter(|e| !e.is_empty())
-            .unwrap_or_else(|| failure.body.clone());
-        let status = failure.status;
-        let service = self.service.name().to_string();
-        let (code, hint) = match status {
-            401 => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "check the API key of vultr account \"{}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)",
-                    self.name
-                ),
-            ),
-            403 => (
-                ErrorCode::PermissionDenied,
-                "the key was refused for this: add this machine's IP address to the key's access control list, and give its user the permission to manage servers".to_string(),
-            ),
-            404 => match instance {
-                Some(id) => {
-                    return Error::NotFound {
-                        what: "Vultr instance",
-                        name: id.to_string(),
-                        hint: Some(format!(
-                            "not in vultr account \"{}\": check the id (`paaf servers` lists the instances)",
-                            self.name
-                        )),
-                    };
-                }
-                None => (
-                    ErrorCode::NotFound,
-                    "check that the endpoint is Vultr's API root (https://api.vultr.com)"
-                        .to_string(),
-                ),
-            },
-            429 => (
-                ErrorCode::RateLimited,
-                "Vultr takes at most 30 requests a second from one address: wait and try again"
-                    .to_string(),
-            ),
-            s if s >= 500 && retry == Retry::NotIdempotent => {
-                return Error::OutcomeUnknown {
-                    what: format!("{doing} in {service}"),
-                    reason: format!("HTTP {s}: {said}"),
-                };
-            }
-            _ => return self.service.status_error(failure).about(doing),
-        };
-        Error::Service {
-            service,
-            code,
-            status,
-            message: format!("{doing}: HTTP {status} ({said}); {hint}"),
-        }
-    }
-
-    fn malformed(&self, reason: String) -> Error {
-        Error::MalformedResponse {
-            what: self.service.name().to_string(),
-            reason,
-        }
+    fn about(&self, doing: String, id: &str) -> Doing {
+        about_server(Self::KIND, &self.name, doing, "Vultr instance", id)
     }
 
     fn server_of(&self, i: Instance) -> Server {
@@ -318,7 +158,7 @@ impl Vultr {
             .ok()
             .map(|t| t.timestamp_millis());
         Server {
-            provider: PROVIDER.into(),
+            provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: i.region,
             id: i.id,
@@ -328,9 +168,41 @@ impl Vultr {
             public_ips,
             private_ips,
             // Vultr tags are plain names.
-            tags: i.tags.into_iter().map(|t| (t, String::new())).collect(),
+            tags: name_tags(i.tags),
             launched_at_ms,
         }
+    }
+}
+
+/// Vultr's errors, for the failure policy: "all 4xx errors will return a JSON response
+/// object with an `error` attribute"; what to check in its words. Vultr documents no
+/// conflict status: a refused action is `service-failed` with Vultr's message.
+struct VultrErrors {
+    account: String,
+}
+
+impl Vendor for VultrErrors {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ApiError>()?;
+        (!e.error.is_empty()).then(|| Said::message(e.error))
+    }
+
+    fn hint(
+        &self,
+        code: ErrorCode,
+        _failure: &HttpFailure,
+        _said: Option<&Said>,
+    ) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "check the API key of vultr account \"{}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)",
+                self.account
+            ),
+            ErrorCode::PermissionDenied => "the key was refused for this: add this machine's IP address to the key's access control list, and give its user the permission to manage servers".into(),
+            ErrorCode::NotFound => "check that the endpoint is Vultr's API root (https://api.vultr.com)".into(),
+            ErrorCode::RateLimited => "Vultr takes at most 30 requests a second from one address: wait and try again".into(),
+            _ => return None,
+        })
     }
 }
 
@@ -349,19 +221,17 @@ pub fn normalize(status: &str, power_status: &str, server_status: &str) -> Serve
 }
 
 /// Refuses what cannot be an instance id before anything is sent: ids are UUIDs.
-fn check_id(id: &str) -> Result<()> {
+fn check_instance_id(id: &str) -> Result<()> {
     let uuid = id.len() == 36
         && id.char_indices().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => c == '-',
             _ => c.is_ascii_hexdigit(),
         });
-    if uuid {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "`{id}` is not a Vultr instance id (a UUID like cb676a46-66fd-4dfb-b839-443f2e6c0b60; `paaf servers` lists them)"
-        )))
-    }
+    check_id(
+        id,
+        uuid,
+        "a Vultr instance id, a UUID like cb676a46-66fd-4dfb-b839-443f2e6c0b60",
+    )
 }
 
 // ---- the API's JSON, as much of it as paaf reads (other fields are ignored) ----
@@ -504,7 +374,7 @@ mod tests {
 
     #[test]
     fn bad_ids_are_refused_before_anything_is_sent() {
-        assert!(check_id("cb676a46-66fd-4dfb-b839-443f2e6c0b60").is_ok());
+        assert!(check_instance_id("cb676a46-66fd-4dfb-b839-443f2e6c0b60").is_ok());
         for bad in [
             "web-1",
             "",
@@ -512,7 +382,7 @@ mod tests {
             "cb676a4666fd4dfbb839443f2e6c0b60",
         ] {
             assert_eq!(
-                check_id(bad).unwrap_err().code(),
+                check_instance_id(bad).unwrap_err().code(),
                 ErrorCode::InvalidInput,
                 "{bad}"
             );

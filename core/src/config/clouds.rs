@@ -1,181 +1,233 @@
-//! `[[clouds]]`: cloud accounts, the keys each provider type needs.
+//! `[[clouds]]`: cloud accounts. What every entry has ([`CloudConfig`]: its name, type and
+//! timeout) is read here; the keys of each provider are read and checked once, at load, by the
+//! provider's own config type beside its client (e.g. [`crate::cloud::TokenConfig`],
+//! [`crate::cloud::ec2::AwsConfig`]), through a [`CloudEntry`] whose errors name the file, the
+//! line and the fix. The [`cloud_providers!`] table below is the one list of providers.
 
 use super::*;
+use crate::cloud::{self, CloudAccount};
+use crate::secrets::SecretStore;
 
-/// One cloud account. Which keys it needs depends on its type; `validate_cloud` checks them
-/// and says what is missing. Secrets are references (`keyring:`/`env:`), resolved only when
-/// the account is used. Debug hides a RebootX endpoint's path (its secret prefix).
-#[derive(Clone, Serialize)]
-pub struct CloudConfig {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: CloudKind,
-    /// Where its servers live: AWS regions (required), GCP or Scaleway zones (required),
-    /// Kubernetes namespaces (default: `default`); for the others an optional filter on the
-    /// region/location of the servers listed.
-    pub regions: Vec<String>,
-    /// Another API base URL than the provider's own (a self-hosted or test server). Proxmox
-    /// and RebootX on-prem servers have no default: this is their URL (RebootX's with its
-    /// secret path prefix).
-    pub endpoint: Option<String>,
-    /// The API token: DigitalOcean, Hetzner, Linode, Vultr, the Scaleway secret key, the
-    /// Proxmox API token's secret, the RebootX on-prem API key, a Kubernetes bearer token
-    /// (instead of the kubeconfig's user).
-    #[serde(serialize_with = "ser_ref_opt")]
-    pub token: Option<SecretRef>,
-    /// AWS: the access key id (not secret) and the secret access key, with an optional
-    /// session token.
-    pub access_key_id: Option<String>,
-    #[serde(serialize_with = "ser_ref_opt")]
-    pub secret_access_key: Option<SecretRef>,
-    #[serde(serialize_with = "ser_ref_opt")]
-    pub session_token: Option<SecretRef>,
-    /// GCP: the project id; OVHcloud: the Public Cloud project id (without it, the dedicated
-    /// servers); Scaleway: an optional project id filter.
-    pub project: Option<String>,
-    /// GCP: the service-account JSON key.
-    #[serde(serialize_with = "ser_ref_opt")]
-    pub credentials: Option<SecretRef>,
-    /// Azure: the app registration's tenant, client id and secret, and the subscription.
-    pub tenant_id: Option<String>,
-    pub client_id: Option<String>,
-    #[serde(serialize_with = "ser_ref_opt")]
-    pub client_secret: Option<SecretRef>,
-    pub subscription_id: Option<String>,
-    /// OVHcloud: the application key (not secret), application secret and consumer key.
-    pub application_key: Option<String>,
-    #[serde(serialize_with = "ser_ref_opt")]
-    pub application_secret: Option<SecretRef>,
-    #[serde(serialize_with = "ser_ref_opt")]
-    pub consumer_key: Option<SecretRef>,
-    /// Proxmox VE: the API token's id, `user@realm!tokenid`.
-    pub token_id: Option<String>,
-    /// Kubernetes: the kubeconfig file (default: `$KUBECONFIG`, then `~/.kube/config`) and
-    /// the context in it (default: its current context).
-    pub kubeconfig: Option<String>,
-    pub context: Option<String>,
-    /// A PEM file of the certificate authorities to trust for this account's API instead of
-    /// the system's (a Proxmox cluster's own CA, whose default certificate is self-signed).
-    pub ca_file: Option<PathBuf>,
-    #[serde(with = "secs")]
-    pub timeout: Duration,
-}
-
-impl fmt::Debug for CloudConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A RebootX on-prem endpoint carries its secret path prefix: only scheme and host show.
-        let endpoint = self.endpoint.as_deref().map(|e| match self.kind {
-            CloudKind::Rebootx => match reqwest::Url::parse(e) {
-                Ok(u) => format!("{}://{}/[redacted]", u.scheme(), u.authority()),
-                Err(_) => "[redacted]".to_string(),
-            },
-            _ => e.to_string(),
-        });
-        f.debug_struct("CloudConfig")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("regions", &self.regions)
-            .field("endpoint", &endpoint)
-            .field("token", &self.token)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key)
-            .field("session_token", &self.session_token)
-            .field("project", &self.project)
-            .field("credentials", &self.credentials)
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("subscription_id", &self.subscription_id)
-            .field("application_key", &self.application_key)
-            .field("application_secret", &self.application_secret)
-            .field("consumer_key", &self.consumer_key)
-            .field("token_id", &self.token_id)
-            .field("kubeconfig", &self.kubeconfig)
-            .field("context", &self.context)
-            .field("ca_file", &self.ca_file)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-impl CloudConfig {
-    /// One of this account's secrets (`reference`, the config key `key`), read from `secrets`;
-    /// a key the entry lacks is an error naming it. (The config check already requires the
-    /// keys of each type: this is for accounts built from a `CloudConfig` made otherwise.)
-    pub fn secret(
-        &self,
-        reference: Option<&SecretRef>,
-        key: &str,
-        secrets: &dyn SecretStore,
-    ) -> Result<SecretString> {
-        reference
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "{} account `{}` has no {key}: add {key} = \"keyring:NAME\"",
-                    self.kind, self.name
-                ))
-            })?
-            .resolve(secrets)
-    }
-}
-
-/// The cloud providers paaf speaks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CloudKind {
-    Aws,
-    Gcp,
-    Azure,
-    Digitalocean,
-    Hetzner,
-    Scaleway,
-    Ovh,
-    Linode,
-    Vultr,
-    Proxmox,
-    Kubernetes,
-    Rebootx,
-}
-
-impl CloudKind {
-    pub const ALL: [CloudKind; 12] = [
-        CloudKind::Aws,
-        CloudKind::Gcp,
-        CloudKind::Azure,
-        CloudKind::Digitalocean,
-        CloudKind::Hetzner,
-        CloudKind::Scaleway,
-        CloudKind::Ovh,
-        CloudKind::Linode,
-        CloudKind::Vultr,
-        CloudKind::Proxmox,
-        CloudKind::Kubernetes,
-        CloudKind::Rebootx,
-    ];
-
-    /// The `type` in the config, and the provider column of the server list.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CloudKind::Aws => "aws",
-            CloudKind::Gcp => "gcp",
-            CloudKind::Azure => "azure",
-            CloudKind::Digitalocean => "digitalocean",
-            CloudKind::Hetzner => "hetzner",
-            CloudKind::Scaleway => "scaleway",
-            CloudKind::Ovh => "ovh",
-            CloudKind::Linode => "linode",
-            CloudKind::Vultr => "vultr",
-            CloudKind::Proxmox => "proxmox",
-            CloudKind::Kubernetes => "kubernetes",
-            CloudKind::Rebootx => "rebootx",
+/// The one list of cloud providers: for each, its variant, its `type` in the config, the type
+/// of its own keys (an [`AccountConfig`]) and its client (whose `from_config` takes them).
+/// It makes [`CloudKind`], [`ProviderConfig`] and the dispatch of [`cloud::connect`].
+macro_rules! cloud_providers {
+    ($($kind:ident $name:literal => $keys:ty => $client:ty),* $(,)?) => {
+        /// The cloud providers paaf speaks to.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum CloudKind {
+            $($kind),*
         }
-    }
+
+        impl CloudKind {
+            pub const ALL: &'static [CloudKind] = &[$(CloudKind::$kind),*];
+
+            /// The `type` in the config, and the provider column of the server list.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(CloudKind::$kind => $name),*
+                }
+            }
+        }
+
+        /// A `[[clouds]]` entry's provider, with its own keys (checked at load).
+        #[derive(Debug, Clone)]
+        pub enum ProviderConfig {
+            $($kind($keys)),*
+        }
+
+        impl ProviderConfig {
+            /// Which provider it is.
+            pub fn kind(&self) -> CloudKind {
+                match self {
+                    $(ProviderConfig::$kind(_) => CloudKind::$kind),*
+                }
+            }
+
+            fn read(kind: CloudKind, entry: &CloudEntry<'_>) -> Result<ProviderConfig> {
+                Ok(match kind {
+                    $(CloudKind::$kind => ProviderConfig::$kind(<$keys>::read(entry)?)),*
+                })
+            }
+
+            /// The account of `config` (whose provider this is), its secrets from `secrets`.
+            pub(crate) fn connect(
+                &self,
+                config: &CloudConfig,
+                secrets: &dyn SecretStore,
+            ) -> Result<Box<dyn CloudAccount>> {
+                Ok(match self {
+                    $(ProviderConfig::$kind(keys) => {
+                        Box::new(<$client>::from_config(config, keys, secrets)?)
+                    })*
+                })
+            }
+        }
+    };
+}
+
+cloud_providers! {
+    Aws "aws" => cloud::ec2::AwsConfig => cloud::ec2::Ec2,
+    Gcp "gcp" => cloud::gcp::GcpConfig => cloud::gcp::Gcp,
+    Azure "azure" => cloud::azure::AzureConfig => cloud::azure::Azure,
+    Digitalocean "digitalocean" => cloud::TokenConfig => cloud::digitalocean::DigitalOcean,
+    Hetzner "hetzner" => cloud::TokenConfig => cloud::hetzner::Hetzner,
+    Scaleway "scaleway" => cloud::scaleway::ScalewayConfig => cloud::scaleway::Scaleway,
+    Ovh "ovh" => cloud::ovh::OvhConfig => cloud::ovh::Ovh,
+    Linode "linode" => cloud::TokenConfig => cloud::linode::Linode,
+    Vultr "vultr" => cloud::TokenConfig => cloud::vultr::Vultr,
+    Proxmox "proxmox" => cloud::proxmox::ProxmoxConfig => cloud::proxmox::Proxmox,
+    Kubernetes "kubernetes" => cloud::kubernetes::KubernetesConfig => cloud::kubernetes::Kubernetes,
+    Rebootx "rebootx" => cloud::rebootx::RebootxConfig => cloud::rebootx::RebootX,
 }
 
 impl std::fmt::Display for CloudKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// One cloud account: what every entry has, and its provider's own keys.
+#[derive(Debug, Clone)]
+pub struct CloudConfig {
+    pub name: String,
+    /// The whole-request timeout of its API calls (`timeout_secs`).
+    pub timeout: Duration,
+    pub provider: ProviderConfig,
+}
+
+impl CloudConfig {
+    /// Which provider it is.
+    pub fn kind(&self) -> CloudKind {
+        self.provider.kind()
+    }
+}
+
+/// A provider's own `[[clouds]]` keys, read and checked once when the config loads.
+pub trait AccountConfig: Sized {
+    /// Reads this provider's keys of `entry`; a missing or malformed key is an error that
+    /// names the file, the line and the fix ([`CloudEntry::needs`], [`CloudEntry::secret`]).
+    fn read(entry: &CloudEntry<'_>) -> Result<Self>;
+}
+
+/// One `[[clouds]]` entry as written, its name and type already checked: what a provider's
+/// [`AccountConfig::read`] reads its keys from. Every key of every provider is accepted on
+/// every entry (a key another type needs is ignored), as configs have always been read.
+pub struct CloudEntry<'a> {
+    src: &'a Source<'a>,
+    raw: &'a RawCloud,
+    kind: CloudKind,
+    name: String,
+}
+
+/// What an entry needs and lacks, for the error: what it is, and an example line to add.
+pub type Needed = (&'static str, &'static str);
+
+impl CloudEntry<'_> {
+    /// The account's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `value`, or the error that the entry `needs` it: "`aws` account `prod` needs its
+    /// regions", fix "add regions = [...]", at the entry's `name` line.
+    pub fn needs<T>(&self, value: Option<T>, (what, example): Needed) -> Result<T> {
+        value.ok_or_else(|| {
+            self.src.err(
+                Some(&self.raw.name.span()),
+                format!("{} account `{}` needs {what}", self.kind, self.name),
+                format!("add {example}"),
+            )
+        })
+    }
+
+    /// The secret reference of key `key` (`keyring:NAME` or `env:VAR`), if it is there.
+    pub fn secret(&self, key: Key) -> Result<Option<SecretRef>> {
+        let Some(s) = self.raw.field(key) else {
+            return Ok(None);
+        };
+        SecretRef::parse(s.get_ref()).map(Some).map_err(|m| {
+            self.src.err(
+                Some(&s.span()),
+                format!("cloud account `{}`: {m}", self.name),
+                format!(
+                    "e.g. \"keyring:{kind}-{name}\" (store it with `paaf secret set {kind}-{name}`)",
+                    kind = self.kind,
+                    name = self.name
+                ),
+            )
+        })
+    }
+
+    /// The text of key `key`, trimmed; `None` when it is missing or blank.
+    pub fn text(&self, key: Key) -> Option<String> {
+        self.raw
+            .field(key)
+            .map(|s| s.get_ref().trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// `regions`: what each provider makes of them (regions, zones, locations, namespaces,
+    /// nodes), empty when not given.
+    pub fn regions(&self) -> Vec<String> {
+        self.raw
+            .regions
+            .as_ref()
+            .map(|r| r.get_ref().clone())
+            .unwrap_or_default()
+    }
+
+    /// `endpoint`: another API base URL than the provider's own, without a trailing `/`; one
+    /// that is not an http(s) URL is an error.
+    pub fn endpoint(&self) -> Result<Option<String>> {
+        match &self.raw.endpoint {
+            Some(e)
+                if !(e.get_ref().starts_with("http://") || e.get_ref().starts_with("https://")) =>
+            {
+                Err(self.src.err(
+                    Some(&e.span()),
+                    format!(
+                        "cloud account `{}`: endpoint `{}` is not an http(s) URL",
+                        self.name,
+                        e.get_ref()
+                    ),
+                    "write it like endpoint = \"https://pve.example.com:8006\"",
+                ))
+            }
+            e => Ok(e
+                .as_ref()
+                .map(|e| e.get_ref().trim().trim_end_matches('/').to_string())),
+        }
+    }
+
+    /// `ca_file`, relative to the config's folder.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.text(Key::CaFile).map(|f| self.src.path_of(&f))
+    }
+}
+
+/// The keys of a `[[clouds]]` entry that hold text (read with [`CloudEntry::text`] or
+/// [`CloudEntry::secret`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Key {
+    Token,
+    AccessKeyId,
+    SecretAccessKey,
+    SessionToken,
+    Project,
+    Credentials,
+    TenantId,
+    ClientId,
+    ClientSecret,
+    SubscriptionId,
+    ApplicationKey,
+    ApplicationSecret,
+    ConsumerKey,
+    TokenId,
+    Kubeconfig,
+    Context,
+    CaFile,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +258,31 @@ pub(super) struct RawCloud {
     timeout_secs: Option<Spanned<u64>>,
 }
 
+impl RawCloud {
+    fn field(&self, key: Key) -> Option<&Spanned<String>> {
+        match key {
+            Key::Token => &self.token,
+            Key::AccessKeyId => &self.access_key_id,
+            Key::SecretAccessKey => &self.secret_access_key,
+            Key::SessionToken => &self.session_token,
+            Key::Project => &self.project,
+            Key::Credentials => &self.credentials,
+            Key::TenantId => &self.tenant_id,
+            Key::ClientId => &self.client_id,
+            Key::ClientSecret => &self.client_secret,
+            Key::SubscriptionId => &self.subscription_id,
+            Key::ApplicationKey => &self.application_key,
+            Key::ApplicationSecret => &self.application_secret,
+            Key::ConsumerKey => &self.consumer_key,
+            Key::TokenId => &self.token_id,
+            Key::Kubeconfig => &self.kubeconfig,
+            Key::Context => &self.context,
+            Key::CaFile => &self.ca_file,
+        }
+        .as_ref()
+    }
+}
+
 pub(super) fn validate_cloud(src: &Source, raw: RawCloud) -> Result<CloudConfig> {
     let name = raw.name.get_ref().clone();
     if !valid_name(&name) {
@@ -216,7 +293,8 @@ pub(super) fn validate_cloud(src: &Source, raw: RawCloud) -> Result<CloudConfig>
         ));
     }
     let Some(kind) = CloudKind::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .find(|k| k.as_str() == raw.kind.get_ref())
     else {
         return Err(src.err(
@@ -227,148 +305,27 @@ pub(super) fn validate_cloud(src: &Source, raw: RawCloud) -> Result<CloudConfig>
             ),
             format!(
                 "use one of: {}",
-                CloudKind::ALL.map(|k| format!("\"{k}\"")).join(", ")
+                CloudKind::ALL
+                    .iter()
+                    .map(|k| format!("\"{k}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     };
-    let missing = |what: &str, example: &str| {
-        src.err(
-            Some(&raw.name.span()),
-            format!("{kind} account `{name}` needs {what}"),
-            format!("add {example}"),
-        )
-    };
-    let secret = |s: &Spanned<String>| {
-        SecretRef::parse(s.get_ref()).map_err(|m| {
-            src.err(
-                Some(&s.span()),
-                format!("cloud account `{name}`: {m}"),
-                format!(
-                    "e.g. \"keyring:{kind}-{name}\" (store it with `paaf secret set {kind}-{name}`)"
-                ),
-            )
-        })
-    };
-    let text = |s: &Option<Spanned<String>>| {
-        s.as_ref()
-            .map(|s| s.get_ref().trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
-    let endpoint = match &raw.endpoint {
-        Some(e) if !(e.get_ref().starts_with("http://") || e.get_ref().starts_with("https://")) => {
-            return Err(src.err(
-                Some(&e.span()),
-                format!(
-                    "cloud account `{name}`: endpoint `{}` is not an http(s) URL",
-                    e.get_ref()
-                ),
-                "write it like endpoint = \"https://pve.example.com:8006\"",
-            ));
-        }
-        e => e
-            .as_ref()
-            .map(|e| e.get_ref().trim().trim_end_matches('/').to_string()),
-    };
-    let regions = raw
-        .regions
-        .as_ref()
-        .map(|r| r.get_ref().clone())
-        .unwrap_or_default();
-    let config = CloudConfig {
+    let timeout = positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_API_TIMEOUT);
+    let entry = CloudEntry {
+        src,
+        raw: &raw,
         kind,
-        regions,
-        endpoint,
-        token: raw.token.as_ref().map(secret).transpose()?,
-        access_key_id: text(&raw.access_key_id),
-        secret_access_key: raw.secret_access_key.as_ref().map(secret).transpose()?,
-        session_token: raw.session_token.as_ref().map(secret).transpose()?,
-        project: text(&raw.project),
-        credentials: raw.credentials.as_ref().map(secret).transpose()?,
-        tenant_id: text(&raw.tenant_id),
-        client_id: text(&raw.client_id),
-        client_secret: raw.client_secret.as_ref().map(secret).transpose()?,
-        subscription_id: text(&raw.subscription_id),
-        application_key: text(&raw.application_key),
-        application_secret: raw.application_secret.as_ref().map(secret).transpose()?,
-        consumer_key: raw.consumer_key.as_ref().map(secret).transpose()?,
-        token_id: text(&raw.token_id),
-        kubeconfig: text(&raw.kubeconfig),
-        context: text(&raw.context),
-        ca_file: text(&raw.ca_file).map(|f| src.path_of(&f)),
-        timeout: positive(src, raw.timeout_secs.as_ref(), "timeout_secs")?
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_API_TIMEOUT),
         name: name.clone(),
     };
-    let c = &config;
-    let token = "token = \"keyring:NAME\"";
-    let problem = match kind {
-        CloudKind::Aws if c.regions.is_empty() => {
-            Some(("its regions", "regions = [\"eu-west-1\", \"us-east-1\"]"))
-        }
-        CloudKind::Aws if c.access_key_id.is_none() || c.secret_access_key.is_none() => Some((
-            "an access key",
-            "access_key_id = \"AKIA...\" and secret_access_key = \"keyring:NAME\"",
-        )),
-        CloudKind::Gcp if c.project.is_none() => {
-            Some(("its project id", "project = \"my-project\""))
-        }
-        CloudKind::Gcp if c.regions.is_empty() => {
-            Some(("the zones to list", "regions = [\"europe-west1-b\"]"))
-        }
-        CloudKind::Gcp if c.credentials.is_none() => Some((
-            "a service-account JSON key",
-            "credentials = \"keyring:NAME\" (`paaf secret set NAME < key.json`)",
-        )),
-        CloudKind::Azure
-            if c.tenant_id.is_none()
-                || c.client_id.is_none()
-                || c.client_secret.is_none()
-                || c.subscription_id.is_none() =>
-        {
-            Some((
-                "an app registration and a subscription",
-                "tenant_id, client_id, client_secret = \"keyring:NAME\" and subscription_id",
-            ))
-        }
-        CloudKind::Scaleway if c.regions.is_empty() => {
-            Some(("the zones to list", "regions = [\"fr-par-1\"]"))
-        }
-        CloudKind::Ovh
-            if c.application_key.is_none()
-                || c.application_secret.is_none()
-                || c.consumer_key.is_none() =>
-        {
-            Some((
-                "API credentials",
-                "application_key, application_secret = \"keyring:NAME\" and consumer_key = \"keyring:NAME2\"",
-            ))
-        }
-        CloudKind::Proxmox if c.endpoint.is_none() => {
-            Some(("its URL", "endpoint = \"https://pve.example.com:8006\""))
-        }
-        CloudKind::Proxmox if c.token_id.is_none() || c.token.is_none() => Some((
-            "an API token",
-            "token_id = \"paaf@pve!ops\" and token = \"keyring:NAME\"",
-        )),
-        CloudKind::Rebootx if c.endpoint.is_none() => Some((
-            "its URL with the secret path prefix",
-            "endpoint = \"https://ops.example.com/PREFIX\"",
-        )),
-        CloudKind::Digitalocean
-        | CloudKind::Hetzner
-        | CloudKind::Scaleway
-        | CloudKind::Linode
-        | CloudKind::Vultr
-        | CloudKind::Rebootx
-            if c.token.is_none() =>
-        {
-            Some(("its API token", token))
-        }
-        _ => None,
-    };
-    if let Some((what, example)) = problem {
-        return Err(missing(what, example));
-    }
-    Ok(config)
+    let provider = ProviderConfig::read(kind, &entry)?;
+    Ok(CloudConfig {
+        name,
+        timeout,
+        provider,
+    })
 }

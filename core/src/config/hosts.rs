@@ -28,6 +28,8 @@ pub struct HostConfig {
     /// The cloud server this host is, as `(account, id or name)`: a reboot of that server
     /// through its cloud's API is verified over SSH (a new boot id, the test command).
     pub server: Option<(String, String)>,
+    /// Accept legacy SSH algorithms (CBC ciphers, SHA-1, ...) from this host, after modern ones.
+    pub legacy_algorithms: bool,
 }
 
 /// How paaf logs in to a host. Secrets are references, never values.
@@ -114,6 +116,8 @@ pub(super) struct RawHost {
     /// `ACCOUNT/SERVER`: the cloud server this host is (its id or name in a [[clouds]]
     /// account), so that a cloud reboot of it is verified over SSH.
     server: Option<Spanned<String>>,
+    /// Offer legacy SSH algorithms to this host too (off by default).
+    legacy_algorithms: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -327,6 +331,21 @@ pub(super) fn validate_host(
             12,
         )?),
     };
+    if let Some(why) = not_a_program_line(&reboot.command) {
+        let span = hr
+            .command
+            .as_ref()
+            .or(dr.command.as_ref())
+            .map(|s| s.span());
+        return Err(src.err(
+            span.as_ref(),
+            format!(
+                "host `{name}`: reboot.command `{}` {why}",
+                reboot.command
+            ),
+            "it runs as one program with its arguments (under `sudo -n`, without a shell), e.g. \"shutdown -r now\"; put anything more in a script on the host and name that script",
+        ));
+    }
     let server = match &raw.server {
         None => None,
         Some(link) => match link.get_ref().trim().split_once('/') {
@@ -359,5 +378,69 @@ pub(super) fn validate_host(
         max_output_bytes: usize::try_from(max_output).unwrap_or(usize::MAX),
         reboot,
         server,
+        legacy_algorithms: raw.legacy_algorithms.unwrap_or(false),
     })
+}
+
+/// Why `command` is not one program with arguments (the reboot command's form), if it is not.
+fn not_a_program_line(command: &str) -> Option<&'static str> {
+    match shlex::split(command) {
+        None => Some("has an unbalanced quote"),
+        Some(words) if words.is_empty() => Some("is empty"),
+        Some(_)
+            if command.contains([';', '&', '|', '<', '>', '`', '\n']) || command.contains("$(") =>
+        {
+            Some("uses shell syntax (; & | < > ` $( or a new line)")
+        }
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host_with(extra: &str) -> Result<Config> {
+        Config::parse(
+            Path::new("/etc/paaf/config.toml"),
+            &format!(
+                "[[hosts]]\nname = \"web-1\"\naddress = \"10.0.0.5\"\nuser = \"deploy\"\nauth = {{ type = \"agent\" }}\n{extra}"
+            ),
+        )
+    }
+
+    #[test]
+    fn legacy_algorithms_are_off_unless_the_host_allows_them() {
+        let host = |extra: &str| host_with(extra).unwrap().hosts[0].legacy_algorithms;
+        assert!(!host(""));
+        assert!(host("legacy_algorithms = true"));
+        assert!(host_with("legacy_algorithms = \"yes\"").is_err());
+    }
+
+    #[test]
+    fn a_reboot_command_is_one_program_with_its_arguments() {
+        for ok in [
+            "shutdown -r now",
+            "/usr/sbin/shutdown -r +1 'planned reboot'",
+            "systemctl reboot",
+        ] {
+            host_with(&format!("[hosts.reboot]\ncommand = \"{ok}\""))
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "sync; shutdown -r now",
+            "shutdown -r now && echo done",
+            "shutdown -r now >/dev/null",
+            "shutdown -r $(date)",
+            "shutdown 'unbalanced",
+        ] {
+            match host_with(&format!("[hosts.reboot]\ncommand = \"{bad}\"")) {
+                Err(Error::Config { line, fix, .. }) => {
+                    assert_eq!(line, Some(7), "{bad}");
+                    assert!(fix.contains("without a shell"), "{bad}: {fix}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), and [`edit`] (changes written
 //! back to the file). This file reads the whole file and ties the sections together.
 
+#[cfg(feature = "cloud")]
 mod clouds;
 mod edit;
 mod flags;
@@ -12,6 +13,7 @@ mod monitoring;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "cloud")]
 pub use clouds::*;
 pub use edit::*;
 pub use flags::*;
@@ -19,11 +21,9 @@ pub use hosts::*;
 pub use monitoring::*;
 
 use crate::error::{Error, Result};
-use crate::secrets::{SecretRef, SecretStore};
-use secrecy::SecretString;
+use crate::secrets::SecretRef;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,7 +50,9 @@ pub struct Config {
     pub monitoring: Vec<MonitoringConfig>,
     /// Feature-flag services (`[[flags]]`).
     pub flags: Vec<FlagsConfig>,
-    /// Cloud accounts whose servers paaf lists and powers (`[[clouds]]`).
+    /// Cloud accounts whose servers paaf lists and powers (`[[clouds]]`); without the
+    /// `cloud` feature (a phone library without cloud providers) they are not read.
+    #[cfg(feature = "cloud")]
     pub clouds: Vec<CloudConfig>,
 }
 
@@ -90,8 +92,13 @@ struct RawConfig {
     monitoring: Vec<RawMonitoring>,
     #[serde(default)]
     flags: Vec<RawFlags>,
+    #[cfg(feature = "cloud")]
     #[serde(default)]
     clouds: Vec<RawCloud>,
+    #[cfg(not(feature = "cloud"))]
+    #[serde(default)]
+    #[allow(dead_code)]
+    clouds: Vec<toml::Value>,
 }
 
 /// Turns byte offsets into 1-based line numbers and builds errors that name file and line.
@@ -140,19 +147,7 @@ fn expand_home(p: &str) -> PathBuf {
 impl Config {
     /// Loads the config at `path`; a missing file is an empty config (hosts get added later).
     pub fn load(path: &Path) -> Result<Config> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => {
-                return Err(Error::Config {
-                    file: path.to_path_buf(),
-                    line: None,
-                    message: format!("cannot read it: {e}"),
-                    fix: "check the path and its permissions, or pass another with --config / PAAF_CONFIG".into(),
-                });
-            }
-        };
-        Config::parse(path, &text)
+        Config::parse(path, &read_text(path)?)
     }
 
     /// Parses and validates config text; `path` is used for messages and relative paths.
@@ -217,7 +212,9 @@ impl Config {
             }
             flags.push(backend);
         }
+        #[cfg(feature = "cloud")]
         let mut clouds: Vec<CloudConfig> = Vec::new();
+        #[cfg(feature = "cloud")]
         for raw_cloud in raw.clouds {
             let span = raw_cloud.name.span();
             let cloud = validate_cloud(&src, raw_cloud)?;
@@ -235,11 +232,27 @@ impl Config {
             operator,
             monitoring,
             flags,
+            #[cfg(feature = "cloud")]
             clouds,
             known_hosts: src.path_of(raw.known_hosts.as_deref().unwrap_or("known_hosts")),
             journal: src.path_of(raw.journal.as_deref().unwrap_or("journal.sqlite")),
             hosts,
         })
+    }
+}
+
+/// The config's text; a missing file is empty, any other failure to read it an error (an
+/// unreadable file is never taken for an empty one, which an edit would then overwrite).
+fn read_text(path: &Path) -> Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(Error::Config {
+            file: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read it: {e}"),
+            fix: "check the path, its permissions and that it is UTF-8 text, or pass another with --config / PAAF_CONFIG".into(),
+        }),
     }
 }
 

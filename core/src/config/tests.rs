@@ -1,6 +1,8 @@
 //! The config's tests: parsing, validation errors with their line and fix, editing.
 
 use super::*;
+use crate::secrets::SecretStore;
+use secrecy::SecretString;
 
 fn parse(text: &str) -> Result<Config> {
     Config::parse(Path::new("/etc/paaf/config.toml"), text)
@@ -151,7 +153,7 @@ fn every_cloud_type_names_the_keys_it_misses() {
         );
     }
     let ok = "[[clouds]]\nname = \"k8s\"\ntype = \"kubernetes\"\nregions = [\"shop\"]\n";
-    assert_eq!(parse(ok).unwrap().clouds[0].kind, CloudKind::Kubernetes);
+    assert_eq!(parse(ok).unwrap().clouds[0].kind(), CloudKind::Kubernetes);
     let msg = parse("[[clouds]]\nname = \"c\"\ntype = \"ibm\"\n")
         .unwrap_err()
         .to_string();
@@ -165,27 +167,30 @@ fn every_cloud_type_names_the_keys_it_misses() {
     assert!(msg.contains("keyring:") && !msg.contains("abc123"), "{msg}");
 }
 
+/// A provider's keys are typed once, at load: a secret is a reference read from the store
+/// when the account connects, and a key the provider needs cannot be missing at use (its
+/// absence is a load error naming it, e.g. an azure entry without client_secret).
 #[test]
 fn an_account_secret_is_read_from_the_store_or_its_missing_key_named() {
     let c = parse("[[clouds]]\nname = \"k8s\"\ntype = \"kubernetes\"\ntoken = \"keyring:k8s\"\n")
         .unwrap();
-    let account = &c.clouds[0];
+    let ProviderConfig::Kubernetes(k8s) = &c.clouds[0].provider else {
+        panic!("{:?}", c.clouds[0]);
+    };
+    let reference = k8s.token.as_ref().expect("the token reference");
     let store = crate::secrets::MemoryStore::default();
-    let e = account
-        .secret(account.token.as_ref(), "token", &store)
-        .unwrap_err();
+    let e = reference.resolve(&store).unwrap_err();
     assert!(e.to_string().contains("paaf secret set k8s"), "{e}");
     store.set("k8s", &SecretString::from("t0ken")).unwrap();
-    let token = account
-        .secret(account.token.as_ref(), "token", &store)
-        .unwrap();
+    let token = reference.resolve(&store).unwrap();
     assert_eq!(secrecy::ExposeSecret::expose_secret(&token), "t0ken");
-    let e = account
-        .secret(account.client_secret.as_ref(), "client_secret", &store)
-        .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "kubernetes account `k8s` has no client_secret: add client_secret = \"keyring:NAME\""
+    let azure = "[[clouds]]\nname = \"az\"\ntype = \"azure\"\ntenant_id = \"t\"\nclient_id = \"c\"\nsubscription_id = \"s\"\n";
+    let (line, msg) = config_err(azure);
+    assert_eq!(line, Some(2));
+    assert!(
+        msg.contains("azure account `az` needs an app registration")
+            && msg.contains("client_secret = \"keyring:NAME\""),
+        "{msg}"
     );
 }
 
@@ -225,6 +230,28 @@ fn the_readme_example_config_is_valid() {
     assert_eq!(
         c.host("db-1").unwrap().reboot.boot_timeout,
         Duration::from_secs(900)
+    );
+    let kinds: Vec<&str> = c.flags.iter().map(|f| f.kind().as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "unleash",
+            "launchdarkly",
+            "flagsmith",
+            "devcycle",
+            "optimizely",
+            "featbit",
+            "env-file"
+        ]
+    );
+    let fs = c.flags_backend(Some("fs")).unwrap();
+    assert!(
+        matches!(&fs.service, FlagService::Flagsmith(f) if f.project == 12 && f.url == "https://api.flagsmith.com"),
+        "{fs:?}"
+    );
+    assert_eq!(
+        c.flags_backend(Some("prod")).unwrap().project().as_deref(),
+        Some("default")
     );
 }
 
@@ -346,7 +373,7 @@ project = "1234"
     .unwrap();
     let dc = ok.flags_backend(Some("dc")).unwrap();
     assert_eq!(
-        (dc.kind, dc.project.as_deref()),
+        (dc.kind(), dc.project().as_deref()),
         (FlagsKind::Devcycle, Some("shop"))
     );
     assert!(

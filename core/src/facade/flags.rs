@@ -2,19 +2,12 @@
 //! on in one environment (journaled with the state before, so it can be undone), undo.
 
 use super::{Confirmation, Paaf};
-use crate::config::{FlagsConfig, FlagsKind};
+use crate::config::FlagsConfig;
 use crate::error::{Error, ErrorInfo, Result};
-use crate::flags::devcycle::{self, DevCycle};
-use crate::flags::envfile::{self, EnvFileSettings};
-use crate::flags::featbit::FeatBit;
-use crate::flags::flagsmith::Flagsmith;
-use crate::flags::launchdarkly::LaunchDarkly;
-use crate::flags::optimizely::Optimizely;
-use crate::flags::unleash::Unleash;
-use crate::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState};
-use crate::http::Limits;
-use crate::journal::ActionState;
-use crate::ssh::{SshPool, Target};
+use crate::flags::{
+    self, ChangeNote, Connector, DynFlagBackend, Flag, FlagFilter, FlagRef, FlagState,
+};
+use crate::journal::{ActionData, ActionKind, ActionState, NewAction};
 use serde::{Deserialize, Serialize};
 
 /// The flags of one service, or why they could not be read: one failing service never hides
@@ -57,93 +50,20 @@ pub struct FlagChange {
     pub enabled: bool,
 }
 
-/// The configured service, connected. One arm per kind of service.
-enum Backend {
-    Unleash(Unleash),
-    DevCycle(Box<DevCycle>),
-    Optimizely(Optimizely),
-    LaunchDarkly(LaunchDarkly),
-    Flagsmith(Flagsmith),
-    FeatBit(FeatBit),
-    /// Over SSH, through the facade's connection pool.
-    EnvFile(Box<EnvFile>),
-}
-
-struct EnvFile {
-    name: String,
-    settings: EnvFileSettings,
-    target: Target,
-    pool: SshPool,
-}
-
-/// Calls the same method on whichever HTTP backend it is, or runs the env-file work.
-macro_rules! on_backend {
-    ($backend:expr, $b:ident => $call:expr, $e:ident => $envfile:expr) => {
-        match $backend {
-            Backend::Unleash($b) => $call,
-            Backend::DevCycle($b) => $call,
-            Backend::Optimizely($b) => $call,
-            Backend::LaunchDarkly($b) => $call,
-            Backend::Flagsmith($b) => $call,
-            Backend::FeatBit($b) => $call,
-            Backend::EnvFile($e) => $envfile,
-        }
-    };
-}
-
-impl Backend {
-    async fn list(&self, filter: &FlagFilter) -> Result<Vec<Flag>> {
-        on_backend!(self, b => b.list(filter).await, e => {
-            let (s, name) = (e.settings.clone(), e.name.clone());
-            let flags = e
-                .pool
-                .with_connection(e.target.clone(), move |c| envfile::list_flags(c, &s))
-                .await?;
-            let query = filter.query.as_deref().map(str::to_lowercase);
-            Ok(flags
-                .iter()
-                .filter(|f| f.enabled.is_some())
-                .filter(|f| query.as_ref().is_none_or(|q| f.key.to_lowercase().contains(q)))
-                .map(|f| f.to_flag(&name, &e.settings))
-                .collect())
-        })
+/// The journal's line for a flag change (what people read; undo reads the action's data).
+fn change_detail(change: &ActionData) -> String {
+    match change {
+        ActionData::FlagChange {
+            backend,
+            project,
+            flag,
+            environment,
+            was_enabled,
+        } => format!(
+            "backend={backend} project={project} flag={flag} env={environment} was={}",
+            on_off(*was_enabled)
+        ),
     }
-
-    async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
-        on_backend!(self, b => b.state(flag).await, e => {
-            let (s, key) = (e.settings.clone(), flag.key.to_string());
-            e.pool
-                .with_connection(e.target.clone(), move |c| envfile::flag_state(c, &s, &key))
-                .await
-        })
-    }
-
-    async fn set(
-        &self,
-        flag: &FlagRef<'_>,
-        enabled: bool,
-        expected: &FlagState,
-        note: &ChangeNote,
-    ) -> Result<FlagState> {
-        on_backend!(self, b => b.set(flag, enabled, expected, note).await, e => {
-            let (s, key, expected) = (e.settings.clone(), flag.key.to_string(), expected.clone());
-            let change = e
-                .pool
-                .with_connection(e.target.clone(), move |c| {
-                    envfile::set_flag(c, &s, &key, enabled, &expected)
-                })
-                .await?;
-            Ok(change.state)
-        })
-    }
-}
-
-/// The journal's detail of a flag change: readable, and parsed back by `undo_flag`.
-fn change_detail(backend: &str, project: &str, key: &str, env: &str, was: bool) -> String {
-    format!(
-        "backend={backend} project={project} flag={key} env={env} was={}",
-        on_off(was)
-    )
 }
 
 /// The target's project, else the service's configured one (Unleash: `default`).
@@ -151,11 +71,7 @@ fn project_of(config: &FlagsConfig, target: &FlagTarget) -> String {
     if !target.project.trim().is_empty() {
         return target.project.trim().to_string();
     }
-    match (&config.project, config.kind) {
-        (Some(p), _) => p.clone(),
-        (None, FlagsKind::Unleash) => "default".to_string(),
-        (None, _) => String::new(),
-    }
+    config.project().unwrap_or_default()
 }
 
 fn on_off(enabled: bool) -> &'static str {
@@ -163,77 +79,14 @@ fn on_off(enabled: bool) -> &'static str {
 }
 
 impl Paaf {
-    fn flags_backend(&self, config: &FlagsConfig) -> Result<Backend> {
-        let secret = |r: &Option<crate::secrets::SecretRef>| {
-            r.as_ref()
-                .ok_or_else(|| Error::other(format!("{}: a secret is missing", config.name)))?
-                .resolve(self.secrets.as_ref())
+    /// The configured service, connected (env-file flags through the facade's SSH pool).
+    fn flags_backend(&self, config: &FlagsConfig) -> Result<Box<dyn DynFlagBackend>> {
+        let ssh = |host: &str| Ok((self.target(&self.host(host)?)?, self.pool.clone()));
+        let connector = Connector {
+            secrets: self.secrets.as_ref(),
+            ssh: &ssh,
         };
-        let limits = Limits::with_timeout(config.timeout);
-        let project = config.project.as_deref().unwrap_or_default();
-        Ok(match config.kind {
-            FlagsKind::Unleash => Backend::Unleash(Unleash::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-            )?),
-            FlagsKind::Devcycle => Backend::DevCycle(Box::new(DevCycle::connect(
-                &config.name,
-                &config.url,
-                config.client_id.as_deref().unwrap_or_default(),
-                secret(&config.client_secret)?,
-                limits,
-                project,
-                config
-                    .auth_url
-                    .as_deref()
-                    .unwrap_or(devcycle::DEFAULT_AUTH_URL),
-            )?)),
-            FlagsKind::Optimizely => Backend::Optimizely(Optimizely::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-                project,
-            )?),
-            FlagsKind::Launchdarkly => Backend::LaunchDarkly(LaunchDarkly::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-                config.project.as_deref().unwrap_or("default"),
-                &config.environments.keys().cloned().collect::<Vec<_>>(),
-            )?),
-            FlagsKind::Flagsmith => Backend::Flagsmith(Flagsmith::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-                project.parse().unwrap_or_default(),
-                &config.environments,
-            )?),
-            FlagsKind::Featbit => Backend::FeatBit(FeatBit::connect(
-                &config.name,
-                &config.url,
-                secret(&config.token)?,
-                limits,
-                project,
-                &config.environments,
-            )?),
-            FlagsKind::EnvFile => {
-                let settings = config.env_file.clone().ok_or_else(|| {
-                    Error::other(format!("{}: no env-file settings", config.name))
-                })?;
-                let host = self.host(&settings.host)?;
-                Backend::EnvFile(Box::new(EnvFile {
-                    name: config.name.clone(),
-                    target: self.target(&host)?,
-                    pool: self.pool.clone(),
-                    settings,
-                }))
-            }
-        })
+        flags::connect(config, &connector)
     }
 
     /// The flags of every flag service (or only `backend`), read concurrently.
@@ -305,14 +158,19 @@ impl Paaf {
         ))?;
         let backend = self.flags_backend(&config)?;
         let project = project_of(&config, target);
-        let kind = if enabled { "flag-on" } else { "flag-off" };
-        let detail = change_detail(
-            &config.name,
-            &project,
-            &target.key,
-            &target.environment,
-            expected.enabled,
-        );
+        let kind = if enabled {
+            ActionKind::FlagOn
+        } else {
+            ActionKind::FlagOff
+        };
+        let change = ActionData::FlagChange {
+            backend: config.name.clone(),
+            project: project.clone(),
+            flag: target.key.clone(),
+            environment: target.environment.clone(),
+            was_enabled: expected.enabled,
+        };
+        let detail = change_detail(&change);
         let flag_target = format!("{}@{}", target.key, target.environment);
         let note = ChangeNote {
             comment: format!(
@@ -320,14 +178,12 @@ impl Paaf {
                 self.actor.operator, self.actor.frontend, self.actor.device
             ),
         };
-        let (backend_ref, note_ref, project_ref) = (&backend, &note, &project);
+        let (backend_ref, note_ref, project_ref) = (backend.as_ref(), &note, &project);
         let (action_id, new_state) = self
             .journaled(
-                kind,
-                &flag_target,
-                &detail,
+                NewAction::new(kind, &flag_target, &detail).with_data(change),
                 |started| async move {
-                    started.now();
+                    started.now()?;
                     let flag = FlagRef {
                         project: project_ref,
                         key: &target.key,
@@ -366,33 +222,190 @@ impl Paaf {
                 name: action_id.to_string(),
                 hint: Some("see the ids with `paaf journal`".into()),
             })?;
-        if !matches!(row.kind.as_str(), "flag-on" | "flag-off")
-            || row.state != ActionState::Succeeded
-        {
+        let (ActionKind::FlagOn | ActionKind::FlagOff, ActionState::Succeeded) =
+            (row.kind, row.state)
+        else {
             return Err(Error::invalid(format!(
                 "action {action_id} is a {} ({}); only a flag change that succeeded can be undone",
                 row.kind,
                 row.state.as_str()
             )));
-        }
-        let field = |name: &str| {
-            row.detail
-                .split(' ')
-                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                .map(str::to_string)
-                .ok_or_else(|| Error::other(format!("journal action {action_id} lacks `{name}`")))
+        };
+        let Some(ActionData::FlagChange {
+            backend,
+            project,
+            flag,
+            environment,
+            was_enabled,
+        }) = row.data
+        else {
+            return Err(Error::other(format!(
+                "journal action {action_id} does not say which flag it changed, so it cannot be undone; set the flag by hand (`paaf flag on|off`)"
+            )));
         };
         let target = FlagTarget {
-            backend: Some(field("backend")?),
-            project: field("project")?,
-            key: field("flag")?,
-            environment: field("env")?,
+            backend: Some(backend),
+            project,
+            key: flag,
+            environment,
         };
-        let was_enabled = field("was")? == "on";
-        let now = FlagState {
-            enabled: row.kind == "flag-on",
-            version: None,
-        };
+        let now = FlagState::best_effort(row.kind == ActionKind::FlagOn);
         self.set_flag(&target, was_enabled, &now, confirm).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::{MemoryStore, SecretStore};
+    use std::sync::{Arc, Mutex};
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+    /// One Unleash flag in one environment, answering the admin API's read and on/off calls
+    /// (https://docs.getunleash.io/reference/api/unleash) for whatever names it is asked
+    /// about, and remembering the names each switch was sent for.
+    #[derive(Clone)]
+    pub(crate) struct FakeUnleash {
+        enabled: Arc<Mutex<bool>>,
+        switched: Arc<Mutex<Vec<Vec<String>>>>,
+    }
+
+    impl wiremock::Respond for FakeUnleash {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            let segments: Vec<String> = request
+                .url
+                .path_segments()
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
+                .collect();
+            // api/admin/projects/{p}/features/{f}[/environments/{env}/on|off]
+            match (request.method.as_str(), segments.as_slice()) {
+                ("GET", [_, _, _, _, _, _]) => {
+                    let enabled = *self.enabled.lock().unwrap();
+                    ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                        "environments": [{"name": ENV, "enabled": enabled}]
+                    }))
+                }
+                ("POST", [_, _, _, project, _, flag, _, env, switch]) => {
+                    *self.enabled.lock().unwrap() = switch == "on";
+                    self.switched.lock().unwrap().push(vec![
+                        project.clone(),
+                        flag.clone(),
+                        env.clone(),
+                        switch.clone(),
+                    ]);
+                    ResponseTemplate::new(200)
+                }
+                _ => ResponseTemplate::new(404),
+            }
+        }
+    }
+
+    pub(crate) const PROJECT: &str = "my \"team\" project";
+    pub(crate) const FLAG: &str = "new checkout";
+    pub(crate) const ENV: &str = "prod \"eu\" west";
+
+    impl FakeUnleash {
+        pub(crate) async fn start(enabled: bool) -> (FakeUnleash, MockServer) {
+            let fake = FakeUnleash {
+                enabled: Arc::new(Mutex::new(enabled)),
+                switched: Arc::default(),
+            };
+            let server = MockServer::start().await;
+            Mock::given(wiremock::matchers::any())
+                .respond_with(fake.clone())
+                .mount(&server)
+                .await;
+            (fake, server)
+        }
+
+        pub(crate) fn enabled(&self) -> bool {
+            *self.enabled.lock().unwrap()
+        }
+
+        pub(crate) fn switched(&self) -> Vec<Vec<String>> {
+            self.switched.lock().unwrap().clone()
+        }
+    }
+
+    /// A paaf whose only flag service is the fake Unleash at `url`.
+    pub(crate) fn paaf_with_unleash(dir: &std::path::Path, url: &str) -> Paaf {
+        let store = Arc::new(MemoryStore::default());
+        store
+            .set("unleash", &secrecy::SecretString::from("*:*.paaf-test"))
+            .unwrap();
+        let text = format!(
+            "[[flags]]\nname = \"saas\"\ntype = \"unleash\"\nurl = \"{url}\"\ntoken = \"keyring:unleash\"\n"
+        );
+        Paaf::open_text(&dir.join("config.toml"), &text, store, "test").unwrap()
+    }
+
+    pub(crate) fn target() -> FlagTarget {
+        FlagTarget {
+            backend: None,
+            project: PROJECT.into(),
+            key: FLAG.into(),
+            environment: ENV.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flag_whose_names_have_spaces_and_quotes_is_undone_where_it_was_changed() {
+        let (unleash, server) = FakeUnleash::start(true).await;
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = paaf_with_unleash(dir.path(), &server.uri());
+        let before = paaf.flag_state(&target()).await.unwrap();
+        let change = paaf
+            .set_flag(&target(), false, &before, &Confirmation::Yes)
+            .await
+            .unwrap();
+        assert!(!unleash.enabled());
+
+        let undone = paaf
+            .undo_flag(change.action_id, &Confirmation::Yes)
+            .await
+            .unwrap();
+        assert!(unleash.enabled(), "the undo turned it back on");
+        assert_eq!(
+            (
+                undone.backend.as_str(),
+                undone.project.as_str(),
+                undone.key.as_str()
+            ),
+            ("saas", PROJECT, FLAG)
+        );
+        assert_eq!(undone.environment, ENV);
+        let names = |s: &str| vec![PROJECT.to_string(), FLAG.into(), ENV.into(), s.into()];
+        assert_eq!(unleash.switched(), [names("off"), names("on")]);
+    }
+
+    #[tokio::test]
+    async fn a_flag_is_not_switched_when_the_journal_cannot_record_that_the_change_starts() {
+        let (unleash, server) = FakeUnleash::start(true).await;
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = paaf_with_unleash(dir.path(), &server.uri());
+        let before = paaf.flag_state(&target()).await.unwrap();
+        // The journal takes the pending row, then refuses the `running` one (a full disk, an
+        // I/O error): the change must not be sent, or a crash would leave it "not started".
+        rusqlite::Connection::open(&paaf.config().journal)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse_running BEFORE UPDATE OF state ON actions
+                 WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+            )
+            .unwrap();
+        let err = paaf
+            .set_flag(&target(), false, &before, &Confirmation::Yes)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::Journal, "{err}");
+        assert!(err.to_string().contains("nothing was sent"), "{err}");
+        assert!(unleash.switched().is_empty(), "{:?}", unleash.switched());
+        assert!(unleash.enabled());
     }
 }

@@ -5,7 +5,7 @@ use super::Paaf;
 use crate::config::{ApiAuth, MonitoringConfig, MonitoringKind};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::http::{HttpAuth, Limits, Service};
-use crate::journal::ActionState;
+use crate::journal::{ActionKind, ActionState, NewAction};
 use crate::monitor::alert_list::{self, SourceAlerts};
 use crate::monitor::alertmanager::{self, Alertmanager, Matcher, NewSilence, Silence};
 use crate::monitor::grafana::{
@@ -168,11 +168,9 @@ impl Paaf {
         );
         let new = NewSilence::lasting(matchers, duration, &self.actor.operator, comment);
         self.journaled(
-            "silence",
-            &source.name,
-            &detail,
+            NewAction::new(ActionKind::Silence, &source.name, &detail),
             |started| async move {
-                started.now();
+                started.now()?;
                 Alertmanager::new(&service, prefix)
                     .create_silence(&new)
                     .await
@@ -192,11 +190,9 @@ impl Paaf {
     pub async fn expire_silence(&self, source: Option<&str>, id: &str) -> Result<()> {
         let (source, service, prefix) = self.silence_api(source)?;
         self.journaled(
-            "expire-silence",
-            &source.name,
-            id,
+            NewAction::new(ActionKind::ExpireSilence, &source.name, id),
             |started| async move {
-                started.now();
+                started.now()?;
                 Alertmanager::new(&service, prefix).expire_silence(id).await
             },
             |_| (ActionState::Succeeded, "expired".into()),
@@ -352,11 +348,9 @@ impl Paaf {
             None => source.name.clone(),
         };
         self.journaled(
-            "annotate",
-            &target,
-            &input.text,
+            NewAction::new(ActionKind::Annotate, &target, &input.text),
             |started| async move {
-                started.now();
+                started.now()?;
                 grafana.annotate(&annotation).await
             },
             |id| (ActionState::Succeeded, format!("annotation {id}")),

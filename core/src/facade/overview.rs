@@ -167,6 +167,7 @@ impl Overview {
 mod tests {
     use super::*;
     use crate::error::{ErrorCode, ErrorInfo};
+    use crate::journal::{ActionKind, NewAction};
     use std::collections::BTreeMap;
 
     fn alert(name: &str, state: &str, severity: Option<&str>, since_ms: i64) -> AlertView {
@@ -290,11 +291,17 @@ mod tests {
         )
         .unwrap();
         let actor = paaf.actor().clone();
-        let done = paaf.journal.begin(&actor, "reboot", "db-1", "").unwrap();
+        let done = paaf
+            .journal
+            .begin(&actor, &NewAction::new(ActionKind::Reboot, "db-1", ""))
+            .unwrap();
         paaf.journal
             .finish(done, ActionState::Succeeded, "ok", None)
             .unwrap();
-        let id = paaf.journal.begin(&actor, "reboot", "web-1", "").unwrap();
+        let id = paaf
+            .journal
+            .begin(&actor, &NewAction::new(ActionKind::Reboot, "web-1", ""))
+            .unwrap();
         paaf.journal.mark_running(id).unwrap();
 
         let o = paaf.overview().await.unwrap();
@@ -305,7 +312,10 @@ mod tests {
             o.headline,
             "No monitoring configured · reboot web-1 running"
         );
-        let second = paaf.journal.begin(&actor, "stop", "web-2", "").unwrap();
+        let second = paaf
+            .journal
+            .begin(&actor, &NewAction::new(ActionKind::ServerStop, "web-2", ""))
+            .unwrap();
         let o = paaf.overview().await.unwrap();
         assert_eq!(o.headline, "No monitoring configured · 2 actions running");
         assert_eq!(o.running[0].id, second, "newest first");

@@ -7,7 +7,7 @@ use crate::cloud::health::HealthCheck;
 use crate::cloud::{PollSettings, PowerAction, PowerOutcome, Server, ServerFilter, ServerStatus};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::CancellationToken;
-use crate::journal::ActionState;
+use crate::journal::{ActionKind, ActionState, NewAction};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -139,6 +139,9 @@ impl Paaf {
             return Err(Error::invalid("a rolling reboot needs at least one server"));
         }
         all_running(&servers)?;
+        if let Some(check) = &plan.health {
+            check.validate()?;
+        }
         let batch = plan.batch.max(1);
         let names: Vec<String> = servers.iter().map(label).collect();
         let action = if plan.hard {
@@ -167,11 +170,9 @@ impl Paaf {
         let (batches, cancel, observe) = (&batches, &cancel, &mut observe);
         let report = self
             .journaled(
-                "rolling-reboot",
-                &names.join(","),
-                &detail,
+                NewAction::new(ActionKind::RollingReboot, &names.join(","), &detail),
                 |journal| async move {
-                    journal.now();
+                    journal.now()?;
                     let mut done = Vec::new();
                     for (n, group) in batches.iter().enumerate() {
                         observe(RollingEvent::Batch {

@@ -12,7 +12,7 @@ use crate::config::HostConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::CancellationToken;
 use crate::events::{Progress, ProgressEvent};
-use crate::journal::ActionState;
+use crate::journal::{ActionKind, ActionState, NewAction};
 use crate::power::ssh::{ExternalReboot, RebootJob, RebootReport};
 use serde::Serialize;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ impl Paaf {
                 Err(e) => Inventory {
                     servers: Vec::new(),
                     errors: vec![InventoryError {
-                        provider: c.kind.to_string(),
+                        provider: c.kind().to_string(),
                         account: c.name.clone(),
                         region: None,
                         error: ErrorInfo::from(&e),
@@ -183,13 +183,11 @@ impl Paaf {
         );
         let (account_ref, found_ref, cancel_ref) = (account.as_ref(), found, &cancel);
         self.journaled(
-            &format!("server-{}", action.as_str()),
-            &target,
-            &detail,
+            NewAction::new(server_kind(action), &target, &detail),
             |started| async move {
                 let action_id = started.id;
                 let _cancellable = self.cancellable(action_id, cancel_ref);
-                started.now();
+                started.now()?;
                 let sent = Instant::now();
                 cloud::power_and_wait(
                     account_ref,
@@ -269,9 +267,11 @@ impl Paaf {
         let started_at = Instant::now();
         let report = self
             .journaled(
-                &format!("server-{}", action.as_str()),
-                &format!("{}/{}", found.account, found.id),
-                &detail,
+                NewAction::new(
+                    server_kind(action),
+                    &format!("{}/{}", found.account, found.id),
+                    &detail,
+                ),
                 |started| async move {
                     let action_id = started.id;
                     let _cancellable = self.cancellable(action_id, &cancel);
@@ -355,5 +355,15 @@ impl Paaf {
             elapsed_ms: started_at.elapsed().as_millis() as u64,
             verified: Some(report),
         })
+    }
+}
+
+/// The journal's kind of a power action sent through a cloud API.
+fn server_kind(action: PowerAction) -> ActionKind {
+    match action {
+        PowerAction::Reboot => ActionKind::ServerReboot,
+        PowerAction::HardReboot => ActionKind::ServerHardReboot,
+        PowerAction::Stop => ActionKind::ServerStop,
+        PowerAction::Start => ActionKind::ServerStart,
     }
 }

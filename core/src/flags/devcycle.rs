@@ -32,30 +32,84 @@
 //! plain `Request` header (which `Debug` would print); the cost is one connection pool per
 //! token, i.e. per day or so.
 //!
-//! DevCycle has no conditional write for a configuration's status, so [`FlagBackend::set`]
-//! re-reads it right before writing, and the write is sent once: a timed-out write is
-//! reported `outcome-unknown` rather than resent past the check.
+//! DevCycle has no conditional write for a configuration's status (`UpdateFeatureConfigDto`
+//! is `{status, targets}`: no version, no `If-Match`), so [`FlagBackend::set`] is best effort:
+//! it takes its token first, then re-reads the status and writes with that same token, so no
+//! token request falls between the read and the write; the write is sent once (a timed-out
+//! write is reported `outcome-unknown` rather than resent past the check), and a write refused
+//! for an expired token is sent again only after a new read.
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Subject,
-    changed_meanwhile,
+    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    Pager, Refusal, Subject, asks_for_approval, no_environment, outcome_about, project_or,
+    require_names, still_needed, vendor_said,
 };
+use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{
     HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service, oauth,
 };
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
+/// The Management API root, when the config names none.
+pub const DEFAULT_URL: &str = "https://api.devcycle.com";
 /// Where DevCycle issues Management API tokens.
 pub const DEFAULT_AUTH_URL: &str = "https://auth.devcycle.com/";
 /// The `audience` DevCycle's token endpoint expects.
 const AUDIENCE: &str = "https://api.devcycle.com/";
 const PER_PAGE: usize = 1000;
-/// A runaway pager (a server that never returns a short page) stops here.
-const MAX_PAGES: usize = 200;
+
+/// `[[flags]] type = "devcycle"`: the Management API root, the API client's credentials, the
+/// project, and where tokens come from.
+#[derive(Debug, Clone)]
+pub struct DevCycleConfig {
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: SecretRef,
+    /// The project key or id listed by default.
+    pub project: String,
+    /// The token endpoint's base URL ([`DEFAULT_AUTH_URL`] unless configured).
+    pub auth_url: String,
+}
+
+impl DevCycleConfig {
+    /// The entry's DevCycle settings; client credentials and a project are required.
+    pub(crate) fn validate(entry: &FlagsEntry<'_>) -> Result<DevCycleConfig> {
+        let (client_id, client_secret) = entry.client_credentials()?;
+        Ok(DevCycleConfig {
+            url: entry.url.clone(),
+            client_id,
+            client_secret,
+            project: entry.required_project("its project key", "project = \"my-project\"")?,
+            auth_url: entry
+                .auth_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_AUTH_URL.into()),
+        })
+    }
+
+    /// The organization's Management API, with the client secret from the secret store.
+    pub(crate) fn connect(
+        &self,
+        name: &str,
+        secrets: &dyn SecretStore,
+        limits: Limits,
+    ) -> Result<DevCycle> {
+        DevCycle::connect(
+            name,
+            &self.url,
+            &self.client_id,
+            self.client_secret.resolve(secrets)?,
+            limits,
+            &self.project,
+            &self.auth_url,
+        )
+    }
+}
 
 const SDK_KEY_EXPLAINED: &str = "this is a DevCycle SDK key (`dvc_server_…`, `dvc_client_…` or `dvc_mobile_…`), which only reads flag values; paaf needs Management API credentials: in DevCycle open Organization settings → API Authentication and copy the Client ID and Client Secret";
 
@@ -136,6 +190,23 @@ struct Environment {
     key: String,
 }
 
+/// An item of a paged list, known by its key.
+trait Keyed {
+    fn key(&self) -> &str;
+}
+
+impl Keyed for Environment {
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Keyed for Feature {
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
 #[derive(Deserialize)]
 struct Feature {
     key: String,
@@ -157,15 +228,9 @@ struct Configuration {
     status: Option<String>,
 }
 
-/// A NestJS error body: `{statusCode, message, error}`; `message` may be a string, a list
-/// of strings, or an object.
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    message: Option<serde_json::Value>,
-    #[serde(default)]
-    error: Option<String>,
-}
+/// Where a NestJS error body (`{statusCode, message, error}`) puts its words; `message` may be
+/// a string, a list of strings, or an object.
+const FIELDS: &[&str] = &["message", "error"];
 
 /// What this API calls a flag, in messages.
 const NOUN: &str = "feature";
@@ -356,22 +421,24 @@ impl DevCycle {
     }
 
     /// Every item of a paged list (`page`, `perPage`; a bare array per page).
-    async fn all_pages<T: for<'de> Deserialize<'de>>(
+    async fn all_pages<T: for<'de> Deserialize<'de> + Keyed>(
         &self,
         path: &str,
         subject: &Subject<'_>,
     ) -> Result<std::result::Result<Vec<T>, HttpFailure>> {
         let mut items = Vec::new();
-        for page in 1..=MAX_PAGES {
+        let mut pager = Pager::new(self.service_name());
+        for page in 1.. {
             let request = Request::get(path)
                 .query("page", page.to_string())
                 .query("perPage", PER_PAGE.to_string());
             match self.get::<Vec<T>>(request, subject).await? {
                 Ok(batch) => {
+                    pager.page(batch.iter().map(Keyed::key))?;
                     let last = batch.len() < PER_PAGE;
                     items.extend(batch);
                     if last {
-                        return Ok(Ok(items));
+                        break;
                     }
                 }
                 Err(failure) => return Ok(Err(failure)),
@@ -394,12 +461,7 @@ impl DevCycle {
 
     /// The project's environments (`_id`, `key`); a 404 means the project is unknown.
     async fn environments(&self, project: &str) -> Result<Vec<Environment>> {
-        let subject = Subject {
-            noun: NOUN,
-            project,
-            key: None,
-            environment: None,
-        };
+        let subject = Subject::project(NOUN, project);
         let path = format!("{}/environments", Self::project_path(project));
         match self.all_pages::<Environment>(&path, &subject).await? {
             Ok(envs) => Ok(envs),
@@ -414,27 +476,13 @@ impl DevCycle {
             hint: Some(format!(
                 "{} answered 404 ({}); use the project's key or id as shown in DevCycle, and check the API client belongs to its organization",
                 self.service_name(),
-                devcycle_message(&failure.body)
+                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
 
     fn environment_not_found(&self, subject: &Subject<'_>, known: &[String]) -> Error {
-        let env = subject.environment.unwrap_or_default();
-        Error::NotFound {
-            what: "DevCycle environment",
-            name: env.to_string(),
-            hint: Some(format!(
-                "{} has no environment `{env}` in project `{}`; it has: {}",
-                self.service_name(),
-                subject.project,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )),
-        }
+        no_environment("DevCycle environment", self.service_name(), subject, known)
     }
 
     /// A 404 on a feature's configurations: the project, the environment or the feature is
@@ -456,7 +504,7 @@ impl DevCycle {
             hint: Some(format!(
                 "{} answered for {subject}: {}",
                 self.service_name(),
-                devcycle_message(&failure.body)
+                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
@@ -475,63 +523,75 @@ impl DevCycle {
 
     /// The failure of a request about `subject`, explained.
     fn failure(&self, api: &Service, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let service = self.service_name().to_string();
-        let said = devcycle_message(&failure.body);
-        let approval = {
-            let lower = failure.body.to_lowercase();
-            lower.contains("approval") || lower.contains("change request")
-        };
-        match failure.status {
-            401 => Error::Service {
-                service,
+        let refusal = match failure.status {
+            401 => Refusal {
                 code: ErrorCode::AuthFailed,
-                status: 401,
-                message: format!(
-                    "{subject}: the API refused a freshly issued token (HTTP 401: {said}); check that the API client's organization owns this project"
-                ),
+                what: "the API refused a freshly issued token",
+                fix: "check that the API client's organization owns this project".into(),
             },
-            403 | 409 | 412 if approval => Error::Service {
-                service,
+            403 | 409 | 412 if asks_for_approval(&failure.body) => Refusal {
                 code: ErrorCode::Conflict,
-                status: failure.status,
-                message: format!(
-                    "{subject}: this project requires an approved change request (Approval Workflows), so paaf cannot switch it directly; nothing was changed (HTTP {}: {said}). Open https://app.devcycle.com to request (or approve) the change",
-                    failure.status
-                ),
+                what: "this project requires an approved change request (Approval Workflows), so paaf cannot switch it directly; nothing was changed",
+                fix: "open https://app.devcycle.com to request (or approve) the change".into(),
             },
-            403 => Error::Service {
-                service,
+            403 => Refusal {
                 code: ErrorCode::PermissionDenied,
-                status: 403,
-                message: format!(
-                    "{subject}: the API client lacks the permission (HTTP 403: {said}); give it a role that may publish changes in this project and environment"
-                ),
+                what: "the API client lacks the permission",
+                fix: "give it a role that may publish changes in this project and environment"
+                    .into(),
             },
-            404 => Error::Service {
-                service,
+            404 => Refusal {
                 code: ErrorCode::NotFound,
-                status: 404,
-                message: format!("{subject}: not found (HTTP 404: {said})"),
+                what: "not found",
+                fix: "check the project, feature and environment keys".into(),
             },
-            409 | 412 => Error::Service {
-                service,
+            409 | 412 => Refusal {
                 code: ErrorCode::Conflict,
-                status: failure.status,
-                message: format!(
-                    "{subject}: DevCycle refused the change as conflicting (HTTP {}: {said}); nothing was changed: look at its current state and decide again",
-                    failure.status
-                ),
+                what: "DevCycle refused the change as conflicting",
+                fix: CONFLICT_FIX.into(),
             },
-            _ => api.status_error(failure).about(subject),
-        }
+            _ => return api.status_error(failure).about(subject),
+        };
+        let said = vendor_said(&failure.body, FIELDS);
+        refusal.error(self.service_name(), failure.status, subject, &said)
     }
 
     fn project_of<'a>(&'a self, asked: &'a str) -> &'a str {
-        if asked.trim().is_empty() {
-            &self.project
-        } else {
-            asked
-        }
+        project_or(asked, &self.project)
+    }
+
+    fn check_names(&self, subject: &Subject<'_>) -> Result<()> {
+        require_names(
+            self.service_name(),
+            "DevCycle",
+            &[
+                ("feature", subject.key.unwrap_or_default()),
+                ("environment", subject.environment.unwrap_or_default()),
+            ],
+        )
+    }
+
+    /// The state a feature's configurations say it has in `subject`'s environment (none: off,
+    /// once the environment is known to exist).
+    async fn status_of(
+        &self,
+        configs: Vec<Configuration>,
+        subject: &Subject<'_>,
+    ) -> Result<FlagState> {
+        let status = match configs.as_slice() {
+            [] => {
+                // No configuration in a known environment: nothing is served there.
+                let envs = self.environments(subject.project).await?;
+                let environment = subject.environment.unwrap_or_default();
+                if !envs.iter().any(|e| e.key == environment) {
+                    let known: Vec<String> = envs.into_iter().map(|e| e.key).collect();
+                    return Err(self.environment_not_found(subject, &known));
+                }
+                "inactive".to_string()
+            }
+            [config, ..] => config.status.clone().unwrap_or_default(),
+        };
+        parse_status(&status, self.service_name(), subject)
     }
 }
 
@@ -625,28 +685,13 @@ impl FlagBackend for DevCycle {
     }
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
-        let project = self.project_of(flag.project);
-        check_ref(self, flag)?;
         let subject = Subject {
-            noun: NOUN,
-            project,
-            key: Some(flag.key),
-            environment: Some(flag.environment),
+            project: self.project_of(flag.project),
+            ..Subject::of(NOUN, flag)
         };
+        self.check_names(&subject)?;
         let configs = self.configurations(&subject, flag.key).await?;
-        let status = match configs.as_slice() {
-            [] => {
-                // No configuration in a known environment: nothing is served there.
-                let envs = self.environments(project).await?;
-                if !envs.iter().any(|e| e.key == flag.environment) {
-                    let known: Vec<String> = envs.into_iter().map(|e| e.key).collect();
-                    return Err(self.environment_not_found(&subject, &known));
-                }
-                "inactive".to_string()
-            }
-            [config, ..] => config.status.clone().unwrap_or_default(),
-        };
-        parse_status(&status, self.service_name(), &subject)
+        self.status_of(configs, &subject).await
     }
 
     async fn set(
@@ -658,123 +703,78 @@ impl FlagBackend for DevCycle {
     ) -> Result<FlagState> {
         // DevCycle's configuration update takes no comment: its audit log records the API
         // client.
-        let project = self.project_of(flag.project);
         let subject = Subject {
-            noun: NOUN,
-            project,
-            key: Some(flag.key),
-            environment: Some(flag.environment),
+            project: self.project_of(flag.project),
+            ..Subject::of(NOUN, flag)
         };
-        let now = self.state(flag).await?;
-        if now.enabled != expected.enabled {
-            return Err(changed_meanwhile(
-                self.service_name(),
-                &subject,
-                now.enabled,
-                expected.enabled,
-                "",
-            ));
-        }
-        if now.enabled == enabled {
-            return Ok(now);
-        }
+        self.check_names(&subject)?;
+        let path = Self::configurations_path(subject.project, flag.key);
         let status = if enabled { "active" } else { "inactive" };
-        // Sent once: after a timeout the state is unknown, and a resend would skip the
-        // re-read above.
-        let request = Request::with_body(
+        // Sent once: after a timeout the state is unknown, and a resend would skip the read.
+        let write = Request::with_body(
             Method::PATCH,
-            Self::configurations_path(project, flag.key),
+            path.as_str(),
             &serde_json::json!({ "status": status }),
             Retry::NotIdempotent,
         )?
         .query("environment", flag.environment);
-        let sent = self
-            .send(request, &subject)
-            .await
-            .map_err(|e| with_subject(e, &subject))?;
-        match sent {
-            (api, Ok(response)) => {
-                let config: Configuration = response.json(api.name())?;
-                parse_status(
-                    &config.status.unwrap_or_default(),
-                    self.service_name(),
-                    &subject,
-                )
+        let mut token_refused = false;
+        loop {
+            // The token first: one fetched between the read and the write would widen the
+            // window in which a change made meanwhile is overwritten.
+            let (api, generation) = self.api(&subject).await?;
+            let read = Request::get(path.as_str()).query("environment", flag.environment);
+            let configs: Vec<Configuration> = match api.send_raw(read).await? {
+                Ok(response) => response.json(api.name())?,
+                Err(f) if f.status == 401 && !token_refused => {
+                    token_refused = true;
+                    self.drop_token(generation).await;
+                    continue;
+                }
+                Err(f) if f.status == 404 => return Err(self.flag_not_found(&subject, &f).await),
+                Err(f) => return Err(self.failure(&api, &f, &subject)),
+            };
+            let now = self.status_of(configs, &subject).await?;
+            let service = self.service_name();
+            if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+                return Ok(done);
             }
-            (_, Err(failure)) if failure.status == 404 => {
-                Err(self.flag_not_found(&subject, &failure).await)
-            }
-            (api, Err(failure)) => Err(self.failure(&api, &failure, &subject)),
+            let sent = api
+                .send_raw(write.clone())
+                .await
+                .map_err(|e| outcome_about(e, &subject))?;
+            return match sent {
+                Ok(response) => {
+                    let config: Configuration = response.json(api.name())?;
+                    parse_status(
+                        &config.status.unwrap_or_default(),
+                        self.service_name(),
+                        &subject,
+                    )
+                }
+                // A 401 means the write was not processed: read again with a new token.
+                Err(f) if f.status == 401 && !token_refused => {
+                    token_refused = true;
+                    self.drop_token(generation).await;
+                    continue;
+                }
+                Err(f) if f.status == 404 => Err(self.flag_not_found(&subject, &f).await),
+                Err(f) => Err(self.failure(&api, &f, &subject)),
+            };
         }
-    }
-}
-
-/// An outcome-unknown write names what it was about (the path alone omits the environment).
-fn with_subject(error: Error, subject: &Subject<'_>) -> Error {
-    match error {
-        Error::OutcomeUnknown { what, reason } => Error::OutcomeUnknown {
-            what: format!("{what} ({subject})"),
-            reason,
-        },
-        other => other,
     }
 }
 
 fn parse_status(status: &str, service: &str, subject: &Subject<'_>) -> Result<FlagState> {
     match status {
-        "active" => Ok(FlagState {
-            enabled: true,
-            version: None,
-        }),
-        "inactive" => Ok(FlagState {
-            enabled: false,
-            version: None,
-        }),
+        "active" => Ok(FlagState::best_effort(true)),
+        "inactive" => Ok(FlagState::best_effort(false)),
         other => Err(Error::MalformedResponse {
             what: service.to_string(),
             reason: format!(
                 "{subject}: status `{other}` is neither `active` nor `inactive` as its API documents"
             ),
         }),
-    }
-}
-
-fn check_ref(devcycle: &DevCycle, flag: &FlagRef<'_>) -> Result<()> {
-    for (what, value) in [("feature", flag.key), ("environment", flag.environment)] {
-        if value.trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "{}: name the DevCycle {what} (project `{}`)",
-                devcycle.service_name(),
-                devcycle.project_of(flag.project)
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// DevCycle's `message` (or `error`) from an error body; else the body itself.
-fn devcycle_message(body: &str) -> String {
-    if let Ok(e) = serde_json::from_str::<ErrorBody>(body) {
-        let message = match e.message {
-            Some(serde_json::Value::String(s)) => Some(s),
-            Some(serde_json::Value::Array(items)) => Some(
-                items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            Some(serde_json::Value::Null) | None => None,
-            Some(other) => Some(other.to_string()),
-        };
-        if let Some(m) = message.or(e.error) {
-            return m;
-        }
-    }
-    if body.is_empty() {
-        "(no message)".into()
-    } else {
-        body.to_string()
     }
 }
 
@@ -796,25 +796,6 @@ mod tests {
             key_kind("pA5s9-LqYk3Xq0x2Jm8vT1bQ7uW4eR6tY9iO0pLkJhGfDsA"),
             KeyKind::Other
         );
-    }
-
-    #[test]
-    fn error_messages_come_in_three_shapes() {
-        assert_eq!(
-            devcycle_message(
-                r#"{"statusCode":404,"message":"Feature not found","error":"Not Found"}"#
-            ),
-            "Feature not found"
-        );
-        assert_eq!(
-            devcycle_message(r#"{"statusCode":400,"message":["a","b"],"error":"Bad Request"}"#),
-            "a; b"
-        );
-        assert_eq!(
-            devcycle_message(r#"{"statusCode":404,"error":"Not Found"}"#),
-            "Not Found"
-        );
-        assert_eq!(devcycle_message(""), "(no message)");
     }
 
     #[test]

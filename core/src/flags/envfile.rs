@@ -27,12 +27,18 @@
 //! secret, so no error or listing ever shows it. When a key is set twice, the last line wins
 //! (as in systemd) and is the one switched.
 //!
-//! These are blocking functions over one [`Connection`]: the facade runs them through
+//! A write is conditional: under the lock on the host it checks the key's line is still the
+//! one read, so a change made meanwhile is never overwritten.
+//!
+//! These are blocking functions over one [`Connection`]; [`EnvFileBackend`] runs them through
 //! [`crate::ssh::SshPool::with_connection`].
 
-use super::{Flag, FlagEnvironment, FlagState};
+use super::{
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, listed,
+};
+use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ssh::{Connection, ExecOutput};
+use crate::ssh::{Connection, ExecOutput, SshPool, Target};
 use serde::Serialize;
 use std::ops::Range;
 use std::time::Duration;
@@ -60,6 +66,44 @@ pub struct EnvFileSettings {
 pub const DEFAULT_RESTART_TIMEOUT: Duration = Duration::from_secs(90);
 
 impl EnvFileSettings {
+    /// The entry's env-file settings: a host and an absolute file path are required; `sudo`
+    /// defaults to true and `restart_timeout_secs` to [`DEFAULT_RESTART_TIMEOUT`].
+    pub(crate) fn from_entry(entry: &FlagsEntry<'_>) -> Result<EnvFileSettings> {
+        let (host, path) = entry.host_and_path()?;
+        let (unit, sudo, check_command) = entry.unit_sudo_check();
+        let settings = EnvFileSettings {
+            host: host.get_ref().clone(),
+            path: path.get_ref().clone(),
+            unit,
+            sudo: sudo.unwrap_or(true),
+            check_command,
+            restart_timeout: entry.restart_timeout()?.unwrap_or(DEFAULT_RESTART_TIMEOUT),
+        };
+        settings.validate().map_err(|m| {
+            entry.err_at(
+                path,
+                &m,
+                "e.g. path = \"/etc/checkout/flags.env\" and unit = \"checkout.service\"",
+            )
+        })?;
+        Ok(settings)
+    }
+
+    /// The file's flags over SSH, through `ssh`'s target and pool for the host.
+    pub(crate) fn connect(
+        &self,
+        name: &str,
+        ssh: &dyn Fn(&str) -> Result<(Target, SshPool)>,
+    ) -> Result<EnvFileBackend> {
+        let (target, pool) = ssh(&self.host)?;
+        Ok(EnvFileBackend {
+            name: name.to_string(),
+            settings: self.clone(),
+            target,
+            pool,
+        })
+    }
+
     /// Why these settings cannot work, if they cannot (for the config loader's message).
     pub fn validate(&self) -> std::result::Result<(), String> {
         if !self.path.starts_with('/') || self.path.ends_with('/') {
@@ -693,6 +737,67 @@ fn read_text(c: &mut Connection, s: &EnvFileSettings) -> Result<String> {
     }
 }
 
+/// The flags of one file on one host, switched over the facade's SSH connection pool.
+pub struct EnvFileBackend {
+    name: String,
+    settings: EnvFileSettings,
+    target: Target,
+    pool: SshPool,
+}
+
+impl FlagBackend for EnvFileBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn list(&self, filter: &FlagFilter) -> Result<Vec<Flag>> {
+        let s = self.settings.clone();
+        let flags = self
+            .pool
+            .with_connection(self.target.clone(), move |c| list_flags(c, &s))
+            .await?;
+        let query = filter.query.as_deref().map(str::to_lowercase);
+        Ok(flags
+            .iter()
+            .filter(|f| f.enabled.is_some())
+            .filter(|f| {
+                query
+                    .as_ref()
+                    .is_none_or(|q| f.key.to_lowercase().contains(q))
+            })
+            .map(|f| f.to_flag(&self.name, &self.settings))
+            .collect())
+    }
+
+    async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
+        let (s, key) = (self.settings.clone(), flag.key.to_string());
+        self.pool
+            .with_connection(self.target.clone(), move |c| flag_state(c, &s, &key))
+            .await
+    }
+
+    async fn set(
+        &self,
+        flag: &FlagRef<'_>,
+        enabled: bool,
+        expected: &FlagState,
+        _note: &ChangeNote,
+    ) -> Result<FlagState> {
+        let (s, key, expected) = (
+            self.settings.clone(),
+            flag.key.to_string(),
+            expected.clone(),
+        );
+        let change = self
+            .pool
+            .with_connection(self.target.clone(), move |c| {
+                set_flag(c, &s, &key, enabled, &expected)
+            })
+            .await?;
+        Ok(change.state)
+    }
+}
+
 /// Every key of the file with its value, one per key (the last assignment wins), in file
 /// order. Values may be secrets: never show them; [`list_flags`] is the listing to show.
 pub fn read_flags(c: &mut Connection, s: &EnvFileSettings) -> Result<Vec<(String, String)>> {
@@ -722,10 +827,7 @@ pub fn flag_state(c: &mut Connection, s: &EnvFileSettings, key: &str) -> Result<
     let parsed = parse(&text);
     let a = find(s, &parsed, key)?;
     let enabled = boolean(s, a)?;
-    Ok(FlagState {
-        enabled,
-        version: None,
-    })
+    Ok(FlagState::conditional(enabled, None))
 }
 
 fn check_key(s: &EnvFileSettings, key: &str) -> Result<()> {
@@ -752,11 +854,7 @@ fn find<'a>(s: &EnvFileSettings, parsed: &'a [Assignment], key: &str) -> Result<
             hint: Some(format!(
                 "{} sets no {key}; its flags: {}",
                 s.file(),
-                if flags.is_empty() {
-                    "none".to_string()
-                } else {
-                    flags.join(", ")
-                }
+                listed(&flags)
             )),
         }
     })
@@ -809,10 +907,7 @@ pub fn set_flag(
             key: key.to_string(),
             before: a.value.clone(),
             after: a.value.clone(),
-            state: FlagState {
-                enabled: now,
-                version: None,
-            },
+            state: FlagState::conditional(now, None),
             changed: false,
             backup,
             restarted: None,
@@ -837,10 +932,7 @@ pub fn set_flag(
         let base = EnvFileChange {
             before: a.value.clone(),
             after: after.clone(),
-            state: FlagState {
-                enabled,
-                version: None,
-            },
+            state: FlagState::conditional(enabled, None),
             changed: true,
             backup: reported(&o, "changed").map(str::to_string),
             restarted: reported(&o, "restarted").map(str::to_string),

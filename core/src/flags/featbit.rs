@@ -13,28 +13,85 @@
 //! Endpoints (every answer is `{success, errors: [code…], data}`):
 //! - `GET api/v1/envs/{envId}/feature-flags?pageIndex=&pageSize=` → `data: {totalCount,
 //!   items: [{key, name, description, isEnabled, tags}]}` (pageIndex from 0);
-//! - `GET api/v1/envs/{envId}/feature-flags/{key}` → `data: {key, isEnabled, …}`;
-//! - `PUT api/v1/envs/{envId}/feature-flags/{key}/toggle/{true|false}` with the optional body
-//!   `{"comment": …}` (recorded in FeatBit's audit log) → `data`: the flag's revision.
+//! - `GET api/v1/envs/{envId}/feature-flags/{key}` → `data: {key, isEnabled, revision, …}`
+//!   (a flag belongs to one environment; its `revision` changes with every change of it);
+//! - `PATCH api/v1/envs/{envId}/feature-flags/{key}` with a JSON Patch (RFC 6902; "Update a
+//!   feature flag with the JSON patch method", whose examples turn a flag on and off with
+//!   `replace /isEnabled`) → `data: true`, or `success: false` with the patch error (a failed
+//!   `test`) in `errors`.
 //!
-//! Errors are typed from the status and the `errors` codes (`Unauthorized`, `Forbidden`,
-//! `ResourceNotFound`, `Conflict`, …), also when a 2xx body says `success: false`. FeatBit has
-//! no conditional write and no approval step for toggles: paaf re-reads right before writing.
+//! The switch is a conditional write: `[{test /revision <the revision the user saw>}, {test
+//! /isEnabled <expected>}, {replace /isEnabled <wanted>}]`, so FeatBit itself refuses it when
+//! the flag changed since the user looked, even if it was switched back meanwhile (the
+//! revision test is left out when no revision was read). The toggle endpoint (`PUT …/toggle/
+//! {status}` with a comment) has no precondition, so paaf does not use it; FeatBit's audit log
+//! records the token's owner. Errors are typed from the status and the `errors` codes
+//! (`Unauthorized`, `Forbidden`, `ResourceNotFound`, `Conflict`, …), also when a 2xx body says
+//! `success: false`.
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    changed_meanwhile,
+    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    Pager, Refusal, changed_meanwhile, outcome_about, require_names, still_needed, vendor_said,
 };
+use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
 const PAGE_SIZE: usize = 100;
-const MAX_PAGES: usize = 1000;
+
+/// `[[flags]] type = "featbit"`: the API server, an access token, the project's label and the
+/// ids of its environments.
+#[derive(Debug, Clone)]
+pub struct FeatBitConfig {
+    pub url: String,
+    pub token: SecretRef,
+    /// The project's key, for messages and `Flag::project`.
+    pub project: Option<String>,
+    /// Environment name → environment id.
+    pub environments: BTreeMap<String, String>,
+}
+
+impl FeatBitConfig {
+    /// The entry's FeatBit settings; a token and the environment ids are required.
+    pub(crate) fn validate(entry: &FlagsEntry<'_>) -> Result<FeatBitConfig> {
+        let token = entry.token("an API access token (not an SDK key)")?;
+        if entry.environments.is_empty() {
+            return Err(entry.missing(
+                "the ids of its environments",
+                "environments = { production = \"<environment id>\" }",
+            ));
+        }
+        Ok(FeatBitConfig {
+            url: entry.url.clone(),
+            token,
+            project: entry.project(),
+            environments: entry.environments.clone(),
+        })
+    }
+
+    /// The API server, with the token from the secret store.
+    pub(crate) fn connect(
+        &self,
+        name: &str,
+        secrets: &dyn SecretStore,
+        limits: Limits,
+    ) -> Result<FeatBit> {
+        FeatBit::connect(
+            name,
+            &self.url,
+            self.token.resolve(secrets)?,
+            limits,
+            self.project.as_deref().unwrap_or_default(),
+            &self.environments,
+        )
+    }
+}
 
 /// One FeatBit project's environments, reached through FeatBit's API server.
 #[derive(Debug, Clone)]
@@ -75,6 +132,9 @@ struct FbFlag {
     is_enabled: bool,
     #[serde(default)]
     tags: Option<Vec<String>>,
+    /// Changes with every change of the flag (a UUID).
+    #[serde(default)]
+    revision: Option<String>,
 }
 
 /// What a request was about, for messages.
@@ -188,11 +248,7 @@ impl FeatBit {
     }
 
     fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let said = match serde_json::from_str::<Envelope<serde_json::Value>>(&failure.body) {
-            Ok(envelope) if !envelope.errors.is_empty() => envelope.errors.join(", "),
-            _ if failure.body.is_empty() => "(no message)".into(),
-            _ => failure.body.clone(),
-        };
+        let said = vendor_said(&failure.body, &["errors"]);
         match failure.status {
             401 | 403 | 404 | 409 | 422 => self.error(failure.status, &said, subject),
             _ => self.service.status_error(failure).about(subject),
@@ -200,42 +256,34 @@ impl FeatBit {
     }
 
     fn error(&self, status: u16, said: &str, subject: &Subject<'_>) -> Error {
-        let (code, message) = match status {
-            401 => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "{subject}: the access token was refused (HTTP 401: {said}); it may be disabled or deleted. {TOKEN_HOWTO}"
-                ),
-            ),
-            403 => (
-                ErrorCode::PermissionDenied,
-                format!(
-                    "{subject}: refused (HTTP 403: {said}): the token lacks the permission (ManageFeatureFlag / toggle), or the environment id belongs to another organization; check both"
-                ),
-            ),
-            404 => (
-                ErrorCode::NotFound,
-                format!(
-                    "{subject}: not found (HTTP 404: {said}); check the flag key and the environment id"
-                ),
-            ),
-            409 => (
-                ErrorCode::Conflict,
-                format!(
-                    "{subject}: FeatBit refused it as a conflicting change (HTTP 409: {said}); look at its current state and decide again"
-                ),
-            ),
-            _ => (
-                ErrorCode::ServiceFailed,
-                format!("{subject}: FeatBit refused the request (HTTP {status}: {said})"),
-            ),
+        let refusal = match status {
+            401 => Refusal {
+                code: ErrorCode::AuthFailed,
+                what: "the access token was refused",
+                fix: format!("it may be disabled or deleted. {TOKEN_HOWTO}"),
+            },
+            403 => Refusal {
+                code: ErrorCode::PermissionDenied,
+                what: "refused",
+                fix: "the token lacks the permission (ManageFeatureFlag / toggle), or the environment id belongs to another organization; check both".into(),
+            },
+            404 => Refusal {
+                code: ErrorCode::NotFound,
+                what: "not found",
+                fix: "check the flag key and the environment id".into(),
+            },
+            409 => Refusal {
+                code: ErrorCode::Conflict,
+                what: "FeatBit refused it as a conflicting change",
+                fix: CONFLICT_FIX.into(),
+            },
+            _ => Refusal {
+                code: ErrorCode::ServiceFailed,
+                what: "FeatBit refused the request",
+                fix: "check the flag and the environment in FeatBit".into(),
+            },
         };
-        Error::Service {
-            service: self.service.name().to_string(),
-            code,
-            status,
-            message,
-        }
+        refusal.error(self.service.name(), status, subject, said)
     }
 
     async fn env_flags(&self, environment: &str, env_id: &str) -> Result<Vec<FbFlag>> {
@@ -246,12 +294,14 @@ impl FeatBit {
             env_id,
         };
         let mut flags = Vec::new();
-        for index in 0..MAX_PAGES {
+        let mut pager = Pager::new(self.service.name());
+        for index in 0.. {
             let request = Request::get(format!("api/v1/envs/{}/feature-flags", segment(env_id)))
                 .query("pageIndex", index.to_string())
                 .query("pageSize", PAGE_SIZE.to_string());
             let page: FlagPage = self.call(request, &subject).await?;
             let received = page.items.len();
+            pager.page(page.items.iter().map(|f| f.key.as_str()))?;
             flags.extend(page.items);
             if received == 0 || flags.len() >= page.total_count {
                 break;
@@ -315,12 +365,7 @@ impl FlagBackend for FeatBit {
     }
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
-        if flag.key.trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "{}: name the FeatBit flag key",
-                self.service.name()
-            )));
-        }
+        require_names(self.service.name(), "FeatBit", &[("flag key", flag.key)])?;
         let env_id = self.env_id(flag.environment)?;
         let subject = Subject {
             project: &self.project,
@@ -334,10 +379,7 @@ impl FlagBackend for FeatBit {
             segment(flag.key)
         );
         let detail: FbFlag = self.call(Request::get(path), &subject).await?;
-        Ok(FlagState {
-            enabled: detail.is_enabled,
-            version: None,
-        })
+        Ok(FlagState::conditional(detail.is_enabled, detail.revision))
     }
 
     async fn set(
@@ -345,7 +387,7 @@ impl FlagBackend for FeatBit {
         flag: &FlagRef<'_>,
         enabled: bool,
         expected: &FlagState,
-        note: &ChangeNote,
+        _note: &ChangeNote,
     ) -> Result<FlagState> {
         let now = self.state(flag).await?;
         let env_id = self.env_id(flag.environment)?;
@@ -355,31 +397,63 @@ impl FlagBackend for FeatBit {
             environment: flag.environment,
             env_id,
         };
-        if now.enabled != expected.enabled {
-            return Err(changed_meanwhile(
+        let service = self.service.name();
+        let read = now.version.clone();
+        if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+            return Ok(done);
+        }
+        // The revision the user saw, else the one just read: FeatBit applies the patch only
+        // while it still matches.
+        let revision = expected.version.as_ref().or(read.as_ref());
+        let mut patch: Vec<serde_json::Value> = revision
+            .map(|r| serde_json::json!({"op": "test", "path": "/revision", "value": r}))
+            .into_iter()
+            .collect();
+        patch.push(
+            serde_json::json!({"op": "test", "path": "/isEnabled", "value": expected.enabled}),
+        );
+        patch.push(serde_json::json!({"op": "replace", "path": "/isEnabled", "value": enabled}));
+        let path = format!(
+            "api/v1/envs/{}/feature-flags/{}",
+            segment(env_id),
+            segment(flag.key)
+        );
+        // Not retried after it may have reached FeatBit: a timed-out write is outcome-unknown.
+        let request = Request::with_body(Method::PATCH, path, &patch, Retry::NotIdempotent)?;
+        let sent = self
+            .service
+            .send_raw(request)
+            .await
+            .map_err(|e| outcome_about(e, &subject))?;
+        let refused = match sent {
+            Ok(response) => {
+                match response.json::<Envelope<serde_json::Value>>(self.service.name())? {
+                    envelope if envelope.success => return self.state(flag).await,
+                    envelope => self.error(422, &envelope.errors.join(", "), &subject),
+                }
+            }
+            Err(failure) => self.failure(&failure, &subject),
+        };
+        // A failed `test` (or a concurrent write) says the flag moved: say how, when a read
+        // shows it.
+        match self.state(flag).await {
+            Ok(now) if now.enabled != expected.enabled => Err(changed_meanwhile(
                 self.service.name(),
                 &subject,
                 now.enabled,
                 expected.enabled,
                 "",
-            ));
+            )),
+            Ok(now) if now.version.as_ref() != revision => Err(Error::Service {
+                service: self.service.name().to_string(),
+                code: ErrorCode::Conflict,
+                status: 412,
+                message: format!(
+                    "{subject}: it was changed since you looked (its revision moved) and is {} again; nothing was changed: look at its current state and decide again",
+                    super::on_off(now.enabled)
+                ),
+            }),
+            _ => Err(refused),
         }
-        if now.enabled == enabled {
-            return Ok(now);
-        }
-        let path = format!(
-            "api/v1/envs/{}/feature-flags/{}/toggle/{enabled}",
-            segment(env_id),
-            segment(flag.key)
-        );
-        // Not retried after it may have reached FeatBit: a timed-out toggle is outcome-unknown.
-        let request = Request::with_body(
-            Method::PUT,
-            path,
-            &serde_json::json!({ "comment": note.comment }),
-            Retry::NotIdempotent,
-        )?;
-        let _revision: serde_json::Value = self.call(request, &subject).await?;
-        self.state(flag).await
     }
 }

@@ -20,36 +20,84 @@
 //! - `GET api/v1/environments/{env_key}/` → `minimum_change_request_approvals` (not null:
 //!   change requests are required) and `use_v2_feature_versioning`;
 //! - `GET api/v1/environments/{env_key}/featurestates/?feature={id}&page=` → `{count, next,
-//!   results: [{id, feature, enabled, identity, feature_segment, feature_state_value}]}`; the
+//!   results: [{id, feature, enabled, identity, feature_segment, …}]}`; the
 //!   environment default is the row whose `identity` and `feature_segment` are null;
 //! - legacy write: `PATCH api/v1/environments/{env_key}/featurestates/{id}/` `{"enabled": b}`;
 //! - with Feature Versioning v2 (https://docs.flagsmith.com/managing-flags/feature-versioning),
 //!   where the legacy write is refused with 400: `POST api/experiments/environments/{env_key}/
-//!   update-flag-v1/` `{"feature": {"name"}, "enabled", "value": {"type", "value"}}` → 204,
-//!   with the current value sent back unchanged (the endpoint requires one).
+//!   update-flag-v1/` `{"feature": {"name"}, "enabled"}` → 204; "omitted fields are treated
+//!   as no change" (https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api/updating-flags),
+//!   so the value is not sent: a value read earlier is never written back over a newer one.
 //!
-//! Flagsmith has no conditional write: paaf re-reads the state right before writing. Where an
-//! environment requires change requests, paaf does not write at all (the legacy endpoint would
-//! bypass them; the versioned one refuses with 403): it says a change request is required and
-//! links to the feature in the dashboard. An environment key (server-side `ser.…` or the
-//! client-side key) given as the token is refused before any request.
+//! Flagsmith has no conditional write (neither endpoint takes a version or a precondition), so
+//! [`FlagBackend::set`] is best effort: it reads the environment's settings first and the
+//! feature's state last, right before the write, which is sent once. Where an environment
+//! requires change requests, paaf does not write at all (the legacy endpoint would bypass
+//! them; the versioned one refuses with 403): it says a change request is required and links
+//! to the feature in the dashboard. An environment key (server-side `ser.…` or the
+//! client-side key) given as the token is refused before any request. The key is sent as
+//! `Api-Key <key>`; an error body that echoes the key alone is redacted too.
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    changed_meanwhile,
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Pager, Refusal,
+    asks_for_approval, listed, outcome_about, require_names, still_needed, vendor_said,
 };
+use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
-use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Retry, Service};
+use crate::http::{HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service};
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
+/// The SaaS API host, when the config names none.
+pub const DEFAULT_URL: &str = "https://api.flagsmith.com";
 /// Items per page asked for (the API caps features at 999 a page).
 const PAGE_SIZE: usize = 100;
-/// A bound on pages, against a server whose `next` link never ends.
-const MAX_PAGES: usize = 1000;
+
+/// `[[flags]] type = "flagsmith"`: the API host, an organisation API key, the numeric project.
+#[derive(Debug, Clone)]
+pub struct FlagsmithConfig {
+    pub url: String,
+    pub token: SecretRef,
+    /// The project id (in the dashboard URL: `/project/12/…`).
+    pub project: u64,
+    /// Environment name → environment key (empty: read from the API).
+    pub environments: BTreeMap<String, String>,
+}
+
+impl FlagsmithConfig {
+    /// The entry's Flagsmith settings; an API key and a numeric project are required.
+    pub(crate) fn validate(entry: &FlagsEntry<'_>) -> Result<FlagsmithConfig> {
+        let token = entry.token("an API access token (not an SDK key)")?;
+        Ok(FlagsmithConfig {
+            url: entry.url.clone(),
+            token,
+            project: entry.numeric_project()?,
+            environments: entry.environments.clone(),
+        })
+    }
+
+    /// The project's API, with the key from the secret store.
+    pub(crate) fn connect(
+        &self,
+        name: &str,
+        secrets: &dyn SecretStore,
+        limits: Limits,
+    ) -> Result<Flagsmith> {
+        let token = self.token.resolve(secrets)?;
+        Flagsmith::connect(
+            name,
+            &self.url,
+            token,
+            limits,
+            self.project,
+            &self.environments,
+        )
+    }
+}
 
 /// One Flagsmith project, reached through the Admin API.
 #[derive(Debug, Clone)]
@@ -60,6 +108,9 @@ pub struct Flagsmith {
     environments: BTreeMap<String, String>,
     /// The dashboard's root, for links.
     ui_root: String,
+    /// The organisation API key alone (the service redacts `Api-Key <key>`), for redacting an
+    /// error body that echoes it.
+    key: SecretString,
     service: Service,
 }
 
@@ -108,6 +159,23 @@ struct Feature {
     description: Option<String>,
 }
 
+/// An item of a paged list, known by its id.
+trait Identified {
+    fn id(&self) -> u64;
+}
+
+impl Identified for Feature {
+    fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Identified for FeatureStateRow {
+    fn id(&self) -> u64 {
+        self.id
+    }
+}
+
 #[derive(Deserialize)]
 struct Environment {
     name: String,
@@ -131,8 +199,6 @@ struct FeatureStateRow {
     identity: Option<serde_json::Value>,
     #[serde(default)]
     feature_segment: Option<serde_json::Value>,
-    #[serde(default)]
-    feature_state_value: serde_json::Value,
 }
 
 impl FeatureStateRow {
@@ -201,6 +267,7 @@ impl Flagsmith {
             name: "authorization".into(),
             value: SecretString::from(format!("Api-Key {key}")),
         };
+        let key = SecretString::from(key);
         let root = base_url.trim().trim_end_matches('/');
         let root = root.strip_suffix("/api/v1").unwrap_or(root).to_string();
         let service = Service::new(&service_name, &root, auth, limits)?;
@@ -214,6 +281,7 @@ impl Flagsmith {
             project,
             environments: environments.clone(),
             ui_root,
+            key,
             service,
         })
     }
@@ -241,13 +309,27 @@ impl Flagsmith {
         )))
     }
 
+    /// Sends `request`; a failed status comes back with the key redacted from its body.
+    async fn send(&self, request: Request) -> Result<std::result::Result<Response, HttpFailure>> {
+        let key = self.key.expose_secret();
+        Ok(self
+            .service
+            .send_raw(request)
+            .await?
+            .map_err(|f| HttpFailure {
+                body: f.body.replace(key, "[redacted]"),
+                full_body: f.full_body.replace(key, "[redacted]"),
+                ..f
+            }))
+    }
+
     /// `GET` decoded as `T`; a 404 is handed back for the caller to say what was unknown.
     async fn get<T: DeserializeOwned>(
         &self,
         request: Request,
         subject: &Subject<'_>,
     ) -> Result<std::result::Result<T, HttpFailure>> {
-        match self.service.send_raw(request).await? {
+        match self.send(request).await? {
             Ok(response) => Ok(Ok(response.json(self.service.name())?)),
             Err(failure) if failure.status == 404 => Ok(Err(failure)),
             Err(failure) => Err(self.failure(&failure, subject, None)),
@@ -255,22 +337,24 @@ impl Flagsmith {
     }
 
     /// Every item of a paginated list (`{count, next, results}`).
-    async fn all_pages<T: DeserializeOwned>(
+    async fn all_pages<T: DeserializeOwned + Identified>(
         &self,
         request: Request,
         subject: &Subject<'_>,
         not_found: impl Fn(&HttpFailure) -> Error,
     ) -> Result<Vec<T>> {
         let mut items = Vec::new();
-        for page in 1..=MAX_PAGES {
+        let mut pager = Pager::new(self.service.name());
+        for page in 1.. {
             let request = request.clone().query("page", page.to_string());
             let page: Page<T> = match self.get(request, subject).await? {
                 Ok(page) => page,
                 Err(failure) => return Err(not_found(&failure)),
             };
-            let received = page.results.len();
+            let keys: Vec<String> = page.results.iter().map(|r| r.id().to_string()).collect();
+            pager.page(keys.iter().map(String::as_str))?;
             items.extend(page.results);
-            if page.next.is_none() || received == 0 {
+            if page.next.is_none() || keys.is_empty() {
                 break;
             }
         }
@@ -328,11 +412,7 @@ impl Flagsmith {
                 "{} knows, in project {}: {}",
                 self.service.name(),
                 self.project,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
+                listed(&known)
             )),
         })
     }
@@ -385,17 +465,14 @@ impl Flagsmith {
     /// The feature's environment default in one environment, read now.
     async fn current(&self, flag: &FlagRef<'_>) -> Result<Current> {
         self.check_project(flag)?;
-        for (what, value) in [
-            ("feature name", flag.key),
-            ("environment", flag.environment),
-        ] {
-            if value.trim().is_empty() {
-                return Err(Error::invalid(format!(
-                    "{}: name the Flagsmith {what}",
-                    self.service.name()
-                )));
-            }
-        }
+        require_names(
+            self.service.name(),
+            "Flagsmith",
+            &[
+                ("feature name", flag.key),
+                ("environment", flag.environment),
+            ],
+        )?;
         let env_key = self.environment_key(flag.environment).await?;
         let feature = self
             .features(Some(flag.key))
@@ -441,7 +518,7 @@ impl Flagsmith {
             hint: Some(format!(
                 "{} answered: {}; use the numeric project id (in the dashboard URL, /project/ID/…), and check that the URL is the API host (https://api.flagsmith.com for SaaS)",
                 self.service.name(),
-                drf_message(&failure.body)
+                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
@@ -454,7 +531,7 @@ impl Flagsmith {
                 "{} does not know its key in project {} ({}); check `environments` in the config (the environment key from Environment settings → Keys)",
                 self.service.name(),
                 self.project,
-                drf_message(&failure.body)
+                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
@@ -472,45 +549,33 @@ impl Flagsmith {
 
     /// The typed error for a failed status, naming the project, feature and environment.
     fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>, link: Option<&str>) -> Error {
-        let service = self.service.name().to_string();
-        let said = drf_message(&failure.body);
-        let status = failure.status;
-        let (code, message) = match status {
-            401 => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "{subject}: the API key was refused (HTTP 401: {said}); it may have been revoked or expired. {API_KEY_HOWTO}"
-                ),
-            ),
-            403 if failure.body.to_lowercase().contains("change request") => {
+        let refusal = match failure.status {
+            401 => Refusal {
+                code: ErrorCode::AuthFailed,
+                what: "the API key was refused",
+                fix: format!("it may have been revoked or expired. {API_KEY_HOWTO}"),
+            },
+            403 if asks_for_approval(&failure.body) => {
                 return self.change_request_required(
                     subject,
                     link.unwrap_or(&self.ui_root),
-                    status,
+                    failure.status,
                 );
             }
-            403 => (
-                ErrorCode::PermissionDenied,
-                format!(
-                    "{subject}: the API key lacks the permission (HTTP 403: {said}); use an organisation API key with admin rights, or one whose role may update features in this environment"
-                ),
-            ),
-            404 => (
-                ErrorCode::NotFound,
-                format!(
-                    "{subject}: not found (HTTP 404: {said}); check the project id and environment keys"
-                ),
-            ),
-            _ => {
-                return self.service.status_error(failure).about(subject);
-            }
+            403 => Refusal {
+                code: ErrorCode::PermissionDenied,
+                what: "the API key lacks the permission",
+                fix: "use an organisation API key with admin rights, or one whose role may update features in this environment".into(),
+            },
+            404 => Refusal {
+                code: ErrorCode::NotFound,
+                what: "not found",
+                fix: "check the project id and environment keys".into(),
+            },
+            _ => return self.service.status_error(failure).about(subject),
         };
-        Error::Service {
-            service,
-            code,
-            status,
-            message,
-        }
+        let said = vendor_said(&failure.body, FIELDS);
+        refusal.error(self.service.name(), failure.status, subject, &said)
     }
 
     /// Writes the new state by the endpoint the environment takes.
@@ -524,12 +589,12 @@ impl Flagsmith {
         link: &str,
     ) -> Result<()> {
         // Not retried after it may have reached Flagsmith (a versioned write publishes a new
-        // version each time): a timed-out write is reported as outcome-unknown.
+        // version each time): a timed-out write is reported as outcome-unknown. Only `enabled`
+        // is sent: the value stays whatever it is by then.
         let request = if versioned {
             let body = serde_json::json!({
                 "feature": {"name": flag.key},
                 "enabled": enabled,
-                "value": typed_value(&current.row.feature_state_value),
             });
             Request::with_body(
                 Method::POST,
@@ -552,7 +617,11 @@ impl Flagsmith {
                 Retry::NotIdempotent,
             )?
         };
-        match self.service.send_raw(request).await? {
+        let sent = self
+            .send(request)
+            .await
+            .map_err(|e| outcome_about(e, subject))?;
+        match sent {
             Ok(_) => Ok(()),
             // The environment turned to Feature Versioning v2 since paaf looked at it.
             Err(failure)
@@ -635,10 +704,7 @@ impl FlagBackend for Flagsmith {
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
         let current = self.current(flag).await?;
-        Ok(FlagState {
-            enabled: current.row.enabled,
-            version: None,
-        })
+        Ok(FlagState::best_effort(current.row.enabled))
     }
 
     async fn set(
@@ -649,14 +715,14 @@ impl FlagBackend for Flagsmith {
         _note: &ChangeNote,
     ) -> Result<FlagState> {
         // Flagsmith's write takes no comment: its audit log records the API key.
-        let current = self.current(flag).await?;
         let subject = Subject {
             project: self.project,
             key: Some(flag.key),
             environment: Some(flag.environment),
         };
-        let link = self.feature_url(&current.env_key, current.feature_id);
-        let settings_path = format!("api/v1/environments/{}/", segment(&current.env_key));
+        self.check_project(flag)?;
+        let env_key = self.environment_key(flag.environment).await?;
+        let settings_path = format!("api/v1/environments/{}/", segment(&env_key));
         let settings: EnvironmentSettings = match self
             .get(Request::get(settings_path), &subject)
             .await?
@@ -664,23 +730,16 @@ impl FlagBackend for Flagsmith {
             Ok(settings) => settings,
             Err(failure) => return Err(self.environment_key_unknown(flag.environment, &failure)),
         };
+        // The state is read last, right before the write: no other read between them.
+        let current = self.current(flag).await?;
+        let link = self.feature_url(&current.env_key, current.feature_id);
         if settings.minimum_change_request_approvals.is_some() {
             return Err(self.change_request_required(&subject, &link, 409));
         }
-        if current.row.enabled != expected.enabled {
-            return Err(changed_meanwhile(
-                self.service.name(),
-                &subject,
-                current.row.enabled,
-                expected.enabled,
-                "",
-            ));
-        }
-        if current.row.enabled == enabled {
-            return Ok(FlagState {
-                enabled,
-                version: None,
-            });
+        let now = FlagState::best_effort(current.row.enabled);
+        let service = self.service.name();
+        if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+            return Ok(done);
         }
         self.write(
             flag,
@@ -695,34 +754,8 @@ impl FlagBackend for Flagsmith {
     }
 }
 
-/// The feature's current value as `update-flag-v1` wants it back: `{type, value}` with the
-/// value as a string (a missing value goes back as an empty string).
-fn typed_value(value: &serde_json::Value) -> serde_json::Value {
-    let (kind, text) = match value {
-        serde_json::Value::Bool(b) => ("boolean", b.to_string()),
-        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => ("integer", n.to_string()),
-        serde_json::Value::String(s) => ("string", s.clone()),
-        serde_json::Value::Null => ("string", String::new()),
-        other => ("string", other.to_string()),
-    };
-    serde_json::json!({"type": kind, "value": text})
-}
-
-/// Django REST framework's `detail` from an error body; else the body itself.
-fn drf_message(body: &str) -> String {
-    #[derive(Deserialize)]
-    struct Detail {
-        detail: serde_json::Value,
-    }
-    match serde_json::from_str::<Detail>(body) {
-        Ok(Detail {
-            detail: serde_json::Value::String(s),
-        }) => s,
-        Ok(Detail { detail }) => detail.to_string(),
-        Err(_) if body.is_empty() => "(no message)".into(),
-        Err(_) => body.to_string(),
-    }
-}
+/// Where Flagsmith (Django REST framework) puts its words in an error body.
+const FIELDS: &[&str] = &["detail"];
 
 #[cfg(test)]
 mod tests {
@@ -742,27 +775,5 @@ mod tests {
             key_kind("aBcD1234.Xy7kLmNoPqRsTuVwXyZ0123456789abc"),
             KeyKind::Unknown
         );
-    }
-
-    #[test]
-    fn values_go_back_typed() {
-        assert_eq!(
-            typed_value(&serde_json::json!(42)),
-            serde_json::json!({"type": "integer", "value": "42"})
-        );
-        assert_eq!(
-            typed_value(&serde_json::json!(true)),
-            serde_json::json!({"type": "boolean", "value": "true"})
-        );
-        assert_eq!(
-            typed_value(&serde_json::Value::Null),
-            serde_json::json!({"type": "string", "value": ""})
-        );
-    }
-
-    #[test]
-    fn drf_details_are_read() {
-        assert_eq!(drf_message(r#"{"detail":"Not found."}"#), "Not found.");
-        assert_eq!(drf_message(""), "(no message)");
     }
 }

@@ -35,25 +35,70 @@
 //! per `X-Ratelimit-Reset` (epoch milliseconds, here) when that is short enough.
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Subject,
-    changed_meanwhile,
+    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    Pager, Refusal, Subject, changed_meanwhile, outcome_about, project_or, require_names,
+    still_needed, vendor_said,
 };
+use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{
     HeaderMap, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Service,
+    retry_after,
 };
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The host, when the config names none.
+pub const DEFAULT_URL: &str = "https://app.launchdarkly.com";
 /// The API version paaf is written against (https://launchdarkly.com/docs/api#versioning).
 const API_VERSION: &str = "20240415";
 /// Flags per page (the API's default is 20).
 const PAGE_SIZE: usize = 100;
-/// A bound on pages, against a server whose `next` link never ends.
-const MAX_PAGES: usize = 1000;
+
+/// `[[flags]] type = "launchdarkly"`: the host, an access token, the project and the
+/// environments to list.
+#[derive(Debug, Clone)]
+pub struct LaunchDarklyConfig {
+    pub url: String,
+    pub token: SecretRef,
+    /// The project key (`default` when not configured).
+    pub project: Option<String>,
+    /// The environment keys to list.
+    pub environments: Vec<String>,
+}
+
+impl LaunchDarklyConfig {
+    /// The entry's LaunchDarkly settings; an access token is required.
+    pub(crate) fn validate(entry: &FlagsEntry<'_>) -> Result<LaunchDarklyConfig> {
+        Ok(LaunchDarklyConfig {
+            url: entry.url.clone(),
+            token: entry.token("an API access token (not an SDK key)")?,
+            project: entry.project(),
+            environments: entry.environments.keys().cloned().collect(),
+        })
+    }
+
+    /// The project's API, with the token from the secret store.
+    pub(crate) fn connect(
+        &self,
+        name: &str,
+        secrets: &dyn SecretStore,
+        limits: Limits,
+    ) -> Result<LaunchDarkly> {
+        LaunchDarkly::connect(
+            name,
+            &self.url,
+            self.token.resolve(secrets)?,
+            limits,
+            self.project.as_deref().unwrap_or("default"),
+            &self.environments,
+        )
+    }
+}
 
 /// One LaunchDarkly project, reached through the REST API.
 #[derive(Debug, Clone)]
@@ -134,15 +179,6 @@ struct LdEnvironment {
     on: bool,
 }
 
-/// LaunchDarkly's error body: `{code, message, id?}`.
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-}
-
 /// What this API calls a flag, in messages.
 const NOUN: &str = "flag";
 
@@ -219,11 +255,7 @@ impl LaunchDarkly {
 
     /// The project of a reference: its own, or the configured one.
     fn project_of<'a>(&'a self, flag: &FlagRef<'a>) -> &'a str {
-        if flag.project.trim().is_empty() {
-            &self.project
-        } else {
-            flag.project
-        }
+        project_or(flag.project, &self.project)
     }
 
     /// Sends `request`; a 429 without `Retry-After` (which the HTTP client already honours)
@@ -256,12 +288,7 @@ impl LaunchDarkly {
         environments: &[String],
         offset: usize,
     ) -> Result<FlagsPage> {
-        let subject = Subject {
-            noun: NOUN,
-            project,
-            key: None,
-            environment: None,
-        };
+        let subject = Subject::project(NOUN, project);
         let mut request = Request::get(format!("api/v2/flags/{}", segment(project)))
             .query("limit", PAGE_SIZE.to_string())
             .query("offset", offset.to_string());
@@ -345,77 +372,68 @@ impl LaunchDarkly {
 
     /// The typed error for a failed status, naming the project, flag and environment.
     fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let service = self.service.name().to_string();
-        let said = ld_message(&failure.body);
-        let status = failure.status;
-        let (code, message) = match status {
-            401 => (
-                ErrorCode::AuthFailed,
-                format!(
-                    "{subject}: the access token was refused (HTTP 401: {said}); it may be revoked or expired, or be an SDK key, mobile key or client-side ID. {ACCESS_TOKEN_HOWTO}"
+        let refusal = match failure.status {
+            401 => Refusal {
+                code: ErrorCode::AuthFailed,
+                what: "the access token was refused",
+                fix: format!(
+                    "it may be revoked or expired, or be an SDK key, mobile key or client-side ID. {ACCESS_TOKEN_HOWTO}"
                 ),
-            ),
-            403 => (
-                ErrorCode::PermissionDenied,
-                format!(
-                    "{subject}: the token lacks the permission (HTTP 403: {said}); give its role `updateOn` on this project's flags in this environment"
-                ),
-            ),
-            404 => (
-                ErrorCode::NotFound,
-                format!("{subject}: not found (HTTP 404: {said}); check the keys"),
-            ),
+            },
+            403 => Refusal {
+                code: ErrorCode::PermissionDenied,
+                what: "the token lacks the permission",
+                fix: "give its role `updateOn` on this project's flags in this environment".into(),
+            },
+            404 => Refusal {
+                code: ErrorCode::NotFound,
+                what: "not found",
+                fix: "check the keys".into(),
+            },
             405 => {
                 let link = match (subject.key, subject.environment) {
                     (Some(key), Some(env)) => self.flag_url(subject.project, env, key),
                     _ => self.root.clone(),
                 };
-                (
-                    ErrorCode::Conflict,
-                    format!(
-                        "{subject}: an approval is required: this environment requires approvals for flag changes, so paaf cannot switch it directly; nothing was changed (HTTP 405: {said}). Open {link} to request (or approve) the change"
-                    ),
-                )
+                Refusal {
+                    code: ErrorCode::Conflict,
+                    what: "an approval is required: this environment requires approvals for flag changes, so paaf cannot switch it directly; nothing was changed",
+                    fix: format!("open {link} to request (or approve) the change"),
+                }
             }
-            409 => (
-                ErrorCode::Conflict,
-                format!(
-                    "{subject}: LaunchDarkly refused the change because of a concurrent change (HTTP 409: {said}); nothing was changed: look at its current state and decide again"
-                ),
-            ),
-            429 => {
-                let reset = ratelimit_reset(&failure.headers)
-                    .map(|d| format!(" (the limit resets in {}s)", d.as_secs().max(1)))
-                    .unwrap_or_default();
-                (
-                    ErrorCode::RateLimited,
-                    format!(
-                        "{subject}: LaunchDarkly limits the request rate (HTTP 429: {said}){reset}; wait and try again"
-                    ),
-                )
-            }
-            _ => {
-                return self.service.status_error(failure).about(subject);
-            }
-        };
-        Error::Service {
-            service,
-            code,
-            status,
-            message,
-        }
-    }
-
-    fn stale(&self, flag: &FlagRef<'_>, project: &str, now: bool, expected: bool) -> Error {
-        changed_meanwhile(
-            self.service.name(),
-            Subject {
-                project,
-                ..Subject::of(NOUN, flag)
+            409 => Refusal {
+                code: ErrorCode::Conflict,
+                what: "LaunchDarkly refused the change because of a concurrent change",
+                fix: CONFLICT_FIX.into(),
             },
-            now,
-            expected,
-            "",
+            429 => {
+                let when: Vec<String> = [
+                    retry_after(&failure.headers)
+                        .map(|d| format!("it asks to retry after {}s", d.as_secs())),
+                    ratelimit_reset(&failure.headers)
+                        .map(|d| format!("the limit resets in {}s", d.as_secs().max(1))),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let reset = if when.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", when.join("; "))
+                };
+                Refusal {
+                    code: ErrorCode::RateLimited,
+                    what: "LaunchDarkly limits the request rate",
+                    fix: format!("wait and try again{reset}"),
+                }
+            }
+            _ => return self.service.status_error(failure).about(subject),
+        };
+        refusal.error(
+            self.service.name(),
+            failure.status,
+            subject,
+            &ld_message(&failure.body),
         )
     }
 }
@@ -435,9 +453,11 @@ impl FlagBackend for LaunchDarkly {
         let tag = filter.tag.as_ref().map(|t| t.to_lowercase());
         let mut flags = Vec::new();
         let mut offset = 0;
-        for _ in 0..MAX_PAGES {
+        let mut pager = Pager::new(self.service.name());
+        loop {
             let page = self.flags_page(project, &environments, offset).await?;
             let received = page.items.len();
+            pager.page(page.items.iter().map(|f| f.key.as_str()))?;
             offset += received;
             for item in page.items {
                 if let Some(q) = &query
@@ -496,11 +516,16 @@ impl FlagBackend for LaunchDarkly {
     }
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
-        check_ref(self, flag)?;
-        Ok(FlagState {
-            enabled: self.read(flag).await?,
-            version: None,
-        })
+        require_names(
+            self.service.name(),
+            "LaunchDarkly",
+            &[
+                ("flag key", flag.key),
+                ("environment key", flag.environment),
+            ],
+        )?;
+        // The write's `test` checks the state itself: no version is needed.
+        Ok(FlagState::conditional(self.read(flag).await?, None))
     }
 
     async fn set(
@@ -512,11 +537,13 @@ impl FlagBackend for LaunchDarkly {
     ) -> Result<FlagState> {
         let now = self.state(flag).await?;
         let project = self.project_of(flag);
-        if now.enabled != expected.enabled {
-            return Err(self.stale(flag, project, now.enabled, expected.enabled));
-        }
-        if now.enabled == enabled {
-            return Ok(now);
+        let subject = Subject {
+            project,
+            ..Subject::of(NOUN, flag)
+        };
+        let service = self.service.name();
+        if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+            return Ok(done);
         }
         let pointer = format!("/environments/{}/on", pointer_token(flag.environment));
         let body = serde_json::json!({
@@ -534,18 +561,15 @@ impl FlagBackend for LaunchDarkly {
             &body,
             Retry::NotIdempotent,
         )?;
-        let subject = Subject {
-            project,
-            ..Subject::of(NOUN, flag)
-        };
-        match self.send(request).await? {
+        let sent = self
+            .send(request)
+            .await
+            .map_err(|e| outcome_about(e, &subject))?;
+        match sent {
             Ok(response) => {
                 let updated: LdFlag = response.json(self.service.name())?;
                 match updated.environments.get(flag.environment) {
-                    Some(env) => Ok(FlagState {
-                        enabled: env.on,
-                        version: None,
-                    }),
+                    Some(env) => Ok(FlagState::conditional(env.on, None)),
                     None => self.state(flag).await,
                 }
             }
@@ -555,30 +579,19 @@ impl FlagBackend for LaunchDarkly {
             // A failed `test` (or a concurrent write) says the state moved: say from what.
             Err(failure) if matches!(failure.status, 400 | 409 | 422) => {
                 match self.read(flag).await {
-                    Ok(on) if on != expected.enabled => {
-                        Err(self.stale(flag, project, on, expected.enabled))
-                    }
+                    Ok(on) if on != expected.enabled => Err(changed_meanwhile(
+                        service,
+                        &subject,
+                        on,
+                        expected.enabled,
+                        "",
+                    )),
                     _ => Err(self.failure(&failure, &subject)),
                 }
             }
             Err(failure) => Err(self.failure(&failure, &subject)),
         }
     }
-}
-
-fn check_ref(ld: &LaunchDarkly, flag: &FlagRef<'_>) -> Result<()> {
-    for (what, value) in [
-        ("flag key", flag.key),
-        ("environment key", flag.environment),
-    ] {
-        if value.trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "{}: name the LaunchDarkly {what}",
-                ld.service.name()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// `X-Ratelimit-Reset`: when the window resets, in epoch milliseconds; the wait until then.
@@ -596,18 +609,15 @@ fn ratelimit_reset(headers: &HeaderMap) -> Option<Duration> {
     ))
 }
 
-/// LaunchDarkly's `message` (and `code`) from an error body; else the body itself.
+/// LaunchDarkly's `message` (and `code`) from an error body (`{code, message, id?}`).
 fn ld_message(body: &str) -> String {
-    match serde_json::from_str::<ErrorBody>(body) {
-        Ok(ErrorBody {
-            message: Some(message),
-            code,
-        }) => match code {
-            Some(code) => format!("{message} ({code})"),
-            None => message,
-        },
-        _ if body.is_empty() => "(no message)".into(),
-        _ => body.to_string(),
+    let said = vendor_said(body, &["message"]);
+    let code = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("code")?.as_str().map(str::to_string));
+    match code {
+        Some(code) => format!("{said} ({code})"),
+        None => said,
     }
 }
 

@@ -23,24 +23,65 @@
 //! - `POST projects/{p}/flags/{f}/environments/{e}/ruleset/enabled` (or `/disabled`), no body.
 //!
 //! Auth is `Authorization: Bearer <personal access token>`. The enable/disable endpoints take
-//! no revision or `If-Match` (the flag's `revision` is not a precondition of them), so
-//! [`FlagBackend::set`] re-reads the flag right before writing, and sends the write once: a
-//! timed-out write is reported `outcome-unknown` rather than resent past the check.
+//! no body, no revision and no `If-Match` (the flag's `revision` is not a precondition of
+//! them; the ruleset's JSON Patch, `update_ruleset`, documents rules, not the on/off switch),
+//! so [`FlagBackend::set`] is best effort: it re-reads the flag right before writing, and sends
+//! the write once: a timed-out write is reported `outcome-unknown` rather than resent past
+//! the check.
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Subject,
-    changed_meanwhile,
+    CONFLICT_FIX, ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
+    Pager, Refusal, Subject, asks_for_approval, get_or_404, no_environment, outcome_about,
+    project_or, require_names, still_needed, vendor_said,
 };
+use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// The Flags API root, when the config names none.
+pub const DEFAULT_URL: &str = "https://api.optimizely.com/flags/v1";
 const PER_PAGE: usize = 100;
-/// A runaway pager (a `next_url` that never ends) stops here.
-const MAX_PAGES: usize = 500;
+
+/// `[[flags]] type = "optimizely"`: the Flags API root, a personal access token, the project.
+#[derive(Debug, Clone)]
+pub struct OptimizelyConfig {
+    pub url: String,
+    pub token: SecretRef,
+    /// The numeric project id listed by default.
+    pub project: String,
+}
+
+impl OptimizelyConfig {
+    /// The entry's Optimizely settings; a token and a project are required.
+    pub(crate) fn validate(entry: &FlagsEntry<'_>) -> Result<OptimizelyConfig> {
+        Ok(OptimizelyConfig {
+            url: entry.url.clone(),
+            token: entry.token("a personal access token")?,
+            project: entry.required_project("its project id", "project = \"1234567890\"")?,
+        })
+    }
+
+    /// The account's Flags API, with the token from the secret store.
+    pub(crate) fn connect(
+        &self,
+        name: &str,
+        secrets: &dyn SecretStore,
+        limits: Limits,
+    ) -> Result<Optimizely> {
+        Optimizely::connect(
+            name,
+            &self.url,
+            self.token.resolve(secrets)?,
+            limits,
+            &self.project,
+        )
+    }
+}
 /// Where people open a project's flags (the app's own list; the API gives no per-flag link).
 const APP_URL: &str = "https://app.optimizely.com/v2/projects";
 
@@ -132,16 +173,8 @@ struct EnvironmentItem {
     key: String,
 }
 
-/// Optimizely's error bodies: `{code, message}` or problem+json `{title, detail}`.
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    detail: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
-}
+/// Where Optimizely puts its words: `{code, message}` or problem+json `{title, detail}`.
+const FIELDS: &[&str] = &["message", "detail", "title"];
 
 /// What this API calls a flag, in messages.
 const NOUN: &str = "flag";
@@ -188,11 +221,7 @@ impl Optimizely {
     }
 
     fn project_of<'a>(&'a self, asked: &'a str) -> &'a str {
-        if asked.trim().is_empty() {
-            &self.project
-        } else {
-            asked
-        }
+        project_or(asked, &self.project)
     }
 
     fn flag_path(project: &str, key: &str) -> String {
@@ -205,11 +234,7 @@ impl Optimizely {
         request: Request,
         subject: &Subject<'_>,
     ) -> Result<std::result::Result<T, HttpFailure>> {
-        match self.service.send_raw(request).await? {
-            Ok(response) => Ok(Ok(response.json(self.service.name())?)),
-            Err(failure) if failure.status == 404 => Ok(Err(failure)),
-            Err(failure) => Err(self.failure(&failure, subject)),
-        }
+        get_or_404(&self.service, request, |f| self.failure(f, subject)).await
     }
 
     /// `next_url` as a path under the API root; an absolute link elsewhere is refused (the
@@ -241,34 +266,24 @@ impl Optimizely {
 
     /// Every flag of `project`, following `next_url`.
     async fn project_flags(&self, project: &str) -> Result<Vec<ApiFlag>> {
-        let subject = Subject {
-            noun: NOUN,
-            project,
-            key: None,
-            environment: None,
-        };
+        let subject = Subject::project(NOUN, project);
         let mut flags = Vec::new();
         let mut request = Request::get(format!("projects/{}/flags", segment(project)))
             .query("per_page", PER_PAGE.to_string())
             .query("archived", "false");
-        let mut seen = Vec::new();
-        for _ in 0..MAX_PAGES {
+        let mut pager = Pager::new(self.service.name());
+        loop {
             let page = match self.get::<FlagPage>(request, &subject).await? {
                 Ok(page) => page,
                 Err(failure) => return Err(self.project_not_found(project, &failure)),
             };
+            pager.page(page.items.iter().map(|f| f.key.as_str()))?;
             flags.extend(page.items);
             let Some(next) = page.next_url.and_then(NextUrl::first) else {
                 return Ok(flags);
             };
-            let path = self.next_path(&next)?;
-            if seen.contains(&path) {
-                return Ok(flags);
-            }
-            seen.push(path.clone());
-            request = Request::get(path);
+            request = Request::get(self.next_path(&next)?);
         }
-        Ok(flags)
     }
 
     /// One flag's state in every environment.
@@ -282,12 +297,7 @@ impl Optimizely {
     }
 
     async fn environments(&self, project: &str) -> Result<Vec<String>> {
-        let subject = Subject {
-            noun: NOUN,
-            project,
-            key: None,
-            environment: None,
-        };
+        let subject = Subject::project(NOUN, project);
         let path = format!("projects/{}/environments", segment(project));
         let request = Request::get(path).query("per_page", PER_PAGE.to_string());
         match self.get::<EnvironmentPage>(request, &subject).await? {
@@ -303,27 +313,18 @@ impl Optimizely {
             hint: Some(format!(
                 "{} answered 404 ({}); `project` is the numeric project id, and the token's user must be a collaborator on it",
                 self.service.name(),
-                optimizely_message(&failure.body)
+                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
 
     fn environment_not_found(&self, subject: &Subject<'_>, known: &[String]) -> Error {
-        let env = subject.environment.unwrap_or_default();
-        Error::NotFound {
-            what: "Optimizely environment",
-            name: env.to_string(),
-            hint: Some(format!(
-                "{} has no environment `{env}` in project `{}`; it has: {}",
-                self.service.name(),
-                subject.project,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )),
-        }
+        no_environment(
+            "Optimizely environment",
+            self.service.name(),
+            subject,
+            known,
+        )
     }
 
     /// A 404 about a flag: the project, the environment or the flag is unknown; one more read
@@ -344,63 +345,46 @@ impl Optimizely {
             hint: Some(format!(
                 "{} answered for {subject}: {}",
                 self.service.name(),
-                optimizely_message(&failure.body)
+                vendor_said(&failure.body, FIELDS)
             )),
         }
     }
 
     /// The failure of a request about `subject`, explained.
     fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let service = self.service.name().to_string();
-        let said = optimizely_message(&failure.body);
-        let approval = {
-            let lower = failure.body.to_lowercase();
-            lower.contains("approval") || lower.contains("change request")
-        };
-        match failure.status {
-            401 => Error::Service {
-                service,
+        let refusal = match failure.status {
+            401 => Refusal {
                 code: ErrorCode::AuthFailed,
-                status: 401,
-                message: format!(
-                    "{subject}: the token was refused (HTTP 401: {said}); use a personal access token (Profile → API Access) that has not been revoked, not an SDK key"
-                ),
+                what: "the token was refused",
+                fix: "use a personal access token (Profile → API Access) that has not been revoked, not an SDK key".into(),
             },
-            400 | 403 | 409 | 412 | 422 if approval => Error::Service {
-                service,
+            400 | 403 | 409 | 412 | 422 if asks_for_approval(&failure.body) => Refusal {
                 code: ErrorCode::Conflict,
-                status: failure.status,
-                message: format!(
-                    "{subject}: this change needs an approval (change approvals are on for this environment), so paaf cannot switch it directly; nothing was changed (HTTP {}: {said}). Open {} to request (or approve) the change",
-                    failure.status,
+                what: "this change needs an approval (change approvals are on for this environment), so paaf cannot switch it directly; nothing was changed",
+                fix: format!(
+                    "open {} to request (or approve) the change",
                     self.project_url(subject.project)
                 ),
             },
-            403 => Error::Service {
-                service,
+            403 => Refusal {
                 code: ErrorCode::PermissionDenied,
-                status: 403,
-                message: format!(
-                    "{subject}: the token's user lacks the permission (HTTP 403: {said}); it needs the Publisher role (or above) on this flag and environment"
-                ),
+                what: "the token's user lacks the permission",
+                fix: "it needs the Publisher role (or above) on this flag and environment".into(),
             },
-            404 => Error::Service {
-                service,
+            404 => Refusal {
                 code: ErrorCode::NotFound,
-                status: 404,
-                message: format!("{subject}: not found (HTTP 404: {said})"),
+                what: "not found",
+                fix: "check the project id, the flag key and the environment key".into(),
             },
-            409 | 412 => Error::Service {
-                service,
+            409 | 412 => Refusal {
                 code: ErrorCode::Conflict,
-                status: failure.status,
-                message: format!(
-                    "{subject}: Optimizely refused the change as conflicting (HTTP {}: {said}); nothing was changed: look at its current state and decide again",
-                    failure.status
-                ),
+                what: "Optimizely refused the change as conflicting",
+                fix: CONFLICT_FIX.into(),
             },
-            _ => self.service.status_error(failure).about(subject),
-        }
+            _ => return self.service.status_error(failure).about(subject),
+        };
+        let said = vendor_said(&failure.body, FIELDS);
+        refusal.error(self.service.name(), failure.status, subject, &said)
     }
 }
 
@@ -468,19 +452,18 @@ impl FlagBackend for Optimizely {
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
         let project = self.project_of(flag.project);
-        check_ref(self, flag)?;
+        require_names(
+            self.service.name(),
+            "Optimizely",
+            &[("flag", flag.key), ("environment", flag.environment)],
+        )?;
         let subject = Subject {
-            noun: NOUN,
             project,
-            key: Some(flag.key),
-            environment: Some(flag.environment),
+            ..Subject::of(NOUN, flag)
         };
         let found = self.flag(&subject).await?;
         match found.environments.get(flag.environment) {
-            Some(e) => Ok(FlagState {
-                enabled: e.enabled,
-                version: None,
-            }),
+            Some(e) => Ok(FlagState::best_effort(e.enabled)),
             None => {
                 let known: Vec<String> = found.environments.into_keys().collect();
                 Err(self.environment_not_found(&subject, &known))
@@ -499,23 +482,13 @@ impl FlagBackend for Optimizely {
         // history records the token's user.
         let project = self.project_of(flag.project);
         let subject = Subject {
-            noun: NOUN,
             project,
-            key: Some(flag.key),
-            environment: Some(flag.environment),
+            ..Subject::of(NOUN, flag)
         };
         let now = self.state(flag).await?;
-        if now.enabled != expected.enabled {
-            return Err(changed_meanwhile(
-                self.service.name(),
-                &subject,
-                now.enabled,
-                expected.enabled,
-                "",
-            ));
-        }
-        if now.enabled == enabled {
-            return Ok(now);
+        let service = self.service.name();
+        if let Some(done) = still_needed(service, &subject, now, expected, enabled, "")? {
+            return Ok(done);
         }
         let path = format!(
             "{}/environments/{}/ruleset/{}",
@@ -526,13 +499,11 @@ impl FlagBackend for Optimizely {
         // Sent once: after a timeout the state is unknown, and a resend would skip the
         // re-read above.
         let request = Request::post(path, Retry::NotIdempotent);
-        let sent = self.service.send_raw(request).await.map_err(|e| match e {
-            Error::OutcomeUnknown { what, reason } => Error::OutcomeUnknown {
-                what: format!("{what} ({subject})"),
-                reason,
-            },
-            other => other,
-        })?;
+        let sent = self
+            .service
+            .send_raw(request)
+            .await
+            .map_err(|e| outcome_about(e, &subject))?;
         if let Err(failure) = sent {
             if failure.status == 404 {
                 return Err(self.flag_not_found(&subject, &failure).await);
@@ -540,33 +511,6 @@ impl FlagBackend for Optimizely {
             return Err(self.failure(&failure, &subject));
         }
         self.state(flag).await
-    }
-}
-
-fn check_ref(optimizely: &Optimizely, flag: &FlagRef<'_>) -> Result<()> {
-    for (what, value) in [("flag", flag.key), ("environment", flag.environment)] {
-        if value.trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "{}: name the Optimizely {what} (project `{}`)",
-                optimizely.service.name(),
-                optimizely.project_of(flag.project)
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Optimizely's `message`, `detail` or `title` from an error body; else the body itself.
-fn optimizely_message(body: &str) -> String {
-    if let Ok(e) = serde_json::from_str::<ErrorBody>(body)
-        && let Some(m) = e.message.or(e.detail).or(e.title)
-    {
-        return m;
-    }
-    if body.is_empty() {
-        "(no message)".into()
-    } else {
-        body.to_string()
     }
 }
 
@@ -619,18 +563,6 @@ mod tests {
         assert!(
             o.next_path("https://evil.example/projects/1/flags")
                 .is_err()
-        );
-    }
-
-    #[test]
-    fn error_messages_in_both_shapes() {
-        assert_eq!(
-            optimizely_message(r#"{"code":"NOT_FOUND","message":"Flag not found"}"#),
-            "Flag not found"
-        );
-        assert_eq!(
-            optimizely_message(r#"{"title":"Forbidden","status":403,"detail":"No access"}"#),
-            "No access"
         );
     }
 }

@@ -9,27 +9,71 @@
 //! - `POST api/admin/projects/{p}/features/{f}/environments/{env}/on|off`, no body;
 //! - `GET api/admin/environments`, `GET api/admin/search/events` (who changed a flag last).
 //!
-//! Unleash has no conditional write for on/off, so [`FlagBackend::set`] re-reads the state
-//! right before writing. Auth is `Authorization: <token>`: an admin token (`*:*.secret`), a
-//! personal access token (`user:...`) or a service-account token; SDK tokens
+//! Unleash has no conditional write for on/off (its admin API takes no `If-Match` or version:
+//! checked against the unleash-server 7.5.1 sources, whose only ETag is the client API's), so
+//! [`FlagBackend::set`] is best effort: it re-reads the state right before writing, and a write
+//! that failed in a way that may or may not have reached Unleash (a 5xx, a timeout) is sent
+//! again only after another read shows it is still needed. Environments that require change
+//! requests (Enterprise, https://docs.getunleash.io/reference/change-requests) refuse a direct
+//! switch: paaf says so with the link. Auth is `Authorization: <token>`: an admin token
+//! (`*:*.secret`), a personal access token (`user:...`) or a service-account token; SDK tokens
 //! (`project:environment.secret`, client/backend or frontend) are refused by the admin API,
 //! and paaf says so.
 
 use super::{
-    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState,
-    changed_meanwhile,
+    ChangeNote, Flag, FlagBackend, FlagEnvironment, FlagFilter, FlagRef, FlagState, Refusal,
+    get_or_404, listed, outcome_about, require_names, still_needed, vendor_said,
 };
+use crate::config::FlagsEntry;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::path_segment as segment;
 use crate::http::{HttpAuth, HttpFailure, Limits, Request, Retry, Service};
+use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use std::time::Duration;
+
+/// `[[flags]] type = "unleash"`: the instance's root URL and an admin or personal access token.
+#[derive(Debug, Clone)]
+pub struct UnleashConfig {
+    /// The Unleash root (`https://unleash.example.com`, without `/api`).
+    pub url: String,
+    pub token: SecretRef,
+    /// The project of flag commands that name none (`default` unless configured).
+    pub project: String,
+}
+
+impl UnleashConfig {
+    /// The entry's Unleash settings; a token is required.
+    pub(crate) fn validate(entry: &FlagsEntry<'_>) -> Result<UnleashConfig> {
+        Ok(UnleashConfig {
+            url: entry.url.clone(),
+            token: entry.token("an admin or personal access token")?,
+            project: entry.project().unwrap_or_else(|| "default".into()),
+        })
+    }
+
+    /// The instance, with the token from the secret store.
+    pub(crate) fn connect(
+        &self,
+        name: &str,
+        secrets: &dyn SecretStore,
+        limits: Limits,
+    ) -> Result<Unleash> {
+        Unleash::connect(name, &self.url, self.token.resolve(secrets)?, limits)
+    }
+}
+
+/// Sends of one on/off write at most, each after a read showed it still needed.
+const WRITE_ATTEMPTS: u32 = 3;
 
 /// One Unleash instance, reached through its admin API.
 #[derive(Debug, Clone)]
 pub struct Unleash {
     name: String,
     service: Service,
+    /// Sends of one write at most (the limits' attempts).
+    write_attempts: u32,
 }
 
 /// What kind of Unleash API token a string looks like (by its format only).
@@ -75,13 +119,6 @@ const SDK_TOKEN_EXPLAINED: &str = "this is a client (SDK) token; paaf needs an a
      in Unleash, create a personal access token (profile → Personal API tokens), a service-account \
      token, or an admin API token (`*:*.…`), not a client, backend or frontend token \
      (`project:environment.…`)";
-
-/// Unleash's error body: `{name, message, permissions?}` (the body may be cut short).
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    message: Option<String>,
-}
 
 #[derive(Deserialize)]
 struct Projects {
@@ -197,6 +234,7 @@ impl Unleash {
         Unleash {
             name: name.to_string(),
             service,
+            write_attempts: WRITE_ATTEMPTS,
         }
     }
 
@@ -217,8 +255,12 @@ impl Unleash {
             name: "authorization".into(),
             value: token,
         };
+        let write_attempts = limits.max_attempts.max(1);
         let service = Service::new(&service_name, base_url, auth, limits)?;
-        Ok(Unleash::new(name, service))
+        Ok(Unleash {
+            write_attempts,
+            ..Unleash::new(name, service)
+        })
     }
 
     /// The flag's page in the Unleash UI.
@@ -246,11 +288,7 @@ impl Unleash {
         request: Request,
         subject: &Subject<'_>,
     ) -> Result<std::result::Result<T, HttpFailure>> {
-        match self.service.send_raw(request).await? {
-            Ok(response) => Ok(Ok(response.json(self.service.name())?)),
-            Err(failure) if failure.status == 404 => Ok(Err(failure)),
-            Err(failure) => Err(self.failure(&failure, subject)),
-        }
+        get_or_404(&self.service, request, |f| self.failure(f, subject)).await
     }
 
     async fn projects(&self) -> Result<Vec<String>> {
@@ -345,7 +383,7 @@ impl Unleash {
         {
             return self.project_not_found(flag.project, Some(&projects));
         }
-        let said = unleash_message(&failure.body);
+        let said = vendor_said(&failure.body, FIELDS);
         Error::NotFound {
             what: "Unleash flag",
             name: flag.key.to_string(),
@@ -384,11 +422,7 @@ impl Unleash {
             hint: Some(format!(
                 "{} has no environment `{environment}`{of} (it has: {}); check the name, and that the environment is enabled in the project",
                 self.service.name(),
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
+                listed(known)
             )),
         }
     }
@@ -422,22 +456,17 @@ impl Unleash {
 
     /// The error for a failed status, with what the request was about.
     fn failure(&self, failure: &HttpFailure, subject: &Subject<'_>) -> Error {
-        let said = unleash_message(&failure.body);
-        let service = self.service.name().to_string();
-        match failure.status {
-            401 => Error::Service {
-                service,
+        let said = vendor_said(&failure.body, FIELDS);
+        let refusal = match failure.status {
+            401 => Refusal {
                 code: ErrorCode::AuthFailed,
-                status: 401,
-                message: format!(
-                    "{subject}: the token was refused (HTTP 401: {said}); check it is an admin, personal access or service-account token of this Unleash instance and has not expired or been revoked"
-                ),
+                what: "the token was refused",
+                fix: "check it is an admin, personal access or service-account token of this Unleash instance and has not expired or been revoked".into(),
             },
-            403 if said.contains("expected a different token type") => Error::Service {
-                service,
+            403 if said.contains("expected a different token type") => Refusal {
                 code: ErrorCode::AuthFailed,
-                status: 403,
-                message: format!("{subject}: {SDK_TOKEN_EXPLAINED} (HTTP 403: {said})"),
+                what: SDK_TOKEN_EXPLAINED,
+                fix: "configure one of those instead".into(),
             },
             403 if failure.body.contains("SKIP_CHANGE_REQUEST") => {
                 let link = subject
@@ -445,35 +474,80 @@ impl Unleash {
                     .zip(subject.project)
                     .map(|(key, project)| self.flag_url(project, key))
                     .unwrap_or_else(|| self.service.base_url().to_string());
-                Error::Service {
-                    service,
+                Refusal {
                     code: ErrorCode::Conflict,
-                    status: 403,
-                    message: format!(
-                        "{subject}: a change request is required: this environment needs an approval for changes, so paaf cannot switch it directly; nothing was changed. Open {link} to create (or approve) a change request"
-                    ),
+                    what: "a change request is required: this environment needs an approval for changes, so paaf cannot switch it directly; nothing was changed",
+                    fix: format!("open {link} to create (or approve) a change request"),
                 }
             }
-            403 => Error::Service {
-                service,
+            403 => Refusal {
                 code: ErrorCode::PermissionDenied,
-                status: 403,
-                message: format!(
-                    "{subject}: the token lacks the permission (HTTP 403: {said}); give its user or service account a role that may change flags in this project and environment"
-                ),
+                what: "the token lacks the permission",
+                fix: "give its user or service account a role that may change flags in this project and environment".into(),
             },
-            404 => Error::Service {
-                service,
+            404 => Refusal {
                 code: ErrorCode::NotFound,
-                status: 404,
-                message: format!(
-                    "{subject}: not found (HTTP 404: {said}); check the name, and that the base URL is the Unleash root (without /api)"
-                ),
+                what: "not found",
+                fix: "check the name, and that the base URL is the Unleash root (without /api)"
+                    .into(),
             },
-            _ => self.service.status_error(failure).about(subject),
+            _ => return self.service.status_error(failure).about(subject),
+        };
+        refusal.error(self.service.name(), failure.status, subject, &said)
+    }
+
+    /// Sends the on/off switch; a failure that may or may not have reached Unleash (a 5xx, a
+    /// timeout) is answered by a read, and the switch is sent again only while that read still
+    /// shows `expected` (never over a change made meanwhile). Returns the state read after.
+    async fn switch(
+        &self,
+        flag: &FlagRef<'_>,
+        enabled: bool,
+        expected: &FlagState,
+    ) -> Result<FlagState> {
+        let path = format!(
+            "{}/environments/{}/{}",
+            self.flag_path(flag.project, flag.key),
+            segment(flag.environment),
+            if enabled { "on" } else { "off" }
+        );
+        let mut attempt = 1;
+        loop {
+            // Sent once per attempt: a resend goes through the read below first.
+            let request = Request::post(path.clone(), Retry::NotIdempotent);
+            let failed = match self.service.send_raw(request).await {
+                Ok(Ok(_)) => return self.state(flag).await,
+                Ok(Err(failure)) if failure.status == 404 => {
+                    return Err(self.flag_not_found(flag, &failure).await);
+                }
+                Ok(Err(failure)) if failure.status >= 500 => {
+                    self.failure(&failure, &Subject::from(flag))
+                }
+                Ok(Err(failure)) => return Err(self.failure(&failure, &Subject::from(flag))),
+                Err(e) if e.code() == ErrorCode::OutcomeUnknown => {
+                    outcome_about(e, Subject::from(flag))
+                }
+                Err(e) => return Err(e),
+            };
+            // A read that fails too leaves the write's own failure to report.
+            let Ok(now) = self.state(flag).await else {
+                return Err(failed);
+            };
+            if now.enabled == enabled {
+                return Ok(now);
+            }
+            if now.enabled != expected.enabled || attempt >= self.write_attempts {
+                return Err(failed);
+            }
+            tracing::info!(service = %self.service.name(), attempt, "write failed, still needed after a read: sending it again");
+            tokio::time::sleep(Duration::from_millis(250 << attempt.min(4))).await;
+            attempt += 1;
         }
     }
 }
+
+/// Where Unleash puts its words in an error body (`{name, message, permissions?}`).
+const FIELDS: &[&str] = &["message"];
 
 impl FlagBackend for Unleash {
     fn name(&self) -> &str {
@@ -527,13 +601,18 @@ impl FlagBackend for Unleash {
     }
 
     async fn state(&self, flag: &FlagRef<'_>) -> Result<FlagState> {
-        check_ref(self, flag)?;
+        require_names(
+            self.service.name(),
+            "Unleash",
+            &[
+                ("project", flag.project),
+                ("flag", flag.key),
+                ("environment", flag.environment),
+            ],
+        )?;
         let environments = self.detail(flag).await?;
         match environments.iter().find(|e| e.name == flag.environment) {
-            Some(e) => Ok(FlagState {
-                enabled: e.enabled,
-                version: None,
-            }),
+            Some(e) => Ok(FlagState::best_effort(e.enabled)),
             None => {
                 let known: Vec<String> = environments.into_iter().map(|e| e.name).collect();
                 Err(self.environment_not_found(&Subject::from(flag), &known))
@@ -550,95 +629,25 @@ impl FlagBackend for Unleash {
     ) -> Result<FlagState> {
         // Unleash's on/off takes no comment: its event log records the token's user.
         let now = self.state(flag).await?;
-        if now.enabled != expected.enabled {
-            let changed = self
-                .last_change(flag)
-                .await
-                .map(|c| format!(" (last {c})"))
-                .unwrap_or_default();
-            return Err(changed_meanwhile(
-                self.service.name(),
-                Subject::from(flag),
-                now.enabled,
-                expected.enabled,
-                &changed,
-            ));
+        let known = if now.enabled != expected.enabled {
+            self.last_change(flag).await.map(|c| format!(" (last {c})"))
+        } else {
+            None
+        };
+        let (service, known) = (self.service.name(), known.unwrap_or_default());
+        if let Some(done) =
+            still_needed(service, Subject::from(flag), now, expected, enabled, &known)?
+        {
+            return Ok(done);
         }
-        if now.enabled == enabled {
-            return Ok(now);
-        }
-        let path = format!(
-            "{}/environments/{}/{}",
-            self.flag_path(flag.project, flag.key),
-            segment(flag.environment),
-            if enabled { "on" } else { "off" }
-        );
-        // On/off sets an absolute state, so sending it twice does what sending it once does:
-        // retrying a timed-out attempt is safe and beats an "outcome unknown" at 3 a.m.
-        let request = Request::post(path, Retry::Idempotent);
-        if let Err(failure) = self.service.send_raw(request).await? {
-            let subject = Subject::from(flag);
-            if failure.status == 404 {
-                return Err(self.flag_not_found(flag, &failure).await);
-            }
-            return Err(self.failure(&failure, &subject));
-        }
-        self.state(flag).await
+        self.switch(flag, enabled, expected).await
     }
-}
-
-fn check_ref(unleash: &Unleash, flag: &FlagRef<'_>) -> Result<()> {
-    for (what, value) in [
-        ("project", flag.project),
-        ("flag", flag.key),
-        ("environment", flag.environment),
-    ] {
-        if value.trim().is_empty() {
-            return Err(Error::invalid(format!(
-                "{}: name the Unleash {what}",
-                unleash.service.name()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// `have` is `type:value`; `want` (lowercase) matches it whole or its value alone.
 fn tag_matches(have: &str, want: &str) -> bool {
     let have = have.to_lowercase();
     have == want || have.split_once(':').is_some_and(|(_, value)| value == want)
-}
-
-/// Unleash's `message` from an error body, which may be cut short; else the body itself.
-fn unleash_message(body: &str) -> String {
-    if let Ok(ErrorBody {
-        message: Some(message),
-    }) = serde_json::from_str(body)
-    {
-        return message;
-    }
-    if let Some(start) = body.find("\"message\":\"") {
-        let rest = &body[start + "\"message\":\"".len()..];
-        let mut out = String::new();
-        let mut chars = rest.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => return out,
-                '\\' => {
-                    if let Some(next) = chars.next() {
-                        out.push(next);
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        return format!("{out}…");
-    }
-    if body.is_empty() {
-        "(no message)".into()
-    } else {
-        body.to_string()
-    }
 }
 
 #[cfg(test)]
@@ -697,16 +706,6 @@ mod tests {
     }
 
     #[test]
-    fn error_messages_survive_a_cut_body() {
-        assert_eq!(unleash_message(r#"{"message":"no \"x\""}"#), "no \"x\"");
-        assert_eq!(
-            unleash_message(r#"{"id":"1","message":"You don't have the req"#),
-            "You don't have the req…"
-        );
-        assert_eq!(unleash_message("plain"), "plain");
-    }
-
-    #[test]
     fn tags_match_whole_or_by_value() {
         assert!(tag_matches("simple:checkout", "checkout"));
         assert!(tag_matches("simple:Checkout", "simple:checkout"));
@@ -748,10 +747,7 @@ mod tests {
             key: "new-checkout",
             environment: "production",
         };
-        let expected = FlagState {
-            enabled: true,
-            version: None,
-        };
+        let expected = FlagState::best_effort(true);
         let note = ChangeNote {
             comment: "test".into(),
         };
@@ -790,10 +786,7 @@ mod tests {
             key: "f",
             environment: "production",
         };
-        let off = FlagState {
-            enabled: false,
-            version: None,
-        };
+        let off = FlagState::best_effort(false);
         let note = ChangeNote {
             comment: String::new(),
         };

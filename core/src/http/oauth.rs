@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 /// The lifetime of a token whose answer does not give `expires_in`.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
+/// The longest lifetime paaf believes: a token said to live longer (a hostile or broken
+/// endpoint's `expires_in` of 2^64 - 1 seconds) is fetched again after a day.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
@@ -42,7 +46,8 @@ pub(crate) fn access_token(
     }
     let lifetime = token
         .expires_in
-        .map_or(DEFAULT_LIFETIME, |s| Duration::from_secs(s.max(1)));
+        .map_or(DEFAULT_LIFETIME, |s| Duration::from_secs(s.max(1)))
+        .min(MAX_LIFETIME);
     Ok((SecretString::from(token.access_token), lifetime))
 }
 
@@ -57,10 +62,14 @@ pub(crate) fn error_said(body: &str) -> Option<String> {
 }
 
 /// When to fetch the next token, for one that lives `lifetime` from now: a minute early (or
-/// at 90 % of a short lifetime), so that a token never expires mid-request.
+/// at 90 % of a short lifetime), so that a token never expires mid-request; never later than
+/// [`MAX_LIFETIME`] from now.
 pub(crate) fn refresh_at(lifetime: Duration) -> Instant {
+    let lifetime = lifetime.min(MAX_LIFETIME);
     let margin = Duration::from_secs(60).min(lifetime / 10);
-    Instant::now() + lifetime.saturating_sub(margin)
+    let now = Instant::now();
+    now.checked_add(lifetime.saturating_sub(margin))
+        .unwrap_or(now)
 }
 
 #[cfg(test)]
@@ -79,6 +88,21 @@ mod tests {
         );
         assert_eq!(error_said(r#"{"message":"no"}"#), None);
         assert_eq!(error_said("<html>"), None);
+    }
+
+    /// A hostile `expires_in` (2^64 - 1 seconds) once panicked adding it to `Instant::now()`.
+    #[test]
+    fn a_huge_expires_in_is_believed_for_a_day_at_most() {
+        let body = format!(r#"{{"access_token":"t0ken","expires_in":{}}}"#, u64::MAX);
+        let response = Response {
+            status: 200,
+            headers: Default::default(),
+            body: body.into_bytes(),
+        };
+        let (_, lifetime) = access_token(&response, "idp", String::new).unwrap();
+        assert_eq!(lifetime, MAX_LIFETIME);
+        let at = refresh_at(Duration::from_secs(u64::MAX)) - Instant::now();
+        assert!(at <= MAX_LIFETIME, "{at:?}");
     }
 
     #[test]

@@ -1,7 +1,13 @@
 //! Verified reboot over SSH, after Ansible's reboot module: read the boot id, send the reboot
 //! detached under `sudo -n`, see the connection drop, reconnect with backoff until the boot id
 //! changed, then run a test command until it succeeds. Each phase has its own budget and a
-//! timeout names the phase.
+//! timeout names the phase. The new boot id counts only from the same machine: when
+//! `/etc/machine-id` is readable before the reboot, it must read the same after.
+//!
+//! The reboot command runs as one program with its arguments, and `sudo -n` runs that program
+//! itself (never a shell), so a least-privilege rule such as
+//! `deploy ALL=(root) NOPASSWD: /usr/sbin/shutdown` is enough; the pre-check asks sudo about
+//! exactly that command (`sudo -n -l shutdown -r now`).
 
 use crate::config::HostConfig;
 use crate::error::{Error, Phase, Result};
@@ -39,8 +45,9 @@ pub(crate) struct RebootJob<'a> {
     pub target: &'a (dyn Fn() -> Result<Target> + Send + Sync),
     pub progress: Progress,
     pub cancel: CancellationToken,
-    /// Called right before the reboot command is sent (the journal's `running`).
-    pub sending: Box<dyn Fn() + Send + Sync + 'a>,
+    /// Called right before the reboot command is sent (the journal's `running`); when it
+    /// fails, nothing is sent.
+    pub sending: Box<dyn Fn() -> Result<()> + Send + Sync + 'a>,
     /// Another way to start the reboot than the host's reboot command over SSH (a cloud
     /// API's reboot), with what it is called in progress; the verification is the same. In a
     /// mutex only to keep the job `Sync` (a future is not), as its methods borrow it.
@@ -59,15 +66,38 @@ pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
     Duration::from_secs_f64(base).min(max)
 }
 
+/// Where sudo looks for a program named without a path: Debian's and Ubuntu's default
+/// `secure_path` (the sudoers file that says otherwise is not readable by the login user).
+const SUDO_SECURE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The reboot command's words (config-checked to split like a shell line), each quoted for
+/// the remote shell.
+fn reboot_words(host: &HostConfig) -> Result<String> {
+    let invalid = || {
+        Error::invalid(format!(
+            "host `{}`: reboot.command `{}` is not a program with arguments",
+            host.name, host.reboot.command
+        ))
+    };
+    let words = shlex::split(&host.reboot.command)
+        .filter(|w| !w.is_empty())
+        .ok_or_else(invalid)?;
+    shlex::try_join(words.iter().map(String::as_str)).map_err(|_| invalid())
+}
+
 /// The shell line that starts the reboot in the background and returns at once, so the
-/// command's own exit is seen before the connection drops.
-pub(crate) fn detached_reboot_command(host: &HostConfig) -> String {
-    let inner = format!("sleep 1; exec {}", host.reboot.command);
-    let quoted = shlex::try_quote(&inner)
-        .map(|q| q.into_owned())
-        .unwrap_or(inner);
+/// command's own exit is seen before the connection drops. The login user's shell waits;
+/// `sudo -n` then runs the reboot program itself.
+pub(crate) fn detached_reboot_command(host: &HostConfig) -> Result<String> {
     let sudo = if uses_sudo(host) { "sudo -n " } else { "" };
-    format!("nohup {sudo}sh -c {quoted} >/dev/null 2>&1 </dev/null &")
+    let inner = format!("sleep 1; exec {sudo}{}", reboot_words(host)?);
+    let quoted = shlex::try_quote(&inner).map_err(|_| {
+        Error::invalid(format!(
+            "host `{}`: reboot.command holds a NUL byte",
+            host.name
+        ))
+    })?;
+    Ok(format!("nohup sh -c {quoted} >/dev/null 2>&1 </dev/null &"))
 }
 
 fn uses_sudo(host: &HostConfig) -> bool {
@@ -148,6 +178,84 @@ impl RebootJob<'_> {
         Ok((conn, id))
     }
 
+    /// Asks sudo whether the login user may run the reboot command without a password (`sudo
+    /// -n -l COMMAND`: the same program lookup as the run); if not, the error names the program
+    /// sudo would run and the sudoers rule that allows it.
+    async fn check_sudo(&self, conn: Connection) -> Result<Connection> {
+        let h = self.host;
+        let words = reboot_words(h)?;
+        let (conn, out) = exec_on(
+            self.pool,
+            conn,
+            format!("sudo -n -l {words}"),
+            h.command_timeout,
+            4096,
+        )
+        .await?;
+        let out = out?;
+        if out.success() {
+            return Ok(conn);
+        }
+        let said = match out.stderr.trim() {
+            "" => "no sudoers rule allows it".to_string(),
+            e => e.to_string(),
+        };
+        let program = shlex::split(&h.reboot.command)
+            .and_then(|w| w.into_iter().next())
+            .unwrap_or_default();
+        let (path, found) = if program.starts_with('/') {
+            (program.clone(), String::new())
+        } else {
+            let lookup = format!(
+                "PATH={SUDO_SECURE_PATH}; command -v {}",
+                shlex::try_quote(&program).map_err(|_| Error::invalid("NUL in reboot.command"))?
+            );
+            let (_, found) = exec_on(self.pool, conn, lookup, h.command_timeout, 4096).await?;
+            match found {
+                Ok(o) if o.success() && o.stdout.trim().starts_with('/') => {
+                    let path = o.stdout.trim().to_string();
+                    let note = format!(
+                        " (sudo finds `{program}` at {path} through its secure_path; to allow another path, name it in reboot.command, e.g. \"/usr/sbin/{program} ...\")"
+                    );
+                    (path, note)
+                }
+                _ => (
+                    format!("/path/to/{program}"),
+                    format!(
+                        " (`{program}` is not found in {SUDO_SECURE_PATH}: name it by its absolute path in reboot.command)"
+                    ),
+                ),
+            }
+        };
+        Err(Error::Privilege {
+            host: h.name.clone(),
+            reason: format!(
+                "`sudo -n` does not let {user} run `{command}` without a password ({said}). Allow that program: `{user} ALL=(root) NOPASSWD: {path}` in /etc/sudoers.d/paaf{found}, or log in as root, or set reboot.sudo = false",
+                user = h.user,
+                command = h.reboot.command,
+            ),
+        })
+    }
+
+    /// The host's `/etc/machine-id`, `None` when it cannot be read (no file, no permission);
+    /// an `Err` inside means the connection failed, not the file.
+    async fn read_machine_id(
+        &self,
+        conn: Connection,
+    ) -> Result<(Connection, Result<Option<String>>)> {
+        let (conn, out) = exec_on(
+            self.pool,
+            conn,
+            "cat /etc/machine-id".into(),
+            self.host.command_timeout,
+            4096,
+        )
+        .await?;
+        let id = out
+            .map(|o| Some(o.stdout.trim().to_string()).filter(|id| o.success() && !id.is_empty()));
+        Ok((conn, id))
+    }
+
     pub async fn run(mut self) -> Result<RebootReport> {
         let external = self
             .external
@@ -161,33 +269,15 @@ impl RebootJob<'_> {
         let conn = self.connect().await?;
         let (conn, before) = self.read_boot_id(conn).await?;
         let before = before?;
+        let (conn, machine_before) = self.read_machine_id(conn).await?;
+        let machine_before = machine_before?;
         self.progress.step(Step::BootIdRead {
             boot_id: before.clone(),
         });
 
         let mut conn = conn;
         if uses_sudo(h) && external.is_none() {
-            let (c, out) = exec_on(
-                self.pool,
-                conn,
-                "sudo -n true".into(),
-                h.command_timeout,
-                4096,
-            )
-            .await?;
-            conn = c;
-            let out = out?;
-            if !out.success() {
-                return Err(Error::Privilege {
-                    host: h.name.clone(),
-                    reason: format!(
-                        "`sudo -n` is refused for {} ({}). Allow passwordless sudo for the reboot command (e.g. `{} ALL=(root) NOPASSWD: /usr/sbin/shutdown` in /etc/sudoers.d/paaf), or log in as root, or set reboot.sudo = false",
-                        h.user,
-                        out.stderr.trim(),
-                        h.user
-                    ),
-                });
-            }
+            conn = self.check_sudo(conn).await?;
             self.progress.step(Step::PrivilegeChecked);
         }
         if self.cancel.is_cancelled() {
@@ -197,13 +287,13 @@ impl RebootJob<'_> {
         // Phase 0: send. A dropped connection, EOF or exit 255 after sending counts as initiated.
         let (conn, sent_what) = match external {
             Some(ExternalReboot { description, send }) => {
-                (self.sending)();
+                (self.sending)()?;
                 send.await?;
                 (conn, description)
             }
             None => {
-                let command = detached_reboot_command(h);
-                (self.sending)();
+                let command = detached_reboot_command(h)?;
+                (self.sending)()?;
                 let (conn, sent) =
                     exec_on(self.pool, conn, command, h.connect_timeout, 4096).await?;
                 match &sent {
@@ -248,7 +338,7 @@ impl RebootJob<'_> {
         // Phase 2: reconnect until the boot id changed.
         let mut attempt = 0u32;
         let mut seen_up = false;
-        let (conn, after) = loop {
+        let (conn, after, machine_after) = loop {
             if self.cancel.is_cancelled() {
                 return Err(self.cancelled(true));
             }
@@ -259,7 +349,10 @@ impl RebootJob<'_> {
                         self.progress.step(Step::BackUp);
                     }
                     match self.read_boot_id(c).await? {
-                        (c, Ok(id)) if id != before => break (c, id),
+                        (c, Ok(id)) if id != before => match self.read_machine_id(c).await? {
+                            (c, Ok(machine_after)) => break (c, id, machine_after),
+                            (_, Err(e)) => e.to_string(),
+                        },
                         (_, Ok(_)) => "boot id unchanged, not rebooted yet".to_string(),
                         (_, Err(e)) => e.to_string(),
                     }
@@ -288,6 +381,15 @@ impl RebootJob<'_> {
             });
             self.pause(delay, true).await?;
         };
+        if let Some(before) = machine_before
+            && machine_after.as_ref() != Some(&before)
+        {
+            return Err(Error::MachineChanged {
+                host: h.name.clone(),
+                before,
+                after: machine_after.unwrap_or_else(|| "unreadable".into()),
+            });
+        }
         let booted_at = Instant::now();
         self.progress.step(Step::BootIdChanged {
             old: before.clone(),

@@ -1,4 +1,8 @@
-//! known_hosts checks over libssh2's own parser (OpenSSH format, hashed entries included).
+//! known_hosts checks, line by line as OpenSSH reads the file: libssh2 decides whether a line's
+//! host names match `address:port` (plain `addr`, `[addr]:port`, hashed `|1|…` names), and paaf
+//! compares the key per key type, so a file that records only another type of key for a host
+//! is "unknown", not "changed". Lines paaf does not understand are left alone, and edits
+//! rewrite only the lines they concern.
 
 use crate::error::{Error, Result};
 use base64::Engine;
@@ -35,19 +39,6 @@ pub fn entry_name(address: &str, port: u16) -> String {
     }
 }
 
-fn key_type_name(t: ssh2::HostKeyType) -> &'static str {
-    use ssh2::HostKeyType::*;
-    match t {
-        Rsa => "ssh-rsa",
-        Dss => "ssh-dss",
-        Ecdsa256 => "ecdsa-sha2-nistp256",
-        Ecdsa384 => "ecdsa-sha2-nistp384",
-        Ecdsa521 => "ecdsa-sha2-nistp521",
-        Ed25519 => "ssh-ed25519",
-        Unknown => "unknown",
-    }
-}
-
 fn ssh_err(host: &str, what: &str, e: impl std::fmt::Display) -> Error {
     Error::Ssh {
         host: host.to_string(),
@@ -55,15 +46,140 @@ fn ssh_err(host: &str, what: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn load(session: &Session, path: &Path, host: &str) -> Result<ssh2::KnownHosts> {
-    let mut kh = session
-        .known_hosts()
-        .map_err(|e| ssh_err(host, "known_hosts", e))?;
-    if path.exists() {
-        kh.read_file(path, KnownHostFileKind::OpenSSH)
-            .map_err(|e| ssh_err(host, &format!("cannot read {}", path.display()), e))?;
+/// The key type a public key blob names (its first SSH string: `ssh-ed25519`, `ssh-rsa`, …).
+fn blob_type(blob: &[u8]) -> Option<&str> {
+    let len = u32::from_be_bytes(blob.get(..4)?.try_into().ok()?) as usize;
+    std::str::from_utf8(blob.get(4..4 + len)?).ok()
+}
+
+/// One line of the file that is a host key entry (not a comment, not a CA).
+struct Line<'a> {
+    revoked: bool,
+    names: &'a str,
+    key_type: &'a str,
+    key: &'a str,
+}
+
+impl<'a> Line<'a> {
+    fn parse(line: &'a str) -> Option<Line<'a>> {
+        let mut fields = line.split_whitespace();
+        let mut first = fields.next()?;
+        let revoked = match first {
+            "@revoked" => true,
+            // paaf checks host keys, not certificates.
+            "@cert-authority" => return None,
+            f if f.starts_with('#') => return None,
+            _ => false,
+        };
+        if revoked {
+            first = fields.next()?;
+        }
+        Some(Line {
+            revoked,
+            names: first,
+            key_type: fields.next()?,
+            key: fields.next()?,
+        })
     }
-    Ok(kh)
+
+    fn key_is(&self, blob: &[u8]) -> bool {
+        base64::engine::general_purpose::STANDARD
+            .decode(self.key)
+            .is_ok_and(|k| k == blob)
+    }
+}
+
+/// Decides whether one host name of a line (plain, `[addr]:port` or hashed) names
+/// `address:port`, the way libssh2's check does (a plain `addr` also names it on any port).
+struct Matcher {
+    session: Session,
+}
+
+impl Matcher {
+    fn new(host: &str) -> Result<Matcher> {
+        Ok(Matcher {
+            session: Session::new().map_err(|e| ssh_err(host, "session", e))?,
+        })
+    }
+
+    fn names(&self, name: &str, line: &Line, address: &str, port: u16) -> bool {
+        let Ok(mut kh) = self.session.known_hosts() else {
+            return false;
+        };
+        // A name libssh2 cannot read (a pattern, an unknown key type) names nothing here.
+        if kh
+            .read_str(
+                &format!("{name} {} {}", line.key_type, line.key),
+                KnownHostFileKind::OpenSSH,
+            )
+            .is_err()
+        {
+            return false;
+        }
+        // Any key other than the line's: Mismatch means the name matched.
+        !matches!(
+            kh.check_port(address, port, &[0]),
+            CheckResult::NotFound | CheckResult::Failure
+        )
+    }
+}
+
+fn read(path: &Path, host: &str) -> Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(ssh_err(host, &format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// What `text` says of key `blob` for `address:port`: known when a line for the host has that
+/// key (and none revokes it), changed when one revokes it or records another key of the same
+/// type, else unknown (nothing recorded, or only keys of other types).
+fn status_in(text: &str, host: &str, address: &str, port: u16, blob: &[u8]) -> Result<KeyStatus> {
+    let key_type = blob_type(blob).unwrap_or("");
+    let matcher = Matcher::new(host)?;
+    let (mut known, mut changed) = (false, false);
+    for line in text.lines().filter_map(Line::parse) {
+        if !line
+            .names
+            .split(',')
+            .any(|name| matcher.names(name, &line, address, port))
+        {
+            continue;
+        }
+        match (line.revoked, line.key_is(blob)) {
+            (true, true) => return Ok(KeyStatus::Changed),
+            (true, false) => {}
+            (false, true) => known = true,
+            (false, false) => changed |= line.key_type == key_type,
+        }
+    }
+    Ok(match (known, changed) {
+        (true, _) => KeyStatus::Known,
+        (false, true) => KeyStatus::Changed,
+        (false, false) => KeyStatus::Unknown,
+    })
+}
+
+/// The key types `path` records for `address:port`, in file order (for the host-key
+/// algorithms to ask for first).
+pub(crate) fn recorded_types(path: &Path, host: &str, address: &str, port: u16) -> Vec<String> {
+    let (Ok(text), Ok(matcher)) = (read(path, host), Matcher::new(host)) else {
+        return Vec::new();
+    };
+    let mut types: Vec<String> = Vec::new();
+    for line in text.lines().filter_map(Line::parse) {
+        if !line.revoked
+            && !types.iter().any(|t| t == line.key_type)
+            && line
+                .names
+                .split(',')
+                .any(|name| matcher.names(name, &line, address, port))
+        {
+            types.push(line.key_type.to_string());
+        }
+    }
+    types
 }
 
 /// Checks the key of a handshaken session against the file.
@@ -74,7 +190,7 @@ pub fn check(
     address: &str,
     port: u16,
 ) -> Result<OfferedKey> {
-    let (key, kind) = session
+    let (key, _) = session
         .host_key()
         .ok_or_else(|| ssh_err(host, "handshake", "the server sent no host key"))?;
     let hash = session
@@ -84,83 +200,198 @@ pub fn check(
         "SHA256:{}",
         base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash)
     );
-    let kh = load(session, path, host)?;
-    let status = match kh.check_port(address, port, key) {
-        CheckResult::Match => KeyStatus::Known,
-        CheckResult::NotFound => KeyStatus::Unknown,
-        CheckResult::Mismatch => KeyStatus::Changed,
-        CheckResult::Failure => {
-            return Err(ssh_err(
-                host,
-                "known_hosts",
-                "libssh2 could not check the key",
-            ));
-        }
-    };
     Ok(OfferedKey {
-        key_type: key_type_name(kind).to_string(),
+        key_type: blob_type(key).unwrap_or("unknown").to_string(),
         fingerprint,
-        status,
+        status: status_in(&read(path, host)?, host, address, port, key)?,
     })
 }
 
 /// Appends the session's host key for `address:port` to the file (created 0600 if missing).
 pub fn add(session: &Session, path: &Path, host: &str, address: &str, port: u16) -> Result<()> {
-    let (key, kind) = session
+    let (key, _) = session
         .host_key()
         .ok_or_else(|| ssh_err(host, "handshake", "the server sent no host key"))?;
-    let mut kh = load(session, path, host)?;
-    kh.add(
-        &entry_name(address, port),
-        key,
-        &format!("paaf:{host}"),
-        kind.into(),
-    )
-    .map_err(|e| ssh_err(host, "known_hosts add", e))?;
-    write(&kh, path, host)
+    let key_type =
+        blob_type(key).ok_or_else(|| ssh_err(host, "handshake", "the host key has no type"))?;
+    let mut text = read(path, host)?;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "{} {key_type} {} paaf:{host}\n",
+        entry_name(address, port),
+        base64::engine::general_purpose::STANDARD.encode(key)
+    ));
+    write(&text, path, host)
 }
 
-/// Removes every key for `address:port`; returns how many entries went.
-pub fn remove(
-    session: &Session,
-    path: &Path,
-    host: &str,
-    address: &str,
-    port: u16,
-) -> Result<usize> {
-    let kh = load(session, path, host)?;
-    let name = entry_name(address, port);
-    let mut removed = 0;
-    for entry in kh.hosts().map_err(|e| ssh_err(host, "known_hosts", e))? {
-        if entry.name() == Some(name.as_str()) {
-            kh.remove(&entry)
-                .map_err(|e| ssh_err(host, "known_hosts remove", e))?;
-            removed += 1;
-        }
+/// Removes every entry a check of `address:port` would match (plain `addr`, `[addr]:port`,
+/// hashed names; a line that also names other hosts keeps them); `@revoked` lines stay.
+/// Returns how many entries went.
+pub fn remove(path: &Path, host: &str, address: &str, port: u16) -> Result<usize> {
+    let (text, removed) = remove_from(&read(path, host)?, host, address, port)?;
+    if removed > 0 {
+        write(&text, path, host)?;
     }
-    write(&kh, path, host)?;
     Ok(removed)
 }
 
-fn write(kh: &ssh2::KnownHosts, path: &Path, host: &str) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| ssh_err(host, "known_hosts dir", e))?;
+fn remove_from(text: &str, host: &str, address: &str, port: u16) -> Result<(String, usize)> {
+    let matcher = Matcher::new(host)?;
+    let mut kept = String::with_capacity(text.len());
+    let mut removed = 0;
+    for raw in text.split_inclusive('\n') {
+        let Some(line) = Line::parse(raw).filter(|l| !l.revoked) else {
+            kept.push_str(raw);
+            continue;
+        };
+        let (gone, stay): (Vec<&str>, Vec<&str>) = line
+            .names
+            .split(',')
+            .partition(|name| matcher.names(name, &line, address, port));
+        if gone.is_empty() {
+            kept.push_str(raw);
+            continue;
+        }
+        removed += gone.len();
+        if !stay.is_empty() {
+            let start = raw.find(line.names).unwrap_or(0);
+            kept.push_str(&raw[..start]);
+            kept.push_str(&stay.join(","));
+            kept.push_str(&raw[start + line.names.len()..]);
+        }
     }
-    kh.write_file(path, KnownHostFileKind::OpenSSH)
-        .map_err(|e| ssh_err(host, &format!("cannot write {}", path.display()), e))?;
+    Ok((kept, removed))
+}
+
+/// Replaces the file with `text` (through a temporary file beside it, mode 0600).
+fn write(text: &str, path: &Path, host: &str) -> Result<()> {
+    let fail = |what: &str, e: std::io::Error| {
+        ssh_err(
+            host,
+            &format!("cannot write {} ({what})", path.display()),
+            e,
+        )
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| fail("directory", e))?;
+    let tmp = dir.join(format!(
+        ".{}.paaf-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("known_hosts"),
+        std::process::id()
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&tmp).and_then(|mut f| {
+        std::io::Write::write_all(&mut f, text.as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail("temporary file", e));
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// OpenSSH's test keys (generated once; nobody has their private halves).
+    const ED: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIKBhuffmPU743GQrMxj3EKHhMD18mXpnppRBLIE8vMyd";
+    const ED_OTHER: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIGm7wxnsFMEz98q/Zh44O+UAsSFRT/2qEk+teIX4yysC";
+    const EC: &str = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBG8Sb5h8f0LkRf7Gza5pHPiqmZFY2Xi4D7+lrAEXut+HjHELMIwBcn2/PVrqXIK1qFXJDekY5xzcdzJmzL+cqJk=";
+    /// `[127.0.0.1]:2222` and `127.0.0.1`, hashed by `ssh-keygen -H`, with key ED.
+    const HASHED_PORT: &str = "|1|wqvlZFk7bi24RlDHSLSd6yo0rZw=|l0uJs6xuwjGMH+OSe4/6LID061A=";
+    const HASHED_PLAIN: &str = "|1|kxtQHKrQweOvu8zDJCqG2S32Ajg=|Yn2aBFvW5oMWncWbyKEZ9Bfqbi8=";
+
+    fn blob(b64: &str) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    }
+
+    fn status(text: &str, port: u16, key: &str) -> KeyStatus {
+        status_in(text, "web-1", "127.0.0.1", port, &blob(key)).unwrap()
+    }
+
     #[test]
     fn entry_names_follow_openssh() {
         assert_eq!(super::entry_name("10.0.0.1", 22), "10.0.0.1");
         assert_eq!(super::entry_name("127.0.0.1", 2222), "[127.0.0.1]:2222");
+    }
+
+    #[test]
+    fn a_key_is_compared_with_the_keys_of_its_own_type() {
+        let ec_only = format!("[127.0.0.1]:2222 ecdsa-sha2-nistp256 {EC}\n");
+        assert_eq!(status(&ec_only, 2222, ED), KeyStatus::Unknown);
+        assert_eq!(status(&ec_only, 2222, EC), KeyStatus::Known);
+        let both = format!("{ec_only}[127.0.0.1]:2222 ssh-ed25519 {ED_OTHER}\n");
+        assert_eq!(status(&both, 2222, ED), KeyStatus::Changed);
+        assert_eq!(status(&both, 2222, ED_OTHER), KeyStatus::Known);
+        // Another port's entry says nothing of this one; a plain address names every port.
+        assert_eq!(status(&both, 2223, ED), KeyStatus::Unknown);
+        let plain = format!("127.0.0.1 ssh-ed25519 {ED}\n");
+        assert_eq!(status(&plain, 2222, ED), KeyStatus::Known);
+        assert_eq!(status(&plain, 2222, ED_OTHER), KeyStatus::Changed);
+    }
+
+    #[test]
+    fn hashed_names_and_revoked_keys_count() {
+        let hashed = format!("{HASHED_PORT} ssh-ed25519 {ED}\n");
+        assert_eq!(status(&hashed, 2222, ED), KeyStatus::Known);
+        assert_eq!(status(&hashed, 2222, ED_OTHER), KeyStatus::Changed);
+        assert_eq!(status(&hashed, 2223, ED), KeyStatus::Unknown);
+        let revoked =
+            format!("{hashed}@revoked * ssh-ed25519 {ED}\n@revoked 127.0.0.1 ssh-ed25519 {ED}\n");
+        assert_eq!(status(&revoked, 2222, ED), KeyStatus::Changed);
+        assert_eq!(
+            recorded_types_in(&format!("{hashed}127.0.0.1 ecdsa-sha2-nistp256 {EC}\n")),
+            ["ssh-ed25519", "ecdsa-sha2-nistp256"]
+        );
+    }
+
+    fn recorded_types_in(text: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        std::fs::write(&path, text).unwrap();
+        recorded_types(&path, "web-1", "127.0.0.1", 2222)
+    }
+
+    #[test]
+    fn remove_takes_every_matching_entry_and_nothing_else() {
+        let kept = format!(
+            "# a comment stays\n@cert-authority *.example ssh-ed25519 {ED}\nother.example ssh-ed25519 {ED}\n[127.0.0.1]:2223 ssh-ed25519 {ED}\n@revoked 127.0.0.1 ssh-ed25519 {ED_OTHER}\n"
+        );
+        let text = format!(
+            "{kept}127.0.0.1 ssh-ed25519 {ED}\n[127.0.0.1]:2222 ecdsa-sha2-nistp256 {EC}\n{HASHED_PORT} ssh-ed25519 {ED}\n{HASHED_PLAIN} ssh-ed25519 {ED}\nother.example,[127.0.0.1]:2222 ssh-ed25519 {ED} paaf:web-1\n"
+        );
+        let (left, removed) = remove_from(&text, "web-1", "127.0.0.1", 2222).unwrap();
+        assert_eq!(removed, 5);
+        assert_eq!(
+            left,
+            format!("{kept}other.example ssh-ed25519 {ED} paaf:web-1\n")
+        );
+        assert_eq!(status(&left, 2222, ED), KeyStatus::Unknown);
+    }
+
+    #[test]
+    fn the_file_is_replaced_whole_at_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/known_hosts");
+        let text = "# mine\nother.example ssh-ed25519 AAAA\n";
+        write(text, &path, "web-1").unwrap();
+        assert_eq!(read(&path, "web-1").unwrap(), text);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }

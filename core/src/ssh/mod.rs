@@ -1,5 +1,6 @@
 //! The SSH layer every SSH-based feature shares: power actions, runbooks, status, env-file flags.
 
+pub mod algorithms;
 pub mod known_hosts;
 pub mod pool;
 pub mod session;

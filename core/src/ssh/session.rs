@@ -3,13 +3,14 @@
 //! Everything here blocks (libssh2 is a blocking C library); callers run it on
 //! `tokio::task::spawn_blocking` through [`super::pool::SshPool`].
 
+use super::algorithms;
 use super::known_hosts::{self, KeyStatus, OfferedKey};
 use crate::error::{Error, Phase, Result};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use ssh2::Session;
 use std::io::{ErrorKind, Read};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,8 @@ pub struct Target {
     pub credentials: Credentials,
     pub connect_timeout: Duration,
     pub known_hosts: PathBuf,
+    /// Also offer legacy algorithms (CBC ciphers, SHA-1, ...) after the modern ones.
+    pub legacy_algorithms: bool,
 }
 
 /// What to do with a host key known_hosts does not have.
@@ -103,24 +106,65 @@ fn unreachable(target: &Target, reason: impl Into<String>) -> Error {
     }
 }
 
+/// How a host name becomes addresses (the system's resolver, or a test's).
+type Resolver = fn(&str, u16) -> std::io::Result<Vec<SocketAddr>>;
+
+fn system_resolver(address: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    Ok((address, port).to_socket_addrs()?.collect())
+}
+
+/// Resolves `address` on a thread of its own and waits at most `timeout` for it: the system's
+/// resolver can block far longer than the connect timeout (a DNS server that does not answer),
+/// and cannot be interrupted. An IP address needs no resolver.
+fn resolve_within(
+    address: &str,
+    port: u16,
+    timeout: Duration,
+    resolve: Resolver,
+) -> std::result::Result<Vec<SocketAddr>, String> {
+    if let Ok(ip) = address.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = address.to_string();
+    std::thread::Builder::new()
+        .name("paaf-resolve".into())
+        .spawn(move || {
+            // The receiver is gone when the lookup took too long: nobody needs the answer.
+            let _ = tx.send(resolve(&name, port));
+        })
+        .map_err(|e| format!("cannot resolve the address: {e}"))?;
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(format!("cannot resolve the address: {e}")),
+        Err(_) => Err(format!(
+            "the name did not resolve within {}s (connect_timeout_secs): check the DNS servers this machine uses",
+            timeout.as_secs()
+        )),
+    }
+}
+
 /// TCP connect + SSH handshake, bounded by the target's connect timeout.
 fn handshake(target: &Target) -> Result<(Session, TcpStream)> {
-    let addrs: Vec<_> = (target.address.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(|e| unreachable(target, format!("cannot resolve the address: {e}")))?
-        .collect();
+    let addrs = resolve_within(
+        &target.address,
+        target.port,
+        target.connect_timeout,
+        system_resolver,
+    )
+    .map_err(|reason| unreachable(target, reason))?;
     let mut last = None;
     let mut tcp = None;
     for addr in &addrs {
         match TcpStream::connect_timeout(addr, target.connect_timeout) {
             Ok(s) => {
-                tcp = Some(s);
+                tcp = Some((s, *addr));
                 break;
             }
             Err(e) => last = Some(e),
         }
     }
-    let tcp = match tcp {
+    let (tcp, addr) = match tcp {
         Some(t) => t,
         None => {
             let reason = match last {
@@ -137,19 +181,42 @@ fn handshake(target: &Target) -> Result<(Session, TcpStream)> {
     let _ = tcp.set_nodelay(true);
     let mut session = Session::new().map_err(|e| ssh_error(&target.name, "session", e))?;
     session.set_timeout(duration_ms(target.connect_timeout));
+    let recorded = known_hosts::recorded_types(
+        &target.known_hosts,
+        &target.name,
+        &target.address,
+        target.port,
+    );
+    algorithms::prefer(&session, &recorded, target.legacy_algorithms)
+        .map_err(|e| ssh_error(&target.name, "SSH algorithm preferences", e))?;
     session.set_tcp_stream(
         tcp.try_clone()
             .map_err(|e| unreachable(target, e.to_string()))?,
     );
     session.handshake().map_err(|e| {
         if is_timeout(&e) {
-            Error::Timeout {
+            return Error::Timeout {
                 host: target.name.clone(),
                 phase: Phase::Connect,
                 after: target.connect_timeout,
-            }
-        } else {
-            unreachable(target, format!("SSH handshake failed: {}", e.message()))
+            };
+        }
+        let no_common_algorithm = is_kex_failure(&e)
+            .then(|| algorithms::read_offer(&addr, target.connect_timeout))
+            .flatten()
+            .and_then(|offer| {
+                algorithms::diagnose(&target.name, &offer, target.legacy_algorithms, |m| {
+                    Session::new()
+                        .and_then(|s| s.supported_algs(m))
+                        .unwrap_or_default()
+                })
+            });
+        match no_common_algorithm {
+            Some(reason) => Error::Ssh {
+                host: target.name.clone(),
+                reason,
+            },
+            None => unreachable(target, format!("SSH handshake failed: {}", e.message())),
         }
     })?;
     Ok((session, tcp))
@@ -162,6 +229,11 @@ fn duration_ms(d: Duration) -> u32 {
 fn is_timeout(e: &ssh2::Error) -> bool {
     // LIBSSH2_ERROR_TIMEOUT
     e.code() == ssh2::ErrorCode::Session(-9)
+}
+
+fn is_kex_failure(e: &ssh2::Error) -> bool {
+    // LIBSSH2_ERROR_KEX_FAILURE: no algorithm in common, among other key-exchange failures
+    e.code() == ssh2::ErrorCode::Session(-5)
 }
 
 fn is_eagain(e: &ssh2::Error) -> bool {
@@ -190,9 +262,7 @@ pub fn probe_host_key(target: &Target) -> Result<OfferedKey> {
 
 /// Removes the host's keys from known_hosts; returns how many entries went.
 pub fn forget_host_key(target: &Target) -> Result<usize> {
-    let session = Session::new().map_err(|e| ssh_error(&target.name, "session", e))?;
     known_hosts::remove(
-        &session,
         &target.known_hosts,
         &target.name,
         &target.address,
@@ -249,7 +319,18 @@ impl Connection {
                 tracing::info!(host = %target.name, fingerprint = %offered.fingerprint, "host key trusted");
             }
         }
-        authenticate(&session, target)?;
+        authenticate(&session, target).map_err(|e| match e {
+            // libssh2 reports a connection lost mid-login as a refused login (e.g.
+            // PUBLICKEY_UNVERIFIED, "Waiting for publickey USERAUTH response"). One refused
+            // key or password leaves the connection open; many agent keys may not.
+            Error::AuthFailed { method, .. } if method != "agent" && socket_closed(&tcp) => {
+                Error::Ssh {
+                    host: target.name.clone(),
+                    reason: "connection lost while logging in".into(),
+                }
+            }
+            e => e,
+        })?;
         Ok(Connection {
             session,
             host: target.name.clone(),
@@ -473,6 +554,30 @@ impl Bounded {
     }
 }
 
+/// A login that ran out of time is a connect timeout, not a refusal.
+fn login_timeout(target: &Target, e: &ssh2::Error) -> Option<Error> {
+    is_timeout(e).then(|| Error::Timeout {
+        host: target.name.clone(),
+        phase: Phase::Connect,
+        after: target.connect_timeout,
+    })
+}
+
+/// True when the peer closed or reset the connection (nothing is waiting to be read, and the
+/// socket is not merely idle).
+fn socket_closed(tcp: &TcpStream) -> bool {
+    if tcp.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let closed = match tcp.peek(&mut [0u8; 1]) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != ErrorKind::WouldBlock,
+    };
+    let _ = tcp.set_nonblocking(false);
+    closed
+}
+
 fn authenticate(session: &Session, target: &Target) -> Result<()> {
     let failed = |method: &'static str, reason: String| Error::AuthFailed {
         host: target.name.clone(),
@@ -484,8 +589,10 @@ fn authenticate(session: &Session, target: &Target) -> Result<()> {
         Credentials::Password(pw) => {
             session
                 .userauth_password(&target.user, pw.expose_secret())
-                .map_err(|_| {
-                    failed("password", "the server refused the user or password".into())
+                .map_err(|e| {
+                    login_timeout(target, &e).unwrap_or_else(|| {
+                        failed("password", "the server refused the user or password".into())
+                    })
                 })?;
         }
         Credentials::Key { path, passphrase } => {
@@ -498,6 +605,9 @@ fn authenticate(session: &Session, target: &Target) -> Result<()> {
                     passphrase.as_ref().map(|p| p.expose_secret()),
                 )
                 .map_err(|e| {
+                    if let Some(timeout) = login_timeout(target, &e) {
+                        return timeout;
+                    }
                     let reason = if e.message().contains("passphrase")
                         || e.message().contains("private key")
                     {
@@ -577,6 +687,33 @@ mod tests {
         b.push(b"defg");
         assert_eq!(b.data, b"abcde");
         assert!(b.truncated);
+    }
+
+    #[test]
+    fn a_name_that_never_resolves_fails_within_the_connect_timeout() {
+        fn never_answers(_: &str, _: u16) -> std::io::Result<Vec<SocketAddr>> {
+            std::thread::sleep(Duration::from_secs(5));
+            Err(std::io::Error::other("no answer"))
+        }
+        let started = Instant::now();
+        let e = resolve_within("db.internal", 22, Duration::from_millis(300), never_answers)
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(e.contains("did not resolve within"), "{e}");
+        // An address needs no resolver; a resolver's own error is passed on.
+        assert_eq!(
+            resolve_within("127.0.0.1", 2222, Duration::ZERO, never_answers).unwrap(),
+            [SocketAddr::from(([127, 0, 0, 1], 2222))]
+        );
+        let e = resolve_within("nowhere.invalid", 22, Duration::from_secs(5), |_, _| {
+            Err(std::io::Error::other("Name or service not known"))
+        })
+        .unwrap_err();
+        assert!(e.contains("Name or service not known"), "{e}");
     }
 
     #[test]

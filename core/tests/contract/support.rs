@@ -1,1 +1,55 @@
 //! Mock-server helpers shared by the cloud and flag contract tests.
+
+use paaf_core::http::Limits;
+use paaf_core::secrets::{MemoryStore, SecretStore};
+use secrecy::SecretString;
+use std::time::Duration;
+use wiremock::MockServer;
+
+/// Short limits for a contract server: two attempts, a short timeout, bodies up to 1 MiB.
+pub(crate) fn limits() -> Limits {
+    Limits {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(2),
+        max_response_bytes: 1024 * 1024,
+        max_attempts: 2,
+        max_retry_wait: Duration::from_secs(3),
+    }
+}
+
+/// A secret store holding `secrets` (`(name, value)`), as `keyring:NAME` references find them.
+pub fn store(secrets: &[(&str, &str)]) -> MemoryStore {
+    let store = MemoryStore::default();
+    for (name, value) in secrets {
+        store.set(name, &SecretString::from(*value)).unwrap();
+    }
+    store
+}
+
+/// How many requests with `method` the server received.
+pub async fn received(server: &MockServer, method: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == method)
+        .count()
+}
+
+/// Fails when `text` shows `secret`.
+#[track_caller]
+pub fn assert_clean(text: &str, secret: &str) {
+    assert!(!text.contains(secret), "the secret shows in: {text}");
+}
+
+/// Consecutive duplicates removed: the states a follower reports, each change once.
+pub fn changes<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        if out.last() != Some(&item) {
+            out.push(item);
+        }
+    }
+    out
+}

@@ -41,7 +41,7 @@ final class KeychainSecretStore: SecretStore, @unchecked Sendable {
     private func check(_ status: OSStatus) throws {
         guard status == errSecSuccess else {
             let text = SecCopyErrorMessageString(status, nil) as String? ?? "OSStatus \(status)"
-            throw PaafError.Access(code: .secret, message: "iOS Keychain: \(text)")
+            throw PaafError.Access(code: .secret, reason: "iOS Keychain: \(text)")
         }
     }
 }

@@ -313,7 +313,7 @@ RustBuffer uniffi_paaf_mobile_fn_method_paaf_about(uint64_t ptr, RustCallStatus 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ADD_HOST
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ADD_HOST
-RustBuffer uniffi_paaf_mobile_fn_method_paaf_add_host(uint64_t ptr, RustBuffer input, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_paaf_mobile_fn_method_paaf_add_host(uint64_t ptr, RustBuffer input, RustBuffer check
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ALERTS

@@ -682,6 +682,395 @@ class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
 
 
 
+class ActionKind(enum.Enum):
+    """
+    What an action did. Stored in the journal as its kebab-case name (`flag-off`); adding a
+    kind is adding a variant. A name this version does not know (written by a newer paaf)
+    reads as `Other`, its name kept at the head of the row's detail.
+"""
+    
+    HOST_ADD = 0
+    """
+    A host added to the config.
+"""
+    
+    HOST_REMOVE = 1
+    """
+    A host removed from the config.
+"""
+    
+    TRUST_HOST_KEY = 2
+    """
+    A host key recorded in known_hosts after the user confirmed it.
+"""
+    
+    FORGET_HOST_KEY = 3
+    """
+    A host's keys removed from known_hosts.
+"""
+    
+    REBOOT = 4
+    """
+    A verified reboot of a host over SSH.
+"""
+    
+    EXEC = 5
+    """
+    A command run on a host.
+"""
+    
+    RUNBOOK = 6
+    """
+    A runbook run on a host.
+"""
+    
+    FLAG_ON = 7
+    """
+    A flag turned on in one environment.
+"""
+    
+    FLAG_OFF = 8
+    """
+    A flag turned off in one environment.
+"""
+    
+    SILENCE = 9
+    """
+    Alerts silenced.
+"""
+    
+    EXPIRE_SILENCE = 10
+    """
+    A silence ended.
+"""
+    
+    ANNOTATE = 11
+    """
+    A Grafana annotation written.
+"""
+    
+    SERVER_REBOOT = 12
+    """
+    A cloud server rebooted through its provider's API.
+"""
+    
+    SERVER_HARD_REBOOT = 13
+    """
+    A cloud server hard-rebooted (power cycled) through its provider's API.
+"""
+    
+    SERVER_STOP = 14
+    """
+    A cloud server stopped.
+"""
+    
+    SERVER_START = 15
+    """
+    A cloud server started.
+"""
+    
+    ROLLING_REBOOT = 16
+    """
+    A group of cloud servers rebooted a batch at a time.
+"""
+    
+    OTHER = 17
+    """
+    A kind this version of paaf does not know (written by a newer one).
+"""
+    
+
+
+class _UniffiFfiConverterTypeActionKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ActionKind.HOST_ADD
+        if variant == 2:
+            return ActionKind.HOST_REMOVE
+        if variant == 3:
+            return ActionKind.TRUST_HOST_KEY
+        if variant == 4:
+            return ActionKind.FORGET_HOST_KEY
+        if variant == 5:
+            return ActionKind.REBOOT
+        if variant == 6:
+            return ActionKind.EXEC
+        if variant == 7:
+            return ActionKind.RUNBOOK
+        if variant == 8:
+            return ActionKind.FLAG_ON
+        if variant == 9:
+            return ActionKind.FLAG_OFF
+        if variant == 10:
+            return ActionKind.SILENCE
+        if variant == 11:
+            return ActionKind.EXPIRE_SILENCE
+        if variant == 12:
+            return ActionKind.ANNOTATE
+        if variant == 13:
+            return ActionKind.SERVER_REBOOT
+        if variant == 14:
+            return ActionKind.SERVER_HARD_REBOOT
+        if variant == 15:
+            return ActionKind.SERVER_STOP
+        if variant == 16:
+            return ActionKind.SERVER_START
+        if variant == 17:
+            return ActionKind.ROLLING_REBOOT
+        if variant == 18:
+            return ActionKind.OTHER
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ActionKind.HOST_ADD:
+            return
+        if value == ActionKind.HOST_REMOVE:
+            return
+        if value == ActionKind.TRUST_HOST_KEY:
+            return
+        if value == ActionKind.FORGET_HOST_KEY:
+            return
+        if value == ActionKind.REBOOT:
+            return
+        if value == ActionKind.EXEC:
+            return
+        if value == ActionKind.RUNBOOK:
+            return
+        if value == ActionKind.FLAG_ON:
+            return
+        if value == ActionKind.FLAG_OFF:
+            return
+        if value == ActionKind.SILENCE:
+            return
+        if value == ActionKind.EXPIRE_SILENCE:
+            return
+        if value == ActionKind.ANNOTATE:
+            return
+        if value == ActionKind.SERVER_REBOOT:
+            return
+        if value == ActionKind.SERVER_HARD_REBOOT:
+            return
+        if value == ActionKind.SERVER_STOP:
+            return
+        if value == ActionKind.SERVER_START:
+            return
+        if value == ActionKind.ROLLING_REBOOT:
+            return
+        if value == ActionKind.OTHER:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ActionKind.HOST_ADD:
+            buf.write_i32(1)
+        if value == ActionKind.HOST_REMOVE:
+            buf.write_i32(2)
+        if value == ActionKind.TRUST_HOST_KEY:
+            buf.write_i32(3)
+        if value == ActionKind.FORGET_HOST_KEY:
+            buf.write_i32(4)
+        if value == ActionKind.REBOOT:
+            buf.write_i32(5)
+        if value == ActionKind.EXEC:
+            buf.write_i32(6)
+        if value == ActionKind.RUNBOOK:
+            buf.write_i32(7)
+        if value == ActionKind.FLAG_ON:
+            buf.write_i32(8)
+        if value == ActionKind.FLAG_OFF:
+            buf.write_i32(9)
+        if value == ActionKind.SILENCE:
+            buf.write_i32(10)
+        if value == ActionKind.EXPIRE_SILENCE:
+            buf.write_i32(11)
+        if value == ActionKind.ANNOTATE:
+            buf.write_i32(12)
+        if value == ActionKind.SERVER_REBOOT:
+            buf.write_i32(13)
+        if value == ActionKind.SERVER_HARD_REBOOT:
+            buf.write_i32(14)
+        if value == ActionKind.SERVER_STOP:
+            buf.write_i32(15)
+        if value == ActionKind.SERVER_START:
+            buf.write_i32(16)
+        if value == ActionKind.ROLLING_REBOOT:
+            buf.write_i32(17)
+        if value == ActionKind.OTHER:
+            buf.write_i32(18)
+
+
+
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+
+
+
+
+
+class ActionData:
+    """
+    What an action keeps beyond its kind, target and one-line detail, to be undone or followed
+    up (the journal's `data` column, as JSON). One variant per kind of action that needs it.
+"""
+    def __init__(self):
+        raise RuntimeError("ActionData cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class FLAG_CHANGE:
+        """
+        A flag switched in one environment, and its state before (what undo puts back).
+"""
+        
+        def __init__(self, backend:str, project:str, flag:str, environment:str, was_enabled:bool):
+            self.backend = backend
+            
+            
+            self.project = project
+            
+            
+            self.flag = flag
+            
+            
+            self.environment = environment
+            
+            
+            self.was_enabled = was_enabled
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "ActionData.FLAG_CHANGE(backend={}, project={}, flag={}, environment={}, was_enabled={})".format(self.backend, self.project, self.flag, self.environment, self.was_enabled)
+        def __eq__(self, other):
+            if not isinstance(other, ActionData):
+                return NotImplemented
+            if not other.is_FLAG_CHANGE():
+                return False
+            if self.backend != other.backend:
+                return False
+            if self.project != other.project:
+                return False
+            if self.flag != other.flag:
+                return False
+            if self.environment != other.environment:
+                return False
+            if self.was_enabled != other.was_enabled:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_FLAG_CHANGE(self) -> bool:
+        return isinstance(self, ActionData.FLAG_CHANGE)
+    def is_flag_change(self) -> bool:
+        return isinstance(self, ActionData.FLAG_CHANGE)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+ActionData.FLAG_CHANGE = type("ActionData.FLAG_CHANGE", (ActionData.FLAG_CHANGE, ActionData,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeActionData(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ActionData.FLAG_CHANGE(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterBoolean.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_FLAG_CHANGE():
+            _UniffiFfiConverterString.check_lower(value.backend)
+            _UniffiFfiConverterString.check_lower(value.project)
+            _UniffiFfiConverterString.check_lower(value.flag)
+            _UniffiFfiConverterString.check_lower(value.environment)
+            _UniffiFfiConverterBoolean.check_lower(value.was_enabled)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_FLAG_CHANGE():
+            buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.backend, buf)
+            _UniffiFfiConverterString.write(value.project, buf)
+            _UniffiFfiConverterString.write(value.flag, buf)
+            _UniffiFfiConverterString.write(value.environment, buf)
+            _UniffiFfiConverterBoolean.write(value.was_enabled, buf)
+
+
+
+class _UniffiFfiConverterOptionalTypeActionData(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeActionData.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeActionData.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeActionData.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
 class ActionState(enum.Enum):
     """
     Where an action stands.
@@ -697,7 +1086,15 @@ class ActionState(enum.Enum):
     
     UNKNOWN = 4
     """
-    The process running it stopped before it finished: check the target.
+    Whether it took effect is not known: the process running it stopped before it finished,
+    it was cancelled after it was sent, or the target's answer left it open. Check the
+    target.
+"""
+    
+    UNVERIFIED = 5
+    """
+    It ran and reported success, but paaf saw no proof that it took effect (a cloud reboot
+    that could not be verified).
 """
     
 
@@ -716,6 +1113,8 @@ class _UniffiFfiConverterTypeActionState(_UniffiConverterRustBuffer):
             return ActionState.FAILED
         if variant == 5:
             return ActionState.UNKNOWN
+        if variant == 6:
+            return ActionState.UNVERIFIED
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -729,6 +1128,8 @@ class _UniffiFfiConverterTypeActionState(_UniffiConverterRustBuffer):
         if value == ActionState.FAILED:
             return
         if value == ActionState.UNKNOWN:
+            return
+        if value == ActionState.UNVERIFIED:
             return
         raise ValueError(value)
 
@@ -744,6 +1145,8 @@ class _UniffiFfiConverterTypeActionState(_UniffiConverterRustBuffer):
             buf.write_i32(4)
         if value == ActionState.UNKNOWN:
             buf.write_i32(5)
+        if value == ActionState.UNVERIFIED:
+            buf.write_i32(6)
 
 
 
@@ -903,11 +1306,12 @@ class ActionRecord:
     """
     One row of the journal.
 """
-    def __init__(self, *, id:int, kind:str, target:str, detail:str, operator:str, frontend:str, device:str, state:ActionState, result:typing.Optional[str], error_code:typing.Optional[str], created_at:DateTimeUtc, finished_at:typing.Optional[DateTimeUtc], duration_ms:typing.Optional[int]):
+    def __init__(self, *, id:int, kind:ActionKind, target:str, detail:str, data:typing.Optional[ActionData], operator:str, frontend:str, device:str, state:ActionState, result:typing.Optional[str], error_code:typing.Optional[str], created_at:DateTimeUtc, finished_at:typing.Optional[DateTimeUtc], duration_ms:typing.Optional[int]):
         self.id = id
         self.kind = kind
         self.target = target
         self.detail = detail
+        self.data = data
         self.operator = operator
         self.frontend = frontend
         self.device = device
@@ -922,7 +1326,7 @@ class ActionRecord:
 
     
     def __str__(self):
-        return "ActionRecord(id={}, kind={}, target={}, detail={}, operator={}, frontend={}, device={}, state={}, result={}, error_code={}, created_at={}, finished_at={}, duration_ms={})".format(self.id, self.kind, self.target, self.detail, self.operator, self.frontend, self.device, self.state, self.result, self.error_code, self.created_at, self.finished_at, self.duration_ms)
+        return "ActionRecord(id={}, kind={}, target={}, detail={}, data={}, operator={}, frontend={}, device={}, state={}, result={}, error_code={}, created_at={}, finished_at={}, duration_ms={})".format(self.id, self.kind, self.target, self.detail, self.data, self.operator, self.frontend, self.device, self.state, self.result, self.error_code, self.created_at, self.finished_at, self.duration_ms)
     def __eq__(self, other):
         if self.id != other.id:
             return False
@@ -931,6 +1335,8 @@ class ActionRecord:
         if self.target != other.target:
             return False
         if self.detail != other.detail:
+            return False
+        if self.data != other.data:
             return False
         if self.operator != other.operator:
             return False
@@ -957,9 +1363,10 @@ class _UniffiFfiConverterTypeActionRecord(_UniffiConverterRustBuffer):
     def read(buf):
         return ActionRecord(
             id=_UniffiFfiConverterInt64.read(buf),
-            kind=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterTypeActionKind.read(buf),
             target=_UniffiFfiConverterString.read(buf),
             detail=_UniffiFfiConverterString.read(buf),
+            data=_UniffiFfiConverterOptionalTypeActionData.read(buf),
             operator=_UniffiFfiConverterString.read(buf),
             frontend=_UniffiFfiConverterString.read(buf),
             device=_UniffiFfiConverterString.read(buf),
@@ -974,9 +1381,10 @@ class _UniffiFfiConverterTypeActionRecord(_UniffiConverterRustBuffer):
     @staticmethod
     def check_lower(value):
         _UniffiFfiConverterInt64.check_lower(value.id)
-        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterTypeActionKind.check_lower(value.kind)
         _UniffiFfiConverterString.check_lower(value.target)
         _UniffiFfiConverterString.check_lower(value.detail)
+        _UniffiFfiConverterOptionalTypeActionData.check_lower(value.data)
         _UniffiFfiConverterString.check_lower(value.operator)
         _UniffiFfiConverterString.check_lower(value.frontend)
         _UniffiFfiConverterString.check_lower(value.device)
@@ -990,9 +1398,10 @@ class _UniffiFfiConverterTypeActionRecord(_UniffiConverterRustBuffer):
     @staticmethod
     def write(value, buf):
         _UniffiFfiConverterInt64.write(value.id, buf)
-        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterTypeActionKind.write(value.kind, buf)
         _UniffiFfiConverterString.write(value.target, buf)
         _UniffiFfiConverterString.write(value.detail, buf)
+        _UniffiFfiConverterOptionalTypeActionData.write(value.data, buf)
         _UniffiFfiConverterString.write(value.operator, buf)
         _UniffiFfiConverterString.write(value.frontend, buf)
         _UniffiFfiConverterString.write(value.device, buf)
@@ -1239,27 +1648,6 @@ class _UniffiFfiConverterTypeAnnotationInput(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.tags, buf)
         _UniffiFfiConverterOptionalString.write(value.dashboard_uid, buf)
         _UniffiFfiConverterOptionalInt64.write(value.panel_id, buf)
-
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
 
 @dataclass
 class FlagEnvironment:
@@ -3257,25 +3645,81 @@ class _UniffiFfiConverterTypeFlagChange(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.was_enabled, buf)
         _UniffiFfiConverterBoolean.write(value.enabled, buf)
 
+
+
+
+
+
+class WriteGuard(enum.Enum):
+    """
+    How a flag write is protected against a change made between the read the user confirmed and
+    the write.
+"""
+    
+    CONDITIONAL = 0
+    """
+    The service itself refuses the write when the flag changed meanwhile (a JSON Patch
+    `test`, a lock and compare on the host): written only if nobody changed it.
+"""
+    
+    BEST_EFFORT = 1
+    """
+    The service has no conditional write: paaf re-reads the flag right before writing and
+    refuses when it changed, but a change made in the instant between that read and the
+    write would be overwritten.
+"""
+    
+
+
+class _UniffiFfiConverterTypeWriteGuard(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return WriteGuard.CONDITIONAL
+        if variant == 2:
+            return WriteGuard.BEST_EFFORT
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == WriteGuard.CONDITIONAL:
+            return
+        if value == WriteGuard.BEST_EFFORT:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == WriteGuard.CONDITIONAL:
+            buf.write_i32(1)
+        if value == WriteGuard.BEST_EFFORT:
+            buf.write_i32(2)
+
+
+
 @dataclass
 class FlagState:
     """
-    The state of one flag in one environment right now, with what the backend offers for a
-    conditional write (an ETag, a version number), if anything.
+    The state of one flag in one environment right now, with what the service offers for a
+    conditional write: a version to write against, and how the write is guarded.
 """
-    def __init__(self, *, enabled:bool, version:typing.Optional[str]):
+    def __init__(self, *, enabled:bool, version:typing.Optional[str], guard:WriteGuard):
         self.enabled = enabled
         self.version = version
+        self.guard = guard
         
         
 
     
     def __str__(self):
-        return "FlagState(enabled={}, version={})".format(self.enabled, self.version)
+        return "FlagState(enabled={}, version={}, guard={})".format(self.enabled, self.version, self.guard)
     def __eq__(self, other):
         if self.enabled != other.enabled:
             return False
         if self.version != other.version:
+            return False
+        if self.guard != other.guard:
             return False
         return True
 
@@ -3285,17 +3729,20 @@ class _UniffiFfiConverterTypeFlagState(_UniffiConverterRustBuffer):
         return FlagState(
             enabled=_UniffiFfiConverterBoolean.read(buf),
             version=_UniffiFfiConverterOptionalString.read(buf),
+            guard=_UniffiFfiConverterTypeWriteGuard.read(buf),
         )
 
     @staticmethod
     def check_lower(value):
         _UniffiFfiConverterBoolean.check_lower(value.enabled)
         _UniffiFfiConverterOptionalString.check_lower(value.version)
+        _UniffiFfiConverterTypeWriteGuard.check_lower(value.guard)
 
     @staticmethod
     def write(value, buf):
         _UniffiFfiConverterBoolean.write(value.enabled, buf)
         _UniffiFfiConverterOptionalString.write(value.version, buf)
+        _UniffiFfiConverterTypeWriteGuard.write(value.guard, buf)
 
 @dataclass
 class FlagTarget:
@@ -6434,12 +6881,259 @@ class _UniffiFfiConverterTypeConfirmation(_UniffiConverterRustBuffer):
 
 
 
+
+
+
+
+
+class HostAdded:
+    """
+    What [`Paaf::add_host`] did.
+"""
+    def __init__(self):
+        raise RuntimeError("HostAdded cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class ADDED:
+        """
+        Saved in the config.
+"""
+        
+        def __init__(self, host:HostSummary):
+            self.host = host
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "HostAdded.ADDED(host={})".format(self.host)
+        def __eq__(self, other):
+            if not isinstance(other, HostAdded):
+                return NotImplemented
+            if not other.is_ADDED():
+                return False
+            if self.host != other.host:
+                return False
+            return True
+
+    @dataclass
+    class KEY_TO_CONFIRM:
+        """
+        Nothing saved: the host offers a key known_hosts does not have. Show it; if the user
+        trusts it, add the host again with `HostCheck::Login { trust: Some(fingerprint) }`.
+"""
+        
+        def __init__(self, key:OfferedKey):
+            self.key = key
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "HostAdded.KEY_TO_CONFIRM(key={})".format(self.key)
+        def __eq__(self, other):
+            if not isinstance(other, HostAdded):
+                return NotImplemented
+            if not other.is_KEY_TO_CONFIRM():
+                return False
+            if self.key != other.key:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_ADDED(self) -> bool:
+        return isinstance(self, HostAdded.ADDED)
+    def is_added(self) -> bool:
+        return isinstance(self, HostAdded.ADDED)
+    def is_KEY_TO_CONFIRM(self) -> bool:
+        return isinstance(self, HostAdded.KEY_TO_CONFIRM)
+    def is_key_to_confirm(self) -> bool:
+        return isinstance(self, HostAdded.KEY_TO_CONFIRM)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+HostAdded.ADDED = type("HostAdded.ADDED", (HostAdded.ADDED, HostAdded,), {})  # type: ignore
+HostAdded.KEY_TO_CONFIRM = type("HostAdded.KEY_TO_CONFIRM", (HostAdded.KEY_TO_CONFIRM, HostAdded,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeHostAdded(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return HostAdded.ADDED(
+                _UniffiFfiConverterTypeHostSummary.read(buf),
+            )
+        if variant == 2:
+            return HostAdded.KEY_TO_CONFIRM(
+                _UniffiFfiConverterTypeOfferedKey.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_ADDED():
+            _UniffiFfiConverterTypeHostSummary.check_lower(value.host)
+            return
+        if value.is_KEY_TO_CONFIRM():
+            _UniffiFfiConverterTypeOfferedKey.check_lower(value.key)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_ADDED():
+            buf.write_i32(1)
+            _UniffiFfiConverterTypeHostSummary.write(value.host, buf)
+        if value.is_KEY_TO_CONFIRM():
+            buf.write_i32(2)
+            _UniffiFfiConverterTypeOfferedKey.write(value.key, buf)
+
+
+
+
+
+
+
+
+class HostCheck:
+    """
+    How [`Paaf::add_host`] checks a new host before saving it.
+"""
+    def __init__(self):
+        raise RuntimeError("HostCheck cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class LOGIN:
+        """
+        Log in first and save only if that works. The host's key must be in known_hosts
+        already, or be `trust`: the fingerprint the user confirmed, recorded once it is seen.
+"""
+        
+        def __init__(self, trust:typing.Optional[str]):
+            self.trust = trust
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "HostCheck.LOGIN(trust={})".format(self.trust)
+        def __eq__(self, other):
+            if not isinstance(other, HostCheck):
+                return NotImplemented
+            if not other.is_LOGIN():
+                return False
+            if self.trust != other.trust:
+                return False
+            return True
+
+    @dataclass
+    class NO_CONNECT:
+        """
+        Save without connecting (CLI `--no-connect`): nothing is checked.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "HostCheck.NO_CONNECT()".format()
+        def __eq__(self, other):
+            if not isinstance(other, HostCheck):
+                return NotImplemented
+            if not other.is_NO_CONNECT():
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_LOGIN(self) -> bool:
+        return isinstance(self, HostCheck.LOGIN)
+    def is_login(self) -> bool:
+        return isinstance(self, HostCheck.LOGIN)
+    def is_NO_CONNECT(self) -> bool:
+        return isinstance(self, HostCheck.NO_CONNECT)
+    def is_no_connect(self) -> bool:
+        return isinstance(self, HostCheck.NO_CONNECT)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+HostCheck.LOGIN = type("HostCheck.LOGIN", (HostCheck.LOGIN, HostCheck,), {})  # type: ignore
+HostCheck.NO_CONNECT = type("HostCheck.NO_CONNECT", (HostCheck.NO_CONNECT, HostCheck,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeHostCheck(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return HostCheck.LOGIN(
+                _UniffiFfiConverterOptionalString.read(buf),
+            )
+        if variant == 2:
+            return HostCheck.NO_CONNECT(
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_LOGIN():
+            _UniffiFfiConverterOptionalString.check_lower(value.trust)
+            return
+        if value.is_NO_CONNECT():
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_LOGIN():
+            buf.write_i32(1)
+            _UniffiFfiConverterOptionalString.write(value.trust, buf)
+        if value.is_NO_CONNECT():
+            buf.write_i32(2)
+
+
+
 __all__ = [
     "InternalError",
+    "ActionKind",
+    "ActionData",
     "ActionState",
     "ErrorCode",
     "Phase",
     "VariableKind",
+    "WriteGuard",
     "SecretInput",
     "AuthInput",
     "KeyStatus",
@@ -6450,6 +7144,8 @@ __all__ = [
     "SilenceState",
     "TargetHealth",
     "Confirmation",
+    "HostAdded",
+    "HostCheck",
     "About",
     "ActionRecord",
     "AlertView",

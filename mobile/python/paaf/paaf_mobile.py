@@ -528,7 +528,7 @@ def _uniffi_check_contract_api_version(lib):
 def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_paaf_about() != 52163:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() != 63160:
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() != 48666:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_alerts() != 23466:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -753,9 +753,9 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_about.restype = paaf_core._UniffiRu
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host.argtypes = (
     ctypes.c_uint64,
     paaf_core._UniffiRustBuffer,
-    ctypes.POINTER(_UniffiRustCallStatus),
+    paaf_core._UniffiRustBuffer,
 )
-_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host.restype = paaf_core._UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alerts.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1787,6 +1787,8 @@ class _UniffiFfiConverterTypePaafError(_UniffiConverterRustBuffer):
 
 
 
+
+
 class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -1970,6 +1972,8 @@ class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     @staticmethod
     def write(value, buf):
         buf.write_u64(value)
+
+
 
 class _UniffiFfiConverterSequenceTypeHostSummary(_UniffiConverterRustBuffer):
     @classmethod
@@ -2423,10 +2427,12 @@ class PaafProtocol(typing.Protocol):
         Version, paths and identity, for an "about" view.
 """
         raise NotImplementedError
-    def add_host(self, input: paaf_core.HostInput) -> paaf_core.HostSummary:
+    async def add_host(self, input: paaf_core.HostInput,check: paaf_core.HostCheck) -> paaf_core.HostAdded:
         """
-        Adds a host; secret values in `input` go to the app's SecretStore, the config gets
-        references. Then probe its key, show the fingerprint, and trust it on confirmation.
+        Adds a host, saved only once its login worked (`HostCheck::Login`) or without
+        connecting (`NoConnect`); secret values in `input` go to the app's SecretStore only
+        then, the config gets references. An unknown host key comes back as `KeyToConfirm`:
+        show its fingerprint, and on confirmation add again with `Login { trust }`.
 """
         raise NotImplementedError
     async def alerts(self, source: typing.Optional[str]) -> typing.List[paaf_core.SourceAlerts]:
@@ -2649,25 +2655,32 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def add_host(self, input: paaf_core.HostInput) -> paaf_core.HostSummary:
+    async def add_host(self, input: paaf_core.HostInput,check: paaf_core.HostCheck) -> paaf_core.HostAdded:
         """
-        Adds a host; secret values in `input` go to the app's SecretStore, the config gets
-        references. Then probe its key, show the fingerprint, and trust it on confirmation.
+        Adds a host, saved only once its login worked (`HostCheck::Login`) or without
+        connecting (`NoConnect`); secret values in `input` go to the app's SecretStore only
+        then, the config gets references. An unknown host key comes back as `KeyToConfirm`:
+        show its fingerprint, and on confirmation add again with `Login { trust }`.
 """
         
         paaf_core._UniffiFfiConverterTypeHostInput.check_lower(input)
+
+        paaf_core._UniffiFfiConverterTypeHostCheck.check_lower(check)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             paaf_core._UniffiFfiConverterTypeHostInput.lower(input),
+            paaf_core._UniffiFfiConverterTypeHostCheck.lower(check),
         )
-        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeHostSummary.lift
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeHostAdded.lift
         _uniffi_error_converter = _UniffiFfiConverterTypePaafError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
             _uniffi_error_converter,
-            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host,
-            *_uniffi_lowered_args,
         )
-        return _uniffi_lift_return(_uniffi_ffi_result)
     async def alerts(self, source: typing.Optional[str]) -> typing.List[paaf_core.SourceAlerts]:
         """
         Analyze: the alerts of every monitoring source (or only `source`).

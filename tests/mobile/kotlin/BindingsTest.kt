@@ -3,11 +3,14 @@
 // paaf (own config, known_hosts and journal in its own directory) with a Kotlin SecretStore.
 package dev.paaf.tests
 
+import dev.paaf.core.ActionKind
 import dev.paaf.core.ActionRecord
 import dev.paaf.core.ActionState
 import dev.paaf.core.AuthInput
 import dev.paaf.core.Confirmation
 import dev.paaf.core.ErrorCode
+import dev.paaf.core.HostAdded
+import dev.paaf.core.HostCheck
 import dev.paaf.core.HostInput
 import dev.paaf.core.KeyStatus
 import dev.paaf.core.ProgressEvent
@@ -166,22 +169,27 @@ class BindingsTest {
         }
     }
 
-    private fun addHost() = paaf.addHost(
-        HostInput(
-            name = HOST,
-            address = "127.0.0.1",
-            port = port.toUShort(),
-            user = USER,
-            auth = AuthInput.Password(SecretInput.Value(PASSWORD)),
-        ),
-    )
+    /** Adds the host without connecting (its key is trusted in a separate step); its summary. */
+    private fun addHost() = runBlocking {
+        val added = paaf.addHost(
+            HostInput(
+                name = HOST,
+                address = "127.0.0.1",
+                port = port.toUShort(),
+                user = USER,
+                auth = AuthInput.Password(SecretInput.Value(PASSWORD)),
+            ),
+            HostCheck.NoConnect,
+        )
+        (added as HostAdded.Added).host
+    }
 
     private fun addTrustedHost() = runBlocking {
         addHost()
         paaf.trustHostKey(HOST, paaf.probeHostKey(HOST).fingerprint)
     }
 
-    private fun rebootRows(): List<ActionRecord> = paaf.journal(HOST, 50u).filter { it.kind == "reboot" }
+    private fun rebootRows(): List<ActionRecord> = paaf.journal(HOST, 50u).filter { it.kind == ActionKind.REBOOT }
 
     /** The journal row of the one reboot, once it has ended. */
     private fun endedReboot(): ActionRecord {
@@ -398,11 +406,11 @@ class BindingsTest {
         addTrustedHost()
         paaf.exec(HOST, "echo hi", Confirmation.Yes)
         val rows = paaf.journal(null, 50u)
-        val exec = rows.first { it.kind == "exec" }
+        val exec = rows.first { it.kind == ActionKind.EXEC }
         assertEquals(HOST, exec.target)
         assertEquals(ActionState.SUCCEEDED, exec.state)
         assertNotNull(exec.finishedAt)
-        assertTrue("$rows", rows.any { it.kind == "trust-host-key" })
+        assertTrue("$rows", rows.any { it.kind == ActionKind.TRUST_HOST_KEY })
         for (row in rows) {
             assertEquals("mobile", row.frontend)
             assertEquals(DEVICE, row.device)

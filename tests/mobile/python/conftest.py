@@ -102,17 +102,22 @@ def open_paaf(store=None, text=None, device="test-phone"):
     return p, store, sandbox
 
 
-def add_web1(p, host):
-    """Adds the host with password login (the password goes to the app's store)."""
-    return p.add_host(
-        paaf.HostInput(
-            name="web-1",
-            address="127.0.0.1",
-            port=host.port,
-            user="paaf-test",
-            auth=paaf.AuthInput.PASSWORD(password=paaf.SecretInput.VALUE(PASSWORD)),
-        )
+def web1(host, password=PASSWORD):
+    """The test host as web-1 with password login."""
+    return paaf.HostInput(
+        name="web-1",
+        address="127.0.0.1",
+        port=host.port,
+        user="paaf-test",
+        auth=paaf.AuthInput.PASSWORD(password=paaf.SecretInput.VALUE(password)),
     )
+
+
+def add_web1(p, host):
+    """Adds the host without connecting (the password goes to the app's store); its summary."""
+    added = run(p.add_host(web1(host), paaf.HostCheck.NO_CONNECT()))
+    assert added.is_added(), added
+    return added.host
 
 
 def trusted(host, store=None):

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 import paaf
-from conftest import PASSWORD, MapStore, add_web1, open_paaf, run, trusted
+from conftest import PASSWORD, MapStore, add_web1, open_paaf, run, trusted, web1
 
 Code = paaf.ErrorCode
+Kind = paaf.ActionKind
 
 
 def journal_rows(p, kind):
@@ -75,7 +76,31 @@ def test_add_host_keeps_the_password_in_the_apps_store_never_in_the_config(host)
     assert PASSWORD not in text
     assert 'password = "keyring:host-web-1-password"' in text
     assert [h.name for h in p.hosts()] == ["web-1"]
-    assert journal_rows(p, "host-add")[0].state == paaf.ActionState.SUCCEEDED
+    assert journal_rows(p, Kind.HOST_ADD)[0].state == paaf.ActionState.SUCCEEDED
+
+
+def test_a_host_is_added_only_once_its_key_is_trusted_and_its_login_works(host):
+    p, store, sandbox = open_paaf()
+    login = paaf.HostCheck.LOGIN(trust=None)
+    offered = run(p.add_host(web1(host, "not-the-password"), login))
+    assert offered.is_key_to_confirm(), offered
+    assert offered.key.status == paaf.KeyStatus.UNKNOWN
+    assert p.hosts() == [] and store.entries == {}
+    # The key trusted, but the password is wrong: still nothing saved, not even the key.
+    trust = paaf.HostCheck.LOGIN(trust=offered.key.fingerprint)
+    with pytest.raises(paaf.PaafError.Access) as e:
+        run(p.add_host(web1(host, "not-the-password"), trust))
+    assert e.value.code == Code.AUTH_FAILED
+    assert "not added" in e.value.reason and "not-the-password" not in e.value.reason
+    assert p.hosts() == [] and store.entries == {}
+    assert "web-1" not in (sandbox / "paaf.toml").read_text()
+    assert run(p.add_host(web1(host), login)).is_key_to_confirm()
+    added = run(p.add_host(web1(host), trust))
+    assert added.is_added() and added.host.name == "web-1"
+    assert store.entries == {"host-web-1-password": PASSWORD}
+    [status] = run(p.status([]))
+    assert status.reachable, status.error
+    assert status.last_action.kind == Kind.HOST_ADD
 
 
 def test_an_unknown_host_key_is_shown_refused_then_trusted(host):
@@ -93,7 +118,7 @@ def test_an_unknown_host_key_is_shown_refused_then_trusted(host):
     [status] = run(p.status([]))
     assert status.reachable, status.error
     assert status.boot_id == host.boot_id()
-    assert status.last_action.kind == "trust-host-key"
+    assert status.last_action.kind == Kind.TRUST_HOST_KEY
 
 
 def test_a_changed_host_key_is_refused_until_forgotten_and_trusted_again(host):
@@ -162,7 +187,7 @@ def test_a_verified_reboot_streams_progress_to_the_listener(host):
     assert steps[-1] == "DONE"
     assert steps.index("COMMAND_SENT") < steps.index("BOOT_ID_CHANGED")
     ids = {e.action_id for e in listener.events}
-    [row] = journal_rows(p, "reboot")
+    [row] = journal_rows(p, Kind.REBOOT)
     assert ids == {row.id}
     assert row.state == paaf.ActionState.SUCCEEDED
     # A second wait gives the same result.
@@ -190,8 +215,9 @@ def test_cancel_stops_a_reboot_and_result_reports_cancelled(host):
     with pytest.raises(paaf.PaafError.Cancelled) as e:
         run(operation.result())
     assert e.value.code == Code.CANCELLED
-    [row] = journal_rows(p, "reboot")
-    assert (row.state, row.error_code) == (paaf.ActionState.FAILED, "cancelled")
+    [row] = journal_rows(p, Kind.REBOOT)
+    # The reboot command had been sent: whether the host reboots is unknown, not a failure.
+    assert (row.state, row.error_code) == (paaf.ActionState.UNKNOWN, "cancelled")
     (host.dir / "stay-down").unlink()
 
 
@@ -203,10 +229,10 @@ def test_dropping_the_operation_cancels_the_reboot(host):
     wait_for(lambda: "CONNECTION_DROPPED" in listener.steps(), "the connection to drop")
     del operation  # the app lets go of the handle (Kotlin close(), Swift deinit)
     row = wait_for(
-        lambda: next((r for r in journal_rows(p, "reboot") if r.finished_at), None),
+        lambda: next((r for r in journal_rows(p, Kind.REBOOT) if r.finished_at), None),
         "the reboot to end",
     )
-    assert (row.state, row.error_code) == (paaf.ActionState.FAILED, "cancelled")
+    assert (row.state, row.error_code) == (paaf.ActionState.UNKNOWN, "cancelled")
     (host.dir / "stay-down").unlink()
 
 
@@ -294,12 +320,12 @@ def test_the_journal_names_the_phone_and_remove_host_is_journaled(host):
     p, _, sandbox = trusted(host)
     run(p.exec("web-1", "true", paaf.Confirmation.YES()))
     rows = p.journal("web-1", 50)
-    assert {r.kind for r in rows} >= {"host-add", "trust-host-key", "exec"}
+    assert {r.kind for r in rows} >= {Kind.HOST_ADD, Kind.TRUST_HOST_KEY, Kind.EXEC}
     assert all((r.frontend, r.device, r.operator) == ("mobile", "test-phone", "alice") for r in rows)
     assert rows[0].created_at.tzinfo is not None or rows[0].created_at.year >= 2025
     p.remove_host("web-1")
     assert p.hosts() == []
-    assert p.journal(None, 1)[0].kind == "host-remove"
+    assert p.journal(None, 1)[0].kind == Kind.HOST_REMOVE
     with pytest.raises(paaf.PaafError.Input) as e:
         p.remove_host("web-1")
     assert e.value.code == Code.NOT_FOUND

@@ -265,7 +265,7 @@ def test_annotate_on_a_panel(grafana):
         "tags": ["paaf"],
         "text": "web-2 rebooted by alice via paaf",
     }
-    assert any(r.kind == "annotate" for r in p.journal(None, 5))
+    assert any(r.kind == paaf.ActionKind.ANNOTATE for r in p.journal(None, 5))
 
 
 def test_a_refused_token_and_a_missing_dashboard_have_their_codes(grafana):

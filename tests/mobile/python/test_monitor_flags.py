@@ -51,12 +51,13 @@ def test_the_kill_switch_with_the_phones_keystore_and_undo(unleash):
 
     undone = run(p.undo_flag(change.action_id, paaf.Confirmation.YES()))
     assert undone.enabled
-    rows = [r for r in p.journal(None, 20) if r.kind.startswith("flag-")]
+    Kind = paaf.ActionKind
+    rows = [r for r in p.journal(None, 20) if r.kind in (Kind.FLAG_ON, Kind.FLAG_OFF)]
     seen = [(r.kind, r.state, r.error_code) for r in rows[:3]]
     assert seen == [
-        ("flag-on", paaf.ActionState.SUCCEEDED, None),  # the undo
-        ("flag-on", paaf.ActionState.FAILED, "conflict"),  # the stale attempt, journaled too
-        ("flag-off", paaf.ActionState.SUCCEEDED, None),
+        (Kind.FLAG_ON, paaf.ActionState.SUCCEEDED, None),  # the undo
+        (Kind.FLAG_ON, paaf.ActionState.FAILED, "conflict"),  # the stale attempt, journaled too
+        (Kind.FLAG_OFF, paaf.ActionState.SUCCEEDED, None),
     ], seen
     assert all(r.frontend == "mobile" for r in rows)
     assert unleash["token"] not in str([r.detail for r in rows])
@@ -107,4 +108,4 @@ def test_alerts_a_query_and_a_silence(prometheus):
     [expired] = [s for s in run(p.silences(None)) if s.id == silence_id]
     assert expired.state == paaf.SilenceState.EXPIRED
     kinds = [r.kind for r in p.journal("am", 10)]
-    assert kinds[:2] == ["expire-silence", "silence"]
+    assert kinds[:2] == [paaf.ActionKind.EXPIRE_SILENCE, paaf.ActionKind.SILENCE]

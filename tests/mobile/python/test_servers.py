@@ -102,10 +102,11 @@ def test_stop_and_start_with_the_listener_seeing_each_state(moto):
         run(p.server_power("prod", "db-9", paaf.PowerAction.REBOOT, paaf.Confirmation.YES(), Seen()).result())
     assert e.value.code == Code.NOT_FOUND
 
-    rows = [r for r in p.journal(None, 20) if r.kind.startswith("server-")]
+    Kind = paaf.ActionKind
+    rows = [r for r in p.journal(None, 20) if r.kind in (Kind.SERVER_START, Kind.SERVER_STOP)]
     assert [(r.kind, r.state) for r in rows[:2]] == [
-        ("server-start", paaf.ActionState.SUCCEEDED),
-        ("server-stop", paaf.ActionState.SUCCEEDED),
+        (Kind.SERVER_START, paaf.ActionState.SUCCEEDED),
+        (Kind.SERVER_STOP, paaf.ActionState.SUCCEEDED),
     ]
     assert all(r.frontend == "mobile" and r.target == f"prod/{web}" for r in rows[:2])
     assert "moto-accepts-any-secret" not in str([(r.detail, r.result) for r in rows])

@@ -59,7 +59,7 @@ describe('ConfirmDialog body parts', () => {
     const { flagConfirmRequest } = await import('../lib/flags');
     const r = flagConfirmRequest(
       { backend: 'prod', project: 'default', key: 'new-checkout', environment: 'production' },
-      { enabled: true, version: null },
+      { enabled: true, version: null, guard: 'conditional' },
       false,
     );
     render(ConfirmDialog, { ...r, onconfirm: vi.fn(), oncancel: vi.fn() });

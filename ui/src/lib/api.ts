@@ -23,6 +23,8 @@ import type { ActionRecord } from './bindings/ActionRecord';
 import type { Confirmation } from './bindings/Confirmation';
 import type { ErrorInfo } from './bindings/ErrorInfo';
 import type { ExecOutput } from './bindings/ExecOutput';
+import type { HostAdded } from './bindings/HostAdded';
+import type { HostCheck } from './bindings/HostCheck';
 import type { HostInput } from './bindings/HostInput';
 import type { HostStatus } from './bindings/HostStatus';
 import type { HostSummary } from './bindings/HostSummary';
@@ -66,7 +68,9 @@ export const listHosts = () => call<HostSummary[]>('list_hosts');
 /** Live status of the named hosts; every configured host when `names` is empty. */
 export const hostStatus = (names: string[] = []) => call<HostStatus[]>('host_status', { names });
 
-export const addHost = (input: HostInput) => call<null>('add_host', { input });
+/** Adds a host, saved only once its login worked (or with `no-connect`); an unknown host key
+ * comes back as `key-to-confirm`, nothing saved: add again with `trust` set to its fingerprint. */
+export const addHost = (input: HostInput, check: HostCheck) => call<HostAdded>('add_host', { input, check });
 export const removeHost = (name: string) => call<null>('remove_host', { name });
 export const probeHostKey = (name: string) => call<OfferedKey>('probe_host_key', { name });
 export const trustHostKey = (name: string, fingerprint: string) =>
@@ -174,6 +178,9 @@ export function serverPower(
   channel.onmessage = onProgress;
   return call<PowerOutcome>('server_power', { account, server, action, confirmation, onProgress: channel });
 }
+
+/** Opens an http(s) link in the system browser; the app refuses any other scheme. */
+export const openLink = (url: string) => call<null>('open_link', { url });
 
 /**
  * Calls `show` with a screen's hash (`#/alerts`, `#/journal`) whenever the tray asks for one

@@ -44,7 +44,7 @@ describe('flag change words', () => {
   it('the confirmation names the state read now and the environment in bold', () => {
     const target = targetOf(flag('prod', 'new-checkout'), 'production');
     expect(target).toEqual({ backend: 'prod', project: 'default', key: 'new-checkout', environment: 'production' });
-    const r = flagConfirmRequest(target, { enabled: true, version: '7' }, false);
+    const r = flagConfirmRequest(target, { enabled: true, version: '7', guard: 'conditional' }, false);
     expect(r.title).toBe('Turn new-checkout off?');
     expect(r.danger).toBe(true);
     expect(r.confirmLabel).toBe('Turn off in production');
@@ -53,7 +53,11 @@ describe('flag change words', () => {
     const text = body.map((p) => (typeof p === 'string' ? p : `**${p.strong}**`)).join('');
     expect(text).toContain('new-checkout is ON in **production** right now');
     expect(text).toContain('turned OFF there');
-    expect(flagConfirmRequest(target, { enabled: false, version: null }, true).danger).toBe(false);
+    expect(text).toContain('only if nobody changes it before');
+    const on = flagConfirmRequest(target, { enabled: false, version: null, guard: 'best-effort' }, true);
+    expect(on.danger).toBe(false);
+    const onText = (on.body as (string | { strong: string })[]).filter((p) => typeof p === 'string').join('');
+    expect(onText).toContain('best effort');
   });
 
   it('a change reads "was ON → OFF"; its undo goes back to the state before', () => {

@@ -4,6 +4,7 @@ import type { ErrorInfo } from './bindings/ErrorInfo';
 import type { Flag } from './bindings/Flag';
 import type { FlagChange } from './bindings/FlagChange';
 import type { FlagState } from './bindings/FlagState';
+import type { WriteGuard } from './bindings/WriteGuard';
 import type { FlagTarget } from './bindings/FlagTarget';
 import type { ConfirmRequest } from './confirm.svelte';
 
@@ -38,6 +39,12 @@ export function targetOf(flag: Flag, environment: string): FlagTarget {
   return { backend: flag.backend, project: flag.project, key: flag.key, environment };
 }
 
+/** What keeps the change from overwriting someone else's (the core's WriteGuard, in words). */
+const guarded = (guard: WriteGuard) =>
+  guard === 'conditional'
+    ? 'only if nobody changes it before.'
+    : 'best effort: this service cannot refuse a write over a change made meanwhile, so paaf reads it again just before writing.';
+
 /** The confirmation of a flag change: the state read just now and the environment in bold. */
 export function flagConfirmRequest(target: FlagTarget, now: FlagState, enabled: boolean): ConfirmRequest {
   const verb = enabled ? 'on' : 'off';
@@ -47,7 +54,7 @@ export function flagConfirmRequest(target: FlagTarget, now: FlagState, enabled: 
       `${target.key} is ${onOff(now.enabled)} in `,
       { strong: target.environment },
       ` right now (service ${target.backend ?? 'default'}). It will be turned ${onOff(enabled)} there, ` +
-        'only if nobody changes it before.',
+        guarded(now.guard),
     ],
     confirmLabel: `Turn ${verb} in ${target.environment}`,
     danger: !enabled,

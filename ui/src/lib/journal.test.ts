@@ -7,6 +7,7 @@ const rec = (over: Partial<ActionRecord>): ActionRecord => ({
   kind: 'reboot',
   target: 'web-1',
   detail: '',
+  data: null,
   operator: 'alice',
   frontend: 'desktop',
   device: 'laptop',

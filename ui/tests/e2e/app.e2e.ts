@@ -329,7 +329,7 @@ describe('host page', () => {
 });
 
 describe('journal', () => {
-  it('lists actions: when, who, from, action, target, state, duration, result; unknown is a warning', async () => {
+  it('lists actions: when, who, from, action, target, state, duration, result; unknown and unverified are warnings', async () => {
     const { page, calls } = await open({ hash: '#/journal' });
     const rows = page.getByTestId('journal-row');
     await rows.first().waitFor();
@@ -341,6 +341,9 @@ describe('journal', () => {
     const failed = page.locator('[data-testid=journal-row][data-state=failed]').first();
     await expect(failed.textContent()).resolves.toContain('remote-command');
     await expect(failed.textContent()).resolves.toContain('412 ms');
+    const unverified = page.locator('[data-testid=journal-row][data-state=unverified]');
+    await expect(unverified.textContent()).resolves.toContain('server-reboot');
+    await expect(unverified.locator('.state').textContent()).resolves.toBe('unverified');
     await screenshot(page, '15-journal');
   });
 
@@ -364,7 +367,7 @@ describe('onboarding', () => {
     await page.getByTestId('password').fill('s3cret');
   };
 
-  it('with no hosts: add one, see its key fingerprint, trust it', async () => {
+  it('with no hosts: add one, see its key fingerprint, trust it; it is saved only then', async () => {
     const { page, calls } = await open({ scenario: { hosts: [] } });
     await page.getByRole('heading', { name: 'Welcome to paaf' }).waitFor();
     // Known from the config alone: no host is probed over SSH before onboarding shows.
@@ -378,34 +381,37 @@ describe('onboarding', () => {
     await expect(fingerprint.textContent()).resolves.toBe('SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8');
     await expect(page.getByTestId('host-key-type').textContent()).resolves.toBe('ssh-ed25519');
     await screenshot(page, '17-onboarding-fingerprint');
-    expect((await calls('add_host')).map((c) => c.args)).toEqual([
-      {
-        input: {
-          name: 'web-9',
-          address: '10.0.0.9',
-          port: 22,
-          user: 'deploy',
-          auth: { type: 'password', password: { kind: 'value', value: 's3cret' } },
-        },
-      },
-    ]);
-    expect((await calls('probe_host_key')).map((c) => c.args)).toEqual([{ name: 'web-9' }]);
+    const input = {
+      name: 'web-9',
+      address: '10.0.0.9',
+      port: 22,
+      user: 'deploy',
+      auth: { type: 'password', password: { kind: 'value', value: 's3cret' } },
+    };
+    // The key came back with the first attempt, which saved nothing; no second probe.
+    expect((await calls('add_host')).map((c) => c.args)).toEqual([{ input, check: { kind: 'login', trust: null } }]);
+    expect(await calls('probe_host_key')).toEqual([]);
     await page.getByTestId('host-key-trust').click();
     await page.getByRole('heading', { name: 'web-9' }).waitFor();
-    expect((await calls('trust_host_key')).map((c) => c.args)).toEqual([
-      { name: 'web-9', fingerprint: 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8' },
+    expect((await calls('add_host')).map((c) => c.args)).toEqual([
+      { input, check: { kind: 'login', trust: null } },
+      { input, check: { kind: 'login', trust: 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8' } },
     ]);
+    expect(await calls('trust_host_key')).toEqual([]);
     expect(await calls('remove_host')).toEqual([]);
   });
 
-  it('declining the key removes the host again, so nothing is half-added', async () => {
+  it('declining the key saves nothing, so nothing is half-added', async () => {
     const { page, calls } = await open({ scenario: { hosts: [] } });
     await fill(page);
     await page.getByTestId('add-host-submit').click();
     await page.getByTestId('host-key-fingerprint').waitFor();
     await page.getByTestId('host-key-decline').click();
-    await page.getByTestId('add-host-notice').waitFor();
-    expect((await calls('remove_host')).map((c) => c.args)).toEqual([{ name: 'web-9' }]);
+    const notice = page.getByTestId('add-host-notice');
+    await notice.waitFor();
+    await expect(notice.textContent()).resolves.toContain('Nothing was saved');
+    expect(await calls('add_host')).toHaveLength(1);
+    expect(await calls('remove_host')).toEqual([]);
     expect(await calls('trust_host_key')).toEqual([]);
     await page.getByRole('heading', { name: 'Welcome to paaf' }).waitFor();
   });
@@ -468,7 +474,7 @@ describe('protect: feature flags', () => {
     expect(await calls('set_flag')).toEqual([
       {
         cmd: 'set_flag',
-        args: { target, enabled: false, expected: { enabled: true, version: null }, confirmation: { kind: 'yes' } },
+        args: { target, enabled: false, expected: { enabled: true, version: null, guard: 'best-effort' }, confirmation: { kind: 'yes' } },
       },
     ]);
     await screenshot(page, '19-protect-flag-off');
@@ -515,6 +521,17 @@ describe('analyze: alerts, query, targets', () => {
     await expect(grafana.getAttribute('data-source')).resolves.toBe('grafana');
     await expect(grafana.getByTestId('alert-source-error-code').textContent()).resolves.toBe('unreachable');
     await expect(page.locator('[data-testid=target-row][data-health="down"]').count()).resolves.toBe(1);
+
+    // An alert's link goes to the app (which opens only http(s) in the browser), never the webview.
+    await checkout.getByTestId('external-link').click();
+    const disk = page.locator('[data-testid=alert-row][data-alert="DiskFilling"]');
+    await disk.getByTestId('external-link').click();
+    await expect(disk.getByTestId('external-link-refused').textContent()).resolves.toContain('only http and https');
+    expect((await calls('open_link')).map((c) => c.args)).toEqual([
+      { url: 'http://prometheus.internal:9090/graph?g0.expr=checkout_errors' },
+      { url: 'javascript:alert(document.domain)' },
+    ]);
+    expect(page.url()).toContain('#/alerts');
 
     await page.getByTestId('query-expr').fill('rate(http_requests_total[5m])');
     await page.getByTestId('query-run').click();

@@ -9,6 +9,8 @@ import type { ErrorInfo } from '../../src/lib/bindings/ErrorInfo';
 import type { FlagChange } from '../../src/lib/bindings/FlagChange';
 import type { FlagState } from '../../src/lib/bindings/FlagState';
 import type { FlagTarget } from '../../src/lib/bindings/FlagTarget';
+import type { HostAdded } from '../../src/lib/bindings/HostAdded';
+import type { HostCheck } from '../../src/lib/bindings/HostCheck';
 import type { HostInput } from '../../src/lib/bindings/HostInput';
 import type { ProgressEvent } from '../../src/lib/bindings/ProgressEvent';
 import type { PowerAction } from '../../src/lib/bindings/PowerAction';
@@ -155,7 +157,16 @@ mockIPC(async (cmd, payload) => {
       });
     }
     case 'add_host': {
+      // As the core does: an unknown key comes back to be confirmed, nothing saved; the host
+      // is saved once its key is trusted (the same fingerprint) or known.
       const input = args.input as HostInput;
+      const check = args.check as HostCheck;
+      if (check.kind === 'login' && scenario.probe.status === 'unknown') {
+        if (check.trust === null) return { outcome: 'key-to-confirm', key: scenario.probe } satisfies HostAdded;
+        if (check.trust !== scenario.probe.fingerprint) {
+          throw { code: 'ssh', message: `${input.name} now offers another key` } satisfies ErrorInfo;
+        }
+      }
       scenario.hosts.push({
         name: input.name,
         address: input.address,
@@ -168,7 +179,8 @@ mockIPC(async (cmd, payload) => {
         os: 'Debian GNU/Linux 12 (bookworm)',
         last_action: null,
       });
-      return null;
+      const host = { name: input.name, address: input.address, port: input.port, user: input.user, auth: input.auth.type };
+      return { outcome: 'added', host } satisfies HostAdded;
     }
     case 'remove_host':
       scenario.hosts = scenario.hosts.filter((h) => h.name !== args.name);
@@ -200,14 +212,18 @@ mockIPC(async (cmd, payload) => {
     case 'flags':
       return scenario.flags;
     case 'flag_state':
-      return { enabled: flagEnv(args.target as FlagTarget).env.enabled, version: null } satisfies FlagState;
+      return {
+        enabled: flagEnv(args.target as FlagTarget).env.enabled,
+        version: null,
+        guard: 'best-effort',
+      } satisfies FlagState;
     case 'set_flag':
       return setFlag(args.target as FlagTarget, args.enabled as boolean, args.expected as FlagState);
     case 'undo_flag': {
       const before = flagChanges.get(args.actionId as number);
       if (!before) throw { code: 'not-found', message: `no journal action ${String(args.actionId)}` } satisfies ErrorInfo;
       const target = { backend: before.backend, project: before.project, key: before.key, environment: before.environment };
-      return setFlag(target, before.was_enabled, { enabled: before.enabled, version: null });
+      return setFlag(target, before.was_enabled, { enabled: before.enabled, version: null, guard: 'best-effort' });
     }
     case 'alerts':
       return scenario.alerts;
@@ -265,6 +281,9 @@ mockIPC(async (cmd, payload) => {
     }
     case 'annotate':
       return scenario.annotationId++;
+    case 'open_link':
+      if (!/^https?:/.test(args.url as string)) throw { code: 'invalid-input', message: 'paaf opens only http and https links' } satisfies ErrorInfo;
+      return null;
     case 'plugin:notification|is_permission_granted':
       return true;
     default:

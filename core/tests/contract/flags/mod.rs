@@ -1,1 +1,394 @@
 //! Flag services: the shared scenario table and each service's own cases.
+//!
+//! Every HTTP flag service implements [`Contract`] in its own file (its fixtures follow its
+//! documented API, with the doc URL) and runs the table with `contract_tests!`: each (service,
+//! scenario) pair is its own test, `flags::<service>::table::<scenario>`, so a failure names
+//! the service. The scenarios are those every service must pass: a refused credential (401),
+//! a forbidden change (403), an unknown flag (404), a conflicting write (409), 429 with a short
+//! and a long Retry-After, a 5xx on a read, a write that times out, a pager that repeats itself
+//! (where the API pages), malformed JSON, an oversize answer, a secret echoed in an error body,
+//! a flag changed since the user looked, and a flag already as wanted.
+
+mod devcycle;
+mod featbit;
+mod flagsmith;
+mod launchdarkly;
+mod optimizely;
+mod unleash;
+
+use crate::support::limits;
+use paaf_core::ErrorCode;
+use paaf_core::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::http::Limits;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use wiremock::matchers::{any, method};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+/// One HTTP flag service as its contract server answers: what the shared scenarios need.
+pub(crate) trait Contract {
+    type Backend: FlagBackend + std::fmt::Debug;
+    /// The credential its API requests carry, which no error or `Debug` may show.
+    const SECRET: &'static str;
+    /// What an error about [`Contract::TARGET`] names: the service, the project, and where
+    /// the request says so, the environment.
+    const NAMES: &'static [&'static str];
+    /// Words of the service's own advice when its credential is refused.
+    const AUTH_HINT: &'static str;
+    /// Words of the service's own advice when a change is forbidden.
+    const FORBIDDEN_HINT: &'static str;
+    /// A write that timed out is sent again once a read shows it still needed (Unleash's
+    /// on/off sets an absolute state); the others send a write once.
+    const RESENDS_AFTER_READ: bool = false;
+
+    /// The service at `server`.
+    fn backend(server: &MockServer, limits: Limits) -> Self::Backend;
+    /// The flag every scenario reads and switches (in `production`).
+    const TARGET: FlagRef<'static>;
+    /// [`Contract::TARGET`]'s state as the service reports it when `enabled` (a service
+    /// without a conditional write says so).
+    fn state(enabled: bool) -> FlagState {
+        FlagState::best_effort(enabled)
+    }
+    /// What every request needs first (DevCycle's token endpoint).
+    async fn mount_base(_server: &MockServer) {}
+    /// The documented answers to reading [`Contract::TARGET`], `enabled`.
+    async fn mount_read(server: &MockServer, enabled: bool);
+    /// The request that switches [`Contract::TARGET`] (its method and path).
+    fn write() -> MockBuilder;
+    /// The write's documented answer, the flag now `enabled`.
+    fn written(enabled: bool) -> ResponseTemplate;
+    /// An error body in the service's own shape, saying `message`.
+    fn error_body(message: &str) -> Value;
+    /// A list whose pager gives the same page again however paaf asks for the next one.
+    async fn mount_repeating_pages(_server: &MockServer) {
+        unreachable!("this service's list is not paged")
+    }
+}
+
+/// A flag's state in each environment, as `(name, enabled)`.
+pub(crate) fn env_states(flag: &Flag) -> Vec<(&str, bool)> {
+    flag.environments
+        .iter()
+        .map(|e| (e.name.as_str(), e.enabled))
+        .collect()
+}
+
+pub(crate) fn note() -> ChangeNote {
+    ChangeNote {
+        comment: "paaf: alice via cli@laptop (incident 12)".into(),
+    }
+}
+
+async fn started<C: Contract>() -> MockServer {
+    let server = MockServer::start().await;
+    C::mount_base(&server).await;
+    server
+}
+
+/// A server where the flag is off and a write must not come.
+async fn off_and_never_written<C: Contract>() -> MockServer {
+    let server = started::<C>().await;
+    C::mount_read(&server, false).await;
+    C::write()
+        .respond_with(C::written(false))
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn names_everything<C: Contract>(text: &str) {
+    for name in C::NAMES {
+        assert!(text.contains(name), "missing {name:?} in: {text}");
+    }
+    assert!(!text.contains(C::SECRET), "the secret shows in: {text}");
+}
+
+/// Runs the table against one service (and the scenarios named after it, where its API has
+/// them), one test each: `table::<scenario>`.
+macro_rules! contract_tests {
+    ($service:ty $(, $extra:ident)* $(,)?) => {
+        contract_tests!(@table $service;
+            reads_the_state_now,
+            a_refused_credential_is_auth_failed_and_never_shown,
+            a_forbidden_change_is_permission_denied,
+            an_unknown_flag_is_not_found,
+            a_conflicting_write_is_a_conflict,
+            a_short_retry_after_is_waited_out,
+            a_long_retry_after_is_rate_limited_without_waiting,
+            a_5xx_on_a_read_is_retried_then_service_failed,
+            a_timed_out_write_is_outcome_unknown,
+            malformed_json_is_a_malformed_response,
+            an_oversize_answer_is_refused,
+            a_secret_echoed_in_an_error_body_is_redacted,
+            a_state_changed_since_the_user_looked_is_a_conflict_and_nothing_is_written,
+            a_flag_already_as_wanted_is_not_written,
+            $($extra),*
+        );
+    };
+    (@table $service:ty; $($scenario:ident),* $(,)?) => {
+        mod table {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    crate::flags::$scenario::<$service>().await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use contract_tests;
+
+pub(crate) async fn reads_the_state_now<C: Contract>() {
+    for enabled in [true, false] {
+        let server = started::<C>().await;
+        C::mount_read(&server, enabled).await;
+        let state = C::backend(&server, limits())
+            .state(&C::TARGET)
+            .await
+            .unwrap();
+        assert_eq!(state, C::state(enabled));
+    }
+}
+
+pub(crate) async fn a_refused_credential_is_auth_failed_and_never_shown<C: Contract>() {
+    let server = started::<C>().await;
+    let body = C::error_body(&format!("invalid credential {}", C::SECRET));
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(401).set_body_json(body))
+        .mount(&server)
+        .await;
+    let backend = C::backend(&server, limits());
+    let e = backend.state(&C::TARGET).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    let text = e.to_string();
+    names_everything::<C>(&text);
+    assert!(text.contains(C::AUTH_HINT), "{text}");
+    let debug = format!("{backend:?}");
+    assert!(!debug.contains(C::SECRET), "{debug}");
+}
+
+pub(crate) async fn a_forbidden_change_is_permission_denied<C: Contract>() {
+    let server = started::<C>().await;
+    C::mount_read(&server, true).await;
+    C::write()
+        .respond_with(ResponseTemplate::new(403).set_body_json(C::error_body("Forbidden")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = C::backend(&server, limits())
+        .set(&C::TARGET, false, &C::state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
+    let text = e.to_string();
+    names_everything::<C>(&text);
+    assert!(text.contains("production"), "{text}");
+    assert!(text.contains(C::FORBIDDEN_HINT), "{text}");
+}
+
+pub(crate) async fn an_unknown_flag_is_not_found<C: Contract>() {
+    let server = started::<C>().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(404).set_body_json(C::error_body("Not found")))
+        .mount(&server)
+        .await;
+    let e = C::backend(&server, limits())
+        .state(&C::TARGET)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    assert!(!e.to_string().contains(C::SECRET), "{e}");
+}
+
+pub(crate) async fn a_conflicting_write_is_a_conflict<C: Contract>() {
+    let server = started::<C>().await;
+    C::mount_read(&server, true).await;
+    C::write()
+        .respond_with(
+            ResponseTemplate::new(409).set_body_json(C::error_body("Conflict: it was modified")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = C::backend(&server, limits())
+        .set(&C::TARGET, false, &C::state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    names_everything::<C>(&e.to_string());
+}
+
+pub(crate) async fn a_short_retry_after_is_waited_out<C: Contract>() {
+    let server = started::<C>().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(C::error_body("Too many requests")),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    C::mount_read(&server, true).await;
+    let started = Instant::now();
+    let state = C::backend(&server, limits())
+        .state(&C::TARGET)
+        .await
+        .unwrap();
+    assert_eq!(state, C::state(true));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+pub(crate) async fn a_long_retry_after_is_rate_limited_without_waiting<C: Contract>() {
+    let server = started::<C>().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "120")
+                .set_body_json(C::error_body("Too many requests")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let e = C::backend(&server, limits())
+        .state(&C::TARGET)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let text = e.to_string();
+    assert!(text.contains("120"), "{text}");
+    names_everything::<C>(&text);
+}
+
+pub(crate) async fn a_5xx_on_a_read_is_retried_then_service_failed<C: Contract>() {
+    let server = started::<C>().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(C::error_body("upstream down")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let e = C::backend(&server, limits())
+        .state(&C::TARGET)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("upstream down"), "{text}");
+    names_everything::<C>(&text);
+}
+
+pub(crate) async fn a_timed_out_write_is_outcome_unknown<C: Contract>() {
+    let server = started::<C>().await;
+    C::mount_read(&server, true).await;
+    // Sent once; Unleash sends it again after each read that shows it still needed.
+    C::write()
+        .respond_with(C::written(false).set_delay(Duration::from_secs(3)))
+        .expect(if C::RESENDS_AFTER_READ { 2 } else { 1 })
+        .mount(&server)
+        .await;
+    let limits = Limits {
+        timeout: Duration::from_millis(700),
+        ..limits()
+    };
+    let e = C::backend(&server, limits)
+        .set(&C::TARGET, false, &C::state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
+    let text = e.to_string();
+    names_everything::<C>(&text);
+    assert!(text.contains("production"), "{text}");
+}
+
+pub(crate) async fn a_pager_that_repeats_itself_is_malformed<C: Contract>() {
+    let server = started::<C>().await;
+    C::mount_repeating_pages(&server).await;
+    let started = Instant::now();
+    let e = C::backend(&server, limits())
+        .list(&FlagFilter::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    assert!(e.to_string().contains("repeats page 1"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+pub(crate) async fn malformed_json_is_a_malformed_response<C: Contract>() {
+    let server = started::<C>().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"items\": [{\"key\""))
+        .mount(&server)
+        .await;
+    let backend = C::backend(&server, limits());
+    let e = backend.state(&C::TARGET).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    assert!(e.to_string().contains(C::NAMES[0]), "{e}");
+    let e = backend.list(&FlagFilter::default()).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+}
+
+pub(crate) async fn an_oversize_answer_is_refused<C: Contract>() {
+    let server = started::<C>().await;
+    let padding = "x".repeat(8 * 1024);
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "items": [padding] })),
+        )
+        .mount(&server)
+        .await;
+    let limits = Limits {
+        max_response_bytes: 4 * 1024,
+        ..limits()
+    };
+    let e = C::backend(&server, limits)
+        .state(&C::TARGET)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ResponseTooLarge, "{e}");
+}
+
+pub(crate) async fn a_secret_echoed_in_an_error_body_is_redacted<C: Contract>() {
+    let server = started::<C>().await;
+    let said = format!("malformed header: {}", C::SECRET);
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(C::error_body(&said)))
+        .mount(&server)
+        .await;
+    let e = C::backend(&server, limits())
+        .state(&C::TARGET)
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(!text.contains(C::SECRET), "{text}");
+    assert!(text.contains("malformed header: [redacted]"), "{text}");
+}
+
+pub(crate) async fn a_state_changed_since_the_user_looked_is_a_conflict_and_nothing_is_written<
+    C: Contract,
+>() {
+    let server = off_and_never_written::<C>().await;
+    let e = C::backend(&server, limits())
+        .set(&C::TARGET, false, &C::state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("now OFF, not ON"), "{text}");
+    assert!(text.contains("nothing was changed"), "{text}");
+    names_everything::<C>(&text);
+}
+
+pub(crate) async fn a_flag_already_as_wanted_is_not_written<C: Contract>() {
+    let server = off_and_never_written::<C>().await;
+    let after = C::backend(&server, limits())
+        .set(&C::TARGET, false, &C::state(false), &note())
+        .await
+        .unwrap();
+    assert_eq!(after, C::state(false));
+}

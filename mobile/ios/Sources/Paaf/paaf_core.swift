@@ -754,9 +754,13 @@ public func FfiConverterTypeAbout_lower(_ value: About) -> RustBuffer {
  */
 public struct ActionRecord: Equatable, Hashable {
     public var id: Int64
-    public var kind: String
+    public var kind: ActionKind
     public var target: String
     public var detail: String
+    /**
+     * What undo or a follow-up needs (a flag change's names and state before).
+     */
+    public var data: ActionData?
     public var `operator`: String
     public var frontend: String
     public var device: String
@@ -769,11 +773,15 @@ public struct ActionRecord: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: Int64, kind: String, target: String, detail: String, `operator`: String, frontend: String, device: String, state: ActionState, result: String?, errorCode: String?, createdAt: DateTimeUtc, finishedAt: DateTimeUtc?, durationMs: UInt64?) {
+    public init(id: Int64, kind: ActionKind, target: String, detail: String, 
+        /**
+         * What undo or a follow-up needs (a flag change's names and state before).
+         */data: ActionData?, `operator`: String, frontend: String, device: String, state: ActionState, result: String?, errorCode: String?, createdAt: DateTimeUtc, finishedAt: DateTimeUtc?, durationMs: UInt64?) {
         self.id = id
         self.kind = kind
         self.target = target
         self.detail = detail
+        self.data = data
         self.`operator` = `operator`
         self.frontend = frontend
         self.device = device
@@ -802,9 +810,10 @@ public struct FfiConverterTypeActionRecord: FfiConverterRustBuffer {
         return
             try ActionRecord(
                 id: FfiConverterInt64.read(from: &buf), 
-                kind: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeActionKind.read(from: &buf), 
                 target: FfiConverterString.read(from: &buf), 
                 detail: FfiConverterString.read(from: &buf), 
+                data: FfiConverterOptionTypeActionData.read(from: &buf), 
                 operator: FfiConverterString.read(from: &buf), 
                 frontend: FfiConverterString.read(from: &buf), 
                 device: FfiConverterString.read(from: &buf), 
@@ -819,9 +828,10 @@ public struct FfiConverterTypeActionRecord: FfiConverterRustBuffer {
 
     public static func write(_ value: ActionRecord, into buf: inout [UInt8]) {
         FfiConverterInt64.write(value.id, into: &buf)
-        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterTypeActionKind.write(value.kind, into: &buf)
         FfiConverterString.write(value.target, into: &buf)
         FfiConverterString.write(value.detail, into: &buf)
+        FfiConverterOptionTypeActionData.write(value.data, into: &buf)
         FfiConverterString.write(value.`operator`, into: &buf)
         FfiConverterString.write(value.frontend, into: &buf)
         FfiConverterString.write(value.device, into: &buf)
@@ -1873,18 +1883,38 @@ public func FfiConverterTypeFlagEnvironment_lower(_ value: FlagEnvironment) -> R
 
 
 /**
- * The state of one flag in one environment right now, with what the backend offers for a
- * conditional write (an ETag, a version number), if anything.
+ * The state of one flag in one environment right now, with what the service offers for a
+ * conditional write: a version to write against, and how the write is guarded.
  */
 public struct FlagState: Equatable, Hashable {
     public var enabled: Bool
+    /**
+     * The service's version of the flag in that environment (FeatBit's revision), when its
+     * conditional write can check it: a write against the version the user saw is refused
+     * after any change since, even one turned back meanwhile.
+     */
     public var version: String?
+    /**
+     * How a write of this flag is guarded against a change made since this read (what a
+     * confirmation says).
+     */
+    public var `guard`: WriteGuard
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(enabled: Bool, version: String?) {
+    public init(enabled: Bool, 
+        /**
+         * The service's version of the flag in that environment (FeatBit's revision), when its
+         * conditional write can check it: a write against the version the user saw is refused
+         * after any change since, even one turned back meanwhile.
+         */version: String?, 
+        /**
+         * How a write of this flag is guarded against a change made since this read (what a
+         * confirmation says).
+         */`guard`: WriteGuard) {
         self.enabled = enabled
         self.version = version
+        self.`guard` = `guard`
     }
 
     
@@ -1904,13 +1934,15 @@ public struct FfiConverterTypeFlagState: FfiConverterRustBuffer {
         return
             try FlagState(
                 enabled: FfiConverterBool.read(from: &buf), 
-                version: FfiConverterOptionString.read(from: &buf)
+                version: FfiConverterOptionString.read(from: &buf), 
+                guard: FfiConverterTypeWriteGuard.read(from: &buf)
         )
     }
 
     public static func write(_ value: FlagState, into buf: inout [UInt8]) {
         FfiConverterBool.write(value.enabled, into: &buf)
         FfiConverterOptionString.write(value.version, into: &buf)
+        FfiConverterTypeWriteGuard.write(value.`guard`, into: &buf)
     }
 }
 
@@ -4098,6 +4130,316 @@ public func FfiConverterTypeTimeWindow_lower(_ value: TimeWindow) -> RustBuffer 
 
 
 /**
+ * What an action keeps beyond its kind, target and one-line detail, to be undone or followed
+ * up (the journal's `data` column, as JSON). One variant per kind of action that needs it.
+ */
+
+public enum ActionData: Equatable, Hashable {
+    
+    /**
+     * A flag switched in one environment, and its state before (what undo puts back).
+     */
+    case flagChange(backend: String, project: String, flag: String, environment: String, wasEnabled: Bool
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ActionData: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeActionData: FfiConverterRustBuffer {
+    typealias SwiftType = ActionData
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ActionData {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .flagChange(backend: try FfiConverterString.read(from: &buf), project: try FfiConverterString.read(from: &buf), flag: try FfiConverterString.read(from: &buf), environment: try FfiConverterString.read(from: &buf), wasEnabled: try FfiConverterBool.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ActionData, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .flagChange(backend,project,flag,environment,wasEnabled):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(backend, into: &buf)
+            FfiConverterString.write(project, into: &buf)
+            FfiConverterString.write(flag, into: &buf)
+            FfiConverterString.write(environment, into: &buf)
+            FfiConverterBool.write(wasEnabled, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActionData_lift(_ buf: RustBuffer) throws -> ActionData {
+    return try FfiConverterTypeActionData.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActionData_lower(_ value: ActionData) -> RustBuffer {
+    return FfiConverterTypeActionData.lower(value)
+}
+
+
+
+/**
+ * What an action did. Stored in the journal as its kebab-case name (`flag-off`); adding a
+ * kind is adding a variant. A name this version does not know (written by a newer paaf)
+ * reads as `Other`, its name kept at the head of the row's detail.
+ */
+
+public enum ActionKind: Equatable, Hashable {
+    
+    /**
+     * A host added to the config.
+     */
+    case hostAdd
+    /**
+     * A host removed from the config.
+     */
+    case hostRemove
+    /**
+     * A host key recorded in known_hosts after the user confirmed it.
+     */
+    case trustHostKey
+    /**
+     * A host's keys removed from known_hosts.
+     */
+    case forgetHostKey
+    /**
+     * A verified reboot of a host over SSH.
+     */
+    case reboot
+    /**
+     * A command run on a host.
+     */
+    case exec
+    /**
+     * A runbook run on a host.
+     */
+    case runbook
+    /**
+     * A flag turned on in one environment.
+     */
+    case flagOn
+    /**
+     * A flag turned off in one environment.
+     */
+    case flagOff
+    /**
+     * Alerts silenced.
+     */
+    case silence
+    /**
+     * A silence ended.
+     */
+    case expireSilence
+    /**
+     * A Grafana annotation written.
+     */
+    case annotate
+    /**
+     * A cloud server rebooted through its provider's API.
+     */
+    case serverReboot
+    /**
+     * A cloud server hard-rebooted (power cycled) through its provider's API.
+     */
+    case serverHardReboot
+    /**
+     * A cloud server stopped.
+     */
+    case serverStop
+    /**
+     * A cloud server started.
+     */
+    case serverStart
+    /**
+     * A group of cloud servers rebooted a batch at a time.
+     */
+    case rollingReboot
+    /**
+     * A kind this version of paaf does not know (written by a newer one).
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ActionKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeActionKind: FfiConverterRustBuffer {
+    typealias SwiftType = ActionKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ActionKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .hostAdd
+        
+        case 2: return .hostRemove
+        
+        case 3: return .trustHostKey
+        
+        case 4: return .forgetHostKey
+        
+        case 5: return .reboot
+        
+        case 6: return .exec
+        
+        case 7: return .runbook
+        
+        case 8: return .flagOn
+        
+        case 9: return .flagOff
+        
+        case 10: return .silence
+        
+        case 11: return .expireSilence
+        
+        case 12: return .annotate
+        
+        case 13: return .serverReboot
+        
+        case 14: return .serverHardReboot
+        
+        case 15: return .serverStop
+        
+        case 16: return .serverStart
+        
+        case 17: return .rollingReboot
+        
+        case 18: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ActionKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .hostAdd:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .hostRemove:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .trustHostKey:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .forgetHostKey:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .reboot:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .exec:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .runbook:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .flagOn:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .flagOff:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .silence:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .expireSilence:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .annotate:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .serverReboot:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .serverHardReboot:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .serverStop:
+            writeInt(&buf, Int32(15))
+        
+        
+        case .serverStart:
+            writeInt(&buf, Int32(16))
+        
+        
+        case .rollingReboot:
+            writeInt(&buf, Int32(17))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(18))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActionKind_lift(_ buf: RustBuffer) throws -> ActionKind {
+    return try FfiConverterTypeActionKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActionKind_lower(_ value: ActionKind) -> RustBuffer {
+    return FfiConverterTypeActionKind.lower(value)
+}
+
+
+
+/**
  * Where an action stands.
  */
 
@@ -4108,9 +4450,16 @@ public enum ActionState: Equatable, Hashable {
     case succeeded
     case failed
     /**
-     * The process running it stopped before it finished: check the target.
+     * Whether it took effect is not known: the process running it stopped before it finished,
+     * it was cancelled after it was sent, or the target's answer left it open. Check the
+     * target.
      */
     case unknown
+    /**
+     * It ran and reported success, but paaf saw no proof that it took effect (a cloud reboot
+     * that could not be verified).
+     */
+    case unverified
 
 
 
@@ -4142,6 +4491,8 @@ public struct FfiConverterTypeActionState: FfiConverterRustBuffer {
         
         case 5: return .unknown
         
+        case 6: return .unverified
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -4168,6 +4519,10 @@ public struct FfiConverterTypeActionState: FfiConverterRustBuffer {
         
         case .unknown:
             writeInt(&buf, Int32(5))
+        
+        
+        case .unverified:
+            writeInt(&buf, Int32(6))
         
         }
     }
@@ -4589,6 +4944,167 @@ public func FfiConverterTypeErrorCode_lift(_ buf: RustBuffer) throws -> ErrorCod
 #endif
 public func FfiConverterTypeErrorCode_lower(_ value: ErrorCode) -> RustBuffer {
     return FfiConverterTypeErrorCode.lower(value)
+}
+
+
+
+/**
+ * What [`Paaf::add_host`] did.
+ */
+
+public enum HostAdded: Equatable, Hashable {
+    
+    /**
+     * Saved in the config.
+     */
+    case added(host: HostSummary
+    )
+    /**
+     * Nothing saved: the host offers a key known_hosts does not have. Show it; if the user
+     * trusts it, add the host again with `HostCheck::Login { trust: Some(fingerprint) }`.
+     */
+    case keyToConfirm(key: OfferedKey
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension HostAdded: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHostAdded: FfiConverterRustBuffer {
+    typealias SwiftType = HostAdded
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HostAdded {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .added(host: try FfiConverterTypeHostSummary.read(from: &buf)
+        )
+        
+        case 2: return .keyToConfirm(key: try FfiConverterTypeOfferedKey.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HostAdded, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .added(host):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeHostSummary.write(host, into: &buf)
+            
+        
+        case let .keyToConfirm(key):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeOfferedKey.write(key, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostAdded_lift(_ buf: RustBuffer) throws -> HostAdded {
+    return try FfiConverterTypeHostAdded.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostAdded_lower(_ value: HostAdded) -> RustBuffer {
+    return FfiConverterTypeHostAdded.lower(value)
+}
+
+
+
+/**
+ * How [`Paaf::add_host`] checks a new host before saving it.
+ */
+
+public enum HostCheck: Equatable, Hashable {
+    
+    /**
+     * Log in first and save only if that works. The host's key must be in known_hosts
+     * already, or be `trust`: the fingerprint the user confirmed, recorded once it is seen.
+     */
+    case login(trust: String?
+    )
+    /**
+     * Save without connecting (CLI `--no-connect`): nothing is checked.
+     */
+    case noConnect
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension HostCheck: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHostCheck: FfiConverterRustBuffer {
+    typealias SwiftType = HostCheck
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HostCheck {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .login(trust: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 2: return .noConnect
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HostCheck, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .login(trust):
+            writeInt(&buf, Int32(1))
+            FfiConverterOptionString.write(trust, into: &buf)
+            
+        
+        case .noConnect:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostCheck_lift(_ buf: RustBuffer) throws -> HostCheck {
+    return try FfiConverterTypeHostCheck.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostCheck_lower(_ value: HostCheck) -> RustBuffer {
+    return FfiConverterTypeHostCheck.lower(value)
 }
 
 
@@ -5623,6 +6139,85 @@ public func FfiConverterTypeVariableKind_lower(_ value: VariableKind) -> RustBuf
 }
 
 
+
+/**
+ * How a flag write is protected against a change made between the read the user confirmed and
+ * the write.
+ */
+
+public enum WriteGuard: Equatable, Hashable {
+    
+    /**
+     * The service itself refuses the write when the flag changed meanwhile (a JSON Patch
+     * `test`, a lock and compare on the host): written only if nobody changed it.
+     */
+    case conditional
+    /**
+     * The service has no conditional write: paaf re-reads the flag right before writing and
+     * refuses when it changed, but a change made in the instant between that read and the
+     * write would be overwritten.
+     */
+    case bestEffort
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension WriteGuard: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWriteGuard: FfiConverterRustBuffer {
+    typealias SwiftType = WriteGuard
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WriteGuard {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .conditional
+        
+        case 2: return .bestEffort
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: WriteGuard, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .conditional:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .bestEffort:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWriteGuard_lift(_ buf: RustBuffer) throws -> WriteGuard {
+    return try FfiConverterTypeWriteGuard.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWriteGuard_lower(_ value: WriteGuard) -> RustBuffer {
+    return FfiConverterTypeWriteGuard.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -5882,6 +6477,30 @@ fileprivate struct FfiConverterOptionTypeTimeWindow: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeTimeWindow.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeActionData: FfiConverterRustBuffer {
+    typealias SwiftType = ActionData?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeActionData.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeActionData.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -600,10 +600,12 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func about()  -> About
     
     /**
-     * Adds a host; secret values in `input` go to the app's SecretStore, the config gets
-     * references. Then probe its key, show the fingerprint, and trust it on confirmation.
+     * Adds a host, saved only once its login worked (`HostCheck::Login`) or without
+     * connecting (`NoConnect`); secret values in `input` go to the app's SecretStore only
+     * then, the config gets references. An unknown host key comes back as `KeyToConfirm`:
+     * show its fingerprint, and on confirmation add again with `Login { trust }`.
      */
-    func addHost(input: HostInput) throws  -> HostSummary
+    func addHost(input: HostInput, check: HostCheck) async throws  -> HostAdded
     
     /**
      * Analyze: the alerts of every monitoring source (or only `source`).
@@ -842,17 +844,25 @@ open func about() -> About  {
 }
     
     /**
-     * Adds a host; secret values in `input` go to the app's SecretStore, the config gets
-     * references. Then probe its key, show the fingerprint, and trust it on confirmation.
+     * Adds a host, saved only once its login worked (`HostCheck::Login`) or without
+     * connecting (`NoConnect`); secret values in `input` go to the app's SecretStore only
+     * then, the config gets references. An unknown host key comes back as `KeyToConfirm`:
+     * show its fingerprint, and on confirmation add again with `Login { trust }`.
      */
-open func addHost(input: HostInput)throws  -> HostSummary  {
-    return try  FfiConverterTypeHostSummary_lift(try rustCallWithError(FfiConverterTypePaafError_lift) {
-        uniffiCallStatus in
-    uniffi_paaf_mobile_fn_method_paaf_add_host(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeHostInput_lower(input),uniffiCallStatus
-    )
-})
+open func addHost(input: HostInput, check: HostCheck)async throws  -> HostAdded  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_add_host(
+                        self.uniffiCloneHandle(),FfiConverterTypeHostInput_lower(input),FfiConverterTypeHostCheck_lower(check)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeHostAdded_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
 }
     
     /**
@@ -2694,7 +2704,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_about() != 52163) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_paaf_add_host() != 63160) {
+    if (uniffi_paaf_mobile_checksum_method_paaf_add_host() != 48666) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_alerts() != 23466) {

@@ -3,4 +3,4 @@
 /**
  * Where an action stands.
  */
-export type ActionState = "pending" | "running" | "succeeded" | "failed" | "unknown";
+export type ActionState = "pending" | "running" | "succeeded" | "failed" | "unknown" | "unverified";

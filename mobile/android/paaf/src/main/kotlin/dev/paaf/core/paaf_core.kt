@@ -1240,11 +1240,16 @@ public object FfiConverterTypeAbout: FfiConverterRustBuffer<About> {
 data class ActionRecord (
     var `id`: kotlin.Long
     , 
-    var `kind`: kotlin.String
+    var `kind`: ActionKind
     , 
     var `target`: kotlin.String
     , 
     var `detail`: kotlin.String
+    , 
+    /**
+     * What undo or a follow-up needs (a flag change's names and state before).
+     */
+    var `data`: ActionData?
     , 
     var `operator`: kotlin.String
     , 
@@ -1280,9 +1285,10 @@ public object FfiConverterTypeActionRecord: FfiConverterRustBuffer<ActionRecord>
     override fun read(buf: ByteBuffer): ActionRecord {
         return ActionRecord(
             FfiConverterLong.read(buf),
+            FfiConverterTypeActionKind.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterOptionalTypeActionData.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
@@ -1297,9 +1303,10 @@ public object FfiConverterTypeActionRecord: FfiConverterRustBuffer<ActionRecord>
 
     override fun allocationSize(value: ActionRecord) = (
             FfiConverterLong.allocationSize(value.`id`) +
-            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterTypeActionKind.allocationSize(value.`kind`) +
             FfiConverterString.allocationSize(value.`target`) +
             FfiConverterString.allocationSize(value.`detail`) +
+            FfiConverterOptionalTypeActionData.allocationSize(value.`data`) +
             FfiConverterString.allocationSize(value.`operator`) +
             FfiConverterString.allocationSize(value.`frontend`) +
             FfiConverterString.allocationSize(value.`device`) +
@@ -1313,9 +1320,10 @@ public object FfiConverterTypeActionRecord: FfiConverterRustBuffer<ActionRecord>
 
     override fun write(value: ActionRecord, buf: ByteBuffer) {
             FfiConverterLong.write(value.`id`, buf)
-            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterTypeActionKind.write(value.`kind`, buf)
             FfiConverterString.write(value.`target`, buf)
             FfiConverterString.write(value.`detail`, buf)
+            FfiConverterOptionalTypeActionData.write(value.`data`, buf)
             FfiConverterString.write(value.`operator`, buf)
             FfiConverterString.write(value.`frontend`, buf)
             FfiConverterString.write(value.`device`, buf)
@@ -2132,13 +2140,24 @@ public object FfiConverterTypeFlagEnvironment: FfiConverterRustBuffer<FlagEnviro
 
 
 /**
- * The state of one flag in one environment right now, with what the backend offers for a
- * conditional write (an ETag, a version number), if anything.
+ * The state of one flag in one environment right now, with what the service offers for a
+ * conditional write: a version to write against, and how the write is guarded.
  */
 data class FlagState (
     var `enabled`: kotlin.Boolean
     , 
+    /**
+     * The service's version of the flag in that environment (FeatBit's revision), when its
+     * conditional write can check it: a write against the version the user saw is refused
+     * after any change since, even one turned back meanwhile.
+     */
     var `version`: kotlin.String?
+    , 
+    /**
+     * How a write of this flag is guarded against a change made since this read (what a
+     * confirmation says).
+     */
+    var `guard`: WriteGuard
     
 ){
     
@@ -2157,17 +2176,20 @@ public object FfiConverterTypeFlagState: FfiConverterRustBuffer<FlagState> {
         return FlagState(
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterTypeWriteGuard.read(buf),
         )
     }
 
     override fun allocationSize(value: FlagState) = (
             FfiConverterBoolean.allocationSize(value.`enabled`) +
-            FfiConverterOptionalString.allocationSize(value.`version`)
+            FfiConverterOptionalString.allocationSize(value.`version`) +
+            FfiConverterTypeWriteGuard.allocationSize(value.`guard`)
     )
 
     override fun write(value: FlagState, buf: ByteBuffer) {
             FfiConverterBoolean.write(value.`enabled`, buf)
             FfiConverterOptionalString.write(value.`version`, buf)
+            FfiConverterTypeWriteGuard.write(value.`guard`, buf)
     }
 }
 
@@ -3848,6 +3870,197 @@ public object FfiConverterTypeTimeWindow: FfiConverterRustBuffer<TimeWindow> {
 
 
 /**
+ * What an action keeps beyond its kind, target and one-line detail, to be undone or followed
+ * up (the journal's `data` column, as JSON). One variant per kind of action that needs it.
+ */
+sealed class ActionData {
+    
+    /**
+     * A flag switched in one environment, and its state before (what undo puts back).
+     */
+    data class FlagChange(
+        val `backend`: kotlin.String, 
+        val `project`: kotlin.String, 
+        val `flag`: kotlin.String, 
+        val `environment`: kotlin.String, 
+        val `wasEnabled`: kotlin.Boolean) : ActionData()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeActionData : FfiConverterRustBuffer<ActionData>{
+    override fun read(buf: ByteBuffer): ActionData {
+        return when(buf.getInt()) {
+            1 -> ActionData.FlagChange(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterBoolean.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ActionData): ULong = when(value) {
+        is ActionData.FlagChange -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`backend`)
+                + FfiConverterString.allocationSize(value.`project`)
+                + FfiConverterString.allocationSize(value.`flag`)
+                + FfiConverterString.allocationSize(value.`environment`)
+                + FfiConverterBoolean.allocationSize(value.`wasEnabled`)
+            )
+        }
+    }
+
+    override fun write(value: ActionData, buf: ByteBuffer) {
+        when(value) {
+            is ActionData.FlagChange -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`backend`, buf)
+                FfiConverterString.write(value.`project`, buf)
+                FfiConverterString.write(value.`flag`, buf)
+                FfiConverterString.write(value.`environment`, buf)
+                FfiConverterBoolean.write(value.`wasEnabled`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * What an action did. Stored in the journal as its kebab-case name (`flag-off`); adding a
+ * kind is adding a variant. A name this version does not know (written by a newer paaf)
+ * reads as `Other`, its name kept at the head of the row's detail.
+ */
+
+enum class ActionKind {
+    
+    /**
+     * A host added to the config.
+     */
+    HOST_ADD,
+    /**
+     * A host removed from the config.
+     */
+    HOST_REMOVE,
+    /**
+     * A host key recorded in known_hosts after the user confirmed it.
+     */
+    TRUST_HOST_KEY,
+    /**
+     * A host's keys removed from known_hosts.
+     */
+    FORGET_HOST_KEY,
+    /**
+     * A verified reboot of a host over SSH.
+     */
+    REBOOT,
+    /**
+     * A command run on a host.
+     */
+    EXEC,
+    /**
+     * A runbook run on a host.
+     */
+    RUNBOOK,
+    /**
+     * A flag turned on in one environment.
+     */
+    FLAG_ON,
+    /**
+     * A flag turned off in one environment.
+     */
+    FLAG_OFF,
+    /**
+     * Alerts silenced.
+     */
+    SILENCE,
+    /**
+     * A silence ended.
+     */
+    EXPIRE_SILENCE,
+    /**
+     * A Grafana annotation written.
+     */
+    ANNOTATE,
+    /**
+     * A cloud server rebooted through its provider's API.
+     */
+    SERVER_REBOOT,
+    /**
+     * A cloud server hard-rebooted (power cycled) through its provider's API.
+     */
+    SERVER_HARD_REBOOT,
+    /**
+     * A cloud server stopped.
+     */
+    SERVER_STOP,
+    /**
+     * A cloud server started.
+     */
+    SERVER_START,
+    /**
+     * A group of cloud servers rebooted a batch at a time.
+     */
+    ROLLING_REBOOT,
+    /**
+     * A kind this version of paaf does not know (written by a newer one).
+     */
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeActionKind: FfiConverterRustBuffer<ActionKind> {
+    override fun read(buf: ByteBuffer) = try {
+        ActionKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ActionKind) = 4UL
+
+    override fun write(value: ActionKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Where an action stands.
  */
 
@@ -3858,9 +4071,16 @@ enum class ActionState {
     SUCCEEDED,
     FAILED,
     /**
-     * The process running it stopped before it finished: check the target.
+     * Whether it took effect is not known: the process running it stopped before it finished,
+     * it was cancelled after it was sent, or the target's answer left it open. Check the
+     * target.
      */
-    UNKNOWN;
+    UNKNOWN,
+    /**
+     * It ran and reported success, but paaf saw no proof that it took effect (a cloud reboot
+     * that could not be verified).
+     */
+    UNVERIFIED;
 
     
 
@@ -4160,6 +4380,182 @@ public object FfiConverterTypeErrorCode: FfiConverterRustBuffer<ErrorCode> {
 
     override fun write(value: ErrorCode, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What [`Paaf::add_host`] did.
+ */
+sealed class HostAdded {
+    
+    /**
+     * Saved in the config.
+     */
+    data class Added(
+        val `host`: dev.paaf.core.HostSummary) : HostAdded()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Nothing saved: the host offers a key known_hosts does not have. Show it; if the user
+     * trusts it, add the host again with `HostCheck::Login { trust: Some(fingerprint) }`.
+     */
+    data class KeyToConfirm(
+        val `key`: dev.paaf.core.OfferedKey) : HostAdded()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHostAdded : FfiConverterRustBuffer<HostAdded>{
+    override fun read(buf: ByteBuffer): HostAdded {
+        return when(buf.getInt()) {
+            1 -> HostAdded.Added(
+                FfiConverterTypeHostSummary.read(buf),
+                )
+            2 -> HostAdded.KeyToConfirm(
+                FfiConverterTypeOfferedKey.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: HostAdded): ULong = when(value) {
+        is HostAdded.Added -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeHostSummary.allocationSize(value.`host`)
+            )
+        }
+        is HostAdded.KeyToConfirm -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeOfferedKey.allocationSize(value.`key`)
+            )
+        }
+    }
+
+    override fun write(value: HostAdded, buf: ByteBuffer) {
+        when(value) {
+            is HostAdded.Added -> {
+                buf.putInt(1)
+                FfiConverterTypeHostSummary.write(value.`host`, buf)
+                Unit
+            }
+            is HostAdded.KeyToConfirm -> {
+                buf.putInt(2)
+                FfiConverterTypeOfferedKey.write(value.`key`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * How [`Paaf::add_host`] checks a new host before saving it.
+ */
+sealed class HostCheck {
+    
+    /**
+     * Log in first and save only if that works. The host's key must be in known_hosts
+     * already, or be `trust`: the fingerprint the user confirmed, recorded once it is seen.
+     */
+    data class Login(
+        val `trust`: kotlin.String?) : HostCheck()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Save without connecting (CLI `--no-connect`): nothing is checked.
+     */
+    object NoConnect : HostCheck()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHostCheck : FfiConverterRustBuffer<HostCheck>{
+    override fun read(buf: ByteBuffer): HostCheck {
+        return when(buf.getInt()) {
+            1 -> HostCheck.Login(
+                FfiConverterOptionalString.read(buf),
+                )
+            2 -> HostCheck.NoConnect
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: HostCheck): ULong = when(value) {
+        is HostCheck.Login -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterOptionalString.allocationSize(value.`trust`)
+            )
+        }
+        is HostCheck.NoConnect -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: HostCheck, buf: ByteBuffer) {
+        when(value) {
+            is HostCheck.Login -> {
+                buf.putInt(1)
+                FfiConverterOptionalString.write(value.`trust`, buf)
+                Unit
+            }
+            is HostCheck.NoConnect -> {
+                buf.putInt(2)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -5161,6 +5557,53 @@ public object FfiConverterTypeVariableKind : FfiConverterRustBuffer<VariableKind
 
 
 
+/**
+ * How a flag write is protected against a change made between the read the user confirmed and
+ * the write.
+ */
+
+enum class WriteGuard {
+    
+    /**
+     * The service itself refuses the write when the flag changed meanwhile (a JSON Patch
+     * `test`, a lock and compare on the host): written only if nobody changed it.
+     */
+    CONDITIONAL,
+    /**
+     * The service has no conditional write: paaf re-reads the flag right before writing and
+     * refuses when it changed, but a change made in the instant between that read and the
+     * write would be overwritten.
+     */
+    BEST_EFFORT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWriteGuard: FfiConverterRustBuffer<WriteGuard> {
+    override fun read(buf: ByteBuffer) = try {
+        WriteGuard.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: WriteGuard) = 4UL
+
+    override fun write(value: WriteGuard, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 /**
  * @suppress
@@ -5507,6 +5950,38 @@ public object FfiConverterOptionalTypeTimeWindow: FfiConverterRustBuffer<TimeWin
         } else {
             buf.put(1)
             FfiConverterTypeTimeWindow.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeActionData: FfiConverterRustBuffer<ActionData?> {
+    override fun read(buf: ByteBuffer): ActionData? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeActionData.read(buf)
+    }
+
+    override fun allocationSize(value: ActionData?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeActionData.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ActionData?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeActionData.write(value, buf)
         }
     }
 }

@@ -53,6 +53,8 @@ import dev.paaf.core.FfiConverterTypeExecOutput
 import dev.paaf.core.FfiConverterTypeFlagChange
 import dev.paaf.core.FfiConverterTypeFlagState
 import dev.paaf.core.FfiConverterTypeFlagTarget
+import dev.paaf.core.FfiConverterTypeHostAdded
+import dev.paaf.core.FfiConverterTypeHostCheck
 import dev.paaf.core.FfiConverterTypeHostInput
 import dev.paaf.core.FfiConverterTypeHostStatus
 import dev.paaf.core.FfiConverterTypeHostSummary
@@ -70,6 +72,8 @@ import dev.paaf.core.FfiConverterTypeTarget
 import dev.paaf.core.FlagChange
 import dev.paaf.core.FlagState
 import dev.paaf.core.FlagTarget
+import dev.paaf.core.HostAdded
+import dev.paaf.core.HostCheck
 import dev.paaf.core.HostInput
 import dev.paaf.core.HostStatus
 import dev.paaf.core.HostSummary
@@ -105,6 +109,8 @@ import dev.paaf.core.RustBuffer as RustBufferExecOutput
 import dev.paaf.core.RustBuffer as RustBufferFlagChange
 import dev.paaf.core.RustBuffer as RustBufferFlagState
 import dev.paaf.core.RustBuffer as RustBufferFlagTarget
+import dev.paaf.core.RustBuffer as RustBufferHostAdded
+import dev.paaf.core.RustBuffer as RustBufferHostCheck
 import dev.paaf.core.RustBuffer as RustBufferHostInput
 import dev.paaf.core.RustBuffer as RustBufferHostStatus
 import dev.paaf.core.RustBuffer as RustBufferHostSummary
@@ -926,8 +932,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_about(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBufferAbout.ByValue
-    external fun uniffi_paaf_mobile_fn_method_paaf_add_host(`ptr`: Long,`input`: RustBufferHostInput.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBufferHostSummary.ByValue
+    external fun uniffi_paaf_mobile_fn_method_paaf_add_host(`ptr`: Long,`input`: RustBufferHostInput.ByValue,`check`: RustBufferHostCheck.ByValue,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_alerts(`ptr`: Long,`source`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_annotate(`ptr`: Long,`source`: RustBuffer.ByValue,`input`: RustBufferAnnotationInput.ByValue,
@@ -1136,7 +1142,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_about() and 0xFFFF) != 52163) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() and 0xFFFF) != 63160) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() and 0xFFFF) != 48666) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_alerts() and 0xFFFF) != 23466) {
@@ -1731,10 +1737,12 @@ public interface PaafInterface {
     fun `about`(): About
     
     /**
-     * Adds a host; secret values in `input` go to the app's SecretStore, the config gets
-     * references. Then probe its key, show the fingerprint, and trust it on confirmation.
+     * Adds a host, saved only once its login worked (`HostCheck::Login`) or without
+     * connecting (`NoConnect`); secret values in `input` go to the app's SecretStore only
+     * then, the config gets references. An unknown host key comes back as `KeyToConfirm`:
+     * show its fingerprint, and on confirmation add again with `Login { trust }`.
      */
-    fun `addHost`(`input`: HostInput): HostSummary
+    suspend fun `addHost`(`input`: HostInput, `check`: HostCheck): HostAdded
     
     /**
      * Analyze: the alerts of every monitoring source (or only `source`).
@@ -2013,22 +2021,32 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
 
     
     /**
-     * Adds a host; secret values in `input` go to the app's SecretStore, the config gets
-     * references. Then probe its key, show the fingerprint, and trust it on confirmation.
+     * Adds a host, saved only once its login worked (`HostCheck::Login`) or without
+     * connecting (`NoConnect`); secret values in `input` go to the app's SecretStore only
+     * then, the config gets references. An unknown host key comes back as `KeyToConfirm`:
+     * show its fingerprint, and on confirmation add again with `Login { trust }`.
      */
-    @Throws(PaafException::class)override fun `addHost`(`input`: HostInput): HostSummary {
-            return FfiConverterTypeHostSummary.lift(
-    callWithHandle {
-    uniffiRustCallWithError(PaafException) { _status ->
-    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host(
-        it,
-        
-        FfiConverterTypeHostInput.lower(`input`),_status)
-}
-    }
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `addHost`(`input`: HostInput, `check`: HostCheck) : HostAdded {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host(
+                uniffiHandle,
+                
+        FfiConverterTypeHostInput.lower(`input`),
+        FfiConverterTypeHostCheck.lower(`check`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferHostAdded.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeHostAdded.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
     )
     }
-    
 
     
     /**
@@ -4495,6 +4513,10 @@ public object FfiConverterSequenceTypeTarget: FfiConverterRustBuffer<List<Target
         }
     }
 }
+
+
+
+
 
 
 

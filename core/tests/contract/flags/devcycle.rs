@@ -15,15 +15,17 @@
 //! - approvals: https://docs.devcycle.com/extras/approval-workflows;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
+use super::{Contract, contract_tests, env_states, note};
+use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::devcycle::DevCycle;
-use paaf_core::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
 use paaf_core::http::Limits;
 use secrecy::SecretString;
-use serde_json::json;
-use std::time::{Duration, Instant};
+use serde_json::{Value, json};
+use std::time::Duration;
 use wiremock::matchers::{body_json, header, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const CLIENT_ID: &str = "aBcDeF0123456789clientid";
 const SECRET: &str = "cs_9sEcReT-client-secret-value-0123456789";
@@ -31,48 +33,21 @@ const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.tok-one.sig";
 const TOKEN_2: &str = "eyJhbGciOiJSUzI1NiJ9.tok-two.sig";
 const CONFIGS: &str = "/v1/projects/shop/features/new-checkout/configurations";
 
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
-
-fn backend(server: &MockServer) -> DevCycle {
+fn backend_with(server: &MockServer, limits: Limits) -> DevCycle {
     DevCycle::connect(
         "ops",
         &server.uri(),
         CLIENT_ID,
         SecretString::from(SECRET),
-        limits(),
+        limits,
         "shop",
         &format!("{}/auth/", server.uri()),
     )
     .unwrap()
 }
 
-fn target() -> FlagRef<'static> {
-    FlagRef {
-        project: "shop",
-        key: "new-checkout",
-        environment: "production",
-    }
-}
-
-fn state(enabled: bool) -> FlagState {
-    FlagState {
-        enabled,
-        version: None,
-    }
-}
-
-fn note() -> ChangeNote {
-    ChangeNote {
-        comment: "paaf: test".into(),
-    }
+fn backend(server: &MockServer) -> DevCycle {
+    backend_with(server, limits())
 }
 
 fn config(status: &str) -> serde_json::Value {
@@ -140,6 +115,133 @@ fn assert_names_everything(text: &str) {
     assert!(!text.contains(TOKEN), "{text}");
 }
 
+/// DevCycle's Management API (and its token endpoint) as its docs describe it, for the
+/// shared table.
+pub(crate) struct Dc;
+
+impl Contract for Dc {
+    type Backend = DevCycle;
+    /// The access token the API requests carry (the client secret only goes to the token
+    /// endpoint: see `refused_client_credentials_are_auth_failed_without_echoing_the_secret`).
+    const SECRET: &'static str = TOKEN;
+    const NAMES: &'static [&'static str] = &[
+        "devcycle \"ops\"",
+        "feature `new-checkout` in project `shop`",
+        "environment `production`",
+    ];
+    const AUTH_HINT: &'static str = "freshly issued token";
+    const FORBIDDEN_HINT: &'static str = "may publish changes";
+
+    fn backend(server: &MockServer, limits: Limits) -> DevCycle {
+        backend_with(server, limits)
+    }
+
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: "shop",
+        key: "new-checkout",
+        environment: "production",
+    };
+
+    async fn mount_base(server: &MockServer) {
+        Mock::given(method("POST"))
+            .and(path("/auth/oauth/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": TOKEN, "expires_in": 86400, "token_type": "Bearer"
+            })))
+            .mount(server)
+            .await;
+    }
+
+    async fn mount_read(server: &MockServer, enabled: bool) {
+        mount_state(server, if enabled { "active" } else { "inactive" }).await;
+    }
+
+    fn write() -> MockBuilder {
+        Mock::given(method("PATCH")).and(path(CONFIGS))
+    }
+
+    fn written(enabled: bool) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(config(if enabled {
+            "active"
+        } else {
+            "inactive"
+        }))
+    }
+
+    fn error_body(message: &str) -> Value {
+        json!({"statusCode": 400, "message": message, "error": "Bad Request"})
+    }
+
+    /// A server that ignores `page`: the same full page (`perPage` features) every time.
+    async fn mount_repeating_pages(server: &MockServer) {
+        mount_environments(server).await;
+        let page: Vec<Value> = (0..1000)
+            .map(|i| json!({"_id": format!("f{i}"), "key": format!("feature-{i:04}"), "tags": []}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path("/v1/projects/shop/features"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(page))
+            .mount(server)
+            .await;
+    }
+}
+
+contract_tests!(Dc, a_pager_that_repeats_itself_is_malformed);
+
+/// DevCycle has no conditional write, so nothing may fall between paaf's last read and its
+/// write: a token that expires during the read is not renewed between them (a change made
+/// during that token request would go unseen); the write goes with the token of the read.
+#[tokio::test]
+async fn no_token_is_fetched_between_the_read_and_the_write() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/auth/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": TOKEN, "expires_in": 1, "token_type": "Bearer"
+        })))
+        .mount(&server)
+        .await;
+    // The read takes longer than the token lives.
+    Mock::given(method("GET"))
+        .and(path(CONFIGS))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([config("active")]))
+                .set_delay(Duration::from_millis(1200)),
+        )
+        .mount(&server)
+        .await;
+    Dc::write()
+        .respond_with(Dc::written(false))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let limits = Limits {
+        timeout: Duration::from_secs(3),
+        ..limits()
+    };
+    let after = backend_with(&server, limits)
+        .set(&Dc::TARGET, false, &Dc::state(true), &note())
+        .await
+        .unwrap();
+    assert_eq!(after, Dc::state(false));
+    let requests = server.received_requests().await.unwrap();
+    let order: Vec<&str> = requests
+        .iter()
+        .map(|r| match r.method.as_str() {
+            "POST" => "token",
+            "GET" => "read",
+            _ => "write",
+        })
+        .collect();
+    let read = order.iter().rposition(|r| *r == "read").unwrap();
+    let write = order.iter().position(|r| *r == "write").unwrap();
+    assert!(
+        !order[read..write].contains(&"token"),
+        "a token request between the read and the write: {order:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_token_is_fetched_with_the_documented_body_and_cached_across_calls() {
     let server = MockServer::start().await;
@@ -153,8 +255,8 @@ async fn the_token_is_fetched_with_the_documented_body_and_cached_across_calls()
         .mount(&server)
         .await;
     let d = backend(&server);
-    assert_eq!(d.state(&target()).await.unwrap(), state(true));
-    assert_eq!(d.state(&target()).await.unwrap(), state(true));
+    assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
+    assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
     let debug = format!("{d:?}");
     assert!(!debug.contains(SECRET) && !debug.contains(TOKEN), "{debug}");
 }
@@ -181,8 +283,8 @@ async fn a_401_fetches_a_new_token_once_and_sends_again() {
         .mount(&server)
         .await;
     assert_eq!(
-        backend(&server).state(&target()).await.unwrap(),
-        state(false)
+        backend(&server).state(&Dc::TARGET).await.unwrap(),
+        Dc::state(false)
     );
 }
 
@@ -198,7 +300,7 @@ async fn a_401_that_persists_with_a_fresh_token_is_auth_failed() {
         .expect(2)
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     assert_names_everything(&e.to_string());
 }
@@ -221,7 +323,7 @@ async fn refused_client_credentials_are_auth_failed_without_echoing_the_secret()
         .expect(0)
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     let text = e.to_string();
     assert!(text.contains("access_denied"), "{text}");
@@ -288,19 +390,11 @@ async fn list_reads_every_page_and_maps_environment_ids_to_keys() {
     assert_eq!(flags[0].key, "feature-0000");
     assert_eq!(flags[0].backend, "ops");
     assert_eq!(flags[0].project, "shop");
-    let envs: Vec<(&str, bool)> = flags[1]
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(&flags[1]);
     assert_eq!(envs, [("development", true), ("production", false)]);
     let checkout = flags.iter().find(|f| f.key == "new-checkout").unwrap();
     assert_eq!(checkout.description.as_deref(), Some("the new flow"));
-    let envs: Vec<(&str, bool)> = checkout
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(checkout);
     assert_eq!(envs, [("development", false), ("production", true)]);
 
     // Filters: by tag and environment, client-side.
@@ -331,10 +425,10 @@ async fn turning_off_sends_the_documented_patch_after_a_re_read() {
         .mount(&server)
         .await;
     let new = backend(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Dc::TARGET, false, &Dc::state(true), &note())
         .await
         .unwrap();
-    assert_eq!(new, state(false));
+    assert_eq!(new, Dc::state(false));
 }
 
 #[tokio::test]
@@ -352,53 +446,10 @@ async fn turning_on_sends_status_active() {
         .mount(&server)
         .await;
     let new = backend(&server)
-        .set(&target(), true, &state(false), &note())
+        .set(&Dc::TARGET, true, &Dc::state(false), &note())
         .await
         .unwrap();
-    assert_eq!(new, state(true));
-}
-
-#[tokio::test]
-async fn a_state_changed_since_the_user_looked_is_a_conflict_and_nothing_is_written() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    mount_state(&server, "inactive").await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let e = backend(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
-    let text = e.to_string();
-    assert!(text.contains("now OFF, not ON"), "{text}");
-    assert_names_everything(&text);
-}
-
-#[tokio::test]
-async fn a_403_is_permission_denied_naming_backend_project_and_environment() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    mount_state(&server, "active").await;
-    Mock::given(method("PATCH"))
-        .and(path(CONFIGS))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
-            "statusCode": 403, "message": "Forbidden resource", "error": "Forbidden"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = backend(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
-    let text = e.to_string();
-    assert!(text.contains("Forbidden resource"), "{text}");
-    assert_names_everything(&text);
+    assert_eq!(new, Dc::state(true));
 }
 
 #[tokio::test]
@@ -414,7 +465,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
         .respond_with(ResponseTemplate::new(404).set_body_json(not_found.clone()))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     let text = e.to_string();
     assert!(
@@ -428,7 +479,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     let e = backend(&server)
         .state(&FlagRef {
             environment: "prod",
-            ..target()
+            ..Dc::TARGET
         })
         .await
         .unwrap_err();
@@ -449,7 +500,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
         })))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     let text = e.to_string();
     assert!(text.contains("no DevCycle project named `shop`"), "{text}");
@@ -483,7 +534,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
             .mount(&server)
             .await;
         let e = backend(&server)
-            .set(&target(), false, &state(true), &note())
+            .set(&Dc::TARGET, false, &Dc::state(true), &note())
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -494,110 +545,16 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
     }
 }
 
+/// A token endpoint that answers something else than a token.
 #[tokio::test]
-async fn a_short_retry_after_is_waited_out() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    mount_state(&server, "active").await;
-    let started = Instant::now();
-    assert_eq!(
-        backend(&server).state(&target()).await.unwrap(),
-        state(true)
-    );
-    assert!(started.elapsed() >= Duration::from_secs(1));
-}
-
-#[tokio::test]
-async fn a_long_retry_after_is_rate_limited_without_waiting() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let started = Instant::now();
-    let e = backend(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
-    assert!(started.elapsed() < Duration::from_secs(5));
-    let text = e.to_string();
-    assert!(text.contains("120s"), "{text}");
-    assert_names_everything(&text);
-}
-
-#[tokio::test]
-async fn a_5xx_on_a_read_is_retried_then_service_failed() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .respond_with(ResponseTemplate::new(503).set_body_string("upstream unavailable"))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
-    assert_names_everything(&e.to_string());
-}
-
-#[tokio::test]
-async fn a_write_that_times_out_is_outcome_unknown_and_never_sent_twice() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    mount_state(&server, "active").await;
-    Mock::given(method("PATCH"))
-        .and(path(CONFIGS))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(config("inactive"))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = backend(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
-    let text = e.to_string();
-    assert!(text.contains("devcycle \"ops\""), "{text}");
-    assert!(
-        text.contains("shop") && text.contains("production"),
-        "{text}"
-    );
-    assert!(!text.contains(TOKEN), "{text}");
-}
-
-#[tokio::test]
-async fn malformed_json_is_a_malformed_response() {
-    let server = MockServer::start().await;
-    mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>login</html>"))
-        .mount(&server)
-        .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
-    assert!(e.to_string().contains("devcycle \"ops\""), "{e}");
-
-    // A token endpoint that answers something else than a token.
+async fn a_token_answer_without_a_token_is_a_malformed_response() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/auth/oauth/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer"})))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
 }
 

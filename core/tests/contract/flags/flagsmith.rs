@@ -6,31 +6,23 @@
 //! `api/features/feature_states/views.py`, `api/environments/serializers.py`).
 //! Errors are Django REST framework's `{"detail": "…"}`.
 
+use super::{Contract, contract_tests, env_states, note};
+use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::flagsmith::Flagsmith;
-use paaf_core::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
 use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 use wiremock::matchers::{body_json, header, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, Respond, ResponseTemplate};
 
 const KEY: &str = "k7Qm2xPa.Zr4tY8uW1qS6dF3gH9jK0lC5vB2nM7xE";
 const PROD: &str = "8KzETdDeMY7xkqkSkY3Gsg";
 const DEV: &str = "Yb4yXAQEYJ4c2aR6QyXwPs";
 const STATES: &str = "/api/v1/environments/8KzETdDeMY7xkqkSkY3Gsg/featurestates/";
-
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(2),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
 
 fn environments() -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -53,27 +45,6 @@ fn fs_with(server: &MockServer, limits: Limits) -> Flagsmith {
 
 fn fs(server: &MockServer) -> Flagsmith {
     fs_with(server, limits())
-}
-
-fn target() -> FlagRef<'static> {
-    FlagRef {
-        project: "12",
-        key: "new_checkout",
-        environment: "production",
-    }
-}
-
-fn state(enabled: bool) -> FlagState {
-    FlagState {
-        enabled,
-        version: None,
-    }
-}
-
-fn note() -> ChangeNote {
-    ChangeNote {
-        comment: "paaf: alice via cli@laptop".into(),
-    }
 }
 
 fn api_key() -> wiremock::matchers::HeaderExactMatcher {
@@ -151,6 +122,211 @@ async fn mount_environment(server: &MockServer, approvals: Option<u32>, versione
         .await;
 }
 
+/// Flagsmith's Admin API as its docs describe it, for the shared table.
+pub(crate) struct Fs;
+
+impl Contract for Fs {
+    type Backend = Flagsmith;
+    /// The organisation API key alone: requests carry it as `Api-Key <key>`.
+    const SECRET: &'static str = KEY;
+    const NAMES: &'static [&'static str] = &["flagsmith \"ops\"", "project 12"];
+    const AUTH_HINT: &'static str = "organisation API key";
+    const FORBIDDEN_HINT: &'static str = "admin rights";
+
+    fn backend(server: &MockServer, limits: Limits) -> Flagsmith {
+        fs_with(server, limits)
+    }
+
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: "12",
+        key: "new_checkout",
+        environment: "production",
+    };
+
+    async fn mount_read(server: &MockServer, enabled: bool) {
+        mount_lookup(server, enabled).await;
+        mount_environment(server, None, false).await;
+    }
+
+    fn write() -> MockBuilder {
+        Mock::given(method("PATCH")).and(path(format!("{STATES}501/")))
+    }
+
+    fn written(enabled: bool) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(row(501, 7, enabled))
+    }
+
+    fn error_body(message: &str) -> Value {
+        json!({ "detail": message })
+    }
+
+    /// A `next` link that DRF would give, on a server that ignores `page`.
+    async fn mount_repeating_pages(server: &MockServer) {
+        let next = format!("{}/api/v1/projects/12/features/?page=2", server.uri());
+        Mock::given(method("GET"))
+            .and(path("/api/v1/projects/12/features/"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(page(
+                vec![feature(7, "new_checkout")],
+                5,
+                Some(next),
+            )))
+            .mount(server)
+            .await;
+    }
+}
+
+contract_tests!(Fs, a_pager_that_repeats_itself_is_malformed);
+
+/// The environment default of feature 7 in production as a concurrent writer leaves it: each
+/// read answers the state and value of the moment.
+#[derive(Clone)]
+struct Shared {
+    enabled: Arc<Mutex<bool>>,
+    value: Arc<Mutex<String>>,
+}
+
+impl Shared {
+    fn new(enabled: bool, value: &str) -> Shared {
+        Shared {
+            enabled: Arc::new(Mutex::new(enabled)),
+            value: Arc::new(Mutex::new(value.to_string())),
+        }
+    }
+
+    fn row(&self) -> Value {
+        let mut row = row(501, 7, *self.enabled.lock().unwrap());
+        row["feature_state_value"] = json!(*self.value.lock().unwrap());
+        row
+    }
+}
+
+/// `GET …/featurestates/`: the row as it is now; then someone sets the value to `then_value`
+/// (once, right after the read).
+struct States {
+    flag: Shared,
+    then_value: Mutex<Option<String>>,
+}
+
+impl Respond for States {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let answer = ResponseTemplate::new(200).set_body_json(page(vec![self.flag.row()], 1, None));
+        if let Some(value) = self.then_value.lock().unwrap().take() {
+            *self.flag.value.lock().unwrap() = value;
+        }
+        answer
+    }
+}
+
+/// The flag's page, turned off by someone else while paaf reads the environment's settings
+/// (between its look at the flag and its write, before the fix: settings were read after the
+/// state).
+struct SettingsWhileTurnedOff(Shared);
+
+impl Respond for SettingsWhileTurnedOff {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        *self.0.enabled.lock().unwrap() = false;
+        ResponseTemplate::new(200).set_body_json(environment(None, false))
+    }
+}
+
+/// Flagsmith has no conditional write, so the window between paaf's last read and its write
+/// is kept empty: the environment's settings are read first, the state last. Someone turning
+/// the feature off while paaf reads the settings is seen, and nothing is written.
+#[tokio::test]
+async fn a_change_made_while_paaf_reads_the_settings_is_seen_before_the_write() {
+    let server = MockServer::start().await;
+    let flag = Shared::new(true, "blue");
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/12/features/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![feature(7, "new_checkout")],
+            1,
+            None,
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(STATES))
+        .respond_with(States {
+            flag: flag.clone(),
+            then_value: Mutex::new(None),
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/environments/{PROD}/")))
+        .respond_with(SettingsWhileTurnedOff(flag.clone()))
+        .mount(&server)
+        .await;
+    Fs::write()
+        .respond_with(ResponseTemplate::new(200).set_body_json(row(501, 7, false)))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let e = fs(&server)
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    assert!(e.to_string().contains("now OFF, not ON"), "{e}");
+}
+
+/// `update-flag-v1` writes what it is given: a value read before and sent back would undo a
+/// value someone set between paaf's read and its write. paaf sends only `enabled`, so the
+/// newer value stays (https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api/updating-flags:
+/// "omitted fields are treated as no change").
+#[tokio::test]
+async fn a_versioned_write_never_sends_back_a_value_read_before() {
+    struct UpdateFlag(Shared);
+    impl Respond for UpdateFlag {
+        fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            if let Some(enabled) = body["enabled"].as_bool() {
+                *self.0.enabled.lock().unwrap() = enabled;
+            }
+            if let Some(value) = body["value"]["value"].as_str() {
+                *self.0.value.lock().unwrap() = value.to_string();
+            }
+            ResponseTemplate::new(204)
+        }
+    }
+    let server = MockServer::start().await;
+    let flag = Shared::new(true, "blue");
+    mount_environment(&server, None, true).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/projects/12/features/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![feature(7, "new_checkout")],
+            1,
+            None,
+        )))
+        .mount(&server)
+        .await;
+    // Right after paaf's read, someone sets the value to green.
+    Mock::given(method("GET"))
+        .and(path(STATES))
+        .respond_with(States {
+            flag: flag.clone(),
+            then_value: Mutex::new(Some("green".into())),
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/api/experiments/environments/{PROD}/update-flag-v1/"
+        )))
+        .respond_with(UpdateFlag(flag.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let after = fs(&server)
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
+        .await
+        .unwrap();
+    assert_eq!(after, Fs::state(false));
+    assert_eq!(*flag.value.lock().unwrap(), "green");
+}
+
 /// Features (https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api,
 /// `count/next/results` pages) and the environment-default feature states of each environment.
 #[tokio::test]
@@ -213,21 +389,8 @@ async fn lists_every_page_with_the_state_in_each_environment() {
     assert_eq!(keys, ["dark_mode", "new_checkout", "search_v2"]);
     let checkout = &flags[1];
     assert_eq!(checkout.project, "12");
-    let envs: Vec<(&str, bool)> = checkout
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(checkout);
     assert_eq!(envs, [("development", true), ("production", true)]);
-}
-
-/// https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api:
-/// the environment default is the feature state with no identity and no segment.
-#[tokio::test]
-async fn reads_the_environment_default_state() {
-    let server = MockServer::start().await;
-    mount_lookup(&server, true).await;
-    assert_eq!(fs(&server).state(&target()).await.unwrap(), state(true));
 }
 
 /// Legacy write (environments without Feature Versioning v2): `PATCH
@@ -258,17 +421,17 @@ async fn turns_a_feature_off_and_on_with_the_legacy_patch() {
             .mount(&server)
             .await;
         let after = fs(&server)
-            .set(&target(), to, &state(from), &note())
+            .set(&Fs::TARGET, to, &Fs::state(from), &note())
             .await
             .unwrap();
-        assert_eq!(after, state(to));
+        assert_eq!(after, Fs::state(to));
     }
 }
 
 /// Feature Versioning v2 (https://docs.flagsmith.com/managing-flags/feature-versioning):
 /// the experimental `update-flag-v1` endpoint
 /// (https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api/updating-flags),
-/// 204, with the current value sent back as it is.
+/// 204; only `enabled` is sent ("omitted fields are treated as no change").
 #[tokio::test]
 async fn a_versioned_environment_is_written_through_update_flag_v1() {
     let server = MockServer::start().await;
@@ -296,41 +459,17 @@ async fn a_versioned_environment_is_written_through_update_flag_v1() {
         .and(api_key())
         .and(body_json(json!({
             "feature": {"name": "new_checkout"},
-            "enabled": false,
-            "value": {"type": "string", "value": "blue"}
+            "enabled": false
         })))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&server)
         .await;
     let after = fs(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
         .await
         .unwrap();
-    assert_eq!(after, state(false));
-}
-
-#[tokio::test]
-async fn a_state_changed_since_the_user_looked_is_a_conflict_and_nothing_is_sent() {
-    let server = MockServer::start().await;
-    mount_lookup(&server, false).await;
-    mount_environment(&server, None, false).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let e = fs(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
-    let text = e.to_string();
-    assert!(text.contains("now OFF, not ON"), "{text}");
-    assert!(
-        text.contains("feature `new_checkout` in project 12, environment `production`"),
-        "{text}"
-    );
+    assert_eq!(after, Fs::state(false));
 }
 
 /// Change requests (https://docs.flagsmith.com/advanced-use/change-requests): an environment
@@ -347,7 +486,7 @@ async fn required_change_requests_are_a_conflict_with_the_link() {
         .mount(&server)
         .await;
     let e = fs(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -377,51 +516,11 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
         .mount(&server)
         .await;
     let e = fs(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Fs::TARGET, false, &Fs::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
     assert!(e.to_string().contains("features?feature=7"), "{e}");
-}
-
-/// DRF's 401 for a bad key; the key never shows.
-#[tokio::test]
-async fn a_refused_key_is_auth_failed_and_never_echoed() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(json!({"detail": "Invalid API Key."})),
-        )
-        .mount(&server)
-        .await;
-    let backend = fs(&server);
-    let e = backend.state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
-    let text = e.to_string();
-    assert!(!text.contains(KEY), "{text}");
-    assert!(text.contains("project 12"), "{text}");
-    assert!(!format!("{backend:?}").contains(KEY));
-}
-
-/// DRF's 403 (`You do not have permission to perform this action.`).
-#[tokio::test]
-async fn a_forbidden_change_is_permission_denied() {
-    let server = MockServer::start().await;
-    mount_lookup(&server, true).await;
-    mount_environment(&server, None, false).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
-            "detail": "You do not have permission to perform this action."
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = fs(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
-    assert!(e.to_string().contains("environment `production`"), "{e}");
 }
 
 /// 404s: an unknown project (`{"detail": "Not found."}`), an environment key the server does
@@ -463,7 +562,7 @@ async fn unknown_project_environment_and_feature_are_named() {
     let e = backend
         .state(&FlagRef {
             key: "nope",
-            ..target()
+            ..Fs::TARGET
         })
         .await
         .unwrap_err();
@@ -475,7 +574,7 @@ async fn unknown_project_environment_and_feature_are_named() {
         "{e}"
     );
 
-    let e = backend.state(&target()).await.unwrap_err();
+    let e = backend.state(&Fs::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     assert!(
         e.to_string().contains("environment named `production`"),
@@ -486,7 +585,7 @@ async fn unknown_project_environment_and_feature_are_named() {
     let e = backend
         .state(&FlagRef {
             environment: "qa",
-            ..target()
+            ..Fs::TARGET
         })
         .await
         .unwrap_err();
@@ -505,7 +604,7 @@ async fn unknown_project_environment_and_feature_are_named() {
     let e = other
         .state(&FlagRef {
             project: "",
-            ..target()
+            ..Fs::TARGET
         })
         .await
         .unwrap_err();
@@ -537,96 +636,7 @@ async fn environments_are_discovered_when_not_configured() {
         &BTreeMap::new(),
     )
     .unwrap();
-    assert_eq!(backend.state(&target()).await.unwrap(), state(true));
-}
-
-/// 429 with `Retry-After` (DRF throttling, https://www.django-rest-framework.org/api-guide/throttling/):
-/// waited out when short, reported when long.
-#[tokio::test]
-async fn a_short_retry_after_is_waited_out_and_a_long_one_reported() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/projects/12/features/"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_json(
-                    json!({"detail": "Request was throttled. Expected available in 1 second."}),
-                ),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    mount_lookup(&server, true).await;
-    assert_eq!(fs(&server).state(&target()).await.unwrap(), state(true));
-
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "120")
-                .set_body_json(
-                    json!({"detail": "Request was throttled. Expected available in 120 seconds."}),
-                ),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = fs(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
-    assert!(e.to_string().contains("120"), "{e}");
-}
-
-#[tokio::test]
-async fn a_server_error_is_service_failed() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("<html>502 Bad Gateway</html>"))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let e = fs(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
-    assert!(e.to_string().contains("project 12"), "{e}");
-}
-
-#[tokio::test]
-async fn a_timed_out_write_is_outcome_unknown_and_not_resent() {
-    let server = MockServer::start().await;
-    mount_lookup(&server, true).await;
-    mount_environment(&server, None, false).await;
-    Mock::given(method("PATCH"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(row(501, 7, false))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let limits = Limits {
-        timeout: Duration::from_millis(700),
-        ..limits()
-    };
-    let e = fs_with(&server, limits)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
-}
-
-#[tokio::test]
-async fn malformed_json_is_reported_as_such() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string("{\"count\": 1, \"results\": [{\"id\""),
-        )
-        .mount(&server)
-        .await;
-    let e = fs(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    assert_eq!(backend.state(&Fs::TARGET).await.unwrap(), Fs::state(true));
 }
 
 /// https://docs.flagsmith.com/integrating-with-flagsmith/flagsmith-api-overview/admin-api:

@@ -18,60 +18,34 @@
 //! - change approvals: https://docs.developers.optimizely.com/feature-experimentation/docs/configure-change-approvals;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
+use super::{Contract, contract_tests, env_states, note};
+use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::optimizely::Optimizely;
-use paaf_core::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
 use paaf_core::http::Limits;
 use secrecy::SecretString;
-use serde_json::json;
-use std::time::{Duration, Instant};
+use serde_json::{Value, json};
 use wiremock::matchers::{any, header, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "2:pAtS3cReTtOkEn_0123456789abcdefghijklmnopqrstuv";
 const PROJECT: &str = "4678434014625792";
 const FLAG: &str = "/projects/4678434014625792/flags/new_checkout";
 
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(1),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
-
-fn backend(server: &MockServer) -> Optimizely {
+fn backend_with(server: &MockServer, limits: Limits) -> Optimizely {
     Optimizely::connect(
         "fx",
         &server.uri(),
         SecretString::from(TOKEN),
-        limits(),
+        limits,
         PROJECT,
     )
     .unwrap()
 }
 
-fn target() -> FlagRef<'static> {
-    FlagRef {
-        project: PROJECT,
-        key: "new_checkout",
-        environment: "production",
-    }
-}
-
-fn state(enabled: bool) -> FlagState {
-    FlagState {
-        enabled,
-        version: None,
-    }
-}
-
-fn note() -> ChangeNote {
-    ChangeNote {
-        comment: "paaf: test".into(),
-    }
+fn backend(server: &MockServer) -> Optimizely {
+    backend_with(server, limits())
 }
 
 /// A flag as Fetch Flag / List Flags return it (trimmed to the fields that matter plus some).
@@ -143,6 +117,65 @@ fn assert_names_everything(text: &str) {
     assert!(!text.contains(TOKEN), "{text}");
 }
 
+/// Optimizely's Flags API as its docs describe it, for the shared table.
+pub(crate) struct Opti;
+
+impl Contract for Opti {
+    type Backend = Optimizely;
+    const SECRET: &'static str = TOKEN;
+    const NAMES: &'static [&'static str] = &[
+        "optimizely \"fx\"",
+        "flag `new_checkout` in project `4678434014625792`",
+        "environment `production`",
+    ];
+    const AUTH_HINT: &'static str = "personal access token";
+    const FORBIDDEN_HINT: &'static str = "Publisher";
+
+    fn backend(server: &MockServer, limits: Limits) -> Optimizely {
+        backend_with(server, limits)
+    }
+
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: PROJECT,
+        key: "new_checkout",
+        environment: "production",
+    };
+
+    async fn mount_read(server: &MockServer, enabled: bool) {
+        mount_flag(server, enabled).await;
+    }
+
+    /// The table switches the flag off.
+    fn write() -> MockBuilder {
+        Mock::given(method("POST")).and(path(format!(
+            "{FLAG}/environments/production/ruleset/disabled"
+        )))
+    }
+
+    fn written(enabled: bool) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(ruleset(enabled))
+    }
+
+    fn error_body(message: &str) -> Value {
+        json!({"code": "BAD_REQUEST", "message": message})
+    }
+
+    /// A `next_url` that leads back to the first page.
+    async fn mount_repeating_pages(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path(format!("/projects/{PROJECT}/flags")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "items": [flag("dark_mode", false, true)],
+                "page": 1, "total_pages": 9,
+                "next_url": format!("/projects/{PROJECT}/flags?page_token=p1&per_page=100")
+            })))
+            .mount(server)
+            .await;
+    }
+}
+
+contract_tests!(Opti, a_pager_that_repeats_itself_is_malformed);
+
 #[tokio::test]
 async fn list_follows_next_url_and_sends_the_bearer_token() {
     let server = MockServer::start().await;
@@ -181,11 +214,7 @@ async fn list_follows_next_url_and_sends_the_bearer_token() {
     assert_eq!(checkout.backend, "fx");
     assert_eq!(checkout.project, PROJECT);
     assert_eq!(checkout.name.as_deref(), Some("new checkout"));
-    let envs: Vec<(&str, bool)> = checkout
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(checkout);
     assert_eq!(envs, [("development", false), ("production", true)]);
 }
 
@@ -226,14 +255,17 @@ async fn state_reads_the_environment_of_the_flag() {
     let server = MockServer::start().await;
     mount_flag(&server, true).await;
     assert_eq!(
-        backend(&server).state(&target()).await.unwrap(),
-        state(true)
+        backend(&server).state(&Opti::TARGET).await.unwrap(),
+        Opti::state(true)
     );
     let dev = FlagRef {
         environment: "development",
-        ..target()
+        ..Opti::TARGET
     };
-    assert_eq!(backend(&server).state(&dev).await.unwrap(), state(false));
+    assert_eq!(
+        backend(&server).state(&dev).await.unwrap(),
+        Opti::state(false)
+    );
 }
 
 #[tokio::test]
@@ -258,10 +290,10 @@ async fn turning_off_posts_ruleset_disabled_after_a_re_read() {
         .await;
     mount_flag(&server, false).await;
     let new = backend(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Opti::TARGET, false, &Opti::state(true), &note())
         .await
         .unwrap();
-    assert_eq!(new, state(false));
+    assert_eq!(new, Opti::state(false));
     let requests = server.received_requests().await.unwrap();
     let post = requests
         .iter()
@@ -290,67 +322,10 @@ async fn turning_on_posts_ruleset_enabled() {
         .await;
     mount_flag(&server, true).await;
     let new = backend(&server)
-        .set(&target(), true, &state(false), &note())
+        .set(&Opti::TARGET, true, &Opti::state(false), &note())
         .await
         .unwrap();
-    assert_eq!(new, state(true));
-}
-
-#[tokio::test]
-async fn a_state_changed_since_the_user_looked_is_a_conflict_and_nothing_is_written() {
-    let server = MockServer::start().await;
-    mount_flag(&server, false).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let e = backend(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
-    let text = e.to_string();
-    assert!(text.contains("now OFF, not ON"), "{text}");
-    assert_names_everything(&text);
-}
-
-#[tokio::test]
-async fn a_401_is_auth_failed_and_explained() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "code": "UNAUTHORIZED", "message": "Authentication failed"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
-    let text = e.to_string();
-    assert!(text.contains("personal access token"), "{text}");
-    assert_names_everything(&text);
-}
-
-#[tokio::test]
-async fn a_403_is_permission_denied() {
-    let server = MockServer::start().await;
-    mount_flag(&server, true).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
-            "code": "FORBIDDEN", "message": "You do not have permission to perform this action"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = backend(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
-    let text = e.to_string();
-    assert!(text.contains("Publisher"), "{text}");
-    assert_names_everything(&text);
+    assert_eq!(new, Opti::state(true));
 }
 
 #[tokio::test]
@@ -364,7 +339,7 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
         })))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Opti::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     let text = e.to_string();
     assert!(
@@ -379,7 +354,7 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
     let e = backend(&server)
         .state(&FlagRef {
             environment: "prod",
-            ..target()
+            ..Opti::TARGET
         })
         .await
         .unwrap_err();
@@ -399,7 +374,7 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
         })))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
+    let e = backend(&server).state(&Opti::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     assert!(
         e.to_string()
@@ -432,7 +407,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
             .mount(&server)
             .await;
         let e = backend(&server)
-            .set(&target(), false, &state(true), &note())
+            .set(&Opti::TARGET, false, &Opti::state(true), &note())
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -441,91 +416,6 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
         assert!(text.contains("nothing was changed"), "{text}");
         assert_names_everything(&text);
     }
-}
-
-#[tokio::test]
-async fn a_short_retry_after_is_waited_out() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    mount_flag(&server, true).await;
-    let started = Instant::now();
-    assert_eq!(
-        backend(&server).state(&target()).await.unwrap(),
-        state(true)
-    );
-    assert!(started.elapsed() >= Duration::from_secs(1));
-}
-
-#[tokio::test]
-async fn a_long_retry_after_is_rate_limited_without_waiting() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let started = Instant::now();
-    let e = backend(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_names_everything(&e.to_string());
-}
-
-#[tokio::test]
-async fn a_5xx_on_a_read_is_retried_then_service_failed() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
-    assert_names_everything(&e.to_string());
-}
-
-#[tokio::test]
-async fn a_write_that_times_out_is_outcome_unknown_and_never_sent_twice() {
-    let server = MockServer::start().await;
-    mount_flag(&server, true).await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(ruleset(false))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = backend(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
-    assert_names_everything(&e.to_string());
-}
-
-#[tokio::test]
-async fn malformed_json_is_a_malformed_response() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("{\"items\": 5"))
-        .mount(&server)
-        .await;
-    let e = backend(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
-    assert!(e.to_string().contains("optimizely \"fx\""), "{e}");
-    let e = backend(&server)
-        .list(&FlagFilter::default())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
 }
 
 #[tokio::test]
@@ -555,19 +445,4 @@ async fn an_sdk_key_or_datafile_url_is_refused_and_explained_before_any_request(
         assert!(text.contains("optimizely \"fx\""), "{text}");
         assert!(!text.contains("WTc6awnGuYDdG1c8ZeAmde"), "{text}");
     }
-}
-
-#[test]
-fn debug_output_never_shows_the_token() {
-    let o = Optimizely::connect(
-        "fx",
-        "http://127.0.0.1:1",
-        SecretString::from(TOKEN),
-        limits(),
-        PROJECT,
-    )
-    .unwrap();
-    let text = format!("{o:?}");
-    assert!(!text.contains(TOKEN), "{text}");
-    assert!(text.contains("optimizely"), "{text}");
 }

@@ -4,28 +4,19 @@
 //! OpenAPI spec it is generated from (launchdarkly/api-client-go `api/openapi.yaml`, a subset
 //! of which is in shared/reference/openapi/launchdarkly-flags.subset.openapi.json).
 
+use super::{Contract, contract_tests, env_states, note};
+use crate::support::limits;
 use paaf_core::ErrorCode;
 use paaf_core::flags::launchdarkly::LaunchDarkly;
-use paaf_core::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
+use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef, FlagState};
 use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use std::time::Duration;
 use wiremock::matchers::{body_json, header, method, path, path_regex, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "api-6c1f0e2a-paaf-contract-0123456789ab";
 const FLAG: &str = "/api/v2/flags/default/new-checkout";
-
-fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(2),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
-}
 
 fn ld_with(server: &MockServer, limits: Limits) -> LaunchDarkly {
     LaunchDarkly::connect(
@@ -41,27 +32,6 @@ fn ld_with(server: &MockServer, limits: Limits) -> LaunchDarkly {
 
 fn ld(server: &MockServer) -> LaunchDarkly {
     ld_with(server, limits())
-}
-
-fn target() -> FlagRef<'static> {
-    FlagRef {
-        project: "default",
-        key: "new-checkout",
-        environment: "production",
-    }
-}
-
-fn state(enabled: bool) -> FlagState {
-    FlagState {
-        enabled,
-        version: None,
-    }
-}
-
-fn note() -> ChangeNote {
-    ChangeNote {
-        comment: "paaf: alice via cli@laptop (incident 12)".into(),
-    }
 }
 
 /// A flag as `GET /api/v2/flags/{projectKey}/{featureFlagKey}?env=…` returns it
@@ -139,6 +109,67 @@ fn patch_body(from: bool, to: bool) -> Value {
     })
 }
 
+/// LaunchDarkly's REST API as its docs describe it, for the shared table.
+pub(crate) struct Ld;
+
+impl Contract for Ld {
+    type Backend = LaunchDarkly;
+    const SECRET: &'static str = TOKEN;
+    const NAMES: &'static [&'static str] = &[
+        "launchdarkly \"saas\"",
+        "flag `new-checkout` in project `default`",
+        "environment `production`",
+    ];
+    const AUTH_HINT: &'static str = "personal or service access token";
+    const FORBIDDEN_HINT: &'static str = "`updateOn`";
+
+    fn backend(server: &MockServer, limits: Limits) -> LaunchDarkly {
+        ld_with(server, limits)
+    }
+
+    const TARGET: FlagRef<'static> = FlagRef {
+        project: "default",
+        key: "new-checkout",
+        environment: "production",
+    };
+
+    fn state(enabled: bool) -> FlagState {
+        FlagState::conditional(enabled, None)
+    }
+
+    async fn mount_read(server: &MockServer, enabled: bool) {
+        mount_flag(server, enabled).await;
+    }
+
+    fn write() -> MockBuilder {
+        Mock::given(method("PATCH")).and(path(FLAG))
+    }
+
+    fn written(enabled: bool) -> ResponseTemplate {
+        ResponseTemplate::new(200)
+            .set_body_json(flag_body("new-checkout", &[("production", enabled)]))
+    }
+
+    fn error_body(message: &str) -> Value {
+        error_body("invalid_request", message)
+    }
+
+    /// A `_links.next` that leads back to the first page.
+    async fn mount_repeating_pages(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path("/api/v2/flags/default"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "items": [flag_body("dark-mode", &[("production", false)])],
+                "totalCount": 40,
+                "_links": {"next": {"href": "/api/v2/flags/default?limit=100&offset=0", "type": "application/json"}}
+            })))
+            .mount(server)
+            .await;
+    }
+}
+
+contract_tests!(Ld, a_pager_that_repeats_itself_is_malformed);
+
 /// https://launchdarkly.com/docs/api/feature-flags/get-feature-flags: `limit`/`offset`, the
 /// `_links.next` link, `totalCount`, and `environments` only for those named by `env`.
 #[tokio::test]
@@ -186,20 +217,8 @@ async fn lists_every_page_with_the_state_in_each_environment() {
         checkout.url.as_deref(),
         Some(format!("{}/default/production/features/new-checkout", server.uri()).as_str())
     );
-    let envs: Vec<(&str, bool)> = checkout
-        .environments
-        .iter()
-        .map(|e| (e.name.as_str(), e.enabled))
-        .collect();
+    let envs = env_states(checkout);
     assert_eq!(envs, [("production", true), ("staging", true)]);
-}
-
-/// https://launchdarkly.com/docs/api/feature-flags/get-feature-flag with `env`.
-#[tokio::test]
-async fn reads_the_state_in_one_environment() {
-    let server = MockServer::start().await;
-    mount_flag(&server, true).await;
-    assert_eq!(ld(&server).state(&target()).await.unwrap(), state(true));
 }
 
 /// https://launchdarkly.com/docs/api/feature-flags/patch-feature-flag (JSON patch with a
@@ -223,48 +242,11 @@ async fn turns_a_flag_off_and_on_with_a_conditional_patch_and_the_comment() {
             .mount(&server)
             .await;
         let after = ld(&server)
-            .set(&target(), to, &state(from), &note())
+            .set(&Ld::TARGET, to, &Ld::state(from), &note())
             .await
             .unwrap();
-        assert_eq!(after, state(to));
+        assert_eq!(after, Ld::state(to));
     }
-}
-
-#[tokio::test]
-async fn a_flag_already_as_wanted_is_not_written() {
-    let server = MockServer::start().await;
-    mount_flag(&server, false).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let after = ld(&server)
-        .set(&target(), false, &state(false), &note())
-        .await
-        .unwrap();
-    assert_eq!(after, state(false));
-}
-
-/// The user saw ON; someone turned it OFF since: nothing is written.
-#[tokio::test]
-async fn a_state_changed_since_the_user_looked_is_a_conflict_and_nothing_is_sent() {
-    let server = MockServer::start().await;
-    mount_flag(&server, false).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let e = ld(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
-    let text = e.to_string();
-    assert!(text.contains("now OFF, not ON"), "{text}");
-    assert!(text.contains("project `default`"), "{text}");
-    assert!(text.contains("environment `production`"), "{text}");
 }
 
 /// The change between paaf's read and its write: the `test` operation fails and LaunchDarkly
@@ -300,7 +282,7 @@ async fn a_failed_precondition_is_a_conflict_naming_the_new_state() {
         .mount(&server)
         .await;
     let e = ld(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Ld::TARGET, false, &Ld::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -324,7 +306,7 @@ async fn a_required_approval_is_a_conflict_with_the_link_to_the_flag() {
         .mount(&server)
         .await;
     let e = ld(&server)
-        .set(&target(), false, &state(true), &note())
+        .set(&Ld::TARGET, false, &Ld::state(true), &note())
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
@@ -338,52 +320,6 @@ async fn a_required_approval_is_a_conflict_with_the_link_to_the_flag() {
         "{text}"
     );
     assert!(text.contains("launchdarkly \"saas\""), "{text}");
-}
-
-/// https://launchdarkly.com/docs/api#errors: 401 `UnauthorizedErrorRep`; the token is never
-/// echoed, even when the body repeats it.
-#[tokio::test]
-async fn a_refused_token_is_auth_failed_and_never_echoed() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(error_body(
-            "unauthorized",
-            &format!("Invalid access token {TOKEN}"),
-        )))
-        .mount(&server)
-        .await;
-    let backend = ld(&server);
-    let e = backend.state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
-    let text = e.to_string();
-    assert!(!text.contains(TOKEN), "{text}");
-    assert!(text.contains("environment `production`"), "{text}");
-    assert!(!format!("{backend:?}").contains(TOKEN));
-}
-
-/// https://launchdarkly.com/docs/api#errors: 403 `ForbiddenErrorRep`.
-#[tokio::test]
-async fn a_forbidden_change_is_permission_denied() {
-    let server = MockServer::start().await;
-    mount_flag(&server, true).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(error_body(
-            "forbidden",
-            "Forbidden. Access to the requested resource was denied.",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = ld(&server)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied, "{e}");
-    assert!(
-        e.to_string()
-            .contains("flag `new-checkout` in project `default`"),
-        "{e}"
-    );
 }
 
 /// https://launchdarkly.com/docs/api#errors: 404 `NotFoundErrorRep`, for the flag and, through
@@ -419,7 +355,7 @@ async fn an_unknown_flag_or_project_is_named() {
     let e = backend
         .state(&FlagRef {
             key: "nope",
-            ..target()
+            ..Ld::TARGET
         })
         .await
         .unwrap_err();
@@ -434,7 +370,7 @@ async fn an_unknown_flag_or_project_is_named() {
     let e = backend
         .state(&FlagRef {
             project: "mobile-app",
-            ..target()
+            ..Ld::TARGET
         })
         .await
         .unwrap_err();
@@ -454,35 +390,12 @@ async fn an_unknown_environment_is_named() {
     let e = ld(&server)
         .state(&FlagRef {
             environment: "prod",
-            ..target()
+            ..Ld::TARGET
         })
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
     assert!(e.to_string().contains("environment named `prod`"), "{e}");
-}
-
-/// https://launchdarkly.com/docs/api#rate-limiting: 429 `RateLimitedErrorRep`; a short
-/// `Retry-After` is waited out.
-#[tokio::test]
-async fn a_short_retry_after_is_waited_out() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_json(error_body(
-                    "rate_limited",
-                    "You've exceeded the API rate limit. Try again later.",
-                )),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    mount_flag(&server, true).await;
-    assert_eq!(ld(&server).state(&target()).await.unwrap(), state(true));
 }
 
 /// https://launchdarkly.com/docs/api#rate-limiting: `X-Ratelimit-Reset` (epoch ms) alone.
@@ -510,8 +423,8 @@ async fn a_short_ratelimit_reset_is_waited_out() {
         ..limits()
     };
     assert_eq!(
-        ld_with(&server, limits).state(&target()).await.unwrap(),
-        state(true)
+        ld_with(&server, limits).state(&Ld::TARGET).await.unwrap(),
+        Ld::state(true)
     );
 }
 
@@ -533,62 +446,9 @@ async fn a_long_rate_limit_is_reported() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = ld(&server).state(&target()).await.unwrap_err();
+    let e = ld(&server).state(&Ld::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
     assert!(e.to_string().contains("resets in"), "{e}");
-}
-
-/// A 5xx on a read is retried (idempotent), then reported.
-#[tokio::test]
-async fn a_server_error_is_service_failed() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("upstream connect error"))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let e = ld(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
-    assert!(e.to_string().contains("environment `production`"), "{e}");
-}
-
-/// A write that times out may have happened: outcome unknown, and never sent twice.
-#[tokio::test]
-async fn a_timed_out_write_is_outcome_unknown_and_not_resent() {
-    let server = MockServer::start().await;
-    mount_flag(&server, true).await;
-    Mock::given(method("PATCH"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(flag_body("new-checkout", &[("production", false)]))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let limits = Limits {
-        timeout: Duration::from_millis(700),
-        ..limits()
-    };
-    let e = ld_with(&server, limits)
-        .set(&target(), false, &state(true), &note())
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
-}
-
-#[tokio::test]
-async fn malformed_json_is_reported_as_such() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string("{\"key\": \"new-checkout\", \"environ"),
-        )
-        .mount(&server)
-        .await;
-    let e = ld(&server).state(&target()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
 }
 
 /// https://launchdarkly.com/docs/api#authentication: SDK keys, mobile keys and client-side IDs
