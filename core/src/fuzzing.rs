@@ -609,10 +609,10 @@ mod flag_services {
             environment: &environment,
         };
         let state = backend.state(&flag).await;
-        let expected = state.as_ref().cloned().unwrap_or(FlagState {
-            enabled: true,
-            version: None,
-        });
+        let expected = state
+            .as_ref()
+            .cloned()
+            .unwrap_or(FlagState::best_effort(true));
         let note = ChangeNote {
             comment: "paaf fuzz".into(),
         };
