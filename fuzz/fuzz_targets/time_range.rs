@@ -1,8 +1,9 @@
-//! Grafana's time syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339): `from` and `to` are the
-//! input's first two lines, resolved at a fixed "now", then turned into a panel's intervals.
+//! Grafana's time syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339) and durations (`30s`,
+//! `1h30m`): the input's lines are `from`, `to` and a panel's min interval, resolved at a fixed
+//! "now" into a range and the panel's intervals.
 #![no_main]
 
-use paaf_core::monitor::dashboard::{builtin_scope, intervals};
+use paaf_core::monitor::dashboard::{builtin_scope, intervals, parse_interval};
 use paaf_core::monitor::{Boundary, parse_range, parse_time};
 
 const NOW_MS: i64 = 1_700_000_000_000;
@@ -11,7 +12,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let (from, to) = text.split_once('\n').unwrap_or((text, "now"));
+    let mut lines = text.splitn(3, '\n');
+    let from = lines.next().unwrap_or_default();
+    let to = lines.next().unwrap_or("now");
+    let min_interval = lines.next().and_then(parse_interval);
     let at_from = parse_time(from, NOW_MS, Boundary::From);
     let at_to = parse_time(from, NOW_MS, Boundary::To);
     if let (Ok(a), Ok(b)) = (at_from, at_to) {
@@ -19,7 +23,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     if let Ok(range) = parse_range(from, to, NOW_MS) {
         assert!(range.from_ms <= range.to_ms);
-        let iv = intervals(range, 1000, None, 15_000);
+        let iv = intervals(range, 1000, min_interval, 15_000);
         builtin_scope(range, &iv);
     }
 });
