@@ -631,7 +631,7 @@ mod flag_services {
     }
 }
 
-pub use monitoring::{MONITOR_CALLS, decode_monitor_answer, monitor_answers};
+pub use monitoring::{MONITOR_CALLS, decode_alert_list, decode_monitor_answer, monitor_answers};
 
 mod monitoring {
     use super::{HttpAuth, Service, limits, outcome, pick, replay, secret};
@@ -717,17 +717,7 @@ mod monitoring {
                 }
                 "prometheus-alerts" => rules(prom.alerts().await),
                 "prometheus-targets" => outcome(&prom.targets().await),
-                "alertmanager-alerts" => {
-                    let alerts = am.alerts(&[]).await.map(|list| {
-                        let mut views: Vec<AlertView> = list
-                            .into_iter()
-                            .map(|a| alert_list::from_alertmanager("fuzz", a))
-                            .collect();
-                        alert_list::sort(&mut views);
-                        views
-                    });
-                    outcome(&alerts)
-                }
+                "alertmanager-alerts" => outcome(&am.alerts(&[]).await.map(alertmanager_views)),
                 "alertmanager-silences" => outcome(&am.silences().await),
                 "alertmanager-silence" => outcome(&am.create_silence(&silence()).await),
                 "alertmanager-expire" => outcome(&am.expire_silence("fuzz-silence").await),
@@ -738,16 +728,45 @@ mod monitoring {
 
     /// Rule alerts as the alerts list shows them: inactive ones left out, sorted.
     fn rules(alerts: Result<Vec<prometheus::PromAlert>>) -> String {
-        let views = alerts.map(|list| {
-            let mut views: Vec<AlertView> = list
-                .into_iter()
-                .filter(|a| a.state != AlertState::Inactive)
-                .map(|a| alert_list::from_rule("fuzz", a))
-                .collect();
-            alert_list::sort(&mut views);
-            views
-        });
-        outcome(&views)
+        outcome(&alerts.map(rule_views))
+    }
+
+    fn rule_views(alerts: Vec<prometheus::PromAlert>) -> Vec<AlertView> {
+        let mut views: Vec<AlertView> = alerts
+            .into_iter()
+            .filter(|a| a.state != AlertState::Inactive)
+            .map(|a| alert_list::from_rule("fuzz", a))
+            .collect();
+        alert_list::sort(&mut views);
+        views
+    }
+
+    /// Alertmanager's alerts as the alerts list shows them, sorted.
+    fn alertmanager_views(alerts: Vec<alertmanager::Alert>) -> Vec<AlertView> {
+        let mut views: Vec<AlertView> = alerts
+            .into_iter()
+            .map(|a| alert_list::from_alertmanager("fuzz", a))
+            .collect();
+        alert_list::sort(&mut views);
+        views
+    }
+
+    /// A fuzz input for an alerts answer, decoded without HTTP (quicker than
+    /// [`decode_monitor_answer`], so deeper in the same time): its first byte picks the
+    /// format (`a` Alertmanager's `GET /api/v2/alerts`, `b` the rule alerts of Prometheus's or
+    /// Grafana's `…/api/v1/alerts`), then a newline (optional) and the answer's body. Decoded
+    /// as the clients decode a 2xx body, then made into the one sorted alert list the
+    /// front-ends show.
+    pub fn decode_alert_list(input: &[u8]) -> String {
+        let ([selector], body) = super::selectors::<1>(input);
+        match pick(&["alertmanager", "rules"], selector, b'a') {
+            "alertmanager" => outcome(
+                &alertmanager::decode_alerts(body, "fuzz api/v2/alerts").map(alertmanager_views),
+            ),
+            _ => outcome(
+                &prometheus::decode_alerts_answer(body, "fuzz api/v1/alerts").map(rule_views),
+            ),
+        }
     }
 
     /// Opens a dashboard, then its first panel with queries: its data, then its image.

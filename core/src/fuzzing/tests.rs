@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::cloud::cache;
+use crate::cloud::kubernetes::ClusterAccess;
 use crate::cloud::{Inventory, Server, ServerStatus};
 use crate::config::{Config, NewAuth, NewHost, add_host, remove_host};
 use crate::monitor::prometheus::decode_query;
@@ -105,6 +106,18 @@ fn every_monitoring_call_has_a_seed_that_succeeds() {
 }
 
 #[test]
+fn every_alert_seed_but_a_whole_webhook_body_decodes_into_alerts() {
+    for (name, input) in seeds("alerts") {
+        let out = decode_alert_list(&input);
+        match name.starts_with("webhook-body-") {
+            // A webhook body is an object around the alerts: not an alerts answer.
+            true => assert!(out.starts_with("error malformed-response"), "{name}: {out}"),
+            false => assert!(out.starts_with("ok [AlertView"), "{name}: {out}"),
+        }
+    }
+}
+
+#[test]
 fn answers_are_split_on_nul_with_status_headers_and_base64_bodies() {
     let answers = parse_answers(
         b"{\"a\":1}\0HTTP 429\nRetry-After: 1\nbad header\nx-fuzz-base64-body: 1\n\naGk=\0HTTP 302\nLocation: {origin}/x\n\n",
@@ -201,6 +214,19 @@ proptest! {
     fn no_monitoring_answer_makes_a_client_panic(input in mutated_seed("monitor_answers")) {
         without_system_roots();
         decode_monitor_answer(&input);
+    }
+
+    #[test]
+    fn no_alerts_answer_makes_the_alert_list_panic(input in mutated_seed("alerts")) {
+        decode_alert_list(&input);
+    }
+
+    #[test]
+    fn no_kubeconfig_makes_the_cluster_access_panic(input in mutated_seed("kubeconfig")) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, &input).unwrap();
+        let _ = ClusterAccess::from_kubeconfig(&[path], None, None);
     }
 }
 
