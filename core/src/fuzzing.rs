@@ -192,9 +192,9 @@ fn limits() -> Limits {
     Limits {
         connect_timeout: Duration::from_secs(2),
         timeout: Duration::from_secs(5),
-        max_response_bytes: 4 * 1024 * 1024,
         max_attempts: 1,
         max_retry_wait: Duration::ZERO,
+        ..Limits::default()
     }
 }
 
@@ -234,31 +234,16 @@ fn error(e: &Error) -> String {
 }
 
 #[cfg(feature = "cloud")]
-pub use cloud::{CLOUD_PROVIDERS, cloud_answers, decode_cloud_answer};
+pub use cloud::{cloud_answers, decode_cloud_answer};
 
 #[cfg(feature = "cloud")]
 mod cloud {
     use super::{error, limits, outcome, pick, replay, secret};
     use crate::cloud::{CloudAccount, PollSettings, PowerAction};
+    use crate::config::CloudKind;
     use crate::error::Result;
     use crate::events::CancellationToken;
     use std::time::Duration;
-
-    /// Every cloud provider [`decode_cloud_answer`] drives, by its `Server::provider` name.
-    pub const CLOUD_PROVIDERS: [&str; 12] = [
-        "aws",
-        "gcp",
-        "azure",
-        "digitalocean",
-        "hetzner",
-        "scaleway",
-        "ovh",
-        "linode",
-        "vultr",
-        "proxmox",
-        "kubernetes",
-        "rebootx",
-    ];
 
     /// The GCP service-account key of the contract tests (a throwaway test key).
     const GCP_TEST_KEY: &str = include_str!("../tests/fixtures/gcp-test-key.pem");
@@ -393,12 +378,12 @@ mod cloud {
     }
 
     /// A fuzz input for a cloud provider: its first byte picks the provider (`a` + its index
-    /// in [`CLOUD_PROVIDERS`]: `a` aws, `b` gcp, …), the second the action (`0` reboot, `1`
+    /// in [`CloudKind::ALL`]: `a` aws, `b` gcp, …), the second the action (`0` reboot, `1`
     /// hard reboot, `2` stop, `3` start), then a newline (optional) and the answers; see
     /// [`cloud_answers`].
     pub fn decode_cloud_answer(input: &[u8]) -> String {
         let (selectors, answers) = super::selectors::<2>(input);
-        let provider = pick(&CLOUD_PROVIDERS, selectors[0], b'a');
+        let provider = pick(CloudKind::ALL, selectors[0], b'a').as_str();
         let actions = [
             PowerAction::Reboot,
             PowerAction::HardReboot,

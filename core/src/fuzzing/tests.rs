@@ -6,7 +6,7 @@ use super::*;
 use crate::cloud::cache;
 use crate::cloud::kubernetes::ClusterAccess;
 use crate::cloud::{Inventory, Server, ServerStatus};
-use crate::config::{Config, NewAuth, NewHost, add_host, remove_host};
+use crate::config::{CloudKind, Config, NewAuth, NewHost, add_host, remove_host};
 use crate::monitor::prometheus::decode_query;
 use crate::monitor::{Boundary, decode_ds_query, parse_range, parse_time, stats};
 use proptest::prelude::*;
@@ -61,7 +61,7 @@ fn outputs(target: &str, run: fn(&[u8]) -> String, prefix: &str) -> Vec<String> 
 
 #[test]
 fn every_cloud_provider_has_a_seed_that_lists_reads_and_powers_a_server() {
-    for provider in CLOUD_PROVIDERS {
+    for provider in CloudKind::ALL.iter().map(|k| k.as_str()) {
         let outs = outputs(
             "cloud_answers",
             decode_cloud_answer,
