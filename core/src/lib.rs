@@ -10,6 +10,9 @@ mod facade;
 #[cfg(feature = "uniffi")]
 mod ffi;
 pub mod flags;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod inventory;
 pub mod journal;

@@ -425,6 +425,14 @@ fn refusal_message(body: &str) -> Option<String> {
     }
 }
 
+/// An alerts list answer (`GET <prefix>/alerts`, a 2xx body) decoded as
+/// [`Alertmanager::alerts`] reads it; `endpoint` names it in a malformed-response error.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn decode_alerts(body: &[u8], endpoint: &str) -> Result<Vec<Alert>> {
+    let raw: Vec<RawAlert> = serde_json::from_slice(body).map_err(|e| malformed(endpoint, &e))?;
+    Ok(raw.into_iter().map(RawAlert::into_alert).collect())
+}
+
 fn malformed(endpoint: &str, e: &serde_json::Error) -> Error {
     use serde_json::error::Category;
     let what = match e.classify() {
@@ -587,11 +595,7 @@ mod tests {
     const SILENCES: &str = include_str!("testdata/alertmanager-0.25-silences.json");
 
     fn alerts(body: &str) -> Vec<Alert> {
-        serde_json::from_str::<Vec<RawAlert>>(body)
-            .unwrap()
-            .into_iter()
-            .map(RawAlert::into_alert)
-            .collect()
+        decode_alerts(body.as_bytes(), "Alertmanager alerts").unwrap()
     }
 
     #[test]

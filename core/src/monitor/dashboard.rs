@@ -876,7 +876,7 @@ pub fn format_interval(ms: i64) -> String {
 }
 
 /// A Grafana/Prometheus duration (`15s`, `1m`, `1h30m`, `500ms`, `2d`, `1w`, `1y`) in ms; `None`
-/// for anything else (e.g. an unresolved `$var`).
+/// for anything else (e.g. an unresolved `$var`, or more milliseconds than an `i64` holds).
 pub fn parse_interval(text: &str) -> Option<i64> {
     let text = text.trim().trim_start_matches('>');
     if text.is_empty() {
@@ -909,7 +909,7 @@ pub fn parse_interval(text: &str) -> Option<i64> {
             "y" => 31_536_000_000,
             _ => return None,
         };
-        total += n * size;
+        total = n.checked_mul(size).and_then(|ms| total.checked_add(ms))?;
         rest = &rest[unit_len..];
     }
     Some(total)
@@ -934,14 +934,17 @@ pub fn intervals(
     min_interval_ms: Option<i64>,
     scrape_interval_ms: i64,
 ) -> Intervals {
-    let range_ms = (range.to_ms - range.from_ms).max(0);
+    // Saturating: any two epoch milliseconds make a range (`--from -9223372036854775808`).
+    let range_ms = range.to_ms.saturating_sub(range.from_ms).max(0);
     let raw = range_ms / i64::from(max_data_points.max(1));
     let floor = min_interval_ms.unwrap_or(scrape_interval_ms);
     let interval_ms = round_interval(raw).max(floor).max(1);
     let scrape = min_interval_ms.unwrap_or(scrape_interval_ms);
     Intervals {
         interval_ms,
-        rate_interval_ms: (interval_ms + scrape).max(4 * scrape),
+        rate_interval_ms: interval_ms
+            .saturating_add(scrape)
+            .max(scrape.saturating_mul(4)),
         range_ms,
     }
 }
@@ -1277,6 +1280,37 @@ mod tests {
         assert_eq!(format_interval(86_400_000), "1d");
         assert_eq!(round_interval(3_600), 5_000);
         assert_eq!(round_interval(3_400), 2_000);
+    }
+
+    /// Found by the `time_range` fuzz target: `-9223372036854775808` to `9223372036854775807`
+    /// is a valid range of epoch milliseconds, and its length overflowed.
+    #[test]
+    fn the_widest_range_has_intervals() {
+        let widest = TimeRange {
+            from_ms: i64::MIN,
+            to_ms: i64::MAX,
+        };
+        let iv = intervals(widest, 1000, None, 15_000);
+        assert_eq!(iv.range_ms, i64::MAX);
+        assert_eq!(iv.interval_ms, 31_536_000_000);
+        builtin_scope(widest, &iv);
+    }
+
+    /// Seen while writing the `dashboard` fuzz target (its 10-minute run did not reach it): a
+    /// duration whose milliseconds do not fit in 64 bits overflowed. Durations come from
+    /// dashboards, a data source's `timeInterval` and `paaf silence add --for`.
+    #[test]
+    fn a_duration_too_long_to_count_is_not_a_duration() {
+        assert_eq!(parse_interval("99999999999999999y"), None);
+        assert_eq!(parse_interval("9223372036854775807ms1ms"), None);
+        let hour = TimeRange {
+            from_ms: 0,
+            to_ms: 3_600_000,
+        };
+        let iv = intervals(hour, 1000, Some(i64::MAX / 2), 15_000);
+        assert_eq!(iv.rate_interval_ms, i64::MAX);
+        let iv = intervals(hour, 1000, None, i64::MAX);
+        assert_eq!((iv.interval_ms, iv.rate_interval_ms), (i64::MAX, i64::MAX));
     }
 
     fn strings(v: &[&str]) -> Vec<String> {

@@ -710,6 +710,14 @@ struct RawAlert {
     value: Option<serde_json::Value>,
 }
 
+/// An alerts answer (`GET <prefix>/alerts`, a 2xx body) decoded as [`Prometheus::alerts`]
+/// reads it; `endpoint` names it in a malformed-response error.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn decode_alerts_answer(body: &[u8], endpoint: &str) -> Result<Vec<PromAlert>> {
+    let (data, _) = decode_envelope(body, endpoint, "Prometheus", "the alerts list")?;
+    decode_alerts(data, endpoint)
+}
+
 /// `data` of an alerts answer: `{"alerts": [...]}` (`null` when there are none, as Go may
 /// write it). Anything else, such as the array Alertmanager's old v1 API answers at the same
 /// path, is a malformed response rather than an empty list.
