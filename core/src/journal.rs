@@ -218,6 +218,17 @@ impl<'a> NewAction<'a> {
     }
 }
 
+/// How one part of a fan-out ended (see [`Journal::finish_parts`]).
+#[derive(Debug, Clone)]
+pub struct PartEnd {
+    pub id: i64,
+    pub state: ActionState,
+    pub result: String,
+    pub error_code: Option<&'static str>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: u64,
+}
+
 /// Who acts, and through what.
 #[derive(Debug, Clone, Serialize)]
 pub struct Actor {
@@ -280,6 +291,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS actions_open ON actions(state) WHERE state IN ('pending', 'running');",
     // 2: typed data beside the detail line (JSON of `ActionData`).
     "ALTER TABLE actions ADD COLUMN data TEXT;",
+    // 3: the action a row is part of (one host's run of a fan-out under the fan-out's row).
+    "ALTER TABLE actions ADD COLUMN parent INTEGER;
+    CREATE INDEX IF NOT EXISTS actions_parent ON actions(parent) WHERE parent IS NOT NULL;",
 ];
 
 const COLUMNS: &str = "id, kind, target, detail, data, operator, frontend, device, state, result, error_code, created_at, finished_at, duration_ms";
@@ -542,6 +556,94 @@ impl Journal {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(e))?;
         Ok(rows)
+    }
+
+    /// Records the parts of action `parent` (one per host of a fan-out), all `running` in one
+    /// transaction: the fan-out sends to them right after, and a crash leaves them `unknown`
+    /// (check the host), never lost. Returns their ids, in order.
+    pub fn begin_parts(
+        &self,
+        actor: &Actor,
+        parent: i64,
+        parts: &[NewAction<'_>],
+    ) -> Result<Vec<i64>> {
+        let mut db = self.db.lock().expect("journal poisoned");
+        let tx = db.transaction().map_err(|e| self.err(e))?;
+        let mut ids = Vec::with_capacity(parts.len());
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO actions (kind, target, detail, data, operator, frontend, device, state, created_at, owner, parent)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?9, ?10)",
+                )
+                .map_err(|e| self.err(e))?;
+            let now = Utc::now().to_rfc3339();
+            for part in parts {
+                let data = part
+                    .data
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(|e| self.err(e))?;
+                insert
+                    .execute(params![
+                        part.kind.name(),
+                        part.target,
+                        part.detail,
+                        data,
+                        actor.operator,
+                        actor.frontend,
+                        actor.device,
+                        now,
+                        self.owner,
+                        parent
+                    ])
+                    .map_err(|e| self.err(e))?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    /// Ends parts begun with [`Journal::begin_parts`], in one transaction.
+    pub fn finish_parts(&self, ends: &[PartEnd]) -> Result<()> {
+        let mut db = self.db.lock().expect("journal poisoned");
+        let tx = db.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut update = tx
+                .prepare(
+                    "UPDATE actions SET state = ?1, result = ?2, error_code = ?3, finished_at = ?4, duration_ms = ?5 WHERE id = ?6",
+                )
+                .map_err(|e| self.err(e))?;
+            for end in ends {
+                update
+                    .execute(params![
+                        end.state.as_str(),
+                        end.result,
+                        end.error_code,
+                        end.finished_at.to_rfc3339(),
+                        end.duration_ms as i64,
+                        end.id
+                    ])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The parts of action `parent`, in the order they were begun.
+    pub fn parts(&self, parent: i64) -> Result<Vec<ActionRecord>> {
+        self.recover_before_reading();
+        let db = self.db.lock().expect("journal poisoned");
+        let mut stmt = db
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM actions WHERE parent = ?1 ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        stmt.query_map(params![parent], row_to_record)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))
     }
 
     /// The action `id`, if the journal has it.
