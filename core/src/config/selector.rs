@@ -114,11 +114,7 @@ impl Config {
         for name in selector.names.iter().filter(|n| !is_glob(n)) {
             self.host(name)?;
         }
-        let chosen: Vec<&HostConfig> = self
-            .hosts
-            .iter()
-            .filter(|h| selector.matches(h))
-            .collect();
+        let chosen: Vec<&HostConfig> = self.hosts.iter().filter(|h| selector.matches(h)).collect();
         if chosen.is_empty() {
             return Err(Error::NotFound {
                 what: "hosts matching",
@@ -190,9 +186,17 @@ mod tests {
     fn fleet() -> Config {
         let mut text = String::new();
         for (name, tags, groups) in [
-            ("web-1", "{ role = \"web\", env = \"prod\" }", "[\"checkout\"]"),
+            (
+                "web-1",
+                "{ role = \"web\", env = \"prod\" }",
+                "[\"checkout\"]",
+            ),
             ("web-2", "{ role = \"web\", env = \"staging\" }", "[]"),
-            ("db-1", "{ role = \"db\", env = \"prod\" }", "[\"checkout\", \"eu\"]"),
+            (
+                "db-1",
+                "{ role = \"db\", env = \"prod\" }",
+                "[\"checkout\", \"eu\"]",
+            ),
         ] {
             text.push_str(&format!(
                 "[[hosts]]\nname = \"{name}\"\naddress = \"10.0.0.5\"\nuser = \"deploy\"\nauth = {{ type = \"agent\" }}\ntags = {tags}\ngroups = {groups}\n"
