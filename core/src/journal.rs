@@ -769,6 +769,58 @@ mod tests {
     }
 
     #[test]
+    fn the_parts_of_a_fan_out_sit_under_it_and_a_crash_leaves_them_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let j = Journal::open(&path).unwrap();
+        let parent = j
+            .begin(&actor(), &action(ActionKind::Exec, "'web-*'", "uptime"))
+            .unwrap();
+        let parts: Vec<NewAction> = ["web-1", "web-2", "web-3"]
+            .iter()
+            .map(|h| action(ActionKind::Exec, h, "uptime"))
+            .collect();
+        let ids = j.begin_parts(&actor(), parent, &parts).unwrap();
+        assert_eq!(ids.len(), 3);
+        let end = |id, state| PartEnd {
+            id,
+            state,
+            result: "exit code 0 in 12 ms".into(),
+            error_code: None,
+            finished_at: Utc::now(),
+            duration_ms: 12,
+        };
+        j.finish_parts(&[
+            end(ids[0], ActionState::Succeeded),
+            end(ids[1], ActionState::Failed),
+        ])
+        .unwrap();
+        let rows = j.parts(parent).unwrap();
+        let seen: Vec<(&str, ActionState, Option<u64>)> = rows
+            .iter()
+            .map(|r| (r.target.as_str(), r.state, r.duration_ms))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("web-1", ActionState::Succeeded, Some(12)),
+                ("web-2", ActionState::Failed, Some(12)),
+                ("web-3", ActionState::Running, None),
+            ]
+        );
+        assert!(j.parts(ids[0]).unwrap().is_empty(), "a part has no parts");
+        drop(j); // the process dies mid fan-out
+        let after = Journal::open(&path).unwrap();
+        let web3 = after.last_for("web-3").unwrap().unwrap();
+        assert_eq!(
+            web3.state,
+            ActionState::Unknown,
+            "it may have run: check it"
+        );
+        assert_eq!(after.parts(parent).unwrap().len(), 3);
+    }
+
+    #[test]
     fn a_live_owner_keeps_its_running_actions_and_a_dead_one_does_not() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
