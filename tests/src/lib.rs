@@ -25,7 +25,17 @@ fn script() -> PathBuf {
     repo_root().join("tests/peers/sshd-host.sh")
 }
 
-fn run_script(args: &[&str]) -> std::process::Output {
+/// The known_hosts line (`[127.0.0.1]:PORT TYPE KEY`) of the host whose state directory is
+/// `dir`, read from its key file.
+fn known_hosts_line(dir: &Path, port: u16) -> String {
+    let key = std::fs::read_to_string(dir.join("ssh_host_ed25519_key.pub")).unwrap();
+    let mut fields = key.split_whitespace();
+    let (kind, b64) = (fields.next().unwrap(), fields.next().unwrap());
+    format!("[127.0.0.1]:{port} {kind} {b64}\n")
+}
+
+/// Runs `tests/peers/sshd-host.sh ARGS`; panics with its output when it fails.
+pub fn run_script(args: &[&str]) -> std::process::Output {
     let out = Command::new("bash")
         .arg(script())
         .args(args)
@@ -262,10 +272,7 @@ impl SshHost {
 
     /// The host's key as a known_hosts line (`[127.0.0.1]:PORT TYPE KEY`), read from its file.
     pub fn known_hosts_line(&self) -> String {
-        let key = std::fs::read_to_string(self.dir.join("ssh_host_ed25519_key.pub")).unwrap();
-        let mut fields = key.split_whitespace();
-        let (kind, b64) = (fields.next().unwrap(), fields.next().unwrap());
-        format!("[127.0.0.1]:{} {kind} {b64}\n", self.port)
+        known_hosts_line(&self.dir, self.port)
     }
 
     /// sshd's log (accepted logins and so on).
@@ -328,6 +335,16 @@ impl Fleet {
             drop(fleet);
         }
         panic!("could not start a fleet of {n} sshd hosts: {last}");
+    }
+}
+
+impl Fleet {
+    /// Every host's key as known_hosts lines.
+    pub fn known_hosts(&self) -> String {
+        self.hosts
+            .iter()
+            .map(|(dir, port)| known_hosts_line(dir, *port))
+            .collect()
     }
 }
 

@@ -3,10 +3,9 @@
 //! faults — hosts down, a changed host key, a host that never answers — results grouped by
 //! output, one journal action with a row per host, and Ctrl-C.
 
-use paaf_tests::{Fleet, World, host_entry_at};
+use paaf_tests::{Fleet, World, host_entry_at, run_script};
 use serde_json::Value;
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,8 +25,7 @@ fn lab() -> Lab {
     let fleet = Fleet::start(HOSTS, &[&world.key]);
     let black_hole = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = String::new();
-    let mut known_hosts = String::new();
-    for (i, (dir, port)) in fleet.hosts.iter().enumerate() {
+    for (i, (_, port)) in fleet.hosts.iter().enumerate() {
         let n = i + 1;
         let env = if n % 2 == 1 { "prod" } else { "staging" };
         let groups = if n <= 10 { "[\"checkout\"]" } else { "[]" };
@@ -37,7 +35,6 @@ fn lab() -> Lab {
             &world.key,
             &format!("tags = {{ role = \"web\", env = \"{env}\" }}\ngroups = {groups}"),
         );
-        known_hosts += &known_hosts_line(dir, *port);
     }
     config += &host_entry_at(
         "hang-1",
@@ -46,32 +43,12 @@ fn lab() -> Lab {
         "connect_timeout_secs = 2\ntags = { role = \"web\", env = \"prod\" }",
     );
     world.write_config(&config);
-    std::fs::write(world.dir.path().join("known_hosts"), known_hosts).unwrap();
+    std::fs::write(world.dir.path().join("known_hosts"), fleet.known_hosts()).unwrap();
     Lab {
         world,
         fleet,
         _black_hole: black_hole,
     }
-}
-
-fn known_hosts_line(dir: &Path, port: u16) -> String {
-    let key = std::fs::read_to_string(dir.join("ssh_host_ed25519_key.pub")).unwrap();
-    let mut fields = key.split_whitespace();
-    let (kind, b64) = (fields.next().unwrap(), fields.next().unwrap());
-    format!("[127.0.0.1]:{port} {kind} {b64}\n")
-}
-
-fn script(args: &[&str]) {
-    let out = Command::new("bash")
-        .arg(paaf_tests::repo_root().join("tests/peers/sshd-host.sh"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn json(out: &std::process::Output) -> Value {
@@ -111,9 +88,9 @@ fn fifty_hosts_by_selector_with_faults_grouped_journaled_and_cancellable() {
 fn a_command_on_fifty_hosts_with_faults_is_grouped_and_journaled_once(lab: &Lab) {
     // Faults: two hosts down, one with a new host key (refused, the rest run).
     for i in [2, 3] {
-        script(&["stop", lab.fleet.hosts[i].0.to_str().unwrap()]);
+        run_script(&["stop", lab.fleet.hosts[i].0.to_str().unwrap()]);
     }
-    script(&["rekey", lab.fleet.hosts[5].0.to_str().unwrap()]);
+    run_script(&["rekey", lab.fleet.hosts[5].0.to_str().unwrap()]);
 
     let started = Instant::now();
     let out = lab
@@ -264,21 +241,16 @@ fn selectors_choose_by_glob_tag_and_group_and_say_what_exists_when_nothing_match
     assert!(err.contains("hosts: web-01, web-02"), "{err}");
 
     // A runbook on a group; a dangerous one needs its typed name even with --yes.
-    let out = lab
-        .world
-        .paaf()
-        .args([
-            "runbook",
-            "run",
-            "--group",
-            "checkout",
-            "restart-app",
-            "--yes",
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let runbook = |name: &str| {
+        lab.world
+            .paaf()
+            .args([
+                "runbook", "run", "--group", "checkout", name, "--yes", "-o", "json",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = runbook("restart-app");
     let report = json(&out);
     assert_eq!(groups(&report), [("exit 0".to_string(), 10)], "{report:#}");
     assert!(
@@ -288,26 +260,10 @@ fn selectors_choose_by_glob_tag_and_group_and_say_what_exists_when_nothing_match
             .contains("app restarted: ok")
     );
     assert_eq!(out.status.code(), Some(0));
-    let out = lab
-        .world
-        .paaf()
-        .args([
-            "runbook",
-            "run",
-            "--group",
-            "checkout",
-            "__wipe-cache",
-            "--yes",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(8),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = runbook("__wipe-cache");
+    assert_eq!(out.status.code(), Some(8));
+    let refused = json(&out);
+    let err = refused["error"]["message"].as_str().unwrap();
     assert!(
         err.contains("10 hosts: web-01, web-02, web-03, web-04, web-05 and 5 more"),
         "{err}"
