@@ -395,6 +395,9 @@ pub(super) fn validate_host(
     })
 }
 
+/// What a tag key or value, or a group name, may be made of (for the fix of an error).
+const LABEL_RULE: &str = "use letters, digits, `-`, `_`, `.`, `/` and `:` (at most 63)";
+
 /// A tag key or value, or a group name: what a selector can name on the command line
 /// (`--tag role=web`) and what a shell leaves alone.
 fn valid_label(text: &str) -> bool {
@@ -420,7 +423,7 @@ fn validate_tags(
             return Err(src.err(
                 Some(&span),
                 format!("host `{host}`: tag key `{key}` is not allowed"),
-                "use letters, digits, `-`, `_`, `.`, `/` and `:` (at most 63), e.g. tags = { role = \"web\", env = \"prod\" }",
+                format!("{LABEL_RULE}, e.g. tags = {{ role = \"web\", env = \"prod\" }}"),
             ));
         }
         if !valid_label(value.get_ref()) {
@@ -430,7 +433,7 @@ fn validate_tags(
                     "host `{host}`: tag `{key}` has the value `{}`, which is not allowed",
                     value.get_ref()
                 ),
-                "use letters, digits, `-`, `_`, `.`, `/` and `:` (at most 63), e.g. role = \"web\"",
+                format!("{LABEL_RULE}, e.g. role = \"web\""),
             ));
         }
         tags.insert(key, value.into_inner());
@@ -451,11 +454,8 @@ fn validate_groups(
         if !valid_label(group.get_ref()) {
             return Err(src.err(
                 Some(&group.span()),
-                format!(
-                    "host `{host}`: group `{}` is not allowed",
-                    group.get_ref()
-                ),
-                "use letters, digits, `-`, `_`, `.`, `/` and `:` (at most 63), e.g. groups = [\"checkout\", \"eu\"]",
+                format!("host `{host}`: group `{}` is not allowed", group.get_ref()),
+                format!("{LABEL_RULE}, e.g. groups = [\"checkout\", \"eu\"]"),
             ));
         }
         groups.push(group.into_inner());
