@@ -1,0 +1,20 @@
+# shellcheck shell=bash
+# lib.sh - what the benchmarks in tests/bench share: the peer scripts' helpers (die, note,
+# need_root, tcp_open, ...) and a release build of paaf. Sourced, never run; the script that
+# sources it sets PROG (its name in messages) first.
+
+# shellcheck source=tests/peers/lib.sh
+source "${BASH_SOURCE[0]%/*}/../peers/lib.sh"
+
+# Installs what is missing (scripts/install-deps.sh) and builds paaf in release mode into
+# $CARGO_TARGET_DIR (default ~/.cache/paaf-target); sets PAAF to the binary. Run from the
+# repository's root.
+build_release_paaf() {
+    note "installing dependencies (scripts/install-deps.sh)"
+    scripts/install-deps.sh || die "scripts/install-deps.sh failed"
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}
+    note "building paaf (release) in $CARGO_TARGET_DIR"
+    cargo build --release -p paaf-cli || die "cargo build --release -p paaf-cli failed"
+    PAAF=$CARGO_TARGET_DIR/release/paaf
+    [[ -x $PAAF ]] || die "no binary at $PAAF after the build"
+}
