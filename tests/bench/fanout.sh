@@ -42,22 +42,17 @@ as root).
   --parallel P   hosts at once, for both tools (default 64, paaf's default)
   -h, --help     this help
 
-Builds paaf in release mode (CARGO_TARGET_DIR, default ~/.cache/paaf-target),
-installs parallel-ssh with scripts/install-deps.sh, prints a table and lines like
+Builds paaf in release mode (CARGO_TARGET_DIR, default ~/.cache/paaf-target;
+PAAF_BENCH_BIN=PATH uses that binary instead), installs parallel-ssh with
+scripts/install-deps.sh, prints a table and lines like
   bench fanout-50: paaf 310.2 ms, pssh 2790.0 ms, ratio 0.11 (goal <= $GOAL)
 Exit status: 0 once measured (even if a goal is missed), 1 on a setup or run
 failure, 2 on bad arguments.
 EOF
 }
 
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-
-note() {
-    printf '%s: %s\n' "$PROG" "$*" >&2
-}
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
 
 bad_arg() {
     printf '%s: %s (see --help)\n' "$PROG" "$*" >&2
@@ -112,16 +107,9 @@ readonly RUNNER=$BENCH_DIR/alternate.py
 
 # ----------------------------------------------------------------- build
 
-note "installing dependencies (scripts/install-deps.sh)"
-scripts/install-deps.sh || die "scripts/install-deps.sh failed"
-command -v parallel-ssh >/dev/null || die "parallel-ssh is missing (Debian package pssh)"
-
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}
-note "building paaf (release) in $CARGO_TARGET_DIR"
-cargo build --release -p paaf-cli || die "cargo build --release -p paaf-cli failed"
-PAAF=$CARGO_TARGET_DIR/release/paaf
+build_release_paaf
 readonly PAAF
-[[ -x $PAAF ]] || die "no binary at $PAAF after the build"
+command -v parallel-ssh >/dev/null || die "parallel-ssh is missing (Debian package pssh)"
 
 # ----------------------------------------------------------------- hosts
 
@@ -142,10 +130,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 # The first of MAX consecutive ports nothing listens on, from a random start.
 free_run() {
     local start p ok
@@ -153,7 +137,7 @@ free_run() {
         start=$((PORT_MIN + RANDOM % (PORT_MAX - PORT_MIN - MAX)))
         ok=1
         for ((p = start; p < start + MAX; p++)); do
-            if port_in_use "$p"; then
+            if tcp_open "$p"; then
                 ok=0
                 break
             fi
