@@ -57,6 +57,8 @@ pub enum FlagCommand {
     Undo {
         /// The id of the flag change in `paaf journal`
         action_id: i64,
+        #[command(flatten)]
+        dry_run: DryRun,
     },
 }
 
@@ -129,7 +131,10 @@ pub async fn flag(ctx: &Ctx, command: FlagCommand) -> Outcome {
         FlagCommand::On(w) if w.dry_run.dry_run => return plan(ctx, w, true).await,
         FlagCommand::Off(w) => set(ctx, w, false).await?,
         FlagCommand::On(w) => set(ctx, w, true).await?,
-        FlagCommand::Undo { action_id } => {
+        FlagCommand::Undo { action_id, dry_run } if dry_run.dry_run => {
+            return ctx.plan(&ctx.paaf.plan_undo_flag(action_id).await?);
+        }
+        FlagCommand::Undo { action_id, .. } => {
             let confirm = ctx.confirm(&format!(
                 "Undo flag change {action_id} (set the flag back as it was)?"
             ))?;

@@ -248,6 +248,8 @@ pub struct Table {
     wide_only: Vec<usize>,
     /// The column `-o name` prints.
     name: usize,
+    /// Columns never cut to fit the width (a time whose zone must stay readable).
+    whole: Vec<usize>,
     rows: Vec<Vec<Cell>>,
 }
 
@@ -257,6 +259,7 @@ impl Table {
             headers: headers.to_vec(),
             wide_only: Vec::new(),
             name: 0,
+            whole: Vec::new(),
             rows: Vec::new(),
         }
     }
@@ -271,6 +274,12 @@ impl Table {
     /// Shows these columns only with `-o wide` (and in TSV).
     pub fn wide_only(mut self, headers: &[&str]) -> Table {
         self.wide_only = headers.iter().map(|h| self.index(h)).collect();
+        self
+    }
+
+    /// Never cuts these columns: the others shrink to fit the width instead.
+    pub fn whole(mut self, headers: &[&str]) -> Table {
+        self.whole = headers.iter().map(|h| self.index(h)).collect();
         self
     }
 
@@ -390,6 +399,9 @@ impl Table {
         // first column, two between columns, like kubectl.
         for (i, column) in t.column_iter_mut().enumerate() {
             column.set_padding((if i == 0 { 0 } else { 1 }, 1));
+            if self.whole.contains(&shown[i]) {
+                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
         }
         t.lines()
             .map(|l| l.trim_end().to_string())

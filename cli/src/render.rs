@@ -131,7 +131,8 @@ pub fn journal(rows: &[ActionRecord], host: Option<&str>) {
     let mut t = Table::new(&[
         "ID", "WHEN", "WHO", "FROM", "ACTION", "TARGET", "STATE", "DURATION", "RESULT",
     ])
-    .wide_only(&["WHO", "FROM", "DURATION"]);
+    .wide_only(&["WHO", "FROM", "DURATION"])
+    .whole(&["ID", "WHEN", "STATE"]);
     for a in rows {
         t.row([
             Cell::from(a.id.to_string()),

@@ -1,5 +1,5 @@
-//! `paaf servers`, `paaf server reboot|stop|start|rolling-reboot`: the cloud commands and their
-//! output.
+//! `paaf server list|reboot|stop|start|rolling-reboot` (`paaf servers` of old): the cloud
+//! commands and their output.
 
 use crate::ctx::{Ctx, Outcome, WatchArg, cancel_on_ctrl_c};
 use crate::hosts::DryRun;
@@ -152,7 +152,7 @@ pub async fn list(ctx: &Ctx, a: ServersArgs) -> Outcome {
             return Err(Error::NotFound {
                 what: "server cache",
                 name: String::new(),
-                hint: Some("run `paaf servers` once to fill it".into()),
+                hint: Some("run `paaf server list` once to fill it".into()),
             }
             .into());
         };

@@ -111,7 +111,8 @@ impl std::fmt::Display for Phase {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("config error in {}{}: {message}\n  fix: {fix}", file.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    // The file first: `error[config]: config error in …` said "config" twice (issue 18).
+    #[error("{}{}: {message}\n  fix: {fix}", file.display(), line.map(|l| format!(", line {l}")).unwrap_or_default())]
     Config {
         file: PathBuf,
         line: Option<usize>,

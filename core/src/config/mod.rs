@@ -178,6 +178,27 @@ impl Source<'_> {
     }
 }
 
+/// serde's words for a wrong type (`invalid type: string "x", expected i64`) in a user's:
+/// what the line needs first (`expected a whole number, found string "x"`).
+fn plain_toml_message(message: &str) -> String {
+    let (found, expected) = match message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        Some(parts) => parts,
+        None => return message.to_string(),
+    };
+    let expected = match expected.trim() {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a string" | "a borrowed string" => "text in quotes",
+        other => other,
+    };
+    format!("expected {expected}, found {found}")
+}
+
 fn expand_home(p: &str) -> PathBuf {
     match p.strip_prefix("~/") {
         Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
@@ -197,7 +218,7 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             src.err(
                 e.span().as_ref(),
-                e.message().to_string(),
+                plain_toml_message(e.message()),
                 "correct the TOML at that line (a starter with every section: `paaf config init` into another file, e.g. --config /tmp/example.toml)",
             )
         })?;

@@ -150,34 +150,32 @@ impl Paaf {
 
     /// The plan of a host's removal from the config.
     pub fn plan_remove_host(&self, name: &str) -> Result<Plan> {
-        Ok(Plan {
-            action: "host-remove".into(),
-            target: self.where_is(name)?,
-            now: None,
-            steps: vec![format!(
+        Ok(Plan::new(
+            "host-remove",
+            self.where_is(name)?,
+            None,
+            vec![format!(
                 "remove its [[hosts]] entry from {}",
                 self.config().path.display()
             )],
-            warning: None,
-        })
+        ))
     }
 
     /// The plan of forgetting a host's keys.
     pub fn plan_forget_key(&self, name: &str) -> Result<Plan> {
         let h = self.host(name)?;
-        Ok(Plan {
-            action: "forget-host-key".into(),
-            target: self.where_is(name)?,
-            now: None,
-            steps: vec![format!(
+        Ok(Plan::new(
+            "forget-host-key",
+            self.where_is(name)?,
+            None,
+            vec![format!(
                 "remove every key line for {name}, {} and [{}]:{} from {}",
                 h.address,
                 h.address,
                 h.port,
                 self.config().known_hosts.display()
             )],
-            warning: None,
-        })
+        ))
     }
 
     /// The plan of a flag switched on or off: its state read now, and the write.
@@ -204,6 +202,16 @@ impl Paaf {
                 now.guard.explained()
             )],
         ))
+    }
+
+    /// The plan of `paaf flag undo ACTION_ID`: the flag that change switched, read now, and
+    /// the write that sets it back.
+    pub async fn plan_undo_flag(&self, action_id: i64) -> Result<Plan> {
+        let (target, was_enabled, _) = self.flag_change_of(action_id)?;
+        let mut plan = self.plan_flag(&target, was_enabled).await?;
+        plan.action = "flag-undo".into();
+        plan.target = format!("{} (undo of journal action {action_id})", plan.target);
+        Ok(plan)
     }
 
     /// The plan of a silence: the matchers checked, the source and the call.
