@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # fanout.sh - benchmark `paaf exec` on many hosts against parallel-ssh.
 #
-# Starts real sshd "hosts" on 127.0.0.1 in one batch (tests/peers/sshd-host.sh
-# fleet-start, each in its own namespaces, all with one ed25519 client key),
+# Starts real sshd "hosts" on 127.0.0.1 (tests/peers/sshd-host.sh fleet-start,
+# 25 at a time, each in its own namespaces, all with one ed25519 client key),
 # then times one command, `cat /proc/sys/kernel/random/boot_id`, on each
 # fleet size, alternating the two tools run by run (tests/bench/alternate.py):
 #
@@ -121,7 +121,7 @@ FLEET_STARTED=0
 cleanup() {
     local rc=$?
     if ((FLEET_STARTED)); then
-        "$SSHD_HOST" fleet-stop "$FLEET" || note "could not stop every host in $FLEET"
+        stop_fleet || note "could not stop every host in $FLEET"
     fi
     rm -rf -- "$TMP"
     exit "$rc"
@@ -156,20 +156,42 @@ readonly KEY=$TMP/key
 ssh-keygen -q -t ed25519 -N '' -C paaf-bench -f "$KEY" </dev/null >/dev/null ||
     die "ssh-keygen failed"
 
+# In batches: sshd hosts all starting at once on a small machine miss their start deadline.
+readonly BATCH=25
+
+host_dir() { # I (1-based)
+    printf '%s/batch-%d/host-%d' "$FLEET" "$((($1 - 1) / BATCH))" "$(((($1 - 1) % BATCH) + 1))"
+}
+
+stop_fleet() {
+    local d
+    for d in "$FLEET"/batch-*/; do
+        [[ -d $d ]] && "$SSHD_HOST" fleet-stop "${d%/}"
+    done
+}
+
+start_fleet() { # BASE
+    local b n
+    for ((i = 1; i <= MAX; i++)); do
+        mkdir -p -- "$(host_dir "$i")"
+        install -m 0644 -- "$KEY.pub" "$(host_dir "$i")/authorized_keys"
+    done
+    for ((b = 0; b * BATCH < MAX; b++)); do
+        n=$((MAX - b * BATCH < BATCH ? MAX - b * BATCH : BATCH))
+        "$SSHD_HOST" fleet-start "$FLEET/batch-$b" "$(($1 + b * BATCH))" "$n" || return 1
+    done
+}
+
 BASE=
 for _ in 1 2 3; do
     BASE=$(free_run) || die "no $MAX free consecutive ports in $PORT_MIN-$PORT_MAX"
-    for ((i = 1; i <= MAX; i++)); do
-        mkdir -p -- "$FLEET/host-$i"
-        install -m 0644 -- "$KEY.pub" "$FLEET/host-$i/authorized_keys"
-    done
-    note "starting $MAX hosts on 127.0.0.1:$BASE-$((BASE + MAX - 1))"
+    note "starting $MAX hosts on 127.0.0.1:$BASE-$((BASE + MAX - 1)), $BATCH at a time"
     FLEET_STARTED=1
-    if "$SSHD_HOST" fleet-start "$FLEET" "$BASE" "$MAX"; then
+    if start_fleet "$BASE"; then
         break
     fi
     # Lost a race for a port, or the machine is too busy: stop them, try again.
-    "$SSHD_HOST" fleet-stop "$FLEET" >/dev/null 2>&1 || true
+    stop_fleet >/dev/null 2>&1 || true
     FLEET_STARTED=0
     BASE=
 done
@@ -191,7 +213,7 @@ mkdir -p -- "$TMP/paaf"
         done
         printf '[[hosts]]\nname = "h-%d"\naddress = "127.0.0.1"\nport = %d\nuser = "paaf-test"\n' "$i" "$port"
         printf 'auth = { type = "key", path = "%s" }\ngroups = [%s]\n' "$KEY" "$(IFS=,; printf '%s' "${groups[*]}")"
-        read -r kind b64 _ <"$FLEET/host-$i/ssh_host_ed25519_key.pub"
+        read -r kind b64 _ <"$(host_dir "$i")/ssh_host_ed25519_key.pub"
         printf '[127.0.0.1]:%d %s %s\n' "$port" "$kind" "$b64" >>"$TMP/known_hosts"
     done
     printf 'known_hosts = "%s"\n' "$TMP/known_hosts"
