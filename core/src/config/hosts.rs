@@ -515,9 +515,9 @@ mod tests {
         assert!(untagged.tags.is_empty() && untagged.groups.is_empty());
         for (extra, line, says) in [
             ("tags = { role = \"web server\" }", 6, "tag `role`"),
-            ("tags = { role = 3 }", 6, "invalid type"),
+            ("tags = { role = 3 }", 6, "expected text in quotes"),
             ("\ngroups = [\"a b\"]", 7, "group `a b`"),
-            ("groups = \"checkout\"", 6, "invalid type"),
+            ("groups = \"checkout\"", 6, "expected"),
             ("tags = { \"\" = \"x\" }", 6, "tag key"),
         ] {
             match host_with(extra) {
