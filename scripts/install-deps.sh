@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Secrets: keyutils, gnome-keyring and dbus for the Secret Service tests.
 # Desktop: WebKitGTK and friends for Tauri, Xvfb + WebKitWebDriver for the real-window tests,
 # Chromium for the UI tests, imagemagick for screenshots.
-# Bench: python3 for the alternating runner. TLS tests: openssl (a test server with its own CA).
+# Bench: python3 for the alternating runner, pssh (parallel-ssh) for the fan-out benchmark. TLS tests: openssl (a test server with its own CA).
 # Monitoring peers: Prometheus, node exporter, Alertmanager. Flags peer: PostgreSQL for Unleash.
 # Mobile bindings on the JVM: JNA and JUnit 4 (kotlinc comes from npm, see tests/mobile/kotlin).
 # CLI: zsh to load the completion script (bash's is loaded too); util-linux's `script` gives
@@ -26,7 +26,7 @@ PACKAGES=(
   python3 python3-venv x11-utils ca-certificates openssl
   prometheus prometheus-node-exporter prometheus-alertmanager postgresql
   libjna-java junit4 default-jre-headless
-  zsh
+  zsh pssh
 )
 
 missing=()

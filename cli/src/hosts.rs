@@ -2,12 +2,13 @@
 //! `[[hosts]]` over SSH, their arguments, and the host-key trust they may ask for.
 
 use crate::ctx::{Ctx, Outcome, WatchArg, cancel_on_ctrl_c};
+use crate::fleet::{self, FanOutArgs, SelectorArgs};
 use crate::prompt::{self, Answer};
 use crate::render::{self, RebootProgress};
 use crate::{exit, output};
 use clap::{Args, Subcommand};
-use paaf_core::config::{AuthInput, HostInput, SecretInput};
-use paaf_core::{Error, ErrorCode, HostAdded, HostCheck, Result, host_key_declined};
+use paaf_core::config::{AuthInput, HostInput, HostSelector, SecretInput};
+use paaf_core::{Error, ErrorCode, FanOutJob, HostAdded, HostCheck, Result, host_key_declined};
 use secrecy::SecretString;
 use std::future::Future;
 use std::path::PathBuf;
@@ -18,8 +19,10 @@ pub enum HostCommand {
     /// List hosts with live status: reachable, uptime, boot id, OS, last action
     #[command(visible_alias = "ls")]
     List {
-        /// Only these hosts (their [[hosts]] names)
+        /// Only these hosts: [[hosts]] names or globs like 'web-*'
         names: Vec<String>,
+        #[command(flatten)]
+        select: SelectorArgs,
         #[command(flatten)]
         watch: WatchArg,
     },
@@ -137,12 +140,20 @@ pub struct AddHostArgs {
     after_help = "The exit code is the remote command's own (128+N when killed by signal N), \
     as with ssh; paaf's own codes (see paaf --help) when it could not run it. With several -c, \
     the first that fails stops the rest (unless --keep-going) and its code is paaf's.\n\n\
+    Several hosts (a glob, --tag, --group): one command on each, --parallel at a time, results \
+    grouped by identical output; exit 0 when it succeeded everywhere, else 9 when it failed \
+    somewhere, else the first host's error code. Ctrl-C starts no more hosts.\n\n\
     Examples:\n  paaf exec web-1 -- systemctl status nginx\n  \
-    paaf exec web-1 -c 'df -h' -c uptime --keep-going"
+    paaf exec web-1 -c 'df -h' -c uptime --keep-going\n  \
+    paaf exec 'web-*' -- uptime\n  paaf exec --tag role=web --tag env=prod -- systemctl restart agent"
 )]
 pub struct ExecArgs {
-    /// The host's name (a [[hosts]] entry)
-    name: String,
+    /// The host's name, or a glob like 'web-*' (or choose with --tag / --group)
+    name: Option<String>,
+    #[command(flatten)]
+    select: SelectorArgs,
+    #[command(flatten)]
+    fan: FanOutArgs,
     /// A command to run; repeat to run several over one connection
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     commands: Vec<String>,
@@ -165,11 +176,17 @@ pub enum RunbookCommand {
         name: String,
     },
     /// Run a runbook; one whose name starts with `__` needs --confirm NAME (or the typed name)
+    #[command(after_help = "With --tag or --group, give the runbook alone: \
+        paaf runbook run --group checkout restart-app")]
     Run {
-        /// The host's name
+        /// The host's name or a glob like 'web-*'; with --tag / --group, the runbook
         name: String,
         /// The runbook's name (see `paaf runbook list HOST`)
-        runbook: String,
+        runbook: Option<String>,
+        #[command(flatten)]
+        select: SelectorArgs,
+        #[command(flatten)]
+        fan: FanOutArgs,
         /// Type the runbook's name here to confirm a dangerous one in scripts
         #[arg(long, value_name = "RUNBOOK")]
         confirm: Option<String>,
@@ -181,7 +198,11 @@ pub enum RunbookCommand {
 pub async fn host(ctx: &Ctx, command: HostCommand) -> Outcome {
     match command {
         HostCommand::Add(args) => add(ctx, args).await,
-        HostCommand::List { names, watch } => status(ctx, &names, watch).await,
+        HostCommand::List {
+            names,
+            select,
+            watch,
+        } => fleet::status(ctx, &names, &select, watch).await,
         HostCommand::Remove { name, dry_run } => {
             if dry_run.dry_run {
                 return ctx.plan(&ctx.paaf.plan_remove_host(&name)?);
@@ -343,15 +364,6 @@ fn read_secret(what: &str) -> Result<SecretString> {
     Ok(SecretString::from(v))
 }
 
-pub async fn status(ctx: &Ctx, names: &[String], watch: WatchArg) -> Outcome {
-    ctx.watching(watch, || async {
-        let statuses = ctx.paaf.status(names).await?;
-        ctx.emit(&statuses, |s| render::hosts(s));
-        Ok(exit::OK)
-    })
-    .await
-}
-
 pub async fn reboot(ctx: &Ctx, a: RebootArgs) -> Outcome {
     let name = a.name.as_str();
     if a.dry_run.dry_run {
@@ -398,10 +410,14 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
         }
         .into());
     }
+    let selector = a.select.selector(a.name.as_slice())?;
+    let Some(name) = selector.single_name().map(str::to_string) else {
+        return exec_on_many(ctx, &selector, commands, a.fan, a.dry_run.dry_run).await;
+    };
     if a.dry_run.dry_run {
-        return ctx.plan(&ctx.paaf.plan_exec(&a.name, &commands)?);
+        return ctx.plan(&ctx.paaf.plan_exec(&name, &commands)?);
     }
-    ctx.paaf.config().host(&a.name)?;
+    ctx.paaf.config().host(&name)?;
     let confirm = ctx.confirm(&format!(
         "Run {} on {}?",
         commands
@@ -409,12 +425,12 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
             .map(|c| format!("`{c}`"))
             .collect::<Vec<_>>()
             .join(", "),
-        a.name
+        name
     ))?;
     let mut outputs = Vec::new();
     let mut code = exit::OK;
     for (i, cmd) in commands.iter().enumerate() {
-        let out = with_trust(ctx, &a.name, || ctx.paaf.exec(&a.name, cmd, &confirm)).await?;
+        let out = with_trust(ctx, &name, || ctx.paaf.exec(&name, cmd, &confirm)).await?;
         // Each command's output shows as it ends; --json prints them all at the end.
         ctx.human(|| render::exec_output(&out));
         let failed = !out.success();
@@ -453,6 +469,35 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
     Ok(code)
 }
 
+/// `exec` on the hosts of a glob, tags or groups: one command, fanned out.
+async fn exec_on_many(
+    ctx: &Ctx,
+    selector: &HostSelector,
+    commands: Vec<String>,
+    fan: FanOutArgs,
+    dry_run: bool,
+) -> Outcome {
+    if selector.is_empty() {
+        return Err(Error::InvalidInput {
+            message: "which hosts? `paaf exec HOST -- CMD`, a glob like 'web-*', --tag or --group"
+                .into(),
+        }
+        .into());
+    }
+    let [command] = <[String; 1]>::try_from(commands).map_err(|_| Error::InvalidInput {
+        message: "on several hosts, give one command (join steps with && in it)".into(),
+    })?;
+    fleet::fan_out(
+        ctx,
+        selector,
+        FanOutJob::Command(command),
+        fan,
+        None,
+        dry_run,
+    )
+    .await
+}
+
 pub async fn runbook(ctx: &Ctx, command: RunbookCommand) -> Outcome {
     let (name, runbook, typed, dry_run) = match command {
         RunbookCommand::List { name } => {
@@ -463,9 +508,33 @@ pub async fn runbook(ctx: &Ctx, command: RunbookCommand) -> Outcome {
         RunbookCommand::Run {
             name,
             runbook,
+            select,
+            fan,
             confirm,
             dry_run,
-        } => (name, runbook, confirm, dry_run),
+        } => {
+            let (hosts, runbook) = match runbook {
+                Some(r) => (vec![name], r),
+                None => (Vec::new(), name),
+            };
+            let selector = select.selector(&hosts)?;
+            match selector.single_name() {
+                Some(one) => (one.to_string(), runbook, confirm, dry_run),
+                None if selector.is_empty() => {
+                    return Err(Error::InvalidInput {
+                        message: format!(
+                            "which hosts? `paaf runbook run HOST {runbook}`, a glob like 'web-*', --tag or --group"
+                        ),
+                    }
+                    .into());
+                }
+                None => {
+                    let job = FanOutJob::Runbook(runbook);
+                    return fleet::fan_out(ctx, &selector, job, fan, confirm, dry_run.dry_run)
+                        .await;
+                }
+            }
+        }
     };
     if dry_run.dry_run {
         let plan = with_trust(ctx, &name, || ctx.paaf.plan_runbook(&name, &runbook)).await?;

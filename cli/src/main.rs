@@ -2,13 +2,14 @@
 //! core facade and renders what comes back; every decision lives in paaf-core.
 //!
 //! Modules depend one way: this file (arguments, dispatch) → the command modules (hosts,
-//! flags, monitor, servers, setup) → ctx (the facade, options, emit/confirm) → output (the
+//! fleet, flags, monitor, servers, setup) → ctx (the facade, options, emit/confirm) → output (the
 //! only printing, escaped), prompt, exit.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod ctx;
 mod exit;
 mod flags;
+mod fleet;
 mod hosts;
 mod monitor;
 mod output;
@@ -105,7 +106,7 @@ enum Command {
     /// Reboot a host and verify it came back (new boot id, then the test command)
     #[command(long_about = hosts::REBOOT_HELP, after_long_help = hosts::REBOOT_EXAMPLES)]
     Reboot(hosts::RebootArgs),
-    /// Run a command on a host; its exit code becomes paaf's
+    /// Run a command on a host, or on many ('web-*', --tag, --group)
     Exec(ExecArgs),
     /// List and run the runbooks on a host (RebootX convention)
     #[command(subcommand)]
@@ -251,7 +252,9 @@ async fn dispatch(cli: Cli) -> i32 {
 async fn run(ctx: &Ctx, command: Command) -> Outcome {
     match command {
         Command::Host(command) => hosts::host(ctx, command).await,
-        Command::Status { names, watch } => hosts::status(ctx, &names, watch).await,
+        Command::Status { names, watch } => {
+            fleet::status(ctx, &names, &fleet::SelectorArgs::default(), watch).await
+        }
         Command::Reboot(args) => hosts::reboot(ctx, args).await,
         Command::Exec(args) => hosts::exec(ctx, args).await,
         Command::Runbook(command) => hosts::runbook(ctx, command).await,

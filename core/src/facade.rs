@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+mod fanout;
 mod flags;
 mod hosts;
 mod monitoring;
@@ -30,6 +31,10 @@ mod rolling;
 #[cfg(feature = "cloud")]
 mod servers;
 
+pub use fanout::{
+    DEFAULT_PARALLEL, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally, HostOutcome,
+    HostRun, NoFanOutProgress, OutputGroup, fan_out_question,
+};
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use hosts::{HostAdded, HostCheck, host_key_declined};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
@@ -356,6 +361,20 @@ impl Paaf {
             .iter()
             .map(inventory::HostSummary::from)
             .collect()
+    }
+
+    /// Live status of the hosts `selector` chooses (every host when it is empty).
+    pub async fn status_of(&self, selector: &config::HostSelector) -> Result<Vec<HostStatus>> {
+        if selector.is_empty() {
+            return self.status(&[]).await;
+        }
+        let names: Vec<String> = self
+            .config()
+            .select(selector)?
+            .into_iter()
+            .map(|h| h.name.clone())
+            .collect();
+        self.status(&names).await
     }
 
     /// Live status of the named hosts (all when `names` is empty), probed concurrently.

@@ -218,6 +218,17 @@ impl<'a> NewAction<'a> {
     }
 }
 
+/// How one part of a fan-out ended (see [`Journal::finish_parts`]).
+#[derive(Debug, Clone)]
+pub struct PartEnd {
+    pub id: i64,
+    pub state: ActionState,
+    pub result: String,
+    pub error_code: Option<&'static str>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: u64,
+}
+
 /// Who acts, and through what.
 #[derive(Debug, Clone, Serialize)]
 pub struct Actor {
@@ -280,6 +291,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS actions_open ON actions(state) WHERE state IN ('pending', 'running');",
     // 2: typed data beside the detail line (JSON of `ActionData`).
     "ALTER TABLE actions ADD COLUMN data TEXT;",
+    // 3: the action a row is part of (one host's run of a fan-out under the fan-out's row).
+    "ALTER TABLE actions ADD COLUMN parent INTEGER;
+    CREATE INDEX IF NOT EXISTS actions_parent ON actions(parent) WHERE parent IS NOT NULL;",
 ];
 
 const COLUMNS: &str = "id, kind, target, detail, data, operator, frontend, device, state, result, error_code, created_at, finished_at, duration_ms";
@@ -544,6 +558,94 @@ impl Journal {
         Ok(rows)
     }
 
+    /// Records the parts of action `parent` (one per host of a fan-out), all `running` in one
+    /// transaction: the fan-out sends to them right after, and a crash leaves them `unknown`
+    /// (check the host), never lost. Returns their ids, in order.
+    pub fn begin_parts(
+        &self,
+        actor: &Actor,
+        parent: i64,
+        parts: &[NewAction<'_>],
+    ) -> Result<Vec<i64>> {
+        let mut db = self.db.lock().expect("journal poisoned");
+        let tx = db.transaction().map_err(|e| self.err(e))?;
+        let mut ids = Vec::with_capacity(parts.len());
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO actions (kind, target, detail, data, operator, frontend, device, state, created_at, owner, parent)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?9, ?10)",
+                )
+                .map_err(|e| self.err(e))?;
+            let now = Utc::now().to_rfc3339();
+            for part in parts {
+                let data = part
+                    .data
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(|e| self.err(e))?;
+                insert
+                    .execute(params![
+                        part.kind.name(),
+                        part.target,
+                        part.detail,
+                        data,
+                        actor.operator,
+                        actor.frontend,
+                        actor.device,
+                        now,
+                        self.owner,
+                        parent
+                    ])
+                    .map_err(|e| self.err(e))?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    /// Ends parts begun with [`Journal::begin_parts`], in one transaction.
+    pub fn finish_parts(&self, ends: &[PartEnd]) -> Result<()> {
+        let mut db = self.db.lock().expect("journal poisoned");
+        let tx = db.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut update = tx
+                .prepare(
+                    "UPDATE actions SET state = ?1, result = ?2, error_code = ?3, finished_at = ?4, duration_ms = ?5 WHERE id = ?6",
+                )
+                .map_err(|e| self.err(e))?;
+            for end in ends {
+                update
+                    .execute(params![
+                        end.state.as_str(),
+                        end.result,
+                        end.error_code,
+                        end.finished_at.to_rfc3339(),
+                        end.duration_ms as i64,
+                        end.id
+                    ])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The parts of action `parent`, in the order they were begun.
+    pub fn parts(&self, parent: i64) -> Result<Vec<ActionRecord>> {
+        self.recover_before_reading();
+        let db = self.db.lock().expect("journal poisoned");
+        let mut stmt = db
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM actions WHERE parent = ?1 ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        stmt.query_map(params![parent], row_to_record)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))
+    }
+
     /// The action `id`, if the journal has it.
     pub fn get(&self, id: i64) -> Result<Option<ActionRecord>> {
         self.recover_before_reading();
@@ -661,6 +763,58 @@ mod tests {
         assert!(rec.finished_at.is_some() && rec.duration_ms.is_some());
         assert_eq!(j.list(None, 10).unwrap().len(), 1);
         assert!(j.list(Some("web-2"), 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_parts_of_a_fan_out_sit_under_it_and_a_crash_leaves_them_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let j = Journal::open(&path).unwrap();
+        let parent = j
+            .begin(&actor(), &action(ActionKind::Exec, "'web-*'", "uptime"))
+            .unwrap();
+        let parts: Vec<NewAction> = ["web-1", "web-2", "web-3"]
+            .iter()
+            .map(|h| action(ActionKind::Exec, h, "uptime"))
+            .collect();
+        let ids = j.begin_parts(&actor(), parent, &parts).unwrap();
+        assert_eq!(ids.len(), 3);
+        let end = |id, state| PartEnd {
+            id,
+            state,
+            result: "exit code 0 in 12 ms".into(),
+            error_code: None,
+            finished_at: Utc::now(),
+            duration_ms: 12,
+        };
+        j.finish_parts(&[
+            end(ids[0], ActionState::Succeeded),
+            end(ids[1], ActionState::Failed),
+        ])
+        .unwrap();
+        let rows = j.parts(parent).unwrap();
+        let seen: Vec<(&str, ActionState, Option<u64>)> = rows
+            .iter()
+            .map(|r| (r.target.as_str(), r.state, r.duration_ms))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("web-1", ActionState::Succeeded, Some(12)),
+                ("web-2", ActionState::Failed, Some(12)),
+                ("web-3", ActionState::Running, None),
+            ]
+        );
+        assert!(j.parts(ids[0]).unwrap().is_empty(), "a part has no parts");
+        drop(j); // the process dies mid fan-out
+        let after = Journal::open(&path).unwrap();
+        let web3 = after.last_for("web-3").unwrap().unwrap();
+        assert_eq!(
+            web3.state,
+            ActionState::Unknown,
+            "it may have run: check it"
+        );
+        assert_eq!(after.parts(parent).unwrap().len(), 3);
     }
 
     #[test]

@@ -29,8 +29,10 @@ pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 #[cfg(feature = "cloud")]
 pub use facade::ServerProgress;
 pub use facade::{
-    About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
-    HostAdded, HostCheck, Overview, OverviewLevel, Paaf, Plan, TimeWindow, host_key_declined,
+    About, AnnotationInput, BackendFlags, Confirmation, DEFAULT_PARALLEL, DashboardView, FanOutJob,
+    FanOutOptions, FanOutReport, FanOutSink, FanOutTally, FlagChange, FlagTarget, HostAdded,
+    HostCheck, HostOutcome, HostRun, NoFanOutProgress, OutputGroup, Overview, OverviewLevel, Paaf,
+    Plan, TimeWindow, fan_out_question, host_key_declined,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

@@ -46,14 +46,8 @@ failure, 2 on bad arguments.
 EOF
 }
 
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-
-note() {
-    printf '%s: %s\n' "$PROG" "$*" >&2
-}
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
 
 is_count() {
     [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 100000))
@@ -99,16 +93,9 @@ readonly RUNNER=$BENCH_DIR/alternate.py
 
 # ----------------------------------------------------------------- build
 
-note "installing dependencies (scripts/install-deps.sh)"
-scripts/install-deps.sh || die "scripts/install-deps.sh failed"
-command -v python3 >/dev/null || die "python3 is missing"
-
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}
-note "building paaf (release) in $CARGO_TARGET_DIR"
-cargo build --release -p paaf-cli || die "cargo build --release -p paaf-cli failed"
-PAAF=$CARGO_TARGET_DIR/release/paaf
+build_release_paaf
 readonly PAAF
-[[ -x $PAAF ]] || die "no binary at $PAAF after the build"
+command -v python3 >/dev/null || die "python3 is missing"
 
 # ----------------------------------------------------------------- host
 
@@ -129,17 +116,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 # A port in PORT_MIN..PORT_MAX nothing listens on, starting at a random one.
 free_port() {
     local span=$((PORT_MAX - PORT_MIN + 1)) start i p
     start=$((RANDOM % span))
     for ((i = 0; i < span; i++)); do
         p=$((PORT_MIN + (start + i) % span))
-        if ! port_in_use "$p"; then
+        if ! tcp_open "$p"; then
             printf '%s' "$p"
             return 0
         fi

@@ -25,7 +25,17 @@ fn script() -> PathBuf {
     repo_root().join("tests/peers/sshd-host.sh")
 }
 
-fn run_script(args: &[&str]) -> std::process::Output {
+/// The known_hosts line (`[127.0.0.1]:PORT TYPE KEY`) of the host whose state directory is
+/// `dir`, read from its key file.
+fn known_hosts_line(dir: &Path, port: u16) -> String {
+    let key = std::fs::read_to_string(dir.join("ssh_host_ed25519_key.pub")).unwrap();
+    let mut fields = key.split_whitespace();
+    let (kind, b64) = (fields.next().unwrap(), fields.next().unwrap());
+    format!("[127.0.0.1]:{port} {kind} {b64}\n")
+}
+
+/// Runs `tests/peers/sshd-host.sh ARGS`; panics with its output when it fails.
+pub fn run_script(args: &[&str]) -> std::process::Output {
     let out = Command::new("bash")
         .arg(script())
         .args(args)
@@ -262,10 +272,7 @@ impl SshHost {
 
     /// The host's key as a known_hosts line (`[127.0.0.1]:PORT TYPE KEY`), read from its file.
     pub fn known_hosts_line(&self) -> String {
-        let key = std::fs::read_to_string(self.dir.join("ssh_host_ed25519_key.pub")).unwrap();
-        let mut fields = key.split_whitespace();
-        let (kind, b64) = (fields.next().unwrap(), fields.next().unwrap());
-        format!("[127.0.0.1]:{} {kind} {b64}\n", self.port)
+        known_hosts_line(&self.dir, self.port)
     }
 
     /// sshd's log (accepted logins and so on).
@@ -281,6 +288,86 @@ impl Drop for SshHost {
             .args(["stop", self.dir.to_str().unwrap()])
             .output();
     }
+}
+
+/// Many simulated SSH hosts started in one batch (`sshd-host.sh fleet-start`) on consecutive
+/// ports, all stopped on drop.
+pub struct Fleet {
+    base: TempDir,
+    /// The hosts' state directories and ports, host 1 first.
+    pub hosts: Vec<(PathBuf, u16)>,
+}
+
+impl Fleet {
+    /// Starts `n` hosts accepting the given public keys for `paaf-test`.
+    pub fn start(n: usize, authorized: &[&Path]) -> Fleet {
+        setup();
+        let keys: String = authorized
+            .iter()
+            .map(|p| std::fs::read_to_string(p.with_extension("pub")).expect("public key"))
+            .collect();
+        let mut last = String::new();
+        for _ in 0..5 {
+            let base = TempDir::new().expect("tempdir");
+            let first = free_run(n);
+            for i in 1..=n {
+                let dir = base.path().join(format!("host-{i}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join("authorized_keys"), &keys).unwrap();
+            }
+            let out = Command::new("bash")
+                .arg(script())
+                .arg("fleet-start")
+                .arg(base.path())
+                .args([first.to_string(), n.to_string()])
+                .output()
+                .expect("run sshd-host.sh");
+            let fleet = Fleet {
+                hosts: (1..=n)
+                    .map(|i| (base.path().join(format!("host-{i}")), first + i as u16 - 1))
+                    .collect(),
+                base,
+            };
+            if out.status.success() {
+                return fleet;
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+            drop(fleet);
+        }
+        panic!("could not start a fleet of {n} sshd hosts: {last}");
+    }
+}
+
+impl Fleet {
+    /// Every host's key as known_hosts lines.
+    pub fn known_hosts(&self) -> String {
+        self.hosts
+            .iter()
+            .map(|(dir, port)| known_hosts_line(dir, *port))
+            .collect()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .arg("fleet-stop")
+            .arg(self.base.path())
+            .output();
+    }
+}
+
+/// The first of `n` consecutive ports that are free now (the script re-checks each), below
+/// Linux's ephemeral range (32768-60999) so outgoing connections do not take them meanwhile.
+fn free_run(n: usize) -> u16 {
+    for _ in 0..200 {
+        let first = 10_000 + rand::random_range(0..(22_000 - n as u16));
+        if (0..n as u16).all(|i| TcpListener::bind(("127.0.0.1", first + i)).is_ok()) {
+            return first;
+        }
+    }
+    panic!("no {n} consecutive free ports found");
 }
 
 /// Generates a client key pair at `dir/name` (`name.pub` beside it).

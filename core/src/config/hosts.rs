@@ -30,6 +30,10 @@ pub struct HostConfig {
     pub server: Option<(String, String)>,
     /// Accept legacy SSH algorithms (CBC ciphers, SHA-1, ...) from this host, after modern ones.
     pub legacy_algorithms: bool,
+    /// Labels a selector matches with `--tag KEY=VALUE` (`role = "web"`, `env = "prod"`).
+    pub tags: BTreeMap<String, String>,
+    /// The groups a selector matches with `--group NAME`, sorted.
+    pub groups: Vec<String>,
 }
 
 /// How paaf logs in to a host. Secrets are references, never values.
@@ -118,6 +122,10 @@ pub(super) struct RawHost {
     server: Option<Spanned<String>>,
     /// Offer legacy SSH algorithms to this host too (off by default).
     legacy_algorithms: Option<bool>,
+    /// `{ role = "web", env = "prod" }`: what `--tag KEY=VALUE` selects.
+    tags: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    /// `["checkout", "eu"]`: what `--group NAME` selects.
+    groups: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -365,6 +373,8 @@ pub(super) fn validate_host(
             }
         },
     };
+    let tags = validate_tags(src, &name, raw.tags)?;
+    let groups = validate_groups(src, &name, raw.groups)?;
     Ok(HostConfig {
         name,
         address,
@@ -380,7 +390,79 @@ pub(super) fn validate_host(
         reboot,
         server,
         legacy_algorithms: raw.legacy_algorithms.unwrap_or(false),
+        tags,
+        groups,
     })
+}
+
+/// What a tag key or value, or a group name, may be made of (for the fix of an error).
+const LABEL_RULE: &str = "use letters, digits, `-`, `_`, `.`, `/` and `:` (at most 63)";
+
+/// A tag key or value, or a group name: what a selector can name on the command line
+/// (`--tag role=web`) and what a shell leaves alone.
+fn valid_label(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 63
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
+}
+
+fn validate_tags(
+    src: &Source,
+    host: &str,
+    raw: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+) -> Result<BTreeMap<String, String>> {
+    let Some(raw) = raw else {
+        return Ok(BTreeMap::new());
+    };
+    let span = raw.span();
+    let mut tags = BTreeMap::new();
+    for (key, value) in raw.into_inner() {
+        if !valid_label(&key) || key.contains('=') {
+            return Err(src.err(
+                Some(&span),
+                format!("host `{host}`: tag key `{key}` is not allowed"),
+                format!("{LABEL_RULE}, e.g. tags = {{ role = \"web\", env = \"prod\" }}"),
+            ));
+        }
+        if !valid_label(value.get_ref()) {
+            return Err(src.err(
+                Some(&value.span()),
+                format!(
+                    "host `{host}`: tag `{key}` has the value `{}`, which is not allowed",
+                    value.get_ref()
+                ),
+                format!("{LABEL_RULE}, e.g. role = \"web\""),
+            ));
+        }
+        tags.insert(key, value.into_inner());
+    }
+    Ok(tags)
+}
+
+fn validate_groups(
+    src: &Source,
+    host: &str,
+    raw: Option<Spanned<Vec<Spanned<String>>>>,
+) -> Result<Vec<String>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let mut groups = Vec::new();
+    for group in raw.into_inner() {
+        if !valid_label(group.get_ref()) {
+            return Err(src.err(
+                Some(&group.span()),
+                format!("host `{host}`: group `{}` is not allowed", group.get_ref()),
+                format!("{LABEL_RULE}, e.g. groups = [\"checkout\", \"eu\"]"),
+            ));
+        }
+        groups.push(group.into_inner());
+    }
+    groups.sort();
+    groups.dedup();
+    Ok(groups)
 }
 
 /// Why `command` is not one program with arguments (the reboot command's form), if it is not.
@@ -416,6 +498,42 @@ mod tests {
         assert!(!host(""));
         assert!(host("legacy_algorithms = true"));
         assert!(host_with("legacy_algorithms = \"yes\"").is_err());
+    }
+
+    #[test]
+    fn tags_and_groups_are_read_and_checked_with_their_line() {
+        let host = host_with(
+            "tags = { role = \"web\", env = \"prod\" }\ngroups = [\"checkout\", \"eu\", \"checkout\"]",
+        )
+        .unwrap()
+        .hosts
+        .remove(0);
+        assert_eq!(host.tags.get("role").map(String::as_str), Some("web"));
+        assert_eq!(host.tags.get("env").map(String::as_str), Some("prod"));
+        assert_eq!(host.groups, ["checkout", "eu"]);
+        let untagged = host_with("").unwrap().hosts.remove(0);
+        assert!(untagged.tags.is_empty() && untagged.groups.is_empty());
+        for (extra, line, says) in [
+            ("tags = { role = \"web server\" }", 6, "tag `role`"),
+            ("tags = { role = 3 }", 6, "expected text in quotes"),
+            ("\ngroups = [\"a b\"]", 7, "group `a b`"),
+            ("groups = \"checkout\"", 6, "expected"),
+            ("tags = { \"\" = \"x\" }", 6, "tag key"),
+        ] {
+            match host_with(extra) {
+                Err(Error::Config {
+                    line: l,
+                    message,
+                    fix,
+                    ..
+                }) => {
+                    assert_eq!(l, Some(line), "{extra}: {message}");
+                    assert!(message.contains(says), "{extra}: {message}");
+                    assert!(!fix.is_empty());
+                }
+                other => panic!("{extra}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The TOML config: loading with errors that name file, line and fix; editing that keeps comments.
 //!
 //! One file per concern: [`hosts`] (`[[hosts]]` and `[defaults]`), [`clouds`] (`[[clouds]]`),
-//! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), and [`edit`] (changes written
-//! back to the file). This file reads the whole file and ties the sections together.
+//! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), [`selector`] (which hosts a
+//! command acts on), and [`edit`] (changes written back to the file). This file reads the
+//! whole file and ties the sections together.
 
 #[cfg(feature = "cloud")]
 mod clouds;
@@ -10,6 +11,7 @@ mod edit;
 mod flags;
 mod hosts;
 mod monitoring;
+mod selector;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +21,7 @@ pub use edit::*;
 pub use flags::*;
 pub use hosts::*;
 pub use monitoring::*;
+pub use selector::*;
 
 use crate::error::{Error, Result};
 use crate::secrets::SecretRef;

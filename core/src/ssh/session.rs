@@ -223,6 +223,7 @@ fn handshake(target: &Target) -> Result<(Session, TcpStream)> {
         }
     };
     let _ = tcp.set_nodelay(true);
+    quick_ack(&tcp);
     let mut session = Session::new().map_err(|e| ssh_error(&target.name, "session", e))?;
     session.set_timeout(duration_ms(target.connect_timeout));
     let recorded = known_hosts::recorded_types(
@@ -271,6 +272,29 @@ fn handshake(target: &Target) -> Result<(Session, TcpStream)> {
         "ssh: handshake done"
     );
     Ok((session, tcp))
+}
+
+/// Asks Linux to acknowledge what arrives next at once (TCP_QUICKACK). sshd sets TCP_NODELAY
+/// only on interactive sessions, so on an exec channel its last small packets (exit status, EOF,
+/// close) wait under Nagle's algorithm for our ACK of the one before, which Linux delays up to
+/// 40 ms. The kernel drops the flag again by itself, so it is set before each wait.
+fn quick_ack(tcp: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    {
+        let one: libc::c_int = 1;
+        // SAFETY: a valid socket this connection owns, and a c_int option of the right size.
+        unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(tcp),
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = tcp;
 }
 
 fn duration_ms(d: Duration) -> u32 {
@@ -562,6 +586,7 @@ impl Connection {
             if events == 0 {
                 events = libc::POLLIN;
             }
+            quick_ack(&self.tcp);
             let mut pfd = libc::pollfd {
                 fd: std::os::fd::AsRawFd::as_raw_fd(&self.tcp),
                 events,

@@ -1,0 +1,702 @@
+//! Fan-out: one command or runbook on every host a selector chooses, a bounded number at a
+//! time. Each host's exit code, duration and bounded output are kept; hosts with identical
+//! results are grouped ("37 hosts: exit 0 / 2 hosts: exit 1 / 1 host: unreachable"). One
+//! confirmation covers them all; the journal gets one parent action and a row per host under
+//! it. Cancelling stops what has not started; what runs finishes (within its timeout) and is
+//! reported.
+
+use super::{Confirmation, Paaf};
+use crate::config::{HostConfig, HostSelector, host_sample};
+use crate::error::{Error, ErrorCode, ErrorInfo, Result};
+use crate::events::CancellationToken;
+use crate::journal::{ActionKind, ActionState, NewAction, PartEnd};
+use crate::runbooks;
+use crate::ssh::{Connection, ExecOutput};
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// How many hosts run at once unless the caller says otherwise.
+pub const DEFAULT_PARALLEL: usize = 64;
+
+/// What runs on every chosen host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "kebab-case")]
+pub enum FanOutJob {
+    /// A shell command line.
+    Command(String),
+    /// A runbook in each host's runbook directory (RebootX convention).
+    Runbook(String),
+}
+
+impl FanOutJob {
+    fn kind(&self) -> ActionKind {
+        match self {
+            FanOutJob::Command(_) => ActionKind::Exec,
+            FanOutJob::Runbook(_) => ActionKind::Runbook,
+        }
+    }
+
+    fn text(&self) -> &str {
+        match self {
+            FanOutJob::Command(c) | FanOutJob::Runbook(c) => c,
+        }
+    }
+
+    /// The command line that runs the job on `host`.
+    fn command_on(&self, host: &HostConfig) -> String {
+        match self {
+            FanOutJob::Command(c) => c.clone(),
+            FanOutJob::Runbook(r) => runbooks::run_command(&host.runbook_dir, r),
+        }
+    }
+}
+
+/// Limits of a fan-out.
+#[derive(Debug, Clone, Copy)]
+pub struct FanOutOptions {
+    /// Hosts running at once (at least 1).
+    pub parallel: usize,
+    /// Each host's command budget; `None`: its `command_timeout_secs`.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for FanOutOptions {
+    fn default() -> Self {
+        FanOutOptions {
+            parallel: DEFAULT_PARALLEL,
+            timeout: None,
+        }
+    }
+}
+
+/// How the job went on one host.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum HostOutcome {
+    /// The command ran; its exit code and bounded output.
+    Ran(ExecOutput),
+    /// It could not run, or did not finish: unreachable, host key, login, timeout, ...
+    Failed { error: ErrorInfo },
+    /// Cancelled before it started on this host.
+    NotStarted,
+}
+
+impl HostOutcome {
+    /// Cancelled before it started.
+    pub fn not_started(&self) -> bool {
+        matches!(self, HostOutcome::NotStarted)
+    }
+
+    /// Ran and exited 0.
+    pub fn ok(&self) -> bool {
+        matches!(self, HostOutcome::Ran(o) if o.success())
+    }
+
+    /// The words a group of this outcome is shown with: `exit 0`, `killed by signal KILL`,
+    /// `unreachable`, `not started`.
+    pub fn label(&self) -> String {
+        match self {
+            HostOutcome::Ran(o) => match &o.signal {
+                Some(sig) => format!("killed by signal {sig}"),
+                None => format!("exit {}", o.exit_code),
+            },
+            HostOutcome::Failed { error } => error.code.as_str().replace('-', " "),
+            HostOutcome::NotStarted => "not started".into(),
+        }
+    }
+
+    /// Hosts with equal keys are shown as one group: the same exit code and output, or
+    /// the same kind of error (their messages name each host, so only the code counts).
+    fn group_key(&self) -> (u8, String) {
+        match self {
+            HostOutcome::Ran(o) => (
+                0,
+                format!(
+                    "{}\0{:?}\0{}\0{}\0{}\0{}",
+                    o.exit_code,
+                    o.signal,
+                    o.stdout,
+                    o.stderr,
+                    o.stdout_truncated,
+                    o.stderr_truncated
+                ),
+            ),
+            HostOutcome::Failed { error } => (1, error.code.as_str().to_string()),
+            HostOutcome::NotStarted => (2, String::new()),
+        }
+    }
+}
+
+/// The job's run on one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRun {
+    pub host: String,
+    #[serde(flatten)]
+    pub outcome: HostOutcome,
+    /// From the connection (or the wait for it) to the end, in ms; 0 when not started.
+    pub duration_ms: u64,
+    /// The journal row of this host's run.
+    pub action_id: i64,
+}
+
+/// Hosts whose results are the same.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputGroup {
+    /// `exit 0`, `exit 1`, `unreachable`, `timeout`, ...
+    pub label: String,
+    pub ok: bool,
+    /// In config order.
+    pub hosts: Vec<String>,
+    /// The first host's outcome: the output all of them share (or its error, with its host).
+    #[serde(flatten)]
+    pub outcome: HostOutcome,
+}
+
+/// Counts of a fan-out, so far or at the end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FanOutTally {
+    pub total: usize,
+    /// Finished, whatever the result.
+    pub done: usize,
+    /// Finished and not ok (a failed command, or the host could not run it).
+    pub failed: usize,
+    pub not_started: usize,
+}
+
+/// Everything a fan-out did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FanOutReport {
+    /// The parent journal action.
+    pub action_id: i64,
+    pub job: FanOutJob,
+    /// The selector as typed (`--tag role=web`).
+    pub selector: String,
+    pub tally: FanOutTally,
+    /// Largest group first.
+    pub groups: Vec<OutputGroup>,
+    /// Every host, in config order.
+    pub hosts: Vec<HostRun>,
+    pub elapsed_ms: u64,
+    pub cancelled: bool,
+}
+
+impl FanOutReport {
+    /// Why it did not succeed everywhere: cancelled, a command that failed somewhere
+    /// (`RemoteCommand`), else the first host's error; `None` when every host succeeded.
+    pub fn failure(&self) -> Option<ErrorCode> {
+        if self.cancelled && self.tally.not_started > 0 {
+            return Some(ErrorCode::Cancelled);
+        }
+        if self
+            .hosts
+            .iter()
+            .any(|h| matches!(&h.outcome, HostOutcome::Ran(o) if !o.success()))
+        {
+            return Some(ErrorCode::RemoteCommand);
+        }
+        self.hosts.iter().find_map(|h| match &h.outcome {
+            HostOutcome::Failed { error } => Some(error.code),
+            _ => None,
+        })
+    }
+
+    /// One line for the journal and a summary: `50 hosts: 47 ok, 2 exit 1, 1 unreachable`.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .groups
+            .iter()
+            .map(|g| {
+                let label = if g.ok {
+                    "ok".to_string()
+                } else {
+                    g.label.clone()
+                };
+                format!("{} {label}", g.hosts.len())
+            })
+            .collect();
+        let hosts = match self.tally.total {
+            1 => "1 host".to_string(),
+            n => format!("{n} hosts"),
+        };
+        format!(
+            "{hosts}: {} in {:.1}s",
+            parts.join(", "),
+            self.elapsed_ms as f64 / 1000.0
+        )
+    }
+}
+
+/// Hears of each host as it finishes (a progress bar, a live list).
+pub trait FanOutSink: Send + Sync {
+    fn host_done(&self, run: &HostRun, tally: &FanOutTally);
+}
+
+/// A sink that hears nothing.
+pub struct NoFanOutProgress;
+
+impl FanOutSink for NoFanOutProgress {
+    fn host_done(&self, _: &HostRun, _: &FanOutTally) {}
+}
+
+/// What the confirmation of a fan-out is about: the job and a sample of the hosts.
+pub fn fan_out_question(job: &FanOutJob, names: &[&str]) -> String {
+    match job {
+        FanOutJob::Command(c) => format!("running `{c}` on {}", host_sample(names)),
+        FanOutJob::Runbook(r) => format!("runbook {r} on {}", host_sample(names)),
+    }
+}
+
+/// Groups runs by identical result, largest group first (ties in config order).
+fn group(runs: &[HostRun]) -> Vec<OutputGroup> {
+    let mut groups: Vec<((u8, String), OutputGroup)> = Vec::new();
+    for run in runs {
+        let key = run.outcome.group_key();
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.hosts.push(run.host.clone()),
+            None => groups.push((
+                key,
+                OutputGroup {
+                    label: run.outcome.label(),
+                    ok: run.outcome.ok(),
+                    hosts: vec![run.host.clone()],
+                    outcome: run.outcome.clone(),
+                },
+            )),
+        }
+    }
+    // Stable: equal sizes keep the order of their first host.
+    groups.sort_by_key(|(_, g)| std::cmp::Reverse(g.hosts.len()));
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+fn tally(runs: &[HostRun]) -> FanOutTally {
+    FanOutTally {
+        total: runs.len(),
+        done: runs.iter().filter(|r| !r.outcome.not_started()).count(),
+        failed: runs
+            .iter()
+            .filter(|r| !r.outcome.ok() && !r.outcome.not_started())
+            .count(),
+        not_started: runs.iter().filter(|r| r.outcome.not_started()).count(),
+    }
+}
+
+/// How a host's journal row ends.
+fn part_end(run: &HostRun, sent: bool) -> PartEnd {
+    let (state, result, error_code) = match &run.outcome {
+        HostOutcome::Ran(o) => {
+            let (state, text) = super::exec_summary(o);
+            (state, text, None)
+        }
+        HostOutcome::Failed { error } => {
+            let state = match (error.code, sent) {
+                (ErrorCode::OutcomeUnknown, _) | (ErrorCode::Cancelled, true) => {
+                    ActionState::Unknown
+                }
+                _ => ActionState::Failed,
+            };
+            (state, error.message.clone(), Some(error.code.as_str()))
+        }
+        HostOutcome::NotStarted => (
+            ActionState::Failed,
+            "not started: the fan-out was cancelled first".to_string(),
+            Some(ErrorCode::Cancelled.as_str()),
+        ),
+    };
+    PartEnd {
+        id: run.action_id,
+        state,
+        result,
+        error_code,
+        finished_at: chrono::Utc::now(),
+        duration_ms: run.duration_ms,
+    }
+}
+
+impl Paaf {
+    /// The hosts `selector` chooses, in config order (an error lists what there is when it
+    /// chooses none).
+    pub fn select_hosts(&self, selector: &HostSelector) -> Result<Vec<HostConfig>> {
+        Ok(self
+            .config()
+            .select(selector)?
+            .into_iter()
+            .cloned()
+            .collect())
+    }
+
+    /// The plan of a fan-out (`--dry-run`): the hosts, and what runs on each, how many at once.
+    pub fn plan_fan_out(
+        &self,
+        selector: &HostSelector,
+        job: &FanOutJob,
+        options: FanOutOptions,
+    ) -> Result<super::Plan> {
+        let hosts = self.select_hosts(selector)?;
+        let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        let mut steps = vec![format!(
+            "at most {} hosts at once; a host not started yet is skipped on cancel",
+            options.parallel.max(1)
+        )];
+        steps.extend(hosts.iter().map(|h| {
+            format!(
+                "{}: run {} (within {}s)",
+                h.name,
+                job.command_on(h),
+                options.timeout.unwrap_or(h.command_timeout).as_secs()
+            )
+        }));
+        Ok(super::Plan {
+            action: job.kind().name(),
+            target: host_sample(&names),
+            now: None,
+            steps,
+            warning: None,
+        })
+    }
+
+    /// Runs `job` on every host `selector` chooses, `options.parallel` at a time, after one
+    /// confirmation (typed for a dangerous runbook). `cancel` stops hosts not started yet.
+    pub async fn fan_out(
+        &self,
+        selector: &HostSelector,
+        job: FanOutJob,
+        options: FanOutOptions,
+        confirm: &Confirmation,
+        sink: Arc<dyn FanOutSink>,
+        cancel: CancellationToken,
+    ) -> Result<FanOutReport> {
+        let hosts = self.select_hosts(selector)?;
+        match &job {
+            FanOutJob::Command(c) if c.trim().is_empty() => {
+                return Err(Error::invalid("the command is empty"));
+            }
+            FanOutJob::Runbook(r) => runbooks::check_name(r)?,
+            FanOutJob::Command(_) => {}
+        }
+        let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        let what = fan_out_question(&job, &names);
+        match &job {
+            FanOutJob::Runbook(r) if runbooks::is_dangerous(r) => {
+                confirm.require_typed(&what, r)?
+            }
+            _ => confirm.require(&what)?,
+        }
+        let started = Instant::now();
+        let described = selector.describe();
+        let parent = self.journal.begin(
+            &self.actor,
+            &NewAction::new(job.kind(), &described, job.text()),
+        )?;
+        let parts: Vec<NewAction> = names
+            .iter()
+            .map(|n| NewAction::new(job.kind(), n, job.text()))
+            .collect();
+        let ids = match self.journal.begin_parts(&self.actor, parent, &parts) {
+            Ok(ids) => ids,
+            Err(e) => {
+                let _ = self.journal.finish(
+                    parent,
+                    ActionState::Failed,
+                    &e.to_string(),
+                    Some(e.code().as_str()),
+                );
+                return Err(e);
+            }
+        };
+        let _cancellable = self.cancellable(parent, &cancel);
+        if let Err(e) = self.journal.mark_running(parent) {
+            tracing::error!("could not record that fan-out {parent} starts: {e}");
+        }
+        let (runs, sent) = self
+            .run_everywhere(&hosts, &ids, &job, options, sink, &cancel)
+            .await;
+        let ends: Vec<PartEnd> = runs
+            .iter()
+            .zip(&sent)
+            .map(|(r, s)| part_end(r, *s))
+            .collect();
+        if let Err(e) = self.journal.finish_parts(&ends) {
+            tracing::error!("could not record how the hosts of fan-out {parent} ended: {e}");
+        }
+        let report = FanOutReport {
+            action_id: parent,
+            job,
+            selector: described,
+            tally: tally(&runs),
+            groups: group(&runs),
+            hosts: runs,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            cancelled: cancel.is_cancelled(),
+        };
+        let state = match report.failure() {
+            None => ActionState::Succeeded,
+            Some(_) if ends.iter().any(|e| e.state == ActionState::Unknown) => ActionState::Unknown,
+            Some(_) => ActionState::Failed,
+        };
+        let code = report.failure().map(ErrorCode::as_str);
+        if let Err(e) = self.journal.finish(parent, state, &report.summary(), code) {
+            tracing::error!("could not record the end of fan-out {parent}: {e}");
+        }
+        Ok(report)
+    }
+
+    /// Runs the job on each host, at most `options.parallel` at once; each run with whether
+    /// it reached its host (a connection was open when it ended).
+    async fn run_everywhere(
+        &self,
+        hosts: &[HostConfig],
+        ids: &[i64],
+        job: &FanOutJob,
+        options: FanOutOptions,
+        sink: Arc<dyn FanOutSink>,
+        cancel: &CancellationToken,
+    ) -> (Vec<HostRun>, Vec<bool>) {
+        let permits = Arc::new(Semaphore::new(options.parallel.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, host) in hosts.iter().enumerate() {
+            let target = self.target(host);
+            let cmd = job.command_on(host);
+            let timeout = options.timeout.unwrap_or(host.command_timeout);
+            let max = host.max_output_bytes;
+            let (pool, permits, cancel) = (self.pool.clone(), permits.clone(), cancel.clone());
+            tasks.spawn(async move {
+                let sent = Arc::new(AtomicBool::new(false));
+                let _permit = tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => return (index, None, sent, 0),
+                    p = permits.acquire_owned() => p,
+                };
+                if cancel.is_cancelled() {
+                    return (index, None, sent, 0);
+                }
+                let begun = Instant::now();
+                let result = match target {
+                    Err(e) => Err(e),
+                    Ok(target) => {
+                        let connected = sent.clone();
+                        pool.with_connection(target, move |c: &mut Connection| {
+                            connected.store(true, Ordering::SeqCst);
+                            c.exec(&cmd, timeout, max)
+                        })
+                        .await
+                    }
+                };
+                (
+                    index,
+                    Some(result),
+                    sent,
+                    begun.elapsed().as_millis() as u64,
+                )
+            });
+        }
+        let mut runs: Vec<Option<(HostRun, bool)>> = vec![None; hosts.len()];
+        let mut so_far = FanOutTally {
+            total: hosts.len(),
+            ..FanOutTally::default()
+        };
+        while let Some(joined) = tasks.join_next().await {
+            let (index, result, sent, duration_ms) = match joined {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!("a fan-out task failed: {e}");
+                    continue;
+                }
+            };
+            let outcome = match result {
+                None => HostOutcome::NotStarted,
+                Some(Ok(out)) => HostOutcome::Ran(out),
+                Some(Err(e)) => HostOutcome::Failed {
+                    error: ErrorInfo::from(&e),
+                },
+            };
+            let run = HostRun {
+                host: hosts[index].name.clone(),
+                outcome,
+                duration_ms,
+                action_id: ids[index],
+            };
+            match &run.outcome {
+                HostOutcome::NotStarted => so_far.not_started += 1,
+                o => {
+                    so_far.done += 1;
+                    if !o.ok() {
+                        so_far.failed += 1;
+                    }
+                }
+            }
+            sink.host_done(&run, &so_far);
+            runs[index] = Some((run, sent.load(Ordering::SeqCst)));
+        }
+        runs.into_iter()
+            .enumerate()
+            .map(|(index, r)| {
+                r.unwrap_or_else(|| {
+                    let failed = HostRun {
+                        host: hosts[index].name.clone(),
+                        outcome: HostOutcome::Failed {
+                            error: ErrorInfo::from(&Error::other(
+                                "its worker stopped unexpectedly",
+                            )),
+                        },
+                        duration_ms: 0,
+                        action_id: ids[index],
+                    };
+                    (failed, false)
+                })
+            })
+            .unzip()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ran(host: &str, exit_code: i32, stdout: &str) -> HostRun {
+        HostRun {
+            host: host.into(),
+            outcome: HostOutcome::Ran(ExecOutput {
+                exit_code,
+                signal: None,
+                stdout: stdout.into(),
+                stderr: String::new(),
+                stdout_truncated: false,
+                stderr_truncated: false,
+                duration_ms: 5,
+            }),
+            duration_ms: 7,
+            action_id: 1,
+        }
+    }
+
+    fn failed(host: &str, error: Error) -> HostRun {
+        HostRun {
+            host: host.into(),
+            outcome: HostOutcome::Failed {
+                error: ErrorInfo::from(&error),
+            },
+            duration_ms: 3,
+            action_id: 2,
+        }
+    }
+
+    fn unreachable(host: &str) -> Error {
+        Error::Unreachable {
+            host: host.into(),
+            address: format!("{host}:22"),
+            reason: "connection refused".into(),
+        }
+    }
+
+    #[test]
+    fn identical_results_form_one_group_largest_first() {
+        let runs = vec![
+            failed("a", unreachable("a")),
+            ran("b", 0, "ok\n"),
+            ran("c", 1, "disk full\n"),
+            ran("d", 0, "ok\n"),
+            failed("e", unreachable("e")),
+            ran("f", 0, "ok\n"),
+            ran("g", 0, "different\n"),
+        ];
+        let groups = group(&runs);
+        let seen: Vec<(String, Vec<String>, bool)> = groups
+            .iter()
+            .map(|g| (g.label.clone(), g.hosts.clone(), g.ok))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "exit 0".to_string(),
+                    vec!["b".into(), "d".into(), "f".into()],
+                    true
+                ),
+                (
+                    "unreachable".to_string(),
+                    vec!["a".into(), "e".into()],
+                    false
+                ),
+                ("exit 1".to_string(), vec!["c".into()], false),
+                ("exit 0".to_string(), vec!["g".into()], true),
+            ]
+        );
+        let t = tally(&runs);
+        assert_eq!((t.total, t.done, t.failed, t.not_started), (7, 7, 3, 0));
+    }
+
+    fn report(runs: Vec<HostRun>, cancelled: bool) -> FanOutReport {
+        FanOutReport {
+            action_id: 1,
+            job: FanOutJob::Command("uptime".into()),
+            selector: "'web-*'".into(),
+            tally: tally(&runs),
+            groups: group(&runs),
+            hosts: runs,
+            elapsed_ms: 1234,
+            cancelled,
+        }
+    }
+
+    #[test]
+    fn the_failure_says_what_a_caller_acts_on() {
+        assert_eq!(report(vec![ran("a", 0, "")], false).failure(), None);
+        let mixed = report(
+            vec![
+                failed("a", unreachable("a")),
+                ran("b", 3, ""),
+                ran("c", 0, ""),
+            ],
+            false,
+        );
+        assert_eq!(mixed.failure(), Some(ErrorCode::RemoteCommand));
+        assert_eq!(
+            mixed.summary(),
+            "3 hosts: 1 unreachable, 1 exit 3, 1 ok in 1.2s"
+        );
+        let down = report(vec![ran("a", 0, ""), failed("b", unreachable("b"))], false);
+        assert_eq!(down.failure(), Some(ErrorCode::Unreachable));
+        let mut stopped = vec![ran("a", 0, "")];
+        stopped.push(HostRun {
+            host: "b".into(),
+            outcome: HostOutcome::NotStarted,
+            duration_ms: 0,
+            action_id: 3,
+        });
+        let stopped = report(stopped, true);
+        assert_eq!(stopped.failure(), Some(ErrorCode::Cancelled));
+        assert_eq!(stopped.tally.not_started, 1);
+        assert_eq!(stopped.groups[1].label, "not started");
+    }
+
+    #[test]
+    fn a_host_whose_command_was_cut_short_after_sending_is_unknown_in_the_journal() {
+        let cancelled = failed("a", Error::Cancelled { what: "x".into() });
+        assert_eq!(part_end(&cancelled, true).state, ActionState::Unknown);
+        assert_eq!(part_end(&cancelled, false).state, ActionState::Failed);
+        let refused = failed("a", unreachable("a"));
+        assert_eq!(part_end(&refused, false).state, ActionState::Failed);
+        assert_eq!(
+            part_end(&ran("a", 0, ""), true).state,
+            ActionState::Succeeded
+        );
+        assert_eq!(part_end(&ran("a", 2, ""), true).state, ActionState::Failed);
+    }
+
+    #[test]
+    fn the_question_names_the_job_the_count_and_a_sample() {
+        let names = ["web-1", "web-2", "web-3", "web-4", "web-5", "web-6"];
+        assert_eq!(
+            fan_out_question(&FanOutJob::Command("uptime".into()), &names),
+            "running `uptime` on 6 hosts: web-1, web-2, web-3, web-4, web-5 and 1 more"
+        );
+        assert_eq!(
+            fan_out_question(&FanOutJob::Runbook("__wipe".into()), &names[..1]),
+            "runbook __wipe on 1 host: web-1"
+        );
+    }
+}

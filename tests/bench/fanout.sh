@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# fanout.sh - benchmark `paaf exec` on many hosts against parallel-ssh.
+#
+# Starts real sshd "hosts" on 127.0.0.1 (tests/peers/sshd-host.sh fleet-start,
+# 25 at a time, each in its own namespaces, all with one ed25519 client key),
+# then times one command, `cat /proc/sys/kernel/random/boot_id`, on each
+# fleet size, alternating the two tools run by run (tests/bench/alternate.py):
+#
+#   paaf exec --group first-N --yes --parallel P -- cat …   (release build)
+#   parallel-ssh -p P -i -h HOSTS -- cat …                  (Debian pssh)
+#
+# Both read the same known_hosts and key; each sample is one whole command
+# (process start, N connections, N commands, output). Goal: paaf/pssh <= 0.25.
+# Also prints paaf's peak RSS at the largest size (goal < 100 MB).
+#
+# Prints a table, then one machine-readable line per size:
+#   bench fanout-50: paaf 310.2 ms, pssh 2790.0 ms, ratio 0.11 (goal <= 0.25)
+# Exit status 0 once measured (a missed goal is a result, not a failure);
+# 1 on a setup or run failure, 2 on bad arguments. Debian/Ubuntu, root.
+
+set -euo pipefail
+
+readonly PROG=fanout.sh
+readonly WARMUP=1
+readonly GOAL=0.25
+readonly RSS_GOAL_MB=100
+readonly COMMAND="cat /proc/sys/kernel/random/boot_id"
+# Below Linux's ephemeral ports (32768-60999), which outgoing connections take.
+readonly PORT_MIN=10000
+readonly PORT_MAX=32000
+
+usage() {
+    cat <<EOF
+Usage: $PROG [--runs N] [--sizes "50 200"] [--parallel P]
+
+Benchmark \`paaf exec\` on many loopback sshd hosts against parallel-ssh (run
+as root).
+
+  --runs N       samples of each tool per size (default 5)
+  --sizes LIST   fleet sizes, space-separated (default "50 200"); the largest
+                 is started once, the smaller ones are its first hosts
+  --parallel P   hosts at once, for both tools (default 64, paaf's default)
+  -h, --help     this help
+
+Builds paaf in release mode (CARGO_TARGET_DIR, default ~/.cache/paaf-target;
+PAAF_BENCH_BIN=PATH uses that binary instead), installs parallel-ssh with
+scripts/install-deps.sh, prints a table and lines like
+  bench fanout-50: paaf 310.2 ms, pssh 2790.0 ms, ratio 0.11 (goal <= $GOAL)
+Exit status: 0 once measured (even if a goal is missed), 1 on a setup or run
+failure, 2 on bad arguments.
+EOF
+}
+
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
+
+bad_arg() {
+    printf '%s: %s (see --help)\n' "$PROG" "$*" >&2
+    exit 2
+}
+
+is_count() {
+    [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= 1 && 10#$1 <= 1000))
+}
+
+RUNS=5
+SIZES="50 200"
+PARALLEL=64
+while (($# > 0)); do
+    case $1 in
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    --runs | --sizes | --parallel)
+        (($# >= 2)) || bad_arg "$1 needs a value"
+        case $1 in
+        --runs) RUNS=$2 ;;
+        --sizes) SIZES=$2 ;;
+        --parallel) PARALLEL=$2 ;;
+        esac
+        shift 2
+        ;;
+    *) bad_arg "unknown argument: $1" ;;
+    esac
+done
+is_count "$RUNS" || bad_arg "--runs: not a count from 1 to 1000: $RUNS"
+is_count "$PARALLEL" || bad_arg "--parallel: not a count from 1 to 1000: $PARALLEL"
+read -r -a SIZE_LIST <<<"$SIZES"
+((${#SIZE_LIST[@]} > 0)) || bad_arg "--sizes: give at least one size"
+MAX=0
+for n in "${SIZE_LIST[@]}"; do
+    is_count "$n" || bad_arg "--sizes: not a count from 1 to 1000: $n"
+    ((10#$n > MAX)) && MAX=$((10#$n))
+done
+readonly RUNS PARALLEL MAX
+
+[[ $EUID -eq 0 ]] || die "must run as root (it starts sshd in its own namespaces), not uid $EUID"
+
+SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
+readonly BENCH_DIR=${SELF%/*}
+ROOT=$(cd -- "$BENCH_DIR/../.." && pwd -P)
+readonly ROOT
+cd -- "$ROOT"
+readonly SSHD_HOST=$ROOT/tests/peers/sshd-host.sh
+readonly RUNNER=$BENCH_DIR/alternate.py
+
+# ----------------------------------------------------------------- build
+
+build_release_paaf
+readonly PAAF
+command -v parallel-ssh >/dev/null || die "parallel-ssh is missing (Debian package pssh)"
+
+# ----------------------------------------------------------------- hosts
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/paaf-fanout.XXXXXX") || die "mktemp -d failed"
+readonly TMP
+readonly FLEET=$TMP/fleet
+FLEET_STARTED=0
+
+cleanup() {
+    local rc=$?
+    if ((FLEET_STARTED)); then
+        stop_fleet || note "could not stop every host in $FLEET"
+    fi
+    rm -rf -- "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The first of MAX consecutive ports nothing listens on, from a random start.
+free_run() {
+    local start p ok
+    for _ in {1..50}; do
+        start=$((PORT_MIN + RANDOM % (PORT_MAX - PORT_MIN - MAX)))
+        ok=1
+        for ((p = start; p < start + MAX; p++)); do
+            if tcp_open "$p"; then
+                ok=0
+                break
+            fi
+        done
+        if ((ok)); then
+            printf '%s' "$start"
+            return 0
+        fi
+    done
+    return 1
+}
+
+note "setting up the test hosts"
+"$SSHD_HOST" setup || die "sshd-host.sh setup failed"
+readonly KEY=$TMP/key
+ssh-keygen -q -t ed25519 -N '' -C paaf-bench -f "$KEY" </dev/null >/dev/null ||
+    die "ssh-keygen failed"
+
+# In batches: sshd hosts all starting at once on a small machine miss their start deadline.
+readonly BATCH=25
+
+host_dir() { # I (1-based)
+    printf '%s/batch-%d/host-%d' "$FLEET" "$((($1 - 1) / BATCH))" "$(((($1 - 1) % BATCH) + 1))"
+}
+
+stop_fleet() {
+    local d
+    for d in "$FLEET"/batch-*/; do
+        [[ -d $d ]] && "$SSHD_HOST" fleet-stop "${d%/}"
+    done
+}
+
+start_fleet() { # BASE
+    local b n
+    for ((i = 1; i <= MAX; i++)); do
+        mkdir -p -- "$(host_dir "$i")"
+        install -m 0644 -- "$KEY.pub" "$(host_dir "$i")/authorized_keys"
+    done
+    for ((b = 0; b * BATCH < MAX; b++)); do
+        n=$((MAX - b * BATCH < BATCH ? MAX - b * BATCH : BATCH))
+        "$SSHD_HOST" fleet-start "$FLEET/batch-$b" "$(($1 + b * BATCH))" "$n" || return 1
+    done
+}
+
+BASE=
+for _ in 1 2 3; do
+    BASE=$(free_run) || die "no $MAX free consecutive ports in $PORT_MIN-$PORT_MAX"
+    note "starting $MAX hosts on 127.0.0.1:$BASE-$((BASE + MAX - 1)), $BATCH at a time"
+    FLEET_STARTED=1
+    if start_fleet "$BASE"; then
+        break
+    fi
+    # Lost a race for a port, or the machine is too busy: stop them, try again.
+    stop_fleet >/dev/null 2>&1 || true
+    FLEET_STARTED=0
+    BASE=
+done
+[[ -n $BASE ]] || die "could not start $MAX test hosts"
+readonly BASE
+
+# ----------------------------------------------------------------- clients
+
+# One config: host h-I is in group first-N for every size N >= I.
+export PAAF_CONFIG=$TMP/paaf/config.toml
+mkdir -p -- "$TMP/paaf"
+: >"$TMP/known_hosts"
+{
+    for ((i = 1; i <= MAX; i++)); do
+        port=$((BASE + i - 1))
+        groups=()
+        for n in "${SIZE_LIST[@]}"; do
+            ((i <= 10#$n)) && groups+=("\"first-$((10#$n))\"")
+        done
+        printf '[[hosts]]\nname = "h-%d"\naddress = "127.0.0.1"\nport = %d\nuser = "paaf-test"\n' "$i" "$port"
+        printf 'auth = { type = "key", path = "%s" }\ngroups = [%s]\n' "$KEY" "$(IFS=,; printf '%s' "${groups[*]}")"
+        read -r kind b64 _ <"$(host_dir "$i")/ssh_host_ed25519_key.pub"
+        printf '[127.0.0.1]:%d %s %s\n' "$port" "$kind" "$b64" >>"$TMP/known_hosts"
+    done
+    printf 'known_hosts = "%s"\n' "$TMP/known_hosts"
+} >"$TMP/paaf/hosts.toml"
+# known_hosts is a top-level key: it goes before the first table.
+{ tail -n 1 "$TMP/paaf/hosts.toml"; head -n -1 "$TMP/paaf/hosts.toml"; } >"$PAAF_CONFIG"
+
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    for ((i = 1; i <= n; i++)); do
+        printf 'paaf-test@127.0.0.1:%d\n' "$((BASE + i - 1))"
+    done >"$TMP/pssh-$n"
+done
+
+PSSH_SSH_ARGS="-i $KEY -F /dev/null -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$TMP/known_hosts -o StrictHostKeyChecking=yes -o ControlMaster=no -o ControlPath=none"
+
+paaf_cmd() { # size
+    printf '%s\0' "$PAAF" exec --group "first-$1" --yes --parallel "$PARALLEL" -- "$COMMAND"
+}
+
+pssh_cmd() { # size
+    printf '%s\0' parallel-ssh -i -p "$PARALLEL" -t 60 -h "$TMP/pssh-$1" -x "$PSSH_SSH_ARGS" -- "$COMMAND"
+}
+
+# Both must work on every host before anything is timed.
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    mapfile -d '' cmd < <(paaf_cmd "$n")
+    out=$("${cmd[@]}" 2>&1 </dev/null) || {
+        printf '%s\n' "$out" | tail -n 40 >&2
+        die "paaf exec on $n hosts failed"
+    }
+    mapfile -d '' cmd < <(pssh_cmd "$n")
+    out=$("${cmd[@]}" 2>&1 </dev/null) || {
+        printf '%s\n' "$out" | grep -v SUCCESS | tail -n 20 >&2
+        die "parallel-ssh on $n hosts failed"
+    }
+    ok=$(grep -c '\[SUCCESS\]' <<<"$out" || true)
+    ((ok == n)) || die "parallel-ssh succeeded on $ok of $n hosts"
+done
+
+# ----------------------------------------------------------------- measure
+
+cat <<EOF
+
+paaf vs parallel-ssh: \`$COMMAND\` on loopback sshd hosts (ed25519 key)
+  paaf:     $("$PAAF" --version 2>&1 | head -n 1) ($PAAF)
+  pssh:     parallel-ssh $(parallel-ssh --version 2>&1 | head -n 1), $(ssh -V 2>&1 | head -n 1)
+  parallel: $PARALLEL hosts at once (paaf --parallel, pssh -p)
+  cores:    $(nproc) ($(uname -srm)), load $(cut -d' ' -f1-3 /proc/loadavg)
+  runs:     $RUNS per tool and size, alternating, after $WARMUP warm-up run each
+
+EOF
+
+declare -A RESULT
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    mapfile -d '' a < <(paaf_cmd "$n")
+    mapfile -d '' b < <(pssh_cmd "$n")
+    note "measuring $n hosts ..."
+    RESULT[$n]=$(python3 "$RUNNER" --runs "$RUNS" --warmup "$WARMUP" \
+        --a-label paaf --b-label pssh -- "${a[@]}" ::: "${b[@]}") ||
+        die "the measurement on $n hosts failed"
+done
+
+mapfile -d '' a < <(paaf_cmd "$MAX")
+rss_kb=$(python3 -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+' "${a[@]}") || die "measuring paaf's peak RSS failed"
+
+# ----------------------------------------------------------------- report
+
+verdict() { # value goal
+    awk -v r="$1" -v g="$2" 'BEGIN { print (r < g || r == g) ? "met" : "MISSED" }'
+}
+
+printf '%-7s %6s %10s %8s %8s %7s\n' hosts tool "median ms" min max mad
+printf '%s\n' "$(printf '%.0s-' {1..52})"
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    IFS=$'\t' read -r a_med b_med ratio a_min a_max b_min b_max a_mad b_mad <<<"${RESULT[$n]}"
+    printf '%-7s %6s %10.1f %8.1f %8.1f %7.1f\n' "$n" paaf "$a_med" "$a_min" "$a_max" "$a_mad"
+    printf '%-7s %6s %10.1f %8.1f %8.1f %7.1f\n' "" pssh "$b_med" "$b_min" "$b_max" "$b_mad"
+    printf '%-7s %6s %10s   ratio paaf/pssh %.2f, goal <= %s: %s\n' "" "" "" \
+        "$ratio" "$GOAL" "$(verdict "$ratio" "$GOAL")"
+done
+rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+printf '\npaaf peak RSS on %d hosts: %s MB (goal < %s MB: %s)\n\n' "$MAX" "$rss_mb" \
+    "$RSS_GOAL_MB" "$(verdict "$rss_mb" "$RSS_GOAL_MB")"
+
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    IFS=$'\t' read -r a_med b_med ratio _ <<<"${RESULT[$n]}"
+    printf 'bench fanout-%d: paaf %.1f ms, pssh %.1f ms, ratio %.2f (goal <= %s)\n' \
+        "$n" "$a_med" "$b_med" "$ratio" "$GOAL"
+done
+printf 'bench fanout-rss-%d: paaf %s MB (goal < %s MB)\n' "$MAX" "$rss_mb" "$RSS_GOAL_MB"
