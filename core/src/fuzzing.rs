@@ -476,7 +476,7 @@ mod flag_services {
     use crate::flags::launchdarkly::LaunchDarkly;
     use crate::flags::optimizely::Optimizely;
     use crate::flags::unleash::Unleash;
-    use crate::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState};
+    use crate::flags::{ChangeNote, FlagBackend, FlagFilter, FlagRef, FlagState, FlagSwitch};
     use std::collections::BTreeMap;
 
     /// Every flag service [`decode_flag_answer`] drives, by its `[[flags]] type`.
@@ -602,7 +602,12 @@ mod flag_services {
             comment: "paaf fuzz".into(),
         };
         let set = backend
-            .set(&flag, !expected.enabled, &expected, &note)
+            .set(&FlagSwitch {
+                flag: &flag,
+                enabled: !expected.enabled,
+                expected: &expected,
+                note: &note,
+            })
             .await;
         format!(
             "list: {}\nstate {project}/{key}/{environment}: {}\nset: {}",

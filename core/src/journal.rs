@@ -771,11 +771,11 @@ mod tests {
         let path = dir.path().join("j.sqlite");
         let j = Journal::open(&path).unwrap();
         let parent = j
-            .begin(&actor(), &action(ActionKind::Exec, "'web-*'", "uptime"))
+            .begin(&actor(), &NewAction::new(ActionKind::Exec, "'web-*'", "uptime"))
             .unwrap();
         let parts: Vec<NewAction> = ["web-1", "web-2", "web-3"]
             .iter()
-            .map(|h| action(ActionKind::Exec, h, "uptime"))
+            .map(|h| NewAction::new(ActionKind::Exec, h, "uptime"))
             .collect();
         let ids = j.begin_parts(&actor(), parent, &parts).unwrap();
         assert_eq!(ids.len(), 3);
