@@ -11,6 +11,7 @@ mod facade;
 mod ffi;
 pub mod flags;
 pub mod http;
+pub mod incident;
 pub mod inventory;
 pub mod journal;
 pub mod monitor;
@@ -26,8 +27,9 @@ pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 #[cfg(feature = "cloud")]
 pub use facade::ServerProgress;
 pub use facade::{
-    About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
-    HostAdded, HostCheck, Overview, OverviewLevel, Paaf, TimeWindow, host_key_declined,
+    About, AlertRef, AnnotationInput, BackendFlags, Confirmation, DashboardView, DeliveryRound,
+    FlagChange, FlagTarget, HostAdded, HostCheck, IncidentInput, Overview, OverviewLevel, Paaf,
+    TimeWindow, host_key_declined,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

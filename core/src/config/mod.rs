@@ -1,8 +1,9 @@
 //! The TOML config: loading with errors that name file, line and fix; editing that keeps comments.
 //!
 //! One file per concern: [`hosts`] (`[[hosts]]` and `[defaults]`), [`clouds`] (`[[clouds]]`),
-//! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), and [`edit`] (changes written
-//! back to the file). This file reads the whole file and ties the sections together.
+//! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), [`notify`] (`[[notify]]`),
+//! [`playbooks`] (`[[playbooks]]`, checked against all the others), and [`edit`] (changes
+//! written back to the file). This file reads the whole file and ties the sections together.
 
 #[cfg(feature = "cloud")]
 mod clouds;
@@ -10,6 +11,8 @@ mod edit;
 mod flags;
 mod hosts;
 mod monitoring;
+mod notify;
+mod playbooks;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +22,8 @@ pub use edit::*;
 pub use flags::*;
 pub use hosts::*;
 pub use monitoring::*;
+pub use notify::*;
+pub use playbooks::*;
 
 use crate::error::{Error, Result};
 use crate::secrets::SecretRef;
@@ -54,6 +59,10 @@ pub struct Config {
     /// `cloud` feature (a phone library without cloud providers) they are not read.
     #[cfg(feature = "cloud")]
     pub clouds: Vec<CloudConfig>,
+    /// Who hears about incidents (`[[notify]]`).
+    pub notify: Vec<NotifyConfig>,
+    /// What to do when an alert fires (`[[playbooks]]`).
+    pub playbooks: Vec<PlaybookConfig>,
 }
 
 pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
@@ -99,6 +108,10 @@ struct RawConfig {
     #[serde(default)]
     #[allow(dead_code)]
     clouds: Vec<toml::Value>,
+    #[serde(default)]
+    notify: Vec<RawNotify>,
+    #[serde(default)]
+    playbooks: Vec<RawPlaybook>,
 }
 
 /// Turns byte offsets into 1-based line numbers and builds errors that name file and line.
@@ -227,17 +240,46 @@ impl Config {
             }
             clouds.push(cloud);
         }
-        Ok(Config {
+        let mut notify: Vec<NotifyConfig> = Vec::new();
+        for raw_notify in raw.notify {
+            let span = raw_notify.name.span();
+            let target = validate_notify(&src, raw_notify)?;
+            if notify.iter().any(|n| n.name == target.name) {
+                return Err(src.err(
+                    Some(&span),
+                    format!("notify target name `{}` is used twice", target.name),
+                    "give every [[notify]] entry its own name",
+                ));
+            }
+            notify.push(target);
+        }
+        let mut config = Config {
             path: path.to_path_buf(),
             operator,
             monitoring,
             flags,
             #[cfg(feature = "cloud")]
             clouds,
+            notify,
+            playbooks: Vec::new(),
             known_hosts: src.path_of(raw.known_hosts.as_deref().unwrap_or("known_hosts")),
             journal: src.path_of(raw.journal.as_deref().unwrap_or("journal.sqlite")),
             hosts,
-        })
+        };
+        // Last: a playbook names targets of every other section.
+        for raw_playbook in raw.playbooks {
+            let span = raw_playbook.name.span();
+            let playbook = validate_playbook(&src, &config, raw_playbook)?;
+            if config.playbooks.iter().any(|p| p.name == playbook.name) {
+                return Err(src.err(
+                    Some(&span),
+                    format!("playbook name `{}` is used twice", playbook.name),
+                    "give every [[playbooks]] entry its own name",
+                ));
+            }
+            config.playbooks.push(playbook);
+        }
+        Ok(config)
     }
 }
 
