@@ -2,7 +2,7 @@
 //! core facade and renders what comes back; every decision lives in paaf-core.
 //!
 //! Modules depend one way: this file (arguments, dispatch) → the command modules (hosts,
-//! flags, monitor, servers) → ctx (the facade, options, emit/confirm) → output (the only
+//! flags, monitor, servers, incidents) → ctx (the facade, options, emit/confirm) → output (the only
 //! printing, escaped), prompt, exit.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -10,6 +10,7 @@ mod ctx;
 mod exit;
 mod flags;
 mod hosts;
+mod incidents;
 mod monitor;
 mod output;
 mod prompt;
@@ -37,7 +38,7 @@ use std::sync::Arc;
                   9 remote command failed, 10 journal, 11 a service failed, rate-limited or answered \
                   badly, 12 conflict (changed meanwhile, or approval required), 13 outcome unknown, \
                   130 cancelled.",
-    after_help = "Examples:\n  paaf host add web-1 --address 10.0.0.5 --user deploy --key ~/.ssh/id_ed25519\n  paaf host list\n  paaf reboot web-1\n  paaf runbook run web-1 restart-app\n  paaf journal"
+    after_help = "Examples:\n  paaf host add web-1 --address 10.0.0.5 --user deploy --key ~/.ssh/id_ed25519\n  paaf host list\n  paaf reboot web-1\n  paaf runbook run web-1 restart-app\n  paaf journal\n  paaf incident open --alert CheckoutErrors\n  paaf incident protect\n  paaf incident postmortem > pm.md"
 )]
 struct Cli {
     /// Config file [default: the platform config dir, e.g. ~/.config/paaf/config.toml]
@@ -52,6 +53,10 @@ struct Cli {
     /// Trust a host key seen for the first time without asking (a changed key is always refused)
     #[arg(long, global = true)]
     accept_new_host_key: bool,
+    /// The incident actions attach to (and incident commands mean), while it is open;
+    /// the newest open incident by default
+    #[arg(long, global = true, value_name = "ID")]
+    incident: Option<i64>,
     /// More log output on stderr (-v info, -vv debug); PAAF_LOG=filter overrides
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -126,6 +131,9 @@ enum Command {
     /// Reboot, stop or start a cloud server, followed until the provider reports it done
     #[command(subcommand)]
     Server(servers::ServerCommand),
+    /// Incidents: open one from an alert, protect, stand down, resolve, post-mortem
+    #[command(subcommand)]
+    Incident(incidents::IncidentCommand),
 }
 
 #[derive(Subcommand)]
@@ -160,6 +168,7 @@ async fn dispatch(cli: Cli) -> i32 {
             return exit::code(e.code());
         }
     };
+    paaf.choose_incident(cli.incident);
     let ctx = Ctx::new(paaf, cli.json, cli.yes, cli.accept_new_host_key);
     match run(&ctx, cli.command).await {
         Ok(code) => code,
@@ -193,6 +202,7 @@ async fn run(ctx: &Ctx, command: Command) -> Outcome {
         Command::Flag(command) => flags::flag(ctx, command).await,
         Command::Servers(args) => servers::list(ctx, args).await,
         Command::Server(command) => servers::power(ctx, command).await,
+        Command::Incident(command) => incidents::incident(ctx, command).await,
         Command::Secret(SecretCommand::Set { name }) => {
             let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| {
                 Error::InvalidInput {

@@ -50,6 +50,11 @@ pub(crate) struct Courier {
     secrets: Arc<dyn SecretStore>,
     /// A background loop of this process is delivering (and waiting for retries).
     looping: Arc<AtomicBool>,
+    /// Held through a round, so a caller waiting for the deliveries due now also waits for
+    /// the ones a background round has claimed.
+    in_round: Arc<tokio::sync::Mutex<()>>,
+    /// What background rounds did since a caller last asked ([`Paaf::deliver_now`]).
+    unreported: Arc<std::sync::Mutex<DeliveryRound>>,
     wake: Arc<tokio::sync::Notify>,
 }
 
@@ -59,12 +64,15 @@ impl Courier {
             journal,
             secrets,
             looping: Arc::default(),
+            in_round: Arc::default(),
+            unreported: Arc::default(),
             wake: Arc::default(),
         }
     }
 
     /// Sends what is due now, once each.
     pub(crate) async fn round(&self, config: &Config) -> DeliveryRound {
+        let _round = self.in_round.lock().await;
         let mut out = DeliveryRound::default();
         let now = chrono::Utc::now().timestamp_millis();
         let due = match self.journal.claim_due_deliveries(now, LEASE_MS, BATCH) {
@@ -147,7 +155,12 @@ impl Courier {
         let courier = self.clone();
         tokio::spawn(async move {
             loop {
-                courier.round(&config).await;
+                let round = courier.round(&config).await;
+                courier
+                    .unreported
+                    .lock()
+                    .expect("unreported poisoned")
+                    .add(round);
                 let next = courier.journal.next_delivery_due().ok().flatten();
                 let Some(next) = next else {
                     courier.looping.store(false, Ordering::SeqCst);
@@ -167,11 +180,30 @@ impl Courier {
     }
 }
 
+impl DeliveryRound {
+    fn add(&mut self, other: DeliveryRound) {
+        self.sent += other.sent;
+        self.failed += other.failed;
+        self.errors.extend(other.errors);
+    }
+}
+
 impl Paaf {
-    /// Sends the incident messages (notifications, annotations) due now, once each, and says
-    /// how it went; what fails is retried later. For a front-end about to exit (the CLI).
+    /// Sends the incident messages (notifications, annotations) due now, once each (after
+    /// the background round under way, if any), and says how it went, background rounds since
+    /// the last call included; what fails is retried later. For a front-end about to exit
+    /// (the CLI) or showing delivery problems.
     pub async fn deliver_now(&self) -> DeliveryRound {
-        self.courier.round(&self.config()).await
+        let mut round = self.courier.round(&self.config()).await;
+        let earlier = std::mem::take(
+            &mut *self
+                .courier
+                .unreported
+                .lock()
+                .expect("unreported poisoned"),
+        );
+        round.add(earlier);
+        round
     }
 
     /// Delivers queued incident messages in the background, retrying with backoff.

@@ -57,18 +57,22 @@ impl Paaf {
         self.journal.choose_incident(id);
     }
 
-    /// Incident `id`, or the current one (the chosen, else the newest open) when `None`.
+    /// Incident `id`, or when `None` the current one (the chosen, else the newest open), else
+    /// the newest of all (the one just resolved, for its post-mortem).
     pub fn incident(&self, id: Option<i64>) -> Result<Incident> {
         let found = match id {
             Some(id) => self.journal.incident(id)?,
-            None => self.journal.current_incident()?,
+            None => match self.journal.current_incident()? {
+                Some(open) => Some(open),
+                None => self.journal.incidents(false, 1)?.into_iter().next(),
+            },
         };
         found.ok_or_else(|| Error::NotFound {
             what: "incident",
             name: id.map(|i| i.to_string()).unwrap_or_default(),
             hint: Some(match id {
                 Some(_) => "see the ids with `paaf incident list`".into(),
-                None => "no incident is open: open one with `paaf incident open`".into(),
+                None => "there is none yet: open one with `paaf incident open`".into(),
             }),
         })
     }

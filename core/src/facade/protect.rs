@@ -144,6 +144,7 @@ impl Forward {
         });
     }
 
+    #[cfg(feature = "cloud")]
     fn detail(&self, detail: String) {
         self.update(StepUpdate::Progress {
             detail,
