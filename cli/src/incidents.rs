@@ -412,9 +412,7 @@ fn step_line(e: &StepEvent) {
     let at = format!("{:>6.1}s", e.elapsed_ms as f64 / 1000.0);
     let n = e.index + 1;
     match &e.update {
-        StepUpdate::Started { description } => {
-            output::note(&format!("{at} [{n}] {description}"))
-        }
+        StepUpdate::Started { description } => output::note(&format!("{at} [{n}] {description}")),
         StepUpdate::Progress { detail, .. } => output::note(&format!("{at} [{n}]   {detail}")),
         StepUpdate::Finished { outcome } => output::note(&format!(
             "{at} [{n}] {:?}: {}",

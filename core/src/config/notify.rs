@@ -206,7 +206,10 @@ fn validate_email(
             .ok_or_else(|| {
                 src.err(
                     Some(&p.span()),
-                    format!("email target `{name}`: port {} is out of range", p.get_ref()),
+                    format!(
+                        "email target `{name}`: port {} is out of range",
+                        p.get_ref()
+                    ),
                     "use a port between 1 and 65535 (587 for STARTTLS, 465 for TLS)",
                 )
             })?,
@@ -237,7 +240,10 @@ fn validate_email(
         } else {
             Err(src.err(
                 Some(&a.span()),
-                format!("email target `{name}`: `{}` is not an email address", a.get_ref()),
+                format!(
+                    "email target `{name}`: `{}` is not an email address",
+                    a.get_ref()
+                ),
                 "write it like \"paaf@example.com\" or \"paaf <paaf@example.com>\"",
             ))
         }

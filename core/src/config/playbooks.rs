@@ -334,18 +334,17 @@ pub(super) fn validate_playbook(
             )
         })?),
     };
-    let on_failure = |s: &Option<String>, span: &Range<usize>, default: OnFailure| match s
-        .as_deref()
-    {
-        None => Ok(default),
-        Some("stop") => Ok(OnFailure::Stop),
-        Some("continue") => Ok(OnFailure::Continue),
-        Some(other) => Err(src.err(
-            Some(span),
-            format!("playbook `{name}`: on_failure `{other}` is not known"),
-            "use on_failure = \"stop\" (the default) or \"continue\"",
-        )),
-    };
+    let on_failure =
+        |s: &Option<String>, span: &Range<usize>, default: OnFailure| match s.as_deref() {
+            None => Ok(default),
+            Some("stop") => Ok(OnFailure::Stop),
+            Some("continue") => Ok(OnFailure::Continue),
+            Some(other) => Err(src.err(
+                Some(span),
+                format!("playbook `{name}`: on_failure `{other}` is not known"),
+                "use on_failure = \"stop\" (the default) or \"continue\"",
+            )),
+        };
     let playbook_on_failure = match &raw.on_failure {
         Some(s) => on_failure(&Some(s.get_ref().clone()), &s.span(), OnFailure::Stop)?,
         None => OnFailure::Stop,
@@ -540,13 +539,17 @@ impl Steps<'_> {
                 "give the flag's key, e.g. flag = \"new-checkout\"",
             ));
         }
-        let environment = raw.env.clone().filter(|e| !e.trim().is_empty()).ok_or_else(|| {
-            self.err(
-                span,
-                format!("the flag step of `{key}` needs its environment"),
-                "add env = \"production\"",
-            )
-        })?;
+        let environment = raw
+            .env
+            .clone()
+            .filter(|e| !e.trim().is_empty())
+            .ok_or_else(|| {
+                self.err(
+                    span,
+                    format!("the flag step of `{key}` needs its environment"),
+                    "add env = \"production\"",
+                )
+            })?;
         let backend = self
             .config
             .flags_backend(raw.backend.as_deref())

@@ -132,12 +132,15 @@ impl Courier {
             DeliveryKind::Annotation => {
                 let source =
                     config.monitoring_source(Some(&d.channel), Some(MonitoringKind::Grafana))?;
-                let annotation: NewAnnotation = serde_json::from_value(d.payload.clone())
-                    .map_err(|e| {
+                let annotation: NewAnnotation =
+                    serde_json::from_value(d.payload.clone()).map_err(|e| {
                         Error::other(format!("the queued annotation is unreadable: {e}"))
                     })?;
                 let service = super::monitoring::service_of(source, self.secrets.as_ref())?;
-                Grafana::new(service).annotate(&annotation).await.map(|_| ())
+                Grafana::new(service)
+                    .annotate(&annotation)
+                    .await
+                    .map(|_| ())
             }
         }
     }
@@ -195,13 +198,8 @@ impl Paaf {
     /// (the CLI) or showing delivery problems.
     pub async fn deliver_now(&self) -> DeliveryRound {
         let mut round = self.courier.round(&self.config()).await;
-        let earlier = std::mem::take(
-            &mut *self
-                .courier
-                .unreported
-                .lock()
-                .expect("unreported poisoned"),
-        );
+        let earlier =
+            std::mem::take(&mut *self.courier.unreported.lock().expect("unreported poisoned"));
         round.add(earlier);
         round
     }

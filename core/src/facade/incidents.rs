@@ -126,9 +126,9 @@ impl Paaf {
             .severity
             .or(playbook.and_then(|p| p.severity))
             .or_else(|| {
-                alert
-                    .as_ref()
-                    .map(|a| Severity::from_alert_label(a.labels.get("severity").map(String::as_str)))
+                alert.as_ref().map(|a| {
+                    Severity::from_alert_label(a.labels.get("severity").map(String::as_str))
+                })
             })
             .unwrap_or(Severity::Sev3);
         let title = match (input.title.trim(), &alert) {
@@ -211,7 +211,11 @@ impl Paaf {
                 firing.dedup();
                 let unreadable: Vec<String> = sources
                     .iter()
-                    .filter_map(|s| s.error.as_ref().map(|e| format!("{}: {}", s.source, e.code.as_str())))
+                    .filter_map(|s| {
+                        s.error
+                            .as_ref()
+                            .map(|e| format!("{}: {}", s.source, e.code.as_str()))
+                    })
                     .collect();
                 Err(Error::NotFound {
                     what: "alert",
@@ -284,9 +288,9 @@ impl Paaf {
     /// becomes one region annotation in Grafana.
     pub async fn resolve_incident(&self, id: Option<i64>, text: &str) -> Result<Incident> {
         let incident = self.open_incident_of(id)?;
-        let resolved = self
-            .journal
-            .set_phase(incident.id, &self.actor, IncidentPhase::Resolved, text)?;
+        let resolved =
+            self.journal
+                .set_phase(incident.id, &self.actor, IncidentPhase::Resolved, text)?;
         let mut lines = Vec::new();
         if !text.trim().is_empty() {
             lines.push(text.to_string());
@@ -294,7 +298,9 @@ impl Paaf {
         if let Some(end) = resolved.resolved_at {
             lines.push(format!(
                 "Impact {}",
-                postmortem::human_ms((end - resolved.impact_start()).num_milliseconds().max(0) as u64)
+                postmortem::human_ms(
+                    (end - resolved.impact_start()).num_milliseconds().max(0) as u64
+                )
             ));
         }
         self.tell(&resolved, NoticeEvent::Resolved, lines);
@@ -338,7 +344,8 @@ impl Paaf {
         );
         let mut links = Vec::new();
         for d in &playbook.dashboards {
-            let Ok(source) = config.monitoring_source(Some(&d.source), Some(MonitoringKind::Grafana))
+            let Ok(source) =
+                config.monitoring_source(Some(&d.source), Some(MonitoringKind::Grafana))
             else {
                 continue;
             };
@@ -428,7 +435,11 @@ impl Paaf {
             panel_id: None,
             time: incident.opened_at.timestamp_millis(),
             time_end: end.map(|t| t.timestamp_millis()),
-            tags: vec!["paaf".into(), format!("incident-{}", incident.id), event.into()],
+            tags: vec![
+                "paaf".into(),
+                format!("incident-{}", incident.id),
+                event.into(),
+            ],
             text: match end {
                 Some(_) => format!("Incident {} (resolved)", incident.headline()),
                 None => format!("Incident {} opened", incident.headline()),

@@ -170,7 +170,10 @@ impl Paaf {
             (Some(p), None) => Ok(config.playbook(p)?.clone()),
             (Some(p), Some(n)) if p == n => Ok(config.playbook(p)?.clone()),
             (Some(p), Some(n)) => Err(Error::Conflict {
-                what: format!("incident #{} follows playbook `{p}`, not `{n}`", incident.id),
+                what: format!(
+                    "incident #{} follows playbook `{p}`, not `{n}`",
+                    incident.id
+                ),
                 how: "protect with its own playbook (leave --playbook out)".into(),
             }),
             (None, Some(n)) => {
@@ -201,9 +204,11 @@ impl Paaf {
         let incident = self.open_incident_of(id)?;
         let playbook = self.playbook_of(&incident, playbook)?;
         let steps = self.protect_steps(&playbook);
-        let planned = futures::future::join_all(steps.into_iter().map(|(planned, action)| {
-            self.plan_protect_step(&incident, planned, action)
-        }))
+        let planned = futures::future::join_all(
+            steps
+                .into_iter()
+                .map(|(planned, action)| self.plan_protect_step(&incident, planned, action)),
+        )
         .await;
         let typed = typed_confirmation(planned.iter().map(|(p, _)| p));
         Ok(RunPlan {
@@ -264,7 +269,9 @@ impl Paaf {
         #[cfg(not(feature = "cloud"))]
         if matches!(action, StepAction::Server { .. }) {
             planned.status = PlanStatus::Impossible {
-                reason: "this build of paaf has no cloud providers (the phone library leaves them out)".into(),
+                reason:
+                    "this build of paaf has no cloud providers (the phone library leaves them out)"
+                        .into(),
             };
         }
         planned.state_now = look.state_now;
@@ -282,7 +289,10 @@ impl Paaf {
                 key,
                 environment,
                 ..
-            }) => self.look_flag(&flag_target(backend, project, key, environment)).await,
+            }) => {
+                self.look_flag(&flag_target(backend, project, key, environment))
+                    .await
+            }
             Work::FlagBack { target, .. } => self.look_flag(target).await,
             Work::Step(StepAction::Reboot { host }) => self.look_host(host, true).await,
             Work::Step(StepAction::Runbook { host, .. }) => self.look_host(host, false).await,
@@ -301,18 +311,16 @@ impl Paaf {
                 Ok(n) => Look::of(format!("{n} matching alerts firing"), Observed::Nothing),
                 Err(e) => Look::failed(&e),
             },
-            Work::ExpireSilence { source, silence_id } => {
-                match self.silences(Some(source)).await {
-                    Ok(all) => match all.iter().find(|s| s.id == *silence_id) {
-                        Some(s) => {
-                            let state = format!("{:?}", s.state).to_lowercase();
-                            Look::of(state.clone(), Observed::Silence { state })
-                        }
-                        None => Look::of("gone".into(), Observed::Nothing),
-                    },
-                    Err(e) => Look::failed(&e),
-                }
-            }
+            Work::ExpireSilence { source, silence_id } => match self.silences(Some(source)).await {
+                Ok(all) => match all.iter().find(|s| s.id == *silence_id) {
+                    Some(s) => {
+                        let state = format!("{:?}", s.state).to_lowercase();
+                        Look::of(state.clone(), Observed::Silence { state })
+                    }
+                    None => Look::of("gone".into(), Observed::Nothing),
+                },
+                Err(e) => Look::failed(&e),
+            },
             Work::Irreversible => Look::of(String::new(), Observed::Nothing),
         }
     }
@@ -414,9 +422,7 @@ impl Paaf {
             .iter()
             .flat_map(|s| s.alerts.iter())
             .filter(|a| a.state == "firing")
-            .filter(|a| {
-crate::config::labels_match(matchers, &a.labels)
-            })
+            .filter(|a| crate::config::labels_match(matchers, &a.labels))
             .count())
     }
 
@@ -700,10 +706,11 @@ crate::config::labels_match(matchers, &a.labels)
                 }
                 continue;
             }
-            let results = futures::future::join_all(group.iter().map(|step| {
-                self.run_step(incident, step, forward(step.planned.index), &cancel)
-            }))
-            .await;
+            let results =
+                futures::future::join_all(group.iter().map(|step| {
+                    self.run_step(incident, step, forward(step.planned.index), &cancel)
+                }))
+                .await;
             for (step, outcome) in group.iter().zip(results) {
                 if outcome.status.is_failure() && !step.planned.continue_on_failure {
                     stopped = true;
@@ -1058,7 +1065,11 @@ fn reversals_of(actions: &[ActionRecord]) -> Vec<Reversal> {
             a.state,
             ActionState::Succeeded | ActionState::Unverified | ActionState::Unknown
         );
-        if !took_effect || a.step.as_deref().is_some_and(|s| s.starts_with("stand-down/")) {
+        if !took_effect
+            || a.step
+                .as_deref()
+                .is_some_and(|s| s.starts_with("stand-down/"))
+        {
             continue;
         }
         let irreversible = |why: &str| Reversal {

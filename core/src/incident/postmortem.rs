@@ -238,9 +238,12 @@ fn flag_windows(actions: &[ActionRecord], end: DateTime<Utc>) -> Vec<FlagOffWind
             flag,
             environment,
             ..
-        }) if matches!(a.state, ActionState::Succeeded | ActionState::Unverified) => {
-            Some((backend.clone(), project.clone(), flag.clone(), environment.clone()))
-        }
+        }) if matches!(a.state, ActionState::Succeeded | ActionState::Unverified) => Some((
+            backend.clone(),
+            project.clone(),
+            flag.clone(),
+            environment.clone(),
+        )),
         _ => None,
     };
     let mut out = Vec::new();

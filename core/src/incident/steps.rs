@@ -225,14 +225,18 @@ impl RunReport {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum StepUpdate {
-    Started { description: String },
+    Started {
+        description: String,
+    },
     /// A verified reboot's steps, a server's state while it is followed, in words; `progress`
     /// is the reboot's own event.
     Progress {
         detail: String,
         progress: Option<ProgressEvent>,
     },
-    Finished { outcome: StepOutcome },
+    Finished {
+        outcome: StepOutcome,
+    },
 }
 
 /// A step's update, stamped with its run and the time since the run started.

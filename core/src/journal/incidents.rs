@@ -60,9 +60,9 @@ pub(super) const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS actions_incident ON actions(incident_id, id) WHERE incident_id IS NOT NULL;";
 
 const INCIDENT_COLUMNS: &str = "id, title, severity, phase, playbook, alert, opened_at, resolved_at, operator, frontend, device";
-const EVENT_COLUMNS: &str =
-    "id, incident_id, at, kind, phase, text, operator, frontend, device";
-const DELIVERY_COLUMNS: &str = "id, incident_id, kind, channel, event, state, attempts, last_error, created_at, sent_at";
+const EVENT_COLUMNS: &str = "id, incident_id, at, kind, phase, text, operator, frontend, device";
+const DELIVERY_COLUMNS: &str =
+    "id, incident_id, kind, channel, event, state, attempts, last_error, created_at, sent_at";
 
 /// An incident about to be opened.
 #[derive(Debug, Clone)]
@@ -157,12 +157,7 @@ fn kind_name(kind: DeliveryKind) -> &'static str {
 impl Journal {
     /// Opens an incident (phase `opened`, recorded as its first event). With `alone`, refused
     /// while another incident of this journal is open: one at a time unless asked otherwise.
-    pub fn open_incident(
-        &self,
-        actor: &Actor,
-        new: &NewIncident,
-        alone: bool,
-    ) -> Result<Incident> {
+    pub fn open_incident(&self, actor: &Actor, new: &NewIncident, alone: bool) -> Result<Incident> {
         let alert = new
             .alert
             .as_ref()
@@ -429,7 +424,14 @@ impl Journal {
                 )
                 .map_err(|e| self.err(e))?;
             stmt.query_map(params![now_ms, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(e))?

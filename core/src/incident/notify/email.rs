@@ -77,9 +77,8 @@ pub(super) async fn send(
     let tls = || -> Result<TlsParameters> {
         let mut builder = TlsParameters::builder(settings.server.clone());
         if let Some(ca) = &settings.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| {
-                failed(&format!("cannot read its ca_file {}", ca.display()), &e)
-            })?;
+            let pem = std::fs::read(ca)
+                .map_err(|e| failed(&format!("cannot read its ca_file {}", ca.display()), &e))?;
             builder = builder.add_root_certificate(
                 Certificate::from_pem(&pem)
                     .map_err(|e| failed("its ca_file is not a PEM certificate", &e))?,

@@ -16,8 +16,8 @@ use crate::config::{NotifyChannel, NotifyConfig};
 use crate::error::Result;
 use crate::http::{HttpAuth, Limits, Method, Request, Retry, Service};
 use crate::secrets::{SecretRef, SecretStore};
-use secrecy::SecretString;
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// The moment of an incident a notice tells about.

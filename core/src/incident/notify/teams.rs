@@ -31,8 +31,10 @@ pub fn message(notice: &Notice) -> Value {
     for line in &notice.lines {
         body.push(json!({"type": "TextBlock", "wrap": true, "spacing": "None", "text": line}));
     }
-    body.push(json!({"type": "TextBlock", "isSubtle": true, "size": "Small", "wrap": true,
-        "text": format!("{} · {}", notice.by, notice.at.format("%Y-%m-%d %H:%M:%S UTC"))}));
+    body.push(
+        json!({"type": "TextBlock", "isSubtle": true, "size": "Small", "wrap": true,
+        "text": format!("{} · {}", notice.by, notice.at.format("%Y-%m-%d %H:%M:%S UTC"))}),
+    );
     json!({
         "type": "message",
         "attachments": [{
