@@ -7,7 +7,9 @@ use crate::exit;
 use crate::output::{self, Table};
 use chrono::Local;
 use clap::{Args, Subcommand};
-use paaf_core::incident::steps::{PlanStatus, RunPlan, RunReport, StepEvent, StepUpdate};
+use paaf_core::incident::steps::{
+    PlanStatus, RunPlan, RunReport, StepEvent, StepStatus, StepUpdate,
+};
 use paaf_core::incident::{Incident, IncidentDetail, IncidentPhase, Severity};
 use paaf_core::{AlertRef, Error, IncidentInput};
 use std::collections::BTreeMap;
@@ -239,7 +241,6 @@ async fn run(
 /// 0 when no step failed; else the exit code of the first failure's error (13 for an
 /// unknown outcome).
 fn report_code(report: &RunReport) -> i32 {
-    use paaf_core::incident::steps::StepStatus;
     match report.steps.iter().find(|s| s.status.is_failure()) {
         None => exit::OK,
         Some(s) if s.status == StepStatus::Unknown => {
@@ -422,7 +423,9 @@ fn step_line(e: &StepEvent) {
 }
 
 fn render_report(r: &RunReport) {
-    let mut t = Table::new(&["#", "STEP", "RESULT", "ACTION", "TOOK", "DETAIL"]);
+    let mut t = Table::new(&[
+        "#", "STEP", "RESULT", "ACTION", "TOOK", "DETAIL", "EVIDENCE",
+    ]);
     for s in &r.steps {
         t.row([
             (s.index + 1).to_string(),
@@ -431,6 +434,10 @@ fn render_report(r: &RunReport) {
             s.action_id.map(|a| a.to_string()).unwrap_or_default(),
             format!("{:.1}s", s.duration_ms as f64 / 1000.0),
             s.message.clone(),
+            s.evidence.clone().unwrap_or_else(|| match s.status {
+                StepStatus::Succeeded | StepStatus::Unverified => "unverified".into(),
+                _ => String::new(),
+            }),
         ]);
     }
     t.print();

@@ -292,6 +292,24 @@ below = 1
             ),
         ]
     );
+    // Each with its proof: the flag and the silence read back, the reboot's new boot id.
+    let evidence = |report: &Value, i: usize| {
+        report["steps"][i]["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        evidence(&report, 0),
+        "read back: OFF in production",
+        "{report}"
+    );
+    assert!(evidence(&report, 1).contains("boot id"), "{report}");
+    assert!(
+        evidence(&report, 2).starts_with("read back: silence "),
+        "{report}"
+    );
+    assert!(evidence(&report, 2).ends_with(" active"), "{report}");
     assert!(!unleash.admin().enabled("new-checkout", "production").await);
     assert_ne!(host.boot_id(), before_boot);
     assert_eq!(host.reboot_count(), 1);
@@ -337,6 +355,14 @@ below = 1
             "flag new-checkout back ON in production".into(),
             "succeeded".into()
         )
+    );
+    // Each reversal with its proof read back; the reboot has none (it was not undone).
+    assert_eq!(evidence(&report, 0), "read back: expired", "{report}");
+    assert_eq!(report["steps"][1]["evidence"], Value::Null, "{report}");
+    assert_eq!(
+        evidence(&report, 2),
+        "read back: ON in production",
+        "{report}"
     );
     assert!(unleash.admin().enabled("new-checkout", "production").await);
     let (_, silences) = paaf(&world, &env, &["silence", "list", "--source", "am"]);
@@ -564,8 +590,51 @@ async fn a_failed_step_stops_or_not_as_the_playbook_says_and_a_failed_inverse_st
     assert_eq!(report["stopped"], true);
     assert!(!admin.enabled("a", "production").await);
     assert!(admin.enabled("b", "production").await, "b untouched");
+    // What ran is recorded, and the incident says where it stands: still protecting (users
+    // are not shielded), the run's summary in its timeline naming the failure.
     let (_, shown) = paaf(&world, &env, &["incident", "show"]);
     assert_eq!(shown["incident"]["phase"], "protecting", "not protected");
+    let states: Vec<(&str, &str)> = shown["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [("flag-off", "succeeded"), ("reboot", "failed")],
+        "{shown}"
+    );
+    let summary = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "protect")
+        .unwrap_or_else(|| panic!("no protect summary: {shown}"))["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.starts_with("protect: 1 succeeded, 1 failed, 1 not run (stopped)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("FAILED reboot dead (verified)"),
+        "{summary}"
+    );
+    // Protect again: what succeeded is not redone, the failed step is tried again.
+    let (code, report) = paaf(&world, &env, &["incident", "protect", "--yes"]);
+    assert_eq!(code, 6, "{report}");
+    let statuses: Vec<String> = steps(&report).into_iter().map(|s| s.1).collect();
+    assert_eq!(statuses, ["skipped", "failed", "not-run"], "{report}");
+    assert_eq!(
+        journal_json(&world)
+            .iter()
+            .filter(|r| r["kind"] == "flag-off")
+            .count(),
+        1,
+        "a turned off once"
+    );
     let (code, _) = paaf(&world, &env, &["incident", "stand-down", "--yes"]);
     assert_eq!(code, 0);
     assert!(admin.enabled("a", "production").await);
@@ -722,9 +791,11 @@ async fn a_notify_target_that_is_down_never_blocks_the_incident_and_gets_it_late
         &["incident", "open", "Payments down", "--severity", "sev1"],
     );
     assert_eq!(code, 0, "{incident}");
+    // Opened after one failed attempt, not after the retries (8 over ~20 min); the bound is
+    // loose for a machine busy with other peers.
     assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the incident did not wait"
+        started.elapsed() < Duration::from_secs(30),
+        "the incident waited for the retries"
     );
     let (_, shown) = paaf(&world, &env, &["incident", "show"]);
     let delivery = &shown["deliveries"][0];
@@ -825,4 +896,300 @@ fn a_playbook_naming_an_unknown_flag_service_or_host_is_a_config_error_with_line
         assert!(err.contains(&format!("line {line}")), "{err}");
         assert!(err.contains("fix: "), "{err}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_notify_target_and_a_grafana_outage_hold_up_nothing_and_lose_nothing() {
+    let unleash = UnleashServer::start();
+    unleash.admin().create_flag("a", &["production"]).await;
+    // Accepts connections (the kernel does) and never answers.
+    let hang = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let hang_port = hang.local_addr().unwrap().port();
+    // Grafana down: 503 on every annotation, as behind a failing proxy.
+    let grafana = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/annotations"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("upstream unavailable"))
+        .mount(&grafana)
+        .await;
+    // A Microsoft Teams workflow webhook that works (202, as Power Automate answers).
+    let teams = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/workflows/abc/triggers/manual/paths/invoke"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&teams)
+        .await;
+    let world = World::new();
+    world.write_config(&format!(
+        r#"operator = "dave"
+
+[[monitoring]]
+name = "grafana"
+type = "grafana"
+url = "{grafana}"
+token = "env:PAAF_TEST_GRAFANA_TOKEN"
+
+[[flags]]
+name = "prod"
+type = "unleash"
+url = "{unleash}"
+token = "env:PAAF_TEST_UNLEASH_TOKEN"
+
+[[notify]]
+name = "stuck"
+type = "webhook"
+url = "env:PAAF_TEST_STUCK_URL"
+timeout_secs = 12
+
+[[notify]]
+name = "ops-teams"
+type = "teams"
+url = "env:PAAF_TEST_TEAMS_URL"
+
+[[playbooks]]
+name = "p"
+
+[[playbooks.protect]]
+flag = "a"
+env = "production"
+
+[[playbooks.dashboards]]
+uid = "checkout"
+"#,
+        grafana = grafana.uri(),
+        unleash = unleash.url(),
+    ));
+    let env = HashMap::from([
+        ("PAAF_TEST_UNLEASH_TOKEN", unleash.admin_token.clone()),
+        ("PAAF_TEST_GRAFANA_TOKEN", "glsa_test_token".to_string()),
+        (
+            "PAAF_TEST_STUCK_URL",
+            format!("http://127.0.0.1:{hang_port}/hook"),
+        ),
+        (
+            "PAAF_TEST_TEAMS_URL",
+            format!(
+                "{}/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=TEAMSSIGSECRET",
+                teams.uri()
+            ),
+        ),
+    ]);
+    let (code, _) = paaf(
+        &world,
+        &env,
+        &["incident", "open", "Stuck", "--playbook", "p"],
+    );
+    assert_eq!(code, 0);
+
+    let started = Instant::now();
+    let (code, report) = paaf(&world, &env, &["incident", "protect", "--yes"]);
+    let wall = started.elapsed();
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        steps(&report),
+        [("flag a OFF in production".into(), "succeeded".into())]
+    );
+    assert!(!unleash.admin().enabled("a", "production").await);
+    // The run waited for no delivery (each attempt on the hanging target takes its 12 s
+    // timeout, and the run told it twice: protecting, the protect summary); the CLI gives
+    // the deliveries due one attempt before it exits, and no more.
+    assert!(
+        report["elapsed_ms"].as_u64().unwrap() < 12_000,
+        "protect waited: {report}"
+    );
+    assert!(wall < Duration::from_secs(45), "the CLI took {wall:?}");
+
+    let (_, shown) = paaf(&world, &env, &["incident", "show"]);
+    let deliveries = shown["deliveries"].as_array().unwrap();
+    let of = |channel: &str| -> Vec<&Value> {
+        deliveries
+            .iter()
+            .filter(|d| d["channel"] == channel)
+            .collect()
+    };
+    for d in of("stuck") {
+        assert_eq!(d["state"], "pending", "{d}");
+        assert!(
+            d["last_error"].as_str().unwrap().contains("timed out"),
+            "{d}"
+        );
+    }
+    for d in of("grafana") {
+        assert_eq!(d["state"], "pending", "{d}");
+        assert!(d["last_error"].as_str().unwrap().contains("503"), "{d}");
+    }
+    assert!(
+        of("grafana").iter().any(|d| d["event"] == "flag-off"),
+        "{shown}"
+    );
+    for d in of("ops-teams") {
+        assert_eq!(d["state"], "sent", "{d}");
+    }
+    assert!(!shown.to_string().contains("TEAMSSIGSECRET"), "{shown}");
+    // Teams got Adaptive Cards: the opening, protecting, the protect run, protected.
+    let cards = bodies(&teams, "/workflows/abc/triggers/manual/paths/invoke").await;
+    assert_eq!(cards.len(), of("ops-teams").len());
+    let headlines: Vec<&str> = cards
+        .iter()
+        .map(|c| {
+            let content = &c["attachments"][0]["content"];
+            assert_eq!(content["type"], "AdaptiveCard", "{c}");
+            content["body"][0]["text"].as_str().unwrap()
+        })
+        .collect();
+    assert!(
+        headlines.contains(&"Incident #1 protected: Stuck (sev3)"),
+        "{headlines:?}"
+    );
+
+    // Both come back: what was queued arrives on the next rounds, each message once.
+    let stuck_ids: std::collections::BTreeSet<String> =
+        of("stuck").iter().map(|d| d["id"].to_string()).collect();
+    drop(hang);
+    let hook = MockServer::builder()
+        .listener(std::net::TcpListener::bind(("127.0.0.1", hang_port)).unwrap())
+        .start()
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    grafana.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/api/annotations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": 7})))
+        .mount(&grafana)
+        .await;
+    let total = deliveries.len();
+    wait_for("every delivery", 120, || {
+        let (_, shown) = paaf(&world, &env, &["incident", "show"]);
+        shown["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["state"] == "sent")
+            .count()
+            == total
+    });
+    let delivered: std::collections::BTreeSet<String> = hook
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("x-paaf-delivery")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(delivered, stuck_ids, "every stuck notice, none lost");
+    let annotations = bodies(&grafana, "/api/annotations").await;
+    assert!(
+        annotations.iter().any(|a| a["dashboardUID"] == "checkout"
+            && a["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "flag-off")),
+        "{annotations:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_action_joins_the_open_incident_or_the_one_named_and_phases_keep_their_times() {
+    let unleash = UnleashServer::start();
+    unleash.admin().create_flag("a", &["production"]).await;
+    let world = World::new();
+    write_flags_config(&world, &unleash, "", "");
+    let env = HashMap::from([("PAAF_TEST_UNLEASH_TOKEN", unleash.admin_token.clone())]);
+    let flag = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["a", "--env", "production", "--yes"]);
+        let (code, out) = paaf(&world, &env, &all);
+        assert_eq!(code, 0, "{out}");
+    };
+    let (_, first) = paaf(&world, &env, &["incident", "open", "First"]);
+    let (_, second) = paaf(&world, &env, &["incident", "open", "Second", "--alongside"]);
+    assert_eq!(
+        (first["id"].as_i64(), second["id"].as_i64()),
+        (Some(1), Some(2))
+    );
+
+    flag(&["flag", "off"]); // the newest open: #2
+    flag(&["--incident", "1", "flag", "on"]); // the one named
+    let (code, _) = paaf(
+        &world,
+        &env,
+        &["incident", "phase", "analyzing", "-m", "looking"],
+    );
+    assert_eq!(code, 0);
+    let (code, _) = paaf(&world, &env, &["incident", "phase", "fixing"]);
+    assert_eq!(code, 0);
+    paaf(
+        &world,
+        &env,
+        &["--incident", "1", "incident", "note", "on #1"],
+    );
+    let (code, _) = paaf(&world, &env, &["incident", "resolve", "2"]);
+    assert_eq!(code, 0);
+    flag(&["flag", "off"]); // #1, the only one open now
+    paaf(&world, &env, &["incident", "resolve", "1"]);
+    flag(&["flag", "on"]); // no incident open
+
+    let attached: Vec<(String, Value)> = journal_json(&world)
+        .into_iter()
+        .rev()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["incident_id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attached,
+        [
+            ("flag-off".to_string(), Value::from(2)),
+            ("flag-on".to_string(), Value::from(1)),
+            ("flag-off".to_string(), Value::from(1)),
+            ("flag-on".to_string(), Value::Null),
+        ]
+    );
+    let (_, two) = paaf(&world, &env, &["incident", "show", "2"]);
+    let phases: Vec<(&str, &str)> = two["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "phase")
+        .map(|e| (e["phase"].as_str().unwrap(), e["at"].as_str().unwrap()))
+        .collect();
+    let names: Vec<&str> = phases.iter().map(|p| p.0).collect();
+    assert_eq!(
+        names,
+        ["opened", "analyzing", "fixing", "resolved"],
+        "{two}"
+    );
+    let times: Vec<chrono::DateTime<chrono::Utc>> =
+        phases.iter().map(|p| p.1.parse().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{phases:?}");
+    let (_, one) = paaf(&world, &env, &["incident", "show", "1"]);
+    assert!(
+        one["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "note" && e["text"] == "on #1"),
+        "{one}"
+    );
+    // A resolved incident takes no more changes.
+    let (code, refused) = paaf(
+        &world,
+        &env,
+        &["incident", "note", "late", "--incident", "2"],
+    );
+    assert_eq!(code, 12, "{refused}");
 }

@@ -45,6 +45,16 @@ struct RunStep {
     work: Work,
 }
 
+/// What reading a step's target back after it ended well showed.
+enum ReadBack {
+    /// The target is as the step left it: these words say so.
+    Proven(String),
+    /// The action verified itself (a reboot's new boot id): its result is the proof.
+    OwnCheck,
+    /// No proof: why.
+    NotProven(String),
+}
+
 /// What a step's target looks like now.
 struct Look {
     state_now: String,
@@ -795,7 +805,7 @@ impl Paaf {
             .ok()
             .flatten()
             .filter(|a| prior.as_ref().is_none_or(|p| a.id > p.id));
-        let status = match (&result, taken.as_ref().map(|a| a.state)) {
+        let mut status = match (&result, taken.as_ref().map(|a| a.state)) {
             (_, Some(ActionState::Succeeded)) => StepStatus::Succeeded,
             (_, Some(ActionState::Unverified)) => StepStatus::Unverified,
             (_, Some(ActionState::Failed)) => StepStatus::Failed,
@@ -803,19 +813,98 @@ impl Paaf {
             (Ok(()), None) => StepStatus::Succeeded,
             (Err(_), None) => StepStatus::Failed,
         };
+        let mut message = match (&result, taken.as_ref().and_then(|a| a.result.clone())) {
+            (_, Some(r)) => r,
+            (Err(e), None) => e.to_string(),
+            (Ok(()), None) => "done".into(),
+        };
+        let mut evidence = None;
+        if status == StepStatus::Succeeded {
+            match self.read_back(&step.work, taken.as_ref()).await {
+                ReadBack::Proven(words) => evidence = Some(words),
+                ReadBack::OwnCheck => evidence = Some(message.clone()),
+                ReadBack::NotProven(why) => {
+                    status = StepStatus::Unverified;
+                    message = format!("{message}; unverified: {why}");
+                }
+            }
+        }
         StepOutcome {
             index: planned.index,
             key: planned.key.clone(),
             description: planned.description.clone(),
             status,
             action_id: taken.as_ref().map(|a| a.id),
-            message: match (&result, taken.as_ref().and_then(|a| a.result.clone())) {
-                (_, Some(r)) => r,
-                (Err(e), None) => e.to_string(),
-                (Ok(()), None) => "done".into(),
-            },
+            message,
+            evidence,
             error: result.err().map(|e| ErrorInfo::from(&e)),
             duration_ms: 0,
+        }
+    }
+
+    /// Reads the work's target back after it ended well, for the proof it took effect: a
+    /// flag's state, a silence's state (by the id its action recorded), a server's state.
+    /// Work whose action verifies itself (a reboot's new boot id, a runbook's exit code)
+    /// keeps that.
+    async fn read_back(&self, work: &Work, taken: Option<&ActionRecord>) -> ReadBack {
+        let wanted = match work {
+            Work::Step(StepAction::Flag { enabled, .. }) | Work::FlagBack { enabled, .. } => {
+                Observed::Flag { enabled: *enabled }
+            }
+            Work::ExpireSilence { .. } => Observed::Silence {
+                state: "expired".into(),
+            },
+            Work::ServerBack { start, .. } => Observed::Server {
+                status: if *start { "running" } else { "stopped" }.into(),
+            },
+            Work::Step(StepAction::Server {
+                action: action @ (ServerStepAction::Stop | ServerStepAction::Start),
+                ..
+            }) => Observed::Server {
+                status: if *action == ServerStepAction::Start {
+                    "running"
+                } else {
+                    "stopped"
+                }
+                .into(),
+            },
+            Work::Step(StepAction::Silence { source, .. }) => {
+                let made = taken.and_then(|a| match &a.data {
+                    Some(ActionData::Silence { silence_id, .. }) => Some(silence_id.clone()),
+                    _ => None,
+                });
+                let Some(id) = made else {
+                    return ReadBack::NotProven("the silence's id was not recorded".into());
+                };
+                let work = Work::ExpireSilence {
+                    source: source.clone(),
+                    silence_id: id.clone(),
+                };
+                let look = self.look(&work).await;
+                return match (&look.error, &look.observed) {
+                    (Some(e), _) => {
+                        ReadBack::NotProven(format!("could not read it back: {}", e.message))
+                    }
+                    (None, Observed::Silence { state }) if state == "active" => {
+                        ReadBack::Proven(format!("read back: silence {id} active"))
+                    }
+                    (None, _) => {
+                        ReadBack::NotProven(format!("silence {id} reads back {}", look.state_now))
+                    }
+                };
+            }
+            _ => return ReadBack::OwnCheck,
+        };
+        let look = self.look(work).await;
+        match &look.error {
+            Some(e) => ReadBack::NotProven(format!("could not read it back: {}", e.message)),
+            // An expired silence Alertmanager already dropped silences nothing either.
+            None if look.observed == wanted
+                || matches!(work, Work::ExpireSilence { .. }) && look.state_now == "gone" =>
+            {
+                ReadBack::Proven(format!("read back: {}", look.state_now))
+            }
+            None => ReadBack::NotProven(format!("it reads back {}", look.state_now)),
         }
     }
 
@@ -1015,6 +1104,7 @@ fn skipped(planned: &PlannedStep, message: String, action_id: Option<i64>) -> St
         status: StepStatus::Skipped,
         action_id,
         message,
+        evidence: None,
         error: None,
         duration_ms: 0,
     }

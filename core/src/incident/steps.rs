@@ -159,6 +159,10 @@ pub struct StepOutcome {
     pub action_id: Option<i64>,
     /// One line: the action's result, or why it was skipped.
     pub message: String,
+    /// The proof it took effect: the target's state read back after it (`read back: ON in
+    /// production`), or the action's own verification (a new boot id); `None` when there is
+    /// none, and then a step that ran is `unverified`.
+    pub evidence: Option<String>,
     pub error: Option<ErrorInfo>,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub duration_ms: u64,
