@@ -9,7 +9,8 @@
 //! that is down, config errors, a playbook matching nothing.
 
 use paaf_tests::{
-    PrometheusPeers, SmtpServer, SshHost, UnleashServer, World, free_port, host_entry, journal_json,
+    MotoServer, PrometheusPeers, SmtpServer, SshHost, UnleashServer, World, free_port, host_entry,
+    journal_json,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -1192,4 +1193,102 @@ async fn every_action_joins_the_open_incident_or_the_one_named_and_phases_keep_t
         &["incident", "note", "late", "--incident", "2"],
     );
     assert_eq!(code, 12, "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_cloud_stops_run_together_and_stand_down_starts_the_servers_again() {
+    let moto = MotoServer::start();
+    let web1 = moto.launch("eu-west-1", "web-1").await;
+    let web2 = moto.launch("eu-west-1", "web-2").await;
+    let world = World::new();
+    world.write_config(&format!(
+        r#"operator = "erin"
+
+[[clouds]]
+name = "prod"
+type = "aws"
+regions = ["eu-west-1"]
+access_key_id = "AKIDEXAMPLE"
+secret_access_key = "env:PAAF_TEST_AWS_SECRET"
+endpoint = "{}"
+
+[[playbooks]]
+name = "shed"
+parallel = true
+
+[[playbooks.protect]]
+server = "web-1"
+account = "prod"
+action = "stop"
+
+[[playbooks.protect]]
+server = "web-2"
+account = "prod"
+action = "stop"
+"#,
+        moto.url()
+    ));
+    let env = HashMap::from([("PAAF_TEST_AWS_SECRET", "moto-secret".to_string())]);
+    paaf(
+        &world,
+        &env,
+        &["incident", "open", "Shed load", "--playbook", "shed"],
+    );
+
+    let (code, plan) = paaf(&world, &env, &["incident", "protect", "--plan"]);
+    assert_eq!(code, 0, "{plan}");
+    for step in plan["steps"].as_array().unwrap() {
+        assert_eq!(step["state_now"], "running (running)", "{plan}");
+        assert_eq!(step["parallel"], true, "{plan}");
+    }
+    let (code, report) = paaf(&world, &env, &["incident", "protect", "--yes"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        steps(&report),
+        [
+            ("stop prod/web-1".into(), "succeeded".into()),
+            ("stop prod/web-2".into(), "succeeded".into()),
+        ]
+    );
+    for step in report["steps"].as_array().unwrap() {
+        assert_eq!(step["evidence"], "read back: stopped (stopped)", "{report}");
+    }
+    assert_eq!(moto.instance_state("eu-west-1", &web1).await, "stopped");
+    assert_eq!(moto.instance_state("eu-west-1", &web2).await, "stopped");
+    // Together: each stop began before the other ended.
+    let rows = journal_json(&world);
+    let time = |r: &Value, k: &str| r[k].as_str().unwrap().to_string();
+    let (a, b) = (&rows[1], &rows[0]);
+    assert!(
+        time(b, "created_at") < time(a, "finished_at")
+            && time(a, "created_at") < time(b, "finished_at"),
+        "not concurrent: {rows:?}"
+    );
+
+    let (code, plan) = paaf(&world, &env, &["incident", "stand-down", "--plan"]);
+    assert_eq!(code, 0, "{plan}");
+    let (code, report) = paaf(&world, &env, &["incident", "stand-down", "--yes"]);
+    assert_eq!(code, 0, "{report}");
+    // Newest change first.
+    let newest_first: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "start prod/{} again",
+                r["data"]["server_id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let done = steps(&report);
+    assert_eq!(
+        done.iter().map(|d| d.0.clone()).collect::<Vec<_>>(),
+        newest_first,
+        "{report}"
+    );
+    assert!(done.iter().all(|d| d.1 == "succeeded"), "{report}");
+    for step in report["steps"].as_array().unwrap() {
+        assert_eq!(step["evidence"], "read back: running (running)", "{report}");
+    }
+    assert_eq!(moto.instance_state("eu-west-1", &web1).await, "running");
+    assert_eq!(moto.instance_state("eu-west-1", &web2).await, "running");
 }
