@@ -1292,3 +1292,143 @@ action = "stop"
     assert_eq!(moto.instance_state("eu-west-1", &web1).await, "running");
     assert_eq!(moto.instance_state("eu-west-1", &web2).await, "running");
 }
+
+#[test]
+fn runbook_steps_want_the_dangerous_names_typed_and_stand_down_lists_them_as_irreversible() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&format!(
+        "{}\n[[playbooks]]\nname = \"clean\"\n\n[[playbooks.protect]]\nrunbook = \"fail-example\"\nhost = \"web-1\"\non_failure = \"continue\"\n\n[[playbooks.protect]]\nrunbook = \"__wipe-cache\"\nhost = \"web-1\"\n",
+        host_entry("web-1", &host, &world.key, "")
+    ));
+    let env = HashMap::new();
+    paaf(
+        &world,
+        &env,
+        &["incident", "open", "Disk full", "--playbook", "clean"],
+    );
+    let (_, plan) = paaf(&world, &env, &["incident", "protect", "--plan"]);
+    assert_eq!(plan["typed_confirmation"], "__wipe-cache", "{plan}");
+    // --yes is not enough for a dangerous runbook, nor a wrong name.
+    for extra in [&[][..], &["--confirm", "__wipe"][..]] {
+        let mut args = vec!["incident", "protect", "--yes"];
+        args.extend(extra);
+        let (code, refused) = paaf(&world, &env, &args);
+        assert_eq!(code, 8, "{extra:?}: {refused}");
+    }
+    assert!(journal_json(&world).is_empty(), "nothing ran");
+    let (code, report) = paaf(
+        &world,
+        &env,
+        &["incident", "protect", "--yes", "--confirm", "__wipe-cache"],
+    );
+    assert_eq!(code, 9, "the failed runbook's exit: {report}");
+    assert_eq!(
+        steps(&report),
+        [
+            ("runbook fail-example on web-1".into(), "failed".into()),
+            ("runbook __wipe-cache on web-1".into(), "succeeded".into()),
+        ]
+    );
+    assert_eq!(
+        report["steps"][0]["error"]["code"], "remote-command",
+        "{report}"
+    );
+    assert!(
+        report["steps"][1]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("exit code 0"),
+        "{report}"
+    );
+    // A runbook cannot be undone: listed, not silently skipped; the failed one changed
+    // nothing and is not listed.
+    let (code, report) = paaf(&world, &env, &["incident", "stand-down", "--yes"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        steps(&report),
+        [("runbook web-1".into(), "skipped".into())],
+        "{report}"
+    );
+    assert!(
+        report["steps"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a runbook cannot be undone"),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_changed_since_the_confirmation_is_reported_and_not_acted_on() {
+    use paaf_core::secrets::{MemoryStore, SecretStore};
+    use paaf_core::{CancellationToken, Confirmation, IncidentInput, Paaf};
+    use std::sync::Arc;
+
+    let unleash = UnleashServer::start();
+    let admin = unleash.admin();
+    admin.create_flag("a", &["production"]).await;
+    admin.create_flag("b", &["production"]).await;
+    let world = World::new();
+    write_flags_config(
+        &world,
+        &unleash,
+        "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nflag = \"a\"\nenv = \"production\"\n\n[[playbooks.protect]]\nflag = \"b\"\nenv = \"production\"\n",
+        "",
+    );
+    let store = MemoryStore::default();
+    store
+        .set(
+            "unleash",
+            &secrecy::SecretString::from(unleash.admin_token.clone()),
+        )
+        .unwrap();
+    std::fs::write(
+        world.config_path(),
+        std::fs::read_to_string(world.config_path())
+            .unwrap()
+            .replace("env:PAAF_TEST_UNLEASH_TOKEN", "keyring:unleash"),
+    )
+    .unwrap();
+    let paaf = Paaf::open(&world.config_path(), Arc::new(store), "desktop").unwrap();
+    paaf.open_incident(&IncidentInput {
+        title: "Changed meanwhile".into(),
+        playbook: Some("p".into()),
+        ..IncidentInput::default()
+    })
+    .await
+    .unwrap();
+    // The confirmation shows a ON and b ON; then someone turns b off by hand.
+    let plan = paaf.protect_plan(None, None).await.unwrap();
+    let now: Vec<&str> = plan.steps.iter().map(|s| s.state_now.as_str()).collect();
+    assert_eq!(now, ["ON in production"; 2]);
+    admin.switch("b", "production", false).await;
+
+    let sink = Arc::new(|_: paaf_core::incident::steps::StepEvent| {});
+    let report = paaf
+        .protect(&plan, &Confirmation::Yes, sink, CancellationToken::new())
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = report
+        .steps
+        .iter()
+        .map(|s| (format!("{:?}", s.status), s.message.clone()))
+        .collect();
+    assert_eq!(got[0].0, "Succeeded", "{got:?}");
+    assert_eq!(got[1].0, "Skipped", "{got:?}");
+    assert_eq!(
+        got[1].1,
+        "changed since the confirmation (ON in production then, OFF in production now): not done again"
+    );
+    assert!(!admin.enabled("b", "production").await);
+    // b's change is nobody's action in the incident: stand down leaves it alone.
+    let stand_down = paaf.stand_down_plan(None).await.unwrap();
+    assert!(
+        stand_down
+            .steps
+            .iter()
+            .all(|s| !s.description.contains("flag b")),
+        "{stand_down:?}"
+    );
+}

@@ -493,3 +493,102 @@ impl Paaf {
         self.deliver_soon();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::MemoryStore;
+    use std::sync::Arc;
+
+    /// Issue 15's budget: the post-mortem of an incident with 10,000 journal rows in under
+    /// 200 ms (`cargo test --release -p paaf-core post_mortem_of -- --nocapture` prints it).
+    /// Rows of every kind the post-mortem treats apart (flags, reboots, silences),
+    /// written straight into the journal file as another paaf process would.
+    #[tokio::test]
+    async fn the_post_mortem_of_10000_journal_rows_takes_under_200_ms() {
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = Paaf::open_text(
+            &dir.path().join("config.toml"),
+            "operator = \"alice\"\n",
+            Arc::new(MemoryStore::default()),
+            "cli",
+        )
+        .unwrap();
+        let incident = paaf
+            .open_incident(&IncidentInput {
+                title: "Checkout errors".into(),
+                ..IncidentInput::default()
+            })
+            .await
+            .unwrap();
+        let mut db = rusqlite::Connection::open(dir.path().join("journal.sqlite")).unwrap();
+        let tx = db.transaction().unwrap();
+        let start = incident.opened_at;
+        for i in 0..10_000i64 {
+            let at = start + chrono::Duration::milliseconds(i * 10);
+            let (kind, target, data) = match i % 4 {
+                0 => (
+                    "flag-off",
+                    format!("flag-{}@production", i % 50),
+                    format!(
+                        r#"{{"type":"flag-change","backend":"prod","project":"default","flag":"flag-{}","environment":"production","was_enabled":true}}"#,
+                        i % 50
+                    ),
+                ),
+                1 => (
+                    "flag-on",
+                    format!("flag-{}@production", i % 50),
+                    format!(
+                        r#"{{"type":"flag-change","backend":"prod","project":"default","flag":"flag-{}","environment":"production","was_enabled":false}}"#,
+                        i % 50
+                    ),
+                ),
+                2 => (
+                    "reboot",
+                    format!("web-{}", i % 20),
+                    r#"{"type":"reboot","down_ms":41000}"#.to_string(),
+                ),
+                _ => (
+                    "silence",
+                    "am".to_string(),
+                    format!(r#"{{"type":"silence","source":"am","silence_id":"s-{i}"}}"#),
+                ),
+            };
+            tx.execute(
+                "INSERT INTO actions (kind, target, detail, data, operator, frontend, device, state, result, created_at, finished_at, duration_ms, owner, incident_id)
+                 VALUES (?1, ?2, 'detail', ?3, 'alice', 'cli', 'laptop', 'succeeded', 'done', ?4, ?5, 1000, 'other', ?6)",
+                rusqlite::params![
+                    kind,
+                    target,
+                    data,
+                    at.to_rfc3339(),
+                    (at + chrono::Duration::seconds(1)).to_rfc3339(),
+                    incident.id
+                ],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+
+        let started = std::time::Instant::now();
+        let pm = paaf.postmortem(Some(incident.id)).unwrap();
+        let took = started.elapsed();
+        assert_eq!(
+            pm.timeline.iter().filter(|e| e.action_id.is_some()).count(),
+            10_000
+        );
+        assert!(pm.markdown.contains("## Timeline"));
+        assert!(!pm.flags_off.is_empty() && !pm.reboots.is_empty());
+        println!(
+            "post-mortem of 10,000 journal rows: {took:?} ({} bytes of Markdown)",
+            pm.markdown.len()
+        );
+        // The budget holds for an optimized build; an unoptimized test build (SQLite and
+        // serde without optimization) is given ten times as long.
+        let budget = if cfg!(debug_assertions) { 2_000 } else { 200 };
+        assert!(
+            took < std::time::Duration::from_millis(budget),
+            "the post-mortem took {took:?} (budget {budget} ms)"
+        );
+    }
+}

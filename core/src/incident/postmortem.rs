@@ -6,6 +6,7 @@ use super::{Incident, IncidentAlert, IncidentEvent, IncidentEventKind, IncidentP
 use crate::journal::{ActionData, ActionKind, ActionRecord, ActionState};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// One line of the timeline: an action, a phase change, a note or a run's summary.
@@ -229,43 +230,56 @@ fn action_entry(a: &ActionRecord) -> TimelineEntry {
     }
 }
 
-/// Each successful flag-off, paired with the next successful flag-on of the same flag.
+/// Each successful flag-off, paired with the next successful flag-on of the same flag; in one
+/// pass (a flag never turned back on would otherwise make every later row scanned again).
 fn flag_windows(actions: &[ActionRecord], end: DateTime<Utc>) -> Vec<FlagOffWindow> {
-    let flag = |a: &ActionRecord| match &a.data {
-        Some(ActionData::FlagChange {
+    let mut out: Vec<FlagOffWindow> = Vec::new();
+    // The windows still open, by flag (backend, project, flag, environment).
+    let mut open: HashMap<(&str, &str, &str, &str), Vec<usize>> = HashMap::new();
+    for a in actions {
+        let Some(ActionData::FlagChange {
             backend,
             project,
             flag,
             environment,
             ..
-        }) if matches!(a.state, ActionState::Succeeded | ActionState::Unverified) => Some((
-            backend.clone(),
-            project.clone(),
-            flag.clone(),
-            environment.clone(),
-        )),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    for (i, off) in actions.iter().enumerate() {
-        if off.kind != ActionKind::FlagOff {
+        }) = &a.data
+        else {
+            continue;
+        };
+        if !matches!(a.state, ActionState::Succeeded | ActionState::Unverified) {
             continue;
         }
-        let Some(which) = flag(off) else { continue };
-        let off_at = off.finished_at.unwrap_or(off.created_at);
-        let back = actions[i + 1..]
-            .iter()
-            .find(|a| a.kind == ActionKind::FlagOn && flag(a).as_ref() == Some(&which))
-            .map(|a| a.finished_at.unwrap_or(a.created_at));
-        let until = back.unwrap_or(end);
-        out.push(FlagOffWindow {
-            backend: which.0,
-            flag: which.2,
-            environment: which.3,
-            off_at,
-            back_on_at: back,
-            off_ms: (until - off_at).num_milliseconds().max(0) as u64,
-        });
+        let which = (
+            backend.as_str(),
+            project.as_str(),
+            flag.as_str(),
+            environment.as_str(),
+        );
+        let at = a.finished_at.unwrap_or(a.created_at);
+        match a.kind {
+            ActionKind::FlagOff => {
+                open.entry(which).or_default().push(out.len());
+                out.push(FlagOffWindow {
+                    backend: backend.clone(),
+                    flag: flag.clone(),
+                    environment: environment.clone(),
+                    off_at: at,
+                    back_on_at: None,
+                    off_ms: 0,
+                });
+            }
+            ActionKind::FlagOn => {
+                for i in open.remove(&which).unwrap_or_default() {
+                    out[i].back_on_at = Some(at);
+                }
+            }
+            _ => {}
+        }
+    }
+    for w in &mut out {
+        let until = w.back_on_at.unwrap_or(end);
+        w.off_ms = (until - w.off_at).num_milliseconds().max(0) as u64;
     }
     out
 }
@@ -417,6 +431,61 @@ mod tests {
         assert_eq!(human_ms(3_400), "3.4s");
         assert_eq!(human_ms(192_000), "3m12s");
         assert_eq!(human_ms(7_500_000), "2h05m");
+    }
+
+    fn flag_change(id: i64, kind: ActionKind, flag: &str, state: ActionState) -> ActionRecord {
+        let at = DateTime::from_timestamp(1_800_000_000 + id * 60, 0).unwrap();
+        ActionRecord {
+            id,
+            kind,
+            target: format!("{flag}@production"),
+            detail: String::new(),
+            data: Some(ActionData::FlagChange {
+                backend: "prod".into(),
+                project: "default".into(),
+                flag: flag.into(),
+                environment: "production".into(),
+                was_enabled: kind == ActionKind::FlagOff,
+            }),
+            operator: "alice".into(),
+            frontend: "cli".into(),
+            device: "laptop".into(),
+            state,
+            result: None,
+            error_code: None,
+            created_at: at,
+            finished_at: Some(at),
+            duration_ms: Some(0),
+            incident_id: Some(1),
+            step: None,
+        }
+    }
+
+    #[test]
+    fn a_flag_is_off_from_each_change_off_to_its_next_change_on() {
+        use ActionKind::{FlagOff, FlagOn};
+        use ActionState::{Failed, Succeeded};
+        let actions = [
+            flag_change(1, FlagOff, "a", Succeeded),
+            flag_change(2, FlagOff, "b", Succeeded),
+            flag_change(3, FlagOn, "b", Failed), // changed nothing
+            flag_change(4, FlagOn, "a", Succeeded),
+            flag_change(5, FlagOff, "a", Succeeded),
+            flag_change(6, FlagOn, "a", Succeeded),
+        ];
+        let end = DateTime::from_timestamp(1_800_000_000 + 600, 0).unwrap();
+        let windows: Vec<(String, u64, bool)> = flag_windows(&actions, end)
+            .into_iter()
+            .map(|w| (w.flag, w.off_ms / 60_000, w.back_on_at.is_some()))
+            .collect();
+        assert_eq!(
+            windows,
+            [
+                ("a".into(), 3, true),
+                ("b".into(), 8, false), // still off at the end
+                ("a".into(), 1, true),
+            ]
+        );
     }
 
     #[test]
