@@ -1,4 +1,4 @@
-//! `paaf incident open|list|show|protect|stand-down|note|phase|resolve|postmortem`: the
+//! `paaf incident open|list|show|protect|stand-down|analyze|note|phase|resolve|postmortem`: the
 //! incident commands, their arguments and output. The core decides everything (which alert,
 //! which playbook, what runs, what is reversed); this translates.
 
@@ -7,6 +7,7 @@ use crate::exit;
 use crate::output::{self, Table};
 use chrono::Local;
 use clap::{Args, Subcommand};
+use paaf_core::incident::analyze::IncidentLook;
 use paaf_core::incident::steps::{
     PlanStatus, RunPlan, RunReport, StepEvent, StepStatus, StepUpdate,
 };
@@ -51,6 +52,9 @@ pub enum IncidentCommand {
         #[arg(long)]
         plan: bool,
     },
+    /// What the playbook says to look at: its dashboards on the incident's window, its
+    /// queries now against their thresholds
+    Analyze { id: Option<i64> },
     /// Add a note to the open incident (or --incident ID)
     Note { text: String },
     /// Move an incident to a phase: analyzing, fixing, ...
@@ -135,6 +139,11 @@ pub async fn incident(ctx: &Ctx, command: IncidentCommand) -> Outcome {
         IncidentCommand::StandDown { id, plan } => {
             let p = ctx.paaf.stand_down_plan(id).await?;
             run(ctx, p, plan, None).await?
+        }
+        IncidentCommand::Analyze { id } => {
+            let look = ctx.paaf.incident_look(id).await?;
+            ctx.emit(&look, render_look);
+            exit::OK
         }
         IncidentCommand::Note { text } => {
             let event = ctx.paaf.note_incident(None, &text)?;
@@ -356,6 +365,66 @@ fn render_detail(d: &IncidentDetail) {
                 x.last_error.clone().unwrap_or_default(),
             ]);
         }
+        t.print();
+    }
+}
+
+fn render_look(look: &IncidentLook) {
+    if look.dashboards.is_empty() && look.queries.is_empty() {
+        output::line(&format!(
+            "incident #{}: its playbook names no dashboards or queries",
+            look.incident_id
+        ));
+        return;
+    }
+    for d in &look.dashboards {
+        output::line(&match d.panel_id {
+            Some(p) => format!("{} panel {p}: {}", d.uid, d.url),
+            None => format!("{}: {}", d.uid, d.url),
+        });
+    }
+    let mut t = Table::new(&["QUERY", "SERIES", "VALUE", "THRESHOLD", ""]);
+    for q in &look.queries {
+        let threshold = [
+            q.above.map(|a| format!("> {a}")),
+            q.below.map(|b| format!("< {b}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" or ");
+        let flag = |trouble: bool| if trouble { "TROUBLE" } else { "ok" }.to_string();
+        match (&q.error, q.values.as_slice()) {
+            (Some(e), _) => t.row([
+                q.expr.clone(),
+                String::new(),
+                format!("error: {}", e.message),
+                threshold,
+                flag(true),
+            ]),
+            (None, []) => t.row([
+                q.expr.clone(),
+                String::new(),
+                "no data".into(),
+                threshold,
+                flag(true),
+            ]),
+            (None, values) => {
+                for v in values {
+                    t.row([
+                        q.expr.clone(),
+                        v.series.clone(),
+                        v.value
+                            .map(|x| x.to_string())
+                            .unwrap_or_else(|| "null".into()),
+                        threshold.clone(),
+                        flag(v.trouble),
+                    ]);
+                }
+            }
+        }
+    }
+    if !look.queries.is_empty() {
         t.print();
     }
 }

@@ -203,6 +203,10 @@ panels = [2]
 [[playbooks.queries]]
 expr = "up"
 below = 1
+
+[[playbooks.queries]]
+expr = "count(up)"
+above = 1
 "#,
         host = host_entry(
             "web-1",
@@ -330,6 +334,27 @@ below = 1
     );
     let (_, shown) = paaf(&world, &env, &["incident", "show"]);
     assert_eq!(shown["incident"]["phase"], "protected");
+
+    // Analyze: the dashboard on the incident's window, the queries against real Prometheus.
+    let (code, look) = paaf(&world, &env, &["incident", "analyze"]);
+    assert_eq!(code, 0, "{look}");
+    let url = look["dashboards"][1]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/d/checkout?from=", grafana.uri()))
+            && url.ends_with("&viewPanel=2"),
+        "{look}"
+    );
+    let (up, count) = (&look["queries"][0], &look["queries"][1]);
+    assert_eq!(up["trouble"], false, "every target up: {look}");
+    assert!(up["values"].as_array().unwrap().len() >= 2, "{look}");
+    assert!(
+        up["values"][0]["series"]
+            .as_str()
+            .unwrap()
+            .starts_with("up{"),
+        "{look}"
+    );
+    assert_eq!(count["trouble"], true, "two targets, above 1: {look}");
 
     // Stand down: the flag back on and the silence expired; the reboot listed as irreversible.
     let (code, plan) = paaf(&world, &env, &["incident", "stand-down", "--plan"]);

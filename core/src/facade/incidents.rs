@@ -5,7 +5,8 @@
 
 use super::Paaf;
 use crate::config::{MonitoringKind, PlaybookConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorInfo, Result};
+use crate::incident::analyze::{IncidentLook, QueryCheck};
 use crate::incident::notify::{Notice, NoticeEvent};
 use crate::incident::postmortem::{self, DashboardLink, Postmortem};
 use crate::incident::{
@@ -322,6 +323,45 @@ impl Paaf {
             links,
             chrono::Utc::now(),
         ))
+    }
+
+    /// The Analyze step of incident `id` (or the current one): its playbook's dashboards on
+    /// the window from the start of impact to now, and its queries run now (at once) and
+    /// held against their thresholds; a query that fails is reported beside the others.
+    pub async fn incident_look(&self, id: Option<i64>) -> Result<IncidentLook> {
+        let incident = self.incident(id)?;
+        let end = incident.resolved_at.unwrap_or_else(chrono::Utc::now);
+        let config = self.config();
+        let queries = incident
+            .playbook
+            .as_deref()
+            .and_then(|p| config.playbook(p).ok())
+            .map(|p| p.queries.clone())
+            .unwrap_or_default();
+        let checks = futures::future::join_all(queries.iter().map(|q| async move {
+            match self.query(Some(&q.source), &q.expr, None, 1).await {
+                Ok(result) => QueryCheck::of(
+                    &q.source,
+                    &q.expr,
+                    q.above,
+                    q.below,
+                    result
+                        .series
+                        .into_iter()
+                        .map(|s| (s.name, s.values.last().copied().flatten()))
+                        .collect(),
+                ),
+                Err(e) => {
+                    QueryCheck::failed(&q.source, &q.expr, q.above, q.below, ErrorInfo::from(&e))
+                }
+            }
+        }))
+        .await;
+        Ok(IncidentLook {
+            incident_id: incident.id,
+            dashboards: self.dashboard_links(&incident, end),
+            queries: checks,
+        })
     }
 
     /// The playbook's dashboards, opened on the impact window (and each listed panel).

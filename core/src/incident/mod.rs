@@ -6,6 +6,7 @@
 //! These are the types with no I/O; the journal stores them (`journal/incidents.rs`) and the
 //! facade runs the loop (`facade/incidents.rs`).
 
+pub mod analyze;
 pub mod notify;
 pub mod postmortem;
 pub mod steps;
