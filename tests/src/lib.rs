@@ -995,3 +995,15 @@ impl UnleashAdmin {
             .unwrap_or_else(|e| panic!("DELETE {path}: {e}"));
     }
 }
+
+/// A contract server answering every POST to `at` with `answer`: a webhook receiver (Slack,
+/// Teams, a signed webhook) or a Grafana's annotations API.
+pub async fn post_receiver(at: &str, answer: wiremock::ResponseTemplate) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(at))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}

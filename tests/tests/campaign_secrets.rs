@@ -16,14 +16,15 @@
 use paaf_core::flags::FlagFilter;
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use paaf_core::{CancellationToken, Confirmation, ErrorInfo, FlagTarget, Paaf, ProgressEvent};
-use paaf_tests::{PASSWORD, PrometheusPeers, SmtpServer, SshHost, UnleashServer, World};
+use paaf_tests::{
+    PASSWORD, PrometheusPeers, SmtpServer, SshHost, UnleashServer, World, post_receiver,
+};
 use secrecy::SecretString;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 const PHRASE: &str = "Scan-Key-Passphrase-73";
 const WRONG_PASSWORD: &str = "Wrong-Db-Password-Scan-41";
@@ -434,18 +435,8 @@ async fn no_secret_reaches_any_output_log_file_journal_row_or_ipc_payload() {
         .await;
     let token = unleash.admin_token.clone();
     // The notify receivers: Slack and the webhook (contract servers), email (aiosmtpd).
-    let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(SLACK_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
-    let hook = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&hook)
-        .await;
+    let slack = post_receiver(SLACK_PATH, ResponseTemplate::new(200).set_body_string("ok")).await;
+    let hook = post_receiver("/hook", ResponseTemplate::new(204)).await;
     let smtp = SmtpServer::start("paaf", SMTP_PASSWORD);
     lap("peers up");
     let env = [

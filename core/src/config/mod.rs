@@ -13,6 +13,7 @@ mod hosts;
 mod monitoring;
 mod notify;
 mod playbooks;
+
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +41,44 @@ pub fn default_config_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
         .join("paaf")
         .join("config.toml")
+}
+
+/// "PREFIX a, b" naming `names`, or `none` when there are none: the hint of a name not found.
+pub(crate) fn listing<'a>(
+    names: impl Iterator<Item = &'a str>,
+    prefix: &str,
+    none: &str,
+) -> String {
+    let list: Vec<&str> = names.collect();
+    if list.is_empty() {
+        none.to_string()
+    } else {
+        format!("{prefix}{}", list.join(", "))
+    }
+}
+
+/// The entry of `entries` called `name`; else a not-found error for `what` whose hint names
+/// the configured ones (see [`listing`]).
+pub(crate) fn find_named<'a, T>(
+    entries: &'a [T],
+    name: &str,
+    name_of: impl Fn(&T) -> &String,
+    what: &'static str,
+    prefix: &str,
+    none: &str,
+) -> Result<&'a T> {
+    entries
+        .iter()
+        .find(|e| name_of(e) == name)
+        .ok_or_else(|| Error::NotFound {
+            what,
+            name: name.to_string(),
+            hint: Some(listing(
+                entries.iter().map(|e| name_of(e).as_str()),
+                prefix,
+                none,
+            )),
+        })
 }
 
 /// The whole, validated configuration.

@@ -283,25 +283,14 @@ fn validate_email(
 impl Config {
     /// The notify target named `name`.
     pub fn notify_target(&self, name: &str) -> Result<&NotifyConfig> {
-        self.notify
-            .iter()
-            .find(|n| n.name == name)
-            .ok_or_else(|| Error::NotFound {
-                what: "notify target",
-                name: name.to_string(),
-                hint: Some(if self.notify.is_empty() {
-                    "none is configured: add a [[notify]] entry (see the README's Incidents section)".into()
-                } else {
-                    format!(
-                        "configured: {}",
-                        self.notify
-                            .iter()
-                            .map(|n| n.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }),
-            })
+        find_named(
+            &self.notify,
+            name,
+            |n| &n.name,
+            "notify target",
+            "configured: ",
+            "none is configured: add a [[notify]] entry (see the README's Incident loop)",
+        )
     }
 }
 

@@ -192,17 +192,21 @@ fn anchored(regex: &str) -> std::result::Result<regex_lite::Regex, regex_lite::E
     regex_lite::Regex::new(&format!("^(?:{regex})$"))
 }
 
+/// What a hint says when no playbook is configured.
+const NO_PLAYBOOK: &str =
+    "none is configured: add a [[playbooks]] entry (see the README's Incident loop)";
+
 impl Config {
     /// The playbook named `name`.
     pub fn playbook(&self, name: &str) -> Result<&PlaybookConfig> {
-        self.playbooks
-            .iter()
-            .find(|p| p.name == name)
-            .ok_or_else(|| Error::NotFound {
-                what: "playbook",
-                name: name.to_string(),
-                hint: Some(self.playbook_listing()),
-            })
+        find_named(
+            &self.playbooks,
+            name,
+            |p| &p.name,
+            "playbook",
+            "configured: ",
+            NO_PLAYBOOK,
+        )
     }
 
     /// The first playbook (in config order) answering an alert with `labels`.
@@ -212,19 +216,11 @@ impl Config {
 
     /// "configured: a, b" or how to add one.
     pub fn playbook_listing(&self) -> String {
-        if self.playbooks.is_empty() {
-            "none is configured: add a [[playbooks]] entry (see the README's Incidents section)"
-                .into()
-        } else {
-            format!(
-                "configured: {}",
-                self.playbooks
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
+        listing(
+            self.playbooks.iter().map(|p| p.name.as_str()),
+            "configured: ",
+            NO_PLAYBOOK,
+        )
     }
 }
 
@@ -434,12 +430,7 @@ pub(super) fn validate_playbook(
 }
 
 fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let list: Vec<&str> = names.collect();
-    if list.is_empty() {
-        "none is configured".into()
-    } else {
-        format!("configured: {}", list.join(", "))
-    }
+    listing(names, "configured: ", "none is configured")
 }
 
 /// Reads the steps of one playbook against the config.

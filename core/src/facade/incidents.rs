@@ -566,22 +566,22 @@ mod tests {
         let start = incident.opened_at;
         for i in 0..10_000i64 {
             let at = start + chrono::Duration::milliseconds(i * 10);
+            let flag_change = |was_enabled: bool| {
+                format!(
+                    r#"{{"type":"flag-change","backend":"prod","project":"default","flag":"flag-{}","environment":"production","was_enabled":{was_enabled}}}"#,
+                    i % 50
+                )
+            };
             let (kind, target, data) = match i % 4 {
                 0 => (
                     "flag-off",
                     format!("flag-{}@production", i % 50),
-                    format!(
-                        r#"{{"type":"flag-change","backend":"prod","project":"default","flag":"flag-{}","environment":"production","was_enabled":true}}"#,
-                        i % 50
-                    ),
+                    flag_change(true),
                 ),
                 1 => (
                     "flag-on",
                     format!("flag-{}@production", i % 50),
-                    format!(
-                        r#"{{"type":"flag-change","backend":"prod","project":"default","flag":"flag-{}","environment":"production","was_enabled":false}}"#,
-                        i % 50
-                    ),
+                    flag_change(false),
                 ),
                 2 => (
                     "reboot",

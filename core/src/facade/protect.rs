@@ -449,10 +449,7 @@ impl Paaf {
         sink: Arc<dyn StepSink>,
         cancel: CancellationToken,
     ) -> Result<RunReport> {
-        if plan.run != RunKind::Protect {
-            return Err(Error::invalid("this is not a protect plan"));
-        }
-        let incident = self.open_incident_of(Some(plan.incident_id))?;
+        let incident = self.incident_of_plan(plan, RunKind::Protect)?;
         let playbook = self.playbook_of(&incident, None)?;
         let current = self.protect_steps(&playbook);
         let stale = plan.playbook.as_deref() != Some(&playbook.name)
@@ -580,10 +577,7 @@ impl Paaf {
         sink: Arc<dyn StepSink>,
         cancel: CancellationToken,
     ) -> Result<RunReport> {
-        if plan.run != RunKind::StandDown {
-            return Err(Error::invalid("this is not a stand-down plan"));
-        }
-        let incident = self.open_incident_of(Some(plan.incident_id))?;
+        let incident = self.incident_of_plan(plan, RunKind::StandDown)?;
         let actions = self.journal.incident_actions(incident.id)?;
         let mut by_key: HashMap<String, Reversal> = reversals_of(&actions)
             .into_iter()
@@ -622,6 +616,17 @@ impl Paaf {
             .await;
         self.record_run(&incident, &report);
         Ok(report)
+    }
+
+    /// The open incident `plan` is for, when it is a plan of `run`.
+    fn incident_of_plan(&self, plan: &RunPlan, run: RunKind) -> Result<Incident> {
+        if plan.run != run {
+            return Err(Error::invalid(format!(
+                "this is not a {} plan",
+                run.as_str()
+            )));
+        }
+        self.open_incident_of(Some(plan.incident_id))
     }
 
     /// The run's summary in the incident's timeline, and told to people.
