@@ -17,6 +17,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # PyPI peers in their own venvs, versions pinned by their scripts (python3-venv, openssl below):
 # moto_server (tests/peers/moto.sh), the aiosmtpd SMTP server of the incident tests
 # (tests/peers/smtp.sh; openssl makes its certificate).
+# CLI: zsh to load the completion script (bash's is loaded too); util-linux's `script` gives
+# the terminal tests a pty.
 # (The peer scripts in tests/peers install their own packages too, when run alone.)
 PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev
@@ -27,6 +29,7 @@ PACKAGES=(
   python3 python3-venv x11-utils ca-certificates openssl
   prometheus prometheus-node-exporter prometheus-alertmanager postgresql
   libjna-java junit4 default-jre-headless
+  zsh
 )
 
 missing=()

@@ -1,10 +1,36 @@
 //! What every command gets: the core facade, the global options, and the one way to print a
-//! result (JSON with --json, text otherwise) and to ask for a confirmation.
+//! result (a JSON or YAML document with `-o json|yaml`, text otherwise) and to ask for a
+//! confirmation.
 
 use crate::prompt::{self, Answer};
 use crate::{exit, output};
-use paaf_core::{CancellationToken, Confirmation, Error, ErrorInfo, Paaf};
+use clap::Args;
+use paaf_core::{CancellationToken, Confirmation, Error, ErrorCode, ErrorInfo, Paaf, Plan};
 use serde::Serialize;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A count of at least one (`--limit`).
+pub fn at_least_one(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("give 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a number; give 1 or more")),
+    }
+}
+
+/// `--watch`: the list again every few seconds until Ctrl-C.
+#[derive(Args, Clone, Copy)]
+pub struct WatchArg {
+    /// Show the list again every 5 s (or --interval) until Ctrl-C; -o json: one line each
+    #[arg(long, short = 'w')]
+    pub watch: bool,
+    /// Seconds between two lists with --watch
+    #[arg(long, default_value_t = 5, value_name = "SECS", requires = "watch",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+}
 
 /// How a command ends without its result: an error of the core, or the person at the
 /// terminal said no.
@@ -28,38 +54,83 @@ const ABORTED: &str = "Aborted, nothing done";
 
 pub struct Ctx {
     pub paaf: Paaf,
-    json: bool,
     yes: bool,
     pub accept_new_host_key: bool,
+    /// How to confirm in a script what could not be asked (no terminal): said when the core
+    /// refuses the unconfirmed action.
+    confirm_hint: Mutex<Option<String>>,
 }
 
 impl Ctx {
-    pub fn new(paaf: Paaf, json: bool, yes: bool, accept_new_host_key: bool) -> Ctx {
+    pub fn new(paaf: Paaf, yes: bool, accept_new_host_key: bool) -> Ctx {
         Ctx {
             paaf,
-            json,
             yes,
             accept_new_host_key,
+            confirm_hint: Mutex::new(None),
         }
     }
 
-    /// With --json: only the final document is printed, no text and no progress notes.
+    /// A dry run's plan: a document with `-o json|yaml`, else what would be done, line by line.
+    pub fn plan(&self, plan: &Plan) -> Outcome {
+        self.emit(plan, |p| {
+            output::line(&format!("Would {} {}", p.action, p.target));
+            if let Some(now) = &p.now {
+                output::line(&format!("  now: {now}"));
+            }
+            for step in &p.steps {
+                output::line(&format!("  - {step}"));
+            }
+            if let Some(w) = &p.warning {
+                output::line(&format!("  warning: {w}"));
+            }
+            output::line("Dry run: nothing was sent, nothing journaled.");
+        });
+        Ok(exit::OK)
+    }
+
+    /// Runs `once` (a list and its output), again every `--interval` seconds with `--watch`
+    /// until Ctrl-C; with `-o json` each list is one line.
+    pub async fn watching<F, Fut>(&self, watch: WatchArg, mut once: F) -> Outcome
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        if !watch.watch {
+            return once().await;
+        }
+        output::stream_documents();
+        let cancel = cancel_on_ctrl_c();
+        loop {
+            output::clear_screen();
+            self.human(|| {
+                output::note(&format!(
+                    "Every {}s, {} (Ctrl-C to stop)",
+                    watch.interval,
+                    chrono::Local::now().format("%H:%M:%S")
+                ))
+            });
+            let code = once().await?;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(watch.interval)) => {}
+                _ = cancel.cancelled() => return Ok(code),
+            }
+        }
+    }
+
+    /// With `-o json|yaml`: only documents are printed, no text and no progress notes.
     pub fn is_json(&self) -> bool {
-        self.json
+        output::settings().structured()
     }
 
-    /// The result: `value` as JSON with --json, else `human` renders it as text.
+    /// The result: see [`emit`].
     pub fn emit<T: Serialize + ?Sized>(&self, value: &T, human: impl FnOnce(&T)) {
-        if self.json {
-            output::json(value)
-        } else {
-            human(value)
-        }
+        emit(value, human)
     }
 
     /// Text output only, when there is no --json (e.g. each command's output as it ends).
     pub fn human(&self, render: impl FnOnce()) {
-        if !self.json {
+        if !self.is_json() {
             render()
         }
     }
@@ -69,13 +140,9 @@ impl Ctx {
         self.human(|| output::note(text))
     }
 
-    /// A one-line result: `{"ok": true, "message": …}` with --json.
+    /// A one-line result: see [`done`].
     pub fn done(&self, message: &str) -> Outcome {
-        self.emit(
-            &serde_json::json!({ "ok": true, "message": message }),
-            |_| output::line(message),
-        );
-        Ok(exit::OK)
+        done(message)
     }
 
     /// `--yes`, else a yes/no question on a terminal (escaped here: `question` may carry
@@ -111,7 +178,15 @@ impl Ctx {
     fn confirmed(&self, answer: Answer, yes: Confirmation) -> Result<Confirmation, Failure> {
         match answer {
             Answer::Yes => Ok(yes),
-            Answer::NotAsked => Ok(Confirmation::None),
+            Answer::NotAsked => {
+                *self.confirm_hint.lock().expect("hint poisoned") = Some(match &yes {
+                    Confirmation::Typed(name) => format!(
+                        "type its name at the prompt on a terminal, or pass --confirm {name}"
+                    ),
+                    _ => "answer y at the prompt on a terminal, or pass --yes in a script".into(),
+                });
+                Ok(Confirmation::None)
+            }
             Answer::No => Err(Failure::Aborted),
         }
     }
@@ -120,12 +195,16 @@ impl Ctx {
     pub fn fail(&self, failure: &Failure) -> i32 {
         match failure {
             Failure::Core(e) => {
-                print_error(e, self.json);
+                let hint = self.confirm_hint.lock().expect("hint poisoned").clone();
+                match e.code() {
+                    ErrorCode::ConfirmationRequired => print_error_with(e, hint.as_deref()),
+                    _ => print_error(e),
+                }
                 exit::code(e.code())
             }
             Failure::Aborted => {
-                if self.json {
-                    output::json(&serde_json::json!({ "error": {
+                if self.is_json() {
+                    output::document(&serde_json::json!({ "error": {
                         "code": paaf_core::ErrorCode::ConfirmationRequired,
                         "message": ABORTED,
                     }}));
@@ -138,22 +217,62 @@ impl Ctx {
     }
 }
 
-/// An error: `{"error": {...}}` on stdout with --json, else a line on stderr.
-pub fn print_error(e: &Error, json: bool) {
-    if json {
-        output::json(&serde_json::json!({ "error": ErrorInfo::from(e) }));
+/// The result: `value` as a JSON or YAML document with `-o json|yaml`, else `human` renders
+/// it as text (a table follows `-o table|wide|tsv|name` itself).
+pub fn emit<T: Serialize + ?Sized>(value: &T, human: impl FnOnce(&T)) {
+    if output::settings().structured() {
+        output::document(value)
     } else {
-        output::note(&format!("error[{}]: {e}", e.code().as_str()));
+        human(value)
     }
 }
 
-/// A token that Ctrl-C cancels, for a long action to stop waiting.
+/// A one-line result: `{"ok": true, "message": …}` with `-o json|yaml`.
+pub fn done(message: &str) -> Outcome {
+    emit(
+        &serde_json::json!({ "ok": true, "message": message }),
+        |_| output::line(message),
+    );
+    Ok(exit::OK)
+}
+
+/// An error: `{"error": {...}}` on stdout with `-o json|yaml`, else a line on stderr (and
+/// how to go on from the CLI, where the core's message cannot say it).
+pub fn print_error(e: &Error) {
+    let fix = match e {
+        Error::HostNotAdded {
+            code: ErrorCode::HostKeyUnknown,
+            ..
+        } => {
+            Some("run the same command with --accept-new-host-key once the fingerprint is checked")
+        }
+        _ => None,
+    };
+    print_error_with(e, fix)
+}
+
+fn print_error_with(e: &Error, fix: Option<&str>) {
+    if output::settings().structured() {
+        output::document(&serde_json::json!({ "error": ErrorInfo::from(e) }));
+    } else {
+        output::note(&format!("error[{}]: {e}", e.code().as_str()));
+        if let Some(fix) = fix {
+            output::note(&format!("  fix: {fix}"));
+        }
+    }
+}
+
+/// A token that Ctrl-C cancels, for a long action to stop waiting; a second Ctrl-C ends paaf
+/// at once (exit 130).
 pub fn cancel_on_ctrl_c() -> CancellationToken {
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             on_ctrl_c.cancel();
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(exit::code(ErrorCode::Cancelled));
         }
     });
     cancel

@@ -1,8 +1,9 @@
-//! `paaf flags`, `paaf flag off|on|undo`: the feature-flag commands, their arguments and output.
+//! `paaf flag list|off|on|undo` (`paaf flags` of old): the feature-flag commands, their arguments and output.
 
 use crate::ctx::{Ctx, Failure, Outcome};
 use crate::exit;
-use crate::output::{self, Table};
+use crate::hosts::DryRun;
+use crate::output::{self, Cell, Table, Tone};
 use clap::{Args, Subcommand};
 use paaf_core::flags::FlagFilter;
 use paaf_core::{BackendFlags, FlagChange, FlagTarget};
@@ -15,11 +16,13 @@ pub struct FlagsArgs {
     /// Only this flag service (a [[flags]] name)
     #[arg(long)]
     pub backend: Option<String>,
+    /// Only flags of this project
     #[arg(long)]
     pub project: Option<String>,
     /// Only this environment's state
     #[arg(long)]
     pub env: Option<String>,
+    /// Only flags with this tag
     #[arg(long)]
     pub tag: Option<String>,
 }
@@ -37,16 +40,26 @@ pub struct FlagWhere {
     /// The flag service (a [[flags]] name); needed when several are configured
     #[arg(long)]
     pub backend: Option<String>,
+    #[command(flatten)]
+    pub dry_run: DryRun,
 }
 
 #[derive(Subcommand)]
 pub enum FlagCommand {
+    /// Feature flags of every flag service, with their state per environment
+    #[command(visible_alias = "ls")]
+    List(FlagsArgs),
     /// Turn a flag OFF in one environment (the kill switch), after confirmation
     Off(FlagWhere),
     /// Turn a flag ON in one environment, after confirmation
     On(FlagWhere),
     /// Put a flag back as it was before a change paaf made (its journal action id)
-    Undo { action_id: i64 },
+    Undo {
+        /// The id of the flag change in `paaf journal`
+        action_id: i64,
+        #[command(flatten)]
+        dry_run: DryRun,
+    },
 }
 
 pub async fn list(ctx: &Ctx, a: FlagsArgs) -> Outcome {
@@ -63,20 +76,22 @@ pub async fn list(ctx: &Ctx, a: FlagsArgs) -> Outcome {
 
 fn render_flags(backends: &[BackendFlags]) {
     if backends.is_empty() {
-        output::line(
-            "No flag service is configured: add a [[flags]] entry (see the README's Config section).",
+        output::summary(
+            "No flag service is configured. Add one to the config, e.g.\n  [[flags]]\n  name = \"prod\"\n  type = \"unleash\"\n  url = \"https://unleash.example.com\"\n  token = \"keyring:unleash-prod\"",
         );
         return;
     }
-    let mut t = Table::new(&["SERVICE", "PROJECT", "FLAG", "ENVIRONMENTS", "TAGS"]);
+    let mut t = Table::new(&["SERVICE", "PROJECT", "FLAG", "ENVIRONMENTS", "TAGS"])
+        .wide_only(&["PROJECT", "TAGS"])
+        .name_column("FLAG");
     for b in backends {
         if let Some(e) = &b.error {
             t.row([
-                b.backend.clone(),
-                String::new(),
-                format!("error[{}]", e.code.as_str()),
-                e.message.clone(),
-                String::new(),
+                Cell::from(b.backend.clone()),
+                Cell::from(""),
+                Cell::new(format!("error[{}]", e.code.as_str()), Tone::Bad),
+                Cell::from(e.message.clone()),
+                Cell::from(""),
             ]);
         }
         for f in &b.flags {
@@ -87,11 +102,11 @@ fn render_flags(backends: &[BackendFlags]) {
                 .collect::<Vec<_>>()
                 .join(", ");
             t.row([
-                f.backend.clone(),
-                f.project.clone(),
-                f.key.clone(),
-                envs,
-                f.tags.join(", "),
+                Cell::from(f.backend.clone()),
+                Cell::from(f.project.clone()),
+                Cell::from(f.key.clone()),
+                Cell::from(envs),
+                Cell::from(f.tags.join(", ")),
             ]);
         }
     }
@@ -111,9 +126,15 @@ fn bold(text: &str) -> String {
 
 pub async fn flag(ctx: &Ctx, command: FlagCommand) -> Outcome {
     let change = match command {
+        FlagCommand::List(args) => return list(ctx, args).await,
+        FlagCommand::Off(w) if w.dry_run.dry_run => return plan(ctx, w, false).await,
+        FlagCommand::On(w) if w.dry_run.dry_run => return plan(ctx, w, true).await,
         FlagCommand::Off(w) => set(ctx, w, false).await?,
         FlagCommand::On(w) => set(ctx, w, true).await?,
-        FlagCommand::Undo { action_id } => {
+        FlagCommand::Undo { action_id, dry_run } if dry_run.dry_run => {
+            return ctx.plan(&ctx.paaf.plan_undo_flag(action_id).await?);
+        }
+        FlagCommand::Undo { action_id, .. } => {
             let confirm = ctx.confirm(&format!(
                 "Undo flag change {action_id} (set the flag back as it was)?"
             ))?;
@@ -124,15 +145,23 @@ pub async fn flag(ctx: &Ctx, command: FlagCommand) -> Outcome {
     Ok(exit::OK)
 }
 
-/// Reads the flag's current state, shows it in the confirmation, then switches it if it is
-/// still in that state.
-async fn set(ctx: &Ctx, w: FlagWhere, enabled: bool) -> Result<FlagChange, Failure> {
-    let target = FlagTarget {
+fn target(w: FlagWhere) -> FlagTarget {
+    FlagTarget {
         backend: w.backend,
         project: w.project.unwrap_or_default(),
         key: w.key,
         environment: w.env,
-    };
+    }
+}
+
+async fn plan(ctx: &Ctx, w: FlagWhere, enabled: bool) -> Outcome {
+    ctx.plan(&ctx.paaf.plan_flag(&target(w), enabled).await?)
+}
+
+/// Reads the flag's current state, shows it in the confirmation, then switches it if it is
+/// still in that state.
+async fn set(ctx: &Ctx, w: FlagWhere, enabled: bool) -> Result<FlagChange, Failure> {
+    let target = target(w);
     let now = ctx.paaf.flag_state(&target).await?;
     let word = |on: bool| if on { "ON" } else { "OFF" };
     let question = format!(

@@ -1,7 +1,7 @@
 //! `paaf host …`, `paaf status`, `paaf reboot`, `paaf exec`, `paaf runbook …`: the commands on
 //! `[[hosts]]` over SSH, their arguments, and the host-key trust they may ask for.
 
-use crate::ctx::{Ctx, Outcome, cancel_on_ctrl_c};
+use crate::ctx::{Ctx, Outcome, WatchArg, cancel_on_ctrl_c};
 use crate::prompt::{self, Answer};
 use crate::render::{self, RebootProgress};
 use crate::{exit, output};
@@ -15,30 +15,93 @@ use std::sync::Arc;
 
 #[derive(Subcommand)]
 pub enum HostCommand {
-    /// Add a host to the config; its SSH key is shown and must be confirmed
-    Add(AddHostArgs),
-    /// List hosts with live status
+    /// List hosts with live status: reachable, uptime, boot id, OS, last action
+    #[command(visible_alias = "ls")]
     List {
-        /// Only these hosts
+        /// Only these hosts (their [[hosts]] names)
         names: Vec<String>,
+        #[command(flatten)]
+        watch: WatchArg,
     },
+    /// Add a host to the config; its SSH key is shown and must be confirmed
+    #[command(
+        override_usage = "paaf host add NAME --address ADDRESS --user USER [OPTIONS]\n         \
+            (--key PATH | --password-stdin | --password-ref REF | --agent)",
+        after_help = "Examples:\n  paaf host add web-1 --address 10.0.0.5 --user deploy --key ~/.ssh/id_ed25519\n  \
+            paaf host add db-1 --address db.internal --port 2222 --user ops --password-stdin"
+    )]
+    Add(AddHostArgs),
     /// Remove a host from the config
-    Remove { name: String },
+    #[command(visible_alias = "rm")]
+    Remove {
+        /// The host's name
+        name: String,
+        #[command(flatten)]
+        dry_run: DryRun,
+    },
     /// Show the host's SSH key fingerprint and record it in known_hosts once confirmed
-    Trust { name: String },
+    Trust {
+        /// The host's name
+        name: String,
+        /// Trust the key only if it has this fingerprint (SHA256:…), without asking: for
+        /// scripts that got it out of band
+        #[arg(long, value_name = "SHA256")]
+        fingerprint: Option<String>,
+    },
     /// Remove the host's keys from known_hosts (after a legitimate key change)
-    ForgetKey { name: String },
+    ForgetKey {
+        /// The host's name
+        name: String,
+        #[command(flatten)]
+        dry_run: DryRun,
+    },
 }
+
+/// `--dry-run`: show what would be done, do nothing.
+#[derive(Args, Clone, Copy)]
+pub struct DryRun {
+    /// Show what would be done (target, its state now, the exact commands) and stop: nothing
+    /// is sent, nothing journaled
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args)]
+pub struct RebootArgs {
+    /// The host's name (a [[hosts]] entry)
+    pub name: String,
+    #[command(flatten)]
+    pub dry_run: DryRun,
+}
+
+pub const REBOOT_HELP: &str = "Reboot a host and verify it came back, the way Ansible's reboot \
+    module does. Phases, each with its own deadline (per host in the config, [hosts.reboot]):\n\n  \
+    1. connect, read the boot id and /etc/machine-id, check that sudo -n may run the reboot \
+    command\n  \
+    2. send the reboot, detached (reboot.command, default `shutdown -r now`)\n  \
+    3. shutdown: the connection drops (shutdown_timeout_secs, default 120)\n  \
+    4. boot: reconnect until the boot id changed, same machine-id \
+    (timeout_secs, default 600; retries 2^n s apart, at most backoff_max_secs)\n  \
+    5. test command: test_command (default whoami) succeeds (test_timeout_secs, default 120)\n\n\
+    Done only when verified. A phase out of time exits 7 naming the phase; Ctrl-C stops \
+    waiting (exit 130; the host may still be rebooting). -o json prints one event per line, \
+    the report last.";
+
+pub const REBOOT_EXAMPLES: &str = "Examples:\n  paaf reboot web-1\n  \
+    paaf reboot web-1 --dry-run\n  paaf reboot web-1 --yes -o json";
 
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("auth").required(true).args(["key", "password_stdin", "password_ref", "agent"])))]
 pub struct AddHostArgs {
+    /// The host's name in paaf (letters, digits, -, _ and .)
     name: String,
     /// Hostname or IP address
     #[arg(long)]
     address: String,
-    #[arg(long, default_value_t = 22)]
+    /// SSH port
+    #[arg(long, default_value_t = 22, value_parser = clap::value_parser!(u16).range(1..))]
     port: u16,
+    /// The user to log in as
     #[arg(long)]
     user: String,
     /// Log in with this private key (ed25519, ecdsa or rsa)
@@ -70,11 +133,24 @@ pub struct AddHostArgs {
 }
 
 #[derive(Args)]
+#[command(
+    after_help = "The exit code is the remote command's own (128+N when killed by signal N), \
+    as with ssh; paaf's own codes (see paaf --help) when it could not run it. With several -c, \
+    the first that fails stops the rest (unless --keep-going) and its code is paaf's.\n\n\
+    Examples:\n  paaf exec web-1 -- systemctl status nginx\n  \
+    paaf exec web-1 -c 'df -h' -c uptime --keep-going"
+)]
 pub struct ExecArgs {
+    /// The host's name (a [[hosts]] entry)
     name: String,
     /// A command to run; repeat to run several over one connection
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     commands: Vec<String>,
+    /// With several commands: run the next ones after one failed
+    #[arg(long)]
+    keep_going: bool,
+    #[command(flatten)]
+    dry_run: DryRun,
     /// The command, after `--` (joined with spaces)
     #[arg(last = true)]
     rest: Vec<String>,
@@ -83,38 +159,53 @@ pub struct ExecArgs {
 #[derive(Subcommand)]
 pub enum RunbookCommand {
     /// List the runbooks on a host
-    List { name: String },
+    #[command(visible_alias = "ls")]
+    List {
+        /// The host's name
+        name: String,
+    },
     /// Run a runbook; one whose name starts with `__` needs --confirm NAME (or the typed name)
     Run {
+        /// The host's name
         name: String,
+        /// The runbook's name (see `paaf runbook list HOST`)
         runbook: String,
         /// Type the runbook's name here to confirm a dangerous one in scripts
         #[arg(long, value_name = "RUNBOOK")]
         confirm: Option<String>,
+        #[command(flatten)]
+        dry_run: DryRun,
     },
 }
 
 pub async fn host(ctx: &Ctx, command: HostCommand) -> Outcome {
     match command {
         HostCommand::Add(args) => add(ctx, args).await,
-        HostCommand::List { names } => status(ctx, &names).await,
-        HostCommand::Remove { name } => {
+        HostCommand::List { names, watch } => status(ctx, &names, watch).await,
+        HostCommand::Remove { name, dry_run } => {
+            if dry_run.dry_run {
+                return ctx.plan(&ctx.paaf.plan_remove_host(&name)?);
+            }
             ctx.paaf.remove_host(&name)?;
             ctx.done(&format!("removed {name}"))
         }
-        HostCommand::Trust { name } => {
-            trust(ctx, &name).await?;
+        HostCommand::Trust { name, fingerprint } => {
+            trust(ctx, &name, fingerprint.as_deref()).await?;
             Ok(exit::OK)
         }
-        HostCommand::ForgetKey { name } => {
+        HostCommand::ForgetKey { name, dry_run } => {
+            if dry_run.dry_run {
+                return ctx.plan(&ctx.paaf.plan_forget_key(&name)?);
+            }
             let n = ctx.paaf.forget_host_key(&name).await?;
             ctx.done(&format!("removed {n} known_hosts entries of {name}"))
         }
     }
 }
 
-/// Shows the host's key and records it once confirmed (or with --accept-new-host-key).
-async fn trust(ctx: &Ctx, name: &str) -> Result<()> {
+/// Shows the host's key and records it once confirmed (or with --accept-new-host-key, or when
+/// it has the `pinned` fingerprint).
+async fn trust(ctx: &Ctx, name: &str, pinned: Option<&str>) -> Result<()> {
     let key = ctx.paaf.probe_host_key(name).await?;
     render::offered_key(name, &key);
     match key.status {
@@ -130,6 +221,21 @@ async fn trust(ctx: &Ctx, name: &str) -> Result<()> {
             });
         }
         paaf_core::ssh::KeyStatus::Unknown => {}
+    }
+    if let Some(expected) = pinned {
+        // The core records the key only if the host still offers exactly this one.
+        if expected != key.fingerprint {
+            return Err(Error::Ssh {
+                host: name.into(),
+                reason: format!(
+                    "it offers {} but {expected} was given with --fingerprint; nothing was trusted",
+                    key.fingerprint
+                ),
+            });
+        }
+        ctx.paaf.trust_host_key(name, expected).await?;
+        output::note(&format!("Trusted {expected} for {name}."));
+        return Ok(());
     }
     let question = output::shown(&format!("Trust this key for {name}?"));
     if !ctx.accept_new_host_key && prompt::yes_no(&question) != Answer::Yes {
@@ -152,7 +258,7 @@ where
 {
     match action().await {
         Err(e) if e.code() == ErrorCode::HostKeyUnknown => {
-            trust(ctx, name).await?;
+            trust(ctx, name, None).await?;
             action().await
         }
         other => other,
@@ -237,38 +343,48 @@ fn read_secret(what: &str) -> Result<SecretString> {
     Ok(SecretString::from(v))
 }
 
-pub async fn status(ctx: &Ctx, names: &[String]) -> Outcome {
-    let statuses = ctx.paaf.status(names).await?;
-    ctx.emit(&statuses, |s| render::hosts(s));
-    Ok(exit::OK)
+pub async fn status(ctx: &Ctx, names: &[String], watch: WatchArg) -> Outcome {
+    ctx.watching(watch, || async {
+        let statuses = ctx.paaf.status(names).await?;
+        ctx.emit(&statuses, |s| render::hosts(s));
+        Ok(exit::OK)
+    })
+    .await
 }
 
-pub async fn reboot(ctx: &Ctx, name: &str) -> Outcome {
+pub async fn reboot(ctx: &Ctx, a: RebootArgs) -> Outcome {
+    let name = a.name.as_str();
+    if a.dry_run.dry_run {
+        return ctx.plan(&ctx.paaf.plan_reboot(name).await?);
+    }
+    let host = ctx.paaf.config().host(name).cloned()?;
     let confirm = ctx.confirm(&format!("Reboot {name} now?"))?;
-    let progress = Arc::new(RebootProgress::new(ctx.is_json()));
+    output::stream_documents();
+    let progress = Arc::new(RebootProgress::new(ctx.is_json(), &host.reboot));
     let cancel = cancel_on_ctrl_c();
+    progress.clear_on(&cancel);
     let result = with_trust(ctx, name, || {
         ctx.paaf
             .reboot(name, &confirm, progress.clone(), cancel.clone())
     })
     .await;
     progress.finish();
-    let events = std::mem::take(&mut *progress.events.lock().expect("events poisoned"));
     match result {
-        Ok(report) => ctx.emit(
-            &serde_json::json!({ "report": report, "events": events }),
-            |_| render::reboot_report(&report),
-        ),
-        // With --json the events seen before the error are part of the document.
-        Err(e) if ctx.is_json() => {
-            output::json(
-                &serde_json::json!({ "error": paaf_core::ErrorInfo::from(&e), "events": events }),
-            );
-            return Ok(exit::code(e.code()));
+        Ok(report) => {
+            if ctx.is_json() {
+                output::event(&serde_json::json!({ "report": report }));
+            } else {
+                render::reboot_report(&report);
+            }
+            Ok(exit::OK)
         }
-        Err(e) => return Err(e.into()),
+        // With -o json the events went out as they came; the error is the last line.
+        Err(e) if ctx.is_json() => {
+            output::event(&serde_json::json!({ "error": paaf_core::ErrorInfo::from(&e) }));
+            Ok(exit::code(e.code()))
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(exit::OK)
 }
 
 pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
@@ -282,6 +398,10 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
         }
         .into());
     }
+    if a.dry_run.dry_run {
+        return ctx.plan(&ctx.paaf.plan_exec(&a.name, &commands)?);
+    }
+    ctx.paaf.config().host(&a.name)?;
     let confirm = ctx.confirm(&format!(
         "Run {} on {}?",
         commands
@@ -293,14 +413,37 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
     ))?;
     let mut outputs = Vec::new();
     let mut code = exit::OK;
-    for cmd in &commands {
+    for (i, cmd) in commands.iter().enumerate() {
         let out = with_trust(ctx, &a.name, || ctx.paaf.exec(&a.name, cmd, &confirm)).await?;
-        if !out.success() {
-            code = exit::REMOTE_FAILED;
-        }
         // Each command's output shows as it ends; --json prints them all at the end.
         ctx.human(|| render::exec_output(&out));
+        let failed = !out.success();
+        if failed && code == exit::OK {
+            code = out.passed_exit_code();
+        }
         outputs.push(out);
+        if failed && commands.len() > 1 {
+            let rest = &commands[i + 1..];
+            ctx.note(&format!(
+                "paaf: command {} of {} failed: `{cmd}`{}",
+                i + 1,
+                commands.len(),
+                match (rest.is_empty(), a.keep_going) {
+                    (true, _) => String::new(),
+                    (false, true) => "; going on (--keep-going)".into(),
+                    (false, false) => format!(
+                        "; not run: {} (--keep-going runs them anyway)",
+                        rest.iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            ));
+            if !a.keep_going {
+                break;
+            }
+        }
     }
     if let [one] = outputs.as_slice() {
         ctx.emit(one, |_| {});
@@ -311,7 +454,7 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Outcome {
 }
 
 pub async fn runbook(ctx: &Ctx, command: RunbookCommand) -> Outcome {
-    let (name, runbook, typed) = match command {
+    let (name, runbook, typed, dry_run) = match command {
         RunbookCommand::List { name } => {
             let books = with_trust(ctx, &name, || ctx.paaf.runbooks(&name)).await?;
             ctx.emit(&books, |b| render::runbooks(&name, b));
@@ -321,8 +464,15 @@ pub async fn runbook(ctx: &Ctx, command: RunbookCommand) -> Outcome {
             name,
             runbook,
             confirm,
-        } => (name, runbook, confirm),
+            dry_run,
+        } => (name, runbook, confirm, dry_run),
     };
+    if dry_run.dry_run {
+        let plan = with_trust(ctx, &name, || ctx.paaf.plan_runbook(&name, &runbook)).await?;
+        return ctx.plan(&plan);
+    }
+    // A mistyped name is refused, with the closest one, before anything is asked.
+    with_trust(ctx, &name, || ctx.paaf.find_runbook(&name, &runbook)).await?;
     let confirm = if paaf_core::runbooks::is_dangerous(&runbook) {
         ctx.confirm_typed(typed, &format!("Runbook {runbook} on {name}"), &runbook)?
     } else {

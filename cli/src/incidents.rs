@@ -4,7 +4,7 @@
 
 use crate::ctx::{Ctx, Failure, Outcome, cancel_on_ctrl_c};
 use crate::exit;
-use crate::output::{self, Table};
+use crate::output::{self, Cell, Table, Tone};
 use chrono::Local;
 use clap::{Args, Subcommand};
 use paaf_core::incident::analyze::IncidentLook;
@@ -37,8 +37,8 @@ pub enum IncidentCommand {
         /// The playbook to follow, for an incident that has none
         #[arg(long)]
         playbook: Option<String>,
-        /// Only print the plan
-        #[arg(long)]
+        /// Show the plan (every step, its target's state now) and stop: nothing is run
+        #[arg(long = "dry-run", alias = "plan")]
         plan: bool,
         /// The dangerous runbooks' names, as the plan asks them typed (comma-separated)
         #[arg(long, value_name = "NAMES")]
@@ -48,8 +48,8 @@ pub enum IncidentCommand {
     /// after one confirmation listing what will be reversed and what cannot be
     StandDown {
         id: Option<i64>,
-        /// Only print the plan
-        #[arg(long)]
+        /// Show what would be reversed and what cannot be, and stop: nothing is run
+        #[arg(long = "dry-run", alias = "plan")]
         plan: bool,
     },
     /// What the playbook says to look at: its dashboards on the incident's window, its
@@ -164,7 +164,7 @@ pub async fn incident(ctx: &Ctx, command: IncidentCommand) -> Outcome {
         }
         IncidentCommand::Postmortem { id } => {
             let pm = ctx.paaf.postmortem(id)?;
-            ctx.emit(&pm, |p| output::line(&p.markdown));
+            ctx.emit(&pm, |p| output::text(&p.markdown));
             exit::OK
         }
     };
@@ -211,7 +211,10 @@ async fn run(
     typed: Option<String>,
 ) -> Result<i32, Failure> {
     if plan_only {
-        ctx.emit(&plan, render_plan);
+        ctx.emit(&plan, |p| {
+            render_plan(p);
+            output::summary("Dry run: nothing was run, nothing journaled.");
+        });
         return Ok(exit::OK);
     }
     ctx.human(|| render_plan(&plan));
@@ -287,21 +290,46 @@ fn when(t: chrono::DateTime<chrono::Utc>) -> String {
 
 fn render_list(list: &[Incident]) {
     if list.is_empty() {
-        output::line("No incidents.");
+        output::summary("No incidents: open one with `paaf incident open`.");
         return;
     }
-    let mut t = Table::new(&["ID", "OPENED", "SEVERITY", "PHASE", "TITLE", "PLAYBOOK"]);
+    let mut t = Table::new(&["ID", "OPENED", "SEVERITY", "PHASE", "TITLE", "PLAYBOOK"])
+        .whole(&["OPENED"])
+        .wide_only(&["PLAYBOOK"]);
     for i in list {
         t.row([
-            i.id.to_string(),
-            when(i.opened_at),
-            i.severity.to_string(),
-            i.phase.to_string(),
-            i.title.clone(),
-            i.playbook.clone().unwrap_or_default(),
+            Cell::from(i.id.to_string()),
+            Cell::from(when(i.opened_at)),
+            Cell::new(
+                i.severity.to_string(),
+                match i.severity {
+                    Severity::Sev1 | Severity::Sev2 => Tone::Bad,
+                    _ => Tone::Warn,
+                },
+            ),
+            Cell::new(i.phase.to_string(), phase_tone(i.phase)),
+            Cell::from(i.title.clone()),
+            Cell::from(i.playbook.clone().unwrap_or_default()),
         ]);
     }
     t.print();
+}
+
+/// Resolved and protected read well; the phases on the way, pending.
+fn phase_tone(phase: IncidentPhase) -> Tone {
+    match phase {
+        IncidentPhase::Protected | IncidentPhase::Resolved => Tone::Good,
+        _ => Tone::Warn,
+    }
+}
+
+/// A step's ending in colour: failed or unknown is bad, not run or unverified pending.
+fn status_tone(status: StepStatus) -> Tone {
+    match status {
+        StepStatus::Succeeded => Tone::Good,
+        StepStatus::Failed | StepStatus::Unknown => Tone::Bad,
+        StepStatus::Unverified | StepStatus::Skipped | StepStatus::NotRun => Tone::Warn,
+    }
 }
 
 fn render_detail(d: &IncidentDetail) {
@@ -494,23 +522,30 @@ fn step_line(e: &StepEvent) {
 fn render_report(r: &RunReport) {
     let mut t = Table::new(&[
         "#", "STEP", "RESULT", "ACTION", "TOOK", "DETAIL", "EVIDENCE",
-    ]);
+    ])
+    .wide_only(&["ACTION"]);
     for s in &r.steps {
         t.row([
-            (s.index + 1).to_string(),
-            s.description.clone(),
-            format!("{:?}", s.status).to_lowercase(),
-            s.action_id.map(|a| a.to_string()).unwrap_or_default(),
-            format!("{:.1}s", s.duration_ms as f64 / 1000.0),
-            s.message.clone(),
-            s.evidence.clone().unwrap_or_else(|| match s.status {
-                StepStatus::Succeeded | StepStatus::Unverified => "unverified".into(),
-                _ => String::new(),
-            }),
+            Cell::from((s.index + 1).to_string()),
+            Cell::from(s.description.clone()),
+            Cell::new(
+                format!("{:?}", s.status).to_lowercase(),
+                status_tone(s.status),
+            ),
+            Cell::from(s.action_id.map(|a| a.to_string()).unwrap_or_default()),
+            Cell::from(format!("{:.1}s", s.duration_ms as f64 / 1000.0)),
+            Cell::from(s.message.clone()),
+            match (&s.evidence, s.status) {
+                (Some(e), _) => Cell::from(e.clone()),
+                (None, StepStatus::Succeeded | StepStatus::Unverified) => {
+                    Cell::new("unverified", Tone::Warn)
+                }
+                (None, _) => Cell::from(""),
+            },
         ]);
     }
     t.print();
-    output::line(&format!(
+    output::summary(&format!(
         "{} in {:.1}s",
         r.summary(),
         r.elapsed_ms as f64 / 1000.0

@@ -1,8 +1,10 @@
-//! `paaf alerts`, `paaf silence …`, `paaf query`, `paaf targets`: the monitoring commands, their
+//! `paaf alert list`, `paaf silence …`, `paaf query`, `paaf targets`, `paaf dashboard …`: the monitoring commands, their
 //! arguments, and their text output (tables, sparklines with stats).
 
-use crate::ctx::{Ctx, Outcome};
-use crate::output::{self, Table};
+use crate::ctx::{Ctx, Outcome, WatchArg};
+use crate::hosts::DryRun;
+use crate::output::Tone;
+use crate::output::{self, Cell, Table};
 use crate::{exit, render};
 use clap::{Args, Subcommand};
 use paaf_core::monitor::alert_list::SourceAlerts;
@@ -24,6 +26,21 @@ pub struct SourceArg {
 }
 
 #[derive(Subcommand)]
+pub enum AlertCommand {
+    /// Firing alerts of every monitoring source (Prometheus, Grafana, Alertmanager)
+    #[command(visible_alias = "ls")]
+    List(AlertsArgs),
+}
+
+#[derive(Args)]
+pub struct AlertsArgs {
+    #[command(flatten)]
+    pub source: SourceArg,
+    #[command(flatten)]
+    pub watch: WatchArg,
+}
+
+#[derive(Subcommand)]
 pub enum SilenceCommand {
     /// Silence the alerts matching every MATCHER (`alertname=X`, `job=~"api.*"`, `env!=dev`)
     Add {
@@ -41,17 +58,23 @@ pub enum SilenceCommand {
         comment: String,
         #[command(flatten)]
         source: SourceArg,
+        #[command(flatten)]
+        dry_run: DryRun,
     },
     /// List the silences, newest first
+    #[command(visible_alias = "ls")]
     List {
         #[command(flatten)]
         source: SourceArg,
     },
     /// End a silence now
     Expire {
+        /// The silence's id (from `paaf silence list`)
         id: String,
         #[command(flatten)]
         source: SourceArg,
+        #[command(flatten)]
+        dry_run: DryRun,
     },
 }
 
@@ -62,6 +85,7 @@ pub struct QueryArgs {
     /// Start of the range (Grafana syntax: now-1h, now-1d/d, epoch ms, RFC 3339)
     #[arg(long, default_value = "now-1h")]
     pub from: String,
+    /// End of the range (same syntax)
     #[arg(long, default_value = "now")]
     pub to: String,
     /// The value now only, no range
@@ -70,6 +94,36 @@ pub struct QueryArgs {
     /// Points per series (the chart's width)
     #[arg(long, default_value_t = 60)]
     pub width: u32,
+    #[command(flatten)]
+    pub source: SourceArg,
+}
+
+/// `paaf dashboard list|show`, and `paaf dashboard UID` of old.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct DashboardArgs {
+    #[command(subcommand)]
+    pub command: Option<DashboardCommand>,
+    #[command(flatten)]
+    pub show: ShowArgs,
+}
+
+#[derive(Subcommand)]
+pub enum DashboardCommand {
+    /// Search the dashboards of a Grafana source
+    #[command(visible_alias = "ls")]
+    List(DashboardsArgs),
+    /// One dashboard: its variables and panels (collapsed rows included)
+    Show(ShowArgs),
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// The dashboard's UID (from `paaf dashboard list`)
+    #[arg(required = true)]
+    pub uid: Option<String>,
+    #[command(flatten)]
+    pub view: ViewArgs,
     #[command(flatten)]
     pub source: SourceArg,
 }
@@ -87,7 +141,8 @@ pub struct DashboardsArgs {
     /// Only dashboards in this folder (by UID; repeatable)
     #[arg(long, value_name = "UID")]
     pub folder: Vec<String>,
-    #[arg(long, default_value_t = 100)]
+    /// At most this many dashboards
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: u32,
     #[command(flatten)]
     pub source: SourceArg,
@@ -98,8 +153,9 @@ pub struct DashboardsArgs {
 pub struct ViewArgs {
     /// Start of the range (Grafana syntax: now-6h, now-1d/d, epoch ms, RFC 3339); the
     /// dashboard's own when not given
-    #[arg(long, requires = "to")]
+    #[arg(long)]
     pub from: Option<String>,
+    /// End of the range (same syntax); now when only --from is given
     #[arg(long, requires = "from")]
     pub to: Option<String>,
     /// A template variable's value, NAME=VALUE (repeat for several values or variables)
@@ -122,13 +178,10 @@ impl ViewArgs {
                 .push(value.to_string());
         }
         Ok(DashboardView {
-            window: match (&self.from, &self.to) {
-                (Some(from), Some(to)) => Some(TimeWindow {
-                    from: from.clone(),
-                    to: to.clone(),
-                }),
-                _ => None,
-            },
+            window: self.from.as_ref().map(|from| TimeWindow {
+                from: from.clone(),
+                to: self.to.clone().unwrap_or_else(|| "now".into()),
+            }),
             variables,
         })
     }
@@ -136,9 +189,9 @@ impl ViewArgs {
 
 #[derive(Args)]
 pub struct PanelArgs {
-    /// The dashboard's UID (from `paaf dashboards`)
+    /// The dashboard's UID (from `paaf dashboard list`)
     pub uid: String,
-    /// The panel's id (from `paaf dashboard UID`)
+    /// The panel's id (from `paaf dashboard show UID`)
     pub panel: i64,
     #[command(flatten)]
     pub view: ViewArgs,
@@ -169,6 +222,14 @@ pub struct AnnotateArgs {
     pub source: SourceArg,
 }
 
+pub async fn dashboard(ctx: &Ctx, a: DashboardArgs) -> Outcome {
+    match a.command {
+        Some(DashboardCommand::List(args)) => dashboards(ctx, args).await,
+        Some(DashboardCommand::Show(show)) => show_dashboard(ctx, show).await,
+        None => show_dashboard(ctx, a.show).await,
+    }
+}
+
 pub async fn dashboards(ctx: &Ctx, a: DashboardsArgs) -> Outcome {
     let query = SearchQuery {
         query: a.query,
@@ -188,7 +249,7 @@ pub async fn dashboards(ctx: &Ctx, a: DashboardsArgs) -> Outcome {
 
 fn render_hits(hits: &[DashboardHit]) {
     if hits.is_empty() {
-        output::line("No dashboards found.");
+        output::summary("No dashboards found.");
         return;
     }
     let mut t = Table::new(&["UID", "TITLE", "FOLDER", "TAGS", "★"]);
@@ -208,10 +269,11 @@ fn render_hits(hits: &[DashboardHit]) {
     t.print();
 }
 
-pub async fn dashboard(ctx: &Ctx, uid: &str, view: &ViewArgs, source: SourceArg) -> Outcome {
+async fn show_dashboard(ctx: &Ctx, a: ShowArgs) -> Outcome {
+    let uid = a.uid.unwrap_or_default();
     let d = ctx
         .paaf
-        .dashboard(source.source.as_deref(), uid, &view.view()?)
+        .dashboard(a.source.source.as_deref(), &uid, &a.view.view()?)
         .await?;
     ctx.emit(&d, render_dashboard);
     Ok(exit::OK)
@@ -324,47 +386,75 @@ pub async fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Outcome {
     Ok(exit::OK)
 }
 
-pub async fn alerts(ctx: &Ctx, source: SourceArg) -> Outcome {
-    let sources = ctx.paaf.alerts(source.source.as_deref()).await?;
-    if sources.is_empty() {
-        return Err(Error::InvalidInput {
-            message: "no monitoring source is configured: add a [[monitoring]] entry (see the README's Config section)".into(),
-        }
-        .into());
+pub async fn alert(ctx: &Ctx, command: AlertCommand) -> Outcome {
+    match command {
+        AlertCommand::List(args) => alerts(ctx, args).await,
     }
-    ctx.emit(&sources, |v| render_alerts(v));
-    Ok(exit::OK)
+}
+
+pub async fn alerts(ctx: &Ctx, a: AlertsArgs) -> Outcome {
+    ctx.watching(a.watch, || async {
+        let sources = ctx.paaf.alerts(a.source.source.as_deref()).await?;
+        ctx.emit(&sources, |v| render_alerts(v));
+        Ok(alerts_exit(&sources))
+    })
+    .await
+}
+
+/// Like `flag list` and `server list`: none configured is a hint, not an error; every source
+/// failing is (the first one's code), some failing is not (their rows say it).
+fn alerts_exit(sources: &[SourceAlerts]) -> i32 {
+    match sources
+        .iter()
+        .map(|s| s.error.as_ref())
+        .collect::<Option<Vec<_>>>()
+    {
+        Some(errors) if !errors.is_empty() => exit::code(errors[0].code),
+        _ => exit::OK,
+    }
 }
 
 fn render_alerts(sources: &[SourceAlerts]) {
-    let mut t = Table::new(&["SOURCE", "ALERT", "STATE", "SEVERITY", "SINCE", "SUMMARY"]);
+    if sources.is_empty() {
+        output::summary(
+            "No monitoring source is configured. Add one to the config, e.g.\n  [[monitoring]]\n  name = \"prom\"\n  type = \"prometheus\"\n  url = \"http://prometheus.internal:9090\"",
+        );
+        return;
+    }
+    let mut t = Table::new(&["SOURCE", "ALERT", "STATE", "SEVERITY", "SINCE", "SUMMARY"])
+        .name_column("ALERT");
     let mut rows = 0;
     for s in sources {
         if let Some(e) = &s.error {
             t.row([
-                s.source.clone(),
-                "—".into(),
-                format!("error[{}]", e.code.as_str()),
-                String::new(),
-                String::new(),
-                e.message.clone(),
+                Cell::from(s.source.clone()),
+                Cell::from("—"),
+                Cell::new(format!("error[{}]", e.code.as_str()), Tone::Bad),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(e.message.clone()),
             ]);
             rows += 1;
         }
         for a in &s.alerts {
+            let tone = match a.state.as_str() {
+                "firing" => Tone::Bad,
+                "pending" | "silenced" | "suppressed" | "inhibited" => Tone::Warn,
+                _ => Tone::Plain,
+            };
             t.row([
-                a.source.clone(),
-                a.name.clone(),
-                a.state.clone(),
-                a.severity.clone().unwrap_or_default(),
-                a.since_ms.map(render::ago_ms).unwrap_or_default(),
-                a.summary.clone().unwrap_or_default(),
+                Cell::from(a.source.clone()),
+                Cell::from(a.name.clone()),
+                Cell::new(a.state.clone(), tone),
+                Cell::from(a.severity.clone().unwrap_or_default()),
+                Cell::from(a.since_ms.map(render::ago_ms).unwrap_or_default()),
+                Cell::from(a.summary.clone().unwrap_or_default()),
             ]);
             rows += 1;
         }
     }
     if rows == 0 {
-        output::line("No alerts firing.");
+        output::summary("No alerts firing.");
     } else {
         t.print();
     }
@@ -377,6 +467,7 @@ pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Outcome {
             duration,
             comment,
             source,
+            dry_run,
         } => {
             let length = parse_interval(&duration)
                 .filter(|ms| *ms > 0)
@@ -384,6 +475,12 @@ pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Outcome {
                 .ok_or_else(|| Error::InvalidInput {
                     message: format!("`{duration}` is not a duration: write it like 30m, 2h or 1d"),
                 })?;
+            if dry_run.dry_run {
+                let plan = ctx
+                    .paaf
+                    .plan_silence(source.source.as_deref(), &matchers, length)?;
+                return ctx.plan(&plan);
+            }
             let id = ctx
                 .paaf
                 .silence(source.source.as_deref(), &matchers, length, &comment)
@@ -401,7 +498,17 @@ pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Outcome {
             ctx.emit(&silences, |v| render_silences(v));
             Ok(exit::OK)
         }
-        SilenceCommand::Expire { id, source } => {
+        SilenceCommand::Expire {
+            id,
+            source,
+            dry_run,
+        } => {
+            if dry_run.dry_run {
+                return ctx.plan(
+                    &ctx.paaf
+                        .plan_expire_silence(source.source.as_deref(), &id)?,
+                );
+            }
             ctx.paaf
                 .expire_silence(source.source.as_deref(), &id)
                 .await?;
@@ -412,7 +519,7 @@ pub async fn silence(ctx: &Ctx, command: SilenceCommand) -> Outcome {
 
 fn render_silences(silences: &[Silence]) {
     if silences.is_empty() {
-        output::line("No silences.");
+        output::summary("No silences.");
         return;
     }
     let mut t = Table::new(&["ID", "STATE", "MATCHERS", "ENDS", "BY", "COMMENT"]);
@@ -542,7 +649,7 @@ fn local_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
             t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M")
+                .format("%Y-%m-%d %H:%M%:z")
                 .to_string()
         })
         .unwrap_or_default()

@@ -1,17 +1,18 @@
 //! Text renderings of the host commands' results (tables, reboot progress); printed through
 //! [`crate::output`], which escapes what servers and users wrote.
 
-use crate::output::{self, Table};
+use crate::output::{self, Cell, Table, Tone};
 use chrono::{DateTime, Local, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use paaf_core::inventory::HostStatus;
-use paaf_core::journal::ActionRecord;
+use paaf_core::config::RebootSettings;
+use paaf_core::inventory::{HostState, HostStatus};
+use paaf_core::journal::{ActionRecord, ActionState};
 use paaf_core::power::RebootReport;
 use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
-use paaf_core::{ProgressEvent, ProgressSink, Step};
+use paaf_core::{CancellationToken, ProgressEvent, ProgressSink, Step};
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn human_duration(secs: u64) -> String {
@@ -37,11 +38,27 @@ pub fn ago_ms(ms: i64) -> String {
 
 pub fn hosts(statuses: &[HostStatus]) {
     if statuses.is_empty() {
-        output::line(
+        output::summary(
             "No hosts yet. Add one: paaf host add NAME --address ADDR --user USER --key PATH",
         );
         return;
     }
+    hosts_table(statuses).print();
+    // Why a host could not be read: for the person, not a row of the result.
+    for s in statuses {
+        if let Some(e) = &s.error {
+            // Most messages name the host first already.
+            if e.message.starts_with(&s.name) {
+                output::note(&e.message);
+            } else {
+                output::note(&format!("{}: {}", s.name, e.message));
+            }
+        }
+    }
+}
+
+/// The host list as a table, its states coloured.
+pub fn hosts_table(statuses: &[HostStatus]) -> Table {
     let mut t = Table::new(&[
         "HOST",
         "ADDRESS",
@@ -50,71 +67,93 @@ pub fn hosts(statuses: &[HostStatus]) {
         "BOOT ID",
         "OS",
         "LAST ACTION",
-    ]);
+    ])
+    .wide_only(&["ADDRESS", "OS"]);
     for s in statuses {
-        let status = match &s.error {
-            None => "up".to_string(),
-            Some(e) => format!("DOWN ({})", e.code.as_str()),
+        let state = s.state();
+        let tone = match state {
+            HostState::Up => Tone::Good,
+            HostState::Down | HostState::KeyChanged => Tone::Bad,
+            _ => Tone::Warn,
         };
         let last = s
             .last_action
             .as_ref()
-            .map(|a| format!("{} {} {}", a.kind, state(a), ago(a.created_at)))
+            .map(|a| format!("{} {} {}", a.kind, state_word(a), ago(a.created_at)))
             .unwrap_or_else(|| "-".into());
         t.row([
-            s.name.clone(),
-            format!("{}@{}:{}", s.user, s.address, s.port),
-            status,
-            s.uptime_secs
-                .map(human_duration)
-                .unwrap_or_else(|| "-".into()),
-            s.boot_id
-                .as_deref()
-                .map(|b| b.get(..8).unwrap_or(b).to_string())
-                .unwrap_or_else(|| "-".into()),
-            s.os.clone().unwrap_or_else(|| "-".into()),
-            last,
+            Cell::from(s.name.clone()),
+            Cell::from(format!("{}@{}:{}", s.user, s.address, s.port)),
+            Cell::new(state.label(), tone),
+            Cell::from(
+                s.uptime_secs
+                    .map(human_duration)
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Cell::from(
+                s.boot_id
+                    .as_deref()
+                    .map(|b| b.get(..8).unwrap_or(b).to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Cell::from(s.os.clone().unwrap_or_else(|| "-".into())),
+            Cell::from(last),
         ]);
     }
-    t.print();
-    for s in statuses {
-        if let Some(e) = &s.error {
-            output::line(&format!("{}: {}", s.name, e.message));
-        }
-    }
+    t
 }
 
-fn state(a: &ActionRecord) -> String {
+fn state_word(a: &ActionRecord) -> String {
     serde_json::to_value(a.state)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
 }
 
-pub fn journal(rows: &[ActionRecord]) {
+/// The colour of an action's state.
+fn action_tone(a: &ActionRecord) -> Tone {
+    match a.state {
+        ActionState::Succeeded => Tone::Good,
+        ActionState::Failed => Tone::Bad,
+        _ => Tone::Warn,
+    }
+}
+
+/// The journal; `host` is the `--host` filter, named when nothing matched it.
+pub fn journal(rows: &[ActionRecord], host: Option<&str>) {
     if rows.is_empty() {
-        output::line("The journal is empty.");
+        output::summary(&match host {
+            Some(h) => format!("No action on `{h}` in the journal."),
+            None => "The journal is empty.".into(),
+        });
         return;
     }
     let mut t = Table::new(&[
         "ID", "WHEN", "WHO", "FROM", "ACTION", "TARGET", "STATE", "DURATION", "RESULT",
-    ]);
+    ])
+    .wide_only(&["WHO", "FROM", "DURATION"])
+    .whole(&["ID", "WHEN", "STATE"]);
     for a in rows {
         t.row([
-            a.id.to_string(),
-            a.created_at
-                .with_timezone(&Local)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string(),
-            a.operator.clone(),
-            format!("{}@{}", a.frontend, a.device),
-            format!("{} {}", a.kind, a.detail).trim().to_string(),
-            a.target.clone(),
-            state(a),
-            a.duration_ms
-                .map(|d| format!("{:.1}s", d as f64 / 1000.0))
-                .unwrap_or_else(|| "-".into()),
-            a.result.clone().unwrap_or_default(),
+            Cell::from(a.id.to_string()),
+            // The zone is shown: JSON has UTC, the table local time.
+            Cell::from(
+                a.created_at
+                    .with_timezone(&Local)
+                    .format("%Y-%m-%d %H:%M:%S%:z")
+                    .to_string(),
+            ),
+            Cell::from(a.operator.clone()),
+            Cell::from(format!("{}@{}", a.frontend, a.device)),
+            Cell::from(format!("{} {}", a.kind, a.detail).trim().to_string()),
+            Cell::from(a.target.clone()),
+            Cell::new(state_word(a), action_tone(a)),
+            Cell::from(
+                a.duration_ms
+                    .map(|d| format!("{:.1}s", d as f64 / 1000.0))
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Cell::from(a.result.clone().unwrap_or_default()),
         ]);
     }
     t.print();
@@ -122,17 +161,17 @@ pub fn journal(rows: &[ActionRecord]) {
 
 pub fn runbooks(host: &str, books: &[Runbook]) {
     if books.is_empty() {
-        output::line(&format!("No runbooks on {host}."));
+        output::summary(&format!("No runbooks on {host}."));
         return;
     }
     let mut t = Table::new(&["RUNBOOK", "DANGEROUS"]);
     for b in books {
         t.row([
-            b.name.clone(),
+            Cell::from(b.name.clone()),
             if b.dangerous {
-                "yes: needs typed confirmation".into()
+                Cell::new("yes: needs typed confirmation", Tone::Bad)
             } else {
-                String::new()
+                Cell::from("")
             },
         ]);
     }
@@ -174,27 +213,54 @@ pub fn reboot_report(r: &RebootReport) {
     ));
 }
 
-/// Renders reboot progress: a spinner line per step on a terminal, plain lines otherwise;
-/// with --json it only collects the events for the final document.
+/// Renders reboot progress: on a terminal a line per phase and a spinner whose elapsed time
+/// ticks, with the phase's deadline; plain lines otherwise; with `-o json|yaml` each event as
+/// it happens (one line of JSON each).
 pub struct RebootProgress {
     bar: Option<ProgressBar>,
-    pub events: Mutex<Vec<ProgressEvent>>,
-    quiet: bool,
+    structured: bool,
+    /// The deadlines of the phases, from the host's config: shutdown, boot, test command.
+    deadlines: [Duration; 3],
 }
 
 impl RebootProgress {
-    pub fn new(as_json: bool) -> Self {
-        let bar = (!as_json && std::io::stderr().is_terminal()).then(|| {
+    pub fn new(structured: bool, settings: &RebootSettings) -> Self {
+        let bar = (!structured && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new_spinner();
-            b.set_style(ProgressStyle::with_template("  {spinner} {msg}").expect("valid template"));
+            b.set_style(
+                ProgressStyle::with_template("  {spinner} {elapsed:>4}  {msg}")
+                    .expect("valid template"),
+            );
             b.enable_steady_tick(Duration::from_millis(120));
+            b.set_message("connecting");
             b
         });
         RebootProgress {
             bar,
-            events: Mutex::new(Vec::new()),
-            quiet: as_json,
+            structured,
+            deadlines: [
+                settings.shutdown_timeout,
+                settings.boot_timeout,
+                settings.test_timeout,
+            ],
         }
+    }
+
+    /// On Ctrl-C the spinner goes at once, and the person reads what it means, while the
+    /// step under way (a connect) still ends.
+    pub fn clear_on(self: &Arc<Self>, cancel: &CancellationToken) {
+        let (me, cancel) = (self.clone(), cancel.clone());
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            if let Some(b) = &me.bar {
+                b.finish_and_clear();
+            }
+            if !me.structured {
+                output::note(
+                    "cancelled: stopping the wait; the host may still be rebooting (Ctrl-C again to quit now)",
+                );
+            }
+        });
     }
 
     pub fn finish(&self) {
@@ -202,28 +268,54 @@ impl RebootProgress {
             b.finish_and_clear();
         }
     }
+
+    /// What the spinner says while `step` waits: the phase and its deadline.
+    fn waiting(&self, step: &Step) -> Option<String> {
+        let [shutdown, boot, test] = self.deadlines.map(|d| d.as_secs());
+        Some(match step {
+            Step::CommandSent { .. } => {
+                format!("shutdown: waiting for the connection to drop (deadline {shutdown}s)")
+            }
+            Step::ConnectionDropped => format!("boot: waiting for the host (deadline {boot}s)"),
+            Step::WaitingForHost {
+                attempt, reason, ..
+            } => format!("boot: waiting for the host (deadline {boot}s; try {attempt}: {reason})"),
+            Step::BootIdChanged { .. } => format!("test command (deadline {test}s)"),
+            Step::WaitingForTestCommand { attempt, reason } => {
+                format!("test command (deadline {test}s; try {attempt}: {reason})")
+            }
+            _ => return None,
+        })
+    }
 }
 
 impl ProgressSink for RebootProgress {
     fn emit(&self, ev: ProgressEvent) {
+        if self.structured {
+            output::event(&serde_json::json!({ "event": ev }));
+            return;
+        }
         let line = output::shown(&format!(
             "{:>6.1}s  {}",
             ev.elapsed_ms as f64 / 1000.0,
             ev.step.describe()
         ));
-        let waiting = matches!(
+        let retry = matches!(
             ev.step,
             Step::WaitingForHost { .. } | Step::WaitingForTestCommand { .. }
         );
-        match (&self.bar, self.quiet) {
-            (_, true) => {}
-            (Some(b), _) if waiting => b.set_message(line),
-            (Some(b), _) => {
-                b.println(format!("  ✓ {line}"));
-                b.set_message("…");
+        match &self.bar {
+            Some(b) => {
+                if !retry {
+                    b.println(format!("  ✓ {line}"));
+                }
+                if let Some(waiting) = self.waiting(&ev.step) {
+                    b.set_message(output::shown(&waiting));
+                } else {
+                    b.set_message("…");
+                }
             }
-            (None, _) => output::note(&line),
+            None => output::note(&line),
         }
-        self.events.lock().expect("events poisoned").push(ev);
     }
 }

@@ -1,8 +1,9 @@
-//! `paaf servers`, `paaf server reboot|stop|start|rolling-reboot`: the cloud commands and their
-//! output.
+//! `paaf server list|reboot|stop|start|rolling-reboot` (`paaf servers` of old): the cloud
+//! commands and their output.
 
-use crate::ctx::{Ctx, Outcome, cancel_on_ctrl_c};
-use crate::output::{self, Table};
+use crate::ctx::{Ctx, Outcome, WatchArg, cancel_on_ctrl_c};
+use crate::hosts::DryRun;
+use crate::output::{self, Cell, Table, Tone};
 use crate::{exit, render};
 use clap::{Args, Subcommand};
 use paaf_core::cloud::health::HealthCheck;
@@ -19,8 +20,10 @@ pub struct ServersArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Show the last list at once, with its age, without asking the clouds
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     pub cached: bool,
+    #[command(flatten)]
+    pub watch: WatchArg,
 }
 
 #[derive(Args)]
@@ -71,6 +74,8 @@ pub struct Which {
     /// The account (a [[clouds]] name), when several have a server by that name
     #[arg(long)]
     pub account: Option<String>,
+    #[command(flatten)]
+    pub dry_run: DryRun,
 }
 
 #[derive(Args)]
@@ -110,10 +115,15 @@ pub struct RollingArgs {
     /// Seconds between two tries of a failing health check
     #[arg(long, default_value_t = 5)]
     pub health_interval: u64,
+    #[command(flatten)]
+    pub dry_run: DryRun,
 }
 
 #[derive(Subcommand)]
 pub enum ServerCommand {
+    /// Every server of every cloud account ([[clouds]]), with its state
+    #[command(visible_alias = "ls")]
+    List(ServersArgs),
     /// Reboot through the provider's API, then wait until it reports running
     Reboot(RebootArgs),
     /// Stop, then wait until it reports stopped
@@ -127,12 +137,22 @@ pub enum ServerCommand {
 
 pub async fn list(ctx: &Ctx, a: ServersArgs) -> Outcome {
     let filter = a.filter.filter(a.query)?;
-    if a.cached {
+    if !a.cached {
+        return ctx
+            .watching(a.watch, || async {
+                let mut inventory = ctx.paaf.servers(filter.account.as_deref()).await?;
+                inventory.servers.retain(|s| filter.matches(s));
+                ctx.emit(&inventory, render_inventory);
+                Ok(exit::OK)
+            })
+            .await;
+    }
+    {
         let Some(cached) = ctx.paaf.cached_servers() else {
             return Err(Error::NotFound {
                 what: "server cache",
                 name: String::new(),
-                hint: Some("run `paaf servers` once to fill it".into()),
+                hint: Some("run `paaf server list` once to fill it".into()),
             }
             .into());
         };
@@ -147,76 +167,91 @@ pub async fn list(ctx: &Ctx, a: ServersArgs) -> Outcome {
         });
         ctx.emit(&document, |_| {
             // The count and age first: they show at once, before a long table is laid out.
-            output::line(&format!(
+            output::summary(&format!(
                 "{} servers, cached {}",
                 servers.len(),
                 render::ago_ms(cached.fetched_at_ms)
             ));
             render_servers(&servers, &[]);
         });
-        return Ok(exit::OK);
     }
-    let mut inventory = ctx.paaf.servers(filter.account.as_deref()).await?;
-    inventory.servers.retain(|s| filter.matches(s));
-    ctx.emit(&inventory, render_inventory);
     Ok(exit::OK)
 }
 
 fn render_inventory(inv: &Inventory) {
     let servers: Vec<&Server> = inv.servers.iter().collect();
     render_servers(&servers, &inv.errors);
-    output::line(&format!("{} servers", inv.servers.len()));
+    output::summary(&format!("{} servers", inv.servers.len()));
 }
 
 fn render_servers(servers: &[&Server], errors: &[InventoryError]) {
     if servers.is_empty() && errors.is_empty() {
-        output::line(
-            "No servers. Add a cloud account as a [[clouds]] entry (see the README's Config section).",
+        output::summary(
+            "No servers. Add a cloud account to the config, e.g.\n  [[clouds]]\n  name = \"prod\"\n  type = \"hetzner\"\n  token = \"keyring:hcloud\"",
         );
         return;
     }
     let mut t = Table::new(&[
         "NAME", "ID", "PROVIDER", "ACCOUNT", "REGION", "STATUS", "IPS",
-    ]);
+    ])
+    .wide_only(&["PROVIDER", "REGION"])
+    .name_column("ID");
     for e in errors {
         t.row([
-            "—".into(),
-            String::new(),
-            e.provider.clone(),
-            e.account.clone(),
-            e.region.clone().unwrap_or_default(),
-            format!("error[{}]", e.error.code.as_str()),
-            e.error.message.clone(),
+            Cell::from("—"),
+            Cell::from(""),
+            Cell::from(e.provider.clone()),
+            Cell::from(e.account.clone()),
+            Cell::from(e.region.clone().unwrap_or_default()),
+            Cell::new(format!("error[{}]", e.error.code.as_str()), Tone::Bad),
+            Cell::from(e.error.message.clone()),
         ]);
     }
     for s in servers {
+        let tone = match s.status {
+            ServerStatus::Running => Tone::Good,
+            ServerStatus::Stopped | ServerStatus::Terminated => Tone::Bad,
+            _ => Tone::Warn,
+        };
         t.row([
-            s.name.clone().unwrap_or_default(),
-            s.id.clone(),
-            s.provider.clone(),
-            s.account.clone(),
-            s.region.clone(),
-            format!("{} ({})", s.status, s.raw_state),
-            s.public_ips
-                .iter()
-                .chain(&s.private_ips)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
+            Cell::from(s.name.clone().unwrap_or_default()),
+            Cell::from(s.id.clone()),
+            Cell::from(s.provider.clone()),
+            Cell::from(s.account.clone()),
+            Cell::from(s.region.clone()),
+            Cell::new(format!("{} ({})", s.status, s.raw_state), tone),
+            Cell::from(
+                s.public_ips
+                    .iter()
+                    .chain(&s.private_ips)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
         ]);
     }
     t.print();
 }
 
-pub async fn power(ctx: &Ctx, command: ServerCommand) -> Outcome {
+pub async fn server(ctx: &Ctx, command: ServerCommand) -> Outcome {
     let (action, which) = match command {
+        ServerCommand::List(args) => return list(ctx, args).await,
         ServerCommand::Reboot(RebootArgs { which, hard: false }) => (PowerAction::Reboot, which),
         ServerCommand::Reboot(RebootArgs { which, hard: true }) => (PowerAction::HardReboot, which),
         ServerCommand::Stop(w) => (PowerAction::Stop, w),
         ServerCommand::Start(w) => (PowerAction::Start, w),
         ServerCommand::RollingReboot(args) => return rolling(ctx, args).await,
     };
+    if which.dry_run.dry_run {
+        let plan = ctx
+            .paaf
+            .plan_server_power(which.account.as_deref(), &which.server, action)
+            .await?;
+        return ctx.plan(&plan);
+    }
     let confirm = ctx.confirm(&format!("{} {} now?", action.as_str(), which.server))?;
+    // -o json: one line per state the provider reports, the outcome (or error) last.
+    output::stream_documents();
     let mut last = String::new();
     let outcome = ctx
         .paaf
@@ -229,7 +264,15 @@ pub async fn power(ctx: &Ctx, command: ServerCommand) -> Outcome {
             |p| {
                 let s = &p.server;
                 if s.raw_state != last {
-                    ctx.note(&format!("  {}: {}", s.id, s.raw_state));
+                    if ctx.is_json() {
+                        output::event(&serde_json::json!({ "event": p }));
+                    }
+                    ctx.note(&format!(
+                        "{:>6.1}s  {}: {}",
+                        p.elapsed_ms as f64 / 1000.0,
+                        s.id,
+                        s.raw_state
+                    ));
                     last = s.raw_state.clone();
                 }
             },
@@ -263,6 +306,9 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Outcome {
     };
     // The confirmation names every server: list them first, so the prompt is answerable.
     let selected = ctx.paaf.rolling_selection(&filter).await?;
+    if a.dry_run.dry_run {
+        return ctx.plan(&ctx.paaf.plan_rolling(&plan, &selected));
+    }
     let names: Vec<&str> = selected
         .iter()
         .map(|s| s.name.as_deref().unwrap_or(&s.id))
@@ -279,9 +325,13 @@ async fn rolling(ctx: &Ctx, a: RollingArgs) -> Outcome {
             ""
         }
     ))?;
+    output::stream_documents();
     let report = ctx
         .paaf
         .rolling_reboot(&plan, selected, &confirm, cancel_on_ctrl_c(), |event| {
+            if ctx.is_json() {
+                output::event(&event);
+            }
             ctx.note(&match event {
                 RollingEvent::Batch {
                     number,

@@ -111,7 +111,8 @@ impl std::fmt::Display for Phase {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("config error in {}{}: {message}\n  fix: {fix}", file.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    // The file first: `error[config]: config error in …` said "config" twice (issue 18).
+    #[error("{}{}: {message}\n  fix: {fix}", file.display(), line.map(|l| format!(", line {l}")).unwrap_or_default())]
     Config {
         file: PathBuf,
         line: Option<usize>,
@@ -120,7 +121,7 @@ pub enum Error {
     },
     #[error("{message}")]
     InvalidInput { message: String },
-    #[error("no {what} named `{name}`{}", hint.as_ref().map(|h| format!(": {h}")).unwrap_or_default())]
+    #[error("no {what}{}{}", if name.is_empty() { String::new() } else { format!(" named `{name}`") }, hint.as_ref().map(|h| format!(": {h}")).unwrap_or_default())]
     NotFound {
         what: &'static str,
         name: String,
@@ -179,7 +180,7 @@ pub enum Error {
         exit_code: i32,
         stderr: String,
     },
-    #[error("{host}: timed out after {}s in phase {phase}", after.as_secs())]
+    #[error("{host}: timed out after {}s in phase {phase}", after.as_secs_f64().round())]
     Timeout {
         host: String,
         phase: Phase,
@@ -288,6 +289,51 @@ impl Error {
     }
 }
 
+/// An I/O failure in words a person reads once (`connection refused`), without the OS's
+/// internals (`(os error 111)`), which stay in the debug log.
+pub fn plain_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "connection refused (nothing listens on that port)".into(),
+        ConnectionReset => "the connection was reset".into(),
+        ConnectionAborted => "the connection was aborted".into(),
+        TimedOut => "no answer in time".into(),
+        HostUnreachable => "no route to the host".into(),
+        NetworkUnreachable => "the network is unreachable".into(),
+        AddrNotAvailable => "the address is not available here".into(),
+        _ => without_os_error(&e.to_string()),
+    }
+}
+
+/// `text` without a trailing ` (os error N)`.
+pub(crate) fn without_os_error(text: &str) -> String {
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_string(),
+        _ => text.to_string(),
+    }
+}
+
+/// The configured name closest to a mistyped `name` ("web1" → "web-1"), for a "did you
+/// mean" before anything is asked or done.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// `did you mean `x`? ` when a candidate is close to `name`, else nothing.
+pub(crate) fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    did_you_mean(name, candidates)
+        .map(|c| format!("did you mean `{c}`? "))
+        .unwrap_or_default()
+}
+
 /// The error as front-ends serialize it: `{code, message}`, and `phase` for a timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -326,6 +372,42 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_errors_read_without_os_internals() {
+        let refused = std::io::Error::from_raw_os_error(111);
+        assert_eq!(
+            plain_io(&refused),
+            "connection refused (nothing listens on that port)"
+        );
+        let other = std::io::Error::from_raw_os_error(2);
+        assert!(
+            !plain_io(&other).contains("os error"),
+            "{}",
+            plain_io(&other)
+        );
+    }
+
+    #[test]
+    fn a_close_name_is_suggested_and_a_far_one_is_not() {
+        let names = ["web-1", "web-2", "db-1"];
+        assert_eq!(did_you_mean("web1", names), Some("web-1"));
+        assert_eq!(
+            did_you_mean("restart-ap", ["restart-app", "check-disk"]),
+            Some("restart-app")
+        );
+        assert_eq!(did_you_mean("zzz", names), None);
+        let e = Error::NotFound {
+            what: "prometheus",
+            name: String::new(),
+            hint: Some("name one with --source".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "no prometheus: name one with --source",
+            "no empty name"
+        );
+    }
 
     #[test]
     fn a_timeout_names_its_phase_in_the_serialized_error() {

@@ -28,6 +28,7 @@ mod hosts;
 mod incidents;
 mod monitoring;
 mod overview;
+mod plan;
 mod protect;
 #[cfg(feature = "cloud")]
 mod rolling;
@@ -40,6 +41,7 @@ pub use hosts::{HostAdded, HostCheck, host_key_declined};
 pub use incidents::{AlertRef, IncidentInput};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
 pub use overview::{Overview, OverviewLevel};
+pub use plan::Plan;
 #[cfg(feature = "cloud")]
 pub use rolling::{RollingEvent, RollingFailure, RollingPlan, RollingReport};
 #[cfg(feature = "cloud")]
@@ -64,7 +66,7 @@ impl Confirmation {
         match self {
             Confirmation::None => Err(Error::ConfirmationRequired {
                 what: what.to_string(),
-                how: "confirm it (CLI: answer the prompt, or pass --yes)".into(),
+                how: "nothing was done without it".into(),
             }),
             _ => Ok(()),
         }
@@ -75,9 +77,7 @@ impl Confirmation {
             Confirmation::Typed(t) if t == expected => Ok(()),
             _ => Err(Error::ConfirmationRequired {
                 what: what.to_string(),
-                how: format!(
-                    "it is dangerous: type its name `{expected}` to confirm (CLI: --confirm {expected})"
-                ),
+                how: format!("it is dangerous: its name `{expected}` must be typed to confirm it"),
             }),
         }
     }
@@ -549,27 +549,13 @@ impl Paaf {
         runbook: &str,
         confirm: &Confirmation,
     ) -> Result<ExecOutput> {
-        runbooks::check_name(runbook)?;
+        // A mistyped name is refused (with the closest one) before the confirmation matters.
+        self.find_runbook(name, runbook).await?;
         let what = format!("runbook {runbook} on {name}");
         if runbooks::is_dangerous(runbook) {
             confirm.require_typed(&what, runbook)?;
         } else {
             confirm.require(&what)?;
-        }
-        let books = self.runbooks(name).await?;
-        if !books.iter().any(|b| b.name == runbook) {
-            return Err(Error::NotFound {
-                what: "runbook",
-                name: runbook.to_string(),
-                hint: Some(format!(
-                    "runbooks on {name}: {}",
-                    books
-                        .iter()
-                        .map(|b| b.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            });
         }
         let host = self.host(name)?;
         let target = self.target(&host)?;

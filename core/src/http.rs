@@ -492,6 +492,7 @@ impl Service {
     ) -> Result<std::result::Result<Response, HttpFailure>> {
         let attempts = self.limits.max_attempts.max(1);
         let idempotent = request.retry == Retry::Idempotent;
+        let started = std::time::Instant::now();
         let mut attempt = 1;
         loop {
             let outcome = self.attempt(&request, doing).await;
@@ -524,6 +525,15 @@ impl Service {
                 _ => {
                     return match outcome {
                         Ok(result) => Ok(result),
+                        // A timeout says how long the whole call took, retries included.
+                        Err(Sent::Before(Error::Timeout { host, phase, .. }))
+                        | Err(Sent::Maybe(Error::Timeout { host, phase, .. })) => {
+                            Err(Error::Timeout {
+                                host,
+                                phase,
+                                after: started.elapsed(),
+                            })
+                        }
                         Err(Sent::Before(e)) | Err(Sent::Maybe(e)) => Err(e),
                     };
                 }
@@ -565,11 +575,15 @@ impl Service {
         } else if let Some(form) = &request.form {
             builder = builder.form(form);
         }
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e, request, doing))?;
+        let sent = std::time::Instant::now();
+        // -v: every request, its URL without secrets (the query may hold an API key).
+        let shown_url = self.redact(url.as_str().split('?').next().unwrap_or_default());
+        let mut response = builder.send().await.map_err(|e| {
+            tracing::info!(service = %self.name, method = %request.method, url = %shown_url, ms = sent.elapsed().as_millis() as u64, "http: no answer");
+            self.transport_error(e, request, doing)
+        })?;
         let status = response.status().as_u16();
+        tracing::info!(service = %self.name, method = %request.method, url = %shown_url, status, ms = sent.elapsed().as_millis() as u64, "http");
         let headers = response.headers().clone();
         let limit = self.limits.max_response_bytes;
         if response.content_length().is_some_and(|n| n > limit) {
@@ -670,7 +684,8 @@ impl Service {
         // reqwest's messages name the URL, never headers; the URL holds no credential (paaf
         // puts them in headers only), but its path may be a secret (`with_secret_base_path`)
         // and a user may have written one into it.
-        let reason = self.redact(&error_chain(&e));
+        tracing::debug!(service = %self.name, error = %self.redact(&error_chain(&e)), "transport error");
+        let reason = self.redact(&plain_transport(&e));
         if e.is_connect() {
             return Sent::Before(Error::Unreachable {
                 host: self.name.clone(),
@@ -812,6 +827,31 @@ fn backoff(attempt: u32) -> Duration {
     let base = 250u64 << attempt.min(6);
     let jitter = rand::rng().random_range(0.75..1.25);
     Duration::from_millis((base as f64 * jitter) as u64)
+}
+
+/// A transport failure in words a person reads once: the deepest cause that says what went
+/// wrong (`connection refused`, `dns error: …`), without reqwest's and hyper's layers
+/// (`error sending request for url (…): client error (Connect): tcp connect error`) and the
+/// OS's error numbers; the whole chain goes to the debug log.
+fn plain_transport(e: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    let mut deepest = e.to_string();
+    let mut dns = false;
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return crate::error::plain_io(io);
+        }
+        let text = s.to_string();
+        dns |= text.contains("dns error");
+        deepest = text;
+        source = s.source();
+    }
+    let deepest = crate::error::without_os_error(&deepest);
+    if dns {
+        format!("the name does not resolve ({deepest})")
+    } else {
+        deepest
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

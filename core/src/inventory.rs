@@ -49,6 +49,55 @@ pub struct HostStatus {
     pub last_action: Option<ActionRecord>,
 }
 
+/// What a host list says of a host in a word or two: a host that refused the key or the
+/// login answered, so it is not "down".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostState {
+    /// Logged in and probed.
+    Up,
+    /// No answer (refused, unreachable, timed out).
+    Down,
+    /// It answers, but its host key changed: nothing is run there until that is resolved.
+    KeyChanged,
+    /// It answers with a host key not trusted yet.
+    KeyUnknown,
+    /// It answers, but refused the login, or the secret for it is missing.
+    LoginFailed,
+    /// It answers, but something else failed (SSH, the probe command).
+    Error,
+}
+
+impl HostState {
+    /// The words a list shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            HostState::Up => "up",
+            HostState::Down => "down",
+            HostState::KeyChanged => "key changed",
+            HostState::KeyUnknown => "key unknown",
+            HostState::LoginFailed => "login failed",
+            HostState::Error => "error",
+        }
+    }
+}
+
+impl HostStatus {
+    /// The host's state, from whether it was probed and why not.
+    pub fn state(&self) -> HostState {
+        use crate::error::ErrorCode::*;
+        match &self.error {
+            None => HostState::Up,
+            Some(e) => match e.code {
+                Unreachable | Timeout => HostState::Down,
+                HostKeyChanged => HostState::KeyChanged,
+                HostKeyUnknown => HostState::KeyUnknown,
+                AuthFailed | Secret => HostState::LoginFailed,
+                _ => HostState::Error,
+            },
+        }
+    }
+}
+
 const MARK: &str = "@@paaf@@";
 
 /// One shell line that prints uptime, boot id and OS, each after a marker line.

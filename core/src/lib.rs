@@ -29,7 +29,7 @@ pub use facade::ServerProgress;
 pub use facade::{
     About, AlertRef, AnnotationInput, BackendFlags, Confirmation, DashboardView, DeliveryRound,
     FlagChange, FlagTarget, HostAdded, HostCheck, IncidentInput, Overview, OverviewLevel, Paaf,
-    TimeWindow, host_key_declined,
+    Plan, TimeWindow, host_key_declined,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

@@ -395,6 +395,21 @@ pub fn host_entry_at(name: &str, port: u16, key: &Path, extra: &str) -> String {
     )
 }
 
+/// A world with one host, `web-1`, whose key is trusted and whose reboot is retried at most
+/// 1 s apart (so a test waits little for it to come back).
+pub fn trusted_web1_rebooting_fast() -> (World, SshHost) {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    world.write_config(&host_entry(
+        "web-1",
+        &host,
+        &world.key,
+        "[hosts.reboot]\nbackoff_max_secs = 1",
+    ));
+    (world, host)
+}
+
 /// The journal rows as JSON, read through the CLI.
 pub fn journal_json(world: &World) -> Vec<serde_json::Value> {
     let out = world.paaf().args(["journal", "--json"]).output().unwrap();

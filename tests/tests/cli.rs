@@ -1,7 +1,9 @@
 //! The `paaf` binary end to end: host keys, runbooks, journal, crashes, config errors, and no
 //! secret anywhere in what it prints or stores.
 
-use paaf_tests::{PASSWORD, SshHost, USER, World, host_entry, journal_json};
+use paaf_tests::{
+    PASSWORD, SshHost, USER, World, host_entry, journal_json, trusted_web1_rebooting_fast,
+};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -168,8 +170,12 @@ fn host_add_list_and_json_status() {
         "the key trusted while adding: {h}"
     );
 
-    // The table form names the same facts.
-    let out = world.paaf().args(["host", "list"]).output().unwrap();
+    // The table form names the same facts (piped, -o table asks for the table over TSV).
+    let out = world
+        .paaf()
+        .args(["host", "list", "-o", "table"])
+        .output()
+        .unwrap();
     let (table, _) = text(&out);
     assert!(
         table.contains("web-1") && table.contains(" up ") && table.contains(&host.boot_id()[..8]),
@@ -436,20 +442,6 @@ fn the_operator_comes_from_the_config() {
     assert_eq!(journal_json(&world)[0]["operator"], "alice");
 }
 
-/// A host `web-1` whose key is trusted, retried at most 1 s apart while it reboots.
-fn trusted_web1_rebooting_fast() -> (World, SshHost) {
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
-    world.trust(&host);
-    world.write_config(&host_entry(
-        "web-1",
-        &host,
-        &world.key,
-        "[hosts.reboot]\nbackoff_max_secs = 1",
-    ));
-    (world, host)
-}
-
 #[test]
 fn kill_9_during_a_reboot_leaves_the_action_as_outcome_unknown() {
     let (world, host) = trusted_web1_rebooting_fast();
@@ -579,7 +571,8 @@ fn no_secret_reaches_output_logs_or_the_journal() {
         1,
         "{everything}"
     );
-    assert!(everything.contains("\"rebooted\": true"), "{everything}");
+    // -o json streams one compact line per event, the report last.
+    assert!(everything.contains("\"rebooted\":true"), "{everything}");
     for file in [
         "journal.sqlite",
         "journal.sqlite-wal",

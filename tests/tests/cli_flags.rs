@@ -118,8 +118,31 @@ async fn the_kill_switch_through_the_cli_with_undo() {
         "development untouched: {list}"
     );
 
-    // Undo in one step, from the journal.
+    // Dry runs (issue 18) read the state now and show the write, but send and journal nothing.
     let id = change["action_id"].as_i64().unwrap().to_string();
+    let journaled = paaf_tests::journal_json(&world).len();
+    for args in [
+        &["flag", "on", FLAG, "--env", "production", "--dry-run"][..],
+        &["flag", "undo", &id, "--dry-run"],
+    ] {
+        let (code, plan) = json_of(&world, &token, args);
+        assert_eq!(code, Some(0), "{args:?}: {plan}");
+        assert_eq!(plan["now"], "OFF", "{plan}");
+        assert!(plan["target"].as_str().unwrap().contains(FLAG), "{plan}");
+        assert!(
+            plan["steps"][0].as_str().unwrap().contains("turn it ON"),
+            "{plan}"
+        );
+    }
+    let (_, plan) = json_of(&world, &token, &["flag", "undo", &id, "--dry-run"]);
+    assert_eq!(plan["action"], "flag-undo", "{plan}");
+    assert!(!env_state(
+        &json_of(&world, &token, &["flags"]).1,
+        "production"
+    ));
+    assert_eq!(paaf_tests::journal_json(&world).len(), journaled);
+
+    // Undo in one step, from the journal.
     let (code, undone) = json_of(&world, &token, &["flag", "undo", &id, "--yes"]);
     assert_eq!(code, Some(0), "{undone}");
     assert_eq!(undone["enabled"], true);

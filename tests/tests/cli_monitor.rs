@@ -120,19 +120,34 @@ fn alerts_query_targets_and_a_silence_through_the_cli() {
         "{targets}"
     );
 
-    // Silence the alert for 10 minutes: Alertmanager shows it silenced; expire: firing again.
-    let silenced = json(
-        &world,
-        &[
-            "silence",
-            "add",
-            &format!("alertname={RULE}"),
-            "--for",
-            "10m",
-            "-m",
-            "paaf CLI test",
-        ],
+    // -v shows each HTTP request (issue 18): method, URL without its query, status, timing.
+    let out = world.paaf().args(["-v", "alert", "list"]).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let request = log
+        .lines()
+        .find(|l| l.contains(" http ") && l.contains("service=prometheus `prom`"))
+        .unwrap_or_else(|| panic!("no HTTP line for prom:\n{log}"));
+    for field in ["method=GET", &peers.prometheus_url(), "status=200", "ms="] {
+        assert!(request.contains(field), "{field} in {request}");
+    }
+    assert!(
+        !request.contains('?'),
+        "no query string in the log: {request}"
     );
+
+    // A silence's dry run (issue 18) shows the call and creates nothing.
+    let matcher = format!("alertname={RULE}");
+    let add = ["silence", "add", &matcher, "--for", "10m"];
+    let plan = json(&world, &[&add[..], &["--dry-run"]].concat());
+    assert!(
+        plan["steps"][0].as_str().unwrap().contains("POST ")
+            && plan["steps"][0].as_str().unwrap().contains(RULE),
+        "{plan}"
+    );
+    assert_eq!(json(&world, &["silence", "list"]), serde_json::json!([]));
+
+    // Silence the alert for 10 minutes: Alertmanager shows it silenced; expire: firing again.
+    let silenced = json(&world, &[&add[..], &["-m", "paaf CLI test"]].concat());
     let id = silenced["silence_id"].as_str().unwrap().to_string();
     wait_alerts(&world, "am", "the alert to be silenced", |a| {
         a.iter()
@@ -147,19 +162,33 @@ fn alerts_query_targets_and_a_silence_through_the_cli() {
             .any(|s| s["id"] == id && s["created_by"] == "alice"),
         "{silences}"
     );
+    let plan = json(&world, &["silence", "expire", &id, "--dry-run"]);
+    assert!(
+        plan["steps"][0].as_str().unwrap().starts_with("DELETE "),
+        "{plan}"
+    );
+    assert!(
+        json(&world, &["silence", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == id && s["state"] == "active"),
+        "still active after the dry run"
+    );
     json(&world, &["silence", "expire", &id]);
     wait_alerts(&world, "am", "the alert to fire again", |a| {
         a.iter()
             .any(|x| x["name"] == RULE && x["state"] == "firing")
     });
 
-    // Both changes are in the journal.
+    // Both changes are in the journal, and only they: the dry runs journaled nothing.
     let journal = paaf_tests::journal_json(&world);
     let kinds: Vec<&str> = journal.iter().filter_map(|r| r["kind"].as_str()).collect();
     assert!(
         kinds.contains(&"silence") && kinds.contains(&"expire-silence"),
         "{kinds:?}"
     );
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
 }
 
 #[test]
@@ -185,8 +214,11 @@ fn a_bad_query_and_a_stopped_source_give_typed_errors_and_exit_codes() {
     assert_eq!(out.status.code(), Some(3));
 
     peers.stop();
-    // One stopped source never hides the others: each source has its error row.
-    let sources = json(&world, &["alerts"]);
+    // One stopped source never hides the others: each source has its error row; with every
+    // source failed, the exit code is the failure's (issue 18: it was 0).
+    let out = world.paaf().args(["alerts", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "unreachable");
+    let sources: Value = serde_json::from_slice(&out.stdout).unwrap();
     for s in sources.as_array().unwrap() {
         assert_eq!(s["error"]["code"], "unreachable", "{s}");
     }
@@ -202,8 +234,18 @@ fn without_a_monitoring_source_the_commands_say_what_to_configure() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("[[monitoring]]"), "{err}");
-    let out = world.paaf().args(["alerts"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
+    // `alert list` (and `alerts` of old) says what to configure and exits 0, as `flag list`
+    // and `server list` do (issue 18: it exited 3 where they exit 0).
+    let out = world
+        .paaf()
+        .args(["alerts", "-o", "table"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("[[monitoring]]"),
+        "{out:?}"
+    );
 }
 
 /// Issue 14 (terminal output): alert labels and annotations are whatever the alert's sender

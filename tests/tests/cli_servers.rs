@@ -78,7 +78,14 @@ fn run(world: &World, args: &[&str]) -> (Option<i32>, Value, String) {
         .arg("--json")
         .output()
         .unwrap();
-    let body = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    // A document, or (power actions, issue 18) one line per event with the outcome last.
+    let body = serde_json::from_slice(&out.stdout)
+        .ok()
+        .or_else(|| {
+            let text = String::from_utf8_lossy(&out.stdout);
+            serde_json::from_str(text.lines().last()?).ok()
+        })
+        .unwrap_or(Value::Null);
     (
         out.status.code(),
         body,
@@ -108,6 +115,18 @@ async fn servers_of_two_regions_then_a_stop_and_start_by_name() {
     );
     assert_eq!(web2["status"], "running");
 
+    // A dry run (issue 18): the server as the provider reports it now, the call; nothing sent.
+    let (code, plan, err) = run(&world, &["server", "stop", "web-2", "--dry-run"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(plan["action"], "server-stop", "{plan}");
+    assert!(
+        plan["now"].as_str().unwrap().starts_with("running"),
+        "{plan}"
+    );
+    assert!(plan["steps"][0].as_str().unwrap().contains(&web), "{plan}");
+    let (_, inventory, _) = run(&world, &["server", "list", "web-2"]);
+    assert_eq!(inventory["servers"][0]["status"], "running", "{inventory}");
+
     // Without --yes and without a terminal: refused (exit 8), nothing sent.
     let (code, _, _) = run(&world, &["server", "stop", "web-2"]);
     assert_eq!(code, Some(8));
@@ -132,6 +151,8 @@ async fn servers_of_two_regions_then_a_stop_and_start_by_name() {
         kinds.contains(&"server-stop") && kinds.contains(&"server-start"),
         "{kinds:?}"
     );
+    let stops = kinds.iter().filter(|k| **k == "server-stop").count();
+    assert_eq!(stops, 1, "the dry run journaled nothing: {kinds:?}");
     assert!(
         !journal
             .iter()
@@ -161,7 +182,7 @@ async fn filters_the_cache_and_a_hard_reboot_ec2_does_not_have() {
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("paaf servers"),
+            .contains("paaf server list"),
         "{body}"
     );
 

@@ -71,9 +71,12 @@ async fn reboot(world: &World) -> (Option<i32>, Value, String) {
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
+    // One line per event (issue 18), the outcome (or the error) last.
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last = text.lines().last().unwrap_or_default();
     (
         out.status.code(),
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        serde_json::from_str(last).unwrap_or(Value::Null),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }

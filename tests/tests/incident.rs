@@ -246,7 +246,7 @@ above = 1
     );
 
     // The plan lists every step with its target's state now.
-    let (code, plan) = paaf(&world, &env, &["incident", "protect", "--plan"]);
+    let (code, plan) = paaf(&world, &env, &["incident", "protect", "--dry-run"]);
     assert_eq!(code, 0, "{plan}");
     let now: Vec<&str> = plan["steps"]
         .as_array()
@@ -339,7 +339,7 @@ above = 1
     assert_eq!(count["trouble"], true, "two targets, above 1: {look}");
 
     // Stand down: the flag back on and the silence expired; the reboot listed as irreversible.
-    let (code, plan) = paaf(&world, &env, &["incident", "stand-down", "--plan"]);
+    let (code, plan) = paaf(&world, &env, &["incident", "stand-down", "--dry-run"]);
     assert_eq!(code, 0, "{plan}");
     let (code, report) = paaf(&world, &env, &["incident", "stand-down", "--yes"]);
     assert_eq!(code, 0, "{report}");
@@ -765,7 +765,7 @@ async fn after_a_kill_9_between_two_protect_steps_protect_does_not_redo_what_suc
     // The plan after the crash: done, unknown (not redone blindly), to run.
     host.stay_down(false);
     host.wait_settled();
-    let (_, plan) = paaf(&world, &env, &["incident", "protect", "--plan"]);
+    let (_, plan) = paaf(&world, &env, &["incident", "protect", "--dry-run"]);
     let statuses: Vec<&str> = plan["steps"]
         .as_array()
         .unwrap()
@@ -1244,7 +1244,7 @@ action = "stop"
         &["incident", "open", "Shed load", "--playbook", "shed"],
     );
 
-    let (code, plan) = paaf(&world, &env, &["incident", "protect", "--plan"]);
+    let (code, plan) = paaf(&world, &env, &["incident", "protect", "--dry-run"]);
     assert_eq!(code, 0, "{plan}");
     for step in plan["steps"].as_array().unwrap() {
         assert_eq!(step["state_now"], "running (running)", "{plan}");
@@ -1274,7 +1274,7 @@ action = "stop"
         "not concurrent: {rows:?}"
     );
 
-    let (code, plan) = paaf(&world, &env, &["incident", "stand-down", "--plan"]);
+    let (code, plan) = paaf(&world, &env, &["incident", "stand-down", "--dry-run"]);
     assert_eq!(code, 0, "{plan}");
     let (code, report) = paaf(&world, &env, &["incident", "stand-down", "--yes"]);
     assert_eq!(code, 0, "{report}");
@@ -1317,7 +1317,7 @@ fn runbook_steps_want_the_dangerous_names_typed_and_stand_down_lists_them_as_irr
         &env,
         &["incident", "open", "Disk full", "--playbook", "clean"],
     );
-    let (_, plan) = paaf(&world, &env, &["incident", "protect", "--plan"]);
+    let (_, plan) = paaf(&world, &env, &["incident", "protect", "--dry-run"]);
     assert_eq!(plan["typed_confirmation"], "__wipe-cache", "{plan}");
     // --yes is not enough for a dangerous runbook, nor a wrong name.
     for extra in [&[][..], &["--confirm", "__wipe"][..]] {

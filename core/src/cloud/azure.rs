@@ -564,7 +564,7 @@ impl Azure {
             Ok(parts[8])
         } else {
             Err(Error::invalid(format!(
-                "`{id}` is not the resource id of a VM of subscription {} (like /subscriptions/{}/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/web-1; `paaf servers` lists them)",
+                "`{id}` is not the resource id of a VM of subscription {} (like /subscriptions/{}/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/web-1; `paaf server list` lists them)",
                 self.subscription_id, self.subscription_id
             )))
         }

@@ -1,4 +1,4 @@
-//! Which servers a command is about: the search and filters of `paaf servers`, of the desktop's
+//! Which servers a command is about: the search and filters of `paaf server list`, of the desktop's
 //! Servers view and of a rolling reboot's selection, decided once here.
 
 use super::{Server, ServerStatus};

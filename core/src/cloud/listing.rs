@@ -108,7 +108,7 @@ pub fn check_id(id: &str, valid: bool, looks_like: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(format!(
-            "`{id}` is not {looks_like}; `paaf servers` lists them"
+            "`{id}` is not {looks_like}; `paaf server list` lists them"
         )))
     }
 }
@@ -130,7 +130,9 @@ pub fn about_server(
     Doing::new(doing).missing(
         what,
         id,
-        format!("not in {kind} account \"{account}\": check the id (`paaf servers` lists them)"),
+        format!(
+            "not in {kind} account \"{account}\": check the id (`paaf server list` lists them)"
+        ),
     )
 }
 

@@ -336,7 +336,7 @@ impl Scaleway {
         }
         if !is_uuid(id) {
             return Err(Error::invalid(format!(
-                "`{id}` is not a Scaleway Instance id (a UUID like 3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c; `paaf servers` lists them)"
+                "`{id}` is not a Scaleway Instance id (a UUID like 3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c; `paaf server list` lists them)"
             )));
         }
         Ok(())
@@ -441,7 +441,7 @@ impl Scaleway {
                 what: "Scaleway Instance",
                 name: id.to_string(),
                 hint: Some(format!(
-                    "not in zone {zone} of scaleway account \"{}\": check the id and the zone (`paaf servers` lists them)",
+                    "not in zone {zone} of scaleway account \"{}\": check the id and the zone (`paaf server list` lists them)",
                     self.name
                 )),
             };

@@ -380,7 +380,7 @@ impl Config {
     pub fn flags_backend(&self, name: Option<&str>) -> Result<&FlagsConfig> {
         let listing = || {
             if self.flags.is_empty() {
-                "none is configured: add a [[flags]] entry (see the README's Config section)"
+                "none is configured; add one to the config, e.g.\n  [[flags]]\n  name = \"prod\"\n  type = \"unleash\"\n  url = \"https://unleash.example.com\"\n  token = \"keyring:unleash-prod\""
                     .to_string()
             } else {
                 format!(

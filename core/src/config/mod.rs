@@ -73,12 +73,54 @@ pub(crate) fn find_named<'a, T>(
         .ok_or_else(|| Error::NotFound {
             what,
             name: name.to_string(),
-            hint: Some(listing(
-                entries.iter().map(|e| name_of(e).as_str()),
-                prefix,
-                none,
-            )),
+            // A near miss first: "did you mean `web-1`?".
+            hint: Some(match entries.is_empty() {
+                true => none.to_string(),
+                false => format!(
+                    "{}{}",
+                    crate::error::suggestion(name, entries.iter().map(|e| name_of(e).as_str())),
+                    listing(entries.iter().map(|e| name_of(e).as_str()), prefix, none)
+                ),
+            }),
         })
+}
+
+/// The commented starter config `paaf config init` writes: it validates, and configures
+/// nothing until its examples are filled in.
+pub const STARTER: &str = include_str!("starter.toml");
+
+/// The folder of the named contexts: one config (with its journal and known_hosts) each,
+/// like kubectl's contexts (per team or per environment).
+pub fn contexts_dir() -> PathBuf {
+    default_config_path()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+        .join("contexts")
+}
+
+/// The config file of context `name` (`contexts/NAME/config.toml`), for `--context` /
+/// `PAAF_CONTEXT`.
+pub fn context_config_path(name: &str) -> Result<PathBuf> {
+    if !valid_name(name) || name.starts_with('.') {
+        return Err(Error::invalid(format!(
+            "context `{name}`: use letters, digits, `-`, `_` and `.` only, e.g. --context prod"
+        )));
+    }
+    Ok(contexts_dir().join(name).join("config.toml"))
+}
+
+/// The contexts that have a config file, by name.
+pub fn contexts() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(contexts_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("config.toml").is_file())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names
 }
 
 /// The whole, validated configuration.
@@ -189,6 +231,27 @@ impl Source<'_> {
     }
 }
 
+/// serde's words for a wrong type (`invalid type: string "x", expected i64`) in a user's:
+/// what the line needs first (`expected a whole number, found string "x"`).
+fn plain_toml_message(message: &str) -> String {
+    let (found, expected) = match message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        Some(parts) => parts,
+        None => return message.to_string(),
+    };
+    let expected = match expected.trim() {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a string" | "a borrowed string" => "text in quotes",
+        other => other,
+    };
+    format!("expected {expected}, found {found}")
+}
+
 fn expand_home(p: &str) -> PathBuf {
     match p.strip_prefix("~/") {
         Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
@@ -208,8 +271,8 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             src.err(
                 e.span().as_ref(),
-                e.message().to_string(),
-                "correct the TOML at that line; see the README's `Config` section for every key",
+                plain_toml_message(e.message()),
+                "correct the TOML at that line (a starter with every section: `paaf config init` into another file, e.g. --config /tmp/example.toml)",
             )
         })?;
         let operator = match raw.operator {

@@ -83,9 +83,14 @@ impl Config {
             .unwrap_or("monitoring source");
         let listing = || {
             if candidates.is_empty() {
+                let kind = kind.map(MonitoringKind::as_str).unwrap_or("prometheus");
                 format!(
-                    "none is configured: add a [[monitoring]] entry with type = \"{}\" (see the README's Config section)",
-                    kind.map(MonitoringKind::as_str).unwrap_or("grafana")
+                    "none is configured; add one to the config, e.g.\n  [[monitoring]]\n  name = \"{kind}\"\n  type = \"{kind}\"\n  url = \"{}\"",
+                    match kind {
+                        "grafana" => "https://grafana.example.com\"\n  token = \"keyring:grafana",
+                        "alertmanager" => "http://alertmanager.internal:9093",
+                        _ => "http://prometheus.internal:9090",
+                    }
                 )
             } else {
                 format!(
@@ -106,10 +111,19 @@ impl Config {
                 .ok_or_else(|| Error::NotFound {
                     what,
                     name: n.to_string(),
-                    hint: Some(listing()),
+                    hint: Some(format!(
+                        "{}{}",
+                        crate::error::suggestion(n, candidates.iter().map(|m| m.name.as_str())),
+                        listing()
+                    )),
                 }),
             None => match candidates.as_slice() {
                 [one] => Ok(one),
+                [] => Err(Error::NotFound {
+                    what,
+                    name: String::new(),
+                    hint: Some(listing()),
+                }),
                 _ => Err(Error::NotFound {
                     what,
                     name: String::new(),

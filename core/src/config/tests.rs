@@ -592,3 +592,25 @@ fn a_bad_playbook_is_a_config_error_naming_its_line_and_the_fix() {
         assert!(text.contains(fix), "{playbook}\n-> {text}");
     }
 }
+
+/// Issue 18: a wrong type said `invalid type: string "x", expected i64`.
+#[test]
+fn a_wrong_type_is_said_in_plain_words() {
+    let (line, msg) = config_err(
+        "[[hosts]]\nname = \"a\"\naddress = \"h\"\nuser = \"u\"\nport = \"x\"\nauth = { type = \"agent\" }\n",
+    );
+    assert_eq!(line, Some(5), "{msg}");
+    assert!(
+        msg.starts_with("expected a whole number, found string \"x\""),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("i64") && !msg.contains("invalid type"),
+        "{msg}"
+    );
+    let (_, msg) = config_err("[defaults.reboot]\nsudo = \"yes\"\n");
+    assert!(
+        msg.starts_with("expected true or false, found string"),
+        "{msg}"
+    );
+}

@@ -215,6 +215,14 @@ impl Paaf {
     /// Undoes the flag change journaled as `action_id`: sets the flag back to the state it had
     /// before, if nobody changed it since.
     pub async fn undo_flag(&self, action_id: i64, confirm: &Confirmation) -> Result<FlagChange> {
+        let (target, was_enabled, kind) = self.flag_change_of(action_id)?;
+        let now = FlagState::best_effort(kind == ActionKind::FlagOn);
+        self.set_flag(&target, was_enabled, &now, confirm).await
+    }
+
+    /// The flag change journaled as `action_id`: which flag, the state it had before, and
+    /// whether the change turned it on or off. Only a change that succeeded can be undone.
+    pub(super) fn flag_change_of(&self, action_id: i64) -> Result<(FlagTarget, bool, ActionKind)> {
         let row = self
             .journal
             .get(action_id)?
@@ -250,8 +258,7 @@ impl Paaf {
             key: flag,
             environment,
         };
-        let now = FlagState::best_effort(row.kind == ActionKind::FlagOn);
-        self.set_flag(&target, was_enabled, &now, confirm).await
+        Ok((target, was_enabled, row.kind))
     }
 }
 

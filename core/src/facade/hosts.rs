@@ -46,7 +46,7 @@ pub fn host_key_declined(name: &str, key: &OfferedKey) -> Error {
         host: name.to_string(),
         code: ErrorCode::HostKeyUnknown,
         reason: format!(
-            "its {} host key {} was not trusted. Check it out of band, then add the host again and accept the key (CLI: answer yes at the prompt, or add --accept-new-host-key)",
+            "its {} host key {} was not trusted. Check it out of band, then add the host again and accept the key",
             key.key_type, key.fingerprint
         ),
     }

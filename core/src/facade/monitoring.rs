@@ -118,7 +118,7 @@ impl Paaf {
     }
 
     /// The silence API of a source: an Alertmanager's own, or Grafana's.
-    fn silence_api(
+    pub(super) fn silence_api(
         &self,
         source: Option<&str>,
     ) -> Result<(MonitoringConfig, Service, &'static str)> {

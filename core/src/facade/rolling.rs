@@ -109,10 +109,10 @@ impl Paaf {
                 what: "server",
                 name: "matching the selection".into(),
                 hint: Some(if inventory.errors.is_empty() {
-                    "see `paaf servers` with the same filters".into()
+                    "see `paaf server list` with the same filters".into()
                 } else {
                     format!(
-                        "{} account(s) or region(s) could not be listed: see `paaf servers`",
+                        "{} account(s) or region(s) could not be listed: see `paaf server list`",
                         inventory.errors.len()
                     )
                 }),

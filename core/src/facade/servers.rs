@@ -105,10 +105,10 @@ impl Paaf {
                 what: "server",
                 name: server.to_string(),
                 hint: Some(if inventory.errors.is_empty() {
-                    "see `paaf servers` for the ids and names".into()
+                    "see `paaf server list` for the ids and names".into()
                 } else {
                     format!(
-                        "{} account(s) or region(s) could not be listed: see `paaf servers`",
+                        "{} account(s) or region(s) could not be listed: see `paaf server list`",
                         inventory.errors.len()
                     )
                 }),
@@ -229,7 +229,7 @@ impl Paaf {
 
 impl Paaf {
     /// The configured host that is this cloud server (`server = "ACCOUNT/SERVER"`).
-    fn host_of(&self, server: &Server) -> Option<HostConfig> {
+    pub(super) fn host_of(&self, server: &Server) -> Option<HostConfig> {
         self.config()
             .hosts
             .iter()

@@ -835,7 +835,7 @@ fn check_key(s: &EnvFileSettings, key: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(format!(
-            "`{key}` is not an environment variable name (letters, digits and _ . -, not starting with a digit); list the flags of {} with `paaf flags`",
+            "`{key}` is not an environment variable name (letters, digits and _ . -, not starting with a digit); list the flags of {} with `paaf flag list`",
             s.file()
         )))
     }

@@ -148,6 +148,15 @@ impl RebootJob<'_> {
             .await
     }
 
+    /// A connection attempt after the reboot was sent, given up at once on cancel (the
+    /// attempt itself may block until its connect timeout).
+    async fn reconnect(&self) -> Result<Result<Connection>> {
+        tokio::select! {
+            c = self.connect() => Ok(c),
+            _ = self.cancel.cancelled() => Err(self.cancelled(true)),
+        }
+    }
+
     async fn read_boot_id(&self, conn: Connection) -> Result<(Connection, Result<String>)> {
         let h = self.host;
         let (conn, out) = exec_on(
@@ -342,7 +351,7 @@ impl RebootJob<'_> {
             if self.cancel.is_cancelled() {
                 return Err(self.cancelled(true));
             }
-            let reason = match self.connect().await {
+            let reason = match self.reconnect().await? {
                 Ok(c) => {
                     if !seen_up {
                         seen_up = true;
@@ -402,7 +411,7 @@ impl RebootJob<'_> {
         loop {
             let c = match conn.take() {
                 Some(c) => Ok(c),
-                None => self.connect().await,
+                None => self.reconnect().await?,
             };
             let reason = match c {
                 Ok(c) => match exec_on(

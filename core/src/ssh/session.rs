@@ -25,6 +25,17 @@ pub enum Credentials {
     Agent,
 }
 
+impl Credentials {
+    /// The method's name (`key`, `password`, `agent`), never the secret.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Credentials::Key { .. } => "key",
+            Credentials::Password(_) => "password",
+            Credentials::Agent => "agent",
+        }
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -83,6 +94,35 @@ impl ExecOutput {
     pub fn success(&self) -> bool {
         self.exit_code == 0 && self.signal.is_none()
     }
+
+    /// The exit code a front-end passes on, as `ssh HOST CMD` and a shell do: the command's
+    /// own, 128 + N when signal N killed it (255 for a signal without a number here).
+    pub fn passed_exit_code(&self) -> i32 {
+        match &self.signal {
+            None => self.exit_code,
+            Some(sig) => signal_number(sig).map_or(255, |n| 128 + n),
+        }
+    }
+}
+
+/// The POSIX number of a signal named as SSH names it (`KILL`, `TERM`).
+fn signal_number(name: &str) -> Option<i32> {
+    Some(match name.trim_start_matches("SIG") {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ILL" => 4,
+        "ABRT" => 6,
+        "FPE" => 8,
+        "KILL" => 9,
+        "SEGV" => 11,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        "TERM" => 15,
+        "USR1" => 10,
+        "USR2" => 12,
+        _ => return None,
+    })
 }
 
 /// An authenticated SSH session to one host.
@@ -156,12 +196,16 @@ fn handshake(target: &Target) -> Result<(Session, TcpStream)> {
     let mut last = None;
     let mut tcp = None;
     for addr in &addrs {
+        tracing::info!(host = %target.name, %addr, timeout_s = target.connect_timeout.as_secs(), "ssh: connecting");
         match TcpStream::connect_timeout(addr, target.connect_timeout) {
             Ok(s) => {
                 tcp = Some((s, *addr));
                 break;
             }
-            Err(e) => last = Some(e),
+            Err(e) => {
+                tracing::info!(host = %target.name, %addr, error = %e, "ssh: connect failed");
+                last = Some(e);
+            }
         }
     }
     let (tcp, addr) = match tcp {
@@ -172,7 +216,7 @@ fn handshake(target: &Target) -> Result<(Session, TcpStream)> {
                     "no answer within {}s (connect_timeout_secs)",
                     target.connect_timeout.as_secs()
                 ),
-                Some(e) => e.to_string(),
+                Some(e) => crate::error::plain_io(&e),
                 None => "the address resolved to nothing".into(),
             };
             return Err(unreachable(target, reason));
@@ -219,6 +263,13 @@ fn handshake(target: &Target) -> Result<(Session, TcpStream)> {
             None => unreachable(target, format!("SSH handshake failed: {}", e.message())),
         }
     })?;
+    tracing::info!(
+        host = %target.name,
+        kex = session.methods(ssh2::MethodType::Kex).unwrap_or("?"),
+        host_key = session.methods(ssh2::MethodType::HostKey).unwrap_or("?"),
+        cipher = session.methods(ssh2::MethodType::CryptCs).unwrap_or("?"),
+        "ssh: handshake done"
+    );
     Ok((session, tcp))
 }
 
@@ -281,6 +332,7 @@ impl Connection {
             &target.address,
             target.port,
         )?;
+        tracing::info!(host = %target.name, key_type = %offered.key_type, fingerprint = %offered.fingerprint, status = ?offered.status, "ssh: host key");
         match (offered.status, policy) {
             (KeyStatus::Known, _) => {}
             (KeyStatus::Changed, _) => {
@@ -331,6 +383,7 @@ impl Connection {
             }
             e => e,
         })?;
+        tracing::info!(host = %target.name, user = %target.user, "ssh: logged in");
         Ok(Connection {
             session,
             host: target.name.clone(),
@@ -395,6 +448,8 @@ impl Connection {
                     return Err(e);
                 }
             };
+        tracing::info!(host = %self.host, "ssh: channel open");
+        tracing::debug!(host = %self.host, command, "ssh: exec");
         self.retry(deadline, "exec", || channel.exec(command))?;
         let (mut out, mut err) = (Bounded::new(max), Bounded::new(max));
         let mut chunk = vec![0u8; 32 * 1024];
@@ -447,6 +502,7 @@ impl Connection {
             .ok()
             .and_then(|s| s.exit_signal)
             .filter(|s| !s.is_empty());
+        tracing::info!(host = %self.host, exit_code, signal = ?signal, stdout_bytes = out.data.len(), stderr_bytes = err.data.len(), "ssh: exit status");
         Ok(ExecOutput {
             exit_code,
             signal,
@@ -579,6 +635,7 @@ fn socket_closed(tcp: &TcpStream) -> bool {
 }
 
 fn authenticate(session: &Session, target: &Target) -> Result<()> {
+    tracing::info!(host = %target.name, user = %target.user, method = target.credentials.method(), "ssh: trying authentication");
     let failed = |method: &'static str, reason: String| Error::AuthFailed {
         host: target.name.clone(),
         user: target.user.clone(),
@@ -714,6 +771,24 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.contains("Name or service not known"), "{e}");
+    }
+
+    #[test]
+    fn the_passed_exit_code_is_the_commands_own_or_128_plus_its_signal() {
+        let out = |exit_code, signal: Option<&str>| ExecOutput {
+            exit_code,
+            signal: signal.map(str::to_string),
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            duration_ms: 0,
+        };
+        assert_eq!(out(0, None).passed_exit_code(), 0);
+        assert_eq!(out(3, None).passed_exit_code(), 3);
+        assert_eq!(out(0, Some("KILL")).passed_exit_code(), 137);
+        assert_eq!(out(0, Some("TERM")).passed_exit_code(), 143);
+        assert_eq!(out(0, Some("WEIRD")).passed_exit_code(), 255);
     }
 
     #[test]
