@@ -814,9 +814,9 @@ async fn a_notify_target_that_is_down_never_blocks_the_incident_and_gets_it_late
     );
     assert_eq!(code, 0, "{incident}");
     // Opened after one failed attempt, not after the retries (8 over ~20 min); the bound is
-    // loose for a machine busy with other peers.
+    // loose for a machine busy with other peers (30 s was seen exceeded there).
     assert!(
-        started.elapsed() < Duration::from_secs(30),
+        started.elapsed() < Duration::from_secs(120),
         "the incident waited for the retries"
     );
     let (_, shown) = paaf(&world, &env, &["incident", "show"]);
