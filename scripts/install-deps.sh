@@ -14,6 +14,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Bench: python3 for the alternating runner, pssh (parallel-ssh) for the fan-out benchmark. TLS tests: openssl (a test server with its own CA).
 # Monitoring peers: Prometheus, node exporter, Alertmanager. Flags peer: PostgreSQL for Unleash.
 # Mobile bindings on the JVM: JNA and JUnit 4 (kotlinc comes from npm, see tests/mobile/kotlin).
+# PyPI peers in their own venvs, versions pinned by their scripts (python3-venv, openssl below):
+# moto_server (tests/peers/moto.sh), the aiosmtpd SMTP server of the incident tests
+# (tests/peers/smtp.sh; openssl makes its certificate).
 # CLI: zsh to load the completion script (bash's is loaded too); util-linux's `script` gives
 # the terminal tests a pty.
 # (The peer scripts in tests/peers install their own packages too, when run alone.)
@@ -65,6 +68,10 @@ if command -v rustup >/dev/null; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
+for peer in moto smtp; do
+  $SUDO bash "$(dirname "$0")/../tests/peers/$peer.sh" setup
+done
+
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "install-deps: installing cargo-nextest" >&2
   cargo install cargo-nextest --locked

@@ -2,7 +2,7 @@
 //! core facade and renders what comes back; every decision lives in paaf-core.
 //!
 //! Modules depend one way: this file (arguments, dispatch) → the command modules (hosts,
-//! fleet, flags, monitor, servers, setup) → ctx (the facade, options, emit/confirm) → output (the
+//! fleet, flags, monitor, servers, incidents, setup) → ctx (the facade, options, emit/confirm) → output (the
 //! only printing, escaped), prompt, exit.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -11,6 +11,7 @@ mod exit;
 mod flags;
 mod fleet;
 mod hosts;
+mod incidents;
 mod monitor;
 mod output;
 mod prompt;
@@ -46,7 +47,8 @@ const GLOBAL: &str = "Global options";
     max_term_width = 100,
     about = "Incident remote control: protect, analyze, alert, fix — from a terminal",
     long_about = "Incident remote control: reboot and verify servers over SSH, switch feature \
-                  flags off, read alerts and dashboards, silence alerts, and keep a journal of \
+                  flags off, read alerts and dashboards, silence alerts, run the incident loop \
+                  (open from an alert, protect, stand down, post-mortem), and keep a journal of \
                   every action.",
     after_long_help = "Exit codes:\n  0 ok · 1 other error · 2 usage · 3 config or input (also an unknown \
                   name) · 4 host key unknown or changed · 5 authentication, secret, sudo or \
@@ -57,7 +59,9 @@ const GLOBAL: &str = "Global options";
                   14 unverified (done, but no proof it took effect) · 130 cancelled\n\n\
                   Examples:\n  paaf host add web-1 --address 10.0.0.5 --user deploy --key ~/.ssh/id_ed25519\n  \
                   paaf host list\n  paaf reboot web-1\n  paaf flag off new-checkout --env production\n  \
-                  paaf alert list -o json\n  paaf journal --limit 10",
+                  paaf alert list -o json\n  paaf journal --limit 10\n  \
+                  paaf incident open --alert CheckoutErrors\n  paaf incident protect\n  \
+                  paaf incident postmortem > pm.md",
     after_help = "Exit codes and examples: paaf --help. Completion: paaf completion bash|zsh|fish."
 )]
 struct Cli {
@@ -91,6 +95,9 @@ struct Cli {
     /// Trust a host key seen for the first time (a changed key is always refused)
     #[arg(long, global = true, help_heading = GLOBAL)]
     accept_new_host_key: bool,
+    /// The open incident actions attach to (and incident commands mean); default: the newest
+    #[arg(long, global = true, value_name = "ID", help_heading = GLOBAL)]
+    incident: Option<i64>,
     /// Logs on stderr: -v the steps (SSH, HTTP), -vv debug; PAAF_LOG=filter overrides
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     verbose: u8,
@@ -138,6 +145,9 @@ enum Command {
     Panel(monitor::PanelArgs),
     /// Write a Grafana annotation now (org-wide, or on a dashboard or panel)
     Annotate(monitor::AnnotateArgs),
+    /// Incidents: open one from an alert, protect, stand down, resolve, post-mortem
+    #[command(subcommand)]
+    Incident(incidents::IncidentCommand),
     /// Store secrets (passwords, key passphrases, API tokens) in the OS keychain
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -242,6 +252,7 @@ async fn dispatch(cli: Cli) -> i32 {
             return exit::code(e.code());
         }
     };
+    paaf.choose_incident(cli.incident);
     let ctx = Ctx::new(paaf, cli.yes, cli.accept_new_host_key);
     match run(&ctx, cli.command).await {
         Ok(code) => code,
@@ -276,6 +287,7 @@ async fn run(ctx: &Ctx, command: Command) -> Outcome {
         Command::Flags(args) => flags::list(ctx, args).await,
         Command::Server(command) => servers::server(ctx, command).await,
         Command::Servers(args) => servers::list(ctx, args).await,
+        Command::Incident(command) => incidents::incident(ctx, command).await,
         Command::Secret(SecretCommand::Set { name }) => {
             let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| {
                 Error::InvalidInput {

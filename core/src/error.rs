@@ -4,12 +4,12 @@
 //! apps pick a screen); everything else is `Other`. No variant ever holds a secret: messages are
 //! built from names, addresses and fingerprints only.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Stable, machine-readable error codes; front-ends switch on these, never on message text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
@@ -77,7 +77,7 @@ impl ErrorCode {
 }
 
 /// Which part of an action ran out of time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
@@ -220,6 +220,9 @@ pub enum Error {
         code: ErrorCode,
         reason: String,
     },
+    /// What was asked clashes with the state of things (an incident is already open).
+    #[error("{what}: {how}")]
+    Conflict { what: String, how: String },
     #[error("{reason}")]
     Other { reason: String },
 }
@@ -249,6 +252,7 @@ impl Error {
             Error::Service { code, .. } => *code,
             Error::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
             Error::HostNotAdded { code, .. } => *code,
+            Error::Conflict { .. } => ErrorCode::Conflict,
             Error::Other { .. } => ErrorCode::Other,
         }
     }
@@ -312,14 +316,14 @@ pub(crate) fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'
 }
 
 /// The error as front-ends serialize it: `{code, message}`, and `phase` for a timeout.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ErrorInfo {
     pub code: ErrorCode,
     pub message: String,
     /// For a timeout: the phase that ran out of time.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub phase: Option<Phase>,
 }

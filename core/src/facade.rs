@@ -5,7 +5,9 @@ use crate::config::{self, Auth, Config, HostConfig};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::{CancellationToken, Progress, ProgressSink};
 use crate::inventory::{self, HostStatus};
-use crate::journal::{ActionKind, ActionRecord, ActionState, Actor, Journal, NewAction};
+use crate::journal::{
+    ActionData, ActionKind, ActionRecord, ActionState, Actor, Journal, NewAction,
+};
 use crate::power::RebootReport;
 use crate::power::ssh::RebootJob;
 use crate::runbooks::{self, Runbook};
@@ -20,23 +22,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+mod deliveries;
 mod fanout;
 mod flags;
 mod hosts;
+mod incidents;
 mod monitoring;
 mod overview;
 mod plan;
+mod protect;
 #[cfg(feature = "cloud")]
 mod rolling;
 #[cfg(feature = "cloud")]
 mod servers;
 
+pub use deliveries::DeliveryRound;
 pub use fanout::{
     DEFAULT_PARALLEL, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally, HostOutcome,
     HostRun, NoFanOutProgress, OutputGroup, fan_out_question,
 };
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use hosts::{HostAdded, HostCheck, host_key_declined};
+pub use incidents::{AlertRef, IncidentInput};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
 pub use overview::{Overview, OverviewLevel};
 pub use plan::Plan;
@@ -104,6 +111,8 @@ pub struct Paaf {
     actor: Actor,
     /// Cancellation handles of the long actions under way, by journal action id.
     running: Mutex<HashMap<i64, CancellationToken>>,
+    /// Delivers the incidents' notifications and annotations.
+    courier: deliveries::Courier,
 }
 
 impl Paaf {
@@ -117,10 +126,12 @@ impl Paaf {
             frontend: frontend.to_string(),
             device: whoami::fallible::hostname().unwrap_or_else(|_| "unknown-device".into()),
         };
+        let journal = Arc::new(journal);
         Ok(Paaf {
             config: RwLock::new(Arc::new(config)),
+            courier: deliveries::Courier::new(journal.clone(), secrets.clone()),
             secrets,
-            journal: Arc::new(journal),
+            journal,
             pool: SshPool::default(),
             actor,
             running: Mutex::new(HashMap::new()),
@@ -278,6 +289,7 @@ impl Paaf {
         if let Err(e) = self.journal.finish(id, state, &text, code) {
             tracing::error!("could not record the end of action {id}: {e}");
         }
+        self.annotate_incident_action(id);
     }
 
     /// Replaces the config this facade works from.
@@ -451,7 +463,7 @@ impl Paaf {
                 |started| async move {
                     let id = started.id;
                     let _cancellable = self.cancellable(id, &cancel);
-                    RebootJob {
+                    let report = RebootJob {
                         pool: &self.pool,
                         host: host_ref,
                         target: target_ref,
@@ -465,7 +477,14 @@ impl Paaf {
                         external: None,
                     }
                     .run()
-                    .await
+                    .await?;
+                    let down = ActionData::Reboot {
+                        down_ms: report.boot_ms,
+                    };
+                    if let Err(e) = self.journal.set_data(id, &down) {
+                        tracing::warn!("cannot record how long {name} was down: {e}");
+                    }
+                    Ok(report)
                 },
                 |r| {
                     (

@@ -347,7 +347,11 @@ impl Service {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let client = client_builder(&limits, &base)
+        let mut builder = client_builder(&limits, &base);
+        if let Some(tls) = shared_tls() {
+            builder = builder.tls_backend_preconfigured(tls);
+        }
+        let client = builder
             .build()
             .map_err(|e| Error::other(format!("{name}: could not set up HTTP: {e}")))?;
         Ok(Service {
@@ -826,6 +830,17 @@ impl fmt::Debug for TlsIdentity {
             .field("key_pem", &"[redacted]")
             .finish()
     }
+}
+
+/// The TLS setup of every service that trusts the system's certificate authorities, made
+/// once per process: OpenSSL 3 takes tens to hundreds of milliseconds to make one, and a
+/// playbook's parallel steps each made several (ten flag steps ran no faster together than
+/// one by one). Services with their own CA or client certificate ([`Service::with_tls`])
+/// make their own. `None` when it cannot be made: the client then makes its own and says why.
+fn shared_tls() -> Option<native_tls::TlsConnector> {
+    static TLS: std::sync::OnceLock<Option<native_tls::TlsConnector>> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| native_tls::TlsConnector::new().ok())
+        .clone()
 }
 
 /// The client of a service at `base`. Redirects are not followed: one would take the

@@ -20,6 +20,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+mod incidents;
+
+pub use incidents::{DueDelivery, NewIncident};
+
 /// What an action did. Stored in the journal as its kebab-case name (`flag-off`); adding a
 /// kind is adding a variant. A name this version does not know (written by a newer paaf)
 /// reads as `Other`, its name kept at the head of the row's detail.
@@ -158,6 +162,20 @@ pub enum ActionData {
         environment: String,
         was_enabled: bool,
     },
+    /// A silence created in a monitoring source, and its id (what expiring it needs).
+    Silence { source: String, silence_id: String },
+    /// A verified reboot, and how long the host was down (from the dropped connection to the
+    /// new boot id).
+    Reboot {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        down_ms: u64,
+    },
+    /// A power action on a cloud server: where it is, to act on it again (a stop undone).
+    ServerPower {
+        account: String,
+        region: String,
+        server_id: String,
+    },
 }
 
 impl ActionData {
@@ -261,6 +279,11 @@ pub struct ActionRecord {
     pub finished_at: Option<DateTime<Utc>>,
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub duration_ms: Option<u64>,
+    /// The incident that was open when it started (or that it ran for).
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub incident_id: Option<i64>,
+    /// The protect or stand-down step it ran for (`protect/checkout/0/...`).
+    pub step: Option<String>,
 }
 
 const NOT_STARTED: &str = "not started: the paaf process stopped before anything was sent";
@@ -294,14 +317,39 @@ const MIGRATIONS: &[&str] = &[
     // 3: the action a row is part of (one host's run of a fan-out under the fan-out's row).
     "ALTER TABLE actions ADD COLUMN parent INTEGER;
     CREATE INDEX IF NOT EXISTS actions_parent ON actions(parent) WHERE parent IS NOT NULL;",
+    // 4: incidents, their own timeline and their outgoing messages; actions attached to them.
+    incidents::SCHEMA,
 ];
 
-const COLUMNS: &str = "id, kind, target, detail, data, operator, frontend, device, state, result, error_code, created_at, finished_at, duration_ms";
+const COLUMNS: &str = "id, kind, target, detail, data, operator, frontend, device, state, result, error_code, created_at, finished_at, duration_ms, incident_id, step";
+
+tokio::task_local! {
+    /// The incident step the actions of the current task run for (see [`as_step`]).
+    static STEP: StepTag;
+}
+
+/// An incident's protect or stand-down step, which the actions it takes are attached to.
+#[derive(Debug, Clone)]
+pub(crate) struct StepTag {
+    pub incident_id: i64,
+    pub key: String,
+}
+
+/// Runs `work` with every action it journals attached to `tag`'s incident and step. The step
+/// runner knows the step and the action functions do the journaling; this carries one to the
+/// other without threading a step through every action's signature (parallel steps each run
+/// in their own scope).
+pub(crate) async fn as_step<F: std::future::Future>(tag: StepTag, work: F) -> F::Output {
+    STEP.scope(tag, work).await
+}
 
 pub struct Journal {
     path: PathBuf,
     db: Mutex<Connection>,
     owner: String,
+    /// The incident new actions attach to, chosen by the front-end (`--incident ID`); the
+    /// newest open one when `None`.
+    chosen_incident: Mutex<Option<i64>>,
     // Held for the life of the process; see the module doc.
     _owner_lock: File,
 }
@@ -390,6 +438,7 @@ impl Journal {
             path: path.to_path_buf(),
             db: Mutex::new(db),
             owner,
+            chosen_incident: Mutex::new(None),
             _owner_lock: lock,
         };
         journal.recover_orphans()?;
@@ -473,7 +522,16 @@ impl Journal {
         }
     }
 
-    /// Records a new action as `pending`; returns its id.
+    /// Attaches the actions begun from now on to incident `id` while it is open (`None`: to
+    /// the newest open incident, the default).
+    pub fn choose_incident(&self, id: Option<i64>) {
+        *self.chosen_incident.lock().expect("journal poisoned") = id;
+    }
+
+    /// Records a new action as `pending`; returns its id. It is attached to the incident of
+    /// the step it runs for, else to the chosen incident while open, else to the newest open
+    /// one; the lookup is part of the insert, so an incident opened or resolved by another
+    /// process at the same moment is seen consistently.
     pub fn begin(&self, actor: &Actor, action: &NewAction<'_>) -> Result<i64> {
         let data = action
             .data
@@ -481,10 +539,16 @@ impl Journal {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| self.err(e))?;
+        let tag = STEP.try_with(StepTag::clone).ok();
+        let chosen = *self.chosen_incident.lock().expect("journal poisoned");
         let db = self.db.lock().expect("journal poisoned");
         db.execute(
-            "INSERT INTO actions (kind, target, detail, data, operator, frontend, device, state, created_at, owner)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9)",
+            "INSERT INTO actions (kind, target, detail, data, operator, frontend, device, state, created_at, owner, incident_id, step)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9,
+                     COALESCE(?10, CASE WHEN ?11 IS NOT NULL
+                         THEN (SELECT id FROM incidents WHERE id = ?11 AND resolved_at IS NULL)
+                         ELSE (SELECT MAX(id) FROM incidents WHERE resolved_at IS NULL) END),
+                     ?12)",
             params![
                 action.kind.name(),
                 action.target,
@@ -494,11 +558,29 @@ impl Journal {
                 actor.frontend,
                 actor.device,
                 Utc::now().to_rfc3339(),
-                self.owner
+                self.owner,
+                tag.as_ref().map(|t| t.incident_id),
+                chosen,
+                tag.as_ref().map(|t| t.key.as_str()),
             ],
         )
         .map_err(|e| self.err(e))?;
         Ok(db.last_insert_rowid())
+    }
+
+    /// Replaces action `id`'s data with what its end taught (a silence's id, a reboot's
+    /// down time).
+    pub fn set_data(&self, id: i64, data: &ActionData) -> Result<()> {
+        let json = serde_json::to_string(data).map_err(|e| self.err(e))?;
+        self.db
+            .lock()
+            .expect("journal poisoned")
+            .execute(
+                "UPDATE actions SET data = ?1 WHERE id = ?2",
+                params![json, id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// Moves a pending action to `running` (right before the first byte goes to the target).
@@ -719,6 +801,8 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRecord> {
         created_at: parse_time(Some(r.get(11)?)).unwrap_or_default(),
         finished_at: parse_time(r.get(12)?),
         duration_ms: r.get::<_, Option<i64>>(13)?.map(|d| d.max(0) as u64),
+        incident_id: r.get(14)?,
+        step: r.get(15)?,
     })
 }
 
@@ -771,7 +855,10 @@ mod tests {
         let path = dir.path().join("j.sqlite");
         let j = Journal::open(&path).unwrap();
         let parent = j
-            .begin(&actor(), &NewAction::new(ActionKind::Exec, "'web-*'", "uptime"))
+            .begin(
+                &actor(),
+                &NewAction::new(ActionKind::Exec, "'web-*'", "uptime"),
+            )
             .unwrap();
         let parts: Vec<NewAction> = ["web-1", "web-2", "web-3"]
             .iter()

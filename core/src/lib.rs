@@ -14,6 +14,7 @@ pub mod flags;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod incident;
 pub mod inventory;
 pub mod journal;
 pub mod monitor;
@@ -29,10 +30,11 @@ pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 #[cfg(feature = "cloud")]
 pub use facade::ServerProgress;
 pub use facade::{
-    About, AnnotationInput, BackendFlags, Confirmation, DEFAULT_PARALLEL, DashboardView, FanOutJob,
-    FanOutOptions, FanOutReport, FanOutSink, FanOutTally, FlagChange, FlagTarget, HostAdded,
-    HostCheck, HostOutcome, HostRun, NoFanOutProgress, OutputGroup, Overview, OverviewLevel, Paaf,
-    Plan, TimeWindow, fan_out_question, host_key_declined,
+    About, AlertRef, AnnotationInput, BackendFlags, Confirmation, DEFAULT_PARALLEL, DashboardView,
+    DeliveryRound, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally, FlagChange,
+    FlagTarget, HostAdded, HostCheck, HostOutcome, HostRun, IncidentInput, NoFanOutProgress,
+    OutputGroup, Overview, OverviewLevel, Paaf, Plan, TimeWindow, fan_out_question,
+    host_key_declined,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

@@ -1002,3 +1002,124 @@ impl Drop for MotoServer {
         }
     }
 }
+
+/// A local SMTP submission server (PyPI aiosmtpd) on 127.0.0.1 that requires STARTTLS with
+/// its own self-signed certificate ([`SmtpServer::ca_file`]) and a login, and keeps every
+/// message; started by `tests/peers/smtp.sh`, stopped on drop.
+pub struct SmtpServer {
+    pub dir: PathBuf,
+    pub port: u16,
+    _tmp: TempDir,
+}
+
+/// One message the SMTP server received: its text and how it came.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub text: String,
+    pub meta: serde_json::Value,
+}
+
+fn smtp_script() -> PathBuf {
+    repo_root().join("tests/peers/smtp.sh")
+}
+
+impl SmtpServer {
+    /// Installs aiosmtpd if missing (once per process), then starts a server accepting
+    /// `user`/`password`.
+    pub fn start(user: &str, password: &str) -> SmtpServer {
+        static SETUP: Once = Once::new();
+        SETUP.call_once(|| {
+            let out = Command::new("bash")
+                .arg(smtp_script())
+                .arg("setup")
+                .output()
+                .expect("run smtp.sh");
+            assert!(
+                out.status.success(),
+                "smtp.sh setup failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        });
+        let tmp = TempDir::new().expect("tempdir");
+        let dir = tmp.path().join("smtp");
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let out = Command::new("bash")
+                .arg(smtp_script())
+                .args([
+                    "start",
+                    dir.to_str().unwrap(),
+                    &port.to_string(),
+                    user,
+                    password,
+                ])
+                .arg(std::process::id().to_string())
+                .output()
+                .expect("run smtp.sh");
+            if out.status.success() {
+                return SmtpServer {
+                    dir,
+                    port,
+                    _tmp: tmp,
+                };
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        panic!("could not start the SMTP server: {last}");
+    }
+
+    /// The certificate a client must trust (self-signed, for `localhost`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("cert.pem")
+    }
+
+    /// The messages received so far, oldest first.
+    pub fn messages(&self) -> Vec<ReceivedMail> {
+        let mut metas: Vec<PathBuf> = std::fs::read_dir(self.dir.join("mail"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        metas.retain(|p| p.extension().is_some_and(|e| e == "json"));
+        metas.sort();
+        metas
+            .iter()
+            .map(|m| ReceivedMail {
+                text: std::fs::read_to_string(m.with_extension("eml")).unwrap_or_default(),
+                meta: serde_json::from_str(&std::fs::read_to_string(m).unwrap_or_default())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(smtp_script())
+            .args(["stop", self.dir.to_str().unwrap()])
+            .output();
+    }
+}
+
+impl UnleashAdmin {
+    /// Archives a flag (Unleash's delete): reads and writes of it then answer 404.
+    pub async fn archive(&self, key: &str) {
+        let path = format!("api/admin/projects/default/features/{key}");
+        self.service
+            .send(paaf_core::http::Request::delete(path.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {path}: {e}"));
+    }
+}
+
+/// A contract server answering every POST to `at` with `answer`: a webhook receiver (Slack,
+/// Teams, a signed webhook) or a Grafana's annotations API.
+pub async fn post_receiver(at: &str, answer: wiremock::ResponseTemplate) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(at))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}

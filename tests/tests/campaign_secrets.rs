@@ -1,27 +1,40 @@
 //! Fault campaign "secret scan" (issue 14): the demo's incident (scripts/demo.sh: add hosts,
 //! flags, flag off, alerts, a query, a silence, verified reboots, runbooks, exec, undo, the
 //! journal) against the real peers, every step with `-vv`, once with `--json` and once
-//! without, plus wrong secrets on the way (a wrong Unleash token, a wrong password). Every
+//! without, plus wrong secrets on the way (a wrong Unleash token, a wrong password), then an
+//! incident (issue 15) told through a Slack webhook, a signed webhook and email over a real
+//! SMTP server (a wrong SMTP password first), protected, stood down, resolved and written
+//! up. Every
 //! stdout and stderr line, every file paaf wrote (journal, WAL, config, known_hosts, …), every
 //! journal row read back through SQLite, and the payloads the desktop app sends over Tauri IPC
 //! (the same facade calls serialized as its commands do: reboot progress events, replies, error
-//! infos) are scanned: no configured secret value — password, key passphrase, API token, wrong
-//! ones included — and no private-key line may appear anywhere.
+//! infos), and what the notify receivers got (Slack and webhook bodies, the emails) are
+//! scanned: no configured secret value — password, key passphrase, API token, webhook URL
+//! credential, webhook signing key, SMTP password, wrong ones included — and no private-key
+//! line may appear anywhere.
 
 use paaf_core::flags::FlagFilter;
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use paaf_core::{CancellationToken, Confirmation, ErrorInfo, FlagTarget, Paaf, ProgressEvent};
-use paaf_tests::{PASSWORD, PrometheusPeers, SshHost, UnleashServer, World};
+use paaf_tests::{
+    PASSWORD, PrometheusPeers, SmtpServer, SshHost, UnleashServer, World, post_receiver,
+};
 use secrecy::SecretString;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
+use wiremock::ResponseTemplate;
 
 const PHRASE: &str = "Scan-Key-Passphrase-73";
 const WRONG_PASSWORD: &str = "Wrong-Db-Password-Scan-41";
 const WRONG_TOKEN: &str = "*:*.0000wrong-unleash-token-scan-19";
 const FLAG: &str = "new-checkout";
+const SLACK_PATH: &str = "/services/T0SCAN/B0SCAN/SlackScanSecret-83";
+const HOOK_TOKEN: &str = "Hook-Url-Token-Scan-29";
+const HOOK_KEY: &str = "Hook-Signing-Key-Scan-57";
+const SMTP_PASSWORD: &str = "Smtp-Password-Scan-61";
+const WRONG_SMTP_PASSWORD: &str = "Wrong-Smtp-Password-Scan-17";
 
 /// The demo's steps as one script: each writes `OUT/NAME.stdout|stderr` and `OUT/NAME.code`
 /// ("EXIT EXPECTED…"). `$J` is `--json` or empty; secrets come in through the environment.
@@ -73,6 +86,18 @@ run 25-flag-undo 0 flag undo "$id" --yes
 id=$(lookup 26-silence-lookup 'import json, sys; print(next(s["id"] for s in json.load(sys.stdin) if s["state"] == "active"))' silence list)
 run 27-silence-expire 0 silence expire "$id"
 run 28-journal 0 journal
+feed 29-secret-set-slack-url 0 SLACK_URL secret set ops-slack
+feed 30-secret-set-hook-url 0 HOOK_URL secret set hook-url
+feed 31-secret-set-hook-key 0 HOOK_KEY secret set hook-hmac
+feed 32-secret-set-wrong-smtp-password 0 WRONG_SMTP_PW secret set smtp-paaf
+run 33-incident-open 0 incident open 'Secret scan' --playbook scan --severity sev2
+run 34-incident-protect 0 incident protect --yes
+run 35-incident-show 0 incident show
+feed 36-secret-set-smtp-password 0 SMTP_PW secret set smtp-paaf
+run 37-incident-stand-down 0 incident stand-down --yes
+run 38-incident-resolve 0 incident resolve -m 'scan done'
+run 39-incident-postmortem 0 incident postmortem
+run 40-incident-show 0 incident show
 "#;
 
 /// A secret and what it is, for the failure message (which never prints the value).
@@ -126,6 +151,26 @@ fn needles(token: &str, keys: &[&Path]) -> Vec<Needle> {
         Needle {
             what: "a private-key header".into(),
             value: "-----BEGIN".into(),
+        },
+        Needle {
+            what: "the Slack webhook URL's secret part".into(),
+            value: "SlackScanSecret-83".into(),
+        },
+        Needle {
+            what: "the webhook URL's token".into(),
+            value: HOOK_TOKEN.into(),
+        },
+        Needle {
+            what: "the webhook signing key".into(),
+            value: HOOK_KEY.into(),
+        },
+        Needle {
+            what: "the SMTP password".into(),
+            value: SMTP_PASSWORD.into(),
+        },
+        Needle {
+            what: "the wrong SMTP password".into(),
+            value: WRONG_SMTP_PASSWORD.into(),
         },
     ];
     // The secret part of an Unleash token (`project:env.SECRET`), should the rest be cut.
@@ -244,7 +289,7 @@ fn run_scenario(
         })
         .collect();
     names.sort();
-    assert!(names.len() >= 28, "every step ran: {names:?}");
+    assert!(names.len() >= 40, "every step ran: {names:?}");
     let mode = if json { "--json" } else { "text" };
     let mut sources = Vec::new();
     for name in names {
@@ -280,6 +325,8 @@ async fn desktop_payloads(config: &Path, token: &str) -> Vec<(String, String)> {
             ("host-web-2-passphrase", PHRASE),
             ("host-db-1-password", password),
             ("unleash-scan", token),
+            ("smtp-paaf", SMTP_PASSWORD),
+            ("hook-hmac", HOOK_KEY),
         ] {
             s.set(name, &SecretString::from(value)).unwrap();
         }
@@ -341,6 +388,8 @@ async fn desktop_payloads(config: &Path, token: &str) -> Vec<(String, String)> {
         ));
     }
     out.push(("overview".into(), reply(&paaf.overview().await)));
+    out.push(("incident_detail".into(), reply(&paaf.incident_detail(None))));
+    out.push(("postmortem".into(), reply(&paaf.postmortem(None))));
     out.push(("journal".into(), reply(&paaf.journal(None, 200))));
     // Wrong secrets: the error infos the app would show.
     let wrong = Paaf::open(config, store(WRONG_PASSWORD, WRONG_TOKEN), "desktop").unwrap();
@@ -385,6 +434,10 @@ async fn no_secret_reaches_any_output_log_file_journal_row_or_ipc_payload() {
         .create_flag(FLAG, &["production", "development"])
         .await;
     let token = unleash.admin_token.clone();
+    // The notify receivers: Slack and the webhook (contract servers), email (aiosmtpd).
+    let slack = post_receiver(SLACK_PATH, ResponseTemplate::new(200).set_body_string("ok")).await;
+    let hook = post_receiver("/hook", ResponseTemplate::new(204)).await;
+    let smtp = SmtpServer::start("paaf", SMTP_PASSWORD);
     lap("peers up");
     let env = [
         ("PORT_WEB1", web1.port.to_string()),
@@ -397,16 +450,33 @@ async fn no_secret_reaches_any_output_log_file_journal_row_or_ipc_payload() {
         ("PHRASE", PHRASE.to_string()),
         ("TOKEN", token.clone()),
         ("WRONG_TOKEN", WRONG_TOKEN.to_string()),
+        ("SLACK_URL", format!("{}{SLACK_PATH}", slack.uri())),
+        (
+            "HOOK_URL",
+            format!("{}/hook?token={HOOK_TOKEN}", hook.uri()),
+        ),
+        ("HOOK_KEY", HOOK_KEY.to_string()),
+        ("SMTP_PW", SMTP_PASSWORD.to_string()),
+        ("WRONG_SMTP_PW", WRONG_SMTP_PASSWORD.to_string()),
     ];
     let config = |world: &World| {
         world.write_config(&format!(
             "operator = \"scan\"\n\n[defaults.reboot]\nbackoff_max_secs = 1\n\n\
              [[monitoring]]\nname = \"prom\"\ntype = \"prometheus\"\nurl = \"{}\"\n\n\
              [[monitoring]]\nname = \"alertmanager\"\ntype = \"alertmanager\"\nurl = \"{}\"\n\n\
-             [[flags]]\nname = \"unleash\"\ntype = \"unleash\"\nurl = \"{}\"\ntoken = \"keyring:unleash-scan\"\n",
+             [[flags]]\nname = \"unleash\"\ntype = \"unleash\"\nurl = \"{}\"\ntoken = \"keyring:unleash-scan\"\n\n\
+             [[notify]]\nname = \"ops-slack\"\ntype = \"slack\"\nurl = \"keyring:ops-slack\"\n\n\
+             [[notify]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"keyring:hook-url\"\nsecret = \"keyring:hook-hmac\"\n\n\
+             [[notify]]\nname = \"mail\"\ntype = \"email\"\nserver = \"localhost\"\nport = {}\nuser = \"paaf\"\n\
+             password = \"keyring:smtp-paaf\"\nfrom = \"paaf@example.com\"\nto = [\"oncall@example.com\"]\nca_file = \"{}\"\n\n\
+             [[playbooks]]\nname = \"scan\"\n\n\
+             [[playbooks.protect]]\nflag = \"{FLAG}\"\nenv = \"production\"\n\n\
+             [[playbooks.protect]]\nsilence = \"30m\"\nmatchers = [\"alertname=PaafTestAlwaysFiring\"]\n",
             prometheus.prometheus_url(),
             prometheus.alertmanager_url(),
-            unleash.url()
+            unleash.url(),
+            smtp.port,
+            smtp.ca_file().display(),
         ));
     };
     let outputs = tempfile::TempDir::new().unwrap();
@@ -428,6 +498,23 @@ async fn no_secret_reaches_any_output_log_file_journal_row_or_ipc_payload() {
     }
     sources.extend(desktop_payloads(&worlds[0].config_path(), &token).await);
     lap("the desktop payloads");
+    // What the notify receivers got: bodies only (the URL and the SMTP login are theirs).
+    for (name, server) in [("Slack", &slack), ("webhook", &hook)] {
+        for (i, r) in server.received_requests().await.unwrap().iter().enumerate() {
+            sources.push((
+                format!("{name} message {i}"),
+                String::from_utf8_lossy(&r.body).into_owned(),
+            ));
+        }
+    }
+    let mails = smtp.messages();
+    for (i, m) in mails.iter().enumerate() {
+        sources.push((format!("email {i}"), m.text.clone()));
+    }
+    assert!(
+        !mails.is_empty() && hook.received_requests().await.unwrap().len() > 2,
+        "the notify targets were reached"
+    );
     for world in &worlds {
         files(world.dir.path(), &[&world.key], &mut sources);
         sources.push((
@@ -447,6 +534,10 @@ async fn no_secret_reaches_any_output_log_file_journal_row_or_ipc_payload() {
         "auth-failed",
         "flag-off",
         "BootIdChanged",
+        "read back: OFF in production",
+        "stand-down: ",
+        "## Timeline",
+        "(535)",
     ] {
         assert!(
             all.contains(expected),

@@ -144,26 +144,14 @@ pub(super) enum RawAuth {
 impl Config {
     /// The host named `name`, or a not-found error listing the known names.
     pub fn host(&self, name: &str) -> Result<&HostConfig> {
-        self.hosts
-            .iter()
-            .find(|h| h.name == name)
-            .ok_or_else(|| Error::NotFound {
-                what: "host",
-                name: name.to_string(),
-                hint: Some(if self.hosts.is_empty() {
-                    "no hosts are configured yet; add one with `paaf host add`".to_string()
-                } else {
-                    format!(
-                        "{}configured hosts: {}",
-                        crate::error::suggestion(name, self.hosts.iter().map(|h| h.name.as_str())),
-                        self.hosts
-                            .iter()
-                            .map(|h| h.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }),
-            })
+        find_named(
+            &self.hosts,
+            name,
+            |h| &h.name,
+            "host",
+            "configured hosts: ",
+            "no hosts are configured yet; add one with `paaf host add`",
+        )
     }
 }
 

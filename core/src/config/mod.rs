@@ -1,7 +1,8 @@
 //! The TOML config: loading with errors that name file, line and fix; editing that keeps comments.
 //!
 //! One file per concern: [`hosts`] (`[[hosts]]` and `[defaults]`), [`clouds`] (`[[clouds]]`),
-//! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), [`selector`] (which hosts a
+//! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), [`notify`] (`[[notify]]`),
+//! [`playbooks`] (`[[playbooks]]`, checked against all the others), [`selector`] (which hosts a
 //! command acts on), and [`edit`] (changes written back to the file). This file reads the
 //! whole file and ties the sections together.
 
@@ -11,7 +12,10 @@ mod edit;
 mod flags;
 mod hosts;
 mod monitoring;
+mod notify;
+mod playbooks;
 mod selector;
+
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +25,8 @@ pub use edit::*;
 pub use flags::*;
 pub use hosts::*;
 pub use monitoring::*;
+pub use notify::*;
+pub use playbooks::*;
 pub use selector::*;
 
 use crate::error::{Error, Result};
@@ -38,6 +44,48 @@ pub fn default_config_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
         .join("paaf")
         .join("config.toml")
+}
+
+/// "PREFIX a, b" naming `names`, or `none` when there are none: the hint of a name not found.
+pub(crate) fn listing<'a>(
+    names: impl Iterator<Item = &'a str>,
+    prefix: &str,
+    none: &str,
+) -> String {
+    let list: Vec<&str> = names.collect();
+    if list.is_empty() {
+        none.to_string()
+    } else {
+        format!("{prefix}{}", list.join(", "))
+    }
+}
+
+/// The entry of `entries` called `name`; else a not-found error for `what` whose hint names
+/// the configured ones (see [`listing`]).
+pub(crate) fn find_named<'a, T>(
+    entries: &'a [T],
+    name: &str,
+    name_of: impl Fn(&T) -> &String,
+    what: &'static str,
+    prefix: &str,
+    none: &str,
+) -> Result<&'a T> {
+    entries
+        .iter()
+        .find(|e| name_of(e) == name)
+        .ok_or_else(|| Error::NotFound {
+            what,
+            name: name.to_string(),
+            // A near miss first: "did you mean `web-1`?".
+            hint: Some(match entries.is_empty() {
+                true => none.to_string(),
+                false => format!(
+                    "{}{}",
+                    crate::error::suggestion(name, entries.iter().map(|e| name_of(e).as_str())),
+                    listing(entries.iter().map(|e| name_of(e).as_str()), prefix, none)
+                ),
+            }),
+        })
 }
 
 /// The commented starter config `paaf config init` writes: it validates, and configures
@@ -95,6 +143,10 @@ pub struct Config {
     /// `cloud` feature (a phone library without cloud providers) they are not read.
     #[cfg(feature = "cloud")]
     pub clouds: Vec<CloudConfig>,
+    /// Who hears about incidents (`[[notify]]`).
+    pub notify: Vec<NotifyConfig>,
+    /// What to do when an alert fires (`[[playbooks]]`).
+    pub playbooks: Vec<PlaybookConfig>,
 }
 
 pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
@@ -140,6 +192,10 @@ struct RawConfig {
     #[serde(default)]
     #[allow(dead_code)]
     clouds: Vec<toml::Value>,
+    #[serde(default)]
+    notify: Vec<RawNotify>,
+    #[serde(default)]
+    playbooks: Vec<RawPlaybook>,
 }
 
 /// Turns byte offsets into 1-based line numbers and builds errors that name file and line.
@@ -252,17 +308,34 @@ impl Config {
         let flags = unique(&src, raw.flags, validate_flags)?;
         #[cfg(feature = "cloud")]
         let clouds = unique(&src, raw.clouds, validate_cloud)?;
-        Ok(Config {
+        let notify = unique(&src, raw.notify, validate_notify)?;
+        let mut config = Config {
             path: path.to_path_buf(),
             operator,
             monitoring,
             flags,
             #[cfg(feature = "cloud")]
             clouds,
+            notify,
+            playbooks: Vec::new(),
             known_hosts: src.path_of(raw.known_hosts.as_deref().unwrap_or("known_hosts")),
             journal: src.path_of(raw.journal.as_deref().unwrap_or("journal.sqlite")),
             hosts,
-        })
+        };
+        // Last: a playbook names targets of every other section.
+        for raw_playbook in raw.playbooks {
+            let span = raw_playbook.name.span();
+            let playbook = validate_playbook(&src, &config, raw_playbook)?;
+            if config.playbooks.iter().any(|p| p.name == playbook.name) {
+                return Err(src.err(
+                    Some(&span),
+                    format!("playbook name `{}` is used twice", playbook.name),
+                    "give every [[playbooks]] entry its own name",
+                ));
+            }
+            config.playbooks.push(playbook);
+        }
+        Ok(config)
     }
 }
 
@@ -311,6 +384,7 @@ entry!(RawMonitoring, "monitoring source", "[[monitoring]]");
 entry!(RawFlags, "flag service", "[[flags]]");
 #[cfg(feature = "cloud")]
 entry!(RawCloud, "cloud account", "[[clouds]]");
+entry!(RawNotify, "notify target", "[[notify]]");
 
 /// Each raw entry validated, in order; a name given twice is refused at the second entry's
 /// name.

@@ -446,6 +446,194 @@ project = "1234"
     }
 }
 
+/// The README's toml block that follows `heading`.
+fn readme_toml_after(heading: &str) -> &'static str {
+    let readme = include_str!("../../../README.md");
+    let at = readme.find(heading).expect("the README section");
+    let start = at + readme[at..].find("```toml\n").expect("a toml block") + 8;
+    let len = readme[start..].find("```").unwrap();
+    &readme[start..start + len]
+}
+
+#[test]
+fn the_readme_incident_example_is_valid_with_the_config_example() {
+    let text = format!(
+        "{}\n{}",
+        readme_toml_after("## Config"),
+        readme_toml_after("## Incident loop")
+    );
+    let c = parse(&text).unwrap();
+    let kinds: Vec<&str> = c.notify.iter().map(|n| n.channel.kind()).collect();
+    assert_eq!(kinds, ["slack", "teams", "webhook", "email"]);
+    let mail = c.notify_target("oncall-mail").unwrap();
+    assert!(
+        matches!(&mail.channel, NotifyChannel::Email(e) if e.port == 587 && e.security == SmtpSecurity::StartTls),
+        "{mail:?}"
+    );
+    assert_eq!(
+        c.notify_target("status-page").unwrap().timeout,
+        Duration::from_secs(5)
+    );
+    let p = c.playbook("checkout").unwrap();
+    let labels = |severity: &str| {
+        BTreeMap::from([
+            ("alertname".to_string(), "CheckoutErrors".to_string()),
+            ("severity".to_string(), severity.to_string()),
+        ])
+    };
+    assert!(p.matches(&labels("page")) && p.matches(&labels("critical")));
+    assert!(!p.matches(&labels("pager")), "the regex is anchored");
+    assert_eq!(c.playbook_for(&labels("page")).unwrap().name, "checkout");
+    assert_eq!(p.severity, Some(crate::incident::Severity::Sev2));
+    let steps: Vec<String> = p.protect.iter().map(|s| s.action.describe()).collect();
+    assert_eq!(
+        steps,
+        [
+            "flag new-checkout OFF in production",
+            "reboot web-1 (verified)",
+            "stop prod/i-0123456789abcdef0",
+            "runbook __drain-queue on db-1",
+            "silence alertname=\"CheckoutErrors\",severity=~\"page|critical\" for 30m in alertmanager",
+        ]
+    );
+    let how: Vec<(OnFailure, bool)> = p
+        .protect
+        .iter()
+        .map(|s| (s.on_failure, s.parallel))
+        .collect();
+    assert_eq!(
+        how,
+        [
+            (OnFailure::Stop, false),
+            (OnFailure::Continue, false),
+            (OnFailure::Stop, true),
+            (OnFailure::Stop, true),
+            (OnFailure::Stop, false),
+        ]
+    );
+    assert_eq!(p.dashboards[0].panels, [2, 7]);
+    assert_eq!(p.queries[0].above, Some(5.0));
+    assert_eq!(p.notify, ["ops-slack", "oncall-mail"]);
+}
+
+#[test]
+fn a_bad_playbook_is_a_config_error_naming_its_line_and_the_fix() {
+    let base = "[[hosts]]\nname = \"web-1\"\naddress = \"10.0.0.1\"\nuser = \"ops\"\nauth = { type = \"agent\" }\n\n[[flags]]\nname = \"prod\"\ntype = \"unleash\"\nurl = \"https://unleash.example.com\"\ntoken = \"keyring:u\"\n\n[[monitoring]]\nname = \"am\"\ntype = \"alertmanager\"\nurl = \"http://am:9093\"\n\n";
+    let base_lines = base.lines().count();
+    // (the playbook, its line of the error counted from the playbook's first line, what the
+    // message says, what the fix says)
+    let cases: &[(&str, usize, &str, &str)] = &[
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nreboot = \"web-9\"\n",
+            4,
+            "no host named `web-9`",
+            "configured: web-1",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nflag = \"x\"\nenv = \"production\"\nbackend = \"nope\"\n",
+            4,
+            "no flag service named `nope`",
+            "configured: prod",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nflag = \"x\"\n",
+            4,
+            "the flag step of `x` needs its environment",
+            "env = \"production\"",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nflag = \"x\"\nenv = \"production\"\nstate = \"maybe\"\n",
+            4,
+            "has state `maybe`",
+            "state = \"off\"",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nflag = \"x\"\nenv = \"production\"\nreboot = \"web-1\"\n",
+            4,
+            "does several things (flag, reboot)",
+            "one [[playbooks.protect]] entry per action",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\non_failure = \"stop\"\n",
+            4,
+            "says nothing to do",
+            "silence = \"30m\"",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nreboot = \"web-1\"\non_failure = \"retry\"\n",
+            4,
+            "on_failure `retry` is not known",
+            "\"continue\"",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\nmatch = { alertname = \"=~(\" }\n",
+            3,
+            "the regex of `alertname` is not valid",
+            "=~web-[0-9]+",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\nseverity = \"urgent\"\n",
+            3,
+            "severity `urgent` is not sev1",
+            "\"sev4\"",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\nmatch = { alertname = \"A\" }\n\n[[playbooks.protect]]\nsilence = \"30s\"\n",
+            5,
+            "silence `30s` is not a duration of a minute or more",
+            "\"2h\"",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nsilence = \"30m\"\n",
+            4,
+            "a silence step has nothing to match",
+            "match = { alertname",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nrunbook = \"restart\"\n",
+            4,
+            "a runbook step needs its host",
+            "host = \"web-1\"",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nserver = \"i-1\"\naccount = \"nowhere\"\naction = \"stop\"\n",
+            4,
+            "no cloud account named `nowhere`",
+            "[[clouds]]",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\nnotify = [\"pager\"]\n",
+            3,
+            "no notify target named `pager`",
+            "add one named `pager`",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks.dashboards]]\nuid = \"x\"\n",
+            4,
+            "grafana",
+            "type grafana",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\n\n[[playbooks]]\nname = \"p\"\n",
+            5,
+            "playbook name `p` is used twice",
+            "its own name",
+        ),
+        (
+            "[[playbooks]]\nname = \"p\"\nprotect_steps = []\n",
+            3,
+            "unknown field `protect_steps`",
+            "",
+        ),
+    ];
+    for (playbook, line, message, fix) in cases {
+        let (got_line, text) = config_err(&format!("{base}{playbook}"));
+        assert_eq!(got_line, Some(base_lines + line), "{playbook}\n-> {text}");
+        assert!(text.contains(message), "{playbook}\n-> {text}");
+        assert!(text.contains(fix), "{playbook}\n-> {text}");
+    }
+}
+
 /// Issue 18: a wrong type said `invalid type: string "x", expected i64`.
 #[test]
 fn a_wrong_type_is_said_in_plain_words() {

@@ -63,6 +63,7 @@ fn change_detail(change: &ActionData) -> String {
             "backend={backend} project={project} flag={flag} env={environment} was={}",
             on_off(*was_enabled)
         ),
+        other => format!("{other:?}"),
     }
 }
 

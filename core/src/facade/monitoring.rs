@@ -5,7 +5,7 @@ use super::Paaf;
 use crate::config::{ApiAuth, MonitoringConfig, MonitoringKind};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::http::{HttpAuth, Limits, Service};
-use crate::journal::{ActionKind, ActionState, NewAction};
+use crate::journal::{ActionData, ActionKind, ActionState, NewAction};
 use crate::monitor::alert_list::{self, SourceAlerts};
 use crate::monitor::alertmanager::{self, Alertmanager, Matcher, NewSilence, Silence};
 use crate::monitor::grafana::{
@@ -14,8 +14,28 @@ use crate::monitor::grafana::{
 };
 use crate::monitor::prometheus::{self, Prometheus, QueryResult, RangeQuery, Target};
 use crate::monitor::timerange::{TimeRange, parse_range};
+use crate::secrets::SecretStore;
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// An HTTP client for a monitoring source, its secrets fetched from `secrets`.
+pub(crate) fn service_of(source: &MonitoringConfig, secrets: &dyn SecretStore) -> Result<Service> {
+    let auth = match &source.auth {
+        ApiAuth::None => HttpAuth::None,
+        ApiAuth::Token { token } => HttpAuth::Bearer(token.resolve(secrets)?),
+        ApiAuth::Basic { user, password } => HttpAuth::Basic {
+            user: user.clone(),
+            password: password.resolve(secrets)?,
+        },
+    };
+    let limits = Limits::with_timeout(source.timeout);
+    let name = format!("{} `{}`", source.kind.as_str(), source.name);
+    let service = Service::new(&name, &source.url, auth, limits)?;
+    Ok(match source.org_id {
+        Some(org) => service.with_default_header("X-Grafana-Org-Id", &org.to_string()),
+        None => service,
+    })
+}
 
 /// The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -48,21 +68,7 @@ impl Paaf {
 
     /// An HTTP client for the source, its secrets fetched from the secret store.
     fn monitoring_service(&self, source: &MonitoringConfig) -> Result<Service> {
-        let auth = match &source.auth {
-            ApiAuth::None => HttpAuth::None,
-            ApiAuth::Token { token } => HttpAuth::Bearer(token.resolve(self.secrets.as_ref())?),
-            ApiAuth::Basic { user, password } => HttpAuth::Basic {
-                user: user.clone(),
-                password: password.resolve(self.secrets.as_ref())?,
-            },
-        };
-        let limits = Limits::with_timeout(source.timeout);
-        let name = format!("{} `{}`", source.kind.as_str(), source.name);
-        let service = Service::new(&name, &source.url, auth, limits)?;
-        Ok(match source.org_id {
-            Some(org) => service.with_default_header("X-Grafana-Org-Id", &org.to_string()),
-            None => service,
-        })
+        service_of(source, self.secrets.as_ref())
     }
 
     /// The alerts of every monitoring source (or only `source`), read concurrently; a source
@@ -167,13 +173,22 @@ impl Paaf {
             short_duration(duration)
         );
         let new = NewSilence::lasting(matchers, duration, &self.actor.operator, comment);
+        let source_name = &source.name;
         self.journaled(
             NewAction::new(ActionKind::Silence, &source.name, &detail),
             |started| async move {
                 started.now()?;
-                Alertmanager::new(&service, prefix)
+                let silence_id = Alertmanager::new(&service, prefix)
                     .create_silence(&new)
-                    .await
+                    .await?;
+                let data = ActionData::Silence {
+                    source: source_name.clone(),
+                    silence_id: silence_id.clone(),
+                };
+                if let Err(e) = self.journal.set_data(started.id, &data) {
+                    tracing::warn!("cannot record silence {silence_id} in the journal: {e}");
+                }
+                Ok(silence_id)
             },
             |id| (ActionState::Succeeded, format!("silence {id}")),
         )

@@ -13,7 +13,7 @@ use crate::config::HostConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::CancellationToken;
 use crate::events::{Progress, ProgressEvent};
-use crate::journal::{ActionKind, ActionState, NewAction};
+use crate::journal::{ActionData, ActionKind, ActionState, NewAction};
 use crate::power::ssh::{ExternalReboot, RebootJob, RebootReport};
 use serde::Serialize;
 use std::sync::Arc;
@@ -174,8 +174,13 @@ impl Paaf {
         );
         let (account_ref, found_ref, cancel_ref) = (account.as_ref(), found, &cancel);
         let watch = config.reboot_watch;
+        let place = ActionData::ServerPower {
+            account: found.account.clone(),
+            region: found.region.clone(),
+            server_id: found.id.clone(),
+        };
         self.journaled(
-            NewAction::new(server_kind(action), &target, &detail),
+            NewAction::new(server_kind(action), &target, &detail).with_data(place),
             |started| async move {
                 let action_id = started.id;
                 let _cancellable = self.cancellable(action_id, cancel_ref);

@@ -255,7 +255,7 @@ pub enum PanelImage {
 }
 
 /// A new annotation: org-wide, or on a dashboard (and panel).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAnnotation {
     #[serde(rename = "dashboardUID", skip_serializing_if = "Option::is_none")]

@@ -17,6 +17,8 @@ const rec = (over: Partial<ActionRecord>): ActionRecord => ({
   created_at: '2026-11-20T10:00:00Z',
   finished_at: null,
   duration_ms: 30_000,
+  incident_id: null,
+  step: null,
   ...over,
 });
 

@@ -113,6 +113,8 @@ export function rebootRecord(id: number, target: string, createdAt: string, dura
     created_at: createdAt,
     finished_at: createdAt,
     duration_ms: durationMs,
+    incident_id: null,
+    step: null,
   };
 }
 
@@ -190,6 +192,8 @@ export function defaultScenario(): Scenario {
         created_at: '2026-11-25T09:41:03Z',
         finished_at: null,
         duration_ms: null,
+        incident_id: null,
+        step: null,
       },
       {
         id: 43,
@@ -206,6 +210,8 @@ export function defaultScenario(): Scenario {
         created_at: '2026-11-24T22:15:40Z',
         finished_at: '2026-11-24T22:15:41Z',
         duration_ms: 412,
+        incident_id: null,
+        step: null,
       },
       rebootRecord(42, 'web-1', '2026-11-23T08:30:00Z', 24_800),
       rebootRecord(41, 'web-1', '2026-11-22T13:02:11Z', 31_200),
@@ -232,6 +238,8 @@ export function defaultScenario(): Scenario {
         created_at: '2026-11-17T10:00:00Z',
         finished_at: '2026-11-17T10:00:00Z',
         duration_ms: 8,
+        incident_id: null,
+        step: null,
       },
       {
         id: 36,
@@ -248,6 +256,8 @@ export function defaultScenario(): Scenario {
         created_at: '2026-11-16T09:00:00Z',
         finished_at: '2026-11-16T09:00:31Z',
         duration_ms: 31_000,
+        incident_id: null,
+        step: null,
       },
     ],
     reboot: {

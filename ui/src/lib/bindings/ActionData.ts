@@ -4,4 +4,4 @@
  * What an action keeps beyond its kind, target and one-line detail, to be undone or followed
  * up (the journal's `data` column, as JSON). One variant per kind of action that needs it.
  */
-export type ActionData = { "type": "flag-change", backend: string, project: string, flag: string, environment: string, was_enabled: boolean, };
+export type ActionData = { "type": "flag-change", backend: string, project: string, flag: string, environment: string, was_enabled: boolean, } | { "type": "silence", source: string, silence_id: string, } | { "type": "reboot", down_ms: number, } | { "type": "server-power", account: string, region: string, server_id: string, };

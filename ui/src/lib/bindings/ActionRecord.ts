@@ -10,4 +10,12 @@ export type ActionRecord = { id: number, kind: ActionKind, target: string, detai
 /**
  * What undo or a follow-up needs (a flag change's names and state before).
  */
-data: ActionData | null, operator: string, frontend: string, device: string, state: ActionState, result: string | null, error_code: string | null, created_at: string, finished_at: string | null, duration_ms: number | null, };
+data: ActionData | null, operator: string, frontend: string, device: string, state: ActionState, result: string | null, error_code: string | null, created_at: string, finished_at: string | null, duration_ms: number | null, 
+/**
+ * The incident that was open when it started (or that it ran for).
+ */
+incident_id: number | null, 
+/**
+ * The protect or stand-down step it ran for (`protect/checkout/0/...`).
+ */
+step: string | null, };
