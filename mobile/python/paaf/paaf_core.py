@@ -925,6 +925,19 @@ class _UniffiFfiConverterBoolean:
     def write(cls, value, buf):
         buf.write_u8(value)
 
+class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u64"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**64
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u64(value)
+
 
 
 
@@ -986,6 +999,103 @@ class ActionData:
                 return False
             return True
 
+    @dataclass
+    class SILENCE:
+        """
+        A silence created in a monitoring source, and its id (what expiring it needs).
+"""
+        
+        def __init__(self, source:str, silence_id:str):
+            self.source = source
+            
+            
+            self.silence_id = silence_id
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "ActionData.SILENCE(source={}, silence_id={})".format(self.source, self.silence_id)
+        def __eq__(self, other):
+            if not isinstance(other, ActionData):
+                return NotImplemented
+            if not other.is_SILENCE():
+                return False
+            if self.source != other.source:
+                return False
+            if self.silence_id != other.silence_id:
+                return False
+            return True
+
+    @dataclass
+    class REBOOT:
+        """
+        A verified reboot, and how long the host was down (from the dropped connection to the
+        new boot id).
+"""
+        
+        def __init__(self, down_ms:int):
+            self.down_ms = down_ms
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "ActionData.REBOOT(down_ms={})".format(self.down_ms)
+        def __eq__(self, other):
+            if not isinstance(other, ActionData):
+                return NotImplemented
+            if not other.is_REBOOT():
+                return False
+            if self.down_ms != other.down_ms:
+                return False
+            return True
+
+    @dataclass
+    class SERVER_POWER:
+        """
+        A power action on a cloud server: where it is, to act on it again (a stop undone).
+"""
+        
+        def __init__(self, account:str, region:str, server_id:str):
+            self.account = account
+            
+            
+            self.region = region
+            
+            
+            self.server_id = server_id
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "ActionData.SERVER_POWER(account={}, region={}, server_id={})".format(self.account, self.region, self.server_id)
+        def __eq__(self, other):
+            if not isinstance(other, ActionData):
+                return NotImplemented
+            if not other.is_SERVER_POWER():
+                return False
+            if self.account != other.account:
+                return False
+            if self.region != other.region:
+                return False
+            if self.server_id != other.server_id:
+                return False
+            return True
+
     
 
     # For each variant, we have `is_NAME` and `is_name` methods for easily checking
@@ -994,12 +1104,27 @@ class ActionData:
         return isinstance(self, ActionData.FLAG_CHANGE)
     def is_flag_change(self) -> bool:
         return isinstance(self, ActionData.FLAG_CHANGE)
+    def is_SILENCE(self) -> bool:
+        return isinstance(self, ActionData.SILENCE)
+    def is_silence(self) -> bool:
+        return isinstance(self, ActionData.SILENCE)
+    def is_REBOOT(self) -> bool:
+        return isinstance(self, ActionData.REBOOT)
+    def is_reboot(self) -> bool:
+        return isinstance(self, ActionData.REBOOT)
+    def is_SERVER_POWER(self) -> bool:
+        return isinstance(self, ActionData.SERVER_POWER)
+    def is_server_power(self) -> bool:
+        return isinstance(self, ActionData.SERVER_POWER)
     
 
 # Now, a little trick - we make each nested variant class be a subclass of the main
 # enum class, so that method calls and instance checks etc will work intuitively.
 # We might be able to do this a little more neatly with a metaclass, but this'll do.
 ActionData.FLAG_CHANGE = type("ActionData.FLAG_CHANGE", (ActionData.FLAG_CHANGE, ActionData,), {})  # type: ignore
+ActionData.SILENCE = type("ActionData.SILENCE", (ActionData.SILENCE, ActionData,), {})  # type: ignore
+ActionData.REBOOT = type("ActionData.REBOOT", (ActionData.REBOOT, ActionData,), {})  # type: ignore
+ActionData.SERVER_POWER = type("ActionData.SERVER_POWER", (ActionData.SERVER_POWER, ActionData,), {})  # type: ignore
 
 
 
@@ -1016,6 +1141,21 @@ class _UniffiFfiConverterTypeActionData(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterBoolean.read(buf),
             )
+        if variant == 2:
+            return ActionData.SILENCE(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 3:
+            return ActionData.REBOOT(
+                _UniffiFfiConverterUInt64.read(buf),
+            )
+        if variant == 4:
+            return ActionData.SERVER_POWER(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -1026,6 +1166,18 @@ class _UniffiFfiConverterTypeActionData(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.flag)
             _UniffiFfiConverterString.check_lower(value.environment)
             _UniffiFfiConverterBoolean.check_lower(value.was_enabled)
+            return
+        if value.is_SILENCE():
+            _UniffiFfiConverterString.check_lower(value.source)
+            _UniffiFfiConverterString.check_lower(value.silence_id)
+            return
+        if value.is_REBOOT():
+            _UniffiFfiConverterUInt64.check_lower(value.down_ms)
+            return
+        if value.is_SERVER_POWER():
+            _UniffiFfiConverterString.check_lower(value.account)
+            _UniffiFfiConverterString.check_lower(value.region)
+            _UniffiFfiConverterString.check_lower(value.server_id)
             return
         raise ValueError(value)
 
@@ -1038,6 +1190,18 @@ class _UniffiFfiConverterTypeActionData(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.write(value.flag, buf)
             _UniffiFfiConverterString.write(value.environment, buf)
             _UniffiFfiConverterBoolean.write(value.was_enabled, buf)
+        if value.is_SILENCE():
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value.source, buf)
+            _UniffiFfiConverterString.write(value.silence_id, buf)
+        if value.is_REBOOT():
+            buf.write_i32(3)
+            _UniffiFfiConverterUInt64.write(value.down_ms, buf)
+        if value.is_SERVER_POWER():
+            buf.write_i32(4)
+            _UniffiFfiConverterString.write(value.account, buf)
+            _UniffiFfiConverterString.write(value.region, buf)
+            _UniffiFfiConverterString.write(value.server_id, buf)
 
 
 
@@ -1263,19 +1427,6 @@ class _UniffiFfiConverterOptionalTypeDateTimeUtc(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
-class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u64"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**64
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u64(value)
-
 class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -1301,12 +1452,37 @@ class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class ActionRecord:
     """
     One row of the journal.
 """
-    def __init__(self, *, id:int, kind:ActionKind, target:str, detail:str, data:typing.Optional[ActionData], operator:str, frontend:str, device:str, state:ActionState, result:typing.Optional[str], error_code:typing.Optional[str], created_at:DateTimeUtc, finished_at:typing.Optional[DateTimeUtc], duration_ms:typing.Optional[int]):
+    def __init__(self, *, id:int, kind:ActionKind, target:str, detail:str, data:typing.Optional[ActionData], operator:str, frontend:str, device:str, state:ActionState, result:typing.Optional[str], error_code:typing.Optional[str], created_at:DateTimeUtc, finished_at:typing.Optional[DateTimeUtc], duration_ms:typing.Optional[int], incident_id:typing.Optional[int], step:typing.Optional[str]):
         self.id = id
         self.kind = kind
         self.target = target
@@ -1321,12 +1497,14 @@ class ActionRecord:
         self.created_at = created_at
         self.finished_at = finished_at
         self.duration_ms = duration_ms
+        self.incident_id = incident_id
+        self.step = step
         
         
 
     
     def __str__(self):
-        return "ActionRecord(id={}, kind={}, target={}, detail={}, data={}, operator={}, frontend={}, device={}, state={}, result={}, error_code={}, created_at={}, finished_at={}, duration_ms={})".format(self.id, self.kind, self.target, self.detail, self.data, self.operator, self.frontend, self.device, self.state, self.result, self.error_code, self.created_at, self.finished_at, self.duration_ms)
+        return "ActionRecord(id={}, kind={}, target={}, detail={}, data={}, operator={}, frontend={}, device={}, state={}, result={}, error_code={}, created_at={}, finished_at={}, duration_ms={}, incident_id={}, step={})".format(self.id, self.kind, self.target, self.detail, self.data, self.operator, self.frontend, self.device, self.state, self.result, self.error_code, self.created_at, self.finished_at, self.duration_ms, self.incident_id, self.step)
     def __eq__(self, other):
         if self.id != other.id:
             return False
@@ -1356,6 +1534,10 @@ class ActionRecord:
             return False
         if self.duration_ms != other.duration_ms:
             return False
+        if self.incident_id != other.incident_id:
+            return False
+        if self.step != other.step:
+            return False
         return True
 
 class _UniffiFfiConverterTypeActionRecord(_UniffiConverterRustBuffer):
@@ -1376,6 +1558,8 @@ class _UniffiFfiConverterTypeActionRecord(_UniffiConverterRustBuffer):
             created_at=_UniffiFfiConverterTypeDateTimeUtc.read(buf),
             finished_at=_UniffiFfiConverterOptionalTypeDateTimeUtc.read(buf),
             duration_ms=_UniffiFfiConverterOptionalUInt64.read(buf),
+            incident_id=_UniffiFfiConverterOptionalInt64.read(buf),
+            step=_UniffiFfiConverterOptionalString.read(buf),
         )
 
     @staticmethod
@@ -1394,6 +1578,8 @@ class _UniffiFfiConverterTypeActionRecord(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeDateTimeUtc.check_lower(value.created_at)
         _UniffiFfiConverterOptionalTypeDateTimeUtc.check_lower(value.finished_at)
         _UniffiFfiConverterOptionalUInt64.check_lower(value.duration_ms)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.incident_id)
+        _UniffiFfiConverterOptionalString.check_lower(value.step)
 
     @staticmethod
     def write(value, buf):
@@ -1411,6 +1597,8 @@ class _UniffiFfiConverterTypeActionRecord(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeDateTimeUtc.write(value.created_at, buf)
         _UniffiFfiConverterOptionalTypeDateTimeUtc.write(value.finished_at, buf)
         _UniffiFfiConverterOptionalUInt64.write(value.duration_ms, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.incident_id, buf)
+        _UniffiFfiConverterOptionalString.write(value.step, buf)
 
 class _UniffiFfiConverterMapStringString(_UniffiConverterRustBuffer):
     @classmethod
@@ -1469,30 +1657,51 @@ class _UniffiFfiConverterTypeLabels:
 Labels = dict[str, str]
 
 
-class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterInt64.check_lower(value)
+@dataclass
+class AlertRef:
+    """
+    Which firing alert an incident is opened from: its name, and labels that single it out
+    among several with that name.
+"""
+    def __init__(self, *, source:typing.Optional[str], name:str, labels:Labels):
+        self.source = source
+        self.name = name
+        self.labels = labels
+        
+        
 
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
+    
+    def __str__(self):
+        return "AlertRef(source={}, name={}, labels={})".format(self.source, self.name, self.labels)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.name != other.name:
+            return False
+        if self.labels != other.labels:
+            return False
+        return True
 
-        buf.write_u8(1)
-        _UniffiFfiConverterInt64.write(value, buf)
+class _UniffiFfiConverterTypeAlertRef(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return AlertRef(
+            source=_UniffiFfiConverterOptionalString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            labels=_UniffiFfiConverterTypeLabels.read(buf),
+        )
 
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterInt64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalString.check_lower(value.source)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalString.write(value.source, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
 
 class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
     @classmethod
@@ -3334,6 +3543,57 @@ class _UniffiFfiConverterTypeDashboardHit(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.starred, buf)
 
 @dataclass
+class DashboardLink:
+    """
+    A dashboard of the incident's playbook, opened on the impact window.
+"""
+    def __init__(self, *, source:str, uid:str, url:str, panel_id:typing.Optional[int]):
+        self.source = source
+        self.uid = uid
+        self.url = url
+        self.panel_id = panel_id
+        
+        
+
+    
+    def __str__(self):
+        return "DashboardLink(source={}, uid={}, url={}, panel_id={})".format(self.source, self.uid, self.url, self.panel_id)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.uid != other.uid:
+            return False
+        if self.url != other.url:
+            return False
+        if self.panel_id != other.panel_id:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDashboardLink(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DashboardLink(
+            source=_UniffiFfiConverterString.read(buf),
+            uid=_UniffiFfiConverterString.read(buf),
+            url=_UniffiFfiConverterString.read(buf),
+            panel_id=_UniffiFfiConverterOptionalInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.source)
+        _UniffiFfiConverterString.check_lower(value.uid)
+        _UniffiFfiConverterString.check_lower(value.url)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.panel_id)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.source, buf)
+        _UniffiFfiConverterString.write(value.uid, buf)
+        _UniffiFfiConverterString.write(value.url, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.panel_id, buf)
+
+@dataclass
 class TimeWindow:
     """
     The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
@@ -3494,6 +3754,245 @@ class _UniffiFfiConverterTypeDashboardView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeTimeWindow.write(value.window, buf)
         _UniffiFfiConverterTypeVariableValues.write(value.variables, buf)
 
+
+
+
+
+
+class DeliveryKind(enum.Enum):
+    """
+    What a delivery carries.
+"""
+    
+    NOTIFY = 0
+    """
+    A message to a `[[notify]]` target.
+"""
+    
+    ANNOTATION = 1
+    """
+    An annotation in a Grafana.
+"""
+    
+
+
+class _UniffiFfiConverterTypeDeliveryKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return DeliveryKind.NOTIFY
+        if variant == 2:
+            return DeliveryKind.ANNOTATION
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == DeliveryKind.NOTIFY:
+            return
+        if value == DeliveryKind.ANNOTATION:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == DeliveryKind.NOTIFY:
+            buf.write_i32(1)
+        if value == DeliveryKind.ANNOTATION:
+            buf.write_i32(2)
+
+
+
+
+
+
+
+
+class DeliveryState(enum.Enum):
+    """
+    Where a message about an incident (a notification, a Grafana annotation) stands.
+"""
+    
+    PENDING = 0
+    """
+    Not delivered yet: waiting for its first attempt or its next retry.
+"""
+    
+    SENT = 1
+    
+    FAILED = 2
+    """
+    Every attempt failed; paaf gave up.
+"""
+    
+
+
+class _UniffiFfiConverterTypeDeliveryState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return DeliveryState.PENDING
+        if variant == 2:
+            return DeliveryState.SENT
+        if variant == 3:
+            return DeliveryState.FAILED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == DeliveryState.PENDING:
+            return
+        if value == DeliveryState.SENT:
+            return
+        if value == DeliveryState.FAILED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == DeliveryState.PENDING:
+            buf.write_i32(1)
+        if value == DeliveryState.SENT:
+            buf.write_i32(2)
+        if value == DeliveryState.FAILED:
+            buf.write_i32(3)
+
+
+
+@dataclass
+class Delivery:
+    """
+    One message about an incident on its way to a notify target or a Grafana, retried with
+    backoff until it is delivered or paaf gives up; it never holds up the incident.
+"""
+    def __init__(self, *, id:int, incident_id:int, kind:DeliveryKind, channel:str, event:str, state:DeliveryState, attempts:int, last_error:typing.Optional[str], created_at:DateTimeUtc, sent_at:typing.Optional[DateTimeUtc]):
+        self.id = id
+        self.incident_id = incident_id
+        self.kind = kind
+        self.channel = channel
+        self.event = event
+        self.state = state
+        self.attempts = attempts
+        self.last_error = last_error
+        self.created_at = created_at
+        self.sent_at = sent_at
+        
+        
+
+    
+    def __str__(self):
+        return "Delivery(id={}, incident_id={}, kind={}, channel={}, event={}, state={}, attempts={}, last_error={}, created_at={}, sent_at={})".format(self.id, self.incident_id, self.kind, self.channel, self.event, self.state, self.attempts, self.last_error, self.created_at, self.sent_at)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.incident_id != other.incident_id:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.channel != other.channel:
+            return False
+        if self.event != other.event:
+            return False
+        if self.state != other.state:
+            return False
+        if self.attempts != other.attempts:
+            return False
+        if self.last_error != other.last_error:
+            return False
+        if self.created_at != other.created_at:
+            return False
+        if self.sent_at != other.sent_at:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDelivery(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Delivery(
+            id=_UniffiFfiConverterInt64.read(buf),
+            incident_id=_UniffiFfiConverterInt64.read(buf),
+            kind=_UniffiFfiConverterTypeDeliveryKind.read(buf),
+            channel=_UniffiFfiConverterString.read(buf),
+            event=_UniffiFfiConverterString.read(buf),
+            state=_UniffiFfiConverterTypeDeliveryState.read(buf),
+            attempts=_UniffiFfiConverterUInt32.read(buf),
+            last_error=_UniffiFfiConverterOptionalString.read(buf),
+            created_at=_UniffiFfiConverterTypeDateTimeUtc.read(buf),
+            sent_at=_UniffiFfiConverterOptionalTypeDateTimeUtc.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.id)
+        _UniffiFfiConverterInt64.check_lower(value.incident_id)
+        _UniffiFfiConverterTypeDeliveryKind.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.channel)
+        _UniffiFfiConverterString.check_lower(value.event)
+        _UniffiFfiConverterTypeDeliveryState.check_lower(value.state)
+        _UniffiFfiConverterUInt32.check_lower(value.attempts)
+        _UniffiFfiConverterOptionalString.check_lower(value.last_error)
+        _UniffiFfiConverterTypeDateTimeUtc.check_lower(value.created_at)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.check_lower(value.sent_at)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.id, buf)
+        _UniffiFfiConverterInt64.write(value.incident_id, buf)
+        _UniffiFfiConverterTypeDeliveryKind.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.channel, buf)
+        _UniffiFfiConverterString.write(value.event, buf)
+        _UniffiFfiConverterTypeDeliveryState.write(value.state, buf)
+        _UniffiFfiConverterUInt32.write(value.attempts, buf)
+        _UniffiFfiConverterOptionalString.write(value.last_error, buf)
+        _UniffiFfiConverterTypeDateTimeUtc.write(value.created_at, buf)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.write(value.sent_at, buf)
+
+@dataclass
+class DeliveryRound:
+    """
+    What one round of deliveries did.
+"""
+    def __init__(self, *, sent:int, failed:int, errors:typing.List[str]):
+        self.sent = sent
+        self.failed = failed
+        self.errors = errors
+        
+        
+
+    
+    def __str__(self):
+        return "DeliveryRound(sent={}, failed={}, errors={})".format(self.sent, self.failed, self.errors)
+    def __eq__(self, other):
+        if self.sent != other.sent:
+            return False
+        if self.failed != other.failed:
+            return False
+        if self.errors != other.errors:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDeliveryRound(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DeliveryRound(
+            sent=_UniffiFfiConverterUInt32.read(buf),
+            failed=_UniffiFfiConverterUInt32.read(buf),
+            errors=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.sent)
+        _UniffiFfiConverterUInt32.check_lower(value.failed)
+        _UniffiFfiConverterSequenceString.check_lower(value.errors)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.sent, buf)
+        _UniffiFfiConverterUInt32.write(value.failed, buf)
+        _UniffiFfiConverterSequenceString.write(value.errors, buf)
+
 class _UniffiFfiConverterInt32(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "i32"
     VALUE_MIN = -2**31
@@ -3644,6 +4143,69 @@ class _UniffiFfiConverterTypeFlagChange(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.environment, buf)
         _UniffiFfiConverterBoolean.write(value.was_enabled, buf)
         _UniffiFfiConverterBoolean.write(value.enabled, buf)
+
+@dataclass
+class FlagOffWindow:
+    """
+    A flag that was off during the incident, and for how long.
+"""
+    def __init__(self, *, backend:str, flag:str, environment:str, off_at:DateTimeUtc, back_on_at:typing.Optional[DateTimeUtc], off_ms:int):
+        self.backend = backend
+        self.flag = flag
+        self.environment = environment
+        self.off_at = off_at
+        self.back_on_at = back_on_at
+        self.off_ms = off_ms
+        
+        
+
+    
+    def __str__(self):
+        return "FlagOffWindow(backend={}, flag={}, environment={}, off_at={}, back_on_at={}, off_ms={})".format(self.backend, self.flag, self.environment, self.off_at, self.back_on_at, self.off_ms)
+    def __eq__(self, other):
+        if self.backend != other.backend:
+            return False
+        if self.flag != other.flag:
+            return False
+        if self.environment != other.environment:
+            return False
+        if self.off_at != other.off_at:
+            return False
+        if self.back_on_at != other.back_on_at:
+            return False
+        if self.off_ms != other.off_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFlagOffWindow(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FlagOffWindow(
+            backend=_UniffiFfiConverterString.read(buf),
+            flag=_UniffiFfiConverterString.read(buf),
+            environment=_UniffiFfiConverterString.read(buf),
+            off_at=_UniffiFfiConverterTypeDateTimeUtc.read(buf),
+            back_on_at=_UniffiFfiConverterOptionalTypeDateTimeUtc.read(buf),
+            off_ms=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.backend)
+        _UniffiFfiConverterString.check_lower(value.flag)
+        _UniffiFfiConverterString.check_lower(value.environment)
+        _UniffiFfiConverterTypeDateTimeUtc.check_lower(value.off_at)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.check_lower(value.back_on_at)
+        _UniffiFfiConverterUInt64.check_lower(value.off_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.backend, buf)
+        _UniffiFfiConverterString.write(value.flag, buf)
+        _UniffiFfiConverterString.write(value.environment, buf)
+        _UniffiFfiConverterTypeDateTimeUtc.write(value.off_at, buf)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.write(value.back_on_at, buf)
+        _UniffiFfiConverterUInt64.write(value.off_ms, buf)
 
 
 
@@ -4222,6 +4784,63 @@ class _UniffiFfiConverterTypeHostInput(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.user, buf)
         _UniffiFfiConverterTypeAuthInput.write(value.auth, buf)
 
+@dataclass
+class HostReboot:
+    """
+    A host rebooted during the incident, and how long it was down.
+"""
+    def __init__(self, *, host:str, at:DateTimeUtc, state:ActionState, down_ms:typing.Optional[int], duration_ms:typing.Optional[int]):
+        self.host = host
+        self.at = at
+        self.state = state
+        self.down_ms = down_ms
+        self.duration_ms = duration_ms
+        
+        
+
+    
+    def __str__(self):
+        return "HostReboot(host={}, at={}, state={}, down_ms={}, duration_ms={})".format(self.host, self.at, self.state, self.down_ms, self.duration_ms)
+    def __eq__(self, other):
+        if self.host != other.host:
+            return False
+        if self.at != other.at:
+            return False
+        if self.state != other.state:
+            return False
+        if self.down_ms != other.down_ms:
+            return False
+        if self.duration_ms != other.duration_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHostReboot(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HostReboot(
+            host=_UniffiFfiConverterString.read(buf),
+            at=_UniffiFfiConverterTypeDateTimeUtc.read(buf),
+            state=_UniffiFfiConverterTypeActionState.read(buf),
+            down_ms=_UniffiFfiConverterOptionalUInt64.read(buf),
+            duration_ms=_UniffiFfiConverterOptionalUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.host)
+        _UniffiFfiConverterTypeDateTimeUtc.check_lower(value.at)
+        _UniffiFfiConverterTypeActionState.check_lower(value.state)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.down_ms)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.duration_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.host, buf)
+        _UniffiFfiConverterTypeDateTimeUtc.write(value.at, buf)
+        _UniffiFfiConverterTypeActionState.write(value.state, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.down_ms, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.duration_ms, buf)
+
 class _UniffiFfiConverterOptionalTypeActionRecord(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -4390,6 +5009,1004 @@ class _UniffiFfiConverterTypeHostSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt16.write(value.port, buf)
         _UniffiFfiConverterString.write(value.user, buf)
         _UniffiFfiConverterString.write(value.auth, buf)
+
+
+
+
+
+
+class Severity(enum.Enum):
+    """
+    How bad: sev1 (critical, all hands) to sev4 (minor).
+"""
+    
+    SEV1 = 0
+    
+    SEV2 = 1
+    
+    SEV3 = 2
+    
+    SEV4 = 3
+    
+
+
+class _UniffiFfiConverterTypeSeverity(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Severity.SEV1
+        if variant == 2:
+            return Severity.SEV2
+        if variant == 3:
+            return Severity.SEV3
+        if variant == 4:
+            return Severity.SEV4
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == Severity.SEV1:
+            return
+        if value == Severity.SEV2:
+            return
+        if value == Severity.SEV3:
+            return
+        if value == Severity.SEV4:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == Severity.SEV1:
+            buf.write_i32(1)
+        if value == Severity.SEV2:
+            buf.write_i32(2)
+        if value == Severity.SEV3:
+            buf.write_i32(3)
+        if value == Severity.SEV4:
+            buf.write_i32(4)
+
+
+
+
+
+
+
+
+class IncidentPhase(enum.Enum):
+    """
+    Where an incident stands, in the order PAAF goes through them.
+"""
+    
+    OPENED = 0
+    
+    PROTECTING = 1
+    """
+    Protect is running its steps.
+"""
+    
+    PROTECTED = 2
+    """
+    Every protect step ended well: users are shielded.
+"""
+    
+    ANALYZING = 3
+    
+    FIXING = 4
+    
+    STANDING_DOWN = 5
+    """
+    Stand down is reversing what Protect changed.
+"""
+    
+    RESOLVED = 6
+    
+
+
+class _UniffiFfiConverterTypeIncidentPhase(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return IncidentPhase.OPENED
+        if variant == 2:
+            return IncidentPhase.PROTECTING
+        if variant == 3:
+            return IncidentPhase.PROTECTED
+        if variant == 4:
+            return IncidentPhase.ANALYZING
+        if variant == 5:
+            return IncidentPhase.FIXING
+        if variant == 6:
+            return IncidentPhase.STANDING_DOWN
+        if variant == 7:
+            return IncidentPhase.RESOLVED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == IncidentPhase.OPENED:
+            return
+        if value == IncidentPhase.PROTECTING:
+            return
+        if value == IncidentPhase.PROTECTED:
+            return
+        if value == IncidentPhase.ANALYZING:
+            return
+        if value == IncidentPhase.FIXING:
+            return
+        if value == IncidentPhase.STANDING_DOWN:
+            return
+        if value == IncidentPhase.RESOLVED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == IncidentPhase.OPENED:
+            buf.write_i32(1)
+        if value == IncidentPhase.PROTECTING:
+            buf.write_i32(2)
+        if value == IncidentPhase.PROTECTED:
+            buf.write_i32(3)
+        if value == IncidentPhase.ANALYZING:
+            buf.write_i32(4)
+        if value == IncidentPhase.FIXING:
+            buf.write_i32(5)
+        if value == IncidentPhase.STANDING_DOWN:
+            buf.write_i32(6)
+        if value == IncidentPhase.RESOLVED:
+            buf.write_i32(7)
+
+
+
+@dataclass
+class IncidentAlert:
+    """
+    The alert an incident was opened from, as it was then: its labels and where it came from.
+"""
+    def __init__(self, *, source:str, name:str, labels:Labels, summary:typing.Optional[str], since_ms:typing.Optional[int], link:typing.Optional[str]):
+        self.source = source
+        self.name = name
+        self.labels = labels
+        self.summary = summary
+        self.since_ms = since_ms
+        self.link = link
+        
+        
+
+    
+    def __str__(self):
+        return "IncidentAlert(source={}, name={}, labels={}, summary={}, since_ms={}, link={})".format(self.source, self.name, self.labels, self.summary, self.since_ms, self.link)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.name != other.name:
+            return False
+        if self.labels != other.labels:
+            return False
+        if self.summary != other.summary:
+            return False
+        if self.since_ms != other.since_ms:
+            return False
+        if self.link != other.link:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIncidentAlert(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return IncidentAlert(
+            source=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            labels=_UniffiFfiConverterTypeLabels.read(buf),
+            summary=_UniffiFfiConverterOptionalString.read(buf),
+            since_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            link=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.source)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
+        _UniffiFfiConverterOptionalString.check_lower(value.summary)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.since_ms)
+        _UniffiFfiConverterOptionalString.check_lower(value.link)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.source, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
+        _UniffiFfiConverterOptionalString.write(value.summary, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.since_ms, buf)
+        _UniffiFfiConverterOptionalString.write(value.link, buf)
+
+class _UniffiFfiConverterOptionalTypeIncidentAlert(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeIncidentAlert.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeIncidentAlert.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeIncidentAlert.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class Incident:
+    """
+    One incident.
+"""
+    def __init__(self, *, id:int, title:str, severity:Severity, phase:IncidentPhase, playbook:typing.Optional[str], alert:typing.Optional[IncidentAlert], opened_at:DateTimeUtc, resolved_at:typing.Optional[DateTimeUtc], operator:str, frontend:str, device:str):
+        self.id = id
+        self.title = title
+        self.severity = severity
+        self.phase = phase
+        self.playbook = playbook
+        self.alert = alert
+        self.opened_at = opened_at
+        self.resolved_at = resolved_at
+        self.operator = operator
+        self.frontend = frontend
+        self.device = device
+        
+        
+
+    
+    def __str__(self):
+        return "Incident(id={}, title={}, severity={}, phase={}, playbook={}, alert={}, opened_at={}, resolved_at={}, operator={}, frontend={}, device={})".format(self.id, self.title, self.severity, self.phase, self.playbook, self.alert, self.opened_at, self.resolved_at, self.operator, self.frontend, self.device)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.title != other.title:
+            return False
+        if self.severity != other.severity:
+            return False
+        if self.phase != other.phase:
+            return False
+        if self.playbook != other.playbook:
+            return False
+        if self.alert != other.alert:
+            return False
+        if self.opened_at != other.opened_at:
+            return False
+        if self.resolved_at != other.resolved_at:
+            return False
+        if self.operator != other.operator:
+            return False
+        if self.frontend != other.frontend:
+            return False
+        if self.device != other.device:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIncident(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Incident(
+            id=_UniffiFfiConverterInt64.read(buf),
+            title=_UniffiFfiConverterString.read(buf),
+            severity=_UniffiFfiConverterTypeSeverity.read(buf),
+            phase=_UniffiFfiConverterTypeIncidentPhase.read(buf),
+            playbook=_UniffiFfiConverterOptionalString.read(buf),
+            alert=_UniffiFfiConverterOptionalTypeIncidentAlert.read(buf),
+            opened_at=_UniffiFfiConverterTypeDateTimeUtc.read(buf),
+            resolved_at=_UniffiFfiConverterOptionalTypeDateTimeUtc.read(buf),
+            operator=_UniffiFfiConverterString.read(buf),
+            frontend=_UniffiFfiConverterString.read(buf),
+            device=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.id)
+        _UniffiFfiConverterString.check_lower(value.title)
+        _UniffiFfiConverterTypeSeverity.check_lower(value.severity)
+        _UniffiFfiConverterTypeIncidentPhase.check_lower(value.phase)
+        _UniffiFfiConverterOptionalString.check_lower(value.playbook)
+        _UniffiFfiConverterOptionalTypeIncidentAlert.check_lower(value.alert)
+        _UniffiFfiConverterTypeDateTimeUtc.check_lower(value.opened_at)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.check_lower(value.resolved_at)
+        _UniffiFfiConverterString.check_lower(value.operator)
+        _UniffiFfiConverterString.check_lower(value.frontend)
+        _UniffiFfiConverterString.check_lower(value.device)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.id, buf)
+        _UniffiFfiConverterString.write(value.title, buf)
+        _UniffiFfiConverterTypeSeverity.write(value.severity, buf)
+        _UniffiFfiConverterTypeIncidentPhase.write(value.phase, buf)
+        _UniffiFfiConverterOptionalString.write(value.playbook, buf)
+        _UniffiFfiConverterOptionalTypeIncidentAlert.write(value.alert, buf)
+        _UniffiFfiConverterTypeDateTimeUtc.write(value.opened_at, buf)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.write(value.resolved_at, buf)
+        _UniffiFfiConverterString.write(value.operator, buf)
+        _UniffiFfiConverterString.write(value.frontend, buf)
+        _UniffiFfiConverterString.write(value.device, buf)
+
+class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeActionRecord.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeActionRecord.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeActionRecord.read(buf) for i in range(count)
+        ]
+
+
+
+
+
+
+class IncidentEventKind(enum.Enum):
+    """
+    What an entry of an incident's own timeline (beside its actions) records.
+"""
+    
+    PHASE = 0
+    """
+    The phase changed (the event's `phase` is the new one; the opening is the first).
+"""
+    
+    NOTE = 1
+    """
+    A note someone wrote.
+"""
+    
+    PROTECT = 2
+    """
+    The summary of a Protect run.
+"""
+    
+    STAND_DOWN = 3
+    """
+    The summary of a Stand down run.
+"""
+    
+
+
+class _UniffiFfiConverterTypeIncidentEventKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return IncidentEventKind.PHASE
+        if variant == 2:
+            return IncidentEventKind.NOTE
+        if variant == 3:
+            return IncidentEventKind.PROTECT
+        if variant == 4:
+            return IncidentEventKind.STAND_DOWN
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == IncidentEventKind.PHASE:
+            return
+        if value == IncidentEventKind.NOTE:
+            return
+        if value == IncidentEventKind.PROTECT:
+            return
+        if value == IncidentEventKind.STAND_DOWN:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == IncidentEventKind.PHASE:
+            buf.write_i32(1)
+        if value == IncidentEventKind.NOTE:
+            buf.write_i32(2)
+        if value == IncidentEventKind.PROTECT:
+            buf.write_i32(3)
+        if value == IncidentEventKind.STAND_DOWN:
+            buf.write_i32(4)
+
+
+
+class _UniffiFfiConverterOptionalTypeIncidentPhase(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeIncidentPhase.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeIncidentPhase.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeIncidentPhase.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class IncidentEvent:
+    """
+    One entry of an incident's own timeline: a phase change, a note, a run's summary.
+"""
+    def __init__(self, *, id:int, incident_id:int, at:DateTimeUtc, kind:IncidentEventKind, phase:typing.Optional[IncidentPhase], text:str, operator:str, frontend:str, device:str):
+        self.id = id
+        self.incident_id = incident_id
+        self.at = at
+        self.kind = kind
+        self.phase = phase
+        self.text = text
+        self.operator = operator
+        self.frontend = frontend
+        self.device = device
+        
+        
+
+    
+    def __str__(self):
+        return "IncidentEvent(id={}, incident_id={}, at={}, kind={}, phase={}, text={}, operator={}, frontend={}, device={})".format(self.id, self.incident_id, self.at, self.kind, self.phase, self.text, self.operator, self.frontend, self.device)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.incident_id != other.incident_id:
+            return False
+        if self.at != other.at:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.phase != other.phase:
+            return False
+        if self.text != other.text:
+            return False
+        if self.operator != other.operator:
+            return False
+        if self.frontend != other.frontend:
+            return False
+        if self.device != other.device:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIncidentEvent(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return IncidentEvent(
+            id=_UniffiFfiConverterInt64.read(buf),
+            incident_id=_UniffiFfiConverterInt64.read(buf),
+            at=_UniffiFfiConverterTypeDateTimeUtc.read(buf),
+            kind=_UniffiFfiConverterTypeIncidentEventKind.read(buf),
+            phase=_UniffiFfiConverterOptionalTypeIncidentPhase.read(buf),
+            text=_UniffiFfiConverterString.read(buf),
+            operator=_UniffiFfiConverterString.read(buf),
+            frontend=_UniffiFfiConverterString.read(buf),
+            device=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.id)
+        _UniffiFfiConverterInt64.check_lower(value.incident_id)
+        _UniffiFfiConverterTypeDateTimeUtc.check_lower(value.at)
+        _UniffiFfiConverterTypeIncidentEventKind.check_lower(value.kind)
+        _UniffiFfiConverterOptionalTypeIncidentPhase.check_lower(value.phase)
+        _UniffiFfiConverterString.check_lower(value.text)
+        _UniffiFfiConverterString.check_lower(value.operator)
+        _UniffiFfiConverterString.check_lower(value.frontend)
+        _UniffiFfiConverterString.check_lower(value.device)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.id, buf)
+        _UniffiFfiConverterInt64.write(value.incident_id, buf)
+        _UniffiFfiConverterTypeDateTimeUtc.write(value.at, buf)
+        _UniffiFfiConverterTypeIncidentEventKind.write(value.kind, buf)
+        _UniffiFfiConverterOptionalTypeIncidentPhase.write(value.phase, buf)
+        _UniffiFfiConverterString.write(value.text, buf)
+        _UniffiFfiConverterString.write(value.operator, buf)
+        _UniffiFfiConverterString.write(value.frontend, buf)
+        _UniffiFfiConverterString.write(value.device, buf)
+
+class _UniffiFfiConverterSequenceTypeIncidentEvent(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeIncidentEvent.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeIncidentEvent.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeIncidentEvent.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeDelivery(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDelivery.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDelivery.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDelivery.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class IncidentDetail:
+    """
+    An incident with everything recorded about it, for its page.
+"""
+    def __init__(self, *, incident:Incident, actions:typing.List[ActionRecord], events:typing.List[IncidentEvent], deliveries:typing.List[Delivery]):
+        self.incident = incident
+        self.actions = actions
+        self.events = events
+        self.deliveries = deliveries
+        
+        
+
+    
+    def __str__(self):
+        return "IncidentDetail(incident={}, actions={}, events={}, deliveries={})".format(self.incident, self.actions, self.events, self.deliveries)
+    def __eq__(self, other):
+        if self.incident != other.incident:
+            return False
+        if self.actions != other.actions:
+            return False
+        if self.events != other.events:
+            return False
+        if self.deliveries != other.deliveries:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIncidentDetail(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return IncidentDetail(
+            incident=_UniffiFfiConverterTypeIncident.read(buf),
+            actions=_UniffiFfiConverterSequenceTypeActionRecord.read(buf),
+            events=_UniffiFfiConverterSequenceTypeIncidentEvent.read(buf),
+            deliveries=_UniffiFfiConverterSequenceTypeDelivery.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeIncident.check_lower(value.incident)
+        _UniffiFfiConverterSequenceTypeActionRecord.check_lower(value.actions)
+        _UniffiFfiConverterSequenceTypeIncidentEvent.check_lower(value.events)
+        _UniffiFfiConverterSequenceTypeDelivery.check_lower(value.deliveries)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeIncident.write(value.incident, buf)
+        _UniffiFfiConverterSequenceTypeActionRecord.write(value.actions, buf)
+        _UniffiFfiConverterSequenceTypeIncidentEvent.write(value.events, buf)
+        _UniffiFfiConverterSequenceTypeDelivery.write(value.deliveries, buf)
+
+class _UniffiFfiConverterOptionalTypeSeverity(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeSeverity.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeSeverity.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeSeverity.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterOptionalTypeAlertRef(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeAlertRef.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeAlertRef.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeAlertRef.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class IncidentInput:
+    """
+    An incident to open.
+"""
+    def __init__(self, *, title:str, severity:typing.Optional[Severity], alert:typing.Optional[AlertRef], playbook:typing.Optional[str], alongside:bool):
+        self.title = title
+        self.severity = severity
+        self.alert = alert
+        self.playbook = playbook
+        self.alongside = alongside
+        
+        
+
+    
+    def __str__(self):
+        return "IncidentInput(title={}, severity={}, alert={}, playbook={}, alongside={})".format(self.title, self.severity, self.alert, self.playbook, self.alongside)
+    def __eq__(self, other):
+        if self.title != other.title:
+            return False
+        if self.severity != other.severity:
+            return False
+        if self.alert != other.alert:
+            return False
+        if self.playbook != other.playbook:
+            return False
+        if self.alongside != other.alongside:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIncidentInput(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return IncidentInput(
+            title=_UniffiFfiConverterString.read(buf),
+            severity=_UniffiFfiConverterOptionalTypeSeverity.read(buf),
+            alert=_UniffiFfiConverterOptionalTypeAlertRef.read(buf),
+            playbook=_UniffiFfiConverterOptionalString.read(buf),
+            alongside=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.title)
+        _UniffiFfiConverterOptionalTypeSeverity.check_lower(value.severity)
+        _UniffiFfiConverterOptionalTypeAlertRef.check_lower(value.alert)
+        _UniffiFfiConverterOptionalString.check_lower(value.playbook)
+        _UniffiFfiConverterBoolean.check_lower(value.alongside)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.title, buf)
+        _UniffiFfiConverterOptionalTypeSeverity.write(value.severity, buf)
+        _UniffiFfiConverterOptionalTypeAlertRef.write(value.alert, buf)
+        _UniffiFfiConverterOptionalString.write(value.playbook, buf)
+        _UniffiFfiConverterBoolean.write(value.alongside, buf)
+
+class _UniffiFfiConverterSequenceTypeDashboardLink(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDashboardLink.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDashboardLink.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDashboardLink.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
+
+class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class QueryValue:
+    """
+    One series' value now.
+"""
+    def __init__(self, *, series:str, value:typing.Optional[float], trouble:bool):
+        self.series = series
+        self.value = value
+        self.trouble = trouble
+        
+        
+
+    
+    def __str__(self):
+        return "QueryValue(series={}, value={}, trouble={})".format(self.series, self.value, self.trouble)
+    def __eq__(self, other):
+        if self.series != other.series:
+            return False
+        if self.value != other.value:
+            return False
+        if self.trouble != other.trouble:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeQueryValue(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return QueryValue(
+            series=_UniffiFfiConverterString.read(buf),
+            value=_UniffiFfiConverterOptionalFloat64.read(buf),
+            trouble=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.series)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.value)
+        _UniffiFfiConverterBoolean.check_lower(value.trouble)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.series, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.value, buf)
+        _UniffiFfiConverterBoolean.write(value.trouble, buf)
+
+class _UniffiFfiConverterSequenceTypeQueryValue(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeQueryValue.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeQueryValue.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeQueryValue.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class QueryCheck:
+    """
+    One playbook query, evaluated now.
+"""
+    def __init__(self, *, source:str, expr:str, above:typing.Optional[float], below:typing.Optional[float], values:typing.List[QueryValue], trouble:bool, error:typing.Optional[ErrorInfo]):
+        self.source = source
+        self.expr = expr
+        self.above = above
+        self.below = below
+        self.values = values
+        self.trouble = trouble
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "QueryCheck(source={}, expr={}, above={}, below={}, values={}, trouble={}, error={})".format(self.source, self.expr, self.above, self.below, self.values, self.trouble, self.error)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.expr != other.expr:
+            return False
+        if self.above != other.above:
+            return False
+        if self.below != other.below:
+            return False
+        if self.values != other.values:
+            return False
+        if self.trouble != other.trouble:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeQueryCheck(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return QueryCheck(
+            source=_UniffiFfiConverterString.read(buf),
+            expr=_UniffiFfiConverterString.read(buf),
+            above=_UniffiFfiConverterOptionalFloat64.read(buf),
+            below=_UniffiFfiConverterOptionalFloat64.read(buf),
+            values=_UniffiFfiConverterSequenceTypeQueryValue.read(buf),
+            trouble=_UniffiFfiConverterBoolean.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.source)
+        _UniffiFfiConverterString.check_lower(value.expr)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.above)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.below)
+        _UniffiFfiConverterSequenceTypeQueryValue.check_lower(value.values)
+        _UniffiFfiConverterBoolean.check_lower(value.trouble)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.source, buf)
+        _UniffiFfiConverterString.write(value.expr, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.above, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.below, buf)
+        _UniffiFfiConverterSequenceTypeQueryValue.write(value.values, buf)
+        _UniffiFfiConverterBoolean.write(value.trouble, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+class _UniffiFfiConverterSequenceTypeQueryCheck(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeQueryCheck.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeQueryCheck.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeQueryCheck.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class IncidentLook:
+    """
+    What to look at for an incident, read now.
+"""
+    def __init__(self, *, incident_id:int, dashboards:typing.List[DashboardLink], queries:typing.List[QueryCheck]):
+        self.incident_id = incident_id
+        self.dashboards = dashboards
+        self.queries = queries
+        
+        
+
+    
+    def __str__(self):
+        return "IncidentLook(incident_id={}, dashboards={}, queries={})".format(self.incident_id, self.dashboards, self.queries)
+    def __eq__(self, other):
+        if self.incident_id != other.incident_id:
+            return False
+        if self.dashboards != other.dashboards:
+            return False
+        if self.queries != other.queries:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIncidentLook(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return IncidentLook(
+            incident_id=_UniffiFfiConverterInt64.read(buf),
+            dashboards=_UniffiFfiConverterSequenceTypeDashboardLink.read(buf),
+            queries=_UniffiFfiConverterSequenceTypeQueryCheck.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.incident_id)
+        _UniffiFfiConverterSequenceTypeDashboardLink.check_lower(value.dashboards)
+        _UniffiFfiConverterSequenceTypeQueryCheck.check_lower(value.queries)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.incident_id, buf)
+        _UniffiFfiConverterSequenceTypeDashboardLink.write(value.dashboards, buf)
+        _UniffiFfiConverterSequenceTypeQueryCheck.write(value.queries, buf)
 
 @dataclass
 class Matcher:
@@ -4633,29 +6250,6 @@ class _UniffiFfiConverterSequenceTypeAlertView(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeAlertView.read(buf) for i in range(count)
         ]
 
-class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeActionRecord.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeActionRecord.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeActionRecord.read(buf) for i in range(count)
-        ]
-
 @dataclass
 class Overview:
     """
@@ -4759,40 +6353,6 @@ class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterInt64.read(buf) for i in range(count)
         ]
-
-class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
-    @staticmethod
-    def read(buf):
-        return buf.read_double()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_double(value)
-
-class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterFloat64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterFloat64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterFloat64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
 
 class _UniffiFfiConverterSequenceOptionalFloat64(_UniffiConverterRustBuffer):
     @classmethod
@@ -5537,6 +7097,841 @@ class _UniffiFfiConverterTypePanelData(_UniffiConverterRustBuffer):
         _UniffiFfiConverterInt64.write(value.from_ms, buf)
         _UniffiFfiConverterInt64.write(value.to_ms, buf)
         _UniffiFfiConverterInt64.write(value.interval_ms, buf)
+
+
+
+
+
+
+class Observed:
+    """
+    What a step's target looked like when the plan was made: shown in the confirmation, and
+    compared again right before the step runs, so a target changed meanwhile is reported
+    rather than acted on blindly.
+"""
+    def __init__(self):
+        raise RuntimeError("Observed cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class FLAG:
+        """
+        A flag in one environment.
+"""
+        
+        def __init__(self, enabled:bool):
+            self.enabled = enabled
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Observed.FLAG(enabled={})".format(self.enabled)
+        def __eq__(self, other):
+            if not isinstance(other, Observed):
+                return NotImplemented
+            if not other.is_FLAG():
+                return False
+            if self.enabled != other.enabled:
+                return False
+            return True
+
+    @dataclass
+    class HOST:
+        """
+        A host over SSH: its boot id (a reboot since changes it).
+"""
+        
+        def __init__(self, boot_id:str):
+            self.boot_id = boot_id
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Observed.HOST(boot_id={})".format(self.boot_id)
+        def __eq__(self, other):
+            if not isinstance(other, Observed):
+                return NotImplemented
+            if not other.is_HOST():
+                return False
+            if self.boot_id != other.boot_id:
+                return False
+            return True
+
+    @dataclass
+    class SERVER:
+        """
+        A cloud server's state (`running`, `stopped`, ...).
+"""
+        
+        def __init__(self, status:str):
+            self.status = status
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Observed.SERVER(status={})".format(self.status)
+        def __eq__(self, other):
+            if not isinstance(other, Observed):
+                return NotImplemented
+            if not other.is_SERVER():
+                return False
+            if self.status != other.status:
+                return False
+            return True
+
+    @dataclass
+    class SILENCE:
+        """
+        A silence's state (`active`, `expired`, ...).
+"""
+        
+        def __init__(self, state:str):
+            self.state = state
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Observed.SILENCE(state={})".format(self.state)
+        def __eq__(self, other):
+            if not isinstance(other, Observed):
+                return NotImplemented
+            if not other.is_SILENCE():
+                return False
+            if self.state != other.state:
+                return False
+            return True
+
+    @dataclass
+    class NOTHING:
+        """
+        Nothing to compare (a runbook, a silence), or the state could not be read.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Observed.NOTHING()".format()
+        def __eq__(self, other):
+            if not isinstance(other, Observed):
+                return NotImplemented
+            if not other.is_NOTHING():
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_FLAG(self) -> bool:
+        return isinstance(self, Observed.FLAG)
+    def is_flag(self) -> bool:
+        return isinstance(self, Observed.FLAG)
+    def is_HOST(self) -> bool:
+        return isinstance(self, Observed.HOST)
+    def is_host(self) -> bool:
+        return isinstance(self, Observed.HOST)
+    def is_SERVER(self) -> bool:
+        return isinstance(self, Observed.SERVER)
+    def is_server(self) -> bool:
+        return isinstance(self, Observed.SERVER)
+    def is_SILENCE(self) -> bool:
+        return isinstance(self, Observed.SILENCE)
+    def is_silence(self) -> bool:
+        return isinstance(self, Observed.SILENCE)
+    def is_NOTHING(self) -> bool:
+        return isinstance(self, Observed.NOTHING)
+    def is_nothing(self) -> bool:
+        return isinstance(self, Observed.NOTHING)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+Observed.FLAG = type("Observed.FLAG", (Observed.FLAG, Observed,), {})  # type: ignore
+Observed.HOST = type("Observed.HOST", (Observed.HOST, Observed,), {})  # type: ignore
+Observed.SERVER = type("Observed.SERVER", (Observed.SERVER, Observed,), {})  # type: ignore
+Observed.SILENCE = type("Observed.SILENCE", (Observed.SILENCE, Observed,), {})  # type: ignore
+Observed.NOTHING = type("Observed.NOTHING", (Observed.NOTHING, Observed,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeObserved(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Observed.FLAG(
+                _UniffiFfiConverterBoolean.read(buf),
+            )
+        if variant == 2:
+            return Observed.HOST(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 3:
+            return Observed.SERVER(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 4:
+            return Observed.SILENCE(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 5:
+            return Observed.NOTHING(
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_FLAG():
+            _UniffiFfiConverterBoolean.check_lower(value.enabled)
+            return
+        if value.is_HOST():
+            _UniffiFfiConverterString.check_lower(value.boot_id)
+            return
+        if value.is_SERVER():
+            _UniffiFfiConverterString.check_lower(value.status)
+            return
+        if value.is_SILENCE():
+            _UniffiFfiConverterString.check_lower(value.state)
+            return
+        if value.is_NOTHING():
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_FLAG():
+            buf.write_i32(1)
+            _UniffiFfiConverterBoolean.write(value.enabled, buf)
+        if value.is_HOST():
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value.boot_id, buf)
+        if value.is_SERVER():
+            buf.write_i32(3)
+            _UniffiFfiConverterString.write(value.status, buf)
+        if value.is_SILENCE():
+            buf.write_i32(4)
+            _UniffiFfiConverterString.write(value.state, buf)
+        if value.is_NOTHING():
+            buf.write_i32(5)
+
+
+
+
+
+
+
+
+class PlanStatus:
+    """
+    Whether a planned step will run.
+"""
+    def __init__(self):
+        raise RuntimeError("PlanStatus cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class TO_RUN:
+        """
+        It will run.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "PlanStatus.TO_RUN()".format()
+        def __eq__(self, other):
+            if not isinstance(other, PlanStatus):
+                return NotImplemented
+            if not other.is_TO_RUN():
+                return False
+            return True
+
+    @dataclass
+    class DONE:
+        """
+        An earlier run of this incident did it: the journal's action says so.
+"""
+        
+        def __init__(self, action_id:int):
+            self.action_id = action_id
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "PlanStatus.DONE(action_id={})".format(self.action_id)
+        def __eq__(self, other):
+            if not isinstance(other, PlanStatus):
+                return NotImplemented
+            if not other.is_DONE():
+                return False
+            if self.action_id != other.action_id:
+                return False
+            return True
+
+    @dataclass
+    class ALREADY_AS_WANTED:
+        """
+        The target is already as the step would leave it (the flag is already off).
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "PlanStatus.ALREADY_AS_WANTED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, PlanStatus):
+                return NotImplemented
+            if not other.is_ALREADY_AS_WANTED():
+                return False
+            return True
+
+    @dataclass
+    class OUTCOME_UNKNOWN:
+        """
+        An earlier run's action ended with an unknown outcome (paaf stopped mid-way): not run
+        again blindly; check the target, then run it by hand if needed.
+"""
+        
+        def __init__(self, action_id:int):
+            self.action_id = action_id
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "PlanStatus.OUTCOME_UNKNOWN(action_id={})".format(self.action_id)
+        def __eq__(self, other):
+            if not isinstance(other, PlanStatus):
+                return NotImplemented
+            if not other.is_OUTCOME_UNKNOWN():
+                return False
+            if self.action_id != other.action_id:
+                return False
+            return True
+
+    @dataclass
+    class IMPOSSIBLE:
+        """
+        It cannot be done (a reboot cannot be undone; no cloud providers in this build).
+"""
+        
+        def __init__(self, reason:str):
+            self.reason = reason
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "PlanStatus.IMPOSSIBLE(reason={})".format(self.reason)
+        def __eq__(self, other):
+            if not isinstance(other, PlanStatus):
+                return NotImplemented
+            if not other.is_IMPOSSIBLE():
+                return False
+            if self.reason != other.reason:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_TO_RUN(self) -> bool:
+        return isinstance(self, PlanStatus.TO_RUN)
+    def is_to_run(self) -> bool:
+        return isinstance(self, PlanStatus.TO_RUN)
+    def is_DONE(self) -> bool:
+        return isinstance(self, PlanStatus.DONE)
+    def is_done(self) -> bool:
+        return isinstance(self, PlanStatus.DONE)
+    def is_ALREADY_AS_WANTED(self) -> bool:
+        return isinstance(self, PlanStatus.ALREADY_AS_WANTED)
+    def is_already_as_wanted(self) -> bool:
+        return isinstance(self, PlanStatus.ALREADY_AS_WANTED)
+    def is_OUTCOME_UNKNOWN(self) -> bool:
+        return isinstance(self, PlanStatus.OUTCOME_UNKNOWN)
+    def is_outcome_unknown(self) -> bool:
+        return isinstance(self, PlanStatus.OUTCOME_UNKNOWN)
+    def is_IMPOSSIBLE(self) -> bool:
+        return isinstance(self, PlanStatus.IMPOSSIBLE)
+    def is_impossible(self) -> bool:
+        return isinstance(self, PlanStatus.IMPOSSIBLE)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+PlanStatus.TO_RUN = type("PlanStatus.TO_RUN", (PlanStatus.TO_RUN, PlanStatus,), {})  # type: ignore
+PlanStatus.DONE = type("PlanStatus.DONE", (PlanStatus.DONE, PlanStatus,), {})  # type: ignore
+PlanStatus.ALREADY_AS_WANTED = type("PlanStatus.ALREADY_AS_WANTED", (PlanStatus.ALREADY_AS_WANTED, PlanStatus,), {})  # type: ignore
+PlanStatus.OUTCOME_UNKNOWN = type("PlanStatus.OUTCOME_UNKNOWN", (PlanStatus.OUTCOME_UNKNOWN, PlanStatus,), {})  # type: ignore
+PlanStatus.IMPOSSIBLE = type("PlanStatus.IMPOSSIBLE", (PlanStatus.IMPOSSIBLE, PlanStatus,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypePlanStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return PlanStatus.TO_RUN(
+            )
+        if variant == 2:
+            return PlanStatus.DONE(
+                _UniffiFfiConverterInt64.read(buf),
+            )
+        if variant == 3:
+            return PlanStatus.ALREADY_AS_WANTED(
+            )
+        if variant == 4:
+            return PlanStatus.OUTCOME_UNKNOWN(
+                _UniffiFfiConverterInt64.read(buf),
+            )
+        if variant == 5:
+            return PlanStatus.IMPOSSIBLE(
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_TO_RUN():
+            return
+        if value.is_DONE():
+            _UniffiFfiConverterInt64.check_lower(value.action_id)
+            return
+        if value.is_ALREADY_AS_WANTED():
+            return
+        if value.is_OUTCOME_UNKNOWN():
+            _UniffiFfiConverterInt64.check_lower(value.action_id)
+            return
+        if value.is_IMPOSSIBLE():
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_TO_RUN():
+            buf.write_i32(1)
+        if value.is_DONE():
+            buf.write_i32(2)
+            _UniffiFfiConverterInt64.write(value.action_id, buf)
+        if value.is_ALREADY_AS_WANTED():
+            buf.write_i32(3)
+        if value.is_OUTCOME_UNKNOWN():
+            buf.write_i32(4)
+            _UniffiFfiConverterInt64.write(value.action_id, buf)
+        if value.is_IMPOSSIBLE():
+            buf.write_i32(5)
+            _UniffiFfiConverterString.write(value.reason, buf)
+
+
+
+@dataclass
+class PlannedStep:
+    """
+    One step of a plan.
+"""
+    def __init__(self, *, index:int, key:str, kind:ActionKind, description:str, state_now:str, observed:Observed, status:PlanStatus, error:typing.Optional[ErrorInfo], parallel:bool, continue_on_failure:bool, typed_confirmation:typing.Optional[str]):
+        self.index = index
+        self.key = key
+        self.kind = kind
+        self.description = description
+        self.state_now = state_now
+        self.observed = observed
+        self.status = status
+        self.error = error
+        self.parallel = parallel
+        self.continue_on_failure = continue_on_failure
+        self.typed_confirmation = typed_confirmation
+        
+        
+
+    
+    def __str__(self):
+        return "PlannedStep(index={}, key={}, kind={}, description={}, state_now={}, observed={}, status={}, error={}, parallel={}, continue_on_failure={}, typed_confirmation={})".format(self.index, self.key, self.kind, self.description, self.state_now, self.observed, self.status, self.error, self.parallel, self.continue_on_failure, self.typed_confirmation)
+    def __eq__(self, other):
+        if self.index != other.index:
+            return False
+        if self.key != other.key:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.description != other.description:
+            return False
+        if self.state_now != other.state_now:
+            return False
+        if self.observed != other.observed:
+            return False
+        if self.status != other.status:
+            return False
+        if self.error != other.error:
+            return False
+        if self.parallel != other.parallel:
+            return False
+        if self.continue_on_failure != other.continue_on_failure:
+            return False
+        if self.typed_confirmation != other.typed_confirmation:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePlannedStep(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PlannedStep(
+            index=_UniffiFfiConverterUInt32.read(buf),
+            key=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterTypeActionKind.read(buf),
+            description=_UniffiFfiConverterString.read(buf),
+            state_now=_UniffiFfiConverterString.read(buf),
+            observed=_UniffiFfiConverterTypeObserved.read(buf),
+            status=_UniffiFfiConverterTypePlanStatus.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+            parallel=_UniffiFfiConverterBoolean.read(buf),
+            continue_on_failure=_UniffiFfiConverterBoolean.read(buf),
+            typed_confirmation=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.index)
+        _UniffiFfiConverterString.check_lower(value.key)
+        _UniffiFfiConverterTypeActionKind.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.description)
+        _UniffiFfiConverterString.check_lower(value.state_now)
+        _UniffiFfiConverterTypeObserved.check_lower(value.observed)
+        _UniffiFfiConverterTypePlanStatus.check_lower(value.status)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+        _UniffiFfiConverterBoolean.check_lower(value.parallel)
+        _UniffiFfiConverterBoolean.check_lower(value.continue_on_failure)
+        _UniffiFfiConverterOptionalString.check_lower(value.typed_confirmation)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.index, buf)
+        _UniffiFfiConverterString.write(value.key, buf)
+        _UniffiFfiConverterTypeActionKind.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.description, buf)
+        _UniffiFfiConverterString.write(value.state_now, buf)
+        _UniffiFfiConverterTypeObserved.write(value.observed, buf)
+        _UniffiFfiConverterTypePlanStatus.write(value.status, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+        _UniffiFfiConverterBoolean.write(value.parallel, buf)
+        _UniffiFfiConverterBoolean.write(value.continue_on_failure, buf)
+        _UniffiFfiConverterOptionalString.write(value.typed_confirmation, buf)
+
+@dataclass
+class TimelineEntry:
+    """
+    One line of the timeline: an action, a phase change, a note or a run's summary.
+"""
+    def __init__(self, *, at:DateTimeUtc, entry:str, what:str, target:str, result:str, operator:str, frontend:str, device:str, duration_ms:typing.Optional[int], action_id:typing.Optional[int]):
+        self.at = at
+        self.entry = entry
+        self.what = what
+        self.target = target
+        self.result = result
+        self.operator = operator
+        self.frontend = frontend
+        self.device = device
+        self.duration_ms = duration_ms
+        self.action_id = action_id
+        
+        
+
+    
+    def __str__(self):
+        return "TimelineEntry(at={}, entry={}, what={}, target={}, result={}, operator={}, frontend={}, device={}, duration_ms={}, action_id={})".format(self.at, self.entry, self.what, self.target, self.result, self.operator, self.frontend, self.device, self.duration_ms, self.action_id)
+    def __eq__(self, other):
+        if self.at != other.at:
+            return False
+        if self.entry != other.entry:
+            return False
+        if self.what != other.what:
+            return False
+        if self.target != other.target:
+            return False
+        if self.result != other.result:
+            return False
+        if self.operator != other.operator:
+            return False
+        if self.frontend != other.frontend:
+            return False
+        if self.device != other.device:
+            return False
+        if self.duration_ms != other.duration_ms:
+            return False
+        if self.action_id != other.action_id:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTimelineEntry(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return TimelineEntry(
+            at=_UniffiFfiConverterTypeDateTimeUtc.read(buf),
+            entry=_UniffiFfiConverterString.read(buf),
+            what=_UniffiFfiConverterString.read(buf),
+            target=_UniffiFfiConverterString.read(buf),
+            result=_UniffiFfiConverterString.read(buf),
+            operator=_UniffiFfiConverterString.read(buf),
+            frontend=_UniffiFfiConverterString.read(buf),
+            device=_UniffiFfiConverterString.read(buf),
+            duration_ms=_UniffiFfiConverterOptionalUInt64.read(buf),
+            action_id=_UniffiFfiConverterOptionalInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeDateTimeUtc.check_lower(value.at)
+        _UniffiFfiConverterString.check_lower(value.entry)
+        _UniffiFfiConverterString.check_lower(value.what)
+        _UniffiFfiConverterString.check_lower(value.target)
+        _UniffiFfiConverterString.check_lower(value.result)
+        _UniffiFfiConverterString.check_lower(value.operator)
+        _UniffiFfiConverterString.check_lower(value.frontend)
+        _UniffiFfiConverterString.check_lower(value.device)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.duration_ms)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.action_id)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeDateTimeUtc.write(value.at, buf)
+        _UniffiFfiConverterString.write(value.entry, buf)
+        _UniffiFfiConverterString.write(value.what, buf)
+        _UniffiFfiConverterString.write(value.target, buf)
+        _UniffiFfiConverterString.write(value.result, buf)
+        _UniffiFfiConverterString.write(value.operator, buf)
+        _UniffiFfiConverterString.write(value.frontend, buf)
+        _UniffiFfiConverterString.write(value.device, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.duration_ms, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.action_id, buf)
+
+class _UniffiFfiConverterSequenceTypeTimelineEntry(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeTimelineEntry.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeTimelineEntry.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeTimelineEntry.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeFlagOffWindow(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeFlagOffWindow.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeFlagOffWindow.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeFlagOffWindow.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeHostReboot(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeHostReboot.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeHostReboot.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeHostReboot.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Postmortem:
+    """
+    The post-mortem draft: the facts, and the same as Markdown.
+"""
+    def __init__(self, *, incident:Incident, summary:str, impact_start:DateTimeUtc, impact_end:typing.Optional[DateTimeUtc], time_to_protect_ms:typing.Optional[int], time_to_stand_down_ms:typing.Optional[int], time_to_resolve_ms:typing.Optional[int], alert:typing.Optional[IncidentAlert], timeline:typing.List[TimelineEntry], flags_off:typing.List[FlagOffWindow], reboots:typing.List[HostReboot], dashboards:typing.List[DashboardLink], markdown:str):
+        self.incident = incident
+        self.summary = summary
+        self.impact_start = impact_start
+        self.impact_end = impact_end
+        self.time_to_protect_ms = time_to_protect_ms
+        self.time_to_stand_down_ms = time_to_stand_down_ms
+        self.time_to_resolve_ms = time_to_resolve_ms
+        self.alert = alert
+        self.timeline = timeline
+        self.flags_off = flags_off
+        self.reboots = reboots
+        self.dashboards = dashboards
+        self.markdown = markdown
+        
+        
+
+    
+    def __str__(self):
+        return "Postmortem(incident={}, summary={}, impact_start={}, impact_end={}, time_to_protect_ms={}, time_to_stand_down_ms={}, time_to_resolve_ms={}, alert={}, timeline={}, flags_off={}, reboots={}, dashboards={}, markdown={})".format(self.incident, self.summary, self.impact_start, self.impact_end, self.time_to_protect_ms, self.time_to_stand_down_ms, self.time_to_resolve_ms, self.alert, self.timeline, self.flags_off, self.reboots, self.dashboards, self.markdown)
+    def __eq__(self, other):
+        if self.incident != other.incident:
+            return False
+        if self.summary != other.summary:
+            return False
+        if self.impact_start != other.impact_start:
+            return False
+        if self.impact_end != other.impact_end:
+            return False
+        if self.time_to_protect_ms != other.time_to_protect_ms:
+            return False
+        if self.time_to_stand_down_ms != other.time_to_stand_down_ms:
+            return False
+        if self.time_to_resolve_ms != other.time_to_resolve_ms:
+            return False
+        if self.alert != other.alert:
+            return False
+        if self.timeline != other.timeline:
+            return False
+        if self.flags_off != other.flags_off:
+            return False
+        if self.reboots != other.reboots:
+            return False
+        if self.dashboards != other.dashboards:
+            return False
+        if self.markdown != other.markdown:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePostmortem(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Postmortem(
+            incident=_UniffiFfiConverterTypeIncident.read(buf),
+            summary=_UniffiFfiConverterString.read(buf),
+            impact_start=_UniffiFfiConverterTypeDateTimeUtc.read(buf),
+            impact_end=_UniffiFfiConverterOptionalTypeDateTimeUtc.read(buf),
+            time_to_protect_ms=_UniffiFfiConverterOptionalUInt64.read(buf),
+            time_to_stand_down_ms=_UniffiFfiConverterOptionalUInt64.read(buf),
+            time_to_resolve_ms=_UniffiFfiConverterOptionalUInt64.read(buf),
+            alert=_UniffiFfiConverterOptionalTypeIncidentAlert.read(buf),
+            timeline=_UniffiFfiConverterSequenceTypeTimelineEntry.read(buf),
+            flags_off=_UniffiFfiConverterSequenceTypeFlagOffWindow.read(buf),
+            reboots=_UniffiFfiConverterSequenceTypeHostReboot.read(buf),
+            dashboards=_UniffiFfiConverterSequenceTypeDashboardLink.read(buf),
+            markdown=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeIncident.check_lower(value.incident)
+        _UniffiFfiConverterString.check_lower(value.summary)
+        _UniffiFfiConverterTypeDateTimeUtc.check_lower(value.impact_start)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.check_lower(value.impact_end)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.time_to_protect_ms)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.time_to_stand_down_ms)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.time_to_resolve_ms)
+        _UniffiFfiConverterOptionalTypeIncidentAlert.check_lower(value.alert)
+        _UniffiFfiConverterSequenceTypeTimelineEntry.check_lower(value.timeline)
+        _UniffiFfiConverterSequenceTypeFlagOffWindow.check_lower(value.flags_off)
+        _UniffiFfiConverterSequenceTypeHostReboot.check_lower(value.reboots)
+        _UniffiFfiConverterSequenceTypeDashboardLink.check_lower(value.dashboards)
+        _UniffiFfiConverterString.check_lower(value.markdown)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeIncident.write(value.incident, buf)
+        _UniffiFfiConverterString.write(value.summary, buf)
+        _UniffiFfiConverterTypeDateTimeUtc.write(value.impact_start, buf)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.write(value.impact_end, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.time_to_protect_ms, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.time_to_stand_down_ms, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.time_to_resolve_ms, buf)
+        _UniffiFfiConverterOptionalTypeIncidentAlert.write(value.alert, buf)
+        _UniffiFfiConverterSequenceTypeTimelineEntry.write(value.timeline, buf)
+        _UniffiFfiConverterSequenceTypeFlagOffWindow.write(value.flags_off, buf)
+        _UniffiFfiConverterSequenceTypeHostReboot.write(value.reboots, buf)
+        _UniffiFfiConverterSequenceTypeDashboardLink.write(value.dashboards, buf)
+        _UniffiFfiConverterString.write(value.markdown, buf)
 
 
 
@@ -6343,6 +8738,377 @@ class _UniffiFfiConverterTypeRebootReport(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.test_ms, buf)
         _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
 
+
+
+
+
+
+class RunKind(enum.Enum):
+    """
+    Which of the two runs.
+"""
+    
+    PROTECT = 0
+    
+    STAND_DOWN = 1
+    
+
+
+class _UniffiFfiConverterTypeRunKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return RunKind.PROTECT
+        if variant == 2:
+            return RunKind.STAND_DOWN
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == RunKind.PROTECT:
+            return
+        if value == RunKind.STAND_DOWN:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == RunKind.PROTECT:
+            buf.write_i32(1)
+        if value == RunKind.STAND_DOWN:
+            buf.write_i32(2)
+
+
+
+class _UniffiFfiConverterSequenceTypePlannedStep(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePlannedStep.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePlannedStep.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePlannedStep.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class RunPlan:
+    """
+    What a run will do, for its one confirmation.
+"""
+    def __init__(self, *, incident_id:int, run:RunKind, playbook:typing.Optional[str], steps:typing.List[PlannedStep], typed_confirmation:typing.Optional[str]):
+        self.incident_id = incident_id
+        self.run = run
+        self.playbook = playbook
+        self.steps = steps
+        self.typed_confirmation = typed_confirmation
+        
+        
+
+    
+    def __str__(self):
+        return "RunPlan(incident_id={}, run={}, playbook={}, steps={}, typed_confirmation={})".format(self.incident_id, self.run, self.playbook, self.steps, self.typed_confirmation)
+    def __eq__(self, other):
+        if self.incident_id != other.incident_id:
+            return False
+        if self.run != other.run:
+            return False
+        if self.playbook != other.playbook:
+            return False
+        if self.steps != other.steps:
+            return False
+        if self.typed_confirmation != other.typed_confirmation:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRunPlan(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RunPlan(
+            incident_id=_UniffiFfiConverterInt64.read(buf),
+            run=_UniffiFfiConverterTypeRunKind.read(buf),
+            playbook=_UniffiFfiConverterOptionalString.read(buf),
+            steps=_UniffiFfiConverterSequenceTypePlannedStep.read(buf),
+            typed_confirmation=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.incident_id)
+        _UniffiFfiConverterTypeRunKind.check_lower(value.run)
+        _UniffiFfiConverterOptionalString.check_lower(value.playbook)
+        _UniffiFfiConverterSequenceTypePlannedStep.check_lower(value.steps)
+        _UniffiFfiConverterOptionalString.check_lower(value.typed_confirmation)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.incident_id, buf)
+        _UniffiFfiConverterTypeRunKind.write(value.run, buf)
+        _UniffiFfiConverterOptionalString.write(value.playbook, buf)
+        _UniffiFfiConverterSequenceTypePlannedStep.write(value.steps, buf)
+        _UniffiFfiConverterOptionalString.write(value.typed_confirmation, buf)
+
+
+
+
+
+
+class StepStatus(enum.Enum):
+    """
+    How a step of a run ended.
+"""
+    
+    SUCCEEDED = 0
+    
+    UNVERIFIED = 1
+    """
+    It ran and reported success without proof (a cloud reboot not verified).
+"""
+    
+    FAILED = 2
+    
+    UNKNOWN = 3
+    """
+    Whether it took effect is not known: check the target.
+"""
+    
+    SKIPPED = 4
+    """
+    Not run: done before, already as wanted, changed since the confirmation, impossible.
+"""
+    
+    NOT_RUN = 5
+    """
+    Not run: an earlier step failed with `on_failure = "stop"`, or the run was cancelled.
+"""
+    
+
+
+class _UniffiFfiConverterTypeStepStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return StepStatus.SUCCEEDED
+        if variant == 2:
+            return StepStatus.UNVERIFIED
+        if variant == 3:
+            return StepStatus.FAILED
+        if variant == 4:
+            return StepStatus.UNKNOWN
+        if variant == 5:
+            return StepStatus.SKIPPED
+        if variant == 6:
+            return StepStatus.NOT_RUN
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == StepStatus.SUCCEEDED:
+            return
+        if value == StepStatus.UNVERIFIED:
+            return
+        if value == StepStatus.FAILED:
+            return
+        if value == StepStatus.UNKNOWN:
+            return
+        if value == StepStatus.SKIPPED:
+            return
+        if value == StepStatus.NOT_RUN:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == StepStatus.SUCCEEDED:
+            buf.write_i32(1)
+        if value == StepStatus.UNVERIFIED:
+            buf.write_i32(2)
+        if value == StepStatus.FAILED:
+            buf.write_i32(3)
+        if value == StepStatus.UNKNOWN:
+            buf.write_i32(4)
+        if value == StepStatus.SKIPPED:
+            buf.write_i32(5)
+        if value == StepStatus.NOT_RUN:
+            buf.write_i32(6)
+
+
+
+@dataclass
+class StepOutcome:
+    """
+    One step's ending.
+"""
+    def __init__(self, *, index:int, key:str, description:str, status:StepStatus, action_id:typing.Optional[int], message:str, evidence:typing.Optional[str], error:typing.Optional[ErrorInfo], duration_ms:int):
+        self.index = index
+        self.key = key
+        self.description = description
+        self.status = status
+        self.action_id = action_id
+        self.message = message
+        self.evidence = evidence
+        self.error = error
+        self.duration_ms = duration_ms
+        
+        
+
+    
+    def __str__(self):
+        return "StepOutcome(index={}, key={}, description={}, status={}, action_id={}, message={}, evidence={}, error={}, duration_ms={})".format(self.index, self.key, self.description, self.status, self.action_id, self.message, self.evidence, self.error, self.duration_ms)
+    def __eq__(self, other):
+        if self.index != other.index:
+            return False
+        if self.key != other.key:
+            return False
+        if self.description != other.description:
+            return False
+        if self.status != other.status:
+            return False
+        if self.action_id != other.action_id:
+            return False
+        if self.message != other.message:
+            return False
+        if self.evidence != other.evidence:
+            return False
+        if self.error != other.error:
+            return False
+        if self.duration_ms != other.duration_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeStepOutcome(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return StepOutcome(
+            index=_UniffiFfiConverterUInt32.read(buf),
+            key=_UniffiFfiConverterString.read(buf),
+            description=_UniffiFfiConverterString.read(buf),
+            status=_UniffiFfiConverterTypeStepStatus.read(buf),
+            action_id=_UniffiFfiConverterOptionalInt64.read(buf),
+            message=_UniffiFfiConverterString.read(buf),
+            evidence=_UniffiFfiConverterOptionalString.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+            duration_ms=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.index)
+        _UniffiFfiConverterString.check_lower(value.key)
+        _UniffiFfiConverterString.check_lower(value.description)
+        _UniffiFfiConverterTypeStepStatus.check_lower(value.status)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.action_id)
+        _UniffiFfiConverterString.check_lower(value.message)
+        _UniffiFfiConverterOptionalString.check_lower(value.evidence)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+        _UniffiFfiConverterUInt64.check_lower(value.duration_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.index, buf)
+        _UniffiFfiConverterString.write(value.key, buf)
+        _UniffiFfiConverterString.write(value.description, buf)
+        _UniffiFfiConverterTypeStepStatus.write(value.status, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.action_id, buf)
+        _UniffiFfiConverterString.write(value.message, buf)
+        _UniffiFfiConverterOptionalString.write(value.evidence, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+        _UniffiFfiConverterUInt64.write(value.duration_ms, buf)
+
+class _UniffiFfiConverterSequenceTypeStepOutcome(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeStepOutcome.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeStepOutcome.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeStepOutcome.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class RunReport:
+    """
+    How a run ended, step by step.
+"""
+    def __init__(self, *, incident_id:int, run:RunKind, steps:typing.List[StepOutcome], stopped:bool, elapsed_ms:int):
+        self.incident_id = incident_id
+        self.run = run
+        self.steps = steps
+        self.stopped = stopped
+        self.elapsed_ms = elapsed_ms
+        
+        
+
+    
+    def __str__(self):
+        return "RunReport(incident_id={}, run={}, steps={}, stopped={}, elapsed_ms={})".format(self.incident_id, self.run, self.steps, self.stopped, self.elapsed_ms)
+    def __eq__(self, other):
+        if self.incident_id != other.incident_id:
+            return False
+        if self.run != other.run:
+            return False
+        if self.steps != other.steps:
+            return False
+        if self.stopped != other.stopped:
+            return False
+        if self.elapsed_ms != other.elapsed_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRunReport(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RunReport(
+            incident_id=_UniffiFfiConverterInt64.read(buf),
+            run=_UniffiFfiConverterTypeRunKind.read(buf),
+            steps=_UniffiFfiConverterSequenceTypeStepOutcome.read(buf),
+            stopped=_UniffiFfiConverterBoolean.read(buf),
+            elapsed_ms=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.incident_id)
+        _UniffiFfiConverterTypeRunKind.check_lower(value.run)
+        _UniffiFfiConverterSequenceTypeStepOutcome.check_lower(value.steps)
+        _UniffiFfiConverterBoolean.check_lower(value.stopped)
+        _UniffiFfiConverterUInt64.check_lower(value.elapsed_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.incident_id, buf)
+        _UniffiFfiConverterTypeRunKind.write(value.run, buf)
+        _UniffiFfiConverterSequenceTypeStepOutcome.write(value.steps, buf)
+        _UniffiFfiConverterBoolean.write(value.stopped, buf)
+        _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
+
 @dataclass
 class Runbook:
     """
@@ -6599,6 +9365,258 @@ class _UniffiFfiConverterTypeSourceAlerts(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.kind, buf)
         _UniffiFfiConverterSequenceTypeAlertView.write(value.alerts, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+class _UniffiFfiConverterOptionalTypeProgressEvent(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeProgressEvent.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeProgressEvent.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeProgressEvent.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
+class StepUpdate:
+    """
+    What happened to a step while a run goes on.
+"""
+    def __init__(self):
+        raise RuntimeError("StepUpdate cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class STARTED:
+        
+        def __init__(self, description:str):
+            self.description = description
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "StepUpdate.STARTED(description={})".format(self.description)
+        def __eq__(self, other):
+            if not isinstance(other, StepUpdate):
+                return NotImplemented
+            if not other.is_STARTED():
+                return False
+            if self.description != other.description:
+                return False
+            return True
+
+    @dataclass
+    class PROGRESS:
+        """
+        A verified reboot's steps, a server's state while it is followed, in words; `progress`
+        is the reboot's own event.
+"""
+        
+        def __init__(self, detail:str, progress:typing.Optional[ProgressEvent]):
+            self.detail = detail
+            
+            
+            self.progress = progress
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "StepUpdate.PROGRESS(detail={}, progress={})".format(self.detail, self.progress)
+        def __eq__(self, other):
+            if not isinstance(other, StepUpdate):
+                return NotImplemented
+            if not other.is_PROGRESS():
+                return False
+            if self.detail != other.detail:
+                return False
+            if self.progress != other.progress:
+                return False
+            return True
+
+    @dataclass
+    class FINISHED:
+        
+        def __init__(self, outcome:StepOutcome):
+            self.outcome = outcome
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "StepUpdate.FINISHED(outcome={})".format(self.outcome)
+        def __eq__(self, other):
+            if not isinstance(other, StepUpdate):
+                return NotImplemented
+            if not other.is_FINISHED():
+                return False
+            if self.outcome != other.outcome:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_STARTED(self) -> bool:
+        return isinstance(self, StepUpdate.STARTED)
+    def is_started(self) -> bool:
+        return isinstance(self, StepUpdate.STARTED)
+    def is_PROGRESS(self) -> bool:
+        return isinstance(self, StepUpdate.PROGRESS)
+    def is_progress(self) -> bool:
+        return isinstance(self, StepUpdate.PROGRESS)
+    def is_FINISHED(self) -> bool:
+        return isinstance(self, StepUpdate.FINISHED)
+    def is_finished(self) -> bool:
+        return isinstance(self, StepUpdate.FINISHED)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+StepUpdate.STARTED = type("StepUpdate.STARTED", (StepUpdate.STARTED, StepUpdate,), {})  # type: ignore
+StepUpdate.PROGRESS = type("StepUpdate.PROGRESS", (StepUpdate.PROGRESS, StepUpdate,), {})  # type: ignore
+StepUpdate.FINISHED = type("StepUpdate.FINISHED", (StepUpdate.FINISHED, StepUpdate,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeStepUpdate(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return StepUpdate.STARTED(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 2:
+            return StepUpdate.PROGRESS(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterOptionalTypeProgressEvent.read(buf),
+            )
+        if variant == 3:
+            return StepUpdate.FINISHED(
+                _UniffiFfiConverterTypeStepOutcome.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_STARTED():
+            _UniffiFfiConverterString.check_lower(value.description)
+            return
+        if value.is_PROGRESS():
+            _UniffiFfiConverterString.check_lower(value.detail)
+            _UniffiFfiConverterOptionalTypeProgressEvent.check_lower(value.progress)
+            return
+        if value.is_FINISHED():
+            _UniffiFfiConverterTypeStepOutcome.check_lower(value.outcome)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_STARTED():
+            buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.description, buf)
+        if value.is_PROGRESS():
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value.detail, buf)
+            _UniffiFfiConverterOptionalTypeProgressEvent.write(value.progress, buf)
+        if value.is_FINISHED():
+            buf.write_i32(3)
+            _UniffiFfiConverterTypeStepOutcome.write(value.outcome, buf)
+
+
+
+@dataclass
+class StepEvent:
+    """
+    A step's update, stamped with its run and the time since the run started.
+"""
+    def __init__(self, *, incident_id:int, run:RunKind, index:int, elapsed_ms:int, update:StepUpdate):
+        self.incident_id = incident_id
+        self.run = run
+        self.index = index
+        self.elapsed_ms = elapsed_ms
+        self.update = update
+        
+        
+
+    
+    def __str__(self):
+        return "StepEvent(incident_id={}, run={}, index={}, elapsed_ms={}, update={})".format(self.incident_id, self.run, self.index, self.elapsed_ms, self.update)
+    def __eq__(self, other):
+        if self.incident_id != other.incident_id:
+            return False
+        if self.run != other.run:
+            return False
+        if self.index != other.index:
+            return False
+        if self.elapsed_ms != other.elapsed_ms:
+            return False
+        if self.update != other.update:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeStepEvent(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return StepEvent(
+            incident_id=_UniffiFfiConverterInt64.read(buf),
+            run=_UniffiFfiConverterTypeRunKind.read(buf),
+            index=_UniffiFfiConverterUInt32.read(buf),
+            elapsed_ms=_UniffiFfiConverterUInt64.read(buf),
+            update=_UniffiFfiConverterTypeStepUpdate.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.incident_id)
+        _UniffiFfiConverterTypeRunKind.check_lower(value.run)
+        _UniffiFfiConverterUInt32.check_lower(value.index)
+        _UniffiFfiConverterUInt64.check_lower(value.elapsed_ms)
+        _UniffiFfiConverterTypeStepUpdate.check_lower(value.update)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.incident_id, buf)
+        _UniffiFfiConverterTypeRunKind.write(value.run, buf)
+        _UniffiFfiConverterUInt32.write(value.index, buf)
+        _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
+        _UniffiFfiConverterTypeStepUpdate.write(value.update, buf)
 
 
 
@@ -7133,21 +10151,32 @@ __all__ = [
     "ErrorCode",
     "Phase",
     "VariableKind",
+    "DeliveryKind",
+    "DeliveryState",
     "WriteGuard",
     "SecretInput",
     "AuthInput",
+    "Severity",
+    "IncidentPhase",
+    "IncidentEventKind",
     "KeyStatus",
     "OverviewLevel",
     "SkipReason",
+    "Observed",
+    "PlanStatus",
     "Step",
     "ResultType",
+    "RunKind",
+    "StepStatus",
     "SilenceState",
+    "StepUpdate",
     "TargetHealth",
     "Confirmation",
     "HostAdded",
     "HostCheck",
     "About",
     "ActionRecord",
+    "AlertRef",
     "AlertView",
     "AnnotationInput",
     "FlagEnvironment",
@@ -7163,15 +10192,28 @@ __all__ = [
     "DataSourceInfo",
     "Dashboard",
     "DashboardHit",
+    "DashboardLink",
     "TimeWindow",
     "DashboardView",
+    "Delivery",
+    "DeliveryRound",
     "ExecOutput",
     "FlagChange",
+    "FlagOffWindow",
     "FlagState",
     "FlagTarget",
     "HostInput",
+    "HostReboot",
     "HostStatus",
     "HostSummary",
+    "IncidentAlert",
+    "Incident",
+    "IncidentEvent",
+    "IncidentDetail",
+    "IncidentInput",
+    "QueryValue",
+    "QueryCheck",
+    "IncidentLook",
     "Matcher",
     "OfferedKey",
     "Overview",
@@ -7181,12 +10223,19 @@ __all__ = [
     "QueryError",
     "SkippedField",
     "PanelData",
+    "PlannedStep",
+    "TimelineEntry",
+    "Postmortem",
     "ProgressEvent",
     "TextSample",
     "QueryResult",
     "RebootReport",
+    "RunPlan",
+    "StepOutcome",
+    "RunReport",
     "Runbook",
     "Silence",
     "SourceAlerts",
+    "StepEvent",
     "Target",
 ]

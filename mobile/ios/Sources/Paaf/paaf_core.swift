@@ -770,13 +770,27 @@ public struct ActionRecord: Equatable, Hashable {
     public var createdAt: DateTimeUtc
     public var finishedAt: DateTimeUtc?
     public var durationMs: UInt64?
+    /**
+     * The incident that was open when it started (or that it ran for).
+     */
+    public var incidentId: Int64?
+    /**
+     * The protect or stand-down step it ran for (`protect/checkout/0/...`).
+     */
+    public var step: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(id: Int64, kind: ActionKind, target: String, detail: String, 
         /**
          * What undo or a follow-up needs (a flag change's names and state before).
-         */data: ActionData?, `operator`: String, frontend: String, device: String, state: ActionState, result: String?, errorCode: String?, createdAt: DateTimeUtc, finishedAt: DateTimeUtc?, durationMs: UInt64?) {
+         */data: ActionData?, `operator`: String, frontend: String, device: String, state: ActionState, result: String?, errorCode: String?, createdAt: DateTimeUtc, finishedAt: DateTimeUtc?, durationMs: UInt64?, 
+        /**
+         * The incident that was open when it started (or that it ran for).
+         */incidentId: Int64?, 
+        /**
+         * The protect or stand-down step it ran for (`protect/checkout/0/...`).
+         */step: String?) {
         self.id = id
         self.kind = kind
         self.target = target
@@ -791,6 +805,8 @@ public struct ActionRecord: Equatable, Hashable {
         self.createdAt = createdAt
         self.finishedAt = finishedAt
         self.durationMs = durationMs
+        self.incidentId = incidentId
+        self.step = step
     }
 
     
@@ -822,7 +838,9 @@ public struct FfiConverterTypeActionRecord: FfiConverterRustBuffer {
                 errorCode: FfiConverterOptionString.read(from: &buf), 
                 createdAt: FfiConverterTypeDateTimeUtc.read(from: &buf), 
                 finishedAt: FfiConverterOptionTypeDateTimeUtc.read(from: &buf), 
-                durationMs: FfiConverterOptionUInt64.read(from: &buf)
+                durationMs: FfiConverterOptionUInt64.read(from: &buf), 
+                incidentId: FfiConverterOptionInt64.read(from: &buf), 
+                step: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -841,6 +859,8 @@ public struct FfiConverterTypeActionRecord: FfiConverterRustBuffer {
         FfiConverterTypeDateTimeUtc.write(value.createdAt, into: &buf)
         FfiConverterOptionTypeDateTimeUtc.write(value.finishedAt, into: &buf)
         FfiConverterOptionUInt64.write(value.durationMs, into: &buf)
+        FfiConverterOptionInt64.write(value.incidentId, into: &buf)
+        FfiConverterOptionString.write(value.step, into: &buf)
     }
 }
 
@@ -857,6 +877,86 @@ public func FfiConverterTypeActionRecord_lift(_ buf: RustBuffer) throws -> Actio
 #endif
 public func FfiConverterTypeActionRecord_lower(_ value: ActionRecord) -> RustBuffer {
     return FfiConverterTypeActionRecord.lower(value)
+}
+
+
+/**
+ * Which firing alert an incident is opened from: its name, and labels that single it out
+ * among several with that name.
+ */
+public struct AlertRef: Equatable, Hashable {
+    /**
+     * The `[[monitoring]]` source; every source when `None`.
+     */
+    public var source: String?
+    /**
+     * Its `alertname`.
+     */
+    public var name: String
+    /**
+     * Labels it must have (a subset of its labels).
+     */
+    public var labels: Labels
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The `[[monitoring]]` source; every source when `None`.
+         */source: String?, 
+        /**
+         * Its `alertname`.
+         */name: String, 
+        /**
+         * Labels it must have (a subset of its labels).
+         */labels: Labels) {
+        self.source = source
+        self.name = name
+        self.labels = labels
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AlertRef: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAlertRef: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AlertRef {
+        return
+            try AlertRef(
+                source: FfiConverterOptionString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                labels: FfiConverterTypeLabels.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AlertRef, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.source, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeLabels.write(value.labels, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertRef_lift(_ buf: RustBuffer) throws -> AlertRef {
+    return try FfiConverterTypeAlertRef.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertRef_lower(_ value: AlertRef) -> RustBuffer {
+    return FfiConverterTypeAlertRef.lower(value)
 }
 
 
@@ -1297,6 +1397,77 @@ public func FfiConverterTypeDashboardHit_lower(_ value: DashboardHit) -> RustBuf
 
 
 /**
+ * A dashboard of the incident's playbook, opened on the impact window.
+ */
+public struct DashboardLink: Equatable, Hashable {
+    public var source: String
+    public var uid: String
+    /**
+     * `…/d/UID?from=MS&to=MS` (a panel's adds `&viewPanel=ID`).
+     */
+    public var url: String
+    public var panelId: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(source: String, uid: String, 
+        /**
+         * `…/d/UID?from=MS&to=MS` (a panel's adds `&viewPanel=ID`).
+         */url: String, panelId: Int64?) {
+        self.source = source
+        self.uid = uid
+        self.url = url
+        self.panelId = panelId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DashboardLink: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDashboardLink: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DashboardLink {
+        return
+            try DashboardLink(
+                source: FfiConverterString.read(from: &buf), 
+                uid: FfiConverterString.read(from: &buf), 
+                url: FfiConverterString.read(from: &buf), 
+                panelId: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DashboardLink, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.source, into: &buf)
+        FfiConverterString.write(value.uid, into: &buf)
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterOptionInt64.write(value.panelId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDashboardLink_lift(_ buf: RustBuffer) throws -> DashboardLink {
+    return try FfiConverterTypeDashboardLink.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDashboardLink_lower(_ value: DashboardLink) -> RustBuffer {
+    return FfiConverterTypeDashboardLink.lower(value)
+}
+
+
+/**
  * Which dashboard view: its time range (the dashboard's own when `None`) and variable values
  * chosen by the user (e.g. an alert's `instance`), by name.
  */
@@ -1488,6 +1659,187 @@ public func FfiConverterTypeDatasourceRef_lift(_ buf: RustBuffer) throws -> Data
 #endif
 public func FfiConverterTypeDatasourceRef_lower(_ value: DatasourceRef) -> RustBuffer {
     return FfiConverterTypeDatasourceRef.lower(value)
+}
+
+
+/**
+ * One message about an incident on its way to a notify target or a Grafana, retried with
+ * backoff until it is delivered or paaf gives up; it never holds up the incident.
+ */
+public struct Delivery: Equatable, Hashable {
+    public var id: Int64
+    public var incidentId: Int64
+    public var kind: DeliveryKind
+    /**
+     * The notify target or Grafana source.
+     */
+    public var channel: String
+    /**
+     * What it tells: `opened`, `phase`, `protect`, `stand-down`, `resolved`, or an action.
+     */
+    public var event: String
+    public var state: DeliveryState
+    public var attempts: UInt32
+    /**
+     * Why the last attempt failed.
+     */
+    public var lastError: String?
+    public var createdAt: DateTimeUtc
+    public var sentAt: DateTimeUtc?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: Int64, incidentId: Int64, kind: DeliveryKind, 
+        /**
+         * The notify target or Grafana source.
+         */channel: String, 
+        /**
+         * What it tells: `opened`, `phase`, `protect`, `stand-down`, `resolved`, or an action.
+         */event: String, state: DeliveryState, attempts: UInt32, 
+        /**
+         * Why the last attempt failed.
+         */lastError: String?, createdAt: DateTimeUtc, sentAt: DateTimeUtc?) {
+        self.id = id
+        self.incidentId = incidentId
+        self.kind = kind
+        self.channel = channel
+        self.event = event
+        self.state = state
+        self.attempts = attempts
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Delivery: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDelivery: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Delivery {
+        return
+            try Delivery(
+                id: FfiConverterInt64.read(from: &buf), 
+                incidentId: FfiConverterInt64.read(from: &buf), 
+                kind: FfiConverterTypeDeliveryKind.read(from: &buf), 
+                channel: FfiConverterString.read(from: &buf), 
+                event: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeDeliveryState.read(from: &buf), 
+                attempts: FfiConverterUInt32.read(from: &buf), 
+                lastError: FfiConverterOptionString.read(from: &buf), 
+                createdAt: FfiConverterTypeDateTimeUtc.read(from: &buf), 
+                sentAt: FfiConverterOptionTypeDateTimeUtc.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Delivery, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.incidentId, into: &buf)
+        FfiConverterTypeDeliveryKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.channel, into: &buf)
+        FfiConverterString.write(value.event, into: &buf)
+        FfiConverterTypeDeliveryState.write(value.state, into: &buf)
+        FfiConverterUInt32.write(value.attempts, into: &buf)
+        FfiConverterOptionString.write(value.lastError, into: &buf)
+        FfiConverterTypeDateTimeUtc.write(value.createdAt, into: &buf)
+        FfiConverterOptionTypeDateTimeUtc.write(value.sentAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDelivery_lift(_ buf: RustBuffer) throws -> Delivery {
+    return try FfiConverterTypeDelivery.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDelivery_lower(_ value: Delivery) -> RustBuffer {
+    return FfiConverterTypeDelivery.lower(value)
+}
+
+
+/**
+ * What one round of deliveries did.
+ */
+public struct DeliveryRound: Equatable, Hashable {
+    public var sent: UInt32
+    /**
+     * Failed this time; retried later unless given up.
+     */
+    public var failed: UInt32
+    /**
+     * The failures, one line each: `notify ops-slack: … (retry in 5s)`.
+     */
+    public var errors: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(sent: UInt32, 
+        /**
+         * Failed this time; retried later unless given up.
+         */failed: UInt32, 
+        /**
+         * The failures, one line each: `notify ops-slack: … (retry in 5s)`.
+         */errors: [String]) {
+        self.sent = sent
+        self.failed = failed
+        self.errors = errors
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DeliveryRound: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeliveryRound: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeliveryRound {
+        return
+            try DeliveryRound(
+                sent: FfiConverterUInt32.read(from: &buf), 
+                failed: FfiConverterUInt32.read(from: &buf), 
+                errors: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DeliveryRound, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.sent, into: &buf)
+        FfiConverterUInt32.write(value.failed, into: &buf)
+        FfiConverterSequenceString.write(value.errors, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeliveryRound_lift(_ buf: RustBuffer) throws -> DeliveryRound {
+    return try FfiConverterTypeDeliveryRound.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeliveryRound_lower(_ value: DeliveryRound) -> RustBuffer {
+    return FfiConverterTypeDeliveryRound.lower(value)
 }
 
 
@@ -1883,6 +2235,91 @@ public func FfiConverterTypeFlagEnvironment_lower(_ value: FlagEnvironment) -> R
 
 
 /**
+ * A flag that was off during the incident, and for how long.
+ */
+public struct FlagOffWindow: Equatable, Hashable {
+    public var backend: String
+    public var flag: String
+    public var environment: String
+    public var offAt: DateTimeUtc
+    /**
+     * When it was turned back on; `None`: still off when the incident ended.
+     */
+    public var backOnAt: DateTimeUtc?
+    /**
+     * Off for this long (until the end of the incident, or now, when never turned back).
+     */
+    public var offMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(backend: String, flag: String, environment: String, offAt: DateTimeUtc, 
+        /**
+         * When it was turned back on; `None`: still off when the incident ended.
+         */backOnAt: DateTimeUtc?, 
+        /**
+         * Off for this long (until the end of the incident, or now, when never turned back).
+         */offMs: UInt64) {
+        self.backend = backend
+        self.flag = flag
+        self.environment = environment
+        self.offAt = offAt
+        self.backOnAt = backOnAt
+        self.offMs = offMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FlagOffWindow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFlagOffWindow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FlagOffWindow {
+        return
+            try FlagOffWindow(
+                backend: FfiConverterString.read(from: &buf), 
+                flag: FfiConverterString.read(from: &buf), 
+                environment: FfiConverterString.read(from: &buf), 
+                offAt: FfiConverterTypeDateTimeUtc.read(from: &buf), 
+                backOnAt: FfiConverterOptionTypeDateTimeUtc.read(from: &buf), 
+                offMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FlagOffWindow, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.backend, into: &buf)
+        FfiConverterString.write(value.flag, into: &buf)
+        FfiConverterString.write(value.environment, into: &buf)
+        FfiConverterTypeDateTimeUtc.write(value.offAt, into: &buf)
+        FfiConverterOptionTypeDateTimeUtc.write(value.backOnAt, into: &buf)
+        FfiConverterUInt64.write(value.offMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagOffWindow_lift(_ buf: RustBuffer) throws -> FlagOffWindow {
+    return try FfiConverterTypeFlagOffWindow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagOffWindow_lower(_ value: FlagOffWindow) -> RustBuffer {
+    return FfiConverterTypeFlagOffWindow.lower(value)
+}
+
+
+/**
  * The state of one flag in one environment right now, with what the service offers for a
  * conditional write: a version to write against, and how the write is guarded.
  */
@@ -2174,6 +2611,87 @@ public func FfiConverterTypeHostInput_lower(_ value: HostInput) -> RustBuffer {
 
 
 /**
+ * A host rebooted during the incident, and how long it was down.
+ */
+public struct HostReboot: Equatable, Hashable {
+    public var host: String
+    public var at: DateTimeUtc
+    public var state: ActionState
+    /**
+     * From the dropped connection to the new boot id, for a verified reboot.
+     */
+    public var downMs: UInt64?
+    /**
+     * The whole action, command to verification.
+     */
+    public var durationMs: UInt64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(host: String, at: DateTimeUtc, state: ActionState, 
+        /**
+         * From the dropped connection to the new boot id, for a verified reboot.
+         */downMs: UInt64?, 
+        /**
+         * The whole action, command to verification.
+         */durationMs: UInt64?) {
+        self.host = host
+        self.at = at
+        self.state = state
+        self.downMs = downMs
+        self.durationMs = durationMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HostReboot: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHostReboot: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HostReboot {
+        return
+            try HostReboot(
+                host: FfiConverterString.read(from: &buf), 
+                at: FfiConverterTypeDateTimeUtc.read(from: &buf), 
+                state: FfiConverterTypeActionState.read(from: &buf), 
+                downMs: FfiConverterOptionUInt64.read(from: &buf), 
+                durationMs: FfiConverterOptionUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HostReboot, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.host, into: &buf)
+        FfiConverterTypeDateTimeUtc.write(value.at, into: &buf)
+        FfiConverterTypeActionState.write(value.state, into: &buf)
+        FfiConverterOptionUInt64.write(value.downMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.durationMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostReboot_lift(_ buf: RustBuffer) throws -> HostReboot {
+    return try FfiConverterTypeHostReboot.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostReboot_lower(_ value: HostReboot) -> RustBuffer {
+    return FfiConverterTypeHostReboot.lower(value)
+}
+
+
+/**
  * What `paaf host list` shows for one host.
  */
 public struct HostStatus: Equatable, Hashable {
@@ -2340,6 +2858,542 @@ public func FfiConverterTypeHostSummary_lift(_ buf: RustBuffer) throws -> HostSu
 #endif
 public func FfiConverterTypeHostSummary_lower(_ value: HostSummary) -> RustBuffer {
     return FfiConverterTypeHostSummary.lower(value)
+}
+
+
+/**
+ * One incident.
+ */
+public struct Incident: Equatable, Hashable {
+    public var id: Int64
+    public var title: String
+    public var severity: Severity
+    public var phase: IncidentPhase
+    /**
+     * The playbook it follows, when one matched its alert or was chosen.
+     */
+    public var playbook: String?
+    public var alert: IncidentAlert?
+    public var openedAt: DateTimeUtc
+    public var resolvedAt: DateTimeUtc?
+    /**
+     * Who opened it, through what.
+     */
+    public var `operator`: String
+    public var frontend: String
+    public var device: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: Int64, title: String, severity: Severity, phase: IncidentPhase, 
+        /**
+         * The playbook it follows, when one matched its alert or was chosen.
+         */playbook: String?, alert: IncidentAlert?, openedAt: DateTimeUtc, resolvedAt: DateTimeUtc?, 
+        /**
+         * Who opened it, through what.
+         */`operator`: String, frontend: String, device: String) {
+        self.id = id
+        self.title = title
+        self.severity = severity
+        self.phase = phase
+        self.playbook = playbook
+        self.alert = alert
+        self.openedAt = openedAt
+        self.resolvedAt = resolvedAt
+        self.`operator` = `operator`
+        self.frontend = frontend
+        self.device = device
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Incident: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncident: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Incident {
+        return
+            try Incident(
+                id: FfiConverterInt64.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                severity: FfiConverterTypeSeverity.read(from: &buf), 
+                phase: FfiConverterTypeIncidentPhase.read(from: &buf), 
+                playbook: FfiConverterOptionString.read(from: &buf), 
+                alert: FfiConverterOptionTypeIncidentAlert.read(from: &buf), 
+                openedAt: FfiConverterTypeDateTimeUtc.read(from: &buf), 
+                resolvedAt: FfiConverterOptionTypeDateTimeUtc.read(from: &buf), 
+                operator: FfiConverterString.read(from: &buf), 
+                frontend: FfiConverterString.read(from: &buf), 
+                device: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Incident, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterTypeSeverity.write(value.severity, into: &buf)
+        FfiConverterTypeIncidentPhase.write(value.phase, into: &buf)
+        FfiConverterOptionString.write(value.playbook, into: &buf)
+        FfiConverterOptionTypeIncidentAlert.write(value.alert, into: &buf)
+        FfiConverterTypeDateTimeUtc.write(value.openedAt, into: &buf)
+        FfiConverterOptionTypeDateTimeUtc.write(value.resolvedAt, into: &buf)
+        FfiConverterString.write(value.`operator`, into: &buf)
+        FfiConverterString.write(value.frontend, into: &buf)
+        FfiConverterString.write(value.device, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncident_lift(_ buf: RustBuffer) throws -> Incident {
+    return try FfiConverterTypeIncident.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncident_lower(_ value: Incident) -> RustBuffer {
+    return FfiConverterTypeIncident.lower(value)
+}
+
+
+/**
+ * The alert an incident was opened from, as it was then: its labels and where it came from.
+ */
+public struct IncidentAlert: Equatable, Hashable {
+    /**
+     * The `[[monitoring]]` source that showed it.
+     */
+    public var source: String
+    /**
+     * Its `alertname`.
+     */
+    public var name: String
+    public var labels: Labels
+    public var summary: String?
+    /**
+     * When it started firing (epoch ms).
+     */
+    public var sinceMs: Int64?
+    /**
+     * The rule's link, when the source gave one.
+     */
+    public var link: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The `[[monitoring]]` source that showed it.
+         */source: String, 
+        /**
+         * Its `alertname`.
+         */name: String, labels: Labels, summary: String?, 
+        /**
+         * When it started firing (epoch ms).
+         */sinceMs: Int64?, 
+        /**
+         * The rule's link, when the source gave one.
+         */link: String?) {
+        self.source = source
+        self.name = name
+        self.labels = labels
+        self.summary = summary
+        self.sinceMs = sinceMs
+        self.link = link
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IncidentAlert: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncidentAlert: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncidentAlert {
+        return
+            try IncidentAlert(
+                source: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                labels: FfiConverterTypeLabels.read(from: &buf), 
+                summary: FfiConverterOptionString.read(from: &buf), 
+                sinceMs: FfiConverterOptionInt64.read(from: &buf), 
+                link: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IncidentAlert, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.source, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeLabels.write(value.labels, into: &buf)
+        FfiConverterOptionString.write(value.summary, into: &buf)
+        FfiConverterOptionInt64.write(value.sinceMs, into: &buf)
+        FfiConverterOptionString.write(value.link, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentAlert_lift(_ buf: RustBuffer) throws -> IncidentAlert {
+    return try FfiConverterTypeIncidentAlert.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentAlert_lower(_ value: IncidentAlert) -> RustBuffer {
+    return FfiConverterTypeIncidentAlert.lower(value)
+}
+
+
+/**
+ * An incident with everything recorded about it, for its page.
+ */
+public struct IncidentDetail: Equatable, Hashable {
+    public var incident: Incident
+    /**
+     * Every action attached to it, oldest first.
+     */
+    public var actions: [ActionRecord]
+    /**
+     * Phase changes, notes and run summaries, oldest first.
+     */
+    public var events: [IncidentEvent]
+    /**
+     * Notifications and annotations, oldest first.
+     */
+    public var deliveries: [Delivery]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(incident: Incident, 
+        /**
+         * Every action attached to it, oldest first.
+         */actions: [ActionRecord], 
+        /**
+         * Phase changes, notes and run summaries, oldest first.
+         */events: [IncidentEvent], 
+        /**
+         * Notifications and annotations, oldest first.
+         */deliveries: [Delivery]) {
+        self.incident = incident
+        self.actions = actions
+        self.events = events
+        self.deliveries = deliveries
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IncidentDetail: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncidentDetail: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncidentDetail {
+        return
+            try IncidentDetail(
+                incident: FfiConverterTypeIncident.read(from: &buf), 
+                actions: FfiConverterSequenceTypeActionRecord.read(from: &buf), 
+                events: FfiConverterSequenceTypeIncidentEvent.read(from: &buf), 
+                deliveries: FfiConverterSequenceTypeDelivery.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IncidentDetail, into buf: inout [UInt8]) {
+        FfiConverterTypeIncident.write(value.incident, into: &buf)
+        FfiConverterSequenceTypeActionRecord.write(value.actions, into: &buf)
+        FfiConverterSequenceTypeIncidentEvent.write(value.events, into: &buf)
+        FfiConverterSequenceTypeDelivery.write(value.deliveries, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentDetail_lift(_ buf: RustBuffer) throws -> IncidentDetail {
+    return try FfiConverterTypeIncidentDetail.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentDetail_lower(_ value: IncidentDetail) -> RustBuffer {
+    return FfiConverterTypeIncidentDetail.lower(value)
+}
+
+
+/**
+ * One entry of an incident's own timeline: a phase change, a note, a run's summary.
+ */
+public struct IncidentEvent: Equatable, Hashable {
+    public var id: Int64
+    public var incidentId: Int64
+    public var at: DateTimeUtc
+    public var kind: IncidentEventKind
+    /**
+     * For a phase change: the new phase.
+     */
+    public var phase: IncidentPhase?
+    public var text: String
+    public var `operator`: String
+    public var frontend: String
+    public var device: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: Int64, incidentId: Int64, at: DateTimeUtc, kind: IncidentEventKind, 
+        /**
+         * For a phase change: the new phase.
+         */phase: IncidentPhase?, text: String, `operator`: String, frontend: String, device: String) {
+        self.id = id
+        self.incidentId = incidentId
+        self.at = at
+        self.kind = kind
+        self.phase = phase
+        self.text = text
+        self.`operator` = `operator`
+        self.frontend = frontend
+        self.device = device
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IncidentEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncidentEvent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncidentEvent {
+        return
+            try IncidentEvent(
+                id: FfiConverterInt64.read(from: &buf), 
+                incidentId: FfiConverterInt64.read(from: &buf), 
+                at: FfiConverterTypeDateTimeUtc.read(from: &buf), 
+                kind: FfiConverterTypeIncidentEventKind.read(from: &buf), 
+                phase: FfiConverterOptionTypeIncidentPhase.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                operator: FfiConverterString.read(from: &buf), 
+                frontend: FfiConverterString.read(from: &buf), 
+                device: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IncidentEvent, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.incidentId, into: &buf)
+        FfiConverterTypeDateTimeUtc.write(value.at, into: &buf)
+        FfiConverterTypeIncidentEventKind.write(value.kind, into: &buf)
+        FfiConverterOptionTypeIncidentPhase.write(value.phase, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterString.write(value.`operator`, into: &buf)
+        FfiConverterString.write(value.frontend, into: &buf)
+        FfiConverterString.write(value.device, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentEvent_lift(_ buf: RustBuffer) throws -> IncidentEvent {
+    return try FfiConverterTypeIncidentEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentEvent_lower(_ value: IncidentEvent) -> RustBuffer {
+    return FfiConverterTypeIncidentEvent.lower(value)
+}
+
+
+/**
+ * An incident to open.
+ */
+public struct IncidentInput: Equatable, Hashable {
+    /**
+     * Empty: the alert's summary, else its name.
+     */
+    public var title: String
+    /**
+     * `None`: the playbook's, else what the alert's `severity` label suggests, else sev3.
+     */
+    public var severity: Severity?
+    public var alert: AlertRef?
+    /**
+     * The playbook to follow; `None`: the first whose `match` the alert's labels satisfy.
+     */
+    public var playbook: String?
+    /**
+     * Open it even while another incident is open (one at a time otherwise).
+     */
+    public var alongside: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Empty: the alert's summary, else its name.
+         */title: String, 
+        /**
+         * `None`: the playbook's, else what the alert's `severity` label suggests, else sev3.
+         */severity: Severity?, alert: AlertRef?, 
+        /**
+         * The playbook to follow; `None`: the first whose `match` the alert's labels satisfy.
+         */playbook: String?, 
+        /**
+         * Open it even while another incident is open (one at a time otherwise).
+         */alongside: Bool) {
+        self.title = title
+        self.severity = severity
+        self.alert = alert
+        self.playbook = playbook
+        self.alongside = alongside
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IncidentInput: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncidentInput: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncidentInput {
+        return
+            try IncidentInput(
+                title: FfiConverterString.read(from: &buf), 
+                severity: FfiConverterOptionTypeSeverity.read(from: &buf), 
+                alert: FfiConverterOptionTypeAlertRef.read(from: &buf), 
+                playbook: FfiConverterOptionString.read(from: &buf), 
+                alongside: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IncidentInput, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterOptionTypeSeverity.write(value.severity, into: &buf)
+        FfiConverterOptionTypeAlertRef.write(value.alert, into: &buf)
+        FfiConverterOptionString.write(value.playbook, into: &buf)
+        FfiConverterBool.write(value.alongside, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentInput_lift(_ buf: RustBuffer) throws -> IncidentInput {
+    return try FfiConverterTypeIncidentInput.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentInput_lower(_ value: IncidentInput) -> RustBuffer {
+    return FfiConverterTypeIncidentInput.lower(value)
+}
+
+
+/**
+ * What to look at for an incident, read now.
+ */
+public struct IncidentLook: Equatable, Hashable {
+    public var incidentId: Int64
+    /**
+     * The playbook's dashboards (and listed panels) from the start of impact to now.
+     */
+    public var dashboards: [DashboardLink]
+    public var queries: [QueryCheck]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(incidentId: Int64, 
+        /**
+         * The playbook's dashboards (and listed panels) from the start of impact to now.
+         */dashboards: [DashboardLink], queries: [QueryCheck]) {
+        self.incidentId = incidentId
+        self.dashboards = dashboards
+        self.queries = queries
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IncidentLook: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncidentLook: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncidentLook {
+        return
+            try IncidentLook(
+                incidentId: FfiConverterInt64.read(from: &buf), 
+                dashboards: FfiConverterSequenceTypeDashboardLink.read(from: &buf), 
+                queries: FfiConverterSequenceTypeQueryCheck.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IncidentLook, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.incidentId, into: &buf)
+        FfiConverterSequenceTypeDashboardLink.write(value.dashboards, into: &buf)
+        FfiConverterSequenceTypeQueryCheck.write(value.queries, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentLook_lift(_ buf: RustBuffer) throws -> IncidentLook {
+    return try FfiConverterTypeIncidentLook.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentLook_lower(_ value: IncidentLook) -> RustBuffer {
+    return FfiConverterTypeIncidentLook.lower(value)
 }
 
 
@@ -2930,6 +3984,290 @@ public func FfiConverterTypePanelSeries_lower(_ value: PanelSeries) -> RustBuffe
 
 
 /**
+ * One step of a plan.
+ */
+public struct PlannedStep: Equatable, Hashable {
+    /**
+     * Its place in the run, from 0.
+     */
+    public var index: UInt32
+    /**
+     * What identifies it in the journal across runs (an action's `step`).
+     */
+    public var key: String
+    /**
+     * The journal kind of the action it will take.
+     */
+    public var kind: ActionKind
+    /**
+     * `flag new-checkout OFF in production`.
+     */
+    public var description: String
+    /**
+     * The state of its target now, in words (`ON in production`, `up 41d`, `running`).
+     */
+    public var stateNow: String
+    public var observed: Observed
+    public var status: PlanStatus
+    /**
+     * Why its state could not be read (the step still runs and meets the problem itself).
+     */
+    public var error: ErrorInfo?
+    /**
+     * Runs at the same time as its `parallel` neighbours.
+     */
+    public var parallel: Bool
+    /**
+     * The steps after it run even when it fails.
+     */
+    public var continueOnFailure: Bool
+    /**
+     * A dangerous runbook: its name must be typed to confirm the run.
+     */
+    public var typedConfirmation: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its place in the run, from 0.
+         */index: UInt32, 
+        /**
+         * What identifies it in the journal across runs (an action's `step`).
+         */key: String, 
+        /**
+         * The journal kind of the action it will take.
+         */kind: ActionKind, 
+        /**
+         * `flag new-checkout OFF in production`.
+         */description: String, 
+        /**
+         * The state of its target now, in words (`ON in production`, `up 41d`, `running`).
+         */stateNow: String, observed: Observed, status: PlanStatus, 
+        /**
+         * Why its state could not be read (the step still runs and meets the problem itself).
+         */error: ErrorInfo?, 
+        /**
+         * Runs at the same time as its `parallel` neighbours.
+         */parallel: Bool, 
+        /**
+         * The steps after it run even when it fails.
+         */continueOnFailure: Bool, 
+        /**
+         * A dangerous runbook: its name must be typed to confirm the run.
+         */typedConfirmation: String?) {
+        self.index = index
+        self.key = key
+        self.kind = kind
+        self.description = description
+        self.stateNow = stateNow
+        self.observed = observed
+        self.status = status
+        self.error = error
+        self.parallel = parallel
+        self.continueOnFailure = continueOnFailure
+        self.typedConfirmation = typedConfirmation
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PlannedStep: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePlannedStep: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PlannedStep {
+        return
+            try PlannedStep(
+                index: FfiConverterUInt32.read(from: &buf), 
+                key: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeActionKind.read(from: &buf), 
+                description: FfiConverterString.read(from: &buf), 
+                stateNow: FfiConverterString.read(from: &buf), 
+                observed: FfiConverterTypeObserved.read(from: &buf), 
+                status: FfiConverterTypePlanStatus.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf), 
+                parallel: FfiConverterBool.read(from: &buf), 
+                continueOnFailure: FfiConverterBool.read(from: &buf), 
+                typedConfirmation: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PlannedStep, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.index, into: &buf)
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterTypeActionKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.description, into: &buf)
+        FfiConverterString.write(value.stateNow, into: &buf)
+        FfiConverterTypeObserved.write(value.observed, into: &buf)
+        FfiConverterTypePlanStatus.write(value.status, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+        FfiConverterBool.write(value.parallel, into: &buf)
+        FfiConverterBool.write(value.continueOnFailure, into: &buf)
+        FfiConverterOptionString.write(value.typedConfirmation, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlannedStep_lift(_ buf: RustBuffer) throws -> PlannedStep {
+    return try FfiConverterTypePlannedStep.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlannedStep_lower(_ value: PlannedStep) -> RustBuffer {
+    return FfiConverterTypePlannedStep.lower(value)
+}
+
+
+/**
+ * The post-mortem draft: the facts, and the same as Markdown.
+ */
+public struct Postmortem: Equatable, Hashable {
+    public var incident: Incident
+    /**
+     * One paragraph.
+     */
+    public var summary: String
+    public var impactStart: DateTimeUtc
+    /**
+     * The resolution; `None` while the incident is open.
+     */
+    public var impactEnd: DateTimeUtc?
+    /**
+     * From the start of impact to `protected`.
+     */
+    public var timeToProtectMs: UInt64?
+    /**
+     * From the start of impact to the end of the last stand-down run.
+     */
+    public var timeToStandDownMs: UInt64?
+    /**
+     * From the start of impact to `resolved`.
+     */
+    public var timeToResolveMs: UInt64?
+    public var alert: IncidentAlert?
+    public var timeline: [TimelineEntry]
+    public var flagsOff: [FlagOffWindow]
+    public var reboots: [HostReboot]
+    public var dashboards: [DashboardLink]
+    /**
+     * The whole draft as Markdown.
+     */
+    public var markdown: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(incident: Incident, 
+        /**
+         * One paragraph.
+         */summary: String, impactStart: DateTimeUtc, 
+        /**
+         * The resolution; `None` while the incident is open.
+         */impactEnd: DateTimeUtc?, 
+        /**
+         * From the start of impact to `protected`.
+         */timeToProtectMs: UInt64?, 
+        /**
+         * From the start of impact to the end of the last stand-down run.
+         */timeToStandDownMs: UInt64?, 
+        /**
+         * From the start of impact to `resolved`.
+         */timeToResolveMs: UInt64?, alert: IncidentAlert?, timeline: [TimelineEntry], flagsOff: [FlagOffWindow], reboots: [HostReboot], dashboards: [DashboardLink], 
+        /**
+         * The whole draft as Markdown.
+         */markdown: String) {
+        self.incident = incident
+        self.summary = summary
+        self.impactStart = impactStart
+        self.impactEnd = impactEnd
+        self.timeToProtectMs = timeToProtectMs
+        self.timeToStandDownMs = timeToStandDownMs
+        self.timeToResolveMs = timeToResolveMs
+        self.alert = alert
+        self.timeline = timeline
+        self.flagsOff = flagsOff
+        self.reboots = reboots
+        self.dashboards = dashboards
+        self.markdown = markdown
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Postmortem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePostmortem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Postmortem {
+        return
+            try Postmortem(
+                incident: FfiConverterTypeIncident.read(from: &buf), 
+                summary: FfiConverterString.read(from: &buf), 
+                impactStart: FfiConverterTypeDateTimeUtc.read(from: &buf), 
+                impactEnd: FfiConverterOptionTypeDateTimeUtc.read(from: &buf), 
+                timeToProtectMs: FfiConverterOptionUInt64.read(from: &buf), 
+                timeToStandDownMs: FfiConverterOptionUInt64.read(from: &buf), 
+                timeToResolveMs: FfiConverterOptionUInt64.read(from: &buf), 
+                alert: FfiConverterOptionTypeIncidentAlert.read(from: &buf), 
+                timeline: FfiConverterSequenceTypeTimelineEntry.read(from: &buf), 
+                flagsOff: FfiConverterSequenceTypeFlagOffWindow.read(from: &buf), 
+                reboots: FfiConverterSequenceTypeHostReboot.read(from: &buf), 
+                dashboards: FfiConverterSequenceTypeDashboardLink.read(from: &buf), 
+                markdown: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Postmortem, into buf: inout [UInt8]) {
+        FfiConverterTypeIncident.write(value.incident, into: &buf)
+        FfiConverterString.write(value.summary, into: &buf)
+        FfiConverterTypeDateTimeUtc.write(value.impactStart, into: &buf)
+        FfiConverterOptionTypeDateTimeUtc.write(value.impactEnd, into: &buf)
+        FfiConverterOptionUInt64.write(value.timeToProtectMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.timeToStandDownMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.timeToResolveMs, into: &buf)
+        FfiConverterOptionTypeIncidentAlert.write(value.alert, into: &buf)
+        FfiConverterSequenceTypeTimelineEntry.write(value.timeline, into: &buf)
+        FfiConverterSequenceTypeFlagOffWindow.write(value.flagsOff, into: &buf)
+        FfiConverterSequenceTypeHostReboot.write(value.reboots, into: &buf)
+        FfiConverterSequenceTypeDashboardLink.write(value.dashboards, into: &buf)
+        FfiConverterString.write(value.markdown, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePostmortem_lift(_ buf: RustBuffer) throws -> Postmortem {
+    return try FfiConverterTypePostmortem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePostmortem_lower(_ value: Postmortem) -> RustBuffer {
+    return FfiConverterTypePostmortem.lower(value)
+}
+
+
+/**
  * A step with the journal action it belongs to and the time since the action started.
  */
 public struct ProgressEvent: Equatable, Hashable {
@@ -2987,6 +4325,119 @@ public func FfiConverterTypeProgressEvent_lift(_ buf: RustBuffer) throws -> Prog
 #endif
 public func FfiConverterTypeProgressEvent_lower(_ value: ProgressEvent) -> RustBuffer {
     return FfiConverterTypeProgressEvent.lower(value)
+}
+
+
+/**
+ * One playbook query, evaluated now.
+ */
+public struct QueryCheck: Equatable, Hashable {
+    /**
+     * The `[[monitoring]]` Prometheus it ran on.
+     */
+    public var source: String
+    public var expr: String
+    /**
+     * Trouble above this value.
+     */
+    public var above: Double?
+    /**
+     * Trouble below this value.
+     */
+    public var below: Double?
+    /**
+     * One per series of the answer.
+     */
+    public var values: [QueryValue]
+    /**
+     * A value is past a threshold, or the query answered nothing (no data is no all-clear).
+     */
+    public var trouble: Bool
+    /**
+     * Why it could not be evaluated.
+     */
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The `[[monitoring]]` Prometheus it ran on.
+         */source: String, expr: String, 
+        /**
+         * Trouble above this value.
+         */above: Double?, 
+        /**
+         * Trouble below this value.
+         */below: Double?, 
+        /**
+         * One per series of the answer.
+         */values: [QueryValue], 
+        /**
+         * A value is past a threshold, or the query answered nothing (no data is no all-clear).
+         */trouble: Bool, 
+        /**
+         * Why it could not be evaluated.
+         */error: ErrorInfo?) {
+        self.source = source
+        self.expr = expr
+        self.above = above
+        self.below = below
+        self.values = values
+        self.trouble = trouble
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QueryCheck: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryCheck: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryCheck {
+        return
+            try QueryCheck(
+                source: FfiConverterString.read(from: &buf), 
+                expr: FfiConverterString.read(from: &buf), 
+                above: FfiConverterOptionDouble.read(from: &buf), 
+                below: FfiConverterOptionDouble.read(from: &buf), 
+                values: FfiConverterSequenceTypeQueryValue.read(from: &buf), 
+                trouble: FfiConverterBool.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QueryCheck, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.source, into: &buf)
+        FfiConverterString.write(value.expr, into: &buf)
+        FfiConverterOptionDouble.write(value.above, into: &buf)
+        FfiConverterOptionDouble.write(value.below, into: &buf)
+        FfiConverterSequenceTypeQueryValue.write(value.values, into: &buf)
+        FfiConverterBool.write(value.trouble, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryCheck_lift(_ buf: RustBuffer) throws -> QueryCheck {
+    return try FfiConverterTypeQueryCheck.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryCheck_lower(_ value: QueryCheck) -> RustBuffer {
+    return FfiConverterTypeQueryCheck.lower(value)
 }
 
 
@@ -3157,6 +4608,85 @@ public func FfiConverterTypeQueryResult_lift(_ buf: RustBuffer) throws -> QueryR
 #endif
 public func FfiConverterTypeQueryResult_lower(_ value: QueryResult) -> RustBuffer {
     return FfiConverterTypeQueryResult.lower(value)
+}
+
+
+/**
+ * One series' value now.
+ */
+public struct QueryValue: Equatable, Hashable {
+    /**
+     * The series' labels, Prometheus style (`up{job="api"}`).
+     */
+    public var series: String
+    /**
+     * `None`: no number (null).
+     */
+    public var value: Double?
+    /**
+     * Past a threshold.
+     */
+    public var trouble: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The series' labels, Prometheus style (`up{job="api"}`).
+         */series: String, 
+        /**
+         * `None`: no number (null).
+         */value: Double?, 
+        /**
+         * Past a threshold.
+         */trouble: Bool) {
+        self.series = series
+        self.value = value
+        self.trouble = trouble
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QueryValue: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryValue: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryValue {
+        return
+            try QueryValue(
+                series: FfiConverterString.read(from: &buf), 
+                value: FfiConverterOptionDouble.read(from: &buf), 
+                trouble: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QueryValue, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.series, into: &buf)
+        FfiConverterOptionDouble.write(value.value, into: &buf)
+        FfiConverterBool.write(value.trouble, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryValue_lift(_ buf: RustBuffer) throws -> QueryValue {
+    return try FfiConverterTypeQueryValue.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryValue_lower(_ value: QueryValue) -> RustBuffer {
+    return FfiConverterTypeQueryValue.lower(value)
 }
 
 
@@ -3365,6 +4895,164 @@ public func FfiConverterTypeResolvedVariable_lift(_ buf: RustBuffer) throws -> R
 #endif
 public func FfiConverterTypeResolvedVariable_lower(_ value: ResolvedVariable) -> RustBuffer {
     return FfiConverterTypeResolvedVariable.lower(value)
+}
+
+
+/**
+ * What a run will do, for its one confirmation.
+ */
+public struct RunPlan: Equatable, Hashable {
+    public var incidentId: Int64
+    public var run: RunKind
+    /**
+     * Protect: the playbook whose steps these are.
+     */
+    public var playbook: String?
+    public var steps: [PlannedStep]
+    /**
+     * The text the confirmation must type (the dangerous runbooks' names, joined by `,`);
+     * `None`: a yes is enough.
+     */
+    public var typedConfirmation: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(incidentId: Int64, run: RunKind, 
+        /**
+         * Protect: the playbook whose steps these are.
+         */playbook: String?, steps: [PlannedStep], 
+        /**
+         * The text the confirmation must type (the dangerous runbooks' names, joined by `,`);
+         * `None`: a yes is enough.
+         */typedConfirmation: String?) {
+        self.incidentId = incidentId
+        self.run = run
+        self.playbook = playbook
+        self.steps = steps
+        self.typedConfirmation = typedConfirmation
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RunPlan: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunPlan: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunPlan {
+        return
+            try RunPlan(
+                incidentId: FfiConverterInt64.read(from: &buf), 
+                run: FfiConverterTypeRunKind.read(from: &buf), 
+                playbook: FfiConverterOptionString.read(from: &buf), 
+                steps: FfiConverterSequenceTypePlannedStep.read(from: &buf), 
+                typedConfirmation: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RunPlan, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.incidentId, into: &buf)
+        FfiConverterTypeRunKind.write(value.run, into: &buf)
+        FfiConverterOptionString.write(value.playbook, into: &buf)
+        FfiConverterSequenceTypePlannedStep.write(value.steps, into: &buf)
+        FfiConverterOptionString.write(value.typedConfirmation, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunPlan_lift(_ buf: RustBuffer) throws -> RunPlan {
+    return try FfiConverterTypeRunPlan.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunPlan_lower(_ value: RunPlan) -> RustBuffer {
+    return FfiConverterTypeRunPlan.lower(value)
+}
+
+
+/**
+ * How a run ended, step by step.
+ */
+public struct RunReport: Equatable, Hashable {
+    public var incidentId: Int64
+    public var run: RunKind
+    public var steps: [StepOutcome]
+    /**
+     * A failed step stopped the run (`on_failure = "stop"`), or it was cancelled.
+     */
+    public var stopped: Bool
+    public var elapsedMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(incidentId: Int64, run: RunKind, steps: [StepOutcome], 
+        /**
+         * A failed step stopped the run (`on_failure = "stop"`), or it was cancelled.
+         */stopped: Bool, elapsedMs: UInt64) {
+        self.incidentId = incidentId
+        self.run = run
+        self.steps = steps
+        self.stopped = stopped
+        self.elapsedMs = elapsedMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RunReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunReport {
+        return
+            try RunReport(
+                incidentId: FfiConverterInt64.read(from: &buf), 
+                run: FfiConverterTypeRunKind.read(from: &buf), 
+                steps: FfiConverterSequenceTypeStepOutcome.read(from: &buf), 
+                stopped: FfiConverterBool.read(from: &buf), 
+                elapsedMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RunReport, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.incidentId, into: &buf)
+        FfiConverterTypeRunKind.write(value.run, into: &buf)
+        FfiConverterSequenceTypeStepOutcome.write(value.steps, into: &buf)
+        FfiConverterBool.write(value.stopped, into: &buf)
+        FfiConverterUInt64.write(value.elapsedMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunReport_lift(_ buf: RustBuffer) throws -> RunReport {
+    return try FfiConverterTypeRunReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunReport_lower(_ value: RunReport) -> RustBuffer {
+    return FfiConverterTypeRunReport.lower(value)
 }
 
 
@@ -3842,6 +5530,182 @@ public func FfiConverterTypeSourceAlerts_lower(_ value: SourceAlerts) -> RustBuf
 
 
 /**
+ * A step's update, stamped with its run and the time since the run started.
+ */
+public struct StepEvent: Equatable, Hashable {
+    public var incidentId: Int64
+    public var run: RunKind
+    public var index: UInt32
+    public var elapsedMs: UInt64
+    public var update: StepUpdate
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(incidentId: Int64, run: RunKind, index: UInt32, elapsedMs: UInt64, update: StepUpdate) {
+        self.incidentId = incidentId
+        self.run = run
+        self.index = index
+        self.elapsedMs = elapsedMs
+        self.update = update
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StepEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStepEvent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StepEvent {
+        return
+            try StepEvent(
+                incidentId: FfiConverterInt64.read(from: &buf), 
+                run: FfiConverterTypeRunKind.read(from: &buf), 
+                index: FfiConverterUInt32.read(from: &buf), 
+                elapsedMs: FfiConverterUInt64.read(from: &buf), 
+                update: FfiConverterTypeStepUpdate.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StepEvent, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.incidentId, into: &buf)
+        FfiConverterTypeRunKind.write(value.run, into: &buf)
+        FfiConverterUInt32.write(value.index, into: &buf)
+        FfiConverterUInt64.write(value.elapsedMs, into: &buf)
+        FfiConverterTypeStepUpdate.write(value.update, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepEvent_lift(_ buf: RustBuffer) throws -> StepEvent {
+    return try FfiConverterTypeStepEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepEvent_lower(_ value: StepEvent) -> RustBuffer {
+    return FfiConverterTypeStepEvent.lower(value)
+}
+
+
+/**
+ * One step's ending.
+ */
+public struct StepOutcome: Equatable, Hashable {
+    public var index: UInt32
+    public var key: String
+    public var description: String
+    public var status: StepStatus
+    /**
+     * The journal action it took (or found done).
+     */
+    public var actionId: Int64?
+    /**
+     * One line: the action's result, or why it was skipped.
+     */
+    public var message: String
+    /**
+     * The proof it took effect: the target's state read back after it (`read back: ON in
+     * production`), or the action's own verification (a new boot id); `None` when there is
+     * none, and then a step that ran is `unverified`.
+     */
+    public var evidence: String?
+    public var error: ErrorInfo?
+    public var durationMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(index: UInt32, key: String, description: String, status: StepStatus, 
+        /**
+         * The journal action it took (or found done).
+         */actionId: Int64?, 
+        /**
+         * One line: the action's result, or why it was skipped.
+         */message: String, 
+        /**
+         * The proof it took effect: the target's state read back after it (`read back: ON in
+         * production`), or the action's own verification (a new boot id); `None` when there is
+         * none, and then a step that ran is `unverified`.
+         */evidence: String?, error: ErrorInfo?, durationMs: UInt64) {
+        self.index = index
+        self.key = key
+        self.description = description
+        self.status = status
+        self.actionId = actionId
+        self.message = message
+        self.evidence = evidence
+        self.error = error
+        self.durationMs = durationMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StepOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStepOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StepOutcome {
+        return
+            try StepOutcome(
+                index: FfiConverterUInt32.read(from: &buf), 
+                key: FfiConverterString.read(from: &buf), 
+                description: FfiConverterString.read(from: &buf), 
+                status: FfiConverterTypeStepStatus.read(from: &buf), 
+                actionId: FfiConverterOptionInt64.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf), 
+                evidence: FfiConverterOptionString.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf), 
+                durationMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StepOutcome, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.index, into: &buf)
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterString.write(value.description, into: &buf)
+        FfiConverterTypeStepStatus.write(value.status, into: &buf)
+        FfiConverterOptionInt64.write(value.actionId, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+        FfiConverterOptionString.write(value.evidence, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+        FfiConverterUInt64.write(value.durationMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepOutcome_lift(_ buf: RustBuffer) throws -> StepOutcome {
+    return try FfiConverterTypeStepOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepOutcome_lower(_ value: StepOutcome) -> RustBuffer {
+    return FfiConverterTypeStepOutcome.lower(value)
+}
+
+
+/**
  * One active scrape target (`GET <prefix>/targets?state=active`).
  */
 public struct Target: Equatable, Hashable {
@@ -4130,6 +5994,113 @@ public func FfiConverterTypeTimeWindow_lower(_ value: TimeWindow) -> RustBuffer 
 
 
 /**
+ * One line of the timeline: an action, a phase change, a note or a run's summary.
+ */
+public struct TimelineEntry: Equatable, Hashable {
+    public var at: DateTimeUtc
+    /**
+     * `action`, `phase`, `note`, `protect` or `stand-down`.
+     */
+    public var entry: String
+    /**
+     * The action's kind (`flag-off`), the new phase, or the note's text.
+     */
+    public var what: String
+    public var target: String
+    /**
+     * The action's state and result line.
+     */
+    public var result: String
+    public var `operator`: String
+    public var frontend: String
+    public var device: String
+    public var durationMs: UInt64?
+    public var actionId: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(at: DateTimeUtc, 
+        /**
+         * `action`, `phase`, `note`, `protect` or `stand-down`.
+         */entry: String, 
+        /**
+         * The action's kind (`flag-off`), the new phase, or the note's text.
+         */what: String, target: String, 
+        /**
+         * The action's state and result line.
+         */result: String, `operator`: String, frontend: String, device: String, durationMs: UInt64?, actionId: Int64?) {
+        self.at = at
+        self.entry = entry
+        self.what = what
+        self.target = target
+        self.result = result
+        self.`operator` = `operator`
+        self.frontend = frontend
+        self.device = device
+        self.durationMs = durationMs
+        self.actionId = actionId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TimelineEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimelineEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimelineEntry {
+        return
+            try TimelineEntry(
+                at: FfiConverterTypeDateTimeUtc.read(from: &buf), 
+                entry: FfiConverterString.read(from: &buf), 
+                what: FfiConverterString.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                result: FfiConverterString.read(from: &buf), 
+                operator: FfiConverterString.read(from: &buf), 
+                frontend: FfiConverterString.read(from: &buf), 
+                device: FfiConverterString.read(from: &buf), 
+                durationMs: FfiConverterOptionUInt64.read(from: &buf), 
+                actionId: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TimelineEntry, into buf: inout [UInt8]) {
+        FfiConverterTypeDateTimeUtc.write(value.at, into: &buf)
+        FfiConverterString.write(value.entry, into: &buf)
+        FfiConverterString.write(value.what, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.result, into: &buf)
+        FfiConverterString.write(value.`operator`, into: &buf)
+        FfiConverterString.write(value.frontend, into: &buf)
+        FfiConverterString.write(value.device, into: &buf)
+        FfiConverterOptionUInt64.write(value.durationMs, into: &buf)
+        FfiConverterOptionInt64.write(value.actionId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimelineEntry_lift(_ buf: RustBuffer) throws -> TimelineEntry {
+    return try FfiConverterTypeTimelineEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimelineEntry_lower(_ value: TimelineEntry) -> RustBuffer {
+    return FfiConverterTypeTimelineEntry.lower(value)
+}
+
+
+/**
  * What an action keeps beyond its kind, target and one-line detail, to be undone or followed
  * up (the journal's `data` column, as JSON). One variant per kind of action that needs it.
  */
@@ -4140,6 +6111,22 @@ public enum ActionData: Equatable, Hashable {
      * A flag switched in one environment, and its state before (what undo puts back).
      */
     case flagChange(backend: String, project: String, flag: String, environment: String, wasEnabled: Bool
+    )
+    /**
+     * A silence created in a monitoring source, and its id (what expiring it needs).
+     */
+    case silence(source: String, silenceId: String
+    )
+    /**
+     * A verified reboot, and how long the host was down (from the dropped connection to the
+     * new boot id).
+     */
+    case reboot(downMs: UInt64
+    )
+    /**
+     * A power action on a cloud server: where it is, to act on it again (a stop undone).
+     */
+    case serverPower(account: String, region: String, serverId: String
     )
 
 
@@ -4165,6 +6152,15 @@ public struct FfiConverterTypeActionData: FfiConverterRustBuffer {
         case 1: return .flagChange(backend: try FfiConverterString.read(from: &buf), project: try FfiConverterString.read(from: &buf), flag: try FfiConverterString.read(from: &buf), environment: try FfiConverterString.read(from: &buf), wasEnabled: try FfiConverterBool.read(from: &buf)
         )
         
+        case 2: return .silence(source: try FfiConverterString.read(from: &buf), silenceId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .reboot(downMs: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 4: return .serverPower(account: try FfiConverterString.read(from: &buf), region: try FfiConverterString.read(from: &buf), serverId: try FfiConverterString.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -4180,6 +6176,24 @@ public struct FfiConverterTypeActionData: FfiConverterRustBuffer {
             FfiConverterString.write(flag, into: &buf)
             FfiConverterString.write(environment, into: &buf)
             FfiConverterBool.write(wasEnabled, into: &buf)
+            
+        
+        case let .silence(source,silenceId):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(source, into: &buf)
+            FfiConverterString.write(silenceId, into: &buf)
+            
+        
+        case let .reboot(downMs):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt64.write(downMs, into: &buf)
+            
+        
+        case let .serverPower(account,region,serverId):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(account, into: &buf)
+            FfiConverterString.write(region, into: &buf)
+            FfiConverterString.write(serverId, into: &buf)
             
         }
     }
@@ -4717,6 +6731,163 @@ public func FfiConverterTypeConfirmation_lower(_ value: Confirmation) -> RustBuf
 
 
 /**
+ * What a delivery carries.
+ */
+
+public enum DeliveryKind: Equatable, Hashable {
+    
+    /**
+     * A message to a `[[notify]]` target.
+     */
+    case notify
+    /**
+     * An annotation in a Grafana.
+     */
+    case annotation
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DeliveryKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeliveryKind: FfiConverterRustBuffer {
+    typealias SwiftType = DeliveryKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeliveryKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notify
+        
+        case 2: return .annotation
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DeliveryKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .notify:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .annotation:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeliveryKind_lift(_ buf: RustBuffer) throws -> DeliveryKind {
+    return try FfiConverterTypeDeliveryKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeliveryKind_lower(_ value: DeliveryKind) -> RustBuffer {
+    return FfiConverterTypeDeliveryKind.lower(value)
+}
+
+
+
+/**
+ * Where a message about an incident (a notification, a Grafana annotation) stands.
+ */
+
+public enum DeliveryState: Equatable, Hashable {
+    
+    /**
+     * Not delivered yet: waiting for its first attempt or its next retry.
+     */
+    case pending
+    case sent
+    /**
+     * Every attempt failed; paaf gave up.
+     */
+    case failed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DeliveryState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeliveryState: FfiConverterRustBuffer {
+    typealias SwiftType = DeliveryState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeliveryState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .pending
+        
+        case 2: return .sent
+        
+        case 3: return .failed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DeliveryState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .pending:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .sent:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .failed:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeliveryState_lift(_ buf: RustBuffer) throws -> DeliveryState {
+    return try FfiConverterTypeDeliveryState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeliveryState_lower(_ value: DeliveryState) -> RustBuffer {
+    return FfiConverterTypeDeliveryState.lower(value)
+}
+
+
+
+/**
  * Stable, machine-readable error codes; front-ends switch on these, never on message text.
  */
 
@@ -5110,6 +7281,214 @@ public func FfiConverterTypeHostCheck_lower(_ value: HostCheck) -> RustBuffer {
 
 
 /**
+ * What an entry of an incident's own timeline (beside its actions) records.
+ */
+
+public enum IncidentEventKind: Equatable, Hashable {
+    
+    /**
+     * The phase changed (the event's `phase` is the new one; the opening is the first).
+     */
+    case phase
+    /**
+     * A note someone wrote.
+     */
+    case note
+    /**
+     * The summary of a Protect run.
+     */
+    case protect
+    /**
+     * The summary of a Stand down run.
+     */
+    case standDown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension IncidentEventKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncidentEventKind: FfiConverterRustBuffer {
+    typealias SwiftType = IncidentEventKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncidentEventKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .phase
+        
+        case 2: return .note
+        
+        case 3: return .protect
+        
+        case 4: return .standDown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: IncidentEventKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .phase:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .note:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .protect:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .standDown:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentEventKind_lift(_ buf: RustBuffer) throws -> IncidentEventKind {
+    return try FfiConverterTypeIncidentEventKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentEventKind_lower(_ value: IncidentEventKind) -> RustBuffer {
+    return FfiConverterTypeIncidentEventKind.lower(value)
+}
+
+
+
+/**
+ * Where an incident stands, in the order PAAF goes through them.
+ */
+
+public enum IncidentPhase: Equatable, Hashable {
+    
+    case opened
+    /**
+     * Protect is running its steps.
+     */
+    case protecting
+    /**
+     * Every protect step ended well: users are shielded.
+     */
+    case protected
+    case analyzing
+    case fixing
+    /**
+     * Stand down is reversing what Protect changed.
+     */
+    case standingDown
+    case resolved
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension IncidentPhase: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncidentPhase: FfiConverterRustBuffer {
+    typealias SwiftType = IncidentPhase
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncidentPhase {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .opened
+        
+        case 2: return .protecting
+        
+        case 3: return .protected
+        
+        case 4: return .analyzing
+        
+        case 5: return .fixing
+        
+        case 6: return .standingDown
+        
+        case 7: return .resolved
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: IncidentPhase, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .opened:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .protecting:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .protected:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .analyzing:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .fixing:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .standingDown:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .resolved:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentPhase_lift(_ buf: RustBuffer) throws -> IncidentPhase {
+    return try FfiConverterTypeIncidentPhase.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncidentPhase_lower(_ value: IncidentPhase) -> RustBuffer {
+    return FfiConverterTypeIncidentPhase.lower(value)
+}
+
+
+
+/**
  * What the known_hosts file says of the key a host just offered.
  */
 
@@ -5181,6 +7560,125 @@ public func FfiConverterTypeKeyStatus_lift(_ buf: RustBuffer) throws -> KeyStatu
 #endif
 public func FfiConverterTypeKeyStatus_lower(_ value: KeyStatus) -> RustBuffer {
     return FfiConverterTypeKeyStatus.lower(value)
+}
+
+
+
+/**
+ * What a step's target looked like when the plan was made: shown in the confirmation, and
+ * compared again right before the step runs, so a target changed meanwhile is reported
+ * rather than acted on blindly.
+ */
+
+public enum Observed: Equatable, Hashable {
+    
+    /**
+     * A flag in one environment.
+     */
+    case flag(enabled: Bool
+    )
+    /**
+     * A host over SSH: its boot id (a reboot since changes it).
+     */
+    case host(bootId: String
+    )
+    /**
+     * A cloud server's state (`running`, `stopped`, ...).
+     */
+    case server(status: String
+    )
+    /**
+     * A silence's state (`active`, `expired`, ...).
+     */
+    case silence(state: String
+    )
+    /**
+     * Nothing to compare (a runbook, a silence), or the state could not be read.
+     */
+    case nothing
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Observed: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeObserved: FfiConverterRustBuffer {
+    typealias SwiftType = Observed
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Observed {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .flag(enabled: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 2: return .host(bootId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .server(status: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .silence(state: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 5: return .nothing
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Observed, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .flag(enabled):
+            writeInt(&buf, Int32(1))
+            FfiConverterBool.write(enabled, into: &buf)
+            
+        
+        case let .host(bootId):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(bootId, into: &buf)
+            
+        
+        case let .server(status):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(status, into: &buf)
+            
+        
+        case let .silence(state):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(state, into: &buf)
+            
+        
+        case .nothing:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeObserved_lift(_ buf: RustBuffer) throws -> Observed {
+    return try FfiConverterTypeObserved.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeObserved_lower(_ value: Observed) -> RustBuffer {
+    return FfiConverterTypeObserved.lower(value)
 }
 
 
@@ -5396,6 +7894,121 @@ public func FfiConverterTypePhase_lower(_ value: Phase) -> RustBuffer {
 
 
 /**
+ * Whether a planned step will run.
+ */
+
+public enum PlanStatus: Equatable, Hashable {
+    
+    /**
+     * It will run.
+     */
+    case toRun
+    /**
+     * An earlier run of this incident did it: the journal's action says so.
+     */
+    case done(actionId: Int64
+    )
+    /**
+     * The target is already as the step would leave it (the flag is already off).
+     */
+    case alreadyAsWanted
+    /**
+     * An earlier run's action ended with an unknown outcome (paaf stopped mid-way): not run
+     * again blindly; check the target, then run it by hand if needed.
+     */
+    case outcomeUnknown(actionId: Int64
+    )
+    /**
+     * It cannot be done (a reboot cannot be undone; no cloud providers in this build).
+     */
+    case impossible(reason: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PlanStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePlanStatus: FfiConverterRustBuffer {
+    typealias SwiftType = PlanStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PlanStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .toRun
+        
+        case 2: return .done(actionId: try FfiConverterInt64.read(from: &buf)
+        )
+        
+        case 3: return .alreadyAsWanted
+        
+        case 4: return .outcomeUnknown(actionId: try FfiConverterInt64.read(from: &buf)
+        )
+        
+        case 5: return .impossible(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PlanStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .toRun:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .done(actionId):
+            writeInt(&buf, Int32(2))
+            FfiConverterInt64.write(actionId, into: &buf)
+            
+        
+        case .alreadyAsWanted:
+            writeInt(&buf, Int32(3))
+        
+        
+        case let .outcomeUnknown(actionId):
+            writeInt(&buf, Int32(4))
+            FfiConverterInt64.write(actionId, into: &buf)
+            
+        
+        case let .impossible(reason):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlanStatus_lift(_ buf: RustBuffer) throws -> PlanStatus {
+    return try FfiConverterTypePlanStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlanStatus_lower(_ value: PlanStatus) -> RustBuffer {
+    return FfiConverterTypePlanStatus.lower(value)
+}
+
+
+
+/**
  * Which kind of value a query returned (`data.resultType`).
  */
 
@@ -5491,6 +8104,75 @@ public func FfiConverterTypeResultType_lower(_ value: ResultType) -> RustBuffer 
 
 
 /**
+ * Which of the two runs.
+ */
+
+public enum RunKind: Equatable, Hashable {
+    
+    case protect
+    case standDown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RunKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunKind: FfiConverterRustBuffer {
+    typealias SwiftType = RunKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .protect
+        
+        case 2: return .standDown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RunKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .protect:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .standDown:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunKind_lift(_ buf: RustBuffer) throws -> RunKind {
+    return try FfiConverterTypeRunKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunKind_lower(_ value: RunKind) -> RustBuffer {
+    return FfiConverterTypeRunKind.lower(value)
+}
+
+
+
+/**
  * A secret as a front-end has it: the value (paaf stores it in the keychain) or a reference
  * (`keyring:NAME`, `env:VAR`) to one stored already. Debug never shows a value.
  */
@@ -5562,6 +8244,89 @@ public func FfiConverterTypeSecretInput_lift(_ buf: RustBuffer) throws -> Secret
 #endif
 public func FfiConverterTypeSecretInput_lower(_ value: SecretInput) -> RustBuffer {
     return FfiConverterTypeSecretInput.lower(value)
+}
+
+
+
+/**
+ * How bad: sev1 (critical, all hands) to sev4 (minor).
+ */
+
+public enum Severity: Equatable, Hashable {
+    
+    case sev1
+    case sev2
+    case sev3
+    case sev4
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Severity: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSeverity: FfiConverterRustBuffer {
+    typealias SwiftType = Severity
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Severity {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .sev1
+        
+        case 2: return .sev2
+        
+        case 3: return .sev3
+        
+        case 4: return .sev4
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Severity, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .sev1:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .sev2:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .sev3:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .sev4:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSeverity_lift(_ buf: RustBuffer) throws -> Severity {
+    return try FfiConverterTypeSeverity.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSeverity_lower(_ value: Severity) -> RustBuffer {
+    return FfiConverterTypeSeverity.lower(value)
 }
 
 
@@ -5943,6 +8708,205 @@ public func FfiConverterTypeStep_lift(_ buf: RustBuffer) throws -> Step {
 #endif
 public func FfiConverterTypeStep_lower(_ value: Step) -> RustBuffer {
     return FfiConverterTypeStep.lower(value)
+}
+
+
+
+/**
+ * How a step of a run ended.
+ */
+
+public enum StepStatus: Equatable, Hashable {
+    
+    case succeeded
+    /**
+     * It ran and reported success without proof (a cloud reboot not verified).
+     */
+    case unverified
+    case failed
+    /**
+     * Whether it took effect is not known: check the target.
+     */
+    case unknown
+    /**
+     * Not run: done before, already as wanted, changed since the confirmation, impossible.
+     */
+    case skipped
+    /**
+     * Not run: an earlier step failed with `on_failure = "stop"`, or the run was cancelled.
+     */
+    case notRun
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension StepStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStepStatus: FfiConverterRustBuffer {
+    typealias SwiftType = StepStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StepStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .succeeded
+        
+        case 2: return .unverified
+        
+        case 3: return .failed
+        
+        case 4: return .unknown
+        
+        case 5: return .skipped
+        
+        case 6: return .notRun
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: StepStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .succeeded:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .unverified:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .failed:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .skipped:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .notRun:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepStatus_lift(_ buf: RustBuffer) throws -> StepStatus {
+    return try FfiConverterTypeStepStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepStatus_lower(_ value: StepStatus) -> RustBuffer {
+    return FfiConverterTypeStepStatus.lower(value)
+}
+
+
+
+/**
+ * What happened to a step while a run goes on.
+ */
+
+public enum StepUpdate: Equatable, Hashable {
+    
+    case started(description: String
+    )
+    /**
+     * A verified reboot's steps, a server's state while it is followed, in words; `progress`
+     * is the reboot's own event.
+     */
+    case progress(detail: String, progress: ProgressEvent?
+    )
+    case finished(outcome: StepOutcome
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension StepUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStepUpdate: FfiConverterRustBuffer {
+    typealias SwiftType = StepUpdate
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StepUpdate {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .started(description: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .progress(detail: try FfiConverterString.read(from: &buf), progress: try FfiConverterOptionTypeProgressEvent.read(from: &buf)
+        )
+        
+        case 3: return .finished(outcome: try FfiConverterTypeStepOutcome.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: StepUpdate, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .started(description):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(description, into: &buf)
+            
+        
+        case let .progress(detail,progress):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(detail, into: &buf)
+            FfiConverterOptionTypeProgressEvent.write(progress, into: &buf)
+            
+        
+        case let .finished(outcome):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeStepOutcome.write(outcome, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepUpdate_lift(_ buf: RustBuffer) throws -> StepUpdate {
+    return try FfiConverterTypeStepUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepUpdate_lower(_ value: StepUpdate) -> RustBuffer {
+    return FfiConverterTypeStepUpdate.lower(value)
 }
 
 
@@ -6389,6 +9353,30 @@ fileprivate struct FfiConverterOptionTypeActionRecord: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAlertRef: FfiConverterRustBuffer {
+    typealias SwiftType = AlertRef?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAlertRef.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAlertRef.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeDatasourceRef: FfiConverterRustBuffer {
     typealias SwiftType = DatasourceRef?
 
@@ -6429,6 +9417,54 @@ fileprivate struct FfiConverterOptionTypeErrorInfo: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeErrorInfo.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeIncidentAlert: FfiConverterRustBuffer {
+    typealias SwiftType = IncidentAlert?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeIncidentAlert.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeIncidentAlert.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeProgressEvent: FfiConverterRustBuffer {
+    typealias SwiftType = ProgressEvent?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeProgressEvent.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeProgressEvent.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6509,6 +9545,30 @@ fileprivate struct FfiConverterOptionTypeActionData: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeIncidentPhase: FfiConverterRustBuffer {
+    typealias SwiftType = IncidentPhase?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeIncidentPhase.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeIncidentPhase.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePhase: FfiConverterRustBuffer {
     typealias SwiftType = Phase?
 
@@ -6549,6 +9609,30 @@ fileprivate struct FfiConverterOptionTypeSecretInput: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSecretInput.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSeverity: FfiConverterRustBuffer {
+    typealias SwiftType = Severity?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSeverity.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSeverity.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6705,6 +9789,31 @@ fileprivate struct FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDashboardLink: FfiConverterRustBuffer {
+    typealias SwiftType = [DashboardLink]
+
+    public static func write(_ value: [DashboardLink], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDashboardLink.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DashboardLink] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DashboardLink]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDashboardLink.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeDataSourceInfo: FfiConverterRustBuffer {
     typealias SwiftType = [DataSourceInfo]
 
@@ -6722,6 +9831,31 @@ fileprivate struct FfiConverterSequenceTypeDataSourceInfo: FfiConverterRustBuffe
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeDataSourceInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDelivery: FfiConverterRustBuffer {
+    typealias SwiftType = [Delivery]
+
+    public static func write(_ value: [Delivery], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDelivery.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Delivery] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Delivery]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDelivery.read(from: &buf))
         }
         return seq
     }
@@ -6772,6 +9906,81 @@ fileprivate struct FfiConverterSequenceTypeFlagEnvironment: FfiConverterRustBuff
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFlagEnvironment.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFlagOffWindow: FfiConverterRustBuffer {
+    typealias SwiftType = [FlagOffWindow]
+
+    public static func write(_ value: [FlagOffWindow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFlagOffWindow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FlagOffWindow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FlagOffWindow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFlagOffWindow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeHostReboot: FfiConverterRustBuffer {
+    typealias SwiftType = [HostReboot]
+
+    public static func write(_ value: [HostReboot], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHostReboot.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HostReboot] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HostReboot]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHostReboot.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeIncidentEvent: FfiConverterRustBuffer {
+    typealias SwiftType = [IncidentEvent]
+
+    public static func write(_ value: [IncidentEvent], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeIncidentEvent.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [IncidentEvent] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [IncidentEvent]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeIncidentEvent.read(from: &buf))
         }
         return seq
     }
@@ -6880,6 +10089,56 @@ fileprivate struct FfiConverterSequenceTypePanelSeries: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypePlannedStep: FfiConverterRustBuffer {
+    typealias SwiftType = [PlannedStep]
+
+    public static func write(_ value: [PlannedStep], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePlannedStep.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PlannedStep] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PlannedStep]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePlannedStep.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeQueryCheck: FfiConverterRustBuffer {
+    typealias SwiftType = [QueryCheck]
+
+    public static func write(_ value: [QueryCheck], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeQueryCheck.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [QueryCheck] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [QueryCheck]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeQueryCheck.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeQueryError: FfiConverterRustBuffer {
     typealias SwiftType = [QueryError]
 
@@ -6897,6 +10156,31 @@ fileprivate struct FfiConverterSequenceTypeQueryError: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeQueryError.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeQueryValue: FfiConverterRustBuffer {
+    typealias SwiftType = [QueryValue]
+
+    public static func write(_ value: [QueryValue], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeQueryValue.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [QueryValue] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [QueryValue]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeQueryValue.read(from: &buf))
         }
         return seq
     }
@@ -6972,6 +10256,56 @@ fileprivate struct FfiConverterSequenceTypeSkippedField: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeSkippedField.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStepOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = [StepOutcome]
+
+    public static func write(_ value: [StepOutcome], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStepOutcome.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StepOutcome] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StepOutcome]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStepOutcome.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTimelineEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [TimelineEntry]
+
+    public static func write(_ value: [TimelineEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTimelineEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TimelineEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [TimelineEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTimelineEntry.read(from: &buf))
         }
         return seq
     }

@@ -1268,6 +1268,16 @@ data class ActionRecord (
     var `finishedAt`: DateTimeUtc?
     , 
     var `durationMs`: kotlin.ULong?
+    , 
+    /**
+     * The incident that was open when it started (or that it ran for).
+     */
+    var `incidentId`: kotlin.Long?
+    , 
+    /**
+     * The protect or stand-down step it ran for (`protect/checkout/0/...`).
+     */
+    var `step`: kotlin.String?
     
 ){
     
@@ -1298,6 +1308,8 @@ public object FfiConverterTypeActionRecord: FfiConverterRustBuffer<ActionRecord>
             FfiConverterTypeDateTimeUtc.read(buf),
             FfiConverterOptionalTypeDateTimeUtc.read(buf),
             FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -1315,7 +1327,9 @@ public object FfiConverterTypeActionRecord: FfiConverterRustBuffer<ActionRecord>
             FfiConverterOptionalString.allocationSize(value.`errorCode`) +
             FfiConverterTypeDateTimeUtc.allocationSize(value.`createdAt`) +
             FfiConverterOptionalTypeDateTimeUtc.allocationSize(value.`finishedAt`) +
-            FfiConverterOptionalULong.allocationSize(value.`durationMs`)
+            FfiConverterOptionalULong.allocationSize(value.`durationMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`incidentId`) +
+            FfiConverterOptionalString.allocationSize(value.`step`)
     )
 
     override fun write(value: ActionRecord, buf: ByteBuffer) {
@@ -1333,6 +1347,64 @@ public object FfiConverterTypeActionRecord: FfiConverterRustBuffer<ActionRecord>
             FfiConverterTypeDateTimeUtc.write(value.`createdAt`, buf)
             FfiConverterOptionalTypeDateTimeUtc.write(value.`finishedAt`, buf)
             FfiConverterOptionalULong.write(value.`durationMs`, buf)
+            FfiConverterOptionalLong.write(value.`incidentId`, buf)
+            FfiConverterOptionalString.write(value.`step`, buf)
+    }
+}
+
+
+
+/**
+ * Which firing alert an incident is opened from: its name, and labels that single it out
+ * among several with that name.
+ */
+data class AlertRef (
+    /**
+     * The `[[monitoring]]` source; every source when `None`.
+     */
+    var `source`: kotlin.String?
+    , 
+    /**
+     * Its `alertname`.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Labels it must have (a subset of its labels).
+     */
+    var `labels`: Labels
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAlertRef: FfiConverterRustBuffer<AlertRef> {
+    override fun read(buf: ByteBuffer): AlertRef {
+        return AlertRef(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeLabels.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AlertRef) = (
+            FfiConverterOptionalString.allocationSize(value.`source`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypeLabels.allocationSize(value.`labels`)
+    )
+
+    override fun write(value: AlertRef, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`source`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypeLabels.write(value.`labels`, buf)
     }
 }
 
@@ -1683,6 +1755,60 @@ public object FfiConverterTypeDashboardHit: FfiConverterRustBuffer<DashboardHit>
 
 
 /**
+ * A dashboard of the incident's playbook, opened on the impact window.
+ */
+data class DashboardLink (
+    var `source`: kotlin.String
+    , 
+    var `uid`: kotlin.String
+    , 
+    /**
+     * `…/d/UID?from=MS&to=MS` (a panel's adds `&viewPanel=ID`).
+     */
+    var `url`: kotlin.String
+    , 
+    var `panelId`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDashboardLink: FfiConverterRustBuffer<DashboardLink> {
+    override fun read(buf: ByteBuffer): DashboardLink {
+        return DashboardLink(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DashboardLink) = (
+            FfiConverterString.allocationSize(value.`source`) +
+            FfiConverterString.allocationSize(value.`uid`) +
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterOptionalLong.allocationSize(value.`panelId`)
+    )
+
+    override fun write(value: DashboardLink, buf: ByteBuffer) {
+            FfiConverterString.write(value.`source`, buf)
+            FfiConverterString.write(value.`uid`, buf)
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterOptionalLong.write(value.`panelId`, buf)
+    }
+}
+
+
+
+/**
  * Which dashboard view: its time range (the dashboard's own when `None`) and variable values
  * chosen by the user (e.g. an alert's `instance`), by name.
  */
@@ -1825,6 +1951,149 @@ public object FfiConverterTypeDatasourceRef: FfiConverterRustBuffer<DatasourceRe
             FfiConverterOptionalString.write(value.`uid`, buf)
             FfiConverterOptionalString.write(value.`kind`, buf)
             FfiConverterOptionalString.write(value.`name`, buf)
+    }
+}
+
+
+
+/**
+ * One message about an incident on its way to a notify target or a Grafana, retried with
+ * backoff until it is delivered or paaf gives up; it never holds up the incident.
+ */
+data class Delivery (
+    var `id`: kotlin.Long
+    , 
+    var `incidentId`: kotlin.Long
+    , 
+    var `kind`: DeliveryKind
+    , 
+    /**
+     * The notify target or Grafana source.
+     */
+    var `channel`: kotlin.String
+    , 
+    /**
+     * What it tells: `opened`, `phase`, `protect`, `stand-down`, `resolved`, or an action.
+     */
+    var `event`: kotlin.String
+    , 
+    var `state`: DeliveryState
+    , 
+    var `attempts`: kotlin.UInt
+    , 
+    /**
+     * Why the last attempt failed.
+     */
+    var `lastError`: kotlin.String?
+    , 
+    var `createdAt`: DateTimeUtc
+    , 
+    var `sentAt`: DateTimeUtc?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDelivery: FfiConverterRustBuffer<Delivery> {
+    override fun read(buf: ByteBuffer): Delivery {
+        return Delivery(
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterTypeDeliveryKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeDeliveryState.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeDateTimeUtc.read(buf),
+            FfiConverterOptionalTypeDateTimeUtc.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Delivery) = (
+            FfiConverterLong.allocationSize(value.`id`) +
+            FfiConverterLong.allocationSize(value.`incidentId`) +
+            FfiConverterTypeDeliveryKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`channel`) +
+            FfiConverterString.allocationSize(value.`event`) +
+            FfiConverterTypeDeliveryState.allocationSize(value.`state`) +
+            FfiConverterUInt.allocationSize(value.`attempts`) +
+            FfiConverterOptionalString.allocationSize(value.`lastError`) +
+            FfiConverterTypeDateTimeUtc.allocationSize(value.`createdAt`) +
+            FfiConverterOptionalTypeDateTimeUtc.allocationSize(value.`sentAt`)
+    )
+
+    override fun write(value: Delivery, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`id`, buf)
+            FfiConverterLong.write(value.`incidentId`, buf)
+            FfiConverterTypeDeliveryKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`channel`, buf)
+            FfiConverterString.write(value.`event`, buf)
+            FfiConverterTypeDeliveryState.write(value.`state`, buf)
+            FfiConverterUInt.write(value.`attempts`, buf)
+            FfiConverterOptionalString.write(value.`lastError`, buf)
+            FfiConverterTypeDateTimeUtc.write(value.`createdAt`, buf)
+            FfiConverterOptionalTypeDateTimeUtc.write(value.`sentAt`, buf)
+    }
+}
+
+
+
+/**
+ * What one round of deliveries did.
+ */
+data class DeliveryRound (
+    var `sent`: kotlin.UInt
+    , 
+    /**
+     * Failed this time; retried later unless given up.
+     */
+    var `failed`: kotlin.UInt
+    , 
+    /**
+     * The failures, one line each: `notify ops-slack: … (retry in 5s)`.
+     */
+    var `errors`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeliveryRound: FfiConverterRustBuffer<DeliveryRound> {
+    override fun read(buf: ByteBuffer): DeliveryRound {
+        return DeliveryRound(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DeliveryRound) = (
+            FfiConverterUInt.allocationSize(value.`sent`) +
+            FfiConverterUInt.allocationSize(value.`failed`) +
+            FfiConverterSequenceString.allocationSize(value.`errors`)
+    )
+
+    override fun write(value: DeliveryRound, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`sent`, buf)
+            FfiConverterUInt.write(value.`failed`, buf)
+            FfiConverterSequenceString.write(value.`errors`, buf)
     }
 }
 
@@ -2140,6 +2409,73 @@ public object FfiConverterTypeFlagEnvironment: FfiConverterRustBuffer<FlagEnviro
 
 
 /**
+ * A flag that was off during the incident, and for how long.
+ */
+data class FlagOffWindow (
+    var `backend`: kotlin.String
+    , 
+    var `flag`: kotlin.String
+    , 
+    var `environment`: kotlin.String
+    , 
+    var `offAt`: DateTimeUtc
+    , 
+    /**
+     * When it was turned back on; `None`: still off when the incident ended.
+     */
+    var `backOnAt`: DateTimeUtc?
+    , 
+    /**
+     * Off for this long (until the end of the incident, or now, when never turned back).
+     */
+    var `offMs`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFlagOffWindow: FfiConverterRustBuffer<FlagOffWindow> {
+    override fun read(buf: ByteBuffer): FlagOffWindow {
+        return FlagOffWindow(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeDateTimeUtc.read(buf),
+            FfiConverterOptionalTypeDateTimeUtc.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FlagOffWindow) = (
+            FfiConverterString.allocationSize(value.`backend`) +
+            FfiConverterString.allocationSize(value.`flag`) +
+            FfiConverterString.allocationSize(value.`environment`) +
+            FfiConverterTypeDateTimeUtc.allocationSize(value.`offAt`) +
+            FfiConverterOptionalTypeDateTimeUtc.allocationSize(value.`backOnAt`) +
+            FfiConverterULong.allocationSize(value.`offMs`)
+    )
+
+    override fun write(value: FlagOffWindow, buf: ByteBuffer) {
+            FfiConverterString.write(value.`backend`, buf)
+            FfiConverterString.write(value.`flag`, buf)
+            FfiConverterString.write(value.`environment`, buf)
+            FfiConverterTypeDateTimeUtc.write(value.`offAt`, buf)
+            FfiConverterOptionalTypeDateTimeUtc.write(value.`backOnAt`, buf)
+            FfiConverterULong.write(value.`offMs`, buf)
+    }
+}
+
+
+
+/**
  * The state of one flag in one environment right now, with what the service offers for a
  * conditional write: a version to write against, and how the write is guarded.
  */
@@ -2360,6 +2696,68 @@ public object FfiConverterTypeHostInput: FfiConverterRustBuffer<HostInput> {
 
 
 /**
+ * A host rebooted during the incident, and how long it was down.
+ */
+data class HostReboot (
+    var `host`: kotlin.String
+    , 
+    var `at`: DateTimeUtc
+    , 
+    var `state`: ActionState
+    , 
+    /**
+     * From the dropped connection to the new boot id, for a verified reboot.
+     */
+    var `downMs`: kotlin.ULong?
+    , 
+    /**
+     * The whole action, command to verification.
+     */
+    var `durationMs`: kotlin.ULong?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHostReboot: FfiConverterRustBuffer<HostReboot> {
+    override fun read(buf: ByteBuffer): HostReboot {
+        return HostReboot(
+            FfiConverterString.read(buf),
+            FfiConverterTypeDateTimeUtc.read(buf),
+            FfiConverterTypeActionState.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HostReboot) = (
+            FfiConverterString.allocationSize(value.`host`) +
+            FfiConverterTypeDateTimeUtc.allocationSize(value.`at`) +
+            FfiConverterTypeActionState.allocationSize(value.`state`) +
+            FfiConverterOptionalULong.allocationSize(value.`downMs`) +
+            FfiConverterOptionalULong.allocationSize(value.`durationMs`)
+    )
+
+    override fun write(value: HostReboot, buf: ByteBuffer) {
+            FfiConverterString.write(value.`host`, buf)
+            FfiConverterTypeDateTimeUtc.write(value.`at`, buf)
+            FfiConverterTypeActionState.write(value.`state`, buf)
+            FfiConverterOptionalULong.write(value.`downMs`, buf)
+            FfiConverterOptionalULong.write(value.`durationMs`, buf)
+    }
+}
+
+
+
+/**
  * What `paaf host list` shows for one host.
  */
 data class HostStatus (
@@ -2497,6 +2895,427 @@ public object FfiConverterTypeHostSummary: FfiConverterRustBuffer<HostSummary> {
             FfiConverterUShort.write(value.`port`, buf)
             FfiConverterString.write(value.`user`, buf)
             FfiConverterString.write(value.`auth`, buf)
+    }
+}
+
+
+
+/**
+ * One incident.
+ */
+data class Incident (
+    var `id`: kotlin.Long
+    , 
+    var `title`: kotlin.String
+    , 
+    var `severity`: Severity
+    , 
+    var `phase`: IncidentPhase
+    , 
+    /**
+     * The playbook it follows, when one matched its alert or was chosen.
+     */
+    var `playbook`: kotlin.String?
+    , 
+    var `alert`: IncidentAlert?
+    , 
+    var `openedAt`: DateTimeUtc
+    , 
+    var `resolvedAt`: DateTimeUtc?
+    , 
+    /**
+     * Who opened it, through what.
+     */
+    var `operator`: kotlin.String
+    , 
+    var `frontend`: kotlin.String
+    , 
+    var `device`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIncident: FfiConverterRustBuffer<Incident> {
+    override fun read(buf: ByteBuffer): Incident {
+        return Incident(
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeSeverity.read(buf),
+            FfiConverterTypeIncidentPhase.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeIncidentAlert.read(buf),
+            FfiConverterTypeDateTimeUtc.read(buf),
+            FfiConverterOptionalTypeDateTimeUtc.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Incident) = (
+            FfiConverterLong.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterTypeSeverity.allocationSize(value.`severity`) +
+            FfiConverterTypeIncidentPhase.allocationSize(value.`phase`) +
+            FfiConverterOptionalString.allocationSize(value.`playbook`) +
+            FfiConverterOptionalTypeIncidentAlert.allocationSize(value.`alert`) +
+            FfiConverterTypeDateTimeUtc.allocationSize(value.`openedAt`) +
+            FfiConverterOptionalTypeDateTimeUtc.allocationSize(value.`resolvedAt`) +
+            FfiConverterString.allocationSize(value.`operator`) +
+            FfiConverterString.allocationSize(value.`frontend`) +
+            FfiConverterString.allocationSize(value.`device`)
+    )
+
+    override fun write(value: Incident, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`id`, buf)
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterTypeSeverity.write(value.`severity`, buf)
+            FfiConverterTypeIncidentPhase.write(value.`phase`, buf)
+            FfiConverterOptionalString.write(value.`playbook`, buf)
+            FfiConverterOptionalTypeIncidentAlert.write(value.`alert`, buf)
+            FfiConverterTypeDateTimeUtc.write(value.`openedAt`, buf)
+            FfiConverterOptionalTypeDateTimeUtc.write(value.`resolvedAt`, buf)
+            FfiConverterString.write(value.`operator`, buf)
+            FfiConverterString.write(value.`frontend`, buf)
+            FfiConverterString.write(value.`device`, buf)
+    }
+}
+
+
+
+/**
+ * The alert an incident was opened from, as it was then: its labels and where it came from.
+ */
+data class IncidentAlert (
+    /**
+     * The `[[monitoring]]` source that showed it.
+     */
+    var `source`: kotlin.String
+    , 
+    /**
+     * Its `alertname`.
+     */
+    var `name`: kotlin.String
+    , 
+    var `labels`: Labels
+    , 
+    var `summary`: kotlin.String?
+    , 
+    /**
+     * When it started firing (epoch ms).
+     */
+    var `sinceMs`: kotlin.Long?
+    , 
+    /**
+     * The rule's link, when the source gave one.
+     */
+    var `link`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIncidentAlert: FfiConverterRustBuffer<IncidentAlert> {
+    override fun read(buf: ByteBuffer): IncidentAlert {
+        return IncidentAlert(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeLabels.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: IncidentAlert) = (
+            FfiConverterString.allocationSize(value.`source`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypeLabels.allocationSize(value.`labels`) +
+            FfiConverterOptionalString.allocationSize(value.`summary`) +
+            FfiConverterOptionalLong.allocationSize(value.`sinceMs`) +
+            FfiConverterOptionalString.allocationSize(value.`link`)
+    )
+
+    override fun write(value: IncidentAlert, buf: ByteBuffer) {
+            FfiConverterString.write(value.`source`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypeLabels.write(value.`labels`, buf)
+            FfiConverterOptionalString.write(value.`summary`, buf)
+            FfiConverterOptionalLong.write(value.`sinceMs`, buf)
+            FfiConverterOptionalString.write(value.`link`, buf)
+    }
+}
+
+
+
+/**
+ * An incident with everything recorded about it, for its page.
+ */
+data class IncidentDetail (
+    var `incident`: Incident
+    , 
+    /**
+     * Every action attached to it, oldest first.
+     */
+    var `actions`: List<ActionRecord>
+    , 
+    /**
+     * Phase changes, notes and run summaries, oldest first.
+     */
+    var `events`: List<IncidentEvent>
+    , 
+    /**
+     * Notifications and annotations, oldest first.
+     */
+    var `deliveries`: List<Delivery>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIncidentDetail: FfiConverterRustBuffer<IncidentDetail> {
+    override fun read(buf: ByteBuffer): IncidentDetail {
+        return IncidentDetail(
+            FfiConverterTypeIncident.read(buf),
+            FfiConverterSequenceTypeActionRecord.read(buf),
+            FfiConverterSequenceTypeIncidentEvent.read(buf),
+            FfiConverterSequenceTypeDelivery.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: IncidentDetail) = (
+            FfiConverterTypeIncident.allocationSize(value.`incident`) +
+            FfiConverterSequenceTypeActionRecord.allocationSize(value.`actions`) +
+            FfiConverterSequenceTypeIncidentEvent.allocationSize(value.`events`) +
+            FfiConverterSequenceTypeDelivery.allocationSize(value.`deliveries`)
+    )
+
+    override fun write(value: IncidentDetail, buf: ByteBuffer) {
+            FfiConverterTypeIncident.write(value.`incident`, buf)
+            FfiConverterSequenceTypeActionRecord.write(value.`actions`, buf)
+            FfiConverterSequenceTypeIncidentEvent.write(value.`events`, buf)
+            FfiConverterSequenceTypeDelivery.write(value.`deliveries`, buf)
+    }
+}
+
+
+
+/**
+ * One entry of an incident's own timeline: a phase change, a note, a run's summary.
+ */
+data class IncidentEvent (
+    var `id`: kotlin.Long
+    , 
+    var `incidentId`: kotlin.Long
+    , 
+    var `at`: DateTimeUtc
+    , 
+    var `kind`: IncidentEventKind
+    , 
+    /**
+     * For a phase change: the new phase.
+     */
+    var `phase`: IncidentPhase?
+    , 
+    var `text`: kotlin.String
+    , 
+    var `operator`: kotlin.String
+    , 
+    var `frontend`: kotlin.String
+    , 
+    var `device`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIncidentEvent: FfiConverterRustBuffer<IncidentEvent> {
+    override fun read(buf: ByteBuffer): IncidentEvent {
+        return IncidentEvent(
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterTypeDateTimeUtc.read(buf),
+            FfiConverterTypeIncidentEventKind.read(buf),
+            FfiConverterOptionalTypeIncidentPhase.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: IncidentEvent) = (
+            FfiConverterLong.allocationSize(value.`id`) +
+            FfiConverterLong.allocationSize(value.`incidentId`) +
+            FfiConverterTypeDateTimeUtc.allocationSize(value.`at`) +
+            FfiConverterTypeIncidentEventKind.allocationSize(value.`kind`) +
+            FfiConverterOptionalTypeIncidentPhase.allocationSize(value.`phase`) +
+            FfiConverterString.allocationSize(value.`text`) +
+            FfiConverterString.allocationSize(value.`operator`) +
+            FfiConverterString.allocationSize(value.`frontend`) +
+            FfiConverterString.allocationSize(value.`device`)
+    )
+
+    override fun write(value: IncidentEvent, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`id`, buf)
+            FfiConverterLong.write(value.`incidentId`, buf)
+            FfiConverterTypeDateTimeUtc.write(value.`at`, buf)
+            FfiConverterTypeIncidentEventKind.write(value.`kind`, buf)
+            FfiConverterOptionalTypeIncidentPhase.write(value.`phase`, buf)
+            FfiConverterString.write(value.`text`, buf)
+            FfiConverterString.write(value.`operator`, buf)
+            FfiConverterString.write(value.`frontend`, buf)
+            FfiConverterString.write(value.`device`, buf)
+    }
+}
+
+
+
+/**
+ * An incident to open.
+ */
+data class IncidentInput (
+    /**
+     * Empty: the alert's summary, else its name.
+     */
+    var `title`: kotlin.String
+    , 
+    /**
+     * `None`: the playbook's, else what the alert's `severity` label suggests, else sev3.
+     */
+    var `severity`: Severity?
+    , 
+    var `alert`: AlertRef?
+    , 
+    /**
+     * The playbook to follow; `None`: the first whose `match` the alert's labels satisfy.
+     */
+    var `playbook`: kotlin.String?
+    , 
+    /**
+     * Open it even while another incident is open (one at a time otherwise).
+     */
+    var `alongside`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIncidentInput: FfiConverterRustBuffer<IncidentInput> {
+    override fun read(buf: ByteBuffer): IncidentInput {
+        return IncidentInput(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalTypeSeverity.read(buf),
+            FfiConverterOptionalTypeAlertRef.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: IncidentInput) = (
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterOptionalTypeSeverity.allocationSize(value.`severity`) +
+            FfiConverterOptionalTypeAlertRef.allocationSize(value.`alert`) +
+            FfiConverterOptionalString.allocationSize(value.`playbook`) +
+            FfiConverterBoolean.allocationSize(value.`alongside`)
+    )
+
+    override fun write(value: IncidentInput, buf: ByteBuffer) {
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterOptionalTypeSeverity.write(value.`severity`, buf)
+            FfiConverterOptionalTypeAlertRef.write(value.`alert`, buf)
+            FfiConverterOptionalString.write(value.`playbook`, buf)
+            FfiConverterBoolean.write(value.`alongside`, buf)
+    }
+}
+
+
+
+/**
+ * What to look at for an incident, read now.
+ */
+data class IncidentLook (
+    var `incidentId`: kotlin.Long
+    , 
+    /**
+     * The playbook's dashboards (and listed panels) from the start of impact to now.
+     */
+    var `dashboards`: List<DashboardLink>
+    , 
+    var `queries`: List<QueryCheck>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIncidentLook: FfiConverterRustBuffer<IncidentLook> {
+    override fun read(buf: ByteBuffer): IncidentLook {
+        return IncidentLook(
+            FfiConverterLong.read(buf),
+            FfiConverterSequenceTypeDashboardLink.read(buf),
+            FfiConverterSequenceTypeQueryCheck.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: IncidentLook) = (
+            FfiConverterLong.allocationSize(value.`incidentId`) +
+            FfiConverterSequenceTypeDashboardLink.allocationSize(value.`dashboards`) +
+            FfiConverterSequenceTypeQueryCheck.allocationSize(value.`queries`)
+    )
+
+    override fun write(value: IncidentLook, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`incidentId`, buf)
+            FfiConverterSequenceTypeDashboardLink.write(value.`dashboards`, buf)
+            FfiConverterSequenceTypeQueryCheck.write(value.`queries`, buf)
     }
 }
 
@@ -2956,6 +3775,233 @@ public object FfiConverterTypePanelSeries: FfiConverterRustBuffer<PanelSeries> {
 
 
 /**
+ * One step of a plan.
+ */
+data class PlannedStep (
+    /**
+     * Its place in the run, from 0.
+     */
+    var `index`: kotlin.UInt
+    , 
+    /**
+     * What identifies it in the journal across runs (an action's `step`).
+     */
+    var `key`: kotlin.String
+    , 
+    /**
+     * The journal kind of the action it will take.
+     */
+    var `kind`: ActionKind
+    , 
+    /**
+     * `flag new-checkout OFF in production`.
+     */
+    var `description`: kotlin.String
+    , 
+    /**
+     * The state of its target now, in words (`ON in production`, `up 41d`, `running`).
+     */
+    var `stateNow`: kotlin.String
+    , 
+    var `observed`: Observed
+    , 
+    var `status`: PlanStatus
+    , 
+    /**
+     * Why its state could not be read (the step still runs and meets the problem itself).
+     */
+    var `error`: ErrorInfo?
+    , 
+    /**
+     * Runs at the same time as its `parallel` neighbours.
+     */
+    var `parallel`: kotlin.Boolean
+    , 
+    /**
+     * The steps after it run even when it fails.
+     */
+    var `continueOnFailure`: kotlin.Boolean
+    , 
+    /**
+     * A dangerous runbook: its name must be typed to confirm the run.
+     */
+    var `typedConfirmation`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePlannedStep: FfiConverterRustBuffer<PlannedStep> {
+    override fun read(buf: ByteBuffer): PlannedStep {
+        return PlannedStep(
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeActionKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeObserved.read(buf),
+            FfiConverterTypePlanStatus.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PlannedStep) = (
+            FfiConverterUInt.allocationSize(value.`index`) +
+            FfiConverterString.allocationSize(value.`key`) +
+            FfiConverterTypeActionKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`description`) +
+            FfiConverterString.allocationSize(value.`stateNow`) +
+            FfiConverterTypeObserved.allocationSize(value.`observed`) +
+            FfiConverterTypePlanStatus.allocationSize(value.`status`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`) +
+            FfiConverterBoolean.allocationSize(value.`parallel`) +
+            FfiConverterBoolean.allocationSize(value.`continueOnFailure`) +
+            FfiConverterOptionalString.allocationSize(value.`typedConfirmation`)
+    )
+
+    override fun write(value: PlannedStep, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`index`, buf)
+            FfiConverterString.write(value.`key`, buf)
+            FfiConverterTypeActionKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`description`, buf)
+            FfiConverterString.write(value.`stateNow`, buf)
+            FfiConverterTypeObserved.write(value.`observed`, buf)
+            FfiConverterTypePlanStatus.write(value.`status`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+            FfiConverterBoolean.write(value.`parallel`, buf)
+            FfiConverterBoolean.write(value.`continueOnFailure`, buf)
+            FfiConverterOptionalString.write(value.`typedConfirmation`, buf)
+    }
+}
+
+
+
+/**
+ * The post-mortem draft: the facts, and the same as Markdown.
+ */
+data class Postmortem (
+    var `incident`: Incident
+    , 
+    /**
+     * One paragraph.
+     */
+    var `summary`: kotlin.String
+    , 
+    var `impactStart`: DateTimeUtc
+    , 
+    /**
+     * The resolution; `None` while the incident is open.
+     */
+    var `impactEnd`: DateTimeUtc?
+    , 
+    /**
+     * From the start of impact to `protected`.
+     */
+    var `timeToProtectMs`: kotlin.ULong?
+    , 
+    /**
+     * From the start of impact to the end of the last stand-down run.
+     */
+    var `timeToStandDownMs`: kotlin.ULong?
+    , 
+    /**
+     * From the start of impact to `resolved`.
+     */
+    var `timeToResolveMs`: kotlin.ULong?
+    , 
+    var `alert`: IncidentAlert?
+    , 
+    var `timeline`: List<TimelineEntry>
+    , 
+    var `flagsOff`: List<FlagOffWindow>
+    , 
+    var `reboots`: List<HostReboot>
+    , 
+    var `dashboards`: List<DashboardLink>
+    , 
+    /**
+     * The whole draft as Markdown.
+     */
+    var `markdown`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePostmortem: FfiConverterRustBuffer<Postmortem> {
+    override fun read(buf: ByteBuffer): Postmortem {
+        return Postmortem(
+            FfiConverterTypeIncident.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeDateTimeUtc.read(buf),
+            FfiConverterOptionalTypeDateTimeUtc.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalTypeIncidentAlert.read(buf),
+            FfiConverterSequenceTypeTimelineEntry.read(buf),
+            FfiConverterSequenceTypeFlagOffWindow.read(buf),
+            FfiConverterSequenceTypeHostReboot.read(buf),
+            FfiConverterSequenceTypeDashboardLink.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Postmortem) = (
+            FfiConverterTypeIncident.allocationSize(value.`incident`) +
+            FfiConverterString.allocationSize(value.`summary`) +
+            FfiConverterTypeDateTimeUtc.allocationSize(value.`impactStart`) +
+            FfiConverterOptionalTypeDateTimeUtc.allocationSize(value.`impactEnd`) +
+            FfiConverterOptionalULong.allocationSize(value.`timeToProtectMs`) +
+            FfiConverterOptionalULong.allocationSize(value.`timeToStandDownMs`) +
+            FfiConverterOptionalULong.allocationSize(value.`timeToResolveMs`) +
+            FfiConverterOptionalTypeIncidentAlert.allocationSize(value.`alert`) +
+            FfiConverterSequenceTypeTimelineEntry.allocationSize(value.`timeline`) +
+            FfiConverterSequenceTypeFlagOffWindow.allocationSize(value.`flagsOff`) +
+            FfiConverterSequenceTypeHostReboot.allocationSize(value.`reboots`) +
+            FfiConverterSequenceTypeDashboardLink.allocationSize(value.`dashboards`) +
+            FfiConverterString.allocationSize(value.`markdown`)
+    )
+
+    override fun write(value: Postmortem, buf: ByteBuffer) {
+            FfiConverterTypeIncident.write(value.`incident`, buf)
+            FfiConverterString.write(value.`summary`, buf)
+            FfiConverterTypeDateTimeUtc.write(value.`impactStart`, buf)
+            FfiConverterOptionalTypeDateTimeUtc.write(value.`impactEnd`, buf)
+            FfiConverterOptionalULong.write(value.`timeToProtectMs`, buf)
+            FfiConverterOptionalULong.write(value.`timeToStandDownMs`, buf)
+            FfiConverterOptionalULong.write(value.`timeToResolveMs`, buf)
+            FfiConverterOptionalTypeIncidentAlert.write(value.`alert`, buf)
+            FfiConverterSequenceTypeTimelineEntry.write(value.`timeline`, buf)
+            FfiConverterSequenceTypeFlagOffWindow.write(value.`flagsOff`, buf)
+            FfiConverterSequenceTypeHostReboot.write(value.`reboots`, buf)
+            FfiConverterSequenceTypeDashboardLink.write(value.`dashboards`, buf)
+            FfiConverterString.write(value.`markdown`, buf)
+    }
+}
+
+
+
+/**
  * A step with the journal action it belongs to and the time since the action started.
  */
 data class ProgressEvent (
@@ -2996,6 +4042,90 @@ public object FfiConverterTypeProgressEvent: FfiConverterRustBuffer<ProgressEven
             FfiConverterLong.write(value.`actionId`, buf)
             FfiConverterULong.write(value.`elapsedMs`, buf)
             FfiConverterTypeStep.write(value.`step`, buf)
+    }
+}
+
+
+
+/**
+ * One playbook query, evaluated now.
+ */
+data class QueryCheck (
+    /**
+     * The `[[monitoring]]` Prometheus it ran on.
+     */
+    var `source`: kotlin.String
+    , 
+    var `expr`: kotlin.String
+    , 
+    /**
+     * Trouble above this value.
+     */
+    var `above`: kotlin.Double?
+    , 
+    /**
+     * Trouble below this value.
+     */
+    var `below`: kotlin.Double?
+    , 
+    /**
+     * One per series of the answer.
+     */
+    var `values`: List<QueryValue>
+    , 
+    /**
+     * A value is past a threshold, or the query answered nothing (no data is no all-clear).
+     */
+    var `trouble`: kotlin.Boolean
+    , 
+    /**
+     * Why it could not be evaluated.
+     */
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQueryCheck: FfiConverterRustBuffer<QueryCheck> {
+    override fun read(buf: ByteBuffer): QueryCheck {
+        return QueryCheck(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterSequenceTypeQueryValue.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: QueryCheck) = (
+            FfiConverterString.allocationSize(value.`source`) +
+            FfiConverterString.allocationSize(value.`expr`) +
+            FfiConverterOptionalDouble.allocationSize(value.`above`) +
+            FfiConverterOptionalDouble.allocationSize(value.`below`) +
+            FfiConverterSequenceTypeQueryValue.allocationSize(value.`values`) +
+            FfiConverterBoolean.allocationSize(value.`trouble`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: QueryCheck, buf: ByteBuffer) {
+            FfiConverterString.write(value.`source`, buf)
+            FfiConverterString.write(value.`expr`, buf)
+            FfiConverterOptionalDouble.write(value.`above`, buf)
+            FfiConverterOptionalDouble.write(value.`below`, buf)
+            FfiConverterSequenceTypeQueryValue.write(value.`values`, buf)
+            FfiConverterBoolean.write(value.`trouble`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
     }
 }
 
@@ -3118,6 +4248,61 @@ public object FfiConverterTypeQueryResult: FfiConverterRustBuffer<QueryResult> {
             FfiConverterOptionalTypeTextSample.write(value.`text`, buf)
             FfiConverterOptionalLong.write(value.`stepMs`, buf)
             FfiConverterSequenceString.write(value.`warnings`, buf)
+    }
+}
+
+
+
+/**
+ * One series' value now.
+ */
+data class QueryValue (
+    /**
+     * The series' labels, Prometheus style (`up{job="api"}`).
+     */
+    var `series`: kotlin.String
+    , 
+    /**
+     * `None`: no number (null).
+     */
+    var `value`: kotlin.Double?
+    , 
+    /**
+     * Past a threshold.
+     */
+    var `trouble`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQueryValue: FfiConverterRustBuffer<QueryValue> {
+    override fun read(buf: ByteBuffer): QueryValue {
+        return QueryValue(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: QueryValue) = (
+            FfiConverterString.allocationSize(value.`series`) +
+            FfiConverterOptionalDouble.allocationSize(value.`value`) +
+            FfiConverterBoolean.allocationSize(value.`trouble`)
+    )
+
+    override fun write(value: QueryValue, buf: ByteBuffer) {
+            FfiConverterString.write(value.`series`, buf)
+            FfiConverterOptionalDouble.write(value.`value`, buf)
+            FfiConverterBoolean.write(value.`trouble`, buf)
     }
 }
 
@@ -3289,6 +4474,128 @@ public object FfiConverterTypeResolvedVariable: FfiConverterRustBuffer<ResolvedV
             FfiConverterBoolean.write(value.`includeAll`, buf)
             FfiConverterOptionalString.write(value.`allValue`, buf)
             FfiConverterOptionalString.write(value.`warning`, buf)
+    }
+}
+
+
+
+/**
+ * What a run will do, for its one confirmation.
+ */
+data class RunPlan (
+    var `incidentId`: kotlin.Long
+    , 
+    var `run`: RunKind
+    , 
+    /**
+     * Protect: the playbook whose steps these are.
+     */
+    var `playbook`: kotlin.String?
+    , 
+    var `steps`: List<PlannedStep>
+    , 
+    /**
+     * The text the confirmation must type (the dangerous runbooks' names, joined by `,`);
+     * `None`: a yes is enough.
+     */
+    var `typedConfirmation`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRunPlan: FfiConverterRustBuffer<RunPlan> {
+    override fun read(buf: ByteBuffer): RunPlan {
+        return RunPlan(
+            FfiConverterLong.read(buf),
+            FfiConverterTypeRunKind.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceTypePlannedStep.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RunPlan) = (
+            FfiConverterLong.allocationSize(value.`incidentId`) +
+            FfiConverterTypeRunKind.allocationSize(value.`run`) +
+            FfiConverterOptionalString.allocationSize(value.`playbook`) +
+            FfiConverterSequenceTypePlannedStep.allocationSize(value.`steps`) +
+            FfiConverterOptionalString.allocationSize(value.`typedConfirmation`)
+    )
+
+    override fun write(value: RunPlan, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`incidentId`, buf)
+            FfiConverterTypeRunKind.write(value.`run`, buf)
+            FfiConverterOptionalString.write(value.`playbook`, buf)
+            FfiConverterSequenceTypePlannedStep.write(value.`steps`, buf)
+            FfiConverterOptionalString.write(value.`typedConfirmation`, buf)
+    }
+}
+
+
+
+/**
+ * How a run ended, step by step.
+ */
+data class RunReport (
+    var `incidentId`: kotlin.Long
+    , 
+    var `run`: RunKind
+    , 
+    var `steps`: List<StepOutcome>
+    , 
+    /**
+     * A failed step stopped the run (`on_failure = "stop"`), or it was cancelled.
+     */
+    var `stopped`: kotlin.Boolean
+    , 
+    var `elapsedMs`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRunReport: FfiConverterRustBuffer<RunReport> {
+    override fun read(buf: ByteBuffer): RunReport {
+        return RunReport(
+            FfiConverterLong.read(buf),
+            FfiConverterTypeRunKind.read(buf),
+            FfiConverterSequenceTypeStepOutcome.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RunReport) = (
+            FfiConverterLong.allocationSize(value.`incidentId`) +
+            FfiConverterTypeRunKind.allocationSize(value.`run`) +
+            FfiConverterSequenceTypeStepOutcome.allocationSize(value.`steps`) +
+            FfiConverterBoolean.allocationSize(value.`stopped`) +
+            FfiConverterULong.allocationSize(value.`elapsedMs`)
+    )
+
+    override fun write(value: RunReport, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`incidentId`, buf)
+            FfiConverterTypeRunKind.write(value.`run`, buf)
+            FfiConverterSequenceTypeStepOutcome.write(value.`steps`, buf)
+            FfiConverterBoolean.write(value.`stopped`, buf)
+            FfiConverterULong.write(value.`elapsedMs`, buf)
     }
 }
 
@@ -3658,6 +4965,149 @@ public object FfiConverterTypeSourceAlerts: FfiConverterRustBuffer<SourceAlerts>
 
 
 /**
+ * A step's update, stamped with its run and the time since the run started.
+ */
+data class StepEvent (
+    var `incidentId`: kotlin.Long
+    , 
+    var `run`: RunKind
+    , 
+    var `index`: kotlin.UInt
+    , 
+    var `elapsedMs`: kotlin.ULong
+    , 
+    var `update`: StepUpdate
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStepEvent: FfiConverterRustBuffer<StepEvent> {
+    override fun read(buf: ByteBuffer): StepEvent {
+        return StepEvent(
+            FfiConverterLong.read(buf),
+            FfiConverterTypeRunKind.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterTypeStepUpdate.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StepEvent) = (
+            FfiConverterLong.allocationSize(value.`incidentId`) +
+            FfiConverterTypeRunKind.allocationSize(value.`run`) +
+            FfiConverterUInt.allocationSize(value.`index`) +
+            FfiConverterULong.allocationSize(value.`elapsedMs`) +
+            FfiConverterTypeStepUpdate.allocationSize(value.`update`)
+    )
+
+    override fun write(value: StepEvent, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`incidentId`, buf)
+            FfiConverterTypeRunKind.write(value.`run`, buf)
+            FfiConverterUInt.write(value.`index`, buf)
+            FfiConverterULong.write(value.`elapsedMs`, buf)
+            FfiConverterTypeStepUpdate.write(value.`update`, buf)
+    }
+}
+
+
+
+/**
+ * One step's ending.
+ */
+data class StepOutcome (
+    var `index`: kotlin.UInt
+    , 
+    var `key`: kotlin.String
+    , 
+    var `description`: kotlin.String
+    , 
+    var `status`: StepStatus
+    , 
+    /**
+     * The journal action it took (or found done).
+     */
+    var `actionId`: kotlin.Long?
+    , 
+    /**
+     * One line: the action's result, or why it was skipped.
+     */
+    var `message`: kotlin.String
+    , 
+    /**
+     * The proof it took effect: the target's state read back after it (`read back: ON in
+     * production`), or the action's own verification (a new boot id); `None` when there is
+     * none, and then a step that ran is `unverified`.
+     */
+    var `evidence`: kotlin.String?
+    , 
+    var `error`: ErrorInfo?
+    , 
+    var `durationMs`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStepOutcome: FfiConverterRustBuffer<StepOutcome> {
+    override fun read(buf: ByteBuffer): StepOutcome {
+        return StepOutcome(
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeStepStatus.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StepOutcome) = (
+            FfiConverterUInt.allocationSize(value.`index`) +
+            FfiConverterString.allocationSize(value.`key`) +
+            FfiConverterString.allocationSize(value.`description`) +
+            FfiConverterTypeStepStatus.allocationSize(value.`status`) +
+            FfiConverterOptionalLong.allocationSize(value.`actionId`) +
+            FfiConverterString.allocationSize(value.`message`) +
+            FfiConverterOptionalString.allocationSize(value.`evidence`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`) +
+            FfiConverterULong.allocationSize(value.`durationMs`)
+    )
+
+    override fun write(value: StepOutcome, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`index`, buf)
+            FfiConverterString.write(value.`key`, buf)
+            FfiConverterString.write(value.`description`, buf)
+            FfiConverterTypeStepStatus.write(value.`status`, buf)
+            FfiConverterOptionalLong.write(value.`actionId`, buf)
+            FfiConverterString.write(value.`message`, buf)
+            FfiConverterOptionalString.write(value.`evidence`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+            FfiConverterULong.write(value.`durationMs`, buf)
+    }
+}
+
+
+
+/**
  * One active scrape target (`GET <prefix>/targets?state=active`).
  */
 data class Target (
@@ -3870,6 +5320,96 @@ public object FfiConverterTypeTimeWindow: FfiConverterRustBuffer<TimeWindow> {
 
 
 /**
+ * One line of the timeline: an action, a phase change, a note or a run's summary.
+ */
+data class TimelineEntry (
+    var `at`: DateTimeUtc
+    , 
+    /**
+     * `action`, `phase`, `note`, `protect` or `stand-down`.
+     */
+    var `entry`: kotlin.String
+    , 
+    /**
+     * The action's kind (`flag-off`), the new phase, or the note's text.
+     */
+    var `what`: kotlin.String
+    , 
+    var `target`: kotlin.String
+    , 
+    /**
+     * The action's state and result line.
+     */
+    var `result`: kotlin.String
+    , 
+    var `operator`: kotlin.String
+    , 
+    var `frontend`: kotlin.String
+    , 
+    var `device`: kotlin.String
+    , 
+    var `durationMs`: kotlin.ULong?
+    , 
+    var `actionId`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTimelineEntry: FfiConverterRustBuffer<TimelineEntry> {
+    override fun read(buf: ByteBuffer): TimelineEntry {
+        return TimelineEntry(
+            FfiConverterTypeDateTimeUtc.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TimelineEntry) = (
+            FfiConverterTypeDateTimeUtc.allocationSize(value.`at`) +
+            FfiConverterString.allocationSize(value.`entry`) +
+            FfiConverterString.allocationSize(value.`what`) +
+            FfiConverterString.allocationSize(value.`target`) +
+            FfiConverterString.allocationSize(value.`result`) +
+            FfiConverterString.allocationSize(value.`operator`) +
+            FfiConverterString.allocationSize(value.`frontend`) +
+            FfiConverterString.allocationSize(value.`device`) +
+            FfiConverterOptionalULong.allocationSize(value.`durationMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`actionId`)
+    )
+
+    override fun write(value: TimelineEntry, buf: ByteBuffer) {
+            FfiConverterTypeDateTimeUtc.write(value.`at`, buf)
+            FfiConverterString.write(value.`entry`, buf)
+            FfiConverterString.write(value.`what`, buf)
+            FfiConverterString.write(value.`target`, buf)
+            FfiConverterString.write(value.`result`, buf)
+            FfiConverterString.write(value.`operator`, buf)
+            FfiConverterString.write(value.`frontend`, buf)
+            FfiConverterString.write(value.`device`, buf)
+            FfiConverterOptionalULong.write(value.`durationMs`, buf)
+            FfiConverterOptionalLong.write(value.`actionId`, buf)
+    }
+}
+
+
+
+/**
  * What an action keeps beyond its kind, target and one-line detail, to be undone or followed
  * up (the journal's `data` column, as JSON). One variant per kind of action that needs it.
  */
@@ -3884,6 +5424,46 @@ sealed class ActionData {
         val `flag`: kotlin.String, 
         val `environment`: kotlin.String, 
         val `wasEnabled`: kotlin.Boolean) : ActionData()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A silence created in a monitoring source, and its id (what expiring it needs).
+     */
+    data class Silence(
+        val `source`: kotlin.String, 
+        val `silenceId`: kotlin.String) : ActionData()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A verified reboot, and how long the host was down (from the dropped connection to the
+     * new boot id).
+     */
+    data class Reboot(
+        val `downMs`: kotlin.ULong) : ActionData()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A power action on a cloud server: where it is, to act on it again (a stop undone).
+     */
+    data class ServerPower(
+        val `account`: kotlin.String, 
+        val `region`: kotlin.String, 
+        val `serverId`: kotlin.String) : ActionData()
         
     {
         
@@ -3914,6 +5494,18 @@ public object FfiConverterTypeActionData : FfiConverterRustBuffer<ActionData>{
                 FfiConverterString.read(buf),
                 FfiConverterBoolean.read(buf),
                 )
+            2 -> ActionData.Silence(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            3 -> ActionData.Reboot(
+                FfiConverterULong.read(buf),
+                )
+            4 -> ActionData.ServerPower(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -3930,6 +5522,30 @@ public object FfiConverterTypeActionData : FfiConverterRustBuffer<ActionData>{
                 + FfiConverterBoolean.allocationSize(value.`wasEnabled`)
             )
         }
+        is ActionData.Silence -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`source`)
+                + FfiConverterString.allocationSize(value.`silenceId`)
+            )
+        }
+        is ActionData.Reboot -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`downMs`)
+            )
+        }
+        is ActionData.ServerPower -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`account`)
+                + FfiConverterString.allocationSize(value.`region`)
+                + FfiConverterString.allocationSize(value.`serverId`)
+            )
+        }
     }
 
     override fun write(value: ActionData, buf: ByteBuffer) {
@@ -3941,6 +5557,24 @@ public object FfiConverterTypeActionData : FfiConverterRustBuffer<ActionData>{
                 FfiConverterString.write(value.`flag`, buf)
                 FfiConverterString.write(value.`environment`, buf)
                 FfiConverterBoolean.write(value.`wasEnabled`, buf)
+                Unit
+            }
+            is ActionData.Silence -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`source`, buf)
+                FfiConverterString.write(value.`silenceId`, buf)
+                Unit
+            }
+            is ActionData.Reboot -> {
+                buf.putInt(3)
+                FfiConverterULong.write(value.`downMs`, buf)
+                Unit
+            }
+            is ActionData.ServerPower -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`account`, buf)
+                FfiConverterString.write(value.`region`, buf)
+                FfiConverterString.write(value.`serverId`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4314,6 +5948,93 @@ public object FfiConverterTypeConfirmation : FfiConverterRustBuffer<Confirmation
 
 
 /**
+ * What a delivery carries.
+ */
+
+enum class DeliveryKind {
+    
+    /**
+     * A message to a `[[notify]]` target.
+     */
+    NOTIFY,
+    /**
+     * An annotation in a Grafana.
+     */
+    ANNOTATION;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeliveryKind: FfiConverterRustBuffer<DeliveryKind> {
+    override fun read(buf: ByteBuffer) = try {
+        DeliveryKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DeliveryKind) = 4UL
+
+    override fun write(value: DeliveryKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where a message about an incident (a notification, a Grafana annotation) stands.
+ */
+
+enum class DeliveryState {
+    
+    /**
+     * Not delivered yet: waiting for its first attempt or its next retry.
+     */
+    PENDING,
+    SENT,
+    /**
+     * Every attempt failed; paaf gave up.
+     */
+    FAILED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeliveryState: FfiConverterRustBuffer<DeliveryState> {
+    override fun read(buf: ByteBuffer) = try {
+        DeliveryState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DeliveryState) = 4UL
+
+    override fun write(value: DeliveryState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Stable, machine-readable error codes; front-ends switch on these, never on message text.
  */
 
@@ -4564,6 +6285,108 @@ public object FfiConverterTypeHostCheck : FfiConverterRustBuffer<HostCheck>{
 
 
 /**
+ * What an entry of an incident's own timeline (beside its actions) records.
+ */
+
+enum class IncidentEventKind {
+    
+    /**
+     * The phase changed (the event's `phase` is the new one; the opening is the first).
+     */
+    PHASE,
+    /**
+     * A note someone wrote.
+     */
+    NOTE,
+    /**
+     * The summary of a Protect run.
+     */
+    PROTECT,
+    /**
+     * The summary of a Stand down run.
+     */
+    STAND_DOWN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIncidentEventKind: FfiConverterRustBuffer<IncidentEventKind> {
+    override fun read(buf: ByteBuffer) = try {
+        IncidentEventKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: IncidentEventKind) = 4UL
+
+    override fun write(value: IncidentEventKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where an incident stands, in the order PAAF goes through them.
+ */
+
+enum class IncidentPhase {
+    
+    OPENED,
+    /**
+     * Protect is running its steps.
+     */
+    PROTECTING,
+    /**
+     * Every protect step ended well: users are shielded.
+     */
+    PROTECTED,
+    ANALYZING,
+    FIXING,
+    /**
+     * Stand down is reversing what Protect changed.
+     */
+    STANDING_DOWN,
+    RESOLVED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIncidentPhase: FfiConverterRustBuffer<IncidentPhase> {
+    override fun read(buf: ByteBuffer) = try {
+        IncidentPhase.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: IncidentPhase) = 4UL
+
+    override fun write(value: IncidentPhase, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * What the known_hosts file says of the key a host just offered.
  */
 
@@ -4594,6 +6417,171 @@ public object FfiConverterTypeKeyStatus: FfiConverterRustBuffer<KeyStatus> {
 
     override fun write(value: KeyStatus, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What a step's target looked like when the plan was made: shown in the confirmation, and
+ * compared again right before the step runs, so a target changed meanwhile is reported
+ * rather than acted on blindly.
+ */
+sealed class Observed {
+    
+    /**
+     * A flag in one environment.
+     */
+    data class Flag(
+        val `enabled`: kotlin.Boolean) : Observed()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A host over SSH: its boot id (a reboot since changes it).
+     */
+    data class Host(
+        val `bootId`: kotlin.String) : Observed()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A cloud server's state (`running`, `stopped`, ...).
+     */
+    data class Server(
+        val `status`: kotlin.String) : Observed()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A silence's state (`active`, `expired`, ...).
+     */
+    data class Silence(
+        val `state`: kotlin.String) : Observed()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Nothing to compare (a runbook, a silence), or the state could not be read.
+     */
+    object Nothing : Observed()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeObserved : FfiConverterRustBuffer<Observed>{
+    override fun read(buf: ByteBuffer): Observed {
+        return when(buf.getInt()) {
+            1 -> Observed.Flag(
+                FfiConverterBoolean.read(buf),
+                )
+            2 -> Observed.Host(
+                FfiConverterString.read(buf),
+                )
+            3 -> Observed.Server(
+                FfiConverterString.read(buf),
+                )
+            4 -> Observed.Silence(
+                FfiConverterString.read(buf),
+                )
+            5 -> Observed.Nothing
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: Observed): ULong = when(value) {
+        is Observed.Flag -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterBoolean.allocationSize(value.`enabled`)
+            )
+        }
+        is Observed.Host -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`bootId`)
+            )
+        }
+        is Observed.Server -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`status`)
+            )
+        }
+        is Observed.Silence -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`state`)
+            )
+        }
+        is Observed.Nothing -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: Observed, buf: ByteBuffer) {
+        when(value) {
+            is Observed.Flag -> {
+                buf.putInt(1)
+                FfiConverterBoolean.write(value.`enabled`, buf)
+                Unit
+            }
+            is Observed.Host -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`bootId`, buf)
+                Unit
+            }
+            is Observed.Server -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`status`, buf)
+                Unit
+            }
+            is Observed.Silence -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`state`, buf)
+                Unit
+            }
+            is Observed.Nothing -> {
+                buf.putInt(5)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -4712,6 +6700,160 @@ public object FfiConverterTypePhase: FfiConverterRustBuffer<Phase> {
 
 
 /**
+ * Whether a planned step will run.
+ */
+sealed class PlanStatus {
+    
+    /**
+     * It will run.
+     */
+    object ToRun : PlanStatus()
+    
+    
+    /**
+     * An earlier run of this incident did it: the journal's action says so.
+     */
+    data class Done(
+        val `actionId`: kotlin.Long) : PlanStatus()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The target is already as the step would leave it (the flag is already off).
+     */
+    object AlreadyAsWanted : PlanStatus()
+    
+    
+    /**
+     * An earlier run's action ended with an unknown outcome (paaf stopped mid-way): not run
+     * again blindly; check the target, then run it by hand if needed.
+     */
+    data class OutcomeUnknown(
+        val `actionId`: kotlin.Long) : PlanStatus()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * It cannot be done (a reboot cannot be undone; no cloud providers in this build).
+     */
+    data class Impossible(
+        val `reason`: kotlin.String) : PlanStatus()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePlanStatus : FfiConverterRustBuffer<PlanStatus>{
+    override fun read(buf: ByteBuffer): PlanStatus {
+        return when(buf.getInt()) {
+            1 -> PlanStatus.ToRun
+            2 -> PlanStatus.Done(
+                FfiConverterLong.read(buf),
+                )
+            3 -> PlanStatus.AlreadyAsWanted
+            4 -> PlanStatus.OutcomeUnknown(
+                FfiConverterLong.read(buf),
+                )
+            5 -> PlanStatus.Impossible(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: PlanStatus): ULong = when(value) {
+        is PlanStatus.ToRun -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is PlanStatus.Done -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterLong.allocationSize(value.`actionId`)
+            )
+        }
+        is PlanStatus.AlreadyAsWanted -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is PlanStatus.OutcomeUnknown -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterLong.allocationSize(value.`actionId`)
+            )
+        }
+        is PlanStatus.Impossible -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: PlanStatus, buf: ByteBuffer) {
+        when(value) {
+            is PlanStatus.ToRun -> {
+                buf.putInt(1)
+                Unit
+            }
+            is PlanStatus.Done -> {
+                buf.putInt(2)
+                FfiConverterLong.write(value.`actionId`, buf)
+                Unit
+            }
+            is PlanStatus.AlreadyAsWanted -> {
+                buf.putInt(3)
+                Unit
+            }
+            is PlanStatus.OutcomeUnknown -> {
+                buf.putInt(4)
+                FfiConverterLong.write(value.`actionId`, buf)
+                Unit
+            }
+            is PlanStatus.Impossible -> {
+                buf.putInt(5)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * Which kind of value a query returned (`data.resultType`).
  */
 
@@ -4754,6 +6896,43 @@ public object FfiConverterTypeResultType: FfiConverterRustBuffer<ResultType> {
     override fun allocationSize(value: ResultType) = 4UL
 
     override fun write(value: ResultType, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Which of the two runs.
+ */
+
+enum class RunKind {
+    
+    PROTECT,
+    STAND_DOWN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRunKind: FfiConverterRustBuffer<RunKind> {
+    override fun read(buf: ByteBuffer) = try {
+        RunKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RunKind) = 4UL
+
+    override fun write(value: RunKind, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -4842,6 +7021,45 @@ public object FfiConverterTypeSecretInput : FfiConverterRustBuffer<SecretInput>{
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * How bad: sev1 (critical, all hands) to sev4 (minor).
+ */
+
+enum class Severity {
+    
+    SEV1,
+    SEV2,
+    SEV3,
+    SEV4;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSeverity: FfiConverterRustBuffer<Severity> {
+    override fun read(buf: ByteBuffer) = try {
+        Severity.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Severity) = 4UL
+
+    override fun write(value: Severity, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -5357,6 +7575,177 @@ public object FfiConverterTypeStep : FfiConverterRustBuffer<Step>{
 
 
 /**
+ * How a step of a run ended.
+ */
+
+enum class StepStatus {
+    
+    SUCCEEDED,
+    /**
+     * It ran and reported success without proof (a cloud reboot not verified).
+     */
+    UNVERIFIED,
+    FAILED,
+    /**
+     * Whether it took effect is not known: check the target.
+     */
+    UNKNOWN,
+    /**
+     * Not run: done before, already as wanted, changed since the confirmation, impossible.
+     */
+    SKIPPED,
+    /**
+     * Not run: an earlier step failed with `on_failure = "stop"`, or the run was cancelled.
+     */
+    NOT_RUN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStepStatus: FfiConverterRustBuffer<StepStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        StepStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: StepStatus) = 4UL
+
+    override fun write(value: StepStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What happened to a step while a run goes on.
+ */
+sealed class StepUpdate {
+    
+    data class Started(
+        val `description`: kotlin.String) : StepUpdate()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A verified reboot's steps, a server's state while it is followed, in words; `progress`
+     * is the reboot's own event.
+     */
+    data class Progress(
+        val `detail`: kotlin.String, 
+        val `progress`: dev.paaf.core.ProgressEvent?) : StepUpdate()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class Finished(
+        val `outcome`: dev.paaf.core.StepOutcome) : StepUpdate()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStepUpdate : FfiConverterRustBuffer<StepUpdate>{
+    override fun read(buf: ByteBuffer): StepUpdate {
+        return when(buf.getInt()) {
+            1 -> StepUpdate.Started(
+                FfiConverterString.read(buf),
+                )
+            2 -> StepUpdate.Progress(
+                FfiConverterString.read(buf),
+                FfiConverterOptionalTypeProgressEvent.read(buf),
+                )
+            3 -> StepUpdate.Finished(
+                FfiConverterTypeStepOutcome.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: StepUpdate): ULong = when(value) {
+        is StepUpdate.Started -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`description`)
+            )
+        }
+        is StepUpdate.Progress -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterOptionalTypeProgressEvent.allocationSize(value.`progress`)
+            )
+        }
+        is StepUpdate.Finished -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeStepOutcome.allocationSize(value.`outcome`)
+            )
+        }
+    }
+
+    override fun write(value: StepUpdate, buf: ByteBuffer) {
+        when(value) {
+            is StepUpdate.Started -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`description`, buf)
+                Unit
+            }
+            is StepUpdate.Progress -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterOptionalTypeProgressEvent.write(value.`progress`, buf)
+                Unit
+            }
+            is StepUpdate.Finished -> {
+                buf.putInt(3)
+                FfiConverterTypeStepOutcome.write(value.`outcome`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * Scrape health of a target.
  */
 
@@ -5832,6 +8221,38 @@ public object FfiConverterOptionalTypeActionRecord: FfiConverterRustBuffer<Actio
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeAlertRef: FfiConverterRustBuffer<AlertRef?> {
+    override fun read(buf: ByteBuffer): AlertRef? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAlertRef.read(buf)
+    }
+
+    override fun allocationSize(value: AlertRef?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAlertRef.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AlertRef?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAlertRef.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeDatasourceRef: FfiConverterRustBuffer<DatasourceRef?> {
     override fun read(buf: ByteBuffer): DatasourceRef? {
         if (buf.get().toInt() == 0) {
@@ -5886,6 +8307,70 @@ public object FfiConverterOptionalTypeErrorInfo: FfiConverterRustBuffer<ErrorInf
         } else {
             buf.put(1)
             FfiConverterTypeErrorInfo.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeIncidentAlert: FfiConverterRustBuffer<IncidentAlert?> {
+    override fun read(buf: ByteBuffer): IncidentAlert? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeIncidentAlert.read(buf)
+    }
+
+    override fun allocationSize(value: IncidentAlert?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeIncidentAlert.allocationSize(value)
+        }
+    }
+
+    override fun write(value: IncidentAlert?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeIncidentAlert.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeProgressEvent: FfiConverterRustBuffer<ProgressEvent?> {
+    override fun read(buf: ByteBuffer): ProgressEvent? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeProgressEvent.read(buf)
+    }
+
+    override fun allocationSize(value: ProgressEvent?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeProgressEvent.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ProgressEvent?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeProgressEvent.write(value, buf)
         }
     }
 }
@@ -5992,6 +8477,38 @@ public object FfiConverterOptionalTypeActionData: FfiConverterRustBuffer<ActionD
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeIncidentPhase: FfiConverterRustBuffer<IncidentPhase?> {
+    override fun read(buf: ByteBuffer): IncidentPhase? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeIncidentPhase.read(buf)
+    }
+
+    override fun allocationSize(value: IncidentPhase?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeIncidentPhase.allocationSize(value)
+        }
+    }
+
+    override fun write(value: IncidentPhase?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeIncidentPhase.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePhase: FfiConverterRustBuffer<Phase?> {
     override fun read(buf: ByteBuffer): Phase? {
         if (buf.get().toInt() == 0) {
@@ -6046,6 +8563,38 @@ public object FfiConverterOptionalTypeSecretInput: FfiConverterRustBuffer<Secret
         } else {
             buf.put(1)
             FfiConverterTypeSecretInput.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeSeverity: FfiConverterRustBuffer<Severity?> {
+    override fun read(buf: ByteBuffer): Severity? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSeverity.read(buf)
+    }
+
+    override fun allocationSize(value: Severity?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSeverity.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Severity?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSeverity.write(value, buf)
         }
     }
 }
@@ -6232,6 +8781,34 @@ public object FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer<List<Ale
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeDashboardLink: FfiConverterRustBuffer<List<DashboardLink>> {
+    override fun read(buf: ByteBuffer): List<DashboardLink> {
+        val len = buf.getInt()
+        return List<DashboardLink>(len) {
+            FfiConverterTypeDashboardLink.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DashboardLink>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDashboardLink.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DashboardLink>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDashboardLink.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeDataSourceInfo: FfiConverterRustBuffer<List<DataSourceInfo>> {
     override fun read(buf: ByteBuffer): List<DataSourceInfo> {
         val len = buf.getInt()
@@ -6250,6 +8827,34 @@ public object FfiConverterSequenceTypeDataSourceInfo: FfiConverterRustBuffer<Lis
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeDataSourceInfo.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeDelivery: FfiConverterRustBuffer<List<Delivery>> {
+    override fun read(buf: ByteBuffer): List<Delivery> {
+        val len = buf.getInt()
+        return List<Delivery>(len) {
+            FfiConverterTypeDelivery.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Delivery>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDelivery.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Delivery>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDelivery.write(it, buf)
         }
     }
 }
@@ -6306,6 +8911,90 @@ public object FfiConverterSequenceTypeFlagEnvironment: FfiConverterRustBuffer<Li
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFlagEnvironment.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFlagOffWindow: FfiConverterRustBuffer<List<FlagOffWindow>> {
+    override fun read(buf: ByteBuffer): List<FlagOffWindow> {
+        val len = buf.getInt()
+        return List<FlagOffWindow>(len) {
+            FfiConverterTypeFlagOffWindow.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FlagOffWindow>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFlagOffWindow.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FlagOffWindow>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFlagOffWindow.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeHostReboot: FfiConverterRustBuffer<List<HostReboot>> {
+    override fun read(buf: ByteBuffer): List<HostReboot> {
+        val len = buf.getInt()
+        return List<HostReboot>(len) {
+            FfiConverterTypeHostReboot.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<HostReboot>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeHostReboot.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<HostReboot>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeHostReboot.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeIncidentEvent: FfiConverterRustBuffer<List<IncidentEvent>> {
+    override fun read(buf: ByteBuffer): List<IncidentEvent> {
+        val len = buf.getInt()
+        return List<IncidentEvent>(len) {
+            FfiConverterTypeIncidentEvent.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<IncidentEvent>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeIncidentEvent.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<IncidentEvent>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeIncidentEvent.write(it, buf)
         }
     }
 }
@@ -6428,6 +9117,62 @@ public object FfiConverterSequenceTypePanelSeries: FfiConverterRustBuffer<List<P
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypePlannedStep: FfiConverterRustBuffer<List<PlannedStep>> {
+    override fun read(buf: ByteBuffer): List<PlannedStep> {
+        val len = buf.getInt()
+        return List<PlannedStep>(len) {
+            FfiConverterTypePlannedStep.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PlannedStep>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePlannedStep.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PlannedStep>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePlannedStep.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeQueryCheck: FfiConverterRustBuffer<List<QueryCheck>> {
+    override fun read(buf: ByteBuffer): List<QueryCheck> {
+        val len = buf.getInt()
+        return List<QueryCheck>(len) {
+            FfiConverterTypeQueryCheck.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<QueryCheck>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeQueryCheck.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<QueryCheck>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeQueryCheck.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeQueryError: FfiConverterRustBuffer<List<QueryError>> {
     override fun read(buf: ByteBuffer): List<QueryError> {
         val len = buf.getInt()
@@ -6446,6 +9191,34 @@ public object FfiConverterSequenceTypeQueryError: FfiConverterRustBuffer<List<Qu
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeQueryError.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeQueryValue: FfiConverterRustBuffer<List<QueryValue>> {
+    override fun read(buf: ByteBuffer): List<QueryValue> {
+        val len = buf.getInt()
+        return List<QueryValue>(len) {
+            FfiConverterTypeQueryValue.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<QueryValue>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeQueryValue.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<QueryValue>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeQueryValue.write(it, buf)
         }
     }
 }
@@ -6530,6 +9303,62 @@ public object FfiConverterSequenceTypeSkippedField: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeSkippedField.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeStepOutcome: FfiConverterRustBuffer<List<StepOutcome>> {
+    override fun read(buf: ByteBuffer): List<StepOutcome> {
+        val len = buf.getInt()
+        return List<StepOutcome>(len) {
+            FfiConverterTypeStepOutcome.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<StepOutcome>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeStepOutcome.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<StepOutcome>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeStepOutcome.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeTimelineEntry: FfiConverterRustBuffer<List<TimelineEntry>> {
+    override fun read(buf: ByteBuffer): List<TimelineEntry> {
+        val len = buf.getInt()
+        return List<TimelineEntry>(len) {
+            FfiConverterTypeTimelineEntry.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<TimelineEntry>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeTimelineEntry.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<TimelineEntry>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeTimelineEntry.write(it, buf)
         }
     }
 }
