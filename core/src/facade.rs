@@ -2,7 +2,7 @@
 //! journal around every action, and hands the work to the feature modules.
 
 use crate::config::{self, Auth, Config, HostConfig};
-use crate::error::{Error, ErrorInfo, Result};
+use crate::error::{Error, ErrorCode, ErrorInfo, Result};
 use crate::events::{CancellationToken, Progress, ProgressSink};
 use crate::inventory::{self, HostStatus};
 use crate::journal::{
@@ -581,7 +581,13 @@ impl Paaf {
         confirm: &Confirmation,
     ) -> Result<ExecOutput> {
         // A mistyped name is refused (with the closest one) before the confirmation matters.
-        self.find_runbook(name, runbook).await?;
+        // A host that cannot be asked for its runbooks now is asked about first: the run then
+        // says why it failed (the runbook list is a convenience, not a safety check).
+        if let Err(e) = self.find_runbook(name, runbook).await
+            && matches!(e.code(), ErrorCode::NotFound | ErrorCode::InvalidInput)
+        {
+            return Err(e);
+        }
         let what = format!("runbook {runbook} on {name}");
         if runbooks::is_dangerous(runbook) {
             confirm.require_typed(&what, runbook)?;
