@@ -104,7 +104,7 @@ pub(super) struct RawReboot {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHost {
-    name: Spanned<String>,
+    pub(super) name: Spanned<String>,
     address: Spanned<String>,
     port: Option<Spanned<i64>>,
     user: Spanned<String>,

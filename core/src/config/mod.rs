@@ -289,21 +289,8 @@ impl Config {
             Some(op) => Some(op.into_inner()),
             None => None,
         };
-        let mut hosts: Vec<HostConfig> = Vec::new();
-        for raw_host in raw.hosts {
-            let host = validate_host(&src, &raw.defaults, raw_host)?;
-            hosts.push(host);
-        }
-        for (i, h) in hosts.iter().enumerate() {
-            if hosts[..i].iter().any(|o| o.name == h.name) {
-                let span = find_name_span(text, &h.name, 2);
-                return Err(src.err(
-                    span.as_ref(),
-                    format!("host name `{}` is used twice", h.name),
-                    "give every [[hosts]] entry its own name",
-                ));
-            }
-        }
+        let defaults = &raw.defaults;
+        let hosts = unique(&src, raw.hosts, |src, r| validate_host(src, defaults, r))?;
         let monitoring = unique(&src, raw.monitoring, validate_monitoring)?;
         let flags = unique(&src, raw.flags, validate_flags)?;
         #[cfg(feature = "cloud")]
@@ -380,6 +367,7 @@ macro_rules! entry {
     };
 }
 
+entry!(RawHost, "host", "[[hosts]]");
 entry!(RawMonitoring, "monitoring source", "[[monitoring]]");
 entry!(RawFlags, "flag service", "[[flags]]");
 #[cfg(feature = "cloud")]
@@ -410,14 +398,6 @@ fn unique<R: Entry, T>(
         entries.push(entry);
     }
     Ok(entries)
-}
-
-/// The span of the `nth` occurrence of `name = "<name>"`, to point at a duplicate.
-fn find_name_span(text: &str, name: &str, nth: usize) -> Option<Range<usize>> {
-    let needle = format!("\"{name}\"");
-    text.match_indices(&needle)
-        .nth(nth - 1)
-        .map(|(i, _)| i..i + needle.len())
 }
 
 fn positive(src: &Source, v: Option<&Spanned<u64>>, key: &str) -> Result<Option<u64>> {
