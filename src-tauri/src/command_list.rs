@@ -39,6 +39,18 @@ macro_rules! paaf_commands {
             servers,
             server_power,
             open_link,
+            overview,
+            open_incident,
+            incidents,
+            incident_detail,
+            protect_plan,
+            protect,
+            stand_down_plan,
+            stand_down,
+            note_incident,
+            set_incident_phase,
+            postmortem,
+            save_postmortem,
         )
     };
 }

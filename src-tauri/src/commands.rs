@@ -7,6 +7,9 @@ use paaf_core::cloud::cache::CachedInventory;
 use paaf_core::cloud::{Inventory, PowerAction, PowerOutcome};
 use paaf_core::config::HostInput;
 use paaf_core::flags::{FlagFilter, FlagState};
+use paaf_core::incident::postmortem::Postmortem;
+use paaf_core::incident::steps::{RunKind, RunPlan, RunReport, StepEvent};
+use paaf_core::incident::{Incident, IncidentDetail, IncidentEvent, IncidentPhase};
 use paaf_core::inventory::HostStatus;
 use paaf_core::journal::ActionRecord;
 use paaf_core::monitor::alert_list::SourceAlerts;
@@ -18,7 +21,8 @@ use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
 use paaf_core::{
     AnnotationInput, BackendFlags, CancellationToken, Confirmation, DashboardView, ErrorInfo,
-    FlagChange, FlagTarget, HostAdded, HostCheck, Paaf, ProgressEvent, ServerProgress, TimeWindow,
+    FlagChange, FlagTarget, HostAdded, HostCheck, IncidentInput, Overview, Paaf, ProgressEvent,
+    ServerProgress, TimeWindow,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -374,6 +378,155 @@ pub async fn server_power(
             observe,
         )
         .await?)
+}
+
+/// The state at a glance (alerts firing, ranked; actions still running), as the tray shows it.
+#[tauri::command]
+pub async fn overview(paaf: State<'_, Paaf>) -> Reply<Overview> {
+    Ok(paaf.overview().await?)
+}
+
+/// Opens an incident, from a firing alert when `input.alert` names one.
+#[tauri::command]
+pub async fn open_incident(paaf: State<'_, Paaf>, input: IncidentInput) -> Reply<Incident> {
+    Ok(paaf.open_incident(&input).await?)
+}
+
+/// Incidents, newest first (only the open ones with `open_only`).
+#[tauri::command]
+pub async fn incidents(
+    paaf: State<'_, Paaf>,
+    open_only: Option<bool>,
+    limit: Option<usize>,
+) -> Reply<Vec<Incident>> {
+    Ok(paaf.incidents(open_only.unwrap_or(false), limit.unwrap_or(50))?)
+}
+
+/// Incident `id` (the current one when none) with its actions, timeline and deliveries.
+#[tauri::command]
+pub async fn incident_detail(paaf: State<'_, Paaf>, id: Option<i64>) -> Reply<IncidentDetail> {
+    Ok(paaf.incident_detail(id)?)
+}
+
+/// Protect's plan: every step of the playbook with its target's state now.
+#[tauri::command]
+pub async fn protect_plan(
+    paaf: State<'_, Paaf>,
+    id: Option<i64>,
+    playbook: Option<String>,
+) -> Reply<RunPlan> {
+    Ok(paaf.protect_plan(id, playbook.as_deref()).await?)
+}
+
+/// Runs the confirmed protect `plan`; each step's start, progress and end arrives on
+/// `on_event`. A plan with dangerous runbooks is also confirmed in a native dialog, as
+/// `run_runbook` is.
+#[tauri::command]
+pub async fn protect<R: Runtime>(
+    app: AppHandle<R>,
+    paaf: State<'_, Paaf>,
+    plan: RunPlan,
+    confirmation: Confirmation,
+    on_event: Channel<StepEvent>,
+) -> Reply<RunReport> {
+    if let Some(runbooks) = &plan.typed_confirmation {
+        let question = Question {
+            title: format!(
+                "Protect incident #{} with dangerous runbooks?",
+                plan.incident_id
+            ),
+            message: format!(
+                "The protect steps run the dangerous runbooks {runbooks} as soon as you confirm."
+            ),
+            ok: "Run protect steps",
+        };
+        native::confirm(&app, question).await?;
+    }
+    run_plan(&paaf, plan, confirmation, on_event).await
+}
+
+/// Stand down's plan: what will be reversed, newest change first, and what cannot be.
+#[tauri::command]
+pub async fn stand_down_plan(paaf: State<'_, Paaf>, id: Option<i64>) -> Reply<RunPlan> {
+    Ok(paaf.stand_down_plan(id).await?)
+}
+
+/// Runs the confirmed stand-down `plan`; each step's updates arrive on `on_event`.
+#[tauri::command]
+pub async fn stand_down(
+    paaf: State<'_, Paaf>,
+    plan: RunPlan,
+    confirmation: Confirmation,
+    on_event: Channel<StepEvent>,
+) -> Reply<RunReport> {
+    run_plan(&paaf, plan, confirmation, on_event).await
+}
+
+async fn run_plan(
+    paaf: &Paaf,
+    plan: RunPlan,
+    confirmation: Confirmation,
+    on_event: Channel<StepEvent>,
+) -> Reply<RunReport> {
+    let sink = Arc::new(move |e: StepEvent| {
+        let _ = on_event.send(e);
+    });
+    let cancel = CancellationToken::new();
+    Ok(match plan.run {
+        RunKind::Protect => paaf.protect(&plan, &confirmation, sink, cancel).await?,
+        RunKind::StandDown => paaf.stand_down(&plan, &confirmation, sink, cancel).await?,
+    })
+}
+
+/// Adds a note to incident `id` (the current one when none).
+#[tauri::command]
+pub async fn note_incident(
+    paaf: State<'_, Paaf>,
+    id: Option<i64>,
+    text: String,
+) -> Reply<IncidentEvent> {
+    Ok(paaf.note_incident(id, &text)?)
+}
+
+/// Moves incident `id` (the current one when none) to `phase`; `resolved` resolves it.
+#[tauri::command]
+pub async fn set_incident_phase(
+    paaf: State<'_, Paaf>,
+    id: Option<i64>,
+    phase: IncidentPhase,
+    text: Option<String>,
+) -> Reply<Incident> {
+    Ok(paaf
+        .set_incident_phase(id, phase, text.as_deref().unwrap_or(""))
+        .await?)
+}
+
+/// The post-mortem draft of incident `id` (the current one, else the newest).
+#[tauri::command]
+pub async fn postmortem(paaf: State<'_, Paaf>, id: Option<i64>) -> Reply<Postmortem> {
+    Ok(paaf.postmortem(id)?)
+}
+
+/// Saves the post-mortem of incident `id` as Markdown where the person chooses in a native
+/// save dialog; the path written, or none when the dialog was cancelled. The text is read
+/// here from the journal, never taken from the webview.
+#[tauri::command]
+pub async fn save_postmortem<R: Runtime>(
+    app: AppHandle<R>,
+    paaf: State<'_, Paaf>,
+    id: Option<i64>,
+) -> Reply<Option<String>> {
+    let pm = paaf.postmortem(id)?;
+    let name = format!("incident-{}-postmortem.md", pm.incident.id);
+    let Some(path) = native::save_path(&app, &name).await? else {
+        return Ok(None);
+    };
+    std::fs::write(&path, pm.markdown.as_bytes()).map_err(|e| {
+        ErrorInfo::from(paaf_core::Error::Other {
+            reason: format!("cannot write {}: {e}", path.display()),
+        })
+    })?;
+    Ok(Some(path.display().to_string()))
 }
 
 /// Opens a link (an alert's source, a flag's page) in the system browser, if it is http(s).

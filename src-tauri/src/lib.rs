@@ -340,6 +340,103 @@ mod tests {
         );
     }
 
+    const ONE_PLAYBOOK: &str = "[[flags]]\nname = \"prod\"\ntype = \"unleash\"\nurl = \"http://127.0.0.1:9\"\ntoken = \"keyring:unleash-prod\"\n\n[[playbooks]]\nname = \"checkout\"\n[[playbooks.protect]]\nflag = \"new-checkout\"\nenv = \"production\"\nstate = \"off\"\n";
+
+    #[test]
+    fn the_incident_loop_answers_through_ipc_from_open_to_post_mortem() {
+        let (_dir, main) = app_window_answering(ONE_PLAYBOOK, "main", true);
+        let err = call(&main, "open_incident", serde_json::json!({ "input": {} })).unwrap_err();
+        assert_eq!(err["code"], "invalid-input", "a title or an alert: {err}");
+        let opened = call(
+            &main,
+            "open_incident",
+            serde_json::json!({ "input": { "title": "Checkout errors", "severity": "sev2", "playbook": "checkout" } }),
+        )
+        .unwrap();
+        let id = opened["id"].as_i64().unwrap();
+        assert_eq!(opened["phase"], "opened");
+        assert_eq!(opened["playbook"], "checkout");
+        let open = call(&main, "incidents", serde_json::json!({ "openOnly": true })).unwrap();
+        assert_eq!(open[0]["id"], id);
+        let err = call(
+            &main,
+            "open_incident",
+            serde_json::json!({ "input": { "title": "Another" } }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err["code"], "conflict",
+            "one open incident at a time: {err}"
+        );
+
+        let note = call(
+            &main,
+            "note_incident",
+            serde_json::json!({ "text": "looking at the flags" }),
+        )
+        .unwrap();
+        assert_eq!(note["kind"], "note");
+
+        // Protect's plan lists the step with its target's state now (unreadable here: no token).
+        let plan = call(&main, "protect_plan", serde_json::json!({})).unwrap();
+        assert_eq!(plan["incident_id"], id);
+        assert_eq!(plan["steps"][0]["kind"], "flag-off");
+        assert!(
+            plan["steps"][0]["state_now"]
+                .as_str()
+                .unwrap()
+                .contains("unknown"),
+            "{plan}"
+        );
+        let err = call(&main, "protect", serde_json::json!({ "plan": plan, "confirmation": { "kind": "none" }, "onEvent": "__CHANNEL__:3" })).unwrap_err();
+        assert_eq!(err["code"], "confirmation-required", "{err}");
+        let report = call(&main, "protect", serde_json::json!({ "plan": plan, "confirmation": { "kind": "yes" }, "onEvent": "__CHANNEL__:3" })).unwrap();
+        assert_eq!(report["run"], "protect");
+        assert_eq!(report["steps"][0]["status"], "failed", "{report}");
+
+        let down = call(&main, "stand_down_plan", serde_json::json!({ "id": id })).unwrap();
+        assert_eq!(down["run"], "stand-down");
+        let report = call(&main, "stand_down", serde_json::json!({ "plan": down, "confirmation": { "kind": "yes" }, "onEvent": "__CHANNEL__:4" })).unwrap();
+        assert_eq!(report["run"], "stand-down");
+
+        let phase = call(
+            &main,
+            "set_incident_phase",
+            serde_json::json!({ "phase": "fixing" }),
+        )
+        .unwrap();
+        assert_eq!(phase["phase"], "fixing");
+        let resolved = call(
+            &main,
+            "set_incident_phase",
+            serde_json::json!({ "id": id, "phase": "resolved", "text": "flag fixed" }),
+        )
+        .unwrap();
+        assert!(resolved["resolved_at"].is_string(), "{resolved}");
+        let detail = call(&main, "incident_detail", serde_json::json!({ "id": id })).unwrap();
+        assert!(
+            detail["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["text"] == "looking at the flags")
+        );
+
+        let pm = call(&main, "postmortem", serde_json::json!({ "id": id })).unwrap();
+        assert!(
+            pm["markdown"].as_str().unwrap().contains("Checkout errors"),
+            "{pm}"
+        );
+        // The native save dialog answers itself in this build: the Markdown read from the journal is written.
+        let saved = call(&main, "save_postmortem", serde_json::json!({ "id": id })).unwrap();
+        let written = std::fs::read_to_string(saved.as_str().unwrap()).unwrap();
+        assert_eq!(written, pm["markdown"].as_str().unwrap());
+        std::fs::remove_file(saved.as_str().unwrap()).unwrap();
+
+        let overview = call(&main, "overview", serde_json::json!({})).unwrap();
+        assert_eq!(overview["unmonitored"], true, "{overview}");
+    }
+
     #[test]
     fn a_window_outside_the_capability_cannot_call_paaf() {
         let (_dir, other) = app_window(ONE_HOST, "other");

@@ -77,6 +77,41 @@ pub async fn confirm<R: Runtime>(app: &AppHandle<R>, question: Question) -> Resu
     }
 }
 
+/// Where the person wants a file saved, asked in a native save dialog proposing `name`; none
+/// when cancelled. A debug build told to answer the dialogs itself (`yes`) saves under the
+/// temporary directory, `no` cancels.
+pub async fn save_path<R: Runtime>(
+    app: &AppHandle<R>,
+    name: &str,
+) -> Result<Option<std::path::PathBuf>, ErrorInfo> {
+    match app.state::<Confirmer>().inner() {
+        #[cfg(debug_assertions)]
+        Confirmer::Fixed(answer) => Ok(answer.then(|| std::env::temp_dir().join(name))),
+        Confirmer::Dialog => {
+            let (answered, answer) = tokio::sync::oneshot::channel();
+            let mut dialog = app
+                .dialog()
+                .file()
+                .set_file_name(name)
+                .add_filter("Markdown", &["md"]);
+            if let Some(window) = app.get_webview_window("main") {
+                dialog = dialog.set_parent(&window);
+            }
+            dialog.save_file(move |path| {
+                let _ = answered.send(path);
+            });
+            match answer.await.ok().flatten() {
+                None => Ok(None),
+                Some(path) => path.into_path().map(Some).map_err(|e| {
+                    ErrorInfo::from(Error::Other {
+                        reason: format!("the save dialog gave no usable path: {e}"),
+                    })
+                }),
+            }
+        }
+    }
+}
+
 /// `url` if it may be handed to the system browser: an absolute http or https URL with a host.
 /// A `javascript:`, `file:`, `data:` or app-internal link (an alert's generatorURL is whatever
 /// its sender wrote) is refused.

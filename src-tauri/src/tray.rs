@@ -1,8 +1,10 @@
-//! The tray icon: the core's [`Overview`] (alerts firing, actions running) as an icon colour,
-//! a title and a menu, read again every minute, every few seconds while an action runs. Clicking an
-//! alert opens the Alerts screen, an action the Journal. Nothing is decided here: the level,
-//! the headline and the order of the alerts come from the core.
+//! The tray icon: the core's [`Overview`] (alerts firing, actions running) and the open
+//! incident as an icon colour, a title and a menu, read again every minute, every few seconds
+//! while an action runs. Clicking the incident opens the Incident screen, an alert the Alerts
+//! screen, an action the Journal. Nothing is decided here: the level, the headline and the
+//! order of the alerts come from the core.
 
+use paaf_core::incident::Incident;
 use paaf_core::{Overview, OverviewLevel, Paaf};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -36,18 +38,22 @@ pub struct TrayView {
 }
 
 impl TrayView {
-    pub fn of(overview: &Overview) -> TrayView {
-        let mut lines: Vec<TrayLine> = overview
-            .top_alerts
-            .iter()
-            .map(|a| TrayLine {
-                opens: "#/alerts",
-                text: match &a.severity {
-                    Some(sev) => format!("{} [{sev}] — {}", a.name, a.source),
-                    None => format!("{} — {}", a.name, a.source),
-                },
+    /// The tray for `overview` and the open incident, when there is one (its line first).
+    pub fn of(overview: &Overview, incident: Option<&Incident>) -> TrayView {
+        let mut lines: Vec<TrayLine> = incident
+            .map(|i| TrayLine {
+                opens: "#/incident",
+                text: format!("Incident {} — {}", i.headline(), i.phase),
             })
+            .into_iter()
             .collect();
+        lines.extend(overview.top_alerts.iter().map(|a| TrayLine {
+            opens: "#/alerts",
+            text: match &a.severity {
+                Some(sev) => format!("{} [{sev}] — {}", a.name, a.source),
+                None => format!("{} — {}", a.name, a.source),
+            },
+        }));
         let more = overview.firing as usize - overview.top_alerts.len();
         if more > 0 {
             lines.push(TrayLine {
@@ -65,7 +71,10 @@ impl TrayView {
         }));
         TrayView {
             level: overview.level,
-            title: format!("paaf: {}", overview.short),
+            title: match incident {
+                Some(i) => format!("paaf: #{} {} · {}", i.id, i.phase, overview.short),
+                None => format!("paaf: {}", overview.short),
+            },
             tooltip: overview.headline.clone(),
             lines,
         }
@@ -185,8 +194,16 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 /// action runs.
 async fn refresh<R: Runtime>(app: &AppHandle<R>, shown: &mut Option<TrayView>) -> bool {
     let core = app.state::<Paaf>();
+    // An unreadable incident list leaves the incident line out rather than the whole tray.
+    let open = core
+        .incidents(true, 1)
+        .ok()
+        .and_then(|l| l.into_iter().next());
     let (view, running) = match core.overview().await {
-        Ok(overview) => (TrayView::of(&overview), !overview.running.is_empty()),
+        Ok(overview) => (
+            TrayView::of(&overview, open.as_ref()),
+            !overview.running.is_empty(),
+        ),
         Err(e) => (
             TrayView {
                 level: OverviewLevel::Unknown,
@@ -250,7 +267,7 @@ mod tests {
             alerts,
             error: None,
         };
-        let view = TrayView::of(&Overview::from_parts(&[source], vec![]));
+        let view = TrayView::of(&Overview::from_parts(&[source], vec![]), None);
         assert_eq!(view.level, OverviewLevel::Critical);
         assert_eq!(view.title, "paaf: 7 firing");
         assert_eq!(view.tooltip, "7 alerts firing (1 critical)");
@@ -258,6 +275,39 @@ mod tests {
         assert_eq!(view.lines[0].opens, "#/alerts");
         assert_eq!(view.lines.len(), 6, "five alerts and the count of the rest");
         assert_eq!(view.lines[5].text, "… and 2 more firing");
+    }
+
+    #[test]
+    fn the_open_incident_comes_first_in_the_menu_and_in_the_title() {
+        let incident = Incident {
+            id: 7,
+            title: "Checkout errors".into(),
+            severity: paaf_core::incident::Severity::Sev2,
+            phase: paaf_core::incident::IncidentPhase::Protecting,
+            playbook: None,
+            alert: None,
+            opened_at: Default::default(),
+            resolved_at: None,
+            operator: "alice".into(),
+            frontend: "desktop".into(),
+            device: "laptop".into(),
+        };
+        let source = SourceAlerts {
+            source: "am".into(),
+            kind: "alertmanager".into(),
+            alerts: vec![firing("CheckoutErrors", Some("critical"))],
+            error: None,
+        };
+        let view = TrayView::of(&Overview::from_parts(&[source], vec![]), Some(&incident));
+        assert_eq!(view.title, "paaf: #7 protecting · 1 firing");
+        assert_eq!(
+            view.lines[0],
+            TrayLine {
+                opens: "#/incident",
+                text: "Incident #7 Checkout errors (sev2) — protecting".into()
+            }
+        );
+        assert_eq!(view.lines[1].opens, "#/alerts");
     }
 
     #[test]

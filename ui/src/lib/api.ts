@@ -37,6 +37,16 @@ import type { Inventory } from './bindings/Inventory';
 import type { PowerAction } from './bindings/PowerAction';
 import type { PowerOutcome } from './bindings/PowerOutcome';
 import type { ServerProgress } from './bindings/ServerProgress';
+import type { Incident } from './bindings/Incident';
+import type { IncidentDetail } from './bindings/IncidentDetail';
+import type { IncidentEvent } from './bindings/IncidentEvent';
+import type { IncidentInput } from './bindings/IncidentInput';
+import type { IncidentPhase } from './bindings/IncidentPhase';
+import type { Overview } from './bindings/Overview';
+import type { Postmortem } from './bindings/Postmortem';
+import type { RunPlan } from './bindings/RunPlan';
+import type { RunReport } from './bindings/RunReport';
+import type { StepEvent } from './bindings/StepEvent';
 
 /** Anything a command rejected with, as `{code, message}` (a bare string or Error becomes `other`). */
 export function toErrorInfo(e: unknown): ErrorInfo {
@@ -178,6 +188,48 @@ export function serverPower(
   channel.onmessage = onProgress;
   return call<PowerOutcome>('server_power', { account, server, action, confirmation, onProgress: channel });
 }
+
+// The incident loop.
+
+/** The state at a glance: alerts firing ranked (critical first), actions still running. */
+export const overview = () => call<Overview>('overview');
+
+/** Opens an incident (from the firing alert `input.alert` names, its playbook found by its labels). */
+export const openIncident = (input: IncidentInput) => call<Incident>('open_incident', { input });
+
+/** Incidents, newest first; only the open ones with `openOnly`. */
+export const incidents = (openOnly = false, limit = 50) => call<Incident[]>('incidents', { openOnly, limit });
+
+/** Incident `id` (the current one when null) with its actions, timeline and deliveries. */
+export const incidentDetail = (id: number | null = null) => call<IncidentDetail>('incident_detail', { id });
+
+/** Protect's plan: the playbook's steps with each target's state now. */
+export const protectPlan = (id: number | null = null, playbook: string | null = null) =>
+  call<RunPlan>('protect_plan', { id, playbook });
+
+/** Stand down's plan: what will be reversed (newest first) and what cannot be. */
+export const standDownPlan = (id: number | null = null) => call<RunPlan>('stand_down_plan', { id });
+
+/** Runs a confirmed protect or stand-down plan; every step's update goes to `onEvent`. */
+export function runPlan(plan: RunPlan, confirmation: Confirmation, onEvent: (e: StepEvent) => void): Promise<RunReport> {
+  const channel = new Channel<StepEvent>();
+  channel.onmessage = onEvent;
+  const args = { plan, confirmation, onEvent: channel };
+  return plan.run === 'protect' ? call<RunReport>('protect', args) : call<RunReport>('stand_down', args);
+}
+
+export const noteIncident = (text: string, id: number | null = null) =>
+  call<IncidentEvent>('note_incident', { id, text });
+
+/** Moves the incident to `phase`; `resolved` resolves it. */
+export const setIncidentPhase = (phase: IncidentPhase, text = '', id: number | null = null) =>
+  call<Incident>('set_incident_phase', { id, phase, text });
+
+/** The post-mortem draft (Markdown and its facts) of incident `id`, else the current or newest. */
+export const postmortem = (id: number | null = null) => call<Postmortem>('postmortem', { id });
+
+/** Saves the post-mortem where the person chooses (a native dialog); the path, or null if cancelled. */
+export const savePostmortem = (id: number | null = null) => call<string | null>('save_postmortem', { id });
 
 /** Opens an http(s) link in the system browser; the app refuses any other scheme. */
 export const openLink = (url: string) => call<null>('open_link', { url });

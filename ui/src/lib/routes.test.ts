@@ -4,7 +4,8 @@ import { DEFAULT_ROUTE, parseHash, routeHash, type Route } from './routes';
 describe('routes', () => {
   it('round-trips every screen through the hash', () => {
     const routes: Route[] = [
-      { screen: 'protect' },
+      { screen: 'overview' },
+      { screen: 'incident' },
       { screen: 'servers' },
       { screen: 'cloud' },
       { screen: 'journal' },

@@ -1,11 +1,8 @@
 // Screens and their URL hashes (#/servers, #/host/web-1, ...), pure so they can be tested.
 
-export type StepId = 'protect' | 'analyze' | 'alert' | 'fix';
-export type PlaceholderId = 'incidents';
-
 export type Route =
-  | { screen: StepId }
-  | { screen: PlaceholderId }
+  | { screen: 'overview' }
+  | { screen: 'incident' }
   | { screen: 'flags' }
   | { screen: 'alerts' }
   | { screen: 'silences' }
@@ -17,11 +14,10 @@ export type Route =
   | { screen: 'host'; host: string };
 
 const SIMPLE = new Set<string>([
-  'protect', 'analyze', 'alert', 'fix', 'flags', 'alerts', 'silences', 'dashboards', 'incidents', 'servers', 'journal',
-  'add-host', 'cloud',
+  'overview', 'incident', 'flags', 'alerts', 'silences', 'dashboards', 'servers', 'journal', 'add-host', 'cloud',
 ]);
 
-export const DEFAULT_ROUTE: Route = { screen: 'protect' };
+export const DEFAULT_ROUTE: Route = { screen: 'overview' };
 
 /** The route a hash names; the default for an empty or unknown hash. */
 export function parseHash(hash: string): Route {

@@ -38,39 +38,33 @@ function foldedSteps(): string[] {
 }
 
 describe('navigation', () => {
-  it('shows the four PAAF steps and reaches every screen from them; first_paint is called once', async () => {
+  it('opens on the Overview; the four PAAF steps group every screen and reach each; first_paint is called once', async () => {
     const { page, calls } = await open();
-    for (const id of ['protect', 'analyze', 'alert', 'fix', 'servers', 'journal']) {
-      await expect(page.getByTestId(`nav-${id}`).isVisible()).resolves.toBe(true);
+    for (const id of ['protect', 'analyze', 'alert', 'fix']) {
+      await expect(page.getByTestId(`nav-step-${id}`).isVisible()).resolves.toBe(true);
     }
-    await expect(page.locator('h1').textContent()).resolves.toContain('Protect');
-    await screenshot(page, '01-protect');
+    await expect(page.locator('h1').textContent()).resolves.toContain('Overview');
+    await page.getByTestId('overview-host-down').first().waitFor();
+    await expect(page.getByTestId('overview-hosts').textContent()).resolves.toContain('1 of 2');
+    await screenshot(page, '01-overview');
 
-    await page.getByTestId('nav-analyze').click();
-    await page.getByText('2 hosts').waitFor();
-    await expect(page.locator('main').textContent()).resolves.toContain('1 down');
-    await screenshot(page, '02-analyze');
-
-    await page.getByTestId('nav-alert').click();
-    await page.getByRole('link', { name: /Incidents and notifications/ }).click();
-    await expect(page.getByTestId('not-built').textContent()).resolves.toContain('arrives with the incidents issue');
-    await screenshot(page, '03-alert-placeholder');
-
-    await page.getByTestId('nav-protect').click();
-    await page.getByRole('link', { name: /Kill-switch a feature flag/ }).click();
+    await page.getByTestId('nav-flags').click();
     await page.getByTestId('flag-row').first().waitFor();
 
-    await page.getByTestId('nav-analyze').click();
-    await page.getByRole('link', { name: /Alerts and queries/ }).click();
+    await page.getByTestId('nav-alerts').click();
     await page.getByTestId('alert-row').first().waitFor();
 
-    await page.getByTestId('nav-alert').click();
-    await page.getByRole('link', { name: /Silence alerts/ }).click();
+    await page.getByTestId('nav-silences').click();
     await page.getByTestId('silence-row').first().waitFor();
 
-    await page.getByTestId('nav-fix').click();
-    await page.getByRole('link', { name: /Journal/ }).first().click();
+    await page.getByTestId('nav-journal').click();
     await page.getByTestId('journal-row').first().waitFor();
+
+    await page.getByTestId('nav-incident').click();
+    await page.getByTestId('incident-open-form').waitFor();
+
+    await page.getByTestId('nav-overview').click();
+    await page.getByTestId('overview-alert').first().waitFor();
 
     await expect(page.getByTestId('about').textContent()).resolves.toMatch(/paaf 0\.1\.0.*alice@laptop.*secret-service/s);
     expect(await calls('first_paint')).toHaveLength(1);
@@ -609,8 +603,7 @@ describe('fix: cloud servers', () => {
 
   it('is reached from the Fix step; lists every server with an account that failed as a row with its code; search filters', async () => {
     const { page } = await open();
-    await page.getByTestId('nav-fix').click();
-    await page.locator('main').getByRole('link', { name: /Cloud servers/ }).click();
+    await page.getByTestId('nav-step-fix').getByRole('link', { name: /Cloud servers/ }).click();
     await page.getByTestId('cloud-server').first().waitFor();
     await expect(page.getByTestId('cloud-server').count()).resolves.toBe(3);
     const web = page.locator('[data-testid=cloud-server][data-name="web-2"]');
@@ -743,8 +736,8 @@ describe('fix: cloud servers', () => {
 
 describe('analyze: Grafana dashboards', () => {
   it('search → open → panels drawn at their width with stats; a failing query shows its code beside the good one', async () => {
-    const { page, calls } = await open({ hash: '#/analyze' });
-    await page.getByRole('link', { name: /Dashboards/ }).first().click();
+    const { page, calls } = await open();
+    await page.getByTestId('nav-step-analyze').getByRole('link', { name: /Dashboards/ }).click();
     await page.getByTestId('dashboard-hit').first().waitFor();
     await expect(page.getByTestId('dashboard-hit').count()).resolves.toBe(2);
 
@@ -818,5 +811,128 @@ describe('analyze: Grafana dashboards', () => {
     });
     await page.getByRole('button', { name: 'Shop' }).click();
     await expect(page.getByTestId('error').getAttribute('data-code')).resolves.toBe('permission-denied');
+  });
+});
+
+describe('incident loop: Overview and Incident screen', () => {
+  it('opens an incident from a firing alert, protects after one confirmation listing every step, notes, stands down, previews and saves the post-mortem, resolves', async () => {
+    const { page, calls } = await open();
+    const alert = page.locator('[data-testid=overview-alert][data-name=CheckoutErrors]');
+    await alert.waitFor();
+    // Ranked by the core: the critical one first; the headline is the core's.
+    await expect(page.getByTestId('overview-alert').first().getAttribute('data-name')).resolves.toBe('CheckoutErrors');
+    await expect(page.getByTestId('overview-headline').getAttribute('data-level')).resolves.toBe('critical');
+    await expect(page.getByTestId('incident-banner').count()).resolves.toBe(0);
+    await screenshot(page, '30-overview');
+
+    await alert.getByTestId('overview-open-incident').click();
+    const incident = page.getByTestId('incident');
+    await incident.waitFor();
+    expect(page.url()).toMatch(/#\/incident$/);
+    expect((await calls('open_incident'))[0].args.input).toMatchObject({
+      title: '',
+      alert: { source: 'prom', name: 'CheckoutErrors', labels: { alertname: 'CheckoutErrors', instance: 'web-2:8080' } },
+    });
+    await expect(incident.textContent()).resolves.toContain('5.2% of checkouts fail on web-2');
+    await expect(page.getByTestId('incident-banner').textContent()).resolves.toMatch(/Incident #7.*sev1.*opened/s);
+    await expect(page.locator('[data-testid=phase-marker][data-phase=opened]').getAttribute('class')).resolves.toContain('reached');
+
+    // Protect: the one confirmation lists every step with its target's state now; Cancel runs nothing.
+    await page.getByTestId('incident-protect').click();
+    const plan = page.getByTestId('run-plan');
+    await plan.waitFor();
+    await expect(page.getByTestId('plan-step').count()).resolves.toBe(3);
+    await expect(page.getByTestId('plan-step-now').allTextContents()).resolves.toEqual(['ON in production', 'up 3d', '1 matching alerts firing']);
+    await expect(page.getByTestId('plan-run').textContent()).resolves.toContain('run 3 steps');
+    await screenshot(page, '31-incident-protect-plan');
+    await page.getByTestId('plan-cancel').click();
+    await plan.waitFor({ state: 'detached' });
+    expect(await calls('protect')).toEqual([]);
+
+    await page.getByTestId('incident-protect').click();
+    await page.getByTestId('plan-run').click();
+    await page.getByTestId('run-report').waitFor();
+    await expect(page.getByTestId('run-step').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')))).resolves.toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    const protect = (await calls('protect'))[0].args;
+    expect(protect.confirmation).toEqual({ kind: 'yes' });
+    expect(String(protect.onEvent)).toMatch(/^__CHANNEL__:\d+$/);
+    await page.locator('[data-testid=incident][data-phase=protected]').waitFor();
+    await expect(page.getByTestId('incident-banner-phase').textContent()).resolves.toBe('protected');
+    await screenshot(page, '32-incident-protected');
+    await page.getByTestId('plan-close').click();
+
+    await page.getByTestId('incident-note').fill('web-2 errors stopped after the flag');
+    await page.getByTestId('incident-note-add').click();
+    await page.locator('[data-testid=timeline-line][data-kind=note]').waitFor();
+    await expect(page.locator('[data-testid=timeline-line][data-kind=action]').count()).resolves.toBe(3);
+    await expect(page.locator('[data-testid=timeline-line][data-kind=phase]').count()).resolves.toBe(3);
+
+    // The Overview now shows the incident and the flag it left off, one click from each.
+    await page.getByTestId('nav-overview').click();
+    await page.locator('[data-testid=overview-flag-off][data-flag=new-checkout]').waitFor();
+    await expect(page.getByTestId('overview-incident').textContent()).resolves.toContain('#7');
+    await expect(page.getByTestId('overview-open-incident').count()).resolves.toBe(0);
+    await page.getByTestId('incident-banner').click();
+
+    // Stand down: what is reversed, and what cannot be (the reboot), listed.
+    await page.getByTestId('incident-stand-down').click();
+    await page.locator('[data-testid=run-plan][data-run=stand-down]').waitFor();
+    const steps = page.getByTestId('plan-step');
+    await expect(steps.evaluateAll((els) => els.map((e) => e.getAttribute('data-status')))).resolves.toEqual(['impossible', 'to-run']);
+    await expect(steps.first().textContent()).resolves.toContain('a reboot cannot be undone');
+    await page.getByTestId('plan-run').click();
+    await page.getByTestId('run-report').waitFor();
+    await expect(page.getByTestId('run-step').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')))).resolves.toEqual(['skipped', 'succeeded']);
+    await page.getByTestId('plan-close').click();
+
+    // The post-mortem as Markdown text (markup in it stays text), then saved through the app.
+    await page.getByTestId('postmortem-preview').click();
+    const md = page.getByTestId('postmortem-markdown');
+    await md.waitFor();
+    await expect(md.textContent()).resolves.toMatch(/# Incident #7.*## Timeline.*flag-off new-checkout: succeeded.*<script>alert\(1\)<\/script>/s);
+    await page.getByTestId('postmortem-save').click();
+    await expect(page.getByTestId('postmortem-saved').textContent()).resolves.toContain('/home/alice/incident-7-postmortem.md');
+    await screenshot(page, '33-incident-postmortem');
+
+    await page.getByTestId('incident-resolve').click();
+    await page.getByTestId('confirm-yes').click();
+    await page.getByTestId('incident-open-form').waitFor();
+    await page.getByTestId('incident-banner').waitFor({ state: 'detached' });
+    expect((await calls('set_incident_phase')).at(-1)?.args).toMatchObject({ id: 7, phase: 'resolved' });
+  });
+
+  it('a protect step that fails stops the run: the rest are not run and the incident stays protecting', async () => {
+    const { page } = await open({ hash: '#/incident', scenario: { failingSteps: { 0: 'unleash `prod` is unreachable' } } });
+    await page.getByTestId('incident-title').fill('Checkout errors');
+    await page.getByTestId('incident-severity').selectOption('sev2');
+    await page.getByTestId('incident-open').click();
+    await page.getByTestId('incident-protect').click();
+    await page.getByTestId('plan-run').click();
+    const report = page.getByTestId('run-report');
+    await report.waitFor();
+    await expect(report.getAttribute('data-stopped')).resolves.toBe('true');
+    await expect(page.getByTestId('run-step').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')))).resolves.toEqual(['failed', 'not-run', 'not-run']);
+    await expect(page.getByTestId('run-step').first().textContent()).resolves.toContain('unreachable: unleash `prod` is unreachable');
+    await page.locator('[data-testid=incident][data-phase=protecting]').waitFor();
+  });
+
+  it('a plan with a dangerous runbook wants its name typed before it runs', async () => {
+    const d = defaultScenario();
+    const dangerous = { ...d.protectSteps[1], description: 'runbook __wipe-cache on web-1', kind: 'runbook' as const, typed_confirmation: '__wipe-cache' };
+    const { page, calls } = await open({ hash: '#/incident', scenario: { protectSteps: [dangerous] } });
+    await page.getByTestId('incident-title').fill('Cache poisoned');
+    await page.getByTestId('incident-open').click();
+    await page.getByTestId('incident-protect').click();
+    await expect(page.getByTestId('plan-run').isDisabled()).resolves.toBe(true);
+    await page.getByTestId('plan-typed').fill('__wipe');
+    await expect(page.getByTestId('plan-run').isDisabled()).resolves.toBe(true);
+    await page.getByTestId('plan-typed').fill('__wipe-cache');
+    await page.getByTestId('plan-run').click();
+    await page.getByTestId('run-report').waitFor();
+    expect((await calls('protect'))[0].args.confirmation).toEqual({ kind: 'typed', value: '__wipe-cache' });
   });
 });

@@ -17,6 +17,16 @@ import type { ProgressEvent } from '../../src/lib/bindings/ProgressEvent';
 import type { PowerAction } from '../../src/lib/bindings/PowerAction';
 import type { PowerOutcome } from '../../src/lib/bindings/PowerOutcome';
 import type { ServerProgress } from '../../src/lib/bindings/ServerProgress';
+import type { Incident } from '../../src/lib/bindings/Incident';
+import type { IncidentDetail } from '../../src/lib/bindings/IncidentDetail';
+import type { IncidentEvent } from '../../src/lib/bindings/IncidentEvent';
+import type { IncidentInput } from '../../src/lib/bindings/IncidentInput';
+import type { IncidentPhase } from '../../src/lib/bindings/IncidentPhase';
+import type { Postmortem } from '../../src/lib/bindings/Postmortem';
+import type { RunPlan } from '../../src/lib/bindings/RunPlan';
+import type { RunReport } from '../../src/lib/bindings/RunReport';
+import type { StepEvent } from '../../src/lib/bindings/StepEvent';
+import type { StepOutcome } from '../../src/lib/bindings/StepOutcome';
 import { defaultScenario, type MockState, type Scenario } from './scenario';
 
 interface TauriInternals {
@@ -143,6 +153,169 @@ function setFlag(t: FlagTarget, enabled: boolean, expected: FlagState): FlagChan
   };
   flagChanges.set(change.action_id, change);
   return change;
+}
+
+// The incident loop, as the core keeps it: one open incident at a time, its timeline, its
+// actions; protect and stand down stream each step's start, progress and end.
+const isoNow = () => new Date().toISOString();
+let eventId = 100;
+let journalId = 500;
+
+function addEvent(d: IncidentDetail, kind: IncidentEvent['kind'], text: string, phase: IncidentPhase | null = null) {
+  d.events.push({ id: eventId++, incident_id: d.incident.id, at: isoNow(), kind, phase, text, operator: 'alice', frontend: 'desktop', device: 'laptop' });
+}
+
+function setPhase(d: IncidentDetail, phase: IncidentPhase, text = '') {
+  d.incident.phase = phase;
+  if (phase === 'resolved') d.incident.resolved_at = isoNow();
+  addEvent(d, 'phase', text, phase);
+}
+
+function incidentDetail(id: unknown): IncidentDetail {
+  const found =
+    typeof id === 'number'
+      ? scenario.incidents.find((d) => d.incident.id === id)
+      : (scenario.incidents.find((d) => d.incident.resolved_at === null) ?? scenario.incidents[0]);
+  if (!found) throw { code: 'not-found', message: 'no incident: there is none yet: open one with `paaf incident open`' } satisfies ErrorInfo;
+  return found;
+}
+
+function openIncidentOf(id: unknown): IncidentDetail {
+  const d = incidentDetail(id);
+  if (d.incident.resolved_at !== null) throw { code: 'conflict', message: `incident #${d.incident.id} is resolved` } satisfies ErrorInfo;
+  return d;
+}
+
+function openIncident(input: IncidentInput): Incident {
+  if (!input.alongside && scenario.incidents.some((d) => d.incident.resolved_at === null)) {
+    throw { code: 'conflict', message: 'an incident is open already' } satisfies ErrorInfo;
+  }
+  const alert = input.alert ? scenario.alerts.flatMap((s) => s.alerts).find((a) => a.name === input.alert?.name) : undefined;
+  if (input.alert && !alert) throw { code: 'not-found', message: `no alert ${input.alert.name}` } satisfies ErrorInfo;
+  const title = input.title.trim() || alert?.summary || alert?.name || '';
+  if (!title) throw { code: 'invalid-input', message: 'an incident needs a title, or the alert it is opened from' } satisfies ErrorInfo;
+  const incident: Incident = {
+    id: 7 + scenario.incidents.length,
+    title,
+    severity: input.severity ?? (alert?.severity === 'critical' ? 'sev1' : 'sev3'),
+    phase: 'opened',
+    playbook: alert ? 'checkout' : input.playbook,
+    alert: alert ? { source: alert.source, name: alert.name, labels: alert.labels, summary: alert.summary, since_ms: alert.since_ms, link: alert.link } : null,
+    opened_at: isoNow(),
+    resolved_at: null,
+    operator: 'alice',
+    frontend: 'desktop',
+    device: 'laptop',
+  };
+  const d: IncidentDetail = { incident, actions: [], events: [], deliveries: [] };
+  addEvent(d, 'phase', '', 'opened');
+  scenario.incidents.unshift(d);
+  return incident;
+}
+
+/** Stand down reverses the flag the incident turned off; its reboot cannot be undone. */
+function standDownPlan(d: IncidentDetail): RunPlan {
+  const steps = d.actions
+    .filter((a) => a.state === 'succeeded' && (a.kind === 'flag-off' || a.kind === 'reboot'))
+    .reverse()
+    .map((a, index) => ({
+      index,
+      key: `stand-down/${a.id}`,
+      kind: a.kind === 'flag-off' ? ('flag-on' as const) : a.kind,
+      description: a.kind === 'flag-off' ? `flag ${a.target} back ON` : `${a.kind} ${a.target}`,
+      state_now: a.kind === 'flag-off' ? 'OFF in production' : '',
+      observed: { type: 'nothing' as const },
+      status: a.kind === 'flag-off' ? { status: 'to-run' as const } : { status: 'impossible' as const, reason: 'a reboot cannot be undone' },
+      error: null,
+      parallel: false,
+      continue_on_failure: true,
+      typed_confirmation: null,
+    }));
+  return { incident_id: d.incident.id, run: 'stand-down', playbook: d.incident.playbook, steps, typed_confirmation: null };
+}
+
+async function runPlan(args: Record<string, unknown>): Promise<RunReport> {
+  const plan = args.plan as RunPlan;
+  const d = openIncidentOf(plan.incident_id);
+  const confirmation = args.confirmation as { kind: string; value?: string };
+  const ok = plan.typed_confirmation ? confirmation.kind === 'typed' && confirmation.value === plan.typed_confirmation : confirmation.kind !== 'none';
+  if (!ok) throw { code: 'confirmation-required', message: `${plan.run} of incident #${d.incident.id} needs confirming` } satisfies ErrorInfo;
+  const channel = channelSender(args.onEvent as Channel<StepEvent>);
+  setPhase(d, plan.run === 'protect' ? 'protecting' : 'standing-down', plan.run);
+  const outcomes: StepOutcome[] = [];
+  let stopped = false;
+  const send = (index: number, update: StepEvent['update']) =>
+    channel.send({ incident_id: d.incident.id, run: plan.run, index, elapsed_ms: index * 1000, update });
+  try {
+    for (const step of plan.steps) {
+      const base = { index: step.index, key: step.key, description: step.description, action_id: null, evidence: null, error: null, duration_ms: 0 };
+      if (stopped || step.status.status !== 'to-run') {
+        const outcome: StepOutcome = { ...base, status: stopped ? 'not-run' : 'skipped', message: stopped ? 'not run' : 'cannot be undone' };
+        outcomes.push(outcome);
+        send(step.index, { update: 'finished', outcome });
+        continue;
+      }
+      await sleep(scenario.stepIntervalMs);
+      send(step.index, { update: 'started', description: step.description });
+      await sleep(scenario.stepIntervalMs);
+      send(step.index, { update: 'progress', detail: 'sent', progress: null });
+      await sleep(scenario.stepIntervalMs);
+      const failure = plan.run === 'protect' ? scenario.failingSteps[step.index] : undefined;
+      const id = journalId++;
+      const target = step.description.split(' ')[1] ?? step.description;
+      d.actions.push({
+        id, kind: step.kind, target, detail: step.description, data: null, operator: 'alice', frontend: 'desktop', device: 'laptop',
+        state: failure ? 'failed' : 'succeeded', result: failure ?? 'done', error_code: failure ? 'unreachable' : null,
+        created_at: isoNow(), finished_at: isoNow(), duration_ms: 900, incident_id: d.incident.id, step: step.key,
+      });
+      const outcome: StepOutcome = failure
+        ? { ...base, action_id: id, status: 'failed', message: failure, error: { code: 'unreachable', message: failure }, duration_ms: 900 }
+        : { ...base, action_id: id, status: 'succeeded', message: 'done', evidence: 'read back', duration_ms: 900 };
+      outcomes.push(outcome);
+      send(step.index, { update: 'finished', outcome });
+      if (failure && !step.continue_on_failure) stopped = true;
+    }
+  } finally {
+    channel.end();
+  }
+  const failed = outcomes.filter((o) => o.status === 'failed').length;
+  addEvent(d, plan.run, `${plan.run}: ${outcomes.length - failed} of ${outcomes.length} steps ok`);
+  if (plan.run === 'protect' && !stopped && failed === 0) setPhase(d, 'protected', 'protect done');
+  return { incident_id: d.incident.id, run: plan.run, steps: outcomes, stopped, elapsed_ms: outcomes.length * 900 };
+}
+
+function postmortem(id: unknown): Postmortem {
+  const d = incidentDetail(id);
+  const flagOff = d.actions.find((a) => a.kind === 'flag-off' && a.state === 'succeeded');
+  const flagOn = d.actions.find((a) => a.kind === 'flag-on' && a.state === 'succeeded');
+  return {
+    incident: d.incident,
+    summary: `${d.incident.title}.`,
+    impact_start: d.incident.opened_at,
+    impact_end: d.incident.resolved_at,
+    time_to_protect_ms: null,
+    time_to_stand_down_ms: null,
+    time_to_resolve_ms: null,
+    alert: d.incident.alert,
+    timeline: [],
+    flags_off: flagOff
+      ? [{ backend: 'prod', flag: flagOff.target, environment: 'production', off_at: flagOff.created_at, back_on_at: flagOn?.created_at ?? null, off_ms: 60_000 }]
+      : [],
+    reboots: [],
+    dashboards: [],
+    markdown: [
+      `# Incident #${d.incident.id}: ${d.incident.title}`,
+      '',
+      `Severity: ${d.incident.severity}`,
+      '',
+      '## Timeline',
+      ...d.actions.map((a) => `- ${a.kind} ${a.target}: ${a.state}`),
+      '',
+      '## Root cause',
+      '',
+      '<script>alert(1)</script>',
+    ].join('\n'),
+  };
 }
 
 mockWindows('main');
@@ -295,6 +468,49 @@ mockIPC(async (cmd, payload) => {
     case 'open_link':
       if (!/^https?:/.test(args.url as string)) throw { code: 'invalid-input', message: 'paaf opens only http and https links' } satisfies ErrorInfo;
       return null;
+    case 'overview': {
+      const firing = scenario.alerts.flatMap((x) => x.alerts).filter((a) => a.state === 'firing');
+      firing.sort((a, b) => Number(b.severity === 'critical') - Number(a.severity === 'critical'));
+      return { ...scenario.overview, top_alerts: scenario.overview.top_alerts.length ? scenario.overview.top_alerts : firing };
+    }
+    case 'open_incident':
+      return openIncident(args.input as IncidentInput);
+    case 'incidents': {
+      const all = scenario.incidents.map((d) => d.incident).filter((i) => !args.openOnly || i.resolved_at === null);
+      return all.slice(0, args.limit as number);
+    }
+    case 'incident_detail':
+      return incidentDetail(args.id);
+    case 'protect_plan': {
+      const d = openIncidentOf(args.id);
+      const typed = scenario.protectSteps.map((x) => x.typed_confirmation).filter(Boolean);
+      return {
+        incident_id: d.incident.id,
+        run: 'protect',
+        playbook: d.incident.playbook ?? 'checkout',
+        steps: scenario.protectSteps.map((x) => (d.actions.some((a) => a.step === x.key && a.state === 'succeeded') ? { ...x, status: { status: 'done', action_id: d.actions.find((a) => a.step === x.key)!.id } } : x)),
+        typed_confirmation: typed.length ? typed.join(',') : null,
+      } satisfies RunPlan;
+    }
+    case 'stand_down_plan':
+      return standDownPlan(openIncidentOf(args.id));
+    case 'protect':
+    case 'stand_down':
+      return runPlan(args);
+    case 'note_incident': {
+      const d = openIncidentOf(args.id);
+      addEvent(d, 'note', args.text as string);
+      return d.events.at(-1);
+    }
+    case 'set_incident_phase': {
+      const d = openIncidentOf(args.id);
+      setPhase(d, args.phase as IncidentPhase, (args.text as string) ?? '');
+      return d.incident;
+    }
+    case 'postmortem':
+      return postmortem(args.id);
+    case 'save_postmortem':
+      return `/home/alice/incident-${incidentDetail(args.id).incident.id}-postmortem.md`;
     case 'plugin:notification|is_permission_granted':
       return true;
     default:

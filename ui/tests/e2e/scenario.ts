@@ -22,6 +22,9 @@ import type { CachedInventory } from '../../src/lib/bindings/CachedInventory';
 import type { Inventory } from '../../src/lib/bindings/Inventory';
 import type { Server } from '../../src/lib/bindings/Server';
 import type { ServerStatus } from '../../src/lib/bindings/ServerStatus';
+import type { IncidentDetail } from '../../src/lib/bindings/IncidentDetail';
+import type { Overview } from '../../src/lib/bindings/Overview';
+import type { PlannedStep } from '../../src/lib/bindings/PlannedStep';
 
 export type TimedStep = Step & { elapsed_ms: number };
 
@@ -72,6 +75,14 @@ export interface Scenario {
   dashboards: Record<string, Dashboard>;
   panelData: Record<number, PanelData>;
   annotationId: number;
+  /** The incident loop: incidents newest first (each with its timeline), the core's overview,
+   * the playbook's protect steps (with their targets' state now) and the pause between step events. */
+  incidents: IncidentDetail[];
+  overview: Overview;
+  protectSteps: PlannedStep[];
+  /** Steps of protect that fail (by index), with this message. */
+  failingSteps: Record<number, string>;
+  stepIntervalMs: number;
 }
 
 /** One recorded IPC call, with its args as JSON (a channel shows as "__CHANNEL__:<id>"). */
@@ -518,6 +529,42 @@ export function defaultScenario(): Scenario {
       ),
     },
     annotationId: 41,
+    incidents: [],
+    overview: {
+      level: 'critical',
+      headline: '2 alerts firing (1 critical) · 1 source unreadable',
+      short: '2 firing',
+      firing: 2,
+      critical: 1,
+      top_alerts: [],
+      unreadable: ['grafana: unreachable'],
+      running: [],
+      unmonitored: false,
+    },
+    protectSteps: [
+      planned(0, 'flag-off', 'flag new-checkout OFF in production', 'ON in production'),
+      planned(1, 'reboot', 'reboot web-1 (verified)', 'up 3d'),
+      planned(2, 'silence', 'silence alertname=CheckoutErrors for 30m on prom', '1 matching alerts firing'),
+    ],
+    failingSteps: {},
+    stepIntervalMs: 60,
+  };
+}
+
+/** A protect step as the core plans it: to run, its target's state read now. */
+export function planned(index: number, kind: PlannedStep['kind'], description: string, stateNow: string): PlannedStep {
+  return {
+    index,
+    key: `protect/checkout/${index}/${description}`,
+    kind,
+    description,
+    state_now: stateNow,
+    observed: { type: 'nothing' },
+    status: { status: 'to-run' },
+    error: null,
+    parallel: false,
+    continue_on_failure: false,
+    typed_confirmation: null,
   };
 }
 
