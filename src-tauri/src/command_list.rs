@@ -40,6 +40,7 @@ macro_rules! paaf_commands {
             server_power,
             open_link,
             overview,
+            playbooks,
             open_incident,
             incidents,
             incident_detail,

@@ -386,6 +386,17 @@ pub async fn overview(paaf: State<'_, Paaf>) -> Reply<Overview> {
     Ok(paaf.overview().await?)
 }
 
+/// The names of the config's `[[playbooks]]`, to open an incident with one.
+#[tauri::command]
+pub async fn playbooks(paaf: State<'_, Paaf>) -> Reply<Vec<String>> {
+    Ok(paaf
+        .config()
+        .playbooks
+        .iter()
+        .map(|p| p.name.clone())
+        .collect())
+}
+
 /// Opens an incident, from a firing alert when `input.alert` names one.
 #[tauri::command]
 pub async fn open_incident(paaf: State<'_, Paaf>, input: IncidentInput) -> Reply<Incident> {

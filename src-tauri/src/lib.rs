@@ -345,6 +345,10 @@ mod tests {
     #[test]
     fn the_incident_loop_answers_through_ipc_from_open_to_post_mortem() {
         let (_dir, main) = app_window_answering(ONE_PLAYBOOK, "main", true);
+        assert_eq!(
+            call(&main, "playbooks", serde_json::json!({})).unwrap(),
+            serde_json::json!(["checkout"])
+        );
         let err = call(&main, "open_incident", serde_json::json!({ "input": {} })).unwrap_err();
         assert_eq!(err["code"], "invalid-input", "a title or an alert: {err}");
         let opened = call(

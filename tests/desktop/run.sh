@@ -35,6 +35,14 @@ rm -f "$artifacts"/*.png "$artifacts"/*.html
 # The host, the client key, and the app's config with the host key already recorded.
 desk_web1_config desktop-test
 port=$DESK_HOST_PORT
+# The playbook of the incident test: its protect step is a verified reboot of web-1.
+cat >>"$PAAF_CONFIG" <<'EOF'
+
+[[playbooks]]
+name = "web-1-stuck"
+[[playbooks.protect]]
+reboot = "web-1"
+EOF
 
 # The display and the WebDriver server; the app (started per test by WebKitWebDriver) inherits
 # this environment, PAAF_CONFIG included.

@@ -1,5 +1,6 @@
 """End to end: the real paaf-desktop app in a real (Xvfb) window, driven over WebDriver,
-rebooting a real sshd test host and verifying it came back.
+rebooting a real sshd test host and verifying it came back, then the same reboot as the protect
+step of an incident opened, noted, resolved and written up from the window.
 
 Uses only the UI's stable test hooks (data-testid="..."); see README.md here.
 """
@@ -20,7 +21,16 @@ from selenium.webdriver.support.ui import WebDriverWait
 from conftest import module_error, new_session, screen_shot
 
 WINDOW_TITLE = "paaf — incident remote control"
-NAV = ["nav-protect", "nav-analyze", "nav-alert", "nav-fix", "nav-servers", "nav-journal"]
+NAV = [
+    "nav-overview",
+    "nav-step-protect",
+    "nav-step-analyze",
+    "nav-step-alert",
+    "nav-step-fix",
+    "nav-incident",
+    "nav-servers",
+    "nav-journal",
+]
 REBOOT_DEADLINE_SECS = 60
 
 
@@ -222,6 +232,66 @@ def test_reboot_a_server_from_the_desktop_and_see_it_verified(driver, artifacts,
     state = rows[0].get_attribute("data-state")
     assert state in (None, "succeeded"), f"the journal says the reboot {state}"
     driver.save_screenshot(str(artifacts / "journal.png"))
+
+
+@pytest.mark.timeout(240)
+def test_an_incident_protects_with_a_verified_reboot_and_is_written_up(driver, artifacts, host):
+    """Open an incident by hand with the config's playbook (run.sh adds `web-1-stuck`, whose
+    protect step reboots web-1), Protect after the one confirmation listing the step with the
+    host's state now, see the step verified and the incident protected, note, see that stand
+    down has nothing to reverse (a reboot cannot be undone), resolve, preview the post-mortem."""
+    wait_for(driver, 15, "the navigation", lambda d: all(find(d, n) for n in NAV))
+    find(driver, "nav-incident")[0].click()
+    title = wait_for(driver, 15, "the form to open an incident", lambda d: displayed(find(d, "incident-title")))
+    title.send_keys("web-1 stuck")
+    playbook = wait_for(driver, 10, "the playbooks to choose from", lambda d: displayed(find(d, "incident-playbook")))
+    playbook.find_element(By.CSS_SELECTOR, 'option[value="web-1-stuck"]').click()
+    find(driver, "incident-open")[0].click()
+    incident = wait_for(driver, 15, "the incident opens", lambda d: displayed(find(d, "incident")))
+    assert "web-1 stuck" in incident.text
+    wait_for(driver, 25, "the banner shows it on every screen", lambda d: displayed(find(d, "incident-banner")))
+
+    before, count_before = host.boot_id(), host.reboot_count()
+    find(driver, "incident-protect")[0].click()
+    wait_for(driver, 30, "the protect plan", lambda d: find(d, "plan-step"))
+    steps = find(driver, "plan-step")
+    assert len(steps) == 1, [s.text for s in steps]
+    now = find(steps[0], "plan-step-now")[0].text
+    assert now.startswith("up "), f"the host's state now: {now!r}"
+    driver.save_screenshot(str(artifacts / "incident-protect-plan.png"))
+    assert host.boot_id() == before, "nothing happens before the confirmation"
+    find(driver, "plan-run")[0].click()
+    report = wait_for(
+        driver, REBOOT_DEADLINE_SECS + 30, "the protect run ends", lambda d: displayed(find(d, "run-report"))
+    )
+    status = find(driver, "run-step")[0].get_attribute("data-status")
+    assert status == "succeeded", f"the reboot step {status}: {report.text!r}{ui_errors(driver)}"
+    assert host.boot_id() != before, "the boot id did not change"
+    assert host.reboot_count() == count_before + 1
+    wait_for(driver, 15, "the incident is protected", lambda d: find(d, "incident", phase="protected"))
+    driver.save_screenshot(str(artifacts / "incident-protected.png"))
+    find(driver, "plan-close")[0].click()
+
+    find(driver, "incident-note")[0].send_keys("web-1 answers again")
+    find(driver, "incident-note-add")[0].click()
+    wait_for(driver, 15, "the note in the timeline", lambda d: find(d, "timeline-line", kind="note"))
+
+    find(driver, "incident-stand-down")[0].click()
+    wait_for(driver, 30, "the stand-down plan", lambda d: find(d, "run-plan", run="stand-down"))
+    reversals = find(driver, "plan-step")
+    assert [r.get_attribute("data-status") for r in reversals] == ["impossible"], [r.text for r in reversals]
+    assert not find(driver, "plan-run")[0].is_enabled(), "nothing to run"
+    find(driver, "plan-cancel")[0].click()
+
+    find(driver, "incident-resolve")[0].click()
+    dialog = wait_for(driver, 10, "the confirmation dialog", lambda d: displayed(find(d, "confirm-dialog")))
+    find(dialog, "confirm-yes")[0].click()
+    wait_for(driver, 15, "the form to open the next one", lambda d: displayed(find(d, "incident-open-form")))
+    find(driver, "postmortem-preview")[0].click()
+    markdown = wait_for(driver, 15, "the post-mortem", lambda d: displayed(find(d, "postmortem-markdown"))).text
+    assert "web-1 stuck" in markdown and "Root cause" in markdown, markdown
+    (artifacts / "incident-postmortem.md").write_text(markdown + "\n")
+    driver.save_screenshot(str(artifacts / "incident-resolved.png"))
 
 
 def displayed(elements: list[WebElement]):

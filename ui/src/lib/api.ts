@@ -194,6 +194,9 @@ export function serverPower(
 /** The state at a glance: alerts firing ranked (critical first), actions still running. */
 export const overview = () => call<Overview>('overview');
 
+/** The names of the config's playbooks. */
+export const playbooks = () => call<string[]>('playbooks');
+
 /** Opens an incident (from the firing alert `input.alert` names, its playbook found by its labels). */
 export const openIncident = (input: IncidentInput) => call<Incident>('open_incident', { input });
 

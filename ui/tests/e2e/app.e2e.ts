@@ -27,7 +27,7 @@ afterEach(async () => {
   expect(problems).toEqual([]);
 });
 
-async function open(options: { scenario?: Partial<Scenario>; hash?: string; width?: number } = {}) {
+async function open(options: { scenario?: Partial<Scenario>; hash?: string; width?: number; colorScheme?: 'light' | 'dark' } = {}) {
   app = await openApp(browser, served.url, options);
   return app;
 }
@@ -934,5 +934,29 @@ describe('incident loop: Overview and Incident screen', () => {
     await page.getByTestId('plan-run').click();
     await page.getByTestId('run-report').waitFor();
     expect((await calls('protect'))[0].args.confirmation).toEqual({ kind: 'typed', value: '__wipe-cache' });
+  });
+});
+
+describe('dark theme', () => {
+  it('follows the system: dark panels and text, charts drawn in the dark palette', async () => {
+    const { page } = await open({ colorScheme: 'dark' });
+    await page.getByTestId('overview-alert').first().waitFor();
+    const [bg, text] = await page.evaluate(() => {
+      const s = getComputedStyle(document.documentElement);
+      return [s.backgroundColor, s.color];
+    });
+    const lum = (rgb: string) => rgb.match(/\d+/g)!.slice(0, 3).reduce((a, b) => a + Number(b), 0);
+    expect(lum(bg)).toBeLessThan(150);
+    expect(lum(text)).toBeGreaterThan(600);
+    await screenshot(page, '40-dark-overview');
+
+    await page.getByTestId('nav-alerts').click();
+    await page.getByTestId('query-expr').fill('rate(http_requests_total[5m])');
+    await page.getByTestId('query-run').click();
+    await page.getByTestId('query-legend').waitFor();
+    // The legend's swatch (the chart's first line) in the dark palette's first colour.
+    const swatch = page.getByTestId('legend-row').first().locator('.swatch');
+    await expect(swatch.evaluate((e) => getComputedStyle(e).backgroundColor)).resolves.toBe('rgb(110, 168, 254)');
+    await screenshot(page, '41-dark-alerts-query');
   });
 });

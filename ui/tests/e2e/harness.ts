@@ -96,11 +96,12 @@ export interface AppPage {
 export async function openApp(
   browser: Browser,
   baseUrl: string,
-  options: { scenario?: Partial<Scenario>; hash?: string; width?: number; height?: number } = {},
+  options: { scenario?: Partial<Scenario>; hash?: string; width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {},
 ): Promise<AppPage> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
     deviceScaleFactor: 1,
+    colorScheme: options.colorScheme ?? 'light',
   });
   const page = await context.newPage();
   const problems: string[] = [];

@@ -473,6 +473,8 @@ mockIPC(async (cmd, payload) => {
       firing.sort((a, b) => Number(b.severity === 'critical') - Number(a.severity === 'critical'));
       return { ...scenario.overview, top_alerts: scenario.overview.top_alerts.length ? scenario.overview.top_alerts : firing };
     }
+    case 'playbooks':
+      return ['checkout'];
     case 'open_incident':
       return openIncident(args.input as IncidentInput);
     case 'incidents': {
