@@ -7,7 +7,8 @@ import {
   dashboardView,
   formatUnit,
   panelGroups,
-  panelWidthPercent,
+  groupTop,
+  panelPlacement,
   pointsFor,
   queryErrorText,
   searchQuery,
@@ -73,10 +74,13 @@ describe('panelGroups', () => {
     ]);
   });
 
-  it('a panel takes its share of the 24 columns; unsized panels take the width', () => {
-    expect(panelWidthPercent(panel(1, null, 0, 0, 6))).toBe(25);
-    expect(panelWidthPercent(panel(1, null, 0, 0, 0))).toBe(100);
-    expect(panelWidthPercent(panel(1, null, 0, 0, 30))).toBe(100);
+  it('a panel sits on the 24-column grid where Grafana puts it; unsized panels take the width', () => {
+    // Side by side as in Grafana: x and w on the 24 columns, y and h in rows from the group's top.
+    expect(panelPlacement(panel(1, null, 12, 0, 6), 0)).toEqual({ column: '13 / span 6', row: '1 / span 8' });
+    expect(panelPlacement(panel(1, null, 0, 9, 0), 9)).toEqual({ column: '1 / span 24', row: '1 / span 8' });
+    expect(panelPlacement(panel(1, null, 20, 0, 30), 0).column).toBe('1 / span 24');
+    expect(panelPlacement(panel(1, null, 20, 0, 8), 0).column).toBe('17 / span 8');
+    expect(groupTop([panel(1, null, 0, 9, 6), panel(2, null, 6, 5, 6)])).toBe(5);
   });
 
   it('asks for one point per pixel, between 50 and 4000', () => {

@@ -55,10 +55,20 @@ export function panelGroups(panels: Panel[]): PanelGroup[] {
   return groups;
 }
 
-/** A panel's share of the 24-column grid as a CSS percentage (full width when unsized). */
-export function panelWidthPercent(panel: Panel): number {
-  const w = panel.grid_pos.w;
-  return w > 0 && w <= 24 ? (w / 24) * 100 : 100;
+/** Where a panel sits on Grafana's 24-column grid, as CSS grid lines: its columns, and its
+ * rows counted from `top` (the first grid row of its group). An unsized panel takes the whole
+ * width and Grafana's default height (8); one that overflows the grid is pulled back into it. */
+export function panelPlacement(panel: Panel, top: number): { column: string; row: string } {
+  const { x, y, w, h } = panel.grid_pos;
+  const width = w > 0 && w <= 24 ? w : 24;
+  const left = Math.min(Math.max(0, x), 24 - width);
+  const height = h > 0 ? h : 8;
+  return { column: `${left + 1} / span ${width}`, row: `${Math.max(0, y - top) + 1} / span ${height}` };
+}
+
+/** The first grid row of a group's panels. */
+export function groupTop(panels: Panel[]): number {
+  return panels.length ? Math.min(...panels.map((p) => p.grid_pos.y)) : 0;
 }
 
 /** How many points to ask for: one per pixel of the chart, within reason. */

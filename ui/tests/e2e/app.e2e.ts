@@ -765,6 +765,13 @@ describe('analyze: Grafana dashboards', () => {
     await expect(canvas.evaluate((c: HTMLCanvasElement) => c.width)).resolves.toBeGreaterThan(200);
     await expect(load.getByTestId('panel-legend-row').textContent()).resolves.toMatch(/node_load1.*0\.4.*11\.2.*3\.3.*8\.1/s);
 
+    // On Grafana's 24-column grid: a w=12 panel takes half the width, not the whole column.
+    const cell = page.getByTestId('panel-cell').first();
+    await expect(cell.getAttribute('data-column')).resolves.toBe('1 / span 12');
+    const [cellWidth, gridWidth] = await cell.evaluate((e) => [e.getBoundingClientRect().width, e.parentElement!.getBoundingClientRect().width]);
+    expect(cellWidth / gridWidth).toBeGreaterThan(0.45);
+    expect(cellWidth / gridWidth).toBeLessThan(0.55);
+
     const memory = page.locator('[data-testid=grafana-panel][data-panel-id="3"]');
     const failed = memory.getByTestId('panel-query-error');
     await failed.waitFor();
