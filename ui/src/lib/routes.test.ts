@@ -13,6 +13,8 @@ describe('routes', () => {
       { screen: 'alerts' },
       { screen: 'silences' },
       { screen: 'add-host' },
+      { screen: 'dashboards' },
+      { screen: 'dashboards', uid: 'node-full' },
       { screen: 'host', host: 'web-1' },
       { screen: 'host', host: 'odd name/with#chars' },
     ];

@@ -6,7 +6,7 @@ export type Route =
   | { screen: 'flags' }
   | { screen: 'alerts' }
   | { screen: 'silences' }
-  | { screen: 'dashboards' }
+  | { screen: 'dashboards'; uid?: string }
   | { screen: 'servers' }
   | { screen: 'cloud' }
   | { screen: 'journal' }
@@ -22,9 +22,10 @@ export const DEFAULT_ROUTE: Route = { screen: 'overview' };
 /** The route a hash names; the default for an empty or unknown hash. */
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/');
-  if (parts[0] === 'host' && parts[1]) {
+  if ((parts[0] === 'host' || parts[0] === 'dashboards') && parts[1]) {
     try {
-      return { screen: 'host', host: decodeURIComponent(parts.slice(1).join('/')) };
+      const name = decodeURIComponent(parts.slice(1).join('/'));
+      return parts[0] === 'host' ? { screen: 'host', host: name } : { screen: 'dashboards', uid: name };
     } catch {
       return DEFAULT_ROUTE;
     }
@@ -34,5 +35,7 @@ export function parseHash(hash: string): Route {
 }
 
 export function routeHash(route: Route): string {
-  return route.screen === 'host' ? `#/host/${encodeURIComponent(route.host)}` : `#/${route.screen}`;
+  if (route.screen === 'host') return `#/host/${encodeURIComponent(route.host)}`;
+  if (route.screen === 'dashboards' && route.uid) return `#/dashboards/${encodeURIComponent(route.uid)}`;
+  return `#/${route.screen}`;
 }

@@ -967,3 +967,38 @@ describe('dark theme', () => {
     await screenshot(page, '41-dark-alerts-query');
   });
 });
+
+describe('command palette', () => {
+  it('Ctrl-K, a few letters, Enter: reaches a host, a dashboard, a flag; Escape closes it', async () => {
+    const { page } = await open();
+    await page.getByTestId('overview-alert').first().waitFor();
+    await page.keyboard.press('Control+k');
+    const input = page.getByTestId('palette-input');
+    await input.waitFor();
+    await input.fill('db1');
+    await expect(page.getByTestId('palette-item').first().getAttribute('data-kind')).resolves.toBe('host');
+    await screenshot(page, '50-palette');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'db-1' }).waitFor();
+    expect(page.url()).toMatch(/#\/host\/db-1$/);
+
+    await page.keyboard.press('Control+k');
+    await input.fill('node exp');
+    await page.locator('[data-testid=palette-item][data-kind=dashboard]').first().waitFor();
+    await page.keyboard.press('Enter');
+    await expect(page.getByTestId('dashboard-title').textContent()).resolves.toBe('Node Exporter Full');
+    expect(page.url()).toMatch(/#\/dashboards\/node-full$/);
+
+    await page.keyboard.press('Control+k');
+    await input.fill('new-check');
+    const flag = page.locator('[data-testid=palette-item][data-kind=flag]').first();
+    await flag.waitFor();
+    await flag.click();
+    await page.getByTestId('flag-row').first().waitFor();
+
+    await page.keyboard.press('Control+k');
+    await input.waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('palette').waitFor({ state: 'detached' });
+  });
+});
