@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ActionRecord } from './bindings/ActionRecord';
 import type { IncidentDetail } from './bindings/IncidentDetail';
 import type { RunPlan } from './bindings/RunPlan';
+import { actionRecord } from './testing/records';
 import { applyStepEvent, liveSteps, openFor, planStatusText, stepsToRun, timeline } from './incidents';
 
 const incident = {
@@ -18,26 +18,9 @@ const incident = {
   device: 'laptop',
 } as const;
 
-function action(id: number, at: string): ActionRecord {
-  return {
-    id,
-    kind: 'flag-off',
-    target: 'new-checkout@production',
-    detail: '',
-    data: null,
-    operator: 'alice',
-    frontend: 'desktop',
-    device: 'laptop',
-    state: 'succeeded',
-    result: 'OFF',
-    error_code: null,
-    created_at: at,
-    finished_at: at,
-    duration_ms: 120,
-    incident_id: 3,
-    step: null,
-  };
-}
+const action = (id: number, at: string) =>
+  actionRecord({ id, kind: 'flag-off', target: 'new-checkout@production', result: 'OFF', created_at: at, finished_at: at, duration_ms: 120, incident_id: 3 });
+
 
 const event = (id: number, at: string, kind: 'phase' | 'note', text: string, phase: 'opened' | 'protected' | null = null) => ({
   id,

@@ -1,26 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ActionRecord } from './bindings/ActionRecord';
 import { origin, rebootDurations } from './journal';
+import { actionRecord } from './testing/records';
 
-const rec = (over: Partial<ActionRecord>): ActionRecord => ({
-  id: 1,
-  kind: 'reboot',
-  target: 'web-1',
-  detail: '',
-  data: null,
-  operator: 'alice',
-  frontend: 'desktop',
-  device: 'laptop',
-  state: 'succeeded',
-  result: null,
-  error_code: null,
-  created_at: '2026-11-20T10:00:00Z',
-  finished_at: null,
-  duration_ms: 30_000,
-  incident_id: null,
-  step: null,
-  ...over,
-});
+const rec = actionRecord;
 
 describe('rebootDurations', () => {
   it("keeps only the host's succeeded reboots, oldest first, as Unix seconds → seconds", () => {
