@@ -48,6 +48,7 @@ macro_rules! paaf_commands {
             protect,
             stand_down_plan,
             stand_down,
+            cancel_run,
             note_incident,
             set_incident_phase,
             postmortem,

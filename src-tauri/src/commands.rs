@@ -436,6 +436,7 @@ pub async fn protect_plan(
 pub async fn protect<R: Runtime>(
     app: AppHandle<R>,
     paaf: State<'_, Paaf>,
+    runs: State<'_, Runs>,
     plan: RunPlan,
     confirmation: Confirmation,
     on_event: Channel<StepEvent>,
@@ -453,7 +454,7 @@ pub async fn protect<R: Runtime>(
         };
         native::confirm(&app, question).await?;
     }
-    run_plan(&paaf, plan, confirmation, on_event).await
+    run_plan(&paaf, &runs, plan, confirmation, on_event).await
 }
 
 /// Stand down's plan: what will be reversed, newest change first, and what cannot be.
@@ -466,15 +467,21 @@ pub async fn stand_down_plan(paaf: State<'_, Paaf>, id: Option<i64>) -> Reply<Ru
 #[tauri::command]
 pub async fn stand_down(
     paaf: State<'_, Paaf>,
+    runs: State<'_, Runs>,
     plan: RunPlan,
     confirmation: Confirmation,
     on_event: Channel<StepEvent>,
 ) -> Reply<RunReport> {
-    run_plan(&paaf, plan, confirmation, on_event).await
+    run_plan(&paaf, &runs, plan, confirmation, on_event).await
 }
+
+/// The protect and stand-down runs going on, by incident, for `cancel_run`.
+#[derive(Default)]
+pub struct Runs(std::sync::Mutex<std::collections::HashMap<i64, CancellationToken>>);
 
 async fn run_plan(
     paaf: &Paaf,
+    runs: &Runs,
     plan: RunPlan,
     confirmation: Confirmation,
     on_event: Channel<StepEvent>,
@@ -483,10 +490,25 @@ async fn run_plan(
         let _ = on_event.send(e);
     });
     let cancel = CancellationToken::new();
-    Ok(match plan.run {
-        RunKind::Protect => paaf.protect(&plan, &confirmation, sink, cancel).await?,
-        RunKind::StandDown => paaf.stand_down(&plan, &confirmation, sink, cancel).await?,
-    })
+    let incident = plan.incident_id;
+    runs.0
+        .lock()
+        .expect("runs poisoned")
+        .insert(incident, cancel.clone());
+    let report = match plan.run {
+        RunKind::Protect => paaf.protect(&plan, &confirmation, sink, cancel).await,
+        RunKind::StandDown => paaf.stand_down(&plan, &confirmation, sink, cancel).await,
+    };
+    runs.0.lock().expect("runs poisoned").remove(&incident);
+    Ok(report?)
+}
+
+/// Stops the protect or stand-down run of incident `incident_id`: the step under way stops
+/// waiting, the rest are not run. False when none runs.
+#[tauri::command]
+pub async fn cancel_run(runs: State<'_, Runs>, incident_id: i64) -> Reply<bool> {
+    let token = runs.0.lock().expect("runs poisoned").remove(&incident_id);
+    Ok(token.map(|t| t.cancel()).is_some())
 }
 
 /// Adds a note to incident `id` (the current one when none).

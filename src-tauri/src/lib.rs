@@ -57,6 +57,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .manage(core)
         .manage(native::Confirmer::from_env())
+        .manage(commands::Runs::default())
         .manage(started)
         .setup(|app| {
             // A desktop without a tray (no StatusNotifier host) still gets the window.
@@ -106,6 +107,7 @@ mod tests {
         let app = super::with_commands(mock_builder())
             .manage(core)
             .manage(crate::native::Confirmer::Fixed(native_answer))
+            .manage(crate::commands::Runs::default())
             .build(tauri::generate_context!())
             .unwrap();
         let window = tauri::WebviewWindowBuilder::new(&app, label, Default::default())
@@ -398,6 +400,11 @@ mod tests {
         assert_eq!(report["run"], "protect");
         assert_eq!(report["steps"][0]["status"], "failed", "{report}");
 
+        assert_eq!(
+            call(&main, "cancel_run", serde_json::json!({ "incidentId": id })).unwrap(),
+            false,
+            "no run going on"
+        );
         let down = call(&main, "stand_down_plan", serde_json::json!({ "id": id })).unwrap();
         assert_eq!(down["run"], "stand-down");
         let report = call(&main, "stand_down", serde_json::json!({ "plan": down, "confirmation": { "kind": "yes" }, "onEvent": "__CHANNEL__:4" })).unwrap();

@@ -221,6 +221,9 @@ export function runPlan(plan: RunPlan, confirmation: Confirmation, onEvent: (e: 
   return plan.run === 'protect' ? call<RunReport>('protect', args) : call<RunReport>('stand_down', args);
 }
 
+/** Stops the protect or stand-down run of incident `incidentId`; false when none runs. */
+export const cancelRun = (incidentId: number) => call<boolean>('cancel_run', { incidentId });
+
 export const noteIncident = (text: string, id: number | null = null) =>
   call<IncidentEvent>('note_incident', { id, text });
 

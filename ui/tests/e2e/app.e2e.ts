@@ -927,6 +927,21 @@ describe('incident loop: Overview and Incident screen', () => {
     await page.locator('[data-testid=incident][data-phase=protecting]').waitFor();
   });
 
+  it('Cancel the run: the step under way ends, the rest are not run', async () => {
+    const { page, calls } = await open({ hash: '#/incident', scenario: { stepIntervalMs: 300 } });
+    await page.getByTestId('incident-title').fill('Checkout errors');
+    await page.getByTestId('incident-open').click();
+    await page.getByTestId('incident-protect').click();
+    await page.getByTestId('plan-run').click();
+    await page.locator('[data-testid=run-step][data-state=running]').first().waitFor();
+    await page.getByTestId('run-cancel').click();
+    const report = page.getByTestId('run-report');
+    await report.waitFor();
+    await expect(report.getAttribute('data-stopped')).resolves.toBe('true');
+    await expect(page.getByTestId('run-step').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')))).resolves.toEqual(['succeeded', 'not-run', 'not-run']);
+    expect((await calls('cancel_run')).map((c) => c.args)).toEqual([{ incidentId: 7 }]);
+  });
+
   it('a plan with a dangerous runbook wants its name typed before it runs', async () => {
     const d = defaultScenario();
     const dangerous = { ...d.protectSteps[1], description: 'runbook __wipe-cache on web-1', kind: 'runbook' as const, typed_confirmation: '__wipe-cache' };

@@ -234,6 +234,9 @@ function standDownPlan(d: IncidentDetail): RunPlan {
   return { incident_id: d.incident.id, run: 'stand-down', playbook: d.incident.playbook, steps, typed_confirmation: null };
 }
 
+/** Set while a run goes on: cancel_run calls it. */
+let cancelRun: (() => void) | null = null;
+
 async function runPlan(args: Record<string, unknown>): Promise<RunReport> {
   const plan = args.plan as RunPlan;
   const d = openIncidentOf(plan.incident_id);
@@ -244,6 +247,7 @@ async function runPlan(args: Record<string, unknown>): Promise<RunReport> {
   setPhase(d, plan.run === 'protect' ? 'protecting' : 'standing-down', plan.run);
   const outcomes: StepOutcome[] = [];
   let stopped = false;
+  cancelRun = () => (stopped = true);
   const send = (index: number, update: StepEvent['update']) =>
     channel.send({ incident_id: d.incident.id, run: plan.run, index, elapsed_ms: index * 1000, update });
   try {
@@ -277,6 +281,7 @@ async function runPlan(args: Record<string, unknown>): Promise<RunReport> {
     }
   } finally {
     channel.end();
+    cancelRun = null;
   }
   const failed = outcomes.filter((o) => o.status === 'failed').length;
   addEvent(d, plan.run, `${plan.run}: ${outcomes.length - failed} of ${outcomes.length} steps ok`);
@@ -499,6 +504,10 @@ mockIPC(async (cmd, payload) => {
     case 'protect':
     case 'stand_down':
       return runPlan(args);
+    case 'cancel_run':
+      if (!cancelRun) return false;
+      cancelRun();
+      return true;
     case 'note_incident': {
       const d = openIncidentOf(args.id);
       addEvent(d, 'note', args.text as string);
