@@ -173,18 +173,14 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
     /// [`CloudProvider::settle`].
     fn settle<'a>(
         &'a self,
-        _region: &'a str,
-        _accepted: &'a Accepted,
-        _settings: PollSettings,
-        _cancel: &'a CancellationToken,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async { Ok(()) })
-    }
+        region: &'a str,
+        accepted: &'a Accepted,
+        settings: PollSettings,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<()>>;
 
     /// [`CloudProvider::operation_proves`].
-    fn operation_proves(&self, _action: PowerAction) -> bool {
-        false
-    }
+    fn operation_proves(&self, action: PowerAction) -> bool;
 }
 
 /// The one adapter from a provider's async methods to the object-safe [`CloudAccount`].
