@@ -348,15 +348,7 @@ mod tests {
     const TOKEN: &str = "dop_v1_0123456789abcdef0123456789abcdef";
 
     fn account(regions: &[&str]) -> DigitalOcean {
-        let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
-        DigitalOcean::connect(
-            "prod",
-            "http://127.0.0.1:1",
-            SecretString::from(TOKEN),
-            &regions,
-            Limits::default(),
-        )
-        .unwrap()
+        DigitalOcean::for_test(TOKEN, regions)
     }
 
     #[test]

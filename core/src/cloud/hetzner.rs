@@ -392,14 +392,7 @@ mod tests {
     const TOKEN: &str = "hcloud-Zx9q-contract-token-0123456789abcdefghijklmnopqrstuv";
 
     fn hetzner() -> Hetzner {
-        Hetzner::connect(
-            "prod",
-            "http://127.0.0.1:1/v1",
-            SecretString::from(TOKEN),
-            &["fsn1".to_string()],
-            Limits::default(),
-        )
-        .unwrap()
+        Hetzner::for_test(TOKEN, &["fsn1"])
     }
 
     /// Every status of `server.status` in the reference's schema.

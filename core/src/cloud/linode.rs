@@ -250,20 +250,11 @@ struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Limits;
-    use secrecy::SecretString;
 
     const TOKEN: &str = "a1b2c3d4e5f6linodepat0123456789abcdef0123456789abcdef01234567";
 
     fn account() -> Linode {
-        Linode::connect(
-            "prod",
-            "http://127.0.0.1:1",
-            SecretString::from(TOKEN),
-            &["us-east".to_string()],
-            Limits::default(),
-        )
-        .unwrap()
+        Linode::for_test(TOKEN, &["us-east"])
     }
 
     #[test]

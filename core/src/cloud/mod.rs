@@ -51,9 +51,12 @@
 //!    [`crate::http::Doing::needs`]); `settle` through [`follow::follow_operation`] (or
 //!    [`follow::follow_json`]) when there is an operation); a [`crate::http::Vendor`] for
 //!    its errors (an API reached with OAuth access tokens goes through
-//!    `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys ([`TokenConfig`] for
-//!    one API token, or its own struct implementing [`crate::config::AccountConfig`]) and
-//!    `from_config`;
+//!    `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys (its own struct
+//!    implementing [`crate::config::AccountConfig`]) and `from_config`. A provider reached
+//!    with one API token writes none of the account: it is a
+//!    [`token_account::TokenVendor`] (its API's words, pages, reads and power calls), and
+//!    [`token_account::TokenAccount`] gives it the account type, [`TokenConfig`],
+//!    `connect` and `from_config`, as [`vultr`] shows;
 //!    `normalize`, its states as [`ServerStatus`]; [`CloudProvider::operation_proves`] when
 //!    the operation of an action, once completed, proves it took effect.
 //! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,

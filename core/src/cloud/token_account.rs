@@ -194,3 +194,14 @@ impl<V: TokenVendor> TokenAccount<V> {
         about_server(V::KIND, &self.name, doing, V::SERVER, id)
     }
 }
+
+#[cfg(test)]
+impl<V: TokenVendor> TokenAccount<V> {
+    /// The account `prod` with `token`, listing `regions`, at an address nothing answers.
+    pub(super) fn for_test(token: &str, regions: &[&str]) -> Self {
+        let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
+        let token = SecretString::from(token);
+        let limits = Limits::default();
+        Self::connect("prod", "http://127.0.0.1:1", token, &regions, limits).unwrap()
+    }
+}

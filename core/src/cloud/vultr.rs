@@ -236,20 +236,11 @@ struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Limits;
-    use secrecy::SecretString;
 
     const KEY: &str = "VULTRKEY0123456789ABCDEFGHIJKLMNOPQRS";
 
     fn account() -> Vultr {
-        Vultr::connect(
-            "prod",
-            "http://127.0.0.1:1",
-            SecretString::from(KEY),
-            &["ewr".to_string()],
-            Limits::default(),
-        )
-        .unwrap()
+        Vultr::for_test(KEY, &["ewr"])
     }
 
     #[test]
