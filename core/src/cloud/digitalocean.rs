@@ -23,19 +23,13 @@
 //! `errored`. `power_cycle` is the reset button: paaf's hard reboot.
 
 use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{
-    Page, about_server, addresses, all_pages, check_id, is_number, launched_at, name_tags,
-};
-use super::{
-    Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus,
-    TokenConfig, bearer_api,
-};
-use crate::config::{CloudConfig, CloudKind};
+use super::listing::{Page, addresses, check_id, is_number, launched_at, name_tags};
+use super::token_account::{TokenAccount, TokenVendor};
+use super::{Accepted, CloudProvider, PollSettings, PowerAction, Server, ServerStatus};
+use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor};
-use crate::secrets::SecretStore;
-use secrecy::SecretString;
+use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said, Vendor};
 use serde::Deserialize;
 
 /// The API's base URL.
@@ -43,41 +37,62 @@ pub const DEFAULT_URL: &str = "https://api.digitalocean.com/";
 /// Droplets per page: the API's maximum.
 const PER_PAGE: u32 = 200;
 
-/// One configured DigitalOcean account (team): its token lives in the [`Service`]'s auth,
-/// which `Debug` never shows.
+/// DigitalOcean's part of its [`TokenAccount`]: droplets, their actions, its errors.
 #[derive(Debug, Clone)]
-pub struct DigitalOcean {
-    name: String,
-    api: Service,
-    /// Region slugs to list (`nyc3`); empty: all.
-    regions: Vec<String>,
-}
+pub struct DigitalOceanApi;
 
-impl CloudProvider for DigitalOcean {
+/// One configured DigitalOcean account (team); only the droplets of its regions (`nyc3`) are
+/// listed, unless it names none.
+pub type DigitalOcean = TokenAccount<DigitalOceanApi>;
+
+impl TokenVendor for DigitalOceanApi {
     const KIND: CloudKind = CloudKind::Digitalocean;
+    const DEFAULT_URL: &'static str = DEFAULT_URL;
+    const EMPTY_TOKEN: &'static str =
+        "the API token is empty; store the token with `paaf secret set`";
+    const SERVER: &'static str = "droplet";
+    const FIRST_PAGE: u32 = 1;
+    type Cursor = u32;
 
-    fn name(&self) -> &str {
-        &self.name
+    fn errors(account: &str) -> impl Vendor + 'static {
+        DigitalOceanErrors {
+            account: account.to_string(),
+        }
     }
 
-    /// Every droplet of the account (of the configured regions), sorted by region, name, id;
-    /// a failure is one error row for the whole account.
-    async fn list(&self) -> Inventory {
-        let droplets = all_pages(self.api.name(), 1u32, |page| self.page(page)).await;
-        Inventory::of_account(Self::KIND, &self.name, &self.regions, droplets)
+    /// Page `page` of the droplets; there is a next one while `links.pages.next` is there.
+    /// paaf asks for the next page number itself instead of following the `next` URL, so
+    /// the token never goes to another host than the configured one.
+    async fn page(this: &DigitalOcean, page: u32) -> Result<Page<u32>> {
+        let request = Request::get("v2/droplets")
+            .query("per_page", PER_PAGE.to_string())
+            .query("page", page.to_string());
+        let answer: DropletsPage = this
+            .api
+            .fetch_json(request, &Doing::new("listing droplets"))
+            .await?;
+        let more = answer.links.pages.next.is_some_and(|n| !n.is_empty());
+        Ok(Page {
+            servers: answer
+                .droplets
+                .into_iter()
+                .map(|d| this.server_of(d))
+                .collect(),
+            next: more.then_some(page + 1),
+        })
     }
 
     /// Droplet `id`, read now.
-    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
+    async fn read(this: &DigitalOcean, id: &str) -> Result<Server> {
         check_droplet_id(id)?;
-        let doing = self.about(format!("reading droplet {id}"), id);
+        let doing = this.about(format!("reading droplet {id}"), id);
         let request = Request::get(format!("v2/droplets/{id}"));
-        let answer: DropletAnswer = self.api.fetch_json(request, &doing).await?;
-        Ok(self.server_of(answer.droplet))
+        let answer: DropletAnswer = this.api.fetch_json(request, &doing).await?;
+        Ok(this.server_of(answer.droplet))
     }
 
     /// Sends `action` to droplet `id` once; the acceptance's `operation` is the action's id.
-    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+    async fn power(this: &DigitalOcean, id: &str, action: PowerAction) -> Result<Accepted> {
         check_droplet_id(id)?;
         let kind = action_type(action);
         let request = Request::with_body(
@@ -86,9 +101,9 @@ impl CloudProvider for DigitalOcean {
             &serde_json::json!({ "type": kind }),
             Retry::NotIdempotent,
         )?;
-        let doing = self.about(format!("{kind} of droplet {id}"), id);
-        let answer: ActionAnswer = self.api.fetch_json(request, &doing).await?;
-        tracing::info!(account = %self.name, id, action = kind, operation = answer.action.id, "accepted");
+        let doing = this.about(format!("{kind} of droplet {id}"), id);
+        let answer: ActionAnswer = this.api.fetch_json(request, &doing).await?;
+        tracing::info!(account = %this.name, id, action = kind, operation = answer.action.id, "accepted");
         Ok(Accepted::without_state(
             action,
             id,
@@ -99,8 +114,7 @@ impl CloudProvider for DigitalOcean {
     /// Reads the action of `accepted` every `settings.interval` (longer when the API asks
     /// with `Retry-After`) until it is completed; errored is an error naming the droplet.
     async fn settle(
-        &self,
-        _region: &str,
+        this: &DigitalOcean,
         accepted: &Accepted,
         settings: PollSettings,
         cancel: &CancellationToken,
@@ -113,84 +127,28 @@ impl CloudProvider for DigitalOcean {
         let label = format!(
             "action {operation} ({}) of droplet {id} (digitalocean \"{}\")",
             action_type(accepted.action),
-            self.name
+            this.name
         );
-        let doing = self.about(format!("following {label}"), id);
+        let doing = this.about(format!("following {label}"), id);
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
         let path = format!("v2/droplets/{id}/actions/{operation}");
         let judge = |answer: ActionAnswer, wait| {
             Ok(match answer.action.status.as_str() {
                 "completed" => Polled::Done(()),
-                "errored" => return Err(self.errored(&label, accepted.action)),
+                "errored" => return Err(this.errored(&label, accepted.action)),
                 status => Polled::pending((), format!("still {status}"), wait),
             })
         };
-        follow_json(&self.api, &path, &doing, &follow, judge).await
+        follow_json(&this.api, &path, &doing, &follow, judge).await
     }
 
     /// A `reboot` or `power_cycle` action is `completed` once the droplet went through it.
-    fn operation_proves(&self, action: PowerAction) -> bool {
+    fn operation_proves(action: PowerAction) -> bool {
         matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
     }
 }
 
 impl DigitalOcean {
-    /// The account of a `digitalocean` `[[clouds]]` entry, at DigitalOcean's API unless it
-    /// names an `endpoint`.
-    pub fn from_config(
-        config: &CloudConfig,
-        digitalocean: &TokenConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<DigitalOcean> {
-        digitalocean.connect(config, secrets, DEFAULT_URL, DigitalOcean::connect)
-    }
-
-    /// The account `name` at `base_url` (the API's root, without `/v2`), with `token`; only
-    /// the droplets of `regions` are listed, unless it is empty.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        token: SecretString,
-        regions: &[String],
-        limits: Limits,
-    ) -> Result<DigitalOcean> {
-        let empty = "the API token is empty; store the token with `paaf secret set`";
-        let errors = DigitalOceanErrors {
-            account: name.to_string(),
-        };
-        Ok(DigitalOcean {
-            name: name.to_string(),
-            api: bearer_api(Self::KIND, name, base_url, token, empty, limits, errors)?,
-            regions: regions.to_vec(),
-        })
-    }
-
-    /// Page `page` of the droplets; there is a next one while `links.pages.next` is there.
-    /// paaf asks for the next page number itself instead of following the `next` URL, so
-    /// the token never goes to another host than the configured one.
-    async fn page(&self, page: u32) -> Result<Page<u32>> {
-        let request = Request::get("v2/droplets")
-            .query("per_page", PER_PAGE.to_string())
-            .query("page", page.to_string());
-        let answer: DropletsPage = self
-            .api
-            .fetch_json(request, &Doing::new("listing droplets"))
-            .await?;
-        let more = answer.links.pages.next.is_some_and(|n| !n.is_empty());
-        Ok(Page {
-            servers: answer
-                .droplets
-                .into_iter()
-                .map(|d| self.server_of(d))
-                .collect(),
-            next: more.then_some(page + 1),
-        })
-    }
-
-    fn about(&self, doing: String, id: &str) -> Doing {
-        about_server(Self::KIND, &self.name, doing, "droplet", id)
-    }
-
     /// An action that ended `errored`: what to do depends on the action.
     fn errored(&self, label: &str, action: PowerAction) -> Error {
         let hint = match action {
@@ -321,7 +279,6 @@ struct Links {
 
 #[derive(Deserialize, Default)]
 struct Pages {
-    #[serde(default)]
     next: Option<String>,
 }
 
@@ -385,19 +342,13 @@ struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Limits;
+    use secrecy::SecretString;
 
     const TOKEN: &str = "dop_v1_0123456789abcdef0123456789abcdef";
 
     fn account(regions: &[&str]) -> DigitalOcean {
-        let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
-        DigitalOcean::connect(
-            "prod",
-            "http://127.0.0.1:1",
-            SecretString::from(TOKEN),
-            &regions,
-            Limits::default(),
-        )
-        .unwrap()
+        DigitalOcean::for_test(TOKEN, regions)
     }
 
     #[test]

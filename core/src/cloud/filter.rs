@@ -10,16 +10,11 @@ use serde::{Deserialize, Serialize};
 pub struct ServerFilter {
     /// Part of the name, id, account, region, raw state, an IP, or a tag key or value;
     /// case-insensitive.
-    #[serde(default)]
     pub query: Option<String>,
     /// `aws`, `hetzner`, ...
-    #[serde(default)]
     pub provider: Option<String>,
-    #[serde(default)]
     pub account: Option<String>,
-    #[serde(default)]
     pub region: Option<String>,
-    #[serde(default)]
     pub status: Option<ServerStatus>,
     /// `(key, value)` pairs the server's tags must all have; a value of `*` only needs the key.
     #[serde(default)]

@@ -23,17 +23,13 @@
 //! e.g. `fsn1`) is not needed to find one; configured `regions` only filter the listing.
 
 use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{Page, about_server, all_pages, check_id, launched_at};
-use super::{
-    Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus,
-    TokenConfig, bearer_api,
-};
-use crate::config::{CloudConfig, CloudKind};
+use super::listing::{Page, check_id, launched_at};
+use super::token_account::{TokenAccount, TokenVendor};
+use super::{Accepted, CloudProvider, PollSettings, PowerAction, Server, ServerStatus};
+use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
-use crate::secrets::SecretStore;
-use secrecy::SecretString;
+use crate::http::{Doing, HttpFailure, Request, Retry, Said, Vendor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -42,46 +38,72 @@ pub const DEFAULT_URL: &str = "https://api.hetzner.cloud/v1";
 /// `per_page` of a `list_servers` page (Hetzner allows up to 50).
 pub const PAGE_SIZE: u32 = 50;
 
-/// One Hetzner Cloud project, reached with its API token. `Debug` shows its name, URL and
-/// location filter, never the token.
+/// Hetzner Cloud's part of its [`TokenAccount`]: servers, their actions, its errors.
 #[derive(Debug, Clone)]
-pub struct Hetzner {
-    name: String,
-    api: Service,
-    locations: Vec<String>,
-}
+pub struct HetznerApi;
 
-impl CloudProvider for Hetzner {
+/// One Hetzner Cloud project, reached with its API token; its locations (e.g. `fsn1`,
+/// `nbg1`), when not empty, keep only the servers there.
+pub type Hetzner = TokenAccount<HetznerApi>;
+
+impl TokenVendor for HetznerApi {
     const KIND: CloudKind = CloudKind::Hetzner;
+    const DEFAULT_URL: &'static str = DEFAULT_URL;
+    const EMPTY_TOKEN: &'static str = "the API token is empty; create one in the Hetzner Console (project → Security → API tokens)";
+    const SERVER: &'static str = "Hetzner Cloud server";
+    const FIRST_PAGE: u64 = 1;
+    type Cursor = u64;
 
-    fn name(&self) -> &str {
-        &self.name
+    fn errors(account: &str) -> impl Vendor + 'static {
+        HetznerErrors {
+            account: account.to_string(),
+        }
     }
 
-    /// Every server of the project (in the configured locations, if any), sorted by
-    /// location, name, id; a failure is one error row for the whole account (the API is not
-    /// per location).
-    async fn list(&self) -> Inventory {
-        let servers = all_pages(self.api.name(), 1u64, |page| self.page(page)).await;
-        Inventory::of_account(Self::KIND, &self.name, &self.locations, servers)
+    /// Refuses what cannot be a Hetzner location name.
+    fn check_regions(name: &str, locations: &[String]) -> Result<()> {
+        for location in locations {
+            if !super::listing::is_region_name(location) {
+                return Err(Error::invalid(format!(
+                    "hetzner \"{name}\": `{location}` is not a Hetzner location name (like fsn1, nbg1, hel1, ash)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// `list_servers` page `page`: its servers, and `meta.pagination.next_page`.
+    async fn page(this: &Hetzner, page: u64) -> Result<Page<u64>> {
+        let request = Request::get("servers")
+            .query("page", page.to_string())
+            .query("per_page", PAGE_SIZE.to_string());
+        let list: ListServers = this
+            .api
+            .fetch_json(request, &Doing::new("listing servers"))
+            .await?;
+        let servers = list.servers.into_iter().map(|s| this.server_of(s));
+        Ok(Page {
+            servers: servers.collect::<Result<_>>()?,
+            next: list.meta.pagination.next_page,
+        })
     }
 
     /// Server `id` (its number), read now. Server ids are global to the project: `region`
     /// is not needed to find one.
-    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
+    async fn read(this: &Hetzner, id: &str) -> Result<Server> {
         check_server_id(id)?;
-        let doing = self.about(format!("reading server {id}"), id);
-        let answer: GetServer = self
+        let doing = this.about(format!("reading server {id}"), id);
+        let answer: GetServer = this
             .api
             .fetch_json(Request::get(format!("servers/{id}")), &doing)
             .await?;
-        self.server_of(answer.server)
+        this.server_of(answer.server)
     }
 
     /// Sends `action` for server `id` once and returns Hetzner's acceptance, whose
     /// `operation` is the action id to follow. A failure after the request may have reached
     /// Hetzner is `outcome-unknown`.
-    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+    async fn power(this: &Hetzner, id: &str, action: PowerAction) -> Result<Accepted> {
         check_server_id(id)?;
         let verb = match action {
             PowerAction::Reboot => "reboot",
@@ -90,10 +112,10 @@ impl CloudProvider for Hetzner {
             PowerAction::Start => "poweron",
         };
         let request = Request::post(format!("servers/{id}/actions/{verb}"), Retry::NotIdempotent);
-        let doing = self.about(format!("{verb} of server {id}"), id);
-        let answer: ActionResponse = self.api.fetch_json(request, &doing).await?;
+        let doing = this.about(format!("{verb} of server {id}"), id);
+        let answer: ActionResponse = this.api.fetch_json(request, &doing).await?;
         tracing::info!(
-            account = %self.name,
+            account = %this.name,
             id,
             action = action.as_str(),
             hetzner_action = answer.action.id,
@@ -110,8 +132,7 @@ impl CloudProvider for Hetzner {
     /// sends `Retry-After`) until it is `success`; its `error` status is an error naming the
     /// server.
     async fn settle(
-        &self,
-        _region: &str,
+        this: &Hetzner,
         accepted: &Accepted,
         settings: PollSettings,
         cancel: &CancellationToken,
@@ -128,7 +149,7 @@ impl CloudProvider for Hetzner {
             "action {action_id} ({}) of server {} (hetzner \"{}\")",
             accepted.action.as_str(),
             accepted.id,
-            self.name
+            this.name
         );
         let doing = Doing::new(format!("reading {label}"));
         let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
@@ -136,80 +157,23 @@ impl CloudProvider for Hetzner {
         let judge = |answer: ActionResponse, wait| {
             Ok(match answer.action.status.as_str() {
                 "success" => Polled::Done(()),
-                "error" => return Err(self.action_failed(&label, answer.action)),
+                "error" => return Err(this.action_failed(&label, answer.action)),
                 status => Polled::pending((), format!("still {status}"), wait),
             })
         };
-        follow_json(&self.api, &path, &doing, &follow, judge).await
+        follow_json(&this.api, &path, &doing, &follow, judge).await
     }
 
     /// A reset's action ends once the server was reset. A soft reboot's only says that the
     /// ACPI request was sent: "the Server operating system must support ACPI and react to
     /// the request, otherwise the Server will not reboot" (`soft_reboot_server`), as for a
     /// shutdown, whose action "only reflects whether the action was sent to the server".
-    fn operation_proves(&self, action: PowerAction) -> bool {
+    fn operation_proves(action: PowerAction) -> bool {
         action == PowerAction::HardReboot
     }
 }
 
 impl Hetzner {
-    /// The account of a `hetzner` `[[clouds]]` entry: its token resolved from `secrets`, at
-    /// `endpoint` or Hetzner's own API.
-    pub fn from_config(
-        config: &CloudConfig,
-        hetzner: &TokenConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<Hetzner> {
-        hetzner.connect(config, secrets, DEFAULT_URL, Hetzner::connect)
-    }
-
-    /// The project `name` at `base_url` (`https://api.hetzner.cloud/v1`) with API `token`;
-    /// `locations` (e.g. `fsn1`, `nbg1`), when not empty, keep only the servers there.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        token: SecretString,
-        locations: &[String],
-        limits: Limits,
-    ) -> Result<Hetzner> {
-        for location in locations {
-            if !super::listing::is_region_name(location) {
-                return Err(Error::invalid(format!(
-                    "hetzner \"{name}\": `{location}` is not a Hetzner location name (like fsn1, nbg1, hel1, ash)"
-                )));
-            }
-        }
-        let empty = "the API token is empty; create one in the Hetzner Console (project → Security → API tokens)";
-        let errors = HetznerErrors {
-            account: name.to_string(),
-        };
-        Ok(Hetzner {
-            name: name.to_string(),
-            api: bearer_api(Self::KIND, name, base_url, token, empty, limits, errors)?,
-            locations: locations.to_vec(),
-        })
-    }
-
-    /// `list_servers` page `page`: its servers, and `meta.pagination.next_page`.
-    async fn page(&self, page: u64) -> Result<Page<u64>> {
-        let request = Request::get("servers")
-            .query("page", page.to_string())
-            .query("per_page", PAGE_SIZE.to_string());
-        let list: ListServers = self
-            .api
-            .fetch_json(request, &Doing::new("listing servers"))
-            .await?;
-        let servers = list.servers.into_iter().map(|s| self.server_of(s));
-        Ok(Page {
-            servers: servers.collect::<Result<_>>()?,
-            next: list.meta.pagination.next_page,
-        })
-    }
-
-    fn about(&self, doing: String, id: &str) -> Doing {
-        about_server(Self::KIND, &self.name, doing, "Hetzner Cloud server", id)
-    }
-
     fn server_of(&self, s: HServer) -> Result<Server> {
         let region = s
             .location
@@ -344,7 +308,6 @@ struct Meta {
 
 #[derive(Deserialize)]
 struct Pagination {
-    #[serde(default)]
     next_page: Option<u64>,
 }
 
@@ -358,25 +321,19 @@ struct HServer {
     id: u64,
     name: String,
     status: String,
-    #[serde(default)]
     created: Option<String>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
-    #[serde(default)]
     public_net: Option<PublicNet>,
     #[serde(default)]
     private_net: Vec<PrivateNet>,
-    #[serde(default)]
     location: Option<Location>,
-    #[serde(default)]
     datacenter: Option<Datacenter>,
 }
 
 #[derive(Deserialize)]
 struct PublicNet {
-    #[serde(default)]
     ipv4: Option<Ip>,
-    #[serde(default)]
     ipv6: Option<Ip>,
 }
 
@@ -387,7 +344,6 @@ struct Ip {
 
 #[derive(Deserialize)]
 struct PrivateNet {
-    #[serde(default)]
     ip: Option<String>,
     #[serde(default)]
     alias_ips: Vec<String>,
@@ -412,7 +368,6 @@ struct ActionResponse {
 struct HAction {
     id: u64,
     status: String,
-    #[serde(default)]
     error: Option<ApiError>,
 }
 
@@ -431,18 +386,13 @@ struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Limits;
+    use secrecy::SecretString;
 
     const TOKEN: &str = "hcloud-Zx9q-contract-token-0123456789abcdefghijklmnopqrstuv";
 
     fn hetzner() -> Hetzner {
-        Hetzner::connect(
-            "prod",
-            "http://127.0.0.1:1/v1",
-            SecretString::from(TOKEN),
-            &["fsn1".to_string()],
-            Limits::default(),
-        )
-        .unwrap()
+        Hetzner::for_test(TOKEN, &["fsn1"])
     }
 
     /// Every status of `server.status` in the reference's schema.

@@ -21,13 +21,12 @@
 //!
 //! Linode has no hard reset in its API: a hard reboot is refused.
 
-use super::listing::{Page, about_server, all_pages, check_id, is_number, name_tags};
-use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus, TokenConfig};
-use crate::config::{CloudConfig, CloudKind};
+use super::listing::{Page, check_id, is_number, name_tags};
+use super::token_account::{TokenAccount, TokenVendor};
+use super::{Accepted, CloudProvider, PowerAction, Server, ServerStatus};
+use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor};
-use crate::secrets::SecretStore;
-use secrecy::SecretString;
+use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said, Vendor};
 use serde::Deserialize;
 use std::net::Ipv4Addr;
 
@@ -36,42 +35,65 @@ pub const DEFAULT_URL: &str = "https://api.linode.com/";
 /// Linodes per page: the API's maximum.
 const PAGE_SIZE: u32 = 500;
 
-/// One configured Linode account: its token lives in the [`Service`]'s auth, which `Debug`
-/// never shows.
+/// Linode's part of its [`TokenAccount`]: Linodes, their power calls, its errors.
 #[derive(Debug, Clone)]
-pub struct Linode {
-    name: String,
-    api: Service,
-    /// Region ids to list (`us-east`); empty: all.
-    regions: Vec<String>,
-}
+pub struct LinodeApi;
 
-impl CloudProvider for Linode {
+/// One configured Linode account; only the Linodes of its regions (`us-east`) are listed,
+/// unless it names none.
+pub type Linode = TokenAccount<LinodeApi>;
+
+impl TokenVendor for LinodeApi {
     const KIND: CloudKind = CloudKind::Linode;
+    const DEFAULT_URL: &'static str = DEFAULT_URL;
+    const EMPTY_TOKEN: &'static str =
+        "the API token is empty; store the token with `paaf secret set`";
+    const SERVER: &'static str = "Linode";
+    const FIRST_PAGE: u32 = 1;
+    type Cursor = u32;
 
-    fn name(&self) -> &str {
-        &self.name
+    fn errors(account: &str) -> impl Vendor + 'static {
+        LinodeErrors {
+            account: account.to_string(),
+        }
     }
 
-    /// Every Linode of the account (of the configured regions), sorted by region, name, id;
-    /// a failure is one error row for the whole account.
-    async fn list(&self) -> Inventory {
-        let linodes = all_pages(self.api.name(), 1u32, |page| self.page(page)).await;
-        Inventory::of_account(Self::KIND, &self.name, &self.regions, linodes)
+    /// Page `page` of the Linodes; pages 1 to `pages` are read.
+    async fn page(this: &Linode, page: u32) -> Result<Page<u32>> {
+        let request = Request::get("v4/linode/instances")
+            .query("page", page.to_string())
+            .query("page_size", PAGE_SIZE.to_string());
+        let answer: InstancesPage = this
+            .api
+            .fetch_json(request, &Doing::new("listing Linodes"))
+            .await?;
+        if answer.page != page {
+            return Err(Error::MalformedResponse {
+                what: this.api.name().to_string(),
+                reason: format!(
+                    "asked for page {page} of the Linodes, it answered page {}",
+                    answer.page
+                ),
+            });
+        }
+        Ok(Page {
+            servers: answer.data.into_iter().map(|i| this.server_of(i)).collect(),
+            next: (page < answer.pages).then_some(page + 1),
+        })
     }
 
     /// Linode `id`, read now.
-    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
+    async fn read(this: &Linode, id: &str) -> Result<Server> {
         check_linode_id(id)?;
-        let doing = self.about(format!("reading Linode {id}"), id);
+        let doing = this.about(format!("reading Linode {id}"), id);
         let request = Request::get(format!("v4/linode/instances/{id}"));
-        let instance: Instance = self.api.fetch_json(request, &doing).await?;
-        Ok(self.server_of(instance))
+        let instance: Instance = this.api.fetch_json(request, &doing).await?;
+        Ok(this.server_of(instance))
     }
 
     /// Sends `action` to Linode `id` once. Linode answers `{}`: there is nothing to follow
     /// but the Linode's status.
-    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+    async fn power(this: &Linode, id: &str, action: PowerAction) -> Result<Accepted> {
         check_linode_id(id)?;
         let verb = match action {
             PowerAction::Reboot => "reboot",
@@ -89,72 +111,14 @@ impl CloudProvider for Linode {
             &serde_json::json!({}),
             Retry::NotIdempotent,
         )?;
-        let doing = self.about(format!("{verb} of Linode {id}"), id);
-        self.api.fetch(request, &doing).await?;
-        tracing::info!(account = %self.name, id, action = verb, "accepted");
+        let doing = this.about(format!("{verb} of Linode {id}"), id);
+        this.api.fetch(request, &doing).await?;
+        tracing::info!(account = %this.name, id, action = verb, "accepted");
         Ok(Accepted::without_state(action, id, None))
     }
 }
 
 impl Linode {
-    /// The account of a `linode` `[[clouds]]` entry, at Linode's API unless it names an
-    /// `endpoint`.
-    pub fn from_config(
-        config: &CloudConfig,
-        linode: &TokenConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<Linode> {
-        linode.connect(config, secrets, DEFAULT_URL, Linode::connect)
-    }
-
-    /// The account `name` at `base_url` (the API's root, without `/v4`), with `token`; only
-    /// the Linodes of `regions` are listed, unless it is empty.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        token: SecretString,
-        regions: &[String],
-        limits: Limits,
-    ) -> Result<Linode> {
-        let empty = "the API token is empty; store the token with `paaf secret set`";
-        let errors = LinodeErrors {
-            account: name.to_string(),
-        };
-        Ok(Linode {
-            name: name.to_string(),
-            api: super::bearer_api(Self::KIND, name, base_url, token, empty, limits, errors)?,
-            regions: regions.to_vec(),
-        })
-    }
-
-    /// Page `page` of the Linodes; pages 1 to `pages` are read.
-    async fn page(&self, page: u32) -> Result<Page<u32>> {
-        let request = Request::get("v4/linode/instances")
-            .query("page", page.to_string())
-            .query("page_size", PAGE_SIZE.to_string());
-        let answer: InstancesPage = self
-            .api
-            .fetch_json(request, &Doing::new("listing Linodes"))
-            .await?;
-        if answer.page != page {
-            return Err(Error::MalformedResponse {
-                what: self.api.name().to_string(),
-                reason: format!(
-                    "asked for page {page} of the Linodes, it answered page {}",
-                    answer.page
-                ),
-            });
-        }
-        Ok(Page {
-            servers: answer.data.into_iter().map(|i| self.server_of(i)).collect(),
-            next: (page < answer.pages).then_some(page + 1),
-        })
-    }
-
-    fn about(&self, doing: String, id: &str) -> Doing {
-        about_server(Self::KIND, &self.name, doing, "Linode", id)
-    }
-
     fn server_of(&self, i: Instance) -> Server {
         // `ipv4` holds public and private addresses alike (private: 192.168.128.0/17).
         let (private_ips, mut public_ips): (Vec<String>, Vec<String>) = i
@@ -266,11 +230,9 @@ struct Instance {
     status: String,
     #[serde(default)]
     ipv4: Vec<String>,
-    #[serde(default)]
     ipv6: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
-    #[serde(default)]
     created: Option<String>,
 }
 
@@ -282,7 +244,6 @@ struct ApiErrors {
 #[derive(Deserialize)]
 struct ApiError {
     reason: String,
-    #[serde(default)]
     field: Option<String>,
 }
 
@@ -293,14 +254,7 @@ mod tests {
     const TOKEN: &str = "a1b2c3d4e5f6linodepat0123456789abcdef0123456789abcdef01234567";
 
     fn account() -> Linode {
-        Linode::connect(
-            "prod",
-            "http://127.0.0.1:1",
-            SecretString::from(TOKEN),
-            &["us-east".to_string()],
-            Limits::default(),
-        )
-        .unwrap()
+        Linode::for_test(TOKEN, &["us-east"])
     }
 
     #[test]

@@ -51,9 +51,12 @@
 //!    [`crate::http::Doing::needs`]); `settle` through [`follow::follow_operation`] (or
 //!    [`follow::follow_json`]) when there is an operation); a [`crate::http::Vendor`] for
 //!    its errors (an API reached with OAuth access tokens goes through
-//!    `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys ([`TokenConfig`] for
-//!    one API token, or its own struct implementing [`crate::config::AccountConfig`]) and
-//!    `from_config`;
+//!    `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys (its own struct
+//!    implementing [`crate::config::AccountConfig`]) and `from_config`. A provider reached
+//!    with one API token writes none of the account: it is a
+//!    [`token_account::TokenVendor`] (its API's words, pages, reads and power calls), and
+//!    [`token_account::TokenAccount`] gives it the account type, [`TokenConfig`],
+//!    `connect` and `from_config`, as [`vultr`] shows;
 //!    `normalize`, its states as [`ServerStatus`]; [`CloudProvider::operation_proves`] when
 //!    the operation of an action, once completed, proves it took effect.
 //! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,
@@ -80,17 +83,17 @@ pub mod ovh;
 pub mod proxmox;
 pub mod rebootx;
 pub mod scaleway;
+pub mod token_account;
 pub mod vultr;
 
 pub use filter::ServerFilter;
+pub use token_account::{API_TOKEN, TokenConfig};
 
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key, Needed};
-use crate::error::{Error, ErrorInfo, Phase, Result};
+use crate::config::{CloudConfig, CloudKind};
+use crate::error::{ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
-use crate::http::{HttpAuth, Limits, Service, Vendor};
-use crate::secrets::{SecretRef, SecretStore};
+use crate::secrets::SecretStore;
 use follow::Polled;
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -173,18 +176,14 @@ pub trait CloudAccount: Send + Sync + std::fmt::Debug {
     /// [`CloudProvider::settle`].
     fn settle<'a>(
         &'a self,
-        _region: &'a str,
-        _accepted: &'a Accepted,
-        _settings: PollSettings,
-        _cancel: &'a CancellationToken,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async { Ok(()) })
-    }
+        region: &'a str,
+        accepted: &'a Accepted,
+        settings: PollSettings,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<()>>;
 
     /// [`CloudProvider::operation_proves`].
-    fn operation_proves(&self, _action: PowerAction) -> bool {
-        false
-    }
+    fn operation_proves(&self, action: PowerAction) -> bool;
 }
 
 /// The one adapter from a provider's async methods to the object-safe [`CloudAccount`].
@@ -234,74 +233,6 @@ impl<T: CloudProvider> CloudAccount for T {
 /// The account of a `[[clouds]]` entry, its secrets read from `secrets`.
 pub fn connect(config: &CloudConfig, secrets: &dyn SecretStore) -> Result<Box<dyn CloudAccount>> {
     config.provider.connect(config, secrets)
-}
-
-/// The `[[clouds]]` keys of a provider reached with one API token (DigitalOcean, Hetzner,
-/// Linode, Vultr).
-#[derive(Debug, Clone)]
-pub struct TokenConfig {
-    /// The API token (`token`).
-    pub token: SecretRef,
-    /// The regions (or locations) whose servers are listed (`regions`); empty: all.
-    pub regions: Vec<String>,
-    /// Another API base URL than the provider's own (`endpoint`: a test server).
-    pub endpoint: Option<String>,
-}
-
-/// What an entry without its API token lacks.
-pub const API_TOKEN: Needed = ("its API token", "token = \"keyring:NAME\"");
-
-impl TokenConfig {
-    /// The account of `config` (whose keys these are) made by a provider's `connect(name,
-    /// base_url, token, regions, limits)`, at `endpoint` or `default_url`, its token read
-    /// from `secrets`.
-    pub fn connect<T>(
-        &self,
-        config: &CloudConfig,
-        secrets: &dyn SecretStore,
-        default_url: &str,
-        connect: impl FnOnce(&str, &str, SecretString, &[String], Limits) -> Result<T>,
-    ) -> Result<T> {
-        let base_url = self.endpoint.as_deref().unwrap_or(default_url);
-        let token = self.token.resolve(secrets)?;
-        let limits = Limits::with_timeout(config.timeout);
-        connect(&config.name, base_url, token, &self.regions, limits)
-    }
-}
-
-impl AccountConfig for TokenConfig {
-    fn read(entry: &CloudEntry<'_>) -> Result<TokenConfig> {
-        let endpoint = entry.endpoint()?;
-        let token = entry.secret(Key::Token)?;
-        Ok(TokenConfig {
-            token: entry.needs(token, API_TOKEN)?,
-            regions: entry.regions(),
-            endpoint,
-        })
-    }
-}
-
-/// The API of `kind` account `name` at `base_url`, reached with the bearer `token`, its
-/// failures read by `vendor`. An empty token is refused; `empty` says how to get one.
-pub fn bearer_api(
-    kind: CloudKind,
-    name: &str,
-    base_url: &str,
-    token: SecretString,
-    empty: &str,
-    limits: Limits,
-    vendor: impl Vendor + 'static,
-) -> Result<Service> {
-    if token.expose_secret().trim().is_empty() {
-        return Err(Error::invalid(format!("{kind} \"{name}\": {empty}")));
-    }
-    let service = Service::new(
-        &format!("{kind} \"{name}\""),
-        base_url,
-        HttpAuth::Bearer(token),
-        limits,
-    )?;
-    Ok(service.with_vendor(vendor))
 }
 
 /// Sends `action` to server `id` of `account`, waits for the provider's operation (if any),
@@ -810,7 +741,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
+    use crate::error::{Error, ErrorCode};
     use std::sync::Mutex;
 
     fn server(status: ServerStatus) -> Server {

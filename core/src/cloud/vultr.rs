@@ -20,15 +20,12 @@
 //! sends it for a hard reboot only and refuses a clean one. Whether a halt waits for the OS
 //! is not said for API v2 (API v1 documented it as a hard power-off).
 
-use super::listing::{
-    Page, about_server, addresses, all_pages, check_id, is_uuid, launched_at, name_tags,
-};
-use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus, TokenConfig};
-use crate::config::{CloudConfig, CloudKind};
+use super::listing::{Page, addresses, check_id, is_uuid, launched_at, name_tags};
+use super::token_account::{TokenAccount, TokenVendor};
+use super::{Accepted, CloudProvider, PowerAction, Server, ServerStatus};
+use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
-use crate::secrets::SecretStore;
-use secrecy::SecretString;
+use crate::http::{Doing, HttpFailure, Request, Retry, Said, Vendor};
 use serde::Deserialize;
 
 /// The API's base URL.
@@ -36,42 +33,61 @@ pub const DEFAULT_URL: &str = "https://api.vultr.com/";
 /// Instances per page: the API's maximum.
 const PER_PAGE: u32 = 500;
 
-/// One configured Vultr account: its API key lives in the [`Service`]'s auth, which `Debug`
-/// never shows.
+/// Vultr's part of its [`TokenAccount`]: instances, their power calls, its errors.
 #[derive(Debug, Clone)]
-pub struct Vultr {
-    name: String,
-    api: Service,
-    /// Region ids to list (`ewr`); empty: all.
-    regions: Vec<String>,
-}
+pub struct VultrApi;
 
-impl CloudProvider for Vultr {
+/// One configured Vultr account (its token is an API key); only the instances of its
+/// regions (`ewr`) are listed, unless it names none.
+pub type Vultr = TokenAccount<VultrApi>;
+
+impl TokenVendor for VultrApi {
     const KIND: CloudKind = CloudKind::Vultr;
+    const DEFAULT_URL: &'static str = DEFAULT_URL;
+    const EMPTY_TOKEN: &'static str = "the API key is empty; store the key with `paaf secret set`";
+    const SERVER: &'static str = "Vultr instance";
+    const FIRST_PAGE: String = String::new();
+    type Cursor = String;
 
-    fn name(&self) -> &str {
-        &self.name
+    fn errors(account: &str) -> impl Vendor + 'static {
+        VultrErrors {
+            account: account.to_string(),
+        }
     }
 
-    /// Every instance of the account (of the configured regions), sorted by region, name,
-    /// id; a failure is one error row for the whole account.
-    async fn list(&self) -> Inventory {
-        let instances = all_pages(self.api.name(), String::new(), |c| self.page(c)).await;
-        Inventory::of_account(Self::KIND, &self.name, &self.regions, instances)
+    /// The page of the instances at `cursor` (the first page: empty); the next page's cursor
+    /// is `meta.links.next`, read while it is not empty.
+    async fn page(this: &Vultr, cursor: String) -> Result<Page<String>> {
+        let mut request = Request::get("v2/instances").query("per_page", PER_PAGE.to_string());
+        if !cursor.is_empty() {
+            request = request.query("cursor", cursor);
+        }
+        let answer: InstancesPage = this
+            .api
+            .fetch_json(request, &Doing::new("listing instances"))
+            .await?;
+        Ok(Page {
+            servers: answer
+                .instances
+                .into_iter()
+                .map(|i| this.server_of(i))
+                .collect(),
+            next: answer.meta.links.next.filter(|n| !n.is_empty()),
+        })
     }
 
     /// Instance `id`, read now.
-    async fn read(&self, _region: &str, id: &str) -> Result<Server> {
+    async fn read(this: &Vultr, id: &str) -> Result<Server> {
         check_instance_id(id)?;
-        let doing = self.about(format!("reading instance {id}"), id);
+        let doing = this.about(format!("reading instance {id}"), id);
         let request = Request::get(format!("v2/instances/{id}"));
-        let answer: InstanceAnswer = self.api.fetch_json(request, &doing).await?;
-        Ok(self.server_of(answer.instance))
+        let answer: InstanceAnswer = this.api.fetch_json(request, &doing).await?;
+        Ok(this.server_of(answer.instance))
     }
 
     /// Sends `action` to instance `id` once. Vultr answers 204: there is nothing to follow
     /// but the instance's state.
-    async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
+    async fn power(this: &Vultr, id: &str, action: PowerAction) -> Result<Accepted> {
         check_instance_id(id)?;
         let verb = match action {
             PowerAction::HardReboot => "reboot",
@@ -84,69 +100,14 @@ impl CloudProvider for Vultr {
             }
         };
         let request = Request::post(format!("v2/instances/{id}/{verb}"), Retry::NotIdempotent);
-        let doing = self.about(format!("{verb} of instance {id}"), id);
-        self.api.fetch(request, &doing).await?;
-        tracing::info!(account = %self.name, id, action = verb, "accepted");
+        let doing = this.about(format!("{verb} of instance {id}"), id);
+        this.api.fetch(request, &doing).await?;
+        tracing::info!(account = %this.name, id, action = verb, "accepted");
         Ok(Accepted::without_state(action, id, None))
     }
 }
 
 impl Vultr {
-    /// The account of a `vultr` `[[clouds]]` entry, at Vultr's API unless it names an
-    /// `endpoint`.
-    pub fn from_config(
-        config: &CloudConfig,
-        vultr: &TokenConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<Vultr> {
-        vultr.connect(config, secrets, DEFAULT_URL, Vultr::connect)
-    }
-
-    /// The account `name` at `base_url` (the API's root, without `/v2`), with `api_key`; only
-    /// the instances of `regions` are listed, unless it is empty.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        api_key: SecretString,
-        regions: &[String],
-        limits: Limits,
-    ) -> Result<Vultr> {
-        let empty = "the API key is empty; store the key with `paaf secret set`";
-        let errors = VultrErrors {
-            account: name.to_string(),
-        };
-        Ok(Vultr {
-            name: name.to_string(),
-            api: super::bearer_api(Self::KIND, name, base_url, api_key, empty, limits, errors)?,
-            regions: regions.to_vec(),
-        })
-    }
-
-    /// The page of the instances at `cursor` (the first page: empty); the next page's cursor
-    /// is `meta.links.next`, read while it is not empty.
-    async fn page(&self, cursor: String) -> Result<Page<String>> {
-        let mut request = Request::get("v2/instances").query("per_page", PER_PAGE.to_string());
-        if !cursor.is_empty() {
-            request = request.query("cursor", cursor);
-        }
-        let answer: InstancesPage = self
-            .api
-            .fetch_json(request, &Doing::new("listing instances"))
-            .await?;
-        Ok(Page {
-            servers: answer
-                .instances
-                .into_iter()
-                .map(|i| self.server_of(i))
-                .collect(),
-            next: answer.meta.links.next.filter(|n| !n.is_empty()),
-        })
-    }
-
-    fn about(&self, doing: String, id: &str) -> Doing {
-        about_server(Self::KIND, &self.name, doing, "Vultr instance", id)
-    }
-
     fn server_of(&self, i: Instance) -> Server {
         // A pending instance has no address yet: `0.0.0.0` and `::`, which `addresses` drops.
         let (public_ips, private_ips) = addresses([
@@ -238,7 +199,6 @@ struct Meta {
 
 #[derive(Deserialize, Default)]
 struct Links {
-    #[serde(default)]
     next: Option<String>,
 }
 
@@ -280,14 +240,7 @@ mod tests {
     const KEY: &str = "VULTRKEY0123456789ABCDEFGHIJKLMNOPQRS";
 
     fn account() -> Vultr {
-        Vultr::connect(
-            "prod",
-            "http://127.0.0.1:1",
-            SecretString::from(KEY),
-            &["ewr".to_string()],
-            Limits::default(),
-        )
-        .unwrap()
+        Vultr::for_test(KEY, &["ewr"])
     }
 
     #[test]
