@@ -35,7 +35,7 @@ mod rebootx;
 mod scaleway;
 mod vultr;
 
-use crate::support::{assert_clean, received, store};
+use crate::support::{assert_clean, given, received, store};
 use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
 use paaf_core::cloud::{
@@ -49,7 +49,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use wiremock::matchers::{header, method, path, query_param};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// How one provider's API answers, as its documentation says: what the scenarios need of it.
@@ -229,7 +229,7 @@ fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
 async fn start<M: CloudMock>() -> MockServer {
     let server = MockServer::start().await;
     for (verb, route, body) in M::quiet_routes() {
-        given(verb, &base::<M>(&route))
+        given(verb, base::<M>(&route))
             .respond_with(M::ok(body))
             .with_priority(9)
             .mount(&server)
@@ -252,17 +252,6 @@ fn account<M: CloudMock>(server: &MockServer) -> Box<dyn CloudAccount> {
 
 fn base<M: CloudMock>(tail: &str) -> String {
     format!("{}{tail}", M::BASE)
-}
-
-/// A mock of `verb route`; `route` is a path, with the query parameters it needs after a `?`
-/// (EC2's `/?Action=…`).
-fn given(verb: &str, route: &str) -> wiremock::MockBuilder {
-    let (route, query) = route.split_once('?').unwrap_or((route, ""));
-    let mut mock = Mock::given(method(verb)).and(path(route));
-    for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
-        mock = mock.and(query_param(name, value));
-    }
-    mock
 }
 
 /// Whether `request` asks for `route` (a path, and the query parameters after its `?`).
@@ -290,7 +279,7 @@ async fn mount(
     route: impl Into<String>,
     answer: ResponseTemplate,
 ) {
-    given(verb, &route.into())
+    given(verb, route.into())
         .respond_with(answer)
         .mount(server)
         .await;
