@@ -1,4 +1,5 @@
-//! Mock-server helpers shared by the cloud and flag contract tests.
+//! Mock-server helpers shared by the cloud and flag contract tests, and by the HTTP client's
+//! and the monitoring clients' tests (`#[path]`-included there).
 
 use paaf_core::http::Limits;
 use paaf_core::secrets::{MemoryStore, SecretStore};

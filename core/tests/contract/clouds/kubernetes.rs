@@ -648,11 +648,13 @@ async fn a_paused_deployment_is_refused_with_nothing_sent() {
     paused["spec"]["paused"] = json!(true);
     let served = ResponseTemplate::new(200).set_body_json(paused);
     serve(&server, given("GET", DEPLOY), served).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        Mock::given(method("PATCH")),
+        ResponseTemplate::new(200),
+        0,
+    )
+    .await;
     let e = account(&server, &["shop"])
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await

@@ -35,7 +35,8 @@ mod rebootx;
 mod scaleway;
 mod vultr;
 
-use crate::support::{assert_clean, given, received, store};
+pub(crate) use crate::support::limits;
+use crate::support::{assert_clean, given, received, serve, store};
 use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
 use paaf_core::cloud::{
@@ -672,10 +673,8 @@ pub fn token_server() -> &'static str {
             runtime.block_on(async {
                 let server = MockServer::builder().start().await;
                 let token = json!({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"});
-                Mock::given(method("POST"))
-                    .respond_with(ResponseTemplate::new(200).set_body_json(token))
-                    .mount(&server)
-                    .await;
+                let served = ResponseTemplate::new(200).set_body_json(token);
+                serve(&server, Mock::given(method("POST")), served).await;
                 Box::leak(Box::new(server)).uri()
             })
         };
@@ -810,17 +809,6 @@ pub async fn a_reboot_whose_operation_completed_is_verified<M: CloudMock>() {
         requests.iter().any(|r| is_at(r, &base::<M>(route))),
         "the operation was read"
     );
-}
-
-/// Limits of the provider cases: short timeouts, two attempts, waits of up to 3 s.
-pub fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(2),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
 }
 
 /// The account `prod` that a provider's `connect(name, base_url, token, regions, limits)`

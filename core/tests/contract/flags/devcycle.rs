@@ -317,11 +317,13 @@ async fn refused_client_credentials_are_auth_failed_without_echoing_the_secret()
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        Mock::given(method("GET")),
+        ResponseTemplate::new(200),
+        0,
+    )
+    .await;
     let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     let text = e.to_string();
@@ -460,12 +462,10 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     // Unknown project.
     let server = MockServer::start().await;
     mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "statusCode": 404, "message": "Project not found", "error": "Not Found"
-        })))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(404).set_body_json(json!({
+        "statusCode": 404, "message": "Project not found", "error": "Not Found"
+    }));
+    serve(&server, Mock::given(method("GET")), served).await;
     let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(text.contains("no DevCycle project named `shop`"), "{text}");
     assert!(text.contains("Project not found"), "{text}");

@@ -342,10 +342,8 @@ async fn switches_off_and_on_with_a_conditional_json_patch() {
 /// A server answering every read with `status` and FeatBit's failure body naming `error`.
 async fn failing_reads(status: u16, error: &str) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(failed(error)))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(status).set_body_json(failed(error));
+    serve(&server, Mock::given(method("GET")), served).await;
     server
 }
 

@@ -437,11 +437,13 @@ async fn a_versioned_environment_is_written_through_update_flag_v1() {
         .await;
     mount_lookup(&server, false).await;
     mount_environment(&server, None, true).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        Mock::given(method("PATCH")),
+        ResponseTemplate::new(200),
+        0,
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path(format!(
             "/api/experiments/environments/{PROD}/update-flag-v1/"
@@ -469,11 +471,13 @@ async fn required_change_requests_are_a_conflict_with_the_link() {
     let server = MockServer::start().await;
     mount_lookup(&server, true).await;
     mount_environment(&server, Some(1), false).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        Mock::given(method("PATCH")),
+        ResponseTemplate::new(200),
+        0,
+    )
+    .await;
     let e = Fs::switch(&fs(&server), false, Fs::state(true))
         .await
         .unwrap_err();
@@ -496,13 +500,10 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
     let server = MockServer::start().await;
     mount_lookup(&server, true).await;
     mount_environment(&server, None, true).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+    let served = ResponseTemplate::new(403).set_body_json(json!({
             "detail": "This endpoint cannot be used when change requests are enabled. Use the change request workflow instead."
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }));
+    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
     let e = Fs::switch(&fs(&server), false, Fs::state(true))
         .await
         .unwrap_err();

@@ -349,10 +349,12 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
 
     // Unknown project.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(not_found("Project not found"))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        Mock::given(method("GET")),
+        not_found("Project not found"),
+    )
+    .await;
     let text = Opti::not_found(&backend(&server), Opti::TARGET).await;
     assert!(
         text.contains(&format!("no Optimizely project named `{PROJECT}`")),
@@ -378,11 +380,8 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
     ] {
         let server = MockServer::start().await;
         mount_flag(&server, true).await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(status).set_body_json(body);
+        serve_expected(&server, Mock::given(method("POST")), served, 1).await;
         let e = Opti::switch(&backend(&server), false, Opti::state(true))
             .await
             .unwrap_err();
