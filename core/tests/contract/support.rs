@@ -28,15 +28,17 @@ pub fn store(secrets: &[(&str, &str)]) -> MemoryStore {
     store
 }
 
+/// The requests with `method` the server received, in order.
+pub async fn requests(server: &MockServer, method: &str) -> Vec<wiremock::Request> {
+    let all = server.received_requests().await.unwrap_or_default();
+    all.into_iter()
+        .filter(|r| r.method.as_str() == method)
+        .collect()
+}
+
 /// How many requests with `method` the server received.
 pub async fn received(server: &MockServer, method: &str) -> usize {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.method.as_str() == method)
-        .count()
+    requests(server, method).await.len()
 }
 
 /// Fails when `text` shows `secret`.

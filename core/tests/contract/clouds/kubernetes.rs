@@ -19,7 +19,7 @@
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
 use super::{CloudMock, Hints, RebootMock, fast, limits, regions_key};
-use crate::support::{given, serve, serve_expected};
+use crate::support::{given, requests, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
@@ -283,16 +283,6 @@ async fn mount_seq(server: &MockServer, verb: &str, p: &str, answers: Vec<Respon
         };
         mock.mount(server).await;
     }
-}
-
-async fn requests(server: &MockServer, verb: &str) -> Vec<wiremock::Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == verb)
-        .collect()
 }
 
 // ---- kubeconfig ----
