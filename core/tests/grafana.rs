@@ -3,6 +3,10 @@
 //! follows; all are under https://grafana.com/docs/grafana/latest/developers/http_api/ unless
 //! another URL is given. Real dashboards come from core/src/monitor/testdata (see SOURCES.md).
 
+#[path = "contract/support.rs"]
+#[allow(dead_code)]
+mod support;
+
 use paaf_core::ErrorCode;
 use paaf_core::http::{HttpAuth, Limits, Service};
 use paaf_core::monitor::alertmanager::{Matcher, NewSilence};
@@ -14,6 +18,7 @@ use paaf_core::monitor::prometheus::AlertState;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
+use support::{given, serve, serve_expected};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -66,18 +71,19 @@ fn options() -> OpenOptions {
 
 /// `GET /api/datasources` (data_source/#get-all-data-sources).
 async fn mount_datasources(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/api/datasources"))
-        .and(bearer())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+    let served = ResponseTemplate::new(200).set_body_json(json!([
             {"id": 1, "uid": "P1809F7CD0C75ACF3", "orgId": 1, "name": "Prometheus", "type": "prometheus",
              "access": "proxy", "url": "http://prometheus:9090", "isDefault": true,
              "jsonData": {"timeInterval": "30s"}, "readOnly": false},
             {"id": 2, "uid": "L0K1", "orgId": 1, "name": "Loki", "type": "loki", "access": "proxy",
              "url": "http://loki:3100", "isDefault": false, "jsonData": {}, "readOnly": false}
-        ])))
-        .mount(server)
-        .await;
+        ]));
+    serve(
+        server,
+        given("GET", "/api/datasources").and(bearer()),
+        served,
+    )
+    .await;
 }
 
 /// Prometheus `label/<name>/values` through the data source proxy
@@ -125,17 +131,7 @@ fn queries_of(request: &Request) -> Vec<Value> {
 #[tokio::test]
 async fn search_sends_every_filter_and_reads_hits() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/search"))
-        .and(bearer())
-        .and(query_param("type", "dash-db"))
-        .and(query_param("query", "node"))
-        .and(query_param("tag", "prod"))
-        .and(query_param("starred", "true"))
-        .and(query_param("folderUIDs", "k8s"))
-        .and(query_param("limit", "50"))
-        .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+    let served = ResponseTemplate::new(200).set_body_json(json!([
             {"id": 163, "uid": "rYdddlPWk", "title": "Node Exporter Full", "uri": "db/node-exporter-full",
              "url": "/d/rYdddlPWk/node-exporter-full", "slug": "", "type": "dash-db",
              "tags": ["linux", "prod"], "isStarred": true, "folderId": 2, "folderUid": "k8s",
@@ -143,10 +139,8 @@ async fn search_sends_every_filter_and_reads_hits() {
             {"id": 2, "uid": "k8s_views_nodes", "title": "Kubernetes / Views / Nodes",
              "url": "/d/k8s_views_nodes/kubernetes-views-nodes", "type": "dash-db", "tags": [],
              "isStarred": false}
-        ])))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ]));
+    serve_expected(&server, given("GET", "/api/search?type=dash-db&query=node&tag=prod&starred=true&folderUIDs=k8s&limit=50&page=2").and(bearer()), served, 1).await;
     let query = SearchQuery {
         query: Some("node".into()),
         tags: vec!["prod".into()],
@@ -172,16 +166,17 @@ async fn search_sends_every_filter_and_reads_hits() {
 #[tokio::test]
 async fn a_dashboard_opens_with_variables_resolved_through_the_data_source_and_a_panel_queries() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/dashboards/uid/k8s_views_nodes"))
-        .and(bearer())
-        .respond_with(ResponseTemplate::new(200).set_body_json(dashboard_body(
-            "dotdc-k8s-views-nodes.json",
-            "/d/k8s_views_nodes/kubernetes-views-nodes",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(dashboard_body(
+        "dotdc-k8s-views-nodes.json",
+        "/d/k8s_views_nodes/kubernetes-views-nodes",
+    ));
+    serve_expected(
+        &server,
+        given("GET", "/api/dashboards/uid/k8s_views_nodes").and(bearer()),
+        served,
+        1,
+    )
+    .await;
     mount_datasources(&server).await;
     mount_label_values(
         &server,
@@ -281,14 +276,19 @@ async fn a_dashboard_opens_with_variables_resolved_through_the_data_source_and_a
 #[tokio::test]
 async fn a_panel_in_a_collapsed_row_is_queried_with_interval_variables_and_a_legacy_datasource() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/dashboards/uid/ff635a025bcfea7bc3dd4f508990a3e9"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(dashboard_body(
-            "kubernetes-mixin-networking-cluster-total.json",
-            "/d/ff635a025bcfea7bc3dd4f508990a3e9/kubernetes-networking-cluster",
-        )))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(dashboard_body(
+        "kubernetes-mixin-networking-cluster-total.json",
+        "/d/ff635a025bcfea7bc3dd4f508990a3e9/kubernetes-networking-cluster",
+    ));
+    serve(
+        &server,
+        given(
+            "GET",
+            "/api/dashboards/uid/ff635a025bcfea7bc3dd4f508990a3e9",
+        ),
+        served,
+    )
+    .await;
     mount_datasources(&server).await;
     mount_label_values(&server, "cluster", Some("up{job=\"cadvisor\"}"), &["eu-1"]).await;
     let g = grafana(&server);
@@ -349,11 +349,8 @@ async fn ds_query_keeps_several_frames_beside_a_per_query_error() {
                         {"refId": "B", "expr": "rate(http_errors_total[5m]"},
                         {"refId": "C", "expr": "up", "hide": true}]}]},
         "meta": {"url": "/d/u1/checkout"}});
-    Mock::given(method("GET"))
-        .and(path("/api/dashboards/uid/u1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(dashboard))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(dashboard);
+    serve(&server, given("GET", "/api/dashboards/uid/u1"), served).await;
     mount_datasources(&server).await;
     let t: Vec<i64> = (0..40).map(|i| NOW - 3_600_000 + i * 90_000).collect();
     let v: Vec<Value> = (0..40).map(|i| json!(i as f64 / 10.0)).collect();
@@ -376,13 +373,14 @@ async fn ds_query_keeps_several_frames_beside_a_per_query_error() {
     let error_b = json!({"error": "bad_data: 1:31: parse error: unclosed left parenthesis",
         "errorSource": "downstream", "status": 400});
     let both = json!({"results": {"A": {"status": 200, "frames": frames_a}, "B": error_b}});
-    Mock::given(method("POST"))
-        .and(path("/api/ds/query"))
-        .and(|r: &Request| queries_of(r).len() == 2)
-        .respond_with(ResponseTemplate::new(400).set_body_json(both))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(400).set_body_json(both);
+    serve_expected(
+        &server,
+        given("POST", "/api/ds/query").and(|r: &Request| queries_of(r).len() == 2),
+        served,
+        1,
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path("/api/ds/query"))
         .and(|r: &Request| {
@@ -440,19 +438,20 @@ async fn ds_query_keeps_several_frames_beside_a_per_query_error() {
 #[tokio::test]
 async fn firing_grafana_managed_alerts_are_read() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/prometheus/grafana/api/v1/alerts"))
-        .and(bearer())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "success", "data": {"alerts": [
+    let served = ResponseTemplate::new(200).set_body_json(json!({"status": "success", "data": {"alerts": [
             {"labels": {"alertname": "CheckoutErrors", "grafana_folder": "Shop", "instance": "web-2"},
              "annotations": {"summary": "5xx over 5%"}, "state": "Alerting",
              "activeAt": "2023-11-14T22:00:00Z", "value": "7.5e-02"},
             {"labels": {"alertname": "DiskSlow"}, "annotations": {}, "state": "Pending",
              "activeAt": "2023-11-14T22:10:00Z", "value": "1e+00"}
-        ]}})))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ]}}));
+    serve_expected(
+        &server,
+        given("GET", "/api/prometheus/grafana/api/v1/alerts").and(bearer()),
+        served,
+        1,
+    )
+    .await;
     let alerts = grafana(&server).alerts().await.unwrap();
     assert_eq!(alerts.len(), 2);
     assert_eq!(alerts[0].name(), "CheckoutErrors");
@@ -550,15 +549,9 @@ async fn annotations_are_created_org_wide_and_on_a_panel() {
     // A 500 on a create is reported, not sent twice; the annotation may have been saved before
     // the failure, so its outcome is unknown (the HTTP client's one failure policy).
     let failing = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/annotations"))
-        .respond_with(
-            ResponseTemplate::new(500)
-                .set_body_json(json!({"message": "Failed to save annotation"})),
-        )
-        .expect(1)
-        .mount(&failing)
-        .await;
+    let served =
+        ResponseTemplate::new(500).set_body_json(json!({"message": "Failed to save annotation"}));
+    serve_expected(&failing, given("POST", "/api/annotations"), served, 1).await;
     let e = grafana(&failing).annotate(&org).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
 }
@@ -569,11 +562,8 @@ async fn render_fixture(server: &MockServer) -> paaf_core::monitor::grafana::Das
             "current": {"text": "prod", "value": "prod"}}]},
         "panels": [{"id": 2, "type": "timeseries", "title": "Errors", "targets": []}]},
         "meta": {"url": "/d/u1/checkout"}});
-    Mock::given(method("GET"))
-        .and(path("/api/dashboards/uid/u1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(dashboard))
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(dashboard);
+    serve(server, given("GET", "/api/dashboards/uid/u1"), served).await;
     mount_datasources(server).await;
     grafana(server).dashboard("u1", &options()).await.unwrap()
 }
@@ -584,24 +574,22 @@ async fn render_fixture(server: &MockServer) -> paaf_core::monitor::grafana::Das
 async fn a_panel_renders_to_png_when_grafana_has_a_renderer() {
     let server = MockServer::start().await;
     let d = render_fixture(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/render/d-solo/u1/checkout"))
-        .and(bearer())
-        .and(query_param("panelId", "2"))
-        .and(query_param("from", (NOW - 3_600_000).to_string()))
-        .and(query_param("to", NOW.to_string()))
-        .and(query_param("width", "400"))
-        .and(query_param("height", "200"))
-        .and(query_param("tz", "UTC"))
-        .and(query_param("var-env", "prod"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "image/png")
-                .set_body_bytes(testdata("paaf-render-panel-400x200.png")),
+    let served = ResponseTemplate::new(200)
+        .insert_header("content-type", "image/png")
+        .set_body_bytes(testdata("paaf-render-panel-400x200.png"));
+    serve_expected(
+        &server,
+        given(
+            "GET",
+            "/render/d-solo/u1/checkout?panelId=2&width=400&height=200&tz=UTC&var-env=prod",
         )
-        .expect(1)
-        .mount(&server)
-        .await;
+        .and(bearer())
+        .and(query_param("from", (NOW - 3_600_000).to_string()))
+        .and(query_param("to", NOW.to_string())),
+        served,
+        1,
+    )
+    .await;
     match grafana(&server)
         .render_panel(&d, 2, 400, 200)
         .await
@@ -626,15 +614,10 @@ async fn a_panel_renders_to_png_when_grafana_has_a_renderer() {
 async fn without_a_renderer_the_outcome_says_so_instead_of_an_image() {
     let server = MockServer::start().await;
     let d = render_fixture(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/render/d-solo/u1/checkout"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "image/png")
-                .set_body_bytes(testdata("paaf-render-placeholder-500x250.png")),
-        )
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200)
+        .insert_header("content-type", "image/png")
+        .set_body_bytes(testdata("paaf-render-placeholder-500x250.png"));
+    serve(&server, given("GET", "/render/d-solo/u1/checkout"), served).await;
     match grafana(&server)
         .render_panel(&d, 2, 400, 200)
         .await
@@ -649,15 +632,9 @@ async fn without_a_renderer_the_outcome_says_so_instead_of_an_image() {
 
     let newer = MockServer::start().await;
     let d = render_fixture(&newer).await;
-    Mock::given(method("GET"))
-        .and(path("/render/d-solo/u1/checkout"))
-        .respond_with(
-            ResponseTemplate::new(500).set_body_string(
-                "<!DOCTYPE html><html><body><h1>Rendering failed.</h1></body></html>",
-            ),
-        )
-        .mount(&newer)
-        .await;
+    let served = ResponseTemplate::new(500)
+        .set_body_string("<!DOCTYPE html><html><body><h1>Rendering failed.</h1></body></html>");
+    serve(&newer, given("GET", "/render/d-solo/u1/checkout"), served).await;
     match grafana_with(
         &newer,
         Limits {
@@ -711,11 +688,8 @@ async fn error_statuses_become_typed_errors_without_the_token() {
     ];
     for (status, body, code) in cases {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/api/dashboards/uid/nope"))
-            .respond_with(ResponseTemplate::new(status).set_body_json(body))
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(status).set_body_json(body);
+        serve(&server, given("GET", "/api/dashboards/uid/nope"), served).await;
         let g = grafana_with(
             &server,
             Limits {
@@ -743,12 +717,8 @@ async fn rate_limits_are_waited_out_or_reported() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/search"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!([]));
+    serve_expected(&server, given("GET", "/api/search"), served, 1).await;
     let started = std::time::Instant::now();
     assert!(
         grafana(&server)
@@ -760,12 +730,8 @@ async fn rate_limits_are_waited_out_or_reported() {
     assert!(started.elapsed() >= Duration::from_millis(900));
 
     let slow = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/search"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
-        .expect(1)
-        .mount(&slow)
-        .await;
+    let served = ResponseTemplate::new(429).insert_header("retry-after", "120");
+    serve_expected(&slow, given("GET", "/api/search"), served, 1).await;
     let e = grafana(&slow)
         .search(&SearchQuery::default())
         .await
@@ -778,15 +744,10 @@ async fn rate_limits_are_waited_out_or_reported() {
 #[tokio::test]
 async fn a_slow_grafana_times_out() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/search"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([]))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200)
+        .set_body_json(json!([]))
+        .set_delay(Duration::from_secs(3));
+    serve(&server, given("GET", "/api/search"), served).await;
     let g = grafana_with(
         &server,
         Limits {
@@ -803,20 +764,11 @@ async fn a_slow_grafana_times_out() {
 #[tokio::test]
 async fn malformed_json_is_a_malformed_response() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/search"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string("<html><body>Sign in</body></html>"),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/dashboards/uid/cut"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string("{\"dashboard\": {\"panels\": [{\"id\": 1,"),
-        )
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("<html><body>Sign in</body></html>");
+    serve(&server, given("GET", "/api/search"), served).await;
+    let served =
+        ResponseTemplate::new(200).set_body_string("{\"dashboard\": {\"panels\": [{\"id\": 1,");
+    serve(&server, given("GET", "/api/dashboards/uid/cut"), served).await;
     let g = grafana(&server);
     assert_eq!(
         g.search(&SearchQuery::default()).await.unwrap_err().code(),
@@ -833,21 +785,13 @@ async fn malformed_json_is_a_malformed_response() {
 #[tokio::test]
 async fn a_dashboard_opens_when_data_sources_cannot_be_listed() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/dashboards/uid/legacy"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(dashboard_body(
-            "kubernetes-mixin-k8s-resources-cluster-legacy-rows-schema14.json",
-            "/d/legacy/kubernetes-compute-resources-cluster",
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/datasources"))
-        .respond_with(
-            ResponseTemplate::new(403).set_body_json(json!({"message": "Permission denied"})),
-        )
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(dashboard_body(
+        "kubernetes-mixin-k8s-resources-cluster-legacy-rows-schema14.json",
+        "/d/legacy/kubernetes-compute-resources-cluster",
+    ));
+    serve(&server, given("GET", "/api/dashboards/uid/legacy"), served).await;
+    let served = ResponseTemplate::new(403).set_body_json(json!({"message": "Permission denied"}));
+    serve(&server, given("GET", "/api/datasources"), served).await;
     let d = grafana(&server)
         .dashboard("legacy", &options())
         .await

@@ -4,11 +4,16 @@
 //! Semantics followed: RFC 9110 §9.2.2 (idempotent methods), §10.2.3 (Retry-After),
 //! RFC 6585 §4 (429), https://www.rfc-editor.org/rfc/rfc9110
 
+#[path = "contract/support.rs"]
+#[allow(dead_code)]
+mod support;
+
 use paaf_core::ErrorCode;
 use paaf_core::http::{HttpAuth, Limits, Method, Request, Retry, Service};
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
-use wiremock::matchers::{header, method, path, query_param};
+use support::{given, serve, serve_expected};
+use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "glsa_paafTestToken_0123456789abcdef";
@@ -46,14 +51,15 @@ fn post(path: &str) -> Request {
 #[tokio::test]
 async fn a_get_sends_the_token_and_query_and_decodes_json() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/search"))
-        .and(query_param("query", "checkout"))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([{"uid": "x"}])))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(serde_json::json!([{"uid": "x"}]));
+    serve_expected(
+        &server,
+        given("GET", "/api/search?query=checkout")
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        1,
+    )
+    .await;
     let hits: Vec<serde_json::Value> = service(&server)
         .get_json(Request::get("/api/search").query("query", "checkout"))
         .await
@@ -64,12 +70,8 @@ async fn a_get_sends_the_token_and_query_and_decodes_json() {
 #[tokio::test]
 async fn a_base_url_with_a_path_keeps_it() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/grafana/api/health"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("{}");
+    serve_expected(&server, given("GET", "/grafana/api/health"), served, 1).await;
     let s = Service::new(
         "g",
         &format!("{}/grafana", server.uri()),
@@ -89,11 +91,8 @@ async fn a_get_is_retried_after_a_503_honouring_retry_after() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("[]");
+    serve_expected(&server, Mock::given(method("GET")), served, 1).await;
     let started = Instant::now();
     let got: Vec<u8> = service(&server)
         .get_json(Request::get("api/x"))
@@ -112,11 +111,8 @@ async fn a_get_is_retried_after_a_503_honouring_retry_after() {
 #[tokio::test]
 async fn a_post_is_never_retried_after_a_5xx() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("bad gateway"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(502).set_body_string("bad gateway");
+    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
     let e = service(&server)
         .send(post("api/annotations"))
         .await
@@ -138,11 +134,8 @@ async fn a_post_refused_with_429_is_sent_again_after_retry_after() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"id":7}"#))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string(r#"{"id":7}"#);
+    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
     let r = service(&server)
         .send(post("api/annotations"))
         .await
@@ -153,11 +146,8 @@ async fn a_post_refused_with_429_is_sent_again_after_retry_after() {
 #[tokio::test]
 async fn a_retry_after_longer_than_paaf_waits_is_reported_as_rate_limited() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(429).insert_header("retry-after", "3600");
+    serve_expected(&server, Mock::given(method("GET")), served, 1).await;
     let e = service(&server)
         .send(Request::get("api/x"))
         .await
@@ -169,11 +159,13 @@ async fn a_retry_after_longer_than_paaf_waits_is_reported_as_rate_limited() {
 #[tokio::test]
 async fn retries_stop_after_the_attempt_limit() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(3)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        Mock::given(method("GET")),
+        ResponseTemplate::new(500),
+        3,
+    )
+    .await;
     let e = service(&server)
         .send(Request::get("api/x"))
         .await
@@ -191,14 +183,9 @@ async fn statuses_become_typed_errors_that_say_what_to_check() {
         (409, ErrorCode::Conflict, "approval"),
     ] {
         server.reset().await;
-        Mock::given(method("GET"))
-            .respond_with(
-                ResponseTemplate::new(status)
-                    .set_body_json(serde_json::json!({"message": format!("no: {TOKEN}")})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(status)
+            .set_body_json(serde_json::json!({"message": format!("no: {TOKEN}")}));
+        serve_expected(&server, Mock::given(method("GET")), served, 1).await;
         let e = service(&server)
             .send(Request::get("api/x"))
             .await
@@ -218,10 +205,8 @@ async fn statuses_become_typed_errors_that_say_what_to_check() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(100 * 1024)))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("x".repeat(100 * 1024));
+    serve(&server, Mock::given(method("GET")), served).await;
     let e = service(&server)
         .send(Request::get("api/x"))
         .await
@@ -232,10 +217,8 @@ async fn a_body_over_the_limit_is_refused() {
 #[tokio::test]
 async fn a_body_that_is_not_json_is_a_malformed_response_without_the_body() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>login page</html>"))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("<html>login page</html>");
+    serve(&server, Mock::given(method("GET")), served).await;
     let e = service(&server)
         .get_json::<serde_json::Value>(Request::get("api/x"))
         .await
@@ -247,10 +230,8 @@ async fn a_body_that_is_not_json_is_a_malformed_response_without_the_body() {
 #[tokio::test]
 async fn a_slow_get_times_out_in_the_request_phase() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_delay(Duration::from_secs(5));
+    serve(&server, Mock::given(method("GET")), served).await;
     let mut l = limits();
     l.max_attempts = 1;
     let s = Service::new("prom", &server.uri(), HttpAuth::None, l).unwrap();
@@ -262,11 +243,8 @@ async fn a_slow_get_times_out_in_the_request_phase() {
 #[tokio::test]
 async fn a_slow_post_is_an_unknown_outcome_and_is_not_sent_twice() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_delay(Duration::from_secs(5));
+    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
     let e = service(&server)
         .send(post("api/power/reboot"))
         .await
@@ -297,15 +275,9 @@ async fn a_closed_port_is_unreachable_and_names_the_service() {
 async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
     let server = MockServer::start().await;
     let elsewhere = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/x"))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(302)
+        .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str());
+    serve_expected(&server, given("GET", "/api/x"), served, 1).await;
     let auth = HttpAuth::Header {
         name: "x-auth-token".into(),
         value: SecretString::from(TOKEN),
@@ -326,10 +298,8 @@ async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
 #[tokio::test]
 async fn a_path_that_leads_to_another_host_is_refused_before_sending() {
     let other = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
-        .mount(&other)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("{}");
+    serve(&other, Mock::given(method("GET")), served).await;
     let service = Service::new(
         "svc",
         "https://127.0.0.1:1",

@@ -48,6 +48,31 @@ pid_alive() {
     [[ ${line%% *} != Z ]]
 }
 
+# The start time of a process (field 22 of /proc/PID/stat), to tell it from a later process
+# that got the same pid.
+proc_start_time() {
+    local line rest
+    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+    rest=${line##*) }
+    read -r -a rest <<<"$rest"
+    printf '%s' "${rest[19]}"
+}
+
+# Waits for process $1 to exit; SIGKILL after STOP_TIMEOUT seconds.
+reap() {
+    local pid=$1 deadline
+    deadline=$(($(now_ms) + STOP_TIMEOUT * 1000))
+    while pid_alive "$pid"; do
+        if (($(now_ms) > deadline)); then
+            kill -KILL "$pid" 2>/dev/null
+            sleep 0.1
+            pid_alive "$pid" && note "pid $pid survived SIGKILL"
+            return 0
+        fi
+        sleep 0.05
+    done
+}
+
 # True when something accepts connections on 127.0.0.1:$1.
 tcp_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -63,6 +88,62 @@ http_status() {
         IFS=" " read -r _ status _ <&3 || exit 1
         printf "%s" "$status"
     ' _ "$port" "$path" 2>/dev/null || true
+}
+
+# True when 127.0.0.1:$1 answers `GET $2` with 200.
+http_ok() {
+    [[ $(http_status "$1" "$2") == 200 ]]
+}
+
+# `wait_until_ready NAME WHERE PID CHECK...`: polls until the command CHECK... succeeds. Returns
+# 1 with a note when process PID (NAME, answering on WHERE) exits first or READY_TIMEOUT
+# seconds pass.
+wait_until_ready() {
+    local name=$1 where=$2 pid=$3 deadline
+    shift 3
+    deadline=$(($(now_ms) + READY_TIMEOUT * 1000))
+    until "$@"; do
+        if ! pid_alive "$pid"; then
+            note "$name (pid $pid) exited before it answered on $where"
+            return 1
+        fi
+        if (($(now_ms) > deadline)); then
+            note "$name did not answer on $where within ${READY_TIMEOUT}s"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# `stop_with_owner DIR OWNER_PID RUNNING`: stops DIR's peer once process OWNER_PID is gone (a
+# test process killed before it could run stop), from a watcher in its own session (a
+# harness's ^C does not stop it half-way) that does not hold DIR's lock, which stop takes. The
+# watcher ends on its own once `RUNNING DIR` fails (the peer was stopped otherwise); its
+# output goes to DIR/watch.log.
+stop_with_owner() {
+    local dir=$1 owner=$2 running=$3 owner_start
+    # An owner already gone: the watcher stops the peer at once.
+    owner_start=$(proc_start_time "$owner") || owner_start=gone
+    setsid bash "$SELF" __watch "$dir" "$owner" "$owner_start" "$running" </dev/null \
+        >>"$dir/watch.log" 2>&1 {DIR_LOCK_FD}>&- &
+}
+
+# `__watch DIR OWNER_PID OWNER_START RUNNING` (internal, started by stop_with_owner): runs
+# `cmd_stop DIR` once OWNER (pid and start time) has exited, while `RUNNING DIR` succeeds.
+cmd___watch() {
+    (($# == 4)) || die "usage: $PROG __watch DIR OWNER_PID OWNER_START RUNNING"
+    local dir=$1 owner=$2 owner_start=$3 running=$4
+    if [[ $running != *_pid ]] || ! declare -F "$running" >/dev/null; then
+        die "bad RUNNING: $running"
+    fi
+    while [[ -d $dir ]] && "$running" "$dir" >/dev/null; do
+        if [[ $(proc_start_time "$owner") != "$owner_start" ]]; then
+            note "owner pid $owner exited: stopping $dir"
+            cmd_stop "$dir"
+            return
+        fi
+        sleep 1
+    done
 }
 
 # Prints the last $2 lines of each non-empty log file $3... of directory $1 on stderr.

@@ -49,6 +49,7 @@ Files in DIR (written by start):
   port             the port
   moto.pid         the moto_server process
   moto.log         its output
+  watch.log        the OWNER_PID watcher's output, if any
 EOF
 }
 
@@ -129,9 +130,7 @@ cmd_start() {
     [[ -x $MOTO_SERVER ]] || die "$MOTO_SERVER not found; run '$PROG setup' first"
     mkdir -p -- "$dir" || die "cannot create $dir"
 
-    local fd
-    exec {fd}>"$dir/.lock" || die "cannot open $dir/.lock"
-    flock -w 60 "$fd" || die "timed out waiting for the lock on $dir"
+    lock_dir "$dir"
 
     if moto_pid "$dir" >/dev/null; then
         local old=
@@ -145,58 +144,34 @@ cmd_start() {
     # setsid: its own process group, so a harness's ^C does not half-stop it;
     # the lock fd is closed in the server, or it would hold DIR's lock.
     (cd "$dir" && exec setsid "$MOTO_SERVER" -H 127.0.0.1 -p "$port" \
-        >"$dir/moto.log" 2>&1 {fd}>&- </dev/null) &
+        >"$dir/moto.log" 2>&1 {DIR_LOCK_FD}>&- </dev/null) &
     local pid=$!
     printf '%s\n' "$pid" >"$dir/moto.pid"
 
-    local deadline=$((SECONDS + READY_TIMEOUT)) status
-    while :; do
-        status=$(http_status "$port" /moto-api/)
-        [[ $status == 200 ]] && break
-        if ! pid_alive "$pid"; then
-            tail -n 30 -- "$dir/moto.log" >&2
-            die "moto_server exited before it answered on 127.0.0.1:$port"
-        fi
-        if ((SECONDS >= deadline)); then
-            tail -n 30 -- "$dir/moto.log" >&2
-            stop_moto "$dir"
-            die "moto_server did not answer on 127.0.0.1:$port within ${READY_TIMEOUT}s"
-        fi
-        sleep 0.2
-    done
-
-    if [[ -n $owner ]]; then
-        # Stops the server once OWNER_PID is gone (a killed test process).
-        (
-            exec {fd}>&-
-            while pid_alive "$owner" && is_moto_of "$pid" "$dir"; do sleep 1; done
-            is_moto_of "$pid" "$dir" && bash "$SELF" stop "$dir"
-        ) </dev/null >/dev/null 2>&1 &
-        disown
+    if ! wait_until_ready moto_server "127.0.0.1:$port" "$pid" http_ok "$port" /moto-api/; then
+        tail -n 30 -- "$dir/moto.log" >&2
+        stop_moto "$dir"
+        exit 1
     fi
+    [[ -z $owner ]] || stop_with_owner "$dir" "$owner" moto_pid
 }
 
 # ---------------------------------------------------------------------- stop
 
 stop_moto() {
-    local dir=$1 pid i
+    local dir=$1 pid
     pid=$(moto_pid "$dir") || { rm -f -- "$dir/moto.pid"; return 0; }
     kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-        pid_alive "$pid" || break
-        sleep 0.1
-    done
-    pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+    reap "$pid"
     rm -f -- "$dir/moto.pid"
 }
 
 cmd_stop() {
     (($# == 1)) || die "usage: $PROG stop DIR"
-    local dir fd
+    local dir
     dir=$(canon_dir "$1")
     [[ -d $dir ]] || return 0
-    exec {fd}>"$dir/.lock" || die "cannot open $dir/.lock"
-    flock -w 60 "$fd" || die "timed out waiting for the lock on $dir"
+    lock_dir "$dir"
     stop_moto "$dir"
 }
 

@@ -46,7 +46,7 @@ Commands:
   -h, --help       This help.
 
 Files in DIR: cert.pem, key.pem (made once), mail/ (the messages), smtp.pid,
-smtp.log, port.
+smtp.log, port, watch.log (the OWNER_PID watcher's output, if any).
 EOF
 }
 
@@ -89,6 +89,12 @@ is_receiver_of() {
     grep -qF "$dir/mail" "/proc/$pid/cmdline" 2>/dev/null
 }
 
+# True when the receiver of DIR says it is ready and accepts connections on PORT.
+receiver_ready() {
+    local dir=$1 port=$2
+    grep -q '^ready' "$dir/smtp.log" 2>/dev/null && tcp_open "$port"
+}
+
 receiver_pid() {
     local dir=$1 pid=
     [[ -f $dir/smtp.pid ]] || return 1
@@ -98,14 +104,10 @@ receiver_pid() {
 }
 
 stop_receiver() {
-    local dir=$1 pid i
+    local dir=$1 pid
     pid=$(receiver_pid "$dir") || { rm -f -- "$dir/smtp.pid"; return 0; }
     kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-        pid_alive "$pid" || break
-        sleep 0.1
-    done
-    pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+    reap "$pid"
     rm -f -- "$dir/smtp.pid"
 }
 
@@ -135,28 +137,13 @@ cmd_start() {
         </dev/null >"$dir/smtp.log" 2>&1 {DIR_LOCK_FD}>&- &
     local pid=$!
     printf '%s\n' "$pid" >"$dir/smtp.pid"
-    local deadline=$((SECONDS + READY_TIMEOUT))
-    until grep -q '^ready' "$dir/smtp.log" 2>/dev/null && tcp_open "$port"; do
-        if ! pid_alive "$pid"; then
-            tail -n 30 -- "$dir/smtp.log" >&2
-            die "the SMTP receiver exited before it answered on 127.0.0.1:$port"
-        fi
-        if ((SECONDS >= deadline)); then
-            tail -n 30 -- "$dir/smtp.log" >&2
-            stop_receiver "$dir"
-            die "no answer on 127.0.0.1:$port within ${READY_TIMEOUT}s"
-        fi
-        sleep 0.1
-    done
-    if [[ -n $owner ]]; then
-        # Stops the server once OWNER_PID is gone (a killed test process).
-        (
-            exec {DIR_LOCK_FD}>&-
-            while pid_alive "$owner" && is_receiver_of "$pid" "$dir"; do sleep 1; done
-            is_receiver_of "$pid" "$dir" && bash "$SELF" stop "$dir"
-        ) </dev/null >/dev/null 2>&1 &
-        disown
+    if ! wait_until_ready "the SMTP receiver" "127.0.0.1:$port" "$pid" \
+        receiver_ready "$dir" "$port"; then
+        tail -n 30 -- "$dir/smtp.log" >&2
+        stop_receiver "$dir"
+        exit 1
     fi
+    [[ -z $owner ]] || stop_with_owner "$dir" "$owner" receiver_pid
 }
 
 cmd_stop() {

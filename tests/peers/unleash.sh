@@ -126,16 +126,6 @@ postmaster_pid() {
     printf '%s' "$pid"
 }
 
-# The start time of a process (field 22 of /proc/PID/stat), to tell it from a
-# later process that got the same pid.
-proc_start_time() {
-    local line rest
-    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-    rest=${line##*) }
-    read -r -a rest <<<"$rest"
-    printf '%s' "${rest[19]}"
-}
-
 # --------------------------------------------------------------------- setup
 
 cmd_setup() {
@@ -264,24 +254,6 @@ start_unleash() {
     printf '%s\n' "$pid" >"$dir/unleash.pid" || die "cannot write $dir/unleash.pid"
 }
 
-wait_healthy() {
-    local dir=$1 port=$2 pid deadline
-    read -r pid <"$dir/unleash.pid" || pid=
-    deadline=$(($(now_ms) + READY_TIMEOUT * 1000))
-    while :; do
-        if ! pid_alive "$pid"; then
-            note "unleash (pid $pid) exited during start"
-            return 1
-        fi
-        [[ $(http_status "$port" /health) == 200 ]] && return 0
-        if (($(now_ms) > deadline)); then
-            note "unleash did not answer 200 on 127.0.0.1:$port/health within ${READY_TIMEOUT}s"
-            return 1
-        fi
-        sleep 0.2
-    done
-}
-
 # Enables every environment of ENVIRONMENTS in the default project (the admin
 # API: GET .../projects/default/overview, POST .../projects/default/environments),
 # through Node's fetch.
@@ -315,10 +287,10 @@ enable_environments() {
 cmd_start() {
     (($# == 2 || $# == 3)) || die "usage: $PROG start DIR PORT [OWNER_PID]"
     need_root
-    local port=$2 dir owner=${3:-} owner_start=
+    local port=$2 dir owner=${3:-}
     is_port "$port" || die "bad port: $port"
     if [[ -n $owner ]]; then
-        owner_start=$(proc_start_time "$owner") || die "owner pid $owner is not running"
+        proc_start_time "$owner" >/dev/null || die "owner pid $owner is not running"
     fi
     port=$((10#$port))
     dir=$(canon_dir "$1")
@@ -342,7 +314,8 @@ cmd_start() {
     start_postgres "$dir"
     start_unleash "$dir" "$port"
     local err
-    if ! wait_healthy "$dir" "$port"; then
+    read -r pid <"$dir/unleash.pid" || pid=
+    if ! wait_until_ready unleash "127.0.0.1:$port/health" "$pid" http_ok "$port" /health; then
         show_logs "$dir" 30 pg/postgres.log unleash.log
         stop_all "$dir"
         exit 1
@@ -353,44 +326,10 @@ cmd_start() {
         stop_all "$dir"
         exit 1
     fi
-    if [[ -n $owner ]]; then
-        # Detached (its own session), and without DIR's lock, which stop needs.
-        setsid bash "$SELF" __watch "$dir" "$owner" "$owner_start" </dev/null \
-            >>"$dir/watch.log" 2>&1 {DIR_LOCK_FD}>&- &
-    fi
-}
-
-# `__watch DIR OWNER_PID OWNER_START` (internal): stops DIR's servers once OWNER
-# (pid, start time) has exited; exits on its own when they are stopped otherwise.
-cmd___watch() {
-    (($# == 3)) || die "usage: $PROG __watch DIR OWNER_PID OWNER_START"
-    local dir=$1 owner=$2 owner_start=$3
-    while [[ -d $dir ]] && unleash_pid "$dir" >/dev/null; do
-        if [[ $(proc_start_time "$owner") != "$owner_start" ]]; then
-            note "owner pid $owner exited: stopping $dir"
-            cmd_stop "$dir"
-            return
-        fi
-        sleep 1
-    done
+    [[ -z $owner ]] || stop_with_owner "$dir" "$owner" unleash_pid
 }
 
 # ---------------------------------------------------------------------- stop
-
-# Waits for pid to exit; SIGKILL after STOP_TIMEOUT.
-reap() {
-    local pid=$1 deadline
-    deadline=$(($(now_ms) + STOP_TIMEOUT * 1000))
-    while pid_alive "$pid"; do
-        if (($(now_ms) > deadline)); then
-            kill -KILL "$pid" 2>/dev/null
-            sleep 0.1
-            pid_alive "$pid" && note "pid $pid survived SIGKILL"
-            return 0
-        fi
-        sleep 0.05
-    done
-}
 
 stop_all() {
     local dir=$1 pid bin

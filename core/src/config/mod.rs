@@ -296,7 +296,7 @@ impl Config {
         #[cfg(feature = "cloud")]
         let clouds = unique(&src, raw.clouds, validate_cloud)?;
         let notify = unique(&src, raw.notify, validate_notify)?;
-        let mut config = Config {
+        let config = Config {
             path: path.to_path_buf(),
             operator,
             monitoring,
@@ -310,19 +310,13 @@ impl Config {
             hosts,
         };
         // Last: a playbook names targets of every other section.
-        for raw_playbook in raw.playbooks {
-            let span = raw_playbook.name.span();
-            let playbook = validate_playbook(&src, &config, raw_playbook)?;
-            if config.playbooks.iter().any(|p| p.name == playbook.name) {
-                return Err(src.err(
-                    Some(&span),
-                    format!("playbook name `{}` is used twice", playbook.name),
-                    "give every [[playbooks]] entry its own name",
-                ));
-            }
-            config.playbooks.push(playbook);
-        }
-        Ok(config)
+        let playbooks = unique(&src, raw.playbooks, |src, r| {
+            validate_playbook(src, &config, r)
+        })?;
+        Ok(Config {
+            playbooks,
+            ..config
+        })
     }
 }
 
@@ -373,6 +367,7 @@ entry!(RawFlags, "flag service", "[[flags]]");
 #[cfg(feature = "cloud")]
 entry!(RawCloud, "cloud account", "[[clouds]]");
 entry!(RawNotify, "notify target", "[[notify]]");
+entry!(RawPlaybook, "playbook", "[[playbooks]]");
 
 /// Each raw entry validated, in order; a name given twice is refused at the second entry's
 /// name.

@@ -1,10 +1,12 @@
-//! Mock-server helpers shared by the cloud and flag contract tests.
+//! Mock-server helpers shared by the cloud and flag contract tests, and by the HTTP client's
+//! and the monitoring clients' tests (`#[path]`-included there).
 
 use paaf_core::http::Limits;
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use secrecy::SecretString;
 use std::time::Duration;
-use wiremock::MockServer;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockBuilder, MockServer, Respond};
 
 /// Short limits for a contract server: two attempts, a short timeout, bodies up to 1 MiB.
 pub(crate) fn limits() -> Limits {
@@ -26,15 +28,17 @@ pub fn store(secrets: &[(&str, &str)]) -> MemoryStore {
     store
 }
 
+/// The requests with `method` the server received, in order.
+pub async fn requests(server: &MockServer, method: &str) -> Vec<wiremock::Request> {
+    let all = server.received_requests().await.unwrap_or_default();
+    all.into_iter()
+        .filter(|r| r.method.as_str() == method)
+        .collect()
+}
+
 /// How many requests with `method` the server received.
 pub async fn received(server: &MockServer, method: &str) -> usize {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.method.as_str() == method)
-        .count()
+    requests(server, method).await.len()
 }
 
 /// Fails when `text` shows `secret`.
@@ -52,4 +56,31 @@ pub fn changes<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
         }
     }
     out
+}
+
+/// A mock of `verb route`; `route` is a path, with the query parameters it needs after a `?`
+/// (EC2's `/?Action=…`, a page's `?page=2`).
+pub fn given(verb: &str, route: impl AsRef<str>) -> MockBuilder {
+    let route = route.as_ref();
+    let (route, query) = route.split_once('?').unwrap_or((route, ""));
+    let mut mock = Mock::given(method(verb)).and(path(route));
+    for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+        mock = mock.and(query_param(name, value));
+    }
+    mock
+}
+
+/// `mock` answered with `answer`, however often it is asked.
+pub async fn serve(server: &MockServer, mock: MockBuilder, answer: impl Respond + 'static) {
+    mock.respond_with(answer).mount(server).await;
+}
+
+/// `mock` answered with `answer`, asked exactly `times` times (checked when the server stops).
+pub async fn serve_expected(
+    server: &MockServer,
+    mock: MockBuilder,
+    answer: impl Respond + 'static,
+    times: u64,
+) {
+    mock.respond_with(answer).expect(times).mount(server).await;
 }

@@ -13,13 +13,13 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, Hints, RebootMock, connected, fast, followed, mount_reads};
-use crate::support::changes;
+use crate::support::{changes, given, serve, serve_expected};
 use paaf_core::cloud::digitalocean::DigitalOcean;
 use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::{CancellationToken, ErrorCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "dop_v1_5ecret0123456789abcdef0123456789abcdef0123456789abcdef01";
@@ -153,37 +153,37 @@ fn error(status: u16, id: &str, message: &str) -> ResponseTemplate {
 #[tokio::test]
 async fn listing_reads_every_page() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/droplets"))
-        .and(query_param("per_page", "200"))
-        .and(query_param("page", "1"))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let served = ResponseTemplate::new(200).set_body_json(json!({
             "droplets": [droplet(3164444, "web-1", "nyc3", "active"), droplet(3164459, "db-1", "ams3", "off")],
             "links": {"pages": {
                 "next": "https://api.digitalocean.com/v2/droplets?page=2&per_page=200",
                 "last": "https://api.digitalocean.com/v2/droplets?page=2&per_page=200"
             }},
             "meta": {"total": 3}
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/droplets"))
-        .and(query_param("per_page", "200"))
-        .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "droplets": [droplet(3164500, "web-2", "nyc3", "new")],
-            "links": {"pages": {
-                "first": "https://api.digitalocean.com/v2/droplets?page=1&per_page=200",
-                "prev": "https://api.digitalocean.com/v2/droplets?page=1&per_page=200"
-            }},
-            "meta": {"total": 3}
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }));
+    serve_expected(
+        &server,
+        given("GET", "/v2/droplets?per_page=200&page=1")
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        1,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({
+        "droplets": [droplet(3164500, "web-2", "nyc3", "new")],
+        "links": {"pages": {
+            "first": "https://api.digitalocean.com/v2/droplets?page=1&per_page=200",
+            "prev": "https://api.digitalocean.com/v2/droplets?page=1&per_page=200"
+        }},
+        "meta": {"total": 3}
+    }));
+    serve_expected(
+        &server,
+        given("GET", "/v2/droplets?per_page=200&page=2"),
+        served,
+        1,
+    )
+    .await;
     let all = account(&server).list().await;
     assert!(all.errors.is_empty(), "{:?}", all.errors);
     let rows: Vec<_> = all
@@ -233,15 +233,17 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
     ];
     for (power, kind, states, target) in cases {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(ACTIONS))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-            .and(header("content-type", "application/json"))
-            .and(body_json(json!({"type": kind})))
-            .respond_with(ResponseTemplate::new(201).set_body_json(action("in-progress", kind)))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(201).set_body_json(action("in-progress", kind));
+        serve_expected(
+            &server,
+            given("POST", ACTIONS)
+                .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+                .and(header("content-type", "application/json"))
+                .and(body_json(json!({"type": kind}))),
+            served,
+            1,
+        )
+        .await;
         Mock::given(method("GET"))
             .and(path(ACTION))
             .respond_with(ResponseTemplate::new(200).set_body_json(action("in-progress", kind)))
@@ -249,12 +251,8 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
             .expect(2)
             .mount(&server)
             .await;
-        Mock::given(method("GET"))
-            .and(path(ACTION))
-            .respond_with(ResponseTemplate::new(200).set_body_json(action("completed", kind)))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(action("completed", kind));
+        serve_expected(&server, given("GET", ACTION), served, 1).await;
         let reads = states
             .iter()
             .map(|state| json!({"droplet": droplet(3164444, "web-1", "nyc3", state)}));
@@ -292,18 +290,10 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
 #[tokio::test]
 async fn an_errored_action_is_an_error_naming_the_droplet() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ACTIONS))
-        .respond_with(ResponseTemplate::new(201).set_body_json(action("in-progress", "shutdown")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(ACTION))
-        .respond_with(ResponseTemplate::new(200).set_body_json(action("errored", "shutdown")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(201).set_body_json(action("in-progress", "shutdown"));
+    serve_expected(&server, given("POST", ACTIONS), served, 1).await;
+    let served = ResponseTemplate::new(200).set_body_json(action("errored", "shutdown"));
+    serve_expected(&server, given("GET", ACTION), served, 1).await;
     let e = followed(&account(&server), "nyc3", DROPLET, PowerAction::Stop)
         .await
         .unwrap_err();
@@ -323,15 +313,10 @@ async fn an_errored_action_is_an_error_naming_the_droplet() {
 #[tokio::test]
 async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(ACTION))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(action("in-progress", "reboot"))
-                .insert_header("retry-after", "1"),
-        )
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200)
+        .set_body_json(action("in-progress", "reboot"))
+        .insert_header("retry-after", "1");
+    serve(&server, given("GET", ACTION), served).await;
     let do_ = account(&server);
     let accepted = paaf_core::cloud::Accepted {
         action: PowerAction::Reboot,
@@ -371,16 +356,12 @@ async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
 #[tokio::test]
 async fn an_action_on_a_locked_droplet_is_a_conflict() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(ACTIONS))
-        .respond_with(error(
-            422,
-            "unprocessable_entity",
-            "Droplet already has a pending event.",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = error(
+        422,
+        "unprocessable_entity",
+        "Droplet already has a pending event.",
+    );
+    serve_expected(&server, given("POST", ACTIONS), served, 1).await;
     let e = account(&server)
         .power("nyc3", DROPLET, PowerAction::Start)
         .await
@@ -393,19 +374,11 @@ async fn an_action_on_a_locked_droplet_is_a_conflict() {
 #[tokio::test]
 async fn malformed_answers_are_malformed_responses() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/droplets"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>login</html>"))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(ACTIONS))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(json!({"action": {"status": "in-progress"}})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("<html>login</html>");
+    serve(&server, given("GET", "/v2/droplets"), served).await;
+    let served =
+        ResponseTemplate::new(201).set_body_json(json!({"action": {"status": "in-progress"}}));
+    serve_expected(&server, given("POST", ACTIONS), served, 1).await;
     let do_ = account(&server);
     assert_eq!(
         do_.list().await.errors[0].error.code,

@@ -23,6 +23,7 @@ use super::{
     ACCESS_TOKEN, CloudMock, Hints, RebootMock, fast, followed, form_fields, limits, regions_key,
 };
 use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
+use crate::support::{given, serve_expected};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::gcp::Gcp;
@@ -232,13 +233,14 @@ fn assert_no_secret(text: &str) {
 async fn the_token_is_a_signed_jwt_exchanged_once_and_reused() {
     let server = MockServer::start().await;
     mount_gcp_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(WEB_1))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(instance("web-1", "RUNNING")))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(instance("web-1", "RUNNING"));
+    serve_expected(
+        &server,
+        given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        2,
+    )
+    .await;
     let g = gcp(&server, &[ZONE]);
     g.read(ZONE, "web-1").await.unwrap();
     g.read(ZONE, "web-1").await.unwrap();
@@ -380,13 +382,15 @@ async fn listing_reads_every_page_of_every_zone_and_a_failing_zone_is_a_row() {
 /// `POST …/{verb}?requestId=` sent once with the token, answering a RUNNING operation that is
 /// DONE on the second poll; the instance then reads `during`, then `after`.
 async fn mount_action(server: &MockServer, verb: &str, during: &str, after: &str) {
-    Mock::given(method("POST"))
-        .and(path(format!("{WEB_1}/{verb}")))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(operation(verb, "RUNNING")))
-        .expect(1)
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(operation(verb, "RUNNING"));
+    serve_expected(
+        server,
+        given("POST", format!("{WEB_1}/{verb}"))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        1,
+    )
+    .await;
     let op = |status| ResponseTemplate::new(200).set_body_json(operation(verb, status));
     let route = format!("{OPERATIONS}/{OP}");
     mount_once_then(server, "GET", route, op("RUNNING"), op("DONE")).await;
@@ -682,18 +686,19 @@ async fn a_401_drops_the_token_and_the_next_call_fetches_another() {
     let server = MockServer::start().await;
     mount_gcp_token(&server, TOKEN, Some(1), 1).await;
     mount_gcp_token(&server, TOKEN_2, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(WEB_1))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(401).set_body_json(google_error(
-            401,
-            "UNAUTHENTICATED",
-            "authError",
-            "Invalid Credentials",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(401).set_body_json(google_error(
+        401,
+        "UNAUTHENTICATED",
+        "authError",
+        "Invalid Credentials",
+    ));
+    serve_expected(
+        &server,
+        given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        1,
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path(WEB_1))
         .and(header(
@@ -794,16 +799,15 @@ async fn an_operation_that_is_not_one_is_a_malformed_answer() {
 async fn a_clouds_entry_connects_with_its_key_from_the_secret_store() {
     let server = MockServer::start().await;
     mount_gcp_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(INSTANCES))
-        .and(query_param("maxResults", "500"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"items": [instance("web-1", "RUNNING")]})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served =
+        ResponseTemplate::new(200).set_body_json(json!({"items": [instance("web-1", "RUNNING")]}));
+    serve_expected(
+        &server,
+        given("GET", INSTANCES).and(query_param("maxResults", "500")),
+        served,
+        1,
+    )
+    .await;
     let text = format!(
         "[[clouds]]\nname = \"prod\"\ntype = \"gcp\"\nproject = \"shop-prod\"\nregions = [\"{ZONE}\"]\ncredentials = \"keyring:gcp-prod\"\nendpoint = \"{}\"\n",
         server.uri()

@@ -6,6 +6,7 @@
 //! operation or section it follows.
 
 use super::{CloudMock, Hints, RebootMock, fast, followed, limits, mount_reads};
+use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
 use paaf_core::cloud::{
@@ -16,7 +17,7 @@ use paaf_core::http::Limits;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
-use wiremock::matchers::{header, method, path, query_param};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "hcloud-Zx9q-contract-token-0123456789abcdefghijklmnopqrstuv";
@@ -196,34 +197,34 @@ fn error_body(code: &str, message: &str) -> Value {
 #[tokio::test]
 async fn lists_every_page_of_servers() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/servers"))
-        .and(query_param("page", "1"))
-        .and(query_param("per_page", "50"))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![
-                server_body(42, "web-1", "running", "fsn1"),
-                server_body(43, "db-1", "off", "nbg1"),
-            ],
-            1,
-            Some(2),
-        )))
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/servers"))
-        .and(query_param("page", "2"))
-        .and(query_param("per_page", "50"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![server_body(44, "web-2", "initializing", "fsn1")],
-            2,
-            None,
-        )))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(page(
+        vec![
+            server_body(42, "web-1", "running", "fsn1"),
+            server_body(43, "db-1", "off", "nbg1"),
+        ],
+        1,
+        Some(2),
+    ));
+    serve_expected(
+        &server,
+        given("GET", "/v1/servers?page=1&per_page=50")
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        2,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(page(
+        vec![server_body(44, "web-2", "initializing", "fsn1")],
+        2,
+        None,
+    ));
+    serve_expected(
+        &server,
+        given("GET", "/v1/servers?page=2&per_page=50"),
+        served,
+        2,
+    )
+    .await;
     // Each page is read once per listing, and there are two listings.
     let inventory = hetzner(&server).list().await;
     assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
@@ -286,18 +287,16 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
         ),
     ] {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(format!("/v1/servers/42/actions/{verb}")))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-            .respond_with(ResponseTemplate::new(201).set_body_json(action(
-                13,
-                command,
-                "running",
-                Value::Null,
-            )))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served =
+            ResponseTemplate::new(201).set_body_json(action(13, command, "running", Value::Null));
+        serve_expected(
+            &server,
+            given("POST", format!("/v1/servers/42/actions/{verb}"))
+                .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
         Mock::given(method("GET"))
             .and(path("/v1/actions/13"))
             .respond_with(ResponseTemplate::new(200).set_body_json(action(
@@ -310,17 +309,9 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
             .expect(2)
             .mount(&server)
             .await;
-        Mock::given(method("GET"))
-            .and(path("/v1/actions/13"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(action(
-                13,
-                command,
-                "success",
-                Value::Null,
-            )))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served =
+            ResponseTemplate::new(200).set_body_json(action(13, command, "success", Value::Null));
+        serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
         let reads = [before, after]
             .map(|status| json!({"server": server_body(42, "web-1", status, "fsn1")}));
         mount_reads(&server, "/v1/servers/42", TOKEN, reads).await;
@@ -361,28 +352,26 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
 #[tokio::test]
 async fn a_failed_action_is_an_error_naming_the_server() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/servers/42/actions/poweron"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(action(
-            13,
-            "start_server",
-            "running",
-            Value::Null,
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/actions/13"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(action(
-            13,
-            "start_server",
-            "error",
-            json!({"code": "action_failed", "message": "Action failed"}),
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(201).set_body_json(action(
+        13,
+        "start_server",
+        "running",
+        Value::Null,
+    ));
+    serve_expected(
+        &server,
+        given("POST", "/v1/servers/42/actions/poweron"),
+        served,
+        1,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(action(
+        13,
+        "start_server",
+        "error",
+        json!({"code": "action_failed", "message": "Action failed"}),
+    ));
+    serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
     let e = followed(&hetzner(&server), "fsn1", "42", PowerAction::Start)
         .await
         .unwrap_err();
@@ -399,17 +388,19 @@ async fn a_failed_action_is_an_error_naming_the_server() {
 #[tokio::test]
 async fn cancelling_ends_the_wait_for_an_action() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/servers/42/actions/reboot"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(action(
-            13,
-            "reboot_server",
-            "running",
-            Value::Null,
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(201).set_body_json(action(
+        13,
+        "reboot_server",
+        "running",
+        Value::Null,
+    ));
+    serve_expected(
+        &server,
+        given("POST", "/v1/servers/42/actions/reboot"),
+        served,
+        1,
+    )
+    .await;
     let cancel = CancellationToken::new();
     cancel.cancel();
     let e = power_and_wait(
@@ -431,26 +422,25 @@ async fn cancelling_ends_the_wait_for_an_action() {
 #[tokio::test]
 async fn an_action_that_never_ends_times_out() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/servers/42/actions/shutdown"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(action(
-            13,
-            "shutdown_server",
-            "running",
-            Value::Null,
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/actions/13"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(action(
-            13,
-            "shutdown_server",
-            "running",
-            Value::Null,
-        )))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(201).set_body_json(action(
+        13,
+        "shutdown_server",
+        "running",
+        Value::Null,
+    ));
+    serve(
+        &server,
+        given("POST", "/v1/servers/42/actions/shutdown"),
+        served,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(action(
+        13,
+        "shutdown_server",
+        "running",
+        Value::Null,
+    ));
+    serve(&server, given("GET", "/v1/actions/13"), served).await;
     let e = power_and_wait(
         &hetzner(&server),
         "fsn1",
@@ -481,15 +471,15 @@ async fn a_locked_or_conflicting_server_is_a_conflict() {
         (409, "conflict", "shutdown", PowerAction::Stop),
     ] {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(format!("/v1/servers/42/actions/{verb}")))
-            .respond_with(
-                ResponseTemplate::new(status)
-                    .set_body_json(error_body(code, "server is locked by another action")),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(status)
+            .set_body_json(error_body(code, "server is locked by another action"));
+        serve_expected(
+            &server,
+            given("POST", format!("/v1/servers/42/actions/{verb}")),
+            served,
+            1,
+        )
+        .await;
         let e = hetzner(&server)
             .power("fsn1", "42", action_kind)
             .await
@@ -504,17 +494,16 @@ async fn a_locked_or_conflicting_server_is_a_conflict() {
 #[tokio::test]
 async fn malformed_json_is_reported_as_such() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/servers"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("{\"servers\": [{\"id\": 42,"))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/servers/42/actions/poweron"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"action": {"id": "x"}})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("{\"servers\": [{\"id\": 42,");
+    serve(&server, given("GET", "/v1/servers"), served).await;
+    let served = ResponseTemplate::new(201).set_body_json(json!({"action": {"id": "x"}}));
+    serve_expected(
+        &server,
+        given("POST", "/v1/servers/42/actions/poweron"),
+        served,
+        1,
+    )
+    .await;
     let h = hetzner(&server);
     let inventory = h.list().await;
     assert_eq!(inventory.errors[0].error.code, ErrorCode::MalformedResponse);
@@ -528,17 +517,19 @@ async fn malformed_json_is_reported_as_such() {
 #[tokio::test]
 async fn a_retry_after_while_following_an_action_is_honoured() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/servers/42/actions/poweron"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(action(
-            13,
-            "start_server",
-            "running",
-            Value::Null,
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(201).set_body_json(action(
+        13,
+        "start_server",
+        "running",
+        Value::Null,
+    ));
+    serve_expected(
+        &server,
+        given("POST", "/v1/servers/42/actions/poweron"),
+        served,
+        1,
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/v1/actions/13"))
         .respond_with(
@@ -550,17 +541,13 @@ async fn a_retry_after_while_following_an_action_is_honoured() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/actions/13"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(action(
-            13,
-            "start_server",
-            "success",
-            Value::Null,
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(action(
+        13,
+        "start_server",
+        "success",
+        Value::Null,
+    ));
+    serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
     let no_retry = Limits {
         max_attempts: 1,
         ..limits()
@@ -582,16 +569,10 @@ async fn a_retry_after_while_following_an_action_is_honoured() {
         interval: Duration::from_millis(20),
         timeout: Duration::from_millis(500),
     };
-    Mock::given(method("GET"))
-        .and(path("/v1/actions/14"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "30")
-                .set_body_json(error_body("rate_limit_exceeded", "limit reached")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(429)
+        .insert_header("retry-after", "30")
+        .set_body_json(error_body("rate_limit_exceeded", "limit reached"));
+    serve_expected(&server, given("GET", "/v1/actions/14"), served, 1).await;
     let later = paaf_core::cloud::Accepted {
         operation: Some("14".into()),
         ..accepted
@@ -626,16 +607,10 @@ async fn a_huge_retry_after_while_following_an_action_is_a_timeout() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/actions/13"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("retry-after", u64::MAX.to_string().as_str())
-                .set_body_json(action(13, "stop_server", "running", Value::Null)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200)
+        .insert_header("retry-after", u64::MAX.to_string().as_str())
+        .set_body_json(action(13, "stop_server", "running", Value::Null));
+    serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
     let accepted = paaf_core::cloud::Accepted {
         action: PowerAction::Stop,
         id: "42".into(),

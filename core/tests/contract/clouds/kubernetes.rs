@@ -19,6 +19,7 @@
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
 use super::{CloudMock, Hints, RebootMock, fast, limits, regions_key};
+use crate::support::{given, requests, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
@@ -284,16 +285,6 @@ async fn mount_seq(server: &MockServer, verb: &str, p: &str, answers: Vec<Respon
     }
 }
 
-async fn requests(server: &MockServer, verb: &str) -> Vec<wiremock::Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == verb)
-        .collect()
-}
-
 // ---- kubeconfig ----
 
 #[tokio::test]
@@ -301,13 +292,14 @@ async fn a_token_user_of_the_current_context_sends_its_bearer_token() {
     let server = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let file = kubeconfig(dir.path(), &server.uri());
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(complete(4)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(complete(4));
+    serve_expected(
+        &server,
+        given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        1,
+    )
+    .await;
     let access = ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), None, None).unwrap();
     assert_eq!(access.server, server.uri());
     assert!(
@@ -339,11 +331,8 @@ async fn a_client_certificate_user_with_data_fields_authenticates_with_no_token(
     );
     assert!(!shown.contains("PRIVATE"), "{shown}");
     let k8s = Kubernetes::connect("prod", access, &["shop".into()], limits()).unwrap();
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .respond_with(ResponseTemplate::new(200).set_body_json(complete(4)))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(complete(4));
+    serve(&server, given("GET", DEPLOY), served).await;
     k8s.read("shop", "deployment/web").await.unwrap();
     let sent = requests(&server, "GET").await;
     assert_eq!(sent.len(), 1);
@@ -440,13 +429,14 @@ async fn the_clouds_entry_token_and_endpoint_override_the_kubeconfig() {
     store.set("k8s", &SecretString::from(TOKEN)).unwrap();
     let account = paaf_core::cloud::connect(&config.clouds[0], &store).unwrap();
     assert_eq!(account.provider(), "kubernetes");
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(complete(4)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(complete(4));
+    serve_expected(
+        &server,
+        given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        1,
+    )
+    .await;
     account.read("shop", "deployment/web").await.unwrap();
 }
 
@@ -455,55 +445,58 @@ async fn the_clouds_entry_token_and_endpoint_override_the_kubeconfig() {
 #[tokio::test]
 async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_error_row() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/apis/apps/v1/namespaces/shop/deployments"))
-        .and(query_param("limit", "500"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "DeploymentList", "apiVersion": "apps/v1",
-            "metadata": {"resourceVersion": "1001"},
-            "items": [rolling(7, 7, 1, 4, 3)]
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({
+        "kind": "DeploymentList", "apiVersion": "apps/v1",
+        "metadata": {"resourceVersion": "1001"},
+        "items": [rolling(7, 7, 1, 4, 3)]
+    }));
+    serve_expected(
+        &server,
+        given("GET", "/apis/apps/v1/namespaces/shop/deployments?limit=500"),
+        served,
+        1,
+    )
+    .await;
     // Pods come in two chunks.
-    Mock::given(method("GET"))
-        .and(path("/api/v1/namespaces/shop/pods"))
-        .and(query_param("limit", "500"))
-        .and(query_param("continue", "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1002"},
-            "items": [pod("web-5d9c7b6f4-b", "u-b", Some(("ReplicaSet", "web-5d9c7b6f4")), false)]
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/namespaces/shop/pods"))
-        .and(query_param("limit", "500"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "kind": "PodList", "apiVersion": "v1",
-            "metadata": {"resourceVersion": "1002", "continue": "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"},
-            "items": [pod("web-5d9c7b6f4-a", "u-a", Some(("ReplicaSet", "web-5d9c7b6f4")), true)]
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({
+        "kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1002"},
+        "items": [pod("web-5d9c7b6f4-b", "u-b", Some(("ReplicaSet", "web-5d9c7b6f4")), false)]
+    }));
+    serve_expected(
+        &server,
+        given(
+            "GET",
+            "/api/v1/namespaces/shop/pods?limit=500&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ",
+        ),
+        served,
+        1,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({
+        "kind": "PodList", "apiVersion": "v1",
+        "metadata": {"resourceVersion": "1002", "continue": "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"},
+        "items": [pod("web-5d9c7b6f4-a", "u-a", Some(("ReplicaSet", "web-5d9c7b6f4")), true)]
+    }));
+    serve_expected(
+        &server,
+        given("GET", "/api/v1/namespaces/shop/pods?limit=500"),
+        served,
+        1,
+    )
+    .await;
     for what in [
         "apis/apps/v1/namespaces/payments/deployments",
         "api/v1/namespaces/payments/pods",
     ] {
         let resource = what.rsplit('/').next().unwrap();
-        Mock::given(method("GET"))
-            .and(path(format!("/{what}")))
-            .respond_with(status(
-                403,
-                "Forbidden",
-                &format!("{resource} is forbidden: User \"system:serviceaccount:ops:paaf\" cannot list resource \"{resource}\" in API group \"\" in the namespace \"payments\""),
-            ))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = status(
+            403,
+            "Forbidden",
+            &format!(
+                "{resource} is forbidden: User \"system:serviceaccount:ops:paaf\" cannot list resource \"{resource}\" in API group \"\" in the namespace \"payments\""
+            ),
+        );
+        serve_expected(&server, given("GET", format!("/{what}")), served, 1).await;
     }
     let inventory = account(&server, &["shop", "payments"]).list().await;
     let rows: Vec<(&str, &str, ServerStatus, &str)> = inventory
@@ -643,16 +636,15 @@ async fn a_paused_deployment_is_refused_with_nothing_sent() {
     let server = MockServer::start().await;
     let mut paused = complete(4);
     paused["spec"]["paused"] = json!(true);
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .respond_with(ResponseTemplate::new(200).set_body_json(paused))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(paused);
+    serve(&server, given("GET", DEPLOY), served).await;
+    serve_expected(
+        &server,
+        Mock::given(method("PATCH")),
+        ResponseTemplate::new(200),
+        0,
+    )
+    .await;
     let e = account(&server, &["shop"])
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
@@ -712,12 +704,8 @@ async fn a_rollout_past_its_progress_deadline_fails_the_wait() {
         ],
     )
     .await;
-    Mock::given(method("PATCH"))
-        .and(path(DEPLOY))
-        .respond_with(ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3));
+    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
     let e = power_and_wait(
         &account(&server, &["shop"]),
         "shop",
@@ -819,31 +807,19 @@ async fn a_pod_hard_reboot_deletes_it_once_and_the_wait_follows_its_deployment()
 #[tokio::test]
 async fn a_pod_reboot_deletes_with_its_grace_period_and_a_bare_pod_is_refused() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(POD))
-        .respond_with(ResponseTemplate::new(200).set_body_json(pod(
-            "web-5d9c7b6f4-x2x9k",
-            "u-x2x9k",
-            Some(("StatefulSet", "web")),
-            true,
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(POD))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
-            "apiVersion": "v1", "status": "Success", "details": {"name": "web-5d9c7b6f4-x2x9k"}})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(pod(
+        "web-5d9c7b6f4-x2x9k",
+        "u-x2x9k",
+        Some(("StatefulSet", "web")),
+        true,
+    ));
+    serve(&server, given("GET", POD), served).await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
+            "apiVersion": "v1", "status": "Success", "details": {"name": "web-5d9c7b6f4-x2x9k"}}));
+    serve_expected(&server, given("DELETE", POD), served, 1).await;
     let bare = "/api/v1/namespaces/shop/pods/debug";
-    Mock::given(method("GET"))
-        .and(path(bare))
-        .respond_with(ResponseTemplate::new(200).set_body_json(pod("debug", "u-d", None, true)))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(pod("debug", "u-d", None, true));
+    serve(&server, given("GET", bare), served).await;
     let k8s = account(&server, &["shop"]);
     let accepted = k8s
         .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
@@ -881,15 +857,9 @@ async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
         ],
     )
     .await;
-    Mock::given(method("DELETE"))
-        .and(path(agent))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
-            "apiVersion": "v1", "status": "Success"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
+            "apiVersion": "v1", "status": "Success"}));
+    serve_expected(&server, given("DELETE", agent), served, 1).await;
     let list = |replacement_ready: bool| {
         ResponseTemplate::new(200).set_body_json(json!({"kind": "PodList", "apiVersion": "v1",
         "metadata": {}, "items": [
@@ -932,16 +902,8 @@ async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
 #[tokio::test]
 async fn a_401_is_auth_failed_and_never_echoes_the_token() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .respond_with(status(
-            401,
-            "Unauthorized",
-            &format!("Unauthorized: token {TOKEN}"),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = status(401, "Unauthorized", &format!("Unauthorized: token {TOKEN}"));
+    serve_expected(&server, given("GET", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .read("shop", "deployment/web")
         .await
@@ -955,21 +917,14 @@ async fn a_401_is_auth_failed_and_never_echoes_the_token() {
 #[tokio::test]
 async fn a_forbidden_patch_names_the_verb_and_the_resource() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .respond_with(ResponseTemplate::new(200).set_body_json(complete(4)))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(DEPLOY))
-        .respond_with(status(
-            403,
-            "Forbidden",
-            "deployments.apps \"web\" is forbidden: User \"x\" cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"shop\"",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(complete(4));
+    serve(&server, given("GET", DEPLOY), served).await;
+    let served = status(
+        403,
+        "Forbidden",
+        "deployments.apps \"web\" is forbidden: User \"x\" cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"shop\"",
+    );
+    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
@@ -987,16 +942,14 @@ async fn a_forbidden_patch_names_the_verb_and_the_resource() {
 #[tokio::test]
 async fn a_missing_deployment_is_not_found() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/apis/apps/v1/namespaces/shop/deployments/api"))
-        .respond_with(status(
-            404,
-            "NotFound",
-            "deployments.apps \"api\" not found",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = status(404, "NotFound", "deployments.apps \"api\" not found");
+    serve_expected(
+        &server,
+        given("GET", "/apis/apps/v1/namespaces/shop/deployments/api"),
+        served,
+        1,
+    )
+    .await;
     let e = account(&server, &["shop"])
         .read("shop", "deployment/api")
         .await
@@ -1008,26 +961,19 @@ async fn a_missing_deployment_is_not_found() {
 #[tokio::test]
 async fn a_409_on_delete_is_a_conflict() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(POD))
-        .respond_with(ResponseTemplate::new(200).set_body_json(pod(
-            "web-5d9c7b6f4-x2x9k",
-            "u-x2x9k",
-            Some(("DaemonSet", "agent")),
-            true,
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(POD))
-        .respond_with(status(
-            409,
-            "Conflict",
-            "Operation cannot be fulfilled on Pod \"web-5d9c7b6f4-x2x9k\": Precondition failed: UID in precondition: u-x2x9k, UID in object meta: u-new",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(pod(
+        "web-5d9c7b6f4-x2x9k",
+        "u-x2x9k",
+        Some(("DaemonSet", "agent")),
+        true,
+    ));
+    serve(&server, given("GET", POD), served).await;
+    let served = status(
+        409,
+        "Conflict",
+        "Operation cannot be fulfilled on Pod \"web-5d9c7b6f4-x2x9k\": Precondition failed: UID in precondition: u-x2x9k, UID in object meta: u-new",
+    );
+    serve_expected(&server, given("DELETE", POD), served, 1).await;
     let e = account(&server, &["shop"])
         .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
         .await
@@ -1061,19 +1007,13 @@ async fn a_429_is_retried_after_its_retry_after_and_a_long_one_is_rate_limited()
     assert_eq!(requests(&server, "GET").await.len(), 2);
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .respond_with(
-            status(
-                429,
-                "TooManyRequests",
-                "Too many requests, please try again later.",
-            )
-            .insert_header("retry-after", "120"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = status(
+        429,
+        "TooManyRequests",
+        "Too many requests, please try again later.",
+    )
+    .insert_header("retry-after", "120");
+    serve_expected(&server, given("GET", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .read("shop", "deployment/web")
         .await
@@ -1085,16 +1025,8 @@ async fn a_429_is_retried_after_its_retry_after_and_a_long_one_is_rate_limited()
 #[tokio::test]
 async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_unknown() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .respond_with(status(
-            503,
-            "ServiceUnavailable",
-            "etcdserver: request timed out",
-        ))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let served = status(503, "ServiceUnavailable", "etcdserver: request timed out");
+    serve_expected(&server, given("GET", DEPLOY), served, 2).await;
     let e = account(&server, &["shop"])
         .read("shop", "deployment/web")
         .await
@@ -1103,21 +1035,14 @@ async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_un
     assert!(e.to_string().contains("etcdserver"), "{e}");
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .respond_with(ResponseTemplate::new(200).set_body_json(complete(4)))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(DEPLOY))
-        .respond_with(status(
-            500,
-            "InternalError",
-            "Internal error occurred: etcd leader changed",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(complete(4));
+    serve(&server, given("GET", DEPLOY), served).await;
+    let served = status(
+        500,
+        "InternalError",
+        "Internal error occurred: etcd leader changed",
+    );
+    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
@@ -1129,21 +1054,12 @@ async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_un
 #[tokio::test]
 async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .respond_with(ResponseTemplate::new(200).set_body_json(complete(4)))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(DEPLOY))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(rolling(5, 4, 3, 3, 3))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(complete(4));
+    serve(&server, given("GET", DEPLOY), served).await;
+    let served = ResponseTemplate::new(200)
+        .set_body_json(rolling(5, 4, 3, 3, 3))
+        .set_delay(Duration::from_secs(3));
+    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
@@ -1155,16 +1071,15 @@ async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
 #[tokio::test]
 async fn malformed_json_is_a_malformed_response() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DEPLOY))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>login</html>"))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/namespaces/shop/pods"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": {"not": "a list"}})))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("<html>login</html>");
+    serve(&server, given("GET", DEPLOY), served).await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({"items": {"not": "a list"}}));
+    serve(
+        &server,
+        given("GET", "/api/v1/namespaces/shop/pods"),
+        served,
+    )
+    .await;
     let k8s = account(&server, &["shop"]);
     let e = k8s.read("shop", "deployment/web").await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse);

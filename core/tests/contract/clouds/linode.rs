@@ -13,13 +13,13 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, Hints, RebootMock, connected, followed, mount_reads};
-use crate::support::changes;
+use crate::support::{changes, given, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::linode::Linode;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
 use serde_json::{Value, json};
-use wiremock::matchers::{body_json, header, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::matchers::{body_json, header, query_param};
+use wiremock::{MockServer, ResponseTemplate};
 
 const TOKEN: &str = "5ecret7a1b2c3d4e5f60123456789abcdef0123456789abcdef0123456789ab";
 const INSTANCE: &str = "/v4/linode/instances/123";
@@ -128,17 +128,18 @@ async fn listing_reads_every_page() {
         ),
         ("2", json!([linode(125, "web-2", "us-east", "booting")])),
     ] {
-        Mock::given(method("GET"))
-            .and(path("/v4/linode/instances"))
-            .and(query_param("page", page))
-            .and(query_param("page_size", "500"))
-            .and(header("authorization", bearer().as_str()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "data": data, "page": page.parse::<u32>().unwrap(), "pages": 2, "results": 3
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(json!({
+            "data": data, "page": page.parse::<u32>().unwrap(), "pages": 2, "results": 3
+        }));
+        serve_expected(
+            &server,
+            given("GET", "/v4/linode/instances?page_size=500")
+                .and(query_param("page", page))
+                .and(header("authorization", bearer().as_str())),
+            served,
+            1,
+        )
+        .await;
     }
     let all = account(&server).list().await;
     assert!(all.errors.is_empty(), "{:?}", all.errors);
@@ -188,15 +189,17 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
     ];
     for (power, verb, states, target) in cases {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(format!("{INSTANCE}/{verb}")))
-            .and(header("authorization", bearer().as_str()))
-            .and(header("content-type", "application/json"))
-            .and(body_json(json!({})))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(json!({}));
+        serve_expected(
+            &server,
+            given("POST", format!("{INSTANCE}/{verb}"))
+                .and(header("authorization", bearer().as_str()))
+                .and(header("content-type", "application/json"))
+                .and(body_json(json!({}))),
+            served,
+            1,
+        )
+        .await;
         let reads = states
             .iter()
             .map(|state| linode(123, "web-1", "us-east", state));
@@ -245,12 +248,13 @@ async fn a_hard_reboot_is_refused_without_a_request() {
 #[tokio::test]
 async fn a_busy_linode_is_a_conflict() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{INSTANCE}/boot")))
-        .respond_with(error(400, "Linode busy."))
-        .expect(1)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        given("POST", format!("{INSTANCE}/boot")),
+        error(400, "Linode busy."),
+        1,
+    )
+    .await;
     let e = account(&server)
         .power("us-east", "123", PowerAction::Start)
         .await

@@ -35,7 +35,8 @@ mod rebootx;
 mod scaleway;
 mod vultr;
 
-use crate::support::{assert_clean, received, store};
+pub(crate) use crate::support::limits;
+use crate::support::{assert_clean, given, received, serve, store};
 use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
 use paaf_core::cloud::{
@@ -49,7 +50,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use wiremock::matchers::{header, method, path, query_param};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// How one provider's API answers, as its documentation says: what the scenarios need of it.
@@ -229,7 +230,7 @@ fn entry<M: CloudMock>(server: &MockServer, regions: &[&str]) -> String {
 async fn start<M: CloudMock>() -> MockServer {
     let server = MockServer::start().await;
     for (verb, route, body) in M::quiet_routes() {
-        given(verb, &base::<M>(&route))
+        given(verb, base::<M>(&route))
             .respond_with(M::ok(body))
             .with_priority(9)
             .mount(&server)
@@ -252,17 +253,6 @@ fn account<M: CloudMock>(server: &MockServer) -> Box<dyn CloudAccount> {
 
 fn base<M: CloudMock>(tail: &str) -> String {
     format!("{}{tail}", M::BASE)
-}
-
-/// A mock of `verb route`; `route` is a path, with the query parameters it needs after a `?`
-/// (EC2's `/?Action=…`).
-fn given(verb: &str, route: &str) -> wiremock::MockBuilder {
-    let (route, query) = route.split_once('?').unwrap_or((route, ""));
-    let mut mock = Mock::given(method(verb)).and(path(route));
-    for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
-        mock = mock.and(query_param(name, value));
-    }
-    mock
 }
 
 /// Whether `request` asks for `route` (a path, and the query parameters after its `?`).
@@ -290,7 +280,7 @@ async fn mount(
     route: impl Into<String>,
     answer: ResponseTemplate,
 ) {
-    given(verb, &route.into())
+    given(verb, route.into())
         .respond_with(answer)
         .mount(server)
         .await;
@@ -683,10 +673,8 @@ pub fn token_server() -> &'static str {
             runtime.block_on(async {
                 let server = MockServer::builder().start().await;
                 let token = json!({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"});
-                Mock::given(method("POST"))
-                    .respond_with(ResponseTemplate::new(200).set_body_json(token))
-                    .mount(&server)
-                    .await;
+                let served = ResponseTemplate::new(200).set_body_json(token);
+                serve(&server, Mock::given(method("POST")), served).await;
                 Box::leak(Box::new(server)).uri()
             })
         };
@@ -821,17 +809,6 @@ pub async fn a_reboot_whose_operation_completed_is_verified<M: CloudMock>() {
         requests.iter().any(|r| is_at(r, &base::<M>(route))),
         "the operation was read"
     );
-}
-
-/// Limits of the provider cases: short timeouts, two attempts, waits of up to 3 s.
-pub fn limits() -> Limits {
-    Limits {
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(2),
-        max_response_bytes: 1024 * 1024,
-        max_attempts: 2,
-        max_retry_wait: Duration::from_secs(3),
-    }
 }
 
 /// The account `prod` that a provider's `connect(name, base_url, token, regions, limits)`

@@ -20,6 +20,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, Hints, RebootMock, followed, limits, regions_key};
+use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ovh::{Ovh, OvhKeys};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -201,12 +202,8 @@ impl Match for Signed {
 
 /// `GET /1.0/auth/time` (unsigned), expected once per account.
 async fn mount_time(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/1.0/auth/time"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(now() + SKEW))
-        .expect(1)
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(now() + SKEW);
+    serve_expected(server, given("GET", "/1.0/auth/time"), served, 1).await;
 }
 
 fn instance(id: &str, name: &str, region: &str, status: &str) -> Value {
@@ -528,13 +525,13 @@ async fn each_instance_action_is_sent_once_and_followed_to_its_end() {
 async fn a_dedicated_hard_reboot_follows_its_task_to_done() {
     let server = MockServer::start().await;
     mount_time(&server).await;
-    Mock::given(method("POST"))
-        .and(path(format!("/1.0/dedicated/server/{DEDICATED}/reboot")))
-        .and(signed(&server))
-        .respond_with(ok(task(4242, "init")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        given("POST", format!("/1.0/dedicated/server/{DEDICATED}/reboot")).and(signed(&server)),
+        ok(task(4242, "init")),
+        1,
+    )
+    .await;
     let task_route = format!("dedicated/server/{DEDICATED}/task/4242");
     mount_n(&server, "GET", &task_route, ok(task(4242, "doing")), 1).await;
     mount(&server, "GET", &task_route, ok(task(4242, "done"))).await;
@@ -621,16 +618,18 @@ async fn a_failed_task_is_an_error_naming_the_server() {
 async fn refused_credentials_and_ungranted_calls_are_typed() {
     let server = MockServer::start().await;
     mount_time(&server).await;
-    Mock::given(method("POST"))
-        .and(path(format!("/1.0/{}", instance_route("/reboot"))))
-        .respond_with(ResponseTemplate::new(403).set_body_json(error(
-            "NOT_GRANTED_CALL",
-            "This call has not been granted",
-            "403 Forbidden",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(403).set_body_json(error(
+        "NOT_GRANTED_CALL",
+        "This call has not been granted",
+        "403 Forbidden",
+    ));
+    serve_expected(
+        &server,
+        given("POST", format!("/1.0/{}", instance_route("/reboot"))),
+        served,
+        1,
+    )
+    .await;
     let account = ovh(&server, Some(PROJECT), &[]);
     let e = account
         .power("GRA11", INSTANCE, PowerAction::Reboot)
@@ -667,11 +666,13 @@ async fn refused_credentials_and_ungranted_calls_are_typed() {
     ] {
         let server = MockServer::start().await;
         mount_time(&server).await;
-        Mock::given(method("GET"))
-            .and(path(format!("/1.0/cloud/project/{PROJECT}/instance")))
-            .respond_with(ResponseTemplate::new(status).set_body_json(error(code, message, http)))
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(status).set_body_json(error(code, message, http));
+        serve(
+            &server,
+            given("GET", format!("/1.0/cloud/project/{PROJECT}/instance")),
+            served,
+        )
+        .await;
         let inventory = ovh(&server, Some(PROJECT), &[]).list().await;
         let row = &inventory.errors[0].error;
         assert_eq!(row.code, ErrorCode::AuthFailed, "{code}: {}", row.message);
@@ -711,12 +712,8 @@ async fn malformed_answers_are_malformed_responses() {
     assert_eq!(e.code(), ErrorCode::MalformedResponse);
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/1.0/auth/time"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("soon"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_string("soon");
+    serve_expected(&server, given("GET", "/1.0/auth/time"), served, 1).await;
     let e = CloudProvider::read(&ovh(&server, None, &[]), "gra2", DEDICATED)
         .await
         .unwrap_err();

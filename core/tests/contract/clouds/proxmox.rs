@@ -17,6 +17,7 @@
 //!   proxy in front of it may).
 
 use super::{CloudMock, Hints, RebootMock, fast, followed, limits, regions_key};
+use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::proxmox::Proxmox;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
@@ -195,23 +196,21 @@ async fn mount_task(server: &MockServer, upid: &str, exit: &str) {
         .up_to_n_times(1)
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(task_path(upid)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(task("stopped", Some(exit))))
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(task("stopped", Some(exit)));
+    serve(server, given("GET", task_path(upid)), served).await;
 }
 
 /// `POST /nodes/{node}/{kind}/{vmid}/status/{command}`, expected exactly once, answering
 /// `response`.
 async fn mount_power(server: &MockServer, route: &str, response: ResponseTemplate) {
-    Mock::given(method("POST"))
-        .and(path(format!("/api2/json/nodes/{route}")))
-        .and(header("authorization", auth().as_str()))
-        .respond_with(response)
-        .expect(1)
-        .mount(server)
-        .await;
+    serve_expected(
+        server,
+        given("POST", format!("/api2/json/nodes/{route}"))
+            .and(header("authorization", auth().as_str())),
+        response,
+        1,
+    )
+    .await;
 }
 
 fn upid_answer(upid: &str) -> ResponseTemplate {

@@ -21,6 +21,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, Hints, RebootMock, fast, limits};
+use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
 use paaf_core::cloud::{
@@ -203,17 +204,17 @@ async fn every_page_is_read_with_limit_and_offset_until_total() {
     let ids = ["a", "b", "c", "d", "e"];
     for (offset, page) in ids.chunks(2).enumerate() {
         let items: Vec<Value> = page.iter().map(|id| runnable(id, "on")).collect();
-        Mock::given(method("GET"))
-            .and(path(RUNNABLES))
-            .and(header("authorization", KEY))
-            .and(query_param("limit", "2"))
-            .and(query_param("offset", (offset * 2).to_string()))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({"items": items, "total": 5})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(json!({"items": items, "total": 5}));
+        serve_expected(
+            &server,
+            given("GET", RUNNABLES)
+                .and(query_param("limit", "2"))
+                .and(header("authorization", KEY))
+                .and(query_param("offset", (offset * 2).to_string())),
+            served,
+            1,
+        )
+        .await;
     }
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
@@ -229,26 +230,23 @@ async fn a_server_that_ignores_limit_is_read_at_once_and_one_that_ignores_offset
     // The reference fileJson mode answers everything whatever the limit.
     let server = MockServer::start().await;
     let all: Vec<Value> = ["a", "b", "c"].iter().map(|i| runnable(i, "on")).collect();
-    Mock::given(method("GET"))
-        .and(path(RUNNABLES))
-        .and(query_param("limit", "2"))
-        .and(query_param("offset", "0"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(list(all)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(list(all));
+    serve_expected(
+        &server,
+        given("GET", RUNNABLES)
+            .and(query_param("limit", "2"))
+            .and(query_param("offset", "0")),
+        served,
+        1,
+    )
+    .await;
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert_eq!(inventory.servers.len(), 3);
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(RUNNABLES))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"items": [runnable("a", "on"), runnable("b", "on")], "total": 9}),
-        ))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200)
+        .set_body_json(json!({"items": [runnable("a", "on"), runnable("b", "on")], "total": 9}));
+    serve_expected(&server, given("GET", RUNNABLES), served, 2).await;
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert!(inventory.servers.is_empty());
     let e = &inventory.errors[0];
@@ -261,19 +259,19 @@ async fn a_server_that_ignores_limit_is_read_at_once_and_one_that_ignores_offset
 #[tokio::test]
 async fn search_sends_q_and_the_configured_regions_filter_the_list() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(RUNNABLES))
-        .and(header("authorization", KEY))
-        .and(query_param("limit", "50"))
-        .and(query_param("offset", "0"))
-        .and(query_param("q", "server 01"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(list(fixture("servers.example.json")[..1].to_vec())),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200)
+        .set_body_json(list(fixture("servers.example.json")[..1].to_vec()));
+    serve_expected(
+        &server,
+        given("GET", RUNNABLES)
+            .and(query_param("limit", "50"))
+            .and(query_param("offset", "0"))
+            .and(query_param("q", "server 01"))
+            .and(header("authorization", KEY)),
+        served,
+        1,
+    )
+    .await;
     let found = rebootx(&server).search("server 01").await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, "123");
@@ -301,14 +299,16 @@ async fn search_sends_q_and_the_configured_regions_filter_the_list() {
 #[tokio::test]
 async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{RUNNABLES}/123/reboot")))
-        .and(header("authorization", KEY))
-        .and(body_string(""))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"jobId": JOB})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(201).set_body_json(json!({"jobId": JOB}));
+    serve_expected(
+        &server,
+        given("POST", format!("{RUNNABLES}/123/reboot"))
+            .and(header("authorization", KEY))
+            .and(body_string("")),
+        served,
+        1,
+    )
+    .await;
     list_mock(list(vec![runnable("123", "pending")]))
         .up_to_n_times(1)
         .expect(1)
@@ -346,14 +346,16 @@ async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
 #[tokio::test]
 async fn a_stop_without_job_is_followed_to_off() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{RUNNABLES}/456/stop")))
-        .and(header("authorization", KEY))
-        .and(body_string(""))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"jobId": null})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(201).set_body_json(json!({"jobId": null}));
+    serve_expected(
+        &server,
+        given("POST", format!("{RUNNABLES}/456/stop"))
+            .and(header("authorization", KEY))
+            .and(body_string("")),
+        served,
+        1,
+    )
+    .await;
     list_mock(list(vec![runnable("456", "on")]))
         .up_to_n_times(1)
         .mount(&server)
@@ -392,12 +394,14 @@ async fn a_stop_without_job_is_followed_to_off() {
 #[tokio::test]
 async fn a_stop_that_never_ends_times_out_naming_the_state() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{RUNNABLES}/456/stop")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"jobId": JOB})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(201).set_body_json(json!({"jobId": JOB}));
+    serve_expected(
+        &server,
+        given("POST", format!("{RUNNABLES}/456/stop")),
+        served,
+        1,
+    )
+    .await;
     list_mock(list(vec![runnable("456", "pending")]))
         .mount(&server)
         .await;
@@ -450,22 +454,18 @@ async fn start_and_hard_reboot_are_refused_before_anything_is_sent() {
 async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() {
     let server = MockServer::start().await;
     // The reference middleware refuses any other key with 401, and echoes nothing.
-    Mock::given(method("GET"))
-        .and(path(RUNNABLES))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(json!({"message": "Authentication required"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(format!("{RUNNABLES}/123/reboot")))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(json!({"message": "Authentication required"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served =
+        ResponseTemplate::new(401).set_body_json(json!({"message": "Authentication required"}));
+    serve_expected(&server, given("GET", RUNNABLES), served, 1).await;
+    let served =
+        ResponseTemplate::new(401).set_body_json(json!({"message": "Authentication required"}));
+    serve_expected(
+        &server,
+        given("POST", format!("{RUNNABLES}/123/reboot")),
+        served,
+        1,
+    )
+    .await;
     let account = rebootx(&server);
     let inventory = account.list().await;
     let row = &inventory.errors[0];
@@ -486,14 +486,15 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
 
     // 403 is in the spec (ErrorRes "Operation forbidden"), for servers with rules per key.
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{RUNNABLES}/123/stop")))
-        .respond_with(
-            ResponseTemplate::new(403).set_body_json(json!({"message": "Operation forbidden"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served =
+        ResponseTemplate::new(403).set_body_json(json!({"message": "Operation forbidden"}));
+    serve_expected(
+        &server,
+        given("POST", format!("{RUNNABLES}/123/stop")),
+        served,
+        1,
+    )
+    .await;
     let e = rebootx(&server)
         .power("lyo-01", "123", PowerAction::Stop)
         .await
@@ -506,12 +507,14 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
 #[tokio::test]
 async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{RUNNABLES}/999/reboot")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not found"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(404).set_body_json(json!({"message": "Not found"}));
+    serve_expected(
+        &server,
+        given("POST", format!("{RUNNABLES}/999/reboot")),
+        served,
+        1,
+    )
+    .await;
     list_mock(list(fixture("servers.example.json")))
         .mount(&server)
         .await;
@@ -530,12 +533,8 @@ async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
 
     // The reference server's router answers a wrong prefix with a plain-text 404.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/wrong/runnables"))
-        .respond_with(ResponseTemplate::new(404).set_body_string("404 page not found\n"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(404).set_body_string("404 page not found\n");
+    serve_expected(&server, given("GET", "/wrong/runnables"), served, 1).await;
     let wrong = RebootX::connect(
         "home",
         &format!("{}/wrong", server.uri()),
@@ -574,12 +573,14 @@ async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
     assert!(started.elapsed() >= Duration::from_millis(950));
 
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{RUNNABLES}/123/reboot")))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(429).insert_header("retry-after", "120");
+    serve_expected(
+        &server,
+        given("POST", format!("{RUNNABLES}/123/reboot")),
+        served,
+        1,
+    )
+    .await;
     let e = rebootx(&server)
         .power("lyo-01", "123", PowerAction::Reboot)
         .await
@@ -592,24 +593,27 @@ async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
 #[tokio::test]
 async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(RUNNABLES))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(2)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        given("GET", RUNNABLES),
+        ResponseTemplate::new(503),
+        2,
+    )
+    .await;
     let row = &rebootx(&server).list().await.errors[0];
     assert_eq!(row.error.code, ErrorCode::ServiceFailed);
 
     // The reference `self` mode answers 500 {message} when the reboot command fails; a
     // custom server may have acted before failing: never sent again.
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{RUNNABLES}/123/reboot")))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "exit status 1"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(500).set_body_json(json!({"message": "exit status 1"}));
+    serve_expected(
+        &server,
+        given("POST", format!("{RUNNABLES}/123/reboot")),
+        served,
+        1,
+    )
+    .await;
     let e = rebootx(&server)
         .power("lyo-01", "123", PowerAction::Reboot)
         .await
@@ -626,16 +630,16 @@ async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
 #[tokio::test]
 async fn a_reboot_that_times_out_is_outcome_unknown_and_sent_once() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{RUNNABLES}/123/reboot")))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"jobId": null}))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(201)
+        .set_body_json(json!({"jobId": null}))
+        .set_delay(Duration::from_secs(3));
+    serve_expected(
+        &server,
+        given("POST", format!("{RUNNABLES}/123/reboot")),
+        served,
+        1,
+    )
+    .await;
     let e = rebootx(&server)
         .power("lyo-01", "123", PowerAction::Reboot)
         .await
@@ -653,12 +657,7 @@ async fn a_body_that_is_not_the_spec_json_is_malformed() {
         ResponseTemplate::new(200).set_body_json(json!([runnable("a", "on")])),
     ] {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path(RUNNABLES))
-            .respond_with(body)
-            .expect(1)
-            .mount(&server)
-            .await;
+        serve_expected(&server, given("GET", RUNNABLES), body, 1).await;
         let e = rebootx(&server).read("", "a").await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::MalformedResponse);
         assert!(e.to_string().contains("rebootx \"home\""), "{e}");
@@ -687,13 +686,10 @@ async fn a_status_outside_the_spec_is_unknown_with_the_raw_word_kept() {
 async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
     let server = MockServer::start().await;
     // A server that echoes what it got, the key and the URL.
-    Mock::given(method("GET"))
-        .and(path(RUNNABLES))
-        .respond_with(ResponseTemplate::new(401).set_body_json(
-            json!({"message": format!("bad key {KEY} for {}{RUNNABLES}", server.uri())}),
-        ))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(401).set_body_json(
+        json!({"message": format!("bad key {KEY} for {}{RUNNABLES}", server.uri())}),
+    );
+    serve(&server, given("GET", RUNNABLES), served).await;
     let account = rebootx(&server);
     let debug = format!("{account:?}");
     assert_no_secret(&debug);
@@ -730,17 +726,14 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
 #[tokio::test]
 async fn the_sample_dashboards_are_read() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/cd5331ba/dashboards"))
-        .and(header("authorization", KEY))
-        .and(query_param("limit", "50"))
-        .and(query_param("offset", "0"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(list(fixture("dashboards.example.json"))),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(list(fixture("dashboards.example.json")));
+    serve_expected(
+        &server,
+        given("GET", "/cd5331ba/dashboards?limit=50&offset=0").and(header("authorization", KEY)),
+        served,
+        1,
+    )
+    .await;
     let dashboards = rebootx(&server).dashboards().await.unwrap();
     assert_eq!(dashboards.len(), 2);
     assert_eq!(dashboards[0].name, "Infra");

@@ -6,6 +6,7 @@
 //! and its own cases. Each test names what it follows.
 
 use super::{CloudMock, Hints, RebootMock, followed, limits};
+use crate::support::{given, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::scaleway::Scaleway;
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -235,27 +236,30 @@ async fn lists_every_page_of_every_zone() {
             1,
         ),
     ] {
-        Mock::given(method("GET"))
-            .and(path(format!("/instance/v1/zones/{zone}/servers")))
-            .and(query_param("page", page))
-            .and(query_param("per_page", "100"))
-            .and(query_param("project", PROJECT))
-            .and(header("x-auth-token", SECRET))
-            .respond_with(list(servers, total))
-            .expect(1)
-            .mount(&server)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .and(path("/instance/v1/zones/pl-waw-1/servers"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
-            "type": "permissions_denied",
-            "message": "insufficient permissions",
-            "details": [{"resource": "instance_server", "action": "read"}]
-        })))
-        .expect(1)
-        .mount(&server)
+        serve_expected(
+            &server,
+            given("GET", format!("/instance/v1/zones/{zone}/servers"))
+                .and(query_param("per_page", "100"))
+                .and(query_param("page", page))
+                .and(query_param("project", PROJECT))
+                .and(header("x-auth-token", SECRET)),
+            list(servers, total),
+            1,
+        )
         .await;
+    }
+    let served = ResponseTemplate::new(403).set_body_json(json!({
+        "type": "permissions_denied",
+        "message": "insufficient permissions",
+        "details": [{"resource": "instance_server", "action": "read"}]
+    }));
+    serve_expected(
+        &server,
+        given("GET", "/instance/v1/zones/pl-waw-1/servers"),
+        served,
+        1,
+    )
+    .await;
     let account = scaleway_with(&server, &["fr-par-1", "nl-ams-1", "pl-waw-1"], limits());
     let inventory = CloudProvider::list(&account).await;
     let ids: Vec<String> = inventory.servers.iter().map(|s| s.id.clone()).collect();
@@ -328,15 +332,17 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
         (PowerAction::Start, "poweron", "starting", "running"),
     ] {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(format!("{}/action", server_path("fr-par-1", ID))))
-            .and(header("x-auth-token", SECRET))
-            .and(header("content-type", "application/json"))
-            .and(body_json(json!({"action": verb})))
-            .respond_with(ResponseTemplate::new(202).set_body_json(task_body(verb)))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(202).set_body_json(task_body(verb));
+        serve_expected(
+            &server,
+            given("POST", format!("{}/action", server_path("fr-par-1", ID)))
+                .and(header("x-auth-token", SECRET))
+                .and(header("content-type", "application/json"))
+                .and(body_json(json!({"action": verb}))),
+            served,
+            1,
+        )
+        .await;
         mount_server(&server, between, Some(2)).await;
         mount_server(&server, after, None).await;
         let outcome = followed(&scaleway(&server), "fr-par-1", ID, action_kind)
@@ -409,12 +415,13 @@ async fn an_action_answered_without_its_task_is_malformed() {
 /// The error of a start ("Perform action" `poweron`) answered `answer`, which is sent once.
 async fn start_answered(answer: ResponseTemplate) -> paaf_core::Error {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{}/action", server_path("fr-par-1", ID))))
-        .respond_with(answer)
-        .expect(1)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        given("POST", format!("{}/action", server_path("fr-par-1", ID))),
+        answer,
+        1,
+    )
+    .await;
     let account = scaleway(&server);
     account
         .power("fr-par-1", ID, PowerAction::Start)

@@ -17,12 +17,13 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, Hints, RebootMock, connected, followed, mount_reads};
+use crate::support::{given, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::matchers::{header, query_param_is_missing};
+use wiremock::{MockServer, ResponseTemplate};
 
 const KEY: &str = "VULTR5ECRETKEY0123456789ABCDEFGHIJKLM";
 const ID: &str = "cb676a46-66fd-4dfb-b839-443f2e6c0b60";
@@ -134,29 +135,30 @@ fn error(status: u16, message: &str) -> ResponseTemplate {
 #[tokio::test]
 async fn listing_follows_the_cursor_to_the_last_page() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/instances"))
-        .and(query_param("per_page", "500"))
-        .and(query_param_is_missing("cursor"))
-        .and(header("authorization", bearer().as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let served = ResponseTemplate::new(200).set_body_json(json!({
             "instances": [instance(ID, "web-1", "ewr", "active/running/ok"), instance(ID_2, "db-1", "ams", "active/stopped/none")],
             "meta": {"total": 3, "links": {"next": "WxYzExampleNext", "prev": ""}}
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/instances"))
-        .and(query_param("per_page", "500"))
-        .and(query_param("cursor", "WxYzExampleNext"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "instances": [instance(ID_3, "web-2", "ewr", "pending/running/installingbooting")],
-            "meta": {"total": 3, "links": {"next": "", "prev": "WxYzExamplePrev"}}
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }));
+    serve_expected(
+        &server,
+        given("GET", "/v2/instances?per_page=500")
+            .and(query_param_is_missing("cursor"))
+            .and(header("authorization", bearer().as_str())),
+        served,
+        1,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({
+        "instances": [instance(ID_3, "web-2", "ewr", "pending/running/installingbooting")],
+        "meta": {"total": 3, "links": {"next": "", "prev": "WxYzExamplePrev"}}
+    }));
+    serve_expected(
+        &server,
+        given("GET", "/v2/instances?per_page=500&cursor=WxYzExampleNext"),
+        served,
+        1,
+    )
+    .await;
     let all = account(&server).list().await;
     assert!(all.errors.is_empty(), "{:?}", all.errors);
     let rows: Vec<_> = all
@@ -208,13 +210,14 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
     ];
     for (power, verb, states, target) in cases {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(format!("{}/{verb}", instance_path())))
-            .and(header("authorization", bearer().as_str()))
-            .respond_with(ResponseTemplate::new(204))
-            .expect(1)
-            .mount(&server)
-            .await;
+        serve_expected(
+            &server,
+            given("POST", format!("{}/{verb}", instance_path()))
+                .and(header("authorization", bearer().as_str())),
+            ResponseTemplate::new(204),
+            1,
+        )
+        .await;
         let reads = states
             .iter()
             .map(|state| json!({"instance": instance(ID, "web-1", "ewr", state)}));
@@ -264,15 +267,14 @@ async fn a_clean_reboot_is_refused_without_a_request() {
 #[tokio::test]
 async fn a_refused_action_is_service_failed_with_vultrs_message() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{}/reboot", instance_path())))
-        .respond_with(error(
-            400,
-            "Unable to reboot server: Server is currently locked",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = error(400, "Unable to reboot server: Server is currently locked");
+    serve_expected(
+        &server,
+        given("POST", format!("{}/reboot", instance_path())),
+        served,
+        1,
+    )
+    .await;
     let e = account(&server)
         .power("ewr", ID, PowerAction::HardReboot)
         .await

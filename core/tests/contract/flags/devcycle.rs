@@ -16,7 +16,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{Contract, contract_tests, env_states};
-use crate::support::limits;
+use crate::support::{given, limits, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::flags::devcycle::DevCycle;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
@@ -98,24 +98,28 @@ async fn mount_token(server: &MockServer, token: &str, times: Option<u64>, expec
 
 /// `GET …/configurations?environment=production` answering `status` with `TOKEN`.
 async fn mount_state(server: &MockServer, status: &str) {
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .and(query_param("environment", "production"))
-        .and(header("authorization", TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([config(status)])))
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!([config(status)]));
+    serve(
+        server,
+        given("GET", CONFIGS)
+            .and(query_param("environment", "production"))
+            .and(header("authorization", TOKEN)),
+        served,
+    )
+    .await;
 }
 
 async fn mount_environments(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/v1/projects/shop/environments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+    let served = ResponseTemplate::new(200).set_body_json(json!([
             {"_id": "env-dev", "_project": "p1", "key": "development", "name": "Development", "type": "development"},
             {"_id": "env-prod", "_project": "p1", "key": "production", "name": "Production", "type": "production"}
-        ])))
-        .mount(server)
-        .await;
+        ]));
+    serve(
+        server,
+        given("GET", "/v1/projects/shop/environments"),
+        served,
+    )
+    .await;
 }
 
 fn assert_names_everything(text: &str) {
@@ -186,11 +190,8 @@ impl Contract for Dc {
         let page: Vec<Value> = (0..1000)
             .map(|i| json!({"_id": format!("f{i}"), "key": format!("feature-{i:04}"), "tags": []}))
             .collect();
-        Mock::given(method("GET"))
-            .and(path("/v1/projects/shop/features"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(page))
-            .mount(server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(page);
+        serve(server, given("GET", "/v1/projects/shop/features"), served).await;
     }
 }
 
@@ -207,15 +208,10 @@ async fn no_token_is_fetched_between_the_read_and_the_write() {
         .mount(&server)
         .await;
     // The read takes longer than the token lives.
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([config("active")]))
-                .set_delay(Duration::from_millis(1200)),
-        )
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200)
+        .set_body_json(json!([config("active")]))
+        .set_delay(Duration::from_millis(1200));
+    serve(&server, given("GET", CONFIGS), served).await;
     Dc::write()
         .respond_with(Dc::written(false))
         .expect(1)
@@ -250,14 +246,16 @@ async fn no_token_is_fetched_between_the_read_and_the_write() {
 async fn the_token_is_fetched_with_the_documented_body_and_cached_across_calls() {
     let server = MockServer::start().await;
     mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .and(query_param("environment", "production"))
-        .and(header("authorization", TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([config("active")])))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!([config("active")]));
+    serve_expected(
+        &server,
+        given("GET", CONFIGS)
+            .and(query_param("environment", "production"))
+            .and(header("authorization", TOKEN)),
+        served,
+        2,
+    )
+    .await;
     let d = backend(&server);
     assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
     assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
@@ -270,22 +268,24 @@ async fn a_401_fetches_a_new_token_once_and_sends_again() {
     let server = MockServer::start().await;
     mount_token(&server, TOKEN, Some(1), 1).await;
     mount_token(&server, TOKEN_2, None, 1).await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .and(header("authorization", TOKEN))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "statusCode": 401, "message": "Unauthorized"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .and(header("authorization", TOKEN_2))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([config("inactive")])))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(401).set_body_json(json!({
+        "statusCode": 401, "message": "Unauthorized"
+    }));
+    serve_expected(
+        &server,
+        given("GET", CONFIGS).and(header("authorization", TOKEN)),
+        served,
+        1,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!([config("inactive")]));
+    serve_expected(
+        &server,
+        given("GET", CONFIGS).and(header("authorization", TOKEN_2)),
+        served,
+        1,
+    )
+    .await;
     assert_eq!(
         backend(&server).state(&Dc::TARGET).await.unwrap(),
         Dc::state(false)
@@ -296,14 +296,10 @@ async fn a_401_fetches_a_new_token_once_and_sends_again() {
 async fn a_401_that_persists_with_a_fresh_token_is_auth_failed() {
     let server = MockServer::start().await;
     mount_token(&server, TOKEN, None, 2).await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "statusCode": 401, "message": "Unauthorized"
-        })))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(401).set_body_json(json!({
+        "statusCode": 401, "message": "Unauthorized"
+    }));
+    serve_expected(&server, given("GET", CONFIGS), served, 2).await;
     let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     assert_names_everything(&e.to_string());
@@ -321,11 +317,13 @@ async fn refused_client_credentials_are_auth_failed_without_echoing_the_secret()
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        Mock::given(method("GET")),
+        ResponseTemplate::new(200),
+        0,
+    )
+    .await;
     let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     let text = e.to_string();
@@ -355,38 +353,35 @@ async fn list_reads_every_page_and_maps_environment_ids_to_keys() {
             })
         })
         .collect();
-    Mock::given(method("GET"))
-        .and(path("/v1/projects/shop/features"))
-        .and(query_param("page", "1"))
-        .and(query_param("perPage", "1000"))
-        .and(header("authorization", TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(first))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(first);
+    serve_expected(
+        &server,
+        given("GET", "/v1/projects/shop/features?page=1&perPage=1000")
+            .and(header("authorization", TOKEN)),
+        served,
+        2,
+    )
+    .await;
     // …and a short last page with one that does not: read per feature.
-    Mock::given(method("GET"))
-        .and(path("/v1/projects/shop/features"))
-        .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
-            "_id": "fz", "_project": "p1", "source": "dashboard", "key": "new-checkout",
-            "name": "New checkout", "description": "the new flow", "tags": ["checkout"],
-            "controlVariation": "control", "readonly": false,
-            "createdAt": "2025-01-01T00:00:00.000Z", "updatedAt": "2025-01-01T00:00:00.000Z"
-        }])))
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+    let served = ResponseTemplate::new(200).set_body_json(json!([{
+        "_id": "fz", "_project": "p1", "source": "dashboard", "key": "new-checkout",
+        "name": "New checkout", "description": "the new flow", "tags": ["checkout"],
+        "controlVariation": "control", "readonly": false,
+        "createdAt": "2025-01-01T00:00:00.000Z", "updatedAt": "2025-01-01T00:00:00.000Z"
+    }]));
+    serve_expected(
+        &server,
+        given("GET", "/v1/projects/shop/features?page=2"),
+        served,
+        2,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!([
             config("active"),
             {"_feature": "fz", "_environment": "env-dev", "status": "inactive",
              "updatedAt": "2025-05-01T10:00:00.000Z", "targets": [], "readonly": false, "hasStaticConfig": false}
-        ])))
-        .expect(2)
-        .mount(&server)
-        .await;
+        ]));
+    serve_expected(&server, given("GET", CONFIGS), served, 2).await;
     let d = backend(&server);
     let flags = d.list(&FlagFilter::default()).await.unwrap();
     assert_eq!(flags.len(), 1001);
@@ -419,16 +414,18 @@ async fn turning_off_and_on_sends_the_documented_patch_after_a_re_read() {
         let server = MockServer::start().await;
         mount_token(&server, TOKEN, None, 1).await;
         mount_state(&server, from).await;
-        Mock::given(method("PATCH"))
-            .and(path(CONFIGS))
-            .and(query_param("environment", "production"))
-            .and(header("authorization", TOKEN))
-            .and(header("content-type", "application/json"))
-            .and(body_json(json!({ "status": status })))
-            .respond_with(ResponseTemplate::new(200).set_body_json(config(status)))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(config(status));
+        serve_expected(
+            &server,
+            given("PATCH", CONFIGS)
+                .and(query_param("environment", "production"))
+                .and(header("authorization", TOKEN))
+                .and(header("content-type", "application/json"))
+                .and(body_json(json!({ "status": status }))),
+            served,
+            1,
+        )
+        .await;
         let new = Dc::switch(&backend(&server), to, Dc::state(!to))
             .await
             .unwrap();
@@ -444,11 +441,8 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     let server = MockServer::start().await;
     mount_token(&server, TOKEN, None, 2).await;
     mount_environments(&server).await;
-    Mock::given(method("GET"))
-        .and(path(CONFIGS))
-        .respond_with(ResponseTemplate::new(404).set_body_json(not_found.clone()))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(404).set_body_json(not_found.clone());
+    serve(&server, given("GET", CONFIGS), served).await;
     let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(
         text.contains("no DevCycle feature named `new-checkout`"),
@@ -468,12 +462,10 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     // Unknown project.
     let server = MockServer::start().await;
     mount_token(&server, TOKEN, None, 1).await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "statusCode": 404, "message": "Project not found", "error": "Not Found"
-        })))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(404).set_body_json(json!({
+        "statusCode": 404, "message": "Project not found", "error": "Not Found"
+    }));
+    serve(&server, Mock::given(method("GET")), served).await;
     let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(text.contains("no DevCycle project named `shop`"), "{text}");
     assert!(text.contains("Project not found"), "{text}");
@@ -499,12 +491,8 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
         let server = MockServer::start().await;
         mount_token(&server, TOKEN, None, 1).await;
         mount_state(&server, "active").await;
-        Mock::given(method("PATCH"))
-            .and(path(CONFIGS))
-            .respond_with(ResponseTemplate::new(status).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(status).set_body_json(body);
+        serve_expected(&server, given("PATCH", CONFIGS), served, 1).await;
         let e = Dc::switch(&backend(&server), false, Dc::state(true))
             .await
             .unwrap_err();

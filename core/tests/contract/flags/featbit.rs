@@ -9,7 +9,7 @@
 //! examples `PatchFeatureFlagExamples.cs`: "Enable the flag" = `replace /isEnabled`).
 
 use super::{Contract, contract_tests, env_states};
-use crate::support::limits;
+use crate::support::{given, limits, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::flags::featbit::FeatBit;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef, FlagState};
@@ -74,12 +74,13 @@ fn item(key: &str, enabled: bool) -> Value {
 }
 
 async fn mount_flag(server: &MockServer, enabled: bool) {
-    Mock::given(method("GET"))
-        .and(path(flag_path()))
-        .and(header("authorization", TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok(item("new-checkout", enabled))))
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(ok(item("new-checkout", enabled)));
+    serve(
+        server,
+        given("GET", flag_path()).and(header("authorization", TOKEN)),
+        served,
+    )
+    .await;
 }
 
 /// FeatBit's API as its docs and sources describe it, for the shared table.
@@ -170,22 +171,15 @@ impl Server {
     }
 
     async fn mount(&self, server: &MockServer) {
-        Mock::given(method("GET"))
-            .and(path(flag_path()))
-            .respond_with(self.clone())
-            .mount(server)
-            .await;
-        Mock::given(method("PATCH"))
-            .and(path(flag_path()))
-            .respond_with(self.clone())
-            .mount(server)
-            .await;
+        serve(server, given("GET", flag_path()), self.clone()).await;
+        serve(server, given("PATCH", flag_path()), self.clone()).await;
         for to in [true, false] {
-            Mock::given(method("PUT"))
-                .and(path(format!("{}/toggle/{to}", flag_path())))
-                .respond_with(self.clone())
-                .mount(server)
-                .await;
+            serve(
+                server,
+                given("PUT", format!("{}/toggle/{to}", flag_path())),
+                self.clone(),
+            )
+            .await;
         }
     }
 }
@@ -268,35 +262,41 @@ async fn a_flag_switched_and_switched_back_since_the_user_looked_is_refused() {
 #[tokio::test]
 async fn lists_every_page_of_every_environment() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/envs/{PROD}/feature-flags")))
-        .and(query_param("pageIndex", "0"))
-        .and(query_param("pageSize", "100"))
-        .and(header("authorization", TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok(json!({
-            "totalCount": 3,
-            "items": [item("dark-mode", false), item("new-checkout", true)]
-        }))))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/envs/{PROD}/feature-flags")))
-        .and(query_param("pageIndex", "1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok(json!({
-            "totalCount": 3, "items": [item("search-v2", true)]
-        }))))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/envs/{DEV}/feature-flags")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok(json!({
-            "totalCount": 3,
-            "items": [item("dark-mode", true), item("new-checkout", true), item("search-v2", false)]
-        }))))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(ok(json!({
+        "totalCount": 3,
+        "items": [item("dark-mode", false), item("new-checkout", true)]
+    })));
+    serve_expected(
+        &server,
+        given("GET", format!("/api/v1/envs/{PROD}/feature-flags"))
+            .and(query_param("pageIndex", "0"))
+            .and(query_param("pageSize", "100"))
+            .and(header("authorization", TOKEN)),
+        served,
+        1,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(ok(json!({
+        "totalCount": 3, "items": [item("search-v2", true)]
+    })));
+    serve_expected(
+        &server,
+        given("GET", format!("/api/v1/envs/{PROD}/feature-flags"))
+            .and(query_param("pageIndex", "1")),
+        served,
+        1,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(ok(json!({
+        "totalCount": 3,
+        "items": [item("dark-mode", true), item("new-checkout", true), item("search-v2", false)]
+    })));
+    serve(
+        &server,
+        given("GET", format!("/api/v1/envs/{DEV}/feature-flags")),
+        served,
+    )
+    .await;
     let flags = fb(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["dark-mode", "new-checkout", "search-v2"]);
@@ -342,10 +342,8 @@ async fn switches_off_and_on_with_a_conditional_json_patch() {
 /// A server answering every read with `status` and FeatBit's failure body naming `error`.
 async fn failing_reads(status: u16, error: &str) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(failed(error)))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(status).set_body_json(failed(error));
+    serve(&server, Mock::given(method("GET")), served).await;
     server
 }
 

@@ -7,7 +7,7 @@
 //! Errors are Django REST framework's `{"detail": "…"}`.
 
 use super::{Contract, contract_tests, env_states};
-use crate::support::limits;
+use crate::support::{given, limits, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::flags::flagsmith::Flagsmith;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
@@ -90,36 +90,37 @@ fn environment(approvals: Option<u32>, versioned: bool) -> Value {
 }
 
 async fn mount_lookup(server: &MockServer, enabled: bool) {
-    Mock::given(method("GET"))
-        .and(path("/api/v1/projects/12/features/"))
-        .and(query_param("search", "new_checkout"))
-        .and(api_key())
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![feature(7, "new_checkout"), feature(8, "new_checkout_v2")],
-            2,
-            None,
-        )))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(STATES))
-        .and(query_param("feature", "7"))
-        .and(api_key())
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![row(501, 7, enabled)],
-            1,
-            None,
-        )))
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(page(
+        vec![feature(7, "new_checkout"), feature(8, "new_checkout_v2")],
+        2,
+        None,
+    ));
+    serve(
+        server,
+        given("GET", "/api/v1/projects/12/features/?search=new_checkout").and(api_key()),
+        served,
+    )
+    .await;
+    let served =
+        ResponseTemplate::new(200).set_body_json(page(vec![row(501, 7, enabled)], 1, None));
+    serve(
+        server,
+        given("GET", STATES)
+            .and(query_param("feature", "7"))
+            .and(api_key()),
+        served,
+    )
+    .await;
 }
 
 async fn mount_environment(server: &MockServer, approvals: Option<u32>, versioned: bool) {
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/environments/{PROD}/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(environment(approvals, versioned)))
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(environment(approvals, versioned));
+    serve(
+        server,
+        given("GET", format!("/api/v1/environments/{PROD}/")),
+        served,
+    )
+    .await;
 }
 
 /// Flagsmith's Admin API as its docs describe it, for the shared table.
@@ -163,15 +164,17 @@ impl Contract for Fs {
     /// A `next` link that DRF would give, on a server that ignores `page`.
     async fn mount_repeating_pages(server: &MockServer) {
         let next = format!("{}/api/v1/projects/12/features/?page=2", server.uri());
-        Mock::given(method("GET"))
-            .and(path("/api/v1/projects/12/features/"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(page(
-                vec![feature(7, "new_checkout")],
-                5,
-                Some(next),
-            )))
-            .mount(server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(page(
+            vec![feature(7, "new_checkout")],
+            5,
+            Some(next),
+        ));
+        serve(
+            server,
+            given("GET", "/api/v1/projects/12/features/"),
+            served,
+        )
+        .await;
     }
 }
 
@@ -236,28 +239,25 @@ impl Respond for SettingsWhileTurnedOff {
 async fn a_change_made_while_paaf_reads_the_settings_is_seen_before_the_write() {
     let server = MockServer::start().await;
     let flag = Shared::new(true, "blue");
-    Mock::given(method("GET"))
-        .and(path("/api/v1/projects/12/features/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![feature(7, "new_checkout")],
-            1,
-            None,
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(STATES))
-        .respond_with(States {
-            flag: flag.clone(),
-            then_value: Mutex::new(None),
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/environments/{PROD}/")))
-        .respond_with(SettingsWhileTurnedOff(flag.clone()))
-        .mount(&server)
-        .await;
+    let served =
+        ResponseTemplate::new(200).set_body_json(page(vec![feature(7, "new_checkout")], 1, None));
+    serve(
+        &server,
+        given("GET", "/api/v1/projects/12/features/"),
+        served,
+    )
+    .await;
+    let served = States {
+        flag: flag.clone(),
+        then_value: Mutex::new(None),
+    };
+    serve(&server, given("GET", STATES), served).await;
+    serve(
+        &server,
+        given("GET", format!("/api/v1/environments/{PROD}/")),
+        SettingsWhileTurnedOff(flag.clone()),
+    )
+    .await;
     Fs::write()
         .respond_with(ResponseTemplate::new(200).set_body_json(row(501, 7, false)))
         .expect(0)
@@ -292,24 +292,20 @@ async fn a_versioned_write_never_sends_back_a_value_read_before() {
     let server = MockServer::start().await;
     let flag = Shared::new(true, "blue");
     mount_environment(&server, None, true).await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/projects/12/features/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![feature(7, "new_checkout")],
-            1,
-            None,
-        )))
-        .mount(&server)
-        .await;
+    let served =
+        ResponseTemplate::new(200).set_body_json(page(vec![feature(7, "new_checkout")], 1, None));
+    serve(
+        &server,
+        given("GET", "/api/v1/projects/12/features/"),
+        served,
+    )
+    .await;
     // Right after paaf's read, someone sets the value to green.
-    Mock::given(method("GET"))
-        .and(path(STATES))
-        .respond_with(States {
-            flag: flag.clone(),
-            then_value: Mutex::new(Some("green".into())),
-        })
-        .mount(&server)
-        .await;
+    let served = States {
+        flag: flag.clone(),
+        then_value: Mutex::new(Some("green".into())),
+    };
+    serve(&server, given("GET", STATES), served).await;
     Mock::given(method("POST"))
         .and(path(format!(
             "/api/experiments/environments/{PROD}/update-flag-v1/"
@@ -334,54 +330,51 @@ async fn lists_every_page_with_the_state_in_each_environment() {
         "{}/api/v1/projects/12/features/?page=2&page_size=100",
         server.uri()
     );
-    Mock::given(method("GET"))
-        .and(path("/api/v1/projects/12/features/"))
-        .and(query_param("page", "1"))
-        .and(api_key())
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![feature(7, "new_checkout"), feature(9, "dark_mode")],
-            3,
-            Some(next),
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/projects/12/features/"))
-        .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![feature(11, "search_v2")],
-            3,
-            None,
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(page(
+        vec![feature(7, "new_checkout"), feature(9, "dark_mode")],
+        3,
+        Some(next),
+    ));
+    serve_expected(
+        &server,
+        given("GET", "/api/v1/projects/12/features/?page=1").and(api_key()),
+        served,
+        1,
+    )
+    .await;
+    let served =
+        ResponseTemplate::new(200).set_body_json(page(vec![feature(11, "search_v2")], 3, None));
+    serve_expected(
+        &server,
+        given("GET", "/api/v1/projects/12/features/?page=2"),
+        served,
+        1,
+    )
+    .await;
     let mut segment_override = row(600, 7, false);
     segment_override["feature_segment"] = json!(44);
-    Mock::given(method("GET"))
-        .and(path(STATES))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![
-                row(501, 7, true),
-                segment_override,
-                row(502, 9, false),
-                row(503, 11, true),
-            ],
-            4,
-            None,
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/v1/environments/{DEV}/featurestates/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![row(701, 7, true), row(702, 9, true), row(703, 11, false)],
-            3,
-            None,
-        )))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(page(
+        vec![
+            row(501, 7, true),
+            segment_override,
+            row(502, 9, false),
+            row(503, 11, true),
+        ],
+        4,
+        None,
+    ));
+    serve(&server, given("GET", STATES), served).await;
+    let served = ResponseTemplate::new(200).set_body_json(page(
+        vec![row(701, 7, true), row(702, 9, true), row(703, 11, false)],
+        3,
+        None,
+    ));
+    serve(
+        &server,
+        given("GET", format!("/api/v1/environments/{DEV}/featurestates/")),
+        served,
+    )
+    .await;
     let flags = fs(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["dark_mode", "new_checkout", "search_v2"]);
@@ -409,15 +402,17 @@ async fn turns_a_feature_off_and_on_with_the_legacy_patch() {
             .await;
         mount_lookup(&server, to).await;
         mount_environment(&server, None, false).await;
-        Mock::given(method("PATCH"))
-            .and(path(format!("{STATES}501/")))
-            .and(api_key())
-            .and(header("content-type", "application/json"))
-            .and(body_json(json!({"enabled": to})))
-            .respond_with(ResponseTemplate::new(200).set_body_json(row(501, 7, to)))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(row(501, 7, to));
+        serve_expected(
+            &server,
+            given("PATCH", format!("{STATES}501/"))
+                .and(api_key())
+                .and(header("content-type", "application/json"))
+                .and(body_json(json!({"enabled": to}))),
+            served,
+            1,
+        )
+        .await;
         let after = Fs::switch(&fs(&server), to, Fs::state(from)).await.unwrap();
         assert_eq!(after, Fs::state(to));
     }
@@ -442,11 +437,13 @@ async fn a_versioned_environment_is_written_through_update_flag_v1() {
         .await;
     mount_lookup(&server, false).await;
     mount_environment(&server, None, true).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        Mock::given(method("PATCH")),
+        ResponseTemplate::new(200),
+        0,
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path(format!(
             "/api/experiments/environments/{PROD}/update-flag-v1/"
@@ -474,11 +471,13 @@ async fn required_change_requests_are_a_conflict_with_the_link() {
     let server = MockServer::start().await;
     mount_lookup(&server, true).await;
     mount_environment(&server, Some(1), false).await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    serve_expected(
+        &server,
+        Mock::given(method("PATCH")),
+        ResponseTemplate::new(200),
+        0,
+    )
+    .await;
     let e = Fs::switch(&fs(&server), false, Fs::state(true))
         .await
         .unwrap_err();
@@ -501,13 +500,10 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
     let server = MockServer::start().await;
     mount_lookup(&server, true).await;
     mount_environment(&server, None, true).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+    let served = ResponseTemplate::new(403).set_body_json(json!({
             "detail": "This endpoint cannot be used when change requests are enabled. Use the change request workflow instead."
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }));
+    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
     let e = Fs::switch(&fs(&server), false, Fs::state(true))
         .await
         .unwrap_err();
@@ -521,34 +517,31 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
 #[tokio::test]
 async fn unknown_project_environment_and_feature_are_named() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/projects/12/features/"))
-        .and(query_param("search", "nope"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![], 0, None)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/projects/99/features/"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/projects/12/features/"))
-        .and(query_param("search", "new_checkout"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![feature(7, "new_checkout")],
-            1,
-            None,
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(STATES))
-        .respond_with(
-            ResponseTemplate::new(404).set_body_json(json!({"detail": "Environment not found."})),
-        )
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(page(vec![], 0, None));
+    serve(
+        &server,
+        given("GET", "/api/v1/projects/12/features/?search=nope"),
+        served,
+    )
+    .await;
+    let served = ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."}));
+    serve(
+        &server,
+        given("GET", "/api/v1/projects/99/features/"),
+        served,
+    )
+    .await;
+    let served =
+        ResponseTemplate::new(200).set_body_json(page(vec![feature(7, "new_checkout")], 1, None));
+    serve(
+        &server,
+        given("GET", "/api/v1/projects/12/features/?search=new_checkout"),
+        served,
+    )
+    .await;
+    let served =
+        ResponseTemplate::new(404).set_body_json(json!({"detail": "Environment not found."}));
+    serve(&server, given("GET", STATES), served).await;
     let backend = fs(&server);
 
     let text = Fs::not_found(&backend, Fs::with_key("nope")).await;
@@ -582,16 +575,14 @@ async fn unknown_project_environment_and_feature_are_named() {
 #[tokio::test]
 async fn environments_are_discovered_when_not_configured() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/environments/"))
-        .and(query_param("project", "12"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(
-            vec![environment(None, false)],
-            1,
-            None,
-        )))
-        .mount(&server)
-        .await;
+    let served =
+        ResponseTemplate::new(200).set_body_json(page(vec![environment(None, false)], 1, None));
+    serve(
+        &server,
+        given("GET", "/api/v1/environments/?project=12"),
+        served,
+    )
+    .await;
     mount_lookup(&server, true).await;
     let backend = Flagsmith::connect(
         "ops",

@@ -5,7 +5,7 @@
 //! of which is in shared/reference/openapi/launchdarkly-flags.subset.openapi.json).
 
 use super::{Contract, contract_tests, env_states};
-use crate::support::limits;
+use crate::support::{given, limits, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::flags::launchdarkly::LaunchDarkly;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef, FlagState};
@@ -84,16 +84,16 @@ fn error_body(code: &str, message: &str) -> Value {
 }
 
 async fn mount_flag(server: &MockServer, on: bool) {
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .and(query_param("env", "production"))
-        .and(header("authorization", TOKEN))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(flag_body("new-checkout", &[("production", on)])),
-        )
-        .mount(server)
-        .await;
+    let served =
+        ResponseTemplate::new(200).set_body_json(flag_body("new-checkout", &[("production", on)]));
+    serve(
+        server,
+        given("GET", FLAG)
+            .and(query_param("env", "production"))
+            .and(header("authorization", TOKEN)),
+        served,
+    )
+    .await;
 }
 
 /// The JSON patch paaf sends, with its comment and its precondition
@@ -156,15 +156,12 @@ impl Contract for Ld {
 
     /// A `_links.next` that leads back to the first page.
     async fn mount_repeating_pages(server: &MockServer) {
-        Mock::given(method("GET"))
-            .and(path("/api/v2/flags/default"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        let served = ResponseTemplate::new(200).set_body_json(json!({
                 "items": [flag_body("dark-mode", &[("production", false)])],
                 "totalCount": 40,
                 "_links": {"next": {"href": "/api/v2/flags/default?limit=100&offset=0", "type": "application/json"}}
-            })))
-            .mount(server)
-            .await;
+            }));
+        serve(server, given("GET", "/api/v2/flags/default"), served).await;
     }
 }
 
@@ -192,18 +189,20 @@ async fn lists_every_page_with_the_state_in_each_environment() {
         "_links": {"self": {"href": "/api/v2/flags/default?limit=100&offset=2", "type": "application/json"}}
     });
     for (offset, body) in [("0", page1), ("2", page2)] {
-        Mock::given(method("GET"))
-            .and(path("/api/v2/flags/default"))
+        let served = ResponseTemplate::new(200).set_body_json(body);
+        serve_expected(
+            &server,
+            given(
+                "GET",
+                "/api/v2/flags/default?limit=100&env=production&env=staging",
+            )
             .and(query_param("offset", offset))
-            .and(query_param("limit", "100"))
-            .and(query_param("env", "production"))
-            .and(query_param("env", "staging"))
             .and(header("authorization", TOKEN))
-            .and(header("ld-api-version", "20240415"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
+            .and(header("ld-api-version", "20240415")),
+            served,
+            1,
+        )
+        .await;
     }
     let flags = ld(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
@@ -228,19 +227,19 @@ async fn turns_a_flag_off_and_on_with_a_conditional_patch_and_the_comment() {
     for (from, to) in [(true, false), (false, true)] {
         let server = MockServer::start().await;
         mount_flag(&server, from).await;
-        Mock::given(method("PATCH"))
-            .and(path(FLAG))
-            .and(header("authorization", TOKEN))
-            .and(header("content-type", "application/json"))
-            .and(header("ld-api-version", "20240415"))
-            .and(body_json(patch_body(from, to)))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(flag_body("new-checkout", &[("production", to)])),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(200)
+            .set_body_json(flag_body("new-checkout", &[("production", to)]));
+        serve_expected(
+            &server,
+            given("PATCH", FLAG)
+                .and(header("authorization", TOKEN))
+                .and(header("content-type", "application/json"))
+                .and(header("ld-api-version", "20240415"))
+                .and(body_json(patch_body(from, to))),
+            served,
+            1,
+        )
+        .await;
         let after = Ld::switch(&ld(&server), to, Ld::state(from)).await.unwrap();
         assert_eq!(after, Ld::state(to));
     }
@@ -261,23 +260,14 @@ async fn a_failed_precondition_is_a_conflict_naming_the_new_state() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(flag_body("new-checkout", &[("production", false)])),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(FLAG))
-        .respond_with(ResponseTemplate::new(409).set_body_json(error_body(
-            "optimistic_locking_error",
-            "Conflict. Optimistic lock error. Try again later.",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200)
+        .set_body_json(flag_body("new-checkout", &[("production", false)]));
+    serve(&server, given("GET", FLAG), served).await;
+    let served = ResponseTemplate::new(409).set_body_json(error_body(
+        "optimistic_locking_error",
+        "Conflict. Optimistic lock error. Try again later.",
+    ));
+    serve_expected(&server, given("PATCH", FLAG), served, 1).await;
     let e = Ld::switch(&ld(&server), false, Ld::state(true))
         .await
         .unwrap_err();
@@ -292,15 +282,9 @@ async fn a_failed_precondition_is_a_conflict_naming_the_new_state() {
 async fn a_required_approval_is_a_conflict_with_the_link_to_the_flag() {
     let server = MockServer::start().await;
     mount_flag(&server, true).await;
-    Mock::given(method("PATCH"))
-        .and(path(FLAG))
-        .respond_with(
-            ResponseTemplate::new(405)
-                .set_body_json(error_body("method_not_allowed", "Method not allowed")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(405)
+        .set_body_json(error_body("method_not_allowed", "Method not allowed"));
+    serve_expected(&server, given("PATCH", FLAG), served, 1).await;
     let e = Ld::switch(&ld(&server), false, Ld::state(true))
         .await
         .unwrap_err();
@@ -324,28 +308,26 @@ async fn an_unknown_flag_or_project_is_named() {
     let server = MockServer::start().await;
     let not_found = ResponseTemplate::new(404)
         .set_body_json(error_body("not_found", "Invalid resource identifier"));
-    Mock::given(method("GET"))
-        .and(path("/api/v2/flags/default/nope"))
-        .respond_with(not_found.clone())
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/projects/default"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"key": "default", "name": "Default"})),
-        )
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        given("GET", "/api/v2/flags/default/nope"),
+        not_found.clone(),
+    )
+    .await;
+    let served =
+        ResponseTemplate::new(200).set_body_json(json!({"key": "default", "name": "Default"}));
+    serve(&server, given("GET", "/api/v2/projects/default"), served).await;
     Mock::given(method("GET"))
         .and(path_regex("^/api/v2/flags/mobile-app/"))
         .respond_with(not_found.clone())
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/projects/mobile-app"))
-        .respond_with(not_found)
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        given("GET", "/api/v2/projects/mobile-app"),
+        not_found,
+    )
+    .await;
     let backend = ld(&server);
     let text = Ld::not_found(&backend, Ld::with_key("nope")).await;
     assert!(text.contains("flag named `nope`"), "{text}");
@@ -362,11 +344,8 @@ async fn an_unknown_flag_or_project_is_named() {
 #[tokio::test]
 async fn an_unknown_environment_is_named() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .respond_with(ResponseTemplate::new(200).set_body_json(flag_body("new-checkout", &[])))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(flag_body("new-checkout", &[]));
+    serve(&server, given("GET", FLAG), served).await;
     let text = Ld::not_found(&ld(&server), Ld::in_environment("prod")).await;
     assert!(text.contains("environment named `prod`"), "{text}");
 }
@@ -407,12 +386,8 @@ async fn a_short_ratelimit_reset_is_waited_out() {
 #[tokio::test]
 async fn a_long_rate_limit_is_reported() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .respond_with(rate_limited(60_000).insert_header("retry-after", "60"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = rate_limited(60_000).insert_header("retry-after", "60");
+    serve_expected(&server, given("GET", FLAG), served, 1).await;
     let e = ld(&server).state(&Ld::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
     assert!(e.to_string().contains("resets in"), "{e}");

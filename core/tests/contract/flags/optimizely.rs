@@ -19,7 +19,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{Contract, contract_tests, env_states};
-use crate::support::limits;
+use crate::support::{given, limits, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::flags::optimizely::Optimizely;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
@@ -75,31 +75,30 @@ fn flag(key: &str, production: bool, development: bool) -> serde_json::Value {
 }
 
 async fn mount_flag(server: &MockServer, production: bool) {
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(flag(
-            "new_checkout",
-            production,
-            false,
-        )))
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(flag("new_checkout", production, false));
+    serve(
+        server,
+        given("GET", FLAG).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+    )
+    .await;
 }
 
 async fn mount_environments(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path(format!("/projects/{PROJECT}/environments")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "url": format!("/projects/{PROJECT}/environments"),
-            "items": [
-                {"key": "production", "name": "Production", "archived": false, "priority": 1, "id": 1},
-                {"key": "development", "name": "Development", "archived": false, "priority": 2, "id": 2}
-            ],
-            "page": 1, "total_count": 2, "total_pages": 1, "count": 2
-        })))
-        .mount(server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({
+        "url": format!("/projects/{PROJECT}/environments"),
+        "items": [
+            {"key": "production", "name": "Production", "archived": false, "priority": 1, "id": 1},
+            {"key": "development", "name": "Development", "archived": false, "priority": 2, "id": 2}
+        ],
+        "page": 1, "total_count": 2, "total_pages": 1, "count": 2
+    }));
+    serve(
+        server,
+        given("GET", format!("/projects/{PROJECT}/environments")),
+        served,
+    )
+    .await;
 }
 
 fn ruleset(enabled: bool) -> serde_json::Value {
@@ -162,15 +161,17 @@ impl Contract for Opti {
 
     /// A `next_url` that leads back to the first page.
     async fn mount_repeating_pages(server: &MockServer) {
-        Mock::given(method("GET"))
-            .and(path(format!("/projects/{PROJECT}/flags")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "items": [flag("dark_mode", false, true)],
-                "page": 1, "total_pages": 9,
-                "next_url": format!("/projects/{PROJECT}/flags?page_token=p1&per_page=100")
-            })))
-            .mount(server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(json!({
+            "items": [flag("dark_mode", false, true)],
+            "page": 1, "total_pages": 9,
+            "next_url": format!("/projects/{PROJECT}/flags?page_token=p1&per_page=100")
+        }));
+        serve(
+            server,
+            given("GET", format!("/projects/{PROJECT}/flags")),
+            served,
+        )
+        .await;
     }
 }
 
@@ -179,34 +180,38 @@ contract_tests!(Opti, a_pager_that_repeats_itself_is_malformed);
 #[tokio::test]
 async fn list_follows_next_url_and_sends_the_bearer_token() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/projects/{PROJECT}/flags")))
-        .and(query_param("per_page", "100"))
-        .and(query_param("archived", "false"))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "url": format!("/projects/{PROJECT}/flags"),
-            "items": [flag("new_checkout", true, false), flag("dark_mode", false, true)],
-            "page": 1, "total_pages": 2, "count": 2, "total_count": 3,
-            "first_url": format!("/projects/{PROJECT}/flags"),
-            "last_url": format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100"),
-            "next_url": [format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100")]
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/projects/{PROJECT}/flags")))
-        .and(query_param("page_token", "p2"))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "url": format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100"),
-            "items": [flag("age_validation", false, false)],
-            "page": 2, "total_pages": 2, "count": 1, "total_count": 3
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({
+        "url": format!("/projects/{PROJECT}/flags"),
+        "items": [flag("new_checkout", true, false), flag("dark_mode", false, true)],
+        "page": 1, "total_pages": 2, "count": 2, "total_count": 3,
+        "first_url": format!("/projects/{PROJECT}/flags"),
+        "last_url": format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100"),
+        "next_url": [format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100")]
+    }));
+    serve_expected(
+        &server,
+        given("GET", format!("/projects/{PROJECT}/flags"))
+            .and(query_param("per_page", "100"))
+            .and(query_param("archived", "false"))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        1,
+    )
+    .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({
+        "url": format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100"),
+        "items": [flag("age_validation", false, false)],
+        "page": 2, "total_pages": 2, "count": 1, "total_count": 3
+    }));
+    serve_expected(
+        &server,
+        given("GET", format!("/projects/{PROJECT}/flags"))
+            .and(query_param("page_token", "p2"))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+        served,
+        1,
+    )
+    .await;
     let flags = backend(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["age_validation", "dark_mode", "new_checkout"]);
@@ -222,14 +227,16 @@ async fn list_follows_next_url_and_sends_the_bearer_token() {
 async fn list_filters_by_query_and_environment() {
     let server = MockServer::start().await;
     mount_environments(&server).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/projects/{PROJECT}/flags")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "items": [flag("new_checkout", true, false), flag("dark_mode", false, true)],
-            "page": 1, "total_pages": 1, "count": 2
-        })))
-        .mount(&server)
-        .await;
+    let served = ResponseTemplate::new(200).set_body_json(json!({
+        "items": [flag("new_checkout", true, false), flag("dark_mode", false, true)],
+        "page": 1, "total_pages": 1, "count": 2
+    }));
+    serve(
+        &server,
+        given("GET", format!("/projects/{PROJECT}/flags")),
+        served,
+    )
+    .await;
     let filter = FlagFilter {
         query: Some("CHECK".into()),
         environment: Some("production".into()),
@@ -317,11 +324,12 @@ fn not_found(message: &str) -> ResponseTemplate {
 async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown() {
     let server = MockServer::start().await;
     mount_environments(&server).await;
-    Mock::given(method("GET"))
-        .and(path(FLAG))
-        .respond_with(not_found("Flag new_checkout not found"))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        given("GET", FLAG),
+        not_found("Flag new_checkout not found"),
+    )
+    .await;
     let text = Opti::not_found(&backend(&server), Opti::TARGET).await;
     assert!(
         text.contains("no Optimizely flag named `new_checkout`"),
@@ -341,10 +349,12 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
 
     // Unknown project.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(not_found("Project not found"))
-        .mount(&server)
-        .await;
+    serve(
+        &server,
+        Mock::given(method("GET")),
+        not_found("Project not found"),
+    )
+    .await;
     let text = Opti::not_found(&backend(&server), Opti::TARGET).await;
     assert!(
         text.contains(&format!("no Optimizely project named `{PROJECT}`")),
@@ -370,11 +380,8 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
     ] {
         let server = MockServer::start().await;
         mount_flag(&server, true).await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
+        let served = ResponseTemplate::new(status).set_body_json(body);
+        serve_expected(&server, Mock::given(method("POST")), served, 1).await;
         let e = Opti::switch(&backend(&server), false, Opti::state(true))
             .await
             .unwrap_err();

@@ -4,6 +4,7 @@
 //! are `{id, name, message}`). Its own cases run against a real Unleash: tests/tests/unleash.rs.
 
 use super::{Contract, contract_tests};
+use crate::support::{given, serve};
 use paaf_core::flags::FlagRef;
 use paaf_core::flags::unleash::Unleash;
 use paaf_core::http::Limits;
@@ -42,18 +43,19 @@ impl Contract for Ul {
 
     /// `GET api/admin/projects/{p}/features/{f}` (`getFeature`).
     async fn mount_read(server: &MockServer, enabled: bool) {
-        Mock::given(method("GET"))
-            .and(path(FLAG))
-            .and(header("authorization", TOKEN))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "name": "new-checkout", "project": "default", "type": "release",
-                "environments": [
-                    {"name": "development", "enabled": true, "type": "development"},
-                    {"name": "production", "enabled": enabled, "type": "production"}
-                ]
-            })))
-            .mount(server)
-            .await;
+        let served = ResponseTemplate::new(200).set_body_json(json!({
+            "name": "new-checkout", "project": "default", "type": "release",
+            "environments": [
+                {"name": "development", "enabled": true, "type": "development"},
+                {"name": "production", "enabled": enabled, "type": "production"}
+            ]
+        }));
+        serve(
+            server,
+            given("GET", FLAG).and(header("authorization", TOKEN)),
+            served,
+        )
+        .await;
     }
 
     /// `POST …/environments/{env}/off` (`toggleFeatureEnvironmentOff`): the table switches
