@@ -889,6 +889,92 @@ async fn a_notify_target_that_is_down_never_blocks_the_incident_and_gets_it_late
     );
 }
 
+/// A delivery paaf gave up on (8 failed attempts, ~20 min) is listed, and sent again on
+/// demand once its target is back: one by id or every given-up one, never a sent one twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_given_up_is_listed_and_resent_once_its_target_is_back() {
+    let port = free_port();
+    let world = World::new();
+    world.write_config(
+        "operator = \"carol\"\n\n[[notify]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"env:PAAF_TEST_HOOK_URL\"\nsecret = \"env:PAAF_TEST_HOOK_KEY\"\n",
+    );
+    let env = HashMap::from([
+        (
+            "PAAF_TEST_HOOK_URL",
+            format!("http://127.0.0.1:{port}/hook?token=HOOKSECRETTOKEN"),
+        ),
+        ("PAAF_TEST_HOOK_KEY", "hmac-key-123".to_string()),
+    ]);
+    let (code, incident) = paaf(&world, &env, &["incident", "open", "Payments down"]);
+    assert_eq!(code, 0, "{incident}");
+    // Given up as the eighth failed attempt leaves it (its 20 minutes of backoff are not
+    // waited for here), written into the journal as that paaf process would.
+    let db = rusqlite::Connection::open(world.journal_path()).unwrap();
+    let given_up = db
+        .execute(
+            "UPDATE deliveries SET state = 'failed', attempts = 8 WHERE state = 'pending'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(given_up, 1);
+    drop(db);
+
+    let (code, listed) = paaf(&world, &env, &["incident", "deliveries", "--failed"]);
+    assert_eq!(code, 0, "{listed}");
+    let list = listed.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{listed}");
+    let id = list[0]["id"].as_i64().unwrap();
+    assert_eq!(list[0]["state"], "failed");
+    assert_eq!(list[0]["attempts"], 8);
+    assert!(
+        list[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{listed}"
+    );
+    assert!(!listed.to_string().contains("HOOKSECRETTOKEN"), "{listed}");
+    let text = paaf_text(&world, &env, &["incident", "deliveries"]);
+    assert!(text.contains("failed"), "{text}");
+
+    // Still down: sent again once, it fails and is retried with backoff as at first.
+    let (code, resent) = paaf(&world, &env, &["incident", "resend", "--all-failed"]);
+    assert_eq!(code, 6, "{resent}");
+    assert_eq!(resent["deliveries"][0]["id"], id, "{resent}");
+    assert_eq!(resent["deliveries"][0]["state"], "pending", "{resent}");
+    assert_eq!(resent["deliveries"][0]["attempts"], 1, "{resent}");
+
+    // Back: sent by id, signed as at first.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let receiver = MockServer::builder().listener(listener).start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&receiver)
+        .await;
+    let (code, resent) = paaf(&world, &env, &["incident", "resend", &id.to_string()]);
+    assert_eq!(code, 0, "{resent}");
+    assert_eq!(resent["deliveries"][0]["state"], "sent", "{resent}");
+    let requests = receiver.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].headers.get("x-paaf-event").unwrap(), "opened");
+    assert!(requests[0].headers.contains_key("x-paaf-signature"));
+
+    // A sent delivery is not sent twice; nothing is left given up; an unknown id is said so.
+    let (code, refused) = paaf(&world, &env, &["incident", "resend", &id.to_string()]);
+    assert_eq!(code, 3, "{refused}");
+    assert!(
+        refused.to_string().contains("nothing to resend"),
+        "{refused}"
+    );
+    let (code, none) = paaf(&world, &env, &["incident", "resend", "--all-failed"]);
+    assert_eq!(code, 0, "{none}");
+    assert_eq!(none["deliveries"], serde_json::json!([]), "{none}");
+    let (code, unknown) = paaf(&world, &env, &["incident", "resend", "999"]);
+    assert_eq!(code, 3, "{unknown}");
+    assert_eq!(receiver.received_requests().await.unwrap().len(), 1);
+}
+
 #[test]
 fn a_playbook_naming_an_unknown_flag_service_or_host_is_a_config_error_with_line_and_fix() {
     let world = World::new();
