@@ -8,6 +8,7 @@ use super::{Confirmation, FlagTarget, Paaf};
 use crate::config::{PlaybookConfig, ServerStepAction, StepAction};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::{CancellationToken, ProgressEvent, ProgressSink};
+use crate::flags::FlagState;
 use crate::incident::notify::NoticeEvent;
 use crate::incident::steps::{
     Observed, PlanStatus, PlannedStep, RunKind, RunPlan, RunReport, StepEvent, StepOutcome,
@@ -185,6 +186,9 @@ struct Look {
     state_now: String,
     observed: Observed,
     error: Option<ErrorInfo>,
+    /// A flag's state as its service gave it (with its version): the state a switch right
+    /// after is conditional on, without reading it a second time.
+    flag: Option<FlagState>,
 }
 
 impl Look {
@@ -193,14 +197,17 @@ impl Look {
             state_now,
             observed,
             error: None,
+            flag: None,
         }
     }
 
     fn failed(e: &Error) -> Look {
         Look {
-            state_now: format!("unknown ({})", e.code().as_str()),
-            observed: Observed::Nothing,
             error: Some(ErrorInfo::from(e)),
+            ..Look::of(
+                format!("unknown ({})", e.code().as_str()),
+                Observed::Nothing,
+            )
         }
     }
 }
@@ -468,10 +475,13 @@ impl Paaf {
 
     async fn look_flag(&self, target: &FlagTarget) -> Look {
         match self.flag_state(target).await {
-            Ok(s) => Look::of(
-                format!("{} in {}", on_off(s.enabled), target.environment),
-                Observed::Flag { enabled: s.enabled },
-            ),
+            Ok(s) => Look {
+                flag: Some(s.clone()),
+                ..Look::of(
+                    format!("{} in {}", on_off(s.enabled), target.environment),
+                    Observed::Flag { enabled: s.enabled },
+                )
+            },
             Err(e) => Look::failed(&e),
         }
     }
@@ -483,9 +493,8 @@ impl Paaf {
                 let s = all.remove(0);
                 match (&s.error, &s.boot_id) {
                     (Some(e), _) => Look {
-                        state_now: format!("DOWN ({})", e.code.as_str()),
-                        observed: Observed::Nothing,
                         error: Some(e.clone()),
+                        ..Look::of(format!("DOWN ({})", e.code.as_str()), Observed::Nothing)
                     },
                     (None, boot_id) => Look::of(
                         format!(
@@ -923,6 +932,7 @@ impl Paaf {
                 Some(action_id),
             );
         }
+        let mut read_now = None;
         if step.follows {
             // An earlier step of this run changed the target: only what it left matters.
             if step.work.leaves().is_some() {
@@ -930,9 +940,11 @@ impl Paaf {
                 if look.error.is_none() && step.work.done_already(&look.observed) {
                     return skipped(planned, skip_reason(&PlanStatus::AlreadyAsWanted), None);
                 }
+                read_now = look.flag;
             }
         } else if planned.observed != Observed::Nothing {
             let look = self.look(&step.work).await;
+            read_now = look.flag.clone();
             if look.error.is_none() && look.observed != planned.observed {
                 return skipped(
                     planned,
@@ -948,8 +960,11 @@ impl Paaf {
             incident_id: incident.id,
             key: planned.key.clone(),
         };
-        let result =
-            journal::as_step(tag, self.execute(incident, &step.work, forward, cancel)).await;
+        let result = journal::as_step(
+            tag,
+            self.execute(incident, &step.work, read_now, forward, cancel),
+        )
+        .await;
         let taken = self
             .journal
             .step_action(incident.id, &planned.key)
@@ -1041,10 +1056,12 @@ impl Paaf {
     }
 
     /// Does the work of one step; its actions are journaled by the facade calls it makes.
+    /// `flag_now`: the flag's state just read, when the step read it.
     async fn execute(
         &self,
         incident: &Incident,
         work: &Work,
+        flag_now: Option<FlagState>,
         forward: &Forward,
         cancel: &CancellationToken,
     ) -> Result<()> {
@@ -1056,10 +1073,10 @@ impl Paaf {
                 environment,
                 enabled,
             }) => {
-                self.flag_to(&flag_target(backend, project, key, environment), *enabled)
-                    .await
+                let target = flag_target(backend, project, key, environment);
+                self.flag_to(&target, *enabled, flag_now).await
             }
-            Work::FlagBack { target, enabled } => self.flag_to(target, *enabled).await,
+            Work::FlagBack { target, enabled } => self.flag_to(target, *enabled, flag_now).await,
             Work::Step(StepAction::Reboot { host }) => self
                 .reboot(
                     host,
@@ -1134,9 +1151,17 @@ impl Paaf {
         }
     }
 
-    /// Sets a flag to `enabled` from the state it has now.
-    async fn flag_to(&self, target: &FlagTarget, enabled: bool) -> Result<()> {
-        let now = self.flag_state(target).await?;
+    /// Sets a flag to `enabled` from the state it has now (`now`, when just read).
+    async fn flag_to(
+        &self,
+        target: &FlagTarget,
+        enabled: bool,
+        now: Option<FlagState>,
+    ) -> Result<()> {
+        let now = match now {
+            Some(now) => now,
+            None => self.flag_state(target).await?,
+        };
         self.set_flag(target, enabled, &now, &Confirmation::Yes)
             .await
             .map(|_| ())
