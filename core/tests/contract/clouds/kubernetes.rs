@@ -284,6 +284,27 @@ async fn mount_seq(server: &MockServer, verb: &str, p: &str, answers: Vec<Respon
     }
 }
 
+/// A rollout restart of `shop/web` accepted once, as a strategic merge patch with the
+/// token; `reads`: the Deployment as read from the pre-check on (the last one repeated).
+async fn mount_restart(server: &MockServer, reads: Vec<Value>) {
+    let reads = reads
+        .into_iter()
+        .map(|d| ResponseTemplate::new(200).set_body_json(d))
+        .collect();
+    mount_seq(server, "GET", DEPLOY, reads).await;
+    Mock::given(method("PATCH"))
+        .and(path(DEPLOY))
+        .and(header(
+            "content-type",
+            "application/strategic-merge-patch+json",
+        ))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3)))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 async fn requests(server: &MockServer, verb: &str) -> Vec<wiremock::Request> {
     server
         .received_requests()
@@ -567,31 +588,18 @@ async fn a_reboot_is_a_rollout_restart_followed_until_the_rollout_is_complete() 
     let server = MockServer::start().await;
     // Before the patch: complete at generation 4. After: the controller sees generation 5
     // late, then replaces the pods one by one.
-    mount_seq(
+    mount_restart(
         &server,
-        "GET",
-        DEPLOY,
         vec![
-            ResponseTemplate::new(200).set_body_json(complete(4)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 5, 1, 4, 3)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 5, 2, 4, 3)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 5, 3, 4, 3)),
-            ResponseTemplate::new(200).set_body_json(complete(5)),
+            complete(4),
+            rolling(5, 4, 3, 3, 3),
+            rolling(5, 5, 1, 4, 3),
+            rolling(5, 5, 2, 4, 3),
+            rolling(5, 5, 3, 4, 3),
+            complete(5),
         ],
     )
     .await;
-    Mock::given(method("PATCH"))
-        .and(path(DEPLOY))
-        .and(header(
-            "content-type",
-            "application/strategic-merge-patch+json",
-        ))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3)))
-        .expect(1)
-        .mount(&server)
-        .await;
     let k8s = account(&server, &["shop"]);
     let mut progress = Vec::new();
     let outcome = power_and_wait(
@@ -1204,25 +1212,16 @@ async fn a_rollout_restart_step_of_an_incident_is_followed_until_the_rollout_is_
         ))
         .mount(&server)
         .await;
-    mount_seq(
+    mount_restart(
         &server,
-        "GET",
-        DEPLOY,
         vec![
-            ResponseTemplate::new(200).set_body_json(complete(4)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 5, 1, 4, 3)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 5, 3, 4, 3)),
-            ResponseTemplate::new(200).set_body_json(complete(5)),
+            complete(4),
+            rolling(5, 5, 1, 4, 3),
+            rolling(5, 5, 3, 4, 3),
+            complete(5),
         ],
     )
     .await;
-    Mock::given(method("PATCH"))
-        .and(path(DEPLOY))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3)))
-        .expect(1)
-        .mount(&server)
-        .await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes/contract.kubeconfig");
