@@ -1,5 +1,5 @@
-//! `paaf incident open|list|show|protect|stand-down|analyze|note|phase|resolve|postmortem`: the
-//! incident commands, their arguments and output. The core decides everything (which alert,
+//! `paaf incident open|list|show|protect|stand-down|analyze|note|phase|resolve|postmortem|
+//! deliveries|resend`: the incident commands, their arguments and output. The core decides everything (which alert,
 //! which playbook, what runs, what is reversed); this translates.
 
 use crate::ctx::{Ctx, Failure, Outcome, cancel_on_ctrl_c};
@@ -11,8 +11,10 @@ use paaf_core::incident::analyze::IncidentLook;
 use paaf_core::incident::steps::{
     PlanStatus, RunPlan, RunReport, StepEvent, StepStatus, StepUpdate,
 };
-use paaf_core::incident::{Incident, IncidentDetail, IncidentPhase, Severity};
-use paaf_core::{AlertRef, Error, IncidentInput};
+use paaf_core::incident::{
+    Delivery, DeliveryState, Incident, IncidentDetail, IncidentPhase, Severity,
+};
+use paaf_core::{AlertRef, Error, IncidentInput, ResendWhich, Resent};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -75,6 +77,23 @@ pub enum IncidentCommand {
     },
     /// The post-mortem draft as Markdown (as JSON with --json)
     Postmortem { id: Option<i64> },
+    /// The notifications and annotations of an incident (of every incident when no ID),
+    /// newest first: sent, pending (retrying) or given up
+    Deliveries {
+        id: Option<i64>,
+        /// Only those paaf gave up on (resend them with `paaf incident resend`)
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Send again a delivery paaf gave up on (or is still retrying), or every given-up one
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["delivery", "all_failed"])))]
+    Resend {
+        /// The delivery's id (see `paaf incident deliveries`)
+        delivery: Option<i64>,
+        /// Every delivery paaf gave up on
+        #[arg(long = "all-failed")]
+        all_failed: bool,
+    },
 }
 
 #[derive(Args)]
@@ -166,6 +185,24 @@ pub async fn incident(ctx: &Ctx, command: IncidentCommand) -> Outcome {
             let pm = ctx.paaf.postmortem(id)?;
             ctx.emit(&pm, |p| output::text(&p.markdown));
             exit::OK
+        }
+        IncidentCommand::Deliveries { id, failed } => {
+            let list = ctx.paaf.deliveries(id, failed)?;
+            ctx.emit(&list, |l| render_deliveries(l));
+            exit::OK
+        }
+        IncidentCommand::Resend {
+            delivery,
+            all_failed: _,
+        } => {
+            let which = delivery.map_or(ResendWhich::AllFailed, ResendWhich::One);
+            let resent = ctx.paaf.resend(which).await?;
+            ctx.emit(&resent, render_resent);
+            // Still undelivered: its target is not reachable yet (retried with backoff).
+            return Ok(match resent.all_sent() {
+                true => exit::OK,
+                false => exit::code(paaf_core::ErrorCode::Unreachable),
+            });
         }
     };
     deliver(ctx).await;
@@ -394,6 +431,55 @@ fn render_detail(d: &IncidentDetail) {
             ]);
         }
         t.print();
+    }
+}
+
+fn render_deliveries(list: &[Delivery]) {
+    if list.is_empty() {
+        output::summary("No deliveries.");
+        return;
+    }
+    let mut t = Table::new(&[
+        "DELIVERY",
+        "INCIDENT",
+        "TO",
+        "EVENT",
+        "STATE",
+        "ATTEMPTS",
+        "LAST ERROR",
+    ]);
+    for x in list {
+        t.row([
+            Cell::from(x.id.to_string()),
+            Cell::from(x.incident_id.to_string()),
+            Cell::from(x.channel.clone()),
+            Cell::from(x.event.clone()),
+            Cell::new(
+                format!("{:?}", x.state).to_lowercase(),
+                match x.state {
+                    DeliveryState::Sent => Tone::Good,
+                    DeliveryState::Pending => Tone::Warn,
+                    DeliveryState::Failed => Tone::Bad,
+                },
+            ),
+            Cell::from(x.attempts.to_string()),
+            Cell::from(x.last_error.clone().unwrap_or_default()),
+        ]);
+    }
+    t.print();
+    if list.iter().any(|d| d.state == DeliveryState::Failed) {
+        output::summary("Send the given-up ones again with `paaf incident resend --all-failed`.");
+    }
+}
+
+fn render_resent(resent: &Resent) {
+    if resent.deliveries.is_empty() {
+        output::summary("No delivery was given up: nothing to resend.");
+        return;
+    }
+    render_deliveries(&resent.deliveries);
+    for e in &resent.round.errors {
+        output::line(&format!("delivery failed: {e}"));
     }
 }
 

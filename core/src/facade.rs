@@ -36,7 +36,7 @@ mod rolling;
 #[cfg(feature = "cloud")]
 mod servers;
 
-pub use deliveries::DeliveryRound;
+pub use deliveries::{DeliveryRound, ResendWhich, Resent};
 pub use fanout::{
     DEFAULT_PARALLEL, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally, HostOutcome,
     HostRun, NoFanOutProgress, OutputGroup, fan_out_question,

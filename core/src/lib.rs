@@ -33,8 +33,8 @@ pub use facade::{
     About, AlertRef, AnnotationInput, BackendFlags, Confirmation, DEFAULT_PARALLEL, DashboardView,
     DeliveryRound, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally, FlagChange,
     FlagTarget, HostAdded, HostCheck, HostOutcome, HostRun, IncidentInput, NoFanOutProgress,
-    OutputGroup, Overview, OverviewLevel, Paaf, Plan, TimeWindow, fan_out_question,
-    host_key_declined,
+    OutputGroup, Overview, OverviewLevel, Paaf, Plan, ResendWhich, Resent, TimeWindow,
+    fan_out_question, host_key_declined,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

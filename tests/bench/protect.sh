@@ -7,6 +7,9 @@
 # playbook one by one, then by the same steps in parallel, through the `paaf` CLI, three
 # rounds; prints each round and one machine-readable line:
 #   bench protect parallel: 10 steps, median ratio wall/slowest step 1.12 (goal <= 1.3): met
+# With PAAF_BENCH_BEFORE=PATH (a `paaf` built before a change, e.g. from main), each round
+# runs that binary too, alternating with the current one, and prints both:
+#   bench protect parallel (before): ...    bench protect parallel (after): ...
 # Exit status 0 when measured (a missed goal is a result, not a failure); non-zero, with the
 # run's output, when it failed. Debian/Ubuntu, root (the peers' setup). Builds the test
 # profile, as the tests do.

@@ -459,7 +459,12 @@ impl World {
 
     /// The `paaf` binary with this world's config.
     pub fn paaf(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::new(paaf_bin());
+        self.paaf_at(&paaf_bin())
+    }
+
+    /// The same with the `paaf` binary at `bin` (a benchmark's build from before a change).
+    pub fn paaf_at(&self, bin: &Path) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(bin);
         c.env("PAAF_CONFIG", self.config_path())
             .env_remove("SSH_AUTH_SOCK")
             .env_remove("DBUS_SESSION_BUS_ADDRESS")

@@ -7,8 +7,8 @@
 use super::Paaf;
 use crate::config::{Config, MonitoringKind};
 use crate::error::{Error, Result};
-use crate::incident::DeliveryKind;
 use crate::incident::notify::{self, Notice};
+use crate::incident::{Delivery, DeliveryKind, DeliveryState};
 use crate::journal::{DueDelivery, Journal};
 use crate::monitor::grafana::{Grafana, NewAnnotation};
 use crate::secrets::SecretStore;
@@ -41,6 +41,23 @@ pub struct DeliveryRound {
     pub failed: u32,
     /// The failures, one line each: `notify ops-slack: … (retry in 5s)`.
     pub errors: Vec<String>,
+}
+
+/// Which deliveries [`Paaf::resend`] sends again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResendWhich {
+    /// The delivery with this id.
+    One(i64),
+    /// Every delivery paaf gave up on.
+    AllFailed,
+}
+
+/// What [`Paaf::resend`] did: the deliveries sent again as they stand after the attempt
+/// (sent, or pending with the error and a retry), and the round that sent them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resent {
+    pub deliveries: Vec<Delivery>,
+    pub round: DeliveryRound,
 }
 
 /// Delivers the outbox; cheap to clone, one per facade.
@@ -183,6 +200,15 @@ impl Courier {
     }
 }
 
+impl Resent {
+    /// True when every delivery sent again arrived.
+    pub fn all_sent(&self) -> bool {
+        self.deliveries
+            .iter()
+            .all(|d| d.state == DeliveryState::Sent)
+    }
+}
+
 impl DeliveryRound {
     fn add(&mut self, other: DeliveryRound) {
         self.sent += other.sent;
@@ -202,6 +228,54 @@ impl Paaf {
             std::mem::take(&mut *self.courier.unreported.lock().expect("unreported poisoned"));
         round.add(earlier);
         round
+    }
+
+    /// The incident messages (notifications, annotations), newest first: of incident
+    /// `incident_id` or of every incident; `failed_only`: only those paaf gave up on.
+    pub fn deliveries(&self, incident_id: Option<i64>, failed_only: bool) -> Result<Vec<Delivery>> {
+        self.journal.deliveries_where(incident_id, failed_only)
+    }
+
+    /// Sends again what paaf gave up on (after its attempts) or is still retrying: `which`
+    /// names one delivery, or every given-up one. They go back in the queue with a fresh count
+    /// of attempts and are sent now; what fails is retried with backoff as at first. A sent
+    /// delivery is not sent twice.
+    pub async fn resend(&self, which: ResendWhich) -> Result<Resent> {
+        let ids: Vec<i64> = match which {
+            ResendWhich::One(id) => {
+                let d = self.journal.delivery(id)?.ok_or_else(|| Error::NotFound {
+                    what: "delivery",
+                    name: id.to_string(),
+                    hint: Some("see the ids with `paaf incident deliveries`".into()),
+                })?;
+                if d.state == DeliveryState::Sent {
+                    return Err(Error::invalid(format!(
+                        "delivery {id} ({} to {}) was sent{}: nothing to resend",
+                        d.event,
+                        d.channel,
+                        d.sent_at
+                            .map(|t| format!(" at {}", t.to_rfc3339()))
+                            .unwrap_or_default()
+                    )));
+                }
+                vec![id]
+            }
+            ResendWhich::AllFailed => self
+                .journal
+                .deliveries_where(None, true)?
+                .iter()
+                .map(|d| d.id)
+                .collect(),
+        };
+        self.journal
+            .requeue_deliveries(&ids, chrono::Utc::now().timestamp_millis())?;
+        let round = self.deliver_now().await;
+        let mut deliveries = Vec::new();
+        for id in ids {
+            deliveries.extend(self.journal.delivery(id)?);
+        }
+        self.deliver_soon();
+        Ok(Resent { deliveries, round })
     }
 
     /// Delivers queued incident messages in the background, retrying with backoff.

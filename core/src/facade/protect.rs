@@ -8,6 +8,7 @@ use super::{Confirmation, FlagTarget, Paaf};
 use crate::config::{PlaybookConfig, ServerStepAction, StepAction};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::events::{CancellationToken, ProgressEvent, ProgressSink};
+use crate::flags::FlagState;
 use crate::incident::notify::NoticeEvent;
 use crate::incident::steps::{
     Observed, PlanStatus, PlannedStep, RunKind, RunPlan, RunReport, StepEvent, StepOutcome,
@@ -43,6 +44,131 @@ enum Work {
 struct RunStep {
     planned: PlannedStep,
     work: Work,
+    /// An earlier step of the same run acts on the same target: the state confirmed is not
+    /// the state this step will meet, so it is not compared with it.
+    follows: bool,
+}
+
+/// What a step acts on, for finding two steps of one run on the same target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Target {
+    Flag(FlagTarget),
+    Host(String),
+    Server { account: String, server: String },
+}
+
+impl RunStep {
+    /// True when a step of `group` acts on its target.
+    fn follows_in(&self, group: &[RunStep]) -> bool {
+        let target = self.work.target();
+        target.is_some() && group.iter().any(|s| s.work.target() == target)
+    }
+}
+
+impl Work {
+    /// What it acts on; `None` when nothing it does is compared before it runs (a silence).
+    fn target(&self) -> Option<Target> {
+        match self {
+            Work::Step(StepAction::Flag {
+                backend,
+                project,
+                key,
+                environment,
+                ..
+            }) => Some(Target::Flag(flag_target(
+                backend,
+                project,
+                key,
+                environment,
+            ))),
+            Work::FlagBack { target, .. } => Some(Target::Flag(target.clone())),
+            Work::Step(StepAction::Reboot { host } | StepAction::Runbook { host, .. }) => {
+                Some(Target::Host(host.clone()))
+            }
+            Work::Step(StepAction::Server {
+                account, server, ..
+            }) => Some(Target::Server {
+                account: account.clone(),
+                server: server.clone(),
+            }),
+            Work::ServerBack {
+                account, server_id, ..
+            } => Some(Target::Server {
+                account: account.clone(),
+                server: server_id.clone(),
+            }),
+            Work::Step(StepAction::Silence { .. })
+            | Work::ExpireSilence { .. }
+            | Work::Irreversible => None,
+        }
+    }
+
+    /// The state its target is left in when it succeeds; `None` when that cannot be told
+    /// beforehand (a reboot's new boot id, a runbook's doing).
+    fn leaves(&self) -> Option<Observed> {
+        match self {
+            Work::Step(StepAction::Flag { enabled, .. }) | Work::FlagBack { enabled, .. } => {
+                Some(Observed::Flag { enabled: *enabled })
+            }
+            Work::Step(StepAction::Server {
+                action: action @ (ServerStepAction::Stop | ServerStepAction::Start),
+                ..
+            }) => Some(Observed::Server {
+                status: if *action == ServerStepAction::Start {
+                    "running"
+                } else {
+                    "stopped"
+                }
+                .into(),
+            }),
+            Work::ServerBack { start, .. } => Some(Observed::Server {
+                status: if *start { "running" } else { "stopped" }.into(),
+            }),
+            Work::ExpireSilence { .. } => Some(Observed::Silence {
+                state: "expired".into(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// True when its target already is as it would leave it (the flag already off, the
+    /// server already stopped, the silence already expired).
+    fn done_already(&self, observed: &Observed) -> bool {
+        self.leaves().as_ref() == Some(observed)
+    }
+}
+
+/// Marks each step that an earlier step of the same run acts on the same target before
+/// (`follows`), and plans it against the state that earlier step leaves rather than the
+/// state read now: `flag a OFF` then `flag a ON` runs both, `stop web-1` then `start web-1`
+/// too.
+fn chain_same_targets(steps: &mut [RunStep]) {
+    let mut left: HashMap<Target, Option<Observed>> = HashMap::new();
+    for step in steps {
+        let Some(target) = step.work.target() else {
+            continue;
+        };
+        if let Some(before) = left.get(&target) {
+            step.follows = true;
+            if matches!(
+                step.planned.status,
+                PlanStatus::ToRun | PlanStatus::AlreadyAsWanted
+            ) {
+                let as_wanted = before.as_ref().is_some_and(|o| step.work.done_already(o));
+                step.planned.status = match as_wanted {
+                    true => PlanStatus::AlreadyAsWanted,
+                    false => PlanStatus::ToRun,
+                };
+            }
+        }
+        let after = match step.planned.status {
+            PlanStatus::Impossible { .. } | PlanStatus::OutcomeUnknown { .. } => {
+                Some(step.planned.observed.clone()).filter(|o| *o != Observed::Nothing)
+            }
+            _ => step.work.leaves(),
+        };
+        left.insert(target, after);
+    }
 }
 
 /// What reading a step's target back after it ended well showed.
@@ -60,6 +186,9 @@ struct Look {
     state_now: String,
     observed: Observed,
     error: Option<ErrorInfo>,
+    /// A flag's state as its service gave it (with its version): the state a switch right
+    /// after is conditional on, without reading it a second time.
+    flag: Option<FlagState>,
 }
 
 impl Look {
@@ -68,14 +197,17 @@ impl Look {
             state_now,
             observed,
             error: None,
+            flag: None,
         }
     }
 
     fn failed(e: &Error) -> Look {
         Look {
-            state_now: format!("unknown ({})", e.code().as_str()),
-            observed: Observed::Nothing,
             error: Some(ErrorInfo::from(e)),
+            ..Look::of(
+                format!("unknown ({})", e.code().as_str()),
+                Observed::Nothing,
+            )
         }
     }
 }
@@ -214,18 +346,19 @@ impl Paaf {
         let incident = self.open_incident_of(id)?;
         let playbook = self.playbook_of(&incident, playbook)?;
         let steps = self.protect_steps(&playbook);
-        let planned = futures::future::join_all(
+        let mut planned = futures::future::join_all(
             steps
                 .into_iter()
                 .map(|(planned, action)| self.plan_protect_step(&incident, planned, action)),
         )
         .await;
-        let typed = typed_confirmation(planned.iter().map(|(p, _)| p));
+        chain_same_targets(&mut planned);
+        let typed = typed_confirmation(planned.iter().map(|s| &s.planned));
         Ok(RunPlan {
             incident_id: incident.id,
             run: RunKind::Protect,
             playbook: Some(playbook.name.clone()),
-            steps: planned.into_iter().map(|(p, _)| p).collect(),
+            steps: planned.into_iter().map(|s| s.planned).collect(),
             typed_confirmation: typed,
         })
     }
@@ -269,11 +402,12 @@ impl Paaf {
         incident: &Incident,
         mut planned: PlannedStep,
         action: StepAction,
-    ) -> (PlannedStep, StepAction) {
+    ) -> RunStep {
         let prior = self.journal.step_action(incident.id, &planned.key);
         planned.status = prior_status(prior.ok().flatten().as_ref());
-        let look = self.look(&Work::Step(action.clone())).await;
-        if planned.status == PlanStatus::ToRun && already_as_wanted(&action, &look.observed) {
+        let work = Work::Step(action.clone());
+        let look = self.look(&work).await;
+        if planned.status == PlanStatus::ToRun && work.done_already(&look.observed) {
             planned.status = PlanStatus::AlreadyAsWanted;
         }
         #[cfg(not(feature = "cloud"))]
@@ -287,7 +421,11 @@ impl Paaf {
         planned.state_now = look.state_now;
         planned.observed = look.observed;
         planned.error = look.error;
-        (planned, action)
+        RunStep {
+            planned,
+            work,
+            follows: false,
+        }
     }
 
     /// What the work's target looks like now.
@@ -337,10 +475,13 @@ impl Paaf {
 
     async fn look_flag(&self, target: &FlagTarget) -> Look {
         match self.flag_state(target).await {
-            Ok(s) => Look::of(
-                format!("{} in {}", on_off(s.enabled), target.environment),
-                Observed::Flag { enabled: s.enabled },
-            ),
+            Ok(s) => Look {
+                flag: Some(s.clone()),
+                ..Look::of(
+                    format!("{} in {}", on_off(s.enabled), target.environment),
+                    Observed::Flag { enabled: s.enabled },
+                )
+            },
             Err(e) => Look::failed(&e),
         }
     }
@@ -352,9 +493,8 @@ impl Paaf {
                 let s = all.remove(0);
                 match (&s.error, &s.boot_id) {
                     (Some(e), _) => Look {
-                        state_now: format!("DOWN ({})", e.code.as_str()),
-                        observed: Observed::Nothing,
                         error: Some(e.clone()),
+                        ..Look::of(format!("DOWN ({})", e.code.as_str()), Observed::Nothing)
                     },
                     (None, boot_id) => Look::of(
                         format!(
@@ -463,7 +603,7 @@ impl Paaf {
                 "the playbook changed since this plan was read: read the plan again and confirm it (CLI: run `paaf incident protect` again)",
             ));
         }
-        let steps: Vec<RunStep> = current
+        let mut steps: Vec<RunStep> = current
             .into_iter()
             .zip(&plan.steps)
             .map(|((mut planned, action), seen)| {
@@ -474,9 +614,11 @@ impl Paaf {
                 RunStep {
                     planned,
                     work: Work::Step(action),
+                    follows: false,
                 }
             })
             .collect();
+        chain_same_targets(&mut steps);
         let what = format!(
             "protect of incident #{} (playbook {}: {} steps)",
             incident.id,
@@ -550,12 +692,13 @@ impl Paaf {
             return RunStep {
                 planned,
                 work: r.work,
+                follows: false,
             };
         }
         let prior = self.journal.step_action(incident.id, &planned.key);
         planned.status = prior_status(prior.ok().flatten().as_ref());
         let look = self.look(&r.work).await;
-        if planned.status == PlanStatus::ToRun && reversed_already(&r.work, &look.observed) {
+        if planned.status == PlanStatus::ToRun && r.work.done_already(&look.observed) {
             planned.status = PlanStatus::AlreadyAsWanted;
         }
         planned.state_now = look.state_now;
@@ -564,6 +707,7 @@ impl Paaf {
         RunStep {
             planned,
             work: r.work,
+            follows: false,
         }
     }
 
@@ -600,6 +744,7 @@ impl Paaf {
                     ..seen.clone()
                 },
                 work: r.work,
+                follows: false,
             });
         }
         confirm.require(&format!(
@@ -685,9 +830,11 @@ impl Paaf {
         let mut groups: Vec<Vec<RunStep>> = Vec::new();
         for step in steps {
             match groups.last_mut() {
+                // Two steps on one target never run at once: the second waits for the first.
                 Some(group)
                     if step.planned.parallel
-                        && group.last().is_some_and(|s| s.planned.parallel) =>
+                        && group.last().is_some_and(|s| s.planned.parallel)
+                        && !step.follows_in(group) =>
                 {
                     group.push(step)
                 }
@@ -785,8 +932,19 @@ impl Paaf {
                 Some(action_id),
             );
         }
-        if planned.observed != Observed::Nothing {
+        let mut read_now = None;
+        if step.follows {
+            // An earlier step of this run changed the target: only what it left matters.
+            if step.work.leaves().is_some() {
+                let look = self.look(&step.work).await;
+                if look.error.is_none() && step.work.done_already(&look.observed) {
+                    return skipped(planned, skip_reason(&PlanStatus::AlreadyAsWanted), None);
+                }
+                read_now = look.flag;
+            }
+        } else if planned.observed != Observed::Nothing {
             let look = self.look(&step.work).await;
+            read_now = look.flag.clone();
             if look.error.is_none() && look.observed != planned.observed {
                 return skipped(
                     planned,
@@ -802,8 +960,11 @@ impl Paaf {
             incident_id: incident.id,
             key: planned.key.clone(),
         };
-        let result =
-            journal::as_step(tag, self.execute(incident, &step.work, forward, cancel)).await;
+        let result = journal::as_step(
+            tag,
+            self.execute(incident, &step.work, read_now, forward, cancel),
+        )
+        .await;
         let taken = self
             .journal
             .step_action(incident.id, &planned.key)
@@ -852,28 +1013,9 @@ impl Paaf {
     /// Work whose action verifies itself (a reboot's new boot id, a runbook's exit code)
     /// keeps that.
     async fn read_back(&self, work: &Work, taken: Option<&ActionRecord>) -> ReadBack {
-        let wanted = match work {
-            Work::Step(StepAction::Flag { enabled, .. }) | Work::FlagBack { enabled, .. } => {
-                Observed::Flag { enabled: *enabled }
-            }
-            Work::ExpireSilence { .. } => Observed::Silence {
-                state: "expired".into(),
-            },
-            Work::ServerBack { start, .. } => Observed::Server {
-                status: if *start { "running" } else { "stopped" }.into(),
-            },
-            Work::Step(StepAction::Server {
-                action: action @ (ServerStepAction::Stop | ServerStepAction::Start),
-                ..
-            }) => Observed::Server {
-                status: if *action == ServerStepAction::Start {
-                    "running"
-                } else {
-                    "stopped"
-                }
-                .into(),
-            },
-            Work::Step(StepAction::Silence { source, .. }) => {
+        let wanted = match (work.leaves(), work) {
+            (Some(wanted), _) => wanted,
+            (None, Work::Step(StepAction::Silence { source, .. })) => {
                 let made = taken.and_then(|a| match &a.data {
                     Some(ActionData::Silence { silence_id, .. }) => Some(silence_id.clone()),
                     _ => None,
@@ -914,10 +1056,12 @@ impl Paaf {
     }
 
     /// Does the work of one step; its actions are journaled by the facade calls it makes.
+    /// `flag_now`: the flag's state just read, when the step read it.
     async fn execute(
         &self,
         incident: &Incident,
         work: &Work,
+        flag_now: Option<FlagState>,
         forward: &Forward,
         cancel: &CancellationToken,
     ) -> Result<()> {
@@ -929,10 +1073,10 @@ impl Paaf {
                 environment,
                 enabled,
             }) => {
-                self.flag_to(&flag_target(backend, project, key, environment), *enabled)
-                    .await
+                let target = flag_target(backend, project, key, environment);
+                self.flag_to(&target, *enabled, flag_now).await
             }
-            Work::FlagBack { target, enabled } => self.flag_to(target, *enabled).await,
+            Work::FlagBack { target, enabled } => self.flag_to(target, *enabled, flag_now).await,
             Work::Step(StepAction::Reboot { host }) => self
                 .reboot(
                     host,
@@ -1007,9 +1151,17 @@ impl Paaf {
         }
     }
 
-    /// Sets a flag to `enabled` from the state it has now.
-    async fn flag_to(&self, target: &FlagTarget, enabled: bool) -> Result<()> {
-        let now = self.flag_state(target).await?;
+    /// Sets a flag to `enabled` from the state it has now (`now`, when just read).
+    async fn flag_to(
+        &self,
+        target: &FlagTarget,
+        enabled: bool,
+        now: Option<FlagState>,
+    ) -> Result<()> {
+        let now = match now {
+            Some(now) => now,
+            None => self.flag_state(target).await?,
+        };
         self.set_flag(target, enabled, &now, &Confirmation::Yes)
             .await
             .map(|_| ())
@@ -1053,40 +1205,6 @@ fn typed_confirmation<'a>(steps: impl Iterator<Item = &'a PlannedStep>) -> Optio
         .filter_map(|s| s.typed_confirmation.clone())
         .collect();
     (!names.is_empty()).then(|| names.join(","))
-}
-
-/// True when a protect step's target already is as the step would leave it.
-fn already_as_wanted(action: &StepAction, observed: &Observed) -> bool {
-    match (action, observed) {
-        (StepAction::Flag { enabled, .. }, Observed::Flag { enabled: now }) => enabled == now,
-        (
-            StepAction::Server {
-                action: ServerStepAction::Stop,
-                ..
-            },
-            Observed::Server { status },
-        ) => status == "stopped",
-        (
-            StepAction::Server {
-                action: ServerStepAction::Start,
-                ..
-            },
-            Observed::Server { status },
-        ) => status == "running",
-        _ => false,
-    }
-}
-
-/// True when a reversal's target already is back as it was.
-fn reversed_already(work: &Work, observed: &Observed) -> bool {
-    match (work, observed) {
-        (Work::FlagBack { enabled, .. }, Observed::Flag { enabled: now }) => enabled == now,
-        (Work::ServerBack { start, .. }, Observed::Server { status }) => {
-            status == if *start { "running" } else { "stopped" }
-        }
-        (Work::ExpireSilence { .. }, Observed::Silence { state }) => state == "expired",
-        _ => false,
-    }
 }
 
 fn skip_reason(status: &PlanStatus) -> String {

@@ -500,6 +500,56 @@ impl Journal {
             .map_err(|e| self.err(e))
     }
 
+    /// Deliveries, newest first: of incident `incident_id`, or of every incident;
+    /// `failed_only`: only those given up.
+    pub fn deliveries_where(
+        &self,
+        incident_id: Option<i64>,
+        failed_only: bool,
+    ) -> Result<Vec<Delivery>> {
+        let db = self.db.lock().expect("journal poisoned");
+        let mut stmt = db
+            .prepare(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries
+                 WHERE (?1 IS NULL OR incident_id = ?1) AND (?2 = 0 OR state = 'failed')
+                 ORDER BY id DESC"
+            ))
+            .map_err(|e| self.err(e))?;
+        stmt.query_map(params![incident_id, failed_only], row_to_delivery)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Delivery `id`, if there is one.
+    pub fn delivery(&self, id: i64) -> Result<Option<Delivery>> {
+        let db = self.db.lock().expect("journal poisoned");
+        db.query_row(
+            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
+            params![id],
+            row_to_delivery,
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    /// Puts deliveries `ids` back in the queue, due at `now_ms`, with a fresh count of
+    /// attempts (a sent one is left alone).
+    pub fn requeue_deliveries(&self, ids: &[i64], now_ms: i64) -> Result<()> {
+        let mut db = self.db.lock().expect("journal poisoned");
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        for id in ids {
+            tx.execute(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_at_ms = ?1
+                 WHERE id = ?2 AND state != 'sent'",
+                params![now_ms, id],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     /// When the next pending delivery is due (epoch ms), if any is pending.
     pub fn next_delivery_due(&self) -> Result<Option<i64>> {
         let db = self.db.lock().expect("journal poisoned");

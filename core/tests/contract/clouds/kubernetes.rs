@@ -285,6 +285,27 @@ async fn mount_seq(server: &MockServer, verb: &str, p: &str, answers: Vec<Respon
     }
 }
 
+/// A rollout restart of `shop/web` accepted once, as a strategic merge patch with the
+/// token; `reads`: the Deployment as read from the pre-check on (the last one repeated).
+async fn mount_restart(server: &MockServer, reads: Vec<Value>) {
+    let reads = reads
+        .into_iter()
+        .map(|d| ResponseTemplate::new(200).set_body_json(d))
+        .collect();
+    mount_seq(server, "GET", DEPLOY, reads).await;
+    Mock::given(method("PATCH"))
+        .and(path(DEPLOY))
+        .and(header(
+            "content-type",
+            "application/strategic-merge-patch+json",
+        ))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3)))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 // ---- kubeconfig ----
 
 #[tokio::test]
@@ -560,31 +581,18 @@ async fn a_reboot_is_a_rollout_restart_followed_until_the_rollout_is_complete() 
     let server = MockServer::start().await;
     // Before the patch: complete at generation 4. After: the controller sees generation 5
     // late, then replaces the pods one by one.
-    mount_seq(
+    mount_restart(
         &server,
-        "GET",
-        DEPLOY,
         vec![
-            ResponseTemplate::new(200).set_body_json(complete(4)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 5, 1, 4, 3)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 5, 2, 4, 3)),
-            ResponseTemplate::new(200).set_body_json(rolling(5, 5, 3, 4, 3)),
-            ResponseTemplate::new(200).set_body_json(complete(5)),
+            complete(4),
+            rolling(5, 4, 3, 3, 3),
+            rolling(5, 5, 1, 4, 3),
+            rolling(5, 5, 2, 4, 3),
+            rolling(5, 5, 3, 4, 3),
+            complete(5),
         ],
     )
     .await;
-    Mock::given(method("PATCH"))
-        .and(path(DEPLOY))
-        .and(header(
-            "content-type",
-            "application/strategic-merge-patch+json",
-        ))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3)))
-        .expect(1)
-        .mount(&server)
-        .await;
     let k8s = account(&server, &["shop"]);
     let mut progress = Vec::new();
     let outcome = power_and_wait(
@@ -1091,5 +1099,138 @@ async fn malformed_json_is_a_malformed_response() {
             .any(|e| e.error.code == ErrorCode::MalformedResponse),
         "{:?}",
         inventory.errors
+    );
+}
+
+// ---- in an incident ----
+
+/// A playbook's `rollout-restart` step, through the facade as every front-end runs it: the
+/// plan shows the Deployment's state, Protect sends the restart once, follows the rollout to
+/// completion (its progress passed on as the step's), and the incident keeps the action;
+/// Stand down lists it as what cannot be undone.
+#[tokio::test]
+async fn a_rollout_restart_step_of_an_incident_is_followed_until_the_rollout_is_complete() {
+    use paaf_core::incident::steps::{StepEvent, StepStatus, StepUpdate};
+    use paaf_core::{Confirmation, IncidentInput, Paaf};
+    use std::sync::{Arc, Mutex};
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/apis/apps/v1/namespaces/shop/deployments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(Api::page(vec![complete(4)])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/namespaces/shop/pods"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}),
+        ))
+        .mount(&server)
+        .await;
+    mount_restart(
+        &server,
+        vec![
+            complete(4),
+            rolling(5, 5, 1, 4, 3),
+            rolling(5, 5, 3, 4, 3),
+            complete(5),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes/contract.kubeconfig");
+    let config = format!(
+        r#"operator = "alice"
+
+[[clouds]]
+name = "k8s"
+type = "kubernetes"
+endpoint = "{}"
+token = "keyring:k8s"
+kubeconfig = "{}"
+regions = ["shop"]
+
+[[playbooks]]
+name = "restart-web"
+
+[[playbooks.protect]]
+server = "deployment/web"
+account = "k8s"
+action = "rollout-restart"
+"#,
+        server.uri(),
+        kubeconfig.display()
+    );
+    let secrets = MemoryStore::default();
+    secrets
+        .set("k8s", &SecretString::from(TOKEN.to_string()))
+        .unwrap();
+    let paaf = Paaf::open_text(
+        &dir.path().join("config.toml"),
+        &config,
+        Arc::new(secrets),
+        "cli",
+    )
+    .unwrap();
+    let incident = paaf
+        .open_incident(&IncidentInput {
+            title: "Checkout pods wedged".into(),
+            playbook: Some("restart-web".into()),
+            ..IncidentInput::default()
+        })
+        .await
+        .unwrap();
+
+    let plan = paaf.protect_plan(None, None).await.unwrap();
+    assert_eq!(plan.steps.len(), 1);
+    assert_eq!(
+        plan.steps[0].description,
+        "rollout-restart k8s/deployment/web"
+    );
+    assert_eq!(plan.steps[0].state_now, "running (3/3 ready)", "{plan:?}");
+    let events: Arc<Mutex<Vec<StepEvent>>> = Arc::default();
+    let seen = events.clone();
+    let sink = Arc::new(move |e: StepEvent| seen.lock().unwrap().push(e));
+    let report = paaf
+        .protect(&plan, &Confirmation::Yes, sink, CancellationToken::new())
+        .await
+        .unwrap();
+    let step = &report.steps[0];
+    assert_eq!(step.status, StepStatus::Succeeded, "{report:?}");
+    let patches = requests(&server, "PATCH").await;
+    assert_eq!(patches.len(), 1, "sent once");
+    let body: Value = serde_json::from_slice(&patches[0].body).unwrap();
+    assert!(
+        body["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_string(),
+        "{body}"
+    );
+    let progress: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match &e.update {
+            StepUpdate::Progress { detail, .. } => Some(detail.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            "deployment/web: 3/3 ready, 3/3 updated, 3 available",
+            "deployment/web: 3/3 ready"
+        ],
+    );
+    let detail = paaf.incident_detail(Some(incident.id)).unwrap();
+    assert_eq!(detail.actions.len(), 1);
+    assert_eq!(detail.actions[0].id, step.action_id.unwrap());
+    assert_eq!(detail.actions[0].kind.name(), "server-reboot");
+
+    let stand_down = paaf.stand_down_plan(None).await.unwrap();
+    assert_eq!(stand_down.steps.len(), 1, "{stand_down:?}");
+    assert!(
+        matches!(&stand_down.steps[0].status, paaf_core::incident::steps::PlanStatus::Impossible { reason } if reason == "a reboot cannot be undone"),
+        "{stand_down:?}"
     );
 }
