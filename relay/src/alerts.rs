@@ -37,13 +37,14 @@ pub struct Outcome {
     pub resolved: Vec<String>,
 }
 
-/// The relay's identity of an alert of `source`: its fingerprint, else its labels.
+/// The relay's identity of an alert of `source`: its fingerprint and its labels (senders
+/// that fill `fingerprint` carelessly give several alerts the same one).
 fn alert_key(source: &str, alert: &WebhookAlert) -> String {
-    let identity = match &alert.fingerprint {
-        Some(f) if !f.is_empty() => f.clone(),
-        _ => serde_json::to_string(&alert.labels).expect("labels serialize"),
-    };
-    hex::encode(Sha256::digest(format!("{source}\n{identity}").as_bytes()))
+    let labels = serde_json::to_string(&alert.labels).expect("labels serialize");
+    let fingerprint = alert.fingerprint.as_deref().unwrap_or("");
+    hex::encode(Sha256::digest(
+        format!("{source}\n{fingerprint}\n{labels}").as_bytes(),
+    ))
 }
 
 fn random_id(bytes: usize) -> String {

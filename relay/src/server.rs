@@ -49,8 +49,8 @@ struct Metrics {
 struct Source {
     config: SourceConfig,
     secret: String,
-    /// Minute of the current window and webhooks taken in it.
-    window: Mutex<(i64, u32)>,
+    /// Its token bucket: webhooks it may send now, and when that was counted.
+    bucket: Mutex<(f64, std::time::Instant)>,
 }
 
 pub struct App {
@@ -79,7 +79,7 @@ impl App {
                 Source {
                     secret: secret_from_env(&s.secret_env)?,
                     config: s.clone(),
-                    window: Mutex::new((0, 0)),
+                    bucket: Mutex::new((s.per_minute as f64, std::time::Instant::now())),
                 },
             );
         }
@@ -162,15 +162,19 @@ impl Source {
         }
     }
 
-    /// Takes one webhook from this minute's allowance; false when it is spent.
+    /// Takes one webhook from its token bucket (`per_minute` deep, refilled evenly over a
+    /// minute, so a burst never straddles two windows); false when it is empty.
     fn admit(&self) -> bool {
-        let minute = now_ms() / 60_000;
-        let mut window = self.window.lock().expect("rate window poisoned");
-        if window.0 != minute {
-            *window = (minute, 0);
+        let per_minute = self.config.per_minute as f64;
+        let mut bucket = self.bucket.lock().expect("rate bucket poisoned");
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(bucket.1).as_secs_f64() * per_minute / 60.0;
+        *bucket = ((bucket.0 + refill).min(per_minute), now);
+        if bucket.0 < 1.0 {
+            return false;
         }
-        window.1 += 1;
-        window.1 <= self.config.per_minute
+        bucket.0 -= 1.0;
+        true
     }
 }
 

@@ -69,51 +69,61 @@ pub fn paaf_bin() -> PathBuf {
     BUILT
         .get_or_init(|| match std::env::var_os("PAAF_TEST_BIN") {
             Some(bin) => PathBuf::from(bin),
-            None => built_bin("paaf-cli", "paaf"),
+            None => built_bins().join("paaf"),
         })
         .clone()
 }
 
 /// The `paaf-relay` binary, built from the current sources as [`paaf_bin`] builds `paaf`.
 pub fn relay_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| built_bin("paaf-relay", "paaf-relay"))
-        .clone()
+    built_bins().join("paaf-relay")
 }
 
-/// Builds `bin` of `package` into the target dir these tests run from; its path.
-fn built_bin(package: &str, bin: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> → target/<profile>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile dir");
-    let target_dir = profile_dir.parent().expect("target dir");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            package,
-            "--bin",
-            bin,
-            "--target-dir",
-        ])
-        .arg(target_dir)
-        .current_dir(repo_root())
-        .output()
-        .expect("run cargo build");
-    assert!(
-        out.status.success(),
-        "building {bin} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let path = profile_dir.join(bin);
-    assert!(path.exists(), "no binary at {}", path.display());
-    path
+/// Builds `paaf` and `paaf-relay` into the target dir these tests run from (once per test
+/// process); the directory they are in. One cargo call for both: built apart, their
+/// dependencies' features differ and each build would rebuild paaf-core for the other.
+fn built_bins() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable path");
+            // target/<profile>/deps/<test> → target/<profile>
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target profile dir");
+            let target_dir = profile_dir.parent().expect("target dir");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let out = Command::new(cargo)
+                .args([
+                    "build",
+                    "--quiet",
+                    "--package",
+                    "paaf-cli",
+                    "--bin",
+                    "paaf",
+                    "--package",
+                    "paaf-relay",
+                    "--bin",
+                    "paaf-relay",
+                    "--target-dir",
+                ])
+                .arg(target_dir)
+                .current_dir(repo_root())
+                .output()
+                .expect("run cargo build");
+            assert!(
+                out.status.success(),
+                "building paaf and paaf-relay failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for bin in ["paaf", "paaf-relay"] {
+                let path = profile_dir.join(bin);
+                assert!(path.exists(), "no binary at {}", path.display());
+            }
+            profile_dir.to_path_buf()
+        })
+        .clone()
 }
 
 /// A paaf-relay on 127.0.0.1 and a free port, serving `relay.toml` in `dir` (which the test
@@ -148,7 +158,11 @@ impl Relay {
         use std::io::BufRead;
         let config = std::fs::read_to_string(self.dir.join("relay.toml")).expect("relay.toml");
         // The same port across a restart: paired devices know the relay by its URL.
-        let port = if self.port == 0 { free_port() } else { self.port };
+        let port = if self.port == 0 {
+            free_port()
+        } else {
+            self.port
+        };
         let path = self.dir.join("relay-listening.toml");
         std::fs::write(&path, format!("listen = \"127.0.0.1:{port}\"\n{config}")).unwrap();
         let mut child = Command::new(relay_bin())

@@ -513,26 +513,41 @@ async fn a_grafana_webhook_reboots_an_sshd_host_through_the_cli() {
     );
     world.write_config(&team);
     let relay = start_relay(world.dir.path(), &world.config_path(), 100);
-    let cli = |args: &[&str]| {
-        let out = world
-            .paaf()
-            .env("PAAF_RELAY_PAIRING_TOKEN", PAIRING_TOKEN)
-            .args(args)
-            .arg("--json")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "paaf {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let paired: Value = serde_json::from_str(&cli(&["relay", "pair", &relay.url()])).unwrap();
-    assert_eq!(paired["relay_key"], relay.key.as_str());
-    cli(&["incident", "open", "CPU high"]);
-
+    // The device's token goes to the keychain: keyutils needs a session keyring, so the
+    // device's commands run in one (as a login shell would give them).
+    let script = r#"set -e
+paaf relay pair "$RELAY" --json > pair.json
+paaf incident open "CPU high" --json > /dev/null
+paaf relay listen --count 1 --json > listen.json
+url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' listen.json | head -1)
+paaf intent open "$url" --yes --json > outcome.json
+if paaf intent open "$url" --yes --json > again.json 2> again.err; then exit 9; fi
+"#;
+    let bin_dir = paaf_tests::paaf_bin().parent().unwrap().to_path_buf();
+    let mut device = std::process::Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", script])
+        .current_dir(world.dir.path())
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("PAAF_CONFIG", world.config_path())
+        .env("PAAF_KEYRING", "keyutils")
+        .env("PAAF_RELAY_PAIRING_TOKEN", PAIRING_TOKEN)
+        .env("RELAY", relay.url())
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .spawn()
+        .unwrap();
+    // Once the device is paired, Grafana posts.
+    let metrics = format!("{}/metrics", relay.url());
+    for _ in 0..600 {
+        let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+        if text.contains("paaf_relay_devices_paired 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let body = webhook_body("grafana-webhook-captured.bougou.json", "CPU Usage High");
     let sig = hmac_hex(&body);
     assert_eq!(
@@ -545,13 +560,25 @@ async fn a_grafana_webhook_reboots_an_sshd_host_through_the_cli() {
         .await,
         202
     );
-    let listened = cli(&["relay", "listen", "--count", "1"]);
-    let event: Value = serde_json::from_str(listened.lines().next().unwrap()).unwrap();
-    let url = event["intent"]["url"].as_str().unwrap().to_string();
-    let outcome: Value = serde_json::from_str(&cli(&["intent", "open", &url, "--yes"])).unwrap();
+    let status = tokio::task::spawn_blocking(move || device.wait().unwrap())
+        .await
+        .unwrap();
+    let read =
+        |name: &str| std::fs::read_to_string(world.dir.path().join(name)).unwrap_or_default();
+    assert!(
+        status.success(),
+        "device script: {status}; {}",
+        read("again.err")
+    );
+    let paired: Value = serde_json::from_str(&read("pair.json")).unwrap();
+    assert_eq!(paired["relay_key"], relay.key.as_str());
+    let outcome: Value = serde_json::from_str(&read("outcome.json")).unwrap();
     assert_eq!(outcome["outcome"], "ran", "{outcome}");
     assert_eq!(outcome["state"], "succeeded", "{outcome}");
     assert_ne!(host.boot_id(), before, "the host rebooted");
+    // Once only: the same link again was refused.
+    let again = read("again.json") + &read("again.err");
+    assert!(again.contains("already used"), "{again}");
 
     let rows = journal_json(&world);
     let reboot = rows
@@ -563,14 +590,6 @@ async fn a_grafana_webhook_reboots_an_sshd_host_through_the_cli() {
         reboot["incident_id"].is_number(),
         "in the open incident: {reboot}"
     );
-    // Once only: the same link again is refused, and nothing more runs.
-    let again = world
-        .paaf()
-        .args(["intent", "open", &url, "--yes"])
-        .output()
-        .unwrap();
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already used"));
     assert_eq!(
         journal_json(&world)
             .iter()
