@@ -2,7 +2,7 @@
 //! core facade and renders what comes back; every decision lives in paaf-core.
 //!
 //! Modules depend one way: this file (arguments, dispatch) → the command modules (hosts,
-//! fleet, flags, monitor, servers, incidents, setup) → ctx (the facade, options, emit/confirm) → output (the
+//! fleet, flags, monitor, servers, incidents, relay, setup) → ctx (the facade, options, emit/confirm) → output (the
 //! only printing, escaped), prompt, exit.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -15,6 +15,7 @@ mod incidents;
 mod monitor;
 mod output;
 mod prompt;
+mod relay;
 mod render;
 mod servers;
 mod setup;
@@ -148,6 +149,12 @@ enum Command {
     /// Incidents: open one from an alert, protect, stand down, resolve, post-mortem
     #[command(subcommand)]
     Incident(incidents::IncidentCommand),
+    /// paaf-relay: pair this device, follow its stream of action intents
+    #[command(subcommand)]
+    Relay(relay::RelayCommand),
+    /// Action intents from paaf-relay: open one (verify, confirm, run once)
+    #[command(subcommand)]
+    Intent(relay::IntentCommand),
     /// Store secrets (passwords, key passphrases, API tokens) in the OS keychain
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -288,6 +295,8 @@ async fn run(ctx: &Ctx, command: Command) -> Outcome {
         Command::Server(command) => servers::server(ctx, command).await,
         Command::Servers(args) => servers::list(ctx, args).await,
         Command::Incident(command) => incidents::incident(ctx, command).await,
+        Command::Relay(command) => relay::relay(ctx, command).await,
+        Command::Intent(command) => relay::intent(ctx, command).await,
         Command::Secret(SecretCommand::Set { name }) => {
             let value = prompt::secret(&format!("Secret for keyring:{name}")).map_err(|e| {
                 Error::InvalidInput {

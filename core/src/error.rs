@@ -223,6 +223,9 @@ pub enum Error {
     /// What was asked clashes with the state of things (an incident is already open).
     #[error("{what}: {how}")]
     Conflict { what: String, how: String },
+    /// An action intent refused before anything ran (see [`crate::intent::IntentRefusal`]).
+    #[error("intent refused, nothing was done: {0}")]
+    IntentRefused(crate::intent::IntentRefusal),
     #[error("{reason}")]
     Other { reason: String },
 }
@@ -253,6 +256,7 @@ impl Error {
             Error::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
             Error::HostNotAdded { code, .. } => *code,
             Error::Conflict { .. } => ErrorCode::Conflict,
+            Error::IntentRefused(refusal) => refusal.code(),
             Error::Other { .. } => ErrorCode::Other,
         }
     }

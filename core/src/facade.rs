@@ -27,6 +27,7 @@ mod fanout;
 mod flags;
 mod hosts;
 mod incidents;
+mod intents;
 mod monitoring;
 mod overview;
 mod plan;
@@ -44,6 +45,7 @@ pub use fanout::{
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use hosts::{HostAdded, HostCheck, host_key_declined};
 pub use incidents::{AlertRef, IncidentInput};
+pub use intents::{IntentConfirmation, IntentOutcome};
 pub use monitoring::{AnnotationInput, DashboardView, TimeWindow};
 pub use overview::{Overview, OverviewLevel};
 pub use plan::Plan;

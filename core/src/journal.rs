@@ -21,8 +21,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 mod incidents;
+mod intents;
 
 pub use incidents::{DueDelivery, NewIncident};
+pub use intents::RelayPairing;
 
 /// What an action did. Stored in the journal as its kebab-case name (`flag-off`); adding a
 /// kind is adding a variant. A name this version does not know (written by a newer paaf)
@@ -319,6 +321,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS actions_parent ON actions(parent) WHERE parent IS NOT NULL;",
     // 4: incidents, their own timeline and their outgoing messages; actions attached to them.
     incidents::SCHEMA,
+    // 5: the nonces of the action intents acted on, and the paired relay's pinned key.
+    intents::SCHEMA,
 ];
 
 const COLUMNS: &str = "id, kind, target, detail, data, operator, frontend, device, state, result, error_code, created_at, finished_at, duration_ms, incident_id, step";

@@ -15,6 +15,7 @@ pub mod flags;
 pub mod fuzzing;
 pub mod http;
 pub mod incident;
+pub mod intent;
 pub mod inventory;
 pub mod journal;
 pub mod monitor;
@@ -32,8 +33,9 @@ pub use facade::ServerProgress;
 pub use facade::{
     About, AlertRef, AnnotationInput, BackendFlags, Confirmation, DEFAULT_PARALLEL, DashboardView,
     DeliveryRound, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally, FlagChange,
-    FlagTarget, HostAdded, HostCheck, HostOutcome, HostRun, IncidentInput, NoFanOutProgress,
-    OutputGroup, Overview, OverviewLevel, Paaf, Plan, ResendWhich, Resent, TimeWindow,
+    FlagTarget, HostAdded, HostCheck, HostOutcome, HostRun, IncidentInput, IntentConfirmation,
+    IntentOutcome, NoFanOutProgress, OutputGroup, Overview, OverviewLevel, Paaf, Plan, ResendWhich,
+    Resent, TimeWindow,
     fan_out_question, host_key_declined,
 };
 #[cfg(feature = "cloud")]

@@ -67,10 +67,25 @@ pub fn setup() {
 pub fn paaf_bin() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
+        .get_or_init(|| match std::env::var_os("PAAF_TEST_BIN") {
+            Some(bin) => PathBuf::from(bin),
+            None => built_bins().join("paaf"),
+        })
+        .clone()
+}
+
+/// The `paaf-relay` binary, built from the current sources as [`paaf_bin`] builds `paaf`.
+pub fn relay_bin() -> PathBuf {
+    built_bins().join("paaf-relay")
+}
+
+/// Builds `paaf` and `paaf-relay` into the target dir these tests run from (once per test
+/// process); the directory they are in. One cargo call for both: built apart, their
+/// dependencies' features differ and each build would rebuild paaf-core for the other.
+fn built_bins() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
         .get_or_init(|| {
-            if let Some(bin) = std::env::var_os("PAAF_TEST_BIN") {
-                return PathBuf::from(bin);
-            }
             let exe = std::env::current_exe().expect("test executable path");
             // target/<profile>/deps/<test> → target/<profile>
             let profile_dir = exe
@@ -87,6 +102,10 @@ pub fn paaf_bin() -> PathBuf {
                     "paaf-cli",
                     "--bin",
                     "paaf",
+                    "--package",
+                    "paaf-relay",
+                    "--bin",
+                    "paaf-relay",
                     "--target-dir",
                 ])
                 .arg(target_dir)
@@ -95,14 +114,100 @@ pub fn paaf_bin() -> PathBuf {
                 .expect("run cargo build");
             assert!(
                 out.status.success(),
-                "building paaf failed:\n{}",
+                "building paaf and paaf-relay failed:\n{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            let bin = profile_dir.join("paaf");
-            assert!(bin.exists(), "no binary at {}", bin.display());
-            bin
+            for bin in ["paaf", "paaf-relay"] {
+                let path = profile_dir.join(bin);
+                assert!(path.exists(), "no binary at {}", path.display());
+            }
+            profile_dir.to_path_buf()
         })
         .clone()
+}
+
+/// A paaf-relay on 127.0.0.1 and a free port, serving `relay.toml` in `dir` (which the test
+/// wrote, `listen` left out: it is added here); killed on drop.
+pub struct Relay {
+    pub dir: PathBuf,
+    pub port: u16,
+    /// The relay key it printed at start (`ed25519:...`).
+    pub key: String,
+    env: Vec<(String, String)>,
+    child: Option<std::process::Child>,
+}
+
+impl Relay {
+    /// Starts the relay with `env` (its secrets) and waits for its first line.
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> Relay {
+        let mut relay = Relay {
+            dir: dir.to_path_buf(),
+            port: 0,
+            key: String::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            child: None,
+        };
+        relay.spawn();
+        relay
+    }
+
+    fn spawn(&mut self) {
+        use std::io::BufRead;
+        let config = std::fs::read_to_string(self.dir.join("relay.toml")).expect("relay.toml");
+        // The same port across a restart: paired devices know the relay by its URL.
+        let port = if self.port == 0 {
+            free_port()
+        } else {
+            self.port
+        };
+        let path = self.dir.join("relay-listening.toml");
+        std::fs::write(&path, format!("listen = \"127.0.0.1:{port}\"\n{config}")).unwrap();
+        let mut child = Command::new(relay_bin())
+            .args(["serve", "--config"])
+            .arg(&path)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start paaf-relay");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.contains("listening"),
+            "paaf-relay did not start: {line:?}"
+        );
+        self.key = line.rsplit(' ').next().unwrap().trim().to_string();
+        self.port = port;
+        self.child = Some(child);
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it (SIGKILL: no chance to tidy up) and starts it again on the same files.
+    pub fn kill_and_restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// A free TCP port on 127.0.0.1 (the OS picks it; the script re-checks it before use).

@@ -1,0 +1,149 @@
+//! `paaf relay pair|unpair|status|listen` and `paaf intent open`: this device and paaf-relay.
+//! The core verifies and decides everything (pinned key, expiry, nonce, the device's own
+//! playbook step, the claim); this asks for the confirmation and prints.
+
+use crate::ctx::{Ctx, Outcome};
+use crate::exit;
+use crate::output;
+use clap::Subcommand;
+use paaf_core::{IntentOutcome, ProgressEvent};
+use secrecy::SecretString;
+use std::sync::Arc;
+
+#[derive(Subcommand)]
+pub enum RelayCommand {
+    /// Pair this device with a paaf-relay: its key is pinned, intents reach this device
+    Pair {
+        /// The relay's URL, e.g. https://relay.example.com
+        url: String,
+        /// The team's pairing token (the relay's pairing_token_env)
+        #[arg(long, env = "PAAF_RELAY_PAIRING_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Revoke this device's pairing and forget the relay's key
+    Unpair,
+    /// The relay this device is paired with
+    Status,
+    /// Follow the relay's stream: print each intent (its paaf://intent/ link) as it comes
+    Listen {
+        /// Stop after this many intents
+        #[arg(long)]
+        count: Option<usize>,
+        /// Resume after this event id (what an earlier listen printed)
+        #[arg(long)]
+        after: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum IntentCommand {
+    /// Verify an intent (a paaf://intent/ link or its payload), confirm, then run it once
+    Open {
+        /// The paaf://intent/... link or its payload
+        intent: String,
+        /// A dangerous runbook's name, typed to confirm it
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+    },
+}
+
+pub async fn relay(ctx: &Ctx, command: RelayCommand) -> Outcome {
+    match command {
+        RelayCommand::Pair { url, token } => {
+            let pairing = ctx
+                .paaf
+                .relay_pair(&url, &SecretString::from(token))
+                .await?;
+            ctx.emit(&pairing, |p| {
+                output::line(&format!(
+                    "paired with {} as device {}; relay key pinned: {}",
+                    output::shown(&p.url),
+                    output::shown(&p.device_id),
+                    output::shown(&p.relay_key)
+                ))
+            });
+            Ok(exit::OK)
+        }
+        RelayCommand::Unpair => {
+            ctx.paaf.relay_unpair().await?;
+            ctx.done("unpaired: the relay's key is forgotten and this device's token revoked")
+        }
+        RelayCommand::Status => {
+            let pairing = ctx.paaf.relay_pairing()?;
+            ctx.emit(&pairing, |p| match p {
+                Some(p) => output::line(&format!(
+                    "paired with {} as device {} since {}; relay key {}",
+                    output::shown(&p.url),
+                    output::shown(&p.device_id),
+                    output::shown(&p.paired_at),
+                    output::shown(&p.relay_key)
+                )),
+                None => output::line("not paired: paaf relay pair URL --token T"),
+            });
+            Ok(exit::OK)
+        }
+        RelayCommand::Listen { count, after } => {
+            output::stream_documents();
+            let mut seen = 0;
+            ctx.paaf
+                .relay_listen(after.as_deref(), |id, notice| {
+                    if ctx.is_json() {
+                        output::event(&serde_json::json!({ "event_id": id, "intent": notice }));
+                    } else {
+                        output::line(&format!(
+                            "{id}\t{}\t{}\t{} {}\t{}",
+                            output::shown(&notice.alert),
+                            output::shown(&notice.playbook),
+                            output::shown(&notice.kind),
+                            output::shown(&notice.target),
+                            output::shown(&notice.url)
+                        ));
+                    }
+                    seen += 1;
+                    count.is_none_or(|c| seen < c)
+                })
+                .await?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+pub async fn intent(ctx: &Ctx, command: IntentCommand) -> Outcome {
+    let IntentCommand::Open { intent, confirm } = command;
+    let shown = ctx.paaf.open_intent(&intent)?;
+    let question = format!(
+        "{} fires ({}): {}{}. Run it now from this device?",
+        shown.alert,
+        shown.playbook,
+        shown.action,
+        match shown.incident {
+            Some(id) => format!(", in incident #{id}"),
+            None => String::new(),
+        }
+    );
+    let confirmation = match &shown.typed_name {
+        Some(name) => ctx.confirm_typed(confirm, &question, name)?,
+        None => ctx.confirm(&question)?,
+    };
+    let quiet = Arc::new(|_: ProgressEvent| {});
+    let outcome = ctx
+        .paaf
+        .execute_intent(&intent, &confirmation, quiet)
+        .await?;
+    ctx.emit(&outcome, |o| match o {
+        IntentOutcome::Ran { state, summary, .. } => {
+            output::line(&format!("{}: {}", state, output::shown(summary)))
+        }
+        IntentOutcome::AlreadyActed { claim, .. } => output::line(&format!(
+            "not run here: {} acted first at {}{}",
+            output::shown(&claim.device),
+            output::shown(&claim.claimed_at),
+            claim
+                .result
+                .as_ref()
+                .map(|r| format!(" ({}: {})", r.state, output::shown(&r.summary)))
+                .unwrap_or_else(|| " (no result yet)".into())
+        )),
+    });
+    Ok(exit::OK)
+}

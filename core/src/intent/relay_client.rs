@@ -1,0 +1,282 @@
+//! paaf-relay's device API, as a paired device calls it.
+//!
+//! Endpoints (relay/src/server.rs serves them; JSON bodies):
+//! - `POST /pair` `{token, device}` → `{device_id, device_token, relay_key}`: the pairing
+//!   token is the team's; the device token that comes back authenticates the device from then
+//!   on (`Authorization: Bearer`), the relay key is pinned.
+//! - `POST /unpair` → 204: the device token is revoked, nothing more is delivered to it.
+//! - `GET /stream` → `text/event-stream`: `event: intent` (`id:` the delivery sequence,
+//!   `data:` an [`IntentNotice`]); `Last-Event-ID` resumes after a sequence. 401 unpaired.
+//! - `POST /intents/{id}/claim` → [`Claim`]: the first claimer acts, later ones learn who did
+//!   and how it went.
+//! - `POST /intents/{id}/result` `{state, summary}` → 204: how the claimed action ended.
+
+use crate::error::{Error, Result};
+use crate::http::{HttpAuth, Limits, Request, Retry, Service, path_segment};
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What the relay answers a pairing.
+#[derive(Deserialize)]
+pub struct PairAnswer {
+    pub device_id: String,
+    pub device_token: SecretString,
+    pub relay_key: String,
+}
+
+/// An intent as the relay's stream announces it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IntentNotice {
+    pub id: String,
+    /// The deep link (`paaf://intent/...`): what a notification's button opens.
+    pub url: String,
+    pub alert: String,
+    pub playbook: String,
+    pub kind: String,
+    pub target: String,
+    pub expires_at_ms: i64,
+}
+
+/// The relay's answer to a claim.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claim {
+    /// True: this device is the first, it acts.
+    pub first: bool,
+    /// The device that claimed it first.
+    pub device: String,
+    pub claimed_at: String,
+    /// How the first claimer's action ended, once it reported.
+    pub result: Option<ClaimResult>,
+}
+
+/// How a claimed action ended, as its device reported it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClaimResult {
+    pub state: String,
+    pub summary: String,
+}
+
+fn service(url: &str, token: Option<&SecretString>) -> Result<Service> {
+    let auth = match token {
+        Some(t) => HttpAuth::Bearer(t.clone()),
+        None => HttpAuth::None,
+    };
+    Service::new(
+        "paaf-relay",
+        url,
+        auth,
+        Limits::with_timeout(Duration::from_secs(15)),
+    )
+}
+
+/// Registers this device with the relay at `url` using the team's pairing `token`.
+pub async fn pair(url: &str, token: &SecretString, device: &str) -> Result<PairAnswer> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        token: &'a str,
+        device: &'a str,
+    }
+    let body = Body {
+        token: token.expose_secret(),
+        device,
+    };
+    service(url, None)?
+        .with_secret(token.clone())
+        .get_json(Request::with_body(
+            Method::POST,
+            "/pair",
+            &body,
+            Retry::NotIdempotent,
+        )?)
+        .await
+}
+
+/// Revokes this device's pairing at the relay.
+pub async fn unpair(url: &str, device_token: &SecretString) -> Result<()> {
+    service(url, Some(device_token))?
+        .send(Request::post("/unpair", Retry::Idempotent))
+        .await
+        .map(|_| ())
+}
+
+/// Claims intent `id`: whether this device is the one to act.
+pub async fn claim(url: &str, device_token: &SecretString, id: &str) -> Result<Claim> {
+    let path = format!("/intents/{}/claim", path_segment(id));
+    service(url, Some(device_token))?
+        .get_json(Request::post(path, Retry::Idempotent))
+        .await
+}
+
+/// Tells the relay how the claimed intent `id` ended.
+pub async fn report(
+    url: &str,
+    device_token: &SecretString,
+    id: &str,
+    result: &ClaimResult,
+) -> Result<()> {
+    let path = format!("/intents/{}/result", path_segment(id));
+    service(url, Some(device_token))?
+        .send(Request::with_body(
+            Method::POST,
+            path,
+            result,
+            Retry::Idempotent,
+        )?)
+        .await
+        .map(|_| ())
+}
+
+/// Follows the relay's stream of intents for this device, calling `on_intent` with each
+/// (and its sequence) until it returns false or the stream ends; `after` resumes after a
+/// sequence already seen.
+pub async fn listen(
+    url: &str,
+    device_token: &SecretString,
+    after: Option<&str>,
+    mut on_intent: impl FnMut(&str, IntentNotice) -> bool,
+) -> Result<()> {
+    let endpoint = format!("{}/stream", url.trim_end_matches('/'));
+    let unreachable = |e: reqwest::Error| Error::Unreachable {
+        host: "paaf-relay".into(),
+        address: url.to_string(),
+        reason: e.without_url().to_string(),
+    };
+    let mut request = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| Error::other(format!("cannot make an HTTP client: {e}")))?
+        .get(&endpoint)
+        .bearer_auth(device_token.expose_secret())
+        .header("Accept", "text/event-stream");
+    if let Some(after) = after {
+        request = request.header("Last-Event-ID", after);
+    }
+    let mut response = request.send().await.map_err(unreachable)?;
+    match response.status().as_u16() {
+        200 => {}
+        401 | 403 => {
+            return Err(Error::IntentRefused(super::IntentRefusal::NotPaired));
+        }
+        status => {
+            return Err(Error::Service {
+                service: "paaf-relay".into(),
+                code: crate::ErrorCode::ServiceFailed,
+                status,
+                message: format!("the stream answered HTTP {status}"),
+            });
+        }
+    }
+    let mut events = SseReader::default();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        for event in events.push(&chunk) {
+            if event.name != "intent" {
+                continue;
+            }
+            let notice: IntentNotice =
+                serde_json::from_str(&event.data).map_err(|e| Error::MalformedResponse {
+                    what: "paaf-relay's stream".into(),
+                    reason: e.to_string(),
+                })?;
+            if !on_intent(&event.id, notice) {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One server-sent event.
+#[derive(Debug, Default, PartialEq)]
+struct SseEvent {
+    id: String,
+    name: String,
+    data: String,
+}
+
+/// Splits an event stream (WHATWG HTML, "Server-sent events": lines of `field: value`, an
+/// event ends at a blank line, `:` lines are comments) into events; a line cut between two
+/// chunks waits for its end.
+#[derive(Default)]
+struct SseReader {
+    pending: Vec<u8>,
+    event: SseEvent,
+}
+
+/// The longest line kept while waiting for its end: more is not a relay speaking.
+const MAX_SSE_LINE: usize = 64 * 1024;
+
+impl SseReader {
+    fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+        self.pending.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.is_empty() {
+                let event = std::mem::take(&mut self.event);
+                if !event.data.is_empty() {
+                    out.push(SseEvent {
+                        name: if event.name.is_empty() {
+                            "message".into()
+                        } else {
+                            event.name
+                        },
+                        ..event
+                    });
+                }
+                continue;
+            }
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "id" => self.event.id = value.to_string(),
+                "event" => self.event.name = value.to_string(),
+                "data" => {
+                    if !self.event.data.is_empty() {
+                        self.event.data.push('\n');
+                    }
+                    self.event.data.push_str(value);
+                }
+                _ => {}
+            }
+        }
+        if self.pending.len() > MAX_SSE_LINE {
+            self.pending.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_cut_anywhere_between_chunks_come_out_whole() {
+        let stream = b": keep-alive\n\nid: 7\nevent: intent\ndata: {\"a\":1}\n\nevent: other\r\ndata: x\r\ndata: y\r\n\r\n";
+        for cut in 0..stream.len() {
+            let mut reader = SseReader::default();
+            let mut events = reader.push(&stream[..cut]);
+            events.extend(reader.push(&stream[cut..]));
+            assert_eq!(
+                events,
+                vec![
+                    SseEvent {
+                        id: "7".into(),
+                        name: "intent".into(),
+                        data: "{\"a\":1}".into()
+                    },
+                    SseEvent {
+                        id: String::new(),
+                        name: "other".into(),
+                        data: "x\ny".into()
+                    }
+                ],
+                "cut at {cut}"
+            );
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! relay.toml: where the relay listens, keeps its state and key, which playbooks it matches
+//! and which webhook sources it accepts. Secrets are never in the file: it names the
+//! environment variables that hold them.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The relay's config, as read from its TOML file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    /// `host:port` to listen on.
+    pub listen: String,
+    /// The SQLite database (intents, devices, deliveries, claims).
+    pub database: PathBuf,
+    /// The Ed25519 key file (a 32-byte seed in hex), created 0600 when missing.
+    pub signing_key: PathBuf,
+    /// A paaf config file whose `[[playbooks]]` the alerts are matched against.
+    pub playbooks: PathBuf,
+    /// How long an intent may be acted on.
+    #[serde(default = "default_ttl")]
+    pub intent_ttl_secs: u64,
+    /// The largest webhook body accepted.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// The environment variable holding the pairing token devices present to `POST /pair`.
+    pub pairing_token_env: String,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// One webhook sender: Grafana's webhook contact point or an Alertmanager webhook receiver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Its name: the webhook is `POST /webhooks/NAME`.
+    pub name: String,
+    pub auth: SourceAuth,
+    /// The environment variable holding its bearer token or HMAC secret.
+    pub secret_env: String,
+    /// The header carrying the HMAC (hex SHA-256 of the body); Grafana's default.
+    #[serde(default = "default_hmac_header")]
+    pub hmac_header: String,
+    /// Webhooks accepted per minute; more are answered 429.
+    #[serde(default = "default_per_minute")]
+    pub per_minute: u32,
+}
+
+/// How a source proves it is the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceAuth {
+    /// `Authorization: Bearer SECRET` (Alertmanager's `http_config.authorization`).
+    Bearer,
+    /// HMAC-SHA256 of the body with the secret, in hex (Grafana's webhook "HMAC signature").
+    Hmac,
+}
+
+fn default_ttl() -> u64 {
+    900
+}
+fn default_max_body() -> usize {
+    256 * 1024
+}
+fn default_hmac_header() -> String {
+    "X-Grafana-Alerting-Signature".into()
+}
+fn default_per_minute() -> u32 {
+    600
+}
+
+impl RelayConfig {
+    /// Reads `path`; relative paths in it are taken from its directory.
+    pub fn load(path: &Path) -> Result<RelayConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut config: RelayConfig =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut config.database,
+            &mut config.signing_key,
+            &mut config.playbooks,
+        ] {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// The value of environment variable `name`, which must be set and not empty.
+pub fn secret_from_env(name: &str) -> Result<String, String> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => Err(format!(
+            "environment variable {name} (named in the relay config) is not set"
+        )),
+    }
+}

@@ -1,0 +1,440 @@
+//! The relay's HTTP API (axum): webhooks in, pairing, the devices' event streams, claims,
+//! health and metrics. The device endpoints are the ones paaf-core's
+//! `intent::relay_client` calls.
+
+use crate::alerts::{self, WebhookBody};
+use crate::config::{RelayConfig, SourceAuth, SourceConfig, secret_from_env};
+use crate::store::{ClaimAnswer, Device, Store, token_hash};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use hmac::{Hmac, Mac};
+use paaf_core::config::Config;
+use paaf_core::intent::relay_client::ClaimResult;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+
+/// Counters shown at `/metrics`.
+#[derive(Default)]
+struct Metrics {
+    webhooks_accepted: AtomicU64,
+    webhooks_unauthorized: AtomicU64,
+    webhooks_rate_limited: AtomicU64,
+    webhooks_too_large: AtomicU64,
+    webhooks_malformed: AtomicU64,
+    intents_created: AtomicU64,
+    intents_sent: AtomicU64,
+    claims: AtomicU64,
+    streams_open: AtomicU64,
+}
+
+/// A source with its secret, read once at start.
+struct Source {
+    config: SourceConfig,
+    secret: String,
+    /// Its token bucket: webhooks it may send now, and when that was counted.
+    bucket: Mutex<(f64, std::time::Instant)>,
+}
+
+pub struct App {
+    store: Store,
+    key: SigningKey,
+    playbooks: Config,
+    sources: HashMap<String, Source>,
+    pairing_hash: String,
+    ttl_ms: i64,
+    /// The newest intent's sequence: streams wake up when it changes.
+    newest: watch::Sender<i64>,
+    metrics: Metrics,
+}
+
+impl App {
+    /// Everything the server needs, from its config: fails on a missing secret, an unreadable
+    /// playbook file or database.
+    pub fn new(config: &RelayConfig, key: SigningKey) -> Result<App, String> {
+        let playbooks = Config::load(&config.playbooks).map_err(|e| e.to_string())?;
+        let store = Store::open(&config.database)
+            .map_err(|e| format!("database {}: {e}", config.database.display()))?;
+        let mut sources = HashMap::new();
+        for s in &config.sources {
+            sources.insert(
+                s.name.clone(),
+                Source {
+                    secret: secret_from_env(&s.secret_env)?,
+                    config: s.clone(),
+                    bucket: Mutex::new((s.per_minute as f64, std::time::Instant::now())),
+                },
+            );
+        }
+        Ok(App {
+            store,
+            key,
+            playbooks,
+            sources,
+            pairing_hash: token_hash(&secret_from_env(&config.pairing_token_env)?),
+            ttl_ms: config.intent_ttl_secs as i64 * 1000,
+            newest: watch::channel(0).0,
+            metrics: Metrics::default(),
+        })
+    }
+}
+
+/// The relay's routes over `app`; webhook bodies limited to `max_body` bytes.
+pub fn router(app: Arc<App>, max_body: usize) -> Router {
+    Router::new()
+        .route(
+            "/webhooks/{source}",
+            post(webhook).layer(DefaultBodyLimit::max(max_body)),
+        )
+        .route("/pair", post(pair))
+        .route("/unpair", post(unpair))
+        .route("/stream", get(stream))
+        .route("/intents/{id}/claim", post(claim))
+        .route("/intents/{id}/result", post(result))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .with_state(app)
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!("storage failed: {e}");
+    refuse(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the relay's storage failed",
+    )
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+impl Source {
+    /// Whether the request proves it comes from this source.
+    fn authentic(&self, headers: &HeaderMap, body: &[u8]) -> bool {
+        match self.config.auth {
+            // Compared as hashes: the time taken says nothing about the secret.
+            SourceAuth::Bearer => {
+                bearer(headers).is_some_and(|t| token_hash(t) == token_hash(&self.secret))
+            }
+            SourceAuth::Hmac => {
+                let Some(given) = headers
+                    .get(self.config.hmac_header.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| hex::decode(v.trim().trim_start_matches("sha256=")).ok())
+                else {
+                    return false;
+                };
+                let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes())
+                    .expect("HMAC takes any key length");
+                mac.update(body);
+                mac.verify_slice(&given).is_ok()
+            }
+        }
+    }
+
+    /// Takes one webhook from its token bucket (`per_minute` deep, refilled evenly over a
+    /// minute, so a burst never straddles two windows); false when it is empty.
+    fn admit(&self) -> bool {
+        let per_minute = self.config.per_minute as f64;
+        let mut bucket = self.bucket.lock().expect("rate bucket poisoned");
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(bucket.1).as_secs_f64() * per_minute / 60.0;
+        *bucket = ((bucket.0 + refill).min(per_minute), now);
+        if bucket.0 < 1.0 {
+            return false;
+        }
+        bucket.0 -= 1.0;
+        true
+    }
+}
+
+async fn webhook(
+    State(app): State<Arc<App>>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let m = &app.metrics;
+    let Some(src) = app.sources.get(&source) else {
+        return refuse(StatusCode::NOT_FOUND, "no such webhook source");
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            m.webhooks_too_large.fetch_add(1, Ordering::Relaxed);
+            return e.into_response();
+        }
+    };
+    if !src.admit() {
+        m.webhooks_rate_limited.fetch_add(1, Ordering::Relaxed);
+        let mut r = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many webhooks from this source",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+        return r;
+    }
+    if !src.authentic(&headers, &body) {
+        m.webhooks_unauthorized.fetch_add(1, Ordering::Relaxed);
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "bad or missing token or signature",
+        );
+    }
+    let parsed: WebhookBody = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            m.webhooks_malformed.fetch_add(1, Ordering::Relaxed);
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("not an Alertmanager or Grafana webhook body: {e}"),
+            );
+        }
+    };
+    let now = now_ms();
+    let outcome = alerts::intents_of(&parsed, &source, &app.playbooks, &app.key, app.ttl_ms, now);
+    let mut withdrawn = 0;
+    for alert in &outcome.resolved {
+        match app.store.withdraw(alert) {
+            Ok(n) => withdrawn += n,
+            Err(e) => return internal(e),
+        }
+    }
+    let mut created = 0;
+    for new in &outcome.intents {
+        match app.store.add_intent(new, now) {
+            Ok(Some(seq)) => {
+                created += 1;
+                app.newest.send_replace(seq);
+            }
+            Ok(None) => {}
+            Err(e) => return internal(e),
+        }
+    }
+    m.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
+    m.intents_created.fetch_add(created, Ordering::Relaxed);
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "intents": created, "withdrawn": withdrawn })),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct PairRequest {
+    token: String,
+    device: String,
+}
+
+async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Response {
+    if token_hash(&req.token) != app.pairing_hash {
+        return refuse(StatusCode::UNAUTHORIZED, "wrong pairing token");
+    }
+    let name: String = req
+        .device
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    let id = hex::encode(rand::random::<[u8; 8]>());
+    let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    if let Err(e) = app.store.add_device(&id, &name, &token) {
+        return internal(e);
+    }
+    tracing::info!(device = %name, id = %id, "device paired");
+    Json(json!({
+        "device_id": id,
+        "device_token": token,
+        "relay_key": paaf_core::intent::format_key(&app.key.verifying_key()),
+    }))
+    .into_response()
+}
+
+/// The paired device presenting its token, or the 401 to answer.
+fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
+    let unpaired = || refuse(StatusCode::UNAUTHORIZED, "this device is not paired");
+    let token = bearer(headers).ok_or_else(unpaired)?;
+    app.store
+        .device(token)
+        .map_err(internal)?
+        .ok_or_else(unpaired)
+}
+
+async fn unpair(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let device = match device(&app, &headers) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    match app.store.revoke(&device.id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let device = match device(&app, &headers) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    // Resumed: everything after the last event seen; fresh: what was never sent.
+    let mut after: Option<i64> = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(16);
+    let mut newest = app.newest.subscribe();
+    app.metrics.streams_open.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move {
+        'stream: loop {
+            let due = match app
+                .store
+                .due(&device.id, after.unwrap_or(i64::MAX), now_ms())
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!("cannot read the intents due: {e}");
+                    break;
+                }
+            };
+            for (seq, notice) in due {
+                let event = Event::default()
+                    .id(seq.to_string())
+                    .event("intent")
+                    .json_data(&notice)
+                    .expect("a notice serializes");
+                if tx.send(Ok(event)).await.is_err() {
+                    break 'stream;
+                }
+                if let Err(e) = app.store.mark_sent(&device.id, seq) {
+                    tracing::error!("cannot record a delivery: {e}");
+                }
+                app.metrics.intents_sent.fetch_add(1, Ordering::Relaxed);
+                after = after.map(|a| a.max(seq));
+            }
+            tokio::select! {
+                changed = newest.changed() => if changed.is_err() { break },
+                _ = tx.closed() => break,
+                // Expired or claimed intents stop being due without a wake-up.
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            }
+        }
+        app.metrics.streams_open.fetch_sub(1, Ordering::Relaxed);
+    });
+    Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+async fn claim(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let device = match device(&app, &headers) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    app.metrics.claims.fetch_add(1, Ordering::Relaxed);
+    match app.store.claim(&id, &device) {
+        Ok(ClaimAnswer::Answered(claim)) => Json(claim).into_response(),
+        Ok(ClaimAnswer::NoSuchIntent) => refuse(StatusCode::NOT_FOUND, "no such intent"),
+        Err(e) => internal(e),
+    }
+}
+
+async fn result(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(result): Json<ClaimResult>,
+) -> Response {
+    let device = match device(&app, &headers) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    match app.store.record_result(&id, &device, &result) {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => refuse(
+            StatusCode::CONFLICT,
+            "this device did not claim that intent",
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let m = &app.metrics;
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let (paired, pending) = match (app.store.paired_devices(), app.store.undelivered()) {
+        (Ok(p), Ok(u)) => (p, u),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    let text = format!(
+        "# HELP paaf_relay_webhooks_total Webhooks received, by result.\n\
+         # TYPE paaf_relay_webhooks_total counter\n\
+         paaf_relay_webhooks_total{{result=\"accepted\"}} {}\n\
+         paaf_relay_webhooks_total{{result=\"unauthorized\"}} {}\n\
+         paaf_relay_webhooks_total{{result=\"rate-limited\"}} {}\n\
+         paaf_relay_webhooks_total{{result=\"too-large\"}} {}\n\
+         paaf_relay_webhooks_total{{result=\"malformed\"}} {}\n\
+         # HELP paaf_relay_intents_created_total Signed intents created.\n\
+         # TYPE paaf_relay_intents_created_total counter\n\
+         paaf_relay_intents_created_total {}\n\
+         # HELP paaf_relay_intents_sent_total Intents written to device streams.\n\
+         # TYPE paaf_relay_intents_sent_total counter\n\
+         paaf_relay_intents_sent_total {}\n\
+         # HELP paaf_relay_claims_total Claims answered.\n\
+         # TYPE paaf_relay_claims_total counter\n\
+         paaf_relay_claims_total {}\n\
+         # HELP paaf_relay_streams_open Device streams open now.\n\
+         # TYPE paaf_relay_streams_open gauge\n\
+         paaf_relay_streams_open {}\n\
+         # HELP paaf_relay_devices_paired Devices paired and not revoked.\n\
+         # TYPE paaf_relay_devices_paired gauge\n\
+         paaf_relay_devices_paired {paired}\n\
+         # HELP paaf_relay_deliveries_pending Deliveries not yet on a device stream.\n\
+         # TYPE paaf_relay_deliveries_pending gauge\n\
+         paaf_relay_deliveries_pending {pending}\n",
+        get(&m.webhooks_accepted),
+        get(&m.webhooks_unauthorized),
+        get(&m.webhooks_rate_limited),
+        get(&m.webhooks_too_large),
+        get(&m.webhooks_malformed),
+        get(&m.intents_created),
+        get(&m.intents_sent),
+        get(&m.claims),
+        get(&m.streams_open),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

@@ -1,0 +1,600 @@
+//! Tap-to-act end to end: Alertmanager- and Grafana-shaped webhooks (the bodies in
+//! /work/shared/fixtures/alerts, as documented at
+//! https://prometheus.io/docs/alerting/latest/configuration/#webhook_config and
+//! https://grafana.com/docs/grafana/latest/alerting/configure-notifications/manage-contact-points/integrations/webhook-notifier/)
+//! into a real paaf-relay on 127.0.0.1 → signed intents over its SSE stream to paired
+//! devices (the core, and the `paaf` CLI) → verified, confirmed, run with the device's own
+//! credentials against a real Unleash and a real sshd host → journaled in the open incident.
+//! Then every refusal, with nothing run: forged, wrong key, expired, replayed, unknown target,
+//! kind not allowed, unpaired; and on the relay: oversize body, bad HMAC, bad token, rate
+//! limit. Two devices claiming one intent run it once; a killed relay keeps what it had not
+//! delivered.
+
+use ed25519_dalek::SigningKey;
+use hmac::{Hmac, Mac};
+use paaf_core::incident::IncidentDetail;
+use paaf_core::intent::{self, ActionIntent, IntentAction, IntentRefusal};
+use paaf_core::journal::{ActionKind, ActionState};
+use paaf_core::secrets::{MemoryStore, SecretStore};
+use paaf_core::{Confirmation, Error, IncidentInput, IntentOutcome, Paaf, ProgressEvent};
+use paaf_tests::{Relay, SshHost, UnleashServer, World, host_entry, journal_json};
+use secrecy::SecretString;
+use serde_json::Value;
+use sha2::Sha256;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const PAIRING_TOKEN: &str = "pairing-token-for-tests-0123456789";
+const AM_TOKEN: &str = "alertmanager-bearer-for-tests-0123";
+const GRAFANA_SECRET: &str = "grafana-hmac-secret-for-tests-012";
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new("/work/shared/fixtures/alerts").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The fixture with its first alert renamed `alertname` (and firing), so a playbook
+/// matches it; the other alerts are left as they are.
+fn webhook_body(name: &str, alertname: &str) -> Vec<u8> {
+    let mut body = fixture(name);
+    body["alerts"][0]["labels"]["alertname"] = Value::from(alertname);
+    body["alerts"][0]["status"] = Value::from("firing");
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn hmac_hex(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(GRAFANA_SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes relay.toml in `dir` (playbooks from `team`), starts the relay.
+fn start_relay(dir: &Path, team: &Path, am_per_minute: u32) -> Relay {
+    std::fs::write(
+        dir.join("relay.toml"),
+        format!(
+            r#"database = "relay.sqlite"
+signing_key = "relay.key"
+playbooks = "{team}"
+intent_ttl_secs = 600
+max_body_bytes = 65536
+pairing_token_env = "T_PAIRING"
+
+[[sources]]
+name = "alertmanager"
+auth = "bearer"
+secret_env = "T_AM"
+per_minute = {am_per_minute}
+
+[[sources]]
+name = "grafana"
+auth = "hmac"
+secret_env = "T_GRAFANA"
+"#,
+            team = team.display()
+        ),
+    )
+    .unwrap();
+    Relay::start(
+        dir,
+        &[
+            ("T_PAIRING", PAIRING_TOKEN),
+            ("T_AM", AM_TOKEN),
+            ("T_GRAFANA", GRAFANA_SECRET),
+        ],
+    )
+}
+
+async fn post(relay: &Relay, source: &str, body: Vec<u8>, headers: &[(&str, String)]) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/webhooks/{source}", relay.url()))
+        .header("content-type", "application/json")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+async fn post_alertmanager(relay: &Relay, body: Vec<u8>) -> u16 {
+    let auth = format!("Bearer {AM_TOKEN}");
+    post(relay, "alertmanager", body, &[("authorization", auth)]).await
+}
+
+/// A device: paaf opened on its own copy of the team config (its own journal), secrets in
+/// memory, named `name`.
+fn device(dir: &Path, team_config: &str, name: &str, unleash_token: Option<&str>) -> Paaf {
+    std::fs::create_dir_all(dir).unwrap();
+    let store = MemoryStore::default();
+    if let Some(token) = unleash_token {
+        store
+            .set("unleash", &SecretString::from(token.to_string()))
+            .unwrap();
+    }
+    Paaf::open_text(
+        &dir.join("config.toml"),
+        team_config,
+        Arc::new(store),
+        "test",
+    )
+    .unwrap()
+    .with_device(name)
+}
+
+/// The next `n` intents on the device's stream (their links).
+async fn next_intents(paaf: &Paaf, n: usize) -> Vec<String> {
+    let mut urls = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        paaf.relay_listen(None, |_, notice| {
+            urls.push(notice.url);
+            urls.len() < n
+        }),
+    )
+    .await
+    .expect("intents in time")
+    .unwrap();
+    urls
+}
+
+fn quiet() -> Arc<dyn paaf_core::ProgressSink> {
+    Arc::new(|_: ProgressEvent| {})
+}
+
+fn refusal(result: paaf_core::Result<impl std::fmt::Debug>) -> IntentRefusal {
+    match result {
+        Err(Error::IntentRefused(r)) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn relay_key(relay: &Relay) -> SigningKey {
+    let seed = std::fs::read_to_string(relay.dir.join("relay.key")).unwrap();
+    let bytes: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&seed[i..i + 2], 16).unwrap())
+        .collect();
+    SigningKey::from_bytes(&bytes.try_into().unwrap())
+}
+
+/// The intent in `url`, changed by `change` and signed again with `key`.
+fn resigned(url: &str, key: &SigningKey, change: impl FnOnce(&mut ActionIntent)) -> String {
+    let mut intent = intent::decode(url).unwrap().intent;
+    change(&mut intent);
+    intent::url_of(&intent::sign(&intent, key))
+}
+
+fn detail(paaf: &Paaf) -> IncidentDetail {
+    paaf.incident_detail(None).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alertmanager_webhook_turns_a_flag_off_once_from_two_devices_and_refuses_forgeries() {
+    let unleash = UnleashServer::start();
+    unleash
+        .admin()
+        .create_flag("new-checkout", &["production"])
+        .await;
+    let world = World::new();
+    let team = format!(
+        r#"[[hosts]]
+name = "web-9"
+address = "127.0.0.1"
+user = "nobody"
+auth = {{ type = "agent" }}
+
+[[flags]]
+name = "prod"
+type = "unleash"
+url = "{url}"
+token = "keyring:unleash"
+
+[[playbooks]]
+name = "checkout"
+match = {{ alertname = "CheckoutErrors" }}
+
+[[playbooks.protect]]
+flag = "new-checkout"
+env = "production"
+"#,
+        url = unleash.url()
+    );
+    world.write_config(&team);
+    let relay = start_relay(world.dir.path(), &world.config_path(), 100);
+
+    let phone = device(
+        &world.dir.path().join("phone"),
+        &team,
+        "phone-a",
+        Some(&unleash.admin_token),
+    );
+    let laptop = device(
+        &world.dir.path().join("laptop"),
+        &team,
+        "laptop-b",
+        Some(&unleash.admin_token),
+    );
+    let stranger = device(&world.dir.path().join("stranger"), &team, "stranger", None);
+    let token = SecretString::from(PAIRING_TOKEN.to_string());
+    let pairing = phone.relay_pair(&relay.url(), &token).await.unwrap();
+    assert_eq!(
+        pairing.relay_key, relay.key,
+        "the key the relay printed is pinned"
+    );
+    laptop.relay_pair(&relay.url(), &token).await.unwrap();
+    let wrong = stranger
+        .relay_pair(&relay.url(), &SecretString::from("guess".to_string()))
+        .await;
+    assert!(wrong.is_err(), "a wrong pairing token pairs nothing");
+
+    let incident = phone
+        .open_incident(&IncidentInput {
+            title: "Checkout errors".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let body = webhook_body(
+        "alertmanager-v4-mixed-firing-resolved.bougou.json",
+        "CheckoutErrors",
+    );
+    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
+    // Alertmanager repeats a firing alert's notification: no second intent while one lives.
+    assert_eq!(post_alertmanager(&relay, body).await, 202);
+
+    let url = next_intents(&phone, 1).await.remove(0);
+    assert!(url.starts_with("paaf://intent/"), "{url}");
+    // Both devices got it (the stream pushes a claimed intent no more).
+    let on_laptop = next_intents(&laptop, 1).await.remove(0);
+    assert_eq!(on_laptop, url);
+    let shown = phone.open_intent(&url).unwrap();
+    assert_eq!(shown.kind, "flag-off");
+    assert_eq!(shown.action, "flag new-checkout OFF in production");
+    assert_eq!(shown.incident, Some(incident.id));
+    assert_eq!(shown.typed_name, None);
+    assert!(unleash.admin().enabled("new-checkout", "production").await);
+
+    // Not confirmed: nothing runs.
+    let unconfirmed = phone
+        .execute_intent(&url, &Confirmation::None, quiet())
+        .await;
+    assert!(matches!(
+        unconfirmed,
+        Err(Error::ConfirmationRequired { .. })
+    ));
+    assert!(detail(&phone).actions.is_empty());
+
+    let ran = phone
+        .execute_intent(&url, &Confirmation::Yes, quiet())
+        .await
+        .unwrap();
+    match &ran {
+        IntentOutcome::Ran { state, summary, .. } => {
+            assert_eq!(state, "succeeded");
+            assert!(summary.contains("ON -> OFF"), "{summary}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!unleash.admin().enabled("new-checkout", "production").await);
+    let actions = detail(&phone).actions;
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0].kind, ActionKind::FlagOff);
+    assert_eq!(actions[0].state, ActionState::Succeeded);
+    assert_eq!(actions[0].device, "phone-a");
+
+    // The laptop got the same intent; it learns who acted and how, and runs nothing.
+    unleash
+        .admin()
+        .switch("new-checkout", "production", true)
+        .await;
+    match laptop
+        .execute_intent(&on_laptop, &Confirmation::Yes, quiet())
+        .await
+        .unwrap()
+    {
+        IntentOutcome::AlreadyActed { claim, .. } => {
+            assert_eq!(claim.device, "phone-a");
+            assert_eq!(claim.result.unwrap().state, "succeeded");
+        }
+        other => panic!("the second device ran it: {other:?}"),
+    }
+    assert!(
+        unleash.admin().enabled("new-checkout", "production").await,
+        "not run twice"
+    );
+    assert!(laptop.journal(None, 10).unwrap().is_empty());
+
+    // Refusals: each with its reason, nothing run, nothing journaled.
+    let key = relay_key(&relay);
+    let other_relay = SigningKey::from_bytes(&[7; 32]);
+    let mut tampered = intent::decode(&url).unwrap().intent;
+    tampered.id = "forged".into();
+    tampered.nonce = "forged-nonce".into();
+    let forged_payload = intent::sign(&tampered, &other_relay);
+    let (json, _) = forged_payload.split_once('.').unwrap();
+    let (_, real_sig) = url.rsplit_once('.').unwrap();
+    let forged = format!("paaf://intent/{json}.{real_sig}");
+    let fresh = |i: &mut ActionIntent| {
+        i.nonce = format!("n-{}", rand::random::<u64>());
+        i.id = format!("i-{}", rand::random::<u64>());
+    };
+    let wrong_key = resigned(&url, &other_relay, |i| {
+        fresh(i);
+        i.key_id = intent::key_id(&other_relay.verifying_key());
+    });
+    let expired = resigned(&url, &key, |i| {
+        fresh(i);
+        i.issued_at_ms -= 3_600_000;
+        i.expires_at_ms = chrono::Utc::now().timestamp_millis() - 60_000;
+    });
+    let unknown_target = resigned(&url, &key, |i| {
+        fresh(i);
+        i.action = IntentAction::Reboot {
+            host: "db-1".into(),
+        };
+    });
+    let not_allowed = resigned(&url, &key, |i| {
+        fresh(i);
+        i.action = IntentAction::Reboot {
+            host: "web-9".into(),
+        };
+    });
+    let cases: Vec<(&str, &String, fn(&IntentRefusal) -> bool)> = vec![
+        ("forged", &forged, |r| {
+            matches!(r, IntentRefusal::ForgedSignature)
+        }),
+        ("wrong key", &wrong_key, |r| {
+            matches!(r, IntentRefusal::WrongKey { .. })
+        }),
+        ("expired", &expired, |r| {
+            matches!(r, IntentRefusal::Expired { .. })
+        }),
+        ("replayed", &url, |r| {
+            matches!(r, IntentRefusal::Replayed { .. })
+        }),
+        ("unknown target", &unknown_target, |r| {
+            matches!(r, IntentRefusal::UnknownTarget { what: "host", .. })
+        }),
+        ("kind not allowed", &not_allowed, |r| {
+            matches!(r, IntentRefusal::KindNotAllowed { .. })
+        }),
+    ];
+    unleash
+        .admin()
+        .switch("new-checkout", "production", true)
+        .await;
+    for (name, text, expected) in cases {
+        let opened = refusal(phone.open_intent(text));
+        assert!(expected(&opened), "{name}: open said {opened:?}");
+        let executed = refusal(
+            phone
+                .execute_intent(text, &Confirmation::Yes, quiet())
+                .await,
+        );
+        assert!(expected(&executed), "{name}: execute said {executed:?}");
+    }
+    assert_eq!(detail(&phone).actions.len(), 1, "no refused intent ran");
+    assert!(unleash.admin().enabled("new-checkout", "production").await);
+    let unpaired = refusal(stranger.open_intent(&url));
+    assert_eq!(unpaired, IntentRefusal::NotPaired);
+
+    // Unpairing revokes at the relay: the old token opens no stream.
+    phone.relay_unpair().await.unwrap();
+    assert_eq!(refusal(phone.open_intent(&url)), IntentRefusal::NotPaired);
+    let revoked = reqwest::Client::new()
+        .get(format!("{}/stream", relay.url()))
+        .bearer_auth("not-a-device-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 401);
+    let metrics = reqwest::get(format!("{}/metrics", relay.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("paaf_relay_intents_created_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("paaf_relay_devices_paired 1"), "{metrics}");
+    let recorded = serde_json::to_string(&phone.journal(None, 100).unwrap()).unwrap();
+    assert!(
+        !recorded.contains(&unleash.admin_token),
+        "no secret in the journal"
+    );
+    assert!(
+        !recorded.contains(PAIRING_TOKEN),
+        "no secret in the journal"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_relay_refuses_bad_webhooks_and_keeps_undelivered_intents_across_a_kill() {
+    let world = World::new();
+    let team = r#"[[hosts]]
+name = "web-2"
+address = "127.0.0.1"
+user = "nobody"
+auth = { type = "agent" }
+
+[[playbooks]]
+name = "cpu"
+match = { alertname = "CPU Usage High" }
+
+[[playbooks.protect]]
+reboot = "web-2"
+"#;
+    world.write_config(team);
+    let mut relay = start_relay(world.dir.path(), &world.config_path(), 3);
+    let phone = device(&world.dir.path().join("phone"), team, "phone-a", None);
+    phone
+        .relay_pair(&relay.url(), &SecretString::from(PAIRING_TOKEN.to_string()))
+        .await
+        .unwrap();
+
+    let body = webhook_body("grafana-webhook-captured.bougou.json", "CPU Usage High");
+    let sig = hmac_hex(&body);
+    let header = "X-Grafana-Alerting-Signature";
+    assert_eq!(
+        post(
+            &relay,
+            "grafana",
+            body.clone(),
+            &[(header, "00".repeat(32))]
+        )
+        .await,
+        401,
+        "bad HMAC"
+    );
+    assert_eq!(
+        post(&relay, "grafana", body.clone(), &[]).await,
+        401,
+        "no HMAC"
+    );
+    let mut big = body.clone();
+    big.extend(std::iter::repeat_n(b' ', 70_000));
+    let big_sig = hmac_hex(&big);
+    assert_eq!(
+        post(&relay, "grafana", big, &[(header, big_sig)]).await,
+        413,
+        "oversize"
+    );
+    let wrong_bearer = [("authorization", "Bearer nope".to_string())];
+    assert_eq!(
+        post(&relay, "alertmanager", body.clone(), &wrong_bearer).await,
+        401
+    );
+    assert_eq!(post(&relay, "nosuch", body.clone(), &[]).await, 404);
+    // The accepted one: the phone is not listening, so its intent waits.
+    assert_eq!(
+        post(&relay, "grafana", body.clone(), &[(header, sig)]).await,
+        202
+    );
+
+    // Rate limit: 3 a minute from alertmanager (the wrong bearer above took one).
+    let am = webhook_body(
+        "alertmanager-v4-resolved-prometheus-operator.prom2teams.json",
+        "Nothing",
+    );
+    assert_eq!(post_alertmanager(&relay, am.clone()).await, 202);
+    assert_eq!(post_alertmanager(&relay, am.clone()).await, 202);
+    assert_eq!(post_alertmanager(&relay, am).await, 429);
+
+    relay.kill_and_restart();
+    let urls = next_intents(&phone, 1).await;
+    let shown = phone.open_intent(&urls[0]).unwrap();
+    assert_eq!(shown.kind, "reboot");
+    assert_eq!(shown.target, "web-2");
+    assert_eq!(shown.alert, "CPU Usage High");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grafana_webhook_reboots_an_sshd_host_through_the_cli() {
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    let before = host.boot_id();
+    let team = format!(
+        "{}\n[[playbooks]]\nname = \"cpu\"\nmatch = {{ alertname = \"CPU Usage High\" }}\n\n[[playbooks.protect]]\nreboot = \"web-1\"\n",
+        host_entry(
+            "web-1",
+            &host,
+            &world.key,
+            "[hosts.reboot]\nbackoff_max_secs = 1"
+        )
+    );
+    world.write_config(&team);
+    let relay = start_relay(world.dir.path(), &world.config_path(), 100);
+    // The device's token goes to the keychain: keyutils needs a session keyring, so the
+    // device's commands run in one (as a login shell would give them).
+    let script = r#"set -e
+paaf relay pair "$RELAY" --json > pair.json
+paaf incident open "CPU high" --json > /dev/null
+paaf relay listen --count 1 --json > listen.json
+url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' listen.json | head -1)
+paaf intent open "$url" --yes --json > outcome.json
+if paaf intent open "$url" --yes --json > again.json 2> again.err; then exit 9; fi
+"#;
+    let bin_dir = paaf_tests::paaf_bin().parent().unwrap().to_path_buf();
+    let mut device = std::process::Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", script])
+        .current_dir(world.dir.path())
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("PAAF_CONFIG", world.config_path())
+        .env("PAAF_KEYRING", "keyutils")
+        .env("PAAF_RELAY_PAIRING_TOKEN", PAIRING_TOKEN)
+        .env("RELAY", relay.url())
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .spawn()
+        .unwrap();
+    // Once the device is paired, Grafana posts.
+    let metrics = format!("{}/metrics", relay.url());
+    for _ in 0..600 {
+        let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+        if text.contains("paaf_relay_devices_paired 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = webhook_body("grafana-webhook-captured.bougou.json", "CPU Usage High");
+    let sig = hmac_hex(&body);
+    assert_eq!(
+        post(
+            &relay,
+            "grafana",
+            body,
+            &[("X-Grafana-Alerting-Signature", sig)]
+        )
+        .await,
+        202
+    );
+    let status = tokio::task::spawn_blocking(move || device.wait().unwrap())
+        .await
+        .unwrap();
+    let read =
+        |name: &str| std::fs::read_to_string(world.dir.path().join(name)).unwrap_or_default();
+    assert!(
+        status.success(),
+        "device script: {status}; {}",
+        read("again.err")
+    );
+    let paired: Value = serde_json::from_str(&read("pair.json")).unwrap();
+    assert_eq!(paired["relay_key"], relay.key.as_str());
+    let outcome: Value = serde_json::from_str(&read("outcome.json")).unwrap();
+    assert_eq!(outcome["outcome"], "ran", "{outcome}");
+    assert_eq!(outcome["state"], "succeeded", "{outcome}");
+    assert_ne!(host.boot_id(), before, "the host rebooted");
+    // Once only: the same link again was refused.
+    let again = read("again.json") + &read("again.err");
+    assert!(again.contains("already used"), "{again}");
+
+    let rows = journal_json(&world);
+    let reboot = rows
+        .iter()
+        .find(|r| r["kind"] == "reboot")
+        .expect("a reboot row");
+    assert_eq!(reboot["state"], "succeeded");
+    assert!(
+        reboot["incident_id"].is_number(),
+        "in the open incident: {reboot}"
+    );
+    assert_eq!(
+        journal_json(&world)
+            .iter()
+            .filter(|r| r["kind"] == "reboot")
+            .count(),
+        1
+    );
+}
