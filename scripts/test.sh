@@ -29,6 +29,9 @@ fi
 step "mobile bindings (Kotlin, Swift, Python) generated from paaf-mobile are up to date"
 scripts/mobile-bindings.sh --check
 
+step "the Swift and Kotlin app code uses only symbols the checked-in bindings declare"
+tests/mobile/check-app-symbols.py
+
 step "desktop UI build (the Tauri app embeds ui/dist)"
 scripts/build-ui.sh
 
