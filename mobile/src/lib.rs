@@ -8,12 +8,14 @@
 
 mod error;
 mod operation;
+mod screens;
 mod secrets;
 
 pub use error::PaafError;
 pub use operation::{ProgressListener, RebootOperation};
 #[cfg(feature = "cloud")]
 pub use operation::{ServerPowerListener, ServerPowerOperation};
+pub use screens::*;
 pub use secrets::SecretStore;
 
 use paaf_core::config::HostInput;
@@ -39,7 +41,7 @@ uniffi::setup_scaffolding!();
 
 /// The one runtime the library's network work runs on: the foreign side awaits its tasks'
 /// join handles, so calls work from any thread and any foreign executor.
-static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+pub(crate) static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("paaf")
@@ -93,9 +95,27 @@ impl Paaf {
                 paaf_core::Paaf::open_text(Path::new(&path), &toml, store, "mobile")
             }
         }?;
-        Ok(Arc::new(Paaf {
-            core: Arc::new(core.with_device(&device)),
-        }))
+        Ok(Paaf::from_core(core, &device))
+    }
+
+    /// The Overview screen's model (it reads its first state at once).
+    pub fn overview_screen(&self) -> Arc<OverviewScreen> {
+        OverviewScreen::open(self.core.clone())
+    }
+
+    /// The Fix screen's model: hosts and servers, reboot with confirmation and progress.
+    pub fn fix_screen(&self) -> Arc<FixScreen> {
+        FixScreen::open(self.core.clone())
+    }
+
+    /// The Protect screen's model: flags, the kill switch, undo.
+    pub fn protect_screen(&self) -> Arc<ProtectScreen> {
+        ProtectScreen::open(self.core.clone())
+    }
+
+    /// The Journal screen's model.
+    pub fn journal_screen(&self) -> Arc<JournalScreen> {
+        JournalScreen::open(self.core.clone())
     }
 
     /// Version, paths and identity, for an "about" view.
@@ -393,6 +413,15 @@ impl Paaf {
         limit: u32,
     ) -> Result<Vec<ActionRecord>, PaafError> {
         Ok(self.core.journal(target.as_deref(), limit as usize)?)
+    }
+}
+
+impl Paaf {
+    /// The exported object over an opened core, naming `device` in the journal.
+    pub(crate) fn from_core(core: paaf_core::Paaf, device: &str) -> Arc<Paaf> {
+        Arc::new(Paaf {
+            core: Arc::new(core.with_device(device)),
+        })
     }
 }
 
