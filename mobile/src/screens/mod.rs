@@ -11,7 +11,9 @@ mod onboarding;
 mod overview;
 mod protect;
 
-pub use fix::{FixListener, FixScreen, FixState, Machine, MachineKind, PowerAsk, PowerRun};
+pub use fix::{
+    FixListener, FixScreen, FixState, Machine, MachineAction, MachineKind, PowerAsk, PowerRun,
+};
 pub use journal::{JournalListener, JournalScreen, JournalState};
 pub use onboarding::{ConfigStage, OnboardingListener, OnboardingScreen, OnboardingState};
 pub use overview::{OverviewListener, OverviewScreen, OverviewState};
