@@ -131,16 +131,19 @@ impl RunOperation {
         listener: Arc<dyn StepListener>,
     ) -> Arc<RunOperation> {
         let sink = Arc::new(move |event: StepEvent| listener.on_step(event));
-        Arc::new(RunOperation(Operation::start(runtime, |token| async move {
-            match request {
-                RunRequest::Protect(plan, confirm) => {
-                    core.protect(&plan, &confirm, sink, token).await
+        Arc::new(RunOperation(Operation::start(
+            runtime,
+            |token| async move {
+                match request {
+                    RunRequest::Protect(plan, confirm) => {
+                        core.protect(&plan, &confirm, sink, token).await
+                    }
+                    RunRequest::StandDown(plan, confirm) => {
+                        core.stand_down(&plan, &confirm, sink, token).await
+                    }
                 }
-                RunRequest::StandDown(plan, confirm) => {
-                    core.stand_down(&plan, &confirm, sink, token).await
-                }
-            }
-        })))
+            },
+        )))
     }
 }
 

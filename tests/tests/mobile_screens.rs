@@ -5,10 +5,9 @@
 use paaf_core::ErrorCode;
 use paaf_core::journal::ActionKind;
 use paaf_mobile::{
-    ConfigSource, ConfigStage, FixListener, FixState, JournalListener, JournalState,
-    MachineAction, MachineKind, OnboardingListener, OnboardingScreen, OnboardingState,
-    OverviewListener, OverviewState, Paaf, PaafError, ProtectListener, ProtectState,
-    SecretStore, Subscription,
+    ConfigSource, ConfigStage, FixListener, FixState, JournalListener, JournalState, MachineAction,
+    MachineKind, OnboardingListener, OnboardingScreen, OnboardingState, OverviewListener,
+    OverviewState, Paaf, PaafError, ProtectListener, ProtectState, SecretStore, Subscription,
 };
 use paaf_tests::{MotoServer, PrometheusPeers, SshHost, UnleashServer, World, host_entry};
 use std::collections::HashMap;
@@ -159,7 +158,10 @@ fn fix_lists_hosts_reboots_behind_a_confirmation_with_progress_and_cancels() {
     fix.ask("web-1".into(), MachineAction::Reboot);
     let asked = states.until("the confirmation", |s| s.asking.is_some());
     let question = asked.asking.unwrap().question;
-    assert!(question.starts_with("Reboot web-1") && question.contains("127.0.0.1"), "{question}");
+    assert!(
+        question.starts_with("Reboot web-1") && question.contains("127.0.0.1"),
+        "{question}"
+    );
     fix.dismiss();
     states.until("the dialog closed", |s| s.asking.is_none());
     fix.confirm(); // nothing asked: nothing happens
@@ -174,7 +176,9 @@ fn fix_lists_hosts_reboots_behind_a_confirmation_with_progress_and_cancels() {
         s.running.as_ref().is_some_and(|r| r.progress.len() >= 2)
     });
     assert!(moving.running.unwrap().action_id.is_some());
-    let done = states.until("the end", |s| s.running.as_ref().is_some_and(|r| r.finished));
+    let done = states.until("the end", |s| {
+        s.running.as_ref().is_some_and(|r| r.finished)
+    });
     let run = done.running.unwrap();
     assert!(run.verified && run.error.is_none(), "{run:?}");
     assert!(run.outcome.unwrap().contains("new boot id"));
@@ -203,10 +207,20 @@ fn fix_lists_hosts_reboots_behind_a_confirmation_with_progress_and_cancels() {
     let journal = paaf.journal_screen();
     let rows = watch::<JournalState>(|l| journal.subscribe(l));
     journal.filter(Some("web-1".into()));
-    let seen = rows.until("web-1's actions", |s| s.target.is_some() && s.actions.len() >= 2);
-    assert!(seen.actions.iter().all(|a| a.target == "web-1" && a.kind == ActionKind::Reboot));
+    let seen = rows.until("web-1's actions", |s| {
+        s.target.is_some() && s.actions.len() >= 2
+    });
+    assert!(
+        seen.actions
+            .iter()
+            .all(|a| a.target == "web-1" && a.kind == ActionKind::Reboot)
+    );
     assert_eq!(seen.targets, vec!["web-1".to_string()]);
-    assert!(seen.actions.iter().all(|a| a.frontend == "mobile" && a.device == "test-phone"));
+    assert!(
+        seen.actions
+            .iter()
+            .all(|a| a.frontend == "mobile" && a.device == "test-phone")
+    );
     // The cancel came before the command: journaled as cancelled, the host not rebooted.
     assert_eq!(seen.actions[0].error_code.as_deref(), Some("cancelled"));
     assert_eq!(host.boot_id(), boot);
@@ -216,7 +230,9 @@ fn fix_lists_hosts_reboots_behind_a_confirmation_with_progress_and_cancels() {
 async fn protect_switches_a_flag_after_a_confirmation_naming_it_and_undoes_it() {
     let unleash = UnleashServer::start();
     let admin = unleash.admin();
-    admin.create_flag("new-checkout", &["production", "development"]).await;
+    admin
+        .create_flag("new-checkout", &["production", "development"])
+        .await;
     admin.create_flag("old-search", &[]).await;
     let world = World::new();
     world.write_config(&format!(
@@ -224,7 +240,9 @@ async fn protect_switches_a_flag_after_a_confirmation_naming_it_and_undoes_it() 
         unleash.url()
     ));
     let store = Arc::new(MapStore::default());
-    store.set("unleash".into(), unleash.admin_token.clone()).unwrap();
+    store
+        .set("unleash".into(), unleash.admin_token.clone())
+        .unwrap();
     let paaf = open(&world, store);
     let protect = paaf.protect_screen();
     let states = watch::<ProtectState>(|l| protect.subscribe(l));
@@ -248,7 +266,10 @@ async fn protect_switches_a_flag_after_a_confirmation_naming_it_and_undoes_it() 
         environment: "production".into(),
     };
     protect.ask_switch(target.clone(), false);
-    let asked = states.until("the confirmation", |s| s.asking.is_some()).asking.unwrap();
+    let asked = states
+        .until("the confirmation", |s| s.asking.is_some())
+        .asking
+        .unwrap();
     assert_eq!(
         asked.question,
         "Turn new-checkout in production (unleash `prod`) OFF? It is ON now."
@@ -264,9 +285,16 @@ async fn protect_switches_a_flag_after_a_confirmation_naming_it_and_undoes_it() 
 
     // Undo, confirmed too, puts it back.
     protect.ask_undo();
-    let undo = states.until("the undo's confirmation", |s| s.asking.is_some()).asking.unwrap();
+    let undo = states
+        .until("the undo's confirmation", |s| s.asking.is_some())
+        .asking
+        .unwrap();
     assert_eq!(undo.undo_of, Some(change.action_id));
-    assert!(undo.question.contains("undo of journal action"), "{}", undo.question);
+    assert!(
+        undo.question.contains("undo of journal action"),
+        "{}",
+        undo.question
+    );
     protect.confirm();
     let undone = states.until("the undo", |s| {
         s.last_change.as_ref().is_some_and(|c| c.enabled) && !s.busy
@@ -281,7 +309,10 @@ async fn protect_switches_a_flag_after_a_confirmation_naming_it_and_undoes_it() 
     protect.confirm();
     let refused = states.until("the refusal", |s| s.error.is_some() && !s.busy);
     assert_eq!(refused.error.unwrap().code, ErrorCode::Conflict);
-    assert_eq!(refused.last_change.unwrap().action_id, undone.last_change.unwrap().action_id);
+    assert_eq!(
+        refused.last_change.unwrap().action_id,
+        undone.last_change.unwrap().action_id
+    );
 }
 
 #[test]
@@ -297,9 +328,11 @@ fn overview_ranks_firing_alerts_and_opens_and_resolves_the_incident() {
     let overview = paaf.overview_screen();
     let states = watch::<OverviewState>(|l| overview.subscribe(l));
     let firing = |s: &OverviewState| {
-        s.overview
-            .as_ref()
-            .is_some_and(|o| o.top_alerts.iter().any(|a| a.name == "PaafTestAlwaysFiring"))
+        s.overview.as_ref().is_some_and(|o| {
+            o.top_alerts
+                .iter()
+                .any(|a| a.name == "PaafTestAlwaysFiring")
+        })
     };
     let mut seen = states.until("a first read", |s| s.overview.is_some() && !s.busy);
     while !firing(&seen) {
@@ -310,7 +343,11 @@ fn overview_ranks_firing_alerts_and_opens_and_resolves_the_incident() {
     let glance = seen.overview.unwrap();
     assert_eq!(glance.top_alerts[0].name, "PaafTestAlwaysFiring");
     assert_eq!(glance.unreadable.len(), 1, "{:?}", glance.unreadable);
-    assert!(glance.unreadable[0].starts_with("down"), "{:?}", glance.unreadable);
+    assert!(
+        glance.unreadable[0].starts_with("down"),
+        "{:?}",
+        glance.unreadable
+    );
     assert!(seen.incident.is_none());
 
     overview.open_incident(paaf_core::IncidentInput {
@@ -350,15 +387,26 @@ async fn fix_lists_cloud_servers_beside_hosts_and_stops_one_with_proof() {
     let [app] = &listed.machines[..] else {
         panic!("{listed:?}")
     };
-    assert_eq!((app.kind, &app.name[..], &app.id), (MachineKind::Server, "app-1", &id));
+    assert_eq!(
+        (app.kind, &app.name[..], &app.id),
+        (MachineKind::Server, "app-1", &id)
+    );
     assert_eq!(app.account.as_deref(), Some("prod"));
-    assert_eq!(app.actions, vec![MachineAction::Reboot, MachineAction::Stop]);
+    assert_eq!(
+        app.actions,
+        vec![MachineAction::Reboot, MachineAction::Stop]
+    );
 
     fix.ask("app-1".into(), MachineAction::Stop);
-    let asked = states.until("the confirmation", |s| s.asking.is_some()).asking.unwrap();
+    let asked = states
+        .until("the confirmation", |s| s.asking.is_some())
+        .asking
+        .unwrap();
     assert!(asked.question.starts_with("Stop "), "{}", asked.question);
     fix.confirm();
-    let done = states.until("the end", |s| s.running.as_ref().is_some_and(|r| r.finished));
+    let done = states.until("the end", |s| {
+        s.running.as_ref().is_some_and(|r| r.finished)
+    });
     let run = done.running.unwrap();
     assert!(run.verified && run.error.is_none(), "{run:?}");
     assert!(!run.progress.is_empty());

@@ -143,7 +143,10 @@ async fn read_machines(core: &paaf_core::Paaf) -> paaf_core::Result<(Vec<Machine
                 "{} {}{}: {}",
                 e.provider,
                 e.account,
-                e.region.as_ref().map(|r| format!(" {r}")).unwrap_or_default(),
+                e.region
+                    .as_ref()
+                    .map(|r| format!(" {r}"))
+                    .unwrap_or_default(),
                 e.error.code.as_str()
             )
         }));
@@ -192,7 +195,8 @@ impl FixScreen {
 
     /// Adds a listener: it gets the state now, then each new one.
     pub fn subscribe(&self, listener: Arc<dyn FixListener>) -> Arc<Subscription> {
-        self.store.subscribe(Arc::new(move |s| listener.on_state(s)))
+        self.store
+            .subscribe(Arc::new(move |s| listener.on_state(s)))
     }
 
     /// Reads every host's and server's status again.
@@ -321,7 +325,10 @@ impl FixScreen {
                         .await
                         .map(|report| {
                             let secs = report.elapsed_ms / 1000;
-                            (true, format!("rebooted: a new boot id, up again in {secs} s"))
+                            (
+                                true,
+                                format!("rebooted: a new boot id, up again in {secs} s"),
+                            )
                         })
                 }
                 #[cfg(feature = "cloud")]

@@ -54,7 +54,8 @@ impl JournalScreen {
 
     /// Adds a listener: it gets the state now, then each new one.
     pub fn subscribe(&self, listener: Arc<dyn JournalListener>) -> Arc<Subscription> {
-        self.store.subscribe(Arc::new(move |s| listener.on_state(s)))
+        self.store
+            .subscribe(Arc::new(move |s| listener.on_state(s)))
     }
 
     /// Shows only the actions on `target` (null: all of them).

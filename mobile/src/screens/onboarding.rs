@@ -120,7 +120,8 @@ impl OnboardingScreen {
 
     /// Adds a listener: it gets the state now, then each new one.
     pub fn subscribe(&self, listener: Arc<dyn OnboardingListener>) -> Arc<Subscription> {
-        self.store.subscribe(Arc::new(move |s| listener.on_state(s)))
+        self.store
+            .subscribe(Arc::new(move |s| listener.on_state(s)))
     }
 
     /// Reads the config file again (after it was edited elsewhere).

@@ -81,7 +81,8 @@ impl OverviewScreen {
 
     /// Adds a listener: it gets the state now, then each new one.
     pub fn subscribe(&self, listener: Arc<dyn OverviewListener>) -> Arc<Subscription> {
-        self.store.subscribe(Arc::new(move |s| listener.on_state(s)))
+        self.store
+            .subscribe(Arc::new(move |s| listener.on_state(s)))
     }
 
     /// Pull to refresh: reads the alerts, the unfinished actions and the open incident again.

@@ -121,7 +121,8 @@ impl ProtectScreen {
 
     /// Adds a listener: it gets the state now, then each new one.
     pub fn subscribe(&self, listener: Arc<dyn ProtectListener>) -> Arc<Subscription> {
-        self.store.subscribe(Arc::new(move |s| listener.on_state(s)))
+        self.store
+            .subscribe(Arc::new(move |s| listener.on_state(s)))
     }
 
     /// Lists the flags matching `query` (empty: all).
