@@ -23,8 +23,6 @@ import dev.paaf.mobile.OnboardingScreen
 import dev.paaf.mobile.OnboardingState
 import dev.paaf.mobile.Paaf
 import java.io.File
-import java.net.InetSocketAddress
-import java.net.Socket
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlinx.coroutines.runBlocking
@@ -86,18 +84,6 @@ class ScreensTest {
     private fun sandbox(name: String) =
         File(testEnv("PAAF_TEST_APPS_DIR"), "screens-$name").apply { mkdirs() }
 
-    private fun waitForHost() {
-        val deadline = System.currentTimeMillis() + 30_000
-        while (true) {
-            val up = runCatching {
-                Socket().use { it.connect(InetSocketAddress("127.0.0.1", port), 500) }
-            }.isSuccess
-            if (up && !File(hostDir, "reboot-requested").exists()) return
-            check(System.currentTimeMillis() < deadline) { "the test host did not come back" }
-            Thread.sleep(100)
-        }
-    }
-
     @Test
     fun onboardingShowsAnInvalidConfigInsteadOfCrashingAndImportsAPastedOne() {
         val config = File(sandbox("onboarding"), "config.toml").apply { writeText("[[hosts]]\nname = 3\n") }
@@ -122,7 +108,7 @@ class ScreensTest {
 
     @Test
     fun fixRebootsAfterTheConfirmationWithLiveProgressAndTheJournalShowsIt() {
-        waitForHost()
+        waitForTestHost(port, hostDir)
         val dir = sandbox("fix")
         val text = "operator = \"kotlin-tests\"\n[defaults.reboot]\nbackoff_max_secs = 1\n"
         val paaf = Paaf.open(ConfigSource.Text(text, File(dir, "config.toml").path), MapStore(), "test-phone")

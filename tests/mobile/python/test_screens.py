@@ -6,7 +6,7 @@ import queue
 import time
 
 import paaf
-from conftest import MapStore, config_text, open_paaf, run, trusted
+from conftest import MapStore, config_text, open_on_unleash, run, trusted
 
 Code = paaf.ErrorCode
 
@@ -97,13 +97,7 @@ def test_fix_reboots_after_the_confirmation_with_progress_and_the_journal_shows_
 
 
 def test_protect_asks_naming_flag_environment_and_service_then_undoes(unleash):
-    store = MapStore()
-    store.entries["unleash-prod"] = unleash["token"]
-    text = (
-        'operator = "alice"\n[[flags]]\nname = "prod"\ntype = "unleash"\n'
-        f'url = "{unleash["url"]}"\ntoken = "keyring:unleash-prod"\n'
-    )
-    p, _, _ = open_paaf(store, text)
+    p = open_on_unleash(unleash)
     protect = p.protect_screen()
     seen, _sub = listen(protect, "Protect")
     protect.search("checkout")
