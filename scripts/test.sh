@@ -29,6 +29,9 @@ fi
 step "mobile bindings (Kotlin, Swift, Python) generated from paaf-mobile are up to date"
 scripts/mobile-bindings.sh --check
 
+step "the Swift and Kotlin app code uses only symbols the checked-in bindings declare"
+tests/mobile/check-app-symbols.py
+
 step "desktop UI build (the Tauri app embeds ui/dist)"
 scripts/build-ui.sh
 
@@ -49,7 +52,7 @@ step "mobile library as the phones get it (profile mobile, OpenSSL inside, mobil
   cargo build --quiet --locked --profile mobile -p paaf-mobile --features vendored-openssl \
     --target-dir "$CARGO_TARGET_DIR/phone")
 PAAF_MOBILE_LIB="$CARGO_TARGET_DIR/phone/mobile/libpaaf_mobile.so" \
-  tests/mobile/python/run.sh test_bindings.py test_grafana.py test_monitor_flags.py
+  tests/mobile/python/run.sh test_bindings.py test_grafana.py test_monitor_flags.py test_screens.py
 
 step "mobile bindings: Kotlin on the JVM (kotlinc + JUnit 4) against a real sshd host"
 tests/mobile/kotlin/run.sh

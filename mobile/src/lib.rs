@@ -8,16 +8,20 @@
 
 mod error;
 mod operation;
+mod screens;
 mod secrets;
 
 pub use error::PaafError;
-pub use operation::{ProgressListener, RebootOperation};
+pub use operation::{ProgressListener, RebootOperation, RunOperation, StepListener};
 #[cfg(feature = "cloud")]
 pub use operation::{ServerPowerListener, ServerPowerOperation};
+pub use screens::*;
 pub use secrets::SecretStore;
 
 use paaf_core::config::HostInput;
 use paaf_core::flags::{FlagFilter, FlagState};
+use paaf_core::incident::steps::RunPlan;
+use paaf_core::incident::{Incident, IncidentDetail, IncidentEvent};
 use paaf_core::inventory::{HostStatus, HostSummary};
 use paaf_core::journal::ActionRecord;
 use paaf_core::monitor::alert_list::SourceAlerts;
@@ -28,7 +32,7 @@ use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
 use paaf_core::{
     About, AnnotationInput, BackendFlags, Confirmation, DashboardView, FlagChange, FlagTarget,
-    HostAdded, HostCheck, Overview, TimeWindow,
+    HostAdded, HostCheck, IncidentInput, Overview, TimeWindow,
 };
 use std::future::Future;
 use std::path::Path;
@@ -39,7 +43,7 @@ uniffi::setup_scaffolding!();
 
 /// The one runtime the library's network work runs on: the foreign side awaits its tasks'
 /// join handles, so calls work from any thread and any foreign executor.
-static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+pub(crate) static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("paaf")
@@ -93,9 +97,27 @@ impl Paaf {
                 paaf_core::Paaf::open_text(Path::new(&path), &toml, store, "mobile")
             }
         }?;
-        Ok(Arc::new(Paaf {
-            core: Arc::new(core.with_device(&device)),
-        }))
+        Ok(Paaf::from_core(core, &device))
+    }
+
+    /// The Overview screen's model (it reads its first state at once).
+    pub fn overview_screen(&self) -> Arc<OverviewScreen> {
+        OverviewScreen::open(self.core.clone())
+    }
+
+    /// The Fix screen's model: hosts and servers, reboot with confirmation and progress.
+    pub fn fix_screen(&self) -> Arc<FixScreen> {
+        FixScreen::open(self.core.clone())
+    }
+
+    /// The Protect screen's model: flags, the kill switch, undo.
+    pub fn protect_screen(&self) -> Arc<ProtectScreen> {
+        ProtectScreen::open(self.core.clone())
+    }
+
+    /// The Journal screen's model.
+    pub fn journal_screen(&self) -> Arc<JournalScreen> {
+        JournalScreen::open(self.core.clone())
     }
 
     /// Version, paths and identity, for an "about" view.
@@ -386,6 +408,81 @@ impl Paaf {
         on_runtime(async move { core.annotate(source.as_deref(), &input).await }).await
     }
 
+    /// Incidents, newest first (only the open ones with `open_only`).
+    pub fn incidents(&self, open_only: bool, limit: u32) -> Result<Vec<Incident>, PaafError> {
+        Ok(self.core.incidents(open_only, limit as usize)?)
+    }
+
+    /// Everything recorded about incident `id` (null: the current one): its actions, events
+    /// and deliveries.
+    pub fn incident_detail(&self, id: Option<i64>) -> Result<IncidentDetail, PaafError> {
+        Ok(self.core.incident_detail(id)?)
+    }
+
+    /// Opens an incident from a firing alert (`input.alert`), following the playbook that
+    /// matches it (or the one named); people are told and Grafana annotated.
+    pub async fn open_incident(&self, input: IncidentInput) -> Result<Incident, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.open_incident(&input).await }).await
+    }
+
+    /// Writes a note in incident `id`'s timeline (null: the current one).
+    pub fn note_incident(&self, id: Option<i64>, text: String) -> Result<IncidentEvent, PaafError> {
+        Ok(self.core.note_incident(id, &text)?)
+    }
+
+    /// Resolves incident `id` (null: the current one) with a closing summary.
+    pub async fn resolve_incident(
+        &self,
+        id: Option<i64>,
+        summary: String,
+    ) -> Result<Incident, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.resolve_incident(id, &summary).await }).await
+    }
+
+    /// Protect's plan for incident `id` (null: the current one): its playbook's steps, each
+    /// with its target read now; `playbook` names one for an incident that has none. Show it,
+    /// then pass it to `protect` with the confirmation (`Typed` when `typed_confirmation`).
+    pub async fn protect_plan(
+        &self,
+        id: Option<i64>,
+        playbook: Option<String>,
+    ) -> Result<RunPlan, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.protect_plan(id, playbook.as_deref()).await }).await
+    }
+
+    /// Runs Protect's `plan` after its confirmation: each step's start, progress and end go
+    /// to `listener`; the operation gives the report and stops the run when cancelled.
+    pub fn protect(
+        &self,
+        plan: RunPlan,
+        confirmation: Confirmation,
+        listener: Arc<dyn StepListener>,
+    ) -> Arc<RunOperation> {
+        let request = operation::RunRequest::Protect(plan, confirmation);
+        RunOperation::start(&RUNTIME, self.core.clone(), request, listener)
+    }
+
+    /// Stand down's plan for incident `id` (null: the current one): every reversible change
+    /// of the incident reversed, newest first, and what cannot be undone listed as such.
+    pub async fn stand_down_plan(&self, id: Option<i64>) -> Result<RunPlan, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.stand_down_plan(id).await }).await
+    }
+
+    /// Runs Stand down's `plan` after its confirmation, as `protect` does.
+    pub fn stand_down(
+        &self,
+        plan: RunPlan,
+        confirmation: Confirmation,
+        listener: Arc<dyn StepListener>,
+    ) -> Arc<RunOperation> {
+        let request = operation::RunRequest::StandDown(plan, confirmation);
+        RunOperation::start(&RUNTIME, self.core.clone(), request, listener)
+    }
+
     /// The newest journal rows first, optionally only those on one target.
     pub fn journal(
         &self,
@@ -393,6 +490,15 @@ impl Paaf {
         limit: u32,
     ) -> Result<Vec<ActionRecord>, PaafError> {
         Ok(self.core.journal(target.as_deref(), limit as usize)?)
+    }
+}
+
+impl Paaf {
+    /// The exported object over an opened core, naming `device` in the journal.
+    pub(crate) fn from_core(core: paaf_core::Paaf, device: &str) -> Arc<Paaf> {
+        Arc::new(Paaf {
+            core: Arc::new(core.with_device(device)),
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 //! wraps it for one result type, as uniffi objects cannot be generic.
 
 use crate::PaafError;
+use paaf_core::incident::steps::{RunPlan, RunReport, StepEvent};
 use paaf_core::power::RebootReport;
 use paaf_core::{CancellationToken, Confirmation, ProgressEvent};
 use std::future::Future;
@@ -99,6 +100,66 @@ impl RebootOperation {
     }
 
     /// True once the reboot has ended, however it ended.
+    pub fn is_finished(&self) -> bool {
+        self.0.is_finished()
+    }
+}
+
+/// Implemented by the app: receives each step's start, progress and end while an incident's
+/// Protect or Stand down runs, in order, on a paaf thread (post to the UI thread from there).
+#[uniffi::export(with_foreign)]
+pub trait StepListener: Send + Sync {
+    fn on_step(&self, event: StepEvent);
+}
+
+/// Which run of an incident's plan [`RunOperation::start`] starts.
+pub(crate) enum RunRequest {
+    Protect(RunPlan, Confirmation),
+    StandDown(RunPlan, Confirmation),
+}
+
+/// An incident's Protect or Stand down under way. `result()` waits for its report; `cancel()`
+/// — or dropping the handle — stops the run (and the wait for a running reboot or server).
+#[derive(uniffi::Object)]
+pub struct RunOperation(Operation<RunReport>);
+
+impl RunOperation {
+    pub(crate) fn start(
+        runtime: &tokio::runtime::Runtime,
+        core: Arc<paaf_core::Paaf>,
+        request: RunRequest,
+        listener: Arc<dyn StepListener>,
+    ) -> Arc<RunOperation> {
+        let sink = Arc::new(move |event: StepEvent| listener.on_step(event));
+        Arc::new(RunOperation(Operation::start(
+            runtime,
+            |token| async move {
+                match request {
+                    RunRequest::Protect(plan, confirm) => {
+                        core.protect(&plan, &confirm, sink, token).await
+                    }
+                    RunRequest::StandDown(plan, confirm) => {
+                        core.stand_down(&plan, &confirm, sink, token).await
+                    }
+                }
+            },
+        )))
+    }
+}
+
+#[uniffi::export]
+impl RunOperation {
+    /// Waits for the run to end and returns its report, step by step.
+    pub async fn result(&self) -> Result<RunReport, PaafError> {
+        self.0.result("incident run").await
+    }
+
+    /// Stops the run: steps not started are not run.
+    pub fn cancel(&self) {
+        self.0.cancel.cancel();
+    }
+
+    /// True once the run has ended, however it ended.
     pub fn is_finished(&self) -> bool {
         self.0.is_finished()
     }

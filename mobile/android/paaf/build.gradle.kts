@@ -3,8 +3,8 @@
 //   src/main/kotlin/dev/paaf/PaafFlows.kt     coroutine/Flow helpers over them
 //   src/main/jniLibs/<abi>/libpaaf_mobile.so  from mobile/build-android.sh (not checked in)
 plugins {
-    id("com.android.library")
-    id("org.jetbrains.kotlin.android")
+    alias(libs.plugins.android.library)
+    alias(libs.plugins.kotlin.android)
 }
 
 android {
@@ -28,6 +28,6 @@ kotlin {
 
 dependencies {
     // The bindings call libpaaf_mobile.so through JNA; the aar carries its native part.
-    api("net.java.dev.jna:jna:5.15.0@aar")
-    api("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+    api(libs.jna) { artifact { type = "aar" } }
+    api(libs.kotlinx.coroutines.android)
 }

@@ -250,6 +250,48 @@ typedef void (*UniffiCallbackInterfaceProgressListenerMethod0)(uint64_t, RustBuf
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_STEP_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_STEP_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceStepListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_FIX_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_FIX_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceFixListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_JOURNAL_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_JOURNAL_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceJournalListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ONBOARDING_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ONBOARDING_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceOnboardingListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_OVERVIEW_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_OVERVIEW_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceOverviewListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROTECT_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROTECT_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceProtectListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SECRET_STORE_METHOD0
 typedef void (*UniffiCallbackInterfaceSecretStoreMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
@@ -278,6 +320,60 @@ typedef struct UniffiVTableCallbackInterfaceProgressListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceProgressListenerMethod0 _Nonnull onProgress;
 } UniffiVTableCallbackInterfaceProgressListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STEP_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STEP_LISTENER
+typedef struct UniffiVTableCallbackInterfaceStepListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceStepListenerMethod0 _Nonnull onStep;
+} UniffiVTableCallbackInterfaceStepListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_FIX_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_FIX_LISTENER
+typedef struct UniffiVTableCallbackInterfaceFixListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceFixListenerMethod0 _Nonnull onState;
+} UniffiVTableCallbackInterfaceFixListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_JOURNAL_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_JOURNAL_LISTENER
+typedef struct UniffiVTableCallbackInterfaceJournalListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceJournalListenerMethod0 _Nonnull onState;
+} UniffiVTableCallbackInterfaceJournalListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ONBOARDING_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ONBOARDING_LISTENER
+typedef struct UniffiVTableCallbackInterfaceOnboardingListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceOnboardingListenerMethod0 _Nonnull onState;
+} UniffiVTableCallbackInterfaceOnboardingListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_OVERVIEW_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_OVERVIEW_LISTENER
+typedef struct UniffiVTableCallbackInterfaceOverviewListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceOverviewListenerMethod0 _Nonnull onState;
+} UniffiVTableCallbackInterfaceOverviewListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROTECT_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROTECT_LISTENER
+typedef struct UniffiVTableCallbackInterfaceProtectListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceProtectListenerMethod0 _Nonnull onState;
+} UniffiVTableCallbackInterfaceProtectListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SECRET_STORE
@@ -351,6 +447,11 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_exec(uint64_t ptr, RustBuffer name, R
 uint64_t uniffi_paaf_mobile_fn_method_paaf_expire_silence(uint64_t ptr, RustBuffer source, RustBuffer id
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FIX_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FIX_SCREEN
+uint64_t uniffi_paaf_mobile_fn_method_paaf_fix_screen(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FLAG_STATE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FLAG_STATE
 uint64_t uniffi_paaf_mobile_fn_method_paaf_flag_state(uint64_t ptr, RustBuffer target
@@ -371,14 +472,44 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_forget_host_key(uint64_t ptr, RustBuf
 RustBuffer uniffi_paaf_mobile_fn_method_paaf_hosts(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_INCIDENT_DETAIL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_INCIDENT_DETAIL
+RustBuffer uniffi_paaf_mobile_fn_method_paaf_incident_detail(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_INCIDENTS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_INCIDENTS
+RustBuffer uniffi_paaf_mobile_fn_method_paaf_incidents(uint64_t ptr, int8_t open_only, uint32_t limit, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_JOURNAL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_JOURNAL
 RustBuffer uniffi_paaf_mobile_fn_method_paaf_journal(uint64_t ptr, RustBuffer target, uint32_t limit, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_JOURNAL_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_JOURNAL_SCREEN
+uint64_t uniffi_paaf_mobile_fn_method_paaf_journal_screen(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_NOTE_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_NOTE_INCIDENT
+RustBuffer uniffi_paaf_mobile_fn_method_paaf_note_incident(uint64_t ptr, RustBuffer id, RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_OPEN_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_OPEN_INCIDENT
+uint64_t uniffi_paaf_mobile_fn_method_paaf_open_incident(uint64_t ptr, RustBuffer input
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_OVERVIEW
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_OVERVIEW
 uint64_t uniffi_paaf_mobile_fn_method_paaf_overview(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_OVERVIEW_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_OVERVIEW_SCREEN
+uint64_t uniffi_paaf_mobile_fn_method_paaf_overview_screen(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PANEL_DATA
@@ -389,6 +520,21 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_panel_data(uint64_t ptr, RustBuffer s
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROBE_HOST_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROBE_HOST_KEY
 uint64_t uniffi_paaf_mobile_fn_method_paaf_probe_host_key(uint64_t ptr, RustBuffer name
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROTECT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROTECT
+uint64_t uniffi_paaf_mobile_fn_method_paaf_protect(uint64_t ptr, RustBuffer plan, RustBuffer confirmation, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROTECT_PLAN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROTECT_PLAN
+uint64_t uniffi_paaf_mobile_fn_method_paaf_protect_plan(uint64_t ptr, RustBuffer id, RustBuffer playbook
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROTECT_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROTECT_SCREEN
+uint64_t uniffi_paaf_mobile_fn_method_paaf_protect_screen(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_QUERY
@@ -404,6 +550,11 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_reboot(uint64_t ptr, RustBuffer name,
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_REMOVE_HOST
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_REMOVE_HOST
 void uniffi_paaf_mobile_fn_method_paaf_remove_host(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_RESOLVE_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_RESOLVE_INCIDENT
+uint64_t uniffi_paaf_mobile_fn_method_paaf_resolve_incident(uint64_t ptr, RustBuffer id, RustBuffer summary
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_RUN_RUNBOOK
@@ -434,6 +585,16 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_silence(uint64_t ptr, RustBuffer sour
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SILENCES
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SILENCES
 uint64_t uniffi_paaf_mobile_fn_method_paaf_silences(uint64_t ptr, RustBuffer source
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_STAND_DOWN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_STAND_DOWN
+uint64_t uniffi_paaf_mobile_fn_method_paaf_stand_down(uint64_t ptr, RustBuffer plan, RustBuffer confirmation, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_STAND_DOWN_PLAN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_STAND_DOWN_PLAN
+uint64_t uniffi_paaf_mobile_fn_method_paaf_stand_down_plan(uint64_t ptr, RustBuffer id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_STATUS
@@ -499,6 +660,366 @@ int8_t uniffi_paaf_mobile_fn_method_rebootoperation_is_finished(uint64_t ptr, Ru
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_REBOOTOPERATION_RESULT
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_REBOOTOPERATION_RESULT
 uint64_t uniffi_paaf_mobile_fn_method_rebootoperation_result(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_RUNOPERATION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_RUNOPERATION
+uint64_t uniffi_paaf_mobile_fn_clone_runoperation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_RUNOPERATION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_RUNOPERATION
+void uniffi_paaf_mobile_fn_free_runoperation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_RUNOPERATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_RUNOPERATION_CANCEL
+void uniffi_paaf_mobile_fn_method_runoperation_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_RUNOPERATION_IS_FINISHED
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_RUNOPERATION_IS_FINISHED
+int8_t uniffi_paaf_mobile_fn_method_runoperation_is_finished(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_RUNOPERATION_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_RUNOPERATION_RESULT
+uint64_t uniffi_paaf_mobile_fn_method_runoperation_result(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_STEPLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_STEPLISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_steplistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_STEPLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_STEPLISTENER
+void uniffi_paaf_mobile_fn_free_steplistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_STEPLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_STEPLISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_steplistener(const UniffiVTableCallbackInterfaceStepListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_STEPLISTENER_ON_STEP
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_STEPLISTENER_ON_STEP
+void uniffi_paaf_mobile_fn_method_steplistener_on_step(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_SUBSCRIPTION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_SUBSCRIPTION
+uint64_t uniffi_paaf_mobile_fn_clone_subscription(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_SUBSCRIPTION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_SUBSCRIPTION
+void uniffi_paaf_mobile_fn_free_subscription(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SUBSCRIPTION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SUBSCRIPTION_CANCEL
+void uniffi_paaf_mobile_fn_method_subscription_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_FIXLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_FIXLISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_fixlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_FIXLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_FIXLISTENER
+void uniffi_paaf_mobile_fn_free_fixlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_FIXLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_FIXLISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_fixlistener(const UniffiVTableCallbackInterfaceFixListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXLISTENER_ON_STATE
+void uniffi_paaf_mobile_fn_method_fixlistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_FIXSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_FIXSCREEN
+uint64_t uniffi_paaf_mobile_fn_clone_fixscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_FIXSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_FIXSCREEN
+void uniffi_paaf_mobile_fn_free_fixscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_ASK
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_ASK
+void uniffi_paaf_mobile_fn_method_fixscreen_ask(uint64_t ptr, RustBuffer name, RustBuffer action, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_CANCEL
+void uniffi_paaf_mobile_fn_method_fixscreen_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_CONFIRM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_CONFIRM
+void uniffi_paaf_mobile_fn_method_fixscreen_confirm(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_DISMISS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_DISMISS
+void uniffi_paaf_mobile_fn_method_fixscreen_dismiss(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_REFRESH
+void uniffi_paaf_mobile_fn_method_fixscreen_refresh(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_STATE
+RustBuffer uniffi_paaf_mobile_fn_method_fixscreen_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_SUBSCRIBE
+uint64_t uniffi_paaf_mobile_fn_method_fixscreen_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_JOURNALLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_JOURNALLISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_journallistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_JOURNALLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_JOURNALLISTENER
+void uniffi_paaf_mobile_fn_free_journallistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_JOURNALLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_JOURNALLISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_journallistener(const UniffiVTableCallbackInterfaceJournalListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALLISTENER_ON_STATE
+void uniffi_paaf_mobile_fn_method_journallistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_JOURNALSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_JOURNALSCREEN
+uint64_t uniffi_paaf_mobile_fn_clone_journalscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_JOURNALSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_JOURNALSCREEN
+void uniffi_paaf_mobile_fn_free_journalscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALSCREEN_FILTER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALSCREEN_FILTER
+void uniffi_paaf_mobile_fn_method_journalscreen_filter(uint64_t ptr, RustBuffer target, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALSCREEN_REFRESH
+void uniffi_paaf_mobile_fn_method_journalscreen_refresh(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALSCREEN_STATE
+RustBuffer uniffi_paaf_mobile_fn_method_journalscreen_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_JOURNALSCREEN_SUBSCRIBE
+uint64_t uniffi_paaf_mobile_fn_method_journalscreen_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ONBOARDINGLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ONBOARDINGLISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_onboardinglistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ONBOARDINGLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ONBOARDINGLISTENER
+void uniffi_paaf_mobile_fn_free_onboardinglistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_ONBOARDINGLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_ONBOARDINGLISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_onboardinglistener(const UniffiVTableCallbackInterfaceOnboardingListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGLISTENER_ON_STATE
+void uniffi_paaf_mobile_fn_method_onboardinglistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ONBOARDINGSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ONBOARDINGSCREEN
+uint64_t uniffi_paaf_mobile_fn_clone_onboardingscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ONBOARDINGSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ONBOARDINGSCREEN
+void uniffi_paaf_mobile_fn_free_onboardingscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CONSTRUCTOR_ONBOARDINGSCREEN_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CONSTRUCTOR_ONBOARDINGSCREEN_NEW
+uint64_t uniffi_paaf_mobile_fn_constructor_onboardingscreen_new(RustBuffer config_path, uint64_t secrets, RustBuffer device, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_IMPORT_TOML
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_IMPORT_TOML
+void uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml(uint64_t ptr, RustBuffer toml, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_PAAF
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_PAAF
+RustBuffer uniffi_paaf_mobile_fn_method_onboardingscreen_paaf(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_RELOAD
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_RELOAD
+void uniffi_paaf_mobile_fn_method_onboardingscreen_reload(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_STATE
+RustBuffer uniffi_paaf_mobile_fn_method_onboardingscreen_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_SUBSCRIBE
+uint64_t uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_OVERVIEWLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_OVERVIEWLISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_overviewlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_OVERVIEWLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_OVERVIEWLISTENER
+void uniffi_paaf_mobile_fn_free_overviewlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_OVERVIEWLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_OVERVIEWLISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_overviewlistener(const UniffiVTableCallbackInterfaceOverviewListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWLISTENER_ON_STATE
+void uniffi_paaf_mobile_fn_method_overviewlistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_OVERVIEWSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_OVERVIEWSCREEN
+uint64_t uniffi_paaf_mobile_fn_clone_overviewscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_OVERVIEWSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_OVERVIEWSCREEN
+void uniffi_paaf_mobile_fn_free_overviewscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_OPEN_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_OPEN_INCIDENT
+void uniffi_paaf_mobile_fn_method_overviewscreen_open_incident(uint64_t ptr, RustBuffer input, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_REFRESH
+void uniffi_paaf_mobile_fn_method_overviewscreen_refresh(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_RESOLVE_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_RESOLVE_INCIDENT
+void uniffi_paaf_mobile_fn_method_overviewscreen_resolve_incident(uint64_t ptr, RustBuffer summary, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_STATE
+RustBuffer uniffi_paaf_mobile_fn_method_overviewscreen_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_OVERVIEWSCREEN_SUBSCRIBE
+uint64_t uniffi_paaf_mobile_fn_method_overviewscreen_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_PROTECTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_PROTECTLISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_protectlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_PROTECTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_PROTECTLISTENER
+void uniffi_paaf_mobile_fn_free_protectlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_PROTECTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_PROTECTLISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_protectlistener(const UniffiVTableCallbackInterfaceProtectListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTLISTENER_ON_STATE
+void uniffi_paaf_mobile_fn_method_protectlistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_PROTECTSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_PROTECTSCREEN
+uint64_t uniffi_paaf_mobile_fn_clone_protectscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_PROTECTSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_PROTECTSCREEN
+void uniffi_paaf_mobile_fn_free_protectscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_ASK_SWITCH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_ASK_SWITCH
+void uniffi_paaf_mobile_fn_method_protectscreen_ask_switch(uint64_t ptr, RustBuffer target, int8_t enabled, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_ASK_UNDO
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_ASK_UNDO
+void uniffi_paaf_mobile_fn_method_protectscreen_ask_undo(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_CONFIRM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_CONFIRM
+void uniffi_paaf_mobile_fn_method_protectscreen_confirm(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_DISMISS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_DISMISS
+void uniffi_paaf_mobile_fn_method_protectscreen_dismiss(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_REFRESH
+void uniffi_paaf_mobile_fn_method_protectscreen_refresh(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_SEARCH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_SEARCH
+void uniffi_paaf_mobile_fn_method_protectscreen_search(uint64_t ptr, RustBuffer query, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_STATE
+RustBuffer uniffi_paaf_mobile_fn_method_protectscreen_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PROTECTSCREEN_SUBSCRIBE
+uint64_t uniffi_paaf_mobile_fn_method_protectscreen_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_SECRETSTORE
@@ -845,6 +1366,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_expire_silence(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FIX_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FIX_SCREEN
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_fix_screen(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FLAG_STATE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FLAG_STATE
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_flag_state(void
@@ -869,15 +1396,51 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_hosts(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_INCIDENT_DETAIL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_INCIDENT_DETAIL
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_incident_detail(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_INCIDENTS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_INCIDENTS
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_incidents(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_JOURNAL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_JOURNAL
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_journal(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_JOURNAL_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_JOURNAL_SCREEN
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_journal_screen(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_NOTE_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_NOTE_INCIDENT
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_note_incident(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_OPEN_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_OPEN_INCIDENT
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_open_incident(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_OVERVIEW
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_OVERVIEW
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_overview(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_OVERVIEW_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_OVERVIEW_SCREEN
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_overview_screen(void
     
 );
 #endif
@@ -890,6 +1453,24 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_panel_data(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROBE_HOST_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROBE_HOST_KEY
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_probe_host_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROTECT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROTECT
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_protect(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROTECT_PLAN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROTECT_PLAN
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_protect_plan(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROTECT_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROTECT_SCREEN
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_protect_screen(void
     
 );
 #endif
@@ -908,6 +1489,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_reboot(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_REMOVE_HOST
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_REMOVE_HOST
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_remove_host(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_RESOLVE_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_RESOLVE_INCIDENT
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_resolve_incident(void
     
 );
 #endif
@@ -944,6 +1531,18 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_silence(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SILENCES
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SILENCES
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_silences(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_STAND_DOWN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_STAND_DOWN
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_stand_down(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_STAND_DOWN_PLAN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_STAND_DOWN_PLAN
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_stand_down_plan(void
     
 );
 #endif
@@ -995,6 +1594,240 @@ uint16_t uniffi_paaf_mobile_checksum_method_rebootoperation_result(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_RUNOPERATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_RUNOPERATION_CANCEL
+uint16_t uniffi_paaf_mobile_checksum_method_runoperation_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_RUNOPERATION_IS_FINISHED
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_RUNOPERATION_IS_FINISHED
+uint16_t uniffi_paaf_mobile_checksum_method_runoperation_is_finished(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_RUNOPERATION_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_RUNOPERATION_RESULT
+uint16_t uniffi_paaf_mobile_checksum_method_runoperation_result(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_STEPLISTENER_ON_STEP
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_STEPLISTENER_ON_STEP
+uint16_t uniffi_paaf_mobile_checksum_method_steplistener_on_step(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SUBSCRIPTION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SUBSCRIPTION_CANCEL
+uint16_t uniffi_paaf_mobile_checksum_method_subscription_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXLISTENER_ON_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_fixlistener_on_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_ASK
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_ASK
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_ask(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_CANCEL
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_CONFIRM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_CONFIRM
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_confirm(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_DISMISS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_DISMISS
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_dismiss(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_REFRESH
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_refresh(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_SUBSCRIBE
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALLISTENER_ON_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_journallistener_on_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALSCREEN_FILTER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALSCREEN_FILTER
+uint16_t uniffi_paaf_mobile_checksum_method_journalscreen_filter(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALSCREEN_REFRESH
+uint16_t uniffi_paaf_mobile_checksum_method_journalscreen_refresh(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALSCREEN_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_journalscreen_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_JOURNALSCREEN_SUBSCRIBE
+uint16_t uniffi_paaf_mobile_checksum_method_journalscreen_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGLISTENER_ON_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_IMPORT_TOML
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_IMPORT_TOML
+uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_PAAF
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_PAAF
+uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_RELOAD
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_RELOAD
+uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_reload(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_SUBSCRIBE
+uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWLISTENER_ON_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_overviewlistener_on_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_OPEN_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_OPEN_INCIDENT
+uint16_t uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_REFRESH
+uint16_t uniffi_paaf_mobile_checksum_method_overviewscreen_refresh(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_RESOLVE_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_RESOLVE_INCIDENT
+uint16_t uniffi_paaf_mobile_checksum_method_overviewscreen_resolve_incident(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_overviewscreen_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_OVERVIEWSCREEN_SUBSCRIBE
+uint16_t uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTLISTENER_ON_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_protectlistener_on_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_ASK_SWITCH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_ASK_SWITCH
+uint16_t uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_ASK_UNDO
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_ASK_UNDO
+uint16_t uniffi_paaf_mobile_checksum_method_protectscreen_ask_undo(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_CONFIRM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_CONFIRM
+uint16_t uniffi_paaf_mobile_checksum_method_protectscreen_confirm(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_DISMISS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_DISMISS
+uint16_t uniffi_paaf_mobile_checksum_method_protectscreen_dismiss(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_REFRESH
+uint16_t uniffi_paaf_mobile_checksum_method_protectscreen_refresh(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_SEARCH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_SEARCH
+uint16_t uniffi_paaf_mobile_checksum_method_protectscreen_search(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_protectscreen_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROTECTSCREEN_SUBSCRIBE
+uint16_t uniffi_paaf_mobile_checksum_method_protectscreen_subscribe(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SECRETSTORE_GET
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SECRETSTORE_GET
 uint16_t uniffi_paaf_mobile_checksum_method_secretstore_get(void
@@ -1016,6 +1849,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_secretstore_delete(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_CONSTRUCTOR_PAAF_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_CONSTRUCTOR_PAAF_OPEN
 uint16_t uniffi_paaf_mobile_checksum_constructor_paaf_open(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_CONSTRUCTOR_ONBOARDINGSCREEN_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_CONSTRUCTOR_ONBOARDINGSCREEN_NEW
+uint16_t uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new(void
     
 );
 #endif

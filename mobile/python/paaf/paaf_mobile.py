@@ -526,6 +526,58 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
+    if lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 33814:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_cancel() != 29896:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm() != 22142:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss() != 23805:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_refresh() != 61493:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_state() != 15412:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_subscribe() != 56608:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 39507:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_journalscreen_filter() != 22618:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_journalscreen_refresh() != 23848:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_journalscreen_state() != 15556:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() != 56177:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 35166:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf() != 8571:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_reload() != 38292:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_state() != 46086:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe() != 21774:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new() != 14884:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 54443:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() != 45860:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_overviewscreen_refresh() != 19275:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_overviewscreen_resolve_incident() != 10838:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_overviewscreen_state() != 24933:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe() != 36970:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_about() != 52163:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() != 48666:
@@ -544,6 +596,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence() != 12652:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_fix_screen() != 9101:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_flag_state() != 12813:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_flags() != 9744:
@@ -552,19 +606,39 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_hosts() != 22925:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_incident_detail() != 43073:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_incidents() != 11951:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_journal() != 27875:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_journal_screen() != 29818:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_note_incident() != 24252:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_open_incident() != 26221:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_overview() != 16524:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_overview_screen() != 5644:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_panel_data() != 22625:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() != 64126:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_protect() != 8625:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_protect_plan() != 65328:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_protect_screen() != 52141:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_query() != 50296:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_reboot() != 31857:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_remove_host() != 46910:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_resolve_incident() != 44815:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_run_runbook() != 8244:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -578,6 +652,10 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_silences() != 27155:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_stand_down() != 6657:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_stand_down_plan() != 40780:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_status() != 19842:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_targets() != 4116:
@@ -590,17 +668,45 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 34696:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 61689:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() != 20005:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_undo() != 39447:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_protectscreen_confirm() != 34655:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_protectscreen_dismiss() != 26416:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_protectscreen_refresh() != 44846:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_protectscreen_search() != 57443:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_protectscreen_state() != 43161:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_protectscreen_subscribe() != 42587:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_rebootoperation_cancel() != 48201:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_rebootoperation_is_finished() != 45632:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_rebootoperation_result() != 24937:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_runoperation_cancel() != 61627:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_runoperation_is_finished() != 61286:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_runoperation_result() != 54281:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_secretstore_get() != 2741:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_secretstore_set() != 33961:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_secretstore_delete() != 27978:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 40830:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
 
 # A ctypes library to expose the extern-C FFI definitions.
@@ -631,6 +737,84 @@ _UniffiLib.ffi_paaf_mobile_rustbuffer_reserve.restype = _UniffiRustBuffer
 _UniffiLib.ffi_paaf_mobile_uniffi_contract_version.argtypes = (
 )
 _UniffiLib.ffi_paaf_mobile_uniffi_contract_version.restype = ctypes.c_uint32
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_ask.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_ask.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_cancel.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_cancel.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_refresh.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_refresh.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_subscribe.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_subscribe.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journallistener_on_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journallistener_on_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_filter.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_filter.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_refresh.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_refresh.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_reload.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_reload.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_refresh.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_refresh.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_resolve_incident.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_resolve_incident.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_about.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_about.restype = ctypes.c_uint16
@@ -658,6 +842,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_exec.restype = ctypes.c_uint1
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fix_screen.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fix_screen.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_flag_state.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_flag_state.restype = ctypes.c_uint16
@@ -670,18 +857,45 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_forget_host_key.restype = cty
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_hosts.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_hosts.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_incident_detail.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_incident_detail.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_incidents.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_incidents.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_journal.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_journal.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_journal_screen.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_journal_screen.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_note_incident.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_note_incident.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_open_incident.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_open_incident.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_overview.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_overview.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_overview_screen.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_overview_screen.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_panel_data.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_panel_data.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_protect.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_protect.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_protect_plan.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_protect_plan.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_protect_screen.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_protect_screen.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_query.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_query.restype = ctypes.c_uint16
@@ -691,6 +905,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_reboot.restype = ctypes.c_uin
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_remove_host.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_remove_host.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_resolve_incident.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_resolve_incident.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_run_runbook.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_run_runbook.restype = ctypes.c_uint16
@@ -709,6 +926,12 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_silence.restype = ctypes.c_ui
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_silences.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_silences.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_stand_down.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_stand_down.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_stand_down_plan.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_stand_down_plan.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_status.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_status.restype = ctypes.c_uint16
@@ -727,6 +950,33 @@ _UniffiLib.uniffi_paaf_mobile_checksum_constructor_paaf_open.restype = ctypes.c_
 _UniffiLib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_undo.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_undo.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_confirm.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_confirm.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_dismiss.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_dismiss.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_refresh.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_refresh.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_search.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_search.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_subscribe.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_protectscreen_subscribe.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_rebootoperation_cancel.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_rebootoperation_cancel.restype = ctypes.c_uint16
@@ -736,6 +986,15 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_rebootoperation_is_finished.restyp
 _UniffiLib.uniffi_paaf_mobile_checksum_method_rebootoperation_result.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_rebootoperation_result.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_runoperation_cancel.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_runoperation_cancel.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_runoperation_is_finished.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_runoperation_is_finished.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_runoperation_result.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_runoperation_result.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_secretstore_get.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_secretstore_get.restype = ctypes.c_uint16
@@ -745,6 +1004,158 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_secretstore_set.restype = ctypes.c
 _UniffiLib.uniffi_paaf_mobile_checksum_method_secretstore_delete.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_secretstore_delete.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_steplistener_on_step.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_steplistener_on_step.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_subscription_cancel.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_subscription_cancel.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_cancel.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_cancel.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_refresh.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_refresh.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_subscribe.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_subscribe.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_journallistener_on_state.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_journallistener_on_state.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_filter.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_filter.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_refresh.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_refresh.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_subscribe.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_subscribe.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_paaf.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_paaf.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_reload.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_reload.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_constructor_onboardingscreen_new.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_constructor_onboardingscreen_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewlistener_on_state.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewlistener_on_state.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_open_incident.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_open_incident.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_refresh.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_refresh.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_resolve_incident.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_resolve_incident.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_subscribe.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_subscribe.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_about.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -801,6 +1212,11 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_expire_silence.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_expire_silence.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fix_screen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fix_screen.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flag_state.argtypes = (
     ctypes.c_uint64,
     paaf_core._UniffiRustBuffer,
@@ -823,6 +1239,19 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_hosts.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_hosts.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_incident_detail.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_incident_detail.restype = paaf_core._UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_incidents.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_int8,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_incidents.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -830,10 +1259,32 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal_screen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal_screen.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_note_incident.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_note_incident.restype = paaf_core._UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_open_incident.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_open_incident.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview.argtypes = (
     ctypes.c_uint64,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview_screen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview_screen.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_panel_data.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -848,6 +1299,25 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_probe_host_key.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_probe_host_key.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect_plan.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect_plan.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect_screen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect_screen.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_query.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -871,6 +1341,12 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_remove_host.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_remove_host.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_resolve_incident.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_resolve_incident.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_run_runbook.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -911,6 +1387,19 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silences.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silences.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_stand_down.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_stand_down.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_stand_down_plan.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_stand_down_plan.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_status.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -946,6 +1435,56 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_progresslistener_on_progress.argtypes = 
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_progresslistener_on_progress.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectlistener_on_state.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectlistener_on_state.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_ask_switch.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+    ctypes.c_int8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_ask_switch.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_ask_undo.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_ask_undo.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_confirm.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_confirm.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_dismiss.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_dismiss.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_refresh.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_refresh.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_search.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_search.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_subscribe.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_subscribe.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_rebootoperation_cancel.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -960,6 +1499,20 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_rebootoperation_result.argtypes = (
     ctypes.c_uint64,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_rebootoperation_result.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_cancel.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_cancel.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_is_finished.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_is_finished.restype = ctypes.c_int8
+_UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_result.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_result.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_secretstore_get.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -979,6 +1532,97 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_secretstore_delete.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_secretstore_delete.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_steplistener_on_step.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_steplistener_on_step.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_subscription_cancel.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_subscription_cancel.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_fixlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_fixlistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_fixlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_fixlistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_fixscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_fixscreen.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_fixscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_fixscreen.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_journallistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_journallistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_journallistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_journallistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_journalscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_journalscreen.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_journalscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_journalscreen.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_onboardinglistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_onboardinglistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_onboardinglistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_onboardinglistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_onboardingscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_onboardingscreen.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_onboardingscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_onboardingscreen.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_overviewlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_overviewlistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_overviewlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_overviewlistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_overviewscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_overviewscreen.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_overviewscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_overviewscreen.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_clone_paaf.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -999,6 +1643,26 @@ _UniffiLib.uniffi_paaf_mobile_fn_free_progresslistener.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_free_progresslistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_protectlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_protectlistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_protectlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_protectlistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_protectscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_protectscreen.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_protectscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_protectscreen.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_clone_rebootoperation.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1009,6 +1673,16 @@ _UniffiLib.uniffi_paaf_mobile_fn_free_rebootoperation.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_free_rebootoperation.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_runoperation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_runoperation.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_runoperation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_runoperation.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_clone_secretstore.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1019,6 +1693,94 @@ _UniffiLib.uniffi_paaf_mobile_fn_free_secretstore.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_free_secretstore.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_steplistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_steplistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_steplistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_steplistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_subscription.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_subscription.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_subscription.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_subscription.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_FIX_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_FIX_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FIX_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileFixListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FIX_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_FIX_LISTENER),
+        ("on_state", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_FIX_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_fixlistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileFixListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_fixlistener.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_JOURNAL_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_JOURNAL_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_JOURNAL_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileJournalListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_JOURNAL_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_JOURNAL_LISTENER),
+        ("on_state", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_JOURNAL_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_journallistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileJournalListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_journallistener.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_ONBOARDING_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_ONBOARDING_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ONBOARDING_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileOnboardingListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ONBOARDING_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_ONBOARDING_LISTENER),
+        ("on_state", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_ONBOARDING_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_onboardinglistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileOnboardingListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_onboardinglistener.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_OVERVIEW_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_OVERVIEW_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_OVERVIEW_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileOverviewListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_OVERVIEW_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_OVERVIEW_LISTENER),
+        ("on_state", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_OVERVIEW_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_overviewlistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileOverviewListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_overviewlistener.restype = None
 _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_PROGRESS_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,paaf_core._UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -1036,6 +1798,23 @@ _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_progresslistener.argtypes 
     ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileProgressListener),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_progresslistener.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_PROTECT_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_PROTECT_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_PROTECT_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileProtectListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_PROTECT_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_PROTECT_LISTENER),
+        ("on_state", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_PROTECT_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_protectlistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileProtectListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_protectlistener.restype = None
 _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_SECRET_STORE_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.POINTER(_UniffiRustBuffer),
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -1061,6 +1840,23 @@ _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_secretstore.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileSecretStore),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_secretstore.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_STEP_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,paaf_core._UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_STEP_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_STEP_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileStepListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_STEP_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_STEP_LISTENER),
+        ("on_step", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_STEP_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_steplistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileStepListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_steplistener.restype = None
 _UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.c_int8,
 )
 _UniffiLib.ffi_paaf_mobile_rust_future_poll_u8.argtypes = (
@@ -1362,6 +2158,76 @@ async def _uniffi_rust_call_async(rust_future, ffi_poll, ffi_complete, ffi_free,
 # Public interface members begin here.
 
 
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+
+
+
+
+
+class MachineKind(enum.Enum):
+    """
+    What a machine of the list is.
+"""
+    
+    HOST = 0
+    """
+    A `[[hosts]]` entry, reached over SSH.
+"""
+    
+    SERVER = 1
+    """
+    A server of a `[[clouds]]` account.
+"""
+    
+
+
+class _UniffiFfiConverterTypeMachineKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MachineKind.HOST
+        if variant == 2:
+            return MachineKind.SERVER
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == MachineKind.HOST:
+            return
+        if value == MachineKind.SERVER:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == MachineKind.HOST:
+            buf.write_i32(1)
+        if value == MachineKind.SERVER:
+            buf.write_i32(2)
+
+
+
 class _UniffiFfiConverterString:
     @staticmethod
     def check_lower(value):
@@ -1393,6 +2259,1139 @@ class _UniffiFfiConverterString:
         with _UniffiRustBuffer.alloc_with_builder() as builder:
             builder.write(value.encode("utf-8"))
             return builder.finalize()
+
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u64"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**64
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u64(value)
+
+class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+class _UniffiFfiConverterOptionalTypeErrorInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeErrorInfo.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeErrorInfo.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeErrorInfo.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
+class MachineAction(enum.Enum):
+    """
+    What can be done to a machine from this screen.
+"""
+    
+    REBOOT = 0
+    
+    STOP = 1
+    """
+    Servers only.
+"""
+    
+    START = 2
+    """
+    Servers only.
+"""
+    
+
+
+class _UniffiFfiConverterTypeMachineAction(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MachineAction.REBOOT
+        if variant == 2:
+            return MachineAction.STOP
+        if variant == 3:
+            return MachineAction.START
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == MachineAction.REBOOT:
+            return
+        if value == MachineAction.STOP:
+            return
+        if value == MachineAction.START:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == MachineAction.REBOOT:
+            buf.write_i32(1)
+        if value == MachineAction.STOP:
+            buf.write_i32(2)
+        if value == MachineAction.START:
+            buf.write_i32(3)
+
+
+
+class _UniffiFfiConverterSequenceTypeMachineAction(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMachineAction.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMachineAction.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMachineAction.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Machine:
+    """
+    One row of the list.
+"""
+    def __init__(self, *, kind:MachineKind, name:str, id:str, account:typing.Optional[str], place:str, status:str, up:bool, uptime_secs:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo], actions:typing.List[MachineAction]):
+        self.kind = kind
+        self.name = name
+        self.id = id
+        self.account = account
+        self.place = place
+        self.status = status
+        self.up = up
+        self.uptime_secs = uptime_secs
+        self.error = error
+        self.actions = actions
+        
+        
+
+    
+    def __str__(self):
+        return "Machine(kind={}, name={}, id={}, account={}, place={}, status={}, up={}, uptime_secs={}, error={}, actions={})".format(self.kind, self.name, self.id, self.account, self.place, self.status, self.up, self.uptime_secs, self.error, self.actions)
+    def __eq__(self, other):
+        if self.kind != other.kind:
+            return False
+        if self.name != other.name:
+            return False
+        if self.id != other.id:
+            return False
+        if self.account != other.account:
+            return False
+        if self.place != other.place:
+            return False
+        if self.status != other.status:
+            return False
+        if self.up != other.up:
+            return False
+        if self.uptime_secs != other.uptime_secs:
+            return False
+        if self.error != other.error:
+            return False
+        if self.actions != other.actions:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Machine(
+            kind=_UniffiFfiConverterTypeMachineKind.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            id=_UniffiFfiConverterString.read(buf),
+            account=_UniffiFfiConverterOptionalString.read(buf),
+            place=_UniffiFfiConverterString.read(buf),
+            status=_UniffiFfiConverterString.read(buf),
+            up=_UniffiFfiConverterBoolean.read(buf),
+            uptime_secs=_UniffiFfiConverterOptionalUInt64.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+            actions=_UniffiFfiConverterSequenceTypeMachineAction.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeMachineKind.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.id)
+        _UniffiFfiConverterOptionalString.check_lower(value.account)
+        _UniffiFfiConverterString.check_lower(value.place)
+        _UniffiFfiConverterString.check_lower(value.status)
+        _UniffiFfiConverterBoolean.check_lower(value.up)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.uptime_secs)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+        _UniffiFfiConverterSequenceTypeMachineAction.check_lower(value.actions)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeMachineKind.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.id, buf)
+        _UniffiFfiConverterOptionalString.write(value.account, buf)
+        _UniffiFfiConverterString.write(value.place, buf)
+        _UniffiFfiConverterString.write(value.status, buf)
+        _UniffiFfiConverterBoolean.write(value.up, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.uptime_secs, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+        _UniffiFfiConverterSequenceTypeMachineAction.write(value.actions, buf)
+
+class _UniffiFfiConverterSequenceTypeMachine(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMachine.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMachine.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMachine.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class PowerAsk:
+    """
+    The confirmation an action waits for.
+"""
+    def __init__(self, *, machine:Machine, action:MachineAction, question:str, steps:typing.List[str], warning:typing.Optional[str]):
+        self.machine = machine
+        self.action = action
+        self.question = question
+        self.steps = steps
+        self.warning = warning
+        
+        
+
+    
+    def __str__(self):
+        return "PowerAsk(machine={}, action={}, question={}, steps={}, warning={})".format(self.machine, self.action, self.question, self.steps, self.warning)
+    def __eq__(self, other):
+        if self.machine != other.machine:
+            return False
+        if self.action != other.action:
+            return False
+        if self.question != other.question:
+            return False
+        if self.steps != other.steps:
+            return False
+        if self.warning != other.warning:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePowerAsk(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PowerAsk(
+            machine=_UniffiFfiConverterTypeMachine.read(buf),
+            action=_UniffiFfiConverterTypeMachineAction.read(buf),
+            question=_UniffiFfiConverterString.read(buf),
+            steps=_UniffiFfiConverterSequenceString.read(buf),
+            warning=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeMachine.check_lower(value.machine)
+        _UniffiFfiConverterTypeMachineAction.check_lower(value.action)
+        _UniffiFfiConverterString.check_lower(value.question)
+        _UniffiFfiConverterSequenceString.check_lower(value.steps)
+        _UniffiFfiConverterOptionalString.check_lower(value.warning)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeMachine.write(value.machine, buf)
+        _UniffiFfiConverterTypeMachineAction.write(value.action, buf)
+        _UniffiFfiConverterString.write(value.question, buf)
+        _UniffiFfiConverterSequenceString.write(value.steps, buf)
+        _UniffiFfiConverterOptionalString.write(value.warning, buf)
+
+class _UniffiFfiConverterOptionalTypePowerAsk(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypePowerAsk.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypePowerAsk.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypePowerAsk.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "i64"
+    VALUE_MIN = -2**63
+    VALUE_MAX = 2**63
+
+    @staticmethod
+    def read(buf):
+        return buf.read_i64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i64(value)
+
+class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class PowerRun:
+    """
+    An action under way or just ended.
+"""
+    def __init__(self, *, machine:Machine, action:MachineAction, action_id:typing.Optional[int], progress:typing.List[str], finished:bool, verified:bool, outcome:typing.Optional[str], error:typing.Optional[paaf_core.ErrorInfo]):
+        self.machine = machine
+        self.action = action
+        self.action_id = action_id
+        self.progress = progress
+        self.finished = finished
+        self.verified = verified
+        self.outcome = outcome
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "PowerRun(machine={}, action={}, action_id={}, progress={}, finished={}, verified={}, outcome={}, error={})".format(self.machine, self.action, self.action_id, self.progress, self.finished, self.verified, self.outcome, self.error)
+    def __eq__(self, other):
+        if self.machine != other.machine:
+            return False
+        if self.action != other.action:
+            return False
+        if self.action_id != other.action_id:
+            return False
+        if self.progress != other.progress:
+            return False
+        if self.finished != other.finished:
+            return False
+        if self.verified != other.verified:
+            return False
+        if self.outcome != other.outcome:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePowerRun(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PowerRun(
+            machine=_UniffiFfiConverterTypeMachine.read(buf),
+            action=_UniffiFfiConverterTypeMachineAction.read(buf),
+            action_id=_UniffiFfiConverterOptionalInt64.read(buf),
+            progress=_UniffiFfiConverterSequenceString.read(buf),
+            finished=_UniffiFfiConverterBoolean.read(buf),
+            verified=_UniffiFfiConverterBoolean.read(buf),
+            outcome=_UniffiFfiConverterOptionalString.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeMachine.check_lower(value.machine)
+        _UniffiFfiConverterTypeMachineAction.check_lower(value.action)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.action_id)
+        _UniffiFfiConverterSequenceString.check_lower(value.progress)
+        _UniffiFfiConverterBoolean.check_lower(value.finished)
+        _UniffiFfiConverterBoolean.check_lower(value.verified)
+        _UniffiFfiConverterOptionalString.check_lower(value.outcome)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeMachine.write(value.machine, buf)
+        _UniffiFfiConverterTypeMachineAction.write(value.action, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.action_id, buf)
+        _UniffiFfiConverterSequenceString.write(value.progress, buf)
+        _UniffiFfiConverterBoolean.write(value.finished, buf)
+        _UniffiFfiConverterBoolean.write(value.verified, buf)
+        _UniffiFfiConverterOptionalString.write(value.outcome, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+class _UniffiFfiConverterOptionalTypePowerRun(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypePowerRun.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypePowerRun.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypePowerRun.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class FixState:
+    """
+    What the Fix screen shows.
+"""
+    def __init__(self, *, busy:bool, machines:typing.List[Machine], unreadable:typing.List[str], asking:typing.Optional[PowerAsk], running:typing.Optional[PowerRun], error:typing.Optional[paaf_core.ErrorInfo]):
+        self.busy = busy
+        self.machines = machines
+        self.unreadable = unreadable
+        self.asking = asking
+        self.running = running
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "FixState(busy={}, machines={}, unreadable={}, asking={}, running={}, error={})".format(self.busy, self.machines, self.unreadable, self.asking, self.running, self.error)
+    def __eq__(self, other):
+        if self.busy != other.busy:
+            return False
+        if self.machines != other.machines:
+            return False
+        if self.unreadable != other.unreadable:
+            return False
+        if self.asking != other.asking:
+            return False
+        if self.running != other.running:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFixState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FixState(
+            busy=_UniffiFfiConverterBoolean.read(buf),
+            machines=_UniffiFfiConverterSequenceTypeMachine.read(buf),
+            unreadable=_UniffiFfiConverterSequenceString.read(buf),
+            asking=_UniffiFfiConverterOptionalTypePowerAsk.read(buf),
+            running=_UniffiFfiConverterOptionalTypePowerRun.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.busy)
+        _UniffiFfiConverterSequenceTypeMachine.check_lower(value.machines)
+        _UniffiFfiConverterSequenceString.check_lower(value.unreadable)
+        _UniffiFfiConverterOptionalTypePowerAsk.check_lower(value.asking)
+        _UniffiFfiConverterOptionalTypePowerRun.check_lower(value.running)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.busy, buf)
+        _UniffiFfiConverterSequenceTypeMachine.write(value.machines, buf)
+        _UniffiFfiConverterSequenceString.write(value.unreadable, buf)
+        _UniffiFfiConverterOptionalTypePowerAsk.write(value.asking, buf)
+        _UniffiFfiConverterOptionalTypePowerRun.write(value.running, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+
+
+
+
+@dataclass
+class FlagAsk:
+    """
+    The confirmation a flag change waits for: what it changes, the state read now, the write.
+"""
+    def __init__(self, *, target:paaf_core.FlagTarget, enabled:bool, undo_of:typing.Optional[int], question:str, steps:typing.List[str], state_now:paaf_core.FlagState):
+        self.target = target
+        self.enabled = enabled
+        self.undo_of = undo_of
+        self.question = question
+        self.steps = steps
+        self.state_now = state_now
+        
+        
+
+    
+    def __str__(self):
+        return "FlagAsk(target={}, enabled={}, undo_of={}, question={}, steps={}, state_now={})".format(self.target, self.enabled, self.undo_of, self.question, self.steps, self.state_now)
+    def __eq__(self, other):
+        if self.target != other.target:
+            return False
+        if self.enabled != other.enabled:
+            return False
+        if self.undo_of != other.undo_of:
+            return False
+        if self.question != other.question:
+            return False
+        if self.steps != other.steps:
+            return False
+        if self.state_now != other.state_now:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFlagAsk(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FlagAsk(
+            target=paaf_core._UniffiFfiConverterTypeFlagTarget.read(buf),
+            enabled=_UniffiFfiConverterBoolean.read(buf),
+            undo_of=_UniffiFfiConverterOptionalInt64.read(buf),
+            question=_UniffiFfiConverterString.read(buf),
+            steps=_UniffiFfiConverterSequenceString.read(buf),
+            state_now=paaf_core._UniffiFfiConverterTypeFlagState.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        paaf_core._UniffiFfiConverterTypeFlagTarget.check_lower(value.target)
+        _UniffiFfiConverterBoolean.check_lower(value.enabled)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.undo_of)
+        _UniffiFfiConverterString.check_lower(value.question)
+        _UniffiFfiConverterSequenceString.check_lower(value.steps)
+        paaf_core._UniffiFfiConverterTypeFlagState.check_lower(value.state_now)
+
+    @staticmethod
+    def write(value, buf):
+        paaf_core._UniffiFfiConverterTypeFlagTarget.write(value.target, buf)
+        _UniffiFfiConverterBoolean.write(value.enabled, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.undo_of, buf)
+        _UniffiFfiConverterString.write(value.question, buf)
+        _UniffiFfiConverterSequenceString.write(value.steps, buf)
+        paaf_core._UniffiFfiConverterTypeFlagState.write(value.state_now, buf)
+
+
+
+class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeActionRecord.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeActionRecord.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeActionRecord.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class JournalState:
+    """
+    What the Journal screen shows.
+"""
+    def __init__(self, *, target:typing.Optional[str], actions:typing.List[paaf_core.ActionRecord], targets:typing.List[str], error:typing.Optional[paaf_core.ErrorInfo]):
+        self.target = target
+        self.actions = actions
+        self.targets = targets
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "JournalState(target={}, actions={}, targets={}, error={})".format(self.target, self.actions, self.targets, self.error)
+    def __eq__(self, other):
+        if self.target != other.target:
+            return False
+        if self.actions != other.actions:
+            return False
+        if self.targets != other.targets:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeJournalState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return JournalState(
+            target=_UniffiFfiConverterOptionalString.read(buf),
+            actions=_UniffiFfiConverterSequenceTypeActionRecord.read(buf),
+            targets=_UniffiFfiConverterSequenceString.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalString.check_lower(value.target)
+        _UniffiFfiConverterSequenceTypeActionRecord.check_lower(value.actions)
+        _UniffiFfiConverterSequenceString.check_lower(value.targets)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalString.write(value.target, buf)
+        _UniffiFfiConverterSequenceTypeActionRecord.write(value.actions, buf)
+        _UniffiFfiConverterSequenceString.write(value.targets, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+
+
+
+
+
+class ConfigStage(enum.Enum):
+    """
+    Where the app's config stands.
+"""
+    
+    OPENING = 0
+    """
+    Being read.
+"""
+    
+    EMPTY = 1
+    """
+    Read, and it configures nothing yet: offer to import a config or add a host.
+"""
+    
+    INVALID = 2
+    """
+    paaf refuses it (`error` says where and why): offer to import a config.
+"""
+    
+    READY = 3
+    """
+    Open: `paaf()` gives the opened paaf.
+"""
+    
+
+
+class _UniffiFfiConverterTypeConfigStage(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ConfigStage.OPENING
+        if variant == 2:
+            return ConfigStage.EMPTY
+        if variant == 3:
+            return ConfigStage.INVALID
+        if variant == 4:
+            return ConfigStage.READY
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ConfigStage.OPENING:
+            return
+        if value == ConfigStage.EMPTY:
+            return
+        if value == ConfigStage.INVALID:
+            return
+        if value == ConfigStage.READY:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ConfigStage.OPENING:
+            buf.write_i32(1)
+        if value == ConfigStage.EMPTY:
+            buf.write_i32(2)
+        if value == ConfigStage.INVALID:
+            buf.write_i32(3)
+        if value == ConfigStage.READY:
+            buf.write_i32(4)
+
+
+
+class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u32"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**32
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u32(value)
+
+@dataclass
+class OnboardingState:
+    """
+    What the Onboarding screen shows.
+"""
+    def __init__(self, *, stage:ConfigStage, config_path:str, hosts:int, clouds:int, monitoring:int, flags:int, error:typing.Optional[paaf_core.ErrorInfo]):
+        self.stage = stage
+        self.config_path = config_path
+        self.hosts = hosts
+        self.clouds = clouds
+        self.monitoring = monitoring
+        self.flags = flags
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "OnboardingState(stage={}, config_path={}, hosts={}, clouds={}, monitoring={}, flags={}, error={})".format(self.stage, self.config_path, self.hosts, self.clouds, self.monitoring, self.flags, self.error)
+    def __eq__(self, other):
+        if self.stage != other.stage:
+            return False
+        if self.config_path != other.config_path:
+            return False
+        if self.hosts != other.hosts:
+            return False
+        if self.clouds != other.clouds:
+            return False
+        if self.monitoring != other.monitoring:
+            return False
+        if self.flags != other.flags:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return OnboardingState(
+            stage=_UniffiFfiConverterTypeConfigStage.read(buf),
+            config_path=_UniffiFfiConverterString.read(buf),
+            hosts=_UniffiFfiConverterUInt32.read(buf),
+            clouds=_UniffiFfiConverterUInt32.read(buf),
+            monitoring=_UniffiFfiConverterUInt32.read(buf),
+            flags=_UniffiFfiConverterUInt32.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeConfigStage.check_lower(value.stage)
+        _UniffiFfiConverterString.check_lower(value.config_path)
+        _UniffiFfiConverterUInt32.check_lower(value.hosts)
+        _UniffiFfiConverterUInt32.check_lower(value.clouds)
+        _UniffiFfiConverterUInt32.check_lower(value.monitoring)
+        _UniffiFfiConverterUInt32.check_lower(value.flags)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeConfigStage.write(value.stage, buf)
+        _UniffiFfiConverterString.write(value.config_path, buf)
+        _UniffiFfiConverterUInt32.write(value.hosts, buf)
+        _UniffiFfiConverterUInt32.write(value.clouds, buf)
+        _UniffiFfiConverterUInt32.write(value.monitoring, buf)
+        _UniffiFfiConverterUInt32.write(value.flags, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+
+
+class _UniffiFfiConverterOptionalTypeOverview(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeOverview.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeOverview.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeOverview.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+class _UniffiFfiConverterOptionalTypeIncident(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeIncident.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeIncident.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeIncident.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class OverviewState:
+    """
+    What the Overview screen shows.
+"""
+    def __init__(self, *, busy:bool, overview:typing.Optional[paaf_core.Overview], incident:typing.Optional[paaf_core.Incident], error:typing.Optional[paaf_core.ErrorInfo]):
+        self.busy = busy
+        self.overview = overview
+        self.incident = incident
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "OverviewState(busy={}, overview={}, incident={}, error={})".format(self.busy, self.overview, self.incident, self.error)
+    def __eq__(self, other):
+        if self.busy != other.busy:
+            return False
+        if self.overview != other.overview:
+            return False
+        if self.incident != other.incident:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOverviewState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return OverviewState(
+            busy=_UniffiFfiConverterBoolean.read(buf),
+            overview=_UniffiFfiConverterOptionalTypeOverview.read(buf),
+            incident=_UniffiFfiConverterOptionalTypeIncident.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.busy)
+        _UniffiFfiConverterOptionalTypeOverview.check_lower(value.overview)
+        _UniffiFfiConverterOptionalTypeIncident.check_lower(value.incident)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.busy, buf)
+        _UniffiFfiConverterOptionalTypeOverview.write(value.overview, buf)
+        _UniffiFfiConverterOptionalTypeIncident.write(value.incident, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+
+
+class _UniffiFfiConverterSequenceTypeBackendFlags(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeBackendFlags.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeBackendFlags.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeBackendFlags.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterOptionalTypeFlagAsk(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeFlagAsk.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeFlagAsk.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeFlagAsk.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+class _UniffiFfiConverterOptionalTypeFlagChange(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeFlagChange.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeFlagChange.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeFlagChange.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class ProtectState:
+    """
+    What the Protect screen shows.
+"""
+    def __init__(self, *, busy:bool, query:str, services:typing.List[paaf_core.BackendFlags], asking:typing.Optional[FlagAsk], last_change:typing.Optional[paaf_core.FlagChange], can_undo:bool, error:typing.Optional[paaf_core.ErrorInfo]):
+        self.busy = busy
+        self.query = query
+        self.services = services
+        self.asking = asking
+        self.last_change = last_change
+        self.can_undo = can_undo
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "ProtectState(busy={}, query={}, services={}, asking={}, last_change={}, can_undo={}, error={})".format(self.busy, self.query, self.services, self.asking, self.last_change, self.can_undo, self.error)
+    def __eq__(self, other):
+        if self.busy != other.busy:
+            return False
+        if self.query != other.query:
+            return False
+        if self.services != other.services:
+            return False
+        if self.asking != other.asking:
+            return False
+        if self.last_change != other.last_change:
+            return False
+        if self.can_undo != other.can_undo:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeProtectState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ProtectState(
+            busy=_UniffiFfiConverterBoolean.read(buf),
+            query=_UniffiFfiConverterString.read(buf),
+            services=_UniffiFfiConverterSequenceTypeBackendFlags.read(buf),
+            asking=_UniffiFfiConverterOptionalTypeFlagAsk.read(buf),
+            last_change=_UniffiFfiConverterOptionalTypeFlagChange.read(buf),
+            can_undo=_UniffiFfiConverterBoolean.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.busy)
+        _UniffiFfiConverterString.check_lower(value.query)
+        _UniffiFfiConverterSequenceTypeBackendFlags.check_lower(value.services)
+        _UniffiFfiConverterOptionalTypeFlagAsk.check_lower(value.asking)
+        _UniffiFfiConverterOptionalTypeFlagChange.check_lower(value.last_change)
+        _UniffiFfiConverterBoolean.check_lower(value.can_undo)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.busy, buf)
+        _UniffiFfiConverterString.write(value.query, buf)
+        _UniffiFfiConverterSequenceTypeBackendFlags.write(value.services, buf)
+        _UniffiFfiConverterOptionalTypeFlagAsk.write(value.asking, buf)
+        _UniffiFfiConverterOptionalTypeFlagChange.write(value.last_change, buf)
+        _UniffiFfiConverterBoolean.write(value.can_undo, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
 
 
 
@@ -1782,37 +3781,869 @@ class _UniffiFfiConverterTypePaafError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.write(value.reason, buf)
 
 
+class FixListener():
+    """
+    Implemented by the app: receives each new state of the Fix screen on a paaf thread.
+"""
+    
+    def on_state(self, state: FixState) -> None:
+        raise NotImplementedError
 
+class FixListenerImpl(FixListener):
+    """
+    Implemented by the app: receives each new state of the Fix screen on a paaf thread.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
 
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_fixlistener, handle)
 
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_fixlistener, self._handle)
 
-
-
-
-class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    # Used by alternative constructors or any methods which return this type.
     @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterString.check_lower(value)
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_state(self, state: FixState) -> None:
+        
+        _UniffiFfiConverterTypeFixState.check_lower(state)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeFixState.lower(state),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
 
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
 
-        buf.write_u8(1)
-        _UniffiFfiConverterString.write(value, buf)
 
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterString.read(buf)
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplFixListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_FIX_LISTENER_METHOD0
+    def on_state(
+            uniffi_handle,
+            state,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeFixListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeFixState.lift(state), )
+            uniffi_method = uniffi_obj.on_state
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FIX_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeFixListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_FIX_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeFixListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileFixListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_state,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_fixlistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeFixListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return FixListenerImpl._uniffi_make_instance(value)
         else:
-            raise InternalError("Unexpected flag byte for optional type")
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeFixListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: FixListener):
+        if not isinstance(value, FixListener):
+            raise TypeError("Expected FixListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: FixListener):
+         if isinstance(value, FixListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeFixListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: FixListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class SubscriptionProtocol(typing.Protocol):
+    """
+    A listener's registration with a screen: it hears new states until `cancel()` or until
+    this handle is released (Kotlin `close()`, Swift deinit).
+"""
+    
+    def cancel(self, ) -> None:
+        """
+        Stops the listener hearing new states (a state being delivered still arrives).
+"""
+        raise NotImplementedError
+
+class Subscription(SubscriptionProtocol):
+    """
+    A listener's registration with a screen: it hears new states until `cancel()` or until
+    this handle is released (Kotlin `close()`, Swift deinit).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_subscription, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_subscription, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def cancel(self, ) -> None:
+        """
+        Stops the listener hearing new states (a state being delivered still arrives).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_subscription_cancel,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeSubscription:
+    @staticmethod
+    def lift(value: int) -> Subscription:
+        return Subscription._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: Subscription):
+        if not isinstance(value, Subscription):
+            raise TypeError("Expected Subscription instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: Subscription) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> Subscription:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: Subscription, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class FixScreenProtocol(typing.Protocol):
+    """
+    The Fix screen's model.
+"""
+    
+    def ask(self, name: str,action: MachineAction) -> None:
+        """
+        Asks the confirmation of `action` on the machine of the list named `name` (`asking`),
+        with its plan read now.
+"""
+        raise NotImplementedError
+    def cancel(self, ) -> None:
+        """
+        Stops the running action: before a reboot command is sent nothing happens to the
+        host; after, paaf stops waiting (the outcome is then unknown, code `cancelled`).
+"""
+        raise NotImplementedError
+    def confirm(self, ) -> None:
+        """
+        The user said yes: starts the action asked; each step reaches `running.progress`,
+        then its outcome, then the list is read again.
+"""
+        raise NotImplementedError
+    def dismiss(self, ) -> None:
+        """
+        The user said no: nothing happens.
+"""
+        raise NotImplementedError
+    def refresh(self, ) -> None:
+        """
+        Reads every host's and server's status again.
+"""
+        raise NotImplementedError
+    def state(self, ) -> FixState:
+        """
+        The state now.
+"""
+        raise NotImplementedError
+    def subscribe(self, listener: FixListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+
+class FixScreen(FixScreenProtocol):
+    """
+    The Fix screen's model.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_fixscreen, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_fixscreen, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def ask(self, name: str,action: MachineAction) -> None:
+        """
+        Asks the confirmation of `action` on the machine of the list named `name` (`asking`),
+        with its plan read now.
+"""
+        
+        _UniffiFfiConverterString.check_lower(name)
+
+        _UniffiFfiConverterTypeMachineAction.check_lower(action)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(name),
+            _UniffiFfiConverterTypeMachineAction.lower(action),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def cancel(self, ) -> None:
+        """
+        Stops the running action: before a reboot command is sent nothing happens to the
+        host; after, paaf stops waiting (the outcome is then unknown, code `cancelled`).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_cancel,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def confirm(self, ) -> None:
+        """
+        The user said yes: starts the action asked; each step reaches `running.progress`,
+        then its outcome, then the list is read again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def dismiss(self, ) -> None:
+        """
+        The user said no: nothing happens.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def refresh(self, ) -> None:
+        """
+        Reads every host's and server's status again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_refresh,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def state(self, ) -> FixState:
+        """
+        The state now.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeFixState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def subscribe(self, listener: FixListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        
+        _UniffiFfiConverterTypeFixListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeFixListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSubscription.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeFixScreen:
+    @staticmethod
+    def lift(value: int) -> FixScreen:
+        return FixScreen._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: FixScreen):
+        if not isinstance(value, FixScreen):
+            raise TypeError("Expected FixScreen instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: FixScreen) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> FixScreen:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: FixScreen, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class JournalListener():
+    """
+    Implemented by the app: receives each new state of the Journal screen on a paaf thread.
+"""
+    
+    def on_state(self, state: JournalState) -> None:
+        raise NotImplementedError
+
+class JournalListenerImpl(JournalListener):
+    """
+    Implemented by the app: receives each new state of the Journal screen on a paaf thread.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_journallistener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_journallistener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_state(self, state: JournalState) -> None:
+        
+        _UniffiFfiConverterTypeJournalState.check_lower(state)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeJournalState.lower(state),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_journallistener_on_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplJournalListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_JOURNAL_LISTENER_METHOD0
+    def on_state(
+            uniffi_handle,
+            state,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeJournalListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeJournalState.lift(state), )
+            uniffi_method = uniffi_obj.on_state
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_JOURNAL_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeJournalListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_JOURNAL_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeJournalListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileJournalListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_state,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_journallistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeJournalListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return JournalListenerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeJournalListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: JournalListener):
+        if not isinstance(value, JournalListener):
+            raise TypeError("Expected JournalListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: JournalListener):
+         if isinstance(value, JournalListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeJournalListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: JournalListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class JournalScreenProtocol(typing.Protocol):
+    """
+    The Journal screen's model.
+"""
+    
+    def filter(self, target: typing.Optional[str]) -> None:
+        """
+        Shows only the actions on `target` (null: all of them).
+"""
+        raise NotImplementedError
+    def refresh(self, ) -> None:
+        """
+        Reads the journal again (a local read: no network).
+"""
+        raise NotImplementedError
+    def state(self, ) -> JournalState:
+        """
+        The state now.
+"""
+        raise NotImplementedError
+    def subscribe(self, listener: JournalListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+
+class JournalScreen(JournalScreenProtocol):
+    """
+    The Journal screen's model.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_journalscreen, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_journalscreen, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def filter(self, target: typing.Optional[str]) -> None:
+        """
+        Shows only the actions on `target` (null: all of them).
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(target)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(target),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_filter,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def refresh(self, ) -> None:
+        """
+        Reads the journal again (a local read: no network).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_refresh,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def state(self, ) -> JournalState:
+        """
+        The state now.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeJournalState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def subscribe(self, listener: JournalListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        
+        _UniffiFfiConverterTypeJournalListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeJournalListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSubscription.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeJournalScreen:
+    @staticmethod
+    def lift(value: int) -> JournalScreen:
+        return JournalScreen._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: JournalScreen):
+        if not isinstance(value, JournalScreen):
+            raise TypeError("Expected JournalScreen instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: JournalScreen) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> JournalScreen:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: JournalScreen, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class OnboardingListener():
+    """
+    Implemented by the app: receives each new state of the Onboarding screen on a paaf thread.
+"""
+    
+    def on_state(self, state: OnboardingState) -> None:
+        raise NotImplementedError
+
+class OnboardingListenerImpl(OnboardingListener):
+    """
+    Implemented by the app: receives each new state of the Onboarding screen on a paaf thread.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_onboardinglistener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_onboardinglistener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_state(self, state: OnboardingState) -> None:
+        
+        _UniffiFfiConverterTypeOnboardingState.check_lower(state)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeOnboardingState.lower(state),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplOnboardingListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_ONBOARDING_LISTENER_METHOD0
+    def on_state(
+            uniffi_handle,
+            state,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeOnboardingListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeOnboardingState.lift(state), )
+            uniffi_method = uniffi_obj.on_state
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ONBOARDING_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeOnboardingListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_ONBOARDING_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeOnboardingListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileOnboardingListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_state,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_onboardinglistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeOnboardingListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return OnboardingListenerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeOnboardingListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: OnboardingListener):
+        if not isinstance(value, OnboardingListener):
+            raise TypeError("Expected OnboardingListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OnboardingListener):
+         if isinstance(value, OnboardingListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeOnboardingListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OnboardingListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+
+
+
+
+
+
 
 
 
@@ -1841,66 +4672,9 @@ class _UniffiFfiConverterSequenceTypeSourceAlerts(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "i64"
-    VALUE_MIN = -2**63
-    VALUE_MAX = 2**63
-
-    @staticmethod
-    def read(buf):
-        return buf.read_i64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_i64(value)
-
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
 
 
 
-
-
-class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterString.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterString.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterString.read(buf) for i in range(count)
-        ]
 
 
 
@@ -1933,48 +4707,6 @@ class _UniffiFfiConverterSequenceTypeDashboardHit(_UniffiConverterRustBuffer):
 
 
 
-
-
-
-
-class _UniffiFfiConverterSequenceTypeBackendFlags(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeBackendFlags.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeBackendFlags.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            paaf_core._UniffiFfiConverterTypeBackendFlags.read(buf) for i in range(count)
-        ]
-
-class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u64"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**64
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u64(value)
-
-
-
 class _UniffiFfiConverterSequenceTypeHostSummary(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -1998,33 +4730,20 @@ class _UniffiFfiConverterSequenceTypeHostSummary(_UniffiConverterRustBuffer):
             paaf_core._UniffiFfiConverterTypeHostSummary.read(buf) for i in range(count)
         ]
 
-class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u32"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**32
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u32()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u32(value)
 
 
-
-class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
+class _UniffiFfiConverterSequenceTypeIncident(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
         for item in value:
-            paaf_core._UniffiFfiConverterTypeActionRecord.check_lower(item)
+            paaf_core._UniffiFfiConverterTypeIncident.check_lower(item)
 
     @classmethod
     def write(cls, value, buf):
         items = len(value)
         buf.write_i32(items)
         for item in value:
-            paaf_core._UniffiFfiConverterTypeActionRecord.write(item, buf)
+            paaf_core._UniffiFfiConverterTypeIncident.write(item, buf)
 
     @classmethod
     def read(cls, buf):
@@ -2033,7 +4752,7 @@ class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
             raise InternalError("Unexpected negative sequence length")
 
         return [
-            paaf_core._UniffiFfiConverterTypeActionRecord.read(buf) for i in range(count)
+            paaf_core._UniffiFfiConverterTypeIncident.read(buf) for i in range(count)
         ]
 
 
@@ -2041,6 +4760,957 @@ class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
 
 
 
+class OverviewListener():
+    """
+    Implemented by the app: receives each new state of the Overview screen on a paaf thread.
+"""
+    
+    def on_state(self, state: OverviewState) -> None:
+        raise NotImplementedError
+
+class OverviewListenerImpl(OverviewListener):
+    """
+    Implemented by the app: receives each new state of the Overview screen on a paaf thread.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_overviewlistener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_overviewlistener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_state(self, state: OverviewState) -> None:
+        
+        _UniffiFfiConverterTypeOverviewState.check_lower(state)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeOverviewState.lower(state),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_overviewlistener_on_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplOverviewListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_OVERVIEW_LISTENER_METHOD0
+    def on_state(
+            uniffi_handle,
+            state,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeOverviewListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeOverviewState.lift(state), )
+            uniffi_method = uniffi_obj.on_state
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_OVERVIEW_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeOverviewListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_OVERVIEW_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeOverviewListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileOverviewListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_state,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_overviewlistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeOverviewListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return OverviewListenerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeOverviewListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: OverviewListener):
+        if not isinstance(value, OverviewListener):
+            raise TypeError("Expected OverviewListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OverviewListener):
+         if isinstance(value, OverviewListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeOverviewListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OverviewListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class OverviewScreenProtocol(typing.Protocol):
+    """
+    The Overview screen's model.
+"""
+    
+    def open_incident(self, input: paaf_core.IncidentInput) -> None:
+        """
+        Opens an incident (from a firing alert of the list: `input.alert`); people are told.
+"""
+        raise NotImplementedError
+    def refresh(self, ) -> None:
+        """
+        Pull to refresh: reads the alerts, the unfinished actions and the open incident again.
+"""
+        raise NotImplementedError
+    def resolve_incident(self, summary: str) -> None:
+        """
+        Resolves the open incident with a closing summary.
+"""
+        raise NotImplementedError
+    def state(self, ) -> OverviewState:
+        """
+        The state now.
+"""
+        raise NotImplementedError
+    def subscribe(self, listener: OverviewListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+
+class OverviewScreen(OverviewScreenProtocol):
+    """
+    The Overview screen's model.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_overviewscreen, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_overviewscreen, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def open_incident(self, input: paaf_core.IncidentInput) -> None:
+        """
+        Opens an incident (from a firing alert of the list: `input.alert`); people are told.
+"""
+        
+        paaf_core._UniffiFfiConverterTypeIncidentInput.check_lower(input)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeIncidentInput.lower(input),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_open_incident,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def refresh(self, ) -> None:
+        """
+        Pull to refresh: reads the alerts, the unfinished actions and the open incident again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_refresh,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def resolve_incident(self, summary: str) -> None:
+        """
+        Resolves the open incident with a closing summary.
+"""
+        
+        _UniffiFfiConverterString.check_lower(summary)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(summary),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_resolve_incident,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def state(self, ) -> OverviewState:
+        """
+        The state now.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOverviewState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def subscribe(self, listener: OverviewListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        
+        _UniffiFfiConverterTypeOverviewListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeOverviewListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSubscription.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeOverviewScreen:
+    @staticmethod
+    def lift(value: int) -> OverviewScreen:
+        return OverviewScreen._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: OverviewScreen):
+        if not isinstance(value, OverviewScreen):
+            raise TypeError("Expected OverviewScreen instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OverviewScreen) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> OverviewScreen:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OverviewScreen, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+
+
+
+
+
+
+
+
+class StepListener():
+    """
+    Implemented by the app: receives each step's start, progress and end while an incident's
+    Protect or Stand down runs, in order, on a paaf thread (post to the UI thread from there).
+"""
+    
+    def on_step(self, event: paaf_core.StepEvent) -> None:
+        raise NotImplementedError
+
+class StepListenerImpl(StepListener):
+    """
+    Implemented by the app: receives each step's start, progress and end while an incident's
+    Protect or Stand down runs, in order, on a paaf thread (post to the UI thread from there).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_steplistener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_steplistener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_step(self, event: paaf_core.StepEvent) -> None:
+        
+        paaf_core._UniffiFfiConverterTypeStepEvent.check_lower(event)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeStepEvent.lower(event),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_steplistener_on_step,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplStepListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_STEP_LISTENER_METHOD0
+    def on_step(
+            uniffi_handle,
+            event,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeStepListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (paaf_core._UniffiFfiConverterTypeStepEvent.lift(event), )
+            uniffi_method = uniffi_obj.on_step
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_STEP_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeStepListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_STEP_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeStepListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileStepListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_step,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_steplistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeStepListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return StepListenerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeStepListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: StepListener):
+        if not isinstance(value, StepListener):
+            raise TypeError("Expected StepListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: StepListener):
+         if isinstance(value, StepListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeStepListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: StepListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+
+
+class RunOperationProtocol(typing.Protocol):
+    """
+    An incident's Protect or Stand down under way. `result()` waits for its report; `cancel()`
+    — or dropping the handle — stops the run (and the wait for a running reboot or server).
+"""
+    
+    def cancel(self, ) -> None:
+        """
+        Stops the run: steps not started are not run.
+"""
+        raise NotImplementedError
+    def is_finished(self, ) -> bool:
+        """
+        True once the run has ended, however it ended.
+"""
+        raise NotImplementedError
+    async def result(self, ) -> paaf_core.RunReport:
+        """
+        Waits for the run to end and returns its report, step by step.
+"""
+        raise NotImplementedError
+
+class RunOperation(RunOperationProtocol):
+    """
+    An incident's Protect or Stand down under way. `result()` waits for its report; `cancel()`
+    — or dropping the handle — stops the run (and the wait for a running reboot or server).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_runoperation, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_runoperation, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def cancel(self, ) -> None:
+        """
+        Stops the run: steps not started are not run.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_cancel,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def is_finished(self, ) -> bool:
+        """
+        True once the run has ended, however it ended.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_is_finished,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def result(self, ) -> paaf_core.RunReport:
+        """
+        Waits for the run to end and returns its report, step by step.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeRunReport.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_result(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+
+
+
+
+
+class _UniffiFfiConverterTypeRunOperation:
+    @staticmethod
+    def lift(value: int) -> RunOperation:
+        return RunOperation._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: RunOperation):
+        if not isinstance(value, RunOperation):
+            raise TypeError("Expected RunOperation instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: RunOperation) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> RunOperation:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: RunOperation, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class ProtectListener():
+    """
+    Implemented by the app: receives each new state of the Protect screen on a paaf thread.
+"""
+    
+    def on_state(self, state: ProtectState) -> None:
+        raise NotImplementedError
+
+class ProtectListenerImpl(ProtectListener):
+    """
+    Implemented by the app: receives each new state of the Protect screen on a paaf thread.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_protectlistener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_protectlistener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_state(self, state: ProtectState) -> None:
+        
+        _UniffiFfiConverterTypeProtectState.check_lower(state)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeProtectState.lower(state),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_protectlistener_on_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplProtectListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_PROTECT_LISTENER_METHOD0
+    def on_state(
+            uniffi_handle,
+            state,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeProtectListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeProtectState.lift(state), )
+            uniffi_method = uniffi_obj.on_state
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_PROTECT_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeProtectListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_PROTECT_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeProtectListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileProtectListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_state,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_protectlistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeProtectListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return ProtectListenerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeProtectListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: ProtectListener):
+        if not isinstance(value, ProtectListener):
+            raise TypeError("Expected ProtectListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ProtectListener):
+         if isinstance(value, ProtectListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeProtectListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ProtectListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class ProtectScreenProtocol(typing.Protocol):
+    """
+    The Protect screen's model.
+"""
+    
+    def ask_switch(self, target: paaf_core.FlagTarget,enabled: bool) -> None:
+        """
+        The kill switch: reads the flag's state now and asks the confirmation (`asking`).
+"""
+        raise NotImplementedError
+    def ask_undo(self, ) -> None:
+        """
+        Asks the confirmation of putting the last change back (`asking`).
+"""
+        raise NotImplementedError
+    def confirm(self, ) -> None:
+        """
+        The user said yes: makes the change asked, if the flag is still as shown; then shows
+        the result and the flags read again.
+"""
+        raise NotImplementedError
+    def dismiss(self, ) -> None:
+        """
+        The user said no: nothing changes.
+"""
+        raise NotImplementedError
+    def refresh(self, ) -> None:
+        """
+        Reads the flags of every service again.
+"""
+        raise NotImplementedError
+    def search(self, query: str) -> None:
+        """
+        Lists the flags matching `query` (empty: all).
+"""
+        raise NotImplementedError
+    def state(self, ) -> ProtectState:
+        """
+        The state now.
+"""
+        raise NotImplementedError
+    def subscribe(self, listener: ProtectListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+
+class ProtectScreen(ProtectScreenProtocol):
+    """
+    The Protect screen's model.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_protectscreen, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_protectscreen, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def ask_switch(self, target: paaf_core.FlagTarget,enabled: bool) -> None:
+        """
+        The kill switch: reads the flag's state now and asks the confirmation (`asking`).
+"""
+        
+        paaf_core._UniffiFfiConverterTypeFlagTarget.check_lower(target)
+
+        _UniffiFfiConverterBoolean.check_lower(enabled)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeFlagTarget.lower(target),
+            _UniffiFfiConverterBoolean.lower(enabled),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_ask_switch,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def ask_undo(self, ) -> None:
+        """
+        Asks the confirmation of putting the last change back (`asking`).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_ask_undo,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def confirm(self, ) -> None:
+        """
+        The user said yes: makes the change asked, if the flag is still as shown; then shows
+        the result and the flags read again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_confirm,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def dismiss(self, ) -> None:
+        """
+        The user said no: nothing changes.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_dismiss,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def refresh(self, ) -> None:
+        """
+        Reads the flags of every service again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_refresh,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def search(self, query: str) -> None:
+        """
+        Lists the flags matching `query` (empty: all).
+"""
+        
+        _UniffiFfiConverterString.check_lower(query)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(query),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_search,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def state(self, ) -> ProtectState:
+        """
+        The state now.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeProtectState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def subscribe(self, listener: ProtectListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        
+        _UniffiFfiConverterTypeProtectListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeProtectListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSubscription.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeProtectScreen:
+    @staticmethod
+    def lift(value: int) -> ProtectScreen:
+        return ProtectScreen._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: ProtectScreen):
+        if not isinstance(value, ProtectScreen):
+            raise TypeError("Expected ProtectScreen instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ProtectScreen) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> ProtectScreen:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ProtectScreen, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
 
 
 
@@ -2341,8 +6011,6 @@ class _UniffiFfiConverterSequenceTypeRunbook(_UniffiConverterRustBuffer):
 
 
 
-
-
 class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -2474,6 +6142,11 @@ class PaafProtocol(typing.Protocol):
         Ends a silence now.
 """
         raise NotImplementedError
+    def fix_screen(self, ) -> FixScreen:
+        """
+        The Fix screen's model: hosts and servers, reboot with confirmation and progress.
+"""
+        raise NotImplementedError
     async def flag_state(self, target: paaf_core.FlagTarget) -> paaf_core.FlagState:
         """
         The flag's state in one environment, read now: show it in the confirmation.
@@ -2495,15 +6168,47 @@ class PaafProtocol(typing.Protocol):
         The configured hosts, straight from the config (no network).
 """
         raise NotImplementedError
+    def incident_detail(self, id: typing.Optional[int]) -> paaf_core.IncidentDetail:
+        """
+        Everything recorded about incident `id` (null: the current one): its actions, events
+        and deliveries.
+"""
+        raise NotImplementedError
+    def incidents(self, open_only: bool,limit: int) -> typing.List[paaf_core.Incident]:
+        """
+        Incidents, newest first (only the open ones with `open_only`).
+"""
+        raise NotImplementedError
     def journal(self, target: typing.Optional[str],limit: int) -> typing.List[paaf_core.ActionRecord]:
         """
         The newest journal rows first, optionally only those on one target.
+"""
+        raise NotImplementedError
+    def journal_screen(self, ) -> JournalScreen:
+        """
+        The Journal screen's model.
+"""
+        raise NotImplementedError
+    def note_incident(self, id: typing.Optional[int],text: str) -> paaf_core.IncidentEvent:
+        """
+        Writes a note in incident `id`'s timeline (null: the current one).
+"""
+        raise NotImplementedError
+    async def open_incident(self, input: paaf_core.IncidentInput) -> paaf_core.Incident:
+        """
+        Opens an incident from a firing alert (`input.alert`), following the playbook that
+        matches it (or the one named); people are told and Grafana annotated.
 """
         raise NotImplementedError
     async def overview(self, ) -> paaf_core.Overview:
         """
         The state at a glance (a widget, a notification's summary): the level, a headline, the
         firing alerts ranked by the core, unreadable sources and unfinished actions.
+"""
+        raise NotImplementedError
+    def overview_screen(self, ) -> OverviewScreen:
+        """
+        The Overview screen's model (it reads its first state at once).
 """
         raise NotImplementedError
     async def panel_data(self, source: typing.Optional[str],uid: str,panel_id: int,view: paaf_core.DashboardView,width: int) -> paaf_core.PanelData:
@@ -2515,6 +6220,24 @@ class PaafProtocol(typing.Protocol):
     async def probe_host_key(self, name: str) -> paaf_core.OfferedKey:
         """
         Connects without logging in and reports the host's key and what known_hosts says of it.
+"""
+        raise NotImplementedError
+    def protect(self, plan: paaf_core.RunPlan,confirmation: paaf_core.Confirmation,listener: StepListener) -> RunOperation:
+        """
+        Runs Protect's `plan` after its confirmation: each step's start, progress and end go
+        to `listener`; the operation gives the report and stops the run when cancelled.
+"""
+        raise NotImplementedError
+    async def protect_plan(self, id: typing.Optional[int],playbook: typing.Optional[str]) -> paaf_core.RunPlan:
+        """
+        Protect's plan for incident `id` (null: the current one): its playbook's steps, each
+        with its target read now; `playbook` names one for an incident that has none. Show it,
+        then pass it to `protect` with the confirmation (`Typed` when `typed_confirmation`).
+"""
+        raise NotImplementedError
+    def protect_screen(self, ) -> ProtectScreen:
+        """
+        The Protect screen's model: flags, the kill switch, undo.
 """
         raise NotImplementedError
     async def query(self, source: typing.Optional[str],expr: str,_from: typing.Optional[str],to: typing.Optional[str],points: int) -> paaf_core.QueryResult:
@@ -2532,6 +6255,11 @@ class PaafProtocol(typing.Protocol):
     def remove_host(self, name: str) -> None:
         """
         Removes a host from the config.
+"""
+        raise NotImplementedError
+    async def resolve_incident(self, id: typing.Optional[int],summary: str) -> paaf_core.Incident:
+        """
+        Resolves incident `id` (null: the current one) with a closing summary.
 """
         raise NotImplementedError
     async def run_runbook(self, name: str,runbook: str,confirmation: paaf_core.Confirmation) -> paaf_core.ExecOutput:
@@ -2564,6 +6292,17 @@ class PaafProtocol(typing.Protocol):
     async def silences(self, source: typing.Optional[str]) -> typing.List[paaf_core.Silence]:
         """
         The silences of a source.
+"""
+        raise NotImplementedError
+    def stand_down(self, plan: paaf_core.RunPlan,confirmation: paaf_core.Confirmation,listener: StepListener) -> RunOperation:
+        """
+        Runs Stand down's `plan` after its confirmation, as `protect` does.
+"""
+        raise NotImplementedError
+    async def stand_down_plan(self, id: typing.Optional[int]) -> paaf_core.RunPlan:
+        """
+        Stand down's plan for incident `id` (null: the current one): every reversible change
+        of the incident reversed, newest first, and what cannot be undone listed as such.
 """
         raise NotImplementedError
     async def status(self, names: typing.List[str]) -> typing.List[paaf_core.HostStatus]:
@@ -2850,6 +6589,21 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def fix_screen(self, ) -> FixScreen:
+        """
+        The Fix screen's model: hosts and servers, reboot with confirmation and progress.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeFixScreen.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fix_screen,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     async def flag_state(self, target: paaf_core.FlagTarget) -> paaf_core.FlagState:
         """
         The flag's state in one environment, read now: show it in the confirmation.
@@ -2932,6 +6686,46 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def incident_detail(self, id: typing.Optional[int]) -> paaf_core.IncidentDetail:
+        """
+        Everything recorded about incident `id` (null: the current one): its actions, events
+        and deliveries.
+"""
+        
+        _UniffiFfiConverterOptionalInt64.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalInt64.lower(id),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeIncidentDetail.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_incident_detail,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def incidents(self, open_only: bool,limit: int) -> typing.List[paaf_core.Incident]:
+        """
+        Incidents, newest first (only the open ones with `open_only`).
+"""
+        
+        _UniffiFfiConverterBoolean.check_lower(open_only)
+
+        _UniffiFfiConverterUInt32.check_lower(limit)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBoolean.lower(open_only),
+            _UniffiFfiConverterUInt32.lower(limit),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeIncident.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_incidents,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def journal(self, target: typing.Optional[str],limit: int) -> typing.List[paaf_core.ActionRecord]:
         """
         The newest journal rows first, optionally only those on one target.
@@ -2953,6 +6747,63 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def journal_screen(self, ) -> JournalScreen:
+        """
+        The Journal screen's model.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeJournalScreen.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal_screen,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def note_incident(self, id: typing.Optional[int],text: str) -> paaf_core.IncidentEvent:
+        """
+        Writes a note in incident `id`'s timeline (null: the current one).
+"""
+        
+        _UniffiFfiConverterOptionalInt64.check_lower(id)
+
+        _UniffiFfiConverterString.check_lower(text)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalInt64.lower(id),
+            _UniffiFfiConverterString.lower(text),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeIncidentEvent.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_note_incident,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def open_incident(self, input: paaf_core.IncidentInput) -> paaf_core.Incident:
+        """
+        Opens an incident from a firing alert (`input.alert`), following the playbook that
+        matches it (or the one named); people are told and Grafana annotated.
+"""
+        
+        paaf_core._UniffiFfiConverterTypeIncidentInput.check_lower(input)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeIncidentInput.lower(input),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeIncident.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_open_incident(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def overview(self, ) -> paaf_core.Overview:
         """
         The state at a glance (a widget, a notification's summary): the level, a headline, the
@@ -2971,6 +6822,21 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def overview_screen(self, ) -> OverviewScreen:
+        """
+        The Overview screen's model (it reads its first state at once).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOverviewScreen.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview_screen,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     async def panel_data(self, source: typing.Optional[str],uid: str,panel_id: int,view: paaf_core.DashboardView,width: int) -> paaf_core.PanelData:
         """
         A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
@@ -3024,6 +6890,71 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def protect(self, plan: paaf_core.RunPlan,confirmation: paaf_core.Confirmation,listener: StepListener) -> RunOperation:
+        """
+        Runs Protect's `plan` after its confirmation: each step's start, progress and end go
+        to `listener`; the operation gives the report and stops the run when cancelled.
+"""
+        
+        paaf_core._UniffiFfiConverterTypeRunPlan.check_lower(plan)
+
+        paaf_core._UniffiFfiConverterTypeConfirmation.check_lower(confirmation)
+
+        _UniffiFfiConverterTypeStepListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeRunPlan.lower(plan),
+            paaf_core._UniffiFfiConverterTypeConfirmation.lower(confirmation),
+            _UniffiFfiConverterTypeStepListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeRunOperation.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def protect_plan(self, id: typing.Optional[int],playbook: typing.Optional[str]) -> paaf_core.RunPlan:
+        """
+        Protect's plan for incident `id` (null: the current one): its playbook's steps, each
+        with its target read now; `playbook` names one for an incident that has none. Show it,
+        then pass it to `protect` with the confirmation (`Typed` when `typed_confirmation`).
+"""
+        
+        _UniffiFfiConverterOptionalInt64.check_lower(id)
+
+        _UniffiFfiConverterOptionalString.check_lower(playbook)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalInt64.lower(id),
+            _UniffiFfiConverterOptionalString.lower(playbook),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeRunPlan.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect_plan(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    def protect_screen(self, ) -> ProtectScreen:
+        """
+        The Protect screen's model: flags, the kill switch, undo.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeProtectScreen.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect_screen,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     async def query(self, source: typing.Optional[str],expr: str,_from: typing.Optional[str],to: typing.Optional[str],points: int) -> paaf_core.QueryResult:
         """
         A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
@@ -3100,6 +7031,29 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def resolve_incident(self, id: typing.Optional[int],summary: str) -> paaf_core.Incident:
+        """
+        Resolves incident `id` (null: the current one) with a closing summary.
+"""
+        
+        _UniffiFfiConverterOptionalInt64.check_lower(id)
+
+        _UniffiFfiConverterString.check_lower(summary)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalInt64.lower(id),
+            _UniffiFfiConverterString.lower(summary),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeIncident.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_resolve_incident(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def run_runbook(self, name: str,runbook: str,confirmation: paaf_core.Confirmation) -> paaf_core.ExecOutput:
         """
         Runs one runbook; a dangerous one (`__name`) needs `Confirmation.Typed(name)`.
@@ -3247,6 +7201,51 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def stand_down(self, plan: paaf_core.RunPlan,confirmation: paaf_core.Confirmation,listener: StepListener) -> RunOperation:
+        """
+        Runs Stand down's `plan` after its confirmation, as `protect` does.
+"""
+        
+        paaf_core._UniffiFfiConverterTypeRunPlan.check_lower(plan)
+
+        paaf_core._UniffiFfiConverterTypeConfirmation.check_lower(confirmation)
+
+        _UniffiFfiConverterTypeStepListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeRunPlan.lower(plan),
+            paaf_core._UniffiFfiConverterTypeConfirmation.lower(confirmation),
+            _UniffiFfiConverterTypeStepListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeRunOperation.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_stand_down,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def stand_down_plan(self, id: typing.Optional[int]) -> paaf_core.RunPlan:
+        """
+        Stand down's plan for incident `id` (null: the current one): every reversible change
+        of the incident reversed, newest first, and what cannot be undone listed as such.
+"""
+        
+        _UniffiFfiConverterOptionalInt64.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalInt64.lower(id),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeRunPlan.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_stand_down_plan(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def status(self, names: typing.List[str]) -> typing.List[paaf_core.HostStatus]:
         """
         Live status of the named hosts (all when `names` is empty), probed concurrently.
@@ -3362,6 +7361,224 @@ class _UniffiFfiConverterTypePaaf:
 
     @classmethod
     def write(cls, value: Paaf, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterOptionalTypePaaf(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypePaaf.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypePaaf.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypePaaf.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class OnboardingScreenProtocol(typing.Protocol):
+    """
+    The Onboarding screen's model: what the app creates first, before paaf is open.
+"""
+    
+    def import_toml(self, toml: str) -> None:
+        """
+        Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+        written over the config file; refused with the error shown when paaf rejects it.
+"""
+        raise NotImplementedError
+    def paaf(self, ) -> typing.Optional[Paaf]:
+        """
+        The opened paaf (for the other screens), once the config is open (`Empty` or `Ready`).
+"""
+        raise NotImplementedError
+    def reload(self, ) -> None:
+        """
+        Reads the config file again (after it was edited elsewhere).
+"""
+        raise NotImplementedError
+    def state(self, ) -> OnboardingState:
+        """
+        The state now.
+"""
+        raise NotImplementedError
+    def subscribe(self, listener: OnboardingListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+
+class OnboardingScreen(OnboardingScreenProtocol):
+    """
+    The Onboarding screen's model: what the app creates first, before paaf is open.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, config_path: str,secrets: SecretStore,device: str):
+        """
+        Opens the config at `config_path` (created empty when missing) with the app's
+        keystore; never fails: a config paaf refuses is the `Invalid` stage with its error.
+"""
+        
+        _UniffiFfiConverterString.check_lower(config_path)
+
+        _UniffiFfiConverterTypeSecretStore.check_lower(secrets)
+
+        _UniffiFfiConverterString.check_lower(device)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(config_path),
+            _UniffiFfiConverterTypeSecretStore.lower(secrets),
+            _UniffiFfiConverterString.lower(device),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOnboardingScreen.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_constructor_onboardingscreen_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_onboardingscreen, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_onboardingscreen, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def import_toml(self, toml: str) -> None:
+        """
+        Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+        written over the config file; refused with the error shown when paaf rejects it.
+"""
+        
+        _UniffiFfiConverterString.check_lower(toml)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(toml),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def paaf(self, ) -> typing.Optional[Paaf]:
+        """
+        The opened paaf (for the other screens), once the config is open (`Empty` or `Ready`).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypePaaf.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_paaf,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def reload(self, ) -> None:
+        """
+        Reads the config file again (after it was edited elsewhere).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_reload,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def state(self, ) -> OnboardingState:
+        """
+        The state now.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOnboardingState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def subscribe(self, listener: OnboardingListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        
+        _UniffiFfiConverterTypeOnboardingListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeOnboardingListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSubscription.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeOnboardingScreen:
+    @staticmethod
+    def lift(value: int) -> OnboardingScreen:
+        return OnboardingScreen._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: OnboardingScreen):
+        if not isinstance(value, OnboardingScreen):
+            raise TypeError("Expected OnboardingScreen instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OnboardingScreen) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> OnboardingScreen:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OnboardingScreen, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -3595,14 +7812,52 @@ class _UniffiFfiConverterTypeSecretStore:
 
 __all__ = [
     "InternalError",
+    "MachineKind",
+    "MachineAction",
+    "ConfigStage",
     "ConfigSource",
     "PaafError",
+    "Machine",
+    "PowerAsk",
+    "PowerRun",
+    "FixState",
+    "FlagAsk",
+    "JournalState",
+    "OnboardingState",
+    "OverviewState",
+    "ProtectState",
+    "FixListenerImpl",
+    "FixListener",
+    "Subscription",
+    "SubscriptionProtocol",
+    "FixScreen",
+    "FixScreenProtocol",
+    "JournalListenerImpl",
+    "JournalListener",
+    "JournalScreen",
+    "JournalScreenProtocol",
+    "OnboardingListenerImpl",
+    "OnboardingListener",
+    "OverviewListenerImpl",
+    "OverviewListener",
+    "OverviewScreen",
+    "OverviewScreenProtocol",
+    "StepListenerImpl",
+    "StepListener",
+    "RunOperation",
+    "RunOperationProtocol",
+    "ProtectListenerImpl",
+    "ProtectListener",
+    "ProtectScreen",
+    "ProtectScreenProtocol",
     "ProgressListenerImpl",
     "ProgressListener",
     "RebootOperation",
     "RebootOperationProtocol",
     "Paaf",
     "PaafProtocol",
+    "OnboardingScreen",
+    "OnboardingScreenProtocol",
     "SecretStoreImpl",
     "SecretStore",
 ]

@@ -122,6 +122,19 @@ fun code(e: PaafException): ErrorCode = when (e) {
     is PaafException.Internal -> e.code
 }
 
+/** The host is back from a previous test's reboot when its sshd answers. */
+fun waitForTestHost(port: Int, hostDir: File) {
+    val deadline = System.currentTimeMillis() + 30_000
+    while (true) {
+        val up = runCatching {
+            Socket().use { it.connect(InetSocketAddress("127.0.0.1", port), 500) }
+        }.isSuccess
+        if (up && !File(hostDir, "reboot-requested").exists()) return
+        check(System.currentTimeMillis() < deadline) { "the test host did not come back" }
+        Thread.sleep(100)
+    }
+}
+
 class BindingsTest {
     @get:Rule val timeout: Timeout = Timeout.seconds(90)
 
@@ -156,18 +169,7 @@ class BindingsTest {
 
     private fun bootId() = File(hostDir, "boot_id").readText().trim()
 
-    /** The host is back from a previous test's reboot when its sshd answers. */
-    private fun waitForHost() {
-        val deadline = System.currentTimeMillis() + 30_000
-        while (true) {
-            val up = runCatching {
-                Socket().use { it.connect(InetSocketAddress("127.0.0.1", port), 500) }
-            }.isSuccess
-            if (up && !File(hostDir, "reboot-requested").exists()) return
-            check(System.currentTimeMillis() < deadline) { "the test host did not come back" }
-            Thread.sleep(100)
-        }
-    }
+    private fun waitForHost() = waitForTestHost(port, hostDir)
 
     /** Adds the host without connecting (its key is trusted in a separate step); its summary. */
     private fun addHost() = runBlocking {

@@ -71,7 +71,7 @@ libdir=$CARGO_TARGET_DIR/debug
 deps=/usr/share/java/jna.jar:/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 deps=$deps:$klib/kotlinx-coroutines-core-jvm.jar
 sources=("$bindings/core/paaf_core.kt" "$bindings/mobile/paaf_mobile.kt" "$bindings/PaafFlows.kt"
-  "$here/BindingsTest.kt")
+  "$here/BindingsTest.kt" "$here/ScreensTest.kt")
 out=$CARGO_TARGET_DIR/kotlin-tests
 digest=$({ echo "$KOTLIN_VERSION"; cat "${sources[@]}"; } | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$out/digest" 2>/dev/null)" != "$digest" ]; then
@@ -110,4 +110,4 @@ mkdir -p "$run/apps"
 PAAF_TEST_PORT=$port PAAF_TEST_HOST_DIR=$host_dir PAAF_TEST_APPS_DIR=$run/apps \
   java -Djna.library.path="$libdir" \
   -cp "$out/classes:$deps:$klib/kotlin-stdlib.jar" \
-  org.junit.runner.JUnitCore dev.paaf.tests.BindingsTest
+  org.junit.runner.JUnitCore dev.paaf.tests.BindingsTest dev.paaf.tests.ScreensTest

@@ -185,6 +185,18 @@ def unleash(tmp_path_factory):
     subprocess.run(["bash", str(UNLEASH), "stop", str(d)], capture_output=True)
 
 
+def open_on_unleash(unleash):
+    """paaf whose one flag service, `prod`, is the Unleash fixture; its token in the store."""
+    store = MapStore()
+    store.entries["unleash-prod"] = unleash["token"]
+    text = (
+        'operator = "alice"\n[[flags]]\nname = "prod"\ntype = "unleash"\n'
+        f'url = "{unleash["url"]}"\ntoken = "keyring:unleash-prod"\n'
+    )
+    p, _, _ = open_paaf(store, text)
+    return p
+
+
 MOTO = REPO / "tests" / "peers" / "moto.sh"
 
 

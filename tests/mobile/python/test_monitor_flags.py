@@ -6,7 +6,7 @@ import time
 import pytest
 
 import paaf
-from conftest import MapStore, open_paaf, run
+from conftest import open_on_unleash, open_paaf, run
 
 Code = paaf.ErrorCode
 
@@ -22,13 +22,7 @@ def wait_for(predicate, what, timeout=30.0):
 
 
 def test_the_kill_switch_with_the_phones_keystore_and_undo(unleash):
-    store = MapStore()
-    store.entries["unleash-prod"] = unleash["token"]
-    text = (
-        'operator = "alice"\n[[flags]]\nname = "prod"\ntype = "unleash"\n'
-        f'url = "{unleash["url"]}"\ntoken = "keyring:unleash-prod"\n'
-    )
-    p, _, _ = open_paaf(store, text)
+    p = open_on_unleash(unleash)
     [service] = run(p.flags(None, "checkout", None))
     assert service.error is None, service.error
     [flag] = [f for f in service.flags if f.key == "new-checkout"]

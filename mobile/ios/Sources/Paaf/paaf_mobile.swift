@@ -590,6 +590,1648 @@ fileprivate struct FfiConverterString: FfiConverter {
 
 
 /**
+ * Implemented by the app: receives each new state of the Fix screen on a paaf thread.
+ */
+public protocol FixListener: AnyObject, Sendable {
+    
+    func onState(state: FixState) 
+    
+}
+/**
+ * Implemented by the app: receives each new state of the Fix screen on a paaf thread.
+ */
+open class FixListenerImpl: FixListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_fixlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_fixlistener(handle, $0) }
+    }
+
+    
+
+    
+open func onState(state: FixState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixlistener_on_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeFixState_lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceFixListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceFixListener = UniffiVTableCallbackInterfaceFixListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeFixListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface FixListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeFixListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface FixListener: handle missing in uniffiClone")
+            }
+        },
+        onState: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeFixListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onState(
+                     state: try FfiConverterTypeFixState_lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceFixListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceFixListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitFixListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_fixlistener(UniffiCallbackInterfaceFixListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFixListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<FixListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = FixListener
+
+    public static func lift(_ handle: UInt64) throws -> FixListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return FixListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: FixListener) -> UInt64 {
+         if let rustImpl = value as? FixListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FixListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: FixListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFixListener_lift(_ handle: UInt64) throws -> FixListener {
+    return try FfiConverterTypeFixListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFixListener_lower(_ value: FixListener) -> UInt64 {
+    return FfiConverterTypeFixListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The Fix screen's model.
+ */
+public protocol FixScreenProtocol: AnyObject, Sendable {
+    
+    /**
+     * Asks the confirmation of `action` on the machine of the list named `name` (`asking`),
+     * with its plan read now.
+     */
+    func ask(name: String, action: MachineAction) 
+    
+    /**
+     * Stops the running action: before a reboot command is sent nothing happens to the
+     * host; after, paaf stops waiting (the outcome is then unknown, code `cancelled`).
+     */
+    func cancel() 
+    
+    /**
+     * The user said yes: starts the action asked; each step reaches `running.progress`,
+     * then its outcome, then the list is read again.
+     */
+    func confirm() 
+    
+    /**
+     * The user said no: nothing happens.
+     */
+    func dismiss() 
+    
+    /**
+     * Reads every host's and server's status again.
+     */
+    func refresh() 
+    
+    /**
+     * The state now.
+     */
+    func state()  -> FixState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    func subscribe(listener: FixListener)  -> Subscription
+    
+}
+/**
+ * The Fix screen's model.
+ */
+open class FixScreen: FixScreenProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_fixscreen(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_fixscreen(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Asks the confirmation of `action` on the machine of the list named `name` (`asking`),
+     * with its plan read now.
+     */
+open func ask(name: String, action: MachineAction)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_ask(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),
+        FfiConverterTypeMachineAction_lower(action),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops the running action: before a reboot command is sent nothing happens to the
+     * host; after, paaf stops waiting (the outcome is then unknown, code `cancelled`).
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said yes: starts the action asked; each step reaches `running.progress`,
+     * then its outcome, then the list is read again.
+     */
+open func confirm()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_confirm(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said no: nothing happens.
+     */
+open func dismiss()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_dismiss(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Reads every host's and server's status again.
+     */
+open func refresh()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_refresh(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The state now.
+     */
+open func state() -> FixState  {
+    return try!  FfiConverterTypeFixState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+open func subscribe(listener: FixListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeFixListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFixScreen: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = FixScreen
+
+    public static func lift(_ handle: UInt64) throws -> FixScreen {
+        return FixScreen(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: FixScreen) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FixScreen {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: FixScreen, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFixScreen_lift(_ handle: UInt64) throws -> FixScreen {
+    return try FfiConverterTypeFixScreen.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFixScreen_lower(_ value: FixScreen) -> UInt64 {
+    return FfiConverterTypeFixScreen.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Implemented by the app: receives each new state of the Journal screen on a paaf thread.
+ */
+public protocol JournalListener: AnyObject, Sendable {
+    
+    func onState(state: JournalState) 
+    
+}
+/**
+ * Implemented by the app: receives each new state of the Journal screen on a paaf thread.
+ */
+open class JournalListenerImpl: JournalListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_journallistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_journallistener(handle, $0) }
+    }
+
+    
+
+    
+open func onState(state: JournalState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_journallistener_on_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeJournalState_lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceJournalListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceJournalListener = UniffiVTableCallbackInterfaceJournalListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeJournalListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface JournalListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeJournalListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface JournalListener: handle missing in uniffiClone")
+            }
+        },
+        onState: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeJournalListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onState(
+                     state: try FfiConverterTypeJournalState_lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceJournalListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceJournalListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitJournalListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_journallistener(UniffiCallbackInterfaceJournalListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<JournalListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = JournalListener
+
+    public static func lift(_ handle: UInt64) throws -> JournalListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return JournalListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: JournalListener) -> UInt64 {
+         if let rustImpl = value as? JournalListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: JournalListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalListener_lift(_ handle: UInt64) throws -> JournalListener {
+    return try FfiConverterTypeJournalListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalListener_lower(_ value: JournalListener) -> UInt64 {
+    return FfiConverterTypeJournalListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The Journal screen's model.
+ */
+public protocol JournalScreenProtocol: AnyObject, Sendable {
+    
+    /**
+     * Shows only the actions on `target` (null: all of them).
+     */
+    func filter(target: String?) 
+    
+    /**
+     * Reads the journal again (a local read: no network).
+     */
+    func refresh() 
+    
+    /**
+     * The state now.
+     */
+    func state()  -> JournalState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    func subscribe(listener: JournalListener)  -> Subscription
+    
+}
+/**
+ * The Journal screen's model.
+ */
+open class JournalScreen: JournalScreenProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_journalscreen(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_journalscreen(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Shows only the actions on `target` (null: all of them).
+     */
+open func filter(target: String?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_journalscreen_filter(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(target),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Reads the journal again (a local read: no network).
+     */
+open func refresh()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_journalscreen_refresh(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The state now.
+     */
+open func state() -> JournalState  {
+    return try!  FfiConverterTypeJournalState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_journalscreen_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+open func subscribe(listener: JournalListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_journalscreen_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeJournalListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalScreen: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = JournalScreen
+
+    public static func lift(_ handle: UInt64) throws -> JournalScreen {
+        return JournalScreen(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: JournalScreen) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalScreen {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: JournalScreen, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalScreen_lift(_ handle: UInt64) throws -> JournalScreen {
+    return try FfiConverterTypeJournalScreen.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalScreen_lower(_ value: JournalScreen) -> UInt64 {
+    return FfiConverterTypeJournalScreen.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Implemented by the app: receives each new state of the Onboarding screen on a paaf thread.
+ */
+public protocol OnboardingListener: AnyObject, Sendable {
+    
+    func onState(state: OnboardingState) 
+    
+}
+/**
+ * Implemented by the app: receives each new state of the Onboarding screen on a paaf thread.
+ */
+open class OnboardingListenerImpl: OnboardingListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_onboardinglistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_onboardinglistener(handle, $0) }
+    }
+
+    
+
+    
+open func onState(state: OnboardingState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardinglistener_on_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeOnboardingState_lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceOnboardingListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceOnboardingListener = UniffiVTableCallbackInterfaceOnboardingListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeOnboardingListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface OnboardingListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeOnboardingListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface OnboardingListener: handle missing in uniffiClone")
+            }
+        },
+        onState: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeOnboardingListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onState(
+                     state: try FfiConverterTypeOnboardingState_lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceOnboardingListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceOnboardingListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitOnboardingListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_onboardinglistener(UniffiCallbackInterfaceOnboardingListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOnboardingListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<OnboardingListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = OnboardingListener
+
+    public static func lift(_ handle: UInt64) throws -> OnboardingListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return OnboardingListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: OnboardingListener) -> UInt64 {
+         if let rustImpl = value as? OnboardingListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OnboardingListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OnboardingListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnboardingListener_lift(_ handle: UInt64) throws -> OnboardingListener {
+    return try FfiConverterTypeOnboardingListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnboardingListener_lower(_ value: OnboardingListener) -> UInt64 {
+    return FfiConverterTypeOnboardingListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The Onboarding screen's model: what the app creates first, before paaf is open.
+ */
+public protocol OnboardingScreenProtocol: AnyObject, Sendable {
+    
+    /**
+     * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+     * written over the config file; refused with the error shown when paaf rejects it.
+     */
+    func importToml(toml: String) 
+    
+    /**
+     * The opened paaf (for the other screens), once the config is open (`Empty` or `Ready`).
+     */
+    func paaf()  -> Paaf?
+    
+    /**
+     * Reads the config file again (after it was edited elsewhere).
+     */
+    func reload() 
+    
+    /**
+     * The state now.
+     */
+    func state()  -> OnboardingState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    func subscribe(listener: OnboardingListener)  -> Subscription
+    
+}
+/**
+ * The Onboarding screen's model: what the app creates first, before paaf is open.
+ */
+open class OnboardingScreen: OnboardingScreenProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_onboardingscreen(self.handle, $0) }
+    }
+    /**
+     * Opens the config at `config_path` (created empty when missing) with the app's
+     * keystore; never fails: a config paaf refuses is the `Invalid` stage with its error.
+     */
+public convenience init(configPath: String, secrets: SecretStore, device: String) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_constructor_onboardingscreen_new(
+        FfiConverterString.lower(configPath),
+        FfiConverterTypeSecretStore_lower(secrets),
+        FfiConverterString.lower(device),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_onboardingscreen(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+     * written over the config file; refused with the error shown when paaf rejects it.
+     */
+open func importToml(toml: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(toml),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The opened paaf (for the other screens), once the config is open (`Empty` or `Ready`).
+     */
+open func paaf() -> Paaf?  {
+    return try!  FfiConverterOptionTypePaaf.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_paaf(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Reads the config file again (after it was edited elsewhere).
+     */
+open func reload()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_reload(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The state now.
+     */
+open func state() -> OnboardingState  {
+    return try!  FfiConverterTypeOnboardingState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+open func subscribe(listener: OnboardingListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeOnboardingListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOnboardingScreen: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = OnboardingScreen
+
+    public static func lift(_ handle: UInt64) throws -> OnboardingScreen {
+        return OnboardingScreen(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: OnboardingScreen) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OnboardingScreen {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OnboardingScreen, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnboardingScreen_lift(_ handle: UInt64) throws -> OnboardingScreen {
+    return try FfiConverterTypeOnboardingScreen.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnboardingScreen_lower(_ value: OnboardingScreen) -> UInt64 {
+    return FfiConverterTypeOnboardingScreen.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Implemented by the app: receives each new state of the Overview screen on a paaf thread.
+ */
+public protocol OverviewListener: AnyObject, Sendable {
+    
+    func onState(state: OverviewState) 
+    
+}
+/**
+ * Implemented by the app: receives each new state of the Overview screen on a paaf thread.
+ */
+open class OverviewListenerImpl: OverviewListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_overviewlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_overviewlistener(handle, $0) }
+    }
+
+    
+
+    
+open func onState(state: OverviewState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_overviewlistener_on_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeOverviewState_lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceOverviewListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceOverviewListener = UniffiVTableCallbackInterfaceOverviewListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeOverviewListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface OverviewListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeOverviewListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface OverviewListener: handle missing in uniffiClone")
+            }
+        },
+        onState: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeOverviewListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onState(
+                     state: try FfiConverterTypeOverviewState_lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceOverviewListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceOverviewListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitOverviewListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_overviewlistener(UniffiCallbackInterfaceOverviewListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOverviewListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<OverviewListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = OverviewListener
+
+    public static func lift(_ handle: UInt64) throws -> OverviewListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return OverviewListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: OverviewListener) -> UInt64 {
+         if let rustImpl = value as? OverviewListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OverviewListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OverviewListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverviewListener_lift(_ handle: UInt64) throws -> OverviewListener {
+    return try FfiConverterTypeOverviewListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverviewListener_lower(_ value: OverviewListener) -> UInt64 {
+    return FfiConverterTypeOverviewListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The Overview screen's model.
+ */
+public protocol OverviewScreenProtocol: AnyObject, Sendable {
+    
+    /**
+     * Opens an incident (from a firing alert of the list: `input.alert`); people are told.
+     */
+    func openIncident(input: IncidentInput) 
+    
+    /**
+     * Pull to refresh: reads the alerts, the unfinished actions and the open incident again.
+     */
+    func refresh() 
+    
+    /**
+     * Resolves the open incident with a closing summary.
+     */
+    func resolveIncident(summary: String) 
+    
+    /**
+     * The state now.
+     */
+    func state()  -> OverviewState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    func subscribe(listener: OverviewListener)  -> Subscription
+    
+}
+/**
+ * The Overview screen's model.
+ */
+open class OverviewScreen: OverviewScreenProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_overviewscreen(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_overviewscreen(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Opens an incident (from a firing alert of the list: `input.alert`); people are told.
+     */
+open func openIncident(input: IncidentInput)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_overviewscreen_open_incident(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeIncidentInput_lower(input),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Pull to refresh: reads the alerts, the unfinished actions and the open incident again.
+     */
+open func refresh()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_overviewscreen_refresh(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Resolves the open incident with a closing summary.
+     */
+open func resolveIncident(summary: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_overviewscreen_resolve_incident(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(summary),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The state now.
+     */
+open func state() -> OverviewState  {
+    return try!  FfiConverterTypeOverviewState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_overviewscreen_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+open func subscribe(listener: OverviewListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_overviewscreen_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeOverviewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOverviewScreen: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = OverviewScreen
+
+    public static func lift(_ handle: UInt64) throws -> OverviewScreen {
+        return OverviewScreen(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: OverviewScreen) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OverviewScreen {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OverviewScreen, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverviewScreen_lift(_ handle: UInt64) throws -> OverviewScreen {
+    return try FfiConverterTypeOverviewScreen.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverviewScreen_lower(_ value: OverviewScreen) -> UInt64 {
+    return FfiConverterTypeOverviewScreen.lower(value)
+}
+
+
+
+
+
+
+/**
  * paaf, opened by an app: the only object a phone app needs.
  */
 public protocol PaafProtocol: AnyObject, Sendable {
@@ -647,6 +2289,11 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func expireSilence(source: String?, id: String) async throws 
     
     /**
+     * The Fix screen's model: hosts and servers, reboot with confirmation and progress.
+     */
+    func fixScreen()  -> FixScreen
+    
+    /**
      * The flag's state in one environment, read now: show it in the confirmation.
      */
     func flagState(target: FlagTarget) async throws  -> FlagState
@@ -668,15 +2315,47 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func hosts()  -> [HostSummary]
     
     /**
+     * Everything recorded about incident `id` (null: the current one): its actions, events
+     * and deliveries.
+     */
+    func incidentDetail(id: Int64?) throws  -> IncidentDetail
+    
+    /**
+     * Incidents, newest first (only the open ones with `open_only`).
+     */
+    func incidents(openOnly: Bool, limit: UInt32) throws  -> [Incident]
+    
+    /**
      * The newest journal rows first, optionally only those on one target.
      */
     func journal(target: String?, limit: UInt32) throws  -> [ActionRecord]
+    
+    /**
+     * The Journal screen's model.
+     */
+    func journalScreen()  -> JournalScreen
+    
+    /**
+     * Writes a note in incident `id`'s timeline (null: the current one).
+     */
+    func noteIncident(id: Int64?, text: String) throws  -> IncidentEvent
+    
+    /**
+     * Opens an incident from a firing alert (`input.alert`), following the playbook that
+     * matches it (or the one named); people are told and Grafana annotated.
+     */
+    func openIncident(input: IncidentInput) async throws  -> Incident
     
     /**
      * The state at a glance (a widget, a notification's summary): the level, a headline, the
      * firing alerts ranked by the core, unreadable sources and unfinished actions.
      */
     func overview() async throws  -> Overview
+    
+    /**
+     * The Overview screen's model (it reads its first state at once).
+     */
+    func overviewScreen()  -> OverviewScreen
     
     /**
      * A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
@@ -688,6 +2367,24 @@ public protocol PaafProtocol: AnyObject, Sendable {
      * Connects without logging in and reports the host's key and what known_hosts says of it.
      */
     func probeHostKey(name: String) async throws  -> OfferedKey
+    
+    /**
+     * Runs Protect's `plan` after its confirmation: each step's start, progress and end go
+     * to `listener`; the operation gives the report and stops the run when cancelled.
+     */
+    func protect(plan: RunPlan, confirmation: Confirmation, listener: StepListener)  -> RunOperation
+    
+    /**
+     * Protect's plan for incident `id` (null: the current one): its playbook's steps, each
+     * with its target read now; `playbook` names one for an incident that has none. Show it,
+     * then pass it to `protect` with the confirmation (`Typed` when `typed_confirmation`).
+     */
+    func protectPlan(id: Int64?, playbook: String?) async throws  -> RunPlan
+    
+    /**
+     * The Protect screen's model: flags, the kill switch, undo.
+     */
+    func protectScreen()  -> ProtectScreen
     
     /**
      * A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
@@ -705,6 +2402,11 @@ public protocol PaafProtocol: AnyObject, Sendable {
      * Removes a host from the config.
      */
     func removeHost(name: String) throws 
+    
+    /**
+     * Resolves incident `id` (null: the current one) with a closing summary.
+     */
+    func resolveIncident(id: Int64?, summary: String) async throws  -> Incident
     
     /**
      * Runs one runbook; a dangerous one (`__name`) needs `Confirmation.Typed(name)`.
@@ -737,6 +2439,17 @@ public protocol PaafProtocol: AnyObject, Sendable {
      * The silences of a source.
      */
     func silences(source: String?) async throws  -> [Silence]
+    
+    /**
+     * Runs Stand down's `plan` after its confirmation, as `protect` does.
+     */
+    func standDown(plan: RunPlan, confirmation: Confirmation, listener: StepListener)  -> RunOperation
+    
+    /**
+     * Stand down's plan for incident `id` (null: the current one): every reversible change
+     * of the incident reversed, newest first, and what cannot be undone listed as such.
+     */
+    func standDownPlan(id: Int64?) async throws  -> RunPlan
     
     /**
      * Live status of the named hosts (all when `names` is empty), probed concurrently.
@@ -997,6 +2710,18 @@ open func expireSilence(source: String?, id: String)async throws   {
 }
     
     /**
+     * The Fix screen's model: hosts and servers, reboot with confirmation and progress.
+     */
+open func fixScreen() -> FixScreen  {
+    return try!  FfiConverterTypeFixScreen_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_fix_screen(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The flag's state in one environment, read now: show it in the confirmation.
      */
 open func flagState(target: FlagTarget)async throws  -> FlagState  {
@@ -1067,6 +2792,34 @@ open func hosts() -> [HostSummary]  {
 }
     
     /**
+     * Everything recorded about incident `id` (null: the current one): its actions, events
+     * and deliveries.
+     */
+open func incidentDetail(id: Int64?)throws  -> IncidentDetail  {
+    return try  FfiConverterTypeIncidentDetail_lift(try rustCallWithError(FfiConverterTypePaafError_lift) {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_incident_detail(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionInt64.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Incidents, newest first (only the open ones with `open_only`).
+     */
+open func incidents(openOnly: Bool, limit: UInt32)throws  -> [Incident]  {
+    return try  FfiConverterSequenceTypeIncident.lift(try rustCallWithError(FfiConverterTypePaafError_lift) {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_incidents(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(openOnly),
+        FfiConverterUInt32.lower(limit),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The newest journal rows first, optionally only those on one target.
      */
 open func journal(target: String?, limit: UInt32)throws  -> [ActionRecord]  {
@@ -1078,6 +2831,52 @@ open func journal(target: String?, limit: UInt32)throws  -> [ActionRecord]  {
         FfiConverterUInt32.lower(limit),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The Journal screen's model.
+     */
+open func journalScreen() -> JournalScreen  {
+    return try!  FfiConverterTypeJournalScreen_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_journal_screen(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Writes a note in incident `id`'s timeline (null: the current one).
+     */
+open func noteIncident(id: Int64?, text: String)throws  -> IncidentEvent  {
+    return try  FfiConverterTypeIncidentEvent_lift(try rustCallWithError(FfiConverterTypePaafError_lift) {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_note_incident(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionInt64.lower(id),
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Opens an incident from a firing alert (`input.alert`), following the playbook that
+     * matches it (or the one named); people are told and Grafana annotated.
+     */
+open func openIncident(input: IncidentInput)async throws  -> Incident  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_open_incident(
+                        self.uniffiCloneHandle(),FfiConverterTypeIncidentInput_lower(input)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeIncident_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
 }
     
     /**
@@ -1098,6 +2897,18 @@ open func overview()async throws  -> Overview  {
             liftFunc: FfiConverterTypeOverview_lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
+}
+    
+    /**
+     * The Overview screen's model (it reads its first state at once).
+     */
+open func overviewScreen() -> OverviewScreen  {
+    return try!  FfiConverterTypeOverviewScreen_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_overview_screen(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1137,6 +2948,55 @@ open func probeHostKey(name: String)async throws  -> OfferedKey  {
             liftFunc: FfiConverterTypeOfferedKey_lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
+}
+    
+    /**
+     * Runs Protect's `plan` after its confirmation: each step's start, progress and end go
+     * to `listener`; the operation gives the report and stops the run when cancelled.
+     */
+open func protect(plan: RunPlan, confirmation: Confirmation, listener: StepListener) -> RunOperation  {
+    return try!  FfiConverterTypeRunOperation_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_protect(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeRunPlan_lower(plan),
+        FfiConverterTypeConfirmation_lower(confirmation),
+        FfiConverterTypeStepListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Protect's plan for incident `id` (null: the current one): its playbook's steps, each
+     * with its target read now; `playbook` names one for an incident that has none. Show it,
+     * then pass it to `protect` with the confirmation (`Typed` when `typed_confirmation`).
+     */
+open func protectPlan(id: Int64?, playbook: String?)async throws  -> RunPlan  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_protect_plan(
+                        self.uniffiCloneHandle(),FfiConverterOptionInt64.lower(id),FfiConverterOptionString.lower(playbook)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeRunPlan_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * The Protect screen's model: flags, the kill switch, undo.
+     */
+open func protectScreen() -> ProtectScreen  {
+    return try!  FfiConverterTypeProtectScreen_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_protect_screen(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1185,6 +3045,25 @@ open func removeHost(name: String)throws   {try rustCallWithError(FfiConverterTy
         FfiConverterString.lower(name),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Resolves incident `id` (null: the current one) with a closing summary.
+     */
+open func resolveIncident(id: Int64?, summary: String)async throws  -> Incident  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_resolve_incident(
+                        self.uniffiCloneHandle(),FfiConverterOptionInt64.lower(id),FfiConverterString.lower(summary)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeIncident_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
 }
     
     /**
@@ -1293,6 +3172,41 @@ open func silences(source: String?)async throws  -> [Silence]  {
             completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
             freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
             liftFunc: FfiConverterSequenceTypeSilence.lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * Runs Stand down's `plan` after its confirmation, as `protect` does.
+     */
+open func standDown(plan: RunPlan, confirmation: Confirmation, listener: StepListener) -> RunOperation  {
+    return try!  FfiConverterTypeRunOperation_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_stand_down(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeRunPlan_lower(plan),
+        FfiConverterTypeConfirmation_lower(confirmation),
+        FfiConverterTypeStepListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stand down's plan for incident `id` (null: the current one): every reversible change
+     * of the incident reversed, newest first, and what cannot be undone listed as such.
+     */
+open func standDownPlan(id: Int64?)async throws  -> RunPlan  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_stand_down_plan(
+                        self.uniffiCloneHandle(),FfiConverterOptionInt64.lower(id)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeRunPlan_lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
 }
@@ -1631,6 +3545,458 @@ public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) ->
 
 
 /**
+ * Implemented by the app: receives each new state of the Protect screen on a paaf thread.
+ */
+public protocol ProtectListener: AnyObject, Sendable {
+    
+    func onState(state: ProtectState) 
+    
+}
+/**
+ * Implemented by the app: receives each new state of the Protect screen on a paaf thread.
+ */
+open class ProtectListenerImpl: ProtectListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_protectlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_protectlistener(handle, $0) }
+    }
+
+    
+
+    
+open func onState(state: ProtectState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_protectlistener_on_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeProtectState_lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceProtectListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceProtectListener = UniffiVTableCallbackInterfaceProtectListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeProtectListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ProtectListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeProtectListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ProtectListener: handle missing in uniffiClone")
+            }
+        },
+        onState: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeProtectListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onState(
+                     state: try FfiConverterTypeProtectState_lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceProtectListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceProtectListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitProtectListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_protectlistener(UniffiCallbackInterfaceProtectListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProtectListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<ProtectListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = ProtectListener
+
+    public static func lift(_ handle: UInt64) throws -> ProtectListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ProtectListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: ProtectListener) -> UInt64 {
+         if let rustImpl = value as? ProtectListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProtectListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ProtectListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProtectListener_lift(_ handle: UInt64) throws -> ProtectListener {
+    return try FfiConverterTypeProtectListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProtectListener_lower(_ value: ProtectListener) -> UInt64 {
+    return FfiConverterTypeProtectListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The Protect screen's model.
+ */
+public protocol ProtectScreenProtocol: AnyObject, Sendable {
+    
+    /**
+     * The kill switch: reads the flag's state now and asks the confirmation (`asking`).
+     */
+    func askSwitch(target: FlagTarget, enabled: Bool) 
+    
+    /**
+     * Asks the confirmation of putting the last change back (`asking`).
+     */
+    func askUndo() 
+    
+    /**
+     * The user said yes: makes the change asked, if the flag is still as shown; then shows
+     * the result and the flags read again.
+     */
+    func confirm() 
+    
+    /**
+     * The user said no: nothing changes.
+     */
+    func dismiss() 
+    
+    /**
+     * Reads the flags of every service again.
+     */
+    func refresh() 
+    
+    /**
+     * Lists the flags matching `query` (empty: all).
+     */
+    func search(query: String) 
+    
+    /**
+     * The state now.
+     */
+    func state()  -> ProtectState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    func subscribe(listener: ProtectListener)  -> Subscription
+    
+}
+/**
+ * The Protect screen's model.
+ */
+open class ProtectScreen: ProtectScreenProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_protectscreen(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_protectscreen(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The kill switch: reads the flag's state now and asks the confirmation (`asking`).
+     */
+open func askSwitch(target: FlagTarget, enabled: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_protectscreen_ask_switch(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeFlagTarget_lower(target),
+        FfiConverterBool.lower(enabled),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Asks the confirmation of putting the last change back (`asking`).
+     */
+open func askUndo()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_protectscreen_ask_undo(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said yes: makes the change asked, if the flag is still as shown; then shows
+     * the result and the flags read again.
+     */
+open func confirm()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_protectscreen_confirm(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said no: nothing changes.
+     */
+open func dismiss()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_protectscreen_dismiss(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Reads the flags of every service again.
+     */
+open func refresh()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_protectscreen_refresh(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Lists the flags matching `query` (empty: all).
+     */
+open func search(query: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_protectscreen_search(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(query),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The state now.
+     */
+open func state() -> ProtectState  {
+    return try!  FfiConverterTypeProtectState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_protectscreen_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+open func subscribe(listener: ProtectListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_protectscreen_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeProtectListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProtectScreen: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ProtectScreen
+
+    public static func lift(_ handle: UInt64) throws -> ProtectScreen {
+        return ProtectScreen(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ProtectScreen) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProtectScreen {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ProtectScreen, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProtectScreen_lift(_ handle: UInt64) throws -> ProtectScreen {
+    return try FfiConverterTypeProtectScreen.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProtectScreen_lower(_ value: ProtectScreen) -> UInt64 {
+    return FfiConverterTypeProtectScreen.lower(value)
+}
+
+
+
+
+
+
+/**
  * A verified reboot under way. `result()` waits for its end; `cancel()` — or dropping the
  * handle (Kotlin `close()`, Swift deinit) — stops it: before the reboot command is sent
  * nothing happens to the host; after, paaf stops waiting and reports `cancelled`.
@@ -1796,6 +4162,177 @@ public func FfiConverterTypeRebootOperation_lift(_ handle: UInt64) throws -> Reb
 #endif
 public func FfiConverterTypeRebootOperation_lower(_ value: RebootOperation) -> UInt64 {
     return FfiConverterTypeRebootOperation.lower(value)
+}
+
+
+
+
+
+
+/**
+ * An incident's Protect or Stand down under way. `result()` waits for its report; `cancel()`
+ * — or dropping the handle — stops the run (and the wait for a running reboot or server).
+ */
+public protocol RunOperationProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops the run: steps not started are not run.
+     */
+    func cancel() 
+    
+    /**
+     * True once the run has ended, however it ended.
+     */
+    func isFinished()  -> Bool
+    
+    /**
+     * Waits for the run to end and returns its report, step by step.
+     */
+    func result() async throws  -> RunReport
+    
+}
+/**
+ * An incident's Protect or Stand down under way. `result()` waits for its report; `cancel()`
+ * — or dropping the handle — stops the run (and the wait for a running reboot or server).
+ */
+open class RunOperation: RunOperationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_runoperation(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_runoperation(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Stops the run: steps not started are not run.
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_runoperation_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * True once the run has ended, however it ended.
+     */
+open func isFinished() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_runoperation_is_finished(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Waits for the run to end and returns its report, step by step.
+     */
+open func result()async throws  -> RunReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_runoperation_result(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeRunReport_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunOperation: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RunOperation
+
+    public static func lift(_ handle: UInt64) throws -> RunOperation {
+        return RunOperation(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RunOperation) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunOperation {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RunOperation, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunOperation_lift(_ handle: UInt64) throws -> RunOperation {
+    return try FfiConverterTypeRunOperation.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunOperation_lower(_ value: RunOperation) -> UInt64 {
+    return FfiConverterTypeRunOperation.lower(value)
 }
 
 
@@ -2092,6 +4629,1267 @@ public func FfiConverterTypeSecretStore_lower(_ value: SecretStore) -> UInt64 {
 
 
 
+
+
+/**
+ * Implemented by the app: receives each step's start, progress and end while an incident's
+ * Protect or Stand down runs, in order, on a paaf thread (post to the UI thread from there).
+ */
+public protocol StepListener: AnyObject, Sendable {
+    
+    func onStep(event: StepEvent) 
+    
+}
+/**
+ * Implemented by the app: receives each step's start, progress and end while an incident's
+ * Protect or Stand down runs, in order, on a paaf thread (post to the UI thread from there).
+ */
+open class StepListenerImpl: StepListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_steplistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_steplistener(handle, $0) }
+    }
+
+    
+
+    
+open func onStep(event: StepEvent)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_steplistener_on_step(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeStepEvent_lower(event),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceStepListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceStepListener = UniffiVTableCallbackInterfaceStepListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeStepListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface StepListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeStepListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface StepListener: handle missing in uniffiClone")
+            }
+        },
+        onStep: { (
+            uniffiHandle: UInt64,
+            event: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeStepListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onStep(
+                     event: try FfiConverterTypeStepEvent_lift(event)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceStepListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceStepListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitStepListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_steplistener(UniffiCallbackInterfaceStepListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStepListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<StepListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = StepListener
+
+    public static func lift(_ handle: UInt64) throws -> StepListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return StepListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: StepListener) -> UInt64 {
+         if let rustImpl = value as? StepListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StepListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: StepListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepListener_lift(_ handle: UInt64) throws -> StepListener {
+    return try FfiConverterTypeStepListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepListener_lower(_ value: StepListener) -> UInt64 {
+    return FfiConverterTypeStepListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A listener's registration with a screen: it hears new states until `cancel()` or until
+ * this handle is released (Kotlin `close()`, Swift deinit).
+ */
+public protocol SubscriptionProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops the listener hearing new states (a state being delivered still arrives).
+     */
+    func cancel() 
+    
+}
+/**
+ * A listener's registration with a screen: it hears new states until `cancel()` or until
+ * this handle is released (Kotlin `close()`, Swift deinit).
+ */
+open class Subscription: SubscriptionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_subscription(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_subscription(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Stops the listener hearing new states (a state being delivered still arrives).
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_subscription_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSubscription: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Subscription
+
+    public static func lift(_ handle: UInt64) throws -> Subscription {
+        return Subscription(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Subscription) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Subscription {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Subscription, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubscription_lift(_ handle: UInt64) throws -> Subscription {
+    return try FfiConverterTypeSubscription.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubscription_lower(_ value: Subscription) -> UInt64 {
+    return FfiConverterTypeSubscription.lower(value)
+}
+
+
+
+
+/**
+ * What the Fix screen shows.
+ */
+public struct FixState: Equatable, Hashable {
+    /**
+     * A read of the list or of a plan is under way.
+     */
+    public var busy: Bool
+    public var machines: [Machine]
+    /**
+     * Cloud accounts or regions that could not be listed (`aws prod eu-west-1: auth-failed`).
+     */
+    public var unreadable: [String]
+    /**
+     * The confirmation dialog, when an action waits for a yes.
+     */
+    public var asking: PowerAsk?
+    /**
+     * The running (or last) action.
+     */
+    public var running: PowerRun?
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * A read of the list or of a plan is under way.
+         */busy: Bool, machines: [Machine], 
+        /**
+         * Cloud accounts or regions that could not be listed (`aws prod eu-west-1: auth-failed`).
+         */unreadable: [String], 
+        /**
+         * The confirmation dialog, when an action waits for a yes.
+         */asking: PowerAsk?, 
+        /**
+         * The running (or last) action.
+         */running: PowerRun?, error: ErrorInfo?) {
+        self.busy = busy
+        self.machines = machines
+        self.unreadable = unreadable
+        self.asking = asking
+        self.running = running
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FixState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFixState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FixState {
+        return
+            try FixState(
+                busy: FfiConverterBool.read(from: &buf), 
+                machines: FfiConverterSequenceTypeMachine.read(from: &buf), 
+                unreadable: FfiConverterSequenceString.read(from: &buf), 
+                asking: FfiConverterOptionTypePowerAsk.read(from: &buf), 
+                running: FfiConverterOptionTypePowerRun.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FixState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.busy, into: &buf)
+        FfiConverterSequenceTypeMachine.write(value.machines, into: &buf)
+        FfiConverterSequenceString.write(value.unreadable, into: &buf)
+        FfiConverterOptionTypePowerAsk.write(value.asking, into: &buf)
+        FfiConverterOptionTypePowerRun.write(value.running, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFixState_lift(_ buf: RustBuffer) throws -> FixState {
+    return try FfiConverterTypeFixState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFixState_lower(_ value: FixState) -> RustBuffer {
+    return FfiConverterTypeFixState.lower(value)
+}
+
+
+/**
+ * The confirmation a flag change waits for: what it changes, the state read now, the write.
+ */
+public struct FlagAsk: Equatable, Hashable {
+    public var target: FlagTarget
+    /**
+     * The state it is set to.
+     */
+    public var enabled: Bool
+    /**
+     * Set when this puts back the change journaled as this action (undo).
+     */
+    public var undoOf: Int64?
+    /**
+     * "Turn new-checkout OFF in production (unleash `prod`)? It is ON now."
+     */
+    public var question: String
+    /**
+     * The writes, as they will be sent, and how a change made meanwhile is caught.
+     */
+    public var steps: [String]
+    /**
+     * The state read for this confirmation: the change is refused if it is no longer so.
+     */
+    public var stateNow: FlagState
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(target: FlagTarget, 
+        /**
+         * The state it is set to.
+         */enabled: Bool, 
+        /**
+         * Set when this puts back the change journaled as this action (undo).
+         */undoOf: Int64?, 
+        /**
+         * "Turn new-checkout OFF in production (unleash `prod`)? It is ON now."
+         */question: String, 
+        /**
+         * The writes, as they will be sent, and how a change made meanwhile is caught.
+         */steps: [String], 
+        /**
+         * The state read for this confirmation: the change is refused if it is no longer so.
+         */stateNow: FlagState) {
+        self.target = target
+        self.enabled = enabled
+        self.undoOf = undoOf
+        self.question = question
+        self.steps = steps
+        self.stateNow = stateNow
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FlagAsk: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFlagAsk: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FlagAsk {
+        return
+            try FlagAsk(
+                target: FfiConverterTypeFlagTarget.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf), 
+                undoOf: FfiConverterOptionInt64.read(from: &buf), 
+                question: FfiConverterString.read(from: &buf), 
+                steps: FfiConverterSequenceString.read(from: &buf), 
+                stateNow: FfiConverterTypeFlagState.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FlagAsk, into buf: inout [UInt8]) {
+        FfiConverterTypeFlagTarget.write(value.target, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+        FfiConverterOptionInt64.write(value.undoOf, into: &buf)
+        FfiConverterString.write(value.question, into: &buf)
+        FfiConverterSequenceString.write(value.steps, into: &buf)
+        FfiConverterTypeFlagState.write(value.stateNow, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagAsk_lift(_ buf: RustBuffer) throws -> FlagAsk {
+    return try FfiConverterTypeFlagAsk.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFlagAsk_lower(_ value: FlagAsk) -> RustBuffer {
+    return FfiConverterTypeFlagAsk.lower(value)
+}
+
+
+/**
+ * What the Journal screen shows.
+ */
+public struct JournalState: Equatable, Hashable {
+    /**
+     * Only the actions on this target (a host, a server, a flag, a source); all when null.
+     */
+    public var target: String?
+    /**
+     * Newest first, at most 200.
+     */
+    public var actions: [ActionRecord]
+    /**
+     * The targets of the listed actions, for the filter's choices (all actions when no filter).
+     */
+    public var targets: [String]
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Only the actions on this target (a host, a server, a flag, a source); all when null.
+         */target: String?, 
+        /**
+         * Newest first, at most 200.
+         */actions: [ActionRecord], 
+        /**
+         * The targets of the listed actions, for the filter's choices (all actions when no filter).
+         */targets: [String], error: ErrorInfo?) {
+        self.target = target
+        self.actions = actions
+        self.targets = targets
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JournalState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalState {
+        return
+            try JournalState(
+                target: FfiConverterOptionString.read(from: &buf), 
+                actions: FfiConverterSequenceTypeActionRecord.read(from: &buf), 
+                targets: FfiConverterSequenceString.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JournalState, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.target, into: &buf)
+        FfiConverterSequenceTypeActionRecord.write(value.actions, into: &buf)
+        FfiConverterSequenceString.write(value.targets, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalState_lift(_ buf: RustBuffer) throws -> JournalState {
+    return try FfiConverterTypeJournalState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalState_lower(_ value: JournalState) -> RustBuffer {
+    return FfiConverterTypeJournalState.lower(value)
+}
+
+
+/**
+ * One row of the list.
+ */
+public struct Machine: Equatable, Hashable {
+    public var kind: MachineKind
+    /**
+     * The host's name, or the server's name (its id when it has none).
+     */
+    public var name: String
+    /**
+     * What actions take: the host's name, the server's provider id.
+     */
+    public var id: String
+    /**
+     * The server's `[[clouds]]` account; null for a host.
+     */
+    public var account: String?
+    /**
+     * Where it is: `deploy@10.0.0.5:22`, `aws prod eu-west-1`.
+     */
+    public var place: String
+    /**
+     * The status in a word or two: `up`, `down`, `key unknown`, `running`, `stopped`, ...
+     */
+    public var status: String
+    /**
+     * True when it is up / running.
+     */
+    public var up: Bool
+    /**
+     * Uptime of a host that answered.
+     */
+    public var uptimeSecs: UInt64?
+    /**
+     * Why a host could not be read.
+     */
+    public var error: ErrorInfo?
+    /**
+     * The actions the row offers.
+     */
+    public var actions: [MachineAction]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(kind: MachineKind, 
+        /**
+         * The host's name, or the server's name (its id when it has none).
+         */name: String, 
+        /**
+         * What actions take: the host's name, the server's provider id.
+         */id: String, 
+        /**
+         * The server's `[[clouds]]` account; null for a host.
+         */account: String?, 
+        /**
+         * Where it is: `deploy@10.0.0.5:22`, `aws prod eu-west-1`.
+         */place: String, 
+        /**
+         * The status in a word or two: `up`, `down`, `key unknown`, `running`, `stopped`, ...
+         */status: String, 
+        /**
+         * True when it is up / running.
+         */up: Bool, 
+        /**
+         * Uptime of a host that answered.
+         */uptimeSecs: UInt64?, 
+        /**
+         * Why a host could not be read.
+         */error: ErrorInfo?, 
+        /**
+         * The actions the row offers.
+         */actions: [MachineAction]) {
+        self.kind = kind
+        self.name = name
+        self.id = id
+        self.account = account
+        self.place = place
+        self.status = status
+        self.up = up
+        self.uptimeSecs = uptimeSecs
+        self.error = error
+        self.actions = actions
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Machine: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMachine: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Machine {
+        return
+            try Machine(
+                kind: FfiConverterTypeMachineKind.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                id: FfiConverterString.read(from: &buf), 
+                account: FfiConverterOptionString.read(from: &buf), 
+                place: FfiConverterString.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                up: FfiConverterBool.read(from: &buf), 
+                uptimeSecs: FfiConverterOptionUInt64.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf), 
+                actions: FfiConverterSequenceTypeMachineAction.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Machine, into buf: inout [UInt8]) {
+        FfiConverterTypeMachineKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterOptionString.write(value.account, into: &buf)
+        FfiConverterString.write(value.place, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterBool.write(value.up, into: &buf)
+        FfiConverterOptionUInt64.write(value.uptimeSecs, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+        FfiConverterSequenceTypeMachineAction.write(value.actions, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachine_lift(_ buf: RustBuffer) throws -> Machine {
+    return try FfiConverterTypeMachine.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachine_lower(_ value: Machine) -> RustBuffer {
+    return FfiConverterTypeMachine.lower(value)
+}
+
+
+/**
+ * What the Onboarding screen shows.
+ */
+public struct OnboardingState: Equatable, Hashable {
+    public var stage: ConfigStage
+    /**
+     * The config file in the app's sandbox.
+     */
+    public var configPath: String
+    /**
+     * What the open config holds.
+     */
+    public var hosts: UInt32
+    public var clouds: UInt32
+    public var monitoring: UInt32
+    public var flags: UInt32
+    /**
+     * Why the config is invalid, or why the last import was refused (the file then is as
+     * it was).
+     */
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(stage: ConfigStage, 
+        /**
+         * The config file in the app's sandbox.
+         */configPath: String, 
+        /**
+         * What the open config holds.
+         */hosts: UInt32, clouds: UInt32, monitoring: UInt32, flags: UInt32, 
+        /**
+         * Why the config is invalid, or why the last import was refused (the file then is as
+         * it was).
+         */error: ErrorInfo?) {
+        self.stage = stage
+        self.configPath = configPath
+        self.hosts = hosts
+        self.clouds = clouds
+        self.monitoring = monitoring
+        self.flags = flags
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OnboardingState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOnboardingState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OnboardingState {
+        return
+            try OnboardingState(
+                stage: FfiConverterTypeConfigStage.read(from: &buf), 
+                configPath: FfiConverterString.read(from: &buf), 
+                hosts: FfiConverterUInt32.read(from: &buf), 
+                clouds: FfiConverterUInt32.read(from: &buf), 
+                monitoring: FfiConverterUInt32.read(from: &buf), 
+                flags: FfiConverterUInt32.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OnboardingState, into buf: inout [UInt8]) {
+        FfiConverterTypeConfigStage.write(value.stage, into: &buf)
+        FfiConverterString.write(value.configPath, into: &buf)
+        FfiConverterUInt32.write(value.hosts, into: &buf)
+        FfiConverterUInt32.write(value.clouds, into: &buf)
+        FfiConverterUInt32.write(value.monitoring, into: &buf)
+        FfiConverterUInt32.write(value.flags, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnboardingState_lift(_ buf: RustBuffer) throws -> OnboardingState {
+    return try FfiConverterTypeOnboardingState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOnboardingState_lower(_ value: OnboardingState) -> RustBuffer {
+    return FfiConverterTypeOnboardingState.lower(value)
+}
+
+
+/**
+ * What the Overview screen shows.
+ */
+public struct OverviewState: Equatable, Hashable {
+    /**
+     * A refresh or an incident change is under way (the spinner); the rest is the last read.
+     */
+    public var busy: Bool
+    /**
+     * Alerts ranked, unreadable sources, unfinished actions; none before the first read.
+     */
+    public var overview: Overview?
+    /**
+     * The open incident, if any.
+     */
+    public var incident: Incident?
+    /**
+     * Why the last refresh or incident change failed (what was shown before stays).
+     */
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * A refresh or an incident change is under way (the spinner); the rest is the last read.
+         */busy: Bool, 
+        /**
+         * Alerts ranked, unreadable sources, unfinished actions; none before the first read.
+         */overview: Overview?, 
+        /**
+         * The open incident, if any.
+         */incident: Incident?, 
+        /**
+         * Why the last refresh or incident change failed (what was shown before stays).
+         */error: ErrorInfo?) {
+        self.busy = busy
+        self.overview = overview
+        self.incident = incident
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OverviewState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOverviewState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OverviewState {
+        return
+            try OverviewState(
+                busy: FfiConverterBool.read(from: &buf), 
+                overview: FfiConverterOptionTypeOverview.read(from: &buf), 
+                incident: FfiConverterOptionTypeIncident.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OverviewState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.busy, into: &buf)
+        FfiConverterOptionTypeOverview.write(value.overview, into: &buf)
+        FfiConverterOptionTypeIncident.write(value.incident, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverviewState_lift(_ buf: RustBuffer) throws -> OverviewState {
+    return try FfiConverterTypeOverviewState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOverviewState_lower(_ value: OverviewState) -> RustBuffer {
+    return FfiConverterTypeOverviewState.lower(value)
+}
+
+
+/**
+ * The confirmation an action waits for.
+ */
+public struct PowerAsk: Equatable, Hashable {
+    public var machine: Machine
+    public var action: MachineAction
+    /**
+     * "Reboot web-1 (deploy@10.0.0.5:22)? It is up 3 days."
+     */
+    public var question: String
+    /**
+     * The commands and API calls, in order, as they will be sent.
+     */
+    public var steps: [String]
+    /**
+     * What would stop it as things are (the host is down, its key is unknown).
+     */
+    public var warning: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(machine: Machine, action: MachineAction, 
+        /**
+         * "Reboot web-1 (deploy@10.0.0.5:22)? It is up 3 days."
+         */question: String, 
+        /**
+         * The commands and API calls, in order, as they will be sent.
+         */steps: [String], 
+        /**
+         * What would stop it as things are (the host is down, its key is unknown).
+         */warning: String?) {
+        self.machine = machine
+        self.action = action
+        self.question = question
+        self.steps = steps
+        self.warning = warning
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PowerAsk: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePowerAsk: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PowerAsk {
+        return
+            try PowerAsk(
+                machine: FfiConverterTypeMachine.read(from: &buf), 
+                action: FfiConverterTypeMachineAction.read(from: &buf), 
+                question: FfiConverterString.read(from: &buf), 
+                steps: FfiConverterSequenceString.read(from: &buf), 
+                warning: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PowerAsk, into buf: inout [UInt8]) {
+        FfiConverterTypeMachine.write(value.machine, into: &buf)
+        FfiConverterTypeMachineAction.write(value.action, into: &buf)
+        FfiConverterString.write(value.question, into: &buf)
+        FfiConverterSequenceString.write(value.steps, into: &buf)
+        FfiConverterOptionString.write(value.warning, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerAsk_lift(_ buf: RustBuffer) throws -> PowerAsk {
+    return try FfiConverterTypePowerAsk.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerAsk_lower(_ value: PowerAsk) -> RustBuffer {
+    return FfiConverterTypePowerAsk.lower(value)
+}
+
+
+/**
+ * An action under way or just ended.
+ */
+public struct PowerRun: Equatable, Hashable {
+    public var machine: Machine
+    public var action: MachineAction
+    /**
+     * The journal's action id, once the first progress arrived.
+     */
+    public var actionId: Int64?
+    /**
+     * Each step seen, in words, in order.
+     */
+    public var progress: [String]
+    public var finished: Bool
+    /**
+     * Ended with proof (a new boot id, the provider's state or operation).
+     */
+    public var verified: Bool
+    /**
+     * How it ended, in words (null while it runs).
+     */
+    public var outcome: String?
+    /**
+     * Why it failed (code `cancelled` when stopped).
+     */
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(machine: Machine, action: MachineAction, 
+        /**
+         * The journal's action id, once the first progress arrived.
+         */actionId: Int64?, 
+        /**
+         * Each step seen, in words, in order.
+         */progress: [String], finished: Bool, 
+        /**
+         * Ended with proof (a new boot id, the provider's state or operation).
+         */verified: Bool, 
+        /**
+         * How it ended, in words (null while it runs).
+         */outcome: String?, 
+        /**
+         * Why it failed (code `cancelled` when stopped).
+         */error: ErrorInfo?) {
+        self.machine = machine
+        self.action = action
+        self.actionId = actionId
+        self.progress = progress
+        self.finished = finished
+        self.verified = verified
+        self.outcome = outcome
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PowerRun: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePowerRun: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PowerRun {
+        return
+            try PowerRun(
+                machine: FfiConverterTypeMachine.read(from: &buf), 
+                action: FfiConverterTypeMachineAction.read(from: &buf), 
+                actionId: FfiConverterOptionInt64.read(from: &buf), 
+                progress: FfiConverterSequenceString.read(from: &buf), 
+                finished: FfiConverterBool.read(from: &buf), 
+                verified: FfiConverterBool.read(from: &buf), 
+                outcome: FfiConverterOptionString.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PowerRun, into buf: inout [UInt8]) {
+        FfiConverterTypeMachine.write(value.machine, into: &buf)
+        FfiConverterTypeMachineAction.write(value.action, into: &buf)
+        FfiConverterOptionInt64.write(value.actionId, into: &buf)
+        FfiConverterSequenceString.write(value.progress, into: &buf)
+        FfiConverterBool.write(value.finished, into: &buf)
+        FfiConverterBool.write(value.verified, into: &buf)
+        FfiConverterOptionString.write(value.outcome, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerRun_lift(_ buf: RustBuffer) throws -> PowerRun {
+    return try FfiConverterTypePowerRun.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerRun_lower(_ value: PowerRun) -> RustBuffer {
+    return FfiConverterTypePowerRun.lower(value)
+}
+
+
+/**
+ * What the Protect screen shows.
+ */
+public struct ProtectState: Equatable, Hashable {
+    /**
+     * A read or a change is under way.
+     */
+    public var busy: Bool
+    /**
+     * The search (key, name, description, tag); empty: every flag.
+     */
+    public var query: String
+    /**
+     * Every flag service with its flags matching the search; a service that failed has its
+     * `error`.
+     */
+    public var services: [BackendFlags]
+    /**
+     * A change waiting for the user's yes (the dialog), none otherwise.
+     */
+    public var asking: FlagAsk?
+    /**
+     * The last change made here (its `action_id` is what undo puts back).
+     */
+    public var lastChange: FlagChange?
+    /**
+     * The last change can be undone (it was not an undo itself).
+     */
+    public var canUndo: Bool
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * A read or a change is under way.
+         */busy: Bool, 
+        /**
+         * The search (key, name, description, tag); empty: every flag.
+         */query: String, 
+        /**
+         * Every flag service with its flags matching the search; a service that failed has its
+         * `error`.
+         */services: [BackendFlags], 
+        /**
+         * A change waiting for the user's yes (the dialog), none otherwise.
+         */asking: FlagAsk?, 
+        /**
+         * The last change made here (its `action_id` is what undo puts back).
+         */lastChange: FlagChange?, 
+        /**
+         * The last change can be undone (it was not an undo itself).
+         */canUndo: Bool, error: ErrorInfo?) {
+        self.busy = busy
+        self.query = query
+        self.services = services
+        self.asking = asking
+        self.lastChange = lastChange
+        self.canUndo = canUndo
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ProtectState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProtectState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProtectState {
+        return
+            try ProtectState(
+                busy: FfiConverterBool.read(from: &buf), 
+                query: FfiConverterString.read(from: &buf), 
+                services: FfiConverterSequenceTypeBackendFlags.read(from: &buf), 
+                asking: FfiConverterOptionTypeFlagAsk.read(from: &buf), 
+                lastChange: FfiConverterOptionTypeFlagChange.read(from: &buf), 
+                canUndo: FfiConverterBool.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ProtectState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.busy, into: &buf)
+        FfiConverterString.write(value.query, into: &buf)
+        FfiConverterSequenceTypeBackendFlags.write(value.services, into: &buf)
+        FfiConverterOptionTypeFlagAsk.write(value.asking, into: &buf)
+        FfiConverterOptionTypeFlagChange.write(value.lastChange, into: &buf)
+        FfiConverterBool.write(value.canUndo, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProtectState_lift(_ buf: RustBuffer) throws -> ProtectState {
+    return try FfiConverterTypeProtectState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProtectState_lower(_ value: ProtectState) -> RustBuffer {
+    return FfiConverterTypeProtectState.lower(value)
+}
+
+
 /**
  * Where the app keeps paaf's config.
  */
@@ -2172,6 +5970,258 @@ public func FfiConverterTypeConfigSource_lift(_ buf: RustBuffer) throws -> Confi
 #endif
 public func FfiConverterTypeConfigSource_lower(_ value: ConfigSource) -> RustBuffer {
     return FfiConverterTypeConfigSource.lower(value)
+}
+
+
+
+/**
+ * Where the app's config stands.
+ */
+
+public enum ConfigStage: Equatable, Hashable {
+    
+    /**
+     * Being read.
+     */
+    case opening
+    /**
+     * Read, and it configures nothing yet: offer to import a config or add a host.
+     */
+    case empty
+    /**
+     * paaf refuses it (`error` says where and why): offer to import a config.
+     */
+    case invalid
+    /**
+     * Open: `paaf()` gives the opened paaf.
+     */
+    case ready
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConfigStage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConfigStage: FfiConverterRustBuffer {
+    typealias SwiftType = ConfigStage
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConfigStage {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .opening
+        
+        case 2: return .empty
+        
+        case 3: return .invalid
+        
+        case 4: return .ready
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConfigStage, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .opening:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .empty:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .invalid:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .ready:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConfigStage_lift(_ buf: RustBuffer) throws -> ConfigStage {
+    return try FfiConverterTypeConfigStage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConfigStage_lower(_ value: ConfigStage) -> RustBuffer {
+    return FfiConverterTypeConfigStage.lower(value)
+}
+
+
+
+/**
+ * What can be done to a machine from this screen.
+ */
+
+public enum MachineAction: Equatable, Hashable {
+    
+    case reboot
+    /**
+     * Servers only.
+     */
+    case stop
+    /**
+     * Servers only.
+     */
+    case start
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MachineAction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMachineAction: FfiConverterRustBuffer {
+    typealias SwiftType = MachineAction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MachineAction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .reboot
+        
+        case 2: return .stop
+        
+        case 3: return .start
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MachineAction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .reboot:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .stop:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .start:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachineAction_lift(_ buf: RustBuffer) throws -> MachineAction {
+    return try FfiConverterTypeMachineAction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachineAction_lower(_ value: MachineAction) -> RustBuffer {
+    return FfiConverterTypeMachineAction.lower(value)
+}
+
+
+
+/**
+ * What a machine of the list is.
+ */
+
+public enum MachineKind: Equatable, Hashable {
+    
+    /**
+     * A `[[hosts]]` entry, reached over SSH.
+     */
+    case host
+    /**
+     * A server of a `[[clouds]]` account.
+     */
+    case server
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MachineKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMachineKind: FfiConverterRustBuffer {
+    typealias SwiftType = MachineKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MachineKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .host
+        
+        case 2: return .server
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MachineKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .host:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .server:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachineKind_lift(_ buf: RustBuffer) throws -> MachineKind {
+    return try FfiConverterTypeMachineKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachineKind_lower(_ value: MachineKind) -> RustBuffer {
+    return FfiConverterTypeMachineKind.lower(value)
 }
 
 
@@ -2343,6 +6393,54 @@ public func FfiConverterTypePaafError_lower(_ value: PaafError) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -2359,6 +6457,198 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePaaf: FfiConverterRustBuffer {
+    typealias SwiftType = Paaf?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePaaf.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePaaf.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeErrorInfo: FfiConverterRustBuffer {
+    typealias SwiftType = ErrorInfo?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeErrorInfo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeErrorInfo.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeFlagChange: FfiConverterRustBuffer {
+    typealias SwiftType = FlagChange?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeFlagChange.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeFlagChange.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeIncident: FfiConverterRustBuffer {
+    typealias SwiftType = Incident?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeIncident.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeIncident.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeOverview: FfiConverterRustBuffer {
+    typealias SwiftType = Overview?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeOverview.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeOverview.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeFlagAsk: FfiConverterRustBuffer {
+    typealias SwiftType = FlagAsk?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeFlagAsk.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeFlagAsk.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePowerAsk: FfiConverterRustBuffer {
+    typealias SwiftType = PowerAsk?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePowerAsk.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePowerAsk.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePowerRun: FfiConverterRustBuffer {
+    typealias SwiftType = PowerRun?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePowerRun.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePowerRun.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2541,6 +6831,31 @@ fileprivate struct FfiConverterSequenceTypeHostSummary: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeIncident: FfiConverterRustBuffer {
+    typealias SwiftType = [Incident]
+
+    public static func write(_ value: [Incident], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeIncident.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Incident] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Incident]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeIncident.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeRunbook: FfiConverterRustBuffer {
     typealias SwiftType = [Runbook]
 
@@ -2637,6 +6952,56 @@ fileprivate struct FfiConverterSequenceTypeTarget: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMachine: FfiConverterRustBuffer {
+    typealias SwiftType = [Machine]
+
+    public static func write(_ value: [Machine], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMachine.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Machine] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Machine]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMachine.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer {
+    typealias SwiftType = [MachineAction]
+
+    public static func write(_ value: [MachineAction], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMachineAction.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MachineAction] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MachineAction]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMachineAction.read(from: &buf))
+        }
+        return seq
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -2728,6 +7093,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_expire_silence() != 12652) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_fix_screen() != 9101) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_flag_state() != 12813) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2740,16 +7108,43 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_hosts() != 22925) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_incident_detail() != 43073) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_incidents() != 11951) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_journal() != 27875) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_journal_screen() != 29818) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_note_incident() != 24252) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_open_incident() != 26221) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_overview() != 16524) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_overview_screen() != 5644) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_panel_data() != 22625) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() != 64126) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_protect() != 8625) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_protect_plan() != 65328) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_protect_screen() != 52141) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_query() != 50296) {
@@ -2759,6 +7154,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_remove_host() != 46910) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_resolve_incident() != 44815) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_run_runbook() != 8244) {
@@ -2777,6 +7175,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_silences() != 27155) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_stand_down() != 6657) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_stand_down_plan() != 40780) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_status() != 19842) {
@@ -2803,6 +7207,123 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_rebootoperation_result() != 24937) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_runoperation_cancel() != 61627) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_runoperation_is_finished() != 61286) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_runoperation_result() != 54281) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 40830) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 33814) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_cancel() != 29896) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_confirm() != 22142) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_dismiss() != 23805) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_refresh() != 61493) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_state() != 15412) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_subscribe() != 56608) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 39507) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_journalscreen_filter() != 22618) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_journalscreen_refresh() != 23848) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_journalscreen_state() != 15556) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() != 56177) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 35166) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf() != 8571) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_reload() != 38292) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_state() != 46086) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe() != 21774) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 54443) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() != 45860) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_overviewscreen_refresh() != 19275) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_overviewscreen_resolve_incident() != 10838) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_overviewscreen_state() != 24933) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe() != 36970) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 61689) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() != 20005) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_protectscreen_ask_undo() != 39447) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_protectscreen_confirm() != 34655) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_protectscreen_dismiss() != 26416) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_protectscreen_refresh() != 44846) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_protectscreen_search() != 57443) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_protectscreen_state() != 43161) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_protectscreen_subscribe() != 42587) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_secretstore_get() != 2741) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2815,9 +7336,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_constructor_paaf_open() != 13166) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new() != 14884) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
+    uniffiCallbackInitFixListener()
+    uniffiCallbackInitJournalListener()
+    uniffiCallbackInitOnboardingListener()
+    uniffiCallbackInitOverviewListener()
     uniffiCallbackInitProgressListener()
+    uniffiCallbackInitProtectListener()
     uniffiCallbackInitSecretStore()
+    uniffiCallbackInitStepListener()
     uniffiEnsurePaafCoreInitialized()
     return InitializationResult.ok
 }()

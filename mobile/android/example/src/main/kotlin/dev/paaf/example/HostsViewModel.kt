@@ -23,19 +23,28 @@ data class RebootUi(val host: String, val text: String, val running: Boolean)
 
 class HostsViewModel(app: Application) : AndroidViewModel(app) {
     // The config, the journal and known_hosts live in the app's sandbox; secrets in the keystore.
-    private val paaf = Paaf.open(
-        ConfigSource.Path(File(app.filesDir, "paaf/config.toml").path),
-        KeystoreSecretStore(app),
-        Build.MODEL,
-    )
+    // A config paaf refuses (bad TOML, an unknown key) is shown, not thrown: the app stays up.
+    private val opened: Result<Paaf> = runCatching {
+        Paaf.open(
+            ConfigSource.Path(File(app.filesDir, "paaf/config.toml").path),
+            KeystoreSecretStore(app),
+            Build.MODEL,
+        )
+    }
+    private val paaf: Paaf? = opened.getOrNull()
     private var rebootJob: Job? = null
 
-    val hosts: List<HostSummary> = paaf.hosts()
+    /** Why paaf could not open (its code and what to do), or null once it is open. */
+    val openError: String? = opened.exceptionOrNull()?.let { e ->
+        if (e is PaafException) "${e.code()}: ${e.reason()}" else e.toString()
+    }
+    val hosts: List<HostSummary> = paaf?.hosts().orEmpty()
     var reboot by mutableStateOf<RebootUi?>(null)
         private set
 
     /** Starts a verified reboot; the user confirmed it in a dialog. */
     fun reboot(host: String) {
+        val paaf = paaf ?: return
         rebootJob?.cancel()
         rebootJob = viewModelScope.launch {
             reboot = RebootUi(host, "starting", running = true)
@@ -56,7 +65,27 @@ class HostsViewModel(app: Application) : AndroidViewModel(app) {
         reboot = reboot?.copy(text = "cancelled", running = false)
     }
 
-    override fun onCleared() = paaf.close()
+    override fun onCleared() {
+        paaf?.close()
+    }
+}
+
+private fun PaafException.code() = when (this) {
+    is PaafException.Input -> code
+    is PaafException.Access -> code
+    is PaafException.Connection -> code
+    is PaafException.Remote -> code
+    is PaafException.Cancelled -> code
+    is PaafException.Internal -> code
+}
+
+private fun PaafException.reason() = when (this) {
+    is PaafException.Input -> reason
+    is PaafException.Access -> reason
+    is PaafException.Connection -> reason
+    is PaafException.Remote -> reason
+    is PaafException.Cancelled -> reason
+    is PaafException.Internal -> reason
 }
 
 private fun describe(step: Step): String = when (step) {

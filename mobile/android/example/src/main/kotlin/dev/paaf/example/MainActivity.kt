@@ -41,8 +41,9 @@ fun HostsScreen(model: HostsViewModel = viewModel()) {
     var confirming by remember { mutableStateOf<HostSummary?>(null) }
     Scaffold { padding ->
         Column(Modifier.padding(padding).padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
+            model.openError?.let { Text("paaf could not open its config: $it") }
             model.reboot?.let { RebootProgress(it, onCancel = model::cancelReboot) }
-            if (model.hosts.isEmpty()) Text("No hosts in the config yet.")
+            if (model.openError == null && model.hosts.isEmpty()) Text("No hosts in the config yet.")
             LazyColumn(verticalArrangement = Arrangement.spacedBy(8.dp)) {
                 items(model.hosts, key = { it.name }) { host ->
                     HostRow(host, rebooting = model.reboot?.running == true, onReboot = { confirming = host })

@@ -39,6 +39,7 @@ import dev.paaf.core.Dashboard
 import dev.paaf.core.DashboardHit
 import dev.paaf.core.DashboardView
 import dev.paaf.core.ErrorCode
+import dev.paaf.core.ErrorInfo
 import dev.paaf.core.ExecOutput
 import dev.paaf.core.FfiConverterTypeAbout
 import dev.paaf.core.FfiConverterTypeActionRecord
@@ -49,6 +50,7 @@ import dev.paaf.core.FfiConverterTypeDashboard
 import dev.paaf.core.FfiConverterTypeDashboardHit
 import dev.paaf.core.FfiConverterTypeDashboardView
 import dev.paaf.core.FfiConverterTypeErrorCode
+import dev.paaf.core.FfiConverterTypeErrorInfo
 import dev.paaf.core.FfiConverterTypeExecOutput
 import dev.paaf.core.FfiConverterTypeFlagChange
 import dev.paaf.core.FfiConverterTypeFlagState
@@ -58,6 +60,10 @@ import dev.paaf.core.FfiConverterTypeHostCheck
 import dev.paaf.core.FfiConverterTypeHostInput
 import dev.paaf.core.FfiConverterTypeHostStatus
 import dev.paaf.core.FfiConverterTypeHostSummary
+import dev.paaf.core.FfiConverterTypeIncident
+import dev.paaf.core.FfiConverterTypeIncidentDetail
+import dev.paaf.core.FfiConverterTypeIncidentEvent
+import dev.paaf.core.FfiConverterTypeIncidentInput
 import dev.paaf.core.FfiConverterTypeOfferedKey
 import dev.paaf.core.FfiConverterTypeOverview
 import dev.paaf.core.FfiConverterTypePanelData
@@ -65,9 +71,12 @@ import dev.paaf.core.FfiConverterTypePhase
 import dev.paaf.core.FfiConverterTypeProgressEvent
 import dev.paaf.core.FfiConverterTypeQueryResult
 import dev.paaf.core.FfiConverterTypeRebootReport
+import dev.paaf.core.FfiConverterTypeRunPlan
+import dev.paaf.core.FfiConverterTypeRunReport
 import dev.paaf.core.FfiConverterTypeRunbook
 import dev.paaf.core.FfiConverterTypeSilence
 import dev.paaf.core.FfiConverterTypeSourceAlerts
+import dev.paaf.core.FfiConverterTypeStepEvent
 import dev.paaf.core.FfiConverterTypeTarget
 import dev.paaf.core.FlagChange
 import dev.paaf.core.FlagState
@@ -77,6 +86,10 @@ import dev.paaf.core.HostCheck
 import dev.paaf.core.HostInput
 import dev.paaf.core.HostStatus
 import dev.paaf.core.HostSummary
+import dev.paaf.core.Incident
+import dev.paaf.core.IncidentDetail
+import dev.paaf.core.IncidentEvent
+import dev.paaf.core.IncidentInput
 import dev.paaf.core.OfferedKey
 import dev.paaf.core.Overview
 import dev.paaf.core.PanelData
@@ -84,9 +97,12 @@ import dev.paaf.core.Phase
 import dev.paaf.core.ProgressEvent
 import dev.paaf.core.QueryResult
 import dev.paaf.core.RebootReport
+import dev.paaf.core.RunPlan
+import dev.paaf.core.RunReport
 import dev.paaf.core.Runbook
 import dev.paaf.core.Silence
 import dev.paaf.core.SourceAlerts
+import dev.paaf.core.StepEvent
 import dev.paaf.core.Target
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.coroutines.resume
@@ -105,6 +121,7 @@ import dev.paaf.core.RustBuffer as RustBufferDashboard
 import dev.paaf.core.RustBuffer as RustBufferDashboardHit
 import dev.paaf.core.RustBuffer as RustBufferDashboardView
 import dev.paaf.core.RustBuffer as RustBufferErrorCode
+import dev.paaf.core.RustBuffer as RustBufferErrorInfo
 import dev.paaf.core.RustBuffer as RustBufferExecOutput
 import dev.paaf.core.RustBuffer as RustBufferFlagChange
 import dev.paaf.core.RustBuffer as RustBufferFlagState
@@ -114,6 +131,10 @@ import dev.paaf.core.RustBuffer as RustBufferHostCheck
 import dev.paaf.core.RustBuffer as RustBufferHostInput
 import dev.paaf.core.RustBuffer as RustBufferHostStatus
 import dev.paaf.core.RustBuffer as RustBufferHostSummary
+import dev.paaf.core.RustBuffer as RustBufferIncident
+import dev.paaf.core.RustBuffer as RustBufferIncidentDetail
+import dev.paaf.core.RustBuffer as RustBufferIncidentEvent
+import dev.paaf.core.RustBuffer as RustBufferIncidentInput
 import dev.paaf.core.RustBuffer as RustBufferOfferedKey
 import dev.paaf.core.RustBuffer as RustBufferOverview
 import dev.paaf.core.RustBuffer as RustBufferPanelData
@@ -121,9 +142,12 @@ import dev.paaf.core.RustBuffer as RustBufferPhase
 import dev.paaf.core.RustBuffer as RustBufferProgressEvent
 import dev.paaf.core.RustBuffer as RustBufferQueryResult
 import dev.paaf.core.RustBuffer as RustBufferRebootReport
+import dev.paaf.core.RustBuffer as RustBufferRunPlan
+import dev.paaf.core.RustBuffer as RustBufferRunReport
 import dev.paaf.core.RustBuffer as RustBufferRunbook
 import dev.paaf.core.RustBuffer as RustBufferSilence
 import dev.paaf.core.RustBuffer as RustBufferSourceAlerts
+import dev.paaf.core.RustBuffer as RustBufferStepEvent
 import dev.paaf.core.RustBuffer as RustBufferTarget
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
@@ -747,6 +771,24 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfaceProgressListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBufferProgressEvent.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceStepListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`event`: RustBufferStepEvent.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceFixListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceJournalListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceOnboardingListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceOverviewListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceProtectListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceSecretStoreMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -772,6 +814,120 @@ internal open class UniffiVTableCallbackInterfaceProgressListener(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onProgress` = other.`onProgress`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onStep")
+internal open class UniffiVTableCallbackInterfaceStepListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onStep`: UniffiCallbackInterfaceStepListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onStep`: UniffiCallbackInterfaceStepListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceStepListener(`uniffiFree`,`uniffiClone`,`onStep`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceStepListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onStep` = other.`onStep`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
+internal open class UniffiVTableCallbackInterfaceFixListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onState`: UniffiCallbackInterfaceFixListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onState`: UniffiCallbackInterfaceFixListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceFixListener(`uniffiFree`,`uniffiClone`,`onState`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceFixListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onState` = other.`onState`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
+internal open class UniffiVTableCallbackInterfaceJournalListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onState`: UniffiCallbackInterfaceJournalListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onState`: UniffiCallbackInterfaceJournalListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceJournalListener(`uniffiFree`,`uniffiClone`,`onState`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceJournalListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onState` = other.`onState`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
+internal open class UniffiVTableCallbackInterfaceOnboardingListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onState`: UniffiCallbackInterfaceOnboardingListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onState`: UniffiCallbackInterfaceOnboardingListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceOnboardingListener(`uniffiFree`,`uniffiClone`,`onState`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceOnboardingListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onState` = other.`onState`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
+internal open class UniffiVTableCallbackInterfaceOverviewListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onState`: UniffiCallbackInterfaceOverviewListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onState`: UniffiCallbackInterfaceOverviewListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceOverviewListener(`uniffiFree`,`uniffiClone`,`onState`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceOverviewListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onState` = other.`onState`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
+internal open class UniffiVTableCallbackInterfaceProtectListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onState`: UniffiCallbackInterfaceProtectListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onState`: UniffiCallbackInterfaceProtectListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceProtectListener(`uniffiFree`,`uniffiClone`,`onState`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceProtectListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onState` = other.`onState`
     }
 
 }
@@ -843,6 +999,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_expire_silence(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_fix_screen(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_flag_state(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_flags(
@@ -851,19 +1009,39 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_hosts(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_incident_detail(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_incidents(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_journal(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_journal_screen(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_note_incident(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_open_incident(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_overview(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_overview_screen(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_panel_data(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_probe_host_key(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_protect(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_protect_plan(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_protect_screen(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_query(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_reboot(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_remove_host(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_resolve_incident(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_run_runbook(
     ): Int
@@ -876,6 +1054,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_paaf_mobile_checksum_method_paaf_silence(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_silences(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_stand_down(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_stand_down_plan(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_status(
     ): Int
@@ -893,6 +1075,84 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_rebootoperation_result(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_runoperation_cancel(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_runoperation_is_finished(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_runoperation_result(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_steplistener_on_step(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_subscription_cancel(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixlistener_on_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_ask(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_cancel(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_confirm(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_dismiss(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_refresh(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_subscribe(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_journallistener_on_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_journalscreen_filter(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_journalscreen_refresh(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_journalscreen_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_journalscreen_subscribe(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_reload(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_overviewlistener_on_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_overviewscreen_refresh(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_overviewscreen_resolve_incident(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_overviewscreen_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_protectlistener_on_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_protectscreen_ask_undo(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_protectscreen_confirm(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_protectscreen_dismiss(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_protectscreen_refresh(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_protectscreen_search(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_protectscreen_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_protectscreen_subscribe(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_secretstore_get(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_secretstore_set(
@@ -900,6 +1160,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_paaf_mobile_checksum_method_secretstore_delete(
     ): Int
     external fun uniffi_paaf_mobile_checksum_constructor_paaf_open(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new(
     ): Int
     external fun ffi_paaf_mobile_uniffi_contract_version(
     ): Int
@@ -917,8 +1179,14 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "paaf_mobile"))
+        uniffiCallbackInterfaceFixListener.register(this)
+        uniffiCallbackInterfaceJournalListener.register(this)
+        uniffiCallbackInterfaceOnboardingListener.register(this)
+        uniffiCallbackInterfaceOverviewListener.register(this)
         uniffiCallbackInterfaceProgressListener.register(this)
+        uniffiCallbackInterfaceProtectListener.register(this)
         uniffiCallbackInterfaceSecretStore.register(this)
+        uniffiCallbackInterfaceStepListener.register(this)
         dev.paaf.core.uniffiEnsureInitialized()
         
     }
@@ -948,6 +1216,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_expire_silence(`ptr`: Long,`source`: RustBuffer.ByValue,`id`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_fix_screen(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_flag_state(`ptr`: Long,`target`: RustBufferFlagTarget.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_flags(`ptr`: Long,`backend`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,`environment`: RustBuffer.ByValue,
@@ -956,13 +1226,31 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_hosts(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_paaf_incident_detail(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBufferIncidentDetail.ByValue
+    external fun uniffi_paaf_mobile_fn_method_paaf_incidents(`ptr`: Long,`openOnly`: Byte,`limit`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_paaf_journal(`ptr`: Long,`target`: RustBuffer.ByValue,`limit`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_paaf_journal_screen(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_note_incident(`ptr`: Long,`id`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBufferIncidentEvent.ByValue
+    external fun uniffi_paaf_mobile_fn_method_paaf_open_incident(`ptr`: Long,`input`: RustBufferIncidentInput.ByValue,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_overview(`ptr`: Long,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_overview_screen(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_panel_data(`ptr`: Long,`source`: RustBuffer.ByValue,`uid`: RustBuffer.ByValue,`panelId`: Long,`view`: RustBufferDashboardView.ByValue,`width`: Int,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_probe_host_key(`ptr`: Long,`name`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_protect(`ptr`: Long,`plan`: RustBufferRunPlan.ByValue,`confirmation`: RustBufferConfirmation.ByValue,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_protect_plan(`ptr`: Long,`id`: RustBuffer.ByValue,`playbook`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_protect_screen(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_query(`ptr`: Long,`source`: RustBuffer.ByValue,`expr`: RustBuffer.ByValue,`from`: RustBuffer.ByValue,`to`: RustBuffer.ByValue,`points`: Int,
     ): Long
@@ -970,6 +1258,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_remove_host(`ptr`: Long,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_paaf_mobile_fn_method_paaf_resolve_incident(`ptr`: Long,`id`: RustBuffer.ByValue,`summary`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_run_runbook(`ptr`: Long,`name`: RustBuffer.ByValue,`runbook`: RustBuffer.ByValue,`confirmation`: RustBufferConfirmation.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_runbooks(`ptr`: Long,`name`: RustBuffer.ByValue,
@@ -981,6 +1271,10 @@ internal object UniffiLib {
     external fun uniffi_paaf_mobile_fn_method_paaf_silence(`ptr`: Long,`source`: RustBuffer.ByValue,`matchers`: RustBuffer.ByValue,`minutes`: Int,`comment`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_silences(`ptr`: Long,`source`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_stand_down(`ptr`: Long,`plan`: RustBufferRunPlan.ByValue,`confirmation`: RustBufferConfirmation.ByValue,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_stand_down_plan(`ptr`: Long,`id`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_status(`ptr`: Long,`names`: RustBuffer.ByValue,
     ): Long
@@ -1007,6 +1301,150 @@ internal object UniffiLib {
     external fun uniffi_paaf_mobile_fn_method_rebootoperation_is_finished(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_paaf_mobile_fn_method_rebootoperation_result(`ptr`: Long,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_clone_runoperation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_runoperation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_runoperation_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_runoperation_is_finished(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_paaf_mobile_fn_method_runoperation_result(`ptr`: Long,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_clone_steplistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_steplistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_steplistener(`vtable`: UniffiVTableCallbackInterfaceStepListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_steplistener_on_step(`ptr`: Long,`event`: RustBufferStepEvent.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_subscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_subscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_subscription_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_fixlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_fixlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_fixlistener(`vtable`: UniffiVTableCallbackInterfaceFixListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixlistener_on_state(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_fixscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_fixscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_ask(`ptr`: Long,`name`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_confirm(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_dismiss(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_refresh(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_clone_journallistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_journallistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_journallistener(`vtable`: UniffiVTableCallbackInterfaceJournalListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_journallistener_on_state(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_journalscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_journalscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_journalscreen_filter(`ptr`: Long,`target`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_journalscreen_refresh(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_journalscreen_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_journalscreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_clone_onboardinglistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_onboardinglistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_onboardinglistener(`vtable`: UniffiVTableCallbackInterfaceOnboardingListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_onboardinglistener_on_state(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_onboardingscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_onboardingscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_constructor_onboardingscreen_new(`configPath`: RustBuffer.ByValue,`secrets`: Long,`device`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml(`ptr`: Long,`toml`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_paaf(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_reload(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_clone_overviewlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_overviewlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_overviewlistener(`vtable`: UniffiVTableCallbackInterfaceOverviewListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_overviewlistener_on_state(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_overviewscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_overviewscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_overviewscreen_open_incident(`ptr`: Long,`input`: RustBufferIncidentInput.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_overviewscreen_refresh(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_overviewscreen_resolve_incident(`ptr`: Long,`summary`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_overviewscreen_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_overviewscreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_clone_protectlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_protectlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_protectlistener(`vtable`: UniffiVTableCallbackInterfaceProtectListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_protectlistener_on_state(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_protectscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_protectscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_protectscreen_ask_switch(`ptr`: Long,`target`: RustBufferFlagTarget.ByValue,`enabled`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_protectscreen_ask_undo(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_protectscreen_confirm(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_protectscreen_dismiss(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_protectscreen_refresh(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_protectscreen_search(`ptr`: Long,`query`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_protectscreen_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_protectscreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_clone_secretstore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1166,6 +1604,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence() and 0xFFFF) != 12652) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_fix_screen() and 0xFFFF) != 9101) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_flag_state() and 0xFFFF) != 12813) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1178,16 +1619,43 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_hosts() and 0xFFFF) != 22925) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_incident_detail() and 0xFFFF) != 43073) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_incidents() and 0xFFFF) != 11951) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_journal() and 0xFFFF) != 27875) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_journal_screen() and 0xFFFF) != 29818) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_note_incident() and 0xFFFF) != 24252) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_open_incident() and 0xFFFF) != 26221) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_overview() and 0xFFFF) != 16524) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_overview_screen() and 0xFFFF) != 5644) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_panel_data() and 0xFFFF) != 22625) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() and 0xFFFF) != 64126) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_protect() and 0xFFFF) != 8625) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_protect_plan() and 0xFFFF) != 65328) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_protect_screen() and 0xFFFF) != 52141) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_query() and 0xFFFF) != 50296) {
@@ -1197,6 +1665,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_remove_host() and 0xFFFF) != 46910) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_resolve_incident() and 0xFFFF) != 44815) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_run_runbook() and 0xFFFF) != 8244) {
@@ -1215,6 +1686,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_silences() and 0xFFFF) != 27155) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_stand_down() and 0xFFFF) != 6657) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_stand_down_plan() and 0xFFFF) != 40780) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_status() and 0xFFFF) != 19842) {
@@ -1241,6 +1718,123 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_rebootoperation_result() and 0xFFFF) != 24937) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_runoperation_cancel() and 0xFFFF) != 61627) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_runoperation_is_finished() and 0xFFFF) != 61286) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_runoperation_result() and 0xFFFF) != 54281) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() and 0xFFFF) != 40830) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() and 0xFFFF) != 63128) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() and 0xFFFF) != 33814) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() and 0xFFFF) != 25375) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_cancel() and 0xFFFF) != 29896) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm() and 0xFFFF) != 22142) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss() and 0xFFFF) != 23805) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_refresh() and 0xFFFF) != 61493) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_state() and 0xFFFF) != 15412) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_subscribe() and 0xFFFF) != 56608) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() and 0xFFFF) != 39507) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_filter() and 0xFFFF) != 22618) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_refresh() and 0xFFFF) != 23848) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_state() and 0xFFFF) != 15556) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() and 0xFFFF) != 56177) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() and 0xFFFF) != 27021) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() and 0xFFFF) != 35166) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf() and 0xFFFF) != 8571) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_reload() and 0xFFFF) != 38292) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_state() and 0xFFFF) != 46086) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe() and 0xFFFF) != 21774) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() and 0xFFFF) != 54443) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() and 0xFFFF) != 45860) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_refresh() and 0xFFFF) != 19275) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_resolve_incident() and 0xFFFF) != 10838) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_state() and 0xFFFF) != 24933) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe() and 0xFFFF) != 36970) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() and 0xFFFF) != 61689) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() and 0xFFFF) != 20005) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_undo() and 0xFFFF) != 39447) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_confirm() and 0xFFFF) != 34655) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_dismiss() and 0xFFFF) != 26416) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_refresh() and 0xFFFF) != 44846) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_search() and 0xFFFF) != 57443) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_state() and 0xFFFF) != 43161) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_subscribe() and 0xFFFF) != 42587) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_secretstore_get() and 0xFFFF) != 2741) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1251,6 +1845,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_constructor_paaf_open() and 0xFFFF) != 13166) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new() and 0xFFFF) != 14884) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1727,6 +2324,2720 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
 
 
 /**
+ * Implemented by the app: receives each new state of the Fix screen on a paaf thread.
+ */
+public interface FixListener {
+    
+    fun `onState`(`state`: FixState)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives each new state of the Fix screen on a paaf thread.
+ */
+open class FixListenerImpl: Disposable, AutoCloseable, FixListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_fixlistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_fixlistener(handle, status)
+        }
+    }
+
+    override fun `onState`(`state`: FixState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state(
+        it,
+        
+        FfiConverterTypeFixState.lower(`state`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceFixListener {
+    internal object `onState`: UniffiCallbackInterfaceFixListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeFixListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onState`(
+                    FfiConverterTypeFixState.lift(`state`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeFixListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeFixListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceFixListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onState`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_fixlistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFixListener: FfiConverter<FixListener, Long> {
+    internal val handleMap = UniffiHandleMap<FixListener>()
+
+    override fun lower(value: FixListener): Long {
+        if (value is FixListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): FixListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return FixListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): FixListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: FixListener) = 8UL
+
+    override fun write(value: FixListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The Fix screen's model.
+ */
+public interface FixScreenInterface {
+    
+    /**
+     * Asks the confirmation of `action` on the machine of the list named `name` (`asking`),
+     * with its plan read now.
+     */
+    fun `ask`(`name`: kotlin.String, `action`: MachineAction)
+    
+    /**
+     * Stops the running action: before a reboot command is sent nothing happens to the
+     * host; after, paaf stops waiting (the outcome is then unknown, code `cancelled`).
+     */
+    fun `cancel`()
+    
+    /**
+     * The user said yes: starts the action asked; each step reaches `running.progress`,
+     * then its outcome, then the list is read again.
+     */
+    fun `confirm`()
+    
+    /**
+     * The user said no: nothing happens.
+     */
+    fun `dismiss`()
+    
+    /**
+     * Reads every host's and server's status again.
+     */
+    fun `refresh`()
+    
+    /**
+     * The state now.
+     */
+    fun `state`(): FixState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    fun `subscribe`(`listener`: FixListener): Subscription
+    
+    companion object
+}
+
+/**
+ * The Fix screen's model.
+ */
+open class FixScreen: Disposable, AutoCloseable, FixScreenInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_fixscreen(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_fixscreen(handle, status)
+        }
+    }
+
+    
+    /**
+     * Asks the confirmation of `action` on the machine of the list named `name` (`asking`),
+     * with its plan read now.
+     */override fun `ask`(`name`: kotlin.String, `action`: MachineAction)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask(
+        it,
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterTypeMachineAction.lower(`action`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Stops the running action: before a reboot command is sent nothing happens to the
+     * host; after, paaf stops waiting (the outcome is then unknown, code `cancelled`).
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user said yes: starts the action asked; each step reaches `running.progress`,
+     * then its outcome, then the list is read again.
+     */override fun `confirm`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user said no: nothing happens.
+     */override fun `dismiss`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Reads every host's and server's status again.
+     */override fun `refresh`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_refresh(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The state now.
+     */override fun `state`(): FixState {
+            return FfiConverterTypeFixState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */override fun `subscribe`(`listener`: FixListener): Subscription {
+            return FfiConverterTypeSubscription.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_subscribe(
+        it,
+        
+        FfiConverterTypeFixListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFixScreen: FfiConverter<FixScreen, Long> {
+    override fun lower(value: FixScreen): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): FixScreen {
+        return FixScreen(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): FixScreen {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: FixScreen) = 8UL
+
+    override fun write(value: FixScreen, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Implemented by the app: receives each new state of the Journal screen on a paaf thread.
+ */
+public interface JournalListener {
+    
+    fun `onState`(`state`: JournalState)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives each new state of the Journal screen on a paaf thread.
+ */
+open class JournalListenerImpl: Disposable, AutoCloseable, JournalListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_journallistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_journallistener(handle, status)
+        }
+    }
+
+    override fun `onState`(`state`: JournalState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_journallistener_on_state(
+        it,
+        
+        FfiConverterTypeJournalState.lower(`state`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceJournalListener {
+    internal object `onState`: UniffiCallbackInterfaceJournalListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeJournalListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onState`(
+                    FfiConverterTypeJournalState.lift(`state`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeJournalListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeJournalListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceJournalListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onState`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_journallistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeJournalListener: FfiConverter<JournalListener, Long> {
+    internal val handleMap = UniffiHandleMap<JournalListener>()
+
+    override fun lower(value: JournalListener): Long {
+        if (value is JournalListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): JournalListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return JournalListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): JournalListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: JournalListener) = 8UL
+
+    override fun write(value: JournalListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The Journal screen's model.
+ */
+public interface JournalScreenInterface {
+    
+    /**
+     * Shows only the actions on `target` (null: all of them).
+     */
+    fun `filter`(`target`: kotlin.String?)
+    
+    /**
+     * Reads the journal again (a local read: no network).
+     */
+    fun `refresh`()
+    
+    /**
+     * The state now.
+     */
+    fun `state`(): JournalState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    fun `subscribe`(`listener`: JournalListener): Subscription
+    
+    companion object
+}
+
+/**
+ * The Journal screen's model.
+ */
+open class JournalScreen: Disposable, AutoCloseable, JournalScreenInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_journalscreen(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_journalscreen(handle, status)
+        }
+    }
+
+    
+    /**
+     * Shows only the actions on `target` (null: all of them).
+     */override fun `filter`(`target`: kotlin.String?)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_filter(
+        it,
+        
+        FfiConverterOptionalString.lower(`target`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Reads the journal again (a local read: no network).
+     */override fun `refresh`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_refresh(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The state now.
+     */override fun `state`(): JournalState {
+            return FfiConverterTypeJournalState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */override fun `subscribe`(`listener`: JournalListener): Subscription {
+            return FfiConverterTypeSubscription.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_journalscreen_subscribe(
+        it,
+        
+        FfiConverterTypeJournalListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeJournalScreen: FfiConverter<JournalScreen, Long> {
+    override fun lower(value: JournalScreen): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): JournalScreen {
+        return JournalScreen(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): JournalScreen {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: JournalScreen) = 8UL
+
+    override fun write(value: JournalScreen, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Implemented by the app: receives each new state of the Onboarding screen on a paaf thread.
+ */
+public interface OnboardingListener {
+    
+    fun `onState`(`state`: OnboardingState)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives each new state of the Onboarding screen on a paaf thread.
+ */
+open class OnboardingListenerImpl: Disposable, AutoCloseable, OnboardingListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_onboardinglistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_onboardinglistener(handle, status)
+        }
+    }
+
+    override fun `onState`(`state`: OnboardingState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state(
+        it,
+        
+        FfiConverterTypeOnboardingState.lower(`state`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceOnboardingListener {
+    internal object `onState`: UniffiCallbackInterfaceOnboardingListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeOnboardingListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onState`(
+                    FfiConverterTypeOnboardingState.lift(`state`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeOnboardingListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeOnboardingListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceOnboardingListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onState`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_onboardinglistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOnboardingListener: FfiConverter<OnboardingListener, Long> {
+    internal val handleMap = UniffiHandleMap<OnboardingListener>()
+
+    override fun lower(value: OnboardingListener): Long {
+        if (value is OnboardingListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): OnboardingListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return OnboardingListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): OnboardingListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: OnboardingListener) = 8UL
+
+    override fun write(value: OnboardingListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The Onboarding screen's model: what the app creates first, before paaf is open.
+ */
+public interface OnboardingScreenInterface {
+    
+    /**
+     * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+     * written over the config file; refused with the error shown when paaf rejects it.
+     */
+    fun `importToml`(`toml`: kotlin.String)
+    
+    /**
+     * The opened paaf (for the other screens), once the config is open (`Empty` or `Ready`).
+     */
+    fun `paaf`(): Paaf?
+    
+    /**
+     * Reads the config file again (after it was edited elsewhere).
+     */
+    fun `reload`()
+    
+    /**
+     * The state now.
+     */
+    fun `state`(): OnboardingState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    fun `subscribe`(`listener`: OnboardingListener): Subscription
+    
+    companion object
+}
+
+/**
+ * The Onboarding screen's model: what the app creates first, before paaf is open.
+ */
+open class OnboardingScreen: Disposable, AutoCloseable, OnboardingScreenInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * Opens the config at `config_path` (created empty when missing) with the app's
+     * keystore; never fails: a config paaf refuses is the `Invalid` stage with its error.
+     */
+    constructor(`configPath`: kotlin.String, `secrets`: SecretStore, `device`: kotlin.String) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_constructor_onboardingscreen_new(
+    
+        
+        FfiConverterString.lower(`configPath`),
+        FfiConverterTypeSecretStore.lower(`secrets`),
+        FfiConverterString.lower(`device`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_onboardingscreen(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_onboardingscreen(handle, status)
+        }
+    }
+
+    
+    /**
+     * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+     * written over the config file; refused with the error shown when paaf rejects it.
+     */override fun `importToml`(`toml`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml(
+        it,
+        
+        FfiConverterString.lower(`toml`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The opened paaf (for the other screens), once the config is open (`Empty` or `Ready`).
+     */override fun `paaf`(): Paaf? {
+            return FfiConverterOptionalTypePaaf.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_paaf(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Reads the config file again (after it was edited elsewhere).
+     */override fun `reload`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_reload(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The state now.
+     */override fun `state`(): OnboardingState {
+            return FfiConverterTypeOnboardingState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */override fun `subscribe`(`listener`: OnboardingListener): Subscription {
+            return FfiConverterTypeSubscription.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe(
+        it,
+        
+        FfiConverterTypeOnboardingListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOnboardingScreen: FfiConverter<OnboardingScreen, Long> {
+    override fun lower(value: OnboardingScreen): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): OnboardingScreen {
+        return OnboardingScreen(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): OnboardingScreen {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: OnboardingScreen) = 8UL
+
+    override fun write(value: OnboardingScreen, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Implemented by the app: receives each new state of the Overview screen on a paaf thread.
+ */
+public interface OverviewListener {
+    
+    fun `onState`(`state`: OverviewState)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives each new state of the Overview screen on a paaf thread.
+ */
+open class OverviewListenerImpl: Disposable, AutoCloseable, OverviewListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_overviewlistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_overviewlistener(handle, status)
+        }
+    }
+
+    override fun `onState`(`state`: OverviewState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_overviewlistener_on_state(
+        it,
+        
+        FfiConverterTypeOverviewState.lower(`state`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceOverviewListener {
+    internal object `onState`: UniffiCallbackInterfaceOverviewListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeOverviewListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onState`(
+                    FfiConverterTypeOverviewState.lift(`state`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeOverviewListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeOverviewListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceOverviewListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onState`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_overviewlistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOverviewListener: FfiConverter<OverviewListener, Long> {
+    internal val handleMap = UniffiHandleMap<OverviewListener>()
+
+    override fun lower(value: OverviewListener): Long {
+        if (value is OverviewListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): OverviewListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return OverviewListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): OverviewListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: OverviewListener) = 8UL
+
+    override fun write(value: OverviewListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The Overview screen's model.
+ */
+public interface OverviewScreenInterface {
+    
+    /**
+     * Opens an incident (from a firing alert of the list: `input.alert`); people are told.
+     */
+    fun `openIncident`(`input`: IncidentInput)
+    
+    /**
+     * Pull to refresh: reads the alerts, the unfinished actions and the open incident again.
+     */
+    fun `refresh`()
+    
+    /**
+     * Resolves the open incident with a closing summary.
+     */
+    fun `resolveIncident`(`summary`: kotlin.String)
+    
+    /**
+     * The state now.
+     */
+    fun `state`(): OverviewState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    fun `subscribe`(`listener`: OverviewListener): Subscription
+    
+    companion object
+}
+
+/**
+ * The Overview screen's model.
+ */
+open class OverviewScreen: Disposable, AutoCloseable, OverviewScreenInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_overviewscreen(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_overviewscreen(handle, status)
+        }
+    }
+
+    
+    /**
+     * Opens an incident (from a firing alert of the list: `input.alert`); people are told.
+     */override fun `openIncident`(`input`: IncidentInput)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_open_incident(
+        it,
+        
+        FfiConverterTypeIncidentInput.lower(`input`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Pull to refresh: reads the alerts, the unfinished actions and the open incident again.
+     */override fun `refresh`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_refresh(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Resolves the open incident with a closing summary.
+     */override fun `resolveIncident`(`summary`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_resolve_incident(
+        it,
+        
+        FfiConverterString.lower(`summary`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The state now.
+     */override fun `state`(): OverviewState {
+            return FfiConverterTypeOverviewState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */override fun `subscribe`(`listener`: OverviewListener): Subscription {
+            return FfiConverterTypeSubscription.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_overviewscreen_subscribe(
+        it,
+        
+        FfiConverterTypeOverviewListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOverviewScreen: FfiConverter<OverviewScreen, Long> {
+    override fun lower(value: OverviewScreen): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): OverviewScreen {
+        return OverviewScreen(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): OverviewScreen {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: OverviewScreen) = 8UL
+
+    override fun write(value: OverviewScreen, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * paaf, opened by an app: the only object a phone app needs.
  */
 public interface PaafInterface {
@@ -1784,6 +5095,11 @@ public interface PaafInterface {
     suspend fun `expireSilence`(`source`: kotlin.String?, `id`: kotlin.String)
     
     /**
+     * The Fix screen's model: hosts and servers, reboot with confirmation and progress.
+     */
+    fun `fixScreen`(): FixScreen
+    
+    /**
      * The flag's state in one environment, read now: show it in the confirmation.
      */
     suspend fun `flagState`(`target`: FlagTarget): FlagState
@@ -1805,15 +5121,47 @@ public interface PaafInterface {
     fun `hosts`(): List<HostSummary>
     
     /**
+     * Everything recorded about incident `id` (null: the current one): its actions, events
+     * and deliveries.
+     */
+    fun `incidentDetail`(`id`: kotlin.Long?): IncidentDetail
+    
+    /**
+     * Incidents, newest first (only the open ones with `open_only`).
+     */
+    fun `incidents`(`openOnly`: kotlin.Boolean, `limit`: kotlin.UInt): List<Incident>
+    
+    /**
      * The newest journal rows first, optionally only those on one target.
      */
     fun `journal`(`target`: kotlin.String?, `limit`: kotlin.UInt): List<ActionRecord>
+    
+    /**
+     * The Journal screen's model.
+     */
+    fun `journalScreen`(): JournalScreen
+    
+    /**
+     * Writes a note in incident `id`'s timeline (null: the current one).
+     */
+    fun `noteIncident`(`id`: kotlin.Long?, `text`: kotlin.String): IncidentEvent
+    
+    /**
+     * Opens an incident from a firing alert (`input.alert`), following the playbook that
+     * matches it (or the one named); people are told and Grafana annotated.
+     */
+    suspend fun `openIncident`(`input`: IncidentInput): Incident
     
     /**
      * The state at a glance (a widget, a notification's summary): the level, a headline, the
      * firing alerts ranked by the core, unreadable sources and unfinished actions.
      */
     suspend fun `overview`(): Overview
+    
+    /**
+     * The Overview screen's model (it reads its first state at once).
+     */
+    fun `overviewScreen`(): OverviewScreen
     
     /**
      * A panel's series for the same `view` as `dashboard`, thinned to `width` points (the
@@ -1825,6 +5173,24 @@ public interface PaafInterface {
      * Connects without logging in and reports the host's key and what known_hosts says of it.
      */
     suspend fun `probeHostKey`(`name`: kotlin.String): OfferedKey
+    
+    /**
+     * Runs Protect's `plan` after its confirmation: each step's start, progress and end go
+     * to `listener`; the operation gives the report and stops the run when cancelled.
+     */
+    fun `protect`(`plan`: RunPlan, `confirmation`: Confirmation, `listener`: StepListener): RunOperation
+    
+    /**
+     * Protect's plan for incident `id` (null: the current one): its playbook's steps, each
+     * with its target read now; `playbook` names one for an incident that has none. Show it,
+     * then pass it to `protect` with the confirmation (`Typed` when `typed_confirmation`).
+     */
+    suspend fun `protectPlan`(`id`: kotlin.Long?, `playbook`: kotlin.String?): RunPlan
+    
+    /**
+     * The Protect screen's model: flags, the kill switch, undo.
+     */
+    fun `protectScreen`(): ProtectScreen
     
     /**
      * A PromQL query: instant when `from`/`to` are null, else over that range (Grafana
@@ -1842,6 +5208,11 @@ public interface PaafInterface {
      * Removes a host from the config.
      */
     fun `removeHost`(`name`: kotlin.String)
+    
+    /**
+     * Resolves incident `id` (null: the current one) with a closing summary.
+     */
+    suspend fun `resolveIncident`(`id`: kotlin.Long?, `summary`: kotlin.String): Incident
     
     /**
      * Runs one runbook; a dangerous one (`__name`) needs `Confirmation.Typed(name)`.
@@ -1874,6 +5245,17 @@ public interface PaafInterface {
      * The silences of a source.
      */
     suspend fun `silences`(`source`: kotlin.String?): List<Silence>
+    
+    /**
+     * Runs Stand down's `plan` after its confirmation, as `protect` does.
+     */
+    fun `standDown`(`plan`: RunPlan, `confirmation`: Confirmation, `listener`: StepListener): RunOperation
+    
+    /**
+     * Stand down's plan for incident `id` (null: the current one): every reversible change
+     * of the incident reversed, newest first, and what cannot be undone listed as such.
+     */
+    suspend fun `standDownPlan`(`id`: kotlin.Long?): RunPlan
     
     /**
      * Live status of the named hosts (all when `names` is empty), probed concurrently.
@@ -2231,6 +5613,22 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
 
     
     /**
+     * The Fix screen's model: hosts and servers, reboot with confirmation and progress.
+     */override fun `fixScreen`(): FixScreen {
+            return FfiConverterTypeFixScreen.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fix_screen(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The flag's state in one environment, read now: show it in the confirmation.
      */
     @Throws(PaafException::class)
@@ -2325,6 +5723,44 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
 
     
     /**
+     * Everything recorded about incident `id` (null: the current one): its actions, events
+     * and deliveries.
+     */
+    @Throws(PaafException::class)override fun `incidentDetail`(`id`: kotlin.Long?): IncidentDetail {
+            return FfiConverterTypeIncidentDetail.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PaafException) { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_incident_detail(
+        it,
+        
+        FfiConverterOptionalLong.lower(`id`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Incidents, newest first (only the open ones with `open_only`).
+     */
+    @Throws(PaafException::class)override fun `incidents`(`openOnly`: kotlin.Boolean, `limit`: kotlin.UInt): List<Incident> {
+            return FfiConverterSequenceTypeIncident.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PaafException) { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_incidents(
+        it,
+        
+        FfiConverterBoolean.lower(`openOnly`),
+        FfiConverterUInt.lower(`limit`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The newest journal rows first, optionally only those on one target.
      */
     @Throws(PaafException::class)override fun `journal`(`target`: kotlin.String?, `limit`: kotlin.UInt): List<ActionRecord> {
@@ -2341,6 +5777,67 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
     )
     }
     
+
+    
+    /**
+     * The Journal screen's model.
+     */override fun `journalScreen`(): JournalScreen {
+            return FfiConverterTypeJournalScreen.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_journal_screen(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Writes a note in incident `id`'s timeline (null: the current one).
+     */
+    @Throws(PaafException::class)override fun `noteIncident`(`id`: kotlin.Long?, `text`: kotlin.String): IncidentEvent {
+            return FfiConverterTypeIncidentEvent.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PaafException) { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_note_incident(
+        it,
+        
+        FfiConverterOptionalLong.lower(`id`),
+        FfiConverterString.lower(`text`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Opens an incident from a firing alert (`input.alert`), following the playbook that
+     * matches it (or the one named); people are told and Grafana annotated.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `openIncident`(`input`: IncidentInput) : Incident {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_open_incident(
+                uniffiHandle,
+                
+        FfiConverterTypeIncidentInput.lower(`input`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferIncident.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeIncident.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -2366,6 +5863,22 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         PaafException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * The Overview screen's model (it reads its first state at once).
+     */override fun `overviewScreen`(): OverviewScreen {
+            return FfiConverterTypeOverviewScreen.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_overview_screen(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -2421,6 +5934,70 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         PaafException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * Runs Protect's `plan` after its confirmation: each step's start, progress and end go
+     * to `listener`; the operation gives the report and stops the run when cancelled.
+     */override fun `protect`(`plan`: RunPlan, `confirmation`: Confirmation, `listener`: StepListener): RunOperation {
+            return FfiConverterTypeRunOperation.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect(
+        it,
+        
+        FfiConverterTypeRunPlan.lower(`plan`),
+        FfiConverterTypeConfirmation.lower(`confirmation`),
+        FfiConverterTypeStepListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Protect's plan for incident `id` (null: the current one): its playbook's steps, each
+     * with its target read now; `playbook` names one for an incident that has none. Show it,
+     * then pass it to `protect` with the confirmation (`Typed` when `typed_confirmation`).
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `protectPlan`(`id`: kotlin.Long?, `playbook`: kotlin.String?) : RunPlan {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect_plan(
+                uniffiHandle,
+                
+        FfiConverterOptionalLong.lower(`id`),
+        FfiConverterOptionalString.lower(`playbook`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferRunPlan.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeRunPlan.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The Protect screen's model: flags, the kill switch, undo.
+     */override fun `protectScreen`(): ProtectScreen {
+            return FfiConverterTypeProtectScreen.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_protect_screen(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -2488,6 +6065,32 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
     }
     
     
+
+    
+    /**
+     * Resolves incident `id` (null: the current one) with a closing summary.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `resolveIncident`(`id`: kotlin.Long?, `summary`: kotlin.String) : Incident {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_resolve_incident(
+                uniffiHandle,
+                
+        FfiConverterOptionalLong.lower(`id`),
+        FfiConverterString.lower(`summary`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferIncident.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeIncident.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -2637,6 +6240,51 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterSequenceTypeSilence.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Runs Stand down's `plan` after its confirmation, as `protect` does.
+     */override fun `standDown`(`plan`: RunPlan, `confirmation`: Confirmation, `listener`: StepListener): RunOperation {
+            return FfiConverterTypeRunOperation.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_stand_down(
+        it,
+        
+        FfiConverterTypeRunPlan.lower(`plan`),
+        FfiConverterTypeConfirmation.lower(`confirmation`),
+        FfiConverterTypeStepListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Stand down's plan for incident `id` (null: the current one): every reversible change
+     * of the incident reversed, newest first, and what cannot be undone listed as such.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `standDownPlan`(`id`: kotlin.Long?) : RunPlan {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_stand_down_plan(
+                uniffiHandle,
+                
+        FfiConverterOptionalLong.lower(`id`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferRunPlan.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeRunPlan.lift(it) },
         // Error FFI converter
         PaafException.ErrorHandler,
     )
@@ -3217,6 +6865,737 @@ public object FfiConverterTypeProgressListener: FfiConverter<ProgressListener, L
 
 
 /**
+ * Implemented by the app: receives each new state of the Protect screen on a paaf thread.
+ */
+public interface ProtectListener {
+    
+    fun `onState`(`state`: ProtectState)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives each new state of the Protect screen on a paaf thread.
+ */
+open class ProtectListenerImpl: Disposable, AutoCloseable, ProtectListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_protectlistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_protectlistener(handle, status)
+        }
+    }
+
+    override fun `onState`(`state`: ProtectState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_protectlistener_on_state(
+        it,
+        
+        FfiConverterTypeProtectState.lower(`state`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceProtectListener {
+    internal object `onState`: UniffiCallbackInterfaceProtectListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeProtectListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onState`(
+                    FfiConverterTypeProtectState.lift(`state`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeProtectListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeProtectListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceProtectListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onState`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_protectlistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProtectListener: FfiConverter<ProtectListener, Long> {
+    internal val handleMap = UniffiHandleMap<ProtectListener>()
+
+    override fun lower(value: ProtectListener): Long {
+        if (value is ProtectListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): ProtectListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ProtectListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): ProtectListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ProtectListener) = 8UL
+
+    override fun write(value: ProtectListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The Protect screen's model.
+ */
+public interface ProtectScreenInterface {
+    
+    /**
+     * The kill switch: reads the flag's state now and asks the confirmation (`asking`).
+     */
+    fun `askSwitch`(`target`: FlagTarget, `enabled`: kotlin.Boolean)
+    
+    /**
+     * Asks the confirmation of putting the last change back (`asking`).
+     */
+    fun `askUndo`()
+    
+    /**
+     * The user said yes: makes the change asked, if the flag is still as shown; then shows
+     * the result and the flags read again.
+     */
+    fun `confirm`()
+    
+    /**
+     * The user said no: nothing changes.
+     */
+    fun `dismiss`()
+    
+    /**
+     * Reads the flags of every service again.
+     */
+    fun `refresh`()
+    
+    /**
+     * Lists the flags matching `query` (empty: all).
+     */
+    fun `search`(`query`: kotlin.String)
+    
+    /**
+     * The state now.
+     */
+    fun `state`(): ProtectState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    fun `subscribe`(`listener`: ProtectListener): Subscription
+    
+    companion object
+}
+
+/**
+ * The Protect screen's model.
+ */
+open class ProtectScreen: Disposable, AutoCloseable, ProtectScreenInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_protectscreen(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_protectscreen(handle, status)
+        }
+    }
+
+    
+    /**
+     * The kill switch: reads the flag's state now and asks the confirmation (`asking`).
+     */override fun `askSwitch`(`target`: FlagTarget, `enabled`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_ask_switch(
+        it,
+        
+        FfiConverterTypeFlagTarget.lower(`target`),
+        FfiConverterBoolean.lower(`enabled`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Asks the confirmation of putting the last change back (`asking`).
+     */override fun `askUndo`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_ask_undo(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user said yes: makes the change asked, if the flag is still as shown; then shows
+     * the result and the flags read again.
+     */override fun `confirm`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_confirm(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user said no: nothing changes.
+     */override fun `dismiss`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_dismiss(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Reads the flags of every service again.
+     */override fun `refresh`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_refresh(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Lists the flags matching `query` (empty: all).
+     */override fun `search`(`query`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_search(
+        it,
+        
+        FfiConverterString.lower(`query`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The state now.
+     */override fun `state`(): ProtectState {
+            return FfiConverterTypeProtectState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */override fun `subscribe`(`listener`: ProtectListener): Subscription {
+            return FfiConverterTypeSubscription.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_protectscreen_subscribe(
+        it,
+        
+        FfiConverterTypeProtectListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProtectScreen: FfiConverter<ProtectScreen, Long> {
+    override fun lower(value: ProtectScreen): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ProtectScreen {
+        return ProtectScreen(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ProtectScreen {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ProtectScreen) = 8UL
+
+    override fun write(value: ProtectScreen, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A verified reboot under way. `result()` waits for its end; `cancel()` — or dropping the
  * handle (Kotlin `close()`, Swift deinit) — stops it: before the reboot command is sent
  * nothing happens to the host; after, paaf stops waiting and reports `cancelled`.
@@ -3436,6 +7815,324 @@ public object FfiConverterTypeRebootOperation: FfiConverter<RebootOperation, Lon
     override fun allocationSize(value: RebootOperation) = 8UL
 
     override fun write(value: RebootOperation, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * An incident's Protect or Stand down under way. `result()` waits for its report; `cancel()`
+ * — or dropping the handle — stops the run (and the wait for a running reboot or server).
+ */
+public interface RunOperationInterface {
+    
+    /**
+     * Stops the run: steps not started are not run.
+     */
+    fun `cancel`()
+    
+    /**
+     * True once the run has ended, however it ended.
+     */
+    fun `isFinished`(): kotlin.Boolean
+    
+    /**
+     * Waits for the run to end and returns its report, step by step.
+     */
+    suspend fun `result`(): RunReport
+    
+    companion object
+}
+
+/**
+ * An incident's Protect or Stand down under way. `result()` waits for its report; `cancel()`
+ * — or dropping the handle — stops the run (and the wait for a running reboot or server).
+ */
+open class RunOperation: Disposable, AutoCloseable, RunOperationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_runoperation(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_runoperation(handle, status)
+        }
+    }
+
+    
+    /**
+     * Stops the run: steps not started are not run.
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * True once the run has ended, however it ended.
+     */override fun `isFinished`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_is_finished(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Waits for the run to end and returns its report, step by step.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `result`() : RunReport {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_runoperation_result(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferRunReport.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeRunReport.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRunOperation: FfiConverter<RunOperation, Long> {
+    override fun lower(value: RunOperation): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): RunOperation {
+        return RunOperation(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): RunOperation {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: RunOperation) = 8UL
+
+    override fun write(value: RunOperation, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -3845,6 +8542,1285 @@ public object FfiConverterTypeSecretStore: FfiConverter<SecretStore, Long> {
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Implemented by the app: receives each step's start, progress and end while an incident's
+ * Protect or Stand down runs, in order, on a paaf thread (post to the UI thread from there).
+ */
+public interface StepListener {
+    
+    fun `onStep`(`event`: StepEvent)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives each step's start, progress and end while an incident's
+ * Protect or Stand down runs, in order, on a paaf thread (post to the UI thread from there).
+ */
+open class StepListenerImpl: Disposable, AutoCloseable, StepListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_steplistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_steplistener(handle, status)
+        }
+    }
+
+    override fun `onStep`(`event`: StepEvent)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_steplistener_on_step(
+        it,
+        
+        FfiConverterTypeStepEvent.lower(`event`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceStepListener {
+    internal object `onStep`: UniffiCallbackInterfaceStepListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`event`: RustBufferStepEvent.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeStepListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onStep`(
+                    FfiConverterTypeStepEvent.lift(`event`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeStepListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeStepListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceStepListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onStep`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_steplistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStepListener: FfiConverter<StepListener, Long> {
+    internal val handleMap = UniffiHandleMap<StepListener>()
+
+    override fun lower(value: StepListener): Long {
+        if (value is StepListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): StepListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return StepListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): StepListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: StepListener) = 8UL
+
+    override fun write(value: StepListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A listener's registration with a screen: it hears new states until `cancel()` or until
+ * this handle is released (Kotlin `close()`, Swift deinit).
+ */
+public interface SubscriptionInterface {
+    
+    /**
+     * Stops the listener hearing new states (a state being delivered still arrives).
+     */
+    fun `cancel`()
+    
+    companion object
+}
+
+/**
+ * A listener's registration with a screen: it hears new states until `cancel()` or until
+ * this handle is released (Kotlin `close()`, Swift deinit).
+ */
+open class Subscription: Disposable, AutoCloseable, SubscriptionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_subscription(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_subscription(handle, status)
+        }
+    }
+
+    
+    /**
+     * Stops the listener hearing new states (a state being delivered still arrives).
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_subscription_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSubscription: FfiConverter<Subscription, Long> {
+    override fun lower(value: Subscription): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Subscription {
+        return Subscription(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Subscription {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Subscription) = 8UL
+
+    override fun write(value: Subscription, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * What the Fix screen shows.
+ */
+data class FixState (
+    /**
+     * A read of the list or of a plan is under way.
+     */
+    var `busy`: kotlin.Boolean
+    , 
+    var `machines`: List<Machine>
+    , 
+    /**
+     * Cloud accounts or regions that could not be listed (`aws prod eu-west-1: auth-failed`).
+     */
+    var `unreadable`: List<kotlin.String>
+    , 
+    /**
+     * The confirmation dialog, when an action waits for a yes.
+     */
+    var `asking`: PowerAsk?
+    , 
+    /**
+     * The running (or last) action.
+     */
+    var `running`: PowerRun?
+    , 
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFixState: FfiConverterRustBuffer<FixState> {
+    override fun read(buf: ByteBuffer): FixState {
+        return FixState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeMachine.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalTypePowerAsk.read(buf),
+            FfiConverterOptionalTypePowerRun.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FixState) = (
+            FfiConverterBoolean.allocationSize(value.`busy`) +
+            FfiConverterSequenceTypeMachine.allocationSize(value.`machines`) +
+            FfiConverterSequenceString.allocationSize(value.`unreadable`) +
+            FfiConverterOptionalTypePowerAsk.allocationSize(value.`asking`) +
+            FfiConverterOptionalTypePowerRun.allocationSize(value.`running`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: FixState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`busy`, buf)
+            FfiConverterSequenceTypeMachine.write(value.`machines`, buf)
+            FfiConverterSequenceString.write(value.`unreadable`, buf)
+            FfiConverterOptionalTypePowerAsk.write(value.`asking`, buf)
+            FfiConverterOptionalTypePowerRun.write(value.`running`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * The confirmation a flag change waits for: what it changes, the state read now, the write.
+ */
+data class FlagAsk (
+    var `target`: FlagTarget
+    , 
+    /**
+     * The state it is set to.
+     */
+    var `enabled`: kotlin.Boolean
+    , 
+    /**
+     * Set when this puts back the change journaled as this action (undo).
+     */
+    var `undoOf`: kotlin.Long?
+    , 
+    /**
+     * "Turn new-checkout OFF in production (unleash `prod`)? It is ON now."
+     */
+    var `question`: kotlin.String
+    , 
+    /**
+     * The writes, as they will be sent, and how a change made meanwhile is caught.
+     */
+    var `steps`: List<kotlin.String>
+    , 
+    /**
+     * The state read for this confirmation: the change is refused if it is no longer so.
+     */
+    var `stateNow`: FlagState
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFlagAsk: FfiConverterRustBuffer<FlagAsk> {
+    override fun read(buf: ByteBuffer): FlagAsk {
+        return FlagAsk(
+            FfiConverterTypeFlagTarget.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterTypeFlagState.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FlagAsk) = (
+            FfiConverterTypeFlagTarget.allocationSize(value.`target`) +
+            FfiConverterBoolean.allocationSize(value.`enabled`) +
+            FfiConverterOptionalLong.allocationSize(value.`undoOf`) +
+            FfiConverterString.allocationSize(value.`question`) +
+            FfiConverterSequenceString.allocationSize(value.`steps`) +
+            FfiConverterTypeFlagState.allocationSize(value.`stateNow`)
+    )
+
+    override fun write(value: FlagAsk, buf: ByteBuffer) {
+            FfiConverterTypeFlagTarget.write(value.`target`, buf)
+            FfiConverterBoolean.write(value.`enabled`, buf)
+            FfiConverterOptionalLong.write(value.`undoOf`, buf)
+            FfiConverterString.write(value.`question`, buf)
+            FfiConverterSequenceString.write(value.`steps`, buf)
+            FfiConverterTypeFlagState.write(value.`stateNow`, buf)
+    }
+}
+
+
+
+/**
+ * What the Journal screen shows.
+ */
+data class JournalState (
+    /**
+     * Only the actions on this target (a host, a server, a flag, a source); all when null.
+     */
+    var `target`: kotlin.String?
+    , 
+    /**
+     * Newest first, at most 200.
+     */
+    var `actions`: List<ActionRecord>
+    , 
+    /**
+     * The targets of the listed actions, for the filter's choices (all actions when no filter).
+     */
+    var `targets`: List<kotlin.String>
+    , 
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeJournalState: FfiConverterRustBuffer<JournalState> {
+    override fun read(buf: ByteBuffer): JournalState {
+        return JournalState(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceTypeActionRecord.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: JournalState) = (
+            FfiConverterOptionalString.allocationSize(value.`target`) +
+            FfiConverterSequenceTypeActionRecord.allocationSize(value.`actions`) +
+            FfiConverterSequenceString.allocationSize(value.`targets`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: JournalState, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`target`, buf)
+            FfiConverterSequenceTypeActionRecord.write(value.`actions`, buf)
+            FfiConverterSequenceString.write(value.`targets`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * One row of the list.
+ */
+data class Machine (
+    var `kind`: MachineKind
+    , 
+    /**
+     * The host's name, or the server's name (its id when it has none).
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * What actions take: the host's name, the server's provider id.
+     */
+    var `id`: kotlin.String
+    , 
+    /**
+     * The server's `[[clouds]]` account; null for a host.
+     */
+    var `account`: kotlin.String?
+    , 
+    /**
+     * Where it is: `deploy@10.0.0.5:22`, `aws prod eu-west-1`.
+     */
+    var `place`: kotlin.String
+    , 
+    /**
+     * The status in a word or two: `up`, `down`, `key unknown`, `running`, `stopped`, ...
+     */
+    var `status`: kotlin.String
+    , 
+    /**
+     * True when it is up / running.
+     */
+    var `up`: kotlin.Boolean
+    , 
+    /**
+     * Uptime of a host that answered.
+     */
+    var `uptimeSecs`: kotlin.ULong?
+    , 
+    /**
+     * Why a host could not be read.
+     */
+    var `error`: ErrorInfo?
+    , 
+    /**
+     * The actions the row offers.
+     */
+    var `actions`: List<MachineAction>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
+    override fun read(buf: ByteBuffer): Machine {
+        return Machine(
+            FfiConverterTypeMachineKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+            FfiConverterSequenceTypeMachineAction.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Machine) = (
+            FfiConverterTypeMachineKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterOptionalString.allocationSize(value.`account`) +
+            FfiConverterString.allocationSize(value.`place`) +
+            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterBoolean.allocationSize(value.`up`) +
+            FfiConverterOptionalULong.allocationSize(value.`uptimeSecs`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`) +
+            FfiConverterSequenceTypeMachineAction.allocationSize(value.`actions`)
+    )
+
+    override fun write(value: Machine, buf: ByteBuffer) {
+            FfiConverterTypeMachineKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterOptionalString.write(value.`account`, buf)
+            FfiConverterString.write(value.`place`, buf)
+            FfiConverterString.write(value.`status`, buf)
+            FfiConverterBoolean.write(value.`up`, buf)
+            FfiConverterOptionalULong.write(value.`uptimeSecs`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+            FfiConverterSequenceTypeMachineAction.write(value.`actions`, buf)
+    }
+}
+
+
+
+/**
+ * What the Onboarding screen shows.
+ */
+data class OnboardingState (
+    var `stage`: ConfigStage
+    , 
+    /**
+     * The config file in the app's sandbox.
+     */
+    var `configPath`: kotlin.String
+    , 
+    /**
+     * What the open config holds.
+     */
+    var `hosts`: kotlin.UInt
+    , 
+    var `clouds`: kotlin.UInt
+    , 
+    var `monitoring`: kotlin.UInt
+    , 
+    var `flags`: kotlin.UInt
+    , 
+    /**
+     * Why the config is invalid, or why the last import was refused (the file then is as
+     * it was).
+     */
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<OnboardingState> {
+    override fun read(buf: ByteBuffer): OnboardingState {
+        return OnboardingState(
+            FfiConverterTypeConfigStage.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OnboardingState) = (
+            FfiConverterTypeConfigStage.allocationSize(value.`stage`) +
+            FfiConverterString.allocationSize(value.`configPath`) +
+            FfiConverterUInt.allocationSize(value.`hosts`) +
+            FfiConverterUInt.allocationSize(value.`clouds`) +
+            FfiConverterUInt.allocationSize(value.`monitoring`) +
+            FfiConverterUInt.allocationSize(value.`flags`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: OnboardingState, buf: ByteBuffer) {
+            FfiConverterTypeConfigStage.write(value.`stage`, buf)
+            FfiConverterString.write(value.`configPath`, buf)
+            FfiConverterUInt.write(value.`hosts`, buf)
+            FfiConverterUInt.write(value.`clouds`, buf)
+            FfiConverterUInt.write(value.`monitoring`, buf)
+            FfiConverterUInt.write(value.`flags`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * What the Overview screen shows.
+ */
+data class OverviewState (
+    /**
+     * A refresh or an incident change is under way (the spinner); the rest is the last read.
+     */
+    var `busy`: kotlin.Boolean
+    , 
+    /**
+     * Alerts ranked, unreadable sources, unfinished actions; none before the first read.
+     */
+    var `overview`: Overview?
+    , 
+    /**
+     * The open incident, if any.
+     */
+    var `incident`: Incident?
+    , 
+    /**
+     * Why the last refresh or incident change failed (what was shown before stays).
+     */
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOverviewState: FfiConverterRustBuffer<OverviewState> {
+    override fun read(buf: ByteBuffer): OverviewState {
+        return OverviewState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeOverview.read(buf),
+            FfiConverterOptionalTypeIncident.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OverviewState) = (
+            FfiConverterBoolean.allocationSize(value.`busy`) +
+            FfiConverterOptionalTypeOverview.allocationSize(value.`overview`) +
+            FfiConverterOptionalTypeIncident.allocationSize(value.`incident`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: OverviewState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`busy`, buf)
+            FfiConverterOptionalTypeOverview.write(value.`overview`, buf)
+            FfiConverterOptionalTypeIncident.write(value.`incident`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * The confirmation an action waits for.
+ */
+data class PowerAsk (
+    var `machine`: Machine
+    , 
+    var `action`: MachineAction
+    , 
+    /**
+     * "Reboot web-1 (deploy@10.0.0.5:22)? It is up 3 days."
+     */
+    var `question`: kotlin.String
+    , 
+    /**
+     * The commands and API calls, in order, as they will be sent.
+     */
+    var `steps`: List<kotlin.String>
+    , 
+    /**
+     * What would stop it as things are (the host is down, its key is unknown).
+     */
+    var `warning`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePowerAsk: FfiConverterRustBuffer<PowerAsk> {
+    override fun read(buf: ByteBuffer): PowerAsk {
+        return PowerAsk(
+            FfiConverterTypeMachine.read(buf),
+            FfiConverterTypeMachineAction.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PowerAsk) = (
+            FfiConverterTypeMachine.allocationSize(value.`machine`) +
+            FfiConverterTypeMachineAction.allocationSize(value.`action`) +
+            FfiConverterString.allocationSize(value.`question`) +
+            FfiConverterSequenceString.allocationSize(value.`steps`) +
+            FfiConverterOptionalString.allocationSize(value.`warning`)
+    )
+
+    override fun write(value: PowerAsk, buf: ByteBuffer) {
+            FfiConverterTypeMachine.write(value.`machine`, buf)
+            FfiConverterTypeMachineAction.write(value.`action`, buf)
+            FfiConverterString.write(value.`question`, buf)
+            FfiConverterSequenceString.write(value.`steps`, buf)
+            FfiConverterOptionalString.write(value.`warning`, buf)
+    }
+}
+
+
+
+/**
+ * An action under way or just ended.
+ */
+data class PowerRun (
+    var `machine`: Machine
+    , 
+    var `action`: MachineAction
+    , 
+    /**
+     * The journal's action id, once the first progress arrived.
+     */
+    var `actionId`: kotlin.Long?
+    , 
+    /**
+     * Each step seen, in words, in order.
+     */
+    var `progress`: List<kotlin.String>
+    , 
+    var `finished`: kotlin.Boolean
+    , 
+    /**
+     * Ended with proof (a new boot id, the provider's state or operation).
+     */
+    var `verified`: kotlin.Boolean
+    , 
+    /**
+     * How it ended, in words (null while it runs).
+     */
+    var `outcome`: kotlin.String?
+    , 
+    /**
+     * Why it failed (code `cancelled` when stopped).
+     */
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePowerRun: FfiConverterRustBuffer<PowerRun> {
+    override fun read(buf: ByteBuffer): PowerRun {
+        return PowerRun(
+            FfiConverterTypeMachine.read(buf),
+            FfiConverterTypeMachineAction.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PowerRun) = (
+            FfiConverterTypeMachine.allocationSize(value.`machine`) +
+            FfiConverterTypeMachineAction.allocationSize(value.`action`) +
+            FfiConverterOptionalLong.allocationSize(value.`actionId`) +
+            FfiConverterSequenceString.allocationSize(value.`progress`) +
+            FfiConverterBoolean.allocationSize(value.`finished`) +
+            FfiConverterBoolean.allocationSize(value.`verified`) +
+            FfiConverterOptionalString.allocationSize(value.`outcome`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: PowerRun, buf: ByteBuffer) {
+            FfiConverterTypeMachine.write(value.`machine`, buf)
+            FfiConverterTypeMachineAction.write(value.`action`, buf)
+            FfiConverterOptionalLong.write(value.`actionId`, buf)
+            FfiConverterSequenceString.write(value.`progress`, buf)
+            FfiConverterBoolean.write(value.`finished`, buf)
+            FfiConverterBoolean.write(value.`verified`, buf)
+            FfiConverterOptionalString.write(value.`outcome`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * What the Protect screen shows.
+ */
+data class ProtectState (
+    /**
+     * A read or a change is under way.
+     */
+    var `busy`: kotlin.Boolean
+    , 
+    /**
+     * The search (key, name, description, tag); empty: every flag.
+     */
+    var `query`: kotlin.String
+    , 
+    /**
+     * Every flag service with its flags matching the search; a service that failed has its
+     * `error`.
+     */
+    var `services`: List<BackendFlags>
+    , 
+    /**
+     * A change waiting for the user's yes (the dialog), none otherwise.
+     */
+    var `asking`: FlagAsk?
+    , 
+    /**
+     * The last change made here (its `action_id` is what undo puts back).
+     */
+    var `lastChange`: FlagChange?
+    , 
+    /**
+     * The last change can be undone (it was not an undo itself).
+     */
+    var `canUndo`: kotlin.Boolean
+    , 
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProtectState: FfiConverterRustBuffer<ProtectState> {
+    override fun read(buf: ByteBuffer): ProtectState {
+        return ProtectState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeBackendFlags.read(buf),
+            FfiConverterOptionalTypeFlagAsk.read(buf),
+            FfiConverterOptionalTypeFlagChange.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ProtectState) = (
+            FfiConverterBoolean.allocationSize(value.`busy`) +
+            FfiConverterString.allocationSize(value.`query`) +
+            FfiConverterSequenceTypeBackendFlags.allocationSize(value.`services`) +
+            FfiConverterOptionalTypeFlagAsk.allocationSize(value.`asking`) +
+            FfiConverterOptionalTypeFlagChange.allocationSize(value.`lastChange`) +
+            FfiConverterBoolean.allocationSize(value.`canUndo`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: ProtectState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`busy`, buf)
+            FfiConverterString.write(value.`query`, buf)
+            FfiConverterSequenceTypeBackendFlags.write(value.`services`, buf)
+            FfiConverterOptionalTypeFlagAsk.write(value.`asking`, buf)
+            FfiConverterOptionalTypeFlagChange.write(value.`lastChange`, buf)
+            FfiConverterBoolean.write(value.`canUndo`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
 
 /**
  * Where the app keeps paaf's config.
@@ -3937,6 +9913,144 @@ public object FfiConverterTypeConfigSource : FfiConverterRustBuffer<ConfigSource
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Where the app's config stands.
+ */
+
+enum class ConfigStage {
+    
+    /**
+     * Being read.
+     */
+    OPENING,
+    /**
+     * Read, and it configures nothing yet: offer to import a config or add a host.
+     */
+    EMPTY,
+    /**
+     * paaf refuses it (`error` says where and why): offer to import a config.
+     */
+    INVALID,
+    /**
+     * Open: `paaf()` gives the opened paaf.
+     */
+    READY;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConfigStage: FfiConverterRustBuffer<ConfigStage> {
+    override fun read(buf: ByteBuffer) = try {
+        ConfigStage.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ConfigStage) = 4UL
+
+    override fun write(value: ConfigStage, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What can be done to a machine from this screen.
+ */
+
+enum class MachineAction {
+    
+    REBOOT,
+    /**
+     * Servers only.
+     */
+    STOP,
+    /**
+     * Servers only.
+     */
+    START;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMachineAction: FfiConverterRustBuffer<MachineAction> {
+    override fun read(buf: ByteBuffer) = try {
+        MachineAction.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MachineAction) = 4UL
+
+    override fun write(value: MachineAction, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What a machine of the list is.
+ */
+
+enum class MachineKind {
+    
+    /**
+     * A `[[hosts]]` entry, reached over SSH.
+     */
+    HOST,
+    /**
+     * A server of a `[[clouds]]` account.
+     */
+    SERVER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMachineKind: FfiConverterRustBuffer<MachineKind> {
+    override fun read(buf: ByteBuffer) = try {
+        MachineKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MachineKind) = 4UL
+
+    override fun write(value: MachineKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -4176,6 +10290,70 @@ public object FfiConverterTypePaafError : FfiConverterRustBuffer<PaafException> 
 /**
  * @suppress
  */
+public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
+    override fun read(buf: ByteBuffer): kotlin.ULong? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterULong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ULong?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterULong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
+    override fun read(buf: ByteBuffer): kotlin.Long? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterLong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Long?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterLong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Long?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterLong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
     override fun read(buf: ByteBuffer): kotlin.String? {
         if (buf.get().toInt() == 0) {
@@ -4198,6 +10376,262 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypePaaf: FfiConverterRustBuffer<Paaf?> {
+    override fun read(buf: ByteBuffer): Paaf? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePaaf.read(buf)
+    }
+
+    override fun allocationSize(value: Paaf?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePaaf.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Paaf?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePaaf.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeErrorInfo: FfiConverterRustBuffer<ErrorInfo?> {
+    override fun read(buf: ByteBuffer): ErrorInfo? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeErrorInfo.read(buf)
+    }
+
+    override fun allocationSize(value: ErrorInfo?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeErrorInfo.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ErrorInfo?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeErrorInfo.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeFlagChange: FfiConverterRustBuffer<FlagChange?> {
+    override fun read(buf: ByteBuffer): FlagChange? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeFlagChange.read(buf)
+    }
+
+    override fun allocationSize(value: FlagChange?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeFlagChange.allocationSize(value)
+        }
+    }
+
+    override fun write(value: FlagChange?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeFlagChange.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeIncident: FfiConverterRustBuffer<Incident?> {
+    override fun read(buf: ByteBuffer): Incident? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeIncident.read(buf)
+    }
+
+    override fun allocationSize(value: Incident?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeIncident.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Incident?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeIncident.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeOverview: FfiConverterRustBuffer<Overview?> {
+    override fun read(buf: ByteBuffer): Overview? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeOverview.read(buf)
+    }
+
+    override fun allocationSize(value: Overview?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeOverview.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Overview?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeOverview.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeFlagAsk: FfiConverterRustBuffer<FlagAsk?> {
+    override fun read(buf: ByteBuffer): FlagAsk? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeFlagAsk.read(buf)
+    }
+
+    override fun allocationSize(value: FlagAsk?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeFlagAsk.allocationSize(value)
+        }
+    }
+
+    override fun write(value: FlagAsk?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeFlagAsk.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypePowerAsk: FfiConverterRustBuffer<PowerAsk?> {
+    override fun read(buf: ByteBuffer): PowerAsk? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePowerAsk.read(buf)
+    }
+
+    override fun allocationSize(value: PowerAsk?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePowerAsk.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PowerAsk?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePowerAsk.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypePowerRun: FfiConverterRustBuffer<PowerRun?> {
+    override fun read(buf: ByteBuffer): PowerRun? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePowerRun.read(buf)
+    }
+
+    override fun allocationSize(value: PowerRun?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePowerRun.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PowerRun?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePowerRun.write(value, buf)
         }
     }
 }
@@ -4408,6 +10842,34 @@ public object FfiConverterSequenceTypeHostSummary: FfiConverterRustBuffer<List<H
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeIncident: FfiConverterRustBuffer<List<Incident>> {
+    override fun read(buf: ByteBuffer): List<Incident> {
+        val len = buf.getInt()
+        return List<Incident>(len) {
+            FfiConverterTypeIncident.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Incident>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeIncident.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Incident>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeIncident.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeRunbook: FfiConverterRustBuffer<List<Runbook>> {
     override fun read(buf: ByteBuffer): List<Runbook> {
         val len = buf.getInt()
@@ -4513,6 +10975,78 @@ public object FfiConverterSequenceTypeTarget: FfiConverterRustBuffer<List<Target
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMachine: FfiConverterRustBuffer<List<Machine>> {
+    override fun read(buf: ByteBuffer): List<Machine> {
+        val len = buf.getInt()
+        return List<Machine>(len) {
+            FfiConverterTypeMachine.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Machine>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMachine.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Machine>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMachine.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer<List<MachineAction>> {
+    override fun read(buf: ByteBuffer): List<MachineAction> {
+        val len = buf.getInt()
+        return List<MachineAction>(len) {
+            FfiConverterTypeMachineAction.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MachineAction>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMachineAction.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MachineAction>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMachineAction.write(it, buf)
+        }
+    }
+}
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 

@@ -1,0 +1,159 @@
+// The screen models through the Kotlin bindings on the JVM, as a Compose app uses them:
+// subscribe a listener, act through the intents, observe the states it receives; against the
+// real OpenSSH test host run.sh starts.
+package dev.paaf.tests
+
+import dev.paaf.core.ActionKind
+import dev.paaf.core.ActionState
+import dev.paaf.core.AuthInput
+import dev.paaf.core.ErrorCode
+import dev.paaf.core.HostCheck
+import dev.paaf.core.HostInput
+import dev.paaf.core.SecretInput
+import dev.paaf.mobile.ConfigSource
+import dev.paaf.mobile.ConfigStage
+import dev.paaf.mobile.FixListener
+import dev.paaf.mobile.FixState
+import dev.paaf.mobile.JournalListener
+import dev.paaf.mobile.JournalState
+import dev.paaf.mobile.MachineAction
+import dev.paaf.mobile.MachineKind
+import dev.paaf.mobile.OnboardingListener
+import dev.paaf.mobile.OnboardingScreen
+import dev.paaf.mobile.OnboardingState
+import dev.paaf.mobile.Paaf
+import java.io.File
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.runBlocking
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNotEquals
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.Rule
+import org.junit.Test
+import org.junit.rules.Timeout
+
+private fun testEnv(name: String): String =
+    System.getenv(name) ?: error("$name is not set: run tests/mobile/kotlin/run.sh")
+
+/** A listener of any screen: the states it receives, in order, for the test to wait on. */
+open class Seen<S> {
+    private val states = LinkedBlockingQueue<S>()
+
+    fun offer(state: S) {
+        states.put(state)
+    }
+
+    /** The first state satisfying [wanted] (those before it are passed over). */
+    fun until(what: String, wanted: (S) -> Boolean): S {
+        var last: S? = null
+        val deadline = System.currentTimeMillis() + 60_000
+        while (true) {
+            val left = deadline - System.currentTimeMillis()
+            val state = states.poll(maxOf(left, 0), TimeUnit.MILLISECONDS)
+                ?: throw AssertionError("no state with $what; the last one: $last")
+            if (wanted(state)) return state
+            last = state
+        }
+    }
+
+    fun isEmpty() = states.isEmpty()
+
+    fun clear() = states.clear()
+}
+
+class SeenFix : Seen<FixState>(), FixListener {
+    override fun onState(state: FixState) = offer(state)
+}
+
+class SeenJournal : Seen<JournalState>(), JournalListener {
+    override fun onState(state: JournalState) = offer(state)
+}
+
+class SeenOnboarding : Seen<OnboardingState>(), OnboardingListener {
+    override fun onState(state: OnboardingState) = offer(state)
+}
+
+class ScreensTest {
+    @get:Rule val timeout: Timeout = Timeout.seconds(120)
+
+    private val port = testEnv("PAAF_TEST_PORT").toInt()
+    private val hostDir = File(testEnv("PAAF_TEST_HOST_DIR"))
+
+    private fun sandbox(name: String) =
+        File(testEnv("PAAF_TEST_APPS_DIR"), "screens-$name").apply { mkdirs() }
+
+    @Test
+    fun onboardingShowsAnInvalidConfigInsteadOfCrashingAndImportsAPastedOne() {
+        val config = File(sandbox("onboarding"), "config.toml").apply { writeText("[[hosts]]\nname = 3\n") }
+        val screen = OnboardingScreen(config.path, MapStore(), "test-phone")
+        val seen = SeenOnboarding()
+        screen.subscribe(seen).use {
+            val invalid = seen.until("the invalid stage") { it.stage == ConfigStage.INVALID }
+            assertEquals(ErrorCode.CONFIG, invalid.error!!.code)
+            assertNull(screen.paaf())
+
+            screen.importToml("not [toml")
+            val refused = seen.until("the refused import") { it.error?.message?.contains("line") == true }
+            assertEquals(ConfigStage.INVALID, refused.stage)
+            assertEquals("[[hosts]]\nname = 3\n", config.readText())
+
+            screen.importToml("operator = \"kotlin-tests\"\n")
+            val empty = seen.until("the empty stage") { it.stage == ConfigStage.EMPTY }
+            assertEquals(0u, empty.hosts)
+            assertTrue(screen.paaf()!!.hosts().isEmpty())
+        }
+    }
+
+    @Test
+    fun fixRebootsAfterTheConfirmationWithLiveProgressAndTheJournalShowsIt() {
+        waitForTestHost(port, hostDir)
+        val dir = sandbox("fix")
+        val text = "operator = \"kotlin-tests\"\n[defaults.reboot]\nbackoff_max_secs = 1\n"
+        val paaf = Paaf.open(ConfigSource.Text(text, File(dir, "config.toml").path), MapStore(), "test-phone")
+        runBlocking {
+            val input = HostInput("web-1", "127.0.0.1", port.toUShort(), "paaf-test",
+                AuthInput.Password(SecretInput.Value("paaf-test-password")))
+            paaf.addHost(input, HostCheck.NoConnect)
+            paaf.trustHostKey("web-1", paaf.probeHostKey("web-1").fingerprint)
+        }
+        val fix = paaf.fixScreen()
+        val seen = SeenFix()
+        val subscription = fix.subscribe(seen)
+        val listed = seen.until("web-1 up") { s -> s.machines.any { it.up } }
+        val web1 = listed.machines.single()
+        assertEquals(MachineKind.HOST, web1.kind)
+        assertEquals(listOf(MachineAction.REBOOT), web1.actions)
+
+        fix.ask("web-1", MachineAction.REBOOT)
+        val asked = seen.until("the confirmation") { it.asking != null }.asking!!
+        assertTrue(asked.question, asked.question.startsWith("Reboot web-1"))
+        val before = File(hostDir, "boot_id").readText().trim()
+        fix.confirm()
+        seen.until("live progress") { (it.running?.progress?.size ?: 0) >= 2 }
+        val run = seen.until("the end") { it.running?.finished == true }.running!!
+        assertTrue(run.toString(), run.verified && run.error == null)
+        assertNotEquals(before, File(hostDir, "boot_id").readText().trim())
+
+        val journal = paaf.journalScreen()
+        val rows = SeenJournal()
+        journal.subscribe(rows).use {
+            journal.filter("web-1")
+            val shown = rows.until("web-1's reboot") { it.target == "web-1" && it.actions.isNotEmpty() }
+            assertEquals(ActionKind.REBOOT, shown.actions.first().kind)
+            assertEquals(ActionState.SUCCEEDED, shown.actions.first().state)
+        }
+
+        // Closing the subscription (what a ViewModel's onCleared does): no more states.
+        subscription.close()
+        Thread.sleep(500)
+        seen.clear()
+        fix.refresh()
+        Thread.sleep(2_000)
+        assertTrue(seen.isEmpty())
+        fix.close()
+        journal.close()
+        paaf.close()
+    }
+}
