@@ -39,6 +39,19 @@ pub struct RebootReport {
     pub elapsed_ms: u64,
 }
 
+impl RebootReport {
+    /// One line for the journal: its time and the two boot ids (their first 8 characters).
+    pub fn summary(&self) -> String {
+        let short = |id: &str| id.get(..8).unwrap_or(id).to_string();
+        format!(
+            "verified in {:.1}s: boot id {} -> {}, test command ok",
+            self.elapsed_ms as f64 / 1000.0,
+            short(&self.boot_id_before),
+            short(&self.boot_id_after)
+        )
+    }
+}
+
 /// Everything one reboot needs; `target` is called for each new connection.
 pub(crate) struct RebootJob<'a> {
     pub pool: &'a SshPool,
