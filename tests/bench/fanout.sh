@@ -344,20 +344,20 @@ verdict() { # value goal
     awk -v r="$1" -v g="$2" 'BEGIN { print (r < g || r == g) ? "met" : "MISSED" }'
 }
 
-printf '%-7s %6s %10s %8s %8s %7s\n' hosts tool "median ms" min max mad
+printf '%-7s %7s %10s %8s %8s %7s\n' hosts tool "median ms" min max mad
 printf '%s\n' "$(printf '%.0s-' {1..52})"
 for n in "${SIZE_LIST[@]}"; do
     n=$((10#$n))
     IFS=$'\t' read -r a_med b_med ratio a_min a_max b_min b_max a_mad b_mad <<<"${RESULT[$n]}"
-    printf '%-7s %6s %10.1f %8.1f %8.1f %7.1f\n' "$n" paaf "$a_med" "$a_min" "$a_max" "$a_mad"
-    printf '%-7s %6s %10.1f %8.1f %8.1f %7.1f\n' "" pssh "$b_med" "$b_min" "$b_max" "$b_mad"
-    printf '%-7s %6s %10s   ratio paaf/pssh %.2f, goal <= %s: %s\n' "" "" "" \
+    printf '%-7s %7s %10.1f %8.1f %8.1f %7.1f\n' "$n" paaf "$a_med" "$a_min" "$a_max" "$a_mad"
+    printf '%-7s %7s %10.1f %8.1f %8.1f %7.1f\n' "" pssh "$b_med" "$b_min" "$b_max" "$b_mad"
+    printf '%-7s %7s %10s   ratio paaf/pssh %.2f, goal <= %s: %s\n' "" "" "" \
         "$ratio" "$GOAL" "$(verdict "$ratio" "$GOAL")"
     if ((WITH_ANSIBLE)); then
         IFS=$'\t' read -r a_med b_med ratio a_min a_max b_min b_max a_mad b_mad <<<"${ANSIBLE_RESULT[$n]}"
-        printf '%-7s %6s %10.1f %8.1f %8.1f %7.1f\n' "" paaf "$a_med" "$a_min" "$a_max" "$a_mad"
-        printf '%-7s %6s %10.1f %8.1f %8.1f %7.1f\n' "" ansibl "$b_med" "$b_min" "$b_max" "$b_mad"
-        printf '%-7s %6s %10s   ratio paaf/ansible %.3f, goal <= %s: %s\n' "" "" "" \
+        printf '%-7s %7s %10.1f %8.1f %8.1f %7.1f\n' "" paaf "$a_med" "$a_min" "$a_max" "$a_mad"
+        printf '%-7s %7s %10.1f %8.1f %8.1f %7.1f\n' "" ansible "$b_med" "$b_min" "$b_max" "$b_mad"
+        printf '%-7s %7s %10s   ratio paaf/ansible %.3f, goal <= %s: %s\n' "" "" "" \
             "$ratio" "$ANSIBLE_GOAL" "$(verdict "$ratio" "$ANSIBLE_GOAL")"
     fi
 done
