@@ -309,30 +309,15 @@ impl Paaf {
                 options.batch
             ),
         };
-        let parent = self.journal.begin(
-            &self.actor,
-            &NewAction::new(ActionKind::Reboot, &described, &detail),
-        )?;
         let parts: Vec<NewAction> = hosts
             .iter()
             .map(|h| NewAction::new(ActionKind::Reboot, &h.name, &h.reboot.command))
             .collect();
-        let ids = match self.journal.begin_parts(&self.actor, parent, &parts) {
-            Ok(ids) => ids,
-            Err(e) => {
-                let _ = self.journal.finish(
-                    parent,
-                    ActionState::Failed,
-                    &e.to_string(),
-                    Some(e.code().as_str()),
-                );
-                return Err(e);
-            }
-        };
+        let (parent, ids) = self.begin_with_parts(
+            &NewAction::new(ActionKind::Reboot, &described, &detail),
+            &parts,
+        )?;
         let _cancellable = self.cancellable(parent, &cancel);
-        if let Err(e) = self.journal.mark_running(parent) {
-            tracing::error!("could not record that fleet reboot {parent} starts: {e}");
-        }
 
         let batches = hosts.len().div_ceil(options.batch);
         // Each host with its journal state and duration.
@@ -372,9 +357,6 @@ impl Paaf {
             .iter()
             .map(|(h, state, ms)| part_end(h, *state, *ms))
             .collect();
-        if let Err(e) = self.journal.finish_parts(&ends) {
-            tracing::error!("could not record how the hosts of fleet reboot {parent} ended: {e}");
-        }
         let report = FleetRebootReport {
             action_id: parent,
             selector: described,
@@ -385,15 +367,7 @@ impl Paaf {
             elapsed_ms: started.elapsed().as_millis() as u64,
             cancelled: cancel.is_cancelled(),
         };
-        let state = match report.failure() {
-            None => ActionState::Succeeded,
-            Some(_) if ends.iter().any(|e| e.state == ActionState::Unknown) => ActionState::Unknown,
-            Some(_) => ActionState::Failed,
-        };
-        let code = report.failure().map(ErrorCode::as_str);
-        if let Err(e) = self.journal.finish(parent, state, &report.summary(), code) {
-            tracing::error!("could not record the end of fleet reboot {parent}: {e}");
-        }
+        self.finish_with_parts(parent, &ends, &report.summary(), report.failure());
         Ok(report)
     }
 
