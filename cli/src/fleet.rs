@@ -140,10 +140,7 @@ fn show(report: &FanOutReport) {
 }
 
 fn group(g: &OutputGroup, wide: bool) {
-    let count = match g.hosts.len() {
-        1 => "1 host".to_string(),
-        n => format!("{n} hosts"),
-    };
+    let count = paaf_core::config::host_count(g.hosts.len());
     let mut names = g.hosts.clone();
     if !wide && names.len() > NAMES_SHOWN {
         let more = names.len() - NAMES_SHOWN;

@@ -6,7 +6,7 @@
 //! reported.
 
 use super::{Confirmation, Paaf};
-use crate::config::{HostConfig, HostSelector, host_sample};
+use crate::config::{HostConfig, HostSelector, host_count, host_sample};
 use crate::error::{Error, ErrorCode, ErrorInfo, Result};
 use crate::events::CancellationToken;
 use crate::journal::{ActionKind, ActionState, NewAction, PartEnd};
@@ -217,10 +217,7 @@ impl FanOutReport {
                 format!("{} {label}", g.hosts.len())
             })
             .collect();
-        let hosts = match self.tally.total {
-            1 => "1 host".to_string(),
-            n => format!("{n} hosts"),
-        };
+        let hosts = host_count(self.tally.total);
         format!(
             "{hosts}: {} in {:.1}s",
             parts.join(", "),

@@ -7,7 +7,7 @@
 //! confirmation covers them all; the journal gets one parent action and a row per host.
 
 use super::{Confirmation, Paaf};
-use crate::config::{HostConfig, HostSelector, host_sample};
+use crate::config::{HostConfig, HostSelector, host_count, host_sample};
 use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 use crate::events::{CancellationToken, Progress, ProgressEvent, ProgressSink};
 use crate::journal::{ActionKind, ActionState, NewAction, PartEnd};
@@ -126,10 +126,7 @@ impl FleetRebootReport {
                 n => Some(format!("{n} {label}")),
             })
             .collect();
-        let hosts = match self.hosts.len() {
-            1 => "1 host".to_string(),
-            n => format!("{n} hosts"),
-        };
+        let hosts = host_count(self.hosts.len());
         format!(
             "{hosts}: {} in {:.1}s",
             parts.join(", "),
