@@ -1,5 +1,6 @@
 //! Many hosts at once: the selector options (`'web-*'`, `--tag`, `--group`), and a command or
-//! runbook fanned out over the chosen hosts with a progress bar and results grouped by output.
+//! runbook fanned out over the chosen hosts with a progress bar and results grouped by output,
+//! and a fleet reboot batch by batch.
 
 use crate::ctx::{Ctx, Outcome, cancel_on_ctrl_c};
 use crate::output::{self, Cell, Format, Table, Tone};
@@ -8,8 +9,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use paaf_core::config::HostSelector;
 use paaf_core::{
-    DEFAULT_PARALLEL, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally, HostOutcome,
-    HostRun, OutputGroup, Result, fan_out_question,
+    DEFAULT_PARALLEL, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally,
+    FleetHostState, FleetRebootHost, FleetRebootOptions, FleetRebootReport, FleetRebootSink,
+    HostOutcome, HostRun, OutputGroup, ProgressEvent, Result, fan_out_question,
+    fleet_reboot_question,
 };
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -137,10 +140,7 @@ fn show(report: &FanOutReport) {
 }
 
 fn group(g: &OutputGroup, wide: bool) {
-    let count = match g.hosts.len() {
-        1 => "1 host".to_string(),
-        n => format!("{n} hosts"),
-    };
+    let count = paaf_core::config::host_count(g.hosts.len());
     let mut names = g.hosts.clone();
     if !wide && names.len() > NAMES_SHOWN {
         let more = names.len() - NAMES_SHOWN;
@@ -257,4 +257,150 @@ pub async fn status(
         Ok(exit::OK)
     })
     .await
+}
+
+/// How many hosts reboot at once, and what proves each healthy.
+#[derive(Args, Clone)]
+pub struct FleetRebootArgs {
+    /// With several hosts: how many reboot at once; the next batch starts once every host of
+    /// this one is verified and healthy
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub batch: u64,
+    /// Must succeed on each host after its new boot id (retried within test_timeout_secs)
+    /// [default: the host's test_command]
+    #[arg(long = "health-cmd", value_name = "CMD")]
+    pub health_cmd: Option<String>,
+}
+
+impl FleetRebootArgs {
+    /// Nothing asks for a fleet's rules: one named host reboots as it always has.
+    pub fn is_single(&self) -> bool {
+        self.batch == 1 && self.health_cmd.is_none()
+    }
+
+    fn options(self) -> FleetRebootOptions {
+        FleetRebootOptions {
+            batch: self.batch as usize,
+            health_command: self.health_cmd,
+        }
+    }
+}
+
+/// Reboots the hosts `selector` chooses batch by batch: one confirmation, a line per batch and
+/// per host as it ends, then a table of where every host stands.
+pub async fn reboot_many(
+    ctx: &Ctx,
+    selector: &HostSelector,
+    args: FleetRebootArgs,
+    dry_run: bool,
+) -> Outcome {
+    if selector.is_empty() {
+        return Err(paaf_core::Error::InvalidInput {
+            message: "which hosts? `paaf reboot HOST`, a glob like 'web-*', --tag or --group"
+                .into(),
+        }
+        .into());
+    }
+    let options = args.options();
+    if dry_run {
+        return ctx.plan(&ctx.paaf.plan_fleet_reboot(selector, &options)?);
+    }
+    let hosts = ctx.paaf.select_hosts(selector)?;
+    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    let question = fleet_reboot_question(&names, options.batch);
+    let confirm = ctx.confirm(&format!("{}?", capitalised(&question)))?;
+    let cancel = cancel_on_ctrl_c();
+    let quiet = ctx.is_json();
+    let on_cancel = cancel.clone();
+    tokio::spawn(async move {
+        on_cancel.cancelled().await;
+        if !quiet {
+            output::note(
+                "cancelled: no more batches start; the hosts under way may still be rebooting (Ctrl-C again to quit now)",
+            );
+        }
+    });
+    let progress = Arc::new(FleetProgress { quiet });
+    let report = ctx
+        .paaf
+        .fleet_reboot(selector, options, &confirm, progress, cancel)
+        .await?;
+    ctx.emit(&report, show_fleet_reboot);
+    Ok(match report.failure() {
+        None => exit::OK,
+        Some(code) => exit::code(code),
+    })
+}
+
+/// Where every host stands, then who is done, mid-reboot and untouched.
+fn show_fleet_reboot(report: &FleetRebootReport) {
+    let mut t = Table::new(&["HOST", "BATCH", "STATE", "DETAIL"]);
+    for h in &report.hosts {
+        let tone = match &h.state {
+            FleetHostState::Done { .. } => Tone::Good,
+            FleetHostState::Untouched => Tone::Warn,
+            _ => Tone::Bad,
+        };
+        let detail = match &h.state {
+            FleetHostState::Done { report } => report.summary(),
+            FleetHostState::Untouched => String::new(),
+            other => other.error().map(|e| e.message.clone()).unwrap_or_default(),
+        };
+        t.row([
+            Cell::from(h.host.as_str()),
+            Cell::from(h.batch.to_string()),
+            Cell::new(h.state.label(), tone),
+            Cell::from(detail),
+        ]);
+    }
+    t.print();
+    if report.failure().is_some() {
+        for label in ["done", "unhealthy", "mid-reboot", "failed", "untouched"] {
+            let names = report.named(label);
+            if !names.is_empty() {
+                output::summary(&format!("{label}: {}", names.join(", ")));
+            }
+        }
+    }
+    output::summary(&report.summary());
+}
+
+/// A line per batch and per host as it ends, on stderr; nothing with -o json|yaml (the
+/// report says it all).
+struct FleetProgress {
+    quiet: bool,
+}
+
+impl FleetRebootSink for FleetProgress {
+    fn batch(&self, number: usize, of: usize, hosts: &[String]) {
+        if !self.quiet {
+            output::note(&format!("batch {number}/{of}: {}", hosts.join(", ")));
+        }
+    }
+
+    fn step(&self, host: &str, event: ProgressEvent) {
+        tracing::debug!(host, step = %event.step.describe(), "fleet reboot");
+    }
+
+    fn host_done(&self, host: &FleetRebootHost) {
+        if self.quiet {
+            return;
+        }
+        let mark = if host.state.label() == "done" {
+            "✓"
+        } else {
+            "✗"
+        };
+        let why = host
+            .state
+            .error()
+            .map(|e| format!(": {}", e.message))
+            .unwrap_or_default();
+        output::note(&format!(
+            "  {mark} {} {}{why}",
+            host.host,
+            host.state.label()
+        ));
+    }
 }

@@ -71,8 +71,12 @@ pub struct DryRun {
 
 #[derive(Args)]
 pub struct RebootArgs {
-    /// The host's name (a [[hosts]] entry)
-    pub name: String,
+    /// The host's name, or a glob like 'web-*' (or choose with --tag / --group)
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub select: SelectorArgs,
+    #[command(flatten)]
+    pub fleet: fleet::FleetRebootArgs,
     #[command(flatten)]
     pub dry_run: DryRun,
 }
@@ -83,15 +87,20 @@ pub const REBOOT_HELP: &str = "Reboot a host and verify it came back, the way An
     command\n  \
     2. send the reboot, detached (reboot.command, default `shutdown -r now`)\n  \
     3. shutdown: the connection drops (shutdown_timeout_secs, default 120)\n  \
-    4. boot: reconnect until the boot id changed, same machine-id \
-    (timeout_secs, default 600; retries 2^n s apart, at most backoff_max_secs)\n  \
+    4. boot: knock on the SSH port every 250 ms; once it answers, log in until the boot id \
+    changed, same machine-id (timeout_secs, default 600; failed logins retried 2^n s apart, at \
+    most backoff_max_secs)\n  \
     5. test command: test_command (default whoami) succeeds (test_timeout_secs, default 120)\n\n\
+    Many hosts ('web-*', --tag, --group): --batch N at a time, each batch verified (new boot id, \
+    then --health-cmd or each host's test_command) before the next; the first failure stops \
+    and the report says which hosts are done, mid-reboot or untouched.\n\n\
     Done only when verified. A phase out of time exits 7 naming the phase; Ctrl-C stops \
     waiting (exit 130; the host may still be rebooting). -o json prints one event per line, \
-    the report last.";
+    the report last (with several hosts: the report alone).";
 
 pub const REBOOT_EXAMPLES: &str = "Examples:\n  paaf reboot web-1\n  \
-    paaf reboot web-1 --dry-run\n  paaf reboot web-1 --yes -o json";
+    paaf reboot web-1 --dry-run\n  paaf reboot web-1 --yes -o json\n  \
+    paaf reboot --tag role=web --batch 5 --health-cmd 'systemctl is-active nginx'";
 
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("auth").required(true).args(["key", "password_stdin", "password_ref", "agent"])))]
@@ -365,7 +374,11 @@ fn read_secret(what: &str) -> Result<SecretString> {
 }
 
 pub async fn reboot(ctx: &Ctx, a: RebootArgs) -> Outcome {
-    let name = a.name.as_str();
+    let selector = a.select.selector(a.name.as_slice())?;
+    let name = match selector.single_name() {
+        Some(name) if a.fleet.is_single() => name,
+        _ => return fleet::reboot_many(ctx, &selector, a.fleet, a.dry_run.dry_run).await,
+    };
     if a.dry_run.dry_run {
         return ctx.plan(&ctx.paaf.plan_reboot(name).await?);
     }

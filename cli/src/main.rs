@@ -111,7 +111,8 @@ enum Command {
     /// Hosts reached over SSH: list with live status, add, remove, trust their keys
     #[command(subcommand)]
     Host(HostCommand),
-    /// Reboot a host and verify it came back (new boot id, then the test command)
+    /// Reboot a host, or many batch by batch, and verify each came back (new boot id, then the
+    /// test command)
     #[command(long_about = hosts::REBOOT_HELP, after_long_help = hosts::REBOOT_EXAMPLES)]
     Reboot(hosts::RebootArgs),
     /// Run a command on a host, or on many ('web-*', --tag, --group)

@@ -25,6 +25,7 @@ use std::time::Instant;
 mod deliveries;
 mod fanout;
 mod flags;
+mod fleet_reboot;
 mod hosts;
 mod incidents;
 mod intents;
@@ -43,6 +44,10 @@ pub use fanout::{
     HostRun, NoFanOutProgress, OutputGroup, fan_out_question,
 };
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
+pub use fleet_reboot::{
+    FleetHostState, FleetRebootHost, FleetRebootOptions, FleetRebootReport, FleetRebootSink,
+    fleet_reboot_question,
+};
 pub use hosts::{HostAdded, HostCheck, host_key_declined};
 pub use incidents::{AlertRef, IncidentInput};
 pub use intents::{IntentConfirmation, IntentOutcome};
@@ -480,29 +485,24 @@ impl Paaf {
                     }
                     .run()
                     .await?;
-                    let down = ActionData::Reboot {
-                        down_ms: report.boot_ms,
-                    };
-                    if let Err(e) = self.journal.set_data(id, &down) {
-                        tracing::warn!("cannot record how long {name} was down: {e}");
-                    }
+                    self.record_down_time(id, name, &report);
                     Ok(report)
                 },
-                |r| {
-                    (
-                        ActionState::Succeeded,
-                        format!(
-                            "verified in {:.1}s: boot id {} -> {}, test command ok",
-                            r.elapsed_ms as f64 / 1000.0,
-                            short(&r.boot_id_before),
-                            short(&r.boot_id_after)
-                        ),
-                    )
-                },
+                |r| (ActionState::Succeeded, r.summary()),
             )
             .await;
         self.pool.forget(&self.target_without_secrets(&host));
         report
+    }
+
+    /// Keeps how long a verified reboot's host was down with its journal row `id`.
+    fn record_down_time(&self, id: i64, name: &str, report: &RebootReport) {
+        let down = ActionData::Reboot {
+            down_ms: report.boot_ms,
+        };
+        if let Err(e) = self.journal.set_data(id, &down) {
+            tracing::warn!("cannot record how long {name} was down: {e}");
+        }
     }
 
     /// Runs a command on the host (reusing an open connection), output bounded per stream.
@@ -676,10 +676,6 @@ fn exec_summary(o: &ExecOutput) -> (ActionState, String) {
         None => format!("exit code {}", o.exit_code),
     };
     (state, format!("{how} in {} ms", o.duration_ms))
-}
-
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
 }
 
 #[cfg(test)]

@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# fanout.sh - benchmark `paaf exec` on many hosts against parallel-ssh.
+# fanout.sh - benchmark `paaf exec` on many hosts against parallel-ssh and Ansible.
 #
 # Starts real sshd "hosts" on 127.0.0.1 (tests/peers/sshd-host.sh fleet-start,
 # 25 at a time, each in its own namespaces, all with one ed25519 client key),
 # then times one command, `cat /proc/sys/kernel/random/boot_id`, on each
-# fleet size, alternating the two tools run by run (tests/bench/alternate.py):
+# fleet size, alternating paaf with each peer run by run (tests/bench/alternate.py):
 #
 #   paaf exec --group first-N --yes --parallel P -- cat …   (release build)
 #   parallel-ssh -p P -i -h HOSTS -- cat …                  (Debian pssh)
+#   ansible all -i HOSTS -f P -m command -a 'cat …'         (ansible-core, venv;
+#                                       pipelining, a fresh connection per host)
 #
-# Both read the same known_hosts and key; each sample is one whole command
-# (process start, N connections, N commands, output). Goal: paaf/pssh <= 0.25.
-# Also prints paaf's peak RSS at the largest size (goal < 100 MB).
+# All read the same known_hosts and key; each sample is one whole command
+# (process start, N connections, N commands, output). Goals: paaf/pssh <= 0.25,
+# paaf/ansible <= 0.05. Also prints paaf's peak RSS at the largest size (goal
+# < 100 MB).
 #
-# Prints a table, then one machine-readable line per size:
+# Prints a table, then one machine-readable line per size and peer:
 #   bench fanout-50: paaf 310.2 ms, pssh 2790.0 ms, ratio 0.11 (goal <= 0.25)
+#   bench fanout-ansible-50: paaf 310.2 ms, ansible 9800.0 ms, ratio 0.03 (goal <= 0.05)
 # Exit status 0 once measured (a missed goal is a result, not a failure);
 # 1 on a setup or run failure, 2 on bad arguments. Debian/Ubuntu, root.
 
@@ -23,6 +27,7 @@ set -euo pipefail
 readonly PROG=fanout.sh
 readonly WARMUP=1
 readonly GOAL=0.25
+readonly ANSIBLE_GOAL=0.05
 readonly RSS_GOAL_MB=100
 readonly COMMAND="cat /proc/sys/kernel/random/boot_id"
 # Below Linux's ephemeral ports (32768-60999), which outgoing connections take.
@@ -31,21 +36,24 @@ readonly PORT_MAX=32000
 
 usage() {
     cat <<EOF
-Usage: $PROG [--runs N] [--sizes "50 200"] [--parallel P]
+Usage: $PROG [--runs N] [--sizes "50 200"] [--parallel P] [--no-ansible]
 
-Benchmark \`paaf exec\` on many loopback sshd hosts against parallel-ssh (run
-as root).
+Benchmark \`paaf exec\` on many loopback sshd hosts against parallel-ssh and
+Ansible ad-hoc (run as root).
 
   --runs N       samples of each tool per size (default 5)
   --sizes LIST   fleet sizes, space-separated (default "50 200"); the largest
                  is started once, the smaller ones are its first hosts
-  --parallel P   hosts at once, for both tools (default 64, paaf's default)
+  --parallel P   hosts at once, for every tool (default 64, paaf's default;
+                 Ansible's forks)
+  --no-ansible   leave Ansible out (it takes ~10 s a run at 50 hosts)
   -h, --help     this help
 
 Builds paaf in release mode (CARGO_TARGET_DIR, default ~/.cache/paaf-target;
 PAAF_BENCH_BIN=PATH uses that binary instead), installs parallel-ssh with
-scripts/install-deps.sh, prints a table and lines like
+scripts/install-deps.sh and ansible-core in a venv, prints a table and lines like
   bench fanout-50: paaf 310.2 ms, pssh 2790.0 ms, ratio 0.11 (goal <= $GOAL)
+  bench fanout-ansible-50: paaf 310.2 ms, ansible 9800.0 ms, ratio 0.03 (goal <= $ANSIBLE_GOAL)
 Exit status: 0 once measured (even if a goal is missed), 1 on a setup or run
 failure, 2 on bad arguments.
 EOF
@@ -66,11 +74,16 @@ is_count() {
 RUNS=5
 SIZES="50 200"
 PARALLEL=64
+WITH_ANSIBLE=1
 while (($# > 0)); do
     case $1 in
     -h | --help)
         usage
         exit 0
+        ;;
+    --no-ansible)
+        WITH_ANSIBLE=0
+        shift
         ;;
     --runs | --sizes | --parallel)
         (($# >= 2)) || bad_arg "$1 needs a value"
@@ -93,7 +106,7 @@ for n in "${SIZE_LIST[@]}"; do
     is_count "$n" || bad_arg "--sizes: not a count from 1 to 1000: $n"
     ((10#$n > MAX)) && MAX=$((10#$n))
 done
-readonly RUNS PARALLEL MAX
+readonly RUNS PARALLEL MAX WITH_ANSIBLE
 
 [[ $EUID -eq 0 ]] || die "must run as root (it starts sshd in its own namespaces), not uid $EUID"
 
@@ -110,6 +123,9 @@ readonly RUNNER=$BENCH_DIR/alternate.py
 build_release_paaf
 readonly PAAF
 command -v parallel-ssh >/dev/null || die "parallel-ssh is missing (Debian package pssh)"
+if ((WITH_ANSIBLE)); then
+    ansible_venv
+fi
 
 # ----------------------------------------------------------------- hosts
 
@@ -228,6 +244,21 @@ for n in "${SIZE_LIST[@]}"; do
     done >"$TMP/pssh-$n"
 done
 
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    for ((i = 1; i <= n; i++)); do
+        printf 'h-%d ansible_host=127.0.0.1 ansible_port=%d\n' "$i" "$((BASE + i - 1))"
+    done >"$TMP/ansible-$n"
+done
+if ((WITH_ANSIBLE)); then
+    ansible_env "$TMP/ansible"
+    # One connection per host, as paaf and pssh make: the module piped into one ssh
+    # session, and no control master kept for the next sample.
+    export ANSIBLE_PIPELINING=True ANSIBLE_SSH_ARGS="-o ControlMaster=no -o ControlPath=none"
+    export ANSIBLE_REMOTE_USER=paaf-test ANSIBLE_PRIVATE_KEY_FILE=$KEY
+    export ANSIBLE_SSH_COMMON_ARGS="-o IdentitiesOnly=yes -o UserKnownHostsFile=$TMP/known_hosts -o StrictHostKeyChecking=yes"
+fi
+
 PSSH_SSH_ARGS="-i $KEY -F /dev/null -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$TMP/known_hosts -o StrictHostKeyChecking=yes -o ControlMaster=no -o ControlPath=none"
 
 paaf_cmd() { # size
@@ -236,6 +267,10 @@ paaf_cmd() { # size
 
 pssh_cmd() { # size
     printf '%s\0' parallel-ssh -i -p "$PARALLEL" -t 60 -h "$TMP/pssh-$1" -x "$PSSH_SSH_ARGS" -- "$COMMAND"
+}
+
+ansible_cmd() { # size
+    printf '%s\0' "$ANSIBLE" all -i "$TMP/ansible-$1" -f "$PARALLEL" -m ansible.builtin.command -a "$COMMAND"
 }
 
 # Both must work on every host before anything is timed.
@@ -253,6 +288,15 @@ for n in "${SIZE_LIST[@]}"; do
     }
     ok=$(grep -c '\[SUCCESS\]' <<<"$out" || true)
     ((ok == n)) || die "parallel-ssh succeeded on $ok of $n hosts"
+    if ((WITH_ANSIBLE)); then
+        mapfile -d '' cmd < <(ansible_cmd "$n")
+        out=$("${cmd[@]}" 2>&1 </dev/null) || {
+            printf '%s\n' "$out" | grep -v CHANGED -A2 | tail -n 20 >&2
+            die "ansible on $n hosts failed"
+        }
+        ok=$(grep -c '| CHANGED |' <<<"$out" || true)
+        ((ok == n)) || die "ansible succeeded on $ok of $n hosts"
+    fi
 done
 
 # ----------------------------------------------------------------- measure
@@ -262,13 +306,14 @@ cat <<EOF
 paaf vs parallel-ssh: \`$COMMAND\` on loopback sshd hosts (ed25519 key)
   paaf:     $("$PAAF" --version 2>&1 | head -n 1) ($PAAF)
   pssh:     parallel-ssh $(parallel-ssh --version 2>&1 | head -n 1), $(ssh -V 2>&1 | head -n 1)
-  parallel: $PARALLEL hosts at once (paaf --parallel, pssh -p)
+  ansible:  $( ((WITH_ANSIBLE)) && printf 'ansible-core %s ad-hoc, command module, pipelining' "$ANSIBLE_CORE_VERSION" || printf 'left out (--no-ansible)')
+  parallel: $PARALLEL hosts at once (paaf --parallel, pssh -p, ansible -f)
   cores:    $(nproc) ($(uname -srm)), load $(cut -d' ' -f1-3 /proc/loadavg)
   runs:     $RUNS per tool and size, alternating, after $WARMUP warm-up run each
 
 EOF
 
-declare -A RESULT
+declare -A RESULT ANSIBLE_RESULT
 for n in "${SIZE_LIST[@]}"; do
     n=$((10#$n))
     mapfile -d '' a < <(paaf_cmd "$n")
@@ -277,6 +322,13 @@ for n in "${SIZE_LIST[@]}"; do
     RESULT[$n]=$(python3 "$RUNNER" --runs "$RUNS" --warmup "$WARMUP" \
         --a-label paaf --b-label pssh -- "${a[@]}" ::: "${b[@]}") ||
         die "the measurement on $n hosts failed"
+    if ((WITH_ANSIBLE)); then
+        mapfile -d '' b < <(ansible_cmd "$n")
+        note "measuring $n hosts against ansible ..."
+        ANSIBLE_RESULT[$n]=$(python3 "$RUNNER" --runs "$RUNS" --warmup "$WARMUP" \
+            --a-label paaf --b-label ansible -- "${a[@]}" ::: "${b[@]}") ||
+            die "the measurement against ansible on $n hosts failed"
+    fi
 done
 
 mapfile -d '' a < <(paaf_cmd "$MAX")
@@ -292,15 +344,22 @@ verdict() { # value goal
     awk -v r="$1" -v g="$2" 'BEGIN { print (r < g || r == g) ? "met" : "MISSED" }'
 }
 
-printf '%-7s %6s %10s %8s %8s %7s\n' hosts tool "median ms" min max mad
+printf '%-7s %7s %10s %8s %8s %7s\n' hosts tool "median ms" min max mad
 printf '%s\n' "$(printf '%.0s-' {1..52})"
 for n in "${SIZE_LIST[@]}"; do
     n=$((10#$n))
     IFS=$'\t' read -r a_med b_med ratio a_min a_max b_min b_max a_mad b_mad <<<"${RESULT[$n]}"
-    printf '%-7s %6s %10.1f %8.1f %8.1f %7.1f\n' "$n" paaf "$a_med" "$a_min" "$a_max" "$a_mad"
-    printf '%-7s %6s %10.1f %8.1f %8.1f %7.1f\n' "" pssh "$b_med" "$b_min" "$b_max" "$b_mad"
-    printf '%-7s %6s %10s   ratio paaf/pssh %.2f, goal <= %s: %s\n' "" "" "" \
+    printf '%-7s %7s %10.1f %8.1f %8.1f %7.1f\n' "$n" paaf "$a_med" "$a_min" "$a_max" "$a_mad"
+    printf '%-7s %7s %10.1f %8.1f %8.1f %7.1f\n' "" pssh "$b_med" "$b_min" "$b_max" "$b_mad"
+    printf '%-7s %7s %10s   ratio paaf/pssh %.2f, goal <= %s: %s\n' "" "" "" \
         "$ratio" "$GOAL" "$(verdict "$ratio" "$GOAL")"
+    if ((WITH_ANSIBLE)); then
+        IFS=$'\t' read -r a_med b_med ratio a_min a_max b_min b_max a_mad b_mad <<<"${ANSIBLE_RESULT[$n]}"
+        printf '%-7s %7s %10.1f %8.1f %8.1f %7.1f\n' "" paaf "$a_med" "$a_min" "$a_max" "$a_mad"
+        printf '%-7s %7s %10.1f %8.1f %8.1f %7.1f\n' "" ansible "$b_med" "$b_min" "$b_max" "$b_mad"
+        printf '%-7s %7s %10s   ratio paaf/ansible %.3f, goal <= %s: %s\n' "" "" "" \
+            "$ratio" "$ANSIBLE_GOAL" "$(verdict "$ratio" "$ANSIBLE_GOAL")"
+    fi
 done
 rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
 printf '\npaaf peak RSS on %d hosts: %s MB (goal < %s MB: %s)\n\n' "$MAX" "$rss_mb" \
@@ -311,5 +370,10 @@ for n in "${SIZE_LIST[@]}"; do
     IFS=$'\t' read -r a_med b_med ratio _ <<<"${RESULT[$n]}"
     printf 'bench fanout-%d: paaf %.1f ms, pssh %.1f ms, ratio %.2f (goal <= %s)\n' \
         "$n" "$a_med" "$b_med" "$ratio" "$GOAL"
+    if ((WITH_ANSIBLE)); then
+        IFS=$'\t' read -r a_med b_med ratio _ <<<"${ANSIBLE_RESULT[$n]}"
+        printf 'bench fanout-ansible-%d: paaf %.1f ms, ansible %.1f ms, ratio %.3f (goal <= %s)\n' \
+            "$n" "$a_med" "$b_med" "$ratio" "$ANSIBLE_GOAL"
+    fi
 done
 printf 'bench fanout-rss-%d: paaf %s MB (goal < %s MB)\n' "$MAX" "$rss_mb" "$RSS_GOAL_MB"

@@ -29,3 +29,33 @@ for line in sys.stdin:
     fi
     [[ -x $PAAF ]] || die "no paaf binary at '$PAAF'"
 }
+
+# ansible-core from PyPI, pinned (the newest release for Debian 12's Python 3.11).
+readonly ANSIBLE_CORE_VERSION=2.19.14
+
+# Sets ANSIBLE to the `ansible` command (ad-hoc) of ansible-core $ANSIBLE_CORE_VERSION, in a
+# venv under ${PAAF_TOOLS_DIR:-~/.cache/paaf-tools}/ansible made on first use.
+ansible_venv() {
+    local dir=${PAAF_TOOLS_DIR:-$HOME/.cache/paaf-tools}/ansible have
+    ANSIBLE=$dir/venv/bin/ansible
+    have=$("$dir/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("ansible-core"))' 2>/dev/null || true)
+    if [[ ! -x $ANSIBLE || $have != "$ANSIBLE_CORE_VERSION" ]]; then
+        note "installing ansible-core $ANSIBLE_CORE_VERSION in $dir/venv"
+        rm -rf -- "$dir/venv"
+        mkdir -p -- "$dir"
+        python3 -m venv "$dir/venv" &&
+            "$dir/venv/bin/pip" install --quiet --disable-pip-version-check \
+                "ansible-core==$ANSIBLE_CORE_VERSION" ||
+            die "pip install ansible-core==$ANSIBLE_CORE_VERSION failed"
+    fi
+}
+
+# Exports the settings that make Ansible run as the benchmarks compare it: no host key
+# prompts (known_hosts is checked strictly), the host's own python3, no retry files, its
+# SSH control sockets under $1 (a scratch directory).
+ansible_env() {
+    export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 \
+        ANSIBLE_RETRY_FILES_ENABLED=False ANSIBLE_CONTROL_PATH_DIR=$1/cp \
+        ANSIBLE_LOCAL_TEMP=$1/tmp ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=False
+    mkdir -p -- "$1/cp" "$1/tmp"
+}

@@ -112,6 +112,72 @@ async fn a_verified_reboot_sees_every_phase_and_is_journaled() {
     );
 }
 
+/// A host that stays down a while is noticed as soon as its sshd answers: while the port
+/// refuses, paaf knocks on it every 250 ms instead of sleeping in a login backoff (1-2 s, then
+/// 2-3 s, 4-5 s, ... which overshot the moment sshd was back), so nothing but knocks comes
+/// between the dropped connection and the login.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_is_noticed_as_soon_as_its_sshd_answers_again() {
+    let (_world, host, paaf) = setup("[hosts.reboot]\nshutdown_timeout_secs = 20");
+    let paaf = Arc::new(paaf);
+    host.stay_down(true);
+    let events = Arc::new(Recorder::default());
+    let handle = {
+        let (events, paaf) = (events.clone(), paaf.clone());
+        tokio::spawn(async move {
+            paaf.reboot(
+                "web-1",
+                &Confirmation::Yes,
+                events,
+                CancellationToken::new(),
+            )
+            .await
+        })
+    };
+    for _ in 0..200 {
+        if events.kinds().contains(&"dropped") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Down long enough for the old backoff to be asleep in its third wait.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let down_until = events.kinds().len();
+    host.stay_down(false);
+    let report = handle.await.unwrap().expect("verified reboot");
+    assert_ne!(report.boot_id_before, report.boot_id_after);
+
+    let kinds = events.kinds();
+    let steps: Vec<Step> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.step.clone())
+        .collect();
+    let dropped = kinds.iter().position(|k| *k == "dropped").unwrap();
+    let back_up = kinds.iter().position(|k| *k == "back-up").unwrap();
+    assert!(
+        back_up >= down_until,
+        "paaf cannot see the host before the test lets it boot: {kinds:?}"
+    );
+    let waits = &steps[dropped + 1..back_up];
+    assert!(!waits.is_empty(), "the refused port is reported: {kinds:?}");
+    for step in waits {
+        match step {
+            Step::WaitingForHost {
+                retry_in_ms,
+                reason,
+                ..
+            } => {
+                assert_eq!(*retry_in_ms, 250, "a knock, not a backoff: {reason}");
+                assert!(reason.contains("refused"), "{reason}");
+            }
+            other => panic!("only knocks before the host is back, not {other:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_that_never_returns_times_out_in_the_boot_phase() {
     let (_world, host, paaf) = setup("[hosts.reboot]\nbackoff_max_secs = 1\ntimeout_secs = 4");

@@ -164,14 +164,19 @@ impl Config {
     }
 }
 
+/// `1 host`, `3 hosts`.
+pub fn host_count(n: usize) -> String {
+    match n {
+        1 => "1 host".to_string(),
+        n => format!("{n} hosts"),
+    }
+}
+
 /// "50 hosts: web-1, web-2, web-3, web-4, web-5 and 45 more": a count and a sample of names,
 /// for a confirmation.
 pub fn host_sample(names: &[&str]) -> String {
     const SAMPLE: usize = 5;
-    let count = match names.len() {
-        1 => "1 host".to_string(),
-        n => format!("{n} hosts"),
-    };
+    let count = host_count(names.len());
     let shown = names[..names.len().min(SAMPLE)].join(", ");
     match names.len().saturating_sub(SAMPLE) {
         0 => format!("{count}: {shown}"),

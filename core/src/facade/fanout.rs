@@ -6,7 +6,7 @@
 //! reported.
 
 use super::{Confirmation, Paaf};
-use crate::config::{HostConfig, HostSelector, host_sample};
+use crate::config::{HostConfig, HostSelector, host_count, host_sample};
 use crate::error::{Error, ErrorCode, ErrorInfo, Result};
 use crate::events::CancellationToken;
 use crate::journal::{ActionKind, ActionState, NewAction, PartEnd};
@@ -217,10 +217,7 @@ impl FanOutReport {
                 format!("{} {label}", g.hosts.len())
             })
             .collect();
-        let hosts = match self.tally.total {
-            1 => "1 host".to_string(),
-            n => format!("{n} hosts"),
-        };
+        let hosts = host_count(self.tally.total);
         format!(
             "{hosts}: {} in {:.1}s",
             parts.join(", "),
@@ -387,30 +384,13 @@ impl Paaf {
         }
         let started = Instant::now();
         let described = selector.describe();
-        let parent = self.journal.begin(
-            &self.actor,
-            &NewAction::new(job.kind(), &described, job.text()),
-        )?;
         let parts: Vec<NewAction> = names
             .iter()
             .map(|n| NewAction::new(job.kind(), n, job.text()))
             .collect();
-        let ids = match self.journal.begin_parts(&self.actor, parent, &parts) {
-            Ok(ids) => ids,
-            Err(e) => {
-                let _ = self.journal.finish(
-                    parent,
-                    ActionState::Failed,
-                    &e.to_string(),
-                    Some(e.code().as_str()),
-                );
-                return Err(e);
-            }
-        };
+        let (parent, ids) =
+            self.begin_with_parts(&NewAction::new(job.kind(), &described, job.text()), &parts)?;
         let _cancellable = self.cancellable(parent, &cancel);
-        if let Err(e) = self.journal.mark_running(parent) {
-            tracing::error!("could not record that fan-out {parent} starts: {e}");
-        }
         let (runs, sent) = self
             .run_everywhere(&hosts, &ids, &job, options, sink, &cancel)
             .await;
@@ -419,9 +399,6 @@ impl Paaf {
             .zip(&sent)
             .map(|(r, s)| part_end(r, *s))
             .collect();
-        if let Err(e) = self.journal.finish_parts(&ends) {
-            tracing::error!("could not record how the hosts of fan-out {parent} ended: {e}");
-        }
         let report = FanOutReport {
             action_id: parent,
             job,
@@ -432,16 +409,59 @@ impl Paaf {
             elapsed_ms: started.elapsed().as_millis() as u64,
             cancelled: cancel.is_cancelled(),
         };
-        let state = match report.failure() {
+        self.finish_with_parts(parent, &ends, &report.summary(), report.failure());
+        Ok(report)
+    }
+
+    /// Journals an action over many hosts: the parent, then a row per host under it, then the
+    /// parent as running; their ids. When the rows cannot be written the parent ends failed.
+    pub(super) fn begin_with_parts(
+        &self,
+        parent: &NewAction<'_>,
+        parts: &[NewAction<'_>],
+    ) -> Result<(i64, Vec<i64>)> {
+        let id = self.journal.begin(&self.actor, parent)?;
+        let ids = match self.journal.begin_parts(&self.actor, id, parts) {
+            Ok(ids) => ids,
+            Err(e) => {
+                let _ = self.journal.finish(
+                    id,
+                    ActionState::Failed,
+                    &e.to_string(),
+                    Some(e.code().as_str()),
+                );
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.journal.mark_running(id) {
+            tracing::error!("could not record that action {id} starts: {e}");
+        }
+        Ok((id, ids))
+    }
+
+    /// Writes how the hosts of action `parent` ended, then the parent: succeeded without a
+    /// `failure`, else unknown when a host's end is unknown, else failed.
+    pub(super) fn finish_with_parts(
+        &self,
+        parent: i64,
+        ends: &[PartEnd],
+        summary: &str,
+        failure: Option<ErrorCode>,
+    ) {
+        if let Err(e) = self.journal.finish_parts(ends) {
+            tracing::error!("could not record how the hosts of action {parent} ended: {e}");
+        }
+        let state = match failure {
             None => ActionState::Succeeded,
             Some(_) if ends.iter().any(|e| e.state == ActionState::Unknown) => ActionState::Unknown,
             Some(_) => ActionState::Failed,
         };
-        let code = report.failure().map(ErrorCode::as_str);
-        if let Err(e) = self.journal.finish(parent, state, &report.summary(), code) {
-            tracing::error!("could not record the end of fan-out {parent}: {e}");
+        if let Err(e) = self
+            .journal
+            .finish(parent, state, summary, failure.map(ErrorCode::as_str))
+        {
+            tracing::error!("could not record the end of action {parent}: {e}");
         }
-        Ok(report)
     }
 
     /// Runs the job on each host, at most `options.parallel` at once; each run with whether

@@ -69,7 +69,7 @@ impl Paaf {
             h.reboot.shutdown_timeout.as_secs()
         ));
         steps.push(format!(
-            "boot: reconnect until the boot id changed, up to {}s (retries at most {}s apart)",
+            "boot: knock on the SSH port every 250 ms, log in once it answers until the boot id changed, up to {}s (failed logins retried at most {}s apart)",
             h.reboot.boot_timeout.as_secs(),
             h.reboot.backoff_max.as_secs()
         ));

@@ -1,6 +1,7 @@
 //! Verified reboot over SSH, after Ansible's reboot module: read the boot id, send the reboot
-//! detached under `sudo -n`, see the connection drop, reconnect with backoff until the boot id
-//! changed, then run a test command until it succeeds. Each phase has its own budget and a
+//! detached under `sudo -n`, see the connection drop, knock on the SSH port every 250 ms until
+//! it answers, then log in until the boot id changed (backing off only when the login or the
+//! read fails), then run a test command until it succeeds. Each phase has its own budget and a
 //! timeout names the phase. The new boot id counts only from the same machine: when
 //! `/etc/machine-id` is readable before the reboot, it must read the same after.
 //!
@@ -38,6 +39,19 @@ pub struct RebootReport {
     pub elapsed_ms: u64,
 }
 
+impl RebootReport {
+    /// One line for the journal: its time and the two boot ids (their first 8 characters).
+    pub fn summary(&self) -> String {
+        let short = |id: &str| id.get(..8).unwrap_or(id).to_string();
+        format!(
+            "verified in {:.1}s: boot id {} -> {}, test command ok",
+            self.elapsed_ms as f64 / 1000.0,
+            short(&self.boot_id_before),
+            short(&self.boot_id_after)
+        )
+    }
+}
+
 /// Everything one reboot needs; `target` is called for each new connection.
 pub(crate) struct RebootJob<'a> {
     pub pool: &'a SshPool,
@@ -58,6 +72,28 @@ pub(crate) struct RebootJob<'a> {
 pub(crate) struct ExternalReboot<'a> {
     pub description: String,
     pub send: std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>,
+}
+
+/// How often the boot phase knocks on the SSH port (a bare TCP connect) while the host is down.
+pub(crate) const PORT_KNOCK_INTERVAL: Duration = Duration::from_millis(250);
+/// Knocks waiting for their connect timeout at once, at most.
+const PORT_KNOCKS_IN_FLIGHT: usize = 8;
+
+/// One TCP connect to the SSH port, closed at once; the reason the port gave when it failed.
+async fn knock(address: String, port: u16, timeout: Duration) -> std::result::Result<(), String> {
+    match tokio::time::timeout(
+        timeout,
+        tokio::net::TcpStream::connect((address.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("port {port}: {}", crate::error::plain_io(&e))),
+        Err(_) => Err(format!(
+            "port {port}: no answer within {}s (connect_timeout_secs)",
+            timeout.as_secs()
+        )),
+    }
 }
 
 /// Ansible's retry delay: 2^attempt seconds plus up to a second of jitter, capped.
@@ -281,6 +317,50 @@ impl RebootJob<'_> {
         Ok((conn, id))
     }
 
+    /// Returns once a TCP connection to the host's SSH port succeeds, knocking every
+    /// [`PORT_KNOCK_INTERVAL`] (a few knocks in flight when a down host drops packets instead
+    /// of refusing). Each new reason the port gives is reported once, counted in `tries`; a
+    /// timeout naming the boot phase once its budget since `since` is spent.
+    async fn wait_for_port(&self, since: Instant, tries: &mut u32) -> Result<()> {
+        let h = self.host;
+        let deadline = tokio::time::Instant::from_std(since + h.reboot.boot_timeout);
+        let mut ticks = tokio::time::interval(PORT_KNOCK_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut knocks = tokio::task::JoinSet::new();
+        let mut last_reason = None;
+        loop {
+            tokio::select! {
+                _ = ticks.tick(), if knocks.len() < PORT_KNOCKS_IN_FLIGHT => {
+                    knocks.spawn(knock(h.address.clone(), h.port, h.connect_timeout));
+                }
+                Some(knocked) = knocks.join_next() => {
+                    let reason = match knocked {
+                        Ok(Ok(())) => return Ok(()),
+                        Ok(Err(reason)) => reason,
+                        Err(e) => e.to_string(),
+                    };
+                    *tries += 1;
+                    if last_reason.as_ref() != Some(&reason) {
+                        self.progress.step(Step::WaitingForHost {
+                            attempt: *tries,
+                            retry_in_ms: PORT_KNOCK_INTERVAL.as_millis() as u64,
+                            reason: reason.clone(),
+                        });
+                        last_reason = Some(reason);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(Error::Timeout {
+                        host: h.name.clone(),
+                        phase: Phase::Boot,
+                        after: h.reboot.boot_timeout,
+                    });
+                }
+                _ = self.cancel.cancelled() => return Err(self.cancelled(true)),
+            }
+        }
+    }
+
     pub async fn run(mut self) -> Result<RebootReport> {
         let external = self
             .external
@@ -360,13 +440,17 @@ impl RebootJob<'_> {
         let dropped_at = Instant::now();
         self.progress.step(Step::ConnectionDropped);
 
-        // Phase 2: reconnect until the boot id changed.
-        let mut attempt = 0u32;
+        // Phase 2: reconnect until the boot id changed. A TCP knock every 250 ms finds the
+        // moment sshd listens again; the SSH login and boot-id read run only then, and only
+        // their failures back off (a backoff sleep would overshoot that moment by seconds).
+        let mut tries = 0u32;
+        let mut ssh_failures = 0u32;
         let mut seen_up = false;
         let (conn, after, machine_after) = loop {
             if self.cancel.is_cancelled() {
                 return Err(self.cancelled(true));
             }
+            self.wait_for_port(dropped_at, &mut tries).await?;
             let reason = match self.reconnect().await? {
                 Ok(c) => {
                     if !seen_up {
@@ -389,10 +473,12 @@ impl RebootJob<'_> {
                 ) => return Err(e),
                 Err(e) => e.to_string(),
             };
-            let delay = self.next_wait(Phase::Boot, dropped_at, h.reboot.boot_timeout, attempt)?;
-            attempt += 1;
+            let delay =
+                self.next_wait(Phase::Boot, dropped_at, h.reboot.boot_timeout, ssh_failures)?;
+            ssh_failures += 1;
+            tries += 1;
             self.progress.step(Step::WaitingForHost {
-                attempt,
+                attempt: tries,
                 retry_in_ms: delay.as_millis() as u64,
                 reason,
             });
