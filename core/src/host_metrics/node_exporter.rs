@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 const NOT_DISKS: &str = "tmpfs|devtmpfs|squashfs|ramfs|nsfs|autofs|fuse.lxcfs";
 
 /// The one PromQL query for every host: CPU busy % over 5 minutes (several scrapes even at a
-/// one-minute interval), load1, memory in use %, the fullest filesystem % with its mountpoint
-/// (topk keeps its labels), uptime.
+/// one-minute interval), load1, memory in use %, the fullest filesystem % as df counts it, with
+/// its mountpoint (topk keeps its labels), uptime.
 pub fn query() -> String {
     let fs = format!("fstype!~\"{NOT_DISKS}\"");
     let tag = |expr: &str, metric: &str| {
@@ -29,9 +29,10 @@ pub fn query() -> String {
             "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)",
             "memory",
         ),
+        // df's capacity: used / (used + available to users), blocks reserved for root aside.
         tag(
             &format!(
-                "topk by (instance) (1, 100 * (1 - node_filesystem_avail_bytes{{{fs}}} / (node_filesystem_size_bytes{{{fs}}} > 0)))"
+                "topk by (instance) (1, 100 * (node_filesystem_size_bytes{{{fs}}} - node_filesystem_free_bytes{{{fs}}}) / ((node_filesystem_size_bytes{{{fs}}} - node_filesystem_free_bytes{{{fs}}} + node_filesystem_avail_bytes{{{fs}}}) > 0))"
             ),
             "disk",
         ),
