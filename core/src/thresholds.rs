@@ -1,11 +1,11 @@
 //! Levels of a measured value against its `[warning, danger]` limits: what a host's CPU, load,
 //! memory and disk columns and a RebootX runnable's metrics are coloured by.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a value stands against its limits. Ordered from the least to the most worrying, so the
 /// worst of several is their `max` (an unread value worries more than one read as fine).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
@@ -34,7 +34,7 @@ impl Level {
 
 /// Where a value turns into a warning and into a danger. With `warning > danger` higher is
 /// better (the RebootX on-prem spec's reversed form, e.g. free space `[20, 10]`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Threshold {

@@ -155,6 +155,7 @@ impl Vultr {
             (i.internal_ip, true),
         ]);
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: i.region,

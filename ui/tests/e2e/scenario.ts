@@ -536,6 +536,7 @@ export function cloudServer(over: Partial<Server>): Server {
     private_ips: [],
     tags: {},
     launched_at_ms: null,
+    metrics: [],
     ...over,
   };
 }
