@@ -5,11 +5,13 @@ use crate::output::{self, Cell, Table, Tone};
 use chrono::{DateTime, Local, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use paaf_core::config::RebootSettings;
+use paaf_core::host_metrics::{MetricsSource, Reading};
 use paaf_core::inventory::{HostState, HostStatus};
 use paaf_core::journal::{ActionRecord, ActionState};
 use paaf_core::power::RebootReport;
 use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
+use paaf_core::thresholds::Level;
 use paaf_core::{CancellationToken, ProgressEvent, ProgressSink, Step};
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -44,7 +46,7 @@ pub fn hosts(statuses: &[HostStatus]) {
         return;
     }
     hosts_table(statuses).print();
-    // Why a host could not be read: for the person, not a row of the result.
+    // Why a host or a metric could not be read: for the person, not a row of the result.
     for s in statuses {
         if let Some(e) = &s.error {
             // Most messages name the host first already.
@@ -54,6 +56,31 @@ pub fn hosts(statuses: &[HostStatus]) {
                 output::note(&format!("{}: {}", s.name, e.message));
             }
         }
+        for problem in s.metrics.iter().flat_map(|m| &m.problems) {
+            output::note(&format!("{}: metrics: {problem}", s.name));
+        }
+    }
+}
+
+/// A metric's cell: its value (`unit` after it), coloured by its level; `-` when unread.
+fn reading_cell(r: &Reading, decimals: usize, unit: &str) -> Cell {
+    let tone = match r.level {
+        Level::Ok => Tone::Good,
+        Level::Warning => Tone::Warn,
+        Level::Danger => Tone::Bad,
+        Level::Unknown => Tone::Plain,
+    };
+    match r.value {
+        Some(v) => Cell::new(format!("{v:.decimals$}{unit}"), tone),
+        None => Cell::from("-"),
+    }
+}
+
+/// Where the metrics came from, in a word or two.
+fn source_word(source: &MetricsSource) -> String {
+    match source {
+        MetricsSource::Ssh => "ssh".into(),
+        MetricsSource::NodeExporter { source, instance } => format!("{source}/{instance}"),
     }
 }
 
@@ -64,12 +91,21 @@ pub fn hosts_table(statuses: &[HostStatus]) -> Table {
         "ADDRESS",
         "STATUS",
         "UPTIME",
+        "CPU",
+        "LOAD",
+        "MEM",
+        "DISK",
+        "MOUNT",
+        "METRICS FROM",
         "BOOT ID",
         "OS",
         "LAST ACTION",
     ])
-    .wide_only(&["ADDRESS", "OS"]);
+    .wide_only(&["ADDRESS", "MOUNT", "METRICS FROM", "OS"])
+    .whole(&["CPU", "LOAD", "MEM", "DISK"]);
+    let unread = Cell::from("-");
     for s in statuses {
+        let m = s.metrics.as_ref();
         let state = s.state();
         let tone = match state {
             HostState::Up => Tone::Good,
@@ -87,9 +123,19 @@ pub fn hosts_table(statuses: &[HostStatus]) -> Table {
             Cell::new(state.label(), tone),
             Cell::from(
                 s.uptime_secs
+                    .or(m.and_then(|m| m.uptime_secs))
                     .map(human_duration)
                     .unwrap_or_else(|| "-".into()),
             ),
+            m.map_or(unread.clone(), |m| reading_cell(&m.cpu_percent, 0, "%")),
+            m.map_or(unread.clone(), |m| reading_cell(&m.load1, 2, "")),
+            m.map_or(unread.clone(), |m| reading_cell(&m.memory_percent, 0, "%")),
+            m.map_or(unread.clone(), |m| reading_cell(&m.disk_percent, 0, "%")),
+            Cell::from(
+                m.and_then(|m| m.disk_mount.clone())
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Cell::from(m.map_or("-".into(), |m| source_word(&m.source))),
             Cell::from(
                 s.boot_id
                     .as_deref()

@@ -8,8 +8,10 @@ use crate::{exit, render};
 use clap::{Args, Subcommand};
 use paaf_core::cloud::health::HealthCheck;
 use paaf_core::cloud::{
-    Inventory, InventoryError, PollSettings, PowerAction, Server, ServerFilter, ServerStatus,
+    Inventory, InventoryError, PollSettings, PowerAction, Server, ServerFilter, ServerMetric,
+    ServerStatus,
 };
+use paaf_core::thresholds::Level;
 use paaf_core::{Error, Result, RollingEvent, RollingPlan, RollingReport};
 use std::time::Duration;
 
@@ -198,7 +200,7 @@ fn render_servers(servers: &[&Server], errors: &[InventoryError]) {
         return;
     }
     let mut t = Table::new(&[
-        "NAME", "ID", "PROVIDER", "ACCOUNT", "REGION", "STATUS", "IPS",
+        "NAME", "ID", "PROVIDER", "ACCOUNT", "REGION", "STATUS", "IPS", "METRICS",
     ])
     .wide_only(&["PROVIDER", "REGION"])
     .name_column("ID");
@@ -211,6 +213,7 @@ fn render_servers(servers: &[&Server], errors: &[InventoryError]) {
             Cell::from(e.region.clone().unwrap_or_default()),
             Cell::new(format!("error[{}]", e.error.code.as_str()), Tone::Bad),
             Cell::from(e.error.message.clone()),
+            Cell::from(""),
         ]);
     }
     for s in servers {
@@ -234,9 +237,29 @@ fn render_servers(servers: &[&Server], errors: &[InventoryError]) {
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
+            metrics_cell(&s.metrics),
         ]);
     }
     t.print();
+}
+
+/// What a server reports of itself (`CPU 82% RAM 512MB`), coloured by its worst level.
+fn metrics_cell(metrics: &[ServerMetric]) -> Cell {
+    let text = metrics
+        .iter()
+        .map(|m| {
+            let value = m.value.map_or("-".to_string(), |v| format!("{v}"));
+            let label = m.label.as_deref().unwrap_or("?");
+            format!("{label} {value}{}", m.unit.as_deref().unwrap_or(""))
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let tone = match metrics.iter().map(|m| m.level).max() {
+        Some(Level::Danger) => Tone::Bad,
+        Some(Level::Warning) => Tone::Warn,
+        _ => Tone::Plain,
+    };
+    Cell::new(text, tone)
 }
 
 pub async fn server(ctx: &Ctx, command: ServerCommand) -> Outcome {

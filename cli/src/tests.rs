@@ -6,6 +6,8 @@ use crate::output::{Format, Settings};
 use crate::render;
 use paaf_core::ErrorCode;
 use paaf_core::ErrorInfo;
+use paaf_core::config::HostThresholds;
+use paaf_core::host_metrics::{HostMetrics, MetricsSource, Sample};
 use paaf_core::inventory::HostStatus;
 
 /// Every command's path (`host add`) with its clap definition, the root first.
@@ -83,6 +85,20 @@ fn hosts() -> Vec<HostStatus> {
         os: error
             .is_none()
             .then(|| "Debian GNU/Linux 12 (bookworm)".into()),
+        metrics: error.is_none().then(|| {
+            HostMetrics::new(
+                MetricsSource::Ssh,
+                Sample {
+                    cpu_percent: Some(12.4),
+                    load1: Some(0.42),
+                    memory_percent: Some(88.0),
+                    disk: Some(("/var".into(), 97.0)),
+                    uptime_secs: Some(86_400 * 3),
+                },
+                &HostThresholds::default(),
+                vec![],
+            )
+        }),
         last_action: None,
     };
     vec![
@@ -154,6 +170,29 @@ fn states_are_coloured_only_when_asked() {
         width: Some(80),
     });
     assert!(!plain.contains('\x1b'), "{plain:?}");
+}
+
+#[test]
+fn metric_cells_are_coloured_by_their_level() {
+    let coloured = render::hosts_table(&hosts()).render(&Settings {
+        format: Format::Table,
+        headers: false,
+        color: true,
+        width: Some(80),
+    });
+    let web1 = coloured.lines().next().unwrap();
+    // Disk 97 % is a danger (bold red), memory 88 % a warning (yellow), CPU 12 % ok (green).
+    for (value, colour) in [("97%", "38;5;9m"), ("88%", "38;5;11m"), ("12%", "38;5;10m")] {
+        let at = web1
+            .find(value)
+            .unwrap_or_else(|| panic!("{value} in {web1:?}"));
+        let before = &web1[..at];
+        let last_colour = before.rfind("\x1b[38;5;").map(|i| &before[i + 2..]);
+        assert!(
+            last_colour.is_some_and(|c| c.starts_with(colour)),
+            "{value} coloured {colour}: {web1:?}"
+        );
+    }
 }
 
 #[test]

@@ -26,6 +26,7 @@ mod deliveries;
 mod fanout;
 mod flags;
 mod fleet_reboot;
+mod host_metrics;
 mod hosts;
 mod incidents;
 mod intents;
@@ -396,7 +397,8 @@ impl Paaf {
         self.status(&names).await
     }
 
-    /// Live status of the named hosts (all when `names` is empty), probed concurrently.
+    /// Live status of the named hosts (all when `names` is empty), probed concurrently, with
+    /// their metrics (every Prometheus asked meanwhile), the most worrying first.
     pub async fn status(&self, names: &[String]) -> Result<Vec<HostStatus>> {
         let config = self.config();
         let hosts: Vec<HostConfig> = if names.is_empty() {
@@ -421,6 +423,7 @@ impl Paaf {
                 }))
             })
             .collect();
+        let exporters = self.node_exporters().await;
         let mut out = Vec::new();
         for (host, task) in hosts.iter().zip(tasks) {
             let result = match task {
@@ -430,23 +433,27 @@ impl Paaf {
                     .and_then(|r| r),
                 Err(e) => Err(e),
             };
-            let (reachable, error, (uptime_secs, boot_id, os)) = match result {
-                Ok(o) => (true, None, inventory::parse_probe(&o.stdout)),
-                Err(e) => (false, Some(ErrorInfo::from(&e)), (None, None, None)),
+            let (error, probe) = match result {
+                Ok(o) => (None, Some(inventory::parse_probe(&o.stdout))),
+                Err(e) => (Some(ErrorInfo::from(&e)), None),
             };
+            let metrics = host_metrics::metrics_of(host, &exporters, probe.as_ref());
+            let probe = probe.unwrap_or_default();
             out.push(HostStatus {
                 name: host.name.clone(),
                 address: host.address.clone(),
                 port: host.port,
                 user: host.user.clone(),
-                reachable,
+                reachable: error.is_none(),
                 error,
-                uptime_secs,
-                boot_id,
-                os,
+                uptime_secs: probe.uptime_secs,
+                boot_id: probe.boot_id,
+                os: probe.os,
+                metrics,
                 last_action: self.journal.last_for(&host.name)?,
             });
         }
+        inventory::worst_first(&mut out);
         Ok(out)
     }
 

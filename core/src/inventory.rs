@@ -1,9 +1,12 @@
-//! Live status of a host: reachable or not, uptime, boot id, OS, last action.
+//! Live status of a host: reachable or not, uptime, boot id, OS, metrics, last action.
 
 use crate::config::HostConfig;
 use crate::error::ErrorInfo;
+use crate::host_metrics::{self, HostMetrics, MetricsSource};
 use crate::journal::ActionRecord;
+use crate::thresholds::Level;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// A configured host, as the config says it (no probing): for lists that must show at once.
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +49,9 @@ pub struct HostStatus {
     pub uptime_secs: Option<u64>,
     pub boot_id: Option<String>,
     pub os: Option<String>,
+    /// CPU, load, memory, disk and uptime with their levels; `None` when nothing could read
+    /// them (the host did not answer and no Prometheus scrapes it).
+    pub metrics: Option<HostMetrics>,
     pub last_action: Option<ActionRecord>,
 }
 
@@ -82,6 +88,13 @@ impl HostState {
 }
 
 impl HostStatus {
+    /// How worrying the host looks: its worst metric, `Unknown` when none was read.
+    pub fn level(&self) -> Level {
+        self.metrics
+            .as_ref()
+            .map_or(Level::Unknown, HostMetrics::worst)
+    }
+
     /// The host's state, from whether it was probed and why not.
     pub fn state(&self) -> HostState {
         use crate::error::ErrorCode::*;
@@ -98,47 +111,80 @@ impl HostStatus {
     }
 }
 
-const MARK: &str = "@@paaf@@";
-
-/// One shell line that prints uptime, boot id and OS, each after a marker line.
-pub(crate) fn probe_command(boot_id_command: &str) -> String {
-    format!(
-        "echo {MARK}uptime; cat /proc/uptime 2>/dev/null; echo {MARK}bootid; {boot_id_command}; echo {MARK}os; (. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr"
-    )
+/// Sorts hosts the most worrying first (danger, warning, unknown, ok); hosts of one level keep
+/// their order.
+pub fn worst_first(statuses: &mut [HostStatus]) {
+    statuses.sort_by_key(|s| std::cmp::Reverse(s.level()));
 }
 
-/// The parsed probe: (uptime seconds, boot id, OS).
-pub(crate) fn parse_probe(stdout: &str) -> (Option<u64>, Option<String>, Option<String>) {
-    let mut section = "";
-    let (mut uptime, mut boot, mut os) = (None, None, None);
+const MARK: &str = "@@paaf@@";
+
+/// One shell line that prints uptime, boot id, OS and the metrics' sections
+/// ([`host_metrics::proc::SECTIONS`]), each after a marker line.
+pub(crate) fn probe_command(boot_id_command: &str) -> String {
+    let mut command = format!(
+        "echo {MARK}uptime; cat /proc/uptime 2>/dev/null; echo {MARK}bootid; {boot_id_command}; echo {MARK}os; (. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr"
+    );
+    for (name, shell) in host_metrics::proc::SECTIONS {
+        command.push_str(&format!("; echo {MARK}{name}; {shell}"));
+    }
+    command
+}
+
+/// What the probe read.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Probe {
+    pub uptime_secs: Option<u64>,
+    pub boot_id: Option<String>,
+    pub os: Option<String>,
+    /// The metric sections' non-empty lines, by section.
+    pub sections: BTreeMap<String, Vec<String>>,
+}
+
+impl Probe {
+    /// The metrics of the probed host, levelled against its thresholds.
+    pub fn metrics(&self, host: &HostConfig) -> HostMetrics {
+        let (mut sample, problems) = host_metrics::proc::parse(&self.sections);
+        sample.uptime_secs = self.uptime_secs;
+        let problems = problems.iter().map(ToString::to_string).collect();
+        HostMetrics::new(MetricsSource::Ssh, sample, &host.thresholds, problems)
+    }
+}
+
+/// The parsed probe. Lines before the first marker, and of markers paaf did not print, are
+/// ignored.
+pub(crate) fn parse_probe(stdout: &str) -> Probe {
+    let mut section: Option<&str> = None;
+    let mut probe = Probe::default();
     for line in stdout.lines() {
         if let Some(name) = line.strip_prefix(MARK) {
-            section = match name {
-                "uptime" => "uptime",
-                "bootid" => "bootid",
-                "os" => "os",
-                _ => "",
-            };
+            section = Some(name);
             continue;
         }
         let line = line.trim();
-        if line.is_empty() {
+        let Some(name) = section.filter(|_| !line.is_empty()) else {
             continue;
-        }
-        match section {
-            "uptime" if uptime.is_none() => {
-                uptime = line
+        };
+        match name {
+            "uptime" if probe.uptime_secs.is_none() => {
+                probe.uptime_secs = line
                     .split_whitespace()
                     .next()
                     .and_then(|s| s.parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s >= 0.0)
                     .map(|s| s as u64)
             }
-            "bootid" if boot.is_none() => boot = Some(line.to_string()),
-            "os" if os.is_none() => os = Some(line.to_string()),
-            _ => {}
+            "bootid" if probe.boot_id.is_none() => probe.boot_id = Some(line.to_string()),
+            "os" if probe.os.is_none() => probe.os = Some(line.to_string()),
+            "uptime" | "bootid" | "os" => {}
+            other => probe
+                .sections
+                .entry(other.to_string())
+                .or_default()
+                .push(line.to_string()),
         }
     }
-    (uptime, boot, os)
+    probe
 }
 
 #[cfg(test)]
@@ -150,10 +196,35 @@ mod tests {
         let out = format!(
             "{MARK}uptime\n12345.67 2345.1\n{MARK}bootid\n3f1c-uuid\n{MARK}os\nDebian GNU/Linux 12 (bookworm)\n"
         );
-        let (u, b, o) = parse_probe(&out);
-        assert_eq!(u, Some(12345));
-        assert_eq!(b.as_deref(), Some("3f1c-uuid"));
-        assert_eq!(o.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
-        assert_eq!(parse_probe(""), (None, None, None));
+        let p = parse_probe(&out);
+        assert_eq!(p.uptime_secs, Some(12345));
+        assert_eq!(p.boot_id.as_deref(), Some("3f1c-uuid"));
+        assert_eq!(p.os.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(parse_probe(""), Probe::default());
+        let with_metrics =
+            format!("{out}{MARK}load\n0.10 0.2 0.3 1/2 3\n\n{MARK}df\n/dev/sda1 100 95 5 95% /\n");
+        let p = parse_probe(&with_metrics);
+        assert_eq!(p.sections["load"], ["0.10 0.2 0.3 1/2 3"]);
+        assert_eq!(p.sections["df"], ["/dev/sda1 100 95 5 95% /"]);
+    }
+
+    proptest::proptest! {
+        /// Whatever a host answers, the probe and its metrics are read without a panic.
+        #[test]
+        fn no_probe_answer_makes_the_status_panic(
+            answer in "(@@paaf@@(uptime|cpu|load|memory|df|os)\n|cpu [0-9 ]{0,30}\n|[0-9a-zA-Z %/:.\t-]{0,40}\n){0,24}"
+        ) {
+            let config = crate::config::Config::parse(
+                std::path::Path::new("/c.toml"),
+                "[[hosts]]\nname = \"a\"\naddress = \"h\"\nuser = \"u\"\nauth = { type = \"agent\" }\n",
+            )
+            .unwrap();
+            let metrics = parse_probe(&answer).metrics(&config.hosts[0]);
+            for r in [metrics.cpu_percent, metrics.memory_percent, metrics.disk_percent] {
+                if let Some(v) = r.value {
+                    proptest::prop_assert!((0.0..=100.0).contains(&v), "{v}");
+                }
+            }
+        }
     }
 }

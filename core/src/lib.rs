@@ -13,6 +13,7 @@ pub mod flags;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod host_metrics;
 pub mod http;
 pub mod incident;
 pub mod intent;
@@ -25,6 +26,7 @@ pub mod runbooks;
 pub mod secrets;
 pub mod ssh;
 pub mod terminal;
+pub mod thresholds;
 
 pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};

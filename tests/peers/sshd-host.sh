@@ -12,6 +12,8 @@
 #     are shadowed by the same fakes too, so an absolute /sbin/reboot is safe;
 #     systemctl's unit verbs act on DIR/units/ (see the help);
 #   * /usr/local/sbin/rebootx/runbooks/ holds copies of tests/peers/runbooks/;
+#   * df prints DIR/df-answer instead of the disks while that file exists (a
+#     full disk, an odd answer), else it is the real df;
 #   * /proc/sys/kernel/random/boot_id shows DIR/boot_id (bind mount);
 #   * /etc/machine-id shows DIR/machine_id (bind mount).
 # The real /usr/local/sbin, boot_id and machine-id outside the namespaces are
@@ -88,6 +90,8 @@ Files in DIR (written by start unless noted):
   sshd.pid            sshd's pid INSIDE the host's pid namespace: do not
                       kill(1) it from outside
   down_secs           (caller, optional) seconds the host stays down; default 2
+  df-answer           (caller, optional, 0644) while present, what df prints in
+                      the host, whatever its arguments (e.g. a full disk)
   stay-down           (caller, optional) while present a rebooting host stays
                       down (port refused)
   reboot-requested    written by the fake shutdown & co. in the host
@@ -773,6 +777,27 @@ EOF
         slog "warning: no runbooks at $RUNBOOKS_SRC"
     fi
     chmod 0755 /usr/local/sbin/rebootx /usr/local/sbin/rebootx/runbooks
+    install_fake_df "$dir"
+}
+
+# df prints DIR/df-answer while it exists, else runs the real df (a copy in the tmpfs,
+# since the real path is covered by the fake).
+install_fake_df() {
+    local dir=$1 real q copy=/usr/local/sbin/.paaf-real-df fake=/usr/local/sbin/.paaf-fake-df
+    real=$(readlink -f -- "$(command -v df)") || { slog "warning: no df to shadow"; return 0; }
+    cp -- "$real" "$copy" || { slog "warning: cannot copy $real"; return 0; }
+    q=$(printf '%q' "$dir/df-answer")
+    cat >"$fake" <<EOF
+#!/bin/bash
+# Fake df of a paaf sshd-host: DIR/df-answer while it exists, else the real df.
+if [ -f $q ]; then
+    cat $q
+    exit 0
+fi
+exec $copy "\$@"
+EOF
+    chmod 0755 "$fake" "$copy"
+    mount --bind "$fake" "$real" || slog "warning: cannot shadow $real"
 }
 
 # /etc/machine-id shows DIR/machine_id (made if this machine has none to cover).

@@ -297,6 +297,11 @@ impl SshHost {
         }
     }
 
+    /// Makes `df` in the host print `answer` (`None`: the real disks again).
+    pub fn set_df_answer(&self, answer: Option<&str>) {
+        set_df_answer(&self.dir, answer);
+    }
+
     /// The host's /etc/machine-id as its sessions read it.
     pub fn machine_id(&self) -> String {
         std::fs::read_to_string(self.dir.join("machine_id"))
@@ -392,6 +397,18 @@ impl Drop for SshHost {
             .arg(script())
             .args(["stop", self.dir.to_str().unwrap()])
             .output();
+    }
+}
+
+/// Makes `df` in the host whose state directory is `dir` print `answer` (`None`: the real
+/// disks again; see `df-answer` in `sshd-host.sh`).
+pub fn set_df_answer(dir: &Path, answer: Option<&str>) {
+    let file = dir.join("df-answer");
+    match answer {
+        Some(text) => std::fs::write(file, text).unwrap(),
+        None => {
+            let _ = std::fs::remove_file(file);
+        }
     }
 }
 

@@ -63,7 +63,7 @@ fn a_list_of_fifty_hosts_at_80_columns_is_one_line_per_row() {
     assert!(err.contains("web-07"), "{err}");
     // Piped without -o: tab-separated, no box characters; -o name: one name a line.
     let (_, tsv, _) = run(&world, &["host", "list"]);
-    assert!(tsv.lines().all(|l| l.split('\t').count() == 7), "{tsv}");
+    assert!(tsv.lines().all(|l| l.split('\t').count() == 13), "{tsv}");
     let (_, names, _) = run(&world, &["host", "list", "-o", "name", "--no-headers"]);
     assert_eq!(names.lines().count(), 50);
     assert_eq!(names.lines().next(), Some("web-00"));

@@ -12,7 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// A server list as it was at `fetched_at_ms`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CachedInventory {
@@ -87,6 +87,7 @@ mod tests {
     fn inventory() -> Inventory {
         Inventory {
             servers: vec![Server {
+                metrics: Vec::new(),
                 provider: "aws".into(),
                 account: "prod".into(),
                 region: "eu-west-1".into(),

@@ -167,6 +167,7 @@ impl DigitalOcean {
         let (public_ips, private_ips) =
             addresses(networks.map(|a| (a.ip_address, a.kind != "public")));
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: d.region.slug,

@@ -448,6 +448,7 @@ impl Ec2 {
             }
         }
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: r.region.clone(),

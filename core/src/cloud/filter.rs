@@ -85,6 +85,7 @@ mod tests {
 
     fn server(name: &str, region: &str, status: ServerStatus, tags: &[(&str, &str)]) -> Server {
         Server {
+            metrics: Vec::new(),
             provider: "hetzner".into(),
             account: "prod".into(),
             region: region.into(),

@@ -482,6 +482,7 @@ impl Gcp {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.timestamp_millis());
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: zone.to_string(),

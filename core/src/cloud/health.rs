@@ -296,6 +296,7 @@ mod tests {
 
     fn server() -> Server {
         Server {
+            metrics: Vec::new(),
             provider: "aws".into(),
             account: "prod".into(),
             region: "eu-west-1".into(),
@@ -390,6 +391,7 @@ mod tests {
 
     fn named(name: &str) -> Server {
         Server {
+            metrics: Vec::new(),
             name: Some(name.into()),
             ..server()
         }

@@ -194,6 +194,7 @@ impl Hetzner {
             private_ips.extend(net.alias_ips);
         }
         Ok(Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region,

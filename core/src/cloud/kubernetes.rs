@@ -925,6 +925,7 @@ impl Kubernetes {
             pods.len()
         );
         Ok(Server {
+            metrics: Vec::new(),
             name: Some(format!("{kind}/{owner}")),
             tags: BTreeMap::new(),
             launched_at_ms: None,
@@ -1012,6 +1013,7 @@ impl Kubernetes {
     /// A row of this account in namespace `ns`, without addresses, tags or time yet.
     fn row(&self, ns: &str, id: String, status: ServerStatus, raw_state: String) -> Server {
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: ns.to_string(),
@@ -1030,6 +1032,7 @@ impl Kubernetes {
         let (status, raw_state) = deployment_state(&d);
         let id = format!("deployment/{}", d.metadata.name);
         Server {
+            metrics: Vec::new(),
             tags: d.metadata.labels,
             launched_at_ms: d
                 .metadata
@@ -1050,6 +1053,7 @@ impl Kubernetes {
         }
         let id = format!("pod/{}", p.metadata.name);
         Server {
+            metrics: Vec::new(),
             private_ips,
             tags: p.metadata.labels,
             launched_at_ms: p.status.start_time.as_deref().and_then(launched_at),

@@ -131,6 +131,7 @@ impl Linode {
             public_ips.push(address);
         }
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: i.region,

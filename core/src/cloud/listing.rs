@@ -289,6 +289,7 @@ mod tests {
 
     fn server(id: &str) -> Server {
         Server {
+            metrics: Vec::new(),
             provider: "gcp".into(),
             account: "prod".into(),
             region: "europe-west1-b".into(),

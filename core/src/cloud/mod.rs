@@ -93,6 +93,7 @@ use crate::config::{CloudConfig, CloudKind};
 use crate::error::{ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
 use crate::secrets::SecretStore;
+use crate::thresholds::{Level, Threshold};
 use follow::Polled;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -312,7 +313,7 @@ async fn power_and_prove(
 }
 
 /// One server of one cloud account, as an inventory row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Server {
@@ -335,6 +336,28 @@ pub struct Server {
     /// When it was (last) launched, in ms since the Unix epoch.
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub launched_at_ms: Option<i64>,
+    /// What the server reports of itself with the list (a RebootX runnable's `metrics`); none
+    /// for the other providers.
+    #[serde(default)]
+    pub metrics: Vec<ServerMetric>,
+}
+
+/// A metric a server reports with itself (the RebootX on-prem spec's `RunnableMetric`), with
+/// its level against its own `[warning, danger]` thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ServerMetric {
+    /// A short name (`CPU`, `RAM`).
+    pub label: Option<String>,
+    pub value: Option<f64>,
+    /// `%`, `MB`, `GB/s`.
+    pub unit: Option<String>,
+    /// The value compared to its maximum, from 0 to 1.
+    pub ratio: Option<f64>,
+    pub thresholds: Option<Threshold>,
+    /// `value` against `thresholds`; ok without thresholds, unknown without a value.
+    pub level: Level,
 }
 
 /// A server's state, normalized across providers.
@@ -595,7 +618,7 @@ impl std::fmt::Display for Evidence {
 }
 
 /// A power action followed to its target state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PowerOutcome {
@@ -746,6 +769,7 @@ mod tests {
 
     fn server(status: ServerStatus) -> Server {
         Server {
+            metrics: Vec::new(),
             provider: "aws".into(),
             account: "prod".into(),
             region: "eu-west-1".into(),

@@ -352,6 +352,7 @@ impl Ovh {
         let d: Dedicated = self.api.fetch_json(Request::get(path), &doing).await?;
         let (status, raw_state) = dedicated_status(&d.state, d.power_state.as_deref());
         Ok(Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: d.datacenter.unwrap_or_default(),
@@ -383,6 +384,7 @@ impl Ovh {
         let (public_ips, private_ips) =
             addresses(ips.map(|a| (a.ip, a.kind.as_deref() == Some("private"))));
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: i.region,

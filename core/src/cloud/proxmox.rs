@@ -345,6 +345,7 @@ impl Proxmox {
             .filter(|&u| u > 0 && raw_state == "running")
             .map(|u| chrono::Utc::now().timestamp_millis() - (u as i64) * 1000);
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: r.node,

@@ -6,7 +6,10 @@
 //! (`https://ops.example.com/PREFIX/`): it is redacted from every message and `Debug` like the
 //! API key, which goes as is in `Authorization: <api key>`. Calls, relative to the base URL:
 //! - `GET runnables?limit=&offset=[&q=]` → `{items: [Runnable], total}`, read page after page
-//!   (`offset` advanced by the items received) until `total` is reached;
+//!   (`offset` advanced by the items received) until `total` is reached; a runnable's `metrics`
+//!   (`RunnableMetric`: `label`, `value`, `unit`, `ratio` 0..1, `thresholds` `[warning,
+//!   danger]`, reversed when the first is greater) are kept in [`Server::metrics`], levelled; a
+//!   metric that does not follow the spec is left out, never the runnable;
 //! - `POST runnables/{id}/reboot`, `POST runnables/{id}/stop` → 201 `{jobId: string|null}`:
 //!   sent once, never retried after they may have reached the server;
 //! - `GET dashboards?limit=&offset=` → `{items: [Dashboard], total}` ([`RebootX::dashboards`]);
@@ -31,13 +34,14 @@
 //! [`RebootX::read`] lists them all and picks the id (the meaning of `q` is up to each server).
 
 use super::listing::{Page, all_items, check_id};
-use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
+use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerMetric, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::{
     Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor, path_segment,
 };
 use crate::secrets::{SecretRef, SecretStore};
+use crate::thresholds::{Threshold, level_of};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -329,6 +333,7 @@ impl RebootX {
         };
         list.extend(ipv4);
         list.extend(r.fqdn.filter(|f| !f.is_empty()));
+        let metrics = metrics_of(&self.name, &r.id, r.metrics);
         Server {
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
@@ -341,8 +346,32 @@ impl RebootX {
             private_ips,
             tags,
             launched_at_ms: None,
+            metrics,
         }
     }
+}
+
+/// A runnable's `metrics` as server metrics: each that follows the spec, levelled against its
+/// thresholds (two numbers, or none); the others are left out with a warning in the log.
+fn metrics_of(account: &str, id: &str, raw: Option<serde_json::Value>) -> Vec<ServerMetric> {
+    let items = match raw {
+        None | Some(serde_json::Value::Null) => return Vec::new(),
+        Some(serde_json::Value::Array(items)) => items,
+        Some(_) => {
+            tracing::warn!(account, id, "runnable metrics are not a list: left out");
+            return Vec::new();
+        }
+    };
+    items
+        .into_iter()
+        .filter_map(|item| match serde_json::from_value::<RunnableMetric>(item) {
+            Ok(m) => Some(m.into_metric()),
+            Err(e) => {
+                tracing::warn!(account, id, error = %e, "a runnable metric off the spec: left out");
+                None
+            }
+        })
+        .collect()
 }
 
 /// The spec's errors (`ErrorRes {message}`), for the failure policy; the remedies name the
@@ -427,13 +456,48 @@ fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
-// ---- The spec's JSON, as much of it as paaf reads (unknown fields, `metrics`, are skipped);
+// ---- The spec's JSON, as much of it as paaf reads (unknown fields are skipped);
 // nullable fields may also be missing. ----
 
 #[derive(Deserialize)]
 struct ListRes<T> {
     items: Vec<T>,
     total: u64,
+}
+
+/// One `RunnableMetric`; every field is nullable in the spec.
+#[derive(Deserialize)]
+struct RunnableMetric {
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    ratio: Option<f64>,
+    #[serde(default)]
+    thresholds: Option<Vec<f64>>,
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
+    value: Option<f64>,
+}
+
+impl RunnableMetric {
+    fn into_metric(self) -> ServerMetric {
+        // The spec: "an array of two numbers" ([warning, danger]); anything else is none.
+        let thresholds = match self.thresholds.as_deref() {
+            Some(&[warning, danger]) if warning.is_finite() && danger.is_finite() => {
+                Some(Threshold { warning, danger })
+            }
+            _ => None,
+        };
+        ServerMetric {
+            level: level_of(self.value, thresholds.as_ref()),
+            label: self.label,
+            value: self.value,
+            unit: self.unit,
+            ratio: self.ratio.filter(|r| r.is_finite()),
+            thresholds,
+        }
+    }
 }
 
 /// Only `id` and `status` are required (`Option`s may be missing).
@@ -451,6 +515,9 @@ struct Runnable {
     stack: Option<String>,
     scopes: Option<Scopes>,
     ssh: Option<Ssh>,
+    /// Read item by item ([`metrics_of`]): one odd metric loses only itself.
+    #[serde(default)]
+    metrics: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -489,6 +556,7 @@ struct ErrorRes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::thresholds::Level;
 
     const KEY: &str = "rbtx-api-key-0123456789";
 
@@ -535,6 +603,41 @@ mod tests {
                 ("scopes.logical.label".to_string(), "Home".to_string()),
             ])
         );
+    }
+
+    #[test]
+    fn runnable_metrics_are_kept_with_their_level_and_odd_ones_left_out() {
+        let r: Runnable = serde_json::from_str(
+            r#"{"id":"1","name":"a","status":"on","metrics":[
+                {"label":"CPU","ratio":null,"thresholds":[65,85],"unit":"%","value":82},
+                {"label":"RAM","ratio":0.25,"thresholds":[3000,3800],"unit":"MB","value":512},
+                {"label":"Free","ratio":null,"thresholds":[20,10],"unit":"%","value":5},
+                {"label":"Proc #","ratio":null,"thresholds":[1],"unit":null,"value":9},
+                {"label":"Temp","ratio":null,"thresholds":null,"unit":"C","value":null},
+                {"label":"bad","value":"high"},
+                "not an object"]}"#,
+        )
+        .unwrap();
+        let m = rebootx().server_of(r).metrics;
+        let levels: Vec<(&str, Level)> = m
+            .iter()
+            .map(|m| (m.label.as_deref().unwrap(), m.level))
+            .collect();
+        assert_eq!(
+            levels,
+            [
+                ("CPU", Level::Warning),
+                ("RAM", Level::Ok),
+                ("Free", Level::Danger),
+                ("Proc #", Level::Ok),
+                ("Temp", Level::Unknown),
+            ]
+        );
+        assert_eq!(m[1].ratio, Some(0.25));
+        assert_eq!(m[3].thresholds, None, "one number is no thresholds");
+        let none: Runnable =
+            serde_json::from_str(r#"{"id":"2","status":"on","metrics":{"x":1}}"#).unwrap();
+        assert!(rebootx().server_of(none).metrics.is_empty());
     }
 
     #[test]

@@ -285,6 +285,7 @@ impl Scaleway {
             })
             .collect();
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: s

@@ -116,6 +116,7 @@ impl Vultr {
             (i.internal_ip, true),
         ]);
         Server {
+            metrics: Vec::new(),
             provider: Self::KIND.to_string(),
             account: self.name.clone(),
             region: i.region,

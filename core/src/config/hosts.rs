@@ -34,6 +34,11 @@ pub struct HostConfig {
     pub tags: BTreeMap<String, String>,
     /// The groups a selector matches with `--group NAME`, sorted.
     pub groups: Vec<String>,
+    /// Where its CPU, load, memory and disk read as a warning or a danger.
+    pub thresholds: HostThresholds,
+    /// The `instance` label a Prometheus node exporter of this host has, when it is not its
+    /// address (`web-1.internal:9100`).
+    pub instance: Option<String>,
 }
 
 /// How paaf logs in to a host. Secrets are references, never values.
@@ -88,6 +93,7 @@ pub(super) struct RawDefaults {
     boot_id_command: Option<Spanned<String>>,
     test_command: Option<Spanned<String>>,
     reboot: Option<RawReboot>,
+    thresholds: Option<RawThresholds>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -126,6 +132,10 @@ pub(super) struct RawHost {
     tags: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     /// `["checkout", "eu"]`: what `--group NAME` selects.
     groups: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `{ disk = { warning = 95, danger = 98 } }`: this host's own limits.
+    thresholds: Option<RawThresholds>,
+    /// The `instance` label of its node exporter in Prometheus, when not its address.
+    instance: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -363,6 +373,28 @@ pub(super) fn validate_host(
     };
     let tags = validate_tags(src, &name, raw.tags)?;
     let groups = validate_groups(src, &name, raw.groups)?;
+    let thresholds = apply_thresholds(
+        src,
+        "[defaults] thresholds",
+        HostThresholds::default(),
+        defaults.thresholds.as_ref(),
+    )?;
+    let thresholds = apply_thresholds(
+        src,
+        &format!("host `{name}`: thresholds"),
+        thresholds,
+        raw.thresholds.as_ref(),
+    )?;
+    let instance = match raw.instance {
+        Some(i) if i.get_ref().trim().is_empty() || i.get_ref().contains(char::is_whitespace) => {
+            return Err(src.err(
+                Some(&i.span()),
+                format!("host `{name}`: instance is empty or has spaces"),
+                "set it to the `instance` label of the host's node exporter in Prometheus, e.g. instance = \"web-1.internal:9100\", or remove it to match the address",
+            ));
+        }
+        i => i.map(Spanned::into_inner),
+    };
     Ok(HostConfig {
         name,
         address,
@@ -380,6 +412,8 @@ pub(super) fn validate_host(
         legacy_algorithms: raw.legacy_algorithms.unwrap_or(false),
         tags,
         groups,
+        thresholds,
+        instance,
     })
 }
 

@@ -3,8 +3,9 @@
 //! One file per concern: [`hosts`] (`[[hosts]]` and `[defaults]`), [`clouds`] (`[[clouds]]`),
 //! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), [`notify`] (`[[notify]]`),
 //! [`playbooks`] (`[[playbooks]]`, checked against all the others), [`selector`] (which hosts a
-//! command acts on), and [`edit`] (changes written back to the file). This file reads the
-//! whole file and ties the sections together.
+//! command acts on), [`thresholds`] (when a host metric is a warning or a danger), and [`edit`]
+//! (changes written back to the file). This file reads the whole file and ties the sections
+//! together.
 
 #[cfg(feature = "cloud")]
 mod clouds;
@@ -15,6 +16,7 @@ mod monitoring;
 mod notify;
 mod playbooks;
 mod selector;
+mod thresholds;
 
 #[cfg(test)]
 mod tests;
@@ -28,6 +30,7 @@ pub use monitoring::*;
 pub use notify::*;
 pub use playbooks::*;
 pub use selector::*;
+pub use thresholds::*;
 
 use crate::error::{Error, Result};
 use crate::secrets::SecretRef;

@@ -418,6 +418,7 @@ fn server() -> impl Strategy<Value = Server> {
                 (public, private, tags, at),
             )| {
                 Server {
+                    metrics: Vec::new(),
                     provider,
                     account,
                     region,

@@ -12,6 +12,7 @@ const host = (name: string, address: string, reachable = true): HostStatus => ({
   uptime_secs: null,
   boot_id: null,
   os: null,
+  metrics: null,
   last_action: null,
 });
 

@@ -27,6 +27,7 @@ const server = (over: Partial<Server>): Server => ({
   private_ips: [],
   tags: {},
   launched_at_ms: null,
+  metrics: [],
   ...over,
 });
 

@@ -15,6 +15,7 @@ const host = (name: string, address: string, reachable: boolean): HostStatus => 
   uptime_secs: reachable ? 7200 : null,
   boot_id: reachable ? '3f1c2a9e-5b7d' : null,
   os: reachable ? 'Debian 12' : null,
+  metrics: null,
   last_action: null,
 });
 

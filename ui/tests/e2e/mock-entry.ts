@@ -366,6 +366,7 @@ mockIPC(async (cmd, payload) => {
         uptime_secs: 600,
         boot_id: '0b9d6c3e-2f17-4f9b-8e55-a84e0d1327c6',
         os: 'Debian GNU/Linux 12 (bookworm)',
+        metrics: null,
         last_action: null,
       });
       const host = { name: input.name, address: input.address, port: input.port, user: input.user, auth: input.auth.type };

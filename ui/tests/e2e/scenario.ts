@@ -165,6 +165,7 @@ export function defaultScenario(): Scenario {
         uptime_secs: 3 * 86400 + 4 * 3600 + 120,
         boot_id: BOOT_A,
         os: 'Debian GNU/Linux 12 (bookworm)',
+        metrics: null,
         last_action: rebootRecord(41, 'web-1', '2026-11-22T13:02:11Z', 31_200),
       },
       {
@@ -177,6 +178,7 @@ export function defaultScenario(): Scenario {
         uptime_secs: null,
         boot_id: null,
         os: null,
+        metrics: null,
         last_action: null,
       },
     ],
@@ -581,6 +583,7 @@ export function cloudServer(over: Partial<Server>): Server {
     private_ips: [],
     tags: {},
     launched_at_ms: null,
+    metrics: [],
     ...over,
   };
 }

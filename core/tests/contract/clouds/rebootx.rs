@@ -30,6 +30,7 @@ use paaf_core::cloud::{
 use paaf_core::config::Config;
 use paaf_core::events::CancellationToken;
 use paaf_core::secrets::{MemoryStore, SecretStore};
+use paaf_core::thresholds::Level;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -193,6 +194,27 @@ async fn the_sample_servers_are_listed_with_their_region_tags_and_addresses() {
     assert_eq!(tag("ssh.port"), Some("22"));
     assert_eq!(tag("ssh.keyName"), Some("keypair-01"));
     assert_eq!(inventory.servers[1].tags["stack"], "go");
+    // `RunnableMetric`s: kept, each levelled against its `[warning, danger]`.
+    let metrics = |i: usize| -> Vec<(String, Option<f64>, Level)> {
+        inventory.servers[i]
+            .metrics
+            .iter()
+            .map(|m| (m.label.clone().unwrap(), m.value, m.level))
+            .collect()
+    };
+    assert_eq!(
+        metrics(0),
+        [
+            ("CPU".to_string(), Some(28.0), Level::Ok),
+            ("RAM".to_string(), Some(512.0), Level::Ok)
+        ]
+    );
+    assert_eq!(
+        metrics(1)[0],
+        ("CPU".to_string(), Some(82.0), Level::Warning)
+    );
+    assert_eq!(inventory.servers[1].metrics[1].ratio, Some(0.25));
+    assert_eq!(inventory.servers[0].metrics[1].unit.as_deref(), Some("MB"));
     let sent = server.received_requests().await.unwrap();
     assert_eq!(sent[0].url.query(), Some("limit=50&offset=0"));
 }
