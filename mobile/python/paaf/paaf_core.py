@@ -4784,6 +4784,352 @@ class _UniffiFfiConverterTypeHostInput(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.user, buf)
         _UniffiFfiConverterTypeAuthInput.write(value.auth, buf)
 
+
+
+
+
+
+class MetricsSource:
+    """
+    Where a host's metrics came from.
+"""
+    def __init__(self):
+        raise RuntimeError("MetricsSource cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class SSH:
+        """
+        Read over SSH from /proc and `df`, with the status probe.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "MetricsSource.SSH()".format()
+        def __eq__(self, other):
+            if not isinstance(other, MetricsSource):
+                return NotImplemented
+            if not other.is_SSH():
+                return False
+            return True
+
+    @dataclass
+    class NODE_EXPORTER:
+        """
+        Queried from a `[[monitoring]]` Prometheus (`source`) that scrapes the host's node
+        exporter as `instance`.
+"""
+        
+        def __init__(self, source:str, instance:str):
+            self.source = source
+            
+            
+            self.instance = instance
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "MetricsSource.NODE_EXPORTER(source={}, instance={})".format(self.source, self.instance)
+        def __eq__(self, other):
+            if not isinstance(other, MetricsSource):
+                return NotImplemented
+            if not other.is_NODE_EXPORTER():
+                return False
+            if self.source != other.source:
+                return False
+            if self.instance != other.instance:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_SSH(self) -> bool:
+        return isinstance(self, MetricsSource.SSH)
+    def is_ssh(self) -> bool:
+        return isinstance(self, MetricsSource.SSH)
+    def is_NODE_EXPORTER(self) -> bool:
+        return isinstance(self, MetricsSource.NODE_EXPORTER)
+    def is_node_exporter(self) -> bool:
+        return isinstance(self, MetricsSource.NODE_EXPORTER)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+MetricsSource.SSH = type("MetricsSource.SSH", (MetricsSource.SSH, MetricsSource,), {})  # type: ignore
+MetricsSource.NODE_EXPORTER = type("MetricsSource.NODE_EXPORTER", (MetricsSource.NODE_EXPORTER, MetricsSource,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeMetricsSource(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MetricsSource.SSH(
+            )
+        if variant == 2:
+            return MetricsSource.NODE_EXPORTER(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_SSH():
+            return
+        if value.is_NODE_EXPORTER():
+            _UniffiFfiConverterString.check_lower(value.source)
+            _UniffiFfiConverterString.check_lower(value.instance)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_SSH():
+            buf.write_i32(1)
+        if value.is_NODE_EXPORTER():
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value.source, buf)
+            _UniffiFfiConverterString.write(value.instance, buf)
+
+
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
+
+class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
+class Level(enum.Enum):
+    """
+    How a value stands against its limits. Ordered from the least to the most worrying, so the
+    worst of several is their `max` (an unread value worries more than one read as fine).
+"""
+    
+    OK = 0
+    """
+    Below the warning limit, or no limit is set for it.
+"""
+    
+    UNKNOWN = 1
+    """
+    Not read (the host did not answer, its answer could not be parsed).
+"""
+    
+    WARNING = 2
+    """
+    At or past the warning limit.
+"""
+    
+    DANGER = 3
+    """
+    At or past the danger limit.
+"""
+    
+
+
+class _UniffiFfiConverterTypeLevel(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Level.OK
+        if variant == 2:
+            return Level.UNKNOWN
+        if variant == 3:
+            return Level.WARNING
+        if variant == 4:
+            return Level.DANGER
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == Level.OK:
+            return
+        if value == Level.UNKNOWN:
+            return
+        if value == Level.WARNING:
+            return
+        if value == Level.DANGER:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == Level.OK:
+            buf.write_i32(1)
+        if value == Level.UNKNOWN:
+            buf.write_i32(2)
+        if value == Level.WARNING:
+            buf.write_i32(3)
+        if value == Level.DANGER:
+            buf.write_i32(4)
+
+
+
+@dataclass
+class Reading:
+    """
+    One value and its level.
+"""
+    def __init__(self, *, value:typing.Optional[float], level:Level):
+        self.value = value
+        self.level = level
+        
+        
+
+    
+    def __str__(self):
+        return "Reading(value={}, level={})".format(self.value, self.level)
+    def __eq__(self, other):
+        if self.value != other.value:
+            return False
+        if self.level != other.level:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeReading(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Reading(
+            value=_UniffiFfiConverterOptionalFloat64.read(buf),
+            level=_UniffiFfiConverterTypeLevel.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.value)
+        _UniffiFfiConverterTypeLevel.check_lower(value.level)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalFloat64.write(value.value, buf)
+        _UniffiFfiConverterTypeLevel.write(value.level, buf)
+
+@dataclass
+class HostMetrics:
+    """
+    A host's metrics as a list shows them.
+"""
+    def __init__(self, *, source:MetricsSource, cpu_percent:Reading, load1:Reading, memory_percent:Reading, disk_percent:Reading, disk_mount:typing.Optional[str], uptime_secs:typing.Optional[int], problems:typing.List[str]):
+        self.source = source
+        self.cpu_percent = cpu_percent
+        self.load1 = load1
+        self.memory_percent = memory_percent
+        self.disk_percent = disk_percent
+        self.disk_mount = disk_mount
+        self.uptime_secs = uptime_secs
+        self.problems = problems
+        
+        
+
+    
+    def __str__(self):
+        return "HostMetrics(source={}, cpu_percent={}, load1={}, memory_percent={}, disk_percent={}, disk_mount={}, uptime_secs={}, problems={})".format(self.source, self.cpu_percent, self.load1, self.memory_percent, self.disk_percent, self.disk_mount, self.uptime_secs, self.problems)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.cpu_percent != other.cpu_percent:
+            return False
+        if self.load1 != other.load1:
+            return False
+        if self.memory_percent != other.memory_percent:
+            return False
+        if self.disk_percent != other.disk_percent:
+            return False
+        if self.disk_mount != other.disk_mount:
+            return False
+        if self.uptime_secs != other.uptime_secs:
+            return False
+        if self.problems != other.problems:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHostMetrics(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HostMetrics(
+            source=_UniffiFfiConverterTypeMetricsSource.read(buf),
+            cpu_percent=_UniffiFfiConverterTypeReading.read(buf),
+            load1=_UniffiFfiConverterTypeReading.read(buf),
+            memory_percent=_UniffiFfiConverterTypeReading.read(buf),
+            disk_percent=_UniffiFfiConverterTypeReading.read(buf),
+            disk_mount=_UniffiFfiConverterOptionalString.read(buf),
+            uptime_secs=_UniffiFfiConverterOptionalUInt64.read(buf),
+            problems=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeMetricsSource.check_lower(value.source)
+        _UniffiFfiConverterTypeReading.check_lower(value.cpu_percent)
+        _UniffiFfiConverterTypeReading.check_lower(value.load1)
+        _UniffiFfiConverterTypeReading.check_lower(value.memory_percent)
+        _UniffiFfiConverterTypeReading.check_lower(value.disk_percent)
+        _UniffiFfiConverterOptionalString.check_lower(value.disk_mount)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.uptime_secs)
+        _UniffiFfiConverterSequenceString.check_lower(value.problems)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeMetricsSource.write(value.source, buf)
+        _UniffiFfiConverterTypeReading.write(value.cpu_percent, buf)
+        _UniffiFfiConverterTypeReading.write(value.load1, buf)
+        _UniffiFfiConverterTypeReading.write(value.memory_percent, buf)
+        _UniffiFfiConverterTypeReading.write(value.disk_percent, buf)
+        _UniffiFfiConverterOptionalString.write(value.disk_mount, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.uptime_secs, buf)
+        _UniffiFfiConverterSequenceString.write(value.problems, buf)
+
 @dataclass
 class HostReboot:
     """
@@ -4841,6 +5187,31 @@ class _UniffiFfiConverterTypeHostReboot(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalUInt64.write(value.down_ms, buf)
         _UniffiFfiConverterOptionalUInt64.write(value.duration_ms, buf)
 
+class _UniffiFfiConverterOptionalTypeHostMetrics(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeHostMetrics.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeHostMetrics.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeHostMetrics.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 class _UniffiFfiConverterOptionalTypeActionRecord(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -4871,7 +5242,7 @@ class HostStatus:
     """
     What `paaf host list` shows for one host.
 """
-    def __init__(self, *, name:str, address:str, port:int, user:str, reachable:bool, error:typing.Optional[ErrorInfo], uptime_secs:typing.Optional[int], boot_id:typing.Optional[str], os:typing.Optional[str], last_action:typing.Optional[ActionRecord]):
+    def __init__(self, *, name:str, address:str, port:int, user:str, reachable:bool, error:typing.Optional[ErrorInfo], uptime_secs:typing.Optional[int], boot_id:typing.Optional[str], os:typing.Optional[str], metrics:typing.Optional[HostMetrics], last_action:typing.Optional[ActionRecord]):
         self.name = name
         self.address = address
         self.port = port
@@ -4881,13 +5252,14 @@ class HostStatus:
         self.uptime_secs = uptime_secs
         self.boot_id = boot_id
         self.os = os
+        self.metrics = metrics
         self.last_action = last_action
         
         
 
     
     def __str__(self):
-        return "HostStatus(name={}, address={}, port={}, user={}, reachable={}, error={}, uptime_secs={}, boot_id={}, os={}, last_action={})".format(self.name, self.address, self.port, self.user, self.reachable, self.error, self.uptime_secs, self.boot_id, self.os, self.last_action)
+        return "HostStatus(name={}, address={}, port={}, user={}, reachable={}, error={}, uptime_secs={}, boot_id={}, os={}, metrics={}, last_action={})".format(self.name, self.address, self.port, self.user, self.reachable, self.error, self.uptime_secs, self.boot_id, self.os, self.metrics, self.last_action)
     def __eq__(self, other):
         if self.name != other.name:
             return False
@@ -4907,6 +5279,8 @@ class HostStatus:
             return False
         if self.os != other.os:
             return False
+        if self.metrics != other.metrics:
+            return False
         if self.last_action != other.last_action:
             return False
         return True
@@ -4924,6 +5298,7 @@ class _UniffiFfiConverterTypeHostStatus(_UniffiConverterRustBuffer):
             uptime_secs=_UniffiFfiConverterOptionalUInt64.read(buf),
             boot_id=_UniffiFfiConverterOptionalString.read(buf),
             os=_UniffiFfiConverterOptionalString.read(buf),
+            metrics=_UniffiFfiConverterOptionalTypeHostMetrics.read(buf),
             last_action=_UniffiFfiConverterOptionalTypeActionRecord.read(buf),
         )
 
@@ -4938,6 +5313,7 @@ class _UniffiFfiConverterTypeHostStatus(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalUInt64.check_lower(value.uptime_secs)
         _UniffiFfiConverterOptionalString.check_lower(value.boot_id)
         _UniffiFfiConverterOptionalString.check_lower(value.os)
+        _UniffiFfiConverterOptionalTypeHostMetrics.check_lower(value.metrics)
         _UniffiFfiConverterOptionalTypeActionRecord.check_lower(value.last_action)
 
     @staticmethod
@@ -4951,6 +5327,7 @@ class _UniffiFfiConverterTypeHostStatus(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalUInt64.write(value.uptime_secs, buf)
         _UniffiFfiConverterOptionalString.write(value.boot_id, buf)
         _UniffiFfiConverterOptionalString.write(value.os, buf)
+        _UniffiFfiConverterOptionalTypeHostMetrics.write(value.metrics, buf)
         _UniffiFfiConverterOptionalTypeActionRecord.write(value.last_action, buf)
 
 @dataclass
@@ -5768,40 +6145,6 @@ class _UniffiFfiConverterSequenceTypeDashboardLink(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterTypeDashboardLink.read(buf) for i in range(count)
         ]
-
-class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
-    @staticmethod
-    def read(buf):
-        return buf.read_double()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_double(value)
-
-class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterFloat64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterFloat64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterFloat64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
 
 @dataclass
 class QueryValue:
@@ -9747,6 +10090,46 @@ class _UniffiFfiConverterTypeTarget(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.scrape_url, buf)
         _UniffiFfiConverterTypeLabels.write(value.labels, buf)
 
+@dataclass
+class Threshold:
+    """
+    Where a value turns into a warning and into a danger. With `warning > danger` higher is
+    better (the RebootX on-prem spec's reversed form, e.g. free space `[20, 10]`).
+"""
+    def __init__(self, *, warning:float, danger:float):
+        self.warning = warning
+        self.danger = danger
+        
+        
+
+    
+    def __str__(self):
+        return "Threshold(warning={}, danger={})".format(self.warning, self.danger)
+    def __eq__(self, other):
+        if self.warning != other.warning:
+            return False
+        if self.danger != other.danger:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeThreshold(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Threshold(
+            warning=_UniffiFfiConverterFloat64.read(buf),
+            danger=_UniffiFfiConverterFloat64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterFloat64.check_lower(value.warning)
+        _UniffiFfiConverterFloat64.check_lower(value.danger)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterFloat64.write(value.warning, buf)
+        _UniffiFfiConverterFloat64.write(value.danger, buf)
+
 
 
 
@@ -10156,6 +10539,8 @@ __all__ = [
     "WriteGuard",
     "SecretInput",
     "AuthInput",
+    "MetricsSource",
+    "Level",
     "Severity",
     "IncidentPhase",
     "IncidentEventKind",
@@ -10203,6 +10588,8 @@ __all__ = [
     "FlagState",
     "FlagTarget",
     "HostInput",
+    "Reading",
+    "HostMetrics",
     "HostReboot",
     "HostStatus",
     "HostSummary",
@@ -10238,4 +10625,5 @@ __all__ = [
     "SourceAlerts",
     "StepEvent",
     "Target",
+    "Threshold",
 ]

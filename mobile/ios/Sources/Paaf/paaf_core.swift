@@ -2611,6 +2611,123 @@ public func FfiConverterTypeHostInput_lower(_ value: HostInput) -> RustBuffer {
 
 
 /**
+ * A host's metrics as a list shows them.
+ */
+public struct HostMetrics: Equatable, Hashable {
+    public var source: MetricsSource
+    /**
+     * Busy CPU time, % of all CPUs.
+     */
+    public var cpuPercent: Reading
+    /**
+     * Load average over 1 minute.
+     */
+    public var load1: Reading
+    /**
+     * Memory in use (not available), %.
+     */
+    public var memoryPercent: Reading
+    /**
+     * Used space of the fullest mount, %.
+     */
+    public var diskPercent: Reading
+    /**
+     * The mount `disk_percent` is of.
+     */
+    public var diskMount: String?
+    public var uptimeSecs: UInt64?
+    /**
+     * Why a value is unknown, one line each.
+     */
+    public var problems: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(source: MetricsSource, 
+        /**
+         * Busy CPU time, % of all CPUs.
+         */cpuPercent: Reading, 
+        /**
+         * Load average over 1 minute.
+         */load1: Reading, 
+        /**
+         * Memory in use (not available), %.
+         */memoryPercent: Reading, 
+        /**
+         * Used space of the fullest mount, %.
+         */diskPercent: Reading, 
+        /**
+         * The mount `disk_percent` is of.
+         */diskMount: String?, uptimeSecs: UInt64?, 
+        /**
+         * Why a value is unknown, one line each.
+         */problems: [String]) {
+        self.source = source
+        self.cpuPercent = cpuPercent
+        self.load1 = load1
+        self.memoryPercent = memoryPercent
+        self.diskPercent = diskPercent
+        self.diskMount = diskMount
+        self.uptimeSecs = uptimeSecs
+        self.problems = problems
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HostMetrics: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHostMetrics: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HostMetrics {
+        return
+            try HostMetrics(
+                source: FfiConverterTypeMetricsSource.read(from: &buf), 
+                cpuPercent: FfiConverterTypeReading.read(from: &buf), 
+                load1: FfiConverterTypeReading.read(from: &buf), 
+                memoryPercent: FfiConverterTypeReading.read(from: &buf), 
+                diskPercent: FfiConverterTypeReading.read(from: &buf), 
+                diskMount: FfiConverterOptionString.read(from: &buf), 
+                uptimeSecs: FfiConverterOptionUInt64.read(from: &buf), 
+                problems: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HostMetrics, into buf: inout [UInt8]) {
+        FfiConverterTypeMetricsSource.write(value.source, into: &buf)
+        FfiConverterTypeReading.write(value.cpuPercent, into: &buf)
+        FfiConverterTypeReading.write(value.load1, into: &buf)
+        FfiConverterTypeReading.write(value.memoryPercent, into: &buf)
+        FfiConverterTypeReading.write(value.diskPercent, into: &buf)
+        FfiConverterOptionString.write(value.diskMount, into: &buf)
+        FfiConverterOptionUInt64.write(value.uptimeSecs, into: &buf)
+        FfiConverterSequenceString.write(value.problems, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostMetrics_lift(_ buf: RustBuffer) throws -> HostMetrics {
+    return try FfiConverterTypeHostMetrics.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostMetrics_lower(_ value: HostMetrics) -> RustBuffer {
+    return FfiConverterTypeHostMetrics.lower(value)
+}
+
+
+/**
  * A host rebooted during the incident, and how long it was down.
  */
 public struct HostReboot: Equatable, Hashable {
@@ -2707,6 +2824,11 @@ public struct HostStatus: Equatable, Hashable {
     public var uptimeSecs: UInt64?
     public var bootId: String?
     public var os: String?
+    /**
+     * CPU, load, memory, disk and uptime with their levels; `None` when nothing could read
+     * them (the host did not answer and no Prometheus scrapes it).
+     */
+    public var metrics: HostMetrics?
     public var lastAction: ActionRecord?
 
     // Default memberwise initializers are never public by default, so we
@@ -2714,7 +2836,11 @@ public struct HostStatus: Equatable, Hashable {
     public init(name: String, address: String, port: UInt16, user: String, reachable: Bool, 
         /**
          * Why the host could not be read, when it could not.
-         */error: ErrorInfo?, uptimeSecs: UInt64?, bootId: String?, os: String?, lastAction: ActionRecord?) {
+         */error: ErrorInfo?, uptimeSecs: UInt64?, bootId: String?, os: String?, 
+        /**
+         * CPU, load, memory, disk and uptime with their levels; `None` when nothing could read
+         * them (the host did not answer and no Prometheus scrapes it).
+         */metrics: HostMetrics?, lastAction: ActionRecord?) {
         self.name = name
         self.address = address
         self.port = port
@@ -2724,6 +2850,7 @@ public struct HostStatus: Equatable, Hashable {
         self.uptimeSecs = uptimeSecs
         self.bootId = bootId
         self.os = os
+        self.metrics = metrics
         self.lastAction = lastAction
     }
 
@@ -2752,6 +2879,7 @@ public struct FfiConverterTypeHostStatus: FfiConverterRustBuffer {
                 uptimeSecs: FfiConverterOptionUInt64.read(from: &buf), 
                 bootId: FfiConverterOptionString.read(from: &buf), 
                 os: FfiConverterOptionString.read(from: &buf), 
+                metrics: FfiConverterOptionTypeHostMetrics.read(from: &buf), 
                 lastAction: FfiConverterOptionTypeActionRecord.read(from: &buf)
         )
     }
@@ -2766,6 +2894,7 @@ public struct FfiConverterTypeHostStatus: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.uptimeSecs, into: &buf)
         FfiConverterOptionString.write(value.bootId, into: &buf)
         FfiConverterOptionString.write(value.os, into: &buf)
+        FfiConverterOptionTypeHostMetrics.write(value.metrics, into: &buf)
         FfiConverterOptionTypeActionRecord.write(value.lastAction, into: &buf)
     }
 }
@@ -4691,6 +4820,63 @@ public func FfiConverterTypeQueryValue_lower(_ value: QueryValue) -> RustBuffer 
 
 
 /**
+ * One value and its level.
+ */
+public struct Reading: Equatable, Hashable {
+    public var value: Double?
+    public var level: Level
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(value: Double?, level: Level) {
+        self.value = value
+        self.level = level
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Reading: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReading: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Reading {
+        return
+            try Reading(
+                value: FfiConverterOptionDouble.read(from: &buf), 
+                level: FfiConverterTypeLevel.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Reading, into buf: inout [UInt8]) {
+        FfiConverterOptionDouble.write(value.value, into: &buf)
+        FfiConverterTypeLevel.write(value.level, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReading_lift(_ buf: RustBuffer) throws -> Reading {
+    return try FfiConverterTypeReading.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReading_lower(_ value: Reading) -> RustBuffer {
+    return FfiConverterTypeReading.lower(value)
+}
+
+
+/**
  * What a verified reboot saw.
  */
 public struct RebootReport: Equatable, Hashable {
@@ -5876,6 +6062,64 @@ public func FfiConverterTypeTextSample_lift(_ buf: RustBuffer) throws -> TextSam
 #endif
 public func FfiConverterTypeTextSample_lower(_ value: TextSample) -> RustBuffer {
     return FfiConverterTypeTextSample.lower(value)
+}
+
+
+/**
+ * Where a value turns into a warning and into a danger. With `warning > danger` higher is
+ * better (the RebootX on-prem spec's reversed form, e.g. free space `[20, 10]`).
+ */
+public struct Threshold: Equatable, Hashable {
+    public var warning: Double
+    public var danger: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(warning: Double, danger: Double) {
+        self.warning = warning
+        self.danger = danger
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Threshold: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeThreshold: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Threshold {
+        return
+            try Threshold(
+                warning: FfiConverterDouble.read(from: &buf), 
+                danger: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Threshold, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.warning, into: &buf)
+        FfiConverterDouble.write(value.danger, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThreshold_lift(_ buf: RustBuffer) throws -> Threshold {
+    return try FfiConverterTypeThreshold.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThreshold_lower(_ value: Threshold) -> RustBuffer {
+    return FfiConverterTypeThreshold.lower(value)
 }
 
 
@@ -7560,6 +7804,182 @@ public func FfiConverterTypeKeyStatus_lift(_ buf: RustBuffer) throws -> KeyStatu
 #endif
 public func FfiConverterTypeKeyStatus_lower(_ value: KeyStatus) -> RustBuffer {
     return FfiConverterTypeKeyStatus.lower(value)
+}
+
+
+
+/**
+ * How a value stands against its limits. Ordered from the least to the most worrying, so the
+ * worst of several is their `max` (an unread value worries more than one read as fine).
+ */
+
+public enum Level: Equatable, Hashable {
+    
+    /**
+     * Below the warning limit, or no limit is set for it.
+     */
+    case ok
+    /**
+     * Not read (the host did not answer, its answer could not be parsed).
+     */
+    case unknown
+    /**
+     * At or past the warning limit.
+     */
+    case warning
+    /**
+     * At or past the danger limit.
+     */
+    case danger
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Level: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLevel: FfiConverterRustBuffer {
+    typealias SwiftType = Level
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Level {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ok
+        
+        case 2: return .unknown
+        
+        case 3: return .warning
+        
+        case 4: return .danger
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Level, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .ok:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .warning:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .danger:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLevel_lift(_ buf: RustBuffer) throws -> Level {
+    return try FfiConverterTypeLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLevel_lower(_ value: Level) -> RustBuffer {
+    return FfiConverterTypeLevel.lower(value)
+}
+
+
+
+/**
+ * Where a host's metrics came from.
+ */
+
+public enum MetricsSource: Equatable, Hashable {
+    
+    /**
+     * Read over SSH from /proc and `df`, with the status probe.
+     */
+    case ssh
+    /**
+     * Queried from a `[[monitoring]]` Prometheus (`source`) that scrapes the host's node
+     * exporter as `instance`.
+     */
+    case nodeExporter(source: String, instance: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MetricsSource: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMetricsSource: FfiConverterRustBuffer {
+    typealias SwiftType = MetricsSource
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MetricsSource {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ssh
+        
+        case 2: return .nodeExporter(source: try FfiConverterString.read(from: &buf), instance: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MetricsSource, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .ssh:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .nodeExporter(source,instance):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(source, into: &buf)
+            FfiConverterString.write(instance, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricsSource_lift(_ buf: RustBuffer) throws -> MetricsSource {
+    return try FfiConverterTypeMetricsSource.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricsSource_lower(_ value: MetricsSource) -> RustBuffer {
+    return FfiConverterTypeMetricsSource.lower(value)
 }
 
 
@@ -9417,6 +9837,30 @@ fileprivate struct FfiConverterOptionTypeErrorInfo: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeErrorInfo.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeHostMetrics: FfiConverterRustBuffer {
+    typealias SwiftType = HostMetrics?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHostMetrics.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHostMetrics.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -2696,6 +2696,95 @@ public object FfiConverterTypeHostInput: FfiConverterRustBuffer<HostInput> {
 
 
 /**
+ * A host's metrics as a list shows them.
+ */
+data class HostMetrics (
+    var `source`: MetricsSource
+    , 
+    /**
+     * Busy CPU time, % of all CPUs.
+     */
+    var `cpuPercent`: Reading
+    , 
+    /**
+     * Load average over 1 minute.
+     */
+    var `load1`: Reading
+    , 
+    /**
+     * Memory in use (not available), %.
+     */
+    var `memoryPercent`: Reading
+    , 
+    /**
+     * Used space of the fullest mount, %.
+     */
+    var `diskPercent`: Reading
+    , 
+    /**
+     * The mount `disk_percent` is of.
+     */
+    var `diskMount`: kotlin.String?
+    , 
+    var `uptimeSecs`: kotlin.ULong?
+    , 
+    /**
+     * Why a value is unknown, one line each.
+     */
+    var `problems`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHostMetrics: FfiConverterRustBuffer<HostMetrics> {
+    override fun read(buf: ByteBuffer): HostMetrics {
+        return HostMetrics(
+            FfiConverterTypeMetricsSource.read(buf),
+            FfiConverterTypeReading.read(buf),
+            FfiConverterTypeReading.read(buf),
+            FfiConverterTypeReading.read(buf),
+            FfiConverterTypeReading.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HostMetrics) = (
+            FfiConverterTypeMetricsSource.allocationSize(value.`source`) +
+            FfiConverterTypeReading.allocationSize(value.`cpuPercent`) +
+            FfiConverterTypeReading.allocationSize(value.`load1`) +
+            FfiConverterTypeReading.allocationSize(value.`memoryPercent`) +
+            FfiConverterTypeReading.allocationSize(value.`diskPercent`) +
+            FfiConverterOptionalString.allocationSize(value.`diskMount`) +
+            FfiConverterOptionalULong.allocationSize(value.`uptimeSecs`) +
+            FfiConverterSequenceString.allocationSize(value.`problems`)
+    )
+
+    override fun write(value: HostMetrics, buf: ByteBuffer) {
+            FfiConverterTypeMetricsSource.write(value.`source`, buf)
+            FfiConverterTypeReading.write(value.`cpuPercent`, buf)
+            FfiConverterTypeReading.write(value.`load1`, buf)
+            FfiConverterTypeReading.write(value.`memoryPercent`, buf)
+            FfiConverterTypeReading.write(value.`diskPercent`, buf)
+            FfiConverterOptionalString.write(value.`diskMount`, buf)
+            FfiConverterOptionalULong.write(value.`uptimeSecs`, buf)
+            FfiConverterSequenceString.write(value.`problems`, buf)
+    }
+}
+
+
+
+/**
  * A host rebooted during the incident, and how long it was down.
  */
 data class HostReboot (
@@ -2782,6 +2871,12 @@ data class HostStatus (
     , 
     var `os`: kotlin.String?
     , 
+    /**
+     * CPU, load, memory, disk and uptime with their levels; `None` when nothing could read
+     * them (the host did not answer and no Prometheus scrapes it).
+     */
+    var `metrics`: HostMetrics?
+    , 
     var `lastAction`: ActionRecord?
     
 ){
@@ -2808,6 +2903,7 @@ public object FfiConverterTypeHostStatus: FfiConverterRustBuffer<HostStatus> {
             FfiConverterOptionalULong.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeHostMetrics.read(buf),
             FfiConverterOptionalTypeActionRecord.read(buf),
         )
     }
@@ -2822,6 +2918,7 @@ public object FfiConverterTypeHostStatus: FfiConverterRustBuffer<HostStatus> {
             FfiConverterOptionalULong.allocationSize(value.`uptimeSecs`) +
             FfiConverterOptionalString.allocationSize(value.`bootId`) +
             FfiConverterOptionalString.allocationSize(value.`os`) +
+            FfiConverterOptionalTypeHostMetrics.allocationSize(value.`metrics`) +
             FfiConverterOptionalTypeActionRecord.allocationSize(value.`lastAction`)
     )
 
@@ -2835,6 +2932,7 @@ public object FfiConverterTypeHostStatus: FfiConverterRustBuffer<HostStatus> {
             FfiConverterOptionalULong.write(value.`uptimeSecs`, buf)
             FfiConverterOptionalString.write(value.`bootId`, buf)
             FfiConverterOptionalString.write(value.`os`, buf)
+            FfiConverterOptionalTypeHostMetrics.write(value.`metrics`, buf)
             FfiConverterOptionalTypeActionRecord.write(value.`lastAction`, buf)
     }
 }
@@ -4309,6 +4407,47 @@ public object FfiConverterTypeQueryValue: FfiConverterRustBuffer<QueryValue> {
 
 
 /**
+ * One value and its level.
+ */
+data class Reading (
+    var `value`: kotlin.Double?
+    , 
+    var `level`: Level
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReading: FfiConverterRustBuffer<Reading> {
+    override fun read(buf: ByteBuffer): Reading {
+        return Reading(
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterTypeLevel.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Reading) = (
+            FfiConverterOptionalDouble.allocationSize(value.`value`) +
+            FfiConverterTypeLevel.allocationSize(value.`level`)
+    )
+
+    override fun write(value: Reading, buf: ByteBuffer) {
+            FfiConverterOptionalDouble.write(value.`value`, buf)
+            FfiConverterTypeLevel.write(value.`level`, buf)
+    }
+}
+
+
+
+/**
  * What a verified reboot saw.
  */
 data class RebootReport (
@@ -5232,6 +5371,48 @@ public object FfiConverterTypeTextSample: FfiConverterRustBuffer<TextSample> {
     override fun write(value: TextSample, buf: ByteBuffer) {
             FfiConverterLong.write(value.`atMs`, buf)
             FfiConverterString.write(value.`text`, buf)
+    }
+}
+
+
+
+/**
+ * Where a value turns into a warning and into a danger. With `warning > danger` higher is
+ * better (the RebootX on-prem spec's reversed form, e.g. free space `[20, 10]`).
+ */
+data class Threshold (
+    var `warning`: kotlin.Double
+    , 
+    var `danger`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeThreshold: FfiConverterRustBuffer<Threshold> {
+    override fun read(buf: ByteBuffer): Threshold {
+        return Threshold(
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Threshold) = (
+            FfiConverterDouble.allocationSize(value.`warning`) +
+            FfiConverterDouble.allocationSize(value.`danger`)
+    )
+
+    override fun write(value: Threshold, buf: ByteBuffer) {
+            FfiConverterDouble.write(value.`warning`, buf)
+            FfiConverterDouble.write(value.`danger`, buf)
     }
 }
 
@@ -6417,6 +6598,145 @@ public object FfiConverterTypeKeyStatus: FfiConverterRustBuffer<KeyStatus> {
 
     override fun write(value: KeyStatus, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How a value stands against its limits. Ordered from the least to the most worrying, so the
+ * worst of several is their `max` (an unread value worries more than one read as fine).
+ */
+
+enum class Level {
+    
+    /**
+     * Below the warning limit, or no limit is set for it.
+     */
+    OK,
+    /**
+     * Not read (the host did not answer, its answer could not be parsed).
+     */
+    UNKNOWN,
+    /**
+     * At or past the warning limit.
+     */
+    WARNING,
+    /**
+     * At or past the danger limit.
+     */
+    DANGER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLevel: FfiConverterRustBuffer<Level> {
+    override fun read(buf: ByteBuffer) = try {
+        Level.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Level) = 4UL
+
+    override fun write(value: Level, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where a host's metrics came from.
+ */
+sealed class MetricsSource {
+    
+    /**
+     * Read over SSH from /proc and `df`, with the status probe.
+     */
+    object Ssh : MetricsSource()
+    
+    
+    /**
+     * Queried from a `[[monitoring]]` Prometheus (`source`) that scrapes the host's node
+     * exporter as `instance`.
+     */
+    data class NodeExporter(
+        val `source`: kotlin.String, 
+        val `instance`: kotlin.String) : MetricsSource()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMetricsSource : FfiConverterRustBuffer<MetricsSource>{
+    override fun read(buf: ByteBuffer): MetricsSource {
+        return when(buf.getInt()) {
+            1 -> MetricsSource.Ssh
+            2 -> MetricsSource.NodeExporter(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: MetricsSource): ULong = when(value) {
+        is MetricsSource.Ssh -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is MetricsSource.NodeExporter -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`source`)
+                + FfiConverterString.allocationSize(value.`instance`)
+            )
+        }
+    }
+
+    override fun write(value: MetricsSource, buf: ByteBuffer) {
+        when(value) {
+            is MetricsSource.Ssh -> {
+                buf.putInt(1)
+                Unit
+            }
+            is MetricsSource.NodeExporter -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`source`, buf)
+                FfiConverterString.write(value.`instance`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -8307,6 +8627,38 @@ public object FfiConverterOptionalTypeErrorInfo: FfiConverterRustBuffer<ErrorInf
         } else {
             buf.put(1)
             FfiConverterTypeErrorInfo.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeHostMetrics: FfiConverterRustBuffer<HostMetrics?> {
+    override fun read(buf: ByteBuffer): HostMetrics? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHostMetrics.read(buf)
+    }
+
+    override fun allocationSize(value: HostMetrics?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHostMetrics.allocationSize(value)
+        }
+    }
+
+    override fun write(value: HostMetrics?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHostMetrics.write(value, buf)
         }
     }
 }
