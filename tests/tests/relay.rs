@@ -345,7 +345,9 @@ env = "production"
             host: "web-9".into(),
         };
     });
-    let cases: Vec<(&str, &String, fn(&IntentRefusal) -> bool)> = vec![
+    /// A case: its name, the intent link, and which refusal it must get.
+    type Case<'a> = (&'a str, &'a String, fn(&IntentRefusal) -> bool);
+    let cases: Vec<Case> = vec![
         ("forged", &forged, |r| {
             matches!(r, IntentRefusal::ForgedSignature)
         }),

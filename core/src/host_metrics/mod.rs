@@ -77,7 +77,7 @@ impl HostMetrics {
             value,
             level: level_of(value, t),
         };
-        let (disk_mount, disk) = sample.disk.map(|(m, p)| (m, p)).unzip();
+        let (disk_mount, disk) = sample.disk.unzip();
         HostMetrics {
             source,
             cpu_percent: reading(sample.cpu_percent, thresholds.cpu.as_ref()),
