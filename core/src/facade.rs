@@ -400,6 +400,13 @@ impl Paaf {
     /// Live status of the named hosts (all when `names` is empty), probed concurrently, with
     /// their metrics (every Prometheus asked meanwhile), the most worrying first.
     pub async fn status(&self, names: &[String]) -> Result<Vec<HostStatus>> {
+        self.probe_hosts(names, true).await
+    }
+
+    /// [`Paaf::status`]; without `metrics` (a plan's or a protect step's "state now") it skips
+    /// the 0.2 s CPU sample on the host and the Prometheus queries, which a confirmation would
+    /// otherwise wait for (up to the Prometheus wait when one hangs).
+    async fn probe_hosts(&self, names: &[String], metrics: bool) -> Result<Vec<HostStatus>> {
         let config = self.config();
         let hosts: Vec<HostConfig> = if names.is_empty() {
             config.hosts.clone()
@@ -414,7 +421,7 @@ impl Paaf {
             .iter()
             .map(|host| {
                 let target = self.target(host)?;
-                let cmd = inventory::probe_command(&host.boot_id_command);
+                let cmd = inventory::probe_command(&host.boot_id_command, metrics);
                 let (timeout, max) = (host.command_timeout, host.max_output_bytes);
                 let pool = self.pool.clone();
                 Ok(tokio::spawn(async move {
@@ -423,7 +430,11 @@ impl Paaf {
                 }))
             })
             .collect();
-        let exporters = self.node_exporters().await;
+        let exporters = if metrics {
+            self.node_exporters().await
+        } else {
+            Vec::new()
+        };
         let mut out = Vec::new();
         for (host, task) in hosts.iter().zip(tasks) {
             let result = match task {
@@ -437,7 +448,9 @@ impl Paaf {
                 Ok(o) => (None, Some(inventory::parse_probe(&o.stdout))),
                 Err(e) => (Some(ErrorInfo::from(&e)), None),
             };
-            let metrics = host_metrics::metrics_of(host, &exporters, probe.as_ref());
+            let levelled = metrics
+                .then(|| host_metrics::metrics_of(host, &exporters, probe.as_ref()))
+                .flatten();
             let probe = probe.unwrap_or_default();
             out.push(HostStatus {
                 name: host.name.clone(),
@@ -449,7 +462,7 @@ impl Paaf {
                 uptime_secs: probe.uptime_secs,
                 boot_id: probe.boot_id,
                 os: probe.os,
-                metrics,
+                metrics: levelled,
                 last_action: self.journal.last_for(&host.name)?,
             });
         }

@@ -119,12 +119,15 @@ pub fn worst_first(statuses: &mut [HostStatus]) {
 
 const MARK: &str = "@@paaf@@";
 
-/// One shell line that prints uptime, boot id, OS and the metrics' sections
+/// One shell line that prints uptime, boot id, OS and, with `metrics`, the metrics' sections
 /// ([`host_metrics::proc::SECTIONS`]), each after a marker line.
-pub(crate) fn probe_command(boot_id_command: &str) -> String {
+pub(crate) fn probe_command(boot_id_command: &str, metrics: bool) -> String {
     let mut command = format!(
         "echo {MARK}uptime; cat /proc/uptime 2>/dev/null; echo {MARK}bootid; {boot_id_command}; echo {MARK}os; (. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr"
     );
+    if !metrics {
+        return command;
+    }
     for (name, shell) in host_metrics::proc::SECTIONS {
         command.push_str(&format!("; echo {MARK}{name}; {shell}"));
     }
@@ -190,6 +193,18 @@ pub(crate) fn parse_probe(stdout: &str) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A state line for a plan or a protect step reads no metrics: no CPU sample to wait for.
+    #[test]
+    fn only_the_status_probe_reads_the_metrics() {
+        let full = probe_command("cat /proc/sys/kernel/random/boot_id", true);
+        let light = probe_command("cat /proc/sys/kernel/random/boot_id", false);
+        for (name, shell) in host_metrics::proc::SECTIONS {
+            assert!(full.contains(&format!("{MARK}{name}; {shell}")), "{name}");
+            assert!(!light.contains(&format!("{MARK}{name}")), "{name}");
+        }
+        assert!(!light.contains("sleep") && light.contains("random/boot_id"));
+    }
 
     #[test]
     fn probe_output_parses() {

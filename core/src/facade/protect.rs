@@ -488,7 +488,7 @@ impl Paaf {
 
     /// A host's state; `compare`: its boot id is what a reboot step checks again.
     async fn look_host(&self, host: &str, compare: bool) -> Look {
-        match self.status(&[host.to_string()]).await {
+        match self.probe_hosts(&[host.to_string()], false).await {
             Ok(mut all) if !all.is_empty() => {
                 let s = all.remove(0);
                 match (&s.error, &s.boot_id) {
