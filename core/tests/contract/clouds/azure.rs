@@ -20,7 +20,7 @@
 //!   (429 with Retry-After).
 
 use super::{
-    CloudMock, Hints, RebootMock, fast, followed, form_fields, limits, mount_once_then, mount_token,
+    CloudMock, RebootMock, fast, followed, form_fields, limits, mount_once_then, mount_token,
 };
 use super::{asked, mount, mount_expected, received, the_one_empty_post, token_server};
 use crate::support::{given, serve_expected};
@@ -37,13 +37,13 @@ use wiremock::{MockServer, ResponseTemplate};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
-const SECRET: &str = "Xy8Q~s3cr3tValue.0123456789abcdefghijklmn";
+pub(super) const SECRET: &str = "Xy8Q~s3cr3tValue.0123456789abcdefghijklmn";
 const SUB: &str = "00000000-1111-2222-3333-444444444444";
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.arm-one.sig";
 const TOKEN_2: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.arm-two.sig";
-const VMS: &str = "/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Compute/virtualMachines";
-const WEB_1: &str = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1";
-const WEB_2: &str = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-2";
+pub(super) const VMS: &str = "/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Compute/virtualMachines";
+pub(super) const WEB_1: &str = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1";
+pub(super) const WEB_2: &str = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-2";
 const OPERATION: &str = "/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Compute/locations/westeurope/operations/5c1e2a6f-0d2c-4b8a-9f31-6a3c2f7e9d10";
 const TOKEN_PATH: &str = "/login/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token";
 
@@ -53,25 +53,6 @@ const TOKEN_PATH: &str = "/login/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "azure";
-    const SECRET: &'static str = SECRET;
-    const BASE: &'static str = "";
-    const SERVER: (&'static str, &'static str) = ("westeurope", WEB_1);
-    const SERVER_2: &'static str = WEB_2;
-    const BAD_ID: &'static str = "web-1";
-    const LIST: &'static str = VMS;
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "POST",
-        "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1/deallocate",
-        "deallocate of VM web-1",
-    );
-    const HINTS: Hints = Hints {
-        auth: "ARM refused the token of app",
-        permission: "Virtual Machine Contributor",
-        rate_limited: "Azure Resource Manager limits the request rate",
-    };
-
     fn read_path(id: &str) -> String {
         id.to_string()
     }

@@ -12,7 +12,7 @@
 //!   running action), 429 too_many_requests with `ratelimit-*` headers, 500 server_error;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, RebootMock, connected, fast, followed, mount_reads};
+use super::{CloudMock, RebootMock, connected, fast, followed, mount_reads};
 use crate::support::{changes, given, serve, serve_expected};
 use paaf_core::cloud::digitalocean::DigitalOcean;
 use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
@@ -22,34 +22,15 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "dop_v1_5ecret0123456789abcdef0123456789abcdef0123456789abcdef01";
-const DROPLET: &str = "3164444";
-const ACTIONS: &str = "/v2/droplets/3164444/actions";
+pub(super) const TOKEN: &str = "dop_v1_5ecret0123456789abcdef0123456789abcdef0123456789abcdef01";
+pub(super) const DROPLET: &str = "3164444";
+pub(super) const ACTIONS: &str = "/v2/droplets/3164444/actions";
 const ACTION: &str = "/v2/droplets/3164444/actions/36804636";
 
 /// DigitalOcean's API for the scenario table.
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "digitalocean";
-    const SECRET: &'static str = TOKEN;
-    const BASE: &'static str = "";
-    const SERVER: (&'static str, &'static str) = ("nyc3", DROPLET);
-    const SERVER_2: &'static str = "3164459";
-    const BAD_ID: &'static str = "web-1";
-    const LIST: &'static str = "/v2/droplets";
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "POST",
-        ACTIONS,
-        "shutdown of droplet 3164444",
-    );
-    const HINTS: Hints = Hints {
-        auth: "API token of digitalocean account \"prod\"",
-        permission: "droplet:update",
-        rate_limited: "2015-10-15T17:57:13",
-    };
-
     fn read_path(id: &str) -> String {
         format!("/v2/droplets/{id}")
     }

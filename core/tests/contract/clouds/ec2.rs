@@ -16,7 +16,7 @@
 //!   AuthFailure answered 401 and UnauthorizedOperation 403 as EC2 does;
 //! - throttling: https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html.
 
-use super::{CloudMock, Hints, RebootMock, fast, limits, regions_key};
+use super::{CloudMock, RebootMock, fast, limits, regions_key};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ec2::Ec2;
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
@@ -27,33 +27,15 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{header_regex, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-const ID: &str = "i-1234567890abcdef0";
-const ID_2: &str = "i-0598c7d356eba48d7";
+pub(super) const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+pub(super) const ID: &str = "i-1234567890abcdef0";
+pub(super) const ID_2: &str = "i-0598c7d356eba48d7";
 
 /// EC2's Query API for the scenario table: DescribeInstances, StopInstances, the error XML.
 /// Bodies are XML, carried as JSON strings to [`CloudMock::ok`].
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "aws";
-    const SECRET: &'static str = SECRET;
-    const BASE: &'static str = "";
-    const SERVER: (&'static str, &'static str) = ("eu-west-1", ID);
-    const SERVER_2: &'static str = ID_2;
-    const BAD_ID: &'static str = "i-0123&Action=TerminateInstances";
-    const LIST: &'static str = "/?Action=DescribeInstances&MaxResults=1000";
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "GET",
-        "/?Action=StopInstances&InstanceId.1=i-1234567890abcdef0",
-        "StopInstances of instance i-1234567890abcdef0",
-    );
-    const HINTS: Hints = Hints {
-        auth: "secret access key of aws account \"prod\"",
-        permission: "ec2:StopInstances",
-        rate_limited: "EC2 limits the request rate",
-    };
     const PER_REGION: bool = true;
 
     fn read_path(id: &str) -> String {

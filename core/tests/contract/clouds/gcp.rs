@@ -19,9 +19,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::token_server;
-use super::{
-    ACCESS_TOKEN, CloudMock, Hints, RebootMock, fast, followed, form_fields, limits, regions_key,
-};
+use super::{CloudMock, RebootMock, fast, followed, form_fields, limits, regions_key};
 use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
 use crate::support::{given, serve_expected};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -42,9 +40,9 @@ const PUBLIC_PEM: &str = include_str!("../../fixtures/gcp-test-key.pub.pem");
 const EMAIL: &str = "paaf@shop-prod.iam.gserviceaccount.com";
 const TOKEN: &str = "ya29.c.b0AXv0zTOKEN-one";
 const TOKEN_2: &str = "ya29.c.b0AXv0zTOKEN-two";
-const ZONE: &str = "europe-west1-b";
+pub(super) const ZONE: &str = "europe-west1-b";
 const ZONE_2: &str = "europe-west1-c";
-const INSTANCES: &str = "/compute/v1/projects/shop-prod/zones/europe-west1-b/instances";
+pub(super) const INSTANCES: &str = "/compute/v1/projects/shop-prod/zones/europe-west1-b/instances";
 const WEB_1: &str = "/compute/v1/projects/shop-prod/zones/europe-west1-b/instances/web-1";
 const OPERATIONS: &str = "/compute/v1/projects/shop-prod/zones/europe-west1-b/operations";
 const OP: &str = "operation-1700000000000-5f3a-abcd-1234";
@@ -55,24 +53,6 @@ const OP: &str = "operation-1700000000000-5f3a-abcd-1234";
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "gcp";
-    const SECRET: &'static str = ACCESS_TOKEN;
-    const BASE: &'static str = "";
-    const SERVER: (&'static str, &'static str) = (ZONE, "web-1");
-    const SERVER_2: &'static str = "web-2";
-    const BAD_ID: &'static str = "Web-1";
-    const LIST: &'static str = INSTANCES;
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "POST",
-        "/compute/v1/projects/shop-prod/zones/europe-west1-b/instances/web-1/stop",
-        "stop of instance web-1",
-    );
-    const HINTS: Hints = Hints {
-        auth: "check that its key has not been deleted",
-        permission: "roles/compute.instanceAdmin.v1",
-        rate_limited: "Compute Engine limits the request rate",
-    };
     const PER_REGION: bool = true;
 
     fn list_in(zone: &str) -> String {

@@ -5,7 +5,7 @@
 //! errors included: its [`Api`] for the scenario table, and its own cases. Each test names the
 //! operation or section it follows.
 
-use super::{CloudMock, Hints, RebootMock, fast, followed, limits, mount_reads};
+use super::{CloudMock, RebootMock, fast, followed, limits, mount_reads};
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
@@ -20,7 +20,7 @@ use std::time::Duration;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "hcloud-Zx9q-contract-token-0123456789abcdefghijklmnopqrstuv";
+pub(super) const TOKEN: &str = "hcloud-Zx9q-contract-token-0123456789abcdefghijklmnopqrstuv";
 
 /// Hetzner Cloud's API for the scenario table: `list_servers`, `get_server`,
 /// `shutdown_server`, errors `{"error": {"code", "message"}}`
@@ -28,25 +28,6 @@ const TOKEN: &str = "hcloud-Zx9q-contract-token-0123456789abcdefghijklmnopqrstuv
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "hetzner";
-    const SECRET: &'static str = TOKEN;
-    const BASE: &'static str = "/v1";
-    const SERVER: (&'static str, &'static str) = ("fsn1", "42");
-    const SERVER_2: &'static str = "43";
-    const BAD_ID: &'static str = "web-1";
-    const LIST: &'static str = "/servers";
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "POST",
-        "/servers/42/actions/shutdown",
-        "shutdown of server 42",
-    );
-    const HINTS: Hints = Hints {
-        auth: "API token",
-        permission: "Read & Write",
-        rate_limited: "full again in",
-    };
-
     fn read_path(id: &str) -> String {
         format!("/servers/{id}")
     }

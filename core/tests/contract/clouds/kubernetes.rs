@@ -18,7 +18,7 @@
 //!   https://kubernetes.io/docs/concepts/cluster-administration/flow-control/;
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
-use super::{CloudMock, Hints, RebootMock, fast, limits, regions_key};
+use super::{CloudMock, Facts, RebootMock, fast, limits, regions_key};
 use crate::support::{given, requests, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
@@ -33,7 +33,7 @@ use std::time::Duration;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.k8s-sa-token.sIgNaTuRe0123";
+pub(super) const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.k8s-sa-token.sIgNaTuRe0123";
 const DEPLOY: &str = "/apis/apps/v1/namespaces/shop/deployments/web";
 const POD: &str = "/api/v1/namespaces/shop/pods/web-5d9c7b6f4-x2x9k";
 
@@ -42,24 +42,6 @@ const POD: &str = "/api/v1/namespaces/shop/pods/web-5d9c7b6f4-x2x9k";
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "kubernetes";
-    const SECRET: &'static str = TOKEN;
-    const BASE: &'static str = "";
-    const SERVER: (&'static str, &'static str) = ("default", "deployment/web");
-    const SERVER_2: &'static str = "deployment/api";
-    const BAD_ID: &'static str = "web";
-    const LIST: &'static str = "/apis/apps/v1/namespaces/default/deployments";
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Reboot,
-        "PATCH",
-        "/apis/apps/v1/namespaces/default/deployments/web",
-        "patch deployments/web in namespace default",
-    );
-    const HINTS: Hints = Hints {
-        auth: "did not accept the credentials",
-        permission: "kubectl auth can-i patch deployments -n default",
-        rate_limited: "API Priority and Fairness",
-    };
     const PER_REGION: bool = true;
 
     fn read_path(id: &str) -> String {

@@ -12,7 +12,7 @@
 //!   while another job of the Linode runs; 401, 403, 404, 429, 5xx;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, RebootMock, connected, followed, mount_reads};
+use super::{CloudMock, RebootMock, connected, followed, mount_reads};
 use crate::support::{changes, given, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::linode::Linode;
@@ -21,32 +21,13 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, query_param};
 use wiremock::{MockServer, ResponseTemplate};
 
-const TOKEN: &str = "5ecret7a1b2c3d4e5f60123456789abcdef0123456789abcdef0123456789ab";
+pub(super) const TOKEN: &str = "5ecret7a1b2c3d4e5f60123456789abcdef0123456789abcdef0123456789ab";
 const INSTANCE: &str = "/v4/linode/instances/123";
 
 /// Linode's API for the scenario table.
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "linode";
-    const SECRET: &'static str = TOKEN;
-    const BASE: &'static str = "";
-    const SERVER: (&'static str, &'static str) = ("us-east", "123");
-    const SERVER_2: &'static str = "124";
-    const BAD_ID: &'static str = "linode123";
-    const LIST: &'static str = "/v4/linode/instances";
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "POST",
-        "/v4/linode/instances/123/shutdown",
-        "shutdown of Linode 123",
-    );
-    const HINTS: Hints = Hints {
-        auth: "API token of linode account \"prod\"",
-        permission: "read/write",
-        rate_limited: "request rate of this token",
-    };
-
     fn read_path(id: &str) -> String {
         format!("/v4/linode/instances/{id}")
     }

@@ -53,8 +53,9 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// How one provider's API answers, as its documentation says: what the scenarios need of it.
-pub trait CloudMock {
+/// A provider's facts, given by its row of the [`scenario_table!`]: where its API is, the
+/// servers the scenarios read and power, and the words its errors use.
+pub trait Facts {
     /// Its `type` in `[[clouds]]`.
     const KIND: &'static str;
     /// The API token or key the account is configured with (`keyring:contract`).
@@ -65,8 +66,6 @@ pub trait CloudMock {
     const SERVER: (&'static str, &'static str);
     /// The id of another server, listed beside it.
     const SERVER_2: &'static str;
-    /// The region of that other server: another region the provider accepts.
-    const REGION_2: &'static str = "elsewhere-1";
     /// An id the provider refuses before sending anything.
     const BAD_ID: &'static str;
     /// The path of the listing (every page).
@@ -76,6 +75,13 @@ pub trait CloudMock {
     const POWER: (PowerAction, &'static str, &'static str, &'static str);
     /// Words of the hints of a 401, a 403 and a 429 (the vendor's own remedies).
     const HINTS: Hints;
+}
+
+/// How one provider's API answers, as its documentation says: what the scenarios need of it
+/// beside its [`Facts`].
+pub trait CloudMock: Facts {
+    /// The region of [`Facts::SERVER_2`]: another region the provider accepts.
+    const REGION_2: &'static str = "elsewhere-1";
 
     /// The path that reads server `id`.
     fn read_path(id: &str) -> String;
@@ -864,14 +870,38 @@ pub fn fast() -> PollSettings {
     }
 }
 
-/// One test per (provider, scenario): `clouds::table::<provider>::<scenario>`.
+/// Each provider's [`Facts`] from its row, and one test per (provider, scenario):
+/// `clouds::table::<provider>::<scenario>`.
 macro_rules! scenario_table {
-    ($($provider:ident: $mock:ty),* $(,)?) => {
+    ($($provider:ident {
+        kind: $kind:expr, secret: $secret:expr, base: $base:expr,
+        server: $server:expr, server_2: $server_2:expr, bad_id: $bad_id:expr,
+        list: $list:expr,
+        power: ($action:ident, $verb:expr, $route:expr, $names:expr),
+        hints: ($auth:expr, $permission:expr, $rate_limited:expr) $(,)?
+    }),* $(,)?) => {
+        $(
+            impl Facts for $provider::Api {
+                const KIND: &'static str = $kind;
+                const SECRET: &'static str = $secret;
+                const BASE: &'static str = $base;
+                const SERVER: (&'static str, &'static str) = $server;
+                const SERVER_2: &'static str = $server_2;
+                const BAD_ID: &'static str = $bad_id;
+                const LIST: &'static str = $list;
+                const POWER: (PowerAction, &'static str, &'static str, &'static str) =
+                    (PowerAction::$action, $verb, $route, $names);
+                const HINTS: Hints = Hints {
+                    auth: $auth,
+                    permission: $permission,
+                    rate_limited: $rate_limited,
+                };
+            }
+        )*
         mod table {
             $(
                 mod $provider {
-                    use crate::clouds::*;
-                    scenario_table!(@tests $mock;
+                    scenario_table!(@tests crate::clouds::$provider::Api;
                         unauthorized_listing_is_an_auth_failed_row,
                         forbidden_power_is_permission_denied_and_sent_once,
                         missing_server_is_not_found_naming_it,
@@ -905,17 +935,92 @@ macro_rules! scenario_table {
     };
 }
 
+// The providers and their facts: the server the scenarios read and power is `server`
+// (region, id), listed beside `server_2`; `power` is the action, method, path and the name
+// its errors give it; `hints` are words of the hints of a 401, a 403 and a 429.
 scenario_table! {
-    azure: azure::Api,
-    digitalocean: digitalocean::Api,
-    ec2: ec2::Api,
-    gcp: gcp::Api,
-    hetzner: hetzner::Api,
-    kubernetes: kubernetes::Api,
-    linode: linode::Api,
-    ovh: ovh::Api,
-    proxmox: proxmox::Api,
-    rebootx: rebootx::Api,
-    scaleway: scaleway::Api,
-    vultr: vultr::Api,
+    azure {
+        kind: "azure", secret: azure::SECRET, base: "",
+        server: ("westeurope", azure::WEB_1), server_2: azure::WEB_2, bad_id: "web-1",
+        list: azure::VMS,
+        power: (Stop, "POST", "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1/deallocate", "deallocate of VM web-1"),
+        hints: ("ARM refused the token of app", "Virtual Machine Contributor", "Azure Resource Manager limits the request rate"),
+    },
+    digitalocean {
+        kind: "digitalocean", secret: digitalocean::TOKEN, base: "",
+        server: ("nyc3", digitalocean::DROPLET), server_2: "3164459", bad_id: "web-1",
+        list: "/v2/droplets",
+        power: (Stop, "POST", digitalocean::ACTIONS, "shutdown of droplet 3164444"),
+        hints: ("API token of digitalocean account \"prod\"", "droplet:update", "2015-10-15T17:57:13"),
+    },
+    ec2 {
+        kind: "aws", secret: ec2::SECRET, base: "",
+        server: ("eu-west-1", ec2::ID), server_2: ec2::ID_2, bad_id: "i-0123&Action=TerminateInstances",
+        list: "/?Action=DescribeInstances&MaxResults=1000",
+        power: (Stop, "GET", "/?Action=StopInstances&InstanceId.1=i-1234567890abcdef0", "StopInstances of instance i-1234567890abcdef0"),
+        hints: ("secret access key of aws account \"prod\"", "ec2:StopInstances", "EC2 limits the request rate"),
+    },
+    gcp {
+        kind: "gcp", secret: ACCESS_TOKEN, base: "",
+        server: (gcp::ZONE, "web-1"), server_2: "web-2", bad_id: "Web-1",
+        list: gcp::INSTANCES,
+        power: (Stop, "POST", "/compute/v1/projects/shop-prod/zones/europe-west1-b/instances/web-1/stop", "stop of instance web-1"),
+        hints: ("check that its key has not been deleted", "roles/compute.instanceAdmin.v1", "Compute Engine limits the request rate"),
+    },
+    hetzner {
+        kind: "hetzner", secret: hetzner::TOKEN, base: "/v1",
+        server: ("fsn1", "42"), server_2: "43", bad_id: "web-1",
+        list: "/servers",
+        power: (Stop, "POST", "/servers/42/actions/shutdown", "shutdown of server 42"),
+        hints: ("API token", "Read & Write", "full again in"),
+    },
+    kubernetes {
+        kind: "kubernetes", secret: kubernetes::TOKEN, base: "",
+        server: ("default", "deployment/web"), server_2: "deployment/api", bad_id: "web",
+        list: "/apis/apps/v1/namespaces/default/deployments",
+        power: (Reboot, "PATCH", "/apis/apps/v1/namespaces/default/deployments/web", "patch deployments/web in namespace default"),
+        hints: ("did not accept the credentials", "kubectl auth can-i patch deployments -n default", "API Priority and Fairness"),
+    },
+    linode {
+        kind: "linode", secret: linode::TOKEN, base: "",
+        server: ("us-east", "123"), server_2: "124", bad_id: "linode123",
+        list: "/v4/linode/instances",
+        power: (Stop, "POST", "/v4/linode/instances/123/shutdown", "shutdown of Linode 123"),
+        hints: ("API token of linode account \"prod\"", "read/write", "request rate of this token"),
+    },
+    ovh {
+        kind: "ovh", secret: ovh::AS, base: "/1.0",
+        server: ("GRA11", ovh::INSTANCE), server_2: ovh::INSTANCE_2, bad_id: "0c1ab8a4/../stop",
+        list: "/cloud/project/5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b/instance",
+        power: (Stop, "POST", "/cloud/project/5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b/instance/0c1ab8a4-7d2b-4f3a-9c5e-123456789abc/stop", "stop of instance 0c1ab8a4-7d2b-4f3a-9c5e-123456789abc"),
+        hints: ("consumer_key of ovh account \"prod\"", "access rule `POST /cloud/project/*/instance/*/stop`", "OVHcloud limits the request rate"),
+    },
+    proxmox {
+        kind: "proxmox", secret: proxmox::SECRET, base: "",
+        server: ("pve1", "100"), server_2: "200", bad_id: "web-1",
+        list: proxmox::RESOURCES,
+        power: (Stop, "POST", "/api2/json/nodes/pve1/qemu/100/status/shutdown", "shutdown of guest 100 on node pve1"),
+        hints: ("token_id `paaf@pve!ops`", "VM.PowerMgmt on /vms/100", "a proxy in front of it"),
+    },
+    rebootx {
+        kind: "rebootx", secret: rebootx::KEY, base: "/cd5331ba",
+        server: ("lyo-01", "123"), server_2: "456", bad_id: "",
+        list: "/runnables",
+        power: (Reboot, "POST", "/runnables/123/reboot", "reboot of runnable 123"),
+        hints: ("RBTX_API_KEY", "access rules", "wait and try again"),
+    },
+    scaleway {
+        kind: "scaleway", secret: scaleway::SECRET, base: "",
+        server: ("fr-par-1", scaleway::ID), server_2: "00000000-0000-4000-8000-000000000002", bad_id: "web-1",
+        list: "/instance/v1/zones/fr-par-1/servers",
+        power: (Stop, "POST", "/instance/v1/zones/fr-par-1/servers/3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c/action", "poweroff of server 3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c in fr-par-1"),
+        hints: ("secret key of scaleway account \"prod\"", "InstancesFullAccess", "Scaleway limits the request rate"),
+    },
+    vultr {
+        kind: "vultr", secret: vultr::KEY, base: "",
+        server: ("ewr", vultr::ID), server_2: vultr::ID_2, bad_id: "cb676a4666fd4dfbb839443f2e6c0b60",
+        list: "/v2/instances",
+        power: (Stop, "POST", "/v2/instances/cb676a46-66fd-4dfb-b839-443f2e6c0b60/halt", "halt of instance cb676a46-66fd-4dfb-b839-443f2e6c0b60"),
+        hints: ("API key of vultr account \"prod\"", "access control list", "30 requests a second"),
+    },
 }

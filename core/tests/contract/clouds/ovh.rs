@@ -19,7 +19,7 @@
 //!   NOT_CREDENTIAL, INVALID_KEY, INVALID_CREDENTIAL, FORBIDDEN; 404, 409);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, RebootMock, followed, limits, regions_key};
+use super::{CloudMock, RebootMock, followed, limits, regions_key};
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ovh::{Ovh, OvhKeys};
@@ -31,11 +31,11 @@ use wiremock::matchers::{body_json, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 const AK: &str = "7kbG7Bk7S9Nt7ZSV";
-const AS: &str = "EXEgWIz07P0HYwtQDs7cNIqCiQaWSuHF";
+pub(super) const AS: &str = "EXEgWIz07P0HYwtQDs7cNIqCiQaWSuHF";
 const CK: &str = "MtSwSrPpNjqfVSmJhLbPyr2i45lSDRsg";
 const PROJECT: &str = "5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b";
-const INSTANCE: &str = "0c1ab8a4-7d2b-4f3a-9c5e-123456789abc";
-const INSTANCE_2: &str = "7d4c1b2a-0000-4000-8000-000000000002";
+pub(super) const INSTANCE: &str = "0c1ab8a4-7d2b-4f3a-9c5e-123456789abc";
+pub(super) const INSTANCE_2: &str = "7d4c1b2a-0000-4000-8000-000000000002";
 const DEDICATED: &str = "ns3001234.ip-51-75-1.eu";
 /// The API's clock runs an hour behind this machine's: signatures must use the API's.
 const SKEW: i64 = -3600;
@@ -46,24 +46,6 @@ const SKEW: i64 = -3600;
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "ovh";
-    const SECRET: &'static str = AS;
-    const BASE: &'static str = "/1.0";
-    const SERVER: (&'static str, &'static str) = ("GRA11", INSTANCE);
-    const SERVER_2: &'static str = INSTANCE_2;
-    const BAD_ID: &'static str = "0c1ab8a4/../stop";
-    const LIST: &'static str = "/cloud/project/5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b/instance";
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "POST",
-        "/cloud/project/5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b/instance/0c1ab8a4-7d2b-4f3a-9c5e-123456789abc/stop",
-        "stop of instance 0c1ab8a4-7d2b-4f3a-9c5e-123456789abc",
-    );
-    const HINTS: Hints = Hints {
-        auth: "consumer_key of ovh account \"prod\"",
-        permission: "access rule `POST /cloud/project/*/instance/*/stop`",
-        rate_limited: "OVHcloud limits the request rate",
-    };
     const PAGED: bool = false;
 
     fn read_path(id: &str) -> String {

@@ -16,7 +16,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3 (Proxmox itself does not rate-limit; a
 //!   proxy in front of it may).
 
-use super::{CloudMock, Hints, RebootMock, fast, followed, limits, regions_key};
+use super::{CloudMock, RebootMock, fast, followed, limits, regions_key};
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::proxmox::Proxmox;
@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SECRET: &str = "8a1c6b5e-3f2d-4c1b-9e8f-7a6b5c4d3e2f";
+pub(super) const SECRET: &str = "8a1c6b5e-3f2d-4c1b-9e8f-7a6b5c4d3e2f";
 const TOKEN_ID: &str = "paaf@pve!ops";
-const RESOURCES: &str = "/api2/json/cluster/resources";
+pub(super) const RESOURCES: &str = "/api2/json/cluster/resources";
 const UPID: &str = "UPID:pve1:0002F4A1:00B1C2D3:66F1A2B3:qmreboot:100:paaf@pve!ops:";
 
 /// Proxmox VE's API for the scenario table: the cluster's guests (one answer, without
@@ -40,24 +40,6 @@ const UPID: &str = "UPID:pve1:0002F4A1:00B1C2D3:66F1A2B3:qmreboot:100:paaf@pve!o
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "proxmox";
-    const SECRET: &'static str = SECRET;
-    const BASE: &'static str = "";
-    const SERVER: (&'static str, &'static str) = ("pve1", "100");
-    const SERVER_2: &'static str = "200";
-    const BAD_ID: &'static str = "web-1";
-    const LIST: &'static str = RESOURCES;
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "POST",
-        "/api2/json/nodes/pve1/qemu/100/status/shutdown",
-        "shutdown of guest 100 on node pve1",
-    );
-    const HINTS: Hints = Hints {
-        auth: "token_id `paaf@pve!ops`",
-        permission: "VM.PowerMgmt on /vms/100",
-        rate_limited: "a proxy in front of it",
-    };
     const PAGED: bool = false;
 
     fn read_path(_id: &str) -> String {

@@ -20,7 +20,7 @@
 //!   resources/runnable/file_json/service.go (`limit`/`offset` ignored: everything at once);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, RebootMock, fast, limits};
+use super::{CloudMock, Facts, RebootMock, fast, limits};
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{body_string, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const KEY: &str = "rbtx-K3y-0123456789abcdef";
+pub(super) const KEY: &str = "rbtx-K3y-0123456789abcdef";
 /// The secret path prefix (the reference server's RBTX_PATH_PREFIX).
 const PREFIX: &str = "cd5331ba";
 const RUNNABLES: &str = "/cd5331ba/runnables";
@@ -49,25 +49,6 @@ const JOB: &str = "e22df54c-09b2-47cc-be7f-128b15e609c4";
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "rebootx";
-    const SECRET: &'static str = KEY;
-    const BASE: &'static str = "/cd5331ba";
-    const SERVER: (&'static str, &'static str) = ("lyo-01", "123");
-    const SERVER_2: &'static str = "456";
-    const BAD_ID: &'static str = "";
-    const LIST: &'static str = "/runnables";
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Reboot,
-        "POST",
-        "/runnables/123/reboot",
-        "reboot of runnable 123",
-    );
-    const HINTS: Hints = Hints {
-        auth: "RBTX_API_KEY",
-        permission: "access rules",
-        rate_limited: "wait and try again",
-    };
-
     fn read_path(_id: &str) -> String {
         Self::LIST.to_string()
     }

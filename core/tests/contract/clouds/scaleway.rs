@@ -5,7 +5,7 @@
 //! (https://www.scaleway.com/en/developers/api/#errors): its [`Api`] for the scenario table,
 //! and its own cases. Each test names what it follows.
 
-use super::{CloudMock, Hints, RebootMock, followed, limits};
+use super::{CloudMock, Facts, RebootMock, followed, limits};
 use crate::support::{given, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::scaleway::Scaleway;
@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SECRET: &str = "5a7e1c3b-0d9f-4e2a-8b6c-c0ffee5ec12e";
+pub(super) const SECRET: &str = "5a7e1c3b-0d9f-4e2a-8b6c-c0ffee5ec12e";
 const PROJECT: &str = "00000000-0000-4000-8000-000000000001";
-const ID: &str = "3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c";
+pub(super) const ID: &str = "3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c";
 const TASK: &str = "b9a1f2c3-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 
 /// Scaleway's Instance API for the scenario table: its `regions` are the zones it lists, one
@@ -27,24 +27,6 @@ const TASK: &str = "b9a1f2c3-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "scaleway";
-    const SECRET: &'static str = SECRET;
-    const BASE: &'static str = "";
-    const SERVER: (&'static str, &'static str) = ("fr-par-1", ID);
-    const SERVER_2: &'static str = "00000000-0000-4000-8000-000000000002";
-    const BAD_ID: &'static str = "web-1";
-    const LIST: &'static str = "/instance/v1/zones/fr-par-1/servers";
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "POST",
-        "/instance/v1/zones/fr-par-1/servers/3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c/action",
-        "poweroff of server 3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c in fr-par-1",
-    );
-    const HINTS: Hints = Hints {
-        auth: "secret key of scaleway account \"prod\"",
-        permission: "InstancesFullAccess",
-        rate_limited: "Scaleway limits the request rate",
-    };
     const REGION_2: &'static str = "nl-ams-1";
     const PER_REGION: bool = true;
 

@@ -16,7 +16,7 @@
 //!   403, 404, 429 (over 30 requests a second), 500;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, Hints, RebootMock, connected, followed, mount_reads};
+use super::{CloudMock, RebootMock, connected, followed, mount_reads};
 use crate::support::{given, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
@@ -25,34 +25,15 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, query_param_is_missing};
 use wiremock::{MockServer, ResponseTemplate};
 
-const KEY: &str = "VULTR5ECRETKEY0123456789ABCDEFGHIJKLM";
-const ID: &str = "cb676a46-66fd-4dfb-b839-443f2e6c0b60";
-const ID_2: &str = "4f0f12e5-1f84-404f-aa84-85f431ea5ec2";
+pub(super) const KEY: &str = "VULTR5ECRETKEY0123456789ABCDEFGHIJKLM";
+pub(super) const ID: &str = "cb676a46-66fd-4dfb-b839-443f2e6c0b60";
+pub(super) const ID_2: &str = "4f0f12e5-1f84-404f-aa84-85f431ea5ec2";
 const ID_3: &str = "e5f7c9a0-2b4d-4e6f-8a1c-3d5e7f9b1c2d";
 
 /// Vultr's API for the scenario table.
 pub struct Api;
 
 impl CloudMock for Api {
-    const KIND: &'static str = "vultr";
-    const SECRET: &'static str = KEY;
-    const BASE: &'static str = "";
-    const SERVER: (&'static str, &'static str) = ("ewr", ID);
-    const SERVER_2: &'static str = ID_2;
-    const BAD_ID: &'static str = "cb676a4666fd4dfbb839443f2e6c0b60";
-    const LIST: &'static str = "/v2/instances";
-    const POWER: (PowerAction, &'static str, &'static str, &'static str) = (
-        PowerAction::Stop,
-        "POST",
-        "/v2/instances/cb676a46-66fd-4dfb-b839-443f2e6c0b60/halt",
-        "halt of instance cb676a46-66fd-4dfb-b839-443f2e6c0b60",
-    );
-    const HINTS: Hints = Hints {
-        auth: "API key of vultr account \"prod\"",
-        permission: "access control list",
-        rate_limited: "30 requests a second",
-    };
-
     fn read_path(id: &str) -> String {
         format!("/v2/instances/{id}")
     }
