@@ -18,7 +18,7 @@ use paaf_core::monitor::prometheus::AlertState;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{given, serve, serve_expected};
+use support::{assert_error, given, serve, serve_expected};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -736,8 +736,7 @@ async fn rate_limits_are_waited_out_or_reported() {
         .search(&SearchQuery::default())
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::RateLimited);
-    assert!(e.to_string().contains("120"), "{e}");
+    assert_error(&e, ErrorCode::RateLimited, &["120"]);
 }
 
 /// A Grafana that does not answer within the request budget.

@@ -84,3 +84,13 @@ pub async fn serve_expected(
 ) {
     mock.respond_with(answer).expect(times).mount(server).await;
 }
+
+/// Fails unless `e` is a `code` error whose message says each of `words`.
+#[track_caller]
+pub fn assert_error(e: &paaf_core::Error, code: paaf_core::ErrorCode, words: &[&str]) {
+    assert_eq!(e.code(), code, "{e}");
+    let text = e.to_string();
+    for word in words {
+        assert!(text.contains(word), "{word:?} missing in: {text}");
+    }
+}

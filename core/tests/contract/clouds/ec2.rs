@@ -16,11 +16,11 @@
 //!   AuthFailure answered 401 and UnauthorizedOperation 403 as EC2 does;
 //! - throttling: https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html.
 
-use super::{CloudMock, RebootMock, fast, limits, regions_key};
+use super::followed;
+use super::{CloudMock, RebootMock, limits, regions_key};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ec2::Ec2;
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
-use paaf_core::events::CancellationToken;
+use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
 use secrecy::SecretString;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -395,17 +395,9 @@ async fn a_stop_is_sent_once_and_followed_to_stopped() {
             None => mock.mount(&server).await,
         }
     }
-    let outcome = power_and_wait(
-        &ec2(&server),
-        "eu-west-1",
-        ID,
-        PowerAction::Stop,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let outcome = followed(&ec2(&server), "eu-west-1", ID, PowerAction::Stop)
+        .await
+        .unwrap();
     assert_eq!(outcome.accepted.raw_state.as_deref(), Some("stopping"));
     assert_eq!(
         outcome.seen,

@@ -6,6 +6,7 @@
 //! operation or section it follows.
 
 use super::{CloudMock, RebootMock, fast, followed, limits, mount_reads};
+use crate::support::assert_error;
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
@@ -356,11 +357,10 @@ async fn a_failed_action_is_an_error_naming_the_server() {
     let e = followed(&hetzner(&server), "fsn1", "42", PowerAction::Start)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
-    let text = e.to_string();
-    assert!(
-        text.contains("server 42") && text.contains("action_failed"),
-        "{text}"
+    assert_error(
+        &e,
+        ErrorCode::ServiceFailed,
+        &["server 42", "action_failed"],
     );
 }
 
@@ -436,11 +436,7 @@ async fn an_action_that_never_ends_times_out() {
     )
     .await
     .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Timeout, "{e}");
-    assert!(
-        e.to_string().contains("action 13 (stop) of server 42"),
-        "{e}"
-    );
+    assert_error(&e, ErrorCode::Timeout, &["action 13 (stop) of server 42"]);
 }
 
 /// https://docs.hetzner.cloud/reference/cloud#errors: `locked` (423: an action is already running
@@ -465,8 +461,7 @@ async fn a_locked_or_conflicting_server_is_a_conflict() {
             .power("fsn1", "42", action_kind)
             .await
             .unwrap_err();
-        assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
-        assert!(e.to_string().contains(code), "{e}");
+        assert_error(&e, ErrorCode::Conflict, &[code]);
     }
 }
 
@@ -563,10 +558,10 @@ async fn a_retry_after_while_following_an_action_is_honoured() {
         .settle("fsn1", &later, short, &CancellationToken::new())
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
-    assert!(
-        e.to_string().contains("action 14 (start) of server 42"),
-        "{e}"
+    assert_error(
+        &e,
+        ErrorCode::RateLimited,
+        &["action 14 (start) of server 42"],
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
@@ -603,9 +598,5 @@ async fn a_huge_retry_after_while_following_an_action_is_a_timeout() {
         .settle("fsn1", &accepted, fast(), &CancellationToken::new())
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Timeout, "{e}");
-    assert!(
-        e.to_string().contains("action 13 (stop) of server 42"),
-        "{e}"
-    );
+    assert_error(&e, ErrorCode::Timeout, &["action 13 (stop) of server 42"]);
 }

@@ -18,7 +18,9 @@
 //!   https://kubernetes.io/docs/concepts/cluster-administration/flow-control/;
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
+use super::followed;
 use super::{CloudMock, Facts, RebootMock, fast, limits, regions_key};
+use crate::support::assert_error;
 use crate::support::{given, requests, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
@@ -347,11 +349,10 @@ async fn a_missing_context_names_the_ones_there_are() {
     let dir = tempfile::tempdir().unwrap();
     let file = kubeconfig(dir.path(), "https://127.0.0.1:6443");
     let e = ClusterAccess::from_kubeconfig(&[file], Some("staging"), None).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Config);
-    let text = e.to_string();
-    assert!(
-        text.contains("no context named `staging`") && text.contains("ops, admin, eks"),
-        "{text}"
+    assert_error(
+        &e,
+        ErrorCode::Config,
+        &["no context named `staging`", "ops, admin, eks"],
     );
 }
 
@@ -361,11 +362,10 @@ async fn an_exec_user_is_refused_saying_what_is_supported_unless_a_token_replace
     let file = kubeconfig(dir.path(), "https://127.0.0.1:6443");
     let e =
         ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), Some("eks"), None).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Config);
-    let text = e.to_string();
-    assert!(
-        text.contains("exec") && text.contains("token") && text.contains("client-certificate"),
-        "{text}"
+    assert_error(
+        &e,
+        ErrorCode::Config,
+        &["exec", "token", "client-certificate"],
     );
     let access =
         ClusterAccess::from_kubeconfig(&[file], Some("eks"), Some(SecretString::from(TOKEN)))
@@ -379,8 +379,7 @@ async fn a_kubeconfig_that_is_not_yaml_says_where() {
     let file = dir.path().join("config");
     std::fs::write(&file, "clusters:\n  - name: [unclosed\n").unwrap();
     let e = ClusterAccess::from_kubeconfig(&[file], None, None).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Config);
-    assert!(e.to_string().contains("kubectl config view"), "{e}");
+    assert_error(&e, ErrorCode::Config, &["kubectl config view"]);
 }
 
 /// A kubeconfig paaf cannot parse is reported by line and column only: serde_yaml's own
@@ -656,20 +655,20 @@ async fn stop_start_and_a_deployment_hard_reboot_are_refused_with_nothing_sent()
             .power("shop", "deployment/web", action)
             .await
             .unwrap_err();
-        assert_eq!(e.code(), ErrorCode::InvalidInput);
-        assert!(
-            e.to_string().contains("kubectl scale deployment/web"),
-            "{e}"
+        assert_error(
+            &e,
+            ErrorCode::InvalidInput,
+            &["kubectl scale deployment/web"],
         );
     }
     let e = k8s
         .power("shop", "deployment/web", PowerAction::HardReboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput);
-    assert!(
-        e.to_string().contains("use reboot (a rollout restart)"),
-        "{e}"
+    assert_error(
+        &e,
+        ErrorCode::InvalidInput,
+        &["use reboot (a rollout restart)"],
     );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
@@ -696,19 +695,15 @@ async fn a_rollout_past_its_progress_deadline_fails_the_wait() {
     .await;
     let served = ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3));
     serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
-    let e = power_and_wait(
+    let e = followed(
         &account(&server, &["shop"]),
         "shop",
         "deployment/web",
         PowerAction::Reboot,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
     )
     .await
     .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Timeout);
-    assert!(e.to_string().contains("has timed out progressing"), "{e}");
+    assert_error(&e, ErrorCode::Timeout, &["has timed out progressing"]);
 }
 
 // ---- pod deletion ----
@@ -770,14 +765,11 @@ async fn a_pod_hard_reboot_deletes_it_once_and_the_wait_follows_its_deployment()
     )
     .await;
     let k8s = account(&server, &["shop"]);
-    let outcome = power_and_wait(
+    let outcome = followed(
         &k8s,
         "shop",
         "pod/web-5d9c7b6f4-x2x9k",
         PowerAction::HardReboot,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
     )
     .await
     .unwrap();
@@ -827,8 +819,7 @@ async fn a_pod_reboot_deletes_with_its_grace_period_and_a_bare_pod_is_refused() 
         .power("shop", "pod/debug", PowerAction::Reboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput);
-    assert!(e.to_string().contains("no controller"), "{e}");
+    assert_error(&e, ErrorCode::InvalidInput, &["no controller"]);
     assert_eq!(requests(&server, "DELETE").await.len(), 1);
 }
 
@@ -944,8 +935,7 @@ async fn a_missing_deployment_is_not_found() {
         .read("shop", "deployment/api")
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound);
-    assert!(e.to_string().contains("namespace shop"), "{e}");
+    assert_error(&e, ErrorCode::NotFound, &["namespace shop"]);
 }
 
 #[tokio::test]
@@ -968,8 +958,7 @@ async fn a_409_on_delete_is_a_conflict() {
         .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Conflict);
-    assert!(e.to_string().contains("Precondition failed"), "{e}");
+    assert_error(&e, ErrorCode::Conflict, &["Precondition failed"]);
 }
 
 #[tokio::test]
@@ -1008,8 +997,7 @@ async fn a_429_is_retried_after_its_retry_after_and_a_long_one_is_rate_limited()
         .read("shop", "deployment/web")
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::RateLimited);
-    assert!(e.to_string().contains("retry after 120s"), "{e}");
+    assert_error(&e, ErrorCode::RateLimited, &["retry after 120s"]);
 }
 
 #[tokio::test]
@@ -1021,8 +1009,7 @@ async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_un
         .read("shop", "deployment/web")
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed);
-    assert!(e.to_string().contains("etcdserver"), "{e}");
+    assert_error(&e, ErrorCode::ServiceFailed, &["etcdserver"]);
 
     let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
@@ -1037,8 +1024,7 @@ async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_un
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
-    assert!(e.to_string().contains("etcd leader changed"), "{e}");
+    assert_error(&e, ErrorCode::OutcomeUnknown, &["etcd leader changed"]);
 }
 
 #[tokio::test]
@@ -1054,8 +1040,7 @@ async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
-    assert!(e.to_string().contains("patch deployments/web"), "{e}");
+    assert_error(&e, ErrorCode::OutcomeUnknown, &["patch deployments/web"]);
 }
 
 #[tokio::test]

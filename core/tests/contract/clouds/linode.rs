@@ -13,6 +13,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
+use crate::support::assert_error;
 use crate::support::{changes, given, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::linode::Linode;
@@ -217,10 +218,10 @@ async fn a_hard_reboot_is_refused_without_a_request() {
         .power("us-east", "123", PowerAction::HardReboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput);
-    assert!(
-        e.to_string().contains("no hard reset") && e.to_string().contains("stop then start"),
-        "{e}"
+    assert_error(
+        &e,
+        ErrorCode::InvalidInput,
+        &["no hard reset", "stop then start"],
     );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
@@ -240,6 +241,5 @@ async fn a_busy_linode_is_a_conflict() {
         .power("us-east", "123", PowerAction::Start)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Conflict);
-    assert!(e.to_string().contains("Linode busy"), "{e}");
+    assert_error(&e, ErrorCode::Conflict, &["Linode busy"]);
 }

@@ -20,7 +20,9 @@
 //!   resources/runnable/file_json/service.go (`limit`/`offset` ignored: everything at once);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
+use super::followed;
 use super::{CloudMock, Facts, RebootMock, fast, limits};
+use crate::support::assert_error;
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
@@ -370,17 +372,9 @@ async fn a_stop_without_job_is_followed_to_off() {
     list_mock(list(vec![runnable("456", "off")]))
         .mount(&server)
         .await;
-    let outcome = power_and_wait(
-        &rebootx(&server),
-        "lyo-01",
-        "456",
-        PowerAction::Stop,
-        fast(),
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let outcome = followed(&rebootx(&server), "lyo-01", "456", PowerAction::Stop)
+        .await
+        .unwrap();
     assert_eq!(outcome.accepted.operation, None);
     assert_eq!(
         outcome.seen,
@@ -422,12 +416,7 @@ async fn a_stop_that_never_ends_times_out_naming_the_state() {
     )
     .await
     .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Timeout);
-    let text = e.to_string();
-    assert!(
-        text.contains("still pending") && text.contains("home"),
-        "{text}"
-    );
+    assert_error(&e, ErrorCode::Timeout, &["still pending", "home"]);
 }
 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `paths` (only reboot and stop exist).
@@ -440,9 +429,7 @@ async fn start_and_hard_reboot_are_refused_before_anything_is_sent() {
         (PowerAction::HardReboot, "no hard reboot"),
     ] {
         let e = account.power("lyo-01", "123", action).await.unwrap_err();
-        assert_eq!(e.code(), ErrorCode::InvalidInput);
-        let text = e.to_string();
-        assert!(text.contains(words) && text.contains("home"), "{text}");
+        assert_error(&e, ErrorCode::InvalidInput, &[words, "home"]);
     }
     let e = account
         .power("lyo-01", "", PowerAction::Reboot)
@@ -502,8 +489,7 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
         .power("lyo-01", "123", PowerAction::Stop)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied);
-    assert!(e.to_string().contains("Operation forbidden"), "{e}");
+    assert_error(&e, ErrorCode::PermissionDenied, &["Operation forbidden"]);
 }
 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot` 404 `ErrorRes`, `servers` (the prefix in the URL).
@@ -526,9 +512,7 @@ async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
         .power("lyo-01", "999", PowerAction::Reboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound);
-    let text = e.to_string();
-    assert!(text.contains("999") && text.contains("home"), "{text}");
+    assert_error(&e, ErrorCode::NotFound, &["999", "home"]);
     let e = account.read("par-01", "999").await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound);
     let found = account.read("par-01", "456").await.unwrap();
@@ -588,8 +572,7 @@ async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
         .power("lyo-01", "123", PowerAction::Reboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::RateLimited);
-    assert!(e.to_string().contains("120s"), "{e}");
+    assert_error(&e, ErrorCode::RateLimited, &["120s"]);
 }
 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /runnables`, `POST /runnables/{id}/reboot` (5xx is not in the spec: the reference server's 500 `ErrorRes`).
@@ -621,11 +604,10 @@ async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
         .power("lyo-01", "123", PowerAction::Reboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
-    let text = e.to_string();
-    assert!(
-        text.contains("exit status 1") && text.contains("reboot of runnable 123"),
-        "{text}"
+    assert_error(
+        &e,
+        ErrorCode::OutcomeUnknown,
+        &["exit status 1", "reboot of runnable 123"],
     );
 }
 
@@ -662,8 +644,7 @@ async fn a_body_that_is_not_the_spec_json_is_malformed() {
         let server = MockServer::start().await;
         serve_expected(&server, given("GET", RUNNABLES), body, 1).await;
         let e = rebootx(&server).read("", "a").await.unwrap_err();
-        assert_eq!(e.code(), ErrorCode::MalformedResponse);
-        assert!(e.to_string().contains("rebootx \"home\""), "{e}");
+        assert_error(&e, ErrorCode::MalformedResponse, &["rebootx \"home\""]);
     }
 }
 

@@ -6,6 +6,7 @@
 //! and its own cases. Each test names what it follows.
 
 use super::{CloudMock, Facts, RebootMock, followed, limits};
+use crate::support::assert_error;
 use crate::support::{given, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::scaleway::Scaleway;
@@ -355,8 +356,7 @@ async fn a_hard_reboot_is_refused_before_anything_is_sent() {
         .power("fr-par-1", ID, PowerAction::HardReboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
-    assert!(e.to_string().contains("stop then start"), "{e}");
+    assert_error(&e, ErrorCode::InvalidInput, &["stop then start"]);
     let e = scaleway(&server)
         .power("fr-par-2", ID, PowerAction::Reboot)
         .await

@@ -17,6 +17,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
+use crate::support::{assert_error, requests};
 use crate::support::{given, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
@@ -216,13 +217,7 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
             },
         };
         assert_eq!(outcome.evidence, Some(evidence), "{verb}");
-        let post = server
-            .received_requests()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|r| r.method.as_str() == "POST")
-            .unwrap();
+        let post = requests(&server, "POST").await.remove(0);
         assert!(post.body.is_empty(), "{verb}: {:?}", post.body);
     }
 }
@@ -235,11 +230,7 @@ async fn a_clean_reboot_is_refused_without_a_request() {
         .power("ewr", ID, PowerAction::Reboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput);
-    assert!(
-        e.to_string().contains("hard reset") && e.to_string().contains("hard reboot"),
-        "{e}"
-    );
+    assert_error(&e, ErrorCode::InvalidInput, &["hard reset", "hard reboot"]);
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -260,6 +251,5 @@ async fn a_refused_action_is_service_failed_with_vultrs_message() {
         .power("ewr", ID, PowerAction::HardReboot)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed);
-    assert!(e.to_string().contains("currently locked"), "{e}");
+    assert_error(&e, ErrorCode::ServiceFailed, &["currently locked"]);
 }

@@ -5,7 +5,6 @@
 
 use super::{Contract, contract_tests};
 use crate::support::{given, serve};
-use paaf_core::flags::FlagRef;
 use paaf_core::flags::unleash::Unleash;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
@@ -13,7 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "*:*.5f2c8e1a0b9d4c7e6a3f2b1c0d9e8f7a";
+pub(super) const TOKEN: &str = "*:*.5f2c8e1a0b9d4c7e6a3f2b1c0d9e8f7a";
 const FLAG: &str = "/api/admin/projects/default/features/new-checkout";
 
 /// Unleash's admin API as its docs describe it, for the shared table.
@@ -21,25 +20,11 @@ pub(crate) struct Ul;
 
 impl Contract for Ul {
     type Backend = Unleash;
-    const SECRET: &'static str = TOKEN;
-    const NAMES: &'static [&'static str] = &[
-        "unleash \"ops\"",
-        "flag `new-checkout` in project `default`",
-        "environment `production`",
-    ];
-    const AUTH_HINT: &'static str = "personal access or service-account token";
-    const FORBIDDEN_HINT: &'static str = "may change flags";
     const RESENDS_AFTER_READ: bool = true;
 
     fn backend(server: &MockServer, limits: Limits) -> Unleash {
         Unleash::connect("ops", &server.uri(), SecretString::from(TOKEN), limits).unwrap()
     }
-
-    const TARGET: FlagRef<'static> = FlagRef {
-        project: "default",
-        key: "new-checkout",
-        environment: "production",
-    };
 
     /// `GET api/admin/projects/{p}/features/{f}` (`getFeature`).
     async fn mount_read(server: &MockServer, enabled: bool) {
