@@ -20,7 +20,8 @@
 //!   (429 with Retry-After).
 
 use super::{
-    CloudMock, RebootMock, fast, followed, form_fields, limits, mount_once_then, mount_token,
+    CloudMock, RebootMock, by_status, fast, followed, form_fields, limits, mount_once_then,
+    mount_token,
 };
 use super::{asked, mount, mount_expected, received, the_one_empty_post, token_server};
 use crate::support::assert_error;
@@ -79,14 +80,10 @@ impl CloudMock for Api {
     }
 
     fn error(status: u16, message: &str) -> ResponseTemplate {
-        let code = match status {
-            401 => "InvalidAuthenticationToken",
-            403 => "AuthorizationFailed",
-            404 => "ResourceNotFound",
-            409 => "OperationNotAllowed",
-            429 => "TooManyRequests",
-            _ => "InternalExecutionError",
-        };
+        let code = by_status(
+            status,
+            "InvalidAuthenticationToken, AuthorizationFailed, ResourceNotFound, OperationNotAllowed, TooManyRequests, InternalExecutionError",
+        );
         ResponseTemplate::new(status).set_body_json(arm_error(code, message))
     }
 
@@ -110,15 +107,13 @@ impl CloudMock for Api {
     /// A restart, followed to `Succeeded` by its Azure-AsyncOperation.
     fn reboot(server: &MockServer) -> RebootMock {
         let succeeded = ResponseTemplate::new(200).set_body_json(operation_status("Succeeded"));
-        RebootMock {
-            action: PowerAction::Reboot,
-            send: (
-                "POST",
-                format!("{WEB_1}/restart"),
-                accepted_202(server, "0"),
-            ),
-            operation: Some((OPERATION.into(), succeeded)),
-        }
+        RebootMock::sent(
+            PowerAction::Reboot,
+            "POST",
+            format!("{WEB_1}/restart"),
+            accepted_202(server, "0"),
+        )
+        .then_read(OPERATION, succeeded)
     }
 }
 

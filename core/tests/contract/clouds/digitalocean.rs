@@ -12,7 +12,7 @@
 //!   running action), 429 too_many_requests with `ratelimit-*` headers, 500 server_error;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, RebootMock, connected, fast, followed, mount_reads};
+use super::{CloudMock, RebootMock, by_status, connected, fast, followed, mount_reads};
 use crate::support::assert_error;
 use crate::support::{changes, given, serve, serve_expected};
 use paaf_core::cloud::digitalocean::DigitalOcean;
@@ -53,14 +53,10 @@ impl CloudMock for Api {
     }
 
     fn error(status: u16, message: &str) -> ResponseTemplate {
-        let id = match status {
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "not_found",
-            409 => "conflict",
-            429 => "too_many_requests",
-            _ => "server_error",
-        };
+        let id = by_status(
+            status,
+            "unauthorized, forbidden, not_found, conflict, too_many_requests, server_error",
+        );
         error(status, id, message)
     }
 
@@ -74,18 +70,16 @@ impl CloudMock for Api {
 
     /// dropletActions_post `{"type": "reboot"}`, then dropletActions_get until `completed`.
     fn reboot(_server: &MockServer) -> RebootMock {
-        RebootMock {
-            action: PowerAction::Reboot,
-            send: (
-                "POST",
-                ACTIONS.into(),
-                ResponseTemplate::new(201).set_body_json(action("in-progress", "reboot")),
-            ),
-            operation: Some((
-                ACTION.into(),
-                ResponseTemplate::new(200).set_body_json(action("completed", "reboot")),
-            )),
-        }
+        RebootMock::sent(
+            PowerAction::Reboot,
+            "POST",
+            ACTIONS,
+            ResponseTemplate::new(201).set_body_json(action("in-progress", "reboot")),
+        )
+        .then_read(
+            ACTION,
+            ResponseTemplate::new(200).set_body_json(action("completed", "reboot")),
+        )
     }
 
     fn rate_limit_headers() -> Vec<(&'static str, String)> {

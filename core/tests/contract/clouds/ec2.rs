@@ -17,7 +17,7 @@
 //! - throttling: https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html.
 
 use super::followed;
-use super::{CloudMock, RebootMock, limits, regions_key};
+use super::{CloudMock, RebootMock, keys_and_regions, limits};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ec2::Ec2;
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -81,10 +81,7 @@ impl CloudMock for Api {
 
     fn keys(regions: &[&str]) -> String {
         let secret = "secret_access_key = \"keyring:contract\"";
-        format!(
-            "access_key_id = \"AKIDCONTRACT\"\n{secret}\n{}",
-            regions_key(regions)
-        )
+        keys_and_regions(&["access_key_id = \"AKIDCONTRACT\"", secret], regions)
     }
 
     fn ok(body: Value) -> ResponseTemplate {
@@ -105,15 +102,12 @@ impl CloudMock for Api {
     fn reboot(_server: &MockServer) -> RebootMock {
         let rebooted = r#"<RebootInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
 <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId><return>true</return></RebootInstancesResponse>"#;
-        RebootMock {
-            action: PowerAction::Reboot,
-            send: (
-                "GET",
-                format!("/?Action=RebootInstances&InstanceId.1={ID}"),
-                xml(200, rebooted),
-            ),
-            operation: None,
-        }
+        RebootMock::sent(
+            PowerAction::Reboot,
+            "GET",
+            format!("/?Action=RebootInstances&InstanceId.1={ID}"),
+            xml(200, rebooted),
+        )
     }
 }
 

@@ -19,7 +19,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::token_server;
-use super::{CloudMock, RebootMock, fast, followed, form_fields, limits, regions_key};
+use super::{CloudMock, RebootMock, by_status, fast, followed, form_fields, limits, regions_key};
 use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
 use crate::support::assert_error;
 use crate::support::{given, serve_expected};
@@ -77,14 +77,14 @@ impl CloudMock for Api {
     }
 
     fn error(status: u16, message: &str) -> ResponseTemplate {
-        let (code, reason) = match status {
-            401 => ("UNAUTHENTICATED", "authError"),
-            403 => ("PERMISSION_DENIED", "forbidden"),
-            404 => ("NOT_FOUND", "notFound"),
-            409 => ("ABORTED", "conflict"),
-            429 => ("RESOURCE_EXHAUSTED", "rateLimitExceeded"),
-            _ => ("INTERNAL", "backendError"),
-        };
+        let code = by_status(
+            status,
+            "UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, ABORTED, RESOURCE_EXHAUSTED, INTERNAL",
+        );
+        let reason = by_status(
+            status,
+            "authError, forbidden, notFound, conflict, rateLimitExceeded, backendError",
+        );
         ResponseTemplate::new(status).set_body_json(google_error(status, code, reason, message))
     }
 
@@ -112,11 +112,13 @@ impl CloudMock for Api {
     /// A reset, its zone operation read until `DONE`.
     fn reboot(_server: &MockServer) -> RebootMock {
         let answer = |status| ResponseTemplate::new(200).set_body_json(operation("reset", status));
-        RebootMock {
-            action: PowerAction::HardReboot,
-            send: ("POST", format!("{WEB_1}/reset"), answer("RUNNING")),
-            operation: Some((format!("{OPERATIONS}/{OP}"), answer("DONE"))),
-        }
+        RebootMock::sent(
+            PowerAction::HardReboot,
+            "POST",
+            format!("{WEB_1}/reset"),
+            answer("RUNNING"),
+        )
+        .then_read(format!("{OPERATIONS}/{OP}"), answer("DONE"))
     }
 }
 

@@ -5,7 +5,7 @@
 //! errors included: its [`Api`] for the scenario table, and its own cases. Each test names the
 //! operation or section it follows.
 
-use super::{CloudMock, RebootMock, fast, followed, limits, mount_reads};
+use super::{CloudMock, RebootMock, by_status, fast, followed, limits, mount_reads};
 use crate::support::assert_error;
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
@@ -46,14 +46,10 @@ impl CloudMock for Api {
     }
 
     fn error(status: u16, message: &str) -> ResponseTemplate {
-        let code = match status {
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "not_found",
-            409 => "conflict",
-            429 => "rate_limit_exceeded",
-            _ => "server_error",
-        };
+        let code = by_status(
+            status,
+            "unauthorized, forbidden, not_found, conflict, rate_limit_exceeded, server_error",
+        );
         ResponseTemplate::new(status).set_body_json(error_body(code, message))
     }
 
@@ -70,18 +66,16 @@ impl CloudMock for Api {
     fn reboot(_server: &MockServer) -> RebootMock {
         let accepted = action(13, "reset_server", "running", Value::Null);
         let done = action(13, "reset_server", "success", Value::Null);
-        RebootMock {
-            action: PowerAction::HardReboot,
-            send: (
-                "POST",
-                "/servers/42/actions/reset".into(),
-                ResponseTemplate::new(201).set_body_json(accepted),
-            ),
-            operation: Some((
-                "/actions/13".into(),
-                ResponseTemplate::new(200).set_body_json(done),
-            )),
-        }
+        RebootMock::sent(
+            PowerAction::HardReboot,
+            "POST",
+            "/servers/42/actions/reset",
+            ResponseTemplate::new(201).set_body_json(accepted),
+        )
+        .then_read(
+            "/actions/13",
+            ResponseTemplate::new(200).set_body_json(done),
+        )
     }
 
     fn rate_limit_headers() -> Vec<(&'static str, String)> {

@@ -19,7 +19,7 @@
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
 use super::followed;
-use super::{CloudMock, Facts, RebootMock, fast, limits, regions_key};
+use super::{CloudMock, Facts, RebootMock, fast, keys_and_regions, limits};
 use crate::support::assert_error;
 use crate::support::{given, requests, serve, serve_expected};
 use paaf_core::ErrorCode;
@@ -93,11 +93,8 @@ impl CloudMock for Api {
     fn keys(regions: &[&str]) -> String {
         let kubeconfig = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/kubernetes/contract.kubeconfig");
-        format!(
-            "token = \"keyring:contract\"\nkubeconfig = \"{}\"\n{}",
-            kubeconfig.display(),
-            regions_key(regions)
-        )
+        let kubeconfig = format!("kubeconfig = \"{}\"", kubeconfig.display());
+        keys_and_regions(&["token = \"keyring:contract\"", &kubeconfig], regions)
     }
 
     fn list_in(namespace: &str) -> String {
@@ -118,11 +115,8 @@ impl CloudMock for Api {
     /// A restart whose new generation the controller observed and rolled out at once.
     fn reboot(_server: &MockServer) -> RebootMock {
         let done = || ResponseTemplate::new(200).set_body_json(complete(4));
-        RebootMock {
-            action: PowerAction::Reboot,
-            send: ("PATCH", Self::POWER.2.into(), done()),
-            operation: Some((Self::read_path("deployment/web"), done())),
-        }
+        RebootMock::sent(PowerAction::Reboot, "PATCH", Self::POWER.2, done())
+            .then_read(Self::read_path("deployment/web"), done())
     }
 }
 

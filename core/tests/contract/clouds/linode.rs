@@ -60,15 +60,12 @@ impl CloudMock for Api {
 
     /// reboot-linode-instance answers `{}`: no operation to follow.
     fn reboot(_server: &MockServer) -> RebootMock {
-        RebootMock {
-            action: PowerAction::Reboot,
-            send: (
-                "POST",
-                format!("{INSTANCE}/reboot"),
-                ResponseTemplate::new(200).set_body_json(json!({})),
-            ),
-            operation: None,
-        }
+        RebootMock::sent(
+            PowerAction::Reboot,
+            "POST",
+            format!("{INSTANCE}/reboot"),
+            ResponseTemplate::new(200).set_body_json(json!({})),
+        )
     }
 }
 

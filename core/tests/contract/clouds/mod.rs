@@ -146,7 +146,7 @@ pub trait CloudMock: Facts {
     /// The keys of its `[[clouds]]` entry beside its name, type, endpoint and timeout, listing
     /// `regions` ([`regions_key`]): by default one API token, `keyring:contract`.
     fn keys(regions: &[&str]) -> String {
-        format!("token = \"keyring:contract\"\n{}", regions_key(regions))
+        keys_and_regions(&["token = \"keyring:contract\""], regions)
     }
 
     /// The secrets its [`CloudMock::keys`] name (`keyring:NAME`): by default `contract`
@@ -194,6 +194,28 @@ pub struct RebootMock {
 }
 
 impl RebootMock {
+    /// `action`, sent by `verb route` and accepted with `answer`, with no operation to follow.
+    pub fn sent(
+        action: PowerAction,
+        verb: &'static str,
+        route: impl Into<String>,
+        answer: ResponseTemplate,
+    ) -> Self {
+        let operation = None;
+        let send = (verb, route.into(), answer);
+        Self {
+            action,
+            send,
+            operation,
+        }
+    }
+
+    /// The same, answered with an operation read at `route`, answering `done` once completed.
+    pub fn then_read(self, route: impl Into<String>, done: ResponseTemplate) -> Self {
+        let operation = Some((route.into(), done));
+        Self { operation, ..self }
+    }
+
     async fn mount<M: CloudMock>(&self, server: &MockServer) {
         let (verb, route, answer) = &self.send;
         mount(server, verb, base::<M>(route), answer.clone()).await;
@@ -208,6 +230,23 @@ pub struct Hints {
     pub auth: &'static str,
     pub permission: &'static str,
     pub rate_limited: &'static str,
+}
+
+/// The vendor's word for `status` in `words`: those of a 401, a 403, a 404, a 409 and a 429,
+/// then the one of any other status, separated by commas.
+pub fn by_status(status: u16, words: &'static str) -> &'static str {
+    let known = [401, 403, 404, 409, 429];
+    let index = known
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or(known.len());
+    words.split(", ").nth(index).unwrap()
+}
+
+/// The keys of a `[[clouds]]` entry: the lines `keys`, then the `regions` key listing
+/// `regions`.
+pub fn keys_and_regions(keys: &[&str], regions: &[&str]) -> String {
+    format!("{}\n{}", keys.join("\n"), regions_key(regions))
 }
 
 /// The `regions` key of a `[[clouds]]` entry listing `regions`.

@@ -19,7 +19,7 @@
 //!   NOT_CREDENTIAL, INVALID_KEY, INVALID_CREDENTIAL, FORBIDDEN; 404, 409);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, RebootMock, followed, limits, regions_key};
+use super::{CloudMock, RebootMock, by_status, followed, keys_and_regions, limits};
 use crate::support::assert_error;
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
@@ -66,14 +66,15 @@ impl CloudMock for Api {
     }
 
     fn error(status: u16, message: &str) -> ResponseTemplate {
-        let (code, http) = match status {
-            401 => ("", "401 Unauthorized"),
-            403 => ("NOT_GRANTED_CALL", "403 Forbidden"),
-            404 => ("", "404 Not Found"),
-            409 => ("", "409 Conflict"),
-            429 => ("", "429 Too Many Requests"),
-            _ => ("", "500 Internal Server Error"),
+        let code = if status == 403 {
+            "NOT_GRANTED_CALL"
+        } else {
+            ""
         };
+        let http = by_status(
+            status,
+            "401 Unauthorized, 403 Forbidden, 404 Not Found, 409 Conflict, 429 Too Many Requests, 500 Internal Server Error",
+        );
         ResponseTemplate::new(status).set_body_json(error(code, message, http))
     }
 
@@ -86,10 +87,10 @@ impl CloudMock for Api {
     }
 
     fn keys(regions: &[&str]) -> String {
-        format!(
-            "application_key = \"{AK}\"\napplication_secret = \"keyring:contract\"\nconsumer_key = \"keyring:contract-ck\"\nproject = \"{PROJECT}\"\n{}",
-            regions_key(regions)
-        )
+        let application =
+            format!("application_key = \"{AK}\"\napplication_secret = \"keyring:contract\"");
+        let consumer = format!("consumer_key = \"keyring:contract-ck\"\nproject = \"{PROJECT}\"");
+        keys_and_regions(&[&application, &consumer], regions)
     }
 
     fn secrets() -> Vec<(&'static str, String)> {
@@ -102,15 +103,12 @@ impl CloudMock for Api {
     }
     /// A Public Cloud instance's soft reboot: answered `null`, no task.
     fn reboot(_server: &MockServer) -> RebootMock {
-        RebootMock {
-            action: PowerAction::Reboot,
-            send: (
-                "POST",
-                format!("/{}", instance_route("/reboot")),
-                ok(Value::Null),
-            ),
-            operation: None,
-        }
+        RebootMock::sent(
+            PowerAction::Reboot,
+            "POST",
+            format!("/{}", instance_route("/reboot")),
+            ok(Value::Null),
+        )
     }
 }
 

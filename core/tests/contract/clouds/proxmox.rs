@@ -16,7 +16,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3 (Proxmox itself does not rate-limit; a
 //!   proxy in front of it may).
 
-use super::{CloudMock, RebootMock, fast, followed, limits, regions_key};
+use super::{CloudMock, RebootMock, fast, followed, keys_and_regions, limits};
 use crate::support::{assert_error, requests};
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
@@ -72,11 +72,8 @@ impl CloudMock for Api {
     }
 
     fn keys(regions: &[&str]) -> String {
-        let token = "token = \"keyring:contract\"";
-        format!(
-            "token_id = \"{TOKEN_ID}\"\n{token}\n{}",
-            regions_key(regions)
-        )
+        let token_id = format!("token_id = \"{TOKEN_ID}\"");
+        keys_and_regions(&[&token_id, "token = \"keyring:contract\""], regions)
     }
 
     /// The guests a power call looks up first.
@@ -88,18 +85,16 @@ impl CloudMock for Api {
     fn reboot(_server: &MockServer) -> RebootMock {
         let done = json!({"data": {"upid": UPID, "node": "pve1", "type": "qmreboot", "id": "100",
             "status": "stopped", "exitstatus": "OK"}});
-        RebootMock {
-            action: PowerAction::Reboot,
-            send: (
-                "POST",
-                "/api2/json/nodes/pve1/qemu/100/status/reboot".into(),
-                upid_answer(UPID),
-            ),
-            operation: Some((
-                task_path(UPID),
-                ResponseTemplate::new(200).set_body_json(done),
-            )),
-        }
+        RebootMock::sent(
+            PowerAction::Reboot,
+            "POST",
+            "/api2/json/nodes/pve1/qemu/100/status/reboot",
+            upid_answer(UPID),
+        )
+        .then_read(
+            task_path(UPID),
+            ResponseTemplate::new(200).set_body_json(done),
+        )
     }
 }
 

@@ -83,11 +83,7 @@ impl CloudMock for Api {
     }
     /// A reboot, answered with a job paaf cannot follow.
     fn reboot(_server: &MockServer) -> RebootMock {
-        RebootMock {
-            action: PowerAction::Reboot,
-            send: ("POST", Self::POWER.2.into(), Self::accepted()),
-            operation: None,
-        }
+        RebootMock::sent(PowerAction::Reboot, "POST", Self::POWER.2, Self::accepted())
     }
 }
 

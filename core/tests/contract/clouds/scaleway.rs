@@ -5,7 +5,7 @@
 //! (https://www.scaleway.com/en/developers/api/#errors): its [`Api`] for the scenario table,
 //! and its own cases. Each test names what it follows.
 
-use super::{CloudMock, Facts, RebootMock, followed, limits};
+use super::{CloudMock, Facts, RebootMock, by_status, followed, limits};
 use crate::support::assert_error;
 use crate::support::{given, serve_expected};
 use paaf_core::ErrorCode;
@@ -53,14 +53,10 @@ impl CloudMock for Api {
     }
 
     fn error(status: u16, message: &str) -> ResponseTemplate {
-        let kind = match status {
-            401 => "denied_authentication",
-            403 => "permissions_denied",
-            404 => "not_found",
-            409 => "transient_state",
-            429 => "too_many_requests",
-            _ => "internal_error",
-        };
+        let kind = by_status(
+            status,
+            "denied_authentication, permissions_denied, not_found, transient_state, too_many_requests, internal_error",
+        );
         ResponseTemplate::new(status).set_body_json(error_body(kind, message))
     }
 
@@ -73,15 +69,12 @@ impl CloudMock for Api {
     }
     /// A reboot: its task is not followed (it proves nothing paaf reads).
     fn reboot(_server: &MockServer) -> RebootMock {
-        RebootMock {
-            action: PowerAction::Reboot,
-            send: (
-                "POST",
-                Self::POWER.2.into(),
-                ResponseTemplate::new(202).set_body_json(task_body("reboot")),
-            ),
-            operation: None,
-        }
+        RebootMock::sent(
+            PowerAction::Reboot,
+            "POST",
+            Self::POWER.2,
+            ResponseTemplate::new(202).set_body_json(task_body("reboot")),
+        )
     }
 }
 

@@ -69,15 +69,12 @@ impl CloudMock for Api {
 
     /// reboot-instance (a hard reset) answers 204: no operation to follow.
     fn reboot(_server: &MockServer) -> RebootMock {
-        RebootMock {
-            action: PowerAction::HardReboot,
-            send: (
-                "POST",
-                format!("{}/reboot", instance_path()),
-                ResponseTemplate::new(204),
-            ),
-            operation: None,
-        }
+        RebootMock::sent(
+            PowerAction::HardReboot,
+            "POST",
+            format!("{}/reboot", instance_path()),
+            ResponseTemplate::new(204),
+        )
     }
 }
 
