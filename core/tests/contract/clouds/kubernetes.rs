@@ -19,7 +19,7 @@
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
 use super::followed;
-use super::{CloudMock, Facts, RebootMock, fast, keys_and_regions, limits};
+use super::{CloudMock, Facts, RebootMock, fast, keys_and_regions, limits, rows};
 use crate::support::assert_error;
 use crate::support::{given, requests, serve, serve_expected};
 use paaf_core::ErrorCode;
@@ -495,18 +495,7 @@ async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_
         serve_expected(&server, given("GET", format!("/{what}")), served, 1).await;
     }
     let inventory = account(&server, &["shop", "payments"]).list().await;
-    let rows: Vec<(&str, &str, ServerStatus, &str)> = inventory
-        .servers
-        .iter()
-        .map(|s| {
-            (
-                s.region.as_str(),
-                s.id.as_str(),
-                s.status,
-                s.raw_state.as_str(),
-            )
-        })
-        .collect();
+    let rows = rows(&inventory);
     assert_eq!(
         rows,
         vec![

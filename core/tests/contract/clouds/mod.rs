@@ -41,8 +41,8 @@ use crate::support::{assert_clean, given, received, serve, store};
 use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
 use paaf_core::cloud::{
-    Accepted, CloudAccount, Evidence, PollSettings, PowerAction, PowerOutcome, Proof, ServerStatus,
-    poll_until, power_and_wait,
+    Accepted, CloudAccount, Evidence, Inventory, PollSettings, PowerAction, PowerOutcome, Proof,
+    Server, ServerStatus, poll_until, power_and_wait,
 };
 use paaf_core::config::Config;
 use paaf_core::http::Limits;
@@ -247,6 +247,15 @@ pub fn by_status(status: u16, words: &'static str) -> &'static str {
 /// `regions`.
 pub fn keys_and_regions(keys: &[&str], regions: &[&str]) -> String {
     format!("{}\n{}", keys.join("\n"), regions_key(regions))
+}
+
+/// The servers of `inventory` as rows: region, id, status and the provider's own word for
+/// the state.
+pub fn rows(inventory: &Inventory) -> Vec<(&str, &str, ServerStatus, &str)> {
+    fn row(s: &Server) -> (&str, &str, ServerStatus, &str) {
+        (&s.region, &s.id, s.status, &s.raw_state)
+    }
+    inventory.servers.iter().map(row).collect()
 }
 
 /// The `regions` key of a `[[clouds]]` entry listing `regions`.

@@ -19,7 +19,7 @@
 //!   NOT_CREDENTIAL, INVALID_KEY, INVALID_CREDENTIAL, FORBIDDEN; 404, 409);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, RebootMock, by_status, followed, keys_and_regions, limits};
+use super::{CloudMock, RebootMock, by_status, followed, keys_and_regions, limits, rows};
 use crate::support::assert_error;
 use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
@@ -377,18 +377,7 @@ async fn lists_dedicated_servers_each_read_and_a_failing_one_in_its_own_row() {
         mount(&server, "GET", &format!("dedicated/server/{name}"), answer).await;
     }
     let inventory = ovh(&server, None, &[]).list().await;
-    let rows: Vec<_> = inventory
-        .servers
-        .iter()
-        .map(|s| {
-            (
-                s.region.as_str(),
-                s.id.as_str(),
-                s.status,
-                s.raw_state.as_str(),
-            )
-        })
-        .collect();
+    let rows = rows(&inventory);
     assert_eq!(
         rows,
         vec![
