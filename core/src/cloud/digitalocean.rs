@@ -48,8 +48,6 @@ pub type DigitalOcean = TokenAccount<DigitalOceanApi>;
 impl TokenVendor for DigitalOceanApi {
     const KIND: CloudKind = CloudKind::Digitalocean;
     const DEFAULT_URL: &'static str = DEFAULT_URL;
-    const EMPTY_TOKEN: &'static str =
-        "the API token is empty; store the token with `paaf secret set`";
     const SERVER: &'static str = "droplet";
     const FIRST_PAGE: u32 = 1;
     type Cursor = u32;

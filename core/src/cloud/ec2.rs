@@ -20,7 +20,7 @@
 //! from the API afterwards either (the state stays `running`): verifying it (a new boot id)
 //! needs SSH to the instance.
 
-use super::listing::{Page, all_pages, check_id, is_region_name, launched_at};
+use super::listing::{Page, all_pages, check_id, is_region_name, launched_at, not_configured};
 use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -355,16 +355,9 @@ impl Ec2 {
     }
 
     fn region(&self, region: &str) -> Result<&RegionClient> {
-        self.regions
-            .iter()
-            .find(|r| r.region == region)
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "aws \"{}\": region {region} is not configured (configured: {})",
-                    self.name,
-                    self.regions().join(", ")
-                ))
-            })
+        let account = || format!("aws \"{}\"", self.name);
+        let configured = self.regions.iter().find(|r| r.region == region);
+        configured.ok_or_else(|| not_configured(&account(), "region", region, &self.regions()))
     }
 
     /// `api_action` about instance `id`: EC2's not-found of it names the region.

@@ -26,7 +26,7 @@
 //! Instances are named by their name, which is what the API's paths take.
 
 use super::follow::{Follow, Polled, follow_json};
-use super::listing::{Page, all_pages_past_empty, check_id};
+use super::listing::{Page, all_pages_past_empty, check_configured, check_id};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -441,13 +441,7 @@ impl Gcp {
     /// Refuses a zone paaf does not list, or what cannot be an instance name, before
     /// anything is sent.
     fn check_target(&self, zone: &str, name: &str) -> Result<()> {
-        if !self.zones.iter().any(|z| z == zone) {
-            return Err(Error::invalid(format!(
-                "{}: zone {zone} is not configured (configured: {})",
-                self.api.name(),
-                self.zones.join(", ")
-            )));
-        }
+        check_configured(self.api.name(), "zone", zone, &self.zones)?;
         let valid = lowercase_name(name, 63, b"-")
             && (name.bytes().all(|b| b.is_ascii_digit())
                 || (name.starts_with(|c: char| c.is_ascii_lowercase()) && !name.ends_with('-')));

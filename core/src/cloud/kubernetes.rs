@@ -45,7 +45,7 @@
 //! it deleted; another account (a later run) finds such a pod `not-found`.
 
 use super::follow::{Follow, Polled, follow_operation};
-use super::listing::{Page, all_items, launched_at};
+use super::listing::{Page, all_items, check_configured, launched_at};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Phase, Result};
@@ -990,13 +990,8 @@ impl Kubernetes {
 
     /// The kind and name of `id` (`deployment/NAME`, `pod/NAME`) in a configured namespace.
     fn target<'a>(&self, ns: &str, id: &'a str) -> Result<(Kind, &'a str)> {
-        if !self.namespaces.iter().any(|n| n == ns) {
-            return Err(Error::invalid(format!(
-                "kubernetes \"{}\": namespace {ns} is not configured (configured: {})",
-                self.name,
-                self.namespaces.join(", ")
-            )));
-        }
+        let account = format!("kubernetes \"{}\"", self.name);
+        check_configured(&account, "namespace", ns, &self.namespaces)?;
         let parsed = match id.split_once('/') {
             Some(("deployment", name)) => Some((Kind::Deployment, name)),
             Some(("pod", name)) => Some((Kind::Pod, name)),

@@ -46,8 +46,6 @@ pub type Linode = TokenAccount<LinodeApi>;
 impl TokenVendor for LinodeApi {
     const KIND: CloudKind = CloudKind::Linode;
     const DEFAULT_URL: &'static str = DEFAULT_URL;
-    const EMPTY_TOKEN: &'static str =
-        "the API token is empty; store the token with `paaf secret set`";
     const SERVER: &'static str = "Linode";
     const FIRST_PAGE: u32 = 1;
     type Cursor = u32;

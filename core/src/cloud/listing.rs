@@ -206,6 +206,34 @@ pub fn check_id(id: &str, valid: bool, looks_like: &str) -> Result<()> {
     }
 }
 
+/// Refuses `region` (a `what`: region, zone, namespace) that account `account` (`aws
+/// "prod"`) does not list among `configured`.
+pub fn check_configured<S: AsRef<str>>(
+    account: &str,
+    what: &str,
+    region: &str,
+    configured: &[S],
+) -> Result<()> {
+    if configured.iter().any(|c| c.as_ref() == region) {
+        return Ok(());
+    }
+    Err(not_configured(account, what, region, configured))
+}
+
+/// The error of a `region` that account `account` does not list among `configured`.
+pub fn not_configured<S: AsRef<str>>(
+    account: &str,
+    what: &str,
+    region: &str,
+    configured: &[S],
+) -> Error {
+    let configured: Vec<&str> = configured.iter().map(AsRef::as_ref).collect();
+    Error::invalid(format!(
+        "{account}: {what} {region} is not configured (configured: {})",
+        configured.join(", ")
+    ))
+}
+
 /// Whether `id` is a number of at most `digits` digits (the id of a droplet, a Linode).
 pub fn is_number(id: &str, digits: usize) -> bool {
     !id.is_empty() && id.len() <= digits && id.bytes().all(|b| b.is_ascii_digit())

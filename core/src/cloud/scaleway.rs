@@ -21,7 +21,9 @@
 //! stopped). There is no hard reboot: it is refused.
 
 use super::follow::failed;
-use super::listing::{Page, addresses, all_pages, check_id, is_uuid, launched_at};
+use super::listing::{
+    Page, addresses, all_pages, check_configured, check_id, is_uuid, launched_at,
+};
 use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -257,13 +259,7 @@ impl Scaleway {
     }
 
     fn check(&self, zone: &str, id: &str) -> Result<()> {
-        if !self.zones.iter().any(|z| z == zone) {
-            return Err(Error::invalid(format!(
-                "scaleway \"{}\": zone {zone} is not configured (configured: {})",
-                self.name,
-                self.zones.join(", ")
-            )));
-        }
+        check_configured(self.api.name(), "zone", zone, &self.zones)?;
         let uuid = "a Scaleway Instance id (a UUID like 3cb18e2d-f4f7-48f7-b452-59b88ae8fc8c)";
         check_id(id, is_uuid(id), uuid)
     }

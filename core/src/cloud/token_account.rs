@@ -49,7 +49,8 @@ pub trait TokenVendor: Sized + Send + Sync + std::fmt::Debug + 'static {
     /// The API's base URL.
     const DEFAULT_URL: &'static str;
     /// What an empty token is told: how to get one.
-    const EMPTY_TOKEN: &'static str;
+    const EMPTY_TOKEN: &'static str =
+        "the API token is empty; store the token with `paaf secret set`";
     /// A server in the API's words (`droplet`), which a 404 says the account has not.
     const SERVER: &'static str;
     /// Where the listing's first page is (page 1, an empty cursor).
