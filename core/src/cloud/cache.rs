@@ -81,24 +81,17 @@ struct CachedInventoryRef<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::ServerStatus;
+    use crate::cloud::{ServerStatus, test_server};
     use std::collections::BTreeMap;
 
     fn inventory() -> Inventory {
         Inventory {
             servers: vec![Server {
-                metrics: Vec::new(),
-                provider: "aws".into(),
-                account: "prod".into(),
-                region: "eu-west-1".into(),
-                id: "i-0123456789abcdef0".into(),
-                name: Some("web-1".into()),
-                status: ServerStatus::Running,
-                raw_state: "running".into(),
                 public_ips: vec!["203.0.113.7".into()],
                 private_ips: vec!["10.0.0.7".into()],
                 tags: BTreeMap::from([("role".into(), "web".into())]),
                 launched_at_ms: Some(1_700_000_000_000),
+                ..test_server(ServerStatus::Running)
             }],
             errors: vec![],
         }

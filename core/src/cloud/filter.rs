@@ -81,25 +81,21 @@ fn query_matches(s: &Server, q: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloud::test_server;
     use std::collections::BTreeMap;
 
     fn server(name: &str, region: &str, status: ServerStatus, tags: &[(&str, &str)]) -> Server {
         Server {
-            metrics: Vec::new(),
             provider: "hetzner".into(),
-            account: "prod".into(),
             region: region.into(),
             id: format!("id-{name}"),
             name: Some(name.into()),
-            status,
-            raw_state: status.to_string(),
             public_ips: vec!["203.0.113.7".into()],
-            private_ips: vec![],
             tags: tags
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect::<BTreeMap<_, _>>(),
-            launched_at_ms: None,
+            ..test_server(status)
         }
     }
 

@@ -291,23 +291,14 @@ fn url_for(template: &str, values: &Values) -> Result<reqwest::Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::ServerStatus;
+    use crate::cloud::{ServerStatus, test_server};
     use crate::error::ErrorCode;
 
     fn server() -> Server {
         Server {
-            metrics: Vec::new(),
-            provider: "aws".into(),
-            account: "prod".into(),
-            region: "eu-west-1".into(),
             id: "i-1".into(),
-            name: Some("web-1".into()),
-            status: ServerStatus::Running,
-            raw_state: "running".into(),
-            public_ips: vec![],
             private_ips: vec!["10.0.0.7".into()],
-            tags: Default::default(),
-            launched_at_ms: None,
+            ..test_server(ServerStatus::Running)
         }
     }
 

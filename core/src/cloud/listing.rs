@@ -312,23 +312,17 @@ pub fn addresses(all: impl IntoIterator<Item = (String, bool)>) -> (Vec<String>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::ServerStatus;
+    use crate::cloud::{ServerStatus, test_server};
     use crate::error::ErrorCode;
 
     fn server(id: &str) -> Server {
         Server {
-            metrics: Vec::new(),
             provider: "gcp".into(),
-            account: "prod".into(),
             region: "europe-west1-b".into(),
             id: id.into(),
             name: None,
-            status: ServerStatus::Running,
             raw_state: "RUNNING".into(),
-            public_ips: vec![],
-            private_ips: vec![],
-            tags: Default::default(),
-            launched_at_ms: None,
+            ..test_server(ServerStatus::Running)
         }
     }
 

@@ -761,28 +761,32 @@ where
     })
 }
 
+/// A server for the tests of the cloud modules: `web-1` (`i-0123456789abcdef0`) of aws
+/// account `prod` in `eu-west-1`, `status`, without addresses, tags or launch time.
+#[cfg(test)]
+pub(crate) fn test_server(status: ServerStatus) -> Server {
+    Server {
+        metrics: Vec::new(),
+        provider: "aws".into(),
+        account: "prod".into(),
+        region: "eu-west-1".into(),
+        id: "i-0123456789abcdef0".into(),
+        name: Some("web-1".into()),
+        status,
+        raw_state: status.to_string(),
+        public_ips: vec![],
+        private_ips: vec![],
+        tags: BTreeMap::new(),
+        launched_at_ms: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_server as server;
     use super::*;
     use crate::error::{Error, ErrorCode};
     use std::sync::Mutex;
-
-    fn server(status: ServerStatus) -> Server {
-        Server {
-            metrics: Vec::new(),
-            provider: "aws".into(),
-            account: "prod".into(),
-            region: "eu-west-1".into(),
-            id: "i-0123456789abcdef0".into(),
-            name: Some("web-1".into()),
-            status,
-            raw_state: status.to_string(),
-            public_ips: vec![],
-            private_ips: vec![],
-            tags: BTreeMap::new(),
-            launched_at_ms: None,
-        }
-    }
 
     fn accepted(action: PowerAction, status: Option<ServerStatus>) -> Accepted {
         Accepted {
