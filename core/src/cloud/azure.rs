@@ -598,18 +598,30 @@ mod tests {
     const SUB: &str = "00000000-1111-2222-3333-444444444444";
 
     fn azure() -> Azure {
-        Azure::connect(
-            "prod",
-            DEFAULT_ENDPOINT,
-            DEFAULT_LOGIN_URL,
+        connect(
             "contoso.onmicrosoft.com",
             "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-            SecretString::from(SECRET),
             SUB,
-            &[],
-            Limits::default(),
+            SECRET,
         )
         .unwrap()
+    }
+
+    fn connect(tenant: &str, client: &str, sub: &str, secret: &str) -> Result<Azure> {
+        let (endpoint, login) = (DEFAULT_ENDPOINT, DEFAULT_LOGIN_URL);
+        let secret = SecretString::from(secret);
+        let limits = Limits::default();
+        Azure::connect(
+            "prod",
+            endpoint,
+            login,
+            tenant,
+            client,
+            secret,
+            sub,
+            &[],
+            limits,
+        )
     }
 
     #[test]
@@ -680,19 +692,8 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_before_anything_is_sent() {
-        let connect = |tenant: &str, sub: &str, secret: &str| {
-            Azure::connect(
-                "prod",
-                DEFAULT_ENDPOINT,
-                DEFAULT_LOGIN_URL,
-                tenant,
-                "client",
-                SecretString::from(secret),
-                sub,
-                &[],
-                Limits::default(),
-            )
-        };
+        let connect =
+            |tenant: &str, sub: &str, secret: &str| connect(tenant, "client", sub, secret);
         for e in [
             connect("contoso/../x", SUB, SECRET).unwrap_err(),
             connect("contoso", "sub/x", SECRET).unwrap_err(),

@@ -673,15 +673,20 @@ mod tests {
     }
 
     fn gcp() -> Gcp {
+        connect("shop-prod", &["europe-west1-b"]).unwrap()
+    }
+
+    fn connect(project: &str, zones: &[&str]) -> Result<Gcp> {
+        let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
+        let limits = Limits::default();
         Gcp::connect(
             "prod",
             DEFAULT_ENDPOINT,
-            "shop-prod",
-            &["europe-west1-b".to_string()],
+            project,
+            &zones,
             &key_json(),
-            Limits::default(),
+            limits,
         )
-        .unwrap()
     }
 
     #[test]
@@ -745,16 +750,6 @@ mod tests {
                 "{zone} {name}"
             );
         }
-        let connect = |project: &str, zones: &[&str]| {
-            Gcp::connect(
-                "prod",
-                DEFAULT_ENDPOINT,
-                project,
-                &zones.iter().map(|z| z.to_string()).collect::<Vec<_>>(),
-                &key_json(),
-                Limits::default(),
-            )
-        };
         for e in [
             connect("shop-prod", &[]).unwrap_err(),
             connect("shop-prod", &["europe-west1-b", "europe-west1-b"]).unwrap_err(),

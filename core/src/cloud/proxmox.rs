@@ -472,15 +472,19 @@ mod tests {
     const SECRET: &str = "5f1e2d3c-aaaa-bbbb-cccc-0123456789ab";
 
     fn pve() -> Proxmox {
+        connect("https://pve.example.com:8006/", "paaf@pve!ops").unwrap()
+    }
+
+    fn connect(url: &str, token_id: &str) -> Result<Proxmox> {
+        let limits = Limits::default();
         Proxmox::connect(
             "lab",
-            "https://pve.example.com:8006/",
-            "paaf@pve!ops",
+            url,
+            token_id,
             SecretString::from(SECRET),
             &[],
-            Limits::default(),
+            limits,
         )
-        .unwrap()
     }
 
     #[test]
@@ -514,15 +518,7 @@ mod tests {
             assert_eq!(check_vmid(bad).unwrap_err().code(), ErrorCode::InvalidInput);
         }
         for token_id in ["paaf", "paaf@pve", "paaf!ops", "@pve!ops", "paaf@pve!"] {
-            let e = Proxmox::connect(
-                "lab",
-                "https://pve:8006",
-                token_id,
-                SecretString::from(SECRET),
-                &[],
-                Limits::default(),
-            )
-            .unwrap_err();
+            let e = connect("https://pve:8006", token_id).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidInput, "{token_id}");
             assert!(e.to_string().contains("user@realm!tokenid"), "{e}");
         }

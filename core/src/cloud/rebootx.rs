@@ -561,14 +561,12 @@ mod tests {
     const KEY: &str = "rbtx-api-key-0123456789";
 
     fn rebootx() -> RebootX {
-        RebootX::connect(
-            "home",
-            "http://127.0.0.1:1/cd5331ba",
-            SecretString::from(KEY),
-            &[],
-            Limits::default(),
-        )
-        .unwrap()
+        connect("http://127.0.0.1:1/cd5331ba", KEY).unwrap()
+    }
+
+    fn connect(endpoint: &str, key: &str) -> Result<RebootX> {
+        let limits = Limits::default();
+        RebootX::connect("home", endpoint, SecretString::from(key), &[], limits)
     }
 
     #[test]
@@ -643,26 +641,12 @@ mod tests {
     #[test]
     fn a_bad_endpoint_or_key_is_refused_without_echoing_the_endpoint() {
         for endpoint in ["ops.example.com/s3cretprefix", "ftp://h/s3cretprefix"] {
-            let e = RebootX::connect(
-                "home",
-                endpoint,
-                SecretString::from(KEY),
-                &[],
-                Limits::default(),
-            )
-            .unwrap_err();
+            let e = connect(endpoint, KEY).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidInput);
             assert!(!e.to_string().contains("s3cretprefix"), "{e}");
             assert!(e.to_string().contains("home"), "{e}");
         }
-        let e = RebootX::connect(
-            "home",
-            "http://h/p",
-            SecretString::from(" "),
-            &[],
-            Limits::default(),
-        )
-        .unwrap_err();
+        let e = connect("http://h/p", " ").unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
         assert_eq!(
             check_runnable_id("").unwrap_err().code(),

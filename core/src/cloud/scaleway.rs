@@ -422,15 +422,20 @@ mod tests {
     const SECRET: &str = "5a7e1c3b-0d9f-4e2a-8b6c-secretkey0001";
 
     fn scaleway() -> Scaleway {
-        Scaleway::connect(
-            "prod",
+        let project = Some("00000000-0000-4000-8000-000000000001");
+        connect(
             "http://127.0.0.1:1",
-            SecretString::from(SECRET),
-            &["fr-par-1".to_string(), "nl-ams-1".to_string()],
-            Some("00000000-0000-4000-8000-000000000001"),
-            Limits::default(),
+            SECRET,
+            &["fr-par-1", "nl-ams-1"],
+            project,
         )
         .unwrap()
+    }
+
+    fn connect(url: &str, secret: &str, zones: &[&str], project: Option<&str>) -> Result<Scaleway> {
+        let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
+        let (secret, limits) = (SecretString::from(secret), Limits::default());
+        Scaleway::connect("prod", url, secret, &zones, project, limits)
     }
 
     /// Every value of `ServerState` in the Instance API (SDK `ServerState`).
@@ -486,16 +491,7 @@ mod tests {
             (SECRET, vec!["fr-par-1", "fr-par-1"], None),
             (SECRET, vec!["fr-par-1"], Some("my-project")),
         ] {
-            let zones: Vec<String> = zones.into_iter().map(String::from).collect();
-            let e = Scaleway::connect(
-                "prod",
-                DEFAULT_URL,
-                SecretString::from(secret),
-                &zones,
-                project,
-                Limits::default(),
-            )
-            .unwrap_err();
+            let e = connect(DEFAULT_URL, secret, &zones, project).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidInput, "{zones:?} {project:?}");
         }
     }
