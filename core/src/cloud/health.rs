@@ -367,12 +367,9 @@ mod tests {
         let ok = HealthCheck::Command(
             "test \"$PAAF_SERVER_IP\" = 10.0.0.7 && test {name} = web-1".into(),
         );
-        ok.check(&server(), Duration::from_secs(5)).await.unwrap();
+        run(&ok, &server()).await.unwrap();
         let bad = HealthCheck::Command("echo not ready >&2; exit 3".into());
-        let e = bad
-            .check(&server(), Duration::from_secs(5))
-            .await
-            .unwrap_err();
+        let e = run(&bad, &server()).await.unwrap_err();
         let text = e.to_string();
         assert!(
             text.contains("exited with 3") && text.contains("not ready"),
@@ -382,10 +379,14 @@ mod tests {
 
     fn named(name: &str) -> Server {
         Server {
-            metrics: Vec::new(),
             name: Some(name.into()),
             ..server()
         }
+    }
+
+    /// What `check` says of `server`, given 5 s.
+    async fn run(check: &HealthCheck, server: &Server) -> Result<()> {
+        check.check(server, Duration::from_secs(5)).await
     }
 
     /// A name anyone who can tag a server may choose: if any of the shell code in it runs,
@@ -414,7 +415,7 @@ mod tests {
                 "test \"$(printf %s {name})\" = \"$PAAF_SERVER_NAME\"",
             ] {
                 let check = HealthCheck::Command(template.into());
-                let result = check.check(&named(&name), Duration::from_secs(5)).await;
+                let result = run(&check, &named(&name)).await;
                 assert!(
                     !marker.exists(),
                     "`{template}` ran code from the name {name:?}"
@@ -437,10 +438,7 @@ mod tests {
             .mount(&upstream)
             .await;
         let check = HealthCheck::Url(format!("{}/health?host={{name}}", upstream.uri()));
-        check
-            .check(&named(name), Duration::from_secs(5))
-            .await
-            .unwrap();
+        run(&check, &named(name)).await.unwrap();
         let requests = upstream.received_requests().await.unwrap();
         assert_eq!(requests.len(), 1);
         let pairs: Vec<_> = requests[0].url.query_pairs().collect();
@@ -456,10 +454,7 @@ mod tests {
             "https://{region}.example.com/",
         ] {
             let check = HealthCheck::Url(template.into());
-            let e = check
-                .check(&named("evil.example/"), Duration::from_secs(5))
-                .await
-                .unwrap_err();
+            let e = run(&check, &named("evil.example/")).await.unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidInput, "{template}: {e}");
             assert!(e.to_string().contains("{ip}"), "says what to use: {e}");
         }
@@ -477,18 +472,11 @@ mod tests {
             .mount(&server_)
             .await;
         let check = HealthCheck::Url(format!("{}/health?host={{name}}", server_.uri()));
-        check
-            .check(&server(), Duration::from_secs(5))
-            .await
-            .unwrap();
+        run(&check, &server()).await.unwrap();
         let missing = HealthCheck::Url(format!("{}/ready", server_.uri()));
-        let e = missing
-            .check(&server(), Duration::from_secs(5))
-            .await
-            .unwrap_err();
+        let e = run(&missing, &server()).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
-        let e = HealthCheck::Url("not a url {ip}".into())
-            .check(&server(), Duration::from_secs(5))
+        let e = run(&HealthCheck::Url("not a url {ip}".into()), &server())
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
