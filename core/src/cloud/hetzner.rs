@@ -439,30 +439,16 @@ mod tests {
                 "{bad}"
             );
         }
+        let connect = |token: &str, locations: &[String]| {
+            let token = SecretString::from(token);
+            Hetzner::connect("prod", DEFAULT_URL, token, locations, Limits::default())
+        };
         for (token, locations) in [("", vec![]), (TOKEN, vec!["FSN1/../x".to_string()])] {
-            let e = Hetzner::connect(
-                "prod",
-                DEFAULT_URL,
-                SecretString::from(token),
-                &locations,
-                Limits::default(),
-            )
-            .unwrap_err();
+            let e = connect(token, &locations).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidInput);
         }
-        assert_eq!(
-            Hetzner::connect(
-                "prod",
-                DEFAULT_URL,
-                SecretString::from(TOKEN),
-                &[],
-                Limits::default()
-            )
-            .unwrap()
-            .api
-            .base_url(),
-            "https://api.hetzner.cloud/v1/"
-        );
+        let api = connect(TOKEN, &[]).unwrap().api;
+        assert_eq!(api.base_url(), "https://api.hetzner.cloud/v1/");
     }
 
     #[test]

@@ -666,12 +666,14 @@ mod tests {
     const AS: &str = "9ufkBmLaTQ9nz5yMUlg79taH0GNnzDjk";
     const CK: &str = "5mBuy6SUQcRw2ZUxg0cG68BoDKpED4KY";
 
-    fn keys(application_key: &str, application_secret: &str) -> OvhKeys {
-        OvhKeys {
-            application_key: application_key.into(),
-            application_secret: SecretString::from(application_secret),
+    /// The account `prod` with application key `ak` and secret `secret`.
+    fn connect(ak: &str, secret: &str) -> Result<Ovh> {
+        let keys = OvhKeys {
+            application_key: ak.into(),
+            application_secret: SecretString::from(secret),
             consumer_key: SecretString::from(CK),
-        }
+        };
+        Ovh::connect("prod", DEFAULT_ENDPOINT, keys, None, &[], Limits::default())
     }
 
     #[test]
@@ -737,15 +739,7 @@ mod tests {
 
     #[test]
     fn secrets_are_neither_in_debug_nor_in_errors() {
-        let ovh = Ovh::connect(
-            "prod",
-            DEFAULT_ENDPOINT,
-            keys("7kbG7Bk7S9Nt7ZSV", AS),
-            None,
-            &[],
-            Limits::default(),
-        )
-        .unwrap();
+        let ovh = connect("7kbG7Bk7S9Nt7ZSV", AS).unwrap();
         let debug = format!("{ovh:?}");
         assert!(!debug.contains(AS) && !debug.contains(CK), "{debug}");
         assert!(
@@ -774,15 +768,7 @@ mod tests {
         }
         assert!(check_server_id("ns3001234.ip-51-75-1.eu").is_ok());
         assert!(check_server_id("0c1ab8a4-7d2b-4f3a-9c5e-123456789abc").is_ok());
-        let e = Ovh::connect(
-            "prod",
-            DEFAULT_ENDPOINT,
-            keys("ak", ""),
-            None,
-            &[],
-            Limits::default(),
-        )
-        .unwrap_err();
+        let e = connect("ak", "").unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
     }
 }
