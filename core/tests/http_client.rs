@@ -38,6 +38,11 @@ fn service(server: &MockServer) -> Service {
     .unwrap()
 }
 
+/// What the service at `server` fails `request` with.
+async fn refused(server: &MockServer, request: Request) -> paaf_core::Error {
+    service(server).send(request).await.unwrap_err()
+}
+
 fn post(path: &str) -> Request {
     Request::with_body(
         Method::POST,
@@ -113,10 +118,7 @@ async fn a_post_is_never_retried_after_a_5xx() {
     let server = MockServer::start().await;
     let served = ResponseTemplate::new(502).set_body_string("bad gateway");
     serve_expected(&server, Mock::given(method("POST")), served, 1).await;
-    let e = service(&server)
-        .send(post("api/annotations"))
-        .await
-        .unwrap_err();
+    let e = refused(&server, post("api/annotations")).await;
     assert_error(
         &e,
         ErrorCode::OutcomeUnknown,
@@ -147,10 +149,7 @@ async fn a_retry_after_longer_than_paaf_waits_is_reported_as_rate_limited() {
     let server = MockServer::start().await;
     let served = ResponseTemplate::new(429).insert_header("retry-after", "3600");
     serve_expected(&server, Mock::given(method("GET")), served, 1).await;
-    let e = service(&server)
-        .send(Request::get("api/x"))
-        .await
-        .unwrap_err();
+    let e = refused(&server, Request::get("api/x")).await;
     assert_error(&e, ErrorCode::RateLimited, &["retry after 3600s"]);
 }
 
@@ -164,10 +163,7 @@ async fn retries_stop_after_the_attempt_limit() {
         3,
     )
     .await;
-    let e = service(&server)
-        .send(Request::get("api/x"))
-        .await
-        .unwrap_err();
+    let e = refused(&server, Request::get("api/x")).await;
     assert_eq!(e.code(), ErrorCode::ServiceFailed);
 }
 
@@ -184,10 +180,7 @@ async fn statuses_become_typed_errors_that_say_what_to_check() {
         let served = ResponseTemplate::new(status)
             .set_body_json(serde_json::json!({"message": format!("no: {TOKEN}")}));
         serve_expected(&server, Mock::given(method("GET")), served, 1).await;
-        let e = service(&server)
-            .send(Request::get("api/x"))
-            .await
-            .unwrap_err();
+        let e = refused(&server, Request::get("api/x")).await;
         assert_eq!(e.code(), code, "{status}");
         let text = e.to_string();
         assert!(text.contains(hint), "{status}: {text}");
@@ -205,10 +198,7 @@ async fn a_body_over_the_limit_is_refused() {
     let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("x".repeat(100 * 1024));
     serve(&server, Mock::given(method("GET")), served).await;
-    let e = service(&server)
-        .send(Request::get("api/x"))
-        .await
-        .unwrap_err();
+    let e = refused(&server, Request::get("api/x")).await;
     assert_eq!(e.code(), ErrorCode::ResponseTooLarge);
 }
 
@@ -242,10 +232,7 @@ async fn a_slow_post_is_an_unknown_outcome_and_is_not_sent_twice() {
     let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_delay(Duration::from_secs(5));
     serve_expected(&server, Mock::given(method("POST")), served, 1).await;
-    let e = service(&server)
-        .send(post("api/power/reboot"))
-        .await
-        .unwrap_err();
+    let e = refused(&server, post("api/power/reboot")).await;
     assert_error(&e, ErrorCode::OutcomeUnknown, &["check the target"]);
 }
 
