@@ -1,7 +1,8 @@
 //! Flag services: the shared scenario table and each service's own cases.
 //!
 //! Every HTTP flag service implements [`Contract`] in its own file (its fixtures follow its
-//! documented API, with the doc URL) and runs the table with `contract_tests!`: each (service,
+//! documented API, with the doc URL), has its [`Facts`] in the `services!` table below, and
+//! runs the scenarios with `contract_tests!`: each (service,
 //! scenario) pair is its own test, `flags::<service>::table::<scenario>`, so a failure names
 //! the service. The scenarios are those every service must pass: a refused credential (401),
 //! a forbidden change (403), an unknown flag (404), a conflicting write (409), 429 with a short
