@@ -4,7 +4,7 @@
 
 use crate::alerts::{self, WebhookBody};
 use crate::config::{RelayConfig, SourceAuth, SourceConfig, secret_from_env};
-use crate::store::{ClaimAnswer, Device, Store, token_hash};
+use crate::store::{self, ClaimAnswer, Device, Store, token_hash};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -54,7 +54,7 @@ struct Source {
 }
 
 pub struct App {
-    store: Store,
+    store: Arc<Store>,
     key: SigningKey,
     playbooks: Config,
     sources: HashMap<String, Source>,
@@ -66,6 +66,21 @@ pub struct App {
 }
 
 impl App {
+    /// Runs `f` on the store in tokio's blocking pool: SQLite's waits (a lock another process
+    /// holds, an fsync) never take away the async workers that answer the other requests.
+    /// Its error says what failed, for the log (never sent to a client).
+    async fn db<T, F>(&self, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> store::Result<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || f(&store)).await {
+            Ok(answer) => answer.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the store's task stopped: {e}")),
+        }
+    }
+
     /// Everything the server needs, from its config: fails on a missing secret, an unreadable
     /// playbook file or database.
     pub fn new(config: &RelayConfig, key: SigningKey) -> Result<App, String> {
@@ -84,7 +99,7 @@ impl App {
             );
         }
         Ok(App {
-            store,
+            store: Arc::new(store),
             key,
             playbooks,
             sources,
@@ -224,23 +239,26 @@ async fn webhook(
     };
     let now = now_ms();
     let outcome = alerts::intents_of(&parsed, &source, &app.playbooks, &app.key, app.ttl_ms, now);
-    let mut withdrawn = 0;
-    for alert in &outcome.resolved {
-        match app.store.withdraw(alert) {
-            Ok(n) => withdrawn += n,
-            Err(e) => return internal(e),
-        }
-    }
-    let mut created = 0;
-    for new in &outcome.intents {
-        match app.store.add_intent(new, now) {
-            Ok(Some(seq)) => {
-                created += 1;
-                app.newest.send_replace(seq);
+    let stored = app
+        .db(move |store| {
+            let mut withdrawn = 0;
+            for alert in &outcome.resolved {
+                withdrawn += store.withdraw(alert)?;
             }
-            Ok(None) => {}
-            Err(e) => return internal(e),
-        }
+            let mut added = Vec::new();
+            for new in &outcome.intents {
+                added.extend(store.add_intent(new, now)?);
+            }
+            Ok((withdrawn, added))
+        })
+        .await;
+    let (withdrawn, added) = match stored {
+        Ok(s) => s,
+        Err(e) => return internal(e),
+    };
+    let created = added.len() as u64;
+    if let Some(seq) = added.iter().max() {
+        app.newest.send_replace(*seq);
     }
     m.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
     m.intents_created.fetch_add(created, Ordering::Relaxed);
@@ -269,7 +287,11 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
         .collect();
     let id = hex::encode(rand::random::<[u8; 8]>());
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    if let Err(e) = app.store.add_device(&id, &name, &token) {
+    let (device_id, device_name, device_token) = (id.clone(), name.clone(), token.clone());
+    if let Err(e) = app
+        .db(move |s| s.add_device(&device_id, &device_name, &device_token))
+        .await
+    {
         return internal(e);
     }
     tracing::info!(device = %name, id = %id, "device paired");
@@ -284,28 +306,28 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
 /// The paired device presenting its token, or the 401 to answer.
 // The refusal is the handler's own answer (axum's idiom); it is returned at once, never stored.
 #[allow(clippy::result_large_err)]
-fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
+async fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
     let unpaired = || refuse(StatusCode::UNAUTHORIZED, "this device is not paired");
-    let token = bearer(headers).ok_or_else(unpaired)?;
-    app.store
-        .device(token)
+    let token = bearer(headers).ok_or_else(unpaired)?.to_string();
+    app.db(move |s| s.device(&token))
+        .await
         .map_err(internal)?
         .ok_or_else(unpaired)
 }
 
 async fn unpair(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let device = match device(&app, &headers) {
+    let device = match device(&app, &headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
-    match app.store.revoke(&device.id) {
+    match app.db(move |s| s.revoke(&device.id)).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => internal(e),
     }
 }
 
 async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let device = match device(&app, &headers) {
+    let device = match device(&app, &headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -319,10 +341,8 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     app.metrics.streams_open.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
         'stream: loop {
-            let due = match app
-                .store
-                .due(&device.id, after.unwrap_or(i64::MAX), now_ms())
-            {
+            let (id, since) = (device.id.clone(), after.unwrap_or(i64::MAX));
+            let due = match app.db(move |s| s.due(&id, since, now_ms())).await {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::error!("cannot read the intents due: {e}");
@@ -338,7 +358,8 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
                 if tx.send(Ok(event)).await.is_err() {
                     break 'stream;
                 }
-                if let Err(e) = app.store.mark_sent(&device.id, seq) {
+                let id = device.id.clone();
+                if let Err(e) = app.db(move |s| s.mark_sent(&id, seq)).await {
                     tracing::error!("cannot record a delivery: {e}");
                 }
                 app.metrics.intents_sent.fetch_add(1, Ordering::Relaxed);
@@ -363,12 +384,12 @@ async fn claim(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let device = match device(&app, &headers) {
+    let device = match device(&app, &headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
     app.metrics.claims.fetch_add(1, Ordering::Relaxed);
-    match app.store.claim(&id, &device) {
+    match app.db(move |s| s.claim(&id, &device)).await {
         Ok(ClaimAnswer::Answered(claim)) => Json(claim).into_response(),
         Ok(ClaimAnswer::NoSuchIntent) => refuse(StatusCode::NOT_FOUND, "no such intent"),
         Err(e) => internal(e),
@@ -381,11 +402,14 @@ async fn result(
     headers: HeaderMap,
     Json(result): Json<ClaimResult>,
 ) -> Response {
-    let device = match device(&app, &headers) {
+    let device = match device(&app, &headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
-    match app.store.record_result(&id, &device, &result) {
+    match app
+        .db(move |s| s.record_result(&id, &device, &result))
+        .await
+    {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => refuse(
             StatusCode::CONFLICT,
@@ -398,9 +422,12 @@ async fn result(
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let m = &app.metrics;
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let (paired, pending) = match (app.store.paired_devices(), app.store.undelivered()) {
-        (Ok(p), Ok(u)) => (p, u),
-        (Err(e), _) | (_, Err(e)) => return internal(e),
+    let (paired, pending) = match app
+        .db(|s| Ok((s.paired_devices()?, s.undelivered()?)))
+        .await
+    {
+        Ok(counts) => counts,
+        Err(e) => return internal(e),
     };
     let text = format!(
         "# HELP paaf_relay_webhooks_total Webhooks received, by result.\n\

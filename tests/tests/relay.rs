@@ -55,6 +55,17 @@ fn hmac_hex(body: &[u8]) -> String {
 
 /// Writes relay.toml in `dir` (playbooks from `team`), starts the relay.
 fn start_relay(dir: &Path, team: &Path, am_per_minute: u32) -> Relay {
+    start_relay_with(dir, team, am_per_minute, "", &[])
+}
+
+/// The same, with `extra` appended to relay.toml and `env` added to the relay's environment.
+fn start_relay_with(
+    dir: &Path,
+    team: &Path,
+    am_per_minute: u32,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> Relay {
     std::fs::write(
         dir.join("relay.toml"),
         format!(
@@ -75,19 +86,18 @@ per_minute = {am_per_minute}
 name = "grafana"
 auth = "hmac"
 secret_env = "T_GRAFANA"
-"#,
+{extra}"#,
             team = team.display()
         ),
     )
     .unwrap();
-    Relay::start(
-        dir,
-        &[
-            ("T_PAIRING", PAIRING_TOKEN),
-            ("T_AM", AM_TOKEN),
-            ("T_GRAFANA", GRAFANA_SECRET),
-        ],
-    )
+    let mut all = vec![
+        ("T_PAIRING", PAIRING_TOKEN),
+        ("T_AM", AM_TOKEN),
+        ("T_GRAFANA", GRAFANA_SECRET),
+    ];
+    all.extend_from_slice(env);
+    Relay::start(dir, &all)
 }
 
 async fn post(relay: &Relay, source: &str, body: Vec<u8>, headers: &[(&str, String)]) -> u16 {
@@ -421,19 +431,7 @@ env = "production"
 #[tokio::test(flavor = "multi_thread")]
 async fn the_relay_refuses_bad_webhooks_and_keeps_undelivered_intents_across_a_kill() {
     let world = World::new();
-    let team = r#"[[hosts]]
-name = "web-2"
-address = "127.0.0.1"
-user = "nobody"
-auth = { type = "agent" }
-
-[[playbooks]]
-name = "cpu"
-match = { alertname = "CPU Usage High" }
-
-[[playbooks.protect]]
-reboot = "web-2"
-"#;
+    let team = REBOOT_TEAM;
     world.write_config(team);
     let mut relay = start_relay(world.dir.path(), &world.config_path(), 3);
     let phone = device(&world.dir.path().join("phone"), team, "phone-a", None);
@@ -599,4 +597,75 @@ if paaf intent open "$url" --yes --json > again.json 2> again.err; then exit 9; 
             .count(),
         1
     );
+}
+
+/// A playbook that reboots `web-2` when "CPU Usage High" fires.
+const REBOOT_TEAM: &str = r#"[[hosts]]
+name = "web-2"
+address = "127.0.0.1"
+user = "nobody"
+auth = { type = "agent" }
+
+[[playbooks]]
+name = "cpu"
+match = { alertname = "CPU Usage High" }
+
+[[playbooks.protect]]
+reboot = "web-2"
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_relay_keeps_answering_while_its_database_is_locked() {
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    // Two async workers (the CI machine's count): a handler blocked in SQLite takes one away.
+    let relay = start_relay_with(
+        world.dir.path(),
+        &world.config_path(),
+        100,
+        "",
+        &[("TOKIO_WORKER_THREADS", "2")],
+    );
+    // Another process (a backup, an operator's sqlite3) holds the write lock.
+    let locker = rusqlite::Connection::open(relay.dir.join("relay.sqlite")).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let body = webhook_body(
+        "alertmanager-v4-mixed-firing-resolved.bougou.json",
+        "CPU Usage High",
+    );
+    let webhooks: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, body) = (relay.url(), body.clone());
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(format!("{url}/webhooks/alertmanager"))
+                    .bearer_auth(AM_TOKEN)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let health = reqwest::Client::new()
+        .get(format!("{}/healthz", relay.url()))
+        .timeout(Duration::from_secs(4))
+        .send()
+        .await;
+    locker.execute_batch("COMMIT").unwrap();
+    assert!(
+        health.is_ok_and(|r| r.status().is_success()),
+        "/healthz did not answer while the store waited for its lock"
+    );
+    for webhook in webhooks {
+        assert_eq!(
+            webhook.await.unwrap(),
+            202,
+            "the waiting webhooks went through"
+        );
+    }
 }
