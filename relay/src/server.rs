@@ -4,6 +4,7 @@
 
 use crate::alerts::{self, WebhookBody};
 use crate::config::{RelayConfig, SourceAuth, SourceConfig, secret_from_env};
+use crate::push::Pushers;
 use crate::store::{self, ClaimAnswer, Device, Store, token_hash};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -18,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
 use hmac::{Hmac, Mac};
 use paaf_core::config::Config;
-use paaf_core::intent::relay_client::ClaimResult;
+use paaf_core::intent::relay_client::{ClaimResult, DeviceStatus, PushEndpoint};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
@@ -28,12 +29,12 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 /// Counters shown at `/metrics`.
 #[derive(Default)]
-struct Metrics {
+pub(crate) struct Metrics {
     webhooks_accepted: AtomicU64,
     webhooks_unauthorized: AtomicU64,
     webhooks_rate_limited: AtomicU64,
@@ -43,6 +44,9 @@ struct Metrics {
     intents_sent: AtomicU64,
     claims: AtomicU64,
     streams_open: AtomicU64,
+    pub(crate) pushes_sent: AtomicU64,
+    pub(crate) pushes_failed: AtomicU64,
+    pub(crate) endpoints_dropped: AtomicU64,
 }
 
 /// A source with its secret, read once at start.
@@ -62,14 +66,17 @@ pub struct App {
     ttl_ms: i64,
     /// The newest intent's sequence: streams wake up when it changes.
     newest: watch::Sender<i64>,
-    metrics: Metrics,
+    pub(crate) metrics: Metrics,
+    pub(crate) pushers: Pushers,
+    /// Wakes the pusher: something new to push or to withdraw.
+    pub(crate) push_wake: Notify,
 }
 
 impl App {
     /// Runs `f` on the store in tokio's blocking pool: SQLite's waits (a lock another process
     /// holds, an fsync) never take away the async workers that answer the other requests.
     /// Its error says what failed, for the log (never sent to a client).
-    async fn db<T, F>(&self, f: F) -> Result<T, String>
+    pub(crate) async fn db<T, F>(&self, f: F) -> Result<T, String>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> store::Result<T> + Send + 'static,
@@ -107,6 +114,8 @@ impl App {
             ttl_ms: config.intent_ttl_secs as i64 * 1000,
             newest: watch::channel(0).0,
             metrics: Metrics::default(),
+            pushers: Pushers::new(&config.delivery)?,
+            push_wake: Notify::new(),
         })
     }
 }
@@ -120,6 +129,7 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         )
         .route("/pair", post(pair))
         .route("/unpair", post(unpair))
+        .route("/device", get(device_status))
         .route("/stream", get(stream))
         .route("/intents/{id}/claim", post(claim))
         .route("/intents/{id}/result", post(result))
@@ -141,7 +151,7 @@ fn internal(e: impl std::fmt::Display) -> Response {
     )
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -260,6 +270,9 @@ async fn webhook(
     if let Some(seq) = added.iter().max() {
         app.newest.send_replace(*seq);
     }
+    if created > 0 || withdrawn > 0 {
+        app.push_wake.notify_one();
+    }
     m.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
     m.intents_created.fetch_add(created, Ordering::Relaxed);
     (
@@ -273,6 +286,7 @@ async fn webhook(
 struct PairRequest {
     token: String,
     device: String,
+    push: Option<PushEndpoint>,
 }
 
 async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Response {
@@ -285,11 +299,22 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
         .filter(|c| !c.is_control())
         .take(64)
         .collect();
+    if let Some(push) = &req.push
+        && let Err(why) = app.pushers.accepts(push)
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "this relay cannot push to that {} endpoint: {why}",
+                push.kind()
+            ),
+        );
+    }
     let id = hex::encode(rand::random::<[u8; 8]>());
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let (device_id, device_name, device_token) = (id.clone(), name.clone(), token.clone());
     if let Err(e) = app
-        .db(move |s| s.add_device(&device_id, &device_name, &device_token))
+        .db(move |s| s.add_device(&device_id, &device_name, &device_token, req.push.as_ref()))
         .await
     {
         return internal(e);
@@ -313,6 +338,27 @@ async fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
         .await
         .map_err(internal)?
         .ok_or_else(unpaired)
+}
+
+async fn device_status(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let device = match device(&app, &headers).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let endpoints = match app.db(|s| s.endpoints()).await {
+        Ok(e) => e,
+        Err(e) => return internal(e),
+    };
+    let endpoint = endpoints.into_iter().find(|e| e.device_id == device.id);
+    Json(DeviceStatus {
+        device_id: device.id,
+        device: device.name,
+        push: endpoint.as_ref().map(|e| e.kind.clone()),
+        push_failures: endpoint.as_ref().map_or(0, |e| e.failures),
+        push_last_error: endpoint.as_ref().and_then(|e| e.last_error.clone()),
+        push_dropped_at: endpoint.and_then(|e| e.dropped_at),
+    })
+    .into_response()
 }
 
 async fn unpair(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
@@ -422,13 +468,19 @@ async fn result(
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let m = &app.metrics;
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let (paired, pending) = match app
-        .db(|s| Ok((s.paired_devices()?, s.undelivered()?)))
+    let (paired, pending, endpoints) = match app
+        .db(|s| Ok((s.paired_devices()?, s.undelivered()?, s.endpoints()?)))
         .await
     {
         Ok(counts) => counts,
         Err(e) => return internal(e),
     };
+    let dropped = endpoints.iter().filter(|e| e.dropped_at.is_some()).count();
+    let failing = endpoints
+        .iter()
+        .filter(|e| e.dropped_at.is_none() && e.failures > 0)
+        .count();
+    let alive = endpoints.len() - dropped - failing;
     let text = format!(
         "# HELP paaf_relay_webhooks_total Webhooks received, by result.\n\
          # TYPE paaf_relay_webhooks_total counter\n\
@@ -454,7 +506,19 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
          paaf_relay_devices_paired {paired}\n\
          # HELP paaf_relay_deliveries_pending Deliveries not yet on a device stream.\n\
          # TYPE paaf_relay_deliveries_pending gauge\n\
-         paaf_relay_deliveries_pending {pending}\n",
+         paaf_relay_deliveries_pending {pending}\n\
+         # HELP paaf_relay_pushes_total Pushes to device endpoints, by result.\n\
+         # TYPE paaf_relay_pushes_total counter\n\
+         paaf_relay_pushes_total{{result=\"sent\"}} {}\n\
+         paaf_relay_pushes_total{{result=\"failed\"}} {}\n\
+         # HELP paaf_relay_push_endpoints_dropped_total Push endpoints dropped as dead.\n\
+         # TYPE paaf_relay_push_endpoints_dropped_total counter\n\
+         paaf_relay_push_endpoints_dropped_total {}\n\
+         # HELP paaf_relay_push_endpoints Push endpoints of paired devices, by state.\n\
+         # TYPE paaf_relay_push_endpoints gauge\n\
+         paaf_relay_push_endpoints{{state=\"alive\"}} {alive}\n\
+         paaf_relay_push_endpoints{{state=\"failing\"}} {failing}\n\
+         paaf_relay_push_endpoints{{state=\"dropped\"}} {dropped}\n",
         get(&m.webhooks_accepted),
         get(&m.webhooks_unauthorized),
         get(&m.webhooks_rate_limited),
@@ -464,6 +528,9 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         get(&m.intents_sent),
         get(&m.claims),
         get(&m.streams_open),
+        get(&m.pushes_sent),
+        get(&m.pushes_failed),
+        get(&m.endpoints_dropped),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -170,6 +170,14 @@ impl Relay {
             .arg(&path)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(std::process::Stdio::piped())
+            // Its log, kept for the tests that check what it says (and never says).
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.join("relay.log"))
+                    .expect("relay.log"),
+            )
             .spawn()
             .expect("start paaf-relay");
         let mut line = String::new();

@@ -13,17 +13,20 @@
 use ed25519_dalek::SigningKey;
 use hmac::{Hmac, Mac};
 use paaf_core::incident::IncidentDetail;
+use paaf_core::intent::relay_client::PushEndpoint;
 use paaf_core::intent::{self, ActionIntent, IntentAction, IntentRefusal};
 use paaf_core::journal::{ActionKind, ActionState};
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use paaf_core::{Confirmation, Error, IncidentInput, IntentOutcome, Paaf, ProgressEvent};
 use paaf_tests::{Relay, SshHost, UnleashServer, World, host_entry, journal_json};
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Sha256;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PAIRING_TOKEN: &str = "pairing-token-for-tests-0123456789";
 const AM_TOKEN: &str = "alertmanager-bearer-for-tests-0123";
@@ -666,6 +669,235 @@ async fn the_relay_keeps_answering_while_its_database_is_locked() {
             webhook.await.unwrap(),
             202,
             "the waiting webhooks went through"
+        );
+    }
+}
+
+const NTFY_TOKEN: &str = "tk_ntfy0access0token0for0tests0xyz";
+
+/// The requests `server` received for ntfy topic `topic`, as JSON bodies with their
+/// `Authorization` header; waits until there are `n`.
+async fn ntfy_posts(server: &MockServer, topic: &str, n: usize) -> Vec<(Value, String)> {
+    for _ in 0..300 {
+        let posts: Vec<(Value, String)> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).ok()?;
+                let auth = r
+                    .headers
+                    .get("authorization")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default();
+                (body["topic"] == topic).then_some((body, auth))
+            })
+            .collect();
+        if posts.len() >= n {
+            return posts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("ntfy did not get {n} posts for {topic}");
+}
+
+/// ntfy's documented publish API (https://docs.ntfy.sh/publish/): JSON to the server's root
+/// (#publish-as-json), "view" action buttons (#action-buttons), an update with the same
+/// `sequence_id` (#updating-notifications), an access token (#access-tokens), and its error
+/// answers: `{"code": 42901, "http": 429, ...}` (#limitations) and `{"code": 40301, "http":
+/// 403, "error": "forbidden"}` (#authentication).
+#[tokio::test(flavor = "multi_thread")]
+async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_dead_topic_dropped()
+{
+    let ntfy = MockServer::start().await;
+    let error = |code: u32, http: u16, error: &str| {
+        ResponseTemplate::new(http).set_body_json(json!({
+            "code": code, "http": http, "error": error,
+            "link": "https://docs.ntfy.sh/publish/"
+        }))
+    };
+    // The phone's topic: rate limited once, then accepted.
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(body_partial_json(json!({"topic": "paaf-phone"})))
+        .respond_with(error(42901, 429, "limit reached: too many requests"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&ntfy)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(body_partial_json(json!({"topic": "paaf-phone"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "hwQ2YpKdmg", "time": 1635528741, "event": "message", "topic": "paaf-phone"
+        })))
+        .mount(&ntfy)
+        .await;
+    // The laptop's topic: the relay's token may not publish there.
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(body_partial_json(json!({"topic": "paaf-laptop"})))
+        .respond_with(error(40301, 403, "forbidden"))
+        .mount(&ntfy)
+        .await;
+
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    let delivery = format!(
+        "\n[delivery]\nmax_failures = 3\nretry_base_ms = 100\nretry_max_ms = 400\n\n[delivery.ntfy]\nservers = [\"{}\"]\ntoken_env = \"T_NTFY\"\n",
+        ntfy.uri()
+    );
+    let relay = start_relay_with(
+        world.dir.path(),
+        &world.config_path(),
+        100,
+        &delivery,
+        &[("T_NTFY", NTFY_TOKEN), ("PAAF_RELAY_LOG", "debug")],
+    );
+    let token = SecretString::from(PAIRING_TOKEN.to_string());
+    let topic = |name: &str| PushEndpoint::Ntfy {
+        url: format!("{}/{name}", ntfy.uri()),
+    };
+    let phone = device(
+        &world.dir.path().join("phone"),
+        REBOOT_TEAM,
+        "phone-a",
+        None,
+    );
+    phone
+        .relay_pair_with_push(&relay.url(), &token, Some(&topic("paaf-phone")))
+        .await
+        .unwrap();
+    let laptop = device(
+        &world.dir.path().join("laptop"),
+        REBOOT_TEAM,
+        "laptop-b",
+        None,
+    );
+    laptop
+        .relay_pair_with_push(&relay.url(), &token, Some(&topic("paaf-laptop")))
+        .await
+        .unwrap();
+    // A device cannot make the relay post to a server it was not told to trust.
+    let elsewhere = device(&world.dir.path().join("other"), REBOOT_TEAM, "other", None);
+    let refused = elsewhere
+        .relay_pair_with_push(
+            &relay.url(),
+            &token,
+            Some(&PushEndpoint::Ntfy {
+                url: "http://127.0.0.1:9/paaf".into(),
+            }),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("does not publish to the ntfy server"),
+        "{refused}"
+    );
+
+    let body = webhook_body(
+        "alertmanager-v4-mixed-firing-resolved.bougou.json",
+        "CPU Usage High",
+    );
+    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
+    let url = next_intents(&phone, 1).await.remove(0);
+    let id = intent::decode(&url).unwrap().intent.id;
+
+    // Rate limited, retried, delivered: a view button opening the intent's deep link.
+    let posts = ntfy_posts(&ntfy, "paaf-phone", 2).await;
+    let (notification, auth) = &posts[1];
+    assert_eq!(auth, &format!("Bearer {NTFY_TOKEN}"));
+    assert_eq!(notification["sequence_id"], id.as_str());
+    assert_eq!(notification["title"], "CPU Usage High firing");
+    assert_eq!(notification["actions"][0]["action"], "view");
+    assert_eq!(notification["actions"][0]["url"], url.as_str());
+    assert_eq!(notification["actions"][0]["label"], "reboot web-2");
+    assert_eq!(
+        posts[0].0, posts[1].0,
+        "the retry sends the same notification"
+    );
+
+    // The laptop's topic refuses: tried 3 times (backing off), then dropped.
+    let refusals = ntfy_posts(&ntfy, "paaf-laptop", 3).await;
+    assert!(
+        refusals
+            .iter()
+            .all(|(n, _)| n["sequence_id"] == id.as_str())
+    );
+    let mut laptop_status = laptop.relay_device_status().await.unwrap();
+    for _ in 0..100 {
+        if laptop_status.push_dropped_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        laptop_status = laptop.relay_device_status().await.unwrap();
+    }
+    assert!(laptop_status.push_dropped_at.is_some(), "{laptop_status:?}");
+    assert_eq!(laptop_status.push_failures, 3);
+    let last_error = laptop_status.push_last_error.clone().unwrap();
+    assert!(
+        last_error.contains("HTTP 403: forbidden (ntfy code 40301)"),
+        "{last_error}"
+    );
+    let phone_status = phone.relay_device_status().await.unwrap();
+    assert_eq!(phone_status.push.as_deref(), Some("ntfy"));
+    assert_eq!(phone_status.push_failures, 0, "a success forgives the 429");
+    assert!(phone_status.push_dropped_at.is_none());
+
+    // The alert resolves: the phone's notification is replaced (same sequence id), no button.
+    let mut resolved: Value = serde_json::from_slice(&body).unwrap();
+    resolved["alerts"][0]["status"] = Value::from("resolved");
+    let resolved = serde_json::to_vec(&resolved).unwrap();
+    assert_eq!(post_alertmanager(&relay, resolved).await, 202);
+    let posts = ntfy_posts(&ntfy, "paaf-phone", 3).await;
+    let withdrawal = &posts[2].0;
+    assert_eq!(withdrawal["sequence_id"], id.as_str());
+    assert_eq!(withdrawal["title"], "CPU Usage High resolved");
+    assert!(withdrawal.get("actions").is_none(), "{withdrawal}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        ntfy_posts(&ntfy, "paaf-laptop", 3).await.len(),
+        3,
+        "nothing more to a dropped endpoint"
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", relay.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "paaf_relay_pushes_total{result=\"sent\"} 2",
+        "paaf_relay_pushes_total{result=\"failed\"} 4",
+        "paaf_relay_push_endpoints_dropped_total 1",
+        "paaf_relay_push_endpoints{state=\"alive\"} 1",
+        "paaf_relay_push_endpoints{state=\"dropped\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    // The relay's ntfy token is in no log, answer, status or notification.
+    let log = std::fs::read_to_string(relay.dir.join("relay.log")).unwrap();
+    assert!(log.contains("push endpoint dropped"), "{log}");
+    let bodies: Vec<String> = ntfy
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    for (what, text) in [
+        ("log", log),
+        ("metrics", metrics),
+        ("status", format!("{laptop_status:?} {last_error}")),
+        ("pushes", bodies.join("\n")),
+    ] {
+        assert!(!text.contains(NTFY_TOKEN), "the ntfy token in the {what}");
+        assert!(
+            !text.contains(PAIRING_TOKEN),
+            "the pairing token in the {what}"
         );
     }
 }

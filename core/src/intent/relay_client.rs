@@ -1,9 +1,12 @@
 //! paaf-relay's device API, as a paired device calls it.
 //!
 //! Endpoints (relay/src/server.rs serves them; JSON bodies):
-//! - `POST /pair` `{token, device}` → `{device_id, device_token, relay_key}`: the pairing
-//!   token is the team's; the device token that comes back authenticates the device from then
-//!   on (`Authorization: Bearer`), the relay key is pinned.
+//! - `POST /pair` `{token, device, push?}` → `{device_id, device_token, relay_key}`: the
+//!   pairing token is the team's; the device token that comes back authenticates the device
+//!   from then on (`Authorization: Bearer`), the relay key is pinned. `push` is where the relay
+//!   pushes this device's notifications besides the stream (a [`PushEndpoint`]).
+//! - `GET /device` → [`DeviceStatus`]: this device as the relay sees it (its push endpoint's
+//!   failures, or when it was dropped as dead).
 //! - `POST /unpair` → 204: the device token is revoked, nothing more is delivered to it.
 //! - `GET /stream` → `text/event-stream`: `event: intent` (`id:` the delivery sequence,
 //!   `data:` an [`IntentNotice`]); `Last-Event-ID` resumes after a sequence. 401 unpaired.
@@ -24,6 +27,39 @@ pub struct PairAnswer {
     pub device_id: String,
     pub device_token: SecretString,
     pub relay_key: String,
+}
+
+/// Where the relay pushes a device's notifications (besides its event stream). It names an
+/// address only: the relay's credentials for the push service stay in the relay's config.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PushEndpoint {
+    /// An ntfy topic URL (`https://ntfy.example.com/paaf-oncall-7f3k`) the device's ntfy app
+    /// subscribes to; its buttons open `paaf://intent/...` links.
+    Ntfy { url: String },
+}
+
+impl PushEndpoint {
+    /// The channel's name (`ntfy`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PushEndpoint::Ntfy { .. } => "ntfy",
+        }
+    }
+}
+
+/// This device as the relay sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceStatus {
+    pub device_id: String,
+    pub device: String,
+    /// Its push endpoint's channel, if it has one.
+    pub push: Option<String>,
+    /// Pushes that failed in a row.
+    pub push_failures: i64,
+    pub push_last_error: Option<String>,
+    /// When the relay dropped the endpoint as dead: pair again to push to it.
+    pub push_dropped_at: Option<String>,
 }
 
 /// An intent as the relay's stream announces it.
@@ -71,16 +107,25 @@ fn service(url: &str, token: Option<&SecretString>) -> Result<Service> {
     )
 }
 
-/// Registers this device with the relay at `url` using the team's pairing `token`.
-pub async fn pair(url: &str, token: &SecretString, device: &str) -> Result<PairAnswer> {
+/// Registers this device with the relay at `url` using the team's pairing `token`, with the
+/// endpoint its notifications are pushed to, if any.
+pub async fn pair(
+    url: &str,
+    token: &SecretString,
+    device: &str,
+    push: Option<&PushEndpoint>,
+) -> Result<PairAnswer> {
     #[derive(Serialize)]
     struct Body<'a> {
         token: &'a str,
         device: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        push: Option<&'a PushEndpoint>,
     }
     let body = Body {
         token: token.expose_secret(),
         device,
+        push,
     };
     service(url, None)?
         .with_secret(token.clone())
@@ -90,6 +135,13 @@ pub async fn pair(url: &str, token: &SecretString, device: &str) -> Result<PairA
             &body,
             Retry::NotIdempotent,
         )?)
+        .await
+}
+
+/// This device as the relay sees it (its push endpoint's health).
+pub async fn status(url: &str, device_token: &SecretString) -> Result<DeviceStatus> {
+    service(url, Some(device_token))?
+        .get_json(Request::get("/device"))
         .await
 }
 
