@@ -74,9 +74,13 @@ pub fn paaf_bin() -> PathBuf {
         .clone()
 }
 
-/// The `paaf-relay` binary, built from the current sources as [`paaf_bin`] builds `paaf`.
+/// The `paaf-relay` binary, built from the current sources as [`paaf_bin`] builds `paaf`;
+/// `PAAF_TEST_RELAY_BIN` names a prebuilt one instead (the benchmark's release build).
 pub fn relay_bin() -> PathBuf {
-    built_bins().join("paaf-relay")
+    match std::env::var_os("PAAF_TEST_RELAY_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => built_bins().join("paaf-relay"),
+    }
 }
 
 /// Builds `paaf` and `paaf-relay` into the target dir these tests run from (once per test
@@ -191,6 +195,11 @@ impl Relay {
         self.key = line.rsplit(' ').next().unwrap().trim().to_string();
         self.port = port;
         self.child = Some(child);
+    }
+
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// Its base URL.

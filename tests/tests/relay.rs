@@ -11,6 +11,7 @@
 //! delivered.
 
 use ed25519_dalek::SigningKey;
+use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use paaf_core::incident::IncidentDetail;
 use paaf_core::intent::relay_client::PushEndpoint;
@@ -900,4 +901,118 @@ async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_
             "the pairing token in the {what}"
         );
     }
+}
+
+/// The resident memory of process `pid`, in MB.
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024.0
+}
+
+/// The benchmark of tests/bench/relay.sh: webhook in → intent out on a paired device's SSE
+/// stream, on loopback. Latency: one alert at a time, each timed until its intent arrives
+/// (`PAAF_BENCH_ALERTS`, default 300); throughput: `PAAF_BENCH_BURST` alerts (default 2000)
+/// posted 32 at a time, timed until the last intent arrives. Prints `bench relay ...` lines.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a benchmark: tests/bench/relay.sh runs it"]
+async fn bench_relay_webhook_to_sse() {
+    let env_count = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (alerts, burst) = (
+        env_count("PAAF_BENCH_ALERTS", 300),
+        env_count("PAAF_BENCH_BURST", 2000),
+    );
+    let team = "[[hosts]]\nname = \"web-2\"\naddress = \"127.0.0.1\"\nuser = \"nobody\"\nauth = { type = \"agent\" }\n\n[[playbooks]]\nname = \"bench\"\nmatch = { alertname = \"Bench\" }\n\n[[playbooks.protect]]\nreboot = \"web-2\"\n";
+    let world = World::new();
+    world.write_config(team);
+    let relay = start_relay(world.dir.path(), &world.config_path(), 10_000_000);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = rss_mb(relay.pid().unwrap());
+    let phone = Arc::new(device(&world.dir.path().join("phone"), team, "phone", None));
+    phone
+        .relay_pair(&relay.url(), &SecretString::from(PAIRING_TOKEN.to_string()))
+        .await
+        .unwrap();
+    // The stream: each intent's alert number, as it arrives.
+    let (tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<usize>();
+    let listener = phone.clone();
+    tokio::spawn(async move {
+        listener
+            .relay_listen(None, |_, notice| {
+                let intent = intent::decode(&notice.url).unwrap().intent;
+                tx.send(intent.origin.labels["n"].parse().unwrap()).is_ok()
+            })
+            .await
+    });
+    let client = reqwest::Client::new();
+    let url = format!("{}/webhooks/alertmanager", relay.url());
+    let webhook = |n: usize| {
+        let body = json!({"version": "4", "status": "firing", "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "Bench", "n": n.to_string()},
+            "fingerprint": format!("{n:016x}")
+        }]});
+        client
+            .post(&url)
+            .bearer_auth(AM_TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    // A first alert opens the stream (its intent waits until the stream is there).
+    assert_eq!(webhook(0).await.unwrap().status().as_u16(), 202);
+    assert_eq!(arrived.recv().await, Some(0));
+
+    let mut latencies = Vec::new();
+    for n in 1..=alerts {
+        let started = std::time::Instant::now();
+        assert_eq!(webhook(n).await.unwrap().status().as_u16(), 202);
+        assert_eq!(arrived.recv().await, Some(n));
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+
+    let first = alerts + 1;
+    let started = std::time::Instant::now();
+    let posts = futures::stream::iter(first..first + burst)
+        .map(|n| webhook(n))
+        .buffer_unordered(32)
+        .collect::<Vec<_>>();
+    let (posted, _) = tokio::join!(posts, async {
+        for _ in 0..burst {
+            arrived.recv().await.unwrap();
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(
+        posted
+            .iter()
+            .all(|r| r.as_ref().unwrap().status().as_u16() == 202)
+    );
+    let busy_rss = rss_mb(relay.pid().unwrap());
+
+    println!(
+        "bench relay webhook→SSE p50: {:.2} ms ({alerts} alerts one at a time)",
+        at(0.5)
+    );
+    println!(
+        "bench relay webhook→SSE p99: {:.2} ms (goal < 50 ms)",
+        at(0.99)
+    );
+    println!(
+        "bench relay throughput: {:.0} alerts/s ({burst} alerts, 32 at a time, until the last intent is on the stream) (goal >= 2000 alerts/s)",
+        burst as f64 / elapsed
+    );
+    println!("bench relay idle RSS: {idle_rss:.1} MB (goal < 30 MB)");
+    println!("bench relay RSS after the burst: {busy_rss:.1} MB");
 }
