@@ -985,7 +985,7 @@ async fn bench_relay_webhook_to_sse() {
     let first = alerts + 1;
     let started = std::time::Instant::now();
     let posts = futures::stream::iter(first..first + burst)
-        .map(|n| webhook(n))
+        .map(webhook)
         .buffer_unordered(32)
         .collect::<Vec<_>>();
     let (posted, _) = tokio::join!(posts, async {
