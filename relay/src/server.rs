@@ -386,7 +386,7 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let mut newest = app.newest.subscribe();
     app.metrics.streams_open.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
-        'stream: loop {
+        loop {
             let (id, since) = (device.id.clone(), after.unwrap_or(i64::MAX));
             let due = match app.db(move |s| s.due(&id, since, now_ms())).await {
                 Ok(d) => d,
@@ -395,6 +395,8 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
                     break;
                 }
             };
+            let mut sent = Vec::new();
+            let mut closed = false;
             for (seq, notice) in due {
                 let event = Event::default()
                     .id(seq.to_string())
@@ -402,14 +404,24 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
                     .json_data(&notice)
                     .expect("a notice serializes");
                 if tx.send(Ok(event)).await.is_err() {
-                    break 'stream;
+                    closed = true;
+                    break;
                 }
+                sent.push(seq);
+            }
+            // One transaction (one fsync) for the whole batch, not one per intent.
+            if let Some(last) = sent.last() {
+                after = after.map(|a| a.max(*last));
+                app.metrics
+                    .intents_sent
+                    .fetch_add(sent.len() as u64, Ordering::Relaxed);
                 let id = device.id.clone();
-                if let Err(e) = app.db(move |s| s.mark_sent(&id, seq)).await {
+                if let Err(e) = app.db(move |s| s.mark_sent(&id, &sent)).await {
                     tracing::error!("cannot record a delivery: {e}");
                 }
-                app.metrics.intents_sent.fetch_add(1, Ordering::Relaxed);
-                after = after.map(|a| a.max(seq));
+            }
+            if closed {
+                break;
             }
             tokio::select! {
                 changed = newest.changed() => if changed.is_err() { break },

@@ -434,13 +434,20 @@ impl Store {
             .collect())
     }
 
-    /// Records that intent `seq` went out on `device_id`'s stream.
-    pub fn mark_sent(&self, device_id: &str, seq: i64) -> Result<()> {
-        self.db().execute(
-            "UPDATE deliveries SET state = 'sent', sent_at = ?1 WHERE seq = ?2 AND device_id = ?3",
-            params![now(), seq, device_id],
-        )?;
-        Ok(())
+    /// Records that intents `seqs` went out on `device_id`'s stream.
+    pub fn mark_sent(&self, device_id: &str, seqs: &[i64]) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE deliveries SET state = 'sent', sent_at = ?1 WHERE seq = ?2 AND device_id = ?3",
+            )?;
+            let at = now();
+            for seq in seqs {
+                update.execute(params![at, seq, device_id])?;
+            }
+        }
+        tx.commit()
     }
 
     /// Intents not yet on any stream of their devices.
