@@ -46,6 +46,20 @@ pub struct DeliveryConfig {
     pub retry_max_ms: u64,
     /// ntfy: devices pair with a topic URL on one of these servers.
     pub ntfy: Option<NtfyConfig>,
+    /// Firebase Cloud Messaging (HTTP v1): devices pair with their registration token.
+    pub fcm: Option<FcmConfig>,
+}
+
+/// Firebase Cloud Messaging, as a service account of the app's Firebase project.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FcmConfig {
+    /// The environment variable holding the service account's JSON key (its `project_id` is
+    /// the project the messages go through).
+    pub service_account_env: String,
+    /// FCM's API root.
+    #[serde(default = "default_fcm_api")]
+    pub api_url: String,
 }
 
 impl Default for DeliveryConfig {
@@ -55,6 +69,7 @@ impl Default for DeliveryConfig {
             retry_base_ms: default_retry_base_ms(),
             retry_max_ms: default_retry_max_ms(),
             ntfy: None,
+            fcm: None,
         }
     }
 }
@@ -120,6 +135,9 @@ fn default_retry_base_ms() -> u64 {
 }
 fn default_retry_max_ms() -> u64 {
     300_000
+}
+fn default_fcm_api() -> String {
+    "https://fcm.googleapis.com".into()
 }
 fn default_ntfy_priority() -> u8 {
     4

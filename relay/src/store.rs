@@ -348,12 +348,13 @@ impl Store {
         tx.commit()
     }
 
-    /// `push` failed with `error`: tried again at `retry_at_ms`, unless its endpoint failed
-    /// `max_failures` times in a row, when the endpoint is dropped. True: dropped.
+    /// `push` failed with `error`: tried again at `retry_at_ms`, unless its endpoint is gone
+    /// (`dead`) or failed `max_failures` times in a row, when it is dropped. True: dropped.
     pub fn push_failed(
         &self,
         push: &DuePush,
         error: &str,
+        dead: bool,
         retry_at_ms: i64,
         max_failures: i64,
     ) -> Result<bool> {
@@ -368,7 +369,7 @@ impl Store {
             params![error, push.device_id],
             |r| r.get(0),
         )?;
-        let dropped = failures >= max_failures;
+        let dropped = dead || failures >= max_failures;
         if dropped {
             tx.execute(
                 "UPDATE push_endpoints SET dropped_at = ?1 WHERE device_id = ?2",

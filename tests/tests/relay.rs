@@ -903,6 +903,241 @@ async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_
     }
 }
 
+/// A Firebase service account's JSON key with a fresh RSA key, for project `paaf-test`, whose
+/// token endpoint is `token_uri`; and its private key.
+fn service_account(token_uri: &str) -> (String, String) {
+    let out = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let key = String::from_utf8(out.stdout).unwrap();
+    let json = json!({
+        "type": "service_account", "project_id": "paaf-test", "private_key_id": "k1",
+        "private_key": key, "client_email": "relay@paaf-test.iam.gserviceaccount.com",
+        "token_uri": token_uri,
+    });
+    (json.to_string(), key)
+}
+
+/// FCM HTTP v1 as documented: the OAuth service-account flow
+/// (https://developers.google.com/identity/protocols/oauth2/service-account), messages:send
+/// (https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages/send) and its
+/// error codes (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode):
+/// UNAVAILABLE is retried, UNREGISTERED drops the token at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn fcm_gets_a_data_message_as_the_service_account_and_an_unregistered_token_is_dropped() {
+    let google = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.access-token-for-tests", "expires_in": 3599, "token_type": "Bearer"
+        })))
+        .mount(&google)
+        .await;
+    let send = "/v1/projects/paaf-test/messages:send";
+    let fcm_error = |code: u16, status: &str, error_code: &str| {
+        ResponseTemplate::new(code).set_body_json(json!({"error": {
+            "code": code, "message": "Requested entity was not found.", "status": status,
+            "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": error_code}]
+        }}))
+    };
+    Mock::given(method("POST"))
+        .and(path(send))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer ya29.access-token-for-tests",
+        ))
+        .and(body_partial_json(
+            json!({"message": {"token": "phone-registration-token"}}),
+        ))
+        .respond_with(fcm_error(503, "UNAVAILABLE", "UNAVAILABLE"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(send))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer ya29.access-token-for-tests",
+        ))
+        .and(body_partial_json(
+            json!({"message": {"token": "phone-registration-token"}}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "name": "projects/paaf-test/messages/0:1500415314455276%31bd1c9631bd1c96"
+        })))
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(send))
+        .and(body_partial_json(
+            json!({"message": {"token": "uninstalled-app-token"}}),
+        ))
+        .respond_with(fcm_error(404, "NOT_FOUND", "UNREGISTERED"))
+        .mount(&google)
+        .await;
+
+    let (account, private_key) = service_account(&format!("{}/token", google.uri()));
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    let delivery = format!(
+        "\n[delivery]\nretry_base_ms = 100\n\n[delivery.fcm]\nservice_account_env = \"T_FCM\"\napi_url = \"{}\"\n",
+        google.uri()
+    );
+    let relay = start_relay_with(
+        world.dir.path(),
+        &world.config_path(),
+        100,
+        &delivery,
+        &[("T_FCM", &account), ("PAAF_RELAY_LOG", "debug")],
+    );
+    let token = SecretString::from(PAIRING_TOKEN.to_string());
+    let phone = device(
+        &world.dir.path().join("phone"),
+        REBOOT_TEAM,
+        "phone-a",
+        None,
+    );
+    let fcm = |t: &str| PushEndpoint::Fcm { token: t.into() };
+    phone
+        .relay_pair_with_push(&relay.url(), &token, Some(&fcm("phone-registration-token")))
+        .await
+        .unwrap();
+    let old_phone = device(
+        &world.dir.path().join("old"),
+        REBOOT_TEAM,
+        "old-phone",
+        None,
+    );
+    old_phone
+        .relay_pair_with_push(&relay.url(), &token, Some(&fcm("uninstalled-app-token")))
+        .await
+        .unwrap();
+
+    let body = webhook_body(
+        "alertmanager-v4-mixed-firing-resolved.bougou.json",
+        "CPU Usage High",
+    );
+    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
+    let url = next_intents(&phone, 1).await.remove(0);
+    let id = intent::decode(&url).unwrap().intent.id;
+
+    let sends = |token: &'static str, n: usize| {
+        let google = &google;
+        async move {
+            for _ in 0..300 {
+                let bodies: Vec<Value> = google
+                    .received_requests()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|r| r.url.path() == send)
+                    .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+                    .filter(|b| b["message"]["token"] == token)
+                    .collect();
+                if bodies.len() >= n {
+                    return bodies;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("FCM did not get {n} messages for {token}");
+        }
+    };
+    // UNAVAILABLE, retried, sent: a data message with the intent's link.
+    let messages = sends("phone-registration-token", 2).await;
+    let data = &messages[1]["message"]["data"];
+    assert_eq!(data["type"], "intent");
+    assert_eq!(data["intent_id"], id.as_str());
+    assert_eq!(data["url"], url.as_str());
+    assert_eq!(
+        messages[1]["message"]["android"]["collapse_key"],
+        id.as_str()
+    );
+    // The OAuth grant: a JWT of the service account for FCM's scope and the token endpoint.
+    let grant = google
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/token")
+        .unwrap();
+    let form = String::from_utf8(grant.body).unwrap();
+    let assertion = form.split("assertion=").nth(1).unwrap();
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(assertion.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], "relay@paaf-test.iam.gserviceaccount.com");
+    assert_eq!(
+        claims["scope"],
+        "https://www.googleapis.com/auth/firebase.messaging"
+    );
+    assert_eq!(claims["aud"], format!("{}/token", google.uri()));
+
+    // UNREGISTERED: dropped after one answer, no retry.
+    sends("uninstalled-app-token", 1).await;
+    let mut old = old_phone.relay_device_status().await.unwrap();
+    for _ in 0..100 {
+        if old.push_dropped_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        old = old_phone.relay_device_status().await.unwrap();
+    }
+    assert!(old.push_dropped_at.is_some(), "{old:?}");
+    assert_eq!(old.push_failures, 1);
+    assert!(
+        old.push_last_error
+            .as_deref()
+            .unwrap()
+            .contains("UNREGISTERED"),
+        "{old:?}"
+    );
+
+    // Resolved: a withdrawal data message for the same intent.
+    let mut resolved: Value = serde_json::from_slice(&body).unwrap();
+    resolved["alerts"][0]["status"] = Value::from("resolved");
+    assert_eq!(
+        post_alertmanager(&relay, serde_json::to_vec(&resolved).unwrap()).await,
+        202
+    );
+    let messages = sends("phone-registration-token", 3).await;
+    assert_eq!(
+        messages[2]["message"]["data"],
+        json!({"type": "withdraw", "intent_id": id})
+    );
+    assert_eq!(
+        sends("uninstalled-app-token", 1).await.len(),
+        1,
+        "nothing more to a dropped token"
+    );
+
+    // The service account's key and the access token are in no log or status.
+    let log = std::fs::read_to_string(relay.dir.join("relay.log")).unwrap();
+    let key_line = private_key.lines().nth(1).unwrap();
+    for (what, text) in [("log", &log), ("status", &format!("{old:?}"))] {
+        assert!(!text.contains(key_line), "the private key in the {what}");
+        assert!(
+            !text.contains("ya29.access-token-for-tests"),
+            "the access token in the {what}"
+        );
+    }
+}
+
 /// The resident memory of process `pid`, in MB.
 fn rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -37,6 +37,8 @@ pub enum PushEndpoint {
     /// An ntfy topic URL (`https://ntfy.example.com/paaf-oncall-7f3k`) the device's ntfy app
     /// subscribes to; its buttons open `paaf://intent/...` links.
     Ntfy { url: String },
+    /// A Firebase Cloud Messaging registration token of the paaf Android app.
+    Fcm { token: String },
 }
 
 impl PushEndpoint {
@@ -44,6 +46,7 @@ impl PushEndpoint {
     pub fn kind(&self) -> &'static str {
         match self {
             PushEndpoint::Ntfy { .. } => "ntfy",
+            PushEndpoint::Fcm { .. } => "fcm",
         }
     }
 }

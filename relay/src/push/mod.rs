@@ -1,13 +1,32 @@
 //! Pushes to the devices' own endpoints (besides their event streams), retried with backoff:
 //! a push that fails is tried again after `retry_base_ms`, doubling up to `retry_max_ms`; an
-//! endpoint that failed `max_failures` times in a row is dropped
+//! endpoint the service says is gone (FCM `UNREGISTERED`), or that failed `max_failures` times
+//! in a row, is dropped
 //! (shown at `/metrics`, `GET /device` and `paaf relay status`) and pushed to no more.
 //!
 //! When the alert resolves, each channel withdraws what it showed:
 //! - ntfy: a message with the same `sequence_id`, "resolved", without buttons: ntfy ≥ 2.16
 //!   replaces the notification in place, older servers show it as a follow-up.
+//! - FCM: a data message `{"type": "withdraw", "intent_id"}` with the same collapse key: the
+//!   app's handler cancels the notification it showed for that intent.
 
+mod fcm;
 mod ntfy;
+
+/// Why a push did not go through.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PushError {
+    /// Tried again later (no answer, 429, 5xx), counted towards dropping the endpoint.
+    Failed(String),
+    /// The service says the endpoint no longer exists: dropped at once.
+    Gone(String),
+}
+
+impl From<String> for PushError {
+    fn from(e: String) -> PushError {
+        PushError::Failed(e)
+    }
+}
 
 use crate::config::DeliveryConfig;
 use crate::server::App;
@@ -26,6 +45,7 @@ const IDLE: Duration = Duration::from_secs(30);
 /// The channels, with their credentials read once at start.
 pub struct Pushers {
     ntfy: Option<ntfy::Ntfy>,
+    fcm: Option<fcm::Fcm>,
     max_failures: i64,
     retry_base_ms: u64,
     retry_max_ms: u64,
@@ -45,6 +65,11 @@ impl Pushers {
                 .as_ref()
                 .map(|c| ntfy::Ntfy::new(c, http.clone()))
                 .transpose()?,
+            fcm: config
+                .fcm
+                .as_ref()
+                .map(|c| fcm::Fcm::new(c, http.clone()))
+                .transpose()?,
             max_failures: config.max_failures.max(1) as i64,
             retry_base_ms: config.retry_base_ms.max(1),
             retry_max_ms: config.retry_max_ms.max(config.retry_base_ms),
@@ -58,15 +83,26 @@ impl Pushers {
                 Some(ntfy) => ntfy.accepts(url),
                 None => Err("this relay has no [delivery.ntfy] configured".into()),
             },
+            PushEndpoint::Fcm { token } => match &self.fcm {
+                Some(_) if token.is_empty() || token.len() > 4096 => {
+                    Err("an FCM registration token is 1 to 4096 characters".into())
+                }
+                Some(_) => Ok(()),
+                None => Err("this relay has no [delivery.fcm] configured".into()),
+            },
         }
     }
 
-    /// Pushes `push`; the error says why not (retried, counted towards dropping the endpoint).
-    async fn send(&self, push: &DuePush) -> Result<(), String> {
+    async fn send(&self, push: &DuePush) -> Result<(), PushError> {
+        let gone = |channel: &str| PushError::Failed(format!("{channel} is no longer configured"));
         match &push.endpoint {
             PushEndpoint::Ntfy { url } => match &self.ntfy {
-                Some(ntfy) => ntfy.send(url, &push.notice, push.kind).await,
-                None => Err("ntfy is no longer configured".into()),
+                Some(ntfy) => Ok(ntfy.send(url, &push.notice, push.kind).await?),
+                None => Err(gone("ntfy")),
+            },
+            PushEndpoint::Fcm { token } => match &self.fcm {
+                Some(fcm) => fcm.send(token, &push.notice, push.kind).await,
+                None => Err(gone("fcm")),
             },
         }
     }
@@ -121,8 +157,12 @@ async fn deliver(app: &App, push: DuePush) {
             metrics.pushes_sent.fetch_add(1, Ordering::Relaxed);
             app.db(move |s| s.push_done(&push)).await
         }
-        Err(error) => {
+        Err(e) => {
             metrics.pushes_failed.fetch_add(1, Ordering::Relaxed);
+            let (error, dead) = match e {
+                PushError::Failed(e) => (e, false),
+                PushError::Gone(e) => (e, true),
+            };
             let retry_at = crate::server::now_ms() + app.pushers.retry_delay_ms(push.attempts);
             let max = app.pushers.max_failures;
             let device = push.device_id.clone();
@@ -132,7 +172,7 @@ async fn deliver(app: &App, push: DuePush) {
             };
             tracing::warn!(device = %device, channel, "{what} push failed: {error}");
             let dropped = app
-                .db(move |s| s.push_failed(&push, &error, retry_at, max))
+                .db(move |s| s.push_failed(&push, &error, dead, retry_at, max))
                 .await;
             if let Ok(true) = dropped {
                 metrics.endpoints_dropped.fetch_add(1, Ordering::Relaxed);
