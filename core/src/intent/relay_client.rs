@@ -16,6 +16,8 @@
 
 use crate::error::{Error, Result};
 use crate::http::{HttpAuth, Limits, Request, Retry, Service, path_segment};
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures::StreamExt;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -208,7 +210,7 @@ pub async fn listen(
     if let Some(after) = after {
         request = request.header("Last-Event-ID", after);
     }
-    let mut response = request.send().await.map_err(unreachable)?;
+    let response = request.send().await.map_err(unreachable)?;
     match response.status().as_u16() {
         200 => {}
         401 | 403 => {
@@ -223,115 +225,26 @@ pub async fn listen(
             });
         }
     }
-    let mut events = SseReader::default();
-    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-        for event in events.push(&chunk) {
-            if event.name != "intent" {
-                continue;
-            }
-            let notice: IntentNotice =
-                serde_json::from_str(&event.data).map_err(|e| Error::MalformedResponse {
-                    what: "paaf-relay's stream".into(),
-                    reason: e.to_string(),
-                })?;
-            if !on_intent(&event.id, notice) {
-                return Ok(());
-            }
+    let mut events = response.bytes_stream().eventsource();
+    while let Some(event) = events.next().await {
+        let event = event.map_err(|e| match e {
+            EventStreamError::Transport(e) => unreachable(e),
+            other => Error::MalformedResponse {
+                what: "paaf-relay's stream".into(),
+                reason: other.to_string(),
+            },
+        })?;
+        if event.event != "intent" {
+            continue;
+        }
+        let notice: IntentNotice =
+            serde_json::from_str(&event.data).map_err(|e| Error::MalformedResponse {
+                what: "paaf-relay's stream".into(),
+                reason: e.to_string(),
+            })?;
+        if !on_intent(&event.id, notice) {
+            return Ok(());
         }
     }
     Ok(())
-}
-
-/// One server-sent event.
-#[derive(Debug, Default, PartialEq)]
-struct SseEvent {
-    id: String,
-    name: String,
-    data: String,
-}
-
-/// Splits an event stream (WHATWG HTML, "Server-sent events": lines of `field: value`, an
-/// event ends at a blank line, `:` lines are comments) into events; a line cut between two
-/// chunks waits for its end.
-#[derive(Default)]
-struct SseReader {
-    pending: Vec<u8>,
-    event: SseEvent,
-}
-
-/// The longest line kept while waiting for its end: more is not a relay speaking.
-const MAX_SSE_LINE: usize = 64 * 1024;
-
-impl SseReader {
-    fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
-        self.pending.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\n', '\r']);
-            if line.is_empty() {
-                let event = std::mem::take(&mut self.event);
-                if !event.data.is_empty() {
-                    out.push(SseEvent {
-                        name: if event.name.is_empty() {
-                            "message".into()
-                        } else {
-                            event.name
-                        },
-                        ..event
-                    });
-                }
-                continue;
-            }
-            let (field, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match field {
-                "id" => self.event.id = value.to_string(),
-                "event" => self.event.name = value.to_string(),
-                "data" => {
-                    if !self.event.data.is_empty() {
-                        self.event.data.push('\n');
-                    }
-                    self.event.data.push_str(value);
-                }
-                _ => {}
-            }
-        }
-        if self.pending.len() > MAX_SSE_LINE {
-            self.pending.clear();
-        }
-        out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_cut_anywhere_between_chunks_come_out_whole() {
-        let stream = b": keep-alive\n\nid: 7\nevent: intent\ndata: {\"a\":1}\n\nevent: other\r\ndata: x\r\ndata: y\r\n\r\n";
-        for cut in 0..stream.len() {
-            let mut reader = SseReader::default();
-            let mut events = reader.push(&stream[..cut]);
-            events.extend(reader.push(&stream[cut..]));
-            assert_eq!(
-                events,
-                vec![
-                    SseEvent {
-                        id: "7".into(),
-                        name: "intent".into(),
-                        data: "{\"a\":1}".into()
-                    },
-                    SseEvent {
-                        id: String::new(),
-                        name: "other".into(),
-                        data: "x\ny".into()
-                    }
-                ],
-                "cut at {cut}"
-            );
-        }
-    }
 }
