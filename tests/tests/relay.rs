@@ -674,6 +674,41 @@ async fn the_relay_keeps_answering_while_its_database_is_locked() {
     }
 }
 
+/// A device named `name` (in `dir`/`name`) paired with `relay`, its notifications pushed to
+/// `push`.
+async fn paired_with_push(dir: &Path, name: &str, relay: &Relay, push: PushEndpoint) -> Paaf {
+    let paaf = device(&dir.join(name), REBOOT_TEAM, name, None);
+    paaf.relay_pair_with_push(
+        &relay.url(),
+        &SecretString::from(PAIRING_TOKEN.to_string()),
+        Some(&push),
+    )
+    .await
+    .unwrap();
+    paaf
+}
+
+/// The relay's view of `paaf`, once it dropped its push endpoint (or after 10 s).
+async fn once_dropped(paaf: &Paaf) -> paaf_core::intent::relay_client::DeviceStatus {
+    let mut status = paaf.relay_device_status().await.unwrap();
+    for _ in 0..100 {
+        if status.push_dropped_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = paaf.relay_device_status().await.unwrap();
+    }
+    assert!(status.push_dropped_at.is_some(), "{status:?}");
+    status
+}
+
+/// The webhook `firing` with its first alert resolved.
+fn resolved_body(firing: &[u8]) -> Vec<u8> {
+    let mut body: Value = serde_json::from_slice(firing).unwrap();
+    body["alerts"][0]["status"] = Value::from("resolved");
+    serde_json::to_vec(&body).unwrap()
+}
+
 const NTFY_TOKEN: &str = "tk_ntfy0access0token0for0tests0xyz";
 
 /// The requests `server` received for ntfy topic `topic`, as JSON bodies with their
@@ -760,26 +795,9 @@ async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_
     let topic = |name: &str| PushEndpoint::Ntfy {
         url: format!("{}/{name}", ntfy.uri()),
     };
-    let phone = device(
-        &world.dir.path().join("phone"),
-        REBOOT_TEAM,
-        "phone-a",
-        None,
-    );
-    phone
-        .relay_pair_with_push(&relay.url(), &token, Some(&topic("paaf-phone")))
-        .await
-        .unwrap();
-    let laptop = device(
-        &world.dir.path().join("laptop"),
-        REBOOT_TEAM,
-        "laptop-b",
-        None,
-    );
-    laptop
-        .relay_pair_with_push(&relay.url(), &token, Some(&topic("paaf-laptop")))
-        .await
-        .unwrap();
+    let dir = world.dir.path();
+    let phone = paired_with_push(dir, "phone-a", &relay, topic("paaf-phone")).await;
+    let laptop = paired_with_push(dir, "laptop-b", &relay, topic("paaf-laptop")).await;
     // A device cannot make the relay post to a server it was not told to trust.
     let elsewhere = device(&world.dir.path().join("other"), REBOOT_TEAM, "other", None);
     let refused = elsewhere
@@ -827,15 +845,7 @@ async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_
             .iter()
             .all(|(n, _)| n["sequence_id"] == id.as_str())
     );
-    let mut laptop_status = laptop.relay_device_status().await.unwrap();
-    for _ in 0..100 {
-        if laptop_status.push_dropped_at.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        laptop_status = laptop.relay_device_status().await.unwrap();
-    }
-    assert!(laptop_status.push_dropped_at.is_some(), "{laptop_status:?}");
+    let laptop_status = once_dropped(&laptop).await;
     assert_eq!(laptop_status.push_failures, 3);
     let last_error = laptop_status.push_last_error.clone().unwrap();
     assert!(
@@ -848,10 +858,7 @@ async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_
     assert!(phone_status.push_dropped_at.is_none());
 
     // The alert resolves: the phone's notification is replaced (same sequence id), no button.
-    let mut resolved: Value = serde_json::from_slice(&body).unwrap();
-    resolved["alerts"][0]["status"] = Value::from("resolved");
-    let resolved = serde_json::to_vec(&resolved).unwrap();
-    assert_eq!(post_alertmanager(&relay, resolved).await, 202);
+    assert_eq!(post_alertmanager(&relay, resolved_body(&body)).await, 202);
     let posts = ntfy_posts(&ntfy, "paaf-phone", 3).await;
     let withdrawal = &posts[2].0;
     assert_eq!(withdrawal["sequence_id"], id.as_str());
@@ -1002,28 +1009,10 @@ async fn fcm_gets_a_data_message_as_the_service_account_and_an_unregistered_toke
         &delivery,
         &[("T_FCM", &account), ("PAAF_RELAY_LOG", "debug")],
     );
-    let token = SecretString::from(PAIRING_TOKEN.to_string());
-    let phone = device(
-        &world.dir.path().join("phone"),
-        REBOOT_TEAM,
-        "phone-a",
-        None,
-    );
     let fcm = |t: &str| PushEndpoint::Fcm { token: t.into() };
-    phone
-        .relay_pair_with_push(&relay.url(), &token, Some(&fcm("phone-registration-token")))
-        .await
-        .unwrap();
-    let old_phone = device(
-        &world.dir.path().join("old"),
-        REBOOT_TEAM,
-        "old-phone",
-        None,
-    );
-    old_phone
-        .relay_pair_with_push(&relay.url(), &token, Some(&fcm("uninstalled-app-token")))
-        .await
-        .unwrap();
+    let dir = world.dir.path();
+    let phone = paired_with_push(dir, "phone-a", &relay, fcm("phone-registration-token")).await;
+    let old_phone = paired_with_push(dir, "old-phone", &relay, fcm("uninstalled-app-token")).await;
 
     let body = webhook_body(
         "alertmanager-v4-mixed-firing-resolved.bougou.json",
@@ -1090,15 +1079,7 @@ async fn fcm_gets_a_data_message_as_the_service_account_and_an_unregistered_toke
 
     // UNREGISTERED: dropped after one answer, no retry.
     sends("uninstalled-app-token", 1).await;
-    let mut old = old_phone.relay_device_status().await.unwrap();
-    for _ in 0..100 {
-        if old.push_dropped_at.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        old = old_phone.relay_device_status().await.unwrap();
-    }
-    assert!(old.push_dropped_at.is_some(), "{old:?}");
+    let old = once_dropped(&old_phone).await;
     assert_eq!(old.push_failures, 1);
     assert!(
         old.push_last_error
@@ -1109,12 +1090,7 @@ async fn fcm_gets_a_data_message_as_the_service_account_and_an_unregistered_toke
     );
 
     // Resolved: a withdrawal data message for the same intent.
-    let mut resolved: Value = serde_json::from_slice(&body).unwrap();
-    resolved["alerts"][0]["status"] = Value::from("resolved");
-    assert_eq!(
-        post_alertmanager(&relay, serde_json::to_vec(&resolved).unwrap()).await,
-        202
-    );
+    assert_eq!(post_alertmanager(&relay, resolved_body(&body)).await, 202);
     let messages = sends("phone-registration-token", 3).await;
     assert_eq!(
         messages[2]["message"]["data"],
