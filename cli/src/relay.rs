@@ -6,6 +6,8 @@ use crate::ctx::{Ctx, Outcome};
 use crate::exit;
 use crate::output;
 use clap::Subcommand;
+use paaf_core::intent::relay_client::{DeviceStatus, PushEndpoint};
+use paaf_core::journal::RelayPairing;
 use paaf_core::{IntentOutcome, ProgressEvent};
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -19,10 +21,14 @@ pub enum RelayCommand {
         /// The team's pairing token (the relay's pairing_token_env)
         #[arg(long, env = "PAAF_RELAY_PAIRING_TOKEN", hide_env_values = true)]
         token: String,
+        /// Also push this device's notifications to an ntfy topic URL its ntfy app follows,
+        /// e.g. https://ntfy.example.com/paaf-oncall-7f3k (a server the relay allows)
+        #[arg(long, value_name = "TOPIC_URL")]
+        ntfy: Option<String>,
     },
     /// Revoke this device's pairing and forget the relay's key
     Unpair,
-    /// The relay this device is paired with
+    /// The relay this device is paired with, and how its pushes to this device go
     Status,
     /// Follow the relay's stream: print each intent (its paaf://intent/ link) as it comes
     Listen {
@@ -49,10 +55,11 @@ pub enum IntentCommand {
 
 pub async fn relay(ctx: &Ctx, command: RelayCommand) -> Outcome {
     match command {
-        RelayCommand::Pair { url, token } => {
+        RelayCommand::Pair { url, token, ntfy } => {
+            let push = ntfy.map(|url| PushEndpoint::Ntfy { url });
             let pairing = ctx
                 .paaf
-                .relay_pair(&url, &SecretString::from(token))
+                .relay_pair_with_push(&url, &SecretString::from(token), push.as_ref())
                 .await?;
             ctx.emit(&pairing, |p| {
                 output::line(&format!(
@@ -70,15 +77,38 @@ pub async fn relay(ctx: &Ctx, command: RelayCommand) -> Outcome {
         }
         RelayCommand::Status => {
             let pairing = ctx.paaf.relay_pairing()?;
-            ctx.emit(&pairing, |p| match p {
-                Some(p) => output::line(&format!(
+            let Some(pairing) = pairing else {
+                ctx.emit(&None::<RelayStatus>, |_| {
+                    output::line("not paired: paaf relay pair URL --token T")
+                });
+                return Ok(exit::OK);
+            };
+            // The pinned pairing is shown even when the relay cannot be reached.
+            let (device, unreachable) = match ctx.paaf.relay_device_status().await {
+                Ok(d) => (Some(d), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            let status = RelayStatus {
+                pairing,
+                device,
+                unreachable,
+            };
+            ctx.emit(&Some(&status), |_| {
+                let p = &status.pairing;
+                output::line(&format!(
                     "paired with {} as device {} since {}; relay key {}",
                     output::shown(&p.url),
                     output::shown(&p.device_id),
                     output::shown(&p.paired_at),
                     output::shown(&p.relay_key)
-                )),
-                None => output::line("not paired: paaf relay pair URL --token T"),
+                ));
+                match (&status.device, &status.unreachable) {
+                    (Some(d), _) => output::line(&push_line(d)),
+                    (None, Some(e)) => {
+                        output::line(&format!("the relay did not answer: {}", output::shown(e)))
+                    }
+                    (None, None) => {}
+                }
             });
             Ok(exit::OK)
         }
@@ -105,6 +135,42 @@ pub async fn relay(ctx: &Ctx, command: RelayCommand) -> Outcome {
                 .await?;
             Ok(exit::OK)
         }
+    }
+}
+
+/// `paaf relay status`: the pinned pairing, and the relay's view of this device.
+#[derive(serde::Serialize)]
+struct RelayStatus {
+    #[serde(flatten)]
+    pairing: RelayPairing,
+    /// The relay's view of this device (its push endpoint's health).
+    device: Option<DeviceStatus>,
+    /// Why the relay could not be asked.
+    unreachable: Option<String>,
+}
+
+fn push_line(d: &DeviceStatus) -> String {
+    let Some(kind) = &d.push else {
+        return "no push endpoint: intents reach this device on its stream only".into();
+    };
+    let error = d
+        .push_last_error
+        .as_deref()
+        .map(|e| format!(" (last error: {})", output::shown(e)))
+        .unwrap_or_default();
+    match &d.push_dropped_at {
+        Some(at) => format!(
+            "{kind} push endpoint DROPPED at {} after {} failures in a row{error}: pair again to push to it",
+            output::shown(at),
+            d.push_failures
+        ),
+        None if d.push_failures > 0 => {
+            format!(
+                "{kind} push endpoint failing: {} in a row{error}",
+                d.push_failures
+            )
+        }
+        None => format!("{kind} push endpoint working"),
     }
 }
 

@@ -27,6 +27,65 @@ pub struct RelayConfig {
     pub pairing_token_env: String,
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// Pushes to the devices' endpoints (besides their event streams).
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+}
+
+/// How pushes are retried and which push services the relay posts to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Failures in a row after which a device's endpoint is dropped as dead.
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    /// The first retry's delay; each next one doubles, up to `retry_max_ms`.
+    #[serde(default = "default_retry_base_ms")]
+    pub retry_base_ms: u64,
+    #[serde(default = "default_retry_max_ms")]
+    pub retry_max_ms: u64,
+    /// ntfy: devices pair with a topic URL on one of these servers.
+    pub ntfy: Option<NtfyConfig>,
+    /// Firebase Cloud Messaging (HTTP v1): devices pair with their registration token.
+    pub fcm: Option<FcmConfig>,
+}
+
+/// Firebase Cloud Messaging, as a service account of the app's Firebase project.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FcmConfig {
+    /// The environment variable holding the service account's JSON key (its `project_id` is
+    /// the project the messages go through).
+    pub service_account_env: String,
+    /// FCM's API root.
+    #[serde(default = "default_fcm_api")]
+    pub api_url: String,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> DeliveryConfig {
+        DeliveryConfig {
+            max_failures: default_max_failures(),
+            retry_base_ms: default_retry_base_ms(),
+            retry_max_ms: default_retry_max_ms(),
+            ntfy: None,
+            fcm: None,
+        }
+    }
+}
+
+/// The ntfy servers the relay publishes to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NtfyConfig {
+    /// The servers a device's topic may be on (`https://ntfy.example.com`): a pairing naming
+    /// another is refused, so a device never makes the relay post somewhere else.
+    pub servers: Vec<String>,
+    /// The environment variable holding an ntfy access token, for servers that need one.
+    pub token_env: Option<String>,
+    /// The notifications' ntfy priority (1 min .. 5 max).
+    #[serde(default = "default_ntfy_priority")]
+    pub priority: u8,
 }
 
 /// One webhook sender: Grafana's webhook contact point or an Alertmanager webhook receiver.
@@ -67,6 +126,21 @@ fn default_hmac_header() -> String {
 }
 fn default_per_minute() -> u32 {
     600
+}
+fn default_max_failures() -> u32 {
+    5
+}
+fn default_retry_base_ms() -> u64 {
+    2_000
+}
+fn default_retry_max_ms() -> u64 {
+    300_000
+}
+fn default_fcm_api() -> String {
+    "https://fcm.googleapis.com".into()
+}
+fn default_ntfy_priority() -> u8 {
+    4
 }
 
 impl RelayConfig {

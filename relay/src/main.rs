@@ -4,6 +4,7 @@
 
 mod alerts;
 mod config;
+mod push;
 mod server;
 mod store;
 
@@ -74,6 +75,7 @@ async fn serve(config_path: &Path) -> Result<(), String> {
         "paaf-relay listening on http://{addr} key {}",
         paaf_core::intent::format_key(&key.verifying_key())
     );
+    tokio::spawn(push::run(app.clone()));
     axum::serve(listener, server::router(app, config.max_body_bytes))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

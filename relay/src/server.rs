@@ -4,7 +4,8 @@
 
 use crate::alerts::{self, WebhookBody};
 use crate::config::{RelayConfig, SourceAuth, SourceConfig, secret_from_env};
-use crate::store::{ClaimAnswer, Device, Store, token_hash};
+use crate::push::Pushers;
+use crate::store::{self, ClaimAnswer, Device, Store, token_hash};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -18,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
 use hmac::{Hmac, Mac};
 use paaf_core::config::Config;
-use paaf_core::intent::relay_client::ClaimResult;
+use paaf_core::intent::relay_client::{ClaimResult, DeviceStatus, PushEndpoint};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
@@ -28,12 +29,12 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 /// Counters shown at `/metrics`.
 #[derive(Default)]
-struct Metrics {
+pub(crate) struct Metrics {
     webhooks_accepted: AtomicU64,
     webhooks_unauthorized: AtomicU64,
     webhooks_rate_limited: AtomicU64,
@@ -43,6 +44,9 @@ struct Metrics {
     intents_sent: AtomicU64,
     claims: AtomicU64,
     streams_open: AtomicU64,
+    pub(crate) pushes_sent: AtomicU64,
+    pub(crate) pushes_failed: AtomicU64,
+    pub(crate) endpoints_dropped: AtomicU64,
 }
 
 /// A source with its secret, read once at start.
@@ -54,7 +58,7 @@ struct Source {
 }
 
 pub struct App {
-    store: Store,
+    store: Arc<Store>,
     key: SigningKey,
     playbooks: Config,
     sources: HashMap<String, Source>,
@@ -62,10 +66,28 @@ pub struct App {
     ttl_ms: i64,
     /// The newest intent's sequence: streams wake up when it changes.
     newest: watch::Sender<i64>,
-    metrics: Metrics,
+    pub(crate) metrics: Metrics,
+    pub(crate) pushers: Pushers,
+    /// Wakes the pusher: something new to push or to withdraw.
+    pub(crate) push_wake: Notify,
 }
 
 impl App {
+    /// Runs `f` on the store in tokio's blocking pool: SQLite's waits (a lock another process
+    /// holds, an fsync) never take away the async workers that answer the other requests.
+    /// Its error says what failed, for the log (never sent to a client).
+    pub(crate) async fn db<T, F>(&self, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> store::Result<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || f(&store)).await {
+            Ok(answer) => answer.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the store's task stopped: {e}")),
+        }
+    }
+
     /// Everything the server needs, from its config: fails on a missing secret, an unreadable
     /// playbook file or database.
     pub fn new(config: &RelayConfig, key: SigningKey) -> Result<App, String> {
@@ -84,7 +106,7 @@ impl App {
             );
         }
         Ok(App {
-            store,
+            store: Arc::new(store),
             key,
             playbooks,
             sources,
@@ -92,6 +114,8 @@ impl App {
             ttl_ms: config.intent_ttl_secs as i64 * 1000,
             newest: watch::channel(0).0,
             metrics: Metrics::default(),
+            pushers: Pushers::new(&config.delivery)?,
+            push_wake: Notify::new(),
         })
     }
 }
@@ -105,6 +129,7 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         )
         .route("/pair", post(pair))
         .route("/unpair", post(unpair))
+        .route("/device", get(device_status))
         .route("/stream", get(stream))
         .route("/intents/{id}/claim", post(claim))
         .route("/intents/{id}/result", post(result))
@@ -126,7 +151,7 @@ fn internal(e: impl std::fmt::Display) -> Response {
     )
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -224,23 +249,29 @@ async fn webhook(
     };
     let now = now_ms();
     let outcome = alerts::intents_of(&parsed, &source, &app.playbooks, &app.key, app.ttl_ms, now);
-    let mut withdrawn = 0;
-    for alert in &outcome.resolved {
-        match app.store.withdraw(alert) {
-            Ok(n) => withdrawn += n,
-            Err(e) => return internal(e),
-        }
-    }
-    let mut created = 0;
-    for new in &outcome.intents {
-        match app.store.add_intent(new, now) {
-            Ok(Some(seq)) => {
-                created += 1;
-                app.newest.send_replace(seq);
+    let stored = app
+        .db(move |store| {
+            let mut withdrawn = 0;
+            for alert in &outcome.resolved {
+                withdrawn += store.withdraw(alert)?;
             }
-            Ok(None) => {}
-            Err(e) => return internal(e),
-        }
+            let mut added = Vec::new();
+            for new in &outcome.intents {
+                added.extend(store.add_intent(new, now)?);
+            }
+            Ok((withdrawn, added))
+        })
+        .await;
+    let (withdrawn, added) = match stored {
+        Ok(s) => s,
+        Err(e) => return internal(e),
+    };
+    let created = added.len() as u64;
+    if let Some(seq) = added.iter().max() {
+        app.newest.send_replace(*seq);
+    }
+    if created > 0 || withdrawn > 0 {
+        app.push_wake.notify_one();
     }
     m.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
     m.intents_created.fetch_add(created, Ordering::Relaxed);
@@ -255,6 +286,7 @@ async fn webhook(
 struct PairRequest {
     token: String,
     device: String,
+    push: Option<PushEndpoint>,
 }
 
 async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Response {
@@ -267,9 +299,24 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
         .filter(|c| !c.is_control())
         .take(64)
         .collect();
+    if let Some(push) = &req.push
+        && let Err(why) = app.pushers.accepts(push)
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "this relay cannot push to that {} endpoint: {why}",
+                push.kind()
+            ),
+        );
+    }
     let id = hex::encode(rand::random::<[u8; 8]>());
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    if let Err(e) = app.store.add_device(&id, &name, &token) {
+    let (device_id, device_name, device_token) = (id.clone(), name.clone(), token.clone());
+    if let Err(e) = app
+        .db(move |s| s.add_device(&device_id, &device_name, &device_token, req.push.as_ref()))
+        .await
+    {
         return internal(e);
     }
     tracing::info!(device = %name, id = %id, "device paired");
@@ -284,28 +331,49 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
 /// The paired device presenting its token, or the 401 to answer.
 // The refusal is the handler's own answer (axum's idiom); it is returned at once, never stored.
 #[allow(clippy::result_large_err)]
-fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
+async fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
     let unpaired = || refuse(StatusCode::UNAUTHORIZED, "this device is not paired");
-    let token = bearer(headers).ok_or_else(unpaired)?;
-    app.store
-        .device(token)
+    let token = bearer(headers).ok_or_else(unpaired)?.to_string();
+    app.db(move |s| s.device(&token))
+        .await
         .map_err(internal)?
         .ok_or_else(unpaired)
 }
 
-async fn unpair(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let device = match device(&app, &headers) {
+async fn device_status(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let device = match device(&app, &headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
-    match app.store.revoke(&device.id) {
+    let endpoints = match app.db(|s| s.endpoints()).await {
+        Ok(e) => e,
+        Err(e) => return internal(e),
+    };
+    let endpoint = endpoints.into_iter().find(|e| e.device_id == device.id);
+    Json(DeviceStatus {
+        device_id: device.id,
+        device: device.name,
+        push: endpoint.as_ref().map(|e| e.kind.clone()),
+        push_failures: endpoint.as_ref().map_or(0, |e| e.failures),
+        push_last_error: endpoint.as_ref().and_then(|e| e.last_error.clone()),
+        push_dropped_at: endpoint.and_then(|e| e.dropped_at),
+    })
+    .into_response()
+}
+
+async fn unpair(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let device = match device(&app, &headers).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    match app.db(move |s| s.revoke(&device.id)).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => internal(e),
     }
 }
 
 async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let device = match device(&app, &headers) {
+    let device = match device(&app, &headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -318,17 +386,17 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let mut newest = app.newest.subscribe();
     app.metrics.streams_open.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
-        'stream: loop {
-            let due = match app
-                .store
-                .due(&device.id, after.unwrap_or(i64::MAX), now_ms())
-            {
+        loop {
+            let (id, since) = (device.id.clone(), after.unwrap_or(i64::MAX));
+            let due = match app.db(move |s| s.due(&id, since, now_ms())).await {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::error!("cannot read the intents due: {e}");
                     break;
                 }
             };
+            let mut sent = Vec::new();
+            let mut closed = false;
             for (seq, notice) in due {
                 let event = Event::default()
                     .id(seq.to_string())
@@ -336,13 +404,24 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
                     .json_data(&notice)
                     .expect("a notice serializes");
                 if tx.send(Ok(event)).await.is_err() {
-                    break 'stream;
+                    closed = true;
+                    break;
                 }
-                if let Err(e) = app.store.mark_sent(&device.id, seq) {
+                sent.push(seq);
+            }
+            // One transaction (one fsync) for the whole batch, not one per intent.
+            if let Some(last) = sent.last() {
+                after = after.map(|a| a.max(*last));
+                app.metrics
+                    .intents_sent
+                    .fetch_add(sent.len() as u64, Ordering::Relaxed);
+                let id = device.id.clone();
+                if let Err(e) = app.db(move |s| s.mark_sent(&id, &sent)).await {
                     tracing::error!("cannot record a delivery: {e}");
                 }
-                app.metrics.intents_sent.fetch_add(1, Ordering::Relaxed);
-                after = after.map(|a| a.max(seq));
+            }
+            if closed {
+                break;
             }
             tokio::select! {
                 changed = newest.changed() => if changed.is_err() { break },
@@ -363,12 +442,12 @@ async fn claim(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let device = match device(&app, &headers) {
+    let device = match device(&app, &headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
     app.metrics.claims.fetch_add(1, Ordering::Relaxed);
-    match app.store.claim(&id, &device) {
+    match app.db(move |s| s.claim(&id, &device)).await {
         Ok(ClaimAnswer::Answered(claim)) => Json(claim).into_response(),
         Ok(ClaimAnswer::NoSuchIntent) => refuse(StatusCode::NOT_FOUND, "no such intent"),
         Err(e) => internal(e),
@@ -381,11 +460,14 @@ async fn result(
     headers: HeaderMap,
     Json(result): Json<ClaimResult>,
 ) -> Response {
-    let device = match device(&app, &headers) {
+    let device = match device(&app, &headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
-    match app.store.record_result(&id, &device, &result) {
+    match app
+        .db(move |s| s.record_result(&id, &device, &result))
+        .await
+    {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => refuse(
             StatusCode::CONFLICT,
@@ -398,10 +480,19 @@ async fn result(
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let m = &app.metrics;
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let (paired, pending) = match (app.store.paired_devices(), app.store.undelivered()) {
-        (Ok(p), Ok(u)) => (p, u),
-        (Err(e), _) | (_, Err(e)) => return internal(e),
+    let (paired, pending, endpoints) = match app
+        .db(|s| Ok((s.paired_devices()?, s.undelivered()?, s.endpoints()?)))
+        .await
+    {
+        Ok(counts) => counts,
+        Err(e) => return internal(e),
     };
+    let dropped = endpoints.iter().filter(|e| e.dropped_at.is_some()).count();
+    let failing = endpoints
+        .iter()
+        .filter(|e| e.dropped_at.is_none() && e.failures > 0)
+        .count();
+    let alive = endpoints.len() - dropped - failing;
     let text = format!(
         "# HELP paaf_relay_webhooks_total Webhooks received, by result.\n\
          # TYPE paaf_relay_webhooks_total counter\n\
@@ -427,7 +518,19 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
          paaf_relay_devices_paired {paired}\n\
          # HELP paaf_relay_deliveries_pending Deliveries not yet on a device stream.\n\
          # TYPE paaf_relay_deliveries_pending gauge\n\
-         paaf_relay_deliveries_pending {pending}\n",
+         paaf_relay_deliveries_pending {pending}\n\
+         # HELP paaf_relay_pushes_total Pushes to device endpoints, by result.\n\
+         # TYPE paaf_relay_pushes_total counter\n\
+         paaf_relay_pushes_total{{result=\"sent\"}} {}\n\
+         paaf_relay_pushes_total{{result=\"failed\"}} {}\n\
+         # HELP paaf_relay_push_endpoints_dropped_total Push endpoints dropped as dead.\n\
+         # TYPE paaf_relay_push_endpoints_dropped_total counter\n\
+         paaf_relay_push_endpoints_dropped_total {}\n\
+         # HELP paaf_relay_push_endpoints Push endpoints of paired devices, by state.\n\
+         # TYPE paaf_relay_push_endpoints gauge\n\
+         paaf_relay_push_endpoints{{state=\"alive\"}} {alive}\n\
+         paaf_relay_push_endpoints{{state=\"failing\"}} {failing}\n\
+         paaf_relay_push_endpoints{{state=\"dropped\"}} {dropped}\n",
         get(&m.webhooks_accepted),
         get(&m.webhooks_unauthorized),
         get(&m.webhooks_rate_limited),
@@ -437,6 +540,9 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         get(&m.intents_sent),
         get(&m.claims),
         get(&m.streams_open),
+        get(&m.pushes_sent),
+        get(&m.pushes_failed),
+        get(&m.endpoints_dropped),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

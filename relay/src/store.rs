@@ -3,7 +3,7 @@
 //! written with its delivery rows in one transaction before anything is pushed, so a restart
 //! loses none that was not delivered.
 
-use paaf_core::intent::relay_client::{Claim, ClaimResult, IntentNotice};
+use paaf_core::intent::relay_client::{Claim, ClaimResult, IntentNotice, PushEndpoint};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -36,6 +36,22 @@ const SCHEMA: &str = "
         sent_at TEXT,
         PRIMARY KEY (seq, device_id)
     );
+    CREATE TABLE IF NOT EXISTS push_endpoints (
+        device_id TEXT PRIMARY KEY,
+        endpoint TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        dropped_at TEXT
+    );
+    CREATE TABLE IF NOT EXISTS pushes (
+        seq INTEGER NOT NULL,
+        device_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at_ms INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (seq, device_id)
+    );
+    CREATE INDEX IF NOT EXISTS pushes_due ON pushes(state, next_at_ms);
     CREATE TABLE IF NOT EXISTS claims (
         intent_id TEXT PRIMARY KEY,
         device_id TEXT NOT NULL,
@@ -59,6 +75,38 @@ pub struct NewIntent {
     pub dedup_key: String,
     /// The alert it answers: withdrawn when it resolves.
     pub alert_key: String,
+}
+
+/// What a push is for: a new intent, or withdrawing one already pushed (its alert resolved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushKind {
+    Notify,
+    Withdraw,
+}
+
+/// A push due now: to which device's endpoint, about which intent.
+#[derive(Debug, Clone)]
+pub struct DuePush {
+    pub seq: i64,
+    pub device_id: String,
+    pub endpoint: PushEndpoint,
+    pub notice: IntentNotice,
+    pub kind: PushKind,
+    /// Tries already made.
+    pub attempts: i64,
+}
+
+/// A device's push endpoint as the relay sees it: how its deliveries go.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EndpointState {
+    pub device_id: String,
+    pub device: String,
+    pub kind: String,
+    /// Failures in a row (reset by a success).
+    pub failures: i64,
+    pub last_error: Option<String>,
+    /// When it was dropped as dead; nothing more is pushed to it.
+    pub dropped_at: Option<String>,
 }
 
 /// How a claim went.
@@ -96,12 +144,30 @@ impl Store {
         self.db.lock().expect("store poisoned")
     }
 
-    pub fn add_device(&self, id: &str, name: &str, token: &str) -> Result<()> {
-        self.db().execute(
+    /// Pairs device `id`, with the endpoint its notifications are pushed to, if it gave one.
+    pub fn add_device(
+        &self,
+        id: &str,
+        name: &str,
+        token: &str,
+        push: Option<&PushEndpoint>,
+    ) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute(
             "INSERT INTO devices (id, name, token_hash, paired_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, name, token_hash(token), now()],
         )?;
-        Ok(())
+        if let Some(push) = push {
+            tx.execute(
+                "INSERT INTO push_endpoints (device_id, endpoint) VALUES (?1, ?2)",
+                params![
+                    id,
+                    serde_json::to_string(push).expect("an endpoint serializes")
+                ],
+            )?;
+        }
+        tx.commit()
     }
 
     /// The paired (not revoked) device holding `token`.
@@ -129,6 +195,14 @@ impl Store {
         )?;
         db.execute(
             "DELETE FROM deliveries WHERE device_id = ?1 AND state = 'pending'",
+            params![device_id],
+        )?;
+        db.execute(
+            "DELETE FROM pushes WHERE device_id = ?1",
+            params![device_id],
+        )?;
+        db.execute(
+            "DELETE FROM push_endpoints WHERE device_id = ?1",
             params![device_id],
         )?;
         Ok(())
@@ -171,16 +245,167 @@ impl Store {
             "INSERT INTO deliveries (seq, device_id, state) SELECT ?1, id, 'pending' FROM devices WHERE revoked_at IS NULL",
             params![seq],
         )?;
+        tx.execute(
+            "INSERT INTO pushes (seq, device_id, state) SELECT ?1, e.device_id, 'notify' FROM push_endpoints e
+             JOIN devices d ON d.id = e.device_id WHERE d.revoked_at IS NULL AND e.dropped_at IS NULL",
+            params![seq],
+        )?;
         tx.commit()?;
         Ok(Some(seq))
     }
 
     /// Withdraws the live intents of the alert `alert_key` (it resolved); how many.
+    /// A notification already pushed gets a withdrawal push; one not pushed yet is not sent.
     pub fn withdraw(&self, alert_key: &str) -> Result<usize> {
-        self.db().execute(
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let live = "SELECT seq FROM intents WHERE alert_key = ?1 AND withdrawn = 0";
+        tx.execute(
+            &format!("DELETE FROM pushes WHERE state = 'notify' AND seq IN ({live})"),
+            params![alert_key],
+        )?;
+        tx.execute(
+            &format!(
+                "UPDATE pushes SET state = 'withdraw', attempts = 0, next_at_ms = 0 WHERE state = 'sent' AND seq IN ({live})"
+            ),
+            params![alert_key],
+        )?;
+        let n = tx.execute(
             "UPDATE intents SET withdrawn = 1 WHERE alert_key = ?1 AND withdrawn = 0",
             params![alert_key],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// The pushes due at `now_ms` to endpoints still alive, oldest first, at most `limit`.
+    pub fn due_pushes(&self, now_ms: i64, limit: i64) -> Result<Vec<DuePush>> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT p.seq, p.device_id, e.endpoint, i.notice, p.state, p.attempts
+             FROM pushes p JOIN push_endpoints e ON e.device_id = p.device_id
+             JOIN intents i ON i.seq = p.seq
+             WHERE p.state IN ('notify', 'withdraw') AND p.next_at_ms <= ?1
+               AND e.dropped_at IS NULL
+             ORDER BY p.next_at_ms, p.seq LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![now_ms, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(seq, device_id, endpoint, notice, state, attempts)| {
+                Some(DuePush {
+                    seq,
+                    device_id,
+                    endpoint: serde_json::from_str(&endpoint).ok()?,
+                    notice: serde_json::from_str(&notice).ok()?,
+                    kind: match state.as_str() {
+                        "withdraw" => PushKind::Withdraw,
+                        _ => PushKind::Notify,
+                    },
+                    attempts,
+                })
+            })
+            .collect())
+    }
+
+    /// The earliest time a push is due (to sleep until then), if any is waiting.
+    pub fn next_push_at(&self) -> Result<Option<i64>> {
+        self.db().query_row(
+            "SELECT MIN(p.next_at_ms) FROM pushes p JOIN push_endpoints e ON e.device_id = p.device_id
+             WHERE p.state IN ('notify', 'withdraw') AND e.dropped_at IS NULL",
+            [],
+            |r| r.get(0),
         )
+    }
+
+    /// `push` went through: done, and its endpoint's failures are forgiven.
+    pub fn push_done(&self, push: &DuePush) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let state = match push.kind {
+            PushKind::Notify => "sent",
+            PushKind::Withdraw => "withdrawn",
+        };
+        tx.execute(
+            "UPDATE pushes SET state = ?1, attempts = attempts + 1 WHERE seq = ?2 AND device_id = ?3",
+            params![state, push.seq, push.device_id],
+        )?;
+        tx.execute(
+            "UPDATE push_endpoints SET failures = 0, last_error = NULL WHERE device_id = ?1",
+            params![push.device_id],
+        )?;
+        tx.commit()
+    }
+
+    /// `push` failed with `error`: tried again at `retry_at_ms`, unless its endpoint is gone
+    /// (`dead`) or failed `max_failures` times in a row, when it is dropped. True: dropped.
+    pub fn push_failed(
+        &self,
+        push: &DuePush,
+        error: &str,
+        dead: bool,
+        retry_at_ms: i64,
+        max_failures: i64,
+    ) -> Result<bool> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute(
+            "UPDATE pushes SET attempts = attempts + 1, next_at_ms = ?1 WHERE seq = ?2 AND device_id = ?3",
+            params![retry_at_ms, push.seq, push.device_id],
+        )?;
+        let failures: i64 = tx.query_row(
+            "UPDATE push_endpoints SET failures = failures + 1, last_error = ?1 WHERE device_id = ?2 RETURNING failures",
+            params![error, push.device_id],
+            |r| r.get(0),
+        )?;
+        let dropped = dead || failures >= max_failures;
+        if dropped {
+            tx.execute(
+                "UPDATE push_endpoints SET dropped_at = ?1 WHERE device_id = ?2",
+                params![now(), push.device_id],
+            )?;
+            tx.execute(
+                "DELETE FROM pushes WHERE device_id = ?1 AND state IN ('notify', 'withdraw')",
+                params![push.device_id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(dropped)
+    }
+
+    /// The push endpoints of the paired devices and how their deliveries go.
+    pub fn endpoints(&self) -> Result<Vec<EndpointState>> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT e.device_id, d.name, e.endpoint, e.failures, e.last_error, e.dropped_at
+             FROM push_endpoints e JOIN devices d ON d.id = e.device_id
+             WHERE d.revoked_at IS NULL ORDER BY d.paired_at",
+        )?;
+        stmt.query_map([], |r| {
+            let endpoint: String = r.get(2)?;
+            Ok(EndpointState {
+                device_id: r.get(0)?,
+                device: r.get(1)?,
+                kind: serde_json::from_str::<PushEndpoint>(&endpoint)
+                    .map(|e| e.kind().to_string())
+                    .unwrap_or_else(|_| "unknown".into()),
+                failures: r.get(3)?,
+                last_error: r.get(4)?,
+                dropped_at: r.get(5)?,
+            })
+        })?
+        .collect()
     }
 
     /// The live intents to send to `device_id`: the undelivered ones, and those after
@@ -210,13 +435,20 @@ impl Store {
             .collect())
     }
 
-    /// Records that intent `seq` went out on `device_id`'s stream.
-    pub fn mark_sent(&self, device_id: &str, seq: i64) -> Result<()> {
-        self.db().execute(
-            "UPDATE deliveries SET state = 'sent', sent_at = ?1 WHERE seq = ?2 AND device_id = ?3",
-            params![now(), seq, device_id],
-        )?;
-        Ok(())
+    /// Records that intents `seqs` went out on `device_id`'s stream.
+    pub fn mark_sent(&self, device_id: &str, seqs: &[i64]) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE deliveries SET state = 'sent', sent_at = ?1 WHERE seq = ?2 AND device_id = ?3",
+            )?;
+            let at = now();
+            for seq in seqs {
+                update.execute(params![at, seq, device_id])?;
+            }
+        }
+        tx.commit()
     }
 
     /// Intents not yet on any stream of their devices.

@@ -46,6 +46,7 @@ BENCHES=(
     "reboot|bash tests/bench/reboot.sh --runs 1"
     "servers|bash tests/bench/servers.sh --runs 3"
     "protect|bash tests/bench/protect.sh"
+    "relay|bash tests/bench/relay.sh --alerts 200 --burst 1000"
     "desktop|bash tests/bench/desktop.sh --runs 1"
     "mobile|bash tests/bench/mobile.sh --runs 3 --calls 2000"
     "ds-query|cargo bench --locked -p paaf-core --bench ds_query_decode -- --quick"

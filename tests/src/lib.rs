@@ -74,9 +74,13 @@ pub fn paaf_bin() -> PathBuf {
         .clone()
 }
 
-/// The `paaf-relay` binary, built from the current sources as [`paaf_bin`] builds `paaf`.
+/// The `paaf-relay` binary, built from the current sources as [`paaf_bin`] builds `paaf`;
+/// `PAAF_TEST_RELAY_BIN` names a prebuilt one instead (the benchmark's release build).
 pub fn relay_bin() -> PathBuf {
-    built_bins().join("paaf-relay")
+    match std::env::var_os("PAAF_TEST_RELAY_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => built_bins().join("paaf-relay"),
+    }
 }
 
 /// Builds `paaf` and `paaf-relay` into the target dir these tests run from (once per test
@@ -170,6 +174,14 @@ impl Relay {
             .arg(&path)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(std::process::Stdio::piped())
+            // Its log, kept for the tests that check what it says (and never says).
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.join("relay.log"))
+                    .expect("relay.log"),
+            )
             .spawn()
             .expect("start paaf-relay");
         let mut line = String::new();
@@ -183,6 +195,11 @@ impl Relay {
         self.key = line.rsplit(' ').next().unwrap().trim().to_string();
         self.port = port;
         self.child = Some(child);
+    }
+
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// Its base URL.

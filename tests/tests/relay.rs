@@ -11,19 +11,23 @@
 //! delivered.
 
 use ed25519_dalek::SigningKey;
+use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use paaf_core::incident::IncidentDetail;
+use paaf_core::intent::relay_client::PushEndpoint;
 use paaf_core::intent::{self, ActionIntent, IntentAction, IntentRefusal};
 use paaf_core::journal::{ActionKind, ActionState};
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use paaf_core::{Confirmation, Error, IncidentInput, IntentOutcome, Paaf, ProgressEvent};
 use paaf_tests::{Relay, SshHost, UnleashServer, World, host_entry, journal_json};
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Sha256;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PAIRING_TOKEN: &str = "pairing-token-for-tests-0123456789";
 const AM_TOKEN: &str = "alertmanager-bearer-for-tests-0123";
@@ -55,6 +59,17 @@ fn hmac_hex(body: &[u8]) -> String {
 
 /// Writes relay.toml in `dir` (playbooks from `team`), starts the relay.
 fn start_relay(dir: &Path, team: &Path, am_per_minute: u32) -> Relay {
+    start_relay_with(dir, team, am_per_minute, "", &[])
+}
+
+/// The same, with `extra` appended to relay.toml and `env` added to the relay's environment.
+fn start_relay_with(
+    dir: &Path,
+    team: &Path,
+    am_per_minute: u32,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> Relay {
     std::fs::write(
         dir.join("relay.toml"),
         format!(
@@ -75,19 +90,18 @@ per_minute = {am_per_minute}
 name = "grafana"
 auth = "hmac"
 secret_env = "T_GRAFANA"
-"#,
+{extra}"#,
             team = team.display()
         ),
     )
     .unwrap();
-    Relay::start(
-        dir,
-        &[
-            ("T_PAIRING", PAIRING_TOKEN),
-            ("T_AM", AM_TOKEN),
-            ("T_GRAFANA", GRAFANA_SECRET),
-        ],
-    )
+    let mut all = vec![
+        ("T_PAIRING", PAIRING_TOKEN),
+        ("T_AM", AM_TOKEN),
+        ("T_GRAFANA", GRAFANA_SECRET),
+    ];
+    all.extend_from_slice(env);
+    Relay::start(dir, &all)
 }
 
 async fn post(relay: &Relay, source: &str, body: Vec<u8>, headers: &[(&str, String)]) -> u16 {
@@ -421,19 +435,7 @@ env = "production"
 #[tokio::test(flavor = "multi_thread")]
 async fn the_relay_refuses_bad_webhooks_and_keeps_undelivered_intents_across_a_kill() {
     let world = World::new();
-    let team = r#"[[hosts]]
-name = "web-2"
-address = "127.0.0.1"
-user = "nobody"
-auth = { type = "agent" }
-
-[[playbooks]]
-name = "cpu"
-match = { alertname = "CPU Usage High" }
-
-[[playbooks.protect]]
-reboot = "web-2"
-"#;
+    let team = REBOOT_TEAM;
     world.write_config(team);
     let mut relay = start_relay(world.dir.path(), &world.config_path(), 3);
     let phone = device(&world.dir.path().join("phone"), team, "phone-a", None);
@@ -599,4 +601,629 @@ if paaf intent open "$url" --yes --json > again.json 2> again.err; then exit 9; 
             .count(),
         1
     );
+}
+
+/// A playbook that reboots `web-2` when "CPU Usage High" fires.
+const REBOOT_TEAM: &str = r#"[[hosts]]
+name = "web-2"
+address = "127.0.0.1"
+user = "nobody"
+auth = { type = "agent" }
+
+[[playbooks]]
+name = "cpu"
+match = { alertname = "CPU Usage High" }
+
+[[playbooks.protect]]
+reboot = "web-2"
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_relay_keeps_answering_while_its_database_is_locked() {
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    // Two async workers (the CI machine's count): a handler blocked in SQLite takes one away.
+    let relay = start_relay_with(
+        world.dir.path(),
+        &world.config_path(),
+        100,
+        "",
+        &[("TOKIO_WORKER_THREADS", "2")],
+    );
+    // Another process (a backup, an operator's sqlite3) holds the write lock.
+    let locker = rusqlite::Connection::open(relay.dir.join("relay.sqlite")).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let body = webhook_body(
+        "alertmanager-v4-mixed-firing-resolved.bougou.json",
+        "CPU Usage High",
+    );
+    let webhooks: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, body) = (relay.url(), body.clone());
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(format!("{url}/webhooks/alertmanager"))
+                    .bearer_auth(AM_TOKEN)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let health = reqwest::Client::new()
+        .get(format!("{}/healthz", relay.url()))
+        .timeout(Duration::from_secs(4))
+        .send()
+        .await;
+    locker.execute_batch("COMMIT").unwrap();
+    assert!(
+        health.is_ok_and(|r| r.status().is_success()),
+        "/healthz did not answer while the store waited for its lock"
+    );
+    for webhook in webhooks {
+        assert_eq!(
+            webhook.await.unwrap(),
+            202,
+            "the waiting webhooks went through"
+        );
+    }
+}
+
+/// A device named `name` (in `dir`/`name`) paired with `relay`, its notifications pushed to
+/// `push`.
+async fn paired_with_push(dir: &Path, name: &str, relay: &Relay, push: PushEndpoint) -> Paaf {
+    let paaf = device(&dir.join(name), REBOOT_TEAM, name, None);
+    paaf.relay_pair_with_push(
+        &relay.url(),
+        &SecretString::from(PAIRING_TOKEN.to_string()),
+        Some(&push),
+    )
+    .await
+    .unwrap();
+    paaf
+}
+
+/// The relay's view of `paaf`, once it dropped its push endpoint (or after 10 s).
+async fn once_dropped(paaf: &Paaf) -> paaf_core::intent::relay_client::DeviceStatus {
+    let mut status = paaf.relay_device_status().await.unwrap();
+    for _ in 0..100 {
+        if status.push_dropped_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = paaf.relay_device_status().await.unwrap();
+    }
+    assert!(status.push_dropped_at.is_some(), "{status:?}");
+    status
+}
+
+/// The webhook `firing` with its first alert resolved.
+fn resolved_body(firing: &[u8]) -> Vec<u8> {
+    let mut body: Value = serde_json::from_slice(firing).unwrap();
+    body["alerts"][0]["status"] = Value::from("resolved");
+    serde_json::to_vec(&body).unwrap()
+}
+
+const NTFY_TOKEN: &str = "tk_ntfy0access0token0for0tests0xyz";
+
+/// The requests `server` received for ntfy topic `topic`, as JSON bodies with their
+/// `Authorization` header; waits until there are `n`.
+async fn ntfy_posts(server: &MockServer, topic: &str, n: usize) -> Vec<(Value, String)> {
+    for _ in 0..300 {
+        let posts: Vec<(Value, String)> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).ok()?;
+                let auth = r
+                    .headers
+                    .get("authorization")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default();
+                (body["topic"] == topic).then_some((body, auth))
+            })
+            .collect();
+        if posts.len() >= n {
+            return posts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("ntfy did not get {n} posts for {topic}");
+}
+
+/// ntfy's documented publish API (https://docs.ntfy.sh/publish/): JSON to the server's root
+/// (#publish-as-json), "view" action buttons (#action-buttons), an update with the same
+/// `sequence_id` (#updating-notifications), an access token (#access-tokens), and its error
+/// answers: `{"code": 42901, "http": 429, ...}` (#limitations) and `{"code": 40301, "http":
+/// 403, "error": "forbidden"}` (#authentication).
+#[tokio::test(flavor = "multi_thread")]
+async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_dead_topic_dropped()
+{
+    let ntfy = MockServer::start().await;
+    let error = |code: u32, http: u16, error: &str| {
+        ResponseTemplate::new(http).set_body_json(json!({
+            "code": code, "http": http, "error": error,
+            "link": "https://docs.ntfy.sh/publish/"
+        }))
+    };
+    // The phone's topic: rate limited once, then accepted.
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(body_partial_json(json!({"topic": "paaf-phone"})))
+        .respond_with(error(42901, 429, "limit reached: too many requests"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&ntfy)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(body_partial_json(json!({"topic": "paaf-phone"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "hwQ2YpKdmg", "time": 1635528741, "event": "message", "topic": "paaf-phone"
+        })))
+        .mount(&ntfy)
+        .await;
+    // The laptop's topic: the relay's token may not publish there.
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(body_partial_json(json!({"topic": "paaf-laptop"})))
+        .respond_with(error(40301, 403, "forbidden"))
+        .mount(&ntfy)
+        .await;
+
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    let delivery = format!(
+        "\n[delivery]\nmax_failures = 3\nretry_base_ms = 100\nretry_max_ms = 400\n\n[delivery.ntfy]\nservers = [\"{}\"]\ntoken_env = \"T_NTFY\"\n",
+        ntfy.uri()
+    );
+    let relay = start_relay_with(
+        world.dir.path(),
+        &world.config_path(),
+        100,
+        &delivery,
+        &[("T_NTFY", NTFY_TOKEN), ("PAAF_RELAY_LOG", "debug")],
+    );
+    let token = SecretString::from(PAIRING_TOKEN.to_string());
+    let topic = |name: &str| PushEndpoint::Ntfy {
+        url: format!("{}/{name}", ntfy.uri()),
+    };
+    let dir = world.dir.path();
+    let phone = paired_with_push(dir, "phone-a", &relay, topic("paaf-phone")).await;
+    let laptop = paired_with_push(dir, "laptop-b", &relay, topic("paaf-laptop")).await;
+    // A device cannot make the relay post to a server it was not told to trust.
+    let elsewhere = device(&world.dir.path().join("other"), REBOOT_TEAM, "other", None);
+    let refused = elsewhere
+        .relay_pair_with_push(
+            &relay.url(),
+            &token,
+            Some(&PushEndpoint::Ntfy {
+                url: "http://127.0.0.1:9/paaf".into(),
+            }),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("does not publish to the ntfy server"),
+        "{refused}"
+    );
+
+    let body = webhook_body(
+        "alertmanager-v4-mixed-firing-resolved.bougou.json",
+        "CPU Usage High",
+    );
+    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
+    let url = next_intents(&phone, 1).await.remove(0);
+    let id = intent::decode(&url).unwrap().intent.id;
+
+    // Rate limited, retried, delivered: a view button opening the intent's deep link.
+    let posts = ntfy_posts(&ntfy, "paaf-phone", 2).await;
+    let (notification, auth) = &posts[1];
+    assert_eq!(auth, &format!("Bearer {NTFY_TOKEN}"));
+    assert_eq!(notification["sequence_id"], id.as_str());
+    assert_eq!(notification["title"], "CPU Usage High firing");
+    assert_eq!(notification["actions"][0]["action"], "view");
+    assert_eq!(notification["actions"][0]["url"], url.as_str());
+    assert_eq!(notification["actions"][0]["label"], "reboot web-2");
+    assert_eq!(
+        posts[0].0, posts[1].0,
+        "the retry sends the same notification"
+    );
+
+    // The laptop's topic refuses: tried 3 times (backing off), then dropped.
+    let refusals = ntfy_posts(&ntfy, "paaf-laptop", 3).await;
+    assert!(
+        refusals
+            .iter()
+            .all(|(n, _)| n["sequence_id"] == id.as_str())
+    );
+    let laptop_status = once_dropped(&laptop).await;
+    assert_eq!(laptop_status.push_failures, 3);
+    let last_error = laptop_status.push_last_error.clone().unwrap();
+    assert!(
+        last_error.contains("HTTP 403: forbidden (ntfy code 40301)"),
+        "{last_error}"
+    );
+    let phone_status = phone.relay_device_status().await.unwrap();
+    assert_eq!(phone_status.push.as_deref(), Some("ntfy"));
+    assert_eq!(phone_status.push_failures, 0, "a success forgives the 429");
+    assert!(phone_status.push_dropped_at.is_none());
+
+    // The alert resolves: the phone's notification is replaced (same sequence id), no button.
+    assert_eq!(post_alertmanager(&relay, resolved_body(&body)).await, 202);
+    let posts = ntfy_posts(&ntfy, "paaf-phone", 3).await;
+    let withdrawal = &posts[2].0;
+    assert_eq!(withdrawal["sequence_id"], id.as_str());
+    assert_eq!(withdrawal["title"], "CPU Usage High resolved");
+    assert!(withdrawal.get("actions").is_none(), "{withdrawal}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        ntfy_posts(&ntfy, "paaf-laptop", 3).await.len(),
+        3,
+        "nothing more to a dropped endpoint"
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", relay.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "paaf_relay_pushes_total{result=\"sent\"} 2",
+        "paaf_relay_pushes_total{result=\"failed\"} 4",
+        "paaf_relay_push_endpoints_dropped_total 1",
+        "paaf_relay_push_endpoints{state=\"alive\"} 1",
+        "paaf_relay_push_endpoints{state=\"dropped\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    // The relay's ntfy token is in no log, answer, status or notification.
+    let log = std::fs::read_to_string(relay.dir.join("relay.log")).unwrap();
+    assert!(log.contains("push endpoint dropped"), "{log}");
+    let bodies: Vec<String> = ntfy
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    for (what, text) in [
+        ("log", log),
+        ("metrics", metrics),
+        ("status", format!("{laptop_status:?} {last_error}")),
+        ("pushes", bodies.join("\n")),
+    ] {
+        assert!(!text.contains(NTFY_TOKEN), "the ntfy token in the {what}");
+        assert!(
+            !text.contains(PAIRING_TOKEN),
+            "the pairing token in the {what}"
+        );
+    }
+}
+
+/// A Firebase service account's JSON key with a fresh RSA key, for project `paaf-test`, whose
+/// token endpoint is `token_uri`; and its private key.
+fn service_account(token_uri: &str) -> (String, String) {
+    let out = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let key = String::from_utf8(out.stdout).unwrap();
+    let json = json!({
+        "type": "service_account", "project_id": "paaf-test", "private_key_id": "k1",
+        "private_key": key, "client_email": "relay@paaf-test.iam.gserviceaccount.com",
+        "token_uri": token_uri,
+    });
+    (json.to_string(), key)
+}
+
+/// FCM HTTP v1 as documented: the OAuth service-account flow
+/// (https://developers.google.com/identity/protocols/oauth2/service-account), messages:send
+/// (https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages/send) and its
+/// error codes (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode):
+/// UNAVAILABLE is retried, UNREGISTERED drops the token at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn fcm_gets_a_data_message_as_the_service_account_and_an_unregistered_token_is_dropped() {
+    let google = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.access-token-for-tests", "expires_in": 3599, "token_type": "Bearer"
+        })))
+        .mount(&google)
+        .await;
+    let send = "/v1/projects/paaf-test/messages:send";
+    let fcm_error = |code: u16, status: &str, error_code: &str| {
+        ResponseTemplate::new(code).set_body_json(json!({"error": {
+            "code": code, "message": "Requested entity was not found.", "status": status,
+            "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": error_code}]
+        }}))
+    };
+    Mock::given(method("POST"))
+        .and(path(send))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer ya29.access-token-for-tests",
+        ))
+        .and(body_partial_json(
+            json!({"message": {"token": "phone-registration-token"}}),
+        ))
+        .respond_with(fcm_error(503, "UNAVAILABLE", "UNAVAILABLE"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(send))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer ya29.access-token-for-tests",
+        ))
+        .and(body_partial_json(
+            json!({"message": {"token": "phone-registration-token"}}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "name": "projects/paaf-test/messages/0:1500415314455276%31bd1c9631bd1c96"
+        })))
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(send))
+        .and(body_partial_json(
+            json!({"message": {"token": "uninstalled-app-token"}}),
+        ))
+        .respond_with(fcm_error(404, "NOT_FOUND", "UNREGISTERED"))
+        .mount(&google)
+        .await;
+
+    let (account, private_key) = service_account(&format!("{}/token", google.uri()));
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    let delivery = format!(
+        "\n[delivery]\nretry_base_ms = 100\n\n[delivery.fcm]\nservice_account_env = \"T_FCM\"\napi_url = \"{}\"\n",
+        google.uri()
+    );
+    let relay = start_relay_with(
+        world.dir.path(),
+        &world.config_path(),
+        100,
+        &delivery,
+        &[("T_FCM", &account), ("PAAF_RELAY_LOG", "debug")],
+    );
+    let fcm = |t: &str| PushEndpoint::Fcm { token: t.into() };
+    let dir = world.dir.path();
+    let phone = paired_with_push(dir, "phone-a", &relay, fcm("phone-registration-token")).await;
+    let old_phone = paired_with_push(dir, "old-phone", &relay, fcm("uninstalled-app-token")).await;
+
+    let body = webhook_body(
+        "alertmanager-v4-mixed-firing-resolved.bougou.json",
+        "CPU Usage High",
+    );
+    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
+    let url = next_intents(&phone, 1).await.remove(0);
+    let id = intent::decode(&url).unwrap().intent.id;
+
+    let sends = |token: &'static str, n: usize| {
+        let google = &google;
+        async move {
+            for _ in 0..300 {
+                let bodies: Vec<Value> = google
+                    .received_requests()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|r| r.url.path() == send)
+                    .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+                    .filter(|b| b["message"]["token"] == token)
+                    .collect();
+                if bodies.len() >= n {
+                    return bodies;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("FCM did not get {n} messages for {token}");
+        }
+    };
+    // UNAVAILABLE, retried, sent: a data message with the intent's link.
+    let messages = sends("phone-registration-token", 2).await;
+    let data = &messages[1]["message"]["data"];
+    assert_eq!(data["type"], "intent");
+    assert_eq!(data["intent_id"], id.as_str());
+    assert_eq!(data["url"], url.as_str());
+    assert_eq!(
+        messages[1]["message"]["android"]["collapse_key"],
+        id.as_str()
+    );
+    // The OAuth grant: a JWT of the service account for FCM's scope and the token endpoint.
+    let grant = google
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/token")
+        .unwrap();
+    let form = String::from_utf8(grant.body).unwrap();
+    let assertion = form.split("assertion=").nth(1).unwrap();
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(assertion.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], "relay@paaf-test.iam.gserviceaccount.com");
+    assert_eq!(
+        claims["scope"],
+        "https://www.googleapis.com/auth/firebase.messaging"
+    );
+    assert_eq!(claims["aud"], format!("{}/token", google.uri()));
+
+    // UNREGISTERED: dropped after one answer, no retry.
+    sends("uninstalled-app-token", 1).await;
+    let old = once_dropped(&old_phone).await;
+    assert_eq!(old.push_failures, 1);
+    assert!(
+        old.push_last_error
+            .as_deref()
+            .unwrap()
+            .contains("UNREGISTERED"),
+        "{old:?}"
+    );
+
+    // Resolved: a withdrawal data message for the same intent.
+    assert_eq!(post_alertmanager(&relay, resolved_body(&body)).await, 202);
+    let messages = sends("phone-registration-token", 3).await;
+    assert_eq!(
+        messages[2]["message"]["data"],
+        json!({"type": "withdraw", "intent_id": id})
+    );
+    assert_eq!(
+        sends("uninstalled-app-token", 1).await.len(),
+        1,
+        "nothing more to a dropped token"
+    );
+
+    // The service account's key and the access token are in no log or status.
+    let log = std::fs::read_to_string(relay.dir.join("relay.log")).unwrap();
+    let key_line = private_key.lines().nth(1).unwrap();
+    for (what, text) in [("log", &log), ("status", &format!("{old:?}"))] {
+        assert!(!text.contains(key_line), "the private key in the {what}");
+        assert!(
+            !text.contains("ya29.access-token-for-tests"),
+            "the access token in the {what}"
+        );
+    }
+}
+
+/// The resident memory of process `pid`, in MB.
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024.0
+}
+
+/// The benchmark of tests/bench/relay.sh: webhook in → intent out on a paired device's SSE
+/// stream, on loopback. Latency: one alert at a time, each timed until its intent arrives
+/// (`PAAF_BENCH_ALERTS`, default 300); throughput: `PAAF_BENCH_BURST` alerts (default 2000)
+/// posted 32 at a time, timed until the last intent arrives. Prints `bench relay ...` lines.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a benchmark: tests/bench/relay.sh runs it"]
+async fn bench_relay_webhook_to_sse() {
+    let env_count = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (alerts, burst) = (
+        env_count("PAAF_BENCH_ALERTS", 300),
+        env_count("PAAF_BENCH_BURST", 2000),
+    );
+    let team = "[[hosts]]\nname = \"web-2\"\naddress = \"127.0.0.1\"\nuser = \"nobody\"\nauth = { type = \"agent\" }\n\n[[playbooks]]\nname = \"bench\"\nmatch = { alertname = \"Bench\" }\n\n[[playbooks.protect]]\nreboot = \"web-2\"\n";
+    let world = World::new();
+    world.write_config(team);
+    let relay = start_relay(world.dir.path(), &world.config_path(), 10_000_000);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = rss_mb(relay.pid().unwrap());
+    let phone = Arc::new(device(&world.dir.path().join("phone"), team, "phone", None));
+    phone
+        .relay_pair(&relay.url(), &SecretString::from(PAIRING_TOKEN.to_string()))
+        .await
+        .unwrap();
+    // The stream: each intent's alert number, as it arrives.
+    let (tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<usize>();
+    let listener = phone.clone();
+    tokio::spawn(async move {
+        listener
+            .relay_listen(None, |_, notice| {
+                let intent = intent::decode(&notice.url).unwrap().intent;
+                tx.send(intent.origin.labels["n"].parse().unwrap()).is_ok()
+            })
+            .await
+    });
+    let client = reqwest::Client::new();
+    let url = format!("{}/webhooks/alertmanager", relay.url());
+    let webhook = |n: usize| {
+        let body = json!({"version": "4", "status": "firing", "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "Bench", "n": n.to_string()},
+            "fingerprint": format!("{n:016x}")
+        }]});
+        client
+            .post(&url)
+            .bearer_auth(AM_TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    // A first alert opens the stream (its intent waits until the stream is there).
+    assert_eq!(webhook(0).await.unwrap().status().as_u16(), 202);
+    assert_eq!(arrived.recv().await, Some(0));
+
+    let mut latencies = Vec::new();
+    for n in 1..=alerts {
+        let started = std::time::Instant::now();
+        assert_eq!(webhook(n).await.unwrap().status().as_u16(), 202);
+        assert_eq!(arrived.recv().await, Some(n));
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+
+    let first = alerts + 1;
+    let started = std::time::Instant::now();
+    let posts = futures::stream::iter(first..first + burst)
+        .map(webhook)
+        .buffer_unordered(32)
+        .collect::<Vec<_>>();
+    let (posted, _) = tokio::join!(posts, async {
+        for _ in 0..burst {
+            arrived.recv().await.unwrap();
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(
+        posted
+            .iter()
+            .all(|r| r.as_ref().unwrap().status().as_u16() == 202)
+    );
+    let busy_rss = rss_mb(relay.pid().unwrap());
+
+    println!(
+        "bench relay webhook→SSE p50: {:.2} ms ({alerts} alerts one at a time)",
+        at(0.5)
+    );
+    println!(
+        "bench relay webhook→SSE p99: {:.2} ms (goal < 50 ms)",
+        at(0.99)
+    );
+    println!(
+        "bench relay throughput: {:.0} alerts/s ({burst} alerts, 32 at a time, until the last intent is on the stream) (goal >= 2000 alerts/s)",
+        burst as f64 / elapsed
+    );
+    println!("bench relay idle RSS: {idle_rss:.1} MB (goal < 30 MB)");
+    println!("bench relay RSS after the burst: {busy_rss:.1} MB");
 }

@@ -6,7 +6,9 @@ use super::{Confirmation, Paaf};
 use crate::config::StepAction;
 use crate::error::{Error, Result};
 use crate::events::{CancellationToken, ProgressSink};
-use crate::intent::relay_client::{self, Claim, ClaimResult, IntentNotice};
+use crate::intent::relay_client::{
+    self, Claim, ClaimResult, DeviceStatus, IntentNotice, PushEndpoint,
+};
 use crate::intent::{self, ActionIntent, IntentRefusal};
 use crate::journal::RelayPairing;
 use crate::runbooks;
@@ -57,8 +59,19 @@ impl Paaf {
     /// Pairs this device with the relay at `url` using the team's pairing `token`: the relay's
     /// key is pinned in the journal, the device's token kept in the secret store.
     pub async fn relay_pair(&self, url: &str, token: &SecretString) -> Result<RelayPairing> {
+        self.relay_pair_with_push(url, token, None).await
+    }
+
+    /// [`Paaf::relay_pair`], with the endpoint the relay pushes this device's notifications to
+    /// (an ntfy topic the phone subscribes to, ...).
+    pub async fn relay_pair_with_push(
+        &self,
+        url: &str,
+        token: &SecretString,
+        push: Option<&PushEndpoint>,
+    ) -> Result<RelayPairing> {
         let url = url.trim_end_matches('/');
-        let answer = relay_client::pair(url, token, &self.actor.device).await?;
+        let answer = relay_client::pair(url, token, &self.actor.device, push).await?;
         let key = intent::parse_key(&answer.relay_key).map_err(Error::from)?;
         self.secrets.set(DEVICE_TOKEN, &answer.device_token)?;
         let pairing = RelayPairing {
@@ -74,6 +87,12 @@ impl Paaf {
     /// The relay this device is paired with, if any.
     pub fn relay_pairing(&self) -> Result<Option<RelayPairing>> {
         self.journal.relay_pairing()
+    }
+
+    /// This device as the paired relay sees it: whether its push endpoint works or was dropped.
+    pub async fn relay_device_status(&self) -> Result<DeviceStatus> {
+        let (pairing, token) = self.paired()?;
+        relay_client::status(&pairing.url, &token).await
     }
 
     /// Revokes the pairing at the relay and forgets its key here (here even when the relay

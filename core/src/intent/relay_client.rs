@@ -1,9 +1,12 @@
 //! paaf-relay's device API, as a paired device calls it.
 //!
 //! Endpoints (relay/src/server.rs serves them; JSON bodies):
-//! - `POST /pair` `{token, device}` → `{device_id, device_token, relay_key}`: the pairing
-//!   token is the team's; the device token that comes back authenticates the device from then
-//!   on (`Authorization: Bearer`), the relay key is pinned.
+//! - `POST /pair` `{token, device, push?}` → `{device_id, device_token, relay_key}`: the
+//!   pairing token is the team's; the device token that comes back authenticates the device
+//!   from then on (`Authorization: Bearer`), the relay key is pinned. `push` is where the relay
+//!   pushes this device's notifications besides the stream (a [`PushEndpoint`]).
+//! - `GET /device` → [`DeviceStatus`]: this device as the relay sees it (its push endpoint's
+//!   failures, or when it was dropped as dead).
 //! - `POST /unpair` → 204: the device token is revoked, nothing more is delivered to it.
 //! - `GET /stream` → `text/event-stream`: `event: intent` (`id:` the delivery sequence,
 //!   `data:` an [`IntentNotice`]); `Last-Event-ID` resumes after a sequence. 401 unpaired.
@@ -13,6 +16,8 @@
 
 use crate::error::{Error, Result};
 use crate::http::{HttpAuth, Limits, Request, Retry, Service, path_segment};
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures::StreamExt;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -24,6 +29,42 @@ pub struct PairAnswer {
     pub device_id: String,
     pub device_token: SecretString,
     pub relay_key: String,
+}
+
+/// Where the relay pushes a device's notifications (besides its event stream). It names an
+/// address only: the relay's credentials for the push service stay in the relay's config.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PushEndpoint {
+    /// An ntfy topic URL (`https://ntfy.example.com/paaf-oncall-7f3k`) the device's ntfy app
+    /// subscribes to; its buttons open `paaf://intent/...` links.
+    Ntfy { url: String },
+    /// A Firebase Cloud Messaging registration token of the paaf Android app.
+    Fcm { token: String },
+}
+
+impl PushEndpoint {
+    /// The channel's name (`ntfy`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PushEndpoint::Ntfy { .. } => "ntfy",
+            PushEndpoint::Fcm { .. } => "fcm",
+        }
+    }
+}
+
+/// This device as the relay sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceStatus {
+    pub device_id: String,
+    pub device: String,
+    /// Its push endpoint's channel, if it has one.
+    pub push: Option<String>,
+    /// Pushes that failed in a row.
+    pub push_failures: i64,
+    pub push_last_error: Option<String>,
+    /// When the relay dropped the endpoint as dead: pair again to push to it.
+    pub push_dropped_at: Option<String>,
 }
 
 /// An intent as the relay's stream announces it.
@@ -71,16 +112,25 @@ fn service(url: &str, token: Option<&SecretString>) -> Result<Service> {
     )
 }
 
-/// Registers this device with the relay at `url` using the team's pairing `token`.
-pub async fn pair(url: &str, token: &SecretString, device: &str) -> Result<PairAnswer> {
+/// Registers this device with the relay at `url` using the team's pairing `token`, with the
+/// endpoint its notifications are pushed to, if any.
+pub async fn pair(
+    url: &str,
+    token: &SecretString,
+    device: &str,
+    push: Option<&PushEndpoint>,
+) -> Result<PairAnswer> {
     #[derive(Serialize)]
     struct Body<'a> {
         token: &'a str,
         device: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        push: Option<&'a PushEndpoint>,
     }
     let body = Body {
         token: token.expose_secret(),
         device,
+        push,
     };
     service(url, None)?
         .with_secret(token.clone())
@@ -90,6 +140,13 @@ pub async fn pair(url: &str, token: &SecretString, device: &str) -> Result<PairA
             &body,
             Retry::NotIdempotent,
         )?)
+        .await
+}
+
+/// This device as the relay sees it (its push endpoint's health).
+pub async fn status(url: &str, device_token: &SecretString) -> Result<DeviceStatus> {
+    service(url, Some(device_token))?
+        .get_json(Request::get("/device"))
         .await
 }
 
@@ -153,7 +210,7 @@ pub async fn listen(
     if let Some(after) = after {
         request = request.header("Last-Event-ID", after);
     }
-    let mut response = request.send().await.map_err(unreachable)?;
+    let response = request.send().await.map_err(unreachable)?;
     match response.status().as_u16() {
         200 => {}
         401 | 403 => {
@@ -168,115 +225,26 @@ pub async fn listen(
             });
         }
     }
-    let mut events = SseReader::default();
-    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-        for event in events.push(&chunk) {
-            if event.name != "intent" {
-                continue;
-            }
-            let notice: IntentNotice =
-                serde_json::from_str(&event.data).map_err(|e| Error::MalformedResponse {
-                    what: "paaf-relay's stream".into(),
-                    reason: e.to_string(),
-                })?;
-            if !on_intent(&event.id, notice) {
-                return Ok(());
-            }
+    let mut events = response.bytes_stream().eventsource();
+    while let Some(event) = events.next().await {
+        let event = event.map_err(|e| match e {
+            EventStreamError::Transport(e) => unreachable(e),
+            other => Error::MalformedResponse {
+                what: "paaf-relay's stream".into(),
+                reason: other.to_string(),
+            },
+        })?;
+        if event.event != "intent" {
+            continue;
+        }
+        let notice: IntentNotice =
+            serde_json::from_str(&event.data).map_err(|e| Error::MalformedResponse {
+                what: "paaf-relay's stream".into(),
+                reason: e.to_string(),
+            })?;
+        if !on_intent(&event.id, notice) {
+            return Ok(());
         }
     }
     Ok(())
-}
-
-/// One server-sent event.
-#[derive(Debug, Default, PartialEq)]
-struct SseEvent {
-    id: String,
-    name: String,
-    data: String,
-}
-
-/// Splits an event stream (WHATWG HTML, "Server-sent events": lines of `field: value`, an
-/// event ends at a blank line, `:` lines are comments) into events; a line cut between two
-/// chunks waits for its end.
-#[derive(Default)]
-struct SseReader {
-    pending: Vec<u8>,
-    event: SseEvent,
-}
-
-/// The longest line kept while waiting for its end: more is not a relay speaking.
-const MAX_SSE_LINE: usize = 64 * 1024;
-
-impl SseReader {
-    fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
-        self.pending.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\n', '\r']);
-            if line.is_empty() {
-                let event = std::mem::take(&mut self.event);
-                if !event.data.is_empty() {
-                    out.push(SseEvent {
-                        name: if event.name.is_empty() {
-                            "message".into()
-                        } else {
-                            event.name
-                        },
-                        ..event
-                    });
-                }
-                continue;
-            }
-            let (field, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match field {
-                "id" => self.event.id = value.to_string(),
-                "event" => self.event.name = value.to_string(),
-                "data" => {
-                    if !self.event.data.is_empty() {
-                        self.event.data.push('\n');
-                    }
-                    self.event.data.push_str(value);
-                }
-                _ => {}
-            }
-        }
-        if self.pending.len() > MAX_SSE_LINE {
-            self.pending.clear();
-        }
-        out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_cut_anywhere_between_chunks_come_out_whole() {
-        let stream = b": keep-alive\n\nid: 7\nevent: intent\ndata: {\"a\":1}\n\nevent: other\r\ndata: x\r\ndata: y\r\n\r\n";
-        for cut in 0..stream.len() {
-            let mut reader = SseReader::default();
-            let mut events = reader.push(&stream[..cut]);
-            events.extend(reader.push(&stream[cut..]));
-            assert_eq!(
-                events,
-                vec![
-                    SseEvent {
-                        id: "7".into(),
-                        name: "intent".into(),
-                        data: "{\"a\":1}".into()
-                    },
-                    SseEvent {
-                        id: String::new(),
-                        name: "other".into(),
-                        data: "x\ny".into()
-                    }
-                ],
-                "cut at {cut}"
-            );
-        }
-    }
 }
