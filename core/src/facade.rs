@@ -502,6 +502,7 @@ impl Paaf {
                         cancel,
                         sending: Box::new(move || started.now()),
                         external: None,
+                        test_tries: None,
                     }
                     .run()
                     .await?;
