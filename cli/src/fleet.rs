@@ -267,8 +267,8 @@ pub struct FleetRebootArgs {
     #[arg(long, default_value_t = 1, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub batch: u64,
-    /// Must succeed on each host after its new boot id (retried within test_timeout_secs)
-    /// [default: the host's test_command]
+    /// Must succeed on each host after its new boot id; 3 answers other than exit 0 and the
+    /// host is unhealthy, the roll stops [default: the host's test_command]
     #[arg(long = "health-cmd", value_name = "CMD")]
     pub health_cmd: Option<String>,
 }

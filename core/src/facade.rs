@@ -41,8 +41,8 @@ mod servers;
 
 pub use deliveries::{DeliveryRound, ResendWhich, Resent};
 pub use fanout::{
-    DEFAULT_PARALLEL, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally, HostOutcome,
-    HostRun, NoFanOutProgress, OutputGroup, fan_out_question,
+    DEFAULT_PARALLEL, FanOutJob, FanOutOptions, FanOutProgress, FanOutReport, FanOutSink,
+    FanOutTally, HostOutcome, HostRun, LiveGroups, NoFanOutProgress, OutputGroup, fan_out_question,
 };
 pub use flags::{BackendFlags, FlagChange, FlagTarget};
 pub use fleet_reboot::{
@@ -502,6 +502,7 @@ impl Paaf {
                         cancel,
                         sending: Box::new(move || started.now()),
                         external: None,
+                        test_tries: None,
                     }
                     .run()
                     .await?;

@@ -34,11 +34,11 @@ pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 pub use facade::ServerProgress;
 pub use facade::{
     About, AlertRef, AnnotationInput, BackendFlags, Confirmation, DEFAULT_PARALLEL, DashboardView,
-    DeliveryRound, FanOutJob, FanOutOptions, FanOutReport, FanOutSink, FanOutTally, FlagChange,
-    FlagTarget, FleetHostState, FleetRebootHost, FleetRebootOptions, FleetRebootReport,
+    DeliveryRound, FanOutJob, FanOutOptions, FanOutProgress, FanOutReport, FanOutSink, FanOutTally,
+    FlagChange, FlagTarget, FleetHostState, FleetRebootHost, FleetRebootOptions, FleetRebootReport,
     FleetRebootSink, HostAdded, HostCheck, HostOutcome, HostRun, IncidentInput, IntentConfirmation,
-    IntentOutcome, NoFanOutProgress, OutputGroup, Overview, OverviewLevel, Paaf, Plan, ResendWhich,
-    Resent, TimeWindow, fan_out_question, fleet_reboot_question, host_key_declined,
+    IntentOutcome, LiveGroups, NoFanOutProgress, OutputGroup, Overview, OverviewLevel, Paaf, Plan,
+    ResendWhich, Resent, TimeWindow, fan_out_question, fleet_reboot_question, host_key_declined,
 };
 #[cfg(feature = "cloud")]
 pub use facade::{RollingEvent, RollingFailure, RollingPlan, RollingReport};

@@ -5,7 +5,7 @@
 use crate::native::{self, Question};
 use paaf_core::cloud::cache::CachedInventory;
 use paaf_core::cloud::{Inventory, PowerAction, PowerOutcome};
-use paaf_core::config::HostInput;
+use paaf_core::config::{HostInput, HostSelector, Selectable};
 use paaf_core::flags::{FlagFilter, FlagState};
 use paaf_core::incident::postmortem::Postmortem;
 use paaf_core::incident::steps::{RunKind, RunPlan, RunReport, StepEvent};
@@ -21,8 +21,9 @@ use paaf_core::runbooks::Runbook;
 use paaf_core::ssh::{ExecOutput, OfferedKey};
 use paaf_core::{
     AnnotationInput, BackendFlags, CancellationToken, Confirmation, DashboardView, ErrorInfo,
-    FlagChange, FlagTarget, HostAdded, HostCheck, IncidentInput, Overview, Paaf, ProgressEvent,
-    ServerProgress, TimeWindow,
+    FanOutJob, FanOutOptions, FanOutProgress, FanOutReport, FlagChange, FlagTarget, HostAdded,
+    HostCheck, IncidentInput, LiveGroups, Overview, Paaf, ProgressEvent, ServerProgress,
+    TimeWindow,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,6 +147,45 @@ pub async fn exec(
     confirmation: Confirmation,
 ) -> Reply<ExecOutput> {
     Ok(paaf.exec(&name, &command, &confirmation).await?)
+}
+
+/// The tags and groups hosts can be chosen by.
+#[tauri::command]
+pub async fn selectable(paaf: State<'_, Paaf>) -> Reply<Selectable> {
+    Ok(paaf.selectable())
+}
+
+/// The names of the hosts `selector` chooses, in config order.
+#[tauri::command]
+pub async fn select_hosts(paaf: State<'_, Paaf>, selector: HostSelector) -> Reply<Vec<String>> {
+    let hosts = paaf.select_hosts(&selector)?;
+    Ok(hosts.into_iter().map(|h| h.name).collect())
+}
+
+/// `command` on every host `selector` chooses; the groups so far arrive on `on_progress` as
+/// each host finishes.
+#[tauri::command]
+pub async fn fan_out(
+    paaf: State<'_, Paaf>,
+    selector: HostSelector,
+    command: String,
+    confirmation: Confirmation,
+    on_progress: Channel<FanOutProgress>,
+) -> Reply<FanOutReport> {
+    let sink = Arc::new(LiveGroups::new(move |p| {
+        let _ = on_progress.send(p);
+    }));
+    let job = FanOutJob::Command(command);
+    Ok(paaf
+        .fan_out(
+            &selector,
+            job,
+            FanOutOptions::default(),
+            &confirmation,
+            sink,
+            CancellationToken::new(),
+        )
+        .await?)
 }
 
 #[tauri::command]

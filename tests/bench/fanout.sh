@@ -6,7 +6,8 @@
 # then times one command, `cat /proc/sys/kernel/random/boot_id`, on each
 # fleet size, alternating paaf with each peer run by run (tests/bench/alternate.py):
 #
-#   paaf exec --group first-N --yes --parallel P -- cat …   (release build)
+#   paaf exec --group first-N --yes --parallel P -o tsv -- cat …   (release build;
+#                                       tsv is what it prints into a pipe anyway)
 #   parallel-ssh -p P -i -h HOSTS -- cat …                  (Debian pssh)
 #   ansible all -i HOSTS -f P -m command -a 'cat …'         (ansible-core, venv;
 #                                       pipelining, a fresh connection per host)
@@ -16,9 +17,17 @@
 # paaf/ansible <= 0.05. Also prints paaf's peak RSS at the largest size (goal
 # < 100 MB).
 #
+# A host that fails or times out in a run is a result, not the end of the
+# benchmark: every run's output is kept (a small bash wrapper around each timed
+# command, the same for every tool), the hosts each tool failed on are counted
+# and named, and the measurement goes on. Only a run that reports no result for
+# every host (the tool itself broke) stops it. --unreachable K points the first
+# K hosts at an address nothing listens on, to see that path.
+#
 # Prints a table, then one machine-readable line per size and peer:
 #   bench fanout-50: paaf 310.2 ms, pssh 2790.0 ms, ratio 0.11 (goal <= 0.25)
 #   bench fanout-ansible-50: paaf 310.2 ms, ansible 9800.0 ms, ratio 0.03 (goal <= 0.05)
+#   bench fanout-failed-50: paaf 0 hosts, pssh 0 hosts, ansible 0 hosts (most in one run)
 # Exit status 0 once measured (a missed goal is a result, not a failure);
 # 1 on a setup or run failure, 2 on bad arguments. Debian/Ubuntu, root.
 
@@ -37,6 +46,7 @@ readonly PORT_MAX=32000
 usage() {
     cat <<EOF
 Usage: $PROG [--runs N] [--sizes "50 200"] [--parallel P] [--no-ansible]
+       [--unreachable K]
 
 Benchmark \`paaf exec\` on many loopback sshd hosts against parallel-ssh and
 Ansible ad-hoc (run as root).
@@ -47,6 +57,10 @@ Ansible ad-hoc (run as root).
   --parallel P   hosts at once, for every tool (default 64, paaf's default;
                  Ansible's forks)
   --no-ansible   leave Ansible out (it takes ~10 s a run at 50 hosts)
+  --unreachable K
+                 the first K hosts get an address nothing listens on
+                 (default 0): failed hosts are counted and named, and the
+                 run goes on
   -h, --help     this help
 
 Builds paaf in release mode (CARGO_TARGET_DIR, default ~/.cache/paaf-target;
@@ -54,8 +68,10 @@ PAAF_BENCH_BIN=PATH uses that binary instead), installs parallel-ssh with
 scripts/install-deps.sh and ansible-core in a venv, prints a table and lines like
   bench fanout-50: paaf 310.2 ms, pssh 2790.0 ms, ratio 0.11 (goal <= $GOAL)
   bench fanout-ansible-50: paaf 310.2 ms, ansible 9800.0 ms, ratio 0.03 (goal <= $ANSIBLE_GOAL)
-Exit status: 0 once measured (even if a goal is missed), 1 on a setup or run
-failure, 2 on bad arguments.
+  bench fanout-failed-50: paaf 0 hosts, pssh 0 hosts, ansible 0 hosts (most in one run)
+Exit status: 0 once measured (even if a goal is missed or hosts failed), 1 on
+a setup failure or a run that reported no result for every host, 2 on bad
+arguments.
 EOF
 }
 
@@ -75,6 +91,7 @@ RUNS=5
 SIZES="50 200"
 PARALLEL=64
 WITH_ANSIBLE=1
+UNREACHABLE=0
 while (($# > 0)); do
     case $1 in
     -h | --help)
@@ -85,12 +102,13 @@ while (($# > 0)); do
         WITH_ANSIBLE=0
         shift
         ;;
-    --runs | --sizes | --parallel)
+    --runs | --sizes | --parallel | --unreachable)
         (($# >= 2)) || bad_arg "$1 needs a value"
         case $1 in
         --runs) RUNS=$2 ;;
         --sizes) SIZES=$2 ;;
         --parallel) PARALLEL=$2 ;;
+        --unreachable) UNREACHABLE=$2 ;;
         esac
         shift 2
         ;;
@@ -106,7 +124,10 @@ for n in "${SIZE_LIST[@]}"; do
     is_count "$n" || bad_arg "--sizes: not a count from 1 to 1000: $n"
     ((10#$n > MAX)) && MAX=$((10#$n))
 done
-readonly RUNS PARALLEL MAX WITH_ANSIBLE
+[[ $UNREACHABLE =~ ^[0-9]+$ ]] && ((10#$UNREACHABLE <= MAX)) ||
+    bad_arg "--unreachable: not a count from 0 to the largest size ($MAX): $UNREACHABLE"
+UNREACHABLE=$((10#$UNREACHABLE))
+readonly RUNS PARALLEL MAX WITH_ANSIBLE UNREACHABLE
 
 [[ $EUID -eq 0 ]] || die "must run as root (it starts sshd in its own namespaces), not uid $EUID"
 
@@ -216,6 +237,16 @@ readonly BASE
 
 # ----------------------------------------------------------------- clients
 
+# The hosts listen on 127.0.0.1 only: an --unreachable host gets another loopback address
+# (its own, so every tool names it apart), where its port is refused at once.
+host_addr() { # I (1-based)
+    if (($1 <= UNREACHABLE)); then
+        printf '127.1.%d.%d' "$(($1 / 250))" "$(($1 % 250 + 1))"
+    else
+        printf '127.0.0.1'
+    fi
+}
+
 # One config: host h-I is in group first-N for every size N >= I.
 export PAAF_CONFIG=$TMP/paaf/config.toml
 mkdir -p -- "$TMP/paaf"
@@ -227,7 +258,7 @@ mkdir -p -- "$TMP/paaf"
         for n in "${SIZE_LIST[@]}"; do
             ((i <= 10#$n)) && groups+=("\"first-$((10#$n))\"")
         done
-        printf '[[hosts]]\nname = "h-%d"\naddress = "127.0.0.1"\nport = %d\nuser = "paaf-test"\n' "$i" "$port"
+        printf '[[hosts]]\nname = "h-%d"\naddress = "%s"\nport = %d\nuser = "paaf-test"\n' "$i" "$(host_addr "$i")" "$port"
         printf 'auth = { type = "key", path = "%s" }\ngroups = [%s]\n' "$KEY" "$(IFS=,; printf '%s' "${groups[*]}")"
         read -r kind b64 _ <"$(host_dir "$i")/ssh_host_ed25519_key.pub"
         printf '[127.0.0.1]:%d %s %s\n' "$port" "$kind" "$b64" >>"$TMP/known_hosts"
@@ -240,14 +271,14 @@ mkdir -p -- "$TMP/paaf"
 for n in "${SIZE_LIST[@]}"; do
     n=$((10#$n))
     for ((i = 1; i <= n; i++)); do
-        printf 'paaf-test@127.0.0.1:%d\n' "$((BASE + i - 1))"
+        printf 'paaf-test@%s:%d\n' "$(host_addr "$i")" "$((BASE + i - 1))"
     done >"$TMP/pssh-$n"
 done
 
 for n in "${SIZE_LIST[@]}"; do
     n=$((10#$n))
     for ((i = 1; i <= n; i++)); do
-        printf 'h-%d ansible_host=127.0.0.1 ansible_port=%d\n' "$i" "$((BASE + i - 1))"
+        printf 'h-%d ansible_host=%s ansible_port=%d\n' "$i" "$(host_addr "$i")" "$((BASE + i - 1))"
     done >"$TMP/ansible-$n"
 done
 if ((WITH_ANSIBLE)); then
@@ -262,7 +293,7 @@ fi
 PSSH_SSH_ARGS="-i $KEY -F /dev/null -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$TMP/known_hosts -o StrictHostKeyChecking=yes -o ControlMaster=no -o ControlPath=none"
 
 paaf_cmd() { # size
-    printf '%s\0' "$PAAF" exec --group "first-$1" --yes --parallel "$PARALLEL" -- "$COMMAND"
+    printf '%s\0' "$PAAF" exec --group "first-$1" --yes --parallel "$PARALLEL" -o tsv -- "$COMMAND"
 }
 
 pssh_cmd() { # size
@@ -273,30 +304,83 @@ ansible_cmd() { # size
     printf '%s\0' "$ANSIBLE" all -i "$TMP/ansible-$1" -f "$PARALLEL" -m ansible.builtin.command -a "$COMMAND"
 }
 
-# Both must work on every host before anything is timed.
+# Every run goes through this: its output is kept to count the hosts it failed on, and a run
+# where some hosts failed (each tool exits non-zero then) is a sample like any other instead
+# of the end of alternate.py. Runs with no result for every host are found when read back.
+readonly RUNS_DIR=$TMP/runs
+cat >"$TMP/keep-run.sh" <<'EOF'
+out=$1/run-${EPOCHREALTIME/./}-$$
+shift
+"$@" >"$out"
+echo "$?" >"$out.rc"
+EOF
+
+kept() { # DIR ARGV... (NUL-separated on stdout, for mapfile -d '')
+    mkdir -p -- "$1"
+    printf '%s\0' bash "$TMP/keep-run.sh" "$@"
+}
+
+# Reads back the runs in DIR of TOOL (paaf|pssh|ansible) on N hosts. Prints: runs, fewest
+# and most hosts failed in one run, the hosts that failed in any run ("-": none). A run with
+# no result for every host (the tool broke, not a host) has its output shown, status 1.
+tally_runs() { # TOOL N DIR
+    python3 - "$1" "$2" "$3" "$TMP/pssh-$2" <<'EOF'
+import glob, re, sys
+
+tool, n, runs_dir, pssh_hosts = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+# pssh names a host by its address; the same line of its host file is h-LINE.
+pssh_name = {l.strip(): f"h-{i}" for i, l in enumerate(open(pssh_hosts), 1)}
+
+
+def failed(text):
+    """The hosts a run failed on, or None when it did not report every host."""
+    if tool == "paaf":
+        # -o tsv: HOST RESULT EXIT MS OUTPUT, a row per host; RESULT `exit 0` is success.
+        rows = [l.split("\t") for l in text.splitlines()[1:]]
+        if len(rows) != n or any(len(r) < 2 for r in rows):
+            return None
+        return [r[0] for r in rows if r[1] != "exit 0"]
+    if tool == "pssh":
+        seen = re.findall(r"^\[\d+\] \S+ \[(SUCCESS|FAILURE)\] (\S+)", text, re.M)
+        if len(seen) != n:
+            return None
+        return [pssh_name.get(h, h) for result, h in seen if result == "FAILURE"]
+    seen = dict(re.findall(r"^(h-\d+) \| (CHANGED|SUCCESS|FAILED|UNREACHABLE!)", text, re.M))
+    if len(seen) != n:
+        return None
+    return [h for h, result in seen.items() if result in ("FAILED", "UNREACHABLE!")]
+
+
+counts, names = [], []
+for path in sorted(glob.glob(f"{runs_dir}/run-*[0-9]")):
+    text = open(path, errors="replace").read()
+    hosts = failed(text)
+    if hosts is None:
+        rc = open(path + ".rc").read().strip()
+        tail = "\n".join(text.splitlines()[-20:])
+        sys.exit(f"{tool} on {n} hosts reported no result for every host (exit {rc}):\n{tail}")
+    counts.append(len(hosts))
+    names += [h for h in hosts if h not in names]
+if not counts:
+    sys.exit(f"no run of {tool} on {n} hosts was kept in {runs_dir}")
+print(len(counts), min(counts), max(counts), ",".join(names) or "-")
+EOF
+}
+
+# Each tool runs once on each size before anything is timed: a tool that cannot run at all
+# stops the benchmark here; hosts that fail are named and the benchmark goes on.
+TOOLS=(paaf pssh)
+((WITH_ANSIBLE)) && TOOLS+=(ansible)
 for n in "${SIZE_LIST[@]}"; do
     n=$((10#$n))
-    mapfile -d '' cmd < <(paaf_cmd "$n")
-    out=$("${cmd[@]}" 2>&1 </dev/null) || {
-        printf '%s\n' "$out" | tail -n 40 >&2
-        die "paaf exec on $n hosts failed"
-    }
-    mapfile -d '' cmd < <(pssh_cmd "$n")
-    out=$("${cmd[@]}" 2>&1 </dev/null) || {
-        printf '%s\n' "$out" | grep -v SUCCESS | tail -n 20 >&2
-        die "parallel-ssh on $n hosts failed"
-    }
-    ok=$(grep -c '\[SUCCESS\]' <<<"$out" || true)
-    ((ok == n)) || die "parallel-ssh succeeded on $ok of $n hosts"
-    if ((WITH_ANSIBLE)); then
-        mapfile -d '' cmd < <(ansible_cmd "$n")
-        out=$("${cmd[@]}" 2>&1 </dev/null) || {
-            printf '%s\n' "$out" | grep -v CHANGED -A2 | tail -n 20 >&2
-            die "ansible on $n hosts failed"
-        }
-        ok=$(grep -c '| CHANGED |' <<<"$out" || true)
-        ((ok == n)) || die "ansible succeeded on $ok of $n hosts"
-    fi
+    for tool in "${TOOLS[@]}"; do
+        mapfile -d '' cmd < <("${tool}_cmd" "$n")
+        mapfile -d '' run < <(kept "$RUNS_DIR/check-$tool-$n" "${cmd[@]}")
+        "${run[@]}" 2>/dev/null </dev/null
+        read -r _ _ most hosts < <(tally_runs "$tool" "$n" "$RUNS_DIR/check-$tool-$n") ||
+            die "$tool on $n hosts did not run"
+        ((most == 0)) || note "$tool failed on $most of $n hosts: ${hosts//,/, } (counted; going on)"
+    done
 done
 
 # ----------------------------------------------------------------- measure
@@ -317,13 +401,16 @@ declare -A RESULT ANSIBLE_RESULT
 for n in "${SIZE_LIST[@]}"; do
     n=$((10#$n))
     mapfile -d '' a < <(paaf_cmd "$n")
+    mapfile -d '' a < <(kept "$RUNS_DIR/paaf-$n" "${a[@]}")
     mapfile -d '' b < <(pssh_cmd "$n")
+    mapfile -d '' b < <(kept "$RUNS_DIR/pssh-$n" "${b[@]}")
     note "measuring $n hosts ..."
     RESULT[$n]=$(python3 "$RUNNER" --runs "$RUNS" --warmup "$WARMUP" \
         --a-label paaf --b-label pssh -- "${a[@]}" ::: "${b[@]}") ||
         die "the measurement on $n hosts failed"
     if ((WITH_ANSIBLE)); then
         mapfile -d '' b < <(ansible_cmd "$n")
+        mapfile -d '' b < <(kept "$RUNS_DIR/ansible-$n" "${b[@]}")
         note "measuring $n hosts against ansible ..."
         ANSIBLE_RESULT[$n]=$(python3 "$RUNNER" --runs "$RUNS" --warmup "$WARMUP" \
             --a-label paaf --b-label ansible -- "${a[@]}" ::: "${b[@]}") ||
@@ -334,9 +421,20 @@ done
 mapfile -d '' a < <(paaf_cmd "$MAX")
 rss_kb=$(python3 -c '
 import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
+# Failed hosts make paaf exit non-zero; they were counted above.
+subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 ' "${a[@]}") || die "measuring paaf's peak RSS failed"
+
+# Hosts each tool failed on, over the timed runs (warm-up included): "runs min max hosts".
+declare -A FAILED
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    for tool in "${TOOLS[@]}"; do
+        FAILED[$tool-$n]=$(tally_runs "$tool" "$n" "$RUNS_DIR/$tool-$n") ||
+            die "$tool did not run on $n hosts in the measurement"
+    done
+done
 
 # ----------------------------------------------------------------- report
 
@@ -361,6 +459,19 @@ for n in "${SIZE_LIST[@]}"; do
             "$ratio" "$ANSIBLE_GOAL" "$(verdict "$ratio" "$ANSIBLE_GOAL")"
     fi
 done
+printf '\nfailed hosts per run (a result: the runs went on)\n'
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    for tool in "${TOOLS[@]}"; do
+        read -r runs fewest most hosts <<<"${FAILED[$tool-$n]}"
+        if ((most == 0)); then
+            printf '%-7s %7s   none in %d runs\n' "$n" "$tool" "$runs"
+        else
+            printf '%-7s %7s   %d to %d of %d in %d runs: %s\n' "$n" "$tool" "$fewest" "$most" \
+                "$n" "$runs" "${hosts//,/, }"
+        fi
+    done
+done
 rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
 printf '\npaaf peak RSS on %d hosts: %s MB (goal < %s MB: %s)\n\n' "$MAX" "$rss_mb" \
     "$RSS_GOAL_MB" "$(verdict "$rss_mb" "$RSS_GOAL_MB")"
@@ -375,5 +486,14 @@ for n in "${SIZE_LIST[@]}"; do
         printf 'bench fanout-ansible-%d: paaf %.1f ms, ansible %.1f ms, ratio %.3f (goal <= %s)\n' \
             "$n" "$a_med" "$b_med" "$ratio" "$ANSIBLE_GOAL"
     fi
+done
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    line=
+    for tool in "${TOOLS[@]}"; do
+        read -r _ _ most _ <<<"${FAILED[$tool-$n]}"
+        line+="${line:+, }$tool $most hosts"
+    done
+    printf 'bench fanout-failed-%d: %s (most in one run)\n' "$n" "$line"
 done
 printf 'bench fanout-rss-%d: paaf %s MB (goal < %s MB)\n' "$MAX" "$rss_mb" "$RSS_GOAL_MB"

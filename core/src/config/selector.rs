@@ -4,7 +4,8 @@
 use super::*;
 
 /// A choice of hosts, as the command line gives it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct HostSelector {
     /// Host names or globs (`*`, `?`, `[a-c]`); a host matching any of them is chosen. Empty:
     /// every host (the tags and groups still apply).
@@ -106,6 +107,16 @@ fn is_glob(name: &str) -> bool {
     name.contains(['*', '?', '['])
 }
 
+/// The tags and groups of the configured hosts, each once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct Selectable {
+    /// `(key, value)`, sorted.
+    pub tags: Vec<(String, String)>,
+    /// Sorted.
+    pub groups: Vec<String>,
+}
+
 impl Config {
     /// The hosts `selector` chooses, in config order. A name that is not a glob must exist
     /// (with a "did you mean"); a selector that chooses nothing is an error listing the hosts,
@@ -125,6 +136,21 @@ impl Config {
         Ok(chosen)
     }
 
+    /// Every tag and group some host has, sorted, each once: what a selector can choose by.
+    pub fn selectable(&self) -> Selectable {
+        let mut tags: Vec<(String, String)> = self
+            .hosts
+            .iter()
+            .flat_map(|h| h.tags.iter().map(|(k, v)| (k.clone(), v.clone())))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        let mut groups: Vec<String> = self.hosts.iter().flat_map(|h| h.groups.clone()).collect();
+        groups.sort();
+        groups.dedup();
+        Selectable { tags, groups }
+    }
+
     /// The hosts, tags and groups there are, for an error on a selector that chose nothing.
     fn what_can_be_selected(&self) -> String {
         if self.hosts.is_empty() {
@@ -138,20 +164,8 @@ impl Config {
         if more > 0 {
             text.push_str(&format!(" and {more} more"));
         }
-        let mut tags: Vec<String> = self
-            .hosts
-            .iter()
-            .flat_map(|h| h.tags.iter().map(|(k, v)| format!("{k}={v}")))
-            .collect();
-        tags.sort();
-        tags.dedup();
-        let mut groups: Vec<&str> = self
-            .hosts
-            .iter()
-            .flat_map(|h| h.groups.iter().map(String::as_str))
-            .collect();
-        groups.sort();
-        groups.dedup();
+        let Selectable { tags, groups } = self.selectable();
+        let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
         text.push_str(&match tags.is_empty() {
             true => "; no host has tags (`tags = { role = \"web\" }` in [[hosts]])".into(),
             false => format!("; tags: {}", tags.join(", ")),

@@ -24,6 +24,7 @@ pub const DEFAULT_PARALLEL: usize = 64;
 /// What runs on every chosen host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "name", rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum FanOutJob {
     /// A shell command line.
     Command(String),
@@ -75,6 +76,7 @@ impl Default for FanOutOptions {
 /// How the job went on one host.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum HostOutcome {
     /// The command ran; its exit code and bounded output.
     Ran(ExecOutput),
@@ -132,18 +134,22 @@ impl HostOutcome {
 
 /// The job's run on one host.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct HostRun {
     pub host: String,
     #[serde(flatten)]
     pub outcome: HostOutcome,
     /// From the connection (or the wait for it) to the end, in ms; 0 when not started.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub duration_ms: u64,
     /// The journal row of this host's run.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub action_id: i64,
 }
 
 /// Hosts whose results are the same.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct OutputGroup {
     /// `exit 0`, `exit 1`, `unreachable`, `timeout`, ...
     pub label: String,
@@ -157,6 +163,7 @@ pub struct OutputGroup {
 
 /// Counts of a fan-out, so far or at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct FanOutTally {
     pub total: usize,
     /// Finished, whatever the result.
@@ -168,8 +175,10 @@ pub struct FanOutTally {
 
 /// Everything a fan-out did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct FanOutReport {
     /// The parent journal action.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub action_id: i64,
     pub job: FanOutJob,
     /// The selector as typed (`--tag role=web`).
@@ -179,6 +188,7 @@ pub struct FanOutReport {
     pub groups: Vec<OutputGroup>,
     /// Every host, in config order.
     pub hosts: Vec<HostRun>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub elapsed_ms: u64,
     pub cancelled: bool,
 }
@@ -229,6 +239,45 @@ impl FanOutReport {
 /// Hears of each host as it finishes (a progress bar, a live list).
 pub trait FanOutSink: Send + Sync {
     fn host_done(&self, run: &HostRun, tally: &FanOutTally);
+}
+
+/// The hosts finished so far, grouped as the end report groups them.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct FanOutProgress {
+    pub tally: FanOutTally,
+    /// Largest group first; hosts in the order they finished.
+    pub groups: Vec<OutputGroup>,
+}
+
+/// A sink that regroups the finished hosts at each one and hands the result on: a grouped view
+/// that fills in live.
+pub struct LiveGroups<F: Fn(FanOutProgress) + Send + Sync> {
+    runs: std::sync::Mutex<Vec<HostRun>>,
+    on_progress: F,
+}
+
+impl<F: Fn(FanOutProgress) + Send + Sync> LiveGroups<F> {
+    pub fn new(on_progress: F) -> Self {
+        LiveGroups {
+            runs: std::sync::Mutex::new(Vec::new()),
+            on_progress,
+        }
+    }
+}
+
+impl<F: Fn(FanOutProgress) + Send + Sync> FanOutSink for LiveGroups<F> {
+    fn host_done(&self, run: &HostRun, tally: &FanOutTally) {
+        let groups = {
+            let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+            runs.push(run.clone());
+            group(&runs)
+        };
+        (self.on_progress)(FanOutProgress {
+            tally: *tally,
+            groups,
+        });
+    }
 }
 
 /// A sink that hears nothing.
@@ -314,6 +363,11 @@ fn part_end(run: &HostRun, sent: bool) -> PartEnd {
 }
 
 impl Paaf {
+    /// The tags and groups a selector can choose hosts by.
+    pub fn selectable(&self) -> crate::config::Selectable {
+        self.config().selectable()
+    }
+
     /// The hosts `selector` chooses, in config order (an error lists what there is when it
     /// chooses none).
     pub fn select_hosts(&self, selector: &HostSelector) -> Result<Vec<HostConfig>> {
@@ -705,6 +759,42 @@ mod tests {
             ActionState::Succeeded
         );
         assert_eq!(part_end(&ran("a", 2, ""), true).state, ActionState::Failed);
+    }
+
+    #[test]
+    fn live_groups_regroup_the_hosts_finished_so_far() {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let sink = LiveGroups::new(|p: FanOutProgress| {
+            let groups: Vec<(String, Vec<String>)> =
+                p.groups.into_iter().map(|g| (g.label, g.hosts)).collect();
+            seen.lock().unwrap().push((p.tally.done, groups));
+        });
+        let runs = [
+            ran("b", 1, "no\n"),
+            ran("a", 0, "ok\n"),
+            ran("c", 0, "ok\n"),
+        ];
+        for (i, run) in runs.iter().enumerate() {
+            let tally = FanOutTally {
+                total: 3,
+                done: i + 1,
+                ..FanOutTally::default()
+            };
+            sink.host_done(run, &tally);
+        }
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0], (1, vec![("exit 1".into(), vec!["b".into()])]));
+        assert_eq!(
+            seen[2],
+            (
+                3,
+                vec![
+                    ("exit 0".into(), vec!["a".into(), "c".into()]),
+                    ("exit 1".into(), vec!["b".into()])
+                ]
+            )
+        );
     }
 
     #[test]

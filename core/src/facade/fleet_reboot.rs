@@ -1,7 +1,9 @@
 //! Fleet reboot: the SSH hosts a selector chooses, rebooted a batch at a time. Each host's
 //! reboot is verified as `paaf reboot` verifies one (a new boot id from the same machine),
 //! then its health command (the `--health-cmd`, else the host's test command) must succeed;
-//! the next batch starts only when every host of this one passed. The first failure stops
+//! the next batch starts only when every host of this one passed. A health command that keeps
+//! saying no is the answer: after [`HEALTH_TRIES`] tries the host is unhealthy and the roll
+//! stops, without waiting out the host's `test_timeout_secs`. The first failure stops
 //! the roll, and the report says which hosts are done, which were sent the reboot but not
 //! verified (mid-reboot) or came back unhealthy, and which were never touched. One
 //! confirmation covers them all; the journal gets one parent action and a row per host.
@@ -9,7 +11,7 @@
 use super::{Confirmation, Paaf};
 use crate::config::{HostConfig, HostSelector, host_count, host_sample};
 use crate::error::{Error, ErrorCode, ErrorInfo, Phase, Result};
-use crate::events::{CancellationToken, Progress, ProgressEvent, ProgressSink};
+use crate::events::{CancellationToken, Progress, ProgressEvent, ProgressSink, Step};
 use crate::journal::{ActionKind, ActionState, NewAction, PartEnd};
 use crate::power::RebootReport;
 use crate::power::ssh::RebootJob;
@@ -18,13 +20,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+/// Answers other than exit 0 a host's health command may give after its new boot id before
+/// the host is unhealthy. More than one, as a service may still be starting when sshd answers;
+/// with the reboot's backoff between them (about 1 s, then 2 s) that gives it some 3 s.
+pub const HEALTH_TRIES: u32 = 3;
+
 /// How a fleet reboot runs.
 #[derive(Debug, Clone, Default)]
 pub struct FleetRebootOptions {
     /// Hosts rebooted at once (at least 1).
     pub batch: usize,
-    /// Must succeed on each host after its new boot id, retried within the host's
-    /// `test_timeout_secs`; `None`: the host's `test_command`.
+    /// Must succeed on each host after its new boot id: [`HEALTH_TRIES`] tries, all within
+    /// the host's `test_timeout_secs`; `None`: the host's `test_command`.
     pub health_command: Option<String>,
 }
 
@@ -34,7 +41,8 @@ pub struct FleetRebootOptions {
 pub enum FleetHostState {
     /// Rebooted (new boot id, same machine) and healthy.
     Done { report: RebootReport },
-    /// Rebooted (new boot id), but its health command did not succeed in time.
+    /// Rebooted (new boot id), but its health command said no [`HEALTH_TRIES`] times, or
+    /// could not run within `test_timeout_secs`.
     Unhealthy { error: ErrorInfo },
     /// The reboot was sent but not verified: the host may still be rebooting.
     MidReboot { error: ErrorInfo },
@@ -154,35 +162,43 @@ pub fn fleet_reboot_question(names: &[&str], batch: usize) -> String {
     )
 }
 
-/// Hands a host's steps to the fleet's sink with the host's name.
+/// Hands a host's steps to the fleet's sink with the host's name, noting when its boot id
+/// changed.
 struct HostSteps {
     host: String,
     sink: Arc<dyn FleetRebootSink>,
+    rebooted: Arc<AtomicBool>,
 }
 
 impl ProgressSink for HostSteps {
     fn emit(&self, event: ProgressEvent) {
+        if matches!(event.step, Step::BootIdChanged { .. }) {
+            self.rebooted.store(true, Ordering::SeqCst);
+        }
         self.sink.step(&self.host, event);
     }
 }
 
 /// Where a host ended after its reboot returned `result`, `sent` saying whether the reboot
-/// command went out.
-fn host_state(result: Result<RebootReport>, sent: bool) -> FleetHostState {
+/// command went out and `rebooted` whether its boot id changed since.
+fn host_state(result: Result<RebootReport>, sent: bool, rebooted: bool) -> FleetHostState {
     match result {
         Ok(report) => FleetHostState::Done { report },
         Err(e) => {
             let error = ErrorInfo::from(&e);
-            match (&e, sent) {
-                (_, false) => FleetHostState::Failed { error },
-                (
-                    Error::Timeout {
+            // After a new boot id only the health command is left to fail.
+            let health = matches!(
+                &e,
+                Error::RemoteCommand { .. }
+                    | Error::Timeout {
                         phase: Phase::TestCommand,
                         ..
-                    },
-                    true,
-                ) => FleetHostState::Unhealthy { error },
-                (_, true) => FleetHostState::MidReboot { error },
+                    }
+            );
+            match (sent, rebooted && health) {
+                (false, _) => FleetHostState::Failed { error },
+                (true, true) => FleetHostState::Unhealthy { error },
+                (true, false) => FleetHostState::MidReboot { error },
             }
         }
     }
@@ -245,7 +261,7 @@ impl Paaf {
         let hosts = self.select_hosts(selector)?;
         let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
         let mut steps = vec![
-            "each host: read the boot id, send its reboot command, wait for the connection to drop, knock on its SSH port every 250 ms, log in until the boot id changed, then its health command until it succeeds".to_string(),
+            format!("each host: read the boot id, send its reboot command, wait for the connection to drop, knock on its SSH port every 250 ms, log in until the boot id changed, then its health command: {HEALTH_TRIES} tries at most"),
             "the next batch starts only when every host of this one is done; the first failure stops the roll".to_string(),
         ];
         for (number, batch) in hosts.chunks(options.batch).enumerate() {
@@ -381,6 +397,7 @@ impl Paaf {
         let begun = Instant::now();
         let make_target = || self.target(host);
         let sent = AtomicBool::new(false);
+        let rebooted = Arc::new(AtomicBool::new(false));
         let result = RebootJob {
             pool: &self.pool,
             host,
@@ -391,6 +408,7 @@ impl Paaf {
                 sink: Arc::new(HostSteps {
                     host: host.name.clone(),
                     sink: sink.clone(),
+                    rebooted: rebooted.clone(),
                 }),
             },
             cancel: cancel.clone(),
@@ -400,6 +418,7 @@ impl Paaf {
                 Ok(())
             }),
             external: None,
+            test_tries: Some(HEALTH_TRIES),
         }
         .run()
         .await;
@@ -415,7 +434,7 @@ impl Paaf {
         let ended = FleetRebootHost {
             host: host.name.clone(),
             batch,
-            state: host_state(result, sent),
+            state: host_state(result, sent, rebooted.load(Ordering::SeqCst)),
             action_id: id,
         };
         (ended, row, begun.elapsed().as_millis() as u64)
@@ -471,16 +490,34 @@ mod tests {
         }
     }
 
+    fn said_no(command: &str) -> Error {
+        Error::RemoteCommand {
+            host: "web".into(),
+            command: command.into(),
+            exit_code: 1,
+            stderr: String::new(),
+        }
+    }
+
     #[test]
     fn a_host_ends_by_whether_its_reboot_was_sent_and_how_far_it_got() {
         let test = timeout(Phase::TestCommand);
-        assert_eq!(host_state(Err(test), true).label(), "unhealthy");
+        assert_eq!(host_state(Err(test), true, true).label(), "unhealthy");
         assert_eq!(
-            host_state(Err(timeout(Phase::Boot)), true).label(),
+            host_state(Err(said_no("systemctl is-active nginx")), true, true).label(),
+            "unhealthy"
+        );
+        // A reboot command that said no once sent: the host may or may not be going down.
+        assert_eq!(
+            host_state(Err(said_no("shutdown -r now")), true, false).label(),
             "mid-reboot"
         );
         assert_eq!(
-            host_state(Err(timeout(Phase::Connect)), false).label(),
+            host_state(Err(timeout(Phase::Boot)), true, false).label(),
+            "mid-reboot"
+        );
+        assert_eq!(
+            host_state(Err(timeout(Phase::Connect)), false, false).label(),
             "failed"
         );
     }

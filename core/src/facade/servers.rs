@@ -320,6 +320,7 @@ impl Paaf {
                             ),
                             send,
                         })),
+                        test_tries: None,
                     }
                     .run();
                     tokio::pin!(job);

@@ -66,6 +66,11 @@ pub(crate) struct RebootJob<'a> {
     /// API's reboot), with what it is called in progress; the verification is the same. In a
     /// mutex only to keep the job `Sync` (a future is not), as its methods borrow it.
     pub external: Option<std::sync::Mutex<ExternalReboot<'a>>>,
+    /// How many answers of the test command other than exit 0 end the reboot with that answer
+    /// (a fleet's health gate); `None`: it is retried until `test_timeout_secs`, as Ansible's
+    /// reboot module does. A try that cannot connect or run is never counted: the host is not
+    /// back yet.
+    pub test_tries: Option<u32>,
 }
 
 /// A reboot started outside the SSH session: what it is called, and the call.
@@ -501,6 +506,7 @@ impl RebootJob<'_> {
 
         // Phase 3: the test command must succeed.
         let mut attempt = 0u32;
+        let mut refusals = 0u32;
         let mut conn = Some(conn);
         loop {
             let c = match conn.take() {
@@ -518,7 +524,16 @@ impl RebootJob<'_> {
                 .await?
                 {
                     (_, Ok(o)) if o.success() => break,
+                    (_, Ok(o)) if self.test_tries.is_some_and(|t| refusals + 1 >= t) => {
+                        return Err(Error::RemoteCommand {
+                            host: h.name.clone(),
+                            command: h.test_command.clone(),
+                            exit_code: o.exit_code,
+                            stderr: o.stderr.trim().to_string(),
+                        });
+                    }
                     (c, Ok(o)) => {
+                        refusals += 1;
                         conn = Some(c);
                         format!("exit code {}: {}", o.exit_code, o.stderr.trim())
                     }

@@ -23,6 +23,10 @@ import type { ActionRecord } from './bindings/ActionRecord';
 import type { Confirmation } from './bindings/Confirmation';
 import type { ErrorInfo } from './bindings/ErrorInfo';
 import type { ExecOutput } from './bindings/ExecOutput';
+import type { FanOutProgress } from './bindings/FanOutProgress';
+import type { FanOutReport } from './bindings/FanOutReport';
+import type { HostSelector } from './bindings/HostSelector';
+import type { Selectable } from './bindings/Selectable';
 import type { HostAdded } from './bindings/HostAdded';
 import type { HostCheck } from './bindings/HostCheck';
 import type { HostInput } from './bindings/HostInput';
@@ -104,6 +108,21 @@ export const cancelAction = (actionId: number) => call<boolean>('cancel_action',
 export const exec = (name: string, command: string, confirmation: Confirmation) =>
   call<ExecOutput>('exec', { name, command, confirmation });
 
+/** The tags and groups hosts can be chosen by. */
+export const selectable = () => call<Selectable>('selectable');
+/** The names of the hosts `selector` chooses (a `not-found` error when none). */
+export const selectHosts = (selector: HostSelector) => call<string[]>('select_hosts', { selector });
+/** `command` on every chosen host; the groups so far go to `onProgress` as each host ends. */
+export function fanOut(
+  selector: HostSelector,
+  command: string,
+  confirmation: Confirmation,
+  onProgress: (progress: FanOutProgress) => void,
+): Promise<FanOutReport> {
+  const channel = new Channel<FanOutProgress>();
+  channel.onmessage = onProgress;
+  return call<FanOutReport>('fan_out', { selector, command, confirmation, onProgress: channel });
+}
 export const runbooks = (name: string) => call<Runbook[]>('runbooks', { name });
 
 export const runRunbook = (name: string, runbook: string, confirmation: Confirmation) =>

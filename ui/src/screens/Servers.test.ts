@@ -3,6 +3,7 @@ import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HostStatus } from '../lib/bindings/HostStatus';
+import { hostMetrics } from '../lib/testing/records';
 import Servers from './Servers.svelte';
 
 const host = (name: string, address: string, reachable: boolean): HostStatus => ({
@@ -30,6 +31,7 @@ describe('Servers', () => {
     const calls: unknown[] = [];
     mockIPC((cmd, args) => {
       if (cmd === 'list_hosts') return [{ name: 'web-1' }, { name: 'db-1' }];
+      if (cmd === 'selectable') return { tags: [], groups: [] };
       if (cmd === 'host_status') {
         calls.push(args);
         return [host('web-1', '10.0.0.5', true), host('db-1', 'db.internal', false)];
@@ -50,5 +52,22 @@ describe('Servers', () => {
 
     vi.advanceTimersByTime(30_000);
     await vi.waitFor(() => expect(calls).toHaveLength(2));
+  });
+
+  it('shows each metric with the level the core gave it', async () => {
+    const sick = host('web-2', '10.0.0.6', true);
+    sick.metrics = hostMetrics({ cpu_percent: { value: 12.4, level: 'ok' }, memory_percent: { value: 86, level: 'warning' } });
+    mockIPC((cmd) => {
+      if (cmd === 'list_hosts') return [{ name: 'web-2' }];
+      if (cmd === 'host_status') return [sick];
+      if (cmd === 'selectable') return { tags: [], groups: [] };
+    });
+    render(Servers);
+    const row = await screen.findByTestId('host-row');
+    const cell = (name: string) => row.querySelector<HTMLElement>(`[data-testid=metric-${name}]`)!;
+    expect([cell('cpu').textContent, cell('cpu').dataset.level]).toEqual(['12%', 'ok']);
+    expect([cell('load').textContent, cell('load').dataset.level]).toEqual(['0.42', 'ok']);
+    expect([cell('mem').textContent, cell('mem').dataset.level]).toEqual(['86%', 'warning']);
+    expect([cell('disk').textContent, cell('disk').dataset.level]).toEqual(['97%', 'danger']);
   });
 });

@@ -118,6 +118,31 @@ describe('servers', () => {
     expect(page.url()).toContain('#/host/web-1');
   });
 
+  it('colours metrics by the levels of the core, chooses hosts by tag and shows a fan-out grouped live', async () => {
+    const { page, calls } = await open({ hash: '#/servers' });
+    const web = page.locator('[data-testid=host-row][data-host="web-1"]');
+    await web.waitFor();
+    await expect(web.getByTestId('metric-disk').getAttribute('data-level')).resolves.toBe('danger');
+    await expect(web.getByTestId('metric-disk').textContent()).resolves.toBe('97%');
+    await expect(web.getByTestId('metric-cpu').getAttribute('data-level')).resolves.toBe('ok');
+    const db = page.locator('[data-testid=host-row][data-host="db-1"]');
+    await expect(db.getByTestId('metric-load').textContent()).resolves.toBe('—');
+
+    await page.getByTestId('choose-tag').filter({ hasText: 'role=web' }).click();
+    await expect.poll(() => page.getByTestId('fanout-chosen').textContent()).toContain('1 host: web-1');
+    await expect(web.getAttribute('data-chosen')).resolves.toBe('true');
+    await expect(db.getAttribute('data-chosen')).resolves.toBe('false');
+
+    await page.getByTestId('fanout-input').fill('uptime');
+    await page.getByTestId('fanout-run').click();
+    await page.getByTestId('confirm-yes').click();
+    await expect.poll(() => page.getByTestId('fanout-tally').textContent()).toContain('1 of 1 done, 0 failed');
+    await expect(page.getByTestId('fanout-group').textContent()).resolves.toContain('1 host: exit 0 (web-1)');
+    const [run] = await calls('fan_out');
+    expect(run.args).toMatchObject({ selector: { names: [], tags: [['role', 'web']], groups: [] }, command: 'uptime' });
+    await screenshot(page, '04b-servers-fanout');
+  });
+
   it('is usable 720 px wide', async () => {
     const { page } = await open({ hash: '#/servers', width: 720 });
     await page.getByTestId('host-row').first().waitFor();

@@ -14,6 +14,10 @@ import type { HostAdded } from '../../src/lib/bindings/HostAdded';
 import type { HostCheck } from '../../src/lib/bindings/HostCheck';
 import type { HostInput } from '../../src/lib/bindings/HostInput';
 import type { ProgressEvent } from '../../src/lib/bindings/ProgressEvent';
+import type { FanOutProgress } from '../../src/lib/bindings/FanOutProgress';
+import type { FanOutReport } from '../../src/lib/bindings/FanOutReport';
+import type { HostSelector } from '../../src/lib/bindings/HostSelector';
+import type { OutputGroup } from '../../src/lib/bindings/OutputGroup';
 import type { PowerAction } from '../../src/lib/bindings/PowerAction';
 import type { PowerOutcome } from '../../src/lib/bindings/PowerOutcome';
 import type { ServerProgress } from '../../src/lib/bindings/ServerProgress';
@@ -323,6 +327,35 @@ function postmortem(id: unknown): Postmortem {
   };
 }
 
+/** The hosts with every tag of `selector` (its groups and names are not used here). */
+function chosenHosts(selector: HostSelector): string[] {
+  const names = scenario.hosts
+    .filter((h) => selector.tags.every(([k, v]) => scenario.hostTags[h.name]?.[k] === v))
+    .map((h) => h.name);
+  if (names.length === 0) throw { code: 'not-found', message: 'no hosts matching the selector' } satisfies ErrorInfo;
+  return names;
+}
+
+/** A fan-out: every chosen host answers `ok` (one at a time, so the groups fill in live). */
+async function fanOut(args: Record<string, unknown>): Promise<FanOutReport> {
+  const channel = channelSender(args.onProgress as Channel<FanOutProgress>);
+  const names = chosenHosts(args.selector as HostSelector);
+  const group = (hosts: string[]): OutputGroup => ({
+    label: 'exit 0', ok: true, hosts, outcome: 'ran', exit_code: 0, signal: null, stdout: 'ok\n', stderr: '',
+    stdout_truncated: false, stderr_truncated: false, duration_ms: 5,
+  });
+  for (let i = 1; i <= names.length; i++) {
+    await sleep(scenario.stepIntervalMs);
+    channel.send({ tally: { total: names.length, done: i, failed: 0, not_started: 0 }, groups: [group(names.slice(0, i))] });
+  }
+  channel.end();
+  return {
+    action_id: 99, job: { kind: 'command', name: String(args.command) }, selector: 'every host',
+    tally: { total: names.length, done: names.length, failed: 0, not_started: 0 },
+    groups: [group(names)], hosts: [], elapsed_ms: 10, cancelled: false,
+  };
+}
+
 mockWindows('main');
 mockIPC(async (cmd, payload) => {
   const args = (payload ?? {}) as Record<string, unknown>;
@@ -345,6 +378,12 @@ mockIPC(async (cmd, payload) => {
         return h;
       });
     }
+    case 'selectable':
+      return scenario.selectable;
+    case 'select_hosts':
+      return chosenHosts(args.selector as HostSelector);
+    case 'fan_out':
+      return fanOut(args);
     case 'add_host': {
       // As the core does: an unknown key comes back to be confirmed, nothing saved; the host
       // is saved once its key is trusted (the same fingerprint) or known.

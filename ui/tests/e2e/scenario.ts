@@ -3,6 +3,8 @@
 import type { About } from '../../src/lib/bindings/About';
 import type { ActionRecord } from '../../src/lib/bindings/ActionRecord';
 import type { BackendFlags } from '../../src/lib/bindings/BackendFlags';
+import type { Selectable } from '../../src/lib/bindings/Selectable';
+import { hostMetrics } from '../../src/lib/testing/records';
 import type { Dashboard } from '../../src/lib/bindings/Dashboard';
 import type { DashboardHit } from '../../src/lib/bindings/DashboardHit';
 import type { PanelData } from '../../src/lib/bindings/PanelData';
@@ -31,6 +33,9 @@ export type TimedStep = Step & { elapsed_ms: number };
 export interface Scenario {
   about: About;
   hosts: HostStatus[];
+  /** What `selectable` answers, and each host's tags for `select_hosts`. */
+  selectable: Selectable;
+  hostTags: Record<string, Record<string, string>>;
   runbooks: Record<string, Runbook[]>;
   journal: ActionRecord[];
   reboot: {
@@ -165,7 +170,7 @@ export function defaultScenario(): Scenario {
         uptime_secs: 3 * 86400 + 4 * 3600 + 120,
         boot_id: BOOT_A,
         os: 'Debian GNU/Linux 12 (bookworm)',
-        metrics: null,
+        metrics: hostMetrics({ uptime_secs: 3 * 86400 + 4 * 3600 + 120 }),
         last_action: rebootRecord(41, 'web-1', '2026-11-22T13:02:11Z', 31_200),
       },
       {
@@ -182,6 +187,8 @@ export function defaultScenario(): Scenario {
         last_action: null,
       },
     ],
+    selectable: { tags: [['role', 'web']], groups: [] },
+    hostTags: { 'web-1': { role: 'web' } },
     runbooks: {
       'web-1': [
         { name: 'restart-app', dangerous: false },
