@@ -5,12 +5,18 @@
 //! is here, where it is tested against the real peers; an intent returns at once and its
 //! work runs on the library's runtime, each step reaching the listeners as a new state.
 
+mod alert;
+mod analyze;
 mod fix;
 mod journal;
 mod onboarding;
 mod overview;
 mod protect;
 
+pub use alert::{AlertListener, AlertScreen, AlertState};
+pub use analyze::{
+    AnalyzeListener, AnalyzeScreen, AnalyzeState, OpenDashboard, PanelView, QuickQuery, RangeChoice,
+};
 pub use fix::{
     FixListener, FixScreen, FixState, Machine, MachineAction, MachineKind, PowerAsk, PowerRun,
 };
