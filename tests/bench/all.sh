@@ -48,6 +48,7 @@ BENCHES=(
     "protect|bash tests/bench/protect.sh"
     "desktop|bash tests/bench/desktop.sh --runs 1"
     "mobile|bash tests/bench/mobile.sh --runs 3 --calls 2000"
+    "screens|bash tests/bench/screens.sh --runs 5"
     "ds-query|cargo bench --locked -p paaf-core --bench ds_query_decode -- --quick"
 )
 

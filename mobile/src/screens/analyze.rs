@@ -6,7 +6,7 @@
 use super::{Store, shown};
 use crate::{Paaf, RUNTIME};
 use paaf_core::config::MonitoringKind;
-use paaf_core::monitor::dashboard::GridPos;
+use paaf_core::monitor::dashboard::{GridPos, Panel};
 use paaf_core::monitor::grafana::{DashboardHit, PanelChart, ResolvedVariable, SearchQuery};
 use paaf_core::monitor::prometheus::QueryChart;
 use paaf_core::{DashboardView, ErrorInfo, TimeWindow};
@@ -117,6 +117,26 @@ pub struct AnalyzeScreen {
     /// request is dropped (a search typed fast, a range picked twice).
     searches: Arc<AtomicU64>,
     opens: Arc<AtomicU64>,
+}
+
+/// Each panel beside its chart (or why it has none), in the dashboard's order.
+pub(crate) fn panel_views(
+    panels: &[Panel],
+    charts: Vec<paaf_core::Result<PanelChart>>,
+) -> Vec<PanelView> {
+    panels
+        .iter()
+        .zip(charts)
+        .map(|(p, chart)| PanelView {
+            panel_id: p.id,
+            title: p.title.clone(),
+            kind: p.kind.clone(),
+            row: p.row.clone(),
+            grid_pos: p.grid_pos,
+            error: chart.as_ref().err().map(shown),
+            chart: chart.ok(),
+        })
+        .collect()
 }
 
 /// The playbooks' queries, each once.
@@ -240,20 +260,7 @@ impl AnalyzeScreen {
                 s.busy = false;
                 match read {
                     Ok((dashboard, charts)) => {
-                        let panels = dashboard
-                            .panels
-                            .iter()
-                            .zip(charts)
-                            .map(|(p, chart)| PanelView {
-                                panel_id: p.id,
-                                title: p.title.clone(),
-                                kind: p.kind.clone(),
-                                row: p.row.clone(),
-                                grid_pos: p.grid_pos,
-                                error: chart.as_ref().err().map(shown),
-                                chart: chart.ok(),
-                            })
-                            .collect();
+                        let panels = panel_views(&dashboard.panels, charts);
                         s.dashboard = Some(OpenDashboard {
                             uid: dashboard.uid,
                             title: dashboard.title,

@@ -7,6 +7,8 @@
 
 mod alert;
 mod analyze;
+#[cfg(test)]
+mod bench;
 mod fix;
 mod journal;
 mod onboarding;
