@@ -35,7 +35,7 @@ done
 
 echo "screens.sh: release build of paaf-mobile's benchmarks (mobile/src/screens/bench.rs)" >&2
 PAAF_BENCH_RUNS=$runs nice -n 19 cargo test --quiet --locked --release -p paaf-mobile --lib \
-  screens::bench -- --ignored --nocapture --test-threads 1 2>&1 | grep '^bench ' ||
+  screens::bench -- --ignored --nocapture --test-threads 1 2>&1 | grep -o 'bench [a-z-]*: .*' ||
   { echo "screens.sh: the Rust benchmarks failed" >&2; exit 1; }
 
 if [ "$kotlin" = 1 ]; then
