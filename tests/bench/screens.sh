@@ -40,5 +40,5 @@ PAAF_BENCH_RUNS=$runs nice -n 19 cargo test --quiet --locked --release -p paaf-m
 
 if [ "$kotlin" = 1 ]; then
   PAAF_KOTLIN_CLASSES=dev.paaf.tests.ScreensBench nice -n 19 bash tests/mobile/kotlin/run.sh 2>&1 |
-    grep '^bench ' || { echo "screens.sh: the Kotlin benchmark failed" >&2; exit 1; }
+    grep -o 'bench [a-z-]*: .*' || { echo "screens.sh: the Kotlin benchmark failed" >&2; exit 1; }
 fi
