@@ -160,6 +160,13 @@ class PeersTest {
     private val flags get() =
         "[[flags]]\nname = \"prod\"\ntype = \"unleash\"\nurl = \"$unleashUrl\"\ntoken = \"keyring:unleash\"\n"
 
+    /** paaf on the Prometheus peers and [grafana] (`ops`), its token in the app's store. */
+    private fun openWithGrafana(name: String, grafana: GrafanaContract): Paaf {
+        val store = MapStore().apply { values["grafana"] = GRAFANA_TOKEN }
+        val ops = "[[monitoring]]\nname = \"ops\"\ntype = \"grafana\"\nurl = \"${grafana.url}\"\ntoken = \"keyring:grafana\"\n"
+        return open(name, monitoring + ops, store)
+    }
+
     private fun unleashStore() = MapStore().apply { values["unleash"] = unleashToken }
 
     /**
@@ -236,10 +243,7 @@ class PeersTest {
     @Test
     fun analyzeOpensADashboardBucketedForTheWidthAndRunsAQuickQuery() {
         GrafanaContract().use { grafana ->
-            val store = MapStore().apply { values["grafana"] = GRAFANA_TOKEN }
-            val config = monitoring +
-                "[[monitoring]]\nname = \"ops\"\ntype = \"grafana\"\nurl = \"${grafana.url}\"\ntoken = \"keyring:grafana\"\n"
-            val paaf = open("analyze", config, store)
+            val paaf = openWithGrafana("analyze", grafana)
             val analyze = paaf.analyzeScreen()
             val seen = SeenAnalyze()
             analyze.subscribe(seen).use {
@@ -281,10 +285,7 @@ class PeersTest {
     @Test
     fun alertAddsAndExpiresASilenceOnAlertmanagerAndAnnotatesGrafana() {
         GrafanaContract().use { grafana ->
-            val store = MapStore().apply { values["grafana"] = GRAFANA_TOKEN }
-            val config = monitoring +
-                "[[monitoring]]\nname = \"ops\"\ntype = \"grafana\"\nurl = \"${grafana.url}\"\ntoken = \"keyring:grafana\"\n"
-            val paaf = open("alert", config, store)
+            val paaf = openWithGrafana("alert", grafana)
             val alert = paaf.alertScreen()
             val seen = SeenAlert()
             alert.subscribe(seen).use {
