@@ -49,6 +49,7 @@ BENCHES=(
     "relay|bash tests/bench/relay.sh --alerts 200 --burst 1000"
     "desktop|bash tests/bench/desktop.sh --runs 1"
     "mobile|bash tests/bench/mobile.sh --runs 3 --calls 2000"
+    "screens|bash tests/bench/screens.sh --runs 5"
     "ds-query|cargo bench --locked -p paaf-core --bench ds_query_decode -- --quick"
 )
 

@@ -5,9 +5,10 @@
 use paaf_core::ErrorCode;
 use paaf_core::journal::ActionKind;
 use paaf_mobile::{
-    ConfigSource, ConfigStage, FixListener, FixState, JournalListener, JournalState, MachineAction,
-    MachineKind, OnboardingListener, OnboardingScreen, OnboardingState, OverviewListener,
-    OverviewState, Paaf, PaafError, ProtectListener, ProtectState, SecretStore, Subscription,
+    AlertListener, AlertState, AnalyzeListener, AnalyzeState, ConfigSource, ConfigStage,
+    FixListener, FixState, JournalListener, JournalState, MachineAction, MachineKind,
+    OnboardingListener, OnboardingScreen, OnboardingState, OverviewListener, OverviewState, Paaf,
+    PaafError, ProtectListener, ProtectState, SecretStore, Subscription,
 };
 use paaf_tests::{MotoServer, PrometheusPeers, SshHost, UnleashServer, World, host_entry};
 use std::collections::HashMap;
@@ -50,6 +51,8 @@ listener!(FixListener, FixState);
 listener!(ProtectListener, ProtectState);
 listener!(JournalListener, JournalState);
 listener!(OnboardingListener, OnboardingState);
+listener!(AnalyzeListener, AnalyzeState);
+listener!(AlertListener, AlertState);
 
 /// The states a subscription receives, in order.
 struct States<S> {
@@ -414,4 +417,326 @@ async fn fix_lists_cloud_servers_beside_hosts_and_stops_one_with_proof() {
         s.machines.first().is_some_and(|m| m.status == "stopped")
     });
     assert_eq!(after.machines[0].actions, vec![MachineAction::Start]);
+}
+
+/// Grafana's `/api/ds/query` (https://grafana.com/docs/grafana/latest/developers/http_api/data_source/#query-a-data-source)
+/// answered as a Prometheus data source would: for each query, one series with a point every
+/// second over the asked range, a sawtooth 0..9 with one spike of 500 in the middle.
+struct OnePointASecond;
+
+impl wiremock::Respond for OnePointASecond {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let ms = |k: &str| body[k].as_str().unwrap().parse::<i64>().unwrap();
+        let times: Vec<i64> = (ms("from")..=ms("to")).step_by(1000).collect();
+        let values: Vec<f64> = (0..times.len())
+            .map(|i| {
+                if i == times.len() / 2 {
+                    500.0
+                } else {
+                    (i % 10) as f64
+                }
+            })
+            .collect();
+        let mut results = serde_json::Map::new();
+        for q in body["queries"].as_array().unwrap() {
+            let ref_id = q["refId"].as_str().unwrap();
+            results.insert(ref_id.into(), serde_json::json!({"status": 200, "frames": [{
+                "schema": {"refId": ref_id, "fields": [
+                    {"name": "Time", "type": "time", "typeInfo": {"frame": "time.Time"}},
+                    {"name": "Value", "type": "number", "typeInfo": {"frame": "float64", "nullable": true},
+                     "labels": {"instance": "web-1"}}]},
+                "data": {"values": [times, values]}}]}));
+        }
+        wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({"results": results}))
+    }
+}
+
+/// A Grafana contract server (wiremock) answering as Grafana's HTTP API documentation says:
+/// search (https://grafana.com/docs/grafana/latest/developers/http_api/folder_dashboard_search/),
+/// one dashboard (…/http_api/dashboard/#get-dashboard-by-uid) with a unit, thresholds and a
+/// custom variable, its data sources (…/http_api/data_source/) and `/api/ds/query`.
+async fn grafana_contract(token: &str) -> wiremock::MockServer {
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let bearer = format!("Bearer {token}");
+    let auth = || header("authorization", bearer.as_str());
+    let hit = |uid: &str, title: &str, starred: bool| {
+        serde_json::json!({"id": 1, "uid": uid, "title": title, "url": format!("/d/{uid}/x"),
+            "type": "dash-db", "tags": ["shop"], "isStarred": starred, "folderTitle": "Shop"})
+    };
+    Mock::given(method("GET"))
+        .and(path("/api/search"))
+        .and(query_param("starred", "true"))
+        .and(auth())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!([hit("checkout", "Checkout", true)])),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/search"))
+        .and(query_param("type", "dash-db"))
+        .and(auth())
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+            hit("checkout", "Checkout", true),
+            hit("nodes", "Nodes", false)
+        ])))
+        .mount(&server)
+        .await;
+    let dashboard = serde_json::json!({"dashboard": {"uid": "checkout", "title": "Checkout",
+        "schemaVersion": 39, "time": {"from": "now-1h", "to": "now"},
+        "panels": [
+            {"id": 2, "type": "timeseries", "title": "Errors", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+             "datasource": {"type": "prometheus", "uid": "prom"},
+             "fieldConfig": {"defaults": {"unit": "reqps", "thresholds": {"mode": "absolute",
+                "steps": [{"color": "green", "value": null}, {"color": "red", "value": 100}]}}},
+             "targets": [{"refId": "A", "expr": "rate(http_errors_total{env=\"$env\"}[$__rate_interval])"}]},
+            {"id": 3, "type": "stat", "title": "Latency", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8},
+             "datasource": {"type": "prometheus", "uid": "prom"},
+             "targets": [{"refId": "A", "expr": "histogram_quantile(0.99, rate(latency_bucket[5m]))"}]}],
+        "templating": {"list": [{"name": "env", "type": "custom", "query": "prod,staging",
+            "current": {"text": "prod", "value": "prod"}, "options": []}]}},
+        "meta": {"url": "/d/checkout/checkout", "folderTitle": "Shop"}});
+    Mock::given(method("GET"))
+        .and(path("/api/dashboards/uid/checkout"))
+        .and(auth())
+        .respond_with(ResponseTemplate::new(200).set_body_json(dashboard))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/datasources"))
+        .and(auth())
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+            {"id": 1, "uid": "prom", "name": "Prometheus", "type": "prometheus", "isDefault": true,
+             "jsonData": {"timeInterval": "15s"}}
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/ds/query"))
+        .and(auth())
+        .respond_with(OnePointASecond)
+        .mount(&server)
+        .await;
+    // https://grafana.com/docs/grafana/latest/developers/http_api/annotations/#create-annotation
+    Mock::given(method("POST"))
+        .and(path("/api/annotations"))
+        .and(auth())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"message": "Annotation added", "id": 42})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn analyze_lists_dashboards_and_prepares_their_panels_for_the_screen_width() {
+    const TOKEN: &str = "glsa_paafMobileAnalyze_0123456789abcdef";
+    let grafana = grafana_contract(TOKEN).await;
+    let peers = PrometheusPeers::start();
+    let world = World::new();
+    world.write_config(&format!(
+        "operator = \"alice\"\n[[monitoring]]\nname = \"ops\"\ntype = \"grafana\"\nurl = \"{}\"\ntoken = \"keyring:grafana\"\n[[monitoring]]\nname = \"prom\"\ntype = \"prometheus\"\nurl = \"{}\"\n[[playbooks]]\nname = \"checkout\"\nmatch = {{ alertname = \"PaafTestAlwaysFiring\" }}\n[[playbooks.queries]]\nsource = \"prom\"\nexpr = \"up\"\nbelow = 1\n",
+        grafana.uri(),
+        peers.prometheus_url()
+    ));
+    let store = Arc::new(MapStore::default());
+    store.set("grafana".into(), TOKEN.into()).unwrap();
+    let paaf = open(&world, store);
+    let analyze = paaf.analyze_screen();
+    let states = watch::<AnalyzeState>(|l| analyze.subscribe(l));
+
+    // The list, then the starred ones only.
+    let listed = states.until("the dashboards", |s| s.dashboards.len() == 2);
+    assert_eq!(listed.grafana.as_deref(), Some("ops"));
+    assert!(listed.ranges.iter().any(|r| r.window.from == "now-6h"));
+    assert_eq!(listed.quick_queries.len(), 1);
+    assert_eq!(listed.quick_queries[0].expr, "up");
+    analyze.show_starred(true);
+    let starred = states.until("the starred ones", |s| {
+        s.starred_only && !s.busy && s.dashboards.len() == 1
+    });
+    assert_eq!(starred.dashboards[0].uid, "checkout");
+
+    // A dashboard opened for a 120-px chart: every series bucketed per pixel column, the
+    // spike kept, the panel's unit and thresholds carried.
+    analyze.set_width(120);
+    analyze.open_dashboard("checkout".into());
+    let opened = states.until("the dashboard", |s| s.dashboard.is_some() && !s.busy);
+    let dashboard = opened.dashboard.unwrap();
+    assert_eq!(dashboard.title, "Checkout");
+    assert_eq!(dashboard.to_ms - dashboard.from_ms, 3_600_000);
+    assert_eq!(dashboard.variables[0].values, vec!["prod".to_string()]);
+    assert_eq!(dashboard.panels.len(), 2);
+    let errors = &dashboard.panels[0];
+    assert_eq!((errors.grid_pos.x, errors.grid_pos.w), (0, 12));
+    let chart = errors.chart.as_ref().expect("the panel's chart");
+    assert!(
+        errors.error.is_none() && chart.errors.is_empty(),
+        "{chart:?}"
+    );
+    assert_eq!(chart.unit.as_deref(), Some("reqps"));
+    let thresholds = chart.thresholds.as_ref().unwrap();
+    assert_eq!(thresholds.steps[1].value, Some(100.0));
+    assert_eq!(thresholds.steps[1].color, "red");
+    let series = &chart.series[0];
+    assert_eq!(series.unit.as_deref(), Some("reqps"), "the panel's unit");
+    assert!(series.columns.len() >= 119 && series.columns.len() <= 120);
+    assert!(series.columns.iter().all(|&c| c < 120));
+    let highest = series.max.iter().flatten().fold(f64::MIN, |a, &b| a.max(b));
+    assert_eq!(highest, 500.0, "the spike survives");
+    assert_eq!(series.stats.max, Some(500.0));
+    assert!(series.stats.count > 3000, "{:?}", series.stats);
+    let (min, mean) = (series.min[0].unwrap(), series.mean[0].unwrap());
+    assert!(min == 0.0 && mean > 3.0 && mean < 6.0, "{min} {mean}");
+    assert_eq!(dashboard.panels[1].chart.as_ref().unwrap().kind, "stat");
+
+    // The variable and the range picked: the queries are sent again with them.
+    analyze.set_variable("env".into(), vec!["staging".into()]);
+    states.until("staging", |s| {
+        !s.busy
+            && s.dashboard
+                .as_ref()
+                .is_some_and(|d| d.variables[0].values == vec!["staging".to_string()])
+    });
+    let sent = grafana.received_requests().await.unwrap();
+    let staging = sent.iter().any(|r| {
+        r.url.path() == "/api/ds/query"
+            && String::from_utf8_lossy(&r.body).contains(r#"env=\"staging\""#)
+    });
+    assert!(staging, "the Errors panel's query with env=\"staging\"");
+    let quarter = opened
+        .ranges
+        .iter()
+        .find(|r| r.window.from == "now-15m")
+        .unwrap();
+    analyze.set_window(Some(quarter.window.clone()));
+    states.until("the last 15 minutes", |s| {
+        !s.busy
+            && s.dashboard
+                .as_ref()
+                .is_some_and(|d| d.to_ms - d.from_ms == 900_000)
+    });
+    analyze.set_window(Some(paaf_core::TimeWindow {
+        from: "yesterday-ish".into(),
+        to: "now".into(),
+    }));
+    let refused = states.until("the refused range", |s| s.error.is_some());
+    assert_eq!(refused.error.unwrap().code, ErrorCode::InvalidInput);
+    assert_eq!(refused.view.window.unwrap().from, "now-15m");
+
+    // A quick query against the real Prometheus, drawn the same way.
+    // (Prometheus has just started: its first scrapes may not be in yet.)
+    let quick = opened.quick_queries[0].clone();
+    let chart = loop {
+        analyze.run_query(Some(quick.source.clone()), quick.expr.clone());
+        let queried = states.until("the query's chart", |s| s.query.is_some() && !s.busy);
+        let chart = queried.query.unwrap();
+        if !chart.series.is_empty() {
+            break chart;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert!(!chart.series.is_empty(), "{chart:?}");
+    assert!(
+        chart
+            .series
+            .iter()
+            .all(|s| s.columns.iter().all(|&c| c < 120))
+    );
+    assert!(chart.step_ms.is_some());
+    analyze.run_query(Some("prom".into()), "rate(up[".into());
+    let bad = states.until("the query's error", |s| s.error.is_some() && !s.busy);
+    assert_eq!(bad.error.unwrap().code, ErrorCode::InvalidInput);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alert_adds_and_expires_a_silence_on_the_real_alertmanager_and_annotates() {
+    const TOKEN: &str = "glsa_paafMobileAlert_0123456789abcdef";
+    let grafana = grafana_contract(TOKEN).await;
+    let peers = PrometheusPeers::start();
+    let world = World::new();
+    world.write_config(&format!(
+        "operator = \"alice\"\n[[monitoring]]\nname = \"am\"\ntype = \"alertmanager\"\nurl = \"{}\"\n[[monitoring]]\nname = \"prom\"\ntype = \"prometheus\"\nurl = \"{}\"\n[[monitoring]]\nname = \"ops\"\ntype = \"grafana\"\nurl = \"{}\"\ntoken = \"keyring:grafana\"\n",
+        peers.alertmanager_url(),
+        peers.prometheus_url(),
+        grafana.uri()
+    ));
+    let store = Arc::new(MapStore::default());
+    store.set("grafana".into(), TOKEN.into()).unwrap();
+    let paaf = open(&world, store);
+    let alert = paaf.alert_screen();
+    let states = watch::<AlertState>(|l| alert.subscribe(l));
+    let first = states.until("a first read", |s| !s.busy);
+    assert_eq!(
+        first.silence_sources,
+        vec!["am".to_string(), "ops".to_string()]
+    );
+    assert_eq!(first.source.as_deref(), Some("am"));
+    assert_eq!(first.grafana_sources, vec!["ops".to_string()]);
+
+    alert.add_silence(
+        vec!["alertname=PaafTestAlwaysFiring".into()],
+        30,
+        "checkout is being fixed".into(),
+    );
+    let added = states.until("the silence", |s| {
+        !s.busy && s.last_silence.is_some() && !s.silences.is_empty()
+    });
+    let id = added.last_silence.clone().unwrap();
+    let silence = added.silences.iter().find(|s| s.id == id).unwrap();
+    assert_eq!(
+        silence.state,
+        paaf_core::monitor::alertmanager::SilenceState::Active
+    );
+    assert_eq!(silence.comment, "checkout is being fixed");
+    let length = silence.ends_at_ms.unwrap() - silence.starts_at_ms.unwrap();
+    assert!((length - 1_800_000).abs() < 60_000, "{silence:?}");
+
+    alert.expire_silence(id.clone());
+    let expired = states.until("the silence expired", |s| {
+        !s.busy
+            && s.silences.iter().any(|x| {
+                x.id == id && x.state == paaf_core::monitor::alertmanager::SilenceState::Expired
+            })
+    });
+    assert!(expired.error.is_none(), "{:?}", expired.error);
+
+    alert.add_silence(vec!["not a matcher".into()], 30, "x".into());
+    let refused = states.until("the refused matcher", |s| s.error.is_some() && !s.busy);
+    assert_eq!(refused.error.unwrap().code, ErrorCode::InvalidInput);
+
+    alert.annotate(
+        None,
+        paaf_core::AnnotationInput {
+            text: "rolled back checkout".into(),
+            tags: vec!["deploy".into()],
+            dashboard_uid: Some("checkout".into()),
+            panel_id: Some(2),
+        },
+    );
+    let annotated = states.until("the annotation", |s| s.last_annotation.is_some() && !s.busy);
+    assert_eq!(annotated.last_annotation, Some(42));
+    let sent = grafana.received_requests().await.unwrap();
+    let note = sent
+        .iter()
+        .find(|r| r.url.path() == "/api/annotations")
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&note.body).unwrap();
+    assert_eq!(body["text"], "rolled back checkout");
+    assert_eq!(body["dashboardUID"], "checkout");
+    let kinds: Vec<ActionKind> = paaf
+        .journal(None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.kind)
+        .collect();
+    assert!(kinds.contains(&ActionKind::Silence), "{kinds:?}");
+    assert!(kinds.contains(&ActionKind::ExpireSilence), "{kinds:?}");
 }

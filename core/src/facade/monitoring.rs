@@ -9,10 +9,10 @@ use crate::journal::{ActionData, ActionKind, ActionState, NewAction};
 use crate::monitor::alert_list::{self, SourceAlerts};
 use crate::monitor::alertmanager::{self, Alertmanager, Matcher, NewSilence, Silence};
 use crate::monitor::grafana::{
-    Dashboard, DashboardHit, Grafana, NewAnnotation, OpenOptions, PanelData, PanelImage,
-    SearchQuery,
+    Dashboard, DashboardHit, Grafana, NewAnnotation, OpenOptions, PanelChart, PanelData,
+    PanelImage, SearchQuery,
 };
-use crate::monitor::prometheus::{self, Prometheus, QueryResult, RangeQuery, Target};
+use crate::monitor::prometheus::{self, Prometheus, QueryChart, QueryResult, RangeQuery, Target};
 use crate::monitor::timerange::{TimeRange, parse_range};
 use crate::secrets::SecretStore;
 use std::collections::BTreeMap;
@@ -36,6 +36,10 @@ pub(crate) fn service_of(source: &MonitoringConfig, secrets: &dyn SecretStore) -
         None => service,
     })
 }
+
+/// How many panels of a dashboard are queried at the same time (Grafana's own front-end
+/// sends a handful of `/api/ds/query` requests at once too).
+const PANELS_AT_ONCE: usize = 6;
 
 /// The time range of a query, in Grafana's syntax (`now-6h`, `now-1d/d`, epoch ms, RFC 3339).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -238,6 +242,32 @@ impl Paaf {
         }
     }
 
+    /// A PromQL range query over `window`, ready to draw `width` pixels wide (one bucket per
+    /// pixel column with min/max/mean/last).
+    pub async fn query_chart(
+        &self,
+        source: Option<&str>,
+        expr: &str,
+        window: &TimeWindow,
+        width: u32,
+    ) -> Result<QueryChart> {
+        let range = window.resolve()?;
+        let source = self.monitoring(source, Some(MonitoringKind::Prometheus))?;
+        let service = self.monitoring_service(&source)?;
+        let mut q = RangeQuery::new(range.from_ms, range.to_ms);
+        q.max_points = Some(width.max(2));
+        let result = Prometheus::new(&service, prometheus::API_V1)
+            .query_range(expr, &q)
+            .await?;
+        Ok(QueryChart::of(
+            expr,
+            result,
+            range.from_ms,
+            range.to_ms,
+            width,
+        ))
+    }
+
     /// The scrape targets of a Prometheus source and their health.
     pub async fn targets(&self, source: Option<&str>) -> Result<Vec<Target>> {
         let source = self.monitoring(source, Some(MonitoringKind::Prometheus))?;
@@ -325,6 +355,33 @@ impl Paaf {
         let (_, grafana) = self.grafana(source)?;
         let dashboard = grafana.dashboard(uid, &view.options()).await?;
         grafana.panel_data(&dashboard, panel_id, width).await
+    }
+
+    /// A dashboard opened for `view` and every panel of it ready to draw `width` pixels wide
+    /// (see [`Grafana::panel_chart`]), the panels queried a few at a time, in the dashboard's
+    /// order; a panel whose queries could not be sent has its error beside the others.
+    pub async fn dashboard_charts(
+        &self,
+        source: Option<&str>,
+        uid: &str,
+        view: &DashboardView,
+        width: u32,
+    ) -> Result<(Dashboard, Vec<Result<PanelChart>>)> {
+        use futures::StreamExt;
+        let (_, grafana) = self.grafana(source)?;
+        let dashboard = grafana.dashboard(uid, &view.options()).await?;
+        // The futures are made first: a closure in the stream would make this future too
+        // general for `Send` (rust-lang/rust#102211).
+        let queries: Vec<_> = dashboard
+            .panels
+            .iter()
+            .map(|p| grafana.panel_chart(&dashboard, p.id, width))
+            .collect();
+        let charts = futures::stream::iter(queries)
+            .buffered(PANELS_AT_ONCE)
+            .collect()
+            .await;
+        Ok((dashboard, charts))
     }
 
     /// A panel as PNG when the instance has the image renderer; `NoRenderer` otherwise (draw

@@ -100,6 +100,35 @@ pub struct Panel {
     /// The panel's "min interval" (`interval`), e.g. `30s` or `$resolution`.
     pub min_interval: Option<String>,
     pub max_data_points: Option<u32>,
+    /// The panel's unit (`fieldConfig.defaults.unit`, legacy `format` / first y axis's
+    /// `format`): what a series without its own unit is shown in.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub unit: Option<String>,
+    /// The panel's thresholds (`fieldConfig.defaults.thresholds`); none when it has none.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// A panel's thresholds: the colour of a value is that of the last step it reaches.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Thresholds {
+    /// The step values are percentages of the panel's min..max, not values.
+    pub percentage: bool,
+    /// In increasing order; the first is the base (its `value` null).
+    pub steps: Vec<ThresholdStep>,
+}
+
+/// One threshold step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ThresholdStep {
+    /// From this value up; null for the base step.
+    pub value: Option<f64>,
+    /// Grafana's colour: a name (`green`, `semi-dark-red`) or `#rrggbb`.
+    pub color: String,
 }
 
 /// What kind of template variable.
@@ -349,7 +378,49 @@ fn parse_panel(p: &Value, row: Option<String>, pos: Option<GridPos>) -> Panel {
             .get("maxDataPoints")
             .and_then(Value::as_u64)
             .map(|n| n.min(u32::MAX as u64) as u32),
+        unit: panel_unit(p),
+        thresholds: panel_thresholds(p),
     }
+}
+
+/// `fieldConfig.defaults.unit`, else the legacy singlestat `format` or graph's left y axis.
+fn panel_unit(p: &Value) -> Option<String> {
+    let defaults = p.pointer("/fieldConfig/defaults/unit");
+    [defaults, p.get("format"), p.pointer("/yaxes/0/format")]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|u| !u.is_empty())
+        .map(str::to_string)
+}
+
+/// `fieldConfig.defaults.thresholds` (`{mode, steps: [{color, value}]}`); steps sorted, the
+/// base first, those with neither colour nor a number value dropped.
+fn panel_thresholds(p: &Value) -> Option<Thresholds> {
+    let t = p.pointer("/fieldConfig/defaults/thresholds")?;
+    let mut steps: Vec<ThresholdStep> = t
+        .get("steps")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(|s| {
+            let color = s.get("color").and_then(Value::as_str)?.to_string();
+            let value = match s.get("value") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_f64()?),
+            };
+            Some(ThresholdStep { value, color })
+        })
+        .collect();
+    steps.sort_by(|a, b| match (a.value, b.value) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, _) => std::cmp::Ordering::Less,
+        (_, None) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => x.total_cmp(&y),
+    });
+    (!steps.is_empty()).then(|| Thresholds {
+        percentage: t.get("mode").and_then(Value::as_str) == Some("percentage"),
+        steps,
+    })
 }
 
 /// Grafana names unnamed targets A, B, …, Z, AA, …
@@ -1058,6 +1129,34 @@ mod tests {
                 .unwrap()
                 .contains("[$interval:$resolution]")
         );
+    }
+
+    #[test]
+    fn a_panel_keeps_its_unit_and_thresholds_sorted_base_first() {
+        let d = parse_dashboard(&fixture("dotdc-k8s-views-nodes.json")).unwrap();
+        let gauge = d.panel(7).unwrap();
+        assert_eq!(gauge.unit.as_deref(), Some("percentunit"));
+        let t = gauge.thresholds.as_ref().unwrap();
+        assert!(t.percentage);
+        let steps: Vec<_> = t.steps.iter().map(|s| (s.value, &s.color[..])).collect();
+        assert_eq!(
+            steps,
+            [(None, "green"), (Some(50.0), "orange"), (Some(70.0), "red")]
+        );
+        let legacy = serde_json::json!({"panels": [{"id": 1, "type": "graph",
+            "yaxes": [{"format": "bytes"}, {"format": "short"}],
+            "fieldConfig": {"defaults": {"thresholds": {"mode": "absolute", "steps": [
+                {"color": "red", "value": 80}, {"color": "green", "value": null}, {"value": 3}]}}}}]});
+        let p = &parse_dashboard(&legacy).unwrap().panels[0];
+        assert_eq!(p.unit.as_deref(), Some("bytes"));
+        let t = p.thresholds.as_ref().unwrap();
+        assert!(!t.percentage);
+        assert_eq!(t.steps[0].value, None);
+        assert_eq!(
+            (t.steps[1].value, &t.steps[1].color[..]),
+            (Some(80.0), "red")
+        );
+        assert_eq!(t.steps.len(), 2);
     }
 
     #[test]

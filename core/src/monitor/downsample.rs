@@ -16,8 +16,14 @@
 //! defined point at all (a gap at least one bucket, roughly one pixel, wide) yields its first
 //! point, undefined, so the chart still breaks the line there; a gap narrower than a bucket is
 //! bridged, as it would not be visible anyway. The global extremes are taken over finite values.
+//!
+//! For a phone's chart there is also [`chart_series`]: one bucket per pixel column of the time
+//! range, each with the min, max, mean and last of its points, so the app draws the envelope
+//! (min..max) and a line (mean or last) without ever holding the raw points.
 
 use super::frames::Series;
+use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Indices (strictly increasing) of the points to keep from `times_ms`/`values` so that `target`
 /// remain (all of them when there are fewer). Extra elements of the longer slice are ignored.
@@ -103,6 +109,116 @@ pub fn stats(values: &[Option<f64>]) -> SeriesStats {
         s.mean = Some(sum / s.count as f64);
     }
     s
+}
+
+/// A series reduced to one bucket per pixel column of its chart: column `i` covers
+/// `[from + i·span/width, from + (i+1)·span/width)`. Columns the series has no point in are
+/// left out (the line joins its neighbours: the samples are sparser than the pixels); a column
+/// whose points are all null or NaN is kept with null values (the line breaks there).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ChartSeries {
+    /// The query (`refId`, or the PromQL text) this series answers.
+    pub ref_id: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// Grafana unit id (`bytes`, `percentunit`, `reqps`, …) of the series or its panel.
+    pub unit: Option<String>,
+    /// The pixel column of each bucket kept, increasing (`0..width`).
+    pub columns: Vec<u32>,
+    /// The start of each bucket kept (epoch ms).
+    pub times_ms: Vec<i64>,
+    pub min: Vec<Option<f64>>,
+    pub max: Vec<Option<f64>>,
+    pub mean: Vec<Option<f64>>,
+    /// The bucket's latest value.
+    pub last: Vec<Option<f64>>,
+    /// Over every point of the range, not the buckets.
+    pub stats: SeriesStats,
+}
+
+/// `series` bucketed into `width` pixel columns over `from_ms..to_ms` (see [`ChartSeries`]);
+/// points outside the range are not drawn (they still count in `stats`).
+pub fn chart_series(series: Series, from_ms: i64, to_ms: i64, width: u32) -> ChartSeries {
+    let stats = stats(&series.values);
+    let width = width.max(1);
+    let span = (i128::from(to_ms) - i128::from(from_ms)).max(1);
+    let column = |t: i64| -> Option<u32> {
+        let offset = i128::from(t) - i128::from(from_ms);
+        // A point exactly at `to` belongs to the last column.
+        let c = (offset * i128::from(width) / span).min(i128::from(width) - 1);
+        (offset >= 0 && i128::from(t) <= i128::from(to_ms)).then_some(c as u32)
+    };
+    let start = |c: u32| (i128::from(from_ms) + i128::from(c) * span / i128::from(width)) as i64;
+    let mut out = ChartSeries {
+        ref_id: series.ref_id,
+        name: series.name,
+        labels: series.labels,
+        unit: series.unit,
+        columns: Vec::new(),
+        times_ms: Vec::new(),
+        min: Vec::new(),
+        max: Vec::new(),
+        mean: Vec::new(),
+        last: Vec::new(),
+        stats,
+    };
+    let n = series.times_ms.len().min(series.values.len());
+    let mut open: Option<(u32, Bucket)> = None;
+    for i in 0..n {
+        let Some(c) = column(series.times_ms[i]) else {
+            continue;
+        };
+        let value = series.values[i].filter(|v| !v.is_nan());
+        match &mut open {
+            Some((at, bucket)) if *at == c => bucket.add(value),
+            _ => {
+                if let Some((at, bucket)) = open.take() {
+                    out.push(at, start(at), bucket);
+                }
+                let mut bucket = Bucket::default();
+                bucket.add(value);
+                open = Some((c, bucket));
+            }
+        }
+    }
+    if let Some((at, bucket)) = open {
+        out.push(at, start(at), bucket);
+    }
+    out
+}
+
+/// The values of one pixel column seen so far.
+#[derive(Default)]
+struct Bucket {
+    min: Option<f64>,
+    max: Option<f64>,
+    sum: f64,
+    count: u32,
+    last: Option<f64>,
+}
+
+impl Bucket {
+    fn add(&mut self, value: Option<f64>) {
+        let Some(v) = value else { return };
+        self.min = Some(self.min.map_or(v, |m| m.min(v)));
+        self.max = Some(self.max.map_or(v, |m| m.max(v)));
+        self.sum += v;
+        self.count += 1;
+        self.last = Some(v);
+    }
+}
+
+impl ChartSeries {
+    fn push(&mut self, column: u32, time_ms: i64, b: Bucket) {
+        self.columns.push(column);
+        self.times_ms.push(time_ms);
+        self.min.push(b.min);
+        self.max.push(b.max);
+        self.mean
+            .push((b.count > 0).then(|| b.sum / f64::from(b.count)));
+        self.last.push(b.last);
+    }
 }
 
 struct Points<'a> {
@@ -249,6 +365,45 @@ mod tests {
                 .collect(),
             values,
         }
+    }
+
+    #[test]
+    fn chart_buckets_hold_min_max_mean_last_per_pixel_and_keep_gaps() {
+        // 15 s samples over 10 min into 4 columns of 150 s: 10 points a column.
+        let mut values: Vec<Option<f64>> = (0..40).map(|i| Some(i as f64)).collect();
+        values[25] = Some(100.0);
+        for v in &mut values[30..40] {
+            *v = None;
+        }
+        let s = series(values);
+        let from = s.times_ms[0];
+        let c = chart_series(s, from, from + 600_000, 4);
+        assert_eq!(c.columns, vec![0, 1, 2, 3]);
+        assert_eq!(c.times_ms[1], from + 150_000);
+        assert_eq!(
+            (c.min[0], c.max[0], c.last[0]),
+            (Some(0.0), Some(9.0), Some(9.0))
+        );
+        assert_eq!(c.mean[0], Some(4.5));
+        assert_eq!(c.max[2], Some(100.0), "a spike shows in its column");
+        assert_eq!(
+            (c.min[3], c.mean[3]),
+            (None, None),
+            "an all-null column breaks the line"
+        );
+        assert_eq!((c.stats.max, c.stats.count), (Some(100.0), 30));
+    }
+
+    #[test]
+    fn chart_leaves_out_empty_columns_and_points_outside_the_range() {
+        let s = series(vec![Some(1.0), Some(2.0), Some(3.0)]);
+        let from = s.times_ms[0];
+        // 3 points, 15 s apart; the range (15 s in 100 columns) starts at the second point,
+        // so the first is not drawn, and the last lands in the last column.
+        let c = chart_series(s, from + 15_000, from + 30_000, 100);
+        assert_eq!(c.columns, vec![0, 99]);
+        assert_eq!(c.last, vec![Some(2.0), Some(3.0)]);
+        assert_eq!(c.stats.count, 3);
     }
 
     #[test]

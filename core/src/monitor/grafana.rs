@@ -23,11 +23,12 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::http::{HttpFailure, Method, Request, Retry, Service};
 use crate::monitor::alertmanager::{self, Alertmanager};
 use crate::monitor::dashboard::{
-    ALL, DashboardModel, DatasourceRef, DefaultFormat, Panel, Scope, VarValue, VariableDef,
-    VariableKind, builtin_scope, custom_options, filter_options, format_interval, interpolate,
-    interpolate_json, intervals, parse_dashboard, parse_interval, round_interval,
+    ALL, DashboardModel, DatasourceRef, DefaultFormat, Intervals, Panel, Scope, Thresholds,
+    VarValue, VariableDef, VariableKind, builtin_scope, custom_options, filter_options,
+    format_interval, interpolate, interpolate_json, intervals, parse_dashboard, parse_interval,
+    round_interval,
 };
-use crate::monitor::downsample::{SeriesStats, downsample, stats};
+use crate::monitor::downsample::{ChartSeries, SeriesStats, chart_series, downsample, stats};
 use crate::monitor::frames::{
     DEFAULT_MAX_RESPONSE_BYTES, DsQueryResponse, QueryError, Series, SkippedField, decode_ds_query,
 };
@@ -227,6 +228,62 @@ pub struct PanelData {
     /// The `$__interval` the queries ran with.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub interval_ms: i64,
+}
+
+/// A panel ready to draw at a pixel width: each series one bucket per pixel column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PanelChart {
+    pub panel_id: i64,
+    pub title: String,
+    /// Visualization type (`timeseries`, `stat`, `gauge`, …).
+    pub kind: String,
+    /// The panel's unit (each series may carry its own).
+    pub unit: Option<String>,
+    pub thresholds: Option<Thresholds>,
+    pub series: Vec<ChartSeries>,
+    /// Queries that failed (or could not be sent), beside the series of those that worked.
+    pub errors: Vec<QueryError>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// The `$__interval` the queries ran with.
+    pub interval_ms: i64,
+    /// The pixel width the series are bucketed for.
+    pub width: u32,
+}
+
+impl PanelChart {
+    /// `decoded`'s series bucketed `width` columns wide over `range`, a series without a unit
+    /// taking the panel's.
+    pub fn of(
+        panel: &Panel,
+        decoded: DsQueryResponse,
+        range: TimeRange,
+        interval_ms: i64,
+        width: u32,
+    ) -> PanelChart {
+        let series = decoded
+            .series
+            .into_iter()
+            .map(|mut s| {
+                s.unit = s.unit.or_else(|| panel.unit.clone());
+                chart_series(s, range.from_ms, range.to_ms, width)
+            })
+            .collect();
+        PanelChart {
+            panel_id: panel.id,
+            title: panel.title.clone(),
+            kind: panel.kind.clone(),
+            unit: panel.unit.clone(),
+            thresholds: panel.thresholds.clone(),
+            series,
+            errors: decoded.errors,
+            from_ms: range.from_ms,
+            to_ms: range.to_ms,
+            interval_ms,
+            width: width.max(1),
+        }
+    }
 }
 
 /// Why Grafana gave no panel image.
@@ -551,6 +608,59 @@ impl Grafana {
         panel_id: i64,
         width_px: u32,
     ) -> Result<PanelData> {
+        let (decoded, range, iv, max_points) =
+            self.panel_frames(dashboard, panel_id, width_px).await?;
+        let series = decoded
+            .series
+            .into_iter()
+            .map(|mut s| {
+                let st = stats(&s.values);
+                downsample(&mut s, max_points as usize);
+                PanelSeries {
+                    series: s,
+                    stats: st,
+                }
+            })
+            .collect();
+        Ok(PanelData {
+            panel_id,
+            series,
+            errors: decoded.errors,
+            skipped: decoded.skipped,
+            from_ms: range.from_ms,
+            to_ms: range.to_ms,
+            interval_ms: iv.interval_ms,
+        })
+    }
+
+    /// A panel ready to draw `width_px` wide (a phone's chart): its queries run as for
+    /// [`Grafana::panel_data`], each series bucketed per pixel column (min/max/mean/last),
+    /// with the panel's unit (for series without their own) and thresholds.
+    pub async fn panel_chart(
+        &self,
+        dashboard: &Dashboard,
+        panel_id: i64,
+        width_px: u32,
+    ) -> Result<PanelChart> {
+        let (decoded, range, iv, _) = self.panel_frames(dashboard, panel_id, width_px).await?;
+        let panel = find_panel(dashboard, panel_id)?;
+        Ok(PanelChart::of(
+            panel,
+            decoded,
+            range,
+            iv.interval_ms,
+            width_px,
+        ))
+    }
+
+    /// The panel's queries sent through `/api/ds/query` and decoded, with the range, the
+    /// intervals and the point count they asked for.
+    async fn panel_frames(
+        &self,
+        dashboard: &Dashboard,
+        panel_id: i64,
+        width_px: u32,
+    ) -> Result<(DsQueryResponse, TimeRange, Intervals, u32)> {
         let panel = find_panel(dashboard, panel_id)?;
         let range = dashboard.range;
         let max_points = panel
@@ -619,27 +729,7 @@ impl Grafana {
             self.ds_query(range, &queries).await?
         };
         decoded.errors.splice(0..0, errors);
-        let series = decoded
-            .series
-            .into_iter()
-            .map(|mut s| {
-                let st = stats(&s.values);
-                downsample(&mut s, max_points as usize);
-                PanelSeries {
-                    series: s,
-                    stats: st,
-                }
-            })
-            .collect();
-        Ok(PanelData {
-            panel_id,
-            series,
-            errors: decoded.errors,
-            skipped: decoded.skipped,
-            from_ms: range.from_ms,
-            to_ms: range.to_ms,
-            interval_ms: iv.interval_ms,
-        })
+        Ok((decoded, range, iv, max_points))
     }
 
     async fn ds_query(&self, range: TimeRange, queries: &[Value]) -> Result<DsQueryResponse> {

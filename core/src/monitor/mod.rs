@@ -14,7 +14,7 @@ pub mod grafana;
 pub mod prometheus;
 pub mod timerange;
 
-pub use downsample::{SeriesStats, downsample, lttb_indices, stats};
+pub use downsample::{ChartSeries, SeriesStats, chart_series, downsample, lttb_indices, stats};
 pub use frames::{
     DEFAULT_MAX_RESPONSE_BYTES, DsQueryResponse, QueryError, Series, SkipReason, SkippedField,
     decode_ds_query,

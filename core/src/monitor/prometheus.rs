@@ -15,6 +15,7 @@
 //! - A range query is refused by Prometheus when it would return more than 11,000 points per
 //!   series; the step is always chosen so that cannot happen ([`choose_step_ms`]).
 
+use super::downsample::{ChartSeries, chart_series};
 use super::frames::{Series, format_labels};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::{HttpFailure, Request, Service};
@@ -86,6 +87,40 @@ pub struct QueryResult {
     /// Prometheus's warnings (the data is still complete enough to show), plus paaf's own when
     /// something in the answer could not be shown (native histograms).
     pub warnings: Vec<String>,
+}
+
+/// A range query's answer ready to draw at a pixel width (a phone's quick query).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct QueryChart {
+    pub expr: String,
+    /// Each series bucketed per pixel column (min/max/mean/last).
+    pub series: Vec<ChartSeries>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// The step the query ran with.
+    pub step_ms: Option<i64>,
+    pub warnings: Vec<String>,
+    pub width: u32,
+}
+
+impl QueryChart {
+    /// `result`'s series bucketed `width` columns wide over `from_ms..to_ms`.
+    pub fn of(expr: &str, result: QueryResult, from_ms: i64, to_ms: i64, width: u32) -> Self {
+        QueryChart {
+            expr: expr.to_string(),
+            series: result
+                .series
+                .into_iter()
+                .map(|s| chart_series(s, from_ms, to_ms, width))
+                .collect(),
+            from_ms,
+            to_ms,
+            step_ms: result.step_ms,
+            warnings: result.warnings,
+            width: width.max(1),
+        }
+    }
 }
 
 /// The time range and resolution of a range query.

@@ -257,6 +257,20 @@ typedef void (*UniffiCallbackInterfaceStepListenerMethod0)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ALERT_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ALERT_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceAlertListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ANALYZE_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ANALYZE_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceAnalyzeListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_FIX_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_FIX_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceFixListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -329,6 +343,24 @@ typedef struct UniffiVTableCallbackInterfaceStepListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceStepListenerMethod0 _Nonnull onStep;
 } UniffiVTableCallbackInterfaceStepListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ALERT_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ALERT_LISTENER
+typedef struct UniffiVTableCallbackInterfaceAlertListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAlertListenerMethod0 _Nonnull onState;
+} UniffiVTableCallbackInterfaceAlertListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ANALYZE_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ANALYZE_LISTENER
+typedef struct UniffiVTableCallbackInterfaceAnalyzeListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAnalyzeListenerMethod0 _Nonnull onState;
+} UniffiVTableCallbackInterfaceAnalyzeListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_FIX_LISTENER
@@ -617,6 +649,16 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_trust_host_key(uint64_t ptr, RustBuff
 uint64_t uniffi_paaf_mobile_fn_method_paaf_undo_flag(uint64_t ptr, int64_t action_id, RustBuffer confirmation
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ALERT_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ALERT_SCREEN
+uint64_t uniffi_paaf_mobile_fn_method_paaf_alert_screen(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ANALYZE_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ANALYZE_SCREEN
+uint64_t uniffi_paaf_mobile_fn_method_paaf_analyze_screen(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_PROGRESSLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_PROGRESSLISTENER
 uint64_t uniffi_paaf_mobile_fn_clone_progresslistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -720,6 +762,161 @@ void uniffi_paaf_mobile_fn_free_subscription(uint64_t handle, RustCallStatus *_N
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SUBSCRIPTION_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SUBSCRIPTION_CANCEL
 void uniffi_paaf_mobile_fn_method_subscription_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ALERTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ALERTLISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_alertlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ALERTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ALERTLISTENER
+void uniffi_paaf_mobile_fn_free_alertlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_ALERTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_ALERTLISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_alertlistener(const UniffiVTableCallbackInterfaceAlertListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTLISTENER_ON_STATE
+void uniffi_paaf_mobile_fn_method_alertlistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ALERTSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ALERTSCREEN
+uint64_t uniffi_paaf_mobile_fn_clone_alertscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ALERTSCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ALERTSCREEN
+void uniffi_paaf_mobile_fn_free_alertscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ADD_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ADD_SILENCE
+void uniffi_paaf_mobile_fn_method_alertscreen_add_silence(uint64_t ptr, RustBuffer matchers, uint32_t minutes, RustBuffer comment, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ANNOTATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ANNOTATE
+void uniffi_paaf_mobile_fn_method_alertscreen_annotate(uint64_t ptr, RustBuffer grafana, RustBuffer input, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_EXPIRE_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_EXPIRE_SILENCE
+void uniffi_paaf_mobile_fn_method_alertscreen_expire_silence(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_REFRESH
+void uniffi_paaf_mobile_fn_method_alertscreen_refresh(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_STATE
+RustBuffer uniffi_paaf_mobile_fn_method_alertscreen_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_SUBSCRIBE
+uint64_t uniffi_paaf_mobile_fn_method_alertscreen_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_USE_SOURCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_USE_SOURCE
+void uniffi_paaf_mobile_fn_method_alertscreen_use_source(uint64_t ptr, RustBuffer source, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ANALYZELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ANALYZELISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_analyzelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ANALYZELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ANALYZELISTENER
+void uniffi_paaf_mobile_fn_free_analyzelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_ANALYZELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_ANALYZELISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_analyzelistener(const UniffiVTableCallbackInterfaceAnalyzeListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZELISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZELISTENER_ON_STATE
+void uniffi_paaf_mobile_fn_method_analyzelistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ANALYZESCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_ANALYZESCREEN
+uint64_t uniffi_paaf_mobile_fn_clone_analyzescreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ANALYZESCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_ANALYZESCREEN
+void uniffi_paaf_mobile_fn_free_analyzescreen(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_CLOSE_DASHBOARD
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_CLOSE_DASHBOARD
+void uniffi_paaf_mobile_fn_method_analyzescreen_close_dashboard(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_OPEN_DASHBOARD
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_OPEN_DASHBOARD
+void uniffi_paaf_mobile_fn_method_analyzescreen_open_dashboard(uint64_t ptr, RustBuffer uid, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_REFRESH
+void uniffi_paaf_mobile_fn_method_analyzescreen_refresh(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_RUN_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_RUN_QUERY
+void uniffi_paaf_mobile_fn_method_analyzescreen_run_query(uint64_t ptr, RustBuffer source, RustBuffer expr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SEARCH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SEARCH
+void uniffi_paaf_mobile_fn_method_analyzescreen_search(uint64_t ptr, RustBuffer query, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SET_VARIABLE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SET_VARIABLE
+void uniffi_paaf_mobile_fn_method_analyzescreen_set_variable(uint64_t ptr, RustBuffer name, RustBuffer values, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SET_WIDTH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SET_WIDTH
+void uniffi_paaf_mobile_fn_method_analyzescreen_set_width(uint64_t ptr, uint32_t width, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SET_WINDOW
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SET_WINDOW
+void uniffi_paaf_mobile_fn_method_analyzescreen_set_window(uint64_t ptr, RustBuffer window, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SHOW_STARRED
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SHOW_STARRED
+void uniffi_paaf_mobile_fn_method_analyzescreen_show_starred(uint64_t ptr, int8_t starred_only, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_STATE
+RustBuffer uniffi_paaf_mobile_fn_method_analyzescreen_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_SUBSCRIBE
+uint64_t uniffi_paaf_mobile_fn_method_analyzescreen_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_USE_GRAFANA
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ANALYZESCREEN_USE_GRAFANA
+void uniffi_paaf_mobile_fn_method_analyzescreen_use_grafana(uint64_t ptr, RustBuffer source, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_FIXLISTENER
@@ -1570,6 +1767,18 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_undo_flag(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ALERT_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ALERT_SCREEN
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_alert_screen(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ANALYZE_SCREEN
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ANALYZE_SCREEN
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_analyze_screen(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROGRESSLISTENER_ON_PROGRESS
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PROGRESSLISTENER_ON_PROGRESS
 uint16_t uniffi_paaf_mobile_checksum_method_progresslistener_on_progress(void
@@ -1621,6 +1830,132 @@ uint16_t uniffi_paaf_mobile_checksum_method_steplistener_on_step(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SUBSCRIPTION_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SUBSCRIPTION_CANCEL
 uint16_t uniffi_paaf_mobile_checksum_method_subscription_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTLISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTLISTENER_ON_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_alertlistener_on_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ADD_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ADD_SILENCE
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_add_silence(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ANNOTATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ANNOTATE
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_annotate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_EXPIRE_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_EXPIRE_SILENCE
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_REFRESH
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_refresh(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_SUBSCRIBE
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_USE_SOURCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_USE_SOURCE
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_use_source(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZELISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZELISTENER_ON_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_analyzelistener_on_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_CLOSE_DASHBOARD
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_CLOSE_DASHBOARD
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_OPEN_DASHBOARD
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_OPEN_DASHBOARD
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_open_dashboard(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_REFRESH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_REFRESH
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_refresh(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_RUN_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_RUN_QUERY
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_run_query(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SEARCH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SEARCH
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_search(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SET_VARIABLE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SET_VARIABLE
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_set_variable(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SET_WIDTH
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SET_WIDTH
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_set_width(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SET_WINDOW
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SET_WINDOW
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_set_window(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SHOW_STARRED
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SHOW_STARRED
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_show_starred(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_STATE
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_SUBSCRIBE
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_USE_GRAFANA
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ANALYZESCREEN_USE_GRAFANA
+uint16_t uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana(void
     
 );
 #endif

@@ -2479,6 +2479,275 @@ class _UniffiFfiConverterTypeBackendFlags(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeFlag.write(value.flags, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
 
+class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u32"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**32
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u32(value)
+
+class _UniffiFfiConverterSequenceUInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterUInt32.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterUInt32.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterUInt32.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterInt64.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterInt64.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterInt64.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
+
+class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterSequenceOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterOptionalFloat64.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterOptionalFloat64.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterOptionalFloat64.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class SeriesStats:
+    """
+    Summary of a series, over its values that are not `None` or NaN (infinities count).
+"""
+    def __init__(self, *, min:typing.Optional[float], max:typing.Optional[float], last:typing.Optional[float], mean:typing.Optional[float], count:int):
+        self.min = min
+        self.max = max
+        self.last = last
+        self.mean = mean
+        self.count = count
+        
+        
+
+    
+    def __str__(self):
+        return "SeriesStats(min={}, max={}, last={}, mean={}, count={})".format(self.min, self.max, self.last, self.mean, self.count)
+    def __eq__(self, other):
+        if self.min != other.min:
+            return False
+        if self.max != other.max:
+            return False
+        if self.last != other.last:
+            return False
+        if self.mean != other.mean:
+            return False
+        if self.count != other.count:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSeriesStats(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SeriesStats(
+            min=_UniffiFfiConverterOptionalFloat64.read(buf),
+            max=_UniffiFfiConverterOptionalFloat64.read(buf),
+            last=_UniffiFfiConverterOptionalFloat64.read(buf),
+            mean=_UniffiFfiConverterOptionalFloat64.read(buf),
+            count=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.min)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.max)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.last)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.mean)
+        _UniffiFfiConverterUInt64.check_lower(value.count)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalFloat64.write(value.min, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.max, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.last, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.mean, buf)
+        _UniffiFfiConverterUInt64.write(value.count, buf)
+
+@dataclass
+class ChartSeries:
+    """
+    A series reduced to one bucket per pixel column of its chart: column `i` covers
+    `[from + i·span/width, from + (i+1)·span/width)`. Columns the series has no point in are
+    left out (the line joins its neighbours: the samples are sparser than the pixels); a column
+    whose points are all null or NaN is kept with null values (the line breaks there).
+"""
+    def __init__(self, *, ref_id:str, name:str, labels:Labels, unit:typing.Optional[str], columns:typing.List[int], times_ms:typing.List[int], min:typing.List[typing.Optional[float]], max:typing.List[typing.Optional[float]], mean:typing.List[typing.Optional[float]], last:typing.List[typing.Optional[float]], stats:SeriesStats):
+        self.ref_id = ref_id
+        self.name = name
+        self.labels = labels
+        self.unit = unit
+        self.columns = columns
+        self.times_ms = times_ms
+        self.min = min
+        self.max = max
+        self.mean = mean
+        self.last = last
+        self.stats = stats
+        
+        
+
+    
+    def __str__(self):
+        return "ChartSeries(ref_id={}, name={}, labels={}, unit={}, columns={}, times_ms={}, min={}, max={}, mean={}, last={}, stats={})".format(self.ref_id, self.name, self.labels, self.unit, self.columns, self.times_ms, self.min, self.max, self.mean, self.last, self.stats)
+    def __eq__(self, other):
+        if self.ref_id != other.ref_id:
+            return False
+        if self.name != other.name:
+            return False
+        if self.labels != other.labels:
+            return False
+        if self.unit != other.unit:
+            return False
+        if self.columns != other.columns:
+            return False
+        if self.times_ms != other.times_ms:
+            return False
+        if self.min != other.min:
+            return False
+        if self.max != other.max:
+            return False
+        if self.mean != other.mean:
+            return False
+        if self.last != other.last:
+            return False
+        if self.stats != other.stats:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeChartSeries(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ChartSeries(
+            ref_id=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            labels=_UniffiFfiConverterTypeLabels.read(buf),
+            unit=_UniffiFfiConverterOptionalString.read(buf),
+            columns=_UniffiFfiConverterSequenceUInt32.read(buf),
+            times_ms=_UniffiFfiConverterSequenceInt64.read(buf),
+            min=_UniffiFfiConverterSequenceOptionalFloat64.read(buf),
+            max=_UniffiFfiConverterSequenceOptionalFloat64.read(buf),
+            mean=_UniffiFfiConverterSequenceOptionalFloat64.read(buf),
+            last=_UniffiFfiConverterSequenceOptionalFloat64.read(buf),
+            stats=_UniffiFfiConverterTypeSeriesStats.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.ref_id)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
+        _UniffiFfiConverterOptionalString.check_lower(value.unit)
+        _UniffiFfiConverterSequenceUInt32.check_lower(value.columns)
+        _UniffiFfiConverterSequenceInt64.check_lower(value.times_ms)
+        _UniffiFfiConverterSequenceOptionalFloat64.check_lower(value.min)
+        _UniffiFfiConverterSequenceOptionalFloat64.check_lower(value.max)
+        _UniffiFfiConverterSequenceOptionalFloat64.check_lower(value.mean)
+        _UniffiFfiConverterSequenceOptionalFloat64.check_lower(value.last)
+        _UniffiFfiConverterTypeSeriesStats.check_lower(value.stats)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.ref_id, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
+        _UniffiFfiConverterOptionalString.write(value.unit, buf)
+        _UniffiFfiConverterSequenceUInt32.write(value.columns, buf)
+        _UniffiFfiConverterSequenceInt64.write(value.times_ms, buf)
+        _UniffiFfiConverterSequenceOptionalFloat64.write(value.min, buf)
+        _UniffiFfiConverterSequenceOptionalFloat64.write(value.max, buf)
+        _UniffiFfiConverterSequenceOptionalFloat64.write(value.mean, buf)
+        _UniffiFfiConverterSequenceOptionalFloat64.write(value.last, buf)
+        _UniffiFfiConverterTypeSeriesStats.write(value.stats, buf)
+
 @dataclass
 class TimeRange:
     """
@@ -2689,19 +2958,6 @@ class _UniffiFfiConverterSequenceTypePanelQuery(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypePanelQuery.read(buf) for i in range(count)
         ]
 
-class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u32"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**32
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u32()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u32(value)
-
 @dataclass
 class GridPos:
     """
@@ -2779,11 +3035,137 @@ class _UniffiFfiConverterOptionalUInt32(_UniffiConverterRustBuffer):
             raise InternalError("Unexpected flag byte for optional type")
 
 @dataclass
+class ThresholdStep:
+    """
+    One threshold step.
+"""
+    def __init__(self, *, value:typing.Optional[float], color:str):
+        self.value = value
+        self.color = color
+        
+        
+
+    
+    def __str__(self):
+        return "ThresholdStep(value={}, color={})".format(self.value, self.color)
+    def __eq__(self, other):
+        if self.value != other.value:
+            return False
+        if self.color != other.color:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeThresholdStep(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ThresholdStep(
+            value=_UniffiFfiConverterOptionalFloat64.read(buf),
+            color=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.value)
+        _UniffiFfiConverterString.check_lower(value.color)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalFloat64.write(value.value, buf)
+        _UniffiFfiConverterString.write(value.color, buf)
+
+class _UniffiFfiConverterSequenceTypeThresholdStep(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeThresholdStep.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeThresholdStep.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeThresholdStep.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Thresholds:
+    """
+    A panel's thresholds: the colour of a value is that of the last step it reaches.
+"""
+    def __init__(self, *, percentage:bool, steps:typing.List[ThresholdStep]):
+        self.percentage = percentage
+        self.steps = steps
+        
+        
+
+    
+    def __str__(self):
+        return "Thresholds(percentage={}, steps={})".format(self.percentage, self.steps)
+    def __eq__(self, other):
+        if self.percentage != other.percentage:
+            return False
+        if self.steps != other.steps:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeThresholds(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Thresholds(
+            percentage=_UniffiFfiConverterBoolean.read(buf),
+            steps=_UniffiFfiConverterSequenceTypeThresholdStep.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.percentage)
+        _UniffiFfiConverterSequenceTypeThresholdStep.check_lower(value.steps)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.percentage, buf)
+        _UniffiFfiConverterSequenceTypeThresholdStep.write(value.steps, buf)
+
+class _UniffiFfiConverterOptionalTypeThresholds(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeThresholds.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeThresholds.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeThresholds.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
 class Panel:
     """
     One panel, wherever it sits in the dashboard.
 """
-    def __init__(self, *, id:int, kind:str, title:str, row:typing.Optional[str], datasource:typing.Optional[DatasourceRef], targets:typing.List[PanelQuery], grid_pos:GridPos, min_interval:typing.Optional[str], max_data_points:typing.Optional[int]):
+    def __init__(self, *, id:int, kind:str, title:str, row:typing.Optional[str], datasource:typing.Optional[DatasourceRef], targets:typing.List[PanelQuery], grid_pos:GridPos, min_interval:typing.Optional[str], max_data_points:typing.Optional[int], unit:typing.Optional[str], thresholds:typing.Optional[Thresholds]):
         self.id = id
         self.kind = kind
         self.title = title
@@ -2793,12 +3175,14 @@ class Panel:
         self.grid_pos = grid_pos
         self.min_interval = min_interval
         self.max_data_points = max_data_points
+        self.unit = unit
+        self.thresholds = thresholds
         
         
 
     
     def __str__(self):
-        return "Panel(id={}, kind={}, title={}, row={}, datasource={}, targets={}, grid_pos={}, min_interval={}, max_data_points={})".format(self.id, self.kind, self.title, self.row, self.datasource, self.targets, self.grid_pos, self.min_interval, self.max_data_points)
+        return "Panel(id={}, kind={}, title={}, row={}, datasource={}, targets={}, grid_pos={}, min_interval={}, max_data_points={}, unit={}, thresholds={})".format(self.id, self.kind, self.title, self.row, self.datasource, self.targets, self.grid_pos, self.min_interval, self.max_data_points, self.unit, self.thresholds)
     def __eq__(self, other):
         if self.id != other.id:
             return False
@@ -2818,6 +3202,10 @@ class Panel:
             return False
         if self.max_data_points != other.max_data_points:
             return False
+        if self.unit != other.unit:
+            return False
+        if self.thresholds != other.thresholds:
+            return False
         return True
 
 class _UniffiFfiConverterTypePanel(_UniffiConverterRustBuffer):
@@ -2833,6 +3221,8 @@ class _UniffiFfiConverterTypePanel(_UniffiConverterRustBuffer):
             grid_pos=_UniffiFfiConverterTypeGridPos.read(buf),
             min_interval=_UniffiFfiConverterOptionalString.read(buf),
             max_data_points=_UniffiFfiConverterOptionalUInt32.read(buf),
+            unit=_UniffiFfiConverterOptionalString.read(buf),
+            thresholds=_UniffiFfiConverterOptionalTypeThresholds.read(buf),
         )
 
     @staticmethod
@@ -2846,6 +3236,8 @@ class _UniffiFfiConverterTypePanel(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeGridPos.check_lower(value.grid_pos)
         _UniffiFfiConverterOptionalString.check_lower(value.min_interval)
         _UniffiFfiConverterOptionalUInt32.check_lower(value.max_data_points)
+        _UniffiFfiConverterOptionalString.check_lower(value.unit)
+        _UniffiFfiConverterOptionalTypeThresholds.check_lower(value.thresholds)
 
     @staticmethod
     def write(value, buf):
@@ -2858,6 +3250,8 @@ class _UniffiFfiConverterTypePanel(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeGridPos.write(value.grid_pos, buf)
         _UniffiFfiConverterOptionalString.write(value.min_interval, buf)
         _UniffiFfiConverterOptionalUInt32.write(value.max_data_points, buf)
+        _UniffiFfiConverterOptionalString.write(value.unit, buf)
+        _UniffiFfiConverterOptionalTypeThresholds.write(value.thresholds, buf)
 
 class _UniffiFfiConverterSequenceTypePanel(_UniffiConverterRustBuffer):
     @classmethod
@@ -4910,40 +5304,6 @@ class _UniffiFfiConverterTypeMetricsSource(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
-    @staticmethod
-    def read(buf):
-        return buf.read_double()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_double(value)
-
-class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterFloat64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterFloat64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterFloat64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
 
 
 
@@ -6674,18 +7034,18 @@ class _UniffiFfiConverterTypeOverview(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeActionRecord.write(value.running, buf)
         _UniffiFfiConverterBoolean.write(value.unmonitored, buf)
 
-class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
+class _UniffiFfiConverterSequenceTypeChartSeries(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
         for item in value:
-            _UniffiFfiConverterInt64.check_lower(item)
+            _UniffiFfiConverterTypeChartSeries.check_lower(item)
 
     @classmethod
     def write(cls, value, buf):
         items = len(value)
         buf.write_i32(items)
         for item in value:
-            _UniffiFfiConverterInt64.write(item, buf)
+            _UniffiFfiConverterTypeChartSeries.write(item, buf)
 
     @classmethod
     def read(cls, buf):
@@ -6694,212 +7054,7 @@ class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
             raise InternalError("Unexpected negative sequence length")
 
         return [
-            _UniffiFfiConverterInt64.read(buf) for i in range(count)
-        ]
-
-class _UniffiFfiConverterSequenceOptionalFloat64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterOptionalFloat64.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterOptionalFloat64.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterOptionalFloat64.read(buf) for i in range(count)
-        ]
-
-@dataclass
-class Series:
-    """
-    One named time series: one number field of a data frame, with its frame's time field.
-"""
-    def __init__(self, *, ref_id:str, name:str, labels:Labels, unit:typing.Optional[str], times_ms:typing.List[int], values:typing.List[typing.Optional[float]]):
-        self.ref_id = ref_id
-        self.name = name
-        self.labels = labels
-        self.unit = unit
-        self.times_ms = times_ms
-        self.values = values
-        
-        
-
-    
-    def __str__(self):
-        return "Series(ref_id={}, name={}, labels={}, unit={}, times_ms={}, values={})".format(self.ref_id, self.name, self.labels, self.unit, self.times_ms, self.values)
-    def __eq__(self, other):
-        if self.ref_id != other.ref_id:
-            return False
-        if self.name != other.name:
-            return False
-        if self.labels != other.labels:
-            return False
-        if self.unit != other.unit:
-            return False
-        if self.times_ms != other.times_ms:
-            return False
-        if self.values != other.values:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSeries(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return Series(
-            ref_id=_UniffiFfiConverterString.read(buf),
-            name=_UniffiFfiConverterString.read(buf),
-            labels=_UniffiFfiConverterTypeLabels.read(buf),
-            unit=_UniffiFfiConverterOptionalString.read(buf),
-            times_ms=_UniffiFfiConverterSequenceInt64.read(buf),
-            values=_UniffiFfiConverterSequenceOptionalFloat64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.ref_id)
-        _UniffiFfiConverterString.check_lower(value.name)
-        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
-        _UniffiFfiConverterOptionalString.check_lower(value.unit)
-        _UniffiFfiConverterSequenceInt64.check_lower(value.times_ms)
-        _UniffiFfiConverterSequenceOptionalFloat64.check_lower(value.values)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.ref_id, buf)
-        _UniffiFfiConverterString.write(value.name, buf)
-        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
-        _UniffiFfiConverterOptionalString.write(value.unit, buf)
-        _UniffiFfiConverterSequenceInt64.write(value.times_ms, buf)
-        _UniffiFfiConverterSequenceOptionalFloat64.write(value.values, buf)
-
-@dataclass
-class SeriesStats:
-    """
-    Summary of a series, over its values that are not `None` or NaN (infinities count).
-"""
-    def __init__(self, *, min:typing.Optional[float], max:typing.Optional[float], last:typing.Optional[float], mean:typing.Optional[float], count:int):
-        self.min = min
-        self.max = max
-        self.last = last
-        self.mean = mean
-        self.count = count
-        
-        
-
-    
-    def __str__(self):
-        return "SeriesStats(min={}, max={}, last={}, mean={}, count={})".format(self.min, self.max, self.last, self.mean, self.count)
-    def __eq__(self, other):
-        if self.min != other.min:
-            return False
-        if self.max != other.max:
-            return False
-        if self.last != other.last:
-            return False
-        if self.mean != other.mean:
-            return False
-        if self.count != other.count:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSeriesStats(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return SeriesStats(
-            min=_UniffiFfiConverterOptionalFloat64.read(buf),
-            max=_UniffiFfiConverterOptionalFloat64.read(buf),
-            last=_UniffiFfiConverterOptionalFloat64.read(buf),
-            mean=_UniffiFfiConverterOptionalFloat64.read(buf),
-            count=_UniffiFfiConverterUInt64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterOptionalFloat64.check_lower(value.min)
-        _UniffiFfiConverterOptionalFloat64.check_lower(value.max)
-        _UniffiFfiConverterOptionalFloat64.check_lower(value.last)
-        _UniffiFfiConverterOptionalFloat64.check_lower(value.mean)
-        _UniffiFfiConverterUInt64.check_lower(value.count)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterOptionalFloat64.write(value.min, buf)
-        _UniffiFfiConverterOptionalFloat64.write(value.max, buf)
-        _UniffiFfiConverterOptionalFloat64.write(value.last, buf)
-        _UniffiFfiConverterOptionalFloat64.write(value.mean, buf)
-        _UniffiFfiConverterUInt64.write(value.count, buf)
-
-@dataclass
-class PanelSeries:
-    """
-    One series of a panel, thinned to the width, with stats over all its points.
-"""
-    def __init__(self, *, series:Series, stats:SeriesStats):
-        self.series = series
-        self.stats = stats
-        
-        
-
-    
-    def __str__(self):
-        return "PanelSeries(series={}, stats={})".format(self.series, self.stats)
-    def __eq__(self, other):
-        if self.series != other.series:
-            return False
-        if self.stats != other.stats:
-            return False
-        return True
-
-class _UniffiFfiConverterTypePanelSeries(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return PanelSeries(
-            series=_UniffiFfiConverterTypeSeries.read(buf),
-            stats=_UniffiFfiConverterTypeSeriesStats.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterTypeSeries.check_lower(value.series)
-        _UniffiFfiConverterTypeSeriesStats.check_lower(value.stats)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterTypeSeries.write(value.series, buf)
-        _UniffiFfiConverterTypeSeriesStats.write(value.stats, buf)
-
-class _UniffiFfiConverterSequenceTypePanelSeries(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypePanelSeries.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypePanelSeries.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypePanelSeries.read(buf) for i in range(count)
+            _UniffiFfiConverterTypeChartSeries.read(buf) for i in range(count)
         ]
 
 class _UniffiFfiConverterOptionalUInt16(_UniffiConverterRustBuffer):
@@ -6993,6 +7148,224 @@ class _UniffiFfiConverterSequenceTypeQueryError(_UniffiConverterRustBuffer):
 
         return [
             _UniffiFfiConverterTypeQueryError.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class PanelChart:
+    """
+    A panel ready to draw at a pixel width: each series one bucket per pixel column.
+"""
+    def __init__(self, *, panel_id:int, title:str, kind:str, unit:typing.Optional[str], thresholds:typing.Optional[Thresholds], series:typing.List[ChartSeries], errors:typing.List[QueryError], from_ms:int, to_ms:int, interval_ms:int, width:int):
+        self.panel_id = panel_id
+        self.title = title
+        self.kind = kind
+        self.unit = unit
+        self.thresholds = thresholds
+        self.series = series
+        self.errors = errors
+        self.from_ms = from_ms
+        self.to_ms = to_ms
+        self.interval_ms = interval_ms
+        self.width = width
+        
+        
+
+    
+    def __str__(self):
+        return "PanelChart(panel_id={}, title={}, kind={}, unit={}, thresholds={}, series={}, errors={}, from_ms={}, to_ms={}, interval_ms={}, width={})".format(self.panel_id, self.title, self.kind, self.unit, self.thresholds, self.series, self.errors, self.from_ms, self.to_ms, self.interval_ms, self.width)
+    def __eq__(self, other):
+        if self.panel_id != other.panel_id:
+            return False
+        if self.title != other.title:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.unit != other.unit:
+            return False
+        if self.thresholds != other.thresholds:
+            return False
+        if self.series != other.series:
+            return False
+        if self.errors != other.errors:
+            return False
+        if self.from_ms != other.from_ms:
+            return False
+        if self.to_ms != other.to_ms:
+            return False
+        if self.interval_ms != other.interval_ms:
+            return False
+        if self.width != other.width:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePanelChart(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PanelChart(
+            panel_id=_UniffiFfiConverterInt64.read(buf),
+            title=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterString.read(buf),
+            unit=_UniffiFfiConverterOptionalString.read(buf),
+            thresholds=_UniffiFfiConverterOptionalTypeThresholds.read(buf),
+            series=_UniffiFfiConverterSequenceTypeChartSeries.read(buf),
+            errors=_UniffiFfiConverterSequenceTypeQueryError.read(buf),
+            from_ms=_UniffiFfiConverterInt64.read(buf),
+            to_ms=_UniffiFfiConverterInt64.read(buf),
+            interval_ms=_UniffiFfiConverterInt64.read(buf),
+            width=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.panel_id)
+        _UniffiFfiConverterString.check_lower(value.title)
+        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterOptionalString.check_lower(value.unit)
+        _UniffiFfiConverterOptionalTypeThresholds.check_lower(value.thresholds)
+        _UniffiFfiConverterSequenceTypeChartSeries.check_lower(value.series)
+        _UniffiFfiConverterSequenceTypeQueryError.check_lower(value.errors)
+        _UniffiFfiConverterInt64.check_lower(value.from_ms)
+        _UniffiFfiConverterInt64.check_lower(value.to_ms)
+        _UniffiFfiConverterInt64.check_lower(value.interval_ms)
+        _UniffiFfiConverterUInt32.check_lower(value.width)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.panel_id, buf)
+        _UniffiFfiConverterString.write(value.title, buf)
+        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterOptionalString.write(value.unit, buf)
+        _UniffiFfiConverterOptionalTypeThresholds.write(value.thresholds, buf)
+        _UniffiFfiConverterSequenceTypeChartSeries.write(value.series, buf)
+        _UniffiFfiConverterSequenceTypeQueryError.write(value.errors, buf)
+        _UniffiFfiConverterInt64.write(value.from_ms, buf)
+        _UniffiFfiConverterInt64.write(value.to_ms, buf)
+        _UniffiFfiConverterInt64.write(value.interval_ms, buf)
+        _UniffiFfiConverterUInt32.write(value.width, buf)
+
+@dataclass
+class Series:
+    """
+    One named time series: one number field of a data frame, with its frame's time field.
+"""
+    def __init__(self, *, ref_id:str, name:str, labels:Labels, unit:typing.Optional[str], times_ms:typing.List[int], values:typing.List[typing.Optional[float]]):
+        self.ref_id = ref_id
+        self.name = name
+        self.labels = labels
+        self.unit = unit
+        self.times_ms = times_ms
+        self.values = values
+        
+        
+
+    
+    def __str__(self):
+        return "Series(ref_id={}, name={}, labels={}, unit={}, times_ms={}, values={})".format(self.ref_id, self.name, self.labels, self.unit, self.times_ms, self.values)
+    def __eq__(self, other):
+        if self.ref_id != other.ref_id:
+            return False
+        if self.name != other.name:
+            return False
+        if self.labels != other.labels:
+            return False
+        if self.unit != other.unit:
+            return False
+        if self.times_ms != other.times_ms:
+            return False
+        if self.values != other.values:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSeries(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Series(
+            ref_id=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            labels=_UniffiFfiConverterTypeLabels.read(buf),
+            unit=_UniffiFfiConverterOptionalString.read(buf),
+            times_ms=_UniffiFfiConverterSequenceInt64.read(buf),
+            values=_UniffiFfiConverterSequenceOptionalFloat64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.ref_id)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterTypeLabels.check_lower(value.labels)
+        _UniffiFfiConverterOptionalString.check_lower(value.unit)
+        _UniffiFfiConverterSequenceInt64.check_lower(value.times_ms)
+        _UniffiFfiConverterSequenceOptionalFloat64.check_lower(value.values)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.ref_id, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterTypeLabels.write(value.labels, buf)
+        _UniffiFfiConverterOptionalString.write(value.unit, buf)
+        _UniffiFfiConverterSequenceInt64.write(value.times_ms, buf)
+        _UniffiFfiConverterSequenceOptionalFloat64.write(value.values, buf)
+
+@dataclass
+class PanelSeries:
+    """
+    One series of a panel, thinned to the width, with stats over all its points.
+"""
+    def __init__(self, *, series:Series, stats:SeriesStats):
+        self.series = series
+        self.stats = stats
+        
+        
+
+    
+    def __str__(self):
+        return "PanelSeries(series={}, stats={})".format(self.series, self.stats)
+    def __eq__(self, other):
+        if self.series != other.series:
+            return False
+        if self.stats != other.stats:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePanelSeries(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PanelSeries(
+            series=_UniffiFfiConverterTypeSeries.read(buf),
+            stats=_UniffiFfiConverterTypeSeriesStats.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeSeries.check_lower(value.series)
+        _UniffiFfiConverterTypeSeriesStats.check_lower(value.stats)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeSeries.write(value.series, buf)
+        _UniffiFfiConverterTypeSeriesStats.write(value.stats, buf)
+
+class _UniffiFfiConverterSequenceTypePanelSeries(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePanelSeries.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePanelSeries.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePanelSeries.read(buf) for i in range(count)
         ]
 
 
@@ -8791,6 +9164,75 @@ class _UniffiFfiConverterTypeProgressEvent(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
         _UniffiFfiConverterTypeStep.write(value.step, buf)
 
+@dataclass
+class QueryChart:
+    """
+    A range query's answer ready to draw at a pixel width (a phone's quick query).
+"""
+    def __init__(self, *, expr:str, series:typing.List[ChartSeries], from_ms:int, to_ms:int, step_ms:typing.Optional[int], warnings:typing.List[str], width:int):
+        self.expr = expr
+        self.series = series
+        self.from_ms = from_ms
+        self.to_ms = to_ms
+        self.step_ms = step_ms
+        self.warnings = warnings
+        self.width = width
+        
+        
+
+    
+    def __str__(self):
+        return "QueryChart(expr={}, series={}, from_ms={}, to_ms={}, step_ms={}, warnings={}, width={})".format(self.expr, self.series, self.from_ms, self.to_ms, self.step_ms, self.warnings, self.width)
+    def __eq__(self, other):
+        if self.expr != other.expr:
+            return False
+        if self.series != other.series:
+            return False
+        if self.from_ms != other.from_ms:
+            return False
+        if self.to_ms != other.to_ms:
+            return False
+        if self.step_ms != other.step_ms:
+            return False
+        if self.warnings != other.warnings:
+            return False
+        if self.width != other.width:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeQueryChart(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return QueryChart(
+            expr=_UniffiFfiConverterString.read(buf),
+            series=_UniffiFfiConverterSequenceTypeChartSeries.read(buf),
+            from_ms=_UniffiFfiConverterInt64.read(buf),
+            to_ms=_UniffiFfiConverterInt64.read(buf),
+            step_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            warnings=_UniffiFfiConverterSequenceString.read(buf),
+            width=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.expr)
+        _UniffiFfiConverterSequenceTypeChartSeries.check_lower(value.series)
+        _UniffiFfiConverterInt64.check_lower(value.from_ms)
+        _UniffiFfiConverterInt64.check_lower(value.to_ms)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.step_ms)
+        _UniffiFfiConverterSequenceString.check_lower(value.warnings)
+        _UniffiFfiConverterUInt32.check_lower(value.width)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.expr, buf)
+        _UniffiFfiConverterSequenceTypeChartSeries.write(value.series, buf)
+        _UniffiFfiConverterInt64.write(value.from_ms, buf)
+        _UniffiFfiConverterInt64.write(value.to_ms, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.step_ms, buf)
+        _UniffiFfiConverterSequenceString.write(value.warnings, buf)
+        _UniffiFfiConverterUInt32.write(value.width, buf)
+
 
 
 
@@ -10568,10 +11010,14 @@ __all__ = [
     "Flag",
     "ErrorInfo",
     "BackendFlags",
+    "SeriesStats",
+    "ChartSeries",
     "TimeRange",
     "DatasourceRef",
     "PanelQuery",
     "GridPos",
+    "ThresholdStep",
+    "Thresholds",
     "Panel",
     "ResolvedVariable",
     "DataSourceInfo",
@@ -10604,16 +11050,17 @@ __all__ = [
     "Matcher",
     "OfferedKey",
     "Overview",
-    "Series",
-    "SeriesStats",
-    "PanelSeries",
     "QueryError",
+    "PanelChart",
+    "Series",
+    "PanelSeries",
     "SkippedField",
     "PanelData",
     "PlannedStep",
     "TimelineEntry",
     "Postmortem",
     "ProgressEvent",
+    "QueryChart",
     "TextSample",
     "QueryResult",
     "RebootReport",

@@ -526,6 +526,48 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
+    if lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence() != 56894:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence() != 3442:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_refresh() != 62258:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_state() != 26649:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_subscribe() != 10216:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source() != 1821:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 62959:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() != 16849:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_open_dashboard() != 8062:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_refresh() != 8802:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_run_query() != 29548:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_search() != 55350:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_variable() != 945:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_width() != 31282:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_window() != 44912:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_show_starred() != 26832:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_state() != 3891:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_subscribe() != 60183:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() != 49189:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 33814:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375:
@@ -582,7 +624,11 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_add_host() != 48666:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_alert_screen() != 19818:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_alerts() != 23466:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() != 328:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_annotate() != 5039:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -737,6 +783,69 @@ _UniffiLib.ffi_paaf_mobile_rustbuffer_reserve.restype = _UniffiRustBuffer
 _UniffiLib.ffi_paaf_mobile_uniffi_contract_version.argtypes = (
 )
 _UniffiLib.ffi_paaf_mobile_uniffi_contract_version.restype = ctypes.c_uint32
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_refresh.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_refresh.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_subscribe.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_subscribe.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_open_dashboard.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_open_dashboard.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_refresh.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_refresh.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_run_query.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_run_query.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_search.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_search.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_variable.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_variable.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_width.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_width.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_window.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_window.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_show_starred.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_show_starred.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_state.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_subscribe.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_subscribe.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state.restype = ctypes.c_uint16
@@ -821,9 +930,15 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_about.restype = ctypes.c_uint
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_add_host.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_add_host.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_alert_screen.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_alert_screen.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_alerts.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_alerts.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_annotate.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_annotate.restype = ctypes.c_uint16
@@ -1010,6 +1125,132 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_steplistener_on_step.restype = cty
 _UniffiLib.uniffi_paaf_mobile_checksum_method_subscription_cancel.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_subscription_cancel.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_expire_silence.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_expire_silence.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_refresh.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_refresh.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_subscribe.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_subscribe.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_use_source.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_use_source.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzelistener_on_state.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzelistener_on_state.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_close_dashboard.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_close_dashboard.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_open_dashboard.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_open_dashboard.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_refresh.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_refresh.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_run_query.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_run_query.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_search.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_search.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_variable.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_variable.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_width.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_width.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_window.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_window.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_show_starred.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_int8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_show_starred.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_subscribe.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_subscribe.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_use_grafana.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_use_grafana.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1167,11 +1408,21 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host.argtypes = (
     paaf_core._UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_add_host.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alert_screen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alert_screen.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alerts.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alerts.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_analyze_screen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_analyze_screen.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_annotate.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1543,6 +1794,46 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_subscription_cancel.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_subscription_cancel.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_alertlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_alertlistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_alertlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_alertlistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_alertscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_alertscreen.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_alertscreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_alertscreen.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_analyzelistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_analyzelistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_analyzelistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_analyzelistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_analyzescreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_analyzescreen.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_analyzescreen.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_analyzescreen.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_clone_fixlistener.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1713,6 +2004,40 @@ _UniffiLib.uniffi_paaf_mobile_fn_free_subscription.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_free_subscription.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_ALERT_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_ALERT_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ALERT_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileAlertListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ALERT_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_ALERT_LISTENER),
+        ("on_state", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_ALERT_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_alertlistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileAlertListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_alertlistener.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_ANALYZE_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_ANALYZE_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ANALYZE_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileAnalyzeListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ANALYZE_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_ANALYZE_LISTENER),
+        ("on_state", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_ANALYZE_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_analyzelistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileAnalyzeListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_analyzelistener.restype = None
 _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_FIX_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -2179,6 +2504,872 @@ class _UniffiFfiConverterBoolean:
     def write(cls, value, buf):
         buf.write_u8(value)
 
+class _UniffiFfiConverterString:
+    @staticmethod
+    def check_lower(value):
+        if not isinstance(value, str):
+            raise TypeError("argument must be str, not {}".format(type(value).__name__))
+        return value
+
+    @staticmethod
+    def read(buf):
+        size = buf.read_i32()
+        if size < 0:
+            raise InternalError("Unexpected negative string length")
+        utf8_bytes = buf.read(size)
+        return utf8_bytes.decode("utf-8")
+
+    @staticmethod
+    def write(value, buf):
+        utf8_bytes = value.encode("utf-8")
+        buf.write_i32(len(utf8_bytes))
+        buf.write(utf8_bytes)
+
+    @staticmethod
+    def lift(buf):
+        with buf.consume_with_stream() as stream:
+            return stream.read(stream.remaining()).decode("utf-8")
+
+    @staticmethod
+    def lower(value):
+        with _UniffiRustBuffer.alloc_with_builder() as builder:
+            builder.write(value.encode("utf-8"))
+            return builder.finalize()
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSilence.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSilence.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeSilence.read(buf) for i in range(count)
+        ]
+
+
+
+class _UniffiFfiConverterSequenceTypeSourceAlerts(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSourceAlerts.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSourceAlerts.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeSourceAlerts.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "i64"
+    VALUE_MIN = -2**63
+    VALUE_MAX = 2**63
+
+    @staticmethod
+    def read(buf):
+        return buf.read_i64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i64(value)
+
+class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+class _UniffiFfiConverterOptionalTypeErrorInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeErrorInfo.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeErrorInfo.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeErrorInfo.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class AlertState:
+    """
+    What the Alert screen shows.
+"""
+    def __init__(self, *, busy:bool, silence_sources:typing.List[str], source:typing.Optional[str], grafana_sources:typing.List[str], silences:typing.List[paaf_core.Silence], alerts:typing.List[paaf_core.SourceAlerts], last_silence:typing.Optional[str], last_annotation:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo]):
+        self.busy = busy
+        self.silence_sources = silence_sources
+        self.source = source
+        self.grafana_sources = grafana_sources
+        self.silences = silences
+        self.alerts = alerts
+        self.last_silence = last_silence
+        self.last_annotation = last_annotation
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "AlertState(busy={}, silence_sources={}, source={}, grafana_sources={}, silences={}, alerts={}, last_silence={}, last_annotation={}, error={})".format(self.busy, self.silence_sources, self.source, self.grafana_sources, self.silences, self.alerts, self.last_silence, self.last_annotation, self.error)
+    def __eq__(self, other):
+        if self.busy != other.busy:
+            return False
+        if self.silence_sources != other.silence_sources:
+            return False
+        if self.source != other.source:
+            return False
+        if self.grafana_sources != other.grafana_sources:
+            return False
+        if self.silences != other.silences:
+            return False
+        if self.alerts != other.alerts:
+            return False
+        if self.last_silence != other.last_silence:
+            return False
+        if self.last_annotation != other.last_annotation:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeAlertState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return AlertState(
+            busy=_UniffiFfiConverterBoolean.read(buf),
+            silence_sources=_UniffiFfiConverterSequenceString.read(buf),
+            source=_UniffiFfiConverterOptionalString.read(buf),
+            grafana_sources=_UniffiFfiConverterSequenceString.read(buf),
+            silences=_UniffiFfiConverterSequenceTypeSilence.read(buf),
+            alerts=_UniffiFfiConverterSequenceTypeSourceAlerts.read(buf),
+            last_silence=_UniffiFfiConverterOptionalString.read(buf),
+            last_annotation=_UniffiFfiConverterOptionalInt64.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.busy)
+        _UniffiFfiConverterSequenceString.check_lower(value.silence_sources)
+        _UniffiFfiConverterOptionalString.check_lower(value.source)
+        _UniffiFfiConverterSequenceString.check_lower(value.grafana_sources)
+        _UniffiFfiConverterSequenceTypeSilence.check_lower(value.silences)
+        _UniffiFfiConverterSequenceTypeSourceAlerts.check_lower(value.alerts)
+        _UniffiFfiConverterOptionalString.check_lower(value.last_silence)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.last_annotation)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.busy, buf)
+        _UniffiFfiConverterSequenceString.write(value.silence_sources, buf)
+        _UniffiFfiConverterOptionalString.write(value.source, buf)
+        _UniffiFfiConverterSequenceString.write(value.grafana_sources, buf)
+        _UniffiFfiConverterSequenceTypeSilence.write(value.silences, buf)
+        _UniffiFfiConverterSequenceTypeSourceAlerts.write(value.alerts, buf)
+        _UniffiFfiConverterOptionalString.write(value.last_silence, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.last_annotation, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+
+
+class _UniffiFfiConverterSequenceTypeDashboardHit(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeDashboardHit.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeDashboardHit.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeDashboardHit.read(buf) for i in range(count)
+        ]
+
+
+
+class _UniffiFfiConverterSequenceTypeResolvedVariable(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeResolvedVariable.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeResolvedVariable.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeResolvedVariable.read(buf) for i in range(count)
+        ]
+
+
+
+
+
+class _UniffiFfiConverterOptionalTypePanelChart(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypePanelChart.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypePanelChart.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypePanelChart.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class PanelView:
+    """
+    One panel of the open dashboard: where it sits on Grafana's grid and its chart.
+"""
+    def __init__(self, *, panel_id:int, title:str, kind:str, row:typing.Optional[str], grid_pos:paaf_core.GridPos, chart:typing.Optional[paaf_core.PanelChart], error:typing.Optional[paaf_core.ErrorInfo]):
+        self.panel_id = panel_id
+        self.title = title
+        self.kind = kind
+        self.row = row
+        self.grid_pos = grid_pos
+        self.chart = chart
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "PanelView(panel_id={}, title={}, kind={}, row={}, grid_pos={}, chart={}, error={})".format(self.panel_id, self.title, self.kind, self.row, self.grid_pos, self.chart, self.error)
+    def __eq__(self, other):
+        if self.panel_id != other.panel_id:
+            return False
+        if self.title != other.title:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.row != other.row:
+            return False
+        if self.grid_pos != other.grid_pos:
+            return False
+        if self.chart != other.chart:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePanelView(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PanelView(
+            panel_id=_UniffiFfiConverterInt64.read(buf),
+            title=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterString.read(buf),
+            row=_UniffiFfiConverterOptionalString.read(buf),
+            grid_pos=paaf_core._UniffiFfiConverterTypeGridPos.read(buf),
+            chart=_UniffiFfiConverterOptionalTypePanelChart.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.panel_id)
+        _UniffiFfiConverterString.check_lower(value.title)
+        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterOptionalString.check_lower(value.row)
+        paaf_core._UniffiFfiConverterTypeGridPos.check_lower(value.grid_pos)
+        _UniffiFfiConverterOptionalTypePanelChart.check_lower(value.chart)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.panel_id, buf)
+        _UniffiFfiConverterString.write(value.title, buf)
+        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterOptionalString.write(value.row, buf)
+        paaf_core._UniffiFfiConverterTypeGridPos.write(value.grid_pos, buf)
+        _UniffiFfiConverterOptionalTypePanelChart.write(value.chart, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
+class _UniffiFfiConverterSequenceTypePanelView(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePanelView.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePanelView.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePanelView.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class OpenDashboard:
+    """
+    The dashboard on screen.
+"""
+    def __init__(self, *, uid:str, title:str, url:typing.Optional[str], from_ms:int, to_ms:int, variables:typing.List[paaf_core.ResolvedVariable], panels:typing.List[PanelView]):
+        self.uid = uid
+        self.title = title
+        self.url = url
+        self.from_ms = from_ms
+        self.to_ms = to_ms
+        self.variables = variables
+        self.panels = panels
+        
+        
+
+    
+    def __str__(self):
+        return "OpenDashboard(uid={}, title={}, url={}, from_ms={}, to_ms={}, variables={}, panels={})".format(self.uid, self.title, self.url, self.from_ms, self.to_ms, self.variables, self.panels)
+    def __eq__(self, other):
+        if self.uid != other.uid:
+            return False
+        if self.title != other.title:
+            return False
+        if self.url != other.url:
+            return False
+        if self.from_ms != other.from_ms:
+            return False
+        if self.to_ms != other.to_ms:
+            return False
+        if self.variables != other.variables:
+            return False
+        if self.panels != other.panels:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOpenDashboard(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return OpenDashboard(
+            uid=_UniffiFfiConverterString.read(buf),
+            title=_UniffiFfiConverterString.read(buf),
+            url=_UniffiFfiConverterOptionalString.read(buf),
+            from_ms=_UniffiFfiConverterInt64.read(buf),
+            to_ms=_UniffiFfiConverterInt64.read(buf),
+            variables=_UniffiFfiConverterSequenceTypeResolvedVariable.read(buf),
+            panels=_UniffiFfiConverterSequenceTypePanelView.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.uid)
+        _UniffiFfiConverterString.check_lower(value.title)
+        _UniffiFfiConverterOptionalString.check_lower(value.url)
+        _UniffiFfiConverterInt64.check_lower(value.from_ms)
+        _UniffiFfiConverterInt64.check_lower(value.to_ms)
+        _UniffiFfiConverterSequenceTypeResolvedVariable.check_lower(value.variables)
+        _UniffiFfiConverterSequenceTypePanelView.check_lower(value.panels)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.uid, buf)
+        _UniffiFfiConverterString.write(value.title, buf)
+        _UniffiFfiConverterOptionalString.write(value.url, buf)
+        _UniffiFfiConverterInt64.write(value.from_ms, buf)
+        _UniffiFfiConverterInt64.write(value.to_ms, buf)
+        _UniffiFfiConverterSequenceTypeResolvedVariable.write(value.variables, buf)
+        _UniffiFfiConverterSequenceTypePanelView.write(value.panels, buf)
+
+class _UniffiFfiConverterOptionalTypeOpenDashboard(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeOpenDashboard.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeOpenDashboard.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeOpenDashboard.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+@dataclass
+class RangeChoice:
+    """
+    A choice of the time-range picker.
+"""
+    def __init__(self, *, label:str, window:paaf_core.TimeWindow):
+        self.label = label
+        self.window = window
+        
+        
+
+    
+    def __str__(self):
+        return "RangeChoice(label={}, window={})".format(self.label, self.window)
+    def __eq__(self, other):
+        if self.label != other.label:
+            return False
+        if self.window != other.window:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRangeChoice(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RangeChoice(
+            label=_UniffiFfiConverterString.read(buf),
+            window=paaf_core._UniffiFfiConverterTypeTimeWindow.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.label)
+        paaf_core._UniffiFfiConverterTypeTimeWindow.check_lower(value.window)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.label, buf)
+        paaf_core._UniffiFfiConverterTypeTimeWindow.write(value.window, buf)
+
+class _UniffiFfiConverterSequenceTypeRangeChoice(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeRangeChoice.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeRangeChoice.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeRangeChoice.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u32"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**32
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u32(value)
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
+
+class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class QuickQuery:
+    """
+    A PromQL query offered with one tap: a playbook's, with the values that mean trouble.
+"""
+    def __init__(self, *, label:str, source:str, expr:str, above:typing.Optional[float], below:typing.Optional[float]):
+        self.label = label
+        self.source = source
+        self.expr = expr
+        self.above = above
+        self.below = below
+        
+        
+
+    
+    def __str__(self):
+        return "QuickQuery(label={}, source={}, expr={}, above={}, below={})".format(self.label, self.source, self.expr, self.above, self.below)
+    def __eq__(self, other):
+        if self.label != other.label:
+            return False
+        if self.source != other.source:
+            return False
+        if self.expr != other.expr:
+            return False
+        if self.above != other.above:
+            return False
+        if self.below != other.below:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeQuickQuery(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return QuickQuery(
+            label=_UniffiFfiConverterString.read(buf),
+            source=_UniffiFfiConverterString.read(buf),
+            expr=_UniffiFfiConverterString.read(buf),
+            above=_UniffiFfiConverterOptionalFloat64.read(buf),
+            below=_UniffiFfiConverterOptionalFloat64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterString.check_lower(value.source)
+        _UniffiFfiConverterString.check_lower(value.expr)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.above)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.below)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterString.write(value.source, buf)
+        _UniffiFfiConverterString.write(value.expr, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.above, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.below, buf)
+
+class _UniffiFfiConverterSequenceTypeQuickQuery(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeQuickQuery.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeQuickQuery.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeQuickQuery.read(buf) for i in range(count)
+        ]
+
+
+
+class _UniffiFfiConverterOptionalTypeQueryChart(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeQueryChart.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeQueryChart.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeQueryChart.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class AnalyzeState:
+    """
+    What the Analyze screen shows.
+"""
+    def __init__(self, *, busy:bool, grafana_sources:typing.List[str], grafana:typing.Optional[str], search:str, starred_only:bool, dashboards:typing.List[paaf_core.DashboardHit], dashboard:typing.Optional[OpenDashboard], view:paaf_core.DashboardView, ranges:typing.List[RangeChoice], width:int, quick_queries:typing.List[QuickQuery], query:typing.Optional[paaf_core.QueryChart], error:typing.Optional[paaf_core.ErrorInfo]):
+        self.busy = busy
+        self.grafana_sources = grafana_sources
+        self.grafana = grafana
+        self.search = search
+        self.starred_only = starred_only
+        self.dashboards = dashboards
+        self.dashboard = dashboard
+        self.view = view
+        self.ranges = ranges
+        self.width = width
+        self.quick_queries = quick_queries
+        self.query = query
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "AnalyzeState(busy={}, grafana_sources={}, grafana={}, search={}, starred_only={}, dashboards={}, dashboard={}, view={}, ranges={}, width={}, quick_queries={}, query={}, error={})".format(self.busy, self.grafana_sources, self.grafana, self.search, self.starred_only, self.dashboards, self.dashboard, self.view, self.ranges, self.width, self.quick_queries, self.query, self.error)
+    def __eq__(self, other):
+        if self.busy != other.busy:
+            return False
+        if self.grafana_sources != other.grafana_sources:
+            return False
+        if self.grafana != other.grafana:
+            return False
+        if self.search != other.search:
+            return False
+        if self.starred_only != other.starred_only:
+            return False
+        if self.dashboards != other.dashboards:
+            return False
+        if self.dashboard != other.dashboard:
+            return False
+        if self.view != other.view:
+            return False
+        if self.ranges != other.ranges:
+            return False
+        if self.width != other.width:
+            return False
+        if self.quick_queries != other.quick_queries:
+            return False
+        if self.query != other.query:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeAnalyzeState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return AnalyzeState(
+            busy=_UniffiFfiConverterBoolean.read(buf),
+            grafana_sources=_UniffiFfiConverterSequenceString.read(buf),
+            grafana=_UniffiFfiConverterOptionalString.read(buf),
+            search=_UniffiFfiConverterString.read(buf),
+            starred_only=_UniffiFfiConverterBoolean.read(buf),
+            dashboards=_UniffiFfiConverterSequenceTypeDashboardHit.read(buf),
+            dashboard=_UniffiFfiConverterOptionalTypeOpenDashboard.read(buf),
+            view=paaf_core._UniffiFfiConverterTypeDashboardView.read(buf),
+            ranges=_UniffiFfiConverterSequenceTypeRangeChoice.read(buf),
+            width=_UniffiFfiConverterUInt32.read(buf),
+            quick_queries=_UniffiFfiConverterSequenceTypeQuickQuery.read(buf),
+            query=_UniffiFfiConverterOptionalTypeQueryChart.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBoolean.check_lower(value.busy)
+        _UniffiFfiConverterSequenceString.check_lower(value.grafana_sources)
+        _UniffiFfiConverterOptionalString.check_lower(value.grafana)
+        _UniffiFfiConverterString.check_lower(value.search)
+        _UniffiFfiConverterBoolean.check_lower(value.starred_only)
+        _UniffiFfiConverterSequenceTypeDashboardHit.check_lower(value.dashboards)
+        _UniffiFfiConverterOptionalTypeOpenDashboard.check_lower(value.dashboard)
+        paaf_core._UniffiFfiConverterTypeDashboardView.check_lower(value.view)
+        _UniffiFfiConverterSequenceTypeRangeChoice.check_lower(value.ranges)
+        _UniffiFfiConverterUInt32.check_lower(value.width)
+        _UniffiFfiConverterSequenceTypeQuickQuery.check_lower(value.quick_queries)
+        _UniffiFfiConverterOptionalTypeQueryChart.check_lower(value.query)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBoolean.write(value.busy, buf)
+        _UniffiFfiConverterSequenceString.write(value.grafana_sources, buf)
+        _UniffiFfiConverterOptionalString.write(value.grafana, buf)
+        _UniffiFfiConverterString.write(value.search, buf)
+        _UniffiFfiConverterBoolean.write(value.starred_only, buf)
+        _UniffiFfiConverterSequenceTypeDashboardHit.write(value.dashboards, buf)
+        _UniffiFfiConverterOptionalTypeOpenDashboard.write(value.dashboard, buf)
+        paaf_core._UniffiFfiConverterTypeDashboardView.write(value.view, buf)
+        _UniffiFfiConverterSequenceTypeRangeChoice.write(value.ranges, buf)
+        _UniffiFfiConverterUInt32.write(value.width, buf)
+        _UniffiFfiConverterSequenceTypeQuickQuery.write(value.quick_queries, buf)
+        _UniffiFfiConverterOptionalTypeQueryChart.write(value.query, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
 
 
 
@@ -2228,63 +3419,6 @@ class _UniffiFfiConverterTypeMachineKind(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterString:
-    @staticmethod
-    def check_lower(value):
-        if not isinstance(value, str):
-            raise TypeError("argument must be str, not {}".format(type(value).__name__))
-        return value
-
-    @staticmethod
-    def read(buf):
-        size = buf.read_i32()
-        if size < 0:
-            raise InternalError("Unexpected negative string length")
-        utf8_bytes = buf.read(size)
-        return utf8_bytes.decode("utf-8")
-
-    @staticmethod
-    def write(value, buf):
-        utf8_bytes = value.encode("utf-8")
-        buf.write_i32(len(utf8_bytes))
-        buf.write(utf8_bytes)
-
-    @staticmethod
-    def lift(buf):
-        with buf.consume_with_stream() as stream:
-            return stream.read(stream.remaining()).decode("utf-8")
-
-    @staticmethod
-    def lower(value):
-        with _UniffiRustBuffer.alloc_with_builder() as builder:
-            builder.write(value.encode("utf-8"))
-            return builder.finalize()
-
-class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterString.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterString.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterString.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
 class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u64"
     VALUE_MIN = 0
@@ -2320,33 +3454,6 @@ class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
             return None
         elif flag == 1:
             return _UniffiFfiConverterUInt64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-
-
-class _UniffiFfiConverterOptionalTypeErrorInfo(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            paaf_core._UniffiFfiConverterTypeErrorInfo.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        paaf_core._UniffiFfiConverterTypeErrorInfo.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return paaf_core._UniffiFfiConverterTypeErrorInfo.read(buf)
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
@@ -2540,29 +3647,6 @@ class _UniffiFfiConverterSequenceTypeMachine(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeMachine.read(buf) for i in range(count)
         ]
 
-class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterString.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterString.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterString.read(buf) for i in range(count)
-        ]
-
 @dataclass
 class PowerAsk:
     """
@@ -2642,44 +3726,6 @@ class _UniffiFfiConverterOptionalTypePowerAsk(_UniffiConverterRustBuffer):
             return None
         elif flag == 1:
             return _UniffiFfiConverterTypePowerAsk.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "i64"
-    VALUE_MIN = -2**63
-    VALUE_MAX = 2**63
-
-    @staticmethod
-    def read(buf):
-        return buf.read_i64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_i64(value)
-
-class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterInt64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterInt64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterInt64.read(buf)
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
@@ -3059,19 +4105,6 @@ class _UniffiFfiConverterTypeConfigStage(_UniffiConverterRustBuffer):
             buf.write_i32(4)
 
 
-
-class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u32"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**32
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u32()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u32(value)
 
 @dataclass
 class OnboardingState:
@@ -3781,6 +4814,960 @@ class _UniffiFfiConverterTypePaafError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.write(value.reason, buf)
 
 
+class AlertListener():
+    """
+    Implemented by the app: receives each new state of the Alert screen on a paaf thread.
+"""
+    
+    def on_state(self, state: AlertState) -> None:
+        raise NotImplementedError
+
+class AlertListenerImpl(AlertListener):
+    """
+    Implemented by the app: receives each new state of the Alert screen on a paaf thread.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_alertlistener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_alertlistener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_state(self, state: AlertState) -> None:
+        
+        _UniffiFfiConverterTypeAlertState.check_lower(state)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeAlertState.lower(state),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplAlertListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_ALERT_LISTENER_METHOD0
+    def on_state(
+            uniffi_handle,
+            state,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeAlertListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeAlertState.lift(state), )
+            uniffi_method = uniffi_obj.on_state
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ALERT_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeAlertListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_ALERT_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeAlertListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileAlertListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_state,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_alertlistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeAlertListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return AlertListenerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeAlertListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: AlertListener):
+        if not isinstance(value, AlertListener):
+            raise TypeError("Expected AlertListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AlertListener):
+         if isinstance(value, AlertListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeAlertListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AlertListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+
+
+class SubscriptionProtocol(typing.Protocol):
+    """
+    A listener's registration with a screen: it hears new states until `cancel()` or until
+    this handle is released (Kotlin `close()`, Swift deinit).
+"""
+    
+    def cancel(self, ) -> None:
+        """
+        Stops the listener hearing new states (a state being delivered still arrives).
+"""
+        raise NotImplementedError
+
+class Subscription(SubscriptionProtocol):
+    """
+    A listener's registration with a screen: it hears new states until `cancel()` or until
+    this handle is released (Kotlin `close()`, Swift deinit).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_subscription, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_subscription, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def cancel(self, ) -> None:
+        """
+        Stops the listener hearing new states (a state being delivered still arrives).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_subscription_cancel,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeSubscription:
+    @staticmethod
+    def lift(value: int) -> Subscription:
+        return Subscription._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: Subscription):
+        if not isinstance(value, Subscription):
+            raise TypeError("Expected Subscription instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: Subscription) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> Subscription:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: Subscription, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class AlertScreenProtocol(typing.Protocol):
+    """
+    The Alert screen's model.
+"""
+    
+    def add_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
+        """
+        Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
+        `minutes`, with the comment people will read; journaled.
+"""
+        raise NotImplementedError
+    def annotate(self, grafana: typing.Optional[str],input: paaf_core.AnnotationInput) -> None:
+        """
+        Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
+        dashboard and panel; journaled.
+"""
+        raise NotImplementedError
+    def expire_silence(self, id: str) -> None:
+        """
+        Ends silence `id` now; journaled.
+"""
+        raise NotImplementedError
+    def refresh(self, ) -> None:
+        """
+        Reads the silences and the alerts again.
+"""
+        raise NotImplementedError
+    def state(self, ) -> AlertState:
+        """
+        The state now.
+"""
+        raise NotImplementedError
+    def subscribe(self, listener: AlertListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+    def use_source(self, source: str) -> None:
+        """
+        Shows the silences of another source (a name of `silence_sources`).
+"""
+        raise NotImplementedError
+
+class AlertScreen(AlertScreenProtocol):
+    """
+    The Alert screen's model.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_alertscreen, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_alertscreen, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def add_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
+        """
+        Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
+        `minutes`, with the comment people will read; journaled.
+"""
+        
+        _UniffiFfiConverterSequenceString.check_lower(matchers)
+
+        _UniffiFfiConverterUInt32.check_lower(minutes)
+
+        _UniffiFfiConverterString.check_lower(comment)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterSequenceString.lower(matchers),
+            _UniffiFfiConverterUInt32.lower(minutes),
+            _UniffiFfiConverterString.lower(comment),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def annotate(self, grafana: typing.Optional[str],input: paaf_core.AnnotationInput) -> None:
+        """
+        Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
+        dashboard and panel; journaled.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(grafana)
+
+        paaf_core._UniffiFfiConverterTypeAnnotationInput.check_lower(input)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(grafana),
+            paaf_core._UniffiFfiConverterTypeAnnotationInput.lower(input),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def expire_silence(self, id: str) -> None:
+        """
+        Ends silence `id` now; journaled.
+"""
+        
+        _UniffiFfiConverterString.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(id),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_expire_silence,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def refresh(self, ) -> None:
+        """
+        Reads the silences and the alerts again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_refresh,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def state(self, ) -> AlertState:
+        """
+        The state now.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAlertState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def subscribe(self, listener: AlertListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        
+        _UniffiFfiConverterTypeAlertListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeAlertListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSubscription.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def use_source(self, source: str) -> None:
+        """
+        Shows the silences of another source (a name of `silence_sources`).
+"""
+        
+        _UniffiFfiConverterString.check_lower(source)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(source),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_use_source,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeAlertScreen:
+    @staticmethod
+    def lift(value: int) -> AlertScreen:
+        return AlertScreen._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: AlertScreen):
+        if not isinstance(value, AlertScreen):
+            raise TypeError("Expected AlertScreen instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AlertScreen) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> AlertScreen:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AlertScreen, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class AnalyzeListener():
+    """
+    Implemented by the app: receives each new state of the Analyze screen on a paaf thread.
+"""
+    
+    def on_state(self, state: AnalyzeState) -> None:
+        raise NotImplementedError
+
+class AnalyzeListenerImpl(AnalyzeListener):
+    """
+    Implemented by the app: receives each new state of the Analyze screen on a paaf thread.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_analyzelistener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_analyzelistener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_state(self, state: AnalyzeState) -> None:
+        
+        _UniffiFfiConverterTypeAnalyzeState.check_lower(state)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeAnalyzeState.lower(state),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzelistener_on_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplAnalyzeListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_ANALYZE_LISTENER_METHOD0
+    def on_state(
+            uniffi_handle,
+            state,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeAnalyzeListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeAnalyzeState.lift(state), )
+            uniffi_method = uniffi_obj.on_state
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ANALYZE_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeAnalyzeListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_ANALYZE_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeAnalyzeListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileAnalyzeListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_state,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_analyzelistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeAnalyzeListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return AnalyzeListenerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeAnalyzeListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: AnalyzeListener):
+        if not isinstance(value, AnalyzeListener):
+            raise TypeError("Expected AnalyzeListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AnalyzeListener):
+         if isinstance(value, AnalyzeListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeAnalyzeListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AnalyzeListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterOptionalTypeTimeWindow(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeTimeWindow.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeTimeWindow.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeTimeWindow.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class AnalyzeScreenProtocol(typing.Protocol):
+    """
+    The Analyze screen's model.
+"""
+    
+    def close_dashboard(self, ) -> None:
+        """
+        Back to the list.
+"""
+        raise NotImplementedError
+    def open_dashboard(self, uid: str) -> None:
+        """
+        Opens a dashboard of the list: its panels prepared for the width, range and variables.
+"""
+        raise NotImplementedError
+    def refresh(self, ) -> None:
+        """
+        Reads the list and the open dashboard again.
+"""
+        raise NotImplementedError
+    def run_query(self, source: typing.Optional[str],expr: str) -> None:
+        """
+        Runs a PromQL query on a Prometheus source (null: the only one) over the picked range
+        (the last hour when none), ready to draw at the width.
+"""
+        raise NotImplementedError
+    def search(self, query: str) -> None:
+        """
+        Lists the dashboards whose title matches `query` (empty: all).
+"""
+        raise NotImplementedError
+    def set_variable(self, name: str,values: typing.List[str]) -> None:
+        """
+        Picks the values of variable `name` (`["$__all"]` for All).
+"""
+        raise NotImplementedError
+    def set_width(self, width: int) -> None:
+        """
+        The chart width in pixels (the app's, once laid out): the series are prepared again.
+"""
+        raise NotImplementedError
+    def set_window(self, window: typing.Optional[paaf_core.TimeWindow]) -> None:
+        """
+        Picks the time range (a choice of `ranges`, or one typed in Grafana's syntax); null:
+        the dashboard's own. A range paaf cannot read is refused with its error.
+"""
+        raise NotImplementedError
+    def show_starred(self, starred_only: bool) -> None:
+        """
+        Lists only the starred dashboards, or all of them again.
+"""
+        raise NotImplementedError
+    def state(self, ) -> AnalyzeState:
+        """
+        The state now.
+"""
+        raise NotImplementedError
+    def subscribe(self, listener: AnalyzeListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+    def use_grafana(self, source: str) -> None:
+        """
+        Shows the dashboards of another configured Grafana (its name from `grafana_sources`).
+"""
+        raise NotImplementedError
+
+class AnalyzeScreen(AnalyzeScreenProtocol):
+    """
+    The Analyze screen's model.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_analyzescreen, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_analyzescreen, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def close_dashboard(self, ) -> None:
+        """
+        Back to the list.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_close_dashboard,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def open_dashboard(self, uid: str) -> None:
+        """
+        Opens a dashboard of the list: its panels prepared for the width, range and variables.
+"""
+        
+        _UniffiFfiConverterString.check_lower(uid)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(uid),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_open_dashboard,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def refresh(self, ) -> None:
+        """
+        Reads the list and the open dashboard again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_refresh,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def run_query(self, source: typing.Optional[str],expr: str) -> None:
+        """
+        Runs a PromQL query on a Prometheus source (null: the only one) over the picked range
+        (the last hour when none), ready to draw at the width.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(source)
+
+        _UniffiFfiConverterString.check_lower(expr)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(source),
+            _UniffiFfiConverterString.lower(expr),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_run_query,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def search(self, query: str) -> None:
+        """
+        Lists the dashboards whose title matches `query` (empty: all).
+"""
+        
+        _UniffiFfiConverterString.check_lower(query)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(query),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_search,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_variable(self, name: str,values: typing.List[str]) -> None:
+        """
+        Picks the values of variable `name` (`["$__all"]` for All).
+"""
+        
+        _UniffiFfiConverterString.check_lower(name)
+
+        _UniffiFfiConverterSequenceString.check_lower(values)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(name),
+            _UniffiFfiConverterSequenceString.lower(values),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_variable,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_width(self, width: int) -> None:
+        """
+        The chart width in pixels (the app's, once laid out): the series are prepared again.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(width)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(width),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_width,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_window(self, window: typing.Optional[paaf_core.TimeWindow]) -> None:
+        """
+        Picks the time range (a choice of `ranges`, or one typed in Grafana's syntax); null:
+        the dashboard's own. A range paaf cannot read is refused with its error.
+"""
+        
+        _UniffiFfiConverterOptionalTypeTimeWindow.check_lower(window)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalTypeTimeWindow.lower(window),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_window,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def show_starred(self, starred_only: bool) -> None:
+        """
+        Lists only the starred dashboards, or all of them again.
+"""
+        
+        _UniffiFfiConverterBoolean.check_lower(starred_only)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBoolean.lower(starred_only),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_show_starred,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def state(self, ) -> AnalyzeState:
+        """
+        The state now.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAnalyzeState.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def subscribe(self, listener: AnalyzeListener) -> Subscription:
+        """
+        Adds a listener: it gets the state now, then each new one.
+"""
+        
+        _UniffiFfiConverterTypeAnalyzeListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeAnalyzeListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSubscription.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def use_grafana(self, source: str) -> None:
+        """
+        Shows the dashboards of another configured Grafana (its name from `grafana_sources`).
+"""
+        
+        _UniffiFfiConverterString.check_lower(source)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(source),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_use_grafana,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeAnalyzeScreen:
+    @staticmethod
+    def lift(value: int) -> AnalyzeScreen:
+        return AnalyzeScreen._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: AnalyzeScreen):
+        if not isinstance(value, AnalyzeScreen):
+            raise TypeError("Expected AnalyzeScreen instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AnalyzeScreen) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> AnalyzeScreen:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AnalyzeScreen, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class FixListener():
     """
     Implemented by the app: receives each new state of the Fix screen on a paaf thread.
@@ -3912,92 +5899,6 @@ class _UniffiFfiConverterTypeFixListener:
 
     @classmethod
     def write(cls, value: FixListener, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-
-class SubscriptionProtocol(typing.Protocol):
-    """
-    A listener's registration with a screen: it hears new states until `cancel()` or until
-    this handle is released (Kotlin `close()`, Swift deinit).
-"""
-    
-    def cancel(self, ) -> None:
-        """
-        Stops the listener hearing new states (a state being delivered still arrives).
-"""
-        raise NotImplementedError
-
-class Subscription(SubscriptionProtocol):
-    """
-    A listener's registration with a screen: it hears new states until `cancel()` or until
-    this handle is released (Kotlin `close()`, Swift deinit).
-"""
-    
-    _handle: ctypes.c_uint64
-    
-    def __init__(self, *args, **kwargs):
-        raise ValueError("This class has no default constructor")
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_subscription, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_subscription, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def cancel(self, ) -> None:
-        """
-        Stops the listener hearing new states (a state being delivered still arrives).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_paaf_mobile_fn_method_subscription_cancel,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeSubscription:
-    @staticmethod
-    def lift(value: int) -> Subscription:
-        return Subscription._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: Subscription):
-        if not isinstance(value, Subscription):
-            raise TypeError("Expected Subscription instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: Subscription) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> Subscription:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: Subscription, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -4646,60 +6547,6 @@ class _UniffiFfiConverterTypeOnboardingListener:
 
 
 
-
-class _UniffiFfiConverterSequenceTypeSourceAlerts(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeSourceAlerts.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeSourceAlerts.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            paaf_core._UniffiFfiConverterTypeSourceAlerts.read(buf) for i in range(count)
-        ]
-
-
-
-
-
-
-
-
-
-class _UniffiFfiConverterSequenceTypeDashboardHit(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeDashboardHit.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeDashboardHit.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            paaf_core._UniffiFfiConverterTypeDashboardHit.read(buf) for i in range(count)
-        ]
 
 
 
@@ -6011,31 +7858,6 @@ class _UniffiFfiConverterSequenceTypeRunbook(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeSilence.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeSilence.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            paaf_core._UniffiFfiConverterTypeSilence.read(buf) for i in range(count)
-        ]
-
-
-
 class _UniffiFfiConverterSequenceTypeHostStatus(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -6103,9 +7925,19 @@ class PaafProtocol(typing.Protocol):
         show its fingerprint, and on confirmation add again with `Login { trust }`.
 """
         raise NotImplementedError
+    def alert_screen(self, ) -> AlertScreen:
+        """
+        The Alert screen's model: silences (add, expire) and annotations.
+"""
+        raise NotImplementedError
     async def alerts(self, source: typing.Optional[str]) -> typing.List[paaf_core.SourceAlerts]:
         """
         Analyze: the alerts of every monitoring source (or only `source`).
+"""
+        raise NotImplementedError
+    def analyze_screen(self, ) -> AnalyzeScreen:
+        """
+        The Analyze screen's model: dashboards, their panels ready to draw, quick queries.
 """
         raise NotImplementedError
     async def annotate(self, source: typing.Optional[str],input: paaf_core.AnnotationInput) -> int:
@@ -6420,6 +8252,21 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def alert_screen(self, ) -> AlertScreen:
+        """
+        The Alert screen's model: silences (add, expire) and annotations.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAlertScreen.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alert_screen,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     async def alerts(self, source: typing.Optional[str]) -> typing.List[paaf_core.SourceAlerts]:
         """
         Analyze: the alerts of every monitoring source (or only `source`).
@@ -6440,6 +8287,21 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def analyze_screen(self, ) -> AnalyzeScreen:
+        """
+        The Analyze screen's model: dashboards, their panels ready to draw, quick queries.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAnalyzeScreen.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_analyze_screen,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     async def annotate(self, source: typing.Optional[str],input: paaf_core.AnnotationInput) -> int:
         """
         Writes a Grafana annotation now (org-wide, or on a dashboard and panel); journaled.
@@ -7817,6 +9679,12 @@ __all__ = [
     "ConfigStage",
     "ConfigSource",
     "PaafError",
+    "AlertState",
+    "PanelView",
+    "OpenDashboard",
+    "RangeChoice",
+    "QuickQuery",
+    "AnalyzeState",
     "Machine",
     "PowerAsk",
     "PowerRun",
@@ -7826,10 +9694,18 @@ __all__ = [
     "OnboardingState",
     "OverviewState",
     "ProtectState",
-    "FixListenerImpl",
-    "FixListener",
+    "AlertListenerImpl",
+    "AlertListener",
     "Subscription",
     "SubscriptionProtocol",
+    "AlertScreen",
+    "AlertScreenProtocol",
+    "AnalyzeListenerImpl",
+    "AnalyzeListener",
+    "AnalyzeScreen",
+    "AnalyzeScreenProtocol",
+    "FixListenerImpl",
+    "FixListener",
     "FixScreen",
     "FixScreenProtocol",
     "JournalListenerImpl",

@@ -2,7 +2,7 @@
 //! status read now; a reboot (a server's stop and start too) behind a confirmation that shows
 //! the plan, its live progress, cancel, and its verified (or unverified) result.
 
-use super::{Store, Subscription, shown};
+use super::{Store, shown};
 use crate::RUNTIME;
 use paaf_core::inventory::{HostState, HostStatus};
 use paaf_core::{CancellationToken, Confirmation, ErrorInfo, ProgressEvent};
@@ -97,11 +97,12 @@ pub struct FixState {
     pub error: Option<ErrorInfo>,
 }
 
-/// Implemented by the app: receives each new state of the Fix screen on a paaf thread.
-#[uniffi::export(with_foreign)]
-pub trait FixListener: Send + Sync {
-    fn on_state(&self, state: FixState);
-}
+super::screen_model!(
+    FixScreen,
+    FixState,
+    FixListener,
+    "Implemented by the app: receives each new state of the Fix screen on a paaf thread."
+);
 
 /// The Fix screen's model.
 #[derive(uniffi::Object)]
@@ -188,17 +189,6 @@ impl FixScreen {
 
 #[uniffi::export]
 impl FixScreen {
-    /// The state now.
-    pub fn state(&self) -> FixState {
-        self.store.get()
-    }
-
-    /// Adds a listener: it gets the state now, then each new one.
-    pub fn subscribe(&self, listener: Arc<dyn FixListener>) -> Arc<Subscription> {
-        self.store
-            .subscribe(Arc::new(move |s| listener.on_state(s)))
-    }
-
     /// Reads every host's and server's status again.
     pub fn refresh(&self) {
         let (core, store) = (self.core.clone(), self.store.clone());

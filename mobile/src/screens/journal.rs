@@ -1,7 +1,7 @@
 //! Journal: the actions of every front-end sharing this journal, newest first, filtered by
 //! target; a row is its own detail (state, result, error code, operator, device).
 
-use super::{Store, Subscription, shown};
+use super::{Store, shown};
 use paaf_core::ErrorInfo;
 use paaf_core::journal::ActionRecord;
 use std::sync::Arc;
@@ -21,11 +21,12 @@ pub struct JournalState {
     pub error: Option<ErrorInfo>,
 }
 
-/// Implemented by the app: receives each new state of the Journal screen on a paaf thread.
-#[uniffi::export(with_foreign)]
-pub trait JournalListener: Send + Sync {
-    fn on_state(&self, state: JournalState);
-}
+super::screen_model!(
+    JournalScreen,
+    JournalState,
+    JournalListener,
+    "Implemented by the app: receives each new state of the Journal screen on a paaf thread."
+);
 
 /// The Journal screen's model.
 #[derive(uniffi::Object)]
@@ -47,17 +48,6 @@ impl JournalScreen {
 
 #[uniffi::export]
 impl JournalScreen {
-    /// The state now.
-    pub fn state(&self) -> JournalState {
-        self.store.get()
-    }
-
-    /// Adds a listener: it gets the state now, then each new one.
-    pub fn subscribe(&self, listener: Arc<dyn JournalListener>) -> Arc<Subscription> {
-        self.store
-            .subscribe(Arc::new(move |s| listener.on_state(s)))
-    }
-
     /// Shows only the actions on `target` (null: all of them).
     pub fn filter(&self, target: Option<String>) {
         self.store.update(|s| s.target = target);

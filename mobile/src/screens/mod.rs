@@ -5,12 +5,20 @@
 //! is here, where it is tested against the real peers; an intent returns at once and its
 //! work runs on the library's runtime, each step reaching the listeners as a new state.
 
+mod alert;
+mod analyze;
+#[cfg(test)]
+mod bench;
 mod fix;
 mod journal;
 mod onboarding;
 mod overview;
 mod protect;
 
+pub use alert::{AlertListener, AlertScreen, AlertState};
+pub use analyze::{
+    AnalyzeListener, AnalyzeScreen, AnalyzeState, OpenDashboard, PanelView, QuickQuery, RangeChoice,
+};
 pub use fix::{
     FixListener, FixScreen, FixState, Machine, MachineAction, MachineKind, PowerAsk, PowerRun,
 };
@@ -24,6 +32,37 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+
+/// Declares a screen's listener (`$listener`, the trait the app implements, documented
+/// `$doc`) and exports the `state()` and `subscribe()` every screen has, read from the
+/// screen's `store` field: a new screen only writes its state, its intents and this line.
+macro_rules! screen_model {
+    ($screen:ident, $state:ty, $listener:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[uniffi::export(with_foreign)]
+        pub trait $listener: Send + Sync {
+            fn on_state(&self, state: $state);
+        }
+
+        #[uniffi::export]
+        impl $screen {
+            /// The state now.
+            pub fn state(&self) -> $state {
+                self.store.get()
+            }
+
+            /// Adds a listener: it gets the state now, then each new one.
+            pub fn subscribe(
+                &self,
+                listener: std::sync::Arc<dyn $listener>,
+            ) -> std::sync::Arc<$crate::screens::Subscription> {
+                self.store
+                    .subscribe(std::sync::Arc::new(move |s| listener.on_state(s)))
+            }
+        }
+    };
+}
+pub(crate) use screen_model;
 
 /// What a screen shows of a failed call: its code (the app shows the code's advice) and
 /// reason.

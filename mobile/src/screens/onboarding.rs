@@ -2,7 +2,7 @@
 //! invalid: never a crash), and imports a config pasted as TOML (validated before it replaces
 //! the file: a bad paste changes nothing).
 
-use super::{Store, Subscription, shown};
+use super::{Store, shown};
 use crate::{Paaf, SecretStore};
 use paaf_core::ErrorInfo;
 use std::path::PathBuf;
@@ -38,11 +38,12 @@ pub struct OnboardingState {
     pub error: Option<ErrorInfo>,
 }
 
-/// Implemented by the app: receives each new state of the Onboarding screen on a paaf thread.
-#[uniffi::export(with_foreign)]
-pub trait OnboardingListener: Send + Sync {
-    fn on_state(&self, state: OnboardingState);
-}
+super::screen_model!(
+    OnboardingScreen,
+    OnboardingState,
+    OnboardingListener,
+    "Implemented by the app: receives each new state of the Onboarding screen on a paaf thread."
+);
 
 /// The Onboarding screen's model: what the app creates first, before paaf is open.
 #[derive(uniffi::Object)]
@@ -111,17 +112,6 @@ impl OnboardingScreen {
         });
         screen.reload();
         screen
-    }
-
-    /// The state now.
-    pub fn state(&self) -> OnboardingState {
-        self.store.get()
-    }
-
-    /// Adds a listener: it gets the state now, then each new one.
-    pub fn subscribe(&self, listener: Arc<dyn OnboardingListener>) -> Arc<Subscription> {
-        self.store
-            .subscribe(Arc::new(move |s| listener.on_state(s)))
     }
 
     /// Reads the config file again (after it was edited elsewhere).

@@ -2,7 +2,7 @@
 //! not be read and the actions not finished yet; pull to refresh; open and resolve the
 //! incident.
 
-use super::{Store, Subscription, Work, shown};
+use super::{Store, Work, shown};
 use crate::RUNTIME;
 use paaf_core::incident::Incident;
 use paaf_core::{ErrorInfo, IncidentInput, Overview};
@@ -21,11 +21,12 @@ pub struct OverviewState {
     pub error: Option<ErrorInfo>,
 }
 
-/// Implemented by the app: receives each new state of the Overview screen on a paaf thread.
-#[uniffi::export(with_foreign)]
-pub trait OverviewListener: Send + Sync {
-    fn on_state(&self, state: OverviewState);
-}
+super::screen_model!(
+    OverviewScreen,
+    OverviewState,
+    OverviewListener,
+    "Implemented by the app: receives each new state of the Overview screen on a paaf thread."
+);
 
 /// The Overview screen's model.
 #[derive(uniffi::Object)]
@@ -74,17 +75,6 @@ impl OverviewScreen {
 
 #[uniffi::export]
 impl OverviewScreen {
-    /// The state now.
-    pub fn state(&self) -> OverviewState {
-        self.store.get()
-    }
-
-    /// Adds a listener: it gets the state now, then each new one.
-    pub fn subscribe(&self, listener: Arc<dyn OverviewListener>) -> Arc<Subscription> {
-        self.store
-            .subscribe(Arc::new(move |s| listener.on_state(s)))
-    }
-
     /// Pull to refresh: reads the alerts, the unfinished actions and the open incident again.
     pub fn refresh(&self) {
         self.act(|_| Box::pin(async { Ok(()) }));

@@ -2,7 +2,7 @@
 //! state now and asks a confirmation naming flag, environment and service, then shows the
 //! result and offers undo (itself confirmed).
 
-use super::{Store, Subscription, shown};
+use super::{Store, shown};
 use crate::RUNTIME;
 use paaf_core::flags::{FlagFilter, FlagState};
 use paaf_core::{BackendFlags, Confirmation, ErrorInfo, FlagChange, FlagTarget};
@@ -43,11 +43,12 @@ pub struct ProtectState {
     pub error: Option<ErrorInfo>,
 }
 
-/// Implemented by the app: receives each new state of the Protect screen on a paaf thread.
-#[uniffi::export(with_foreign)]
-pub trait ProtectListener: Send + Sync {
-    fn on_state(&self, state: ProtectState);
-}
+super::screen_model!(
+    ProtectScreen,
+    ProtectState,
+    ProtectListener,
+    "Implemented by the app: receives each new state of the Protect screen on a paaf thread."
+);
 
 /// The Protect screen's model.
 #[derive(uniffi::Object)]
@@ -114,17 +115,6 @@ async fn ask(
 
 #[uniffi::export]
 impl ProtectScreen {
-    /// The state now.
-    pub fn state(&self) -> ProtectState {
-        self.store.get()
-    }
-
-    /// Adds a listener: it gets the state now, then each new one.
-    pub fn subscribe(&self, listener: Arc<dyn ProtectListener>) -> Arc<Subscription> {
-        self.store
-            .subscribe(Arc::new(move |s| listener.on_state(s)))
-    }
-
     /// Lists the flags matching `query` (empty: all).
     pub fn search(&self, query: String) {
         self.store.update(|s| s.query = query);

@@ -2,11 +2,14 @@
 # The Kotlin bindings of paaf-mobile, tested on the JVM against a real OpenSSH test host: builds
 # libpaaf_mobile.so, compiles the checked-in generated bindings (mobile/android/paaf/src/main/
 # kotlin/dev/paaf/{core,mobile}), the small Kotlin layer beside them (PaafFlows.kt) and
-# tests/mobile/kotlin/BindingsTest.kt with kotlinc, starts one sshd host (tests/peers/
-# sshd-host.sh) on a free 127.0.0.1 port, and runs the tests with JUnit 4 (JUnitCore prints
-# "OK (N tests)" or "FAILURES!!!" and the failures; the exit status says which).
+# the tests beside this script with kotlinc, starts the real peers on free 127.0.0.1 ports (one
+# sshd host, tests/peers/sshd-host.sh; Prometheus + Alertmanager, tests/peers/prometheus.sh;
+# Unleash with flags new-checkout and kill-search on, tests/peers/unleash.sh), and runs the
+# tests with JUnit 4 (JUnitCore prints "OK (N tests)" or "FAILURES!!!" and the failures; the
+# exit status says which).
 #
 #   tests/mobile/kotlin/run.sh
+#   PAAF_KOTLIN_CLASSES=dev.paaf.tests.ScreensBench tests/mobile/kotlin/run.sh   (the bench)
 #
 # Installs what is missing: npm kotlin-compiler (pinned below) into $PAAF_TOOLS_DIR/kotlin
 # (default ~/.cache/paaf-tools), Debian libjna-java and junit4, a JRE. Run as root.
@@ -21,6 +24,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/paaf-target}"
 tools="${PAAF_TOOLS_DIR:-$HOME/.cache/paaf-tools}/kotlin"
 bindings=$repo/mobile/android/paaf/src/main/kotlin/dev/paaf
 hosts=$repo/tests/peers/sshd-host.sh
+prometheus=$repo/tests/peers/prometheus.sh
+unleash=$repo/tests/peers/unleash.sh
 
 log() { printf 'kotlin-tests: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -61,6 +66,8 @@ for jar in kotlin-stdlib.jar kotlinx-coroutines-core-jvm.jar; do
   [ -f "$klib/$jar" ] || die "$klib/$jar is missing from kotlin-compiler $KOTLIN_VERSION"
 done
 bash "$hosts" setup
+bash "$prometheus" setup
+bash "$unleash" setup
 
 log "building libpaaf_mobile.so"
 cargo build --quiet -p paaf-mobile --manifest-path "$repo/Cargo.toml"
@@ -71,7 +78,7 @@ libdir=$CARGO_TARGET_DIR/debug
 deps=/usr/share/java/jna.jar:/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 deps=$deps:$klib/kotlinx-coroutines-core-jvm.jar
 sources=("$bindings/core/paaf_core.kt" "$bindings/mobile/paaf_mobile.kt" "$bindings/PaafFlows.kt"
-  "$here/BindingsTest.kt" "$here/ScreensTest.kt")
+  "$here/BindingsTest.kt" "$here/ScreensTest.kt" "$here/PeersTest.kt" "$here/ScreensBench.kt")
 out=$CARGO_TARGET_DIR/kotlin-tests
 digest=$({ echo "$KOTLIN_VERSION"; cat "${sources[@]}"; } | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$out/digest" 2>/dev/null)" != "$digest" ]; then
@@ -88,6 +95,8 @@ chmod 0755 "$run"
 host_dir=$run/web-1
 cleanup() {
   bash "$hosts" stop "$host_dir" >/dev/null 2>&1 || log "could not stop the host in $host_dir"
+  bash "$prometheus" stop "$run/prometheus" >/dev/null 2>&1 || log "could not stop Prometheus in $run/prometheus"
+  bash "$unleash" stop "$run/unleash" >/dev/null 2>&1 || log "could not stop Unleash in $run/unleash"
   if [ "${PAAF_KOTLIN_KEEP:-}" = 1 ]; then log "kept $run"; else rm -rf "$run"; fi
 }
 trap cleanup EXIT
@@ -106,8 +115,36 @@ for try in 1 2 3; do
 done
 log "sshd test host on 127.0.0.1:$port"
 
+prom_port=$(free_port) node_port=$(free_port) am_port=$(free_port)
+bash "$prometheus" start "$run/prometheus" "$prom_port" "$node_port" "$am_port" ||
+  die "Prometheus and Alertmanager did not start"
+log "Prometheus on 127.0.0.1:$prom_port, Alertmanager on 127.0.0.1:$am_port"
+unleash_port=$(free_port)
+bash "$unleash" start "$run/unleash" "$unleash_port" "$$" || die "Unleash did not start"
+unleash_url=http://127.0.0.1:$unleash_port
+unleash_token=$(cat "$run/unleash/admin-token")
+unleash_admin() { # PATH [JSON]: a POST to the Unleash admin API
+  python3 - "$unleash_url$1" "$unleash_token" "${2:-}" <<'PY' || die "Unleash refused POST $1"
+import sys, urllib.request
+url, token, body = sys.argv[1:4]
+request = urllib.request.Request(url, data=body.encode() or None, method="POST",
+                                 headers={"Authorization": token, "Content-Type": "application/json"})
+urllib.request.urlopen(request, timeout=30).read()
+PY
+}
+for flag in new-checkout kill-search; do
+  unleash_admin /api/admin/projects/default/features "{\"name\": \"$flag\", \"type\": \"kill-switch\"}"
+  for env in production development; do
+    unleash_admin "/api/admin/projects/default/features/$flag/environments/$env/on"
+  done
+done
+log "Unleash on $unleash_url"
+
 mkdir -p "$run/apps"
+read -r -a classes <<<"${PAAF_KOTLIN_CLASSES:-dev.paaf.tests.BindingsTest dev.paaf.tests.ScreensTest dev.paaf.tests.PeersTest}"
 PAAF_TEST_PORT=$port PAAF_TEST_HOST_DIR=$host_dir PAAF_TEST_APPS_DIR=$run/apps \
+  PAAF_TEST_PROMETHEUS=http://127.0.0.1:$prom_port PAAF_TEST_ALERTMANAGER=http://127.0.0.1:$am_port \
+  PAAF_TEST_UNLEASH_URL=$unleash_url PAAF_TEST_UNLEASH_TOKEN=$unleash_token \
   java -Djna.library.path="$libdir" \
   -cp "$out/classes:$deps:$klib/kotlin-stdlib.jar" \
-  org.junit.runner.JUnitCore dev.paaf.tests.BindingsTest dev.paaf.tests.ScreensTest
+  org.junit.runner.JUnitCore "${classes[@]}"

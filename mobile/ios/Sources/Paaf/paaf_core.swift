@@ -1227,6 +1227,138 @@ public func FfiConverterTypeBackendFlags_lower(_ value: BackendFlags) -> RustBuf
 
 
 /**
+ * A series reduced to one bucket per pixel column of its chart: column `i` covers
+ * `[from + i·span/width, from + (i+1)·span/width)`. Columns the series has no point in are
+ * left out (the line joins its neighbours: the samples are sparser than the pixels); a column
+ * whose points are all null or NaN is kept with null values (the line breaks there).
+ */
+public struct ChartSeries: Equatable, Hashable {
+    /**
+     * The query (`refId`, or the PromQL text) this series answers.
+     */
+    public var refId: String
+    public var name: String
+    public var labels: Labels
+    /**
+     * Grafana unit id (`bytes`, `percentunit`, `reqps`, …) of the series or its panel.
+     */
+    public var unit: String?
+    /**
+     * The pixel column of each bucket kept, increasing (`0..width`).
+     */
+    public var columns: [UInt32]
+    /**
+     * The start of each bucket kept (epoch ms).
+     */
+    public var timesMs: [Int64]
+    public var min: [Double?]
+    public var max: [Double?]
+    public var mean: [Double?]
+    /**
+     * The bucket's latest value.
+     */
+    public var last: [Double?]
+    /**
+     * Over every point of the range, not the buckets.
+     */
+    public var stats: SeriesStats
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The query (`refId`, or the PromQL text) this series answers.
+         */refId: String, name: String, labels: Labels, 
+        /**
+         * Grafana unit id (`bytes`, `percentunit`, `reqps`, …) of the series or its panel.
+         */unit: String?, 
+        /**
+         * The pixel column of each bucket kept, increasing (`0..width`).
+         */columns: [UInt32], 
+        /**
+         * The start of each bucket kept (epoch ms).
+         */timesMs: [Int64], min: [Double?], max: [Double?], mean: [Double?], 
+        /**
+         * The bucket's latest value.
+         */last: [Double?], 
+        /**
+         * Over every point of the range, not the buckets.
+         */stats: SeriesStats) {
+        self.refId = refId
+        self.name = name
+        self.labels = labels
+        self.unit = unit
+        self.columns = columns
+        self.timesMs = timesMs
+        self.min = min
+        self.max = max
+        self.mean = mean
+        self.last = last
+        self.stats = stats
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ChartSeries: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChartSeries: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChartSeries {
+        return
+            try ChartSeries(
+                refId: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                labels: FfiConverterTypeLabels.read(from: &buf), 
+                unit: FfiConverterOptionString.read(from: &buf), 
+                columns: FfiConverterSequenceUInt32.read(from: &buf), 
+                timesMs: FfiConverterSequenceInt64.read(from: &buf), 
+                min: FfiConverterSequenceOptionDouble.read(from: &buf), 
+                max: FfiConverterSequenceOptionDouble.read(from: &buf), 
+                mean: FfiConverterSequenceOptionDouble.read(from: &buf), 
+                last: FfiConverterSequenceOptionDouble.read(from: &buf), 
+                stats: FfiConverterTypeSeriesStats.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ChartSeries, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.refId, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeLabels.write(value.labels, into: &buf)
+        FfiConverterOptionString.write(value.unit, into: &buf)
+        FfiConverterSequenceUInt32.write(value.columns, into: &buf)
+        FfiConverterSequenceInt64.write(value.timesMs, into: &buf)
+        FfiConverterSequenceOptionDouble.write(value.min, into: &buf)
+        FfiConverterSequenceOptionDouble.write(value.max, into: &buf)
+        FfiConverterSequenceOptionDouble.write(value.mean, into: &buf)
+        FfiConverterSequenceOptionDouble.write(value.last, into: &buf)
+        FfiConverterTypeSeriesStats.write(value.stats, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChartSeries_lift(_ buf: RustBuffer) throws -> ChartSeries {
+    return try FfiConverterTypeChartSeries.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChartSeries_lower(_ value: ChartSeries) -> RustBuffer {
+    return FfiConverterTypeChartSeries.lower(value)
+}
+
+
+/**
  * A dashboard opened for a time range: its panels and its variables resolved.
  */
 public struct Dashboard: Equatable, Hashable {
@@ -3802,6 +3934,15 @@ public struct Panel: Equatable, Hashable {
      */
     public var minInterval: String?
     public var maxDataPoints: UInt32?
+    /**
+     * The panel's unit (`fieldConfig.defaults.unit`, legacy `format` / first y axis's
+     * `format`): what a series without its own unit is shown in.
+     */
+    public var unit: String?
+    /**
+     * The panel's thresholds (`fieldConfig.defaults.thresholds`); none when it has none.
+     */
+    public var thresholds: Thresholds?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3814,7 +3955,14 @@ public struct Panel: Equatable, Hashable {
          */row: String?, datasource: DatasourceRef?, targets: [PanelQuery], gridPos: GridPos, 
         /**
          * The panel's "min interval" (`interval`), e.g. `30s` or `$resolution`.
-         */minInterval: String?, maxDataPoints: UInt32?) {
+         */minInterval: String?, maxDataPoints: UInt32?, 
+        /**
+         * The panel's unit (`fieldConfig.defaults.unit`, legacy `format` / first y axis's
+         * `format`): what a series without its own unit is shown in.
+         */unit: String?, 
+        /**
+         * The panel's thresholds (`fieldConfig.defaults.thresholds`); none when it has none.
+         */thresholds: Thresholds?) {
         self.id = id
         self.kind = kind
         self.title = title
@@ -3824,6 +3972,8 @@ public struct Panel: Equatable, Hashable {
         self.gridPos = gridPos
         self.minInterval = minInterval
         self.maxDataPoints = maxDataPoints
+        self.unit = unit
+        self.thresholds = thresholds
     }
 
     
@@ -3850,7 +4000,9 @@ public struct FfiConverterTypePanel: FfiConverterRustBuffer {
                 targets: FfiConverterSequenceTypePanelQuery.read(from: &buf), 
                 gridPos: FfiConverterTypeGridPos.read(from: &buf), 
                 minInterval: FfiConverterOptionString.read(from: &buf), 
-                maxDataPoints: FfiConverterOptionUInt32.read(from: &buf)
+                maxDataPoints: FfiConverterOptionUInt32.read(from: &buf), 
+                unit: FfiConverterOptionString.read(from: &buf), 
+                thresholds: FfiConverterOptionTypeThresholds.read(from: &buf)
         )
     }
 
@@ -3864,6 +4016,8 @@ public struct FfiConverterTypePanel: FfiConverterRustBuffer {
         FfiConverterTypeGridPos.write(value.gridPos, into: &buf)
         FfiConverterOptionString.write(value.minInterval, into: &buf)
         FfiConverterOptionUInt32.write(value.maxDataPoints, into: &buf)
+        FfiConverterOptionString.write(value.unit, into: &buf)
+        FfiConverterOptionTypeThresholds.write(value.thresholds, into: &buf)
     }
 }
 
@@ -3880,6 +4034,129 @@ public func FfiConverterTypePanel_lift(_ buf: RustBuffer) throws -> Panel {
 #endif
 public func FfiConverterTypePanel_lower(_ value: Panel) -> RustBuffer {
     return FfiConverterTypePanel.lower(value)
+}
+
+
+/**
+ * A panel ready to draw at a pixel width: each series one bucket per pixel column.
+ */
+public struct PanelChart: Equatable, Hashable {
+    public var panelId: Int64
+    public var title: String
+    /**
+     * Visualization type (`timeseries`, `stat`, `gauge`, …).
+     */
+    public var kind: String
+    /**
+     * The panel's unit (each series may carry its own).
+     */
+    public var unit: String?
+    public var thresholds: Thresholds?
+    public var series: [ChartSeries]
+    /**
+     * Queries that failed (or could not be sent), beside the series of those that worked.
+     */
+    public var errors: [QueryError]
+    public var fromMs: Int64
+    public var toMs: Int64
+    /**
+     * The `$__interval` the queries ran with.
+     */
+    public var intervalMs: Int64
+    /**
+     * The pixel width the series are bucketed for.
+     */
+    public var width: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(panelId: Int64, title: String, 
+        /**
+         * Visualization type (`timeseries`, `stat`, `gauge`, …).
+         */kind: String, 
+        /**
+         * The panel's unit (each series may carry its own).
+         */unit: String?, thresholds: Thresholds?, series: [ChartSeries], 
+        /**
+         * Queries that failed (or could not be sent), beside the series of those that worked.
+         */errors: [QueryError], fromMs: Int64, toMs: Int64, 
+        /**
+         * The `$__interval` the queries ran with.
+         */intervalMs: Int64, 
+        /**
+         * The pixel width the series are bucketed for.
+         */width: UInt32) {
+        self.panelId = panelId
+        self.title = title
+        self.kind = kind
+        self.unit = unit
+        self.thresholds = thresholds
+        self.series = series
+        self.errors = errors
+        self.fromMs = fromMs
+        self.toMs = toMs
+        self.intervalMs = intervalMs
+        self.width = width
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PanelChart: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePanelChart: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PanelChart {
+        return
+            try PanelChart(
+                panelId: FfiConverterInt64.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                unit: FfiConverterOptionString.read(from: &buf), 
+                thresholds: FfiConverterOptionTypeThresholds.read(from: &buf), 
+                series: FfiConverterSequenceTypeChartSeries.read(from: &buf), 
+                errors: FfiConverterSequenceTypeQueryError.read(from: &buf), 
+                fromMs: FfiConverterInt64.read(from: &buf), 
+                toMs: FfiConverterInt64.read(from: &buf), 
+                intervalMs: FfiConverterInt64.read(from: &buf), 
+                width: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PanelChart, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.panelId, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterOptionString.write(value.unit, into: &buf)
+        FfiConverterOptionTypeThresholds.write(value.thresholds, into: &buf)
+        FfiConverterSequenceTypeChartSeries.write(value.series, into: &buf)
+        FfiConverterSequenceTypeQueryError.write(value.errors, into: &buf)
+        FfiConverterInt64.write(value.fromMs, into: &buf)
+        FfiConverterInt64.write(value.toMs, into: &buf)
+        FfiConverterInt64.write(value.intervalMs, into: &buf)
+        FfiConverterUInt32.write(value.width, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelChart_lift(_ buf: RustBuffer) throws -> PanelChart {
+    return try FfiConverterTypePanelChart.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelChart_lower(_ value: PanelChart) -> RustBuffer {
+    return FfiConverterTypePanelChart.lower(value)
 }
 
 
@@ -4454,6 +4731,95 @@ public func FfiConverterTypeProgressEvent_lift(_ buf: RustBuffer) throws -> Prog
 #endif
 public func FfiConverterTypeProgressEvent_lower(_ value: ProgressEvent) -> RustBuffer {
     return FfiConverterTypeProgressEvent.lower(value)
+}
+
+
+/**
+ * A range query's answer ready to draw at a pixel width (a phone's quick query).
+ */
+public struct QueryChart: Equatable, Hashable {
+    public var expr: String
+    /**
+     * Each series bucketed per pixel column (min/max/mean/last).
+     */
+    public var series: [ChartSeries]
+    public var fromMs: Int64
+    public var toMs: Int64
+    /**
+     * The step the query ran with.
+     */
+    public var stepMs: Int64?
+    public var warnings: [String]
+    public var width: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(expr: String, 
+        /**
+         * Each series bucketed per pixel column (min/max/mean/last).
+         */series: [ChartSeries], fromMs: Int64, toMs: Int64, 
+        /**
+         * The step the query ran with.
+         */stepMs: Int64?, warnings: [String], width: UInt32) {
+        self.expr = expr
+        self.series = series
+        self.fromMs = fromMs
+        self.toMs = toMs
+        self.stepMs = stepMs
+        self.warnings = warnings
+        self.width = width
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QueryChart: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryChart: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryChart {
+        return
+            try QueryChart(
+                expr: FfiConverterString.read(from: &buf), 
+                series: FfiConverterSequenceTypeChartSeries.read(from: &buf), 
+                fromMs: FfiConverterInt64.read(from: &buf), 
+                toMs: FfiConverterInt64.read(from: &buf), 
+                stepMs: FfiConverterOptionInt64.read(from: &buf), 
+                warnings: FfiConverterSequenceString.read(from: &buf), 
+                width: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QueryChart, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.expr, into: &buf)
+        FfiConverterSequenceTypeChartSeries.write(value.series, into: &buf)
+        FfiConverterInt64.write(value.fromMs, into: &buf)
+        FfiConverterInt64.write(value.toMs, into: &buf)
+        FfiConverterOptionInt64.write(value.stepMs, into: &buf)
+        FfiConverterSequenceString.write(value.warnings, into: &buf)
+        FfiConverterUInt32.write(value.width, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryChart_lift(_ buf: RustBuffer) throws -> QueryChart {
+    return try FfiConverterTypeQueryChart.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryChart_lower(_ value: QueryChart) -> RustBuffer {
+    return FfiConverterTypeQueryChart.lower(value)
 }
 
 
@@ -6120,6 +6486,144 @@ public func FfiConverterTypeThreshold_lift(_ buf: RustBuffer) throws -> Threshol
 #endif
 public func FfiConverterTypeThreshold_lower(_ value: Threshold) -> RustBuffer {
     return FfiConverterTypeThreshold.lower(value)
+}
+
+
+/**
+ * One threshold step.
+ */
+public struct ThresholdStep: Equatable, Hashable {
+    /**
+     * From this value up; null for the base step.
+     */
+    public var value: Double?
+    /**
+     * Grafana's colour: a name (`green`, `semi-dark-red`) or `#rrggbb`.
+     */
+    public var color: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * From this value up; null for the base step.
+         */value: Double?, 
+        /**
+         * Grafana's colour: a name (`green`, `semi-dark-red`) or `#rrggbb`.
+         */color: String) {
+        self.value = value
+        self.color = color
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ThresholdStep: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeThresholdStep: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ThresholdStep {
+        return
+            try ThresholdStep(
+                value: FfiConverterOptionDouble.read(from: &buf), 
+                color: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ThresholdStep, into buf: inout [UInt8]) {
+        FfiConverterOptionDouble.write(value.value, into: &buf)
+        FfiConverterString.write(value.color, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThresholdStep_lift(_ buf: RustBuffer) throws -> ThresholdStep {
+    return try FfiConverterTypeThresholdStep.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThresholdStep_lower(_ value: ThresholdStep) -> RustBuffer {
+    return FfiConverterTypeThresholdStep.lower(value)
+}
+
+
+/**
+ * A panel's thresholds: the colour of a value is that of the last step it reaches.
+ */
+public struct Thresholds: Equatable, Hashable {
+    /**
+     * The step values are percentages of the panel's min..max, not values.
+     */
+    public var percentage: Bool
+    /**
+     * In increasing order; the first is the base (its `value` null).
+     */
+    public var steps: [ThresholdStep]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The step values are percentages of the panel's min..max, not values.
+         */percentage: Bool, 
+        /**
+         * In increasing order; the first is the base (its `value` null).
+         */steps: [ThresholdStep]) {
+        self.percentage = percentage
+        self.steps = steps
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Thresholds: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeThresholds: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Thresholds {
+        return
+            try Thresholds(
+                percentage: FfiConverterBool.read(from: &buf), 
+                steps: FfiConverterSequenceTypeThresholdStep.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Thresholds, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.percentage, into: &buf)
+        FfiConverterSequenceTypeThresholdStep.write(value.steps, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThresholds_lift(_ buf: RustBuffer) throws -> Thresholds {
+    return try FfiConverterTypeThresholds.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThresholds_lower(_ value: Thresholds) -> RustBuffer {
+    return FfiConverterTypeThresholds.lower(value)
 }
 
 
@@ -9941,6 +10445,30 @@ fileprivate struct FfiConverterOptionTypeTextSample: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeThresholds: FfiConverterRustBuffer {
+    typealias SwiftType = Thresholds?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeThresholds.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeThresholds.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeTimeWindow: FfiConverterRustBuffer {
     typealias SwiftType = TimeWindow?
 
@@ -10133,6 +10661,31 @@ fileprivate struct FfiConverterOptionTypeDateTimeUtc: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = [UInt32]
+
+    public static func write(_ value: [UInt32], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterUInt32.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UInt32] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UInt32]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterUInt32.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceInt64: FfiConverterRustBuffer {
     typealias SwiftType = [Int64]
 
@@ -10225,6 +10778,31 @@ fileprivate struct FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeAlertView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeChartSeries: FfiConverterRustBuffer {
+    typealias SwiftType = [ChartSeries]
+
+    public static func write(_ value: [ChartSeries], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeChartSeries.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ChartSeries] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ChartSeries]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeChartSeries.read(from: &buf))
         }
         return seq
     }
@@ -10725,6 +11303,31 @@ fileprivate struct FfiConverterSequenceTypeStepOutcome: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeStepOutcome.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeThresholdStep: FfiConverterRustBuffer {
+    typealias SwiftType = [ThresholdStep]
+
+    public static func write(_ value: [ThresholdStep], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeThresholdStep.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ThresholdStep] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ThresholdStep]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeThresholdStep.read(from: &buf))
         }
         return seq
     }

@@ -519,6 +519,22 @@ fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -585,6 +601,973 @@ fileprivate struct FfiConverterString: FfiConverter {
         writeBytes(&buf, value.utf8)
     }
 }
+
+
+
+
+/**
+ * Implemented by the app: receives each new state of the Alert screen on a paaf thread.
+ */
+public protocol AlertListener: AnyObject, Sendable {
+    
+    func onState(state: AlertState) 
+    
+}
+/**
+ * Implemented by the app: receives each new state of the Alert screen on a paaf thread.
+ */
+open class AlertListenerImpl: AlertListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_alertlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_alertlistener(handle, $0) }
+    }
+
+    
+
+    
+open func onState(state: AlertState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertlistener_on_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAlertState_lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAlertListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAlertListener = UniffiVTableCallbackInterfaceAlertListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAlertListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AlertListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAlertListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AlertListener: handle missing in uniffiClone")
+            }
+        },
+        onState: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAlertListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onState(
+                     state: try FfiConverterTypeAlertState_lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAlertListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAlertListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAlertListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_alertlistener(UniffiCallbackInterfaceAlertListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAlertListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AlertListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AlertListener
+
+    public static func lift(_ handle: UInt64) throws -> AlertListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AlertListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AlertListener) -> UInt64 {
+         if let rustImpl = value as? AlertListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AlertListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AlertListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertListener_lift(_ handle: UInt64) throws -> AlertListener {
+    return try FfiConverterTypeAlertListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertListener_lower(_ value: AlertListener) -> UInt64 {
+    return FfiConverterTypeAlertListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The Alert screen's model.
+ */
+public protocol AlertScreenProtocol: AnyObject, Sendable {
+    
+    /**
+     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
+     * `minutes`, with the comment people will read; journaled.
+     */
+    func addSilence(matchers: [String], minutes: UInt32, comment: String) 
+    
+    /**
+     * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
+     * dashboard and panel; journaled.
+     */
+    func annotate(grafana: String?, input: AnnotationInput) 
+    
+    /**
+     * Ends silence `id` now; journaled.
+     */
+    func expireSilence(id: String) 
+    
+    /**
+     * Reads the silences and the alerts again.
+     */
+    func refresh() 
+    
+    /**
+     * The state now.
+     */
+    func state()  -> AlertState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    func subscribe(listener: AlertListener)  -> Subscription
+    
+    /**
+     * Shows the silences of another source (a name of `silence_sources`).
+     */
+    func useSource(source: String) 
+    
+}
+/**
+ * The Alert screen's model.
+ */
+open class AlertScreen: AlertScreenProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_alertscreen(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_alertscreen(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
+     * `minutes`, with the comment people will read; journaled.
+     */
+open func addSilence(matchers: [String], minutes: UInt32, comment: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_add_silence(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(matchers),
+        FfiConverterUInt32.lower(minutes),
+        FfiConverterString.lower(comment),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
+     * dashboard and panel; journaled.
+     */
+open func annotate(grafana: String?, input: AnnotationInput)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_annotate(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(grafana),
+        FfiConverterTypeAnnotationInput_lower(input),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Ends silence `id` now; journaled.
+     */
+open func expireSilence(id: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_expire_silence(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Reads the silences and the alerts again.
+     */
+open func refresh()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_refresh(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The state now.
+     */
+open func state() -> AlertState  {
+    return try!  FfiConverterTypeAlertState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+open func subscribe(listener: AlertListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAlertListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Shows the silences of another source (a name of `silence_sources`).
+     */
+open func useSource(source: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_use_source(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(source),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAlertScreen: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AlertScreen
+
+    public static func lift(_ handle: UInt64) throws -> AlertScreen {
+        return AlertScreen(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AlertScreen) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AlertScreen {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AlertScreen, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertScreen_lift(_ handle: UInt64) throws -> AlertScreen {
+    return try FfiConverterTypeAlertScreen.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertScreen_lower(_ value: AlertScreen) -> UInt64 {
+    return FfiConverterTypeAlertScreen.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Implemented by the app: receives each new state of the Analyze screen on a paaf thread.
+ */
+public protocol AnalyzeListener: AnyObject, Sendable {
+    
+    func onState(state: AnalyzeState) 
+    
+}
+/**
+ * Implemented by the app: receives each new state of the Analyze screen on a paaf thread.
+ */
+open class AnalyzeListenerImpl: AnalyzeListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_analyzelistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_analyzelistener(handle, $0) }
+    }
+
+    
+
+    
+open func onState(state: AnalyzeState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzelistener_on_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAnalyzeState_lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAnalyzeListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAnalyzeListener = UniffiVTableCallbackInterfaceAnalyzeListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAnalyzeListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AnalyzeListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAnalyzeListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AnalyzeListener: handle missing in uniffiClone")
+            }
+        },
+        onState: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAnalyzeListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onState(
+                     state: try FfiConverterTypeAnalyzeState_lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAnalyzeListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAnalyzeListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAnalyzeListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_analyzelistener(UniffiCallbackInterfaceAnalyzeListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnalyzeListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AnalyzeListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AnalyzeListener
+
+    public static func lift(_ handle: UInt64) throws -> AnalyzeListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AnalyzeListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AnalyzeListener) -> UInt64 {
+         if let rustImpl = value as? AnalyzeListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnalyzeListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AnalyzeListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnalyzeListener_lift(_ handle: UInt64) throws -> AnalyzeListener {
+    return try FfiConverterTypeAnalyzeListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnalyzeListener_lower(_ value: AnalyzeListener) -> UInt64 {
+    return FfiConverterTypeAnalyzeListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The Analyze screen's model.
+ */
+public protocol AnalyzeScreenProtocol: AnyObject, Sendable {
+    
+    /**
+     * Back to the list.
+     */
+    func closeDashboard() 
+    
+    /**
+     * Opens a dashboard of the list: its panels prepared for the width, range and variables.
+     */
+    func openDashboard(uid: String) 
+    
+    /**
+     * Reads the list and the open dashboard again.
+     */
+    func refresh() 
+    
+    /**
+     * Runs a PromQL query on a Prometheus source (null: the only one) over the picked range
+     * (the last hour when none), ready to draw at the width.
+     */
+    func runQuery(source: String?, expr: String) 
+    
+    /**
+     * Lists the dashboards whose title matches `query` (empty: all).
+     */
+    func search(query: String) 
+    
+    /**
+     * Picks the values of variable `name` (`["$__all"]` for All).
+     */
+    func setVariable(name: String, values: [String]) 
+    
+    /**
+     * The chart width in pixels (the app's, once laid out): the series are prepared again.
+     */
+    func setWidth(width: UInt32) 
+    
+    /**
+     * Picks the time range (a choice of `ranges`, or one typed in Grafana's syntax); null:
+     * the dashboard's own. A range paaf cannot read is refused with its error.
+     */
+    func setWindow(window: TimeWindow?) 
+    
+    /**
+     * Lists only the starred dashboards, or all of them again.
+     */
+    func showStarred(starredOnly: Bool) 
+    
+    /**
+     * The state now.
+     */
+    func state()  -> AnalyzeState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    func subscribe(listener: AnalyzeListener)  -> Subscription
+    
+    /**
+     * Shows the dashboards of another configured Grafana (its name from `grafana_sources`).
+     */
+    func useGrafana(source: String) 
+    
+}
+/**
+ * The Analyze screen's model.
+ */
+open class AnalyzeScreen: AnalyzeScreenProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_analyzescreen(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_analyzescreen(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Back to the list.
+     */
+open func closeDashboard()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_close_dashboard(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Opens a dashboard of the list: its panels prepared for the width, range and variables.
+     */
+open func openDashboard(uid: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_open_dashboard(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(uid),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Reads the list and the open dashboard again.
+     */
+open func refresh()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_refresh(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Runs a PromQL query on a Prometheus source (null: the only one) over the picked range
+     * (the last hour when none), ready to draw at the width.
+     */
+open func runQuery(source: String?, expr: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_run_query(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(source),
+        FfiConverterString.lower(expr),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Lists the dashboards whose title matches `query` (empty: all).
+     */
+open func search(query: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_search(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(query),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Picks the values of variable `name` (`["$__all"]` for All).
+     */
+open func setVariable(name: String, values: [String])  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_set_variable(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),
+        FfiConverterSequenceString.lower(values),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The chart width in pixels (the app's, once laid out): the series are prepared again.
+     */
+open func setWidth(width: UInt32)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_set_width(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(width),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Picks the time range (a choice of `ranges`, or one typed in Grafana's syntax); null:
+     * the dashboard's own. A range paaf cannot read is refused with its error.
+     */
+open func setWindow(window: TimeWindow?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_set_window(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeTimeWindow.lower(window),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Lists only the starred dashboards, or all of them again.
+     */
+open func showStarred(starredOnly: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_show_starred(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(starredOnly),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The state now.
+     */
+open func state() -> AnalyzeState  {
+    return try!  FfiConverterTypeAnalyzeState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+open func subscribe(listener: AnalyzeListener) -> Subscription  {
+    return try!  FfiConverterTypeSubscription_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAnalyzeListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Shows the dashboards of another configured Grafana (its name from `grafana_sources`).
+     */
+open func useGrafana(source: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_analyzescreen_use_grafana(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(source),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnalyzeScreen: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AnalyzeScreen
+
+    public static func lift(_ handle: UInt64) throws -> AnalyzeScreen {
+        return AnalyzeScreen(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AnalyzeScreen) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnalyzeScreen {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AnalyzeScreen, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnalyzeScreen_lift(_ handle: UInt64) throws -> AnalyzeScreen {
+    return try FfiConverterTypeAnalyzeScreen.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnalyzeScreen_lower(_ value: AnalyzeScreen) -> UInt64 {
+    return FfiConverterTypeAnalyzeScreen.lower(value)
+}
+
+
 
 
 
@@ -2472,6 +3455,16 @@ public protocol PaafProtocol: AnyObject, Sendable {
      */
     func undoFlag(actionId: Int64, confirmation: Confirmation) async throws  -> FlagChange
     
+    /**
+     * The Alert screen's model: silences (add, expire) and annotations.
+     */
+    func alertScreen()  -> AlertScreen
+    
+    /**
+     * The Analyze screen's model: dashboards, their panels ready to draw, quick queries.
+     */
+    func analyzeScreen()  -> AnalyzeScreen
+    
 }
 /**
  * paaf, opened by an app: the only object a phone app needs.
@@ -3286,6 +4279,30 @@ open func undoFlag(actionId: Int64, confirmation: Confirmation)async throws  -> 
             liftFunc: FfiConverterTypeFlagChange_lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
+}
+    
+    /**
+     * The Alert screen's model: silences (add, expire) and annotations.
+     */
+open func alertScreen() -> AlertScreen  {
+    return try!  FfiConverterTypeAlertScreen_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_alert_screen(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The Analyze screen's model: dashboards, their panels ready to draw, quick queries.
+     */
+open func analyzeScreen() -> AnalyzeScreen  {
+    return try!  FfiConverterTypeAnalyzeScreen_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_analyze_screen(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 
@@ -4966,6 +5983,276 @@ public func FfiConverterTypeSubscription_lower(_ value: Subscription) -> UInt64 
 
 
 /**
+ * What the Alert screen shows.
+ */
+public struct AlertState: Equatable, Hashable {
+    /**
+     * A read or a change is under way.
+     */
+    public var busy: Bool
+    /**
+     * The sources that hold silences (Alertmanagers, Grafanas), and the one shown.
+     */
+    public var silenceSources: [String]
+    public var source: String?
+    /**
+     * The Grafana sources an annotation can go to.
+     */
+    public var grafanaSources: [String]
+    /**
+     * The silences of the source: active first, then pending, then the expired ones; each
+     * group newest first.
+     */
+    public var silences: [Silence]
+    /**
+     * The alerts of every monitoring source, to silence one.
+     */
+    public var alerts: [SourceAlerts]
+    /**
+     * The id of the silence added here last.
+     */
+    public var lastSilence: String?
+    /**
+     * The id of the annotation written here last.
+     */
+    public var lastAnnotation: Int64?
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * A read or a change is under way.
+         */busy: Bool, 
+        /**
+         * The sources that hold silences (Alertmanagers, Grafanas), and the one shown.
+         */silenceSources: [String], source: String?, 
+        /**
+         * The Grafana sources an annotation can go to.
+         */grafanaSources: [String], 
+        /**
+         * The silences of the source: active first, then pending, then the expired ones; each
+         * group newest first.
+         */silences: [Silence], 
+        /**
+         * The alerts of every monitoring source, to silence one.
+         */alerts: [SourceAlerts], 
+        /**
+         * The id of the silence added here last.
+         */lastSilence: String?, 
+        /**
+         * The id of the annotation written here last.
+         */lastAnnotation: Int64?, error: ErrorInfo?) {
+        self.busy = busy
+        self.silenceSources = silenceSources
+        self.source = source
+        self.grafanaSources = grafanaSources
+        self.silences = silences
+        self.alerts = alerts
+        self.lastSilence = lastSilence
+        self.lastAnnotation = lastAnnotation
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AlertState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAlertState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AlertState {
+        return
+            try AlertState(
+                busy: FfiConverterBool.read(from: &buf), 
+                silenceSources: FfiConverterSequenceString.read(from: &buf), 
+                source: FfiConverterOptionString.read(from: &buf), 
+                grafanaSources: FfiConverterSequenceString.read(from: &buf), 
+                silences: FfiConverterSequenceTypeSilence.read(from: &buf), 
+                alerts: FfiConverterSequenceTypeSourceAlerts.read(from: &buf), 
+                lastSilence: FfiConverterOptionString.read(from: &buf), 
+                lastAnnotation: FfiConverterOptionInt64.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AlertState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.busy, into: &buf)
+        FfiConverterSequenceString.write(value.silenceSources, into: &buf)
+        FfiConverterOptionString.write(value.source, into: &buf)
+        FfiConverterSequenceString.write(value.grafanaSources, into: &buf)
+        FfiConverterSequenceTypeSilence.write(value.silences, into: &buf)
+        FfiConverterSequenceTypeSourceAlerts.write(value.alerts, into: &buf)
+        FfiConverterOptionString.write(value.lastSilence, into: &buf)
+        FfiConverterOptionInt64.write(value.lastAnnotation, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertState_lift(_ buf: RustBuffer) throws -> AlertState {
+    return try FfiConverterTypeAlertState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAlertState_lower(_ value: AlertState) -> RustBuffer {
+    return FfiConverterTypeAlertState.lower(value)
+}
+
+
+/**
+ * What the Analyze screen shows.
+ */
+public struct AnalyzeState: Equatable, Hashable {
+    /**
+     * A read is under way; the rest is the last read.
+     */
+    public var busy: Bool
+    /**
+     * The Grafana sources configured, and the one shown (null when there is none).
+     */
+    public var grafanaSources: [String]
+    public var grafana: String?
+    /**
+     * The dashboard search: its text and whether only starred dashboards are listed.
+     */
+    public var search: String
+    public var starredOnly: Bool
+    public var dashboards: [DashboardHit]
+    public var dashboard: OpenDashboard?
+    /**
+     * The time range picked (`view.window`; null: the dashboard's own, the last hour for
+     * queries) and the variable values picked (`view.variables`, by name; `["$__all"]` for
+     * All).
+     */
+    public var view: DashboardView
+    public var ranges: [RangeChoice]
+    /**
+     * The chart width in pixels the series are prepared for.
+     */
+    public var width: UInt32
+    public var quickQueries: [QuickQuery]
+    /**
+     * The last query run, ready to draw.
+     */
+    public var query: QueryChart?
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * A read is under way; the rest is the last read.
+         */busy: Bool, 
+        /**
+         * The Grafana sources configured, and the one shown (null when there is none).
+         */grafanaSources: [String], grafana: String?, 
+        /**
+         * The dashboard search: its text and whether only starred dashboards are listed.
+         */search: String, starredOnly: Bool, dashboards: [DashboardHit], dashboard: OpenDashboard?, 
+        /**
+         * The time range picked (`view.window`; null: the dashboard's own, the last hour for
+         * queries) and the variable values picked (`view.variables`, by name; `["$__all"]` for
+         * All).
+         */view: DashboardView, ranges: [RangeChoice], 
+        /**
+         * The chart width in pixels the series are prepared for.
+         */width: UInt32, quickQueries: [QuickQuery], 
+        /**
+         * The last query run, ready to draw.
+         */query: QueryChart?, error: ErrorInfo?) {
+        self.busy = busy
+        self.grafanaSources = grafanaSources
+        self.grafana = grafana
+        self.search = search
+        self.starredOnly = starredOnly
+        self.dashboards = dashboards
+        self.dashboard = dashboard
+        self.view = view
+        self.ranges = ranges
+        self.width = width
+        self.quickQueries = quickQueries
+        self.query = query
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AnalyzeState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnalyzeState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnalyzeState {
+        return
+            try AnalyzeState(
+                busy: FfiConverterBool.read(from: &buf), 
+                grafanaSources: FfiConverterSequenceString.read(from: &buf), 
+                grafana: FfiConverterOptionString.read(from: &buf), 
+                search: FfiConverterString.read(from: &buf), 
+                starredOnly: FfiConverterBool.read(from: &buf), 
+                dashboards: FfiConverterSequenceTypeDashboardHit.read(from: &buf), 
+                dashboard: FfiConverterOptionTypeOpenDashboard.read(from: &buf), 
+                view: FfiConverterTypeDashboardView.read(from: &buf), 
+                ranges: FfiConverterSequenceTypeRangeChoice.read(from: &buf), 
+                width: FfiConverterUInt32.read(from: &buf), 
+                quickQueries: FfiConverterSequenceTypeQuickQuery.read(from: &buf), 
+                query: FfiConverterOptionTypeQueryChart.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AnalyzeState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.busy, into: &buf)
+        FfiConverterSequenceString.write(value.grafanaSources, into: &buf)
+        FfiConverterOptionString.write(value.grafana, into: &buf)
+        FfiConverterString.write(value.search, into: &buf)
+        FfiConverterBool.write(value.starredOnly, into: &buf)
+        FfiConverterSequenceTypeDashboardHit.write(value.dashboards, into: &buf)
+        FfiConverterOptionTypeOpenDashboard.write(value.dashboard, into: &buf)
+        FfiConverterTypeDashboardView.write(value.view, into: &buf)
+        FfiConverterSequenceTypeRangeChoice.write(value.ranges, into: &buf)
+        FfiConverterUInt32.write(value.width, into: &buf)
+        FfiConverterSequenceTypeQuickQuery.write(value.quickQueries, into: &buf)
+        FfiConverterOptionTypeQueryChart.write(value.query, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnalyzeState_lift(_ buf: RustBuffer) throws -> AnalyzeState {
+    return try FfiConverterTypeAnalyzeState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnalyzeState_lower(_ value: AnalyzeState) -> RustBuffer {
+    return FfiConverterTypeAnalyzeState.lower(value)
+}
+
+
+/**
  * What the Fix screen shows.
  */
 public struct FixState: Equatable, Hashable {
@@ -5489,6 +6776,101 @@ public func FfiConverterTypeOnboardingState_lower(_ value: OnboardingState) -> R
 
 
 /**
+ * The dashboard on screen.
+ */
+public struct OpenDashboard: Equatable, Hashable {
+    public var uid: String
+    public var title: String
+    /**
+     * Relative URL in Grafana (`/d/uid/slug`).
+     */
+    public var url: String?
+    public var fromMs: Int64
+    public var toMs: Int64
+    /**
+     * The variables with their value and options, for the pickers.
+     */
+    public var variables: [ResolvedVariable]
+    /**
+     * In the dashboard's order.
+     */
+    public var panels: [PanelView]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(uid: String, title: String, 
+        /**
+         * Relative URL in Grafana (`/d/uid/slug`).
+         */url: String?, fromMs: Int64, toMs: Int64, 
+        /**
+         * The variables with their value and options, for the pickers.
+         */variables: [ResolvedVariable], 
+        /**
+         * In the dashboard's order.
+         */panels: [PanelView]) {
+        self.uid = uid
+        self.title = title
+        self.url = url
+        self.fromMs = fromMs
+        self.toMs = toMs
+        self.variables = variables
+        self.panels = panels
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OpenDashboard: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOpenDashboard: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OpenDashboard {
+        return
+            try OpenDashboard(
+                uid: FfiConverterString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                url: FfiConverterOptionString.read(from: &buf), 
+                fromMs: FfiConverterInt64.read(from: &buf), 
+                toMs: FfiConverterInt64.read(from: &buf), 
+                variables: FfiConverterSequenceTypeResolvedVariable.read(from: &buf), 
+                panels: FfiConverterSequenceTypePanelView.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OpenDashboard, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.uid, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterOptionString.write(value.url, into: &buf)
+        FfiConverterInt64.write(value.fromMs, into: &buf)
+        FfiConverterInt64.write(value.toMs, into: &buf)
+        FfiConverterSequenceTypeResolvedVariable.write(value.variables, into: &buf)
+        FfiConverterSequenceTypePanelView.write(value.panels, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenDashboard_lift(_ buf: RustBuffer) throws -> OpenDashboard {
+    return try FfiConverterTypeOpenDashboard.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenDashboard_lower(_ value: OpenDashboard) -> RustBuffer {
+    return FfiConverterTypeOpenDashboard.lower(value)
+}
+
+
+/**
  * What the Overview screen shows.
  */
 public struct OverviewState: Equatable, Hashable {
@@ -5574,6 +6956,101 @@ public func FfiConverterTypeOverviewState_lift(_ buf: RustBuffer) throws -> Over
 #endif
 public func FfiConverterTypeOverviewState_lower(_ value: OverviewState) -> RustBuffer {
     return FfiConverterTypeOverviewState.lower(value)
+}
+
+
+/**
+ * One panel of the open dashboard: where it sits on Grafana's grid and its chart.
+ */
+public struct PanelView: Equatable, Hashable {
+    public var panelId: Int64
+    public var title: String
+    /**
+     * Visualization type (`timeseries`, `stat`, `gauge`, …).
+     */
+    public var kind: String
+    /**
+     * The row it is in, if any.
+     */
+    public var row: String?
+    public var gridPos: GridPos
+    /**
+     * The series ready to draw; null when its queries could not be run (`error`).
+     */
+    public var chart: PanelChart?
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(panelId: Int64, title: String, 
+        /**
+         * Visualization type (`timeseries`, `stat`, `gauge`, …).
+         */kind: String, 
+        /**
+         * The row it is in, if any.
+         */row: String?, gridPos: GridPos, 
+        /**
+         * The series ready to draw; null when its queries could not be run (`error`).
+         */chart: PanelChart?, error: ErrorInfo?) {
+        self.panelId = panelId
+        self.title = title
+        self.kind = kind
+        self.row = row
+        self.gridPos = gridPos
+        self.chart = chart
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PanelView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePanelView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PanelView {
+        return
+            try PanelView(
+                panelId: FfiConverterInt64.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                row: FfiConverterOptionString.read(from: &buf), 
+                gridPos: FfiConverterTypeGridPos.read(from: &buf), 
+                chart: FfiConverterOptionTypePanelChart.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PanelView, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.panelId, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterOptionString.write(value.row, into: &buf)
+        FfiConverterTypeGridPos.write(value.gridPos, into: &buf)
+        FfiConverterOptionTypePanelChart.write(value.chart, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelView_lift(_ buf: RustBuffer) throws -> PanelView {
+    return try FfiConverterTypePanelView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePanelView_lower(_ value: PanelView) -> RustBuffer {
+    return FfiConverterTypePanelView.lower(value)
 }
 
 
@@ -5887,6 +7364,138 @@ public func FfiConverterTypeProtectState_lift(_ buf: RustBuffer) throws -> Prote
 #endif
 public func FfiConverterTypeProtectState_lower(_ value: ProtectState) -> RustBuffer {
     return FfiConverterTypeProtectState.lower(value)
+}
+
+
+/**
+ * A PromQL query offered with one tap: a playbook's, with the values that mean trouble.
+ */
+public struct QuickQuery: Equatable, Hashable {
+    public var label: String
+    /**
+     * The `[[monitoring]]` Prometheus it runs on.
+     */
+    public var source: String
+    public var expr: String
+    public var above: Double?
+    public var below: Double?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(label: String, 
+        /**
+         * The `[[monitoring]]` Prometheus it runs on.
+         */source: String, expr: String, above: Double?, below: Double?) {
+        self.label = label
+        self.source = source
+        self.expr = expr
+        self.above = above
+        self.below = below
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QuickQuery: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQuickQuery: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QuickQuery {
+        return
+            try QuickQuery(
+                label: FfiConverterString.read(from: &buf), 
+                source: FfiConverterString.read(from: &buf), 
+                expr: FfiConverterString.read(from: &buf), 
+                above: FfiConverterOptionDouble.read(from: &buf), 
+                below: FfiConverterOptionDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QuickQuery, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterString.write(value.source, into: &buf)
+        FfiConverterString.write(value.expr, into: &buf)
+        FfiConverterOptionDouble.write(value.above, into: &buf)
+        FfiConverterOptionDouble.write(value.below, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuickQuery_lift(_ buf: RustBuffer) throws -> QuickQuery {
+    return try FfiConverterTypeQuickQuery.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuickQuery_lower(_ value: QuickQuery) -> RustBuffer {
+    return FfiConverterTypeQuickQuery.lower(value)
+}
+
+
+/**
+ * A choice of the time-range picker.
+ */
+public struct RangeChoice: Equatable, Hashable {
+    public var label: String
+    public var window: TimeWindow
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(label: String, window: TimeWindow) {
+        self.label = label
+        self.window = window
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RangeChoice: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRangeChoice: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RangeChoice {
+        return
+            try RangeChoice(
+                label: FfiConverterString.read(from: &buf), 
+                window: FfiConverterTypeTimeWindow.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RangeChoice, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterTypeTimeWindow.write(value.window, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRangeChoice_lift(_ buf: RustBuffer) throws -> RangeChoice {
+    return try FfiConverterTypeRangeChoice.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRangeChoice_lower(_ value: RangeChoice) -> RustBuffer {
+    return FfiConverterTypeRangeChoice.lower(value)
 }
 
 
@@ -6441,6 +8050,30 @@ fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -6585,6 +8218,78 @@ fileprivate struct FfiConverterOptionTypeOverview: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePanelChart: FfiConverterRustBuffer {
+    typealias SwiftType = PanelChart?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePanelChart.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePanelChart.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeQueryChart: FfiConverterRustBuffer {
+    typealias SwiftType = QueryChart?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeQueryChart.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeQueryChart.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTimeWindow: FfiConverterRustBuffer {
+    typealias SwiftType = TimeWindow?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTimeWindow.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTimeWindow.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeFlagAsk: FfiConverterRustBuffer {
     typealias SwiftType = FlagAsk?
 
@@ -6601,6 +8306,30 @@ fileprivate struct FfiConverterOptionTypeFlagAsk: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeFlagAsk.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeOpenDashboard: FfiConverterRustBuffer {
+    typealias SwiftType = OpenDashboard?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeOpenDashboard.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeOpenDashboard.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6856,6 +8585,31 @@ fileprivate struct FfiConverterSequenceTypeIncident: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeResolvedVariable: FfiConverterRustBuffer {
+    typealias SwiftType = [ResolvedVariable]
+
+    public static func write(_ value: [ResolvedVariable], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeResolvedVariable.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ResolvedVariable] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ResolvedVariable]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeResolvedVariable.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeRunbook: FfiConverterRustBuffer {
     typealias SwiftType = [Runbook]
 
@@ -6973,6 +8727,81 @@ fileprivate struct FfiConverterSequenceTypeMachine: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeMachine.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePanelView: FfiConverterRustBuffer {
+    typealias SwiftType = [PanelView]
+
+    public static func write(_ value: [PanelView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePanelView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PanelView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PanelView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePanelView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeQuickQuery: FfiConverterRustBuffer {
+    typealias SwiftType = [QuickQuery]
+
+    public static func write(_ value: [QuickQuery], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeQuickQuery.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [QuickQuery] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [QuickQuery]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeQuickQuery.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRangeChoice: FfiConverterRustBuffer {
+    typealias SwiftType = [RangeChoice]
+
+    public static func write(_ value: [RangeChoice], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRangeChoice.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RangeChoice] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RangeChoice]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRangeChoice.read(from: &buf))
         }
         return seq
     }
@@ -7195,6 +9024,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_undo_flag() != 57731) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_alert_screen() != 19818) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() != 328) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 34696) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7220,6 +9055,69 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_add_silence() != 56894) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence() != 3442) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_refresh() != 62258) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_state() != 26649) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_subscribe() != 10216) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_use_source() != 1821) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 62959) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() != 16849) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_open_dashboard() != 8062) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_refresh() != 8802) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_run_query() != 29548) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_search() != 55350) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_set_variable() != 945) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_set_width() != 31282) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_set_window() != 44912) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_show_starred() != 26832) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_state() != 3891) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_subscribe() != 60183) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() != 49189) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 33814) {
@@ -7340,6 +9238,8 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitAlertListener()
+    uniffiCallbackInitAnalyzeListener()
     uniffiCallbackInitFixListener()
     uniffiCallbackInitJournalListener()
     uniffiCallbackInitOnboardingListener()

@@ -1612,6 +1612,113 @@ public object FfiConverterTypeBackendFlags: FfiConverterRustBuffer<BackendFlags>
 
 
 /**
+ * A series reduced to one bucket per pixel column of its chart: column `i` covers
+ * `[from + i·span/width, from + (i+1)·span/width)`. Columns the series has no point in are
+ * left out (the line joins its neighbours: the samples are sparser than the pixels); a column
+ * whose points are all null or NaN is kept with null values (the line breaks there).
+ */
+data class ChartSeries (
+    /**
+     * The query (`refId`, or the PromQL text) this series answers.
+     */
+    var `refId`: kotlin.String
+    , 
+    var `name`: kotlin.String
+    , 
+    var `labels`: Labels
+    , 
+    /**
+     * Grafana unit id (`bytes`, `percentunit`, `reqps`, …) of the series or its panel.
+     */
+    var `unit`: kotlin.String?
+    , 
+    /**
+     * The pixel column of each bucket kept, increasing (`0..width`).
+     */
+    var `columns`: List<kotlin.UInt>
+    , 
+    /**
+     * The start of each bucket kept (epoch ms).
+     */
+    var `timesMs`: List<kotlin.Long>
+    , 
+    var `min`: List<kotlin.Double?>
+    , 
+    var `max`: List<kotlin.Double?>
+    , 
+    var `mean`: List<kotlin.Double?>
+    , 
+    /**
+     * The bucket's latest value.
+     */
+    var `last`: List<kotlin.Double?>
+    , 
+    /**
+     * Over every point of the range, not the buckets.
+     */
+    var `stats`: SeriesStats
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChartSeries: FfiConverterRustBuffer<ChartSeries> {
+    override fun read(buf: ByteBuffer): ChartSeries {
+        return ChartSeries(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeLabels.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceUInt.read(buf),
+            FfiConverterSequenceLong.read(buf),
+            FfiConverterSequenceOptionalDouble.read(buf),
+            FfiConverterSequenceOptionalDouble.read(buf),
+            FfiConverterSequenceOptionalDouble.read(buf),
+            FfiConverterSequenceOptionalDouble.read(buf),
+            FfiConverterTypeSeriesStats.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ChartSeries) = (
+            FfiConverterString.allocationSize(value.`refId`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypeLabels.allocationSize(value.`labels`) +
+            FfiConverterOptionalString.allocationSize(value.`unit`) +
+            FfiConverterSequenceUInt.allocationSize(value.`columns`) +
+            FfiConverterSequenceLong.allocationSize(value.`timesMs`) +
+            FfiConverterSequenceOptionalDouble.allocationSize(value.`min`) +
+            FfiConverterSequenceOptionalDouble.allocationSize(value.`max`) +
+            FfiConverterSequenceOptionalDouble.allocationSize(value.`mean`) +
+            FfiConverterSequenceOptionalDouble.allocationSize(value.`last`) +
+            FfiConverterTypeSeriesStats.allocationSize(value.`stats`)
+    )
+
+    override fun write(value: ChartSeries, buf: ByteBuffer) {
+            FfiConverterString.write(value.`refId`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypeLabels.write(value.`labels`, buf)
+            FfiConverterOptionalString.write(value.`unit`, buf)
+            FfiConverterSequenceUInt.write(value.`columns`, buf)
+            FfiConverterSequenceLong.write(value.`timesMs`, buf)
+            FfiConverterSequenceOptionalDouble.write(value.`min`, buf)
+            FfiConverterSequenceOptionalDouble.write(value.`max`, buf)
+            FfiConverterSequenceOptionalDouble.write(value.`mean`, buf)
+            FfiConverterSequenceOptionalDouble.write(value.`last`, buf)
+            FfiConverterTypeSeriesStats.write(value.`stats`, buf)
+    }
+}
+
+
+
+/**
  * A dashboard opened for a time range: its panels and its variables resolved.
  */
 data class Dashboard (
@@ -3644,6 +3751,17 @@ data class Panel (
     var `minInterval`: kotlin.String?
     , 
     var `maxDataPoints`: kotlin.UInt?
+    , 
+    /**
+     * The panel's unit (`fieldConfig.defaults.unit`, legacy `format` / first y axis's
+     * `format`): what a series without its own unit is shown in.
+     */
+    var `unit`: kotlin.String?
+    , 
+    /**
+     * The panel's thresholds (`fieldConfig.defaults.thresholds`); none when it has none.
+     */
+    var `thresholds`: Thresholds?
     
 ){
     
@@ -3669,6 +3787,8 @@ public object FfiConverterTypePanel: FfiConverterRustBuffer<Panel> {
             FfiConverterTypeGridPos.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeThresholds.read(buf),
         )
     }
 
@@ -3681,7 +3801,9 @@ public object FfiConverterTypePanel: FfiConverterRustBuffer<Panel> {
             FfiConverterSequenceTypePanelQuery.allocationSize(value.`targets`) +
             FfiConverterTypeGridPos.allocationSize(value.`gridPos`) +
             FfiConverterOptionalString.allocationSize(value.`minInterval`) +
-            FfiConverterOptionalUInt.allocationSize(value.`maxDataPoints`)
+            FfiConverterOptionalUInt.allocationSize(value.`maxDataPoints`) +
+            FfiConverterOptionalString.allocationSize(value.`unit`) +
+            FfiConverterOptionalTypeThresholds.allocationSize(value.`thresholds`)
     )
 
     override fun write(value: Panel, buf: ByteBuffer) {
@@ -3694,6 +3816,109 @@ public object FfiConverterTypePanel: FfiConverterRustBuffer<Panel> {
             FfiConverterTypeGridPos.write(value.`gridPos`, buf)
             FfiConverterOptionalString.write(value.`minInterval`, buf)
             FfiConverterOptionalUInt.write(value.`maxDataPoints`, buf)
+            FfiConverterOptionalString.write(value.`unit`, buf)
+            FfiConverterOptionalTypeThresholds.write(value.`thresholds`, buf)
+    }
+}
+
+
+
+/**
+ * A panel ready to draw at a pixel width: each series one bucket per pixel column.
+ */
+data class PanelChart (
+    var `panelId`: kotlin.Long
+    , 
+    var `title`: kotlin.String
+    , 
+    /**
+     * Visualization type (`timeseries`, `stat`, `gauge`, …).
+     */
+    var `kind`: kotlin.String
+    , 
+    /**
+     * The panel's unit (each series may carry its own).
+     */
+    var `unit`: kotlin.String?
+    , 
+    var `thresholds`: Thresholds?
+    , 
+    var `series`: List<ChartSeries>
+    , 
+    /**
+     * Queries that failed (or could not be sent), beside the series of those that worked.
+     */
+    var `errors`: List<QueryError>
+    , 
+    var `fromMs`: kotlin.Long
+    , 
+    var `toMs`: kotlin.Long
+    , 
+    /**
+     * The `$__interval` the queries ran with.
+     */
+    var `intervalMs`: kotlin.Long
+    , 
+    /**
+     * The pixel width the series are bucketed for.
+     */
+    var `width`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePanelChart: FfiConverterRustBuffer<PanelChart> {
+    override fun read(buf: ByteBuffer): PanelChart {
+        return PanelChart(
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeThresholds.read(buf),
+            FfiConverterSequenceTypeChartSeries.read(buf),
+            FfiConverterSequenceTypeQueryError.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PanelChart) = (
+            FfiConverterLong.allocationSize(value.`panelId`) +
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterOptionalString.allocationSize(value.`unit`) +
+            FfiConverterOptionalTypeThresholds.allocationSize(value.`thresholds`) +
+            FfiConverterSequenceTypeChartSeries.allocationSize(value.`series`) +
+            FfiConverterSequenceTypeQueryError.allocationSize(value.`errors`) +
+            FfiConverterLong.allocationSize(value.`fromMs`) +
+            FfiConverterLong.allocationSize(value.`toMs`) +
+            FfiConverterLong.allocationSize(value.`intervalMs`) +
+            FfiConverterUInt.allocationSize(value.`width`)
+    )
+
+    override fun write(value: PanelChart, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`panelId`, buf)
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterOptionalString.write(value.`unit`, buf)
+            FfiConverterOptionalTypeThresholds.write(value.`thresholds`, buf)
+            FfiConverterSequenceTypeChartSeries.write(value.`series`, buf)
+            FfiConverterSequenceTypeQueryError.write(value.`errors`, buf)
+            FfiConverterLong.write(value.`fromMs`, buf)
+            FfiConverterLong.write(value.`toMs`, buf)
+            FfiConverterLong.write(value.`intervalMs`, buf)
+            FfiConverterUInt.write(value.`width`, buf)
     }
 }
 
@@ -4140,6 +4365,78 @@ public object FfiConverterTypeProgressEvent: FfiConverterRustBuffer<ProgressEven
             FfiConverterLong.write(value.`actionId`, buf)
             FfiConverterULong.write(value.`elapsedMs`, buf)
             FfiConverterTypeStep.write(value.`step`, buf)
+    }
+}
+
+
+
+/**
+ * A range query's answer ready to draw at a pixel width (a phone's quick query).
+ */
+data class QueryChart (
+    var `expr`: kotlin.String
+    , 
+    /**
+     * Each series bucketed per pixel column (min/max/mean/last).
+     */
+    var `series`: List<ChartSeries>
+    , 
+    var `fromMs`: kotlin.Long
+    , 
+    var `toMs`: kotlin.Long
+    , 
+    /**
+     * The step the query ran with.
+     */
+    var `stepMs`: kotlin.Long?
+    , 
+    var `warnings`: List<kotlin.String>
+    , 
+    var `width`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQueryChart: FfiConverterRustBuffer<QueryChart> {
+    override fun read(buf: ByteBuffer): QueryChart {
+        return QueryChart(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeChartSeries.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: QueryChart) = (
+            FfiConverterString.allocationSize(value.`expr`) +
+            FfiConverterSequenceTypeChartSeries.allocationSize(value.`series`) +
+            FfiConverterLong.allocationSize(value.`fromMs`) +
+            FfiConverterLong.allocationSize(value.`toMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`stepMs`) +
+            FfiConverterSequenceString.allocationSize(value.`warnings`) +
+            FfiConverterUInt.allocationSize(value.`width`)
+    )
+
+    override fun write(value: QueryChart, buf: ByteBuffer) {
+            FfiConverterString.write(value.`expr`, buf)
+            FfiConverterSequenceTypeChartSeries.write(value.`series`, buf)
+            FfiConverterLong.write(value.`fromMs`, buf)
+            FfiConverterLong.write(value.`toMs`, buf)
+            FfiConverterOptionalLong.write(value.`stepMs`, buf)
+            FfiConverterSequenceString.write(value.`warnings`, buf)
+            FfiConverterUInt.write(value.`width`, buf)
     }
 }
 
@@ -5413,6 +5710,100 @@ public object FfiConverterTypeThreshold: FfiConverterRustBuffer<Threshold> {
     override fun write(value: Threshold, buf: ByteBuffer) {
             FfiConverterDouble.write(value.`warning`, buf)
             FfiConverterDouble.write(value.`danger`, buf)
+    }
+}
+
+
+
+/**
+ * One threshold step.
+ */
+data class ThresholdStep (
+    /**
+     * From this value up; null for the base step.
+     */
+    var `value`: kotlin.Double?
+    , 
+    /**
+     * Grafana's colour: a name (`green`, `semi-dark-red`) or `#rrggbb`.
+     */
+    var `color`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeThresholdStep: FfiConverterRustBuffer<ThresholdStep> {
+    override fun read(buf: ByteBuffer): ThresholdStep {
+        return ThresholdStep(
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ThresholdStep) = (
+            FfiConverterOptionalDouble.allocationSize(value.`value`) +
+            FfiConverterString.allocationSize(value.`color`)
+    )
+
+    override fun write(value: ThresholdStep, buf: ByteBuffer) {
+            FfiConverterOptionalDouble.write(value.`value`, buf)
+            FfiConverterString.write(value.`color`, buf)
+    }
+}
+
+
+
+/**
+ * A panel's thresholds: the colour of a value is that of the last step it reaches.
+ */
+data class Thresholds (
+    /**
+     * The step values are percentages of the panel's min..max, not values.
+     */
+    var `percentage`: kotlin.Boolean
+    , 
+    /**
+     * In increasing order; the first is the base (its `value` null).
+     */
+    var `steps`: List<ThresholdStep>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeThresholds: FfiConverterRustBuffer<Thresholds> {
+    override fun read(buf: ByteBuffer): Thresholds {
+        return Thresholds(
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeThresholdStep.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Thresholds) = (
+            FfiConverterBoolean.allocationSize(value.`percentage`) +
+            FfiConverterSequenceTypeThresholdStep.allocationSize(value.`steps`)
+    )
+
+    override fun write(value: Thresholds, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`percentage`, buf)
+            FfiConverterSequenceTypeThresholdStep.write(value.`steps`, buf)
     }
 }
 
@@ -8765,6 +9156,38 @@ public object FfiConverterOptionalTypeTextSample: FfiConverterRustBuffer<TextSam
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeThresholds: FfiConverterRustBuffer<Thresholds?> {
+    override fun read(buf: ByteBuffer): Thresholds? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeThresholds.read(buf)
+    }
+
+    override fun allocationSize(value: Thresholds?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeThresholds.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Thresholds?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeThresholds.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeTimeWindow: FfiConverterRustBuffer<TimeWindow?> {
     override fun read(buf: ByteBuffer): TimeWindow? {
         if (buf.get().toInt() == 0) {
@@ -9021,6 +9444,34 @@ public object FfiConverterOptionalTypeDateTimeUtc: FfiConverterRustBuffer<DateTi
 /**
  * @suppress
  */
+public object FfiConverterSequenceUInt: FfiConverterRustBuffer<List<kotlin.UInt>> {
+    override fun read(buf: ByteBuffer): List<kotlin.UInt> {
+        val len = buf.getInt()
+        return List<kotlin.UInt>(len) {
+            FfiConverterUInt.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.UInt>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterUInt.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.UInt>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterUInt.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceLong: FfiConverterRustBuffer<List<kotlin.Long>> {
     override fun read(buf: ByteBuffer): List<kotlin.Long> {
         val len = buf.getInt()
@@ -9123,6 +9574,34 @@ public object FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer<List<Ale
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeAlertView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeChartSeries: FfiConverterRustBuffer<List<ChartSeries>> {
+    override fun read(buf: ByteBuffer): List<ChartSeries> {
+        val len = buf.getInt()
+        return List<ChartSeries>(len) {
+            FfiConverterTypeChartSeries.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ChartSeries>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeChartSeries.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ChartSeries>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeChartSeries.write(it, buf)
         }
     }
 }
@@ -9683,6 +10162,34 @@ public object FfiConverterSequenceTypeStepOutcome: FfiConverterRustBuffer<List<S
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeStepOutcome.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeThresholdStep: FfiConverterRustBuffer<List<ThresholdStep>> {
+    override fun read(buf: ByteBuffer): List<ThresholdStep> {
+        val len = buf.getInt()
+        return List<ThresholdStep>(len) {
+            FfiConverterTypeThresholdStep.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ThresholdStep>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeThresholdStep.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ThresholdStep>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeThresholdStep.write(it, buf)
         }
     }
 }

@@ -55,6 +55,7 @@ import dev.paaf.core.FfiConverterTypeExecOutput
 import dev.paaf.core.FfiConverterTypeFlagChange
 import dev.paaf.core.FfiConverterTypeFlagState
 import dev.paaf.core.FfiConverterTypeFlagTarget
+import dev.paaf.core.FfiConverterTypeGridPos
 import dev.paaf.core.FfiConverterTypeHostAdded
 import dev.paaf.core.FfiConverterTypeHostCheck
 import dev.paaf.core.FfiConverterTypeHostInput
@@ -66,11 +67,14 @@ import dev.paaf.core.FfiConverterTypeIncidentEvent
 import dev.paaf.core.FfiConverterTypeIncidentInput
 import dev.paaf.core.FfiConverterTypeOfferedKey
 import dev.paaf.core.FfiConverterTypeOverview
+import dev.paaf.core.FfiConverterTypePanelChart
 import dev.paaf.core.FfiConverterTypePanelData
 import dev.paaf.core.FfiConverterTypePhase
 import dev.paaf.core.FfiConverterTypeProgressEvent
+import dev.paaf.core.FfiConverterTypeQueryChart
 import dev.paaf.core.FfiConverterTypeQueryResult
 import dev.paaf.core.FfiConverterTypeRebootReport
+import dev.paaf.core.FfiConverterTypeResolvedVariable
 import dev.paaf.core.FfiConverterTypeRunPlan
 import dev.paaf.core.FfiConverterTypeRunReport
 import dev.paaf.core.FfiConverterTypeRunbook
@@ -78,9 +82,11 @@ import dev.paaf.core.FfiConverterTypeSilence
 import dev.paaf.core.FfiConverterTypeSourceAlerts
 import dev.paaf.core.FfiConverterTypeStepEvent
 import dev.paaf.core.FfiConverterTypeTarget
+import dev.paaf.core.FfiConverterTypeTimeWindow
 import dev.paaf.core.FlagChange
 import dev.paaf.core.FlagState
 import dev.paaf.core.FlagTarget
+import dev.paaf.core.GridPos
 import dev.paaf.core.HostAdded
 import dev.paaf.core.HostCheck
 import dev.paaf.core.HostInput
@@ -92,11 +98,14 @@ import dev.paaf.core.IncidentEvent
 import dev.paaf.core.IncidentInput
 import dev.paaf.core.OfferedKey
 import dev.paaf.core.Overview
+import dev.paaf.core.PanelChart
 import dev.paaf.core.PanelData
 import dev.paaf.core.Phase
 import dev.paaf.core.ProgressEvent
+import dev.paaf.core.QueryChart
 import dev.paaf.core.QueryResult
 import dev.paaf.core.RebootReport
+import dev.paaf.core.ResolvedVariable
 import dev.paaf.core.RunPlan
 import dev.paaf.core.RunReport
 import dev.paaf.core.Runbook
@@ -104,6 +113,7 @@ import dev.paaf.core.Silence
 import dev.paaf.core.SourceAlerts
 import dev.paaf.core.StepEvent
 import dev.paaf.core.Target
+import dev.paaf.core.TimeWindow
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.coroutines.resume
 import kotlinx.coroutines.CancellableContinuation
@@ -126,6 +136,7 @@ import dev.paaf.core.RustBuffer as RustBufferExecOutput
 import dev.paaf.core.RustBuffer as RustBufferFlagChange
 import dev.paaf.core.RustBuffer as RustBufferFlagState
 import dev.paaf.core.RustBuffer as RustBufferFlagTarget
+import dev.paaf.core.RustBuffer as RustBufferGridPos
 import dev.paaf.core.RustBuffer as RustBufferHostAdded
 import dev.paaf.core.RustBuffer as RustBufferHostCheck
 import dev.paaf.core.RustBuffer as RustBufferHostInput
@@ -137,11 +148,14 @@ import dev.paaf.core.RustBuffer as RustBufferIncidentEvent
 import dev.paaf.core.RustBuffer as RustBufferIncidentInput
 import dev.paaf.core.RustBuffer as RustBufferOfferedKey
 import dev.paaf.core.RustBuffer as RustBufferOverview
+import dev.paaf.core.RustBuffer as RustBufferPanelChart
 import dev.paaf.core.RustBuffer as RustBufferPanelData
 import dev.paaf.core.RustBuffer as RustBufferPhase
 import dev.paaf.core.RustBuffer as RustBufferProgressEvent
+import dev.paaf.core.RustBuffer as RustBufferQueryChart
 import dev.paaf.core.RustBuffer as RustBufferQueryResult
 import dev.paaf.core.RustBuffer as RustBufferRebootReport
+import dev.paaf.core.RustBuffer as RustBufferResolvedVariable
 import dev.paaf.core.RustBuffer as RustBufferRunPlan
 import dev.paaf.core.RustBuffer as RustBufferRunReport
 import dev.paaf.core.RustBuffer as RustBufferRunbook
@@ -149,6 +163,7 @@ import dev.paaf.core.RustBuffer as RustBufferSilence
 import dev.paaf.core.RustBuffer as RustBufferSourceAlerts
 import dev.paaf.core.RustBuffer as RustBufferStepEvent
 import dev.paaf.core.RustBuffer as RustBufferTarget
+import dev.paaf.core.RustBuffer as RustBufferTimeWindow
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -774,6 +789,12 @@ internal interface UniffiCallbackInterfaceProgressListenerMethod0 : com.sun.jna.
 internal interface UniffiCallbackInterfaceStepListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBufferStepEvent.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceAlertListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceAnalyzeListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceFixListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -833,6 +854,44 @@ internal open class UniffiVTableCallbackInterfaceStepListener(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onStep` = other.`onStep`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
+internal open class UniffiVTableCallbackInterfaceAlertListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onState`: UniffiCallbackInterfaceAlertListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onState`: UniffiCallbackInterfaceAlertListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceAlertListener(`uniffiFree`,`uniffiClone`,`onState`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceAlertListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onState` = other.`onState`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
+internal open class UniffiVTableCallbackInterfaceAnalyzeListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onState`: UniffiCallbackInterfaceAnalyzeListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onState`: UniffiCallbackInterfaceAnalyzeListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceAnalyzeListener(`uniffiFree`,`uniffiClone`,`onState`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceAnalyzeListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onState` = other.`onState`
     }
 
 }
@@ -1067,6 +1126,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_undo_flag(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_alert_screen(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_analyze_screen(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_progresslistener_on_progress(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_rebootoperation_cancel(
@@ -1084,6 +1147,48 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_paaf_mobile_checksum_method_steplistener_on_step(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_subscription_cancel(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertlistener_on_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_add_silence(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_annotate(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_refresh(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_subscribe(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_use_source(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzelistener_on_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_open_dashboard(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_refresh(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_run_query(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_search(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_set_variable(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_set_width(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_set_window(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_show_starred(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_state(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_subscribe(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_fixlistener_on_state(
     ): Int
@@ -1179,6 +1284,8 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "paaf_mobile"))
+        uniffiCallbackInterfaceAlertListener.register(this)
+        uniffiCallbackInterfaceAnalyzeListener.register(this)
         uniffiCallbackInterfaceFixListener.register(this)
         uniffiCallbackInterfaceJournalListener.register(this)
         uniffiCallbackInterfaceOnboardingListener.register(this)
@@ -1284,6 +1391,10 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_undo_flag(`ptr`: Long,`actionId`: Long,`confirmation`: RustBufferConfirmation.ByValue,
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_alert_screen(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_analyze_screen(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_paaf_mobile_fn_clone_progresslistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_free_progresslistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1325,6 +1436,68 @@ internal object UniffiLib {
     external fun uniffi_paaf_mobile_fn_free_subscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_paaf_mobile_fn_method_subscription_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_alertlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_alertlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_alertlistener(`vtable`: UniffiVTableCallbackInterfaceAlertListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertlistener_on_state(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_alertscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_alertscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_add_silence(`ptr`: Long,`matchers`: RustBuffer.ByValue,`minutes`: Int,`comment`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_annotate(`ptr`: Long,`grafana`: RustBuffer.ByValue,`input`: RustBufferAnnotationInput.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_expire_silence(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_refresh(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_use_source(`ptr`: Long,`source`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_analyzelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_analyzelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_analyzelistener(`vtable`: UniffiVTableCallbackInterfaceAnalyzeListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzelistener_on_state(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_analyzescreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_analyzescreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_close_dashboard(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_open_dashboard(`ptr`: Long,`uid`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_refresh(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_run_query(`ptr`: Long,`source`: RustBuffer.ByValue,`expr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_search(`ptr`: Long,`query`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_set_variable(`ptr`: Long,`name`: RustBuffer.ByValue,`values`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_set_width(`ptr`: Long,`width`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_set_window(`ptr`: Long,`window`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_show_starred(`ptr`: Long,`starredOnly`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_analyzescreen_use_grafana(`ptr`: Long,`source`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_paaf_mobile_fn_clone_fixlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1706,6 +1879,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_undo_flag() and 0xFFFF) != 57731) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_alert_screen() and 0xFFFF) != 19818) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() and 0xFFFF) != 328) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() and 0xFFFF) != 34696) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1731,6 +1910,69 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() and 0xFFFF) != 63128) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() and 0xFFFF) != 27704) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence() and 0xFFFF) != 56894) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() and 0xFFFF) != 48833) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence() and 0xFFFF) != 3442) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_refresh() and 0xFFFF) != 62258) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_state() and 0xFFFF) != 26649) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_subscribe() and 0xFFFF) != 10216) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source() and 0xFFFF) != 1821) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() and 0xFFFF) != 62959) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() and 0xFFFF) != 16849) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_open_dashboard() and 0xFFFF) != 8062) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_refresh() and 0xFFFF) != 8802) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_run_query() and 0xFFFF) != 29548) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_search() and 0xFFFF) != 55350) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_variable() and 0xFFFF) != 945) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_width() and 0xFFFF) != 31282) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_set_window() and 0xFFFF) != 44912) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_show_starred() and 0xFFFF) != 26832) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_state() and 0xFFFF) != 3891) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_subscribe() and 0xFFFF) != 60183) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() and 0xFFFF) != 49189) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() and 0xFFFF) != 33814) {
@@ -2150,6 +2392,29 @@ public object FfiConverterLong: FfiConverter<Long, Long> {
 /**
  * @suppress
  */
+public object FfiConverterDouble: FfiConverter<Double, Double> {
+    override fun lift(value: Double): Double {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Double {
+        return buf.getDouble()
+    }
+
+    override fun lower(value: Double): Double {
+        return value
+    }
+
+    override fun allocationSize(value: Double) = 8UL
+
+    override fun write(value: Double, buf: ByteBuffer) {
+        buf.putDouble(value)
+    }
+}
+
+/**
+ * @suppress
+ */
 public object FfiConverterBoolean: FfiConverter<Boolean, Byte> {
     override fun lift(value: Byte): Boolean {
         return value.toInt() != 0
@@ -2224,6 +2489,1543 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
         val byteBuf = toUtf8(value)
         buf.putInt(byteBuf.limit())
         buf.put(byteBuf)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Implemented by the app: receives each new state of the Alert screen on a paaf thread.
+ */
+public interface AlertListener {
+    
+    fun `onState`(`state`: AlertState)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives each new state of the Alert screen on a paaf thread.
+ */
+open class AlertListenerImpl: Disposable, AutoCloseable, AlertListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_alertlistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_alertlistener(handle, status)
+        }
+    }
+
+    override fun `onState`(`state`: AlertState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state(
+        it,
+        
+        FfiConverterTypeAlertState.lower(`state`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceAlertListener {
+    internal object `onState`: UniffiCallbackInterfaceAlertListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeAlertListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onState`(
+                    FfiConverterTypeAlertState.lift(`state`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeAlertListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeAlertListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceAlertListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onState`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_alertlistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAlertListener: FfiConverter<AlertListener, Long> {
+    internal val handleMap = UniffiHandleMap<AlertListener>()
+
+    override fun lower(value: AlertListener): Long {
+        if (value is AlertListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): AlertListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AlertListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): AlertListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AlertListener) = 8UL
+
+    override fun write(value: AlertListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The Alert screen's model.
+ */
+public interface AlertScreenInterface {
+    
+    /**
+     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
+     * `minutes`, with the comment people will read; journaled.
+     */
+    fun `addSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
+    
+    /**
+     * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
+     * dashboard and panel; journaled.
+     */
+    fun `annotate`(`grafana`: kotlin.String?, `input`: AnnotationInput)
+    
+    /**
+     * Ends silence `id` now; journaled.
+     */
+    fun `expireSilence`(`id`: kotlin.String)
+    
+    /**
+     * Reads the silences and the alerts again.
+     */
+    fun `refresh`()
+    
+    /**
+     * The state now.
+     */
+    fun `state`(): AlertState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    fun `subscribe`(`listener`: AlertListener): Subscription
+    
+    /**
+     * Shows the silences of another source (a name of `silence_sources`).
+     */
+    fun `useSource`(`source`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * The Alert screen's model.
+ */
+open class AlertScreen: Disposable, AutoCloseable, AlertScreenInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_alertscreen(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_alertscreen(handle, status)
+        }
+    }
+
+    
+    /**
+     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
+     * `minutes`, with the comment people will read; journaled.
+     */override fun `addSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence(
+        it,
+        
+        FfiConverterSequenceString.lower(`matchers`),
+        FfiConverterUInt.lower(`minutes`),
+        FfiConverterString.lower(`comment`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
+     * dashboard and panel; journaled.
+     */override fun `annotate`(`grafana`: kotlin.String?, `input`: AnnotationInput)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate(
+        it,
+        
+        FfiConverterOptionalString.lower(`grafana`),
+        FfiConverterTypeAnnotationInput.lower(`input`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Ends silence `id` now; journaled.
+     */override fun `expireSilence`(`id`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_expire_silence(
+        it,
+        
+        FfiConverterString.lower(`id`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Reads the silences and the alerts again.
+     */override fun `refresh`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_refresh(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The state now.
+     */override fun `state`(): AlertState {
+            return FfiConverterTypeAlertState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */override fun `subscribe`(`listener`: AlertListener): Subscription {
+            return FfiConverterTypeSubscription.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_subscribe(
+        it,
+        
+        FfiConverterTypeAlertListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Shows the silences of another source (a name of `silence_sources`).
+     */override fun `useSource`(`source`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_use_source(
+        it,
+        
+        FfiConverterString.lower(`source`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAlertScreen: FfiConverter<AlertScreen, Long> {
+    override fun lower(value: AlertScreen): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AlertScreen {
+        return AlertScreen(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AlertScreen {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AlertScreen) = 8UL
+
+    override fun write(value: AlertScreen, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Implemented by the app: receives each new state of the Analyze screen on a paaf thread.
+ */
+public interface AnalyzeListener {
+    
+    fun `onState`(`state`: AnalyzeState)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives each new state of the Analyze screen on a paaf thread.
+ */
+open class AnalyzeListenerImpl: Disposable, AutoCloseable, AnalyzeListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_analyzelistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_analyzelistener(handle, status)
+        }
+    }
+
+    override fun `onState`(`state`: AnalyzeState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzelistener_on_state(
+        it,
+        
+        FfiConverterTypeAnalyzeState.lower(`state`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceAnalyzeListener {
+    internal object `onState`: UniffiCallbackInterfaceAnalyzeListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeAnalyzeListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onState`(
+                    FfiConverterTypeAnalyzeState.lift(`state`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeAnalyzeListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeAnalyzeListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceAnalyzeListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onState`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_analyzelistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAnalyzeListener: FfiConverter<AnalyzeListener, Long> {
+    internal val handleMap = UniffiHandleMap<AnalyzeListener>()
+
+    override fun lower(value: AnalyzeListener): Long {
+        if (value is AnalyzeListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): AnalyzeListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AnalyzeListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): AnalyzeListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AnalyzeListener) = 8UL
+
+    override fun write(value: AnalyzeListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The Analyze screen's model.
+ */
+public interface AnalyzeScreenInterface {
+    
+    /**
+     * Back to the list.
+     */
+    fun `closeDashboard`()
+    
+    /**
+     * Opens a dashboard of the list: its panels prepared for the width, range and variables.
+     */
+    fun `openDashboard`(`uid`: kotlin.String)
+    
+    /**
+     * Reads the list and the open dashboard again.
+     */
+    fun `refresh`()
+    
+    /**
+     * Runs a PromQL query on a Prometheus source (null: the only one) over the picked range
+     * (the last hour when none), ready to draw at the width.
+     */
+    fun `runQuery`(`source`: kotlin.String?, `expr`: kotlin.String)
+    
+    /**
+     * Lists the dashboards whose title matches `query` (empty: all).
+     */
+    fun `search`(`query`: kotlin.String)
+    
+    /**
+     * Picks the values of variable `name` (`["$__all"]` for All).
+     */
+    fun `setVariable`(`name`: kotlin.String, `values`: List<kotlin.String>)
+    
+    /**
+     * The chart width in pixels (the app's, once laid out): the series are prepared again.
+     */
+    fun `setWidth`(`width`: kotlin.UInt)
+    
+    /**
+     * Picks the time range (a choice of `ranges`, or one typed in Grafana's syntax); null:
+     * the dashboard's own. A range paaf cannot read is refused with its error.
+     */
+    fun `setWindow`(`window`: TimeWindow?)
+    
+    /**
+     * Lists only the starred dashboards, or all of them again.
+     */
+    fun `showStarred`(`starredOnly`: kotlin.Boolean)
+    
+    /**
+     * The state now.
+     */
+    fun `state`(): AnalyzeState
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */
+    fun `subscribe`(`listener`: AnalyzeListener): Subscription
+    
+    /**
+     * Shows the dashboards of another configured Grafana (its name from `grafana_sources`).
+     */
+    fun `useGrafana`(`source`: kotlin.String)
+    
+    companion object
+}
+
+/**
+ * The Analyze screen's model.
+ */
+open class AnalyzeScreen: Disposable, AutoCloseable, AnalyzeScreenInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_analyzescreen(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_analyzescreen(handle, status)
+        }
+    }
+
+    
+    /**
+     * Back to the list.
+     */override fun `closeDashboard`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_close_dashboard(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Opens a dashboard of the list: its panels prepared for the width, range and variables.
+     */override fun `openDashboard`(`uid`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_open_dashboard(
+        it,
+        
+        FfiConverterString.lower(`uid`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Reads the list and the open dashboard again.
+     */override fun `refresh`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_refresh(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Runs a PromQL query on a Prometheus source (null: the only one) over the picked range
+     * (the last hour when none), ready to draw at the width.
+     */override fun `runQuery`(`source`: kotlin.String?, `expr`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_run_query(
+        it,
+        
+        FfiConverterOptionalString.lower(`source`),
+        FfiConverterString.lower(`expr`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Lists the dashboards whose title matches `query` (empty: all).
+     */override fun `search`(`query`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_search(
+        it,
+        
+        FfiConverterString.lower(`query`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Picks the values of variable `name` (`["$__all"]` for All).
+     */override fun `setVariable`(`name`: kotlin.String, `values`: List<kotlin.String>)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_variable(
+        it,
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterSequenceString.lower(`values`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The chart width in pixels (the app's, once laid out): the series are prepared again.
+     */override fun `setWidth`(`width`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_width(
+        it,
+        
+        FfiConverterUInt.lower(`width`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Picks the time range (a choice of `ranges`, or one typed in Grafana's syntax); null:
+     * the dashboard's own. A range paaf cannot read is refused with its error.
+     */override fun `setWindow`(`window`: TimeWindow?)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_set_window(
+        it,
+        
+        FfiConverterOptionalTypeTimeWindow.lower(`window`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Lists only the starred dashboards, or all of them again.
+     */override fun `showStarred`(`starredOnly`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_show_starred(
+        it,
+        
+        FfiConverterBoolean.lower(`starredOnly`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The state now.
+     */override fun `state`(): AnalyzeState {
+            return FfiConverterTypeAnalyzeState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Adds a listener: it gets the state now, then each new one.
+     */override fun `subscribe`(`listener`: AnalyzeListener): Subscription {
+            return FfiConverterTypeSubscription.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_subscribe(
+        it,
+        
+        FfiConverterTypeAnalyzeListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Shows the dashboards of another configured Grafana (its name from `grafana_sources`).
+     */override fun `useGrafana`(`source`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_use_grafana(
+        it,
+        
+        FfiConverterString.lower(`source`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAnalyzeScreen: FfiConverter<AnalyzeScreen, Long> {
+    override fun lower(value: AnalyzeScreen): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AnalyzeScreen {
+        return AnalyzeScreen(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AnalyzeScreen {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AnalyzeScreen) = 8UL
+
+    override fun write(value: AnalyzeScreen, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -5278,6 +7080,16 @@ public interface PaafInterface {
      */
     suspend fun `undoFlag`(`actionId`: kotlin.Long, `confirmation`: Confirmation): FlagChange
     
+    /**
+     * The Alert screen's model: silences (add, expire) and annotations.
+     */
+    fun `alertScreen`(): AlertScreen
+    
+    /**
+     * The Analyze screen's model: dashboards, their panels ready to draw, quick queries.
+     */
+    fun `analyzeScreen`(): AnalyzeScreen
+    
     companion object
 }
 
@@ -6393,6 +8205,38 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         PaafException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * The Alert screen's model: silences (add, expire) and annotations.
+     */override fun `alertScreen`(): AlertScreen {
+            return FfiConverterTypeAlertScreen.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_alert_screen(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The Analyze screen's model: dashboards, their panels ready to draw, quick queries.
+     */override fun `analyzeScreen`(): AnalyzeScreen {
+            return FfiConverterTypeAnalyzeScreen.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_analyze_screen(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
 
@@ -9131,6 +10975,220 @@ public object FfiConverterTypeSubscription: FfiConverter<Subscription, Long> {
 
 
 /**
+ * What the Alert screen shows.
+ */
+data class AlertState (
+    /**
+     * A read or a change is under way.
+     */
+    var `busy`: kotlin.Boolean
+    , 
+    /**
+     * The sources that hold silences (Alertmanagers, Grafanas), and the one shown.
+     */
+    var `silenceSources`: List<kotlin.String>
+    , 
+    var `source`: kotlin.String?
+    , 
+    /**
+     * The Grafana sources an annotation can go to.
+     */
+    var `grafanaSources`: List<kotlin.String>
+    , 
+    /**
+     * The silences of the source: active first, then pending, then the expired ones; each
+     * group newest first.
+     */
+    var `silences`: List<Silence>
+    , 
+    /**
+     * The alerts of every monitoring source, to silence one.
+     */
+    var `alerts`: List<SourceAlerts>
+    , 
+    /**
+     * The id of the silence added here last.
+     */
+    var `lastSilence`: kotlin.String?
+    , 
+    /**
+     * The id of the annotation written here last.
+     */
+    var `lastAnnotation`: kotlin.Long?
+    , 
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAlertState: FfiConverterRustBuffer<AlertState> {
+    override fun read(buf: ByteBuffer): AlertState {
+        return AlertState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeSilence.read(buf),
+            FfiConverterSequenceTypeSourceAlerts.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AlertState) = (
+            FfiConverterBoolean.allocationSize(value.`busy`) +
+            FfiConverterSequenceString.allocationSize(value.`silenceSources`) +
+            FfiConverterOptionalString.allocationSize(value.`source`) +
+            FfiConverterSequenceString.allocationSize(value.`grafanaSources`) +
+            FfiConverterSequenceTypeSilence.allocationSize(value.`silences`) +
+            FfiConverterSequenceTypeSourceAlerts.allocationSize(value.`alerts`) +
+            FfiConverterOptionalString.allocationSize(value.`lastSilence`) +
+            FfiConverterOptionalLong.allocationSize(value.`lastAnnotation`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: AlertState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`busy`, buf)
+            FfiConverterSequenceString.write(value.`silenceSources`, buf)
+            FfiConverterOptionalString.write(value.`source`, buf)
+            FfiConverterSequenceString.write(value.`grafanaSources`, buf)
+            FfiConverterSequenceTypeSilence.write(value.`silences`, buf)
+            FfiConverterSequenceTypeSourceAlerts.write(value.`alerts`, buf)
+            FfiConverterOptionalString.write(value.`lastSilence`, buf)
+            FfiConverterOptionalLong.write(value.`lastAnnotation`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * What the Analyze screen shows.
+ */
+data class AnalyzeState (
+    /**
+     * A read is under way; the rest is the last read.
+     */
+    var `busy`: kotlin.Boolean
+    , 
+    /**
+     * The Grafana sources configured, and the one shown (null when there is none).
+     */
+    var `grafanaSources`: List<kotlin.String>
+    , 
+    var `grafana`: kotlin.String?
+    , 
+    /**
+     * The dashboard search: its text and whether only starred dashboards are listed.
+     */
+    var `search`: kotlin.String
+    , 
+    var `starredOnly`: kotlin.Boolean
+    , 
+    var `dashboards`: List<DashboardHit>
+    , 
+    var `dashboard`: OpenDashboard?
+    , 
+    /**
+     * The time range picked (`view.window`; null: the dashboard's own, the last hour for
+     * queries) and the variable values picked (`view.variables`, by name; `["$__all"]` for
+     * All).
+     */
+    var `view`: DashboardView
+    , 
+    var `ranges`: List<RangeChoice>
+    , 
+    /**
+     * The chart width in pixels the series are prepared for.
+     */
+    var `width`: kotlin.UInt
+    , 
+    var `quickQueries`: List<QuickQuery>
+    , 
+    /**
+     * The last query run, ready to draw.
+     */
+    var `query`: QueryChart?
+    , 
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAnalyzeState: FfiConverterRustBuffer<AnalyzeState> {
+    override fun read(buf: ByteBuffer): AnalyzeState {
+        return AnalyzeState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeDashboardHit.read(buf),
+            FfiConverterOptionalTypeOpenDashboard.read(buf),
+            FfiConverterTypeDashboardView.read(buf),
+            FfiConverterSequenceTypeRangeChoice.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceTypeQuickQuery.read(buf),
+            FfiConverterOptionalTypeQueryChart.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AnalyzeState) = (
+            FfiConverterBoolean.allocationSize(value.`busy`) +
+            FfiConverterSequenceString.allocationSize(value.`grafanaSources`) +
+            FfiConverterOptionalString.allocationSize(value.`grafana`) +
+            FfiConverterString.allocationSize(value.`search`) +
+            FfiConverterBoolean.allocationSize(value.`starredOnly`) +
+            FfiConverterSequenceTypeDashboardHit.allocationSize(value.`dashboards`) +
+            FfiConverterOptionalTypeOpenDashboard.allocationSize(value.`dashboard`) +
+            FfiConverterTypeDashboardView.allocationSize(value.`view`) +
+            FfiConverterSequenceTypeRangeChoice.allocationSize(value.`ranges`) +
+            FfiConverterUInt.allocationSize(value.`width`) +
+            FfiConverterSequenceTypeQuickQuery.allocationSize(value.`quickQueries`) +
+            FfiConverterOptionalTypeQueryChart.allocationSize(value.`query`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: AnalyzeState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`busy`, buf)
+            FfiConverterSequenceString.write(value.`grafanaSources`, buf)
+            FfiConverterOptionalString.write(value.`grafana`, buf)
+            FfiConverterString.write(value.`search`, buf)
+            FfiConverterBoolean.write(value.`starredOnly`, buf)
+            FfiConverterSequenceTypeDashboardHit.write(value.`dashboards`, buf)
+            FfiConverterOptionalTypeOpenDashboard.write(value.`dashboard`, buf)
+            FfiConverterTypeDashboardView.write(value.`view`, buf)
+            FfiConverterSequenceTypeRangeChoice.write(value.`ranges`, buf)
+            FfiConverterUInt.write(value.`width`, buf)
+            FfiConverterSequenceTypeQuickQuery.write(value.`quickQueries`, buf)
+            FfiConverterOptionalTypeQueryChart.write(value.`query`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
  * What the Fix screen shows.
  */
 data class FixState (
@@ -9524,6 +11582,81 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
 
 
 /**
+ * The dashboard on screen.
+ */
+data class OpenDashboard (
+    var `uid`: kotlin.String
+    , 
+    var `title`: kotlin.String
+    , 
+    /**
+     * Relative URL in Grafana (`/d/uid/slug`).
+     */
+    var `url`: kotlin.String?
+    , 
+    var `fromMs`: kotlin.Long
+    , 
+    var `toMs`: kotlin.Long
+    , 
+    /**
+     * The variables with their value and options, for the pickers.
+     */
+    var `variables`: List<ResolvedVariable>
+    , 
+    /**
+     * In the dashboard's order.
+     */
+    var `panels`: List<PanelView>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOpenDashboard: FfiConverterRustBuffer<OpenDashboard> {
+    override fun read(buf: ByteBuffer): OpenDashboard {
+        return OpenDashboard(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterSequenceTypeResolvedVariable.read(buf),
+            FfiConverterSequenceTypePanelView.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OpenDashboard) = (
+            FfiConverterString.allocationSize(value.`uid`) +
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterOptionalString.allocationSize(value.`url`) +
+            FfiConverterLong.allocationSize(value.`fromMs`) +
+            FfiConverterLong.allocationSize(value.`toMs`) +
+            FfiConverterSequenceTypeResolvedVariable.allocationSize(value.`variables`) +
+            FfiConverterSequenceTypePanelView.allocationSize(value.`panels`)
+    )
+
+    override fun write(value: OpenDashboard, buf: ByteBuffer) {
+            FfiConverterString.write(value.`uid`, buf)
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterOptionalString.write(value.`url`, buf)
+            FfiConverterLong.write(value.`fromMs`, buf)
+            FfiConverterLong.write(value.`toMs`, buf)
+            FfiConverterSequenceTypeResolvedVariable.write(value.`variables`, buf)
+            FfiConverterSequenceTypePanelView.write(value.`panels`, buf)
+    }
+}
+
+
+
+/**
  * What the Overview screen shows.
  */
 data class OverviewState (
@@ -9580,6 +11713,81 @@ public object FfiConverterTypeOverviewState: FfiConverterRustBuffer<OverviewStat
             FfiConverterBoolean.write(value.`busy`, buf)
             FfiConverterOptionalTypeOverview.write(value.`overview`, buf)
             FfiConverterOptionalTypeIncident.write(value.`incident`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * One panel of the open dashboard: where it sits on Grafana's grid and its chart.
+ */
+data class PanelView (
+    var `panelId`: kotlin.Long
+    , 
+    var `title`: kotlin.String
+    , 
+    /**
+     * Visualization type (`timeseries`, `stat`, `gauge`, …).
+     */
+    var `kind`: kotlin.String
+    , 
+    /**
+     * The row it is in, if any.
+     */
+    var `row`: kotlin.String?
+    , 
+    var `gridPos`: GridPos
+    , 
+    /**
+     * The series ready to draw; null when its queries could not be run (`error`).
+     */
+    var `chart`: PanelChart?
+    , 
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePanelView: FfiConverterRustBuffer<PanelView> {
+    override fun read(buf: ByteBuffer): PanelView {
+        return PanelView(
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeGridPos.read(buf),
+            FfiConverterOptionalTypePanelChart.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PanelView) = (
+            FfiConverterLong.allocationSize(value.`panelId`) +
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterOptionalString.allocationSize(value.`row`) +
+            FfiConverterTypeGridPos.allocationSize(value.`gridPos`) +
+            FfiConverterOptionalTypePanelChart.allocationSize(value.`chart`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: PanelView, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`panelId`, buf)
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterOptionalString.write(value.`row`, buf)
+            FfiConverterTypeGridPos.write(value.`gridPos`, buf)
+            FfiConverterOptionalTypePanelChart.write(value.`chart`, buf)
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
     }
 }
@@ -9817,6 +12025,106 @@ public object FfiConverterTypeProtectState: FfiConverterRustBuffer<ProtectState>
             FfiConverterOptionalTypeFlagChange.write(value.`lastChange`, buf)
             FfiConverterBoolean.write(value.`canUndo`, buf)
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * A PromQL query offered with one tap: a playbook's, with the values that mean trouble.
+ */
+data class QuickQuery (
+    var `label`: kotlin.String
+    , 
+    /**
+     * The `[[monitoring]]` Prometheus it runs on.
+     */
+    var `source`: kotlin.String
+    , 
+    var `expr`: kotlin.String
+    , 
+    var `above`: kotlin.Double?
+    , 
+    var `below`: kotlin.Double?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQuickQuery: FfiConverterRustBuffer<QuickQuery> {
+    override fun read(buf: ByteBuffer): QuickQuery {
+        return QuickQuery(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: QuickQuery) = (
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterString.allocationSize(value.`source`) +
+            FfiConverterString.allocationSize(value.`expr`) +
+            FfiConverterOptionalDouble.allocationSize(value.`above`) +
+            FfiConverterOptionalDouble.allocationSize(value.`below`)
+    )
+
+    override fun write(value: QuickQuery, buf: ByteBuffer) {
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterString.write(value.`source`, buf)
+            FfiConverterString.write(value.`expr`, buf)
+            FfiConverterOptionalDouble.write(value.`above`, buf)
+            FfiConverterOptionalDouble.write(value.`below`, buf)
+    }
+}
+
+
+
+/**
+ * A choice of the time-range picker.
+ */
+data class RangeChoice (
+    var `label`: kotlin.String
+    , 
+    var `window`: TimeWindow
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRangeChoice: FfiConverterRustBuffer<RangeChoice> {
+    override fun read(buf: ByteBuffer): RangeChoice {
+        return RangeChoice(
+            FfiConverterString.read(buf),
+            FfiConverterTypeTimeWindow.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RangeChoice) = (
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterTypeTimeWindow.allocationSize(value.`window`)
+    )
+
+    override fun write(value: RangeChoice, buf: ByteBuffer) {
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterTypeTimeWindow.write(value.`window`, buf)
     }
 }
 
@@ -10354,6 +12662,38 @@ public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?> {
+    override fun read(buf: ByteBuffer): kotlin.Double? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterDouble.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Double?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterDouble.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Double?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterDouble.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
     override fun read(buf: ByteBuffer): kotlin.String? {
         if (buf.get().toInt() == 0) {
@@ -10546,6 +12886,102 @@ public object FfiConverterOptionalTypeOverview: FfiConverterRustBuffer<Overview?
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypePanelChart: FfiConverterRustBuffer<PanelChart?> {
+    override fun read(buf: ByteBuffer): PanelChart? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePanelChart.read(buf)
+    }
+
+    override fun allocationSize(value: PanelChart?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePanelChart.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PanelChart?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePanelChart.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeQueryChart: FfiConverterRustBuffer<QueryChart?> {
+    override fun read(buf: ByteBuffer): QueryChart? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeQueryChart.read(buf)
+    }
+
+    override fun allocationSize(value: QueryChart?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeQueryChart.allocationSize(value)
+        }
+    }
+
+    override fun write(value: QueryChart?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeQueryChart.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeTimeWindow: FfiConverterRustBuffer<TimeWindow?> {
+    override fun read(buf: ByteBuffer): TimeWindow? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTimeWindow.read(buf)
+    }
+
+    override fun allocationSize(value: TimeWindow?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTimeWindow.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TimeWindow?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTimeWindow.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeFlagAsk: FfiConverterRustBuffer<FlagAsk?> {
     override fun read(buf: ByteBuffer): FlagAsk? {
         if (buf.get().toInt() == 0) {
@@ -10568,6 +13004,38 @@ public object FfiConverterOptionalTypeFlagAsk: FfiConverterRustBuffer<FlagAsk?> 
         } else {
             buf.put(1)
             FfiConverterTypeFlagAsk.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeOpenDashboard: FfiConverterRustBuffer<OpenDashboard?> {
+    override fun read(buf: ByteBuffer): OpenDashboard? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeOpenDashboard.read(buf)
+    }
+
+    override fun allocationSize(value: OpenDashboard?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeOpenDashboard.allocationSize(value)
+        }
+    }
+
+    override fun write(value: OpenDashboard?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeOpenDashboard.write(value, buf)
         }
     }
 }
@@ -10870,6 +13338,34 @@ public object FfiConverterSequenceTypeIncident: FfiConverterRustBuffer<List<Inci
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeResolvedVariable: FfiConverterRustBuffer<List<ResolvedVariable>> {
+    override fun read(buf: ByteBuffer): List<ResolvedVariable> {
+        val len = buf.getInt()
+        return List<ResolvedVariable>(len) {
+            FfiConverterTypeResolvedVariable.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ResolvedVariable>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeResolvedVariable.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ResolvedVariable>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeResolvedVariable.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeRunbook: FfiConverterRustBuffer<List<Runbook>> {
     override fun read(buf: ByteBuffer): List<Runbook> {
         val len = buf.getInt()
@@ -11010,6 +13506,90 @@ public object FfiConverterSequenceTypeMachine: FfiConverterRustBuffer<List<Machi
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypePanelView: FfiConverterRustBuffer<List<PanelView>> {
+    override fun read(buf: ByteBuffer): List<PanelView> {
+        val len = buf.getInt()
+        return List<PanelView>(len) {
+            FfiConverterTypePanelView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PanelView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePanelView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PanelView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePanelView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeQuickQuery: FfiConverterRustBuffer<List<QuickQuery>> {
+    override fun read(buf: ByteBuffer): List<QuickQuery> {
+        val len = buf.getInt()
+        return List<QuickQuery>(len) {
+            FfiConverterTypeQuickQuery.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<QuickQuery>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeQuickQuery.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<QuickQuery>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeQuickQuery.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRangeChoice: FfiConverterRustBuffer<List<RangeChoice>> {
+    override fun read(buf: ByteBuffer): List<RangeChoice> {
+        val len = buf.getInt()
+        return List<RangeChoice>(len) {
+            FfiConverterTypeRangeChoice.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<RangeChoice>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRangeChoice.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<RangeChoice>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRangeChoice.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer<List<MachineAction>> {
     override fun read(buf: ByteBuffer): List<MachineAction> {
         val len = buf.getInt()
@@ -11031,6 +13611,16 @@ public object FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer<List
         }
     }
 }
+
+
+
+
+
+
+
+
+
+
 
 
 
