@@ -10,7 +10,7 @@ struct FixView: View {
     private var screen: FixScreen { model.screen }
 
     var body: some View {
-        let state = model.state
+        let state: FixState = model.state
         List {
             state.error.map { ErrorView(error: $0) }
             state.running.map { run in

@@ -9,7 +9,7 @@ struct JournalView: View {
     private var screen: JournalScreen { model.screen }
 
     var body: some View {
-        let state = model.state
+        let state: JournalState = model.state
         List {
             state.error.map { ErrorView(error: $0) }
             ForEach(state.actions, id: \.id) { action in

@@ -12,7 +12,7 @@ struct OverviewView: View {
     private var screen: OverviewScreen { model.screen }
 
     var body: some View {
-        let state = model.state
+        let state: OverviewState = model.state
         List {
             state.error.map { ErrorView(error: $0) }
             state.incident.map { incident in

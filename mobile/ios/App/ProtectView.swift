@@ -12,7 +12,7 @@ struct ProtectView: View {
     private var screen: ProtectScreen { model.screen }
 
     var body: some View {
-        let state = model.state
+        let state: ProtectState = model.state
         List {
             state.error.map { ErrorView(error: $0) }
             state.lastChange.map { change in

@@ -36,7 +36,7 @@ import dev.paaf.mobile.PowerRun
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun FixUi(model: Observed<FixScreen, FixState>) {
-    val state by model.state.collectAsStateWithLifecycle()
+    val state: FixState by model.state.collectAsStateWithLifecycle()
     val screen: FixScreen = model.screen
     PullToRefreshBox(isRefreshing = state.busy, onRefresh = screen::refresh, modifier = Modifier.fillMaxSize()) {
         LazyColumn(

@@ -37,7 +37,7 @@ import dev.paaf.mobile.JournalState
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun JournalUi(model: Observed<JournalScreen, JournalState>) {
-    val state by model.state.collectAsStateWithLifecycle()
+    val state: JournalState by model.state.collectAsStateWithLifecycle()
     val screen: JournalScreen = model.screen
     var open by rememberSaveable { mutableStateOf<Long?>(null) }
     PullToRefreshBox(isRefreshing = false, onRefresh = screen::refresh, modifier = Modifier.fillMaxSize()) {

@@ -34,6 +34,7 @@ import androidx.compose.ui.graphics.vector.ImageVector
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.lifecycle.viewmodel.compose.viewModel
 import dev.paaf.mobile.ConfigStage
+import dev.paaf.mobile.OnboardingState
 
 class MainActivity : ComponentActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -58,7 +59,7 @@ enum class Tab(val title: String, val icon: ImageVector) {
  */
 @Composable
 fun PaafApp(model: PaafViewModel = viewModel()) {
-    val onboarding by model.onboarding.state.collectAsStateWithLifecycle()
+    val onboarding: OnboardingState by model.onboarding.state.collectAsStateWithLifecycle()
     val session by model.session.collectAsStateWithLifecycle()
     var settings by rememberSaveable { mutableStateOf(false) }
     BackHandler(enabled = settings) { settings = false }

@@ -42,7 +42,7 @@ import dev.paaf.mobile.OverviewState
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun OverviewUi(model: Observed<OverviewScreen, OverviewState>) {
-    val state by model.state.collectAsStateWithLifecycle()
+    val state: OverviewState by model.state.collectAsStateWithLifecycle()
     val screen: OverviewScreen = model.screen
     PullToRefreshBox(isRefreshing = state.busy, onRefresh = screen::refresh, modifier = Modifier.fillMaxSize()) {
         LazyColumn(

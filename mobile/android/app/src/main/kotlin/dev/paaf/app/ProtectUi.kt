@@ -39,7 +39,7 @@ import dev.paaf.mobile.ProtectState
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun ProtectUi(model: Observed<ProtectScreen, ProtectState>) {
-    val state by model.state.collectAsStateWithLifecycle()
+    val state: ProtectState by model.state.collectAsStateWithLifecycle()
     val screen: ProtectScreen = model.screen
     // What is typed; the model searches when it is submitted.
     var query by rememberSaveable { mutableStateOf(state.query) }
