@@ -115,7 +115,7 @@ def check_chains(text, typed, table, allowed, segment, bad):
     type the step before gives (a field's or a method's declared type), until a type that is
     not generated or a name the app or the language adds (`let`, `map`, an extension)."""
     for name, types in typed.items():
-        for m in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", text):
+        for m in re.finditer(rf"(?:(?<=\bself\.)|(?<=\bthis\.)|(?<![\w.])){re.escape(name)}\b", text):
             current, pos, path = set(types), m.end(), name
             while current:
                 step = segment.match(text, pos)

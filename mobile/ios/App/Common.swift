@@ -36,6 +36,15 @@ struct ErrorView: View {
     }
 }
 
+extension View {
+    /// A spinner over the view while the model says a read or a change is under way.
+    func busy(_ busy: Bool) -> some View {
+        overlay {
+            if busy { ProgressView() }
+        }
+    }
+}
+
 /// Lines shown as a monospaced block (plan steps, progress).
 struct StepsView: View {
     let lines: [String]

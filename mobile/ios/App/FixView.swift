@@ -26,10 +26,7 @@ struct FixView: View {
             }
         }
         .refreshable { screen.refresh() }
-        .overlay {
-            // The model says a read is under way.
-            if state.busy { ProgressView() }
-        }
+        .busy(state.busy)
         .modifier(Asking(
             asking: state.asking,
             question: { $0.question },

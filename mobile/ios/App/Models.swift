@@ -1,3 +1,4 @@
+import Combine
 import Foundation
 import Paaf
 #if canImport(UIKit)
@@ -64,28 +65,28 @@ final class Session {
     init(_ paaf: Paaf) { self.paaf = paaf }
 
     lazy var overview: Observed<OverviewScreen, OverviewState> = {
-        let screen: OverviewScreen = paaf.overviewScreen()
+        let screen: OverviewScreen = self.paaf.overviewScreen()
         return Observed(screen, initial: screen.state()) { s, deliver in
             s.subscribe(listener: OverviewStates(deliver))
         }
     }()
 
     lazy var protect: Observed<ProtectScreen, ProtectState> = {
-        let screen: ProtectScreen = paaf.protectScreen()
+        let screen: ProtectScreen = self.paaf.protectScreen()
         return Observed(screen, initial: screen.state()) { s, deliver in
             s.subscribe(listener: ProtectStates(deliver))
         }
     }()
 
     lazy var fix: Observed<FixScreen, FixState> = {
-        let screen: FixScreen = paaf.fixScreen()
+        let screen: FixScreen = self.paaf.fixScreen()
         return Observed(screen, initial: screen.state()) { s, deliver in
             s.subscribe(listener: FixStates(deliver))
         }
     }()
 
     lazy var journal: Observed<JournalScreen, JournalState> = {
-        let screen: JournalScreen = paaf.journalScreen()
+        let screen: JournalScreen = self.paaf.journalScreen()
         return Observed(screen, initial: screen.state()) { s, deliver in
             s.subscribe(listener: JournalStates(deliver))
         }
@@ -118,9 +119,9 @@ final class AppModel: ObservableObject {
 
     private static var device: String {
         #if canImport(UIKit)
-        UIDevice.current.name
+        return UIDevice.current.name
         #else
-        ProcessInfo.processInfo.hostName
+        return ProcessInfo.processInfo.hostName
         #endif
     }
 

@@ -55,10 +55,7 @@ struct OverviewView: View {
             }
         }
         .refreshable { screen.refresh() }
-        .overlay {
-            // The model says a read is under way.
-            if state.busy { ProgressView() }
-        }
+        .busy(state.busy)
         .alert("Resolve the incident?", isPresented: $resolving) {
             TextField("Closing summary", text: $summary)
             Button("Resolve") { screen.resolveIncident(summary: summary) }

@@ -39,10 +39,7 @@ struct ProtectView: View {
         .searchable(text: $query, prompt: "Search flags")
         .onSubmit(of: .search) { screen.search(query: query) }
         .refreshable { screen.refresh() }
-        .overlay {
-            // The model says a read or a change is under way.
-            if state.busy { ProgressView() }
-        }
+        .busy(state.busy)
         .modifier(Asking(
             asking: state.asking,
             question: { $0.question },

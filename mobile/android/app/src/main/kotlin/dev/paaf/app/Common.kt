@@ -2,15 +2,20 @@ package dev.paaf.app
 
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.LazyListScope
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.Button
 import androidx.compose.material3.Card
 import androidx.compose.material3.CardDefaults
+import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
+import androidx.compose.material3.pulltorefresh.PullToRefreshBox
 import androidx.compose.runtime.Composable
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.text.font.FontFamily
@@ -62,6 +67,19 @@ fun ErrorCard(error: ErrorInfo, modifier: Modifier = Modifier) {
             )
             Text(error.message, style = MaterialTheme.typography.bodyMedium)
         }
+    }
+}
+
+/** A screen's list, pulled down to refresh; the indicator shows while the model is `busy`. */
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun RefreshableList(busy: Boolean, onRefresh: () -> Unit, content: LazyListScope.() -> Unit) {
+    PullToRefreshBox(isRefreshing = busy, onRefresh = onRefresh, modifier = Modifier.fillMaxSize()) {
+        LazyColumn(
+            Modifier.fillMaxSize().padding(horizontal = 16.dp),
+            verticalArrangement = Arrangement.spacedBy(8.dp),
+            content = content,
+        )
     }
 }
 

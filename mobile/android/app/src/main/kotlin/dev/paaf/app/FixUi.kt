@@ -3,19 +3,15 @@ package dev.paaf.app
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
-import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.Card
-import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.LinearProgressIndicator
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
-import androidx.compose.material3.pulltorefresh.PullToRefreshBox
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Alignment
@@ -33,23 +29,17 @@ import dev.paaf.mobile.PowerRun
  * model offers for each; an action waits for the confirmation showing the plan, then its
  * live progress with a stop button, then its outcome, verified or not.
  */
-@OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun FixUi(model: Observed<FixScreen, FixState>) {
     val state: FixState by model.state.collectAsStateWithLifecycle()
     val screen: FixScreen = model.screen
-    PullToRefreshBox(isRefreshing = state.busy, onRefresh = screen::refresh, modifier = Modifier.fillMaxSize()) {
-        LazyColumn(
-            Modifier.fillMaxSize().padding(horizontal = 16.dp),
-            verticalArrangement = Arrangement.spacedBy(8.dp),
-        ) {
-            state.error?.let { item { ErrorCard(it) } }
-            state.running?.let { item { RunCard(it, onStop = screen::cancel) } }
-            items(state.machines) { machine ->
-                MachineRow(machine, onAct = { screen.ask(machine.name, it) })
-            }
-            items(state.unreadable) { Text("Not listed: $it", color = MaterialTheme.colorScheme.error) }
+    RefreshableList(busy = state.busy, onRefresh = screen::refresh) {
+        state.error?.let { item { ErrorCard(it) } }
+        state.running?.let { item { RunCard(it, onStop = screen::cancel) } }
+        items(state.machines) { machine ->
+            MachineRow(machine, onAct = { screen.ask(machine.name, it) })
         }
+        items(state.unreadable) { Text("Not listed: $it", color = MaterialTheme.colorScheme.error) }
     }
     state.asking?.let {
         Confirm(

@@ -5,18 +5,14 @@ import androidx.compose.foundation.horizontalScroll
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
-import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
 import androidx.compose.foundation.rememberScrollState
 import androidx.compose.material3.Card
-import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.FilterChip
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
-import androidx.compose.material3.pulltorefresh.PullToRefreshBox
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
@@ -34,33 +30,27 @@ import dev.paaf.mobile.JournalState
  * Journal: the actions of every front-end sharing this journal, newest first, filtered by
  * target (the model's list of targets); a tap shows a row's detail.
  */
-@OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun JournalUi(model: Observed<JournalScreen, JournalState>) {
     val state: JournalState by model.state.collectAsStateWithLifecycle()
     val screen: JournalScreen = model.screen
     var open by rememberSaveable { mutableStateOf<Long?>(null) }
-    PullToRefreshBox(isRefreshing = false, onRefresh = screen::refresh, modifier = Modifier.fillMaxSize()) {
-        LazyColumn(
-            Modifier.fillMaxSize().padding(horizontal = 16.dp),
-            verticalArrangement = Arrangement.spacedBy(8.dp),
-        ) {
-            item {
-                Row(Modifier.horizontalScroll(rememberScrollState()), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-                    FilterChip(selected = state.target == null, onClick = { screen.filter(null) }, label = { Text("All") })
-                    state.targets.forEach { target ->
-                        FilterChip(
-                            selected = state.target == target,
-                            onClick = { screen.filter(target) },
-                            label = { Text(target) },
-                        )
-                    }
+    RefreshableList(busy = false, onRefresh = screen::refresh) {
+        item {
+            Row(Modifier.horizontalScroll(rememberScrollState()), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                FilterChip(selected = state.target == null, onClick = { screen.filter(null) }, label = { Text("All") })
+                state.targets.forEach { target ->
+                    FilterChip(
+                        selected = state.target == target,
+                        onClick = { screen.filter(target) },
+                        label = { Text(target) },
+                    )
                 }
             }
-            state.error?.let { item { ErrorCard(it) } }
-            items(state.actions, key = { it.id }) { action ->
-                ActionRow(action, detail = open == action.id, onTap = { open = action.id.takeUnless { it == open } })
-            }
+        }
+        state.error?.let { item { ErrorCard(it) } }
+        items(state.actions, key = { it.id }) { action ->
+            ActionRow(action, detail = open == action.id, onTap = { open = action.id.takeUnless { it == open } })
         }
     }
 }

@@ -3,20 +3,16 @@ package dev.paaf.app
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
-import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.Button
 import androidx.compose.material3.Card
-import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
-import androidx.compose.material3.pulltorefresh.PullToRefreshBox
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
@@ -39,50 +35,44 @@ import dev.paaf.mobile.OverviewState
  * sources it could not read, the actions not finished yet; pull to refresh. An alert opens an
  * incident (title, severity and playbook chosen by the core from the alert).
  */
-@OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun OverviewUi(model: Observed<OverviewScreen, OverviewState>) {
     val state: OverviewState by model.state.collectAsStateWithLifecycle()
     val screen: OverviewScreen = model.screen
-    PullToRefreshBox(isRefreshing = state.busy, onRefresh = screen::refresh, modifier = Modifier.fillMaxSize()) {
-        LazyColumn(
-            Modifier.fillMaxSize().padding(horizontal = 16.dp),
-            verticalArrangement = Arrangement.spacedBy(8.dp),
-        ) {
-            state.error?.let { item { ErrorCard(it) } }
-            state.incident?.let { item { IncidentCard(it, onResolve = screen::resolveIncident) } }
-            state.overview?.let { overview ->
-                item {
-                    Column {
-                        Text(overview.headline, style = MaterialTheme.typography.titleLarge)
-                        Text(
-                            "${overview.level.words()} · ${overview.firing} firing · ${overview.critical} critical",
-                            style = MaterialTheme.typography.bodyMedium,
-                        )
-                        Text(overview.short, style = MaterialTheme.typography.bodySmall)
-                    }
+    RefreshableList(busy = state.busy, onRefresh = screen::refresh) {
+        state.error?.let { item { ErrorCard(it) } }
+        state.incident?.let { item { IncidentCard(it, onResolve = screen::resolveIncident) } }
+        state.overview?.let { overview ->
+            item {
+                Column {
+                    Text(overview.headline, style = MaterialTheme.typography.titleLarge)
+                    Text(
+                        "${overview.level.words()} · ${overview.firing} firing · ${overview.critical} critical",
+                        style = MaterialTheme.typography.bodyMedium,
+                    )
+                    Text(overview.short, style = MaterialTheme.typography.bodySmall)
                 }
-                item { SectionTitle("Alerts") }
-                items(overview.topAlerts) { alert ->
-                    AlertRow(alert, onOpen = {
-                        // Empty title, no severity, no playbook: the core takes them from the alert.
-                        screen.openIncident(
-                            IncidentInput(
-                                title = "",
-                                severity = null,
-                                alert = AlertRef(source = alert.source, name = alert.name, labels = alert.labels),
-                                playbook = null,
-                                alongside = false,
-                            ),
-                        )
-                    })
-                }
-                items(overview.unreadable) {
-                    Text("Not read: $it", color = MaterialTheme.colorScheme.error)
-                }
-                item { SectionTitle("Unfinished actions") }
-                items(overview.running, key = { it.id }) { RunningRow(it) }
             }
+            item { SectionTitle("Alerts") }
+            items(overview.topAlerts) { alert ->
+                AlertRow(alert, onOpen = {
+                    // Empty title, no severity, no playbook: the core takes them from the alert.
+                    screen.openIncident(
+                        IncidentInput(
+                            title = "",
+                            severity = null,
+                            alert = AlertRef(source = alert.source, name = alert.name, labels = alert.labels),
+                            playbook = null,
+                            alongside = false,
+                        ),
+                    )
+                })
+            }
+            items(overview.unreadable) {
+                Text("Not read: $it", color = MaterialTheme.colorScheme.error)
+            }
+            item { SectionTitle("Unfinished actions") }
+            items(overview.running, key = { it.id }) { RunningRow(it) }
         }
     }
 }

@@ -3,19 +3,15 @@ package dev.paaf.app
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
-import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.Card
-import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
-import androidx.compose.material3.pulltorefresh.PullToRefreshBox
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
@@ -36,48 +32,42 @@ import dev.paaf.mobile.ProtectState
  * switch: it asks the model, which reads the flag now and asks the confirmation naming flag,
  * environment and service; then the change made, with undo.
  */
-@OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun ProtectUi(model: Observed<ProtectScreen, ProtectState>) {
     val state: ProtectState by model.state.collectAsStateWithLifecycle()
     val screen: ProtectScreen = model.screen
     // What is typed; the model searches when it is submitted.
     var query by rememberSaveable { mutableStateOf(state.query) }
-    PullToRefreshBox(isRefreshing = state.busy, onRefresh = screen::refresh, modifier = Modifier.fillMaxSize()) {
-        LazyColumn(
-            Modifier.fillMaxSize().padding(horizontal = 16.dp),
-            verticalArrangement = Arrangement.spacedBy(8.dp),
-        ) {
-            item {
-                Row(verticalAlignment = Alignment.CenterVertically) {
-                    OutlinedTextField(
-                        query,
-                        { query = it },
-                        label = { Text("Search flags") },
-                        singleLine = true,
-                        modifier = Modifier.weight(1f),
-                    )
-                    TextButton(onClick = { screen.search(query) }) { Text("Search") }
-                }
+    RefreshableList(busy = state.busy, onRefresh = screen::refresh) {
+        item {
+            Row(verticalAlignment = Alignment.CenterVertically) {
+                OutlinedTextField(
+                    query,
+                    { query = it },
+                    label = { Text("Search flags") },
+                    singleLine = true,
+                    modifier = Modifier.weight(1f),
+                )
+                TextButton(onClick = { screen.search(query) }) { Text("Search") }
             }
-            state.error?.let { item { ErrorCard(it) } }
-            state.lastChange?.let { item { ChangeCard(it, canUndo = state.canUndo, onUndo = screen::askUndo) } }
-            state.services.forEach { service ->
-                item { SectionTitle(service.backend) }
-                service.error?.let { item { ErrorCard(it) } }
-                items(service.flags) { flag ->
-                    FlagRow(flag, onSwitch = { environment, on ->
-                        screen.askSwitch(
-                            FlagTarget(
-                                backend = flag.backend,
-                                project = flag.project,
-                                key = flag.key,
-                                environment = environment,
-                            ),
-                            on,
-                        )
-                    })
-                }
+        }
+        state.error?.let { item { ErrorCard(it) } }
+        state.lastChange?.let { item { ChangeCard(it, canUndo = state.canUndo, onUndo = screen::askUndo) } }
+        state.services.forEach { service ->
+            item { SectionTitle(service.backend) }
+            service.error?.let { item { ErrorCard(it) } }
+            items(service.flags) { flag ->
+                FlagRow(flag, onSwitch = { environment, on ->
+                    screen.askSwitch(
+                        FlagTarget(
+                            backend = flag.backend,
+                            project = flag.project,
+                            key = flag.key,
+                            environment = environment,
+                        ),
+                        on,
+                    )
+                })
             }
         }
     }
