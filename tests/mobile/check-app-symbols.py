@@ -13,7 +13,15 @@ hand-written PaafFlows.kt) and, in the app sources, checks:
           conforming to a generated protocol implements each requirement with its labels.
   Kotlin  `import dev.paaf...X` names a declaration; `Type.Member` of a generated type exists;
           named arguments of `Type.Member(...)`, `Type(...)` and generated methods exist;
-          `override fun` in a class implementing a generated interface matches a requirement.
+          `override fun` in a class or an object expression implementing a generated interface
+          matches a requirement.
+  Both    `x.member.member(...)` (and Kotlin `x::member`) where `x` is declared in the file with a
+          generated type (`screen: FixScreen`, `val state: FixState by ...`): each member exists
+          on the type the step before gives, so a renamed method or field is caught; declare
+          the type of a variable holding a screen model or a state so that it is checked.
+
+It first runs its own cases (SELF_TEST_CASES: renamed initializer labels, methods, fields,
+overrides, enum cases), so a change that stops it catching them fails as well.
 
   tests/mobile/check-app-symbols.py            the apps under mobile/ (CI: scripts/test.sh)
   tests/mobile/check-app-symbols.py FILE...    only these app files
@@ -30,9 +38,8 @@ MOBILE = REPO / "mobile"
 SWIFT_BINDINGS = sorted((MOBILE / "ios/Sources/Paaf").glob("*.swift"))
 KOTLIN_BINDINGS = sorted((MOBILE / "android/paaf/src/main/kotlin/dev/paaf").rglob("*.kt"))
 APP_DIRS = [
-    MOBILE / "ios/Example",
     MOBILE / "ios/App",
-    MOBILE / "android/example/src",
+    MOBILE / "ios/AppMain",
     MOBILE / "android/app/src",
 ]
 
@@ -79,6 +86,13 @@ def call_body(text: str, open_paren: int) -> str:
     return text[open_paren + 1 :]
 
 
+def base_type(text: str):
+    """The type a declaration names, when it is one plain (optional) type: `kotlin.String?` →
+    `String`; None for collections, functions and generics."""
+    m = re.fullmatch(r"\s*(?:[\w]+\.)*([A-Z]\w*)\s*\??\s*", text.split("=")[0])
+    return m.group(1) if m else None
+
+
 def shown(path: Path) -> str:
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
@@ -87,7 +101,54 @@ def line_of(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
+def typed_receivers(text: str, table, app, pattern: str) -> dict[str, set[str]]:
+    """The app file's variables and parameters declared with a generated type (`x: Type`)."""
+    typed: dict[str, set[str]] = {}
+    for m in re.finditer(pattern, text):
+        if m.group(2) in table.kinds and m.group(2) not in app.kinds:
+            typed.setdefault(m.group(1), set()).add(m.group(2))
+    return typed
+
+
+def check_chains(text, typed, table, allowed, segment, bad):
+    """`x.member.member(...)...` on a receiver of a generated type: each member exists on the
+    type the step before gives (a field's or a method's declared type), until a type that is
+    not generated or a name the app or the language adds (`let`, `map`, an extension)."""
+    for name, types in typed.items():
+        for m in re.finditer(rf"(?:(?<=\bself\.)|(?<=\bthis\.)|(?<![\w.])){re.escape(name)}\b", text):
+            current, pos, path = set(types), m.end(), name
+            while current:
+                step = segment.match(text, pos)
+                if not step or step.group(1) in allowed:
+                    break
+                member = step.group(1)
+                known: dict[str, str | None] = {}
+                for typ in current:
+                    known.update(table.members_of(typ))
+                if member not in known:
+                    bad(m.start(), f"{path}.{member}: {'/'.join(sorted(current))} has no member "
+                        f"{member} in the generated bindings")
+                    break
+                path, pos = f"{path}.{member}", step.end()
+                if text.startswith("(", pos):
+                    pos += len(call_body(text, pos)) + 2
+                given = known[member]
+                current = {given} if given and table.members_of(given) else set()
+            if current and (ref := re.match(r"::(\w+)", text[m.end():])):
+                known = {}
+                for typ in current:
+                    known.update(table.members_of(typ))
+                if ref.group(1) not in known:
+                    bad(m.start(), f"{name}::{ref.group(1)}: {'/'.join(sorted(current))} has no "
+                        f"member {ref.group(1)} in the generated bindings")
+
+
 # ---------------------------------------------------------------- Swift
+
+# What every value has (Optional's map, Hashable's hashValue, ...): not looked up.
+SWIFT_ANY = {"map", "flatMap", "self", "hashValue", "hash", "description", "debugDescription"}
+SWIFT_TYPED = r"(?<![\w.])([a-z]\w*)\s*:\s*([A-Z]\w*)\??(?![\w(.<])"
+SWIFT_STEP = re.compile(r"\s*[?!]?\.`?(\w+)`?")
 
 
 def swift_param_labels(params: str) -> tuple[str, ...]:
@@ -122,6 +183,8 @@ class SwiftTable:
         # type -> member name ("init" for initializers) -> label tuples
         self.members: dict[str, dict[str, set]] = {}
         self.protocol_reqs: dict[str, list[tuple[str, tuple]]] = {}
+        # type -> property or method name -> the type it gives (None: not a plain type)
+        self.types: dict[str, dict[str, str | None]] = {}
         for text in texts:
             text = strip_comments(re.sub(r"\b(public|open)\s*\n\s*", r"\1 ", text))
             decls = list(SWIFT_DECL.finditer(text))
@@ -137,10 +200,26 @@ class SwiftTable:
                     member = "init" if word == "init" else m.group(1)
                     if not member:
                         continue
-                    labels = swift_param_labels(call_body(block, m.end() - 1)) if m.group(2) else ()
+                    params = call_body(block, m.end() - 1) if m.group(2) else None
+                    labels = swift_param_labels(params) if params is not None else ()
                     members.setdefault(member, set()).add(labels)
+                    if params is not None and word == "func":
+                        after = block[m.end() + len(params) + 1 :]
+                        r = re.match(r"\s*(?:async\s*)?(?:throws\s*)?->\s*([\w.]+\??)", after)
+                        self.types.setdefault(name, {})[member] = base_type(r.group(1)) if r else None
                     if kind == "protocol" and word == "func":
                         self.protocol_reqs.setdefault(name, []).append((member, labels))
+                for v in re.finditer(r"^\s*(?:public |open )+(?:var|let)\s+`?(\w+)`?\s*:\s*([^\n{]+)", block, re.M):
+                    self.types.setdefault(name, {})[v.group(1)] = base_type(v.group(2))
+
+    def members_of(self, typ: str) -> dict[str, str | None]:
+        """What `x.name` may name on a value of a generated type (its protocol's too), and the
+        type each gives."""
+        found: dict[str, str | None] = {}
+        for t in (typ, typ + "Protocol"):
+            found.update({m: None for m in self.members.get(t, {})})
+            found.update(self.types.get(t, {}))
+        return found
 
     def any_member(self, name: str) -> set:
         found = set()
@@ -197,6 +276,8 @@ def check_swift(path: Path, table: SwiftTable, app: SwiftTable) -> list[str]:
         if not any(labels_match(labels_at(m), d) for d in known):
             bad(m.start(), f".{name}{show(labels_at(m))} matches no generated "
                 + " / ".join(f"{name}{show(d)}" for d in sorted(generated)))
+    # x.member... on a variable or parameter declared with a generated type.
+    check_chains(text, typed_receivers(text, table, app, SWIFT_TYPED), table, SWIFT_ANY, SWIFT_STEP, bad)
     # A class conforming to a generated protocol implements each requirement.
     for m in re.finditer(r"\b(?:class|struct|actor)\s+(\w+)\s*:\s*([^{]*)\{", text):
         for proto in re.findall(r"\w+", m.group(2)):
@@ -208,6 +289,13 @@ def check_swift(path: Path, table: SwiftTable, app: SwiftTable) -> list[str]:
 
 
 # ---------------------------------------------------------------- Kotlin
+
+# Scope functions and what every value has: not looked up.
+KOTLIN_ANY = {"let", "also", "apply", "run", "takeIf", "takeUnless", "to", "toString", "equals",
+              "hashCode", "copy", "name", "ordinal", "javaClass", "use", "compareTo"}
+KOTLIN_TYPED = r"(?<![\w.])([a-z]\w*)\s*:\s*([A-Z]\w*)\b\??(?!\s*[<(.])"
+KOTLIN_STEP = re.compile(r"\s*(?:\?|!!)?\.\s*`?(\w+)`?")
+KOTLIN_EXTENSION = re.compile(r"\b(?:fun|val|var)\s+(?:<[^>]*>\s*)?[\w.<>*?, ]+\.`?(\w+)`?")
 
 KOTLIN_DECL = re.compile(
     r"^([ \t]*)(?:@\w+(?:\([^)\n]*\))?\s+)*(?:public |internal |private |open |abstract |sealed |data |enum |annotation |"
@@ -224,8 +312,12 @@ class KotlinTable:
         self.members: dict[str, set[str]] = {}
         self.params: dict[str, list[set[str]]] = {}  # callable name -> param name sets
         self.interface_funs: dict[str, set[str]] = {}
+        # type -> property or method name -> the type it gives (None: not a plain type)
+        self.types: dict[str, dict[str, str | None]] = {}
+        self.extensions: set[str] = set()  # extension functions and properties (`fun T.name`)
         for text in texts:
             text = strip_comments(text)
+            self.extensions |= set(KOTLIN_EXTENSION.findall(strip_strings(text)))
             self._scan(text)
 
     def _scan(self, text: str):
@@ -244,12 +336,22 @@ class KotlinTable:
                 paren = rest.find("(")
                 stop = [i for i in (rest.find("{"), rest.find("\n"), rest.find("=")) if i >= 0]
                 if 0 <= paren < min(stop, default=400):
-                    names = {
-                        a.split(":")[0].replace("`", "").split()[-1]
-                        for a in split_args(call_body(rest, paren))
-                        if ":" in a and a.split(":")[0].split()
-                    }
+                    # The whole list: a record's constructor runs far past `rest`.
+                    params = call_body(text, m.end() + paren)
+                    names = set()
+                    for a in split_args(params):
+                        head, colon, typ = a.partition(":")
+                        if not colon or not head.split():
+                            continue
+                        param = head.replace("`", "").split()[-1]
+                        names.add(param)
+                        if kind == "class" and re.search(r"\b(?:val|var)\b", head):
+                            self.types.setdefault(name, {})[param] = base_type(typ)
                     self.params.setdefault(name, []).append(names)
+                    if kind == "fun" and owner:
+                        after = text[m.end() + paren + len(params) + 2 :]
+                        r = re.match(r"\s*:\s*([\w.]+\??)", after)
+                        self.types.setdefault(owner, {})[name] = base_type(r.group(1)) if r else None
             if kind in ("class", "interface", "object"):
                 self.kinds.setdefault(name if owner is None else f"{owner}.{name}", kind)
                 brace = text.find("{", m.end())
@@ -264,6 +366,15 @@ class KotlinTable:
                             self.members.setdefault(name, set()).add(entry)
             if kind == "fun" and owner and self.kinds.get(owner) == "interface":
                 self.interface_funs.setdefault(owner, set()).add(name)
+
+    def members_of(self, typ: str) -> dict[str, str | None]:
+        """What `x.name` may name on a value of a generated type (its interface's too), and the
+        type each gives."""
+        found: dict[str, str | None] = {}
+        for t in (typ, typ + "Interface"):
+            found.update({m: None for m in self.members.get(t, set())})
+            found.update(self.types.get(t, {}))
+        return found
 
 
 def check_kotlin(path: Path, table: KotlinTable, app: KotlinTable) -> list[str]:
@@ -303,20 +414,157 @@ def check_kotlin(path: Path, table: KotlinTable, app: KotlinTable) -> list[str]:
     for m in re.finditer(r"\.([a-z]\w*)\s*\(", text):
         if m.group(1) in table.params and m.group(1) not in app.params:
             check_named(m.start(), f".{m.group(1)}(...)", m.group(1), m)
-    for m in re.finditer(r"\bclass\s+(\w+)[^{]*?:\s*([^{]*)\{", text):
-        interfaces = [i for i in re.findall(r"\w+", m.group(2)) if i in table.interface_funs]
+    # x.member... and x::member on a variable or parameter declared with a generated type.
+    check_chains(text, typed_receivers(text, table, app, KOTLIN_TYPED), table,
+                 KOTLIN_ANY | app.extensions, KOTLIN_STEP, bad)
+    # A class or an object expression implementing a generated interface.
+    for m in re.finditer(r"\b(?:class\s+(\w+)[^{]*?|(object))\s*:\s*([^{]*)\{", text):
+        interfaces = [i for i in re.findall(r"\w+", m.group(3)) if i in table.interface_funs]
         if not interfaces:
             continue
         required = set().union(*(table.interface_funs[i] for i in interfaces))
         block = call_body(text.replace("{", "(").replace("}", ")"), m.end() - 1)
         for o in re.finditer(r"override\s+(?:suspend\s+)?fun\s+(\w+)", block):
             if o.group(1) not in required:
-                bad(m.start(), f"{m.group(1)} overrides {o.group(1)}, which "
+                bad(m.start(), f"{m.group(1) or 'object'} overrides {o.group(1)}, which "
                     f"{'/'.join(interfaces)} does not declare")
     return problems
 
+# ---------------------------------------------------------------- self-test
+
+# Small bindings in the generators' shapes, and app code that must pass or be caught: the
+# checker runs these first, so a change that stops it catching a rename fails too.
+SELF_TEST_KOTLIN = """
+package dev.paaf.mobile
+data class ErrorInfo (
+    var `code`: ErrorCode
+    ,
+    var `message`: kotlin.String
+){
+    companion object
+}
+enum class ErrorCode {
+    SECRET,
+    OTHER;
+    companion object
+}
+public interface FixListener {
+    fun `onState`(`state`: FixState)
+    companion object
+}
+public interface FixScreenInterface {
+    fun `ask`(`name`: kotlin.String)
+    fun `state`(): FixState
+    companion object
+}
+open class FixScreen: Disposable, AutoCloseable, FixScreenInterface {
+    override fun `ask`(`name`: kotlin.String) {
+    }
+    override fun `state`(): FixState {
+        return FixState(null)
+    }
+}
+data class FixState (
+    var `error`: ErrorInfo?
+){
+    companion object
+}
+"""
+SELF_TEST_SWIFT = """
+public protocol FixListener: AnyObject, Sendable {
+    func onState(state: FixState)
+}
+public protocol FixScreenProtocol: AnyObject, Sendable {
+    func ask(name: String)
+    func state() -> FixState
+}
+open class FixScreen: FixScreenProtocol, @unchecked Sendable {
+open func ask(name: String) {
+}
+open func state() -> FixState {
+}
+}
+public struct FixState: Equatable, Hashable {
+    public var error: ErrorInfo?
+    public init(error: ErrorInfo?) {
+    }
+}
+public struct ErrorInfo: Equatable, Hashable {
+    public var code: ErrorCode
+    public var message: String
+    public init(code: ErrorCode, message: String) {
+    }
+}
+public enum ErrorCode {
+    case secret
+    case other
+}
+public enum PaafError: Swift.Error {
+    case Access(code: ErrorCode, reason: String)
+}
+"""
+# (language, app code, what the problem says; None: no problem)
+SELF_TEST_CASES = [
+    ("kt", """import dev.paaf.mobile.FixScreen
+fun show(screen: FixScreen) {
+    screen.ask(name = "web-1")
+    screen.state().error?.let { println(it.message) }
+    val seen = object : FixListener { override fun onState(state: FixState) {} }
+    println(ErrorInfo(code = ErrorCode.SECRET, message = "").message)
+}""", None),
+    ("kt", "import dev.paaf.mobile.FixScreens", "import of FixScreens"),
+    ("kt", "fun f(screen: FixScreen) = screen.asks(name = \"web-1\")", "FixScreen has no member asks"),
+    ("kt", "fun f(screen: FixScreen) = screen.ask(host = \"web-1\")", "named arguments ['host']"),
+    ("kt", "val e = ErrorInfo(code = ErrorCode.SECRET, reason = \"\")", "named arguments ['code', 'reason']"),
+    ("kt", "fun f(screen: FixScreen) = screen.state().eror", "FixState has no member eror"),
+    ("kt", "fun f(screen: FixScreen) = screen::refresh", "FixScreen has no member refresh"),
+    ("kt", "val e = ErrorCode.SECRETS", "ErrorCode.SECRETS is not in the generated bindings"),
+    ("kt", "val l = object : FixListener { override fun onStates(state: FixState) {} }",
+     "object overrides onStates"),
+    ("swift", """func show(screen: FixScreen) throws {
+    screen.ask(name: "web-1")
+    _ = screen.state().error.map { $0.message }
+    _ = ErrorInfo(code: .secret, message: "")
+    throw PaafError.Access(code: .secret, reason: "")
+}
+final class Seen: FixListener { func onState(state: FixState) {} }""", None),
+    ("swift", "func f() throws { throw PaafError.Access(code: .secret, message: \"\") }",
+     "PaafError.Access(code:message:) does not match"),
+    ("swift", "let e = ErrorInfo(code: .secret, reason: \"\")", "ErrorInfo(code:reason:): no such initializer"),
+    ("swift", "func f(screen: FixScreen) { screen.asks(name: \"web-1\") }", "FixScreen has no member asks"),
+    ("swift", "func f(screen: FixScreen) { screen.ask(host: \"web-1\") }", ".ask(host:) matches no generated"),
+    ("swift", "func f(screen: FixScreen) { _ = screen.state().eror }", "FixState has no member eror"),
+    ("swift", "final class Seen: FixListener { func onStates(state: FixState) {} }",
+     "Seen conforms to FixListener but has no func onState(state:)"),
+]
+
+
+def self_test() -> list[str]:
+    """The cases above that the checker gets wrong, in words."""
+    import tempfile
+
+    tables = {"kt": KotlinTable([SELF_TEST_KOTLIN]), "swift": SwiftTable([SELF_TEST_SWIFT])}
+    wrong = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (lang, code, expected) in enumerate(SELF_TEST_CASES):
+            path = Path(tmp) / f"case{n}.{lang}"
+            path.write_text(code)
+            if lang == "kt":
+                got = check_kotlin(path, tables[lang], KotlinTable([strip_strings(code)]))
+            else:
+                got = check_swift(path, tables[lang], SwiftTable([strip_strings(code)]))
+            caught = [p for p in got if expected and expected in p]
+            if (expected is None and got) or (expected and (not caught or len(got) != 1)):
+                wrong.append(f"case {n} ({lang}): expected {expected or 'no problem'!r}, got {got}")
+    return wrong
+
 
 def main(argv: list[str]) -> int:
+    wrong = self_test()
+    for w in wrong:
+        print(f"check-app-symbols self-test: {w}", file=sys.stderr)
+    if wrong:
+        return 1
     if argv:
         files = [Path(a).resolve() for a in argv]
     else:
@@ -338,7 +586,8 @@ def main(argv: list[str]) -> int:
         print(f"{len(problems)} symbol(s) the app code uses are not in the checked-in bindings: "
               "fix the app code (or regenerate the bindings: scripts/mobile-bindings.sh)", file=sys.stderr)
         return 1
-    print(f"app code uses only generated symbols ({len(swift_files)} Swift, {len(kotlin_files)} Kotlin files)")
+    print(f"app code uses only generated symbols ({len(swift_files)} Swift, {len(kotlin_files)} Kotlin "
+          f"files; self-test: {len(SELF_TEST_CASES)} cases caught)")
     return 0
 
 

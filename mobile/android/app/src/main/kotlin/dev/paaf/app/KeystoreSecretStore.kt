@@ -1,4 +1,4 @@
-package dev.paaf.example
+package dev.paaf.app
 
 import android.content.Context
 import android.security.keystore.KeyGenParameterSpec

@@ -1,5 +1,6 @@
-// An example screen over the paaf library: the hosts of the config, a reboot behind a
-// confirmation dialog, its progress. Not built in CI: see ../settings.gradle.kts.
+// The paaf app: one Compose screen per screen model of the library (Overview, Protect, Fix,
+// Journal, Onboarding), bottom navigation by PAAF step. Not built in CI: see
+// ../settings.gradle.kts.
 plugins {
     alias(libs.plugins.android.application)
     alias(libs.plugins.kotlin.android)
@@ -7,12 +8,13 @@ plugins {
 }
 
 android {
-    namespace = "dev.paaf.example"
+    namespace = "dev.paaf.app"
     compileSdk = 35
 
     defaultConfig {
-        applicationId = "dev.paaf.example"
-        minSdk = 24
+        applicationId = "dev.paaf.app"
+        // java.time (the journal's timestamps) without desugaring.
+        minSdk = 26
         targetSdk = 35
         versionCode = 1
         versionName = "0.1"
@@ -36,6 +38,8 @@ dependencies {
     implementation(project(":paaf"))
     implementation(platform(libs.compose.bom))
     implementation(libs.compose.material3)
+    implementation(libs.compose.material.icons.core)
     implementation(libs.activity.compose)
     implementation(libs.lifecycle.viewmodel.compose)
+    implementation(libs.lifecycle.runtime.compose)
 }

@@ -1,0 +1,12 @@
+// The app target's only source: everything else is the package's PaafApp library (App/).
+// In Xcode: an iOS App target, this file instead of the template's, the package products
+// Paaf and PaafApp added to the target (see mobile/README.md).
+import PaafApp
+import SwiftUI
+
+@main
+struct PaafMain: App {
+    var body: some Scene {
+        WindowGroup { PaafRootView() }
+    }
+}
