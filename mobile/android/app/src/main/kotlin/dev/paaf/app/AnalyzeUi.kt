@@ -63,6 +63,7 @@ fun AnalyzeUi(model: Observed<AnalyzeScreen, AnalyzeState>) {
     val open: OpenDashboard? = state.dashboard
     BackHandler(enabled = open != null, onBack = screen::closeDashboard)
     RefreshableList(busy = state.busy, onRefresh = screen::refresh) {
+        item { ChartWidth(onWidth = screen::setWidth) }
         item { Choices(state.grafanaSources, state.grafana, screen::useGrafana) }
         state.error?.let { item { ErrorCard(it) } }
         when (open) {
@@ -78,6 +79,8 @@ fun AnalyzeUi(model: Observed<AnalyzeScreen, AnalyzeState>) {
                         )
                         TextButton(onClick = { screen.search(search) }) { Text("Search") }
                     }
+                }
+                item {
                     FilterChip(
                         selected = state.starredOnly,
                         onClick = { screen.showStarred(!state.starredOnly) },
@@ -117,7 +120,7 @@ fun AnalyzeUi(model: Observed<AnalyzeScreen, AnalyzeState>) {
                 state.query?.let { chart ->
                     item {
                         Card(Modifier.fillMaxWidth()) {
-                            Column(Modifier.padding(12.dp), verticalArrangement = Arrangement.spacedBy(4.dp)) {
+                            Column(Modifier.padding(CARD_PADDING), verticalArrangement = Arrangement.spacedBy(4.dp)) {
                                 Text(chart.expr, fontFamily = FontFamily.Monospace, style = MaterialTheme.typography.bodySmall)
                                 chart.warnings.forEach { Text(it, color = MaterialTheme.colorScheme.error) }
                                 Chart(
@@ -126,7 +129,6 @@ fun AnalyzeUi(model: Observed<AnalyzeScreen, AnalyzeState>) {
                                     unit = null,
                                     thresholds = null,
                                     marks = listOfNotNull(picked?.above, picked?.below),
-                                    onWidth = screen::setWidth,
                                 )
                             }
                         }
@@ -145,10 +147,14 @@ private fun LazyListScope.dashboardItems(open: OpenDashboard, state: AnalyzeStat
             Text(open.title, style = MaterialTheme.typography.titleMedium, modifier = Modifier.weight(1f))
             TextButton(onClick = screen::closeDashboard) { Text("Dashboards") }
         }
+    }
+    item {
         Text(
             "${Instant.ofEpochMilli(open.fromMs).shown()} – ${Instant.ofEpochMilli(open.toMs).shown()}",
             style = MaterialTheme.typography.bodySmall,
         )
+    }
+    item {
         Row(Modifier.horizontalScroll(rememberScrollState()), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
             FilterChip(
                 selected = state.view.window == null,
@@ -165,7 +171,7 @@ private fun LazyListScope.dashboardItems(open: OpenDashboard, state: AnalyzeStat
         }
     }
     items(open.variables) { VariablePicker(it, onPick = { values -> screen.setVariable(it.name, values) }) }
-    items(open.panels) { PanelCard(it, onWidth = screen::setWidth) }
+    items(open.panels) { PanelCard(it) }
 }
 
 @Composable
@@ -206,9 +212,9 @@ private fun VariablePicker(variable: ResolvedVariable, onPick: (List<String>) ->
 }
 
 @Composable
-private fun PanelCard(panel: PanelView, onWidth: (UInt) -> Unit) {
+private fun PanelCard(panel: PanelView) {
     Card(Modifier.fillMaxWidth()) {
-        Column(Modifier.padding(12.dp), verticalArrangement = Arrangement.spacedBy(4.dp)) {
+        Column(Modifier.padding(CARD_PADDING), verticalArrangement = Arrangement.spacedBy(4.dp)) {
             Text(panel.title, style = MaterialTheme.typography.titleSmall)
             Text(listOfNotNull(panel.row, panel.kind).joinToString(" · "), style = MaterialTheme.typography.bodySmall)
             panel.error?.let { ErrorCard(it) }
@@ -220,7 +226,7 @@ private fun PanelCard(panel: PanelView, onWidth: (UInt) -> Unit) {
                         style = MaterialTheme.typography.bodySmall,
                     )
                 }
-                Chart(chart.series, chart.width, chart.unit, chart.thresholds, marks = emptyList(), onWidth = onWidth)
+                Chart(chart.series, chart.width, chart.unit, chart.thresholds, marks = emptyList())
             }
         }
     }

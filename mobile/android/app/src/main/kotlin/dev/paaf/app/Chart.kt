@@ -3,8 +3,10 @@ package dev.paaf.app
 import androidx.compose.foundation.Canvas
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Spacer
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.height
+import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
@@ -43,8 +45,8 @@ fun seriesColor(index: Int): Color = palette[index % palette.size]
  * Series the core already bucketed per pixel column (`columns` in `0..width`), drawn as they
  * are: each bucket's min..max as a faint bar, its mean as the line (a gap where a bucket is
  * empty), the [thresholds] steps (but the base) in their colours and the [marks] (values
- * that mean trouble) in the error colour as dashed lines. The canvas reports its pixel width
- * through [onWidth] so the model prepares the series for exactly that many columns.
+ * that mean trouble) in the error colour as dashed lines. The model prepares the series for
+ * the width [ChartWidth] measures; [width] is the one these were prepared for.
  */
 @Composable
 fun Chart(
@@ -53,7 +55,6 @@ fun Chart(
     unit: String?,
     thresholds: Thresholds?,
     marks: List<Double>,
-    onWidth: (UInt) -> Unit,
 ) {
     val steps = thresholds?.steps.orEmpty().mapNotNull { step -> step.value?.let { it to step.color } }
     val fixed = marks.map { Level(it, MaterialTheme.colorScheme.error) } +
@@ -71,9 +72,7 @@ fun Chart(
             "${hi.shortly()} … ${lo.shortly()}${unit?.let { " $it" } ?: ""}",
             style = MaterialTheme.typography.labelSmall,
         )
-        Canvas(
-            Modifier.fillMaxWidth().height(160.dp).onSizeChanged { onWidth(it.width.toUInt()) },
-        ) {
+        Canvas(Modifier.fillMaxWidth().height(160.dp)) {
             val xScale = size.width / width.toFloat().coerceAtLeast(1f)
             val y = { v: Double -> (size.height * (1 - (v - lo) / (hi - lo))).toFloat() }
             series.forEachIndexed { index, s ->
@@ -117,6 +116,19 @@ fun Chart(
         }
     }
 }
+
+/**
+ * Measures, before any chart is drawn, the pixel width a chart gets in a card of the list
+ * (the list's width less the card's padding) and tells the model, which prepares the series
+ * for it: one bucket per pixel column.
+ */
+@Composable
+fun ChartWidth(onWidth: (UInt) -> Unit) {
+    Spacer(Modifier.fillMaxWidth().padding(horizontal = CARD_PADDING).onSizeChanged { onWidth(it.width.toUInt()) })
+}
+
+/** The padding of the cards charts are drawn in. */
+val CARD_PADDING = 12.dp
 
 /** A value with 4 significant digits, `–` when there is none. */
 fun Double?.shortly(): String = this?.let { "%.4g".format(it) } ?: "–"
