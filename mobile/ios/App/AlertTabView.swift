@@ -56,7 +56,7 @@ struct AlertTabView: View {
                 Section("Alerts: \(source.source) (\(source.kind))") {
                     source.error.map { ErrorView(error: $0) }
                     ForEach(Array(source.alerts.enumerated()), id: \.offset) { _, alert in
-                        FiringRow(alert: alert) { matchers = "alertname=\(alert.name)" }
+                        AlertRow(alert: alert, action: "Silence") { matchers = "alertname=\(alert.name)" }
                     }
                 }
             }
@@ -102,23 +102,6 @@ private struct SilenceRow: View {
             }
             Spacer()
             Button("Expire", action: onExpire)
-        }
-    }
-}
-
-private struct FiringRow: View {
-    let alert: AlertView
-    let onSilence: () -> Void
-
-    var body: some View {
-        HStack {
-            VStack(alignment: .leading) {
-                Text(alert.name).font(.headline)
-                Text(([alert.state, alert.severity].compactMap { $0 }).joined(separator: " · ")).font(.caption)
-                alert.summary.map { Text($0).font(.caption) }
-            }
-            Spacer()
-            Button("Silence", action: onSilence)
         }
     }
 }

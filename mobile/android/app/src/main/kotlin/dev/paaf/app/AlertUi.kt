@@ -24,7 +24,6 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
-import dev.paaf.core.AlertView
 import dev.paaf.core.AnnotationInput
 import dev.paaf.core.Matcher
 import dev.paaf.core.Silence
@@ -91,7 +90,7 @@ fun AlertUi(model: Observed<AlertScreen, AlertState>) {
             item { SectionTitle("Alerts: ${source.source} (${source.kind})") }
             source.error?.let { item { ErrorCard(it) } }
             items(source.alerts) { alert ->
-                AlertRow(alert, onSilence = { matchers = "alertname=${alert.name}" })
+                AlertRow(alert, "Silence", onAction = { matchers = "alertname=${alert.name}" })
             }
         }
         item { SectionTitle("Annotate") }
@@ -137,20 +136,6 @@ private fun SilenceRow(silence: Silence, onExpire: () -> Unit) {
                 Text(silence.comment, style = MaterialTheme.typography.bodySmall)
             }
             TextButton(onClick = onExpire) { Text("Expire") }
-        }
-    }
-}
-
-@Composable
-private fun AlertRow(alert: AlertView, onSilence: () -> Unit) {
-    Card(Modifier.fillMaxWidth()) {
-        Row(Modifier.padding(12.dp), verticalAlignment = Alignment.CenterVertically) {
-            Column(Modifier.weight(1f)) {
-                Text(alert.name, style = MaterialTheme.typography.titleSmall)
-                Text(listOfNotNull(alert.state, alert.severity).joinToString(" · "), style = MaterialTheme.typography.labelLarge)
-                alert.summary?.let { Text(it, style = MaterialTheme.typography.bodySmall) }
-            }
-            TextButton(onClick = onSilence) { Text("Silence") }
         }
     }
 }
