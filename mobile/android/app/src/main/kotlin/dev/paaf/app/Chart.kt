@@ -87,10 +87,11 @@ fun Chart(
                         drawLine(color.copy(alpha = 0.25f), Offset(x, y(high)), Offset(x, y(low)), strokeWidth = 1f)
                     }
                     val mean = s.mean[i]
-                    when {
-                        mean == null -> drawing = false
-                        drawing -> line.lineTo(x, y(mean))
-                        else -> line.moveTo(x, y(mean)).also { drawing = true }
+                    if (mean == null) {
+                        drawing = false
+                    } else {
+                        if (drawing) line.lineTo(x, y(mean)) else line.moveTo(x, y(mean))
+                        drawing = true
                     }
                 }
                 drawPath(line, color, style = Stroke(width = 2f))
