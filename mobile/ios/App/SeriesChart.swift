@@ -61,15 +61,15 @@ struct SeriesChart: View {
     @Environment(\.displayScale) private var scale
 
     var body: some View {
-        let buckets = series.enumerated().flatMap { index, s in
+        let buckets: [Bucket] = series.enumerated().flatMap { index, s in
             s.timesMs.indices.map { i in
                 Bucket(id: index << 32 | i, series: "\(index) \(s.name)",
                        time: Date(timeIntervalSince1970: Double(s.timesMs[i]) / 1000),
                        min: s.min[i], max: s.max[i], mean: s.mean[i])
             }
         }
-        let steps = (thresholds?.steps ?? []).compactMap { step in step.value.map { ($0, step.color) } }
-        let values = buckets.flatMap { [$0.min, $0.max] }.compactMap { $0 }
+        let steps: [(Double, String)] = (thresholds?.steps ?? []).compactMap { step in step.value.map { ($0, step.color) } }
+        let values: [Double] = buckets.flatMap { [$0.min, $0.max] }.compactMap { $0 }
         let lo = values.min() ?? 0
         let hi = values.max() ?? 1
         // Percentage steps are drawn at their share of the series' range.
