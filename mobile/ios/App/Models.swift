@@ -44,6 +44,18 @@ final class ProtectStates: ProtectListener, @unchecked Sendable {
     func onState(state: ProtectState) { deliver(state) }
 }
 
+final class AnalyzeStates: AnalyzeListener, @unchecked Sendable {
+    private let deliver: (AnalyzeState) -> Void
+    init(_ deliver: @escaping (AnalyzeState) -> Void) { self.deliver = deliver }
+    func onState(state: AnalyzeState) { deliver(state) }
+}
+
+final class AlertStates: AlertListener, @unchecked Sendable {
+    private let deliver: (AlertState) -> Void
+    init(_ deliver: @escaping (AlertState) -> Void) { self.deliver = deliver }
+    func onState(state: AlertState) { deliver(state) }
+}
+
 final class FixStates: FixListener, @unchecked Sendable {
     private let deliver: (FixState) -> Void
     init(_ deliver: @escaping (FixState) -> Void) { self.deliver = deliver }
@@ -75,6 +87,20 @@ final class Session {
         let screen: ProtectScreen = self.paaf.protectScreen()
         return Observed(screen, initial: screen.state()) { s, deliver in
             s.subscribe(listener: ProtectStates(deliver))
+        }
+    }()
+
+    lazy var analyze: Observed<AnalyzeScreen, AnalyzeState> = {
+        let screen: AnalyzeScreen = self.paaf.analyzeScreen()
+        return Observed(screen, initial: screen.state()) { s, deliver in
+            s.subscribe(listener: AnalyzeStates(deliver))
+        }
+    }()
+
+    lazy var alert: Observed<AlertScreen, AlertState> = {
+        let screen: AlertScreen = self.paaf.alertScreen()
+        return Observed(screen, initial: screen.state()) { s, deliver in
+            s.subscribe(listener: AlertStates(deliver))
         }
     }()
 

@@ -38,7 +38,7 @@ struct OverviewView: View {
                     }
                     Section("Alerts") {
                         ForEach(Array(overview.topAlerts.enumerated()), id: \.offset) { _, alert in
-                            AlertRow(alert: alert) {
+                            AlertRow(alert: alert, action: "Open incident") {
                                 // Empty title, no severity, no playbook: the core takes them from the alert.
                                 screen.openIncident(input: IncidentInput(
                                     title: "", severity: nil,
@@ -64,9 +64,11 @@ struct OverviewView: View {
     }
 }
 
-private struct AlertRow: View {
+/// An alert of a source (name, severity, state, source, summary) with one button, `action`.
+struct AlertRow: View {
     let alert: AlertView
-    let onOpen: () -> Void
+    let action: String
+    let onAction: () -> Void
 
     var body: some View {
         HStack {
@@ -77,7 +79,7 @@ private struct AlertRow: View {
                 alert.summary.map { Text($0).font(.caption) }
             }
             Spacer()
-            Button("Open incident", action: onOpen).buttonStyle(.bordered)
+            Button(action, action: onAction).buttonStyle(.bordered)
         }
     }
 }

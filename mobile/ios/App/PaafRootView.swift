@@ -47,6 +47,10 @@ private struct Tabs: View {
                 .tabItem { Label("Overview", systemImage: "house") }
             screen("Protect") { ProtectView(model: session.protect) }
                 .tabItem { Label("Protect", systemImage: "shield") }
+            screen("Analyze") { AnalyzeView(model: session.analyze) }
+                .tabItem { Label("Analyze", systemImage: "chart.xyaxis.line") }
+            screen("Alert") { AlertTabView(model: session.alert) }
+                .tabItem { Label("Alert", systemImage: "bell.slash") }
             screen("Fix") { FixView(model: session.fix) }
                 .tabItem { Label("Fix", systemImage: "wrench.and.screwdriver") }
             screen("Journal") { JournalView(model: session.journal) }

@@ -13,6 +13,8 @@ import androidx.compose.material.icons.filled.Build
 import androidx.compose.material.icons.filled.DateRange
 import androidx.compose.material.icons.filled.Home
 import androidx.compose.material.icons.filled.Lock
+import androidx.compose.material.icons.filled.Notifications
+import androidx.compose.material.icons.filled.Search
 import androidx.compose.material.icons.filled.Settings
 import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.ExperimentalMaterial3Api
@@ -48,6 +50,8 @@ class MainActivity : ComponentActivity() {
 enum class Tab(val title: String, val icon: ImageVector) {
     Overview("Overview", Icons.Filled.Home),
     Protect("Protect", Icons.Filled.Lock),
+    Analyze("Analyze", Icons.Filled.Search),
+    Alert("Alert", Icons.Filled.Notifications),
     Fix("Fix", Icons.Filled.Build),
     Journal("Journal", Icons.Filled.DateRange),
 }
@@ -106,6 +110,8 @@ private fun Tabs(session: Session, onSettings: () -> Unit) {
             when (tab) {
                 Tab.Overview -> OverviewUi(session.overview)
                 Tab.Protect -> ProtectUi(session.protect)
+                Tab.Analyze -> AnalyzeUi(session.analyze)
+                Tab.Alert -> AlertUi(session.alert)
                 Tab.Fix -> FixUi(session.fix)
                 Tab.Journal -> JournalUi(session.journal)
             }

@@ -55,7 +55,7 @@ fun OverviewUi(model: Observed<OverviewScreen, OverviewState>) {
             }
             item { SectionTitle("Alerts") }
             items(overview.topAlerts) { alert ->
-                AlertRow(alert, onOpen = {
+                AlertRow(alert, "Open incident", onAction = {
                     // Empty title, no severity, no playbook: the core takes them from the alert.
                     screen.openIncident(
                         IncidentInput(
@@ -109,8 +109,9 @@ private fun IncidentCard(incident: Incident, onResolve: (String) -> Unit) {
     }
 }
 
+/** An alert of a source (name, severity, state, source, summary) with one button, [action]. */
 @Composable
-private fun AlertRow(alert: AlertView, onOpen: () -> Unit) {
+fun AlertRow(alert: AlertView, action: String, onAction: () -> Unit) {
     Card(Modifier.fillMaxWidth()) {
         Row(Modifier.padding(12.dp), verticalAlignment = Alignment.CenterVertically) {
             Column(Modifier.weight(1f)) {
@@ -121,7 +122,7 @@ private fun AlertRow(alert: AlertView, onOpen: () -> Unit) {
                 )
                 alert.summary?.let { Text(it, style = MaterialTheme.typography.bodySmall) }
             }
-            TextButton(onClick = onOpen) { Text("Open incident") }
+            TextButton(onClick = onAction) { Text(action) }
         }
     }
 }

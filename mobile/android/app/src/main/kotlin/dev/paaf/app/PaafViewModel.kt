@@ -5,6 +5,12 @@ import android.net.Uri
 import android.os.Build
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
+import dev.paaf.mobile.AlertListener
+import dev.paaf.mobile.AlertScreen
+import dev.paaf.mobile.AlertState
+import dev.paaf.mobile.AnalyzeListener
+import dev.paaf.mobile.AnalyzeScreen
+import dev.paaf.mobile.AnalyzeState
 import dev.paaf.mobile.FixListener
 import dev.paaf.mobile.FixScreen
 import dev.paaf.mobile.FixState
@@ -68,6 +74,22 @@ class Session(private val paaf: Paaf) : AutoCloseable {
         Observed(screen, screen.state()) { s, deliver ->
             s.subscribe(object : ProtectListener {
                 override fun onState(state: ProtectState) = deliver(state)
+            })
+        }
+    }
+    val analyze by make {
+        val screen: AnalyzeScreen = paaf.analyzeScreen()
+        Observed(screen, screen.state()) { s, deliver ->
+            s.subscribe(object : AnalyzeListener {
+                override fun onState(state: AnalyzeState) = deliver(state)
+            })
+        }
+    }
+    val alert by make {
+        val screen: AlertScreen = paaf.alertScreen()
+        Observed(screen, screen.state()) { s, deliver ->
+            s.subscribe(object : AlertListener {
+                override fun onState(state: AlertState) = deliver(state)
             })
         }
     }
