@@ -7,11 +7,16 @@
 //! handle of a running reboot and the one error type.
 
 mod error;
+mod fleet;
 mod operation;
 mod screens;
 mod secrets;
 
 pub use error::PaafError;
+pub use fleet::{
+    FanOutAsk, FanOutListener, FanOutOperation, FanOutProgress, FanOutReport, FanOutTally,
+    FleetChoices, FleetSelector,
+};
 pub use operation::{ProgressListener, RebootOperation, RunOperation, StepListener};
 #[cfg(feature = "cloud")]
 pub use operation::{ServerPowerListener, ServerPowerOperation};

@@ -1,7 +1,8 @@
 //! A long action seen from an app: progress to a listener the app implements, and a handle
 //! that gives the result and cancels the action when cancelled or dropped. [`Operation`] is
-//! that pattern once; each exported handle ([`RebootOperation`], [`ServerPowerOperation`])
-//! wraps it for one result type, as uniffi objects cannot be generic.
+//! that pattern once; each exported handle ([`RebootOperation`], [`ServerPowerOperation`],
+//! [`crate::FanOutOperation`]) wraps it for one result type, as uniffi objects cannot be
+//! generic.
 
 use crate::PaafError;
 use paaf_core::incident::steps::{RunPlan, RunReport, StepEvent};
@@ -20,13 +21,13 @@ pub trait ProgressListener: Send + Sync {
 
 /// An action running on the library's runtime: its outcome once it ends, and the token that
 /// stops it (fired on drop too, so an abandoned handle never leaves the action running).
-struct Operation<T> {
-    cancel: CancellationToken,
+pub(crate) struct Operation<T> {
+    pub(crate) cancel: CancellationToken,
     outcome: watch::Receiver<Option<Result<T, PaafError>>>,
 }
 
 impl<T: Clone + Send + Sync + 'static> Operation<T> {
-    fn start<F, Fut>(runtime: &tokio::runtime::Runtime, work: F) -> Self
+    pub(crate) fn start<F, Fut>(runtime: &tokio::runtime::Runtime, work: F) -> Self
     where
         F: FnOnce(CancellationToken) -> Fut,
         Fut: Future<Output = paaf_core::Result<T>> + Send + 'static,
@@ -41,7 +42,7 @@ impl<T: Clone + Send + Sync + 'static> Operation<T> {
         Operation { cancel, outcome }
     }
 
-    async fn result(&self, what: &str) -> Result<T, PaafError> {
+    pub(crate) async fn result(&self, what: &str) -> Result<T, PaafError> {
         let lost = || PaafError::internal(format!("the {what} task stopped without a result"));
         let mut outcome = self.outcome.clone();
         let done = outcome
@@ -51,7 +52,7 @@ impl<T: Clone + Send + Sync + 'static> Operation<T> {
         done.clone().unwrap_or_else(|| Err(lost()))
     }
 
-    fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.outcome.borrow().is_some()
     }
 }

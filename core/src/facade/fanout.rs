@@ -25,6 +25,7 @@ pub const DEFAULT_PARALLEL: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "name", rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum FanOutJob {
     /// A shell command line.
     Command(String),
@@ -77,6 +78,7 @@ impl Default for FanOutOptions {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum HostOutcome {
     /// The command ran; its exit code and bounded output.
     Ran(ExecOutput),
@@ -135,6 +137,7 @@ impl HostOutcome {
 /// The job's run on one host.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HostRun {
     pub host: String,
     #[serde(flatten)]
@@ -150,6 +153,7 @@ pub struct HostRun {
 /// Hosts whose results are the same.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct OutputGroup {
     /// `exit 0`, `exit 1`, `unreachable`, `timeout`, ...
     pub label: String,
