@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_FAN_OUT_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_FAN_OUT_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceFanOutListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROGRESS_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROGRESS_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceProgressListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -325,6 +332,15 @@ typedef void (*UniffiCallbackInterfaceSecretStoreMethod1)(uint64_t, RustBuffer, 
 typedef void (*UniffiCallbackInterfaceSecretStoreMethod2)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_FAN_OUT_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_FAN_OUT_LISTENER
+typedef struct UniffiVTableCallbackInterfaceFanOutListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceFanOutListenerMethod0 _Nonnull onProgress;
+} UniffiVTableCallbackInterfaceFanOutListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
@@ -649,6 +665,21 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_trust_host_key(uint64_t ptr, RustBuff
 uint64_t uniffi_paaf_mobile_fn_method_paaf_undo_flag(uint64_t ptr, int64_t action_id, RustBuffer confirmation
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FAN_OUT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FAN_OUT
+uint64_t uniffi_paaf_mobile_fn_method_paaf_fan_out(uint64_t ptr, RustBuffer selector, RustBuffer job, RustBuffer parallel, RustBuffer timeout_secs, RustBuffer confirmation, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FAN_OUT_ASK
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FAN_OUT_ASK
+RustBuffer uniffi_paaf_mobile_fn_method_paaf_fan_out_ask(uint64_t ptr, RustBuffer selector, RustBuffer job, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FLEET_CHOICES
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_FLEET_CHOICES
+RustBuffer uniffi_paaf_mobile_fn_method_paaf_fleet_choices(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ALERT_SCREEN
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ALERT_SCREEN
 uint64_t uniffi_paaf_mobile_fn_method_paaf_alert_screen(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -657,6 +688,51 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_alert_screen(uint64_t ptr, RustCallSt
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ANALYZE_SCREEN
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ANALYZE_SCREEN
 uint64_t uniffi_paaf_mobile_fn_method_paaf_analyze_screen(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_FANOUTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_FANOUTLISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_fanoutlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_FANOUTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_FANOUTLISTENER
+void uniffi_paaf_mobile_fn_free_fanoutlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_FANOUTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_FANOUTLISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_fanoutlistener(const UniffiVTableCallbackInterfaceFanOutListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FANOUTLISTENER_ON_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FANOUTLISTENER_ON_PROGRESS
+void uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress(uint64_t ptr, RustBuffer progress, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_FANOUTOPERATION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_FANOUTOPERATION
+uint64_t uniffi_paaf_mobile_fn_clone_fanoutoperation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_FANOUTOPERATION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_FANOUTOPERATION
+void uniffi_paaf_mobile_fn_free_fanoutoperation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FANOUTOPERATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FANOUTOPERATION_CANCEL
+void uniffi_paaf_mobile_fn_method_fanoutoperation_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FANOUTOPERATION_IS_FINISHED
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FANOUTOPERATION_IS_FINISHED
+int8_t uniffi_paaf_mobile_fn_method_fanoutoperation_is_finished(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FANOUTOPERATION_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FANOUTOPERATION_RESULT
+uint64_t uniffi_paaf_mobile_fn_method_fanoutoperation_result(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_PROGRESSLISTENER
@@ -1767,6 +1843,24 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_undo_flag(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FAN_OUT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FAN_OUT
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_fan_out(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FAN_OUT_ASK
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FAN_OUT_ASK
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_fan_out_ask(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FLEET_CHOICES
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_FLEET_CHOICES
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_fleet_choices(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ALERT_SCREEN
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ALERT_SCREEN
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_alert_screen(void
@@ -1776,6 +1870,30 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_alert_screen(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ANALYZE_SCREEN
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_ANALYZE_SCREEN
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_analyze_screen(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FANOUTLISTENER_ON_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FANOUTLISTENER_ON_PROGRESS
+uint16_t uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FANOUTOPERATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FANOUTOPERATION_CANCEL
+uint16_t uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FANOUTOPERATION_IS_FINISHED
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FANOUTOPERATION_IS_FINISHED
+uint16_t uniffi_paaf_mobile_checksum_method_fanoutoperation_is_finished(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FANOUTOPERATION_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FANOUTOPERATION_RESULT
+uint16_t uniffi_paaf_mobile_checksum_method_fanoutoperation_result(void
     
 );
 #endif

@@ -5547,6 +5547,217 @@ class _UniffiFfiConverterTypeHostReboot(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalUInt64.write(value.down_ms, buf)
         _UniffiFfiConverterOptionalUInt64.write(value.duration_ms, buf)
 
+
+
+
+
+
+class HostOutcome:
+    """
+    How the job went on one host.
+"""
+    def __init__(self):
+        raise RuntimeError("HostOutcome cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class RAN:
+        """
+        The command ran; its exit code and bounded output.
+"""
+        
+        def __init__(self, *values):
+            if len(values) != 1:
+                raise TypeError(f"Expected 1 arguments, found {len(values)}")
+            self._values = values
+
+        def __getitem__(self, index):
+            return self._values[index]
+
+    
+            
+            
+
+    
+        def __str__(self):
+            return f"HostOutcome.RAN{self._values!r}"
+        def __eq__(self, other):
+            if not isinstance(other, HostOutcome):
+                return NotImplemented
+            if not other.is_RAN():
+                return False
+            return self._values == other._values
+
+    @dataclass
+    class FAILED:
+        """
+        It could not run, or did not finish: unreachable, host key, login, timeout, ...
+"""
+        
+        def __init__(self, error:ErrorInfo):
+            self.error = error
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "HostOutcome.FAILED(error={})".format(self.error)
+        def __eq__(self, other):
+            if not isinstance(other, HostOutcome):
+                return NotImplemented
+            if not other.is_FAILED():
+                return False
+            if self.error != other.error:
+                return False
+            return True
+
+    @dataclass
+    class NOT_STARTED:
+        """
+        Cancelled before it started on this host.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "HostOutcome.NOT_STARTED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, HostOutcome):
+                return NotImplemented
+            if not other.is_NOT_STARTED():
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_RAN(self) -> bool:
+        return isinstance(self, HostOutcome.RAN)
+    def is_ran(self) -> bool:
+        return isinstance(self, HostOutcome.RAN)
+    def is_FAILED(self) -> bool:
+        return isinstance(self, HostOutcome.FAILED)
+    def is_failed(self) -> bool:
+        return isinstance(self, HostOutcome.FAILED)
+    def is_NOT_STARTED(self) -> bool:
+        return isinstance(self, HostOutcome.NOT_STARTED)
+    def is_not_started(self) -> bool:
+        return isinstance(self, HostOutcome.NOT_STARTED)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+HostOutcome.RAN = type("HostOutcome.RAN", (HostOutcome.RAN, HostOutcome,), {})  # type: ignore
+HostOutcome.FAILED = type("HostOutcome.FAILED", (HostOutcome.FAILED, HostOutcome,), {})  # type: ignore
+HostOutcome.NOT_STARTED = type("HostOutcome.NOT_STARTED", (HostOutcome.NOT_STARTED, HostOutcome,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeHostOutcome(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return HostOutcome.RAN(
+                _UniffiFfiConverterTypeExecOutput.read(buf),
+            )
+        if variant == 2:
+            return HostOutcome.FAILED(
+                _UniffiFfiConverterTypeErrorInfo.read(buf),
+            )
+        if variant == 3:
+            return HostOutcome.NOT_STARTED(
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_RAN():
+            _UniffiFfiConverterTypeExecOutput.check_lower(value._values[0])
+            return
+        if value.is_FAILED():
+            _UniffiFfiConverterTypeErrorInfo.check_lower(value.error)
+            return
+        if value.is_NOT_STARTED():
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_RAN():
+            buf.write_i32(1)
+            _UniffiFfiConverterTypeExecOutput.write(value._values[0], buf)
+        if value.is_FAILED():
+            buf.write_i32(2)
+            _UniffiFfiConverterTypeErrorInfo.write(value.error, buf)
+        if value.is_NOT_STARTED():
+            buf.write_i32(3)
+
+
+
+@dataclass
+class HostRun:
+    """
+    The job's run on one host.
+"""
+    def __init__(self, *, host:str, outcome:HostOutcome, duration_ms:int, action_id:int):
+        self.host = host
+        self.outcome = outcome
+        self.duration_ms = duration_ms
+        self.action_id = action_id
+        
+        
+
+    
+    def __str__(self):
+        return "HostRun(host={}, outcome={}, duration_ms={}, action_id={})".format(self.host, self.outcome, self.duration_ms, self.action_id)
+    def __eq__(self, other):
+        if self.host != other.host:
+            return False
+        if self.outcome != other.outcome:
+            return False
+        if self.duration_ms != other.duration_ms:
+            return False
+        if self.action_id != other.action_id:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHostRun(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HostRun(
+            host=_UniffiFfiConverterString.read(buf),
+            outcome=_UniffiFfiConverterTypeHostOutcome.read(buf),
+            duration_ms=_UniffiFfiConverterUInt64.read(buf),
+            action_id=_UniffiFfiConverterInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.host)
+        _UniffiFfiConverterTypeHostOutcome.check_lower(value.outcome)
+        _UniffiFfiConverterUInt64.check_lower(value.duration_ms)
+        _UniffiFfiConverterInt64.check_lower(value.action_id)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.host, buf)
+        _UniffiFfiConverterTypeHostOutcome.write(value.outcome, buf)
+        _UniffiFfiConverterUInt64.write(value.duration_ms, buf)
+        _UniffiFfiConverterInt64.write(value.action_id, buf)
+
 class _UniffiFfiConverterOptionalTypeHostMetrics(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -6858,6 +7069,57 @@ class _UniffiFfiConverterTypeOfferedKey(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.key_type, buf)
         _UniffiFfiConverterString.write(value.fingerprint, buf)
         _UniffiFfiConverterTypeKeyStatus.write(value.status, buf)
+
+@dataclass
+class OutputGroup:
+    """
+    Hosts whose results are the same.
+"""
+    def __init__(self, *, label:str, ok:bool, hosts:typing.List[str], outcome:HostOutcome):
+        self.label = label
+        self.ok = ok
+        self.hosts = hosts
+        self.outcome = outcome
+        
+        
+
+    
+    def __str__(self):
+        return "OutputGroup(label={}, ok={}, hosts={}, outcome={})".format(self.label, self.ok, self.hosts, self.outcome)
+    def __eq__(self, other):
+        if self.label != other.label:
+            return False
+        if self.ok != other.ok:
+            return False
+        if self.hosts != other.hosts:
+            return False
+        if self.outcome != other.outcome:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOutputGroup(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return OutputGroup(
+            label=_UniffiFfiConverterString.read(buf),
+            ok=_UniffiFfiConverterBoolean.read(buf),
+            hosts=_UniffiFfiConverterSequenceString.read(buf),
+            outcome=_UniffiFfiConverterTypeHostOutcome.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterBoolean.check_lower(value.ok)
+        _UniffiFfiConverterSequenceString.check_lower(value.hosts)
+        _UniffiFfiConverterTypeHostOutcome.check_lower(value.outcome)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterBoolean.write(value.ok, buf)
+        _UniffiFfiConverterSequenceString.write(value.hosts, buf)
+        _UniffiFfiConverterTypeHostOutcome.write(value.outcome, buf)
 
 
 
@@ -10729,6 +10991,133 @@ class _UniffiFfiConverterTypeConfirmation(_UniffiConverterRustBuffer):
 
 
 
+class FanOutJob:
+    """
+    What runs on every chosen host.
+"""
+    def __init__(self):
+        raise RuntimeError("FanOutJob cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class COMMAND:
+        """
+        A shell command line.
+"""
+        
+        def __init__(self, *values):
+            if len(values) != 1:
+                raise TypeError(f"Expected 1 arguments, found {len(values)}")
+            self._values = values
+
+        def __getitem__(self, index):
+            return self._values[index]
+
+    
+            
+            
+
+    
+        def __str__(self):
+            return f"FanOutJob.COMMAND{self._values!r}"
+        def __eq__(self, other):
+            if not isinstance(other, FanOutJob):
+                return NotImplemented
+            if not other.is_COMMAND():
+                return False
+            return self._values == other._values
+
+    @dataclass
+    class RUNBOOK:
+        """
+        A runbook in each host's runbook directory (RebootX convention).
+"""
+        
+        def __init__(self, *values):
+            if len(values) != 1:
+                raise TypeError(f"Expected 1 arguments, found {len(values)}")
+            self._values = values
+
+        def __getitem__(self, index):
+            return self._values[index]
+
+    
+            
+            
+
+    
+        def __str__(self):
+            return f"FanOutJob.RUNBOOK{self._values!r}"
+        def __eq__(self, other):
+            if not isinstance(other, FanOutJob):
+                return NotImplemented
+            if not other.is_RUNBOOK():
+                return False
+            return self._values == other._values
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_COMMAND(self) -> bool:
+        return isinstance(self, FanOutJob.COMMAND)
+    def is_command(self) -> bool:
+        return isinstance(self, FanOutJob.COMMAND)
+    def is_RUNBOOK(self) -> bool:
+        return isinstance(self, FanOutJob.RUNBOOK)
+    def is_runbook(self) -> bool:
+        return isinstance(self, FanOutJob.RUNBOOK)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+FanOutJob.COMMAND = type("FanOutJob.COMMAND", (FanOutJob.COMMAND, FanOutJob,), {})  # type: ignore
+FanOutJob.RUNBOOK = type("FanOutJob.RUNBOOK", (FanOutJob.RUNBOOK, FanOutJob,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeFanOutJob(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return FanOutJob.COMMAND(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 2:
+            return FanOutJob.RUNBOOK(
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_COMMAND():
+            _UniffiFfiConverterString.check_lower(value._values[0])
+            return
+        if value.is_RUNBOOK():
+            _UniffiFfiConverterString.check_lower(value._values[0])
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_COMMAND():
+            buf.write_i32(1)
+            _UniffiFfiConverterString.write(value._values[0], buf)
+        if value.is_RUNBOOK():
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value._values[0], buf)
+
+
+
+
+
+
+
+
 class HostAdded:
     """
     What [`Paaf::add_host`] did.
@@ -10983,6 +11372,7 @@ __all__ = [
     "AuthInput",
     "MetricsSource",
     "Level",
+    "HostOutcome",
     "Severity",
     "IncidentPhase",
     "IncidentEventKind",
@@ -10999,6 +11389,7 @@ __all__ = [
     "StepUpdate",
     "TargetHealth",
     "Confirmation",
+    "FanOutJob",
     "HostAdded",
     "HostCheck",
     "About",
@@ -11037,6 +11428,7 @@ __all__ = [
     "Reading",
     "HostMetrics",
     "HostReboot",
+    "HostRun",
     "HostStatus",
     "HostSummary",
     "IncidentAlert",
@@ -11049,6 +11441,7 @@ __all__ = [
     "IncidentLook",
     "Matcher",
     "OfferedKey",
+    "OutputGroup",
     "Overview",
     "QueryError",
     "PanelChart",

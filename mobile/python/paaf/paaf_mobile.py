@@ -568,6 +568,14 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() != 49189:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 56241:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() != 25587:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_is_finished() != 13165:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result() != 58618:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 33814:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375:
@@ -642,11 +650,17 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence() != 12652:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_fan_out() != 13137:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_fan_out_ask() != 3404:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_fix_screen() != 9101:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_flag_state() != 12813:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_flags() != 9744:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_fleet_choices() != 40542:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_forget_host_key() != 54367:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -846,6 +860,18 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_subscribe.restype = 
 _UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fanoutoperation_is_finished.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fanoutoperation_is_finished.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state.restype = ctypes.c_uint16
@@ -957,6 +983,12 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_exec.restype = ctypes.c_uint1
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_expire_silence.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fan_out.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fan_out.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fan_out_ask.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fan_out_ask.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fix_screen.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fix_screen.restype = ctypes.c_uint16
@@ -966,6 +998,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_flag_state.restype = ctypes.c
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_flags.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_flags.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fleet_choices.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_fleet_choices.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_forget_host_key.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_forget_host_key.restype = ctypes.c_uint16
@@ -1251,6 +1286,26 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_use_grafana.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_analyzescreen_use_grafana.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_cancel.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_cancel.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_is_finished.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_is_finished.restype = ctypes.c_int8
+_UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_result.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_result.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1463,6 +1518,24 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_expire_silence.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_expire_silence.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fan_out.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fan_out.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fan_out_ask.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fan_out_ask.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fix_screen.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1480,6 +1553,11 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flags.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_flags.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fleet_choices.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fleet_choices.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_forget_host_key.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1834,6 +1912,26 @@ _UniffiLib.uniffi_paaf_mobile_fn_free_analyzescreen.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_free_analyzescreen.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_fanoutlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_fanoutlistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_fanoutlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_fanoutlistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_fanoutoperation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_fanoutoperation.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_fanoutoperation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_fanoutoperation.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_clone_fixlistener.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -2038,6 +2136,23 @@ _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_analyzelistener.argtypes =
     ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileAnalyzeListener),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_analyzelistener.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_FAN_OUT_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_FAN_OUT_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FAN_OUT_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileFanOutListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FAN_OUT_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_FAN_OUT_LISTENER),
+        ("on_progress", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_FAN_OUT_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_fanoutlistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileFanOutListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_fanoutlistener.restype = None
 _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_FIX_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -3370,6 +3485,338 @@ class _UniffiFfiConverterTypeAnalyzeState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeQueryChart.write(value.query, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
 
+@dataclass
+class FanOutAsk:
+    """
+    The confirmation a fan-out waits for.
+"""
+    def __init__(self, *, selector:str, hosts:typing.List[str], host_count:int, sample:str, question:str, typed_name:typing.Optional[str]):
+        self.selector = selector
+        self.hosts = hosts
+        self.host_count = host_count
+        self.sample = sample
+        self.question = question
+        self.typed_name = typed_name
+        
+        
+
+    
+    def __str__(self):
+        return "FanOutAsk(selector={}, hosts={}, host_count={}, sample={}, question={}, typed_name={})".format(self.selector, self.hosts, self.host_count, self.sample, self.question, self.typed_name)
+    def __eq__(self, other):
+        if self.selector != other.selector:
+            return False
+        if self.hosts != other.hosts:
+            return False
+        if self.host_count != other.host_count:
+            return False
+        if self.sample != other.sample:
+            return False
+        if self.question != other.question:
+            return False
+        if self.typed_name != other.typed_name:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFanOutAsk(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FanOutAsk(
+            selector=_UniffiFfiConverterString.read(buf),
+            hosts=_UniffiFfiConverterSequenceString.read(buf),
+            host_count=_UniffiFfiConverterUInt32.read(buf),
+            sample=_UniffiFfiConverterString.read(buf),
+            question=_UniffiFfiConverterString.read(buf),
+            typed_name=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.selector)
+        _UniffiFfiConverterSequenceString.check_lower(value.hosts)
+        _UniffiFfiConverterUInt32.check_lower(value.host_count)
+        _UniffiFfiConverterString.check_lower(value.sample)
+        _UniffiFfiConverterString.check_lower(value.question)
+        _UniffiFfiConverterOptionalString.check_lower(value.typed_name)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.selector, buf)
+        _UniffiFfiConverterSequenceString.write(value.hosts, buf)
+        _UniffiFfiConverterUInt32.write(value.host_count, buf)
+        _UniffiFfiConverterString.write(value.sample, buf)
+        _UniffiFfiConverterString.write(value.question, buf)
+        _UniffiFfiConverterOptionalString.write(value.typed_name, buf)
+
+@dataclass
+class FanOutTally:
+    """
+    Counts of a fan-out, so far or at the end.
+"""
+    def __init__(self, *, total:int, done:int, failed:int, not_started:int):
+        self.total = total
+        self.done = done
+        self.failed = failed
+        self.not_started = not_started
+        
+        
+
+    
+    def __str__(self):
+        return "FanOutTally(total={}, done={}, failed={}, not_started={})".format(self.total, self.done, self.failed, self.not_started)
+    def __eq__(self, other):
+        if self.total != other.total:
+            return False
+        if self.done != other.done:
+            return False
+        if self.failed != other.failed:
+            return False
+        if self.not_started != other.not_started:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFanOutTally(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FanOutTally(
+            total=_UniffiFfiConverterUInt32.read(buf),
+            done=_UniffiFfiConverterUInt32.read(buf),
+            failed=_UniffiFfiConverterUInt32.read(buf),
+            not_started=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.total)
+        _UniffiFfiConverterUInt32.check_lower(value.done)
+        _UniffiFfiConverterUInt32.check_lower(value.failed)
+        _UniffiFfiConverterUInt32.check_lower(value.not_started)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.total, buf)
+        _UniffiFfiConverterUInt32.write(value.done, buf)
+        _UniffiFfiConverterUInt32.write(value.failed, buf)
+        _UniffiFfiConverterUInt32.write(value.not_started, buf)
+
+
+
+class _UniffiFfiConverterSequenceTypeOutputGroup(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeOutputGroup.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeOutputGroup.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeOutputGroup.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class FanOutProgress:
+    """
+    The hosts finished so far, grouped as the end report groups them.
+"""
+    def __init__(self, *, tally:FanOutTally, groups:typing.List[paaf_core.OutputGroup]):
+        self.tally = tally
+        self.groups = groups
+        
+        
+
+    
+    def __str__(self):
+        return "FanOutProgress(tally={}, groups={})".format(self.tally, self.groups)
+    def __eq__(self, other):
+        if self.tally != other.tally:
+            return False
+        if self.groups != other.groups:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFanOutProgress(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FanOutProgress(
+            tally=_UniffiFfiConverterTypeFanOutTally.read(buf),
+            groups=_UniffiFfiConverterSequenceTypeOutputGroup.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeFanOutTally.check_lower(value.tally)
+        _UniffiFfiConverterSequenceTypeOutputGroup.check_lower(value.groups)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeFanOutTally.write(value.tally, buf)
+        _UniffiFfiConverterSequenceTypeOutputGroup.write(value.groups, buf)
+
+
+
+
+
+class _UniffiFfiConverterSequenceTypeHostRun(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeHostRun.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeHostRun.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeHostRun.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u64"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**64
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u64(value)
+
+
+
+class _UniffiFfiConverterOptionalTypeErrorCode(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeErrorCode.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeErrorCode.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeErrorCode.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class FanOutReport:
+    """
+    Everything a fan-out did.
+"""
+    def __init__(self, *, action_id:int, job:paaf_core.FanOutJob, selector:str, tally:FanOutTally, groups:typing.List[paaf_core.OutputGroup], hosts:typing.List[paaf_core.HostRun], elapsed_ms:int, cancelled:bool, summary:str, failure:typing.Optional[paaf_core.ErrorCode]):
+        self.action_id = action_id
+        self.job = job
+        self.selector = selector
+        self.tally = tally
+        self.groups = groups
+        self.hosts = hosts
+        self.elapsed_ms = elapsed_ms
+        self.cancelled = cancelled
+        self.summary = summary
+        self.failure = failure
+        
+        
+
+    
+    def __str__(self):
+        return "FanOutReport(action_id={}, job={}, selector={}, tally={}, groups={}, hosts={}, elapsed_ms={}, cancelled={}, summary={}, failure={})".format(self.action_id, self.job, self.selector, self.tally, self.groups, self.hosts, self.elapsed_ms, self.cancelled, self.summary, self.failure)
+    def __eq__(self, other):
+        if self.action_id != other.action_id:
+            return False
+        if self.job != other.job:
+            return False
+        if self.selector != other.selector:
+            return False
+        if self.tally != other.tally:
+            return False
+        if self.groups != other.groups:
+            return False
+        if self.hosts != other.hosts:
+            return False
+        if self.elapsed_ms != other.elapsed_ms:
+            return False
+        if self.cancelled != other.cancelled:
+            return False
+        if self.summary != other.summary:
+            return False
+        if self.failure != other.failure:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFanOutReport(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FanOutReport(
+            action_id=_UniffiFfiConverterInt64.read(buf),
+            job=paaf_core._UniffiFfiConverterTypeFanOutJob.read(buf),
+            selector=_UniffiFfiConverterString.read(buf),
+            tally=_UniffiFfiConverterTypeFanOutTally.read(buf),
+            groups=_UniffiFfiConverterSequenceTypeOutputGroup.read(buf),
+            hosts=_UniffiFfiConverterSequenceTypeHostRun.read(buf),
+            elapsed_ms=_UniffiFfiConverterUInt64.read(buf),
+            cancelled=_UniffiFfiConverterBoolean.read(buf),
+            summary=_UniffiFfiConverterString.read(buf),
+            failure=_UniffiFfiConverterOptionalTypeErrorCode.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.action_id)
+        paaf_core._UniffiFfiConverterTypeFanOutJob.check_lower(value.job)
+        _UniffiFfiConverterString.check_lower(value.selector)
+        _UniffiFfiConverterTypeFanOutTally.check_lower(value.tally)
+        _UniffiFfiConverterSequenceTypeOutputGroup.check_lower(value.groups)
+        _UniffiFfiConverterSequenceTypeHostRun.check_lower(value.hosts)
+        _UniffiFfiConverterUInt64.check_lower(value.elapsed_ms)
+        _UniffiFfiConverterBoolean.check_lower(value.cancelled)
+        _UniffiFfiConverterString.check_lower(value.summary)
+        _UniffiFfiConverterOptionalTypeErrorCode.check_lower(value.failure)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.action_id, buf)
+        paaf_core._UniffiFfiConverterTypeFanOutJob.write(value.job, buf)
+        _UniffiFfiConverterString.write(value.selector, buf)
+        _UniffiFfiConverterTypeFanOutTally.write(value.tally, buf)
+        _UniffiFfiConverterSequenceTypeOutputGroup.write(value.groups, buf)
+        _UniffiFfiConverterSequenceTypeHostRun.write(value.hosts, buf)
+        _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
+        _UniffiFfiConverterBoolean.write(value.cancelled, buf)
+        _UniffiFfiConverterString.write(value.summary, buf)
+        _UniffiFfiConverterOptionalTypeErrorCode.write(value.failure, buf)
+
 
 
 
@@ -3418,19 +3865,6 @@ class _UniffiFfiConverterTypeMachineKind(_UniffiConverterRustBuffer):
             buf.write_i32(2)
 
 
-
-class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u64"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**64
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u64(value)
 
 class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
     @classmethod
@@ -3958,6 +4392,91 @@ class _UniffiFfiConverterTypeFlagAsk(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.question, buf)
         _UniffiFfiConverterSequenceString.write(value.steps, buf)
         paaf_core._UniffiFfiConverterTypeFlagState.write(value.state_now, buf)
+
+@dataclass
+class FleetChoices:
+    """
+    What a selector can choose by: the configured hosts' tags and groups, each once, sorted.
+"""
+    def __init__(self, *, tags:typing.List[str], groups:typing.List[str]):
+        self.tags = tags
+        self.groups = groups
+        
+        
+
+    
+    def __str__(self):
+        return "FleetChoices(tags={}, groups={})".format(self.tags, self.groups)
+    def __eq__(self, other):
+        if self.tags != other.tags:
+            return False
+        if self.groups != other.groups:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFleetChoices(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FleetChoices(
+            tags=_UniffiFfiConverterSequenceString.read(buf),
+            groups=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterSequenceString.check_lower(value.tags)
+        _UniffiFfiConverterSequenceString.check_lower(value.groups)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterSequenceString.write(value.tags, buf)
+        _UniffiFfiConverterSequenceString.write(value.groups, buf)
+
+@dataclass
+class FleetSelector:
+    """
+    Which hosts: any of `names` (exact or a glob, `web-*`; empty: every host) that has every
+    tag of `tags` (`KEY=VALUE`) and is in every group of `groups`.
+"""
+    def __init__(self, *, names:typing.List[str], tags:typing.List[str], groups:typing.List[str]):
+        self.names = names
+        self.tags = tags
+        self.groups = groups
+        
+        
+
+    
+    def __str__(self):
+        return "FleetSelector(names={}, tags={}, groups={})".format(self.names, self.tags, self.groups)
+    def __eq__(self, other):
+        if self.names != other.names:
+            return False
+        if self.tags != other.tags:
+            return False
+        if self.groups != other.groups:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFleetSelector(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FleetSelector(
+            names=_UniffiFfiConverterSequenceString.read(buf),
+            tags=_UniffiFfiConverterSequenceString.read(buf),
+            groups=_UniffiFfiConverterSequenceString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterSequenceString.check_lower(value.names)
+        _UniffiFfiConverterSequenceString.check_lower(value.tags)
+        _UniffiFfiConverterSequenceString.check_lower(value.groups)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterSequenceString.write(value.names, buf)
+        _UniffiFfiConverterSequenceString.write(value.tags, buf)
+        _UniffiFfiConverterSequenceString.write(value.groups, buf)
 
 
 
@@ -4558,8 +5077,6 @@ class _UniffiFfiConverterTypeConfigSource(_UniffiConverterRustBuffer):
             buf.write_i32(2)
             _UniffiFfiConverterString.write(value.toml, buf)
             _UniffiFfiConverterString.write(value.path, buf)
-
-
 
 
 
@@ -5768,6 +6285,272 @@ class _UniffiFfiConverterTypeAnalyzeScreen:
         buf.write_u64(cls.lower(value))
 
 
+class FanOutListener():
+    """
+    Implemented by the app: receives the grouped results each time a host finishes, in order,
+    on a paaf thread (post to the UI thread from there).
+"""
+    
+    def on_progress(self, progress: FanOutProgress) -> None:
+        raise NotImplementedError
+
+class FanOutListenerImpl(FanOutListener):
+    """
+    Implemented by the app: receives the grouped results each time a host finishes, in order,
+    on a paaf thread (post to the UI thread from there).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_fanoutlistener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_fanoutlistener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_progress(self, progress: FanOutProgress) -> None:
+        
+        _UniffiFfiConverterTypeFanOutProgress.check_lower(progress)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeFanOutProgress.lower(progress),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplFanOutListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_FAN_OUT_LISTENER_METHOD0
+    def on_progress(
+            uniffi_handle,
+            progress,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeFanOutListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterTypeFanOutProgress.lift(progress), )
+            uniffi_method = uniffi_obj.on_progress
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FAN_OUT_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeFanOutListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_FAN_OUT_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeFanOutListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileFanOutListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_progress,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_fanoutlistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeFanOutListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return FanOutListenerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeFanOutListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: FanOutListener):
+        if not isinstance(value, FanOutListener):
+            raise TypeError("Expected FanOutListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: FanOutListener):
+         if isinstance(value, FanOutListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeFanOutListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: FanOutListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class FanOutOperationProtocol(typing.Protocol):
+    """
+    A fan-out under way. `result()` waits for every host; `cancel()` — or dropping the handle —
+    starts no more hosts: those running finish (within their timeout) and are reported, the
+    others are `not started` and the report says `cancelled`.
+"""
+    
+    def cancel(self, ) -> None:
+        """
+        Starts no more hosts (see the type's documentation).
+"""
+        raise NotImplementedError
+    def is_finished(self, ) -> bool:
+        """
+        True once the fan-out has ended, however it ended.
+"""
+        raise NotImplementedError
+    async def result(self, ) -> FanOutReport:
+        """
+        Waits for the fan-out to end and returns its report.
+"""
+        raise NotImplementedError
+
+class FanOutOperation(FanOutOperationProtocol):
+    """
+    A fan-out under way. `result()` waits for every host; `cancel()` — or dropping the handle —
+    starts no more hosts: those running finish (within their timeout) and are reported, the
+    others are `not started` and the report says `cancelled`.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_fanoutoperation, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_fanoutoperation, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def cancel(self, ) -> None:
+        """
+        Starts no more hosts (see the type's documentation).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_cancel,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def is_finished(self, ) -> bool:
+        """
+        True once the fan-out has ended, however it ended.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_is_finished,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def result(self, ) -> FanOutReport:
+        """
+        Waits for the fan-out to end and returns its report.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeFanOutReport.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_result(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+
+
+
+
+
+class _UniffiFfiConverterTypeFanOutOperation:
+    @staticmethod
+    def lift(value: int) -> FanOutOperation:
+        return FanOutOperation._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: FanOutOperation):
+        if not isinstance(value, FanOutOperation):
+            raise TypeError("Expected FanOutOperation instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: FanOutOperation) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> FanOutOperation:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: FanOutOperation, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class FixListener():
     """
     Implemented by the app: receives each new state of the Fix screen on a paaf thread.
@@ -6551,6 +7334,31 @@ class _UniffiFfiConverterTypeOnboardingListener:
 
 
 
+
+class _UniffiFfiConverterOptionalUInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt32.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt32.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt32.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
 
 
 
@@ -7974,6 +8782,19 @@ class PaafProtocol(typing.Protocol):
         Ends a silence now.
 """
         raise NotImplementedError
+    def fan_out(self, selector: FleetSelector,job: paaf_core.FanOutJob,parallel: typing.Optional[int],timeout_secs: typing.Optional[int],confirmation: paaf_core.Confirmation,listener: FanOutListener) -> FanOutOperation:
+        """
+        Runs `job` on every host `selector` chooses after its confirmation, `parallel` at once
+        (null: 64), each within `timeout_secs` (null: the host's `command_timeout_secs`); the
+        grouped results go to `listener` as hosts finish. Journaled: one action, a row per host.
+"""
+        raise NotImplementedError
+    def fan_out_ask(self, selector: FleetSelector,job: paaf_core.FanOutJob) -> FanOutAsk:
+        """
+        The confirmation of running `job` on the hosts `selector` chooses (no network); an
+        error, listing the tags, groups and hosts there are, when it chooses none.
+"""
+        raise NotImplementedError
     def fix_screen(self, ) -> FixScreen:
         """
         The Fix screen's model: hosts and servers, reboot with confirmation and progress.
@@ -7988,6 +8809,11 @@ class PaafProtocol(typing.Protocol):
         """
         Protect: the flags of every flag service (or only `backend`), matching `query`; a
         service that fails is listed with its error.
+"""
+        raise NotImplementedError
+    def fleet_choices(self, ) -> FleetChoices:
+        """
+        The tags and groups of the configured hosts, for a selector picker (no network).
 """
         raise NotImplementedError
     async def forget_host_key(self, name: str) -> int:
@@ -8451,6 +9277,63 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def fan_out(self, selector: FleetSelector,job: paaf_core.FanOutJob,parallel: typing.Optional[int],timeout_secs: typing.Optional[int],confirmation: paaf_core.Confirmation,listener: FanOutListener) -> FanOutOperation:
+        """
+        Runs `job` on every host `selector` chooses after its confirmation, `parallel` at once
+        (null: 64), each within `timeout_secs` (null: the host's `command_timeout_secs`); the
+        grouped results go to `listener` as hosts finish. Journaled: one action, a row per host.
+"""
+        
+        _UniffiFfiConverterTypeFleetSelector.check_lower(selector)
+
+        paaf_core._UniffiFfiConverterTypeFanOutJob.check_lower(job)
+
+        _UniffiFfiConverterOptionalUInt32.check_lower(parallel)
+
+        _UniffiFfiConverterOptionalUInt32.check_lower(timeout_secs)
+
+        paaf_core._UniffiFfiConverterTypeConfirmation.check_lower(confirmation)
+
+        _UniffiFfiConverterTypeFanOutListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeFleetSelector.lower(selector),
+            paaf_core._UniffiFfiConverterTypeFanOutJob.lower(job),
+            _UniffiFfiConverterOptionalUInt32.lower(parallel),
+            _UniffiFfiConverterOptionalUInt32.lower(timeout_secs),
+            paaf_core._UniffiFfiConverterTypeConfirmation.lower(confirmation),
+            _UniffiFfiConverterTypeFanOutListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeFanOutOperation.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fan_out,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def fan_out_ask(self, selector: FleetSelector,job: paaf_core.FanOutJob) -> FanOutAsk:
+        """
+        The confirmation of running `job` on the hosts `selector` chooses (no network); an
+        error, listing the tags, groups and hosts there are, when it chooses none.
+"""
+        
+        _UniffiFfiConverterTypeFleetSelector.check_lower(selector)
+
+        paaf_core._UniffiFfiConverterTypeFanOutJob.check_lower(job)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeFleetSelector.lower(selector),
+            paaf_core._UniffiFfiConverterTypeFanOutJob.lower(job),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeFanOutAsk.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fan_out_ask,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def fix_screen(self, ) -> FixScreen:
         """
         The Fix screen's model: hosts and servers, reboot with confirmation and progress.
@@ -8513,6 +9396,21 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def fleet_choices(self, ) -> FleetChoices:
+        """
+        The tags and groups of the configured hosts, for a selector picker (no network).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeFleetChoices.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fleet_choices,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     async def forget_host_key(self, name: str) -> int:
         """
         Removes the host's keys from known_hosts (after a legitimate key change); how many.
@@ -9685,11 +10583,17 @@ __all__ = [
     "RangeChoice",
     "QuickQuery",
     "AnalyzeState",
+    "FanOutAsk",
+    "FanOutTally",
+    "FanOutProgress",
+    "FanOutReport",
     "Machine",
     "PowerAsk",
     "PowerRun",
     "FixState",
     "FlagAsk",
+    "FleetChoices",
+    "FleetSelector",
     "JournalState",
     "OnboardingState",
     "OverviewState",
@@ -9704,6 +10608,10 @@ __all__ = [
     "AnalyzeListener",
     "AnalyzeScreen",
     "AnalyzeScreenProtocol",
+    "FanOutListenerImpl",
+    "FanOutListener",
+    "FanOutOperation",
+    "FanOutOperationProtocol",
     "FixListenerImpl",
     "FixListener",
     "FixScreen",

@@ -2941,6 +2941,83 @@ public func FfiConverterTypeHostReboot_lower(_ value: HostReboot) -> RustBuffer 
 
 
 /**
+ * The job's run on one host.
+ */
+public struct HostRun: Equatable, Hashable {
+    public var host: String
+    public var outcome: HostOutcome
+    /**
+     * From the connection (or the wait for it) to the end, in ms; 0 when not started.
+     */
+    public var durationMs: UInt64
+    /**
+     * The journal row of this host's run.
+     */
+    public var actionId: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(host: String, outcome: HostOutcome, 
+        /**
+         * From the connection (or the wait for it) to the end, in ms; 0 when not started.
+         */durationMs: UInt64, 
+        /**
+         * The journal row of this host's run.
+         */actionId: Int64) {
+        self.host = host
+        self.outcome = outcome
+        self.durationMs = durationMs
+        self.actionId = actionId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HostRun: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHostRun: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HostRun {
+        return
+            try HostRun(
+                host: FfiConverterString.read(from: &buf), 
+                outcome: FfiConverterTypeHostOutcome.read(from: &buf), 
+                durationMs: FfiConverterUInt64.read(from: &buf), 
+                actionId: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HostRun, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.host, into: &buf)
+        FfiConverterTypeHostOutcome.write(value.outcome, into: &buf)
+        FfiConverterUInt64.write(value.durationMs, into: &buf)
+        FfiConverterInt64.write(value.actionId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostRun_lift(_ buf: RustBuffer) throws -> HostRun {
+    return try FfiConverterTypeHostRun.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostRun_lower(_ value: HostRun) -> RustBuffer {
+    return FfiConverterTypeHostRun.lower(value)
+}
+
+
+/**
  * What `paaf host list` shows for one host.
  */
 public struct HostStatus: Equatable, Hashable {
@@ -3788,6 +3865,89 @@ public func FfiConverterTypeOfferedKey_lift(_ buf: RustBuffer) throws -> Offered
 #endif
 public func FfiConverterTypeOfferedKey_lower(_ value: OfferedKey) -> RustBuffer {
     return FfiConverterTypeOfferedKey.lower(value)
+}
+
+
+/**
+ * Hosts whose results are the same.
+ */
+public struct OutputGroup: Equatable, Hashable {
+    /**
+     * `exit 0`, `exit 1`, `unreachable`, `timeout`, ...
+     */
+    public var label: String
+    public var ok: Bool
+    /**
+     * In config order.
+     */
+    public var hosts: [String]
+    /**
+     * The first host's outcome: the output all of them share (or its error, with its host).
+     */
+    public var outcome: HostOutcome
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `exit 0`, `exit 1`, `unreachable`, `timeout`, ...
+         */label: String, ok: Bool, 
+        /**
+         * In config order.
+         */hosts: [String], 
+        /**
+         * The first host's outcome: the output all of them share (or its error, with its host).
+         */outcome: HostOutcome) {
+        self.label = label
+        self.ok = ok
+        self.hosts = hosts
+        self.outcome = outcome
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OutputGroup: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOutputGroup: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OutputGroup {
+        return
+            try OutputGroup(
+                label: FfiConverterString.read(from: &buf), 
+                ok: FfiConverterBool.read(from: &buf), 
+                hosts: FfiConverterSequenceString.read(from: &buf), 
+                outcome: FfiConverterTypeHostOutcome.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OutputGroup, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterBool.write(value.ok, into: &buf)
+        FfiConverterSequenceString.write(value.hosts, into: &buf)
+        FfiConverterTypeHostOutcome.write(value.outcome, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutputGroup_lift(_ buf: RustBuffer) throws -> OutputGroup {
+    return try FfiConverterTypeOutputGroup.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutputGroup_lower(_ value: OutputGroup) -> RustBuffer {
+    return FfiConverterTypeOutputGroup.lower(value)
 }
 
 
@@ -7868,6 +8028,87 @@ public func FfiConverterTypeErrorCode_lower(_ value: ErrorCode) -> RustBuffer {
 
 
 /**
+ * What runs on every chosen host.
+ */
+
+public enum FanOutJob: Equatable, Hashable {
+    
+    /**
+     * A shell command line.
+     */
+    case command(String
+    )
+    /**
+     * A runbook in each host's runbook directory (RebootX convention).
+     */
+    case runbook(String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension FanOutJob: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFanOutJob: FfiConverterRustBuffer {
+    typealias SwiftType = FanOutJob
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FanOutJob {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .command(try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .runbook(try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: FanOutJob, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .command(v1):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(v1, into: &buf)
+            
+        
+        case let .runbook(v1):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(v1, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutJob_lift(_ buf: RustBuffer) throws -> FanOutJob {
+    return try FfiConverterTypeFanOutJob.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutJob_lower(_ value: FanOutJob) -> RustBuffer {
+    return FfiConverterTypeFanOutJob.lower(value)
+}
+
+
+
+/**
  * What [`Paaf::add_host`] did.
  */
 
@@ -8024,6 +8265,97 @@ public func FfiConverterTypeHostCheck_lift(_ buf: RustBuffer) throws -> HostChec
 #endif
 public func FfiConverterTypeHostCheck_lower(_ value: HostCheck) -> RustBuffer {
     return FfiConverterTypeHostCheck.lower(value)
+}
+
+
+
+/**
+ * How the job went on one host.
+ */
+
+public enum HostOutcome: Equatable, Hashable {
+    
+    /**
+     * The command ran; its exit code and bounded output.
+     */
+    case ran(ExecOutput
+    )
+    /**
+     * It could not run, or did not finish: unreachable, host key, login, timeout, ...
+     */
+    case failed(error: ErrorInfo
+    )
+    /**
+     * Cancelled before it started on this host.
+     */
+    case notStarted
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension HostOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHostOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = HostOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HostOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ran(try FfiConverterTypeExecOutput.read(from: &buf)
+        )
+        
+        case 2: return .failed(error: try FfiConverterTypeErrorInfo.read(from: &buf)
+        )
+        
+        case 3: return .notStarted
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HostOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .ran(v1):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeExecOutput.write(v1, into: &buf)
+            
+        
+        case let .failed(error):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeErrorInfo.write(error, into: &buf)
+            
+        
+        case .notStarted:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostOutcome_lift(_ buf: RustBuffer) throws -> HostOutcome {
+    return try FfiConverterTypeHostOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostOutcome_lower(_ value: HostOutcome) -> RustBuffer {
+    return FfiConverterTypeHostOutcome.lower(value)
 }
 
 

@@ -1573,6 +1573,385 @@ public func FfiConverterTypeAnalyzeScreen_lower(_ value: AnalyzeScreen) -> UInt6
 
 
 /**
+ * Implemented by the app: receives the grouped results each time a host finishes, in order,
+ * on a paaf thread (post to the UI thread from there).
+ */
+public protocol FanOutListener: AnyObject, Sendable {
+    
+    func onProgress(progress: FanOutProgress) 
+    
+}
+/**
+ * Implemented by the app: receives the grouped results each time a host finishes, in order,
+ * on a paaf thread (post to the UI thread from there).
+ */
+open class FanOutListenerImpl: FanOutListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_fanoutlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_fanoutlistener(handle, $0) }
+    }
+
+    
+
+    
+open func onProgress(progress: FanOutProgress)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeFanOutProgress_lower(progress),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceFanOutListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceFanOutListener = UniffiVTableCallbackInterfaceFanOutListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeFanOutListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface FanOutListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeFanOutListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface FanOutListener: handle missing in uniffiClone")
+            }
+        },
+        onProgress: { (
+            uniffiHandle: UInt64,
+            progress: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeFanOutListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onProgress(
+                     progress: try FfiConverterTypeFanOutProgress_lift(progress)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceFanOutListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceFanOutListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitFanOutListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_fanoutlistener(UniffiCallbackInterfaceFanOutListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFanOutListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<FanOutListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = FanOutListener
+
+    public static func lift(_ handle: UInt64) throws -> FanOutListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return FanOutListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: FanOutListener) -> UInt64 {
+         if let rustImpl = value as? FanOutListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FanOutListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: FanOutListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutListener_lift(_ handle: UInt64) throws -> FanOutListener {
+    return try FfiConverterTypeFanOutListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutListener_lower(_ value: FanOutListener) -> UInt64 {
+    return FfiConverterTypeFanOutListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A fan-out under way. `result()` waits for every host; `cancel()` — or dropping the handle —
+ * starts no more hosts: those running finish (within their timeout) and are reported, the
+ * others are `not started` and the report says `cancelled`.
+ */
+public protocol FanOutOperationProtocol: AnyObject, Sendable {
+    
+    /**
+     * Starts no more hosts (see the type's documentation).
+     */
+    func cancel() 
+    
+    /**
+     * True once the fan-out has ended, however it ended.
+     */
+    func isFinished()  -> Bool
+    
+    /**
+     * Waits for the fan-out to end and returns its report.
+     */
+    func result() async throws  -> FanOutReport
+    
+}
+/**
+ * A fan-out under way. `result()` waits for every host; `cancel()` — or dropping the handle —
+ * starts no more hosts: those running finish (within their timeout) and are reported, the
+ * others are `not started` and the report says `cancelled`.
+ */
+open class FanOutOperation: FanOutOperationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_fanoutoperation(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_fanoutoperation(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Starts no more hosts (see the type's documentation).
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fanoutoperation_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * True once the fan-out has ended, however it ended.
+     */
+open func isFinished() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fanoutoperation_is_finished(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Waits for the fan-out to end and returns its report.
+     */
+open func result()async throws  -> FanOutReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_fanoutoperation_result(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeFanOutReport_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFanOutOperation: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = FanOutOperation
+
+    public static func lift(_ handle: UInt64) throws -> FanOutOperation {
+        return FanOutOperation(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: FanOutOperation) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FanOutOperation {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: FanOutOperation, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutOperation_lift(_ handle: UInt64) throws -> FanOutOperation {
+    return try FfiConverterTypeFanOutOperation.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutOperation_lower(_ value: FanOutOperation) -> UInt64 {
+    return FfiConverterTypeFanOutOperation.lower(value)
+}
+
+
+
+
+
+
+/**
  * Implemented by the app: receives each new state of the Fix screen on a paaf thread.
  */
 public protocol FixListener: AnyObject, Sendable {
@@ -3456,6 +3835,24 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func undoFlag(actionId: Int64, confirmation: Confirmation) async throws  -> FlagChange
     
     /**
+     * Runs `job` on every host `selector` chooses after its confirmation, `parallel` at once
+     * (null: 64), each within `timeout_secs` (null: the host's `command_timeout_secs`); the
+     * grouped results go to `listener` as hosts finish. Journaled: one action, a row per host.
+     */
+    func fanOut(selector: FleetSelector, job: FanOutJob, parallel: UInt32?, timeoutSecs: UInt32?, confirmation: Confirmation, listener: FanOutListener)  -> FanOutOperation
+    
+    /**
+     * The confirmation of running `job` on the hosts `selector` chooses (no network); an
+     * error, listing the tags, groups and hosts there are, when it chooses none.
+     */
+    func fanOutAsk(selector: FleetSelector, job: FanOutJob) throws  -> FanOutAsk
+    
+    /**
+     * The tags and groups of the configured hosts, for a selector picker (no network).
+     */
+    func fleetChoices()  -> FleetChoices
+    
+    /**
      * The Alert screen's model: silences (add, expire) and annotations.
      */
     func alertScreen()  -> AlertScreen
@@ -4279,6 +4676,53 @@ open func undoFlag(actionId: Int64, confirmation: Confirmation)async throws  -> 
             liftFunc: FfiConverterTypeFlagChange_lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
+}
+    
+    /**
+     * Runs `job` on every host `selector` chooses after its confirmation, `parallel` at once
+     * (null: 64), each within `timeout_secs` (null: the host's `command_timeout_secs`); the
+     * grouped results go to `listener` as hosts finish. Journaled: one action, a row per host.
+     */
+open func fanOut(selector: FleetSelector, job: FanOutJob, parallel: UInt32?, timeoutSecs: UInt32?, confirmation: Confirmation, listener: FanOutListener) -> FanOutOperation  {
+    return try!  FfiConverterTypeFanOutOperation_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_fan_out(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeFleetSelector_lower(selector),
+        FfiConverterTypeFanOutJob_lower(job),
+        FfiConverterOptionUInt32.lower(parallel),
+        FfiConverterOptionUInt32.lower(timeoutSecs),
+        FfiConverterTypeConfirmation_lower(confirmation),
+        FfiConverterTypeFanOutListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The confirmation of running `job` on the hosts `selector` chooses (no network); an
+     * error, listing the tags, groups and hosts there are, when it chooses none.
+     */
+open func fanOutAsk(selector: FleetSelector, job: FanOutJob)throws  -> FanOutAsk  {
+    return try  FfiConverterTypeFanOutAsk_lift(try rustCallWithError(FfiConverterTypePaafError_lift) {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_fan_out_ask(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeFleetSelector_lower(selector),
+        FfiConverterTypeFanOutJob_lower(job),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The tags and groups of the configured hosts, for a selector picker (no network).
+     */
+open func fleetChoices() -> FleetChoices  {
+    return try!  FfiConverterTypeFleetChoices_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_fleet_choices(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -6253,6 +6697,376 @@ public func FfiConverterTypeAnalyzeState_lower(_ value: AnalyzeState) -> RustBuf
 
 
 /**
+ * The confirmation a fan-out waits for.
+ */
+public struct FanOutAsk: Equatable, Hashable {
+    /**
+     * The selector as one would type it (`'web-*' --tag role=web`): the journal's target.
+     */
+    public var selector: String
+    /**
+     * Every chosen host, in config order.
+     */
+    public var hosts: [String]
+    public var hostCount: UInt32
+    /**
+     * The count and the first names: "50 hosts: web-1, web-2, web-3, web-4, web-5 and 45 more".
+     */
+    public var sample: String
+    /**
+     * "running `uptime` on 50 hosts: web-1, …": what the dialog asks.
+     */
+    public var question: String
+    /**
+     * A dangerous runbook (`__name`): the name to type, confirmed by `Confirmation.Typed`.
+     */
+    public var typedName: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The selector as one would type it (`'web-*' --tag role=web`): the journal's target.
+         */selector: String, 
+        /**
+         * Every chosen host, in config order.
+         */hosts: [String], hostCount: UInt32, 
+        /**
+         * The count and the first names: "50 hosts: web-1, web-2, web-3, web-4, web-5 and 45 more".
+         */sample: String, 
+        /**
+         * "running `uptime` on 50 hosts: web-1, …": what the dialog asks.
+         */question: String, 
+        /**
+         * A dangerous runbook (`__name`): the name to type, confirmed by `Confirmation.Typed`.
+         */typedName: String?) {
+        self.selector = selector
+        self.hosts = hosts
+        self.hostCount = hostCount
+        self.sample = sample
+        self.question = question
+        self.typedName = typedName
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FanOutAsk: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFanOutAsk: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FanOutAsk {
+        return
+            try FanOutAsk(
+                selector: FfiConverterString.read(from: &buf), 
+                hosts: FfiConverterSequenceString.read(from: &buf), 
+                hostCount: FfiConverterUInt32.read(from: &buf), 
+                sample: FfiConverterString.read(from: &buf), 
+                question: FfiConverterString.read(from: &buf), 
+                typedName: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FanOutAsk, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.selector, into: &buf)
+        FfiConverterSequenceString.write(value.hosts, into: &buf)
+        FfiConverterUInt32.write(value.hostCount, into: &buf)
+        FfiConverterString.write(value.sample, into: &buf)
+        FfiConverterString.write(value.question, into: &buf)
+        FfiConverterOptionString.write(value.typedName, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutAsk_lift(_ buf: RustBuffer) throws -> FanOutAsk {
+    return try FfiConverterTypeFanOutAsk.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutAsk_lower(_ value: FanOutAsk) -> RustBuffer {
+    return FfiConverterTypeFanOutAsk.lower(value)
+}
+
+
+/**
+ * The hosts finished so far, grouped as the end report groups them.
+ */
+public struct FanOutProgress: Equatable, Hashable {
+    public var tally: FanOutTally
+    /**
+     * Largest group first; hosts in the order they finished.
+     */
+    public var groups: [OutputGroup]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(tally: FanOutTally, 
+        /**
+         * Largest group first; hosts in the order they finished.
+         */groups: [OutputGroup]) {
+        self.tally = tally
+        self.groups = groups
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FanOutProgress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFanOutProgress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FanOutProgress {
+        return
+            try FanOutProgress(
+                tally: FfiConverterTypeFanOutTally.read(from: &buf), 
+                groups: FfiConverterSequenceTypeOutputGroup.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FanOutProgress, into buf: inout [UInt8]) {
+        FfiConverterTypeFanOutTally.write(value.tally, into: &buf)
+        FfiConverterSequenceTypeOutputGroup.write(value.groups, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutProgress_lift(_ buf: RustBuffer) throws -> FanOutProgress {
+    return try FfiConverterTypeFanOutProgress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutProgress_lower(_ value: FanOutProgress) -> RustBuffer {
+    return FfiConverterTypeFanOutProgress.lower(value)
+}
+
+
+/**
+ * Everything a fan-out did.
+ */
+public struct FanOutReport: Equatable, Hashable {
+    /**
+     * The parent journal action (each host's row is under it).
+     */
+    public var actionId: Int64
+    public var job: FanOutJob
+    /**
+     * The selector as one would type it.
+     */
+    public var selector: String
+    public var tally: FanOutTally
+    /**
+     * Largest group first.
+     */
+    public var groups: [OutputGroup]
+    /**
+     * Every host, in config order.
+     */
+    public var hosts: [HostRun]
+    public var elapsedMs: UInt64
+    public var cancelled: Bool
+    /**
+     * "50 hosts: 47 ok, 2 exit 1, 1 unreachable in 1.2s", as the journal has it.
+     */
+    public var summary: String
+    /**
+     * Why it did not succeed everywhere (`cancelled`, `remote-command`, the first host's
+     * error); null when every host succeeded.
+     */
+    public var failure: ErrorCode?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The parent journal action (each host's row is under it).
+         */actionId: Int64, job: FanOutJob, 
+        /**
+         * The selector as one would type it.
+         */selector: String, tally: FanOutTally, 
+        /**
+         * Largest group first.
+         */groups: [OutputGroup], 
+        /**
+         * Every host, in config order.
+         */hosts: [HostRun], elapsedMs: UInt64, cancelled: Bool, 
+        /**
+         * "50 hosts: 47 ok, 2 exit 1, 1 unreachable in 1.2s", as the journal has it.
+         */summary: String, 
+        /**
+         * Why it did not succeed everywhere (`cancelled`, `remote-command`, the first host's
+         * error); null when every host succeeded.
+         */failure: ErrorCode?) {
+        self.actionId = actionId
+        self.job = job
+        self.selector = selector
+        self.tally = tally
+        self.groups = groups
+        self.hosts = hosts
+        self.elapsedMs = elapsedMs
+        self.cancelled = cancelled
+        self.summary = summary
+        self.failure = failure
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FanOutReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFanOutReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FanOutReport {
+        return
+            try FanOutReport(
+                actionId: FfiConverterInt64.read(from: &buf), 
+                job: FfiConverterTypeFanOutJob.read(from: &buf), 
+                selector: FfiConverterString.read(from: &buf), 
+                tally: FfiConverterTypeFanOutTally.read(from: &buf), 
+                groups: FfiConverterSequenceTypeOutputGroup.read(from: &buf), 
+                hosts: FfiConverterSequenceTypeHostRun.read(from: &buf), 
+                elapsedMs: FfiConverterUInt64.read(from: &buf), 
+                cancelled: FfiConverterBool.read(from: &buf), 
+                summary: FfiConverterString.read(from: &buf), 
+                failure: FfiConverterOptionTypeErrorCode.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FanOutReport, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.actionId, into: &buf)
+        FfiConverterTypeFanOutJob.write(value.job, into: &buf)
+        FfiConverterString.write(value.selector, into: &buf)
+        FfiConverterTypeFanOutTally.write(value.tally, into: &buf)
+        FfiConverterSequenceTypeOutputGroup.write(value.groups, into: &buf)
+        FfiConverterSequenceTypeHostRun.write(value.hosts, into: &buf)
+        FfiConverterUInt64.write(value.elapsedMs, into: &buf)
+        FfiConverterBool.write(value.cancelled, into: &buf)
+        FfiConverterString.write(value.summary, into: &buf)
+        FfiConverterOptionTypeErrorCode.write(value.failure, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutReport_lift(_ buf: RustBuffer) throws -> FanOutReport {
+    return try FfiConverterTypeFanOutReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutReport_lower(_ value: FanOutReport) -> RustBuffer {
+    return FfiConverterTypeFanOutReport.lower(value)
+}
+
+
+/**
+ * Counts of a fan-out, so far or at the end.
+ */
+public struct FanOutTally: Equatable, Hashable {
+    public var total: UInt32
+    /**
+     * Finished, whatever the result.
+     */
+    public var done: UInt32
+    /**
+     * Finished and not ok (a failed command, or the host could not run it).
+     */
+    public var failed: UInt32
+    public var notStarted: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(total: UInt32, 
+        /**
+         * Finished, whatever the result.
+         */done: UInt32, 
+        /**
+         * Finished and not ok (a failed command, or the host could not run it).
+         */failed: UInt32, notStarted: UInt32) {
+        self.total = total
+        self.done = done
+        self.failed = failed
+        self.notStarted = notStarted
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FanOutTally: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFanOutTally: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FanOutTally {
+        return
+            try FanOutTally(
+                total: FfiConverterUInt32.read(from: &buf), 
+                done: FfiConverterUInt32.read(from: &buf), 
+                failed: FfiConverterUInt32.read(from: &buf), 
+                notStarted: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FanOutTally, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.total, into: &buf)
+        FfiConverterUInt32.write(value.done, into: &buf)
+        FfiConverterUInt32.write(value.failed, into: &buf)
+        FfiConverterUInt32.write(value.notStarted, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutTally_lift(_ buf: RustBuffer) throws -> FanOutTally {
+    return try FfiConverterTypeFanOutTally.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFanOutTally_lower(_ value: FanOutTally) -> RustBuffer {
+    return FfiConverterTypeFanOutTally.lower(value)
+}
+
+
+/**
  * What the Fix screen shows.
  */
 public struct FixState: Equatable, Hashable {
@@ -6449,6 +7263,131 @@ public func FfiConverterTypeFlagAsk_lift(_ buf: RustBuffer) throws -> FlagAsk {
 #endif
 public func FfiConverterTypeFlagAsk_lower(_ value: FlagAsk) -> RustBuffer {
     return FfiConverterTypeFlagAsk.lower(value)
+}
+
+
+/**
+ * What a selector can choose by: the configured hosts' tags and groups, each once, sorted.
+ */
+public struct FleetChoices: Equatable, Hashable {
+    /**
+     * `KEY=VALUE`, as `FleetSelector.tags` takes them.
+     */
+    public var tags: [String]
+    public var groups: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `KEY=VALUE`, as `FleetSelector.tags` takes them.
+         */tags: [String], groups: [String]) {
+        self.tags = tags
+        self.groups = groups
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FleetChoices: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFleetChoices: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FleetChoices {
+        return
+            try FleetChoices(
+                tags: FfiConverterSequenceString.read(from: &buf), 
+                groups: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FleetChoices, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.tags, into: &buf)
+        FfiConverterSequenceString.write(value.groups, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFleetChoices_lift(_ buf: RustBuffer) throws -> FleetChoices {
+    return try FfiConverterTypeFleetChoices.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFleetChoices_lower(_ value: FleetChoices) -> RustBuffer {
+    return FfiConverterTypeFleetChoices.lower(value)
+}
+
+
+/**
+ * Which hosts: any of `names` (exact or a glob, `web-*`; empty: every host) that has every
+ * tag of `tags` (`KEY=VALUE`) and is in every group of `groups`.
+ */
+public struct FleetSelector: Equatable, Hashable {
+    public var names: [String]
+    public var tags: [String]
+    public var groups: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(names: [String], tags: [String], groups: [String]) {
+        self.names = names
+        self.tags = tags
+        self.groups = groups
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FleetSelector: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFleetSelector: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FleetSelector {
+        return
+            try FleetSelector(
+                names: FfiConverterSequenceString.read(from: &buf), 
+                tags: FfiConverterSequenceString.read(from: &buf), 
+                groups: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FleetSelector, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.names, into: &buf)
+        FfiConverterSequenceString.write(value.tags, into: &buf)
+        FfiConverterSequenceString.write(value.groups, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFleetSelector_lift(_ buf: RustBuffer) throws -> FleetSelector {
+    return try FfiConverterTypeFleetSelector.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFleetSelector_lower(_ value: FleetSelector) -> RustBuffer {
+    return FfiConverterTypeFleetSelector.lower(value)
 }
 
 
@@ -8002,6 +8941,30 @@ public func FfiConverterTypePaafError_lower(_ value: PaafError) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -8386,6 +9349,30 @@ fileprivate struct FfiConverterOptionTypePowerRun: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeErrorCode: FfiConverterRustBuffer {
+    typealias SwiftType = ErrorCode?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeErrorCode.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeErrorCode.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePhase: FfiConverterRustBuffer {
     typealias SwiftType = Phase?
 
@@ -8510,6 +9497,31 @@ fileprivate struct FfiConverterSequenceTypeDashboardHit: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeHostRun: FfiConverterRustBuffer {
+    typealias SwiftType = [HostRun]
+
+    public static func write(_ value: [HostRun], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHostRun.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HostRun] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HostRun]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHostRun.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHostStatus: FfiConverterRustBuffer {
     typealias SwiftType = [HostStatus]
 
@@ -8577,6 +9589,31 @@ fileprivate struct FfiConverterSequenceTypeIncident: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeIncident.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeOutputGroup: FfiConverterRustBuffer {
+    typealias SwiftType = [OutputGroup]
+
+    public static func write(_ value: [OutputGroup], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeOutputGroup.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [OutputGroup] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [OutputGroup]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeOutputGroup.read(from: &buf))
         }
         return seq
     }
@@ -9024,10 +10061,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_undo_flag() != 57731) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_fan_out() != 13137) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_fan_out_ask() != 3404) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_fleet_choices() != 40542) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_alert_screen() != 19818) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() != 328) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 56241) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() != 25587) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fanoutoperation_is_finished() != 13165) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fanoutoperation_result() != 58618) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 34696) {
@@ -9240,6 +10298,7 @@ private let initializationResult: InitializationResult = {
 
     uniffiCallbackInitAlertListener()
     uniffiCallbackInitAnalyzeListener()
+    uniffiCallbackInitFanOutListener()
     uniffiCallbackInitFixListener()
     uniffiCallbackInitJournalListener()
     uniffiCallbackInitOnboardingListener()

@@ -2954,6 +2954,63 @@ public object FfiConverterTypeHostReboot: FfiConverterRustBuffer<HostReboot> {
 
 
 /**
+ * The job's run on one host.
+ */
+data class HostRun (
+    var `host`: kotlin.String
+    , 
+    var `outcome`: HostOutcome
+    , 
+    /**
+     * From the connection (or the wait for it) to the end, in ms; 0 when not started.
+     */
+    var `durationMs`: kotlin.ULong
+    , 
+    /**
+     * The journal row of this host's run.
+     */
+    var `actionId`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHostRun: FfiConverterRustBuffer<HostRun> {
+    override fun read(buf: ByteBuffer): HostRun {
+        return HostRun(
+            FfiConverterString.read(buf),
+            FfiConverterTypeHostOutcome.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HostRun) = (
+            FfiConverterString.allocationSize(value.`host`) +
+            FfiConverterTypeHostOutcome.allocationSize(value.`outcome`) +
+            FfiConverterULong.allocationSize(value.`durationMs`) +
+            FfiConverterLong.allocationSize(value.`actionId`)
+    )
+
+    override fun write(value: HostRun, buf: ByteBuffer) {
+            FfiConverterString.write(value.`host`, buf)
+            FfiConverterTypeHostOutcome.write(value.`outcome`, buf)
+            FfiConverterULong.write(value.`durationMs`, buf)
+            FfiConverterLong.write(value.`actionId`, buf)
+    }
+}
+
+
+
+/**
  * What `paaf host list` shows for one host.
  */
 data class HostStatus (
@@ -3622,6 +3679,66 @@ public object FfiConverterTypeOfferedKey: FfiConverterRustBuffer<OfferedKey> {
             FfiConverterString.write(value.`keyType`, buf)
             FfiConverterString.write(value.`fingerprint`, buf)
             FfiConverterTypeKeyStatus.write(value.`status`, buf)
+    }
+}
+
+
+
+/**
+ * Hosts whose results are the same.
+ */
+data class OutputGroup (
+    /**
+     * `exit 0`, `exit 1`, `unreachable`, `timeout`, ...
+     */
+    var `label`: kotlin.String
+    , 
+    var `ok`: kotlin.Boolean
+    , 
+    /**
+     * In config order.
+     */
+    var `hosts`: List<kotlin.String>
+    , 
+    /**
+     * The first host's outcome: the output all of them share (or its error, with its host).
+     */
+    var `outcome`: HostOutcome
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOutputGroup: FfiConverterRustBuffer<OutputGroup> {
+    override fun read(buf: ByteBuffer): OutputGroup {
+        return OutputGroup(
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterTypeHostOutcome.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OutputGroup) = (
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterBoolean.allocationSize(value.`ok`) +
+            FfiConverterSequenceString.allocationSize(value.`hosts`) +
+            FfiConverterTypeHostOutcome.allocationSize(value.`outcome`)
+    )
+
+    override fun write(value: OutputGroup, buf: ByteBuffer) {
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterBoolean.write(value.`ok`, buf)
+            FfiConverterSequenceString.write(value.`hosts`, buf)
+            FfiConverterTypeHostOutcome.write(value.`outcome`, buf)
     }
 }
 
@@ -6681,6 +6798,98 @@ public object FfiConverterTypeErrorCode: FfiConverterRustBuffer<ErrorCode> {
 
 
 /**
+ * What runs on every chosen host.
+ */
+sealed class FanOutJob {
+    
+    /**
+     * A shell command line.
+     */
+    data class Command(
+        val v1: kotlin.String) : FanOutJob()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A runbook in each host's runbook directory (RebootX convention).
+     */
+    data class Runbook(
+        val v1: kotlin.String) : FanOutJob()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFanOutJob : FfiConverterRustBuffer<FanOutJob>{
+    override fun read(buf: ByteBuffer): FanOutJob {
+        return when(buf.getInt()) {
+            1 -> FanOutJob.Command(
+                FfiConverterString.read(buf),
+                )
+            2 -> FanOutJob.Runbook(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: FanOutJob): ULong = when(value) {
+        is FanOutJob.Command -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.v1)
+            )
+        }
+        is FanOutJob.Runbook -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.v1)
+            )
+        }
+    }
+
+    override fun write(value: FanOutJob, buf: ByteBuffer) {
+        when(value) {
+            is FanOutJob.Command -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.v1, buf)
+                Unit
+            }
+            is FanOutJob.Runbook -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.v1, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * What [`Paaf::add_host`] did.
  */
 sealed class HostAdded {
@@ -6846,6 +7055,115 @@ public object FfiConverterTypeHostCheck : FfiConverterRustBuffer<HostCheck>{
             }
             is HostCheck.NoConnect -> {
                 buf.putInt(2)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * How the job went on one host.
+ */
+sealed class HostOutcome {
+    
+    /**
+     * The command ran; its exit code and bounded output.
+     */
+    data class Ran(
+        val v1: dev.paaf.core.ExecOutput) : HostOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * It could not run, or did not finish: unreachable, host key, login, timeout, ...
+     */
+    data class Failed(
+        val `error`: dev.paaf.core.ErrorInfo) : HostOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Cancelled before it started on this host.
+     */
+    object NotStarted : HostOutcome()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHostOutcome : FfiConverterRustBuffer<HostOutcome>{
+    override fun read(buf: ByteBuffer): HostOutcome {
+        return when(buf.getInt()) {
+            1 -> HostOutcome.Ran(
+                FfiConverterTypeExecOutput.read(buf),
+                )
+            2 -> HostOutcome.Failed(
+                FfiConverterTypeErrorInfo.read(buf),
+                )
+            3 -> HostOutcome.NotStarted
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: HostOutcome): ULong = when(value) {
+        is HostOutcome.Ran -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeExecOutput.allocationSize(value.v1)
+            )
+        }
+        is HostOutcome.Failed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeErrorInfo.allocationSize(value.`error`)
+            )
+        }
+        is HostOutcome.NotStarted -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: HostOutcome, buf: ByteBuffer) {
+        when(value) {
+            is HostOutcome.Ran -> {
+                buf.putInt(1)
+                FfiConverterTypeExecOutput.write(value.v1, buf)
+                Unit
+            }
+            is HostOutcome.Failed -> {
+                buf.putInt(2)
+                FfiConverterTypeErrorInfo.write(value.`error`, buf)
+                Unit
+            }
+            is HostOutcome.NotStarted -> {
+                buf.putInt(3)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }

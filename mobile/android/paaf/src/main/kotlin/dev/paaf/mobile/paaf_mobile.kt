@@ -41,6 +41,7 @@ import dev.paaf.core.DashboardView
 import dev.paaf.core.ErrorCode
 import dev.paaf.core.ErrorInfo
 import dev.paaf.core.ExecOutput
+import dev.paaf.core.FanOutJob
 import dev.paaf.core.FfiConverterTypeAbout
 import dev.paaf.core.FfiConverterTypeActionRecord
 import dev.paaf.core.FfiConverterTypeAnnotationInput
@@ -52,6 +53,7 @@ import dev.paaf.core.FfiConverterTypeDashboardView
 import dev.paaf.core.FfiConverterTypeErrorCode
 import dev.paaf.core.FfiConverterTypeErrorInfo
 import dev.paaf.core.FfiConverterTypeExecOutput
+import dev.paaf.core.FfiConverterTypeFanOutJob
 import dev.paaf.core.FfiConverterTypeFlagChange
 import dev.paaf.core.FfiConverterTypeFlagState
 import dev.paaf.core.FfiConverterTypeFlagTarget
@@ -59,6 +61,7 @@ import dev.paaf.core.FfiConverterTypeGridPos
 import dev.paaf.core.FfiConverterTypeHostAdded
 import dev.paaf.core.FfiConverterTypeHostCheck
 import dev.paaf.core.FfiConverterTypeHostInput
+import dev.paaf.core.FfiConverterTypeHostRun
 import dev.paaf.core.FfiConverterTypeHostStatus
 import dev.paaf.core.FfiConverterTypeHostSummary
 import dev.paaf.core.FfiConverterTypeIncident
@@ -66,6 +69,7 @@ import dev.paaf.core.FfiConverterTypeIncidentDetail
 import dev.paaf.core.FfiConverterTypeIncidentEvent
 import dev.paaf.core.FfiConverterTypeIncidentInput
 import dev.paaf.core.FfiConverterTypeOfferedKey
+import dev.paaf.core.FfiConverterTypeOutputGroup
 import dev.paaf.core.FfiConverterTypeOverview
 import dev.paaf.core.FfiConverterTypePanelChart
 import dev.paaf.core.FfiConverterTypePanelData
@@ -90,6 +94,7 @@ import dev.paaf.core.GridPos
 import dev.paaf.core.HostAdded
 import dev.paaf.core.HostCheck
 import dev.paaf.core.HostInput
+import dev.paaf.core.HostRun
 import dev.paaf.core.HostStatus
 import dev.paaf.core.HostSummary
 import dev.paaf.core.Incident
@@ -97,6 +102,7 @@ import dev.paaf.core.IncidentDetail
 import dev.paaf.core.IncidentEvent
 import dev.paaf.core.IncidentInput
 import dev.paaf.core.OfferedKey
+import dev.paaf.core.OutputGroup
 import dev.paaf.core.Overview
 import dev.paaf.core.PanelChart
 import dev.paaf.core.PanelData
@@ -133,6 +139,7 @@ import dev.paaf.core.RustBuffer as RustBufferDashboardView
 import dev.paaf.core.RustBuffer as RustBufferErrorCode
 import dev.paaf.core.RustBuffer as RustBufferErrorInfo
 import dev.paaf.core.RustBuffer as RustBufferExecOutput
+import dev.paaf.core.RustBuffer as RustBufferFanOutJob
 import dev.paaf.core.RustBuffer as RustBufferFlagChange
 import dev.paaf.core.RustBuffer as RustBufferFlagState
 import dev.paaf.core.RustBuffer as RustBufferFlagTarget
@@ -140,6 +147,7 @@ import dev.paaf.core.RustBuffer as RustBufferGridPos
 import dev.paaf.core.RustBuffer as RustBufferHostAdded
 import dev.paaf.core.RustBuffer as RustBufferHostCheck
 import dev.paaf.core.RustBuffer as RustBufferHostInput
+import dev.paaf.core.RustBuffer as RustBufferHostRun
 import dev.paaf.core.RustBuffer as RustBufferHostStatus
 import dev.paaf.core.RustBuffer as RustBufferHostSummary
 import dev.paaf.core.RustBuffer as RustBufferIncident
@@ -147,6 +155,7 @@ import dev.paaf.core.RustBuffer as RustBufferIncidentDetail
 import dev.paaf.core.RustBuffer as RustBufferIncidentEvent
 import dev.paaf.core.RustBuffer as RustBufferIncidentInput
 import dev.paaf.core.RustBuffer as RustBufferOfferedKey
+import dev.paaf.core.RustBuffer as RustBufferOutputGroup
 import dev.paaf.core.RustBuffer as RustBufferOverview
 import dev.paaf.core.RustBuffer as RustBufferPanelChart
 import dev.paaf.core.RustBuffer as RustBufferPanelData
@@ -783,6 +792,9 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceFanOutListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceProgressListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBufferProgressEvent.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -818,6 +830,25 @@ internal interface UniffiCallbackInterfaceSecretStoreMethod1 : com.sun.jna.Callb
 }
 internal interface UniffiCallbackInterfaceSecretStoreMethod2 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`name`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
+internal open class UniffiVTableCallbackInterfaceFanOutListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onProgress`: UniffiCallbackInterfaceFanOutListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onProgress`: UniffiCallbackInterfaceFanOutListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceFanOutListener(`uniffiFree`,`uniffiClone`,`onProgress`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceFanOutListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onProgress` = other.`onProgress`
+    }
+
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
 internal open class UniffiVTableCallbackInterfaceProgressListener(
@@ -1126,9 +1157,23 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_undo_flag(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_fan_out(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_fan_out_ask(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_fleet_choices(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_alert_screen(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_analyze_screen(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fanoutoperation_is_finished(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fanoutoperation_result(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_progresslistener_on_progress(
     ): Int
@@ -1286,6 +1331,7 @@ internal object UniffiLib {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "paaf_mobile"))
         uniffiCallbackInterfaceAlertListener.register(this)
         uniffiCallbackInterfaceAnalyzeListener.register(this)
+        uniffiCallbackInterfaceFanOutListener.register(this)
         uniffiCallbackInterfaceFixListener.register(this)
         uniffiCallbackInterfaceJournalListener.register(this)
         uniffiCallbackInterfaceOnboardingListener.register(this)
@@ -1391,9 +1437,33 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_undo_flag(`ptr`: Long,`actionId`: Long,`confirmation`: RustBufferConfirmation.ByValue,
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_fan_out(`ptr`: Long,`selector`: RustBuffer.ByValue,`job`: RustBufferFanOutJob.ByValue,`parallel`: RustBuffer.ByValue,`timeoutSecs`: RustBuffer.ByValue,`confirmation`: RustBufferConfirmation.ByValue,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_fan_out_ask(`ptr`: Long,`selector`: RustBuffer.ByValue,`job`: RustBufferFanOutJob.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_paaf_mobile_fn_method_paaf_fleet_choices(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_paaf_alert_screen(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_analyze_screen(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_clone_fanoutlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_fanoutlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_fanoutlistener(`vtable`: UniffiVTableCallbackInterfaceFanOutListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress(`ptr`: Long,`progress`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_fanoutoperation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_fanoutoperation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fanoutoperation_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fanoutoperation_is_finished(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_paaf_mobile_fn_method_fanoutoperation_result(`ptr`: Long,
     ): Long
     external fun uniffi_paaf_mobile_fn_clone_progresslistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1879,10 +1949,31 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_undo_flag() and 0xFFFF) != 57731) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_fan_out() and 0xFFFF) != 13137) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_fan_out_ask() and 0xFFFF) != 3404) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_fleet_choices() and 0xFFFF) != 40542) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_alert_screen() and 0xFFFF) != 19818) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() and 0xFFFF) != 328) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() and 0xFFFF) != 56241) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() and 0xFFFF) != 25587) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_is_finished() and 0xFFFF) != 13165) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result() and 0xFFFF) != 58618) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() and 0xFFFF) != 34696) {
@@ -4025,6 +4116,645 @@ public object FfiConverterTypeAnalyzeScreen: FfiConverter<AnalyzeScreen, Long> {
     override fun allocationSize(value: AnalyzeScreen) = 8UL
 
     override fun write(value: AnalyzeScreen, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Implemented by the app: receives the grouped results each time a host finishes, in order,
+ * on a paaf thread (post to the UI thread from there).
+ */
+public interface FanOutListener {
+    
+    fun `onProgress`(`progress`: FanOutProgress)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives the grouped results each time a host finishes, in order,
+ * on a paaf thread (post to the UI thread from there).
+ */
+open class FanOutListenerImpl: Disposable, AutoCloseable, FanOutListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_fanoutlistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_fanoutlistener(handle, status)
+        }
+    }
+
+    override fun `onProgress`(`progress`: FanOutProgress)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress(
+        it,
+        
+        FfiConverterTypeFanOutProgress.lower(`progress`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceFanOutListener {
+    internal object `onProgress`: UniffiCallbackInterfaceFanOutListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeFanOutListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onProgress`(
+                    FfiConverterTypeFanOutProgress.lift(`progress`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeFanOutListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeFanOutListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceFanOutListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onProgress`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_fanoutlistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFanOutListener: FfiConverter<FanOutListener, Long> {
+    internal val handleMap = UniffiHandleMap<FanOutListener>()
+
+    override fun lower(value: FanOutListener): Long {
+        if (value is FanOutListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): FanOutListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return FanOutListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): FanOutListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: FanOutListener) = 8UL
+
+    override fun write(value: FanOutListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A fan-out under way. `result()` waits for every host; `cancel()` — or dropping the handle —
+ * starts no more hosts: those running finish (within their timeout) and are reported, the
+ * others are `not started` and the report says `cancelled`.
+ */
+public interface FanOutOperationInterface {
+    
+    /**
+     * Starts no more hosts (see the type's documentation).
+     */
+    fun `cancel`()
+    
+    /**
+     * True once the fan-out has ended, however it ended.
+     */
+    fun `isFinished`(): kotlin.Boolean
+    
+    /**
+     * Waits for the fan-out to end and returns its report.
+     */
+    suspend fun `result`(): FanOutReport
+    
+    companion object
+}
+
+/**
+ * A fan-out under way. `result()` waits for every host; `cancel()` — or dropping the handle —
+ * starts no more hosts: those running finish (within their timeout) and are reported, the
+ * others are `not started` and the report says `cancelled`.
+ */
+open class FanOutOperation: Disposable, AutoCloseable, FanOutOperationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_fanoutoperation(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_fanoutoperation(handle, status)
+        }
+    }
+
+    
+    /**
+     * Starts no more hosts (see the type's documentation).
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * True once the fan-out has ended, however it ended.
+     */override fun `isFinished`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_is_finished(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Waits for the fan-out to end and returns its report.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `result`() : FanOutReport {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_fanoutoperation_result(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeFanOutReport.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFanOutOperation: FfiConverter<FanOutOperation, Long> {
+    override fun lower(value: FanOutOperation): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): FanOutOperation {
+        return FanOutOperation(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): FanOutOperation {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: FanOutOperation) = 8UL
+
+    override fun write(value: FanOutOperation, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -7081,6 +7811,24 @@ public interface PaafInterface {
     suspend fun `undoFlag`(`actionId`: kotlin.Long, `confirmation`: Confirmation): FlagChange
     
     /**
+     * Runs `job` on every host `selector` chooses after its confirmation, `parallel` at once
+     * (null: 64), each within `timeout_secs` (null: the host's `command_timeout_secs`); the
+     * grouped results go to `listener` as hosts finish. Journaled: one action, a row per host.
+     */
+    fun `fanOut`(`selector`: FleetSelector, `job`: FanOutJob, `parallel`: kotlin.UInt?, `timeoutSecs`: kotlin.UInt?, `confirmation`: Confirmation, `listener`: FanOutListener): FanOutOperation
+    
+    /**
+     * The confirmation of running `job` on the hosts `selector` chooses (no network); an
+     * error, listing the tags, groups and hosts there are, when it chooses none.
+     */
+    fun `fanOutAsk`(`selector`: FleetSelector, `job`: FanOutJob): FanOutAsk
+    
+    /**
+     * The tags and groups of the configured hosts, for a selector picker (no network).
+     */
+    fun `fleetChoices`(): FleetChoices
+    
+    /**
      * The Alert screen's model: silences (add, expire) and annotations.
      */
     fun `alertScreen`(): AlertScreen
@@ -8205,6 +8953,66 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         PaafException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * Runs `job` on every host `selector` chooses after its confirmation, `parallel` at once
+     * (null: 64), each within `timeout_secs` (null: the host's `command_timeout_secs`); the
+     * grouped results go to `listener` as hosts finish. Journaled: one action, a row per host.
+     */override fun `fanOut`(`selector`: FleetSelector, `job`: FanOutJob, `parallel`: kotlin.UInt?, `timeoutSecs`: kotlin.UInt?, `confirmation`: Confirmation, `listener`: FanOutListener): FanOutOperation {
+            return FfiConverterTypeFanOutOperation.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fan_out(
+        it,
+        
+        FfiConverterTypeFleetSelector.lower(`selector`),
+        FfiConverterTypeFanOutJob.lower(`job`),
+        FfiConverterOptionalUInt.lower(`parallel`),
+        FfiConverterOptionalUInt.lower(`timeoutSecs`),
+        FfiConverterTypeConfirmation.lower(`confirmation`),
+        FfiConverterTypeFanOutListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The confirmation of running `job` on the hosts `selector` chooses (no network); an
+     * error, listing the tags, groups and hosts there are, when it chooses none.
+     */
+    @Throws(PaafException::class)override fun `fanOutAsk`(`selector`: FleetSelector, `job`: FanOutJob): FanOutAsk {
+            return FfiConverterTypeFanOutAsk.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PaafException) { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fan_out_ask(
+        it,
+        
+        FfiConverterTypeFleetSelector.lower(`selector`),
+        FfiConverterTypeFanOutJob.lower(`job`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The tags and groups of the configured hosts, for a selector picker (no network).
+     */override fun `fleetChoices`(): FleetChoices {
+            return FfiConverterTypeFleetChoices.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_fleet_choices(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -11189,6 +11997,283 @@ public object FfiConverterTypeAnalyzeState: FfiConverterRustBuffer<AnalyzeState>
 
 
 /**
+ * The confirmation a fan-out waits for.
+ */
+data class FanOutAsk (
+    /**
+     * The selector as one would type it (`'web-*' --tag role=web`): the journal's target.
+     */
+    var `selector`: kotlin.String
+    , 
+    /**
+     * Every chosen host, in config order.
+     */
+    var `hosts`: List<kotlin.String>
+    , 
+    var `hostCount`: kotlin.UInt
+    , 
+    /**
+     * The count and the first names: "50 hosts: web-1, web-2, web-3, web-4, web-5 and 45 more".
+     */
+    var `sample`: kotlin.String
+    , 
+    /**
+     * "running `uptime` on 50 hosts: web-1, …": what the dialog asks.
+     */
+    var `question`: kotlin.String
+    , 
+    /**
+     * A dangerous runbook (`__name`): the name to type, confirmed by `Confirmation.Typed`.
+     */
+    var `typedName`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFanOutAsk: FfiConverterRustBuffer<FanOutAsk> {
+    override fun read(buf: ByteBuffer): FanOutAsk {
+        return FanOutAsk(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FanOutAsk) = (
+            FfiConverterString.allocationSize(value.`selector`) +
+            FfiConverterSequenceString.allocationSize(value.`hosts`) +
+            FfiConverterUInt.allocationSize(value.`hostCount`) +
+            FfiConverterString.allocationSize(value.`sample`) +
+            FfiConverterString.allocationSize(value.`question`) +
+            FfiConverterOptionalString.allocationSize(value.`typedName`)
+    )
+
+    override fun write(value: FanOutAsk, buf: ByteBuffer) {
+            FfiConverterString.write(value.`selector`, buf)
+            FfiConverterSequenceString.write(value.`hosts`, buf)
+            FfiConverterUInt.write(value.`hostCount`, buf)
+            FfiConverterString.write(value.`sample`, buf)
+            FfiConverterString.write(value.`question`, buf)
+            FfiConverterOptionalString.write(value.`typedName`, buf)
+    }
+}
+
+
+
+/**
+ * The hosts finished so far, grouped as the end report groups them.
+ */
+data class FanOutProgress (
+    var `tally`: FanOutTally
+    , 
+    /**
+     * Largest group first; hosts in the order they finished.
+     */
+    var `groups`: List<OutputGroup>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFanOutProgress: FfiConverterRustBuffer<FanOutProgress> {
+    override fun read(buf: ByteBuffer): FanOutProgress {
+        return FanOutProgress(
+            FfiConverterTypeFanOutTally.read(buf),
+            FfiConverterSequenceTypeOutputGroup.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FanOutProgress) = (
+            FfiConverterTypeFanOutTally.allocationSize(value.`tally`) +
+            FfiConverterSequenceTypeOutputGroup.allocationSize(value.`groups`)
+    )
+
+    override fun write(value: FanOutProgress, buf: ByteBuffer) {
+            FfiConverterTypeFanOutTally.write(value.`tally`, buf)
+            FfiConverterSequenceTypeOutputGroup.write(value.`groups`, buf)
+    }
+}
+
+
+
+/**
+ * Everything a fan-out did.
+ */
+data class FanOutReport (
+    /**
+     * The parent journal action (each host's row is under it).
+     */
+    var `actionId`: kotlin.Long
+    , 
+    var `job`: FanOutJob
+    , 
+    /**
+     * The selector as one would type it.
+     */
+    var `selector`: kotlin.String
+    , 
+    var `tally`: FanOutTally
+    , 
+    /**
+     * Largest group first.
+     */
+    var `groups`: List<OutputGroup>
+    , 
+    /**
+     * Every host, in config order.
+     */
+    var `hosts`: List<HostRun>
+    , 
+    var `elapsedMs`: kotlin.ULong
+    , 
+    var `cancelled`: kotlin.Boolean
+    , 
+    /**
+     * "50 hosts: 47 ok, 2 exit 1, 1 unreachable in 1.2s", as the journal has it.
+     */
+    var `summary`: kotlin.String
+    , 
+    /**
+     * Why it did not succeed everywhere (`cancelled`, `remote-command`, the first host's
+     * error); null when every host succeeded.
+     */
+    var `failure`: ErrorCode?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFanOutReport: FfiConverterRustBuffer<FanOutReport> {
+    override fun read(buf: ByteBuffer): FanOutReport {
+        return FanOutReport(
+            FfiConverterLong.read(buf),
+            FfiConverterTypeFanOutJob.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeFanOutTally.read(buf),
+            FfiConverterSequenceTypeOutputGroup.read(buf),
+            FfiConverterSequenceTypeHostRun.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalTypeErrorCode.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FanOutReport) = (
+            FfiConverterLong.allocationSize(value.`actionId`) +
+            FfiConverterTypeFanOutJob.allocationSize(value.`job`) +
+            FfiConverterString.allocationSize(value.`selector`) +
+            FfiConverterTypeFanOutTally.allocationSize(value.`tally`) +
+            FfiConverterSequenceTypeOutputGroup.allocationSize(value.`groups`) +
+            FfiConverterSequenceTypeHostRun.allocationSize(value.`hosts`) +
+            FfiConverterULong.allocationSize(value.`elapsedMs`) +
+            FfiConverterBoolean.allocationSize(value.`cancelled`) +
+            FfiConverterString.allocationSize(value.`summary`) +
+            FfiConverterOptionalTypeErrorCode.allocationSize(value.`failure`)
+    )
+
+    override fun write(value: FanOutReport, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`actionId`, buf)
+            FfiConverterTypeFanOutJob.write(value.`job`, buf)
+            FfiConverterString.write(value.`selector`, buf)
+            FfiConverterTypeFanOutTally.write(value.`tally`, buf)
+            FfiConverterSequenceTypeOutputGroup.write(value.`groups`, buf)
+            FfiConverterSequenceTypeHostRun.write(value.`hosts`, buf)
+            FfiConverterULong.write(value.`elapsedMs`, buf)
+            FfiConverterBoolean.write(value.`cancelled`, buf)
+            FfiConverterString.write(value.`summary`, buf)
+            FfiConverterOptionalTypeErrorCode.write(value.`failure`, buf)
+    }
+}
+
+
+
+/**
+ * Counts of a fan-out, so far or at the end.
+ */
+data class FanOutTally (
+    var `total`: kotlin.UInt
+    , 
+    /**
+     * Finished, whatever the result.
+     */
+    var `done`: kotlin.UInt
+    , 
+    /**
+     * Finished and not ok (a failed command, or the host could not run it).
+     */
+    var `failed`: kotlin.UInt
+    , 
+    var `notStarted`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFanOutTally: FfiConverterRustBuffer<FanOutTally> {
+    override fun read(buf: ByteBuffer): FanOutTally {
+        return FanOutTally(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FanOutTally) = (
+            FfiConverterUInt.allocationSize(value.`total`) +
+            FfiConverterUInt.allocationSize(value.`done`) +
+            FfiConverterUInt.allocationSize(value.`failed`) +
+            FfiConverterUInt.allocationSize(value.`notStarted`)
+    )
+
+    override fun write(value: FanOutTally, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`total`, buf)
+            FfiConverterUInt.write(value.`done`, buf)
+            FfiConverterUInt.write(value.`failed`, buf)
+            FfiConverterUInt.write(value.`notStarted`, buf)
+    }
+}
+
+
+
+/**
  * What the Fix screen shows.
  */
 data class FixState (
@@ -11332,6 +12417,97 @@ public object FfiConverterTypeFlagAsk: FfiConverterRustBuffer<FlagAsk> {
             FfiConverterString.write(value.`question`, buf)
             FfiConverterSequenceString.write(value.`steps`, buf)
             FfiConverterTypeFlagState.write(value.`stateNow`, buf)
+    }
+}
+
+
+
+/**
+ * What a selector can choose by: the configured hosts' tags and groups, each once, sorted.
+ */
+data class FleetChoices (
+    /**
+     * `KEY=VALUE`, as `FleetSelector.tags` takes them.
+     */
+    var `tags`: List<kotlin.String>
+    , 
+    var `groups`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFleetChoices: FfiConverterRustBuffer<FleetChoices> {
+    override fun read(buf: ByteBuffer): FleetChoices {
+        return FleetChoices(
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FleetChoices) = (
+            FfiConverterSequenceString.allocationSize(value.`tags`) +
+            FfiConverterSequenceString.allocationSize(value.`groups`)
+    )
+
+    override fun write(value: FleetChoices, buf: ByteBuffer) {
+            FfiConverterSequenceString.write(value.`tags`, buf)
+            FfiConverterSequenceString.write(value.`groups`, buf)
+    }
+}
+
+
+
+/**
+ * Which hosts: any of `names` (exact or a glob, `web-*`; empty: every host) that has every
+ * tag of `tags` (`KEY=VALUE`) and is in every group of `groups`.
+ */
+data class FleetSelector (
+    var `names`: List<kotlin.String>
+    , 
+    var `tags`: List<kotlin.String>
+    , 
+    var `groups`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFleetSelector: FfiConverterRustBuffer<FleetSelector> {
+    override fun read(buf: ByteBuffer): FleetSelector {
+        return FleetSelector(
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FleetSelector) = (
+            FfiConverterSequenceString.allocationSize(value.`names`) +
+            FfiConverterSequenceString.allocationSize(value.`tags`) +
+            FfiConverterSequenceString.allocationSize(value.`groups`)
+    )
+
+    override fun write(value: FleetSelector, buf: ByteBuffer) {
+            FfiConverterSequenceString.write(value.`names`, buf)
+            FfiConverterSequenceString.write(value.`tags`, buf)
+            FfiConverterSequenceString.write(value.`groups`, buf)
     }
 }
 
@@ -12598,6 +13774,38 @@ public object FfiConverterTypePaafError : FfiConverterRustBuffer<PaafException> 
 /**
  * @suppress
  */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
     override fun read(buf: ByteBuffer): kotlin.ULong? {
         if (buf.get().toInt() == 0) {
@@ -13110,6 +14318,38 @@ public object FfiConverterOptionalTypePowerRun: FfiConverterRustBuffer<PowerRun?
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeErrorCode: FfiConverterRustBuffer<ErrorCode?> {
+    override fun read(buf: ByteBuffer): ErrorCode? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeErrorCode.read(buf)
+    }
+
+    override fun allocationSize(value: ErrorCode?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeErrorCode.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ErrorCode?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeErrorCode.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePhase: FfiConverterRustBuffer<Phase?> {
     override fun read(buf: ByteBuffer): Phase? {
         if (buf.get().toInt() == 0) {
@@ -13254,6 +14494,34 @@ public object FfiConverterSequenceTypeDashboardHit: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeHostRun: FfiConverterRustBuffer<List<HostRun>> {
+    override fun read(buf: ByteBuffer): List<HostRun> {
+        val len = buf.getInt()
+        return List<HostRun>(len) {
+            FfiConverterTypeHostRun.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<HostRun>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeHostRun.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<HostRun>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeHostRun.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeHostStatus: FfiConverterRustBuffer<List<HostStatus>> {
     override fun read(buf: ByteBuffer): List<HostStatus> {
         val len = buf.getInt()
@@ -13328,6 +14596,34 @@ public object FfiConverterSequenceTypeIncident: FfiConverterRustBuffer<List<Inci
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeIncident.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeOutputGroup: FfiConverterRustBuffer<List<OutputGroup>> {
+    override fun read(buf: ByteBuffer): List<OutputGroup> {
+        val len = buf.getInt()
+        return List<OutputGroup>(len) {
+            FfiConverterTypeOutputGroup.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<OutputGroup>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeOutputGroup.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<OutputGroup>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeOutputGroup.write(it, buf)
         }
     }
 }
@@ -13611,6 +14907,12 @@ public object FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer<List
         }
     }
 }
+
+
+
+
+
+
 
 
 
