@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import paaf
-from conftest import PASSWORD, MapStore, add_web1, open_paaf, run, trusted, web1
+from conftest import PASSWORD, MapStore, add_web1, free_port, open_paaf, run, trusted, web1
 
 Code = paaf.ErrorCode
 Kind = paaf.ActionKind
@@ -329,3 +329,39 @@ def test_the_journal_names_the_phone_and_remove_host_is_journaled(host):
     with pytest.raises(paaf.PaafError.Input) as e:
         p.remove_host("web-1")
     assert e.value.code == Code.NOT_FOUND
+
+
+class FanOutSeen(paaf.FanOutListener):
+    """A fan-out's progress as an app collects it; it arrives on paaf's threads."""
+
+    def __init__(self):
+        self.seen = []
+        self.lock = threading.Lock()
+
+    def on_progress(self, progress):
+        with self.lock:
+            self.seen.append(progress)
+
+
+def test_a_fan_out_is_confirmed_grouped_live_and_journaled(host):
+    p, _, _ = trusted(host)
+    down = web1(host)
+    down.name, down.port = "down-1", free_port()  # nothing listens there
+    run(p.add_host(down, paaf.HostCheck.NO_CONNECT()))
+    every = paaf.FleetSelector(names=["*"], tags=[], groups=[])
+    job = paaf.FanOutJob.COMMAND("echo fleet-ok")
+    ask = p.fan_out_ask(every, job)
+    assert (ask.host_count, ask.hosts) == (2, ["web-1", "down-1"])
+    assert ask.question == "running `echo fleet-ok` on 2 hosts: web-1, down-1"
+    listener = FanOutSeen()
+    report = run(p.fan_out(every, job, None, None, paaf.Confirmation.YES(), listener).result())
+    assert [(g.label, g.hosts) for g in report.groups] == [
+        ("exit 0", ["web-1"]),
+        ("unreachable", ["down-1"]),
+    ]
+    assert report.groups[0].outcome[0].stdout == "fleet-ok\n"
+    assert (report.tally.done, report.tally.failed) == (2, 1)
+    assert [s.tally.done for s in listener.seen] == [1, 2]
+    assert report.failure == Code.UNREACHABLE
+    [row] = [r for r in p.journal("web-1", 50) if r.kind == Kind.EXEC]
+    assert row.id == report.hosts[0].action_id
