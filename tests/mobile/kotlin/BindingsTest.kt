@@ -9,14 +9,19 @@ import dev.paaf.core.ActionState
 import dev.paaf.core.AuthInput
 import dev.paaf.core.Confirmation
 import dev.paaf.core.ErrorCode
+import dev.paaf.core.FanOutJob
 import dev.paaf.core.HostAdded
 import dev.paaf.core.HostCheck
 import dev.paaf.core.HostInput
+import dev.paaf.core.HostOutcome
 import dev.paaf.core.KeyStatus
 import dev.paaf.core.ProgressEvent
 import dev.paaf.core.SecretInput
 import dev.paaf.core.Step
 import dev.paaf.mobile.ConfigSource
+import dev.paaf.mobile.FanOutListener
+import dev.paaf.mobile.FanOutProgress
+import dev.paaf.mobile.FleetSelector
 import dev.paaf.mobile.Paaf
 import dev.paaf.mobile.PaafException
 import dev.paaf.mobile.ProgressListener
@@ -25,6 +30,7 @@ import dev.paaf.rebootAndVerify
 import dev.paaf.rebootFlow
 import java.io.File
 import java.net.InetSocketAddress
+import java.net.ServerSocket
 import java.net.Socket
 import java.util.Collections
 import java.util.concurrent.ConcurrentHashMap
@@ -420,5 +426,43 @@ class BindingsTest {
         }
         assertEquals(rows, paaf.journal(HOST, 50u))
         assertTrue(paaf.journal("db-9", 50u).isEmpty())
+    }
+
+    // 9
+    @Test
+    fun aFanOutIsGroupedLiveAndJournaled() = runBlocking {
+        addTrustedHost()
+        val closed = ServerSocket(0).use { it.localPort } // nothing listens there afterwards
+        paaf.addHost(
+            HostInput(
+                name = "down-1",
+                address = "127.0.0.1",
+                port = closed.toUShort(),
+                user = USER,
+                auth = AuthInput.Password(SecretInput.Value(PASSWORD)),
+            ),
+            HostCheck.NoConnect,
+        )
+        val every = FleetSelector(names = listOf("*"), tags = listOf(), groups = listOf())
+        val job = FanOutJob.Command("echo fleet-ok")
+        val ask = paaf.fanOutAsk(every, job)
+        assertEquals(2u, ask.hostCount)
+        assertEquals(listOf(HOST, "down-1"), ask.hosts)
+
+        val seen = Collections.synchronizedList(mutableListOf<FanOutProgress>())
+        val listener = object : FanOutListener {
+            override fun onProgress(progress: FanOutProgress) {
+                seen += progress
+            }
+        }
+        val report = paaf.fanOut(every, job, null, null, Confirmation.Yes, listener).use { it.result() }
+        assertEquals(
+            listOf("exit 0" to listOf(HOST), "unreachable" to listOf("down-1")),
+            report.groups.map { it.label to it.hosts },
+        )
+        assertEquals("fleet-ok\n", (report.groups[0].outcome as HostOutcome.Ran).v1.stdout)
+        assertEquals(listOf(1u, 2u), seen.map { it.tally.done })
+        assertEquals(ErrorCode.UNREACHABLE, report.failure)
+        assertEquals(report.hosts[0].actionId, paaf.journal(HOST, 50u).first { it.kind == ActionKind.EXEC }.id)
     }
 }
