@@ -1,14 +1,17 @@
 //! The phone library's fleet exports (paaf-mobile's `fleet`) driven as an app drives them —
 //! the selector picker, the confirmation, a fan-out with its progress listener and its
-//! cancel — against real sshd hosts, one of them unreachable.
+//! cancel — and the host metrics `status` carries, against real sshd hosts, one of them
+//! unreachable.
 
+use paaf_core::host_metrics::MetricsSource;
 use paaf_core::journal::ActionState;
+use paaf_core::thresholds::Level;
 use paaf_core::{Confirmation, ErrorCode, FanOutJob, HostOutcome};
 use paaf_mobile::{
     ConfigSource, FanOutListener, FanOutProgress, FanOutReport, FleetChoices, FleetSelector, Paaf,
     PaafError, SecretStore,
 };
-use paaf_tests::{Fleet, World, free_port, host_entry_at};
+use paaf_tests::{Fleet, World, free_port, host_entry_at, set_df_answer};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,11 +46,12 @@ fn listener() -> (Arc<Seen>, Receiver<FanOutProgress>) {
 }
 
 /// `web-1`..`web-3` (tag role=web; group checkout on the first two), trusted, and `down-1`
-/// (role=web too) on a port nothing listens on.
+/// (role=web too) on a port nothing listens on; disk thresholds 80 / 90 %.
 fn lab() -> (World, Fleet, Arc<Paaf>) {
     let world = World::new();
     let fleet = Fleet::start(3, &[&world.key]);
-    let mut config = String::new();
+    let mut config =
+        String::from("[defaults.thresholds]\ndisk = { warning = 80, danger = 90 }\n\n");
     for (i, (_, port)) in fleet.hosts.iter().enumerate() {
         let groups = if i < 2 { "[\"checkout\"]" } else { "[]" };
         config += &host_entry_at(
@@ -276,4 +280,28 @@ async fn a_fan_out_is_confirmed_grouped_live_journaled_and_cancellable() {
     }
     assert_eq!(report.hosts[2].outcome.label(), "not started");
     assert!(progress.try_iter().all(|p| p.tally.done <= ran));
+}
+
+/// A `df -P` answer whose root is 98 % full.
+const FULL_ROOT: &str = "Filesystem     1024-blocks      Used Available Capacity Mounted on\n\
+                         /dev/vda1         10255636   9948000    307636      98% /\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_metrics_with_their_levels_reach_the_app_through_status() {
+    let (_world, fleet, paaf) = lab();
+    set_df_answer(&fleet.hosts[1].0, Some(FULL_ROOT));
+    let statuses = paaf.status(vec![]).await.unwrap();
+    let by_name = |n: &str| statuses.iter().find(|s| s.name == n).unwrap();
+    let web1 = by_name("web-1").metrics.clone().expect("web-1's metrics");
+    assert_eq!(web1.source, MetricsSource::Ssh);
+    assert!(web1.memory_percent.value.is_some(), "{web1:?}");
+    assert!(web1.disk_percent.value.is_some(), "{web1:?}");
+    let web2 = by_name("web-2").metrics.clone().expect("web-2's metrics");
+    // Used / (used + available), as df computes its capacity: 97 %.
+    let disk = web2.disk_percent.value.expect("web-2's disk");
+    assert!((96.5..98.5).contains(&disk), "{web2:?}");
+    assert_eq!(web2.disk_percent.level, Level::Danger);
+    assert_eq!(web2.disk_mount.as_deref(), Some("/"));
+    let down = by_name("down-1");
+    assert!(!down.reachable && down.metrics.is_none(), "{down:?}");
 }
