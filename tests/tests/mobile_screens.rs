@@ -3,6 +3,7 @@
 //! real peers: sshd test hosts, Unleash, Prometheus + Alertmanager and moto.
 
 use paaf_core::ErrorCode;
+use paaf_core::config::{AuthInput, HostInput};
 use paaf_core::journal::ActionKind;
 use paaf_mobile::{
     AlertListener, AlertState, AnalyzeListener, AnalyzeState, ConfigSource, ConfigStage,
@@ -139,6 +140,110 @@ fn onboarding_shows_an_empty_or_invalid_config_and_imports_a_pasted_one() {
     let kept = states.until("the refused second import", |s| s.error.is_some());
     assert_eq!((kept.stage, kept.hosts), (ConfigStage::Ready, 1));
     assert!(std::fs::read_to_string(&path).unwrap().contains("web-1"));
+}
+
+/// The `SHA256:` fingerprint of the ed25519 key `host` serves, as its owner reads it there.
+fn served_fingerprint(host: &SshHost) -> String {
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(host.dir.join("ssh_host_ed25519_key.pub"))
+        .output()
+        .expect("ssh-keygen");
+    let line = String::from_utf8(out.stdout).unwrap();
+    line.split_whitespace().nth(1).expect(&line).to_string()
+}
+
+#[test]
+fn onboarding_adds_a_host_once_its_key_is_compared_and_refuses_a_changed_key() {
+    let world = World::new();
+    let path = world.config_path();
+    let known_hosts = world.dir.path().join("known_hosts");
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    let store = Arc::new(MapStore::default());
+    let input = |name: &str, host: &SshHost| HostInput {
+        name: name.into(),
+        address: "127.0.0.1".into(),
+        port: host.port,
+        user: paaf_tests::USER.into(),
+        auth: AuthInput::Key {
+            path: world.key.clone(),
+            passphrase: None,
+        },
+    };
+    let host = SshHost::start(&[&world.key]);
+
+    // No valid config yet: a host cannot be added, and that is said.
+    std::fs::write(&path, "[[hosts]]\nname = 3\n").unwrap();
+    let screen = OnboardingScreen::new(path.display().to_string(), store.clone(), "p".into());
+    let states = watch::<OnboardingState>(|l| screen.subscribe(l));
+    states.until("the invalid stage", |s| s.stage == ConfigStage::Invalid);
+    screen.add_host(input("web-1", &host));
+    let refused = states.until("the refusal", |s| {
+        s.error
+            .as_ref()
+            .is_some_and(|e| e.code == ErrorCode::InvalidInput)
+    });
+    assert!(refused.host_key.is_none());
+    screen.import_toml("operator = \"alice\"\n".into());
+    states.until("the empty stage", |s| s.stage == ConfigStage::Empty);
+
+    // The key is shown for comparison; "no" trusts nothing and saves nothing.
+    screen.add_host(input("web-1", &host));
+    let asked = states.until("the key to compare", |s| s.host_key.is_some());
+    let ask = asked.host_key.unwrap();
+    assert_eq!(ask.key.fingerprint, served_fingerprint(&host));
+    assert_eq!(ask.key.status, paaf_core::ssh::KeyStatus::Unknown);
+    assert_eq!((&ask.name[..], ask.port), ("web-1", host.port));
+    assert!(
+        ask.question.contains(&ask.key.fingerprint),
+        "{}",
+        ask.question
+    );
+    screen.dismiss_host_key();
+    states.until("the dialog closed", |s| s.host_key.is_none());
+    screen.trust_host_key(); // nothing asked: nothing happens
+    assert!(!read(&path).contains("web-1"));
+    assert!(!read(&known_hosts).contains(&format!("]:{}", host.port)));
+
+    // Yes: the key recorded, the login checked, the host written to the config.
+    screen.add_host(input("web-1", &host));
+    states.until("the key to compare", |s| s.host_key.is_some());
+    screen.trust_host_key();
+    let added = states.until("the host added", |s| s.added_host.is_some() && !s.busy);
+    assert_eq!(added.error, None);
+    assert_eq!((added.stage, added.hosts), (ConfigStage::Ready, 1));
+    assert_eq!(added.added_host.unwrap().name, "web-1");
+    assert!(read(&path).contains("name = \"web-1\""));
+    assert!(read(&known_hosts).contains(&format!("[127.0.0.1]:{}", host.port)));
+    assert_eq!(screen.paaf().expect("open").hosts()[0].name, "web-1");
+
+    // The host now serves another key: refused as changed, nothing saved.
+    host.rekey();
+    let (config_before, known_before) = (read(&path), read(&known_hosts));
+    screen.add_host(input("web-1b", &host));
+    let changed = states.until("the changed key refused", |s| s.error.is_some() && !s.busy);
+    let error = changed.error.unwrap();
+    assert_eq!(error.code, ErrorCode::HostKeyChanged, "{error:?}");
+    assert!(error.message.contains("REFUSED"), "{error:?}");
+    assert!(changed.host_key.is_none());
+    assert_eq!(
+        (read(&path), read(&known_hosts)),
+        (config_before, known_before)
+    );
+
+    // A key that changes between the comparison and the yes is not trusted either.
+    let other = SshHost::start(&[&world.key]);
+    screen.add_host(input("web-2", &other));
+    let asked = states.until("the key to compare", |s| s.host_key.is_some());
+    let shown = asked.host_key.unwrap().key.fingerprint;
+    other.rekey();
+    screen.trust_host_key();
+    let refused = states.until("the swapped key refused", |s| s.error.is_some() && !s.busy);
+    let error = refused.error.unwrap();
+    assert!(error.message.contains(&shown), "{error:?}");
+    assert_eq!(refused.hosts, 1);
+    assert!(!read(&path).contains("web-2"));
+    assert!(!read(&known_hosts).contains(&format!("]:{}", other.port)));
 }
 
 #[test]

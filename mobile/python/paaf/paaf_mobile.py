@@ -596,6 +596,10 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() != 30946:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 35166:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf() != 8571:
@@ -605,6 +609,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_state() != 46086:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe() != 21774:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() != 18643:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new() != 14884:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -888,6 +894,12 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe.restype = 
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml.restype = ctypes.c_uint16
@@ -903,6 +915,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_state.restype = c
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new.restype = ctypes.c_uint16
@@ -1329,6 +1344,17 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_add_host.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_add_host.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1356,6 +1382,11 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_constructor_onboardingscreen_new.argtypes = (
     _UniffiRustBuffer,
     ctypes.c_uint64,
@@ -3959,6 +3990,85 @@ class _UniffiFfiConverterTypeFlagAsk(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.steps, buf)
         paaf_core._UniffiFfiConverterTypeFlagState.write(value.state_now, buf)
 
+class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u16"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**16
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u16()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u16(value)
+
+
+
+@dataclass
+class HostKeyAsk:
+    """
+    A new host's SSH key, shown for the user to compare with the one the host's owner reads
+    (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before trusting it.
+"""
+    def __init__(self, *, name:str, address:str, port:int, user:str, key:paaf_core.OfferedKey, question:str):
+        self.name = name
+        self.address = address
+        self.port = port
+        self.user = user
+        self.key = key
+        self.question = question
+        
+        
+
+    
+    def __str__(self):
+        return "HostKeyAsk(name={}, address={}, port={}, user={}, key={}, question={})".format(self.name, self.address, self.port, self.user, self.key, self.question)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.address != other.address:
+            return False
+        if self.port != other.port:
+            return False
+        if self.user != other.user:
+            return False
+        if self.key != other.key:
+            return False
+        if self.question != other.question:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHostKeyAsk(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HostKeyAsk(
+            name=_UniffiFfiConverterString.read(buf),
+            address=_UniffiFfiConverterString.read(buf),
+            port=_UniffiFfiConverterUInt16.read(buf),
+            user=_UniffiFfiConverterString.read(buf),
+            key=paaf_core._UniffiFfiConverterTypeOfferedKey.read(buf),
+            question=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.address)
+        _UniffiFfiConverterUInt16.check_lower(value.port)
+        _UniffiFfiConverterString.check_lower(value.user)
+        paaf_core._UniffiFfiConverterTypeOfferedKey.check_lower(value.key)
+        _UniffiFfiConverterString.check_lower(value.question)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.address, buf)
+        _UniffiFfiConverterUInt16.write(value.port, buf)
+        _UniffiFfiConverterString.write(value.user, buf)
+        paaf_core._UniffiFfiConverterTypeOfferedKey.write(value.key, buf)
+        _UniffiFfiConverterString.write(value.question, buf)
+
 
 
 class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
@@ -4106,25 +4216,80 @@ class _UniffiFfiConverterTypeConfigStage(_UniffiConverterRustBuffer):
 
 
 
+class _UniffiFfiConverterOptionalTypeHostKeyAsk(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeHostKeyAsk.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeHostKeyAsk.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeHostKeyAsk.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+class _UniffiFfiConverterOptionalTypeHostSummary(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeHostSummary.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeHostSummary.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeHostSummary.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class OnboardingState:
     """
     What the Onboarding screen shows.
 """
-    def __init__(self, *, stage:ConfigStage, config_path:str, hosts:int, clouds:int, monitoring:int, flags:int, error:typing.Optional[paaf_core.ErrorInfo]):
+    def __init__(self, *, stage:ConfigStage, config_path:str, hosts:int, clouds:int, monitoring:int, flags:int, busy:bool, host_key:typing.Optional[HostKeyAsk], added_host:typing.Optional[paaf_core.HostSummary], error:typing.Optional[paaf_core.ErrorInfo]):
         self.stage = stage
         self.config_path = config_path
         self.hosts = hosts
         self.clouds = clouds
         self.monitoring = monitoring
         self.flags = flags
+        self.busy = busy
+        self.host_key = host_key
+        self.added_host = added_host
         self.error = error
         
         
 
     
     def __str__(self):
-        return "OnboardingState(stage={}, config_path={}, hosts={}, clouds={}, monitoring={}, flags={}, error={})".format(self.stage, self.config_path, self.hosts, self.clouds, self.monitoring, self.flags, self.error)
+        return "OnboardingState(stage={}, config_path={}, hosts={}, clouds={}, monitoring={}, flags={}, busy={}, host_key={}, added_host={}, error={})".format(self.stage, self.config_path, self.hosts, self.clouds, self.monitoring, self.flags, self.busy, self.host_key, self.added_host, self.error)
     def __eq__(self, other):
         if self.stage != other.stage:
             return False
@@ -4137,6 +4302,12 @@ class OnboardingState:
         if self.monitoring != other.monitoring:
             return False
         if self.flags != other.flags:
+            return False
+        if self.busy != other.busy:
+            return False
+        if self.host_key != other.host_key:
+            return False
+        if self.added_host != other.added_host:
             return False
         if self.error != other.error:
             return False
@@ -4152,6 +4323,9 @@ class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
             clouds=_UniffiFfiConverterUInt32.read(buf),
             monitoring=_UniffiFfiConverterUInt32.read(buf),
             flags=_UniffiFfiConverterUInt32.read(buf),
+            busy=_UniffiFfiConverterBoolean.read(buf),
+            host_key=_UniffiFfiConverterOptionalTypeHostKeyAsk.read(buf),
+            added_host=_UniffiFfiConverterOptionalTypeHostSummary.read(buf),
             error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
         )
 
@@ -4163,6 +4337,9 @@ class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.check_lower(value.clouds)
         _UniffiFfiConverterUInt32.check_lower(value.monitoring)
         _UniffiFfiConverterUInt32.check_lower(value.flags)
+        _UniffiFfiConverterBoolean.check_lower(value.busy)
+        _UniffiFfiConverterOptionalTypeHostKeyAsk.check_lower(value.host_key)
+        _UniffiFfiConverterOptionalTypeHostSummary.check_lower(value.added_host)
         _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
 
     @staticmethod
@@ -4173,6 +4350,9 @@ class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.clouds, buf)
         _UniffiFfiConverterUInt32.write(value.monitoring, buf)
         _UniffiFfiConverterUInt32.write(value.flags, buf)
+        _UniffiFfiConverterBoolean.write(value.busy, buf)
+        _UniffiFfiConverterOptionalTypeHostKeyAsk.write(value.host_key, buf)
+        _UniffiFfiConverterOptionalTypeHostSummary.write(value.added_host, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
 
 
@@ -6552,8 +6732,6 @@ class _UniffiFfiConverterTypeOnboardingListener:
 
 
 
-
-
 class _UniffiFfiConverterSequenceTypeHostSummary(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -6912,8 +7090,6 @@ class _UniffiFfiConverterTypeOverviewScreen:
     @classmethod
     def write(cls, value: OverviewScreen, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
-
-
 
 
 
@@ -9256,6 +9432,19 @@ class OnboardingScreenProtocol(typing.Protocol):
     The Onboarding screen's model: what the app creates first, before paaf is open.
 """
     
+    def add_host(self, input: paaf_core.HostInput) -> None:
+        """
+        Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+        the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+        the config (its secret values to the app's store) only once the login worked; a host
+        whose key changed is refused (`HostKeyChanged`), nothing saved.
+"""
+        raise NotImplementedError
+    def dismiss_host_key(self, ) -> None:
+        """
+        The user did not recognise the key: nothing is trusted, nothing saved.
+"""
+        raise NotImplementedError
     def import_toml(self, toml: str) -> None:
         """
         Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
@@ -9280,6 +9469,12 @@ class OnboardingScreenProtocol(typing.Protocol):
     def subscribe(self, listener: OnboardingListener) -> Subscription:
         """
         Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+    def trust_host_key(self, ) -> None:
+        """
+        The user compared the fingerprint shown and it is the host's: records that key (only
+        if the host still offers it), logs in, then writes the host to the config.
 """
         raise NotImplementedError
 
@@ -9331,6 +9526,42 @@ class OnboardingScreen(OnboardingScreenProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def add_host(self, input: paaf_core.HostInput) -> None:
+        """
+        Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+        the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+        the config (its secret values to the app's store) only once the login worked; a host
+        whose key changed is refused (`HostKeyChanged`), nothing saved.
+"""
+        
+        paaf_core._UniffiFfiConverterTypeHostInput.check_lower(input)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeHostInput.lower(input),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_add_host,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def dismiss_host_key(self, ) -> None:
+        """
+        The user did not recognise the key: nothing is trusted, nothing saved.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def import_toml(self, toml: str) -> None:
         """
         Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
@@ -9410,6 +9641,22 @@ class OnboardingScreen(OnboardingScreenProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def trust_host_key(self, ) -> None:
+        """
+        The user compared the fingerprint shown and it is the host's: records that key (only
+        if the host still offers it), logs in, then writes the host to the config.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -9690,6 +9937,7 @@ __all__ = [
     "PowerRun",
     "FixState",
     "FlagAsk",
+    "HostKeyAsk",
     "JournalState",
     "OnboardingState",
     "OverviewState",

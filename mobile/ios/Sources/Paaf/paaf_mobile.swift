@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -2605,6 +2621,19 @@ public func FfiConverterTypeOnboardingListener_lower(_ value: OnboardingListener
 public protocol OnboardingScreenProtocol: AnyObject, Sendable {
     
     /**
+     * Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+     * the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+     * the config (its secret values to the app's store) only once the login worked; a host
+     * whose key changed is refused (`HostKeyChanged`), nothing saved.
+     */
+    func addHost(input: HostInput) 
+    
+    /**
+     * The user did not recognise the key: nothing is trusted, nothing saved.
+     */
+    func dismissHostKey() 
+    
+    /**
      * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */
@@ -2629,6 +2658,12 @@ public protocol OnboardingScreenProtocol: AnyObject, Sendable {
      * Adds a listener: it gets the state now, then each new one.
      */
     func subscribe(listener: OnboardingListener)  -> Subscription
+    
+    /**
+     * The user compared the fingerprint shown and it is the host's: records that key (only
+     * if the host still offers it), logs in, then writes the host to the config.
+     */
+    func trustHostKey() 
     
 }
 /**
@@ -2703,6 +2738,32 @@ public convenience init(configPath: String, secrets: SecretStore, device: String
 
     
     /**
+     * Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+     * the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+     * the config (its secret values to the app's store) only once the login worked; a host
+     * whose key changed is refused (`HostKeyChanged`), nothing saved.
+     */
+open func addHost(input: HostInput)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_add_host(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHostInput_lower(input),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user did not recognise the key: nothing is trusted, nothing saved.
+     */
+open func dismissHostKey()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */
@@ -2761,6 +2822,18 @@ open func subscribe(listener: OnboardingListener) -> Subscription  {
         FfiConverterTypeOnboardingListener_lower(listener),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The user compared the fingerprint shown and it is the host's: records that key (only
+     * if the host still offers it), logs in, then writes the host to the config.
+     */
+open func trustHostKey()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
 
@@ -6453,6 +6526,98 @@ public func FfiConverterTypeFlagAsk_lower(_ value: FlagAsk) -> RustBuffer {
 
 
 /**
+ * A new host's SSH key, shown for the user to compare with the one the host's owner reads
+ * (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before trusting it.
+ */
+public struct HostKeyAsk: Equatable, Hashable {
+    /**
+     * The host as it will be saved.
+     */
+    public var name: String
+    public var address: String
+    public var port: UInt16
+    public var user: String
+    /**
+     * The key it offers now (`SHA256:` fingerprint and type).
+     */
+    public var key: OfferedKey
+    /**
+     * "Trust the ssh-ed25519 key SHA256:… of web-1 (127.0.0.1:22)? …"
+     */
+    public var question: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The host as it will be saved.
+         */name: String, address: String, port: UInt16, user: String, 
+        /**
+         * The key it offers now (`SHA256:` fingerprint and type).
+         */key: OfferedKey, 
+        /**
+         * "Trust the ssh-ed25519 key SHA256:… of web-1 (127.0.0.1:22)? …"
+         */question: String) {
+        self.name = name
+        self.address = address
+        self.port = port
+        self.user = user
+        self.key = key
+        self.question = question
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HostKeyAsk: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHostKeyAsk: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HostKeyAsk {
+        return
+            try HostKeyAsk(
+                name: FfiConverterString.read(from: &buf), 
+                address: FfiConverterString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf), 
+                user: FfiConverterString.read(from: &buf), 
+                key: FfiConverterTypeOfferedKey.read(from: &buf), 
+                question: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HostKeyAsk, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.address, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+        FfiConverterString.write(value.user, into: &buf)
+        FfiConverterTypeOfferedKey.write(value.key, into: &buf)
+        FfiConverterString.write(value.question, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostKeyAsk_lift(_ buf: RustBuffer) throws -> HostKeyAsk {
+    return try FfiConverterTypeHostKeyAsk.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostKeyAsk_lower(_ value: HostKeyAsk) -> RustBuffer {
+    return FfiConverterTypeHostKeyAsk.lower(value)
+}
+
+
+/**
  * What the Journal screen shows.
  */
 public struct JournalState: Equatable, Hashable {
@@ -6695,8 +6860,20 @@ public struct OnboardingState: Equatable, Hashable {
     public var monitoring: UInt32
     public var flags: UInt32
     /**
-     * Why the config is invalid, or why the last import was refused (the file then is as
-     * it was).
+     * A host is being added (its key read, its login checked).
+     */
+    public var busy: Bool
+    /**
+     * A new host's key waiting for the user to compare it (the dialog), none otherwise.
+     */
+    public var hostKey: HostKeyAsk?
+    /**
+     * The host added here last.
+     */
+    public var addedHost: HostSummary?
+    /**
+     * Why the config is invalid, or why the last import or host was refused (the file then
+     * is as it was).
      */
     public var error: ErrorInfo?
 
@@ -6710,8 +6887,17 @@ public struct OnboardingState: Equatable, Hashable {
          * What the open config holds.
          */hosts: UInt32, clouds: UInt32, monitoring: UInt32, flags: UInt32, 
         /**
-         * Why the config is invalid, or why the last import was refused (the file then is as
-         * it was).
+         * A host is being added (its key read, its login checked).
+         */busy: Bool, 
+        /**
+         * A new host's key waiting for the user to compare it (the dialog), none otherwise.
+         */hostKey: HostKeyAsk?, 
+        /**
+         * The host added here last.
+         */addedHost: HostSummary?, 
+        /**
+         * Why the config is invalid, or why the last import or host was refused (the file then
+         * is as it was).
          */error: ErrorInfo?) {
         self.stage = stage
         self.configPath = configPath
@@ -6719,6 +6905,9 @@ public struct OnboardingState: Equatable, Hashable {
         self.clouds = clouds
         self.monitoring = monitoring
         self.flags = flags
+        self.busy = busy
+        self.hostKey = hostKey
+        self.addedHost = addedHost
         self.error = error
     }
 
@@ -6744,6 +6933,9 @@ public struct FfiConverterTypeOnboardingState: FfiConverterRustBuffer {
                 clouds: FfiConverterUInt32.read(from: &buf), 
                 monitoring: FfiConverterUInt32.read(from: &buf), 
                 flags: FfiConverterUInt32.read(from: &buf), 
+                busy: FfiConverterBool.read(from: &buf), 
+                hostKey: FfiConverterOptionTypeHostKeyAsk.read(from: &buf), 
+                addedHost: FfiConverterOptionTypeHostSummary.read(from: &buf), 
                 error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
         )
     }
@@ -6755,6 +6947,9 @@ public struct FfiConverterTypeOnboardingState: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.clouds, into: &buf)
         FfiConverterUInt32.write(value.monitoring, into: &buf)
         FfiConverterUInt32.write(value.flags, into: &buf)
+        FfiConverterBool.write(value.busy, into: &buf)
+        FfiConverterOptionTypeHostKeyAsk.write(value.hostKey, into: &buf)
+        FfiConverterOptionTypeHostSummary.write(value.addedHost, into: &buf)
         FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
     }
 }
@@ -8170,6 +8365,30 @@ fileprivate struct FfiConverterOptionTypeFlagChange: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeHostSummary: FfiConverterRustBuffer {
+    typealias SwiftType = HostSummary?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHostSummary.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHostSummary.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeIncident: FfiConverterRustBuffer {
     typealias SwiftType = Incident?
 
@@ -8306,6 +8525,30 @@ fileprivate struct FfiConverterOptionTypeFlagAsk: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeFlagAsk.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeHostKeyAsk: FfiConverterRustBuffer {
+    typealias SwiftType = HostKeyAsk?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHostKeyAsk.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHostKeyAsk.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -9162,6 +9405,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() != 30946) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 35166) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9175,6 +9424,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe() != 21774) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() != 18643) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 54443) {

@@ -1218,6 +1218,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf(
@@ -1227,6 +1231,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_state(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_overviewlistener_on_state(
     ): Int
@@ -1559,6 +1565,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_paaf_mobile_fn_constructor_onboardingscreen_new(`configPath`: RustBuffer.ByValue,`secrets`: Long,`device`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_add_host(`ptr`: Long,`input`: RustBufferHostInput.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml(`ptr`: Long,`toml`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_paaf_mobile_fn_method_onboardingscreen_paaf(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1569,6 +1579,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_paaf_mobile_fn_clone_overviewlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_free_overviewlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -2017,6 +2029,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() and 0xFFFF) != 27021) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() and 0xFFFF) != 3228) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() and 0xFFFF) != 30946) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() and 0xFFFF) != 35166) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -2030,6 +2048,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe() and 0xFFFF) != 21774) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() and 0xFFFF) != 18643) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() and 0xFFFF) != 54443) {
@@ -2318,6 +2339,33 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
+    }
 }
 
 /**
@@ -5809,6 +5857,19 @@ public object FfiConverterTypeOnboardingListener: FfiConverter<OnboardingListene
 public interface OnboardingScreenInterface {
     
     /**
+     * Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+     * the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+     * the config (its secret values to the app's store) only once the login worked; a host
+     * whose key changed is refused (`HostKeyChanged`), nothing saved.
+     */
+    fun `addHost`(`input`: HostInput)
+    
+    /**
+     * The user did not recognise the key: nothing is trusted, nothing saved.
+     */
+    fun `dismissHostKey`()
+    
+    /**
      * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */
@@ -5833,6 +5894,12 @@ public interface OnboardingScreenInterface {
      * Adds a listener: it gets the state now, then each new one.
      */
     fun `subscribe`(`listener`: OnboardingListener): Subscription
+    
+    /**
+     * The user compared the fingerprint shown and it is the host's: records that key (only
+     * if the host still offers it), logs in, then writes the host to the config.
+     */
+    fun `trustHostKey`()
     
     companion object
 }
@@ -5958,6 +6025,40 @@ open class OnboardingScreen: Disposable, AutoCloseable, OnboardingScreenInterfac
 
     
     /**
+     * Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+     * the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+     * the config (its secret values to the app's store) only once the login worked; a host
+     * whose key changed is refused (`HostKeyChanged`), nothing saved.
+     */override fun `addHost`(`input`: HostInput)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_add_host(
+        it,
+        
+        FfiConverterTypeHostInput.lower(`input`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user did not recognise the key: nothing is trusted, nothing saved.
+     */override fun `dismissHostKey`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */override fun `importToml`(`toml`: kotlin.String)
@@ -6035,6 +6136,22 @@ open class OnboardingScreen: Disposable, AutoCloseable, OnboardingScreenInterfac
     }
     )
     }
+    
+
+    
+    /**
+     * The user compared the fingerprint shown and it is the host's: records that key (only
+     * if the host still offers it), logs in, then writes the host to the config.
+     */override fun `trustHostKey`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key(
+        it,
+        _status)
+}
+    }
+    
     
 
     
@@ -11338,6 +11455,77 @@ public object FfiConverterTypeFlagAsk: FfiConverterRustBuffer<FlagAsk> {
 
 
 /**
+ * A new host's SSH key, shown for the user to compare with the one the host's owner reads
+ * (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before trusting it.
+ */
+data class HostKeyAsk (
+    /**
+     * The host as it will be saved.
+     */
+    var `name`: kotlin.String
+    , 
+    var `address`: kotlin.String
+    , 
+    var `port`: kotlin.UShort
+    , 
+    var `user`: kotlin.String
+    , 
+    /**
+     * The key it offers now (`SHA256:` fingerprint and type).
+     */
+    var `key`: OfferedKey
+    , 
+    /**
+     * "Trust the ssh-ed25519 key SHA256:… of web-1 (127.0.0.1:22)? …"
+     */
+    var `question`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHostKeyAsk: FfiConverterRustBuffer<HostKeyAsk> {
+    override fun read(buf: ByteBuffer): HostKeyAsk {
+        return HostKeyAsk(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeOfferedKey.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HostKeyAsk) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`address`) +
+            FfiConverterUShort.allocationSize(value.`port`) +
+            FfiConverterString.allocationSize(value.`user`) +
+            FfiConverterTypeOfferedKey.allocationSize(value.`key`) +
+            FfiConverterString.allocationSize(value.`question`)
+    )
+
+    override fun write(value: HostKeyAsk, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`address`, buf)
+            FfiConverterUShort.write(value.`port`, buf)
+            FfiConverterString.write(value.`user`, buf)
+            FfiConverterTypeOfferedKey.write(value.`key`, buf)
+            FfiConverterString.write(value.`question`, buf)
+    }
+}
+
+
+
+/**
  * What the Journal screen shows.
  */
 data class JournalState (
@@ -11528,8 +11716,23 @@ data class OnboardingState (
     var `flags`: kotlin.UInt
     , 
     /**
-     * Why the config is invalid, or why the last import was refused (the file then is as
-     * it was).
+     * A host is being added (its key read, its login checked).
+     */
+    var `busy`: kotlin.Boolean
+    , 
+    /**
+     * A new host's key waiting for the user to compare it (the dialog), none otherwise.
+     */
+    var `hostKey`: HostKeyAsk?
+    , 
+    /**
+     * The host added here last.
+     */
+    var `addedHost`: HostSummary?
+    , 
+    /**
+     * Why the config is invalid, or why the last import or host was refused (the file then
+     * is as it was).
      */
     var `error`: ErrorInfo?
     
@@ -11554,6 +11757,9 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeHostKeyAsk.read(buf),
+            FfiConverterOptionalTypeHostSummary.read(buf),
             FfiConverterOptionalTypeErrorInfo.read(buf),
         )
     }
@@ -11565,6 +11771,9 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
             FfiConverterUInt.allocationSize(value.`clouds`) +
             FfiConverterUInt.allocationSize(value.`monitoring`) +
             FfiConverterUInt.allocationSize(value.`flags`) +
+            FfiConverterBoolean.allocationSize(value.`busy`) +
+            FfiConverterOptionalTypeHostKeyAsk.allocationSize(value.`hostKey`) +
+            FfiConverterOptionalTypeHostSummary.allocationSize(value.`addedHost`) +
             FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
     )
 
@@ -11575,6 +11784,9 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
             FfiConverterUInt.write(value.`clouds`, buf)
             FfiConverterUInt.write(value.`monitoring`, buf)
             FfiConverterUInt.write(value.`flags`, buf)
+            FfiConverterBoolean.write(value.`busy`, buf)
+            FfiConverterOptionalTypeHostKeyAsk.write(value.`hostKey`, buf)
+            FfiConverterOptionalTypeHostSummary.write(value.`addedHost`, buf)
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
     }
 }
@@ -12822,6 +13034,38 @@ public object FfiConverterOptionalTypeFlagChange: FfiConverterRustBuffer<FlagCha
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeHostSummary: FfiConverterRustBuffer<HostSummary?> {
+    override fun read(buf: ByteBuffer): HostSummary? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHostSummary.read(buf)
+    }
+
+    override fun allocationSize(value: HostSummary?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHostSummary.allocationSize(value)
+        }
+    }
+
+    override fun write(value: HostSummary?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHostSummary.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeIncident: FfiConverterRustBuffer<Incident?> {
     override fun read(buf: ByteBuffer): Incident? {
         if (buf.get().toInt() == 0) {
@@ -13004,6 +13248,38 @@ public object FfiConverterOptionalTypeFlagAsk: FfiConverterRustBuffer<FlagAsk?> 
         } else {
             buf.put(1)
             FfiConverterTypeFlagAsk.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeHostKeyAsk: FfiConverterRustBuffer<HostKeyAsk?> {
+    override fun read(buf: ByteBuffer): HostKeyAsk? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHostKeyAsk.read(buf)
+    }
+
+    override fun allocationSize(value: HostKeyAsk?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHostKeyAsk.allocationSize(value)
+        }
+    }
+
+    override fun write(value: HostKeyAsk?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHostKeyAsk.write(value, buf)
         }
     }
 }
