@@ -762,7 +762,7 @@ async fn analyze_lists_dashboards_and_prepares_their_panels_for_the_screen_width
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn alert_adds_and_expires_a_silence_on_the_real_alertmanager_and_annotates() {
+async fn alert_silences_after_a_confirmation_of_what_it_mutes_expires_and_annotates() {
     const TOKEN: &str = "glsa_paafMobileAlert_0123456789abcdef";
     let grafana = grafana_contract(TOKEN).await;
     let peers = PrometheusPeers::start();
@@ -786,16 +786,63 @@ async fn alert_adds_and_expires_a_silence_on_the_real_alertmanager_and_annotates
     assert_eq!(first.source.as_deref(), Some("am"));
     assert_eq!(first.grafana_sources, vec!["ops".to_string()]);
 
-    alert.add_silence(
-        vec!["alertname=PaafTestAlwaysFiring".into()],
-        30,
-        "checkout is being fixed".into(),
+    // The alert fires on the Alertmanager (Prometheus sends it within seconds of starting).
+    let firing_on_am = |s: &AlertState| {
+        s.alerts
+            .iter()
+            .any(|a| a.source == "am" && a.alerts.iter().any(|x| x.name == "PaafTestAlwaysFiring"))
+    };
+    let mut seen = first;
+    while !firing_on_am(&seen) {
+        std::thread::sleep(Duration::from_secs(1));
+        alert.refresh();
+        seen = states.until("a refresh", |s| !s.busy);
+    }
+
+    // The confirmation says what it mutes, for how long, where, and what fires now; no: nothing.
+    let matchers = vec!["alertname=PaafTestAlwaysFiring".to_string()];
+    alert.ask_silence(matchers.clone(), 30, "checkout is being fixed".into());
+    let asked = states.until("the confirmation", |s| s.asking.is_some() && !s.busy);
+    let ask = asked.asking.unwrap();
+    assert_eq!((ask.source.as_deref(), ask.minutes), (Some("am"), 30));
+    assert_eq!(ask.matchers, matchers);
+    assert_eq!(ask.matching_now, 1, "{ask:?}");
+    assert_eq!(ask.matching_names, vec!["PaafTestAlwaysFiring".to_string()]);
+    assert!(
+        ask.question
+            .starts_with("Silence 1 alert firing now on am (")
+            && ask.question.ends_with("for 30 min?"),
+        "{}",
+        ask.question
     );
+    assert!(
+        ask.steps[0].contains("alertname=\"PaafTestAlwaysFiring\"")
+            && ask.steps[0].contains("1800s"),
+        "{:?}",
+        ask.steps
+    );
+    assert_eq!(
+        ask.steps.last().unwrap(),
+        "comment: checkout is being fixed"
+    );
+    assert_eq!(ask.warning, None);
+    alert.dismiss();
+    states.until("the dialog closed", |s| s.asking.is_none());
+    alert.confirm(); // nothing asked: nothing happens
+    assert!(paaf.silences(Some("am".into())).await.unwrap().is_empty());
+
+    // Yes: the silence added, shown active and expirable.
+    alert.ask_silence(matchers.clone(), 30, "checkout is being fixed".into());
+    states.until("the confirmation", |s| s.asking.is_some() && !s.busy);
+    alert.confirm();
     let added = states.until("the silence", |s| {
         !s.busy && s.last_silence.is_some() && !s.silences.is_empty()
     });
+    assert!(added.asking.is_none());
     let id = added.last_silence.clone().unwrap();
-    let silence = added.silences.iter().find(|s| s.id == id).unwrap();
+    let row = added.silences.iter().find(|s| s.silence.id == id).unwrap();
+    let silence = &row.silence;
+    assert!(row.can_expire);
     assert_eq!(
         silence.state,
         paaf_core::monitor::alertmanager::SilenceState::Active
@@ -808,14 +855,34 @@ async fn alert_adds_and_expires_a_silence_on_the_real_alertmanager_and_annotates
     let expired = states.until("the silence expired", |s| {
         !s.busy
             && s.silences.iter().any(|x| {
-                x.id == id && x.state == paaf_core::monitor::alertmanager::SilenceState::Expired
+                x.silence.id == id
+                    && x.silence.state == paaf_core::monitor::alertmanager::SilenceState::Expired
             })
     });
     assert!(expired.error.is_none(), "{:?}", expired.error);
+    let row = expired
+        .silences
+        .iter()
+        .find(|s| s.silence.id == id)
+        .unwrap();
+    assert!(!row.can_expire);
 
-    alert.add_silence(vec!["not a matcher".into()], 30, "x".into());
+    // Matching nothing firing now: said in the confirmation.
+    alert.ask_silence(vec!["alertname=NotFiring".into()], 60, "x".into());
+    let asked = states.until("the confirmation", |s| s.asking.is_some() && !s.busy);
+    let ask = asked.asking.unwrap();
+    assert_eq!(
+        (ask.matching_now, ask.question.ends_with("for 1 h?")),
+        (0, true),
+        "{ask:?}"
+    );
+    assert!(ask.warning.unwrap().contains("matches no alert firing now"));
+    alert.dismiss();
+
+    alert.ask_silence(vec!["not a matcher".into()], 30, "x".into());
     let refused = states.until("the refused matcher", |s| s.error.is_some() && !s.busy);
     assert_eq!(refused.error.unwrap().code, ErrorCode::InvalidInput);
+    assert!(refused.asking.is_none());
 
     alert.annotate(
         None,

@@ -794,14 +794,24 @@ uint64_t uniffi_paaf_mobile_fn_clone_alertscreen(uint64_t handle, RustCallStatus
 void uniffi_paaf_mobile_fn_free_alertscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ADD_SILENCE
-#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ADD_SILENCE
-void uniffi_paaf_mobile_fn_method_alertscreen_add_silence(uint64_t ptr, RustBuffer matchers, uint32_t minutes, RustBuffer comment, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ANNOTATE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ANNOTATE
 void uniffi_paaf_mobile_fn_method_alertscreen_annotate(uint64_t ptr, RustBuffer grafana, RustBuffer input, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ASK_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ASK_SILENCE
+void uniffi_paaf_mobile_fn_method_alertscreen_ask_silence(uint64_t ptr, RustBuffer matchers, uint32_t minutes, RustBuffer comment, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_CONFIRM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_CONFIRM
+void uniffi_paaf_mobile_fn_method_alertscreen_confirm(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_DISMISS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_DISMISS
+void uniffi_paaf_mobile_fn_method_alertscreen_dismiss(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_EXPIRE_SILENCE
@@ -1854,15 +1864,27 @@ uint16_t uniffi_paaf_mobile_checksum_method_alertlistener_on_state(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ADD_SILENCE
-#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ADD_SILENCE
-uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_add_silence(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ANNOTATE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ANNOTATE
 uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_annotate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ASK_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ASK_SILENCE
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_CONFIRM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_CONFIRM
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_confirm(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_DISMISS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_DISMISS
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_dismiss(void
     
 );
 #endif

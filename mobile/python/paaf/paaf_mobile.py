@@ -528,9 +528,13 @@ def _uniffi_check_contract_api_version(lib):
 def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence() != 56894:
-        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence() != 56013:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_confirm() != 43133:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_dismiss() != 13984:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence() != 3442:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -792,12 +796,18 @@ _UniffiLib.ffi_paaf_mobile_uniffi_contract_version.restype = ctypes.c_uint32
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state.restype = ctypes.c_uint16
-_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence.argtypes = (
-)
-_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_confirm.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_confirm.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_dismiss.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_dismiss.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence.restype = ctypes.c_uint16
@@ -1146,14 +1156,6 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state.restype = None
-_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence.argtypes = (
-    ctypes.c_uint64,
-    _UniffiRustBuffer,
-    ctypes.c_uint32,
-    _UniffiRustBuffer,
-    ctypes.POINTER(_UniffiRustCallStatus),
-)
-_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1161,6 +1163,24 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_ask_silence.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_ask_silence.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_confirm.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_confirm.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_dismiss.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_dismiss.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_expire_silence.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -2617,18 +2637,57 @@ class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
+@dataclass
+class SilenceRow:
+    """
+    A silence of the source, and whether it can still be ended (an expired one cannot).
+"""
+    def __init__(self, *, silence:paaf_core.Silence, can_expire:bool):
+        self.silence = silence
+        self.can_expire = can_expire
+        
+        
+
+    
+    def __str__(self):
+        return "SilenceRow(silence={}, can_expire={})".format(self.silence, self.can_expire)
+    def __eq__(self, other):
+        if self.silence != other.silence:
+            return False
+        if self.can_expire != other.can_expire:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSilenceRow(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SilenceRow(
+            silence=paaf_core._UniffiFfiConverterTypeSilence.read(buf),
+            can_expire=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        paaf_core._UniffiFfiConverterTypeSilence.check_lower(value.silence)
+        _UniffiFfiConverterBoolean.check_lower(value.can_expire)
+
+    @staticmethod
+    def write(value, buf):
+        paaf_core._UniffiFfiConverterTypeSilence.write(value.silence, buf)
+        _UniffiFfiConverterBoolean.write(value.can_expire, buf)
+
+class _UniffiFfiConverterSequenceTypeSilenceRow(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
         for item in value:
-            paaf_core._UniffiFfiConverterTypeSilence.check_lower(item)
+            _UniffiFfiConverterTypeSilenceRow.check_lower(item)
 
     @classmethod
     def write(cls, value, buf):
         items = len(value)
         buf.write_i32(items)
         for item in value:
-            paaf_core._UniffiFfiConverterTypeSilence.write(item, buf)
+            _UniffiFfiConverterTypeSilenceRow.write(item, buf)
 
     @classmethod
     def read(cls, buf):
@@ -2637,8 +2696,128 @@ class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
             raise InternalError("Unexpected negative sequence length")
 
         return [
-            paaf_core._UniffiFfiConverterTypeSilence.read(buf) for i in range(count)
+            _UniffiFfiConverterTypeSilenceRow.read(buf) for i in range(count)
         ]
+
+class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u32"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**32
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u32(value)
+
+@dataclass
+class SilenceAsk:
+    """
+    The confirmation a silence waits for: what it mutes, for how long, where, and which alerts
+    firing now it would hide.
+"""
+    def __init__(self, *, source:typing.Optional[str], matchers:typing.List[str], minutes:int, comment:str, matching_now:int, matching_names:typing.List[str], question:str, steps:typing.List[str], warning:typing.Optional[str]):
+        self.source = source
+        self.matchers = matchers
+        self.minutes = minutes
+        self.comment = comment
+        self.matching_now = matching_now
+        self.matching_names = matching_names
+        self.question = question
+        self.steps = steps
+        self.warning = warning
+        
+        
+
+    
+    def __str__(self):
+        return "SilenceAsk(source={}, matchers={}, minutes={}, comment={}, matching_now={}, matching_names={}, question={}, steps={}, warning={})".format(self.source, self.matchers, self.minutes, self.comment, self.matching_now, self.matching_names, self.question, self.steps, self.warning)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.matchers != other.matchers:
+            return False
+        if self.minutes != other.minutes:
+            return False
+        if self.comment != other.comment:
+            return False
+        if self.matching_now != other.matching_now:
+            return False
+        if self.matching_names != other.matching_names:
+            return False
+        if self.question != other.question:
+            return False
+        if self.steps != other.steps:
+            return False
+        if self.warning != other.warning:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSilenceAsk(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SilenceAsk(
+            source=_UniffiFfiConverterOptionalString.read(buf),
+            matchers=_UniffiFfiConverterSequenceString.read(buf),
+            minutes=_UniffiFfiConverterUInt32.read(buf),
+            comment=_UniffiFfiConverterString.read(buf),
+            matching_now=_UniffiFfiConverterUInt32.read(buf),
+            matching_names=_UniffiFfiConverterSequenceString.read(buf),
+            question=_UniffiFfiConverterString.read(buf),
+            steps=_UniffiFfiConverterSequenceString.read(buf),
+            warning=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalString.check_lower(value.source)
+        _UniffiFfiConverterSequenceString.check_lower(value.matchers)
+        _UniffiFfiConverterUInt32.check_lower(value.minutes)
+        _UniffiFfiConverterString.check_lower(value.comment)
+        _UniffiFfiConverterUInt32.check_lower(value.matching_now)
+        _UniffiFfiConverterSequenceString.check_lower(value.matching_names)
+        _UniffiFfiConverterString.check_lower(value.question)
+        _UniffiFfiConverterSequenceString.check_lower(value.steps)
+        _UniffiFfiConverterOptionalString.check_lower(value.warning)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalString.write(value.source, buf)
+        _UniffiFfiConverterSequenceString.write(value.matchers, buf)
+        _UniffiFfiConverterUInt32.write(value.minutes, buf)
+        _UniffiFfiConverterString.write(value.comment, buf)
+        _UniffiFfiConverterUInt32.write(value.matching_now, buf)
+        _UniffiFfiConverterSequenceString.write(value.matching_names, buf)
+        _UniffiFfiConverterString.write(value.question, buf)
+        _UniffiFfiConverterSequenceString.write(value.steps, buf)
+        _UniffiFfiConverterOptionalString.write(value.warning, buf)
+
+class _UniffiFfiConverterOptionalTypeSilenceAsk(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeSilenceAsk.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeSilenceAsk.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeSilenceAsk.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
 
 
 
@@ -2735,12 +2914,13 @@ class AlertState:
     """
     What the Alert screen shows.
 """
-    def __init__(self, *, busy:bool, silence_sources:typing.List[str], source:typing.Optional[str], grafana_sources:typing.List[str], silences:typing.List[paaf_core.Silence], alerts:typing.List[paaf_core.SourceAlerts], last_silence:typing.Optional[str], last_annotation:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo]):
+    def __init__(self, *, busy:bool, silence_sources:typing.List[str], source:typing.Optional[str], grafana_sources:typing.List[str], silences:typing.List[SilenceRow], asking:typing.Optional[SilenceAsk], alerts:typing.List[paaf_core.SourceAlerts], last_silence:typing.Optional[str], last_annotation:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo]):
         self.busy = busy
         self.silence_sources = silence_sources
         self.source = source
         self.grafana_sources = grafana_sources
         self.silences = silences
+        self.asking = asking
         self.alerts = alerts
         self.last_silence = last_silence
         self.last_annotation = last_annotation
@@ -2750,7 +2930,7 @@ class AlertState:
 
     
     def __str__(self):
-        return "AlertState(busy={}, silence_sources={}, source={}, grafana_sources={}, silences={}, alerts={}, last_silence={}, last_annotation={}, error={})".format(self.busy, self.silence_sources, self.source, self.grafana_sources, self.silences, self.alerts, self.last_silence, self.last_annotation, self.error)
+        return "AlertState(busy={}, silence_sources={}, source={}, grafana_sources={}, silences={}, asking={}, alerts={}, last_silence={}, last_annotation={}, error={})".format(self.busy, self.silence_sources, self.source, self.grafana_sources, self.silences, self.asking, self.alerts, self.last_silence, self.last_annotation, self.error)
     def __eq__(self, other):
         if self.busy != other.busy:
             return False
@@ -2761,6 +2941,8 @@ class AlertState:
         if self.grafana_sources != other.grafana_sources:
             return False
         if self.silences != other.silences:
+            return False
+        if self.asking != other.asking:
             return False
         if self.alerts != other.alerts:
             return False
@@ -2780,7 +2962,8 @@ class _UniffiFfiConverterTypeAlertState(_UniffiConverterRustBuffer):
             silence_sources=_UniffiFfiConverterSequenceString.read(buf),
             source=_UniffiFfiConverterOptionalString.read(buf),
             grafana_sources=_UniffiFfiConverterSequenceString.read(buf),
-            silences=_UniffiFfiConverterSequenceTypeSilence.read(buf),
+            silences=_UniffiFfiConverterSequenceTypeSilenceRow.read(buf),
+            asking=_UniffiFfiConverterOptionalTypeSilenceAsk.read(buf),
             alerts=_UniffiFfiConverterSequenceTypeSourceAlerts.read(buf),
             last_silence=_UniffiFfiConverterOptionalString.read(buf),
             last_annotation=_UniffiFfiConverterOptionalInt64.read(buf),
@@ -2793,7 +2976,8 @@ class _UniffiFfiConverterTypeAlertState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.check_lower(value.silence_sources)
         _UniffiFfiConverterOptionalString.check_lower(value.source)
         _UniffiFfiConverterSequenceString.check_lower(value.grafana_sources)
-        _UniffiFfiConverterSequenceTypeSilence.check_lower(value.silences)
+        _UniffiFfiConverterSequenceTypeSilenceRow.check_lower(value.silences)
+        _UniffiFfiConverterOptionalTypeSilenceAsk.check_lower(value.asking)
         _UniffiFfiConverterSequenceTypeSourceAlerts.check_lower(value.alerts)
         _UniffiFfiConverterOptionalString.check_lower(value.last_silence)
         _UniffiFfiConverterOptionalInt64.check_lower(value.last_annotation)
@@ -2805,7 +2989,8 @@ class _UniffiFfiConverterTypeAlertState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.silence_sources, buf)
         _UniffiFfiConverterOptionalString.write(value.source, buf)
         _UniffiFfiConverterSequenceString.write(value.grafana_sources, buf)
-        _UniffiFfiConverterSequenceTypeSilence.write(value.silences, buf)
+        _UniffiFfiConverterSequenceTypeSilenceRow.write(value.silences, buf)
+        _UniffiFfiConverterOptionalTypeSilenceAsk.write(value.asking, buf)
         _UniffiFfiConverterSequenceTypeSourceAlerts.write(value.alerts, buf)
         _UniffiFfiConverterOptionalString.write(value.last_silence, buf)
         _UniffiFfiConverterOptionalInt64.write(value.last_annotation, buf)
@@ -3141,19 +3326,6 @@ class _UniffiFfiConverterSequenceTypeRangeChoice(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterTypeRangeChoice.read(buf) for i in range(count)
         ]
-
-class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u32"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**32
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u32()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u32(value)
 
 class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
     @staticmethod
@@ -5221,16 +5393,29 @@ class AlertScreenProtocol(typing.Protocol):
     The Alert screen's model.
 """
     
-    def add_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
-        """
-        Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-        `minutes`, with the comment people will read; journaled.
-"""
-        raise NotImplementedError
     def annotate(self, grafana: typing.Optional[str],input: paaf_core.AnnotationInput) -> None:
         """
         Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
         dashboard and panel; journaled.
+"""
+        raise NotImplementedError
+    def ask_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
+        """
+        Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+        (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+        it mutes and the alerts firing now that match, read from the source. Bad matchers are
+        an error, nothing asked.
+"""
+        raise NotImplementedError
+    def confirm(self, ) -> None:
+        """
+        The user said yes: adds the silence asked, on the source it named; journaled. Then
+        the silences read again.
+"""
+        raise NotImplementedError
+    def dismiss(self, ) -> None:
+        """
+        The user said no: nothing is silenced.
 """
         raise NotImplementedError
     def expire_silence(self, id: str) -> None:
@@ -5286,31 +5471,6 @@ class AlertScreen(AlertScreenProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
-    def add_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
-        """
-        Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-        `minutes`, with the comment people will read; journaled.
-"""
-        
-        _UniffiFfiConverterSequenceString.check_lower(matchers)
-
-        _UniffiFfiConverterUInt32.check_lower(minutes)
-
-        _UniffiFfiConverterString.check_lower(comment)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterSequenceString.lower(matchers),
-            _UniffiFfiConverterUInt32.lower(minutes),
-            _UniffiFfiConverterString.lower(comment),
-        )
-        _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
     def annotate(self, grafana: typing.Optional[str],input: paaf_core.AnnotationInput) -> None:
         """
         Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
@@ -5330,6 +5490,64 @@ class AlertScreen(AlertScreenProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def ask_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
+        """
+        Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+        (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+        it mutes and the alerts firing now that match, read from the source. Bad matchers are
+        an error, nothing asked.
+"""
+        
+        _UniffiFfiConverterSequenceString.check_lower(matchers)
+
+        _UniffiFfiConverterUInt32.check_lower(minutes)
+
+        _UniffiFfiConverterString.check_lower(comment)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterSequenceString.lower(matchers),
+            _UniffiFfiConverterUInt32.lower(minutes),
+            _UniffiFfiConverterString.lower(comment),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_ask_silence,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def confirm(self, ) -> None:
+        """
+        The user said yes: adds the silence asked, on the source it named; journaled. Then
+        the silences read again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_confirm,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def dismiss(self, ) -> None:
+        """
+        The user said no: nothing is silenced.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_dismiss,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -8032,6 +8250,29 @@ class _UniffiFfiConverterSequenceTypeRunbook(_UniffiConverterRustBuffer):
             paaf_core._UniffiFfiConverterTypeRunbook.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSilence.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSilence.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeSilence.read(buf) for i in range(count)
+        ]
+
 
 
 class _UniffiFfiConverterSequenceTypeHostStatus(_UniffiConverterRustBuffer):
@@ -9926,6 +10167,8 @@ __all__ = [
     "ConfigStage",
     "ConfigSource",
     "PaafError",
+    "SilenceRow",
+    "SilenceAsk",
     "AlertState",
     "PanelView",
     "OpenDashboard",

@@ -15,7 +15,7 @@ mod onboarding;
 mod overview;
 mod protect;
 
-pub use alert::{AlertListener, AlertScreen, AlertState};
+pub use alert::{AlertListener, AlertScreen, AlertState, SilenceAsk, SilenceRow};
 pub use analyze::{
     AnalyzeListener, AnalyzeScreen, AnalyzeState, OpenDashboard, PanelView, QuickQuery, RangeChoice,
 };

@@ -831,16 +831,29 @@ public func FfiConverterTypeAlertListener_lower(_ value: AlertListener) -> UInt6
 public protocol AlertScreenProtocol: AnyObject, Sendable {
     
     /**
-     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-     * `minutes`, with the comment people will read; journaled.
-     */
-    func addSilence(matchers: [String], minutes: UInt32, comment: String) 
-    
-    /**
      * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
      * dashboard and panel; journaled.
      */
     func annotate(grafana: String?, input: AnnotationInput) 
+    
+    /**
+     * Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+     * (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+     * it mutes and the alerts firing now that match, read from the source. Bad matchers are
+     * an error, nothing asked.
+     */
+    func askSilence(matchers: [String], minutes: UInt32, comment: String) 
+    
+    /**
+     * The user said yes: adds the silence asked, on the source it named; journaled. Then
+     * the silences read again.
+     */
+    func confirm() 
+    
+    /**
+     * The user said no: nothing is silenced.
+     */
+    func dismiss() 
     
     /**
      * Ends silence `id` now; journaled.
@@ -925,21 +938,6 @@ open class AlertScreen: AlertScreenProtocol, @unchecked Sendable {
 
     
     /**
-     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-     * `minutes`, with the comment people will read; journaled.
-     */
-open func addSilence(matchers: [String], minutes: UInt32, comment: String)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_paaf_mobile_fn_method_alertscreen_add_silence(
-            self.uniffiCloneHandle(),
-        FfiConverterSequenceString.lower(matchers),
-        FfiConverterUInt32.lower(minutes),
-        FfiConverterString.lower(comment),uniffiCallStatus
-    )
-}
-}
-    
-    /**
      * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
      * dashboard and panel; journaled.
      */
@@ -949,6 +947,46 @@ open func annotate(grafana: String?, input: AnnotationInput)  {try! rustCall() {
             self.uniffiCloneHandle(),
         FfiConverterOptionString.lower(grafana),
         FfiConverterTypeAnnotationInput_lower(input),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+     * (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+     * it mutes and the alerts firing now that match, read from the source. Bad matchers are
+     * an error, nothing asked.
+     */
+open func askSilence(matchers: [String], minutes: UInt32, comment: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_ask_silence(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(matchers),
+        FfiConverterUInt32.lower(minutes),
+        FfiConverterString.lower(comment),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said yes: adds the silence asked, on the source it named; journaled. Then
+     * the silences read again.
+     */
+open func confirm()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_confirm(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said no: nothing is silenced.
+     */
+open func dismiss()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_dismiss(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
 }
@@ -6076,7 +6114,11 @@ public struct AlertState: Equatable, Hashable {
      * The silences of the source: active first, then pending, then the expired ones; each
      * group newest first.
      */
-    public var silences: [Silence]
+    public var silences: [SilenceRow]
+    /**
+     * A silence waiting for the user's yes (the dialog), none otherwise.
+     */
+    public var asking: SilenceAsk?
     /**
      * The alerts of every monitoring source, to silence one.
      */
@@ -6106,7 +6148,10 @@ public struct AlertState: Equatable, Hashable {
         /**
          * The silences of the source: active first, then pending, then the expired ones; each
          * group newest first.
-         */silences: [Silence], 
+         */silences: [SilenceRow], 
+        /**
+         * A silence waiting for the user's yes (the dialog), none otherwise.
+         */asking: SilenceAsk?, 
         /**
          * The alerts of every monitoring source, to silence one.
          */alerts: [SourceAlerts], 
@@ -6121,6 +6166,7 @@ public struct AlertState: Equatable, Hashable {
         self.source = source
         self.grafanaSources = grafanaSources
         self.silences = silences
+        self.asking = asking
         self.alerts = alerts
         self.lastSilence = lastSilence
         self.lastAnnotation = lastAnnotation
@@ -6147,7 +6193,8 @@ public struct FfiConverterTypeAlertState: FfiConverterRustBuffer {
                 silenceSources: FfiConverterSequenceString.read(from: &buf), 
                 source: FfiConverterOptionString.read(from: &buf), 
                 grafanaSources: FfiConverterSequenceString.read(from: &buf), 
-                silences: FfiConverterSequenceTypeSilence.read(from: &buf), 
+                silences: FfiConverterSequenceTypeSilenceRow.read(from: &buf), 
+                asking: FfiConverterOptionTypeSilenceAsk.read(from: &buf), 
                 alerts: FfiConverterSequenceTypeSourceAlerts.read(from: &buf), 
                 lastSilence: FfiConverterOptionString.read(from: &buf), 
                 lastAnnotation: FfiConverterOptionInt64.read(from: &buf), 
@@ -6160,7 +6207,8 @@ public struct FfiConverterTypeAlertState: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.silenceSources, into: &buf)
         FfiConverterOptionString.write(value.source, into: &buf)
         FfiConverterSequenceString.write(value.grafanaSources, into: &buf)
-        FfiConverterSequenceTypeSilence.write(value.silences, into: &buf)
+        FfiConverterSequenceTypeSilenceRow.write(value.silences, into: &buf)
+        FfiConverterOptionTypeSilenceAsk.write(value.asking, into: &buf)
         FfiConverterSequenceTypeSourceAlerts.write(value.alerts, into: &buf)
         FfiConverterOptionString.write(value.lastSilence, into: &buf)
         FfiConverterOptionInt64.write(value.lastAnnotation, into: &buf)
@@ -7695,6 +7743,185 @@ public func FfiConverterTypeRangeChoice_lower(_ value: RangeChoice) -> RustBuffe
 
 
 /**
+ * The confirmation a silence waits for: what it mutes, for how long, where, and which alerts
+ * firing now it would hide.
+ */
+public struct SilenceAsk: Equatable, Hashable {
+    /**
+     * The source it goes to (named in `question`).
+     */
+    public var source: String?
+    /**
+     * The matchers as entered (sent so once confirmed).
+     */
+    public var matchers: [String]
+    public var minutes: UInt32
+    public var comment: String
+    /**
+     * How many alerts firing now on the source it matches, and their names (each once).
+     */
+    public var matchingNow: UInt32
+    public var matchingNames: [String]
+    /**
+     * "Silence 1 alert firing now on am (http://…) for 30 min?"
+     */
+    public var question: String
+    /**
+     * The call as it will be sent (the matchers as the source reads them) and the comment.
+     */
+    public var steps: [String]
+    /**
+     * Set when it matches no alert firing now (a typo in a matcher?).
+     */
+    public var warning: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The source it goes to (named in `question`).
+         */source: String?, 
+        /**
+         * The matchers as entered (sent so once confirmed).
+         */matchers: [String], minutes: UInt32, comment: String, 
+        /**
+         * How many alerts firing now on the source it matches, and their names (each once).
+         */matchingNow: UInt32, matchingNames: [String], 
+        /**
+         * "Silence 1 alert firing now on am (http://…) for 30 min?"
+         */question: String, 
+        /**
+         * The call as it will be sent (the matchers as the source reads them) and the comment.
+         */steps: [String], 
+        /**
+         * Set when it matches no alert firing now (a typo in a matcher?).
+         */warning: String?) {
+        self.source = source
+        self.matchers = matchers
+        self.minutes = minutes
+        self.comment = comment
+        self.matchingNow = matchingNow
+        self.matchingNames = matchingNames
+        self.question = question
+        self.steps = steps
+        self.warning = warning
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SilenceAsk: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSilenceAsk: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SilenceAsk {
+        return
+            try SilenceAsk(
+                source: FfiConverterOptionString.read(from: &buf), 
+                matchers: FfiConverterSequenceString.read(from: &buf), 
+                minutes: FfiConverterUInt32.read(from: &buf), 
+                comment: FfiConverterString.read(from: &buf), 
+                matchingNow: FfiConverterUInt32.read(from: &buf), 
+                matchingNames: FfiConverterSequenceString.read(from: &buf), 
+                question: FfiConverterString.read(from: &buf), 
+                steps: FfiConverterSequenceString.read(from: &buf), 
+                warning: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SilenceAsk, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.source, into: &buf)
+        FfiConverterSequenceString.write(value.matchers, into: &buf)
+        FfiConverterUInt32.write(value.minutes, into: &buf)
+        FfiConverterString.write(value.comment, into: &buf)
+        FfiConverterUInt32.write(value.matchingNow, into: &buf)
+        FfiConverterSequenceString.write(value.matchingNames, into: &buf)
+        FfiConverterString.write(value.question, into: &buf)
+        FfiConverterSequenceString.write(value.steps, into: &buf)
+        FfiConverterOptionString.write(value.warning, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceAsk_lift(_ buf: RustBuffer) throws -> SilenceAsk {
+    return try FfiConverterTypeSilenceAsk.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceAsk_lower(_ value: SilenceAsk) -> RustBuffer {
+    return FfiConverterTypeSilenceAsk.lower(value)
+}
+
+
+/**
+ * A silence of the source, and whether it can still be ended (an expired one cannot).
+ */
+public struct SilenceRow: Equatable, Hashable {
+    public var silence: Silence
+    public var canExpire: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(silence: Silence, canExpire: Bool) {
+        self.silence = silence
+        self.canExpire = canExpire
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SilenceRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSilenceRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SilenceRow {
+        return
+            try SilenceRow(
+                silence: FfiConverterTypeSilence.read(from: &buf), 
+                canExpire: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SilenceRow, into buf: inout [UInt8]) {
+        FfiConverterTypeSilence.write(value.silence, into: &buf)
+        FfiConverterBool.write(value.canExpire, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceRow_lift(_ buf: RustBuffer) throws -> SilenceRow {
+    return try FfiConverterTypeSilenceRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceRow_lower(_ value: SilenceRow) -> RustBuffer {
+    return FfiConverterTypeSilenceRow.lower(value)
+}
+
+
+/**
  * Where the app keeps paaf's config.
  */
 
@@ -8629,6 +8856,30 @@ fileprivate struct FfiConverterOptionTypePowerRun: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSilenceAsk: FfiConverterRustBuffer {
+    typealias SwiftType = SilenceAsk?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSilenceAsk.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSilenceAsk.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePhase: FfiConverterRustBuffer {
     typealias SwiftType = Phase?
 
@@ -9053,6 +9304,31 @@ fileprivate struct FfiConverterSequenceTypeRangeChoice: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeSilenceRow: FfiConverterRustBuffer {
+    typealias SwiftType = [SilenceRow]
+
+    public static func write(_ value: [SilenceRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSilenceRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SilenceRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SilenceRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSilenceRow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer {
     typealias SwiftType = [MachineAction]
 
@@ -9303,10 +9579,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_alertscreen_add_silence() != 56894) {
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833) {
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence() != 56013) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_confirm() != 43133) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_dismiss() != 13984) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence() != 3442) {

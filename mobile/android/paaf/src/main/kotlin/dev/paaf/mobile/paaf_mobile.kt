@@ -1150,9 +1150,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_alertlistener_on_state(
     ): Int
-    external fun uniffi_paaf_mobile_checksum_method_alertscreen_add_silence(
-    ): Int
     external fun uniffi_paaf_mobile_checksum_method_alertscreen_annotate(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_confirm(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_dismiss(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence(
     ): Int
@@ -1455,9 +1459,13 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_free_alertscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_paaf_mobile_fn_method_alertscreen_add_silence(`ptr`: Long,`matchers`: RustBuffer.ByValue,`minutes`: Int,`comment`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
     external fun uniffi_paaf_mobile_fn_method_alertscreen_annotate(`ptr`: Long,`grafana`: RustBuffer.ByValue,`input`: RustBufferAnnotationInput.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_ask_silence(`ptr`: Long,`matchers`: RustBuffer.ByValue,`minutes`: Int,`comment`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_confirm(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_dismiss(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_paaf_mobile_fn_method_alertscreen_expire_silence(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1927,10 +1935,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() and 0xFFFF) != 27704) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence() and 0xFFFF) != 56894) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() and 0xFFFF) != 48833) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() and 0xFFFF) != 48833) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence() and 0xFFFF) != 56013) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_confirm() and 0xFFFF) != 43133) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_dismiss() and 0xFFFF) != 13984) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence() and 0xFFFF) != 3442) {
@@ -2959,16 +2973,29 @@ public object FfiConverterTypeAlertListener: FfiConverter<AlertListener, Long> {
 public interface AlertScreenInterface {
     
     /**
-     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-     * `minutes`, with the comment people will read; journaled.
-     */
-    fun `addSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
-    
-    /**
      * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
      * dashboard and panel; journaled.
      */
     fun `annotate`(`grafana`: kotlin.String?, `input`: AnnotationInput)
+    
+    /**
+     * Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+     * (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+     * it mutes and the alerts firing now that match, read from the source. Bad matchers are
+     * an error, nothing asked.
+     */
+    fun `askSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
+    
+    /**
+     * The user said yes: adds the silence asked, on the source it named; journaled. Then
+     * the silences read again.
+     */
+    fun `confirm`()
+    
+    /**
+     * The user said no: nothing is silenced.
+     */
+    fun `dismiss`()
     
     /**
      * Ends silence `id` now; journaled.
@@ -3104,13 +3131,33 @@ open class AlertScreen: Disposable, AutoCloseable, AlertScreenInterface
 
     
     /**
-     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-     * `minutes`, with the comment people will read; journaled.
-     */override fun `addSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
+     * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
+     * dashboard and panel; journaled.
+     */override fun `annotate`(`grafana`: kotlin.String?, `input`: AnnotationInput)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence(
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate(
+        it,
+        
+        FfiConverterOptionalString.lower(`grafana`),
+        FfiConverterTypeAnnotationInput.lower(`input`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+     * (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+     * it mutes and the alerts firing now that match, read from the source. Bad matchers are
+     * an error, nothing asked.
+     */override fun `askSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_ask_silence(
         it,
         
         FfiConverterSequenceString.lower(`matchers`),
@@ -3123,17 +3170,30 @@ open class AlertScreen: Disposable, AutoCloseable, AlertScreenInterface
 
     
     /**
-     * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
-     * dashboard and panel; journaled.
-     */override fun `annotate`(`grafana`: kotlin.String?, `input`: AnnotationInput)
+     * The user said yes: adds the silence asked, on the source it named; journaled. Then
+     * the silences read again.
+     */override fun `confirm`()
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate(
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_confirm(
         it,
-        
-        FfiConverterOptionalString.lower(`grafana`),
-        FfiConverterTypeAnnotationInput.lower(`input`),_status)
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user said no: nothing is silenced.
+     */override fun `dismiss`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_dismiss(
+        it,
+        _status)
 }
     }
     
@@ -11116,7 +11176,12 @@ data class AlertState (
      * The silences of the source: active first, then pending, then the expired ones; each
      * group newest first.
      */
-    var `silences`: List<Silence>
+    var `silences`: List<SilenceRow>
+    , 
+    /**
+     * A silence waiting for the user's yes (the dialog), none otherwise.
+     */
+    var `asking`: SilenceAsk?
     , 
     /**
      * The alerts of every monitoring source, to silence one.
@@ -11154,7 +11219,8 @@ public object FfiConverterTypeAlertState: FfiConverterRustBuffer<AlertState> {
             FfiConverterSequenceString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterSequenceString.read(buf),
-            FfiConverterSequenceTypeSilence.read(buf),
+            FfiConverterSequenceTypeSilenceRow.read(buf),
+            FfiConverterOptionalTypeSilenceAsk.read(buf),
             FfiConverterSequenceTypeSourceAlerts.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalLong.read(buf),
@@ -11167,7 +11233,8 @@ public object FfiConverterTypeAlertState: FfiConverterRustBuffer<AlertState> {
             FfiConverterSequenceString.allocationSize(value.`silenceSources`) +
             FfiConverterOptionalString.allocationSize(value.`source`) +
             FfiConverterSequenceString.allocationSize(value.`grafanaSources`) +
-            FfiConverterSequenceTypeSilence.allocationSize(value.`silences`) +
+            FfiConverterSequenceTypeSilenceRow.allocationSize(value.`silences`) +
+            FfiConverterOptionalTypeSilenceAsk.allocationSize(value.`asking`) +
             FfiConverterSequenceTypeSourceAlerts.allocationSize(value.`alerts`) +
             FfiConverterOptionalString.allocationSize(value.`lastSilence`) +
             FfiConverterOptionalLong.allocationSize(value.`lastAnnotation`) +
@@ -11179,7 +11246,8 @@ public object FfiConverterTypeAlertState: FfiConverterRustBuffer<AlertState> {
             FfiConverterSequenceString.write(value.`silenceSources`, buf)
             FfiConverterOptionalString.write(value.`source`, buf)
             FfiConverterSequenceString.write(value.`grafanaSources`, buf)
-            FfiConverterSequenceTypeSilence.write(value.`silences`, buf)
+            FfiConverterSequenceTypeSilenceRow.write(value.`silences`, buf)
+            FfiConverterOptionalTypeSilenceAsk.write(value.`asking`, buf)
             FfiConverterSequenceTypeSourceAlerts.write(value.`alerts`, buf)
             FfiConverterOptionalString.write(value.`lastSilence`, buf)
             FfiConverterOptionalLong.write(value.`lastAnnotation`, buf)
@@ -12343,6 +12411,142 @@ public object FfiConverterTypeRangeChoice: FfiConverterRustBuffer<RangeChoice> {
 
 
 /**
+ * The confirmation a silence waits for: what it mutes, for how long, where, and which alerts
+ * firing now it would hide.
+ */
+data class SilenceAsk (
+    /**
+     * The source it goes to (named in `question`).
+     */
+    var `source`: kotlin.String?
+    , 
+    /**
+     * The matchers as entered (sent so once confirmed).
+     */
+    var `matchers`: List<kotlin.String>
+    , 
+    var `minutes`: kotlin.UInt
+    , 
+    var `comment`: kotlin.String
+    , 
+    /**
+     * How many alerts firing now on the source it matches, and their names (each once).
+     */
+    var `matchingNow`: kotlin.UInt
+    , 
+    var `matchingNames`: List<kotlin.String>
+    , 
+    /**
+     * "Silence 1 alert firing now on am (http://…) for 30 min?"
+     */
+    var `question`: kotlin.String
+    , 
+    /**
+     * The call as it will be sent (the matchers as the source reads them) and the comment.
+     */
+    var `steps`: List<kotlin.String>
+    , 
+    /**
+     * Set when it matches no alert firing now (a typo in a matcher?).
+     */
+    var `warning`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSilenceAsk: FfiConverterRustBuffer<SilenceAsk> {
+    override fun read(buf: ByteBuffer): SilenceAsk {
+        return SilenceAsk(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SilenceAsk) = (
+            FfiConverterOptionalString.allocationSize(value.`source`) +
+            FfiConverterSequenceString.allocationSize(value.`matchers`) +
+            FfiConverterUInt.allocationSize(value.`minutes`) +
+            FfiConverterString.allocationSize(value.`comment`) +
+            FfiConverterUInt.allocationSize(value.`matchingNow`) +
+            FfiConverterSequenceString.allocationSize(value.`matchingNames`) +
+            FfiConverterString.allocationSize(value.`question`) +
+            FfiConverterSequenceString.allocationSize(value.`steps`) +
+            FfiConverterOptionalString.allocationSize(value.`warning`)
+    )
+
+    override fun write(value: SilenceAsk, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`source`, buf)
+            FfiConverterSequenceString.write(value.`matchers`, buf)
+            FfiConverterUInt.write(value.`minutes`, buf)
+            FfiConverterString.write(value.`comment`, buf)
+            FfiConverterUInt.write(value.`matchingNow`, buf)
+            FfiConverterSequenceString.write(value.`matchingNames`, buf)
+            FfiConverterString.write(value.`question`, buf)
+            FfiConverterSequenceString.write(value.`steps`, buf)
+            FfiConverterOptionalString.write(value.`warning`, buf)
+    }
+}
+
+
+
+/**
+ * A silence of the source, and whether it can still be ended (an expired one cannot).
+ */
+data class SilenceRow (
+    var `silence`: Silence
+    , 
+    var `canExpire`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSilenceRow: FfiConverterRustBuffer<SilenceRow> {
+    override fun read(buf: ByteBuffer): SilenceRow {
+        return SilenceRow(
+            FfiConverterTypeSilence.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SilenceRow) = (
+            FfiConverterTypeSilence.allocationSize(value.`silence`) +
+            FfiConverterBoolean.allocationSize(value.`canExpire`)
+    )
+
+    override fun write(value: SilenceRow, buf: ByteBuffer) {
+            FfiConverterTypeSilence.write(value.`silence`, buf)
+            FfiConverterBoolean.write(value.`canExpire`, buf)
+    }
+}
+
+
+
+/**
  * Where the app keeps paaf's config.
  */
 sealed class ConfigSource {
@@ -13386,6 +13590,38 @@ public object FfiConverterOptionalTypePowerRun: FfiConverterRustBuffer<PowerRun?
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeSilenceAsk: FfiConverterRustBuffer<SilenceAsk?> {
+    override fun read(buf: ByteBuffer): SilenceAsk? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSilenceAsk.read(buf)
+    }
+
+    override fun allocationSize(value: SilenceAsk?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSilenceAsk.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SilenceAsk?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSilenceAsk.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePhase: FfiConverterRustBuffer<Phase?> {
     override fun read(buf: ByteBuffer): Phase? {
         if (buf.get().toInt() == 0) {
@@ -13856,6 +14092,34 @@ public object FfiConverterSequenceTypeRangeChoice: FfiConverterRustBuffer<List<R
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeRangeChoice.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSilenceRow: FfiConverterRustBuffer<List<SilenceRow>> {
+    override fun read(buf: ByteBuffer): List<SilenceRow> {
+        val len = buf.getInt()
+        return List<SilenceRow>(len) {
+            FfiConverterTypeSilenceRow.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SilenceRow>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSilenceRow.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SilenceRow>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSilenceRow.write(it, buf)
         }
     }
 }
