@@ -154,7 +154,8 @@ SWIFT_STEP = re.compile(r"\s*[?!]?\.`?(\w+)`?")
 def swift_param_labels(params: str) -> tuple[str, ...]:
     labels = []
     for p in split_args(params):
-        head = p.split(":", 1)[0].replace("`", "").split()
+        # An enum case's unlabeled value (`case value(SecretString)`) is `_`, not its type.
+        head = p.split(":", 1)[0].replace("`", "").split() if ":" in p else []
         labels.append(head[0] if head else "_")
     return tuple(labels)
 
@@ -502,6 +503,12 @@ public enum ErrorCode {
 public enum PaafError: Swift.Error {
     case Access(code: ErrorCode, reason: String)
 }
+public enum SecretInput: Equatable, Hashable {
+    case value(SecretString
+    )
+    case reference(String
+    )
+}
 """
 # (language, app code, what the problem says; None: no problem)
 SELF_TEST_CASES = [
@@ -528,6 +535,8 @@ fun show(screen: FixScreen) {
     throw PaafError.Access(code: .secret, reason: "")
 }
 final class Seen: FixListener { func onState(state: FixState) {} }""", None),
+    ("swift", "let s: SecretInput = .value(\"x\")\nlet r = SecretInput.reference(\"keyring:x\")", None),
+    ("swift", "let s: SecretInput = .value(v: \"x\")", ".value(v:) matches no generated value(_:)"),
     ("swift", "func f() throws { throw PaafError.Access(code: .secret, message: \"\") }",
      "PaafError.Access(code:message:) does not match"),
     ("swift", "let e = ErrorInfo(code: .secret, reason: \"\")", "ErrorInfo(code:reason:): no such initializer"),

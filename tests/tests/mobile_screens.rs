@@ -3,6 +3,7 @@
 //! real peers: sshd test hosts, Unleash, Prometheus + Alertmanager and moto.
 
 use paaf_core::ErrorCode;
+use paaf_core::config::{AuthInput, HostInput};
 use paaf_core::journal::ActionKind;
 use paaf_mobile::{
     AlertListener, AlertState, AnalyzeListener, AnalyzeState, ConfigSource, ConfigStage,
@@ -139,6 +140,110 @@ fn onboarding_shows_an_empty_or_invalid_config_and_imports_a_pasted_one() {
     let kept = states.until("the refused second import", |s| s.error.is_some());
     assert_eq!((kept.stage, kept.hosts), (ConfigStage::Ready, 1));
     assert!(std::fs::read_to_string(&path).unwrap().contains("web-1"));
+}
+
+/// The `SHA256:` fingerprint of the ed25519 key `host` serves, as its owner reads it there.
+fn served_fingerprint(host: &SshHost) -> String {
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(host.dir.join("ssh_host_ed25519_key.pub"))
+        .output()
+        .expect("ssh-keygen");
+    let line = String::from_utf8(out.stdout).unwrap();
+    line.split_whitespace().nth(1).expect(&line).to_string()
+}
+
+#[test]
+fn onboarding_adds_a_host_once_its_key_is_compared_and_refuses_a_changed_key() {
+    let world = World::new();
+    let path = world.config_path();
+    let known_hosts = world.dir.path().join("known_hosts");
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    let store = Arc::new(MapStore::default());
+    let input = |name: &str, host: &SshHost| HostInput {
+        name: name.into(),
+        address: "127.0.0.1".into(),
+        port: host.port,
+        user: paaf_tests::USER.into(),
+        auth: AuthInput::Key {
+            path: world.key.clone(),
+            passphrase: None,
+        },
+    };
+    let host = SshHost::start(&[&world.key]);
+
+    // No valid config yet: a host cannot be added, and that is said.
+    std::fs::write(&path, "[[hosts]]\nname = 3\n").unwrap();
+    let screen = OnboardingScreen::new(path.display().to_string(), store.clone(), "p".into());
+    let states = watch::<OnboardingState>(|l| screen.subscribe(l));
+    states.until("the invalid stage", |s| s.stage == ConfigStage::Invalid);
+    screen.add_host(input("web-1", &host));
+    let refused = states.until("the refusal", |s| {
+        s.error
+            .as_ref()
+            .is_some_and(|e| e.code == ErrorCode::InvalidInput)
+    });
+    assert!(refused.host_key.is_none());
+    screen.import_toml("operator = \"alice\"\n".into());
+    states.until("the empty stage", |s| s.stage == ConfigStage::Empty);
+
+    // The key is shown for comparison; "no" trusts nothing and saves nothing.
+    screen.add_host(input("web-1", &host));
+    let asked = states.until("the key to compare", |s| s.host_key.is_some());
+    let ask = asked.host_key.unwrap();
+    assert_eq!(ask.key.fingerprint, served_fingerprint(&host));
+    assert_eq!(ask.key.status, paaf_core::ssh::KeyStatus::Unknown);
+    assert_eq!((&ask.name[..], ask.port), ("web-1", host.port));
+    assert!(
+        ask.question.contains(&ask.key.fingerprint),
+        "{}",
+        ask.question
+    );
+    screen.dismiss_host_key();
+    states.until("the dialog closed", |s| s.host_key.is_none());
+    screen.trust_host_key(); // nothing asked: nothing happens
+    assert!(!read(&path).contains("web-1"));
+    assert!(!read(&known_hosts).contains(&format!("]:{}", host.port)));
+
+    // Yes: the key recorded, the login checked, the host written to the config.
+    screen.add_host(input("web-1", &host));
+    states.until("the key to compare", |s| s.host_key.is_some());
+    screen.trust_host_key();
+    let added = states.until("the host added", |s| s.added_host.is_some() && !s.busy);
+    assert_eq!(added.error, None);
+    assert_eq!((added.stage, added.hosts), (ConfigStage::Ready, 1));
+    assert_eq!(added.added_host.unwrap().name, "web-1");
+    assert!(read(&path).contains("name = \"web-1\""));
+    assert!(read(&known_hosts).contains(&format!("[127.0.0.1]:{}", host.port)));
+    assert_eq!(screen.paaf().expect("open").hosts()[0].name, "web-1");
+
+    // The host now serves another key: refused as changed, nothing saved.
+    host.rekey();
+    let (config_before, known_before) = (read(&path), read(&known_hosts));
+    screen.add_host(input("web-1b", &host));
+    let changed = states.until("the changed key refused", |s| s.error.is_some() && !s.busy);
+    let error = changed.error.unwrap();
+    assert_eq!(error.code, ErrorCode::HostKeyChanged, "{error:?}");
+    assert!(error.message.contains("REFUSED"), "{error:?}");
+    assert!(changed.host_key.is_none());
+    assert_eq!(
+        (read(&path), read(&known_hosts)),
+        (config_before, known_before)
+    );
+
+    // A key that changes between the comparison and the yes is not trusted either.
+    let other = SshHost::start(&[&world.key]);
+    screen.add_host(input("web-2", &other));
+    let asked = states.until("the key to compare", |s| s.host_key.is_some());
+    let shown = asked.host_key.unwrap().key.fingerprint;
+    other.rekey();
+    screen.trust_host_key();
+    let refused = states.until("the swapped key refused", |s| s.error.is_some() && !s.busy);
+    let error = refused.error.unwrap();
+    assert!(error.message.contains(&shown), "{error:?}");
+    assert_eq!(refused.hosts, 1);
+    assert!(!read(&path).contains("web-2"));
+    assert!(!read(&known_hosts).contains(&format!("]:{}", other.port)));
 }
 
 #[test]
@@ -657,7 +762,7 @@ async fn analyze_lists_dashboards_and_prepares_their_panels_for_the_screen_width
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn alert_adds_and_expires_a_silence_on_the_real_alertmanager_and_annotates() {
+async fn alert_silences_after_a_confirmation_of_what_it_mutes_expires_and_annotates() {
     const TOKEN: &str = "glsa_paafMobileAlert_0123456789abcdef";
     let grafana = grafana_contract(TOKEN).await;
     let peers = PrometheusPeers::start();
@@ -681,16 +786,63 @@ async fn alert_adds_and_expires_a_silence_on_the_real_alertmanager_and_annotates
     assert_eq!(first.source.as_deref(), Some("am"));
     assert_eq!(first.grafana_sources, vec!["ops".to_string()]);
 
-    alert.add_silence(
-        vec!["alertname=PaafTestAlwaysFiring".into()],
-        30,
-        "checkout is being fixed".into(),
+    // The alert fires on the Alertmanager (Prometheus sends it within seconds of starting).
+    let firing_on_am = |s: &AlertState| {
+        s.alerts
+            .iter()
+            .any(|a| a.source == "am" && a.alerts.iter().any(|x| x.name == "PaafTestAlwaysFiring"))
+    };
+    let mut seen = first;
+    while !firing_on_am(&seen) {
+        std::thread::sleep(Duration::from_secs(1));
+        alert.refresh();
+        seen = states.until("a refresh", |s| !s.busy);
+    }
+
+    // The confirmation says what it mutes, for how long, where, and what fires now; no: nothing.
+    let matchers = vec!["alertname=PaafTestAlwaysFiring".to_string()];
+    alert.ask_silence(matchers.clone(), 30, "checkout is being fixed".into());
+    let asked = states.until("the confirmation", |s| s.asking.is_some() && !s.busy);
+    let ask = asked.asking.unwrap();
+    assert_eq!((ask.source.as_deref(), ask.minutes), (Some("am"), 30));
+    assert_eq!(ask.matchers, matchers);
+    assert_eq!(ask.matching_now, 1, "{ask:?}");
+    assert_eq!(ask.matching_names, vec!["PaafTestAlwaysFiring".to_string()]);
+    assert!(
+        ask.question
+            .starts_with("Silence 1 alert firing now on am (")
+            && ask.question.ends_with("for 30 min?"),
+        "{}",
+        ask.question
     );
+    assert!(
+        ask.steps[0].contains("alertname=\"PaafTestAlwaysFiring\"")
+            && ask.steps[0].contains("1800s"),
+        "{:?}",
+        ask.steps
+    );
+    assert_eq!(
+        ask.steps.last().unwrap(),
+        "comment: checkout is being fixed"
+    );
+    assert_eq!(ask.warning, None);
+    alert.dismiss();
+    states.until("the dialog closed", |s| s.asking.is_none());
+    alert.confirm(); // nothing asked: nothing happens
+    assert!(paaf.silences(Some("am".into())).await.unwrap().is_empty());
+
+    // Yes: the silence added, shown active and expirable.
+    alert.ask_silence(matchers.clone(), 30, "checkout is being fixed".into());
+    states.until("the confirmation", |s| s.asking.is_some() && !s.busy);
+    alert.confirm();
     let added = states.until("the silence", |s| {
         !s.busy && s.last_silence.is_some() && !s.silences.is_empty()
     });
+    assert!(added.asking.is_none());
     let id = added.last_silence.clone().unwrap();
-    let silence = added.silences.iter().find(|s| s.id == id).unwrap();
+    let row = added.silences.iter().find(|s| s.silence.id == id).unwrap();
+    let silence = &row.silence;
+    assert!(row.can_expire);
     assert_eq!(
         silence.state,
         paaf_core::monitor::alertmanager::SilenceState::Active
@@ -703,14 +855,34 @@ async fn alert_adds_and_expires_a_silence_on_the_real_alertmanager_and_annotates
     let expired = states.until("the silence expired", |s| {
         !s.busy
             && s.silences.iter().any(|x| {
-                x.id == id && x.state == paaf_core::monitor::alertmanager::SilenceState::Expired
+                x.silence.id == id
+                    && x.silence.state == paaf_core::monitor::alertmanager::SilenceState::Expired
             })
     });
     assert!(expired.error.is_none(), "{:?}", expired.error);
+    let row = expired
+        .silences
+        .iter()
+        .find(|s| s.silence.id == id)
+        .unwrap();
+    assert!(!row.can_expire);
 
-    alert.add_silence(vec!["not a matcher".into()], 30, "x".into());
+    // Matching nothing firing now: said in the confirmation.
+    alert.ask_silence(vec!["alertname=NotFiring".into()], 60, "x".into());
+    let asked = states.until("the confirmation", |s| s.asking.is_some() && !s.busy);
+    let ask = asked.asking.unwrap();
+    assert_eq!(
+        (ask.matching_now, ask.question.ends_with("for 1 h?")),
+        (0, true),
+        "{ask:?}"
+    );
+    assert!(ask.warning.unwrap().contains("matches no alert firing now"));
+    alert.dismiss();
+
+    alert.ask_silence(vec!["not a matcher".into()], 30, "x".into());
     let refused = states.until("the refused matcher", |s| s.error.is_some() && !s.busy);
     assert_eq!(refused.error.unwrap().code, ErrorCode::InvalidInput);
+    assert!(refused.asking.is_none());
 
     alert.annotate(
         None,

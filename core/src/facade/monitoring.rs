@@ -163,10 +163,7 @@ impl Paaf {
         comment: &str,
     ) -> Result<String> {
         let (source, service, prefix) = self.silence_api(source)?;
-        let matchers = matchers
-            .iter()
-            .map(|m| Matcher::parse(m))
-            .collect::<Result<Vec<_>>>()?;
+        let matchers = parse_matchers(matchers)?;
         let detail = format!(
             "{} for {}",
             matchers
@@ -197,6 +194,18 @@ impl Paaf {
             |id| (ActionState::Succeeded, format!("silence {id}")),
         )
         .await
+    }
+
+    /// The alerts firing now that a silence with `matchers` on `source` would mute: the
+    /// source's own alerts, filtered by the source itself, so they match as the silence will.
+    pub async fn alerts_silenced_by(
+        &self,
+        source: Option<&str>,
+        matchers: &[String],
+    ) -> Result<Vec<alertmanager::Alert>> {
+        let (_, service, prefix) = self.silence_api(source)?;
+        let matchers = parse_matchers(matchers)?;
+        Alertmanager::new(&service, prefix).alerts(&matchers).await
     }
 
     /// The silences of a source, newest first.
@@ -432,6 +441,11 @@ impl Paaf {
 }
 
 /// `90s`, `30m`, `2h`, `1h30m`: how long a silence lasts, for the journal.
+/// Reads silence matchers as a user writes them (`alertname=X`, `job=~"api.*"`).
+pub(super) fn parse_matchers(matchers: &[String]) -> Result<Vec<Matcher>> {
+    matchers.iter().map(|m| Matcher::parse(m)).collect()
+}
+
 fn short_duration(d: Duration) -> String {
     let secs = d.as_secs();
     match (secs / 3600, secs % 3600 / 60, secs % 60) {

@@ -222,10 +222,10 @@ impl Paaf {
         duration: std::time::Duration,
     ) -> Result<Plan> {
         let (source, _, prefix) = self.silence_api(source)?;
-        let matchers = matchers
+        let matchers: Vec<String> = super::monitoring::parse_matchers(matchers)?
             .iter()
-            .map(|m| crate::monitor::alertmanager::Matcher::parse(m).map(|m| m.to_string()))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|m| m.to_string())
+            .collect();
         Ok(Plan::new(
             "silence",
             format!("{} ({})", source.name, source.url),

@@ -11,8 +11,9 @@ private func spelled(_ matcher: Matcher) -> String {
 }
 
 /// Alert: the silences of a source (active, pending, expired, as the model orders them) with
-/// expire; a silence added with its matchers, length and comment (a firing alert's Silence
-/// button fills its name in); a Grafana annotation written now.
+/// expire where the model allows it; a silence asked with its matchers, length and comment (a
+/// firing alert's Silence button fills its name in), added once the model's confirmation of
+/// what it mutes is accepted; a Grafana annotation written now.
 struct AlertTabView: View {
     @ObservedObject var model: Observed<AlertScreen, AlertState>
     // The forms, as typed; nothing reaches the model before Silence / Annotate.
@@ -41,15 +42,15 @@ struct AlertTabView: View {
                 .pickerStyle(.segmented)
                 TextField("Comment", text: $comment)
                 Button("Silence") {
-                    screen.addSilence(
+                    screen.askSilence(
                         matchers: matchers.split(separator: "\n").map(String.init)
                             .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty },
                         minutes: minutes, comment: comment)
                 }
             }
             Section("Silences") {
-                ForEach(state.silences, id: \.id) { silence in
-                    SilenceRow(silence: silence) { screen.expireSilence(id: silence.id) }
+                ForEach(state.silences, id: \.silence.id) { row in
+                    SilenceCard(row: row) { screen.expireSilence(id: row.silence.id) }
                 }
             }
             ForEach(state.alerts, id: \.source) { source in
@@ -82,14 +83,23 @@ struct AlertTabView: View {
         }
         .refreshable { screen.refresh() }
         .busy(state.busy)
+        .modifier(Asking(
+            asking: state.asking,
+            question: { $0.question },
+            details: { ask in ([ask.warning].compactMap { $0 } + ask.steps).joined(separator: "\n") },
+            yes: { _ in "Silence" },
+            onConfirm: { screen.confirm() },
+            onDismiss: { screen.dismiss() }
+        ))
     }
 }
 
-private struct SilenceRow: View {
-    let silence: Silence
+private struct SilenceCard: View {
+    let row: SilenceRow
     let onExpire: () -> Void
 
     var body: some View {
+        let silence = row.silence
         HStack {
             VStack(alignment: .leading, spacing: 2) {
                 Text(silence.matchers.map(spelled).joined(separator: ", ")).font(.caption.monospaced())
@@ -101,7 +111,7 @@ private struct SilenceRow: View {
                 Text(silence.comment).font(.caption)
             }
             Spacer()
-            Button("Expire", action: onExpire)
+            Button("Expire", action: onExpire).disabled(!row.canExpire)
         }
     }
 }

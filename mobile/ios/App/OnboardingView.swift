@@ -5,6 +5,8 @@ import UniformTypeIdentifiers
 /// Onboarding and settings: where the config stands (the model's stage: empty, invalid with
 /// why, ready with what it holds) and the ways to give paaf a config: paste its TOML or pick a
 /// file. paaf validates it first; a refused one is shown with its error and changes nothing.
+/// Adding a host: the model reads its SSH key and shows the fingerprint to compare; the host is
+/// saved only once the user trusts it and the login worked.
 struct OnboardingView: View {
     let state: OnboardingState
     @ObservedObject var app: AppModel
@@ -12,6 +14,8 @@ struct OnboardingView: View {
     let onDone: (() -> Void)?
     @State private var toml = ""
     @State private var picking = false
+
+    private var screen: OnboardingScreen { app.onboarding.screen }
 
     var body: some View {
         NavigationStack {
@@ -38,6 +42,8 @@ struct OnboardingView: View {
                 } footer: {
                     Text("Secrets the config names (keyring:NAME) are read from this phone's Keychain.")
                 }
+                AddHostSection(busy: state.busy) { screen.addHost(input: $0) }
+                state.addedHost.map { Text("\($0.name) added").font(.caption) }
             }
             .navigationTitle("paaf")
             .toolbar {
@@ -46,6 +52,55 @@ struct OnboardingView: View {
             .fileImporter(isPresented: $picking, allowedContentTypes: [.plainText, .data]) {
                 app.importFile($0)
             }
+            .modifier(Asking(
+                asking: state.hostKey,
+                question: { $0.question },
+                details: { "\($0.key.keyType) \($0.key.fingerprint)" },
+                yes: { _ in "Trust and add" },
+                onConfirm: { screen.trustHostKey() },
+                onDismiss: { screen.dismissHostKey() }
+            ))
         }
+    }
+}
+
+/// The new host as typed; the password goes to the Keychain once the host is added.
+private struct AddHostSection: View {
+    let busy: Bool
+    let onAdd: (HostInput) -> Void
+    @State private var name = ""
+    @State private var address = ""
+    @State private var port = "22"
+    @State private var user = ""
+    @State private var withKey = false
+    @State private var keyPath = ""
+    @State private var password = ""
+
+    var body: some View {
+        Section("Add a host") {
+            TextField("Name (web-1)", text: $name)
+            TextField("Address", text: $address)
+            TextField("Port", text: $port).keyboardType(.numberPad)
+            TextField("User", text: $user)
+            Picker("Log in with", selection: $withKey) {
+                Text("Password").tag(false)
+                Text("Key file").tag(true)
+            }
+            .pickerStyle(.segmented)
+            if withKey {
+                TextField("Private key file (in the app's files)", text: $keyPath)
+            } else {
+                SecureField("Password (kept in the Keychain)", text: $password)
+            }
+            Button("Add") {
+                let auth: AuthInput = withKey
+                    ? .key(path: keyPath, passphrase: nil)
+                    : .password(password: .value(password))
+                onAdd(HostInput(name: name, address: address, port: UInt16(port) ?? 0, user: user, auth: auth))
+            }
+            .disabled(busy || UInt16(port) == nil)
+        }
+        .autocorrectionDisabled()
+        .textInputAutocapitalization(.never)
     }
 }

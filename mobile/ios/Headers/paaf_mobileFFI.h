@@ -870,14 +870,24 @@ uint64_t uniffi_paaf_mobile_fn_clone_alertscreen(uint64_t handle, RustCallStatus
 void uniffi_paaf_mobile_fn_free_alertscreen(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ADD_SILENCE
-#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ADD_SILENCE
-void uniffi_paaf_mobile_fn_method_alertscreen_add_silence(uint64_t ptr, RustBuffer matchers, uint32_t minutes, RustBuffer comment, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ANNOTATE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ANNOTATE
 void uniffi_paaf_mobile_fn_method_alertscreen_annotate(uint64_t ptr, RustBuffer grafana, RustBuffer input, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ASK_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_ASK_SILENCE
+void uniffi_paaf_mobile_fn_method_alertscreen_ask_silence(uint64_t ptr, RustBuffer matchers, uint32_t minutes, RustBuffer comment, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_CONFIRM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_CONFIRM
+void uniffi_paaf_mobile_fn_method_alertscreen_confirm(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_DISMISS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_DISMISS
+void uniffi_paaf_mobile_fn_method_alertscreen_dismiss(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ALERTSCREEN_EXPIRE_SILENCE
@@ -1145,6 +1155,16 @@ void uniffi_paaf_mobile_fn_free_onboardingscreen(uint64_t handle, RustCallStatus
 uint64_t uniffi_paaf_mobile_fn_constructor_onboardingscreen_new(RustBuffer config_path, uint64_t secrets, RustBuffer device, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_ADD_HOST
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_ADD_HOST
+void uniffi_paaf_mobile_fn_method_onboardingscreen_add_host(uint64_t ptr, RustBuffer input, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_DISMISS_HOST_KEY
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_DISMISS_HOST_KEY
+void uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_IMPORT_TOML
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_IMPORT_TOML
 void uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml(uint64_t ptr, RustBuffer toml, RustCallStatus *_Nonnull out_status
@@ -1168,6 +1188,11 @@ RustBuffer uniffi_paaf_mobile_fn_method_onboardingscreen_state(uint64_t ptr, Rus
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_SUBSCRIBE
 uint64_t uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_TRUST_HOST_KEY
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_TRUST_HOST_KEY
+void uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_OVERVIEWLISTENER
@@ -1957,15 +1982,27 @@ uint16_t uniffi_paaf_mobile_checksum_method_alertlistener_on_state(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ADD_SILENCE
-#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ADD_SILENCE
-uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_add_silence(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ANNOTATE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ANNOTATE
 uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_annotate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ASK_SILENCE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_ASK_SILENCE
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_CONFIRM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_CONFIRM
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_confirm(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_DISMISS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ALERTSCREEN_DISMISS
+uint16_t uniffi_paaf_mobile_checksum_method_alertscreen_dismiss(void
     
 );
 #endif
@@ -2161,6 +2198,18 @@ uint16_t uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_ADD_HOST
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_ADD_HOST
+uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_DISMISS_HOST_KEY
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_DISMISS_HOST_KEY
+uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_IMPORT_TOML
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_IMPORT_TOML
 uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml(void
@@ -2188,6 +2237,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_state(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_SUBSCRIBE
 uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_TRUST_HOST_KEY
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_TRUST_HOST_KEY
+uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key(void
     
 );
 #endif

@@ -528,9 +528,13 @@ def _uniffi_check_contract_api_version(lib):
 def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence() != 56894:
-        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence() != 56013:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_confirm() != 43133:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_alertscreen_dismiss() != 13984:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence() != 3442:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -604,6 +608,10 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() != 30946:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 35166:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf() != 8571:
@@ -613,6 +621,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_state() != 46086:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe() != 21774:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() != 18643:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new() != 14884:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -800,12 +810,18 @@ _UniffiLib.ffi_paaf_mobile_uniffi_contract_version.restype = ctypes.c_uint32
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state.restype = ctypes.c_uint16
-_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence.argtypes = (
-)
-_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_confirm.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_confirm.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_dismiss.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_dismiss.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence.restype = ctypes.c_uint16
@@ -914,6 +930,12 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe.restype = 
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml.restype = ctypes.c_uint16
@@ -929,6 +951,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_state.restype = c
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new.restype = ctypes.c_uint16
@@ -1166,14 +1191,6 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state.restype = None
-_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence.argtypes = (
-    ctypes.c_uint64,
-    _UniffiRustBuffer,
-    ctypes.c_uint32,
-    _UniffiRustBuffer,
-    ctypes.POINTER(_UniffiRustCallStatus),
-)
-_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1181,6 +1198,24 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_ask_silence.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_ask_silence.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_confirm.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_confirm.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_dismiss.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_dismiss.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_expire_silence.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1384,6 +1419,17 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_add_host.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_add_host.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1411,6 +1457,11 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_constructor_onboardingscreen_new.argtypes = (
     _UniffiRustBuffer,
     ctypes.c_uint64,
@@ -2701,18 +2752,57 @@ class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
+@dataclass
+class SilenceRow:
+    """
+    A silence of the source, and whether it can still be ended (an expired one cannot).
+"""
+    def __init__(self, *, silence:paaf_core.Silence, can_expire:bool):
+        self.silence = silence
+        self.can_expire = can_expire
+        
+        
+
+    
+    def __str__(self):
+        return "SilenceRow(silence={}, can_expire={})".format(self.silence, self.can_expire)
+    def __eq__(self, other):
+        if self.silence != other.silence:
+            return False
+        if self.can_expire != other.can_expire:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSilenceRow(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SilenceRow(
+            silence=paaf_core._UniffiFfiConverterTypeSilence.read(buf),
+            can_expire=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        paaf_core._UniffiFfiConverterTypeSilence.check_lower(value.silence)
+        _UniffiFfiConverterBoolean.check_lower(value.can_expire)
+
+    @staticmethod
+    def write(value, buf):
+        paaf_core._UniffiFfiConverterTypeSilence.write(value.silence, buf)
+        _UniffiFfiConverterBoolean.write(value.can_expire, buf)
+
+class _UniffiFfiConverterSequenceTypeSilenceRow(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
         for item in value:
-            paaf_core._UniffiFfiConverterTypeSilence.check_lower(item)
+            _UniffiFfiConverterTypeSilenceRow.check_lower(item)
 
     @classmethod
     def write(cls, value, buf):
         items = len(value)
         buf.write_i32(items)
         for item in value:
-            paaf_core._UniffiFfiConverterTypeSilence.write(item, buf)
+            _UniffiFfiConverterTypeSilenceRow.write(item, buf)
 
     @classmethod
     def read(cls, buf):
@@ -2721,8 +2811,128 @@ class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
             raise InternalError("Unexpected negative sequence length")
 
         return [
-            paaf_core._UniffiFfiConverterTypeSilence.read(buf) for i in range(count)
+            _UniffiFfiConverterTypeSilenceRow.read(buf) for i in range(count)
         ]
+
+class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u32"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**32
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u32(value)
+
+@dataclass
+class SilenceAsk:
+    """
+    The confirmation a silence waits for: what it mutes, for how long, where, and which alerts
+    firing now it would hide.
+"""
+    def __init__(self, *, source:typing.Optional[str], matchers:typing.List[str], minutes:int, comment:str, matching_now:int, matching_names:typing.List[str], question:str, steps:typing.List[str], warning:typing.Optional[str]):
+        self.source = source
+        self.matchers = matchers
+        self.minutes = minutes
+        self.comment = comment
+        self.matching_now = matching_now
+        self.matching_names = matching_names
+        self.question = question
+        self.steps = steps
+        self.warning = warning
+        
+        
+
+    
+    def __str__(self):
+        return "SilenceAsk(source={}, matchers={}, minutes={}, comment={}, matching_now={}, matching_names={}, question={}, steps={}, warning={})".format(self.source, self.matchers, self.minutes, self.comment, self.matching_now, self.matching_names, self.question, self.steps, self.warning)
+    def __eq__(self, other):
+        if self.source != other.source:
+            return False
+        if self.matchers != other.matchers:
+            return False
+        if self.minutes != other.minutes:
+            return False
+        if self.comment != other.comment:
+            return False
+        if self.matching_now != other.matching_now:
+            return False
+        if self.matching_names != other.matching_names:
+            return False
+        if self.question != other.question:
+            return False
+        if self.steps != other.steps:
+            return False
+        if self.warning != other.warning:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSilenceAsk(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SilenceAsk(
+            source=_UniffiFfiConverterOptionalString.read(buf),
+            matchers=_UniffiFfiConverterSequenceString.read(buf),
+            minutes=_UniffiFfiConverterUInt32.read(buf),
+            comment=_UniffiFfiConverterString.read(buf),
+            matching_now=_UniffiFfiConverterUInt32.read(buf),
+            matching_names=_UniffiFfiConverterSequenceString.read(buf),
+            question=_UniffiFfiConverterString.read(buf),
+            steps=_UniffiFfiConverterSequenceString.read(buf),
+            warning=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalString.check_lower(value.source)
+        _UniffiFfiConverterSequenceString.check_lower(value.matchers)
+        _UniffiFfiConverterUInt32.check_lower(value.minutes)
+        _UniffiFfiConverterString.check_lower(value.comment)
+        _UniffiFfiConverterUInt32.check_lower(value.matching_now)
+        _UniffiFfiConverterSequenceString.check_lower(value.matching_names)
+        _UniffiFfiConverterString.check_lower(value.question)
+        _UniffiFfiConverterSequenceString.check_lower(value.steps)
+        _UniffiFfiConverterOptionalString.check_lower(value.warning)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalString.write(value.source, buf)
+        _UniffiFfiConverterSequenceString.write(value.matchers, buf)
+        _UniffiFfiConverterUInt32.write(value.minutes, buf)
+        _UniffiFfiConverterString.write(value.comment, buf)
+        _UniffiFfiConverterUInt32.write(value.matching_now, buf)
+        _UniffiFfiConverterSequenceString.write(value.matching_names, buf)
+        _UniffiFfiConverterString.write(value.question, buf)
+        _UniffiFfiConverterSequenceString.write(value.steps, buf)
+        _UniffiFfiConverterOptionalString.write(value.warning, buf)
+
+class _UniffiFfiConverterOptionalTypeSilenceAsk(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeSilenceAsk.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeSilenceAsk.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeSilenceAsk.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
 
 
 
@@ -2819,12 +3029,13 @@ class AlertState:
     """
     What the Alert screen shows.
 """
-    def __init__(self, *, busy:bool, silence_sources:typing.List[str], source:typing.Optional[str], grafana_sources:typing.List[str], silences:typing.List[paaf_core.Silence], alerts:typing.List[paaf_core.SourceAlerts], last_silence:typing.Optional[str], last_annotation:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo]):
+    def __init__(self, *, busy:bool, silence_sources:typing.List[str], source:typing.Optional[str], grafana_sources:typing.List[str], silences:typing.List[SilenceRow], asking:typing.Optional[SilenceAsk], alerts:typing.List[paaf_core.SourceAlerts], last_silence:typing.Optional[str], last_annotation:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo]):
         self.busy = busy
         self.silence_sources = silence_sources
         self.source = source
         self.grafana_sources = grafana_sources
         self.silences = silences
+        self.asking = asking
         self.alerts = alerts
         self.last_silence = last_silence
         self.last_annotation = last_annotation
@@ -2834,7 +3045,7 @@ class AlertState:
 
     
     def __str__(self):
-        return "AlertState(busy={}, silence_sources={}, source={}, grafana_sources={}, silences={}, alerts={}, last_silence={}, last_annotation={}, error={})".format(self.busy, self.silence_sources, self.source, self.grafana_sources, self.silences, self.alerts, self.last_silence, self.last_annotation, self.error)
+        return "AlertState(busy={}, silence_sources={}, source={}, grafana_sources={}, silences={}, asking={}, alerts={}, last_silence={}, last_annotation={}, error={})".format(self.busy, self.silence_sources, self.source, self.grafana_sources, self.silences, self.asking, self.alerts, self.last_silence, self.last_annotation, self.error)
     def __eq__(self, other):
         if self.busy != other.busy:
             return False
@@ -2845,6 +3056,8 @@ class AlertState:
         if self.grafana_sources != other.grafana_sources:
             return False
         if self.silences != other.silences:
+            return False
+        if self.asking != other.asking:
             return False
         if self.alerts != other.alerts:
             return False
@@ -2864,7 +3077,8 @@ class _UniffiFfiConverterTypeAlertState(_UniffiConverterRustBuffer):
             silence_sources=_UniffiFfiConverterSequenceString.read(buf),
             source=_UniffiFfiConverterOptionalString.read(buf),
             grafana_sources=_UniffiFfiConverterSequenceString.read(buf),
-            silences=_UniffiFfiConverterSequenceTypeSilence.read(buf),
+            silences=_UniffiFfiConverterSequenceTypeSilenceRow.read(buf),
+            asking=_UniffiFfiConverterOptionalTypeSilenceAsk.read(buf),
             alerts=_UniffiFfiConverterSequenceTypeSourceAlerts.read(buf),
             last_silence=_UniffiFfiConverterOptionalString.read(buf),
             last_annotation=_UniffiFfiConverterOptionalInt64.read(buf),
@@ -2877,7 +3091,8 @@ class _UniffiFfiConverterTypeAlertState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.check_lower(value.silence_sources)
         _UniffiFfiConverterOptionalString.check_lower(value.source)
         _UniffiFfiConverterSequenceString.check_lower(value.grafana_sources)
-        _UniffiFfiConverterSequenceTypeSilence.check_lower(value.silences)
+        _UniffiFfiConverterSequenceTypeSilenceRow.check_lower(value.silences)
+        _UniffiFfiConverterOptionalTypeSilenceAsk.check_lower(value.asking)
         _UniffiFfiConverterSequenceTypeSourceAlerts.check_lower(value.alerts)
         _UniffiFfiConverterOptionalString.check_lower(value.last_silence)
         _UniffiFfiConverterOptionalInt64.check_lower(value.last_annotation)
@@ -2889,7 +3104,8 @@ class _UniffiFfiConverterTypeAlertState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.silence_sources, buf)
         _UniffiFfiConverterOptionalString.write(value.source, buf)
         _UniffiFfiConverterSequenceString.write(value.grafana_sources, buf)
-        _UniffiFfiConverterSequenceTypeSilence.write(value.silences, buf)
+        _UniffiFfiConverterSequenceTypeSilenceRow.write(value.silences, buf)
+        _UniffiFfiConverterOptionalTypeSilenceAsk.write(value.asking, buf)
         _UniffiFfiConverterSequenceTypeSourceAlerts.write(value.alerts, buf)
         _UniffiFfiConverterOptionalString.write(value.last_silence, buf)
         _UniffiFfiConverterOptionalInt64.write(value.last_annotation, buf)
@@ -3225,19 +3441,6 @@ class _UniffiFfiConverterSequenceTypeRangeChoice(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterTypeRangeChoice.read(buf) for i in range(count)
         ]
-
-class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u32"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**32
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u32()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u32(value)
 
 class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
     @staticmethod
@@ -4478,6 +4681,85 @@ class _UniffiFfiConverterTypeFleetSelector(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.tags, buf)
         _UniffiFfiConverterSequenceString.write(value.groups, buf)
 
+class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u16"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**16
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u16()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u16(value)
+
+
+
+@dataclass
+class HostKeyAsk:
+    """
+    A new host's SSH key, shown for the user to compare with the one the host's owner reads
+    (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before trusting it.
+"""
+    def __init__(self, *, name:str, address:str, port:int, user:str, key:paaf_core.OfferedKey, question:str):
+        self.name = name
+        self.address = address
+        self.port = port
+        self.user = user
+        self.key = key
+        self.question = question
+        
+        
+
+    
+    def __str__(self):
+        return "HostKeyAsk(name={}, address={}, port={}, user={}, key={}, question={})".format(self.name, self.address, self.port, self.user, self.key, self.question)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.address != other.address:
+            return False
+        if self.port != other.port:
+            return False
+        if self.user != other.user:
+            return False
+        if self.key != other.key:
+            return False
+        if self.question != other.question:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHostKeyAsk(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HostKeyAsk(
+            name=_UniffiFfiConverterString.read(buf),
+            address=_UniffiFfiConverterString.read(buf),
+            port=_UniffiFfiConverterUInt16.read(buf),
+            user=_UniffiFfiConverterString.read(buf),
+            key=paaf_core._UniffiFfiConverterTypeOfferedKey.read(buf),
+            question=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.address)
+        _UniffiFfiConverterUInt16.check_lower(value.port)
+        _UniffiFfiConverterString.check_lower(value.user)
+        paaf_core._UniffiFfiConverterTypeOfferedKey.check_lower(value.key)
+        _UniffiFfiConverterString.check_lower(value.question)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.address, buf)
+        _UniffiFfiConverterUInt16.write(value.port, buf)
+        _UniffiFfiConverterString.write(value.user, buf)
+        paaf_core._UniffiFfiConverterTypeOfferedKey.write(value.key, buf)
+        _UniffiFfiConverterString.write(value.question, buf)
+
 
 
 class _UniffiFfiConverterSequenceTypeActionRecord(_UniffiConverterRustBuffer):
@@ -4625,25 +4907,80 @@ class _UniffiFfiConverterTypeConfigStage(_UniffiConverterRustBuffer):
 
 
 
+class _UniffiFfiConverterOptionalTypeHostKeyAsk(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeHostKeyAsk.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeHostKeyAsk.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeHostKeyAsk.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+class _UniffiFfiConverterOptionalTypeHostSummary(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeHostSummary.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeHostSummary.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeHostSummary.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class OnboardingState:
     """
     What the Onboarding screen shows.
 """
-    def __init__(self, *, stage:ConfigStage, config_path:str, hosts:int, clouds:int, monitoring:int, flags:int, error:typing.Optional[paaf_core.ErrorInfo]):
+    def __init__(self, *, stage:ConfigStage, config_path:str, hosts:int, clouds:int, monitoring:int, flags:int, busy:bool, host_key:typing.Optional[HostKeyAsk], added_host:typing.Optional[paaf_core.HostSummary], error:typing.Optional[paaf_core.ErrorInfo]):
         self.stage = stage
         self.config_path = config_path
         self.hosts = hosts
         self.clouds = clouds
         self.monitoring = monitoring
         self.flags = flags
+        self.busy = busy
+        self.host_key = host_key
+        self.added_host = added_host
         self.error = error
         
         
 
     
     def __str__(self):
-        return "OnboardingState(stage={}, config_path={}, hosts={}, clouds={}, monitoring={}, flags={}, error={})".format(self.stage, self.config_path, self.hosts, self.clouds, self.monitoring, self.flags, self.error)
+        return "OnboardingState(stage={}, config_path={}, hosts={}, clouds={}, monitoring={}, flags={}, busy={}, host_key={}, added_host={}, error={})".format(self.stage, self.config_path, self.hosts, self.clouds, self.monitoring, self.flags, self.busy, self.host_key, self.added_host, self.error)
     def __eq__(self, other):
         if self.stage != other.stage:
             return False
@@ -4656,6 +4993,12 @@ class OnboardingState:
         if self.monitoring != other.monitoring:
             return False
         if self.flags != other.flags:
+            return False
+        if self.busy != other.busy:
+            return False
+        if self.host_key != other.host_key:
+            return False
+        if self.added_host != other.added_host:
             return False
         if self.error != other.error:
             return False
@@ -4671,6 +5014,9 @@ class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
             clouds=_UniffiFfiConverterUInt32.read(buf),
             monitoring=_UniffiFfiConverterUInt32.read(buf),
             flags=_UniffiFfiConverterUInt32.read(buf),
+            busy=_UniffiFfiConverterBoolean.read(buf),
+            host_key=_UniffiFfiConverterOptionalTypeHostKeyAsk.read(buf),
+            added_host=_UniffiFfiConverterOptionalTypeHostSummary.read(buf),
             error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
         )
 
@@ -4682,6 +5028,9 @@ class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.check_lower(value.clouds)
         _UniffiFfiConverterUInt32.check_lower(value.monitoring)
         _UniffiFfiConverterUInt32.check_lower(value.flags)
+        _UniffiFfiConverterBoolean.check_lower(value.busy)
+        _UniffiFfiConverterOptionalTypeHostKeyAsk.check_lower(value.host_key)
+        _UniffiFfiConverterOptionalTypeHostSummary.check_lower(value.added_host)
         _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
 
     @staticmethod
@@ -4692,6 +5041,9 @@ class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.clouds, buf)
         _UniffiFfiConverterUInt32.write(value.monitoring, buf)
         _UniffiFfiConverterUInt32.write(value.flags, buf)
+        _UniffiFfiConverterBoolean.write(value.busy, buf)
+        _UniffiFfiConverterOptionalTypeHostKeyAsk.write(value.host_key, buf)
+        _UniffiFfiConverterOptionalTypeHostSummary.write(value.added_host, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
 
 
@@ -5558,16 +5910,29 @@ class AlertScreenProtocol(typing.Protocol):
     The Alert screen's model.
 """
     
-    def add_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
-        """
-        Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-        `minutes`, with the comment people will read; journaled.
-"""
-        raise NotImplementedError
     def annotate(self, grafana: typing.Optional[str],input: paaf_core.AnnotationInput) -> None:
         """
         Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
         dashboard and panel; journaled.
+"""
+        raise NotImplementedError
+    def ask_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
+        """
+        Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+        (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+        it mutes and the alerts firing now that match, read from the source. Bad matchers are
+        an error, nothing asked.
+"""
+        raise NotImplementedError
+    def confirm(self, ) -> None:
+        """
+        The user said yes: adds the silence asked, on the source it named; journaled. Then
+        the silences read again.
+"""
+        raise NotImplementedError
+    def dismiss(self, ) -> None:
+        """
+        The user said no: nothing is silenced.
 """
         raise NotImplementedError
     def expire_silence(self, id: str) -> None:
@@ -5623,31 +5988,6 @@ class AlertScreen(AlertScreenProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
-    def add_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
-        """
-        Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-        `minutes`, with the comment people will read; journaled.
-"""
-        
-        _UniffiFfiConverterSequenceString.check_lower(matchers)
-
-        _UniffiFfiConverterUInt32.check_lower(minutes)
-
-        _UniffiFfiConverterString.check_lower(comment)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterSequenceString.lower(matchers),
-            _UniffiFfiConverterUInt32.lower(minutes),
-            _UniffiFfiConverterString.lower(comment),
-        )
-        _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
     def annotate(self, grafana: typing.Optional[str],input: paaf_core.AnnotationInput) -> None:
         """
         Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
@@ -5667,6 +6007,64 @@ class AlertScreen(AlertScreenProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def ask_silence(self, matchers: typing.List[str],minutes: int,comment: str) -> None:
+        """
+        Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+        (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+        it mutes and the alerts firing now that match, read from the source. Bad matchers are
+        an error, nothing asked.
+"""
+        
+        _UniffiFfiConverterSequenceString.check_lower(matchers)
+
+        _UniffiFfiConverterUInt32.check_lower(minutes)
+
+        _UniffiFfiConverterString.check_lower(comment)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterSequenceString.lower(matchers),
+            _UniffiFfiConverterUInt32.lower(minutes),
+            _UniffiFfiConverterString.lower(comment),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_ask_silence,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def confirm(self, ) -> None:
+        """
+        The user said yes: adds the silence asked, on the source it named; journaled. Then
+        the silences read again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_confirm,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def dismiss(self, ) -> None:
+        """
+        The user said no: nothing is silenced.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_dismiss,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7360,8 +7758,6 @@ class _UniffiFfiConverterOptionalUInt32(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
-
-
 class _UniffiFfiConverterSequenceTypeHostSummary(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -7720,8 +8116,6 @@ class _UniffiFfiConverterTypeOverviewScreen:
     @classmethod
     def write(cls, value: OverviewScreen, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
-
-
 
 
 
@@ -8662,6 +9056,29 @@ class _UniffiFfiConverterSequenceTypeRunbook(_UniffiConverterRustBuffer):
 
         return [
             paaf_core._UniffiFfiConverterTypeRunbook.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSilence.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeSilence.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeSilence.read(buf) for i in range(count)
         ]
 
 
@@ -10154,6 +10571,19 @@ class OnboardingScreenProtocol(typing.Protocol):
     The Onboarding screen's model: what the app creates first, before paaf is open.
 """
     
+    def add_host(self, input: paaf_core.HostInput) -> None:
+        """
+        Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+        the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+        the config (its secret values to the app's store) only once the login worked; a host
+        whose key changed is refused (`HostKeyChanged`), nothing saved.
+"""
+        raise NotImplementedError
+    def dismiss_host_key(self, ) -> None:
+        """
+        The user did not recognise the key: nothing is trusted, nothing saved.
+"""
+        raise NotImplementedError
     def import_toml(self, toml: str) -> None:
         """
         Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
@@ -10178,6 +10608,12 @@ class OnboardingScreenProtocol(typing.Protocol):
     def subscribe(self, listener: OnboardingListener) -> Subscription:
         """
         Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+    def trust_host_key(self, ) -> None:
+        """
+        The user compared the fingerprint shown and it is the host's: records that key (only
+        if the host still offers it), logs in, then writes the host to the config.
 """
         raise NotImplementedError
 
@@ -10229,6 +10665,42 @@ class OnboardingScreen(OnboardingScreenProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def add_host(self, input: paaf_core.HostInput) -> None:
+        """
+        Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+        the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+        the config (its secret values to the app's store) only once the login worked; a host
+        whose key changed is refused (`HostKeyChanged`), nothing saved.
+"""
+        
+        paaf_core._UniffiFfiConverterTypeHostInput.check_lower(input)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeHostInput.lower(input),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_add_host,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def dismiss_host_key(self, ) -> None:
+        """
+        The user did not recognise the key: nothing is trusted, nothing saved.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def import_toml(self, toml: str) -> None:
         """
         Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
@@ -10308,6 +10780,22 @@ class OnboardingScreen(OnboardingScreenProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def trust_host_key(self, ) -> None:
+        """
+        The user compared the fingerprint shown and it is the host's: records that key (only
+        if the host still offers it), logs in, then writes the host to the config.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -10577,6 +11065,8 @@ __all__ = [
     "ConfigStage",
     "ConfigSource",
     "PaafError",
+    "SilenceRow",
+    "SilenceAsk",
     "AlertState",
     "PanelView",
     "OpenDashboard",
@@ -10594,6 +11084,7 @@ __all__ = [
     "FlagAsk",
     "FleetChoices",
     "FleetSelector",
+    "HostKeyAsk",
     "JournalState",
     "OnboardingState",
     "OverviewState",

@@ -15,7 +15,7 @@ mod onboarding;
 mod overview;
 mod protect;
 
-pub use alert::{AlertListener, AlertScreen, AlertState};
+pub use alert::{AlertListener, AlertScreen, AlertState, SilenceAsk, SilenceRow};
 pub use analyze::{
     AnalyzeListener, AnalyzeScreen, AnalyzeState, OpenDashboard, PanelView, QuickQuery, RangeChoice,
 };
@@ -23,7 +23,9 @@ pub use fix::{
     FixListener, FixScreen, FixState, Machine, MachineAction, MachineKind, PowerAsk, PowerRun,
 };
 pub use journal::{JournalListener, JournalScreen, JournalState};
-pub use onboarding::{ConfigStage, OnboardingListener, OnboardingScreen, OnboardingState};
+pub use onboarding::{
+    ConfigStage, HostKeyAsk, OnboardingListener, OnboardingScreen, OnboardingState,
+};
 pub use overview::{OverviewListener, OverviewScreen, OverviewState};
 pub use protect::{FlagAsk, ProtectListener, ProtectScreen, ProtectState};
 

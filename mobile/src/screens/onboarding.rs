@@ -1,10 +1,14 @@
 //! Onboarding and settings: opens the app's config, or says clearly why it cannot (empty,
-//! invalid: never a crash), and imports a config pasted as TOML (validated before it replaces
-//! the file: a bad paste changes nothing).
+//! invalid: never a crash), imports a config pasted as TOML (validated before it replaces
+//! the file: a bad paste changes nothing), and adds a host once the user compared its SSH key
+//! (the core saves it only after the key is recorded and the login worked).
 
 use super::{Store, shown};
-use crate::{Paaf, SecretStore};
-use paaf_core::ErrorInfo;
+use crate::{Paaf, RUNTIME, SecretStore};
+use paaf_core::config::{Config, HostInput};
+use paaf_core::inventory::HostSummary;
+use paaf_core::ssh::OfferedKey;
+use paaf_core::{ErrorCode, ErrorInfo, HostAdded, HostCheck};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -33,9 +37,30 @@ pub struct OnboardingState {
     pub clouds: u32,
     pub monitoring: u32,
     pub flags: u32,
-    /// Why the config is invalid, or why the last import was refused (the file then is as
-    /// it was).
+    /// A host is being added (its key read, its login checked).
+    pub busy: bool,
+    /// A new host's key waiting for the user to compare it (the dialog), none otherwise.
+    pub host_key: Option<HostKeyAsk>,
+    /// The host added here last.
+    pub added_host: Option<HostSummary>,
+    /// Why the config is invalid, or why the last import or host was refused (the file then
+    /// is as it was).
     pub error: Option<ErrorInfo>,
+}
+
+/// A new host's SSH key, shown for the user to compare with the one the host's owner reads
+/// (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before trusting it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HostKeyAsk {
+    /// The host as it will be saved.
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    /// The key it offers now (`SHA256:` fingerprint and type).
+    pub key: OfferedKey,
+    /// "Trust the ssh-ed25519 key SHA256:… of web-1 (127.0.0.1:22)? …"
+    pub question: String,
 }
 
 super::screen_model!(
@@ -52,7 +77,44 @@ pub struct OnboardingScreen {
     secrets: Arc<dyn SecretStore>,
     device: String,
     opened: Mutex<Option<Arc<Paaf>>>,
+    /// The host whose key is being asked about, secrets included (never in the state).
+    adding: Arc<Mutex<Option<HostInput>>>,
     store: Arc<Store<OnboardingState>>,
+}
+
+/// Counts what `config` configures into `s`, and the stage that follows from it.
+fn counted(s: &mut OnboardingState, config: &Config) {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    #[cfg(feature = "cloud")]
+    let clouds = config.clouds.len();
+    #[cfg(not(feature = "cloud"))]
+    let clouds = 0;
+    s.hosts = count(config.hosts.len());
+    s.clouds = count(clouds);
+    s.monitoring = count(config.monitoring.len());
+    s.flags = count(config.flags.len());
+    let empty = s.hosts + s.clouds + s.monitoring + s.flags == 0;
+    s.stage = if empty {
+        ConfigStage::Empty
+    } else {
+        ConfigStage::Ready
+    };
+}
+
+/// The question of trusting `key` for the host `input` describes.
+fn host_key_ask(input: &HostInput, key: OfferedKey) -> HostKeyAsk {
+    let question = format!(
+        "Trust the {} key {} of {} ({}:{})? Compare it with the fingerprint the host's owner reads on the host; trust it only if they are the same.",
+        key.key_type, key.fingerprint, input.name, input.address, input.port
+    );
+    HostKeyAsk {
+        name: input.name.clone(),
+        address: input.address.clone(),
+        port: input.port,
+        user: input.user.clone(),
+        key,
+        question,
+    }
 }
 
 impl OnboardingScreen {
@@ -63,22 +125,8 @@ impl OnboardingScreen {
             Ok(core) => {
                 let paaf = Paaf::from_core(core, &self.device);
                 let config = paaf.core.config();
-                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-                #[cfg(feature = "cloud")]
-                let clouds = config.clouds.len();
-                #[cfg(not(feature = "cloud"))]
-                let clouds = 0;
                 self.store.update(|s| {
-                    s.hosts = count(config.hosts.len());
-                    s.clouds = count(clouds);
-                    s.monitoring = count(config.monitoring.len());
-                    s.flags = count(config.flags.len());
-                    let empty = s.hosts + s.clouds + s.monitoring + s.flags == 0;
-                    s.stage = if empty {
-                        ConfigStage::Empty
-                    } else {
-                        ConfigStage::Ready
-                    };
+                    counted(s, &config);
                     s.error = None;
                 });
                 *slot = Some(paaf);
@@ -109,6 +157,7 @@ impl OnboardingScreen {
             secrets,
             device,
             opened: Mutex::new(None),
+            adding: Arc::default(),
         });
         screen.reload();
         screen
@@ -130,11 +179,82 @@ impl OnboardingScreen {
         );
     }
 
+    /// Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+    /// the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+    /// the config (its secret values to the app's store) only once the login worked; a host
+    /// whose key changed is refused (`HostKeyChanged`), nothing saved.
+    pub fn add_host(&self, input: HostInput) {
+        self.add(input, None);
+    }
+
+    /// The user compared the fingerprint shown and it is the host's: records that key (only
+    /// if the host still offers it), logs in, then writes the host to the config.
+    pub fn trust_host_key(&self) {
+        let (asked, input) = (self.store.get().host_key, self.adding_now().take());
+        let (Some(asked), Some(input)) = (asked, input) else {
+            return;
+        };
+        self.add(input, Some(asked.key.fingerprint));
+    }
+
+    /// The user did not recognise the key: nothing is trusted, nothing saved.
+    pub fn dismiss_host_key(&self) {
+        self.adding_now().take();
+        self.store.update(|s| s.host_key = None);
+    }
+
     /// The opened paaf (for the other screens), once the config is open (`Empty` or `Ready`).
     pub fn paaf(&self) -> Option<Arc<Paaf>> {
         self.opened
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+}
+
+impl OnboardingScreen {
+    fn adding_now(&self) -> std::sync::MutexGuard<'_, Option<HostInput>> {
+        self.adding.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds `input` with the key fingerprint the user confirmed (`trust`), or reads its key.
+    fn add(&self, input: HostInput, trust: Option<String>) {
+        let store = self.store.clone();
+        let Some(paaf) = self.paaf() else {
+            store.update(|s| {
+                s.error = Some(ErrorInfo {
+                    code: ErrorCode::InvalidInput,
+                    message: "open or import a valid config first, then add the host".into(),
+                    phase: None,
+                })
+            });
+            return;
+        };
+        let (core, adding) = (paaf.core.clone(), self.adding.clone());
+        store.update(|s| {
+            s.busy = true;
+            s.host_key = None;
+            s.error = None;
+        });
+        RUNTIME.spawn(async move {
+            let added = core
+                .add_host(input.clone(), HostCheck::Login { trust })
+                .await;
+            let config = core.config();
+            store.update(|s| {
+                s.busy = false;
+                match added {
+                    Ok(HostAdded::KeyToConfirm { key }) => {
+                        s.host_key = Some(host_key_ask(&input, key));
+                        *adding.lock().unwrap_or_else(|p| p.into_inner()) = Some(input);
+                    }
+                    Ok(HostAdded::Added { host }) => {
+                        counted(s, &config);
+                        s.added_host = Some(host);
+                    }
+                    Err(e) => s.error = Some(shown(&e)),
+                }
+            });
+        });
     }
 }

@@ -283,7 +283,7 @@ class PeersTest {
     }
 
     @Test
-    fun alertAddsAndExpiresASilenceOnAlertmanagerAndAnnotatesGrafana() {
+    fun alertSilencesAfterAConfirmationExpiresAndAnnotatesGrafana() {
         GrafanaContract().use { grafana ->
             val paaf = openWithGrafana("alert", grafana)
             val alert = paaf.alertScreen()
@@ -291,18 +291,43 @@ class PeersTest {
             alert.subscribe(seen).use {
                 val first = seen.until("a first read") { !it.busy }
                 assertEquals(listOf("am", "ops"), first.silenceSources)
-                alert.addSilence(listOf("alertname=PaafTestAlwaysFiring"), 30u, "kotlin looks at it")
+                // The confirmation names what it mutes and how many alerts fire now; no: nothing.
+                var state = first
+                while (state.alerts.none { s -> s.source == "am" && s.alerts.any { it.name == "PaafTestAlwaysFiring" } }) {
+                    Thread.sleep(1_000)
+                    alert.refresh()
+                    state = seen.until("a refresh") { !it.busy }
+                }
+                val matchers = listOf("alertname=PaafTestAlwaysFiring")
+                alert.askSilence(matchers, 30u, "kotlin looks at it")
+                val ask = seen.until("the confirmation") { it.asking != null && !it.busy }.asking!!
+                assertEquals(matchers, ask.matchers)
+                assertEquals(1u, ask.matchingNow)
+                assertEquals(listOf("PaafTestAlwaysFiring"), ask.matchingNames)
+                assertTrue(ask.question, ask.question.startsWith("Silence 1 alert firing now on am ("))
+                alert.dismiss()
+                seen.until("the dialog closed") { it.asking == null }
+                assertTrue(runBlocking { paaf.silences("am") }.none { it.comment == "kotlin looks at it" })
+
+                alert.askSilence(matchers, 30u, "kotlin looks at it")
+                seen.until("the confirmation") { it.asking != null && !it.busy }
+                alert.confirm()
                 val added = seen.until("the silence") { s -> !s.busy && s.lastSilence != null && s.silences.isNotEmpty() }
-                val silence = added.silences.first { it.id == added.lastSilence }
-                assertEquals(SilenceState.ACTIVE, silence.state)
-                assertEquals("kotlin looks at it", silence.comment)
+                val row = added.silences.first { it.silence.id == added.lastSilence }
+                assertEquals(SilenceState.ACTIVE, row.silence.state)
+                assertEquals("kotlin looks at it", row.silence.comment)
+                assertTrue(row.canExpire)
 
-                alert.expireSilence(silence.id)
-                seen.until("expired") { s -> !s.busy && s.silences.any { it.id == silence.id && it.state == SilenceState.EXPIRED } }
+                alert.expireSilence(row.silence.id)
+                val expired = seen.until("expired") { s ->
+                    !s.busy && s.silences.any { it.silence.id == row.silence.id && it.silence.state == SilenceState.EXPIRED }
+                }
+                assertTrue(expired.silences.first { it.silence.id == row.silence.id }.canExpire.not())
 
-                alert.addSilence(listOf("no matcher"), 30u, "x")
+                alert.askSilence(listOf("no matcher"), 30u, "x")
                 val refused = seen.until("the refusal") { it.error != null && !it.busy }
                 assertEquals(ErrorCode.INVALID_INPUT, refused.error!!.code)
+                assertEquals(null, refused.asking)
 
                 alert.annotate(null, AnnotationInput("rolled back", listOf("deploy"), "checkout", 2L))
                 val annotated = seen.until("the annotation") { it.lastAnnotation != null && !it.busy }

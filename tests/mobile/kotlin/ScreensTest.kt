@@ -107,6 +107,40 @@ class ScreensTest {
     }
 
     @Test
+    fun onboardingAddsAHostOnceItsKeyIsComparedAndKeepsItsPasswordInTheAppStore() {
+        waitForTestHost(port, hostDir)
+        val config = File(sandbox("add-host"), "config.toml").apply { writeText("operator = \"kotlin-tests\"\n") }
+        val store = MapStore()
+        val screen = OnboardingScreen(config.path, store, "test-phone")
+        val seen = SeenOnboarding()
+        // The fingerprint the host's owner reads on the host.
+        val keygen = ProcessBuilder("ssh-keygen", "-lf", File(hostDir, "ssh_host_ed25519_key.pub").path).start()
+        val served = keygen.inputStream.bufferedReader().readText().split(" ")[1]
+        val input = HostInput("web-1", "127.0.0.1", port.toUShort(), "paaf-test",
+            AuthInput.Password(SecretInput.Value("paaf-test-password")))
+        screen.subscribe(seen).use {
+            seen.until("the empty stage") { it.stage == ConfigStage.EMPTY }
+            screen.addHost(input)
+            val asked = seen.until("the key to compare") { it.hostKey != null }.hostKey!!
+            assertEquals(served, asked.key.fingerprint)
+            assertTrue(asked.question, asked.question.contains(served))
+            screen.dismissHostKey()
+            seen.until("the dialog closed") { it.hostKey == null }
+            assertTrue(!config.readText().contains("web-1") && store.values.isEmpty())
+
+            screen.addHost(input)
+            seen.until("the key to compare") { it.hostKey != null }
+            screen.trustHostKey()
+            val added = seen.until("the host added") { it.addedHost != null && !it.busy }
+            assertNull(added.error)
+            assertEquals(ConfigStage.READY to 1u, added.stage to added.hosts)
+            assertTrue(config.readText().contains("keyring:host-web-1-password"))
+            assertEquals("paaf-test-password", store.values["host-web-1-password"])
+        }
+        screen.close()
+    }
+
+    @Test
     fun fixRebootsAfterTheConfirmationWithLiveProgressAndTheJournalShowsIt() {
         waitForTestHost(port, hostDir)
         val dir = sandbox("fix")

@@ -44,20 +44,34 @@ def test_analyze_draws_a_quick_query_bucketed_for_the_width(prometheus):
     assert refused.error.code == Code.CONFIG
 
 
-def test_alert_adds_and_expires_a_silence_on_the_real_alertmanager(prometheus):
+def test_alert_silences_after_a_confirmation_and_expires_on_the_real_alertmanager(prometheus):
     p, _, _ = open_paaf(text=monitoring(prometheus))
     alert = p.alert_screen()
     seen, _sub = listen(alert, "Alert")
     first = seen.until("a first read", lambda s: not s.busy)
     assert first.silence_sources == ["am"] and first.source == "am"
 
-    alert.add_silence(["alertname=PaafTestAlwaysFiring"], 15, "python looks at it")
+    # The confirmation says what it mutes; the silence is added only on yes.
+    state = first
+    while not any(a.source == "am" and any(x.name == "PaafTestAlwaysFiring" for x in a.alerts) for a in state.alerts):
+        time.sleep(1)  # Prometheus has just started: the alert reaches the Alertmanager soon
+        alert.refresh()
+        state = seen.until("a refresh", lambda s: not s.busy)
+    alert.ask_silence(["alertname=PaafTestAlwaysFiring"], 15, "python looks at it")
+    ask = seen.until("the confirmation", lambda s: s.asking is not None and not s.busy).asking
+    assert ask.matching_now == 1 and ask.matching_names == ["PaafTestAlwaysFiring"]
+    assert ask.question.endswith("for 15 min?"), ask.question
+    alert.confirm()
     added = seen.until("the silence", lambda s: not s.busy and s.last_silence and s.silences)
-    silence = next(s for s in added.silences if s.id == added.last_silence)
+    row = next(r for r in added.silences if r.silence.id == added.last_silence)
+    silence = row.silence
     assert silence.state == paaf.SilenceState.ACTIVE and silence.comment == "python looks at it"
+    assert row.can_expire
 
     alert.expire_silence(silence.id)
-    seen.until(
+    expired = seen.until(
         "the silence expired",
-        lambda s: not s.busy and any(x.id == silence.id and x.state == paaf.SilenceState.EXPIRED for x in s.silences),
+        lambda s: not s.busy
+        and any(r.silence.id == silence.id and r.silence.state == paaf.SilenceState.EXPIRED for r in s.silences),
     )
+    assert not next(r for r in expired.silences if r.silence.id == silence.id).can_expire

@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -815,16 +831,29 @@ public func FfiConverterTypeAlertListener_lower(_ value: AlertListener) -> UInt6
 public protocol AlertScreenProtocol: AnyObject, Sendable {
     
     /**
-     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-     * `minutes`, with the comment people will read; journaled.
-     */
-    func addSilence(matchers: [String], minutes: UInt32, comment: String) 
-    
-    /**
      * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
      * dashboard and panel; journaled.
      */
     func annotate(grafana: String?, input: AnnotationInput) 
+    
+    /**
+     * Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+     * (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+     * it mutes and the alerts firing now that match, read from the source. Bad matchers are
+     * an error, nothing asked.
+     */
+    func askSilence(matchers: [String], minutes: UInt32, comment: String) 
+    
+    /**
+     * The user said yes: adds the silence asked, on the source it named; journaled. Then
+     * the silences read again.
+     */
+    func confirm() 
+    
+    /**
+     * The user said no: nothing is silenced.
+     */
+    func dismiss() 
     
     /**
      * Ends silence `id` now; journaled.
@@ -909,21 +938,6 @@ open class AlertScreen: AlertScreenProtocol, @unchecked Sendable {
 
     
     /**
-     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-     * `minutes`, with the comment people will read; journaled.
-     */
-open func addSilence(matchers: [String], minutes: UInt32, comment: String)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_paaf_mobile_fn_method_alertscreen_add_silence(
-            self.uniffiCloneHandle(),
-        FfiConverterSequenceString.lower(matchers),
-        FfiConverterUInt32.lower(minutes),
-        FfiConverterString.lower(comment),uniffiCallStatus
-    )
-}
-}
-    
-    /**
      * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
      * dashboard and panel; journaled.
      */
@@ -933,6 +947,46 @@ open func annotate(grafana: String?, input: AnnotationInput)  {try! rustCall() {
             self.uniffiCloneHandle(),
         FfiConverterOptionString.lower(grafana),
         FfiConverterTypeAnnotationInput_lower(input),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+     * (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+     * it mutes and the alerts firing now that match, read from the source. Bad matchers are
+     * an error, nothing asked.
+     */
+open func askSilence(matchers: [String], minutes: UInt32, comment: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_ask_silence(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(matchers),
+        FfiConverterUInt32.lower(minutes),
+        FfiConverterString.lower(comment),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said yes: adds the silence asked, on the source it named; journaled. Then
+     * the silences read again.
+     */
+open func confirm()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_confirm(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said no: nothing is silenced.
+     */
+open func dismiss()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_alertscreen_dismiss(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
 }
@@ -2984,6 +3038,19 @@ public func FfiConverterTypeOnboardingListener_lower(_ value: OnboardingListener
 public protocol OnboardingScreenProtocol: AnyObject, Sendable {
     
     /**
+     * Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+     * the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+     * the config (its secret values to the app's store) only once the login worked; a host
+     * whose key changed is refused (`HostKeyChanged`), nothing saved.
+     */
+    func addHost(input: HostInput) 
+    
+    /**
+     * The user did not recognise the key: nothing is trusted, nothing saved.
+     */
+    func dismissHostKey() 
+    
+    /**
      * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */
@@ -3008,6 +3075,12 @@ public protocol OnboardingScreenProtocol: AnyObject, Sendable {
      * Adds a listener: it gets the state now, then each new one.
      */
     func subscribe(listener: OnboardingListener)  -> Subscription
+    
+    /**
+     * The user compared the fingerprint shown and it is the host's: records that key (only
+     * if the host still offers it), logs in, then writes the host to the config.
+     */
+    func trustHostKey() 
     
 }
 /**
@@ -3082,6 +3155,32 @@ public convenience init(configPath: String, secrets: SecretStore, device: String
 
     
     /**
+     * Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+     * the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+     * the config (its secret values to the app's store) only once the login worked; a host
+     * whose key changed is refused (`HostKeyChanged`), nothing saved.
+     */
+open func addHost(input: HostInput)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_add_host(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHostInput_lower(input),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user did not recognise the key: nothing is trusted, nothing saved.
+     */
+open func dismissHostKey()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */
@@ -3140,6 +3239,18 @@ open func subscribe(listener: OnboardingListener) -> Subscription  {
         FfiConverterTypeOnboardingListener_lower(listener),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The user compared the fingerprint shown and it is the host's: records that key (only
+     * if the host still offers it), logs in, then writes the host to the config.
+     */
+open func trustHostKey()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
 
@@ -6447,7 +6558,11 @@ public struct AlertState: Equatable, Hashable {
      * The silences of the source: active first, then pending, then the expired ones; each
      * group newest first.
      */
-    public var silences: [Silence]
+    public var silences: [SilenceRow]
+    /**
+     * A silence waiting for the user's yes (the dialog), none otherwise.
+     */
+    public var asking: SilenceAsk?
     /**
      * The alerts of every monitoring source, to silence one.
      */
@@ -6477,7 +6592,10 @@ public struct AlertState: Equatable, Hashable {
         /**
          * The silences of the source: active first, then pending, then the expired ones; each
          * group newest first.
-         */silences: [Silence], 
+         */silences: [SilenceRow], 
+        /**
+         * A silence waiting for the user's yes (the dialog), none otherwise.
+         */asking: SilenceAsk?, 
         /**
          * The alerts of every monitoring source, to silence one.
          */alerts: [SourceAlerts], 
@@ -6492,6 +6610,7 @@ public struct AlertState: Equatable, Hashable {
         self.source = source
         self.grafanaSources = grafanaSources
         self.silences = silences
+        self.asking = asking
         self.alerts = alerts
         self.lastSilence = lastSilence
         self.lastAnnotation = lastAnnotation
@@ -6518,7 +6637,8 @@ public struct FfiConverterTypeAlertState: FfiConverterRustBuffer {
                 silenceSources: FfiConverterSequenceString.read(from: &buf), 
                 source: FfiConverterOptionString.read(from: &buf), 
                 grafanaSources: FfiConverterSequenceString.read(from: &buf), 
-                silences: FfiConverterSequenceTypeSilence.read(from: &buf), 
+                silences: FfiConverterSequenceTypeSilenceRow.read(from: &buf), 
+                asking: FfiConverterOptionTypeSilenceAsk.read(from: &buf), 
                 alerts: FfiConverterSequenceTypeSourceAlerts.read(from: &buf), 
                 lastSilence: FfiConverterOptionString.read(from: &buf), 
                 lastAnnotation: FfiConverterOptionInt64.read(from: &buf), 
@@ -6531,7 +6651,8 @@ public struct FfiConverterTypeAlertState: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.silenceSources, into: &buf)
         FfiConverterOptionString.write(value.source, into: &buf)
         FfiConverterSequenceString.write(value.grafanaSources, into: &buf)
-        FfiConverterSequenceTypeSilence.write(value.silences, into: &buf)
+        FfiConverterSequenceTypeSilenceRow.write(value.silences, into: &buf)
+        FfiConverterOptionTypeSilenceAsk.write(value.asking, into: &buf)
         FfiConverterSequenceTypeSourceAlerts.write(value.alerts, into: &buf)
         FfiConverterOptionString.write(value.lastSilence, into: &buf)
         FfiConverterOptionInt64.write(value.lastAnnotation, into: &buf)
@@ -7392,6 +7513,98 @@ public func FfiConverterTypeFleetSelector_lower(_ value: FleetSelector) -> RustB
 
 
 /**
+ * A new host's SSH key, shown for the user to compare with the one the host's owner reads
+ * (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before trusting it.
+ */
+public struct HostKeyAsk: Equatable, Hashable {
+    /**
+     * The host as it will be saved.
+     */
+    public var name: String
+    public var address: String
+    public var port: UInt16
+    public var user: String
+    /**
+     * The key it offers now (`SHA256:` fingerprint and type).
+     */
+    public var key: OfferedKey
+    /**
+     * "Trust the ssh-ed25519 key SHA256:… of web-1 (127.0.0.1:22)? …"
+     */
+    public var question: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The host as it will be saved.
+         */name: String, address: String, port: UInt16, user: String, 
+        /**
+         * The key it offers now (`SHA256:` fingerprint and type).
+         */key: OfferedKey, 
+        /**
+         * "Trust the ssh-ed25519 key SHA256:… of web-1 (127.0.0.1:22)? …"
+         */question: String) {
+        self.name = name
+        self.address = address
+        self.port = port
+        self.user = user
+        self.key = key
+        self.question = question
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HostKeyAsk: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHostKeyAsk: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HostKeyAsk {
+        return
+            try HostKeyAsk(
+                name: FfiConverterString.read(from: &buf), 
+                address: FfiConverterString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf), 
+                user: FfiConverterString.read(from: &buf), 
+                key: FfiConverterTypeOfferedKey.read(from: &buf), 
+                question: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HostKeyAsk, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.address, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+        FfiConverterString.write(value.user, into: &buf)
+        FfiConverterTypeOfferedKey.write(value.key, into: &buf)
+        FfiConverterString.write(value.question, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostKeyAsk_lift(_ buf: RustBuffer) throws -> HostKeyAsk {
+    return try FfiConverterTypeHostKeyAsk.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostKeyAsk_lower(_ value: HostKeyAsk) -> RustBuffer {
+    return FfiConverterTypeHostKeyAsk.lower(value)
+}
+
+
+/**
  * What the Journal screen shows.
  */
 public struct JournalState: Equatable, Hashable {
@@ -7634,8 +7847,20 @@ public struct OnboardingState: Equatable, Hashable {
     public var monitoring: UInt32
     public var flags: UInt32
     /**
-     * Why the config is invalid, or why the last import was refused (the file then is as
-     * it was).
+     * A host is being added (its key read, its login checked).
+     */
+    public var busy: Bool
+    /**
+     * A new host's key waiting for the user to compare it (the dialog), none otherwise.
+     */
+    public var hostKey: HostKeyAsk?
+    /**
+     * The host added here last.
+     */
+    public var addedHost: HostSummary?
+    /**
+     * Why the config is invalid, or why the last import or host was refused (the file then
+     * is as it was).
      */
     public var error: ErrorInfo?
 
@@ -7649,8 +7874,17 @@ public struct OnboardingState: Equatable, Hashable {
          * What the open config holds.
          */hosts: UInt32, clouds: UInt32, monitoring: UInt32, flags: UInt32, 
         /**
-         * Why the config is invalid, or why the last import was refused (the file then is as
-         * it was).
+         * A host is being added (its key read, its login checked).
+         */busy: Bool, 
+        /**
+         * A new host's key waiting for the user to compare it (the dialog), none otherwise.
+         */hostKey: HostKeyAsk?, 
+        /**
+         * The host added here last.
+         */addedHost: HostSummary?, 
+        /**
+         * Why the config is invalid, or why the last import or host was refused (the file then
+         * is as it was).
          */error: ErrorInfo?) {
         self.stage = stage
         self.configPath = configPath
@@ -7658,6 +7892,9 @@ public struct OnboardingState: Equatable, Hashable {
         self.clouds = clouds
         self.monitoring = monitoring
         self.flags = flags
+        self.busy = busy
+        self.hostKey = hostKey
+        self.addedHost = addedHost
         self.error = error
     }
 
@@ -7683,6 +7920,9 @@ public struct FfiConverterTypeOnboardingState: FfiConverterRustBuffer {
                 clouds: FfiConverterUInt32.read(from: &buf), 
                 monitoring: FfiConverterUInt32.read(from: &buf), 
                 flags: FfiConverterUInt32.read(from: &buf), 
+                busy: FfiConverterBool.read(from: &buf), 
+                hostKey: FfiConverterOptionTypeHostKeyAsk.read(from: &buf), 
+                addedHost: FfiConverterOptionTypeHostSummary.read(from: &buf), 
                 error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
         )
     }
@@ -7694,6 +7934,9 @@ public struct FfiConverterTypeOnboardingState: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.clouds, into: &buf)
         FfiConverterUInt32.write(value.monitoring, into: &buf)
         FfiConverterUInt32.write(value.flags, into: &buf)
+        FfiConverterBool.write(value.busy, into: &buf)
+        FfiConverterOptionTypeHostKeyAsk.write(value.hostKey, into: &buf)
+        FfiConverterOptionTypeHostSummary.write(value.addedHost, into: &buf)
         FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
     }
 }
@@ -8439,6 +8682,185 @@ public func FfiConverterTypeRangeChoice_lower(_ value: RangeChoice) -> RustBuffe
 
 
 /**
+ * The confirmation a silence waits for: what it mutes, for how long, where, and which alerts
+ * firing now it would hide.
+ */
+public struct SilenceAsk: Equatable, Hashable {
+    /**
+     * The source it goes to (named in `question`).
+     */
+    public var source: String?
+    /**
+     * The matchers as entered (sent so once confirmed).
+     */
+    public var matchers: [String]
+    public var minutes: UInt32
+    public var comment: String
+    /**
+     * How many alerts firing now on the source it matches, and their names (each once).
+     */
+    public var matchingNow: UInt32
+    public var matchingNames: [String]
+    /**
+     * "Silence 1 alert firing now on am (http://…) for 30 min?"
+     */
+    public var question: String
+    /**
+     * The call as it will be sent (the matchers as the source reads them) and the comment.
+     */
+    public var steps: [String]
+    /**
+     * Set when it matches no alert firing now (a typo in a matcher?).
+     */
+    public var warning: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The source it goes to (named in `question`).
+         */source: String?, 
+        /**
+         * The matchers as entered (sent so once confirmed).
+         */matchers: [String], minutes: UInt32, comment: String, 
+        /**
+         * How many alerts firing now on the source it matches, and their names (each once).
+         */matchingNow: UInt32, matchingNames: [String], 
+        /**
+         * "Silence 1 alert firing now on am (http://…) for 30 min?"
+         */question: String, 
+        /**
+         * The call as it will be sent (the matchers as the source reads them) and the comment.
+         */steps: [String], 
+        /**
+         * Set when it matches no alert firing now (a typo in a matcher?).
+         */warning: String?) {
+        self.source = source
+        self.matchers = matchers
+        self.minutes = minutes
+        self.comment = comment
+        self.matchingNow = matchingNow
+        self.matchingNames = matchingNames
+        self.question = question
+        self.steps = steps
+        self.warning = warning
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SilenceAsk: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSilenceAsk: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SilenceAsk {
+        return
+            try SilenceAsk(
+                source: FfiConverterOptionString.read(from: &buf), 
+                matchers: FfiConverterSequenceString.read(from: &buf), 
+                minutes: FfiConverterUInt32.read(from: &buf), 
+                comment: FfiConverterString.read(from: &buf), 
+                matchingNow: FfiConverterUInt32.read(from: &buf), 
+                matchingNames: FfiConverterSequenceString.read(from: &buf), 
+                question: FfiConverterString.read(from: &buf), 
+                steps: FfiConverterSequenceString.read(from: &buf), 
+                warning: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SilenceAsk, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.source, into: &buf)
+        FfiConverterSequenceString.write(value.matchers, into: &buf)
+        FfiConverterUInt32.write(value.minutes, into: &buf)
+        FfiConverterString.write(value.comment, into: &buf)
+        FfiConverterUInt32.write(value.matchingNow, into: &buf)
+        FfiConverterSequenceString.write(value.matchingNames, into: &buf)
+        FfiConverterString.write(value.question, into: &buf)
+        FfiConverterSequenceString.write(value.steps, into: &buf)
+        FfiConverterOptionString.write(value.warning, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceAsk_lift(_ buf: RustBuffer) throws -> SilenceAsk {
+    return try FfiConverterTypeSilenceAsk.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceAsk_lower(_ value: SilenceAsk) -> RustBuffer {
+    return FfiConverterTypeSilenceAsk.lower(value)
+}
+
+
+/**
+ * A silence of the source, and whether it can still be ended (an expired one cannot).
+ */
+public struct SilenceRow: Equatable, Hashable {
+    public var silence: Silence
+    public var canExpire: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(silence: Silence, canExpire: Bool) {
+        self.silence = silence
+        self.canExpire = canExpire
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SilenceRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSilenceRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SilenceRow {
+        return
+            try SilenceRow(
+                silence: FfiConverterTypeSilence.read(from: &buf), 
+                canExpire: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SilenceRow, into buf: inout [UInt8]) {
+        FfiConverterTypeSilence.write(value.silence, into: &buf)
+        FfiConverterBool.write(value.canExpire, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceRow_lift(_ buf: RustBuffer) throws -> SilenceRow {
+    return try FfiConverterTypeSilenceRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSilenceRow_lower(_ value: SilenceRow) -> RustBuffer {
+    return FfiConverterTypeSilenceRow.lower(value)
+}
+
+
+/**
  * Where the app keeps paaf's config.
  */
 
@@ -9133,6 +9555,30 @@ fileprivate struct FfiConverterOptionTypeFlagChange: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeHostSummary: FfiConverterRustBuffer {
+    typealias SwiftType = HostSummary?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHostSummary.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHostSummary.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeIncident: FfiConverterRustBuffer {
     typealias SwiftType = Incident?
 
@@ -9277,6 +9723,30 @@ fileprivate struct FfiConverterOptionTypeFlagAsk: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeHostKeyAsk: FfiConverterRustBuffer {
+    typealias SwiftType = HostKeyAsk?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHostKeyAsk.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHostKeyAsk.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeOpenDashboard: FfiConverterRustBuffer {
     typealias SwiftType = OpenDashboard?
 
@@ -9341,6 +9811,30 @@ fileprivate struct FfiConverterOptionTypePowerRun: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypePowerRun.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSilenceAsk: FfiConverterRustBuffer {
+    typealias SwiftType = SilenceAsk?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSilenceAsk.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSilenceAsk.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -9847,6 +10341,31 @@ fileprivate struct FfiConverterSequenceTypeRangeChoice: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeSilenceRow: FfiConverterRustBuffer {
+    typealias SwiftType = [SilenceRow]
+
+    public static func write(_ value: [SilenceRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSilenceRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SilenceRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SilenceRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSilenceRow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer {
     typealias SwiftType = [MachineAction]
 
@@ -10118,10 +10637,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_alertscreen_add_silence() != 56894) {
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833) {
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence() != 56013) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_confirm() != 43133) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_alertscreen_dismiss() != 13984) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence() != 3442) {
@@ -10220,6 +10745,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() != 30946) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 35166) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10233,6 +10764,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe() != 21774) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() != 18643) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 54443) {

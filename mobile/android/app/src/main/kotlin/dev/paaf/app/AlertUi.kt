@@ -26,9 +26,9 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import dev.paaf.core.AnnotationInput
 import dev.paaf.core.Matcher
-import dev.paaf.core.Silence
 import dev.paaf.mobile.AlertScreen
 import dev.paaf.mobile.AlertState
+import dev.paaf.mobile.SilenceRow
 import java.time.Instant
 
 /** The silence lengths offered, as (label, minutes). */
@@ -45,14 +45,15 @@ private fun spelled(matcher: Matcher): String {
 
 /**
  * Alert: the silences of a source (active, pending, expired, as the model orders them) with
- * expire; a silence added with its matchers, length and comment (a firing alert's Silence
- * button fills its name in); a Grafana annotation written now.
+ * expire where the model allows it; a silence asked with its matchers, length and comment (a
+ * firing alert's Silence button fills its name in), added once the model's confirmation of
+ * what it mutes is accepted; a Grafana annotation written now.
  */
 @Composable
 fun AlertUi(model: Observed<AlertScreen, AlertState>) {
     val state: AlertState by model.state.collectAsStateWithLifecycle()
     val screen: AlertScreen = model.screen
-    // The forms, as typed; nothing reaches the model before Add / Annotate.
+    // The forms, as typed; nothing reaches the model before Silence / Annotate.
     var matchers by rememberSaveable { mutableStateOf("") }
     var minutes by rememberSaveable { mutableIntStateOf(LENGTHS[1].second) }
     var comment by rememberSaveable { mutableStateOf("") }
@@ -80,12 +81,12 @@ fun AlertUi(model: Observed<AlertScreen, AlertState>) {
                 }
                 OutlinedTextField(comment, { comment = it }, label = { Text("Comment") }, modifier = Modifier.fillMaxWidth())
                 Button(onClick = {
-                    screen.addSilence(matchers.lines().filter(String::isNotBlank), minutes.toUInt(), comment)
+                    screen.askSilence(matchers.lines().filter(String::isNotBlank), minutes.toUInt(), comment)
                 }) { Text("Silence") }
             }
         }
         item { SectionTitle("Silences") }
-        items(state.silences) { SilenceRow(it, onExpire = { screen.expireSilence(it.id) }) }
+        items(state.silences) { SilenceCard(it, onExpire = { screen.expireSilence(it.silence.id) }) }
         state.alerts.forEach { source ->
             item { SectionTitle("Alerts: ${source.source} (${source.kind})") }
             source.error?.let { item { ErrorCard(it) } }
@@ -113,10 +114,21 @@ fun AlertUi(model: Observed<AlertScreen, AlertState>) {
             }
         }
     }
+    state.asking?.let {
+        Confirm(
+            question = it.question,
+            steps = it.steps,
+            warning = it.warning,
+            yes = "Silence",
+            onConfirm = screen::confirm,
+            onDismiss = screen::dismiss,
+        )
+    }
 }
 
 @Composable
-private fun SilenceRow(silence: Silence, onExpire: () -> Unit) {
+private fun SilenceCard(row: SilenceRow, onExpire: () -> Unit) {
+    val silence = row.silence
     Card(Modifier.fillMaxWidth()) {
         Row(Modifier.padding(12.dp), verticalAlignment = Alignment.CenterVertically) {
             Column(Modifier.weight(1f), verticalArrangement = Arrangement.spacedBy(2.dp)) {
@@ -135,7 +147,7 @@ private fun SilenceRow(silence: Silence, onExpire: () -> Unit) {
                 )
                 Text(silence.comment, style = MaterialTheme.typography.bodySmall)
             }
-            TextButton(onClick = onExpire) { Text("Expire") }
+            TextButton(onClick = onExpire, enabled = row.canExpire) { Text("Expire") }
         }
     }
 }

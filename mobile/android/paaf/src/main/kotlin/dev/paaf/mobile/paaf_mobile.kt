@@ -1195,9 +1195,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_alertlistener_on_state(
     ): Int
-    external fun uniffi_paaf_mobile_checksum_method_alertscreen_add_silence(
-    ): Int
     external fun uniffi_paaf_mobile_checksum_method_alertscreen_annotate(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_confirm(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_alertscreen_dismiss(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence(
     ): Int
@@ -1263,6 +1267,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf(
@@ -1272,6 +1280,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_state(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_overviewlistener_on_state(
     ): Int
@@ -1519,9 +1529,13 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_free_alertscreen(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_paaf_mobile_fn_method_alertscreen_add_silence(`ptr`: Long,`matchers`: RustBuffer.ByValue,`minutes`: Int,`comment`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
     external fun uniffi_paaf_mobile_fn_method_alertscreen_annotate(`ptr`: Long,`grafana`: RustBuffer.ByValue,`input`: RustBufferAnnotationInput.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_ask_silence(`ptr`: Long,`matchers`: RustBuffer.ByValue,`minutes`: Int,`comment`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_confirm(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_alertscreen_dismiss(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_paaf_mobile_fn_method_alertscreen_expire_silence(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1629,6 +1643,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_paaf_mobile_fn_constructor_onboardingscreen_new(`configPath`: RustBuffer.ByValue,`secrets`: Long,`device`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_add_host(`ptr`: Long,`input`: RustBufferHostInput.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml(`ptr`: Long,`toml`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_paaf_mobile_fn_method_onboardingscreen_paaf(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1639,6 +1657,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_onboardingscreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_paaf_mobile_fn_clone_overviewlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_free_overviewlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -2006,10 +2026,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() and 0xFFFF) != 27704) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_add_silence() and 0xFFFF) != 56894) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() and 0xFFFF) != 48833) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() and 0xFFFF) != 48833) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_ask_silence() and 0xFFFF) != 56013) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_confirm() and 0xFFFF) != 43133) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_dismiss() and 0xFFFF) != 13984) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_expire_silence() and 0xFFFF) != 3442) {
@@ -2108,6 +2134,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() and 0xFFFF) != 27021) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() and 0xFFFF) != 3228) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() and 0xFFFF) != 30946) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() and 0xFFFF) != 35166) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -2121,6 +2153,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_subscribe() and 0xFFFF) != 21774) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() and 0xFFFF) != 18643) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() and 0xFFFF) != 54443) {
@@ -2409,6 +2444,33 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
+    }
 }
 
 /**
@@ -3002,16 +3064,29 @@ public object FfiConverterTypeAlertListener: FfiConverter<AlertListener, Long> {
 public interface AlertScreenInterface {
     
     /**
-     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-     * `minutes`, with the comment people will read; journaled.
-     */
-    fun `addSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
-    
-    /**
      * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
      * dashboard and panel; journaled.
      */
     fun `annotate`(`grafana`: kotlin.String?, `input`: AnnotationInput)
+    
+    /**
+     * Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+     * (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+     * it mutes and the alerts firing now that match, read from the source. Bad matchers are
+     * an error, nothing asked.
+     */
+    fun `askSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
+    
+    /**
+     * The user said yes: adds the silence asked, on the source it named; journaled. Then
+     * the silences read again.
+     */
+    fun `confirm`()
+    
+    /**
+     * The user said no: nothing is silenced.
+     */
+    fun `dismiss`()
     
     /**
      * Ends silence `id` now; journaled.
@@ -3147,13 +3222,33 @@ open class AlertScreen: Disposable, AutoCloseable, AlertScreenInterface
 
     
     /**
-     * Silences the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for
-     * `minutes`, with the comment people will read; journaled.
-     */override fun `addSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
+     * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
+     * dashboard and panel; journaled.
+     */override fun `annotate`(`grafana`: kotlin.String?, `input`: AnnotationInput)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_add_silence(
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate(
+        it,
+        
+        FfiConverterOptionalString.lower(`grafana`),
+        FfiConverterTypeAnnotationInput.lower(`input`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Asks the confirmation (`asking`) of silencing the alerts matching every matcher
+     * (`alertname=X`, `job=~"api.*"`) for `minutes`, with the comment people will read: what
+     * it mutes and the alerts firing now that match, read from the source. Bad matchers are
+     * an error, nothing asked.
+     */override fun `askSilence`(`matchers`: List<kotlin.String>, `minutes`: kotlin.UInt, `comment`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_ask_silence(
         it,
         
         FfiConverterSequenceString.lower(`matchers`),
@@ -3166,17 +3261,30 @@ open class AlertScreen: Disposable, AutoCloseable, AlertScreenInterface
 
     
     /**
-     * Writes a Grafana annotation now on `grafana` (null: the only one), org-wide or on a
-     * dashboard and panel; journaled.
-     */override fun `annotate`(`grafana`: kotlin.String?, `input`: AnnotationInput)
+     * The user said yes: adds the silence asked, on the source it named; journaled. Then
+     * the silences read again.
+     */override fun `confirm`()
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_annotate(
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_confirm(
         it,
-        
-        FfiConverterOptionalString.lower(`grafana`),
-        FfiConverterTypeAnnotationInput.lower(`input`),_status)
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user said no: nothing is silenced.
+     */override fun `dismiss`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_alertscreen_dismiss(
+        it,
+        _status)
 }
     }
     
@@ -6539,6 +6647,19 @@ public object FfiConverterTypeOnboardingListener: FfiConverter<OnboardingListene
 public interface OnboardingScreenInterface {
     
     /**
+     * Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+     * the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+     * the config (its secret values to the app's store) only once the login worked; a host
+     * whose key changed is refused (`HostKeyChanged`), nothing saved.
+     */
+    fun `addHost`(`input`: HostInput)
+    
+    /**
+     * The user did not recognise the key: nothing is trusted, nothing saved.
+     */
+    fun `dismissHostKey`()
+    
+    /**
      * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */
@@ -6563,6 +6684,12 @@ public interface OnboardingScreenInterface {
      * Adds a listener: it gets the state now, then each new one.
      */
     fun `subscribe`(`listener`: OnboardingListener): Subscription
+    
+    /**
+     * The user compared the fingerprint shown and it is the host's: records that key (only
+     * if the host still offers it), logs in, then writes the host to the config.
+     */
+    fun `trustHostKey`()
     
     companion object
 }
@@ -6688,6 +6815,40 @@ open class OnboardingScreen: Disposable, AutoCloseable, OnboardingScreenInterfac
 
     
     /**
+     * Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks
+     * the user to compare it (`host_key`); a known key is logged in with at once. Saved to
+     * the config (its secret values to the app's store) only once the login worked; a host
+     * whose key changed is refused (`HostKeyChanged`), nothing saved.
+     */override fun `addHost`(`input`: HostInput)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_add_host(
+        it,
+        
+        FfiConverterTypeHostInput.lower(`input`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user did not recognise the key: nothing is trusted, nothing saved.
+     */override fun `dismissHostKey`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */override fun `importToml`(`toml`: kotlin.String)
@@ -6765,6 +6926,22 @@ open class OnboardingScreen: Disposable, AutoCloseable, OnboardingScreenInterfac
     }
     )
     }
+    
+
+    
+    /**
+     * The user compared the fingerprint shown and it is the host's: records that key (only
+     * if the host still offers it), logs in, then writes the host to the config.
+     */override fun `trustHostKey`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_trust_host_key(
+        it,
+        _status)
+}
+    }
+    
     
 
     
@@ -11807,7 +11984,12 @@ data class AlertState (
      * The silences of the source: active first, then pending, then the expired ones; each
      * group newest first.
      */
-    var `silences`: List<Silence>
+    var `silences`: List<SilenceRow>
+    , 
+    /**
+     * A silence waiting for the user's yes (the dialog), none otherwise.
+     */
+    var `asking`: SilenceAsk?
     , 
     /**
      * The alerts of every monitoring source, to silence one.
@@ -11845,7 +12027,8 @@ public object FfiConverterTypeAlertState: FfiConverterRustBuffer<AlertState> {
             FfiConverterSequenceString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterSequenceString.read(buf),
-            FfiConverterSequenceTypeSilence.read(buf),
+            FfiConverterSequenceTypeSilenceRow.read(buf),
+            FfiConverterOptionalTypeSilenceAsk.read(buf),
             FfiConverterSequenceTypeSourceAlerts.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalLong.read(buf),
@@ -11858,7 +12041,8 @@ public object FfiConverterTypeAlertState: FfiConverterRustBuffer<AlertState> {
             FfiConverterSequenceString.allocationSize(value.`silenceSources`) +
             FfiConverterOptionalString.allocationSize(value.`source`) +
             FfiConverterSequenceString.allocationSize(value.`grafanaSources`) +
-            FfiConverterSequenceTypeSilence.allocationSize(value.`silences`) +
+            FfiConverterSequenceTypeSilenceRow.allocationSize(value.`silences`) +
+            FfiConverterOptionalTypeSilenceAsk.allocationSize(value.`asking`) +
             FfiConverterSequenceTypeSourceAlerts.allocationSize(value.`alerts`) +
             FfiConverterOptionalString.allocationSize(value.`lastSilence`) +
             FfiConverterOptionalLong.allocationSize(value.`lastAnnotation`) +
@@ -11870,7 +12054,8 @@ public object FfiConverterTypeAlertState: FfiConverterRustBuffer<AlertState> {
             FfiConverterSequenceString.write(value.`silenceSources`, buf)
             FfiConverterOptionalString.write(value.`source`, buf)
             FfiConverterSequenceString.write(value.`grafanaSources`, buf)
-            FfiConverterSequenceTypeSilence.write(value.`silences`, buf)
+            FfiConverterSequenceTypeSilenceRow.write(value.`silences`, buf)
+            FfiConverterOptionalTypeSilenceAsk.write(value.`asking`, buf)
             FfiConverterSequenceTypeSourceAlerts.write(value.`alerts`, buf)
             FfiConverterOptionalString.write(value.`lastSilence`, buf)
             FfiConverterOptionalLong.write(value.`lastAnnotation`, buf)
@@ -12514,6 +12699,77 @@ public object FfiConverterTypeFleetSelector: FfiConverterRustBuffer<FleetSelecto
 
 
 /**
+ * A new host's SSH key, shown for the user to compare with the one the host's owner reads
+ * (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before trusting it.
+ */
+data class HostKeyAsk (
+    /**
+     * The host as it will be saved.
+     */
+    var `name`: kotlin.String
+    , 
+    var `address`: kotlin.String
+    , 
+    var `port`: kotlin.UShort
+    , 
+    var `user`: kotlin.String
+    , 
+    /**
+     * The key it offers now (`SHA256:` fingerprint and type).
+     */
+    var `key`: OfferedKey
+    , 
+    /**
+     * "Trust the ssh-ed25519 key SHA256:… of web-1 (127.0.0.1:22)? …"
+     */
+    var `question`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHostKeyAsk: FfiConverterRustBuffer<HostKeyAsk> {
+    override fun read(buf: ByteBuffer): HostKeyAsk {
+        return HostKeyAsk(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeOfferedKey.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HostKeyAsk) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`address`) +
+            FfiConverterUShort.allocationSize(value.`port`) +
+            FfiConverterString.allocationSize(value.`user`) +
+            FfiConverterTypeOfferedKey.allocationSize(value.`key`) +
+            FfiConverterString.allocationSize(value.`question`)
+    )
+
+    override fun write(value: HostKeyAsk, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`address`, buf)
+            FfiConverterUShort.write(value.`port`, buf)
+            FfiConverterString.write(value.`user`, buf)
+            FfiConverterTypeOfferedKey.write(value.`key`, buf)
+            FfiConverterString.write(value.`question`, buf)
+    }
+}
+
+
+
+/**
  * What the Journal screen shows.
  */
 data class JournalState (
@@ -12704,8 +12960,23 @@ data class OnboardingState (
     var `flags`: kotlin.UInt
     , 
     /**
-     * Why the config is invalid, or why the last import was refused (the file then is as
-     * it was).
+     * A host is being added (its key read, its login checked).
+     */
+    var `busy`: kotlin.Boolean
+    , 
+    /**
+     * A new host's key waiting for the user to compare it (the dialog), none otherwise.
+     */
+    var `hostKey`: HostKeyAsk?
+    , 
+    /**
+     * The host added here last.
+     */
+    var `addedHost`: HostSummary?
+    , 
+    /**
+     * Why the config is invalid, or why the last import or host was refused (the file then
+     * is as it was).
      */
     var `error`: ErrorInfo?
     
@@ -12730,6 +13001,9 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeHostKeyAsk.read(buf),
+            FfiConverterOptionalTypeHostSummary.read(buf),
             FfiConverterOptionalTypeErrorInfo.read(buf),
         )
     }
@@ -12741,6 +13015,9 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
             FfiConverterUInt.allocationSize(value.`clouds`) +
             FfiConverterUInt.allocationSize(value.`monitoring`) +
             FfiConverterUInt.allocationSize(value.`flags`) +
+            FfiConverterBoolean.allocationSize(value.`busy`) +
+            FfiConverterOptionalTypeHostKeyAsk.allocationSize(value.`hostKey`) +
+            FfiConverterOptionalTypeHostSummary.allocationSize(value.`addedHost`) +
             FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
     )
 
@@ -12751,6 +13028,9 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
             FfiConverterUInt.write(value.`clouds`, buf)
             FfiConverterUInt.write(value.`monitoring`, buf)
             FfiConverterUInt.write(value.`flags`, buf)
+            FfiConverterBoolean.write(value.`busy`, buf)
+            FfiConverterOptionalTypeHostKeyAsk.write(value.`hostKey`, buf)
+            FfiConverterOptionalTypeHostSummary.write(value.`addedHost`, buf)
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
     }
 }
@@ -13301,6 +13581,142 @@ public object FfiConverterTypeRangeChoice: FfiConverterRustBuffer<RangeChoice> {
     override fun write(value: RangeChoice, buf: ByteBuffer) {
             FfiConverterString.write(value.`label`, buf)
             FfiConverterTypeTimeWindow.write(value.`window`, buf)
+    }
+}
+
+
+
+/**
+ * The confirmation a silence waits for: what it mutes, for how long, where, and which alerts
+ * firing now it would hide.
+ */
+data class SilenceAsk (
+    /**
+     * The source it goes to (named in `question`).
+     */
+    var `source`: kotlin.String?
+    , 
+    /**
+     * The matchers as entered (sent so once confirmed).
+     */
+    var `matchers`: List<kotlin.String>
+    , 
+    var `minutes`: kotlin.UInt
+    , 
+    var `comment`: kotlin.String
+    , 
+    /**
+     * How many alerts firing now on the source it matches, and their names (each once).
+     */
+    var `matchingNow`: kotlin.UInt
+    , 
+    var `matchingNames`: List<kotlin.String>
+    , 
+    /**
+     * "Silence 1 alert firing now on am (http://…) for 30 min?"
+     */
+    var `question`: kotlin.String
+    , 
+    /**
+     * The call as it will be sent (the matchers as the source reads them) and the comment.
+     */
+    var `steps`: List<kotlin.String>
+    , 
+    /**
+     * Set when it matches no alert firing now (a typo in a matcher?).
+     */
+    var `warning`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSilenceAsk: FfiConverterRustBuffer<SilenceAsk> {
+    override fun read(buf: ByteBuffer): SilenceAsk {
+        return SilenceAsk(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SilenceAsk) = (
+            FfiConverterOptionalString.allocationSize(value.`source`) +
+            FfiConverterSequenceString.allocationSize(value.`matchers`) +
+            FfiConverterUInt.allocationSize(value.`minutes`) +
+            FfiConverterString.allocationSize(value.`comment`) +
+            FfiConverterUInt.allocationSize(value.`matchingNow`) +
+            FfiConverterSequenceString.allocationSize(value.`matchingNames`) +
+            FfiConverterString.allocationSize(value.`question`) +
+            FfiConverterSequenceString.allocationSize(value.`steps`) +
+            FfiConverterOptionalString.allocationSize(value.`warning`)
+    )
+
+    override fun write(value: SilenceAsk, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`source`, buf)
+            FfiConverterSequenceString.write(value.`matchers`, buf)
+            FfiConverterUInt.write(value.`minutes`, buf)
+            FfiConverterString.write(value.`comment`, buf)
+            FfiConverterUInt.write(value.`matchingNow`, buf)
+            FfiConverterSequenceString.write(value.`matchingNames`, buf)
+            FfiConverterString.write(value.`question`, buf)
+            FfiConverterSequenceString.write(value.`steps`, buf)
+            FfiConverterOptionalString.write(value.`warning`, buf)
+    }
+}
+
+
+
+/**
+ * A silence of the source, and whether it can still be ended (an expired one cannot).
+ */
+data class SilenceRow (
+    var `silence`: Silence
+    , 
+    var `canExpire`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSilenceRow: FfiConverterRustBuffer<SilenceRow> {
+    override fun read(buf: ByteBuffer): SilenceRow {
+        return SilenceRow(
+            FfiConverterTypeSilence.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SilenceRow) = (
+            FfiConverterTypeSilence.allocationSize(value.`silence`) +
+            FfiConverterBoolean.allocationSize(value.`canExpire`)
+    )
+
+    override fun write(value: SilenceRow, buf: ByteBuffer) {
+            FfiConverterTypeSilence.write(value.`silence`, buf)
+            FfiConverterBoolean.write(value.`canExpire`, buf)
     }
 }
 
@@ -14030,6 +14446,38 @@ public object FfiConverterOptionalTypeFlagChange: FfiConverterRustBuffer<FlagCha
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeHostSummary: FfiConverterRustBuffer<HostSummary?> {
+    override fun read(buf: ByteBuffer): HostSummary? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHostSummary.read(buf)
+    }
+
+    override fun allocationSize(value: HostSummary?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHostSummary.allocationSize(value)
+        }
+    }
+
+    override fun write(value: HostSummary?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHostSummary.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeIncident: FfiConverterRustBuffer<Incident?> {
     override fun read(buf: ByteBuffer): Incident? {
         if (buf.get().toInt() == 0) {
@@ -14222,6 +14670,38 @@ public object FfiConverterOptionalTypeFlagAsk: FfiConverterRustBuffer<FlagAsk?> 
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeHostKeyAsk: FfiConverterRustBuffer<HostKeyAsk?> {
+    override fun read(buf: ByteBuffer): HostKeyAsk? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHostKeyAsk.read(buf)
+    }
+
+    override fun allocationSize(value: HostKeyAsk?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHostKeyAsk.allocationSize(value)
+        }
+    }
+
+    override fun write(value: HostKeyAsk?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHostKeyAsk.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeOpenDashboard: FfiConverterRustBuffer<OpenDashboard?> {
     override fun read(buf: ByteBuffer): OpenDashboard? {
         if (buf.get().toInt() == 0) {
@@ -14308,6 +14788,38 @@ public object FfiConverterOptionalTypePowerRun: FfiConverterRustBuffer<PowerRun?
         } else {
             buf.put(1)
             FfiConverterTypePowerRun.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeSilenceAsk: FfiConverterRustBuffer<SilenceAsk?> {
+    override fun read(buf: ByteBuffer): SilenceAsk? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSilenceAsk.read(buf)
+    }
+
+    override fun allocationSize(value: SilenceAsk?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSilenceAsk.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SilenceAsk?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSilenceAsk.write(value, buf)
         }
     }
 }
@@ -14876,6 +15388,34 @@ public object FfiConverterSequenceTypeRangeChoice: FfiConverterRustBuffer<List<R
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeRangeChoice.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSilenceRow: FfiConverterRustBuffer<List<SilenceRow>> {
+    override fun read(buf: ByteBuffer): List<SilenceRow> {
+        val len = buf.getInt()
+        return List<SilenceRow>(len) {
+            FfiConverterTypeSilenceRow.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SilenceRow>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSilenceRow.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SilenceRow>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSilenceRow.write(it, buf)
         }
     }
 }
