@@ -278,7 +278,13 @@ async fn a_fan_out_is_confirmed_grouped_live_journaled_and_cancellable() {
         HostOutcome::Ran(out) => assert_eq!(out.stdout, "slept\n"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(report.hosts[2].outcome.label(), "not started");
+    // Which host a free slot takes first is the runtime's choice: count, not index.
+    let not_started = report
+        .hosts
+        .iter()
+        .filter(|h| h.outcome.label() == "not started")
+        .count();
+    assert_eq!(not_started as u32, 3 - ran, "{report:#?}");
     assert!(progress.try_iter().all(|p| p.tally.done <= ran));
 }
 
