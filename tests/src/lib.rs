@@ -554,6 +554,18 @@ impl World {
         self.dir.path().join("journal.sqlite")
     }
 
+    /// The journal rows under the many-host action `parent` (fan-out, fleet reboot), in the
+    /// order they were written: each host's name and state.
+    pub fn journal_parts(&self, parent: i64) -> Vec<(String, String)> {
+        let db = rusqlite::Connection::open(self.journal_path()).unwrap();
+        db.prepare("SELECT target, state FROM actions WHERE parent = ?1 ORDER BY id")
+            .unwrap()
+            .query_map([parent], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
     /// A directory the test user on the hosts may write to (for markers of what ran).
     pub fn writable_dir(&self) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;

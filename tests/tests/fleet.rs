@@ -150,13 +150,7 @@ fn a_command_on_fifty_hosts_with_faults_is_grouped_and_journaled_once(lab: &Lab)
         .unwrap();
     assert_eq!(target, "--tag role=web");
     assert_eq!(state, "failed");
-    let parts: Vec<(String, String)> = db
-        .prepare("SELECT target, state FROM actions WHERE parent = ?1 ORDER BY id")
-        .unwrap()
-        .query_map([parent], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let parts = lab.world.journal_parts(parent);
     assert_eq!(parts.len(), 51);
     assert_eq!(parts[0], ("web-01".to_string(), "succeeded".to_string()));
     assert_eq!(parts[2], ("web-03".to_string(), "failed".to_string()));

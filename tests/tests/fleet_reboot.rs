@@ -167,13 +167,7 @@ fn an_unhealthy_host_stops_the_roll_and_the_rest_stay_untouched(world: &World, f
         (kind.as_str(), target.as_str(), state.as_str()),
         ("reboot", "--tag role=web", "failed")
     );
-    let parts: Vec<(String, String)> = db
-        .prepare("SELECT target, state FROM actions WHERE parent = ?1 ORDER BY id")
-        .unwrap()
-        .query_map([parent], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let parts = world.journal_parts(parent);
     let parts: Vec<(&str, &str)> = parts
         .iter()
         .map(|(t, s)| (t.as_str(), s.as_str()))

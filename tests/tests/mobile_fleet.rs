@@ -226,13 +226,11 @@ async fn a_fan_out_is_confirmed_grouped_live_journaled_and_cancellable() {
         (target.as_str(), frontend.as_str(), device.as_str()),
         ("--tag role=web", "mobile", "test-phone")
     );
-    let parts: Vec<String> = db
-        .prepare("SELECT target FROM actions WHERE parent = ?1 ORDER BY id")
-        .unwrap()
-        .query_map([report.action_id], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let parts: Vec<String> = world
+        .journal_parts(report.action_id)
+        .into_iter()
+        .map(|(target, _)| target)
+        .collect();
     assert_eq!(parts, names(&["web-1", "web-2", "web-3", "down-1"]));
     let web1 = paaf.journal(Some("web-1".into()), 1).unwrap();
     assert_eq!(web1[0].state, ActionState::Succeeded);
