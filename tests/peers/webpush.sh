@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# webpush.sh - the independent Web Push decryption the relay's push tests check its
-# encryption with: PyPI http-ece and cryptography (pinned below) in a venv, running
-# webpush_decrypt.py beside this script.
+# webpush.sh - the independent checks of the relay's push tests: Web Push decryption and ES256
+# (VAPID, APNs) signature verification with PyPI http-ece and cryptography (pinned below) in a
+# venv, running webpush_check.py beside this script.
 #
 # Used by the Rust integration tests and CI. Quiet on success; errors go to stderr with a
 # non-zero exit status. setup must run as root (it may install Debian's python3-venv).
@@ -17,7 +17,7 @@ readonly SETUP_LOCK=/run/paaf-webpush-setup.lock
 
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
 readonly SELF
-readonly DECRYPT=${SELF%/*}/webpush_decrypt.py
+readonly CHECK=${SELF%/*}/webpush_check.py
 # shellcheck source=tests/peers/lib.sh
 source "${SELF%/*}/lib.sh"
 
@@ -25,7 +25,8 @@ usage() {
     cat <<EOF
 Usage: $PROG COMMAND [ARGS]
 
-Web Push decryption with http-ece $HTTP_ECE_VERSION (PyPI).
+Web Push decryption with http-ece $HTTP_ECE_VERSION and ES256 verification with
+cryptography $CRYPTOGRAPHY_VERSION (PyPI).
 
 Commands:
   setup            Install what is missing: python3 with venv (Debian), and
@@ -34,6 +35,8 @@ Commands:
   decrypt KEY_PEM AUTH BODY
                    Print the plaintext of the aes128gcm body in file BODY, sent to the
                    subscription whose private key is KEY_PEM and auth secret AUTH (base64url).
+  verify-jwt PUBLIC_KEY_PEM JWT
+                   Print "valid" when JWT's ES256 signature verifies with the public key.
   -h, --help       This help.
 EOF
 }
@@ -71,10 +74,19 @@ cmd_setup() {
     rm -f -- "$log"
 }
 
+run_check() {
+    [[ -x $PYTHON ]] || die "http-ece is not installed: run $PROG setup (as root)"
+    exec "$PYTHON" "$CHECK" "$@"
+}
+
 cmd_decrypt() {
     (($# == 3)) || die "usage: $PROG decrypt KEY_PEM AUTH BODY"
-    [[ -x $PYTHON ]] || die "http-ece is not installed: run $PROG setup (as root)"
-    exec "$PYTHON" "$DECRYPT" "$@"
+    run_check decrypt "$@"
+}
+
+cmd_verify_jwt() {
+    (($# == 2)) || die "usage: $PROG verify-jwt PUBLIC_KEY_PEM JWT"
+    run_check verify-jwt "$@"
 }
 
 dispatch "$@"
