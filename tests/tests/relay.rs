@@ -706,6 +706,17 @@ fn resolved_body(firing: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap()
 }
 
+/// The webhook body after Alertmanager posted "CPU Usage High" firing to `relay`, and the
+/// link of the intent it made, as `device`'s stream got it.
+async fn fire_cpu_alert(relay: &Relay, device: &Paaf) -> (Vec<u8>, String) {
+    let body = webhook_body(
+        "alertmanager-v4-mixed-firing-resolved.bougou.json",
+        "CPU Usage High",
+    );
+    assert_eq!(post_alertmanager(relay, body.clone()).await, 202);
+    (body, next_intents(device, 1).await.remove(0))
+}
+
 const NTFY_TOKEN: &str = "tk_ntfy0access0token0for0tests0xyz";
 
 /// The requests `server` received for ntfy topic `topic`, as JSON bodies with their
@@ -813,12 +824,7 @@ async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_
         "{refused}"
     );
 
-    let body = webhook_body(
-        "alertmanager-v4-mixed-firing-resolved.bougou.json",
-        "CPU Usage High",
-    );
-    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
-    let url = next_intents(&phone, 1).await.remove(0);
+    let (body, url) = fire_cpu_alert(&relay, &phone).await;
     let id = intent::decode(&url).unwrap().intent.id;
 
     // Rate limited, retried, delivered: a view button opening the intent's deep link.
@@ -1006,12 +1012,7 @@ async fn fcm_gets_a_data_message_as_the_service_account_and_an_unregistered_toke
     let phone = paired_with_push(dir, "phone-a", &relay, fcm("phone-registration-token")).await;
     let old_phone = paired_with_push(dir, "old-phone", &relay, fcm("uninstalled-app-token")).await;
 
-    let body = webhook_body(
-        "alertmanager-v4-mixed-firing-resolved.bougou.json",
-        "CPU Usage High",
-    );
-    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
-    let url = next_intents(&phone, 1).await.remove(0);
+    let (body, url) = fire_cpu_alert(&relay, &phone).await;
     let id = intent::decode(&url).unwrap().intent.id;
 
     let sends = |token: &'static str, n: usize| {
@@ -1356,12 +1357,7 @@ async fn web_push_gets_an_encrypted_intent_signed_with_vapid_and_dead_subscripti
         assert!(refused.contains(why), "{refused}");
     }
 
-    let body = webhook_body(
-        "alertmanager-v4-mixed-firing-resolved.bougou.json",
-        "CPU Usage High",
-    );
-    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
-    let url = next_intents(&phone, 1).await.remove(0);
+    let (body, url) = fire_cpu_alert(&relay, &phone).await;
     let id = intent::decode(&url).unwrap().intent.id;
 
     // 429 with Retry-After: 2 s: tried again no sooner, though the backoff alone is 0.1 s.
@@ -1610,12 +1606,7 @@ async fn apns_gets_an_alert_with_actions_over_http2_and_unregistered_tokens_are_
         .to_string();
     assert!(refused.contains("hexadecimal"), "{refused}");
 
-    let body = webhook_body(
-        "alertmanager-v4-mixed-firing-resolved.bougou.json",
-        "CPU Usage High",
-    );
-    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
-    let url = next_intents(&phone, 1).await.remove(0);
+    let (body, url) = fire_cpu_alert(&relay, &phone).await;
     let intent = intent::decode(&url).unwrap().intent;
 
     // 403 ExpiredProviderToken: signed anew and sent again in the same push, no failure.

@@ -45,7 +45,7 @@ use crate::config::DeliveryConfig;
 use crate::server::App;
 use crate::store::{DuePush, PushKind};
 use futures::StreamExt;
-use paaf_core::intent::relay_client::PushEndpoint;
+use paaf_core::intent::relay_client::{IntentNotice, PushEndpoint};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -167,6 +167,24 @@ impl Pushers {
             .saturating_mul(1 << attempts.clamp(0, 20))
             .min(self.retry_max_ms);
         (doubled + rand::random_range(0..=doubled / 5)) as i64
+    }
+}
+
+/// What a data-carrying push tells the app: the intent (its link, alert, action) or that it
+/// was withdrawn.
+fn intent_message(notice: &IntentNotice, kind: PushKind) -> serde_json::Value {
+    match kind {
+        PushKind::Notify => serde_json::json!({
+            "type": "intent",
+            "intent_id": notice.id,
+            "url": notice.url,
+            "alert": notice.alert,
+            "playbook": notice.playbook,
+            "kind": notice.kind,
+            "target": notice.target,
+            "expires_at_ms": notice.expires_at_ms,
+        }),
+        PushKind::Withdraw => serde_json::json!({"type": "withdraw", "intent_id": notice.id}),
     }
 }
 

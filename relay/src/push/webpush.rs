@@ -156,28 +156,11 @@ impl WebPush {
         let (url, origin) = self.origin(subscription.endpoint)?;
         let (public, auth) = subscription_keys(subscription.p256dh, subscription.auth)?;
         let now_secs = chrono::Utc::now().timestamp();
-        let (plaintext, ttl, urgency) = match kind {
-            PushKind::Notify => (
-                json!({
-                    "type": "intent",
-                    "intent_id": notice.id,
-                    "url": notice.url,
-                    "alert": notice.alert,
-                    "playbook": notice.playbook,
-                    "kind": notice.kind,
-                    "target": notice.target,
-                    "expires_at_ms": notice.expires_at_ms,
-                }),
-                (notice.expires_at_ms / 1000 - now_secs).max(0),
-                "high",
-            ),
-            PushKind::Withdraw => (
-                json!({"type": "withdraw", "intent_id": notice.id}),
-                WITHDRAW_TTL_SECS,
-                "normal",
-            ),
+        let (ttl, urgency) = match kind {
+            PushKind::Notify => ((notice.expires_at_ms / 1000 - now_secs).max(0), "high"),
+            PushKind::Withdraw => (WITHDRAW_TTL_SECS, "normal"),
         };
-        let plaintext = plaintext.to_string();
+        let plaintext = super::intent_message(notice, kind).to_string();
         if plaintext.len() > MAX_PLAINTEXT {
             return Err(PushError::Rejected(format!(
                 "the Web Push message is {} bytes, more than the {MAX_PLAINTEXT} one record carries",
