@@ -1431,6 +1431,10 @@ async fn web_push_gets_an_encrypted_intent_signed_with_vapid_and_dead_subscripti
     // 413: this push given up and reported; the subscription kept.
     let big_status = once_failed_with(&big, "HTTP 413").await;
     assert!(big_status.push_dropped_at.is_none(), "{big_status:?}");
+    assert_eq!(
+        big_status.push_failures, 0,
+        "a refused push is not a failing endpoint"
+    );
     assert_eq!(big_status.push.as_deref(), Some("web-push"));
 
     // Resolved: an encrypted withdrawal under the same topic, to the phone only.

@@ -258,11 +258,11 @@ mod tests {
         assert_eq!(collapse_id(&"é".repeat(40)).len(), 64);
     }
 
-    #[test]
-    fn the_signing_key_never_shows_in_debug_output() {
+    /// An APNs sender with a fixed key, its provider token `cached` signed at `signed`.
+    fn apns(cached: &str, signed: Instant) -> (Apns, String) {
         let secret = p256::SecretKey::from_slice(&[5u8; 32]).unwrap();
         use p256::pkcs8::{EncodePrivateKey, LineEnding};
-        let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
         let (signer, _) = super::super::es256_key(&pem).unwrap();
         let apns = Apns {
             key_id: "ABC123DEFG".into(),
@@ -271,11 +271,33 @@ mod tests {
             api_url: "https://api.push.apple.com".into(),
             signer,
             http: reqwest::Client::new(),
-            token: Mutex::new(Some((
-                SecretString::from("eyJ.token".to_string()),
-                Instant::now(),
-            ))),
+            token: Mutex::new(Some((SecretString::from(cached.to_string()), signed))),
         };
+        (apns, pem)
+    }
+
+    #[test]
+    fn the_provider_token_is_kept_40_minutes_and_signed_anew_when_asked() {
+        let minutes_ago = |m: u64| Instant::now().checked_sub(Duration::from_secs(m * 60));
+        let (Some(ten), Some(forty_one)) = (minutes_ago(10), minutes_ago(41)) else {
+            return; // the monotonic clock started less than 41 minutes ago
+        };
+        let token = |apns: &Apns, renew| {
+            let token = futures::executor::block_on(apns.provider_token(renew)).unwrap();
+            token.expose_secret().to_string()
+        };
+        let (recent, _) = apns("eyJ.cached", ten);
+        assert_eq!(token(&recent, false), "eyJ.cached");
+        let fresh = token(&recent, true);
+        assert_ne!(fresh, "eyJ.cached", "a 403 asks for a new one");
+        assert_eq!(token(&recent, false), fresh, "and it is kept");
+        let (old, _) = apns("eyJ.cached", forty_one);
+        assert_ne!(token(&old, false), "eyJ.cached");
+    }
+
+    #[test]
+    fn the_signing_key_never_shows_in_debug_output() {
+        let (apns, pem) = apns("eyJ.token", Instant::now());
         let shown = format!("{apns:?}");
         assert!(!shown.contains(pem.lines().nth(1).unwrap()), "{shown}");
         assert!(!shown.contains("eyJ.token"), "{shown}");
