@@ -16,7 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Mobile bindings on the JVM: JNA and JUnit 4 (kotlinc comes from npm, see tests/mobile/kotlin).
 # PyPI peers in their own venvs, versions pinned by their scripts (python3-venv, openssl below):
 # moto_server (tests/peers/moto.sh), the aiosmtpd SMTP server of the incident tests
-# (tests/peers/smtp.sh; openssl makes its certificate).
+# (tests/peers/smtp.sh; openssl makes its certificate), http-ece for the Web Push decryption
+# check (tests/peers/webpush.sh).
 # CLI: zsh to load the completion script (bash's is loaded too); util-linux's `script` gives
 # the terminal tests a pty.
 # (The peer scripts in tests/peers install their own packages too, when run alone.)
@@ -68,7 +69,7 @@ if command -v rustup >/dev/null; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
-for peer in moto smtp; do
+for peer in moto smtp webpush; do
   $SUDO bash "$(dirname "$0")/../tests/peers/$peer.sh" setup
 done
 

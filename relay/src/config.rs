@@ -48,6 +48,45 @@ pub struct DeliveryConfig {
     pub ntfy: Option<NtfyConfig>,
     /// Firebase Cloud Messaging (HTTP v1): devices pair with their registration token.
     pub fcm: Option<FcmConfig>,
+    /// Web Push / UnifiedPush: devices pair with a push subscription on one of these services.
+    pub webpush: Option<WebPushConfig>,
+    /// Apple Push Notification service: devices pair with their APNs device token.
+    pub apns: Option<ApnsConfig>,
+}
+
+/// Web Push (RFC 8030) as this relay's VAPID identity (RFC 8292).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebPushConfig {
+    /// The push services a subscription's endpoint may be on, as origins
+    /// (`https://updates.push.services.mozilla.com`, `https://fcm.googleapis.com`, a UnifiedPush
+    /// distributor's server): a pairing naming another is refused, so a device never makes the
+    /// relay post somewhere else.
+    pub push_services: Vec<String>,
+    /// The environment variable holding the VAPID private key (P-256: PEM, or the base64url
+    /// key `web-push generate-vapid-keys` prints); its public key is the application server
+    /// key the app subscribes with.
+    pub vapid_key_env: String,
+    /// Who the push services write to about this relay's pushes (`mailto:oncall@example.com`
+    /// or an `https:` URL): the VAPID JWT's `sub`.
+    pub subject: String,
+}
+
+/// APNs with token-based authentication (a .p8 signing key of the team).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApnsConfig {
+    /// The environment variable holding the token-signing key (the .p8 file's contents).
+    pub key_env: String,
+    /// The key's id (the developer account's Keys page): the token's `kid`.
+    pub key_id: String,
+    /// The team id: the token's `iss`.
+    pub team_id: String,
+    /// The app's bundle id: `apns-topic`.
+    pub topic: String,
+    /// APNs' API root: `https://api.sandbox.push.apple.com` for development builds.
+    #[serde(default = "default_apns_api")]
+    pub api_url: String,
 }
 
 /// Firebase Cloud Messaging, as a service account of the app's Firebase project.
@@ -70,6 +109,8 @@ impl Default for DeliveryConfig {
             retry_max_ms: default_retry_max_ms(),
             ntfy: None,
             fcm: None,
+            webpush: None,
+            apns: None,
         }
     }
 }
@@ -138,6 +179,9 @@ fn default_retry_max_ms() -> u64 {
 }
 fn default_fcm_api() -> String {
     "https://fcm.googleapis.com".into()
+}
+fn default_apns_api() -> String {
+    "https://api.push.apple.com".into()
 }
 fn default_ntfy_priority() -> u8 {
     4

@@ -384,6 +384,22 @@ impl Store {
         Ok(dropped)
     }
 
+    /// The service refused `push` itself with `error` (too large): it is given up, not tried
+    /// again, and the error shown on its endpoint, which is kept and not counted as failing.
+    pub fn push_rejected(&self, push: &DuePush, error: &str) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute(
+            "UPDATE pushes SET state = 'rejected', attempts = attempts + 1 WHERE seq = ?1 AND device_id = ?2",
+            params![push.seq, push.device_id],
+        )?;
+        tx.execute(
+            "UPDATE push_endpoints SET last_error = ?1 WHERE device_id = ?2",
+            params![error, push.device_id],
+        )?;
+        tx.commit()
+    }
+
     /// The push endpoints of the paired devices and how their deliveries go.
     pub fn endpoints(&self) -> Result<Vec<EndpointState>> {
         let db = self.db();

@@ -8,7 +8,9 @@
 //! Then every refusal, with nothing run: forged, wrong key, expired, replayed, unknown target,
 //! kind not allowed, unpaired; and on the relay: oversize body, bad HMAC, bad token, rate
 //! limit. Two devices claiming one intent run it once; a killed relay keeps what it had not
-//! delivered.
+//! delivered. Pushes to ntfy, FCM, Web Push and APNs go to contract servers answering as their
+//! docs say, errors included (Web Push decrypted and JWTs verified by PyPI http-ece and
+//! cryptography, through tests/peers/webpush.sh).
 
 use ed25519_dalek::SigningKey;
 use futures::StreamExt;
@@ -23,7 +25,7 @@ use paaf_tests::{Relay, SshHost, UnleashServer, World, host_entry, journal_json}
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use wiremock::matchers::{body_partial_json, method, path};
@@ -410,12 +412,7 @@ env = "production"
         .await
         .unwrap();
     assert_eq!(revoked.status().as_u16(), 401);
-    let metrics = reqwest::get(format!("{}/metrics", relay.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_page(&relay).await;
     assert!(
         metrics.contains("paaf_relay_intents_created_total 1"),
         "{metrics}"
@@ -709,6 +706,17 @@ fn resolved_body(firing: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap()
 }
 
+/// The webhook body after Alertmanager posted "CPU Usage High" firing to `relay`, and the
+/// link of the intent it made, as `device`'s stream got it.
+async fn fire_cpu_alert(relay: &Relay, device: &Paaf) -> (Vec<u8>, String) {
+    let body = webhook_body(
+        "alertmanager-v4-mixed-firing-resolved.bougou.json",
+        "CPU Usage High",
+    );
+    assert_eq!(post_alertmanager(relay, body.clone()).await, 202);
+    (body, next_intents(device, 1).await.remove(0))
+}
+
 const NTFY_TOKEN: &str = "tk_ntfy0access0token0for0tests0xyz";
 
 /// The requests `server` received for ntfy topic `topic`, as JSON bodies with their
@@ -816,12 +824,7 @@ async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_
         "{refused}"
     );
 
-    let body = webhook_body(
-        "alertmanager-v4-mixed-firing-resolved.bougou.json",
-        "CPU Usage High",
-    );
-    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
-    let url = next_intents(&phone, 1).await.remove(0);
+    let (body, url) = fire_cpu_alert(&relay, &phone).await;
     let id = intent::decode(&url).unwrap().intent.id;
 
     // Rate limited, retried, delivered: a view button opening the intent's deep link.
@@ -871,12 +874,7 @@ async fn ntfy_gets_a_tap_to_act_notification_retried_withdrawn_on_resolve_and_a_
         "nothing more to a dropped endpoint"
     );
 
-    let metrics = reqwest::get(format!("{}/metrics", relay.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_page(&relay).await;
     for line in [
         "paaf_relay_pushes_total{result=\"sent\"} 2",
         "paaf_relay_pushes_total{result=\"failed\"} 4",
@@ -1014,12 +1012,7 @@ async fn fcm_gets_a_data_message_as_the_service_account_and_an_unregistered_toke
     let phone = paired_with_push(dir, "phone-a", &relay, fcm("phone-registration-token")).await;
     let old_phone = paired_with_push(dir, "old-phone", &relay, fcm("uninstalled-app-token")).await;
 
-    let body = webhook_body(
-        "alertmanager-v4-mixed-firing-resolved.bougou.json",
-        "CPU Usage High",
-    );
-    assert_eq!(post_alertmanager(&relay, body.clone()).await, 202);
-    let url = next_intents(&phone, 1).await.remove(0);
+    let (body, url) = fire_cpu_alert(&relay, &phone).await;
     let id = intent::decode(&url).unwrap().intent.id;
 
     let sends = |token: &'static str, n: usize| {
@@ -1111,6 +1104,610 @@ async fn fcm_gets_a_data_message_as_the_service_account_and_an_unregistered_toke
             !text.contains("ya29.access-token-for-tests"),
             "the access token in the {what}"
         );
+    }
+}
+
+/// A fresh P-256 key made by openssl in `dir`: the private key file (PKCS#8 PEM, as Apple's
+/// .p8 files are), the public key file (PEM) and the public key as an uncompressed point.
+fn p256_key(dir: &Path, name: &str) -> (PathBuf, PathBuf, Vec<u8>) {
+    let private = dir.join(format!("{name}.pem"));
+    let public = dir.join(format!("{name}.pub.pem"));
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let (private_path, public_path) = (private.to_str().unwrap(), public.to_str().unwrap());
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        private_path,
+    ]);
+    openssl(&["pkey", "-in", private_path, "-pubout", "-out", public_path]);
+    let der = openssl(&["pkey", "-in", private_path, "-pubout", "-outform", "DER"]);
+    (private, public, der[der.len() - 65..].to_vec())
+}
+
+/// The output of `tests/peers/webpush.sh ARGS`: PyPI http-ece and cryptography, independent
+/// of the relay's crates (installed once per test process).
+fn webpush_check(args: &[&str]) -> String {
+    static SETUP: std::sync::Once = std::sync::Once::new();
+    let script = paaf_tests::repo_root().join("tests/peers/webpush.sh");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "webpush.sh {}: {}",
+            args[0],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    SETUP.call_once(|| {
+        run(&["setup"]);
+    });
+    run(args)
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The JSON of a JWT's part `n` (0 the header, 1 the claims).
+fn jwt_part(jwt: &str, n: usize) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(n).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// A contract server's answers to one path, in order (the last one repeated), recording when
+/// each request came.
+struct Answers {
+    answers: Vec<ResponseTemplate>,
+    seen: Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+}
+
+impl Answers {
+    fn new(answers: Vec<ResponseTemplate>) -> Answers {
+        Answers {
+            answers,
+            seen: Arc::default(),
+        }
+    }
+}
+
+impl wiremock::Respond for Answers {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let mut seen = self.seen.lock().unwrap();
+        seen.push(std::time::Instant::now());
+        self.answers[(seen.len() - 1).min(self.answers.len() - 1)].clone()
+    }
+}
+
+/// The requests `server` received on `at`; waits until there are `n` (or panics after 30 s).
+async fn requests_to(server: &MockServer, at: &str, n: usize) -> Vec<wiremock::Request> {
+    for _ in 0..300 {
+        let requests: Vec<wiremock::Request> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.url.path() == at)
+            .collect();
+        if requests.len() >= n {
+            return requests;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{at} did not get {n} requests");
+}
+
+fn header(request: &wiremock::Request, name: &str) -> String {
+    request
+        .headers
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The relay's view of `paaf` once its last push error contains `what` (or after 10 s).
+async fn once_failed_with(
+    paaf: &Paaf,
+    what: &str,
+) -> paaf_core::intent::relay_client::DeviceStatus {
+    for _ in 0..100 {
+        let status = paaf.relay_device_status().await.unwrap();
+        if status
+            .push_last_error
+            .as_deref()
+            .is_some_and(|e| e.contains(what))
+        {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no push error with {what}");
+}
+
+/// The relay's metrics page.
+async fn metrics_page(relay: &Relay) -> String {
+    reqwest::get(format!("{}/metrics", relay.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Web Push as RFC 8030 (https://www.rfc-editor.org/rfc/rfc8030#section-5) and the push
+/// services document its answers (Mozilla autopush:
+/// https://autopush.readthedocs.io/en/latest/http.html#error-codes; Chrome's:
+/// https://web.dev/articles/push-notifications-web-push-protocol#response_from_push_service):
+/// 201 Created; 429 with Retry-After, honoured; 410 Gone, dropped at once; 413 Payload Too
+/// Large, given up and reported with the subscription kept; 503, retried then dropped after N.
+/// The body is decrypted by PyPI http-ece (RFC 8291 aes128gcm,
+/// https://www.rfc-editor.org/rfc/rfc8291) and the VAPID JWT (RFC 8292,
+/// https://www.rfc-editor.org/rfc/rfc8292) verified by PyPI cryptography with the relay's
+/// public key: both independent of the relay's crates.
+#[tokio::test(flavor = "multi_thread")]
+async fn web_push_gets_an_encrypted_intent_signed_with_vapid_and_dead_subscriptions_are_dropped() {
+    let push = MockServer::start().await;
+    // Autopush's error body (#error-codes).
+    let autopush = |code: u16, errno: u16, error: &str| {
+        ResponseTemplate::new(code).set_body_json(json!({
+            "code": code, "errno": errno, "error": error,
+            "more_info": "http://autopush.readthedocs.io/en/latest/http.html#error-codes",
+            "message": "Request did not validate"
+        }))
+    };
+    let phone_answers = Answers::new(vec![
+        autopush(429, 201, "Too Many Requests").insert_header("retry-after", "2"),
+        ResponseTemplate::new(201).insert_header("location", format!("{}/m/gAAAA", push.uri())),
+    ]);
+    let phone_seen = phone_answers.seen.clone();
+    Mock::given(method("POST"))
+        .and(path("/wpush/v2/phone"))
+        .respond_with(phone_answers)
+        .mount(&push)
+        .await;
+    for (at, answer) in [
+        ("/wpush/v2/gone", autopush(410, 106, "Gone")),
+        ("/wpush/v2/big", autopush(413, 104, "Payload Too Large")),
+        ("/wpush/v2/flaky", autopush(503, 201, "Service Unavailable")),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(at))
+            .respond_with(answer)
+            .mount(&push)
+            .await;
+    }
+
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    let dir = world.dir.path();
+    let (vapid_key, vapid_public, vapid_point) = p256_key(dir, "vapid");
+    let (subscriber_key, _, p256dh) = p256_key(dir, "subscriber");
+    let auth = b64url(&rand::random::<[u8; 16]>());
+    let vapid_pem = std::fs::read_to_string(&vapid_key).unwrap();
+    let delivery = format!(
+        "\n[delivery]\nmax_failures = 3\nretry_base_ms = 100\nretry_max_ms = 400\n\n[delivery.webpush]\npush_services = [\"{}\"]\nvapid_key_env = \"T_VAPID\"\nsubject = \"mailto:oncall@example.com\"\n",
+        push.uri()
+    );
+    let relay = start_relay_with(
+        dir,
+        &world.config_path(),
+        100,
+        &delivery,
+        &[("T_VAPID", &vapid_pem), ("PAAF_RELAY_LOG", "debug")],
+    );
+    let subscription = |endpoint: String| PushEndpoint::WebPush {
+        endpoint,
+        p256dh: b64url(&p256dh),
+        auth: auth.clone(),
+    };
+    let at = |name: &str| subscription(format!("{}/wpush/v2/{name}", push.uri()));
+    let phone = paired_with_push(dir, "phone-a", &relay, at("phone")).await;
+    let gone = paired_with_push(dir, "gone-b", &relay, at("gone")).await;
+    let big = paired_with_push(dir, "big-c", &relay, at("big")).await;
+    let flaky = paired_with_push(dir, "flaky-d", &relay, at("flaky")).await;
+    // A device cannot make the relay post to a service it was not told of, nor pair keys that
+    // are not a subscription's.
+    let other = device(&dir.join("other"), REBOOT_TEAM, "other", None);
+    let token = SecretString::from(PAIRING_TOKEN.to_string());
+    for (endpoint, why) in [
+        (
+            subscription("http://127.0.0.1:9/wpush/v2/x".into()),
+            "does not post to the push service http://127.0.0.1:9",
+        ),
+        (
+            PushEndpoint::WebPush {
+                endpoint: format!("{}/wpush/v2/x", push.uri()),
+                p256dh: b64url(&[4u8; 65]),
+                auth: auth.clone(),
+            },
+            "uncompressed P-256 public key",
+        ),
+    ] {
+        let refused = other
+            .relay_pair_with_push(&relay.url(), &token, Some(&endpoint))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains(why), "{refused}");
+    }
+
+    let (body, url) = fire_cpu_alert(&relay, &phone).await;
+    let id = intent::decode(&url).unwrap().intent.id;
+
+    // 429 with Retry-After: 2 s: tried again no sooner, though the backoff alone is 0.1 s.
+    let sent = requests_to(&push, "/wpush/v2/phone", 2).await;
+    let seen = phone_seen.lock().unwrap().clone();
+    assert!(
+        seen[1] - seen[0] >= Duration::from_millis(1900),
+        "retried after {:?}",
+        seen[1] - seen[0]
+    );
+    let notification = &sent[1];
+    assert_eq!(header(notification, "content-encoding"), "aes128gcm");
+    assert_eq!(header(notification, "urgency"), "high");
+    let ttl: u64 = header(notification, "ttl").parse().unwrap();
+    assert!(
+        (1..=600).contains(&ttl),
+        "TTL {ttl}: until the intent expires"
+    );
+    let topic = header(notification, "topic");
+    assert!(!topic.is_empty() && topic.len() <= 32, "{topic}");
+    // VAPID: `vapid t=JWT, k=KEY`, KEY the relay's public key, JWT signed with it.
+    let authorization = header(notification, "authorization");
+    let (jwt, k) = authorization
+        .strip_prefix("vapid t=")
+        .and_then(|rest| rest.split_once(", k="))
+        .unwrap_or_else(|| panic!("{authorization}"));
+    assert_eq!(k, b64url(&vapid_point));
+    assert_eq!(
+        webpush_check(&["verify-jwt", vapid_public.to_str().unwrap(), jwt]),
+        "valid\n"
+    );
+    assert_eq!(jwt_part(jwt, 0)["alg"], "ES256");
+    let claims = jwt_part(jwt, 1);
+    assert_eq!(claims["aud"], push.uri(), "the endpoint's origin");
+    assert_eq!(claims["sub"], "mailto:oncall@example.com");
+    let exp = claims["exp"].as_i64().unwrap() - chrono::Utc::now().timestamp();
+    assert!((1..=24 * 3600).contains(&exp), "exp in {exp} s");
+    // The body, decrypted as the subscriber.
+    let decrypt = |request: &wiremock::Request| {
+        let file = dir.join("body.bin");
+        std::fs::write(&file, &request.body).unwrap();
+        let plain = webpush_check(&[
+            "decrypt",
+            subscriber_key.to_str().unwrap(),
+            &auth,
+            file.to_str().unwrap(),
+        ]);
+        serde_json::from_str::<Value>(&plain).unwrap()
+    };
+    let message = decrypt(notification);
+    assert_eq!(message["type"], "intent");
+    assert_eq!(message["intent_id"], id.as_str());
+    assert_eq!(message["url"], url.as_str());
+    assert_eq!(message["target"], "web-2");
+
+    // 410: dropped after one answer.
+    let gone_status = once_dropped(&gone).await;
+    assert_eq!(gone_status.push_failures, 1);
+    assert!(
+        gone_status
+            .push_last_error
+            .as_deref()
+            .unwrap()
+            .contains("HTTP 410"),
+        "{gone_status:?}"
+    );
+    // 503 every time: tried 3 times, then dropped.
+    let flaky_status = once_dropped(&flaky).await;
+    assert_eq!(flaky_status.push_failures, 3);
+    assert_eq!(requests_to(&push, "/wpush/v2/flaky", 3).await.len(), 3);
+    // 413: this push given up and reported; the subscription kept.
+    let big_status = once_failed_with(&big, "HTTP 413").await;
+    assert!(big_status.push_dropped_at.is_none(), "{big_status:?}");
+    assert_eq!(
+        big_status.push_failures, 0,
+        "a refused push is not a failing endpoint"
+    );
+    assert_eq!(big_status.push.as_deref(), Some("web-push"));
+
+    // Resolved: an encrypted withdrawal under the same topic, to the phone only.
+    assert_eq!(post_alertmanager(&relay, resolved_body(&body)).await, 202);
+    let sent = requests_to(&push, "/wpush/v2/phone", 3).await;
+    assert_eq!(header(&sent[2], "topic"), topic);
+    assert_eq!(
+        decrypt(&sent[2]),
+        json!({"type": "withdraw", "intent_id": id})
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (at, n) in [("big", 1), ("gone", 1), ("flaky", 3)] {
+        assert_eq!(
+            requests_to(&push, &format!("/wpush/v2/{at}"), n)
+                .await
+                .len(),
+            n,
+            "nothing more to {at}"
+        );
+    }
+
+    let metrics = metrics_page(&relay).await;
+    for line in [
+        "paaf_relay_pushes_total{result=\"sent\"} 2",
+        "paaf_relay_pushes_total{result=\"failed\"} 6",
+        "paaf_relay_push_endpoints_dropped_total 2",
+        "paaf_relay_push_endpoints{state=\"dropped\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    // The VAPID private key is in no log, status, metrics or request.
+    let log = std::fs::read_to_string(relay.dir.join("relay.log")).unwrap();
+    let requests: Vec<String> = push
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{:?} {}", r.headers, String::from_utf8_lossy(&r.body)))
+        .collect();
+    let key_lines: Vec<&str> = vapid_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for (what, text) in [
+        ("log", log),
+        ("metrics", metrics),
+        (
+            "status",
+            format!("{gone_status:?} {flaky_status:?} {big_status:?}"),
+        ),
+        ("requests", requests.join("\n")),
+    ] {
+        for line in &key_lines {
+            assert!(!text.contains(line), "the VAPID key in the {what}");
+        }
+    }
+}
+
+/// A TCP forwarder to `target` on a free port recording, per connection, whether the client
+/// opened it with the HTTP/2 connection preface (RFC 9113 §3.4): wiremock serves HTTP/1.1 and
+/// HTTP/2 (h2c, prior knowledge) alike and does not tell which a request came over.
+async fn h2_preface_recorder(
+    target: std::net::SocketAddr,
+) -> (String, Arc<std::sync::Mutex<Vec<bool>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let prefaces: Arc<std::sync::Mutex<Vec<bool>>> = Arc::default();
+    let record = prefaces.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut preface = [0u8; 24];
+                if client.read_exact(&mut preface).await.is_err() {
+                    return;
+                }
+                record
+                    .lock()
+                    .unwrap()
+                    .push(&preface == b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+                let mut server = tokio::net::TcpStream::connect(target).await.unwrap();
+                server.write_all(&preface).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    (format!("http://{address}"), prefaces)
+}
+
+/// APNs as Apple documents it: requests
+/// (https://developer.apple.com/documentation/usernotifications/sending-notification-requests-to-apns),
+/// token-based auth
+/// (https://developer.apple.com/documentation/usernotifications/establishing-a-token-based-connection-to-apns)
+/// and its answers
+/// (https://developer.apple.com/documentation/usernotifications/handling-notification-responses-from-apns):
+/// 200 with apns-id; 403 ExpiredProviderToken, signed anew and sent again at once; 410
+/// Unregistered and 400 BadDeviceToken, dropped at once; 429 TooManyRequests and 503, retried.
+/// Real APNs is HTTP/2 over TLS; the contract server is wiremock speaking h2c, and a forwarder
+/// in front of it proves the relay spoke HTTP/2.
+#[tokio::test(flavor = "multi_thread")]
+async fn apns_gets_an_alert_with_actions_over_http2_and_unregistered_tokens_are_dropped() {
+    let apple = MockServer::start().await;
+    let reason = |status: u16, reason: &str| {
+        ResponseTemplate::new(status)
+            .insert_header("apns-id", "EC1BF194-B3B2-424A-89A9-5A918A6E6B5A")
+            .set_body_json(json!({"reason": reason}))
+    };
+    let ok = || {
+        ResponseTemplate::new(200).insert_header("apns-id", "EC1BF194-B3B2-424A-89A9-5A918A6E6B5B")
+    };
+    let token_of = |c: char| c.to_string().repeat(64);
+    let device_path = |c: char| format!("/3/device/{}", token_of(c));
+    for (c, answers) in
+        [
+            ('a', vec![reason(403, "ExpiredProviderToken"), ok()]),
+            (
+                'b',
+                vec![ResponseTemplate::new(410).set_body_json(
+                    json!({"reason": "Unregistered", "timestamp": 1733580000000u64}),
+                )],
+            ),
+            ('c', vec![reason(400, "BadDeviceToken")]),
+            (
+                'd',
+                vec![
+                    reason(429, "TooManyRequests"),
+                    reason(503, "ServiceUnavailable"),
+                    ok(),
+                ],
+            ),
+        ]
+    {
+        Mock::given(method("POST"))
+            .and(path(device_path(c)))
+            .respond_with(Answers::new(answers))
+            .mount(&apple)
+            .await;
+    }
+    let (api_url, prefaces) = h2_preface_recorder(*apple.address()).await;
+
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    let dir = world.dir.path();
+    let (p8, p8_public, _) = p256_key(dir, "AuthKey_ABC123DEFG");
+    let p8_pem = std::fs::read_to_string(&p8).unwrap();
+    let delivery = format!(
+        "\n[delivery]\nmax_failures = 3\nretry_base_ms = 100\nretry_max_ms = 400\n\n[delivery.apns]\nkey_env = \"T_APNS\"\nkey_id = \"ABC123DEFG\"\nteam_id = \"DEF123GHIJ\"\ntopic = \"org.paaf.app\"\napi_url = \"{api_url}\"\n"
+    );
+    let relay = start_relay_with(
+        dir,
+        &world.config_path(),
+        100,
+        &delivery,
+        &[("T_APNS", &p8_pem), ("PAAF_RELAY_LOG", "debug")],
+    );
+    let apns = |c: char| PushEndpoint::Apns { token: token_of(c) };
+    let phone = paired_with_push(dir, "phone-a", &relay, apns('a')).await;
+    let uninstalled = paired_with_push(dir, "uninstalled-b", &relay, apns('b')).await;
+    let wrong_env = paired_with_push(dir, "wrong-env-c", &relay, apns('c')).await;
+    let busy = paired_with_push(dir, "busy-d", &relay, apns('d')).await;
+    let other = device(&dir.join("other"), REBOOT_TEAM, "other", None);
+    let refused = other
+        .relay_pair_with_push(
+            &relay.url(),
+            &SecretString::from(PAIRING_TOKEN.to_string()),
+            Some(&PushEndpoint::Apns {
+                token: "../../x".into(),
+            }),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("hexadecimal"), "{refused}");
+
+    let (body, url) = fire_cpu_alert(&relay, &phone).await;
+    let intent = intent::decode(&url).unwrap().intent;
+
+    // 403 ExpiredProviderToken: signed anew and sent again in the same push, no failure.
+    let sent = requests_to(&apple, &device_path('a'), 2).await;
+    let alert = &sent[1];
+    for (name, value) in [
+        ("apns-topic", "org.paaf.app"),
+        ("apns-push-type", "alert"),
+        ("apns-priority", "10"),
+        ("apns-collapse-id", intent.id.as_str()),
+    ] {
+        assert_eq!(header(alert, name), value, "{name}");
+    }
+    assert_eq!(
+        header(alert, "apns-expiration"),
+        (intent.expires_at_ms / 1000).to_string()
+    );
+    let authorization = header(alert, "authorization");
+    let jwt = authorization
+        .strip_prefix("Bearer ")
+        .unwrap_or_else(|| panic!("{authorization}"));
+    assert_eq!(
+        webpush_check(&["verify-jwt", p8_public.to_str().unwrap(), jwt]),
+        "valid\n"
+    );
+    let jwt_header = jwt_part(jwt, 0);
+    assert_eq!(jwt_header["alg"], "ES256");
+    assert_eq!(jwt_header["kid"], "ABC123DEFG");
+    let claims = jwt_part(jwt, 1);
+    assert_eq!(claims["iss"], "DEF123GHIJ");
+    let age = chrono::Utc::now().timestamp() - claims["iat"].as_i64().unwrap();
+    assert!((0..600).contains(&age), "iat {age} s ago");
+    let payload: Value = serde_json::from_slice(&alert.body).unwrap();
+    assert_eq!(payload["aps"]["alert"]["title"], "CPU Usage High firing");
+    assert_eq!(payload["aps"]["category"], "PAAF_INTENT");
+    assert_eq!(payload["aps"]["mutable-content"], 1);
+    assert_eq!(payload["url"], url.as_str());
+    assert_eq!(payload["intent_id"], intent.id.as_str());
+    let phone_status = phone.relay_device_status().await.unwrap();
+    assert_eq!(phone_status.push.as_deref(), Some("apns"));
+    assert_eq!(phone_status.push_failures, 0, "{phone_status:?}");
+
+    // 410 Unregistered and 400 BadDeviceToken: dropped after one answer.
+    for (paaf, why) in [
+        (&uninstalled, "HTTP 410: Unregistered"),
+        (&wrong_env, "HTTP 400: BadDeviceToken"),
+    ] {
+        let status = once_dropped(paaf).await;
+        assert_eq!(status.push_failures, 1, "{status:?}");
+        assert!(
+            status.push_last_error.as_deref().unwrap().contains(why),
+            "{status:?}"
+        );
+    }
+    // 429, then 503, then sent: still paired, its failures forgiven.
+    requests_to(&apple, &device_path('d'), 3).await;
+    for _ in 0..100 {
+        if busy.relay_device_status().await.unwrap().push_failures == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let busy_status = busy.relay_device_status().await.unwrap();
+    assert_eq!(busy_status.push_failures, 0, "{busy_status:?}");
+    assert!(busy_status.push_dropped_at.is_none());
+
+    // Resolved: a "resolved" alert replacing the phone's (same collapse id), no actions.
+    assert_eq!(post_alertmanager(&relay, resolved_body(&body)).await, 202);
+    let sent = requests_to(&apple, &device_path('a'), 3).await;
+    assert_eq!(header(&sent[2], "apns-collapse-id"), intent.id);
+    assert_eq!(header(&sent[2], "apns-priority"), "5");
+    let withdrawal: Value = serde_json::from_slice(&sent[2].body).unwrap();
+    assert_eq!(
+        withdrawal["aps"]["alert"]["title"],
+        "CPU Usage High resolved"
+    );
+    assert!(withdrawal["aps"].get("category").is_none(), "{withdrawal}");
+    assert_eq!(withdrawal["type"], "withdraw");
+
+    // Every connection to "APNs" was HTTP/2.
+    let prefaces = prefaces.lock().unwrap().clone();
+    assert!(!prefaces.is_empty());
+    assert!(prefaces.iter().all(|&h2| h2), "{prefaces:?}");
+
+    // The .p8 key and the provider token are in no log, status or metrics.
+    let log = std::fs::read_to_string(relay.dir.join("relay.log")).unwrap();
+    let metrics = metrics_page(&relay).await;
+    let key_lines: Vec<&str> = p8_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    for (what, text) in [
+        ("log", &log),
+        ("metrics", &metrics),
+        ("status", &format!("{phone_status:?} {busy_status:?}")),
+    ] {
+        for line in &key_lines {
+            assert!(!text.contains(line), "the .p8 key in the {what}");
+        }
+        assert!(!text.contains(jwt), "the provider token in the {what}");
     }
 }
 

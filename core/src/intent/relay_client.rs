@@ -41,6 +41,17 @@ pub enum PushEndpoint {
     Ntfy { url: String },
     /// A Firebase Cloud Messaging registration token of the paaf Android app.
     Fcm { token: String },
+    /// A Web Push subscription (RFC 8030; a UnifiedPush distributor hands out the same): the
+    /// push service's endpoint URL and the subscription's keys, base64url as
+    /// `PushSubscription.toJSON()` gives them (`p256dh` its P-256 public key, `auth` its
+    /// 16-byte authentication secret).
+    WebPush {
+        endpoint: String,
+        p256dh: String,
+        auth: String,
+    },
+    /// An APNs device token (hex) of the paaf iOS app.
+    Apns { token: String },
 }
 
 impl PushEndpoint {
@@ -49,6 +60,8 @@ impl PushEndpoint {
         match self {
             PushEndpoint::Ntfy { .. } => "ntfy",
             PushEndpoint::Fcm { .. } => "fcm",
+            PushEndpoint::WebPush { .. } => "web-push",
+            PushEndpoint::Apns { .. } => "apns",
         }
     }
 }

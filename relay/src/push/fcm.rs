@@ -151,19 +151,11 @@ impl Fcm {
         notice: &IntentNotice,
         kind: PushKind,
     ) -> Result<(), PushError> {
-        let data = match kind {
-            PushKind::Notify => json!({
-                "type": "intent",
-                "intent_id": notice.id,
-                "url": notice.url,
-                "alert": notice.alert,
-                "playbook": notice.playbook,
-                "kind": notice.kind,
-                "target": notice.target,
-                "expires_at_ms": notice.expires_at_ms.to_string(),
-            }),
-            PushKind::Withdraw => json!({"type": "withdraw", "intent_id": notice.id}),
-        };
+        let mut data = super::intent_message(notice, kind);
+        // FCM data values are strings only.
+        if let Some(expires) = data.get_mut("expires_at_ms") {
+            *expires = expires.to_string().into();
+        }
         let body = json!({"message": {
             "token": device_token,
             "data": data,

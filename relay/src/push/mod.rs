@@ -1,25 +1,38 @@
 //! Pushes to the devices' own endpoints (besides their event streams), retried with backoff:
-//! a push that fails is tried again after `retry_base_ms`, doubling up to `retry_max_ms`; an
-//! endpoint the service says is gone (FCM `UNREGISTERED`), or that failed `max_failures` times
-//! in a row, is dropped
-//! (shown at `/metrics`, `GET /device` and `paaf relay status`) and pushed to no more.
+//! a push that fails is tried again after `retry_base_ms`, doubling up to `retry_max_ms` (or
+//! later, when the service said when in `Retry-After`); an endpoint the service says is gone
+//! (FCM `UNREGISTERED`, Web Push 404/410, APNs `Unregistered`), or that failed `max_failures`
+//! times in a row, is dropped
+//! (shown at `/metrics`, `GET /device` and `paaf relay status`) and pushed to no more. A push
+//! the service refuses for itself (too large) is given up and reported; its endpoint is kept.
 //!
 //! When the alert resolves, each channel withdraws what it showed:
 //! - ntfy: a message with the same `sequence_id`, "resolved", without buttons: ntfy ≥ 2.16
 //!   replaces the notification in place, older servers show it as a follow-up.
 //! - FCM: a data message `{"type": "withdraw", "intent_id"}` with the same collapse key: the
 //!   app's handler cancels the notification it showed for that intent.
+//! - Web Push: an encrypted `{"type": "withdraw", "intent_id"}` with the same `Topic`, which
+//!   also replaces the notification at the push service if it was not delivered yet.
+//! - APNs: a "resolved" alert without actions, with the same `apns-collapse-id`: iOS replaces
+//!   the notification in place.
 
+mod apns;
 mod fcm;
 mod ntfy;
+mod webpush;
 
 /// Why a push did not go through.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PushError {
     /// Tried again later (no answer, 429, 5xx), counted towards dropping the endpoint.
     Failed(String),
+    /// Like `Failed`, but the service said not to try again before `after` (`Retry-After`).
+    Throttled { error: String, after: Duration },
     /// The service says the endpoint no longer exists: dropped at once.
     Gone(String),
+    /// The service refuses this push itself (too large): given up and reported, the endpoint
+    /// kept.
+    Rejected(String),
 }
 
 impl From<String> for PushError {
@@ -32,7 +45,7 @@ use crate::config::DeliveryConfig;
 use crate::server::App;
 use crate::store::{DuePush, PushKind};
 use futures::StreamExt;
-use paaf_core::intent::relay_client::PushEndpoint;
+use paaf_core::intent::relay_client::{IntentNotice, PushEndpoint};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -46,6 +59,8 @@ const IDLE: Duration = Duration::from_secs(30);
 pub struct Pushers {
     ntfy: Option<ntfy::Ntfy>,
     fcm: Option<fcm::Fcm>,
+    webpush: Option<webpush::WebPush>,
+    apns: Option<apns::Apns>,
     max_failures: i64,
     retry_base_ms: u64,
     retry_max_ms: u64,
@@ -70,6 +85,12 @@ impl Pushers {
                 .as_ref()
                 .map(|c| fcm::Fcm::new(c, http.clone()))
                 .transpose()?,
+            webpush: config
+                .webpush
+                .as_ref()
+                .map(|c| webpush::WebPush::new(c, http.clone()))
+                .transpose()?,
+            apns: config.apns.as_ref().map(apns::Apns::new).transpose()?,
             max_failures: config.max_failures.max(1) as i64,
             retry_base_ms: config.retry_base_ms.max(1),
             retry_max_ms: config.retry_max_ms.max(config.retry_base_ms),
@@ -90,6 +111,18 @@ impl Pushers {
                 Some(_) => Ok(()),
                 None => Err("this relay has no [delivery.fcm] configured".into()),
             },
+            PushEndpoint::WebPush {
+                endpoint,
+                p256dh,
+                auth,
+            } => match &self.webpush {
+                Some(webpush) => webpush.accepts(endpoint, p256dh, auth),
+                None => Err("this relay has no [delivery.webpush] configured".into()),
+            },
+            PushEndpoint::Apns { token } => match &self.apns {
+                Some(_) => apns::check_device_token(token),
+                None => Err("this relay has no [delivery.apns] configured".into()),
+            },
         }
     }
 
@@ -104,6 +137,25 @@ impl Pushers {
                 Some(fcm) => fcm.send(token, &push.notice, push.kind).await,
                 None => Err(gone("fcm")),
             },
+            PushEndpoint::WebPush {
+                endpoint,
+                p256dh,
+                auth,
+            } => match &self.webpush {
+                Some(webpush) => {
+                    let subscription = webpush::Subscription {
+                        endpoint,
+                        p256dh,
+                        auth,
+                    };
+                    webpush.send(&subscription, &push.notice, push.kind).await
+                }
+                None => Err(gone("web-push")),
+            },
+            PushEndpoint::Apns { token } => match &self.apns {
+                Some(apns) => apns.send(token, &push.notice, push.kind).await,
+                None => Err(gone("apns")),
+            },
         }
     }
 
@@ -116,6 +168,70 @@ impl Pushers {
             .min(self.retry_max_ms);
         (doubled + rand::random_range(0..=doubled / 5)) as i64
     }
+}
+
+/// What a data-carrying push tells the app: the intent (its link, alert, action) or that it
+/// was withdrawn.
+fn intent_message(notice: &IntentNotice, kind: PushKind) -> serde_json::Value {
+    match kind {
+        PushKind::Notify => serde_json::json!({
+            "type": "intent",
+            "intent_id": notice.id,
+            "url": notice.url,
+            "alert": notice.alert,
+            "playbook": notice.playbook,
+            "kind": notice.kind,
+            "target": notice.target,
+            "expires_at_ms": notice.expires_at_ms,
+        }),
+        PushKind::Withdraw => serde_json::json!({"type": "withdraw", "intent_id": notice.id}),
+    }
+}
+
+/// The longest `Retry-After` honoured: a service asking for more is tried again after this.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(3600);
+
+/// The wait a `Retry-After` header asks for (RFC 9110 §10.2.3: seconds, or an HTTP date).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(RETRY_AFTER_MAX))
+}
+
+/// A P-256 private key (PEM: PKCS#8 as Apple's .p8 files, or SEC1 as `openssl ecparam
+/// -genkey` writes; or the base64url 32-byte scalar `web-push generate-vapid-keys` prints) as
+/// an ES256 signing key, with its public key. None when it is none of these; the key is never
+/// quoted.
+fn es256_key(text: &str) -> Option<(jsonwebtoken::EncodingKey, p256::PublicKey)> {
+    use base64::Engine;
+    use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+    let text = text.trim();
+    let secret = p256::SecretKey::from_pkcs8_pem(text)
+        .or_else(|_| p256::SecretKey::from_sec1_pem(text))
+        .ok()
+        .or_else(|| {
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text.trim_end_matches('='))
+                .ok()?;
+            p256::SecretKey::from_slice(&raw).ok()
+        })?;
+    let der = secret.to_pkcs8_der().ok()?;
+    Some((
+        jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes()),
+        secret.public_key(),
+    ))
 }
 
 /// Sends the pushes due, for as long as the relay runs; woken by new intents and withdrawals.
@@ -159,11 +275,24 @@ async fn deliver(app: &App, push: DuePush) {
         }
         Err(e) => {
             metrics.pushes_failed.fetch_add(1, Ordering::Relaxed);
+            let mut backoff = app.pushers.retry_delay_ms(push.attempts);
             let (error, dead) = match e {
                 PushError::Failed(e) => (e, false),
+                PushError::Throttled { error, after } => {
+                    backoff = backoff.max(after.as_millis() as i64);
+                    (error, false)
+                }
                 PushError::Gone(e) => (e, true),
+                PushError::Rejected(error) => {
+                    tracing::warn!(device = %push.device_id, channel, "push given up: {error}");
+                    let stored = app.db(move |s| s.push_rejected(&push, &error)).await;
+                    if let Err(e) = stored {
+                        tracing::error!("cannot record a push: {e}");
+                    }
+                    return;
+                }
             };
-            let retry_at = crate::server::now_ms() + app.pushers.retry_delay_ms(push.attempts);
+            let retry_at = crate::server::now_ms() + backoff;
             let max = app.pushers.max_failures;
             let device = push.device_id.clone();
             let what = match push.kind {
@@ -205,5 +334,44 @@ mod tests {
                 "{attempts}: {delay}"
             );
         }
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_capped_at_an_hour() {
+        let with = |value: &str| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert("retry-after", value.parse().unwrap());
+            retry_after(&headers)
+        };
+        assert_eq!(with("120"), Some(Duration::from_secs(120)));
+        assert_eq!(with("999999"), Some(RETRY_AFTER_MAX));
+        assert_eq!(
+            with("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "a date past is now"
+        );
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(90)).to_rfc2822();
+        let wait = with(&soon).unwrap();
+        assert!((85..=90).contains(&wait.as_secs()), "{wait:?}");
+        assert_eq!(with("soon"), None);
+        assert_eq!(retry_after(&reqwest::header::HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn es256_keys_are_read_as_pkcs8_sec1_or_raw_base64url() {
+        let secret = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
+        use p256::pkcs8::{EncodePrivateKey, LineEnding};
+        let pkcs8 = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let sec1 = secret.to_sec1_pem(LineEnding::LF).unwrap();
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 32]);
+        for text in [pkcs8.as_str(), sec1.as_str(), raw.as_str()] {
+            let (_, public) = es256_key(text).expect(text);
+            assert_eq!(public, secret.public_key());
+        }
+        assert!(es256_key("not a key").is_none());
+        assert!(
+            es256_key("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_none()
+        );
     }
 }
