@@ -20,7 +20,8 @@
 # --host-list also times `paaf host list --group first-MAX` (live status with
 # metrics of every host of the largest size; goal < 2 s), median of --runs.
 #
-# The figures of issue 17 (200 hosts, release build, ~10 min with Ansible):
+# The figures of issue 17 (50, 100 and 200 hosts, release build; ~14 min with Ansible on the
+# 2-core machine, of which ~1 min starts the 200 hosts; PAAF_BENCH_BIN=PATH skips the build):
 #   bash tests/bench/fanout.sh --runs 3 --sizes "50 100 200" --host-list
 #
 # A host that fails or times out in a run is a result, not the end of the
@@ -55,14 +56,14 @@ readonly PORT_MAX=32000
 
 usage() {
     cat <<EOF
-Usage: $PROG [--runs N] [--sizes "50 200"] [--parallel P] [--no-ansible]
+Usage: $PROG [--runs N] [--sizes "50 100 200"] [--parallel P] [--no-ansible]
        [--unreachable K] [--host-list]
 
 Benchmark \`paaf exec\` on many loopback sshd hosts against parallel-ssh and
 Ansible ad-hoc (run as root).
 
   --runs N       samples of each tool per size (default 5)
-  --sizes LIST   fleet sizes, space-separated (default "50 200"); the largest
+  --sizes LIST   fleet sizes, space-separated (default "50 100 200"); the largest
                  is started once, the smaller ones are its first hosts
   --parallel P   hosts at once, for every tool (default 64, paaf's default;
                  Ansible's forks)
@@ -103,7 +104,7 @@ is_count() {
 }
 
 RUNS=5
-SIZES="50 200"
+SIZES="50 100 200"
 PARALLEL=64
 WITH_ANSIBLE=1
 UNREACHABLE=0
