@@ -42,7 +42,7 @@ EOF
 # name|command (run from the repository's root)
 BENCHES=(
     "ssh-exec|bash tests/bench/ssh-exec.sh --runs 5 --rounds 3"
-    "fanout|bash tests/bench/fanout.sh --runs 1 --sizes '50 200'"
+    "fanout|bash tests/bench/fanout.sh --runs 1 --sizes '50 100 200' --host-list"
     "reboot|bash tests/bench/reboot.sh --runs 1"
     "servers|bash tests/bench/servers.sh --runs 3"
     "protect|bash tests/bench/protect.sh"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # fanout.sh - benchmark `paaf exec` on many hosts against parallel-ssh and Ansible.
 #
-# Starts real sshd "hosts" on 127.0.0.1 (tests/peers/sshd-host.sh fleet-start,
-# 25 at a time, each in its own namespaces, all with one ed25519 client key),
-# then times one command, `cat /proc/sys/kernel/random/boot_id`, on each
-# fleet size, alternating paaf with each peer run by run (tests/bench/alternate.py):
+# Starts real sshd "hosts" on 127.0.0.1 once, as many as the largest size
+# (tests/peers/sshd-host.sh fleet-start, each in its own namespaces, all with one
+# ed25519 client key; the smaller sizes are its first hosts), then times one
+# command, `cat /proc/sys/kernel/random/boot_id`, on each fleet size, alternating
+# paaf with each peer run by run (tests/bench/alternate.py):
 #
 #   paaf exec --group first-N --yes --parallel P -o tsv -- cat …   (release build;
 #                                       tsv is what it prints into a pipe anyway)
@@ -14,8 +15,14 @@
 #
 # All read the same known_hosts and key; each sample is one whole command
 # (process start, N connections, N commands, output). Goals: paaf/pssh <= 0.25,
-# paaf/ansible <= 0.05. Also prints paaf's peak RSS at the largest size (goal
-# < 100 MB).
+# paaf/ansible <= 0.05; paaf's peak RSS at each size (goal < 100 MB); from the
+# smallest to the largest size, each tool's time grows less than the host count.
+# --host-list also times `paaf host list --group first-MAX` (live status with
+# metrics of every host of the largest size; goal < 2 s), median of --runs.
+#
+# The figures of issue 17 (50, 100 and 200 hosts, release build; ~14 min with Ansible on the
+# 2-core machine, of which ~1 min starts the 200 hosts; PAAF_BENCH_BIN=PATH skips the build):
+#   bash tests/bench/fanout.sh --runs 3 --sizes "50 100 200" --host-list
 #
 # A host that fails or times out in a run is a result, not the end of the
 # benchmark: every run's output is kept (a small bash wrapper around each timed
@@ -28,6 +35,9 @@
 #   bench fanout-50: paaf 310.2 ms, pssh 2790.0 ms, ratio 0.11 (goal <= 0.25)
 #   bench fanout-ansible-50: paaf 310.2 ms, ansible 9800.0 ms, ratio 0.03 (goal <= 0.05)
 #   bench fanout-failed-50: paaf 0 hosts, pssh 0 hosts, ansible 0 hosts (most in one run)
+#   bench fanout-rss-50: paaf 12.3 MB (goal < 100 MB)
+#   bench fanout-growth-50-200: paaf 1.90x the time for 4.0x the hosts (goal < 4.0x)
+#   bench hostlist-200: paaf 850.0 ms (goal < 2000 ms)
 # Exit status 0 once measured (a missed goal is a result, not a failure);
 # 1 on a setup or run failure, 2 on bad arguments. Debian/Ubuntu, root.
 
@@ -38,6 +48,7 @@ readonly WARMUP=1
 readonly GOAL=0.25
 readonly ANSIBLE_GOAL=0.05
 readonly RSS_GOAL_MB=100
+readonly HOSTLIST_GOAL_MS=2000
 readonly COMMAND="cat /proc/sys/kernel/random/boot_id"
 # Below Linux's ephemeral ports (32768-60999), which outgoing connections take.
 readonly PORT_MIN=10000
@@ -45,14 +56,14 @@ readonly PORT_MAX=32000
 
 usage() {
     cat <<EOF
-Usage: $PROG [--runs N] [--sizes "50 200"] [--parallel P] [--no-ansible]
-       [--unreachable K]
+Usage: $PROG [--runs N] [--sizes "50 100 200"] [--parallel P] [--no-ansible]
+       [--unreachable K] [--host-list]
 
 Benchmark \`paaf exec\` on many loopback sshd hosts against parallel-ssh and
 Ansible ad-hoc (run as root).
 
   --runs N       samples of each tool per size (default 5)
-  --sizes LIST   fleet sizes, space-separated (default "50 200"); the largest
+  --sizes LIST   fleet sizes, space-separated (default "50 100 200"); the largest
                  is started once, the smaller ones are its first hosts
   --parallel P   hosts at once, for every tool (default 64, paaf's default;
                  Ansible's forks)
@@ -61,6 +72,8 @@ Ansible ad-hoc (run as root).
                  the first K hosts get an address nothing listens on
                  (default 0): failed hosts are counted and named, and the
                  run goes on
+  --host-list    also time \`paaf host list\` (status and metrics) of every
+                 host of the largest size, median of --runs (goal < ${HOSTLIST_GOAL_MS} ms)
   -h, --help     this help
 
 Builds paaf in release mode (CARGO_TARGET_DIR, default ~/.cache/paaf-target;
@@ -69,6 +82,9 @@ scripts/install-deps.sh and ansible-core in a venv, prints a table and lines lik
   bench fanout-50: paaf 310.2 ms, pssh 2790.0 ms, ratio 0.11 (goal <= $GOAL)
   bench fanout-ansible-50: paaf 310.2 ms, ansible 9800.0 ms, ratio 0.03 (goal <= $ANSIBLE_GOAL)
   bench fanout-failed-50: paaf 0 hosts, pssh 0 hosts, ansible 0 hosts (most in one run)
+  bench fanout-rss-50: paaf 12.3 MB (goal < $RSS_GOAL_MB MB)
+  bench fanout-growth-50-200: paaf 1.90x the time for 4.0x the hosts (goal < 4.0x)
+  bench hostlist-200: paaf 850.0 ms (goal < $HOSTLIST_GOAL_MS ms)
 Exit status: 0 once measured (even if a goal is missed or hosts failed), 1 on
 a setup failure or a run that reported no result for every host, 2 on bad
 arguments.
@@ -88,10 +104,11 @@ is_count() {
 }
 
 RUNS=5
-SIZES="50 200"
+SIZES="50 100 200"
 PARALLEL=64
 WITH_ANSIBLE=1
 UNREACHABLE=0
+HOST_LIST=0
 while (($# > 0)); do
     case $1 in
     -h | --help)
@@ -100,6 +117,10 @@ while (($# > 0)); do
         ;;
     --no-ansible)
         WITH_ANSIBLE=0
+        shift
+        ;;
+    --host-list)
+        HOST_LIST=1
         shift
         ;;
     --runs | --sizes | --parallel | --unreachable)
@@ -127,7 +148,7 @@ done
 [[ $UNREACHABLE =~ ^[0-9]+$ ]] && ((10#$UNREACHABLE <= MAX)) ||
     bad_arg "--unreachable: not a count from 0 to the largest size ($MAX): $UNREACHABLE"
 UNREACHABLE=$((10#$UNREACHABLE))
-readonly RUNS PARALLEL MAX WITH_ANSIBLE UNREACHABLE
+readonly RUNS PARALLEL MAX WITH_ANSIBLE UNREACHABLE HOST_LIST
 
 [[ $EUID -eq 0 ]] || die "must run as root (it starts sshd in its own namespaces), not uid $EUID"
 
@@ -193,38 +214,30 @@ readonly KEY=$TMP/key
 ssh-keygen -q -t ed25519 -N '' -C paaf-bench -f "$KEY" </dev/null >/dev/null ||
     die "ssh-keygen failed"
 
-# In batches: sshd hosts all starting at once on a small machine miss their start deadline.
-readonly BATCH=25
-
 host_dir() { # I (1-based)
-    printf '%s/batch-%d/host-%d' "$FLEET" "$((($1 - 1) / BATCH))" "$(((($1 - 1) % BATCH) + 1))"
+    printf '%s/host-%d' "$FLEET" "$1"
 }
 
 stop_fleet() {
-    local d
-    for d in "$FLEET"/batch-*/; do
-        [[ -d $d ]] && "$SSHD_HOST" fleet-stop "${d%/}"
-    done
+    "$SSHD_HOST" fleet-stop "$FLEET"
 }
 
 start_fleet() { # BASE
-    local b n
     for ((i = 1; i <= MAX; i++)); do
         mkdir -p -- "$(host_dir "$i")"
         install -m 0644 -- "$KEY.pub" "$(host_dir "$i")/authorized_keys"
     done
-    for ((b = 0; b * BATCH < MAX; b++)); do
-        n=$((MAX - b * BATCH < BATCH ? MAX - b * BATCH : BATCH))
-        "$SSHD_HOST" fleet-start "$FLEET/batch-$b" "$(($1 + b * BATCH))" "$n" || return 1
-    done
+    "$SSHD_HOST" fleet-start "$FLEET" "$1" "$MAX"
 }
 
 BASE=
 for _ in 1 2 3; do
     BASE=$(free_run) || die "no $MAX free consecutive ports in $PORT_MIN-$PORT_MAX"
-    note "starting $MAX hosts on 127.0.0.1:$BASE-$((BASE + MAX - 1)), $BATCH at a time"
+    note "starting $MAX hosts on 127.0.0.1:$BASE-$((BASE + MAX - 1))"
     FLEET_STARTED=1
+    started_ms=$(now_ms)
     if start_fleet "$BASE"; then
+        note "$MAX hosts up in $(awk -v ms="$(($(now_ms) - started_ms))" 'BEGIN { printf "%.1f", ms / 1000 }') s"
         break
     fi
     # Lost a race for a port, or the machine is too busy: stop them, try again.
@@ -418,13 +431,52 @@ for n in "${SIZE_LIST[@]}"; do
     fi
 done
 
-mapfile -d '' a < <(paaf_cmd "$MAX")
-rss_kb=$(python3 -c '
+# Peak RSS of one run per size, each in a fresh python (ru_maxrss of the children is a maximum
+# over all of them).
+declare -A RSS_MB
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    mapfile -d '' a < <(paaf_cmd "$n")
+    rss_kb=$(python3 -c '
 import resource, subprocess, sys
 # Failed hosts make paaf exit non-zero; they were counted above.
 subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-' "${a[@]}") || die "measuring paaf's peak RSS failed"
+' "${a[@]}") || die "measuring paaf's peak RSS on $n hosts failed"
+    RSS_MB[$n]=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+done
+
+# `paaf host list` of the largest size: every host's status with its metrics (read over SSH from
+# /proc and df in one round trip), as one process run, median of RUNS after WARMUP. Each run
+# must list every host, and each one reachable with its metrics but the --unreachable ones,
+# else the figure would time failures.
+if ((HOST_LIST)); then
+    note "timing paaf host list on $MAX hosts ..."
+    HOSTLIST_MS=$(python3 - "$RUNS" "$WARMUP" "$MAX" "$UNREACHABLE" "$PAAF" host list --group "first-$MAX" -o json <<'EOF2'
+import json, statistics, subprocess, sys, time
+
+runs, warmup, n, unreachable = (int(a) for a in sys.argv[1:5])
+argv = sys.argv[5:]
+samples = []
+for i in range(warmup + runs):
+    t0 = time.perf_counter()
+    out = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    ms = (time.perf_counter() - t0) * 1000
+    try:
+        hosts = json.loads(out.stdout)
+    except ValueError:
+        sys.exit(f"paaf host list printed no JSON (exit {out.returncode}): {out.stderr[-2000:]}")
+    down = [h["name"] for h in hosts if not h.get("reachable")]
+    unmeasured = [h["name"] for h in hosts if h.get("reachable") and not h.get("metrics")]
+    if len(hosts) != n or len(down) != unreachable or unmeasured:
+        sys.exit(f"paaf host list: {len(hosts)} of {n} hosts, unreachable {down[:10]}, "
+                 f"without metrics {unmeasured[:10]}: {out.stderr[-2000:]}")
+    if i >= warmup:
+        samples.append(ms)
+print(f"{statistics.median(samples):.1f}\t{min(samples):.1f}\t{max(samples):.1f}")
+EOF2
+    ) || die "timing paaf host list on $MAX hosts failed"
+fi
 
 # Hosts each tool failed on, over the timed runs (warm-up included): "runs min max hosts".
 declare -A FAILED
@@ -472,9 +524,40 @@ for n in "${SIZE_LIST[@]}"; do
         fi
     done
 done
-rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
-printf '\npaaf peak RSS on %d hosts: %s MB (goal < %s MB: %s)\n\n' "$MAX" "$rss_mb" \
-    "$RSS_GOAL_MB" "$(verdict "$rss_mb" "$RSS_GOAL_MB")"
+printf '\npaaf peak RSS (one run)\n'
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    printf '%-7s %7s   %s MB (goal < %s MB: %s)\n' "$n" paaf "${RSS_MB[$n]}" "$RSS_GOAL_MB" \
+        "$(verdict "${RSS_MB[$n]}" "$RSS_GOAL_MB")"
+done
+
+# Growth from the smallest to the largest size: each tool's median time there over its median
+# at the smallest, against the ratio of the host counts (less means less than linear).
+MIN=$MAX
+for n in "${SIZE_LIST[@]}"; do ((10#$n < MIN)) && MIN=$((10#$n)); done
+GROWTH=
+if ((MIN < MAX)); then
+    IFS=$'\t' read -r a_lo b_lo _ <<<"${RESULT[$MIN]}"
+    IFS=$'\t' read -r a_hi b_hi _ <<<"${RESULT[$MAX]}"
+    hosts_x=$(awk -v a="$MAX" -v b="$MIN" 'BEGIN { printf "%.1f", a / b }')
+    GROWTH=$(awk -v lo="$a_lo" -v hi="$a_hi" 'BEGIN { printf "%.2f", hi / lo }')
+    pssh_x=$(awk -v lo="$b_lo" -v hi="$b_hi" 'BEGIN { printf "%.2f", hi / lo }')
+    line="paaf ${GROWTH}x, pssh ${pssh_x}x"
+    if ((WITH_ANSIBLE)); then
+        IFS=$'\t' read -r _ b_lo _ <<<"${ANSIBLE_RESULT[$MIN]}"
+        IFS=$'\t' read -r _ b_hi _ <<<"${ANSIBLE_RESULT[$MAX]}"
+        line+=", ansible $(awk -v lo="$b_lo" -v hi="$b_hi" 'BEGIN { printf "%.2f", hi / lo }')x"
+    fi
+    printf '\ntime from %d to %d hosts (%sx the hosts): %s; paaf grows less than linearly: %s\n' \
+        "$MIN" "$MAX" "$hosts_x" "$line" \
+        "$(awk -v g="$GROWTH" -v h="$hosts_x" 'BEGIN { print (g < h) ? "yes" : "NO" }')"
+fi
+if ((HOST_LIST)); then
+    IFS=$'\t' read -r hl_med hl_min hl_max <<<"$HOSTLIST_MS"
+    printf '\npaaf host list, %d hosts with metrics: median %s ms (min %s, max %s; goal < %s ms: %s)\n' \
+        "$MAX" "$hl_med" "$hl_min" "$hl_max" "$HOSTLIST_GOAL_MS" "$(verdict "$hl_med" "$HOSTLIST_GOAL_MS")"
+fi
+printf '\n'
 
 for n in "${SIZE_LIST[@]}"; do
     n=$((10#$n))
@@ -496,4 +579,14 @@ for n in "${SIZE_LIST[@]}"; do
     done
     printf 'bench fanout-failed-%d: %s (most in one run)\n' "$n" "$line"
 done
-printf 'bench fanout-rss-%d: paaf %s MB (goal < %s MB)\n' "$MAX" "$rss_mb" "$RSS_GOAL_MB"
+for n in "${SIZE_LIST[@]}"; do
+    n=$((10#$n))
+    printf 'bench fanout-rss-%d: paaf %s MB (goal < %s MB)\n' "$n" "${RSS_MB[$n]}" "$RSS_GOAL_MB"
+done
+if [[ -n $GROWTH ]]; then
+    printf 'bench fanout-growth-%d-%d: paaf %sx the time for %sx the hosts (goal < %sx)\n' \
+        "$MIN" "$MAX" "$GROWTH" "$hosts_x" "$hosts_x"
+fi
+if ((HOST_LIST)); then
+    printf 'bench hostlist-%d: paaf %s ms (goal < %s ms)\n' "$MAX" "$hl_med" "$HOSTLIST_GOAL_MS"
+fi
