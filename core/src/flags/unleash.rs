@@ -763,16 +763,21 @@ mod tests {
         assert!(text.contains("environment `production`"), "{text}");
     }
 
-    #[tokio::test]
-    async fn a_flag_already_in_the_wanted_state_is_not_written() {
-        let server = MockServer::start().await;
+    /// Flag `f` (project `default`) reads OFF in `production`.
+    async fn mount_reads_off(server: &MockServer) {
         Mock::given(method("GET"))
             .and(path("/api/admin/projects/default/features/f"))
             .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
                 "environments": [{"name": "production", "enabled": false}]
             })))
-            .mount(&server)
+            .mount(server)
             .await;
+    }
+
+    #[tokio::test]
+    async fn a_flag_already_in_the_wanted_state_is_not_written() {
+        let server = MockServer::start().await;
+        mount_reads_off(&server).await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(200))
             .expect(0)
@@ -791,13 +796,7 @@ mod tests {
         let server = MockServer::start().await;
         // The flag reads OFF: switched off already when read after, turned off by someone
         // else when read before.
-        Mock::given(method("GET"))
-            .and(path("/api/admin/projects/default/features/f"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                "environments": [{"name": "production", "enabled": false}]
-            })))
-            .mount(&server)
-            .await;
+        mount_reads_off(&server).await;
         Mock::given(method("POST"))
             .and(path(
                 "/api/admin/projects/default/features/f/environments/production/off",
@@ -816,12 +815,7 @@ mod tests {
         assert_eq!(sent, ["POST", "GET"], "the switch, then its read-back");
 
         server.reset().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                "environments": [{"name": "production", "enabled": false}]
-            })))
-            .mount(&server)
-            .await;
+        mount_reads_off(&server).await;
         let e = switch_off(&u, "f", true, false).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
         let sent = methods(server.received_requests().await.unwrap());
