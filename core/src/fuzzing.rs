@@ -607,6 +607,7 @@ mod flag_services {
                 enabled: !expected.enabled,
                 expected: &expected,
                 note: &note,
+                expected_is_now: false,
             })
             .await;
         format!(

@@ -10,6 +10,11 @@
 # With PAAF_BENCH_BEFORE=PATH (a `paaf` built before a change, e.g. from main), each round
 # runs that binary too, alternating with the current one, and prints both:
 #   bench protect parallel (before): ...    bench protect parallel (after): ...
+# Each round also times the peer alone (the same 10 on/off POSTs sent one by one, then at
+# once, with no paaf), its floor:
+#   bench protect peer: 10 raw POSTs at once / slowest alone, median 4.80
+# Unleash runs in one Node process that handles one request at a time: when that line is far
+# above 1.3, so is paaf's ratio, whatever paaf does.
 # Exit status 0 when measured (a missed goal is a result, not a failure); non-zero, with the
 # run's output, when it failed. Debian/Ubuntu, root (the peers' setup). Builds the test
 # profile, as the tests do.

@@ -1726,7 +1726,9 @@ reboot = "web-1"
 /// one. Flags of a real Unleash; the walls are the runs' own `elapsed_ms`. Prints the figures
 /// (a missed goal is a result, not a failure). With `PAAF_BENCH_BEFORE` naming another
 /// `paaf` binary (a build from before a change), each round runs it too, alternating, and
-/// both are printed.
+/// both are printed. Each round also times the peer alone, without paaf: the same 10 on/off
+/// POSTs sent one by one and then at once (Unleash's Node process handles one request at a
+/// time, so at once cannot beat its slowest alone by much less than its CPU time for all 10).
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a benchmark: tests/bench/protect.sh runs it"]
 async fn bench_protect_with_10_parallel_steps() {
@@ -1756,6 +1758,8 @@ async fn bench_protect_with_10_parallel_steps() {
     }
     let mut ratios: HashMap<&str, Vec<f64>> = HashMap::new();
     for round in 0..ROUNDS {
+        let ratio = peer_alone_vs_together(&admin, STEPS, round).await;
+        ratios.entry("peer").or_default().push(ratio);
         for (build, bin) in &builds {
             let paaf = |args: &[&str]| -> (i32, Value) {
                 let out = world
@@ -1811,6 +1815,12 @@ async fn bench_protect_with_10_parallel_steps() {
                 .push(wall as f64 / slowest as f64);
         }
     }
+    let mut peer = ratios.remove("peer").unwrap();
+    peer.sort_by(f64::total_cmp);
+    println!(
+        "bench protect peer: {STEPS} raw POSTs at once / slowest alone, median {:.2}",
+        peer[peer.len() / 2]
+    );
     for (build, _) in &builds {
         let mut rounds = ratios.remove(build).unwrap();
         rounds.sort_by(f64::total_cmp);
@@ -1825,4 +1835,35 @@ async fn bench_protect_with_10_parallel_steps() {
             if ratio <= 1.3 { "met" } else { "missed" }
         );
     }
+}
+
+/// The peer alone: flags `f0..f{steps}` turned off by raw POSTs one by one, then (back on)
+/// all at once; prints both and returns the ratio of the wall at once to the slowest alone.
+async fn peer_alone_vs_together(
+    admin: &paaf_tests::UnleashAdmin,
+    steps: usize,
+    round: usize,
+) -> f64 {
+    let keys: Vec<String> = (0..steps).map(|i| format!("f{i}")).collect();
+    let mut alone = Vec::new();
+    for key in &keys {
+        let started = Instant::now();
+        admin.switch(key, "production", false).await;
+        alone.push(started.elapsed().as_millis() as u64);
+    }
+    for key in &keys {
+        admin.switch(key, "production", true).await;
+    }
+    let started = Instant::now();
+    futures::future::join_all(keys.iter().map(|k| admin.switch(k, "production", false))).await;
+    let together = started.elapsed().as_millis() as u64;
+    for key in &keys {
+        admin.switch(key, "production", true).await;
+    }
+    let slowest = alone.iter().copied().max().unwrap_or(1).max(1);
+    println!(
+        "round {round} peer: {steps} raw POSTs one by one {alone:?} ms (slowest {slowest} ms), at once {together} ms, ratio {:.2}",
+        together as f64 / slowest as f64
+    );
+    together as f64 / slowest as f64
 }

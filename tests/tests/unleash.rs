@@ -151,6 +151,7 @@ async fn switch(
         enabled,
         expected: seen,
         note: &note,
+        expected_is_now: false,
     };
     unleash.set(&switch).await.map_err(shown)
 }

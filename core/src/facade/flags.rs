@@ -147,6 +147,22 @@ impl Paaf {
         expected: &FlagState,
         confirm: &Confirmation,
     ) -> Result<FlagChange> {
+        self.switch_flag(target, enabled, expected, false, confirm)
+            .await
+            .map(|(change, _)| change)
+    }
+
+    /// [`Paaf::set_flag`]; `expected_is_now`: `expected` was read just now, with no
+    /// confirmation in between (see [`FlagSwitch::expected_is_now`]). Also says whether the
+    /// change's `enabled` is the service's own word after the write, which proves it.
+    pub(super) async fn switch_flag(
+        &self,
+        target: &FlagTarget,
+        enabled: bool,
+        expected: &FlagState,
+        expected_is_now: bool,
+        confirm: &Confirmation,
+    ) -> Result<(FlagChange, bool)> {
         let config = self
             .config()
             .flags_backend(target.backend.as_deref())?
@@ -195,6 +211,7 @@ impl Paaf {
                         enabled,
                         expected,
                         note: note_ref,
+                        expected_is_now,
                     };
                     let state = backend_ref.set(&switch).await?;
                     Ok((started.id, state))
@@ -207,7 +224,7 @@ impl Paaf {
                 },
             )
             .await?;
-        Ok(FlagChange {
+        let change = FlagChange {
             action_id,
             backend: config.name,
             project: project.clone(),
@@ -215,7 +232,8 @@ impl Paaf {
             environment: target.environment.clone(),
             was_enabled: expected.enabled,
             enabled: new_state.enabled,
-        })
+        };
+        Ok((change, backend.set_answers_read_back()))
     }
 
     /// Undoes the flag change journaled as `action_id`: sets the flag back to the state it had
@@ -269,7 +287,7 @@ impl Paaf {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::secrets::{MemoryStore, SecretStore};
     use std::sync::{Arc, Mutex};
@@ -282,6 +300,8 @@ mod tests {
     pub(crate) struct FakeUnleash {
         enabled: Arc<Mutex<bool>>,
         switched: Arc<Mutex<Vec<Vec<String>>>>,
+        /// Switches are answered 200 but change nothing (a server that lies).
+        ignores_switches: Arc<Mutex<bool>>,
     }
 
     impl wiremock::Respond for FakeUnleash {
@@ -306,7 +326,9 @@ mod tests {
                     }))
                 }
                 ("POST", [_, _, _, project, _, flag, _, env, switch]) => {
-                    *self.enabled.lock().unwrap() = switch == "on";
+                    if !*self.ignores_switches.lock().unwrap() {
+                        *self.enabled.lock().unwrap() = switch == "on";
+                    }
                     self.switched.lock().unwrap().push(vec![
                         project.clone(),
                         flag.clone(),
@@ -329,6 +351,7 @@ mod tests {
             let fake = FakeUnleash {
                 enabled: Arc::new(Mutex::new(enabled)),
                 switched: Arc::default(),
+                ignores_switches: Arc::default(),
             };
             let server = MockServer::start().await;
             Mock::given(wiremock::matchers::any())
@@ -345,16 +368,21 @@ mod tests {
         pub(crate) fn switched(&self) -> Vec<Vec<String>> {
             self.switched.lock().unwrap().clone()
         }
+
+        /// From now on, switches are answered 200 and change nothing.
+        pub(crate) fn ignore_switches(&self) {
+            *self.ignores_switches.lock().unwrap() = true;
+        }
     }
 
-    /// A paaf whose only flag service is the fake Unleash at `url`.
-    pub(crate) fn paaf_with_unleash(dir: &std::path::Path, url: &str) -> Paaf {
+    /// A paaf whose only flag service is the fake Unleash at `url`, with `more` config.
+    pub(crate) fn paaf_with_unleash(dir: &std::path::Path, url: &str, more: &str) -> Paaf {
         let store = Arc::new(MemoryStore::default());
         store
             .set("unleash", &secrecy::SecretString::from("*:*.paaf-test"))
             .unwrap();
         let text = format!(
-            "[[flags]]\nname = \"saas\"\ntype = \"unleash\"\nurl = \"{url}\"\ntoken = \"keyring:unleash\"\n"
+            "[[flags]]\nname = \"saas\"\ntype = \"unleash\"\nurl = \"{url}\"\ntoken = \"keyring:unleash\"\n{more}"
         );
         Paaf::open_text(&dir.join("config.toml"), &text, store, "test").unwrap()
     }
@@ -373,7 +401,7 @@ mod tests {
     async fn seen_on() -> (FakeUnleash, MockServer, tempfile::TempDir, Paaf, FlagState) {
         let (unleash, server) = FakeUnleash::start(true).await;
         let dir = tempfile::tempdir().unwrap();
-        let paaf = paaf_with_unleash(dir.path(), &server.uri());
+        let paaf = paaf_with_unleash(dir.path(), &server.uri(), "");
         let before = paaf.flag_state(&target()).await.unwrap();
         (unleash, server, dir, paaf, before)
     }

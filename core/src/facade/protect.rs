@@ -216,6 +216,11 @@ fn on_off(enabled: bool) -> &'static str {
     if enabled { "ON" } else { "OFF" }
 }
 
+/// A flag's state as plans and proofs word it: `OFF in production`.
+fn flag_words(enabled: bool, environment: &str) -> String {
+    format!("{} in {environment}", on_off(enabled))
+}
+
 /// `41d`, `3h`, `12m`, `40s`.
 fn uptime(secs: u64) -> String {
     match secs {
@@ -478,7 +483,7 @@ impl Paaf {
             Ok(s) => Look {
                 flag: Some(s.clone()),
                 ..Look::of(
-                    format!("{} in {}", on_off(s.enabled), target.environment),
+                    flag_words(s.enabled, &target.environment),
                     Observed::Flag { enabled: s.enabled },
                 )
             },
@@ -960,11 +965,15 @@ impl Paaf {
             incident_id: incident.id,
             key: planned.key.clone(),
         };
-        let result = journal::as_step(
+        let (result, proof) = match journal::as_step(
             tag,
             self.execute(incident, &step.work, read_now, forward, cancel),
         )
-        .await;
+        .await
+        {
+            Ok(proof) => (Ok(()), proof),
+            Err(e) => (Err(e), None),
+        };
         let taken = self
             .journal
             .step_action(incident.id, &planned.key)
@@ -986,7 +995,11 @@ impl Paaf {
         };
         let mut evidence = None;
         if status == StepStatus::Succeeded {
-            match self.read_back(&step.work, taken.as_ref()).await {
+            let proof = match proof {
+                Some(proof) => proof,
+                None => self.read_back(&step.work, taken.as_ref()).await,
+            };
+            match proof {
                 ReadBack::Proven(words) => evidence = Some(words),
                 ReadBack::OwnCheck => evidence = Some(message.clone()),
                 ReadBack::NotProven(why) => {
@@ -1056,7 +1069,9 @@ impl Paaf {
     }
 
     /// Does the work of one step; its actions are journaled by the facade calls it makes.
-    /// `flag_now`: the flag's state just read, when the step read it.
+    /// `flag_now`: the flag's state just read, when the step read it. Returns the proof the
+    /// work brought back itself, if any (a flag service's state after the switch), so the
+    /// step need not read its target again.
     async fn execute(
         &self,
         incident: &Incident,
@@ -1064,8 +1079,8 @@ impl Paaf {
         flag_now: Option<FlagState>,
         forward: &Forward,
         cancel: &CancellationToken,
-    ) -> Result<()> {
-        match work {
+    ) -> Result<Option<ReadBack>> {
+        let done = match work {
             Work::Step(StepAction::Flag {
                 backend,
                 project,
@@ -1074,9 +1089,11 @@ impl Paaf {
                 enabled,
             }) => {
                 let target = flag_target(backend, project, key, environment);
-                self.flag_to(&target, *enabled, flag_now).await
+                return self.flag_to(&target, *enabled, flag_now).await;
             }
-            Work::FlagBack { target, enabled } => self.flag_to(target, *enabled, flag_now).await,
+            Work::FlagBack { target, enabled } => {
+                return self.flag_to(target, *enabled, flag_now).await;
+            }
             Work::Step(StepAction::Reboot { host }) => self
                 .reboot(
                     host,
@@ -1148,23 +1165,31 @@ impl Paaf {
                 "this build of paaf has no cloud providers (the phone library leaves them out)",
             )),
             Work::Irreversible => Err(Error::other("this cannot be undone")),
-        }
+        };
+        done.map(|()| None)
     }
 
-    /// Sets a flag to `enabled` from the state it has now (`now`, when just read).
+    /// Sets a flag to `enabled` from the state it has now (`now`, when just read; else read
+    /// here): the service switches from it without reading the flag again. Returns the state
+    /// the service gave after the switch as the step's proof, when it gives one.
     async fn flag_to(
         &self,
         target: &FlagTarget,
         enabled: bool,
         now: Option<FlagState>,
-    ) -> Result<()> {
+    ) -> Result<Option<ReadBack>> {
         let now = match now {
             Some(now) => now,
             None => self.flag_state(target).await?,
         };
-        self.set_flag(target, enabled, &now, &Confirmation::Yes)
-            .await
-            .map(|_| ())
+        let (change, read_back) = self
+            .switch_flag(target, enabled, &now, true, &Confirmation::Yes)
+            .await?;
+        let words = flag_words(change.enabled, &target.environment);
+        Ok(read_back.then(|| match change.enabled == enabled {
+            true => ReadBack::Proven(format!("read back: {words}")),
+            false => ReadBack::NotProven(format!("it reads back {words}")),
+        }))
     }
 
     #[cfg(feature = "cloud")]
@@ -1404,4 +1429,80 @@ fn reversals_of(actions: &[ActionRecord]) -> Vec<Reversal> {
     }
     out.sort_by_key(|r| std::cmp::Reverse(r.newest));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::IncidentInput;
+    use crate::facade::flags::tests::{ENV, FLAG, FakeUnleash, PROJECT, paaf_with_unleash};
+
+    /// Protect of one flag step (the flag ON, turned OFF) on a fake Unleash that `lies` (answers
+    /// the switch 200 and changes nothing) or not: the step's outcome, and the methods of the
+    /// requests the run sent.
+    async fn protect_one_flag(lies: bool) -> (StepOutcome, Vec<String>) {
+        let (unleash, server) = FakeUnleash::start(true).await;
+        if lies {
+            unleash.ignore_switches();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let playbook = format!(
+            "\n[[playbooks]]\nname = \"p\"\n[[playbooks.protect]]\nflag = {FLAG:?}\nenv = {ENV:?}\nproject = {PROJECT:?}\n"
+        );
+        let paaf = paaf_with_unleash(dir.path(), &server.uri(), &playbook);
+        paaf.open_incident(&IncidentInput {
+            title: "Checkout errors".into(),
+            playbook: Some("p".into()),
+            ..IncidentInput::default()
+        })
+        .await
+        .unwrap();
+        let plan = paaf.protect_plan(None, None).await.unwrap();
+        let planned = server.received_requests().await.unwrap().len();
+        let report = paaf
+            .protect(
+                &plan,
+                &Confirmation::Yes,
+                Arc::new(|_: StepEvent| {}),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        let sent = server.received_requests().await.unwrap()[planned..]
+            .iter()
+            .map(|r| r.method.to_string())
+            .collect();
+        assert_eq!(unleash.switched().len(), 1);
+        (report.steps[0].clone(), sent)
+    }
+
+    /// A flag step reads its flag once before the switch (compared with the confirmation;
+    /// the switch starts from it) and once after (the switch's own read-back, which is the
+    /// step's proof): three requests, not five.
+    #[tokio::test]
+    async fn a_flag_step_is_proven_by_the_read_back_of_its_switch_alone() {
+        let (step, sent) = protect_one_flag(false).await;
+        assert_eq!(step.status, StepStatus::Succeeded, "{step:?}");
+        assert_eq!(
+            step.evidence.as_deref(),
+            Some(format!("read back: OFF in {ENV}").as_str())
+        );
+        assert_eq!(sent, ["GET", "POST", "GET"]);
+    }
+
+    /// A switch the service accepts but whose read-back still shows the old state is not a
+    /// success: the step is unverified and says what it read.
+    #[tokio::test]
+    async fn a_flag_step_whose_switch_reads_back_unchanged_is_unverified() {
+        let (step, sent) = protect_one_flag(true).await;
+        assert_eq!(step.status, StepStatus::Unverified, "{step:?}");
+        assert_eq!(step.evidence, None);
+        assert!(
+            step.message
+                .ends_with(&format!("unverified: it reads back ON in {ENV}")),
+            "{}",
+            step.message
+        );
+        assert_eq!(sent, ["GET", "POST", "GET"]);
+    }
 }

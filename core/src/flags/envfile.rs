@@ -800,6 +800,12 @@ impl FlagBackend for EnvFileBackend {
             .await?;
         Ok(change.state)
     }
+
+    // The state returned is the one written (its unit's check passed), not the file read
+    // again.
+    fn set_answers_read_back(&self) -> bool {
+        false
+    }
 }
 
 /// Every key of the file with its value, one per key (the last assignment wins), in file

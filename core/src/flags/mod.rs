@@ -305,6 +305,10 @@ pub struct FlagSwitch<'a> {
     pub enabled: bool,
     pub expected: &'a FlagState,
     pub note: &'a ChangeNote,
+    /// `expected` was read from the service just before this call, with nobody's confirmation
+    /// in between (a protect step looks at the flag, then switches it): a service without a
+    /// conditional write takes it as the state now instead of reading the flag again.
+    pub expected_is_now: bool,
 }
 
 /// A flag service. Errors are the core's `Error`, naming the backend, project and
@@ -329,11 +333,18 @@ pub trait FlagBackend: Send + Sync {
     /// Turns the flag on or off in one environment, if its state is still `expected` (the
     /// state the user saw and confirmed). A service with a conditional write makes the write
     /// conditional on `expected` (and `expected.version`, when it has one); the others re-read
-    /// right before writing. Returns the new state.
+    /// right before writing (unless `expected_is_now`). Returns the new state.
     fn set(
         &self,
         switch: &FlagSwitch<'_>,
     ) -> impl std::future::Future<Output = Result<FlagState>> + Send;
+
+    /// True when the state [`FlagBackend::set`] returns is the service's own word after the
+    /// write (read back, or the write's answer), so it proves the write took effect; false
+    /// when it is only the state written.
+    fn set_answers_read_back(&self) -> bool {
+        true
+    }
 }
 
 /// A [`FlagBackend`] behind `dyn`, for the facade to hold whichever service is configured:
@@ -347,6 +358,8 @@ pub trait DynFlagBackend: Send + Sync {
     fn state<'a>(&'a self, flag: &'a FlagRef<'a>) -> BoxFuture<'a, Result<FlagState>>;
     /// [`FlagBackend::set`].
     fn set<'a>(&'a self, switch: &'a FlagSwitch<'a>) -> BoxFuture<'a, Result<FlagState>>;
+    /// [`FlagBackend::set_answers_read_back`].
+    fn set_answers_read_back(&self) -> bool;
 }
 
 impl<T: FlagBackend> DynFlagBackend for T {
@@ -364,6 +377,10 @@ impl<T: FlagBackend> DynFlagBackend for T {
 
     fn set<'a>(&'a self, switch: &'a FlagSwitch<'a>) -> BoxFuture<'a, Result<FlagState>> {
         Box::pin(FlagBackend::set(self, switch))
+    }
+
+    fn set_answers_read_back(&self) -> bool {
+        FlagBackend::set_answers_read_back(self)
     }
 }
 

@@ -609,7 +609,10 @@ impl FlagBackend for Unleash {
     async fn set(&self, switch: &FlagSwitch<'_>) -> Result<FlagState> {
         let (flag, enabled, expected) = (switch.flag, switch.enabled, switch.expected);
         // Unleash's on/off takes no comment: its event log records the token's user.
-        let now = self.state(flag).await?;
+        let now = match switch.expected_is_now {
+            true => expected.clone(),
+            false => self.state(flag).await?,
+        };
         let known = if now.enabled != expected.enabled {
             self.last_change(flag).await.map(|c| format!(" (last {c})"))
         } else {
@@ -650,8 +653,9 @@ mod tests {
         .unwrap()
     }
 
-    /// Switches `key` (project `default`, `production`) off, the user having seen it `seen`.
-    async fn switch_off(u: &Unleash, key: &str, seen: bool) -> Result<FlagState> {
+    /// Switches `key` (project `default`, `production`) off, the user having seen it `seen`
+    /// (`seen_now`: read just now, as a protect step does).
+    async fn switch_off(u: &Unleash, key: &str, seen: bool, seen_now: bool) -> Result<FlagState> {
         let flag = FlagRef {
             project: "default",
             key,
@@ -665,6 +669,7 @@ mod tests {
             enabled: false,
             expected: &FlagState::best_effort(seen),
             note: &note,
+            expected_is_now: seen_now,
         };
         u.set(&switch).await
     }
@@ -742,7 +747,9 @@ mod tests {
             .mount(&server)
             .await;
         let u = backend(&server.uri(), "*:*.x");
-        let e = switch_off(&u, "new-checkout", true).await.unwrap_err();
+        let e = switch_off(&u, "new-checkout", true, false)
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
         let text = e.to_string();
         assert!(text.contains("change request is required"), "{text}");
@@ -756,16 +763,21 @@ mod tests {
         assert!(text.contains("environment `production`"), "{text}");
     }
 
-    #[tokio::test]
-    async fn a_flag_already_in_the_wanted_state_is_not_written() {
-        let server = MockServer::start().await;
+    /// Flag `f` (project `default`) reads OFF in `production`.
+    async fn mount_reads_off(server: &MockServer) {
         Mock::given(method("GET"))
             .and(path("/api/admin/projects/default/features/f"))
             .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
                 "environments": [{"name": "production", "enabled": false}]
             })))
-            .mount(&server)
+            .mount(server)
             .await;
+    }
+
+    #[tokio::test]
+    async fn a_flag_already_in_the_wanted_state_is_not_written() {
+        let server = MockServer::start().await;
+        mount_reads_off(&server).await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(200))
             .expect(0)
@@ -773,6 +785,41 @@ mod tests {
             .await;
         let u = backend(&server.uri(), "*:*.x");
         let off = FlagState::best_effort(false);
-        assert_eq!(switch_off(&u, "f", false).await.unwrap(), off);
+        assert_eq!(switch_off(&u, "f", false, false).await.unwrap(), off);
+    }
+
+    /// A state the caller read just now is not read again before the switch (one GET less
+    /// per protect step); the state after it is read back. A state seen earlier (a person's
+    /// confirmation) is read again first, and a change since refuses the switch.
+    #[tokio::test]
+    async fn a_state_read_just_now_is_not_read_again_before_the_switch() {
+        let server = MockServer::start().await;
+        // The flag reads OFF: switched off already when read after, turned off by someone
+        // else when read before.
+        mount_reads_off(&server).await;
+        Mock::given(method("POST"))
+            .and(path(
+                "/api/admin/projects/default/features/f/environments/production/off",
+            ))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let u = backend(&server.uri(), "*:*.x");
+        let methods = |requests: Vec<wiremock::Request>| -> Vec<String> {
+            requests.iter().map(|r| r.method.to_string()).collect()
+        };
+
+        let after = switch_off(&u, "f", true, true).await.unwrap();
+        assert_eq!(after, FlagState::best_effort(false));
+        let sent = methods(server.received_requests().await.unwrap());
+        assert_eq!(sent, ["POST", "GET"], "the switch, then its read-back");
+
+        server.reset().await;
+        mount_reads_off(&server).await;
+        let e = switch_off(&u, "f", true, false).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+        let sent = methods(server.received_requests().await.unwrap());
+        assert_eq!(sent[0], "GET", "read again before writing: {sent:?}");
+        assert!(!sent.contains(&"POST".to_string()), "{sent:?}");
     }
 }

@@ -76,6 +76,7 @@ pub(crate) trait Contract: Facts {
             enabled,
             expected: &seen,
             note: &note(),
+            expected_is_now: false,
         };
         backend.set(&switch).await
     }
