@@ -33,7 +33,9 @@ pub struct PairAnswer {
 
 /// Where the relay pushes a device's notifications (besides its event stream). It names an
 /// address only: the relay's credentials for the push service stay in the relay's config.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// Its addresses are capabilities (whoever holds one can push to the device), so its Debug
+/// shows the channel and at most the push service's origin.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum PushEndpoint {
     /// An ntfy topic URL (`https://ntfy.example.com/paaf-oncall-7f3k`) the device's ntfy app
@@ -63,6 +65,29 @@ impl PushEndpoint {
             PushEndpoint::WebPush { .. } => "web-push",
             PushEndpoint::Apns { .. } => "apns",
         }
+    }
+}
+
+impl std::fmt::Debug for PushEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const HIDDEN: &str = "…";
+        let origin = |url: &str| {
+            reqwest::Url::parse(url)
+                .ok()
+                .filter(|u| u.has_host())
+                .map(|u| format!("{}/{HIDDEN}", u.origin().ascii_serialization()))
+                .unwrap_or_else(|| HIDDEN.into())
+        };
+        let mut shown = f.debug_struct(self.kind());
+        match self {
+            PushEndpoint::Ntfy { url } => shown.field("url", &origin(url)),
+            PushEndpoint::WebPush { endpoint, .. } => shown
+                .field("endpoint", &origin(endpoint))
+                .field("p256dh", &HIDDEN)
+                .field("auth", &HIDDEN),
+            PushEndpoint::Fcm { .. } | PushEndpoint::Apns { .. } => shown.field("token", &HIDDEN),
+        }
+        .finish()
     }
 }
 
@@ -260,4 +285,57 @@ pub async fn listen(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every part of an endpoint that lets someone push to the device (a topic, a capability
+    /// URL's path, a registration or device token, the subscription's auth secret) stays out
+    /// of Debug output, which ends up in logs and error reports.
+    #[test]
+    fn push_endpoints_keep_their_capabilities_out_of_debug() {
+        let endpoints = [
+            (
+                PushEndpoint::Ntfy {
+                    url: "https://ntfy.example.com/paaf-oncall-7f3k".into(),
+                },
+                vec!["paaf-oncall-7f3k"],
+                "https://ntfy.example.com",
+            ),
+            (
+                PushEndpoint::Fcm {
+                    token: "fcm-registration-token-123".into(),
+                },
+                vec!["fcm-registration-token-123"],
+                "fcm",
+            ),
+            (
+                PushEndpoint::WebPush {
+                    endpoint: "https://push.example.com/wpush/v2/gAAAAABsecretpath".into(),
+                    p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u".into(),
+                    auth: "tBHItJI5svbpez7KI4CCXg".into(),
+                },
+                vec!["gAAAAABsecretpath", "tBHItJI5svbpez7KI4CCXg"],
+                "https://push.example.com",
+            ),
+            (
+                PushEndpoint::Apns {
+                    token: "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"
+                        .into(),
+                },
+                vec!["740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"],
+                "apns",
+            ),
+        ];
+        for (endpoint, secrets, shown) in endpoints {
+            let debug = format!("{endpoint:?}");
+            for secret in secrets {
+                assert!(!debug.contains(secret), "{secret} in {debug}");
+            }
+            assert!(debug.contains(shown), "{shown} not in {debug}");
+            assert!(debug.contains(endpoint.kind()), "no kind in {debug}");
+        }
+    }
 }
