@@ -57,6 +57,73 @@ pub enum PushEndpoint {
 }
 
 impl PushEndpoint {
+    /// The Web Push endpoint of a subscription, from the JSON `PushSubscription.toJSON()` (or
+    /// a UnifiedPush distributor) gives: `{"endpoint": URL, "keys": {"p256dh": .., "auth": ..}}`.
+    pub fn web_push_subscription(json: &str) -> Result<PushEndpoint> {
+        #[derive(Deserialize)]
+        struct Subscription {
+            endpoint: String,
+            keys: Keys,
+        }
+        #[derive(Deserialize)]
+        struct Keys {
+            p256dh: String,
+            auth: String,
+        }
+        let bad = |why: String| Error::InvalidInput {
+            message: format!(
+                "not a Web Push subscription ({why}): give the JSON of PushSubscription.toJSON(), {{\"endpoint\": \"https://...\", \"keys\": {{\"p256dh\": \"...\", \"auth\": \"...\"}}}}"
+            ),
+        };
+        // serde_json's message names the field, never the value.
+        let s: Subscription = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        let url = reqwest::Url::parse(&s.endpoint)
+            .ok()
+            .filter(|u| u.has_host() && matches!(u.scheme(), "https" | "http"))
+            .ok_or_else(|| bad("its endpoint is not an https URL".into()))?;
+        let decoded = |key: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key.trim_end_matches('='))
+        };
+        match decoded(&s.keys.p256dh) {
+            Ok(k) if k.len() == 65 && k[0] == 4 => {}
+            Ok(k) => {
+                return Err(bad(format!(
+                    "keys.p256dh is {} bytes, not an uncompressed P-256 public key (65 bytes)",
+                    k.len()
+                )));
+            }
+            Err(_) => return Err(bad("keys.p256dh is not base64url".into())),
+        }
+        match decoded(&s.keys.auth) {
+            Ok(a) if a.len() == 16 => {}
+            Ok(a) => {
+                return Err(bad(format!(
+                    "keys.auth is {} bytes, not the 16-byte authentication secret",
+                    a.len()
+                )));
+            }
+            Err(_) => return Err(bad("keys.auth is not base64url".into())),
+        }
+        Ok(PushEndpoint::WebPush {
+            endpoint: url.to_string(),
+            p256dh: s.keys.p256dh,
+            auth: s.keys.auth,
+        })
+    }
+
+    /// The APNs endpoint of the paaf iOS app's device `token` (hex digits).
+    pub fn apns(token: &str) -> Result<PushEndpoint> {
+        if token.is_empty() || token.len() > 200 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::InvalidInput {
+                message: "an APNs device token is 1 to 200 hexadecimal digits (the app's deviceToken as hex)".into(),
+            });
+        }
+        Ok(PushEndpoint::Apns {
+            token: token.to_string(),
+        })
+    }
+
     /// The channel's name (`ntfy`).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -337,5 +404,43 @@ mod tests {
             assert!(debug.contains(shown), "{shown} not in {debug}");
             assert!(debug.contains(endpoint.kind()), "no kind in {debug}");
         }
+    }
+
+    #[test]
+    fn a_web_push_subscription_is_read_from_its_json_and_bad_keys_are_refused_without_echo() {
+        let auth = "tBHItJI5svbpez7KI4CCXg";
+        let p256dh = format!("B{}", "A".repeat(86));
+        let json = |p256dh: &str, auth: &str| {
+            format!(
+                r#"{{"endpoint":"https://push.example.com/wpush/v2/gAAAA","expirationTime":null,"keys":{{"p256dh":"{p256dh}","auth":"{auth}"}}}}"#
+            )
+        };
+        let endpoint = PushEndpoint::web_push_subscription(&json(&p256dh, auth)).unwrap();
+        assert_eq!(endpoint.kind(), "web-push");
+        for (p256dh, auth, why) in [
+            (p256dh.as_str(), "tBHItJI5svbpez7K", "keys.auth is 12 bytes"),
+            (
+                p256dh.as_str(),
+                "tBHItJI5svbpez7KI4CC*g",
+                "keys.auth is not base64url",
+            ),
+            ("BAAA", auth, "keys.p256dh is 3 bytes"),
+        ] {
+            let refused = PushEndpoint::web_push_subscription(&json(p256dh, auth))
+                .unwrap_err()
+                .to_string();
+            assert!(refused.contains(why), "{refused}");
+            assert!(!refused.contains(auth), "the secret in {refused}");
+        }
+        let refused = PushEndpoint::web_push_subscription(
+            &json(&p256dh, auth).replace("https://push.example.com", "file://"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(refused.contains("not an https URL"), "{refused}");
+        let apns = PushEndpoint::apns("740f4707bebcf74f").unwrap();
+        assert_eq!(apns.kind(), "apns");
+        let refused = PushEndpoint::apns("740f-47").unwrap_err().to_string();
+        assert!(refused.contains("hexadecimal"), "{refused}");
     }
 }
