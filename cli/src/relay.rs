@@ -15,6 +15,7 @@ use std::sync::Arc;
 #[derive(Subcommand)]
 pub enum RelayCommand {
     /// Pair this device with a paaf-relay: its key is pinned, intents reach this device
+    #[command(group(clap::ArgGroup::new("push").multiple(false)))]
     Pair {
         /// The relay's URL, e.g. https://relay.example.com
         url: String,
@@ -23,8 +24,18 @@ pub enum RelayCommand {
         token: String,
         /// Also push this device's notifications to an ntfy topic URL its ntfy app follows,
         /// e.g. https://ntfy.example.com/paaf-oncall-7f3k (a server the relay allows)
-        #[arg(long, value_name = "TOPIC_URL")]
+        #[arg(long, value_name = "TOPIC_URL", group = "push")]
         ntfy: Option<String>,
+        /// Also push to a Web Push / UnifiedPush subscription: a file (or - for stdin) holding
+        /// the JSON of PushSubscription.toJSON() (endpoint, keys.p256dh, keys.auth)
+        #[arg(long, value_name = "FILE", group = "push")]
+        webpush_subscription: Option<std::path::PathBuf>,
+        /// Also push to the paaf iOS app through APNs: its device token, hex
+        #[arg(long, value_name = "HEX", group = "push", value_parser = apns_token)]
+        apns_token: Option<PushEndpoint>,
+        /// Also push to the paaf Android app through FCM: its registration token
+        #[arg(long, value_name = "TOKEN", group = "push")]
+        fcm_token: Option<String>,
     },
     /// Revoke this device's pairing and forget the relay's key
     Unpair,
@@ -55,8 +66,21 @@ pub enum IntentCommand {
 
 pub async fn relay(ctx: &Ctx, command: RelayCommand) -> Outcome {
     match command {
-        RelayCommand::Pair { url, token, ntfy } => {
-            let push = ntfy.map(|url| PushEndpoint::Ntfy { url });
+        RelayCommand::Pair {
+            url,
+            token,
+            ntfy,
+            webpush_subscription,
+            apns_token,
+            fcm_token,
+        } => {
+            let push = match (ntfy, webpush_subscription, apns_token, fcm_token) {
+                (Some(url), ..) => Some(PushEndpoint::Ntfy { url }),
+                (_, Some(file), ..) => Some(web_push_subscription(&file)?),
+                (_, _, Some(apns), _) => Some(apns),
+                (.., Some(token)) => Some(PushEndpoint::Fcm { token }),
+                _ => None,
+            };
             let pairing = ctx
                 .paaf
                 .relay_pair_with_push(&url, &SecretString::from(token), push.as_ref())
@@ -136,6 +160,27 @@ pub async fn relay(ctx: &Ctx, command: RelayCommand) -> Outcome {
             Ok(exit::OK)
         }
     }
+}
+
+/// `--apns-token`: refused at parse time when it is not hex.
+fn apns_token(token: &str) -> Result<PushEndpoint, String> {
+    PushEndpoint::apns(token).map_err(|e| e.to_string())
+}
+
+/// `--webpush-subscription FILE|-`: the subscription's JSON, read and checked by the core.
+fn web_push_subscription(file: &std::path::Path) -> paaf_core::Result<PushEndpoint> {
+    let unreadable = |e: std::io::Error| paaf_core::Error::InvalidInput {
+        message: format!(
+            "--webpush-subscription {}: cannot read it: {e}",
+            file.display()
+        ),
+    };
+    let json = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(unreadable)?
+    } else {
+        std::fs::read_to_string(file).map_err(unreadable)?
+    };
+    PushEndpoint::web_push_subscription(&json)
 }
 
 /// `paaf relay status`: the pinned pairing, and the relay's view of this device.

@@ -33,7 +33,9 @@ pub struct PairAnswer {
 
 /// Where the relay pushes a device's notifications (besides its event stream). It names an
 /// address only: the relay's credentials for the push service stay in the relay's config.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// Its addresses are capabilities (whoever holds one can push to the device), so its Debug
+/// shows the channel and at most the push service's origin.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum PushEndpoint {
     /// An ntfy topic URL (`https://ntfy.example.com/paaf-oncall-7f3k`) the device's ntfy app
@@ -55,6 +57,73 @@ pub enum PushEndpoint {
 }
 
 impl PushEndpoint {
+    /// The Web Push endpoint of a subscription, from the JSON `PushSubscription.toJSON()` (or
+    /// a UnifiedPush distributor) gives: `{"endpoint": URL, "keys": {"p256dh": .., "auth": ..}}`.
+    pub fn web_push_subscription(json: &str) -> Result<PushEndpoint> {
+        #[derive(Deserialize)]
+        struct Subscription {
+            endpoint: String,
+            keys: Keys,
+        }
+        #[derive(Deserialize)]
+        struct Keys {
+            p256dh: String,
+            auth: String,
+        }
+        let bad = |why: String| Error::InvalidInput {
+            message: format!(
+                "not a Web Push subscription ({why}): give the JSON of PushSubscription.toJSON(), {{\"endpoint\": \"https://...\", \"keys\": {{\"p256dh\": \"...\", \"auth\": \"...\"}}}}"
+            ),
+        };
+        // serde_json's message names the field, never the value.
+        let s: Subscription = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        let url = reqwest::Url::parse(&s.endpoint)
+            .ok()
+            .filter(|u| u.has_host() && matches!(u.scheme(), "https" | "http"))
+            .ok_or_else(|| bad("its endpoint is not an https URL".into()))?;
+        let decoded = |key: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key.trim_end_matches('='))
+        };
+        match decoded(&s.keys.p256dh) {
+            Ok(k) if k.len() == 65 && k[0] == 4 => {}
+            Ok(k) => {
+                return Err(bad(format!(
+                    "keys.p256dh is {} bytes, not an uncompressed P-256 public key (65 bytes)",
+                    k.len()
+                )));
+            }
+            Err(_) => return Err(bad("keys.p256dh is not base64url".into())),
+        }
+        match decoded(&s.keys.auth) {
+            Ok(a) if a.len() == 16 => {}
+            Ok(a) => {
+                return Err(bad(format!(
+                    "keys.auth is {} bytes, not the 16-byte authentication secret",
+                    a.len()
+                )));
+            }
+            Err(_) => return Err(bad("keys.auth is not base64url".into())),
+        }
+        Ok(PushEndpoint::WebPush {
+            endpoint: url.to_string(),
+            p256dh: s.keys.p256dh,
+            auth: s.keys.auth,
+        })
+    }
+
+    /// The APNs endpoint of the paaf iOS app's device `token` (hex digits).
+    pub fn apns(token: &str) -> Result<PushEndpoint> {
+        if token.is_empty() || token.len() > 200 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::InvalidInput {
+                message: "an APNs device token is 1 to 200 hexadecimal digits (the app's deviceToken as hex)".into(),
+            });
+        }
+        Ok(PushEndpoint::Apns {
+            token: token.to_string(),
+        })
+    }
+
     /// The channel's name (`ntfy`).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -63,6 +132,29 @@ impl PushEndpoint {
             PushEndpoint::WebPush { .. } => "web-push",
             PushEndpoint::Apns { .. } => "apns",
         }
+    }
+}
+
+impl std::fmt::Debug for PushEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const HIDDEN: &str = "…";
+        let origin = |url: &str| {
+            reqwest::Url::parse(url)
+                .ok()
+                .filter(|u| u.has_host())
+                .map(|u| format!("{}/{HIDDEN}", u.origin().ascii_serialization()))
+                .unwrap_or_else(|| HIDDEN.into())
+        };
+        let mut shown = f.debug_struct(self.kind());
+        match self {
+            PushEndpoint::Ntfy { url } => shown.field("url", &origin(url)),
+            PushEndpoint::WebPush { endpoint, .. } => shown
+                .field("endpoint", &origin(endpoint))
+                .field("p256dh", &HIDDEN)
+                .field("auth", &HIDDEN),
+            PushEndpoint::Fcm { .. } | PushEndpoint::Apns { .. } => shown.field("token", &HIDDEN),
+        }
+        .finish()
     }
 }
 
@@ -260,4 +352,95 @@ pub async fn listen(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every part of an endpoint that lets someone push to the device (a topic, a capability
+    /// URL's path, a registration or device token, the subscription's auth secret) stays out
+    /// of Debug output, which ends up in logs and error reports.
+    #[test]
+    fn push_endpoints_keep_their_capabilities_out_of_debug() {
+        let endpoints = [
+            (
+                PushEndpoint::Ntfy {
+                    url: "https://ntfy.example.com/paaf-oncall-7f3k".into(),
+                },
+                vec!["paaf-oncall-7f3k"],
+                "https://ntfy.example.com",
+            ),
+            (
+                PushEndpoint::Fcm {
+                    token: "fcm-registration-token-123".into(),
+                },
+                vec!["fcm-registration-token-123"],
+                "fcm",
+            ),
+            (
+                PushEndpoint::WebPush {
+                    endpoint: "https://push.example.com/wpush/v2/gAAAAABsecretpath".into(),
+                    p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u".into(),
+                    auth: "tBHItJI5svbpez7KI4CCXg".into(),
+                },
+                vec!["gAAAAABsecretpath", "tBHItJI5svbpez7KI4CCXg"],
+                "https://push.example.com",
+            ),
+            (
+                PushEndpoint::Apns {
+                    token: "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"
+                        .into(),
+                },
+                vec!["740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"],
+                "apns",
+            ),
+        ];
+        for (endpoint, secrets, shown) in endpoints {
+            let debug = format!("{endpoint:?}");
+            for secret in secrets {
+                assert!(!debug.contains(secret), "{secret} in {debug}");
+            }
+            assert!(debug.contains(shown), "{shown} not in {debug}");
+            assert!(debug.contains(endpoint.kind()), "no kind in {debug}");
+        }
+    }
+
+    #[test]
+    fn a_web_push_subscription_is_read_from_its_json_and_bad_keys_are_refused_without_echo() {
+        let auth = "tBHItJI5svbpez7KI4CCXg";
+        let p256dh = format!("B{}", "A".repeat(86));
+        let json = |p256dh: &str, auth: &str| {
+            format!(
+                r#"{{"endpoint":"https://push.example.com/wpush/v2/gAAAA","expirationTime":null,"keys":{{"p256dh":"{p256dh}","auth":"{auth}"}}}}"#
+            )
+        };
+        let endpoint = PushEndpoint::web_push_subscription(&json(&p256dh, auth)).unwrap();
+        assert_eq!(endpoint.kind(), "web-push");
+        for (p256dh, auth, why) in [
+            (p256dh.as_str(), "tBHItJI5svbpez7K", "keys.auth is 12 bytes"),
+            (
+                p256dh.as_str(),
+                "tBHItJI5svbpez7KI4CC*g",
+                "keys.auth is not base64url",
+            ),
+            ("BAAA", auth, "keys.p256dh is 3 bytes"),
+        ] {
+            let refused = PushEndpoint::web_push_subscription(&json(p256dh, auth))
+                .unwrap_err()
+                .to_string();
+            assert!(refused.contains(why), "{refused}");
+            assert!(!refused.contains(auth), "the secret in {refused}");
+        }
+        let refused = PushEndpoint::web_push_subscription(
+            &json(&p256dh, auth).replace("https://push.example.com", "file://"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(refused.contains("not an https URL"), "{refused}");
+        let apns = PushEndpoint::apns("740f4707bebcf74f").unwrap();
+        assert_eq!(apns.kind(), "apns");
+        let refused = PushEndpoint::apns("740f-47").unwrap_err().to_string();
+        assert!(refused.contains("hexadecimal"), "{refused}");
+    }
 }
