@@ -119,11 +119,20 @@ pub fn worst_first(statuses: &mut [HostStatus]) {
 
 const MARK: &str = "@@paaf@@";
 
+/// POSIX sh functions the probe reads small files with: `paaf_line FILE` prints its first line
+/// (as `head -n 1`), `paaf_lines FILE` all its lines (as `cat`); a missing file prints nothing.
+/// They use built-ins only, so reading /proc starts no process on the host: with hundreds of
+/// hosts probed at once, each `cat` or `head` per host adds up.
+pub(crate) const FILE_READERS: &str = concat!(
+    r#"paaf_line() { l=; { IFS= read -r l <"$1"; } 2>/dev/null; [ -n "$l" ] && printf '%s\n' "$l"; }; "#,
+    r#"paaf_lines() { { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; } 2>/dev/null; }"#,
+);
+
 /// One shell line that prints uptime, boot id, OS and, with `metrics`, the metrics' sections
 /// ([`host_metrics::proc::SECTIONS`]), each after a marker line.
 pub(crate) fn probe_command(boot_id_command: &str, metrics: bool) -> String {
     let mut command = format!(
-        "echo {MARK}uptime; cat /proc/uptime 2>/dev/null; echo {MARK}bootid; {boot_id_command}; echo {MARK}os; (. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr"
+        "{FILE_READERS}; echo {MARK}uptime; paaf_lines /proc/uptime; echo {MARK}bootid; {boot_id_command}; echo {MARK}os; (. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr"
     );
     if !metrics {
         return command;
@@ -204,6 +213,61 @@ mod tests {
             assert!(!light.contains(&format!("{MARK}{name}")), "{name}");
         }
         assert!(!light.contains("sleep") && light.contains("random/boot_id"));
+    }
+
+    /// Runs `script` after the file readers under the local /bin/sh (dash on Debian, like the
+    /// lab hosts' login shell): (stdout, stderr).
+    fn sh_with_readers(script: &str) -> (String, String) {
+        sh(&format!("{FILE_READERS}; {script}"))
+    }
+
+    fn sh(script: &str) -> (String, String) {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("sh runs");
+        let text = |b: Vec<u8>| String::from_utf8(b).expect("utf-8");
+        (text(out.stdout), text(out.stderr))
+    }
+
+    /// The built-in readers print what `cat` and `head -n 1` printed (so the parser reads the
+    /// same lines), backslashes, blanks and a last line without newline included, and nothing,
+    /// not even on stderr, for a missing file, with the next command still run.
+    #[test]
+    fn file_readers_print_what_cat_and_head_print() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("odd");
+        let text = "  lead \\n \\c\tx  trailing  \n\ncpu  1 2 3\nlast without newline";
+        std::fs::write(&file, text).expect("write");
+        let file = file.display();
+        let (cat, err) = sh_with_readers(&format!("paaf_lines '{file}'"));
+        assert_eq!((cat.as_str(), err.as_str()), (&*format!("{text}\n"), ""));
+        let (head, err) = sh_with_readers(&format!("paaf_line '{file}'"));
+        assert_eq!(
+            (head.as_str(), err.as_str()),
+            ("  lead \\n \\c\tx  trailing  \n", "")
+        );
+        let missing = "l=stale; paaf_line /nonexistent; paaf_lines /nonexistent; echo next";
+        assert_eq!(sh_with_readers(missing), ("next\n".into(), String::new()));
+    }
+
+    /// The whole metrics probe run here under /bin/sh gives every section, /proc/stat twice.
+    #[test]
+    fn the_metrics_probe_reads_this_machine() {
+        let (out, _) = sh(&probe_command("cat /proc/sys/kernel/random/boot_id", true));
+        let probe = parse_probe(&out);
+        assert!(probe.uptime_secs.is_some() && probe.boot_id.is_some());
+        assert_eq!(probe.sections["cpu"].len(), 2);
+        assert_eq!(probe.sections["load"].len(), 1);
+        assert!(
+            probe.sections["memory"]
+                .iter()
+                .any(|l| l.starts_with("MemTotal:"))
+        );
+        let (sample, problems) = host_metrics::proc::parse(&probe.sections);
+        let read = [sample.cpu_percent, sample.load1, sample.memory_percent];
+        assert!(read.iter().all(Option::is_some), "{problems:?}");
     }
 
     #[test]

@@ -9,14 +9,15 @@ use std::collections::BTreeMap;
 /// The sections the probe's command prints, each after its marker line (see
 /// [`crate::inventory`]), and the shell that prints them. CPU % is the busy share of the
 /// jiffies between two reads of /proc/stat's `cpu` line; `df` leaves out memory-backed and
-/// image mounts when it can (GNU `-x`), and the parser skips them otherwise.
+/// image mounts when it can (GNU `-x`), and the parser skips them otherwise. Files are read
+/// with the built-in readers of `inventory::FILE_READERS`, which the command defines.
 pub const SECTIONS: [(&str, &str); 4] = [
     (
         "cpu",
-        "head -n 1 /proc/stat 2>/dev/null; sleep 0.2 2>/dev/null || sleep 1; head -n 1 /proc/stat 2>/dev/null",
+        "paaf_line /proc/stat; sleep 0.2 2>/dev/null || sleep 1; paaf_line /proc/stat",
     ),
-    ("load", "cat /proc/loadavg 2>/dev/null"),
-    ("memory", "cat /proc/meminfo 2>/dev/null"),
+    ("load", "paaf_lines /proc/loadavg"),
+    ("memory", "paaf_lines /proc/meminfo"),
     (
         "df",
         "df -Pk -x tmpfs -x devtmpfs -x squashfs 2>/dev/null || df -Pk 2>/dev/null",
