@@ -12,11 +12,11 @@ use crate::events::CancellationToken;
 use crate::journal::{ActionKind, ActionState, NewAction, PartEnd};
 use crate::runbooks;
 use crate::ssh::{Connection, ExecOutput};
+use futures::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 /// How many hosts run at once unless the caller says otherwise.
 pub const DEFAULT_PARALLEL: usize = 64;
@@ -471,34 +471,18 @@ impl Paaf {
         Ok(report)
     }
 
-    /// Journals an action over many hosts: the parent, then a row per host under it, then the
-    /// parent as running; their ids. When the rows cannot be written the parent ends failed.
+    /// Journals an action over many hosts, the parent and a row per host under it, all running,
+    /// in one write before any host is contacted; their ids.
     pub(super) fn begin_with_parts(
         &self,
         parent: &NewAction<'_>,
         parts: &[NewAction<'_>],
     ) -> Result<(i64, Vec<i64>)> {
-        let id = self.journal.begin(&self.actor, parent)?;
-        let ids = match self.journal.begin_parts(&self.actor, id, parts) {
-            Ok(ids) => ids,
-            Err(e) => {
-                let _ = self.journal.finish(
-                    id,
-                    ActionState::Failed,
-                    &e.to_string(),
-                    Some(e.code().as_str()),
-                );
-                return Err(e);
-            }
-        };
-        if let Err(e) = self.journal.mark_running(id) {
-            tracing::error!("could not record that action {id} starts: {e}");
-        }
-        Ok((id, ids))
+        self.journal.begin_with_parts(&self.actor, parent, parts)
     }
 
-    /// Writes how the hosts of action `parent` ended, then the parent: succeeded without a
-    /// `failure`, else unknown when a host's end is unknown, else failed.
+    /// Writes how the hosts of action `parent` ended and the parent, in one write: succeeded
+    /// without a `failure`, else unknown when a host's end is unknown, else failed.
     pub(super) fn finish_with_parts(
         &self,
         parent: i64,
@@ -506,24 +490,25 @@ impl Paaf {
         summary: &str,
         failure: Option<ErrorCode>,
     ) {
-        if let Err(e) = self.journal.finish_parts(ends) {
-            tracing::error!("could not record how the hosts of action {parent} ended: {e}");
-        }
         let state = match failure {
             None => ActionState::Succeeded,
             Some(_) if ends.iter().any(|e| e.state == ActionState::Unknown) => ActionState::Unknown,
             Some(_) => ActionState::Failed,
         };
-        if let Err(e) = self
-            .journal
-            .finish(parent, state, summary, failure.map(ErrorCode::as_str))
-        {
-            tracing::error!("could not record the end of action {parent}: {e}");
+        if let Err(e) = self.journal.finish_with_parts(
+            parent,
+            ends,
+            state,
+            summary,
+            failure.map(ErrorCode::as_str),
+        ) {
+            tracing::error!("could not record how action {parent} and its hosts ended: {e}");
         }
     }
 
-    /// Runs the job on each host, at most `options.parallel` at once; each run with whether
-    /// it reached its host (a connection was open when it ended).
+    /// Runs the job on each host, at most `options.parallel` at once, starting them in config
+    /// order (as parallel-ssh does: a cancel leaves the last hosts of the list unstarted);
+    /// each run with whether it reached its host (a connection was open when it ended).
     async fn run_everywhere(
         &self,
         hosts: &[HostConfig],
@@ -533,64 +518,17 @@ impl Paaf {
         sink: Arc<dyn FanOutSink>,
         cancel: &CancellationToken,
     ) -> (Vec<HostRun>, Vec<bool>) {
-        let permits = Arc::new(Semaphore::new(options.parallel.max(1)));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, host) in hosts.iter().enumerate() {
-            let target = self.target(host);
-            let cmd = job.command_on(host);
-            let timeout = options.timeout.unwrap_or(host.command_timeout);
-            let max = host.max_output_bytes;
-            let (pool, permits, cancel) = (self.pool.clone(), permits.clone(), cancel.clone());
-            tasks.spawn(async move {
-                let sent = Arc::new(AtomicBool::new(false));
-                let _permit = tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => return (index, None, sent, 0),
-                    p = permits.acquire_owned() => p,
-                };
-                if cancel.is_cancelled() {
-                    return (index, None, sent, 0);
-                }
-                let begun = Instant::now();
-                let result = match target {
-                    Err(e) => Err(e),
-                    Ok(target) => {
-                        let connected = sent.clone();
-                        pool.with_connection(target, move |c: &mut Connection| {
-                            connected.store(true, Ordering::SeqCst);
-                            c.exec(&cmd, timeout, max)
-                        })
-                        .await
-                    }
-                };
-                (
-                    index,
-                    Some(result),
-                    sent,
-                    begun.elapsed().as_millis() as u64,
-                )
-            });
-        }
+        // buffer_unordered takes the next host from the list only when a slot is free, and
+        // polls it at once: hosts start in list order, and one taken after a cancel is skipped.
+        let mut finished = futures::stream::iter(hosts.iter().enumerate())
+            .map(|(index, host)| self.run_on(index, host, job, options, cancel))
+            .buffer_unordered(options.parallel.max(1));
         let mut runs: Vec<Option<(HostRun, bool)>> = vec![None; hosts.len()];
         let mut so_far = FanOutTally {
             total: hosts.len(),
             ..FanOutTally::default()
         };
-        while let Some(joined) = tasks.join_next().await {
-            let (index, result, sent, duration_ms) = match joined {
-                Ok(v) => v,
-                Err(e) => {
-                    tracing::error!("a fan-out task failed: {e}");
-                    continue;
-                }
-            };
-            let outcome = match result {
-                None => HostOutcome::NotStarted,
-                Some(Ok(out)) => HostOutcome::Ran(out),
-                Some(Err(e)) => HostOutcome::Failed {
-                    error: ErrorInfo::from(&e),
-                },
-            };
+        while let Some((index, outcome, sent, duration_ms)) = finished.next().await {
             let run = HostRun {
                 host: hosts[index].name.clone(),
                 outcome,
@@ -607,26 +545,49 @@ impl Paaf {
                 }
             }
             sink.host_done(&run, &so_far);
-            runs[index] = Some((run, sent.load(Ordering::SeqCst)));
+            runs[index] = Some((run, sent));
         }
-        runs.into_iter()
-            .enumerate()
-            .map(|(index, r)| {
-                r.unwrap_or_else(|| {
-                    let failed = HostRun {
-                        host: hosts[index].name.clone(),
-                        outcome: HostOutcome::Failed {
-                            error: ErrorInfo::from(&Error::other(
-                                "its worker stopped unexpectedly",
-                            )),
-                        },
-                        duration_ms: 0,
-                        action_id: ids[index],
-                    };
-                    (failed, false)
-                })
-            })
-            .unzip()
+        // The stream yields every host once.
+        runs.into_iter().flatten().unzip()
+    }
+
+    /// The job on the host at `index`, unless the fan-out was cancelled before it started:
+    /// its outcome, whether it reached the host, and how long it took.
+    async fn run_on(
+        &self,
+        index: usize,
+        host: &HostConfig,
+        job: &FanOutJob,
+        options: FanOutOptions,
+        cancel: &CancellationToken,
+    ) -> (usize, HostOutcome, bool, u64) {
+        if cancel.is_cancelled() {
+            return (index, HostOutcome::NotStarted, false, 0);
+        }
+        let begun = Instant::now();
+        let sent = Arc::new(AtomicBool::new(false));
+        let result = match self.target(host) {
+            Err(e) => Err(e),
+            Ok(target) => {
+                let (cmd, connected) = (job.command_on(host), sent.clone());
+                let timeout = options.timeout.unwrap_or(host.command_timeout);
+                let max = host.max_output_bytes;
+                self.pool
+                    .with_connection(target, move |c: &mut Connection| {
+                        connected.store(true, Ordering::SeqCst);
+                        c.exec(&cmd, timeout, max)
+                    })
+                    .await
+            }
+        };
+        let outcome = match result {
+            Ok(out) => HostOutcome::Ran(out),
+            Err(e) => HostOutcome::Failed {
+                error: ErrorInfo::from(&e),
+            },
+        };
+        let duration_ms = begun.elapsed().as_millis() as u64;
+        (index, outcome, sent.load(Ordering::SeqCst), duration_ms)
     }
 }
 
