@@ -762,6 +762,124 @@ mod tests {
         );
     }
 
+    /// Hears the hosts in the order they finish; cancels `cancel` at the first, if given.
+    struct Order {
+        seen: std::sync::Mutex<Vec<(String, bool)>>,
+        cancel_at_first: Option<CancellationToken>,
+    }
+
+    impl FanOutSink for Order {
+        fn host_done(&self, run: &HostRun, _: &FanOutTally) {
+            if let Some(token) = &self.cancel_at_first {
+                token.cancel();
+            }
+            let mut seen = self.seen.lock().unwrap();
+            seen.push((run.host.clone(), run.outcome.not_started()));
+        }
+    }
+
+    /// Eight hosts `h-1`..`h-8` on loopback ports nothing listens on (refused at once).
+    fn refusing_fleet(dir: &std::path::Path) -> Paaf {
+        let mut text = format!("known_hosts = \"{}\"\n", dir.join("known_hosts").display());
+        for n in 1..=8 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            text.push_str(&format!(
+                "[[hosts]]\nname = \"h-{n}\"\naddress = \"127.0.0.1\"\nport = {port}\nuser = \"ops\"\nauth = {{ type = \"agent\" }}\n"
+            ));
+        }
+        Paaf::open_text(
+            &dir.join("config.toml"),
+            &text,
+            Arc::new(crate::secrets::MemoryStore::default()),
+            "test",
+        )
+        .unwrap()
+    }
+
+    fn every_host() -> HostSelector {
+        HostSelector {
+            names: vec!["h-*".into()],
+            ..HostSelector::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hosts_start_in_config_order_and_a_cancel_leaves_the_last_ones_unstarted() {
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = refusing_fleet(dir.path());
+        let one_at_a_time = FanOutOptions {
+            parallel: 1,
+            timeout: None,
+        };
+        let names: Vec<String> = (1..=8).map(|n| format!("h-{n}")).collect();
+        let order = Arc::new(Order {
+            seen: std::sync::Mutex::new(Vec::new()),
+            cancel_at_first: None,
+        });
+        let report = paaf
+            .fan_out(
+                &every_host(),
+                FanOutJob::Command("true".into()),
+                one_at_a_time,
+                &Confirmation::Yes,
+                order.clone(),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.tally.failed, 8, "{report:#?}");
+        let finished: Vec<String> = order
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, _)| h.clone())
+            .collect();
+        assert_eq!(finished, names, "one at a time, they finish as they start");
+
+        let cancel = CancellationToken::new();
+        let order = Arc::new(Order {
+            seen: std::sync::Mutex::new(Vec::new()),
+            cancel_at_first: Some(cancel.clone()),
+        });
+        let report = paaf
+            .fan_out(
+                &every_host(),
+                FanOutJob::Command("true".into()),
+                one_at_a_time,
+                &Confirmation::Yes,
+                order.clone(),
+                cancel,
+            )
+            .await
+            .unwrap();
+        assert!(report.cancelled);
+        let unstarted: Vec<&str> = report
+            .hosts
+            .iter()
+            .filter(|h| h.outcome.not_started())
+            .map(|h| h.host.as_str())
+            .collect();
+        assert_eq!(
+            unstarted,
+            names[1..].iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        let journaled: Vec<(String, ActionState)> = paaf
+            .journal
+            .parts(report.action_id)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.target, r.state))
+            .collect();
+        assert_eq!(journaled.len(), 8);
+        assert_eq!(journaled[0], ("h-1".into(), ActionState::Failed));
+        assert!(journaled.iter().all(|(_, s)| *s == ActionState::Failed));
+    }
+
     #[test]
     fn the_question_names_the_job_the_count_and_a_sample() {
         let names = ["web-1", "web-2", "web-3", "web-4", "web-5", "web-6"];
