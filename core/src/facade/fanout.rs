@@ -520,8 +520,9 @@ impl Paaf {
     ) -> (Vec<HostRun>, Vec<bool>) {
         // buffer_unordered takes the next host from the list only when a slot is free, and
         // polls it at once: hosts start in list order, and one taken after a cancel is skipped.
-        let mut finished = futures::stream::iter(hosts.iter().enumerate())
-            .map(|(index, host)| self.run_on(index, host, job, options, cancel))
+        // Indices, not references: a closure over borrowed items makes the future not Send.
+        let mut finished = futures::stream::iter(0..hosts.len())
+            .map(|index| self.run_on(index, &hosts[index], job, options, cancel))
             .buffer_unordered(options.parallel.max(1));
         let mut runs: Vec<Option<(HostRun, bool)>> = vec![None; hosts.len()];
         let mut so_far = FanOutTally {
