@@ -98,6 +98,64 @@ describe('FanOutBox', () => {
     expect(screen.getByTestId('fanout-tally').textContent).toContain('3 of 3 done, 1 failed');
   });
 
+  it('Cancel starts no more hosts through cancel_fan_out and shows what ran and what did not start', async () => {
+    const calls: [string, unknown][] = [];
+    let send: (p: FanOutProgress) => void = () => {};
+    let stop: () => void = () => {};
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === 'selectable') return { tags: [], groups: [] };
+      if (cmd === 'cancel_fan_out') {
+        stop();
+        return true;
+      }
+      if (cmd === 'fan_out') {
+        const channel = (args as { onProgress: { id: number } }).onProgress.id;
+        const run = (window as unknown as Internals).__TAURI_INTERNALS__.runCallback;
+        let index = 0;
+        send = (p) => run(channel, { index: index++, message: p });
+        return new Promise((resolve) => {
+          stop = () => {
+            run(channel, { index: index++, end: true });
+            resolve({
+              action_id: 8,
+              job: { kind: 'command', name: 'sleep 60' },
+              selector: 'every host',
+              tally: { total: 3, done: 1, failed: 0, not_started: 2 },
+              groups: [
+                { label: 'not started', ok: false, hosts: ['web-2', 'web-3'], outcome: 'not-started' },
+                ran(['web-1'], 'slept\n'),
+              ],
+              hosts: [],
+              elapsed_ms: 900,
+              cancelled: true,
+            });
+          };
+        });
+      }
+    });
+    render(FanOutBox);
+    expect(screen.queryByTestId('fanout-cancel')).toBeNull();
+    await fireEvent.input(screen.getByTestId('fanout-input'), { target: { value: 'sleep 60' } });
+    await fireEvent.submit(screen.getByTestId('fanout-input').closest('form')!);
+    confirmState.answer({ kind: 'yes' });
+    await vi.waitFor(() => expect(calls.some(([c]) => c === 'fan_out')).toBe(true));
+    send({ tally: { total: 3, done: 1, failed: 0, not_started: 0 }, groups: [ran(['web-1'], 'slept\n')] });
+
+    await fireEvent.click(await screen.findByTestId('fanout-cancel'));
+    const runId = (calls.find(([c]) => c === 'fan_out')![1] as { runId: string }).runId;
+    expect(runId).toMatch(/./);
+    expect(calls.filter(([c]) => c === 'cancel_fan_out').map(([, a]) => a)).toEqual([{ runId }]);
+
+    await vi.waitFor(() => expect(screen.getByTestId('fanout-cancelled').textContent).toContain('Cancelled: 1 host ran, 2 not started'));
+    expect(screen.queryByTestId('fanout-cancel')).toBeNull();
+    const [unstarted, ok] = screen.getAllByTestId('fanout-group');
+    expect(unstarted.textContent).toContain('2 hosts: not started');
+    expect(unstarted.textContent).toContain('web-2, web-3');
+    expect(ok.textContent).toContain('1 host: exit 0');
+    expect(screen.getByTestId('fanout-tally').textContent).toContain('1 of 3 done, 0 failed, 2 not started');
+  });
+
   it('a declined confirmation runs nothing', async () => {
     const calls: string[] = [];
     mockIPC((cmd) => {
