@@ -11,8 +11,10 @@ use crate::error::{Error, ErrorCode, ErrorInfo, Result};
 use crate::events::CancellationToken;
 use crate::journal::{ActionKind, ActionState, NewAction, PartEnd};
 use crate::runbooks;
+use crate::secrets::SecretStore;
 use crate::ssh::{Connection, ExecOutput};
 use futures::StreamExt;
+use secrecy::SecretString;
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -366,6 +368,61 @@ fn part_end(run: &HostRun, sent: bool) -> PartEnd {
     }
 }
 
+/// The secret store as one fan-out sees it: each secret is read once, however many hosts
+/// share it (a keyring read can be a D-Bus round trip; 200 hosts on one key need one).
+struct ReadOnce<'a> {
+    store: &'a dyn SecretStore,
+    read: std::sync::Mutex<std::collections::HashMap<String, SecretString>>,
+}
+
+impl<'a> ReadOnce<'a> {
+    fn new(store: &'a dyn SecretStore) -> Self {
+        ReadOnce {
+            store,
+            read: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+impl SecretStore for ReadOnce<'_> {
+    fn get(&self, name: &str) -> Result<SecretString> {
+        if let Some(secret) = self
+            .read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return Ok(secret.clone());
+        }
+        let secret = self.store.get(name)?;
+        self.read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), secret.clone());
+        Ok(secret)
+    }
+
+    fn set(&self, name: &str, value: &SecretString) -> Result<()> {
+        self.read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        self.store.set(name, value)
+    }
+
+    fn delete(&self, name: &str) -> Result<()> {
+        self.read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        self.store.delete(name)
+    }
+
+    fn backend(&self) -> &str {
+        self.store.backend()
+    }
+}
+
 impl Paaf {
     /// The tags and groups a selector can choose hosts by.
     pub fn selectable(&self) -> crate::config::Selectable {
@@ -521,8 +578,9 @@ impl Paaf {
         // buffer_unordered takes the next host from the list only when a slot is free, and
         // polls it at once: hosts start in list order, and one taken after a cancel is skipped.
         // Indices, not references: a closure over borrowed items makes the future not Send.
+        let secrets = ReadOnce::new(self.secrets.as_ref());
         let mut finished = futures::stream::iter(0..hosts.len())
-            .map(|index| self.run_on(index, &hosts[index], job, options, cancel))
+            .map(|index| self.run_on(index, &hosts[index], job, options, &secrets, cancel))
             .buffer_unordered(options.parallel.max(1));
         let mut runs: Vec<Option<(HostRun, bool)>> = vec![None; hosts.len()];
         let mut so_far = FanOutTally {
@@ -560,6 +618,7 @@ impl Paaf {
         host: &HostConfig,
         job: &FanOutJob,
         options: FanOutOptions,
+        secrets: &ReadOnce<'_>,
         cancel: &CancellationToken,
     ) -> (usize, HostOutcome, bool, u64) {
         if cancel.is_cancelled() {
@@ -567,7 +626,7 @@ impl Paaf {
         }
         let begun = Instant::now();
         let sent = Arc::new(AtomicBool::new(false));
-        let result = match self.target(host) {
+        let result = match self.target_with(host, secrets) {
             Err(e) => Err(e),
             Ok(target) => {
                 let (cmd, connected) = (job.command_on(host), sent.clone());
@@ -781,6 +840,14 @@ mod tests {
 
     /// Eight hosts `h-1`..`h-8` on loopback ports nothing listens on (refused at once).
     fn refusing_fleet(dir: &std::path::Path) -> Paaf {
+        refusing_fleet_with(
+            dir,
+            "{ type = \"agent\" }",
+            Arc::new(crate::secrets::MemoryStore::default()),
+        )
+    }
+
+    fn refusing_fleet_with(dir: &std::path::Path, auth: &str, store: Arc<dyn SecretStore>) -> Paaf {
         let mut text = format!("known_hosts = \"{}\"\n", dir.join("known_hosts").display());
         for n in 1..=8 {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -789,16 +856,68 @@ mod tests {
                 .unwrap()
                 .port();
             text.push_str(&format!(
-                "[[hosts]]\nname = \"h-{n}\"\naddress = \"127.0.0.1\"\nport = {port}\nuser = \"ops\"\nauth = {{ type = \"agent\" }}\n"
+                "[[hosts]]\nname = \"h-{n}\"\naddress = \"127.0.0.1\"\nport = {port}\nuser = \"ops\"\nauth = {auth}\n"
             ));
         }
-        Paaf::open_text(
-            &dir.join("config.toml"),
-            &text,
-            Arc::new(crate::secrets::MemoryStore::default()),
-            "test",
-        )
-        .unwrap()
+        Paaf::open_text(&dir.join("config.toml"), &text, store, "test").unwrap()
+    }
+
+    /// A secret store that counts its reads.
+    #[derive(Default)]
+    struct Counting {
+        inner: crate::secrets::MemoryStore,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl SecretStore for Counting {
+        fn get(&self, name: &str) -> Result<SecretString> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.get(name)
+        }
+        fn set(&self, name: &str, value: &SecretString) -> Result<()> {
+            self.inner.set(name, value)
+        }
+        fn delete(&self, name: &str) -> Result<()> {
+            self.inner.delete(name)
+        }
+        fn backend(&self) -> &str {
+            "counting"
+        }
+    }
+
+    #[tokio::test]
+    async fn hosts_sharing_a_secret_read_it_once_per_fan_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Counting::default());
+        store
+            .set("fleet-password", &SecretString::from("s3cret-pw"))
+            .unwrap();
+        let paaf = refusing_fleet_with(
+            dir.path(),
+            "{ type = \"password\", password = \"keyring:fleet-password\" }",
+            store.clone(),
+        );
+        let report = paaf
+            .fan_out(
+                &every_host(),
+                FanOutJob::Command("true".into()),
+                FanOutOptions::default(),
+                &Confirmation::Yes,
+                Arc::new(NoFanOutProgress),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.tally.done, 8);
+        assert!(
+            report
+                .hosts
+                .iter()
+                .all(|h| h.outcome.label() == "unreachable"),
+            "each host got its password and was tried: {report:#?}"
+        );
+        assert_eq!(store.reads.load(Ordering::SeqCst), 1);
+        assert!(!format!("{report:?}").contains("s3cret-pw"));
     }
 
     fn every_host() -> HostSelector {
