@@ -137,7 +137,10 @@ fn cannot_name(name: &str, address: &str, port: u16) -> bool {
         return false;
     }
     if name.starts_with('[') {
-        return !name.ends_with(&format!("]:{port}"));
+        // Without formatting `]:{port}`: this runs for every line and every host.
+        return name
+            .rsplit_once("]:")
+            .is_none_or(|(_, p)| p.parse::<u16>().ok() != Some(port));
     }
     name != address && !(name.contains(':') && address.contains(':'))
 }
