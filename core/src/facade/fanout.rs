@@ -927,30 +927,38 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn hosts_start_in_config_order_and_a_cancel_leaves_the_last_ones_unstarted() {
-        let dir = tempfile::tempdir().unwrap();
-        let paaf = refusing_fleet(dir.path());
+    /// `true` on every host, one at a time.
+    async fn one_by_one(
+        paaf: &Paaf,
+        sink: Arc<dyn FanOutSink>,
+        cancel: CancellationToken,
+    ) -> FanOutReport {
         let one_at_a_time = FanOutOptions {
             parallel: 1,
             timeout: None,
         };
+        paaf.fan_out(
+            &every_host(),
+            FanOutJob::Command("true".into()),
+            one_at_a_time,
+            &Confirmation::Yes,
+            sink,
+            cancel,
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hosts_start_in_config_order_and_a_cancel_leaves_the_last_ones_unstarted() {
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = refusing_fleet(dir.path());
         let names: Vec<String> = (1..=8).map(|n| format!("h-{n}")).collect();
         let order = Arc::new(Order {
             seen: std::sync::Mutex::new(Vec::new()),
             cancel_at_first: None,
         });
-        let report = paaf
-            .fan_out(
-                &every_host(),
-                FanOutJob::Command("true".into()),
-                one_at_a_time,
-                &Confirmation::Yes,
-                order.clone(),
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap();
+        let report = one_by_one(&paaf, order.clone(), CancellationToken::new()).await;
         assert_eq!(report.tally.failed, 8, "{report:#?}");
         let finished: Vec<String> = order
             .seen
@@ -966,17 +974,7 @@ mod tests {
             seen: std::sync::Mutex::new(Vec::new()),
             cancel_at_first: Some(cancel.clone()),
         });
-        let report = paaf
-            .fan_out(
-                &every_host(),
-                FanOutJob::Command("true".into()),
-                one_at_a_time,
-                &Confirmation::Yes,
-                order.clone(),
-                cancel,
-            )
-            .await
-            .unwrap();
+        let report = one_by_one(&paaf, order.clone(), cancel).await;
         assert!(report.cancelled);
         let unstarted: Vec<&str> = report
             .hosts
