@@ -238,7 +238,7 @@ impl<'a> NewAction<'a> {
     }
 }
 
-/// How one part of a fan-out ended (see [`Journal::finish_parts`]).
+/// How one part of a fan-out ended (see [`Journal::finish_with_parts`]).
 #[derive(Debug, Clone)]
 pub struct PartEnd {
     pub id: i64,
@@ -537,6 +537,18 @@ impl Journal {
     /// one; the lookup is part of the insert, so an incident opened or resolved by another
     /// process at the same moment is seen consistently.
     pub fn begin(&self, actor: &Actor, action: &NewAction<'_>) -> Result<i64> {
+        let db = self.db.lock().expect("journal poisoned");
+        self.insert(&db, actor, action, ActionState::Pending)
+    }
+
+    /// Inserts `action` in `state`, attached to its incident as [`Journal::begin`] says.
+    fn insert(
+        &self,
+        db: &Connection,
+        actor: &Actor,
+        action: &NewAction<'_>,
+        state: ActionState,
+    ) -> Result<i64> {
         let data = action
             .data
             .as_ref()
@@ -545,10 +557,9 @@ impl Journal {
             .map_err(|e| self.err(e))?;
         let tag = STEP.try_with(StepTag::clone).ok();
         let chosen = *self.chosen_incident.lock().expect("journal poisoned");
-        let db = self.db.lock().expect("journal poisoned");
         db.execute(
             "INSERT INTO actions (kind, target, detail, data, operator, frontend, device, state, created_at, owner, incident_id, step)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9,
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?13, ?8, ?9,
                      COALESCE(?10, CASE WHEN ?11 IS NOT NULL
                          THEN (SELECT id FROM incidents WHERE id = ?11 AND resolved_at IS NULL)
                          ELSE (SELECT MAX(id) FROM incidents WHERE resolved_at IS NULL) END),
@@ -566,6 +577,7 @@ impl Journal {
                 tag.as_ref().map(|t| t.incident_id),
                 chosen,
                 tag.as_ref().map(|t| t.key.as_str()),
+                state.as_str(),
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -609,6 +621,17 @@ impl Journal {
         error_code: Option<&str>,
     ) -> Result<()> {
         let db = self.db.lock().expect("journal poisoned");
+        self.end(&db, id, state, result, error_code)
+    }
+
+    fn end(
+        &self,
+        db: &Connection,
+        id: i64,
+        state: ActionState,
+        result: &str,
+        error_code: Option<&str>,
+    ) -> Result<()> {
         let created: String = db
             .query_row(
                 "SELECT created_at FROM actions WHERE id = ?1",
@@ -644,17 +667,20 @@ impl Journal {
         Ok(rows)
     }
 
-    /// Records the parts of action `parent` (one per host of a fan-out), all `running` in one
-    /// transaction: the fan-out sends to them right after, and a crash leaves them `unknown`
-    /// (check the host), never lost. Returns their ids, in order.
-    pub fn begin_parts(
+    /// Records an action over many hosts and its parts (one per host, in order), all `running`,
+    /// in one transaction (one write to disk, not one per host): the caller sends to the hosts
+    /// right after, so a crash from then on leaves every row `unknown` (check the host), never
+    /// lost, and a failed write records nothing and nothing runs. Returns the parent's id and
+    /// the parts' ids.
+    pub fn begin_with_parts(
         &self,
         actor: &Actor,
-        parent: i64,
+        parent: &NewAction<'_>,
         parts: &[NewAction<'_>],
-    ) -> Result<Vec<i64>> {
+    ) -> Result<(i64, Vec<i64>)> {
         let mut db = self.db.lock().expect("journal poisoned");
         let tx = db.transaction().map_err(|e| self.err(e))?;
+        let parent = self.insert(&tx, actor, parent, ActionState::Running)?;
         let mut ids = Vec::with_capacity(parts.len());
         {
             let mut insert = tx
@@ -689,11 +715,19 @@ impl Journal {
             }
         }
         tx.commit().map_err(|e| self.err(e))?;
-        Ok(ids)
+        Ok((parent, ids))
     }
 
-    /// Ends parts begun with [`Journal::begin_parts`], in one transaction.
-    pub fn finish_parts(&self, ends: &[PartEnd]) -> Result<()> {
+    /// Ends the parts begun with [`Journal::begin_with_parts`], then their parent in `state`,
+    /// in one transaction.
+    pub fn finish_with_parts(
+        &self,
+        parent: i64,
+        ends: &[PartEnd],
+        state: ActionState,
+        result: &str,
+        error_code: Option<&str>,
+    ) -> Result<()> {
         let mut db = self.db.lock().expect("journal poisoned");
         let tx = db.transaction().map_err(|e| self.err(e))?;
         {
@@ -715,6 +749,7 @@ impl Journal {
                     .map_err(|e| self.err(e))?;
             }
         }
+        self.end(&tx, parent, state, result, error_code)?;
         tx.commit().map_err(|e| self.err(e))
     }
 
@@ -858,17 +893,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
         let j = Journal::open(&path).unwrap();
-        let parent = j
-            .begin(
-                &actor(),
-                &NewAction::new(ActionKind::Exec, "'web-*'", "uptime"),
-            )
-            .unwrap();
         let parts: Vec<NewAction> = ["web-1", "web-2", "web-3"]
             .iter()
             .map(|h| NewAction::new(ActionKind::Exec, h, "uptime"))
             .collect();
-        let ids = j.begin_parts(&actor(), parent, &parts).unwrap();
+        let fan_out = NewAction::new(ActionKind::Exec, "'web-*'", "uptime");
+        let (parent, ids) = j.begin_with_parts(&actor(), &fan_out, &parts).unwrap();
         assert_eq!(ids.len(), 3);
         let end = |id, state| PartEnd {
             id,
@@ -878,10 +908,16 @@ mod tests {
             finished_at: Utc::now(),
             duration_ms: 12,
         };
-        j.finish_parts(&[
-            end(ids[0], ActionState::Succeeded),
-            end(ids[1], ActionState::Failed),
-        ])
+        j.finish_with_parts(
+            parent,
+            &[
+                end(ids[0], ActionState::Succeeded),
+                end(ids[1], ActionState::Failed),
+            ],
+            ActionState::Failed,
+            "3 hosts: 1 ok, 1 exit 1",
+            Some("remote-command"),
+        )
         .unwrap();
         let rows = j.parts(parent).unwrap();
         let seen: Vec<(&str, ActionState, Option<u64>)> = rows
@@ -896,8 +932,15 @@ mod tests {
                 ("web-3", ActionState::Running, None),
             ]
         );
+        let ended = j.get(parent).unwrap().unwrap();
+        assert_eq!(ended.state, ActionState::Failed);
+        assert_eq!(ended.result.as_deref(), Some("3 hosts: 1 ok, 1 exit 1"));
         assert!(j.parts(ids[0]).unwrap().is_empty(), "a part has no parts");
-        drop(j); // the process dies mid fan-out
+
+        // The process dies mid fan-out: the parent and its parts were written as running
+        // before any host was contacted, in one go.
+        let (running, _) = j.begin_with_parts(&actor(), &fan_out, &parts).unwrap();
+        drop(j);
         let after = Journal::open(&path).unwrap();
         let web3 = after.last_for("web-3").unwrap().unwrap();
         assert_eq!(
@@ -906,6 +949,14 @@ mod tests {
             "it may have run: check it"
         );
         assert_eq!(after.parts(parent).unwrap().len(), 3);
+        let crashed = after.parts(running).unwrap();
+        assert_eq!(crashed.len(), 3);
+        assert!(crashed.iter().all(|r| r.state == ActionState::Unknown));
+        assert_eq!(
+            after.get(running).unwrap().unwrap().state,
+            ActionState::Unknown,
+            "the fan-out itself may have acted"
+        );
     }
 
     #[test]

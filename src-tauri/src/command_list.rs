@@ -20,6 +20,7 @@ macro_rules! paaf_commands {
             selectable,
             select_hosts,
             fan_out,
+            cancel_fan_out,
             runbooks,
             run_runbook,
             journal,

@@ -163,10 +163,13 @@ pub async fn select_hosts(paaf: State<'_, Paaf>, selector: HostSelector) -> Repl
 }
 
 /// `command` on every host `selector` chooses; the groups so far arrive on `on_progress` as
-/// each host finishes.
+/// each host finishes. `cancel_fan_out` with the same `run_id` (the window's own name for
+/// this run) stops the hosts not started yet.
 #[tauri::command]
 pub async fn fan_out(
     paaf: State<'_, Paaf>,
+    fan_outs: State<'_, FanOuts>,
+    run_id: String,
     selector: HostSelector,
     command: String,
     confirmation: Confirmation,
@@ -176,16 +179,44 @@ pub async fn fan_out(
         let _ = on_progress.send(p);
     }));
     let job = FanOutJob::Command(command);
-    Ok(paaf
+    let cancel = CancellationToken::new();
+    fan_outs
+        .0
+        .lock()
+        .expect("fan-outs poisoned")
+        .insert(run_id.clone(), cancel.clone());
+    let report = paaf
         .fan_out(
             &selector,
             job,
             FanOutOptions::default(),
             &confirmation,
             sink,
-            CancellationToken::new(),
+            cancel,
         )
-        .await?)
+        .await;
+    fan_outs
+        .0
+        .lock()
+        .expect("fan-outs poisoned")
+        .remove(&run_id);
+    Ok(report?)
+}
+
+/// The fan-outs going on, by the `run_id` their window gave them, for `cancel_fan_out`.
+#[derive(Default)]
+pub struct FanOuts(std::sync::Mutex<std::collections::HashMap<String, CancellationToken>>);
+
+/// Stops fan-out `run_id`: hosts not started yet are not started, those running finish (within
+/// their timeout) and its report says which ran. False when it is not going on.
+#[tauri::command]
+pub async fn cancel_fan_out(fan_outs: State<'_, FanOuts>, run_id: String) -> Reply<bool> {
+    let token = fan_outs
+        .0
+        .lock()
+        .expect("fan-outs poisoned")
+        .remove(&run_id);
+    Ok(token.map(|t| t.cancel()).is_some())
 }
 
 #[tauri::command]

@@ -58,6 +58,7 @@ pub fn run() {
         .manage(core)
         .manage(native::Confirmer::from_env())
         .manage(commands::Runs::default())
+        .manage(commands::FanOuts::default())
         .manage(started)
         .setup(|app| {
             // A desktop without a tray (no StatusNotifier host) still gets the window.
@@ -108,6 +109,7 @@ mod tests {
             .manage(core)
             .manage(crate::native::Confirmer::Fixed(native_answer))
             .manage(crate::commands::Runs::default())
+            .manage(crate::commands::FanOuts::default())
             .build(tauri::generate_context!())
             .unwrap();
         let window = tauri::WebviewWindowBuilder::new(&app, label, Default::default())
@@ -172,6 +174,29 @@ mod tests {
             )
             .unwrap(),
             false
+        );
+        assert_eq!(
+            call(
+                &main,
+                "cancel_fan_out",
+                serde_json::json!({ "runId": "no-such-run" })
+            )
+            .unwrap(),
+            false
+        );
+        // A fan-out is known by its runId while it runs, and forgotten once it has ended.
+        let report = call(&main, "fan_out", serde_json::json!({ "runId": "run-1", "selector": { "names": [], "tags": [], "groups": [] }, "command": "true", "confirmation": { "kind": "yes" }, "onProgress": "__CHANNEL__:9" })).unwrap();
+        assert_eq!(report["tally"]["total"], 1, "{report}");
+        assert_eq!(report["cancelled"], false, "{report}");
+        assert_eq!(
+            call(
+                &main,
+                "cancel_fan_out",
+                serde_json::json!({ "runId": "run-1" })
+            )
+            .unwrap(),
+            false,
+            "it has ended"
         );
     }
 

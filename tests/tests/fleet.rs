@@ -293,6 +293,19 @@ fn ctrl_c_starts_no_more_hosts_and_reports_what_ran(lab: &Lab) {
     let ran = report["tally"]["done"].as_u64().unwrap();
     assert!((2..=6).contains(&ran), "{report:#}");
     assert_eq!(report["tally"]["not_started"].as_u64().unwrap(), 50 - ran);
+    // Hosts start in config order, as parallel-ssh starts them: the first `ran` ran.
+    let started: Vec<bool> = report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["outcome"] != "not-started")
+        .collect();
+    assert_eq!(
+        started.iter().position(|s| !s),
+        Some(ran as usize),
+        "{report:#}"
+    );
+    assert!(started[ran as usize..].iter().all(|s| !s), "{report:#}");
     assert_eq!(report["groups"][0]["label"], "not started");
     assert_eq!(report["groups"][1]["stdout"], "slept\n");
 }

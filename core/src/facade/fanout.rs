@@ -11,12 +11,14 @@ use crate::error::{Error, ErrorCode, ErrorInfo, Result};
 use crate::events::CancellationToken;
 use crate::journal::{ActionKind, ActionState, NewAction, PartEnd};
 use crate::runbooks;
+use crate::secrets::SecretStore;
 use crate::ssh::{Connection, ExecOutput};
+use futures::StreamExt;
+use secrecy::SecretString;
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 /// How many hosts run at once unless the caller says otherwise.
 pub const DEFAULT_PARALLEL: usize = 64;
@@ -366,6 +368,61 @@ fn part_end(run: &HostRun, sent: bool) -> PartEnd {
     }
 }
 
+/// The secret store as one fan-out sees it: each secret is read once, however many hosts
+/// share it (a keyring read can be a D-Bus round trip; 200 hosts on one key need one).
+struct ReadOnce<'a> {
+    store: &'a dyn SecretStore,
+    read: std::sync::Mutex<std::collections::HashMap<String, SecretString>>,
+}
+
+impl<'a> ReadOnce<'a> {
+    fn new(store: &'a dyn SecretStore) -> Self {
+        ReadOnce {
+            store,
+            read: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+impl SecretStore for ReadOnce<'_> {
+    fn get(&self, name: &str) -> Result<SecretString> {
+        if let Some(secret) = self
+            .read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return Ok(secret.clone());
+        }
+        let secret = self.store.get(name)?;
+        self.read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), secret.clone());
+        Ok(secret)
+    }
+
+    fn set(&self, name: &str, value: &SecretString) -> Result<()> {
+        self.read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        self.store.set(name, value)
+    }
+
+    fn delete(&self, name: &str) -> Result<()> {
+        self.read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        self.store.delete(name)
+    }
+
+    fn backend(&self) -> &str {
+        self.store.backend()
+    }
+}
+
 impl Paaf {
     /// The tags and groups a selector can choose hosts by.
     pub fn selectable(&self) -> crate::config::Selectable {
@@ -471,34 +528,18 @@ impl Paaf {
         Ok(report)
     }
 
-    /// Journals an action over many hosts: the parent, then a row per host under it, then the
-    /// parent as running; their ids. When the rows cannot be written the parent ends failed.
+    /// Journals an action over many hosts, the parent and a row per host under it, all running,
+    /// in one write before any host is contacted; their ids.
     pub(super) fn begin_with_parts(
         &self,
         parent: &NewAction<'_>,
         parts: &[NewAction<'_>],
     ) -> Result<(i64, Vec<i64>)> {
-        let id = self.journal.begin(&self.actor, parent)?;
-        let ids = match self.journal.begin_parts(&self.actor, id, parts) {
-            Ok(ids) => ids,
-            Err(e) => {
-                let _ = self.journal.finish(
-                    id,
-                    ActionState::Failed,
-                    &e.to_string(),
-                    Some(e.code().as_str()),
-                );
-                return Err(e);
-            }
-        };
-        if let Err(e) = self.journal.mark_running(id) {
-            tracing::error!("could not record that action {id} starts: {e}");
-        }
-        Ok((id, ids))
+        self.journal.begin_with_parts(&self.actor, parent, parts)
     }
 
-    /// Writes how the hosts of action `parent` ended, then the parent: succeeded without a
-    /// `failure`, else unknown when a host's end is unknown, else failed.
+    /// Writes how the hosts of action `parent` ended and the parent, in one write: succeeded
+    /// without a `failure`, else unknown when a host's end is unknown, else failed.
     pub(super) fn finish_with_parts(
         &self,
         parent: i64,
@@ -506,24 +547,25 @@ impl Paaf {
         summary: &str,
         failure: Option<ErrorCode>,
     ) {
-        if let Err(e) = self.journal.finish_parts(ends) {
-            tracing::error!("could not record how the hosts of action {parent} ended: {e}");
-        }
         let state = match failure {
             None => ActionState::Succeeded,
             Some(_) if ends.iter().any(|e| e.state == ActionState::Unknown) => ActionState::Unknown,
             Some(_) => ActionState::Failed,
         };
-        if let Err(e) = self
-            .journal
-            .finish(parent, state, summary, failure.map(ErrorCode::as_str))
-        {
-            tracing::error!("could not record the end of action {parent}: {e}");
+        if let Err(e) = self.journal.finish_with_parts(
+            parent,
+            ends,
+            state,
+            summary,
+            failure.map(ErrorCode::as_str),
+        ) {
+            tracing::error!("could not record how action {parent} and its hosts ended: {e}");
         }
     }
 
-    /// Runs the job on each host, at most `options.parallel` at once; each run with whether
-    /// it reached its host (a connection was open when it ended).
+    /// Runs the job on each host, at most `options.parallel` at once, starting them in config
+    /// order (as parallel-ssh does: a cancel leaves the last hosts of the list unstarted);
+    /// each run with whether it reached its host (a connection was open when it ended).
     async fn run_everywhere(
         &self,
         hosts: &[HostConfig],
@@ -533,64 +575,19 @@ impl Paaf {
         sink: Arc<dyn FanOutSink>,
         cancel: &CancellationToken,
     ) -> (Vec<HostRun>, Vec<bool>) {
-        let permits = Arc::new(Semaphore::new(options.parallel.max(1)));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, host) in hosts.iter().enumerate() {
-            let target = self.target(host);
-            let cmd = job.command_on(host);
-            let timeout = options.timeout.unwrap_or(host.command_timeout);
-            let max = host.max_output_bytes;
-            let (pool, permits, cancel) = (self.pool.clone(), permits.clone(), cancel.clone());
-            tasks.spawn(async move {
-                let sent = Arc::new(AtomicBool::new(false));
-                let _permit = tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => return (index, None, sent, 0),
-                    p = permits.acquire_owned() => p,
-                };
-                if cancel.is_cancelled() {
-                    return (index, None, sent, 0);
-                }
-                let begun = Instant::now();
-                let result = match target {
-                    Err(e) => Err(e),
-                    Ok(target) => {
-                        let connected = sent.clone();
-                        pool.with_connection(target, move |c: &mut Connection| {
-                            connected.store(true, Ordering::SeqCst);
-                            c.exec(&cmd, timeout, max)
-                        })
-                        .await
-                    }
-                };
-                (
-                    index,
-                    Some(result),
-                    sent,
-                    begun.elapsed().as_millis() as u64,
-                )
-            });
-        }
+        // buffer_unordered takes the next host from the list only when a slot is free, and
+        // polls it at once: hosts start in list order, and one taken after a cancel is skipped.
+        // Indices, not references: a closure over borrowed items makes the future not Send.
+        let secrets = ReadOnce::new(self.secrets.as_ref());
+        let mut finished = futures::stream::iter(0..hosts.len())
+            .map(|index| self.run_on(index, &hosts[index], job, options, &secrets, cancel))
+            .buffer_unordered(options.parallel.max(1));
         let mut runs: Vec<Option<(HostRun, bool)>> = vec![None; hosts.len()];
         let mut so_far = FanOutTally {
             total: hosts.len(),
             ..FanOutTally::default()
         };
-        while let Some(joined) = tasks.join_next().await {
-            let (index, result, sent, duration_ms) = match joined {
-                Ok(v) => v,
-                Err(e) => {
-                    tracing::error!("a fan-out task failed: {e}");
-                    continue;
-                }
-            };
-            let outcome = match result {
-                None => HostOutcome::NotStarted,
-                Some(Ok(out)) => HostOutcome::Ran(out),
-                Some(Err(e)) => HostOutcome::Failed {
-                    error: ErrorInfo::from(&e),
-                },
-            };
+        while let Some((index, outcome, sent, duration_ms)) = finished.next().await {
             let run = HostRun {
                 host: hosts[index].name.clone(),
                 outcome,
@@ -607,26 +604,50 @@ impl Paaf {
                 }
             }
             sink.host_done(&run, &so_far);
-            runs[index] = Some((run, sent.load(Ordering::SeqCst)));
+            runs[index] = Some((run, sent));
         }
-        runs.into_iter()
-            .enumerate()
-            .map(|(index, r)| {
-                r.unwrap_or_else(|| {
-                    let failed = HostRun {
-                        host: hosts[index].name.clone(),
-                        outcome: HostOutcome::Failed {
-                            error: ErrorInfo::from(&Error::other(
-                                "its worker stopped unexpectedly",
-                            )),
-                        },
-                        duration_ms: 0,
-                        action_id: ids[index],
-                    };
-                    (failed, false)
-                })
-            })
-            .unzip()
+        // The stream yields every host once.
+        runs.into_iter().flatten().unzip()
+    }
+
+    /// The job on the host at `index`, unless the fan-out was cancelled before it started:
+    /// its outcome, whether it reached the host, and how long it took.
+    async fn run_on(
+        &self,
+        index: usize,
+        host: &HostConfig,
+        job: &FanOutJob,
+        options: FanOutOptions,
+        secrets: &ReadOnce<'_>,
+        cancel: &CancellationToken,
+    ) -> (usize, HostOutcome, bool, u64) {
+        if cancel.is_cancelled() {
+            return (index, HostOutcome::NotStarted, false, 0);
+        }
+        let begun = Instant::now();
+        let sent = Arc::new(AtomicBool::new(false));
+        let result = match self.target_with(host, secrets) {
+            Err(e) => Err(e),
+            Ok(target) => {
+                let (cmd, connected) = (job.command_on(host), sent.clone());
+                let timeout = options.timeout.unwrap_or(host.command_timeout);
+                let max = host.max_output_bytes;
+                self.pool
+                    .with_connection(target, move |c: &mut Connection| {
+                        connected.store(true, Ordering::SeqCst);
+                        c.exec(&cmd, timeout, max)
+                    })
+                    .await
+            }
+        };
+        let outcome = match result {
+            Ok(out) => HostOutcome::Ran(out),
+            Err(e) => HostOutcome::Failed {
+                error: ErrorInfo::from(&e),
+            },
+        };
+        let duration_ms = begun.elapsed().as_millis() as u64;
+        (index, outcome, sent.load(Ordering::SeqCst), duration_ms)
     }
 }
 
@@ -799,6 +820,182 @@ mod tests {
                 ]
             )
         );
+    }
+
+    /// Hears the hosts in the order they finish; cancels `cancel` at the first, if given.
+    struct Order {
+        seen: std::sync::Mutex<Vec<(String, bool)>>,
+        cancel_at_first: Option<CancellationToken>,
+    }
+
+    impl FanOutSink for Order {
+        fn host_done(&self, run: &HostRun, _: &FanOutTally) {
+            if let Some(token) = &self.cancel_at_first {
+                token.cancel();
+            }
+            let mut seen = self.seen.lock().unwrap();
+            seen.push((run.host.clone(), run.outcome.not_started()));
+        }
+    }
+
+    /// Eight hosts `h-1`..`h-8` on loopback ports nothing listens on (refused at once).
+    fn refusing_fleet(dir: &std::path::Path) -> Paaf {
+        refusing_fleet_with(
+            dir,
+            "{ type = \"agent\" }",
+            Arc::new(crate::secrets::MemoryStore::default()),
+        )
+    }
+
+    fn refusing_fleet_with(dir: &std::path::Path, auth: &str, store: Arc<dyn SecretStore>) -> Paaf {
+        let mut text = format!("known_hosts = \"{}\"\n", dir.join("known_hosts").display());
+        for n in 1..=8 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            text.push_str(&format!(
+                "[[hosts]]\nname = \"h-{n}\"\naddress = \"127.0.0.1\"\nport = {port}\nuser = \"ops\"\nauth = {auth}\n"
+            ));
+        }
+        Paaf::open_text(&dir.join("config.toml"), &text, store, "test").unwrap()
+    }
+
+    /// A secret store that counts its reads.
+    #[derive(Default)]
+    struct Counting {
+        inner: crate::secrets::MemoryStore,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl SecretStore for Counting {
+        fn get(&self, name: &str) -> Result<SecretString> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.get(name)
+        }
+        fn set(&self, name: &str, value: &SecretString) -> Result<()> {
+            self.inner.set(name, value)
+        }
+        fn delete(&self, name: &str) -> Result<()> {
+            self.inner.delete(name)
+        }
+        fn backend(&self) -> &str {
+            "counting"
+        }
+    }
+
+    #[tokio::test]
+    async fn hosts_sharing_a_secret_read_it_once_per_fan_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Counting::default());
+        store
+            .set("fleet-password", &SecretString::from("s3cret-pw"))
+            .unwrap();
+        let paaf = refusing_fleet_with(
+            dir.path(),
+            "{ type = \"password\", password = \"keyring:fleet-password\" }",
+            store.clone(),
+        );
+        let report = paaf
+            .fan_out(
+                &every_host(),
+                FanOutJob::Command("true".into()),
+                FanOutOptions::default(),
+                &Confirmation::Yes,
+                Arc::new(NoFanOutProgress),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.tally.done, 8);
+        assert!(
+            report
+                .hosts
+                .iter()
+                .all(|h| h.outcome.label() == "unreachable"),
+            "each host got its password and was tried: {report:#?}"
+        );
+        assert_eq!(store.reads.load(Ordering::SeqCst), 1);
+        assert!(!format!("{report:?}").contains("s3cret-pw"));
+    }
+
+    fn every_host() -> HostSelector {
+        HostSelector {
+            names: vec!["h-*".into()],
+            ..HostSelector::default()
+        }
+    }
+
+    /// `true` on every host, one at a time.
+    async fn one_by_one(
+        paaf: &Paaf,
+        sink: Arc<dyn FanOutSink>,
+        cancel: CancellationToken,
+    ) -> FanOutReport {
+        let one_at_a_time = FanOutOptions {
+            parallel: 1,
+            timeout: None,
+        };
+        paaf.fan_out(
+            &every_host(),
+            FanOutJob::Command("true".into()),
+            one_at_a_time,
+            &Confirmation::Yes,
+            sink,
+            cancel,
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hosts_start_in_config_order_and_a_cancel_leaves_the_last_ones_unstarted() {
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = refusing_fleet(dir.path());
+        let names: Vec<String> = (1..=8).map(|n| format!("h-{n}")).collect();
+        let order = Arc::new(Order {
+            seen: std::sync::Mutex::new(Vec::new()),
+            cancel_at_first: None,
+        });
+        let report = one_by_one(&paaf, order.clone(), CancellationToken::new()).await;
+        assert_eq!(report.tally.failed, 8, "{report:#?}");
+        let finished: Vec<String> = order
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, _)| h.clone())
+            .collect();
+        assert_eq!(finished, names, "one at a time, they finish as they start");
+
+        let cancel = CancellationToken::new();
+        let order = Arc::new(Order {
+            seen: std::sync::Mutex::new(Vec::new()),
+            cancel_at_first: Some(cancel.clone()),
+        });
+        let report = one_by_one(&paaf, order.clone(), cancel).await;
+        assert!(report.cancelled);
+        let unstarted: Vec<&str> = report
+            .hosts
+            .iter()
+            .filter(|h| h.outcome.not_started())
+            .map(|h| h.host.as_str())
+            .collect();
+        assert_eq!(
+            unstarted,
+            names[1..].iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        let journaled: Vec<(String, ActionState)> = paaf
+            .journal
+            .parts(report.action_id)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.target, r.state))
+            .collect();
+        assert_eq!(journaled.len(), 8);
+        assert_eq!(journaled[0], ("h-1".into(), ActionState::Failed));
+        assert!(journaled.iter().all(|(_, s)| *s == ActionState::Failed));
     }
 
     #[test]

@@ -103,6 +103,10 @@ impl Matcher {
     }
 
     fn names(&self, name: &str, line: &Line, address: &str, port: u16) -> bool {
+        !cannot_name(name, address, port) && self.libssh2_names(name, line, address, port)
+    }
+
+    fn libssh2_names(&self, name: &str, line: &Line, address: &str, port: u16) -> bool {
         let Ok(mut kh) = self.session.known_hosts() else {
             return false;
         };
@@ -122,6 +126,23 @@ impl Matcher {
             CheckResult::NotFound | CheckResult::Failure
         )
     }
+}
+
+/// True when a plain host name of a line cannot name `address:port` whatever libssh2 makes of
+/// it, so the line need not go through libssh2 (a fan-out checks every host against every line):
+/// libssh2 matches `[addr]:port` and `addr` as strings, and IPv6 addresses by value (which needs
+/// a `:` in both), after the same `]:port` for a bracketed name. Hashed names always go to it.
+fn cannot_name(name: &str, address: &str, port: u16) -> bool {
+    if name.starts_with('|') {
+        return false;
+    }
+    if name.starts_with('[') {
+        // Without formatting `]:{port}`: this runs for every line and every host.
+        return name
+            .rsplit_once("]:")
+            .is_none_or(|(_, p)| p.parse::<u16>().ok() != Some(port));
+    }
+    name != address && !(name.contains(':') && address.contains(':'))
 }
 
 fn read(path: &Path, host: &str) -> Result<String> {
@@ -354,6 +375,61 @@ mod tests {
             recorded_types_in(&format!("{hashed}127.0.0.1 ecdsa-sha2-nistp256 {EC}\n")),
             ["ssh-ed25519", "ecdsa-sha2-nistp256"]
         );
+    }
+
+    #[test]
+    fn a_name_skipped_without_libssh2_is_one_libssh2_would_not_match() {
+        let names = [
+            "127.0.0.1",
+            "127.0.0.2",
+            "[127.0.0.1]:2222",
+            "[127.0.0.1]:22",
+            "[127.0.0.1]:22222",
+            "[127.0.0.2]:2222",
+            "::1",
+            "0:0::1",
+            "[::1]:2222",
+            "[0:0:0:0:0:0:0:1]:2222",
+            "[::1]:22",
+            "::ffff:127.0.0.1",
+            "[::ffff:127.0.0.1]:2222",
+            "web-1.example",
+            "WEB-1.example",
+            "*",
+            "[web-1.example]:2222",
+        ];
+        let addresses = [
+            "127.0.0.1",
+            "::1",
+            "0::1",
+            "::ffff:127.0.0.1",
+            "web-1.example",
+        ];
+        let matcher = Matcher::new("web-1").unwrap();
+        let mut matched = 0;
+        for name in names {
+            let line = Line::parse(&format!("{name} ssh-ed25519 {ED}"))
+                .map(|l| (l.key_type.to_string(), l.key.to_string()))
+                .unwrap();
+            let line = Line {
+                revoked: false,
+                names: name,
+                key_type: &line.0,
+                key: &line.1,
+            };
+            for address in addresses {
+                for port in [22, 2222] {
+                    let libssh2 = matcher.libssh2_names(name, &line, address, port);
+                    matched += usize::from(libssh2);
+                    assert!(
+                        !(cannot_name(name, address, port) && libssh2),
+                        "{name} names {address}:{port} for libssh2"
+                    );
+                    assert_eq!(matcher.names(name, &line, address, port), libssh2);
+                }
+            }
+        }
+        assert!(matched > 10, "the cases include matches: {matched}");
     }
 
     fn recorded_types_in(text: &str) -> Vec<String> {

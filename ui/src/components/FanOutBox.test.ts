@@ -3,6 +3,7 @@ import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FanOutProgress } from '../lib/bindings/FanOutProgress';
+import type { FanOutReport } from '../lib/bindings/FanOutReport';
 import type { OutputGroup } from '../lib/bindings/OutputGroup';
 import { confirmState } from '../lib/confirm.svelte';
 import FanOutBox from './FanOutBox.svelte';
@@ -33,35 +34,47 @@ const unreachable: OutputGroup = {
 
 type Internals = { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } };
 
+/** A fan-out under way in the mock: progress to send, and its end with the report. */
+type Running = { send: (p: FanOutProgress) => void; end: () => void };
+
+/** Answers `fan_out` as the app does: progress on its channel until `end`, then `report`. */
+function answerFanOut(args: unknown, report: FanOutReport, started: (r: Running) => void): Promise<FanOutReport> {
+  const channel = (args as { onProgress: { id: number } }).onProgress.id;
+  const run = (window as unknown as Internals).__TAURI_INTERNALS__.runCallback;
+  let index = 0;
+  return new Promise((resolve) =>
+    started({
+      send: (p) => run(channel, { index: index++, message: p }),
+      end: () => {
+        run(channel, { index: index++, end: true });
+        resolve(report);
+      },
+    }),
+  );
+}
+
+const notRunning: Running = { send: () => {}, end: () => {} };
+
 describe('FanOutBox', () => {
   it('chooses hosts by tag, confirms once, and shows the groups as they come in', async () => {
     const calls: [string, unknown][] = [];
-    let send: (p: FanOutProgress) => void = () => {};
-    let finish: () => void = () => {};
+    let running = notRunning;
     mockIPC((cmd, args) => {
       calls.push([cmd, args]);
       if (cmd === 'selectable') return { tags: [['role', 'web']], groups: ['checkout'] };
       if (cmd === 'select_hosts') return ['web-1', 'web-2', 'web-3'];
       if (cmd === 'fan_out') {
-        const channel = (args as { onProgress: { id: number } }).onProgress.id;
-        const run = (window as unknown as Internals).__TAURI_INTERNALS__.runCallback;
-        let index = 0;
-        send = (p) => run(channel, { index: index++, message: p });
-        return new Promise((resolve) => {
-          finish = () => {
-            run(channel, { index: index++, end: true });
-            resolve({
-              action_id: 7,
-              job: { kind: 'command', name: 'uptime' },
-              selector: '--tag role=web',
-              tally: { total: 3, done: 3, failed: 1, not_started: 0 },
-              groups: [ran(['web-1', 'web-2'], 'fine\n'), unreachable],
-              hosts: [],
-              elapsed_ms: 900,
-              cancelled: false,
-            });
-          };
-        });
+        const report: FanOutReport = {
+          action_id: 7,
+          job: { kind: 'command', name: 'uptime' },
+          selector: '--tag role=web',
+          tally: { total: 3, done: 3, failed: 1, not_started: 0 },
+          groups: [ran(['web-1', 'web-2'], 'fine\n'), unreachable],
+          hosts: [],
+          elapsed_ms: 900,
+          cancelled: false,
+        };
+        return answerFanOut(args, report, (r) => (running = r));
       }
     });
     const chosen: (string[] | null)[] = [];
@@ -84,11 +97,11 @@ describe('FanOutBox', () => {
       confirmation: { kind: 'yes' },
     });
 
-    send({ tally: { total: 3, done: 1, failed: 0, not_started: 0 }, groups: [ran(['web-2'], 'fine\n')] });
+    running.send({ tally: { total: 3, done: 1, failed: 0, not_started: 0 }, groups: [ran(['web-2'], 'fine\n')] });
     await vi.waitFor(() => expect(screen.getByTestId('fanout-tally').textContent).toContain('1 of 3 done, 0 failed'));
     expect(screen.getAllByTestId('fanout-group')).toHaveLength(1);
 
-    finish();
+    running.end();
     await vi.waitFor(() => expect(screen.getAllByTestId('fanout-group')).toHaveLength(2));
     const [ok, bad] = screen.getAllByTestId('fanout-group');
     expect(ok.textContent).toContain('2 hosts: exit 0');
@@ -96,6 +109,55 @@ describe('FanOutBox', () => {
     expect(bad.dataset.ok).toBe('false');
     expect(bad.textContent).toContain('connection refused');
     expect(screen.getByTestId('fanout-tally').textContent).toContain('3 of 3 done, 1 failed');
+  });
+
+  it('Cancel starts no more hosts through cancel_fan_out and shows what ran and what did not start', async () => {
+    const calls: [string, unknown][] = [];
+    let running = notRunning;
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === 'selectable') return { tags: [], groups: [] };
+      if (cmd === 'cancel_fan_out') {
+        running.end();
+        return true;
+      }
+      if (cmd === 'fan_out') {
+        const report: FanOutReport = {
+          action_id: 8,
+          job: { kind: 'command', name: 'sleep 60' },
+          selector: 'every host',
+          tally: { total: 3, done: 1, failed: 0, not_started: 2 },
+          groups: [
+            { label: 'not started', ok: false, hosts: ['web-2', 'web-3'], outcome: 'not-started' },
+            ran(['web-1'], 'slept\n'),
+          ],
+          hosts: [],
+          elapsed_ms: 900,
+          cancelled: true,
+        };
+        return answerFanOut(args, report, (r) => (running = r));
+      }
+    });
+    render(FanOutBox);
+    expect(screen.queryByTestId('fanout-cancel')).toBeNull();
+    await fireEvent.input(screen.getByTestId('fanout-input'), { target: { value: 'sleep 60' } });
+    await fireEvent.submit(screen.getByTestId('fanout-input').closest('form')!);
+    confirmState.answer({ kind: 'yes' });
+    await vi.waitFor(() => expect(calls.some(([c]) => c === 'fan_out')).toBe(true));
+    running.send({ tally: { total: 3, done: 1, failed: 0, not_started: 0 }, groups: [ran(['web-1'], 'slept\n')] });
+
+    await fireEvent.click(await screen.findByTestId('fanout-cancel'));
+    const runId = (calls.find(([c]) => c === 'fan_out')![1] as { runId: string }).runId;
+    expect(runId).toMatch(/./);
+    expect(calls.filter(([c]) => c === 'cancel_fan_out').map(([, a]) => a)).toEqual([{ runId }]);
+
+    await vi.waitFor(() => expect(screen.getByTestId('fanout-cancelled').textContent).toContain('Cancelled: 1 host ran, 2 not started'));
+    expect(screen.queryByTestId('fanout-cancel')).toBeNull();
+    const [unstarted, ok] = screen.getAllByTestId('fanout-group');
+    expect(unstarted.textContent).toContain('2 hosts: not started');
+    expect(unstarted.textContent).toContain('web-2, web-3');
+    expect(ok.textContent).toContain('1 host: exit 0');
+    expect(screen.getByTestId('fanout-tally').textContent).toContain('1 of 3 done, 0 failed, 2 not started');
   });
 
   it('a declined confirmation runs nothing', async () => {

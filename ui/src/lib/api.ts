@@ -112,8 +112,12 @@ export const exec = (name: string, command: string, confirmation: Confirmation) 
 export const selectable = () => call<Selectable>('selectable');
 /** The names of the hosts `selector` chooses (a `not-found` error when none). */
 export const selectHosts = (selector: HostSelector) => call<string[]>('select_hosts', { selector });
-/** `command` on every chosen host; the groups so far go to `onProgress` as each host ends. */
+/**
+ * `command` on every chosen host; the groups so far go to `onProgress` as each host ends.
+ * `runId` names this run for `cancelFanOut`.
+ */
 export function fanOut(
+  runId: string,
   selector: HostSelector,
   command: string,
   confirmation: Confirmation,
@@ -121,8 +125,10 @@ export function fanOut(
 ): Promise<FanOutReport> {
   const channel = new Channel<FanOutProgress>();
   channel.onmessage = onProgress;
-  return call<FanOutReport>('fan_out', { selector, command, confirmation, onProgress: channel });
+  return call<FanOutReport>('fan_out', { runId, selector, command, confirmation, onProgress: channel });
 }
+/** Starts no more hosts of fan-out `runId`; those running finish. False if it is not going on. */
+export const cancelFanOut = (runId: string) => call<boolean>('cancel_fan_out', { runId });
 export const runbooks = (name: string) => call<Runbook[]>('runbooks', { name });
 
 export const runRunbook = (name: string, runbook: string, confirmation: Confirmation) =>

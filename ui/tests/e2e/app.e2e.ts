@@ -143,6 +143,23 @@ describe('servers', () => {
     await screenshot(page, '04b-servers-fanout');
   });
 
+  it('Cancel in the fan-out box starts no more hosts and shows which ran and which did not start', async () => {
+    const { page, calls } = await open({ hash: '#/servers', scenario: { fanOutWaitForCancel: true } });
+    await page.getByTestId('host-row').first().waitFor();
+    await page.getByTestId('fanout-input').fill('sleep 60');
+    await page.getByTestId('fanout-run').click();
+    await page.getByTestId('confirm-yes').click();
+    await expect.poll(() => page.getByTestId('fanout-tally').textContent()).toContain('1 of 2 done, 0 failed');
+    await page.getByTestId('fanout-cancel').click();
+    await expect.poll(() => page.getByTestId('fanout-cancelled').textContent()).toContain('Cancelled: 1 host ran, 1 not started');
+    const [run] = await calls('fan_out');
+    expect((await calls('cancel_fan_out')).map((c) => c.args)).toEqual([{ runId: run.args.runId }]);
+    const groups = await page.getByTestId('fanout-group').allTextContents();
+    expect(groups.some((g) => g.includes('1 host: exit 0 (web-1)'))).toBe(true);
+    expect(groups.some((g) => g.includes('1 host: not started (db-1)'))).toBe(true);
+    await expect(page.getByTestId('fanout-cancel').count()).resolves.toBe(0);
+  });
+
   it('is usable 720 px wide', async () => {
     const { page } = await open({ hash: '#/servers', width: 720 });
     await page.getByTestId('host-row').first().waitFor();

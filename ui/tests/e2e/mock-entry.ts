@@ -337,6 +337,9 @@ function chosenHosts(selector: HostSelector): string[] {
 }
 
 /** A fan-out: every chosen host answers `ok` (one at a time, so the groups fill in live). */
+/** The fan-out going on: its runId, and what cancel_fan_out calls. */
+let fanOutRun: { runId: string; cancel: () => void } | null = null;
+
 async function fanOut(args: Record<string, unknown>): Promise<FanOutReport> {
   const channel = channelSender(args.onProgress as Channel<FanOutProgress>);
   const names = chosenHosts(args.selector as HostSelector);
@@ -344,16 +347,33 @@ async function fanOut(args: Record<string, unknown>): Promise<FanOutReport> {
     label: 'exit 0', ok: true, hosts, outcome: 'ran', exit_code: 0, signal: null, stdout: 'ok\n', stderr: '',
     stdout_truncated: false, stderr_truncated: false, duration_ms: 5,
   });
-  for (let i = 1; i <= names.length; i++) {
-    await sleep(scenario.stepIntervalMs);
-    channel.send({ tally: { total: names.length, done: i, failed: 0, not_started: 0 }, groups: [group(names.slice(0, i))] });
-  }
-  channel.end();
-  return {
-    action_id: 99, job: { kind: 'command', name: String(args.command) }, selector: 'every host',
-    tally: { total: names.length, done: names.length, failed: 0, not_started: 0 },
-    groups: [group(names)], hosts: [], elapsed_ms: 10, cancelled: false,
+  const report = (done: number, cancelled: boolean): FanOutReport => {
+    const unstarted = names.slice(done);
+    const groups: OutputGroup[] = [group(names.slice(0, done))];
+    if (unstarted.length > 0) groups.push({ label: 'not started', ok: false, hosts: unstarted, outcome: 'not-started' });
+    return {
+      action_id: 99, job: { kind: 'command', name: String(args.command) }, selector: 'every host',
+      tally: { total: names.length, done, failed: 0, not_started: unstarted.length },
+      groups, hosts: [], elapsed_ms: 10, cancelled,
+    };
   };
+  // As the core does: hosts start in config order, and a cancel starts no more of them.
+  let wasCancelled = false;
+  fanOutRun = { runId: String(args.runId), cancel: () => (wasCancelled = true) };
+  try {
+    for (let i = 1; i <= names.length; i++) {
+      await sleep(scenario.stepIntervalMs);
+      channel.send({ tally: { total: names.length, done: i, failed: 0, not_started: 0 }, groups: [group(names.slice(0, i))] });
+      if (scenario.fanOutWaitForCancel) {
+        while (!wasCancelled) await sleep(20);
+        return report(i, true);
+      }
+    }
+    return report(names.length, false);
+  } finally {
+    channel.end();
+    fanOutRun = null;
+  }
 }
 
 mockWindows('main');
@@ -384,6 +404,12 @@ mockIPC(async (cmd, payload) => {
       return chosenHosts(args.selector as HostSelector);
     case 'fan_out':
       return fanOut(args);
+    case 'cancel_fan_out':
+      if (fanOutRun && fanOutRun.runId === args.runId) {
+        fanOutRun.cancel();
+        return true;
+      }
+      return false;
     case 'add_host': {
       // As the core does: an unknown key comes back to be confirmed, nothing saved; the host
       // is saved once its key is trusted (the same fingerprint) or known.

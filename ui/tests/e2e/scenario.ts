@@ -88,6 +88,8 @@ export interface Scenario {
   /** Steps of protect that fail (by index), with this message. */
   failingSteps: Record<number, string>;
   stepIntervalMs: number;
+  /** With it, a fan-out hangs after its first host until cancel_fan_out is called with its runId. */
+  fanOutWaitForCancel?: boolean;
 }
 
 /** One recorded IPC call, with its args as JSON (a channel shows as "__CHANNEL__:<id>"). */
