@@ -23,6 +23,8 @@ import dev.paaf.mobile.OnboardingScreen
 import dev.paaf.mobile.OnboardingState
 import dev.paaf.mobile.Paaf
 import java.io.File
+import java.util.Base64
+import java.util.zip.Deflater
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlinx.coroutines.runBlocking
@@ -103,6 +105,32 @@ class ScreensTest {
             val empty = seen.until("the empty stage") { it.stage == ConfigStage.EMPTY }
             assertEquals(0u, empty.hosts)
             assertTrue(screen.paaf()!!.hosts().isEmpty())
+        }
+    }
+
+    @Test
+    fun onboardingImportsAQrPayloadAndRefusesOneThatIsNotAConfig() {
+        val config = File(sandbox("qr"), "config.toml").apply { writeText("") }
+        val screen = OnboardingScreen(config.path, MapStore(), "test-phone")
+        val seen = SeenOnboarding()
+        screen.subscribe(seen).use {
+            seen.until("the empty stage") { it.stage == ConfigStage.EMPTY }
+
+            screen.importQr("https://example.com/")
+            val refused = seen.until("the refused payload") { it.error != null }
+            assertEquals(ErrorCode.INVALID_INPUT, refused.error!!.code)
+            assertEquals(ConfigStage.EMPTY, refused.stage)
+
+            // The documented format, made here with the JDK: "paaf-config:1:" + base64url (no
+            // padding) of the zlib-compressed TOML.
+            val toml = "operator = \"kotlin-tests\"\n[[monitoring]]\nname = \"m\"\ntype = \"prometheus\"\nurl = \"http://127.0.0.1:9\"\n"
+            val deflater = Deflater().apply { setInput(toml.toByteArray()); finish() }
+            val packed = ByteArray(4096).let { it.copyOf(deflater.deflate(it)) }
+            screen.importQr("paaf-config:1:" + Base64.getUrlEncoder().withoutPadding().encodeToString(packed))
+            val ready = seen.until("the ready stage") { it.stage == ConfigStage.READY }
+            assertEquals(1u, ready.monitoring)
+            assertNull(ready.error)
+            assertEquals(toml, config.readText())
         }
     }
 
