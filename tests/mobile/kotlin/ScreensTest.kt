@@ -87,7 +87,7 @@ class ScreensTest {
         File(testEnv("PAAF_TEST_APPS_DIR"), "screens-$name").apply { mkdirs() }
 
     @Test
-    fun onboardingShowsAnInvalidConfigInsteadOfCrashingAndImportsAPastedOne() {
+    fun onboardingShowsAnInvalidConfigInsteadOfCrashingAndImportsAPastedOneOrAQrPayload() {
         val config = File(sandbox("onboarding"), "config.toml").apply { writeText("[[hosts]]\nname = 3\n") }
         val screen = OnboardingScreen(config.path, MapStore(), "test-phone")
         val seen = SeenOnboarding()
@@ -105,21 +105,12 @@ class ScreensTest {
             val empty = seen.until("the empty stage") { it.stage == ConfigStage.EMPTY }
             assertEquals(0u, empty.hosts)
             assertTrue(screen.paaf()!!.hosts().isEmpty())
-        }
-    }
 
-    @Test
-    fun onboardingImportsAQrPayloadAndRefusesOneThatIsNotAConfig() {
-        val config = File(sandbox("qr"), "config.toml").apply { writeText("") }
-        val screen = OnboardingScreen(config.path, MapStore(), "test-phone")
-        val seen = SeenOnboarding()
-        screen.subscribe(seen).use {
-            seen.until("the empty stage") { it.stage == ConfigStage.EMPTY }
-
+            // A QR code's payload: one that is not a paaf config is refused, the file kept.
             screen.importQr("https://example.com/")
-            val refused = seen.until("the refused payload") { it.error != null }
-            assertEquals(ErrorCode.INVALID_INPUT, refused.error!!.code)
-            assertEquals(ConfigStage.EMPTY, refused.stage)
+            val notConfig = seen.until("the refused payload") { it.error != null }
+            assertEquals(ErrorCode.INVALID_INPUT, notConfig.error!!.code)
+            assertEquals(ConfigStage.EMPTY, notConfig.stage)
 
             // The documented format, made here with the JDK: "paaf-config:1:" + base64url (no
             // padding) of the zlib-compressed TOML.
