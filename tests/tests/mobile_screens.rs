@@ -146,6 +146,7 @@ fn onboarding_shows_an_empty_or_invalid_config_and_imports_a_pasted_one() {
 fn onboarding_imports_a_qr_payload_through_the_pasted_configs_validation() {
     let world = World::new();
     let path = world.config_path();
+    std::fs::write(&path, "").unwrap();
     let screen = OnboardingScreen::new(
         path.display().to_string(),
         Arc::new(MapStore::default()),
