@@ -14,9 +14,10 @@ esac
 cd "$(dirname "$0")/.."
 target_dir=${CARGO_TARGET_DIR:-target}
 
-# C code (OpenSSL, SQLite, libssh2) optimized for size; unwind tables stay (Apple requires
-# them), see mobile/phone-flags.sh for the Android builds.
-export CFLAGS="${CFLAGS:+$CFLAGS }-Os"
+# The C libraries as mobile/c-libs.sh builds them (-Os, OpenSSL and SQLite trimmed); unwind
+# tables stay (Apple requires them), see mobile/phone-flags.sh for the Android builds.
+# shellcheck source=mobile/c-libs.sh
+source mobile/c-libs.sh
 targets=(aarch64-apple-ios aarch64-apple-ios-sim)
 for target in "${targets[@]}"; do
   cargo build --profile mobile --locked -p paaf-mobile --features vendored-openssl --target "$target"

@@ -37,6 +37,9 @@ pub enum ConfigCommand {
     },
     /// List the contexts (--context NAME, PAAF_CONTEXT): one config each
     Contexts,
+    /// Print the config as one QR code's payload, for the phone app's import (`paaf-config:1:`
+    /// + base64url of the zlib-compressed TOML; secrets stay references, never values)
+    Qr,
 }
 
 /// The config file: `--config`, else `--context`, else `PAAF_CONFIG`, else `PAAF_CONTEXT`,
@@ -123,6 +126,21 @@ pub fn config(command: &ConfigCommand, path: &Path) -> Outcome {
                 "wrote a starter config to {} (fill in its examples, then `paaf config validate`)",
                 path.display()
             ))
+        }
+        ConfigCommand::Qr => {
+            let text = std::fs::read_to_string(path).map_err(|e| missing(path, e))?;
+            Config::parse(path, &text)?;
+            let payload = config::qr::encode(&text).map_err(Error::from)?;
+            crate::ctx::emit(
+                &serde_json::json!({ "path": path.display().to_string(), "payload": payload }),
+                |_| {
+                    output::line(&payload);
+                    output::note(
+                        "(make it a QR code, e.g. `paaf config qr | qrencode -t ansiutf8`, and scan it in the app's Onboarding screen; the secrets it names must be in the phone's keystore)",
+                    );
+                },
+            );
+            Ok(exit::OK)
         }
         ConfigCommand::Contexts => {
             let names = config::contexts();

@@ -2,10 +2,13 @@
 # mobile.sh - benchmark the mobile library (paaf-mobile):
 #
 #   library size   the stripped cdylib of the `mobile` profile (the phone builds' profile:
-#                  release, opt-level z, fat LTO) for x86_64 Linux (a proxy for arm64), once
-#                  linking the system's OpenSSL as Linux builds do, and once with
+#                  release, opt-level z, fat LTO) with its default features (`cloud`
+#                  included) and mobile/phone-flags.sh, for x86_64 Linux (a proxy for arm64),
+#                  once linking the system's OpenSSL as Linux builds do, and once with
 #                  `--features vendored-openssl` as the Android and iOS builds do (OpenSSL
-#                  inside the library); goal < 10 MB
+#                  inside the library); goal < 10 MB. mobile/build-android.sh's link flags
+#                  (APS2 relocations, which a Linux loader cannot read) are not applied here:
+#                  mobile/README.md "Measure" gives what they take off
 #   FFI round trip the cost of one call from Python through the generated bindings into the
 #                  release library and back, for a call that does almost nothing in Rust
 #                  (`Paaf.hosts()` on an empty config: an empty list back), one returning a

@@ -3,7 +3,7 @@
 //! real peers: sshd test hosts, Unleash, Prometheus + Alertmanager and moto.
 
 use paaf_core::ErrorCode;
-use paaf_core::config::{AuthInput, HostInput};
+use paaf_core::config::{AuthInput, HostInput, qr};
 use paaf_core::journal::ActionKind;
 use paaf_mobile::{
     AlertListener, AlertState, AnalyzeListener, AnalyzeState, ConfigSource, ConfigStage,
@@ -140,6 +140,53 @@ fn onboarding_shows_an_empty_or_invalid_config_and_imports_a_pasted_one() {
     let kept = states.until("the refused second import", |s| s.error.is_some());
     assert_eq!((kept.stage, kept.hosts), (ConfigStage::Ready, 1));
     assert!(std::fs::read_to_string(&path).unwrap().contains("web-1"));
+}
+
+#[test]
+fn onboarding_imports_a_qr_payload_through_the_pasted_configs_validation() {
+    let world = World::new();
+    let path = world.config_path();
+    std::fs::write(&path, "").unwrap();
+    let screen = OnboardingScreen::new(
+        path.display().to_string(),
+        Arc::new(MapStore::default()),
+        "p".into(),
+    );
+    let states = watch::<OnboardingState>(|l| screen.subscribe(l));
+    states.until("the empty stage", |s| s.stage == ConfigStage::Empty);
+    let before = std::fs::read_to_string(&path).unwrap();
+
+    // Not a paaf payload, or one cut short by a bad scan: refused, the file as it was.
+    let host = "[[hosts]]\nname = \"web-1\"\naddress = \"10.0.0.5\"\nuser = \"u\"\n";
+    let payload = qr::encode(&format!("{host}auth = {{ type = \"agent\" }}\n")).unwrap();
+    for (bad, says) in [
+        ("WIFI:S:cafe;;", "not a paaf config"),
+        (&payload[..payload.len() - 4], "damaged or incomplete"),
+    ] {
+        screen.import_qr(bad.into());
+        let refused = states.until("the refused payload", |s| s.error.is_some());
+        let error = refused.error.unwrap();
+        assert_eq!(error.code, ErrorCode::InvalidInput, "{error:?}");
+        assert!(error.message.contains(says), "{error:?}");
+        assert_eq!(refused.stage, ConfigStage::Empty);
+        screen.import_toml(before.clone());
+        states.until("the error cleared", |s| s.error.is_none());
+    }
+
+    // A payload whose TOML holds a password itself, not a reference: refused as a paste is,
+    // the password in no error.
+    let secret = format!("{host}auth = {{ type = \"password\", password = \"hunter2\" }}\n");
+    screen.import_qr(qr::encode(&secret).unwrap());
+    let refused = states.until("the refused secret", |s| s.error.is_some());
+    let error = refused.error.unwrap();
+    assert_eq!(error.code, ErrorCode::Config, "{error:?}");
+    assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+
+    screen.import_qr(payload);
+    let ready = states.until("the ready stage", |s| s.stage == ConfigStage::Ready);
+    assert_eq!((ready.hosts, ready.error), (1, None));
+    assert_eq!(screen.paaf().expect("open").hosts()[0].name, "web-1");
 }
 
 /// The `SHA256:` fingerprint of the ed25519 key `host` serves, as its owner reads it there.

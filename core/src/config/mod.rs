@@ -3,8 +3,8 @@
 //! One file per concern: [`hosts`] (`[[hosts]]` and `[defaults]`), [`clouds`] (`[[clouds]]`),
 //! [`flags`] (`[[flags]]`), [`monitoring`] (`[[monitoring]]`), [`notify`] (`[[notify]]`),
 //! [`playbooks`] (`[[playbooks]]`, checked against all the others), [`selector`] (which hosts a
-//! command acts on), [`thresholds`] (when a host metric is a warning or a danger), and [`edit`]
-//! (changes written back to the file). This file reads the whole file and ties the sections
+//! command acts on), [`thresholds`] (when a host metric is a warning or a danger), [`edit`] (changes
+//! written back to the file), and [`qr`] (the whole file as one QR code's payload). This file reads the whole file and ties the sections
 //! together.
 
 #[cfg(feature = "cloud")]
@@ -15,6 +15,7 @@ mod hosts;
 mod monitoring;
 mod notify;
 mod playbooks;
+pub mod qr;
 mod selector;
 mod thresholds;
 

@@ -264,6 +264,13 @@ typedef void (*UniffiCallbackInterfaceStepListenerMethod0)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SERVER_POWER_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SERVER_POWER_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceServerPowerListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ALERT_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ALERT_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceAlertListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -359,6 +366,15 @@ typedef struct UniffiVTableCallbackInterfaceStepListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceStepListenerMethod0 _Nonnull onStep;
 } UniffiVTableCallbackInterfaceStepListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SERVER_POWER_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SERVER_POWER_LISTENER
+typedef struct UniffiVTableCallbackInterfaceServerPowerListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceServerPowerListenerMethod0 _Nonnull onProgress;
+} UniffiVTableCallbackInterfaceServerPowerListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ALERT_LISTENER
@@ -468,6 +484,11 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_alerts(uint64_t ptr, RustBuffer sourc
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ANNOTATE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_ANNOTATE
 uint64_t uniffi_paaf_mobile_fn_method_paaf_annotate(uint64_t ptr, RustBuffer source, RustBuffer input
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_CACHED_SERVERS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_CACHED_SERVERS
+RustBuffer uniffi_paaf_mobile_fn_method_paaf_cached_servers(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_CANCEL
@@ -613,6 +634,16 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_run_runbook(uint64_t ptr, RustBuffer 
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_RUNBOOKS
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_RUNBOOKS
 uint64_t uniffi_paaf_mobile_fn_method_paaf_runbooks(uint64_t ptr, RustBuffer name
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SERVER_POWER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SERVER_POWER
+uint64_t uniffi_paaf_mobile_fn_method_paaf_server_power(uint64_t ptr, RustBuffer account, RustBuffer server, RustBuffer action, RustBuffer confirmation, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SERVERS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SERVERS
+uint64_t uniffi_paaf_mobile_fn_method_paaf_servers(uint64_t ptr, RustBuffer account
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SET_FLAG
@@ -823,6 +854,51 @@ void uniffi_paaf_mobile_fn_init_callback_vtable_steplistener(const UniffiVTableC
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_STEPLISTENER_ON_STEP
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_STEPLISTENER_ON_STEP
 void uniffi_paaf_mobile_fn_method_steplistener_on_step(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_SERVERPOWERLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_SERVERPOWERLISTENER
+uint64_t uniffi_paaf_mobile_fn_clone_serverpowerlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_SERVERPOWERLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_SERVERPOWERLISTENER
+void uniffi_paaf_mobile_fn_free_serverpowerlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_SERVERPOWERLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_INIT_CALLBACK_VTABLE_SERVERPOWERLISTENER
+void uniffi_paaf_mobile_fn_init_callback_vtable_serverpowerlistener(const UniffiVTableCallbackInterfaceServerPowerListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SERVERPOWERLISTENER_ON_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SERVERPOWERLISTENER_ON_PROGRESS
+void uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress(uint64_t ptr, RustBuffer progress, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_SERVERPOWEROPERATION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_SERVERPOWEROPERATION
+uint64_t uniffi_paaf_mobile_fn_clone_serverpoweroperation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_SERVERPOWEROPERATION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_FREE_SERVERPOWEROPERATION
+void uniffi_paaf_mobile_fn_free_serverpoweroperation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SERVERPOWEROPERATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SERVERPOWEROPERATION_CANCEL
+void uniffi_paaf_mobile_fn_method_serverpoweroperation_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SERVERPOWEROPERATION_IS_FINISHED
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SERVERPOWEROPERATION_IS_FINISHED
+int8_t uniffi_paaf_mobile_fn_method_serverpoweroperation_is_finished(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SERVERPOWEROPERATION_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_SERVERPOWEROPERATION_RESULT
+uint64_t uniffi_paaf_mobile_fn_method_serverpoweroperation_result(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_SUBSCRIPTION
@@ -1163,6 +1239,11 @@ void uniffi_paaf_mobile_fn_method_onboardingscreen_add_host(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_DISMISS_HOST_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_DISMISS_HOST_KEY
 void uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_IMPORT_QR
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_IMPORT_QR
+void uniffi_paaf_mobile_fn_method_onboardingscreen_import_qr(uint64_t ptr, RustBuffer payload, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_ONBOARDINGSCREEN_IMPORT_TOML
@@ -1634,6 +1715,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_annotate(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_CACHED_SERVERS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_CACHED_SERVERS
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_cached_servers(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_CANCEL
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_cancel(void
@@ -1808,6 +1895,18 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_runbooks(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SERVER_POWER
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SERVER_POWER
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_server_power(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SERVERS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SERVERS
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_servers(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SET_FLAG
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SET_FLAG
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_set_flag(void
@@ -1967,6 +2066,30 @@ uint16_t uniffi_paaf_mobile_checksum_method_runoperation_result(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_STEPLISTENER_ON_STEP
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_STEPLISTENER_ON_STEP
 uint16_t uniffi_paaf_mobile_checksum_method_steplistener_on_step(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SERVERPOWERLISTENER_ON_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SERVERPOWERLISTENER_ON_PROGRESS
+uint16_t uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SERVERPOWEROPERATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SERVERPOWEROPERATION_CANCEL
+uint16_t uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SERVERPOWEROPERATION_IS_FINISHED
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SERVERPOWEROPERATION_IS_FINISHED
+uint16_t uniffi_paaf_mobile_checksum_method_serverpoweroperation_is_finished(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SERVERPOWEROPERATION_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_SERVERPOWEROPERATION_RESULT
+uint16_t uniffi_paaf_mobile_checksum_method_serverpoweroperation_result(void
     
 );
 #endif
@@ -2207,6 +2330,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_DISMISS_HOST_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_DISMISS_HOST_KEY
 uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_IMPORT_QR
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_ONBOARDINGSCREEN_IMPORT_QR
+uint16_t uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr(void
     
 );
 #endif

@@ -664,6 +664,266 @@ class _UniffiFfiConverterTypeAbout(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.device, buf)
         _UniffiFfiConverterString.write(value.secret_backend, buf)
 
+
+
+
+
+
+class PowerAction(enum.Enum):
+    """
+    What can be done to a server's power.
+"""
+    
+    REBOOT = 0
+    """
+    A clean reboot through the OS (ACPI), where the provider offers one.
+"""
+    
+    HARD_REBOOT = 1
+    """
+    A reset without the OS's cooperation. EC2 has none (its reboot turns hard by itself
+    when the OS does not shut down within minutes): it refuses this.
+"""
+    
+    STOP = 2
+    
+    START = 3
+    
+
+
+class _UniffiFfiConverterTypePowerAction(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return PowerAction.REBOOT
+        if variant == 2:
+            return PowerAction.HARD_REBOOT
+        if variant == 3:
+            return PowerAction.STOP
+        if variant == 4:
+            return PowerAction.START
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == PowerAction.REBOOT:
+            return
+        if value == PowerAction.HARD_REBOOT:
+            return
+        if value == PowerAction.STOP:
+            return
+        if value == PowerAction.START:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == PowerAction.REBOOT:
+            buf.write_i32(1)
+        if value == PowerAction.HARD_REBOOT:
+            buf.write_i32(2)
+        if value == PowerAction.STOP:
+            buf.write_i32(3)
+        if value == PowerAction.START:
+            buf.write_i32(4)
+
+
+
+
+
+
+
+
+class ServerStatus(enum.Enum):
+    """
+    A server's state, normalized across providers.
+"""
+    
+    RUNNING = 0
+    
+    STOPPED = 1
+    
+    PENDING = 2
+    """
+    Starting, booting, provisioning.
+"""
+    
+    STOPPING = 3
+    """
+    Shutting down (to stopped, or before termination).
+"""
+    
+    TERMINATED = 4
+    """
+    Deleted or being deleted: it cannot be started again (EC2 `terminated`).
+"""
+    
+    UNKNOWN = 5
+    """
+    A state paaf does not know; `raw_state` says what the provider said.
+"""
+    
+
+
+class _UniffiFfiConverterTypeServerStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ServerStatus.RUNNING
+        if variant == 2:
+            return ServerStatus.STOPPED
+        if variant == 3:
+            return ServerStatus.PENDING
+        if variant == 4:
+            return ServerStatus.STOPPING
+        if variant == 5:
+            return ServerStatus.TERMINATED
+        if variant == 6:
+            return ServerStatus.UNKNOWN
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ServerStatus.RUNNING:
+            return
+        if value == ServerStatus.STOPPED:
+            return
+        if value == ServerStatus.PENDING:
+            return
+        if value == ServerStatus.STOPPING:
+            return
+        if value == ServerStatus.TERMINATED:
+            return
+        if value == ServerStatus.UNKNOWN:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ServerStatus.RUNNING:
+            buf.write_i32(1)
+        if value == ServerStatus.STOPPED:
+            buf.write_i32(2)
+        if value == ServerStatus.PENDING:
+            buf.write_i32(3)
+        if value == ServerStatus.STOPPING:
+            buf.write_i32(4)
+        if value == ServerStatus.TERMINATED:
+            buf.write_i32(5)
+        if value == ServerStatus.UNKNOWN:
+            buf.write_i32(6)
+
+
+
+class _UniffiFfiConverterOptionalTypeServerStatus(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeServerStatus.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeServerStatus.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeServerStatus.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class Accepted:
+    """
+    The API accepted a power action: what it said the server's state became at once.
+"""
+    def __init__(self, *, action:PowerAction, id:str, status:typing.Optional[ServerStatus], raw_state:typing.Optional[str], operation:typing.Optional[str]):
+        self.action = action
+        self.id = id
+        self.status = status
+        self.raw_state = raw_state
+        self.operation = operation
+        
+        
+
+    
+    def __str__(self):
+        return "Accepted(action={}, id={}, status={}, raw_state={}, operation={})".format(self.action, self.id, self.status, self.raw_state, self.operation)
+    def __eq__(self, other):
+        if self.action != other.action:
+            return False
+        if self.id != other.id:
+            return False
+        if self.status != other.status:
+            return False
+        if self.raw_state != other.raw_state:
+            return False
+        if self.operation != other.operation:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeAccepted(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Accepted(
+            action=_UniffiFfiConverterTypePowerAction.read(buf),
+            id=_UniffiFfiConverterString.read(buf),
+            status=_UniffiFfiConverterOptionalTypeServerStatus.read(buf),
+            raw_state=_UniffiFfiConverterOptionalString.read(buf),
+            operation=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypePowerAction.check_lower(value.action)
+        _UniffiFfiConverterString.check_lower(value.id)
+        _UniffiFfiConverterOptionalTypeServerStatus.check_lower(value.status)
+        _UniffiFfiConverterOptionalString.check_lower(value.raw_state)
+        _UniffiFfiConverterOptionalString.check_lower(value.operation)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypePowerAction.write(value.action, buf)
+        _UniffiFfiConverterString.write(value.id, buf)
+        _UniffiFfiConverterOptionalTypeServerStatus.write(value.status, buf)
+        _UniffiFfiConverterOptionalString.write(value.raw_state, buf)
+        _UniffiFfiConverterOptionalString.write(value.operation, buf)
+
 class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "i64"
     VALUE_MIN = -2**63
@@ -1313,31 +1573,6 @@ class _UniffiFfiConverterTypeActionState(_UniffiConverterRustBuffer):
             buf.write_i32(6)
 
 
-
-class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterString.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterString.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterString.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
 
 # The Timestamp type.
 Timestamp = datetime.datetime
@@ -2479,6 +2714,425 @@ class _UniffiFfiConverterTypeBackendFlags(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeFlag.write(value.flags, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
 
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
+
+class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class Threshold:
+    """
+    Where a value turns into a warning and into a danger. With `warning > danger` higher is
+    better (the RebootX on-prem spec's reversed form, e.g. free space `[20, 10]`).
+"""
+    def __init__(self, *, warning:float, danger:float):
+        self.warning = warning
+        self.danger = danger
+        
+        
+
+    
+    def __str__(self):
+        return "Threshold(warning={}, danger={})".format(self.warning, self.danger)
+    def __eq__(self, other):
+        if self.warning != other.warning:
+            return False
+        if self.danger != other.danger:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeThreshold(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Threshold(
+            warning=_UniffiFfiConverterFloat64.read(buf),
+            danger=_UniffiFfiConverterFloat64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterFloat64.check_lower(value.warning)
+        _UniffiFfiConverterFloat64.check_lower(value.danger)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterFloat64.write(value.warning, buf)
+        _UniffiFfiConverterFloat64.write(value.danger, buf)
+
+class _UniffiFfiConverterOptionalTypeThreshold(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeThreshold.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeThreshold.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeThreshold.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
+class Level(enum.Enum):
+    """
+    How a value stands against its limits. Ordered from the least to the most worrying, so the
+    worst of several is their `max` (an unread value worries more than one read as fine).
+"""
+    
+    OK = 0
+    """
+    Below the warning limit, or no limit is set for it.
+"""
+    
+    UNKNOWN = 1
+    """
+    Not read (the host did not answer, its answer could not be parsed).
+"""
+    
+    WARNING = 2
+    """
+    At or past the warning limit.
+"""
+    
+    DANGER = 3
+    """
+    At or past the danger limit.
+"""
+    
+
+
+class _UniffiFfiConverterTypeLevel(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Level.OK
+        if variant == 2:
+            return Level.UNKNOWN
+        if variant == 3:
+            return Level.WARNING
+        if variant == 4:
+            return Level.DANGER
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == Level.OK:
+            return
+        if value == Level.UNKNOWN:
+            return
+        if value == Level.WARNING:
+            return
+        if value == Level.DANGER:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == Level.OK:
+            buf.write_i32(1)
+        if value == Level.UNKNOWN:
+            buf.write_i32(2)
+        if value == Level.WARNING:
+            buf.write_i32(3)
+        if value == Level.DANGER:
+            buf.write_i32(4)
+
+
+
+@dataclass
+class ServerMetric:
+    """
+    A metric a server reports with itself (the RebootX on-prem spec's `RunnableMetric`), with
+    its level against its own `[warning, danger]` thresholds.
+"""
+    def __init__(self, *, label:typing.Optional[str], value:typing.Optional[float], unit:typing.Optional[str], ratio:typing.Optional[float], thresholds:typing.Optional[Threshold], level:Level):
+        self.label = label
+        self.value = value
+        self.unit = unit
+        self.ratio = ratio
+        self.thresholds = thresholds
+        self.level = level
+        
+        
+
+    
+    def __str__(self):
+        return "ServerMetric(label={}, value={}, unit={}, ratio={}, thresholds={}, level={})".format(self.label, self.value, self.unit, self.ratio, self.thresholds, self.level)
+    def __eq__(self, other):
+        if self.label != other.label:
+            return False
+        if self.value != other.value:
+            return False
+        if self.unit != other.unit:
+            return False
+        if self.ratio != other.ratio:
+            return False
+        if self.thresholds != other.thresholds:
+            return False
+        if self.level != other.level:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeServerMetric(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ServerMetric(
+            label=_UniffiFfiConverterOptionalString.read(buf),
+            value=_UniffiFfiConverterOptionalFloat64.read(buf),
+            unit=_UniffiFfiConverterOptionalString.read(buf),
+            ratio=_UniffiFfiConverterOptionalFloat64.read(buf),
+            thresholds=_UniffiFfiConverterOptionalTypeThreshold.read(buf),
+            level=_UniffiFfiConverterTypeLevel.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalString.check_lower(value.label)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.value)
+        _UniffiFfiConverterOptionalString.check_lower(value.unit)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.ratio)
+        _UniffiFfiConverterOptionalTypeThreshold.check_lower(value.thresholds)
+        _UniffiFfiConverterTypeLevel.check_lower(value.level)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalString.write(value.label, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.value, buf)
+        _UniffiFfiConverterOptionalString.write(value.unit, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.ratio, buf)
+        _UniffiFfiConverterOptionalTypeThreshold.write(value.thresholds, buf)
+        _UniffiFfiConverterTypeLevel.write(value.level, buf)
+
+class _UniffiFfiConverterSequenceTypeServerMetric(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeServerMetric.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeServerMetric.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeServerMetric.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Server:
+    """
+    One server of one cloud account, as an inventory row.
+"""
+    def __init__(self, *, provider:str, account:str, region:str, id:str, name:typing.Optional[str], status:ServerStatus, raw_state:str, public_ips:typing.List[str], private_ips:typing.List[str], tags:Labels, launched_at_ms:typing.Optional[int], metrics:typing.List[ServerMetric]):
+        self.provider = provider
+        self.account = account
+        self.region = region
+        self.id = id
+        self.name = name
+        self.status = status
+        self.raw_state = raw_state
+        self.public_ips = public_ips
+        self.private_ips = private_ips
+        self.tags = tags
+        self.launched_at_ms = launched_at_ms
+        self.metrics = metrics
+        
+        
+
+    
+    def __str__(self):
+        return "Server(provider={}, account={}, region={}, id={}, name={}, status={}, raw_state={}, public_ips={}, private_ips={}, tags={}, launched_at_ms={}, metrics={})".format(self.provider, self.account, self.region, self.id, self.name, self.status, self.raw_state, self.public_ips, self.private_ips, self.tags, self.launched_at_ms, self.metrics)
+    def __eq__(self, other):
+        if self.provider != other.provider:
+            return False
+        if self.account != other.account:
+            return False
+        if self.region != other.region:
+            return False
+        if self.id != other.id:
+            return False
+        if self.name != other.name:
+            return False
+        if self.status != other.status:
+            return False
+        if self.raw_state != other.raw_state:
+            return False
+        if self.public_ips != other.public_ips:
+            return False
+        if self.private_ips != other.private_ips:
+            return False
+        if self.tags != other.tags:
+            return False
+        if self.launched_at_ms != other.launched_at_ms:
+            return False
+        if self.metrics != other.metrics:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeServer(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Server(
+            provider=_UniffiFfiConverterString.read(buf),
+            account=_UniffiFfiConverterString.read(buf),
+            region=_UniffiFfiConverterString.read(buf),
+            id=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterOptionalString.read(buf),
+            status=_UniffiFfiConverterTypeServerStatus.read(buf),
+            raw_state=_UniffiFfiConverterString.read(buf),
+            public_ips=_UniffiFfiConverterSequenceString.read(buf),
+            private_ips=_UniffiFfiConverterSequenceString.read(buf),
+            tags=_UniffiFfiConverterTypeLabels.read(buf),
+            launched_at_ms=_UniffiFfiConverterOptionalInt64.read(buf),
+            metrics=_UniffiFfiConverterSequenceTypeServerMetric.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.provider)
+        _UniffiFfiConverterString.check_lower(value.account)
+        _UniffiFfiConverterString.check_lower(value.region)
+        _UniffiFfiConverterString.check_lower(value.id)
+        _UniffiFfiConverterOptionalString.check_lower(value.name)
+        _UniffiFfiConverterTypeServerStatus.check_lower(value.status)
+        _UniffiFfiConverterString.check_lower(value.raw_state)
+        _UniffiFfiConverterSequenceString.check_lower(value.public_ips)
+        _UniffiFfiConverterSequenceString.check_lower(value.private_ips)
+        _UniffiFfiConverterTypeLabels.check_lower(value.tags)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.launched_at_ms)
+        _UniffiFfiConverterSequenceTypeServerMetric.check_lower(value.metrics)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.provider, buf)
+        _UniffiFfiConverterString.write(value.account, buf)
+        _UniffiFfiConverterString.write(value.region, buf)
+        _UniffiFfiConverterString.write(value.id, buf)
+        _UniffiFfiConverterOptionalString.write(value.name, buf)
+        _UniffiFfiConverterTypeServerStatus.write(value.status, buf)
+        _UniffiFfiConverterString.write(value.raw_state, buf)
+        _UniffiFfiConverterSequenceString.write(value.public_ips, buf)
+        _UniffiFfiConverterSequenceString.write(value.private_ips, buf)
+        _UniffiFfiConverterTypeLabels.write(value.tags, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.launched_at_ms, buf)
+        _UniffiFfiConverterSequenceTypeServerMetric.write(value.metrics, buf)
+
+class _UniffiFfiConverterSequenceTypeServer(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeServer.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeServer.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeServer.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class CachedInventory:
+    """
+    A server list as it was at `fetched_at_ms`.
+"""
+    def __init__(self, *, fetched_at_ms:int, servers:typing.List[Server]):
+        self.fetched_at_ms = fetched_at_ms
+        self.servers = servers
+        
+        
+
+    
+    def __str__(self):
+        return "CachedInventory(fetched_at_ms={}, servers={})".format(self.fetched_at_ms, self.servers)
+    def __eq__(self, other):
+        if self.fetched_at_ms != other.fetched_at_ms:
+            return False
+        if self.servers != other.servers:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCachedInventory(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CachedInventory(
+            fetched_at_ms=_UniffiFfiConverterInt64.read(buf),
+            servers=_UniffiFfiConverterSequenceTypeServer.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.fetched_at_ms)
+        _UniffiFfiConverterSequenceTypeServer.check_lower(value.servers)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.fetched_at_ms, buf)
+        _UniffiFfiConverterSequenceTypeServer.write(value.servers, buf)
+
 class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u32"
     VALUE_MIN = 0
@@ -2537,40 +3191,6 @@ class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterInt64.read(buf) for i in range(count)
         ]
-
-class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
-    @staticmethod
-    def read(buf):
-        return buf.read_double()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_double(value)
-
-class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterFloat64.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterFloat64.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterFloat64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
 
 class _UniffiFfiConverterSequenceOptionalFloat64(_UniffiConverterRustBuffer):
     @classmethod
@@ -5304,78 +5924,6 @@ class _UniffiFfiConverterTypeMetricsSource(_UniffiConverterRustBuffer):
 
 
 
-
-
-
-
-
-class Level(enum.Enum):
-    """
-    How a value stands against its limits. Ordered from the least to the most worrying, so the
-    worst of several is their `max` (an unread value worries more than one read as fine).
-"""
-    
-    OK = 0
-    """
-    Below the warning limit, or no limit is set for it.
-"""
-    
-    UNKNOWN = 1
-    """
-    Not read (the host did not answer, its answer could not be parsed).
-"""
-    
-    WARNING = 2
-    """
-    At or past the warning limit.
-"""
-    
-    DANGER = 3
-    """
-    At or past the danger limit.
-"""
-    
-
-
-class _UniffiFfiConverterTypeLevel(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return Level.OK
-        if variant == 2:
-            return Level.UNKNOWN
-        if variant == 3:
-            return Level.WARNING
-        if variant == 4:
-            return Level.DANGER
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == Level.OK:
-            return
-        if value == Level.UNKNOWN:
-            return
-        if value == Level.WARNING:
-            return
-        if value == Level.DANGER:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == Level.OK:
-            buf.write_i32(1)
-        if value == Level.UNKNOWN:
-            buf.write_i32(2)
-        if value == Level.WARNING:
-            buf.write_i32(3)
-        if value == Level.DANGER:
-            buf.write_i32(4)
-
-
-
 @dataclass
 class Reading:
     """
@@ -6921,6 +7469,120 @@ class _UniffiFfiConverterTypeIncidentLook(_UniffiConverterRustBuffer):
         _UniffiFfiConverterInt64.write(value.incident_id, buf)
         _UniffiFfiConverterSequenceTypeDashboardLink.write(value.dashboards, buf)
         _UniffiFfiConverterSequenceTypeQueryCheck.write(value.queries, buf)
+
+@dataclass
+class InventoryError:
+    """
+    One region (or a whole account) that could not be listed: a row of its own, beside the
+    servers of the regions that could.
+"""
+    def __init__(self, *, provider:str, account:str, region:typing.Optional[str], error:ErrorInfo):
+        self.provider = provider
+        self.account = account
+        self.region = region
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "InventoryError(provider={}, account={}, region={}, error={})".format(self.provider, self.account, self.region, self.error)
+    def __eq__(self, other):
+        if self.provider != other.provider:
+            return False
+        if self.account != other.account:
+            return False
+        if self.region != other.region:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeInventoryError(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return InventoryError(
+            provider=_UniffiFfiConverterString.read(buf),
+            account=_UniffiFfiConverterString.read(buf),
+            region=_UniffiFfiConverterOptionalString.read(buf),
+            error=_UniffiFfiConverterTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.provider)
+        _UniffiFfiConverterString.check_lower(value.account)
+        _UniffiFfiConverterOptionalString.check_lower(value.region)
+        _UniffiFfiConverterTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.provider, buf)
+        _UniffiFfiConverterString.write(value.account, buf)
+        _UniffiFfiConverterOptionalString.write(value.region, buf)
+        _UniffiFfiConverterTypeErrorInfo.write(value.error, buf)
+
+class _UniffiFfiConverterSequenceTypeInventoryError(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeInventoryError.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeInventoryError.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeInventoryError.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class Inventory:
+    """
+    Every server of an account, and the regions that failed.
+"""
+    def __init__(self, *, servers:typing.List[Server], errors:typing.List[InventoryError]):
+        self.servers = servers
+        self.errors = errors
+        
+        
+
+    
+    def __str__(self):
+        return "Inventory(servers={}, errors={})".format(self.servers, self.errors)
+    def __eq__(self, other):
+        if self.servers != other.servers:
+            return False
+        if self.errors != other.errors:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeInventory(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Inventory(
+            servers=_UniffiFfiConverterSequenceTypeServer.read(buf),
+            errors=_UniffiFfiConverterSequenceTypeInventoryError.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterSequenceTypeServer.check_lower(value.servers)
+        _UniffiFfiConverterSequenceTypeInventoryError.check_lower(value.errors)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterSequenceTypeServer.write(value.servers, buf)
+        _UniffiFfiConverterSequenceTypeInventoryError.write(value.errors, buf)
 
 @dataclass
 class Matcher:
@@ -8911,6 +9573,493 @@ class _UniffiFfiConverterTypePostmortem(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeDashboardLink.write(value.dashboards, buf)
         _UniffiFfiConverterString.write(value.markdown, buf)
 
+class _UniffiFfiConverterSequenceTypeServerStatus(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeServerStatus.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeServerStatus.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeServerStatus.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class RebootReport:
+    """
+    What a verified reboot saw.
+"""
+    def __init__(self, *, host:str, rebooted:bool, boot_id_before:str, boot_id_after:str, shutdown_ms:int, boot_ms:int, test_ms:int, elapsed_ms:int):
+        self.host = host
+        self.rebooted = rebooted
+        self.boot_id_before = boot_id_before
+        self.boot_id_after = boot_id_after
+        self.shutdown_ms = shutdown_ms
+        self.boot_ms = boot_ms
+        self.test_ms = test_ms
+        self.elapsed_ms = elapsed_ms
+        
+        
+
+    
+    def __str__(self):
+        return "RebootReport(host={}, rebooted={}, boot_id_before={}, boot_id_after={}, shutdown_ms={}, boot_ms={}, test_ms={}, elapsed_ms={})".format(self.host, self.rebooted, self.boot_id_before, self.boot_id_after, self.shutdown_ms, self.boot_ms, self.test_ms, self.elapsed_ms)
+    def __eq__(self, other):
+        if self.host != other.host:
+            return False
+        if self.rebooted != other.rebooted:
+            return False
+        if self.boot_id_before != other.boot_id_before:
+            return False
+        if self.boot_id_after != other.boot_id_after:
+            return False
+        if self.shutdown_ms != other.shutdown_ms:
+            return False
+        if self.boot_ms != other.boot_ms:
+            return False
+        if self.test_ms != other.test_ms:
+            return False
+        if self.elapsed_ms != other.elapsed_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRebootReport(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RebootReport(
+            host=_UniffiFfiConverterString.read(buf),
+            rebooted=_UniffiFfiConverterBoolean.read(buf),
+            boot_id_before=_UniffiFfiConverterString.read(buf),
+            boot_id_after=_UniffiFfiConverterString.read(buf),
+            shutdown_ms=_UniffiFfiConverterUInt64.read(buf),
+            boot_ms=_UniffiFfiConverterUInt64.read(buf),
+            test_ms=_UniffiFfiConverterUInt64.read(buf),
+            elapsed_ms=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.host)
+        _UniffiFfiConverterBoolean.check_lower(value.rebooted)
+        _UniffiFfiConverterString.check_lower(value.boot_id_before)
+        _UniffiFfiConverterString.check_lower(value.boot_id_after)
+        _UniffiFfiConverterUInt64.check_lower(value.shutdown_ms)
+        _UniffiFfiConverterUInt64.check_lower(value.boot_ms)
+        _UniffiFfiConverterUInt64.check_lower(value.test_ms)
+        _UniffiFfiConverterUInt64.check_lower(value.elapsed_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.host, buf)
+        _UniffiFfiConverterBoolean.write(value.rebooted, buf)
+        _UniffiFfiConverterString.write(value.boot_id_before, buf)
+        _UniffiFfiConverterString.write(value.boot_id_after, buf)
+        _UniffiFfiConverterUInt64.write(value.shutdown_ms, buf)
+        _UniffiFfiConverterUInt64.write(value.boot_ms, buf)
+        _UniffiFfiConverterUInt64.write(value.test_ms, buf)
+        _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
+
+class _UniffiFfiConverterOptionalTypeRebootReport(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeRebootReport.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeRebootReport.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeRebootReport.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
+class Evidence:
+    """
+    What proves that a power action took effect.
+"""
+    def __init__(self):
+        raise RuntimeError("Evidence cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class STATE_READ_BACK:
+        """
+        The state asked for was read back (a stop: `stopped`).
+"""
+        
+        def __init__(self, raw_state:str):
+            self.raw_state = raw_state
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Evidence.STATE_READ_BACK(raw_state={})".format(self.raw_state)
+        def __eq__(self, other):
+            if not isinstance(other, Evidence):
+                return NotImplemented
+            if not other.is_STATE_READ_BACK():
+                return False
+            if self.raw_state != other.raw_state:
+                return False
+            return True
+
+    @dataclass
+    class OPERATION_COMPLETED:
+        """
+        The provider's operation for it (an action, operation or task) completed, and its end
+        proves it ([`CloudProvider::operation_proves`]).
+"""
+        
+        def __init__(self, operation:str):
+            self.operation = operation
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Evidence.OPERATION_COMPLETED(operation={})".format(self.operation)
+        def __eq__(self, other):
+            if not isinstance(other, Evidence):
+                return NotImplemented
+            if not other.is_OPERATION_COMPLETED():
+                return False
+            if self.operation != other.operation:
+                return False
+            return True
+
+    @dataclass
+    class LEFT_RUNNING:
+        """
+        The server was seen out of `running` (`rebooting`, `stopping`, `off`) before it ran
+        again.
+"""
+        
+        def __init__(self, raw_state:str):
+            self.raw_state = raw_state
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Evidence.LEFT_RUNNING(raw_state={})".format(self.raw_state)
+        def __eq__(self, other):
+            if not isinstance(other, Evidence):
+                return NotImplemented
+            if not other.is_LEFT_RUNNING():
+                return False
+            if self.raw_state != other.raw_state:
+                return False
+            return True
+
+    @dataclass
+    class RELAUNCHED:
+        """
+        Its launch time moved forward: it booted again.
+"""
+        
+        def __init__(self, before_ms:int, after_ms:int):
+            self.before_ms = before_ms
+            
+            
+            self.after_ms = after_ms
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Evidence.RELAUNCHED(before_ms={}, after_ms={})".format(self.before_ms, self.after_ms)
+        def __eq__(self, other):
+            if not isinstance(other, Evidence):
+                return NotImplemented
+            if not other.is_RELAUNCHED():
+                return False
+            if self.before_ms != other.before_ms:
+                return False
+            if self.after_ms != other.after_ms:
+                return False
+            return True
+
+    @dataclass
+    class NEW_BOOT_ID:
+        """
+        Over SSH, as the `[[hosts]]` entry linked to it: a new boot id from the same machine,
+        then the test command ([`PowerOutcome::verified`]).
+"""
+        
+        def __init__(self, before:str, after:str):
+            self.before = before
+            
+            
+            self.after = after
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Evidence.NEW_BOOT_ID(before={}, after={})".format(self.before, self.after)
+        def __eq__(self, other):
+            if not isinstance(other, Evidence):
+                return NotImplemented
+            if not other.is_NEW_BOOT_ID():
+                return False
+            if self.before != other.before:
+                return False
+            if self.after != other.after:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_STATE_READ_BACK(self) -> bool:
+        return isinstance(self, Evidence.STATE_READ_BACK)
+    def is_state_read_back(self) -> bool:
+        return isinstance(self, Evidence.STATE_READ_BACK)
+    def is_OPERATION_COMPLETED(self) -> bool:
+        return isinstance(self, Evidence.OPERATION_COMPLETED)
+    def is_operation_completed(self) -> bool:
+        return isinstance(self, Evidence.OPERATION_COMPLETED)
+    def is_LEFT_RUNNING(self) -> bool:
+        return isinstance(self, Evidence.LEFT_RUNNING)
+    def is_left_running(self) -> bool:
+        return isinstance(self, Evidence.LEFT_RUNNING)
+    def is_RELAUNCHED(self) -> bool:
+        return isinstance(self, Evidence.RELAUNCHED)
+    def is_relaunched(self) -> bool:
+        return isinstance(self, Evidence.RELAUNCHED)
+    def is_NEW_BOOT_ID(self) -> bool:
+        return isinstance(self, Evidence.NEW_BOOT_ID)
+    def is_new_boot_id(self) -> bool:
+        return isinstance(self, Evidence.NEW_BOOT_ID)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+Evidence.STATE_READ_BACK = type("Evidence.STATE_READ_BACK", (Evidence.STATE_READ_BACK, Evidence,), {})  # type: ignore
+Evidence.OPERATION_COMPLETED = type("Evidence.OPERATION_COMPLETED", (Evidence.OPERATION_COMPLETED, Evidence,), {})  # type: ignore
+Evidence.LEFT_RUNNING = type("Evidence.LEFT_RUNNING", (Evidence.LEFT_RUNNING, Evidence,), {})  # type: ignore
+Evidence.RELAUNCHED = type("Evidence.RELAUNCHED", (Evidence.RELAUNCHED, Evidence,), {})  # type: ignore
+Evidence.NEW_BOOT_ID = type("Evidence.NEW_BOOT_ID", (Evidence.NEW_BOOT_ID, Evidence,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeEvidence(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Evidence.STATE_READ_BACK(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 2:
+            return Evidence.OPERATION_COMPLETED(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 3:
+            return Evidence.LEFT_RUNNING(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 4:
+            return Evidence.RELAUNCHED(
+                _UniffiFfiConverterInt64.read(buf),
+                _UniffiFfiConverterInt64.read(buf),
+            )
+        if variant == 5:
+            return Evidence.NEW_BOOT_ID(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_STATE_READ_BACK():
+            _UniffiFfiConverterString.check_lower(value.raw_state)
+            return
+        if value.is_OPERATION_COMPLETED():
+            _UniffiFfiConverterString.check_lower(value.operation)
+            return
+        if value.is_LEFT_RUNNING():
+            _UniffiFfiConverterString.check_lower(value.raw_state)
+            return
+        if value.is_RELAUNCHED():
+            _UniffiFfiConverterInt64.check_lower(value.before_ms)
+            _UniffiFfiConverterInt64.check_lower(value.after_ms)
+            return
+        if value.is_NEW_BOOT_ID():
+            _UniffiFfiConverterString.check_lower(value.before)
+            _UniffiFfiConverterString.check_lower(value.after)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_STATE_READ_BACK():
+            buf.write_i32(1)
+            _UniffiFfiConverterString.write(value.raw_state, buf)
+        if value.is_OPERATION_COMPLETED():
+            buf.write_i32(2)
+            _UniffiFfiConverterString.write(value.operation, buf)
+        if value.is_LEFT_RUNNING():
+            buf.write_i32(3)
+            _UniffiFfiConverterString.write(value.raw_state, buf)
+        if value.is_RELAUNCHED():
+            buf.write_i32(4)
+            _UniffiFfiConverterInt64.write(value.before_ms, buf)
+            _UniffiFfiConverterInt64.write(value.after_ms, buf)
+        if value.is_NEW_BOOT_ID():
+            buf.write_i32(5)
+            _UniffiFfiConverterString.write(value.before, buf)
+            _UniffiFfiConverterString.write(value.after, buf)
+
+
+
+class _UniffiFfiConverterOptionalTypeEvidence(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeEvidence.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeEvidence.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeEvidence.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class PowerOutcome:
+    """
+    A power action followed to its target state.
+"""
+    def __init__(self, *, accepted:Accepted, server:Server, seen:typing.List[ServerStatus], polls:int, elapsed_ms:int, verified:typing.Optional[RebootReport], evidence:typing.Optional[Evidence]):
+        self.accepted = accepted
+        self.server = server
+        self.seen = seen
+        self.polls = polls
+        self.elapsed_ms = elapsed_ms
+        self.verified = verified
+        self.evidence = evidence
+        
+        
+
+    
+    def __str__(self):
+        return "PowerOutcome(accepted={}, server={}, seen={}, polls={}, elapsed_ms={}, verified={}, evidence={})".format(self.accepted, self.server, self.seen, self.polls, self.elapsed_ms, self.verified, self.evidence)
+    def __eq__(self, other):
+        if self.accepted != other.accepted:
+            return False
+        if self.server != other.server:
+            return False
+        if self.seen != other.seen:
+            return False
+        if self.polls != other.polls:
+            return False
+        if self.elapsed_ms != other.elapsed_ms:
+            return False
+        if self.verified != other.verified:
+            return False
+        if self.evidence != other.evidence:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePowerOutcome(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PowerOutcome(
+            accepted=_UniffiFfiConverterTypeAccepted.read(buf),
+            server=_UniffiFfiConverterTypeServer.read(buf),
+            seen=_UniffiFfiConverterSequenceTypeServerStatus.read(buf),
+            polls=_UniffiFfiConverterUInt32.read(buf),
+            elapsed_ms=_UniffiFfiConverterUInt64.read(buf),
+            verified=_UniffiFfiConverterOptionalTypeRebootReport.read(buf),
+            evidence=_UniffiFfiConverterOptionalTypeEvidence.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeAccepted.check_lower(value.accepted)
+        _UniffiFfiConverterTypeServer.check_lower(value.server)
+        _UniffiFfiConverterSequenceTypeServerStatus.check_lower(value.seen)
+        _UniffiFfiConverterUInt32.check_lower(value.polls)
+        _UniffiFfiConverterUInt64.check_lower(value.elapsed_ms)
+        _UniffiFfiConverterOptionalTypeRebootReport.check_lower(value.verified)
+        _UniffiFfiConverterOptionalTypeEvidence.check_lower(value.evidence)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeAccepted.write(value.accepted, buf)
+        _UniffiFfiConverterTypeServer.write(value.server, buf)
+        _UniffiFfiConverterSequenceTypeServerStatus.write(value.seen, buf)
+        _UniffiFfiConverterUInt32.write(value.polls, buf)
+        _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
+        _UniffiFfiConverterOptionalTypeRebootReport.write(value.verified, buf)
+        _UniffiFfiConverterOptionalTypeEvidence.write(value.evidence, buf)
+
 
 
 
@@ -9710,81 +10859,6 @@ class _UniffiFfiConverterTypeQueryResult(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalInt64.write(value.step_ms, buf)
         _UniffiFfiConverterSequenceString.write(value.warnings, buf)
 
-@dataclass
-class RebootReport:
-    """
-    What a verified reboot saw.
-"""
-    def __init__(self, *, host:str, rebooted:bool, boot_id_before:str, boot_id_after:str, shutdown_ms:int, boot_ms:int, test_ms:int, elapsed_ms:int):
-        self.host = host
-        self.rebooted = rebooted
-        self.boot_id_before = boot_id_before
-        self.boot_id_after = boot_id_after
-        self.shutdown_ms = shutdown_ms
-        self.boot_ms = boot_ms
-        self.test_ms = test_ms
-        self.elapsed_ms = elapsed_ms
-        
-        
-
-    
-    def __str__(self):
-        return "RebootReport(host={}, rebooted={}, boot_id_before={}, boot_id_after={}, shutdown_ms={}, boot_ms={}, test_ms={}, elapsed_ms={})".format(self.host, self.rebooted, self.boot_id_before, self.boot_id_after, self.shutdown_ms, self.boot_ms, self.test_ms, self.elapsed_ms)
-    def __eq__(self, other):
-        if self.host != other.host:
-            return False
-        if self.rebooted != other.rebooted:
-            return False
-        if self.boot_id_before != other.boot_id_before:
-            return False
-        if self.boot_id_after != other.boot_id_after:
-            return False
-        if self.shutdown_ms != other.shutdown_ms:
-            return False
-        if self.boot_ms != other.boot_ms:
-            return False
-        if self.test_ms != other.test_ms:
-            return False
-        if self.elapsed_ms != other.elapsed_ms:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeRebootReport(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return RebootReport(
-            host=_UniffiFfiConverterString.read(buf),
-            rebooted=_UniffiFfiConverterBoolean.read(buf),
-            boot_id_before=_UniffiFfiConverterString.read(buf),
-            boot_id_after=_UniffiFfiConverterString.read(buf),
-            shutdown_ms=_UniffiFfiConverterUInt64.read(buf),
-            boot_ms=_UniffiFfiConverterUInt64.read(buf),
-            test_ms=_UniffiFfiConverterUInt64.read(buf),
-            elapsed_ms=_UniffiFfiConverterUInt64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.host)
-        _UniffiFfiConverterBoolean.check_lower(value.rebooted)
-        _UniffiFfiConverterString.check_lower(value.boot_id_before)
-        _UniffiFfiConverterString.check_lower(value.boot_id_after)
-        _UniffiFfiConverterUInt64.check_lower(value.shutdown_ms)
-        _UniffiFfiConverterUInt64.check_lower(value.boot_ms)
-        _UniffiFfiConverterUInt64.check_lower(value.test_ms)
-        _UniffiFfiConverterUInt64.check_lower(value.elapsed_ms)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.host, buf)
-        _UniffiFfiConverterBoolean.write(value.rebooted, buf)
-        _UniffiFfiConverterString.write(value.boot_id_before, buf)
-        _UniffiFfiConverterString.write(value.boot_id_after, buf)
-        _UniffiFfiConverterUInt64.write(value.shutdown_ms, buf)
-        _UniffiFfiConverterUInt64.write(value.boot_ms, buf)
-        _UniffiFfiConverterUInt64.write(value.test_ms, buf)
-        _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
-
 
 
 
@@ -10194,6 +11268,52 @@ class _UniffiFfiConverterTypeRunbook(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterString.write(value.name, buf)
         _UniffiFfiConverterBoolean.write(value.dangerous, buf)
+
+@dataclass
+class ServerProgress:
+    """
+    One read of a server while a power action waits for its target state: what a front-end
+    shows as progress. `action_id` is the journal's, which [`Paaf::cancel`] takes.
+"""
+    def __init__(self, *, action_id:int, elapsed_ms:int, server:Server):
+        self.action_id = action_id
+        self.elapsed_ms = elapsed_ms
+        self.server = server
+        
+        
+
+    
+    def __str__(self):
+        return "ServerProgress(action_id={}, elapsed_ms={}, server={})".format(self.action_id, self.elapsed_ms, self.server)
+    def __eq__(self, other):
+        if self.action_id != other.action_id:
+            return False
+        if self.elapsed_ms != other.elapsed_ms:
+            return False
+        if self.server != other.server:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeServerProgress(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ServerProgress(
+            action_id=_UniffiFfiConverterInt64.read(buf),
+            elapsed_ms=_UniffiFfiConverterUInt64.read(buf),
+            server=_UniffiFfiConverterTypeServer.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterInt64.check_lower(value.action_id)
+        _UniffiFfiConverterUInt64.check_lower(value.elapsed_ms)
+        _UniffiFfiConverterTypeServer.check_lower(value.server)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterInt64.write(value.action_id, buf)
+        _UniffiFfiConverterUInt64.write(value.elapsed_ms, buf)
+        _UniffiFfiConverterTypeServer.write(value.server, buf)
 
 
 
@@ -10794,46 +11914,6 @@ class _UniffiFfiConverterTypeTarget(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.scrape_url, buf)
         _UniffiFfiConverterTypeLabels.write(value.labels, buf)
 
-@dataclass
-class Threshold:
-    """
-    Where a value turns into a warning and into a danger. With `warning > danger` higher is
-    better (the RebootX on-prem spec's reversed form, e.g. free space `[20, 10]`).
-"""
-    def __init__(self, *, warning:float, danger:float):
-        self.warning = warning
-        self.danger = danger
-        
-        
-
-    
-    def __str__(self):
-        return "Threshold(warning={}, danger={})".format(self.warning, self.danger)
-    def __eq__(self, other):
-        if self.warning != other.warning:
-            return False
-        if self.danger != other.danger:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeThreshold(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return Threshold(
-            warning=_UniffiFfiConverterFloat64.read(buf),
-            danger=_UniffiFfiConverterFloat64.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterFloat64.check_lower(value.warning)
-        _UniffiFfiConverterFloat64.check_lower(value.danger)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterFloat64.write(value.warning, buf)
-        _UniffiFfiConverterFloat64.write(value.danger, buf)
-
 
 
 
@@ -11359,11 +12439,14 @@ class _UniffiFfiConverterTypeHostCheck(_UniffiConverterRustBuffer):
 
 __all__ = [
     "InternalError",
+    "PowerAction",
+    "ServerStatus",
     "ActionKind",
     "ActionData",
     "ActionState",
     "ErrorCode",
     "Phase",
+    "Level",
     "VariableKind",
     "DeliveryKind",
     "DeliveryState",
@@ -11371,7 +12454,6 @@ __all__ = [
     "SecretInput",
     "AuthInput",
     "MetricsSource",
-    "Level",
     "HostOutcome",
     "Severity",
     "IncidentPhase",
@@ -11381,6 +12463,7 @@ __all__ = [
     "SkipReason",
     "Observed",
     "PlanStatus",
+    "Evidence",
     "Step",
     "ResultType",
     "RunKind",
@@ -11393,6 +12476,7 @@ __all__ = [
     "HostAdded",
     "HostCheck",
     "About",
+    "Accepted",
     "ActionRecord",
     "AlertRef",
     "AlertView",
@@ -11401,6 +12485,10 @@ __all__ = [
     "Flag",
     "ErrorInfo",
     "BackendFlags",
+    "Threshold",
+    "ServerMetric",
+    "Server",
+    "CachedInventory",
     "SeriesStats",
     "ChartSeries",
     "TimeRange",
@@ -11439,6 +12527,8 @@ __all__ = [
     "QueryValue",
     "QueryCheck",
     "IncidentLook",
+    "InventoryError",
+    "Inventory",
     "Matcher",
     "OfferedKey",
     "OutputGroup",
@@ -11452,18 +12542,19 @@ __all__ = [
     "PlannedStep",
     "TimelineEntry",
     "Postmortem",
+    "RebootReport",
+    "PowerOutcome",
     "ProgressEvent",
     "QueryChart",
     "TextSample",
     "QueryResult",
-    "RebootReport",
     "RunPlan",
     "StepOutcome",
     "RunReport",
     "Runbook",
+    "ServerProgress",
     "Silence",
     "SourceAlerts",
     "StepEvent",
     "Target",
-    "Threshold",
 ]

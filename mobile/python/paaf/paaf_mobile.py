@@ -612,7 +612,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() != 30946:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 35166:
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr() != 65036:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 54167:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf() != 8571:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -649,6 +651,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() != 328:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_annotate() != 5039:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_cached_servers() != 51580:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_cancel() != 7407:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -714,6 +718,10 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_runbooks() != 20379:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_server_power() != 48236:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_servers() != 29773:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_set_flag() != 52366:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_set_secret() != 50898:
@@ -773,6 +781,14 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_secretstore_set() != 33961:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_secretstore_delete() != 27978:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 44435:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() != 13739:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_is_finished() != 10606:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_result() != 52067:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 40830:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -936,6 +952,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host.restype 
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml.restype = ctypes.c_uint16
@@ -993,6 +1012,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen.restype = ctyp
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_annotate.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_annotate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_cached_servers.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_cached_servers.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_cancel.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_cancel.restype = ctypes.c_uint16
@@ -1089,6 +1111,12 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_run_runbook.restype = ctypes.
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_runbooks.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_runbooks.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_server_power.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_server_power.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_servers.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_servers.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_set_flag.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_set_flag.restype = ctypes.c_uint16
@@ -1179,6 +1207,18 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_secretstore_set.restype = ctypes.c
 _UniffiLib.uniffi_paaf_mobile_checksum_method_secretstore_delete.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_secretstore_delete.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_is_finished.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_is_finished.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_result.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_result.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_steplistener_on_step.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_steplistener_on_step.restype = ctypes.c_uint16
@@ -1430,6 +1470,12 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key.argtyp
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_qr.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_qr.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1535,6 +1581,11 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_annotate.argtypes = (
     paaf_core._UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_annotate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_cached_servers.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_cached_servers.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_cancel.argtypes = (
     ctypes.c_uint64,
     ctypes.c_int64,
@@ -1739,6 +1790,21 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_runbooks.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_runbooks.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_server_power.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+    paaf_core._UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_server_power.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_servers.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_servers.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_flag.argtypes = (
     ctypes.c_uint64,
     paaf_core._UniffiRustBuffer,
@@ -1912,6 +1978,26 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_secretstore_delete.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_secretstore_delete.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress.argtypes = (
+    ctypes.c_uint64,
+    paaf_core._UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_cancel.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_cancel.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_is_finished.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_is_finished.restype = ctypes.c_int8
+_UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_result.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_result.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_steplistener_on_step.argtypes = (
     ctypes.c_uint64,
     paaf_core._UniffiRustBuffer,
@@ -2133,6 +2219,26 @@ _UniffiLib.uniffi_paaf_mobile_fn_free_secretstore.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_free_secretstore.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_serverpowerlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_serverpowerlistener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_serverpowerlistener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_serverpowerlistener.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_clone_serverpoweroperation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_clone_serverpoweroperation.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_free_serverpoweroperation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_free_serverpoweroperation.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_clone_steplistener.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -2331,6 +2437,23 @@ _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_secretstore.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileSecretStore),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_secretstore.restype = None
+_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_SERVER_POWER_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,paaf_core._UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_SERVER_POWER_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
+)
+_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_SERVER_POWER_LISTENER = ctypes.CFUNCTYPE(None,ctypes.c_uint64,
+)
+class _UniffiVTableCallbackInterfacePaafMobileServerPowerListener(ctypes.Structure):
+    _fields_ = [
+        ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_SERVER_POWER_LISTENER),
+        ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_SERVER_POWER_LISTENER),
+        ("on_progress", _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_SERVER_POWER_LISTENER_METHOD0),
+    ]
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_serverpowerlistener.argtypes = (
+    ctypes.POINTER(_UniffiVTableCallbackInterfacePaafMobileServerPowerListener),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_serverpowerlistener.restype = None
 _UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_STEP_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,paaf_core._UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -7729,6 +7852,33 @@ class _UniffiFfiConverterTypeOnboardingListener:
 
 
 
+class _UniffiFfiConverterOptionalTypeCachedInventory(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeCachedInventory.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeCachedInventory.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeCachedInventory.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
 
 
 
@@ -9058,6 +9208,280 @@ class _UniffiFfiConverterSequenceTypeRunbook(_UniffiConverterRustBuffer):
             paaf_core._UniffiFfiConverterTypeRunbook.read(buf) for i in range(count)
         ]
 
+
+
+
+
+
+class ServerPowerListener():
+    """
+    Implemented by the app: receives every read of the server while a power action waits
+    for its final state, in order, on a paaf thread (post to the UI thread from there).
+"""
+    
+    def on_progress(self, progress: paaf_core.ServerProgress) -> None:
+        raise NotImplementedError
+
+class ServerPowerListenerImpl(ServerPowerListener):
+    """
+    Implemented by the app: receives every read of the server while a power action waits
+    for its final state, in order, on a paaf thread (post to the UI thread from there).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_serverpowerlistener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_serverpowerlistener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def on_progress(self, progress: paaf_core.ServerProgress) -> None:
+        
+        paaf_core._UniffiFfiConverterTypeServerProgress.check_lower(progress)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            paaf_core._UniffiFfiConverterTypeServerProgress.lower(progress),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+# Put all the bits inside a class to keep the top-level namespace clean
+class _UniffiTraitImplServerPowerListenerImpl:
+    # For each method, generate a callback function to pass to Rust
+
+    @_UNIFFI_CALLBACK_INTERFACE_PAAF_MOBILE_SERVER_POWER_LISTENER_METHOD0
+    def on_progress(
+            uniffi_handle,
+            progress,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeServerPowerListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (paaf_core._UniffiFfiConverterTypeServerProgress.lift(progress), )
+            uniffi_method = uniffi_obj.on_progress
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_SERVER_POWER_LISTENER
+    def _uniffi_free(uniffi_handle):
+        _UniffiFfiConverterTypeServerPowerListener._handle_map.remove(uniffi_handle)
+
+    @_UNIFFI_CALLBACK_INTERFACE_CLONE_PAAF_MOBILE_SERVER_POWER_LISTENER
+    def _uniffi_clone(uniffi_handle):
+        return _UniffiFfiConverterTypeServerPowerListener._handle_map.clone(uniffi_handle)
+
+    # Generate the FFI VTable.  This has a field for each callback interface method.
+    _uniffi_vtable = _UniffiVTableCallbackInterfacePaafMobileServerPowerListener(
+        _uniffi_free,
+        _uniffi_clone,
+        on_progress,
+    )
+    # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
+    # or else bad things will happen when Rust tries to access it.
+    _UniffiLib.uniffi_paaf_mobile_fn_init_callback_vtable_serverpowerlistener(ctypes.byref(_uniffi_vtable))
+
+class _UniffiFfiConverterTypeServerPowerListener:
+    _handle_map = _UniffiHandleMap()
+
+    @staticmethod
+    def lift(value: int):
+        if (value & 1) == 0:
+            # Rust-generated handle, construct a new class that uses the handle to implement the
+            # interface
+            return ServerPowerListenerImpl._uniffi_make_instance(value)
+        else:
+            # Python-generated handle, get the object from the handle map
+            return _UniffiFfiConverterTypeServerPowerListener._handle_map.remove(value)
+
+    @staticmethod
+    def check_lower(value: ServerPowerListener):
+        if not isinstance(value, ServerPowerListener):
+            raise TypeError("Expected ServerPowerListener subclass, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ServerPowerListener):
+         if isinstance(value, ServerPowerListenerImpl):
+            # Rust-implementated object.  Clone the handle and return it
+            return value._uniffi_clone_handle()
+         else:
+            # Python-implementated object, generate a new vtable handle and return that.
+            return _UniffiFfiConverterTypeServerPowerListener._handle_map.insert(value)
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer):
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ServerPowerListener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+
+
+class ServerPowerOperationProtocol(typing.Protocol):
+    """
+    A power action on a cloud server under way. `result()` waits until the provider reports
+    the final state; `cancel()` — or dropping the handle — stops waiting (the provider may
+    still carry the action out) and `result()` reports `cancelled`.
+"""
+    
+    def cancel(self, ) -> None:
+        """
+        Stops waiting (see the type's documentation).
+"""
+        raise NotImplementedError
+    def is_finished(self, ) -> bool:
+        """
+        True once the action has ended, however it ended.
+"""
+        raise NotImplementedError
+    async def result(self, ) -> paaf_core.PowerOutcome:
+        """
+        Waits until the server is in the action's final state (or the action failed).
+"""
+        raise NotImplementedError
+
+class ServerPowerOperation(ServerPowerOperationProtocol):
+    """
+    A power action on a cloud server under way. `result()` waits until the provider reports
+    the final state; `cancel()` — or dropping the handle — stops waiting (the provider may
+    still carry the action out) and `result()` reports `cancelled`.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_free_serverpoweroperation, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_paaf_mobile_fn_clone_serverpoweroperation, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def cancel(self, ) -> None:
+        """
+        Stops waiting (see the type's documentation).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_cancel,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def is_finished(self, ) -> bool:
+        """
+        True once the action has ended, however it ended.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_is_finished,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def result(self, ) -> paaf_core.PowerOutcome:
+        """
+        Waits until the server is in the action's final state (or the action failed).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypePowerOutcome.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_result(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+
+
+
+
+
+class _UniffiFfiConverterTypeServerPowerOperation:
+    @staticmethod
+    def lift(value: int) -> ServerPowerOperation:
+        return ServerPowerOperation._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: ServerPowerOperation):
+        if not isinstance(value, ServerPowerOperation):
+            raise TypeError("Expected ServerPowerOperation instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ServerPowerOperation) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> ServerPowerOperation:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ServerPowerOperation, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+
 class _UniffiFfiConverterSequenceTypeSilence(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -9169,6 +9593,12 @@ class PaafProtocol(typing.Protocol):
         """
         Writes a Grafana annotation now (org-wide, or on a dashboard and panel); journaled.
         Returns its id.
+"""
+        raise NotImplementedError
+    def cached_servers(self, ) -> typing.Optional[paaf_core.CachedInventory]:
+        """
+        The server list of the last full listing, with when it was read (none before the
+        first): what the app shows at once on start while `servers` asks the clouds again.
 """
         raise NotImplementedError
     def cancel(self, action_id: int) -> bool:
@@ -9345,6 +9775,19 @@ class PaafProtocol(typing.Protocol):
     async def runbooks(self, name: str) -> typing.List[paaf_core.Runbook]:
         """
         The runbooks in the host's runbook directory.
+"""
+        raise NotImplementedError
+    def server_power(self, account: typing.Optional[str],server: str,action: paaf_core.PowerAction,confirmation: paaf_core.Confirmation,listener: ServerPowerListener) -> ServerPowerOperation:
+        """
+        Starts a reboot, stop or start of a server (id or name; in `account` when given): each
+        read of its state goes to `listener` until the provider reports the final one; the
+        returned operation gives the outcome and stops waiting when cancelled or dropped.
+"""
+        raise NotImplementedError
+    async def servers(self, account: typing.Optional[str]) -> paaf_core.Inventory:
+        """
+        Every server of every cloud account (or only `account`), read concurrently; an account
+        or region that fails is an error row beside the others.
 """
         raise NotImplementedError
     async def set_flag(self, target: paaf_core.FlagTarget,enabled: bool,expected: paaf_core.FlagState,confirmation: paaf_core.Confirmation) -> paaf_core.FlagChange:
@@ -9569,6 +10012,22 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def cached_servers(self, ) -> typing.Optional[paaf_core.CachedInventory]:
+        """
+        The server list of the last full listing, with when it was read (none before the
+        first): what the app shows at once on start while `servers` asks the clouds again.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeCachedInventory.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_cached_servers,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def cancel(self, action_id: int) -> bool:
         """
         Cancels the long action `action_id` (from its progress events); false when none runs.
@@ -10277,6 +10736,59 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    def server_power(self, account: typing.Optional[str],server: str,action: paaf_core.PowerAction,confirmation: paaf_core.Confirmation,listener: ServerPowerListener) -> ServerPowerOperation:
+        """
+        Starts a reboot, stop or start of a server (id or name; in `account` when given): each
+        read of its state goes to `listener` until the provider reports the final one; the
+        returned operation gives the outcome and stops waiting when cancelled or dropped.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(account)
+
+        _UniffiFfiConverterString.check_lower(server)
+
+        paaf_core._UniffiFfiConverterTypePowerAction.check_lower(action)
+
+        paaf_core._UniffiFfiConverterTypeConfirmation.check_lower(confirmation)
+
+        _UniffiFfiConverterTypeServerPowerListener.check_lower(listener)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(account),
+            _UniffiFfiConverterString.lower(server),
+            paaf_core._UniffiFfiConverterTypePowerAction.lower(action),
+            paaf_core._UniffiFfiConverterTypeConfirmation.lower(confirmation),
+            _UniffiFfiConverterTypeServerPowerListener.lower(listener),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeServerPowerOperation.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_server_power,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    async def servers(self, account: typing.Optional[str]) -> paaf_core.Inventory:
+        """
+        Every server of every cloud account (or only `account`), read concurrently; an account
+        or region that fails is an error row beside the others.
+"""
+        
+        _UniffiFfiConverterOptionalString.check_lower(account)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalString.lower(account),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeInventory.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_servers(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def set_flag(self, target: paaf_core.FlagTarget,enabled: bool,expected: paaf_core.FlagState,confirmation: paaf_core.Confirmation) -> paaf_core.FlagChange:
         """
         Turns the flag on or off in one environment if it is still `expected` (the state shown
@@ -10584,9 +11096,17 @@ class OnboardingScreenProtocol(typing.Protocol):
         The user did not recognise the key: nothing is trusted, nothing saved.
 """
         raise NotImplementedError
+    def import_qr(self, payload: str) -> None:
+        """
+        Imports a config from a QR code's payload (`paaf config qr`; the format is
+        paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
+        config; a payload that is not one, damaged or too large is refused with its error and
+        changes nothing.
+"""
+        raise NotImplementedError
     def import_toml(self, toml: str) -> None:
         """
-        Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+        Imports a config pasted (or read from a file) as TOML: validated, then
         written over the config file; refused with the error shown when paaf rejects it.
 """
         raise NotImplementedError
@@ -10701,9 +11221,30 @@ class OnboardingScreen(OnboardingScreenProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def import_qr(self, payload: str) -> None:
+        """
+        Imports a config from a QR code's payload (`paaf config qr`; the format is
+        paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
+        config; a payload that is not one, damaged or too large is refused with its error and
+        changes nothing.
+"""
+        
+        _UniffiFfiConverterString.check_lower(payload)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(payload),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_qr,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def import_toml(self, toml: str) -> None:
         """
-        Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+        Imports a config pasted (or read from a file) as TOML: validated, then
         written over the config file; refused with the error shown when paaf rejects it.
 """
         
@@ -11129,6 +11670,10 @@ __all__ = [
     "ProgressListener",
     "RebootOperation",
     "RebootOperationProtocol",
+    "ServerPowerListenerImpl",
+    "ServerPowerListener",
+    "ServerPowerOperation",
+    "ServerPowerOperationProtocol",
     "Paaf",
     "PaafProtocol",
     "OnboardingScreen",

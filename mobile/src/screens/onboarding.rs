@@ -1,6 +1,6 @@
 //! Onboarding and settings: opens the app's config, or says clearly why it cannot (empty,
-//! invalid: never a crash), imports a config pasted as TOML (validated before it replaces
-//! the file: a bad paste changes nothing), and adds a host once the user compared its SSH key
+//! invalid: never a crash), imports a config pasted as TOML or scanned as a QR code
+//! (validated before it replaces the file: a bad paste changes nothing), and adds a host once the user compared its SSH key
 //! (the core saves it only after the key is recorded and the login worked).
 
 use super::{Store, shown};
@@ -169,7 +169,7 @@ impl OnboardingScreen {
         self.settle(paaf_core::Paaf::open(&self.path, store, "mobile"), false);
     }
 
-    /// Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+    /// Imports a config pasted (or read from a file) as TOML: validated, then
     /// written over the config file; refused with the error shown when paaf rejects it.
     pub fn import_toml(&self, toml: String) {
         let store = crate::secrets::from_app(self.secrets.clone());
@@ -177,6 +177,17 @@ impl OnboardingScreen {
             paaf_core::Paaf::open_text(&self.path, &toml, store, "mobile"),
             true,
         );
+    }
+
+    /// Imports a config from a QR code's payload (`paaf config qr`; the format is
+    /// paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
+    /// config; a payload that is not one, damaged or too large is refused with its error and
+    /// changes nothing.
+    pub fn import_qr(&self, payload: String) {
+        match paaf_core::config::qr::decode(&payload) {
+            Ok(toml) => self.import_toml(toml),
+            Err(e) => self.settle(Err(e.into()), true),
+        }
     }
 
     /// Adds a host: reads the key it offers and, when known_hosts does not have it yet, asks

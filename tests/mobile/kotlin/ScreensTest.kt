@@ -23,6 +23,8 @@ import dev.paaf.mobile.OnboardingScreen
 import dev.paaf.mobile.OnboardingState
 import dev.paaf.mobile.Paaf
 import java.io.File
+import java.util.Base64
+import java.util.zip.Deflater
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlinx.coroutines.runBlocking
@@ -85,7 +87,7 @@ class ScreensTest {
         File(testEnv("PAAF_TEST_APPS_DIR"), "screens-$name").apply { mkdirs() }
 
     @Test
-    fun onboardingShowsAnInvalidConfigInsteadOfCrashingAndImportsAPastedOne() {
+    fun onboardingShowsAnInvalidConfigInsteadOfCrashingAndImportsAPastedOneOrAQrPayload() {
         val config = File(sandbox("onboarding"), "config.toml").apply { writeText("[[hosts]]\nname = 3\n") }
         val screen = OnboardingScreen(config.path, MapStore(), "test-phone")
         val seen = SeenOnboarding()
@@ -103,6 +105,23 @@ class ScreensTest {
             val empty = seen.until("the empty stage") { it.stage == ConfigStage.EMPTY }
             assertEquals(0u, empty.hosts)
             assertTrue(screen.paaf()!!.hosts().isEmpty())
+
+            // A QR code's payload: one that is not a paaf config is refused, the file kept.
+            screen.importQr("https://example.com/")
+            val notConfig = seen.until("the refused payload") { it.error != null }
+            assertEquals(ErrorCode.INVALID_INPUT, notConfig.error!!.code)
+            assertEquals(ConfigStage.EMPTY, notConfig.stage)
+
+            // The documented format, made here with the JDK: "paaf-config:1:" + base64url (no
+            // padding) of the zlib-compressed TOML.
+            val toml = "operator = \"kotlin-tests\"\n[[monitoring]]\nname = \"m\"\ntype = \"prometheus\"\nurl = \"http://127.0.0.1:9\"\n"
+            val deflater = Deflater().apply { setInput(toml.toByteArray()); finish() }
+            val packed = ByteArray(4096).let { it.copyOf(deflater.deflate(it)) }
+            screen.importQr("paaf-config:1:" + Base64.getUrlEncoder().withoutPadding().encodeToString(packed))
+            val ready = seen.until("the ready stage") { it.stage == ConfigStage.READY }
+            assertEquals(1u, ready.monitoring)
+            assertNull(ready.error)
+            assertEquals(toml, config.readText())
         }
     }
 

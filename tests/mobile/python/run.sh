@@ -31,19 +31,14 @@ fi
 pkg=$(mktemp -d)
 trap 'rm -rf "$pkg"' EXIT
 mkdir "$pkg/paaf"
+# The bindings checked in (of the default build, `cloud` included: scripts/mobile-bindings.sh
+# --check verifies them) beside the library: a library built elsewhere (the phones' build, see
+# scripts/test.sh), or the debug build of the default features.
+cp "$repo"/mobile/python/paaf/*.py "$pkg/paaf/"
 if [ -n "${PAAF_MOBILE_LIB:-}" ]; then
-  # A library built elsewhere (the phones' build, see scripts/test.sh) with the checked-in
-  # bindings of the default build: no `cloud`, so not test_servers.py.
-  cp "$repo"/mobile/python/paaf/*.py "$pkg/paaf/"
   cp "$PAAF_MOBILE_LIB" "$pkg/paaf/libpaaf_mobile.so"
 else
-  # With the optional `cloud` feature (the servers calls, tested against moto), and so with
-  # Python bindings generated from that library here: the checked-in ones match the default
-  # build the phone apps ship (scripts/mobile-bindings.sh --check verifies them).
-  (cd "$repo" && cargo build --quiet --locked -p paaf-mobile -p paaf-uniffi-bindgen --features paaf-mobile/cloud)
-  cp "$repo/mobile/python/paaf/__init__.py" "$pkg/paaf/"
-  "$CARGO_TARGET_DIR/debug/uniffi-bindgen" generate "$CARGO_TARGET_DIR/debug/libpaaf_mobile.so" \
-    --language python --out-dir "$pkg/paaf" -n >/dev/null
+  (cd "$repo" && cargo build --quiet --locked -p paaf-mobile)
   cp "$CARGO_TARGET_DIR/debug/libpaaf_mobile.so" "$pkg/paaf/"
 fi
 

@@ -2,8 +2,10 @@
 act through the intents, observe the states it receives. Against a real sshd host and a real
 Unleash (tests/peers)."""
 
+import base64
 import queue
 import time
+import zlib
 
 import paaf
 from conftest import MapStore, config_text, open_on_unleash, run, trusted
@@ -55,6 +57,27 @@ def test_onboarding_never_crashes_on_a_bad_config_and_imports_a_pasted_one(tmp_p
     empty = seen.until("the empty stage", lambda s: s.stage == paaf.ConfigStage.EMPTY)
     assert empty.hosts == 0 and empty.error is None
     assert screen.paaf().hosts() == []
+
+
+def test_onboarding_imports_a_qr_payload_and_refuses_one_that_is_not_a_config(tmp_path):
+    path = tmp_path / "paaf.toml"
+    screen = paaf.OnboardingScreen(str(path), MapStore(), "test-phone")
+    seen, _sub = listen(screen, "Onboarding")
+    seen.until("the empty stage", lambda s: s.stage == paaf.ConfigStage.EMPTY)
+
+    screen.import_qr("https://example.com/")
+    refused = seen.until("the refused payload", lambda s: s.error is not None)
+    assert refused.error.code == Code.INVALID_INPUT and "paaf config qr" in refused.error.message
+    assert refused.stage == paaf.ConfigStage.EMPTY
+
+    # The documented format, made here independently: "paaf-config:1:" + base64url (no
+    # padding) of the zlib-compressed TOML.
+    toml = 'operator = "qr"\n[[monitoring]]\nname = "m"\ntype = "prometheus"\nurl = "http://127.0.0.1:9"\n'
+    packed = base64.urlsafe_b64encode(zlib.compress(toml.encode())).decode().rstrip("=")
+    screen.import_qr(f"paaf-config:1:{packed}\n")
+    ready = seen.until("the ready stage", lambda s: s.stage == paaf.ConfigStage.READY)
+    assert ready.monitoring == 1 and ready.error is None
+    assert path.read_text() == toml
 
 
 def test_fix_reboots_after_the_confirmation_with_progress_and_the_journal_shows_it(host):

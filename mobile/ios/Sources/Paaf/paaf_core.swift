@@ -750,6 +750,91 @@ public func FfiConverterTypeAbout_lower(_ value: About) -> RustBuffer {
 
 
 /**
+ * The API accepted a power action: what it said the server's state became at once.
+ */
+public struct Accepted: Equatable, Hashable {
+    public var action: PowerAction
+    public var id: String
+    /**
+     * The state in the API's answer (`stopping` for an EC2 stop), if it gives one (an EC2
+     * reboot answers only `true`).
+     */
+    public var status: ServerStatus?
+    public var rawState: String?
+    /**
+     * The provider's record of the action to follow, when it answers with one (an action
+     * id, an operation name or URL, a task id).
+     */
+    public var operation: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(action: PowerAction, id: String, 
+        /**
+         * The state in the API's answer (`stopping` for an EC2 stop), if it gives one (an EC2
+         * reboot answers only `true`).
+         */status: ServerStatus?, rawState: String?, 
+        /**
+         * The provider's record of the action to follow, when it answers with one (an action
+         * id, an operation name or URL, a task id).
+         */operation: String?) {
+        self.action = action
+        self.id = id
+        self.status = status
+        self.rawState = rawState
+        self.operation = operation
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Accepted: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccepted: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Accepted {
+        return
+            try Accepted(
+                action: FfiConverterTypePowerAction.read(from: &buf), 
+                id: FfiConverterString.read(from: &buf), 
+                status: FfiConverterOptionTypeServerStatus.read(from: &buf), 
+                rawState: FfiConverterOptionString.read(from: &buf), 
+                operation: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Accepted, into buf: inout [UInt8]) {
+        FfiConverterTypePowerAction.write(value.action, into: &buf)
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterOptionTypeServerStatus.write(value.status, into: &buf)
+        FfiConverterOptionString.write(value.rawState, into: &buf)
+        FfiConverterOptionString.write(value.operation, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccepted_lift(_ buf: RustBuffer) throws -> Accepted {
+    return try FfiConverterTypeAccepted.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccepted_lower(_ value: Accepted) -> RustBuffer {
+    return FfiConverterTypeAccepted.lower(value)
+}
+
+
+/**
  * One row of the journal.
  */
 public struct ActionRecord: Equatable, Hashable {
@@ -1223,6 +1308,69 @@ public func FfiConverterTypeBackendFlags_lift(_ buf: RustBuffer) throws -> Backe
 #endif
 public func FfiConverterTypeBackendFlags_lower(_ value: BackendFlags) -> RustBuffer {
     return FfiConverterTypeBackendFlags.lower(value)
+}
+
+
+/**
+ * A server list as it was at `fetched_at_ms`.
+ */
+public struct CachedInventory: Equatable, Hashable {
+    /**
+     * When the clouds answered, in ms since the Unix epoch.
+     */
+    public var fetchedAtMs: Int64
+    public var servers: [Server]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * When the clouds answered, in ms since the Unix epoch.
+         */fetchedAtMs: Int64, servers: [Server]) {
+        self.fetchedAtMs = fetchedAtMs
+        self.servers = servers
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CachedInventory: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCachedInventory: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CachedInventory {
+        return
+            try CachedInventory(
+                fetchedAtMs: FfiConverterInt64.read(from: &buf), 
+                servers: FfiConverterSequenceTypeServer.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CachedInventory, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.fetchedAtMs, into: &buf)
+        FfiConverterSequenceTypeServer.write(value.servers, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCachedInventory_lift(_ buf: RustBuffer) throws -> CachedInventory {
+    return try FfiConverterTypeCachedInventory.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCachedInventory_lower(_ value: CachedInventory) -> RustBuffer {
+    return FfiConverterTypeCachedInventory.lower(value)
 }
 
 
@@ -3736,6 +3884,135 @@ public func FfiConverterTypeIncidentLook_lower(_ value: IncidentLook) -> RustBuf
 
 
 /**
+ * Every server of an account, and the regions that failed.
+ */
+public struct Inventory: Equatable, Hashable {
+    public var servers: [Server]
+    public var errors: [InventoryError]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(servers: [Server], errors: [InventoryError]) {
+        self.servers = servers
+        self.errors = errors
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Inventory: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInventory: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Inventory {
+        return
+            try Inventory(
+                servers: FfiConverterSequenceTypeServer.read(from: &buf), 
+                errors: FfiConverterSequenceTypeInventoryError.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Inventory, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeServer.write(value.servers, into: &buf)
+        FfiConverterSequenceTypeInventoryError.write(value.errors, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInventory_lift(_ buf: RustBuffer) throws -> Inventory {
+    return try FfiConverterTypeInventory.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInventory_lower(_ value: Inventory) -> RustBuffer {
+    return FfiConverterTypeInventory.lower(value)
+}
+
+
+/**
+ * One region (or a whole account) that could not be listed: a row of its own, beside the
+ * servers of the regions that could.
+ */
+public struct InventoryError: Equatable, Hashable {
+    public var provider: String
+    public var account: String
+    /**
+     * None when the whole account failed before any region was asked.
+     */
+    public var region: String?
+    public var error: ErrorInfo
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(provider: String, account: String, 
+        /**
+         * None when the whole account failed before any region was asked.
+         */region: String?, error: ErrorInfo) {
+        self.provider = provider
+        self.account = account
+        self.region = region
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InventoryError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInventoryError: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InventoryError {
+        return
+            try InventoryError(
+                provider: FfiConverterString.read(from: &buf), 
+                account: FfiConverterString.read(from: &buf), 
+                region: FfiConverterOptionString.read(from: &buf), 
+                error: FfiConverterTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InventoryError, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.provider, into: &buf)
+        FfiConverterString.write(value.account, into: &buf)
+        FfiConverterOptionString.write(value.region, into: &buf)
+        FfiConverterTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInventoryError_lift(_ buf: RustBuffer) throws -> InventoryError {
+    return try FfiConverterTypeInventoryError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInventoryError_lower(_ value: InventoryError) -> RustBuffer {
+    return FfiConverterTypeInventoryError.lower(value)
+}
+
+
+/**
  * A label matcher of a silence or an alert filter: `name="value"`, `name!="value"`,
  * `name=~"regex"`, `name!~"regex"`.
  */
@@ -4830,6 +5107,119 @@ public func FfiConverterTypePostmortem_lift(_ buf: RustBuffer) throws -> Postmor
 #endif
 public func FfiConverterTypePostmortem_lower(_ value: Postmortem) -> RustBuffer {
     return FfiConverterTypePostmortem.lower(value)
+}
+
+
+/**
+ * A power action followed to its target state.
+ */
+public struct PowerOutcome: Equatable, Hashable {
+    public var accepted: Accepted
+    /**
+     * The server as last read: in the target state.
+     */
+    public var server: Server
+    /**
+     * Each state seen, in order, without repeats: the acceptance's state first (when the
+     * API gave one), then every change the polls saw (`stopping`, `stopped`).
+     */
+    public var seen: [ServerStatus]
+    /**
+     * Reads of the server's state it took.
+     */
+    public var polls: UInt32
+    public var elapsedMs: UInt64
+    /**
+     * The SSH verification of a reboot, when the server is also a configured host (its
+     * `server = "ACCOUNT/SERVER"`): the boot ids before and after, and the test command.
+     */
+    public var verified: RebootReport?
+    /**
+     * What proves the action took effect; `None`: it was sent and the server reads its
+     * target state, but paaf saw no proof (the journal's `unverified`).
+     */
+    public var evidence: Evidence?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(accepted: Accepted, 
+        /**
+         * The server as last read: in the target state.
+         */server: Server, 
+        /**
+         * Each state seen, in order, without repeats: the acceptance's state first (when the
+         * API gave one), then every change the polls saw (`stopping`, `stopped`).
+         */seen: [ServerStatus], 
+        /**
+         * Reads of the server's state it took.
+         */polls: UInt32, elapsedMs: UInt64, 
+        /**
+         * The SSH verification of a reboot, when the server is also a configured host (its
+         * `server = "ACCOUNT/SERVER"`): the boot ids before and after, and the test command.
+         */verified: RebootReport?, 
+        /**
+         * What proves the action took effect; `None`: it was sent and the server reads its
+         * target state, but paaf saw no proof (the journal's `unverified`).
+         */evidence: Evidence?) {
+        self.accepted = accepted
+        self.server = server
+        self.seen = seen
+        self.polls = polls
+        self.elapsedMs = elapsedMs
+        self.verified = verified
+        self.evidence = evidence
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PowerOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePowerOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PowerOutcome {
+        return
+            try PowerOutcome(
+                accepted: FfiConverterTypeAccepted.read(from: &buf), 
+                server: FfiConverterTypeServer.read(from: &buf), 
+                seen: FfiConverterSequenceTypeServerStatus.read(from: &buf), 
+                polls: FfiConverterUInt32.read(from: &buf), 
+                elapsedMs: FfiConverterUInt64.read(from: &buf), 
+                verified: FfiConverterOptionTypeRebootReport.read(from: &buf), 
+                evidence: FfiConverterOptionTypeEvidence.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PowerOutcome, into buf: inout [UInt8]) {
+        FfiConverterTypeAccepted.write(value.accepted, into: &buf)
+        FfiConverterTypeServer.write(value.server, into: &buf)
+        FfiConverterSequenceTypeServerStatus.write(value.seen, into: &buf)
+        FfiConverterUInt32.write(value.polls, into: &buf)
+        FfiConverterUInt64.write(value.elapsedMs, into: &buf)
+        FfiConverterOptionTypeRebootReport.write(value.verified, into: &buf)
+        FfiConverterOptionTypeEvidence.write(value.evidence, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerOutcome_lift(_ buf: RustBuffer) throws -> PowerOutcome {
+    return try FfiConverterTypePowerOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerOutcome_lower(_ value: PowerOutcome) -> RustBuffer {
+    return FfiConverterTypePowerOutcome.lower(value)
 }
 
 
@@ -6008,6 +6398,319 @@ public func FfiConverterTypeSeriesStats_lift(_ buf: RustBuffer) throws -> Series
 #endif
 public func FfiConverterTypeSeriesStats_lower(_ value: SeriesStats) -> RustBuffer {
     return FfiConverterTypeSeriesStats.lower(value)
+}
+
+
+/**
+ * One server of one cloud account, as an inventory row.
+ */
+public struct Server: Equatable, Hashable {
+    /**
+     * The provider's short name: `aws`, `hetzner`, `gcp`, ...
+     */
+    public var provider: String
+    /**
+     * The account's configured name in paaf.
+     */
+    public var account: String
+    /**
+     * The region (or zone, or location) the server lives in.
+     */
+    public var region: String
+    /**
+     * The provider's id (`i-0abc…` on EC2): what power actions take.
+     */
+    public var id: String
+    /**
+     * Its human name (EC2: the `Name` tag), when it has one.
+     */
+    public var name: String?
+    public var status: ServerStatus
+    /**
+     * The provider's own word for the state (`shutting-down`, `off`, `TERMINATED`…).
+     */
+    public var rawState: String
+    public var publicIps: [String]
+    public var privateIps: [String]
+    public var tags: Labels
+    /**
+     * When it was (last) launched, in ms since the Unix epoch.
+     */
+    public var launchedAtMs: Int64?
+    /**
+     * What the server reports of itself with the list (a RebootX runnable's `metrics`); none
+     * for the other providers.
+     */
+    public var metrics: [ServerMetric]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The provider's short name: `aws`, `hetzner`, `gcp`, ...
+         */provider: String, 
+        /**
+         * The account's configured name in paaf.
+         */account: String, 
+        /**
+         * The region (or zone, or location) the server lives in.
+         */region: String, 
+        /**
+         * The provider's id (`i-0abc…` on EC2): what power actions take.
+         */id: String, 
+        /**
+         * Its human name (EC2: the `Name` tag), when it has one.
+         */name: String?, status: ServerStatus, 
+        /**
+         * The provider's own word for the state (`shutting-down`, `off`, `TERMINATED`…).
+         */rawState: String, publicIps: [String], privateIps: [String], tags: Labels, 
+        /**
+         * When it was (last) launched, in ms since the Unix epoch.
+         */launchedAtMs: Int64?, 
+        /**
+         * What the server reports of itself with the list (a RebootX runnable's `metrics`); none
+         * for the other providers.
+         */metrics: [ServerMetric]) {
+        self.provider = provider
+        self.account = account
+        self.region = region
+        self.id = id
+        self.name = name
+        self.status = status
+        self.rawState = rawState
+        self.publicIps = publicIps
+        self.privateIps = privateIps
+        self.tags = tags
+        self.launchedAtMs = launchedAtMs
+        self.metrics = metrics
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Server: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServer: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Server {
+        return
+            try Server(
+                provider: FfiConverterString.read(from: &buf), 
+                account: FfiConverterString.read(from: &buf), 
+                region: FfiConverterString.read(from: &buf), 
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf), 
+                status: FfiConverterTypeServerStatus.read(from: &buf), 
+                rawState: FfiConverterString.read(from: &buf), 
+                publicIps: FfiConverterSequenceString.read(from: &buf), 
+                privateIps: FfiConverterSequenceString.read(from: &buf), 
+                tags: FfiConverterTypeLabels.read(from: &buf), 
+                launchedAtMs: FfiConverterOptionInt64.read(from: &buf), 
+                metrics: FfiConverterSequenceTypeServerMetric.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Server, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.provider, into: &buf)
+        FfiConverterString.write(value.account, into: &buf)
+        FfiConverterString.write(value.region, into: &buf)
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterTypeServerStatus.write(value.status, into: &buf)
+        FfiConverterString.write(value.rawState, into: &buf)
+        FfiConverterSequenceString.write(value.publicIps, into: &buf)
+        FfiConverterSequenceString.write(value.privateIps, into: &buf)
+        FfiConverterTypeLabels.write(value.tags, into: &buf)
+        FfiConverterOptionInt64.write(value.launchedAtMs, into: &buf)
+        FfiConverterSequenceTypeServerMetric.write(value.metrics, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServer_lift(_ buf: RustBuffer) throws -> Server {
+    return try FfiConverterTypeServer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServer_lower(_ value: Server) -> RustBuffer {
+    return FfiConverterTypeServer.lower(value)
+}
+
+
+/**
+ * A metric a server reports with itself (the RebootX on-prem spec's `RunnableMetric`), with
+ * its level against its own `[warning, danger]` thresholds.
+ */
+public struct ServerMetric: Equatable, Hashable {
+    /**
+     * A short name (`CPU`, `RAM`).
+     */
+    public var label: String?
+    public var value: Double?
+    /**
+     * `%`, `MB`, `GB/s`.
+     */
+    public var unit: String?
+    /**
+     * The value compared to its maximum, from 0 to 1.
+     */
+    public var ratio: Double?
+    public var thresholds: Threshold?
+    /**
+     * `value` against `thresholds`; ok without thresholds, unknown without a value.
+     */
+    public var level: Level
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * A short name (`CPU`, `RAM`).
+         */label: String?, value: Double?, 
+        /**
+         * `%`, `MB`, `GB/s`.
+         */unit: String?, 
+        /**
+         * The value compared to its maximum, from 0 to 1.
+         */ratio: Double?, thresholds: Threshold?, 
+        /**
+         * `value` against `thresholds`; ok without thresholds, unknown without a value.
+         */level: Level) {
+        self.label = label
+        self.value = value
+        self.unit = unit
+        self.ratio = ratio
+        self.thresholds = thresholds
+        self.level = level
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ServerMetric: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServerMetric: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServerMetric {
+        return
+            try ServerMetric(
+                label: FfiConverterOptionString.read(from: &buf), 
+                value: FfiConverterOptionDouble.read(from: &buf), 
+                unit: FfiConverterOptionString.read(from: &buf), 
+                ratio: FfiConverterOptionDouble.read(from: &buf), 
+                thresholds: FfiConverterOptionTypeThreshold.read(from: &buf), 
+                level: FfiConverterTypeLevel.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ServerMetric, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.label, into: &buf)
+        FfiConverterOptionDouble.write(value.value, into: &buf)
+        FfiConverterOptionString.write(value.unit, into: &buf)
+        FfiConverterOptionDouble.write(value.ratio, into: &buf)
+        FfiConverterOptionTypeThreshold.write(value.thresholds, into: &buf)
+        FfiConverterTypeLevel.write(value.level, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerMetric_lift(_ buf: RustBuffer) throws -> ServerMetric {
+    return try FfiConverterTypeServerMetric.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerMetric_lower(_ value: ServerMetric) -> RustBuffer {
+    return FfiConverterTypeServerMetric.lower(value)
+}
+
+
+/**
+ * One read of a server while a power action waits for its target state: what a front-end
+ * shows as progress. `action_id` is the journal's, which [`Paaf::cancel`] takes.
+ */
+public struct ServerProgress: Equatable, Hashable {
+    public var actionId: Int64
+    /**
+     * Since the action was sent.
+     */
+    public var elapsedMs: UInt64
+    public var server: Server
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(actionId: Int64, 
+        /**
+         * Since the action was sent.
+         */elapsedMs: UInt64, server: Server) {
+        self.actionId = actionId
+        self.elapsedMs = elapsedMs
+        self.server = server
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ServerProgress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServerProgress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServerProgress {
+        return
+            try ServerProgress(
+                actionId: FfiConverterInt64.read(from: &buf), 
+                elapsedMs: FfiConverterUInt64.read(from: &buf), 
+                server: FfiConverterTypeServer.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ServerProgress, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.actionId, into: &buf)
+        FfiConverterUInt64.write(value.elapsedMs, into: &buf)
+        FfiConverterTypeServer.write(value.server, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerProgress_lift(_ buf: RustBuffer) throws -> ServerProgress {
+    return try FfiConverterTypeServerProgress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerProgress_lower(_ value: ServerProgress) -> RustBuffer {
+    return FfiConverterTypeServerProgress.lower(value)
 }
 
 
@@ -8028,6 +8731,131 @@ public func FfiConverterTypeErrorCode_lower(_ value: ErrorCode) -> RustBuffer {
 
 
 /**
+ * What proves that a power action took effect.
+ */
+
+public enum Evidence: Equatable, Hashable {
+    
+    /**
+     * The state asked for was read back (a stop: `stopped`).
+     */
+    case stateReadBack(rawState: String
+    )
+    /**
+     * The provider's operation for it (an action, operation or task) completed, and its end
+     * proves it ([`CloudProvider::operation_proves`]).
+     */
+    case operationCompleted(operation: String
+    )
+    /**
+     * The server was seen out of `running` (`rebooting`, `stopping`, `off`) before it ran
+     * again.
+     */
+    case leftRunning(rawState: String
+    )
+    /**
+     * Its launch time moved forward: it booted again.
+     */
+    case relaunched(beforeMs: Int64, afterMs: Int64
+    )
+    /**
+     * Over SSH, as the `[[hosts]]` entry linked to it: a new boot id from the same machine,
+     * then the test command ([`PowerOutcome::verified`]).
+     */
+    case newBootId(before: String, after: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Evidence: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEvidence: FfiConverterRustBuffer {
+    typealias SwiftType = Evidence
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Evidence {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .stateReadBack(rawState: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .operationCompleted(operation: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .leftRunning(rawState: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .relaunched(beforeMs: try FfiConverterInt64.read(from: &buf), afterMs: try FfiConverterInt64.read(from: &buf)
+        )
+        
+        case 5: return .newBootId(before: try FfiConverterString.read(from: &buf), after: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Evidence, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .stateReadBack(rawState):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(rawState, into: &buf)
+            
+        
+        case let .operationCompleted(operation):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(operation, into: &buf)
+            
+        
+        case let .leftRunning(rawState):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(rawState, into: &buf)
+            
+        
+        case let .relaunched(beforeMs,afterMs):
+            writeInt(&buf, Int32(4))
+            FfiConverterInt64.write(beforeMs, into: &buf)
+            FfiConverterInt64.write(afterMs, into: &buf)
+            
+        
+        case let .newBootId(before,after):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(before, into: &buf)
+            FfiConverterString.write(after, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEvidence_lift(_ buf: RustBuffer) throws -> Evidence {
+    return try FfiConverterTypeEvidence.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEvidence_lower(_ value: Evidence) -> RustBuffer {
+    return FfiConverterTypeEvidence.lower(value)
+}
+
+
+
+/**
  * What runs on every chosen host.
  */
 
@@ -9265,6 +10093,96 @@ public func FfiConverterTypePlanStatus_lower(_ value: PlanStatus) -> RustBuffer 
 
 
 /**
+ * What can be done to a server's power.
+ */
+
+public enum PowerAction: Equatable, Hashable {
+    
+    /**
+     * A clean reboot through the OS (ACPI), where the provider offers one.
+     */
+    case reboot
+    /**
+     * A reset without the OS's cooperation. EC2 has none (its reboot turns hard by itself
+     * when the OS does not shut down within minutes): it refuses this.
+     */
+    case hardReboot
+    case stop
+    case start
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PowerAction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePowerAction: FfiConverterRustBuffer {
+    typealias SwiftType = PowerAction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PowerAction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .reboot
+        
+        case 2: return .hardReboot
+        
+        case 3: return .stop
+        
+        case 4: return .start
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PowerAction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .reboot:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .hardReboot:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .stop:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .start:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerAction_lift(_ buf: RustBuffer) throws -> PowerAction {
+    return try FfiConverterTypePowerAction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerAction_lower(_ value: PowerAction) -> RustBuffer {
+    return FfiConverterTypePowerAction.lower(value)
+}
+
+
+
+/**
  * Which kind of value a query returned (`data.resultType`).
  */
 
@@ -9500,6 +10418,115 @@ public func FfiConverterTypeSecretInput_lift(_ buf: RustBuffer) throws -> Secret
 #endif
 public func FfiConverterTypeSecretInput_lower(_ value: SecretInput) -> RustBuffer {
     return FfiConverterTypeSecretInput.lower(value)
+}
+
+
+
+/**
+ * A server's state, normalized across providers.
+ */
+
+public enum ServerStatus: Equatable, Hashable {
+    
+    case running
+    case stopped
+    /**
+     * Starting, booting, provisioning.
+     */
+    case pending
+    /**
+     * Shutting down (to stopped, or before termination).
+     */
+    case stopping
+    /**
+     * Deleted or being deleted: it cannot be started again (EC2 `terminated`).
+     */
+    case terminated
+    /**
+     * A state paaf does not know; `raw_state` says what the provider said.
+     */
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ServerStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServerStatus: FfiConverterRustBuffer {
+    typealias SwiftType = ServerStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServerStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .running
+        
+        case 2: return .stopped
+        
+        case 3: return .pending
+        
+        case 4: return .stopping
+        
+        case 5: return .terminated
+        
+        case 6: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ServerStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .running:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .stopped:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .pending:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .stopping:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .terminated:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerStatus_lift(_ buf: RustBuffer) throws -> ServerStatus {
+    return try FfiConverterTypeServerStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerStatus_lower(_ value: ServerStatus) -> RustBuffer {
+    return FfiConverterTypeServerStatus.lower(value)
 }
 
 
@@ -10753,6 +11780,30 @@ fileprivate struct FfiConverterOptionTypeProgressEvent: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRebootReport: FfiConverterRustBuffer {
+    typealias SwiftType = RebootReport?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRebootReport.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRebootReport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeTextSample: FfiConverterRustBuffer {
     typealias SwiftType = TextSample?
 
@@ -10769,6 +11820,30 @@ fileprivate struct FfiConverterOptionTypeTextSample: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeTextSample.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeThreshold: FfiConverterRustBuffer {
+    typealias SwiftType = Threshold?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeThreshold.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeThreshold.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -10849,6 +11924,30 @@ fileprivate struct FfiConverterOptionTypeActionData: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeEvidence: FfiConverterRustBuffer {
+    typealias SwiftType = Evidence?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeEvidence.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeEvidence.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeIncidentPhase: FfiConverterRustBuffer {
     typealias SwiftType = IncidentPhase?
 
@@ -10913,6 +12012,30 @@ fileprivate struct FfiConverterOptionTypeSecretInput: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSecretInput.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeServerStatus: FfiConverterRustBuffer {
+    typealias SwiftType = ServerStatus?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeServerStatus.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeServerStatus.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -11343,6 +12466,31 @@ fileprivate struct FfiConverterSequenceTypeIncidentEvent: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeInventoryError: FfiConverterRustBuffer {
+    typealias SwiftType = [InventoryError]
+
+    public static func write(_ value: [InventoryError], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeInventoryError.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [InventoryError] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [InventoryError]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeInventoryError.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeMatcher: FfiConverterRustBuffer {
     typealias SwiftType = [Matcher]
 
@@ -11593,6 +12741,56 @@ fileprivate struct FfiConverterSequenceTypeSeries: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeServer: FfiConverterRustBuffer {
+    typealias SwiftType = [Server]
+
+    public static func write(_ value: [Server], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeServer.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Server] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Server]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeServer.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeServerMetric: FfiConverterRustBuffer {
+    typealias SwiftType = [ServerMetric]
+
+    public static func write(_ value: [ServerMetric], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeServerMetric.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ServerMetric] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ServerMetric]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeServerMetric.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeSkippedField: FfiConverterRustBuffer {
     typealias SwiftType = [SkippedField]
 
@@ -11685,6 +12883,31 @@ fileprivate struct FfiConverterSequenceTypeTimelineEntry: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeTimelineEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeServerStatus: FfiConverterRustBuffer {
+    typealias SwiftType = [ServerStatus]
+
+    public static func write(_ value: [ServerStatus], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeServerStatus.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ServerStatus] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ServerStatus]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeServerStatus.read(from: &buf))
         }
         return seq
     }

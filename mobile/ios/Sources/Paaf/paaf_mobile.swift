@@ -3051,7 +3051,15 @@ public protocol OnboardingScreenProtocol: AnyObject, Sendable {
     func dismissHostKey() 
     
     /**
-     * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+     * Imports a config from a QR code's payload (`paaf config qr`; the format is
+     * paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
+     * config; a payload that is not one, damaged or too large is refused with its error and
+     * changes nothing.
+     */
+    func importQr(payload: String) 
+    
+    /**
+     * Imports a config pasted (or read from a file) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */
     func importToml(toml: String) 
@@ -3181,7 +3189,22 @@ open func dismissHostKey()  {try! rustCall() {
 }
     
     /**
-     * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+     * Imports a config from a QR code's payload (`paaf config qr`; the format is
+     * paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
+     * config; a payload that is not one, damaged or too large is refused with its error and
+     * changes nothing.
+     */
+open func importQr(payload: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_onboardingscreen_import_qr(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(payload),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Imports a config pasted (or read from a file) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */
 open func importToml(toml: String)  {try! rustCall() {
@@ -3734,6 +3757,12 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func annotate(source: String?, input: AnnotationInput) async throws  -> Int64
     
     /**
+     * The server list of the last full listing, with when it was read (none before the
+     * first): what the app shows at once on start while `servers` asks the clouds again.
+     */
+    func cachedServers()  -> CachedInventory?
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */
     func cancel(actionId: Int64)  -> Bool
@@ -3890,6 +3919,19 @@ public protocol PaafProtocol: AnyObject, Sendable {
      * The runbooks in the host's runbook directory.
      */
     func runbooks(name: String) async throws  -> [Runbook]
+    
+    /**
+     * Starts a reboot, stop or start of a server (id or name; in `account` when given): each
+     * read of its state goes to `listener` until the provider reports the final one; the
+     * returned operation gives the outcome and stops waiting when cancelled or dropped.
+     */
+    func serverPower(account: String?, server: String, action: PowerAction, confirmation: Confirmation, listener: ServerPowerListener)  -> ServerPowerOperation
+    
+    /**
+     * Every server of every cloud account (or only `account`), read concurrently; an account
+     * or region that fails is an error row beside the others.
+     */
+    func servers(account: String?) async throws  -> Inventory
     
     /**
      * Turns the flag on or off in one environment if it is still `expected` (the state shown
@@ -4116,6 +4158,19 @@ open func annotate(source: String?, input: AnnotationInput)async throws  -> Int6
             liftFunc: FfiConverterInt64.lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
+}
+    
+    /**
+     * The server list of the last full listing, with when it was read (none before the
+     * first): what the app shows at once on start while `servers` asks the clouds again.
+     */
+open func cachedServers() -> CachedInventory?  {
+    return try!  FfiConverterOptionTypeCachedInventory.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_cached_servers(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -4601,6 +4656,45 @@ open func runbooks(name: String)async throws  -> [Runbook]  {
             completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
             freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
             liftFunc: FfiConverterSequenceTypeRunbook.lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * Starts a reboot, stop or start of a server (id or name; in `account` when given): each
+     * read of its state goes to `listener` until the provider reports the final one; the
+     * returned operation gives the outcome and stops waiting when cancelled or dropped.
+     */
+open func serverPower(account: String?, server: String, action: PowerAction, confirmation: Confirmation, listener: ServerPowerListener) -> ServerPowerOperation  {
+    return try!  FfiConverterTypeServerPowerOperation_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_server_power(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(account),
+        FfiConverterString.lower(server),
+        FfiConverterTypePowerAction_lower(action),
+        FfiConverterTypeConfirmation_lower(confirmation),
+        FfiConverterTypeServerPowerListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every server of every cloud account (or only `account`), read concurrently; an account
+     * or region that fails is an error row beside the others.
+     */
+open func servers(account: String?)async throws  -> Inventory  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_servers(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(account)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeInventory_lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
 }
@@ -6196,6 +6290,385 @@ public func FfiConverterTypeSecretStore_lift(_ handle: UInt64) throws -> SecretS
 #endif
 public func FfiConverterTypeSecretStore_lower(_ value: SecretStore) -> UInt64 {
     return FfiConverterTypeSecretStore.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Implemented by the app: receives every read of the server while a power action waits
+ * for its final state, in order, on a paaf thread (post to the UI thread from there).
+ */
+public protocol ServerPowerListener: AnyObject, Sendable {
+    
+    func onProgress(progress: ServerProgress) 
+    
+}
+/**
+ * Implemented by the app: receives every read of the server while a power action waits
+ * for its final state, in order, on a paaf thread (post to the UI thread from there).
+ */
+open class ServerPowerListenerImpl: ServerPowerListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_serverpowerlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_serverpowerlistener(handle, $0) }
+    }
+
+    
+
+    
+open func onProgress(progress: ServerProgress)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeServerProgress_lower(progress),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceServerPowerListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceServerPowerListener = UniffiVTableCallbackInterfaceServerPowerListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeServerPowerListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ServerPowerListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeServerPowerListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ServerPowerListener: handle missing in uniffiClone")
+            }
+        },
+        onProgress: { (
+            uniffiHandle: UInt64,
+            progress: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeServerPowerListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onProgress(
+                     progress: try FfiConverterTypeServerProgress_lift(progress)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceServerPowerListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceServerPowerListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitServerPowerListener() {
+    uniffi_paaf_mobile_fn_init_callback_vtable_serverpowerlistener(UniffiCallbackInterfaceServerPowerListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServerPowerListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<ServerPowerListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = ServerPowerListener
+
+    public static func lift(_ handle: UInt64) throws -> ServerPowerListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ServerPowerListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: ServerPowerListener) -> UInt64 {
+         if let rustImpl = value as? ServerPowerListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServerPowerListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ServerPowerListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerPowerListener_lift(_ handle: UInt64) throws -> ServerPowerListener {
+    return try FfiConverterTypeServerPowerListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerPowerListener_lower(_ value: ServerPowerListener) -> UInt64 {
+    return FfiConverterTypeServerPowerListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A power action on a cloud server under way. `result()` waits until the provider reports
+ * the final state; `cancel()` — or dropping the handle — stops waiting (the provider may
+ * still carry the action out) and `result()` reports `cancelled`.
+ */
+public protocol ServerPowerOperationProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops waiting (see the type's documentation).
+     */
+    func cancel() 
+    
+    /**
+     * True once the action has ended, however it ended.
+     */
+    func isFinished()  -> Bool
+    
+    /**
+     * Waits until the server is in the action's final state (or the action failed).
+     */
+    func result() async throws  -> PowerOutcome
+    
+}
+/**
+ * A power action on a cloud server under way. `result()` waits until the provider reports
+ * the final state; `cancel()` — or dropping the handle — stops waiting (the provider may
+ * still carry the action out) and `result()` reports `cancelled`.
+ */
+open class ServerPowerOperation: ServerPowerOperationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paaf_mobile_fn_clone_serverpoweroperation(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paaf_mobile_fn_free_serverpoweroperation(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Stops waiting (see the type's documentation).
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_serverpoweroperation_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * True once the action has ended, however it ended.
+     */
+open func isFinished() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_serverpoweroperation_is_finished(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Waits until the server is in the action's final state (or the action failed).
+     */
+open func result()async throws  -> PowerOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_serverpoweroperation_result(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePowerOutcome_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServerPowerOperation: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ServerPowerOperation
+
+    public static func lift(_ handle: UInt64) throws -> ServerPowerOperation {
+        return ServerPowerOperation(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ServerPowerOperation) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServerPowerOperation {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ServerPowerOperation, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerPowerOperation_lift(_ handle: UInt64) throws -> ServerPowerOperation {
+    return try FfiConverterTypeServerPowerOperation.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerPowerOperation_lower(_ value: ServerPowerOperation) -> UInt64 {
+    return FfiConverterTypeServerPowerOperation.lower(value)
 }
 
 
@@ -9507,6 +9980,30 @@ fileprivate struct FfiConverterOptionTypePaaf: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCachedInventory: FfiConverterRustBuffer {
+    typealias SwiftType = CachedInventory?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCachedInventory.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCachedInventory.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeErrorInfo: FfiConverterRustBuffer {
     typealias SwiftType = ErrorInfo?
 
@@ -10463,6 +10960,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_annotate() != 5039) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_cached_servers() != 51580) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_cancel() != 7407) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10550,6 +11050,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_runbooks() != 20379) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_server_power() != 48236) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_servers() != 29773) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_set_flag() != 52366) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10629,6 +11135,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 40830) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 44435) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() != 13739) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_serverpoweroperation_is_finished() != 10606) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_serverpoweroperation_result() != 52067) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128) {
@@ -10751,7 +11269,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() != 30946) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 35166) {
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr() != 65036) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 54167) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf() != 8571) {
@@ -10840,6 +11361,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitProgressListener()
     uniffiCallbackInitProtectListener()
     uniffiCallbackInitSecretStore()
+    uniffiCallbackInitServerPowerListener()
     uniffiCallbackInitStepListener()
     uniffiEnsurePaafCoreInitialized()
     return InitializationResult.ok

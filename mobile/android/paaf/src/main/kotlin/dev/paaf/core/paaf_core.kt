@@ -1235,6 +1235,70 @@ public object FfiConverterTypeAbout: FfiConverterRustBuffer<About> {
 
 
 /**
+ * The API accepted a power action: what it said the server's state became at once.
+ */
+data class Accepted (
+    var `action`: PowerAction
+    , 
+    var `id`: kotlin.String
+    , 
+    /**
+     * The state in the API's answer (`stopping` for an EC2 stop), if it gives one (an EC2
+     * reboot answers only `true`).
+     */
+    var `status`: ServerStatus?
+    , 
+    var `rawState`: kotlin.String?
+    , 
+    /**
+     * The provider's record of the action to follow, when it answers with one (an action
+     * id, an operation name or URL, a task id).
+     */
+    var `operation`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccepted: FfiConverterRustBuffer<Accepted> {
+    override fun read(buf: ByteBuffer): Accepted {
+        return Accepted(
+            FfiConverterTypePowerAction.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalTypeServerStatus.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Accepted) = (
+            FfiConverterTypePowerAction.allocationSize(value.`action`) +
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterOptionalTypeServerStatus.allocationSize(value.`status`) +
+            FfiConverterOptionalString.allocationSize(value.`rawState`) +
+            FfiConverterOptionalString.allocationSize(value.`operation`)
+    )
+
+    override fun write(value: Accepted, buf: ByteBuffer) {
+            FfiConverterTypePowerAction.write(value.`action`, buf)
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterOptionalTypeServerStatus.write(value.`status`, buf)
+            FfiConverterOptionalString.write(value.`rawState`, buf)
+            FfiConverterOptionalString.write(value.`operation`, buf)
+    }
+}
+
+
+
+/**
  * One row of the journal.
  */
 data class ActionRecord (
@@ -1606,6 +1670,50 @@ public object FfiConverterTypeBackendFlags: FfiConverterRustBuffer<BackendFlags>
             FfiConverterString.write(value.`backend`, buf)
             FfiConverterSequenceTypeFlag.write(value.`flags`, buf)
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * A server list as it was at `fetched_at_ms`.
+ */
+data class CachedInventory (
+    /**
+     * When the clouds answered, in ms since the Unix epoch.
+     */
+    var `fetchedAtMs`: kotlin.Long
+    , 
+    var `servers`: List<Server>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCachedInventory: FfiConverterRustBuffer<CachedInventory> {
+    override fun read(buf: ByteBuffer): CachedInventory {
+        return CachedInventory(
+            FfiConverterLong.read(buf),
+            FfiConverterSequenceTypeServer.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CachedInventory) = (
+            FfiConverterLong.allocationSize(value.`fetchedAtMs`) +
+            FfiConverterSequenceTypeServer.allocationSize(value.`servers`)
+    )
+
+    override fun write(value: CachedInventory, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`fetchedAtMs`, buf)
+            FfiConverterSequenceTypeServer.write(value.`servers`, buf)
     }
 }
 
@@ -3584,6 +3692,102 @@ public object FfiConverterTypeIncidentLook: FfiConverterRustBuffer<IncidentLook>
 
 
 /**
+ * Every server of an account, and the regions that failed.
+ */
+data class Inventory (
+    var `servers`: List<Server>
+    , 
+    var `errors`: List<InventoryError>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInventory: FfiConverterRustBuffer<Inventory> {
+    override fun read(buf: ByteBuffer): Inventory {
+        return Inventory(
+            FfiConverterSequenceTypeServer.read(buf),
+            FfiConverterSequenceTypeInventoryError.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Inventory) = (
+            FfiConverterSequenceTypeServer.allocationSize(value.`servers`) +
+            FfiConverterSequenceTypeInventoryError.allocationSize(value.`errors`)
+    )
+
+    override fun write(value: Inventory, buf: ByteBuffer) {
+            FfiConverterSequenceTypeServer.write(value.`servers`, buf)
+            FfiConverterSequenceTypeInventoryError.write(value.`errors`, buf)
+    }
+}
+
+
+
+/**
+ * One region (or a whole account) that could not be listed: a row of its own, beside the
+ * servers of the regions that could.
+ */
+data class InventoryError (
+    var `provider`: kotlin.String
+    , 
+    var `account`: kotlin.String
+    , 
+    /**
+     * None when the whole account failed before any region was asked.
+     */
+    var `region`: kotlin.String?
+    , 
+    var `error`: ErrorInfo
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInventoryError: FfiConverterRustBuffer<InventoryError> {
+    override fun read(buf: ByteBuffer): InventoryError {
+        return InventoryError(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: InventoryError) = (
+            FfiConverterString.allocationSize(value.`provider`) +
+            FfiConverterString.allocationSize(value.`account`) +
+            FfiConverterOptionalString.allocationSize(value.`region`) +
+            FfiConverterTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: InventoryError, buf: ByteBuffer) {
+            FfiConverterString.write(value.`provider`, buf)
+            FfiConverterString.write(value.`account`, buf)
+            FfiConverterOptionalString.write(value.`region`, buf)
+            FfiConverterTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
  * A label matcher of a silence or an alert filter: `name="value"`, `name!="value"`,
  * `name=~"regex"`, `name!~"regex"`.
  */
@@ -4436,6 +4640,90 @@ public object FfiConverterTypePostmortem: FfiConverterRustBuffer<Postmortem> {
             FfiConverterSequenceTypeHostReboot.write(value.`reboots`, buf)
             FfiConverterSequenceTypeDashboardLink.write(value.`dashboards`, buf)
             FfiConverterString.write(value.`markdown`, buf)
+    }
+}
+
+
+
+/**
+ * A power action followed to its target state.
+ */
+data class PowerOutcome (
+    var `accepted`: Accepted
+    , 
+    /**
+     * The server as last read: in the target state.
+     */
+    var `server`: Server
+    , 
+    /**
+     * Each state seen, in order, without repeats: the acceptance's state first (when the
+     * API gave one), then every change the polls saw (`stopping`, `stopped`).
+     */
+    var `seen`: List<ServerStatus>
+    , 
+    /**
+     * Reads of the server's state it took.
+     */
+    var `polls`: kotlin.UInt
+    , 
+    var `elapsedMs`: kotlin.ULong
+    , 
+    /**
+     * The SSH verification of a reboot, when the server is also a configured host (its
+     * `server = "ACCOUNT/SERVER"`): the boot ids before and after, and the test command.
+     */
+    var `verified`: RebootReport?
+    , 
+    /**
+     * What proves the action took effect; `None`: it was sent and the server reads its
+     * target state, but paaf saw no proof (the journal's `unverified`).
+     */
+    var `evidence`: Evidence?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePowerOutcome: FfiConverterRustBuffer<PowerOutcome> {
+    override fun read(buf: ByteBuffer): PowerOutcome {
+        return PowerOutcome(
+            FfiConverterTypeAccepted.read(buf),
+            FfiConverterTypeServer.read(buf),
+            FfiConverterSequenceTypeServerStatus.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalTypeRebootReport.read(buf),
+            FfiConverterOptionalTypeEvidence.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PowerOutcome) = (
+            FfiConverterTypeAccepted.allocationSize(value.`accepted`) +
+            FfiConverterTypeServer.allocationSize(value.`server`) +
+            FfiConverterSequenceTypeServerStatus.allocationSize(value.`seen`) +
+            FfiConverterUInt.allocationSize(value.`polls`) +
+            FfiConverterULong.allocationSize(value.`elapsedMs`) +
+            FfiConverterOptionalTypeRebootReport.allocationSize(value.`verified`) +
+            FfiConverterOptionalTypeEvidence.allocationSize(value.`evidence`)
+    )
+
+    override fun write(value: PowerOutcome, buf: ByteBuffer) {
+            FfiConverterTypeAccepted.write(value.`accepted`, buf)
+            FfiConverterTypeServer.write(value.`server`, buf)
+            FfiConverterSequenceTypeServerStatus.write(value.`seen`, buf)
+            FfiConverterUInt.write(value.`polls`, buf)
+            FfiConverterULong.write(value.`elapsedMs`, buf)
+            FfiConverterOptionalTypeRebootReport.write(value.`verified`, buf)
+            FfiConverterOptionalTypeEvidence.write(value.`evidence`, buf)
     }
 }
 
@@ -5329,6 +5617,246 @@ public object FfiConverterTypeSeriesStats: FfiConverterRustBuffer<SeriesStats> {
             FfiConverterOptionalDouble.write(value.`last`, buf)
             FfiConverterOptionalDouble.write(value.`mean`, buf)
             FfiConverterULong.write(value.`count`, buf)
+    }
+}
+
+
+
+/**
+ * One server of one cloud account, as an inventory row.
+ */
+data class Server (
+    /**
+     * The provider's short name: `aws`, `hetzner`, `gcp`, ...
+     */
+    var `provider`: kotlin.String
+    , 
+    /**
+     * The account's configured name in paaf.
+     */
+    var `account`: kotlin.String
+    , 
+    /**
+     * The region (or zone, or location) the server lives in.
+     */
+    var `region`: kotlin.String
+    , 
+    /**
+     * The provider's id (`i-0abc…` on EC2): what power actions take.
+     */
+    var `id`: kotlin.String
+    , 
+    /**
+     * Its human name (EC2: the `Name` tag), when it has one.
+     */
+    var `name`: kotlin.String?
+    , 
+    var `status`: ServerStatus
+    , 
+    /**
+     * The provider's own word for the state (`shutting-down`, `off`, `TERMINATED`…).
+     */
+    var `rawState`: kotlin.String
+    , 
+    var `publicIps`: List<kotlin.String>
+    , 
+    var `privateIps`: List<kotlin.String>
+    , 
+    var `tags`: Labels
+    , 
+    /**
+     * When it was (last) launched, in ms since the Unix epoch.
+     */
+    var `launchedAtMs`: kotlin.Long?
+    , 
+    /**
+     * What the server reports of itself with the list (a RebootX runnable's `metrics`); none
+     * for the other providers.
+     */
+    var `metrics`: List<ServerMetric>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServer: FfiConverterRustBuffer<Server> {
+    override fun read(buf: ByteBuffer): Server {
+        return Server(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeServerStatus.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterTypeLabels.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterSequenceTypeServerMetric.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Server) = (
+            FfiConverterString.allocationSize(value.`provider`) +
+            FfiConverterString.allocationSize(value.`account`) +
+            FfiConverterString.allocationSize(value.`region`) +
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterOptionalString.allocationSize(value.`name`) +
+            FfiConverterTypeServerStatus.allocationSize(value.`status`) +
+            FfiConverterString.allocationSize(value.`rawState`) +
+            FfiConverterSequenceString.allocationSize(value.`publicIps`) +
+            FfiConverterSequenceString.allocationSize(value.`privateIps`) +
+            FfiConverterTypeLabels.allocationSize(value.`tags`) +
+            FfiConverterOptionalLong.allocationSize(value.`launchedAtMs`) +
+            FfiConverterSequenceTypeServerMetric.allocationSize(value.`metrics`)
+    )
+
+    override fun write(value: Server, buf: ByteBuffer) {
+            FfiConverterString.write(value.`provider`, buf)
+            FfiConverterString.write(value.`account`, buf)
+            FfiConverterString.write(value.`region`, buf)
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterOptionalString.write(value.`name`, buf)
+            FfiConverterTypeServerStatus.write(value.`status`, buf)
+            FfiConverterString.write(value.`rawState`, buf)
+            FfiConverterSequenceString.write(value.`publicIps`, buf)
+            FfiConverterSequenceString.write(value.`privateIps`, buf)
+            FfiConverterTypeLabels.write(value.`tags`, buf)
+            FfiConverterOptionalLong.write(value.`launchedAtMs`, buf)
+            FfiConverterSequenceTypeServerMetric.write(value.`metrics`, buf)
+    }
+}
+
+
+
+/**
+ * A metric a server reports with itself (the RebootX on-prem spec's `RunnableMetric`), with
+ * its level against its own `[warning, danger]` thresholds.
+ */
+data class ServerMetric (
+    /**
+     * A short name (`CPU`, `RAM`).
+     */
+    var `label`: kotlin.String?
+    , 
+    var `value`: kotlin.Double?
+    , 
+    /**
+     * `%`, `MB`, `GB/s`.
+     */
+    var `unit`: kotlin.String?
+    , 
+    /**
+     * The value compared to its maximum, from 0 to 1.
+     */
+    var `ratio`: kotlin.Double?
+    , 
+    var `thresholds`: Threshold?
+    , 
+    /**
+     * `value` against `thresholds`; ok without thresholds, unknown without a value.
+     */
+    var `level`: Level
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServerMetric: FfiConverterRustBuffer<ServerMetric> {
+    override fun read(buf: ByteBuffer): ServerMetric {
+        return ServerMetric(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalTypeThreshold.read(buf),
+            FfiConverterTypeLevel.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ServerMetric) = (
+            FfiConverterOptionalString.allocationSize(value.`label`) +
+            FfiConverterOptionalDouble.allocationSize(value.`value`) +
+            FfiConverterOptionalString.allocationSize(value.`unit`) +
+            FfiConverterOptionalDouble.allocationSize(value.`ratio`) +
+            FfiConverterOptionalTypeThreshold.allocationSize(value.`thresholds`) +
+            FfiConverterTypeLevel.allocationSize(value.`level`)
+    )
+
+    override fun write(value: ServerMetric, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`label`, buf)
+            FfiConverterOptionalDouble.write(value.`value`, buf)
+            FfiConverterOptionalString.write(value.`unit`, buf)
+            FfiConverterOptionalDouble.write(value.`ratio`, buf)
+            FfiConverterOptionalTypeThreshold.write(value.`thresholds`, buf)
+            FfiConverterTypeLevel.write(value.`level`, buf)
+    }
+}
+
+
+
+/**
+ * One read of a server while a power action waits for its target state: what a front-end
+ * shows as progress. `action_id` is the journal's, which [`Paaf::cancel`] takes.
+ */
+data class ServerProgress (
+    var `actionId`: kotlin.Long
+    , 
+    /**
+     * Since the action was sent.
+     */
+    var `elapsedMs`: kotlin.ULong
+    , 
+    var `server`: Server
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServerProgress: FfiConverterRustBuffer<ServerProgress> {
+    override fun read(buf: ByteBuffer): ServerProgress {
+        return ServerProgress(
+            FfiConverterLong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterTypeServer.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ServerProgress) = (
+            FfiConverterLong.allocationSize(value.`actionId`) +
+            FfiConverterULong.allocationSize(value.`elapsedMs`) +
+            FfiConverterTypeServer.allocationSize(value.`server`)
+    )
+
+    override fun write(value: ServerProgress, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`actionId`, buf)
+            FfiConverterULong.write(value.`elapsedMs`, buf)
+            FfiConverterTypeServer.write(value.`server`, buf)
     }
 }
 
@@ -6798,6 +7326,190 @@ public object FfiConverterTypeErrorCode: FfiConverterRustBuffer<ErrorCode> {
 
 
 /**
+ * What proves that a power action took effect.
+ */
+sealed class Evidence {
+    
+    /**
+     * The state asked for was read back (a stop: `stopped`).
+     */
+    data class StateReadBack(
+        val `rawState`: kotlin.String) : Evidence()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The provider's operation for it (an action, operation or task) completed, and its end
+     * proves it ([`CloudProvider::operation_proves`]).
+     */
+    data class OperationCompleted(
+        val `operation`: kotlin.String) : Evidence()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The server was seen out of `running` (`rebooting`, `stopping`, `off`) before it ran
+     * again.
+     */
+    data class LeftRunning(
+        val `rawState`: kotlin.String) : Evidence()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Its launch time moved forward: it booted again.
+     */
+    data class Relaunched(
+        val `beforeMs`: kotlin.Long, 
+        val `afterMs`: kotlin.Long) : Evidence()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Over SSH, as the `[[hosts]]` entry linked to it: a new boot id from the same machine,
+     * then the test command ([`PowerOutcome::verified`]).
+     */
+    data class NewBootId(
+        val `before`: kotlin.String, 
+        val `after`: kotlin.String) : Evidence()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEvidence : FfiConverterRustBuffer<Evidence>{
+    override fun read(buf: ByteBuffer): Evidence {
+        return when(buf.getInt()) {
+            1 -> Evidence.StateReadBack(
+                FfiConverterString.read(buf),
+                )
+            2 -> Evidence.OperationCompleted(
+                FfiConverterString.read(buf),
+                )
+            3 -> Evidence.LeftRunning(
+                FfiConverterString.read(buf),
+                )
+            4 -> Evidence.Relaunched(
+                FfiConverterLong.read(buf),
+                FfiConverterLong.read(buf),
+                )
+            5 -> Evidence.NewBootId(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: Evidence): ULong = when(value) {
+        is Evidence.StateReadBack -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`rawState`)
+            )
+        }
+        is Evidence.OperationCompleted -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`operation`)
+            )
+        }
+        is Evidence.LeftRunning -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`rawState`)
+            )
+        }
+        is Evidence.Relaunched -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterLong.allocationSize(value.`beforeMs`)
+                + FfiConverterLong.allocationSize(value.`afterMs`)
+            )
+        }
+        is Evidence.NewBootId -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`before`)
+                + FfiConverterString.allocationSize(value.`after`)
+            )
+        }
+    }
+
+    override fun write(value: Evidence, buf: ByteBuffer) {
+        when(value) {
+            is Evidence.StateReadBack -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`rawState`, buf)
+                Unit
+            }
+            is Evidence.OperationCompleted -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`operation`, buf)
+                Unit
+            }
+            is Evidence.LeftRunning -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`rawState`, buf)
+                Unit
+            }
+            is Evidence.Relaunched -> {
+                buf.putInt(4)
+                FfiConverterLong.write(value.`beforeMs`, buf)
+                FfiConverterLong.write(value.`afterMs`, buf)
+                Unit
+            }
+            is Evidence.NewBootId -> {
+                buf.putInt(5)
+                FfiConverterString.write(value.`before`, buf)
+                FfiConverterString.write(value.`after`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * What runs on every chosen host.
  */
 sealed class FanOutJob {
@@ -7883,6 +8595,52 @@ public object FfiConverterTypePlanStatus : FfiConverterRustBuffer<PlanStatus>{
 
 
 /**
+ * What can be done to a server's power.
+ */
+
+enum class PowerAction {
+    
+    /**
+     * A clean reboot through the OS (ACPI), where the provider offers one.
+     */
+    REBOOT,
+    /**
+     * A reset without the OS's cooperation. EC2 has none (its reboot turns hard by itself
+     * when the OS does not shut down within minutes): it refuses this.
+     */
+    HARD_REBOOT,
+    STOP,
+    START;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePowerAction: FfiConverterRustBuffer<PowerAction> {
+    override fun read(buf: ByteBuffer) = try {
+        PowerAction.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PowerAction) = 4UL
+
+    override fun write(value: PowerAction, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Which kind of value a query returned (`data.resultType`).
  */
 
@@ -8050,6 +8808,59 @@ public object FfiConverterTypeSecretInput : FfiConverterRustBuffer<SecretInput>{
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * A server's state, normalized across providers.
+ */
+
+enum class ServerStatus {
+    
+    RUNNING,
+    STOPPED,
+    /**
+     * Starting, booting, provisioning.
+     */
+    PENDING,
+    /**
+     * Shutting down (to stopped, or before termination).
+     */
+    STOPPING,
+    /**
+     * Deleted or being deleted: it cannot be started again (EC2 `terminated`).
+     */
+    TERMINATED,
+    /**
+     * A state paaf does not know; `raw_state` says what the provider said.
+     */
+    UNKNOWN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServerStatus: FfiConverterRustBuffer<ServerStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        ServerStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ServerStatus) = 4UL
+
+    override fun write(value: ServerStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -9442,6 +10253,38 @@ public object FfiConverterOptionalTypeProgressEvent: FfiConverterRustBuffer<Prog
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeRebootReport: FfiConverterRustBuffer<RebootReport?> {
+    override fun read(buf: ByteBuffer): RebootReport? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRebootReport.read(buf)
+    }
+
+    override fun allocationSize(value: RebootReport?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRebootReport.allocationSize(value)
+        }
+    }
+
+    override fun write(value: RebootReport?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRebootReport.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeTextSample: FfiConverterRustBuffer<TextSample?> {
     override fun read(buf: ByteBuffer): TextSample? {
         if (buf.get().toInt() == 0) {
@@ -9464,6 +10307,38 @@ public object FfiConverterOptionalTypeTextSample: FfiConverterRustBuffer<TextSam
         } else {
             buf.put(1)
             FfiConverterTypeTextSample.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeThreshold: FfiConverterRustBuffer<Threshold?> {
+    override fun read(buf: ByteBuffer): Threshold? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeThreshold.read(buf)
+    }
+
+    override fun allocationSize(value: Threshold?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeThreshold.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Threshold?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeThreshold.write(value, buf)
         }
     }
 }
@@ -9570,6 +10445,38 @@ public object FfiConverterOptionalTypeActionData: FfiConverterRustBuffer<ActionD
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeEvidence: FfiConverterRustBuffer<Evidence?> {
+    override fun read(buf: ByteBuffer): Evidence? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeEvidence.read(buf)
+    }
+
+    override fun allocationSize(value: Evidence?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeEvidence.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Evidence?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeEvidence.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeIncidentPhase: FfiConverterRustBuffer<IncidentPhase?> {
     override fun read(buf: ByteBuffer): IncidentPhase? {
         if (buf.get().toInt() == 0) {
@@ -9656,6 +10563,38 @@ public object FfiConverterOptionalTypeSecretInput: FfiConverterRustBuffer<Secret
         } else {
             buf.put(1)
             FfiConverterTypeSecretInput.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeServerStatus: FfiConverterRustBuffer<ServerStatus?> {
+    override fun read(buf: ByteBuffer): ServerStatus? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeServerStatus.read(buf)
+    }
+
+    override fun allocationSize(value: ServerStatus?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeServerStatus.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ServerStatus?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeServerStatus.write(value, buf)
         }
     }
 }
@@ -10154,6 +11093,34 @@ public object FfiConverterSequenceTypeIncidentEvent: FfiConverterRustBuffer<List
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeInventoryError: FfiConverterRustBuffer<List<InventoryError>> {
+    override fun read(buf: ByteBuffer): List<InventoryError> {
+        val len = buf.getInt()
+        return List<InventoryError>(len) {
+            FfiConverterTypeInventoryError.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<InventoryError>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeInventoryError.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<InventoryError>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeInventoryError.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeMatcher: FfiConverterRustBuffer<List<Matcher>> {
     override fun read(buf: ByteBuffer): List<Matcher> {
         val len = buf.getInt()
@@ -10434,6 +11401,62 @@ public object FfiConverterSequenceTypeSeries: FfiConverterRustBuffer<List<Series
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeServer: FfiConverterRustBuffer<List<Server>> {
+    override fun read(buf: ByteBuffer): List<Server> {
+        val len = buf.getInt()
+        return List<Server>(len) {
+            FfiConverterTypeServer.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Server>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeServer.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Server>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeServer.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeServerMetric: FfiConverterRustBuffer<List<ServerMetric>> {
+    override fun read(buf: ByteBuffer): List<ServerMetric> {
+        val len = buf.getInt()
+        return List<ServerMetric>(len) {
+            FfiConverterTypeServerMetric.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ServerMetric>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeServerMetric.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ServerMetric>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeServerMetric.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeSkippedField: FfiConverterRustBuffer<List<SkippedField>> {
     override fun read(buf: ByteBuffer): List<SkippedField> {
         val len = buf.getInt()
@@ -10536,6 +11559,34 @@ public object FfiConverterSequenceTypeTimelineEntry: FfiConverterRustBuffer<List
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeTimelineEntry.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeServerStatus: FfiConverterRustBuffer<List<ServerStatus>> {
+    override fun read(buf: ByteBuffer): List<ServerStatus> {
+        val len = buf.getInt()
+        return List<ServerStatus>(len) {
+            FfiConverterTypeServerStatus.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ServerStatus>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeServerStatus.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ServerStatus>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeServerStatus.write(it, buf)
         }
     }
 }

@@ -34,6 +34,7 @@ import dev.paaf.core.About
 import dev.paaf.core.ActionRecord
 import dev.paaf.core.AnnotationInput
 import dev.paaf.core.BackendFlags
+import dev.paaf.core.CachedInventory
 import dev.paaf.core.Confirmation
 import dev.paaf.core.Dashboard
 import dev.paaf.core.DashboardHit
@@ -46,6 +47,7 @@ import dev.paaf.core.FfiConverterTypeAbout
 import dev.paaf.core.FfiConverterTypeActionRecord
 import dev.paaf.core.FfiConverterTypeAnnotationInput
 import dev.paaf.core.FfiConverterTypeBackendFlags
+import dev.paaf.core.FfiConverterTypeCachedInventory
 import dev.paaf.core.FfiConverterTypeConfirmation
 import dev.paaf.core.FfiConverterTypeDashboard
 import dev.paaf.core.FfiConverterTypeDashboardHit
@@ -68,12 +70,15 @@ import dev.paaf.core.FfiConverterTypeIncident
 import dev.paaf.core.FfiConverterTypeIncidentDetail
 import dev.paaf.core.FfiConverterTypeIncidentEvent
 import dev.paaf.core.FfiConverterTypeIncidentInput
+import dev.paaf.core.FfiConverterTypeInventory
 import dev.paaf.core.FfiConverterTypeOfferedKey
 import dev.paaf.core.FfiConverterTypeOutputGroup
 import dev.paaf.core.FfiConverterTypeOverview
 import dev.paaf.core.FfiConverterTypePanelChart
 import dev.paaf.core.FfiConverterTypePanelData
 import dev.paaf.core.FfiConverterTypePhase
+import dev.paaf.core.FfiConverterTypePowerAction
+import dev.paaf.core.FfiConverterTypePowerOutcome
 import dev.paaf.core.FfiConverterTypeProgressEvent
 import dev.paaf.core.FfiConverterTypeQueryChart
 import dev.paaf.core.FfiConverterTypeQueryResult
@@ -82,6 +87,7 @@ import dev.paaf.core.FfiConverterTypeResolvedVariable
 import dev.paaf.core.FfiConverterTypeRunPlan
 import dev.paaf.core.FfiConverterTypeRunReport
 import dev.paaf.core.FfiConverterTypeRunbook
+import dev.paaf.core.FfiConverterTypeServerProgress
 import dev.paaf.core.FfiConverterTypeSilence
 import dev.paaf.core.FfiConverterTypeSourceAlerts
 import dev.paaf.core.FfiConverterTypeStepEvent
@@ -101,12 +107,15 @@ import dev.paaf.core.Incident
 import dev.paaf.core.IncidentDetail
 import dev.paaf.core.IncidentEvent
 import dev.paaf.core.IncidentInput
+import dev.paaf.core.Inventory
 import dev.paaf.core.OfferedKey
 import dev.paaf.core.OutputGroup
 import dev.paaf.core.Overview
 import dev.paaf.core.PanelChart
 import dev.paaf.core.PanelData
 import dev.paaf.core.Phase
+import dev.paaf.core.PowerAction
+import dev.paaf.core.PowerOutcome
 import dev.paaf.core.ProgressEvent
 import dev.paaf.core.QueryChart
 import dev.paaf.core.QueryResult
@@ -115,6 +124,7 @@ import dev.paaf.core.ResolvedVariable
 import dev.paaf.core.RunPlan
 import dev.paaf.core.RunReport
 import dev.paaf.core.Runbook
+import dev.paaf.core.ServerProgress
 import dev.paaf.core.Silence
 import dev.paaf.core.SourceAlerts
 import dev.paaf.core.StepEvent
@@ -132,6 +142,7 @@ import dev.paaf.core.RustBuffer as RustBufferAbout
 import dev.paaf.core.RustBuffer as RustBufferActionRecord
 import dev.paaf.core.RustBuffer as RustBufferAnnotationInput
 import dev.paaf.core.RustBuffer as RustBufferBackendFlags
+import dev.paaf.core.RustBuffer as RustBufferCachedInventory
 import dev.paaf.core.RustBuffer as RustBufferConfirmation
 import dev.paaf.core.RustBuffer as RustBufferDashboard
 import dev.paaf.core.RustBuffer as RustBufferDashboardHit
@@ -154,12 +165,15 @@ import dev.paaf.core.RustBuffer as RustBufferIncident
 import dev.paaf.core.RustBuffer as RustBufferIncidentDetail
 import dev.paaf.core.RustBuffer as RustBufferIncidentEvent
 import dev.paaf.core.RustBuffer as RustBufferIncidentInput
+import dev.paaf.core.RustBuffer as RustBufferInventory
 import dev.paaf.core.RustBuffer as RustBufferOfferedKey
 import dev.paaf.core.RustBuffer as RustBufferOutputGroup
 import dev.paaf.core.RustBuffer as RustBufferOverview
 import dev.paaf.core.RustBuffer as RustBufferPanelChart
 import dev.paaf.core.RustBuffer as RustBufferPanelData
 import dev.paaf.core.RustBuffer as RustBufferPhase
+import dev.paaf.core.RustBuffer as RustBufferPowerAction
+import dev.paaf.core.RustBuffer as RustBufferPowerOutcome
 import dev.paaf.core.RustBuffer as RustBufferProgressEvent
 import dev.paaf.core.RustBuffer as RustBufferQueryChart
 import dev.paaf.core.RustBuffer as RustBufferQueryResult
@@ -168,6 +182,7 @@ import dev.paaf.core.RustBuffer as RustBufferResolvedVariable
 import dev.paaf.core.RustBuffer as RustBufferRunPlan
 import dev.paaf.core.RustBuffer as RustBufferRunReport
 import dev.paaf.core.RustBuffer as RustBufferRunbook
+import dev.paaf.core.RustBuffer as RustBufferServerProgress
 import dev.paaf.core.RustBuffer as RustBufferSilence
 import dev.paaf.core.RustBuffer as RustBufferSourceAlerts
 import dev.paaf.core.RustBuffer as RustBufferStepEvent
@@ -801,6 +816,9 @@ internal interface UniffiCallbackInterfaceProgressListenerMethod0 : com.sun.jna.
 internal interface UniffiCallbackInterfaceStepListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBufferStepEvent.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceServerPowerListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`progress`: RustBufferServerProgress.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceAlertListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -885,6 +903,25 @@ internal open class UniffiVTableCallbackInterfaceStepListener(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onStep` = other.`onStep`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
+internal open class UniffiVTableCallbackInterfaceServerPowerListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onProgress`: UniffiCallbackInterfaceServerPowerListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onProgress`: UniffiCallbackInterfaceServerPowerListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceServerPowerListener(`uniffiFree`,`uniffiClone`,`onProgress`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceServerPowerListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onProgress` = other.`onProgress`
     }
 
 }
@@ -1079,6 +1116,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_annotate(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_cached_servers(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_cancel(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_dashboard(
@@ -1137,6 +1176,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_runbooks(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_server_power(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_servers(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_set_flag(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_set_secret(
@@ -1190,6 +1233,14 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_paaf_mobile_checksum_method_runoperation_result(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_steplistener_on_step(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_serverpoweroperation_is_finished(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_serverpoweroperation_result(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_subscription_cancel(
     ): Int
@@ -1271,6 +1322,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf(
@@ -1349,6 +1402,7 @@ internal object UniffiLib {
         uniffiCallbackInterfaceProgressListener.register(this)
         uniffiCallbackInterfaceProtectListener.register(this)
         uniffiCallbackInterfaceSecretStore.register(this)
+        uniffiCallbackInterfaceServerPowerListener.register(this)
         uniffiCallbackInterfaceStepListener.register(this)
         dev.paaf.core.uniffiEnsureInitialized()
         
@@ -1369,6 +1423,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_annotate(`ptr`: Long,`source`: RustBuffer.ByValue,`input`: RustBufferAnnotationInput.ByValue,
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_cached_servers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_paaf_cancel(`ptr`: Long,`actionId`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_paaf_mobile_fn_method_paaf_dashboard(`ptr`: Long,`source`: RustBuffer.ByValue,`uid`: RustBuffer.ByValue,`view`: RustBufferDashboardView.ByValue,
@@ -1426,6 +1482,10 @@ internal object UniffiLib {
     external fun uniffi_paaf_mobile_fn_method_paaf_run_runbook(`ptr`: Long,`name`: RustBuffer.ByValue,`runbook`: RustBuffer.ByValue,`confirmation`: RustBufferConfirmation.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_runbooks(`ptr`: Long,`name`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_server_power(`ptr`: Long,`account`: RustBuffer.ByValue,`server`: RustBuffer.ByValue,`action`: RustBufferPowerAction.ByValue,`confirmation`: RustBufferConfirmation.ByValue,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_servers(`ptr`: Long,`account`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_set_flag(`ptr`: Long,`target`: RustBufferFlagTarget.ByValue,`enabled`: Byte,`expected`: RustBufferFlagState.ByValue,`confirmation`: RustBufferConfirmation.ByValue,
     ): Long
@@ -1511,6 +1571,24 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_paaf_mobile_fn_method_steplistener_on_step(`ptr`: Long,`event`: RustBufferStepEvent.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_serverpowerlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_serverpowerlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_init_callback_vtable_serverpowerlistener(`vtable`: UniffiVTableCallbackInterfaceServerPowerListener,
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress(`ptr`: Long,`progress`: RustBufferServerProgress.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_clone_serverpoweroperation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_paaf_mobile_fn_free_serverpoweroperation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_serverpoweroperation_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_serverpoweroperation_is_finished(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_paaf_mobile_fn_method_serverpoweroperation_result(`ptr`: Long,
+    ): Long
     external fun uniffi_paaf_mobile_fn_clone_subscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_free_subscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1646,6 +1724,8 @@ internal object UniffiLib {
     external fun uniffi_paaf_mobile_fn_method_onboardingscreen_add_host(`ptr`: Long,`input`: RustBufferHostInput.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_paaf_mobile_fn_method_onboardingscreen_dismiss_host_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_onboardingscreen_import_qr(`ptr`: Long,`payload`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_paaf_mobile_fn_method_onboardingscreen_import_toml(`ptr`: Long,`toml`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1852,6 +1932,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_annotate() and 0xFFFF) != 5039) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_cached_servers() and 0xFFFF) != 51580) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_cancel() and 0xFFFF) != 7407) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1939,6 +2022,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_runbooks() and 0xFFFF) != 20379) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_server_power() and 0xFFFF) != 48236) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_servers() and 0xFFFF) != 29773) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_set_flag() and 0xFFFF) != 52366) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -2018,6 +2107,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() and 0xFFFF) != 40830) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() and 0xFFFF) != 44435) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() and 0xFFFF) != 13739) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_is_finished() and 0xFFFF) != 10606) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_result() and 0xFFFF) != 52067) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() and 0xFFFF) != 63128) {
@@ -2140,7 +2241,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() and 0xFFFF) != 30946) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() and 0xFFFF) != 35166) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr() and 0xFFFF) != 65036) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() and 0xFFFF) != 54167) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_paaf() and 0xFFFF) != 8571) {
@@ -6660,7 +6764,15 @@ public interface OnboardingScreenInterface {
     fun `dismissHostKey`()
     
     /**
-     * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+     * Imports a config from a QR code's payload (`paaf config qr`; the format is
+     * paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
+     * config; a payload that is not one, damaged or too large is refused with its error and
+     * changes nothing.
+     */
+    fun `importQr`(`payload`: kotlin.String)
+    
+    /**
+     * Imports a config pasted (or read from a file) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */
     fun `importToml`(`toml`: kotlin.String)
@@ -6849,7 +6961,26 @@ open class OnboardingScreen: Disposable, AutoCloseable, OnboardingScreenInterfac
 
     
     /**
-     * Imports a config pasted (or read from a file or a QR code) as TOML: validated, then
+     * Imports a config from a QR code's payload (`paaf config qr`; the format is
+     * paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
+     * config; a payload that is not one, damaged or too large is refused with its error and
+     * changes nothing.
+     */override fun `importQr`(`payload`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_onboardingscreen_import_qr(
+        it,
+        
+        FfiConverterString.lower(`payload`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Imports a config pasted (or read from a file) as TOML: validated, then
      * written over the config file; refused with the error shown when paaf rejects it.
      */override fun `importToml`(`toml`: kotlin.String)
         = 
@@ -7776,6 +7907,12 @@ public interface PaafInterface {
     suspend fun `annotate`(`source`: kotlin.String?, `input`: AnnotationInput): kotlin.Long
     
     /**
+     * The server list of the last full listing, with when it was read (none before the
+     * first): what the app shows at once on start while `servers` asks the clouds again.
+     */
+    fun `cachedServers`(): CachedInventory?
+    
+    /**
      * Cancels the long action `action_id` (from its progress events); false when none runs.
      */
     fun `cancel`(`actionId`: kotlin.Long): kotlin.Boolean
@@ -7932,6 +8069,19 @@ public interface PaafInterface {
      * The runbooks in the host's runbook directory.
      */
     suspend fun `runbooks`(`name`: kotlin.String): List<Runbook>
+    
+    /**
+     * Starts a reboot, stop or start of a server (id or name; in `account` when given): each
+     * read of its state goes to `listener` until the provider reports the final one; the
+     * returned operation gives the outcome and stops waiting when cancelled or dropped.
+     */
+    fun `serverPower`(`account`: kotlin.String?, `server`: kotlin.String, `action`: PowerAction, `confirmation`: Confirmation, `listener`: ServerPowerListener): ServerPowerOperation
+    
+    /**
+     * Every server of every cloud account (or only `account`), read concurrently; an account
+     * or region that fails is an error row beside the others.
+     */
+    suspend fun `servers`(`account`: kotlin.String?): Inventory
     
     /**
      * Turns the flag on or off in one environment if it is still `expected` (the state shown
@@ -8218,6 +8368,23 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         PaafException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * The server list of the last full listing, with when it was read (none before the
+     * first): what the app shows at once on start while `servers` asks the clouds again.
+     */override fun `cachedServers`(): CachedInventory? {
+            return FfiConverterOptionalTypeCachedInventory.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_cached_servers(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -8876,6 +9043,55 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterSequenceTypeRunbook.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Starts a reboot, stop or start of a server (id or name; in `account` when given): each
+     * read of its state goes to `listener` until the provider reports the final one; the
+     * returned operation gives the outcome and stops waiting when cancelled or dropped.
+     */override fun `serverPower`(`account`: kotlin.String?, `server`: kotlin.String, `action`: PowerAction, `confirmation`: Confirmation, `listener`: ServerPowerListener): ServerPowerOperation {
+            return FfiConverterTypeServerPowerOperation.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_server_power(
+        it,
+        
+        FfiConverterOptionalString.lower(`account`),
+        FfiConverterString.lower(`server`),
+        FfiConverterTypePowerAction.lower(`action`),
+        FfiConverterTypeConfirmation.lower(`confirmation`),
+        FfiConverterTypeServerPowerListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Every server of every cloud account (or only `account`), read concurrently; an account
+     * or region that fails is an error row beside the others.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `servers`(`account`: kotlin.String?) : Inventory {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_servers(
+                uniffiHandle,
+                
+        FfiConverterOptionalString.lower(`account`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferInventory.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeInventory.lift(it) },
         // Error FFI converter
         PaafException.ErrorHandler,
     )
@@ -11366,6 +11582,645 @@ public object FfiConverterTypeSecretStore: FfiConverter<SecretStore, Long> {
     override fun allocationSize(value: SecretStore) = 8UL
 
     override fun write(value: SecretStore, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Implemented by the app: receives every read of the server while a power action waits
+ * for its final state, in order, on a paaf thread (post to the UI thread from there).
+ */
+public interface ServerPowerListener {
+    
+    fun `onProgress`(`progress`: ServerProgress)
+    
+    companion object
+}
+
+/**
+ * Implemented by the app: receives every read of the server while a power action waits
+ * for its final state, in order, on a paaf thread (post to the UI thread from there).
+ */
+open class ServerPowerListenerImpl: Disposable, AutoCloseable, ServerPowerListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_serverpowerlistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_serverpowerlistener(handle, status)
+        }
+    }
+
+    override fun `onProgress`(`progress`: ServerProgress)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress(
+        it,
+        
+        FfiConverterTypeServerProgress.lower(`progress`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceServerPowerListener {
+    internal object `onProgress`: UniffiCallbackInterfaceServerPowerListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`progress`: RustBufferServerProgress.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeServerPowerListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onProgress`(
+                    FfiConverterTypeServerProgress.lift(`progress`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeServerPowerListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeServerPowerListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceServerPowerListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onProgress`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_paaf_mobile_fn_init_callback_vtable_serverpowerlistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServerPowerListener: FfiConverter<ServerPowerListener, Long> {
+    internal val handleMap = UniffiHandleMap<ServerPowerListener>()
+
+    override fun lower(value: ServerPowerListener): Long {
+        if (value is ServerPowerListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): ServerPowerListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ServerPowerListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): ServerPowerListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ServerPowerListener) = 8UL
+
+    override fun write(value: ServerPowerListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A power action on a cloud server under way. `result()` waits until the provider reports
+ * the final state; `cancel()` — or dropping the handle — stops waiting (the provider may
+ * still carry the action out) and `result()` reports `cancelled`.
+ */
+public interface ServerPowerOperationInterface {
+    
+    /**
+     * Stops waiting (see the type's documentation).
+     */
+    fun `cancel`()
+    
+    /**
+     * True once the action has ended, however it ended.
+     */
+    fun `isFinished`(): kotlin.Boolean
+    
+    /**
+     * Waits until the server is in the action's final state (or the action failed).
+     */
+    suspend fun `result`(): PowerOutcome
+    
+    companion object
+}
+
+/**
+ * A power action on a cloud server under way. `result()` waits until the provider reports
+ * the final state; `cancel()` — or dropping the handle — stops waiting (the provider may
+ * still carry the action out) and `result()` reports `cancelled`.
+ */
+open class ServerPowerOperation: Disposable, AutoCloseable, ServerPowerOperationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_paaf_mobile_fn_free_serverpoweroperation(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_paaf_mobile_fn_clone_serverpoweroperation(handle, status)
+        }
+    }
+
+    
+    /**
+     * Stops waiting (see the type's documentation).
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * True once the action has ended, however it ended.
+     */override fun `isFinished`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_is_finished(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Waits until the server is in the action's final state (or the action failed).
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `result`() : PowerOutcome {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_serverpoweroperation_result(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferPowerOutcome.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePowerOutcome.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServerPowerOperation: FfiConverter<ServerPowerOperation, Long> {
+    override fun lower(value: ServerPowerOperation): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ServerPowerOperation {
+        return ServerPowerOperation(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ServerPowerOperation {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ServerPowerOperation) = 8UL
+
+    override fun write(value: ServerPowerOperation, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -14382,6 +15237,38 @@ public object FfiConverterOptionalTypePaaf: FfiConverterRustBuffer<Paaf?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeCachedInventory: FfiConverterRustBuffer<CachedInventory?> {
+    override fun read(buf: ByteBuffer): CachedInventory? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCachedInventory.read(buf)
+    }
+
+    override fun allocationSize(value: CachedInventory?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCachedInventory.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CachedInventory?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCachedInventory.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeErrorInfo: FfiConverterRustBuffer<ErrorInfo?> {
     override fun read(buf: ByteBuffer): ErrorInfo? {
         if (buf.get().toInt() == 0) {
@@ -15447,6 +16334,16 @@ public object FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer<List
         }
     }
 }
+
+
+
+
+
+
+
+
+
+
 
 
 
