@@ -600,6 +600,120 @@ if paaf intent open "$url" --yes --json > again.json 2> again.err; then exit 9; 
     );
 }
 
+/// `paaf relay pair --webpush-subscription`: the CLI reads the subscription's JSON as
+/// `PushSubscription.toJSON()` gives it (https://www.w3.org/TR/push-api/#dom-pushsubscription-tojson),
+/// refuses bad keys and tokens with a clear error, and the relay then lists the device's
+/// endpoint as web-push without its capability URL or auth secret anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_pairs_a_web_push_subscription_and_no_listing_shows_its_secrets() {
+    let push = MockServer::start().await;
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    let dir = world.dir.path();
+    let (vapid_key, _, _) = p256_key(dir, "vapid");
+    let (_, _, p256dh) = p256_key(dir, "subscriber");
+    let auth = b64url(&rand::random::<[u8; 16]>());
+    let delivery = format!(
+        "\n[delivery.webpush]\npush_services = [\"{}\"]\nvapid_key_env = \"T_VAPID\"\nsubject = \"mailto:oncall@example.com\"\n",
+        push.uri()
+    );
+    let vapid_pem = std::fs::read_to_string(&vapid_key).unwrap();
+    let relay = start_relay_with(
+        dir,
+        &world.config_path(),
+        100,
+        &delivery,
+        &[("T_VAPID", &vapid_pem), ("PAAF_RELAY_LOG", "debug")],
+    );
+    let capability = "/wpush/v2/gAAAAABcli-phone-capability";
+    let subscription = |auth: &str| {
+        json!({
+            "endpoint": format!("{}{capability}", push.uri()),
+            "expirationTime": null,
+            "keys": {"p256dh": b64url(&p256dh), "auth": auth},
+        })
+        .to_string()
+    };
+    std::fs::write(dir.join("sub.json"), subscription(&auth)).unwrap();
+    std::fs::write(dir.join("short.json"), subscription(&auth[..16])).unwrap();
+    let script = r#"set -e
+if timeout 20 paaf relay pair "$RELAY" --webpush-subscription short.json > short.out 2> short.err; then exit 7; fi
+if timeout 20 paaf relay pair "$RELAY" --apns-token 74-0f > apns.out 2> apns.err; then exit 8; fi
+if paaf relay pair "$RELAY" --ntfy https://ntfy.example.com/t --apns-token 74 > two.out 2> two.err; then exit 9; fi
+echo paired-bad > progress
+timeout 20 paaf relay pair "$RELAY" --webpush-subscription - --json < sub.json > pair.json
+echo paired > progress
+timeout 20 paaf relay status --json > status.json
+timeout 20 paaf relay status > status.txt
+"#;
+    let bin_dir = paaf_tests::paaf_bin().parent().unwrap().to_path_buf();
+    let mut device = std::process::Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", script])
+        .current_dir(dir)
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("PAAF_CONFIG", world.config_path())
+        .env("PAAF_KEYRING", "keyutils")
+        .env("PAAF_RELAY_PAIRING_TOKEN", PAIRING_TOKEN)
+        .env("RELAY", relay.url())
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .spawn()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || device.wait().unwrap())
+        .await
+        .unwrap();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    assert!(
+        status.success(),
+        "device script: {status}; {}; {}{}{}",
+        read("progress"),
+        read("short.err"),
+        read("apns.err"),
+        read("two.err")
+    );
+    assert!(
+        read("short.err").contains("keys.auth is 12 bytes, not the 16-byte authentication secret"),
+        "{}",
+        read("short.err")
+    );
+    assert!(
+        read("apns.err").contains("hexadecimal"),
+        "{}",
+        read("apns.err")
+    );
+    assert!(
+        read("two.err").contains("cannot be used with"),
+        "{}",
+        read("two.err")
+    );
+
+    let shown: Value = serde_json::from_str(&read("status.json")).unwrap();
+    assert_eq!(shown["device"]["push"], "web-push", "{shown}");
+    assert_eq!(shown["device"]["push_failures"], 0, "{shown}");
+    assert!(read("status.txt").contains("web-push push endpoint working"));
+    let listings = [
+        ("pair", read("pair.json")),
+        ("status --json", read("status.json")),
+        ("status", read("status.txt")),
+        ("short.err", read("short.err")),
+        ("metrics", metrics_page(&relay).await),
+        ("relay log", read("relay.log")),
+    ];
+    for (what, text) in listings {
+        assert!(
+            !text.contains(&auth[..16]),
+            "the auth secret in {what}: {text}"
+        );
+        assert!(
+            !text.contains(capability),
+            "the endpoint URL in {what}: {text}"
+        );
+    }
+}
+
 /// A playbook that reboots `web-2` when "CPU Usage High" fires.
 const REBOOT_TEAM: &str = r#"[[hosts]]
 name = "web-2"
