@@ -112,13 +112,22 @@ impl PushEndpoint {
         })
     }
 
+    /// Whether `token` looks like an APNs device token: hex (Apple does not fix its length).
+    /// The device checks it when pairing and the relay again when it accepts the pairing.
+    pub fn check_apns_token(token: &str) -> std::result::Result<(), &'static str> {
+        if token.is_empty() || token.len() > 200 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(
+                "an APNs device token is 1 to 200 hexadecimal digits (the app's deviceToken as hex)",
+            );
+        }
+        Ok(())
+    }
+
     /// The APNs endpoint of the paaf iOS app's device `token` (hex digits).
     pub fn apns(token: &str) -> Result<PushEndpoint> {
-        if token.is_empty() || token.len() > 200 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(Error::InvalidInput {
-                message: "an APNs device token is 1 to 200 hexadecimal digits (the app's deviceToken as hex)".into(),
-            });
-        }
+        Self::check_apns_token(token).map_err(|message| Error::InvalidInput {
+            message: message.into(),
+        })?;
         Ok(PushEndpoint::Apns {
             token: token.to_string(),
         })

@@ -23,7 +23,7 @@ use super::PushError;
 use crate::config::{ApnsConfig, secret_from_env};
 use crate::store::PushKind;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use paaf_core::intent::relay_client::IntentNotice;
+use paaf_core::intent::relay_client::{IntentNotice, PushEndpoint};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
@@ -61,12 +61,10 @@ impl std::fmt::Debug for Apns {
     }
 }
 
-/// Whether `token` looks like an APNs device token: hex (Apple does not fix its length).
+/// Whether `token` looks like an APNs device token: the core's rule, which the device
+/// already applied when pairing.
 pub fn check_device_token(token: &str) -> Result<(), String> {
-    if token.is_empty() || token.len() > 200 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err("an APNs device token is 1 to 200 hexadecimal digits".into());
-    }
-    Ok(())
+    PushEndpoint::check_apns_token(token).map_err(String::from)
 }
 
 impl Apns {
