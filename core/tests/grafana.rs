@@ -18,7 +18,7 @@ use paaf_core::monitor::prometheus::AlertState;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{assert_error, given, serve, serve_expected};
+use support::{assert_error, given, serve, serve_expected, start_expecting, start_serving};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -130,7 +130,6 @@ fn queries_of(request: &Request) -> Vec<Value> {
 /// folder_dashboard_search/#search-folders-and-dashboards
 #[tokio::test]
 async fn search_sends_every_filter_and_reads_hits() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!([
             {"id": 163, "uid": "rYdddlPWk", "title": "Node Exporter Full", "uri": "db/node-exporter-full",
              "url": "/d/rYdddlPWk/node-exporter-full", "slug": "", "type": "dash-db",
@@ -140,7 +139,7 @@ async fn search_sends_every_filter_and_reads_hits() {
              "url": "/d/k8s_views_nodes/kubernetes-views-nodes", "type": "dash-db", "tags": [],
              "isStarred": false}
         ]));
-    serve_expected(&server, given("GET", "/api/search?type=dash-db&query=node&tag=prod&starred=true&folderUIDs=k8s&limit=50&page=2").and(bearer()), served, 1).await;
+    let server = start_expecting(given("GET", "/api/search?type=dash-db&query=node&tag=prod&starred=true&folderUIDs=k8s&limit=50&page=2").and(bearer()), served, 1).await;
     let query = SearchQuery {
         query: Some("node".into()),
         tags: vec!["prod".into()],
@@ -165,13 +164,11 @@ async fn search_sends_every_filter_and_reads_hits() {
 /// query variables chained on each other, a custom variable) opened and one panel queried.
 #[tokio::test]
 async fn a_dashboard_opens_with_variables_resolved_through_the_data_source_and_a_panel_queries() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(dashboard_body(
         "dotdc-k8s-views-nodes.json",
         "/d/k8s_views_nodes/kubernetes-views-nodes",
     ));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/api/dashboards/uid/k8s_views_nodes").and(bearer()),
         served,
         1,
@@ -275,13 +272,11 @@ async fn a_dashboard_opens_with_variables_resolved_through_the_data_source_and_a
 /// a panel nested in a collapsed row, a legacy `"$datasource"` name, and `interval` variables.
 #[tokio::test]
 async fn a_panel_in_a_collapsed_row_is_queried_with_interval_variables_and_a_legacy_datasource() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(dashboard_body(
         "kubernetes-mixin-networking-cluster-total.json",
         "/d/ff635a025bcfea7bc3dd4f508990a3e9/kubernetes-networking-cluster",
     ));
-    serve(
-        &server,
+    let server = start_serving(
         given(
             "GET",
             "/api/dashboards/uid/ff635a025bcfea7bc3dd4f508990a3e9",
@@ -437,7 +432,6 @@ async fn ds_query_keeps_several_frames_beside_a_per_query_error() {
 /// (alerting_provisioning and https://prometheus.io/docs/prometheus/latest/querying/api/#alerts).
 #[tokio::test]
 async fn firing_grafana_managed_alerts_are_read() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"status": "success", "data": {"alerts": [
             {"labels": {"alertname": "CheckoutErrors", "grafana_folder": "Shop", "instance": "web-2"},
              "annotations": {"summary": "5xx over 5%"}, "state": "Alerting",
@@ -445,8 +439,7 @@ async fn firing_grafana_managed_alerts_are_read() {
             {"labels": {"alertname": "DiskSlow"}, "annotations": {}, "state": "Pending",
              "activeAt": "2023-11-14T22:10:00Z", "value": "1e+00"}
         ]}}));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/api/prometheus/grafana/api/v1/alerts").and(bearer()),
         served,
         1,
@@ -548,10 +541,9 @@ async fn annotations_are_created_org_wide_and_on_a_panel() {
 
     // A 500 on a create is reported, not sent twice; the annotation may have been saved before
     // the failure, so its outcome is unknown (the HTTP client's one failure policy).
-    let failing = MockServer::start().await;
     let served =
         ResponseTemplate::new(500).set_body_json(json!({"message": "Failed to save annotation"}));
-    serve_expected(&failing, given("POST", "/api/annotations"), served, 1).await;
+    let failing = start_expecting(given("POST", "/api/annotations"), served, 1).await;
     let e = grafana(&failing).annotate(&org).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
 }
@@ -687,9 +679,8 @@ async fn error_statuses_become_typed_errors_without_the_token() {
         ),
     ];
     for (status, body, code) in cases {
-        let server = MockServer::start().await;
         let served = ResponseTemplate::new(status).set_body_json(body);
-        serve(&server, given("GET", "/api/dashboards/uid/nope"), served).await;
+        let server = start_serving(given("GET", "/api/dashboards/uid/nope"), served).await;
         let g = grafana_with(
             &server,
             Limits {
@@ -729,9 +720,8 @@ async fn rate_limits_are_waited_out_or_reported() {
     );
     assert!(started.elapsed() >= Duration::from_millis(900));
 
-    let slow = MockServer::start().await;
     let served = ResponseTemplate::new(429).insert_header("retry-after", "120");
-    serve_expected(&slow, given("GET", "/api/search"), served, 1).await;
+    let slow = start_expecting(given("GET", "/api/search"), served, 1).await;
     let e = grafana(&slow)
         .search(&SearchQuery::default())
         .await
@@ -742,11 +732,10 @@ async fn rate_limits_are_waited_out_or_reported() {
 /// A Grafana that does not answer within the request budget.
 #[tokio::test]
 async fn a_slow_grafana_times_out() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200)
         .set_body_json(json!([]))
         .set_delay(Duration::from_secs(3));
-    serve(&server, given("GET", "/api/search"), served).await;
+    let server = start_serving(given("GET", "/api/search"), served).await;
     let g = grafana_with(
         &server,
         Limits {
@@ -762,9 +751,8 @@ async fn a_slow_grafana_times_out() {
 /// A 200 that is not the documented JSON (a login page behind a proxy, a cut body).
 #[tokio::test]
 async fn malformed_json_is_a_malformed_response() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("<html><body>Sign in</body></html>");
-    serve(&server, given("GET", "/api/search"), served).await;
+    let server = start_serving(given("GET", "/api/search"), served).await;
     let served =
         ResponseTemplate::new(200).set_body_string("{\"dashboard\": {\"panels\": [{\"id\": 1,");
     serve(&server, given("GET", "/api/dashboards/uid/cut"), served).await;
@@ -783,12 +771,11 @@ async fn malformed_json_is_a_malformed_response() {
 /// dashboard still opens; literal uids are used and unresolvable variables say why.
 #[tokio::test]
 async fn a_dashboard_opens_when_data_sources_cannot_be_listed() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(dashboard_body(
         "kubernetes-mixin-k8s-resources-cluster-legacy-rows-schema14.json",
         "/d/legacy/kubernetes-compute-resources-cluster",
     ));
-    serve(&server, given("GET", "/api/dashboards/uid/legacy"), served).await;
+    let server = start_serving(given("GET", "/api/dashboards/uid/legacy"), served).await;
     let served = ResponseTemplate::new(403).set_body_json(json!({"message": "Permission denied"}));
     serve(&server, given("GET", "/api/datasources"), served).await;
     let d = grafana(&server)

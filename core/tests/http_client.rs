@@ -12,7 +12,7 @@ use paaf_core::ErrorCode;
 use paaf_core::http::{HttpAuth, Limits, Method, Request, Retry, Service};
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
-use support::{assert_error, given, serve, serve_expected};
+use support::{assert_error, given, serve_expected, start_expecting, start_serving};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -55,10 +55,8 @@ fn post(path: &str) -> Request {
 
 #[tokio::test]
 async fn a_get_sends_the_token_and_query_and_decodes_json() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(serde_json::json!([{"uid": "x"}]));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/api/search?query=checkout")
             .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
         served,
@@ -74,9 +72,8 @@ async fn a_get_sends_the_token_and_query_and_decodes_json() {
 
 #[tokio::test]
 async fn a_base_url_with_a_path_keeps_it() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("{}");
-    serve_expected(&server, given("GET", "/grafana/api/health"), served, 1).await;
+    let server = start_expecting(given("GET", "/grafana/api/health"), served, 1).await;
     let s = Service::new(
         "g",
         &format!("{}/grafana", server.uri()),
@@ -115,9 +112,8 @@ async fn a_get_is_retried_after_a_503_honouring_retry_after() {
 /// (the one failure policy: a request that is not idempotent + a 5xx).
 #[tokio::test]
 async fn a_post_is_never_retried_after_a_5xx() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(502).set_body_string("bad gateway");
-    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
+    let server = start_expecting(Mock::given(method("POST")), served, 1).await;
     let e = refused(&server, post("api/annotations")).await;
     assert_error(
         &e,
@@ -146,23 +142,15 @@ async fn a_post_refused_with_429_is_sent_again_after_retry_after() {
 
 #[tokio::test]
 async fn a_retry_after_longer_than_paaf_waits_is_reported_as_rate_limited() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(429).insert_header("retry-after", "3600");
-    serve_expected(&server, Mock::given(method("GET")), served, 1).await;
+    let server = start_expecting(Mock::given(method("GET")), served, 1).await;
     let e = refused(&server, Request::get("api/x")).await;
     assert_error(&e, ErrorCode::RateLimited, &["retry after 3600s"]);
 }
 
 #[tokio::test]
 async fn retries_stop_after_the_attempt_limit() {
-    let server = MockServer::start().await;
-    serve_expected(
-        &server,
-        Mock::given(method("GET")),
-        ResponseTemplate::new(500),
-        3,
-    )
-    .await;
+    let server = start_expecting(Mock::given(method("GET")), ResponseTemplate::new(500), 3).await;
     let e = refused(&server, Request::get("api/x")).await;
     assert_eq!(e.code(), ErrorCode::ServiceFailed);
 }
@@ -195,18 +183,16 @@ async fn statuses_become_typed_errors_that_say_what_to_check() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("x".repeat(100 * 1024));
-    serve(&server, Mock::given(method("GET")), served).await;
+    let server = start_serving(Mock::given(method("GET")), served).await;
     let e = refused(&server, Request::get("api/x")).await;
     assert_eq!(e.code(), ErrorCode::ResponseTooLarge);
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_a_malformed_response_without_the_body() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("<html>login page</html>");
-    serve(&server, Mock::given(method("GET")), served).await;
+    let server = start_serving(Mock::given(method("GET")), served).await;
     let e = service(&server)
         .get_json::<serde_json::Value>(Request::get("api/x"))
         .await
@@ -217,9 +203,8 @@ async fn a_body_that_is_not_json_is_a_malformed_response_without_the_body() {
 
 #[tokio::test]
 async fn a_slow_get_times_out_in_the_request_phase() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_delay(Duration::from_secs(5));
-    serve(&server, Mock::given(method("GET")), served).await;
+    let server = start_serving(Mock::given(method("GET")), served).await;
     let mut l = limits();
     l.max_attempts = 1;
     let s = Service::new("prom", &server.uri(), HttpAuth::None, l).unwrap();
@@ -229,9 +214,8 @@ async fn a_slow_get_times_out_in_the_request_phase() {
 
 #[tokio::test]
 async fn a_slow_post_is_an_unknown_outcome_and_is_not_sent_twice() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_delay(Duration::from_secs(5));
-    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
+    let server = start_expecting(Mock::given(method("POST")), served, 1).await;
     let e = refused(&server, post("api/power/reboot")).await;
     assert_error(&e, ErrorCode::OutcomeUnknown, &["check the target"]);
 }
@@ -275,9 +259,8 @@ async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
 /// went to the plain-HTTP server with the token.
 #[tokio::test]
 async fn a_path_that_leads_to_another_host_is_refused_before_sending() {
-    let other = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("{}");
-    serve(&other, Mock::given(method("GET")), served).await;
+    let other = start_serving(Mock::given(method("GET")), served).await;
     let service = Service::new(
         "svc",
         "https://127.0.0.1:1",

@@ -85,6 +85,26 @@ pub async fn serve_expected(
     mock.respond_with(answer).expect(times).mount(server).await;
 }
 
+/// A new mock server whose first mock is `mock`, answered with `answer` however often it is
+/// asked ([`serve`]).
+pub async fn start_serving(mock: MockBuilder, answer: impl Respond + 'static) -> MockServer {
+    let server = MockServer::start().await;
+    serve(&server, mock, answer).await;
+    server
+}
+
+/// A new mock server whose first mock is `mock`, answered with `answer` and asked exactly
+/// `times` times ([`serve_expected`]).
+pub async fn start_expecting(
+    mock: MockBuilder,
+    answer: impl Respond + 'static,
+    times: u64,
+) -> MockServer {
+    let server = MockServer::start().await;
+    serve_expected(&server, mock, answer, times).await;
+    server
+}
+
 /// Fails unless `e` is a `code` error whose message says each of `words`.
 #[track_caller]
 pub fn assert_error(e: &paaf_core::Error, code: paaf_core::ErrorCode, words: &[&str]) {

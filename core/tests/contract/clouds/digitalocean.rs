@@ -14,7 +14,7 @@
 
 use super::{CloudMock, RebootMock, by_status, connected, fast, followed, mount_reads};
 use crate::support::assert_error;
-use crate::support::{changes, given, serve, serve_expected};
+use crate::support::{changes, given, serve_expected, start_expecting, start_serving};
 use paaf_core::cloud::digitalocean::DigitalOcean;
 use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::{CancellationToken, ErrorCode};
@@ -128,7 +128,6 @@ fn error(status: u16, id: &str, message: &str) -> ResponseTemplate {
 // droplets_list: every page is read, `per_page=200&page=N`, the token as Bearer.
 #[tokio::test]
 async fn listing_reads_every_page() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
             "droplets": [droplet(3164444, "web-1", "nyc3", "active"), droplet(3164459, "db-1", "ams3", "off")],
             "links": {"pages": {
@@ -137,8 +136,7 @@ async fn listing_reads_every_page() {
             }},
             "meta": {"total": 3}
         }));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/v2/droplets?per_page=200&page=1")
             .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
         served,
@@ -208,10 +206,8 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
         ),
     ];
     for (power, kind, states, target) in cases {
-        let server = MockServer::start().await;
         let served = ResponseTemplate::new(201).set_body_json(action("in-progress", kind));
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", ACTIONS)
                 .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
                 .and(header("content-type", "application/json"))
@@ -265,9 +261,8 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
 // the droplet and what to do.
 #[tokio::test]
 async fn an_errored_action_is_an_error_naming_the_droplet() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action("in-progress", "shutdown"));
-    serve_expected(&server, given("POST", ACTIONS), served, 1).await;
+    let server = start_expecting(given("POST", ACTIONS), served, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(action("errored", "shutdown"));
     serve_expected(&server, given("GET", ACTION), served, 1).await;
     let e = followed(&account(&server), "nyc3", DROPLET, PowerAction::Stop)
@@ -288,11 +283,10 @@ async fn an_errored_action_is_an_error_naming_the_droplet() {
 // Retry-After is read again no sooner than asked.
 #[tokio::test]
 async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200)
         .set_body_json(action("in-progress", "reboot"))
         .insert_header("retry-after", "1");
-    serve(&server, given("GET", ACTION), served).await;
+    let server = start_serving(given("GET", ACTION), served).await;
     let do_ = account(&server);
     let accepted = paaf_core::cloud::Accepted {
         action: PowerAction::Reboot,
@@ -330,13 +324,12 @@ async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
 // 422: an action of the droplet has not finished (it is locked): a conflict, sent once.
 #[tokio::test]
 async fn an_action_on_a_locked_droplet_is_a_conflict() {
-    let server = MockServer::start().await;
     let served = error(
         422,
         "unprocessable_entity",
         "Droplet already has a pending event.",
     );
-    serve_expected(&server, given("POST", ACTIONS), served, 1).await;
+    let server = start_expecting(given("POST", ACTIONS), served, 1).await;
     let e = account(&server)
         .power("nyc3", DROPLET, PowerAction::Start)
         .await
@@ -347,9 +340,8 @@ async fn an_action_on_a_locked_droplet_is_a_conflict() {
 // A body that is not the documented JSON: malformed-response, for a list and an action.
 #[tokio::test]
 async fn malformed_answers_are_malformed_responses() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("<html>login</html>");
-    serve(&server, given("GET", "/v2/droplets"), served).await;
+    let server = start_serving(given("GET", "/v2/droplets"), served).await;
     let served =
         ResponseTemplate::new(201).set_body_json(json!({"action": {"status": "in-progress"}}));
     serve_expected(&server, given("POST", ACTIONS), served, 1).await;

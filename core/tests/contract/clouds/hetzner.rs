@@ -7,7 +7,7 @@
 
 use super::{CloudMock, RebootMock, by_status, fast, followed, limits, mount_reads};
 use crate::support::assert_error;
-use crate::support::{given, serve, serve_expected};
+use crate::support::{given, serve, serve_expected, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
 use paaf_core::cloud::{
@@ -172,7 +172,6 @@ fn error_body(code: &str, message: &str) -> Value {
 /// `per_page`, then `meta.pagination.next_page` until it is null.
 #[tokio::test]
 async fn lists_every_page_of_servers() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(page(
         vec![
             server_body(42, "web-1", "running", "fsn1"),
@@ -181,8 +180,7 @@ async fn lists_every_page_of_servers() {
         1,
         Some(2),
     ));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/v1/servers?page=1&per_page=50")
             .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
         served,
@@ -262,11 +260,9 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
             "running",
         ),
     ] {
-        let server = MockServer::start().await;
         let served =
             ResponseTemplate::new(201).set_body_json(action(13, command, "running", Value::Null));
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", format!("/v1/servers/42/actions/{verb}"))
                 .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
             served,
@@ -327,20 +323,13 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
 /// fails the power action, naming the server and Hetzner's error.
 #[tokio::test]
 async fn a_failed_action_is_an_error_naming_the_server() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action(
         13,
         "start_server",
         "running",
         Value::Null,
     ));
-    serve_expected(
-        &server,
-        given("POST", "/v1/servers/42/actions/poweron"),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", "/v1/servers/42/actions/poweron"), served, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(action(
         13,
         "start_server",
@@ -362,20 +351,13 @@ async fn a_failed_action_is_an_error_naming_the_server() {
 /// cancelled, before reading it.
 #[tokio::test]
 async fn cancelling_ends_the_wait_for_an_action() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action(
         13,
         "reboot_server",
         "running",
         Value::Null,
     ));
-    serve_expected(
-        &server,
-        given("POST", "/v1/servers/42/actions/reboot"),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", "/v1/servers/42/actions/reboot"), served, 1).await;
     let cancel = CancellationToken::new();
     cancel.cancel();
     let e = power_and_wait(
@@ -396,19 +378,13 @@ async fn cancelling_ends_the_wait_for_an_action() {
 /// wait is over is a timeout naming it.
 #[tokio::test]
 async fn an_action_that_never_ends_times_out() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action(
         13,
         "shutdown_server",
         "running",
         Value::Null,
     ));
-    serve(
-        &server,
-        given("POST", "/v1/servers/42/actions/shutdown"),
-        served,
-    )
-    .await;
+    let server = start_serving(given("POST", "/v1/servers/42/actions/shutdown"), served).await;
     let served = ResponseTemplate::new(200).set_body_json(action(
         13,
         "shutdown_server",
@@ -463,9 +439,8 @@ async fn a_locked_or_conflicting_server_is_a_conflict() {
 /// their schemas do not allow.
 #[tokio::test]
 async fn malformed_json_is_reported_as_such() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("{\"servers\": [{\"id\": 42,");
-    serve(&server, given("GET", "/v1/servers"), served).await;
+    let server = start_serving(given("GET", "/v1/servers"), served).await;
     let served = ResponseTemplate::new(201).set_body_json(json!({"action": {"id": "x"}}));
     serve_expected(
         &server,
@@ -486,20 +461,13 @@ async fn malformed_json_is_reported_as_such() {
 /// so the wait is the provider's own), within the poll timeout.
 #[tokio::test]
 async fn a_retry_after_while_following_an_action_is_honoured() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action(
         13,
         "start_server",
         "running",
         Value::Null,
     ));
-    serve_expected(
-        &server,
-        given("POST", "/v1/servers/42/actions/poweron"),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", "/v1/servers/42/actions/poweron"), served, 1).await;
     Mock::given(method("GET"))
         .and(path("/v1/actions/13"))
         .respond_with(

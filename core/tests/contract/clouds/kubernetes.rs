@@ -21,7 +21,7 @@
 use super::followed;
 use super::{CloudMock, Facts, RebootMock, fast, keys_and_regions, limits, rows};
 use crate::support::assert_error;
-use crate::support::{given, requests, serve, serve_expected};
+use crate::support::{given, requests, serve, serve_expected, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
@@ -440,14 +440,12 @@ async fn the_clouds_entry_token_and_endpoint_override_the_kubeconfig() {
 
 #[tokio::test]
 async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_error_row() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
         "kind": "DeploymentList", "apiVersion": "apps/v1",
         "metadata": {"resourceVersion": "1001"},
         "items": [rolling(7, 7, 1, 4, 3)]
     }));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/apis/apps/v1/namespaces/shop/deployments?limit=500"),
         served,
         1,
@@ -771,14 +769,13 @@ async fn a_pod_hard_reboot_deletes_it_once_and_the_wait_follows_its_deployment()
 
 #[tokio::test]
 async fn a_pod_reboot_deletes_with_its_grace_period_and_a_bare_pod_is_refused() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(pod(
         "web-5d9c7b6f4-x2x9k",
         "u-x2x9k",
         Some(("StatefulSet", "web")),
         true,
     ));
-    serve(&server, given("GET", POD), served).await;
+    let server = start_serving(given("GET", POD), served).await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
             "apiVersion": "v1", "status": "Success", "details": {"name": "web-5d9c7b6f4-x2x9k"}}));
     serve_expected(&server, given("DELETE", POD), served, 1).await;
@@ -865,9 +862,8 @@ async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
 
 #[tokio::test]
 async fn a_401_is_auth_failed_and_never_echoes_the_token() {
-    let server = MockServer::start().await;
     let served = status(401, "Unauthorized", &format!("Unauthorized: token {TOKEN}"));
-    serve_expected(&server, given("GET", DEPLOY), served, 1).await;
+    let server = start_expecting(given("GET", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .read("shop", "deployment/web")
         .await
@@ -880,9 +876,8 @@ async fn a_401_is_auth_failed_and_never_echoes_the_token() {
 
 #[tokio::test]
 async fn a_forbidden_patch_names_the_verb_and_the_resource() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve(&server, given("GET", DEPLOY), served).await;
+    let server = start_serving(given("GET", DEPLOY), served).await;
     let served = status(
         403,
         "Forbidden",
@@ -905,10 +900,8 @@ async fn a_forbidden_patch_names_the_verb_and_the_resource() {
 
 #[tokio::test]
 async fn a_missing_deployment_is_not_found() {
-    let server = MockServer::start().await;
     let served = status(404, "NotFound", "deployments.apps \"api\" not found");
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/apis/apps/v1/namespaces/shop/deployments/api"),
         served,
         1,
@@ -923,14 +916,13 @@ async fn a_missing_deployment_is_not_found() {
 
 #[tokio::test]
 async fn a_409_on_delete_is_a_conflict() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(pod(
         "web-5d9c7b6f4-x2x9k",
         "u-x2x9k",
         Some(("DaemonSet", "agent")),
         true,
     ));
-    serve(&server, given("GET", POD), served).await;
+    let server = start_serving(given("GET", POD), served).await;
     let served = status(
         409,
         "Conflict",
@@ -968,14 +960,13 @@ async fn a_429_is_retried_after_its_retry_after_and_a_long_one_is_rate_limited()
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(requests(&server, "GET").await.len(), 2);
 
-    let server = MockServer::start().await;
     let served = status(
         429,
         "TooManyRequests",
         "Too many requests, please try again later.",
     )
     .insert_header("retry-after", "120");
-    serve_expected(&server, given("GET", DEPLOY), served, 1).await;
+    let server = start_expecting(given("GET", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .read("shop", "deployment/web")
         .await
@@ -985,18 +976,16 @@ async fn a_429_is_retried_after_its_retry_after_and_a_long_one_is_rate_limited()
 
 #[tokio::test]
 async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_unknown() {
-    let server = MockServer::start().await;
     let served = status(503, "ServiceUnavailable", "etcdserver: request timed out");
-    serve_expected(&server, given("GET", DEPLOY), served, 2).await;
+    let server = start_expecting(given("GET", DEPLOY), served, 2).await;
     let e = account(&server, &["shop"])
         .read("shop", "deployment/web")
         .await
         .unwrap_err();
     assert_error(&e, ErrorCode::ServiceFailed, &["etcdserver"]);
 
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve(&server, given("GET", DEPLOY), served).await;
+    let server = start_serving(given("GET", DEPLOY), served).await;
     let served = status(
         500,
         "InternalError",
@@ -1012,9 +1001,8 @@ async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_un
 
 #[tokio::test]
 async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve(&server, given("GET", DEPLOY), served).await;
+    let server = start_serving(given("GET", DEPLOY), served).await;
     let served = ResponseTemplate::new(200)
         .set_body_json(rolling(5, 4, 3, 3, 3))
         .set_delay(Duration::from_secs(3));
@@ -1028,9 +1016,8 @@ async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
 
 #[tokio::test]
 async fn malformed_json_is_a_malformed_response() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("<html>login</html>");
-    serve(&server, given("GET", DEPLOY), served).await;
+    let server = start_serving(given("GET", DEPLOY), served).await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"items": {"not": "a list"}}));
     serve(
         &server,

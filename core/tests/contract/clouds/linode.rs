@@ -14,7 +14,7 @@
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
 use crate::support::assert_error;
-use crate::support::{changes, given, serve_expected};
+use crate::support::{changes, given, serve_expected, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::linode::Linode;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
@@ -167,10 +167,8 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
         ),
     ];
     for (power, verb, states, target) in cases {
-        let server = MockServer::start().await;
         let served = ResponseTemplate::new(200).set_body_json(json!({}));
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", format!("{INSTANCE}/{verb}"))
                 .and(header("authorization", bearer().as_str()))
                 .and(header("content-type", "application/json"))
@@ -226,9 +224,7 @@ async fn a_hard_reboot_is_refused_without_a_request() {
 // 400 "Linode busy." (another job of the Linode runs): a conflict, sent once.
 #[tokio::test]
 async fn a_busy_linode_is_a_conflict() {
-    let server = MockServer::start().await;
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("POST", format!("{INSTANCE}/boot")),
         error(400, "Linode busy."),
         1,

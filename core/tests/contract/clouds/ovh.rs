@@ -21,7 +21,7 @@
 
 use super::{CloudMock, RebootMock, by_status, followed, keys_and_regions, limits, rows};
 use crate::support::assert_error;
-use crate::support::{given, serve, serve_expected};
+use crate::support::{given, serve, serve_expected, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ovh::{Ovh, OvhKeys};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -680,9 +680,8 @@ async fn malformed_answers_are_malformed_responses() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse);
 
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("soon");
-    serve_expected(&server, given("GET", "/1.0/auth/time"), served, 1).await;
+    let server = start_expecting(given("GET", "/1.0/auth/time"), served, 1).await;
     let e = CloudProvider::read(&ovh(&server, None, &[]), "gra2", DEDICATED)
         .await
         .unwrap_err();

@@ -23,7 +23,7 @@
 use super::followed;
 use super::{CloudMock, Facts, RebootMock, fast, limits};
 use crate::support::assert_error;
-use crate::support::{given, serve, serve_expected};
+use crate::support::{given, serve, serve_expected, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
 use paaf_core::cloud::{
@@ -244,10 +244,9 @@ async fn a_server_that_ignores_limit_is_read_at_once_and_one_that_ignores_offset
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert_eq!(inventory.servers.len(), 3);
 
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200)
         .set_body_json(json!({"items": [runnable("a", "on"), runnable("b", "on")], "total": 9}));
-    serve_expected(&server, given("GET", RUNNABLES), served, 2).await;
+    let server = start_expecting(given("GET", RUNNABLES), served, 2).await;
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert!(inventory.servers.is_empty());
     let e = &inventory.errors[0];
@@ -299,10 +298,8 @@ async fn search_sends_q_and_the_configured_regions_filter_the_list() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot` 201 `RunnableOperationRes` (async `jobId`), `RunnableStatus`.
 #[tokio::test]
 async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(json!({"jobId": JOB}));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("POST", format!("{RUNNABLES}/123/reboot"))
             .and(header("authorization", KEY))
             .and(body_string("")),
@@ -346,10 +343,8 @@ async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/stop` 201 `{"jobId": null}` (synchronous), `RunnableStatus`.
 #[tokio::test]
 async fn a_stop_without_job_is_followed_to_off() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(json!({"jobId": null}));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("POST", format!("{RUNNABLES}/456/stop"))
             .and(header("authorization", KEY))
             .and(body_string("")),
@@ -386,15 +381,8 @@ async fn a_stop_without_job_is_followed_to_off() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/stop`, `RunnableStatus` `pending`.
 #[tokio::test]
 async fn a_stop_that_never_ends_times_out_naming_the_state() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(json!({"jobId": JOB}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/456/stop")),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/456/stop")), served, 1).await;
     list_mock(list(vec![runnable("456", "pending")]))
         .mount(&server)
         .await;
@@ -471,16 +459,9 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
     assert_no_secret(&e.to_string());
 
     // 403 is in the spec (ErrorRes "Operation forbidden"), for servers with rules per key.
-    let server = MockServer::start().await;
     let served =
         ResponseTemplate::new(403).set_body_json(json!({"message": "Operation forbidden"}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/stop")),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/123/stop")), served, 1).await;
     let e = rebootx(&server)
         .power("lyo-01", "123", PowerAction::Stop)
         .await
@@ -491,15 +472,8 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot` 404 `ErrorRes`, `servers` (the prefix in the URL).
 #[tokio::test]
 async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(404).set_body_json(json!({"message": "Not found"}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/999/reboot")),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/999/reboot")), served, 1).await;
     list_mock(list(fixture("servers.example.json")))
         .mount(&server)
         .await;
@@ -515,9 +489,8 @@ async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
     assert_eq!(found.name.as_deref(), Some("server02"));
 
     // The reference server's router answers a wrong prefix with a plain-text 404.
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(404).set_body_string("404 page not found\n");
-    serve_expected(&server, given("GET", "/wrong/runnables"), served, 1).await;
+    let server = start_expecting(given("GET", "/wrong/runnables"), served, 1).await;
     let wrong = RebootX::connect(
         "home",
         &format!("{}/wrong", server.uri()),
@@ -555,15 +528,8 @@ async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
     assert_eq!(inventory.servers.len(), 1, "{:?}", inventory.errors);
     assert!(started.elapsed() >= Duration::from_millis(950));
 
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(429).insert_header("retry-after", "120");
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/reboot")),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1).await;
     let e = rebootx(&server)
         .power("lyo-01", "123", PowerAction::Reboot)
         .await
@@ -574,28 +540,14 @@ async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /runnables`, `POST /runnables/{id}/reboot` (5xx is not in the spec: the reference server's 500 `ErrorRes`).
 #[tokio::test]
 async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
-    let server = MockServer::start().await;
-    serve_expected(
-        &server,
-        given("GET", RUNNABLES),
-        ResponseTemplate::new(503),
-        2,
-    )
-    .await;
+    let server = start_expecting(given("GET", RUNNABLES), ResponseTemplate::new(503), 2).await;
     let row = &rebootx(&server).list().await.errors[0];
     assert_eq!(row.error.code, ErrorCode::ServiceFailed);
 
     // The reference `self` mode answers 500 {message} when the reboot command fails; a
     // custom server may have acted before failing: never sent again.
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(500).set_body_json(json!({"message": "exit status 1"}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/reboot")),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1).await;
     let e = rebootx(&server)
         .power("lyo-01", "123", PowerAction::Reboot)
         .await
@@ -610,17 +562,10 @@ async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot`.
 #[tokio::test]
 async fn a_reboot_that_times_out_is_outcome_unknown_and_sent_once() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201)
         .set_body_json(json!({"jobId": null}))
         .set_delay(Duration::from_secs(3));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/reboot")),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1).await;
     let e = rebootx(&server)
         .power("lyo-01", "123", PowerAction::Reboot)
         .await
@@ -637,8 +582,7 @@ async fn a_body_that_is_not_the_spec_json_is_malformed() {
         ResponseTemplate::new(200).set_body_json(json!({"items": "none", "total": 0})),
         ResponseTemplate::new(200).set_body_json(json!([runnable("a", "on")])),
     ] {
-        let server = MockServer::start().await;
-        serve_expected(&server, given("GET", RUNNABLES), body, 1).await;
+        let server = start_expecting(given("GET", RUNNABLES), body, 1).await;
         let e = rebootx(&server).read("", "a").await.unwrap_err();
         assert_error(&e, ErrorCode::MalformedResponse, &["rebootx \"home\""]);
     }
@@ -705,10 +649,8 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /dashboards` 200 `ListDashboardsRes`, `Dashboard`, `DashboardMetric`.
 #[tokio::test]
 async fn the_sample_dashboards_are_read() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(list(fixture("dashboards.example.json")));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/cd5331ba/dashboards?limit=50&offset=0").and(header("authorization", KEY)),
         served,
         1,

@@ -7,7 +7,7 @@
 
 use super::{CloudMock, Facts, RebootMock, by_status, followed, limits};
 use crate::support::assert_error;
-use crate::support::{given, serve_expected};
+use crate::support::{given, serve_expected, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::scaleway::Scaleway;
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -307,10 +307,8 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
         (PowerAction::Stop, "poweroff", "stopping", "stopped"),
         (PowerAction::Start, "poweron", "starting", "running"),
     ] {
-        let server = MockServer::start().await;
         let served = ResponseTemplate::new(202).set_body_json(task_body(verb));
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", format!("{}/action", server_path("fr-par-1", ID)))
                 .and(header("x-auth-token", SECRET))
                 .and(header("content-type", "application/json"))
@@ -389,9 +387,7 @@ async fn an_action_answered_without_its_task_is_malformed() {
 
 /// The error of a start ("Perform action" `poweron`) answered `answer`, which is sent once.
 async fn start_answered(answer: ResponseTemplate) -> paaf_core::Error {
-    let server = MockServer::start().await;
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("POST", format!("{}/action", server_path("fr-par-1", ID))),
         answer,
         1,

@@ -18,7 +18,7 @@
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
 use crate::support::{assert_error, requests};
-use crate::support::{given, serve_expected};
+use crate::support::{given, serve_expected, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
@@ -113,13 +113,11 @@ fn error(status: u16, message: &str) -> ResponseTemplate {
 // list-instances: `per_page=500`, then the cursor of `meta.links.next` until it is empty.
 #[tokio::test]
 async fn listing_follows_the_cursor_to_the_last_page() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
             "instances": [instance(ID, "web-1", "ewr", "active/running/ok"), instance(ID_2, "db-1", "ams", "active/stopped/none")],
             "meta": {"total": 3, "links": {"next": "WxYzExampleNext", "prev": ""}}
         }));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/v2/instances?per_page=500")
             .and(query_param_is_missing("cursor"))
             .and(header("authorization", bearer().as_str())),
@@ -188,9 +186,7 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
         ),
     ];
     for (power, verb, states, target) in cases {
-        let server = MockServer::start().await;
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", format!("{}/{verb}", instance_path()))
                 .and(header("authorization", bearer().as_str())),
             ResponseTemplate::new(204),

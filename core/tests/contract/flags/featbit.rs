@@ -10,7 +10,7 @@
 
 use super::{Contract, Facts, contract_tests, env_states};
 use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::{given, limits, serve, serve_expected, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::featbit::FeatBit;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagState};
@@ -247,13 +247,11 @@ async fn a_flag_switched_and_switched_back_since_the_user_looked_is_refused() {
 /// `GET /api/v1/envs/{envId}/feature-flags?pageIndex=&pageSize=`, `data: {totalCount, items}`.
 #[tokio::test]
 async fn lists_every_page_of_every_environment() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(ok(json!({
         "totalCount": 3,
         "items": [item("dark-mode", false), item("new-checkout", true)]
     })));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", format!("/api/v1/envs/{PROD}/feature-flags"))
             .and(query_param("pageIndex", "0"))
             .and(query_param("pageSize", "100"))
@@ -327,9 +325,8 @@ async fn switches_off_and_on_with_a_conditional_json_patch() {
 
 /// A server answering every read with `status` and FeatBit's failure body naming `error`.
 async fn failing_reads(status: u16, error: &str) -> MockServer {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(status).set_body_json(failed(error));
-    serve(&server, Mock::given(method("GET")), served).await;
+    let server = start_serving(Mock::given(method("GET")), served).await;
     server
 }
 

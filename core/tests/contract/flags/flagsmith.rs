@@ -8,7 +8,7 @@
 
 use super::{Contract, Facts, contract_tests, env_states};
 use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::{given, limits, serve, serve_expected, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::flagsmith::Flagsmith;
 use paaf_core::flags::{FlagBackend, FlagFilter};
@@ -503,10 +503,8 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
 /// environment name the config lacks.
 #[tokio::test]
 async fn unknown_project_environment_and_feature_are_named() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(page(vec![], 0, None));
-    serve(
-        &server,
+    let server = start_serving(
         given("GET", "/api/v1/projects/12/features/?search=nope"),
         served,
     )
@@ -561,15 +559,9 @@ async fn unknown_project_environment_and_feature_are_named() {
 /// Without configured keys, environments are read from `GET /api/v1/environments/?project=`.
 #[tokio::test]
 async fn environments_are_discovered_when_not_configured() {
-    let server = MockServer::start().await;
     let served =
         ResponseTemplate::new(200).set_body_json(page(vec![environment(None, false)], 1, None));
-    serve(
-        &server,
-        given("GET", "/api/v1/environments/?project=12"),
-        served,
-    )
-    .await;
+    let server = start_serving(given("GET", "/api/v1/environments/?project=12"), served).await;
     mount_lookup(&server, true).await;
     let backend = Flagsmith::connect(
         "ops",

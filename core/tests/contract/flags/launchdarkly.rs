@@ -6,7 +6,7 @@
 
 use super::{Contract, Facts, contract_tests, env_states};
 use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::{given, limits, serve, serve_expected, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::launchdarkly::LaunchDarkly;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagState};
@@ -328,9 +328,8 @@ async fn an_unknown_flag_or_project_is_named() {
 /// An environment key the flag does not have: the `environments` map lacks it.
 #[tokio::test]
 async fn an_unknown_environment_is_named() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(flag_body("new-checkout", &[]));
-    serve(&server, given("GET", FLAG), served).await;
+    let server = start_serving(given("GET", FLAG), served).await;
     let text = Ld::not_found(&ld(&server), Ld::in_environment("prod")).await;
     assert!(text.contains("environment named `prod`"), "{text}");
 }
@@ -370,9 +369,8 @@ async fn a_short_ratelimit_reset_is_waited_out() {
 
 #[tokio::test]
 async fn a_long_rate_limit_is_reported() {
-    let server = MockServer::start().await;
     let served = rate_limited(60_000).insert_header("retry-after", "60");
-    serve_expected(&server, given("GET", FLAG), served, 1).await;
+    let server = start_expecting(given("GET", FLAG), served, 1).await;
     let e = ld(&server).state(&Ld::TARGET).await.unwrap_err();
     assert_error(&e, ErrorCode::RateLimited, &["resets in"]);
 }

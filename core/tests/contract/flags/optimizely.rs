@@ -20,7 +20,7 @@
 
 use super::{Contract, Facts, contract_tests, env_states};
 use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::{given, limits, serve, serve_expected, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::optimizely::Optimizely;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
@@ -166,7 +166,6 @@ contract_tests!(Opti, a_pager_that_repeats_itself_is_malformed);
 
 #[tokio::test]
 async fn list_follows_next_url_and_sends_the_bearer_token() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
         "url": format!("/projects/{PROJECT}/flags"),
         "items": [flag("new_checkout", true, false), flag("dark_mode", false, true)],
@@ -175,8 +174,7 @@ async fn list_follows_next_url_and_sends_the_bearer_token() {
         "last_url": format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100"),
         "next_url": [format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100")]
     }));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", format!("/projects/{PROJECT}/flags"))
             .and(query_param("per_page", "100"))
             .and(query_param("archived", "false"))
@@ -334,13 +332,7 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
     assert!(text.contains("development, production"), "{text}");
 
     // Unknown project.
-    let server = MockServer::start().await;
-    serve(
-        &server,
-        Mock::given(method("GET")),
-        not_found("Project not found"),
-    )
-    .await;
+    let server = start_serving(Mock::given(method("GET")), not_found("Project not found")).await;
     let text = Opti::not_found(&backend(&server), Opti::TARGET).await;
     assert!(
         text.contains(&format!("no Optimizely project named `{PROJECT}`")),
