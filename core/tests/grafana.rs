@@ -18,7 +18,7 @@ use paaf_core::monitor::prometheus::AlertState;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{assert_error, given, serve, serve_expected, start_expecting, start_serving};
+use support::{Serve, assert_error, given, start_expecting, start_serving};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -78,12 +78,9 @@ async fn mount_datasources(server: &MockServer) {
             {"id": 2, "uid": "L0K1", "orgId": 1, "name": "Loki", "type": "loki", "access": "proxy",
              "url": "http://loki:3100", "isDefault": false, "jsonData": {}, "readOnly": false}
         ]));
-    serve(
-        server,
-        given("GET", "/api/datasources").and(bearer()),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", "/api/datasources").and(bearer()), served)
+        .await;
 }
 
 /// Prometheus `label/<name>/values` through the data source proxy
@@ -345,7 +342,9 @@ async fn ds_query_keeps_several_frames_beside_a_per_query_error() {
                         {"refId": "C", "expr": "up", "hide": true}]}]},
         "meta": {"url": "/d/u1/checkout"}});
     let served = ResponseTemplate::new(200).set_body_json(dashboard);
-    serve(&server, given("GET", "/api/dashboards/uid/u1"), served).await;
+    server
+        .serve(given("GET", "/api/dashboards/uid/u1"), served)
+        .await;
     mount_datasources(&server).await;
     let t: Vec<i64> = (0..40).map(|i| NOW - 3_600_000 + i * 90_000).collect();
     let v: Vec<Value> = (0..40).map(|i| json!(i as f64 / 10.0)).collect();
@@ -369,13 +368,13 @@ async fn ds_query_keeps_several_frames_beside_a_per_query_error() {
         "errorSource": "downstream", "status": 400});
     let both = json!({"results": {"A": {"status": 200, "frames": frames_a}, "B": error_b}});
     let served = ResponseTemplate::new(400).set_body_json(both);
-    serve_expected(
-        &server,
-        given("POST", "/api/ds/query").and(|r: &Request| queries_of(r).len() == 2),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", "/api/ds/query").and(|r: &Request| queries_of(r).len() == 2),
+            served,
+            1,
+        )
+        .await;
     Mock::given(method("POST"))
         .and(path("/api/ds/query"))
         .and(|r: &Request| {
@@ -555,7 +554,9 @@ async fn render_fixture(server: &MockServer) -> paaf_core::monitor::grafana::Das
         "panels": [{"id": 2, "type": "timeseries", "title": "Errors", "targets": []}]},
         "meta": {"url": "/d/u1/checkout"}});
     let served = ResponseTemplate::new(200).set_body_json(dashboard);
-    serve(server, given("GET", "/api/dashboards/uid/u1"), served).await;
+    server
+        .serve(given("GET", "/api/dashboards/uid/u1"), served)
+        .await;
     mount_datasources(server).await;
     grafana(server).dashboard("u1", &options()).await.unwrap()
 }
@@ -569,19 +570,19 @@ async fn a_panel_renders_to_png_when_grafana_has_a_renderer() {
     let served = ResponseTemplate::new(200)
         .insert_header("content-type", "image/png")
         .set_body_bytes(testdata("paaf-render-panel-400x200.png"));
-    serve_expected(
-        &server,
-        given(
-            "GET",
-            "/render/d-solo/u1/checkout?panelId=2&width=400&height=200&tz=UTC&var-env=prod",
+    server
+        .expect(
+            given(
+                "GET",
+                "/render/d-solo/u1/checkout?panelId=2&width=400&height=200&tz=UTC&var-env=prod",
+            )
+            .and(bearer())
+            .and(query_param("from", (NOW - 3_600_000).to_string()))
+            .and(query_param("to", NOW.to_string())),
+            served,
+            1,
         )
-        .and(bearer())
-        .and(query_param("from", (NOW - 3_600_000).to_string()))
-        .and(query_param("to", NOW.to_string())),
-        served,
-        1,
-    )
-    .await;
+        .await;
     match grafana(&server)
         .render_panel(&d, 2, 400, 200)
         .await
@@ -609,7 +610,9 @@ async fn without_a_renderer_the_outcome_says_so_instead_of_an_image() {
     let served = ResponseTemplate::new(200)
         .insert_header("content-type", "image/png")
         .set_body_bytes(testdata("paaf-render-placeholder-500x250.png"));
-    serve(&server, given("GET", "/render/d-solo/u1/checkout"), served).await;
+    server
+        .serve(given("GET", "/render/d-solo/u1/checkout"), served)
+        .await;
     match grafana(&server)
         .render_panel(&d, 2, 400, 200)
         .await
@@ -626,7 +629,9 @@ async fn without_a_renderer_the_outcome_says_so_instead_of_an_image() {
     let d = render_fixture(&newer).await;
     let served = ResponseTemplate::new(500)
         .set_body_string("<!DOCTYPE html><html><body><h1>Rendering failed.</h1></body></html>");
-    serve(&newer, given("GET", "/render/d-solo/u1/checkout"), served).await;
+    newer
+        .serve(given("GET", "/render/d-solo/u1/checkout"), served)
+        .await;
     match grafana_with(
         &newer,
         Limits {
@@ -709,7 +714,7 @@ async fn rate_limits_are_waited_out_or_reported() {
         .mount(&server)
         .await;
     let served = ResponseTemplate::new(200).set_body_json(json!([]));
-    serve_expected(&server, given("GET", "/api/search"), served, 1).await;
+    server.expect(given("GET", "/api/search"), served, 1).await;
     let started = std::time::Instant::now();
     assert!(
         grafana(&server)
@@ -755,7 +760,9 @@ async fn malformed_json_is_a_malformed_response() {
     let server = start_serving(given("GET", "/api/search"), served).await;
     let served =
         ResponseTemplate::new(200).set_body_string("{\"dashboard\": {\"panels\": [{\"id\": 1,");
-    serve(&server, given("GET", "/api/dashboards/uid/cut"), served).await;
+    server
+        .serve(given("GET", "/api/dashboards/uid/cut"), served)
+        .await;
     let g = grafana(&server);
     assert_eq!(
         g.search(&SearchQuery::default()).await.unwrap_err().code(),
@@ -777,7 +784,7 @@ async fn a_dashboard_opens_when_data_sources_cannot_be_listed() {
     ));
     let server = start_serving(given("GET", "/api/dashboards/uid/legacy"), served).await;
     let served = ResponseTemplate::new(403).set_body_json(json!({"message": "Permission denied"}));
-    serve(&server, given("GET", "/api/datasources"), served).await;
+    server.serve(given("GET", "/api/datasources"), served).await;
     let d = grafana(&server)
         .dashboard("legacy", &options())
         .await

@@ -12,7 +12,7 @@ use paaf_core::ErrorCode;
 use paaf_core::http::{HttpAuth, Limits, Method, Request, Retry, Service};
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
-use support::{assert_error, given, serve_expected, start_expecting, start_serving};
+use support::{Serve, assert_error, given, start_expecting, start_serving};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -94,7 +94,7 @@ async fn a_get_is_retried_after_a_503_honouring_retry_after() {
         .mount(&server)
         .await;
     let served = ResponseTemplate::new(200).set_body_string("[]");
-    serve_expected(&server, Mock::given(method("GET")), served, 1).await;
+    server.expect(Mock::given(method("GET")), served, 1).await;
     let started = Instant::now();
     let got: Vec<u8> = service(&server)
         .get_json(Request::get("api/x"))
@@ -132,7 +132,7 @@ async fn a_post_refused_with_429_is_sent_again_after_retry_after() {
         .mount(&server)
         .await;
     let served = ResponseTemplate::new(200).set_body_string(r#"{"id":7}"#);
-    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
+    server.expect(Mock::given(method("POST")), served, 1).await;
     let r = service(&server)
         .send(post("api/annotations"))
         .await
@@ -167,7 +167,7 @@ async fn statuses_become_typed_errors_that_say_what_to_check() {
         server.reset().await;
         let served = ResponseTemplate::new(status)
             .set_body_json(serde_json::json!({"message": format!("no: {TOKEN}")}));
-        serve_expected(&server, Mock::given(method("GET")), served, 1).await;
+        server.expect(Mock::given(method("GET")), served, 1).await;
         let e = refused(&server, Request::get("api/x")).await;
         assert_eq!(e.code(), code, "{status}");
         let text = e.to_string();
@@ -243,7 +243,7 @@ async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
     let elsewhere = MockServer::start().await;
     let served = ResponseTemplate::new(302)
         .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str());
-    serve_expected(&server, given("GET", "/api/x"), served, 1).await;
+    server.expect(given("GET", "/api/x"), served, 1).await;
     let auth = HttpAuth::Header {
         name: "x-auth-token".into(),
         value: SecretString::from(TOKEN),

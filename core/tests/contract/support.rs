@@ -70,38 +70,42 @@ pub fn given(verb: &str, route: impl AsRef<str>) -> MockBuilder {
     mock
 }
 
-/// `mock` answered with `answer`, however often it is asked.
-pub async fn serve(server: &MockServer, mock: MockBuilder, answer: impl Respond + 'static) {
-    mock.respond_with(answer).mount(server).await;
+/// Mounting a mock on a contract server in one call.
+pub trait Serve {
+    /// `mock` answered with `answer`, however often it is asked.
+    async fn serve(&self, mock: MockBuilder, answer: impl Respond + 'static);
+    /// `mock` answered with `answer`, asked exactly `times` times (checked when the server
+    /// stops).
+    async fn expect(&self, mock: MockBuilder, answer: impl Respond + 'static, times: u64);
 }
 
-/// `mock` answered with `answer`, asked exactly `times` times (checked when the server stops).
-pub async fn serve_expected(
-    server: &MockServer,
-    mock: MockBuilder,
-    answer: impl Respond + 'static,
-    times: u64,
-) {
-    mock.respond_with(answer).expect(times).mount(server).await;
+impl Serve for MockServer {
+    async fn serve(&self, mock: MockBuilder, answer: impl Respond + 'static) {
+        mock.respond_with(answer).mount(self).await;
+    }
+
+    async fn expect(&self, mock: MockBuilder, answer: impl Respond + 'static, times: u64) {
+        mock.respond_with(answer).expect(times).mount(self).await;
+    }
 }
 
 /// A new mock server whose first mock is `mock`, answered with `answer` however often it is
-/// asked ([`serve`]).
+/// asked ([`Serve::serve`]).
 pub async fn start_serving(mock: MockBuilder, answer: impl Respond + 'static) -> MockServer {
     let server = MockServer::start().await;
-    serve(&server, mock, answer).await;
+    server.serve(mock, answer).await;
     server
 }
 
 /// A new mock server whose first mock is `mock`, answered with `answer` and asked exactly
-/// `times` times ([`serve_expected`]).
+/// `times` times ([`Serve::expect`]).
 pub async fn start_expecting(
     mock: MockBuilder,
     answer: impl Respond + 'static,
     times: u64,
 ) -> MockServer {
     let server = MockServer::start().await;
-    serve_expected(&server, mock, answer, times).await;
+    server.expect(mock, answer, times).await;
     server
 }
 

@@ -25,7 +25,7 @@ use super::{
 };
 use super::{asked, mount, mount_expected, received, the_one_empty_post, token_server};
 use crate::support::assert_error;
-use crate::support::{given, serve_expected};
+use crate::support::{Serve, given};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::azure::Azure;
 use paaf_core::cloud::{CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus};
@@ -212,16 +212,16 @@ async fn the_token_is_fetched_with_the_documented_form_and_reused() {
     let server = MockServer::start().await;
     mount_login(&server, TOKEN, None, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(vm("web-1", "westeurope", "running"));
-    serve_expected(
-        &server,
-        given("GET", WEB_1)
-            .and(query_param("api-version", "2024-03-01"))
-            .and(query_param("$expand", "instanceView"))
-            .and(header("authorization", bearer(TOKEN).as_str())),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", WEB_1)
+                .and(query_param("api-version", "2024-03-01"))
+                .and(query_param("$expand", "instanceView"))
+                .and(header("authorization", bearer(TOKEN).as_str())),
+            served,
+            2,
+        )
+        .await;
     let a = azure(&server);
     let web = a.read("westeurope", WEB_1).await.unwrap();
     assert_eq!(web.status, ServerStatus::Running);
@@ -265,40 +265,40 @@ async fn listing_follows_next_link_and_reads_power_states() {
         "value": [vm("web-2", "westeurope", "deallocated"), vm("web-1", "westeurope", "running")],
         "nextLink": next("UGFnZTI")
     }));
-    serve_expected(
-        &server,
-        given("GET", VMS)
-            .and(query_param("api-version", "2024-03-01"))
-            .and(query_param("statusOnly", "true"))
-            .and(query_param_is_missing("$skiptoken"))
-            .and(header("authorization", bearer(TOKEN).as_str())),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", VMS)
+                .and(query_param("api-version", "2024-03-01"))
+                .and(query_param("statusOnly", "true"))
+                .and(query_param_is_missing("$skiptoken"))
+                .and(header("authorization", bearer(TOKEN).as_str())),
+            served,
+            2,
+        )
+        .await;
     let served =
         ResponseTemplate::new(200).set_body_json(json!({"value": [], "nextLink": next("UGFnZTM")}));
-    serve_expected(
-        &server,
-        given("GET", VMS)
-            .and(query_param("$skiptoken", "UGFnZTI"))
-            .and(header("authorization", bearer(TOKEN).as_str())),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", VMS)
+                .and(query_param("$skiptoken", "UGFnZTI"))
+                .and(header("authorization", bearer(TOKEN).as_str())),
+            served,
+            2,
+        )
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
         "value": [vm("api-1", "northeurope", "starting")]
     }));
-    serve_expected(
-        &server,
-        given("GET", VMS)
-            .and(query_param("$skiptoken", "UGFnZTM"))
-            .and(header("authorization", bearer(TOKEN).as_str())),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", VMS)
+                .and(query_param("$skiptoken", "UGFnZTM"))
+                .and(header("authorization", bearer(TOKEN).as_str())),
+            served,
+            2,
+        )
+        .await;
     let inventory = azure(&server).list().await;
     assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
     let names: Vec<&str> = inventory
@@ -353,15 +353,15 @@ async fn a_next_link_to_another_host_is_not_followed_with_the_token() {
 /// `POST {WEB_1}/{verb}` sent once, answering 202 + Azure-AsyncOperation; the operation is
 /// InProgress then Succeeded; the VM then reads `during`, then `after`.
 async fn mount_action(server: &MockServer, verb: &str, during: &str, after: &str) {
-    serve_expected(
-        server,
-        given("POST", format!("{WEB_1}/{verb}"))
-            .and(query_param("api-version", "2024-03-01"))
-            .and(header("authorization", bearer(TOKEN).as_str())),
-        accepted_202(server, "0"),
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("{WEB_1}/{verb}"))
+                .and(query_param("api-version", "2024-03-01"))
+                .and(header("authorization", bearer(TOKEN).as_str())),
+            accepted_202(server, "0"),
+            1,
+        )
+        .await;
     let in_progress = ResponseTemplate::new(200)
         .insert_header("retry-after", "0")
         .set_body_json(operation_status("InProgress"));
@@ -664,21 +664,21 @@ async fn a_401_drops_the_token_and_the_next_call_fetches_another() {
         "InvalidAuthenticationToken",
         "The access token is invalid.",
     ));
-    serve_expected(
-        &server,
-        given("GET", WEB_1).and(header("authorization", bearer(TOKEN).as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", WEB_1).and(header("authorization", bearer(TOKEN).as_str())),
+            served,
+            1,
+        )
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(vm("web-1", "westeurope", "stopped"));
-    serve_expected(
-        &server,
-        given("GET", WEB_1).and(header("authorization", bearer(TOKEN_2).as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", WEB_1).and(header("authorization", bearer(TOKEN_2).as_str())),
+            served,
+            1,
+        )
+        .await;
     let a = azure(&server);
     assert_eq!(
         a.read("westeurope", WEB_1).await.unwrap_err().code(),

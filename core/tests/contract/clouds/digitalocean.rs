@@ -14,7 +14,7 @@
 
 use super::{CloudMock, RebootMock, by_status, connected, fast, followed, mount_reads};
 use crate::support::assert_error;
-use crate::support::{changes, given, serve_expected, start_expecting, start_serving};
+use crate::support::{Serve, changes, given, start_expecting, start_serving};
 use paaf_core::cloud::digitalocean::DigitalOcean;
 use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::{CancellationToken, ErrorCode};
@@ -151,13 +151,9 @@ async fn listing_reads_every_page() {
         }},
         "meta": {"total": 3}
     }));
-    serve_expected(
-        &server,
-        given("GET", "/v2/droplets?per_page=200&page=2"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(given("GET", "/v2/droplets?per_page=200&page=2"), served, 1)
+        .await;
     let all = account(&server).list().await;
     assert!(all.errors.is_empty(), "{:?}", all.errors);
     let rows: Vec<_> = all
@@ -224,7 +220,7 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
             .mount(&server)
             .await;
         let served = ResponseTemplate::new(200).set_body_json(action("completed", kind));
-        serve_expected(&server, given("GET", ACTION), served, 1).await;
+        server.expect(given("GET", ACTION), served, 1).await;
         let reads = states
             .iter()
             .map(|state| json!({"droplet": droplet(3164444, "web-1", "nyc3", state)}));
@@ -264,7 +260,7 @@ async fn an_errored_action_is_an_error_naming_the_droplet() {
     let served = ResponseTemplate::new(201).set_body_json(action("in-progress", "shutdown"));
     let server = start_expecting(given("POST", ACTIONS), served, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(action("errored", "shutdown"));
-    serve_expected(&server, given("GET", ACTION), served, 1).await;
+    server.expect(given("GET", ACTION), served, 1).await;
     let e = followed(&account(&server), "nyc3", DROPLET, PowerAction::Stop)
         .await
         .unwrap_err();
@@ -344,7 +340,7 @@ async fn malformed_answers_are_malformed_responses() {
     let server = start_serving(given("GET", "/v2/droplets"), served).await;
     let served =
         ResponseTemplate::new(201).set_body_json(json!({"action": {"status": "in-progress"}}));
-    serve_expected(&server, given("POST", ACTIONS), served, 1).await;
+    server.expect(given("POST", ACTIONS), served, 1).await;
     let do_ = account(&server);
     assert_eq!(
         do_.list().await.errors[0].error.code,

@@ -22,7 +22,7 @@ use super::token_server;
 use super::{CloudMock, RebootMock, by_status, fast, followed, form_fields, limits, regions_key};
 use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
 use crate::support::assert_error;
-use crate::support::{given, serve_expected};
+use crate::support::{Serve, given};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::gcp::Gcp;
@@ -217,13 +217,13 @@ async fn the_token_is_a_signed_jwt_exchanged_once_and_reused() {
     let server = MockServer::start().await;
     mount_gcp_token(&server, TOKEN, None, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(instance("web-1", "RUNNING"));
-    serve_expected(
-        &server,
-        given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            2,
+        )
+        .await;
     let g = gcp(&server, &[ZONE]);
     g.read(ZONE, "web-1").await.unwrap();
     g.read(ZONE, "web-1").await.unwrap();
@@ -366,14 +366,14 @@ async fn listing_reads_every_page_of_every_zone_and_a_failing_zone_is_a_row() {
 /// DONE on the second poll; the instance then reads `during`, then `after`.
 async fn mount_action(server: &MockServer, verb: &str, during: &str, after: &str) {
     let served = ResponseTemplate::new(200).set_body_json(operation(verb, "RUNNING"));
-    serve_expected(
-        server,
-        given("POST", format!("{WEB_1}/{verb}"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("{WEB_1}/{verb}"))
+                .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     let op = |status| ResponseTemplate::new(200).set_body_json(operation(verb, status));
     let route = format!("{OPERATIONS}/{OP}");
     mount_once_then(server, "GET", route, op("RUNNING"), op("DONE")).await;
@@ -668,13 +668,13 @@ async fn a_401_drops_the_token_and_the_next_call_fetches_another() {
         "authError",
         "Invalid Credentials",
     ));
-    serve_expected(
-        &server,
-        given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     Mock::given(method("GET"))
         .and(path(WEB_1))
         .and(header(
@@ -777,13 +777,13 @@ async fn a_clouds_entry_connects_with_its_key_from_the_secret_store() {
     mount_gcp_token(&server, TOKEN, None, 1).await;
     let served =
         ResponseTemplate::new(200).set_body_json(json!({"items": [instance("web-1", "RUNNING")]}));
-    serve_expected(
-        &server,
-        given("GET", INSTANCES).and(query_param("maxResults", "500")),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", INSTANCES).and(query_param("maxResults", "500")),
+            served,
+            1,
+        )
+        .await;
     let text = format!(
         "[[clouds]]\nname = \"prod\"\ntype = \"gcp\"\nproject = \"shop-prod\"\nregions = [\"{ZONE}\"]\ncredentials = \"keyring:gcp-prod\"\nendpoint = \"{}\"\n",
         server.uri()

@@ -7,7 +7,7 @@
 
 use super::{CloudMock, RebootMock, by_status, fast, followed, limits, mount_reads};
 use crate::support::assert_error;
-use crate::support::{given, serve, serve_expected, start_expecting, start_serving};
+use crate::support::{Serve, given, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
 use paaf_core::cloud::{
@@ -192,13 +192,9 @@ async fn lists_every_page_of_servers() {
         2,
         None,
     ));
-    serve_expected(
-        &server,
-        given("GET", "/v1/servers?page=2&per_page=50"),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(given("GET", "/v1/servers?page=2&per_page=50"), served, 2)
+        .await;
     // Each page is read once per listing, and there are two listings.
     let inventory = hetzner(&server).list().await;
     assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
@@ -283,7 +279,9 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
             .await;
         let served =
             ResponseTemplate::new(200).set_body_json(action(13, command, "success", Value::Null));
-        serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
+        server
+            .expect(given("GET", "/v1/actions/13"), served, 1)
+            .await;
         let reads = [before, after]
             .map(|status| json!({"server": server_body(42, "web-1", status, "fsn1")}));
         mount_reads(&server, "/v1/servers/42", TOKEN, reads).await;
@@ -336,7 +334,9 @@ async fn a_failed_action_is_an_error_naming_the_server() {
         "error",
         json!({"code": "action_failed", "message": "Action failed"}),
     ));
-    serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
+    server
+        .expect(given("GET", "/v1/actions/13"), served, 1)
+        .await;
     let e = followed(&hetzner(&server), "fsn1", "42", PowerAction::Start)
         .await
         .unwrap_err();
@@ -391,7 +391,7 @@ async fn an_action_that_never_ends_times_out() {
         "running",
         Value::Null,
     ));
-    serve(&server, given("GET", "/v1/actions/13"), served).await;
+    server.serve(given("GET", "/v1/actions/13"), served).await;
     let e = power_and_wait(
         &hetzner(&server),
         "fsn1",
@@ -420,13 +420,13 @@ async fn a_locked_or_conflicting_server_is_a_conflict() {
         let server = MockServer::start().await;
         let served = ResponseTemplate::new(status)
             .set_body_json(error_body(code, "server is locked by another action"));
-        serve_expected(
-            &server,
-            given("POST", format!("/v1/servers/42/actions/{verb}")),
-            served,
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("POST", format!("/v1/servers/42/actions/{verb}")),
+                served,
+                1,
+            )
+            .await;
         let e = hetzner(&server)
             .power("fsn1", "42", action_kind)
             .await
@@ -442,13 +442,9 @@ async fn malformed_json_is_reported_as_such() {
     let served = ResponseTemplate::new(200).set_body_string("{\"servers\": [{\"id\": 42,");
     let server = start_serving(given("GET", "/v1/servers"), served).await;
     let served = ResponseTemplate::new(201).set_body_json(json!({"action": {"id": "x"}}));
-    serve_expected(
-        &server,
-        given("POST", "/v1/servers/42/actions/poweron"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(given("POST", "/v1/servers/42/actions/poweron"), served, 1)
+        .await;
     let h = hetzner(&server);
     let inventory = h.list().await;
     assert_eq!(inventory.errors[0].error.code, ErrorCode::MalformedResponse);
@@ -485,7 +481,9 @@ async fn a_retry_after_while_following_an_action_is_honoured() {
         "success",
         Value::Null,
     ));
-    serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
+    server
+        .expect(given("GET", "/v1/actions/13"), served, 1)
+        .await;
     let no_retry = Limits {
         max_attempts: 1,
         ..limits()
@@ -510,7 +508,9 @@ async fn a_retry_after_while_following_an_action_is_honoured() {
     let served = ResponseTemplate::new(429)
         .insert_header("retry-after", "30")
         .set_body_json(error_body("rate_limit_exceeded", "limit reached"));
-    serve_expected(&server, given("GET", "/v1/actions/14"), served, 1).await;
+    server
+        .expect(given("GET", "/v1/actions/14"), served, 1)
+        .await;
     let later = paaf_core::cloud::Accepted {
         operation: Some("14".into()),
         ..accepted
@@ -548,7 +548,9 @@ async fn a_huge_retry_after_while_following_an_action_is_a_timeout() {
     let served = ResponseTemplate::new(200)
         .insert_header("retry-after", u64::MAX.to_string().as_str())
         .set_body_json(action(13, "stop_server", "running", Value::Null));
-    serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
+    server
+        .expect(given("GET", "/v1/actions/13"), served, 1)
+        .await;
     let accepted = paaf_core::cloud::Accepted {
         action: PowerAction::Stop,
         id: "42".into(),

@@ -21,7 +21,7 @@
 use super::followed;
 use super::{CloudMock, Facts, RebootMock, fast, keys_and_regions, limits, rows};
 use crate::support::assert_error;
-use crate::support::{given, requests, serve, serve_expected, start_expecting, start_serving};
+use crate::support::{Serve, given, requests, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
@@ -292,13 +292,13 @@ async fn a_token_user_of_the_current_context_sends_its_bearer_token() {
     let dir = tempfile::tempdir().unwrap();
     let file = kubeconfig(dir.path(), &server.uri());
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve_expected(
-        &server,
-        given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     let access = ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), None, None).unwrap();
     assert_eq!(access.server, server.uri());
     assert!(
@@ -331,7 +331,7 @@ async fn a_client_certificate_user_with_data_fields_authenticates_with_no_token(
     assert!(!shown.contains("PRIVATE"), "{shown}");
     let k8s = Kubernetes::connect("prod", access, &["shop".into()], limits()).unwrap();
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve(&server, given("GET", DEPLOY), served).await;
+    server.serve(given("GET", DEPLOY), served).await;
     k8s.read("shop", "deployment/web").await.unwrap();
     let sent = requests(&server, "GET").await;
     assert_eq!(sent.len(), 1);
@@ -426,13 +426,13 @@ async fn the_clouds_entry_token_and_endpoint_override_the_kubeconfig() {
     let account = paaf_core::cloud::connect(&config.clouds[0], &store).unwrap();
     assert_eq!(account.provider(), "kubernetes");
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve_expected(
-        &server,
-        given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     account.read("shop", "deployment/web").await.unwrap();
 }
 
@@ -456,28 +456,28 @@ async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_
         "kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1002"},
         "items": [pod("web-5d9c7b6f4-b", "u-b", Some(("ReplicaSet", "web-5d9c7b6f4")), false)]
     }));
-    serve_expected(
-        &server,
-        given(
-            "GET",
-            "/api/v1/namespaces/shop/pods?limit=500&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ",
-        ),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given(
+                "GET",
+                "/api/v1/namespaces/shop/pods?limit=500&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ",
+            ),
+            served,
+            1,
+        )
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
         "kind": "PodList", "apiVersion": "v1",
         "metadata": {"resourceVersion": "1002", "continue": "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"},
         "items": [pod("web-5d9c7b6f4-a", "u-a", Some(("ReplicaSet", "web-5d9c7b6f4")), true)]
     }));
-    serve_expected(
-        &server,
-        given("GET", "/api/v1/namespaces/shop/pods?limit=500"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/api/v1/namespaces/shop/pods?limit=500"),
+            served,
+            1,
+        )
+        .await;
     for what in [
         "apis/apps/v1/namespaces/payments/deployments",
         "api/v1/namespaces/payments/pods",
@@ -490,7 +490,9 @@ async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_
                 "{resource} is forbidden: User \"system:serviceaccount:ops:paaf\" cannot list resource \"{resource}\" in API group \"\" in the namespace \"payments\""
             ),
         );
-        serve_expected(&server, given("GET", format!("/{what}")), served, 1).await;
+        server
+            .expect(given("GET", format!("/{what}")), served, 1)
+            .await;
     }
     let inventory = account(&server, &["shop", "payments"]).list().await;
     let rows = rows(&inventory);
@@ -607,14 +609,10 @@ async fn a_paused_deployment_is_refused_with_nothing_sent() {
     let mut paused = complete(4);
     paused["spec"]["paused"] = json!(true);
     let served = ResponseTemplate::new(200).set_body_json(paused);
-    serve(&server, given("GET", DEPLOY), served).await;
-    serve_expected(
-        &server,
-        Mock::given(method("PATCH")),
-        ResponseTemplate::new(200),
-        0,
-    )
-    .await;
+    server.serve(given("GET", DEPLOY), served).await;
+    server
+        .expect(Mock::given(method("PATCH")), ResponseTemplate::new(200), 0)
+        .await;
     let e = account(&server, &["shop"])
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
@@ -675,7 +673,7 @@ async fn a_rollout_past_its_progress_deadline_fails_the_wait() {
     )
     .await;
     let served = ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3));
-    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
+    server.expect(given("PATCH", DEPLOY), served, 1).await;
     let e = followed(
         &account(&server, &["shop"]),
         "shop",
@@ -778,10 +776,10 @@ async fn a_pod_reboot_deletes_with_its_grace_period_and_a_bare_pod_is_refused() 
     let server = start_serving(given("GET", POD), served).await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
             "apiVersion": "v1", "status": "Success", "details": {"name": "web-5d9c7b6f4-x2x9k"}}));
-    serve_expected(&server, given("DELETE", POD), served, 1).await;
+    server.expect(given("DELETE", POD), served, 1).await;
     let bare = "/api/v1/namespaces/shop/pods/debug";
     let served = ResponseTemplate::new(200).set_body_json(pod("debug", "u-d", None, true));
-    serve(&server, given("GET", bare), served).await;
+    server.serve(given("GET", bare), served).await;
     let k8s = account(&server, &["shop"]);
     let accepted = k8s
         .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
@@ -820,7 +818,7 @@ async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
     .await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
             "apiVersion": "v1", "status": "Success"}));
-    serve_expected(&server, given("DELETE", agent), served, 1).await;
+    server.expect(given("DELETE", agent), served, 1).await;
     let list = |replacement_ready: bool| {
         ResponseTemplate::new(200).set_body_json(json!({"kind": "PodList", "apiVersion": "v1",
         "metadata": {}, "items": [
@@ -883,7 +881,7 @@ async fn a_forbidden_patch_names_the_verb_and_the_resource() {
         "Forbidden",
         "deployments.apps \"web\" is forbidden: User \"x\" cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"shop\"",
     );
-    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
+    server.expect(given("PATCH", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
@@ -928,7 +926,7 @@ async fn a_409_on_delete_is_a_conflict() {
         "Conflict",
         "Operation cannot be fulfilled on Pod \"web-5d9c7b6f4-x2x9k\": Precondition failed: UID in precondition: u-x2x9k, UID in object meta: u-new",
     );
-    serve_expected(&server, given("DELETE", POD), served, 1).await;
+    server.expect(given("DELETE", POD), served, 1).await;
     let e = account(&server, &["shop"])
         .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
         .await
@@ -991,7 +989,7 @@ async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_un
         "InternalError",
         "Internal error occurred: etcd leader changed",
     );
-    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
+    server.expect(given("PATCH", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
@@ -1006,7 +1004,7 @@ async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
     let served = ResponseTemplate::new(200)
         .set_body_json(rolling(5, 4, 3, 3, 3))
         .set_delay(Duration::from_secs(3));
-    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
+    server.expect(given("PATCH", DEPLOY), served, 1).await;
     let e = account(&server, &["shop"])
         .power("shop", "deployment/web", PowerAction::Reboot)
         .await
@@ -1019,12 +1017,9 @@ async fn malformed_json_is_a_malformed_response() {
     let served = ResponseTemplate::new(200).set_body_string("<html>login</html>");
     let server = start_serving(given("GET", DEPLOY), served).await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"items": {"not": "a list"}}));
-    serve(
-        &server,
-        given("GET", "/api/v1/namespaces/shop/pods"),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", "/api/v1/namespaces/shop/pods"), served)
+        .await;
     let k8s = account(&server, &["shop"]);
     let e = k8s.read("shop", "deployment/web").await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::MalformedResponse);

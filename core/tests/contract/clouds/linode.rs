@@ -14,7 +14,7 @@
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
 use crate::support::assert_error;
-use crate::support::{changes, given, serve_expected, start_expecting};
+use crate::support::{Serve, changes, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::linode::Linode;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
@@ -110,15 +110,15 @@ async fn listing_reads_every_page() {
         let served = ResponseTemplate::new(200).set_body_json(json!({
             "data": data, "page": page.parse::<u32>().unwrap(), "pages": 2, "results": 3
         }));
-        serve_expected(
-            &server,
-            given("GET", "/v4/linode/instances?page_size=500")
-                .and(query_param("page", page))
-                .and(header("authorization", bearer().as_str())),
-            served,
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("GET", "/v4/linode/instances?page_size=500")
+                    .and(query_param("page", page))
+                    .and(header("authorization", bearer().as_str())),
+                served,
+                1,
+            )
+            .await;
     }
     let all = account(&server).list().await;
     assert!(all.errors.is_empty(), "{:?}", all.errors);

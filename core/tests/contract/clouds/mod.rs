@@ -37,7 +37,7 @@ mod vultr;
 
 use crate::support::assert_error;
 pub(crate) use crate::support::limits;
-use crate::support::{assert_clean, given, received, serve, store};
+use crate::support::{Serve, assert_clean, given, received, store};
 use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
 use paaf_core::cloud::{
@@ -723,7 +723,7 @@ pub fn token_server() -> &'static str {
                 let server = MockServer::builder().start().await;
                 let token = json!({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"});
                 let served = ResponseTemplate::new(200).set_body_json(token);
-                serve(&server, Mock::given(method("POST")), served).await;
+                server.serve(Mock::given(method("POST")), served).await;
                 Box::leak(Box::new(server)).uri()
             })
         };

@@ -21,7 +21,7 @@
 
 use super::{CloudMock, RebootMock, by_status, followed, keys_and_regions, limits, rows};
 use crate::support::assert_error;
-use crate::support::{given, serve, serve_expected, start_expecting};
+use crate::support::{Serve, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ovh::{Ovh, OvhKeys};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -184,7 +184,9 @@ impl Match for Signed {
 /// `GET /1.0/auth/time` (unsigned), expected once per account.
 async fn mount_time(server: &MockServer) {
     let served = ResponseTemplate::new(200).set_body_json(now() + SKEW);
-    serve_expected(server, given("GET", "/1.0/auth/time"), served, 1).await;
+    server
+        .expect(given("GET", "/1.0/auth/time"), served, 1)
+        .await;
 }
 
 fn instance(id: &str, name: &str, region: &str, status: &str) -> Value {
@@ -495,13 +497,13 @@ async fn each_instance_action_is_sent_once_and_followed_to_its_end() {
 async fn a_dedicated_hard_reboot_follows_its_task_to_done() {
     let server = MockServer::start().await;
     mount_time(&server).await;
-    serve_expected(
-        &server,
-        given("POST", format!("/1.0/dedicated/server/{DEDICATED}/reboot")).and(signed(&server)),
-        ok(task(4242, "init")),
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("/1.0/dedicated/server/{DEDICATED}/reboot")).and(signed(&server)),
+            ok(task(4242, "init")),
+            1,
+        )
+        .await;
     let task_route = format!("dedicated/server/{DEDICATED}/task/4242");
     mount_n(&server, "GET", &task_route, ok(task(4242, "doing")), 1).await;
     mount(&server, "GET", &task_route, ok(task(4242, "done"))).await;
@@ -592,13 +594,13 @@ async fn refused_credentials_and_ungranted_calls_are_typed() {
         "This call has not been granted",
         "403 Forbidden",
     ));
-    serve_expected(
-        &server,
-        given("POST", format!("/1.0/{}", instance_route("/reboot"))),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("/1.0/{}", instance_route("/reboot"))),
+            served,
+            1,
+        )
+        .await;
     let account = ovh(&server, Some(PROJECT), &[]);
     let e = account
         .power("GRA11", INSTANCE, PowerAction::Reboot)
@@ -636,12 +638,12 @@ async fn refused_credentials_and_ungranted_calls_are_typed() {
         let server = MockServer::start().await;
         mount_time(&server).await;
         let served = ResponseTemplate::new(status).set_body_json(error(code, message, http));
-        serve(
-            &server,
-            given("GET", format!("/1.0/cloud/project/{PROJECT}/instance")),
-            served,
-        )
-        .await;
+        server
+            .serve(
+                given("GET", format!("/1.0/cloud/project/{PROJECT}/instance")),
+                served,
+            )
+            .await;
         let inventory = ovh(&server, Some(PROJECT), &[]).list().await;
         let row = &inventory.errors[0].error;
         assert_eq!(row.code, ErrorCode::AuthFailed, "{code}: {}", row.message);

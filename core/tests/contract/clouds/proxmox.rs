@@ -17,8 +17,8 @@
 //!   proxy in front of it may).
 
 use super::{CloudMock, RebootMock, fast, followed, keys_and_regions, limits};
+use crate::support::{Serve, given};
 use crate::support::{assert_error, requests};
-use crate::support::{given, serve, serve_expected};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::proxmox::Proxmox;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
@@ -175,20 +175,20 @@ async fn mount_task(server: &MockServer, upid: &str, exit: &str) {
         .mount(server)
         .await;
     let served = ResponseTemplate::new(200).set_body_json(task("stopped", Some(exit)));
-    serve(server, given("GET", task_path(upid)), served).await;
+    server.serve(given("GET", task_path(upid)), served).await;
 }
 
 /// `POST /nodes/{node}/{kind}/{vmid}/status/{command}`, expected exactly once, answering
 /// `response`.
 async fn mount_power(server: &MockServer, route: &str, response: ResponseTemplate) {
-    serve_expected(
-        server,
-        given("POST", format!("/api2/json/nodes/{route}"))
-            .and(header("authorization", auth().as_str())),
-        response,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("/api2/json/nodes/{route}"))
+                .and(header("authorization", auth().as_str())),
+            response,
+            1,
+        )
+        .await;
 }
 
 fn upid_answer(upid: &str) -> ResponseTemplate {

@@ -23,7 +23,7 @@
 use super::followed;
 use super::{CloudMock, Facts, RebootMock, fast, limits};
 use crate::support::assert_error;
-use crate::support::{given, serve, serve_expected, start_expecting};
+use crate::support::{Serve, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
 use paaf_core::cloud::{
@@ -206,16 +206,16 @@ async fn every_page_is_read_with_limit_and_offset_until_total() {
     for (offset, page) in ids.chunks(2).enumerate() {
         let items: Vec<Value> = page.iter().map(|id| runnable(id, "on")).collect();
         let served = ResponseTemplate::new(200).set_body_json(json!({"items": items, "total": 5}));
-        serve_expected(
-            &server,
-            given("GET", RUNNABLES)
-                .and(query_param("limit", "2"))
-                .and(header("authorization", KEY))
-                .and(query_param("offset", (offset * 2).to_string())),
-            served,
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("GET", RUNNABLES)
+                    .and(query_param("limit", "2"))
+                    .and(header("authorization", KEY))
+                    .and(query_param("offset", (offset * 2).to_string())),
+                served,
+                1,
+            )
+            .await;
     }
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
@@ -232,15 +232,15 @@ async fn a_server_that_ignores_limit_is_read_at_once_and_one_that_ignores_offset
     let server = MockServer::start().await;
     let all: Vec<Value> = ["a", "b", "c"].iter().map(|i| runnable(i, "on")).collect();
     let served = ResponseTemplate::new(200).set_body_json(list(all));
-    serve_expected(
-        &server,
-        given("GET", RUNNABLES)
-            .and(query_param("limit", "2"))
-            .and(query_param("offset", "0")),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", RUNNABLES)
+                .and(query_param("limit", "2"))
+                .and(query_param("offset", "0")),
+            served,
+            1,
+        )
+        .await;
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert_eq!(inventory.servers.len(), 3);
 
@@ -261,17 +261,17 @@ async fn search_sends_q_and_the_configured_regions_filter_the_list() {
     let server = MockServer::start().await;
     let served = ResponseTemplate::new(200)
         .set_body_json(list(fixture("servers.example.json")[..1].to_vec()));
-    serve_expected(
-        &server,
-        given("GET", RUNNABLES)
-            .and(query_param("limit", "50"))
-            .and(query_param("offset", "0"))
-            .and(query_param("q", "server 01"))
-            .and(header("authorization", KEY)),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", RUNNABLES)
+                .and(query_param("limit", "50"))
+                .and(query_param("offset", "0"))
+                .and(query_param("q", "server 01"))
+                .and(header("authorization", KEY)),
+            served,
+            1,
+        )
+        .await;
     let found = rebootx(&server).search("server 01").await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, "123");
@@ -430,16 +430,12 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
     // The reference middleware refuses any other key with 401, and echoes nothing.
     let served =
         ResponseTemplate::new(401).set_body_json(json!({"message": "Authentication required"}));
-    serve_expected(&server, given("GET", RUNNABLES), served, 1).await;
+    server.expect(given("GET", RUNNABLES), served, 1).await;
     let served =
         ResponseTemplate::new(401).set_body_json(json!({"message": "Authentication required"}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/reboot")),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1)
+        .await;
     let account = rebootx(&server);
     let inventory = account.list().await;
     let row = &inventory.errors[0];
@@ -613,7 +609,7 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
     let served = ResponseTemplate::new(401).set_body_json(
         json!({"message": format!("bad key {KEY} for {}{RUNNABLES}", server.uri())}),
     );
-    serve(&server, given("GET", RUNNABLES), served).await;
+    server.serve(given("GET", RUNNABLES), served).await;
     let account = rebootx(&server);
     let debug = format!("{account:?}");
     assert_no_secret(&debug);

@@ -7,7 +7,7 @@
 
 use super::{CloudMock, Facts, RebootMock, by_status, followed, limits};
 use crate::support::assert_error;
-use crate::support::{given, serve_expected, start_expecting};
+use crate::support::{Serve, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::scaleway::Scaleway;
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -212,30 +212,30 @@ async fn lists_every_page_of_every_zone() {
             1,
         ),
     ] {
-        serve_expected(
-            &server,
-            given("GET", format!("/instance/v1/zones/{zone}/servers"))
-                .and(query_param("per_page", "100"))
-                .and(query_param("page", page))
-                .and(query_param("project", PROJECT))
-                .and(header("x-auth-token", SECRET)),
-            list(servers, total),
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("GET", format!("/instance/v1/zones/{zone}/servers"))
+                    .and(query_param("per_page", "100"))
+                    .and(query_param("page", page))
+                    .and(query_param("project", PROJECT))
+                    .and(header("x-auth-token", SECRET)),
+                list(servers, total),
+                1,
+            )
+            .await;
     }
     let served = ResponseTemplate::new(403).set_body_json(json!({
         "type": "permissions_denied",
         "message": "insufficient permissions",
         "details": [{"resource": "instance_server", "action": "read"}]
     }));
-    serve_expected(
-        &server,
-        given("GET", "/instance/v1/zones/pl-waw-1/servers"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/instance/v1/zones/pl-waw-1/servers"),
+            served,
+            1,
+        )
+        .await;
     let account = scaleway_with(&server, &["fr-par-1", "nl-ams-1", "pl-waw-1"], limits());
     let inventory = CloudProvider::list(&account).await;
     let ids: Vec<String> = inventory.servers.iter().map(|s| s.id.clone()).collect();

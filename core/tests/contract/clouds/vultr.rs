@@ -17,8 +17,8 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
+use crate::support::{Serve, given, start_expecting};
 use crate::support::{assert_error, requests};
-use crate::support::{given, serve_expected, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
@@ -129,13 +129,13 @@ async fn listing_follows_the_cursor_to_the_last_page() {
         "instances": [instance(ID_3, "web-2", "ewr", "pending/running/installingbooting")],
         "meta": {"total": 3, "links": {"next": "", "prev": "WxYzExamplePrev"}}
     }));
-    serve_expected(
-        &server,
-        given("GET", "/v2/instances?per_page=500&cursor=WxYzExampleNext"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/v2/instances?per_page=500&cursor=WxYzExampleNext"),
+            served,
+            1,
+        )
+        .await;
     let all = account(&server).list().await;
     assert!(all.errors.is_empty(), "{:?}", all.errors);
     let rows: Vec<_> = all
@@ -233,13 +233,13 @@ async fn a_clean_reboot_is_refused_without_a_request() {
 async fn a_refused_action_is_service_failed_with_vultrs_message() {
     let server = MockServer::start().await;
     let served = error(400, "Unable to reboot server: Server is currently locked");
-    serve_expected(
-        &server,
-        given("POST", format!("{}/reboot", instance_path())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("{}/reboot", instance_path())),
+            served,
+            1,
+        )
+        .await;
     let e = account(&server)
         .power("ewr", ID, PowerAction::HardReboot)
         .await

@@ -17,7 +17,7 @@
 
 use super::{Contract, Facts, contract_tests, env_states};
 use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::{Serve, given, limits};
 use paaf_core::ErrorCode;
 use paaf_core::flags::devcycle::DevCycle;
 use paaf_core::flags::{FlagBackend, FlagFilter};
@@ -100,14 +100,14 @@ async fn mount_token(server: &MockServer, token: &str, times: Option<u64>, expec
 /// `GET …/configurations?environment=production` answering `status` with `TOKEN`.
 async fn mount_state(server: &MockServer, status: &str) {
     let served = ResponseTemplate::new(200).set_body_json(json!([config(status)]));
-    serve(
-        server,
-        given("GET", CONFIGS)
-            .and(query_param("environment", "production"))
-            .and(header("authorization", TOKEN)),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", CONFIGS)
+                .and(query_param("environment", "production"))
+                .and(header("authorization", TOKEN)),
+            served,
+        )
+        .await;
 }
 
 async fn mount_environments(server: &MockServer) {
@@ -115,12 +115,9 @@ async fn mount_environments(server: &MockServer) {
             {"_id": "env-dev", "_project": "p1", "key": "development", "name": "Development", "type": "development"},
             {"_id": "env-prod", "_project": "p1", "key": "production", "name": "Production", "type": "production"}
         ]));
-    serve(
-        server,
-        given("GET", "/v1/projects/shop/environments"),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", "/v1/projects/shop/environments"), served)
+        .await;
 }
 
 fn assert_names_everything(text: &str) {
@@ -176,7 +173,9 @@ impl Contract for Dc {
             .map(|i| json!({"_id": format!("f{i}"), "key": format!("feature-{i:04}"), "tags": []}))
             .collect();
         let served = ResponseTemplate::new(200).set_body_json(page);
-        serve(server, given("GET", "/v1/projects/shop/features"), served).await;
+        server
+            .serve(given("GET", "/v1/projects/shop/features"), served)
+            .await;
     }
 }
 
@@ -196,7 +195,7 @@ async fn no_token_is_fetched_between_the_read_and_the_write() {
     let served = ResponseTemplate::new(200)
         .set_body_json(json!([config("active")]))
         .set_delay(Duration::from_millis(1200));
-    serve(&server, given("GET", CONFIGS), served).await;
+    server.serve(given("GET", CONFIGS), served).await;
     Dc::write()
         .respond_with(Dc::written(false))
         .expect(1)
@@ -232,15 +231,15 @@ async fn the_token_is_fetched_with_the_documented_body_and_cached_across_calls()
     let server = MockServer::start().await;
     mount_token(&server, TOKEN, None, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(json!([config("active")]));
-    serve_expected(
-        &server,
-        given("GET", CONFIGS)
-            .and(query_param("environment", "production"))
-            .and(header("authorization", TOKEN)),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", CONFIGS)
+                .and(query_param("environment", "production"))
+                .and(header("authorization", TOKEN)),
+            served,
+            2,
+        )
+        .await;
     let d = backend(&server);
     assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
     assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
@@ -256,21 +255,21 @@ async fn a_401_fetches_a_new_token_once_and_sends_again() {
     let served = ResponseTemplate::new(401).set_body_json(json!({
         "statusCode": 401, "message": "Unauthorized"
     }));
-    serve_expected(
-        &server,
-        given("GET", CONFIGS).and(header("authorization", TOKEN)),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", CONFIGS).and(header("authorization", TOKEN)),
+            served,
+            1,
+        )
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(json!([config("inactive")]));
-    serve_expected(
-        &server,
-        given("GET", CONFIGS).and(header("authorization", TOKEN_2)),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", CONFIGS).and(header("authorization", TOKEN_2)),
+            served,
+            1,
+        )
+        .await;
     assert_eq!(
         backend(&server).state(&Dc::TARGET).await.unwrap(),
         Dc::state(false)
@@ -284,7 +283,7 @@ async fn a_401_that_persists_with_a_fresh_token_is_auth_failed() {
     let served = ResponseTemplate::new(401).set_body_json(json!({
         "statusCode": 401, "message": "Unauthorized"
     }));
-    serve_expected(&server, given("GET", CONFIGS), served, 2).await;
+    server.expect(given("GET", CONFIGS), served, 2).await;
     let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     assert_names_everything(&e.to_string());
@@ -302,13 +301,9 @@ async fn refused_client_credentials_are_auth_failed_without_echoing_the_secret()
         .expect(1)
         .mount(&server)
         .await;
-    serve_expected(
-        &server,
-        Mock::given(method("GET")),
-        ResponseTemplate::new(200),
-        0,
-    )
-    .await;
+    server
+        .expect(Mock::given(method("GET")), ResponseTemplate::new(200), 0)
+        .await;
     let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
     assert_error(&e, ErrorCode::AuthFailed, &["access_denied"]);
     let text = e.to_string();
@@ -338,14 +333,14 @@ async fn list_reads_every_page_and_maps_environment_ids_to_keys() {
         })
         .collect();
     let served = ResponseTemplate::new(200).set_body_json(first);
-    serve_expected(
-        &server,
-        given("GET", "/v1/projects/shop/features?page=1&perPage=1000")
-            .and(header("authorization", TOKEN)),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/v1/projects/shop/features?page=1&perPage=1000")
+                .and(header("authorization", TOKEN)),
+            served,
+            2,
+        )
+        .await;
     // …and a short last page with one that does not: read per feature.
     let served = ResponseTemplate::new(200).set_body_json(json!([{
         "_id": "fz", "_project": "p1", "source": "dashboard", "key": "new-checkout",
@@ -353,19 +348,15 @@ async fn list_reads_every_page_and_maps_environment_ids_to_keys() {
         "controlVariation": "control", "readonly": false,
         "createdAt": "2025-01-01T00:00:00.000Z", "updatedAt": "2025-01-01T00:00:00.000Z"
     }]));
-    serve_expected(
-        &server,
-        given("GET", "/v1/projects/shop/features?page=2"),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(given("GET", "/v1/projects/shop/features?page=2"), served, 2)
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(json!([
             config("active"),
             {"_feature": "fz", "_environment": "env-dev", "status": "inactive",
              "updatedAt": "2025-05-01T10:00:00.000Z", "targets": [], "readonly": false, "hasStaticConfig": false}
         ]));
-    serve_expected(&server, given("GET", CONFIGS), served, 2).await;
+    server.expect(given("GET", CONFIGS), served, 2).await;
     let d = backend(&server);
     let flags = d.list(&FlagFilter::default()).await.unwrap();
     assert_eq!(flags.len(), 1001);
@@ -399,17 +390,17 @@ async fn turning_off_and_on_sends_the_documented_patch_after_a_re_read() {
         mount_token(&server, TOKEN, None, 1).await;
         mount_state(&server, from).await;
         let served = ResponseTemplate::new(200).set_body_json(config(status));
-        serve_expected(
-            &server,
-            given("PATCH", CONFIGS)
-                .and(query_param("environment", "production"))
-                .and(header("authorization", TOKEN))
-                .and(header("content-type", "application/json"))
-                .and(body_json(json!({ "status": status }))),
-            served,
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("PATCH", CONFIGS)
+                    .and(query_param("environment", "production"))
+                    .and(header("authorization", TOKEN))
+                    .and(header("content-type", "application/json"))
+                    .and(body_json(json!({ "status": status }))),
+                served,
+                1,
+            )
+            .await;
         let new = Dc::switch(&backend(&server), to, Dc::state(!to))
             .await
             .unwrap();
@@ -426,7 +417,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     mount_token(&server, TOKEN, None, 2).await;
     mount_environments(&server).await;
     let served = ResponseTemplate::new(404).set_body_json(not_found.clone());
-    serve(&server, given("GET", CONFIGS), served).await;
+    server.serve(given("GET", CONFIGS), served).await;
     let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(
         text.contains("no DevCycle feature named `new-checkout`"),
@@ -449,7 +440,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     let served = ResponseTemplate::new(404).set_body_json(json!({
         "statusCode": 404, "message": "Project not found", "error": "Not Found"
     }));
-    serve(&server, Mock::given(method("GET")), served).await;
+    server.serve(Mock::given(method("GET")), served).await;
     let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(text.contains("no DevCycle project named `shop`"), "{text}");
     assert!(text.contains("Project not found"), "{text}");
@@ -476,7 +467,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
         mount_token(&server, TOKEN, None, 1).await;
         mount_state(&server, "active").await;
         let served = ResponseTemplate::new(status).set_body_json(body);
-        serve_expected(&server, given("PATCH", CONFIGS), served, 1).await;
+        server.expect(given("PATCH", CONFIGS), served, 1).await;
         let e = Dc::switch(&backend(&server), false, Dc::state(true))
             .await
             .unwrap_err();

@@ -10,7 +10,7 @@
 
 use super::{Contract, Facts, contract_tests, env_states};
 use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected, start_expecting, start_serving};
+use crate::support::{Serve, given, limits, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::featbit::FeatBit;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagState};
@@ -76,12 +76,12 @@ fn item(key: &str, enabled: bool) -> Value {
 
 async fn mount_flag(server: &MockServer, enabled: bool) {
     let served = ResponseTemplate::new(200).set_body_json(ok(item("new-checkout", enabled)));
-    serve(
-        server,
-        given("GET", flag_path()).and(header("authorization", TOKEN)),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", flag_path()).and(header("authorization", TOKEN)),
+            served,
+        )
+        .await;
 }
 
 /// FeatBit's API as its docs and sources describe it, for the shared table.
@@ -159,15 +159,17 @@ impl Server {
     }
 
     async fn mount(&self, server: &MockServer) {
-        serve(server, given("GET", flag_path()), self.clone()).await;
-        serve(server, given("PATCH", flag_path()), self.clone()).await;
-        for to in [true, false] {
-            serve(
-                server,
-                given("PUT", format!("{}/toggle/{to}", flag_path())),
-                self.clone(),
-            )
+        server.serve(given("GET", flag_path()), self.clone()).await;
+        server
+            .serve(given("PATCH", flag_path()), self.clone())
             .await;
+        for to in [true, false] {
+            server
+                .serve(
+                    given("PUT", format!("{}/toggle/{to}", flag_path())),
+                    self.clone(),
+                )
+                .await;
         }
     }
 }
@@ -263,24 +265,24 @@ async fn lists_every_page_of_every_environment() {
     let served = ResponseTemplate::new(200).set_body_json(ok(json!({
         "totalCount": 3, "items": [item("search-v2", true)]
     })));
-    serve_expected(
-        &server,
-        given("GET", format!("/api/v1/envs/{PROD}/feature-flags"))
-            .and(query_param("pageIndex", "1")),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", format!("/api/v1/envs/{PROD}/feature-flags"))
+                .and(query_param("pageIndex", "1")),
+            served,
+            1,
+        )
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(ok(json!({
         "totalCount": 3,
         "items": [item("dark-mode", true), item("new-checkout", true), item("search-v2", false)]
     })));
-    serve(
-        &server,
-        given("GET", format!("/api/v1/envs/{DEV}/feature-flags")),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", format!("/api/v1/envs/{DEV}/feature-flags")),
+            served,
+        )
+        .await;
     let flags = fb(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["dark-mode", "new-checkout", "search-v2"]);

@@ -19,7 +19,7 @@ mod optimizely;
 mod unleash;
 
 use crate::support::assert_error;
-use crate::support::{limits, serve, serve_expected};
+use crate::support::{Serve, limits};
 use paaf_core::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState, FlagSwitch};
 use paaf_core::http::Limits;
 use paaf_core::{ErrorCode, Result};
@@ -370,13 +370,9 @@ pub(crate) async fn a_short_retry_after_is_waited_out<C: Contract>() {
 
 pub(crate) async fn a_long_retry_after_is_rate_limited_without_waiting<C: Contract>() {
     let server = started::<C>().await;
-    serve_expected(
-        &server,
-        Mock::given(method("GET")),
-        too_many_requests::<C>("120"),
-        1,
-    )
-    .await;
+    server
+        .expect(Mock::given(method("GET")), too_many_requests::<C>("120"), 1)
+        .await;
     let started = Instant::now();
     let e = read_error::<C>(&server, limits()).await;
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
@@ -389,7 +385,7 @@ pub(crate) async fn a_long_retry_after_is_rate_limited_without_waiting<C: Contra
 pub(crate) async fn a_5xx_on_a_read_is_retried_then_service_failed<C: Contract>() {
     let server = started::<C>().await;
     let served = ResponseTemplate::new(503).set_body_json(C::error_body("upstream down"));
-    serve_expected(&server, Mock::given(method("GET")), served, 2).await;
+    server.expect(Mock::given(method("GET")), served, 2).await;
     let e = read_error::<C>(&server, limits()).await;
     assert_error(&e, ErrorCode::ServiceFailed, &["upstream down"]);
     let text = e.to_string();
@@ -433,7 +429,7 @@ pub(crate) async fn a_pager_that_repeats_itself_is_malformed<C: Contract>() {
 pub(crate) async fn malformed_json_is_a_malformed_response<C: Contract>() {
     let server = started::<C>().await;
     let served = ResponseTemplate::new(200).set_body_string("{\"items\": [{\"key\"");
-    serve(&server, Mock::given(method("GET")), served).await;
+    server.serve(Mock::given(method("GET")), served).await;
     let backend = C::backend(&server, limits());
     let e = backend.state(&C::TARGET).await.unwrap_err();
     assert_error(&e, ErrorCode::MalformedResponse, &[C::NAMES[0]]);
@@ -446,7 +442,7 @@ pub(crate) async fn an_oversize_answer_is_refused<C: Contract>() {
     let padding = "x".repeat(8 * 1024);
     let served =
         ResponseTemplate::new(200).set_body_json(serde_json::json!({ "items": [padding] }));
-    serve(&server, Mock::given(method("GET")), served).await;
+    server.serve(Mock::given(method("GET")), served).await;
     let limits = Limits {
         max_response_bytes: 4 * 1024,
         ..limits()
@@ -459,7 +455,7 @@ pub(crate) async fn a_secret_echoed_in_an_error_body_is_redacted<C: Contract>() 
     let server = started::<C>().await;
     let said = format!("malformed header: {}", C::SECRET);
     let served = ResponseTemplate::new(400).set_body_json(C::error_body(&said));
-    serve(&server, Mock::given(method("GET")), served).await;
+    server.serve(Mock::given(method("GET")), served).await;
     let e = read_error::<C>(&server, limits()).await;
     let text = e.to_string();
     assert!(!text.contains(C::SECRET), "{text}");

@@ -20,7 +20,7 @@
 
 use super::{Contract, Facts, contract_tests, env_states};
 use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected, start_expecting, start_serving};
+use crate::support::{Serve, given, limits, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::optimizely::Optimizely;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
@@ -77,12 +77,12 @@ fn flag(key: &str, production: bool, development: bool) -> serde_json::Value {
 
 async fn mount_flag(server: &MockServer, production: bool) {
     let served = ResponseTemplate::new(200).set_body_json(flag("new_checkout", production, false));
-    serve(
-        server,
-        given("GET", FLAG).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", FLAG).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+        )
+        .await;
 }
 
 async fn mount_environments(server: &MockServer) {
@@ -94,12 +94,12 @@ async fn mount_environments(server: &MockServer) {
         ],
         "page": 1, "total_count": 2, "total_pages": 1, "count": 2
     }));
-    serve(
-        server,
-        given("GET", format!("/projects/{PROJECT}/environments")),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", format!("/projects/{PROJECT}/environments")),
+            served,
+        )
+        .await;
 }
 
 fn ruleset(enabled: bool) -> serde_json::Value {
@@ -153,12 +153,9 @@ impl Contract for Opti {
             "page": 1, "total_pages": 9,
             "next_url": format!("/projects/{PROJECT}/flags?page_token=p1&per_page=100")
         }));
-        serve(
-            server,
-            given("GET", format!("/projects/{PROJECT}/flags")),
-            served,
-        )
-        .await;
+        server
+            .serve(given("GET", format!("/projects/{PROJECT}/flags")), served)
+            .await;
     }
 }
 
@@ -188,15 +185,15 @@ async fn list_follows_next_url_and_sends_the_bearer_token() {
         "items": [flag("age_validation", false, false)],
         "page": 2, "total_pages": 2, "count": 1, "total_count": 3
     }));
-    serve_expected(
-        &server,
-        given("GET", format!("/projects/{PROJECT}/flags"))
-            .and(query_param("page_token", "p2"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", format!("/projects/{PROJECT}/flags"))
+                .and(query_param("page_token", "p2"))
+                .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     let flags = backend(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["age_validation", "dark_mode", "new_checkout"]);
@@ -216,12 +213,9 @@ async fn list_filters_by_query_and_environment() {
         "items": [flag("new_checkout", true, false), flag("dark_mode", false, true)],
         "page": 1, "total_pages": 1, "count": 2
     }));
-    serve(
-        &server,
-        given("GET", format!("/projects/{PROJECT}/flags")),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", format!("/projects/{PROJECT}/flags")), served)
+        .await;
     let filter = FlagFilter {
         query: Some("CHECK".into()),
         environment: Some("production".into()),
@@ -308,12 +302,9 @@ fn not_found(message: &str) -> ResponseTemplate {
 async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown() {
     let server = MockServer::start().await;
     mount_environments(&server).await;
-    serve(
-        &server,
-        given("GET", FLAG),
-        not_found("Flag new_checkout not found"),
-    )
-    .await;
+    server
+        .serve(given("GET", FLAG), not_found("Flag new_checkout not found"))
+        .await;
     let text = Opti::not_found(&backend(&server), Opti::TARGET).await;
     assert!(
         text.contains("no Optimizely flag named `new_checkout`"),
@@ -359,7 +350,7 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
         let server = MockServer::start().await;
         mount_flag(&server, true).await;
         let served = ResponseTemplate::new(status).set_body_json(body);
-        serve_expected(&server, Mock::given(method("POST")), served, 1).await;
+        server.expect(Mock::given(method("POST")), served, 1).await;
         let e = Opti::switch(&backend(&server), false, Opti::state(true))
             .await
             .unwrap_err();
