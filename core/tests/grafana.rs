@@ -18,7 +18,7 @@ use paaf_core::monitor::prometheus::AlertState;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{Serve, assert_error, given, start_expecting, start_serving};
+use support::{Serve, assert_fails, given, start_expecting, start_serving};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -543,8 +543,11 @@ async fn annotations_are_created_org_wide_and_on_a_panel() {
     let served =
         ResponseTemplate::new(500).set_body_json(json!({"message": "Failed to save annotation"}));
     let failing = start_expecting(given("POST", "/api/annotations"), served, 1).await;
-    let e = grafana(&failing).annotate(&org).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    assert_fails(
+        grafana(&failing).annotate(&org).await,
+        ErrorCode::OutcomeUnknown,
+        &[],
+    );
 }
 
 async fn render_fixture(server: &MockServer) -> paaf_core::monitor::grafana::Dashboard {
@@ -650,11 +653,11 @@ async fn without_a_renderer_the_outcome_says_so_instead_of_an_image() {
         other => panic!("{other:?}"),
     }
     // A panel that is not on the dashboard is refused before any request.
-    let e = grafana(&newer)
-        .render_panel(&d, 99, 400, 200)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound);
+    assert_fails(
+        grafana(&newer).render_panel(&d, 99, 400, 200).await,
+        ErrorCode::NotFound,
+        &[],
+    );
 }
 
 /// Error statuses as the HTTP API docs list them (auth/#authentication-api, dashboard/#get-dashboard-by-uid
@@ -727,11 +730,11 @@ async fn rate_limits_are_waited_out_or_reported() {
 
     let served = ResponseTemplate::new(429).insert_header("retry-after", "120");
     let slow = start_expecting(given("GET", "/api/search"), served, 1).await;
-    let e = grafana(&slow)
-        .search(&SearchQuery::default())
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::RateLimited, &["120"]);
+    assert_fails(
+        grafana(&slow).search(&SearchQuery::default()).await,
+        ErrorCode::RateLimited,
+        &["120"],
+    );
 }
 
 /// A Grafana that does not answer within the request budget.
@@ -749,8 +752,11 @@ async fn a_slow_grafana_times_out() {
             ..limits()
         },
     );
-    let e = g.search(&SearchQuery::default()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Timeout);
+    assert_fails(
+        g.search(&SearchQuery::default()).await,
+        ErrorCode::Timeout,
+        &[],
+    );
 }
 
 /// A 200 that is not the documented JSON (a login page behind a proxy, a cut body).

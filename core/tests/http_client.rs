@@ -12,7 +12,7 @@ use paaf_core::ErrorCode;
 use paaf_core::http::{HttpAuth, Limits, Method, Request, Retry, Service};
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
-use support::{Serve, assert_error, given, start_expecting, start_serving};
+use support::{Serve, assert_error, assert_fails, given, start_expecting, start_serving};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -193,11 +193,13 @@ async fn a_body_over_the_limit_is_refused() {
 async fn a_body_that_is_not_json_is_a_malformed_response_without_the_body() {
     let served = ResponseTemplate::new(200).set_body_string("<html>login page</html>");
     let server = start_serving(Mock::given(method("GET")), served).await;
-    let e = service(&server)
-        .get_json::<serde_json::Value>(Request::get("api/x"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    let e = assert_fails(
+        service(&server)
+            .get_json::<serde_json::Value>(Request::get("api/x"))
+            .await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
     assert!(!e.to_string().contains("<html>"), "{e}");
 }
 
@@ -208,8 +210,11 @@ async fn a_slow_get_times_out_in_the_request_phase() {
     let mut l = limits();
     l.max_attempts = 1;
     let s = Service::new("prom", &server.uri(), HttpAuth::None, l).unwrap();
-    let e = s.send(Request::get("api/v1/query")).await.unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["request"]);
+    assert_fails(
+        s.send(Request::get("api/v1/query")).await,
+        ErrorCode::Timeout,
+        &["request"],
+    );
 }
 
 #[tokio::test]
@@ -230,8 +235,11 @@ async fn a_closed_port_is_unreachable_and_names_the_service() {
         .port();
     let uri = format!("http://127.0.0.1:{port}");
     let s = Service::new("prometheus \"main\"", &uri, HttpAuth::None, limits()).unwrap();
-    let e = s.send(Request::get("api/v1/query")).await.unwrap_err();
-    assert_error(&e, ErrorCode::Unreachable, &["prometheus \"main\""]);
+    assert_fails(
+        s.send(Request::get("api/v1/query")).await,
+        ErrorCode::Unreachable,
+        &["prometheus \"main\""],
+    );
 }
 
 /// A redirect is not followed: it would carry the credentials wherever its `Location`
@@ -249,8 +257,11 @@ async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
         value: SecretString::from(TOKEN),
     };
     let service = Service::new("svc", &server.uri(), auth, limits()).unwrap();
-    let e = service.send(Request::get("api/x")).await.unwrap_err();
-    assert_error(&e, ErrorCode::ServiceFailed, &["redirects to", "/steal"]);
+    assert_fails(
+        service.send(Request::get("api/x")).await,
+        ErrorCode::ServiceFailed,
+        &["redirects to", "/steal"],
+    );
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
 }
 
@@ -268,10 +279,12 @@ async fn a_path_that_leads_to_another_host_is_refused_before_sending() {
         limits(),
     )
     .unwrap();
-    let e = service
-        .send(Request::get(format!("{}/steal", other.uri())))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["another host"]);
+    assert_fails(
+        service
+            .send(Request::get(format!("{}/steal", other.uri())))
+            .await,
+        ErrorCode::InvalidInput,
+        &["another host"],
+    );
     assert!(other.received_requests().await.unwrap().is_empty());
 }

@@ -41,6 +41,12 @@ pub async fn received(server: &MockServer, method: &str) -> usize {
     requests(server, method).await.len()
 }
 
+/// How many requests the server received at a path `at` accepts (a task's, an operation's).
+pub async fn received_where(server: &MockServer, at: impl Fn(&str) -> bool) -> usize {
+    let all = server.received_requests().await.unwrap_or_default();
+    all.iter().filter(|r| at(r.url.path())).count()
+}
+
 /// Fails when `text` shows `secret`.
 #[track_caller]
 pub fn assert_clean(text: &str, secret: &str) {
@@ -117,4 +123,20 @@ pub fn assert_error(e: &paaf_core::Error, code: paaf_core::ErrorCode, words: &[&
     for word in words {
         assert!(text.contains(word), "{word:?} missing in: {text}");
     }
+}
+
+/// The error `result` ends in, asserted to be a `code` error whose message says each of
+/// `words` ([`assert_error`]); fails on a success, showing it.
+#[track_caller]
+pub fn assert_fails<T: std::fmt::Debug>(
+    result: paaf_core::Result<T>,
+    code: paaf_core::ErrorCode,
+    words: &[&str],
+) -> paaf_core::Error {
+    let e = match result {
+        Ok(value) => panic!("a {code:?} error was expected, not Ok({value:?})"),
+        Err(e) => e,
+    };
+    assert_error(&e, code, words);
+    e
 }

@@ -12,8 +12,9 @@
 //!   running action), 429 too_many_requests with `ratelimit-*` headers, 500 server_error;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
+use super::cancelled;
 use super::{CloudMock, RebootMock, by_status, connected, fast, followed, mount_reads};
-use crate::support::assert_error;
+use crate::support::assert_fails;
 use crate::support::{Serve, changes, given, start_expecting, start_serving};
 use paaf_core::cloud::digitalocean::DigitalOcean;
 use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
@@ -261,17 +262,12 @@ async fn an_errored_action_is_an_error_naming_the_droplet() {
     let server = start_expecting(given("POST", ACTIONS), served, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(action("errored", "shutdown"));
     server.expect(given("GET", ACTION), served, 1).await;
-    let e = followed(&account(&server), "nyc3", DROPLET, PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed);
-    let text = e.to_string();
-    assert!(
-        text.contains("droplet 3164444")
-            && text.contains("errored")
-            && text.contains("power it off"),
-        "{text}"
+    let e = assert_fails(
+        followed(&account(&server), "nyc3", DROPLET, PowerAction::Stop).await,
+        ErrorCode::ServiceFailed,
+        &["droplet 3164444", "errored", "power it off"],
     );
+    let text = e.to_string();
     crate::support::assert_clean(&text, TOKEN);
 }
 
@@ -292,8 +288,8 @@ async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
         operation: Some("36804636".into()),
     };
     let started = Instant::now();
-    let e = do_
-        .settle(
+    assert_fails(
+        do_.settle(
             "nyc3",
             &accepted,
             PollSettings {
@@ -302,19 +298,18 @@ async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
             },
             &CancellationToken::new(),
         )
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["still in-progress"]);
+        .await,
+        ErrorCode::Timeout,
+        &["still in-progress"],
+    );
     // Read at once, then after 1 s (not every 10 ms); a third wait would pass the timeout.
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
     assert!(started.elapsed() >= Duration::from_secs(1));
-    let cancel = CancellationToken::new();
-    cancel.cancel();
-    let e = do_
-        .settle("nyc3", &accepted, fast(), &cancel)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Cancelled);
+    assert_fails(
+        do_.settle("nyc3", &accepted, fast(), &cancelled()).await,
+        ErrorCode::Cancelled,
+        &[],
+    );
 }
 
 // 422: an action of the droplet has not finished (it is locked): a conflict, sent once.
@@ -326,11 +321,13 @@ async fn an_action_on_a_locked_droplet_is_a_conflict() {
         "Droplet already has a pending event.",
     );
     let server = start_expecting(given("POST", ACTIONS), served, 1).await;
-    let e = account(&server)
-        .power("nyc3", DROPLET, PowerAction::Start)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["pending event"]);
+    assert_fails(
+        account(&server)
+            .power("nyc3", DROPLET, PowerAction::Start)
+            .await,
+        ErrorCode::Conflict,
+        &["pending event"],
+    );
 }
 
 // A body that is not the documented JSON: malformed-response, for a list and an action.
@@ -346,9 +343,9 @@ async fn malformed_answers_are_malformed_responses() {
         do_.list().await.errors[0].error.code,
         ErrorCode::MalformedResponse
     );
-    let e = do_
-        .power("nyc3", DROPLET, PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert_fails(
+        do_.power("nyc3", DROPLET, PowerAction::Reboot).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }

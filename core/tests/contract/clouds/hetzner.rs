@@ -6,13 +6,12 @@
 //! operation or section it follows.
 
 use super::{CloudMock, RebootMock, by_status, fast, followed, limits, mount_reads};
-use crate::support::assert_error;
+use super::{brief, followed_cancelled, followed_with};
+use crate::support::assert_fails;
 use crate::support::{Serve, given, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
-use paaf_core::cloud::{
-    CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus, power_and_wait,
-};
+use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
@@ -337,11 +336,8 @@ async fn a_failed_action_is_an_error_naming_the_server() {
     server
         .expect(given("GET", "/v1/actions/13"), served, 1)
         .await;
-    let e = followed(&hetzner(&server), "fsn1", "42", PowerAction::Start)
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        followed(&hetzner(&server), "fsn1", "42", PowerAction::Start).await,
         ErrorCode::ServiceFailed,
         &["server 42", "action_failed"],
     );
@@ -358,20 +354,11 @@ async fn cancelling_ends_the_wait_for_an_action() {
         Value::Null,
     ));
     let server = start_expecting(given("POST", "/v1/servers/42/actions/reboot"), served, 1).await;
-    let cancel = CancellationToken::new();
-    cancel.cancel();
-    let e = power_and_wait(
-        &hetzner(&server),
-        "fsn1",
-        "42",
-        PowerAction::Reboot,
-        fast(),
-        &cancel,
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
+    assert_fails(
+        followed_cancelled(&hetzner(&server), "fsn1", "42", PowerAction::Reboot).await,
+        ErrorCode::Cancelled,
+        &[],
+    );
 }
 
 /// An action still `running` (`get_action`, https://docs.hetzner.cloud/reference/cloud) when the
@@ -392,21 +379,11 @@ async fn an_action_that_never_ends_times_out() {
         Value::Null,
     ));
     server.serve(given("GET", "/v1/actions/13"), served).await;
-    let e = power_and_wait(
-        &hetzner(&server),
-        "fsn1",
-        "42",
-        PowerAction::Stop,
-        PollSettings {
-            interval: Duration::from_millis(20),
-            timeout: Duration::from_millis(200),
-        },
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["action 13 (stop) of server 42"]);
+    assert_fails(
+        followed_with(&hetzner(&server), "fsn1", "42", PowerAction::Stop, brief()).await,
+        ErrorCode::Timeout,
+        &["action 13 (stop) of server 42"],
+    );
 }
 
 /// https://docs.hetzner.cloud/reference/cloud#errors: `locked` (423: an action is already running
@@ -427,11 +404,11 @@ async fn a_locked_or_conflicting_server_is_a_conflict() {
                 1,
             )
             .await;
-        let e = hetzner(&server)
-            .power("fsn1", "42", action_kind)
-            .await
-            .unwrap_err();
-        assert_error(&e, ErrorCode::Conflict, &[code]);
+        assert_fails(
+            hetzner(&server).power("fsn1", "42", action_kind).await,
+            ErrorCode::Conflict,
+            &[code],
+        );
     }
 }
 
@@ -448,8 +425,11 @@ async fn malformed_json_is_reported_as_such() {
     let h = hetzner(&server);
     let inventory = h.list().await;
     assert_eq!(inventory.errors[0].error.code, ErrorCode::MalformedResponse);
-    let e = h.power("fsn1", "42", PowerAction::Start).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    assert_fails(
+        h.power("fsn1", "42", PowerAction::Start).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 /// Reading the action (`get_action`, https://docs.hetzner.cloud/reference/cloud#rate-limiting): a
@@ -516,12 +496,9 @@ async fn a_retry_after_while_following_an_action_is_honoured() {
         ..accepted
     };
     let started = std::time::Instant::now();
-    let e = h
-        .settle("fsn1", &later, short, &CancellationToken::new())
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        h.settle("fsn1", &later, short, &CancellationToken::new())
+            .await,
         ErrorCode::RateLimited,
         &["action 14 (start) of server 42"],
     );
@@ -558,9 +535,11 @@ async fn a_huge_retry_after_while_following_an_action_is_a_timeout() {
         raw_state: None,
         operation: Some("13".into()),
     };
-    let e = hetzner(&server)
-        .settle("fsn1", &accepted, fast(), &CancellationToken::new())
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["action 13 (stop) of server 42"]);
+    assert_fails(
+        hetzner(&server)
+            .settle("fsn1", &accepted, fast(), &CancellationToken::new())
+            .await,
+        ErrorCode::Timeout,
+        &["action 13 (stop) of server 42"],
+    );
 }

@@ -19,12 +19,13 @@
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
 use super::followed;
-use super::{CloudMock, Facts, RebootMock, fast, keys_and_regions, limits, rows};
-use crate::support::assert_error;
+use super::followed_seeing;
+use super::{CloudMock, Facts, RebootMock, assert_error_row, keys_and_regions, limits, rows};
 use crate::support::{Serve, given, requests, start_expecting, start_serving};
+use crate::support::{assert_error, assert_fails};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
 use paaf_core::config::Config;
 use paaf_core::events::CancellationToken;
 use paaf_core::secrets::{MemoryStore, SecretStore};
@@ -342,9 +343,8 @@ async fn a_client_certificate_user_with_data_fields_authenticates_with_no_token(
 async fn a_missing_context_names_the_ones_there_are() {
     let dir = tempfile::tempdir().unwrap();
     let file = kubeconfig(dir.path(), "https://127.0.0.1:6443");
-    let e = ClusterAccess::from_kubeconfig(&[file], Some("staging"), None).unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        ClusterAccess::from_kubeconfig(&[file], Some("staging"), None),
         ErrorCode::Config,
         &["no context named `staging`", "ops, admin, eks"],
     );
@@ -372,8 +372,11 @@ async fn a_kubeconfig_that_is_not_yaml_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config");
     std::fs::write(&file, "clusters:\n  - name: [unclosed\n").unwrap();
-    let e = ClusterAccess::from_kubeconfig(&[file], None, None).unwrap_err();
-    assert_error(&e, ErrorCode::Config, &["kubectl config view"]);
+    assert_fails(
+        ClusterAccess::from_kubeconfig(&[file], None, None),
+        ErrorCode::Config,
+        &["kubectl config view"],
+    );
 }
 
 /// A kubeconfig paaf cannot parse is reported by line and column only: serde_yaml's own
@@ -527,14 +530,9 @@ async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_
     assert_eq!(web.tags.get("app").map(String::as_str), Some("web"));
     assert_eq!(inventory.servers[1].private_ips, vec!["10.244.1.7"]);
     assert_eq!(inventory.errors.len(), 2);
-    for e in &inventory.errors {
-        assert_eq!(e.region.as_deref(), Some("payments"));
-        assert_eq!(e.error.code, ErrorCode::PermissionDenied);
-        assert!(
-            e.error.message.contains("kubectl auth can-i list"),
-            "{}",
-            e.error.message
-        );
+    for row in &inventory.errors {
+        let words = ["kubectl auth can-i list"];
+        assert_error_row(row, "payments", ErrorCode::PermissionDenied, &words);
     }
 }
 
@@ -558,18 +556,9 @@ async fn a_reboot_is_a_rollout_restart_followed_until_the_rollout_is_complete() 
     )
     .await;
     let k8s = account(&server, &["shop"]);
-    let mut progress = Vec::new();
-    let outcome = power_and_wait(
-        &k8s,
-        "shop",
-        "deployment/web",
-        PowerAction::Reboot,
-        fast(),
-        &CancellationToken::new(),
-        |s| progress.push(s.raw_state.clone()),
-    )
-    .await
-    .unwrap();
+    let (outcome, progress) =
+        followed_seeing(&k8s, "shop", "deployment/web", PowerAction::Reboot).await;
+    let outcome = outcome.unwrap();
 
     let patches = requests(&server, "PATCH").await;
     assert_eq!(patches.len(), 1);
@@ -613,11 +602,13 @@ async fn a_paused_deployment_is_refused_with_nothing_sent() {
     server
         .expect(Mock::given(method("PATCH")), ResponseTemplate::new(200), 0)
         .await;
-    let e = account(&server, &["shop"])
-        .power("shop", "deployment/web", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    let e = assert_fails(
+        account(&server, &["shop"])
+            .power("shop", "deployment/web", PowerAction::Reboot)
+            .await,
+        ErrorCode::InvalidInput,
+        &[],
+    );
     assert!(
         e.to_string()
             .contains("kubectl rollout resume deployment/web -n shop"),
@@ -630,22 +621,15 @@ async fn stop_start_and_a_deployment_hard_reboot_are_refused_with_nothing_sent()
     let server = MockServer::start().await;
     let k8s = account(&server, &["shop"]);
     for action in [PowerAction::Stop, PowerAction::Start] {
-        let e = k8s
-            .power("shop", "deployment/web", action)
-            .await
-            .unwrap_err();
-        assert_error(
-            &e,
+        assert_fails(
+            k8s.power("shop", "deployment/web", action).await,
             ErrorCode::InvalidInput,
             &["kubectl scale deployment/web"],
         );
     }
-    let e = k8s
-        .power("shop", "deployment/web", PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        k8s.power("shop", "deployment/web", PowerAction::HardReboot)
+            .await,
         ErrorCode::InvalidInput,
         &["use reboot (a rollout restart)"],
     );
@@ -674,15 +658,17 @@ async fn a_rollout_past_its_progress_deadline_fails_the_wait() {
     .await;
     let served = ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3));
     server.expect(given("PATCH", DEPLOY), served, 1).await;
-    let e = followed(
-        &account(&server, &["shop"]),
-        "shop",
-        "deployment/web",
-        PowerAction::Reboot,
-    )
-    .await
-    .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["has timed out progressing"]);
+    assert_fails(
+        followed(
+            &account(&server, &["shop"]),
+            "shop",
+            "deployment/web",
+            PowerAction::Reboot,
+        )
+        .await,
+        ErrorCode::Timeout,
+        &["has timed out progressing"],
+    );
 }
 
 // ---- pod deletion ----
@@ -793,11 +779,11 @@ async fn a_pod_reboot_deletes_with_its_grace_period_and_a_bare_pod_is_refused() 
         "no gracePeriodSeconds on a reboot"
     );
 
-    let e = k8s
-        .power("shop", "pod/debug", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["no controller"]);
+    assert_fails(
+        k8s.power("shop", "pod/debug", PowerAction::Reboot).await,
+        ErrorCode::InvalidInput,
+        &["no controller"],
+    );
     assert_eq!(requests(&server, "DELETE").await.len(), 1);
 }
 
@@ -833,18 +819,10 @@ async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
         vec![list(false), list(true)],
     )
     .await;
-    let mut progress = Vec::new();
-    let outcome = power_and_wait(
-        &account(&server, &["shop"]),
-        "shop",
-        "pod/agent-7x2kq",
-        PowerAction::Reboot,
-        fast(),
-        &CancellationToken::new(),
-        |s| progress.push(s.raw_state.clone()),
-    )
-    .await
-    .unwrap();
+    let k8s = account(&server, &["shop"]);
+    let (outcome, progress) =
+        followed_seeing(&k8s, "shop", "pod/agent-7x2kq", PowerAction::Reboot).await;
+    let outcome = outcome.unwrap();
     assert_eq!(
         progress,
         vec![
@@ -862,11 +840,13 @@ async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
 async fn a_401_is_auth_failed_and_never_echoes_the_token() {
     let served = status(401, "Unauthorized", &format!("Unauthorized: token {TOKEN}"));
     let server = start_expecting(given("GET", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .read("shop", "deployment/web")
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    let e = assert_fails(
+        account(&server, &["shop"])
+            .read("shop", "deployment/web")
+            .await,
+        ErrorCode::AuthFailed,
+        &[],
+    );
     let text = format!("{e} {e:?}");
     assert!(!text.contains(TOKEN), "{text}");
     assert!(text.contains("expired"), "{text}");
@@ -882,17 +862,16 @@ async fn a_forbidden_patch_names_the_verb_and_the_resource() {
         "deployments.apps \"web\" is forbidden: User \"x\" cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"shop\"",
     );
     server.expect(given("PATCH", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .power("shop", "deployment/web", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied);
-    let text = e.to_string();
-    assert!(
-        text.contains("patch deployments/web in namespace shop")
-            && text.contains("cannot patch resource")
-            && text.contains("kubectl auth can-i patch deployments -n shop"),
-        "{text}"
+    assert_fails(
+        account(&server, &["shop"])
+            .power("shop", "deployment/web", PowerAction::Reboot)
+            .await,
+        ErrorCode::PermissionDenied,
+        &[
+            "patch deployments/web in namespace shop",
+            "cannot patch resource",
+            "kubectl auth can-i patch deployments -n shop",
+        ],
     );
 }
 
@@ -905,11 +884,13 @@ async fn a_missing_deployment_is_not_found() {
         1,
     )
     .await;
-    let e = account(&server, &["shop"])
-        .read("shop", "deployment/api")
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::NotFound, &["namespace shop"]);
+    assert_fails(
+        account(&server, &["shop"])
+            .read("shop", "deployment/api")
+            .await,
+        ErrorCode::NotFound,
+        &["namespace shop"],
+    );
 }
 
 #[tokio::test]
@@ -927,11 +908,13 @@ async fn a_409_on_delete_is_a_conflict() {
         "Operation cannot be fulfilled on Pod \"web-5d9c7b6f4-x2x9k\": Precondition failed: UID in precondition: u-x2x9k, UID in object meta: u-new",
     );
     server.expect(given("DELETE", POD), served, 1).await;
-    let e = account(&server, &["shop"])
-        .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["Precondition failed"]);
+    assert_fails(
+        account(&server, &["shop"])
+            .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
+            .await,
+        ErrorCode::Conflict,
+        &["Precondition failed"],
+    );
 }
 
 #[tokio::test]
@@ -965,22 +948,26 @@ async fn a_429_is_retried_after_its_retry_after_and_a_long_one_is_rate_limited()
     )
     .insert_header("retry-after", "120");
     let server = start_expecting(given("GET", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .read("shop", "deployment/web")
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::RateLimited, &["retry after 120s"]);
+    assert_fails(
+        account(&server, &["shop"])
+            .read("shop", "deployment/web")
+            .await,
+        ErrorCode::RateLimited,
+        &["retry after 120s"],
+    );
 }
 
 #[tokio::test]
 async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_unknown() {
     let served = status(503, "ServiceUnavailable", "etcdserver: request timed out");
     let server = start_expecting(given("GET", DEPLOY), served, 2).await;
-    let e = account(&server, &["shop"])
-        .read("shop", "deployment/web")
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::ServiceFailed, &["etcdserver"]);
+    assert_fails(
+        account(&server, &["shop"])
+            .read("shop", "deployment/web")
+            .await,
+        ErrorCode::ServiceFailed,
+        &["etcdserver"],
+    );
 
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
     let server = start_serving(given("GET", DEPLOY), served).await;
@@ -990,11 +977,13 @@ async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_un
         "Internal error occurred: etcd leader changed",
     );
     server.expect(given("PATCH", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .power("shop", "deployment/web", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::OutcomeUnknown, &["etcd leader changed"]);
+    assert_fails(
+        account(&server, &["shop"])
+            .power("shop", "deployment/web", PowerAction::Reboot)
+            .await,
+        ErrorCode::OutcomeUnknown,
+        &["etcd leader changed"],
+    );
 }
 
 #[tokio::test]
@@ -1005,11 +994,13 @@ async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
         .set_body_json(rolling(5, 4, 3, 3, 3))
         .set_delay(Duration::from_secs(3));
     server.expect(given("PATCH", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .power("shop", "deployment/web", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::OutcomeUnknown, &["patch deployments/web"]);
+    assert_fails(
+        account(&server, &["shop"])
+            .power("shop", "deployment/web", PowerAction::Reboot)
+            .await,
+        ErrorCode::OutcomeUnknown,
+        &["patch deployments/web"],
+    );
 }
 
 #[tokio::test]
@@ -1021,8 +1012,11 @@ async fn malformed_json_is_a_malformed_response() {
         .serve(given("GET", "/api/v1/namespaces/shop/pods"), served)
         .await;
     let k8s = account(&server, &["shop"]);
-    let e = k8s.read("shop", "deployment/web").await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert_fails(
+        k8s.read("shop", "deployment/web").await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
     let inventory = k8s.list().await;
     assert!(
         inventory

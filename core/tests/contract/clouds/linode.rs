@@ -13,11 +13,11 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
-use crate::support::assert_error;
+use crate::support::assert_fails;
 use crate::support::{Serve, changes, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::linode::Linode;
-use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
+use paaf_core::cloud::{Accepted, CloudProvider, Evidence, PowerAction, ServerStatus};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, query_param};
 use wiremock::{MockServer, ResponseTemplate};
@@ -71,6 +71,11 @@ impl CloudMock for Api {
 
 fn account(server: &MockServer) -> Linode {
     connected(Linode::connect, &server.uri(), TOKEN)
+}
+
+/// `action` sent to Linode `id` in `us-east` by the account at `server`.
+async fn power(server: &MockServer, id: &str, action: PowerAction) -> paaf_core::Result<Accepted> {
+    account(server).power("us-east", id, action).await
 }
 
 fn bearer() -> String {
@@ -209,12 +214,8 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
 #[tokio::test]
 async fn a_hard_reboot_is_refused_without_a_request() {
     let server = MockServer::start().await;
-    let e = account(&server)
-        .power("us-east", "123", PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        power(&server, "123", PowerAction::HardReboot).await,
         ErrorCode::InvalidInput,
         &["no hard reset", "stop then start"],
     );
@@ -230,9 +231,9 @@ async fn a_busy_linode_is_a_conflict() {
         1,
     )
     .await;
-    let e = account(&server)
-        .power("us-east", "123", PowerAction::Start)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["Linode busy"]);
+    assert_fails(
+        power(&server, "123", PowerAction::Start).await,
+        ErrorCode::Conflict,
+        &["Linode busy"],
+    );
 }

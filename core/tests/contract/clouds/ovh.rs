@@ -20,8 +20,8 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, RebootMock, by_status, followed, keys_and_regions, limits, rows};
-use crate::support::assert_error;
-use crate::support::{Serve, given, start_expecting};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, received_where, requests, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ovh::{Ovh, OvhKeys};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -478,11 +478,8 @@ async fn each_instance_action_is_sent_once_and_followed_to_its_end() {
         let outcome = followed(&account, "GRA11", INSTANCE, action).await.unwrap();
         assert_eq!(outcome.server.status, action.target(), "{action:?}");
         assert_eq!(outcome.accepted.operation, None, "{action:?}");
-        let requests = server.received_requests().await.unwrap();
-        let post = requests
-            .iter()
-            .find(|r| r.method.as_str() == "POST")
-            .unwrap();
+        let posts = requests(&server, "POST").await;
+        let post = &posts[0];
         assert_eq!(post.body.is_empty(), body.is_none(), "{action:?}");
         if action == PowerAction::Reboot {
             let seen = vec![ServerStatus::Pending, ServerStatus::Running];
@@ -524,13 +521,7 @@ async fn a_dedicated_hard_reboot_follows_its_task_to_done() {
     .unwrap();
     assert_eq!(outcome.accepted.operation.as_deref(), Some("4242"));
     assert_eq!(outcome.server.status, ServerStatus::Running);
-    let polls = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path().ends_with("/task/4242"))
-        .count();
+    let polls = received_where(&server, |p| p.ends_with("/task/4242")).await;
     assert_eq!(polls, 2, "doing, then done");
 }
 
@@ -568,16 +559,14 @@ async fn a_failed_task_is_an_error_naming_the_server() {
         ok(failed),
     )
     .await;
-    let e = followed(
-        &ovh(&server, None, &[]),
-        "gra2",
-        DEDICATED,
-        PowerAction::HardReboot,
-    )
-    .await
-    .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        followed(
+            &ovh(&server, None, &[]),
+            "gra2",
+            DEDICATED,
+            PowerAction::HardReboot,
+        )
+        .await,
         ErrorCode::ServiceFailed,
         &[DEDICATED, "ovhError", "IPMI"],
     );
@@ -602,11 +591,11 @@ async fn refused_credentials_and_ungranted_calls_are_typed() {
         )
         .await;
     let account = ovh(&server, Some(PROJECT), &[]);
-    let e = account
-        .power("GRA11", INSTANCE, PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied);
+    let e = assert_fails(
+        account.power("GRA11", INSTANCE, PowerAction::Reboot).await,
+        ErrorCode::PermissionDenied,
+        &[],
+    );
     assert!(
         e.to_string()
             .contains("POST /cloud/project/*/instance/*/reboot"),
@@ -676,18 +665,21 @@ async fn malformed_answers_are_malformed_responses() {
         account.list().await.errors[0].error.code,
         ErrorCode::MalformedResponse
     );
-    let e = account
-        .power("gra2", DEDICATED, PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert_fails(
+        account
+            .power("gra2", DEDICATED, PowerAction::HardReboot)
+            .await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 
     let served = ResponseTemplate::new(200).set_body_string("soon");
     let server = start_expecting(given("GET", "/1.0/auth/time"), served, 1).await;
-    let e = CloudProvider::read(&ovh(&server, None, &[]), "gra2", DEDICATED)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert_fails(
+        CloudProvider::read(&ovh(&server, None, &[]), "gra2", DEDICATED).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 // https://help.ovhcloud.com/csm/en-api-getting-started-ovhcloud-api: the signature covers the
@@ -751,10 +743,11 @@ async fn a_clock_that_cannot_be_read_sends_nothing_and_is_not_retried_twice_over
         .expect(u64::from(limits().max_attempts))
         .mount(&server)
         .await;
-    let e = CloudProvider::read(&ovh(&server, Some(PROJECT), &[]), "GRA11", INSTANCE)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::ServiceFailed, &["/auth/time"]);
+    assert_fails(
+        CloudProvider::read(&ovh(&server, Some(PROJECT), &[]), "GRA11", INSTANCE).await,
+        ErrorCode::ServiceFailed,
+        &["/auth/time"],
+    );
     let requests = server.received_requests().await.unwrap();
     assert!(requests.iter().all(|r| r.url.path() == "/1.0/auth/time"));
 }

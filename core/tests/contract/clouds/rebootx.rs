@@ -21,16 +21,14 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::followed;
-use super::{CloudMock, Facts, RebootMock, fast, limits};
-use crate::support::assert_error;
+use super::{CloudMock, Facts, RebootMock, limits};
+use super::{brief, followed_seeing, followed_with};
+use crate::support::assert_fails;
 use crate::support::{Serve, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
-use paaf_core::cloud::{
-    CloudProvider, PollSettings, PowerAction, ServerStatus, connect, power_and_wait,
-};
+use paaf_core::cloud::{Accepted, CloudProvider, PowerAction, ServerStatus, connect};
 use paaf_core::config::Config;
-use paaf_core::events::CancellationToken;
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use paaf_core::thresholds::Level;
 use secrecy::SecretString;
@@ -96,6 +94,11 @@ fn rebootx(server: &MockServer) -> RebootX {
         limits(),
     )
     .unwrap()
+}
+
+/// `action` sent to runnable `id` of scope `lyo-01` by the account at `server`.
+async fn power(server: &MockServer, id: &str, action: PowerAction) -> paaf_core::Result<Accepted> {
+    rebootx(server).power("lyo-01", id, action).await
 }
 
 fn fixture(name: &str) -> Vec<Value> {
@@ -317,18 +320,8 @@ async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
         .mount(&server)
         .await;
     let account = rebootx(&server);
-    let mut observed = Vec::new();
-    let outcome = power_and_wait(
-        &account,
-        "lyo-01",
-        "123",
-        PowerAction::Reboot,
-        fast(),
-        &CancellationToken::new(),
-        |s| observed.push(s.raw_state.clone()),
-    )
-    .await
-    .unwrap();
+    let (outcome, observed) = followed_seeing(&account, "lyo-01", "123", PowerAction::Reboot).await;
+    let outcome = outcome.unwrap();
     assert_eq!(outcome.accepted.operation.as_deref(), Some(JOB));
     assert_eq!(outcome.accepted.status, None);
     assert_eq!(
@@ -386,21 +379,18 @@ async fn a_stop_that_never_ends_times_out_naming_the_state() {
     list_mock(list(vec![runnable("456", "pending")]))
         .mount(&server)
         .await;
-    let e = power_and_wait(
-        &rebootx(&server),
-        "lyo-01",
-        "456",
-        PowerAction::Stop,
-        PollSettings {
-            interval: Duration::from_millis(20),
-            timeout: Duration::from_millis(200),
-        },
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["still pending", "home"]);
+    assert_fails(
+        followed_with(
+            &rebootx(&server),
+            "lyo-01",
+            "456",
+            PowerAction::Stop,
+            brief(),
+        )
+        .await,
+        ErrorCode::Timeout,
+        &["still pending", "home"],
+    );
 }
 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `paths` (only reboot and stop exist).
@@ -412,14 +402,17 @@ async fn start_and_hard_reboot_are_refused_before_anything_is_sent() {
         (PowerAction::Start, "no start"),
         (PowerAction::HardReboot, "no hard reboot"),
     ] {
-        let e = account.power("lyo-01", "123", action).await.unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &[words, "home"]);
+        assert_fails(
+            account.power("lyo-01", "123", action).await,
+            ErrorCode::InvalidInput,
+            &[words, "home"],
+        );
     }
-    let e = account
-        .power("lyo-01", "", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert_fails(
+        account.power("lyo-01", "", PowerAction::Reboot).await,
+        ErrorCode::InvalidInput,
+        &[],
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -447,22 +440,22 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
         "{}",
         row.error.message
     );
-    let e = account
-        .power("lyo-01", "123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    let e = assert_fails(
+        account.power("lyo-01", "123", PowerAction::Reboot).await,
+        ErrorCode::AuthFailed,
+        &[],
+    );
     assert_no_secret(&e.to_string());
 
     // 403 is in the spec (ErrorRes "Operation forbidden"), for servers with rules per key.
     let served =
         ResponseTemplate::new(403).set_body_json(json!({"message": "Operation forbidden"}));
     let server = start_expecting(given("POST", format!("{RUNNABLES}/123/stop")), served, 1).await;
-    let e = rebootx(&server)
-        .power("lyo-01", "123", PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::PermissionDenied, &["Operation forbidden"]);
+    assert_fails(
+        power(&server, "123", PowerAction::Stop).await,
+        ErrorCode::PermissionDenied,
+        &["Operation forbidden"],
+    );
 }
 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot` 404 `ErrorRes`, `servers` (the prefix in the URL).
@@ -474,13 +467,16 @@ async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
         .mount(&server)
         .await;
     let account = rebootx(&server);
-    let e = account
-        .power("lyo-01", "999", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::NotFound, &["999", "home"]);
-    let e = account.read("par-01", "999").await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound);
+    assert_fails(
+        account.power("lyo-01", "999", PowerAction::Reboot).await,
+        ErrorCode::NotFound,
+        &["999", "home"],
+    );
+    assert_fails(
+        account.read("par-01", "999").await,
+        ErrorCode::NotFound,
+        &[],
+    );
     let found = account.read("par-01", "456").await.unwrap();
     assert_eq!(found.name.as_deref(), Some("server02"));
 
@@ -526,11 +522,11 @@ async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
 
     let served = ResponseTemplate::new(429).insert_header("retry-after", "120");
     let server = start_expecting(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1).await;
-    let e = rebootx(&server)
-        .power("lyo-01", "123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::RateLimited, &["120s"]);
+    assert_fails(
+        power(&server, "123", PowerAction::Reboot).await,
+        ErrorCode::RateLimited,
+        &["120s"],
+    );
 }
 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /runnables`, `POST /runnables/{id}/reboot` (5xx is not in the spec: the reference server's 500 `ErrorRes`).
@@ -544,12 +540,8 @@ async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
     // custom server may have acted before failing: never sent again.
     let served = ResponseTemplate::new(500).set_body_json(json!({"message": "exit status 1"}));
     let server = start_expecting(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1).await;
-    let e = rebootx(&server)
-        .power("lyo-01", "123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        power(&server, "123", PowerAction::Reboot).await,
         ErrorCode::OutcomeUnknown,
         &["exit status 1", "reboot of runnable 123"],
     );
@@ -562,11 +554,11 @@ async fn a_reboot_that_times_out_is_outcome_unknown_and_sent_once() {
         .set_body_json(json!({"jobId": null}))
         .set_delay(Duration::from_secs(3));
     let server = start_expecting(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1).await;
-    let e = rebootx(&server)
-        .power("lyo-01", "123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    let e = assert_fails(
+        power(&server, "123", PowerAction::Reboot).await,
+        ErrorCode::OutcomeUnknown,
+        &[],
+    );
     assert_no_secret(&e.to_string());
 }
 
@@ -579,8 +571,11 @@ async fn a_body_that_is_not_the_spec_json_is_malformed() {
         ResponseTemplate::new(200).set_body_json(json!([runnable("a", "on")])),
     ] {
         let server = start_expecting(given("GET", RUNNABLES), body, 1).await;
-        let e = rebootx(&server).read("", "a").await.unwrap_err();
-        assert_error(&e, ErrorCode::MalformedResponse, &["rebootx \"home\""]);
+        assert_fails(
+            rebootx(&server).read("", "a").await,
+            ErrorCode::MalformedResponse,
+            &["rebootx \"home\""],
+        );
     }
 }
 

@@ -5,9 +5,9 @@
 //! (https://www.scaleway.com/en/developers/api/#errors): its [`Api`] for the scenario table,
 //! and its own cases. Each test names what it follows.
 
-use super::{CloudMock, Facts, RebootMock, by_status, followed, limits};
-use crate::support::assert_error;
-use crate::support::{Serve, given, start_expecting};
+use super::{CloudMock, Facts, RebootMock, assert_error_row, by_status, followed, limits};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, received, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::scaleway::Scaleway;
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -254,12 +254,11 @@ async fn lists_every_page_of_every_zone() {
     assert_eq!(inventory.servers[3].region, "nl-ams-1");
     assert_eq!(inventory.errors.len(), 1);
     let row = &inventory.errors[0];
-    assert_eq!(row.region.as_deref(), Some("pl-waw-1"));
-    assert_eq!(row.error.code, ErrorCode::PermissionDenied);
-    assert!(
-        row.error.message.contains("InstancesFullAccess"),
-        "{}",
-        row.error.message
+    assert_error_row(
+        row,
+        "pl-waw-1",
+        ErrorCode::PermissionDenied,
+        &["InstancesFullAccess"],
     );
 }
 
@@ -294,8 +293,7 @@ async fn pages_are_read_to_the_count_and_a_short_one_ends_a_listing_without_one(
     let [row] = inventory.errors.as_slice() else {
         panic!("{:?}", inventory.errors);
     };
-    assert_eq!(row.region.as_deref(), Some("fr-par-1"));
-    assert_eq!(row.error.code, ErrorCode::MalformedResponse);
+    assert_error_row(row, "fr-par-1", ErrorCode::MalformedResponse, &[]);
 }
 
 /// "Perform action" (https://www.scaleway.com/en/developers/api/instance/): one POST of `{"action":
@@ -325,12 +323,7 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
         assert_eq!(outcome.accepted.operation.as_deref(), Some(TASK), "{verb}");
         assert_eq!(outcome.server.status, action_kind.target(), "{verb}");
         assert_eq!(outcome.server.raw_state, after, "{verb}");
-        let requests = server.received_requests().await.unwrap();
-        let posts = requests
-            .iter()
-            .filter(|r| r.method.as_str() == "POST")
-            .count();
-        assert_eq!(posts, 1, "{verb}");
+        assert_eq!(received(&server, "POST").await, 1, "{verb}");
         if between != after {
             assert_eq!(outcome.polls, 3, "{verb}");
         }
@@ -343,16 +336,20 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
 #[tokio::test]
 async fn a_hard_reboot_is_refused_before_anything_is_sent() {
     let server = MockServer::start().await;
-    let e = scaleway(&server)
-        .power("fr-par-1", ID, PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["stop then start"]);
-    let e = scaleway(&server)
-        .power("fr-par-2", ID, PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
+    assert_fails(
+        scaleway(&server)
+            .power("fr-par-1", ID, PowerAction::HardReboot)
+            .await,
+        ErrorCode::InvalidInput,
+        &["stop then start"],
+    );
+    assert_fails(
+        scaleway(&server)
+            .power("fr-par-2", ID, PowerAction::Reboot)
+            .await,
+        ErrorCode::InvalidInput,
+        &[],
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 

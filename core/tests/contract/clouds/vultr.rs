@@ -17,8 +17,8 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
-use crate::support::{Serve, given, start_expecting};
-use crate::support::{assert_error, requests};
+use crate::support::requests;
+use crate::support::{Serve, assert_fails, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
@@ -219,11 +219,11 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
 #[tokio::test]
 async fn a_clean_reboot_is_refused_without_a_request() {
     let server = MockServer::start().await;
-    let e = account(&server)
-        .power("ewr", ID, PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["hard reset", "hard reboot"]);
+    assert_fails(
+        account(&server).power("ewr", ID, PowerAction::Reboot).await,
+        ErrorCode::InvalidInput,
+        &["hard reset", "hard reboot"],
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -240,9 +240,11 @@ async fn a_refused_action_is_service_failed_with_vultrs_message() {
             1,
         )
         .await;
-    let e = account(&server)
-        .power("ewr", ID, PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::ServiceFailed, &["currently locked"]);
+    assert_fails(
+        account(&server)
+            .power("ewr", ID, PowerAction::HardReboot)
+            .await,
+        ErrorCode::ServiceFailed,
+        &["currently locked"],
+    );
 }

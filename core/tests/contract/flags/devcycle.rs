@@ -16,7 +16,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
+use crate::support::assert_fails;
 use crate::support::{Serve, given, limits};
 use paaf_core::ErrorCode;
 use paaf_core::flags::devcycle::DevCycle;
@@ -284,8 +284,11 @@ async fn a_401_that_persists_with_a_fresh_token_is_auth_failed() {
         "statusCode": 401, "message": "Unauthorized"
     }));
     server.expect(given("GET", CONFIGS), served, 2).await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    let e = assert_fails(
+        backend(&server).state(&Dc::TARGET).await,
+        ErrorCode::AuthFailed,
+        &[],
+    );
     assert_names_everything(&e.to_string());
 }
 
@@ -304,8 +307,11 @@ async fn refused_client_credentials_are_auth_failed_without_echoing_the_secret()
     server
         .expect(Mock::given(method("GET")), ResponseTemplate::new(200), 0)
         .await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_error(&e, ErrorCode::AuthFailed, &["access_denied"]);
+    let e = assert_fails(
+        backend(&server).state(&Dc::TARGET).await,
+        ErrorCode::AuthFailed,
+        &["access_denied"],
+    );
     let text = e.to_string();
     assert!(text.contains("client_secret"), "{text}");
     assert_names_everything(&text);
@@ -468,10 +474,11 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
         mount_state(&server, "active").await;
         let served = ResponseTemplate::new(status).set_body_json(body);
         server.expect(given("PATCH", CONFIGS), served, 1).await;
-        let e = Dc::switch(&backend(&server), false, Dc::state(true))
-            .await
-            .unwrap_err();
-        assert_error(&e, ErrorCode::Conflict, &[wanted]);
+        let e = assert_fails(
+            Dc::switch(&backend(&server), false, Dc::state(true)).await,
+            ErrorCode::Conflict,
+            &[wanted],
+        );
         let text = e.to_string();
         assert!(text.contains("nothing was changed"), "{text}");
         assert_names_everything(&text);
@@ -486,8 +493,11 @@ async fn a_token_answer_without_a_token_is_a_malformed_response() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer"})))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    assert_fails(
+        backend(&server).state(&Dc::TARGET).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 #[tokio::test]
@@ -503,17 +513,19 @@ async fn an_sdk_key_given_as_client_secret_is_refused_and_explained_before_any_r
         "dvc_client_8a3f2b1c_hash",
         "dvc_mobile_8a3f2b1c_hash",
     ] {
-        let e = DevCycle::connect(
-            "ops",
-            &server.uri(),
-            CLIENT_ID,
-            SecretString::from(key),
-            limits(),
-            "shop",
-            &format!("{}/auth/", server.uri()),
-        )
-        .unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &["SDK key"]);
+        let e = assert_fails(
+            DevCycle::connect(
+                "ops",
+                &server.uri(),
+                CLIENT_ID,
+                SecretString::from(key),
+                limits(),
+                "shop",
+                &format!("{}/auth/", server.uri()),
+            ),
+            ErrorCode::InvalidInput,
+            &["SDK key"],
+        );
         let text = e.to_string();
         assert!(text.contains("API Authentication"), "{text}");
         assert!(text.contains("devcycle \"ops\""), "{text}");

@@ -9,7 +9,7 @@
 //! examples `PatchFeatureFlagExamples.cs`: "Enable the flag" = `replace /isEnabled`).
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
+use crate::support::assert_fails;
 use crate::support::{Serve, given, limits, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::featbit::FeatBit;
@@ -221,10 +221,11 @@ async fn a_change_between_the_read_and_the_write_is_refused_by_featbit() {
     let flag = Server::new(true);
     flag.mount(&server).await;
     flag.turn_after_read.lock().unwrap().push(false);
-    let e = Fb::switch(&fb(&server), false, FlagState::conditional(true, None))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["now OFF, not ON"]);
+    assert_fails(
+        Fb::switch(&fb(&server), false, FlagState::conditional(true, None)).await,
+        ErrorCode::Conflict,
+        &["now OFF, not ON"],
+    );
     assert!(!*flag.enabled.lock().unwrap());
 }
 
@@ -240,8 +241,11 @@ async fn a_flag_switched_and_switched_back_since_the_user_looked_is_refused() {
     assert_eq!(seen, FlagState::conditional(true, Some("rev-1".into())));
     flag.turn(false);
     flag.turn(true);
-    let e = Fb::switch(&backend, false, seen).await.unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["changed since you looked"]);
+    assert_fails(
+        Fb::switch(&backend, false, seen).await,
+        ErrorCode::Conflict,
+        &["changed since you looked"],
+    );
     assert!(*flag.enabled.lock().unwrap());
 }
 
@@ -328,8 +332,7 @@ async fn switches_off_and_on_with_a_conditional_json_patch() {
 /// A server answering every read with `status` and FeatBit's failure body naming `error`.
 async fn failing_reads(status: u16, error: &str) -> MockServer {
     let served = ResponseTemplate::new(status).set_body_json(failed(error));
-    let server = start_serving(Mock::given(method("GET")), served).await;
-    server
+    start_serving(Mock::given(method("GET")), served).await
 }
 
 /// 404 `{success: false, errors: ["ResourceNotFound"]}` (EntityNotFoundException); an
@@ -362,16 +365,18 @@ async fn a_success_false_body_is_a_typed_error() {
 fn an_sdk_secret_is_refused_and_explained() {
     let secret = "ZGJlLTRhNjYtNDNhMS1iMGE3LTg4ZmQ2NzI1ZTk0MQ";
     let envs = BTreeMap::from([("production".to_string(), PROD.to_string())]);
-    let e = FeatBit::connect(
-        "self",
-        "http://127.0.0.1:5000",
-        SecretString::from(secret),
-        Limits::default(),
-        "shop",
-        &envs,
-    )
-    .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["SDK secret"]);
+    let e = assert_fails(
+        FeatBit::connect(
+            "self",
+            "http://127.0.0.1:5000",
+            SecretString::from(secret),
+            Limits::default(),
+            "shop",
+            &envs,
+        ),
+        ErrorCode::InvalidInput,
+        &["SDK secret"],
+    );
     let text = e.to_string();
     assert!(!text.contains(secret), "{text}");
 }

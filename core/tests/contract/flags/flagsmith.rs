@@ -7,7 +7,7 @@
 //! Errors are Django REST framework's `{"detail": "…"}`.
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
+use crate::support::assert_fails;
 use crate::support::{Serve, given, limits, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::flagsmith::Flagsmith;
@@ -247,10 +247,11 @@ async fn a_change_made_while_paaf_reads_the_settings_is_seen_before_the_write() 
         .expect(0)
         .mount(&server)
         .await;
-    let e = Fs::switch(&fs(&server), false, Fs::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["now OFF, not ON"]);
+    assert_fails(
+        Fs::switch(&fs(&server), false, Fs::state(true)).await,
+        ErrorCode::Conflict,
+        &["now OFF, not ON"],
+    );
 }
 
 /// `update-flag-v1` writes what it is given: a value read before and sent back would undo a
@@ -450,10 +451,11 @@ async fn required_change_requests_are_a_conflict_with_the_link() {
     server
         .expect(Mock::given(method("PATCH")), ResponseTemplate::new(200), 0)
         .await;
-    let e = Fs::switch(&fs(&server), false, Fs::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["change request is required"]);
+    let e = assert_fails(
+        Fs::switch(&fs(&server), false, Fs::state(true)).await,
+        ErrorCode::Conflict,
+        &["change request is required"],
+    );
     let text = e.to_string();
     assert!(
         text.contains(&format!(
@@ -475,10 +477,11 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
             "detail": "This endpoint cannot be used when change requests are enabled. Use the change request workflow instead."
         }));
     server.expect(Mock::given(method("POST")), served, 1).await;
-    let e = Fs::switch(&fs(&server), false, Fs::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["features?feature=7"]);
+    assert_fails(
+        Fs::switch(&fs(&server), false, Fs::state(true)).await,
+        ErrorCode::Conflict,
+        &["features?feature=7"],
+    );
 }
 
 /// 404s: an unknown project (`{"detail": "Not found."}`), an environment key the server does
@@ -564,16 +567,18 @@ fn environment_keys_are_refused_and_explained() {
         (PROD, "client-side environment key"),
         ("ser.UiYoRr6zUjiFBUXaRwo7b5", "server-side environment key"),
     ] {
-        let e = Flagsmith::connect(
-            "ops",
-            "https://api.flagsmith.com",
-            SecretString::from(key),
-            Limits::default(),
-            12,
-            &BTreeMap::new(),
-        )
-        .unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &[said]);
+        let e = assert_fails(
+            Flagsmith::connect(
+                "ops",
+                "https://api.flagsmith.com",
+                SecretString::from(key),
+                Limits::default(),
+                12,
+                &BTreeMap::new(),
+            ),
+            ErrorCode::InvalidInput,
+            &[said],
+        );
         let text = e.to_string();
         assert!(text.contains("organisation API key"), "{text}");
         assert!(!text.contains(key), "{text}");

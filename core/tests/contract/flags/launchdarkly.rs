@@ -5,7 +5,7 @@
 //! of which is in shared/reference/openapi/launchdarkly-flags.subset.openapi.json).
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
+use crate::support::assert_fails;
 use crate::support::{Serve, given, limits, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::launchdarkly::LaunchDarkly;
@@ -257,10 +257,11 @@ async fn a_failed_precondition_is_a_conflict_naming_the_new_state() {
         "Conflict. Optimistic lock error. Try again later.",
     ));
     server.expect(given("PATCH", FLAG), served, 1).await;
-    let e = Ld::switch(&ld(&server), false, Ld::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["now OFF, not ON"]);
+    assert_fails(
+        Ld::switch(&ld(&server), false, Ld::state(true)).await,
+        ErrorCode::Conflict,
+        &["now OFF, not ON"],
+    );
 }
 
 /// https://launchdarkly.com/docs/api/feature-flags/patch-feature-flag: "405 Approval is
@@ -273,10 +274,11 @@ async fn a_required_approval_is_a_conflict_with_the_link_to_the_flag() {
     let served = ResponseTemplate::new(405)
         .set_body_json(error_body("method_not_allowed", "Method not allowed"));
     server.expect(given("PATCH", FLAG), served, 1).await;
-    let e = Ld::switch(&ld(&server), false, Ld::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["approval is required"]);
+    let e = assert_fails(
+        Ld::switch(&ld(&server), false, Ld::state(true)).await,
+        ErrorCode::Conflict,
+        &["approval is required"],
+    );
     let text = e.to_string();
     assert!(
         text.contains(&format!(
@@ -372,8 +374,11 @@ async fn a_short_ratelimit_reset_is_waited_out() {
 async fn a_long_rate_limit_is_reported() {
     let served = rate_limited(60_000).insert_header("retry-after", "60");
     let server = start_expecting(given("GET", FLAG), served, 1).await;
-    let e = ld(&server).state(&Ld::TARGET).await.unwrap_err();
-    assert_error(&e, ErrorCode::RateLimited, &["resets in"]);
+    assert_fails(
+        ld(&server).state(&Ld::TARGET).await,
+        ErrorCode::RateLimited,
+        &["resets in"],
+    );
 }
 
 /// https://launchdarkly.com/docs/api#authentication: SDK keys, mobile keys and client-side IDs
@@ -388,16 +393,18 @@ fn sdk_keys_mobile_keys_and_client_side_ids_are_refused_and_explained() {
         ("mob-8a4c2f1e-1234-4c5d-9e8f-0123456789ab", "mobile key"),
         ("5f0c8a1b2c3d4e5f6a7b8c9d", "client-side ID"),
     ] {
-        let e = LaunchDarkly::connect(
-            "saas",
-            "https://app.launchdarkly.com",
-            SecretString::from(key),
-            Limits::default(),
-            "default",
-            &["production".to_string()],
-        )
-        .unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &[said]);
+        let e = assert_fails(
+            LaunchDarkly::connect(
+                "saas",
+                "https://app.launchdarkly.com",
+                SecretString::from(key),
+                Limits::default(),
+                "default",
+                &["production".to_string()],
+            ),
+            ErrorCode::InvalidInput,
+            &[said],
+        );
         let text = e.to_string();
         assert!(text.contains("access token"), "{text}");
         assert!(!text.contains(key), "{text}");

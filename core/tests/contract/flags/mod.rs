@@ -18,8 +18,8 @@ mod launchdarkly;
 mod optimizely;
 mod unleash;
 
-use crate::support::assert_error;
 use crate::support::{Serve, limits};
+use crate::support::{assert_error, assert_fails};
 use paaf_core::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState, FlagSwitch};
 use paaf_core::http::Limits;
 use paaf_core::{ErrorCode, Result};
@@ -82,8 +82,7 @@ pub(crate) trait Contract: Facts {
     }
     /// What reading `flag` on `backend` says, checked to be a not-found error.
     async fn not_found(backend: &Self::Backend, flag: FlagRef<'_>) -> String {
-        let e = backend.state(&flag).await.unwrap_err();
-        assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+        let e = assert_fails(backend.state(&flag).await, ErrorCode::NotFound, &[]);
         e.to_string()
     }
     /// [`Facts::TARGET`] under another key.
@@ -286,8 +285,7 @@ pub(crate) async fn a_refused_credential_is_auth_failed_and_never_shown<C: Contr
         .mount(&server)
         .await;
     let backend = C::backend(&server, limits());
-    let e = backend.state(&C::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    let e = assert_fails(backend.state(&C::TARGET).await, ErrorCode::AuthFailed, &[]);
     let text = e.to_string();
     names_everything::<C>(&text);
     assert!(text.contains(C::AUTH_HINT), "{text}");
@@ -418,11 +416,13 @@ pub(crate) async fn a_pager_that_repeats_itself_is_malformed<C: Contract>() {
     let server = started::<C>().await;
     C::mount_repeating_pages(&server).await;
     let started = Instant::now();
-    let e = C::backend(&server, limits())
-        .list(&FlagFilter::default())
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::MalformedResponse, &["repeats page 1"]);
+    assert_fails(
+        C::backend(&server, limits())
+            .list(&FlagFilter::default())
+            .await,
+        ErrorCode::MalformedResponse,
+        &["repeats page 1"],
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
@@ -431,10 +431,16 @@ pub(crate) async fn malformed_json_is_a_malformed_response<C: Contract>() {
     let served = ResponseTemplate::new(200).set_body_string("{\"items\": [{\"key\"");
     server.serve(Mock::given(method("GET")), served).await;
     let backend = C::backend(&server, limits());
-    let e = backend.state(&C::TARGET).await.unwrap_err();
-    assert_error(&e, ErrorCode::MalformedResponse, &[C::NAMES[0]]);
-    let e = backend.list(&FlagFilter::default()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    assert_fails(
+        backend.state(&C::TARGET).await,
+        ErrorCode::MalformedResponse,
+        &[C::NAMES[0]],
+    );
+    assert_fails(
+        backend.list(&FlagFilter::default()).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 pub(crate) async fn an_oversize_answer_is_refused<C: Contract>() {
@@ -466,10 +472,11 @@ pub(crate) async fn a_state_changed_since_the_user_looked_is_a_conflict_and_noth
     C: Contract,
 >() {
     let server = off_and_never_written::<C>().await;
-    let e = C::switch(&C::backend(&server, limits()), false, C::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["now OFF, not ON"]);
+    let e = assert_fails(
+        C::switch(&C::backend(&server, limits()), false, C::state(true)).await,
+        ErrorCode::Conflict,
+        &["now OFF, not ON"],
+    );
     let text = e.to_string();
     assert!(text.contains("nothing was changed"), "{text}");
     names_everything::<C>(&text);

@@ -19,7 +19,7 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
+use crate::support::assert_fails;
 use crate::support::{Serve, given, limits, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::optimizely::Optimizely;
@@ -225,14 +225,16 @@ async fn list_filters_by_query_and_environment() {
     assert_eq!(flags.len(), 1);
     assert_eq!(flags[0].environments.len(), 1);
     assert!(flags[0].environments[0].enabled);
-    let e = backend(&server)
-        .list(&FlagFilter {
-            environment: Some("prod".into()),
-            ..FlagFilter::default()
-        })
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::NotFound, &["production, development"]);
+    assert_fails(
+        backend(&server)
+            .list(&FlagFilter {
+                environment: Some("prod".into()),
+                ..FlagFilter::default()
+            })
+            .await,
+        ErrorCode::NotFound,
+        &["production, development"],
+    );
 }
 
 #[tokio::test]
@@ -351,10 +353,11 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
         mount_flag(&server, true).await;
         let served = ResponseTemplate::new(status).set_body_json(body);
         server.expect(Mock::given(method("POST")), served, 1).await;
-        let e = Opti::switch(&backend(&server), false, Opti::state(true))
-            .await
-            .unwrap_err();
-        assert_error(&e, ErrorCode::Conflict, &[wanted]);
+        let e = assert_fails(
+            Opti::switch(&backend(&server), false, Opti::state(true)).await,
+            ErrorCode::Conflict,
+            &[wanted],
+        );
         let text = e.to_string();
         assert!(text.contains("nothing was changed"), "{text}");
         assert_names_everything(&text);
@@ -373,15 +376,17 @@ async fn an_sdk_key_or_datafile_url_is_refused_and_explained_before_any_request(
         "WTc6awnGuYDdG1c8ZeAmde",
         "https://cdn.optimizely.com/datafiles/WTc6awnGuYDdG1c8ZeAmde.json",
     ] {
-        let e = Optimizely::connect(
-            "fx",
-            &server.uri(),
-            SecretString::from(key),
-            limits(),
-            PROJECT,
-        )
-        .unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &["SDK key"]);
+        let e = assert_fails(
+            Optimizely::connect(
+                "fx",
+                &server.uri(),
+                SecretString::from(key),
+                limits(),
+                PROJECT,
+            ),
+            ErrorCode::InvalidInput,
+            &["SDK key"],
+        );
         let text = e.to_string();
         assert!(text.contains("personal access token"), "{text}");
         assert!(text.contains("optimizely \"fx\""), "{text}");
