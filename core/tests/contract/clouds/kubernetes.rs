@@ -25,7 +25,7 @@ use crate::support::{Serve, given, requests, start_expecting, start_serving};
 use crate::support::{assert_error, assert_fails};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
+use paaf_core::cloud::{Accepted, CloudProvider, PowerAction, ServerStatus};
 use paaf_core::config::Config;
 use paaf_core::events::CancellationToken;
 use paaf_core::secrets::{MemoryStore, SecretStore};
@@ -187,6 +187,11 @@ fn account(server: &MockServer, namespaces: &[&str]) -> Kubernetes {
     };
     let namespaces: Vec<String> = namespaces.iter().map(|s| s.to_string()).collect();
     Kubernetes::connect("prod", access, &namespaces, limits()).unwrap()
+}
+
+/// `action` sent to `id` (`KIND/NAME`) in namespace `shop` by the account at `server`.
+async fn power(server: &MockServer, id: &str, action: PowerAction) -> paaf_core::Result<Accepted> {
+    account(server, &["shop"]).power("shop", id, action).await
 }
 
 fn deployment(generation: i64, status: Value) -> Value {
@@ -603,9 +608,7 @@ async fn a_paused_deployment_is_refused_with_nothing_sent() {
         .expect(Mock::given(method("PATCH")), ResponseTemplate::new(200), 0)
         .await;
     let e = assert_fails(
-        account(&server, &["shop"])
-            .power("shop", "deployment/web", PowerAction::Reboot)
-            .await,
+        power(&server, "deployment/web", PowerAction::Reboot).await,
         ErrorCode::InvalidInput,
         &[],
     );
@@ -863,9 +866,7 @@ async fn a_forbidden_patch_names_the_verb_and_the_resource() {
     );
     server.expect(given("PATCH", DEPLOY), served, 1).await;
     assert_fails(
-        account(&server, &["shop"])
-            .power("shop", "deployment/web", PowerAction::Reboot)
-            .await,
+        power(&server, "deployment/web", PowerAction::Reboot).await,
         ErrorCode::PermissionDenied,
         &[
             "patch deployments/web in namespace shop",
@@ -909,9 +910,7 @@ async fn a_409_on_delete_is_a_conflict() {
     );
     server.expect(given("DELETE", POD), served, 1).await;
     assert_fails(
-        account(&server, &["shop"])
-            .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
-            .await,
+        power(&server, "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot).await,
         ErrorCode::Conflict,
         &["Precondition failed"],
     );
@@ -978,9 +977,7 @@ async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_un
     );
     server.expect(given("PATCH", DEPLOY), served, 1).await;
     assert_fails(
-        account(&server, &["shop"])
-            .power("shop", "deployment/web", PowerAction::Reboot)
-            .await,
+        power(&server, "deployment/web", PowerAction::Reboot).await,
         ErrorCode::OutcomeUnknown,
         &["etcd leader changed"],
     );
@@ -995,9 +992,7 @@ async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
         .set_delay(Duration::from_secs(3));
     server.expect(given("PATCH", DEPLOY), served, 1).await;
     assert_fails(
-        account(&server, &["shop"])
-            .power("shop", "deployment/web", PowerAction::Reboot)
-            .await,
+        power(&server, "deployment/web", PowerAction::Reboot).await,
         ErrorCode::OutcomeUnknown,
         &["patch deployments/web"],
     );

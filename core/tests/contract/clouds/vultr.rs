@@ -21,7 +21,7 @@ use crate::support::requests;
 use crate::support::{Serve, assert_fails, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
-use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
+use paaf_core::cloud::{Accepted, CloudProvider, Evidence, PowerAction, ServerStatus};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, query_param_is_missing};
 use wiremock::{MockServer, ResponseTemplate};
@@ -80,6 +80,11 @@ impl CloudMock for Api {
 
 fn account(server: &MockServer) -> Vultr {
     connected(Vultr::connect, &server.uri(), KEY)
+}
+
+/// `action` sent to instance `id` in `ewr` by the account at `server`.
+async fn power(server: &MockServer, id: &str, action: PowerAction) -> paaf_core::Result<Accepted> {
+    account(server).power("ewr", id, action).await
 }
 
 fn bearer() -> String {
@@ -220,7 +225,7 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
 async fn a_clean_reboot_is_refused_without_a_request() {
     let server = MockServer::start().await;
     assert_fails(
-        account(&server).power("ewr", ID, PowerAction::Reboot).await,
+        power(&server, ID, PowerAction::Reboot).await,
         ErrorCode::InvalidInput,
         &["hard reset", "hard reboot"],
     );
@@ -241,9 +246,7 @@ async fn a_refused_action_is_service_failed_with_vultrs_message() {
         )
         .await;
     assert_fails(
-        account(&server)
-            .power("ewr", ID, PowerAction::HardReboot)
-            .await,
+        power(&server, ID, PowerAction::HardReboot).await,
         ErrorCode::ServiceFailed,
         &["currently locked"],
     );
