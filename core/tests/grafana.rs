@@ -18,7 +18,7 @@ use paaf_core::monitor::prometheus::AlertState;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{assert_error, given, serve, serve_expected};
+use support::{Serve, assert_fails, given, start_expecting, start_serving};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -78,12 +78,9 @@ async fn mount_datasources(server: &MockServer) {
             {"id": 2, "uid": "L0K1", "orgId": 1, "name": "Loki", "type": "loki", "access": "proxy",
              "url": "http://loki:3100", "isDefault": false, "jsonData": {}, "readOnly": false}
         ]));
-    serve(
-        server,
-        given("GET", "/api/datasources").and(bearer()),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", "/api/datasources").and(bearer()), served)
+        .await;
 }
 
 /// Prometheus `label/<name>/values` through the data source proxy
@@ -130,7 +127,6 @@ fn queries_of(request: &Request) -> Vec<Value> {
 /// folder_dashboard_search/#search-folders-and-dashboards
 #[tokio::test]
 async fn search_sends_every_filter_and_reads_hits() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!([
             {"id": 163, "uid": "rYdddlPWk", "title": "Node Exporter Full", "uri": "db/node-exporter-full",
              "url": "/d/rYdddlPWk/node-exporter-full", "slug": "", "type": "dash-db",
@@ -140,7 +136,7 @@ async fn search_sends_every_filter_and_reads_hits() {
              "url": "/d/k8s_views_nodes/kubernetes-views-nodes", "type": "dash-db", "tags": [],
              "isStarred": false}
         ]));
-    serve_expected(&server, given("GET", "/api/search?type=dash-db&query=node&tag=prod&starred=true&folderUIDs=k8s&limit=50&page=2").and(bearer()), served, 1).await;
+    let server = start_expecting(given("GET", "/api/search?type=dash-db&query=node&tag=prod&starred=true&folderUIDs=k8s&limit=50&page=2").and(bearer()), served, 1).await;
     let query = SearchQuery {
         query: Some("node".into()),
         tags: vec!["prod".into()],
@@ -165,13 +161,11 @@ async fn search_sends_every_filter_and_reads_hits() {
 /// query variables chained on each other, a custom variable) opened and one panel queried.
 #[tokio::test]
 async fn a_dashboard_opens_with_variables_resolved_through_the_data_source_and_a_panel_queries() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(dashboard_body(
         "dotdc-k8s-views-nodes.json",
         "/d/k8s_views_nodes/kubernetes-views-nodes",
     ));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/api/dashboards/uid/k8s_views_nodes").and(bearer()),
         served,
         1,
@@ -275,13 +269,11 @@ async fn a_dashboard_opens_with_variables_resolved_through_the_data_source_and_a
 /// a panel nested in a collapsed row, a legacy `"$datasource"` name, and `interval` variables.
 #[tokio::test]
 async fn a_panel_in_a_collapsed_row_is_queried_with_interval_variables_and_a_legacy_datasource() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(dashboard_body(
         "kubernetes-mixin-networking-cluster-total.json",
         "/d/ff635a025bcfea7bc3dd4f508990a3e9/kubernetes-networking-cluster",
     ));
-    serve(
-        &server,
+    let server = start_serving(
         given(
             "GET",
             "/api/dashboards/uid/ff635a025bcfea7bc3dd4f508990a3e9",
@@ -350,7 +342,9 @@ async fn ds_query_keeps_several_frames_beside_a_per_query_error() {
                         {"refId": "C", "expr": "up", "hide": true}]}]},
         "meta": {"url": "/d/u1/checkout"}});
     let served = ResponseTemplate::new(200).set_body_json(dashboard);
-    serve(&server, given("GET", "/api/dashboards/uid/u1"), served).await;
+    server
+        .serve(given("GET", "/api/dashboards/uid/u1"), served)
+        .await;
     mount_datasources(&server).await;
     let t: Vec<i64> = (0..40).map(|i| NOW - 3_600_000 + i * 90_000).collect();
     let v: Vec<Value> = (0..40).map(|i| json!(i as f64 / 10.0)).collect();
@@ -374,13 +368,13 @@ async fn ds_query_keeps_several_frames_beside_a_per_query_error() {
         "errorSource": "downstream", "status": 400});
     let both = json!({"results": {"A": {"status": 200, "frames": frames_a}, "B": error_b}});
     let served = ResponseTemplate::new(400).set_body_json(both);
-    serve_expected(
-        &server,
-        given("POST", "/api/ds/query").and(|r: &Request| queries_of(r).len() == 2),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", "/api/ds/query").and(|r: &Request| queries_of(r).len() == 2),
+            served,
+            1,
+        )
+        .await;
     Mock::given(method("POST"))
         .and(path("/api/ds/query"))
         .and(|r: &Request| {
@@ -437,7 +431,6 @@ async fn ds_query_keeps_several_frames_beside_a_per_query_error() {
 /// (alerting_provisioning and https://prometheus.io/docs/prometheus/latest/querying/api/#alerts).
 #[tokio::test]
 async fn firing_grafana_managed_alerts_are_read() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"status": "success", "data": {"alerts": [
             {"labels": {"alertname": "CheckoutErrors", "grafana_folder": "Shop", "instance": "web-2"},
              "annotations": {"summary": "5xx over 5%"}, "state": "Alerting",
@@ -445,8 +438,7 @@ async fn firing_grafana_managed_alerts_are_read() {
             {"labels": {"alertname": "DiskSlow"}, "annotations": {}, "state": "Pending",
              "activeAt": "2023-11-14T22:10:00Z", "value": "1e+00"}
         ]}}));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/api/prometheus/grafana/api/v1/alerts").and(bearer()),
         served,
         1,
@@ -548,12 +540,14 @@ async fn annotations_are_created_org_wide_and_on_a_panel() {
 
     // A 500 on a create is reported, not sent twice; the annotation may have been saved before
     // the failure, so its outcome is unknown (the HTTP client's one failure policy).
-    let failing = MockServer::start().await;
     let served =
         ResponseTemplate::new(500).set_body_json(json!({"message": "Failed to save annotation"}));
-    serve_expected(&failing, given("POST", "/api/annotations"), served, 1).await;
-    let e = grafana(&failing).annotate(&org).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    let failing = start_expecting(given("POST", "/api/annotations"), served, 1).await;
+    assert_fails(
+        grafana(&failing).annotate(&org).await,
+        ErrorCode::OutcomeUnknown,
+        &[],
+    );
 }
 
 async fn render_fixture(server: &MockServer) -> paaf_core::monitor::grafana::Dashboard {
@@ -563,7 +557,9 @@ async fn render_fixture(server: &MockServer) -> paaf_core::monitor::grafana::Das
         "panels": [{"id": 2, "type": "timeseries", "title": "Errors", "targets": []}]},
         "meta": {"url": "/d/u1/checkout"}});
     let served = ResponseTemplate::new(200).set_body_json(dashboard);
-    serve(server, given("GET", "/api/dashboards/uid/u1"), served).await;
+    server
+        .serve(given("GET", "/api/dashboards/uid/u1"), served)
+        .await;
     mount_datasources(server).await;
     grafana(server).dashboard("u1", &options()).await.unwrap()
 }
@@ -577,19 +573,19 @@ async fn a_panel_renders_to_png_when_grafana_has_a_renderer() {
     let served = ResponseTemplate::new(200)
         .insert_header("content-type", "image/png")
         .set_body_bytes(testdata("paaf-render-panel-400x200.png"));
-    serve_expected(
-        &server,
-        given(
-            "GET",
-            "/render/d-solo/u1/checkout?panelId=2&width=400&height=200&tz=UTC&var-env=prod",
+    server
+        .expect(
+            given(
+                "GET",
+                "/render/d-solo/u1/checkout?panelId=2&width=400&height=200&tz=UTC&var-env=prod",
+            )
+            .and(bearer())
+            .and(query_param("from", (NOW - 3_600_000).to_string()))
+            .and(query_param("to", NOW.to_string())),
+            served,
+            1,
         )
-        .and(bearer())
-        .and(query_param("from", (NOW - 3_600_000).to_string()))
-        .and(query_param("to", NOW.to_string())),
-        served,
-        1,
-    )
-    .await;
+        .await;
     match grafana(&server)
         .render_panel(&d, 2, 400, 200)
         .await
@@ -617,7 +613,9 @@ async fn without_a_renderer_the_outcome_says_so_instead_of_an_image() {
     let served = ResponseTemplate::new(200)
         .insert_header("content-type", "image/png")
         .set_body_bytes(testdata("paaf-render-placeholder-500x250.png"));
-    serve(&server, given("GET", "/render/d-solo/u1/checkout"), served).await;
+    server
+        .serve(given("GET", "/render/d-solo/u1/checkout"), served)
+        .await;
     match grafana(&server)
         .render_panel(&d, 2, 400, 200)
         .await
@@ -634,7 +632,9 @@ async fn without_a_renderer_the_outcome_says_so_instead_of_an_image() {
     let d = render_fixture(&newer).await;
     let served = ResponseTemplate::new(500)
         .set_body_string("<!DOCTYPE html><html><body><h1>Rendering failed.</h1></body></html>");
-    serve(&newer, given("GET", "/render/d-solo/u1/checkout"), served).await;
+    newer
+        .serve(given("GET", "/render/d-solo/u1/checkout"), served)
+        .await;
     match grafana_with(
         &newer,
         Limits {
@@ -653,11 +653,11 @@ async fn without_a_renderer_the_outcome_says_so_instead_of_an_image() {
         other => panic!("{other:?}"),
     }
     // A panel that is not on the dashboard is refused before any request.
-    let e = grafana(&newer)
-        .render_panel(&d, 99, 400, 200)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound);
+    assert_fails(
+        grafana(&newer).render_panel(&d, 99, 400, 200).await,
+        ErrorCode::NotFound,
+        &[],
+    );
 }
 
 /// Error statuses as the HTTP API docs list them (auth/#authentication-api, dashboard/#get-dashboard-by-uid
@@ -687,9 +687,8 @@ async fn error_statuses_become_typed_errors_without_the_token() {
         ),
     ];
     for (status, body, code) in cases {
-        let server = MockServer::start().await;
         let served = ResponseTemplate::new(status).set_body_json(body);
-        serve(&server, given("GET", "/api/dashboards/uid/nope"), served).await;
+        let server = start_serving(given("GET", "/api/dashboards/uid/nope"), served).await;
         let g = grafana_with(
             &server,
             Limits {
@@ -718,7 +717,7 @@ async fn rate_limits_are_waited_out_or_reported() {
         .mount(&server)
         .await;
     let served = ResponseTemplate::new(200).set_body_json(json!([]));
-    serve_expected(&server, given("GET", "/api/search"), served, 1).await;
+    server.expect(given("GET", "/api/search"), served, 1).await;
     let started = std::time::Instant::now();
     assert!(
         grafana(&server)
@@ -729,24 +728,22 @@ async fn rate_limits_are_waited_out_or_reported() {
     );
     assert!(started.elapsed() >= Duration::from_millis(900));
 
-    let slow = MockServer::start().await;
     let served = ResponseTemplate::new(429).insert_header("retry-after", "120");
-    serve_expected(&slow, given("GET", "/api/search"), served, 1).await;
-    let e = grafana(&slow)
-        .search(&SearchQuery::default())
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::RateLimited, &["120"]);
+    let slow = start_expecting(given("GET", "/api/search"), served, 1).await;
+    assert_fails(
+        grafana(&slow).search(&SearchQuery::default()).await,
+        ErrorCode::RateLimited,
+        &["120"],
+    );
 }
 
 /// A Grafana that does not answer within the request budget.
 #[tokio::test]
 async fn a_slow_grafana_times_out() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200)
         .set_body_json(json!([]))
         .set_delay(Duration::from_secs(3));
-    serve(&server, given("GET", "/api/search"), served).await;
+    let server = start_serving(given("GET", "/api/search"), served).await;
     let g = grafana_with(
         &server,
         Limits {
@@ -755,19 +752,23 @@ async fn a_slow_grafana_times_out() {
             ..limits()
         },
     );
-    let e = g.search(&SearchQuery::default()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Timeout);
+    assert_fails(
+        g.search(&SearchQuery::default()).await,
+        ErrorCode::Timeout,
+        &[],
+    );
 }
 
 /// A 200 that is not the documented JSON (a login page behind a proxy, a cut body).
 #[tokio::test]
 async fn malformed_json_is_a_malformed_response() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("<html><body>Sign in</body></html>");
-    serve(&server, given("GET", "/api/search"), served).await;
+    let server = start_serving(given("GET", "/api/search"), served).await;
     let served =
         ResponseTemplate::new(200).set_body_string("{\"dashboard\": {\"panels\": [{\"id\": 1,");
-    serve(&server, given("GET", "/api/dashboards/uid/cut"), served).await;
+    server
+        .serve(given("GET", "/api/dashboards/uid/cut"), served)
+        .await;
     let g = grafana(&server);
     assert_eq!(
         g.search(&SearchQuery::default()).await.unwrap_err().code(),
@@ -783,14 +784,13 @@ async fn malformed_json_is_a_malformed_response() {
 /// dashboard still opens; literal uids are used and unresolvable variables say why.
 #[tokio::test]
 async fn a_dashboard_opens_when_data_sources_cannot_be_listed() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(dashboard_body(
         "kubernetes-mixin-k8s-resources-cluster-legacy-rows-schema14.json",
         "/d/legacy/kubernetes-compute-resources-cluster",
     ));
-    serve(&server, given("GET", "/api/dashboards/uid/legacy"), served).await;
+    let server = start_serving(given("GET", "/api/dashboards/uid/legacy"), served).await;
     let served = ResponseTemplate::new(403).set_body_json(json!({"message": "Permission denied"}));
-    serve(&server, given("GET", "/api/datasources"), served).await;
+    server.serve(given("GET", "/api/datasources"), served).await;
     let d = grafana(&server)
         .dashboard("legacy", &options())
         .await

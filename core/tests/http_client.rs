@@ -12,7 +12,7 @@ use paaf_core::ErrorCode;
 use paaf_core::http::{HttpAuth, Limits, Method, Request, Retry, Service};
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
-use support::{assert_error, given, serve, serve_expected};
+use support::{Serve, assert_error, assert_fails, given, start_expecting, start_serving};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -55,10 +55,8 @@ fn post(path: &str) -> Request {
 
 #[tokio::test]
 async fn a_get_sends_the_token_and_query_and_decodes_json() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(serde_json::json!([{"uid": "x"}]));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/api/search?query=checkout")
             .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
         served,
@@ -74,9 +72,8 @@ async fn a_get_sends_the_token_and_query_and_decodes_json() {
 
 #[tokio::test]
 async fn a_base_url_with_a_path_keeps_it() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("{}");
-    serve_expected(&server, given("GET", "/grafana/api/health"), served, 1).await;
+    let server = start_expecting(given("GET", "/grafana/api/health"), served, 1).await;
     let s = Service::new(
         "g",
         &format!("{}/grafana", server.uri()),
@@ -97,7 +94,7 @@ async fn a_get_is_retried_after_a_503_honouring_retry_after() {
         .mount(&server)
         .await;
     let served = ResponseTemplate::new(200).set_body_string("[]");
-    serve_expected(&server, Mock::given(method("GET")), served, 1).await;
+    server.expect(Mock::given(method("GET")), served, 1).await;
     let started = Instant::now();
     let got: Vec<u8> = service(&server)
         .get_json(Request::get("api/x"))
@@ -115,9 +112,8 @@ async fn a_get_is_retried_after_a_503_honouring_retry_after() {
 /// (the one failure policy: a request that is not idempotent + a 5xx).
 #[tokio::test]
 async fn a_post_is_never_retried_after_a_5xx() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(502).set_body_string("bad gateway");
-    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
+    let server = start_expecting(Mock::given(method("POST")), served, 1).await;
     let e = refused(&server, post("api/annotations")).await;
     assert_error(
         &e,
@@ -136,7 +132,7 @@ async fn a_post_refused_with_429_is_sent_again_after_retry_after() {
         .mount(&server)
         .await;
     let served = ResponseTemplate::new(200).set_body_string(r#"{"id":7}"#);
-    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
+    server.expect(Mock::given(method("POST")), served, 1).await;
     let r = service(&server)
         .send(post("api/annotations"))
         .await
@@ -146,23 +142,15 @@ async fn a_post_refused_with_429_is_sent_again_after_retry_after() {
 
 #[tokio::test]
 async fn a_retry_after_longer_than_paaf_waits_is_reported_as_rate_limited() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(429).insert_header("retry-after", "3600");
-    serve_expected(&server, Mock::given(method("GET")), served, 1).await;
+    let server = start_expecting(Mock::given(method("GET")), served, 1).await;
     let e = refused(&server, Request::get("api/x")).await;
     assert_error(&e, ErrorCode::RateLimited, &["retry after 3600s"]);
 }
 
 #[tokio::test]
 async fn retries_stop_after_the_attempt_limit() {
-    let server = MockServer::start().await;
-    serve_expected(
-        &server,
-        Mock::given(method("GET")),
-        ResponseTemplate::new(500),
-        3,
-    )
-    .await;
+    let server = start_expecting(Mock::given(method("GET")), ResponseTemplate::new(500), 3).await;
     let e = refused(&server, Request::get("api/x")).await;
     assert_eq!(e.code(), ErrorCode::ServiceFailed);
 }
@@ -179,7 +167,7 @@ async fn statuses_become_typed_errors_that_say_what_to_check() {
         server.reset().await;
         let served = ResponseTemplate::new(status)
             .set_body_json(serde_json::json!({"message": format!("no: {TOKEN}")}));
-        serve_expected(&server, Mock::given(method("GET")), served, 1).await;
+        server.expect(Mock::given(method("GET")), served, 1).await;
         let e = refused(&server, Request::get("api/x")).await;
         assert_eq!(e.code(), code, "{status}");
         let text = e.to_string();
@@ -195,43 +183,44 @@ async fn statuses_become_typed_errors_that_say_what_to_check() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("x".repeat(100 * 1024));
-    serve(&server, Mock::given(method("GET")), served).await;
+    let server = start_serving(Mock::given(method("GET")), served).await;
     let e = refused(&server, Request::get("api/x")).await;
     assert_eq!(e.code(), ErrorCode::ResponseTooLarge);
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_a_malformed_response_without_the_body() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("<html>login page</html>");
-    serve(&server, Mock::given(method("GET")), served).await;
-    let e = service(&server)
-        .get_json::<serde_json::Value>(Request::get("api/x"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    let server = start_serving(Mock::given(method("GET")), served).await;
+    let e = assert_fails(
+        service(&server)
+            .get_json::<serde_json::Value>(Request::get("api/x"))
+            .await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
     assert!(!e.to_string().contains("<html>"), "{e}");
 }
 
 #[tokio::test]
 async fn a_slow_get_times_out_in_the_request_phase() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_delay(Duration::from_secs(5));
-    serve(&server, Mock::given(method("GET")), served).await;
+    let server = start_serving(Mock::given(method("GET")), served).await;
     let mut l = limits();
     l.max_attempts = 1;
     let s = Service::new("prom", &server.uri(), HttpAuth::None, l).unwrap();
-    let e = s.send(Request::get("api/v1/query")).await.unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["request"]);
+    assert_fails(
+        s.send(Request::get("api/v1/query")).await,
+        ErrorCode::Timeout,
+        &["request"],
+    );
 }
 
 #[tokio::test]
 async fn a_slow_post_is_an_unknown_outcome_and_is_not_sent_twice() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_delay(Duration::from_secs(5));
-    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
+    let server = start_expecting(Mock::given(method("POST")), served, 1).await;
     let e = refused(&server, post("api/power/reboot")).await;
     assert_error(&e, ErrorCode::OutcomeUnknown, &["check the target"]);
 }
@@ -246,8 +235,11 @@ async fn a_closed_port_is_unreachable_and_names_the_service() {
         .port();
     let uri = format!("http://127.0.0.1:{port}");
     let s = Service::new("prometheus \"main\"", &uri, HttpAuth::None, limits()).unwrap();
-    let e = s.send(Request::get("api/v1/query")).await.unwrap_err();
-    assert_error(&e, ErrorCode::Unreachable, &["prometheus \"main\""]);
+    assert_fails(
+        s.send(Request::get("api/v1/query")).await,
+        ErrorCode::Unreachable,
+        &["prometheus \"main\""],
+    );
 }
 
 /// A redirect is not followed: it would carry the credentials wherever its `Location`
@@ -259,14 +251,17 @@ async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
     let elsewhere = MockServer::start().await;
     let served = ResponseTemplate::new(302)
         .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str());
-    serve_expected(&server, given("GET", "/api/x"), served, 1).await;
+    server.expect(given("GET", "/api/x"), served, 1).await;
     let auth = HttpAuth::Header {
         name: "x-auth-token".into(),
         value: SecretString::from(TOKEN),
     };
     let service = Service::new("svc", &server.uri(), auth, limits()).unwrap();
-    let e = service.send(Request::get("api/x")).await.unwrap_err();
-    assert_error(&e, ErrorCode::ServiceFailed, &["redirects to", "/steal"]);
+    assert_fails(
+        service.send(Request::get("api/x")).await,
+        ErrorCode::ServiceFailed,
+        &["redirects to", "/steal"],
+    );
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
 }
 
@@ -275,9 +270,8 @@ async fn a_redirect_is_not_followed_and_says_where_it_pointed() {
 /// went to the plain-HTTP server with the token.
 #[tokio::test]
 async fn a_path_that_leads_to_another_host_is_refused_before_sending() {
-    let other = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("{}");
-    serve(&other, Mock::given(method("GET")), served).await;
+    let other = start_serving(Mock::given(method("GET")), served).await;
     let service = Service::new(
         "svc",
         "https://127.0.0.1:1",
@@ -285,10 +279,12 @@ async fn a_path_that_leads_to_another_host_is_refused_before_sending() {
         limits(),
     )
     .unwrap();
-    let e = service
-        .send(Request::get(format!("{}/steal", other.uri())))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["another host"]);
+    assert_fails(
+        service
+            .send(Request::get(format!("{}/steal", other.uri())))
+            .await,
+        ErrorCode::InvalidInput,
+        &["another host"],
+    );
     assert!(other.received_requests().await.unwrap().is_empty());
 }

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # lib.sh - the helpers every peer script in tests/peers shares: messages, argument checks,
-# processes, loopback TCP/HTTP probes, state-directory locks, Debian packages and the command
-# dispatch. Sourced, never run; the script that sources it sets PROG (its name in messages)
-# and defines usage and its cmd_NAME functions.
+# processes and their pid files, loopback TCP/HTTP probes, state-directory and setup locks,
+# Debian packages, Python venvs of pinned PyPI packages and the command dispatch. Sourced,
+# never run; the script that sources it sets PROG (its name in messages) and defines usage and
+# its cmd_NAME functions.
 
 # Prints an error on stderr and exits 1.
 die() {
@@ -71,6 +72,38 @@ reap() {
         fi
         sleep 0.05
     done
+}
+
+# `pid_of FILE IS_OF ARG...`: prints the pid written in FILE when `IS_OF PID ARG...` says it is
+# still the peer's process, so that a recycled pid is never taken for it (or killed).
+pid_of() {
+    local file=$1 is_of=$2 pid=
+    shift 2
+    [[ -f $file ]] || return 1
+    read -r pid <"$file" 2>/dev/null || return 1
+    "$is_of" "$pid" "$@" || return 1
+    printf '%s' "$pid"
+}
+
+# `stop_pid FILE IS_OF ARG...`: stops the process of FILE (see pid_of) with SIGTERM, then
+# SIGKILL after STOP_TIMEOUT seconds, and removes FILE.
+stop_pid() {
+    local file=$1 pid
+    if pid=$(pid_of "$@"); then
+        kill -TERM "$pid" 2>/dev/null
+        reap "$pid"
+    fi
+    rm -f -- "$file"
+}
+
+# `stop_locked STOP DIR`: runs `STOP DIR` (DIR made absolute) under the lock of state
+# directory DIR; a DIR that does not exist has nothing to stop.
+stop_locked() {
+    local stop=$1 dir
+    dir=$(canon_dir "$2")
+    [[ -d $dir ]] || return 0
+    lock_dir "$dir"
+    "$stop" "$dir"
 }
 
 # True when something accepts connections on 127.0.0.1:$1.
@@ -166,6 +199,14 @@ lock_dir() {
     flock -w 60 "$DIR_LOCK_FD" || die "timed out waiting for the lock on $dir"
 }
 
+# Takes the machine-wide setup lock $1 (held until the script exits), so that two setups of
+# one peer do not install at once.
+lock_setup() {
+    local fd
+    exec {fd}>"$1" || die "cannot open $1"
+    flock -w 600 "$fd" || die "timed out waiting for $1"
+}
+
 # Makes every directory above $1 searchable by others, so that user $2 reaches $1.
 make_reachable() {
     local d=$1 user=$2 perm
@@ -201,6 +242,44 @@ apt_install() {
         return 1
     fi
     rm -f "$log"
+}
+
+# Installs python3 with venv (Debian's python3 and python3-venv) when it is missing, with the
+# Debian packages $@ named after the commands they bring (openssl) when one of those is missing.
+need_python_venv() {
+    local missing=0 c
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing=1
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || missing=1
+    done
+    ((missing)) || return 0
+    apt_install python3 python3-venv "$@"
+}
+
+# `pip_venv DIR SPEC...`: makes the venv DIR/venv holding the PyPI packages SPEC... (pinned,
+# `name==version`). A venv is not relocatable, so it is built at its final path: the old one
+# moves aside first and comes back if the install fails. On failure prints pip's last lines and
+# returns 1.
+pip_venv() {
+    local dir=$1 log old rc=0
+    shift
+    log=$(mktemp "/tmp/paaf-${PROG%.sh}-pip.XXXXXX") || die "mktemp failed"
+    mkdir -p -- "$dir" || die "cannot create $dir"
+    old=$dir/venv.old
+    rm -rf -- "$old"
+    [[ -e $dir/venv ]] && { mv -- "$dir/venv" "$old" || die "cannot move the old venv"; }
+    {
+        python3 -m venv "$dir/venv" &&
+            "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "$@"
+    } >"$log" 2>&1 || rc=$?
+    if ((rc != 0)); then
+        note "pip install $* failed (exit $rc):"
+        tail -n 40 "$log" >&2
+        rm -rf -- "$dir/venv" "$log"
+        [[ -e $old ]] && mv -- "$old" "$dir/venv"
+        return 1
+    fi
+    rm -rf -- "$old" "$log"
 }
 
 # Runs `cmd_NAME ARGS...` for the command line `NAME ARGS...` (a dash in NAME is an underscore

@@ -65,11 +65,7 @@ is_moto_of() {
 }
 
 moto_pid() {
-    local dir=$1 pid=
-    [[ -f $dir/moto.pid ]] || return 1
-    read -r pid <"$dir/moto.pid" 2>/dev/null || return 1
-    is_moto_of "$pid" "$dir" || return 1
-    printf '%s' "$pid"
+    pid_of "$1/moto.pid" is_moto_of "$1"
 }
 
 installed_version() {
@@ -81,41 +77,12 @@ installed_version() {
 cmd_setup() {
     (($# == 0)) || die "usage: $PROG setup"
     need_root
-    local fd
-    exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
-    flock -w 600 "$fd" || die "timed out waiting for $SETUP_LOCK"
-
-    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-        apt_install python3 python3-venv || exit 1
-    fi
+    lock_setup "$SETUP_LOCK"
+    need_python_venv || exit 1
     if [[ $(installed_version) != "$MOTO_VERSION" || ! -x $MOTO_SERVER ]]; then
-        install_moto || exit 1
+        pip_venv "$TOOLS_DIR" "moto[server]==$MOTO_VERSION" || exit 1
+        [[ -x $MOTO_SERVER ]] || die "moto[server]==$MOTO_VERSION installed no $MOTO_SERVER"
     fi
-}
-
-install_moto() {
-    local log rc=0 tmp
-    log=$(mktemp /tmp/paaf-moto-pip.XXXXXX) || die "mktemp failed"
-    mkdir -p -- "$TOOLS_DIR" || die "cannot create $TOOLS_DIR"
-    # Installed beside, then swapped in: a failed install leaves the old one.
-    # A venv is not relocatable, so it is built at its final path: the old one
-    # moves aside first and comes back if the install fails.
-    tmp=$TOOLS_DIR/venv.old
-    rm -rf -- "$tmp"
-    [[ -e $TOOLS_DIR/venv ]] && { mv -- "$TOOLS_DIR/venv" "$tmp" || die "cannot move the old venv"; }
-    {
-        python3 -m venv "$TOOLS_DIR/venv" &&
-            "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check \
-                "moto[server]==$MOTO_VERSION"
-    } >"$log" 2>&1 || rc=$?
-    if ((rc != 0)) || [[ ! -x $MOTO_SERVER ]]; then
-        printf '%s: pip install moto[server]==%s failed (exit %s):\n' "$PROG" "$MOTO_VERSION" "$rc" >&2
-        tail -n 40 "$log" >&2
-        rm -rf -- "$TOOLS_DIR/venv" "$log"
-        [[ -e $tmp ]] && mv -- "$tmp" "$TOOLS_DIR/venv"
-        return 1
-    fi
-    rm -rf -- "$tmp" "$log"
 }
 
 # --------------------------------------------------------------------- start
@@ -159,20 +126,12 @@ cmd_start() {
 # ---------------------------------------------------------------------- stop
 
 stop_moto() {
-    local dir=$1 pid
-    pid=$(moto_pid "$dir") || { rm -f -- "$dir/moto.pid"; return 0; }
-    kill -TERM "$pid" 2>/dev/null
-    reap "$pid"
-    rm -f -- "$dir/moto.pid"
+    stop_pid "$1/moto.pid" is_moto_of "$1"
 }
 
 cmd_stop() {
     (($# == 1)) || die "usage: $PROG stop DIR"
-    local dir
-    dir=$(canon_dir "$1")
-    [[ -d $dir ]] || return 0
-    lock_dir "$dir"
-    stop_moto "$dir"
+    stop_locked stop_moto "$1"
 }
 
 # ---------------------------------------------------------------------- main

@@ -83,11 +83,7 @@ is_daemon_of() {
 }
 
 daemon_pid() {
-    local name=$1 dir=$2 pid=
-    [[ -f $dir/$name.pid ]] || return 1
-    read -r pid <"$dir/$name.pid" 2>/dev/null || return 1
-    is_daemon_of "$pid" "$name" "$dir" || return 1
-    printf '%s' "$pid"
+    pid_of "$2/$1.pid" is_daemon_of "$1" "$2"
 }
 
 # --------------------------------------------------------------------- setup
@@ -95,9 +91,8 @@ daemon_pid() {
 cmd_setup() {
     (($# == 0)) || die "usage: $PROG setup"
     need_root
-    local fd b missing=0
-    exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
-    flock -w 600 "$fd" || die "timed out waiting for $SETUP_LOCK"
+    local b missing=0
+    lock_setup "$SETUP_LOCK"
     for b in "$PROMETHEUS" "$NODE_EXPORTER" "$ALERTMANAGER"; do
         [[ -x $b ]] || missing=1
     done
@@ -308,11 +303,7 @@ stop_all() {
 
 cmd_stop() {
     (($# == 1)) || die "usage: $PROG stop DIR"
-    local dir
-    dir=$(canon_dir "$1")
-    [[ -d $dir ]] || return 0
-    lock_dir "$dir"
-    stop_all "$dir"
+    stop_locked stop_all "$1"
 }
 
 # ---------------------------------------------------------------------- main

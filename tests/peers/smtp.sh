@@ -57,29 +57,10 @@ installed_version() {
 cmd_setup() {
     (($# == 0)) || die "usage: $PROG setup"
     need_root
-    local fd
-    exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
-    flock -w 600 "$fd" || die "timed out waiting for $SETUP_LOCK"
-    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || ! command -v openssl >/dev/null; then
-        apt_install python3 python3-venv openssl || exit 1
-    fi
+    lock_setup "$SETUP_LOCK"
+    need_python_venv openssl || exit 1
     [[ $(installed_version) == "$AIOSMTPD_VERSION" ]] && return 0
-    local log rc=0
-    log=$(mktemp /tmp/paaf-smtp-pip.XXXXXX) || die "mktemp failed"
-    mkdir -p -- "$TOOLS_DIR" || die "cannot create $TOOLS_DIR"
-    rm -rf -- "$TOOLS_DIR/venv"
-    {
-        python3 -m venv "$TOOLS_DIR/venv" &&
-            "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check \
-                "aiosmtpd==$AIOSMTPD_VERSION"
-    } >"$log" 2>&1 || rc=$?
-    if ((rc != 0)); then
-        note "pip install aiosmtpd==$AIOSMTPD_VERSION failed (exit $rc):"
-        tail -n 40 "$log" >&2
-        rm -rf -- "$TOOLS_DIR/venv" "$log"
-        exit 1
-    fi
-    rm -f -- "$log"
+    pip_venv "$TOOLS_DIR" "aiosmtpd==$AIOSMTPD_VERSION" || exit 1
 }
 
 # True when pid is the receiver of DIR (its command line names DIR/mail).
@@ -96,19 +77,11 @@ receiver_ready() {
 }
 
 receiver_pid() {
-    local dir=$1 pid=
-    [[ -f $dir/smtp.pid ]] || return 1
-    read -r pid <"$dir/smtp.pid" 2>/dev/null || return 1
-    is_receiver_of "$pid" "$dir" || return 1
-    printf '%s' "$pid"
+    pid_of "$1/smtp.pid" is_receiver_of "$1"
 }
 
 stop_receiver() {
-    local dir=$1 pid
-    pid=$(receiver_pid "$dir") || { rm -f -- "$dir/smtp.pid"; return 0; }
-    kill -TERM "$pid" 2>/dev/null
-    reap "$pid"
-    rm -f -- "$dir/smtp.pid"
+    stop_pid "$1/smtp.pid" is_receiver_of "$1"
 }
 
 cmd_start() {
@@ -148,11 +121,7 @@ cmd_start() {
 
 cmd_stop() {
     (($# == 1)) || die "usage: $PROG stop DIR"
-    local dir
-    dir=$(canon_dir "$1")
-    [[ -d $dir ]] || return 0
-    lock_dir "$dir"
-    stop_receiver "$dir"
+    stop_locked stop_receiver "$1"
 }
 
 dispatch "$@"

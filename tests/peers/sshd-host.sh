@@ -252,9 +252,7 @@ close_extra_fds() {
 cmd_setup() {
     (($# == 0)) || die "usage: $PROG setup"
     need_root
-    local fd
-    exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
-    flock -w 600 "$fd" || die "timed out waiting for $SETUP_LOCK"
+    lock_setup "$SETUP_LOCK"
 
     local missing=0 c
     [[ -x $SSHD ]] || missing=1

@@ -108,22 +108,20 @@ is_unleash_of() {
 }
 
 unleash_pid() {
-    local dir=$1 pid=
-    [[ -f $dir/unleash.pid ]] || return 1
-    read -r pid <"$dir/unleash.pid" 2>/dev/null || return 1
-    is_unleash_of "$pid" "$dir" || return 1
-    printf '%s' "$pid"
+    pid_of "$1/unleash.pid" is_unleash_of "$1"
+}
+
+# True when pid is the postmaster of the cluster in DIR/pg/data.
+is_postmaster_of() {
+    local pid=$1 dir=$2 args
+    pid_alive "$pid" || return 1
+    mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+    [[ ${args[0]##*/} == postgres* && " ${args[*]} " == *" $dir/pg/data "* ]]
 }
 
 # The postmaster's pid of the cluster in DIR/pg/data, if it runs.
 postmaster_pid() {
-    local dir=$1 pid='' args
-    [[ -f $dir/pg/data/postmaster.pid ]] || return 1
-    read -r pid <"$dir/pg/data/postmaster.pid" 2>/dev/null || return 1
-    pid_alive "$pid" || return 1
-    mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
-    [[ ${args[0]##*/} == postgres* && " ${args[*]} " == *" $dir/pg/data "* ]] || return 1
-    printf '%s' "$pid"
+    pid_of "$1/pg/data/postmaster.pid" is_postmaster_of "$1"
 }
 
 # --------------------------------------------------------------------- setup
@@ -131,9 +129,7 @@ postmaster_pid() {
 cmd_setup() {
     (($# == 0)) || die "usage: $PROG setup"
     need_root
-    local fd
-    exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
-    flock -w 600 "$fd" || die "timed out waiting for $SETUP_LOCK"
+    lock_setup "$SETUP_LOCK"
 
     local -a missing=()
     [[ -n $(pg_bindir) ]] || missing+=("$APT_PACKAGES")
@@ -333,11 +329,7 @@ cmd_start() {
 
 stop_all() {
     local dir=$1 pid bin
-    if pid=$(unleash_pid "$dir"); then
-        kill -TERM "$pid" 2>/dev/null
-        reap "$pid"
-    fi
-    rm -f -- "$dir/unleash.pid"
+    stop_pid "$dir/unleash.pid" is_unleash_of "$dir"
     if pid=$(postmaster_pid "$dir"); then
         bin=$(pg_bindir)
         if [[ -n $bin ]]; then
@@ -353,11 +345,7 @@ stop_all() {
 cmd_stop() {
     (($# == 1)) || die "usage: $PROG stop DIR"
     need_root
-    local dir
-    dir=$(canon_dir "$1")
-    [[ -d $dir ]] || return 0
-    lock_dir "$dir"
-    stop_all "$dir"
+    stop_locked stop_all "$1"
 }
 
 # ---------------------------------------------------------------------- main

@@ -49,29 +49,11 @@ cmd_setup() {
     (($# == 0)) || die "usage: $PROG setup"
     [[ $(installed_versions) == "$HTTP_ECE_VERSION $CRYPTOGRAPHY_VERSION" ]] && return 0
     need_root
-    local fd
-    exec {fd}>"$SETUP_LOCK" || die "cannot open $SETUP_LOCK"
-    flock -w 600 "$fd" || die "timed out waiting for $SETUP_LOCK"
-    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-        apt_install python3 python3-venv || exit 1
-    fi
+    lock_setup "$SETUP_LOCK"
+    need_python_venv || exit 1
     [[ $(installed_versions) == "$HTTP_ECE_VERSION $CRYPTOGRAPHY_VERSION" ]] && return 0
-    local log rc=0
-    log=$(mktemp /tmp/paaf-webpush-pip.XXXXXX) || die "mktemp failed"
-    mkdir -p -- "$TOOLS_DIR" || die "cannot create $TOOLS_DIR"
-    rm -rf -- "$TOOLS_DIR/venv"
-    {
-        python3 -m venv "$TOOLS_DIR/venv" &&
-            "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check \
-                "http-ece==$HTTP_ECE_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
-    } >"$log" 2>&1 || rc=$?
-    if ((rc != 0)); then
-        note "pip install http-ece==$HTTP_ECE_VERSION cryptography==$CRYPTOGRAPHY_VERSION failed (exit $rc):"
-        tail -n 40 "$log" >&2
-        rm -rf -- "$TOOLS_DIR/venv" "$log"
+    pip_venv "$TOOLS_DIR" "http-ece==$HTTP_ECE_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION" ||
         exit 1
-    fi
-    rm -f -- "$log"
 }
 
 run_check() {

@@ -41,6 +41,12 @@ pub async fn received(server: &MockServer, method: &str) -> usize {
     requests(server, method).await.len()
 }
 
+/// How many requests the server received at a path `at` accepts (a task's, an operation's).
+pub async fn received_where(server: &MockServer, at: impl Fn(&str) -> bool) -> usize {
+    let all = server.received_requests().await.unwrap_or_default();
+    all.iter().filter(|r| at(r.url.path())).count()
+}
+
 /// Fails when `text` shows `secret`.
 #[track_caller]
 pub fn assert_clean(text: &str, secret: &str) {
@@ -70,19 +76,43 @@ pub fn given(verb: &str, route: impl AsRef<str>) -> MockBuilder {
     mock
 }
 
-/// `mock` answered with `answer`, however often it is asked.
-pub async fn serve(server: &MockServer, mock: MockBuilder, answer: impl Respond + 'static) {
-    mock.respond_with(answer).mount(server).await;
+/// Mounting a mock on a contract server in one call.
+pub trait Serve {
+    /// `mock` answered with `answer`, however often it is asked.
+    async fn serve(&self, mock: MockBuilder, answer: impl Respond + 'static);
+    /// `mock` answered with `answer`, asked exactly `times` times (checked when the server
+    /// stops).
+    async fn expect(&self, mock: MockBuilder, answer: impl Respond + 'static, times: u64);
 }
 
-/// `mock` answered with `answer`, asked exactly `times` times (checked when the server stops).
-pub async fn serve_expected(
-    server: &MockServer,
+impl Serve for MockServer {
+    async fn serve(&self, mock: MockBuilder, answer: impl Respond + 'static) {
+        mock.respond_with(answer).mount(self).await;
+    }
+
+    async fn expect(&self, mock: MockBuilder, answer: impl Respond + 'static, times: u64) {
+        mock.respond_with(answer).expect(times).mount(self).await;
+    }
+}
+
+/// A new mock server whose first mock is `mock`, answered with `answer` however often it is
+/// asked ([`Serve::serve`]).
+pub async fn start_serving(mock: MockBuilder, answer: impl Respond + 'static) -> MockServer {
+    let server = MockServer::start().await;
+    server.serve(mock, answer).await;
+    server
+}
+
+/// A new mock server whose first mock is `mock`, answered with `answer` and asked exactly
+/// `times` times ([`Serve::expect`]).
+pub async fn start_expecting(
     mock: MockBuilder,
     answer: impl Respond + 'static,
     times: u64,
-) {
-    mock.respond_with(answer).expect(times).mount(server).await;
+) -> MockServer {
+    let server = MockServer::start().await;
+    server.expect(mock, answer, times).await;
+    server
 }
 
 /// Fails unless `e` is a `code` error whose message says each of `words`.
@@ -93,4 +123,20 @@ pub fn assert_error(e: &paaf_core::Error, code: paaf_core::ErrorCode, words: &[&
     for word in words {
         assert!(text.contains(word), "{word:?} missing in: {text}");
     }
+}
+
+/// The error `result` ends in, asserted to be a `code` error whose message says each of
+/// `words` ([`assert_error`]); fails on a success, showing it.
+#[track_caller]
+pub fn assert_fails<T: std::fmt::Debug>(
+    result: paaf_core::Result<T>,
+    code: paaf_core::ErrorCode,
+    words: &[&str],
+) -> paaf_core::Error {
+    let e = match result {
+        Ok(value) => panic!("a {code:?} error was expected, not Ok({value:?})"),
+        Err(e) => e,
+    };
+    assert_error(&e, code, words);
+    e
 }

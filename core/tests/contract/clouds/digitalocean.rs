@@ -12,9 +12,10 @@
 //!   running action), 429 too_many_requests with `ratelimit-*` headers, 500 server_error;
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
+use super::cancelled;
 use super::{CloudMock, RebootMock, by_status, connected, fast, followed, mount_reads};
-use crate::support::assert_error;
-use crate::support::{changes, given, serve, serve_expected};
+use crate::support::assert_fails;
+use crate::support::{Serve, changes, given, start_expecting, start_serving};
 use paaf_core::cloud::digitalocean::DigitalOcean;
 use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::{CancellationToken, ErrorCode};
@@ -128,7 +129,6 @@ fn error(status: u16, id: &str, message: &str) -> ResponseTemplate {
 // droplets_list: every page is read, `per_page=200&page=N`, the token as Bearer.
 #[tokio::test]
 async fn listing_reads_every_page() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
             "droplets": [droplet(3164444, "web-1", "nyc3", "active"), droplet(3164459, "db-1", "ams3", "off")],
             "links": {"pages": {
@@ -137,8 +137,7 @@ async fn listing_reads_every_page() {
             }},
             "meta": {"total": 3}
         }));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/v2/droplets?per_page=200&page=1")
             .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
         served,
@@ -153,13 +152,9 @@ async fn listing_reads_every_page() {
         }},
         "meta": {"total": 3}
     }));
-    serve_expected(
-        &server,
-        given("GET", "/v2/droplets?per_page=200&page=2"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(given("GET", "/v2/droplets?per_page=200&page=2"), served, 1)
+        .await;
     let all = account(&server).list().await;
     assert!(all.errors.is_empty(), "{:?}", all.errors);
     let rows: Vec<_> = all
@@ -208,10 +203,8 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
         ),
     ];
     for (power, kind, states, target) in cases {
-        let server = MockServer::start().await;
         let served = ResponseTemplate::new(201).set_body_json(action("in-progress", kind));
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", ACTIONS)
                 .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
                 .and(header("content-type", "application/json"))
@@ -228,7 +221,7 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
             .mount(&server)
             .await;
         let served = ResponseTemplate::new(200).set_body_json(action("completed", kind));
-        serve_expected(&server, given("GET", ACTION), served, 1).await;
+        server.expect(given("GET", ACTION), served, 1).await;
         let reads = states
             .iter()
             .map(|state| json!({"droplet": droplet(3164444, "web-1", "nyc3", state)}));
@@ -265,22 +258,16 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
 // the droplet and what to do.
 #[tokio::test]
 async fn an_errored_action_is_an_error_naming_the_droplet() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action("in-progress", "shutdown"));
-    serve_expected(&server, given("POST", ACTIONS), served, 1).await;
+    let server = start_expecting(given("POST", ACTIONS), served, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(action("errored", "shutdown"));
-    serve_expected(&server, given("GET", ACTION), served, 1).await;
-    let e = followed(&account(&server), "nyc3", DROPLET, PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed);
-    let text = e.to_string();
-    assert!(
-        text.contains("droplet 3164444")
-            && text.contains("errored")
-            && text.contains("power it off"),
-        "{text}"
+    server.expect(given("GET", ACTION), served, 1).await;
+    let e = assert_fails(
+        followed(&account(&server), "nyc3", DROPLET, PowerAction::Stop).await,
+        ErrorCode::ServiceFailed,
+        &["droplet 3164444", "errored", "power it off"],
     );
+    let text = e.to_string();
     crate::support::assert_clean(&text, TOKEN);
 }
 
@@ -288,11 +275,10 @@ async fn an_errored_action_is_an_error_naming_the_droplet() {
 // Retry-After is read again no sooner than asked.
 #[tokio::test]
 async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200)
         .set_body_json(action("in-progress", "reboot"))
         .insert_header("retry-after", "1");
-    serve(&server, given("GET", ACTION), served).await;
+    let server = start_serving(given("GET", ACTION), served).await;
     let do_ = account(&server);
     let accepted = paaf_core::cloud::Accepted {
         action: PowerAction::Reboot,
@@ -302,8 +288,8 @@ async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
         operation: Some("36804636".into()),
     };
     let started = Instant::now();
-    let e = do_
-        .settle(
+    assert_fails(
+        do_.settle(
             "nyc3",
             &accepted,
             PollSettings {
@@ -312,55 +298,54 @@ async fn the_action_poll_honours_retry_after_and_ends_with_a_timeout() {
             },
             &CancellationToken::new(),
         )
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["still in-progress"]);
+        .await,
+        ErrorCode::Timeout,
+        &["still in-progress"],
+    );
     // Read at once, then after 1 s (not every 10 ms); a third wait would pass the timeout.
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
     assert!(started.elapsed() >= Duration::from_secs(1));
-    let cancel = CancellationToken::new();
-    cancel.cancel();
-    let e = do_
-        .settle("nyc3", &accepted, fast(), &cancel)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Cancelled);
+    assert_fails(
+        do_.settle("nyc3", &accepted, fast(), &cancelled()).await,
+        ErrorCode::Cancelled,
+        &[],
+    );
 }
 
 // 422: an action of the droplet has not finished (it is locked): a conflict, sent once.
 #[tokio::test]
 async fn an_action_on_a_locked_droplet_is_a_conflict() {
-    let server = MockServer::start().await;
     let served = error(
         422,
         "unprocessable_entity",
         "Droplet already has a pending event.",
     );
-    serve_expected(&server, given("POST", ACTIONS), served, 1).await;
-    let e = account(&server)
-        .power("nyc3", DROPLET, PowerAction::Start)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["pending event"]);
+    let server = start_expecting(given("POST", ACTIONS), served, 1).await;
+    assert_fails(
+        account(&server)
+            .power("nyc3", DROPLET, PowerAction::Start)
+            .await,
+        ErrorCode::Conflict,
+        &["pending event"],
+    );
 }
 
 // A body that is not the documented JSON: malformed-response, for a list and an action.
 #[tokio::test]
 async fn malformed_answers_are_malformed_responses() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("<html>login</html>");
-    serve(&server, given("GET", "/v2/droplets"), served).await;
+    let server = start_serving(given("GET", "/v2/droplets"), served).await;
     let served =
         ResponseTemplate::new(201).set_body_json(json!({"action": {"status": "in-progress"}}));
-    serve_expected(&server, given("POST", ACTIONS), served, 1).await;
+    server.expect(given("POST", ACTIONS), served, 1).await;
     let do_ = account(&server);
     assert_eq!(
         do_.list().await.errors[0].error.code,
         ErrorCode::MalformedResponse
     );
-    let e = do_
-        .power("nyc3", DROPLET, PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert_fails(
+        do_.power("nyc3", DROPLET, PowerAction::Reboot).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }

@@ -418,11 +418,10 @@ async fn a_throttled_stop_is_sent_again_after_a_backoff() {
         .respond_with(xml(200, &stopping(ID)))
         .mount(&server)
         .await;
+    let account = ec2(&server);
     let started = Instant::now();
-    let accepted = ec2(&server)
-        .power("eu-west-1", ID, PowerAction::Stop)
-        .await
-        .unwrap();
+    let accepted = account.power("eu-west-1", ID, PowerAction::Stop).await;
+    let accepted = accepted.unwrap();
     assert_eq!(accepted.status, Some(ServerStatus::Stopping));
     assert!(started.elapsed() >= Duration::from_millis(100));
     assert_eq!(server.received_requests().await.unwrap().len(), 2);

@@ -19,17 +19,17 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::token_server;
-use super::{CloudMock, RebootMock, by_status, fast, followed, form_fields, limits, regions_key};
+use super::{
+    CloudMock, RebootMock, assert_error_row, by_status, followed, form_fields, limits, regions_key,
+};
 use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
-use crate::support::assert_error;
-use crate::support::{given, serve_expected};
+use super::{followed_cancelled, followed_with};
+use crate::support::{Serve, given};
+use crate::support::{assert_error, assert_fails};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::gcp::Gcp;
-use paaf_core::cloud::{
-    CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus, power_and_wait,
-};
-use paaf_core::events::CancellationToken;
+use paaf_core::cloud::{CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -217,13 +217,13 @@ async fn the_token_is_a_signed_jwt_exchanged_once_and_reused() {
     let server = MockServer::start().await;
     mount_gcp_token(&server, TOKEN, None, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(instance("web-1", "RUNNING"));
-    serve_expected(
-        &server,
-        given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            2,
+        )
+        .await;
     let g = gcp(&server, &[ZONE]);
     g.read(ZONE, "web-1").await.unwrap();
     g.read(ZONE, "web-1").await.unwrap();
@@ -352,28 +352,22 @@ async fn listing_reads_every_page_of_every_zone_and_a_failing_zone_is_a_row() {
     assert_eq!(inventory.servers[2].status, ServerStatus::Pending);
     assert_eq!(inventory.errors.len(), 1);
     let row = &inventory.errors[0];
-    assert_eq!(row.region.as_deref(), Some(ZONE_2));
-    assert_eq!(row.error.code, ErrorCode::PermissionDenied);
-    assert!(
-        row.error.message.contains("compute.instances.list"),
-        "{}",
-        row.error.message
-    );
-    assert!(row.error.message.contains(EMAIL), "{}", row.error.message);
+    let words = ["compute.instances.list", EMAIL];
+    assert_error_row(row, ZONE_2, ErrorCode::PermissionDenied, &words);
 }
 
 /// `POST …/{verb}?requestId=` sent once with the token, answering a RUNNING operation that is
 /// DONE on the second poll; the instance then reads `during`, then `after`.
 async fn mount_action(server: &MockServer, verb: &str, during: &str, after: &str) {
     let served = ResponseTemplate::new(200).set_body_json(operation(verb, "RUNNING"));
-    serve_expected(
-        server,
-        given("POST", format!("{WEB_1}/{verb}"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("{WEB_1}/{verb}"))
+                .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     let op = |status| ResponseTemplate::new(200).set_body_json(operation(verb, status));
     let route = format!("{OPERATIONS}/{OP}");
     mount_once_then(server, "GET", route, op("RUNNING"), op("DONE")).await;
@@ -445,12 +439,8 @@ async fn stop_start_and_reset_follow_their_operation_and_the_instance_to_the_tar
 async fn a_clean_reboot_is_refused_before_anything_is_sent() {
     let server = MockServer::start().await;
     let g = gcp(&server, &[ZONE]);
-    let e = g
-        .power(ZONE, "web-1", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        g.power(ZONE, "web-1", PowerAction::Reboot).await,
         ErrorCode::InvalidInput,
         &["hard-reboot", "stop then start", "SSH"],
     );
@@ -490,16 +480,10 @@ async fn a_failed_operation_is_an_error_naming_the_instance() {
     )
     .await;
     let g = gcp(&server, &[ZONE]);
-    let e = followed(&g, ZONE, "web-1", PowerAction::Start)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed);
-    let text = e.to_string();
-    assert!(
-        text.contains("web-1")
-            && text.contains("ZONE_RESOURCE_POOL_EXHAUSTED")
-            && text.contains(OP),
-        "{text}"
+    assert_fails(
+        followed(&g, ZONE, "web-1", PowerAction::Start).await,
+        ErrorCode::ServiceFailed,
+        &["web-1", "ZONE_RESOURCE_POOL_EXHAUSTED", OP],
     );
 }
 
@@ -526,32 +510,23 @@ async fn an_operation_still_running_at_the_deadline_is_a_timeout() {
         interval: Duration::from_millis(20),
         timeout: Duration::from_millis(100),
     };
-    let e = power_and_wait(
-        &gcp(&server, &[ZONE]),
-        ZONE,
-        "web-1",
-        PowerAction::Stop,
-        settings,
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["still RUNNING"]);
-    let cancel = CancellationToken::new();
-    cancel.cancel();
-    let e = power_and_wait(
-        &gcp(&server, &[ZONE]),
-        ZONE,
-        "web-1",
-        PowerAction::Stop,
-        fast(),
-        &cancel,
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Cancelled);
+    assert_fails(
+        followed_with(
+            &gcp(&server, &[ZONE]),
+            ZONE,
+            "web-1",
+            PowerAction::Stop,
+            settings,
+        )
+        .await,
+        ErrorCode::Timeout,
+        &["still RUNNING"],
+    );
+    assert_fails(
+        followed_cancelled(&gcp(&server, &[ZONE]), ZONE, "web-1", PowerAction::Stop).await,
+        ErrorCode::Cancelled,
+        &[],
+    );
 }
 
 /// `POST …/web-1/reset` answering `status` with `body`, expected once.
@@ -668,13 +643,13 @@ async fn a_401_drops_the_token_and_the_next_call_fetches_another() {
         "authError",
         "Invalid Credentials",
     ));
-    serve_expected(
-        &server,
-        given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", WEB_1).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     Mock::given(method("GET"))
         .and(path(WEB_1))
         .and(header(
@@ -710,18 +685,14 @@ async fn a_refused_key_is_auth_failed_without_the_key_in_the_message() {
         1,
     )
     .await;
-    let e = gcp(&server, &[ZONE])
-        .power(ZONE, "web-1", PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed);
-    let text = e.to_string();
-    assert!(
-        text.contains("invalid_grant: Invalid JWT Signature.")
-            && text.contains(EMAIL)
-            && text.contains("clock"),
-        "{text}"
+    let e = assert_fails(
+        gcp(&server, &[ZONE])
+            .power(ZONE, "web-1", PowerAction::Stop)
+            .await,
+        ErrorCode::AuthFailed,
+        &["invalid_grant: Invalid JWT Signature.", EMAIL, "clock"],
     );
+    let text = e.to_string();
     assert_no_secret(&text);
     let posts = server.received_requests().await.unwrap();
     assert_eq!(
@@ -764,11 +735,13 @@ async fn an_operation_that_is_not_one_is_a_malformed_answer() {
         1,
     )
     .await;
-    let e = gcp(&server, &[ZONE])
-        .power(ZONE, "web-1", PowerAction::Start)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert_fails(
+        gcp(&server, &[ZONE])
+            .power(ZONE, "web-1", PowerAction::Start)
+            .await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 #[tokio::test]
@@ -777,13 +750,13 @@ async fn a_clouds_entry_connects_with_its_key_from_the_secret_store() {
     mount_gcp_token(&server, TOKEN, None, 1).await;
     let served =
         ResponseTemplate::new(200).set_body_json(json!({"items": [instance("web-1", "RUNNING")]}));
-    serve_expected(
-        &server,
-        given("GET", INSTANCES).and(query_param("maxResults", "500")),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", INSTANCES).and(query_param("maxResults", "500")),
+            served,
+            1,
+        )
+        .await;
     let text = format!(
         "[[clouds]]\nname = \"prod\"\ntype = \"gcp\"\nproject = \"shop-prod\"\nregions = [\"{ZONE}\"]\ncredentials = \"keyring:gcp-prod\"\nendpoint = \"{}\"\n",
         server.uri()
@@ -792,8 +765,11 @@ async fn a_clouds_entry_connects_with_its_key_from_the_secret_store() {
         paaf_core::config::Config::parse(std::path::Path::new("/etc/paaf/config.toml"), &text)
             .unwrap();
     let secrets = paaf_core::secrets::MemoryStore::default();
-    let e = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Secret, "{e}");
+    assert_fails(
+        paaf_core::cloud::connect(&config.clouds[0], &secrets),
+        ErrorCode::Secret,
+        &[],
+    );
     let key = SecretString::from(key_json(&token_uri(&server)));
     paaf_core::secrets::SecretStore::set(&secrets, "gcp-prod", &key).unwrap();
     let account = paaf_core::cloud::connect(&config.clouds[0], &secrets).unwrap();

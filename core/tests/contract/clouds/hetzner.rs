@@ -6,13 +6,12 @@
 //! operation or section it follows.
 
 use super::{CloudMock, RebootMock, by_status, fast, followed, limits, mount_reads};
-use crate::support::assert_error;
-use crate::support::{given, serve, serve_expected};
+use super::{brief, followed_cancelled, followed_with};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
-use paaf_core::cloud::{
-    CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus, power_and_wait,
-};
+use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
@@ -172,7 +171,6 @@ fn error_body(code: &str, message: &str) -> Value {
 /// `per_page`, then `meta.pagination.next_page` until it is null.
 #[tokio::test]
 async fn lists_every_page_of_servers() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(page(
         vec![
             server_body(42, "web-1", "running", "fsn1"),
@@ -181,8 +179,7 @@ async fn lists_every_page_of_servers() {
         1,
         Some(2),
     ));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/v1/servers?page=1&per_page=50")
             .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
         served,
@@ -194,13 +191,9 @@ async fn lists_every_page_of_servers() {
         2,
         None,
     ));
-    serve_expected(
-        &server,
-        given("GET", "/v1/servers?page=2&per_page=50"),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(given("GET", "/v1/servers?page=2&per_page=50"), served, 2)
+        .await;
     // Each page is read once per listing, and there are two listings.
     let inventory = hetzner(&server).list().await;
     assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
@@ -262,11 +255,9 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
             "running",
         ),
     ] {
-        let server = MockServer::start().await;
         let served =
             ResponseTemplate::new(201).set_body_json(action(13, command, "running", Value::Null));
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", format!("/v1/servers/42/actions/{verb}"))
                 .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
             served,
@@ -287,7 +278,9 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
             .await;
         let served =
             ResponseTemplate::new(200).set_body_json(action(13, command, "success", Value::Null));
-        serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
+        server
+            .expect(given("GET", "/v1/actions/13"), served, 1)
+            .await;
         let reads = [before, after]
             .map(|status| json!({"server": server_body(42, "web-1", status, "fsn1")}));
         mount_reads(&server, "/v1/servers/42", TOKEN, reads).await;
@@ -327,32 +320,24 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
 /// fails the power action, naming the server and Hetzner's error.
 #[tokio::test]
 async fn a_failed_action_is_an_error_naming_the_server() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action(
         13,
         "start_server",
         "running",
         Value::Null,
     ));
-    serve_expected(
-        &server,
-        given("POST", "/v1/servers/42/actions/poweron"),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", "/v1/servers/42/actions/poweron"), served, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(action(
         13,
         "start_server",
         "error",
         json!({"code": "action_failed", "message": "Action failed"}),
     ));
-    serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
-    let e = followed(&hetzner(&server), "fsn1", "42", PowerAction::Start)
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    server
+        .expect(given("GET", "/v1/actions/13"), served, 1)
+        .await;
+    assert_fails(
+        followed(&hetzner(&server), "fsn1", "42", PowerAction::Start).await,
         ErrorCode::ServiceFailed,
         &["server 42", "action_failed"],
     );
@@ -362,75 +347,43 @@ async fn a_failed_action_is_an_error_naming_the_server() {
 /// cancelled, before reading it.
 #[tokio::test]
 async fn cancelling_ends_the_wait_for_an_action() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action(
         13,
         "reboot_server",
         "running",
         Value::Null,
     ));
-    serve_expected(
-        &server,
-        given("POST", "/v1/servers/42/actions/reboot"),
-        served,
-        1,
-    )
-    .await;
-    let cancel = CancellationToken::new();
-    cancel.cancel();
-    let e = power_and_wait(
-        &hetzner(&server),
-        "fsn1",
-        "42",
-        PowerAction::Reboot,
-        fast(),
-        &cancel,
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Cancelled, "{e}");
+    let server = start_expecting(given("POST", "/v1/servers/42/actions/reboot"), served, 1).await;
+    assert_fails(
+        followed_cancelled(&hetzner(&server), "fsn1", "42", PowerAction::Reboot).await,
+        ErrorCode::Cancelled,
+        &[],
+    );
 }
 
 /// An action still `running` (`get_action`, https://docs.hetzner.cloud/reference/cloud) when the
 /// wait is over is a timeout naming it.
 #[tokio::test]
 async fn an_action_that_never_ends_times_out() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action(
         13,
         "shutdown_server",
         "running",
         Value::Null,
     ));
-    serve(
-        &server,
-        given("POST", "/v1/servers/42/actions/shutdown"),
-        served,
-    )
-    .await;
+    let server = start_serving(given("POST", "/v1/servers/42/actions/shutdown"), served).await;
     let served = ResponseTemplate::new(200).set_body_json(action(
         13,
         "shutdown_server",
         "running",
         Value::Null,
     ));
-    serve(&server, given("GET", "/v1/actions/13"), served).await;
-    let e = power_and_wait(
-        &hetzner(&server),
-        "fsn1",
-        "42",
-        PowerAction::Stop,
-        PollSettings {
-            interval: Duration::from_millis(20),
-            timeout: Duration::from_millis(200),
-        },
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["action 13 (stop) of server 42"]);
+    server.serve(given("GET", "/v1/actions/13"), served).await;
+    assert_fails(
+        followed_with(&hetzner(&server), "fsn1", "42", PowerAction::Stop, brief()).await,
+        ErrorCode::Timeout,
+        &["action 13 (stop) of server 42"],
+    );
 }
 
 /// https://docs.hetzner.cloud/reference/cloud#errors: `locked` (423: an action is already running
@@ -444,18 +397,18 @@ async fn a_locked_or_conflicting_server_is_a_conflict() {
         let server = MockServer::start().await;
         let served = ResponseTemplate::new(status)
             .set_body_json(error_body(code, "server is locked by another action"));
-        serve_expected(
-            &server,
-            given("POST", format!("/v1/servers/42/actions/{verb}")),
-            served,
-            1,
-        )
-        .await;
-        let e = hetzner(&server)
-            .power("fsn1", "42", action_kind)
-            .await
-            .unwrap_err();
-        assert_error(&e, ErrorCode::Conflict, &[code]);
+        server
+            .expect(
+                given("POST", format!("/v1/servers/42/actions/{verb}")),
+                served,
+                1,
+            )
+            .await;
+        assert_fails(
+            hetzner(&server).power("fsn1", "42", action_kind).await,
+            ErrorCode::Conflict,
+            &[code],
+        );
     }
 }
 
@@ -463,22 +416,20 @@ async fn a_locked_or_conflicting_server_is_a_conflict() {
 /// their schemas do not allow.
 #[tokio::test]
 async fn malformed_json_is_reported_as_such() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("{\"servers\": [{\"id\": 42,");
-    serve(&server, given("GET", "/v1/servers"), served).await;
+    let server = start_serving(given("GET", "/v1/servers"), served).await;
     let served = ResponseTemplate::new(201).set_body_json(json!({"action": {"id": "x"}}));
-    serve_expected(
-        &server,
-        given("POST", "/v1/servers/42/actions/poweron"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(given("POST", "/v1/servers/42/actions/poweron"), served, 1)
+        .await;
     let h = hetzner(&server);
     let inventory = h.list().await;
     assert_eq!(inventory.errors[0].error.code, ErrorCode::MalformedResponse);
-    let e = h.power("fsn1", "42", PowerAction::Start).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    assert_fails(
+        h.power("fsn1", "42", PowerAction::Start).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 /// Reading the action (`get_action`, https://docs.hetzner.cloud/reference/cloud#rate-limiting): a
@@ -486,20 +437,13 @@ async fn malformed_json_is_reported_as_such() {
 /// so the wait is the provider's own), within the poll timeout.
 #[tokio::test]
 async fn a_retry_after_while_following_an_action_is_honoured() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(action(
         13,
         "start_server",
         "running",
         Value::Null,
     ));
-    serve_expected(
-        &server,
-        given("POST", "/v1/servers/42/actions/poweron"),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", "/v1/servers/42/actions/poweron"), served, 1).await;
     Mock::given(method("GET"))
         .and(path("/v1/actions/13"))
         .respond_with(
@@ -517,7 +461,9 @@ async fn a_retry_after_while_following_an_action_is_honoured() {
         "success",
         Value::Null,
     ));
-    serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
+    server
+        .expect(given("GET", "/v1/actions/13"), served, 1)
+        .await;
     let no_retry = Limits {
         max_attempts: 1,
         ..limits()
@@ -542,18 +488,17 @@ async fn a_retry_after_while_following_an_action_is_honoured() {
     let served = ResponseTemplate::new(429)
         .insert_header("retry-after", "30")
         .set_body_json(error_body("rate_limit_exceeded", "limit reached"));
-    serve_expected(&server, given("GET", "/v1/actions/14"), served, 1).await;
+    server
+        .expect(given("GET", "/v1/actions/14"), served, 1)
+        .await;
     let later = paaf_core::cloud::Accepted {
         operation: Some("14".into()),
         ..accepted
     };
     let started = std::time::Instant::now();
-    let e = h
-        .settle("fsn1", &later, short, &CancellationToken::new())
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        h.settle("fsn1", &later, short, &CancellationToken::new())
+            .await,
         ErrorCode::RateLimited,
         &["action 14 (start) of server 42"],
     );
@@ -580,7 +525,9 @@ async fn a_huge_retry_after_while_following_an_action_is_a_timeout() {
     let served = ResponseTemplate::new(200)
         .insert_header("retry-after", u64::MAX.to_string().as_str())
         .set_body_json(action(13, "stop_server", "running", Value::Null));
-    serve_expected(&server, given("GET", "/v1/actions/13"), served, 1).await;
+    server
+        .expect(given("GET", "/v1/actions/13"), served, 1)
+        .await;
     let accepted = paaf_core::cloud::Accepted {
         action: PowerAction::Stop,
         id: "42".into(),
@@ -588,9 +535,11 @@ async fn a_huge_retry_after_while_following_an_action_is_a_timeout() {
         raw_state: None,
         operation: Some("13".into()),
     };
-    let e = hetzner(&server)
-        .settle("fsn1", &accepted, fast(), &CancellationToken::new())
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["action 13 (stop) of server 42"]);
+    assert_fails(
+        hetzner(&server)
+            .settle("fsn1", &accepted, fast(), &CancellationToken::new())
+            .await,
+        ErrorCode::Timeout,
+        &["action 13 (stop) of server 42"],
+    );
 }

@@ -19,12 +19,13 @@
 //! - kubeconfig: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/.
 
 use super::followed;
-use super::{CloudMock, Facts, RebootMock, fast, keys_and_regions, limits, rows};
-use crate::support::assert_error;
-use crate::support::{given, requests, serve, serve_expected};
+use super::followed_seeing;
+use super::{CloudMock, Facts, RebootMock, assert_error_row, keys_and_regions, limits, rows};
+use crate::support::{Serve, given, requests, start_expecting, start_serving};
+use crate::support::{assert_error, assert_fails};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::kubernetes::{ClusterAccess, Kubernetes};
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus, power_and_wait};
+use paaf_core::cloud::{Accepted, CloudProvider, PowerAction, ServerStatus};
 use paaf_core::config::Config;
 use paaf_core::events::CancellationToken;
 use paaf_core::secrets::{MemoryStore, SecretStore};
@@ -188,6 +189,11 @@ fn account(server: &MockServer, namespaces: &[&str]) -> Kubernetes {
     Kubernetes::connect("prod", access, &namespaces, limits()).unwrap()
 }
 
+/// `action` sent to `id` (`KIND/NAME`) in namespace `shop` by the account at `server`.
+async fn power(server: &MockServer, id: &str, action: PowerAction) -> paaf_core::Result<Accepted> {
+    account(server, &["shop"]).power("shop", id, action).await
+}
+
 fn deployment(generation: i64, status: Value) -> Value {
     json!({
         "apiVersion": "apps/v1",
@@ -292,13 +298,13 @@ async fn a_token_user_of_the_current_context_sends_its_bearer_token() {
     let dir = tempfile::tempdir().unwrap();
     let file = kubeconfig(dir.path(), &server.uri());
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve_expected(
-        &server,
-        given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     let access = ClusterAccess::from_kubeconfig(std::slice::from_ref(&file), None, None).unwrap();
     assert_eq!(access.server, server.uri());
     assert!(
@@ -331,7 +337,7 @@ async fn a_client_certificate_user_with_data_fields_authenticates_with_no_token(
     assert!(!shown.contains("PRIVATE"), "{shown}");
     let k8s = Kubernetes::connect("prod", access, &["shop".into()], limits()).unwrap();
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve(&server, given("GET", DEPLOY), served).await;
+    server.serve(given("GET", DEPLOY), served).await;
     k8s.read("shop", "deployment/web").await.unwrap();
     let sent = requests(&server, "GET").await;
     assert_eq!(sent.len(), 1);
@@ -342,9 +348,8 @@ async fn a_client_certificate_user_with_data_fields_authenticates_with_no_token(
 async fn a_missing_context_names_the_ones_there_are() {
     let dir = tempfile::tempdir().unwrap();
     let file = kubeconfig(dir.path(), "https://127.0.0.1:6443");
-    let e = ClusterAccess::from_kubeconfig(&[file], Some("staging"), None).unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        ClusterAccess::from_kubeconfig(&[file], Some("staging"), None),
         ErrorCode::Config,
         &["no context named `staging`", "ops, admin, eks"],
     );
@@ -372,8 +377,11 @@ async fn a_kubeconfig_that_is_not_yaml_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config");
     std::fs::write(&file, "clusters:\n  - name: [unclosed\n").unwrap();
-    let e = ClusterAccess::from_kubeconfig(&[file], None, None).unwrap_err();
-    assert_error(&e, ErrorCode::Config, &["kubectl config view"]);
+    assert_fails(
+        ClusterAccess::from_kubeconfig(&[file], None, None),
+        ErrorCode::Config,
+        &["kubectl config view"],
+    );
 }
 
 /// A kubeconfig paaf cannot parse is reported by line and column only: serde_yaml's own
@@ -426,13 +434,13 @@ async fn the_clouds_entry_token_and_endpoint_override_the_kubeconfig() {
     let account = paaf_core::cloud::connect(&config.clouds[0], &store).unwrap();
     assert_eq!(account.provider(), "kubernetes");
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve_expected(
-        &server,
-        given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", DEPLOY).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     account.read("shop", "deployment/web").await.unwrap();
 }
 
@@ -440,14 +448,12 @@ async fn the_clouds_entry_token_and_endpoint_override_the_kubeconfig() {
 
 #[tokio::test]
 async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_error_row() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
         "kind": "DeploymentList", "apiVersion": "apps/v1",
         "metadata": {"resourceVersion": "1001"},
         "items": [rolling(7, 7, 1, 4, 3)]
     }));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/apis/apps/v1/namespaces/shop/deployments?limit=500"),
         served,
         1,
@@ -458,28 +464,28 @@ async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_
         "kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1002"},
         "items": [pod("web-5d9c7b6f4-b", "u-b", Some(("ReplicaSet", "web-5d9c7b6f4")), false)]
     }));
-    serve_expected(
-        &server,
-        given(
-            "GET",
-            "/api/v1/namespaces/shop/pods?limit=500&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ",
-        ),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given(
+                "GET",
+                "/api/v1/namespaces/shop/pods?limit=500&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ",
+            ),
+            served,
+            1,
+        )
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
         "kind": "PodList", "apiVersion": "v1",
         "metadata": {"resourceVersion": "1002", "continue": "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"},
         "items": [pod("web-5d9c7b6f4-a", "u-a", Some(("ReplicaSet", "web-5d9c7b6f4")), true)]
     }));
-    serve_expected(
-        &server,
-        given("GET", "/api/v1/namespaces/shop/pods?limit=500"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/api/v1/namespaces/shop/pods?limit=500"),
+            served,
+            1,
+        )
+        .await;
     for what in [
         "apis/apps/v1/namespaces/payments/deployments",
         "api/v1/namespaces/payments/pods",
@@ -492,7 +498,9 @@ async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_
                 "{resource} is forbidden: User \"system:serviceaccount:ops:paaf\" cannot list resource \"{resource}\" in API group \"\" in the namespace \"payments\""
             ),
         );
-        serve_expected(&server, given("GET", format!("/{what}")), served, 1).await;
+        server
+            .expect(given("GET", format!("/{what}")), served, 1)
+            .await;
     }
     let inventory = account(&server, &["shop", "payments"]).list().await;
     let rows = rows(&inventory);
@@ -527,14 +535,9 @@ async fn lists_deployments_and_pods_of_two_namespaces_and_a_forbidden_one_is_an_
     assert_eq!(web.tags.get("app").map(String::as_str), Some("web"));
     assert_eq!(inventory.servers[1].private_ips, vec!["10.244.1.7"]);
     assert_eq!(inventory.errors.len(), 2);
-    for e in &inventory.errors {
-        assert_eq!(e.region.as_deref(), Some("payments"));
-        assert_eq!(e.error.code, ErrorCode::PermissionDenied);
-        assert!(
-            e.error.message.contains("kubectl auth can-i list"),
-            "{}",
-            e.error.message
-        );
+    for row in &inventory.errors {
+        let words = ["kubectl auth can-i list"];
+        assert_error_row(row, "payments", ErrorCode::PermissionDenied, &words);
     }
 }
 
@@ -558,18 +561,9 @@ async fn a_reboot_is_a_rollout_restart_followed_until_the_rollout_is_complete() 
     )
     .await;
     let k8s = account(&server, &["shop"]);
-    let mut progress = Vec::new();
-    let outcome = power_and_wait(
-        &k8s,
-        "shop",
-        "deployment/web",
-        PowerAction::Reboot,
-        fast(),
-        &CancellationToken::new(),
-        |s| progress.push(s.raw_state.clone()),
-    )
-    .await
-    .unwrap();
+    let (outcome, progress) =
+        followed_seeing(&k8s, "shop", "deployment/web", PowerAction::Reboot).await;
+    let outcome = outcome.unwrap();
 
     let patches = requests(&server, "PATCH").await;
     assert_eq!(patches.len(), 1);
@@ -609,19 +603,15 @@ async fn a_paused_deployment_is_refused_with_nothing_sent() {
     let mut paused = complete(4);
     paused["spec"]["paused"] = json!(true);
     let served = ResponseTemplate::new(200).set_body_json(paused);
-    serve(&server, given("GET", DEPLOY), served).await;
-    serve_expected(
-        &server,
-        Mock::given(method("PATCH")),
-        ResponseTemplate::new(200),
-        0,
-    )
-    .await;
-    let e = account(&server, &["shop"])
-        .power("shop", "deployment/web", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    server.serve(given("GET", DEPLOY), served).await;
+    server
+        .expect(Mock::given(method("PATCH")), ResponseTemplate::new(200), 0)
+        .await;
+    let e = assert_fails(
+        power(&server, "deployment/web", PowerAction::Reboot).await,
+        ErrorCode::InvalidInput,
+        &[],
+    );
     assert!(
         e.to_string()
             .contains("kubectl rollout resume deployment/web -n shop"),
@@ -634,22 +624,15 @@ async fn stop_start_and_a_deployment_hard_reboot_are_refused_with_nothing_sent()
     let server = MockServer::start().await;
     let k8s = account(&server, &["shop"]);
     for action in [PowerAction::Stop, PowerAction::Start] {
-        let e = k8s
-            .power("shop", "deployment/web", action)
-            .await
-            .unwrap_err();
-        assert_error(
-            &e,
+        assert_fails(
+            k8s.power("shop", "deployment/web", action).await,
             ErrorCode::InvalidInput,
             &["kubectl scale deployment/web"],
         );
     }
-    let e = k8s
-        .power("shop", "deployment/web", PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        k8s.power("shop", "deployment/web", PowerAction::HardReboot)
+            .await,
         ErrorCode::InvalidInput,
         &["use reboot (a rollout restart)"],
     );
@@ -677,16 +660,18 @@ async fn a_rollout_past_its_progress_deadline_fails_the_wait() {
     )
     .await;
     let served = ResponseTemplate::new(200).set_body_json(rolling(5, 4, 3, 3, 3));
-    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
-    let e = followed(
-        &account(&server, &["shop"]),
-        "shop",
-        "deployment/web",
-        PowerAction::Reboot,
-    )
-    .await
-    .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["has timed out progressing"]);
+    server.expect(given("PATCH", DEPLOY), served, 1).await;
+    assert_fails(
+        followed(
+            &account(&server, &["shop"]),
+            "shop",
+            "deployment/web",
+            PowerAction::Reboot,
+        )
+        .await,
+        ErrorCode::Timeout,
+        &["has timed out progressing"],
+    );
 }
 
 // ---- pod deletion ----
@@ -771,20 +756,19 @@ async fn a_pod_hard_reboot_deletes_it_once_and_the_wait_follows_its_deployment()
 
 #[tokio::test]
 async fn a_pod_reboot_deletes_with_its_grace_period_and_a_bare_pod_is_refused() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(pod(
         "web-5d9c7b6f4-x2x9k",
         "u-x2x9k",
         Some(("StatefulSet", "web")),
         true,
     ));
-    serve(&server, given("GET", POD), served).await;
+    let server = start_serving(given("GET", POD), served).await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
             "apiVersion": "v1", "status": "Success", "details": {"name": "web-5d9c7b6f4-x2x9k"}}));
-    serve_expected(&server, given("DELETE", POD), served, 1).await;
+    server.expect(given("DELETE", POD), served, 1).await;
     let bare = "/api/v1/namespaces/shop/pods/debug";
     let served = ResponseTemplate::new(200).set_body_json(pod("debug", "u-d", None, true));
-    serve(&server, given("GET", bare), served).await;
+    server.serve(given("GET", bare), served).await;
     let k8s = account(&server, &["shop"]);
     let accepted = k8s
         .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
@@ -798,11 +782,11 @@ async fn a_pod_reboot_deletes_with_its_grace_period_and_a_bare_pod_is_refused() 
         "no gracePeriodSeconds on a reboot"
     );
 
-    let e = k8s
-        .power("shop", "pod/debug", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["no controller"]);
+    assert_fails(
+        k8s.power("shop", "pod/debug", PowerAction::Reboot).await,
+        ErrorCode::InvalidInput,
+        &["no controller"],
+    );
     assert_eq!(requests(&server, "DELETE").await.len(), 1);
 }
 
@@ -823,7 +807,7 @@ async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
     .await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"kind": "Status",
             "apiVersion": "v1", "status": "Success"}));
-    serve_expected(&server, given("DELETE", agent), served, 1).await;
+    server.expect(given("DELETE", agent), served, 1).await;
     let list = |replacement_ready: bool| {
         ResponseTemplate::new(200).set_body_json(json!({"kind": "PodList", "apiVersion": "v1",
         "metadata": {}, "items": [
@@ -838,18 +822,10 @@ async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
         vec![list(false), list(true)],
     )
     .await;
-    let mut progress = Vec::new();
-    let outcome = power_and_wait(
-        &account(&server, &["shop"]),
-        "shop",
-        "pod/agent-7x2kq",
-        PowerAction::Reboot,
-        fast(),
-        &CancellationToken::new(),
-        |s| progress.push(s.raw_state.clone()),
-    )
-    .await
-    .unwrap();
+    let k8s = account(&server, &["shop"]);
+    let (outcome, progress) =
+        followed_seeing(&k8s, "shop", "pod/agent-7x2kq", PowerAction::Reboot).await;
+    let outcome = outcome.unwrap();
     assert_eq!(
         progress,
         vec![
@@ -865,14 +841,15 @@ async fn a_deleted_daemonset_pod_reads_as_its_daemonsets_pods_once_gone() {
 
 #[tokio::test]
 async fn a_401_is_auth_failed_and_never_echoes_the_token() {
-    let server = MockServer::start().await;
     let served = status(401, "Unauthorized", &format!("Unauthorized: token {TOKEN}"));
-    serve_expected(&server, given("GET", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .read("shop", "deployment/web")
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    let server = start_expecting(given("GET", DEPLOY), served, 1).await;
+    let e = assert_fails(
+        account(&server, &["shop"])
+            .read("shop", "deployment/web")
+            .await,
+        ErrorCode::AuthFailed,
+        &[],
+    );
     let text = format!("{e} {e:?}");
     assert!(!text.contains(TOKEN), "{text}");
     assert!(text.contains("expired"), "{text}");
@@ -880,68 +857,63 @@ async fn a_401_is_auth_failed_and_never_echoes_the_token() {
 
 #[tokio::test]
 async fn a_forbidden_patch_names_the_verb_and_the_resource() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve(&server, given("GET", DEPLOY), served).await;
+    let server = start_serving(given("GET", DEPLOY), served).await;
     let served = status(
         403,
         "Forbidden",
         "deployments.apps \"web\" is forbidden: User \"x\" cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"shop\"",
     );
-    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .power("shop", "deployment/web", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied);
-    let text = e.to_string();
-    assert!(
-        text.contains("patch deployments/web in namespace shop")
-            && text.contains("cannot patch resource")
-            && text.contains("kubectl auth can-i patch deployments -n shop"),
-        "{text}"
+    server.expect(given("PATCH", DEPLOY), served, 1).await;
+    assert_fails(
+        power(&server, "deployment/web", PowerAction::Reboot).await,
+        ErrorCode::PermissionDenied,
+        &[
+            "patch deployments/web in namespace shop",
+            "cannot patch resource",
+            "kubectl auth can-i patch deployments -n shop",
+        ],
     );
 }
 
 #[tokio::test]
 async fn a_missing_deployment_is_not_found() {
-    let server = MockServer::start().await;
     let served = status(404, "NotFound", "deployments.apps \"api\" not found");
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/apis/apps/v1/namespaces/shop/deployments/api"),
         served,
         1,
     )
     .await;
-    let e = account(&server, &["shop"])
-        .read("shop", "deployment/api")
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::NotFound, &["namespace shop"]);
+    assert_fails(
+        account(&server, &["shop"])
+            .read("shop", "deployment/api")
+            .await,
+        ErrorCode::NotFound,
+        &["namespace shop"],
+    );
 }
 
 #[tokio::test]
 async fn a_409_on_delete_is_a_conflict() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(pod(
         "web-5d9c7b6f4-x2x9k",
         "u-x2x9k",
         Some(("DaemonSet", "agent")),
         true,
     ));
-    serve(&server, given("GET", POD), served).await;
+    let server = start_serving(given("GET", POD), served).await;
     let served = status(
         409,
         "Conflict",
         "Operation cannot be fulfilled on Pod \"web-5d9c7b6f4-x2x9k\": Precondition failed: UID in precondition: u-x2x9k, UID in object meta: u-new",
     );
-    serve_expected(&server, given("DELETE", POD), served, 1).await;
-    let e = account(&server, &["shop"])
-        .power("shop", "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["Precondition failed"]);
+    server.expect(given("DELETE", POD), served, 1).await;
+    assert_fails(
+        power(&server, "pod/web-5d9c7b6f4-x2x9k", PowerAction::Reboot).await,
+        ErrorCode::Conflict,
+        &["Precondition failed"],
+    );
 }
 
 #[tokio::test]
@@ -968,79 +940,78 @@ async fn a_429_is_retried_after_its_retry_after_and_a_long_one_is_rate_limited()
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(requests(&server, "GET").await.len(), 2);
 
-    let server = MockServer::start().await;
     let served = status(
         429,
         "TooManyRequests",
         "Too many requests, please try again later.",
     )
     .insert_header("retry-after", "120");
-    serve_expected(&server, given("GET", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .read("shop", "deployment/web")
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::RateLimited, &["retry after 120s"]);
+    let server = start_expecting(given("GET", DEPLOY), served, 1).await;
+    assert_fails(
+        account(&server, &["shop"])
+            .read("shop", "deployment/web")
+            .await,
+        ErrorCode::RateLimited,
+        &["retry after 120s"],
+    );
 }
 
 #[tokio::test]
 async fn a_5xx_read_is_retried_then_service_failed_and_a_5xx_patch_is_outcome_unknown() {
-    let server = MockServer::start().await;
     let served = status(503, "ServiceUnavailable", "etcdserver: request timed out");
-    serve_expected(&server, given("GET", DEPLOY), served, 2).await;
-    let e = account(&server, &["shop"])
-        .read("shop", "deployment/web")
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::ServiceFailed, &["etcdserver"]);
+    let server = start_expecting(given("GET", DEPLOY), served, 2).await;
+    assert_fails(
+        account(&server, &["shop"])
+            .read("shop", "deployment/web")
+            .await,
+        ErrorCode::ServiceFailed,
+        &["etcdserver"],
+    );
 
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve(&server, given("GET", DEPLOY), served).await;
+    let server = start_serving(given("GET", DEPLOY), served).await;
     let served = status(
         500,
         "InternalError",
         "Internal error occurred: etcd leader changed",
     );
-    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .power("shop", "deployment/web", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::OutcomeUnknown, &["etcd leader changed"]);
+    server.expect(given("PATCH", DEPLOY), served, 1).await;
+    assert_fails(
+        power(&server, "deployment/web", PowerAction::Reboot).await,
+        ErrorCode::OutcomeUnknown,
+        &["etcd leader changed"],
+    );
 }
 
 #[tokio::test]
 async fn a_patch_that_times_out_is_outcome_unknown_and_sent_once() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
-    serve(&server, given("GET", DEPLOY), served).await;
+    let server = start_serving(given("GET", DEPLOY), served).await;
     let served = ResponseTemplate::new(200)
         .set_body_json(rolling(5, 4, 3, 3, 3))
         .set_delay(Duration::from_secs(3));
-    serve_expected(&server, given("PATCH", DEPLOY), served, 1).await;
-    let e = account(&server, &["shop"])
-        .power("shop", "deployment/web", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::OutcomeUnknown, &["patch deployments/web"]);
+    server.expect(given("PATCH", DEPLOY), served, 1).await;
+    assert_fails(
+        power(&server, "deployment/web", PowerAction::Reboot).await,
+        ErrorCode::OutcomeUnknown,
+        &["patch deployments/web"],
+    );
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_malformed_response() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("<html>login</html>");
-    serve(&server, given("GET", DEPLOY), served).await;
+    let server = start_serving(given("GET", DEPLOY), served).await;
     let served = ResponseTemplate::new(200).set_body_json(json!({"items": {"not": "a list"}}));
-    serve(
-        &server,
-        given("GET", "/api/v1/namespaces/shop/pods"),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", "/api/v1/namespaces/shop/pods"), served)
+        .await;
     let k8s = account(&server, &["shop"]);
-    let e = k8s.read("shop", "deployment/web").await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert_fails(
+        k8s.read("shop", "deployment/web").await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
     let inventory = k8s.list().await;
     assert!(
         inventory

@@ -13,11 +13,11 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
-use crate::support::assert_error;
-use crate::support::{changes, given, serve_expected};
+use crate::support::assert_fails;
+use crate::support::{Serve, changes, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::linode::Linode;
-use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
+use paaf_core::cloud::{Accepted, CloudProvider, Evidence, PowerAction, ServerStatus};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, query_param};
 use wiremock::{MockServer, ResponseTemplate};
@@ -73,6 +73,11 @@ fn account(server: &MockServer) -> Linode {
     connected(Linode::connect, &server.uri(), TOKEN)
 }
 
+/// `action` sent to Linode `id` in `us-east` by the account at `server`.
+async fn power(server: &MockServer, id: &str, action: PowerAction) -> paaf_core::Result<Accepted> {
+    account(server).power("us-east", id, action).await
+}
+
 fn bearer() -> String {
     format!("Bearer {TOKEN}")
 }
@@ -110,15 +115,15 @@ async fn listing_reads_every_page() {
         let served = ResponseTemplate::new(200).set_body_json(json!({
             "data": data, "page": page.parse::<u32>().unwrap(), "pages": 2, "results": 3
         }));
-        serve_expected(
-            &server,
-            given("GET", "/v4/linode/instances?page_size=500")
-                .and(query_param("page", page))
-                .and(header("authorization", bearer().as_str())),
-            served,
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("GET", "/v4/linode/instances?page_size=500")
+                    .and(query_param("page", page))
+                    .and(header("authorization", bearer().as_str())),
+                served,
+                1,
+            )
+            .await;
     }
     let all = account(&server).list().await;
     assert!(all.errors.is_empty(), "{:?}", all.errors);
@@ -167,10 +172,8 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
         ),
     ];
     for (power, verb, states, target) in cases {
-        let server = MockServer::start().await;
         let served = ResponseTemplate::new(200).set_body_json(json!({}));
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", format!("{INSTANCE}/{verb}"))
                 .and(header("authorization", bearer().as_str()))
                 .and(header("content-type", "application/json"))
@@ -211,12 +214,8 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
 #[tokio::test]
 async fn a_hard_reboot_is_refused_without_a_request() {
     let server = MockServer::start().await;
-    let e = account(&server)
-        .power("us-east", "123", PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        power(&server, "123", PowerAction::HardReboot).await,
         ErrorCode::InvalidInput,
         &["no hard reset", "stop then start"],
     );
@@ -226,17 +225,15 @@ async fn a_hard_reboot_is_refused_without_a_request() {
 // 400 "Linode busy." (another job of the Linode runs): a conflict, sent once.
 #[tokio::test]
 async fn a_busy_linode_is_a_conflict() {
-    let server = MockServer::start().await;
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("POST", format!("{INSTANCE}/boot")),
         error(400, "Linode busy."),
         1,
     )
     .await;
-    let e = account(&server)
-        .power("us-east", "123", PowerAction::Start)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["Linode busy"]);
+    assert_fails(
+        power(&server, "123", PowerAction::Start).await,
+        ErrorCode::Conflict,
+        &["Linode busy"],
+    );
 }

@@ -35,14 +35,14 @@ mod rebootx;
 mod scaleway;
 mod vultr;
 
-use crate::support::assert_error;
 pub(crate) use crate::support::limits;
-use crate::support::{assert_clean, given, received, serve, store};
+use crate::support::{Serve, assert_clean, given, received, store};
+use crate::support::{assert_error, assert_fails};
 use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
 use paaf_core::cloud::{
-    Accepted, CloudAccount, Evidence, Inventory, PollSettings, PowerAction, PowerOutcome, Proof,
-    Server, ServerStatus, poll_until, power_and_wait,
+    Accepted, CloudAccount, Evidence, Inventory, InventoryError, PollSettings, PowerAction,
+    PowerOutcome, Proof, Server, ServerStatus, poll_until, power_and_wait,
 };
 use paaf_core::config::Config;
 use paaf_core::http::Limits;
@@ -256,6 +256,17 @@ pub fn rows(inventory: &Inventory) -> Vec<(&str, &str, ServerStatus, &str)> {
         (&s.region, &s.id, s.status, &s.raw_state)
     }
     inventory.servers.iter().map(row).collect()
+}
+
+/// Fails unless `row` is the error row of `region` with a `code` error whose message says each
+/// of `words`.
+#[track_caller]
+pub fn assert_error_row(row: &InventoryError, region: &str, code: ErrorCode, words: &[&str]) {
+    assert_eq!(row.region.as_deref(), Some(region));
+    assert_eq!(row.error.code, code);
+    for word in words {
+        assert!(row.error.message.contains(word), "{}", row.error.message);
+    }
 }
 
 /// The `regions` key of a `[[clouds]]` entry listing `regions`.
@@ -541,8 +552,11 @@ pub async fn server_error_on_a_read_is_retried_then_service_failed<M: CloudMock>
         M::error(503, "oops"),
     )
     .await;
-    let e = account::<M>(&server).read(region, id).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ServiceFailed, "{e}");
+    assert_fails(
+        account::<M>(&server).read(region, id).await,
+        ErrorCode::ServiceFailed,
+        &[],
+    );
     assert_eq!(received_at::<M>(&server, "GET", &M::read_path(id)).await, 3);
 }
 
@@ -598,8 +612,11 @@ pub async fn malformed_json_is_a_malformed_response<M: CloudMock>() {
     let account = account::<M>(&server);
     let listed = account.list().await;
     assert_eq!(listed.errors[0].error.code, ErrorCode::MalformedResponse);
-    let e = account.read(region, id).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    let e = assert_fails(
+        account.read(region, id).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
     assert!(!e.to_string().contains("sign-in form"), "{e}");
 }
 
@@ -609,8 +626,11 @@ pub async fn oversize_body_is_refused<M: CloudMock>() {
     let (region, id) = M::SERVER;
     let huge = ResponseTemplate::new(200).set_body_bytes(vec![b' '; 16 * 1024 * 1024 + 1]);
     mount(&server, "GET", base::<M>(&M::read_path(id)), huge).await;
-    let e = account::<M>(&server).read(region, id).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::ResponseTooLarge, "{e}");
+    assert_fails(
+        account::<M>(&server).read(region, id).await,
+        ErrorCode::ResponseTooLarge,
+        &[],
+    );
 }
 
 /// An error body that echoes the secret: it reaches neither the message nor `Debug`.
@@ -723,7 +743,7 @@ pub fn token_server() -> &'static str {
                 let server = MockServer::builder().start().await;
                 let token = json!({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"});
                 let served = ResponseTemplate::new(200).set_body_json(token);
-                serve(&server, Mock::given(method("POST")), served).await;
+                server.serve(Mock::given(method("POST")), served).await;
                 Box::leak(Box::new(server)).uri()
             })
         };
@@ -901,8 +921,52 @@ pub async fn followed(
     id: &str,
     action: PowerAction,
 ) -> paaf_core::Result<PowerOutcome> {
+    followed_with(account, region, id, action, fast()).await
+}
+
+/// [`followed`], polling with `poll`.
+pub async fn followed_with(
+    account: &dyn CloudAccount,
+    region: &str,
+    id: &str,
+    action: PowerAction,
+    poll: PollSettings,
+) -> paaf_core::Result<PowerOutcome> {
     let cancel = CancellationToken::new();
-    power_and_wait(account, region, id, action, fast(), &cancel, |_| {}).await
+    power_and_wait(account, region, id, action, poll, &cancel, |_| {}).await
+}
+
+/// [`followed`] with its wait cancelled before it starts.
+pub async fn followed_cancelled(
+    account: &dyn CloudAccount,
+    region: &str,
+    id: &str,
+    action: PowerAction,
+) -> paaf_core::Result<PowerOutcome> {
+    power_and_wait(account, region, id, action, fast(), &cancelled(), |_| {}).await
+}
+
+/// [`followed`], with the provider's word for each state the follower reported on the way.
+pub async fn followed_seeing(
+    account: &dyn CloudAccount,
+    region: &str,
+    id: &str,
+    action: PowerAction,
+) -> (paaf_core::Result<PowerOutcome>, Vec<String>) {
+    let mut seen = Vec::new();
+    let cancel = CancellationToken::new();
+    let outcome = power_and_wait(account, region, id, action, fast(), &cancel, |s| {
+        seen.push(s.raw_state.clone())
+    })
+    .await;
+    (outcome, seen)
+}
+
+/// A token cancelled already: a follower handed it stops before it waits.
+pub fn cancelled() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    cancel
 }
 
 /// Polls every 20 ms, for up to 3 s: what the provider cases follow actions with.
@@ -910,6 +974,14 @@ pub fn fast() -> PollSettings {
     PollSettings {
         interval: Duration::from_millis(20),
         timeout: Duration::from_secs(3),
+    }
+}
+
+/// Polls every 20 ms, for up to 200 ms: a follow that is meant to time out.
+pub fn brief() -> PollSettings {
+    PollSettings {
+        interval: Duration::from_millis(20),
+        timeout: Duration::from_millis(200),
     }
 }
 

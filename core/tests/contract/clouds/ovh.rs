@@ -20,8 +20,8 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, RebootMock, by_status, followed, keys_and_regions, limits, rows};
-use crate::support::assert_error;
-use crate::support::{given, serve, serve_expected};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, received_where, requests, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::ovh::{Ovh, OvhKeys};
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -184,7 +184,9 @@ impl Match for Signed {
 /// `GET /1.0/auth/time` (unsigned), expected once per account.
 async fn mount_time(server: &MockServer) {
     let served = ResponseTemplate::new(200).set_body_json(now() + SKEW);
-    serve_expected(server, given("GET", "/1.0/auth/time"), served, 1).await;
+    server
+        .expect(given("GET", "/1.0/auth/time"), served, 1)
+        .await;
 }
 
 fn instance(id: &str, name: &str, region: &str, status: &str) -> Value {
@@ -476,11 +478,8 @@ async fn each_instance_action_is_sent_once_and_followed_to_its_end() {
         let outcome = followed(&account, "GRA11", INSTANCE, action).await.unwrap();
         assert_eq!(outcome.server.status, action.target(), "{action:?}");
         assert_eq!(outcome.accepted.operation, None, "{action:?}");
-        let requests = server.received_requests().await.unwrap();
-        let post = requests
-            .iter()
-            .find(|r| r.method.as_str() == "POST")
-            .unwrap();
+        let posts = requests(&server, "POST").await;
+        let post = &posts[0];
         assert_eq!(post.body.is_empty(), body.is_none(), "{action:?}");
         if action == PowerAction::Reboot {
             let seen = vec![ServerStatus::Pending, ServerStatus::Running];
@@ -495,13 +494,13 @@ async fn each_instance_action_is_sent_once_and_followed_to_its_end() {
 async fn a_dedicated_hard_reboot_follows_its_task_to_done() {
     let server = MockServer::start().await;
     mount_time(&server).await;
-    serve_expected(
-        &server,
-        given("POST", format!("/1.0/dedicated/server/{DEDICATED}/reboot")).and(signed(&server)),
-        ok(task(4242, "init")),
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("/1.0/dedicated/server/{DEDICATED}/reboot")).and(signed(&server)),
+            ok(task(4242, "init")),
+            1,
+        )
+        .await;
     let task_route = format!("dedicated/server/{DEDICATED}/task/4242");
     mount_n(&server, "GET", &task_route, ok(task(4242, "doing")), 1).await;
     mount(&server, "GET", &task_route, ok(task(4242, "done"))).await;
@@ -522,13 +521,7 @@ async fn a_dedicated_hard_reboot_follows_its_task_to_done() {
     .unwrap();
     assert_eq!(outcome.accepted.operation.as_deref(), Some("4242"));
     assert_eq!(outcome.server.status, ServerStatus::Running);
-    let polls = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path().ends_with("/task/4242"))
-        .count();
+    let polls = received_where(&server, |p| p.ends_with("/task/4242")).await;
     assert_eq!(polls, 2, "doing, then done");
 }
 
@@ -566,16 +559,14 @@ async fn a_failed_task_is_an_error_naming_the_server() {
         ok(failed),
     )
     .await;
-    let e = followed(
-        &ovh(&server, None, &[]),
-        "gra2",
-        DEDICATED,
-        PowerAction::HardReboot,
-    )
-    .await
-    .unwrap_err();
-    assert_error(
-        &e,
+    assert_fails(
+        followed(
+            &ovh(&server, None, &[]),
+            "gra2",
+            DEDICATED,
+            PowerAction::HardReboot,
+        )
+        .await,
         ErrorCode::ServiceFailed,
         &[DEDICATED, "ovhError", "IPMI"],
     );
@@ -592,19 +583,19 @@ async fn refused_credentials_and_ungranted_calls_are_typed() {
         "This call has not been granted",
         "403 Forbidden",
     ));
-    serve_expected(
-        &server,
-        given("POST", format!("/1.0/{}", instance_route("/reboot"))),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("/1.0/{}", instance_route("/reboot"))),
+            served,
+            1,
+        )
+        .await;
     let account = ovh(&server, Some(PROJECT), &[]);
-    let e = account
-        .power("GRA11", INSTANCE, PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::PermissionDenied);
+    let e = assert_fails(
+        account.power("GRA11", INSTANCE, PowerAction::Reboot).await,
+        ErrorCode::PermissionDenied,
+        &[],
+    );
     assert!(
         e.to_string()
             .contains("POST /cloud/project/*/instance/*/reboot"),
@@ -636,12 +627,12 @@ async fn refused_credentials_and_ungranted_calls_are_typed() {
         let server = MockServer::start().await;
         mount_time(&server).await;
         let served = ResponseTemplate::new(status).set_body_json(error(code, message, http));
-        serve(
-            &server,
-            given("GET", format!("/1.0/cloud/project/{PROJECT}/instance")),
-            served,
-        )
-        .await;
+        server
+            .serve(
+                given("GET", format!("/1.0/cloud/project/{PROJECT}/instance")),
+                served,
+            )
+            .await;
         let inventory = ovh(&server, Some(PROJECT), &[]).list().await;
         let row = &inventory.errors[0].error;
         assert_eq!(row.code, ErrorCode::AuthFailed, "{code}: {}", row.message);
@@ -674,19 +665,21 @@ async fn malformed_answers_are_malformed_responses() {
         account.list().await.errors[0].error.code,
         ErrorCode::MalformedResponse
     );
-    let e = account
-        .power("gra2", DEDICATED, PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert_fails(
+        account
+            .power("gra2", DEDICATED, PowerAction::HardReboot)
+            .await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_string("soon");
-    serve_expected(&server, given("GET", "/1.0/auth/time"), served, 1).await;
-    let e = CloudProvider::read(&ovh(&server, None, &[]), "gra2", DEDICATED)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    let server = start_expecting(given("GET", "/1.0/auth/time"), served, 1).await;
+    assert_fails(
+        CloudProvider::read(&ovh(&server, None, &[]), "gra2", DEDICATED).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 // https://help.ovhcloud.com/csm/en-api-getting-started-ovhcloud-api: the signature covers the
@@ -750,10 +743,11 @@ async fn a_clock_that_cannot_be_read_sends_nothing_and_is_not_retried_twice_over
         .expect(u64::from(limits().max_attempts))
         .mount(&server)
         .await;
-    let e = CloudProvider::read(&ovh(&server, Some(PROJECT), &[]), "GRA11", INSTANCE)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::ServiceFailed, &["/auth/time"]);
+    assert_fails(
+        CloudProvider::read(&ovh(&server, Some(PROJECT), &[]), "GRA11", INSTANCE).await,
+        ErrorCode::ServiceFailed,
+        &["/auth/time"],
+    );
     let requests = server.received_requests().await.unwrap();
     assert!(requests.iter().all(|r| r.url.path() == "/1.0/auth/time"));
 }

@@ -16,9 +16,10 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3 (Proxmox itself does not rate-limit; a
 //!   proxy in front of it may).
 
+use super::cancelled;
 use super::{CloudMock, RebootMock, fast, followed, keys_and_regions, limits};
-use crate::support::{assert_error, requests};
-use crate::support::{given, serve, serve_expected};
+use crate::support::{Serve, assert_fails, given};
+use crate::support::{assert_error, received, received_where, requests};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::proxmox::Proxmox;
 use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
@@ -175,20 +176,20 @@ async fn mount_task(server: &MockServer, upid: &str, exit: &str) {
         .mount(server)
         .await;
     let served = ResponseTemplate::new(200).set_body_json(task("stopped", Some(exit)));
-    serve(server, given("GET", task_path(upid)), served).await;
+    server.serve(given("GET", task_path(upid)), served).await;
 }
 
 /// `POST /nodes/{node}/{kind}/{vmid}/status/{command}`, expected exactly once, answering
 /// `response`.
 async fn mount_power(server: &MockServer, route: &str, response: ResponseTemplate) {
-    serve_expected(
-        server,
-        given("POST", format!("/api2/json/nodes/{route}"))
-            .and(header("authorization", auth().as_str())),
-        response,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("POST", format!("/api2/json/nodes/{route}"))
+                .and(header("authorization", auth().as_str())),
+            response,
+            1,
+        )
+        .await;
 }
 
 fn upid_answer(upid: &str) -> ResponseTemplate {
@@ -196,13 +197,7 @@ fn upid_answer(upid: &str) -> ResponseTemplate {
 }
 
 async fn posts(server: &MockServer) -> usize {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.method.as_str() == "POST")
-        .count()
+    received(server, "POST").await
 }
 
 // https://pve.proxmox.com/pve-docs/api-viewer/#/cluster/resources
@@ -284,13 +279,7 @@ async fn a_reboot_follows_its_task_to_ok_then_the_vm_to_running() {
         Some(Evidence::OperationCompleted { operation })
     );
     assert_eq!(outcome.server.status, ServerStatus::Running);
-    let task_polls = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == task_path(UPID))
-        .count();
+    let task_polls = received_where(&server, |p| p == task_path(UPID)).await;
     assert_eq!(task_polls, 2, "running, then stopped");
     let post = requests(&server, "POST").await.remove(0);
     assert!(post.body.is_empty(), "the reboot takes no parameters");
@@ -315,11 +304,13 @@ async fn a_hard_reboot_of_a_vm_is_a_reset() {
 async fn a_container_has_no_hard_reboot_and_nothing_is_sent() {
     let server = MockServer::start().await;
     mount_cluster(&server, cluster("running", "running"), None).await;
-    let e = pve(&server)
-        .power("pve2", "200", PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["stop then start"]);
+    assert_fails(
+        pve(&server)
+            .power("pve2", "200", PowerAction::HardReboot)
+            .await,
+        ErrorCode::InvalidInput,
+        &["stop then start"],
+    );
     assert_eq!(posts(&server).await, 0);
 }
 
@@ -362,10 +353,11 @@ async fn a_failed_task_is_an_error_naming_the_guest_and_its_exit_status() {
     let upid = "UPID:pve1:0002F4A5:00B1C2D7:66F1A2B7:qmshutdown:100:paaf@pve!ops:";
     mount_power(&server, "pve1/qemu/100/status/shutdown", upid_answer(upid)).await;
     mount_task(&server, upid, "VM quit/powerdown failed - got timeout").await;
-    let e = followed(&pve(&server), "pve1", "100", PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::ServiceFailed, &["guest 100", "got timeout"]);
+    assert_fails(
+        followed(&pve(&server), "pve1", "100", PowerAction::Stop).await,
+        ErrorCode::ServiceFailed,
+        &["guest 100", "got timeout"],
+    );
 }
 
 // A vmid the cluster does not have: nothing is sent to any node.
@@ -374,21 +366,21 @@ async fn a_missing_guest_is_not_found_and_nothing_is_sent() {
     let server = MockServer::start().await;
     mount_cluster(&server, cluster("running", "stopped"), None).await;
     let account = pve(&server);
-    let e = account
-        .power("pve1", "555", PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::NotFound, &["555"]);
+    assert_fails(
+        account.power("pve1", "555", PowerAction::Stop).await,
+        ErrorCode::NotFound,
+        &["555"],
+    );
     assert_eq!(posts(&server).await, 0);
     assert_eq!(
         account.read("pve1", "555").await.unwrap_err().code(),
         ErrorCode::NotFound
     );
-    let e = account
-        .power("pve1", "abc", PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert_fails(
+        account.power("pve1", "abc", PowerAction::Stop).await,
+        ErrorCode::InvalidInput,
+        &[],
+    );
 }
 
 // A 5xx on a power call is sent once and its outcome is unknown; Proxmox's `message` says
@@ -405,11 +397,11 @@ async fn a_5xx_on_a_power_call_is_outcome_unknown_with_proxmox_words() {
         })),
     )
     .await;
-    let e = pve(&server)
-        .power("pve1", "100", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::OutcomeUnknown, &["got timeout"]);
+    assert_fails(
+        pve(&server).power("pve1", "100", PowerAction::Reboot).await,
+        ErrorCode::OutcomeUnknown,
+        &["got timeout"],
+    );
 }
 
 // A power call must answer a task id (`UPID:…`): anything else is a malformed response,
@@ -424,11 +416,11 @@ async fn a_power_call_answered_without_a_task_id_is_malformed() {
         upid_answer("not-a-task"),
     )
     .await;
-    let e = pve(&server)
-        .power("pve1", "100", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse);
+    assert_fails(
+        pve(&server).power("pve1", "100", PowerAction::Reboot).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 // Cancelling while the task runs ends the wait at once.
@@ -442,13 +434,13 @@ async fn cancelling_ends_the_wait_for_a_task() {
         .power("pve1", "100", PowerAction::Reboot)
         .await
         .unwrap();
-    let cancel = CancellationToken::new();
-    cancel.cancel();
-    let e = account
-        .settle("pve1", &accepted, fast(), &cancel)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::Cancelled);
+    assert_fails(
+        account
+            .settle("pve1", &accepted, fast(), &cancelled())
+            .await,
+        ErrorCode::Cancelled,
+        &[],
+    );
 }
 
 // RFC 6585 §4 while following a task: a 429 with Retry-After on the task's status is waited

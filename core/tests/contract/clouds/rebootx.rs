@@ -21,16 +21,14 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::followed;
-use super::{CloudMock, Facts, RebootMock, fast, limits};
-use crate::support::assert_error;
-use crate::support::{given, serve, serve_expected};
+use super::{CloudMock, Facts, RebootMock, limits};
+use super::{brief, followed_seeing, followed_with};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::rebootx::RebootX;
-use paaf_core::cloud::{
-    CloudProvider, PollSettings, PowerAction, ServerStatus, connect, power_and_wait,
-};
+use paaf_core::cloud::{Accepted, CloudProvider, PowerAction, ServerStatus, connect};
 use paaf_core::config::Config;
-use paaf_core::events::CancellationToken;
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use paaf_core::thresholds::Level;
 use secrecy::SecretString;
@@ -96,6 +94,11 @@ fn rebootx(server: &MockServer) -> RebootX {
         limits(),
     )
     .unwrap()
+}
+
+/// `action` sent to runnable `id` of scope `lyo-01` by the account at `server`.
+async fn power(server: &MockServer, id: &str, action: PowerAction) -> paaf_core::Result<Accepted> {
+    rebootx(server).power("lyo-01", id, action).await
 }
 
 fn fixture(name: &str) -> Vec<Value> {
@@ -206,16 +209,16 @@ async fn every_page_is_read_with_limit_and_offset_until_total() {
     for (offset, page) in ids.chunks(2).enumerate() {
         let items: Vec<Value> = page.iter().map(|id| runnable(id, "on")).collect();
         let served = ResponseTemplate::new(200).set_body_json(json!({"items": items, "total": 5}));
-        serve_expected(
-            &server,
-            given("GET", RUNNABLES)
-                .and(query_param("limit", "2"))
-                .and(header("authorization", KEY))
-                .and(query_param("offset", (offset * 2).to_string())),
-            served,
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("GET", RUNNABLES)
+                    .and(query_param("limit", "2"))
+                    .and(header("authorization", KEY))
+                    .and(query_param("offset", (offset * 2).to_string())),
+                served,
+                1,
+            )
+            .await;
     }
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
@@ -232,22 +235,21 @@ async fn a_server_that_ignores_limit_is_read_at_once_and_one_that_ignores_offset
     let server = MockServer::start().await;
     let all: Vec<Value> = ["a", "b", "c"].iter().map(|i| runnable(i, "on")).collect();
     let served = ResponseTemplate::new(200).set_body_json(list(all));
-    serve_expected(
-        &server,
-        given("GET", RUNNABLES)
-            .and(query_param("limit", "2"))
-            .and(query_param("offset", "0")),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", RUNNABLES)
+                .and(query_param("limit", "2"))
+                .and(query_param("offset", "0")),
+            served,
+            1,
+        )
+        .await;
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert_eq!(inventory.servers.len(), 3);
 
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200)
         .set_body_json(json!({"items": [runnable("a", "on"), runnable("b", "on")], "total": 9}));
-    serve_expected(&server, given("GET", RUNNABLES), served, 2).await;
+    let server = start_expecting(given("GET", RUNNABLES), served, 2).await;
     let inventory = rebootx(&server).with_page_size(2).list().await;
     assert!(inventory.servers.is_empty());
     let e = &inventory.errors[0];
@@ -262,17 +264,17 @@ async fn search_sends_q_and_the_configured_regions_filter_the_list() {
     let server = MockServer::start().await;
     let served = ResponseTemplate::new(200)
         .set_body_json(list(fixture("servers.example.json")[..1].to_vec()));
-    serve_expected(
-        &server,
-        given("GET", RUNNABLES)
-            .and(query_param("limit", "50"))
-            .and(query_param("offset", "0"))
-            .and(query_param("q", "server 01"))
-            .and(header("authorization", KEY)),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", RUNNABLES)
+                .and(query_param("limit", "50"))
+                .and(query_param("offset", "0"))
+                .and(query_param("q", "server 01"))
+                .and(header("authorization", KEY)),
+            served,
+            1,
+        )
+        .await;
     let found = rebootx(&server).search("server 01").await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, "123");
@@ -299,10 +301,8 @@ async fn search_sends_q_and_the_configured_regions_filter_the_list() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot` 201 `RunnableOperationRes` (async `jobId`), `RunnableStatus`.
 #[tokio::test]
 async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(json!({"jobId": JOB}));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("POST", format!("{RUNNABLES}/123/reboot"))
             .and(header("authorization", KEY))
             .and(body_string("")),
@@ -320,18 +320,8 @@ async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
         .mount(&server)
         .await;
     let account = rebootx(&server);
-    let mut observed = Vec::new();
-    let outcome = power_and_wait(
-        &account,
-        "lyo-01",
-        "123",
-        PowerAction::Reboot,
-        fast(),
-        &CancellationToken::new(),
-        |s| observed.push(s.raw_state.clone()),
-    )
-    .await
-    .unwrap();
+    let (outcome, observed) = followed_seeing(&account, "lyo-01", "123", PowerAction::Reboot).await;
+    let outcome = outcome.unwrap();
     assert_eq!(outcome.accepted.operation.as_deref(), Some(JOB));
     assert_eq!(outcome.accepted.status, None);
     assert_eq!(
@@ -346,10 +336,8 @@ async fn a_reboot_is_sent_once_and_followed_through_pending_to_on() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/stop` 201 `{"jobId": null}` (synchronous), `RunnableStatus`.
 #[tokio::test]
 async fn a_stop_without_job_is_followed_to_off() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(json!({"jobId": null}));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("POST", format!("{RUNNABLES}/456/stop"))
             .and(header("authorization", KEY))
             .and(body_string("")),
@@ -386,33 +374,23 @@ async fn a_stop_without_job_is_followed_to_off() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/stop`, `RunnableStatus` `pending`.
 #[tokio::test]
 async fn a_stop_that_never_ends_times_out_naming_the_state() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201).set_body_json(json!({"jobId": JOB}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/456/stop")),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/456/stop")), served, 1).await;
     list_mock(list(vec![runnable("456", "pending")]))
         .mount(&server)
         .await;
-    let e = power_and_wait(
-        &rebootx(&server),
-        "lyo-01",
-        "456",
-        PowerAction::Stop,
-        PollSettings {
-            interval: Duration::from_millis(20),
-            timeout: Duration::from_millis(200),
-        },
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert_error(&e, ErrorCode::Timeout, &["still pending", "home"]);
+    assert_fails(
+        followed_with(
+            &rebootx(&server),
+            "lyo-01",
+            "456",
+            PowerAction::Stop,
+            brief(),
+        )
+        .await,
+        ErrorCode::Timeout,
+        &["still pending", "home"],
+    );
 }
 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `paths` (only reboot and stop exist).
@@ -424,14 +402,17 @@ async fn start_and_hard_reboot_are_refused_before_anything_is_sent() {
         (PowerAction::Start, "no start"),
         (PowerAction::HardReboot, "no hard reboot"),
     ] {
-        let e = account.power("lyo-01", "123", action).await.unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &[words, "home"]);
+        assert_fails(
+            account.power("lyo-01", "123", action).await,
+            ErrorCode::InvalidInput,
+            &[words, "home"],
+        );
     }
-    let e = account
-        .power("lyo-01", "", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert_fails(
+        account.power("lyo-01", "", PowerAction::Reboot).await,
+        ErrorCode::InvalidInput,
+        &[],
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -442,16 +423,12 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
     // The reference middleware refuses any other key with 401, and echoes nothing.
     let served =
         ResponseTemplate::new(401).set_body_json(json!({"message": "Authentication required"}));
-    serve_expected(&server, given("GET", RUNNABLES), served, 1).await;
+    server.expect(given("GET", RUNNABLES), served, 1).await;
     let served =
         ResponseTemplate::new(401).set_body_json(json!({"message": "Authentication required"}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/reboot")),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1)
+        .await;
     let account = rebootx(&server);
     let inventory = account.list().await;
     let row = &inventory.errors[0];
@@ -463,61 +440,49 @@ async fn a_wrong_api_key_is_auth_failed_and_a_forbidden_one_permission_denied() 
         "{}",
         row.error.message
     );
-    let e = account
-        .power("lyo-01", "123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    let e = assert_fails(
+        account.power("lyo-01", "123", PowerAction::Reboot).await,
+        ErrorCode::AuthFailed,
+        &[],
+    );
     assert_no_secret(&e.to_string());
 
     // 403 is in the spec (ErrorRes "Operation forbidden"), for servers with rules per key.
-    let server = MockServer::start().await;
     let served =
         ResponseTemplate::new(403).set_body_json(json!({"message": "Operation forbidden"}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/stop")),
-        served,
-        1,
-    )
-    .await;
-    let e = rebootx(&server)
-        .power("lyo-01", "123", PowerAction::Stop)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::PermissionDenied, &["Operation forbidden"]);
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/123/stop")), served, 1).await;
+    assert_fails(
+        power(&server, "123", PowerAction::Stop).await,
+        ErrorCode::PermissionDenied,
+        &["Operation forbidden"],
+    );
 }
 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot` 404 `ErrorRes`, `servers` (the prefix in the URL).
 #[tokio::test]
 async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(404).set_body_json(json!({"message": "Not found"}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/999/reboot")),
-        served,
-        1,
-    )
-    .await;
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/999/reboot")), served, 1).await;
     list_mock(list(fixture("servers.example.json")))
         .mount(&server)
         .await;
     let account = rebootx(&server);
-    let e = account
-        .power("lyo-01", "999", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::NotFound, &["999", "home"]);
-    let e = account.read("par-01", "999").await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound);
+    assert_fails(
+        account.power("lyo-01", "999", PowerAction::Reboot).await,
+        ErrorCode::NotFound,
+        &["999", "home"],
+    );
+    assert_fails(
+        account.read("par-01", "999").await,
+        ErrorCode::NotFound,
+        &[],
+    );
     let found = account.read("par-01", "456").await.unwrap();
     assert_eq!(found.name.as_deref(), Some("server02"));
 
     // The reference server's router answers a wrong prefix with a plain-text 404.
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(404).set_body_string("404 page not found\n");
-    serve_expected(&server, given("GET", "/wrong/runnables"), served, 1).await;
+    let server = start_expecting(given("GET", "/wrong/runnables"), served, 1).await;
     let wrong = RebootX::connect(
         "home",
         &format!("{}/wrong", server.uri()),
@@ -555,53 +520,28 @@ async fn a_429_is_waited_out_as_retry_after_says_and_a_long_one_reported() {
     assert_eq!(inventory.servers.len(), 1, "{:?}", inventory.errors);
     assert!(started.elapsed() >= Duration::from_millis(950));
 
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(429).insert_header("retry-after", "120");
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/reboot")),
-        served,
-        1,
-    )
-    .await;
-    let e = rebootx(&server)
-        .power("lyo-01", "123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::RateLimited, &["120s"]);
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1).await;
+    assert_fails(
+        power(&server, "123", PowerAction::Reboot).await,
+        ErrorCode::RateLimited,
+        &["120s"],
+    );
 }
 
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /runnables`, `POST /runnables/{id}/reboot` (5xx is not in the spec: the reference server's 500 `ErrorRes`).
 #[tokio::test]
 async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
-    let server = MockServer::start().await;
-    serve_expected(
-        &server,
-        given("GET", RUNNABLES),
-        ResponseTemplate::new(503),
-        2,
-    )
-    .await;
+    let server = start_expecting(given("GET", RUNNABLES), ResponseTemplate::new(503), 2).await;
     let row = &rebootx(&server).list().await.errors[0];
     assert_eq!(row.error.code, ErrorCode::ServiceFailed);
 
     // The reference `self` mode answers 500 {message} when the reboot command fails; a
     // custom server may have acted before failing: never sent again.
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(500).set_body_json(json!({"message": "exit status 1"}));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/reboot")),
-        served,
-        1,
-    )
-    .await;
-    let e = rebootx(&server)
-        .power("lyo-01", "123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(
-        &e,
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1).await;
+    assert_fails(
+        power(&server, "123", PowerAction::Reboot).await,
         ErrorCode::OutcomeUnknown,
         &["exit status 1", "reboot of runnable 123"],
     );
@@ -610,22 +550,15 @@ async fn a_5xx_fails_a_list_after_a_retry_and_makes_a_reboot_outcome_unknown() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `POST /runnables/{id}/reboot`.
 #[tokio::test]
 async fn a_reboot_that_times_out_is_outcome_unknown_and_sent_once() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(201)
         .set_body_json(json!({"jobId": null}))
         .set_delay(Duration::from_secs(3));
-    serve_expected(
-        &server,
-        given("POST", format!("{RUNNABLES}/123/reboot")),
-        served,
-        1,
-    )
-    .await;
-    let e = rebootx(&server)
-        .power("lyo-01", "123", PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    let server = start_expecting(given("POST", format!("{RUNNABLES}/123/reboot")), served, 1).await;
+    let e = assert_fails(
+        power(&server, "123", PowerAction::Reboot).await,
+        ErrorCode::OutcomeUnknown,
+        &[],
+    );
     assert_no_secret(&e.to_string());
 }
 
@@ -637,10 +570,12 @@ async fn a_body_that_is_not_the_spec_json_is_malformed() {
         ResponseTemplate::new(200).set_body_json(json!({"items": "none", "total": 0})),
         ResponseTemplate::new(200).set_body_json(json!([runnable("a", "on")])),
     ] {
-        let server = MockServer::start().await;
-        serve_expected(&server, given("GET", RUNNABLES), body, 1).await;
-        let e = rebootx(&server).read("", "a").await.unwrap_err();
-        assert_error(&e, ErrorCode::MalformedResponse, &["rebootx \"home\""]);
+        let server = start_expecting(given("GET", RUNNABLES), body, 1).await;
+        assert_fails(
+            rebootx(&server).read("", "a").await,
+            ErrorCode::MalformedResponse,
+            &["rebootx \"home\""],
+        );
     }
 }
 
@@ -669,7 +604,7 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
     let served = ResponseTemplate::new(401).set_body_json(
         json!({"message": format!("bad key {KEY} for {}{RUNNABLES}", server.uri())}),
     );
-    serve(&server, given("GET", RUNNABLES), served).await;
+    server.serve(given("GET", RUNNABLES), served).await;
     let account = rebootx(&server);
     let debug = format!("{account:?}");
     assert_no_secret(&debug);
@@ -705,10 +640,8 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
 /// Spec /work/shared/reference/rebootx-on-prem.openapi.json (https://github.com/c100k/rebootx-on-prem/blob/main/spec/_generated/swagger.json): `GET /dashboards` 200 `ListDashboardsRes`, `Dashboard`, `DashboardMetric`.
 #[tokio::test]
 async fn the_sample_dashboards_are_read() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(list(fixture("dashboards.example.json")));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/cd5331ba/dashboards?limit=50&offset=0").and(header("authorization", KEY)),
         served,
         1,

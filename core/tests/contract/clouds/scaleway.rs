@@ -5,9 +5,9 @@
 //! (https://www.scaleway.com/en/developers/api/#errors): its [`Api`] for the scenario table,
 //! and its own cases. Each test names what it follows.
 
-use super::{CloudMock, Facts, RebootMock, by_status, followed, limits};
-use crate::support::assert_error;
-use crate::support::{given, serve_expected};
+use super::{CloudMock, Facts, RebootMock, assert_error_row, by_status, followed, limits};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, received, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::scaleway::Scaleway;
 use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
@@ -212,30 +212,30 @@ async fn lists_every_page_of_every_zone() {
             1,
         ),
     ] {
-        serve_expected(
-            &server,
-            given("GET", format!("/instance/v1/zones/{zone}/servers"))
-                .and(query_param("per_page", "100"))
-                .and(query_param("page", page))
-                .and(query_param("project", PROJECT))
-                .and(header("x-auth-token", SECRET)),
-            list(servers, total),
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("GET", format!("/instance/v1/zones/{zone}/servers"))
+                    .and(query_param("per_page", "100"))
+                    .and(query_param("page", page))
+                    .and(query_param("project", PROJECT))
+                    .and(header("x-auth-token", SECRET)),
+                list(servers, total),
+                1,
+            )
+            .await;
     }
     let served = ResponseTemplate::new(403).set_body_json(json!({
         "type": "permissions_denied",
         "message": "insufficient permissions",
         "details": [{"resource": "instance_server", "action": "read"}]
     }));
-    serve_expected(
-        &server,
-        given("GET", "/instance/v1/zones/pl-waw-1/servers"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/instance/v1/zones/pl-waw-1/servers"),
+            served,
+            1,
+        )
+        .await;
     let account = scaleway_with(&server, &["fr-par-1", "nl-ams-1", "pl-waw-1"], limits());
     let inventory = CloudProvider::list(&account).await;
     let ids: Vec<String> = inventory.servers.iter().map(|s| s.id.clone()).collect();
@@ -254,12 +254,11 @@ async fn lists_every_page_of_every_zone() {
     assert_eq!(inventory.servers[3].region, "nl-ams-1");
     assert_eq!(inventory.errors.len(), 1);
     let row = &inventory.errors[0];
-    assert_eq!(row.region.as_deref(), Some("pl-waw-1"));
-    assert_eq!(row.error.code, ErrorCode::PermissionDenied);
-    assert!(
-        row.error.message.contains("InstancesFullAccess"),
-        "{}",
-        row.error.message
+    assert_error_row(
+        row,
+        "pl-waw-1",
+        ErrorCode::PermissionDenied,
+        &["InstancesFullAccess"],
     );
 }
 
@@ -294,8 +293,7 @@ async fn pages_are_read_to_the_count_and_a_short_one_ends_a_listing_without_one(
     let [row] = inventory.errors.as_slice() else {
         panic!("{:?}", inventory.errors);
     };
-    assert_eq!(row.region.as_deref(), Some("fr-par-1"));
-    assert_eq!(row.error.code, ErrorCode::MalformedResponse);
+    assert_error_row(row, "fr-par-1", ErrorCode::MalformedResponse, &[]);
 }
 
 /// "Perform action" (https://www.scaleway.com/en/developers/api/instance/): one POST of `{"action":
@@ -307,10 +305,8 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
         (PowerAction::Stop, "poweroff", "stopping", "stopped"),
         (PowerAction::Start, "poweron", "starting", "running"),
     ] {
-        let server = MockServer::start().await;
         let served = ResponseTemplate::new(202).set_body_json(task_body(verb));
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", format!("{}/action", server_path("fr-par-1", ID)))
                 .and(header("x-auth-token", SECRET))
                 .and(header("content-type", "application/json"))
@@ -327,12 +323,7 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
         assert_eq!(outcome.accepted.operation.as_deref(), Some(TASK), "{verb}");
         assert_eq!(outcome.server.status, action_kind.target(), "{verb}");
         assert_eq!(outcome.server.raw_state, after, "{verb}");
-        let requests = server.received_requests().await.unwrap();
-        let posts = requests
-            .iter()
-            .filter(|r| r.method.as_str() == "POST")
-            .count();
-        assert_eq!(posts, 1, "{verb}");
+        assert_eq!(received(&server, "POST").await, 1, "{verb}");
         if between != after {
             assert_eq!(outcome.polls, 3, "{verb}");
         }
@@ -345,16 +336,20 @@ async fn each_power_action_is_sent_once_and_followed_to_its_end() {
 #[tokio::test]
 async fn a_hard_reboot_is_refused_before_anything_is_sent() {
     let server = MockServer::start().await;
-    let e = scaleway(&server)
-        .power("fr-par-1", ID, PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["stop then start"]);
-    let e = scaleway(&server)
-        .power("fr-par-2", ID, PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
+    assert_fails(
+        scaleway(&server)
+            .power("fr-par-1", ID, PowerAction::HardReboot)
+            .await,
+        ErrorCode::InvalidInput,
+        &["stop then start"],
+    );
+    assert_fails(
+        scaleway(&server)
+            .power("fr-par-2", ID, PowerAction::Reboot)
+            .await,
+        ErrorCode::InvalidInput,
+        &[],
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -389,9 +384,7 @@ async fn an_action_answered_without_its_task_is_malformed() {
 
 /// The error of a start ("Perform action" `poweron`) answered `answer`, which is sent once.
 async fn start_answered(answer: ResponseTemplate) -> paaf_core::Error {
-    let server = MockServer::start().await;
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("POST", format!("{}/action", server_path("fr-par-1", ID))),
         answer,
         1,

@@ -17,11 +17,11 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{CloudMock, RebootMock, connected, followed, mount_reads};
-use crate::support::{assert_error, requests};
-use crate::support::{given, serve_expected};
+use crate::support::requests;
+use crate::support::{Serve, assert_fails, given, start_expecting};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::vultr::Vultr;
-use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
+use paaf_core::cloud::{Accepted, CloudProvider, Evidence, PowerAction, ServerStatus};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, query_param_is_missing};
 use wiremock::{MockServer, ResponseTemplate};
@@ -82,6 +82,11 @@ fn account(server: &MockServer) -> Vultr {
     connected(Vultr::connect, &server.uri(), KEY)
 }
 
+/// `action` sent to instance `id` in `ewr` by the account at `server`.
+async fn power(server: &MockServer, id: &str, action: PowerAction) -> paaf_core::Result<Accepted> {
+    account(server).power("ewr", id, action).await
+}
+
 fn bearer() -> String {
     format!("Bearer {KEY}")
 }
@@ -113,13 +118,11 @@ fn error(status: u16, message: &str) -> ResponseTemplate {
 // list-instances: `per_page=500`, then the cursor of `meta.links.next` until it is empty.
 #[tokio::test]
 async fn listing_follows_the_cursor_to_the_last_page() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
             "instances": [instance(ID, "web-1", "ewr", "active/running/ok"), instance(ID_2, "db-1", "ams", "active/stopped/none")],
             "meta": {"total": 3, "links": {"next": "WxYzExampleNext", "prev": ""}}
         }));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", "/v2/instances?per_page=500")
             .and(query_param_is_missing("cursor"))
             .and(header("authorization", bearer().as_str())),
@@ -131,13 +134,13 @@ async fn listing_follows_the_cursor_to_the_last_page() {
         "instances": [instance(ID_3, "web-2", "ewr", "pending/running/installingbooting")],
         "meta": {"total": 3, "links": {"next": "", "prev": "WxYzExamplePrev"}}
     }));
-    serve_expected(
-        &server,
-        given("GET", "/v2/instances?per_page=500&cursor=WxYzExampleNext"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/v2/instances?per_page=500&cursor=WxYzExampleNext"),
+            served,
+            1,
+        )
+        .await;
     let all = account(&server).list().await;
     assert!(all.errors.is_empty(), "{:?}", all.errors);
     let rows: Vec<_> = all
@@ -188,9 +191,7 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
         ),
     ];
     for (power, verb, states, target) in cases {
-        let server = MockServer::start().await;
-        serve_expected(
-            &server,
+        let server = start_expecting(
             given("POST", format!("{}/{verb}", instance_path()))
                 .and(header("authorization", bearer().as_str())),
             ResponseTemplate::new(204),
@@ -223,11 +224,11 @@ async fn each_power_action_is_sent_once_and_followed_to_the_end() {
 #[tokio::test]
 async fn a_clean_reboot_is_refused_without_a_request() {
     let server = MockServer::start().await;
-    let e = account(&server)
-        .power("ewr", ID, PowerAction::Reboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["hard reset", "hard reboot"]);
+    assert_fails(
+        power(&server, ID, PowerAction::Reboot).await,
+        ErrorCode::InvalidInput,
+        &["hard reset", "hard reboot"],
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -237,16 +238,16 @@ async fn a_clean_reboot_is_refused_without_a_request() {
 async fn a_refused_action_is_service_failed_with_vultrs_message() {
     let server = MockServer::start().await;
     let served = error(400, "Unable to reboot server: Server is currently locked");
-    serve_expected(
-        &server,
-        given("POST", format!("{}/reboot", instance_path())),
-        served,
-        1,
-    )
-    .await;
-    let e = account(&server)
-        .power("ewr", ID, PowerAction::HardReboot)
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::ServiceFailed, &["currently locked"]);
+    server
+        .expect(
+            given("POST", format!("{}/reboot", instance_path())),
+            served,
+            1,
+        )
+        .await;
+    assert_fails(
+        power(&server, ID, PowerAction::HardReboot).await,
+        ErrorCode::ServiceFailed,
+        &["currently locked"],
+    );
 }

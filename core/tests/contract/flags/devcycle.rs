@@ -16,8 +16,8 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, limits};
 use paaf_core::ErrorCode;
 use paaf_core::flags::devcycle::DevCycle;
 use paaf_core::flags::{FlagBackend, FlagFilter};
@@ -100,14 +100,14 @@ async fn mount_token(server: &MockServer, token: &str, times: Option<u64>, expec
 /// `GET …/configurations?environment=production` answering `status` with `TOKEN`.
 async fn mount_state(server: &MockServer, status: &str) {
     let served = ResponseTemplate::new(200).set_body_json(json!([config(status)]));
-    serve(
-        server,
-        given("GET", CONFIGS)
-            .and(query_param("environment", "production"))
-            .and(header("authorization", TOKEN)),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", CONFIGS)
+                .and(query_param("environment", "production"))
+                .and(header("authorization", TOKEN)),
+            served,
+        )
+        .await;
 }
 
 async fn mount_environments(server: &MockServer) {
@@ -115,12 +115,9 @@ async fn mount_environments(server: &MockServer) {
             {"_id": "env-dev", "_project": "p1", "key": "development", "name": "Development", "type": "development"},
             {"_id": "env-prod", "_project": "p1", "key": "production", "name": "Production", "type": "production"}
         ]));
-    serve(
-        server,
-        given("GET", "/v1/projects/shop/environments"),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", "/v1/projects/shop/environments"), served)
+        .await;
 }
 
 fn assert_names_everything(text: &str) {
@@ -176,7 +173,9 @@ impl Contract for Dc {
             .map(|i| json!({"_id": format!("f{i}"), "key": format!("feature-{i:04}"), "tags": []}))
             .collect();
         let served = ResponseTemplate::new(200).set_body_json(page);
-        serve(server, given("GET", "/v1/projects/shop/features"), served).await;
+        server
+            .serve(given("GET", "/v1/projects/shop/features"), served)
+            .await;
     }
 }
 
@@ -196,7 +195,7 @@ async fn no_token_is_fetched_between_the_read_and_the_write() {
     let served = ResponseTemplate::new(200)
         .set_body_json(json!([config("active")]))
         .set_delay(Duration::from_millis(1200));
-    serve(&server, given("GET", CONFIGS), served).await;
+    server.serve(given("GET", CONFIGS), served).await;
     Dc::write()
         .respond_with(Dc::written(false))
         .expect(1)
@@ -232,15 +231,15 @@ async fn the_token_is_fetched_with_the_documented_body_and_cached_across_calls()
     let server = MockServer::start().await;
     mount_token(&server, TOKEN, None, 1).await;
     let served = ResponseTemplate::new(200).set_body_json(json!([config("active")]));
-    serve_expected(
-        &server,
-        given("GET", CONFIGS)
-            .and(query_param("environment", "production"))
-            .and(header("authorization", TOKEN)),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", CONFIGS)
+                .and(query_param("environment", "production"))
+                .and(header("authorization", TOKEN)),
+            served,
+            2,
+        )
+        .await;
     let d = backend(&server);
     assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
     assert_eq!(d.state(&Dc::TARGET).await.unwrap(), Dc::state(true));
@@ -256,21 +255,21 @@ async fn a_401_fetches_a_new_token_once_and_sends_again() {
     let served = ResponseTemplate::new(401).set_body_json(json!({
         "statusCode": 401, "message": "Unauthorized"
     }));
-    serve_expected(
-        &server,
-        given("GET", CONFIGS).and(header("authorization", TOKEN)),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", CONFIGS).and(header("authorization", TOKEN)),
+            served,
+            1,
+        )
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(json!([config("inactive")]));
-    serve_expected(
-        &server,
-        given("GET", CONFIGS).and(header("authorization", TOKEN_2)),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", CONFIGS).and(header("authorization", TOKEN_2)),
+            served,
+            1,
+        )
+        .await;
     assert_eq!(
         backend(&server).state(&Dc::TARGET).await.unwrap(),
         Dc::state(false)
@@ -284,9 +283,12 @@ async fn a_401_that_persists_with_a_fresh_token_is_auth_failed() {
     let served = ResponseTemplate::new(401).set_body_json(json!({
         "statusCode": 401, "message": "Unauthorized"
     }));
-    serve_expected(&server, given("GET", CONFIGS), served, 2).await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    server.expect(given("GET", CONFIGS), served, 2).await;
+    let e = assert_fails(
+        backend(&server).state(&Dc::TARGET).await,
+        ErrorCode::AuthFailed,
+        &[],
+    );
     assert_names_everything(&e.to_string());
 }
 
@@ -302,15 +304,14 @@ async fn refused_client_credentials_are_auth_failed_without_echoing_the_secret()
         .expect(1)
         .mount(&server)
         .await;
-    serve_expected(
-        &server,
-        Mock::given(method("GET")),
-        ResponseTemplate::new(200),
-        0,
-    )
-    .await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_error(&e, ErrorCode::AuthFailed, &["access_denied"]);
+    server
+        .expect(Mock::given(method("GET")), ResponseTemplate::new(200), 0)
+        .await;
+    let e = assert_fails(
+        backend(&server).state(&Dc::TARGET).await,
+        ErrorCode::AuthFailed,
+        &["access_denied"],
+    );
     let text = e.to_string();
     assert!(text.contains("client_secret"), "{text}");
     assert_names_everything(&text);
@@ -338,14 +339,14 @@ async fn list_reads_every_page_and_maps_environment_ids_to_keys() {
         })
         .collect();
     let served = ResponseTemplate::new(200).set_body_json(first);
-    serve_expected(
-        &server,
-        given("GET", "/v1/projects/shop/features?page=1&perPage=1000")
-            .and(header("authorization", TOKEN)),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/v1/projects/shop/features?page=1&perPage=1000")
+                .and(header("authorization", TOKEN)),
+            served,
+            2,
+        )
+        .await;
     // …and a short last page with one that does not: read per feature.
     let served = ResponseTemplate::new(200).set_body_json(json!([{
         "_id": "fz", "_project": "p1", "source": "dashboard", "key": "new-checkout",
@@ -353,19 +354,15 @@ async fn list_reads_every_page_and_maps_environment_ids_to_keys() {
         "controlVariation": "control", "readonly": false,
         "createdAt": "2025-01-01T00:00:00.000Z", "updatedAt": "2025-01-01T00:00:00.000Z"
     }]));
-    serve_expected(
-        &server,
-        given("GET", "/v1/projects/shop/features?page=2"),
-        served,
-        2,
-    )
-    .await;
+    server
+        .expect(given("GET", "/v1/projects/shop/features?page=2"), served, 2)
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(json!([
             config("active"),
             {"_feature": "fz", "_environment": "env-dev", "status": "inactive",
              "updatedAt": "2025-05-01T10:00:00.000Z", "targets": [], "readonly": false, "hasStaticConfig": false}
         ]));
-    serve_expected(&server, given("GET", CONFIGS), served, 2).await;
+    server.expect(given("GET", CONFIGS), served, 2).await;
     let d = backend(&server);
     let flags = d.list(&FlagFilter::default()).await.unwrap();
     assert_eq!(flags.len(), 1001);
@@ -399,17 +396,17 @@ async fn turning_off_and_on_sends_the_documented_patch_after_a_re_read() {
         mount_token(&server, TOKEN, None, 1).await;
         mount_state(&server, from).await;
         let served = ResponseTemplate::new(200).set_body_json(config(status));
-        serve_expected(
-            &server,
-            given("PATCH", CONFIGS)
-                .and(query_param("environment", "production"))
-                .and(header("authorization", TOKEN))
-                .and(header("content-type", "application/json"))
-                .and(body_json(json!({ "status": status }))),
-            served,
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("PATCH", CONFIGS)
+                    .and(query_param("environment", "production"))
+                    .and(header("authorization", TOKEN))
+                    .and(header("content-type", "application/json"))
+                    .and(body_json(json!({ "status": status }))),
+                served,
+                1,
+            )
+            .await;
         let new = Dc::switch(&backend(&server), to, Dc::state(!to))
             .await
             .unwrap();
@@ -426,7 +423,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     mount_token(&server, TOKEN, None, 2).await;
     mount_environments(&server).await;
     let served = ResponseTemplate::new(404).set_body_json(not_found.clone());
-    serve(&server, given("GET", CONFIGS), served).await;
+    server.serve(given("GET", CONFIGS), served).await;
     let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(
         text.contains("no DevCycle feature named `new-checkout`"),
@@ -449,7 +446,7 @@ async fn a_404_says_whether_the_feature_the_environment_or_the_project_is_unknow
     let served = ResponseTemplate::new(404).set_body_json(json!({
         "statusCode": 404, "message": "Project not found", "error": "Not Found"
     }));
-    serve(&server, Mock::given(method("GET")), served).await;
+    server.serve(Mock::given(method("GET")), served).await;
     let text = Dc::not_found(&backend(&server), Dc::TARGET).await;
     assert!(text.contains("no DevCycle project named `shop`"), "{text}");
     assert!(text.contains("Project not found"), "{text}");
@@ -476,11 +473,12 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
         mount_token(&server, TOKEN, None, 1).await;
         mount_state(&server, "active").await;
         let served = ResponseTemplate::new(status).set_body_json(body);
-        serve_expected(&server, given("PATCH", CONFIGS), served, 1).await;
-        let e = Dc::switch(&backend(&server), false, Dc::state(true))
-            .await
-            .unwrap_err();
-        assert_error(&e, ErrorCode::Conflict, &[wanted]);
+        server.expect(given("PATCH", CONFIGS), served, 1).await;
+        let e = assert_fails(
+            Dc::switch(&backend(&server), false, Dc::state(true)).await,
+            ErrorCode::Conflict,
+            &[wanted],
+        );
         let text = e.to_string();
         assert!(text.contains("nothing was changed"), "{text}");
         assert_names_everything(&text);
@@ -495,8 +493,11 @@ async fn a_token_answer_without_a_token_is_a_malformed_response() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_type": "Bearer"})))
         .mount(&server)
         .await;
-    let e = backend(&server).state(&Dc::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    assert_fails(
+        backend(&server).state(&Dc::TARGET).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 #[tokio::test]
@@ -512,17 +513,19 @@ async fn an_sdk_key_given_as_client_secret_is_refused_and_explained_before_any_r
         "dvc_client_8a3f2b1c_hash",
         "dvc_mobile_8a3f2b1c_hash",
     ] {
-        let e = DevCycle::connect(
-            "ops",
-            &server.uri(),
-            CLIENT_ID,
-            SecretString::from(key),
-            limits(),
-            "shop",
-            &format!("{}/auth/", server.uri()),
-        )
-        .unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &["SDK key"]);
+        let e = assert_fails(
+            DevCycle::connect(
+                "ops",
+                &server.uri(),
+                CLIENT_ID,
+                SecretString::from(key),
+                limits(),
+                "shop",
+                &format!("{}/auth/", server.uri()),
+            ),
+            ErrorCode::InvalidInput,
+            &["SDK key"],
+        );
         let text = e.to_string();
         assert!(text.contains("API Authentication"), "{text}");
         assert!(text.contains("devcycle \"ops\""), "{text}");

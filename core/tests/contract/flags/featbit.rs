@@ -9,8 +9,8 @@
 //! examples `PatchFeatureFlagExamples.cs`: "Enable the flag" = `replace /isEnabled`).
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, limits, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::featbit::FeatBit;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagState};
@@ -76,12 +76,12 @@ fn item(key: &str, enabled: bool) -> Value {
 
 async fn mount_flag(server: &MockServer, enabled: bool) {
     let served = ResponseTemplate::new(200).set_body_json(ok(item("new-checkout", enabled)));
-    serve(
-        server,
-        given("GET", flag_path()).and(header("authorization", TOKEN)),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", flag_path()).and(header("authorization", TOKEN)),
+            served,
+        )
+        .await;
 }
 
 /// FeatBit's API as its docs and sources describe it, for the shared table.
@@ -159,15 +159,17 @@ impl Server {
     }
 
     async fn mount(&self, server: &MockServer) {
-        serve(server, given("GET", flag_path()), self.clone()).await;
-        serve(server, given("PATCH", flag_path()), self.clone()).await;
-        for to in [true, false] {
-            serve(
-                server,
-                given("PUT", format!("{}/toggle/{to}", flag_path())),
-                self.clone(),
-            )
+        server.serve(given("GET", flag_path()), self.clone()).await;
+        server
+            .serve(given("PATCH", flag_path()), self.clone())
             .await;
+        for to in [true, false] {
+            server
+                .serve(
+                    given("PUT", format!("{}/toggle/{to}", flag_path())),
+                    self.clone(),
+                )
+                .await;
         }
     }
 }
@@ -219,10 +221,11 @@ async fn a_change_between_the_read_and_the_write_is_refused_by_featbit() {
     let flag = Server::new(true);
     flag.mount(&server).await;
     flag.turn_after_read.lock().unwrap().push(false);
-    let e = Fb::switch(&fb(&server), false, FlagState::conditional(true, None))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["now OFF, not ON"]);
+    assert_fails(
+        Fb::switch(&fb(&server), false, FlagState::conditional(true, None)).await,
+        ErrorCode::Conflict,
+        &["now OFF, not ON"],
+    );
     assert!(!*flag.enabled.lock().unwrap());
 }
 
@@ -238,8 +241,11 @@ async fn a_flag_switched_and_switched_back_since_the_user_looked_is_refused() {
     assert_eq!(seen, FlagState::conditional(true, Some("rev-1".into())));
     flag.turn(false);
     flag.turn(true);
-    let e = Fb::switch(&backend, false, seen).await.unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["changed since you looked"]);
+    assert_fails(
+        Fb::switch(&backend, false, seen).await,
+        ErrorCode::Conflict,
+        &["changed since you looked"],
+    );
     assert!(*flag.enabled.lock().unwrap());
 }
 
@@ -247,13 +253,11 @@ async fn a_flag_switched_and_switched_back_since_the_user_looked_is_refused() {
 /// `GET /api/v1/envs/{envId}/feature-flags?pageIndex=&pageSize=`, `data: {totalCount, items}`.
 #[tokio::test]
 async fn lists_every_page_of_every_environment() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(ok(json!({
         "totalCount": 3,
         "items": [item("dark-mode", false), item("new-checkout", true)]
     })));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", format!("/api/v1/envs/{PROD}/feature-flags"))
             .and(query_param("pageIndex", "0"))
             .and(query_param("pageSize", "100"))
@@ -265,24 +269,24 @@ async fn lists_every_page_of_every_environment() {
     let served = ResponseTemplate::new(200).set_body_json(ok(json!({
         "totalCount": 3, "items": [item("search-v2", true)]
     })));
-    serve_expected(
-        &server,
-        given("GET", format!("/api/v1/envs/{PROD}/feature-flags"))
-            .and(query_param("pageIndex", "1")),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", format!("/api/v1/envs/{PROD}/feature-flags"))
+                .and(query_param("pageIndex", "1")),
+            served,
+            1,
+        )
+        .await;
     let served = ResponseTemplate::new(200).set_body_json(ok(json!({
         "totalCount": 3,
         "items": [item("dark-mode", true), item("new-checkout", true), item("search-v2", false)]
     })));
-    serve(
-        &server,
-        given("GET", format!("/api/v1/envs/{DEV}/feature-flags")),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", format!("/api/v1/envs/{DEV}/feature-flags")),
+            served,
+        )
+        .await;
     let flags = fb(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["dark-mode", "new-checkout", "search-v2"]);
@@ -327,10 +331,8 @@ async fn switches_off_and_on_with_a_conditional_json_patch() {
 
 /// A server answering every read with `status` and FeatBit's failure body naming `error`.
 async fn failing_reads(status: u16, error: &str) -> MockServer {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(status).set_body_json(failed(error));
-    serve(&server, Mock::given(method("GET")), served).await;
-    server
+    start_serving(Mock::given(method("GET")), served).await
 }
 
 /// 404 `{success: false, errors: ["ResourceNotFound"]}` (EntityNotFoundException); an
@@ -363,16 +365,18 @@ async fn a_success_false_body_is_a_typed_error() {
 fn an_sdk_secret_is_refused_and_explained() {
     let secret = "ZGJlLTRhNjYtNDNhMS1iMGE3LTg4ZmQ2NzI1ZTk0MQ";
     let envs = BTreeMap::from([("production".to_string(), PROD.to_string())]);
-    let e = FeatBit::connect(
-        "self",
-        "http://127.0.0.1:5000",
-        SecretString::from(secret),
-        Limits::default(),
-        "shop",
-        &envs,
-    )
-    .unwrap_err();
-    assert_error(&e, ErrorCode::InvalidInput, &["SDK secret"]);
+    let e = assert_fails(
+        FeatBit::connect(
+            "self",
+            "http://127.0.0.1:5000",
+            SecretString::from(secret),
+            Limits::default(),
+            "shop",
+            &envs,
+        ),
+        ErrorCode::InvalidInput,
+        &["SDK secret"],
+    );
     let text = e.to_string();
     assert!(!text.contains(secret), "{text}");
 }

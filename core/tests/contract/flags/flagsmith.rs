@@ -7,8 +7,8 @@
 //! Errors are Django REST framework's `{"detail": "…"}`.
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, limits, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::flagsmith::Flagsmith;
 use paaf_core::flags::{FlagBackend, FlagFilter};
@@ -96,32 +96,32 @@ async fn mount_lookup(server: &MockServer, enabled: bool) {
         2,
         None,
     ));
-    serve(
-        server,
-        given("GET", "/api/v1/projects/12/features/?search=new_checkout").and(api_key()),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", "/api/v1/projects/12/features/?search=new_checkout").and(api_key()),
+            served,
+        )
+        .await;
     let served =
         ResponseTemplate::new(200).set_body_json(page(vec![row(501, 7, enabled)], 1, None));
-    serve(
-        server,
-        given("GET", STATES)
-            .and(query_param("feature", "7"))
-            .and(api_key()),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", STATES)
+                .and(query_param("feature", "7"))
+                .and(api_key()),
+            served,
+        )
+        .await;
 }
 
 async fn mount_environment(server: &MockServer, approvals: Option<u32>, versioned: bool) {
     let served = ResponseTemplate::new(200).set_body_json(environment(approvals, versioned));
-    serve(
-        server,
-        given("GET", format!("/api/v1/environments/{PROD}/")),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", format!("/api/v1/environments/{PROD}/")),
+            served,
+        )
+        .await;
 }
 
 /// Flagsmith's Admin API as its docs describe it, for the shared table.
@@ -159,12 +159,9 @@ impl Contract for Fs {
             5,
             Some(next),
         ));
-        serve(
-            server,
-            given("GET", "/api/v1/projects/12/features/"),
-            served,
-        )
-        .await;
+        server
+            .serve(given("GET", "/api/v1/projects/12/features/"), served)
+            .await;
     }
 }
 
@@ -231,32 +228,30 @@ async fn a_change_made_while_paaf_reads_the_settings_is_seen_before_the_write() 
     let flag = Shared::new(true, "blue");
     let served =
         ResponseTemplate::new(200).set_body_json(page(vec![feature(7, "new_checkout")], 1, None));
-    serve(
-        &server,
-        given("GET", "/api/v1/projects/12/features/"),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", "/api/v1/projects/12/features/"), served)
+        .await;
     let served = States {
         flag: flag.clone(),
         then_value: Mutex::new(None),
     };
-    serve(&server, given("GET", STATES), served).await;
-    serve(
-        &server,
-        given("GET", format!("/api/v1/environments/{PROD}/")),
-        SettingsWhileTurnedOff(flag.clone()),
-    )
-    .await;
+    server.serve(given("GET", STATES), served).await;
+    server
+        .serve(
+            given("GET", format!("/api/v1/environments/{PROD}/")),
+            SettingsWhileTurnedOff(flag.clone()),
+        )
+        .await;
     Fs::write()
         .respond_with(ResponseTemplate::new(200).set_body_json(row(501, 7, false)))
         .expect(0)
         .mount(&server)
         .await;
-    let e = Fs::switch(&fs(&server), false, Fs::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["now OFF, not ON"]);
+    assert_fails(
+        Fs::switch(&fs(&server), false, Fs::state(true)).await,
+        ErrorCode::Conflict,
+        &["now OFF, not ON"],
+    );
 }
 
 /// `update-flag-v1` writes what it is given: a value read before and sent back would undo a
@@ -283,18 +278,15 @@ async fn a_versioned_write_never_sends_back_a_value_read_before() {
     mount_environment(&server, None, true).await;
     let served =
         ResponseTemplate::new(200).set_body_json(page(vec![feature(7, "new_checkout")], 1, None));
-    serve(
-        &server,
-        given("GET", "/api/v1/projects/12/features/"),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", "/api/v1/projects/12/features/"), served)
+        .await;
     // Right after paaf's read, someone sets the value to green.
     let served = States {
         flag: flag.clone(),
         then_value: Mutex::new(Some("green".into())),
     };
-    serve(&server, given("GET", STATES), served).await;
+    server.serve(given("GET", STATES), served).await;
     Mock::given(method("POST"))
         .and(path(format!(
             "/api/experiments/environments/{PROD}/update-flag-v1/"
@@ -324,22 +316,22 @@ async fn lists_every_page_with_the_state_in_each_environment() {
         3,
         Some(next),
     ));
-    serve_expected(
-        &server,
-        given("GET", "/api/v1/projects/12/features/?page=1").and(api_key()),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/api/v1/projects/12/features/?page=1").and(api_key()),
+            served,
+            1,
+        )
+        .await;
     let served =
         ResponseTemplate::new(200).set_body_json(page(vec![feature(11, "search_v2")], 3, None));
-    serve_expected(
-        &server,
-        given("GET", "/api/v1/projects/12/features/?page=2"),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", "/api/v1/projects/12/features/?page=2"),
+            served,
+            1,
+        )
+        .await;
     let mut segment_override = row(600, 7, false);
     segment_override["feature_segment"] = json!(44);
     let served = ResponseTemplate::new(200).set_body_json(page(
@@ -352,18 +344,18 @@ async fn lists_every_page_with_the_state_in_each_environment() {
         4,
         None,
     ));
-    serve(&server, given("GET", STATES), served).await;
+    server.serve(given("GET", STATES), served).await;
     let served = ResponseTemplate::new(200).set_body_json(page(
         vec![row(701, 7, true), row(702, 9, true), row(703, 11, false)],
         3,
         None,
     ));
-    serve(
-        &server,
-        given("GET", format!("/api/v1/environments/{DEV}/featurestates/")),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", format!("/api/v1/environments/{DEV}/featurestates/")),
+            served,
+        )
+        .await;
     let flags = fs(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["dark_mode", "new_checkout", "search_v2"]);
@@ -392,16 +384,16 @@ async fn turns_a_feature_off_and_on_with_the_legacy_patch() {
         mount_lookup(&server, to).await;
         mount_environment(&server, None, false).await;
         let served = ResponseTemplate::new(200).set_body_json(row(501, 7, to));
-        serve_expected(
-            &server,
-            given("PATCH", format!("{STATES}501/"))
-                .and(api_key())
-                .and(header("content-type", "application/json"))
-                .and(body_json(json!({"enabled": to}))),
-            served,
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("PATCH", format!("{STATES}501/"))
+                    .and(api_key())
+                    .and(header("content-type", "application/json"))
+                    .and(body_json(json!({"enabled": to}))),
+                served,
+                1,
+            )
+            .await;
         let after = Fs::switch(&fs(&server), to, Fs::state(from)).await.unwrap();
         assert_eq!(after, Fs::state(to));
     }
@@ -426,13 +418,9 @@ async fn a_versioned_environment_is_written_through_update_flag_v1() {
         .await;
     mount_lookup(&server, false).await;
     mount_environment(&server, None, true).await;
-    serve_expected(
-        &server,
-        Mock::given(method("PATCH")),
-        ResponseTemplate::new(200),
-        0,
-    )
-    .await;
+    server
+        .expect(Mock::given(method("PATCH")), ResponseTemplate::new(200), 0)
+        .await;
     Mock::given(method("POST"))
         .and(path(format!(
             "/api/experiments/environments/{PROD}/update-flag-v1/"
@@ -460,17 +448,14 @@ async fn required_change_requests_are_a_conflict_with_the_link() {
     let server = MockServer::start().await;
     mount_lookup(&server, true).await;
     mount_environment(&server, Some(1), false).await;
-    serve_expected(
-        &server,
-        Mock::given(method("PATCH")),
-        ResponseTemplate::new(200),
-        0,
-    )
-    .await;
-    let e = Fs::switch(&fs(&server), false, Fs::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["change request is required"]);
+    server
+        .expect(Mock::given(method("PATCH")), ResponseTemplate::new(200), 0)
+        .await;
+    let e = assert_fails(
+        Fs::switch(&fs(&server), false, Fs::state(true)).await,
+        ErrorCode::Conflict,
+        &["change request is required"],
+    );
     let text = e.to_string();
     assert!(
         text.contains(&format!(
@@ -491,11 +476,12 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
     let served = ResponseTemplate::new(403).set_body_json(json!({
             "detail": "This endpoint cannot be used when change requests are enabled. Use the change request workflow instead."
         }));
-    serve_expected(&server, Mock::given(method("POST")), served, 1).await;
-    let e = Fs::switch(&fs(&server), false, Fs::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["features?feature=7"]);
+    server.expect(Mock::given(method("POST")), served, 1).await;
+    assert_fails(
+        Fs::switch(&fs(&server), false, Fs::state(true)).await,
+        ErrorCode::Conflict,
+        &["features?feature=7"],
+    );
 }
 
 /// 404s: an unknown project (`{"detail": "Not found."}`), an environment key the server does
@@ -503,32 +489,27 @@ async fn the_versioned_endpoints_change_request_refusal_is_a_conflict() {
 /// environment name the config lacks.
 #[tokio::test]
 async fn unknown_project_environment_and_feature_are_named() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(page(vec![], 0, None));
-    serve(
-        &server,
+    let server = start_serving(
         given("GET", "/api/v1/projects/12/features/?search=nope"),
         served,
     )
     .await;
     let served = ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."}));
-    serve(
-        &server,
-        given("GET", "/api/v1/projects/99/features/"),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", "/api/v1/projects/99/features/"), served)
+        .await;
     let served =
         ResponseTemplate::new(200).set_body_json(page(vec![feature(7, "new_checkout")], 1, None));
-    serve(
-        &server,
-        given("GET", "/api/v1/projects/12/features/?search=new_checkout"),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", "/api/v1/projects/12/features/?search=new_checkout"),
+            served,
+        )
+        .await;
     let served =
         ResponseTemplate::new(404).set_body_json(json!({"detail": "Environment not found."}));
-    serve(&server, given("GET", STATES), served).await;
+    server.serve(given("GET", STATES), served).await;
     let backend = fs(&server);
 
     let text = Fs::not_found(&backend, Fs::with_key("nope")).await;
@@ -561,15 +542,9 @@ async fn unknown_project_environment_and_feature_are_named() {
 /// Without configured keys, environments are read from `GET /api/v1/environments/?project=`.
 #[tokio::test]
 async fn environments_are_discovered_when_not_configured() {
-    let server = MockServer::start().await;
     let served =
         ResponseTemplate::new(200).set_body_json(page(vec![environment(None, false)], 1, None));
-    serve(
-        &server,
-        given("GET", "/api/v1/environments/?project=12"),
-        served,
-    )
-    .await;
+    let server = start_serving(given("GET", "/api/v1/environments/?project=12"), served).await;
     mount_lookup(&server, true).await;
     let backend = Flagsmith::connect(
         "ops",
@@ -592,16 +567,18 @@ fn environment_keys_are_refused_and_explained() {
         (PROD, "client-side environment key"),
         ("ser.UiYoRr6zUjiFBUXaRwo7b5", "server-side environment key"),
     ] {
-        let e = Flagsmith::connect(
-            "ops",
-            "https://api.flagsmith.com",
-            SecretString::from(key),
-            Limits::default(),
-            12,
-            &BTreeMap::new(),
-        )
-        .unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &[said]);
+        let e = assert_fails(
+            Flagsmith::connect(
+                "ops",
+                "https://api.flagsmith.com",
+                SecretString::from(key),
+                Limits::default(),
+                12,
+                &BTreeMap::new(),
+            ),
+            ErrorCode::InvalidInput,
+            &[said],
+        );
         let text = e.to_string();
         assert!(text.contains("organisation API key"), "{text}");
         assert!(!text.contains(key), "{text}");

@@ -5,8 +5,8 @@
 //! of which is in shared/reference/openapi/launchdarkly-flags.subset.openapi.json).
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, limits, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::launchdarkly::LaunchDarkly;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagState};
@@ -87,14 +87,14 @@ fn error_body(code: &str, message: &str) -> Value {
 async fn mount_flag(server: &MockServer, on: bool) {
     let served =
         ResponseTemplate::new(200).set_body_json(flag_body("new-checkout", &[("production", on)]));
-    serve(
-        server,
-        given("GET", FLAG)
-            .and(query_param("env", "production"))
-            .and(header("authorization", TOKEN)),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", FLAG)
+                .and(query_param("env", "production"))
+                .and(header("authorization", TOKEN)),
+            served,
+        )
+        .await;
 }
 
 /// The JSON patch paaf sends, with its comment and its precondition
@@ -148,7 +148,9 @@ impl Contract for Ld {
                 "totalCount": 40,
                 "_links": {"next": {"href": "/api/v2/flags/default?limit=100&offset=0", "type": "application/json"}}
             }));
-        serve(server, given("GET", "/api/v2/flags/default"), served).await;
+        server
+            .serve(given("GET", "/api/v2/flags/default"), served)
+            .await;
     }
 }
 
@@ -177,19 +179,19 @@ async fn lists_every_page_with_the_state_in_each_environment() {
     });
     for (offset, body) in [("0", page1), ("2", page2)] {
         let served = ResponseTemplate::new(200).set_body_json(body);
-        serve_expected(
-            &server,
-            given(
-                "GET",
-                "/api/v2/flags/default?limit=100&env=production&env=staging",
+        server
+            .expect(
+                given(
+                    "GET",
+                    "/api/v2/flags/default?limit=100&env=production&env=staging",
+                )
+                .and(query_param("offset", offset))
+                .and(header("authorization", TOKEN))
+                .and(header("ld-api-version", "20240415")),
+                served,
+                1,
             )
-            .and(query_param("offset", offset))
-            .and(header("authorization", TOKEN))
-            .and(header("ld-api-version", "20240415")),
-            served,
-            1,
-        )
-        .await;
+            .await;
     }
     let flags = ld(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
@@ -216,17 +218,17 @@ async fn turns_a_flag_off_and_on_with_a_conditional_patch_and_the_comment() {
         mount_flag(&server, from).await;
         let served = ResponseTemplate::new(200)
             .set_body_json(flag_body("new-checkout", &[("production", to)]));
-        serve_expected(
-            &server,
-            given("PATCH", FLAG)
-                .and(header("authorization", TOKEN))
-                .and(header("content-type", "application/json"))
-                .and(header("ld-api-version", "20240415"))
-                .and(body_json(patch_body(from, to))),
-            served,
-            1,
-        )
-        .await;
+        server
+            .expect(
+                given("PATCH", FLAG)
+                    .and(header("authorization", TOKEN))
+                    .and(header("content-type", "application/json"))
+                    .and(header("ld-api-version", "20240415"))
+                    .and(body_json(patch_body(from, to))),
+                served,
+                1,
+            )
+            .await;
         let after = Ld::switch(&ld(&server), to, Ld::state(from)).await.unwrap();
         assert_eq!(after, Ld::state(to));
     }
@@ -249,16 +251,17 @@ async fn a_failed_precondition_is_a_conflict_naming_the_new_state() {
         .await;
     let served = ResponseTemplate::new(200)
         .set_body_json(flag_body("new-checkout", &[("production", false)]));
-    serve(&server, given("GET", FLAG), served).await;
+    server.serve(given("GET", FLAG), served).await;
     let served = ResponseTemplate::new(409).set_body_json(error_body(
         "optimistic_locking_error",
         "Conflict. Optimistic lock error. Try again later.",
     ));
-    serve_expected(&server, given("PATCH", FLAG), served, 1).await;
-    let e = Ld::switch(&ld(&server), false, Ld::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["now OFF, not ON"]);
+    server.expect(given("PATCH", FLAG), served, 1).await;
+    assert_fails(
+        Ld::switch(&ld(&server), false, Ld::state(true)).await,
+        ErrorCode::Conflict,
+        &["now OFF, not ON"],
+    );
 }
 
 /// https://launchdarkly.com/docs/api/feature-flags/patch-feature-flag: "405 Approval is
@@ -270,11 +273,12 @@ async fn a_required_approval_is_a_conflict_with_the_link_to_the_flag() {
     mount_flag(&server, true).await;
     let served = ResponseTemplate::new(405)
         .set_body_json(error_body("method_not_allowed", "Method not allowed"));
-    serve_expected(&server, given("PATCH", FLAG), served, 1).await;
-    let e = Ld::switch(&ld(&server), false, Ld::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["approval is required"]);
+    server.expect(given("PATCH", FLAG), served, 1).await;
+    let e = assert_fails(
+        Ld::switch(&ld(&server), false, Ld::state(true)).await,
+        ErrorCode::Conflict,
+        &["approval is required"],
+    );
     let text = e.to_string();
     assert!(
         text.contains(&format!(
@@ -293,26 +297,25 @@ async fn an_unknown_flag_or_project_is_named() {
     let server = MockServer::start().await;
     let not_found = ResponseTemplate::new(404)
         .set_body_json(error_body("not_found", "Invalid resource identifier"));
-    serve(
-        &server,
-        given("GET", "/api/v2/flags/default/nope"),
-        not_found.clone(),
-    )
-    .await;
+    server
+        .serve(
+            given("GET", "/api/v2/flags/default/nope"),
+            not_found.clone(),
+        )
+        .await;
     let served =
         ResponseTemplate::new(200).set_body_json(json!({"key": "default", "name": "Default"}));
-    serve(&server, given("GET", "/api/v2/projects/default"), served).await;
+    server
+        .serve(given("GET", "/api/v2/projects/default"), served)
+        .await;
     Mock::given(method("GET"))
         .and(path_regex("^/api/v2/flags/mobile-app/"))
         .respond_with(not_found.clone())
         .mount(&server)
         .await;
-    serve(
-        &server,
-        given("GET", "/api/v2/projects/mobile-app"),
-        not_found,
-    )
-    .await;
+    server
+        .serve(given("GET", "/api/v2/projects/mobile-app"), not_found)
+        .await;
     let backend = ld(&server);
     let text = Ld::not_found(&backend, Ld::with_key("nope")).await;
     assert!(text.contains("flag named `nope`"), "{text}");
@@ -328,9 +331,8 @@ async fn an_unknown_flag_or_project_is_named() {
 /// An environment key the flag does not have: the `environments` map lacks it.
 #[tokio::test]
 async fn an_unknown_environment_is_named() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(flag_body("new-checkout", &[]));
-    serve(&server, given("GET", FLAG), served).await;
+    let server = start_serving(given("GET", FLAG), served).await;
     let text = Ld::not_found(&ld(&server), Ld::in_environment("prod")).await;
     assert!(text.contains("environment named `prod`"), "{text}");
 }
@@ -370,11 +372,13 @@ async fn a_short_ratelimit_reset_is_waited_out() {
 
 #[tokio::test]
 async fn a_long_rate_limit_is_reported() {
-    let server = MockServer::start().await;
     let served = rate_limited(60_000).insert_header("retry-after", "60");
-    serve_expected(&server, given("GET", FLAG), served, 1).await;
-    let e = ld(&server).state(&Ld::TARGET).await.unwrap_err();
-    assert_error(&e, ErrorCode::RateLimited, &["resets in"]);
+    let server = start_expecting(given("GET", FLAG), served, 1).await;
+    assert_fails(
+        ld(&server).state(&Ld::TARGET).await,
+        ErrorCode::RateLimited,
+        &["resets in"],
+    );
 }
 
 /// https://launchdarkly.com/docs/api#authentication: SDK keys, mobile keys and client-side IDs
@@ -389,16 +393,18 @@ fn sdk_keys_mobile_keys_and_client_side_ids_are_refused_and_explained() {
         ("mob-8a4c2f1e-1234-4c5d-9e8f-0123456789ab", "mobile key"),
         ("5f0c8a1b2c3d4e5f6a7b8c9d", "client-side ID"),
     ] {
-        let e = LaunchDarkly::connect(
-            "saas",
-            "https://app.launchdarkly.com",
-            SecretString::from(key),
-            Limits::default(),
-            "default",
-            &["production".to_string()],
-        )
-        .unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &[said]);
+        let e = assert_fails(
+            LaunchDarkly::connect(
+                "saas",
+                "https://app.launchdarkly.com",
+                SecretString::from(key),
+                Limits::default(),
+                "default",
+                &["production".to_string()],
+            ),
+            ErrorCode::InvalidInput,
+            &[said],
+        );
         let text = e.to_string();
         assert!(text.contains("access token"), "{text}");
         assert!(!text.contains(key), "{text}");

@@ -18,8 +18,8 @@ mod launchdarkly;
 mod optimizely;
 mod unleash;
 
-use crate::support::assert_error;
-use crate::support::{limits, serve, serve_expected};
+use crate::support::{Serve, limits};
+use crate::support::{assert_error, assert_fails};
 use paaf_core::flags::{ChangeNote, Flag, FlagBackend, FlagFilter, FlagRef, FlagState, FlagSwitch};
 use paaf_core::http::Limits;
 use paaf_core::{ErrorCode, Result};
@@ -82,8 +82,7 @@ pub(crate) trait Contract: Facts {
     }
     /// What reading `flag` on `backend` says, checked to be a not-found error.
     async fn not_found(backend: &Self::Backend, flag: FlagRef<'_>) -> String {
-        let e = backend.state(&flag).await.unwrap_err();
-        assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+        let e = assert_fails(backend.state(&flag).await, ErrorCode::NotFound, &[]);
         e.to_string()
     }
     /// [`Facts::TARGET`] under another key.
@@ -286,8 +285,7 @@ pub(crate) async fn a_refused_credential_is_auth_failed_and_never_shown<C: Contr
         .mount(&server)
         .await;
     let backend = C::backend(&server, limits());
-    let e = backend.state(&C::TARGET).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    let e = assert_fails(backend.state(&C::TARGET).await, ErrorCode::AuthFailed, &[]);
     let text = e.to_string();
     names_everything::<C>(&text);
     assert!(text.contains(C::AUTH_HINT), "{text}");
@@ -370,13 +368,9 @@ pub(crate) async fn a_short_retry_after_is_waited_out<C: Contract>() {
 
 pub(crate) async fn a_long_retry_after_is_rate_limited_without_waiting<C: Contract>() {
     let server = started::<C>().await;
-    serve_expected(
-        &server,
-        Mock::given(method("GET")),
-        too_many_requests::<C>("120"),
-        1,
-    )
-    .await;
+    server
+        .expect(Mock::given(method("GET")), too_many_requests::<C>("120"), 1)
+        .await;
     let started = Instant::now();
     let e = read_error::<C>(&server, limits()).await;
     assert_eq!(e.code(), ErrorCode::RateLimited, "{e}");
@@ -389,7 +383,7 @@ pub(crate) async fn a_long_retry_after_is_rate_limited_without_waiting<C: Contra
 pub(crate) async fn a_5xx_on_a_read_is_retried_then_service_failed<C: Contract>() {
     let server = started::<C>().await;
     let served = ResponseTemplate::new(503).set_body_json(C::error_body("upstream down"));
-    serve_expected(&server, Mock::given(method("GET")), served, 2).await;
+    server.expect(Mock::given(method("GET")), served, 2).await;
     let e = read_error::<C>(&server, limits()).await;
     assert_error(&e, ErrorCode::ServiceFailed, &["upstream down"]);
     let text = e.to_string();
@@ -422,23 +416,31 @@ pub(crate) async fn a_pager_that_repeats_itself_is_malformed<C: Contract>() {
     let server = started::<C>().await;
     C::mount_repeating_pages(&server).await;
     let started = Instant::now();
-    let e = C::backend(&server, limits())
-        .list(&FlagFilter::default())
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::MalformedResponse, &["repeats page 1"]);
+    assert_fails(
+        C::backend(&server, limits())
+            .list(&FlagFilter::default())
+            .await,
+        ErrorCode::MalformedResponse,
+        &["repeats page 1"],
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 pub(crate) async fn malformed_json_is_a_malformed_response<C: Contract>() {
     let server = started::<C>().await;
     let served = ResponseTemplate::new(200).set_body_string("{\"items\": [{\"key\"");
-    serve(&server, Mock::given(method("GET")), served).await;
+    server.serve(Mock::given(method("GET")), served).await;
     let backend = C::backend(&server, limits());
-    let e = backend.state(&C::TARGET).await.unwrap_err();
-    assert_error(&e, ErrorCode::MalformedResponse, &[C::NAMES[0]]);
-    let e = backend.list(&FlagFilter::default()).await.unwrap_err();
-    assert_eq!(e.code(), ErrorCode::MalformedResponse, "{e}");
+    assert_fails(
+        backend.state(&C::TARGET).await,
+        ErrorCode::MalformedResponse,
+        &[C::NAMES[0]],
+    );
+    assert_fails(
+        backend.list(&FlagFilter::default()).await,
+        ErrorCode::MalformedResponse,
+        &[],
+    );
 }
 
 pub(crate) async fn an_oversize_answer_is_refused<C: Contract>() {
@@ -446,7 +448,7 @@ pub(crate) async fn an_oversize_answer_is_refused<C: Contract>() {
     let padding = "x".repeat(8 * 1024);
     let served =
         ResponseTemplate::new(200).set_body_json(serde_json::json!({ "items": [padding] }));
-    serve(&server, Mock::given(method("GET")), served).await;
+    server.serve(Mock::given(method("GET")), served).await;
     let limits = Limits {
         max_response_bytes: 4 * 1024,
         ..limits()
@@ -459,7 +461,7 @@ pub(crate) async fn a_secret_echoed_in_an_error_body_is_redacted<C: Contract>() 
     let server = started::<C>().await;
     let said = format!("malformed header: {}", C::SECRET);
     let served = ResponseTemplate::new(400).set_body_json(C::error_body(&said));
-    serve(&server, Mock::given(method("GET")), served).await;
+    server.serve(Mock::given(method("GET")), served).await;
     let e = read_error::<C>(&server, limits()).await;
     let text = e.to_string();
     assert!(!text.contains(C::SECRET), "{text}");
@@ -470,10 +472,11 @@ pub(crate) async fn a_state_changed_since_the_user_looked_is_a_conflict_and_noth
     C: Contract,
 >() {
     let server = off_and_never_written::<C>().await;
-    let e = C::switch(&C::backend(&server, limits()), false, C::state(true))
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::Conflict, &["now OFF, not ON"]);
+    let e = assert_fails(
+        C::switch(&C::backend(&server, limits()), false, C::state(true)).await,
+        ErrorCode::Conflict,
+        &["now OFF, not ON"],
+    );
     let text = e.to_string();
     assert!(text.contains("nothing was changed"), "{text}");
     names_everything::<C>(&text);

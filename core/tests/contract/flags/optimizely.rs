@@ -19,8 +19,8 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::{Contract, Facts, contract_tests, env_states};
-use crate::support::assert_error;
-use crate::support::{given, limits, serve, serve_expected};
+use crate::support::assert_fails;
+use crate::support::{Serve, given, limits, start_expecting, start_serving};
 use paaf_core::ErrorCode;
 use paaf_core::flags::optimizely::Optimizely;
 use paaf_core::flags::{FlagBackend, FlagFilter, FlagRef};
@@ -77,12 +77,12 @@ fn flag(key: &str, production: bool, development: bool) -> serde_json::Value {
 
 async fn mount_flag(server: &MockServer, production: bool) {
     let served = ResponseTemplate::new(200).set_body_json(flag("new_checkout", production, false));
-    serve(
-        server,
-        given("GET", FLAG).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", FLAG).and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+        )
+        .await;
 }
 
 async fn mount_environments(server: &MockServer) {
@@ -94,12 +94,12 @@ async fn mount_environments(server: &MockServer) {
         ],
         "page": 1, "total_count": 2, "total_pages": 1, "count": 2
     }));
-    serve(
-        server,
-        given("GET", format!("/projects/{PROJECT}/environments")),
-        served,
-    )
-    .await;
+    server
+        .serve(
+            given("GET", format!("/projects/{PROJECT}/environments")),
+            served,
+        )
+        .await;
 }
 
 fn ruleset(enabled: bool) -> serde_json::Value {
@@ -153,12 +153,9 @@ impl Contract for Opti {
             "page": 1, "total_pages": 9,
             "next_url": format!("/projects/{PROJECT}/flags?page_token=p1&per_page=100")
         }));
-        serve(
-            server,
-            given("GET", format!("/projects/{PROJECT}/flags")),
-            served,
-        )
-        .await;
+        server
+            .serve(given("GET", format!("/projects/{PROJECT}/flags")), served)
+            .await;
     }
 }
 
@@ -166,7 +163,6 @@ contract_tests!(Opti, a_pager_that_repeats_itself_is_malformed);
 
 #[tokio::test]
 async fn list_follows_next_url_and_sends_the_bearer_token() {
-    let server = MockServer::start().await;
     let served = ResponseTemplate::new(200).set_body_json(json!({
         "url": format!("/projects/{PROJECT}/flags"),
         "items": [flag("new_checkout", true, false), flag("dark_mode", false, true)],
@@ -175,8 +171,7 @@ async fn list_follows_next_url_and_sends_the_bearer_token() {
         "last_url": format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100"),
         "next_url": [format!("/projects/{PROJECT}/flags?page_token=p2&per_page=100")]
     }));
-    serve_expected(
-        &server,
+    let server = start_expecting(
         given("GET", format!("/projects/{PROJECT}/flags"))
             .and(query_param("per_page", "100"))
             .and(query_param("archived", "false"))
@@ -190,15 +185,15 @@ async fn list_follows_next_url_and_sends_the_bearer_token() {
         "items": [flag("age_validation", false, false)],
         "page": 2, "total_pages": 2, "count": 1, "total_count": 3
     }));
-    serve_expected(
-        &server,
-        given("GET", format!("/projects/{PROJECT}/flags"))
-            .and(query_param("page_token", "p2"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
-        served,
-        1,
-    )
-    .await;
+    server
+        .expect(
+            given("GET", format!("/projects/{PROJECT}/flags"))
+                .and(query_param("page_token", "p2"))
+                .and(header("authorization", format!("Bearer {TOKEN}").as_str())),
+            served,
+            1,
+        )
+        .await;
     let flags = backend(&server).list(&FlagFilter::default()).await.unwrap();
     let keys: Vec<&str> = flags.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["age_validation", "dark_mode", "new_checkout"]);
@@ -218,12 +213,9 @@ async fn list_filters_by_query_and_environment() {
         "items": [flag("new_checkout", true, false), flag("dark_mode", false, true)],
         "page": 1, "total_pages": 1, "count": 2
     }));
-    serve(
-        &server,
-        given("GET", format!("/projects/{PROJECT}/flags")),
-        served,
-    )
-    .await;
+    server
+        .serve(given("GET", format!("/projects/{PROJECT}/flags")), served)
+        .await;
     let filter = FlagFilter {
         query: Some("CHECK".into()),
         environment: Some("production".into()),
@@ -233,14 +225,16 @@ async fn list_filters_by_query_and_environment() {
     assert_eq!(flags.len(), 1);
     assert_eq!(flags[0].environments.len(), 1);
     assert!(flags[0].environments[0].enabled);
-    let e = backend(&server)
-        .list(&FlagFilter {
-            environment: Some("prod".into()),
-            ..FlagFilter::default()
-        })
-        .await
-        .unwrap_err();
-    assert_error(&e, ErrorCode::NotFound, &["production, development"]);
+    assert_fails(
+        backend(&server)
+            .list(&FlagFilter {
+                environment: Some("prod".into()),
+                ..FlagFilter::default()
+            })
+            .await,
+        ErrorCode::NotFound,
+        &["production, development"],
+    );
 }
 
 #[tokio::test]
@@ -310,12 +304,9 @@ fn not_found(message: &str) -> ResponseTemplate {
 async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown() {
     let server = MockServer::start().await;
     mount_environments(&server).await;
-    serve(
-        &server,
-        given("GET", FLAG),
-        not_found("Flag new_checkout not found"),
-    )
-    .await;
+    server
+        .serve(given("GET", FLAG), not_found("Flag new_checkout not found"))
+        .await;
     let text = Opti::not_found(&backend(&server), Opti::TARGET).await;
     assert!(
         text.contains("no Optimizely flag named `new_checkout`"),
@@ -334,13 +325,7 @@ async fn a_404_says_whether_the_flag_the_environment_or_the_project_is_unknown()
     assert!(text.contains("development, production"), "{text}");
 
     // Unknown project.
-    let server = MockServer::start().await;
-    serve(
-        &server,
-        Mock::given(method("GET")),
-        not_found("Project not found"),
-    )
-    .await;
+    let server = start_serving(Mock::given(method("GET")), not_found("Project not found")).await;
     let text = Opti::not_found(&backend(&server), Opti::TARGET).await;
     assert!(
         text.contains(&format!("no Optimizely project named `{PROJECT}`")),
@@ -367,11 +352,12 @@ async fn a_required_approval_or_a_409_is_a_conflict() {
         let server = MockServer::start().await;
         mount_flag(&server, true).await;
         let served = ResponseTemplate::new(status).set_body_json(body);
-        serve_expected(&server, Mock::given(method("POST")), served, 1).await;
-        let e = Opti::switch(&backend(&server), false, Opti::state(true))
-            .await
-            .unwrap_err();
-        assert_error(&e, ErrorCode::Conflict, &[wanted]);
+        server.expect(Mock::given(method("POST")), served, 1).await;
+        let e = assert_fails(
+            Opti::switch(&backend(&server), false, Opti::state(true)).await,
+            ErrorCode::Conflict,
+            &[wanted],
+        );
         let text = e.to_string();
         assert!(text.contains("nothing was changed"), "{text}");
         assert_names_everything(&text);
@@ -390,15 +376,17 @@ async fn an_sdk_key_or_datafile_url_is_refused_and_explained_before_any_request(
         "WTc6awnGuYDdG1c8ZeAmde",
         "https://cdn.optimizely.com/datafiles/WTc6awnGuYDdG1c8ZeAmde.json",
     ] {
-        let e = Optimizely::connect(
-            "fx",
-            &server.uri(),
-            SecretString::from(key),
-            limits(),
-            PROJECT,
-        )
-        .unwrap_err();
-        assert_error(&e, ErrorCode::InvalidInput, &["SDK key"]);
+        let e = assert_fails(
+            Optimizely::connect(
+                "fx",
+                &server.uri(),
+                SecretString::from(key),
+                limits(),
+                PROJECT,
+            ),
+            ErrorCode::InvalidInput,
+            &["SDK key"],
+        );
         let text = e.to_string();
         assert!(text.contains("personal access token"), "{text}");
         assert!(text.contains("optimizely \"fx\""), "{text}");

@@ -4,7 +4,7 @@
 //! are `{id, name, message}`). Its own cases run against a real Unleash: tests/tests/unleash.rs.
 
 use super::{Contract, contract_tests};
-use crate::support::{given, serve};
+use crate::support::{Serve, given};
 use paaf_core::flags::unleash::Unleash;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
@@ -35,12 +35,12 @@ impl Contract for Ul {
                 {"name": "production", "enabled": enabled, "type": "production"}
             ]
         }));
-        serve(
-            server,
-            given("GET", FLAG).and(header("authorization", TOKEN)),
-            served,
-        )
-        .await;
+        server
+            .serve(
+                given("GET", FLAG).and(header("authorization", TOKEN)),
+                served,
+            )
+            .await;
     }
 
     /// `POST …/environments/{env}/off` (`toggleFeatureEnvironmentOff`): the table switches
