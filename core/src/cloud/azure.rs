@@ -34,7 +34,7 @@
 //! compute hours; `deallocate` releases the hardware (and a dynamic public IP).
 
 use super::follow::{Follow, Polled, follow_answers};
-use super::listing::{Page, all_pages_past_empty};
+use super::listing::{Page, all_pages_past_empty, launched_at};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -447,24 +447,13 @@ impl Azure {
             .into_iter()
             .find_map(|s| s.code.strip_prefix("PowerState/").map(str::to_string));
         let raw_state = power.unwrap_or_else(|| "unknown".to_string());
-        let launched_at_ms = properties
-            .time_created
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: vm.location,
-            id: vm.id,
             name: Some(vm.name),
             status: normalize(&raw_state),
             raw_state,
-            public_ips: Vec::new(),
-            private_ips: Vec::new(),
             tags: vm.tags.unwrap_or_default(),
-            launched_at_ms,
+            launched_at_ms: properties.time_created.as_deref().and_then(launched_at),
+            ..Server::of(Self::KIND, &self.name, vm.location, vm.id)
         }
     }
 }

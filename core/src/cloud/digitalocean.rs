@@ -165,11 +165,6 @@ impl DigitalOcean {
         let (public_ips, private_ips) =
             addresses(networks.map(|a| (a.ip_address, a.kind != "public")));
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: d.region.slug,
-            id: d.id.to_string(),
             name: Some(d.name).filter(|n| !n.is_empty()),
             status: normalize(&d.status),
             raw_state: d.status,
@@ -178,6 +173,7 @@ impl DigitalOcean {
             // DigitalOcean tags are plain names (`env:prod` is one name, not a key and value).
             tags: name_tags(d.tags),
             launched_at_ms: launched_at(&d.created_at),
+            ..Server::of(Self::KIND, &self.name, d.region.slug, d.id.to_string())
         }
     }
 }

@@ -441,18 +441,14 @@ impl Ec2 {
             }
         }
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: r.region.clone(),
             name: tags.get("Name").filter(|n| !n.is_empty()).cloned(),
             status: normalize(&i.instance_state.name),
             raw_state: i.instance_state.name,
-            id: i.instance_id,
             public_ips,
             private_ips,
             tags,
             launched_at_ms: i.launch_time.as_deref().and_then(launched_at),
+            ..Server::of(Self::KIND, &self.name, &r.region, i.instance_id)
         }
     }
 }

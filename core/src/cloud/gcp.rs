@@ -26,7 +26,7 @@
 //! Instances are named by their name, which is what the API's paths take.
 
 use super::follow::{Follow, Polled, follow_json};
-use super::listing::{Page, all_pages_past_empty, check_configured, check_id};
+use super::listing::{Page, all_pages_past_empty, check_configured, check_id, launched_at};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -470,24 +470,16 @@ impl Gcp {
                     .filter(|ip| !ip.is_empty()),
             );
         }
-        let launched_at_ms = i
-            .last_start_timestamp
-            .or(i.creation_timestamp)
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.timestamp_millis());
+        let started = i.last_start_timestamp.or(i.creation_timestamp);
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: zone.to_string(),
-            id: i.name.clone(),
-            name: Some(i.name),
             status: normalize(&i.status),
             raw_state: i.status,
             public_ips,
             private_ips,
             tags: i.labels,
-            launched_at_ms,
+            launched_at_ms: started.as_deref().and_then(launched_at),
+            name: Some(i.name.clone()),
+            ..Server::of(Self::KIND, &self.name, zone, i.name)
         }
     }
 }

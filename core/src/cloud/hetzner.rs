@@ -194,11 +194,6 @@ impl Hetzner {
             private_ips.extend(net.alias_ips);
         }
         Ok(Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region,
-            id: s.id.to_string(),
             name: Some(s.name).filter(|n| !n.is_empty()),
             status: normalize(&s.status),
             raw_state: s.status,
@@ -206,6 +201,7 @@ impl Hetzner {
             private_ips,
             tags: s.labels,
             launched_at_ms: s.created.as_deref().and_then(launched_at),
+            ..Server::of(Self::KIND, &self.name, region, s.id.to_string())
         })
     }
 

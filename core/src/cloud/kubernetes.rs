@@ -925,10 +925,7 @@ impl Kubernetes {
             pods.len()
         );
         Ok(Server {
-            metrics: Vec::new(),
             name: Some(format!("{kind}/{owner}")),
-            tags: BTreeMap::new(),
-            launched_at_ms: None,
             ..self.row(ns, id.to_string(), status, raw_state)
         })
     }
@@ -1008,18 +1005,10 @@ impl Kubernetes {
     /// A row of this account in namespace `ns`, without addresses, tags or time yet.
     fn row(&self, ns: &str, id: String, status: ServerStatus, raw_state: String) -> Server {
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: ns.to_string(),
             name: id.split_once('/').map(|(_, n)| n.to_string()),
-            id,
             status,
             raw_state,
-            public_ips: Vec::new(),
-            private_ips: Vec::new(),
-            tags: BTreeMap::new(),
-            launched_at_ms: None,
+            ..Server::of(Self::KIND, &self.name, ns, id)
         }
     }
 
@@ -1027,7 +1016,6 @@ impl Kubernetes {
         let (status, raw_state) = deployment_state(&d);
         let id = format!("deployment/{}", d.metadata.name);
         Server {
-            metrics: Vec::new(),
             tags: d.metadata.labels,
             launched_at_ms: d
                 .metadata
@@ -1048,7 +1036,6 @@ impl Kubernetes {
         }
         let id = format!("pod/{}", p.metadata.name);
         Server {
-            metrics: Vec::new(),
             private_ips,
             tags: p.metadata.labels,
             launched_at_ms: p.status.start_time.as_deref().and_then(launched_at),

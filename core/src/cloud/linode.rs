@@ -129,11 +129,6 @@ impl Linode {
             public_ips.push(address);
         }
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: i.region,
-            id: i.id.to_string(),
             name: Some(i.label).filter(|n| !n.is_empty()),
             status: normalize(&i.status),
             raw_state: i.status,
@@ -142,6 +137,7 @@ impl Linode {
             // Linode tags are plain names.
             tags: name_tags(i.tags),
             launched_at_ms: i.created.as_deref().and_then(timestamp_ms),
+            ..Server::of(Self::KIND, &self.name, i.region, i.id.to_string())
         }
     }
 }

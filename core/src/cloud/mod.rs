@@ -342,6 +342,33 @@ pub struct Server {
     pub metrics: Vec<ServerMetric>,
 }
 
+impl Server {
+    /// Server `id` of the `kind` account `account` in `region`, not read yet (`unknown`, no
+    /// raw state), without a name, addresses, tags, launch time or metrics: the row a
+    /// provider fills in with what its API says (`Server { status, .. Server::of(…) }`).
+    pub fn of(
+        kind: CloudKind,
+        account: &str,
+        region: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Server {
+        Server {
+            provider: kind.to_string(),
+            account: account.to_string(),
+            region: region.into(),
+            id: id.into(),
+            name: None,
+            status: ServerStatus::Unknown,
+            raw_state: String::new(),
+            public_ips: Vec::new(),
+            private_ips: Vec::new(),
+            tags: BTreeMap::new(),
+            launched_at_ms: None,
+            metrics: Vec::new(),
+        }
+    }
+}
+
 /// A metric a server reports with itself (the RebootX on-prem spec's `RunnableMetric`), with
 /// its level against its own `[warning, danger]` thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -766,18 +793,10 @@ where
 #[cfg(test)]
 pub(crate) fn test_server(status: ServerStatus) -> Server {
     Server {
-        metrics: Vec::new(),
-        provider: "aws".into(),
-        account: "prod".into(),
-        region: "eu-west-1".into(),
-        id: "i-0123456789abcdef0".into(),
         name: Some("web-1".into()),
         status,
         raw_state: status.to_string(),
-        public_ips: vec![],
-        private_ips: vec![],
-        tags: BTreeMap::new(),
-        launched_at_ms: None,
+        ..Server::of(CloudKind::Aws, "prod", "eu-west-1", "i-0123456789abcdef0")
     }
 }
 

@@ -50,7 +50,6 @@ use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha1::{Digest, Sha1};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -352,18 +351,16 @@ impl Ovh {
         let d: Dedicated = self.api.fetch_json(Request::get(path), &doing).await?;
         let (status, raw_state) = dedicated_status(&d.state, d.power_state.as_deref());
         Ok(Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: d.datacenter.unwrap_or_default(),
-            id: d.name,
             name: d.iam.and_then(|i| i.display_name).filter(|n| !n.is_empty()),
             status,
             raw_state,
             public_ips: d.ip.into_iter().collect(),
-            private_ips: Vec::new(),
-            tags: BTreeMap::new(),
-            launched_at_ms: None,
+            ..Server::of(
+                Self::KIND,
+                &self.name,
+                d.datacenter.unwrap_or_default(),
+                d.name,
+            )
         })
     }
 
@@ -384,18 +381,13 @@ impl Ovh {
         let (public_ips, private_ips) =
             addresses(ips.map(|a| (a.ip, a.kind.as_deref() == Some("private"))));
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: i.region,
             name: Some(i.name).filter(|n| !n.is_empty()),
             status: normalize_instance(&i.status),
             raw_state: i.status,
-            id: i.id,
             public_ips,
             private_ips,
-            tags: BTreeMap::new(),
             launched_at_ms: i.created.as_deref().and_then(launched_at),
+            ..Server::of(Self::KIND, &self.name, i.region, i.id)
         }
     }
 

@@ -345,18 +345,12 @@ impl Proxmox {
             .filter(|&u| u > 0 && raw_state == "running")
             .map(|u| chrono::Utc::now().timestamp_millis() - (u as i64) * 1000);
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: r.node,
-            id: r.vmid.to_string(),
             name: r.name.filter(|n| !n.is_empty()),
             status: normalize(&raw_state),
             raw_state,
-            public_ips: Vec::new(),
-            private_ips: Vec::new(),
             tags,
             launched_at_ms,
+            ..Server::of(Self::KIND, &self.name, r.node, r.vmid.to_string())
         }
     }
 }

@@ -333,20 +333,16 @@ impl RebootX {
         };
         list.extend(ipv4);
         list.extend(r.fqdn.filter(|f| !f.is_empty()));
-        let metrics = metrics_of(&self.name, &r.id, r.metrics);
+        let region = scopes.geo.map(|g| g.value).unwrap_or_default();
         Server {
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: scopes.geo.map(|g| g.value).unwrap_or_default(),
-            id: r.id,
+            metrics: metrics_of(&self.name, &r.id, r.metrics),
             name: Some(r.name).filter(|n| !n.is_empty()),
             status: normalize(&r.status),
             raw_state: r.status,
             public_ips,
             private_ips,
             tags,
-            launched_at_ms: None,
-            metrics,
+            ..Server::of(Self::KIND, &self.name, region, r.id)
         }
     }
 }

@@ -264,7 +264,7 @@ impl Scaleway {
         check_id(id, is_uuid(id), uuid)
     }
 
-    fn server_of(&self, zone: &str, s: SServer) -> Server {
+    fn server_of(&self, zone_asked: &str, s: SServer) -> Server {
         let public = s.public_ip.into_iter().chain(s.public_ips).chain(s.ipv6);
         let private = s.private_ip.into_iter();
         let (public_ips, private_ips) = addresses(
@@ -280,15 +280,8 @@ impl Scaleway {
                 None => (t, String::new()),
             })
             .collect();
+        let zone = s.zone.filter(|z| !z.is_empty());
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: s
-                .zone
-                .filter(|z| !z.is_empty())
-                .unwrap_or_else(|| zone.to_string()),
-            id: s.id,
             name: Some(s.name).filter(|n| !n.is_empty()),
             status: normalize(&s.state),
             raw_state: s.state,
@@ -296,6 +289,12 @@ impl Scaleway {
             private_ips,
             tags,
             launched_at_ms: s.creation_date.as_deref().and_then(launched_at),
+            ..Server::of(
+                Self::KIND,
+                &self.name,
+                zone.unwrap_or_else(|| zone_asked.to_string()),
+                s.id,
+            )
         }
     }
 }

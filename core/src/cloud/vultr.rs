@@ -116,11 +116,6 @@ impl Vultr {
             (i.internal_ip, true),
         ]);
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: i.region,
-            id: i.id,
             name: Some(i.label).filter(|n| !n.is_empty()),
             status: normalize(&i.status, &i.power_status, &i.server_status),
             raw_state: format!("{}/{}/{}", i.status, i.power_status, i.server_status),
@@ -129,6 +124,7 @@ impl Vultr {
             // Vultr tags are plain names.
             tags: name_tags(i.tags),
             launched_at_ms: launched_at(&i.date_created),
+            ..Server::of(Self::KIND, &self.name, i.region, i.id)
         }
     }
 }
