@@ -83,11 +83,7 @@ struct RegionClient {
 }
 
 impl CloudProvider for Ec2 {
-    const KIND: CloudKind = CloudKind::Aws;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Aws);
 
     /// Every instance of every configured region, the regions read concurrently; a region
     /// that fails is an error row and the others are still listed. Servers are sorted by
@@ -900,12 +896,10 @@ mod tests {
     async fn bad_input_is_refused_before_anything_is_sent() {
         assert!(check_instance_id("i-0123456789abcdef0").is_ok());
         assert!(check_instance_id("i-12345678").is_ok());
-        for bad in ["web-1", "i-xyz", "i-0123456789abcdef0&Action=Terminate", ""] {
-            assert_eq!(
-                check_instance_id(bad).unwrap_err().code(),
-                ErrorCode::InvalidInput
-            );
-        }
+        crate::cloud::assert_refused(
+            ["web-1", "i-xyz", "i-0123456789abcdef0&Action=Terminate", ""],
+            check_instance_id,
+        );
         let e = ec2(None, &["eu-west-1/../x"]).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
         let one = ec2(Some("http://127.0.0.1:1"), &["eu-west-1", "us-east-1"]).unwrap();

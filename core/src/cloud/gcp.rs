@@ -163,11 +163,7 @@ pub struct Gcp {
 }
 
 impl CloudProvider for Gcp {
-    const KIND: CloudKind = CloudKind::Gcp;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Gcp);
 
     /// Every instance of every configured zone, the zones read concurrently; a zone that
     /// fails is an error row and the others are still listed. Sorted by zone, then name.

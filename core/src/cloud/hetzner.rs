@@ -421,20 +421,17 @@ mod tests {
     #[test]
     fn bad_input_is_refused_before_anything_is_sent() {
         assert!(check_server_id("42").is_ok());
-        for bad in [
-            "",
-            "0",
-            "web-1",
-            "42/actions/reset",
-            "-1",
-            "99999999999999999999",
-        ] {
-            assert_eq!(
-                check_server_id(bad).unwrap_err().code(),
-                ErrorCode::InvalidInput,
-                "{bad}"
-            );
-        }
+        crate::cloud::assert_refused(
+            [
+                "",
+                "0",
+                "web-1",
+                "42/actions/reset",
+                "-1",
+                "99999999999999999999",
+            ],
+            check_server_id,
+        );
         let connect = |token: &str, locations: &[String]| {
             let token = SecretString::from(token);
             Hetzner::connect("prod", DEFAULT_URL, token, locations, Limits::default())

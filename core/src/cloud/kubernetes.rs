@@ -446,11 +446,7 @@ pub struct Kubernetes {
 }
 
 impl CloudProvider for Kubernetes {
-    const KIND: CloudKind = CloudKind::Kubernetes;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Kubernetes);
 
     /// The Deployments and Pods of every configured namespace, read concurrently; a list
     /// that fails is an error row of its namespace, the others are still listed. Sorted by
@@ -1534,10 +1530,8 @@ mod tests {
             k.target("default", "pod/web-5d-x").unwrap(),
             (Kind::Pod, "web-5d-x")
         );
-        for bad in ["web", "service/web", "pod/", "pod/Web", "deployment/a/b"] {
-            let e = k.target("default", bad).unwrap_err();
-            assert_eq!(e.code(), ErrorCode::InvalidInput, "{bad}");
-        }
+        let bad = ["web", "service/web", "pod/", "pod/Web", "deployment/a/b"];
+        crate::cloud::assert_refused(bad, |id| k.target("default", id).map(drop));
         let e = k.target("kube-system", "pod/x").unwrap_err();
         assert!(e.to_string().contains("not configured"), "{e}");
     }

@@ -67,6 +67,18 @@
 //!    `scenario_table!`, which runs every shared scenario (401, 403, 404, 409, 429, 5xx,
 //!    timeout, paging in circles, malformed and oversize bodies, an echoed secret) on it.
 
+/// The start every [`CloudProvider`] impl shares: `kind_and_name!(CloudKind::Azure)` is its
+/// [`CloudProvider::KIND`] (`CloudKind::Azure`) and its `name`, the account's `name` field.
+macro_rules! kind_and_name {
+    ($kind:expr) => {
+        const KIND: CloudKind = $kind;
+
+        fn name(&self) -> &str {
+            &self.name
+        }
+    };
+}
+
 pub mod azure;
 pub mod cache;
 pub mod digitalocean;
@@ -797,6 +809,23 @@ pub(crate) fn test_server(status: ServerStatus) -> Server {
         status,
         raw_state: status.to_string(),
         ..Server::of(CloudKind::Aws, "prod", "eu-west-1", "i-0123456789abcdef0")
+    }
+}
+
+/// Asserts that `check` refuses each of `bad` before anything is sent: `invalid-input`.
+#[cfg(test)]
+pub(crate) fn assert_refused<S: AsRef<str>>(
+    bad: impl IntoIterator<Item = S>,
+    check: impl Fn(&str) -> Result<()>,
+) {
+    for bad in bad {
+        let bad = bad.as_ref();
+        let e = check(bad).expect_err(bad);
+        assert_eq!(
+            e.code(),
+            crate::error::ErrorCode::InvalidInput,
+            "{bad}: {e}"
+        );
     }
 }
 

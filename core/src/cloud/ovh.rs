@@ -85,11 +85,7 @@ pub struct Ovh {
 }
 
 impl CloudProvider for Ovh {
-    const KIND: CloudKind = CloudKind::Ovh;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Ovh);
 
     /// Every instance of the project, or every dedicated server; a server that cannot be
     /// read is an error row, a listing that fails one row for the whole account. Sorted by
@@ -754,10 +750,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_refused_before_anything_is_sent() {
-        for bad in ["", " ", "a/b", "..", "x?y"] {
-            let e = check_server_id(bad).unwrap_err();
-            assert_eq!(e.code(), ErrorCode::InvalidInput);
-        }
+        crate::cloud::assert_refused(["", " ", "a/b", "..", "x?y"], check_server_id);
         assert!(check_server_id("ns3001234.ip-51-75-1.eu").is_ok());
         assert!(check_server_id("0c1ab8a4-7d2b-4f3a-9c5e-123456789abc").is_ok());
         let e = connect("ak", "").unwrap_err();

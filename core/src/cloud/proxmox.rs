@@ -52,11 +52,7 @@ pub struct Proxmox {
 }
 
 impl CloudProvider for Proxmox {
-    const KIND: CloudKind = CloudKind::Proxmox;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Proxmox);
 
     /// Every VM and container of the cluster (of the configured nodes, when there are some),
     /// sorted by node, name, vmid; a failure is one error row for the whole account.
@@ -508,9 +504,8 @@ mod tests {
         for ok in ["100", "101", "999999999"] {
             assert!(check_vmid(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "99", "0100", "web-1", "100/../1", "1000000000"] {
-            assert_eq!(check_vmid(bad).unwrap_err().code(), ErrorCode::InvalidInput);
-        }
+        let bad = ["", "99", "0100", "web-1", "100/../1", "1000000000"];
+        crate::cloud::assert_refused(bad, check_vmid);
         for token_id in ["paaf", "paaf@pve", "paaf!ops", "@pve!ops", "paaf@pve!"] {
             let e = connect("https://pve:8006", token_id).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidInput, "{token_id}");

@@ -64,11 +64,7 @@ pub struct RebootX {
 }
 
 impl CloudProvider for RebootX {
-    const KIND: CloudKind = CloudKind::Rebootx;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Rebootx);
 
     /// Every runnable (of the configured regions, if any), sorted by region, name, id; a
     /// failure is one error row for the whole account.

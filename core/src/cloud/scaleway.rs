@@ -50,11 +50,7 @@ pub struct Scaleway {
 }
 
 impl CloudProvider for Scaleway {
-    const KIND: CloudKind = CloudKind::Scaleway;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Scaleway);
 
     /// Every server of every configured zone, the zones read concurrently; a zone that fails
     /// is an error row and the others are still listed. Sorted by zone, name, id.

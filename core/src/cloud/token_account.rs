@@ -110,11 +110,7 @@ pub struct TokenAccount<V> {
 }
 
 impl<V: TokenVendor> CloudProvider for TokenAccount<V> {
-    const KIND: CloudKind = V::KIND;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(V::KIND);
 
     /// Every server of the account (of the configured regions), sorted by region, name, id;
     /// a failure is one error row for the whole account (the API is not per region).
