@@ -20,7 +20,9 @@
 //! from the API afterwards either (the state stays `running`): verifying it (a new boot id)
 //! needs SSH to the instance.
 
-use super::listing::{Page, all_pages, check_id, is_region_name, launched_at, not_configured};
+use super::listing::{
+    Page, all_pages, check_id, check_listed, is_region_name, launched_at, not_configured,
+};
 use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -268,19 +270,13 @@ impl Ec2 {
                 "aws \"{name}\": the access key id and secret access key must not be empty"
             )));
         }
+        let account = format!("aws \"{name}\"");
+        let regions = endpoints.iter().map(|e| &e.0);
+        let not_one = "an AWS region name (like eu-west-1)";
+        check_listed(&account, "region", regions, is_region_name, not_one)?;
         let credentials = Arc::new(credentials);
         let mut regions = Vec::with_capacity(endpoints.len());
         for (region, url) in endpoints {
-            if !is_region_name(region) {
-                return Err(Error::invalid(format!(
-                    "aws \"{name}\": `{region}` is not an AWS region name (like eu-west-1)"
-                )));
-            }
-            if regions.iter().any(|r: &RegionClient| &r.region == region) {
-                return Err(Error::invalid(format!(
-                    "aws \"{name}\": region {region} is named twice"
-                )));
-            }
             let service_name = format!("aws \"{name}\" {region}");
             let signer = SigV4 {
                 credentials: credentials.clone(),

@@ -26,7 +26,9 @@
 //! Instances are named by their name, which is what the API's paths take.
 
 use super::follow::{Follow, Polled, follow_json};
-use super::listing::{Page, all_pages_past_empty, check_configured, check_id, launched_at};
+use super::listing::{
+    Page, all_pages_past_empty, check_configured, check_id, check_listed, launched_at,
+};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -324,18 +326,9 @@ impl Gcp {
                 "{service_name}: no zone configured; name at least one, e.g. regions = [\"europe-west1-b\"]"
             )));
         }
-        for (i, zone) in zones.iter().enumerate() {
-            let problem = if !lowercase_name(zone, 63, b"-") {
-                "is not a GCP zone name (like europe-west1-b)"
-            } else if zones[..i].contains(zone) {
-                "is named twice"
-            } else {
-                continue;
-            };
-            return Err(Error::invalid(format!(
-                "{service_name}: zone `{zone}` {problem}"
-            )));
-        }
+        let zone_name = |z: &str| lowercase_name(z, 63, b"-");
+        let not_one = "a GCP zone name (like europe-west1-b)";
+        check_listed(&service_name, "zone", zones, zone_name, not_one)?;
         if !lowercase_name(project, 100, b"-.:") {
             return Err(Error::invalid(format!(
                 "{service_name}: `{project}` is not a GCP project id (like my-project-123)"

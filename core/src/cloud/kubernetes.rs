@@ -45,7 +45,7 @@
 //! it deleted; another account (a later run) finds such a pod `not-found`.
 
 use super::follow::{Follow, Polled, follow_operation};
-use super::listing::{Page, all_items, check_configured, launched_at};
+use super::listing::{Page, all_items, check_configured, check_listed, launched_at};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Phase, Result};
@@ -721,18 +721,10 @@ impl Kubernetes {
         } else {
             namespaces.to_vec()
         };
-        for (i, ns) in namespaces.iter().enumerate() {
-            if !valid_name(ns, 63) || ns.contains('.') {
-                return Err(Error::invalid(format!(
-                    "kubernetes \"{name}\": `{ns}` is not a namespace name (lowercase letters, digits and -)"
-                )));
-            }
-            if namespaces[..i].contains(ns) {
-                return Err(Error::invalid(format!(
-                    "kubernetes \"{name}\": namespace {ns} is named twice"
-                )));
-            }
-        }
+        let account = format!("kubernetes \"{name}\"");
+        let namespace = |ns: &str| valid_name(ns, 63) && !ns.contains('.');
+        let not_one = "a namespace name (lowercase letters, digits and -)";
+        check_listed(&account, "namespace", &namespaces, namespace, not_one)?;
         let mut api = Service::new(
             &format!("kubernetes \"{name}\""),
             &access.server,

@@ -22,7 +22,7 @@
 
 use super::follow::failed;
 use super::listing::{
-    Page, addresses, all_pages, check_configured, check_id, is_uuid, launched_at,
+    Page, addresses, all_pages, check_configured, check_id, check_listed, is_uuid, launched_at,
 };
 use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
@@ -177,16 +177,9 @@ impl Scaleway {
                 "no zone configured; name at least one, e.g. regions = [\"fr-par-1\"]".into(),
             );
         }
-        for (i, zone) in zones.iter().enumerate() {
-            if !valid_zone(zone) {
-                return invalid(format!(
-                    "`{zone}` is not a Scaleway zone (like fr-par-1, nl-ams-1, pl-waw-1)"
-                ));
-            }
-            if zones[..i].contains(zone) {
-                return invalid(format!("zone {zone} is named twice"));
-            }
-        }
+        let not_one = "a Scaleway zone (like fr-par-1, nl-ams-1, pl-waw-1)";
+        let account = format!("scaleway \"{name}\"");
+        check_listed(&account, "zone", zones, valid_zone, not_one)?;
         if let Some(project) = project
             && !is_uuid(project)
         {
