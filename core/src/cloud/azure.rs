@@ -131,7 +131,6 @@ impl CloudProvider for Azure {
         // A 200 is done already; a 202 names its operation (a 202 without one is followed
         // through the VM's state alone).
         let operation = header("azure-asyncoperation").or_else(|| header("location"));
-        tracing::info!(account = %self.name, vm = vm_name, action = action.as_str(), "accepted");
         Ok(Accepted::without_state(action, id, operation))
     }
 

@@ -101,7 +101,6 @@ impl TokenVendor for DigitalOceanApi {
         )?;
         let doing = this.about(format!("{kind} of droplet {id}"), id);
         let answer: ActionAnswer = this.api.fetch_json(request, &doing).await?;
-        tracing::info!(account = %this.name, id, action = kind, operation = answer.action.id, "accepted");
         Ok(Accepted::without_state(
             action,
             id,

@@ -148,7 +148,6 @@ impl CloudProvider for Ec2 {
                     .map(|i| i.current_state.name)
             }
         };
-        tracing::info!(account = %self.name, region, id, action = action.as_str(), "accepted");
         Ok(Accepted {
             status: state.as_deref().map(normalize),
             raw_state: state,

@@ -209,7 +209,6 @@ impl CloudProvider for Gcp {
             .header("content-length", "0");
         let operation: Operation = self.api.fetch_json(request, &doing).await?;
         self.check_operation(&operation, zone, name, action)?;
-        tracing::info!(account = %self.name, zone, name, action = action.as_str(), operation = %operation.name, "accepted");
         Ok(Accepted::without_state(action, name, Some(operation.name)))
     }
 

@@ -114,13 +114,6 @@ impl TokenVendor for HetznerApi {
         let request = Request::post(format!("servers/{id}/actions/{verb}"), Retry::NotIdempotent);
         let doing = this.about(format!("{verb} of server {id}"), id);
         let answer: ActionResponse = this.api.fetch_json(request, &doing).await?;
-        tracing::info!(
-            account = %this.name,
-            id,
-            action = action.as_str(),
-            hetzner_action = answer.action.id,
-            "accepted"
-        );
         Ok(Accepted::without_state(
             action,
             id,

@@ -524,7 +524,6 @@ impl CloudProvider for Kubernetes {
             Kind::Deployment => self.restart_deployment(ns, id, name, action).await?,
             _ => self.delete_pod(ns, id, name, action).await?,
         };
-        tracing::info!(account = %self.name, namespace = ns, id, action = action.as_str(), "accepted");
         Ok(accepted)
     }
 

@@ -111,7 +111,6 @@ impl TokenVendor for LinodeApi {
         )?;
         let doing = this.about(format!("{verb} of Linode {id}"), id);
         this.api.fetch(request, &doing).await?;
-        tracing::info!(account = %this.name, id, action = verb, "accepted");
         Ok(Accepted::without_state(action, id, None))
     }
 }

@@ -223,7 +223,13 @@ impl<T: CloudProvider> CloudAccount for T {
         id: &'a str,
         action: PowerAction,
     ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(CloudProvider::power(self, region, id, action))
+        Box::pin(async move {
+            let accepted = CloudProvider::power(self, region, id, action).await?;
+            let (account, operation) = (CloudProvider::name(self), &accepted.operation);
+            let action = action.as_str();
+            tracing::info!(provider = %T::KIND, account, region, id, action, ?operation, "accepted");
+            Ok(accepted)
+        })
     }
 
     fn settle<'a>(

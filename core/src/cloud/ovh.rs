@@ -135,7 +135,6 @@ impl CloudProvider for Ovh {
         let doing = self.about(what, id, "POST", &format!("/{verb}"));
         // The API answers `null`: nothing to read, the instance's status is followed.
         self.api.fetch(request, &doing).await?;
-        tracing::info!(account = %self.name, id, action = action.as_str(), "accepted");
         Ok(Accepted::without_state(action, id, None))
     }
 
@@ -336,7 +335,6 @@ impl Ovh {
         let path = format!("dedicated/server/{}/reboot", path_segment(name));
         let request = Request::post(path, Retry::NotIdempotent);
         let task: Task = self.api.fetch_json(request, &doing).await?;
-        tracing::info!(account = %self.name, name, task = task.task_id, "hard reboot accepted");
         let operation = Some(task.task_id.to_string());
         Ok(Accepted::without_state(action, name, operation))
     }

@@ -100,7 +100,6 @@ impl CloudProvider for Proxmox {
             what: self.api.name().to_string(),
             reason: format!("{what} answered `{upid}`, not a task id (UPID:…)"),
         })?;
-        tracing::info!(account = %self.name, vmid, action = action.as_str(), upid = %upid, "accepted");
         Ok(Accepted::without_state(action, vmid, Some(upid)))
     }
 

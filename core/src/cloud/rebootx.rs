@@ -128,7 +128,6 @@ impl CloudProvider for RebootX {
                 None
             }
         };
-        tracing::info!(account = %self.name, id, action = action.as_str(), job_id = ?job_id, "accepted");
         Ok(Accepted::without_state(action, id, job_id))
     }
 }

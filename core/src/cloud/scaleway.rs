@@ -105,7 +105,6 @@ impl CloudProvider for Scaleway {
             );
             return Err(failed(&self.api, response.status, &message));
         }
-        tracing::info!(account = %self.name, zone, id, action = action.as_str(), task = %task.id, "accepted");
         Ok(Accepted::without_state(action, id, Some(task.id)))
     }
 }

@@ -102,7 +102,6 @@ impl TokenVendor for VultrApi {
         let request = Request::post(format!("v2/instances/{id}/{verb}"), Retry::NotIdempotent);
         let doing = this.about(format!("{verb} of instance {id}"), id);
         this.api.fetch(request, &doing).await?;
-        tracing::info!(account = %this.name, id, action = verb, "accepted");
         Ok(Accepted::without_state(action, id, None))
     }
 }
