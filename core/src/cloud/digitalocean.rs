@@ -29,7 +29,7 @@ use super::{Accepted, CloudProvider, PollSettings, PowerAction, Server, ServerSt
 use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said, Vendor};
+use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said};
 use serde::Deserialize;
 
 /// The API's base URL.
@@ -51,12 +51,6 @@ impl TokenVendor for DigitalOceanApi {
     const SERVER: &'static str = "droplet";
     const FIRST_PAGE: u32 = 1;
     type Cursor = u32;
-
-    fn errors(account: &str) -> impl Vendor + 'static {
-        DigitalOceanErrors {
-            account: account.to_string(),
-        }
-    }
 
     /// Page `page` of the droplets; there is a next one while `links.pages.next` is there.
     /// paaf asks for the next page number itself instead of following the `next` URL, so
@@ -143,6 +137,41 @@ impl TokenVendor for DigitalOceanApi {
     fn operation_proves(action: PowerAction) -> bool {
         matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
     }
+
+    /// DigitalOcean's errors, for the failure policy: `{id, message}`, a 422 when the droplet is
+    /// locked by a running action, what to check in its words.
+    fn said(failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ApiError>()?;
+        Some(Said::coded(e.id, e.message))
+    }
+
+    fn meaning(failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        (failure.status == 422).then_some(ErrorCode::Conflict)
+    }
+
+    fn hint(
+        account: &str,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        _said: Option<&Said>,
+    ) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "check the API token of digitalocean account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)",
+                account
+            ),
+            ErrorCode::PermissionDenied => "the token is valid but lacks a scope: give it droplet:read (listing) and droplet:update (power actions)".into(),
+            ErrorCode::NotFound => "check that the endpoint is DigitalOcean's API root (https://api.digitalocean.com)".into(),
+            ErrorCode::Conflict if failure.status == 422 => "the droplet is locked by an action that has not finished yet: wait for it, then try again".into(),
+            ErrorCode::RateLimited => match reset_time(failure) {
+                Some(at) => format!(
+                    "the account's request quota is used up until {at}: wait and try again"
+                ),
+                None => "the account's request quota is used up: wait and try again".into(),
+            },
+            _ => return None,
+        })
+    }
 }
 
 impl DigitalOcean {
@@ -174,42 +203,6 @@ impl DigitalOcean {
             launched_at_ms: launched_at(&d.created_at),
             ..Server::of(Self::KIND, &self.name, d.region.slug, d.id.to_string())
         }
-    }
-}
-
-/// DigitalOcean's errors, for the failure policy: `{id, message}`, a 422 when the droplet is
-/// locked by a running action, what to check in its words.
-struct DigitalOceanErrors {
-    account: String,
-}
-
-impl Vendor for DigitalOceanErrors {
-    fn said(&self, failure: &HttpFailure) -> Option<Said> {
-        let e = failure.json::<ApiError>()?;
-        Some(Said::coded(e.id, e.message))
-    }
-
-    fn meaning(&self, failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
-        (failure.status == 422).then_some(ErrorCode::Conflict)
-    }
-
-    fn hint(&self, code: ErrorCode, failure: &HttpFailure, _said: Option<&Said>) -> Option<String> {
-        Some(match code {
-            ErrorCode::AuthFailed => format!(
-                "check the API token of digitalocean account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)",
-                self.account
-            ),
-            ErrorCode::PermissionDenied => "the token is valid but lacks a scope: give it droplet:read (listing) and droplet:update (power actions)".into(),
-            ErrorCode::NotFound => "check that the endpoint is DigitalOcean's API root (https://api.digitalocean.com)".into(),
-            ErrorCode::Conflict if failure.status == 422 => "the droplet is locked by an action that has not finished yet: wait for it, then try again".into(),
-            ErrorCode::RateLimited => match reset_time(failure) {
-                Some(at) => format!(
-                    "the account's request quota is used up until {at}: wait and try again"
-                ),
-                None => "the account's request quota is used up: wait and try again".into(),
-            },
-            _ => return None,
-        })
     }
 }
 

@@ -25,7 +25,7 @@ use super::token_account::{TokenAccount, TokenVendor};
 use super::{Accepted, CloudProvider, PowerAction, Server, ServerStatus};
 use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpFailure, Request, Retry, Said, Vendor};
+use crate::http::{Doing, HttpFailure, Request, Retry, Said};
 use serde::Deserialize;
 
 /// The API's base URL.
@@ -48,12 +48,6 @@ impl TokenVendor for VultrApi {
     const SERVER: &'static str = "Vultr instance";
     const FIRST_PAGE: String = String::new();
     type Cursor = String;
-
-    fn errors(account: &str) -> impl Vendor + 'static {
-        VultrErrors {
-            account: account.to_string(),
-        }
-    }
 
     /// The page of the instances at `cursor` (the first page: empty); the next page's cursor
     /// is `meta.links.next`, read while it is not empty.
@@ -104,6 +98,27 @@ impl TokenVendor for VultrApi {
         this.api.fetch(request, &doing).await?;
         Ok(Accepted::without_state(action, id, None))
     }
+
+    /// Vultr's errors, for the failure policy: "all 4xx errors will return a JSON response
+    /// object with an `error` attribute"; what to check in its words. Vultr documents no
+    /// conflict status: a refused action is `service-failed` with Vultr's message.
+    fn said(failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ApiError>()?;
+        (!e.error.is_empty()).then(|| Said::message(e.error))
+    }
+
+    fn hint(account: &str, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "check the API key of vultr account \"{}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)",
+                account
+            ),
+            ErrorCode::PermissionDenied => "the key was refused for this: add this machine's IP address to the key's access control list, and give its user the permission to manage servers".into(),
+            ErrorCode::NotFound => "check that the endpoint is Vultr's API root (https://api.vultr.com)".into(),
+            ErrorCode::RateLimited => "Vultr takes at most 30 requests a second from one address: wait and try again".into(),
+            _ => return None,
+        })
+    }
 }
 
 impl Vultr {
@@ -125,33 +140,6 @@ impl Vultr {
             launched_at_ms: launched_at(&i.date_created),
             ..Server::of(Self::KIND, &self.name, i.region, i.id)
         }
-    }
-}
-
-/// Vultr's errors, for the failure policy: "all 4xx errors will return a JSON response
-/// object with an `error` attribute"; what to check in its words. Vultr documents no
-/// conflict status: a refused action is `service-failed` with Vultr's message.
-struct VultrErrors {
-    account: String,
-}
-
-impl Vendor for VultrErrors {
-    fn said(&self, failure: &HttpFailure) -> Option<Said> {
-        let e = failure.json::<ApiError>()?;
-        (!e.error.is_empty()).then(|| Said::message(e.error))
-    }
-
-    fn hint(&self, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
-        Some(match code {
-            ErrorCode::AuthFailed => format!(
-                "check the API key of vultr account \"{}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)",
-                self.account
-            ),
-            ErrorCode::PermissionDenied => "the key was refused for this: add this machine's IP address to the key's access control list, and give its user the permission to manage servers".into(),
-            ErrorCode::NotFound => "check that the endpoint is Vultr's API root (https://api.vultr.com)".into(),
-            ErrorCode::RateLimited => "Vultr takes at most 30 requests a second from one address: wait and try again".into(),
-            _ => return None,
-        })
     }
 }
 
