@@ -34,7 +34,7 @@
 //! compute hours; `deallocate` releases the hardware (and a dynamic public IP).
 
 use super::follow::{Follow, Polled, follow_answers};
-use super::listing::{Page, all_pages_past_empty};
+use super::listing::{Page, all_pages_past_empty, launched_at};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -69,11 +69,7 @@ pub struct Azure {
 }
 
 impl CloudProvider for Azure {
-    const KIND: CloudKind = CloudKind::Azure;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Azure);
 
     /// Every VM of the subscription (every page), in the configured locations if any; a
     /// failure is one error row for the whole account. Sorted by location, then name.
@@ -135,7 +131,6 @@ impl CloudProvider for Azure {
         // A 200 is done already; a 202 names its operation (a 202 without one is followed
         // through the VM's state alone).
         let operation = header("azure-asyncoperation").or_else(|| header("location"));
-        tracing::info!(account = %self.name, vm = vm_name, action = action.as_str(), "accepted");
         Ok(Accepted::without_state(action, id, operation))
     }
 
@@ -447,24 +442,13 @@ impl Azure {
             .into_iter()
             .find_map(|s| s.code.strip_prefix("PowerState/").map(str::to_string));
         let raw_state = power.unwrap_or_else(|| "unknown".to_string());
-        let launched_at_ms = properties
-            .time_created
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: vm.location,
-            id: vm.id,
             name: Some(vm.name),
             status: normalize(&raw_state),
             raw_state,
-            public_ips: Vec::new(),
-            private_ips: Vec::new(),
             tags: vm.tags.unwrap_or_default(),
-            launched_at_ms,
+            launched_at_ms: properties.time_created.as_deref().and_then(launched_at),
+            ..Server::of(Self::KIND, &self.name, vm.location, vm.id)
         }
     }
 }
@@ -664,20 +648,15 @@ mod tests {
             .replace("resourceGroups", "resourcegroups")
             .replace("Microsoft.Compute", "microsoft.compute");
         assert_eq!(a.check_vm_id(&lower).unwrap(), "web-1");
-        for bad in [
+        let bad = [
             "web-1".to_string(),
             id.replace(SUB, "99999999-1111-2222-3333-444444444444"),
             format!("{id}/restart"),
             id.replace("web-1", "web-1?x=1"),
             id.replace("virtualMachines", "disks"),
             id.replace("/web-1", "/"),
-        ] {
-            assert_eq!(
-                a.check_vm_id(&bad).unwrap_err().code(),
-                ErrorCode::InvalidInput,
-                "{bad}"
-            );
-        }
+        ];
+        crate::cloud::assert_refused(bad, |id| a.check_vm_id(id).map(drop));
     }
 
     #[test]

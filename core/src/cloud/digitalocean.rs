@@ -29,7 +29,7 @@ use super::{Accepted, CloudProvider, PollSettings, PowerAction, Server, ServerSt
 use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said, Vendor};
+use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said};
 use serde::Deserialize;
 
 /// The API's base URL.
@@ -51,12 +51,6 @@ impl TokenVendor for DigitalOceanApi {
     const SERVER: &'static str = "droplet";
     const FIRST_PAGE: u32 = 1;
     type Cursor = u32;
-
-    fn errors(account: &str) -> impl Vendor + 'static {
-        DigitalOceanErrors {
-            account: account.to_string(),
-        }
-    }
 
     /// Page `page` of the droplets; there is a next one while `links.pages.next` is there.
     /// paaf asks for the next page number itself instead of following the `next` URL, so
@@ -101,7 +95,6 @@ impl TokenVendor for DigitalOceanApi {
         )?;
         let doing = this.about(format!("{kind} of droplet {id}"), id);
         let answer: ActionAnswer = this.api.fetch_json(request, &doing).await?;
-        tracing::info!(account = %this.name, id, action = kind, operation = answer.action.id, "accepted");
         Ok(Accepted::without_state(
             action,
             id,
@@ -144,6 +137,41 @@ impl TokenVendor for DigitalOceanApi {
     fn operation_proves(action: PowerAction) -> bool {
         matches!(action, PowerAction::Reboot | PowerAction::HardReboot)
     }
+
+    /// DigitalOcean's errors, for the failure policy: `{id, message}`, a 422 when the droplet is
+    /// locked by a running action, what to check in its words.
+    fn said(failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ApiError>()?;
+        Some(Said::coded(e.id, e.message))
+    }
+
+    fn meaning(failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        (failure.status == 422).then_some(ErrorCode::Conflict)
+    }
+
+    fn hint(
+        account: &str,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        _said: Option<&Said>,
+    ) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "check the API token of digitalocean account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)",
+                account
+            ),
+            ErrorCode::PermissionDenied => "the token is valid but lacks a scope: give it droplet:read (listing) and droplet:update (power actions)".into(),
+            ErrorCode::NotFound => "check that the endpoint is DigitalOcean's API root (https://api.digitalocean.com)".into(),
+            ErrorCode::Conflict if failure.status == 422 => "the droplet is locked by an action that has not finished yet: wait for it, then try again".into(),
+            ErrorCode::RateLimited => match reset_time(failure) {
+                Some(at) => format!(
+                    "the account's request quota is used up until {at}: wait and try again"
+                ),
+                None => "the account's request quota is used up: wait and try again".into(),
+            },
+            _ => return None,
+        })
+    }
 }
 
 impl DigitalOcean {
@@ -165,11 +193,6 @@ impl DigitalOcean {
         let (public_ips, private_ips) =
             addresses(networks.map(|a| (a.ip_address, a.kind != "public")));
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: d.region.slug,
-            id: d.id.to_string(),
             name: Some(d.name).filter(|n| !n.is_empty()),
             status: normalize(&d.status),
             raw_state: d.status,
@@ -178,43 +201,8 @@ impl DigitalOcean {
             // DigitalOcean tags are plain names (`env:prod` is one name, not a key and value).
             tags: name_tags(d.tags),
             launched_at_ms: launched_at(&d.created_at),
+            ..Server::of(Self::KIND, &self.name, d.region.slug, d.id.to_string())
         }
-    }
-}
-
-/// DigitalOcean's errors, for the failure policy: `{id, message}`, a 422 when the droplet is
-/// locked by a running action, what to check in its words.
-struct DigitalOceanErrors {
-    account: String,
-}
-
-impl Vendor for DigitalOceanErrors {
-    fn said(&self, failure: &HttpFailure) -> Option<Said> {
-        let e = failure.json::<ApiError>()?;
-        Some(Said::coded(e.id, e.message))
-    }
-
-    fn meaning(&self, failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
-        (failure.status == 422).then_some(ErrorCode::Conflict)
-    }
-
-    fn hint(&self, code: ErrorCode, failure: &HttpFailure, _said: Option<&Said>) -> Option<String> {
-        Some(match code {
-            ErrorCode::AuthFailed => format!(
-                "check the API token of digitalocean account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)",
-                self.account
-            ),
-            ErrorCode::PermissionDenied => "the token is valid but lacks a scope: give it droplet:read (listing) and droplet:update (power actions)".into(),
-            ErrorCode::NotFound => "check that the endpoint is DigitalOcean's API root (https://api.digitalocean.com)".into(),
-            ErrorCode::Conflict if failure.status == 422 => "the droplet is locked by an action that has not finished yet: wait for it, then try again".into(),
-            ErrorCode::RateLimited => match reset_time(failure) {
-                Some(at) => format!(
-                    "the account's request quota is used up until {at}: wait and try again"
-                ),
-                None => "the account's request quota is used up: wait and try again".into(),
-            },
-            _ => return None,
-        })
     }
 }
 
@@ -411,13 +399,10 @@ mod tests {
     #[test]
     fn bad_ids_and_empty_tokens_are_refused_before_anything_is_sent() {
         assert!(check_droplet_id("3164444").is_ok());
-        for bad in ["web-1", "", "12/actions", "1 2", "123456789012345678901"] {
-            assert_eq!(
-                check_droplet_id(bad).unwrap_err().code(),
-                ErrorCode::InvalidInput,
-                "{bad}"
-            );
-        }
+        crate::cloud::assert_refused(
+            ["web-1", "", "12/actions", "1 2", "123456789012345678901"],
+            check_droplet_id,
+        );
         let e = DigitalOcean::connect(
             "prod",
             DEFAULT_URL,

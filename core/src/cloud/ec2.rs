@@ -20,7 +20,9 @@
 //! from the API afterwards either (the state stays `running`): verifying it (a new boot id)
 //! needs SSH to the instance.
 
-use super::listing::{Page, all_pages, check_id, is_region_name, launched_at, not_configured};
+use super::listing::{
+    Page, all_pages, check_id, check_listed, is_region_name, launched_at, not_configured,
+};
 use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -83,11 +85,7 @@ struct RegionClient {
 }
 
 impl CloudProvider for Ec2 {
-    const KIND: CloudKind = CloudKind::Aws;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Aws);
 
     /// Every instance of every configured region, the regions read concurrently; a region
     /// that fails is an error row and the others are still listed. Servers are sorted by
@@ -150,7 +148,6 @@ impl CloudProvider for Ec2 {
                     .map(|i| i.current_state.name)
             }
         };
-        tracing::info!(account = %self.name, region, id, action = action.as_str(), "accepted");
         Ok(Accepted {
             status: state.as_deref().map(normalize),
             raw_state: state,
@@ -272,19 +269,13 @@ impl Ec2 {
                 "aws \"{name}\": the access key id and secret access key must not be empty"
             )));
         }
+        let account = format!("aws \"{name}\"");
+        let regions = endpoints.iter().map(|e| &e.0);
+        let not_one = "an AWS region name (like eu-west-1)";
+        check_listed(&account, "region", regions, is_region_name, not_one)?;
         let credentials = Arc::new(credentials);
         let mut regions = Vec::with_capacity(endpoints.len());
         for (region, url) in endpoints {
-            if !is_region_name(region) {
-                return Err(Error::invalid(format!(
-                    "aws \"{name}\": `{region}` is not an AWS region name (like eu-west-1)"
-                )));
-            }
-            if regions.iter().any(|r: &RegionClient| &r.region == region) {
-                return Err(Error::invalid(format!(
-                    "aws \"{name}\": region {region} is named twice"
-                )));
-            }
             let service_name = format!("aws \"{name}\" {region}");
             let signer = SigV4 {
                 credentials: credentials.clone(),
@@ -441,18 +432,14 @@ impl Ec2 {
             }
         }
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: r.region.clone(),
             name: tags.get("Name").filter(|n| !n.is_empty()).cloned(),
             status: normalize(&i.instance_state.name),
             raw_state: i.instance_state.name,
-            id: i.instance_id,
             public_ips,
             private_ips,
             tags,
             launched_at_ms: i.launch_time.as_deref().and_then(launched_at),
+            ..Server::of(Self::KIND, &self.name, &r.region, i.instance_id)
         }
     }
 }
@@ -904,12 +891,10 @@ mod tests {
     async fn bad_input_is_refused_before_anything_is_sent() {
         assert!(check_instance_id("i-0123456789abcdef0").is_ok());
         assert!(check_instance_id("i-12345678").is_ok());
-        for bad in ["web-1", "i-xyz", "i-0123456789abcdef0&Action=Terminate", ""] {
-            assert_eq!(
-                check_instance_id(bad).unwrap_err().code(),
-                ErrorCode::InvalidInput
-            );
-        }
+        crate::cloud::assert_refused(
+            ["web-1", "i-xyz", "i-0123456789abcdef0&Action=Terminate", ""],
+            check_instance_id,
+        );
         let e = ec2(None, &["eu-west-1/../x"]).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
         let one = ec2(Some("http://127.0.0.1:1"), &["eu-west-1", "us-east-1"]).unwrap();

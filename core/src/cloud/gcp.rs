@@ -26,7 +26,9 @@
 //! Instances are named by their name, which is what the API's paths take.
 
 use super::follow::{Follow, Polled, follow_json};
-use super::listing::{Page, all_pages_past_empty, check_configured, check_id};
+use super::listing::{
+    Page, all_pages_past_empty, check_configured, check_id, check_listed, launched_at,
+};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -163,11 +165,7 @@ pub struct Gcp {
 }
 
 impl CloudProvider for Gcp {
-    const KIND: CloudKind = CloudKind::Gcp;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Gcp);
 
     /// Every instance of every configured zone, the zones read concurrently; a zone that
     /// fails is an error row and the others are still listed. Sorted by zone, then name.
@@ -211,7 +209,6 @@ impl CloudProvider for Gcp {
             .header("content-length", "0");
         let operation: Operation = self.api.fetch_json(request, &doing).await?;
         self.check_operation(&operation, zone, name, action)?;
-        tracing::info!(account = %self.name, zone, name, action = action.as_str(), operation = %operation.name, "accepted");
         Ok(Accepted::without_state(action, name, Some(operation.name)))
     }
 
@@ -328,18 +325,9 @@ impl Gcp {
                 "{service_name}: no zone configured; name at least one, e.g. regions = [\"europe-west1-b\"]"
             )));
         }
-        for (i, zone) in zones.iter().enumerate() {
-            let problem = if !lowercase_name(zone, 63, b"-") {
-                "is not a GCP zone name (like europe-west1-b)"
-            } else if zones[..i].contains(zone) {
-                "is named twice"
-            } else {
-                continue;
-            };
-            return Err(Error::invalid(format!(
-                "{service_name}: zone `{zone}` {problem}"
-            )));
-        }
+        let zone_name = |z: &str| lowercase_name(z, 63, b"-");
+        let not_one = "a GCP zone name (like europe-west1-b)";
+        check_listed(&service_name, "zone", zones, zone_name, not_one)?;
         if !lowercase_name(project, 100, b"-.:") {
             return Err(Error::invalid(format!(
                 "{service_name}: `{project}` is not a GCP project id (like my-project-123)"
@@ -470,24 +458,16 @@ impl Gcp {
                     .filter(|ip| !ip.is_empty()),
             );
         }
-        let launched_at_ms = i
-            .last_start_timestamp
-            .or(i.creation_timestamp)
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.timestamp_millis());
+        let started = i.last_start_timestamp.or(i.creation_timestamp);
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: zone.to_string(),
-            id: i.name.clone(),
-            name: Some(i.name),
             status: normalize(&i.status),
             raw_state: i.status,
             public_ips,
             private_ips,
             tags: i.labels,
-            launched_at_ms,
+            launched_at_ms: started.as_deref().and_then(launched_at),
+            name: Some(i.name.clone()),
+            ..Server::of(Self::KIND, &self.name, zone, i.name)
         }
     }
 }

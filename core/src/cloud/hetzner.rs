@@ -29,7 +29,7 @@ use super::{Accepted, CloudProvider, PollSettings, PowerAction, Server, ServerSt
 use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Request, Retry, Said, Vendor};
+use crate::http::{Doing, HttpFailure, Request, Retry, Said};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -53,12 +53,6 @@ impl TokenVendor for HetznerApi {
     const SERVER: &'static str = "Hetzner Cloud server";
     const FIRST_PAGE: u64 = 1;
     type Cursor = u64;
-
-    fn errors(account: &str) -> impl Vendor + 'static {
-        HetznerErrors {
-            account: account.to_string(),
-        }
-    }
 
     /// Refuses what cannot be a Hetzner location name.
     fn check_regions(name: &str, locations: &[String]) -> Result<()> {
@@ -114,13 +108,6 @@ impl TokenVendor for HetznerApi {
         let request = Request::post(format!("servers/{id}/actions/{verb}"), Retry::NotIdempotent);
         let doing = this.about(format!("{verb} of server {id}"), id);
         let answer: ActionResponse = this.api.fetch_json(request, &doing).await?;
-        tracing::info!(
-            account = %this.name,
-            id,
-            action = action.as_str(),
-            hetzner_action = answer.action.id,
-            "accepted"
-        );
         Ok(Accepted::without_state(
             action,
             id,
@@ -171,6 +158,60 @@ impl TokenVendor for HetznerApi {
     fn operation_proves(action: PowerAction) -> bool {
         action == PowerAction::HardReboot
     }
+
+    /// Hetzner's errors, for the failure policy: its error code decides, the HTTP status only
+    /// when the body is not Hetzner's error JSON (a proxy, a load balancer).
+    fn said(failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ErrorResponse>()?.error;
+        Some(Said::coded(e.code, e.message))
+    }
+
+    fn meaning(_failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
+        Some(match said?.code() {
+            "unauthorized" => ErrorCode::AuthFailed,
+            "forbidden" => ErrorCode::PermissionDenied,
+            "not_found" => ErrorCode::NotFound,
+            "locked" | "conflict" => ErrorCode::Conflict,
+            "rate_limit_exceeded" => ErrorCode::RateLimited,
+            // Refused before anything was done: not an unknown outcome.
+            "maintenance" => ErrorCode::ServiceFailed,
+            _ => return None,
+        })
+    }
+
+    fn hint(
+        account: &str,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        said: Option<&Said>,
+    ) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "the API token of hetzner account \"{}\" was refused: check it is the project's token and has not been deleted (Hetzner Console → project → Security → API tokens)",
+                account
+            ),
+            ErrorCode::PermissionDenied => "the token may not do this: power actions need a Read & Write token, not a Read token".into(),
+            ErrorCode::NotFound => "check the id, and that the token belongs to the right project".into(),
+            ErrorCode::Conflict if said.is_some_and(|s| s.code() == "locked") => {
+                "another action is running on the server: wait for it to finish, then try again".into()
+            }
+            ErrorCode::Conflict => "the server changed meanwhile: read its state and try again".into(),
+            ErrorCode::RateLimited => {
+                let reset = failure
+                    .headers
+                    .get("ratelimit-reset")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .map(|at| {
+                        let secs = (at - chrono::Utc::now().timestamp()).max(0);
+                        format!(" (its budget is full again in {secs}s)")
+                    })
+                    .unwrap_or_default();
+                format!("Hetzner limits the request rate of this project{reset}: wait and try again")
+            }
+            _ => return None,
+        })
+    }
 }
 
 impl Hetzner {
@@ -194,11 +235,6 @@ impl Hetzner {
             private_ips.extend(net.alias_ips);
         }
         Ok(Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region,
-            id: s.id.to_string(),
             name: Some(s.name).filter(|n| !n.is_empty()),
             status: normalize(&s.status),
             raw_state: s.status,
@@ -206,6 +242,7 @@ impl Hetzner {
             private_ips,
             tags: s.labels,
             launched_at_ms: s.created.as_deref().and_then(launched_at),
+            ..Server::of(Self::KIND, &self.name, region, s.id.to_string())
         })
     }
 
@@ -218,61 +255,6 @@ impl Hetzner {
             "{label} failed: {code}: {message}; look at the server in the Hetzner Console before trying again"
         );
         failed(&self.api, 200, &message)
-    }
-}
-
-/// Hetzner's errors, for the failure policy: its error code decides, the HTTP status only
-/// when the body is not Hetzner's error JSON (a proxy, a load balancer).
-struct HetznerErrors {
-    account: String,
-}
-
-impl Vendor for HetznerErrors {
-    fn said(&self, failure: &HttpFailure) -> Option<Said> {
-        let e = failure.json::<ErrorResponse>()?.error;
-        Some(Said::coded(e.code, e.message))
-    }
-
-    fn meaning(&self, _failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
-        Some(match said?.code() {
-            "unauthorized" => ErrorCode::AuthFailed,
-            "forbidden" => ErrorCode::PermissionDenied,
-            "not_found" => ErrorCode::NotFound,
-            "locked" | "conflict" => ErrorCode::Conflict,
-            "rate_limit_exceeded" => ErrorCode::RateLimited,
-            // Refused before anything was done: not an unknown outcome.
-            "maintenance" => ErrorCode::ServiceFailed,
-            _ => return None,
-        })
-    }
-
-    fn hint(&self, code: ErrorCode, failure: &HttpFailure, said: Option<&Said>) -> Option<String> {
-        Some(match code {
-            ErrorCode::AuthFailed => format!(
-                "the API token of hetzner account \"{}\" was refused: check it is the project's token and has not been deleted (Hetzner Console → project → Security → API tokens)",
-                self.account
-            ),
-            ErrorCode::PermissionDenied => "the token may not do this: power actions need a Read & Write token, not a Read token".into(),
-            ErrorCode::NotFound => "check the id, and that the token belongs to the right project".into(),
-            ErrorCode::Conflict if said.is_some_and(|s| s.code() == "locked") => {
-                "another action is running on the server: wait for it to finish, then try again".into()
-            }
-            ErrorCode::Conflict => "the server changed meanwhile: read its state and try again".into(),
-            ErrorCode::RateLimited => {
-                let reset = failure
-                    .headers
-                    .get("ratelimit-reset")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<i64>().ok())
-                    .map(|at| {
-                        let secs = (at - chrono::Utc::now().timestamp()).max(0);
-                        format!(" (its budget is full again in {secs}s)")
-                    })
-                    .unwrap_or_default();
-                format!("Hetzner limits the request rate of this project{reset}: wait and try again")
-            }
-            _ => return None,
-        })
     }
 }
 
@@ -425,20 +407,17 @@ mod tests {
     #[test]
     fn bad_input_is_refused_before_anything_is_sent() {
         assert!(check_server_id("42").is_ok());
-        for bad in [
-            "",
-            "0",
-            "web-1",
-            "42/actions/reset",
-            "-1",
-            "99999999999999999999",
-        ] {
-            assert_eq!(
-                check_server_id(bad).unwrap_err().code(),
-                ErrorCode::InvalidInput,
-                "{bad}"
-            );
-        }
+        crate::cloud::assert_refused(
+            [
+                "",
+                "0",
+                "web-1",
+                "42/actions/reset",
+                "-1",
+                "99999999999999999999",
+            ],
+            check_server_id,
+        );
         let connect = |token: &str, locations: &[String]| {
             let token = SecretString::from(token);
             Hetzner::connect("prod", DEFAULT_URL, token, locations, Limits::default())

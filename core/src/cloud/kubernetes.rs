@@ -45,7 +45,7 @@
 //! it deleted; another account (a later run) finds such a pod `not-found`.
 
 use super::follow::{Follow, Polled, follow_operation};
-use super::listing::{Page, all_items, check_configured, launched_at};
+use super::listing::{Page, all_items, check_configured, check_listed, launched_at};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Phase, Result};
@@ -446,11 +446,7 @@ pub struct Kubernetes {
 }
 
 impl CloudProvider for Kubernetes {
-    const KIND: CloudKind = CloudKind::Kubernetes;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Kubernetes);
 
     /// The Deployments and Pods of every configured namespace, read concurrently; a list
     /// that fails is an error row of its namespace, the others are still listed. Sorted by
@@ -528,7 +524,6 @@ impl CloudProvider for Kubernetes {
             Kind::Deployment => self.restart_deployment(ns, id, name, action).await?,
             _ => self.delete_pod(ns, id, name, action).await?,
         };
-        tracing::info!(account = %self.name, namespace = ns, id, action = action.as_str(), "accepted");
         Ok(accepted)
     }
 
@@ -725,18 +720,10 @@ impl Kubernetes {
         } else {
             namespaces.to_vec()
         };
-        for (i, ns) in namespaces.iter().enumerate() {
-            if !valid_name(ns, 63) || ns.contains('.') {
-                return Err(Error::invalid(format!(
-                    "kubernetes \"{name}\": `{ns}` is not a namespace name (lowercase letters, digits and -)"
-                )));
-            }
-            if namespaces[..i].contains(ns) {
-                return Err(Error::invalid(format!(
-                    "kubernetes \"{name}\": namespace {ns} is named twice"
-                )));
-            }
-        }
+        let account = format!("kubernetes \"{name}\"");
+        let namespace = |ns: &str| valid_name(ns, 63) && !ns.contains('.');
+        let not_one = "a namespace name (lowercase letters, digits and -)";
+        check_listed(&account, "namespace", &namespaces, namespace, not_one)?;
         let mut api = Service::new(
             &format!("kubernetes \"{name}\""),
             &access.server,
@@ -925,10 +912,7 @@ impl Kubernetes {
             pods.len()
         );
         Ok(Server {
-            metrics: Vec::new(),
             name: Some(format!("{kind}/{owner}")),
-            tags: BTreeMap::new(),
-            launched_at_ms: None,
             ..self.row(ns, id.to_string(), status, raw_state)
         })
     }
@@ -1008,18 +992,10 @@ impl Kubernetes {
     /// A row of this account in namespace `ns`, without addresses, tags or time yet.
     fn row(&self, ns: &str, id: String, status: ServerStatus, raw_state: String) -> Server {
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: ns.to_string(),
             name: id.split_once('/').map(|(_, n)| n.to_string()),
-            id,
             status,
             raw_state,
-            public_ips: Vec::new(),
-            private_ips: Vec::new(),
-            tags: BTreeMap::new(),
-            launched_at_ms: None,
+            ..Server::of(Self::KIND, &self.name, ns, id)
         }
     }
 
@@ -1027,7 +1003,6 @@ impl Kubernetes {
         let (status, raw_state) = deployment_state(&d);
         let id = format!("deployment/{}", d.metadata.name);
         Server {
-            metrics: Vec::new(),
             tags: d.metadata.labels,
             launched_at_ms: d
                 .metadata
@@ -1048,7 +1023,6 @@ impl Kubernetes {
         }
         let id = format!("pod/{}", p.metadata.name);
         Server {
-            metrics: Vec::new(),
             private_ips,
             tags: p.metadata.labels,
             launched_at_ms: p.status.start_time.as_deref().and_then(launched_at),
@@ -1547,10 +1521,8 @@ mod tests {
             k.target("default", "pod/web-5d-x").unwrap(),
             (Kind::Pod, "web-5d-x")
         );
-        for bad in ["web", "service/web", "pod/", "pod/Web", "deployment/a/b"] {
-            let e = k.target("default", bad).unwrap_err();
-            assert_eq!(e.code(), ErrorCode::InvalidInput, "{bad}");
-        }
+        let bad = ["web", "service/web", "pod/", "pod/Web", "deployment/a/b"];
+        crate::cloud::assert_refused(bad, |id| k.target("default", id).map(drop));
         let e = k.target("kube-system", "pod/x").unwrap_err();
         assert!(e.to_string().contains("not configured"), "{e}");
     }

@@ -26,7 +26,7 @@ use super::token_account::{TokenAccount, TokenVendor};
 use super::{Accepted, CloudProvider, PowerAction, Server, ServerStatus};
 use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said, Vendor};
+use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said};
 use serde::Deserialize;
 use std::net::Ipv4Addr;
 
@@ -49,12 +49,6 @@ impl TokenVendor for LinodeApi {
     const SERVER: &'static str = "Linode";
     const FIRST_PAGE: u32 = 1;
     type Cursor = u32;
-
-    fn errors(account: &str) -> impl Vendor + 'static {
-        LinodeErrors {
-            account: account.to_string(),
-        }
-    }
 
     /// Page `page` of the Linodes; pages 1 to `pages` are read.
     async fn page(this: &Linode, page: u32) -> Result<Page<u32>> {
@@ -111,8 +105,41 @@ impl TokenVendor for LinodeApi {
         )?;
         let doing = this.about(format!("{verb} of Linode {id}"), id);
         this.api.fetch(request, &doing).await?;
-        tracing::info!(account = %this.name, id, action = verb, "accepted");
         Ok(Accepted::without_state(action, id, None))
+    }
+
+    /// Linode's errors, for the failure policy: `{"errors": [{"reason", "field"?}]}`, a 400
+    /// "Linode busy." while another job of the Linode runs, what to check in its words.
+    fn said(failure: &HttpFailure) -> Option<Said> {
+        let reasons: Vec<String> = failure
+            .json::<ApiErrors>()?
+            .errors
+            .into_iter()
+            .map(|r| match r.field {
+                Some(field) => format!("[{field}] {}", r.reason),
+                None => r.reason,
+            })
+            .collect();
+        Some(Said::message(reasons.join("; ")))
+    }
+
+    fn meaning(failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
+        let busy = said.is_some_and(|s| s.message.to_lowercase().contains("busy"));
+        (failure.status == 400 && busy).then_some(ErrorCode::Conflict)
+    }
+
+    fn hint(account: &str, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "check the API token of linode account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.linode.com/profile/tokens)",
+                account
+            ),
+            ErrorCode::PermissionDenied => "the token is valid but not allowed this: give it the Linodes scope (read/write for power actions), and its user access to this Linode".into(),
+            ErrorCode::NotFound => "check that the endpoint is Linode's API root (https://api.linode.com)".into(),
+            ErrorCode::Conflict => "another job of this Linode (a boot, a migration, a backup) is still running: wait for it, then try again".into(),
+            ErrorCode::RateLimited => "Linode limits the request rate of this token: wait and try again".into(),
+            _ => return None,
+        })
     }
 }
 
@@ -129,11 +156,6 @@ impl Linode {
             public_ips.push(address);
         }
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: i.region,
-            id: i.id.to_string(),
             name: Some(i.label).filter(|n| !n.is_empty()),
             status: normalize(&i.status),
             raw_state: i.status,
@@ -142,47 +164,8 @@ impl Linode {
             // Linode tags are plain names.
             tags: name_tags(i.tags),
             launched_at_ms: i.created.as_deref().and_then(timestamp_ms),
+            ..Server::of(Self::KIND, &self.name, i.region, i.id.to_string())
         }
-    }
-}
-
-/// Linode's errors, for the failure policy: `{"errors": [{"reason", "field"?}]}`, a 400
-/// "Linode busy." while another job of the Linode runs, what to check in its words.
-struct LinodeErrors {
-    account: String,
-}
-
-impl Vendor for LinodeErrors {
-    fn said(&self, failure: &HttpFailure) -> Option<Said> {
-        let reasons: Vec<String> = failure
-            .json::<ApiErrors>()?
-            .errors
-            .into_iter()
-            .map(|r| match r.field {
-                Some(field) => format!("[{field}] {}", r.reason),
-                None => r.reason,
-            })
-            .collect();
-        Some(Said::message(reasons.join("; ")))
-    }
-
-    fn meaning(&self, failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
-        let busy = said.is_some_and(|s| s.message.to_lowercase().contains("busy"));
-        (failure.status == 400 && busy).then_some(ErrorCode::Conflict)
-    }
-
-    fn hint(&self, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
-        Some(match code {
-            ErrorCode::AuthFailed => format!(
-                "check the API token of linode account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.linode.com/profile/tokens)",
-                self.account
-            ),
-            ErrorCode::PermissionDenied => "the token is valid but not allowed this: give it the Linodes scope (read/write for power actions), and its user access to this Linode".into(),
-            ErrorCode::NotFound => "check that the endpoint is Linode's API root (https://api.linode.com)".into(),
-            ErrorCode::Conflict => "another job of this Linode (a boot, a migration, a backup) is still running: wait for it, then try again".into(),
-            ErrorCode::RateLimited => "Linode limits the request rate of this token: wait and try again".into(),
-            _ => return None,
-        })
     }
 }
 
@@ -334,12 +317,6 @@ mod tests {
     #[test]
     fn bad_ids_are_refused_before_anything_is_sent() {
         assert!(check_linode_id("123").is_ok());
-        for bad in ["linode123", "", "1/reboot", "-1"] {
-            assert_eq!(
-                check_linode_id(bad).unwrap_err().code(),
-                ErrorCode::InvalidInput,
-                "{bad}"
-            );
-        }
+        crate::cloud::assert_refused(["linode123", "", "1/reboot", "-1"], check_linode_id);
     }
 }

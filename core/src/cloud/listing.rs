@@ -234,6 +234,31 @@ pub fn not_configured<S: AsRef<str>>(
     ))
 }
 
+/// Refuses the `what`s an account lists (its regions, zones or namespaces) unless each is
+/// `valid` (else it `is not {not_one}`) and named once.
+pub fn check_listed<S: AsRef<str>>(
+    account: &str,
+    what: &str,
+    names: impl IntoIterator<Item = S>,
+    valid: impl Fn(&str) -> bool,
+    not_one: &str,
+) -> Result<()> {
+    let mut seen: Vec<S> = Vec::new();
+    for name in names {
+        let n = name.as_ref();
+        let why = if !valid(n) {
+            format!("`{n}` is not {not_one}")
+        } else if seen.iter().any(|s| s.as_ref() == n) {
+            format!("{what} {n} is named twice")
+        } else {
+            seen.push(name);
+            continue;
+        };
+        return Err(Error::invalid(format!("{account}: {why}")));
+    }
+    Ok(())
+}
+
 /// Whether `id` is a number of at most `digits` digits (the id of a droplet, a Linode).
 pub fn is_number(id: &str, digits: usize) -> bool {
     !id.is_empty() && id.len() <= digits && id.bytes().all(|b| b.is_ascii_digit())

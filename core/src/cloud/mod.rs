@@ -67,6 +67,18 @@
 //!    `scenario_table!`, which runs every shared scenario (401, 403, 404, 409, 429, 5xx,
 //!    timeout, paging in circles, malformed and oversize bodies, an echoed secret) on it.
 
+/// The start every [`CloudProvider`] impl shares: `kind_and_name!(CloudKind::Azure)` is its
+/// [`CloudProvider::KIND`] (`CloudKind::Azure`) and its `name`, the account's `name` field.
+macro_rules! kind_and_name {
+    ($kind:expr) => {
+        const KIND: CloudKind = $kind;
+
+        fn name(&self) -> &str {
+            &self.name
+        }
+    };
+}
+
 pub mod azure;
 pub mod cache;
 pub mod digitalocean;
@@ -211,7 +223,13 @@ impl<T: CloudProvider> CloudAccount for T {
         id: &'a str,
         action: PowerAction,
     ) -> BoxFuture<'a, Result<Accepted>> {
-        Box::pin(CloudProvider::power(self, region, id, action))
+        Box::pin(async move {
+            let accepted = CloudProvider::power(self, region, id, action).await?;
+            let (account, operation) = (CloudProvider::name(self), &accepted.operation);
+            let action = action.as_str();
+            tracing::info!(provider = %T::KIND, account, region, id, action, ?operation, "accepted");
+            Ok(accepted)
+        })
     }
 
     fn settle<'a>(
@@ -340,6 +358,33 @@ pub struct Server {
     /// for the other providers.
     #[serde(default)]
     pub metrics: Vec<ServerMetric>,
+}
+
+impl Server {
+    /// Server `id` of the `kind` account `account` in `region`, not read yet (`unknown`, no
+    /// raw state), without a name, addresses, tags, launch time or metrics: the row a
+    /// provider fills in with what its API says (`Server { status, .. Server::of(…) }`).
+    pub fn of(
+        kind: CloudKind,
+        account: &str,
+        region: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Server {
+        Server {
+            provider: kind.to_string(),
+            account: account.to_string(),
+            region: region.into(),
+            id: id.into(),
+            name: None,
+            status: ServerStatus::Unknown,
+            raw_state: String::new(),
+            public_ips: Vec::new(),
+            private_ips: Vec::new(),
+            tags: BTreeMap::new(),
+            launched_at_ms: None,
+            metrics: Vec::new(),
+        }
+    }
 }
 
 /// A metric a server reports with itself (the RebootX on-prem spec's `RunnableMetric`), with
@@ -766,18 +811,27 @@ where
 #[cfg(test)]
 pub(crate) fn test_server(status: ServerStatus) -> Server {
     Server {
-        metrics: Vec::new(),
-        provider: "aws".into(),
-        account: "prod".into(),
-        region: "eu-west-1".into(),
-        id: "i-0123456789abcdef0".into(),
         name: Some("web-1".into()),
         status,
         raw_state: status.to_string(),
-        public_ips: vec![],
-        private_ips: vec![],
-        tags: BTreeMap::new(),
-        launched_at_ms: None,
+        ..Server::of(CloudKind::Aws, "prod", "eu-west-1", "i-0123456789abcdef0")
+    }
+}
+
+/// Asserts that `check` refuses each of `bad` before anything is sent: `invalid-input`.
+#[cfg(test)]
+pub(crate) fn assert_refused<S: AsRef<str>>(
+    bad: impl IntoIterator<Item = S>,
+    check: impl Fn(&str) -> Result<()>,
+) {
+    for bad in bad {
+        let bad = bad.as_ref();
+        let e = check(bad).expect_err(bad);
+        assert_eq!(
+            e.code(),
+            crate::error::ErrorCode::InvalidInput,
+            "{bad}: {e}"
+        );
     }
 }
 

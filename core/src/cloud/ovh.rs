@@ -50,7 +50,6 @@ use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha1::{Digest, Sha1};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -86,11 +85,7 @@ pub struct Ovh {
 }
 
 impl CloudProvider for Ovh {
-    const KIND: CloudKind = CloudKind::Ovh;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Ovh);
 
     /// Every instance of the project, or every dedicated server; a server that cannot be
     /// read is an error row, a listing that fails one row for the whole account. Sorted by
@@ -140,7 +135,6 @@ impl CloudProvider for Ovh {
         let doing = self.about(what, id, "POST", &format!("/{verb}"));
         // The API answers `null`: nothing to read, the instance's status is followed.
         self.api.fetch(request, &doing).await?;
-        tracing::info!(account = %self.name, id, action = action.as_str(), "accepted");
         Ok(Accepted::without_state(action, id, None))
     }
 
@@ -341,7 +335,6 @@ impl Ovh {
         let path = format!("dedicated/server/{}/reboot", path_segment(name));
         let request = Request::post(path, Retry::NotIdempotent);
         let task: Task = self.api.fetch_json(request, &doing).await?;
-        tracing::info!(account = %self.name, name, task = task.task_id, "hard reboot accepted");
         let operation = Some(task.task_id.to_string());
         Ok(Accepted::without_state(action, name, operation))
     }
@@ -352,18 +345,16 @@ impl Ovh {
         let d: Dedicated = self.api.fetch_json(Request::get(path), &doing).await?;
         let (status, raw_state) = dedicated_status(&d.state, d.power_state.as_deref());
         Ok(Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: d.datacenter.unwrap_or_default(),
-            id: d.name,
             name: d.iam.and_then(|i| i.display_name).filter(|n| !n.is_empty()),
             status,
             raw_state,
             public_ips: d.ip.into_iter().collect(),
-            private_ips: Vec::new(),
-            tags: BTreeMap::new(),
-            launched_at_ms: None,
+            ..Server::of(
+                Self::KIND,
+                &self.name,
+                d.datacenter.unwrap_or_default(),
+                d.name,
+            )
         })
     }
 
@@ -384,18 +375,13 @@ impl Ovh {
         let (public_ips, private_ips) =
             addresses(ips.map(|a| (a.ip, a.kind.as_deref() == Some("private"))));
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: i.region,
             name: Some(i.name).filter(|n| !n.is_empty()),
             status: normalize_instance(&i.status),
             raw_state: i.status,
-            id: i.id,
             public_ips,
             private_ips,
-            tags: BTreeMap::new(),
             launched_at_ms: i.created.as_deref().and_then(launched_at),
+            ..Server::of(Self::KIND, &self.name, i.region, i.id)
         }
     }
 
@@ -762,10 +748,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_refused_before_anything_is_sent() {
-        for bad in ["", " ", "a/b", "..", "x?y"] {
-            let e = check_server_id(bad).unwrap_err();
-            assert_eq!(e.code(), ErrorCode::InvalidInput);
-        }
+        crate::cloud::assert_refused(["", " ", "a/b", "..", "x?y"], check_server_id);
         assert!(check_server_id("ns3001234.ip-51-75-1.eu").is_ok());
         assert!(check_server_id("0c1ab8a4-7d2b-4f3a-9c5e-123456789abc").is_ok());
         let e = connect("ak", "").unwrap_err();

@@ -52,11 +52,7 @@ pub struct Proxmox {
 }
 
 impl CloudProvider for Proxmox {
-    const KIND: CloudKind = CloudKind::Proxmox;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Proxmox);
 
     /// Every VM and container of the cluster (of the configured nodes, when there are some),
     /// sorted by node, name, vmid; a failure is one error row for the whole account.
@@ -104,7 +100,6 @@ impl CloudProvider for Proxmox {
             what: self.api.name().to_string(),
             reason: format!("{what} answered `{upid}`, not a task id (UPID:…)"),
         })?;
-        tracing::info!(account = %self.name, vmid, action = action.as_str(), upid = %upid, "accepted");
         Ok(Accepted::without_state(action, vmid, Some(upid)))
     }
 
@@ -345,18 +340,12 @@ impl Proxmox {
             .filter(|&u| u > 0 && raw_state == "running")
             .map(|u| chrono::Utc::now().timestamp_millis() - (u as i64) * 1000);
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: r.node,
-            id: r.vmid.to_string(),
             name: r.name.filter(|n| !n.is_empty()),
             status: normalize(&raw_state),
             raw_state,
-            public_ips: Vec::new(),
-            private_ips: Vec::new(),
             tags,
             launched_at_ms,
+            ..Server::of(Self::KIND, &self.name, r.node, r.vmid.to_string())
         }
     }
 }
@@ -514,9 +503,8 @@ mod tests {
         for ok in ["100", "101", "999999999"] {
             assert!(check_vmid(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "99", "0100", "web-1", "100/../1", "1000000000"] {
-            assert_eq!(check_vmid(bad).unwrap_err().code(), ErrorCode::InvalidInput);
-        }
+        let bad = ["", "99", "0100", "web-1", "100/../1", "1000000000"];
+        crate::cloud::assert_refused(bad, check_vmid);
         for token_id in ["paaf", "paaf@pve", "paaf!ops", "@pve!ops", "paaf@pve!"] {
             let e = connect("https://pve:8006", token_id).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidInput, "{token_id}");

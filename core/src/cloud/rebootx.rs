@@ -64,11 +64,7 @@ pub struct RebootX {
 }
 
 impl CloudProvider for RebootX {
-    const KIND: CloudKind = CloudKind::Rebootx;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Rebootx);
 
     /// Every runnable (of the configured regions, if any), sorted by region, name, id; a
     /// failure is one error row for the whole account.
@@ -132,7 +128,6 @@ impl CloudProvider for RebootX {
                 None
             }
         };
-        tracing::info!(account = %self.name, id, action = action.as_str(), job_id = ?job_id, "accepted");
         Ok(Accepted::without_state(action, id, job_id))
     }
 }
@@ -333,20 +328,16 @@ impl RebootX {
         };
         list.extend(ipv4);
         list.extend(r.fqdn.filter(|f| !f.is_empty()));
-        let metrics = metrics_of(&self.name, &r.id, r.metrics);
+        let region = scopes.geo.map(|g| g.value).unwrap_or_default();
         Server {
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: scopes.geo.map(|g| g.value).unwrap_or_default(),
-            id: r.id,
+            metrics: metrics_of(&self.name, &r.id, r.metrics),
             name: Some(r.name).filter(|n| !n.is_empty()),
             status: normalize(&r.status),
             raw_state: r.status,
             public_ips,
             private_ips,
             tags,
-            launched_at_ms: None,
-            metrics,
+            ..Server::of(Self::KIND, &self.name, region, r.id)
         }
     }
 }

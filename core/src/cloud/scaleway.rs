@@ -22,7 +22,7 @@
 
 use super::follow::failed;
 use super::listing::{
-    Page, addresses, all_pages, check_configured, check_id, is_uuid, launched_at,
+    Page, addresses, all_pages, check_configured, check_id, check_listed, is_uuid, launched_at,
 };
 use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
@@ -50,11 +50,7 @@ pub struct Scaleway {
 }
 
 impl CloudProvider for Scaleway {
-    const KIND: CloudKind = CloudKind::Scaleway;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(CloudKind::Scaleway);
 
     /// Every server of every configured zone, the zones read concurrently; a zone that fails
     /// is an error row and the others are still listed. Sorted by zone, name, id.
@@ -109,7 +105,6 @@ impl CloudProvider for Scaleway {
             );
             return Err(failed(&self.api, response.status, &message));
         }
-        tracing::info!(account = %self.name, zone, id, action = action.as_str(), task = %task.id, "accepted");
         Ok(Accepted::without_state(action, id, Some(task.id)))
     }
 }
@@ -181,16 +176,9 @@ impl Scaleway {
                 "no zone configured; name at least one, e.g. regions = [\"fr-par-1\"]".into(),
             );
         }
-        for (i, zone) in zones.iter().enumerate() {
-            if !valid_zone(zone) {
-                return invalid(format!(
-                    "`{zone}` is not a Scaleway zone (like fr-par-1, nl-ams-1, pl-waw-1)"
-                ));
-            }
-            if zones[..i].contains(zone) {
-                return invalid(format!("zone {zone} is named twice"));
-            }
-        }
+        let not_one = "a Scaleway zone (like fr-par-1, nl-ams-1, pl-waw-1)";
+        let account = format!("scaleway \"{name}\"");
+        check_listed(&account, "zone", zones, valid_zone, not_one)?;
         if let Some(project) = project
             && !is_uuid(project)
         {
@@ -264,7 +252,7 @@ impl Scaleway {
         check_id(id, is_uuid(id), uuid)
     }
 
-    fn server_of(&self, zone: &str, s: SServer) -> Server {
+    fn server_of(&self, zone_asked: &str, s: SServer) -> Server {
         let public = s.public_ip.into_iter().chain(s.public_ips).chain(s.ipv6);
         let private = s.private_ip.into_iter();
         let (public_ips, private_ips) = addresses(
@@ -280,15 +268,8 @@ impl Scaleway {
                 None => (t, String::new()),
             })
             .collect();
+        let zone = s.zone.filter(|z| !z.is_empty());
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: s
-                .zone
-                .filter(|z| !z.is_empty())
-                .unwrap_or_else(|| zone.to_string()),
-            id: s.id,
             name: Some(s.name).filter(|n| !n.is_empty()),
             status: normalize(&s.state),
             raw_state: s.state,
@@ -296,6 +277,12 @@ impl Scaleway {
             private_ips,
             tags,
             launched_at_ms: s.creation_date.as_deref().and_then(launched_at),
+            ..Server::of(
+                Self::KIND,
+                &self.name,
+                zone.unwrap_or_else(|| zone_asked.to_string()),
+                s.id,
+            )
         }
     }
 }

@@ -6,9 +6,9 @@
 use super::listing::{Page, about_server, all_pages};
 use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server};
 use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key, Needed};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
-use crate::http::{Doing, HttpAuth, Limits, Service, Vendor};
+use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Said, Service, Vendor};
 use crate::secrets::{SecretRef, SecretStore};
 use secrecy::{ExposeSecret, SecretString};
 use std::future::Future;
@@ -58,8 +58,22 @@ pub trait TokenVendor: Sized + Send + Sync + std::fmt::Debug + 'static {
     /// How a page names the next one (a page number, a cursor).
     type Cursor: PartialEq + Clone + Send;
 
-    /// The API's errors, for the failure policy of account `account`.
-    fn errors(account: &str) -> impl Vendor + 'static;
+    /// What an error body of the API says ([`Vendor::said`]).
+    fn said(failure: &HttpFailure) -> Option<Said>;
+
+    /// What the API's own codes mean ([`Vendor::meaning`]); the default, nothing more.
+    fn meaning(_failure: &HttpFailure, _said: Option<&Said>) -> Option<ErrorCode> {
+        None
+    }
+
+    /// The remedy for a `code` failure of account `account`, in the API's words
+    /// ([`Vendor::hint`]).
+    fn hint(
+        account: &str,
+        code: ErrorCode,
+        failure: &HttpFailure,
+        said: Option<&Said>,
+    ) -> Option<String>;
 
     /// Refuses `regions` that cannot be the API's (default: any name is taken).
     fn check_regions(_account: &str, _regions: &[String]) -> Result<()> {
@@ -110,11 +124,7 @@ pub struct TokenAccount<V> {
 }
 
 impl<V: TokenVendor> CloudProvider for TokenAccount<V> {
-    const KIND: CloudKind = V::KIND;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
+    kind_and_name!(V::KIND);
 
     /// Every server of the account (of the configured regions), sorted by region, name, id;
     /// a failure is one error row for the whole account (the API is not per region).
@@ -183,7 +193,10 @@ impl<V: TokenVendor> TokenAccount<V> {
         let api = Service::new(&label, base_url, HttpAuth::Bearer(token), limits)?;
         Ok(TokenAccount {
             name: name.to_string(),
-            api: api.with_vendor(V::errors(name)),
+            api: api.with_vendor(TokenErrors::<V> {
+                account: name.to_string(),
+                vendor: PhantomData,
+            }),
             regions: regions.to_vec(),
             vendor: PhantomData,
         })
@@ -193,6 +206,26 @@ impl<V: TokenVendor> TokenAccount<V> {
     /// no such server.
     pub(super) fn about(&self, doing: String, id: &str) -> Doing {
         about_server(V::KIND, &self.name, doing, V::SERVER, id)
+    }
+}
+
+/// The failure policy's [`Vendor`] of account `account` of the provider `V`: its words.
+struct TokenErrors<V> {
+    account: String,
+    vendor: PhantomData<fn() -> V>,
+}
+
+impl<V: TokenVendor> Vendor for TokenErrors<V> {
+    fn said(&self, failure: &HttpFailure) -> Option<Said> {
+        V::said(failure)
+    }
+
+    fn meaning(&self, failure: &HttpFailure, said: Option<&Said>) -> Option<ErrorCode> {
+        V::meaning(failure, said)
+    }
+
+    fn hint(&self, code: ErrorCode, failure: &HttpFailure, said: Option<&Said>) -> Option<String> {
+        V::hint(&self.account, code, failure, said)
     }
 }
 

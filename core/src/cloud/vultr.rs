@@ -25,7 +25,7 @@ use super::token_account::{TokenAccount, TokenVendor};
 use super::{Accepted, CloudProvider, PowerAction, Server, ServerStatus};
 use crate::config::CloudKind;
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpFailure, Request, Retry, Said, Vendor};
+use crate::http::{Doing, HttpFailure, Request, Retry, Said};
 use serde::Deserialize;
 
 /// The API's base URL.
@@ -48,12 +48,6 @@ impl TokenVendor for VultrApi {
     const SERVER: &'static str = "Vultr instance";
     const FIRST_PAGE: String = String::new();
     type Cursor = String;
-
-    fn errors(account: &str) -> impl Vendor + 'static {
-        VultrErrors {
-            account: account.to_string(),
-        }
-    }
 
     /// The page of the instances at `cursor` (the first page: empty); the next page's cursor
     /// is `meta.links.next`, read while it is not empty.
@@ -102,8 +96,28 @@ impl TokenVendor for VultrApi {
         let request = Request::post(format!("v2/instances/{id}/{verb}"), Retry::NotIdempotent);
         let doing = this.about(format!("{verb} of instance {id}"), id);
         this.api.fetch(request, &doing).await?;
-        tracing::info!(account = %this.name, id, action = verb, "accepted");
         Ok(Accepted::without_state(action, id, None))
+    }
+
+    /// Vultr's errors, for the failure policy: "all 4xx errors will return a JSON response
+    /// object with an `error` attribute"; what to check in its words. Vultr documents no
+    /// conflict status: a refused action is `service-failed` with Vultr's message.
+    fn said(failure: &HttpFailure) -> Option<Said> {
+        let e = failure.json::<ApiError>()?;
+        (!e.error.is_empty()).then(|| Said::message(e.error))
+    }
+
+    fn hint(account: &str, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
+        Some(match code {
+            ErrorCode::AuthFailed => format!(
+                "check the API key of vultr account \"{}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)",
+                account
+            ),
+            ErrorCode::PermissionDenied => "the key was refused for this: add this machine's IP address to the key's access control list, and give its user the permission to manage servers".into(),
+            ErrorCode::NotFound => "check that the endpoint is Vultr's API root (https://api.vultr.com)".into(),
+            ErrorCode::RateLimited => "Vultr takes at most 30 requests a second from one address: wait and try again".into(),
+            _ => return None,
+        })
     }
 }
 
@@ -116,11 +130,6 @@ impl Vultr {
             (i.internal_ip, true),
         ]);
         Server {
-            metrics: Vec::new(),
-            provider: Self::KIND.to_string(),
-            account: self.name.clone(),
-            region: i.region,
-            id: i.id,
             name: Some(i.label).filter(|n| !n.is_empty()),
             status: normalize(&i.status, &i.power_status, &i.server_status),
             raw_state: format!("{}/{}/{}", i.status, i.power_status, i.server_status),
@@ -129,34 +138,8 @@ impl Vultr {
             // Vultr tags are plain names.
             tags: name_tags(i.tags),
             launched_at_ms: launched_at(&i.date_created),
+            ..Server::of(Self::KIND, &self.name, i.region, i.id)
         }
-    }
-}
-
-/// Vultr's errors, for the failure policy: "all 4xx errors will return a JSON response
-/// object with an `error` attribute"; what to check in its words. Vultr documents no
-/// conflict status: a refused action is `service-failed` with Vultr's message.
-struct VultrErrors {
-    account: String,
-}
-
-impl Vendor for VultrErrors {
-    fn said(&self, failure: &HttpFailure) -> Option<Said> {
-        let e = failure.json::<ApiError>()?;
-        (!e.error.is_empty()).then(|| Said::message(e.error))
-    }
-
-    fn hint(&self, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
-        Some(match code {
-            ErrorCode::AuthFailed => format!(
-                "check the API key of vultr account \"{}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)",
-                self.account
-            ),
-            ErrorCode::PermissionDenied => "the key was refused for this: add this machine's IP address to the key's access control list, and give its user the permission to manage servers".into(),
-            ErrorCode::NotFound => "check that the endpoint is Vultr's API root (https://api.vultr.com)".into(),
-            ErrorCode::RateLimited => "Vultr takes at most 30 requests a second from one address: wait and try again".into(),
-            _ => return None,
-        })
     }
 }
 
@@ -316,17 +299,14 @@ mod tests {
     #[test]
     fn bad_ids_are_refused_before_anything_is_sent() {
         assert!(check_instance_id("cb676a46-66fd-4dfb-b839-443f2e6c0b60").is_ok());
-        for bad in [
-            "web-1",
-            "",
-            "cb676a46-66fd-4dfb-b839-443f2e6c0b6/",
-            "cb676a4666fd4dfbb839443f2e6c0b60",
-        ] {
-            assert_eq!(
-                check_instance_id(bad).unwrap_err().code(),
-                ErrorCode::InvalidInput,
-                "{bad}"
-            );
-        }
+        crate::cloud::assert_refused(
+            [
+                "web-1",
+                "",
+                "cb676a46-66fd-4dfb-b839-443f2e6c0b6/",
+                "cb676a4666fd4dfbb839443f2e6c0b60",
+            ],
+            check_instance_id,
+        );
     }
 }
