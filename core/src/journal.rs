@@ -20,8 +20,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+mod group;
 mod incidents;
 mod intents;
+
+pub(crate) use group::{CommitGroup, as_member, member};
 
 pub use incidents::{DueDelivery, NewIncident};
 pub use intents::RelayPairing;
@@ -238,7 +241,8 @@ impl<'a> NewAction<'a> {
     }
 }
 
-/// How one part of a fan-out ended (see [`Journal::finish_with_parts`]).
+/// How one part of a fan-out, or one action of a [`CommitGroup`], ended (see
+/// [`Journal::finish_with_parts`]).
 #[derive(Debug, Clone)]
 pub struct PartEnd {
     pub id: i64,
@@ -345,6 +349,11 @@ pub(crate) struct StepTag {
 /// in their own scope).
 pub(crate) async fn as_step<F: std::future::Future>(tag: StepTag, work: F) -> F::Output {
     STEP.scope(tag, work).await
+}
+
+/// The step the current task's actions run for, if any.
+fn current_step() -> Option<StepTag> {
+    STEP.try_with(StepTag::clone).ok()
 }
 
 pub struct Journal {
@@ -511,6 +520,21 @@ impl Journal {
         }
     }
 
+    /// Counts the transactions this journal commits from now on (each one a write to disk).
+    #[cfg(test)]
+    pub(crate) fn count_commits(&self) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        self.db
+            .lock()
+            .expect("journal poisoned")
+            .commit_hook(Some(move || {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                false
+            }));
+        count
+    }
+
     /// Removes the lock files of dead owners (their rows were recovered first).
     fn sweep_lock_files(&self) {
         if let Ok(entries) = std::fs::read_dir(owners_dir(&self.path)) {
@@ -538,16 +562,24 @@ impl Journal {
     /// process at the same moment is seen consistently.
     pub fn begin(&self, actor: &Actor, action: &NewAction<'_>) -> Result<i64> {
         let db = self.db.lock().expect("journal poisoned");
-        self.insert(&db, actor, action, ActionState::Pending)
+        self.insert(
+            &db,
+            actor,
+            action,
+            ActionState::Pending,
+            current_step().as_ref(),
+        )
     }
 
-    /// Inserts `action` in `state`, attached to its incident as [`Journal::begin`] says.
+    /// Inserts `action` in `state`, attached to its incident as [`Journal::begin`] says (`tag`:
+    /// the step it runs for).
     fn insert(
         &self,
         db: &Connection,
         actor: &Actor,
         action: &NewAction<'_>,
         state: ActionState,
+        tag: Option<&StepTag>,
     ) -> Result<i64> {
         let data = action
             .data
@@ -555,7 +587,6 @@ impl Journal {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| self.err(e))?;
-        let tag = STEP.try_with(StepTag::clone).ok();
         let chosen = *self.chosen_incident.lock().expect("journal poisoned");
         db.execute(
             "INSERT INTO actions (kind, target, detail, data, operator, frontend, device, state, created_at, owner, incident_id, step)
@@ -574,9 +605,9 @@ impl Journal {
                 actor.device,
                 Utc::now().to_rfc3339(),
                 self.owner,
-                tag.as_ref().map(|t| t.incident_id),
+                tag.map(|t| t.incident_id),
                 chosen,
-                tag.as_ref().map(|t| t.key.as_str()),
+                tag.map(|t| t.key.as_str()),
                 state.as_str(),
             ],
         )
@@ -680,7 +711,13 @@ impl Journal {
     ) -> Result<(i64, Vec<i64>)> {
         let mut db = self.db.lock().expect("journal poisoned");
         let tx = db.transaction().map_err(|e| self.err(e))?;
-        let parent = self.insert(&tx, actor, parent, ActionState::Running)?;
+        let parent = self.insert(
+            &tx,
+            actor,
+            parent,
+            ActionState::Running,
+            current_step().as_ref(),
+        )?;
         let mut ids = Vec::with_capacity(parts.len());
         {
             let mut insert = tx
@@ -730,27 +767,52 @@ impl Journal {
     ) -> Result<()> {
         let mut db = self.db.lock().expect("journal poisoned");
         let tx = db.transaction().map_err(|e| self.err(e))?;
-        {
-            let mut update = tx
-                .prepare(
-                    "UPDATE actions SET state = ?1, result = ?2, error_code = ?3, finished_at = ?4, duration_ms = ?5 WHERE id = ?6",
-                )
-                .map_err(|e| self.err(e))?;
-            for end in ends {
-                update
-                    .execute(params![
-                        end.state.as_str(),
-                        end.result,
-                        end.error_code,
-                        end.finished_at.to_rfc3339(),
-                        end.duration_ms as i64,
-                        end.id
-                    ])
-                    .map_err(|e| self.err(e))?;
-            }
-        }
+        self.end_all(&tx, ends)?;
         self.end(&tx, parent, state, result, error_code)?;
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Ends the actions of `ends`, then records each of `begins` as `running` (attached to its
+    /// step's incident as [`Journal::begin`] says), in one transaction: one write to disk for
+    /// work running side by side. The caller sends nothing for a begin before this returns; a
+    /// failed write records nothing, and nothing of `begins` may run. The begins' ids, in order.
+    pub(crate) fn write_together(
+        &self,
+        ends: &[PartEnd],
+        begins: &[(&Actor, NewAction<'_>, Option<StepTag>)],
+    ) -> Result<Vec<i64>> {
+        let mut db = self.db.lock().expect("journal poisoned");
+        let tx = db.transaction().map_err(|e| self.err(e))?;
+        self.end_all(&tx, ends)?;
+        let ids = begins
+            .iter()
+            .map(|(actor, action, tag)| {
+                self.insert(&tx, actor, action, ActionState::Running, tag.as_ref())
+            })
+            .collect::<Result<Vec<i64>>>()?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    fn end_all(&self, db: &Connection, ends: &[PartEnd]) -> Result<()> {
+        let mut update = db
+            .prepare_cached(
+                "UPDATE actions SET state = ?1, result = ?2, error_code = ?3, finished_at = ?4, duration_ms = ?5 WHERE id = ?6",
+            )
+            .map_err(|e| self.err(e))?;
+        for end in ends {
+            update
+                .execute(params![
+                    end.state.as_str(),
+                    end.result,
+                    end.error_code,
+                    end.finished_at.to_rfc3339(),
+                    end.duration_ms as i64,
+                    end.id
+                ])
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
     }
 
     /// The parts of action `parent`, in the order they were begun.
