@@ -1022,6 +1022,54 @@ mod tests {
     }
 
     #[test]
+    fn actions_written_together_are_running_before_anything_is_sent_and_a_crash_leaves_them_unknown()
+     {
+        let (_dir, path) = scratch();
+        let j = Journal::open(&path).unwrap();
+        let alice = actor();
+        let tag = StepTag {
+            incident_id: 1,
+            key: "protect/p/0/flag a OFF".into(),
+        };
+        let begins = [
+            (
+                &alice,
+                NewAction::new(ActionKind::FlagOff, "a@prod", ""),
+                Some(tag),
+            ),
+            (
+                &alice,
+                NewAction::new(ActionKind::FlagOff, "b@prod", ""),
+                None,
+            ),
+        ];
+        let ids = j.write_together(&[], &begins).unwrap();
+        assert_eq!(ids.len(), 2);
+        let a = j.get(ids[0]).unwrap().unwrap();
+        assert_eq!(a.state, ActionState::Running);
+        assert_eq!(a.step.as_deref(), Some("protect/p/0/flag a OFF"));
+        let end = PartEnd {
+            id: ids[0],
+            state: ActionState::Succeeded,
+            result: "on -> off".into(),
+            error_code: None,
+            finished_at: Utc::now(),
+            duration_ms: 40,
+        };
+        assert!(j.write_together(&[end], &[]).unwrap().is_empty());
+        drop(j); // the process dies before b's end is written
+        let after = Journal::open(&path).unwrap();
+        let a = after.get(ids[0]).unwrap().unwrap();
+        assert_eq!((a.state, a.duration_ms), (ActionState::Succeeded, Some(40)));
+        let b = after.get(ids[1]).unwrap().unwrap();
+        assert_eq!(
+            b.state,
+            ActionState::Unknown,
+            "it may have been sent: check it"
+        );
+    }
+
+    #[test]
     fn a_live_owner_keeps_its_running_actions_and_a_dead_one_does_not() {
         let (_dir, path) = scratch();
         let first = Journal::open(&path).unwrap();

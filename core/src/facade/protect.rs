@@ -1577,6 +1577,46 @@ mod tests {
         }
     }
 
+    /// Parallel steps whose start the journal cannot record (a full disk, an I/O error) send
+    /// nothing: a crash would otherwise leave changes the journal never knew of.
+    #[tokio::test]
+    async fn parallel_steps_send_nothing_when_the_journal_cannot_record_that_they_start() {
+        let (unleash, server) = FakeUnleash::start(true).await;
+        let dir = tempfile::tempdir().unwrap();
+        let paaf = paaf_with_unleash(dir.path(), &server.uri(), &parallel_flag_playbook(3));
+        paaf.open_incident(&IncidentInput {
+            title: "Checkout errors".into(),
+            playbook: Some("p".into()),
+            ..IncidentInput::default()
+        })
+        .await
+        .unwrap();
+        let plan = paaf.protect_plan(None, None).await.unwrap();
+        rusqlite::Connection::open(&paaf.config().journal)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse_running_row BEFORE INSERT ON actions
+                 WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;
+                 CREATE TRIGGER refuse_running BEFORE UPDATE OF state ON actions
+                 WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+            )
+            .unwrap();
+        let report = paaf
+            .protect(
+                &plan,
+                &Confirmation::Yes,
+                Arc::new(|_: StepEvent| {}),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.count(StepStatus::Failed), 3, "{report:?}");
+        for step in &report.steps {
+            assert!(step.message.contains("nothing was sent"), "{step:?}");
+        }
+        assert!(unleash.switched().is_empty(), "{:?}", unleash.switched());
+    }
+
     /// A flag step reads its flag once before the switch (compared with the confirmation;
     /// the switch starts from it) and once after (the switch's own read-back, which is the
     /// step's proof): three requests, not five.

@@ -329,3 +329,149 @@ fn not_started(e: &Error, kind: ActionKind, target: &str) -> Error {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    fn actor() -> Actor {
+        Actor {
+            operator: "alice".into(),
+            frontend: "cli".into(),
+            device: "laptop".into(),
+        }
+    }
+
+    /// Two actions side by side: both are on disk `running` before either begin returns (so
+    /// before either is sent), the first one's end waits for the second's and is read back
+    /// meanwhile from the group, and the whole takes two writes to disk.
+    #[tokio::test]
+    async fn side_by_side_actions_start_on_disk_together_and_end_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let journal = Arc::new(Journal::open(&path).unwrap());
+        let commits = journal.count_commits();
+        let group = CommitGroup::new(journal.clone(), 2);
+        let on_disk = |target: &str| -> (String, Option<i64>) {
+            Connection::open(&path)
+                .unwrap()
+                .query_row(
+                    "SELECT state, duration_ms FROM actions WHERE target = ?1",
+                    [target],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        let running = || ("running".to_string(), None);
+        let (go_on, wait) = oneshot::channel::<()>();
+        let first = as_member(group.clone(), 0, async {
+            let me = member().unwrap();
+            let id = me
+                .begin(
+                    &actor(),
+                    &NewAction::new(ActionKind::Exec, "web-1", "uptime"),
+                )
+                .await
+                .unwrap();
+            assert_eq!((on_disk("web-1"), on_disk("web-2")), (running(), running()));
+            me.end(id, ActionState::Succeeded, "exit code 0", None);
+            assert_eq!(on_disk("web-1"), running(), "written with web-2's end");
+            let read = me.group().as_ended(journal.get(id).unwrap().unwrap());
+            assert_eq!(read.state, ActionState::Succeeded);
+            assert_eq!(read.result.as_deref(), Some("exit code 0"));
+            go_on.send(()).unwrap();
+        });
+        let second = as_member(group.clone(), 1, async {
+            let me = member().unwrap();
+            let id = me
+                .begin(
+                    &actor(),
+                    &NewAction::new(ActionKind::Exec, "web-2", "uptime"),
+                )
+                .await
+                .unwrap();
+            wait.await.unwrap();
+            me.end(
+                id,
+                ActionState::Failed,
+                "exit code 1",
+                Some("remote-command"),
+            );
+        });
+        tokio::join!(first, second);
+        assert_eq!(on_disk("web-1").0, "succeeded");
+        assert_eq!(on_disk("web-2").0, "failed");
+        assert!(on_disk("web-2").1.is_some());
+        assert_eq!(
+            commits.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "one write for both starts, one for both ends"
+        );
+        assert_eq!(group.ended_actions().len(), 2);
+    }
+
+    /// A member still reading its target holds the others' starts back (they are written
+    /// with its own), and one that ends without acting lets them go.
+    #[tokio::test]
+    async fn a_member_that_never_acts_does_not_hold_the_others_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(Journal::open(&dir.path().join("j.sqlite")).unwrap());
+        let group = CommitGroup::new(journal.clone(), 2);
+        let (go_on, wait) = oneshot::channel::<()>();
+        let acts = as_member(group.clone(), 0, async {
+            let me = member().unwrap();
+            let id = me
+                .begin(
+                    &actor(),
+                    &NewAction::new(ActionKind::Exec, "web-1", "uptime"),
+                )
+                .await
+                .unwrap();
+            me.end(id, ActionState::Succeeded, "exit code 0", None);
+        });
+        let skips = as_member(group.clone(), 1, async {
+            wait.await.unwrap();
+        });
+        let released = async {
+            tokio::task::yield_now().await;
+            assert!(journal.list(None, 10).unwrap().is_empty(), "held back");
+            go_on.send(()).unwrap();
+        };
+        tokio::join!(acts, skips, released);
+        let rows = journal.list(None, 10).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].state, ActionState::Succeeded);
+    }
+
+    /// A group whose starts cannot be written sends nothing: each begin fails with what to do.
+    #[tokio::test]
+    async fn starts_that_cannot_be_written_fail_every_begin() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let journal = Arc::new(Journal::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse_running BEFORE INSERT ON actions
+                 WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+            )
+            .unwrap();
+        let group = CommitGroup::new(journal.clone(), 2);
+        let begin = |i: usize, host: &'static str| {
+            as_member(group.clone(), i, async move {
+                member()
+                    .unwrap()
+                    .begin(&actor(), &NewAction::new(ActionKind::Exec, host, "uptime"))
+                    .await
+            })
+        };
+        let (a, b) = tokio::join!(begin(0, "web-1"), begin(1, "web-2"));
+        for err in [a.unwrap_err(), b.unwrap_err()] {
+            assert_eq!(err.code(), crate::ErrorCode::Journal, "{err}");
+            assert!(err.to_string().contains("nothing was sent"), "{err}");
+            assert!(err.to_string().contains("disk I/O error"), "{err}");
+        }
+        assert!(journal.list(None, 10).unwrap().is_empty());
+    }
+}
