@@ -792,6 +792,115 @@ async fn after_a_kill_9_between_two_protect_steps_protect_does_not_redo_what_suc
     assert_eq!(host.reboot_count(), 1);
 }
 
+/// Parallel steps journal together (their starts in one write, their ends in one): a kill -9
+/// while one of them (a reboot) still runs leaves it `unknown`, and the flag steps that ended
+/// beside it are on disk as they ended (their ends did not wait for the reboot), so a second
+/// Protect redoes neither.
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_kill_9_during_parallel_steps_the_ended_ones_read_as_they_ended_the_running_one_unknown()
+ {
+    let unleash = UnleashServer::start();
+    let admin = unleash.admin();
+    admin.create_flag("a", &["production"]).await;
+    admin.create_flag("b", &["production"]).await;
+    let world = World::new();
+    let host = SshHost::start(&[&world.key]);
+    world.trust(&host);
+    write_flags_config(
+        &world,
+        &unleash,
+        &format!(
+            "[[playbooks]]\nname = \"p\"\nparallel = true\n{}",
+            flag_steps("reboot = \"web-1\"")
+        ),
+        &host_entry(
+            "web-1",
+            &host,
+            &world.key,
+            "[hosts.reboot]\nbackoff_max_secs = 1",
+        ),
+    );
+    let env = HashMap::from([("PAAF_TEST_UNLEASH_TOKEN", unleash.admin_token.clone())]);
+    paaf(
+        &world,
+        &env,
+        &["incident", "open", "kill test", "--playbook", "p"],
+    );
+
+    host.stay_down(true);
+    let mut child = Command::new(paaf_tests::paaf_bin())
+        .env("PAAF_CONFIG", world.config_path())
+        .env("PAAF_TEST_UNLEASH_TOKEN", &unleash.admin_token)
+        .env("PAAF_KEYRING", "keyutils")
+        .env_remove("SSH_AUTH_SOCK")
+        .args(["incident", "protect", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let states = |rows: &[Value]| -> Vec<(String, String)> {
+        let mut seen: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["target"].as_str().unwrap().to_string(),
+                    r["state"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        seen.sort();
+        seen
+    };
+    // The three started together; the flags end while the reboot waits for its host.
+    wait_for(
+        "the flag steps' ends on disk beside a running reboot",
+        60,
+        || {
+            let rows = journal_json(&world);
+            states(&rows)
+                .iter()
+                .filter(|(_, s)| s == "succeeded")
+                .count()
+                == 2
+        },
+    );
+    assert!(host.reboot_count() > 0 || host.dir.join("reboot-requested").exists());
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let rows = journal_json(&world);
+    let pair = |t: &str, s: &str| (t.to_string(), s.to_string());
+    assert_eq!(
+        states(&rows),
+        [
+            pair("a@production", "succeeded"),
+            pair("b@production", "succeeded"),
+            pair("web-1", "unknown"),
+        ],
+        "each step as it ended, the one cut short unknown"
+    );
+    assert!(
+        rows.iter().all(|r| r["step"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("protect/p/"))),
+        "{rows:?}"
+    );
+    assert!(!admin.enabled("a", "production").await);
+    assert!(!admin.enabled("b", "production").await);
+
+    host.stay_down(false);
+    host.wait_settled();
+    let (_, plan) = paaf(&world, &env, &["incident", "protect", "--dry-run"]);
+    let statuses: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["done", "outcome-unknown", "done"], "{plan}");
+    assert_eq!(host.reboot_count(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_notify_target_that_is_down_never_blocks_the_incident_and_gets_it_later() {
     let port = free_port();
