@@ -911,7 +911,7 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRecord> {
 mod tests {
     use super::*;
 
-    fn actor() -> Actor {
+    pub(super) fn actor() -> Actor {
         Actor {
             operator: "alice".into(),
             frontend: "cli".into(),

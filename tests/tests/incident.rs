@@ -691,8 +691,18 @@ async fn a_failed_step_stops_or_not_as_the_playbook_says_and_a_failed_inverse_st
     assert_eq!(error["code"], "not-found", "{report}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn after_a_kill_9_between_two_protect_steps_protect_does_not_redo_what_succeeded() {
+/// Flags `a` and `b` in a real Unleash and a host `web-1`; playbook `p` turns `a` off, reboots
+/// `web-1` and turns `b` off (`playbook_options`: e.g. `parallel = true`); an incident open on
+/// it; then `paaf incident protect --yes` started, with `web-1` staying down once it reboots.
+async fn protect_into_a_reboot_that_never_ends(
+    playbook_options: &str,
+) -> (
+    UnleashServer,
+    World,
+    SshHost,
+    HashMap<&'static str, String>,
+    std::process::Child,
+) {
     let unleash = UnleashServer::start();
     let admin = unleash.admin();
     admin.create_flag("a", &["production"]).await;
@@ -704,7 +714,7 @@ async fn after_a_kill_9_between_two_protect_steps_protect_does_not_redo_what_suc
         &world,
         &unleash,
         &format!(
-            "[[playbooks]]\nname = \"p\"\n{}",
+            "[[playbooks]]\nname = \"p\"\n{playbook_options}\n{}",
             flag_steps("reboot = \"web-1\"")
         ),
         &host_entry(
@@ -722,7 +732,7 @@ async fn after_a_kill_9_between_two_protect_steps_protect_does_not_redo_what_suc
     );
 
     host.stay_down(true);
-    let mut child = Command::new(paaf_tests::paaf_bin())
+    let child = Command::new(paaf_tests::paaf_bin())
         .env("PAAF_CONFIG", world.config_path())
         .env("PAAF_TEST_UNLEASH_TOKEN", &unleash.admin_token)
         .env("PAAF_KEYRING", "keyutils")
@@ -732,6 +742,31 @@ async fn after_a_kill_9_between_two_protect_steps_protect_does_not_redo_what_suc
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    (unleash, world, host, env, child)
+}
+
+/// The protect plan (its steps' statuses, and itself) once `host` is up again.
+fn plan_once_back_up(
+    world: &World,
+    env: &HashMap<&str, String>,
+    host: &SshHost,
+) -> (Vec<String>, Value) {
+    host.stay_down(false);
+    host.wait_settled();
+    let (_, plan) = paaf(world, env, &["incident", "protect", "--dry-run"]);
+    let statuses = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"]["status"].as_str().unwrap().to_string())
+        .collect();
+    (statuses, plan)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_kill_9_between_two_protect_steps_protect_does_not_redo_what_succeeded() {
+    let (unleash, world, host, env, mut child) = protect_into_a_reboot_that_never_ends("").await;
+    let admin = unleash.admin();
     // Step 1 done, step 2 (the reboot) mid-flight, waiting for a host that stays down.
     wait_for("the reboot to be under way", 60, || {
         host.reboot_count() > 0 || host.dir.join("reboot-requested").exists()
@@ -763,15 +798,7 @@ async fn after_a_kill_9_between_two_protect_steps_protect_does_not_redo_what_suc
     assert!(admin.enabled("b", "production").await);
 
     // The plan after the crash: done, unknown (not redone blindly), to run.
-    host.stay_down(false);
-    host.wait_settled();
-    let (_, plan) = paaf(&world, &env, &["incident", "protect", "--dry-run"]);
-    let statuses: Vec<&str> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["status"]["status"].as_str().unwrap())
-        .collect();
+    let (statuses, plan) = plan_once_back_up(&world, &env, &host);
     assert_eq!(statuses, ["done", "outcome-unknown", "to-run"], "{plan}");
     let (code, report) = paaf(&world, &env, &["incident", "protect", "--yes"]);
     assert_eq!(code, 0, "{report}");
@@ -797,47 +824,10 @@ async fn after_a_kill_9_between_two_protect_steps_protect_does_not_redo_what_suc
 /// beside it are on disk as they ended (their ends did not wait for the reboot), so a second
 /// Protect redoes neither.
 #[tokio::test(flavor = "multi_thread")]
-async fn after_a_kill_9_during_parallel_steps_the_ended_ones_read_as_they_ended_the_running_one_unknown()
- {
-    let unleash = UnleashServer::start();
+async fn a_kill_9_amid_parallel_steps_keeps_the_ended_ones_and_leaves_the_running_one_unknown() {
+    let (unleash, world, host, env, mut child) =
+        protect_into_a_reboot_that_never_ends("parallel = true").await;
     let admin = unleash.admin();
-    admin.create_flag("a", &["production"]).await;
-    admin.create_flag("b", &["production"]).await;
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
-    world.trust(&host);
-    write_flags_config(
-        &world,
-        &unleash,
-        &format!(
-            "[[playbooks]]\nname = \"p\"\nparallel = true\n{}",
-            flag_steps("reboot = \"web-1\"")
-        ),
-        &host_entry(
-            "web-1",
-            &host,
-            &world.key,
-            "[hosts.reboot]\nbackoff_max_secs = 1",
-        ),
-    );
-    let env = HashMap::from([("PAAF_TEST_UNLEASH_TOKEN", unleash.admin_token.clone())]);
-    paaf(
-        &world,
-        &env,
-        &["incident", "open", "kill test", "--playbook", "p"],
-    );
-
-    host.stay_down(true);
-    let mut child = Command::new(paaf_tests::paaf_bin())
-        .env("PAAF_CONFIG", world.config_path())
-        .env("PAAF_TEST_UNLEASH_TOKEN", &unleash.admin_token)
-        .env("PAAF_KEYRING", "keyutils")
-        .env_remove("SSH_AUTH_SOCK")
-        .args(["incident", "protect", "--yes"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     let states = |rows: &[Value]| -> Vec<(String, String)> {
         let mut seen: Vec<(String, String)> = rows
             .iter()
@@ -888,15 +878,7 @@ async fn after_a_kill_9_during_parallel_steps_the_ended_ones_read_as_they_ended_
     assert!(!admin.enabled("a", "production").await);
     assert!(!admin.enabled("b", "production").await);
 
-    host.stay_down(false);
-    host.wait_settled();
-    let (_, plan) = paaf(&world, &env, &["incident", "protect", "--dry-run"]);
-    let statuses: Vec<&str> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["status"]["status"].as_str().unwrap())
-        .collect();
+    let (statuses, plan) = plan_once_back_up(&world, &env, &host);
     assert_eq!(statuses, ["done", "outcome-unknown", "done"], "{plan}");
     assert_eq!(host.reboot_count(), 1);
 }

@@ -1459,42 +1459,70 @@ mod tests {
     use crate::IncidentInput;
     use crate::facade::flags::tests::{ENV, FLAG, FakeUnleash, PROJECT, paaf_with_unleash};
 
+    /// A paaf on a fake Unleash (every flag ON) with `playbooks`, an incident open on
+    /// playbook `p`, and its protect plan.
+    struct Setup {
+        unleash: FakeUnleash,
+        server: wiremock::MockServer,
+        paaf: Paaf,
+        plan: RunPlan,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Setup {
+        async fn new(playbooks: &str) -> Setup {
+            let (unleash, server) = FakeUnleash::start(true).await;
+            let dir = tempfile::tempdir().unwrap();
+            let paaf = paaf_with_unleash(dir.path(), &server.uri(), playbooks);
+            paaf.open_incident(&IncidentInput {
+                title: "Checkout errors".into(),
+                playbook: Some("p".into()),
+                ..IncidentInput::default()
+            })
+            .await
+            .unwrap();
+            let plan = paaf.protect_plan(None, None).await.unwrap();
+            Setup {
+                unleash,
+                server,
+                paaf,
+                plan,
+                _dir: dir,
+            }
+        }
+
+        /// Runs the plan, confirmed.
+        async fn protect(&self) -> RunReport {
+            self.paaf
+                .protect(
+                    &self.plan,
+                    &Confirmation::Yes,
+                    Arc::new(|_: StepEvent| {}),
+                    CancellationToken::new(),
+                )
+                .await
+                .unwrap()
+        }
+    }
+
     /// Protect of one flag step (the flag ON, turned OFF) on a fake Unleash that `lies` (answers
     /// the switch 200 and changes nothing) or not: the step's outcome, and the methods of the
     /// requests the run sent.
     async fn protect_one_flag(lies: bool) -> (StepOutcome, Vec<String>) {
-        let (unleash, server) = FakeUnleash::start(true).await;
-        if lies {
-            unleash.ignore_switches();
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let playbook = format!(
+        let setup = Setup::new(&format!(
             "\n[[playbooks]]\nname = \"p\"\n[[playbooks.protect]]\nflag = {FLAG:?}\nenv = {ENV:?}\nproject = {PROJECT:?}\n"
-        );
-        let paaf = paaf_with_unleash(dir.path(), &server.uri(), &playbook);
-        paaf.open_incident(&IncidentInput {
-            title: "Checkout errors".into(),
-            playbook: Some("p".into()),
-            ..IncidentInput::default()
-        })
-        .await
-        .unwrap();
-        let plan = paaf.protect_plan(None, None).await.unwrap();
-        let planned = server.received_requests().await.unwrap().len();
-        let report = paaf
-            .protect(
-                &plan,
-                &Confirmation::Yes,
-                Arc::new(|_: StepEvent| {}),
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap();
-        let sent = server.received_requests().await.unwrap()[planned..]
+        ))
+        .await;
+        if lies {
+            setup.unleash.ignore_switches();
+        }
+        let planned = setup.server.received_requests().await.unwrap().len();
+        let report = setup.protect().await;
+        let sent = setup.server.received_requests().await.unwrap()[planned..]
             .iter()
             .map(|r| r.method.to_string())
             .collect();
-        assert_eq!(unleash.switched().len(), 1);
+        assert_eq!(setup.unleash.switched().len(), 1);
         (report.steps[0].clone(), sent)
     }
 
@@ -1510,44 +1538,22 @@ mod tests {
         format!("\n[[playbooks]]\nname = \"p\"\nparallel = true\n{protect}")
     }
 
-    /// Protect of `steps` parallel flag steps on a fake Unleash: the run's report, the
-    /// transactions the journal committed while it ran, and the paaf (its journal holds the
-    /// rows).
-    async fn protect_in_parallel(
-        steps: usize,
-    ) -> (RunReport, usize, Paaf, tempfile::TempDir, FakeUnleash) {
-        let (unleash, server) = FakeUnleash::start(true).await;
-        let dir = tempfile::tempdir().unwrap();
-        let paaf = paaf_with_unleash(dir.path(), &server.uri(), &parallel_flag_playbook(steps));
-        paaf.open_incident(&IncidentInput {
-            title: "Checkout errors".into(),
-            playbook: Some("p".into()),
-            ..IncidentInput::default()
-        })
-        .await
-        .unwrap();
-        let plan = paaf.protect_plan(None, None).await.unwrap();
-        let commits = paaf.journal.count_commits();
-        let report = paaf
-            .protect(
-                &plan,
-                &Confirmation::Yes,
-                Arc::new(|_: StepEvent| {}),
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap();
+    /// Protect of `steps` parallel flag steps: the run's report and the transactions the
+    /// journal committed while it ran.
+    async fn protect_in_parallel(steps: usize) -> (Setup, RunReport, usize) {
+        let setup = Setup::new(&parallel_flag_playbook(steps)).await;
+        let commits = setup.paaf.journal.count_commits();
+        let report = setup.protect().await;
         let commits = commits.load(std::sync::atomic::Ordering::SeqCst);
-        std::mem::forget(server);
-        (report, commits, paaf, dir, unleash)
+        (setup, report, commits)
     }
 
     /// Parallel steps start and end together in the journal: ten steps commit no more
     /// transactions (each one a write to disk, and all steps wait for it) than one step does.
     #[tokio::test]
     async fn parallel_steps_share_their_journal_commits() {
-        let (one, one_step, ..) = protect_in_parallel(1).await;
-        let (ten, ten_steps, paaf, ..) = protect_in_parallel(10).await;
+        let (_, one, one_step) = protect_in_parallel(1).await;
+        let (setup, ten, ten_steps) = protect_in_parallel(10).await;
         assert_eq!(one.count(StepStatus::Succeeded), 1, "{one:?}");
         assert_eq!(ten.count(StepStatus::Succeeded), 10, "{ten:?}");
         println!("journal commits of a protect: 1 step {one_step}, 10 parallel steps {ten_steps}");
@@ -1555,7 +1561,11 @@ mod tests {
             ten_steps, one_step,
             "10 parallel steps commit as often as 1"
         );
-        let rows = paaf.journal.incident_actions(ten.incident_id).unwrap();
+        let rows = setup
+            .paaf
+            .journal
+            .incident_actions(ten.incident_id)
+            .unwrap();
         let flags: Vec<&ActionRecord> = rows
             .iter()
             .filter(|r| r.kind == ActionKind::FlagOff)
@@ -1581,18 +1591,8 @@ mod tests {
     /// nothing: a crash would otherwise leave changes the journal never knew of.
     #[tokio::test]
     async fn parallel_steps_send_nothing_when_the_journal_cannot_record_that_they_start() {
-        let (unleash, server) = FakeUnleash::start(true).await;
-        let dir = tempfile::tempdir().unwrap();
-        let paaf = paaf_with_unleash(dir.path(), &server.uri(), &parallel_flag_playbook(3));
-        paaf.open_incident(&IncidentInput {
-            title: "Checkout errors".into(),
-            playbook: Some("p".into()),
-            ..IncidentInput::default()
-        })
-        .await
-        .unwrap();
-        let plan = paaf.protect_plan(None, None).await.unwrap();
-        rusqlite::Connection::open(&paaf.config().journal)
+        let setup = Setup::new(&parallel_flag_playbook(3)).await;
+        rusqlite::Connection::open(&setup.paaf.config().journal)
             .unwrap()
             .execute_batch(
                 "CREATE TRIGGER refuse_running_row BEFORE INSERT ON actions
@@ -1601,20 +1601,13 @@ mod tests {
                  WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
             )
             .unwrap();
-        let report = paaf
-            .protect(
-                &plan,
-                &Confirmation::Yes,
-                Arc::new(|_: StepEvent| {}),
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap();
+        let report = setup.protect().await;
         assert_eq!(report.count(StepStatus::Failed), 3, "{report:?}");
         for step in &report.steps {
             assert!(step.message.contains("nothing was sent"), "{step:?}");
         }
-        assert!(unleash.switched().is_empty(), "{:?}", unleash.switched());
+        let switched = setup.unleash.switched();
+        assert!(switched.is_empty(), "{switched:?}");
     }
 
     /// A flag step reads its flag once before the switch (compared with the confirmation;

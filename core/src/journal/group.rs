@@ -333,14 +333,15 @@ fn not_started(e: &Error, kind: ActionKind, target: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::tests::actor;
     use rusqlite::Connection;
 
-    fn actor() -> Actor {
-        Actor {
-            operator: "alice".into(),
-            frontend: "cli".into(),
-            device: "laptop".into(),
-        }
+    /// Begins `uptime` on `host` as the current member; its id.
+    async fn begin(host: &str) -> Result<i64> {
+        member()
+            .unwrap()
+            .begin(&actor(), &NewAction::new(ActionKind::Exec, host, "uptime"))
+            .await
     }
 
     /// Two actions side by side: both are on disk `running` before either begin returns (so
@@ -367,13 +368,7 @@ mod tests {
         let (go_on, wait) = oneshot::channel::<()>();
         let first = as_member(group.clone(), 0, async {
             let me = member().unwrap();
-            let id = me
-                .begin(
-                    &actor(),
-                    &NewAction::new(ActionKind::Exec, "web-1", "uptime"),
-                )
-                .await
-                .unwrap();
+            let id = begin("web-1").await.unwrap();
             assert_eq!((on_disk("web-1"), on_disk("web-2")), (running(), running()));
             me.end(id, ActionState::Succeeded, "exit code 0", None);
             assert_eq!(on_disk("web-1"), running(), "written with web-2's end");
@@ -384,13 +379,7 @@ mod tests {
         });
         let second = as_member(group.clone(), 1, async {
             let me = member().unwrap();
-            let id = me
-                .begin(
-                    &actor(),
-                    &NewAction::new(ActionKind::Exec, "web-2", "uptime"),
-                )
-                .await
-                .unwrap();
+            let id = begin("web-2").await.unwrap();
             wait.await.unwrap();
             me.end(
                 id,
@@ -421,13 +410,7 @@ mod tests {
         let (go_on, wait) = oneshot::channel::<()>();
         let acts = as_member(group.clone(), 0, async {
             let me = member().unwrap();
-            let id = me
-                .begin(
-                    &actor(),
-                    &NewAction::new(ActionKind::Exec, "web-1", "uptime"),
-                )
-                .await
-                .unwrap();
+            let id = begin("web-1").await.unwrap();
             me.end(id, ActionState::Succeeded, "exit code 0", None);
         });
         let skips = as_member(group.clone(), 1, async {
@@ -458,15 +441,10 @@ mod tests {
             )
             .unwrap();
         let group = CommitGroup::new(journal.clone(), 2);
-        let begin = |i: usize, host: &'static str| {
-            as_member(group.clone(), i, async move {
-                member()
-                    .unwrap()
-                    .begin(&actor(), &NewAction::new(ActionKind::Exec, host, "uptime"))
-                    .await
-            })
-        };
-        let (a, b) = tokio::join!(begin(0, "web-1"), begin(1, "web-2"));
+        let (a, b) = tokio::join!(
+            as_member(group.clone(), 0, begin("web-1")),
+            as_member(group.clone(), 1, begin("web-2"))
+        );
         for err in [a.unwrap_err(), b.unwrap_err()] {
             assert_eq!(err.code(), crate::ErrorCode::Journal, "{err}");
             assert!(err.to_string().contains("nothing was sent"), "{err}");
