@@ -1,7 +1,9 @@
 //! The journal: every action, who ran it, from where, on what, and how it ended (SQLite, WAL).
 //!
 //! An action is written as `pending` before anything is sent, so a crash can never make it
-//! vanish. Each process holds an exclusive lock on a file named after it while it lives; the
+//! vanish (actions running side by side, the parts of a fan-out or a protect's parallel steps,
+//! are written `running` together instead, in one transaction, before any is sent: see
+//! [`Journal::begin_with_parts`] and the `group` module). Each process holds an exclusive lock on a file named after it while it lives; the
 //! OS drops that lock when the process dies, however it dies, so any other process can tell a
 //! running action from an orphaned one and marks the latter `unknown` (when it opens the
 //! journal, and again each time it reads it: a desktop app open for days sees a dead CLI's
@@ -241,7 +243,7 @@ impl<'a> NewAction<'a> {
     }
 }
 
-/// How one part of a fan-out, or one action of a [`CommitGroup`], ended (see
+/// How one part of a fan-out, or one action of a journal group, ended (see
 /// [`Journal::finish_with_parts`]).
 #[derive(Debug, Clone)]
 pub struct PartEnd {
