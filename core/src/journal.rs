@@ -3,11 +3,11 @@
 //! An action is written as `pending` before anything is sent, so a crash can never make it
 //! vanish (actions running side by side, the parts of a fan-out or a protect's parallel steps,
 //! are written `running` together instead, in one transaction, before any is sent: see
-//! [`Journal::begin_with_parts`] and the `group` module). Each process holds an exclusive lock on a file named after it while it lives; the
-//! OS drops that lock when the process dies, however it dies, so any other process can tell a
-//! running action from an orphaned one and marks the latter `unknown` (when it opens the
-//! journal, and again each time it reads it: a desktop app open for days sees a dead CLI's
-//! action as unknown without restarting).
+//! [`Journal::begin_with_parts`] and the `group` module). Each process holds an exclusive
+//! lock on a file named after it while it lives; the OS drops that lock when the process dies,
+//! however it dies, so any other process can tell a running action from an orphaned one and
+//! marks the latter `unknown` (when it opens the journal, and again each time it reads it: a
+//! desktop app open for days sees a dead CLI's action as unknown without restarting).
 //!
 //! Files: the database, its `-wal`/`-shm` companions and the owners' lock files are created
 //! readable by their owner only (0600, directories 0700): the journal names hosts, commands
