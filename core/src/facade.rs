@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorCode, ErrorInfo, Result};
 use crate::events::{CancellationToken, Progress, ProgressSink};
 use crate::inventory::{self, HostStatus};
 use crate::journal::{
-    ActionData, ActionKind, ActionRecord, ActionState, Actor, Journal, NewAction,
+    self, ActionData, ActionKind, ActionRecord, ActionState, Actor, Journal, NewAction,
 };
 use crate::power::RebootReport;
 use crate::power::ssh::RebootJob;
@@ -251,7 +251,9 @@ impl Paaf {
 
     /// Runs `work` as a journaled action: `pending` from here, `running` once the work calls
     /// [`Started::now`] (right before the first byte of the action reaches the target), then
-    /// how it ended (see [`ActionState::after_error`] for a failure).
+    /// how it ended (see [`ActionState::after_error`] for a failure). In a journal group (a
+    /// protect's parallel steps) it is written `running` with the group's other actions before
+    /// the work starts, and its end with theirs.
     async fn journaled<T, F, Fut>(
         &self,
         action: NewAction<'_>,
@@ -262,15 +264,28 @@ impl Paaf {
         F: FnOnce(Started) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        let id = self.journal.begin(&self.actor, &action)?;
+        let group = journal::member();
+        let id = match &group {
+            Some(member) => member.begin(&self.actor, &action).await?,
+            None => self.journal.begin(&self.actor, &action)?,
+        };
         let started = Started {
             id,
             journal: self.journal.clone(),
             sent: Arc::default(),
+            running: group.is_some(),
         };
         let sent = started.sent.clone();
         let result = work(started).await;
-        self.record_end(id, &result, sent.load(Ordering::SeqCst), summary);
+        let sent = sent.load(Ordering::SeqCst);
+        match &group {
+            Some(member) => {
+                let (state, text, code) = how_it_ended(&result, sent, summary);
+                // Annotated by the group's runner once the group's ends are written.
+                member.end(id, state, &text, code);
+            }
+            None => self.record_end(id, &result, sent, summary),
+        }
         result
     }
 
@@ -283,17 +298,7 @@ impl Paaf {
         sent: bool,
         summary: impl Fn(&T) -> (ActionState, String),
     ) {
-        let (state, text, code) = match result {
-            Ok(v) => {
-                let (state, text) = summary(v);
-                (state, text, None)
-            }
-            Err(e) => (
-                ActionState::after_error(e, sent),
-                e.to_string(),
-                Some(e.code().as_str()),
-            ),
-        };
+        let (state, text, code) = how_it_ended(result, sent, summary);
         if let Err(e) = self.journal.finish(id, state, &text, code) {
             tracing::error!("could not record the end of action {id}: {e}");
         }
@@ -665,12 +670,18 @@ struct Started {
     journal: Arc<Journal>,
     /// Set once the action is `running`: from then on it may have reached its target.
     sent: Arc<AtomicBool>,
+    /// Written `running` already (with its journal group).
+    running: bool,
 }
 
 impl Started {
     /// Records that the action starts now. On error the work must send nothing: an action
     /// sent without this record would read "not started" after a crash.
     fn now(&self) -> Result<()> {
+        if self.running {
+            self.sent.store(true, Ordering::SeqCst);
+            return Ok(());
+        }
         self.journal.mark_running(self.id).map_err(|e| match e {
             Error::Journal { path, reason } => Error::Journal {
                 path,
@@ -683,6 +694,26 @@ impl Started {
         })?;
         self.sent.store(true, Ordering::SeqCst);
         Ok(())
+    }
+}
+
+/// How an action ended: `summary` of its value, or its error with its code (`sent`: whether
+/// it had reached its target, see [`ActionState::after_error`]).
+fn how_it_ended<T>(
+    result: &Result<T>,
+    sent: bool,
+    summary: impl Fn(&T) -> (ActionState, String),
+) -> (ActionState, String, Option<&'static str>) {
+    match result {
+        Ok(v) => {
+            let (state, text) = summary(v);
+            (state, text, None)
+        }
+        Err(e) => (
+            ActionState::after_error(e, sent),
+            e.to_string(),
+            Some(e.code().as_str()),
+        ),
     }
 }
 

@@ -1,11 +1,13 @@
 //! The journal: every action, who ran it, from where, on what, and how it ended (SQLite, WAL).
 //!
 //! An action is written as `pending` before anything is sent, so a crash can never make it
-//! vanish. Each process holds an exclusive lock on a file named after it while it lives; the
-//! OS drops that lock when the process dies, however it dies, so any other process can tell a
-//! running action from an orphaned one and marks the latter `unknown` (when it opens the
-//! journal, and again each time it reads it: a desktop app open for days sees a dead CLI's
-//! action as unknown without restarting).
+//! vanish (actions running side by side, the parts of a fan-out or a protect's parallel steps,
+//! are written `running` together instead, in one transaction, before any is sent: see
+//! [`Journal::begin_with_parts`] and the `group` module). Each process holds an exclusive
+//! lock on a file named after it while it lives; the OS drops that lock when the process dies,
+//! however it dies, so any other process can tell a running action from an orphaned one and
+//! marks the latter `unknown` (when it opens the journal, and again each time it reads it: a
+//! desktop app open for days sees a dead CLI's action as unknown without restarting).
 //!
 //! Files: the database, its `-wal`/`-shm` companions and the owners' lock files are created
 //! readable by their owner only (0600, directories 0700): the journal names hosts, commands
@@ -20,8 +22,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+mod group;
 mod incidents;
 mod intents;
+
+pub(crate) use group::{CommitGroup, as_member, member};
 
 pub use incidents::{DueDelivery, NewIncident};
 pub use intents::RelayPairing;
@@ -238,7 +243,8 @@ impl<'a> NewAction<'a> {
     }
 }
 
-/// How one part of a fan-out ended (see [`Journal::finish_with_parts`]).
+/// How one part of a fan-out, or one action of a journal group, ended (see
+/// [`Journal::finish_with_parts`]).
 #[derive(Debug, Clone)]
 pub struct PartEnd {
     pub id: i64,
@@ -345,6 +351,11 @@ pub(crate) struct StepTag {
 /// in their own scope).
 pub(crate) async fn as_step<F: std::future::Future>(tag: StepTag, work: F) -> F::Output {
     STEP.scope(tag, work).await
+}
+
+/// The step the current task's actions run for, if any.
+fn current_step() -> Option<StepTag> {
+    STEP.try_with(StepTag::clone).ok()
 }
 
 pub struct Journal {
@@ -511,6 +522,21 @@ impl Journal {
         }
     }
 
+    /// Counts the transactions this journal commits from now on (each one a write to disk).
+    #[cfg(test)]
+    pub(crate) fn count_commits(&self) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        self.db
+            .lock()
+            .expect("journal poisoned")
+            .commit_hook(Some(move || {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                false
+            }));
+        count
+    }
+
     /// Removes the lock files of dead owners (their rows were recovered first).
     fn sweep_lock_files(&self) {
         if let Ok(entries) = std::fs::read_dir(owners_dir(&self.path)) {
@@ -538,16 +564,24 @@ impl Journal {
     /// process at the same moment is seen consistently.
     pub fn begin(&self, actor: &Actor, action: &NewAction<'_>) -> Result<i64> {
         let db = self.db.lock().expect("journal poisoned");
-        self.insert(&db, actor, action, ActionState::Pending)
+        self.insert(
+            &db,
+            actor,
+            action,
+            ActionState::Pending,
+            current_step().as_ref(),
+        )
     }
 
-    /// Inserts `action` in `state`, attached to its incident as [`Journal::begin`] says.
+    /// Inserts `action` in `state`, attached to its incident as [`Journal::begin`] says (`tag`:
+    /// the step it runs for).
     fn insert(
         &self,
         db: &Connection,
         actor: &Actor,
         action: &NewAction<'_>,
         state: ActionState,
+        tag: Option<&StepTag>,
     ) -> Result<i64> {
         let data = action
             .data
@@ -555,7 +589,6 @@ impl Journal {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| self.err(e))?;
-        let tag = STEP.try_with(StepTag::clone).ok();
         let chosen = *self.chosen_incident.lock().expect("journal poisoned");
         db.execute(
             "INSERT INTO actions (kind, target, detail, data, operator, frontend, device, state, created_at, owner, incident_id, step)
@@ -574,9 +607,9 @@ impl Journal {
                 actor.device,
                 Utc::now().to_rfc3339(),
                 self.owner,
-                tag.as_ref().map(|t| t.incident_id),
+                tag.map(|t| t.incident_id),
                 chosen,
-                tag.as_ref().map(|t| t.key.as_str()),
+                tag.map(|t| t.key.as_str()),
                 state.as_str(),
             ],
         )
@@ -680,7 +713,13 @@ impl Journal {
     ) -> Result<(i64, Vec<i64>)> {
         let mut db = self.db.lock().expect("journal poisoned");
         let tx = db.transaction().map_err(|e| self.err(e))?;
-        let parent = self.insert(&tx, actor, parent, ActionState::Running)?;
+        let parent = self.insert(
+            &tx,
+            actor,
+            parent,
+            ActionState::Running,
+            current_step().as_ref(),
+        )?;
         let mut ids = Vec::with_capacity(parts.len());
         {
             let mut insert = tx
@@ -730,27 +769,52 @@ impl Journal {
     ) -> Result<()> {
         let mut db = self.db.lock().expect("journal poisoned");
         let tx = db.transaction().map_err(|e| self.err(e))?;
-        {
-            let mut update = tx
-                .prepare(
-                    "UPDATE actions SET state = ?1, result = ?2, error_code = ?3, finished_at = ?4, duration_ms = ?5 WHERE id = ?6",
-                )
-                .map_err(|e| self.err(e))?;
-            for end in ends {
-                update
-                    .execute(params![
-                        end.state.as_str(),
-                        end.result,
-                        end.error_code,
-                        end.finished_at.to_rfc3339(),
-                        end.duration_ms as i64,
-                        end.id
-                    ])
-                    .map_err(|e| self.err(e))?;
-            }
-        }
+        self.end_all(&tx, ends)?;
         self.end(&tx, parent, state, result, error_code)?;
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Ends the actions of `ends`, then records each of `begins` as `running` (attached to its
+    /// step's incident as [`Journal::begin`] says), in one transaction: one write to disk for
+    /// work running side by side. The caller sends nothing for a begin before this returns; a
+    /// failed write records nothing, and nothing of `begins` may run. The begins' ids, in order.
+    pub(crate) fn write_together(
+        &self,
+        ends: &[PartEnd],
+        begins: &[(&Actor, NewAction<'_>, Option<StepTag>)],
+    ) -> Result<Vec<i64>> {
+        let mut db = self.db.lock().expect("journal poisoned");
+        let tx = db.transaction().map_err(|e| self.err(e))?;
+        self.end_all(&tx, ends)?;
+        let ids = begins
+            .iter()
+            .map(|(actor, action, tag)| {
+                self.insert(&tx, actor, action, ActionState::Running, tag.as_ref())
+            })
+            .collect::<Result<Vec<i64>>>()?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    fn end_all(&self, db: &Connection, ends: &[PartEnd]) -> Result<()> {
+        let mut update = db
+            .prepare_cached(
+                "UPDATE actions SET state = ?1, result = ?2, error_code = ?3, finished_at = ?4, duration_ms = ?5 WHERE id = ?6",
+            )
+            .map_err(|e| self.err(e))?;
+        for end in ends {
+            update
+                .execute(params![
+                    end.state.as_str(),
+                    end.result,
+                    end.error_code,
+                    end.finished_at.to_rfc3339(),
+                    end.duration_ms as i64,
+                    end.id
+                ])
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
     }
 
     /// The parts of action `parent`, in the order they were begun.
@@ -849,7 +913,7 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRecord> {
 mod tests {
     use super::*;
 
-    fn actor() -> Actor {
+    pub(super) fn actor() -> Actor {
         Actor {
             operator: "alice".into(),
             frontend: "cli".into(),
@@ -956,6 +1020,54 @@ mod tests {
             after.get(running).unwrap().unwrap().state,
             ActionState::Unknown,
             "the fan-out itself may have acted"
+        );
+    }
+
+    #[test]
+    fn actions_written_together_are_running_before_anything_is_sent_and_a_crash_leaves_them_unknown()
+     {
+        let (_dir, path) = scratch();
+        let j = Journal::open(&path).unwrap();
+        let alice = actor();
+        let tag = StepTag {
+            incident_id: 1,
+            key: "protect/p/0/flag a OFF".into(),
+        };
+        let begins = [
+            (
+                &alice,
+                NewAction::new(ActionKind::FlagOff, "a@prod", ""),
+                Some(tag),
+            ),
+            (
+                &alice,
+                NewAction::new(ActionKind::FlagOff, "b@prod", ""),
+                None,
+            ),
+        ];
+        let ids = j.write_together(&[], &begins).unwrap();
+        assert_eq!(ids.len(), 2);
+        let a = j.get(ids[0]).unwrap().unwrap();
+        assert_eq!(a.state, ActionState::Running);
+        assert_eq!(a.step.as_deref(), Some("protect/p/0/flag a OFF"));
+        let end = PartEnd {
+            id: ids[0],
+            state: ActionState::Succeeded,
+            result: "on -> off".into(),
+            error_code: None,
+            finished_at: Utc::now(),
+            duration_ms: 40,
+        };
+        assert!(j.write_together(&[end], &[]).unwrap().is_empty());
+        drop(j); // the process dies before b's end is written
+        let after = Journal::open(&path).unwrap();
+        let a = after.get(ids[0]).unwrap().unwrap();
+        assert_eq!((a.state, a.duration_ms), (ActionState::Succeeded, Some(40)));
+        let b = after.get(ids[1]).unwrap().unwrap();
+        assert_eq!(
+            b.state,
+            ActionState::Unknown,
+            "it may have been sent: check it"
         );
     }
 

@@ -15,6 +15,10 @@
 #   bench protect peer: 10 raw POSTs at once / slowest alone, median 4.80
 # Unleash runs in one Node process that handles one request at a time: when that line is far
 # above 1.3, so is paaf's ratio, whatever paaf does.
+# A second figure per build divides the parallel wall by the slowest step of that same
+# parallel run (the steps' own durations, from the report): near 1 when the wall is the steps'
+# own time, however slow the peer made them; above it by what paaf adds around the steps:
+#   bench protect parallel (after): 10 steps, median wall/slowest step of the parallel run itself 1.04
 # Exit status 0 when measured (a missed goal is a result, not a failure); non-zero, with the
 # run's output, when it failed. Debian/Ubuntu, root (the peers' setup). Builds the test
 # profile, as the tests do.

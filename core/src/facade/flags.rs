@@ -293,12 +293,16 @@ pub(super) mod tests {
     use std::sync::{Arc, Mutex};
     use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-    /// One Unleash flag in one environment, answering the admin API's read and on/off calls
+    /// Unleash flags in one environment, answering the admin API's read and on/off calls
     /// (https://docs.getunleash.io/reference/api/unleash) for whatever names it is asked
-    /// about, and remembering the names each switch was sent for.
+    /// about (each flag starting in the same state), and remembering the names each switch
+    /// was sent for.
     #[derive(Clone)]
     pub(crate) struct FakeUnleash {
-        enabled: Arc<Mutex<bool>>,
+        /// Every flag's state until it is switched.
+        initial: bool,
+        /// The flags switched, by key.
+        enabled: Arc<Mutex<std::collections::HashMap<String, bool>>>,
         switched: Arc<Mutex<Vec<Vec<String>>>>,
         /// Switches are answered 200 but change nothing (a server that lies).
         ignores_switches: Arc<Mutex<bool>>,
@@ -319,15 +323,18 @@ pub(super) mod tests {
                 .collect();
             // api/admin/projects/{p}/features/{f}[/environments/{env}/on|off]
             match (request.method.as_str(), segments.as_slice()) {
-                ("GET", [_, _, _, _, _, _]) => {
-                    let enabled = *self.enabled.lock().unwrap();
+                ("GET", [_, _, _, _, _, flag]) => {
+                    let enabled = self.state_of(flag);
                     ResponseTemplate::new(200).set_body_json(serde_json::json!({
                         "environments": [{"name": ENV, "enabled": enabled}]
                     }))
                 }
                 ("POST", [_, _, _, project, _, flag, _, env, switch]) => {
                     if !*self.ignores_switches.lock().unwrap() {
-                        *self.enabled.lock().unwrap() = switch == "on";
+                        self.enabled
+                            .lock()
+                            .unwrap()
+                            .insert(flag.clone(), switch == "on");
                     }
                     self.switched.lock().unwrap().push(vec![
                         project.clone(),
@@ -349,7 +356,8 @@ pub(super) mod tests {
     impl FakeUnleash {
         pub(crate) async fn start(enabled: bool) -> (FakeUnleash, MockServer) {
             let fake = FakeUnleash {
-                enabled: Arc::new(Mutex::new(enabled)),
+                initial: enabled,
+                enabled: Arc::default(),
                 switched: Arc::default(),
                 ignores_switches: Arc::default(),
             };
@@ -361,8 +369,18 @@ pub(super) mod tests {
             (fake, server)
         }
 
+        /// [`FLAG`]'s state.
         pub(crate) fn enabled(&self) -> bool {
-            *self.enabled.lock().unwrap()
+            self.state_of(FLAG)
+        }
+
+        fn state_of(&self, flag: &str) -> bool {
+            *self
+                .enabled
+                .lock()
+                .unwrap()
+                .get(flag)
+                .unwrap_or(&self.initial)
         }
 
         pub(crate) fn switched(&self) -> Vec<Vec<String>> {

@@ -873,11 +873,29 @@ impl Paaf {
                 }
                 continue;
             }
-            let results =
-                futures::future::join_all(group.iter().map(|step| {
-                    self.run_step(incident, step, forward(step.planned.index), &cancel)
-                }))
-                .await;
+            // Parallel steps journal together: one write to disk for all their starts, not
+            // one each while the others wait.
+            let journal_group = group
+                .iter()
+                .all(|s| s.planned.parallel)
+                .then(|| journal::CommitGroup::new(self.journal.clone(), group.len()));
+            let results = futures::future::join_all(group.iter().enumerate().map(|(i, step)| {
+                let run = self.run_step(incident, step, forward(step.planned.index), &cancel);
+                let journal_group = journal_group.clone();
+                async move {
+                    match journal_group {
+                        Some(g) => journal::as_member(g, i, run).await,
+                        None => run.await,
+                    }
+                }
+            }))
+            .await;
+            // The group's last step to end wrote the group's ends: its actions read as ended.
+            if let Some(g) = journal_group {
+                for id in g.ended_actions() {
+                    self.annotate_incident_action(id);
+                }
+            }
             for (step, outcome) in group.iter().zip(results) {
                 if outcome.status.is_failure() && !step.planned.continue_on_failure {
                     stopped = true;
@@ -979,7 +997,11 @@ impl Paaf {
             .step_action(incident.id, &planned.key)
             .ok()
             .flatten()
-            .filter(|a| prior.as_ref().is_none_or(|p| a.id > p.id));
+            .filter(|a| prior.as_ref().is_none_or(|p| a.id > p.id))
+            .map(|a| match journal::member() {
+                Some(member) => member.group().as_ended(a),
+                None => a,
+            });
         let mut status = match (&result, taken.as_ref().map(|a| a.state)) {
             (_, Some(ActionState::Succeeded)) => StepStatus::Succeeded,
             (_, Some(ActionState::Unverified)) => StepStatus::Unverified,
@@ -1437,43 +1459,155 @@ mod tests {
     use crate::IncidentInput;
     use crate::facade::flags::tests::{ENV, FLAG, FakeUnleash, PROJECT, paaf_with_unleash};
 
+    /// A paaf on a fake Unleash (every flag ON) with `playbooks`, an incident open on
+    /// playbook `p`, and its protect plan.
+    struct Setup {
+        unleash: FakeUnleash,
+        server: wiremock::MockServer,
+        paaf: Paaf,
+        plan: RunPlan,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Setup {
+        async fn new(playbooks: &str) -> Setup {
+            let (unleash, server) = FakeUnleash::start(true).await;
+            let dir = tempfile::tempdir().unwrap();
+            let paaf = paaf_with_unleash(dir.path(), &server.uri(), playbooks);
+            paaf.open_incident(&IncidentInput {
+                title: "Checkout errors".into(),
+                playbook: Some("p".into()),
+                ..IncidentInput::default()
+            })
+            .await
+            .unwrap();
+            let plan = paaf.protect_plan(None, None).await.unwrap();
+            Setup {
+                unleash,
+                server,
+                paaf,
+                plan,
+                _dir: dir,
+            }
+        }
+
+        /// Runs the plan, confirmed.
+        async fn protect(&self) -> RunReport {
+            self.paaf
+                .protect(
+                    &self.plan,
+                    &Confirmation::Yes,
+                    Arc::new(|_: StepEvent| {}),
+                    CancellationToken::new(),
+                )
+                .await
+                .unwrap()
+        }
+    }
+
     /// Protect of one flag step (the flag ON, turned OFF) on a fake Unleash that `lies` (answers
     /// the switch 200 and changes nothing) or not: the step's outcome, and the methods of the
     /// requests the run sent.
     async fn protect_one_flag(lies: bool) -> (StepOutcome, Vec<String>) {
-        let (unleash, server) = FakeUnleash::start(true).await;
-        if lies {
-            unleash.ignore_switches();
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let playbook = format!(
+        let setup = Setup::new(&format!(
             "\n[[playbooks]]\nname = \"p\"\n[[playbooks.protect]]\nflag = {FLAG:?}\nenv = {ENV:?}\nproject = {PROJECT:?}\n"
-        );
-        let paaf = paaf_with_unleash(dir.path(), &server.uri(), &playbook);
-        paaf.open_incident(&IncidentInput {
-            title: "Checkout errors".into(),
-            playbook: Some("p".into()),
-            ..IncidentInput::default()
-        })
-        .await
-        .unwrap();
-        let plan = paaf.protect_plan(None, None).await.unwrap();
-        let planned = server.received_requests().await.unwrap().len();
-        let report = paaf
-            .protect(
-                &plan,
-                &Confirmation::Yes,
-                Arc::new(|_: StepEvent| {}),
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap();
-        let sent = server.received_requests().await.unwrap()[planned..]
+        ))
+        .await;
+        if lies {
+            setup.unleash.ignore_switches();
+        }
+        let planned = setup.server.received_requests().await.unwrap().len();
+        let report = setup.protect().await;
+        let sent = setup.server.received_requests().await.unwrap()[planned..]
             .iter()
             .map(|r| r.method.to_string())
             .collect();
-        assert_eq!(unleash.switched().len(), 1);
+        assert_eq!(setup.unleash.switched().len(), 1);
         (report.steps[0].clone(), sent)
+    }
+
+    /// A playbook `p` of `steps` flag steps (flags `f0`, `f1`, ... turned OFF), run together.
+    fn parallel_flag_playbook(steps: usize) -> String {
+        let protect: String = (0..steps)
+            .map(|i| {
+                format!(
+                    "\n[[playbooks.protect]]\nflag = \"f{i}\"\nenv = {ENV:?}\nproject = {PROJECT:?}\n"
+                )
+            })
+            .collect();
+        format!("\n[[playbooks]]\nname = \"p\"\nparallel = true\n{protect}")
+    }
+
+    /// Protect of `steps` parallel flag steps: the run's report and the transactions the
+    /// journal committed while it ran.
+    async fn protect_in_parallel(steps: usize) -> (Setup, RunReport, usize) {
+        let setup = Setup::new(&parallel_flag_playbook(steps)).await;
+        let commits = setup.paaf.journal.count_commits();
+        let report = setup.protect().await;
+        let commits = commits.load(std::sync::atomic::Ordering::SeqCst);
+        (setup, report, commits)
+    }
+
+    /// Parallel steps start and end together in the journal: ten steps commit no more
+    /// transactions (each one a write to disk, and all steps wait for it) than one step does.
+    #[tokio::test]
+    async fn parallel_steps_share_their_journal_commits() {
+        let (_, one, one_step) = protect_in_parallel(1).await;
+        let (setup, ten, ten_steps) = protect_in_parallel(10).await;
+        assert_eq!(one.count(StepStatus::Succeeded), 1, "{one:?}");
+        assert_eq!(ten.count(StepStatus::Succeeded), 10, "{ten:?}");
+        println!("journal commits of a protect: 1 step {one_step}, 10 parallel steps {ten_steps}");
+        assert_eq!(
+            ten_steps, one_step,
+            "10 parallel steps commit as often as 1"
+        );
+        let rows = setup
+            .paaf
+            .journal
+            .incident_actions(ten.incident_id)
+            .unwrap();
+        let flags: Vec<&ActionRecord> = rows
+            .iter()
+            .filter(|r| r.kind == ActionKind::FlagOff)
+            .collect();
+        assert_eq!(flags.len(), 10);
+        for (step, row) in ten.steps.iter().zip(&flags) {
+            assert_eq!(step.action_id, Some(row.id));
+            assert_eq!(row.state, ActionState::Succeeded, "{row:?}");
+            assert_eq!(row.step.as_deref(), Some(step.key.as_str()));
+            assert_eq!(row.result.as_deref(), Some("on -> off"));
+            assert!(row.duration_ms.is_some() && row.finished_at.is_some());
+            assert!(matches!(
+                row.data,
+                Some(ActionData::FlagChange {
+                    was_enabled: true,
+                    ..
+                })
+            ));
+        }
+    }
+
+    /// Parallel steps whose start the journal cannot record (a full disk, an I/O error) send
+    /// nothing: a crash would otherwise leave changes the journal never knew of.
+    #[tokio::test]
+    async fn parallel_steps_send_nothing_when_the_journal_cannot_record_that_they_start() {
+        let setup = Setup::new(&parallel_flag_playbook(3)).await;
+        rusqlite::Connection::open(&setup.paaf.config().journal)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse_running_row BEFORE INSERT ON actions
+                 WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;
+                 CREATE TRIGGER refuse_running BEFORE UPDATE OF state ON actions
+                 WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+            )
+            .unwrap();
+        let report = setup.protect().await;
+        assert_eq!(report.count(StepStatus::Failed), 3, "{report:?}");
+        for step in &report.steps {
+            assert!(step.message.contains("nothing was sent"), "{step:?}");
+        }
+        let switched = setup.unleash.switched();
+        assert!(switched.is_empty(), "{switched:?}");
     }
 
     /// A flag step reads its flag once before the switch (compared with the confirmation;
