@@ -66,23 +66,6 @@ Files in DIR (written by start):
 EOF
 }
 
-# The newest PostgreSQL server binaries Debian installed ("" if none).
-pg_bindir() {
-    local d v best='' best_v=-1
-    for d in /usr/lib/postgresql/*/bin; do
-        [[ -x $d/pg_ctl && -x $d/initdb ]] || continue
-        v=${d#/usr/lib/postgresql/}
-        v=${v%%/*}
-        v=${v%%.*}
-        [[ $v =~ ^[0-9]+$ ]] || continue
-        if ((10#$v > best_v)); then
-            best=$d
-            best_v=$((10#$v))
-        fi
-    done
-    printf '%s' "$best"
-}
-
 node_major() {
     local v
     v=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || return 1
@@ -112,17 +95,6 @@ unleash_pid() {
     [[ -f $dir/unleash.pid ]] || return 1
     read -r pid <"$dir/unleash.pid" 2>/dev/null || return 1
     is_unleash_of "$pid" "$dir" || return 1
-    printf '%s' "$pid"
-}
-
-# The postmaster's pid of the cluster in DIR/pg/data, if it runs.
-postmaster_pid() {
-    local dir=$1 pid='' args
-    [[ -f $dir/pg/data/postmaster.pid ]] || return 1
-    read -r pid <"$dir/pg/data/postmaster.pid" 2>/dev/null || return 1
-    pid_alive "$pid" || return 1
-    mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
-    [[ ${args[0]##*/} == postgres* && " ${args[*]} " == *" $dir/pg/data "* ]] || return 1
     printf '%s' "$pid"
 }
 
@@ -332,22 +304,13 @@ cmd_start() {
 # ---------------------------------------------------------------------- stop
 
 stop_all() {
-    local dir=$1 pid bin
+    local dir=$1 pid
     if pid=$(unleash_pid "$dir"); then
         kill -TERM "$pid" 2>/dev/null
         reap "$pid"
     fi
     rm -f -- "$dir/unleash.pid"
-    if pid=$(postmaster_pid "$dir"); then
-        bin=$(pg_bindir)
-        if [[ -n $bin ]]; then
-            as_pg "$bin/pg_ctl" -D "$dir/pg/data" -m fast -w -t "$STOP_TIMEOUT" stop \
-                >/dev/null 2>&1 {DIR_LOCK_FD}>&-
-        fi
-        # SIGQUIT is PostgreSQL's immediate shutdown.
-        pid_alive "$pid" && kill -QUIT "$pid" 2>/dev/null
-        reap "$pid"
-    fi
+    stop_postgres "$dir"
 }
 
 cmd_stop() {

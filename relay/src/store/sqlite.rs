@@ -3,9 +3,12 @@
 //! written with its delivery rows in one transaction before anything is pushed, so a restart
 //! loses none that was not delivered.
 
-use paaf_core::intent::relay_client::{Claim, ClaimResult, IntentNotice, PushEndpoint};
+use super::{
+    ClaimAnswer, ClaimRow, Device, DuePush, EndpointState, NewIntent, PushKind, Stored, now,
+    token_hash,
+};
+use paaf_core::intent::relay_client::{ClaimResult, IntentNotice, PushEndpoint};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -61,83 +64,21 @@ const SCHEMA: &str = "
         summary TEXT
     );";
 
-/// A device, as its token identifies it.
-#[derive(Debug, Clone)]
-pub struct Device {
-    pub id: String,
-    pub name: String,
-}
-
-/// An intent about to be stored.
-pub struct NewIntent {
-    pub notice: IntentNotice,
-    /// Same alert, playbook and step: not issued again while one is live.
-    pub dedup_key: String,
-    /// The alert it answers: withdrawn when it resolves.
-    pub alert_key: String,
-}
-
-/// What a push is for: a new intent, or withdrawing one already pushed (its alert resolved).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushKind {
-    Notify,
-    Withdraw,
-}
-
-/// A push due now: to which device's endpoint, about which intent.
-#[derive(Debug, Clone)]
-pub struct DuePush {
-    pub seq: i64,
-    pub device_id: String,
-    pub endpoint: PushEndpoint,
-    pub notice: IntentNotice,
-    pub kind: PushKind,
-    /// Tries already made.
-    pub attempts: i64,
-}
-
-/// A device's push endpoint as the relay sees it: how its deliveries go.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct EndpointState {
-    pub device_id: String,
-    pub device: String,
-    pub kind: String,
-    /// Failures in a row (reset by a success).
-    pub failures: i64,
-    pub last_error: Option<String>,
-    /// When it was dropped as dead; nothing more is pushed to it.
-    pub dropped_at: Option<String>,
-}
-
-/// How a claim went.
-pub enum ClaimAnswer {
-    Answered(Claim),
-    NoSuchIntent,
-}
-
-pub struct Store {
+/// The SQLite store: one connection, its calls made from tokio's blocking pool.
+pub struct Sqlite {
     db: Mutex<Connection>,
 }
 
 pub type Result<T> = std::result::Result<T, rusqlite::Error>;
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339()
-}
-
-/// What is stored of a device token: its SHA-256, never the token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-impl Store {
-    pub fn open(path: &Path) -> Result<Store> {
+impl Sqlite {
+    pub fn open(path: &Path) -> Result<Sqlite> {
         let db = Connection::open(path)?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
         db.execute_batch(SCHEMA)?;
-        Ok(Store { db: Mutex::new(db) })
+        Ok(Sqlite { db: Mutex::new(db) })
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -218,7 +159,7 @@ impl Store {
 
     /// Stores `new` with a delivery row per paired device; `None` when a live intent for the
     /// same alert and step exists (a repeated notification of a firing alert).
-    pub fn add_intent(&self, new: &NewIntent, now_ms: i64) -> Result<Option<i64>> {
+    fn add_intent(&self, new: &NewIntent, now_ms: i64) -> Result<Option<i64>> {
         let mut db = self.db();
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let live: bool = tx.query_row(
@@ -254,9 +195,27 @@ impl Store {
         Ok(Some(seq))
     }
 
+    /// Stores what one webhook asks for: withdraws the intents of the alerts `resolved`, adds
+    /// `intents`.
+    pub fn record_webhook(
+        &self,
+        resolved: &[String],
+        intents: &[NewIntent],
+        now_ms: i64,
+    ) -> Result<Stored> {
+        let mut stored = Stored::default();
+        for alert in resolved {
+            stored.withdrawn += self.withdraw(alert)?;
+        }
+        for new in intents {
+            stored.added.extend(self.add_intent(new, now_ms)?);
+        }
+        Ok(stored)
+    }
+
     /// Withdraws the live intents of the alert `alert_key` (it resolved); how many.
     /// A notification already pushed gets a withdrawal push; one not pushed yet is not sent.
-    pub fn withdraw(&self, alert_key: &str) -> Result<usize> {
+    fn withdraw(&self, alert_key: &str) -> Result<usize> {
         let mut db = self.db();
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let live = "SELECT seq FROM intents WHERE alert_key = ?1 AND withdrawn = 0";
@@ -493,28 +452,21 @@ impl Store {
             "INSERT OR IGNORE INTO claims (intent_id, device_id, device, claimed_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, device.id, device.name, now()],
         )?;
-        let (device_id, name, claimed_at, state, summary): (
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-        ) = tx.query_row(
+        let claim = tx.query_row(
             "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = ?1",
             params![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok(ClaimRow {
+                    device_id: r.get(0)?,
+                    device: r.get(1)?,
+                    claimed_at: r.get(2)?,
+                    state: r.get(3)?,
+                    summary: r.get(4)?,
+                })
+            },
         )?;
         tx.commit()?;
-        let result = match (state, summary) {
-            (Some(state), Some(summary)) => Some(ClaimResult { state, summary }),
-            _ => None,
-        };
-        Ok(ClaimAnswer::Answered(Claim {
-            first: device_id == device.id && result.is_none(),
-            device: name,
-            claimed_at,
-            result,
-        }))
+        Ok(claim.answer_to(device))
     }
 
     /// Records how the claimed intent `id` ended; false when `device` is not its claimer.
