@@ -2171,7 +2171,22 @@ async fn bench_relay_webhook_to_sse() {
     let team = "[[hosts]]\nname = \"web-2\"\naddress = \"127.0.0.1\"\nuser = \"nobody\"\nauth = { type = \"agent\" }\n\n[[playbooks]]\nname = \"bench\"\nmatch = { alertname = \"Bench\" }\n\n[[playbooks.protect]]\nreboot = \"web-2\"\n";
     let world = World::new();
     world.write_config(team);
-    let relay = start_relay(world.dir.path(), &world.config_path(), 10_000_000);
+    // PAAF_BENCH_STORAGE=postgres: the relay on a real PostgreSQL (tests/peers/postgres.sh).
+    let pg = (std::env::var("PAAF_BENCH_STORAGE").as_deref() == Ok("postgres"))
+        .then(PostgresServer::start);
+    let (storage, label) = match &pg {
+        Some(pg) => (pg_storage(pg, 120), " postgres"),
+        None => (r#"database = "relay.sqlite""#.to_string(), ""),
+    };
+    let password = pg.as_ref().map_or(String::new(), |pg| pg.password.clone());
+    let relay = start_relay_on(
+        world.dir.path(),
+        &world.config_path(),
+        10_000_000,
+        &storage,
+        "",
+        &[("T_PG", password.as_str())],
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_mb(relay.pid().unwrap());
     let phone = Arc::new(device(&world.dir.path().join("phone"), team, "phone", None));
@@ -2239,17 +2254,17 @@ async fn bench_relay_webhook_to_sse() {
     let busy_rss = rss_mb(relay.pid().unwrap());
 
     println!(
-        "bench relay webhook→SSE p50: {:.2} ms ({alerts} alerts one at a time)",
+        "bench relay{label} webhook→SSE p50: {:.2} ms ({alerts} alerts one at a time)",
         at(0.5)
     );
     println!(
-        "bench relay webhook→SSE p99: {:.2} ms (goal < 50 ms)",
+        "bench relay{label} webhook→SSE p99: {:.2} ms (goal < 50 ms)",
         at(0.99)
     );
     println!(
-        "bench relay throughput: {:.0} alerts/s ({burst} alerts, 32 at a time, until the last intent is on the stream) (goal >= 2000 alerts/s)",
+        "bench relay{label} throughput: {:.0} alerts/s ({burst} alerts, 32 at a time, until the last intent is on the stream) (goal >= 2000 alerts/s)",
         burst as f64 / elapsed
     );
-    println!("bench relay idle RSS: {idle_rss:.1} MB (goal < 30 MB)");
-    println!("bench relay RSS after the burst: {busy_rss:.1} MB");
+    println!("bench relay{label} idle RSS: {idle_rss:.1} MB (goal < 30 MB)");
+    println!("bench relay{label} RSS after the burst: {busy_rss:.1} MB");
 }

@@ -266,13 +266,24 @@ impl Store {
         /// Devices paired and not revoked.
         paired_devices() -> i64
     );
-    both!(
-        /// Stores what one webhook asks for: withdraws the live intents of the alerts
-        /// `resolved` (a notification already pushed gets a withdrawal push), adds `intents`
-        /// with a delivery row per paired device (none when a live intent for the same alert
-        /// and step exists: a repeated notification of a firing alert).
-        record_webhook(resolved: &[String] => resolved.to_vec(), intents: &[NewIntent] => intents.to_vec(), now_ms: i64) -> Stored
-    );
+    /// Stores what one webhook asks for: withdraws the live intents of the alerts `resolved`
+    /// (a notification already pushed gets a withdrawal push), adds `intents` with a delivery
+    /// row per paired device (none when a live intent for the same alert and step exists: a
+    /// repeated notification of a firing alert). Answered once durable.
+    pub async fn record_webhook(
+        &self,
+        resolved: &[String],
+        intents: &[NewIntent],
+        now_ms: i64,
+    ) -> Result<Stored> {
+        match self {
+            Store::Sqlite(s) => {
+                s.record_webhook(resolved.to_vec(), intents.to_vec(), now_ms)
+                    .await
+            }
+            Store::Postgres(p) => p.record_webhook(resolved, intents, now_ms).await,
+        }
+    }
     both!(
         /// The pushes due at `now_ms` to endpoints still alive, oldest first, at most `limit`;
         /// with PostgreSQL, taken by this instance (no other sends them) for a lease.

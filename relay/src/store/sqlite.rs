@@ -2,6 +2,11 @@
 //! only), signed intents, one delivery row per intent and device, and the claims. An intent is
 //! written with its delivery rows in one transaction before anything is pushed, so a restart
 //! loses none that was not delivered.
+//!
+//! Webhooks are written by one writer thread with group commit: the webhooks waiting when it
+//! starts a transaction all go into that one (each in its own savepoint, so one that fails
+//! fails alone), and each is answered once the transaction is durable. Under a burst one
+//! fsync serves many webhooks instead of one each.
 
 use super::{
     ClaimAnswer, ClaimRow, Device, DuePush, EndpointState, NewIntent, PushKind, Stored, now,
@@ -10,7 +15,19 @@ use super::{
 use paaf_core::intent::relay_client::{ClaimResult, IntentNotice, PushEndpoint};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+/// The most webhooks one group commit takes.
+const GROUP_MAX: usize = 512;
+
+/// A webhook waiting for the writer: what to store, and where to say how it went.
+struct Pending {
+    resolved: Vec<String>,
+    intents: Vec<NewIntent>,
+    now_ms: i64,
+    answer: oneshot::Sender<Result<Stored>>,
+}
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS devices (
@@ -66,19 +83,39 @@ const SCHEMA: &str = "
 
 /// The SQLite store: one connection, its calls made from tokio's blocking pool.
 pub struct Sqlite {
-    db: Mutex<Connection>,
+    db: Arc<Mutex<Connection>>,
+    /// The writer thread's queue of webhooks.
+    writer: mpsc::UnboundedSender<Pending>,
 }
 
 pub type Result<T> = std::result::Result<T, rusqlite::Error>;
 
 impl Sqlite {
-    pub fn open(path: &Path) -> Result<Sqlite> {
+    pub fn open(path: &Path) -> std::result::Result<Sqlite, String> {
+        Self::open_db(path)
+            .map_err(|e| e.to_string())
+            .and_then(Sqlite::with_writer)
+    }
+
+    fn open_db(path: &Path) -> Result<Connection> {
         let db = Connection::open(path)?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
         db.execute_batch(SCHEMA)?;
-        Ok(Sqlite { db: Mutex::new(db) })
+        Ok(db)
+    }
+
+    /// The store over `db`, with its writer thread.
+    fn with_writer(db: Connection) -> std::result::Result<Sqlite, String> {
+        let db = Arc::new(Mutex::new(db));
+        let (writer, queue) = mpsc::unbounded_channel();
+        let shared = db.clone();
+        std::thread::Builder::new()
+            .name("paaf-relay-writer".into())
+            .spawn(move || write_webhooks(&shared, queue))
+            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+        Ok(Sqlite { db, writer })
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -159,82 +196,24 @@ impl Sqlite {
 
     /// Stores `new` with a delivery row per paired device; `None` when a live intent for the
     /// same alert and step exists (a repeated notification of a firing alert).
-    fn add_intent(&self, new: &NewIntent, now_ms: i64) -> Result<Option<i64>> {
-        let mut db = self.db();
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let live: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM intents WHERE dedup_key = ?1 AND expires_at_ms > ?2 AND withdrawn = 0)",
-            params![new.dedup_key, now_ms],
-            |r| r.get(0),
-        )?;
-        if live {
-            return Ok(None);
-        }
-        tx.execute(
-            "INSERT INTO intents (id, dedup_key, alert_key, notice, expires_at_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                new.notice.id,
-                new.dedup_key,
-                new.alert_key,
-                serde_json::to_string(&new.notice).expect("a notice serializes"),
-                new.notice.expires_at_ms,
-                now()
-            ],
-        )?;
-        let seq = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO deliveries (seq, device_id, state) SELECT ?1, id, 'pending' FROM devices WHERE revoked_at IS NULL",
-            params![seq],
-        )?;
-        tx.execute(
-            "INSERT INTO pushes (seq, device_id, state) SELECT ?1, e.device_id, 'notify' FROM push_endpoints e
-             JOIN devices d ON d.id = e.device_id WHERE d.revoked_at IS NULL AND e.dropped_at IS NULL",
-            params![seq],
-        )?;
-        tx.commit()?;
-        Ok(Some(seq))
-    }
-
     /// Stores what one webhook asks for: withdraws the intents of the alerts `resolved`, adds
-    /// `intents`.
-    pub fn record_webhook(
+    /// `intents`; answered once it is durable (group commit, by the writer thread).
+    pub async fn record_webhook(
         &self,
-        resolved: &[String],
-        intents: &[NewIntent],
+        resolved: Vec<String>,
+        intents: Vec<NewIntent>,
         now_ms: i64,
-    ) -> Result<Stored> {
-        let mut stored = Stored::default();
-        for alert in resolved {
-            stored.withdrawn += self.withdraw(alert)?;
-        }
-        for new in intents {
-            stored.added.extend(self.add_intent(new, now_ms)?);
-        }
-        Ok(stored)
-    }
-
-    /// Withdraws the live intents of the alert `alert_key` (it resolved); how many.
-    /// A notification already pushed gets a withdrawal push; one not pushed yet is not sent.
-    fn withdraw(&self, alert_key: &str) -> Result<usize> {
-        let mut db = self.db();
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let live = "SELECT seq FROM intents WHERE alert_key = ?1 AND withdrawn = 0";
-        tx.execute(
-            &format!("DELETE FROM pushes WHERE state = 'notify' AND seq IN ({live})"),
-            params![alert_key],
-        )?;
-        tx.execute(
-            &format!(
-                "UPDATE pushes SET state = 'withdraw', attempts = 0, next_at_ms = 0 WHERE state = 'sent' AND seq IN ({live})"
-            ),
-            params![alert_key],
-        )?;
-        let n = tx.execute(
-            "UPDATE intents SET withdrawn = 1 WHERE alert_key = ?1 AND withdrawn = 0",
-            params![alert_key],
-        )?;
-        tx.commit()?;
-        Ok(n)
+    ) -> super::Result<Stored> {
+        let (answer, answered) = oneshot::channel();
+        let pending = Pending {
+            resolved,
+            intents,
+            now_ms,
+            answer,
+        };
+        let stopped = || super::StoreError::Stopped("the SQLite writer thread ended".into());
+        self.writer.send(pending).map_err(|_| stopped())?;
+        Ok(answered.await.map_err(|_| stopped())??)
     }
 
     /// The pushes due at `now_ms` to endpoints still alive, oldest first, at most `limit`.
@@ -477,4 +456,130 @@ impl Sqlite {
         )?;
         Ok(changed == 1)
     }
+}
+
+/// The writer thread: takes the webhooks waiting, writes them in one transaction, answers
+/// each once it committed; until the store is dropped.
+fn write_webhooks(db: &Mutex<Connection>, mut queue: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP_MAX {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut conn = db.lock().expect("store poisoned");
+        let answers = write_group(&mut conn, &group);
+        drop(conn);
+        for (pending, answer) in group.into_iter().zip(answers) {
+            // A webhook whose client went away needs no answer.
+            let _ = pending.answer.send(answer);
+        }
+    }
+}
+
+/// Writes `group` in one transaction, each webhook in its own savepoint; how each went.
+fn write_group(db: &mut Connection, group: &[Pending]) -> Vec<Result<Stored>> {
+    let tx = match db.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return group.iter().map(|_| Err(copy_error(&e))).collect(),
+    };
+    let mut answers: Vec<Result<Stored>> = group
+        .iter()
+        .map(|p| {
+            tx.execute_batch("SAVEPOINT webhook")?;
+            match store_webhook(&tx, p) {
+                Ok(stored) => {
+                    tx.execute_batch("RELEASE webhook")?;
+                    Ok(stored)
+                }
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO webhook; RELEASE webhook")?;
+                    Err(e)
+                }
+            }
+        })
+        .collect();
+    if let Err(e) = tx.commit() {
+        answers = group.iter().map(|_| Err(copy_error(&e))).collect();
+    }
+    answers
+}
+
+/// The same error again, for each webhook of a group that one failure failed.
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::ToSqlConversionFailure(other.to_string().into()),
+    }
+}
+
+/// One webhook's withdrawals and intents, in the writer's transaction `tx`.
+fn store_webhook(tx: &Connection, pending: &Pending) -> Result<Stored> {
+    let mut stored = Stored::default();
+    for alert in &pending.resolved {
+        stored.withdrawn += withdraw(tx, alert)?;
+    }
+    for new in &pending.intents {
+        stored.added.extend(add_intent(tx, new, pending.now_ms)?);
+    }
+    Ok(stored)
+}
+
+/// Stores `new` with a delivery row per paired device; `None` when a live intent for the
+/// same alert and step exists (a repeated notification of a firing alert).
+fn add_intent(tx: &Connection, new: &NewIntent, now_ms: i64) -> Result<Option<i64>> {
+    let live: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM intents WHERE dedup_key = ?1 AND expires_at_ms > ?2 AND withdrawn = 0)",
+        params![new.dedup_key, now_ms],
+        |r| r.get(0),
+    )?;
+    if live {
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "INSERT INTO intents (id, dedup_key, alert_key, notice, expires_at_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        new.notice.id,
+        new.dedup_key,
+        new.alert_key,
+        serde_json::to_string(&new.notice).expect("a notice serializes"),
+        new.notice.expires_at_ms,
+        now()
+    ])?;
+    let seq = tx.last_insert_rowid();
+    tx.prepare_cached(
+        "INSERT INTO deliveries (seq, device_id, state) SELECT ?1, id, 'pending' FROM devices WHERE revoked_at IS NULL",
+    )?
+    .execute(params![seq])?;
+    tx.prepare_cached(
+        "INSERT INTO pushes (seq, device_id, state) SELECT ?1, e.device_id, 'notify' FROM push_endpoints e
+         JOIN devices d ON d.id = e.device_id WHERE d.revoked_at IS NULL AND e.dropped_at IS NULL",
+    )?
+    .execute(params![seq])?;
+    Ok(Some(seq))
+}
+
+/// Withdraws the live intents of the alert `alert_key` (it resolved); how many.
+/// A notification already pushed gets a withdrawal push; one not pushed yet is not sent.
+fn withdraw(tx: &Connection, alert_key: &str) -> Result<usize> {
+    let live = "SELECT seq FROM intents WHERE alert_key = ?1 AND withdrawn = 0";
+    tx.execute(
+        &format!("DELETE FROM pushes WHERE state = 'notify' AND seq IN ({live})"),
+        params![alert_key],
+    )?;
+    tx.execute(
+        &format!(
+            "UPDATE pushes SET state = 'withdraw', attempts = 0, next_at_ms = 0 WHERE state = 'sent' AND seq IN ({live})"
+        ),
+        params![alert_key],
+    )?;
+    tx.execute(
+        "UPDATE intents SET withdrawn = 1 WHERE alert_key = ?1 AND withdrawn = 0",
+        params![alert_key],
+    )
 }
