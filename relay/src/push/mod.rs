@@ -105,10 +105,7 @@ impl Pushers {
                 None => Err("this relay has no [delivery.ntfy] configured".into()),
             },
             PushEndpoint::Fcm { token } => match &self.fcm {
-                Some(_) if token.is_empty() || token.len() > 4096 => {
-                    Err("an FCM registration token is 1 to 4096 characters".into())
-                }
-                Some(_) => Ok(()),
+                Some(_) => fcm::check_token(token),
                 None => Err("this relay has no [delivery.fcm] configured".into()),
             },
             PushEndpoint::WebPush {
