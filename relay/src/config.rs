@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 pub struct RelayConfig {
     /// `host:port` to listen on.
     pub listen: String,
-    /// The SQLite database (intents, devices, deliveries, claims).
-    pub database: PathBuf,
+    /// The SQLite database (intents, devices, deliveries, claims); or `[storage]`.
+    pub database: Option<PathBuf>,
+    /// A PostgreSQL database instead, shared by several relay instances.
+    pub storage: Option<StorageConfig>,
     /// The Ed25519 key file (a 32-byte seed in hex), created 0600 when missing.
     pub signing_key: PathBuf,
     /// A paaf config file whose `[[playbooks]]` the alerts are matched against.
@@ -30,6 +32,42 @@ pub struct RelayConfig {
     /// Pushes to the devices' endpoints (besides their event streams).
     #[serde(default)]
     pub delivery: DeliveryConfig,
+}
+
+/// PostgreSQL storage: several relay instances (behind one load balancer) on one existing
+/// database. They share the pushes due (each taken by one instance, for a lease) and tell
+/// each other of new intents (LISTEN/NOTIFY), so a device's stream on any instance gets the
+/// intents of a webhook any instance received.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `postgres://USER@HOST:PORT/DATABASE` (or the key=value form). A password written in it
+    /// is never shown (Debug, log, errors); better, leave it out and name `password_env`.
+    pub postgres: PostgresUrl,
+    /// The environment variable holding the database user's password.
+    pub password_env: Option<String>,
+    /// Connections per instance.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// How long an instance holds a push it took before another instance may take it over
+    /// (the first one died mid-push): longer than a push can take (30 s).
+    #[serde(default = "default_push_lease_secs")]
+    pub push_lease_secs: u64,
+}
+
+/// A PostgreSQL connection string, which may hold a password: its Debug shows none.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct PostgresUrl(pub String);
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.parse::<tokio_postgres::Config>() {
+            // tokio-postgres' Debug shows `password: Some(_)`.
+            Ok(config) => write!(f, "{config:?}"),
+            Err(_) => f.write_str("PostgresUrl(<not a PostgreSQL connection string>)"),
+        }
+    }
 }
 
 /// How pushes are retried and which push services the relay posts to.
@@ -168,6 +206,12 @@ fn default_hmac_header() -> String {
 fn default_per_minute() -> u32 {
     600
 }
+fn default_pool_size() -> usize {
+    16
+}
+fn default_push_lease_secs() -> u64 {
+    120
+}
 fn default_max_failures() -> u32 {
     5
 }
@@ -196,10 +240,13 @@ impl RelayConfig {
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         for p in [
-            &mut config.database,
-            &mut config.signing_key,
-            &mut config.playbooks,
-        ] {
+            config.database.as_mut(),
+            Some(&mut config.signing_key),
+            Some(&mut config.playbooks),
+        ]
+        .into_iter()
+        .flatten()
+        {
             if p.is_relative() {
                 *p = dir.join(&*p);
             }
@@ -215,5 +262,31 @@ pub fn secret_from_env(name: &str) -> Result<String, String> {
         _ => Err(format!(
             "environment variable {name} (named in the relay config) is not set"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWORD: &str = "s3cret-db-password";
+
+    #[test]
+    fn a_password_in_the_postgres_url_never_shows_in_debug_output() {
+        for url in [
+            format!("postgres://relay:{PASSWORD}@db.example.com:5432/paaf_relay"),
+            format!("host=db.example.com user=relay password={PASSWORD} dbname=paaf_relay"),
+            format!("postgres://relay:{PASSWORD}@db.example.com:notaport/paaf_relay"),
+        ] {
+            let text = format!("[storage]\npostgres = \"{url}\"\n");
+            #[derive(Debug, Deserialize)]
+            struct File {
+                #[allow(dead_code)]
+                storage: StorageConfig,
+            }
+            let file: File = toml::from_str(&text).unwrap();
+            let shown = format!("{file:?}");
+            assert!(!shown.contains(PASSWORD), "{shown}");
+        }
     }
 }

@@ -65,7 +65,7 @@ fn signing_key(path: &Path) -> Result<SigningKey, String> {
 async fn serve(config_path: &Path) -> Result<(), String> {
     let config = config::RelayConfig::load(config_path)?;
     let key = signing_key(&config.signing_key)?;
-    let app = Arc::new(server::App::new(&config, key.clone())?);
+    let app = Arc::new(server::App::new(&config, key.clone()).await?);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -76,6 +76,9 @@ async fn serve(config_path: &Path) -> Result<(), String> {
         paaf_core::intent::format_key(&key.verifying_key())
     );
     tokio::spawn(push::run(app.clone()));
+    if let Some(changes) = app.store.follow() {
+        tokio::spawn(server::follow_other_instances(app.clone(), changes));
+    }
     axum::serve(listener, server::router(app, config.max_body_bytes))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -5,7 +5,7 @@
 use crate::alerts::{self, WebhookBody};
 use crate::config::{RelayConfig, SourceAuth, SourceConfig, secret_from_env};
 use crate::push::Pushers;
-use crate::store::{self, ClaimAnswer, Device, Store, token_hash};
+use crate::store::{Change, ClaimAnswer, Device, Store, token_hash};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -58,7 +58,7 @@ struct Source {
 }
 
 pub struct App {
-    store: Arc<Store>,
+    pub(crate) store: Store,
     key: SigningKey,
     playbooks: Config,
     sources: HashMap<String, Source>,
@@ -73,27 +73,11 @@ pub struct App {
 }
 
 impl App {
-    /// Runs `f` on the store in tokio's blocking pool: SQLite's waits (a lock another process
-    /// holds, an fsync) never take away the async workers that answer the other requests.
-    /// Its error says what failed, for the log (never sent to a client).
-    pub(crate) async fn db<T, F>(&self, f: F) -> Result<T, String>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> store::Result<T> + Send + 'static,
-    {
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || f(&store)).await {
-            Ok(answer) => answer.map_err(|e| e.to_string()),
-            Err(e) => Err(format!("the store's task stopped: {e}")),
-        }
-    }
-
     /// Everything the server needs, from its config: fails on a missing secret, an unreadable
     /// playbook file or database.
-    pub fn new(config: &RelayConfig, key: SigningKey) -> Result<App, String> {
+    pub async fn new(config: &RelayConfig, key: SigningKey) -> Result<App, String> {
         let playbooks = Config::load(&config.playbooks).map_err(|e| e.to_string())?;
-        let store = Store::open(&config.database)
-            .map_err(|e| format!("database {}: {e}", config.database.display()))?;
+        let store = Store::open(config).await?;
         let mut sources = HashMap::new();
         for s in &config.sources {
             sources.insert(
@@ -106,7 +90,7 @@ impl App {
             );
         }
         Ok(App {
-            store: Arc::new(store),
+            store,
             key,
             playbooks,
             sources,
@@ -250,20 +234,11 @@ async fn webhook(
     let now = now_ms();
     let outcome = alerts::intents_of(&parsed, &source, &app.playbooks, &app.key, app.ttl_ms, now);
     let stored = app
-        .db(move |store| {
-            let mut withdrawn = 0;
-            for alert in &outcome.resolved {
-                withdrawn += store.withdraw(alert)?;
-            }
-            let mut added = Vec::new();
-            for new in &outcome.intents {
-                added.extend(store.add_intent(new, now)?);
-            }
-            Ok((withdrawn, added))
-        })
+        .store
+        .record_webhook(&outcome.resolved, &outcome.intents, now)
         .await;
     let (withdrawn, added) = match stored {
-        Ok(s) => s,
+        Ok(s) => (s.withdrawn, s.added),
         Err(e) => return internal(e),
     };
     let created = added.len() as u64;
@@ -280,6 +255,20 @@ async fn webhook(
         Json(json!({ "intents": created, "withdrawn": withdrawn })),
     )
         .into_response()
+}
+
+/// Follows the other relay instances on the same database: their new intents wake this
+/// instance's device streams, their new intents and withdrawals its pusher.
+pub async fn follow_other_instances(app: Arc<App>, mut changes: mpsc::Receiver<Change>) {
+    while let Some(change) = changes.recv().await {
+        match change {
+            Change::Intent(seq) => app
+                .newest
+                .send_modify(|newest| *newest = (*newest).max(seq)),
+            Change::Withdrawn | Change::Reconnected => app.newest.send_modify(|_| {}),
+        }
+        app.push_wake.notify_one();
+    }
 }
 
 #[derive(Deserialize)]
@@ -312,9 +301,9 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
     }
     let id = hex::encode(rand::random::<[u8; 8]>());
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let (device_id, device_name, device_token) = (id.clone(), name.clone(), token.clone());
     if let Err(e) = app
-        .db(move |s| s.add_device(&device_id, &device_name, &device_token, req.push.as_ref()))
+        .store
+        .add_device(&id, &name, &token, req.push.as_ref())
         .await
     {
         return internal(e);
@@ -333,8 +322,9 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
 #[allow(clippy::result_large_err)]
 async fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
     let unpaired = || refuse(StatusCode::UNAUTHORIZED, "this device is not paired");
-    let token = bearer(headers).ok_or_else(unpaired)?.to_string();
-    app.db(move |s| s.device(&token))
+    let token = bearer(headers).ok_or_else(unpaired)?;
+    app.store
+        .device(token)
         .await
         .map_err(internal)?
         .ok_or_else(unpaired)
@@ -345,7 +335,7 @@ async fn device_status(State(app): State<Arc<App>>, headers: HeaderMap) -> Respo
         Ok(d) => d,
         Err(r) => return r,
     };
-    let endpoints = match app.db(|s| s.endpoints()).await {
+    let endpoints = match app.store.endpoints().await {
         Ok(e) => e,
         Err(e) => return internal(e),
     };
@@ -366,7 +356,7 @@ async fn unpair(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         Ok(d) => d,
         Err(r) => return r,
     };
-    match app.db(move |s| s.revoke(&device.id)).await {
+    match app.store.revoke(&device.id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => internal(e),
     }
@@ -387,8 +377,8 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     app.metrics.streams_open.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
         loop {
-            let (id, since) = (device.id.clone(), after.unwrap_or(i64::MAX));
-            let due = match app.db(move |s| s.due(&id, since, now_ms())).await {
+            let since = after.unwrap_or(i64::MAX);
+            let due = match app.store.due(&device.id, since, now_ms()).await {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::error!("cannot read the intents due: {e}");
@@ -415,8 +405,7 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
                 app.metrics
                     .intents_sent
                     .fetch_add(sent.len() as u64, Ordering::Relaxed);
-                let id = device.id.clone();
-                if let Err(e) = app.db(move |s| s.mark_sent(&id, &sent)).await {
+                if let Err(e) = app.store.mark_sent(&device.id, &sent).await {
                     tracing::error!("cannot record a delivery: {e}");
                 }
             }
@@ -447,7 +436,7 @@ async fn claim(
         Err(r) => return r,
     };
     app.metrics.claims.fetch_add(1, Ordering::Relaxed);
-    match app.db(move |s| s.claim(&id, &device)).await {
+    match app.store.claim(&id, &device).await {
         Ok(ClaimAnswer::Answered(claim)) => Json(claim).into_response(),
         Ok(ClaimAnswer::NoSuchIntent) => refuse(StatusCode::NOT_FOUND, "no such intent"),
         Err(e) => internal(e),
@@ -464,10 +453,7 @@ async fn result(
         Ok(d) => d,
         Err(r) => return r,
     };
-    match app
-        .db(move |s| s.record_result(&id, &device, &result))
-        .await
-    {
+    match app.store.record_result(&id, &device, &result).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => refuse(
             StatusCode::CONFLICT,
@@ -480,10 +466,15 @@ async fn result(
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let m = &app.metrics;
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let (paired, pending, endpoints) = match app
-        .db(|s| Ok((s.paired_devices()?, s.undelivered()?, s.endpoints()?)))
-        .await
-    {
+    let counts = async {
+        let store = &app.store;
+        Ok::<_, crate::store::StoreError>((
+            store.paired_devices().await?,
+            store.undelivered().await?,
+            store.endpoints().await?,
+        ))
+    };
+    let (paired, pending, endpoints) = match counts.await {
         Ok(counts) => counts,
         Err(e) => return internal(e),
     };

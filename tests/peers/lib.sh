@@ -282,6 +282,50 @@ pip_venv() {
     rm -rf -- "$old" "$log"
 }
 
+# The newest PostgreSQL server binaries Debian installed ("" if none).
+pg_bindir() {
+    local d v best='' best_v=-1
+    for d in /usr/lib/postgresql/*/bin; do
+        [[ -x $d/pg_ctl && -x $d/initdb ]] || continue
+        v=${d#/usr/lib/postgresql/}
+        v=${v%%/*}
+        v=${v%%.*}
+        [[ $v =~ ^[0-9]+$ ]] || continue
+        if ((10#$v > best_v)); then
+            best=$d
+            best_v=$((10#$v))
+        fi
+    done
+    printf '%s' "$best"
+}
+
+# True when pid is the postmaster of the cluster in DIR/pg/data.
+is_postmaster_of() {
+    local pid=$1 dir=$2 args
+    pid_alive "$pid" || return 1
+    mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+    [[ ${args[0]##*/} == postgres* && " ${args[*]} " == *" $dir/pg/data "* ]]
+}
+
+# The postmaster's pid of the cluster in DIR/pg/data, if it runs.
+postmaster_pid() {
+    pid_of "$1/pg/data/postmaster.pid" is_postmaster_of "$1"
+}
+
+# Stops the PostgreSQL cluster in $1/pg/data, if it runs (as user $PG_USER): a fast shutdown,
+# then SIGQUIT, PostgreSQL's immediate shutdown.
+stop_postgres() {
+    local dir=$1 pid bin
+    pid=$(postmaster_pid "$dir") || return 0
+    bin=$(pg_bindir)
+    if [[ -n $bin ]]; then
+        runuser -u "$PG_USER" -- "$bin/pg_ctl" -D "$dir/pg/data" -m fast -w -t "$STOP_TIMEOUT" stop \
+            >/dev/null 2>&1 {DIR_LOCK_FD}>&-
+    fi
+    pid_alive "$pid" && kill -QUIT "$pid" 2>/dev/null
+    reap "$pid"
+}
+
 # Runs `cmd_NAME ARGS...` for the command line `NAME ARGS...` (a dash in NAME is an underscore
 # in the function's name); `help` prints the usage, no command or an unknown one prints it on
 # stderr and exits 2.

@@ -66,23 +66,6 @@ Files in DIR (written by start):
 EOF
 }
 
-# The newest PostgreSQL server binaries Debian installed ("" if none).
-pg_bindir() {
-    local d v best='' best_v=-1
-    for d in /usr/lib/postgresql/*/bin; do
-        [[ -x $d/pg_ctl && -x $d/initdb ]] || continue
-        v=${d#/usr/lib/postgresql/}
-        v=${v%%/*}
-        v=${v%%.*}
-        [[ $v =~ ^[0-9]+$ ]] || continue
-        if ((10#$v > best_v)); then
-            best=$d
-            best_v=$((10#$v))
-        fi
-    done
-    printf '%s' "$best"
-}
-
 node_major() {
     local v
     v=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || return 1
@@ -111,18 +94,6 @@ unleash_pid() {
     pid_of "$1/unleash.pid" is_unleash_of "$1"
 }
 
-# True when pid is the postmaster of the cluster in DIR/pg/data.
-is_postmaster_of() {
-    local pid=$1 dir=$2 args
-    pid_alive "$pid" || return 1
-    mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
-    [[ ${args[0]##*/} == postgres* && " ${args[*]} " == *" $dir/pg/data "* ]]
-}
-
-# The postmaster's pid of the cluster in DIR/pg/data, if it runs.
-postmaster_pid() {
-    pid_of "$1/pg/data/postmaster.pid" is_postmaster_of "$1"
-}
 
 # --------------------------------------------------------------------- setup
 
@@ -328,18 +299,9 @@ cmd_start() {
 # ---------------------------------------------------------------------- stop
 
 stop_all() {
-    local dir=$1 pid bin
+    local dir=$1
     stop_pid "$dir/unleash.pid" is_unleash_of "$dir"
-    if pid=$(postmaster_pid "$dir"); then
-        bin=$(pg_bindir)
-        if [[ -n $bin ]]; then
-            as_pg "$bin/pg_ctl" -D "$dir/pg/data" -m fast -w -t "$STOP_TIMEOUT" stop \
-                >/dev/null 2>&1 {DIR_LOCK_FD}>&-
-        fi
-        # SIGQUIT is PostgreSQL's immediate shutdown.
-        pid_alive "$pid" && kill -QUIT "$pid" 2>/dev/null
-        reap "$pid"
-    fi
+    stop_postgres "$dir"
 }
 
 cmd_stop() {

@@ -213,7 +213,8 @@ impl Relay {
         self.spawn();
     }
 
-    fn kill(&mut self) {
+    /// Kills it (SIGKILL), not to be started again.
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -835,6 +836,90 @@ impl UnleashServer {
         {
             eprintln!(
                 "unleash.sh stop failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// A real PostgreSQL (a private cluster) on 127.0.0.1 and a free port, with a database for
+/// paaf-relay that asks for a password over TCP; started by `tests/peers/postgres.sh`,
+/// stopped on drop.
+pub struct PostgresServer {
+    pub dir: PathBuf,
+    pub port: u16,
+    /// The password of the relay's database user.
+    pub password: String,
+    _tmp: TempDir,
+}
+
+fn postgres_script() -> PathBuf {
+    repo_root().join("tests/peers/postgres.sh")
+}
+
+impl PostgresServer {
+    /// Installs what is missing (once per process), then starts a fresh cluster; returns once
+    /// the relay's database answers.
+    pub fn start() -> PostgresServer {
+        static SETUP: Once = Once::new();
+        SETUP.call_once(|| {
+            let out = Command::new("bash")
+                .arg(postgres_script())
+                .arg("setup")
+                .output()
+                .expect("run postgres.sh");
+            assert!(
+                out.status.success(),
+                "postgres.sh setup failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        });
+        let tmp = TempDir::new().expect("tempdir");
+        let dir = tmp.path().join("postgres");
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let out = Command::new("bash")
+                .arg(postgres_script())
+                .args(["start", dir.to_str().unwrap(), &port.to_string()])
+                // Stopped by the script's watcher too, should this process be killed first.
+                .arg(std::process::id().to_string())
+                .output()
+                .expect("run postgres.sh");
+            if out.status.success() {
+                let password = std::fs::read_to_string(dir.join("password"))
+                    .expect("password")
+                    .trim()
+                    .to_string();
+                return PostgresServer {
+                    dir,
+                    port,
+                    password,
+                    _tmp: tmp,
+                };
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        panic!("could not start PostgreSQL: {last}");
+    }
+
+    /// The relay's database, without its password: `postgres://paaf_relay@127.0.0.1:PORT/paaf_relay`.
+    pub fn url(&self) -> String {
+        format!("postgres://paaf_relay@127.0.0.1:{}/paaf_relay", self.port)
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let out = Command::new("bash")
+            .arg(postgres_script())
+            .args(["stop", self.dir.to_str().unwrap()])
+            .output();
+        if let Ok(out) = out
+            && !out.status.success()
+        {
+            eprintln!(
+                "postgres.sh stop failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }

@@ -21,7 +21,7 @@ use paaf_core::intent::{self, ActionIntent, IntentAction, IntentRefusal};
 use paaf_core::journal::{ActionKind, ActionState};
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use paaf_core::{Confirmation, Error, IncidentInput, IntentOutcome, Paaf, ProgressEvent};
-use paaf_tests::{Relay, SshHost, UnleashServer, World, host_entry, journal_json};
+use paaf_tests::{PostgresServer, Relay, SshHost, UnleashServer, World, host_entry, journal_json};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -72,10 +72,38 @@ fn start_relay_with(
     extra: &str,
     env: &[(&str, &str)],
 ) -> Relay {
+    let storage = r#"database = "relay.sqlite""#;
+    start_relay_on(dir, team, am_per_minute, storage, extra, env)
+}
+
+/// The same, its storage said by the top-level TOML line `storage`.
+fn start_relay_on(
+    dir: &Path,
+    team: &Path,
+    am_per_minute: u32,
+    storage: &str,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> Relay {
     std::fs::write(
         dir.join("relay.toml"),
-        format!(
-            r#"database = "relay.sqlite"
+        relay_toml(team, am_per_minute, storage, extra),
+    )
+    .unwrap();
+    let mut all = vec![
+        ("T_PAIRING", PAIRING_TOKEN),
+        ("T_AM", AM_TOKEN),
+        ("T_GRAFANA", GRAFANA_SECRET),
+    ];
+    all.extend_from_slice(env);
+    Relay::start(dir, &all)
+}
+
+/// relay.toml (without `listen`): playbooks from `team`, storage said by `storage`, `extra`
+/// appended.
+fn relay_toml(team: &Path, am_per_minute: u32, storage: &str, extra: &str) -> String {
+    format!(
+        r#"{storage}
 signing_key = "relay.key"
 playbooks = "{team}"
 intent_ttl_secs = 600
@@ -93,17 +121,8 @@ name = "grafana"
 auth = "hmac"
 secret_env = "T_GRAFANA"
 {extra}"#,
-            team = team.display()
-        ),
+        team = team.display()
     )
-    .unwrap();
-    let mut all = vec![
-        ("T_PAIRING", PAIRING_TOKEN),
-        ("T_AM", AM_TOKEN),
-        ("T_GRAFANA", GRAFANA_SECRET),
-    ];
-    all.extend_from_slice(env);
-    Relay::start(dir, &all)
 }
 
 async fn post(relay: &Relay, source: &str, body: Vec<u8>, headers: &[(&str, String)]) -> u16 {
@@ -1825,6 +1844,302 @@ async fn apns_gets_an_alert_with_actions_over_http2_and_unregistered_tokens_are_
     }
 }
 
+/// The relay's ntfy token on instance A and on instance B of a PostgreSQL pair: which instance
+/// sent a push is in its `Authorization`.
+const NTFY_TOKEN_A: &str = "tk_ntfy0instance0a0for0tests0xyzw";
+const NTFY_TOKEN_B: &str = "tk_ntfy0instance0b0for0tests0xyzw";
+
+/// The top-level storage line of a relay on `pg` (its password in `T_PG`).
+fn pg_storage(pg: &PostgresServer, lease_secs: u64) -> String {
+    format!(
+        r#"storage = {{ postgres = "{}", password_env = "T_PG", push_lease_secs = {lease_secs} }}"#,
+        pg.url()
+    )
+}
+
+/// Two relay instances, A and B, on one PostgreSQL database as behind a load balancer (one
+/// signing key), pushing to the ntfy server `ntfy`; their logs at debug level.
+fn start_pg_relays(world: &World, pg: &PostgresServer, ntfy: &MockServer) -> (Relay, Relay) {
+    let delivery = format!(
+        "\n[delivery]\nretry_base_ms = 100\nretry_max_ms = 400\n\n[delivery.ntfy]\nservers = [\"{}\"]\ntoken_env = \"T_NTFY\"\n",
+        ntfy.uri()
+    );
+    let storage = pg_storage(pg, 4);
+    let start = |name: &str, ntfy_token: &str| {
+        let dir = world.dir.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        if name != "relay-a" {
+            std::fs::copy(
+                world.dir.path().join("relay-a/relay.key"),
+                dir.join("relay.key"),
+            )
+            .unwrap();
+        }
+        let env = [
+            ("T_PG", pg.password.as_str()),
+            ("T_NTFY", ntfy_token),
+            ("PAAF_RELAY_LOG", "debug"),
+        ];
+        start_relay_on(
+            &dir,
+            &world.config_path(),
+            10_000,
+            &storage,
+            &delivery,
+            &env,
+        )
+    };
+    let a = start("relay-a", NTFY_TOKEN_A);
+    let b = start("relay-b", NTFY_TOKEN_B);
+    assert_eq!(a.key, b.key, "both instances sign with one key");
+    (a, b)
+}
+
+/// Alertmanager's webhook for a "CPU Usage High" alert numbered `n` (its own intent).
+fn numbered_alert(n: usize) -> Vec<u8> {
+    serde_json::to_vec(&json!({"version": "4", "status": "firing", "alerts": [{
+        "status": "firing",
+        "labels": {"alertname": "CPU Usage High", "n": n.to_string()},
+        "fingerprint": format!("{n:016x}")
+    }]}))
+    .unwrap()
+}
+
+/// Pairs a device named `name` through `relay` by its HTTP API; its device token.
+async fn pair_over_http(relay: &Relay, name: &str) -> String {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/pair", relay.url()))
+        .header("content-type", "application/json")
+        .body(json!({"token": PAIRING_TOKEN, "device": name}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    answer["device_token"].as_str().unwrap().to_string()
+}
+
+/// The relay's answer to the device holding `token` claiming intent `id`.
+async fn claim_over_http(relay: &Relay, token: &str, id: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{}/intents/{id}/claim", relay.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map(|r| async { serde_json::from_slice(&r.bytes().await.unwrap()).unwrap() })
+        .unwrap()
+        .await
+}
+
+/// The ntfy posts for `topic` so far: (intent id, sending instance's token).
+async fn ntfy_senders(server: &MockServer, topic: &str) -> Vec<(String, String)> {
+    ntfy_posts(server, topic, 0)
+        .await
+        .into_iter()
+        .map(|(body, auth)| {
+            let id = body["sequence_id"].as_str().unwrap().to_string();
+            (id, auth.trim_start_matches("Bearer ").to_string())
+        })
+        .collect()
+}
+
+/// `psql`'s one-value answer to `sql` on the relay's database (as the relay's user).
+fn pg_value(pg: &PostgresServer, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &pg.port.to_string()])
+        .args(["-U", "paaf_relay", "-d", "paaf_relay", "-tAq", "-c", sql])
+        .env("PGPASSWORD", &pg.password)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// PostgreSQL mode (a real PostgreSQL, tests/peers/postgres.sh): two relay instances on one
+/// database. A webhook to A reaches a device's stream on B (LISTEN/NOTIFY); alerts posted to
+/// both are each pushed once across the two (SKIP LOCKED and a lease); two devices claiming
+/// through A and B act once; A killed with pushes in flight loses none (B takes them over
+/// when A's lease ends). The database password is in no log, page or error.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_relays_on_one_postgres_deliver_each_intent_once_and_lose_none_when_one_dies() {
+    let pg = PostgresServer::start();
+    let ntfy = MockServer::start().await;
+    let accepted = || {
+        ResponseTemplate::new(200).set_body_json(json!({"id": "hwQ2YpKdmg", "event": "message"}))
+    };
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(body_partial_json(json!({"topic": "paaf-phone"})))
+        .respond_with(accepted())
+        .mount(&ntfy)
+        .await;
+    // The tablet's topic answers after 6 s: pushes still in flight when A is killed.
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .and(body_partial_json(json!({"topic": "paaf-tablet"})))
+        .respond_with(accepted().set_delay(Duration::from_secs(6)))
+        .mount(&ntfy)
+        .await;
+    let world = World::new();
+    world.write_config(REBOOT_TEAM);
+    let (relay_a, relay_b) = start_pg_relays(&world, &pg, &ntfy);
+    let dir = world.dir.path();
+    let topic = |name: &str| PushEndpoint::Ntfy {
+        url: format!("{}/{name}", ntfy.uri()),
+    };
+
+    // The phone pairs through B and listens there; a webhook to A reaches it.
+    let phone = paired_with_push(dir, "phone-a", &relay_b, topic("paaf-phone")).await;
+    let (_, first) = fire_cpu_alert(&relay_a, &phone).await;
+    assert!(first.starts_with("paaf://intent/"), "{first}");
+
+    // Twenty alerts, to A and B in turn: each intent pushed once across both instances.
+    for n in 1..=20 {
+        let relay = if n % 2 == 0 { &relay_a } else { &relay_b };
+        assert_eq!(post_alertmanager(relay, numbered_alert(n)).await, 202);
+    }
+    ntfy_posts(&ntfy, "paaf-phone", 21).await;
+    // Time for a second push of any of them, were one coming.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pushed = ntfy_senders(&ntfy, "paaf-phone").await;
+    let ids: std::collections::BTreeSet<&String> = pushed.iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        pushed.len(),
+        21,
+        "each intent pushed exactly once: {pushed:?}"
+    );
+    assert_eq!(ids.len(), 21, "{pushed:?}");
+    let streamed = next_intents(&phone, 20).await;
+    let streamed_ids: std::collections::BTreeSet<String> = streamed
+        .iter()
+        .map(|url| intent::decode(url).unwrap().intent.id)
+        .collect();
+    assert_eq!(streamed_ids.len(), 20, "the stream on B got them all");
+
+    // Two devices, paired through A and through B, claim each intent at once: one acts.
+    let on_a = pair_over_http(&relay_a, "laptop-a").await;
+    let on_b = pair_over_http(&relay_b, "tablet-b").await;
+    for id in &ids {
+        let (a, b) = tokio::join!(
+            claim_over_http(&relay_a, &on_a, id),
+            claim_over_http(&relay_b, &on_b, id)
+        );
+        let firsts = [&a, &b]
+            .iter()
+            .filter(|c| c["first"].as_bool().unwrap())
+            .count();
+        assert_eq!(firsts, 1, "one claimer acts: {a} {b}");
+        assert_eq!(a["device"], b["device"], "both see who acted");
+    }
+
+    // A is killed with pushes in flight to the slow topic; B delivers them all.
+    paired_with_push(dir, "tablet", &relay_b, topic("paaf-tablet")).await;
+    let mut relay_a = relay_a;
+    for n in 21..=30 {
+        assert_eq!(post_alertmanager(&relay_a, numbered_alert(n)).await, 202);
+    }
+    for _ in 0..100 {
+        let senders = ntfy_senders(&ntfy, "paaf-tablet").await;
+        if senders.iter().any(|(_, token)| token == NTFY_TOKEN_A) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let in_flight: Vec<String> = ntfy_senders(&ntfy, "paaf-tablet")
+        .await
+        .into_iter()
+        .filter(|(_, token)| token == NTFY_TOKEN_A)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(!in_flight.is_empty(), "A was pushing when killed");
+    relay_a.kill();
+    let undone = "SELECT COUNT(*) FROM paaf_relay.pushes WHERE state <> 'sent'";
+    for _ in 0..300 {
+        if pg_value(&pg, undone) == "0" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pg_value(&pg, undone), "0", "B delivered every push");
+    let senders = ntfy_senders(&ntfy, "paaf-tablet").await;
+    let tablet_ids: std::collections::BTreeSet<&String> =
+        senders.iter().map(|(id, _)| id).collect();
+    assert_eq!(tablet_ids.len(), 10, "{senders:?}");
+    for id in tablet_ids {
+        let by_b = senders
+            .iter()
+            .filter(|(i, token)| i == id && token == NTFY_TOKEN_B)
+            .count();
+        let by_a = senders
+            .iter()
+            .filter(|(i, token)| i == id && token == NTFY_TOKEN_A)
+            .count();
+        // Sent in full once; a second time only when A died before it heard the answer.
+        assert!(
+            by_a + by_b >= 1 && by_a <= 1 && by_b <= 1,
+            "{id}: {senders:?}"
+        );
+        if by_a == 1 && !in_flight.contains(id) {
+            assert_eq!(by_b, 0, "{id} sent in full by A, then again by B");
+        }
+    }
+    for id in &in_flight {
+        assert!(
+            senders
+                .iter()
+                .any(|(i, token)| i == id && token == NTFY_TOKEN_B),
+            "{id}, in flight on A when it died, was not pushed by B"
+        );
+    }
+
+    // The database password: in no log, page or error; a wrong one stops the relay at start
+    // with the database's refusal, not the password.
+    let metrics = metrics_page(&relay_b).await;
+    let mut logs = String::new();
+    for name in ["relay-a", "relay-b"] {
+        logs += &std::fs::read_to_string(dir.join(name).join("relay.log")).unwrap();
+    }
+    assert!(logs.contains("DEBUG"), "debug logs were written");
+    for (what, text) in [("logs", &logs), ("metrics", &metrics)] {
+        assert!(
+            !text.contains(&pg.password),
+            "the database password in the {what}"
+        );
+    }
+    let wrong = "wrong-db-password-0123456789";
+    let url = pg
+        .url()
+        .replace("paaf_relay@", &format!("paaf_relay:{wrong}@"));
+    let storage = format!(
+        r#"listen = "127.0.0.1:0"
+storage = {{ postgres = "{url}" }}"#
+    );
+    let config = dir.join("relay-wrong.toml");
+    std::fs::write(&config, relay_toml(&world.config_path(), 10, &storage, "")).unwrap();
+    let out = std::process::Command::new(paaf_tests::relay_bin())
+        .args(["serve", "--config"])
+        .arg(&config)
+        .envs([
+            ("T_PAIRING", PAIRING_TOKEN),
+            ("T_AM", AM_TOKEN),
+            ("T_GRAFANA", GRAFANA_SECRET),
+        ])
+        .env("PAAF_RELAY_LOG", "debug")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("password authentication failed"), "{said}");
+    assert!(said.contains("paaf_relay"), "it names the database: {said}");
+    assert!(!said.contains(wrong), "the password in the error: {said}");
+}
+
 /// The resident memory of process `pid`, in MB.
 fn rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -1856,7 +2171,22 @@ async fn bench_relay_webhook_to_sse() {
     let team = "[[hosts]]\nname = \"web-2\"\naddress = \"127.0.0.1\"\nuser = \"nobody\"\nauth = { type = \"agent\" }\n\n[[playbooks]]\nname = \"bench\"\nmatch = { alertname = \"Bench\" }\n\n[[playbooks.protect]]\nreboot = \"web-2\"\n";
     let world = World::new();
     world.write_config(team);
-    let relay = start_relay(world.dir.path(), &world.config_path(), 10_000_000);
+    // PAAF_BENCH_STORAGE=postgres: the relay on a real PostgreSQL (tests/peers/postgres.sh).
+    let pg = (std::env::var("PAAF_BENCH_STORAGE").as_deref() == Ok("postgres"))
+        .then(PostgresServer::start);
+    let (storage, label) = match &pg {
+        Some(pg) => (pg_storage(pg, 120), " postgres"),
+        None => (r#"database = "relay.sqlite""#.to_string(), ""),
+    };
+    let password = pg.as_ref().map_or(String::new(), |pg| pg.password.clone());
+    let relay = start_relay_on(
+        world.dir.path(),
+        &world.config_path(),
+        10_000_000,
+        &storage,
+        "",
+        &[("T_PG", password.as_str())],
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_mb(relay.pid().unwrap());
     let phone = Arc::new(device(&world.dir.path().join("phone"), team, "phone", None));
@@ -1924,17 +2254,17 @@ async fn bench_relay_webhook_to_sse() {
     let busy_rss = rss_mb(relay.pid().unwrap());
 
     println!(
-        "bench relay webhook→SSE p50: {:.2} ms ({alerts} alerts one at a time)",
+        "bench relay{label} webhook→SSE p50: {:.2} ms ({alerts} alerts one at a time)",
         at(0.5)
     );
     println!(
-        "bench relay webhook→SSE p99: {:.2} ms (goal < 50 ms)",
+        "bench relay{label} webhook→SSE p99: {:.2} ms (goal < 50 ms)",
         at(0.99)
     );
     println!(
-        "bench relay throughput: {:.0} alerts/s ({burst} alerts, 32 at a time, until the last intent is on the stream) (goal >= 2000 alerts/s)",
+        "bench relay{label} throughput: {:.0} alerts/s ({burst} alerts, 32 at a time, until the last intent is on the stream) (goal >= 2000 alerts/s)",
         burst as f64 / elapsed
     );
-    println!("bench relay idle RSS: {idle_rss:.1} MB (goal < 30 MB)");
-    println!("bench relay RSS after the burst: {busy_rss:.1} MB");
+    println!("bench relay{label} idle RSS: {idle_rss:.1} MB (goal < 30 MB)");
+    println!("bench relay{label} RSS after the burst: {busy_rss:.1} MB");
 }

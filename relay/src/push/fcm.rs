@@ -63,6 +63,20 @@ fn default_token_uri() -> String {
     "https://oauth2.googleapis.com/token".into()
 }
 
+/// The longest registration token taken: FCM's are about 160 characters, and a pairing's
+/// endpoint is stored and sent with every push.
+const TOKEN_MAX: usize = 4096;
+
+/// Whether `token` can be an FCM registration token (1 to 4096 characters).
+pub fn check_token(token: &str) -> Result<(), String> {
+    if token.is_empty() || token.len() > TOKEN_MAX {
+        return Err(format!(
+            "an FCM registration token is 1 to {TOKEN_MAX} characters"
+        ));
+    }
+    Ok(())
+}
+
 impl Fcm {
     /// The sender of the service account in `config.service_account_env`; errors never quote it.
     pub fn new(config: &FcmConfig, http: reqwest::Client) -> Result<Fcm, String> {
@@ -224,6 +238,16 @@ fn fcm_error(text: &str) -> (String, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registration_tokens_are_1_to_4096_characters() {
+        assert!(check_token("fcm-token").is_ok());
+        assert!(check_token(&"a".repeat(4096)).is_ok());
+        for bad in [String::new(), "a".repeat(4097)] {
+            let refused = check_token(&bad).unwrap_err();
+            assert!(refused.contains("1 to 4096 characters"), "{refused}");
+        }
+    }
 
     #[test]
     fn the_error_code_is_the_fcm_detail_else_the_status() {

@@ -105,10 +105,7 @@ impl Pushers {
                 None => Err("this relay has no [delivery.ntfy] configured".into()),
             },
             PushEndpoint::Fcm { token } => match &self.fcm {
-                Some(_) if token.is_empty() || token.len() > 4096 => {
-                    Err("an FCM registration token is 1 to 4096 characters".into())
-                }
-                Some(_) => Ok(()),
+                Some(_) => fcm::check_token(token),
                 None => Err("this relay has no [delivery.fcm] configured".into()),
             },
             PushEndpoint::WebPush {
@@ -238,7 +235,7 @@ fn es256_key(text: &str) -> Option<(jsonwebtoken::EncodingKey, p256::PublicKey)>
 pub async fn run(app: Arc<App>) {
     loop {
         let now = crate::server::now_ms();
-        let due = match app.db(move |s| s.due_pushes(now, 256)).await {
+        let due = match app.store.due_pushes(now, 256).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::error!("cannot read the pushes due: {e}");
@@ -253,7 +250,7 @@ pub async fn run(app: Arc<App>) {
         if full {
             continue;
         }
-        let wait = match app.db(|s| s.next_push_at()).await {
+        let wait = match app.store.next_push_at().await {
             Ok(Some(at)) => Duration::from_millis((at - crate::server::now_ms()).max(0) as u64),
             _ => IDLE,
         };
@@ -271,7 +268,7 @@ async fn deliver(app: &App, push: DuePush) {
     let stored = match answer {
         Ok(()) => {
             metrics.pushes_sent.fetch_add(1, Ordering::Relaxed);
-            app.db(move |s| s.push_done(&push)).await
+            app.store.push_done(&push).await
         }
         Err(e) => {
             metrics.pushes_failed.fetch_add(1, Ordering::Relaxed);
@@ -285,7 +282,7 @@ async fn deliver(app: &App, push: DuePush) {
                 PushError::Gone(e) => (e, true),
                 PushError::Rejected(error) => {
                     tracing::warn!(device = %push.device_id, channel, "push given up: {error}");
-                    let stored = app.db(move |s| s.push_rejected(&push, &error)).await;
+                    let stored = app.store.push_rejected(&push, &error).await;
                     if let Err(e) = stored {
                         tracing::error!("cannot record a push: {e}");
                     }
@@ -301,7 +298,8 @@ async fn deliver(app: &App, push: DuePush) {
             };
             tracing::warn!(device = %device, channel, "{what} push failed: {error}");
             let dropped = app
-                .db(move |s| s.push_failed(&push, &error, dead, retry_at, max))
+                .store
+                .push_failed(&push, &error, dead, retry_at, max)
                 .await;
             if let Ok(true) = dropped {
                 metrics.endpoints_dropped.fetch_add(1, Ordering::Relaxed);

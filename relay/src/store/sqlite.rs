@@ -2,12 +2,32 @@
 //! only), signed intents, one delivery row per intent and device, and the claims. An intent is
 //! written with its delivery rows in one transaction before anything is pushed, so a restart
 //! loses none that was not delivered.
+//!
+//! Webhooks are written by one writer thread with group commit: the webhooks waiting when it
+//! starts a transaction all go into that one (each in its own savepoint, so one that fails
+//! fails alone), and each is answered once the transaction is durable. Under a burst one
+//! fsync serves many webhooks instead of one each.
 
-use paaf_core::intent::relay_client::{Claim, ClaimResult, IntentNotice, PushEndpoint};
+use super::{
+    ClaimAnswer, ClaimRow, Device, DuePush, EndpointState, NewIntent, PushKind, Stored, now,
+    token_hash,
+};
+use paaf_core::intent::relay_client::{ClaimResult, IntentNotice, PushEndpoint};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+/// The most webhooks one group commit takes.
+const GROUP_MAX: usize = 512;
+
+/// A webhook waiting for the writer: what to store, and where to say how it went.
+struct Pending {
+    resolved: Vec<String>,
+    intents: Vec<NewIntent>,
+    now_ms: i64,
+    answer: oneshot::Sender<Result<Stored>>,
+}
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS devices (
@@ -61,83 +81,41 @@ const SCHEMA: &str = "
         summary TEXT
     );";
 
-/// A device, as its token identifies it.
-#[derive(Debug, Clone)]
-pub struct Device {
-    pub id: String,
-    pub name: String,
-}
-
-/// An intent about to be stored.
-pub struct NewIntent {
-    pub notice: IntentNotice,
-    /// Same alert, playbook and step: not issued again while one is live.
-    pub dedup_key: String,
-    /// The alert it answers: withdrawn when it resolves.
-    pub alert_key: String,
-}
-
-/// What a push is for: a new intent, or withdrawing one already pushed (its alert resolved).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushKind {
-    Notify,
-    Withdraw,
-}
-
-/// A push due now: to which device's endpoint, about which intent.
-#[derive(Debug, Clone)]
-pub struct DuePush {
-    pub seq: i64,
-    pub device_id: String,
-    pub endpoint: PushEndpoint,
-    pub notice: IntentNotice,
-    pub kind: PushKind,
-    /// Tries already made.
-    pub attempts: i64,
-}
-
-/// A device's push endpoint as the relay sees it: how its deliveries go.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct EndpointState {
-    pub device_id: String,
-    pub device: String,
-    pub kind: String,
-    /// Failures in a row (reset by a success).
-    pub failures: i64,
-    pub last_error: Option<String>,
-    /// When it was dropped as dead; nothing more is pushed to it.
-    pub dropped_at: Option<String>,
-}
-
-/// How a claim went.
-pub enum ClaimAnswer {
-    Answered(Claim),
-    NoSuchIntent,
-}
-
-pub struct Store {
-    db: Mutex<Connection>,
+/// The SQLite store: one connection, its calls made from tokio's blocking pool.
+pub struct Sqlite {
+    db: Arc<Mutex<Connection>>,
+    /// The writer thread's queue of webhooks.
+    writer: mpsc::UnboundedSender<Pending>,
 }
 
 pub type Result<T> = std::result::Result<T, rusqlite::Error>;
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339()
-}
+impl Sqlite {
+    pub fn open(path: &Path) -> std::result::Result<Sqlite, String> {
+        Self::open_db(path)
+            .map_err(|e| e.to_string())
+            .and_then(Sqlite::with_writer)
+    }
 
-/// What is stored of a device token: its SHA-256, never the token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-impl Store {
-    pub fn open(path: &Path) -> Result<Store> {
+    fn open_db(path: &Path) -> Result<Connection> {
         let db = Connection::open(path)?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
         db.execute_batch(SCHEMA)?;
-        Ok(Store { db: Mutex::new(db) })
+        Ok(db)
+    }
+
+    /// The store over `db`, with its writer thread.
+    fn with_writer(db: Connection) -> std::result::Result<Sqlite, String> {
+        let db = Arc::new(Mutex::new(db));
+        let (writer, queue) = mpsc::unbounded_channel();
+        let shared = db.clone();
+        std::thread::Builder::new()
+            .name("paaf-relay-writer".into())
+            .spawn(move || write_webhooks(&shared, queue))
+            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+        Ok(Sqlite { db, writer })
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -218,64 +196,24 @@ impl Store {
 
     /// Stores `new` with a delivery row per paired device; `None` when a live intent for the
     /// same alert and step exists (a repeated notification of a firing alert).
-    pub fn add_intent(&self, new: &NewIntent, now_ms: i64) -> Result<Option<i64>> {
-        let mut db = self.db();
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let live: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM intents WHERE dedup_key = ?1 AND expires_at_ms > ?2 AND withdrawn = 0)",
-            params![new.dedup_key, now_ms],
-            |r| r.get(0),
-        )?;
-        if live {
-            return Ok(None);
-        }
-        tx.execute(
-            "INSERT INTO intents (id, dedup_key, alert_key, notice, expires_at_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                new.notice.id,
-                new.dedup_key,
-                new.alert_key,
-                serde_json::to_string(&new.notice).expect("a notice serializes"),
-                new.notice.expires_at_ms,
-                now()
-            ],
-        )?;
-        let seq = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO deliveries (seq, device_id, state) SELECT ?1, id, 'pending' FROM devices WHERE revoked_at IS NULL",
-            params![seq],
-        )?;
-        tx.execute(
-            "INSERT INTO pushes (seq, device_id, state) SELECT ?1, e.device_id, 'notify' FROM push_endpoints e
-             JOIN devices d ON d.id = e.device_id WHERE d.revoked_at IS NULL AND e.dropped_at IS NULL",
-            params![seq],
-        )?;
-        tx.commit()?;
-        Ok(Some(seq))
-    }
-
-    /// Withdraws the live intents of the alert `alert_key` (it resolved); how many.
-    /// A notification already pushed gets a withdrawal push; one not pushed yet is not sent.
-    pub fn withdraw(&self, alert_key: &str) -> Result<usize> {
-        let mut db = self.db();
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let live = "SELECT seq FROM intents WHERE alert_key = ?1 AND withdrawn = 0";
-        tx.execute(
-            &format!("DELETE FROM pushes WHERE state = 'notify' AND seq IN ({live})"),
-            params![alert_key],
-        )?;
-        tx.execute(
-            &format!(
-                "UPDATE pushes SET state = 'withdraw', attempts = 0, next_at_ms = 0 WHERE state = 'sent' AND seq IN ({live})"
-            ),
-            params![alert_key],
-        )?;
-        let n = tx.execute(
-            "UPDATE intents SET withdrawn = 1 WHERE alert_key = ?1 AND withdrawn = 0",
-            params![alert_key],
-        )?;
-        tx.commit()?;
-        Ok(n)
+    /// Stores what one webhook asks for: withdraws the intents of the alerts `resolved`, adds
+    /// `intents`; answered once it is durable (group commit, by the writer thread).
+    pub async fn record_webhook(
+        &self,
+        resolved: Vec<String>,
+        intents: Vec<NewIntent>,
+        now_ms: i64,
+    ) -> super::Result<Stored> {
+        let (answer, answered) = oneshot::channel();
+        let pending = Pending {
+            resolved,
+            intents,
+            now_ms,
+            answer,
+        };
+        let stopped = || super::StoreError::Stopped("the SQLite writer thread ended".into());
+        self.writer.send(pending).map_err(|_| stopped())?;
+        Ok(answered.await.map_err(|_| stopped())??)
     }
 
     /// The pushes due at `now_ms` to endpoints still alive, oldest first, at most `limit`.
@@ -493,28 +431,21 @@ impl Store {
             "INSERT OR IGNORE INTO claims (intent_id, device_id, device, claimed_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, device.id, device.name, now()],
         )?;
-        let (device_id, name, claimed_at, state, summary): (
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-        ) = tx.query_row(
+        let claim = tx.query_row(
             "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = ?1",
             params![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok(ClaimRow {
+                    device_id: r.get(0)?,
+                    device: r.get(1)?,
+                    claimed_at: r.get(2)?,
+                    state: r.get(3)?,
+                    summary: r.get(4)?,
+                })
+            },
         )?;
         tx.commit()?;
-        let result = match (state, summary) {
-            (Some(state), Some(summary)) => Some(ClaimResult { state, summary }),
-            _ => None,
-        };
-        Ok(ClaimAnswer::Answered(Claim {
-            first: device_id == device.id && result.is_none(),
-            device: name,
-            claimed_at,
-            result,
-        }))
+        Ok(claim.answer_to(device))
     }
 
     /// Records how the claimed intent `id` ended; false when `device` is not its claimer.
@@ -525,4 +456,130 @@ impl Store {
         )?;
         Ok(changed == 1)
     }
+}
+
+/// The writer thread: takes the webhooks waiting, writes them in one transaction, answers
+/// each once it committed; until the store is dropped.
+fn write_webhooks(db: &Mutex<Connection>, mut queue: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP_MAX {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut conn = db.lock().expect("store poisoned");
+        let answers = write_group(&mut conn, &group);
+        drop(conn);
+        for (pending, answer) in group.into_iter().zip(answers) {
+            // A webhook whose client went away needs no answer.
+            let _ = pending.answer.send(answer);
+        }
+    }
+}
+
+/// Writes `group` in one transaction, each webhook in its own savepoint; how each went.
+fn write_group(db: &mut Connection, group: &[Pending]) -> Vec<Result<Stored>> {
+    let tx = match db.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return group.iter().map(|_| Err(copy_error(&e))).collect(),
+    };
+    let mut answers: Vec<Result<Stored>> = group
+        .iter()
+        .map(|p| {
+            tx.execute_batch("SAVEPOINT webhook")?;
+            match store_webhook(&tx, p) {
+                Ok(stored) => {
+                    tx.execute_batch("RELEASE webhook")?;
+                    Ok(stored)
+                }
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO webhook; RELEASE webhook")?;
+                    Err(e)
+                }
+            }
+        })
+        .collect();
+    if let Err(e) = tx.commit() {
+        answers = group.iter().map(|_| Err(copy_error(&e))).collect();
+    }
+    answers
+}
+
+/// The same error again, for each webhook of a group that one failure failed.
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::ToSqlConversionFailure(other.to_string().into()),
+    }
+}
+
+/// One webhook's withdrawals and intents, in the writer's transaction `tx`.
+fn store_webhook(tx: &Connection, pending: &Pending) -> Result<Stored> {
+    let mut stored = Stored::default();
+    for alert in &pending.resolved {
+        stored.withdrawn += withdraw(tx, alert)?;
+    }
+    for new in &pending.intents {
+        stored.added.extend(add_intent(tx, new, pending.now_ms)?);
+    }
+    Ok(stored)
+}
+
+/// Stores `new` with a delivery row per paired device; `None` when a live intent for the
+/// same alert and step exists (a repeated notification of a firing alert).
+fn add_intent(tx: &Connection, new: &NewIntent, now_ms: i64) -> Result<Option<i64>> {
+    let live: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM intents WHERE dedup_key = ?1 AND expires_at_ms > ?2 AND withdrawn = 0)",
+        params![new.dedup_key, now_ms],
+        |r| r.get(0),
+    )?;
+    if live {
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "INSERT INTO intents (id, dedup_key, alert_key, notice, expires_at_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        new.notice.id,
+        new.dedup_key,
+        new.alert_key,
+        serde_json::to_string(&new.notice).expect("a notice serializes"),
+        new.notice.expires_at_ms,
+        now()
+    ])?;
+    let seq = tx.last_insert_rowid();
+    tx.prepare_cached(
+        "INSERT INTO deliveries (seq, device_id, state) SELECT ?1, id, 'pending' FROM devices WHERE revoked_at IS NULL",
+    )?
+    .execute(params![seq])?;
+    tx.prepare_cached(
+        "INSERT INTO pushes (seq, device_id, state) SELECT ?1, e.device_id, 'notify' FROM push_endpoints e
+         JOIN devices d ON d.id = e.device_id WHERE d.revoked_at IS NULL AND e.dropped_at IS NULL",
+    )?
+    .execute(params![seq])?;
+    Ok(Some(seq))
+}
+
+/// Withdraws the live intents of the alert `alert_key` (it resolved); how many.
+/// A notification already pushed gets a withdrawal push; one not pushed yet is not sent.
+fn withdraw(tx: &Connection, alert_key: &str) -> Result<usize> {
+    let live = "SELECT seq FROM intents WHERE alert_key = ?1 AND withdrawn = 0";
+    tx.execute(
+        &format!("DELETE FROM pushes WHERE state = 'notify' AND seq IN ({live})"),
+        params![alert_key],
+    )?;
+    tx.execute(
+        &format!(
+            "UPDATE pushes SET state = 'withdraw', attempts = 0, next_at_ms = 0 WHERE state = 'sent' AND seq IN ({live})"
+        ),
+        params![alert_key],
+    )?;
+    tx.execute(
+        "UPDATE intents SET withdrawn = 1 WHERE alert_key = ?1 AND withdrawn = 0",
+        params![alert_key],
+    )
 }
