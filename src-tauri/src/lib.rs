@@ -59,6 +59,7 @@ pub fn run() {
         .manage(native::Confirmer::from_env())
         .manage(commands::Runs::default())
         .manage(commands::FanOuts::default())
+        .manage(commands::PendingIntent::from_args(std::env::args().skip(1)))
         .manage(started)
         .setup(|app| {
             // A desktop without a tray (no StatusNotifier host) still gets the window.
@@ -100,22 +101,37 @@ mod tests {
         tempfile::TempDir,
         tauri::WebviewWindow<tauri::test::MockRuntime>,
     ) {
+        let (dir, core) = core_on(config);
+        (dir, window_over(core, label, native_answer))
+    }
+
+    /// A core on `config` in a new directory, with an in-memory secret store.
+    fn core_on(config: &str) -> (tempfile::TempDir, paaf_core::Paaf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).unwrap();
         let core =
             paaf_core::Paaf::open(&path, Arc::new(MemoryStore::default()), "desktop").unwrap();
+        (dir, core)
+    }
+
+    /// The app's window `label` over `core`, its native dialogs answered `native_answer`.
+    fn window_over(
+        core: paaf_core::Paaf,
+        label: &str,
+        native_answer: bool,
+    ) -> tauri::WebviewWindow<tauri::test::MockRuntime> {
         let app = super::with_commands(mock_builder())
             .manage(core)
             .manage(crate::native::Confirmer::Fixed(native_answer))
             .manage(crate::commands::Runs::default())
             .manage(crate::commands::FanOuts::default())
+            .manage(crate::commands::PendingIntent::default())
             .build(tauri::generate_context!())
             .unwrap();
-        let window = tauri::WebviewWindowBuilder::new(&app, label, Default::default())
+        tauri::WebviewWindowBuilder::new(&app, label, Default::default())
             .build()
-            .unwrap();
-        (dir, window)
+            .unwrap()
     }
 
     fn call(
@@ -614,5 +630,191 @@ mod tests {
             let err = call(&main, "open_link", serde_json::json!({ "url": url })).unwrap_err();
             assert_eq!(err["code"], "invalid-input", "{url}: {err}");
         }
+    }
+
+    const PLAYBOOK: &str = "[[hosts]]\nname = \"web-2\"\naddress = \"127.0.0.1\"\nport = 9\nuser = \"ops\"\nauth = { type = \"agent\" }\nconnect_timeout_secs = 1\n\n[[playbooks]]\nname = \"checkout\"\nmatch = { alertname = \"CheckoutErrors\" }\nprotect = [\n  { reboot = \"web-2\" },\n  { runbook = \"__drain\", host = \"web-2\" },\n]\n";
+
+    /// A relay as the device sees it: pairing pins `key`, the first claim of any intent is ours.
+    async fn relay_answering(key: &ed25519_dalek::SigningKey) -> wiremock::MockServer {
+        use wiremock::matchers::{method, path, path_regex};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let relay = MockServer::start().await;
+        let pairing = serde_json::json!({
+            "device_id": "d-1",
+            "device_token": "device-token",
+            "relay_key": paaf_core::intent::format_key(&key.verifying_key()),
+        });
+        Mock::given(method("POST"))
+            .and(path("/pair"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(pairing))
+            .mount(&relay)
+            .await;
+        let claim = serde_json::json!({ "first": true, "device": "desktop", "claimed_at": "now", "result": null });
+        Mock::given(method("POST"))
+            .and(path_regex("^/intents/[^/]+/claim$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(claim))
+            .mount(&relay)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex("^/intents/[^/]+/result$"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&relay)
+            .await;
+        relay
+    }
+
+    /// A `paaf://intent/` link to `action`, signed by `key`, expiring `expires_in_ms` from now.
+    fn intent_link(
+        key: &ed25519_dalek::SigningKey,
+        action: paaf_core::intent::IntentAction,
+        expires_in_ms: i64,
+    ) -> String {
+        use paaf_core::intent::{self, ActionIntent, IntentOrigin};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let intent = ActionIntent {
+            v: intent::VERSION,
+            id: format!("i-{now}-{expires_in_ms}"),
+            key_id: intent::key_id(&key.verifying_key()),
+            issued_at_ms: now - 120_000,
+            expires_at_ms: now + expires_in_ms,
+            nonce: format!("n-{now}-{expires_in_ms}"),
+            origin: IntentOrigin {
+                source: "grafana".into(),
+                alert: "CheckoutErrors".into(),
+                labels: [("service".to_string(), "checkout-api".to_string())].into(),
+                fingerprint: None,
+                playbook: "checkout".into(),
+            },
+            action,
+        };
+        intent::url_of(&intent::sign(&intent, key))
+    }
+
+    /// Issue 19: a `paaf://intent/` link reaches the same core verification as `paaf intent
+    /// open`: a valid one opens a confirmation; forged, expired and replayed ones are refused
+    /// with their codes, and nothing is run for them.
+    #[test]
+    fn an_intent_link_opens_a_confirmation_and_forged_expired_or_replayed_ones_are_refused() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let relay = runtime.block_on(relay_answering(&key));
+        let (_dir, core) = core_on(PLAYBOOK);
+        let token = secrecy::SecretString::from("team-token");
+        runtime
+            .block_on(core.relay_pair(&relay.uri(), &token))
+            .unwrap();
+        let main = window_over(core, "main", true);
+        let reboot = paaf_core::intent::IntentAction::Reboot {
+            host: "web-2".into(),
+        };
+
+        let link = intent_link(&key, reboot.clone(), 600_000);
+        let shown = call(&main, "open_intent", serde_json::json!({ "link": link })).unwrap();
+        assert_eq!(shown["alert"], "CheckoutErrors", "{shown}");
+        assert_eq!(shown["playbook"], "checkout", "{shown}");
+        assert_eq!(shown["kind"], "reboot", "{shown}");
+        assert_eq!(shown["target"], "web-2", "{shown}");
+        assert_eq!(shown["typed_name"], serde_json::Value::Null, "{shown}");
+        assert_eq!(shown["labels"]["service"], "checkout-api", "{shown}");
+
+        let drain = paaf_core::intent::IntentAction::Runbook {
+            host: "web-2".into(),
+            runbook: "__drain".into(),
+        };
+        let dangerous = intent_link(&key, drain, 600_000);
+        let shown = call(
+            &main,
+            "open_intent",
+            serde_json::json!({ "link": dangerous }),
+        )
+        .unwrap();
+        assert_eq!(
+            shown["typed_name"], "__drain",
+            "a dangerous runbook wants its name typed"
+        );
+        let err = call(
+            &main,
+            "execute_intent",
+            serde_json::json!({ "link": dangerous, "confirmation": { "kind": "yes" } }),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "confirmation-required", "{err}");
+
+        let forger = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
+        let forged = intent_link(&forger, reboot.clone(), 600_000);
+        let err = call(&main, "open_intent", serde_json::json!({ "link": forged })).unwrap_err();
+        assert_eq!(err["code"], "auth-failed", "{err}");
+        let err = call(
+            &main,
+            "execute_intent",
+            serde_json::json!({ "link": forged, "confirmation": { "kind": "yes" } }),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "auth-failed", "{err}");
+
+        let expired = intent_link(&key, reboot.clone(), -60_000);
+        let err = call(&main, "open_intent", serde_json::json!({ "link": expired })).unwrap_err();
+        assert_eq!(err["code"], "conflict", "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("expired"),
+            "{err}"
+        );
+
+        let unconfirmed = call(
+            &main,
+            "execute_intent",
+            serde_json::json!({ "link": link, "confirmation": { "kind": "none" } }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            unconfirmed["code"], "confirmation-required",
+            "{unconfirmed}"
+        );
+        // Confirmed, it claims the intent and runs: the host is unreachable, so the reboot fails,
+        // and the journal has it.
+        let err = call(
+            &main,
+            "execute_intent",
+            serde_json::json!({ "link": link, "confirmation": { "kind": "yes" } }),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "unreachable", "{err}");
+        let journal = call(&main, "journal", serde_json::json!({ "target": "web-2" })).unwrap();
+        assert_eq!(journal.as_array().unwrap().len(), 1, "{journal}");
+        let err = call(&main, "open_intent", serde_json::json!({ "link": link })).unwrap_err();
+        assert_eq!(err["code"], "conflict", "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("already used"),
+            "{err}"
+        );
+        let err = call(
+            &main,
+            "execute_intent",
+            serde_json::json!({ "link": link, "confirmation": { "kind": "yes" } }),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "conflict", "replayed: {err}");
+        let journal = call(&main, "journal", serde_json::json!({ "target": "web-2" })).unwrap();
+        assert_eq!(
+            journal.as_array().unwrap().len(),
+            1,
+            "nothing ran again: {journal}"
+        );
+    }
+
+    #[test]
+    fn the_app_takes_an_intent_link_from_its_arguments_once() {
+        let pending = crate::commands::PendingIntent::from_args(
+            ["--verbose", "paaf://intent/abc.def"].map(String::from),
+        );
+        assert_eq!(
+            pending.0.lock().unwrap().take().as_deref(),
+            Some("paaf://intent/abc.def")
+        );
+        let none = crate::commands::PendingIntent::from_args(["https://x".to_string()]);
+        assert_eq!(none.0.lock().unwrap().take(), None);
     }
 }
