@@ -4,6 +4,7 @@
 mod command_list;
 pub mod commands;
 pub mod native;
+pub mod relay_stream;
 pub mod tray;
 
 use paaf_core::Paaf;
@@ -66,6 +67,7 @@ pub fn run() {
             if let Err(e) = tray::install(app.handle()) {
                 tracing::warn!("no tray icon: {e}");
             }
+            relay_stream::follow(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!())

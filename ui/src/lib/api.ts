@@ -279,6 +279,15 @@ export const openIntent = (link: string) => call<IntentConfirmation>('open_inten
 export const executeIntent = (link: string, confirmation: Confirmation) =>
   call<IntentOutcome>('execute_intent', { link, confirmation });
 
+/** Calls `show` with each intent link the relay's stream brings while the app runs. */
+export async function onIntent(show: (link: string) => void): Promise<void> {
+  try {
+    await listen<string>('intent', (event) => show(event.payload));
+  } catch {
+    // Not in Tauri: no stream.
+  }
+}
+
 export async function onNavigate(show: (hash: string) => void): Promise<void> {
   try {
     await listen<string>('navigate', (event) => show(event.payload));
