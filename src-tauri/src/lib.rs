@@ -709,12 +709,22 @@ mod tests {
             .block_on(core.relay_pair(&relay.uri(), &token))
             .unwrap();
         let main = window_over(core, "main", true);
+        let open = |link: &str| call(&main, "open_intent", serde_json::json!({ "link": link }));
+        let execute = |link: &str, kind: &str| {
+            let confirmation = serde_json::json!({ "kind": kind });
+            let args = serde_json::json!({ "link": link, "confirmation": confirmation });
+            call(&main, "execute_intent", args)
+        };
+        let journaled = || {
+            let rows = call(&main, "journal", serde_json::json!({ "target": "web-2" })).unwrap();
+            rows.as_array().unwrap().len()
+        };
         let reboot = paaf_core::intent::IntentAction::Reboot {
             host: "web-2".into(),
         };
 
         let link = intent_link(&key, reboot.clone(), 600_000);
-        let shown = call(&main, "open_intent", serde_json::json!({ "link": link })).unwrap();
+        let shown = open(&link).unwrap();
         assert_eq!(shown["alert"], "CheckoutErrors", "{shown}");
         assert_eq!(shown["playbook"], "checkout", "{shown}");
         assert_eq!(shown["kind"], "reboot", "{shown}");
@@ -727,84 +737,45 @@ mod tests {
             runbook: "__drain".into(),
         };
         let dangerous = intent_link(&key, drain, 600_000);
-        let shown = call(
-            &main,
-            "open_intent",
-            serde_json::json!({ "link": dangerous }),
-        )
-        .unwrap();
+        let shown = open(&dangerous).unwrap();
         assert_eq!(
             shown["typed_name"], "__drain",
             "a dangerous runbook wants its name typed"
         );
-        let err = call(
-            &main,
-            "execute_intent",
-            serde_json::json!({ "link": dangerous, "confirmation": { "kind": "yes" } }),
-        )
-        .unwrap_err();
+        let err = execute(&dangerous, "yes").unwrap_err();
         assert_eq!(err["code"], "confirmation-required", "{err}");
 
         let forger = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
         let forged = intent_link(&forger, reboot.clone(), 600_000);
-        let err = call(&main, "open_intent", serde_json::json!({ "link": forged })).unwrap_err();
-        assert_eq!(err["code"], "auth-failed", "{err}");
-        let err = call(
-            &main,
-            "execute_intent",
-            serde_json::json!({ "link": forged, "confirmation": { "kind": "yes" } }),
-        )
-        .unwrap_err();
-        assert_eq!(err["code"], "auth-failed", "{err}");
+        for err in [open(&forged), execute(&forged, "yes")].map(Result::unwrap_err) {
+            assert_eq!(err["code"], "auth-failed", "{err}");
+        }
 
         let expired = intent_link(&key, reboot.clone(), -60_000);
-        let err = call(&main, "open_intent", serde_json::json!({ "link": expired })).unwrap_err();
+        let err = open(&expired).unwrap_err();
         assert_eq!(err["code"], "conflict", "{err}");
         assert!(
             err["message"].as_str().unwrap().contains("expired"),
             "{err}"
         );
+        assert_eq!(journaled(), 0, "nothing ran for the refused intents");
 
-        let unconfirmed = call(
-            &main,
-            "execute_intent",
-            serde_json::json!({ "link": link, "confirmation": { "kind": "none" } }),
-        )
-        .unwrap_err();
-        assert_eq!(
-            unconfirmed["code"], "confirmation-required",
-            "{unconfirmed}"
-        );
+        let err = execute(&link, "none").unwrap_err();
+        assert_eq!(err["code"], "confirmation-required", "{err}");
         // Confirmed, it claims the intent and runs: the host is unreachable, so the reboot fails,
         // and the journal has it.
-        let err = call(
-            &main,
-            "execute_intent",
-            serde_json::json!({ "link": link, "confirmation": { "kind": "yes" } }),
-        )
-        .unwrap_err();
+        let err = execute(&link, "yes").unwrap_err();
         assert_eq!(err["code"], "unreachable", "{err}");
-        let journal = call(&main, "journal", serde_json::json!({ "target": "web-2" })).unwrap();
-        assert_eq!(journal.as_array().unwrap().len(), 1, "{journal}");
-        let err = call(&main, "open_intent", serde_json::json!({ "link": link })).unwrap_err();
+        assert_eq!(journaled(), 1);
+        let err = open(&link).unwrap_err();
         assert_eq!(err["code"], "conflict", "{err}");
         assert!(
             err["message"].as_str().unwrap().contains("already used"),
             "{err}"
         );
-        let err = call(
-            &main,
-            "execute_intent",
-            serde_json::json!({ "link": link, "confirmation": { "kind": "yes" } }),
-        )
-        .unwrap_err();
+        let err = execute(&link, "yes").unwrap_err();
         assert_eq!(err["code"], "conflict", "replayed: {err}");
-        let journal = call(&main, "journal", serde_json::json!({ "target": "web-2" })).unwrap();
-        assert_eq!(
-            journal.as_array().unwrap().len(),
-            1,
-            "nothing ran again: {journal}"
-        );
+        assert_eq!(journaled(), 1, "nothing ran again");
     }
 
     #[test]
