@@ -124,6 +124,7 @@ mod tests {
         native_answer: bool,
     ) -> tauri::WebviewWindow<tauri::test::MockRuntime> {
         let app = super::with_commands(mock_builder())
+            .plugin(tauri_plugin_notification::init())
             .manage(core)
             .manage(crate::native::Confirmer::Fixed(native_answer))
             .manage(crate::commands::Runs::default())
@@ -776,6 +777,46 @@ mod tests {
         let err = execute(&link, "yes").unwrap_err();
         assert_eq!(err["code"], "conflict", "replayed: {err}");
         assert_eq!(journaled(), 1, "nothing ran again");
+    }
+
+    /// Issue 19: while paired, the app follows the relay's stream and hands each intent's link
+    /// to the window (after its notification), where the confirmation opens.
+    #[test]
+    fn the_relays_stream_hands_each_intent_link_to_the_window() {
+        use tauri::{Listener, Manager};
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let relay = runtime.block_on(relay_answering(&key));
+        let notice = serde_json::json!({ "id": "i-1", "url": "paaf://intent/abc.def", "alert": "CheckoutErrors", "playbook": "checkout", "kind": "reboot", "target": "web-2", "expires_at_ms": 0 });
+        let stream = format!("event: intent\nid: 7\ndata: {notice}\n\n");
+        runtime.block_on(
+            wiremock::Mock::given(wiremock::matchers::path("/stream"))
+                .and(wiremock::matchers::header(
+                    "authorization",
+                    "Bearer device-token",
+                ))
+                .respond_with(
+                    wiremock::ResponseTemplate::new(200)
+                        .insert_header("content-type", "text/event-stream")
+                        .set_body_string(stream),
+                )
+                .mount(&relay),
+        );
+        let (_dir, core) = core_on(PLAYBOOK);
+        let token = secrecy::SecretString::from("team-token");
+        runtime
+            .block_on(core.relay_pair(&relay.uri(), &token))
+            .unwrap();
+        let main = window_over(core, "main", true);
+        let (links, received) = std::sync::mpsc::channel();
+        main.listen(crate::relay_stream::INTENT_EVENT, move |event| {
+            let _ = links.send(event.payload().to_string());
+        });
+        crate::relay_stream::follow(main.app_handle().clone());
+        let link = received
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the intent reached the window");
+        assert_eq!(link, "\"paaf://intent/abc.def\"");
     }
 
     #[test]
