@@ -57,6 +57,9 @@ macro_rules! paaf_commands {
             set_incident_phase,
             postmortem,
             save_postmortem,
+            pending_intent,
+            open_intent,
+            execute_intent,
         )
     };
 }

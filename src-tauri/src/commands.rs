@@ -22,8 +22,8 @@ use paaf_core::ssh::{ExecOutput, OfferedKey};
 use paaf_core::{
     AnnotationInput, BackendFlags, CancellationToken, Confirmation, DashboardView, ErrorInfo,
     FanOutJob, FanOutOptions, FanOutProgress, FanOutReport, FlagChange, FlagTarget, HostAdded,
-    HostCheck, IncidentInput, LiveGroups, Overview, Paaf, ProgressEvent, ServerProgress,
-    TimeWindow,
+    HostCheck, IncidentInput, IntentConfirmation, IntentOutcome, LiveGroups, Overview, Paaf,
+    ProgressEvent, ServerProgress, TimeWindow,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -657,4 +657,57 @@ pub async fn first_paint<R: Runtime>(
         app.exit(0);
     }
     Ok(ms)
+}
+
+/// The `paaf://intent/…` link the app was started with (a tapped notification, the system's
+/// URL handler), handed over once: the UI opens its confirmation.
+#[derive(Default)]
+pub struct PendingIntent(pub std::sync::Mutex<Option<String>>);
+
+impl PendingIntent {
+    /// The first `paaf://intent/` argument among `args`, if any.
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> PendingIntent {
+        let link = args
+            .into_iter()
+            .find(|a| a.starts_with(paaf_core::intent::URL_PREFIX));
+        PendingIntent(std::sync::Mutex::new(link))
+    }
+}
+
+/// The intent link the app was started with, once (None afterwards, or when there was none).
+#[tauri::command]
+pub fn pending_intent(pending: State<'_, PendingIntent>) -> Option<String> {
+    pending.0.lock().map(|mut p| p.take()).unwrap_or(None)
+}
+
+/// Verifies the intent in `link` (pinned relay key, expiry, nonce, this device's own
+/// playbook step) and says what it would do: nothing runs.
+#[tauri::command]
+pub async fn open_intent(paaf: State<'_, Paaf>, link: String) -> Reply<IntentConfirmation> {
+    Ok(paaf.open_intent(&link)?)
+}
+
+/// Runs the confirmed intent once, as `paaf intent open` does; a dangerous runbook is also
+/// confirmed in a native dialog, as `run_runbook` is.
+#[tauri::command]
+pub async fn execute_intent<R: Runtime>(
+    app: AppHandle<R>,
+    paaf: State<'_, Paaf>,
+    link: String,
+    confirmation: Confirmation,
+) -> Reply<IntentOutcome> {
+    let shown = paaf.open_intent(&link)?;
+    if let Some(runbook) = &shown.typed_name {
+        let question = Question {
+            title: format!("Run the dangerous runbook {runbook}?"),
+            message: format!(
+                "The alert {} asks for {}. It runs as soon as you confirm.",
+                shown.alert, shown.action
+            ),
+            ok: "Run dangerous runbook",
+        };
+        native::confirm(&app, question).await?;
+    }
+    let quiet = Arc::new(|_: ProgressEvent| {});
+    Ok(paaf.execute_intent(&link, &confirmation, quiet).await?)
 }

@@ -4,6 +4,7 @@
 mod command_list;
 pub mod commands;
 pub mod native;
+pub mod relay_stream;
 pub mod tray;
 
 use paaf_core::Paaf;
@@ -59,12 +60,14 @@ pub fn run() {
         .manage(native::Confirmer::from_env())
         .manage(commands::Runs::default())
         .manage(commands::FanOuts::default())
+        .manage(commands::PendingIntent::from_args(std::env::args().skip(1)))
         .manage(started)
         .setup(|app| {
             // A desktop without a tray (no StatusNotifier host) still gets the window.
             if let Err(e) = tray::install(app.handle()) {
                 tracing::warn!("no tray icon: {e}");
             }
+            relay_stream::follow(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!())
@@ -100,22 +103,38 @@ mod tests {
         tempfile::TempDir,
         tauri::WebviewWindow<tauri::test::MockRuntime>,
     ) {
+        let (dir, core) = core_on(config);
+        (dir, window_over(core, label, native_answer))
+    }
+
+    /// A core on `config` in a new directory, with an in-memory secret store.
+    fn core_on(config: &str) -> (tempfile::TempDir, paaf_core::Paaf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).unwrap();
         let core =
             paaf_core::Paaf::open(&path, Arc::new(MemoryStore::default()), "desktop").unwrap();
+        (dir, core)
+    }
+
+    /// The app's window `label` over `core`, its native dialogs answered `native_answer`.
+    fn window_over(
+        core: paaf_core::Paaf,
+        label: &str,
+        native_answer: bool,
+    ) -> tauri::WebviewWindow<tauri::test::MockRuntime> {
         let app = super::with_commands(mock_builder())
+            .plugin(tauri_plugin_notification::init())
             .manage(core)
             .manage(crate::native::Confirmer::Fixed(native_answer))
             .manage(crate::commands::Runs::default())
             .manage(crate::commands::FanOuts::default())
+            .manage(crate::commands::PendingIntent::default())
             .build(tauri::generate_context!())
             .unwrap();
-        let window = tauri::WebviewWindowBuilder::new(&app, label, Default::default())
+        tauri::WebviewWindowBuilder::new(&app, label, Default::default())
             .build()
-            .unwrap();
-        (dir, window)
+            .unwrap()
     }
 
     fn call(
@@ -614,5 +633,202 @@ mod tests {
             let err = call(&main, "open_link", serde_json::json!({ "url": url })).unwrap_err();
             assert_eq!(err["code"], "invalid-input", "{url}: {err}");
         }
+    }
+
+    const PLAYBOOK: &str = "[[hosts]]\nname = \"web-2\"\naddress = \"127.0.0.1\"\nport = 9\nuser = \"ops\"\nauth = { type = \"agent\" }\nconnect_timeout_secs = 1\n\n[[playbooks]]\nname = \"checkout\"\nmatch = { alertname = \"CheckoutErrors\" }\nprotect = [\n  { reboot = \"web-2\" },\n  { runbook = \"__drain\", host = \"web-2\" },\n]\n";
+
+    /// A relay as the device sees it: pairing pins `key`, the first claim of any intent is ours.
+    async fn relay_answering(key: &ed25519_dalek::SigningKey) -> wiremock::MockServer {
+        use wiremock::matchers::{method, path, path_regex};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let relay = MockServer::start().await;
+        let pairing = serde_json::json!({
+            "device_id": "d-1",
+            "device_token": "device-token",
+            "relay_key": paaf_core::intent::format_key(&key.verifying_key()),
+        });
+        Mock::given(method("POST"))
+            .and(path("/pair"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(pairing))
+            .mount(&relay)
+            .await;
+        let claim = serde_json::json!({ "first": true, "device": "desktop", "claimed_at": "now", "result": null });
+        Mock::given(method("POST"))
+            .and(path_regex("^/intents/[^/]+/claim$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(claim))
+            .mount(&relay)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex("^/intents/[^/]+/result$"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&relay)
+            .await;
+        relay
+    }
+
+    /// A `paaf://intent/` link to `action`, signed by `key`, expiring `expires_in_ms` from now.
+    fn intent_link(
+        key: &ed25519_dalek::SigningKey,
+        action: paaf_core::intent::IntentAction,
+        expires_in_ms: i64,
+    ) -> String {
+        use paaf_core::intent::{self, ActionIntent, IntentOrigin};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let intent = ActionIntent {
+            v: intent::VERSION,
+            id: format!("i-{now}-{expires_in_ms}"),
+            key_id: intent::key_id(&key.verifying_key()),
+            issued_at_ms: now - 120_000,
+            expires_at_ms: now + expires_in_ms,
+            nonce: format!("n-{now}-{expires_in_ms}"),
+            origin: IntentOrigin {
+                source: "grafana".into(),
+                alert: "CheckoutErrors".into(),
+                labels: [("service".to_string(), "checkout-api".to_string())].into(),
+                fingerprint: None,
+                playbook: "checkout".into(),
+            },
+            action,
+        };
+        intent::url_of(&intent::sign(&intent, key))
+    }
+
+    /// Issue 19: a `paaf://intent/` link reaches the same core verification as `paaf intent
+    /// open`: a valid one opens a confirmation; forged, expired and replayed ones are refused
+    /// with their codes, and nothing is run for them.
+    #[test]
+    fn an_intent_link_opens_a_confirmation_and_forged_expired_or_replayed_ones_are_refused() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let relay = runtime.block_on(relay_answering(&key));
+        let (_dir, core) = core_on(PLAYBOOK);
+        let token = secrecy::SecretString::from("team-token");
+        runtime
+            .block_on(core.relay_pair(&relay.uri(), &token))
+            .unwrap();
+        let main = window_over(core, "main", true);
+        let open = |link: &str| call(&main, "open_intent", serde_json::json!({ "link": link }));
+        let execute = |link: &str, kind: &str| {
+            let confirmation = serde_json::json!({ "kind": kind });
+            let args = serde_json::json!({ "link": link, "confirmation": confirmation });
+            call(&main, "execute_intent", args)
+        };
+        let journaled = || {
+            let rows = call(&main, "journal", serde_json::json!({ "target": "web-2" })).unwrap();
+            rows.as_array().unwrap().len()
+        };
+        let reboot = paaf_core::intent::IntentAction::Reboot {
+            host: "web-2".into(),
+        };
+
+        let link = intent_link(&key, reboot.clone(), 600_000);
+        let shown = open(&link).unwrap();
+        assert_eq!(shown["alert"], "CheckoutErrors", "{shown}");
+        assert_eq!(shown["playbook"], "checkout", "{shown}");
+        assert_eq!(shown["kind"], "reboot", "{shown}");
+        assert_eq!(shown["target"], "web-2", "{shown}");
+        assert_eq!(shown["typed_name"], serde_json::Value::Null, "{shown}");
+        assert_eq!(shown["labels"]["service"], "checkout-api", "{shown}");
+
+        let drain = paaf_core::intent::IntentAction::Runbook {
+            host: "web-2".into(),
+            runbook: "__drain".into(),
+        };
+        let dangerous = intent_link(&key, drain, 600_000);
+        let shown = open(&dangerous).unwrap();
+        assert_eq!(
+            shown["typed_name"], "__drain",
+            "a dangerous runbook wants its name typed"
+        );
+        let err = execute(&dangerous, "yes").unwrap_err();
+        assert_eq!(err["code"], "confirmation-required", "{err}");
+
+        let forger = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
+        let forged = intent_link(&forger, reboot.clone(), 600_000);
+        for err in [open(&forged), execute(&forged, "yes")].map(Result::unwrap_err) {
+            assert_eq!(err["code"], "auth-failed", "{err}");
+        }
+
+        let expired = intent_link(&key, reboot.clone(), -60_000);
+        let err = open(&expired).unwrap_err();
+        assert_eq!(err["code"], "conflict", "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("expired"),
+            "{err}"
+        );
+        assert_eq!(journaled(), 0, "nothing ran for the refused intents");
+
+        let err = execute(&link, "none").unwrap_err();
+        assert_eq!(err["code"], "confirmation-required", "{err}");
+        // Confirmed, it claims the intent and runs: the host is unreachable, so the reboot fails,
+        // and the journal has it.
+        let err = execute(&link, "yes").unwrap_err();
+        assert_eq!(err["code"], "unreachable", "{err}");
+        assert_eq!(journaled(), 1);
+        let err = open(&link).unwrap_err();
+        assert_eq!(err["code"], "conflict", "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("already used"),
+            "{err}"
+        );
+        let err = execute(&link, "yes").unwrap_err();
+        assert_eq!(err["code"], "conflict", "replayed: {err}");
+        assert_eq!(journaled(), 1, "nothing ran again");
+    }
+
+    /// Issue 19: while paired, the app follows the relay's stream and hands each intent's link
+    /// to the window (after its notification), where the confirmation opens.
+    #[test]
+    fn the_relays_stream_hands_each_intent_link_to_the_window() {
+        use tauri::{Listener, Manager};
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let relay = runtime.block_on(relay_answering(&key));
+        let notice = serde_json::json!({ "id": "i-1", "url": "paaf://intent/abc.def", "alert": "CheckoutErrors", "playbook": "checkout", "kind": "reboot", "target": "web-2", "expires_at_ms": 0 });
+        let stream = format!("event: intent\nid: 7\ndata: {notice}\n\n");
+        runtime.block_on(
+            wiremock::Mock::given(wiremock::matchers::path("/stream"))
+                .and(wiremock::matchers::header(
+                    "authorization",
+                    "Bearer device-token",
+                ))
+                .respond_with(
+                    wiremock::ResponseTemplate::new(200)
+                        .insert_header("content-type", "text/event-stream")
+                        .set_body_string(stream),
+                )
+                .mount(&relay),
+        );
+        let (_dir, core) = core_on(PLAYBOOK);
+        let token = secrecy::SecretString::from("team-token");
+        runtime
+            .block_on(core.relay_pair(&relay.uri(), &token))
+            .unwrap();
+        let main = window_over(core, "main", true);
+        let (links, received) = std::sync::mpsc::channel();
+        main.listen(crate::relay_stream::INTENT_EVENT, move |event| {
+            let _ = links.send(event.payload().to_string());
+        });
+        crate::relay_stream::follow(main.app_handle().clone());
+        let link = received
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the intent reached the window");
+        assert_eq!(link, "\"paaf://intent/abc.def\"");
+    }
+
+    #[test]
+    fn the_app_takes_an_intent_link_from_its_arguments_once() {
+        let pending = crate::commands::PendingIntent::from_args(
+            ["--verbose", "paaf://intent/abc.def"].map(String::from),
+        );
+        assert_eq!(
+            pending.0.lock().unwrap().take().as_deref(),
+            Some("paaf://intent/abc.def")
+        );
+        let none = crate::commands::PendingIntent::from_args(["https://x".to_string()]);
+        assert_eq!(none.0.lock().unwrap().take(), None);
     }
 }

@@ -22,6 +22,7 @@ const DEVICE_TOKEN: &str = "paaf-relay-device-token";
 
 /// What a person confirms before an intent runs: all of it from this device's own config.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct IntentConfirmation {
     pub intent_id: String,
     /// The alert it answers, and the playbook.
@@ -33,15 +34,18 @@ pub struct IntentConfirmation {
     pub target: String,
     /// The step as this device's playbook has it: `flag new-checkout OFF in production`.
     pub action: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub expires_at_ms: i64,
     /// The name to type to confirm (a dangerous `__` runbook); `None`: a yes is enough.
     pub typed_name: Option<String>,
     /// The open incident the action lands in, if one is open.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub incident: Option<i64>,
 }
 
 /// How executing an intent ended.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum IntentOutcome {
     /// This device acted.

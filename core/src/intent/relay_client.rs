@@ -183,6 +183,7 @@ pub struct DeviceStatus {
 
 /// An intent as the relay's stream announces it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct IntentNotice {
     pub id: String,
     /// The deep link (`paaf://intent/...`): what a notification's button opens.
@@ -191,11 +192,13 @@ pub struct IntentNotice {
     pub playbook: String,
     pub kind: String,
     pub target: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub expires_at_ms: i64,
 }
 
 /// The relay's answer to a claim.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Claim {
     /// True: this device is the first, it acts.
     pub first: bool,
@@ -208,6 +211,7 @@ pub struct Claim {
 
 /// How a claimed action ended, as its device reported it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ClaimResult {
     pub state: String,
     pub summary: String,

@@ -51,6 +51,8 @@ import type { Postmortem } from './bindings/Postmortem';
 import type { RunPlan } from './bindings/RunPlan';
 import type { RunReport } from './bindings/RunReport';
 import type { StepEvent } from './bindings/StepEvent';
+import type { IntentConfirmation } from './bindings/IntentConfirmation';
+import type { IntentOutcome } from './bindings/IntentOutcome';
 
 /** Anything a command rejected with, as `{code, message}` (a bare string or Error becomes `other`). */
 export function toErrorInfo(e: unknown): ErrorInfo {
@@ -269,6 +271,23 @@ export const openLink = (url: string) => call<null>('open_link', { url });
  * Calls `show` with a screen's hash (`#/alerts`, `#/journal`) whenever the tray asks for one
  * (src-tauri/src/tray.rs, event `navigate`). Outside the app (no event plugin) it does nothing.
  */
+/** The `paaf://intent/…` link the app was started with, once; null when there was none. */
+export const pendingIntent = () => call<string | null>('pending_intent');
+/** Verifies an intent link and says what it would do (nothing runs); a refusal is an error. */
+export const openIntent = (link: string) => call<IntentConfirmation>('open_intent', { link });
+/** Runs the confirmed intent once; `already-acted` when another device or tap was first. */
+export const executeIntent = (link: string, confirmation: Confirmation) =>
+  call<IntentOutcome>('execute_intent', { link, confirmation });
+
+/** Calls `show` with each intent link the relay's stream brings while the app runs. */
+export async function onIntent(show: (link: string) => void): Promise<void> {
+  try {
+    await listen<string>('intent', (event) => show(event.payload));
+  } catch {
+    // Not in Tauri: no stream.
+  }
+}
+
 export async function onNavigate(show: (hash: string) => void): Promise<void> {
   try {
     await listen<string>('navigate', (event) => show(event.payload));
