@@ -383,15 +383,7 @@ fn fix_lists_hosts_reboots_behind_a_confirmation_with_progress_and_cancels() {
 
 #[test]
 fn fix_runs_a_hosts_runbooks_and_commands_behind_their_confirmations_with_bounded_output() {
-    let world = World::new();
-    let host = SshHost::start(&[&world.key]);
-    world.trust(&host);
-    world.write_config(&host_entry(
-        "web-1",
-        &host,
-        &world.key,
-        "max_output_bytes = 16",
-    ));
+    let (world, _host) = paaf_tests::trusted_web1("max_output_bytes = 16");
     let paaf = open(&world, Arc::new(MapStore::default()));
     let fix = paaf.fix_screen();
     let states = watch::<FixState>(|l| fix.subscribe(l));

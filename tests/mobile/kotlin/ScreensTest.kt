@@ -160,18 +160,23 @@ class ScreensTest {
         screen.close()
     }
 
-    @Test
-    fun fixRebootsAfterTheConfirmationWithLiveProgressAndTheJournalShowsIt() {
-        waitForTestHost(port, hostDir)
-        val dir = sandbox("fix")
-        val text = "operator = \"kotlin-tests\"\n[defaults.reboot]\nbackoff_max_secs = 1\n"
-        val paaf = Paaf.open(ConfigSource.Text(text, File(dir, "config.toml").path), MapStore(), "test-phone")
+    /** paaf on a new config (`extra` after the operator) with web-1 added and its key trusted. */
+    private fun openWithWeb1(name: String, extra: String): Paaf {
+        val text = "operator = \"kotlin-tests\"\n$extra"
+        val paaf = Paaf.open(ConfigSource.Text(text, File(sandbox(name), "config.toml").path), MapStore(), "test-phone")
         runBlocking {
             val input = HostInput("web-1", "127.0.0.1", port.toUShort(), "paaf-test",
                 AuthInput.Password(SecretInput.Value("paaf-test-password")))
             paaf.addHost(input, HostCheck.NoConnect)
             paaf.trustHostKey("web-1", paaf.probeHostKey("web-1").fingerprint)
         }
+        return paaf
+    }
+
+    @Test
+    fun fixRebootsAfterTheConfirmationWithLiveProgressAndTheJournalShowsIt() {
+        waitForTestHost(port, hostDir)
+        val paaf = openWithWeb1("fix", "[defaults.reboot]\nbackoff_max_secs = 1\n")
         val fix = paaf.fixScreen()
         val seen = SeenFix()
         val subscription = fix.subscribe(seen)
@@ -214,15 +219,7 @@ class ScreensTest {
     @Test
     fun fixRunsADangerousRunbookOnlyWithItsNameTypedAndACommandWithBoundedOutput() {
         waitForTestHost(port, hostDir)
-        val dir = sandbox("fix-runbooks")
-        val text = "operator = \"kotlin-tests\"\n[defaults]\nmax_output_bytes = 16\n"
-        val paaf = Paaf.open(ConfigSource.Text(text, File(dir, "config.toml").path), MapStore(), "test-phone")
-        runBlocking {
-            val input = HostInput("web-1", "127.0.0.1", port.toUShort(), "paaf-test",
-                AuthInput.Password(SecretInput.Value("paaf-test-password")))
-            paaf.addHost(input, HostCheck.NoConnect)
-            paaf.trustHostKey("web-1", paaf.probeHostKey("web-1").fingerprint)
-        }
+        val paaf = openWithWeb1("fix-runbooks", "[defaults]\nmax_output_bytes = 16\n")
         val fix = paaf.fixScreen()
         val seen = SeenFix()
         fix.subscribe(seen).use {
