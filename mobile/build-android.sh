@@ -18,17 +18,17 @@ command -v cargo-ndk >/dev/null || { echo "cargo-ndk missing: cargo install carg
 
 # shellcheck source=mobile/phone-flags.sh
 source mobile/phone-flags.sh
-# The final link, for Android only (a Linux loader cannot read these relocations): relative
-# relocations packed as Android's APS2 (API 23+; RELR would need API 28), identical code folded,
-# no .eh_frame (mobile/no-eh-frame.ld), and strings that end another merged (-O2). Measured on
-# x86_64 with `cloud`, relinking the same objects: -0.99, -0.17, -0.42 and -0.01 MB
-# (mobile/README.md, "Measure"). cargo-ndk passes --target, so these reach the library only,
-# not build scripts or proc macros.
-RUSTFLAGS+=" -C link-arg=-Wl,--pack-dyn-relocs=android -C link-arg=-Wl,--icf=all -C link-arg=-Wl,-O2"
-RUSTFLAGS+=" -C link-arg=-Wl,-T,$PWD/mobile/no-eh-frame.ld"
+# The final link: identical code folded, no .eh_frame and tail-merged strings come from
+# phone-flags.sh (mobile/build.rs, as on Linux); for Android only (a Linux loader cannot read
+# them), relative relocations packed as Android's APS2 (API 23+; RELR would need API 28):
+# -0.99 MB measured on x86_64 with `cloud` (mobile/README.md, "Measure"). cargo-ndk passes
+# --target, so this reaches the library only, not build scripts or proc macros. Only the cdylib
+# is built: with the crate's `lib` (rlib) type beside it, LTO must keep every public Rust item
+# for other crates, 1.1 MB more (mobile/README.md, "Measure").
+RUSTFLAGS+=" -C link-arg=-Wl,--pack-dyn-relocs=android"
 cargo ndk \
   -t aarch64-linux-android -t armv7-linux-androideabi -t x86_64-linux-android \
   --platform "${ANDROID_API:-24}" \
   -o mobile/android/paaf/src/main/jniLibs \
-  build --profile mobile --locked -p paaf-mobile --features vendored-openssl
+  rustc --profile mobile --locked -p paaf-mobile --lib --crate-type cdylib --features vendored-openssl
 echo "built: $(cd mobile/android/paaf/src/main/jniLibs && echo */libpaaf_mobile.so)"

@@ -20,7 +20,10 @@ target_dir=${CARGO_TARGET_DIR:-target}
 source mobile/c-libs.sh
 targets=(aarch64-apple-ios aarch64-apple-ios-sim)
 for target in "${targets[@]}"; do
-  cargo build --profile mobile --locked -p paaf-mobile --features vendored-openssl --target "$target"
+  # The static library alone: beside the crate's `lib` (rlib) type LTO keeps every public
+  # Rust item (mobile/README.md, "Measure").
+  cargo rustc --profile mobile --locked -p paaf-mobile --lib --crate-type staticlib \
+    --features vendored-openssl --target "$target"
 done
 
 # One module.modulemap for both modules (paaf_coreFFI, paaf_mobileFFI): an XCFramework's

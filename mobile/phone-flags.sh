@@ -7,8 +7,10 @@
 # OpenSSL and SQLite without what paaf never uses). Together with the profile this takes about
 # 3 MB off the library. A native crash report then has no unwind information for paaf's frames
 # (arm64 keeps frame pointers, so the stack is still walked). Apple targets require unwind
-# tables, so mobile/build-ios.sh takes only c-libs.sh.
+# tables, so mobile/build-ios.sh takes only c-libs.sh. PAAF_PHONE_LINK makes mobile/build.rs
+# link the library with identical code folded, no .eh_frame left and tail-merged strings.
 # shellcheck source=mobile/c-libs.sh
 source "$(dirname "${BASH_SOURCE[0]}")/c-libs.sh"
 export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C force-unwind-tables=no"
 export CFLAGS="$CFLAGS -fno-asynchronous-unwind-tables -fno-unwind-tables"
+export PAAF_PHONE_LINK=1

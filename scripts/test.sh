@@ -49,8 +49,8 @@ tests/mobile/python/run.sh
 
 step "mobile library as the phones get it (profile mobile, OpenSSL inside, mobile/phone-flags.sh): Python tests"
 (source mobile/phone-flags.sh &&
-  cargo build --quiet --locked --profile mobile -p paaf-mobile --features vendored-openssl \
-    --target-dir "$CARGO_TARGET_DIR/phone")
+  cargo rustc --quiet --locked --profile mobile -p paaf-mobile --lib --crate-type cdylib \
+    --features vendored-openssl --target-dir "$CARGO_TARGET_DIR/phone")
 PAAF_MOBILE_LIB="$CARGO_TARGET_DIR/phone/mobile/libpaaf_mobile.so" \
   tests/mobile/python/run.sh test_bindings.py test_grafana.py test_monitor_flags.py test_screens.py
 

@@ -85,14 +85,20 @@ impl Confirmation {
         }
     }
 
+    /// True when this is `expected` typed exactly: what a dangerous runbook needs (a
+    /// front-end enables its confirm button on it; the run checks it again).
+    pub fn is_typed(&self, expected: &str) -> bool {
+        matches!(self, Confirmation::Typed(t) if t == expected)
+    }
+
     fn require_typed(&self, what: &str, expected: &str) -> Result<()> {
-        match self {
-            Confirmation::Typed(t) if t == expected => Ok(()),
-            _ => Err(Error::ConfirmationRequired {
-                what: what.to_string(),
-                how: format!("it is dangerous: its name `{expected}` must be typed to confirm it"),
-            }),
+        if self.is_typed(expected) {
+            return Ok(());
         }
+        Err(Error::ConfirmationRequired {
+            what: what.to_string(),
+            how: format!("it is dangerous: its name `{expected}` must be typed to confirm it"),
+        })
     }
 }
 
@@ -578,12 +584,26 @@ impl Paaf {
         let host = self.host(name)?;
         let target = self.target(&host)?;
         let cmd = runbooks::list_command(&host.runbook_dir);
-        let (timeout, max) = (host.command_timeout, host.max_output_bytes);
+        // The listing is not a command's output: a small `max_output_bytes` must not cut it
+        // (a runbook left out would read "not found").
+        let (timeout, max) = (
+            host.command_timeout,
+            host.max_output_bytes.max(runbooks::LIST_MAX_BYTES),
+        );
         let out = self
             .pool
             .with_connection(target, move |c| c.exec(&cmd, timeout, max))
             .await?;
         match out.exit_code {
+            0 if out.stdout_truncated => Err(Error::RemoteCommand {
+                host: name.to_string(),
+                command: "list runbooks".into(),
+                exit_code: 0,
+                stderr: format!(
+                    "the names take more than {max} bytes; keep fewer runbooks in {}",
+                    host.runbook_dir
+                ),
+            }),
             0 => Ok(runbooks::parse_list(&out.stdout)),
             runbooks::NO_DIR_EXIT => Err(Error::NotFound {
                 what: "runbook directory",
@@ -723,11 +743,7 @@ fn exec_summary(o: &ExecOutput) -> (ActionState, String) {
     } else {
         ActionState::Failed
     };
-    let how = match &o.signal {
-        Some(sig) => format!("killed by signal {sig}"),
-        None => format!("exit code {}", o.exit_code),
-    };
-    (state, format!("{how} in {} ms", o.duration_ms))
+    (state, o.summary())
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ pub struct Runbook {
     pub dangerous: bool,
 }
 
+/// The listing's output bound when the host's `max_output_bytes` is smaller.
+pub(crate) const LIST_MAX_BYTES: usize = 1024 * 1024;
+
 /// Exit code the listing script uses when the directory is missing.
 pub(crate) const NO_DIR_EXIT: i32 = 44;
 

@@ -6,9 +6,10 @@
 #                  included) and mobile/phone-flags.sh, for x86_64 Linux (a proxy for arm64),
 #                  once linking the system's OpenSSL as Linux builds do, and once with
 #                  `--features vendored-openssl` as the Android and iOS builds do (OpenSSL
-#                  inside the library); goal < 10 MB. mobile/build-android.sh's link flags
-#                  (APS2 relocations, which a Linux loader cannot read) are not applied here:
-#                  mobile/README.md "Measure" gives what they take off
+#                  inside the library); goal < 10 MB. Linked as phone-flags.sh links it
+#                  (identical code folded, no .eh_frame, mobile/build.rs); only
+#                  mobile/build-android.sh's APS2 relocations, which a Linux loader cannot
+#                  read, are left out: mobile/README.md "Measure" gives what they take off
 #   FFI round trip the cost of one call from Python through the generated bindings into the
 #                  release library and back, for a call that does almost nothing in Rust
 #                  (`Paaf.hosts()` on an empty config: an empty list back), one returning a
@@ -65,14 +66,16 @@ size_line() { # size_line LABEL FILE
 # shellcheck source=mobile/phone-flags.sh
 source mobile/phone-flags.sh
 echo "building the library, profile mobile (system OpenSSL)" >&2
-cargo build --quiet --locked --profile mobile -p paaf-mobile
+cargo rustc --quiet --locked --profile mobile -p paaf-mobile --lib --crate-type cdylib
 lib=$CARGO_TARGET_DIR/mobile/libpaaf_mobile.so
 sizes=("$(size_line "system OpenSSL, linked dynamically" "$lib")")
 if [ -n "$vendored" ]; then
   echo "building the library, profile mobile, with OpenSSL inside (vendored-openssl)" >&2
   vendored_dir=$CARGO_TARGET_DIR/phone # the same build as scripts/test.sh tests
-  cargo build --quiet --locked --profile mobile -p paaf-mobile --features vendored-openssl \
-    --target-dir "$vendored_dir"
+  # The cdylib alone, as the Android build links it (mobile/README.md "Measure": with the
+  # crate's `lib` type beside it, LTO keeps every public Rust item: 1.1 MB more).
+  cargo rustc --quiet --locked --profile mobile -p paaf-mobile --lib --crate-type cdylib \
+    --features vendored-openssl --target-dir "$vendored_dir"
   sizes+=("$(size_line "vendored OpenSSL, as on Android and iOS" "$vendored_dir/mobile/libpaaf_mobile.so")")
 fi
 

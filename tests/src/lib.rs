@@ -642,15 +642,15 @@ pub fn host_entry_at(name: &str, port: u16, key: &Path, extra: &str) -> String {
 /// A world with one host, `web-1`, whose key is trusted and whose reboot is retried at most
 /// 1 s apart (so a test waits little for it to come back).
 pub fn trusted_web1_rebooting_fast() -> (World, SshHost) {
+    trusted_web1("[hosts.reboot]\nbackoff_max_secs = 1")
+}
+
+/// A world with one host, `web-1`, whose key is trusted; `extra` ends its `[[hosts]]` entry.
+pub fn trusted_web1(extra: &str) -> (World, SshHost) {
     let world = World::new();
     let host = SshHost::start(&[&world.key]);
     world.trust(&host);
-    world.write_config(&host_entry(
-        "web-1",
-        &host,
-        &world.key,
-        "[hosts.reboot]\nbackoff_max_secs = 1",
-    ));
+    world.write_config(&host_entry("web-1", &host, &world.key, extra));
     (world, host)
 }
 

@@ -6,8 +6,8 @@ use paaf_core::ErrorCode;
 use paaf_core::config::{AuthInput, HostInput, qr};
 use paaf_core::journal::ActionKind;
 use paaf_mobile::{
-    AlertListener, AlertState, AnalyzeListener, AnalyzeState, ConfigSource, ConfigStage,
-    FixListener, FixState, JournalListener, JournalState, MachineAction, MachineKind,
+    AlertListener, AlertState, AnalyzeListener, AnalyzeState, CommandKind, ConfigSource,
+    ConfigStage, FixListener, FixState, JournalListener, JournalState, MachineAction, MachineKind,
     OnboardingListener, OnboardingScreen, OnboardingState, OverviewListener, OverviewState, Paaf,
     PaafError, ProtectListener, ProtectState, SecretStore, Subscription,
 };
@@ -379,6 +379,189 @@ fn fix_lists_hosts_reboots_behind_a_confirmation_with_progress_and_cancels() {
     // The cancel came before the command: journaled as cancelled, the host not rebooted.
     assert_eq!(seen.actions[0].error_code.as_deref(), Some("cancelled"));
     assert_eq!(host.boot_id(), boot);
+}
+
+#[test]
+fn fix_runs_a_hosts_runbooks_and_commands_behind_their_confirmations_with_bounded_output() {
+    let (world, _host) = paaf_tests::trusted_web1("max_output_bytes = 16");
+    let paaf = open(&world, Arc::new(MapStore::default()));
+    let fix = paaf.fix_screen();
+    let states = watch::<FixState>(|l| fix.subscribe(l));
+    let listed = states.until("web-1 up", |s| s.machines.iter().any(|m| m.up));
+    assert!(listed.machines[0].runs_commands);
+    let ended = |what: &str| {
+        states
+            .until(what, |s| {
+                s.command_running.as_ref().is_some_and(|r| r.finished)
+            })
+            .command_running
+            .unwrap()
+    };
+    let runbook_rows = |what: &str| {
+        paaf.journal(Some("web-1".into()), 50)
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.kind == ActionKind::Runbook && a.detail == what)
+            .count()
+    };
+
+    // No host chosen yet: an error state.
+    fix.ask_runbook("check-disk".into());
+    let error = states
+        .until("the error", |s| s.error.is_some())
+        .error
+        .unwrap();
+    assert!(error.message.contains("host's runbooks first"), "{error:?}");
+
+    // The host's runbooks, the dangerous one flagged by the core.
+    fix.show_runbooks("web-1".into());
+    let shown = states.until("the runbooks", |s| s.runbooks.is_some());
+    let books = shown.runbooks.unwrap();
+    assert_eq!(books.host, "web-1");
+    let names: Vec<(&str, bool)> = books
+        .runbooks
+        .iter()
+        .map(|b| (b.name.as_str(), b.dangerous))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("__wipe-cache", true),
+            ("check-disk", false),
+            ("fail-example", false),
+            ("restart-app", false)
+        ]
+    );
+
+    // A mistyped name is refused with the closest one, before anything is asked.
+    fix.ask_runbook("restart-ap".into());
+    let error = states
+        .until("the not-found error", |s| s.error.is_some() && !s.busy)
+        .error
+        .unwrap();
+    assert_eq!(error.code, ErrorCode::NotFound, "{error:?}");
+    assert!(error.message.contains("restart-app"), "{error:?}");
+
+    // A dangerous runbook: its name must be typed exactly; a wrong one is refused by the
+    // core and nothing runs.
+    fix.ask_runbook("__wipe-cache".into());
+    let ask = states
+        .until("the dangerous confirmation", |s| s.command_asking.is_some())
+        .command_asking
+        .unwrap();
+    assert_eq!(ask.typed_name.as_deref(), Some("__wipe-cache"));
+    assert!(!ask.ready && ask.warning.unwrap().contains("typed"));
+    assert!(
+        ask.question
+            .starts_with("Run the runbook __wipe-cache on web-1"),
+        "{}",
+        ask.question
+    );
+    assert!(
+        ask.steps[0].contains("/runbooks/__wipe-cache"),
+        "{:?}",
+        ask.steps
+    );
+    fix.type_confirmation("__wipe".into());
+    let typing = states.until("typed", |s| {
+        s.command_asking
+            .as_ref()
+            .is_some_and(|a| a.typed == "__wipe")
+    });
+    assert!(!typing.command_asking.unwrap().ready);
+    fix.confirm_command();
+    let refused = ended("the refusal");
+    let error = refused.error.expect("refused");
+    assert_eq!(error.code, ErrorCode::ConfirmationRequired, "{error:?}");
+    assert!(refused.output.is_none() && !refused.succeeded);
+    assert_eq!(runbook_rows("__wipe-cache"), 0, "nothing ran");
+
+    fix.ask_runbook("__wipe-cache".into());
+    states.until("the confirmation", |s| s.command_asking.is_some());
+    fix.type_confirmation("__wipe-cache".into());
+    states.until("ready", |s| {
+        s.command_asking.as_ref().is_some_and(|a| a.ready)
+    });
+    fix.confirm_command();
+    let run = ended("the dangerous runbook's end");
+    assert!(run.succeeded && run.error.is_none(), "{run:?}");
+    assert_eq!(run.exit_code, Some(0));
+    let output = run.output.unwrap();
+    assert_eq!(output.stdout, "wiping cache...\n", "bounded at 16 bytes");
+    assert!(output.stdout_truncated);
+    assert!(
+        run.progress[0].starts_with("sent: run:"),
+        "{:?}",
+        run.progress
+    );
+    assert!(
+        run.progress
+            .last()
+            .unwrap()
+            .starts_with("ended: exit code 0"),
+        "{:?}",
+        run.progress
+    );
+    assert_eq!(runbook_rows("__wipe-cache"), 1);
+
+    // A runbook that fails: its exit code and stderr, not succeeded.
+    fix.ask_runbook("fail-example".into());
+    let ask = states
+        .until("the confirmation", |s| s.command_asking.is_some())
+        .command_asking
+        .unwrap();
+    assert!(ask.ready && ask.typed_name.is_none());
+    fix.confirm_command();
+    let run = ended("the failed runbook's end");
+    assert!(!run.succeeded && run.error.is_none(), "{run:?}");
+    assert_eq!(run.exit_code, Some(3));
+    assert!(run.outcome.unwrap().starts_with("exit code 3"));
+    assert!(run.output.unwrap().stderr.starts_with("fail-example: pr"));
+
+    // A command: asked, dismissed (nothing runs), asked again and run.
+    fix.ask_exec("web-1".into(), "echo hi; exit 4".into());
+    let ask = states
+        .until("the exec confirmation", |s| s.command_asking.is_some())
+        .command_asking
+        .unwrap();
+    assert_eq!(ask.kind, CommandKind::Exec);
+    assert!(
+        ask.question.contains("`echo hi; exit 4`"),
+        "{}",
+        ask.question
+    );
+    fix.dismiss_command();
+    states.until("the dialog closed", |s| s.command_asking.is_none());
+    fix.confirm_command(); // nothing asked: nothing happens
+    fix.ask_exec("web-1".into(), "echo hi; exit 4".into());
+    states.until("the exec confirmation", |s| s.command_asking.is_some());
+    fix.confirm_command();
+    let run = ended("the command's end");
+    assert_eq!((run.kind, run.exit_code), (CommandKind::Exec, Some(4)));
+    assert_eq!(run.output.unwrap().stdout, "hi\n");
+
+    // An empty command is an error state; so is a second command while one runs.
+    fix.ask_exec("web-1".into(), "  ".into());
+    let error = states
+        .until("the error", |s| s.error.is_some())
+        .error
+        .unwrap();
+    assert_eq!(error.code, ErrorCode::InvalidInput, "{error:?}");
+    fix.ask_runbook("restart-app".into());
+    states.until("the confirmation", |s| s.command_asking.is_some());
+    fix.confirm_command();
+    fix.ask_exec("web-1".into(), "uptime".into());
+    let error = states
+        .until("the refusal", |s| {
+            s.error
+                .as_ref()
+                .is_some_and(|e| e.message.contains("still running"))
+        })
+        .error
+        .unwrap();
+    assert_eq!(error.code, ErrorCode::InvalidInput);
+    let run = ended("restart-app's end");
+    assert!(run.succeeded, "{run:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -95,6 +95,16 @@ impl ExecOutput {
         self.exit_code == 0 && self.signal.is_none()
     }
 
+    /// How it ended, as the journal says it: `exit code 0 in 12 ms`, `killed by signal KILL in
+    /// 30000 ms`.
+    pub fn summary(&self) -> String {
+        let how = match &self.signal {
+            Some(sig) => format!("killed by signal {sig}"),
+            None => format!("exit code {}", self.exit_code),
+        };
+        format!("{how} in {} ms", self.duration_ms)
+    }
+
     /// The exit code a front-end passes on, as `ssh HOST CMD` and a shell do: the command's
     /// own, 128 + N when signal N killed it (255 for a signal without a number here).
     pub fn passed_exit_code(&self) -> i32 {

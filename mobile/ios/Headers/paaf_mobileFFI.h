@@ -1146,6 +1146,36 @@ RustBuffer uniffi_paaf_mobile_fn_method_fixscreen_state(uint64_t ptr, RustCallSt
 uint64_t uniffi_paaf_mobile_fn_method_fixscreen_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_ASK_EXEC
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_ASK_EXEC
+void uniffi_paaf_mobile_fn_method_fixscreen_ask_exec(uint64_t ptr, RustBuffer host, RustBuffer command, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_ASK_RUNBOOK
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_ASK_RUNBOOK
+void uniffi_paaf_mobile_fn_method_fixscreen_ask_runbook(uint64_t ptr, RustBuffer runbook, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_CONFIRM_COMMAND
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_CONFIRM_COMMAND
+void uniffi_paaf_mobile_fn_method_fixscreen_confirm_command(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_DISMISS_COMMAND
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_DISMISS_COMMAND
+void uniffi_paaf_mobile_fn_method_fixscreen_dismiss_command(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_SHOW_RUNBOOKS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_SHOW_RUNBOOKS
+void uniffi_paaf_mobile_fn_method_fixscreen_show_runbooks(uint64_t ptr, RustBuffer host, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_TYPE_CONFIRMATION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_FIXSCREEN_TYPE_CONFIRMATION
+void uniffi_paaf_mobile_fn_method_fixscreen_type_confirmation(uint64_t ptr, RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_JOURNALLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_CLONE_JOURNALLISTENER
 uint64_t uniffi_paaf_mobile_fn_clone_journallistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -2282,6 +2312,42 @@ uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_state(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_SUBSCRIBE
 uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_ASK_EXEC
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_ASK_EXEC
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_ask_exec(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_ASK_RUNBOOK
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_ASK_RUNBOOK
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_ask_runbook(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_CONFIRM_COMMAND
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_CONFIRM_COMMAND
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_confirm_command(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_DISMISS_COMMAND
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_DISMISS_COMMAND
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_dismiss_command(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_SHOW_RUNBOOKS
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_SHOW_RUNBOOKS
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_show_runbooks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_TYPE_CONFIRMATION
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_FIXSCREEN_TYPE_CONFIRMATION
+uint16_t uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation(void
     
 );
 #endif

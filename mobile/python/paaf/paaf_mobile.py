@@ -584,17 +584,29 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask_exec() != 9308:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask_runbook() != 65430:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_cancel() != 29896:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm() != 22142:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm_command() != 23059:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss() != 23805:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss_command() != 44091:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_refresh() != 61493:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_show_runbooks() != 47437:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_state() != 15412:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_subscribe() != 56608:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() != 25630:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 39507:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -910,24 +922,42 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state.restype = cty
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_ask.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_ask.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_ask_exec.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_ask_exec.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_ask_runbook.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_ask_runbook.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_cancel.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_cancel.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm_command.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm_command.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss_command.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss_command.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_refresh.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_refresh.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_show_runbooks.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_show_runbooks.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_state.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_state.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_subscribe.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_subscribe.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_journallistener_on_state.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_journallistener_on_state.restype = ctypes.c_uint16
@@ -1394,6 +1424,19 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask_exec.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask_exec.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask_runbook.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask_runbook.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_cancel.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1404,16 +1447,32 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm_command.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm_command.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss_command.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss_command.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_refresh.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_refresh.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_show_runbooks.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_show_runbooks.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_state.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1425,6 +1484,12 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_subscribe.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_subscribe.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_type_confirmation.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_type_confirmation.restype = None
 _UniffiLib.uniffi_paaf_mobile_fn_method_journallistener_on_state.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -3811,6 +3876,288 @@ class _UniffiFfiConverterTypeAnalyzeState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeQueryChart.write(value.query, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
 
+
+
+
+
+
+class CommandKind(enum.Enum):
+    """
+    What runs on a host from this screen.
+"""
+    
+    RUNBOOK = 0
+    """
+    A runbook of the host's runbook directory.
+"""
+    
+    EXEC = 1
+    """
+    A command line typed by the user.
+"""
+    
+
+
+class _UniffiFfiConverterTypeCommandKind(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return CommandKind.RUNBOOK
+        if variant == 2:
+            return CommandKind.EXEC
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == CommandKind.RUNBOOK:
+            return
+        if value == CommandKind.EXEC:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == CommandKind.RUNBOOK:
+            buf.write_i32(1)
+        if value == CommandKind.EXEC:
+            buf.write_i32(2)
+
+
+
+@dataclass
+class CommandAsk:
+    """
+    The confirmation a runbook or a command waits for.
+"""
+    def __init__(self, *, host:str, kind:CommandKind, text:str, question:str, steps:typing.List[str], warning:typing.Optional[str], typed_name:typing.Optional[str], typed:str, ready:bool):
+        self.host = host
+        self.kind = kind
+        self.text = text
+        self.question = question
+        self.steps = steps
+        self.warning = warning
+        self.typed_name = typed_name
+        self.typed = typed
+        self.ready = ready
+        
+        
+
+    
+    def __str__(self):
+        return "CommandAsk(host={}, kind={}, text={}, question={}, steps={}, warning={}, typed_name={}, typed={}, ready={})".format(self.host, self.kind, self.text, self.question, self.steps, self.warning, self.typed_name, self.typed, self.ready)
+    def __eq__(self, other):
+        if self.host != other.host:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.text != other.text:
+            return False
+        if self.question != other.question:
+            return False
+        if self.steps != other.steps:
+            return False
+        if self.warning != other.warning:
+            return False
+        if self.typed_name != other.typed_name:
+            return False
+        if self.typed != other.typed:
+            return False
+        if self.ready != other.ready:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCommandAsk(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CommandAsk(
+            host=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterTypeCommandKind.read(buf),
+            text=_UniffiFfiConverterString.read(buf),
+            question=_UniffiFfiConverterString.read(buf),
+            steps=_UniffiFfiConverterSequenceString.read(buf),
+            warning=_UniffiFfiConverterOptionalString.read(buf),
+            typed_name=_UniffiFfiConverterOptionalString.read(buf),
+            typed=_UniffiFfiConverterString.read(buf),
+            ready=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.host)
+        _UniffiFfiConverterTypeCommandKind.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.text)
+        _UniffiFfiConverterString.check_lower(value.question)
+        _UniffiFfiConverterSequenceString.check_lower(value.steps)
+        _UniffiFfiConverterOptionalString.check_lower(value.warning)
+        _UniffiFfiConverterOptionalString.check_lower(value.typed_name)
+        _UniffiFfiConverterString.check_lower(value.typed)
+        _UniffiFfiConverterBoolean.check_lower(value.ready)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.host, buf)
+        _UniffiFfiConverterTypeCommandKind.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.text, buf)
+        _UniffiFfiConverterString.write(value.question, buf)
+        _UniffiFfiConverterSequenceString.write(value.steps, buf)
+        _UniffiFfiConverterOptionalString.write(value.warning, buf)
+        _UniffiFfiConverterOptionalString.write(value.typed_name, buf)
+        _UniffiFfiConverterString.write(value.typed, buf)
+        _UniffiFfiConverterBoolean.write(value.ready, buf)
+
+class _UniffiFfiConverterInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "i32"
+    VALUE_MIN = -2**31
+    VALUE_MAX = 2**31
+
+    @staticmethod
+    def read(buf):
+        return buf.read_i32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i32(value)
+
+class _UniffiFfiConverterOptionalInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterInt32.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterInt32.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterInt32.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+class _UniffiFfiConverterOptionalTypeExecOutput(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeExecOutput.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeExecOutput.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeExecOutput.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class CommandRun:
+    """
+    A runbook or command under way or just ended.
+"""
+    def __init__(self, *, host:str, kind:CommandKind, text:str, progress:typing.List[str], finished:bool, succeeded:bool, exit_code:typing.Optional[int], output:typing.Optional[paaf_core.ExecOutput], outcome:typing.Optional[str], error:typing.Optional[paaf_core.ErrorInfo]):
+        self.host = host
+        self.kind = kind
+        self.text = text
+        self.progress = progress
+        self.finished = finished
+        self.succeeded = succeeded
+        self.exit_code = exit_code
+        self.output = output
+        self.outcome = outcome
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "CommandRun(host={}, kind={}, text={}, progress={}, finished={}, succeeded={}, exit_code={}, output={}, outcome={}, error={})".format(self.host, self.kind, self.text, self.progress, self.finished, self.succeeded, self.exit_code, self.output, self.outcome, self.error)
+    def __eq__(self, other):
+        if self.host != other.host:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.text != other.text:
+            return False
+        if self.progress != other.progress:
+            return False
+        if self.finished != other.finished:
+            return False
+        if self.succeeded != other.succeeded:
+            return False
+        if self.exit_code != other.exit_code:
+            return False
+        if self.output != other.output:
+            return False
+        if self.outcome != other.outcome:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCommandRun(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CommandRun(
+            host=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterTypeCommandKind.read(buf),
+            text=_UniffiFfiConverterString.read(buf),
+            progress=_UniffiFfiConverterSequenceString.read(buf),
+            finished=_UniffiFfiConverterBoolean.read(buf),
+            succeeded=_UniffiFfiConverterBoolean.read(buf),
+            exit_code=_UniffiFfiConverterOptionalInt32.read(buf),
+            output=_UniffiFfiConverterOptionalTypeExecOutput.read(buf),
+            outcome=_UniffiFfiConverterOptionalString.read(buf),
+            error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.host)
+        _UniffiFfiConverterTypeCommandKind.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.text)
+        _UniffiFfiConverterSequenceString.check_lower(value.progress)
+        _UniffiFfiConverterBoolean.check_lower(value.finished)
+        _UniffiFfiConverterBoolean.check_lower(value.succeeded)
+        _UniffiFfiConverterOptionalInt32.check_lower(value.exit_code)
+        _UniffiFfiConverterOptionalTypeExecOutput.check_lower(value.output)
+        _UniffiFfiConverterOptionalString.check_lower(value.outcome)
+        _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.host, buf)
+        _UniffiFfiConverterTypeCommandKind.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.text, buf)
+        _UniffiFfiConverterSequenceString.write(value.progress, buf)
+        _UniffiFfiConverterBoolean.write(value.finished, buf)
+        _UniffiFfiConverterBoolean.write(value.succeeded, buf)
+        _UniffiFfiConverterOptionalInt32.write(value.exit_code, buf)
+        _UniffiFfiConverterOptionalTypeExecOutput.write(value.output, buf)
+        _UniffiFfiConverterOptionalString.write(value.outcome, buf)
+        _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
+
 @dataclass
 class FanOutAsk:
     """
@@ -4302,7 +4649,7 @@ class Machine:
     """
     One row of the list.
 """
-    def __init__(self, *, kind:MachineKind, name:str, id:str, account:typing.Optional[str], place:str, status:str, up:bool, uptime_secs:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo], actions:typing.List[MachineAction]):
+    def __init__(self, *, kind:MachineKind, name:str, id:str, account:typing.Optional[str], place:str, status:str, up:bool, uptime_secs:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo], actions:typing.List[MachineAction], runs_commands:bool):
         self.kind = kind
         self.name = name
         self.id = id
@@ -4313,12 +4660,13 @@ class Machine:
         self.uptime_secs = uptime_secs
         self.error = error
         self.actions = actions
+        self.runs_commands = runs_commands
         
         
 
     
     def __str__(self):
-        return "Machine(kind={}, name={}, id={}, account={}, place={}, status={}, up={}, uptime_secs={}, error={}, actions={})".format(self.kind, self.name, self.id, self.account, self.place, self.status, self.up, self.uptime_secs, self.error, self.actions)
+        return "Machine(kind={}, name={}, id={}, account={}, place={}, status={}, up={}, uptime_secs={}, error={}, actions={}, runs_commands={})".format(self.kind, self.name, self.id, self.account, self.place, self.status, self.up, self.uptime_secs, self.error, self.actions, self.runs_commands)
     def __eq__(self, other):
         if self.kind != other.kind:
             return False
@@ -4340,6 +4688,8 @@ class Machine:
             return False
         if self.actions != other.actions:
             return False
+        if self.runs_commands != other.runs_commands:
+            return False
         return True
 
 class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
@@ -4356,6 +4706,7 @@ class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
             uptime_secs=_UniffiFfiConverterOptionalUInt64.read(buf),
             error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
             actions=_UniffiFfiConverterSequenceTypeMachineAction.read(buf),
+            runs_commands=_UniffiFfiConverterBoolean.read(buf),
         )
 
     @staticmethod
@@ -4370,6 +4721,7 @@ class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalUInt64.check_lower(value.uptime_secs)
         _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
         _UniffiFfiConverterSequenceTypeMachineAction.check_lower(value.actions)
+        _UniffiFfiConverterBoolean.check_lower(value.runs_commands)
 
     @staticmethod
     def write(value, buf):
@@ -4383,6 +4735,7 @@ class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalUInt64.write(value.uptime_secs, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
         _UniffiFfiConverterSequenceTypeMachineAction.write(value.actions, buf)
+        _UniffiFfiConverterBoolean.write(value.runs_commands, buf)
 
 class _UniffiFfiConverterSequenceTypeMachine(_UniffiConverterRustBuffer):
     @classmethod
@@ -4589,24 +4942,166 @@ class _UniffiFfiConverterOptionalTypePowerRun(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+
+
+class _UniffiFfiConverterSequenceTypeRunbook(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeRunbook.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            paaf_core._UniffiFfiConverterTypeRunbook.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            paaf_core._UniffiFfiConverterTypeRunbook.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class HostRunbooks:
+    """
+    The runbooks of the host shown.
+"""
+    def __init__(self, *, host:str, runbooks:typing.List[paaf_core.Runbook]):
+        self.host = host
+        self.runbooks = runbooks
+        
+        
+
+    
+    def __str__(self):
+        return "HostRunbooks(host={}, runbooks={})".format(self.host, self.runbooks)
+    def __eq__(self, other):
+        if self.host != other.host:
+            return False
+        if self.runbooks != other.runbooks:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHostRunbooks(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return HostRunbooks(
+            host=_UniffiFfiConverterString.read(buf),
+            runbooks=_UniffiFfiConverterSequenceTypeRunbook.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.host)
+        _UniffiFfiConverterSequenceTypeRunbook.check_lower(value.runbooks)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.host, buf)
+        _UniffiFfiConverterSequenceTypeRunbook.write(value.runbooks, buf)
+
+class _UniffiFfiConverterOptionalTypeHostRunbooks(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeHostRunbooks.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeHostRunbooks.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeHostRunbooks.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterOptionalTypeCommandAsk(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeCommandAsk.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeCommandAsk.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeCommandAsk.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterOptionalTypeCommandRun(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeCommandRun.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeCommandRun.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeCommandRun.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class FixState:
     """
     What the Fix screen shows.
 """
-    def __init__(self, *, busy:bool, machines:typing.List[Machine], unreadable:typing.List[str], asking:typing.Optional[PowerAsk], running:typing.Optional[PowerRun], error:typing.Optional[paaf_core.ErrorInfo]):
+    def __init__(self, *, busy:bool, machines:typing.List[Machine], unreadable:typing.List[str], asking:typing.Optional[PowerAsk], running:typing.Optional[PowerRun], runbooks:typing.Optional[HostRunbooks], command_asking:typing.Optional[CommandAsk], command_running:typing.Optional[CommandRun], error:typing.Optional[paaf_core.ErrorInfo]):
         self.busy = busy
         self.machines = machines
         self.unreadable = unreadable
         self.asking = asking
         self.running = running
+        self.runbooks = runbooks
+        self.command_asking = command_asking
+        self.command_running = command_running
         self.error = error
         
         
 
     
     def __str__(self):
-        return "FixState(busy={}, machines={}, unreadable={}, asking={}, running={}, error={})".format(self.busy, self.machines, self.unreadable, self.asking, self.running, self.error)
+        return "FixState(busy={}, machines={}, unreadable={}, asking={}, running={}, runbooks={}, command_asking={}, command_running={}, error={})".format(self.busy, self.machines, self.unreadable, self.asking, self.running, self.runbooks, self.command_asking, self.command_running, self.error)
     def __eq__(self, other):
         if self.busy != other.busy:
             return False
@@ -4617,6 +5112,12 @@ class FixState:
         if self.asking != other.asking:
             return False
         if self.running != other.running:
+            return False
+        if self.runbooks != other.runbooks:
+            return False
+        if self.command_asking != other.command_asking:
+            return False
+        if self.command_running != other.command_running:
             return False
         if self.error != other.error:
             return False
@@ -4631,6 +5132,9 @@ class _UniffiFfiConverterTypeFixState(_UniffiConverterRustBuffer):
             unreadable=_UniffiFfiConverterSequenceString.read(buf),
             asking=_UniffiFfiConverterOptionalTypePowerAsk.read(buf),
             running=_UniffiFfiConverterOptionalTypePowerRun.read(buf),
+            runbooks=_UniffiFfiConverterOptionalTypeHostRunbooks.read(buf),
+            command_asking=_UniffiFfiConverterOptionalTypeCommandAsk.read(buf),
+            command_running=_UniffiFfiConverterOptionalTypeCommandRun.read(buf),
             error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
         )
 
@@ -4641,6 +5145,9 @@ class _UniffiFfiConverterTypeFixState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.check_lower(value.unreadable)
         _UniffiFfiConverterOptionalTypePowerAsk.check_lower(value.asking)
         _UniffiFfiConverterOptionalTypePowerRun.check_lower(value.running)
+        _UniffiFfiConverterOptionalTypeHostRunbooks.check_lower(value.runbooks)
+        _UniffiFfiConverterOptionalTypeCommandAsk.check_lower(value.command_asking)
+        _UniffiFfiConverterOptionalTypeCommandRun.check_lower(value.command_running)
         _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
 
     @staticmethod
@@ -4650,6 +5157,9 @@ class _UniffiFfiConverterTypeFixState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.unreadable, buf)
         _UniffiFfiConverterOptionalTypePowerAsk.write(value.asking, buf)
         _UniffiFfiConverterOptionalTypePowerRun.write(value.running, buf)
+        _UniffiFfiConverterOptionalTypeHostRunbooks.write(value.runbooks, buf)
+        _UniffiFfiConverterOptionalTypeCommandAsk.write(value.command_asking, buf)
+        _UniffiFfiConverterOptionalTypeCommandRun.write(value.command_running, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
 
 
@@ -7217,6 +7727,17 @@ class FixScreenProtocol(typing.Protocol):
         with its plan read now.
 """
         raise NotImplementedError
+    def ask_exec(self, host: str,command: str) -> None:
+        """
+        Asks the confirmation of running `command` on host `host` (`commandAsking`).
+"""
+        raise NotImplementedError
+    def ask_runbook(self, runbook: str) -> None:
+        """
+        Asks the confirmation of the runbook `runbook` of the host shown (`commandAsking`): a
+        name not in its directory is refused with the closest one.
+"""
+        raise NotImplementedError
     def cancel(self, ) -> None:
         """
         Stops the running action: before a reboot command is sent nothing happens to the
@@ -7229,14 +7750,31 @@ class FixScreenProtocol(typing.Protocol):
         then its outcome, then the list is read again.
 """
         raise NotImplementedError
+    def confirm_command(self, ) -> None:
+        """
+        The user said yes: runs the runbook or command asked (`commandRunning`), with what
+        was typed as its confirmation; the core refuses a dangerous runbook whose name was
+        not typed exactly (code `confirmation-required`, nothing run).
+"""
+        raise NotImplementedError
     def dismiss(self, ) -> None:
         """
         The user said no: nothing happens.
 """
         raise NotImplementedError
+    def dismiss_command(self, ) -> None:
+        """
+        The user said no to the runbook or command: nothing runs.
+"""
+        raise NotImplementedError
     def refresh(self, ) -> None:
         """
         Reads every host's and server's status again.
+"""
+        raise NotImplementedError
+    def show_runbooks(self, host: str) -> None:
+        """
+        Lists the runbooks of host `host` (`runbooks`).
 """
         raise NotImplementedError
     def state(self, ) -> FixState:
@@ -7247,6 +7785,12 @@ class FixScreenProtocol(typing.Protocol):
     def subscribe(self, listener: FixListener) -> Subscription:
         """
         Adds a listener: it gets the state now, then each new one.
+"""
+        raise NotImplementedError
+    def type_confirmation(self, text: str) -> None:
+        """
+        What the user typed to confirm a dangerous runbook; `ready` says whether it is its
+        name, exactly.
 """
         raise NotImplementedError
 
@@ -7299,6 +7843,46 @@ class FixScreen(FixScreenProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def ask_exec(self, host: str,command: str) -> None:
+        """
+        Asks the confirmation of running `command` on host `host` (`commandAsking`).
+"""
+        
+        _UniffiFfiConverterString.check_lower(host)
+
+        _UniffiFfiConverterString.check_lower(command)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(host),
+            _UniffiFfiConverterString.lower(command),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask_exec,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def ask_runbook(self, runbook: str) -> None:
+        """
+        Asks the confirmation of the runbook `runbook` of the host shown (`commandAsking`): a
+        name not in its directory is refused with the closest one.
+"""
+        
+        _UniffiFfiConverterString.check_lower(runbook)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(runbook),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask_runbook,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def cancel(self, ) -> None:
         """
         Stops the running action: before a reboot command is sent nothing happens to the
@@ -7331,6 +7915,23 @@ class FixScreen(FixScreenProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def confirm_command(self, ) -> None:
+        """
+        The user said yes: runs the runbook or command asked (`commandRunning`), with what
+        was typed as its confirmation; the core refuses a dangerous runbook whose name was
+        not typed exactly (code `confirmation-required`, nothing run).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm_command,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def dismiss(self, ) -> None:
         """
         The user said no: nothing happens.
@@ -7346,6 +7947,21 @@ class FixScreen(FixScreenProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def dismiss_command(self, ) -> None:
+        """
+        The user said no to the runbook or command: nothing runs.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss_command,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def refresh(self, ) -> None:
         """
         Reads every host's and server's status again.
@@ -7358,6 +7974,24 @@ class FixScreen(FixScreenProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_refresh,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def show_runbooks(self, host: str) -> None:
+        """
+        Lists the runbooks of host `host` (`runbooks`).
+"""
+        
+        _UniffiFfiConverterString.check_lower(host)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(host),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_show_runbooks,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7391,6 +8025,25 @@ class FixScreen(FixScreenProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_subscribe,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def type_confirmation(self, text: str) -> None:
+        """
+        What the user typed to confirm a dangerous runbook; `ready` says whether it is its
+        name, exactly.
+"""
+        
+        _UniffiFfiConverterString.check_lower(text)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(text),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_type_confirmation,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7876,8 +8529,6 @@ class _UniffiFfiConverterOptionalTypeCachedInventory(_UniffiConverterRustBuffer)
             return paaf_core._UniffiFfiConverterTypeCachedInventory.read(buf)
         else:
             raise InternalError("Unexpected flag byte for optional type")
-
-
 
 
 
@@ -9182,31 +9833,6 @@ class _UniffiFfiConverterTypeRebootOperation:
     @classmethod
     def write(cls, value: RebootOperation, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
-
-
-
-class _UniffiFfiConverterSequenceTypeRunbook(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeRunbook.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            paaf_core._UniffiFfiConverterTypeRunbook.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            paaf_core._UniffiFfiConverterTypeRunbook.read(buf) for i in range(count)
-        ]
 
 
 
@@ -11601,6 +12227,7 @@ class _UniffiFfiConverterTypeSecretStore:
 
 __all__ = [
     "InternalError",
+    "CommandKind",
     "MachineKind",
     "MachineAction",
     "ConfigStage",
@@ -11614,6 +12241,8 @@ __all__ = [
     "RangeChoice",
     "QuickQuery",
     "AnalyzeState",
+    "CommandAsk",
+    "CommandRun",
     "FanOutAsk",
     "FanOutTally",
     "FanOutProgress",
@@ -11621,6 +12250,7 @@ __all__ = [
     "Machine",
     "PowerAsk",
     "PowerRun",
+    "HostRunbooks",
     "FixState",
     "FlagAsk",
     "FleetChoices",

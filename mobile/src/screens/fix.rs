@@ -1,6 +1,10 @@
 //! Fix: the configured hosts and the cloud servers (feature `cloud`) in one list with their
 //! status read now; a reboot (a server's stop and start too) behind a confirmation that shows
-//! the plan, its live progress, cancel, and its verified (or unverified) result.
+//! the plan, its live progress, cancel, and its verified (or unverified) result; a host's
+//! runbooks and commands (`commands`).
+
+mod commands;
+pub use commands::{CommandAsk, CommandKind, CommandRun, HostRunbooks};
 
 use super::{Store, shown};
 use crate::RUNTIME;
@@ -49,6 +53,8 @@ pub struct Machine {
     pub error: Option<ErrorInfo>,
     /// The actions the row offers.
     pub actions: Vec<MachineAction>,
+    /// Runbooks and commands can run on it (a host).
+    pub runs_commands: bool,
 }
 
 /// The confirmation an action waits for.
@@ -94,6 +100,12 @@ pub struct FixState {
     pub asking: Option<PowerAsk>,
     /// The running (or last) action.
     pub running: Option<PowerRun>,
+    /// The runbooks of the host chosen (`showRunbooks`).
+    pub runbooks: Option<HostRunbooks>,
+    /// The confirmation of a runbook or command, when one waits for a yes.
+    pub command_asking: Option<CommandAsk>,
+    /// The running (or last) runbook or command.
+    pub command_running: Option<CommandRun>,
     pub error: Option<ErrorInfo>,
 }
 
@@ -126,6 +138,7 @@ fn host_row(h: HostStatus) -> Machine {
         uptime_secs: h.uptime_secs,
         error: h.error,
         actions: vec![MachineAction::Reboot],
+        runs_commands: true,
     }
 }
 
@@ -395,6 +408,7 @@ mod cloud {
             uptime_secs: None,
             error: None,
             actions,
+            runs_commands: false,
         }
     }
 

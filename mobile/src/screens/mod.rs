@@ -20,7 +20,8 @@ pub use analyze::{
     AnalyzeListener, AnalyzeScreen, AnalyzeState, OpenDashboard, PanelView, QuickQuery, RangeChoice,
 };
 pub use fix::{
-    FixListener, FixScreen, FixState, Machine, MachineAction, MachineKind, PowerAsk, PowerRun,
+    CommandAsk, CommandKind, CommandRun, FixListener, FixScreen, FixState, HostRunbooks, Machine,
+    MachineAction, MachineKind, PowerAsk, PowerRun,
 };
 pub use journal::{JournalListener, JournalScreen, JournalState};
 pub use onboarding::{

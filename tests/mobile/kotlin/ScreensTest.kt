@@ -10,6 +10,7 @@ import dev.paaf.core.ErrorCode
 import dev.paaf.core.HostCheck
 import dev.paaf.core.HostInput
 import dev.paaf.core.SecretInput
+import dev.paaf.mobile.CommandKind
 import dev.paaf.mobile.ConfigSource
 import dev.paaf.mobile.ConfigStage
 import dev.paaf.mobile.FixListener
@@ -159,18 +160,23 @@ class ScreensTest {
         screen.close()
     }
 
-    @Test
-    fun fixRebootsAfterTheConfirmationWithLiveProgressAndTheJournalShowsIt() {
-        waitForTestHost(port, hostDir)
-        val dir = sandbox("fix")
-        val text = "operator = \"kotlin-tests\"\n[defaults.reboot]\nbackoff_max_secs = 1\n"
-        val paaf = Paaf.open(ConfigSource.Text(text, File(dir, "config.toml").path), MapStore(), "test-phone")
+    /** paaf on a new config (`extra` after the operator) with web-1 added and its key trusted. */
+    private fun openWithWeb1(name: String, extra: String): Paaf {
+        val text = "operator = \"kotlin-tests\"\n$extra"
+        val paaf = Paaf.open(ConfigSource.Text(text, File(sandbox(name), "config.toml").path), MapStore(), "test-phone")
         runBlocking {
             val input = HostInput("web-1", "127.0.0.1", port.toUShort(), "paaf-test",
                 AuthInput.Password(SecretInput.Value("paaf-test-password")))
             paaf.addHost(input, HostCheck.NoConnect)
             paaf.trustHostKey("web-1", paaf.probeHostKey("web-1").fingerprint)
         }
+        return paaf
+    }
+
+    @Test
+    fun fixRebootsAfterTheConfirmationWithLiveProgressAndTheJournalShowsIt() {
+        waitForTestHost(port, hostDir)
+        val paaf = openWithWeb1("fix", "[defaults.reboot]\nbackoff_max_secs = 1\n")
         val fix = paaf.fixScreen()
         val seen = SeenFix()
         val subscription = fix.subscribe(seen)
@@ -207,6 +213,58 @@ class ScreensTest {
         assertTrue(seen.isEmpty())
         fix.close()
         journal.close()
+        paaf.close()
+    }
+
+    @Test
+    fun fixRunsADangerousRunbookOnlyWithItsNameTypedAndACommandWithBoundedOutput() {
+        waitForTestHost(port, hostDir)
+        val paaf = openWithWeb1("fix-runbooks", "[defaults]\nmax_output_bytes = 16\n")
+        val fix = paaf.fixScreen()
+        val seen = SeenFix()
+        fix.subscribe(seen).use {
+            assertTrue(seen.until("web-1 up") { s -> s.machines.any { it.up } }.machines.single().runsCommands)
+            fix.showRunbooks("web-1")
+            val books = seen.until("the runbooks") { it.runbooks != null }.runbooks!!
+            assertEquals("__wipe-cache" to true, books.runbooks.first().let { it.name to it.dangerous })
+            assertTrue(books.runbooks.any { it.name == "restart-app" && !it.dangerous })
+
+            fix.askRunbook("__wipe-cache")
+            val ask = seen.until("the confirmation") { it.commandAsking != null }.commandAsking!!
+            assertEquals("__wipe-cache", ask.typedName)
+            assertTrue(!ask.ready)
+            fix.typeConfirmation("__WIPE-CACHE")
+            seen.until("typed") { it.commandAsking?.typed == "__WIPE-CACHE" }
+            fix.confirmCommand()
+            val refused = seen.until("the refusal") { it.commandRunning?.finished == true }.commandRunning!!
+            assertEquals(ErrorCode.CONFIRMATION_REQUIRED, refused.error?.code)
+            assertNull(refused.output)
+
+            fix.askRunbook("__wipe-cache")
+            seen.until("the confirmation") { it.commandAsking != null }
+            fix.typeConfirmation("__wipe-cache")
+            seen.until("ready") { it.commandAsking?.ready == true }
+            fix.confirmCommand()
+            val run = seen.until("the end") { it.commandRunning?.finished == true }.commandRunning!!
+            assertTrue(run.toString(), run.succeeded && run.exitCode == 0)
+            assertEquals("wiping cache...\n", run.output!!.stdout)
+            assertTrue(run.output!!.stdoutTruncated)
+
+            fix.askExec("web-1", "exit 7")
+            val exec = seen.until("the exec confirmation") { it.commandAsking != null }.commandAsking!!
+            assertEquals(CommandKind.EXEC, exec.kind)
+            fix.dismissCommand()
+            seen.until("the dialog closed") { it.commandAsking == null }
+            fix.askExec("web-1", "exit 7")
+            seen.until("the exec confirmation") { it.commandAsking != null }
+            fix.confirmCommand()
+            val exited = seen.until("the command's end") {
+                it.commandRunning?.let { r -> r.finished && r.kind == CommandKind.EXEC } == true
+            }.commandRunning!!
+            assertEquals(7, exited.exitCode)
+            assertTrue(!exited.succeeded)
+        }
+        fix.close()
         paaf.close()
     }
 }

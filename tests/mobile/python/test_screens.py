@@ -119,6 +119,54 @@ def test_fix_reboots_after_the_confirmation_with_progress_and_the_journal_shows_
     assert seen.states.empty()
 
 
+def test_fix_runs_a_dangerous_runbook_only_with_its_name_typed_and_a_command(host):
+    p, _, _ = trusted(host)
+    fix = p.fix_screen()
+    seen, _sub = listen(fix, "Fix")
+    listed = seen.until("web-1 up", lambda s: any(m.up for m in s.machines))
+    assert listed.machines[0].runs_commands
+
+    fix.show_runbooks("web-1")
+    books = seen.until("the runbooks", lambda s: s.runbooks is not None).runbooks
+    assert books.host == "web-1"
+    assert [(b.name, b.dangerous) for b in books.runbooks][:2] == [
+        ("__wipe-cache", True),
+        ("check-disk", False),
+    ]
+
+    def ended(what):
+        return seen.until(
+            what, lambda s: s.command_running is not None and s.command_running.finished
+        ).command_running
+
+    fix.ask_runbook("__wipe-cache")
+    ask = seen.until("the confirmation", lambda s: s.command_asking is not None).command_asking
+    assert ask.typed_name == "__wipe-cache" and not ask.ready
+    fix.type_confirmation("wipe")
+    seen.until("typed", lambda s: s.command_asking and s.command_asking.typed == "wipe")
+    fix.confirm_command()
+    refused = ended("the refusal")
+    assert refused.error.code == Code.CONFIRMATION_REQUIRED and refused.output is None
+
+    fix.ask_runbook("__wipe-cache")
+    seen.until("the confirmation", lambda s: s.command_asking is not None)
+    fix.type_confirmation("__wipe-cache")
+    seen.until("ready", lambda s: s.command_asking and s.command_asking.ready)
+    fix.confirm_command()
+    run_ = ended("the runbook's end")
+    assert run_.succeeded and run_.exit_code == 0, run_
+    assert "cache wiped" in run_.output.stdout and not run_.output.stdout_truncated
+
+    fix.ask_exec("web-1", "echo out; echo err >&2; exit 5")
+    ask = seen.until("the confirmation", lambda s: s.command_asking is not None).command_asking
+    assert ask.kind == paaf.CommandKind.EXEC and ask.ready and ask.typed_name is None
+    fix.confirm_command()
+    run_ = ended("the command's end")
+    assert not run_.succeeded and run_.exit_code == 5
+    assert (run_.output.stdout, run_.output.stderr) == ("out\n", "err\n")
+    assert run_.outcome.startswith("exit code 5")
+
+
 def test_protect_asks_naming_flag_environment_and_service_then_undoes(unleash):
     p = open_on_unleash(unleash)
     protect = p.protect_screen()

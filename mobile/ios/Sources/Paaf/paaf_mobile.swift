@@ -503,6 +503,22 @@ fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -2252,6 +2268,40 @@ public protocol FixScreenProtocol: AnyObject, Sendable {
      */
     func subscribe(listener: FixListener)  -> Subscription
     
+    /**
+     * Asks the confirmation of running `command` on host `host` (`commandAsking`).
+     */
+    func askExec(host: String, command: String) 
+    
+    /**
+     * Asks the confirmation of the runbook `runbook` of the host shown (`commandAsking`): a
+     * name not in its directory is refused with the closest one.
+     */
+    func askRunbook(runbook: String) 
+    
+    /**
+     * The user said yes: runs the runbook or command asked (`commandRunning`), with what
+     * was typed as its confirmation; the core refuses a dangerous runbook whose name was
+     * not typed exactly (code `confirmation-required`, nothing run).
+     */
+    func confirmCommand() 
+    
+    /**
+     * The user said no to the runbook or command: nothing runs.
+     */
+    func dismissCommand() 
+    
+    /**
+     * Lists the runbooks of host `host` (`runbooks`).
+     */
+    func showRunbooks(host: String) 
+    
+    /**
+     * What the user typed to confirm a dangerous runbook; `ready` says whether it is its
+     * name, exactly.
+     */
+    func typeConfirmation(text: String) 
+    
 }
 /**
  * The Fix screen's model.
@@ -2392,6 +2442,81 @@ open func subscribe(listener: FixListener) -> Subscription  {
         FfiConverterTypeFixListener_lower(listener),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Asks the confirmation of running `command` on host `host` (`commandAsking`).
+     */
+open func askExec(host: String, command: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_ask_exec(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(host),
+        FfiConverterString.lower(command),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Asks the confirmation of the runbook `runbook` of the host shown (`commandAsking`): a
+     * name not in its directory is refused with the closest one.
+     */
+open func askRunbook(runbook: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_ask_runbook(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(runbook),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said yes: runs the runbook or command asked (`commandRunning`), with what
+     * was typed as its confirmation; the core refuses a dangerous runbook whose name was
+     * not typed exactly (code `confirmation-required`, nothing run).
+     */
+open func confirmCommand()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_confirm_command(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The user said no to the runbook or command: nothing runs.
+     */
+open func dismissCommand()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_dismiss_command(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Lists the runbooks of host `host` (`runbooks`).
+     */
+open func showRunbooks(host: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_show_runbooks(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(host),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * What the user typed to confirm a dangerous runbook; `ready` says whether it is its
+     * name, exactly.
+     */
+open func typeConfirmation(text: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_fixscreen_type_confirmation(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+}
 }
     
 
@@ -7291,6 +7416,262 @@ public func FfiConverterTypeAnalyzeState_lower(_ value: AnalyzeState) -> RustBuf
 
 
 /**
+ * The confirmation a runbook or a command waits for.
+ */
+public struct CommandAsk: Equatable, Hashable {
+    public var host: String
+    public var kind: CommandKind
+    /**
+     * The runbook's name, or the command line.
+     */
+    public var text: String
+    /**
+     * "Run the runbook __wipe-cache on web-1 (deploy@10.0.0.5:22)?"
+     */
+    public var question: String
+    /**
+     * The exact command as it will be sent, with its time budget.
+     */
+    public var steps: [String]
+    /**
+     * "dangerous: its name must be typed to run it".
+     */
+    public var warning: String?
+    /**
+     * A dangerous runbook: the name to type, exactly, before it runs.
+     */
+    public var typedName: String?
+    /**
+     * What the user has typed so far (`typeConfirmation`).
+     */
+    public var typed: String
+    /**
+     * True once `confirmCommand()` will run it: nothing to type, or the name typed exactly.
+     */
+    public var ready: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(host: String, kind: CommandKind, 
+        /**
+         * The runbook's name, or the command line.
+         */text: String, 
+        /**
+         * "Run the runbook __wipe-cache on web-1 (deploy@10.0.0.5:22)?"
+         */question: String, 
+        /**
+         * The exact command as it will be sent, with its time budget.
+         */steps: [String], 
+        /**
+         * "dangerous: its name must be typed to run it".
+         */warning: String?, 
+        /**
+         * A dangerous runbook: the name to type, exactly, before it runs.
+         */typedName: String?, 
+        /**
+         * What the user has typed so far (`typeConfirmation`).
+         */typed: String, 
+        /**
+         * True once `confirmCommand()` will run it: nothing to type, or the name typed exactly.
+         */ready: Bool) {
+        self.host = host
+        self.kind = kind
+        self.text = text
+        self.question = question
+        self.steps = steps
+        self.warning = warning
+        self.typedName = typedName
+        self.typed = typed
+        self.ready = ready
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CommandAsk: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCommandAsk: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CommandAsk {
+        return
+            try CommandAsk(
+                host: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeCommandKind.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                question: FfiConverterString.read(from: &buf), 
+                steps: FfiConverterSequenceString.read(from: &buf), 
+                warning: FfiConverterOptionString.read(from: &buf), 
+                typedName: FfiConverterOptionString.read(from: &buf), 
+                typed: FfiConverterString.read(from: &buf), 
+                ready: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CommandAsk, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.host, into: &buf)
+        FfiConverterTypeCommandKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterString.write(value.question, into: &buf)
+        FfiConverterSequenceString.write(value.steps, into: &buf)
+        FfiConverterOptionString.write(value.warning, into: &buf)
+        FfiConverterOptionString.write(value.typedName, into: &buf)
+        FfiConverterString.write(value.typed, into: &buf)
+        FfiConverterBool.write(value.ready, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCommandAsk_lift(_ buf: RustBuffer) throws -> CommandAsk {
+    return try FfiConverterTypeCommandAsk.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCommandAsk_lower(_ value: CommandAsk) -> RustBuffer {
+    return FfiConverterTypeCommandAsk.lower(value)
+}
+
+
+/**
+ * A runbook or command under way or just ended.
+ */
+public struct CommandRun: Equatable, Hashable {
+    public var host: String
+    public var kind: CommandKind
+    public var text: String
+    /**
+     * Each step seen, in words, in order.
+     */
+    public var progress: [String]
+    public var finished: Bool
+    /**
+     * It ran and exited 0 (the journal's `succeeded`); false while it runs, or when it
+     * failed, could not run or was refused.
+     */
+    public var succeeded: Bool
+    /**
+     * Its exit code as a shell passes it on (128 + N when signal N killed it).
+     */
+    public var exitCode: Int32?
+    /**
+     * Its output, each stream cut at the host's `max_output_bytes` (`stdoutTruncated`,
+     * `stderrTruncated` say so).
+     */
+    public var output: ExecOutput?
+    /**
+     * How it ended, in words (null while it runs): `exit code 0 in 12 ms`.
+     */
+    public var outcome: String?
+    /**
+     * Why it could not run (unreachable, refused confirmation, timeout, ...).
+     */
+    public var error: ErrorInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(host: String, kind: CommandKind, text: String, 
+        /**
+         * Each step seen, in words, in order.
+         */progress: [String], finished: Bool, 
+        /**
+         * It ran and exited 0 (the journal's `succeeded`); false while it runs, or when it
+         * failed, could not run or was refused.
+         */succeeded: Bool, 
+        /**
+         * Its exit code as a shell passes it on (128 + N when signal N killed it).
+         */exitCode: Int32?, 
+        /**
+         * Its output, each stream cut at the host's `max_output_bytes` (`stdoutTruncated`,
+         * `stderrTruncated` say so).
+         */output: ExecOutput?, 
+        /**
+         * How it ended, in words (null while it runs): `exit code 0 in 12 ms`.
+         */outcome: String?, 
+        /**
+         * Why it could not run (unreachable, refused confirmation, timeout, ...).
+         */error: ErrorInfo?) {
+        self.host = host
+        self.kind = kind
+        self.text = text
+        self.progress = progress
+        self.finished = finished
+        self.succeeded = succeeded
+        self.exitCode = exitCode
+        self.output = output
+        self.outcome = outcome
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CommandRun: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCommandRun: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CommandRun {
+        return
+            try CommandRun(
+                host: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeCommandKind.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                progress: FfiConverterSequenceString.read(from: &buf), 
+                finished: FfiConverterBool.read(from: &buf), 
+                succeeded: FfiConverterBool.read(from: &buf), 
+                exitCode: FfiConverterOptionInt32.read(from: &buf), 
+                output: FfiConverterOptionTypeExecOutput.read(from: &buf), 
+                outcome: FfiConverterOptionString.read(from: &buf), 
+                error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CommandRun, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.host, into: &buf)
+        FfiConverterTypeCommandKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterSequenceString.write(value.progress, into: &buf)
+        FfiConverterBool.write(value.finished, into: &buf)
+        FfiConverterBool.write(value.succeeded, into: &buf)
+        FfiConverterOptionInt32.write(value.exitCode, into: &buf)
+        FfiConverterOptionTypeExecOutput.write(value.output, into: &buf)
+        FfiConverterOptionString.write(value.outcome, into: &buf)
+        FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCommandRun_lift(_ buf: RustBuffer) throws -> CommandRun {
+    return try FfiConverterTypeCommandRun.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCommandRun_lower(_ value: CommandRun) -> RustBuffer {
+    return FfiConverterTypeCommandRun.lower(value)
+}
+
+
+/**
  * The confirmation a fan-out waits for.
  */
 public struct FanOutAsk: Equatable, Hashable {
@@ -7681,6 +8062,18 @@ public struct FixState: Equatable, Hashable {
      * The running (or last) action.
      */
     public var running: PowerRun?
+    /**
+     * The runbooks of the host chosen (`showRunbooks`).
+     */
+    public var runbooks: HostRunbooks?
+    /**
+     * The confirmation of a runbook or command, when one waits for a yes.
+     */
+    public var commandAsking: CommandAsk?
+    /**
+     * The running (or last) runbook or command.
+     */
+    public var commandRunning: CommandRun?
     public var error: ErrorInfo?
 
     // Default memberwise initializers are never public by default, so we
@@ -7697,12 +8090,24 @@ public struct FixState: Equatable, Hashable {
          */asking: PowerAsk?, 
         /**
          * The running (or last) action.
-         */running: PowerRun?, error: ErrorInfo?) {
+         */running: PowerRun?, 
+        /**
+         * The runbooks of the host chosen (`showRunbooks`).
+         */runbooks: HostRunbooks?, 
+        /**
+         * The confirmation of a runbook or command, when one waits for a yes.
+         */commandAsking: CommandAsk?, 
+        /**
+         * The running (or last) runbook or command.
+         */commandRunning: CommandRun?, error: ErrorInfo?) {
         self.busy = busy
         self.machines = machines
         self.unreadable = unreadable
         self.asking = asking
         self.running = running
+        self.runbooks = runbooks
+        self.commandAsking = commandAsking
+        self.commandRunning = commandRunning
         self.error = error
     }
 
@@ -7727,6 +8132,9 @@ public struct FfiConverterTypeFixState: FfiConverterRustBuffer {
                 unreadable: FfiConverterSequenceString.read(from: &buf), 
                 asking: FfiConverterOptionTypePowerAsk.read(from: &buf), 
                 running: FfiConverterOptionTypePowerRun.read(from: &buf), 
+                runbooks: FfiConverterOptionTypeHostRunbooks.read(from: &buf), 
+                commandAsking: FfiConverterOptionTypeCommandAsk.read(from: &buf), 
+                commandRunning: FfiConverterOptionTypeCommandRun.read(from: &buf), 
                 error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
         )
     }
@@ -7737,6 +8145,9 @@ public struct FfiConverterTypeFixState: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.unreadable, into: &buf)
         FfiConverterOptionTypePowerAsk.write(value.asking, into: &buf)
         FfiConverterOptionTypePowerRun.write(value.running, into: &buf)
+        FfiConverterOptionTypeHostRunbooks.write(value.runbooks, into: &buf)
+        FfiConverterOptionTypeCommandAsk.write(value.commandAsking, into: &buf)
+        FfiConverterOptionTypeCommandRun.write(value.commandRunning, into: &buf)
         FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
     }
 }
@@ -8078,6 +8489,69 @@ public func FfiConverterTypeHostKeyAsk_lower(_ value: HostKeyAsk) -> RustBuffer 
 
 
 /**
+ * The runbooks of the host shown.
+ */
+public struct HostRunbooks: Equatable, Hashable {
+    public var host: String
+    /**
+     * Sorted by name; `dangerous` ones want their name typed to run.
+     */
+    public var runbooks: [Runbook]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(host: String, 
+        /**
+         * Sorted by name; `dangerous` ones want their name typed to run.
+         */runbooks: [Runbook]) {
+        self.host = host
+        self.runbooks = runbooks
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HostRunbooks: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHostRunbooks: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HostRunbooks {
+        return
+            try HostRunbooks(
+                host: FfiConverterString.read(from: &buf), 
+                runbooks: FfiConverterSequenceTypeRunbook.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HostRunbooks, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.host, into: &buf)
+        FfiConverterSequenceTypeRunbook.write(value.runbooks, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostRunbooks_lift(_ buf: RustBuffer) throws -> HostRunbooks {
+    return try FfiConverterTypeHostRunbooks.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHostRunbooks_lower(_ value: HostRunbooks) -> RustBuffer {
+    return FfiConverterTypeHostRunbooks.lower(value)
+}
+
+
+/**
  * What the Journal screen shows.
  */
 public struct JournalState: Equatable, Hashable {
@@ -8201,6 +8675,10 @@ public struct Machine: Equatable, Hashable {
      * The actions the row offers.
      */
     public var actions: [MachineAction]
+    /**
+     * Runbooks and commands can run on it (a host).
+     */
+    public var runsCommands: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -8231,7 +8709,10 @@ public struct Machine: Equatable, Hashable {
          */error: ErrorInfo?, 
         /**
          * The actions the row offers.
-         */actions: [MachineAction]) {
+         */actions: [MachineAction], 
+        /**
+         * Runbooks and commands can run on it (a host).
+         */runsCommands: Bool) {
         self.kind = kind
         self.name = name
         self.id = id
@@ -8242,6 +8723,7 @@ public struct Machine: Equatable, Hashable {
         self.uptimeSecs = uptimeSecs
         self.error = error
         self.actions = actions
+        self.runsCommands = runsCommands
     }
 
     
@@ -8269,7 +8751,8 @@ public struct FfiConverterTypeMachine: FfiConverterRustBuffer {
                 up: FfiConverterBool.read(from: &buf), 
                 uptimeSecs: FfiConverterOptionUInt64.read(from: &buf), 
                 error: FfiConverterOptionTypeErrorInfo.read(from: &buf), 
-                actions: FfiConverterSequenceTypeMachineAction.read(from: &buf)
+                actions: FfiConverterSequenceTypeMachineAction.read(from: &buf), 
+                runsCommands: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -8284,6 +8767,7 @@ public struct FfiConverterTypeMachine: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.uptimeSecs, into: &buf)
         FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
         FfiConverterSequenceTypeMachineAction.write(value.actions, into: &buf)
+        FfiConverterBool.write(value.runsCommands, into: &buf)
     }
 }
 
@@ -9334,6 +9818,81 @@ public func FfiConverterTypeSilenceRow_lower(_ value: SilenceRow) -> RustBuffer 
 
 
 /**
+ * What runs on a host from this screen.
+ */
+
+public enum CommandKind: Equatable, Hashable {
+    
+    /**
+     * A runbook of the host's runbook directory.
+     */
+    case runbook
+    /**
+     * A command line typed by the user.
+     */
+    case exec
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CommandKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCommandKind: FfiConverterRustBuffer {
+    typealias SwiftType = CommandKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CommandKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .runbook
+        
+        case 2: return .exec
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CommandKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .runbook:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .exec:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCommandKind_lift(_ buf: RustBuffer) throws -> CommandKind {
+    return try FfiConverterTypeCommandKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCommandKind_lower(_ value: CommandKind) -> RustBuffer {
+    return FfiConverterTypeCommandKind.lower(value)
+}
+
+
+
+/**
  * Where the app keeps paaf's config.
  */
 
@@ -9860,6 +10419,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
+    typealias SwiftType = Int32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -10020,6 +10603,30 @@ fileprivate struct FfiConverterOptionTypeErrorInfo: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeErrorInfo.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeExecOutput: FfiConverterRustBuffer {
+    typealias SwiftType = ExecOutput?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeExecOutput.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeExecOutput.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -10196,6 +10803,54 @@ fileprivate struct FfiConverterOptionTypeTimeWindow: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCommandAsk: FfiConverterRustBuffer {
+    typealias SwiftType = CommandAsk?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCommandAsk.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCommandAsk.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeCommandRun: FfiConverterRustBuffer {
+    typealias SwiftType = CommandRun?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCommandRun.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCommandRun.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeFlagAsk: FfiConverterRustBuffer {
     typealias SwiftType = FlagAsk?
 
@@ -10236,6 +10891,30 @@ fileprivate struct FfiConverterOptionTypeHostKeyAsk: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeHostKeyAsk.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeHostRunbooks: FfiConverterRustBuffer {
+    typealias SwiftType = HostRunbooks?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHostRunbooks.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHostRunbooks.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -11243,6 +11922,24 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_fixscreen_subscribe() != 56608) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_ask_exec() != 9308) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_ask_runbook() != 65430) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_confirm_command() != 23059) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_dismiss_command() != 44091) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_show_runbooks() != 47437) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() != 25630) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 39507) {

@@ -1306,6 +1306,18 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_fixscreen_subscribe(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_ask_exec(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_ask_runbook(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_confirm_command(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_dismiss_command(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_show_runbooks(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_journallistener_on_state(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_journalscreen_filter(
@@ -1687,6 +1699,18 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_fixscreen_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_ask_exec(`ptr`: Long,`host`: RustBuffer.ByValue,`command`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_ask_runbook(`ptr`: Long,`runbook`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_confirm_command(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_dismiss_command(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_show_runbooks(`ptr`: Long,`host`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_paaf_mobile_fn_method_fixscreen_type_confirmation(`ptr`: Long,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_paaf_mobile_fn_clone_journallistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_paaf_mobile_fn_free_journallistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -2217,6 +2241,24 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_subscribe() and 0xFFFF) != 56608) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask_exec() and 0xFFFF) != 9308) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask_runbook() and 0xFFFF) != 65430) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_confirm_command() and 0xFFFF) != 23059) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_dismiss_command() and 0xFFFF) != 44091) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_show_runbooks() and 0xFFFF) != 47437) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() and 0xFFFF) != 25630) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() and 0xFFFF) != 39507) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -2597,6 +2639,29 @@ public object FfiConverterUInt: FfiConverter<UInt, Int> {
 
     override fun write(value: UInt, buf: ByteBuffer) {
         buf.putInt(value.toInt())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterInt: FfiConverter<Int, Int> {
+    override fun lift(value: Int): Int {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Int {
+        return buf.getInt()
+    }
+
+    override fun lower(value: Int): Int {
+        return value
+    }
+
+    override fun allocationSize(value: Int) = 4UL
+
+    override fun write(value: Int, buf: ByteBuffer) {
+        buf.putInt(value)
     }
 }
 
@@ -5427,6 +5492,40 @@ public interface FixScreenInterface {
      */
     fun `subscribe`(`listener`: FixListener): Subscription
     
+    /**
+     * Asks the confirmation of running `command` on host `host` (`commandAsking`).
+     */
+    fun `askExec`(`host`: kotlin.String, `command`: kotlin.String)
+    
+    /**
+     * Asks the confirmation of the runbook `runbook` of the host shown (`commandAsking`): a
+     * name not in its directory is refused with the closest one.
+     */
+    fun `askRunbook`(`runbook`: kotlin.String)
+    
+    /**
+     * The user said yes: runs the runbook or command asked (`commandRunning`), with what
+     * was typed as its confirmation; the core refuses a dangerous runbook whose name was
+     * not typed exactly (code `confirmation-required`, nothing run).
+     */
+    fun `confirmCommand`()
+    
+    /**
+     * The user said no to the runbook or command: nothing runs.
+     */
+    fun `dismissCommand`()
+    
+    /**
+     * Lists the runbooks of host `host` (`runbooks`).
+     */
+    fun `showRunbooks`(`host`: kotlin.String)
+    
+    /**
+     * What the user typed to confirm a dangerous runbook; `ready` says whether it is its
+     * name, exactly.
+     */
+    fun `typeConfirmation`(`text`: kotlin.String)
+    
     companion object
 }
 
@@ -5645,6 +5744,105 @@ open class FixScreen: Disposable, AutoCloseable, FixScreenInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Asks the confirmation of running `command` on host `host` (`commandAsking`).
+     */override fun `askExec`(`host`: kotlin.String, `command`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask_exec(
+        it,
+        
+        FfiConverterString.lower(`host`),
+        FfiConverterString.lower(`command`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Asks the confirmation of the runbook `runbook` of the host shown (`commandAsking`): a
+     * name not in its directory is refused with the closest one.
+     */override fun `askRunbook`(`runbook`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_ask_runbook(
+        it,
+        
+        FfiConverterString.lower(`runbook`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user said yes: runs the runbook or command asked (`commandRunning`), with what
+     * was typed as its confirmation; the core refuses a dangerous runbook whose name was
+     * not typed exactly (code `confirmation-required`, nothing run).
+     */override fun `confirmCommand`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_confirm_command(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The user said no to the runbook or command: nothing runs.
+     */override fun `dismissCommand`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_dismiss_command(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Lists the runbooks of host `host` (`runbooks`).
+     */override fun `showRunbooks`(`host`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_show_runbooks(
+        it,
+        
+        FfiConverterString.lower(`host`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * What the user typed to confirm a dangerous runbook; `ready` says whether it is its
+     * name, exactly.
+     */override fun `typeConfirmation`(`text`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_fixscreen_type_confirmation(
+        it,
+        
+        FfiConverterString.lower(`text`),_status)
+}
+    }
+    
     
 
     
@@ -13037,6 +13235,204 @@ public object FfiConverterTypeAnalyzeState: FfiConverterRustBuffer<AnalyzeState>
 
 
 /**
+ * The confirmation a runbook or a command waits for.
+ */
+data class CommandAsk (
+    var `host`: kotlin.String
+    , 
+    var `kind`: CommandKind
+    , 
+    /**
+     * The runbook's name, or the command line.
+     */
+    var `text`: kotlin.String
+    , 
+    /**
+     * "Run the runbook __wipe-cache on web-1 (deploy@10.0.0.5:22)?"
+     */
+    var `question`: kotlin.String
+    , 
+    /**
+     * The exact command as it will be sent, with its time budget.
+     */
+    var `steps`: List<kotlin.String>
+    , 
+    /**
+     * "dangerous: its name must be typed to run it".
+     */
+    var `warning`: kotlin.String?
+    , 
+    /**
+     * A dangerous runbook: the name to type, exactly, before it runs.
+     */
+    var `typedName`: kotlin.String?
+    , 
+    /**
+     * What the user has typed so far (`typeConfirmation`).
+     */
+    var `typed`: kotlin.String
+    , 
+    /**
+     * True once `confirmCommand()` will run it: nothing to type, or the name typed exactly.
+     */
+    var `ready`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCommandAsk: FfiConverterRustBuffer<CommandAsk> {
+    override fun read(buf: ByteBuffer): CommandAsk {
+        return CommandAsk(
+            FfiConverterString.read(buf),
+            FfiConverterTypeCommandKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CommandAsk) = (
+            FfiConverterString.allocationSize(value.`host`) +
+            FfiConverterTypeCommandKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`text`) +
+            FfiConverterString.allocationSize(value.`question`) +
+            FfiConverterSequenceString.allocationSize(value.`steps`) +
+            FfiConverterOptionalString.allocationSize(value.`warning`) +
+            FfiConverterOptionalString.allocationSize(value.`typedName`) +
+            FfiConverterString.allocationSize(value.`typed`) +
+            FfiConverterBoolean.allocationSize(value.`ready`)
+    )
+
+    override fun write(value: CommandAsk, buf: ByteBuffer) {
+            FfiConverterString.write(value.`host`, buf)
+            FfiConverterTypeCommandKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`text`, buf)
+            FfiConverterString.write(value.`question`, buf)
+            FfiConverterSequenceString.write(value.`steps`, buf)
+            FfiConverterOptionalString.write(value.`warning`, buf)
+            FfiConverterOptionalString.write(value.`typedName`, buf)
+            FfiConverterString.write(value.`typed`, buf)
+            FfiConverterBoolean.write(value.`ready`, buf)
+    }
+}
+
+
+
+/**
+ * A runbook or command under way or just ended.
+ */
+data class CommandRun (
+    var `host`: kotlin.String
+    , 
+    var `kind`: CommandKind
+    , 
+    var `text`: kotlin.String
+    , 
+    /**
+     * Each step seen, in words, in order.
+     */
+    var `progress`: List<kotlin.String>
+    , 
+    var `finished`: kotlin.Boolean
+    , 
+    /**
+     * It ran and exited 0 (the journal's `succeeded`); false while it runs, or when it
+     * failed, could not run or was refused.
+     */
+    var `succeeded`: kotlin.Boolean
+    , 
+    /**
+     * Its exit code as a shell passes it on (128 + N when signal N killed it).
+     */
+    var `exitCode`: kotlin.Int?
+    , 
+    /**
+     * Its output, each stream cut at the host's `max_output_bytes` (`stdoutTruncated`,
+     * `stderrTruncated` say so).
+     */
+    var `output`: ExecOutput?
+    , 
+    /**
+     * How it ended, in words (null while it runs): `exit code 0 in 12 ms`.
+     */
+    var `outcome`: kotlin.String?
+    , 
+    /**
+     * Why it could not run (unreachable, refused confirmation, timeout, ...).
+     */
+    var `error`: ErrorInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCommandRun: FfiConverterRustBuffer<CommandRun> {
+    override fun read(buf: ByteBuffer): CommandRun {
+        return CommandRun(
+            FfiConverterString.read(buf),
+            FfiConverterTypeCommandKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalInt.read(buf),
+            FfiConverterOptionalTypeExecOutput.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeErrorInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CommandRun) = (
+            FfiConverterString.allocationSize(value.`host`) +
+            FfiConverterTypeCommandKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`text`) +
+            FfiConverterSequenceString.allocationSize(value.`progress`) +
+            FfiConverterBoolean.allocationSize(value.`finished`) +
+            FfiConverterBoolean.allocationSize(value.`succeeded`) +
+            FfiConverterOptionalInt.allocationSize(value.`exitCode`) +
+            FfiConverterOptionalTypeExecOutput.allocationSize(value.`output`) +
+            FfiConverterOptionalString.allocationSize(value.`outcome`) +
+            FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
+    )
+
+    override fun write(value: CommandRun, buf: ByteBuffer) {
+            FfiConverterString.write(value.`host`, buf)
+            FfiConverterTypeCommandKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`text`, buf)
+            FfiConverterSequenceString.write(value.`progress`, buf)
+            FfiConverterBoolean.write(value.`finished`, buf)
+            FfiConverterBoolean.write(value.`succeeded`, buf)
+            FfiConverterOptionalInt.write(value.`exitCode`, buf)
+            FfiConverterOptionalTypeExecOutput.write(value.`output`, buf)
+            FfiConverterOptionalString.write(value.`outcome`, buf)
+            FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
  * The confirmation a fan-out waits for.
  */
 data class FanOutAsk (
@@ -13339,6 +13735,21 @@ data class FixState (
      */
     var `running`: PowerRun?
     , 
+    /**
+     * The runbooks of the host chosen (`showRunbooks`).
+     */
+    var `runbooks`: HostRunbooks?
+    , 
+    /**
+     * The confirmation of a runbook or command, when one waits for a yes.
+     */
+    var `commandAsking`: CommandAsk?
+    , 
+    /**
+     * The running (or last) runbook or command.
+     */
+    var `commandRunning`: CommandRun?
+    , 
     var `error`: ErrorInfo?
     
 ){
@@ -13361,6 +13772,9 @@ public object FfiConverterTypeFixState: FfiConverterRustBuffer<FixState> {
             FfiConverterSequenceString.read(buf),
             FfiConverterOptionalTypePowerAsk.read(buf),
             FfiConverterOptionalTypePowerRun.read(buf),
+            FfiConverterOptionalTypeHostRunbooks.read(buf),
+            FfiConverterOptionalTypeCommandAsk.read(buf),
+            FfiConverterOptionalTypeCommandRun.read(buf),
             FfiConverterOptionalTypeErrorInfo.read(buf),
         )
     }
@@ -13371,6 +13785,9 @@ public object FfiConverterTypeFixState: FfiConverterRustBuffer<FixState> {
             FfiConverterSequenceString.allocationSize(value.`unreadable`) +
             FfiConverterOptionalTypePowerAsk.allocationSize(value.`asking`) +
             FfiConverterOptionalTypePowerRun.allocationSize(value.`running`) +
+            FfiConverterOptionalTypeHostRunbooks.allocationSize(value.`runbooks`) +
+            FfiConverterOptionalTypeCommandAsk.allocationSize(value.`commandAsking`) +
+            FfiConverterOptionalTypeCommandRun.allocationSize(value.`commandRunning`) +
             FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
     )
 
@@ -13380,6 +13797,9 @@ public object FfiConverterTypeFixState: FfiConverterRustBuffer<FixState> {
             FfiConverterSequenceString.write(value.`unreadable`, buf)
             FfiConverterOptionalTypePowerAsk.write(value.`asking`, buf)
             FfiConverterOptionalTypePowerRun.write(value.`running`, buf)
+            FfiConverterOptionalTypeHostRunbooks.write(value.`runbooks`, buf)
+            FfiConverterOptionalTypeCommandAsk.write(value.`commandAsking`, buf)
+            FfiConverterOptionalTypeCommandRun.write(value.`commandRunning`, buf)
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
     }
 }
@@ -13625,6 +14045,50 @@ public object FfiConverterTypeHostKeyAsk: FfiConverterRustBuffer<HostKeyAsk> {
 
 
 /**
+ * The runbooks of the host shown.
+ */
+data class HostRunbooks (
+    var `host`: kotlin.String
+    , 
+    /**
+     * Sorted by name; `dangerous` ones want their name typed to run.
+     */
+    var `runbooks`: List<Runbook>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHostRunbooks: FfiConverterRustBuffer<HostRunbooks> {
+    override fun read(buf: ByteBuffer): HostRunbooks {
+        return HostRunbooks(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeRunbook.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: HostRunbooks) = (
+            FfiConverterString.allocationSize(value.`host`) +
+            FfiConverterSequenceTypeRunbook.allocationSize(value.`runbooks`)
+    )
+
+    override fun write(value: HostRunbooks, buf: ByteBuffer) {
+            FfiConverterString.write(value.`host`, buf)
+            FfiConverterSequenceTypeRunbook.write(value.`runbooks`, buf)
+    }
+}
+
+
+
+/**
  * What the Journal screen shows.
  */
 data class JournalState (
@@ -13734,6 +14198,11 @@ data class Machine (
      * The actions the row offers.
      */
     var `actions`: List<MachineAction>
+    , 
+    /**
+     * Runbooks and commands can run on it (a host).
+     */
+    var `runsCommands`: kotlin.Boolean
     
 ){
     
@@ -13760,6 +14229,7 @@ public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
             FfiConverterOptionalULong.read(buf),
             FfiConverterOptionalTypeErrorInfo.read(buf),
             FfiConverterSequenceTypeMachineAction.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -13773,7 +14243,8 @@ public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
             FfiConverterBoolean.allocationSize(value.`up`) +
             FfiConverterOptionalULong.allocationSize(value.`uptimeSecs`) +
             FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`) +
-            FfiConverterSequenceTypeMachineAction.allocationSize(value.`actions`)
+            FfiConverterSequenceTypeMachineAction.allocationSize(value.`actions`) +
+            FfiConverterBoolean.allocationSize(value.`runsCommands`)
     )
 
     override fun write(value: Machine, buf: ByteBuffer) {
@@ -13787,6 +14258,7 @@ public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
             FfiConverterOptionalULong.write(value.`uptimeSecs`, buf)
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
             FfiConverterSequenceTypeMachineAction.write(value.`actions`, buf)
+            FfiConverterBoolean.write(value.`runsCommands`, buf)
     }
 }
 
@@ -14578,6 +15050,49 @@ public object FfiConverterTypeSilenceRow: FfiConverterRustBuffer<SilenceRow> {
 
 
 /**
+ * What runs on a host from this screen.
+ */
+
+enum class CommandKind {
+    
+    /**
+     * A runbook of the host's runbook directory.
+     */
+    RUNBOOK,
+    /**
+     * A command line typed by the user.
+     */
+    EXEC;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCommandKind: FfiConverterRustBuffer<CommandKind> {
+    override fun read(buf: ByteBuffer) = try {
+        CommandKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CommandKind) = 4UL
+
+    override fun write(value: CommandKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Where the app keeps paaf's config.
  */
 sealed class ConfigSource {
@@ -15077,6 +15592,38 @@ public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalInt: FfiConverterRustBuffer<kotlin.Int?> {
+    override fun read(buf: ByteBuffer): kotlin.Int? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Int?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Int?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
     override fun read(buf: ByteBuffer): kotlin.ULong? {
         if (buf.get().toInt() == 0) {
@@ -15291,6 +15838,38 @@ public object FfiConverterOptionalTypeErrorInfo: FfiConverterRustBuffer<ErrorInf
         } else {
             buf.put(1)
             FfiConverterTypeErrorInfo.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeExecOutput: FfiConverterRustBuffer<ExecOutput?> {
+    override fun read(buf: ByteBuffer): ExecOutput? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeExecOutput.read(buf)
+    }
+
+    override fun allocationSize(value: ExecOutput?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeExecOutput.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ExecOutput?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeExecOutput.write(value, buf)
         }
     }
 }
@@ -15525,6 +16104,70 @@ public object FfiConverterOptionalTypeTimeWindow: FfiConverterRustBuffer<TimeWin
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeCommandAsk: FfiConverterRustBuffer<CommandAsk?> {
+    override fun read(buf: ByteBuffer): CommandAsk? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCommandAsk.read(buf)
+    }
+
+    override fun allocationSize(value: CommandAsk?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCommandAsk.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CommandAsk?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCommandAsk.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeCommandRun: FfiConverterRustBuffer<CommandRun?> {
+    override fun read(buf: ByteBuffer): CommandRun? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCommandRun.read(buf)
+    }
+
+    override fun allocationSize(value: CommandRun?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCommandRun.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CommandRun?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCommandRun.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeFlagAsk: FfiConverterRustBuffer<FlagAsk?> {
     override fun read(buf: ByteBuffer): FlagAsk? {
         if (buf.get().toInt() == 0) {
@@ -15579,6 +16222,38 @@ public object FfiConverterOptionalTypeHostKeyAsk: FfiConverterRustBuffer<HostKey
         } else {
             buf.put(1)
             FfiConverterTypeHostKeyAsk.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeHostRunbooks: FfiConverterRustBuffer<HostRunbooks?> {
+    override fun read(buf: ByteBuffer): HostRunbooks? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHostRunbooks.read(buf)
+    }
+
+    override fun allocationSize(value: HostRunbooks?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHostRunbooks.allocationSize(value)
+        }
+    }
+
+    override fun write(value: HostRunbooks?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHostRunbooks.write(value, buf)
         }
     }
 }
