@@ -58,6 +58,7 @@ impl LoginFiles {
             return Ok(text.clone());
         }
         let text: Arc<str> = known_hosts::read(path, host)?.into();
+        tracing::info!(path = %path.display(), "ssh: known_hosts read");
         read.insert(path.to_path_buf(), text.clone());
         Ok(text)
     }
@@ -71,6 +72,7 @@ impl LoginFiles {
         self.key_reads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let key = Arc::new(LoginKey::read(path)?);
+        tracing::info!(path = %path.display(), signs_in_paaf = key.ed25519.is_some(), "ssh: private key read");
         read.insert(path.to_path_buf(), key.clone());
         Ok(key)
     }
