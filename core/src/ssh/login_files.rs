@@ -157,9 +157,7 @@ impl OpenSsh {
         let body = text.trim().strip_prefix(BEGIN)?.strip_suffix(END)?;
         let b64: String = body.split_whitespace().collect();
         let raw = secrecy::SecretBox::new(Box::new(
-            base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .ok()?,
+            base64::engine::general_purpose::STANDARD.decode(b64).ok()?,
         ));
         let mut wire = Wire(raw.expose_secret().strip_prefix(b"openssh-key-v1\0")?);
         let cipher = wire.string()?;
@@ -170,8 +168,8 @@ impl OpenSsh {
         }
         let public = wire.string()?.to_vec();
         let section = wire.string()?;
-        let private = (cipher == b"none")
-            .then(|| secrecy::SecretBox::new(Box::new(section.to_vec())));
+        let private =
+            (cipher == b"none").then(|| secrecy::SecretBox::new(Box::new(section.to_vec())));
         Some(OpenSsh { public, private })
     }
 
@@ -313,7 +311,8 @@ AAAECqE5cIwic+sWLR4YYVc15xvd6uDzrgfsd4xe3aFdb6Ak2Igf7UVY9Djz+0B7975A4K
 SUCe1IWF6Ds1NjLjUMx5AAAABHRlc3QB
 -----END OPENSSH PRIVATE KEY-----
 ";
-    const ED25519_PUB: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2Igf7UVY9Djz+0B7975A4KSUCe1IWF6Ds1NjLjUMx5";
+    const ED25519_PUB: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2Igf7UVY9Djz+0B7975A4KSUCe1IWF6Ds1NjLjUMx5";
     /// `-N secret-phrase`: aes256-ctr, bcrypt.
     const ED25519_LOCKED: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
 b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABCBgmZtLj
@@ -324,7 +323,8 @@ X3R8vukgGbNapL2vtxHyESZzceepHXIZOstTy92neS5HMnE2L14B5+g8YcWi5KmtmuW2ku
 /nCXk/qErjsXyC/A==
 -----END OPENSSH PRIVATE KEY-----
 ";
-    const ED25519_LOCKED_PUB: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII4wnwN6cMjLz7iAG1dAoefe519aLa7j9SyDmHC/YguZ";
+    const ED25519_LOCKED_PUB: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII4wnwN6cMjLz7iAG1dAoefe519aLa7j9SyDmHC/YguZ";
     const ECDSA: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
 b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAaAAAABNlY2RzYS
 1zaGEyLW5pc3RwMjU2AAAACG5pc3RwMjU2AAAAQQSMuC9ucRrq90cqoBPYCtU0OFm95j/2
@@ -366,7 +366,9 @@ luX5fS7qxk0THEW3R7ZVJD7v6O1NEqNVpT+yxqbcrjU=
             base64::engine::general_purpose::STANDARD.encode(blob),
             ED25519_PUB.split(' ').nth(1).unwrap()
         );
-        let public = ed25519_dalek::VerifyingKey::from_bytes(blob[blob.len() - 32..].try_into().unwrap()).unwrap();
+        let public =
+            ed25519_dalek::VerifyingKey::from_bytes(blob[blob.len() - 32..].try_into().unwrap())
+                .unwrap();
         let signature = signing.sign(b"session data");
         assert!(public.verify(b"session data", &signature).is_ok());
     }
@@ -378,7 +380,10 @@ luX5fS7qxk0THEW3R7ZVJD7v6O1NEqNVpT+yxqbcrjU=
             (ECDSA, Some(ECDSA_PUB)),
             (RSA_PEM, None),
             ("not a key", None),
-            ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEA\n-----END OPENSSH PRIVATE KEY-----\n", None),
+            (
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEA\n-----END OPENSSH PRIVATE KEY-----\n",
+                None,
+            ),
         ] {
             let key = parsed(text);
             assert_eq!(key.public.as_deref(), public, "{text}");
@@ -413,7 +418,12 @@ luX5fS7qxk0THEW3R7ZVJD7v6O1NEqNVpT+yxqbcrjU=
         assert_eq!(files.key_reads(), 1);
         let missing = files.key(&dir.path().join("nope")).unwrap_err();
         assert!(missing.starts_with("cannot read key"), "{missing}");
-        assert!(files.key(dir.path()).unwrap_err().ends_with("is not a file"));
+        assert!(
+            files
+                .key(dir.path())
+                .unwrap_err()
+                .ends_with("is not a file")
+        );
     }
 
     #[test]
@@ -426,6 +436,11 @@ luX5fS7qxk0THEW3R7ZVJD7v6O1NEqNVpT+yxqbcrjU=
         std::fs::write(&path, "changed\n").unwrap();
         assert_eq!(files.known_hosts(&path, "web-2").unwrap(), first);
         // A missing file is an empty one, as before.
-        assert_eq!(&*files.known_hosts(&dir.path().join("none"), "web-1").unwrap(), "");
+        assert_eq!(
+            &*files
+                .known_hosts(&dir.path().join("none"), "web-1")
+                .unwrap(),
+            ""
+        );
     }
 }

@@ -337,7 +337,9 @@ pub fn probe_host_key(target: &Target) -> Result<OfferedKey> {
 fn offered_key(session: &Session, target: &Target) -> Result<OfferedKey> {
     let offered = known_hosts::check(
         session,
-        &target.files.known_hosts(&target.known_hosts, &target.name)?,
+        &target
+            .files
+            .known_hosts(&target.known_hosts, &target.name)?,
         &target.name,
         &target.address,
         target.port,
@@ -689,12 +691,11 @@ fn authenticate(session: &Session, target: &Target) -> Result<()> {
                 passphrase.as_ref().map(|p| p.expose_secret()),
             )
             .map_err(|e| {
-                    if let Some(timeout) = login_timeout(target, &e) {
-                        return timeout;
-                    }
-                    let reason = if e.message().contains("passphrase")
-                        || e.message().contains("private key")
-                    {
+                if let Some(timeout) = login_timeout(target, &e) {
+                    return timeout;
+                }
+                let reason =
+                    if e.message().contains("passphrase") || e.message().contains("private key") {
                         format!(
                             "cannot use key {}: {} (is the passphrase stored and right?)",
                             path.display(),
@@ -703,8 +704,8 @@ fn authenticate(session: &Session, target: &Target) -> Result<()> {
                     } else {
                         format!("the server refused key {}", path.display())
                     };
-                    failed("key", reason)
-                })?;
+                failed("key", reason)
+            })?;
         }
         Credentials::Agent => {
             let mut agent = session
