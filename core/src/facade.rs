@@ -13,7 +13,9 @@ use crate::power::ssh::RebootJob;
 use crate::runbooks::{self, Runbook};
 use crate::secrets::{SecretRef, SecretStore};
 use crate::ssh::session::{self as ssh_session};
-use crate::ssh::{Connection, Credentials, ExecOutput, HostKeyPolicy, OfferedKey, SshPool, Target};
+use crate::ssh::{
+    Connection, Credentials, ExecOutput, HostKeyPolicy, LoginFiles, OfferedKey, SshPool, Target,
+};
 use secrecy::SecretString;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -230,11 +232,17 @@ impl Paaf {
     }
 
     pub(crate) fn target(&self, host: &HostConfig) -> Result<Target> {
-        self.target_with(host, self.secrets.as_ref())
+        self.target_with(host, self.secrets.as_ref(), &Arc::default())
     }
 
-    /// The host's target, its secrets read from `store`.
-    fn target_with(&self, host: &HostConfig, store: &dyn SecretStore) -> Result<Target> {
+    /// The host's target, its secrets read from `store`, its known_hosts and key from `files`
+    /// (shared by the targets of one fan-out, so each file is read once for all of them).
+    fn target_with(
+        &self,
+        host: &HostConfig,
+        store: &dyn SecretStore,
+        files: &Arc<LoginFiles>,
+    ) -> Result<Target> {
         let credentials = match &host.auth {
             Auth::Key { path, passphrase } => Credentials::Key {
                 path: path.clone(),
@@ -252,6 +260,7 @@ impl Paaf {
             connect_timeout: host.connect_timeout,
             known_hosts: self.config().known_hosts.clone(),
             legacy_algorithms: host.legacy_algorithms,
+            files: files.clone(),
         })
     }
 
@@ -335,6 +344,7 @@ impl Paaf {
             connect_timeout: host.connect_timeout,
             known_hosts: self.config().known_hosts.clone(),
             legacy_algorithms: host.legacy_algorithms,
+            files: Arc::default(),
         }
     }
 
@@ -427,11 +437,14 @@ impl Paaf {
                 .map(|n| config.host(n).cloned())
                 .collect::<Result<_>>()?
         };
-        // Probes start together; a host whose secrets are missing gets its error instead.
+        // Probes start together; a host whose secrets are missing gets its error instead. A
+        // secret, known_hosts and a key file shared by many hosts are read once for all.
+        let secrets = fanout::ReadOnce::new(self.secrets.as_ref());
+        let files = Arc::new(LoginFiles::default());
         let tasks: Vec<_> = hosts
             .iter()
             .map(|host| {
-                let target = self.target(host)?;
+                let target = self.target_with(host, &secrets, &files)?;
                 let cmd = inventory::probe_command(&host.boot_id_command, metrics);
                 let (timeout, max) = (host.command_timeout, host.max_output_bytes);
                 let pool = self.pool.clone();

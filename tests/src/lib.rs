@@ -1091,6 +1091,7 @@ pub fn ssh_target(world: &World, host: &SshHost, user: &str) -> paaf_core::ssh::
         connect_timeout: std::time::Duration::from_secs(10),
         known_hosts: world.dir.path().join("known_hosts"),
         legacy_algorithms: false,
+        files: Default::default(),
     }
 }
 

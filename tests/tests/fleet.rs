@@ -96,12 +96,17 @@ fn a_command_on_fifty_hosts_with_faults_is_grouped_and_journaled_once(lab: &Lab)
     let out = lab
         .world
         .paaf()
-        .args(["exec", "--tag", "role=web", "--yes", "-o", "json"])
+        .args(["exec", "--tag", "role=web", "--yes", "-o", "json", "-v"])
         .args(["--", "echo", "fleet-ok"])
         .output()
         .unwrap();
     let took = started.elapsed();
     let report = json(&out);
+    // The key and known_hosts are read once for the 51 hosts, not once (or twice) per host.
+    let log = String::from_utf8_lossy(&out.stderr);
+    let count = |line: &str| log.lines().filter(|l| l.contains(line)).count();
+    assert_eq!(count("ssh: private key read"), 1, "{log}");
+    assert_eq!(count("ssh: known_hosts read"), 1, "{log}");
     assert_eq!(
         groups(&report),
         [

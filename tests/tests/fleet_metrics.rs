@@ -100,6 +100,13 @@ fn metrics_over_ssh_with_thresholds_a_full_disk_first_and_odd_answers_unknown() 
     std::fs::write(world.dir.path().join("known_hosts"), fleet.known_hosts()).unwrap();
 
     let (hosts, _) = list(&world, &[]);
+    // One login's files are read once for every host, and each reachable host gets one command
+    // (status and metrics in one round trip).
+    let (_, log) = list(&world, &["-v"]);
+    let count = |line: &str| log.lines().filter(|l| l.contains(line)).count();
+    assert_eq!(count("ssh: private key read"), 1, "{log}");
+    assert_eq!(count("ssh: known_hosts read"), 1, "{log}");
+    assert_eq!(count("ssh: channel open"), 4, "{log}");
     // A full root is a danger, whatever mount is fuller in memory-backed filesystems.
     let full = host(&hosts, "web-2");
     let m = &full["metrics"];

@@ -12,7 +12,7 @@ use crate::events::CancellationToken;
 use crate::journal::{ActionKind, ActionState, NewAction, PartEnd};
 use crate::runbooks;
 use crate::secrets::SecretStore;
-use crate::ssh::{Connection, ExecOutput};
+use crate::ssh::{Connection, ExecOutput, LoginFiles};
 use futures::StreamExt;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -370,13 +370,13 @@ fn part_end(run: &HostRun, sent: bool) -> PartEnd {
 
 /// The secret store as one fan-out sees it: each secret is read once, however many hosts
 /// share it (a keyring read can be a D-Bus round trip; 200 hosts on one key need one).
-struct ReadOnce<'a> {
+pub(super) struct ReadOnce<'a> {
     store: &'a dyn SecretStore,
     read: std::sync::Mutex<std::collections::HashMap<String, SecretString>>,
 }
 
 impl<'a> ReadOnce<'a> {
-    fn new(store: &'a dyn SecretStore) -> Self {
+    pub(super) fn new(store: &'a dyn SecretStore) -> Self {
         ReadOnce {
             store,
             read: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -579,8 +579,10 @@ impl Paaf {
         // polls it at once: hosts start in list order, and one taken after a cancel is skipped.
         // Indices, not references: a closure over borrowed items makes the future not Send.
         let secrets = ReadOnce::new(self.secrets.as_ref());
+        let files = Arc::new(LoginFiles::default());
+        let shared = (&secrets, &files);
         let mut finished = futures::stream::iter(0..hosts.len())
-            .map(|index| self.run_on(index, &hosts[index], job, options, &secrets, cancel))
+            .map(|index| self.run_on(index, &hosts[index], job, options, shared, cancel))
             .buffer_unordered(options.parallel.max(1));
         let mut runs: Vec<Option<(HostRun, bool)>> = vec![None; hosts.len()];
         let mut so_far = FanOutTally {
@@ -618,7 +620,7 @@ impl Paaf {
         host: &HostConfig,
         job: &FanOutJob,
         options: FanOutOptions,
-        secrets: &ReadOnce<'_>,
+        (secrets, files): (&ReadOnce<'_>, &Arc<LoginFiles>),
         cancel: &CancellationToken,
     ) -> (usize, HostOutcome, bool, u64) {
         if cancel.is_cancelled() {
@@ -626,7 +628,7 @@ impl Paaf {
         }
         let begun = Instant::now();
         let sent = Arc::new(AtomicBool::new(false));
-        let result = match self.target_with(host, secrets) {
+        let result = match self.target_with(host, secrets, files) {
             Err(e) => Err(e),
             Ok(target) => {
                 let (cmd, connected) = (job.command_on(host), sent.clone());

@@ -12,6 +12,7 @@ use crate::ssh::session as ssh_session;
 use crate::ssh::{HostKeyPolicy, KeyStatus, OfferedKey};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// How [`Paaf::add_host`] checks a new host before saving it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -238,7 +239,7 @@ impl Paaf {
             store: self.secrets.as_ref(),
         };
         let target = self
-            .target_with(host, &store)
+            .target_with(host, &store, &Arc::default())
             .map_err(|e| not_added(&host.name, e))?;
         started.now()?;
         let recorded_on_accept = matches!(policy, HostKeyPolicy::AcceptNew(_));

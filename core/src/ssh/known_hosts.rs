@@ -145,7 +145,8 @@ fn cannot_name(name: &str, address: &str, port: u16) -> bool {
     name != address && !(name.contains(':') && address.contains(':'))
 }
 
-fn read(path: &Path, host: &str) -> Result<String> {
+/// The file's text (empty when it does not exist yet).
+pub(crate) fn read(path: &Path, host: &str) -> Result<String> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
@@ -182,10 +183,10 @@ fn status_in(text: &str, host: &str, address: &str, port: u16, blob: &[u8]) -> R
     })
 }
 
-/// The key types `path` records for `address:port`, in file order (for the host-key
-/// algorithms to ask for first).
-pub(crate) fn recorded_types(path: &Path, host: &str, address: &str, port: u16) -> Vec<String> {
-    let (Ok(text), Ok(matcher)) = (read(path, host), Matcher::new(host)) else {
+/// The key types the file's `text` records for `address:port`, in file order (for the
+/// host-key algorithms to ask for first).
+pub(crate) fn recorded_types(text: &str, host: &str, address: &str, port: u16) -> Vec<String> {
+    let Ok(matcher) = Matcher::new(host) else {
         return Vec::new();
     };
     let mut types: Vec<String> = Vec::new();
@@ -203,10 +204,10 @@ pub(crate) fn recorded_types(path: &Path, host: &str, address: &str, port: u16) 
     types
 }
 
-/// Checks the key of a handshaken session against the file.
+/// Checks the key of a handshaken session against the file's `text`.
 pub fn check(
     session: &Session,
-    path: &Path,
+    text: &str,
     host: &str,
     address: &str,
     port: u16,
@@ -224,7 +225,7 @@ pub fn check(
     Ok(OfferedKey {
         key_type: blob_type(key).unwrap_or("unknown").to_string(),
         fingerprint,
-        status: status_in(&read(path, host)?, host, address, port, key)?,
+        status: status_in(text, host, address, port, key)?,
     })
 }
 
@@ -433,10 +434,7 @@ mod tests {
     }
 
     fn recorded_types_in(text: &str) -> Vec<String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("known_hosts");
-        std::fs::write(&path, text).unwrap();
-        recorded_types(&path, "web-1", "127.0.0.1", 2222)
+        recorded_types(text, "web-1", "127.0.0.1", 2222)
     }
 
     #[test]

@@ -2,10 +2,12 @@
 
 pub mod algorithms;
 pub mod known_hosts;
+pub mod login_files;
 pub mod pool;
 pub mod session;
 
 pub use known_hosts::{KeyStatus, OfferedKey};
+pub use login_files::LoginFiles;
 pub use pool::SshPool;
 pub use session::{Connection, Credentials, ExecOutput, HostKeyPolicy, Target};
 

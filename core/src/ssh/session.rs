@@ -5,13 +5,14 @@
 
 use super::algorithms;
 use super::known_hosts::{self, KeyStatus, OfferedKey};
+use super::login_files::LoginFiles;
 use crate::error::{Error, Phase, Result};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use ssh2::Session;
 use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Credentials, resolved from the secret store for one connection. Debug never shows them.
@@ -62,6 +63,9 @@ pub struct Target {
     pub known_hosts: PathBuf,
     /// Also offer legacy algorithms (CBC ciphers, SHA-1, ...) after the modern ones.
     pub legacy_algorithms: bool,
+    /// Where known_hosts and the key are read from: the same for every target of a fan-out,
+    /// so each file is read once however many hosts it logs in to.
+    pub files: std::sync::Arc<LoginFiles>,
 }
 
 /// What to do with a host key known_hosts does not have.
@@ -236,12 +240,12 @@ fn handshake(target: &Target) -> Result<(Session, TcpStream)> {
     quick_ack(&tcp);
     let mut session = Session::new().map_err(|e| ssh_error(&target.name, "session", e))?;
     session.set_timeout(duration_ms(target.connect_timeout));
-    let recorded = known_hosts::recorded_types(
-        &target.known_hosts,
-        &target.name,
-        &target.address,
-        target.port,
-    );
+    // A known_hosts that cannot be read is reported by the host key check after the handshake.
+    let recorded = target
+        .files
+        .known_hosts(&target.known_hosts, &target.name)
+        .map(|text| known_hosts::recorded_types(&text, &target.name, &target.address, target.port))
+        .unwrap_or_default();
     algorithms::prefer(&session, &recorded, target.legacy_algorithms)
         .map_err(|e| ssh_error(&target.name, "SSH algorithm preferences", e))?;
     session.set_tcp_stream(
@@ -343,7 +347,9 @@ pub fn probe_host_key(target: &Target) -> Result<OfferedKey> {
 fn offered_key(session: &Session, target: &Target) -> Result<OfferedKey> {
     let offered = known_hosts::check(
         session,
-        &target.known_hosts,
+        &target
+            .files
+            .known_hosts(&target.known_hosts, &target.name)?,
         &target.name,
         &target.address,
         target.port,
@@ -688,21 +694,18 @@ fn authenticate(session: &Session, target: &Target) -> Result<()> {
                 })?;
         }
         Credentials::Key { path, passphrase } => {
-            check_key_file(path).map_err(|r| failed("key", r))?;
-            session
-                .userauth_pubkey_file(
-                    &target.user,
-                    None,
-                    path,
-                    passphrase.as_ref().map(|p| p.expose_secret()),
-                )
-                .map_err(|e| {
-                    if let Some(timeout) = login_timeout(target, &e) {
-                        return timeout;
-                    }
-                    let reason = if e.message().contains("passphrase")
-                        || e.message().contains("private key")
-                    {
+            let key = target.files.key(path).map_err(|r| failed("key", r))?;
+            key.authenticate(
+                session,
+                &target.user,
+                passphrase.as_ref().map(|p| p.expose_secret()),
+            )
+            .map_err(|e| {
+                if let Some(timeout) = login_timeout(target, &e) {
+                    return timeout;
+                }
+                let reason =
+                    if e.message().contains("passphrase") || e.message().contains("private key") {
                         format!(
                             "cannot use key {}: {} (is the passphrase stored and right?)",
                             path.display(),
@@ -711,8 +714,8 @@ fn authenticate(session: &Session, target: &Target) -> Result<()> {
                     } else {
                         format!("the server refused key {}", path.display())
                     };
-                    failed("key", reason)
-                })?;
+                failed("key", reason)
+            })?;
         }
         Credentials::Agent => {
             let mut agent = session
@@ -758,14 +761,6 @@ fn authenticate(session: &Session, target: &Target) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn check_key_file(path: &Path) -> std::result::Result<(), String> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => Ok(()),
-        Ok(_) => Err(format!("{} is not a file", path.display())),
-        Err(e) => Err(format!("cannot read key {}: {e}", path.display())),
-    }
 }
 
 #[cfg(test)]
