@@ -127,8 +127,8 @@ final class AppModel: ObservableObject {
     let onboarding: Observed<OnboardingScreen, OnboardingState>
     /// The screens of the open paaf; nil while the config is not open.
     @Published private(set) var session: Session?
-    /// Why the picked file could not be read (it never reached paaf).
-    @Published private(set) var fileError: String?
+    /// Why the picked file or the QR scan could not be read (it never reached paaf).
+    @Published private(set) var readError: String?
 
     init() {
         // Config, journal and known_hosts in the app's sandbox; secrets in the Keychain.
@@ -167,11 +167,22 @@ final class AppModel: ObservableObject {
         }
         switch read {
         case .success(let text):
-            fileError = nil
+            readError = nil
             importToml(text)
         case .failure(let error):
-            fileError = "could not read the file: \(error.localizedDescription)"
+            readError = "could not read the file: \(error.localizedDescription)"
         }
+    }
+
+    /// Imports a scanned `paaf config qr` code as it was read: paaf decodes and validates it.
+    func importQr(_ payload: String) {
+        readError = nil
+        reopen { $0.importQr(payload: payload) }
+    }
+
+    /// Shows why the camera could not scan (nothing reached paaf).
+    func scanFailed(_ why: String) {
+        readError = why
     }
 
     /// Reads the config file again.

@@ -3,8 +3,8 @@ import SwiftUI
 import UniformTypeIdentifiers
 
 /// Onboarding and settings: where the config stands (the model's stage: empty, invalid with
-/// why, ready with what it holds) and the ways to give paaf a config: paste its TOML or pick a
-/// file. paaf validates it first; a refused one is shown with its error and changes nothing.
+/// why, ready with what it holds) and the ways to give paaf a config: paste its TOML, pick a
+/// file or scan the QR code of `paaf config qr`. paaf validates it first; a refused one is shown with its error and changes nothing.
 /// Adding a host: the model reads its SSH key and shows the fingerprint to compare; the host is
 /// saved only once the user trusts it and the login worked.
 struct OnboardingView: View {
@@ -14,6 +14,7 @@ struct OnboardingView: View {
     let onDone: (() -> Void)?
     @State private var toml = ""
     @State private var picking = false
+    @State private var scanning = false
 
     private var screen: OnboardingScreen { app.onboarding.screen }
 
@@ -25,7 +26,7 @@ struct OnboardingView: View {
                     Text("\(state.hosts) hosts · \(state.clouds) cloud accounts · "
                         + "\(state.monitoring) monitoring sources · \(state.flags) flag services")
                     state.error.map { ErrorView(error: $0) }
-                    app.fileError.map { Text($0).foregroundStyle(.red) }
+                    app.readError.map { Text($0).foregroundStyle(.red) }
                 }
                 Section("Paste a config (TOML)") {
                     TextEditor(text: $toml)
@@ -37,10 +38,15 @@ struct OnboardingView: View {
                         .disabled(toml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
                 }
                 Section {
+                    if QrScanner.canScan {
+                        Button("Scan a QR code") { scanning = true }
+                    }
                     Button("From a file…") { picking = true }
                     Button("Reload") { app.reload() }
                 } footer: {
-                    Text("Secrets the config names (keyring:NAME) are read from this phone's Keychain.")
+                    Text("On the computer, paaf config qr | qrencode -t ansiutf8 shows the config "
+                        + "as a QR code. Secrets the config names (keyring:NAME) are read from "
+                        + "this phone's Keychain.")
                 }
                 AddHostSection(busy: state.busy) { screen.addHost(input: $0) }
                 state.addedHost.map { Text("\($0.name) added").font(.caption) }
@@ -51,6 +57,22 @@ struct OnboardingView: View {
             }
             .fileImporter(isPresented: $picking, allowedContentTypes: [.plainText, .data]) {
                 app.importFile($0)
+            }
+            .sheet(isPresented: $scanning) {
+                NavigationStack {
+                    QrScanner(
+                        onScan: { scanning = false; app.importQr($0) },
+                        onFailure: { scanning = false; app.scanFailed($0) }
+                    )
+                    .ignoresSafeArea()
+                    .navigationTitle("The config's QR code")
+                    .navigationBarTitleDisplayMode(.inline)
+                    .toolbar {
+                        ToolbarItem(placement: .cancellationAction) {
+                            Button("Cancel") { scanning = false }
+                        }
+                    }
+                }
             }
             .modifier(Asking(
                 asking: state.hostKey,

@@ -27,6 +27,7 @@ import androidx.compose.runtime.remember
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.text.input.PasswordVisualTransformation
@@ -40,8 +41,9 @@ import dev.paaf.mobile.OnboardingState
 
 /**
  * Onboarding and settings: where the config stands (the model's stage: empty, invalid with
- * why, ready with what it holds) and the ways to give paaf a config: paste its TOML or pick a
- * file. paaf validates it first; a refused one is shown with its error and changes nothing.
+ * why, ready with what it holds) and the ways to give paaf a config: paste its TOML, pick a
+ * file or scan the QR code of `paaf config qr`. paaf validates it first; a refused one is
+ * shown with its error and changes nothing.
  * Adding a host: the model reads its SSH key and shows the fingerprint to compare; the host is
  * saved only once the user trusts it and the login worked.
  */
@@ -49,7 +51,8 @@ import dev.paaf.mobile.OnboardingState
 fun OnboardingUi(state: OnboardingState, model: PaafViewModel, onDone: () -> Unit) {
     val screen: OnboardingScreen = model.onboarding.screen
     var toml by rememberSaveable { mutableStateOf("") }
-    val fileError by model.fileError.collectAsStateWithLifecycle()
+    val readError by model.readError.collectAsStateWithLifecycle()
+    val context = LocalContext.current
     val pick = rememberLauncherForActivityResult(ActivityResultContracts.OpenDocument()) { uri ->
         uri?.let(model::importFile)
     }
@@ -65,7 +68,7 @@ fun OnboardingUi(state: OnboardingState, model: PaafViewModel, onDone: () -> Uni
                 "${state.monitoring} monitoring sources · ${state.flags} flag services",
         )
         state.error?.let { ErrorCard(it) }
-        fileError?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+        readError?.let { Text(it, color = MaterialTheme.colorScheme.error) }
         OutlinedTextField(
             value = toml,
             onValueChange = { toml = it },
@@ -78,6 +81,11 @@ fun OnboardingUi(state: OnboardingState, model: PaafViewModel, onDone: () -> Uni
             OutlinedButton(onClick = { pick.launch(arrayOf("*/*")) }) { Text("From a file") }
             TextButton(onClick = model::reload) { Text("Reload") }
         }
+        OutlinedButton(onClick = { model.scanQr(context) }) { Text("Scan a QR code") }
+        Text(
+            "On the computer: paaf config qr | qrencode -t ansiutf8 shows the config as a QR code.",
+            style = MaterialTheme.typography.bodySmall,
+        )
         SectionTitle("Add a host")
         AddHostForm(busy = state.busy, onAdd = screen::addHost)
         state.addedHost?.let { Text("${it.name} added", style = MaterialTheme.typography.bodySmall) }

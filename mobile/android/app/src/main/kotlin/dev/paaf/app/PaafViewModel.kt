@@ -1,10 +1,14 @@
 package dev.paaf.app
 
 import android.app.Application
+import android.content.Context
 import android.net.Uri
 import android.os.Build
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
+import com.google.mlkit.vision.barcode.common.Barcode
+import com.google.mlkit.vision.codescanner.GmsBarcodeScannerOptions
+import com.google.mlkit.vision.codescanner.GmsBarcodeScanning
 import dev.paaf.mobile.AlertListener
 import dev.paaf.mobile.AlertScreen
 import dev.paaf.mobile.AlertState
@@ -139,8 +143,8 @@ class PaafViewModel(app: Application) : AndroidViewModel(app) {
     /** The screens of the open paaf; null while the config is not open. */
     val session: StateFlow<Session?> = sessions.asStateFlow()
 
-    /** Why the picked file could not be read (it never reached paaf), or null. */
-    val fileError = MutableStateFlow<String?>(null)
+    /** Why the picked file or the QR scan could not be read (it never reached paaf), or null. */
+    val readError = MutableStateFlow<String?>(null)
 
     /** Imports a pasted config (validated by paaf: a refused one changes nothing). */
     fun importToml(toml: String) = reopen { setup.importToml(toml) }
@@ -154,9 +158,28 @@ class PaafViewModel(app: Application) : AndroidViewModel(app) {
                     checkNotNull(input) { "no such file" }.bufferedReader().use { it.readText() }
                 }
             }
-            fileError.value = read.exceptionOrNull()?.let { "could not read the file: ${it.message}" }
+            readError.value = read.exceptionOrNull()?.let { "could not read the file: ${it.message}" }
             read.onSuccess(::importToml)
         }
+    }
+
+    /** Imports a scanned `paaf config qr` code: paaf decodes and validates it, as a paste. */
+    fun importQr(payload: String) = reopen { setup.importQr(payload) }
+
+    /**
+     * Scans a QR code with Google's code scanner (its own camera screen, from [activity]) and
+     * imports what it read, unchanged. A cancelled scan ends the task as cancelled, which
+     * neither listener hears: nothing changes.
+     */
+    fun scanQr(activity: Context) {
+        val options = GmsBarcodeScannerOptions.Builder().setBarcodeFormats(Barcode.FORMAT_QR_CODE).build()
+        GmsBarcodeScanning.getClient(activity, options).startScan()
+            .addOnSuccessListener { code ->
+                readError.value = null
+                // A code that is not text has no rawValue: paaf refuses the empty payload.
+                importQr(code.rawValue.orEmpty())
+            }
+            .addOnFailureListener { readError.value = "could not scan: ${it.message}" }
     }
 
     /** Reads the config file again. */
