@@ -316,8 +316,13 @@ class PeersTest {
                 assertEquals(listOf("am", "ops"), first.silenceSources)
                 assertEquals("am", alert.state().source)
                 alert.useSource("ops")
+                // The source changes at once; its silences are read from Grafana's Alertmanager.
+                val deadline = System.currentTimeMillis() + 30_000
+                while (grafana.bodies.none { it.startsWith("/api/alertmanager/grafana/api/v2/silences") }) {
+                    assertTrue("the ops silences were never read", System.currentTimeMillis() < deadline)
+                    Thread.sleep(50)
+                }
                 seen.until("the ops silences") { it.source == "ops" && !it.busy }
-                assertTrue(grafana.bodies.any { it.startsWith("/api/alertmanager/grafana/api/v2/silences") })
                 alert.useSource("am")
                 seen.until("the am silences") { it.source == "am" && !it.busy }
                 // The confirmation names what it mutes and how many alerts fire now; no: nothing.
