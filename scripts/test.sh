@@ -32,6 +32,9 @@ scripts/mobile-bindings.sh --check
 step "the Swift and Kotlin app code uses only symbols the checked-in bindings declare"
 tests/mobile/check-app-symbols.py
 
+step "every exported method of the mobile library is called from the Kotlin tests"
+tests/mobile/check-kotlin-coverage.py
+
 step "desktop UI build (the Tauri app embeds ui/dist)"
 scripts/build-ui.sh
 

@@ -14,9 +14,11 @@ import dev.paaf.core.HostAdded
 import dev.paaf.core.HostCheck
 import dev.paaf.core.HostInput
 import dev.paaf.core.HostOutcome
+import dev.paaf.core.PowerAction
 import dev.paaf.core.KeyStatus
 import dev.paaf.core.ProgressEvent
 import dev.paaf.core.SecretInput
+import dev.paaf.core.ServerProgress
 import dev.paaf.core.Step
 import dev.paaf.mobile.ConfigSource
 import dev.paaf.mobile.FanOutListener
@@ -26,6 +28,7 @@ import dev.paaf.mobile.Paaf
 import dev.paaf.mobile.PaafException
 import dev.paaf.mobile.ProgressListener
 import dev.paaf.mobile.SecretStore
+import dev.paaf.mobile.ServerPowerListener
 import dev.paaf.rebootAndVerify
 import dev.paaf.rebootFlow
 import java.io.File
@@ -45,6 +48,7 @@ import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotEquals
 import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Before
@@ -464,5 +468,79 @@ class BindingsTest {
         assertEquals(listOf(1u, 2u), seen.map { it.tally.done })
         assertEquals(ErrorCode.UNREACHABLE, report.failure)
         assertEquals(report.hosts[0].actionId, paaf.journal(HOST, 50u).first { it.kind == ActionKind.EXEC }.id)
+    }
+
+    @Test
+    fun runbooksListAndADangerousOneNeedsItsNameTyped() = runBlocking {
+        addTrustedHost()
+        val books = paaf.runbooks(HOST).associate { it.name to it.dangerous }
+        assertEquals(false, books["check-disk"])
+        assertEquals(true, books["__wipe-cache"])
+        assertEquals(0, paaf.runRunbook(HOST, "check-disk", Confirmation.Yes).exitCode)
+        val untyped = thrown<PaafException.Input> { runBlocking { paaf.runRunbook(HOST, "__wipe-cache", Confirmation.Yes) } }
+        assertEquals(ErrorCode.CONFIRMATION_REQUIRED, untyped.code)
+        assertEquals(0, paaf.runRunbook(HOST, "__wipe-cache", Confirmation.Typed("__wipe-cache")).exitCode)
+    }
+
+    @Test
+    fun aForgottenKeyIsAskedAgainAndARemovedHostIsJournaledAndGone() = runBlocking {
+        addTrustedHost()
+        assertTrue(paaf.forgetHostKey(HOST) >= 1u)
+        val unknown = thrown<PaafException.Access> { runBlocking { paaf.exec(HOST, "true", Confirmation.Yes) } }
+        assertEquals(ErrorCode.HOST_KEY_UNKNOWN, unknown.code)
+
+        paaf.removeHost(HOST)
+        assertTrue(paaf.hosts().isEmpty())
+        assertEquals(ActionKind.HOST_REMOVE, paaf.journal(null, 1u).single().kind)
+        val gone = thrown<PaafException.Input> { paaf.removeHost(HOST) }
+        assertEquals(ErrorCode.NOT_FOUND, gone.code)
+    }
+
+    @Test
+    fun aMissingPasswordSaysToStoreItAndSetSecretStoresItForTheNextCall() = runBlocking {
+        addTrustedHost()
+        store.values.clear()
+        val status = paaf.status(listOf(HOST)).single()
+        assertFalse(status.reachable)
+        assertEquals(ErrorCode.SECRET, status.error!!.code)
+        assertTrue(status.error!!.message, status.error!!.message.contains("set_secret"))
+
+        paaf.setSecret("host-web-1-password", PASSWORD)
+        assertEquals(PASSWORD, store.values["host-web-1-password"])
+        assertEquals("hi\n", paaf.exec(HOST, "echo hi", Confirmation.Yes).stdout)
+    }
+
+    @Test
+    fun fleetChoicesListTheConfiguredTagsAndGroups() {
+        val key = File(dir, "id_web9").apply { writeText("") }
+        val hosts = "$CONFIG\n[[hosts]]\nname = \"web-9\"\naddress = \"127.0.0.1\"\nuser = \"$USER\"\n" +
+            "auth = { type = \"key\", path = \"${key.path}\" }\n" +
+            "tags = { role = \"web\", env = \"prod\" }\ngroups = [\"shop\"]\n"
+        val fleet = Paaf.open(ConfigSource.Text(hosts, File(dir, "fleet.toml").path), store, DEVICE).also { opened += it }
+        val choices = fleet.fleetChoices()
+        assertEquals(listOf("env=prod", "role=web"), choices.tags.sorted())
+        assertEquals(listOf("shop"), choices.groups)
+        assertTrue(paaf.fleetChoices().tags.isEmpty())
+    }
+
+    @Test
+    fun serversWithoutACloudAccountAreAnEmptyCachedListAndAPowerActionFindsNothing() = runBlocking {
+        assertNull(paaf.cachedServers())
+        val inventory = paaf.servers(null)
+        assertTrue(inventory.servers.isEmpty() && inventory.errors.isEmpty())
+        assertTrue(paaf.cachedServers()!!.servers.isEmpty())
+        val unknown = thrown<PaafException.Input> { runBlocking { paaf.servers("nowhere") } }
+        assertEquals(ErrorCode.NOT_FOUND, unknown.code)
+
+        val reads = Collections.synchronizedList(mutableListOf<ServerProgress>())
+        val listener = object : ServerPowerListener {
+            override fun onProgress(progress: ServerProgress) {
+                reads += progress
+            }
+        }
+        val operation = paaf.serverPower(null, "i-0nowhere", PowerAction.REBOOT, Confirmation.Yes, listener)
+        val missing = thrown<PaafException.Input> { runBlocking { operation.use { it.result() } } }
+        assertEquals(ErrorCode.NOT_FOUND, missing.code)
+        assertTrue(reads.isEmpty())
     }
 }

@@ -10,6 +10,7 @@ import dev.paaf.core.AnnotationInput
 import dev.paaf.core.Confirmation
 import dev.paaf.core.ErrorCode
 import dev.paaf.core.FlagTarget
+import dev.paaf.core.IncidentEventKind
 import dev.paaf.core.IncidentInput
 import dev.paaf.core.RunKind
 import dev.paaf.core.SilenceState
@@ -24,6 +25,7 @@ import dev.paaf.mobile.ConfigSource
 import dev.paaf.mobile.OverviewListener
 import dev.paaf.mobile.OverviewState
 import dev.paaf.mobile.Paaf
+import dev.paaf.mobile.PaafException
 import dev.paaf.mobile.ProtectListener
 import dev.paaf.mobile.ProtectState
 import dev.paaf.mobile.StepListener
@@ -201,6 +203,7 @@ class PeersTest {
             protect.confirm()
             val changed = seen.until("the change") { it.lastChange != null && !it.busy }
             assertTrue(changed.canUndo)
+            assertTrue(protect.state().canUndo)
             assertFalse(enabled("kill-search", "production"))
             assertTrue(enabled("kill-search", "development"))
 
@@ -231,6 +234,7 @@ class PeersTest {
             overview.openIncident(IncidentInput("", null, AlertRef("prom", "PaafTestAlwaysFiring", emptyMap()), null, false))
             val opened = seen.until("the incident") { it.incident != null && !it.busy }
             assertEquals("PaafTestAlwaysFiring", opened.incident!!.alert!!.name)
+            assertEquals(opened.incident!!.id, overview.state().incident!!.id)
             overview.resolveIncident("rule fixed")
             val resolved = seen.until("no incident") { it.incident == null && !it.busy }
             assertNull(resolved.error)
@@ -276,6 +280,25 @@ class PeersTest {
                     if (query!!.series.isEmpty()) Thread.sleep(1_000)
                 }
                 assertTrue(query.series.all { s -> s.columns.all { it < 200u } })
+
+                // The same reads as the screen's, called directly, with the screen's view.
+                val view = analyze.state().view
+                assertEquals(listOf("checkout", "nodes"), runBlocking { paaf.dashboards(null, null, listOf(), false) }.map { it.uid })
+                val dashboard = runBlocking { paaf.dashboard(null, "checkout", view) }
+                assertEquals("Checkout" to listOf(2L), dashboard.title to dashboard.panels.map { it.id })
+                val data = runBlocking { paaf.panelData(null, "checkout", 2L, view, 100u) }
+                assertEquals(2L, data.panelId)
+                assertTrue(data.errors.isEmpty())
+                assertEquals(900_000L, data.toMs - data.fromMs)
+                assertTrue(data.series.isNotEmpty())
+
+                analyze.closeDashboard()
+                seen.until("the list again") { it.dashboard == null && !it.busy }
+                analyze.useGrafana("ops")
+                val ops = seen.until("ops") { it.grafana == "ops" && !it.busy }
+                assertEquals(listOf("ops"), ops.grafanaSources)
+                assertTrue(ops.dashboards.isNotEmpty())
+                assertNull(analyze.state().dashboard)
             }
             analyze.close()
             paaf.close()
@@ -291,6 +314,19 @@ class PeersTest {
             alert.subscribe(seen).use {
                 val first = seen.until("a first read") { !it.busy }
                 assertEquals(listOf("am", "ops"), first.silenceSources)
+                assertEquals("am", alert.state().source)
+                val opsSilences = { grafana.bodies.count { it.startsWith("/api/alertmanager/grafana/api/v2/silences") } }
+                val readBefore = opsSilences()
+                alert.useSource("ops")
+                // The source changes at once; its silences are read from Grafana's Alertmanager.
+                val deadline = System.currentTimeMillis() + 30_000
+                while (opsSilences() == readBefore) {
+                    assertTrue("the ops silences were never read", System.currentTimeMillis() < deadline)
+                    Thread.sleep(50)
+                }
+                seen.until("the ops silences") { it.source == "ops" && !it.busy }
+                alert.useSource("am")
+                seen.until("the am silences") { it.source == "am" && !it.busy }
                 // The confirmation names what it mutes and how many alerts fire now; no: nothing.
                 var state = first
                 while (state.alerts.none { s -> s.source == "am" && s.alerts.any { it.name == "PaafTestAlwaysFiring" } }) {
@@ -339,6 +375,72 @@ class PeersTest {
         }
     }
 
+    @Test
+    fun aFlagIsReadSwitchedWithAConfirmationRefusedWhenStaleAndUndoneOnUnleash() = runBlocking {
+        val paaf = open("flags", flags, unleashStore())
+        val listed = paaf.flags("prod", "new-checkout", "production").single()
+        assertNull(listed.error)
+        assertEquals(listOf("new-checkout"), listed.flags.map { it.key })
+
+        val target = FlagTarget(null, "", "new-checkout", "production")
+        val now = paaf.flagState(target)
+        assertTrue(now.enabled)
+        val unconfirmed = thrown<PaafException.Input> { runBlocking { paaf.setFlag(target, false, now, Confirmation.None) } }
+        assertEquals(ErrorCode.CONFIRMATION_REQUIRED, unconfirmed.code)
+        assertTrue(enabled("new-checkout", "production"))
+        val change = paaf.setFlag(target, false, now, Confirmation.Yes)
+        assertEquals(true to false, change.wasEnabled to change.enabled)
+        assertFalse(paaf.flagState(target).enabled)
+        assertFalse(enabled("new-checkout", "production"))
+        // The user saw ON, it is OFF now: refused, nothing written.
+        val stale = thrown<PaafException.Remote> { runBlocking { paaf.setFlag(target, true, now, Confirmation.Yes) } }
+        assertEquals(ErrorCode.CONFLICT, stale.code)
+        assertFalse(enabled("new-checkout", "production"))
+
+        val undone = paaf.undoFlag(change.actionId, Confirmation.Yes)
+        assertTrue(undone.enabled)
+        assertTrue(enabled("new-checkout", "production"))
+        paaf.close()
+    }
+
+    @Test
+    fun theMonitoringCallsReadPrometheusAndAlertmanagerAndSilenceThere() = runBlocking {
+        val paaf = open("monitoring", monitoring)
+        val targets = paaf.targets("prom")
+        assertTrue(targets.toString(), targets.isNotEmpty() && targets.all { it.scrapeUrl.startsWith("http://127.0.0.1:") })
+
+        val deadline = System.currentTimeMillis() + 60_000
+        var firing = paaf.alerts("am").single()
+        while (firing.alerts.none { it.name == "PaafTestAlwaysFiring" }) {
+            assertTrue("Alertmanager never got PaafTestAlwaysFiring", System.currentTimeMillis() < deadline)
+            Thread.sleep(1_000)
+            firing = paaf.alerts("am").single()
+        }
+        assertEquals("am", firing.source)
+        assertNull(firing.error)
+        val overview = paaf.overview()
+        assertTrue(overview.firing >= 1u)
+        assertTrue(overview.topAlerts.any { it.name == "PaafTestAlwaysFiring" })
+
+        var up = paaf.query("prom", "up", null, null, 50u)
+        while (up.series.isEmpty()) {
+            assertTrue("Prometheus has no `up` series", System.currentTimeMillis() < deadline)
+            Thread.sleep(1_000)
+            up = paaf.query("prom", "up", null, null, 50u)
+        }
+        assertTrue(up.warnings.isEmpty())
+
+        val id = paaf.silence("am", listOf("alertname=PaafTestAlwaysFiring"), 5u, "kotlin silences directly")
+        val silence = paaf.silences("am").first { it.id == id }
+        assertEquals(SilenceState.ACTIVE, silence.state)
+        assertEquals("kotlin silences directly", silence.comment)
+        paaf.expireSilence("am", id)
+        assertEquals(SilenceState.EXPIRED, paaf.silences("am").first { it.id == id }.state)
+        val refused = thrown<PaafException.Input> { runBlocking { paaf.silence("am", listOf("no matcher"), 5u, "x") } }
+        assertEquals(ErrorCode.INVALID_INPUT, refused.code)
+        paaf.close()
+    }
+
     /** The steps' events of a Protect or Stand down run. */
     class Steps : StepListener {
         val events = CopyOnWriteArrayList<StepEvent>()
@@ -367,6 +469,13 @@ class PeersTest {
                 }
             }
             assertEquals("checkout", incident!!.playbook)
+            val note = paaf.noteIncident(null, "kotlin looks at checkout")
+            assertEquals(IncidentEventKind.NOTE to "kotlin looks at checkout", note.kind to note.text)
+            assertEquals(incident.id, note.incidentId)
+            val detail = paaf.incidentDetail(incident.id)
+            assertEquals(incident.id, detail.incident.id)
+            assertEquals(note.id, detail.events.last().id)
+            assertEquals("kotlin-tests", detail.events.last().operator)
 
             val plan = paaf.protectPlan(null, null)
             assertEquals(RunKind.PROTECT, plan.run)

@@ -123,6 +123,14 @@ class ScreensTest {
             assertEquals(1u, ready.monitoring)
             assertNull(ready.error)
             assertEquals(toml, config.readText())
+            assertEquals(ConfigStage.READY, screen.state().stage)
+
+            // Edited elsewhere: reload reads the file again.
+            config.writeText("[[hosts]]\nname = 3\n")
+            screen.reload()
+            val edited = seen.until("the edited file") { it.stage == ConfigStage.INVALID }
+            assertEquals(ErrorCode.CONFIG, edited.error!!.code)
+            assertEquals(ConfigStage.INVALID, screen.state().stage)
         }
     }
 
@@ -194,6 +202,7 @@ class ScreensTest {
         val run = seen.until("the end") { it.running?.finished == true }.running!!
         assertTrue(run.toString(), run.verified && run.error == null)
         assertNotEquals(before, File(hostDir, "boot_id").readText().trim())
+        assertEquals(true, fix.state().running?.verified)
 
         val journal = paaf.journalScreen()
         val rows = SeenJournal()
@@ -202,6 +211,7 @@ class ScreensTest {
             val shown = rows.until("web-1's reboot") { it.target == "web-1" && it.actions.isNotEmpty() }
             assertEquals(ActionKind.REBOOT, shown.actions.first().kind)
             assertEquals(ActionState.SUCCEEDED, shown.actions.first().state)
+            assertEquals("web-1", journal.state().target)
         }
 
         // Closing the subscription (what a ViewModel's onCleared does): no more states.
