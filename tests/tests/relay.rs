@@ -162,6 +162,28 @@ fn device(dir: &Path, team_config: &str, name: &str, unleash_token: Option<&str>
 }
 
 /// The next `n` intents on the device's stream (their links).
+/// Runs the shell `script` as a device would, in the world's directory: the test's `paaf` first on PATH, the
+/// world's config, the keychain in keyutils (in a session keyring of its own, as a login shell
+/// would give it), paired with `relay` through $RELAY and the pairing token.
+fn device_script(world: &World, relay: &Relay, script: &str) -> std::process::Child {
+    let bin_dir = paaf_tests::paaf_bin().parent().unwrap().to_path_buf();
+    std::process::Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", script])
+        .current_dir(world.dir.path())
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("PAAF_CONFIG", world.config_path())
+        .env("PAAF_KEYRING", "keyutils")
+        .env("PAAF_RELAY_PAIRING_TOKEN", PAIRING_TOKEN)
+        .env("RELAY", relay.url())
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .spawn()
+        .unwrap()
+}
+
 async fn next_intents(paaf: &Paaf, n: usize) -> Vec<String> {
     let mut urls = Vec::new();
     tokio::time::timeout(
@@ -543,22 +565,7 @@ url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' listen.json | head -1)
 paaf intent open "$url" --yes --json > outcome.json
 if paaf intent open "$url" --yes --json > again.json 2> again.err; then exit 9; fi
 "#;
-    let bin_dir = paaf_tests::paaf_bin().parent().unwrap().to_path_buf();
-    let mut device = std::process::Command::new("keyctl")
-        .args(["session", "-", "sh", "-c", script])
-        .current_dir(world.dir.path())
-        .env(
-            "PATH",
-            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-        )
-        .env("PAAF_CONFIG", world.config_path())
-        .env("PAAF_KEYRING", "keyutils")
-        .env("PAAF_RELAY_PAIRING_TOKEN", PAIRING_TOKEN)
-        .env("RELAY", relay.url())
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .spawn()
-        .unwrap();
+    let mut device = device_script(&world, &relay, script);
     // Once the device is paired, Grafana posts.
     let metrics = format!("{}/metrics", relay.url());
     for _ in 0..600 {
@@ -665,22 +672,7 @@ echo paired > progress
 timeout 20 paaf relay status --json > status.json
 timeout 20 paaf relay status > status.txt
 "#;
-    let bin_dir = paaf_tests::paaf_bin().parent().unwrap().to_path_buf();
-    let mut device = std::process::Command::new("keyctl")
-        .args(["session", "-", "sh", "-c", script])
-        .current_dir(dir)
-        .env(
-            "PATH",
-            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-        )
-        .env("PAAF_CONFIG", world.config_path())
-        .env("PAAF_KEYRING", "keyutils")
-        .env("PAAF_RELAY_PAIRING_TOKEN", PAIRING_TOKEN)
-        .env("RELAY", relay.url())
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .spawn()
-        .unwrap();
+    let mut device = device_script(&world, &relay, script);
     let status = tokio::task::spawn_blocking(move || device.wait().unwrap())
         .await
         .unwrap();
