@@ -98,16 +98,7 @@ impl CloudProvider for Azure {
     /// asynchronous operation when it answered 202. A failure after the request may have
     /// reached Azure is `outcome-unknown`.
     async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::Reboot => "restart",
-            PowerAction::Start => "start",
-            PowerAction::Stop => "deallocate",
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "Azure has no hard reset of a VM ({id}): use reboot (a restart through the OS), or stop then start (which also moves it to other hardware)"
-                )));
-            }
-        };
+        let verb = action.word(["restart", "", "deallocate", "start"], || format!("Azure has no hard reset of a VM ({id}): use reboot (a restart through the OS), or stop then start (which also moves it to other hardware)"))?;
         let vm_name = self.check_vm_id(id)?;
         let doing = self.about(
             id,
@@ -611,30 +602,25 @@ mod tests {
     #[test]
     fn every_documented_power_state_is_normalized() {
         // https://learn.microsoft.com/en-us/azure/virtual-machines/states-billing
-        for (raw, status) in [
-            ("starting", ServerStatus::Pending),
-            ("running", ServerStatus::Running),
-            ("stopping", ServerStatus::Stopping),
-            ("stopped", ServerStatus::Stopped),
-            ("deallocating", ServerStatus::Stopping),
-            ("deallocated", ServerStatus::Stopped),
-            ("unknown", ServerStatus::Unknown),
-            ("hibernated", ServerStatus::Unknown),
-        ] {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        use ServerStatus::*;
+        let table = [
+            ("starting", Pending),
+            ("running", Running),
+            ("stopping", Stopping),
+            ("stopped", Stopped),
+            ("deallocating", Stopping),
+            ("deallocated", Stopped),
+            ("unknown", Unknown),
+            ("hibernated", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
     }
 
     /// Echoed in an answer of ARM or of the login, it is redacted too: the contract cases
     /// `echoed_secret_is_redacted` (table) and `an_echoed_client_secret_is_redacted_at_login`.
     #[test]
     fn the_client_secret_appears_nowhere_in_debug() {
-        let debug = format!("{:?}", azure());
-        assert!(!debug.contains(SECRET), "{debug}");
-        assert!(
-            debug.contains("aaaaaaaa-bbbb") && debug.contains(SUB),
-            "{debug}"
-        );
+        crate::cloud::assert_hidden(&azure(), &[SECRET], &["aaaaaaaa-bbbb", SUB]);
     }
 
     #[test]

@@ -208,12 +208,7 @@ impl DigitalOcean {
 
 /// The action `type` that does `action`.
 fn action_type(action: PowerAction) -> &'static str {
-    match action {
-        PowerAction::Reboot => "reboot",
-        PowerAction::HardReboot => "power_cycle",
-        PowerAction::Stop => "shutdown",
-        PowerAction::Start => "power_on",
-    }
+    action.pick(["reboot", "power_cycle", "shutdown", "power_on"])
 }
 
 /// A droplet's `status` as a normalized status.
@@ -340,11 +335,10 @@ mod tests {
 
     #[test]
     fn every_documented_status_is_normalized() {
-        assert_eq!(normalize("new"), ServerStatus::Pending);
-        assert_eq!(normalize("active"), ServerStatus::Running);
-        assert_eq!(normalize("off"), ServerStatus::Stopped);
-        assert_eq!(normalize("archive"), ServerStatus::Terminated);
-        assert_eq!(normalize("sleeping"), ServerStatus::Unknown);
+        use ServerStatus::*;
+        let table = [("new", Pending), ("active", Running), ("off", Stopped)];
+        crate::cloud::assert_states(normalize, &table);
+        crate::cloud::assert_states(normalize, &[("archive", Terminated), ("sleeping", Unknown)]);
     }
 
     #[test]
@@ -391,9 +385,7 @@ mod tests {
 
     #[test]
     fn the_token_appears_nowhere_in_debug_output() {
-        let text = format!("{:?}", account(&["nyc3"]));
-        assert!(!text.contains(TOKEN), "{text}");
-        assert!(text.contains("prod") && text.contains("nyc3"), "{text}");
+        crate::cloud::assert_hidden(&account(&["nyc3"]), &[TOKEN], &["prod", "nyc3"]);
     }
 
     #[test]

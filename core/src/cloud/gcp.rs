@@ -189,16 +189,7 @@ impl CloudProvider for Gcp {
     /// Engine started. A failure after the request may have reached Google is
     /// `outcome-unknown`; an operation that failed at once is its error.
     async fn power(&self, zone: &str, name: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::HardReboot => "reset",
-            PowerAction::Stop => "stop",
-            PowerAction::Start => "start",
-            PowerAction::Reboot => {
-                return Err(Error::invalid(format!(
-                    "Compute Engine has no clean reboot (instance {name}): use hard-reboot (a reset, like pressing the reset button, without a clean shutdown), or stop then start, or reboot it over SSH"
-                )));
-            }
-        };
+        let verb = action.word(["", "reset", "stop", "start"], || format!("Compute Engine has no clean reboot (instance {name}): use hard-reboot (a reset, like pressing the reset button, without a clean shutdown), or stop then start, or reboot it over SSH"))?;
         self.check_target(zone, name)?;
         let doing = self.about(zone, name, format!("{verb} of instance {name}"), verb);
         let path = self.zone_path(zone, &format!("instances/{}/{verb}", segment(name)));
@@ -672,32 +663,25 @@ mod tests {
     #[test]
     fn every_documented_status_is_normalized() {
         // https://cloud.google.com/compute/docs/instances/instance-life-cycle
-        for (raw, status) in [
-            ("PROVISIONING", ServerStatus::Pending),
-            ("STAGING", ServerStatus::Pending),
-            ("RUNNING", ServerStatus::Running),
-            ("STOPPING", ServerStatus::Stopping),
-            ("SUSPENDING", ServerStatus::Stopping),
-            ("SUSPENDED", ServerStatus::Stopped),
-            ("REPAIRING", ServerStatus::Pending),
-            ("TERMINATED", ServerStatus::Stopped),
-            ("SOMETHING_NEW", ServerStatus::Unknown),
-        ] {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        use ServerStatus::*;
+        let table = [
+            ("PROVISIONING", Pending),
+            ("STAGING", Pending),
+            ("RUNNING", Running),
+            ("STOPPING", Stopping),
+            ("SUSPENDING", Stopping),
+            ("SUSPENDED", Stopped),
+            ("REPAIRING", Pending),
+            ("TERMINATED", Stopped),
+            ("SOMETHING_NEW", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
     }
 
     #[test]
     fn the_private_key_appears_neither_in_debug_nor_in_errors() {
-        let debug = format!("{:?}", gcp());
-        assert!(
-            !debug.contains("PRIVATE KEY") && !debug.contains(&PEM[40..80]),
-            "{debug}"
-        );
-        assert!(
-            debug.contains("paaf@shop-prod.iam.gserviceaccount.com"),
-            "{debug}"
-        );
+        let email = "paaf@shop-prod.iam.gserviceaccount.com";
+        crate::cloud::assert_hidden(&gcp(), &["PRIVATE KEY", &PEM[40..80]], &[email]);
         // A key file that does not parse is refused without quoting it.
         let broken =
             SecretString::from(format!("{{\"private_key\": 5, \"x\": \"{}\"", &PEM[40..80]));

@@ -99,12 +99,7 @@ impl TokenVendor for HetznerApi {
     /// Hetzner is `outcome-unknown`.
     async fn power(this: &Hetzner, id: &str, action: PowerAction) -> Result<Accepted> {
         check_server_id(id)?;
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::HardReboot => "reset",
-            PowerAction::Stop => "shutdown",
-            PowerAction::Start => "poweron",
-        };
+        let verb = action.pick(["reboot", "reset", "shutdown", "poweron"]);
         let request = Request::post(format!("servers/{id}/actions/{verb}"), Retry::NotIdempotent);
         let doing = this.about(format!("{verb} of server {id}"), id);
         let answer: ActionResponse = this.api.fetch_json(request, &doing).await?;
@@ -381,27 +376,25 @@ mod tests {
     /// Every status of `server.status` in the reference's schema.
     #[test]
     fn every_documented_status_is_normalized() {
-        for (raw, status) in [
-            ("running", ServerStatus::Running),
-            ("initializing", ServerStatus::Pending),
-            ("starting", ServerStatus::Pending),
-            ("stopping", ServerStatus::Stopping),
-            ("off", ServerStatus::Stopped),
-            ("deleting", ServerStatus::Terminated),
-            ("migrating", ServerStatus::Pending),
-            ("rebuilding", ServerStatus::Pending),
-            ("unknown", ServerStatus::Unknown),
-            ("something-new", ServerStatus::Unknown),
-        ] {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        use ServerStatus::*;
+        let table = [
+            ("running", Running),
+            ("initializing", Pending),
+            ("starting", Pending),
+            ("stopping", Stopping),
+            ("off", Stopped),
+            ("deleting", Terminated),
+            ("migrating", Pending),
+            ("rebuilding", Pending),
+            ("unknown", Unknown),
+            ("something-new", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
     }
 
     #[test]
     fn the_token_appears_nowhere_in_debug() {
-        let debug = format!("{:?}", hetzner());
-        assert!(!debug.contains(TOKEN), "{debug}");
-        assert!(debug.contains("prod") && debug.contains("fsn1"), "{debug}");
+        crate::cloud::assert_hidden(&hetzner(), &[TOKEN], &["prod", "fsn1"]);
     }
 
     #[test]

@@ -87,16 +87,7 @@ impl TokenVendor for LinodeApi {
     /// but the Linode's status.
     async fn power(this: &Linode, id: &str, action: PowerAction) -> Result<Accepted> {
         check_linode_id(id)?;
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::Stop => "shutdown",
-            PowerAction::Start => "boot",
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "Linode has no hard reset in its API (Linode {id}): use reboot, or stop then start; if the OS hangs, use the Lish console"
-                )));
-            }
-        };
+        let verb = action.word(["reboot", "", "shutdown", "boot"], || format!("Linode has no hard reset in its API (Linode {id}): use reboot, or stop then start; if the OS hangs, use the Lish console"))?;
         let request = Request::with_body(
             Method::POST,
             format!("v4/linode/instances/{id}/{verb}"),
@@ -258,9 +249,7 @@ mod tests {
             ("deleting", Terminated),
             ("resizing", Unknown),
         ];
-        for (raw, status) in table {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        crate::cloud::assert_states(normalize, &table);
     }
 
     #[test]
@@ -309,9 +298,7 @@ mod tests {
 
     #[test]
     fn the_token_appears_nowhere_in_debug_output() {
-        let text = format!("{:?}", account());
-        assert!(!text.contains(TOKEN), "{text}");
-        assert!(text.contains("prod") && text.contains("us-east"), "{text}");
+        crate::cloud::assert_hidden(&account(), &[TOKEN], &["prod", "us-east"]);
     }
 
     #[test]

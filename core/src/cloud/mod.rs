@@ -481,6 +481,25 @@ impl PowerAction {
         }
     }
 
+    /// The provider's word for it among `words`, given for reboot, hard reboot, stop and
+    /// start in that order (a provider that has them all).
+    pub fn pick(self, words: [&'static str; 4]) -> &'static str {
+        words[self as usize]
+    }
+
+    /// [`PowerAction::pick`] of a provider without some of them (`""`): one it has not is
+    /// refused with `invalid-input` saying what to do `instead`, before anything is sent.
+    pub fn word(
+        self,
+        words: [&'static str; 4],
+        instead: impl FnOnce() -> String,
+    ) -> Result<&'static str> {
+        match self.pick(words) {
+            "" => Err(crate::error::Error::invalid(instead())),
+            word => Ok(word),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PowerAction::Reboot => "reboot",
@@ -818,6 +837,41 @@ pub(crate) fn test_server(status: ServerStatus) -> Server {
     }
 }
 
+/// Asserts that `normalize` reads each raw state of `table` as its status.
+#[cfg(test)]
+pub(crate) fn assert_states(
+    normalize: impl Fn(&str) -> ServerStatus,
+    table: &[(&str, ServerStatus)],
+) {
+    for (raw, status) in table {
+        assert_eq!(normalize(raw), *status, "{raw}");
+    }
+}
+
+/// Asserts that the `Debug` of `account` shows none of `secrets` and each of `shown`.
+#[cfg(test)]
+pub(crate) fn assert_hidden(account: &impl std::fmt::Debug, secrets: &[&str], shown: &[&str]) {
+    let debug = format!("{account:?}");
+    for secret in secrets {
+        assert!(!debug.contains(secret), "{debug}");
+    }
+    for shown in shown {
+        assert!(debug.contains(shown), "{shown}: {debug}");
+    }
+}
+
+/// A failed answer with `status` whose whole body is `body`, for the tests of a vendor's
+/// errors.
+#[cfg(test)]
+pub(crate) fn test_failure(status: u16, body: impl Into<String>) -> crate::http::HttpFailure {
+    crate::http::HttpFailure {
+        status,
+        headers: Default::default(),
+        body: String::new(),
+        full_body: body.into(),
+    }
+}
+
 /// Asserts that `check` refuses each of `bad` before anything is sent: `invalid-input`.
 #[cfg(test)]
 pub(crate) fn assert_refused<S: AsRef<str>>(
@@ -857,6 +911,15 @@ mod tests {
             interval: Duration::from_millis(5),
             timeout: Duration::from_millis(500),
         }
+    }
+
+    /// [`poll_until`] of `web-1`, its reads not observed.
+    async fn poll<Fut: Future<Output = Result<Server>>>(
+        accepted: Accepted,
+        (settings, proof, cancel): (PollSettings, Proof, &CancellationToken),
+        read: impl FnMut() -> Fut,
+    ) -> Result<PowerOutcome> {
+        poll_until("web-1", accepted, settings, proof, cancel, read, |_| {}).await
     }
 
     #[tokio::test]
@@ -899,25 +962,18 @@ mod tests {
     /// A reboot of `states` read in turn (the last one for good), with `proof`.
     async fn reboot(states: &[ServerStatus], proof: Proof) -> PowerOutcome {
         let states = Mutex::new(states.to_vec());
-        poll_until(
-            "web-1",
-            accepted(PowerAction::Reboot, None),
-            fast(),
-            proof,
-            &CancellationToken::new(),
-            || {
-                let mut states = states.lock().unwrap();
-                let next = if states.len() > 1 {
-                    states.remove(0)
-                } else {
-                    states[0]
-                };
-                async move { Ok(server(next)) }
-            },
-            |_| {},
-        )
-        .await
-        .unwrap()
+        let cancel = CancellationToken::new();
+        let read = || {
+            let mut states = states.lock().unwrap();
+            let next = if states.len() > 1 {
+                states.remove(0)
+            } else {
+                states[0]
+            };
+            async move { Ok(server(next)) }
+        };
+        let reboot = accepted(PowerAction::Reboot, None);
+        poll(reboot, (fast(), proof, &cancel), read).await.unwrap()
     }
 
     /// A server reads `running` before a reboot as after it: reading it `running` proves
@@ -1004,20 +1060,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_that_never_gets_there_times_out_naming_its_state() {
-        let e = poll_until(
-            "i-0123 (aws \"prod\", eu-west-1)",
-            accepted(PowerAction::Start, Some(ServerStatus::Pending)),
-            PollSettings {
-                interval: Duration::from_millis(20),
-                timeout: Duration::from_millis(100),
-            },
-            Proof::default(),
-            &CancellationToken::new(),
-            || async { Ok(server(ServerStatus::Pending)) },
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+        let settings = PollSettings {
+            interval: Duration::from_millis(20),
+            timeout: Duration::from_millis(100),
+        };
+        let start = accepted(PowerAction::Start, Some(ServerStatus::Pending));
+        let cancel = CancellationToken::new();
+        let read = || async { Ok(server(ServerStatus::Pending)) };
+        let e = poll(start, (settings, Proof::default(), &cancel), read)
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Timeout);
         let text = e.to_string();
         assert!(
@@ -1030,33 +1082,21 @@ mod tests {
     async fn cancelling_ends_the_wait() {
         let cancel = CancellationToken::new();
         cancel.cancel();
-        let e = poll_until(
-            "web-1",
-            accepted(PowerAction::Reboot, None),
-            fast(),
-            Proof::watching(fast()),
-            &cancel,
-            || async { Ok(server(ServerStatus::Pending)) },
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+        let read = || async { Ok(server(ServerStatus::Pending)) };
+        let reboot = accepted(PowerAction::Reboot, None);
+        let watching = (fast(), Proof::watching(fast()), &cancel);
+        let e = poll(reboot, watching, read).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::Cancelled);
     }
 
     #[tokio::test]
     async fn a_failed_read_ends_the_wait_with_its_error() {
-        let e = poll_until(
-            "web-1",
-            accepted(PowerAction::Stop, None),
-            fast(),
-            Proof::default(),
-            &CancellationToken::new(),
-            || async { Err(Error::other("describe failed")) },
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+        let cancel = CancellationToken::new();
+        let read = || async { Err(Error::other("describe failed")) };
+        let stop = accepted(PowerAction::Stop, None);
+        let e = poll(stop, (fast(), Proof::default(), &cancel), read)
+            .await
+            .unwrap_err();
         assert_eq!(e.to_string(), "describe failed");
     }
 

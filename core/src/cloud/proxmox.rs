@@ -478,13 +478,20 @@ mod tests {
 
     #[test]
     fn every_documented_status_is_normalized() {
-        assert_eq!(normalize("running"), ServerStatus::Running);
-        assert_eq!(normalize("stopped"), ServerStatus::Stopped);
-        assert_eq!(normalize("suspended"), ServerStatus::Stopped);
-        assert_eq!(normalize("prelaunch"), ServerStatus::Pending);
-        assert_eq!(normalize("paused"), ServerStatus::Unknown);
-        assert_eq!(normalize("unknown"), ServerStatus::Unknown);
-        assert_eq!(normalize("something-new"), ServerStatus::Unknown);
+        use ServerStatus::*;
+        let table = [
+            ("running", Running),
+            ("stopped", Stopped),
+            ("suspended", Stopped),
+        ];
+        crate::cloud::assert_states(normalize, &table);
+        let table = [
+            ("prelaunch", Pending),
+            ("paused", Unknown),
+            ("unknown", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
+        crate::cloud::assert_states(normalize, &[("something-new", Unknown)]);
     }
 
     #[test]
@@ -519,18 +526,9 @@ mod tests {
     #[test]
     fn the_secret_is_not_in_debug_output_nor_in_error_details() {
         let p = pve();
-        let debug = format!("{p:?}");
-        assert!(!debug.contains(SECRET), "{debug}");
-        assert!(
-            debug.contains("paaf@pve!ops") && debug.contains("lab"),
-            "{debug}"
-        );
-        let failure = HttpFailure {
-            status: 401,
-            headers: Default::default(),
-            body: String::new(),
-            full_body: format!(r#"{{"message":"invalid token value {SECRET}"}}"#),
-        };
+        crate::cloud::assert_hidden(&p, &[SECRET], &["paaf@pve!ops", "lab"]);
+        let body = format!(r#"{{"message":"invalid token value {SECRET}"}}"#);
+        let failure = crate::cloud::test_failure(401, body);
         let doing = Doing::new("listing the guests");
         let e = p.api.failure_error(&failure, Retry::Idempotent, &doing);
         assert_eq!(e.code(), ErrorCode::AuthFailed);

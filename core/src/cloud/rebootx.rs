@@ -96,22 +96,13 @@ impl CloudProvider for RebootX {
     /// in [`Accepted::operation`]. A failure after the request may have reached the server
     /// is `outcome-unknown`.
     async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::Stop => "stop",
-            PowerAction::Start => {
-                return Err(Error::invalid(format!(
-                    "rebootx \"{}\": the RebootX on-prem spec has no start (runnable {id}): start it another way (its console, IPMI, wake-on-LAN)",
-                    self.name
-                )));
-            }
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "rebootx \"{}\": the RebootX on-prem spec has no hard reboot (runnable {id}): use reboot (what it does is up to the server), or a reset from the machine's console",
-                    self.name
-                )));
-            }
-        };
+        let verb = action.word(["reboot", "", "stop", ""], || {
+            let (what, instead) = match action {
+                PowerAction::Start => ("start", "start it another way (its console, IPMI, wake-on-LAN)"),
+                _ => ("hard reboot", "use reboot (what it does is up to the server), or a reset from the machine's console"),
+            };
+            format!("rebootx \"{}\": the RebootX on-prem spec has no {what} (runnable {id}): {instead}", self.name)
+        })?;
         check_runnable_id(id)?;
         let request = Request::post(
             format!("runnables/{}/{verb}", path_segment(id)),
@@ -562,13 +553,16 @@ mod tests {
 
     #[test]
     fn every_status_of_the_spec_is_normalized_and_others_are_unknown() {
-        assert_eq!(normalize("on"), ServerStatus::Running);
-        assert_eq!(normalize("off"), ServerStatus::Stopped);
-        assert_eq!(normalize("pending"), ServerStatus::Pending);
-        assert_eq!(normalize("unknown"), ServerStatus::Unknown);
-        for other in ["rebooting", "ON", "", "stopped"] {
-            assert_eq!(normalize(other), ServerStatus::Unknown, "{other}");
-        }
+        use ServerStatus::*;
+        let table = [("on", Running), ("off", Stopped), ("pending", Pending)];
+        crate::cloud::assert_states(normalize, &table);
+        let table = [
+            ("unknown", Unknown),
+            ("rebooting", Unknown),
+            ("ON", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
+        crate::cloud::assert_states(normalize, &[("", Unknown), ("stopped", Unknown)]);
     }
 
     #[test]

@@ -74,16 +74,7 @@ impl CloudProvider for Scaleway {
     /// task id as the operation, for the record: the API has no call to read a task). A
     /// failure after the request may have reached Scaleway is `outcome-unknown`.
     async fn power(&self, zone: &str, id: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::Stop => "poweroff",
-            PowerAction::Start => "poweron",
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "Scaleway Instances have no hard reboot (server {id}): use reboot, or stop then start"
-                )));
-            }
-        };
+        let verb = action.word(["reboot", "", "poweroff", "poweron"], || format!("Scaleway Instances have no hard reboot (server {id}): use reboot, or stop then start"))?;
         self.check(zone, id)?;
         let request = Request::with_body(
             Method::POST,
@@ -428,27 +419,22 @@ mod tests {
     /// Every value of `ServerState` in the Instance API (SDK `ServerState`).
     #[test]
     fn every_documented_state_is_normalized() {
-        for (raw, status) in [
-            ("running", ServerStatus::Running),
-            ("stopped", ServerStatus::Stopped),
-            ("stopped in place", ServerStatus::Stopped),
-            ("starting", ServerStatus::Pending),
-            ("stopping", ServerStatus::Stopping),
-            ("locked", ServerStatus::Unknown),
-            ("something-new", ServerStatus::Unknown),
-        ] {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        use ServerStatus::*;
+        let table = [
+            ("running", Running),
+            ("stopped", Stopped),
+            ("stopped in place", Stopped),
+            ("starting", Pending),
+            ("stopping", Stopping),
+            ("locked", Unknown),
+            ("something-new", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
     }
 
     #[test]
     fn the_secret_key_appears_nowhere_in_debug() {
-        let debug = format!("{:?}", scaleway());
-        assert!(!debug.contains(SECRET), "{debug}");
-        assert!(
-            debug.contains("prod") && debug.contains("nl-ams-1"),
-            "{debug}"
-        );
+        crate::cloud::assert_hidden(&scaleway(), &[SECRET], &["prod", "nl-ams-1"]);
     }
 
     #[test]
