@@ -35,8 +35,10 @@
 
 use super::follow::{Follow, Polled, follow_answers};
 use super::listing::{Page, all_pages_past_empty, launched_at};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use super::{
+    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
+};
+use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
 use crate::http::oauth::{ClientCredentials, TokenApi};
@@ -45,7 +47,7 @@ use crate::http::{
     Doing, HttpAuth, HttpFailure, Limits, Request, Response, Retry, Said, Service, Vendor,
 };
 use crate::secrets::{SecretRef, SecretStore};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -190,6 +192,9 @@ pub struct AzureConfig {
     pub locations: Vec<String>,
     /// Another ARM URL than [`DEFAULT_ENDPOINT`].
     pub endpoint: Option<String>,
+    /// Another Microsoft Entra ID URL than [`DEFAULT_LOGIN_URL`]: no `[[clouds]]` key sets
+    /// it (a test server's).
+    pub login_url: Option<String>,
 }
 
 impl AccountConfig for AzureConfig {
@@ -213,46 +218,28 @@ impl AccountConfig for AzureConfig {
             subscription_id,
             locations: entry.regions(),
             endpoint,
+            login_url: None,
         })
     }
 }
 
-impl Azure {
-    /// The account of an `azure` `[[clouds]]` entry, at `endpoint` when one is configured;
-    /// `regions`, when set, are the locations listed.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Azure {
+    type Keys = AzureConfig;
+
+    /// The account `name`: the VMs of its `subscription_id` (in its `locations`, or all),
+    /// through ARM at its `endpoint` ([`DEFAULT_ENDPOINT`]), with tokens from its
+    /// `login_url` ([`DEFAULT_LOGIN_URL`]) for the app `client_id` of `tenant_id`.
+    fn connect(
+        name: &str,
         azure: &AzureConfig,
         secrets: &dyn SecretStore,
-    ) -> Result<Azure> {
-        Azure::connect(
-            &config.name,
-            azure.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            DEFAULT_LOGIN_URL,
-            &azure.tenant_id,
-            &azure.client_id,
-            azure.client_secret.resolve(secrets)?,
-            &azure.subscription_id,
-            &azure.locations,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name`: the VMs of `subscription_id` (in `locations`, or all), through ARM
-    /// at `base_url` ([`DEFAULT_ENDPOINT`]), with tokens from `login_url`
-    /// ([`DEFAULT_LOGIN_URL`]) for the app `client_id` of `tenant_id`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        login_url: &str,
-        tenant_id: &str,
-        client_id: &str,
-        client_secret: SecretString,
-        subscription_id: &str,
-        locations: &[String],
         limits: Limits,
     ) -> Result<Azure> {
+        let client_secret = azure.client_secret.resolve(secrets)?;
+        let (tenant_id, client_id) = (azure.tenant_id.as_str(), azure.client_id.as_str());
+        let subscription_id = azure.subscription_id.as_str();
+        let base_url = azure.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
+        let login_url = azure.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL);
         let service_name = format!("azure \"{name}\"");
         let plain = |s: &str, extra: &[u8]| {
             !s.is_empty()
@@ -303,11 +290,13 @@ impl Azure {
         Ok(Azure {
             name: name.to_string(),
             subscription_id: subscription_id.to_string(),
-            locations: locations.to_vec(),
+            locations: azure.locations.clone(),
             api: TokenApi::new(api, &token_url, grant, refused, limits)?,
         })
     }
+}
 
+impl Azure {
     /// The page of the subscription's VMs at `link` (the first: empty), the next one named by
     /// `nextLink`, followed on ARM's own host only (the request carries the token).
     async fn page(&self, link: String) -> Result<Page<String>> {
@@ -583,20 +572,17 @@ mod tests {
     }
 
     fn connect(tenant: &str, client: &str, sub: &str, secret: &str) -> Result<Azure> {
-        let (endpoint, login) = (DEFAULT_ENDPOINT, DEFAULT_LOGIN_URL);
-        let secret = SecretString::from(secret);
-        let limits = Limits::default();
-        Azure::connect(
-            "prod",
-            endpoint,
-            login,
-            tenant,
-            client,
-            secret,
-            sub,
-            &[],
-            limits,
-        )
+        let keys = AzureConfig {
+            tenant_id: tenant.into(),
+            client_id: client.into(),
+            client_secret: crate::cloud::test_secret(),
+            subscription_id: sub.into(),
+            locations: Vec::new(),
+            endpoint: None,
+            login_url: None,
+        };
+        let secrets = crate::cloud::test_store(secret);
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     #[test]

@@ -324,13 +324,11 @@ struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Limits;
-    use secrecy::SecretString;
 
     const TOKEN: &str = "dop_v1_0123456789abcdef0123456789abcdef";
 
     fn account(regions: &[&str]) -> DigitalOcean {
-        DigitalOcean::for_test(TOKEN, regions)
+        DigitalOcean::for_test(TOKEN, regions, None).unwrap()
     }
 
     #[test]
@@ -395,14 +393,7 @@ mod tests {
             ["web-1", "", "12/actions", "1 2", "123456789012345678901"],
             check_droplet_id,
         );
-        let e = DigitalOcean::connect(
-            "prod",
-            DEFAULT_URL,
-            SecretString::from(" "),
-            &[],
-            Limits::default(),
-        )
-        .unwrap_err();
+        let e = DigitalOcean::for_test(" ", &[], None).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
     }
 

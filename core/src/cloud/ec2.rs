@@ -23,8 +23,8 @@
 use super::listing::{
     Page, all_pages, check_id, check_listed, is_region_name, launched_at, not_configured,
 };
-use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use super::{Accepted, CloudProvider, FromConfig, Inventory, PowerAction, Server, ServerStatus};
+use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::{
     Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Signer, Vendor,
@@ -188,59 +188,36 @@ impl AccountConfig for AwsConfig {
     }
 }
 
-impl Ec2 {
-    /// The account of an `aws` `[[clouds]]` entry.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Ec2 {
+    type Keys = AwsConfig;
+
+    /// The account `name` in its `regions`, at its `endpoint` for every region (a test server
+    /// such as moto, which tells regions apart by the signature's scope) or, without one, at
+    /// AWS's regional endpoints `https://ec2.{region}.amazonaws.com/`.
+    fn connect(
+        name: &str,
         aws: &AwsConfig,
         secrets: &dyn SecretStore,
-    ) -> Result<Ec2> {
-        let session_token = aws
-            .session_token
-            .as_ref()
-            .map(|t| t.resolve(secrets))
-            .transpose()?;
-        Ec2::connect(
-            &config.name,
-            aws.endpoint.as_deref(),
-            &aws.access_key_id,
-            aws.secret_access_key.resolve(secrets)?,
-            session_token,
-            &aws.regions,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name` in `regions`, at `endpoint` for every region (a test server such as
-    /// moto, which tells regions apart by the signature's scope) or, without one, at AWS's
-    /// regional endpoints `https://ec2.{region}.amazonaws.com/`.
-    pub fn connect(
-        name: &str,
-        endpoint: Option<&str>,
-        access_key_id: &str,
-        secret_access_key: SecretString,
-        session_token: Option<SecretString>,
-        regions: &[String],
         limits: Limits,
     ) -> Result<Ec2> {
-        let endpoints = regions
-            .iter()
-            .map(|region| {
-                let url = match endpoint {
-                    Some(url) => url.to_string(),
-                    None => format!("https://ec2.{region}.amazonaws.com/"),
-                };
-                (region.clone(), url)
-            })
-            .collect::<Vec<_>>();
+        let session_token = aws.session_token.as_ref().map(|t| t.resolve(secrets));
         let credentials = AwsCredentials {
-            access_key_id: access_key_id.to_string(),
-            secret_access_key,
-            session_token,
+            session_token: session_token.transpose()?,
+            secret_access_key: aws.secret_access_key.resolve(secrets)?,
+            access_key_id: aws.access_key_id.clone(),
         };
-        Ec2::with_endpoints(name, credentials, &endpoints, limits)
+        let endpoints = aws.regions.iter().map(|region| {
+            let url = match &aws.endpoint {
+                Some(url) => url.to_string(),
+                None => format!("https://ec2.{region}.amazonaws.com/"),
+            };
+            (region.clone(), url)
+        });
+        Ec2::with_endpoints(name, credentials, &endpoints.collect::<Vec<_>>(), limits)
     }
+}
 
+impl Ec2 {
     /// The account `name` with an endpoint URL of its own for each region (region, URL).
     pub fn with_endpoints(
         name: &str,
@@ -740,16 +717,16 @@ mod tests {
     const TOKEN: &str = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN";
 
     fn ec2(endpoint: Option<&str>, regions: &[&str]) -> Result<Ec2> {
-        let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
-        Ec2::connect(
-            "prod",
-            endpoint,
-            "AKIDEXAMPLE",
-            SecretString::from(SECRET),
-            Some(SecretString::from(TOKEN)),
-            &regions,
-            Limits::default(),
-        )
+        let keys = AwsConfig {
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: crate::cloud::test_secret(),
+            session_token: Some(SecretRef::Keyring("token".into())),
+            endpoint: endpoint.map(str::to_string),
+        };
+        let secrets = crate::cloud::test_store(SECRET);
+        secrets.set("token", &SecretString::from(TOKEN)).unwrap();
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     #[test]

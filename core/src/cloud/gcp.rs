@@ -29,8 +29,10 @@ use super::follow::{Follow, Polled, follow_json};
 use super::listing::{
     Page, all_pages_past_empty, check_configured, check_id, check_listed, launched_at,
 };
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use super::{
+    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
+};
+use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
 use crate::http::kind_of;
@@ -283,33 +285,21 @@ impl AccountConfig for GcpConfig {
     }
 }
 
-impl Gcp {
-    /// The account of a `gcp` `[[clouds]]` entry, at `endpoint` when one is configured.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Gcp {
+    type Keys = GcpConfig;
+
+    /// The account `name`: the instances of its `project` in its `zones`, through the
+    /// Compute API at its `endpoint` ([`DEFAULT_ENDPOINT`]), with tokens from the key's own
+    /// `token_uri`.
+    fn connect(
+        name: &str,
         gcp: &GcpConfig,
         secrets: &dyn SecretStore,
-    ) -> Result<Gcp> {
-        Gcp::connect(
-            &config.name,
-            gcp.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            &gcp.project,
-            &gcp.zones,
-            &gcp.credentials.resolve(secrets)?,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name`: the instances of `project` in `zones`, through the Compute API at
-    /// `base_url` ([`DEFAULT_ENDPOINT`]), with tokens from the key's own `token_uri`.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        project: &str,
-        zones: &[String],
-        credentials: &SecretString,
         limits: Limits,
     ) -> Result<Gcp> {
+        let (project, zones) = (gcp.project.as_str(), &gcp.zones);
+        let credentials = gcp.credentials.resolve(secrets)?;
+        let base_url = gcp.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
         let service_name = format!("gcp \"{name}\"");
         if zones.is_empty() {
             return Err(Error::invalid(format!(
@@ -324,7 +314,7 @@ impl Gcp {
                 "{service_name}: `{project}` is not a GCP project id (like my-project-123)"
             )));
         }
-        let key = ServiceAccountKey::parse(name, credentials)?;
+        let key = ServiceAccountKey::parse(name, &credentials)?;
         let email = key.client_email.clone();
         let refused = format!(
             "Google refused the service-account key of {email}: check that the key has not been deleted or disabled (IAM → Service accounts → Keys), that the service account exists and is enabled, and that this machine's clock is right"
@@ -346,7 +336,9 @@ impl Gcp {
             page_size: DEFAULT_PAGE_SIZE,
         })
     }
+}
 
+impl Gcp {
     /// `maxResults` of each instances page (the API takes 1–500).
     pub fn with_page_size(mut self, page_size: u32) -> Gcp {
         self.page_size = page_size.clamp(1, 500);
@@ -648,16 +640,14 @@ mod tests {
     }
 
     fn connect(project: &str, zones: &[&str]) -> Result<Gcp> {
-        let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
-        let limits = Limits::default();
-        Gcp::connect(
-            "prod",
-            DEFAULT_ENDPOINT,
-            project,
-            &zones,
-            &key_json(),
-            limits,
-        )
+        let keys = GcpConfig {
+            project: project.to_string(),
+            zones: zones.iter().map(|z| z.to_string()).collect(),
+            credentials: crate::cloud::test_secret(),
+            endpoint: None,
+        };
+        let secrets = crate::cloud::test_store(key_json().expose_secret());
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     #[test]

@@ -364,13 +364,11 @@ struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Limits;
-    use secrecy::SecretString;
 
     const TOKEN: &str = "hcloud-Zx9q-contract-token-0123456789abcdefghijklmnopqrstuv";
 
     fn hetzner() -> Hetzner {
-        Hetzner::for_test(TOKEN, &["fsn1"])
+        Hetzner::for_test(TOKEN, &["fsn1"], None).unwrap()
     }
 
     /// Every status of `server.status` in the reference's schema.
@@ -411,12 +409,9 @@ mod tests {
             ],
             check_server_id,
         );
-        let connect = |token: &str, locations: &[String]| {
-            let token = SecretString::from(token);
-            Hetzner::connect("prod", DEFAULT_URL, token, locations, Limits::default())
-        };
-        for (token, locations) in [("", vec![]), (TOKEN, vec!["FSN1/../x".to_string()])] {
-            let e = connect(token, &locations).unwrap_err();
+        let connect = |token, locations| Hetzner::for_test(token, locations, Some(DEFAULT_URL));
+        for (token, locations) in [("", &[][..]), (TOKEN, &["FSN1/../x"][..])] {
+            let e = connect(token, locations).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidInput);
         }
         let api = connect(TOKEN, &[]).unwrap().api;

@@ -46,8 +46,10 @@
 
 use super::follow::{Follow, Polled, follow_operation};
 use super::listing::{Page, all_items, check_configured, check_listed, launched_at};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use super::{
+    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
+};
+use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Phase, Result};
 use crate::events::CancellationToken;
 use crate::http::{
@@ -672,14 +674,17 @@ impl AccountConfig for KubernetesConfig {
     }
 }
 
-impl Kubernetes {
-    /// The account of a `kubernetes` `[[clouds]]` entry: its kubeconfig's context, `token`
-    /// (instead of the kubeconfig's user) and `endpoint` (instead of its server). With both
-    /// `endpoint` and `token` no kubeconfig is needed; one that exists still gives the CA.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Kubernetes {
+    type Keys = KubernetesConfig;
+
+    /// The account `name` of a `kubernetes` `[[clouds]]` entry: its kubeconfig's context,
+    /// `token` (instead of the kubeconfig's user) and `endpoint` (instead of its server). With
+    /// both `endpoint` and `token` no kubeconfig is needed; one that exists still gives the CA.
+    fn connect(
+        name: &str,
         k8s: &KubernetesConfig,
         secrets: &dyn SecretStore,
+        limits: Limits,
     ) -> Result<Kubernetes> {
         let token = k8s.token.as_ref().map(|t| t.resolve(secrets)).transpose()?;
         let files = kubeconfig_paths(k8s.kubeconfig.as_deref());
@@ -700,16 +705,13 @@ impl Kubernetes {
                 access
             }
         };
-        Kubernetes::connect(
-            &config.name,
-            access,
-            &k8s.namespaces,
-            Limits::with_timeout(config.timeout),
-        )
+        Kubernetes::with_access(name, access, &k8s.namespaces, limits)
     }
+}
 
+impl Kubernetes {
     /// The account `name` on the cluster of `access`, listing `namespaces` (none: `default`).
-    pub fn connect(
+    pub fn with_access(
         name: &str,
         access: ClusterAccess,
         namespaces: &[String],
@@ -1500,7 +1502,7 @@ mod tests {
 
     #[test]
     fn ids_name_a_deployment_or_a_pod() {
-        let k = Kubernetes::connect(
+        let k = Kubernetes::with_access(
             "dev",
             ClusterAccess {
                 server: "https://127.0.0.1:6443".into(),

@@ -227,7 +227,7 @@ mod tests {
     const TOKEN: &str = "a1b2c3d4e5f6linodepat0123456789abcdef0123456789abcdef01234567";
 
     fn account() -> Linode {
-        Linode::for_test(TOKEN, &["us-east"])
+        Linode::for_test(TOKEN, &["us-east"], None).unwrap()
     }
 
     #[test]

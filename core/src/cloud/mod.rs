@@ -104,6 +104,7 @@ pub use token_account::{API_TOKEN, TokenConfig};
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
+use crate::http::Limits;
 use crate::secrets::SecretStore;
 use crate::thresholds::{Level, Threshold};
 use follow::Polled;
@@ -246,6 +247,38 @@ impl<T: CloudProvider> CloudAccount for T {
 
     fn operation_proves(&self, action: PowerAction) -> bool {
         CloudProvider::operation_proves(self, action)
+    }
+}
+
+/// A provider's account made from its typed `[[clouds]]` keys ([`crate::config::AccountConfig`]):
+/// what its config variant gives ([`connect`]), and what the tests make with other limits.
+pub trait FromConfig: Sized {
+    /// Its `[[clouds]]` keys, read and checked at load.
+    type Keys;
+
+    /// The account `name` of `keys`, its secrets resolved from `secrets`, its requests made
+    /// within `limits`; keys that cannot work are refused with `invalid-input` before
+    /// anything is sent.
+    fn connect(
+        name: &str,
+        keys: &Self::Keys,
+        secrets: &dyn SecretStore,
+        limits: Limits,
+    ) -> Result<Self>;
+
+    /// The account of the `[[clouds]]` entry `config`: [`FromConfig::connect`] within its
+    /// timeout.
+    fn from_config(
+        config: &CloudConfig,
+        keys: &Self::Keys,
+        secrets: &dyn SecretStore,
+    ) -> Result<Self> {
+        Self::connect(
+            &config.name,
+            keys,
+            secrets,
+            Limits::with_timeout(config.timeout),
+        )
     }
 }
 
@@ -835,6 +868,22 @@ pub(crate) fn test_server(status: ServerStatus) -> Server {
         raw_state: status.to_string(),
         ..Server::of(CloudKind::Aws, "prod", "eu-west-1", "i-0123456789abcdef0")
     }
+}
+
+/// The secret of the tests' accounts: `keyring:test`, which [`test_store`] holds.
+#[cfg(test)]
+pub(crate) fn test_secret() -> crate::secrets::SecretRef {
+    crate::secrets::SecretRef::Keyring("test".into())
+}
+
+/// A secret store holding `value` as [`test_secret`].
+#[cfg(test)]
+pub(crate) fn test_store(value: &str) -> crate::secrets::MemoryStore {
+    let store = crate::secrets::MemoryStore::default();
+    store
+        .set("test", &secrecy::SecretString::from(value))
+        .unwrap();
+    store
 }
 
 /// Asserts that `normalize` reads each raw state of `table` as its status.

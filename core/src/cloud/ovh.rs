@@ -36,8 +36,10 @@
 
 use super::follow::{Follow, Polled, failed, follow_json};
 use super::listing::{about_server, addresses, check_id, launched_at};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use super::{
+    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
+};
+use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
 use crate::http::{
@@ -220,39 +222,28 @@ impl AccountConfig for OvhConfig {
     }
 }
 
-impl Ovh {
-    /// The account of an `ovh` `[[clouds]]` entry.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Ovh {
+    type Keys = OvhConfig;
+
+    /// The account `name` at its `endpoint` (`https://eu.api.ovh.com/1.0` by default,
+    /// `https://ca.api.ovh.com/1.0`, a test server): the instances of its Public Cloud
+    /// `project`, or without one the dedicated servers; its `regions` limit the listing
+    /// (empty: all).
+    fn connect(
+        name: &str,
         ovh: &OvhConfig,
         secrets: &dyn SecretStore,
+        limits: Limits,
     ) -> Result<Ovh> {
         let keys = OvhKeys {
             application_key: ovh.application_key.clone(),
             application_secret: ovh.application_secret.resolve(secrets)?,
             consumer_key: ovh.consumer_key.resolve(secrets)?,
         };
-        Ovh::connect(
-            &config.name,
+        let (endpoint, project) = (
             ovh.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            keys,
             ovh.project.as_deref(),
-            &ovh.regions,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name` at `endpoint` (`https://eu.api.ovh.com/1.0`, `https://ca.api.ovh.com/1.0`,
-    /// a test server): the instances of Public Cloud `project`, or without one the dedicated
-    /// servers; `regions` limits the listing (empty: all).
-    pub fn connect(
-        name: &str,
-        endpoint: &str,
-        keys: OvhKeys,
-        project: Option<&str>,
-        regions: &[String],
-        limits: Limits,
-    ) -> Result<Ovh> {
+        );
         if keys.application_key.trim().is_empty()
             || keys.application_secret.expose_secret().trim().is_empty()
             || keys.consumer_key.expose_secret().trim().is_empty()
@@ -284,11 +275,13 @@ impl Ovh {
             name: name.to_string(),
             application_key,
             project: project.map(str::to_string),
-            regions: regions.to_vec(),
+            regions: ovh.regions.clone(),
             api: clock.with_signer(Arc::new(signer)),
         })
     }
+}
 
+impl Ovh {
     async fn instances(&self, project: &str) -> Result<Vec<Server>> {
         let doing = Doing::new(format!("listing the instances of project {project}"))
             .needs(access_rule("GET", "/cloud/project/*/instance"));
@@ -654,12 +647,18 @@ mod tests {
 
     /// The account `prod` with application key `ak` and secret `secret`.
     fn connect(ak: &str, secret: &str) -> Result<Ovh> {
-        let keys = OvhKeys {
+        let keys = OvhConfig {
             application_key: ak.into(),
-            application_secret: SecretString::from(secret),
-            consumer_key: SecretString::from(CK),
+            application_secret: SecretRef::Keyring("secret".into()),
+            consumer_key: SecretRef::Keyring("consumer".into()),
+            project: None,
+            regions: Vec::new(),
+            endpoint: None,
         };
-        Ovh::connect("prod", DEFAULT_ENDPOINT, keys, None, &[], Limits::default())
+        let secrets = crate::secrets::MemoryStore::default();
+        secrets.set("secret", &SecretString::from(secret)).unwrap();
+        secrets.set("consumer", &SecretString::from(CK)).unwrap();
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     #[test]

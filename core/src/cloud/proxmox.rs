@@ -23,8 +23,10 @@
 
 use super::follow::{Follow, Polled, failed, follow_json};
 use super::listing::{check_id, name_tags};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use super::{
+    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
+};
+use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::CancellationToken;
 use crate::http::{
@@ -194,23 +196,6 @@ impl AccountConfig for ProxmoxConfig {
 }
 
 impl Proxmox {
-    /// The account of a `proxmox` `[[clouds]]` entry.
-    pub fn from_config(
-        config: &CloudConfig,
-        proxmox: &ProxmoxConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<Proxmox> {
-        Proxmox::connect(
-            &config.name,
-            &proxmox.endpoint,
-            &proxmox.token_id,
-            proxmox.token.resolve(secrets)?,
-            &proxmox.nodes,
-            Limits::with_timeout(config.timeout),
-        )?
-        .trusting(proxmox.ca_file.as_deref())
-    }
-
     /// Trusts the certificate authorities of the PEM file `ca_file` (the cluster's own CA:
     /// Proxmox's default certificate is self-signed) instead of the system's; `None` keeps
     /// the system's.
@@ -231,18 +216,22 @@ impl Proxmox {
         })?;
         Ok(self)
     }
+}
 
-    /// The cluster at `endpoint` (`https://pve.example.com:8006`, without `/api2/json`), with
-    /// the API token `token_id` (`user@realm!tokenid`) and its `secret`; `nodes` limits the
-    /// listing to those nodes (empty: all).
-    pub fn connect(
+impl FromConfig for Proxmox {
+    type Keys = ProxmoxConfig;
+
+    /// The cluster at its `endpoint` (`https://pve.example.com:8006`, without `/api2/json`),
+    /// with the API token `token_id` (`user@realm!tokenid`) and its secret, trusting its
+    /// `ca_file`; its `nodes` limit the listing to those nodes (empty: all).
+    fn connect(
         name: &str,
-        endpoint: &str,
-        token_id: &str,
-        secret: SecretString,
-        nodes: &[String],
+        keys: &ProxmoxConfig,
+        secrets: &dyn SecretStore,
         limits: Limits,
     ) -> Result<Proxmox> {
+        let (endpoint, token_id) = (&keys.endpoint, keys.token_id.as_str());
+        let secret = keys.token.resolve(secrets)?;
         // user@realm!tokenid, none of them empty.
         let parts = token_id
             .split_once('@')
@@ -271,14 +260,17 @@ impl Proxmox {
             token_id: token_id.to_string(),
         };
         let api = Service::new(&format!("proxmox \"{name}\""), &base, auth, limits)?;
-        Ok(Proxmox {
+        Proxmox {
             name: name.to_string(),
             token_id: token_id.to_string(),
-            nodes: nodes.to_vec(),
+            nodes: keys.nodes.clone(),
             api: api.with_vendor(errors),
-        })
+        }
+        .trusting(keys.ca_file.as_deref())
     }
+}
 
+impl Proxmox {
     /// Every VM and container of the cluster (not the templates), read `doing` something.
     async fn guests(&self, doing: &Doing) -> Result<Vec<Resource>> {
         let request = Request::get("cluster/resources").query("type", "vm");
@@ -465,15 +457,15 @@ mod tests {
     }
 
     fn connect(url: &str, token_id: &str) -> Result<Proxmox> {
-        let limits = Limits::default();
-        Proxmox::connect(
-            "lab",
-            url,
-            token_id,
-            SecretString::from(SECRET),
-            &[],
-            limits,
-        )
+        let keys = ProxmoxConfig {
+            endpoint: url.to_string(),
+            token_id: token_id.to_string(),
+            token: crate::cloud::test_secret(),
+            nodes: Vec::new(),
+            ca_file: None,
+        };
+        let secrets = crate::cloud::test_store(SECRET);
+        FromConfig::connect("lab", &keys, &secrets, Limits::default())
     }
 
     #[test]

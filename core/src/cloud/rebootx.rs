@@ -34,15 +34,17 @@
 //! [`RebootX::read`] lists them all and picks the id (the meaning of `q` is up to each server).
 
 use super::listing::{Page, all_items, check_id};
-use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerMetric, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use super::{
+    Accepted, CloudProvider, FromConfig, Inventory, PowerAction, Server, ServerMetric, ServerStatus,
+};
+use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::{
     Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor, path_segment,
 };
 use crate::secrets::{SecretRef, SecretStore};
 use crate::thresholds::{Threshold, level_of};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -167,31 +169,19 @@ impl AccountConfig for RebootxConfig {
     }
 }
 
-impl RebootX {
-    /// The server of a `rebootx` `[[clouds]]` entry.
-    pub fn from_config(
-        config: &CloudConfig,
-        rebootx: &RebootxConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<RebootX> {
-        RebootX::connect(
-            &config.name,
-            &rebootx.endpoint,
-            rebootx.token.resolve(secrets)?,
-            &rebootx.regions,
-            Limits::with_timeout(config.timeout),
-        )
-    }
+impl FromConfig for RebootX {
+    type Keys = RebootxConfig;
 
-    /// The server `name` at `endpoint` (its URL with the secret path prefix), authenticated
-    /// by `api_key`; `regions` keeps only the runnables of those `scopes.geo` values.
-    pub fn connect(
+    /// The server `name` at its `endpoint` (its URL with the secret path prefix),
+    /// authenticated by its API key; its `regions` keep only the runnables of those
+    /// `scopes.geo` values.
+    fn connect(
         name: &str,
-        endpoint: &str,
-        api_key: SecretString,
-        regions: &[String],
+        keys: &RebootxConfig,
+        secrets: &dyn SecretStore,
         limits: Limits,
     ) -> Result<RebootX> {
+        let (endpoint, api_key) = (&keys.endpoint, keys.token.resolve(secrets)?);
         // Checked here so that no message echoes the endpoint: its path is a secret.
         let url = reqwest::Url::parse(endpoint).map_err(|e| {
             Error::invalid(format!(
@@ -220,11 +210,13 @@ impl RebootX {
         Ok(RebootX {
             name: name.to_string(),
             api,
-            regions: regions.to_vec(),
+            regions: keys.regions.clone(),
             page_size: DEFAULT_PAGE_SIZE,
         })
     }
+}
 
+impl RebootX {
     /// `limit` of each page (at least 1).
     pub fn with_page_size(mut self, page_size: u32) -> RebootX {
         self.page_size = page_size.max(1);
@@ -547,8 +539,13 @@ mod tests {
     }
 
     fn connect(endpoint: &str, key: &str) -> Result<RebootX> {
-        let limits = Limits::default();
-        RebootX::connect("home", endpoint, SecretString::from(key), &[], limits)
+        let keys = RebootxConfig {
+            endpoint: endpoint.to_string(),
+            token: crate::cloud::test_secret(),
+            regions: Vec::new(),
+        };
+        let secrets = crate::cloud::test_store(key);
+        FromConfig::connect("home", &keys, &secrets, Limits::default())
     }
 
     #[test]

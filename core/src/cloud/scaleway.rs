@@ -24,14 +24,14 @@ use super::follow::failed;
 use super::listing::{
     Page, addresses, all_pages, check_configured, check_id, check_listed, is_uuid, launched_at,
 };
-use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
+use super::{Accepted, CloudProvider, FromConfig, Inventory, PowerAction, Server, ServerStatus};
+use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::{
     Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor,
 };
 use crate::secrets::{SecretRef, SecretStore};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 /// The API's base URL.
@@ -130,34 +130,19 @@ impl AccountConfig for ScalewayConfig {
     }
 }
 
-impl Scaleway {
-    /// The account of a `scaleway` `[[clouds]]` entry: its secret key resolved from
-    /// `secrets`, at `endpoint` or Scaleway's own API.
-    pub fn from_config(
-        config: &CloudConfig,
-        scaleway: &ScalewayConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<Scaleway> {
-        Scaleway::connect(
-            &config.name,
-            scaleway.endpoint.as_deref().unwrap_or(DEFAULT_URL),
-            scaleway.token.resolve(secrets)?,
-            &scaleway.zones,
-            scaleway.project.as_deref(),
-            Limits::with_timeout(config.timeout),
-        )
-    }
+impl FromConfig for Scaleway {
+    type Keys = ScalewayConfig;
 
-    /// The account `name` at `base_url` (`https://api.scaleway.com`) with the API key's
-    /// `secret_key`, listing `zones`, and only `project`'s servers when given.
-    pub fn connect(
+    /// The account `name` at its `endpoint` (Scaleway's own API by default) with the API
+    /// key's secret key, listing its zones, and only its project's servers when it names one.
+    fn connect(
         name: &str,
-        base_url: &str,
-        secret_key: SecretString,
-        zones: &[String],
-        project: Option<&str>,
+        keys: &ScalewayConfig,
+        secrets: &dyn SecretStore,
         limits: Limits,
     ) -> Result<Scaleway> {
+        let (zones, project) = (&keys.zones, keys.project.as_deref());
+        let secret_key = keys.token.resolve(secrets)?;
         let invalid = |why: String| Err(Error::invalid(format!("scaleway \"{name}\": {why}")));
         if secret_key.expose_secret().trim().is_empty() {
             return invalid("the secret key is empty; create an API key in the Scaleway console (IAM → API keys)".into());
@@ -184,6 +169,7 @@ impl Scaleway {
         let errors = ScalewayErrors {
             account: name.to_string(),
         };
+        let base_url = keys.endpoint.as_deref().unwrap_or(DEFAULT_URL);
         let api = Service::new(&format!("scaleway \"{name}\""), base_url, auth, limits)?;
         Ok(Scaleway {
             name: name.to_string(),
@@ -192,7 +178,9 @@ impl Scaleway {
             project: project.map(str::to_string),
         })
     }
+}
 
+impl Scaleway {
     /// The listing page `page` of `zone`, the servers of the pages before it numbering
     /// `listed`: the next is read until `X-Total-Count` (or `total_count`) servers were,
     /// or, without a count, until a page is short.
@@ -411,9 +399,14 @@ mod tests {
     }
 
     fn connect(url: &str, secret: &str, zones: &[&str], project: Option<&str>) -> Result<Scaleway> {
-        let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
-        let (secret, limits) = (SecretString::from(secret), Limits::default());
-        Scaleway::connect("prod", url, secret, &zones, project, limits)
+        let keys = ScalewayConfig {
+            token: crate::cloud::test_secret(),
+            zones: zones.iter().map(|z| z.to_string()).collect(),
+            project: project.map(str::to_string),
+            endpoint: Some(url.to_string()),
+        };
+        let secrets = crate::cloud::test_store(secret);
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     /// Every value of `ServerState` in the Instance API (SDK `ServerState`).

@@ -215,7 +215,7 @@ mod tests {
     const KEY: &str = "VULTRKEY0123456789ABCDEFGHIJKLMNOPQRS";
 
     fn account() -> Vultr {
-        Vultr::for_test(KEY, &["ewr"])
+        Vultr::for_test(KEY, &["ewr"], None).unwrap()
     }
 
     #[test]

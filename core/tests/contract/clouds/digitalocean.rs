@@ -89,7 +89,7 @@ impl CloudMock for Api {
 }
 
 fn account(server: &MockServer) -> DigitalOcean {
-    connected(DigitalOcean::connect, &server.uri(), TOKEN)
+    connected::<DigitalOcean>(&server.uri(), TOKEN)
 }
 
 /// A droplet as droplets_get documents it (fields paaf does not read trimmed).
