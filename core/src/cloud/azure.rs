@@ -33,23 +33,9 @@
 //! deallocation: a VM that is only powered off (`powerOff`, state `stopped`) still bills its
 //! compute hours; `deallocate` releases the hardware (and a dynamic public IP).
 
-use super::follow::{Follow, Polled, follow_answers};
-use super::listing::{Page, all_pages_past_empty, launched_at};
-use super::{
-    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
+use super::prelude::*;
 use crate::http::oauth::{ClientCredentials, TokenApi};
 use crate::http::path_segment as segment;
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Request, Response, Retry, Said, Service, Vendor,
-};
-use crate::secrets::{SecretRef, SecretStore};
-use secrecy::ExposeSecret;
-use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// Azure Resource Manager's root.
 pub const DEFAULT_ENDPOINT: &str = "https://management.azure.com/";

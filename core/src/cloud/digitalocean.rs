@@ -22,15 +22,7 @@
 //! `reboot` and `shutdown` go through the OS (ACPI): a `shutdown` the OS ignores ends
 //! `errored`. `power_cycle` is the reset button: paaf's hard reboot.
 
-use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{Page, addresses, check_id, is_number, launched_at, name_tags};
-use super::token_account::{TokenAccount, TokenVendor};
-use super::{Accepted, CloudProvider, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::CloudKind;
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said};
-use serde::Deserialize;
+use super::prelude::*;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.digitalocean.com/";

@@ -20,23 +20,11 @@
 //! from the API afterwards either (the state stays `running`): verifying it (a new boot id)
 //! needs SSH to the instance.
 
-use super::listing::{
-    Page, all_pages, check_id, check_listed, is_region_name, launched_at, not_configured,
-};
-use super::{Accepted, CloudProvider, FromConfig, Inventory, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Signer, Vendor,
-};
-use crate::secrets::{SecretRef, SecretStore};
+use super::prelude::*;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use futures::future::BoxFuture;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -25,25 +25,11 @@
 //! again), and a `SUSPENDED` instance is listed as stopped (it needs `resume`, not `start`).
 //! Instances are named by their name, which is what the API's paths take.
 
-use super::follow::{Follow, Polled, follow_json};
-use super::listing::{
-    Page, all_pages_past_empty, check_configured, check_id, check_listed, launched_at,
-};
-use super::{
-    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
+use super::prelude::*;
 use crate::http::kind_of;
 use crate::http::oauth::{Grant, TokenApi};
 use crate::http::path_segment as segment;
-use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
-use crate::secrets::{SecretRef, SecretStore};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Compute Engine's API root.

@@ -22,16 +22,7 @@
 //! until it is `off`. Server ids are global to the project: `region` (the server's location,
 //! e.g. `fsn1`) is not needed to find one; configured `regions` only filter the listing.
 
-use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{Page, check_id, launched_at};
-use super::token_account::{TokenAccount, TokenVendor};
-use super::{Accepted, CloudProvider, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::CloudKind;
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Request, Retry, Said};
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use super::prelude::*;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.hetzner.cloud/v1";

@@ -44,25 +44,13 @@
 //! controller how many of its pods are ready. This account remembers the owners of the pods
 //! it deleted; another account (a later run) finds such a pod `not-found`.
 
-use super::follow::{Follow, Polled, follow_operation};
-use super::listing::{Page, all_items, check_configured, check_listed, launched_at};
-use super::{
-    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Phase, Result};
-use crate::events::CancellationToken;
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, TlsConfig,
-    TlsIdentity, Vendor, path_segment,
-};
-use crate::secrets::{SecretRef, SecretStore};
+use super::prelude::*;
+use crate::error::Phase;
+use crate::http::TlsIdentity;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -177,12 +165,11 @@ impl ClusterAccess {
                 "paaf always verifies the API server's certificate: give the cluster its certificate-authority(-data) instead",
             ));
         }
-        let ca_pem = file_or_data(
-            cluster_file,
-            cluster.certificate_authority.as_deref(),
-            cluster.certificate_authority_data.as_deref(),
-            "certificate-authority",
-        )?;
+        let ca = (
+            &cluster.certificate_authority,
+            &cluster.certificate_authority_data,
+        );
+        let ca_pem = file_or_data(cluster_file, ca, "certificate-authority")?;
         let source = format!("context \"{context_name}\" of {}", context_file.display());
         let mut access = ClusterAccess {
             server,
@@ -270,12 +257,8 @@ fn user_credentials(
             &format!("{supported} (e.g. a service account token: `kubectl create token NAME`)"),
         ));
     }
-    let cert = file_or_data(
-        file,
-        user.client_certificate.as_deref(),
-        user.client_certificate_data.as_deref(),
-        "client-certificate",
-    )?;
+    let cert = (&user.client_certificate, &user.client_certificate_data);
+    let cert = file_or_data(file, cert, "client-certificate")?;
     let key = match (&user.client_key, &user.client_key_data) {
         (_, Some(data)) => Some(decode_base64(
             file,
@@ -349,8 +332,7 @@ fn user_credentials(
 /// kubeconfig's directory); `-data` wins, as in kubectl.
 fn file_or_data(
     file: &Path,
-    path: Option<&str>,
-    data: Option<&str>,
+    (path, data): (&Option<String>, &Option<String>),
     field: &str,
 ) -> Result<Option<Vec<u8>>> {
     match (data, path) {

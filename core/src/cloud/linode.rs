@@ -21,13 +21,7 @@
 //!
 //! Linode has no hard reset in its API: a hard reboot is refused.
 
-use super::listing::{Page, check_id, is_number, name_tags};
-use super::token_account::{TokenAccount, TokenVendor};
-use super::{Accepted, CloudProvider, PowerAction, Server, ServerStatus};
-use crate::config::CloudKind;
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said};
-use serde::Deserialize;
+use super::prelude::*;
 use std::net::Ipv4Addr;
 
 /// The API's base URL.

@@ -36,7 +36,8 @@
 //! A provider without an action (Linode has no hard reset) refuses it with `invalid-input`
 //! saying what to do instead, before sending anything; so is an id that cannot be one
 //! ([`listing::check_id`]). Its `[[clouds]]` keys are typed and checked once, at load
-//! ([`crate::config::AccountConfig`]); [`connect`] builds the account of an entry.
+//! ([`crate::config::AccountConfig`]); the account is made from them ([`FromConfig`]), and
+//! [`connect`] builds the account of an entry.
 //!
 //! ## A new cloud provider
 //!
@@ -52,11 +53,11 @@
 //!    [`follow::follow_json`]) when there is an operation); a [`crate::http::Vendor`] for
 //!    its errors (an API reached with OAuth access tokens goes through
 //!    `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys (its own struct
-//!    implementing [`crate::config::AccountConfig`]) and `from_config`. A provider reached
-//!    with one API token writes none of the account: it is a
-//!    [`token_account::TokenVendor`] (its API's words, pages, reads and power calls), and
-//!    [`token_account::TokenAccount`] gives it the account type, [`TokenConfig`],
-//!    `connect` and `from_config`, as [`vultr`] shows;
+//!    implementing [`crate::config::AccountConfig`]) and `impl FromConfig` (the account of
+//!    those keys). A provider reached with one API token writes none of the account: it is
+//!    a [`token_account::TokenVendor`] (its API's words, pages, reads and power calls), and
+//!    [`token_account::TokenAccount`] gives it the account type, [`TokenConfig`] and
+//!    [`FromConfig`], as [`vultr`] shows;
 //!    `normalize`, its states as [`ServerStatus`]; [`CloudProvider::operation_proves`] when
 //!    the operation of an action, once completed, proves it took effect.
 //! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,
@@ -97,6 +98,36 @@ pub mod rebootx;
 pub mod scaleway;
 pub mod token_account;
 pub mod vultr;
+
+/// What the provider files share, in one import (`use super::prelude::*;`): this module's
+/// types, the follower and listing helpers, and the config, error, HTTP and secret types
+/// every provider uses.
+pub(crate) mod prelude {
+    pub(crate) use super::follow::{
+        Follow, Polled, failed, follow_answers, follow_json, follow_operation,
+    };
+    pub(crate) use super::listing::{
+        Page, about_server, addresses, all_items, all_pages, all_pages_past_empty,
+        check_configured, check_id, check_listed, is_number, is_region_name, is_uuid, launched_at,
+        name_tags, not_configured,
+    };
+    pub(crate) use super::token_account::{TokenAccount, TokenVendor};
+    pub(crate) use super::{
+        Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server,
+        ServerStatus,
+    };
+    pub(crate) use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
+    pub(crate) use crate::error::{Error, ErrorCode, Result};
+    pub(crate) use crate::events::CancellationToken;
+    pub(crate) use crate::http::{
+        Doing, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Said, Service,
+        Signer, TlsConfig, Vendor, path_segment,
+    };
+    pub(crate) use crate::secrets::{SecretRef, SecretStore};
+    pub(crate) use secrecy::{ExposeSecret, SecretString};
+    pub(crate) use serde::Deserialize;
+    pub(crate) use std::collections::BTreeMap;
+}
 
 pub use filter::ServerFilter;
 pub use token_account::{API_TOKEN, TokenConfig};

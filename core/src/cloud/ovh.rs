@@ -34,23 +34,9 @@
 //! reads them); a call outside the consumer key's access rules names the rule it needs
 //! (`POST /dedicated/server/*/reboot`).
 
-use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{about_server, addresses, check_id, launched_at};
-use super::{
-    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Signer, Vendor,
-    path_segment,
-};
-use crate::secrets::{SecretRef, SecretStore};
+use super::prelude::*;
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use sha1::{Digest, Sha1};
 use std::sync::Arc;
 use tokio::sync::OnceCell;

@@ -21,22 +21,7 @@
 //! listed. Reboot is an ACPI reboot (QEMU) or a container reboot; hard reboot is QEMU's
 //! `reset` (containers have none); stop is a clean `shutdown` of the guest OS.
 
-use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{check_id, name_tags};
-use super::{
-    Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, TlsConfig, Vendor,
-    path_segment,
-};
-use crate::secrets::{SecretRef, SecretStore};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use super::prelude::*;
 
 /// What a guest is, in errors.
 const GUEST: &str = "Proxmox VM or container";

@@ -33,21 +33,11 @@
 //! the first read: only SSH can prove a new boot. The spec has no read of one runnable:
 //! [`RebootX::read`] lists them all and picks the id (the meaning of `q` is up to each server).
 
-use super::listing::{Page, all_items, check_id};
-use super::{
-    Accepted, CloudProvider, FromConfig, Inventory, PowerAction, Server, ServerMetric, ServerStatus,
-};
-use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor, path_segment,
-};
-use crate::secrets::{SecretRef, SecretStore};
+use super::ServerMetric;
+use super::prelude::*;
 use crate::thresholds::{Threshold, level_of};
-use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::BTreeMap;
+use serde::{Deserializer, Serialize};
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -416,11 +406,8 @@ pub struct Dashboard {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DashboardMetric {
     pub id: String,
-    #[serde(default)]
     pub label: Option<String>,
-    #[serde(default)]
     pub unit: Option<String>,
-    #[serde(default)]
     pub value: Option<f64>,
 }
 
@@ -442,15 +429,10 @@ struct ListRes<T> {
 /// One `RunnableMetric`; every field is nullable in the spec.
 #[derive(Deserialize)]
 struct RunnableMetric {
-    #[serde(default)]
     label: Option<String>,
-    #[serde(default)]
     ratio: Option<f64>,
-    #[serde(default)]
     thresholds: Option<Vec<f64>>,
-    #[serde(default)]
     unit: Option<String>,
-    #[serde(default)]
     value: Option<f64>,
 }
 
@@ -490,7 +472,6 @@ struct Runnable {
     scopes: Option<Scopes>,
     ssh: Option<Ssh>,
     /// Read item by item ([`metrics_of`]): one odd metric loses only itself.
-    #[serde(default)]
     metrics: Option<serde_json::Value>,
 }
 

@@ -20,19 +20,7 @@
 //! (`stop_in_place`, which keeps the hypervisor slot, ends in `stopped in place`, also
 //! stopped). There is no hard reboot: it is refused.
 
-use super::follow::failed;
-use super::listing::{
-    Page, addresses, all_pages, check_configured, check_id, check_listed, is_uuid, launched_at,
-};
-use super::{Accepted, CloudProvider, FromConfig, Inventory, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor,
-};
-use crate::secrets::{SecretRef, SecretStore};
-use secrecy::ExposeSecret;
-use serde::Deserialize;
+use super::prelude::*;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.scaleway.com";

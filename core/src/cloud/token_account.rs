@@ -1,16 +1,10 @@
 //! The account of a provider reached with one API token (DigitalOcean, Hetzner, Linode,
-//! Vultr): its `[[clouds]]` keys, `connect` / `from_config`, the listing of every page and
+//! Vultr): its `[[clouds]]` keys, [`FromConfig`], the listing of every page and
 //! the `Debug` that never shows the token are written here once, as [`TokenAccount`]; a
 //! provider file adds its [`TokenVendor`] part: its endpoints, JSON shapes, states and errors.
 
-use super::listing::{Page, about_server, all_pages};
-use super::{Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server};
-use crate::config::{AccountConfig, CloudEntry, CloudKind, Key, Needed};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Said, Service, Vendor};
-use crate::secrets::{SecretRef, SecretStore};
-use secrecy::ExposeSecret;
+use super::prelude::*;
+use crate::config::Needed;
 use std::future::Future;
 use std::marker::PhantomData;
 

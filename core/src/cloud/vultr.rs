@@ -20,13 +20,7 @@
 //! sends it for a hard reboot only and refuses a clean one. Whether a halt waits for the OS
 //! is not said for API v2 (API v1 documented it as a hard power-off).
 
-use super::listing::{Page, addresses, check_id, is_uuid, launched_at, name_tags};
-use super::token_account::{TokenAccount, TokenVendor};
-use super::{Accepted, CloudProvider, PowerAction, Server, ServerStatus};
-use crate::config::CloudKind;
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpFailure, Request, Retry, Said};
-use serde::Deserialize;
+use super::prelude::*;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.vultr.com/";
