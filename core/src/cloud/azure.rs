@@ -115,13 +115,7 @@ impl CloudProvider for Azure {
 
     /// Polls the operation of `accepted` (as often as its `Retry-After` allows, at most every
     /// `settings.interval`) until it ends; `Failed` or `Canceled` is an error naming the VM.
-    async fn settle(
-        &self,
-        _region: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, _region: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(url) = &accepted.operation else {
             return Ok(());
         };
@@ -134,7 +128,7 @@ impl CloudProvider for Azure {
         );
         let doing = Doing::new(format!("reading {label}"))
             .needs("Microsoft.Compute/locations/operations/read");
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let judge = |response: Response, wait| {
             // A Location URL answers 202 until the operation is done, then 200 (or 204) with
             // the resource, which has no status.

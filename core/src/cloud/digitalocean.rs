@@ -96,12 +96,7 @@ impl TokenVendor for DigitalOceanApi {
 
     /// Reads the action of `accepted` every `settings.interval` (longer when the API asks
     /// with `Retry-After`) until it is completed; errored is an error naming the droplet.
-    async fn settle(
-        this: &DigitalOcean,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(this: &DigitalOcean, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(operation) = &accepted.operation else {
             return Ok(());
         };
@@ -113,7 +108,7 @@ impl TokenVendor for DigitalOceanApi {
             this.name
         );
         let doing = this.about(format!("following {label}"), id);
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let path = format!("v2/droplets/{id}/actions/{operation}");
         let judge = |answer: ActionAnswer, wait| {
             Ok(match answer.action.status.as_str() {
@@ -149,8 +144,7 @@ impl TokenVendor for DigitalOceanApi {
     ) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
-                "check the API token of digitalocean account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)",
-                account
+                "check the API token of digitalocean account \"{account}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)"
             ),
             ErrorCode::PermissionDenied => "the token is valid but lacks a scope: give it droplet:read (listing) and droplet:update (power actions)".into(),
             ErrorCode::NotFound => "check that the endpoint is DigitalOcean's API root (https://api.digitalocean.com)".into(),

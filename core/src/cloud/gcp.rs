@@ -193,13 +193,7 @@ impl CloudProvider for Gcp {
 
     /// Reads the operation of `accepted` every `settings.interval` until it is `DONE`; a
     /// failed operation is its error, naming the instance.
-    async fn settle(
-        &self,
-        zone: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, zone: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(name) = &accepted.operation else {
             return Ok(());
         };
@@ -212,7 +206,7 @@ impl CloudProvider for Gcp {
         );
         let doing = Doing::new(format!("reading {label}")).needs("compute.zoneOperations.get");
         let path = self.zone_path(zone, &format!("operations/{}", segment(name)));
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let judge = |operation: Operation, wait| {
             if operation.status == "DONE" {
                 self.check_operation(&operation, zone, &accepted.id, accepted.action)?;

@@ -104,12 +104,7 @@ impl TokenVendor for HetznerApi {
     /// Reads action `accepted.operation` every `settings.interval` (longer when the API
     /// sends `Retry-After`) until it is `success`; its `error` status is an error naming the
     /// server.
-    async fn settle(
-        this: &Hetzner,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(this: &Hetzner, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(operation) = accepted.operation.as_deref() else {
             return Ok(());
         };
@@ -125,7 +120,7 @@ impl TokenVendor for HetznerApi {
             this.name
         );
         let doing = Doing::new(format!("reading {label}"));
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let path = format!("actions/{action_id}");
         let judge = |answer: ActionResponse, wait| {
             Ok(match answer.action.status.as_str() {
@@ -173,8 +168,7 @@ impl TokenVendor for HetznerApi {
     ) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
-                "the API token of hetzner account \"{}\" was refused: check it is the project's token and has not been deleted (Hetzner Console → project → Security → API tokens)",
-                account
+                "the API token of hetzner account \"{account}\" was refused: check it is the project's token and has not been deleted (Hetzner Console → project → Security → API tokens)"
             ),
             ErrorCode::PermissionDenied => "the token may not do this: power actions need a Read & Write token, not a Read token".into(),
             ErrorCode::NotFound => "check the id, and that the token belongs to the right project".into(),

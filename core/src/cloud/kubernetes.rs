@@ -514,13 +514,7 @@ impl CloudProvider for Kubernetes {
     /// Waits for what the API answered with: a restart's new generation observed by the
     /// Deployment controller (a rollout past its progress deadline fails the wait), a
     /// deleted pod gone (or replaced under its name).
-    async fn settle(
-        &self,
-        ns: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, ns: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let (kind, name) = self.target(ns, &accepted.id)?;
         let label = format!(
             "{} (kubernetes \"{}\", namespace {ns})",
@@ -535,7 +529,7 @@ impl CloudProvider for Kubernetes {
             Kind::Deployment => Phase::Boot,
             _ => Phase::Shutdown,
         };
-        let follow = Follow::new(label.as_str(), phase, settings, cancel);
+        let follow = wait.follow(label.as_str(), phase);
         let label = label.as_str();
         let read = || async move {
             if kind == Kind::Pod {

@@ -116,8 +116,7 @@ impl TokenVendor for LinodeApi {
     fn hint(account: &str, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
-                "check the API token of linode account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.linode.com/profile/tokens)",
-                account
+                "check the API token of linode account \"{account}\": it may be mistyped, expired or revoked (tokens: https://cloud.linode.com/profile/tokens)"
             ),
             ErrorCode::PermissionDenied => "the token is valid but not allowed this: give it the Linodes scope (read/write for power actions), and its user access to this Linode".into(),
             ErrorCode::NotFound => "check that the endpoint is Linode's API root (https://api.linode.com)".into(),

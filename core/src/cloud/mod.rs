@@ -104,7 +104,7 @@ pub mod vultr;
 /// every provider uses.
 pub(crate) mod prelude {
     pub(crate) use super::follow::{
-        Follow, Polled, failed, follow_answers, follow_json, follow_operation,
+        Polled, Wait, failed, follow_answers, follow_json, follow_operation,
     };
     pub(crate) use super::listing::{
         Page, about_server, addresses, all_items, all_pages, all_pages_past_empty,
@@ -113,12 +113,10 @@ pub(crate) mod prelude {
     };
     pub(crate) use super::token_account::{TokenAccount, TokenVendor};
     pub(crate) use super::{
-        Accepted, CloudProvider, FromConfig, Inventory, PollSettings, PowerAction, Server,
-        ServerStatus,
+        Accepted, CloudProvider, FromConfig, Inventory, PowerAction, Server, ServerStatus,
     };
     pub(crate) use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
     pub(crate) use crate::error::{Error, ErrorCode, Result};
-    pub(crate) use crate::events::CancellationToken;
     pub(crate) use crate::http::{
         Doing, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Said, Service,
         Signer, TlsConfig, Vendor, path_segment,
@@ -138,7 +136,7 @@ use crate::events::CancellationToken;
 use crate::http::Limits;
 use crate::secrets::SecretStore;
 use crate::thresholds::{Level, Threshold};
-use follow::Polled;
+use follow::{Polled, Wait};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -179,8 +177,7 @@ pub trait CloudProvider: Send + Sync + std::fmt::Debug {
         &self,
         _region: &str,
         _accepted: &Accepted,
-        _settings: PollSettings,
-        _cancel: &CancellationToken,
+        _wait: Wait<'_>,
     ) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
@@ -271,9 +268,8 @@ impl<T: CloudProvider> CloudAccount for T {
         settings: PollSettings,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(CloudProvider::settle(
-            self, region, accepted, settings, cancel,
-        ))
+        let wait = Wait { settings, cancel };
+        Box::pin(CloudProvider::settle(self, region, accepted, wait))
     }
 
     fn operation_proves(&self, action: PowerAction) -> bool {

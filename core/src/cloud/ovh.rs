@@ -128,13 +128,7 @@ impl CloudProvider for Ovh {
 
     /// Follows a dedicated server's task until it is `done`; a task that failed or was
     /// cancelled is an error naming the server.
-    async fn settle(
-        &self,
-        _region: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, _region: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(task_id) = accepted.operation.as_deref() else {
             return Ok(());
         };
@@ -151,7 +145,7 @@ impl CloudProvider for Ovh {
         );
         let doing = Doing::new(format!("reading {label}"))
             .needs(access_rule("GET", "/dedicated/server/*/task/*"));
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let judge = |task: Task, wait| match task.status.as_str() {
             "done" => Ok(Polled::Done(())),
             "customerError" | "ovhError" | "cancelled" => Err(self.task_failed(&label, task)),

@@ -92,13 +92,7 @@ impl CloudProvider for Proxmox {
 
     /// Follows the task of `accepted` until it has stopped; a task that ended with another
     /// exit status than `OK` is an error naming the guest.
-    async fn settle(
-        &self,
-        _node: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, _node: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(upid) = accepted.operation.as_deref() else {
             return Ok(());
         };
@@ -118,7 +112,7 @@ impl CloudProvider for Proxmox {
         );
         let doing =
             Doing::new(format!("reading {label}")).needs(format!("Sys.Audit on /nodes/{node}"));
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let judge = |task: Data<TaskStatus>, wait| {
             let TaskStatus { status, exitstatus } = task.data;
             if status != "stopped" {

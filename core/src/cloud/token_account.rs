@@ -94,8 +94,7 @@ pub trait TokenVendor: Sized + Send + Sync + std::fmt::Debug + 'static {
     fn settle(
         _this: &TokenAccount<Self>,
         _accepted: &Accepted,
-        _settings: PollSettings,
-        _cancel: &CancellationToken,
+        _wait: Wait<'_>,
     ) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
@@ -137,14 +136,8 @@ impl<V: TokenVendor> CloudProvider for TokenAccount<V> {
         V::power(self, id, action).await
     }
 
-    async fn settle(
-        &self,
-        _region: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
-        V::settle(self, accepted, settings, cancel).await
+    async fn settle(&self, _region: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
+        V::settle(self, accepted, wait).await
     }
 
     fn operation_proves(&self, action: PowerAction) -> bool {

@@ -95,8 +95,7 @@ impl TokenVendor for VultrApi {
     fn hint(account: &str, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
-                "check the API key of vultr account \"{}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)",
-                account
+                "check the API key of vultr account \"{account}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)"
             ),
             ErrorCode::PermissionDenied => "the key was refused for this: add this machine's IP address to the key's access control list, and give its user the permission to manage servers".into(),
             ErrorCode::NotFound => "check that the endpoint is Vultr's API root (https://api.vultr.com)".into(),
@@ -229,11 +228,11 @@ mod tests {
             ("active/running/rebooting", Unknown),
             ("closed/stopped/none", Unknown),
         ];
-        let three = |raw: &str| raw.splitn(3, '/').collect::<Vec<_>>();
-        crate::cloud::assert_states(
-            |raw| normalize(three(raw)[0], three(raw)[1], three(raw)[2]),
-            &table,
-        );
+        let three = |raw: &str| match raw.splitn(3, '/').collect::<Vec<_>>()[..] {
+            [status, power, server] => normalize(status, power, server),
+            _ => unreachable!("{raw}"),
+        };
+        crate::cloud::assert_states(three, &table);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::{CloudMock, RebootMock, by_status, connected, fast, followed, mount_r
 use crate::support::assert_fails;
 use crate::support::{Serve, changes, given, start_expecting, start_serving};
 use paaf_core::cloud::digitalocean::DigitalOcean;
-use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
+use paaf_core::cloud::{CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::{CancellationToken, ErrorCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

@@ -12,7 +12,7 @@ use crate::support::{Serve, given, start_expecting, start_serving, store};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
 use paaf_core::cloud::{
-    CloudProvider, Evidence, FromConfig, PollSettings, PowerAction, ServerStatus, TokenConfig,
+    CloudAccount, Evidence, FromConfig, PollSettings, PowerAction, ServerStatus, TokenConfig,
 };
 use paaf_core::events::CancellationToken;
 use paaf_core::http::Limits;

@@ -22,7 +22,7 @@ use crate::support::{Serve, assert_fails, given, store};
 use crate::support::{assert_error, received, received_where, requests};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::proxmox::{Proxmox, ProxmoxConfig};
-use paaf_core::cloud::{CloudProvider, Evidence, FromConfig, PowerAction, ServerStatus};
+use paaf_core::cloud::{CloudAccount, Evidence, FromConfig, PowerAction, ServerStatus};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::path_segment;
 use serde_json::{Value, json};
