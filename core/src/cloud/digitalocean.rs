@@ -87,11 +87,8 @@ impl TokenVendor for DigitalOceanApi {
         )?;
         let doing = this.about(format!("{kind} of droplet {id}"), id);
         let answer: ActionAnswer = this.api.fetch_json(request, &doing).await?;
-        Ok(Accepted::without_state(
-            action,
-            id,
-            Some(answer.action.id.to_string()),
-        ))
+        let operation = Some(answer.action.id.to_string());
+        Ok(Accepted::without_state(action, id, operation))
     }
 
     /// Reads the action of `accepted` every `settings.interval` (longer when the API asks
@@ -223,11 +220,8 @@ fn reset_time(failure: &HttpFailure) -> Option<String> {
 
 /// Refuses what cannot be a droplet (or action) id before anything is sent: ids are numbers.
 fn check_droplet_id(id: &str) -> Result<()> {
-    check_id(
-        id,
-        is_number(id, 20),
-        "a DigitalOcean droplet id, a number like 3164444",
-    )
+    let looks_like = "a DigitalOcean droplet id, a number like 3164444";
+    check_id(id, is_number(id, 20), looks_like)
 }
 
 // ---- the API's JSON, as much of it as paaf reads (other fields are ignored) ----

@@ -94,11 +94,8 @@ impl TokenVendor for HetznerApi {
         let request = Request::post(format!("servers/{id}/actions/{verb}"), Retry::NotIdempotent);
         let doing = this.about(format!("{verb} of server {id}"), id);
         let answer: ActionResponse = this.api.fetch_json(request, &doing).await?;
-        Ok(Accepted::without_state(
-            action,
-            id,
-            Some(answer.action.id.to_string()),
-        ))
+        let operation = Some(answer.action.id.to_string());
+        Ok(Accepted::without_state(action, id, operation))
     }
 
     /// Reads action `accepted.operation` every `settings.interval` (longer when the API

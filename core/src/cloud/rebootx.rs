@@ -385,11 +385,8 @@ pub fn normalize(status: &str) -> ServerStatus {
 
 /// Refuses an empty id before anything is sent (any other string is one path segment).
 fn check_runnable_id(id: &str) -> Result<()> {
-    check_id(
-        id,
-        !id.trim().is_empty(),
-        "a runnable id: it must not be empty",
-    )
+    let looks_like = "a runnable id: it must not be empty";
+    check_id(id, !id.trim().is_empty(), looks_like)
 }
 
 /// A dashboard: a named collection of metrics.

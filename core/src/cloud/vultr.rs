@@ -143,11 +143,8 @@ pub fn normalize(status: &str, power_status: &str, server_status: &str) -> Serve
 
 /// Refuses what cannot be an instance id before anything is sent: ids are UUIDs.
 fn check_instance_id(id: &str) -> Result<()> {
-    check_id(
-        id,
-        is_uuid(id),
-        "a Vultr instance id, a UUID like cb676a46-66fd-4dfb-b839-443f2e6c0b60",
-    )
+    let looks_like = "a Vultr instance id, a UUID like cb676a46-66fd-4dfb-b839-443f2e6c0b60";
+    check_id(id, is_uuid(id), looks_like)
 }
 
 // ---- the API's JSON, as much of it as paaf reads (other fields are ignored) ----
