@@ -248,21 +248,41 @@ mod cloud {
     /// The GCP service-account key of the contract tests (a throwaway test key).
     const GCP_TEST_KEY: &str = include_str!("../tests/fixtures/gcp-test-key.pem");
 
-    /// An account of `provider` whose API (and token endpoint) is the replay server.
+    /// An account of `provider` whose API (and token endpoint) is the replay server, made from
+    /// its typed `[[clouds]]` keys as paaf makes it; each secret is `keyring:NAME` holding NAME.
     fn account(provider: &str, origin: &str) -> Result<Box<dyn CloudAccount>> {
         use crate::cloud::*;
-        let none: &[String] = &[];
+        use crate::secrets::{MemoryStore, SecretRef, SecretStore};
+        let store = MemoryStore::default();
+        let keyring = |value: &str| {
+            store.set(value, &secret(value)).expect("memory store");
+            SecretRef::Keyring(value.to_string())
+        };
+        let none: Vec<String> = Vec::new();
         let one = |r: &str| vec![r.to_string()];
-        Ok(match provider {
-            "aws" => Box::new(ec2::Ec2::connect(
-                "fuzz",
-                Some(origin),
-                "AKIAFUZZ0123456789AB",
-                secret("fuzz/secret/access/key/0123456789abcdef"),
-                None,
-                &one("eu-west-1"),
-                limits(),
-            )?),
+        fn make<T: FromConfig + CloudAccount + 'static>(
+            keys: T::Keys,
+            store: &MemoryStore,
+        ) -> Result<Box<dyn CloudAccount>> {
+            Ok(Box::new(T::connect("fuzz", &keys, store, limits())?))
+        }
+        let token = |value: &str, at: String| TokenConfig {
+            token: keyring(value),
+            regions: Vec::new(),
+            endpoint: Some(at),
+        };
+        let origin_ = origin.to_string();
+        match provider {
+            "aws" => make::<ec2::Ec2>(
+                ec2::AwsConfig {
+                    regions: one("eu-west-1"),
+                    access_key_id: "AKIAFUZZ0123456789AB".into(),
+                    secret_access_key: keyring("fuzz/secret/access/key/0123456789abcdef"),
+                    session_token: None,
+                    endpoint: Some(origin_),
+                },
+                &store,
+            ),
             "gcp" => {
                 let key = serde_json::json!({
                     "type": "service_account",
@@ -272,109 +292,98 @@ mod cloud {
                     "client_email": "paaf@shop-prod.iam.gserviceaccount.com",
                     "token_uri": format!("{origin}/token"),
                 });
-                Box::new(gcp::Gcp::connect(
-                    "fuzz",
-                    origin,
-                    "shop-prod",
-                    &one("europe-west1-b"),
-                    &secret(&key.to_string()),
-                    limits(),
-                )?)
+                let keys = gcp::GcpConfig {
+                    project: "shop-prod".into(),
+                    zones: one("europe-west1-b"),
+                    credentials: keyring(&key.to_string()),
+                    endpoint: Some(origin_),
+                };
+                make::<gcp::Gcp>(keys, &store)
             }
-            "azure" => Box::new(azure::Azure::connect(
-                "fuzz",
-                origin,
-                &format!("{origin}/login/"),
-                "72f988bf-86f1-41af-91ab-2d7cd011db47",
-                "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-                secret("Xy8Q~fuzz.0123456789abcdefghijklmn"),
-                "00000000-1111-2222-3333-444444444444",
-                none,
-                limits(),
-            )?),
-            "digitalocean" => Box::new(digitalocean::DigitalOcean::connect(
-                "fuzz",
-                origin,
-                secret("dop_v1_fuzz"),
-                none,
-                limits(),
-            )?),
-            "hetzner" => Box::new(hetzner::Hetzner::connect(
-                "fuzz",
-                &format!("{origin}/v1"),
-                secret("hcloud-fuzz"),
-                none,
-                limits(),
-            )?),
-            "scaleway" => Box::new(scaleway::Scaleway::connect(
-                "fuzz",
-                origin,
-                secret("5a7e1c3b-0d9f-4e2a-8b6c-c0ffee5ec12e"),
-                &one("fr-par-1"),
-                Some("00000000-0000-4000-8000-000000000001"),
-                limits(),
-            )?),
-            "ovh" => Box::new(ovh::Ovh::connect(
-                "fuzz",
-                &format!("{origin}/1.0"),
-                ovh::OvhKeys {
-                    application_key: "7kbG7Bk7S9Nt7ZSV".into(),
-                    application_secret: secret("EXEgWIz07P0HYwtQDs7cNIqCiQaWSuHF"),
-                    consumer_key: secret("MtSwSrPpNjqfVSmJhLbPyr2i45lSDRsg"),
+            "azure" => make::<azure::Azure>(
+                azure::AzureConfig {
+                    tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+                    client_id: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee".into(),
+                    client_secret: keyring("Xy8Q~fuzz.0123456789abcdefghijklmn"),
+                    subscription_id: "00000000-1111-2222-3333-444444444444".into(),
+                    locations: none,
+                    endpoint: Some(origin_),
+                    login_url: Some(format!("{origin}/login/")),
                 },
-                Some("5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b"),
-                none,
-                limits(),
-            )?),
-            "linode" => Box::new(linode::Linode::connect(
-                "fuzz",
-                origin,
-                secret("linode-fuzz"),
-                none,
-                limits(),
-            )?),
-            "vultr" => Box::new(vultr::Vultr::connect(
-                "fuzz",
-                origin,
-                secret("VULTRFUZZ"),
-                none,
-                limits(),
-            )?),
-            "proxmox" => Box::new(proxmox::Proxmox::connect(
-                "fuzz",
-                origin,
-                "paaf@pve!ops",
-                secret("8a1c6b5e-3f2d-4c1b-9e8f-7a6b5c4d3e2f"),
-                none,
-                limits(),
-            )?),
+                &store,
+            ),
+            "digitalocean" => {
+                let keys = token("dop_v1_fuzz", origin_);
+                make::<digitalocean::DigitalOcean>(keys, &store)
+            }
+            "hetzner" => {
+                let keys = token("hcloud-fuzz", format!("{origin}/v1"));
+                make::<hetzner::Hetzner>(keys, &store)
+            }
+            "scaleway" => make::<scaleway::Scaleway>(
+                scaleway::ScalewayConfig {
+                    token: keyring("5a7e1c3b-0d9f-4e2a-8b6c-c0ffee5ec12e"),
+                    zones: one("fr-par-1"),
+                    project: Some("00000000-0000-4000-8000-000000000001".into()),
+                    endpoint: Some(origin_),
+                },
+                &store,
+            ),
+            "ovh" => make::<ovh::Ovh>(
+                ovh::OvhConfig {
+                    application_key: "7kbG7Bk7S9Nt7ZSV".into(),
+                    application_secret: keyring("EXEgWIz07P0HYwtQDs7cNIqCiQaWSuHF"),
+                    consumer_key: keyring("MtSwSrPpNjqfVSmJhLbPyr2i45lSDRsg"),
+                    project: Some("5ad5ea9c6b2c4b0e9b7a0c1d2e3f4a5b".into()),
+                    regions: none,
+                    endpoint: Some(format!("{origin}/1.0")),
+                },
+                &store,
+            ),
+            "linode" => {
+                let keys = token("linode-fuzz", origin_);
+                make::<linode::Linode>(keys, &store)
+            }
+            "vultr" => {
+                let keys = token("VULTRFUZZ", origin_);
+                make::<vultr::Vultr>(keys, &store)
+            }
+            "proxmox" => make::<proxmox::Proxmox>(
+                proxmox::ProxmoxConfig {
+                    endpoint: origin_,
+                    token_id: "paaf@pve!ops".into(),
+                    token: keyring("8a1c6b5e-3f2d-4c1b-9e8f-7a6b5c4d3e2f"),
+                    nodes: none,
+                    ca_file: None,
+                },
+                &store,
+            ),
             "kubernetes" => {
                 let access = kubernetes::ClusterAccess {
-                    server: origin.to_string(),
+                    server: origin_,
                     auth: crate::http::HttpAuth::Bearer(secret("k8s-fuzz-token")),
                     tls: Default::default(),
                     source: "the fuzz target".into(),
                 };
-                Box::new(kubernetes::Kubernetes::connect(
+                Ok(Box::new(kubernetes::Kubernetes::with_access(
                     "fuzz",
                     access,
                     &one("shop"),
                     limits(),
-                )?)
+                )?))
             }
-            "rebootx" => Box::new(rebootx::RebootX::connect(
-                "fuzz",
-                &format!("{origin}/cd5331ba"),
-                secret("rbtx-fuzz"),
-                none,
-                limits(),
-            )?),
-            other => {
-                return Err(crate::Error::invalid(format!(
-                    "no cloud provider `{other}`"
-                )));
-            }
-        })
+            "rebootx" => make::<rebootx::RebootX>(
+                rebootx::RebootxConfig {
+                    endpoint: format!("{origin}/cd5331ba"),
+                    token: keyring("rbtx-fuzz"),
+                    regions: none,
+                },
+                &store,
+            ),
+            other => Err(crate::Error::invalid(format!(
+                "no cloud provider `{other}`"
+            ))),
+        }
     }
 
     /// A fuzz input for a cloud provider: its first byte picks the provider (`a` + its index

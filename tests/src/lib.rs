@@ -1162,19 +1162,37 @@ impl MotoServer {
     }
 }
 
+/// The EC2 account `name` at `url` (moto) with the access key id and secret `key`, in
+/// `regions`, within `limits`: made from its typed `[[clouds]]` keys, as paaf makes it.
+pub fn ec2_at(
+    name: &str,
+    url: &str,
+    (access_key_id, secret): (&str, &str),
+    regions: &[&str],
+    limits: paaf_core::http::Limits,
+) -> paaf_core::cloud::ec2::Ec2 {
+    use paaf_core::cloud::FromConfig;
+    use paaf_core::secrets::{MemoryStore, SecretRef, SecretStore};
+    let keys = paaf_core::cloud::ec2::AwsConfig {
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        access_key_id: access_key_id.to_string(),
+        secret_access_key: SecretRef::Keyring("aws".into()),
+        session_token: None,
+        endpoint: Some(url.to_string()),
+    };
+    let store = MemoryStore::default();
+    store
+        .set("aws", &secrecy::SecretString::from(secret))
+        .expect("memory store");
+    paaf_core::cloud::ec2::Ec2::connect(name, &keys, &store, limits).expect("moto EC2 client")
+}
+
 impl MotoServer {
     /// EC2 on this server for `region`, with moto's accept-anything credentials.
     fn ec2(&self, region: &str) -> paaf_core::cloud::ec2::Ec2 {
-        paaf_core::cloud::ec2::Ec2::connect(
-            "moto (test setup)",
-            Some(&self.url()),
-            "AKIDEXAMPLE",
-            secrecy::SecretString::from("seed-secret"),
-            None,
-            &[region.to_string()],
-            paaf_core::http::Limits::default(),
-        )
-        .expect("moto EC2 client")
+        let key = ("AKIDEXAMPLE", "seed-secret");
+        let limits = paaf_core::http::Limits::default();
+        ec2_at("moto (test setup)", &self.url(), key, &[region], limits)
     }
 
     /// Launches one instance with tag `Name` = `name` in `region`; returns its id.

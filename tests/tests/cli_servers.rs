@@ -1,10 +1,8 @@
 //! The cloud commands of the `paaf` CLI against a real `moto_server` (tests/peers/moto.sh):
 //! every server of an account in one list, and a stop and start followed to their end.
 
-use paaf_core::cloud::ec2::Ec2;
 use paaf_core::http::{Limits, Retry};
-use paaf_tests::{MotoServer, World};
-use secrecy::SecretString;
+use paaf_tests::{MotoServer, World, ec2_at};
 use serde_json::Value;
 
 /// An AMI moto knows.
@@ -20,16 +18,8 @@ async fn launch_tagged(
     name: &str,
     tags: &[(&str, &str)],
 ) -> String {
-    let ec2 = Ec2::connect(
-        "seed",
-        Some(&moto.url()),
-        "AKIDEXAMPLE",
-        SecretString::from("seed-secret"),
-        None,
-        &[region.to_string()],
-        Limits::default(),
-    )
-    .unwrap();
+    let key = ("AKIDEXAMPLE", "seed-secret");
+    let ec2 = ec2_at("seed", &moto.url(), key, &[region], Limits::default());
     let params = vec![
         ("ImageId".to_string(), AMI.to_string()),
         ("InstanceType".to_string(), "t3.micro".to_string()),

@@ -17,7 +17,7 @@ use paaf_core::cloud::{
 };
 use paaf_core::events::CancellationToken;
 use paaf_core::http::{Limits, Retry};
-use paaf_tests::{MotoServer, free_port};
+use paaf_tests::{MotoServer, ec2_at, free_port};
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
 
@@ -44,17 +44,13 @@ fn credentials(key_id: &str) -> AwsCredentials {
 }
 
 fn account(moto: &MotoServer, regions: &[&str]) -> Ec2 {
-    let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
-    Ec2::connect(
+    ec2_at(
         "test",
-        Some(&moto.url()),
-        "AKIDMOTOTEST",
-        SecretString::from(SECRET),
-        None,
-        &regions,
+        &moto.url(),
+        ("AKIDMOTOTEST", SECRET),
+        regions,
         limits(),
     )
-    .unwrap()
 }
 
 fn fast_polling() -> PollSettings {

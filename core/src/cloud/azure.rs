@@ -33,21 +33,9 @@
 //! deallocation: a VM that is only powered off (`powerOff`, state `stopped`) still bills its
 //! compute hours; `deallocate` releases the hardware (and a dynamic public IP).
 
-use super::follow::{Follow, Polled, follow_answers};
-use super::listing::{Page, all_pages_past_empty, launched_at};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
+use super::prelude::*;
 use crate::http::oauth::{ClientCredentials, TokenApi};
 use crate::http::path_segment as segment;
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Request, Response, Retry, Said, Service, Vendor,
-};
-use crate::secrets::{SecretRef, SecretStore};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// Azure Resource Manager's root.
 pub const DEFAULT_ENDPOINT: &str = "https://management.azure.com/";
@@ -98,16 +86,7 @@ impl CloudProvider for Azure {
     /// asynchronous operation when it answered 202. A failure after the request may have
     /// reached Azure is `outcome-unknown`.
     async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::Reboot => "restart",
-            PowerAction::Start => "start",
-            PowerAction::Stop => "deallocate",
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "Azure has no hard reset of a VM ({id}): use reboot (a restart through the OS), or stop then start (which also moves it to other hardware)"
-                )));
-            }
-        };
+        let verb = action.word(["restart", "", "deallocate", "start"], || format!("Azure has no hard reset of a VM ({id}): use reboot (a restart through the OS), or stop then start (which also moves it to other hardware)"))?;
         let vm_name = self.check_vm_id(id)?;
         let doing = self.about(
             id,
@@ -136,13 +115,7 @@ impl CloudProvider for Azure {
 
     /// Polls the operation of `accepted` (as often as its `Retry-After` allows, at most every
     /// `settings.interval`) until it ends; `Failed` or `Canceled` is an error naming the VM.
-    async fn settle(
-        &self,
-        _region: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, _region: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(url) = &accepted.operation else {
             return Ok(());
         };
@@ -155,7 +128,7 @@ impl CloudProvider for Azure {
         );
         let doing = Doing::new(format!("reading {label}"))
             .needs("Microsoft.Compute/locations/operations/read");
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let judge = |response: Response, wait| {
             // A Location URL answers 202 until the operation is done, then 200 (or 204) with
             // the resource, which has no status.
@@ -199,6 +172,9 @@ pub struct AzureConfig {
     pub locations: Vec<String>,
     /// Another ARM URL than [`DEFAULT_ENDPOINT`].
     pub endpoint: Option<String>,
+    /// Another Microsoft Entra ID URL than [`DEFAULT_LOGIN_URL`]: no `[[clouds]]` key sets
+    /// it (a test server's).
+    pub login_url: Option<String>,
 }
 
 impl AccountConfig for AzureConfig {
@@ -222,46 +198,28 @@ impl AccountConfig for AzureConfig {
             subscription_id,
             locations: entry.regions(),
             endpoint,
+            login_url: None,
         })
     }
 }
 
-impl Azure {
-    /// The account of an `azure` `[[clouds]]` entry, at `endpoint` when one is configured;
-    /// `regions`, when set, are the locations listed.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Azure {
+    type Keys = AzureConfig;
+
+    /// The account `name`: the VMs of its `subscription_id` (in its `locations`, or all),
+    /// through ARM at its `endpoint` ([`DEFAULT_ENDPOINT`]), with tokens from its
+    /// `login_url` ([`DEFAULT_LOGIN_URL`]) for the app `client_id` of `tenant_id`.
+    fn connect(
+        name: &str,
         azure: &AzureConfig,
         secrets: &dyn SecretStore,
-    ) -> Result<Azure> {
-        Azure::connect(
-            &config.name,
-            azure.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            DEFAULT_LOGIN_URL,
-            &azure.tenant_id,
-            &azure.client_id,
-            azure.client_secret.resolve(secrets)?,
-            &azure.subscription_id,
-            &azure.locations,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name`: the VMs of `subscription_id` (in `locations`, or all), through ARM
-    /// at `base_url` ([`DEFAULT_ENDPOINT`]), with tokens from `login_url`
-    /// ([`DEFAULT_LOGIN_URL`]) for the app `client_id` of `tenant_id`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        login_url: &str,
-        tenant_id: &str,
-        client_id: &str,
-        client_secret: SecretString,
-        subscription_id: &str,
-        locations: &[String],
         limits: Limits,
     ) -> Result<Azure> {
+        let client_secret = azure.client_secret.resolve(secrets)?;
+        let (tenant_id, client_id) = (azure.tenant_id.as_str(), azure.client_id.as_str());
+        let subscription_id = azure.subscription_id.as_str();
+        let base_url = azure.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
+        let login_url = azure.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL);
         let service_name = format!("azure \"{name}\"");
         let plain = |s: &str, extra: &[u8]| {
             !s.is_empty()
@@ -312,11 +270,13 @@ impl Azure {
         Ok(Azure {
             name: name.to_string(),
             subscription_id: subscription_id.to_string(),
-            locations: locations.to_vec(),
+            locations: azure.locations.clone(),
             api: TokenApi::new(api, &token_url, grant, refused, limits)?,
         })
     }
+}
 
+impl Azure {
     /// The page of the subscription's VMs at `link` (the first: empty), the next one named by
     /// `nextLink`, followed on ARM's own host only (the request carries the token).
     async fn page(&self, link: String) -> Result<Page<String>> {
@@ -592,49 +552,41 @@ mod tests {
     }
 
     fn connect(tenant: &str, client: &str, sub: &str, secret: &str) -> Result<Azure> {
-        let (endpoint, login) = (DEFAULT_ENDPOINT, DEFAULT_LOGIN_URL);
-        let secret = SecretString::from(secret);
-        let limits = Limits::default();
-        Azure::connect(
-            "prod",
-            endpoint,
-            login,
-            tenant,
-            client,
-            secret,
-            sub,
-            &[],
-            limits,
-        )
+        let keys = AzureConfig {
+            tenant_id: tenant.into(),
+            client_id: client.into(),
+            client_secret: crate::cloud::test_secret(),
+            subscription_id: sub.into(),
+            locations: Vec::new(),
+            endpoint: None,
+            login_url: None,
+        };
+        let secrets = crate::cloud::test_store(secret);
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     #[test]
     fn every_documented_power_state_is_normalized() {
         // https://learn.microsoft.com/en-us/azure/virtual-machines/states-billing
-        for (raw, status) in [
-            ("starting", ServerStatus::Pending),
-            ("running", ServerStatus::Running),
-            ("stopping", ServerStatus::Stopping),
-            ("stopped", ServerStatus::Stopped),
-            ("deallocating", ServerStatus::Stopping),
-            ("deallocated", ServerStatus::Stopped),
-            ("unknown", ServerStatus::Unknown),
-            ("hibernated", ServerStatus::Unknown),
-        ] {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        use ServerStatus::*;
+        let table = [
+            ("starting", Pending),
+            ("running", Running),
+            ("stopping", Stopping),
+            ("stopped", Stopped),
+            ("deallocating", Stopping),
+            ("deallocated", Stopped),
+            ("unknown", Unknown),
+            ("hibernated", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
     }
 
     /// Echoed in an answer of ARM or of the login, it is redacted too: the contract cases
     /// `echoed_secret_is_redacted` (table) and `an_echoed_client_secret_is_redacted_at_login`.
     #[test]
     fn the_client_secret_appears_nowhere_in_debug() {
-        let debug = format!("{:?}", azure());
-        assert!(!debug.contains(SECRET), "{debug}");
-        assert!(
-            debug.contains("aaaaaaaa-bbbb") && debug.contains(SUB),
-            "{debug}"
-        );
+        crate::cloud::assert_hidden(&azure(), &[SECRET], &["aaaaaaaa-bbbb", SUB]);
     }
 
     #[test]

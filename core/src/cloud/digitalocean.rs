@@ -22,15 +22,7 @@
 //! `reboot` and `shutdown` go through the OS (ACPI): a `shutdown` the OS ignores ends
 //! `errored`. `power_cycle` is the reset button: paaf's hard reboot.
 
-use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{Page, addresses, check_id, is_number, launched_at, name_tags};
-use super::token_account::{TokenAccount, TokenVendor};
-use super::{Accepted, CloudProvider, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::CloudKind;
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said};
-use serde::Deserialize;
+use super::prelude::*;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.digitalocean.com/";
@@ -95,21 +87,13 @@ impl TokenVendor for DigitalOceanApi {
         )?;
         let doing = this.about(format!("{kind} of droplet {id}"), id);
         let answer: ActionAnswer = this.api.fetch_json(request, &doing).await?;
-        Ok(Accepted::without_state(
-            action,
-            id,
-            Some(answer.action.id.to_string()),
-        ))
+        let operation = Some(answer.action.id.to_string());
+        Ok(Accepted::without_state(action, id, operation))
     }
 
     /// Reads the action of `accepted` every `settings.interval` (longer when the API asks
     /// with `Retry-After`) until it is completed; errored is an error naming the droplet.
-    async fn settle(
-        this: &DigitalOcean,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(this: &DigitalOcean, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(operation) = &accepted.operation else {
             return Ok(());
         };
@@ -121,7 +105,7 @@ impl TokenVendor for DigitalOceanApi {
             this.name
         );
         let doing = this.about(format!("following {label}"), id);
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let path = format!("v2/droplets/{id}/actions/{operation}");
         let judge = |answer: ActionAnswer, wait| {
             Ok(match answer.action.status.as_str() {
@@ -157,8 +141,7 @@ impl TokenVendor for DigitalOceanApi {
     ) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
-                "check the API token of digitalocean account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)",
-                account
+                "check the API token of digitalocean account \"{account}\": it may be mistyped, expired or revoked (tokens: https://cloud.digitalocean.com/account/api/tokens)"
             ),
             ErrorCode::PermissionDenied => "the token is valid but lacks a scope: give it droplet:read (listing) and droplet:update (power actions)".into(),
             ErrorCode::NotFound => "check that the endpoint is DigitalOcean's API root (https://api.digitalocean.com)".into(),
@@ -208,12 +191,7 @@ impl DigitalOcean {
 
 /// The action `type` that does `action`.
 fn action_type(action: PowerAction) -> &'static str {
-    match action {
-        PowerAction::Reboot => "reboot",
-        PowerAction::HardReboot => "power_cycle",
-        PowerAction::Stop => "shutdown",
-        PowerAction::Start => "power_on",
-    }
+    action.pick(["reboot", "power_cycle", "shutdown", "power_on"])
 }
 
 /// A droplet's `status` as a normalized status.
@@ -242,11 +220,8 @@ fn reset_time(failure: &HttpFailure) -> Option<String> {
 
 /// Refuses what cannot be a droplet (or action) id before anything is sent: ids are numbers.
 fn check_droplet_id(id: &str) -> Result<()> {
-    check_id(
-        id,
-        is_number(id, 20),
-        "a DigitalOcean droplet id, a number like 3164444",
-    )
+    let looks_like = "a DigitalOcean droplet id, a number like 3164444";
+    check_id(id, is_number(id, 20), looks_like)
 }
 
 // ---- the API's JSON, as much of it as paaf reads (other fields are ignored) ----
@@ -329,22 +304,19 @@ struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Limits;
-    use secrecy::SecretString;
 
     const TOKEN: &str = "dop_v1_0123456789abcdef0123456789abcdef";
 
     fn account(regions: &[&str]) -> DigitalOcean {
-        DigitalOcean::for_test(TOKEN, regions)
+        DigitalOcean::for_test(TOKEN, regions, None).unwrap()
     }
 
     #[test]
     fn every_documented_status_is_normalized() {
-        assert_eq!(normalize("new"), ServerStatus::Pending);
-        assert_eq!(normalize("active"), ServerStatus::Running);
-        assert_eq!(normalize("off"), ServerStatus::Stopped);
-        assert_eq!(normalize("archive"), ServerStatus::Terminated);
-        assert_eq!(normalize("sleeping"), ServerStatus::Unknown);
+        use ServerStatus::*;
+        let table = [("new", Pending), ("active", Running), ("off", Stopped)];
+        crate::cloud::assert_states(normalize, &table);
+        crate::cloud::assert_states(normalize, &[("archive", Terminated), ("sleeping", Unknown)]);
     }
 
     #[test]
@@ -391,9 +363,7 @@ mod tests {
 
     #[test]
     fn the_token_appears_nowhere_in_debug_output() {
-        let text = format!("{:?}", account(&["nyc3"]));
-        assert!(!text.contains(TOKEN), "{text}");
-        assert!(text.contains("prod") && text.contains("nyc3"), "{text}");
+        crate::cloud::assert_hidden(&account(&["nyc3"]), &[TOKEN], &["prod", "nyc3"]);
     }
 
     #[test]
@@ -403,14 +373,7 @@ mod tests {
             ["web-1", "", "12/actions", "1 2", "123456789012345678901"],
             check_droplet_id,
         );
-        let e = DigitalOcean::connect(
-            "prod",
-            DEFAULT_URL,
-            SecretString::from(" "),
-            &[],
-            Limits::default(),
-        )
-        .unwrap_err();
+        let e = DigitalOcean::for_test(" ", &[], None).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput);
     }
 

@@ -20,23 +20,11 @@
 //! from the API afterwards either (the state stays `running`): verifying it (a new boot id)
 //! needs SSH to the instance.
 
-use super::listing::{
-    Page, all_pages, check_id, check_listed, is_region_name, launched_at, not_configured,
-};
-use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Signer, Vendor,
-};
-use crate::secrets::{SecretRef, SecretStore};
+use super::prelude::*;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use futures::future::BoxFuture;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -120,16 +108,7 @@ impl CloudProvider for Ec2 {
     async fn power(&self, region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
         let r = self.region(region)?;
         check_instance_id(id)?;
-        let api_action = match action {
-            PowerAction::Reboot => "RebootInstances",
-            PowerAction::Stop => "StopInstances",
-            PowerAction::Start => "StartInstances",
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "EC2 has no hard reboot (instance {id}): use reboot (EC2 forces it when the OS does not shut down within a few minutes), or stop then start"
-                )));
-            }
-        };
+        let api_action = action.word(["RebootInstances", "", "StopInstances", "StartInstances"], || format!("EC2 has no hard reboot (instance {id}): use reboot (EC2 forces it when the OS does not shut down within a few minutes), or stop then start"))?;
         let doing = self.about(r, api_action, id);
         let params = vec![("InstanceId.1".to_string(), id.to_string())];
         let xml = self
@@ -197,59 +176,36 @@ impl AccountConfig for AwsConfig {
     }
 }
 
-impl Ec2 {
-    /// The account of an `aws` `[[clouds]]` entry.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Ec2 {
+    type Keys = AwsConfig;
+
+    /// The account `name` in its `regions`, at its `endpoint` for every region (a test server
+    /// such as moto, which tells regions apart by the signature's scope) or, without one, at
+    /// AWS's regional endpoints `https://ec2.{region}.amazonaws.com/`.
+    fn connect(
+        name: &str,
         aws: &AwsConfig,
         secrets: &dyn SecretStore,
-    ) -> Result<Ec2> {
-        let session_token = aws
-            .session_token
-            .as_ref()
-            .map(|t| t.resolve(secrets))
-            .transpose()?;
-        Ec2::connect(
-            &config.name,
-            aws.endpoint.as_deref(),
-            &aws.access_key_id,
-            aws.secret_access_key.resolve(secrets)?,
-            session_token,
-            &aws.regions,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name` in `regions`, at `endpoint` for every region (a test server such as
-    /// moto, which tells regions apart by the signature's scope) or, without one, at AWS's
-    /// regional endpoints `https://ec2.{region}.amazonaws.com/`.
-    pub fn connect(
-        name: &str,
-        endpoint: Option<&str>,
-        access_key_id: &str,
-        secret_access_key: SecretString,
-        session_token: Option<SecretString>,
-        regions: &[String],
         limits: Limits,
     ) -> Result<Ec2> {
-        let endpoints = regions
-            .iter()
-            .map(|region| {
-                let url = match endpoint {
-                    Some(url) => url.to_string(),
-                    None => format!("https://ec2.{region}.amazonaws.com/"),
-                };
-                (region.clone(), url)
-            })
-            .collect::<Vec<_>>();
+        let session_token = aws.session_token.as_ref().map(|t| t.resolve(secrets));
         let credentials = AwsCredentials {
-            access_key_id: access_key_id.to_string(),
-            secret_access_key,
-            session_token,
+            session_token: session_token.transpose()?,
+            secret_access_key: aws.secret_access_key.resolve(secrets)?,
+            access_key_id: aws.access_key_id.clone(),
         };
-        Ec2::with_endpoints(name, credentials, &endpoints, limits)
+        let endpoints = aws.regions.iter().map(|region| {
+            let url = match &aws.endpoint {
+                Some(url) => url.to_string(),
+                None => format!("https://ec2.{region}.amazonaws.com/"),
+            };
+            (region.clone(), url)
+        });
+        Ec2::with_endpoints(name, credentials, &endpoints.collect::<Vec<_>>(), limits)
     }
+}
 
+impl Ec2 {
     /// The account `name` with an endpoint URL of its own for each region (region, URL).
     pub fn with_endpoints(
         name: &str,
@@ -749,36 +705,29 @@ mod tests {
     const TOKEN: &str = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN";
 
     fn ec2(endpoint: Option<&str>, regions: &[&str]) -> Result<Ec2> {
-        let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
-        Ec2::connect(
-            "prod",
-            endpoint,
-            "AKIDEXAMPLE",
-            SecretString::from(SECRET),
-            Some(SecretString::from(TOKEN)),
-            &regions,
-            Limits::default(),
-        )
+        let keys = AwsConfig {
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: crate::cloud::test_secret(),
+            session_token: Some(SecretRef::Keyring("token".into())),
+            endpoint: endpoint.map(str::to_string),
+        };
+        let secrets = crate::cloud::test_store(SECRET);
+        secrets.set("token", &SecretString::from(TOKEN)).unwrap();
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     #[test]
     fn secrets_appear_neither_in_debug_nor_in_errors() {
         let e = ec2(Some("http://127.0.0.1:1"), &["eu-west-1", "us-east-1"]).unwrap();
-        let debug = format!("{e:?}");
-        assert!(!debug.contains(SECRET) && !debug.contains(TOKEN), "{debug}");
-        assert!(!debug.contains("AKIDEXAMPLE"), "{debug}");
-        assert!(
-            debug.contains("prod") && debug.contains("eu-west-1"),
-            "{debug}"
-        );
+        let shown = ["prod", "eu-west-1"];
+        crate::cloud::assert_hidden(&e, &[SECRET, TOKEN, "AKIDEXAMPLE"], &shown);
         let echo = format!(
             "<Response><Errors><Error><Code>AuthFailure</Code><Message>about {SECRET} {TOKEN}</Message></Error></Errors></Response>"
         );
         let failure = HttpFailure {
-            status: 401,
-            headers: Default::default(),
             body: echo.clone(),
-            full_body: echo,
+            ..crate::cloud::test_failure(401, echo)
         };
         let text = e.regions[0].service.status_error(&failure).to_string();
         assert!(!text.contains(SECRET) && !text.contains(TOKEN), "{text}");

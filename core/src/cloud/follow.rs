@@ -15,7 +15,7 @@
 //!   was followed, where it still was and the [`Phase`] it was in.
 //!
 //! ```ignore
-//! let follow = Follow::new(format!("action {id} of server {server}"), action.phase(), settings, cancel);
+//! let follow = wait.follow(format!("action {id} of server {server}"), action.phase());
 //! follow_json(&self.api, &format!("actions/{id}"), &doing, &follow, |a: Action, wait| {
 //!     Ok(match a.status.as_str() {
 //!         "success" => Polled::Done(()),
@@ -142,6 +142,21 @@ pub fn failed(api: &Service, status: u16, message: &str) -> Error {
         code: ErrorCode::ServiceFailed,
         status,
         message: api.redact(message),
+    }
+}
+
+/// How a provider's operation is waited for ([`super::CloudProvider::settle`]): within
+/// `settings`, until `cancel` fires.
+#[derive(Debug, Clone, Copy)]
+pub struct Wait<'a> {
+    pub settings: PollSettings,
+    pub cancel: &'a CancellationToken,
+}
+
+impl<'a> Wait<'a> {
+    /// The follow of what `label` names, whose timeout is in `phase`.
+    pub fn follow(self, label: impl Into<String>, phase: Phase) -> Follow<'a> {
+        Follow::new(label, phase, self.settings, self.cancel)
     }
 }
 

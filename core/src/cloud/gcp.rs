@@ -25,23 +25,11 @@
 //! again), and a `SUSPENDED` instance is listed as stopped (it needs `resume`, not `start`).
 //! Instances are named by their name, which is what the API's paths take.
 
-use super::follow::{Follow, Polled, follow_json};
-use super::listing::{
-    Page, all_pages_past_empty, check_configured, check_id, check_listed, launched_at,
-};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
+use super::prelude::*;
 use crate::http::kind_of;
 use crate::http::oauth::{Grant, TokenApi};
 use crate::http::path_segment as segment;
-use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor};
-use crate::secrets::{SecretRef, SecretStore};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Compute Engine's API root.
@@ -189,16 +177,7 @@ impl CloudProvider for Gcp {
     /// Engine started. A failure after the request may have reached Google is
     /// `outcome-unknown`; an operation that failed at once is its error.
     async fn power(&self, zone: &str, name: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::HardReboot => "reset",
-            PowerAction::Stop => "stop",
-            PowerAction::Start => "start",
-            PowerAction::Reboot => {
-                return Err(Error::invalid(format!(
-                    "Compute Engine has no clean reboot (instance {name}): use hard-reboot (a reset, like pressing the reset button, without a clean shutdown), or stop then start, or reboot it over SSH"
-                )));
-            }
-        };
+        let verb = action.word(["", "reset", "stop", "start"], || format!("Compute Engine has no clean reboot (instance {name}): use hard-reboot (a reset, like pressing the reset button, without a clean shutdown), or stop then start, or reboot it over SSH"))?;
         self.check_target(zone, name)?;
         let doing = self.about(zone, name, format!("{verb} of instance {name}"), verb);
         let path = self.zone_path(zone, &format!("instances/{}/{verb}", segment(name)));
@@ -214,13 +193,7 @@ impl CloudProvider for Gcp {
 
     /// Reads the operation of `accepted` every `settings.interval` until it is `DONE`; a
     /// failed operation is its error, naming the instance.
-    async fn settle(
-        &self,
-        zone: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, zone: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(name) = &accepted.operation else {
             return Ok(());
         };
@@ -233,7 +206,7 @@ impl CloudProvider for Gcp {
         );
         let doing = Doing::new(format!("reading {label}")).needs("compute.zoneOperations.get");
         let path = self.zone_path(zone, &format!("operations/{}", segment(name)));
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let judge = |operation: Operation, wait| {
             if operation.status == "DONE" {
                 self.check_operation(&operation, zone, &accepted.id, accepted.action)?;
@@ -292,33 +265,21 @@ impl AccountConfig for GcpConfig {
     }
 }
 
-impl Gcp {
-    /// The account of a `gcp` `[[clouds]]` entry, at `endpoint` when one is configured.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Gcp {
+    type Keys = GcpConfig;
+
+    /// The account `name`: the instances of its `project` in its `zones`, through the
+    /// Compute API at its `endpoint` ([`DEFAULT_ENDPOINT`]), with tokens from the key's own
+    /// `token_uri`.
+    fn connect(
+        name: &str,
         gcp: &GcpConfig,
         secrets: &dyn SecretStore,
-    ) -> Result<Gcp> {
-        Gcp::connect(
-            &config.name,
-            gcp.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            &gcp.project,
-            &gcp.zones,
-            &gcp.credentials.resolve(secrets)?,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name`: the instances of `project` in `zones`, through the Compute API at
-    /// `base_url` ([`DEFAULT_ENDPOINT`]), with tokens from the key's own `token_uri`.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        project: &str,
-        zones: &[String],
-        credentials: &SecretString,
         limits: Limits,
     ) -> Result<Gcp> {
+        let (project, zones) = (gcp.project.as_str(), &gcp.zones);
+        let credentials = gcp.credentials.resolve(secrets)?;
+        let base_url = gcp.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
         let service_name = format!("gcp \"{name}\"");
         if zones.is_empty() {
             return Err(Error::invalid(format!(
@@ -333,7 +294,7 @@ impl Gcp {
                 "{service_name}: `{project}` is not a GCP project id (like my-project-123)"
             )));
         }
-        let key = ServiceAccountKey::parse(name, credentials)?;
+        let key = ServiceAccountKey::parse(name, &credentials)?;
         let email = key.client_email.clone();
         let refused = format!(
             "Google refused the service-account key of {email}: check that the key has not been deleted or disabled (IAM → Service accounts → Keys), that the service account exists and is enabled, and that this machine's clock is right"
@@ -355,7 +316,9 @@ impl Gcp {
             page_size: DEFAULT_PAGE_SIZE,
         })
     }
+}
 
+impl Gcp {
     /// `maxResults` of each instances page (the API takes 1–500).
     pub fn with_page_size(mut self, page_size: u32) -> Gcp {
         self.page_size = page_size.clamp(1, 500);
@@ -657,47 +620,38 @@ mod tests {
     }
 
     fn connect(project: &str, zones: &[&str]) -> Result<Gcp> {
-        let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
-        let limits = Limits::default();
-        Gcp::connect(
-            "prod",
-            DEFAULT_ENDPOINT,
-            project,
-            &zones,
-            &key_json(),
-            limits,
-        )
+        let keys = GcpConfig {
+            project: project.to_string(),
+            zones: zones.iter().map(|z| z.to_string()).collect(),
+            credentials: crate::cloud::test_secret(),
+            endpoint: None,
+        };
+        let secrets = crate::cloud::test_store(key_json().expose_secret());
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     #[test]
     fn every_documented_status_is_normalized() {
         // https://cloud.google.com/compute/docs/instances/instance-life-cycle
-        for (raw, status) in [
-            ("PROVISIONING", ServerStatus::Pending),
-            ("STAGING", ServerStatus::Pending),
-            ("RUNNING", ServerStatus::Running),
-            ("STOPPING", ServerStatus::Stopping),
-            ("SUSPENDING", ServerStatus::Stopping),
-            ("SUSPENDED", ServerStatus::Stopped),
-            ("REPAIRING", ServerStatus::Pending),
-            ("TERMINATED", ServerStatus::Stopped),
-            ("SOMETHING_NEW", ServerStatus::Unknown),
-        ] {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        use ServerStatus::*;
+        let table = [
+            ("PROVISIONING", Pending),
+            ("STAGING", Pending),
+            ("RUNNING", Running),
+            ("STOPPING", Stopping),
+            ("SUSPENDING", Stopping),
+            ("SUSPENDED", Stopped),
+            ("REPAIRING", Pending),
+            ("TERMINATED", Stopped),
+            ("SOMETHING_NEW", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
     }
 
     #[test]
     fn the_private_key_appears_neither_in_debug_nor_in_errors() {
-        let debug = format!("{:?}", gcp());
-        assert!(
-            !debug.contains("PRIVATE KEY") && !debug.contains(&PEM[40..80]),
-            "{debug}"
-        );
-        assert!(
-            debug.contains("paaf@shop-prod.iam.gserviceaccount.com"),
-            "{debug}"
-        );
+        let email = "paaf@shop-prod.iam.gserviceaccount.com";
+        crate::cloud::assert_hidden(&gcp(), &["PRIVATE KEY", &PEM[40..80]], &[email]);
         // A key file that does not parse is refused without quoting it.
         let broken =
             SecretString::from(format!("{{\"private_key\": 5, \"x\": \"{}\"", &PEM[40..80]));

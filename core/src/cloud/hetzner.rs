@@ -22,16 +22,7 @@
 //! until it is `off`. Server ids are global to the project: `region` (the server's location,
 //! e.g. `fsn1`) is not needed to find one; configured `regions` only filter the listing.
 
-use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{Page, check_id, launched_at};
-use super::token_account::{TokenAccount, TokenVendor};
-use super::{Accepted, CloudProvider, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::CloudKind;
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{Doing, HttpFailure, Request, Retry, Said};
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use super::prelude::*;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.hetzner.cloud/v1";
@@ -99,31 +90,18 @@ impl TokenVendor for HetznerApi {
     /// Hetzner is `outcome-unknown`.
     async fn power(this: &Hetzner, id: &str, action: PowerAction) -> Result<Accepted> {
         check_server_id(id)?;
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::HardReboot => "reset",
-            PowerAction::Stop => "shutdown",
-            PowerAction::Start => "poweron",
-        };
+        let verb = action.pick(["reboot", "reset", "shutdown", "poweron"]);
         let request = Request::post(format!("servers/{id}/actions/{verb}"), Retry::NotIdempotent);
         let doing = this.about(format!("{verb} of server {id}"), id);
         let answer: ActionResponse = this.api.fetch_json(request, &doing).await?;
-        Ok(Accepted::without_state(
-            action,
-            id,
-            Some(answer.action.id.to_string()),
-        ))
+        let operation = Some(answer.action.id.to_string());
+        Ok(Accepted::without_state(action, id, operation))
     }
 
     /// Reads action `accepted.operation` every `settings.interval` (longer when the API
     /// sends `Retry-After`) until it is `success`; its `error` status is an error naming the
     /// server.
-    async fn settle(
-        this: &Hetzner,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(this: &Hetzner, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(operation) = accepted.operation.as_deref() else {
             return Ok(());
         };
@@ -139,7 +117,7 @@ impl TokenVendor for HetznerApi {
             this.name
         );
         let doing = Doing::new(format!("reading {label}"));
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let path = format!("actions/{action_id}");
         let judge = |answer: ActionResponse, wait| {
             Ok(match answer.action.status.as_str() {
@@ -187,8 +165,7 @@ impl TokenVendor for HetznerApi {
     ) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
-                "the API token of hetzner account \"{}\" was refused: check it is the project's token and has not been deleted (Hetzner Console → project → Security → API tokens)",
-                account
+                "the API token of hetzner account \"{account}\" was refused: check it is the project's token and has not been deleted (Hetzner Console → project → Security → API tokens)"
             ),
             ErrorCode::PermissionDenied => "the token may not do this: power actions need a Read & Write token, not a Read token".into(),
             ErrorCode::NotFound => "check the id, and that the token belongs to the right project".into(),
@@ -369,39 +346,35 @@ struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Limits;
-    use secrecy::SecretString;
 
     const TOKEN: &str = "hcloud-Zx9q-contract-token-0123456789abcdefghijklmnopqrstuv";
 
     fn hetzner() -> Hetzner {
-        Hetzner::for_test(TOKEN, &["fsn1"])
+        Hetzner::for_test(TOKEN, &["fsn1"], None).unwrap()
     }
 
     /// Every status of `server.status` in the reference's schema.
     #[test]
     fn every_documented_status_is_normalized() {
-        for (raw, status) in [
-            ("running", ServerStatus::Running),
-            ("initializing", ServerStatus::Pending),
-            ("starting", ServerStatus::Pending),
-            ("stopping", ServerStatus::Stopping),
-            ("off", ServerStatus::Stopped),
-            ("deleting", ServerStatus::Terminated),
-            ("migrating", ServerStatus::Pending),
-            ("rebuilding", ServerStatus::Pending),
-            ("unknown", ServerStatus::Unknown),
-            ("something-new", ServerStatus::Unknown),
-        ] {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        use ServerStatus::*;
+        let table = [
+            ("running", Running),
+            ("initializing", Pending),
+            ("starting", Pending),
+            ("stopping", Stopping),
+            ("off", Stopped),
+            ("deleting", Terminated),
+            ("migrating", Pending),
+            ("rebuilding", Pending),
+            ("unknown", Unknown),
+            ("something-new", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
     }
 
     #[test]
     fn the_token_appears_nowhere_in_debug() {
-        let debug = format!("{:?}", hetzner());
-        assert!(!debug.contains(TOKEN), "{debug}");
-        assert!(debug.contains("prod") && debug.contains("fsn1"), "{debug}");
+        crate::cloud::assert_hidden(&hetzner(), &[TOKEN], &["prod", "fsn1"]);
     }
 
     #[test]
@@ -418,12 +391,9 @@ mod tests {
             ],
             check_server_id,
         );
-        let connect = |token: &str, locations: &[String]| {
-            let token = SecretString::from(token);
-            Hetzner::connect("prod", DEFAULT_URL, token, locations, Limits::default())
-        };
-        for (token, locations) in [("", vec![]), (TOKEN, vec!["FSN1/../x".to_string()])] {
-            let e = connect(token, &locations).unwrap_err();
+        let connect = |token, locations| Hetzner::for_test(token, locations, Some(DEFAULT_URL));
+        for (token, locations) in [("", &[][..]), (TOKEN, &["FSN1/../x"][..])] {
+            let e = connect(token, locations).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidInput);
         }
         let api = connect(TOKEN, &[]).unwrap().api;

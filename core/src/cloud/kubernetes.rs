@@ -44,23 +44,13 @@
 //! controller how many of its pods are ready. This account remembers the owners of the pods
 //! it deleted; another account (a later run) finds such a pod `not-found`.
 
-use super::follow::{Follow, Polled, follow_operation};
-use super::listing::{Page, all_items, check_configured, check_listed, launched_at};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Phase, Result};
-use crate::events::CancellationToken;
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, TlsConfig,
-    TlsIdentity, Vendor, path_segment,
-};
-use crate::secrets::{SecretRef, SecretStore};
+use super::prelude::*;
+use crate::error::Phase;
+use crate::http::TlsIdentity;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -175,12 +165,11 @@ impl ClusterAccess {
                 "paaf always verifies the API server's certificate: give the cluster its certificate-authority(-data) instead",
             ));
         }
-        let ca_pem = file_or_data(
-            cluster_file,
-            cluster.certificate_authority.as_deref(),
-            cluster.certificate_authority_data.as_deref(),
-            "certificate-authority",
-        )?;
+        let ca = (
+            &cluster.certificate_authority,
+            &cluster.certificate_authority_data,
+        );
+        let ca_pem = file_or_data(cluster_file, ca, "certificate-authority")?;
         let source = format!("context \"{context_name}\" of {}", context_file.display());
         let mut access = ClusterAccess {
             server,
@@ -268,12 +257,8 @@ fn user_credentials(
             &format!("{supported} (e.g. a service account token: `kubectl create token NAME`)"),
         ));
     }
-    let cert = file_or_data(
-        file,
-        user.client_certificate.as_deref(),
-        user.client_certificate_data.as_deref(),
-        "client-certificate",
-    )?;
+    let cert = (&user.client_certificate, &user.client_certificate_data);
+    let cert = file_or_data(file, cert, "client-certificate")?;
     let key = match (&user.client_key, &user.client_key_data) {
         (_, Some(data)) => Some(decode_base64(
             file,
@@ -347,8 +332,7 @@ fn user_credentials(
 /// kubeconfig's directory); `-data` wins, as in kubectl.
 fn file_or_data(
     file: &Path,
-    path: Option<&str>,
-    data: Option<&str>,
+    (path, data): (&Option<String>, &Option<String>),
     field: &str,
 ) -> Result<Option<Vec<u8>>> {
     match (data, path) {
@@ -530,13 +514,7 @@ impl CloudProvider for Kubernetes {
     /// Waits for what the API answered with: a restart's new generation observed by the
     /// Deployment controller (a rollout past its progress deadline fails the wait), a
     /// deleted pod gone (or replaced under its name).
-    async fn settle(
-        &self,
-        ns: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, ns: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let (kind, name) = self.target(ns, &accepted.id)?;
         let label = format!(
             "{} (kubernetes \"{}\", namespace {ns})",
@@ -551,7 +529,7 @@ impl CloudProvider for Kubernetes {
             Kind::Deployment => Phase::Boot,
             _ => Phase::Shutdown,
         };
-        let follow = Follow::new(label.as_str(), phase, settings, cancel);
+        let follow = wait.follow(label.as_str(), phase);
         let label = label.as_str();
         let read = || async move {
             if kind == Kind::Pod {
@@ -672,14 +650,17 @@ impl AccountConfig for KubernetesConfig {
     }
 }
 
-impl Kubernetes {
-    /// The account of a `kubernetes` `[[clouds]]` entry: its kubeconfig's context, `token`
-    /// (instead of the kubeconfig's user) and `endpoint` (instead of its server). With both
-    /// `endpoint` and `token` no kubeconfig is needed; one that exists still gives the CA.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Kubernetes {
+    type Keys = KubernetesConfig;
+
+    /// The account `name` of a `kubernetes` `[[clouds]]` entry: its kubeconfig's context,
+    /// `token` (instead of the kubeconfig's user) and `endpoint` (instead of its server). With
+    /// both `endpoint` and `token` no kubeconfig is needed; one that exists still gives the CA.
+    fn connect(
+        name: &str,
         k8s: &KubernetesConfig,
         secrets: &dyn SecretStore,
+        limits: Limits,
     ) -> Result<Kubernetes> {
         let token = k8s.token.as_ref().map(|t| t.resolve(secrets)).transpose()?;
         let files = kubeconfig_paths(k8s.kubeconfig.as_deref());
@@ -700,16 +681,13 @@ impl Kubernetes {
                 access
             }
         };
-        Kubernetes::connect(
-            &config.name,
-            access,
-            &k8s.namespaces,
-            Limits::with_timeout(config.timeout),
-        )
+        Kubernetes::with_access(name, access, &k8s.namespaces, limits)
     }
+}
 
+impl Kubernetes {
     /// The account `name` on the cluster of `access`, listing `namespaces` (none: `default`).
-    pub fn connect(
+    pub fn with_access(
         name: &str,
         access: ClusterAccess,
         namespaces: &[String],
@@ -1500,7 +1478,7 @@ mod tests {
 
     #[test]
     fn ids_name_a_deployment_or_a_pod() {
-        let k = Kubernetes::connect(
+        let k = Kubernetes::with_access(
             "dev",
             ClusterAccess {
                 server: "https://127.0.0.1:6443".into(),

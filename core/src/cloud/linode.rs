@@ -21,13 +21,7 @@
 //!
 //! Linode has no hard reset in its API: a hard reboot is refused.
 
-use super::listing::{Page, check_id, is_number, name_tags};
-use super::token_account::{TokenAccount, TokenVendor};
-use super::{Accepted, CloudProvider, PowerAction, Server, ServerStatus};
-use crate::config::CloudKind;
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpFailure, Method, Request, Retry, Said};
-use serde::Deserialize;
+use super::prelude::*;
 use std::net::Ipv4Addr;
 
 /// The API's base URL.
@@ -87,16 +81,7 @@ impl TokenVendor for LinodeApi {
     /// but the Linode's status.
     async fn power(this: &Linode, id: &str, action: PowerAction) -> Result<Accepted> {
         check_linode_id(id)?;
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::Stop => "shutdown",
-            PowerAction::Start => "boot",
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "Linode has no hard reset in its API (Linode {id}): use reboot, or stop then start; if the OS hangs, use the Lish console"
-                )));
-            }
-        };
+        let verb = action.word(["reboot", "", "shutdown", "boot"], || format!("Linode has no hard reset in its API (Linode {id}): use reboot, or stop then start; if the OS hangs, use the Lish console"))?;
         let request = Request::with_body(
             Method::POST,
             format!("v4/linode/instances/{id}/{verb}"),
@@ -131,8 +116,7 @@ impl TokenVendor for LinodeApi {
     fn hint(account: &str, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
-                "check the API token of linode account \"{}\": it may be mistyped, expired or revoked (tokens: https://cloud.linode.com/profile/tokens)",
-                account
+                "check the API token of linode account \"{account}\": it may be mistyped, expired or revoked (tokens: https://cloud.linode.com/profile/tokens)"
             ),
             ErrorCode::PermissionDenied => "the token is valid but not allowed this: give it the Linodes scope (read/write for power actions), and its user access to this Linode".into(),
             ErrorCode::NotFound => "check that the endpoint is Linode's API root (https://api.linode.com)".into(),
@@ -236,7 +220,7 @@ mod tests {
     const TOKEN: &str = "a1b2c3d4e5f6linodepat0123456789abcdef0123456789abcdef01234567";
 
     fn account() -> Linode {
-        Linode::for_test(TOKEN, &["us-east"])
+        Linode::for_test(TOKEN, &["us-east"], None).unwrap()
     }
 
     #[test]
@@ -258,9 +242,7 @@ mod tests {
             ("deleting", Terminated),
             ("resizing", Unknown),
         ];
-        for (raw, status) in table {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        crate::cloud::assert_states(normalize, &table);
     }
 
     #[test]
@@ -309,9 +291,7 @@ mod tests {
 
     #[test]
     fn the_token_appears_nowhere_in_debug_output() {
-        let text = format!("{:?}", account());
-        assert!(!text.contains(TOKEN), "{text}");
-        assert!(text.contains("prod") && text.contains("us-east"), "{text}");
+        crate::cloud::assert_hidden(&account(), &[TOKEN], &["prod", "us-east"]);
     }
 
     #[test]

@@ -36,7 +36,8 @@
 //! A provider without an action (Linode has no hard reset) refuses it with `invalid-input`
 //! saying what to do instead, before sending anything; so is an id that cannot be one
 //! ([`listing::check_id`]). Its `[[clouds]]` keys are typed and checked once, at load
-//! ([`crate::config::AccountConfig`]); [`connect`] builds the account of an entry.
+//! ([`crate::config::AccountConfig`]); the account is made from them ([`FromConfig`]), and
+//! [`connect`] builds the account of an entry.
 //!
 //! ## A new cloud provider
 //!
@@ -52,11 +53,11 @@
 //!    [`follow::follow_json`]) when there is an operation); a [`crate::http::Vendor`] for
 //!    its errors (an API reached with OAuth access tokens goes through
 //!    `http::oauth::TokenApi`, as [`gcp`] and [`azure`] do); its keys (its own struct
-//!    implementing [`crate::config::AccountConfig`]) and `from_config`. A provider reached
-//!    with one API token writes none of the account: it is a
-//!    [`token_account::TokenVendor`] (its API's words, pages, reads and power calls), and
-//!    [`token_account::TokenAccount`] gives it the account type, [`TokenConfig`],
-//!    `connect` and `from_config`, as [`vultr`] shows;
+//!    implementing [`crate::config::AccountConfig`]) and `impl FromConfig` (the account of
+//!    those keys). A provider reached with one API token writes none of the account: it is
+//!    a [`token_account::TokenVendor`] (its API's words, pages, reads and power calls), and
+//!    [`token_account::TokenAccount`] gives it the account type, [`TokenConfig`] and
+//!    [`FromConfig`], as [`vultr`] shows;
 //!    `normalize`, its states as [`ServerStatus`]; [`CloudProvider::operation_proves`] when
 //!    the operation of an action, once completed, proves it took effect.
 //! 2. `core/src/config/clouds.rs`: one row in `cloud_providers!` (variant, `type`, keys,
@@ -98,15 +99,44 @@ pub mod scaleway;
 pub mod token_account;
 pub mod vultr;
 
+/// What the provider files share, in one import (`use super::prelude::*;`): this module's
+/// types, the follower and listing helpers, and the config, error, HTTP and secret types
+/// every provider uses.
+pub(crate) mod prelude {
+    pub(crate) use super::follow::{
+        Polled, Wait, failed, follow_answers, follow_json, follow_operation,
+    };
+    pub(crate) use super::listing::{
+        Page, about_server, addresses, all_items, all_pages, all_pages_past_empty,
+        check_configured, check_id, check_listed, is_number, is_region_name, is_uuid, launched_at,
+        name_tags, not_configured,
+    };
+    pub(crate) use super::token_account::{TokenAccount, TokenVendor};
+    pub(crate) use super::{
+        Accepted, CloudProvider, FromConfig, Inventory, PowerAction, Server, ServerStatus,
+    };
+    pub(crate) use crate::config::{AccountConfig, CloudEntry, CloudKind, Key};
+    pub(crate) use crate::error::{Error, ErrorCode, Result};
+    pub(crate) use crate::http::{
+        Doing, HttpAuth, HttpFailure, Limits, Method, Request, Response, Retry, Said, Service,
+        Signer, TlsConfig, Vendor, path_segment,
+    };
+    pub(crate) use crate::secrets::{SecretRef, SecretStore};
+    pub(crate) use secrecy::{ExposeSecret, SecretString};
+    pub(crate) use serde::Deserialize;
+    pub(crate) use std::collections::BTreeMap;
+}
+
 pub use filter::ServerFilter;
 pub use token_account::{API_TOKEN, TokenConfig};
 
 use crate::config::{CloudConfig, CloudKind};
 use crate::error::{ErrorInfo, Phase, Result};
 use crate::events::CancellationToken;
+use crate::http::Limits;
 use crate::secrets::SecretStore;
 use crate::thresholds::{Level, Threshold};
-use follow::Polled;
+use follow::{Polled, Wait};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -147,8 +177,7 @@ pub trait CloudProvider: Send + Sync + std::fmt::Debug {
         &self,
         _region: &str,
         _accepted: &Accepted,
-        _settings: PollSettings,
-        _cancel: &CancellationToken,
+        _wait: Wait<'_>,
     ) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
@@ -239,13 +268,44 @@ impl<T: CloudProvider> CloudAccount for T {
         settings: PollSettings,
         cancel: &'a CancellationToken,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(CloudProvider::settle(
-            self, region, accepted, settings, cancel,
-        ))
+        let wait = Wait { settings, cancel };
+        Box::pin(CloudProvider::settle(self, region, accepted, wait))
     }
 
     fn operation_proves(&self, action: PowerAction) -> bool {
         CloudProvider::operation_proves(self, action)
+    }
+}
+
+/// A provider's account made from its typed `[[clouds]]` keys ([`crate::config::AccountConfig`]):
+/// what its config variant gives ([`connect`]), and what the tests make with other limits.
+pub trait FromConfig: Sized {
+    /// Its `[[clouds]]` keys, read and checked at load.
+    type Keys;
+
+    /// The account `name` of `keys`, its secrets resolved from `secrets`, its requests made
+    /// within `limits`; keys that cannot work are refused with `invalid-input` before
+    /// anything is sent.
+    fn connect(
+        name: &str,
+        keys: &Self::Keys,
+        secrets: &dyn SecretStore,
+        limits: Limits,
+    ) -> Result<Self>;
+
+    /// The account of the `[[clouds]]` entry `config`: [`FromConfig::connect`] within its
+    /// timeout.
+    fn from_config(
+        config: &CloudConfig,
+        keys: &Self::Keys,
+        secrets: &dyn SecretStore,
+    ) -> Result<Self> {
+        Self::connect(
+            &config.name,
+            keys,
+            secrets,
+            Limits::with_timeout(config.timeout),
+        )
     }
 }
 
@@ -478,6 +538,25 @@ impl PowerAction {
         match self.target() {
             ServerStatus::Stopped => Phase::Shutdown,
             _ => Phase::Boot,
+        }
+    }
+
+    /// The provider's word for it among `words`, given for reboot, hard reboot, stop and
+    /// start in that order (a provider that has them all).
+    pub fn pick(self, words: [&'static str; 4]) -> &'static str {
+        words[self as usize]
+    }
+
+    /// [`PowerAction::pick`] of a provider without some of them (`""`): one it has not is
+    /// refused with `invalid-input` saying what to do `instead`, before anything is sent.
+    pub fn word(
+        self,
+        words: [&'static str; 4],
+        instead: impl FnOnce() -> String,
+    ) -> Result<&'static str> {
+        match self.pick(words) {
+            "" => Err(crate::error::Error::invalid(instead())),
+            word => Ok(word),
         }
     }
 
@@ -818,6 +897,57 @@ pub(crate) fn test_server(status: ServerStatus) -> Server {
     }
 }
 
+/// The secret of the tests' accounts: `keyring:test`, which [`test_store`] holds.
+#[cfg(test)]
+pub(crate) fn test_secret() -> crate::secrets::SecretRef {
+    crate::secrets::SecretRef::Keyring("test".into())
+}
+
+/// A secret store holding `value` as [`test_secret`].
+#[cfg(test)]
+pub(crate) fn test_store(value: &str) -> crate::secrets::MemoryStore {
+    let store = crate::secrets::MemoryStore::default();
+    store
+        .set("test", &secrecy::SecretString::from(value))
+        .unwrap();
+    store
+}
+
+/// Asserts that `normalize` reads each raw state of `table` as its status.
+#[cfg(test)]
+pub(crate) fn assert_states(
+    normalize: impl Fn(&str) -> ServerStatus,
+    table: &[(&str, ServerStatus)],
+) {
+    for (raw, status) in table {
+        assert_eq!(normalize(raw), *status, "{raw}");
+    }
+}
+
+/// Asserts that the `Debug` of `account` shows none of `secrets` and each of `shown`.
+#[cfg(test)]
+pub(crate) fn assert_hidden(account: &impl std::fmt::Debug, secrets: &[&str], shown: &[&str]) {
+    let debug = format!("{account:?}");
+    for secret in secrets {
+        assert!(!debug.contains(secret), "{debug}");
+    }
+    for shown in shown {
+        assert!(debug.contains(shown), "{shown}: {debug}");
+    }
+}
+
+/// A failed answer with `status` whose whole body is `body`, for the tests of a vendor's
+/// errors.
+#[cfg(test)]
+pub(crate) fn test_failure(status: u16, body: impl Into<String>) -> crate::http::HttpFailure {
+    crate::http::HttpFailure {
+        status,
+        headers: Default::default(),
+        body: String::new(),
+        full_body: body.into(),
+    }
+}
+
 /// Asserts that `check` refuses each of `bad` before anything is sent: `invalid-input`.
 #[cfg(test)]
 pub(crate) fn assert_refused<S: AsRef<str>>(
@@ -857,6 +987,15 @@ mod tests {
             interval: Duration::from_millis(5),
             timeout: Duration::from_millis(500),
         }
+    }
+
+    /// [`poll_until`] of `web-1`, its reads not observed.
+    async fn poll<Fut: Future<Output = Result<Server>>>(
+        accepted: Accepted,
+        (settings, proof, cancel): (PollSettings, Proof, &CancellationToken),
+        read: impl FnMut() -> Fut,
+    ) -> Result<PowerOutcome> {
+        poll_until("web-1", accepted, settings, proof, cancel, read, |_| {}).await
     }
 
     #[tokio::test]
@@ -899,25 +1038,18 @@ mod tests {
     /// A reboot of `states` read in turn (the last one for good), with `proof`.
     async fn reboot(states: &[ServerStatus], proof: Proof) -> PowerOutcome {
         let states = Mutex::new(states.to_vec());
-        poll_until(
-            "web-1",
-            accepted(PowerAction::Reboot, None),
-            fast(),
-            proof,
-            &CancellationToken::new(),
-            || {
-                let mut states = states.lock().unwrap();
-                let next = if states.len() > 1 {
-                    states.remove(0)
-                } else {
-                    states[0]
-                };
-                async move { Ok(server(next)) }
-            },
-            |_| {},
-        )
-        .await
-        .unwrap()
+        let cancel = CancellationToken::new();
+        let read = || {
+            let mut states = states.lock().unwrap();
+            let next = if states.len() > 1 {
+                states.remove(0)
+            } else {
+                states[0]
+            };
+            async move { Ok(server(next)) }
+        };
+        let reboot = accepted(PowerAction::Reboot, None);
+        poll(reboot, (fast(), proof, &cancel), read).await.unwrap()
     }
 
     /// A server reads `running` before a reboot as after it: reading it `running` proves
@@ -1004,20 +1136,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_that_never_gets_there_times_out_naming_its_state() {
-        let e = poll_until(
-            "i-0123 (aws \"prod\", eu-west-1)",
-            accepted(PowerAction::Start, Some(ServerStatus::Pending)),
-            PollSettings {
-                interval: Duration::from_millis(20),
-                timeout: Duration::from_millis(100),
-            },
-            Proof::default(),
-            &CancellationToken::new(),
-            || async { Ok(server(ServerStatus::Pending)) },
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+        let settings = PollSettings {
+            interval: Duration::from_millis(20),
+            timeout: Duration::from_millis(100),
+        };
+        let start = accepted(PowerAction::Start, Some(ServerStatus::Pending));
+        let cancel = CancellationToken::new();
+        let read = || async { Ok(server(ServerStatus::Pending)) };
+        let e = poll(start, (settings, Proof::default(), &cancel), read)
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Timeout);
         let text = e.to_string();
         assert!(
@@ -1030,33 +1158,21 @@ mod tests {
     async fn cancelling_ends_the_wait() {
         let cancel = CancellationToken::new();
         cancel.cancel();
-        let e = poll_until(
-            "web-1",
-            accepted(PowerAction::Reboot, None),
-            fast(),
-            Proof::watching(fast()),
-            &cancel,
-            || async { Ok(server(ServerStatus::Pending)) },
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+        let read = || async { Ok(server(ServerStatus::Pending)) };
+        let reboot = accepted(PowerAction::Reboot, None);
+        let watching = (fast(), Proof::watching(fast()), &cancel);
+        let e = poll(reboot, watching, read).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::Cancelled);
     }
 
     #[tokio::test]
     async fn a_failed_read_ends_the_wait_with_its_error() {
-        let e = poll_until(
-            "web-1",
-            accepted(PowerAction::Stop, None),
-            fast(),
-            Proof::default(),
-            &CancellationToken::new(),
-            || async { Err(Error::other("describe failed")) },
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+        let cancel = CancellationToken::new();
+        let read = || async { Err(Error::other("describe failed")) };
+        let stop = accepted(PowerAction::Stop, None);
+        let e = poll(stop, (fast(), Proof::default(), &cancel), read)
+            .await
+            .unwrap_err();
         assert_eq!(e.to_string(), "describe failed");
     }
 

@@ -34,21 +34,9 @@
 //! reads them); a call outside the consumer key's access rules names the rule it needs
 //! (`POST /dedicated/server/*/reboot`).
 
-use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{about_server, addresses, check_id, launched_at};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Signer, Vendor,
-    path_segment,
-};
-use crate::secrets::{SecretRef, SecretStore};
+use super::prelude::*;
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use sha1::{Digest, Sha1};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -140,13 +128,7 @@ impl CloudProvider for Ovh {
 
     /// Follows a dedicated server's task until it is `done`; a task that failed or was
     /// cancelled is an error naming the server.
-    async fn settle(
-        &self,
-        _region: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, _region: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(task_id) = accepted.operation.as_deref() else {
             return Ok(());
         };
@@ -163,7 +145,7 @@ impl CloudProvider for Ovh {
         );
         let doing = Doing::new(format!("reading {label}"))
             .needs(access_rule("GET", "/dedicated/server/*/task/*"));
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let judge = |task: Task, wait| match task.status.as_str() {
             "done" => Ok(Polled::Done(())),
             "customerError" | "ovhError" | "cancelled" => Err(self.task_failed(&label, task)),
@@ -220,39 +202,28 @@ impl AccountConfig for OvhConfig {
     }
 }
 
-impl Ovh {
-    /// The account of an `ovh` `[[clouds]]` entry.
-    pub fn from_config(
-        config: &CloudConfig,
+impl FromConfig for Ovh {
+    type Keys = OvhConfig;
+
+    /// The account `name` at its `endpoint` (`https://eu.api.ovh.com/1.0` by default,
+    /// `https://ca.api.ovh.com/1.0`, a test server): the instances of its Public Cloud
+    /// `project`, or without one the dedicated servers; its `regions` limit the listing
+    /// (empty: all).
+    fn connect(
+        name: &str,
         ovh: &OvhConfig,
         secrets: &dyn SecretStore,
+        limits: Limits,
     ) -> Result<Ovh> {
         let keys = OvhKeys {
             application_key: ovh.application_key.clone(),
             application_secret: ovh.application_secret.resolve(secrets)?,
             consumer_key: ovh.consumer_key.resolve(secrets)?,
         };
-        Ovh::connect(
-            &config.name,
+        let (endpoint, project) = (
             ovh.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            keys,
             ovh.project.as_deref(),
-            &ovh.regions,
-            Limits::with_timeout(config.timeout),
-        )
-    }
-
-    /// The account `name` at `endpoint` (`https://eu.api.ovh.com/1.0`, `https://ca.api.ovh.com/1.0`,
-    /// a test server): the instances of Public Cloud `project`, or without one the dedicated
-    /// servers; `regions` limits the listing (empty: all).
-    pub fn connect(
-        name: &str,
-        endpoint: &str,
-        keys: OvhKeys,
-        project: Option<&str>,
-        regions: &[String],
-        limits: Limits,
-    ) -> Result<Ovh> {
+        );
         if keys.application_key.trim().is_empty()
             || keys.application_secret.expose_secret().trim().is_empty()
             || keys.consumer_key.expose_secret().trim().is_empty()
@@ -284,11 +255,13 @@ impl Ovh {
             name: name.to_string(),
             application_key,
             project: project.map(str::to_string),
-            regions: regions.to_vec(),
+            regions: ovh.regions.clone(),
             api: clock.with_signer(Arc::new(signer)),
         })
     }
+}
 
+impl Ovh {
     async fn instances(&self, project: &str) -> Result<Vec<Server>> {
         let doing = Doing::new(format!("listing the instances of project {project}"))
             .needs(access_rule("GET", "/cloud/project/*/instance"));
@@ -654,12 +627,18 @@ mod tests {
 
     /// The account `prod` with application key `ak` and secret `secret`.
     fn connect(ak: &str, secret: &str) -> Result<Ovh> {
-        let keys = OvhKeys {
+        let keys = OvhConfig {
             application_key: ak.into(),
-            application_secret: SecretString::from(secret),
-            consumer_key: SecretString::from(CK),
+            application_secret: SecretRef::Keyring("secret".into()),
+            consumer_key: SecretRef::Keyring("consumer".into()),
+            project: None,
+            regions: Vec::new(),
+            endpoint: None,
         };
-        Ovh::connect("prod", DEFAULT_ENDPOINT, keys, None, &[], Limits::default())
+        let secrets = crate::secrets::MemoryStore::default();
+        secrets.set("secret", &SecretString::from(secret)).unwrap();
+        secrets.set("consumer", &SecretString::from(CK)).unwrap();
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     #[test]
@@ -726,20 +705,13 @@ mod tests {
     #[test]
     fn secrets_are_neither_in_debug_nor_in_errors() {
         let ovh = connect("7kbG7Bk7S9Nt7ZSV", AS).unwrap();
-        let debug = format!("{ovh:?}");
-        assert!(!debug.contains(AS) && !debug.contains(CK), "{debug}");
-        assert!(
-            debug.contains("prod") && debug.contains("7kbG7Bk7S9Nt7ZSV"),
-            "{debug}"
-        );
-        let failure = HttpFailure {
-            status: 403,
-            headers: Default::default(),
-            body: String::new(),
-            full_body: format!(
+        crate::cloud::assert_hidden(&ovh, &[AS, CK], &["prod", "7kbG7Bk7S9Nt7ZSV"]);
+        let failure = crate::cloud::test_failure(
+            403,
+            format!(
                 r#"{{"errorCode":"INVALID_CREDENTIAL","httpCode":"403 Forbidden","message":"This credential does not exist: {CK}"}}"#
             ),
-        };
+        );
         let doing = Doing::new("listing");
         let e = ovh.api.failure_error(&failure, Retry::Idempotent, &doing);
         assert_eq!(e.code(), ErrorCode::AuthFailed);

@@ -21,20 +21,7 @@
 //! listed. Reboot is an ACPI reboot (QEMU) or a container reboot; hard reboot is QEMU's
 //! `reset` (containers have none); stop is a clean `shutdown` of the guest OS.
 
-use super::follow::{Follow, Polled, failed, follow_json};
-use super::listing::{check_id, name_tags};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, TlsConfig, Vendor,
-    path_segment,
-};
-use crate::secrets::{SecretRef, SecretStore};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use super::prelude::*;
 
 /// What a guest is, in errors.
 const GUEST: &str = "Proxmox VM or container";
@@ -105,13 +92,7 @@ impl CloudProvider for Proxmox {
 
     /// Follows the task of `accepted` until it has stopped; a task that ended with another
     /// exit status than `OK` is an error naming the guest.
-    async fn settle(
-        &self,
-        _node: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
+    async fn settle(&self, _node: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
         let Some(upid) = accepted.operation.as_deref() else {
             return Ok(());
         };
@@ -131,7 +112,7 @@ impl CloudProvider for Proxmox {
         );
         let doing =
             Doing::new(format!("reading {label}")).needs(format!("Sys.Audit on /nodes/{node}"));
-        let follow = Follow::new(label.as_str(), accepted.action.phase(), settings, cancel);
+        let follow = wait.follow(label.as_str(), accepted.action.phase());
         let judge = |task: Data<TaskStatus>, wait| {
             let TaskStatus { status, exitstatus } = task.data;
             if status != "stopped" {
@@ -194,23 +175,6 @@ impl AccountConfig for ProxmoxConfig {
 }
 
 impl Proxmox {
-    /// The account of a `proxmox` `[[clouds]]` entry.
-    pub fn from_config(
-        config: &CloudConfig,
-        proxmox: &ProxmoxConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<Proxmox> {
-        Proxmox::connect(
-            &config.name,
-            &proxmox.endpoint,
-            &proxmox.token_id,
-            proxmox.token.resolve(secrets)?,
-            &proxmox.nodes,
-            Limits::with_timeout(config.timeout),
-        )?
-        .trusting(proxmox.ca_file.as_deref())
-    }
-
     /// Trusts the certificate authorities of the PEM file `ca_file` (the cluster's own CA:
     /// Proxmox's default certificate is self-signed) instead of the system's; `None` keeps
     /// the system's.
@@ -231,18 +195,22 @@ impl Proxmox {
         })?;
         Ok(self)
     }
+}
 
-    /// The cluster at `endpoint` (`https://pve.example.com:8006`, without `/api2/json`), with
-    /// the API token `token_id` (`user@realm!tokenid`) and its `secret`; `nodes` limits the
-    /// listing to those nodes (empty: all).
-    pub fn connect(
+impl FromConfig for Proxmox {
+    type Keys = ProxmoxConfig;
+
+    /// The cluster at its `endpoint` (`https://pve.example.com:8006`, without `/api2/json`),
+    /// with the API token `token_id` (`user@realm!tokenid`) and its secret, trusting its
+    /// `ca_file`; its `nodes` limit the listing to those nodes (empty: all).
+    fn connect(
         name: &str,
-        endpoint: &str,
-        token_id: &str,
-        secret: SecretString,
-        nodes: &[String],
+        keys: &ProxmoxConfig,
+        secrets: &dyn SecretStore,
         limits: Limits,
     ) -> Result<Proxmox> {
+        let (endpoint, token_id) = (&keys.endpoint, keys.token_id.as_str());
+        let secret = keys.token.resolve(secrets)?;
         // user@realm!tokenid, none of them empty.
         let parts = token_id
             .split_once('@')
@@ -271,14 +239,17 @@ impl Proxmox {
             token_id: token_id.to_string(),
         };
         let api = Service::new(&format!("proxmox \"{name}\""), &base, auth, limits)?;
-        Ok(Proxmox {
+        Proxmox {
             name: name.to_string(),
             token_id: token_id.to_string(),
-            nodes: nodes.to_vec(),
+            nodes: keys.nodes.clone(),
             api: api.with_vendor(errors),
-        })
+        }
+        .trusting(keys.ca_file.as_deref())
     }
+}
 
+impl Proxmox {
     /// Every VM and container of the cluster (not the templates), read `doing` something.
     async fn guests(&self, doing: &Doing) -> Result<Vec<Resource>> {
         let request = Request::get("cluster/resources").query("type", "vm");
@@ -465,26 +436,33 @@ mod tests {
     }
 
     fn connect(url: &str, token_id: &str) -> Result<Proxmox> {
-        let limits = Limits::default();
-        Proxmox::connect(
-            "lab",
-            url,
-            token_id,
-            SecretString::from(SECRET),
-            &[],
-            limits,
-        )
+        let keys = ProxmoxConfig {
+            endpoint: url.to_string(),
+            token_id: token_id.to_string(),
+            token: crate::cloud::test_secret(),
+            nodes: Vec::new(),
+            ca_file: None,
+        };
+        let secrets = crate::cloud::test_store(SECRET);
+        FromConfig::connect("lab", &keys, &secrets, Limits::default())
     }
 
     #[test]
     fn every_documented_status_is_normalized() {
-        assert_eq!(normalize("running"), ServerStatus::Running);
-        assert_eq!(normalize("stopped"), ServerStatus::Stopped);
-        assert_eq!(normalize("suspended"), ServerStatus::Stopped);
-        assert_eq!(normalize("prelaunch"), ServerStatus::Pending);
-        assert_eq!(normalize("paused"), ServerStatus::Unknown);
-        assert_eq!(normalize("unknown"), ServerStatus::Unknown);
-        assert_eq!(normalize("something-new"), ServerStatus::Unknown);
+        use ServerStatus::*;
+        let table = [
+            ("running", Running),
+            ("stopped", Stopped),
+            ("suspended", Stopped),
+        ];
+        crate::cloud::assert_states(normalize, &table);
+        let table = [
+            ("prelaunch", Pending),
+            ("paused", Unknown),
+            ("unknown", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
+        crate::cloud::assert_states(normalize, &[("something-new", Unknown)]);
     }
 
     #[test]
@@ -519,18 +497,9 @@ mod tests {
     #[test]
     fn the_secret_is_not_in_debug_output_nor_in_error_details() {
         let p = pve();
-        let debug = format!("{p:?}");
-        assert!(!debug.contains(SECRET), "{debug}");
-        assert!(
-            debug.contains("paaf@pve!ops") && debug.contains("lab"),
-            "{debug}"
-        );
-        let failure = HttpFailure {
-            status: 401,
-            headers: Default::default(),
-            body: String::new(),
-            full_body: format!(r#"{{"message":"invalid token value {SECRET}"}}"#),
-        };
+        crate::cloud::assert_hidden(&p, &[SECRET], &["paaf@pve!ops", "lab"]);
+        let body = format!(r#"{{"message":"invalid token value {SECRET}"}}"#);
+        let failure = crate::cloud::test_failure(401, body);
         let doing = Doing::new("listing the guests");
         let e = p.api.failure_error(&failure, Retry::Idempotent, &doing);
         assert_eq!(e.code(), ErrorCode::AuthFailed);

@@ -33,19 +33,11 @@
 //! the first read: only SSH can prove a new boot. The spec has no read of one runnable:
 //! [`RebootX::read`] lists them all and picks the id (the meaning of `q` is up to each server).
 
-use super::listing::{Page, all_items, check_id};
-use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerMetric, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Request, Retry, Said, Service, Vendor, path_segment,
-};
-use crate::secrets::{SecretRef, SecretStore};
+use super::ServerMetric;
+use super::prelude::*;
 use crate::thresholds::{Threshold, level_of};
-use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::BTreeMap;
+use serde::{Deserializer, Serialize};
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -96,22 +88,13 @@ impl CloudProvider for RebootX {
     /// in [`Accepted::operation`]. A failure after the request may have reached the server
     /// is `outcome-unknown`.
     async fn power(&self, _region: &str, id: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::Stop => "stop",
-            PowerAction::Start => {
-                return Err(Error::invalid(format!(
-                    "rebootx \"{}\": the RebootX on-prem spec has no start (runnable {id}): start it another way (its console, IPMI, wake-on-LAN)",
-                    self.name
-                )));
-            }
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "rebootx \"{}\": the RebootX on-prem spec has no hard reboot (runnable {id}): use reboot (what it does is up to the server), or a reset from the machine's console",
-                    self.name
-                )));
-            }
-        };
+        let verb = action.word(["reboot", "", "stop", ""], || {
+            let (what, instead) = match action {
+                PowerAction::Start => ("start", "start it another way (its console, IPMI, wake-on-LAN)"),
+                _ => ("hard reboot", "use reboot (what it does is up to the server), or a reset from the machine's console"),
+            };
+            format!("rebootx \"{}\": the RebootX on-prem spec has no {what} (runnable {id}): {instead}", self.name)
+        })?;
         check_runnable_id(id)?;
         let request = Request::post(
             format!("runnables/{}/{verb}", path_segment(id)),
@@ -176,31 +159,19 @@ impl AccountConfig for RebootxConfig {
     }
 }
 
-impl RebootX {
-    /// The server of a `rebootx` `[[clouds]]` entry.
-    pub fn from_config(
-        config: &CloudConfig,
-        rebootx: &RebootxConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<RebootX> {
-        RebootX::connect(
-            &config.name,
-            &rebootx.endpoint,
-            rebootx.token.resolve(secrets)?,
-            &rebootx.regions,
-            Limits::with_timeout(config.timeout),
-        )
-    }
+impl FromConfig for RebootX {
+    type Keys = RebootxConfig;
 
-    /// The server `name` at `endpoint` (its URL with the secret path prefix), authenticated
-    /// by `api_key`; `regions` keeps only the runnables of those `scopes.geo` values.
-    pub fn connect(
+    /// The server `name` at its `endpoint` (its URL with the secret path prefix),
+    /// authenticated by its API key; its `regions` keep only the runnables of those
+    /// `scopes.geo` values.
+    fn connect(
         name: &str,
-        endpoint: &str,
-        api_key: SecretString,
-        regions: &[String],
+        keys: &RebootxConfig,
+        secrets: &dyn SecretStore,
         limits: Limits,
     ) -> Result<RebootX> {
+        let (endpoint, api_key) = (&keys.endpoint, keys.token.resolve(secrets)?);
         // Checked here so that no message echoes the endpoint: its path is a secret.
         let url = reqwest::Url::parse(endpoint).map_err(|e| {
             Error::invalid(format!(
@@ -229,11 +200,13 @@ impl RebootX {
         Ok(RebootX {
             name: name.to_string(),
             api,
-            regions: regions.to_vec(),
+            regions: keys.regions.clone(),
             page_size: DEFAULT_PAGE_SIZE,
         })
     }
+}
 
+impl RebootX {
     /// `limit` of each page (at least 1).
     pub fn with_page_size(mut self, page_size: u32) -> RebootX {
         self.page_size = page_size.max(1);
@@ -412,11 +385,8 @@ pub fn normalize(status: &str) -> ServerStatus {
 
 /// Refuses an empty id before anything is sent (any other string is one path segment).
 fn check_runnable_id(id: &str) -> Result<()> {
-    check_id(
-        id,
-        !id.trim().is_empty(),
-        "a runnable id: it must not be empty",
-    )
+    let looks_like = "a runnable id: it must not be empty";
+    check_id(id, !id.trim().is_empty(), looks_like)
 }
 
 /// A dashboard: a named collection of metrics.
@@ -433,11 +403,8 @@ pub struct Dashboard {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DashboardMetric {
     pub id: String,
-    #[serde(default)]
     pub label: Option<String>,
-    #[serde(default)]
     pub unit: Option<String>,
-    #[serde(default)]
     pub value: Option<f64>,
 }
 
@@ -459,15 +426,10 @@ struct ListRes<T> {
 /// One `RunnableMetric`; every field is nullable in the spec.
 #[derive(Deserialize)]
 struct RunnableMetric {
-    #[serde(default)]
     label: Option<String>,
-    #[serde(default)]
     ratio: Option<f64>,
-    #[serde(default)]
     thresholds: Option<Vec<f64>>,
-    #[serde(default)]
     unit: Option<String>,
-    #[serde(default)]
     value: Option<f64>,
 }
 
@@ -507,7 +469,6 @@ struct Runnable {
     scopes: Option<Scopes>,
     ssh: Option<Ssh>,
     /// Read item by item ([`metrics_of`]): one odd metric loses only itself.
-    #[serde(default)]
     metrics: Option<serde_json::Value>,
 }
 
@@ -556,19 +517,27 @@ mod tests {
     }
 
     fn connect(endpoint: &str, key: &str) -> Result<RebootX> {
-        let limits = Limits::default();
-        RebootX::connect("home", endpoint, SecretString::from(key), &[], limits)
+        let keys = RebootxConfig {
+            endpoint: endpoint.to_string(),
+            token: crate::cloud::test_secret(),
+            regions: Vec::new(),
+        };
+        let secrets = crate::cloud::test_store(key);
+        FromConfig::connect("home", &keys, &secrets, Limits::default())
     }
 
     #[test]
     fn every_status_of_the_spec_is_normalized_and_others_are_unknown() {
-        assert_eq!(normalize("on"), ServerStatus::Running);
-        assert_eq!(normalize("off"), ServerStatus::Stopped);
-        assert_eq!(normalize("pending"), ServerStatus::Pending);
-        assert_eq!(normalize("unknown"), ServerStatus::Unknown);
-        for other in ["rebooting", "ON", "", "stopped"] {
-            assert_eq!(normalize(other), ServerStatus::Unknown, "{other}");
-        }
+        use ServerStatus::*;
+        let table = [("on", Running), ("off", Stopped), ("pending", Pending)];
+        crate::cloud::assert_states(normalize, &table);
+        let table = [
+            ("unknown", Unknown),
+            ("rebooting", Unknown),
+            ("ON", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
+        crate::cloud::assert_states(normalize, &[("", Unknown), ("stopped", Unknown)]);
     }
 
     #[test]

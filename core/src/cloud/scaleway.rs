@@ -20,19 +20,7 @@
 //! (`stop_in_place`, which keeps the hypervisor slot, ends in `stopped in place`, also
 //! stopped). There is no hard reboot: it is refused.
 
-use super::follow::failed;
-use super::listing::{
-    Page, addresses, all_pages, check_configured, check_id, check_listed, is_uuid, launched_at,
-};
-use super::{Accepted, CloudProvider, Inventory, PowerAction, Server, ServerStatus};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key};
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{
-    Doing, HttpAuth, HttpFailure, Limits, Method, Request, Retry, Said, Service, Vendor,
-};
-use crate::secrets::{SecretRef, SecretStore};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use super::prelude::*;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.scaleway.com";
@@ -74,16 +62,7 @@ impl CloudProvider for Scaleway {
     /// task id as the operation, for the record: the API has no call to read a task). A
     /// failure after the request may have reached Scaleway is `outcome-unknown`.
     async fn power(&self, zone: &str, id: &str, action: PowerAction) -> Result<Accepted> {
-        let verb = match action {
-            PowerAction::Reboot => "reboot",
-            PowerAction::Stop => "poweroff",
-            PowerAction::Start => "poweron",
-            PowerAction::HardReboot => {
-                return Err(Error::invalid(format!(
-                    "Scaleway Instances have no hard reboot (server {id}): use reboot, or stop then start"
-                )));
-            }
-        };
+        let verb = action.word(["reboot", "", "poweroff", "poweron"], || format!("Scaleway Instances have no hard reboot (server {id}): use reboot, or stop then start"))?;
         self.check(zone, id)?;
         let request = Request::with_body(
             Method::POST,
@@ -139,34 +118,19 @@ impl AccountConfig for ScalewayConfig {
     }
 }
 
-impl Scaleway {
-    /// The account of a `scaleway` `[[clouds]]` entry: its secret key resolved from
-    /// `secrets`, at `endpoint` or Scaleway's own API.
-    pub fn from_config(
-        config: &CloudConfig,
-        scaleway: &ScalewayConfig,
-        secrets: &dyn SecretStore,
-    ) -> Result<Scaleway> {
-        Scaleway::connect(
-            &config.name,
-            scaleway.endpoint.as_deref().unwrap_or(DEFAULT_URL),
-            scaleway.token.resolve(secrets)?,
-            &scaleway.zones,
-            scaleway.project.as_deref(),
-            Limits::with_timeout(config.timeout),
-        )
-    }
+impl FromConfig for Scaleway {
+    type Keys = ScalewayConfig;
 
-    /// The account `name` at `base_url` (`https://api.scaleway.com`) with the API key's
-    /// `secret_key`, listing `zones`, and only `project`'s servers when given.
-    pub fn connect(
+    /// The account `name` at its `endpoint` (Scaleway's own API by default) with the API
+    /// key's secret key, listing its zones, and only its project's servers when it names one.
+    fn connect(
         name: &str,
-        base_url: &str,
-        secret_key: SecretString,
-        zones: &[String],
-        project: Option<&str>,
+        keys: &ScalewayConfig,
+        secrets: &dyn SecretStore,
         limits: Limits,
     ) -> Result<Scaleway> {
+        let (zones, project) = (&keys.zones, keys.project.as_deref());
+        let secret_key = keys.token.resolve(secrets)?;
         let invalid = |why: String| Err(Error::invalid(format!("scaleway \"{name}\": {why}")));
         if secret_key.expose_secret().trim().is_empty() {
             return invalid("the secret key is empty; create an API key in the Scaleway console (IAM → API keys)".into());
@@ -193,6 +157,7 @@ impl Scaleway {
         let errors = ScalewayErrors {
             account: name.to_string(),
         };
+        let base_url = keys.endpoint.as_deref().unwrap_or(DEFAULT_URL);
         let api = Service::new(&format!("scaleway \"{name}\""), base_url, auth, limits)?;
         Ok(Scaleway {
             name: name.to_string(),
@@ -201,7 +166,9 @@ impl Scaleway {
             project: project.map(str::to_string),
         })
     }
+}
 
+impl Scaleway {
     /// The listing page `page` of `zone`, the servers of the pages before it numbering
     /// `listed`: the next is read until `X-Total-Count` (or `total_count`) servers were,
     /// or, without a count, until a page is short.
@@ -420,35 +387,35 @@ mod tests {
     }
 
     fn connect(url: &str, secret: &str, zones: &[&str], project: Option<&str>) -> Result<Scaleway> {
-        let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
-        let (secret, limits) = (SecretString::from(secret), Limits::default());
-        Scaleway::connect("prod", url, secret, &zones, project, limits)
+        let keys = ScalewayConfig {
+            token: crate::cloud::test_secret(),
+            zones: zones.iter().map(|z| z.to_string()).collect(),
+            project: project.map(str::to_string),
+            endpoint: Some(url.to_string()),
+        };
+        let secrets = crate::cloud::test_store(secret);
+        FromConfig::connect("prod", &keys, &secrets, Limits::default())
     }
 
     /// Every value of `ServerState` in the Instance API (SDK `ServerState`).
     #[test]
     fn every_documented_state_is_normalized() {
-        for (raw, status) in [
-            ("running", ServerStatus::Running),
-            ("stopped", ServerStatus::Stopped),
-            ("stopped in place", ServerStatus::Stopped),
-            ("starting", ServerStatus::Pending),
-            ("stopping", ServerStatus::Stopping),
-            ("locked", ServerStatus::Unknown),
-            ("something-new", ServerStatus::Unknown),
-        ] {
-            assert_eq!(normalize(raw), status, "{raw}");
-        }
+        use ServerStatus::*;
+        let table = [
+            ("running", Running),
+            ("stopped", Stopped),
+            ("stopped in place", Stopped),
+            ("starting", Pending),
+            ("stopping", Stopping),
+            ("locked", Unknown),
+            ("something-new", Unknown),
+        ];
+        crate::cloud::assert_states(normalize, &table);
     }
 
     #[test]
     fn the_secret_key_appears_nowhere_in_debug() {
-        let debug = format!("{:?}", scaleway());
-        assert!(!debug.contains(SECRET), "{debug}");
-        assert!(
-            debug.contains("prod") && debug.contains("nl-ams-1"),
-            "{debug}"
-        );
+        crate::cloud::assert_hidden(&scaleway(), &[SECRET], &["prod", "nl-ams-1"]);
     }
 
     #[test]

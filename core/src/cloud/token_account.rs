@@ -1,16 +1,10 @@
 //! The account of a provider reached with one API token (DigitalOcean, Hetzner, Linode,
-//! Vultr): its `[[clouds]]` keys, `connect` / `from_config`, the listing of every page and
+//! Vultr): its `[[clouds]]` keys, [`FromConfig`], the listing of every page and
 //! the `Debug` that never shows the token are written here once, as [`TokenAccount`]; a
 //! provider file adds its [`TokenVendor`] part: its endpoints, JSON shapes, states and errors.
 
-use super::listing::{Page, about_server, all_pages};
-use super::{Accepted, CloudProvider, Inventory, PollSettings, PowerAction, Server};
-use crate::config::{AccountConfig, CloudConfig, CloudEntry, CloudKind, Key, Needed};
-use crate::error::{Error, ErrorCode, Result};
-use crate::events::CancellationToken;
-use crate::http::{Doing, HttpAuth, HttpFailure, Limits, Said, Service, Vendor};
-use crate::secrets::{SecretRef, SecretStore};
-use secrecy::{ExposeSecret, SecretString};
+use super::prelude::*;
+use crate::config::Needed;
 use std::future::Future;
 use std::marker::PhantomData;
 
@@ -100,8 +94,7 @@ pub trait TokenVendor: Sized + Send + Sync + std::fmt::Debug + 'static {
     fn settle(
         _this: &TokenAccount<Self>,
         _accepted: &Accepted,
-        _settings: PollSettings,
-        _cancel: &CancellationToken,
+        _wait: Wait<'_>,
     ) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
@@ -143,14 +136,8 @@ impl<V: TokenVendor> CloudProvider for TokenAccount<V> {
         V::power(self, id, action).await
     }
 
-    async fn settle(
-        &self,
-        _region: &str,
-        accepted: &Accepted,
-        settings: PollSettings,
-        cancel: &CancellationToken,
-    ) -> Result<()> {
-        V::settle(self, accepted, settings, cancel).await
+    async fn settle(&self, _region: &str, accepted: &Accepted, wait: Wait<'_>) -> Result<()> {
+        V::settle(self, accepted, wait).await
     }
 
     fn operation_proves(&self, action: PowerAction) -> bool {
@@ -158,31 +145,20 @@ impl<V: TokenVendor> CloudProvider for TokenAccount<V> {
     }
 }
 
-impl<V: TokenVendor> TokenAccount<V> {
-    /// The account of a `[[clouds]]` entry of `V`, at its API unless it names an `endpoint`,
-    /// its token resolved from `secrets`.
-    pub fn from_config(
-        config: &CloudConfig,
+impl<V: TokenVendor> FromConfig for TokenAccount<V> {
+    type Keys = TokenConfig;
+
+    /// The account `name` at its API (or `endpoint`) with its token; only the servers of
+    /// its `regions` are listed, unless it names none. An empty token is refused.
+    fn connect(
+        name: &str,
         keys: &TokenConfig,
         secrets: &dyn SecretStore,
-    ) -> Result<Self> {
-        let base_url = keys.endpoint.as_deref().unwrap_or(V::DEFAULT_URL);
-        let token = keys.token.resolve(secrets)?;
-        let limits = Limits::with_timeout(config.timeout);
-        Self::connect(&config.name, base_url, token, &keys.regions, limits)
-    }
-
-    /// The account `name` at `base_url` (the API's root) with `token`; only the servers of
-    /// `regions` are listed, unless it is empty. An empty token is refused.
-    pub fn connect(
-        name: &str,
-        base_url: &str,
-        token: SecretString,
-        regions: &[String],
         limits: Limits,
     ) -> Result<Self> {
+        let (regions, base_url) = (&keys.regions, keys.endpoint.as_deref());
         V::check_regions(name, regions)?;
-        let kind = V::KIND;
+        let (kind, token) = (V::KIND, keys.token.resolve(secrets)?);
         if token.expose_secret().trim().is_empty() {
             return Err(Error::invalid(format!(
                 "{kind} \"{name}\": {}",
@@ -190,6 +166,7 @@ impl<V: TokenVendor> TokenAccount<V> {
             )));
         }
         let label = format!("{kind} \"{name}\"");
+        let base_url = base_url.unwrap_or(V::DEFAULT_URL);
         let api = Service::new(&label, base_url, HttpAuth::Bearer(token), limits)?;
         Ok(TokenAccount {
             name: name.to_string(),
@@ -201,7 +178,9 @@ impl<V: TokenVendor> TokenAccount<V> {
             vendor: PhantomData,
         })
     }
+}
 
+impl<V: TokenVendor> TokenAccount<V> {
     /// A request about server `id` that is `doing` something: a 404 means the account has
     /// no such server.
     pub(super) fn about(&self, doing: String, id: &str) -> Doing {
@@ -231,11 +210,14 @@ impl<V: TokenVendor> Vendor for TokenErrors<V> {
 
 #[cfg(test)]
 impl<V: TokenVendor> TokenAccount<V> {
-    /// The account `prod` with `token`, listing `regions`, at an address nothing answers.
-    pub(super) fn for_test(token: &str, regions: &[&str]) -> Self {
-        let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
-        let token = SecretString::from(token);
-        let limits = Limits::default();
-        Self::connect("prod", "http://127.0.0.1:1", token, &regions, limits).unwrap()
+    /// The account `prod` with `token`, listing `regions`, at `endpoint` (default: an
+    /// address nothing answers).
+    pub(super) fn for_test(token: &str, regions: &[&str], endpoint: Option<&str>) -> Result<Self> {
+        let keys = TokenConfig {
+            token: super::test_secret(),
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            endpoint: Some(endpoint.unwrap_or("http://127.0.0.1:1").to_string()),
+        };
+        Self::connect("prod", &keys, &super::test_store(token), Limits::default())
     }
 }

@@ -20,13 +20,7 @@
 //! sends it for a hard reboot only and refuses a clean one. Whether a halt waits for the OS
 //! is not said for API v2 (API v1 documented it as a hard power-off).
 
-use super::listing::{Page, addresses, check_id, is_uuid, launched_at, name_tags};
-use super::token_account::{TokenAccount, TokenVendor};
-use super::{Accepted, CloudProvider, PowerAction, Server, ServerStatus};
-use crate::config::CloudKind;
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::{Doing, HttpFailure, Request, Retry, Said};
-use serde::Deserialize;
+use super::prelude::*;
 
 /// The API's base URL.
 pub const DEFAULT_URL: &str = "https://api.vultr.com/";
@@ -83,16 +77,7 @@ impl TokenVendor for VultrApi {
     /// but the instance's state.
     async fn power(this: &Vultr, id: &str, action: PowerAction) -> Result<Accepted> {
         check_instance_id(id)?;
-        let verb = match action {
-            PowerAction::HardReboot => "reboot",
-            PowerAction::Stop => "halt",
-            PowerAction::Start => "start",
-            PowerAction::Reboot => {
-                return Err(Error::invalid(format!(
-                    "Vultr has no clean reboot (instance {id}): its reboot is a hard reset, like pulling the plug; ask for a hard reboot if that is what you want, or reboot from inside the OS (over SSH) for a clean one"
-                )));
-            }
-        };
+        let verb = action.word(["", "reboot", "halt", "start"], || format!("Vultr has no clean reboot (instance {id}): its reboot is a hard reset, like pulling the plug; ask for a hard reboot if that is what you want, or reboot from inside the OS (over SSH) for a clean one"))?;
         let request = Request::post(format!("v2/instances/{id}/{verb}"), Retry::NotIdempotent);
         let doing = this.about(format!("{verb} of instance {id}"), id);
         this.api.fetch(request, &doing).await?;
@@ -110,8 +95,7 @@ impl TokenVendor for VultrApi {
     fn hint(account: &str, code: ErrorCode, _: &HttpFailure, _: Option<&Said>) -> Option<String> {
         Some(match code {
             ErrorCode::AuthFailed => format!(
-                "check the API key of vultr account \"{}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)",
-                account
+                "check the API key of vultr account \"{account}\": it may be mistyped or regenerated (keys: https://my.vultr.com/settings/#settingsapi)"
             ),
             ErrorCode::PermissionDenied => "the key was refused for this: add this machine's IP address to the key's access control list, and give its user the permission to manage servers".into(),
             ErrorCode::NotFound => "check that the endpoint is Vultr's API root (https://api.vultr.com)".into(),
@@ -159,11 +143,8 @@ pub fn normalize(status: &str, power_status: &str, server_status: &str) -> Serve
 
 /// Refuses what cannot be an instance id before anything is sent: ids are UUIDs.
 fn check_instance_id(id: &str) -> Result<()> {
-    check_id(
-        id,
-        is_uuid(id),
-        "a Vultr instance id, a UUID like cb676a46-66fd-4dfb-b839-443f2e6c0b60",
-    )
+    let looks_like = "a Vultr instance id, a UUID like cb676a46-66fd-4dfb-b839-443f2e6c0b60";
+    check_id(id, is_uuid(id), looks_like)
 }
 
 // ---- the API's JSON, as much of it as paaf reads (other fields are ignored) ----
@@ -224,33 +205,31 @@ mod tests {
     const KEY: &str = "VULTRKEY0123456789ABCDEFGHIJKLMNOPQRS";
 
     fn account() -> Vultr {
-        Vultr::for_test(KEY, &["ewr"])
+        Vultr::for_test(KEY, &["ewr"], None).unwrap()
     }
 
     #[test]
     fn every_documented_state_is_normalized() {
         use ServerStatus::*;
         let table = [
-            (("active", "running", "ok"), Running),
-            (("active", "running", "none"), Pending),
-            (("active", "running", "locked"), Pending),
-            (("active", "running", "installingbooting"), Pending),
-            (("active", "stopped", "ok"), Stopped),
-            (("active", "stopped", "none"), Stopped),
-            (("pending", "running", "none"), Pending),
-            (("pending", "stopped", "installingbooting"), Pending),
-            (("resizing", "running", "locked"), Pending),
-            (("suspended", "stopped", "none"), Stopped),
-            (("active", "running", "rebooting"), Unknown),
-            (("closed", "stopped", "none"), Unknown),
+            ("active/running/ok", Running),
+            ("active/running/none", Pending),
+            ("active/running/locked", Pending),
+            ("active/running/installingbooting", Pending),
+            ("active/stopped/ok", Stopped),
+            ("active/stopped/none", Stopped),
+            ("pending/running/none", Pending),
+            ("pending/stopped/installingbooting", Pending),
+            ("resizing/running/locked", Pending),
+            ("suspended/stopped/none", Stopped),
+            ("active/running/rebooting", Unknown),
+            ("closed/stopped/none", Unknown),
         ];
-        for ((status, power, server), expected) in table {
-            assert_eq!(
-                normalize(status, power, server),
-                expected,
-                "{status}/{power}/{server}"
-            );
-        }
+        let three = |raw: &str| match raw.splitn(3, '/').collect::<Vec<_>>()[..] {
+            [status, power, server] => normalize(status, power, server),
+            _ => unreachable!("{raw}"),
+        };
+        crate::cloud::assert_states(three, &table);
     }
 
     #[test]
@@ -291,9 +270,7 @@ mod tests {
 
     #[test]
     fn the_key_appears_nowhere_in_debug_output() {
-        let text = format!("{:?}", account());
-        assert!(!text.contains(KEY), "{text}");
-        assert!(text.contains("prod") && text.contains("ewr"), "{text}");
+        crate::cloud::assert_hidden(&account(), &[KEY], &["prod", "ewr"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! line and the fix. The [`cloud_providers!`] table below is the one list of providers.
 
 use super::*;
-use crate::cloud::{self, CloudAccount};
+use crate::cloud::{self, CloudAccount, FromConfig};
 use crate::secrets::SecretStore;
 
 /// The one list of cloud providers: for each, its variant, its `type` in the config, the type

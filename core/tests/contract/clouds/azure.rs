@@ -23,12 +23,14 @@ use super::{
     CloudMock, RebootMock, by_status, fast, followed, form_fields, limits, mount_once_then,
     mount_token,
 };
-use super::{asked, mount, mount_expected, received, the_one_empty_post, token_server};
-use crate::support::{Serve, given};
+use super::{asked, keyring, mount, mount_expected, received, the_one_empty_post, token_server};
+use crate::support::{Serve, given, store};
 use crate::support::{assert_error, assert_fails};
 use paaf_core::ErrorCode;
-use paaf_core::cloud::azure::Azure;
-use paaf_core::cloud::{CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus};
+use paaf_core::cloud::azure::{Azure, AzureConfig};
+use paaf_core::cloud::{
+    CloudAccount, Evidence, FromConfig, PollSettings, PowerAction, ServerStatus,
+};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::Limits;
 use secrecy::SecretString;
@@ -118,18 +120,16 @@ impl CloudMock for Api {
 }
 
 fn connect(server: &MockServer, login_url: &str, locations: &[&str], limits: Limits) -> Azure {
-    Azure::connect(
-        "prod",
-        &server.uri(),
-        login_url,
-        TENANT,
-        CLIENT_ID,
-        SecretString::from(SECRET),
-        SUB,
-        &locations.iter().map(|l| l.to_string()).collect::<Vec<_>>(),
-        limits,
-    )
-    .unwrap()
+    let keys = AzureConfig {
+        tenant_id: TENANT.into(),
+        client_id: CLIENT_ID.into(),
+        client_secret: keyring("contract"),
+        subscription_id: SUB.into(),
+        locations: locations.iter().map(|l| l.to_string()).collect(),
+        endpoint: Some(server.uri()),
+        login_url: Some(login_url.to_string()),
+    };
+    Azure::connect("prod", &keys, &store(&[("contract", SECRET)]), limits).unwrap()
 }
 
 /// The account, as the rest of paaf sees it (`region` is the location, ignored by Azure), its

@@ -17,7 +17,7 @@ use super::{CloudMock, RebootMock, by_status, connected, fast, followed, mount_r
 use crate::support::assert_fails;
 use crate::support::{Serve, changes, given, start_expecting, start_serving};
 use paaf_core::cloud::digitalocean::DigitalOcean;
-use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
+use paaf_core::cloud::{CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus};
 use paaf_core::{CancellationToken, ErrorCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -89,7 +89,7 @@ impl CloudMock for Api {
 }
 
 fn account(server: &MockServer) -> DigitalOcean {
-    connected(DigitalOcean::connect, &server.uri(), TOKEN)
+    connected::<DigitalOcean>(&server.uri(), TOKEN)
 }
 
 /// A droplet as droplets_get documents it (fields paaf does not read trimmed).

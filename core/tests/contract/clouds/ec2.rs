@@ -17,11 +17,10 @@
 //! - throttling: https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html.
 
 use super::followed;
-use super::{CloudMock, RebootMock, keys_and_regions, limits};
+use super::{CloudMock, RebootMock, keyring, keys_and_regions, limits};
 use paaf_core::ErrorCode;
-use paaf_core::cloud::ec2::Ec2;
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
-use secrecy::SecretString;
+use paaf_core::cloud::ec2::{AwsConfig, Ec2};
+use paaf_core::cloud::{CloudProvider, FromConfig, PowerAction, ServerStatus};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{header_regex, method, path, query_param, query_param_is_missing};
@@ -167,16 +166,15 @@ fn error(status: u16, code: &str, message: &str) -> ResponseTemplate {
 }
 
 fn ec2(server: &MockServer) -> Ec2 {
-    Ec2::connect(
-        "prod",
-        Some(&server.uri()),
-        "AKIDCONTRACT",
-        SecretString::from(SECRET),
-        None,
-        &["eu-west-1".to_string(), "us-east-1".to_string()],
-        limits(),
-    )
-    .unwrap()
+    let keys = AwsConfig {
+        regions: vec!["eu-west-1".to_string(), "us-east-1".to_string()],
+        access_key_id: "AKIDCONTRACT".into(),
+        secret_access_key: keyring("contract"),
+        session_token: None,
+        endpoint: Some(server.uri()),
+    };
+    let secrets = crate::support::store(&[("contract", SECRET)]);
+    Ec2::connect("prod", &keys, &secrets, limits()).unwrap()
 }
 
 fn action(name: &str) -> wiremock::MockBuilder {

@@ -23,13 +23,15 @@ use super::{
     CloudMock, RebootMock, assert_error_row, by_status, followed, form_fields, limits, regions_key,
 };
 use super::{asked, mount, mount_expected, mount_once_then, mount_token, the_one_empty_post};
-use super::{followed_cancelled, followed_with};
-use crate::support::{Serve, given};
+use super::{followed_cancelled, followed_with, keyring};
+use crate::support::{Serve, given, store};
 use crate::support::{assert_error, assert_fails};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use paaf_core::ErrorCode;
-use paaf_core::cloud::gcp::Gcp;
-use paaf_core::cloud::{CloudAccount, Evidence, PollSettings, PowerAction, ServerStatus};
+use paaf_core::cloud::gcp::{Gcp, GcpConfig};
+use paaf_core::cloud::{
+    CloudAccount, Evidence, FromConfig, PollSettings, PowerAction, ServerStatus,
+};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -143,15 +145,14 @@ fn token_uri(server: &MockServer) -> String {
 
 /// The account at `server`, its tokens from `server`'s `/token` too.
 fn gcp(server: &MockServer, zones: &[&str]) -> Gcp {
-    Gcp::connect(
-        "prod",
-        &server.uri(),
-        "shop-prod",
-        &zones.iter().map(|z| z.to_string()).collect::<Vec<_>>(),
-        &SecretString::from(key_json(&token_uri(server))),
-        limits(),
-    )
-    .unwrap()
+    let keys = GcpConfig {
+        project: "shop-prod".into(),
+        zones: zones.iter().map(|z| z.to_string()).collect(),
+        credentials: keyring("contract"),
+        endpoint: Some(server.uri()),
+    };
+    let secrets = store(&[("contract", &key_json(&token_uri(server)))]);
+    Gcp::connect("prod", &keys, &secrets, limits()).unwrap()
 }
 
 async fn mount_gcp_token(server: &MockServer, token: &str, times: Option<u64>, expect: u64) {

@@ -6,15 +6,16 @@
 //! operation or section it follows.
 
 use super::{CloudMock, RebootMock, by_status, fast, followed, limits, mount_reads};
-use super::{brief, followed_cancelled, followed_with};
+use super::{brief, followed_cancelled, followed_with, keyring};
 use crate::support::assert_fails;
-use crate::support::{Serve, given, start_expecting, start_serving};
+use crate::support::{Serve, given, start_expecting, start_serving, store};
 use paaf_core::ErrorCode;
 use paaf_core::cloud::hetzner::Hetzner;
-use paaf_core::cloud::{CloudProvider, Evidence, PollSettings, PowerAction, ServerStatus};
+use paaf_core::cloud::{
+    CloudAccount, Evidence, FromConfig, PollSettings, PowerAction, ServerStatus, TokenConfig,
+};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::Limits;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
 use wiremock::matchers::{header, method, path};
@@ -84,15 +85,12 @@ impl CloudMock for Api {
 }
 
 fn hetzner_with(server: &MockServer, locations: &[&str], limits: Limits) -> Hetzner {
-    let locations: Vec<String> = locations.iter().map(|l| l.to_string()).collect();
-    Hetzner::connect(
-        "prod",
-        &format!("{}/v1", server.uri()),
-        SecretString::from(TOKEN),
-        &locations,
-        limits,
-    )
-    .unwrap()
+    let keys = TokenConfig {
+        token: keyring("contract"),
+        regions: locations.iter().map(|l| l.to_string()).collect(),
+        endpoint: Some(format!("{}/v1", server.uri())),
+    };
+    Hetzner::connect("prod", &keys, &store(&[("contract", TOKEN)]), limits).unwrap()
 }
 
 fn hetzner(server: &MockServer) -> Hetzner {

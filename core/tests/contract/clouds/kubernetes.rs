@@ -186,7 +186,7 @@ fn account(server: &MockServer, namespaces: &[&str]) -> Kubernetes {
         source: "test".into(),
     };
     let namespaces: Vec<String> = namespaces.iter().map(|s| s.to_string()).collect();
-    Kubernetes::connect("prod", access, &namespaces, limits()).unwrap()
+    Kubernetes::with_access("prod", access, &namespaces, limits()).unwrap()
 }
 
 /// `action` sent to `id` (`KIND/NAME`) in namespace `shop` by the account at `server`.
@@ -314,7 +314,7 @@ async fn a_token_user_of_the_current_context_sends_its_bearer_token() {
     );
     let shown = format!("{access:?}");
     assert!(!shown.contains(TOKEN), "{shown}");
-    let k8s = Kubernetes::connect("prod", access, &["shop".into()], limits()).unwrap();
+    let k8s = Kubernetes::with_access("prod", access, &["shop".into()], limits()).unwrap();
     assert!(!format!("{k8s:?}").contains(TOKEN));
     let web = k8s.read("shop", "deployment/web").await.unwrap();
     assert_eq!(web.status, ServerStatus::Running);
@@ -335,7 +335,7 @@ async fn a_client_certificate_user_with_data_fields_authenticates_with_no_token(
         "{shown}"
     );
     assert!(!shown.contains("PRIVATE"), "{shown}");
-    let k8s = Kubernetes::connect("prod", access, &["shop".into()], limits()).unwrap();
+    let k8s = Kubernetes::with_access("prod", access, &["shop".into()], limits()).unwrap();
     let served = ResponseTemplate::new(200).set_body_json(complete(4));
     server.serve(given("GET", DEPLOY), served).await;
     k8s.read("shop", "deployment/web").await.unwrap();

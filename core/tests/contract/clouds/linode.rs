@@ -70,7 +70,7 @@ impl CloudMock for Api {
 }
 
 fn account(server: &MockServer) -> Linode {
-    connected(Linode::connect, &server.uri(), TOKEN)
+    connected::<Linode>(&server.uri(), TOKEN)
 }
 
 /// `action` sent to Linode `id` in `us-east` by the account at `server`.

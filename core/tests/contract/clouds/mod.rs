@@ -41,12 +41,12 @@ use crate::support::{assert_error, assert_fails};
 use paaf_core::CancellationToken;
 use paaf_core::ErrorCode;
 use paaf_core::cloud::{
-    Accepted, CloudAccount, Evidence, Inventory, InventoryError, PollSettings, PowerAction,
-    PowerOutcome, Proof, Server, ServerStatus, poll_until, power_and_wait,
+    Accepted, CloudAccount, Evidence, FromConfig, Inventory, InventoryError, PollSettings,
+    PowerAction, PowerOutcome, Proof, Server, ServerStatus, TokenConfig, poll_until,
+    power_and_wait,
 };
 use paaf_core::config::Config;
-use paaf_core::http::Limits;
-use secrecy::SecretString;
+use paaf_core::secrets::SecretRef;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -880,14 +880,20 @@ pub async fn a_reboot_whose_operation_completed_is_verified<M: CloudMock>() {
     );
 }
 
-/// The account `prod` that a provider's `connect(name, base_url, token, regions, limits)`
-/// makes at `base_url` with `secret`, listing every region, within [`limits`].
-pub fn connected<T>(
-    connect: impl FnOnce(&str, &str, SecretString, &[String], Limits) -> paaf_core::Result<T>,
-    base_url: &str,
-    secret: &str,
-) -> T {
-    connect("prod", base_url, SecretString::from(secret), &[], limits()).unwrap()
+/// The account `prod` of a provider reached with one API token, at `base_url` with
+/// `secret`, listing every region, within [`limits`].
+pub fn connected<T: FromConfig<Keys = TokenConfig>>(base_url: &str, secret: &str) -> T {
+    let keys = TokenConfig {
+        token: keyring("contract"),
+        regions: Vec::new(),
+        endpoint: Some(base_url.to_string()),
+    };
+    T::connect("prod", &keys, &store(&[("contract", secret)]), limits()).unwrap()
+}
+
+/// `keyring:NAME`, as a `[[clouds]]` entry names a secret.
+pub fn keyring(name: &str) -> SecretRef {
+    SecretRef::Keyring(name.to_string())
 }
 
 /// `GET route` with the bearer `secret` answering each of `answers` once, in order, and the

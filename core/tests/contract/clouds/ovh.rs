@@ -19,13 +19,12 @@
 //!   NOT_CREDENTIAL, INVALID_KEY, INVALID_CREDENTIAL, FORBIDDEN; 404, 409);
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
-use super::{CloudMock, RebootMock, by_status, followed, keys_and_regions, limits, rows};
+use super::{CloudMock, RebootMock, by_status, followed, keyring, keys_and_regions, limits, rows};
 use crate::support::assert_fails;
-use crate::support::{Serve, given, received_where, requests, start_expecting};
+use crate::support::{Serve, given, received_where, requests, start_expecting, store};
 use paaf_core::ErrorCode;
-use paaf_core::cloud::ovh::{Ovh, OvhKeys};
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
-use secrecy::SecretString;
+use paaf_core::cloud::ovh::{Ovh, OvhConfig};
+use paaf_core::cloud::{CloudProvider, FromConfig, PowerAction, ServerStatus};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 use wiremock::matchers::{body_json, method, path};
@@ -113,19 +112,16 @@ impl CloudMock for Api {
 }
 
 fn ovh(server: &MockServer, project: Option<&str>, regions: &[&str]) -> Ovh {
-    Ovh::connect(
-        "prod",
-        &format!("{}/1.0", server.uri()),
-        OvhKeys {
-            application_key: AK.into(),
-            application_secret: SecretString::from(AS),
-            consumer_key: SecretString::from(CK),
-        },
-        project,
-        &regions.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-        limits(),
-    )
-    .unwrap()
+    let keys = OvhConfig {
+        application_key: AK.into(),
+        application_secret: keyring("as"),
+        consumer_key: keyring("ck"),
+        project: project.map(str::to_string),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        endpoint: Some(format!("{}/1.0", server.uri())),
+    };
+    let secrets = store(&[("as", AS), ("ck", CK)]);
+    Ovh::connect("prod", &keys, &secrets, limits()).unwrap()
 }
 
 fn now() -> i64 {

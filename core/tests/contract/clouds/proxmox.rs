@@ -17,15 +17,14 @@
 //!   proxy in front of it may).
 
 use super::cancelled;
-use super::{CloudMock, RebootMock, fast, followed, keys_and_regions, limits};
-use crate::support::{Serve, assert_fails, given};
+use super::{CloudMock, RebootMock, fast, followed, keyring, keys_and_regions, limits};
+use crate::support::{Serve, assert_fails, given, store};
 use crate::support::{assert_error, received, received_where, requests};
 use paaf_core::ErrorCode;
-use paaf_core::cloud::proxmox::Proxmox;
-use paaf_core::cloud::{CloudProvider, Evidence, PowerAction, ServerStatus};
+use paaf_core::cloud::proxmox::{Proxmox, ProxmoxConfig};
+use paaf_core::cloud::{CloudAccount, Evidence, FromConfig, PowerAction, ServerStatus};
 use paaf_core::events::CancellationToken;
 use paaf_core::http::path_segment;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{header, method, path, query_param};
@@ -100,15 +99,19 @@ impl CloudMock for Api {
 }
 
 fn pve(server: &MockServer) -> Proxmox {
-    Proxmox::connect(
-        "lab",
-        &server.uri(),
-        TOKEN_ID,
-        SecretString::from(SECRET),
-        &[],
-        limits(),
-    )
-    .unwrap()
+    pve_at(&server.uri(), &[])
+}
+
+/// The cluster `lab` at `endpoint`, listing `nodes` (none: all).
+fn pve_at(endpoint: &str, nodes: &[&str]) -> Proxmox {
+    let keys = ProxmoxConfig {
+        endpoint: endpoint.to_string(),
+        token_id: TOKEN_ID.to_string(),
+        token: keyring("contract"),
+        nodes: nodes.iter().map(|n| n.to_string()).collect(),
+        ca_file: None,
+    };
+    Proxmox::connect("lab", &keys, &store(&[("contract", SECRET)]), limits()).unwrap()
 }
 
 fn auth() -> String {
@@ -244,17 +247,7 @@ async fn lists_vms_and_containers_with_their_node_as_region_and_no_templates() {
     assert_eq!(web.account, "lab");
     assert_eq!(web.tags.keys().collect::<Vec<_>>(), vec!["prod", "web"]);
 
-    let only_pve2 = Proxmox::connect(
-        "lab",
-        &server.uri(),
-        TOKEN_ID,
-        SecretString::from(SECRET),
-        &["pve2".to_string()],
-        limits(),
-    )
-    .unwrap()
-    .list()
-    .await;
+    let only_pve2 = pve_at(&server.uri(), &["pve2"]).list().await;
     assert_eq!(only_pve2.servers.len(), 1);
     assert_eq!(only_pve2.servers[0].id, "200");
 }
@@ -534,17 +527,7 @@ async fn a_cluster_with_its_own_certificate_is_trusted_through_ca_file_only() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let connect = || {
-        Proxmox::connect(
-            "lab",
-            &format!("https://127.0.0.1:{port}"),
-            TOKEN_ID,
-            SecretString::from(SECRET),
-            &[],
-            limits(),
-        )
-        .unwrap()
-    };
+    let connect = || pve_at(&format!("https://127.0.0.1:{port}"), &[]);
 
     let refused = connect().trusting(None).unwrap().list().await;
     let trusted = connect().trusting(Some(&cert)).unwrap().list().await;

@@ -21,13 +21,13 @@
 //! - 429/Retry-After: RFC 6585 §4, RFC 9110 §10.2.3.
 
 use super::followed;
-use super::{CloudMock, Facts, RebootMock, limits};
+use super::{CloudMock, Facts, RebootMock, keyring, limits};
 use super::{brief, followed_seeing, followed_with};
 use crate::support::assert_fails;
 use crate::support::{Serve, given, start_expecting};
 use paaf_core::ErrorCode;
-use paaf_core::cloud::rebootx::RebootX;
-use paaf_core::cloud::{Accepted, CloudProvider, PowerAction, ServerStatus, connect};
+use paaf_core::cloud::rebootx::{RebootX, RebootxConfig};
+use paaf_core::cloud::{Accepted, CloudProvider, FromConfig, PowerAction, ServerStatus, connect};
 use paaf_core::config::Config;
 use paaf_core::secrets::{MemoryStore, SecretStore};
 use paaf_core::thresholds::Level;
@@ -86,14 +86,18 @@ impl CloudMock for Api {
 }
 
 fn rebootx(server: &MockServer) -> RebootX {
-    RebootX::connect(
-        "home",
-        &format!("{}/{PREFIX}", server.uri()),
-        SecretString::from(KEY),
-        &[],
-        limits(),
-    )
-    .unwrap()
+    rebootx_at(&format!("{}/{PREFIX}", server.uri()), &[])
+}
+
+/// The server `home` at `endpoint`, listing the runnables of `regions` (none: all).
+fn rebootx_at(endpoint: &str, regions: &[&str]) -> RebootX {
+    let keys = RebootxConfig {
+        endpoint: endpoint.to_string(),
+        token: keyring("contract"),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+    };
+    let secrets = crate::support::store(&[("contract", KEY)]);
+    FromConfig::connect("home", &keys, &secrets, limits()).unwrap()
 }
 
 /// `action` sent to runnable `id` of scope `lyo-01` by the account at `server`.
@@ -285,14 +289,7 @@ async fn search_sends_q_and_the_configured_regions_filter_the_list() {
     let mut items = fixture("servers.example.json");
     items.push(runnable("789", "on"));
     list_mock(list(items)).mount(&server).await;
-    let lyon = RebootX::connect(
-        "home",
-        &format!("{}/{PREFIX}", server.uri()),
-        SecretString::from(KEY),
-        &["lyo-01".to_string()],
-        limits(),
-    )
-    .unwrap();
+    let lyon = rebootx_at(&format!("{}/{PREFIX}", server.uri()), &["lyo-01"]);
     let inventory = lyon.list().await;
     let ids: Vec<&str> = inventory.servers.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, vec!["789"]);
@@ -483,14 +480,7 @@ async fn a_missing_runnable_is_not_found_and_a_wrong_prefix_says_to_check_it() {
     // The reference server's router answers a wrong prefix with a plain-text 404.
     let served = ResponseTemplate::new(404).set_body_string("404 page not found\n");
     let server = start_expecting(given("GET", "/wrong/runnables"), served, 1).await;
-    let wrong = RebootX::connect(
-        "home",
-        &format!("{}/wrong", server.uri()),
-        SecretString::from(KEY),
-        &[],
-        limits(),
-    )
-    .unwrap();
+    let wrong = rebootx_at(&format!("{}/wrong", server.uri()), &[]);
     let row = &wrong.list().await.errors[0];
     assert_eq!(row.error.code, ErrorCode::NotFound);
     assert!(
@@ -618,14 +608,7 @@ async fn neither_the_key_nor_the_prefix_reaches_debug_or_errors() {
     );
 
     // Nothing listens there: the transport error names the URL, prefix redacted.
-    let closed = RebootX::connect(
-        "home",
-        &format!("http://127.0.0.1:1/{PREFIX}"),
-        SecretString::from(KEY),
-        &[],
-        limits(),
-    )
-    .unwrap();
+    let closed = rebootx_at(&format!("http://127.0.0.1:1/{PREFIX}"), &[]);
     let row = &closed.list().await.errors[0];
     assert_eq!(row.error.code, ErrorCode::Unreachable);
     assert_no_secret(&row.error.message);

@@ -5,14 +5,13 @@
 //! (https://www.scaleway.com/en/developers/api/#errors): its [`Api`] for the scenario table,
 //! and its own cases. Each test names what it follows.
 
-use super::{CloudMock, Facts, RebootMock, assert_error_row, by_status, followed, limits};
+use super::{CloudMock, Facts, RebootMock, assert_error_row, by_status, followed, keyring, limits};
 use crate::support::assert_fails;
-use crate::support::{Serve, given, received, start_expecting};
+use crate::support::{Serve, given, received, start_expecting, store};
 use paaf_core::ErrorCode;
-use paaf_core::cloud::scaleway::Scaleway;
-use paaf_core::cloud::{CloudProvider, PowerAction, ServerStatus};
+use paaf_core::cloud::scaleway::{Scaleway, ScalewayConfig};
+use paaf_core::cloud::{CloudProvider, FromConfig, PowerAction, ServerStatus};
 use paaf_core::http::Limits;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -79,16 +78,13 @@ impl CloudMock for Api {
 }
 
 fn scaleway_with(server: &MockServer, zones: &[&str], limits: Limits) -> Scaleway {
-    let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
-    Scaleway::connect(
-        "prod",
-        &server.uri(),
-        SecretString::from(SECRET),
-        &zones,
-        Some(PROJECT),
-        limits,
-    )
-    .unwrap()
+    let keys = ScalewayConfig {
+        token: keyring("contract"),
+        zones: zones.iter().map(|z| z.to_string()).collect(),
+        project: Some(PROJECT.to_string()),
+        endpoint: Some(server.uri()),
+    };
+    Scaleway::connect("prod", &keys, &store(&[("contract", SECRET)]), limits).unwrap()
 }
 
 fn scaleway(server: &MockServer) -> Scaleway {

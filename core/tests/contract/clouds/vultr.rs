@@ -79,7 +79,7 @@ impl CloudMock for Api {
 }
 
 fn account(server: &MockServer) -> Vultr {
-    connected(Vultr::connect, &server.uri(), KEY)
+    connected::<Vultr>(&server.uri(), KEY)
 }
 
 /// `action` sent to instance `id` in `ewr` by the account at `server`.
