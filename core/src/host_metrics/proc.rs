@@ -1,5 +1,6 @@
 //! Host metrics over SSH: the lines the status probe adds to its one command (the first line of
-//! /proc/stat twice, 0.2 s apart; /proc/loadavg; /proc/meminfo; `df -Pk`), and their parsing.
+//! /proc/stat twice, 0.2 s apart; /proc/loadavg; the head of /proc/meminfo; `df -Pk`), and their
+//! parsing.
 //! What a host answers is data: every odd answer is a [`ProcError`], never a panic, and one
 //! unreadable value leaves the others read.
 
@@ -17,7 +18,9 @@ pub const SECTIONS: [(&str, &str); 4] = [
         "paaf_line /proc/stat; sleep 0.2 2>/dev/null || sleep 1; paaf_line /proc/stat",
     ),
     ("load", "paaf_lines /proc/loadavg"),
-    ("memory", "paaf_lines /proc/meminfo"),
+    // MemTotal, MemFree, MemAvailable, Buffers, Cached: the kernel writes them first (MemFree,
+    // Buffers, Cached first before 3.14, which has no MemAvailable).
+    ("memory", "paaf_lines /proc/meminfo 5"),
     (
         "df",
         "df -Pk -x tmpfs -x devtmpfs -x squashfs 2>/dev/null || df -Pk 2>/dev/null",
