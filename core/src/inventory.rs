@@ -231,10 +231,7 @@ fn os_name(lines: &[&str]) -> Option<String> {
 /// `` \` `` stand for the character; within single quotes nothing is special.
 fn os_release_value(raw: &str) -> String {
     let raw = raw.trim();
-    if let Some(inner) = raw
-        .strip_prefix('\'')
-        .and_then(|r| r.strip_suffix('\''))
-    {
+    if let Some(inner) = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
         return inner.to_string();
     }
     let inner = raw
@@ -337,7 +334,11 @@ mod tests {
         );
         let p = parse_probe(&out);
         assert_eq!(p.uptime_secs, Some(12345));
-        assert_eq!(p.os.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"), "uname's line");
+        assert_eq!(
+            p.os.as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)"),
+            "uname's line"
+        );
         assert_eq!(p.boot_id.as_deref(), Some("3f1c-uuid"));
         assert_eq!(p.os.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
         assert_eq!(parse_probe(""), Probe::default());
@@ -353,7 +354,10 @@ mod tests {
     fn the_os_is_os_release_pretty_name_else_its_name() {
         let os = |text: &str| parse_probe(&format!("{MARK}os\n{text}")).os;
         let debian = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nID=debian\n";
-        assert_eq!(os(debian).as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(
+            os(debian).as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
         assert_eq!(
             os("# comment\nNAME='Odd $(rm -rf /) OS'\nID=odd\n").as_deref(),
             Some("Odd $(rm -rf /) OS")
@@ -364,7 +368,10 @@ mod tests {
         );
         assert_eq!(os("PRETTY_NAME=Plain\n").as_deref(), Some("Plain"));
         assert_eq!(os("PRETTY_NAME=\"\"\nID=x\n"), None);
-        assert_eq!(os("Linux 6.1.0-13-amd64\n").as_deref(), Some("Linux 6.1.0-13-amd64"));
+        assert_eq!(
+            os("Linux 6.1.0-13-amd64\n").as_deref(),
+            Some("Linux 6.1.0-13-amd64")
+        );
         assert_eq!(os(""), None);
     }
 
@@ -372,7 +379,8 @@ mod tests {
     #[test]
     fn the_probe_reads_the_os_as_sourcing_os_release_does() {
         let (out, _) = sh(&probe_command("echo id", false));
-        let (sourced, _) = sh("(. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr");
+        let (sourced, _) =
+            sh("(. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr");
         assert_eq!(parse_probe(&out).os.as_deref(), Some(sourced.trim()));
     }
 
@@ -386,7 +394,10 @@ mod tests {
         let (two, _) = sh_with_readers(&format!("paaf_lines '{}' 2", file.display()));
         assert_eq!(two, "a\nb\n");
         let default = probe_command(" cat /proc/sys/kernel/random/boot_id", false);
-        assert!(!default.contains("cat ") && default.contains("paaf_line /proc/sys/kernel/random/boot_id"));
+        assert!(
+            !default.contains("cat ")
+                && default.contains("paaf_line /proc/sys/kernel/random/boot_id")
+        );
         assert!(probe_command("cat /run/my-boot-id", false).contains("; cat /run/my-boot-id;"));
         let (out, _) = sh(&default);
         let want = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
