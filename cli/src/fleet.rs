@@ -243,16 +243,17 @@ impl FanOutSink for Progress {
     }
 }
 
-/// `host list` with a selector.
+/// `host list` with a selector, `parallel` hosts probed at once.
 pub async fn status(
     ctx: &Ctx,
     names: &[String],
     select: &SelectorArgs,
+    parallel: usize,
     watch: crate::ctx::WatchArg,
 ) -> Outcome {
     let selector = select.selector(names)?;
     ctx.watching(watch, || async {
-        let statuses = ctx.paaf.status_of(&selector).await?;
+        let statuses = ctx.paaf.status_of(&selector, parallel).await?;
         ctx.emit(&statuses, |s| render::hosts(s));
         Ok(exit::OK)
     })

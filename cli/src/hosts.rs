@@ -23,6 +23,10 @@ pub enum HostCommand {
         names: Vec<String>,
         #[command(flatten)]
         select: SelectorArgs,
+        /// How many hosts are probed at once
+        #[arg(long, default_value_t = paaf_core::DEFAULT_PARALLEL as u64, value_name = "N",
+              value_parser = clap::value_parser!(u64).range(1..=1024))]
+        parallel: u64,
         #[command(flatten)]
         watch: WatchArg,
     },
@@ -210,8 +214,9 @@ pub async fn host(ctx: &Ctx, command: HostCommand) -> Outcome {
         HostCommand::List {
             names,
             select,
+            parallel,
             watch,
-        } => fleet::status(ctx, &names, &select, watch).await,
+        } => fleet::status(ctx, &names, &select, parallel as usize, watch).await,
         HostCommand::Remove { name, dry_run } => {
             if dry_run.dry_run {
                 return ctx.plan(&ctx.paaf.plan_remove_host(&name)?);

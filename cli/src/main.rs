@@ -272,7 +272,8 @@ async fn run(ctx: &Ctx, command: Command) -> Outcome {
     match command {
         Command::Host(command) => hosts::host(ctx, command).await,
         Command::Status { names, watch } => {
-            fleet::status(ctx, &names, &fleet::SelectorArgs::default(), watch).await
+            let every = fleet::SelectorArgs::default();
+            fleet::status(ctx, &names, &every, paaf_core::DEFAULT_PARALLEL, watch).await
         }
         Command::Reboot(args) => hosts::reboot(ctx, args).await,
         Command::Exec(args) => hosts::exec(ctx, args).await,

@@ -404,30 +404,43 @@ impl Paaf {
             .collect()
     }
 
-    /// Live status of the hosts `selector` chooses (every host when it is empty).
-    pub async fn status_of(&self, selector: &config::HostSelector) -> Result<Vec<HostStatus>> {
-        if selector.is_empty() {
-            return self.status(&[]).await;
-        }
-        let names: Vec<String> = self
-            .config()
-            .select(selector)?
-            .into_iter()
-            .map(|h| h.name.clone())
-            .collect();
-        self.status(&names).await
+    /// Live status of the hosts `selector` chooses (every host when it is empty), at most
+    /// `parallel` probed at once.
+    pub async fn status_of(
+        &self,
+        selector: &config::HostSelector,
+        parallel: usize,
+    ) -> Result<Vec<HostStatus>> {
+        let names: Vec<String> = if selector.is_empty() {
+            Vec::new()
+        } else {
+            self.config()
+                .select(selector)?
+                .into_iter()
+                .map(|h| h.name.clone())
+                .collect()
+        };
+        self.probe_hosts(&names, true, parallel).await
     }
 
-    /// Live status of the named hosts (all when `names` is empty), probed concurrently, with
-    /// their metrics (every Prometheus asked meanwhile), the most worrying first.
+    /// Live status of the named hosts (all when `names` is empty), probed concurrently
+    /// ([`fanout::DEFAULT_PARALLEL`] at once), with their metrics (every Prometheus asked
+    /// meanwhile), the most worrying first.
     pub async fn status(&self, names: &[String]) -> Result<Vec<HostStatus>> {
-        self.probe_hosts(names, true).await
+        self.probe_hosts(names, true, fanout::DEFAULT_PARALLEL)
+            .await
     }
 
     /// [`Paaf::status`]; without `metrics` (a plan's or a protect step's "state now") it skips
     /// the 0.2 s CPU sample on the host and the Prometheus queries, which a confirmation would
-    /// otherwise wait for (up to the Prometheus wait when one hangs).
-    async fn probe_hosts(&self, names: &[String], metrics: bool) -> Result<Vec<HostStatus>> {
+    /// otherwise wait for (up to the Prometheus wait when one hangs). At most `parallel` hosts
+    /// are probed at once.
+    async fn probe_hosts(
+        &self,
+        names: &[String],
+        metrics: bool,
+        parallel: usize,
+    ) -> Result<Vec<HostStatus>> {
         let config = self.config();
         let hosts: Vec<HostConfig> = if names.is_empty() {
             config.hosts.clone()
@@ -441,14 +454,20 @@ impl Paaf {
         // secret, known_hosts and a key file shared by many hosts are read once for all.
         let secrets = fanout::ReadOnce::new(self.secrets.as_ref());
         let files = Arc::new(LoginFiles::default());
+        // A fair semaphore: the hosts take the slots in about the order their tasks start.
+        let slots = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
         let tasks: Vec<_> = hosts
             .iter()
             .map(|host| {
                 let target = self.target_with(host, &secrets, &files)?;
                 let cmd = inventory::probe_command(&host.boot_id_command, metrics);
                 let (timeout, max) = (host.command_timeout, host.max_output_bytes);
-                let pool = self.pool.clone();
+                let (pool, slots) = (self.pool.clone(), slots.clone());
                 Ok(tokio::spawn(async move {
+                    let _slot = slots
+                        .acquire_owned()
+                        .await
+                        .map_err(|e| Error::other(e.to_string()))?;
                     pool.with_connection(target, move |c| c.exec(&cmd, timeout, max))
                         .await
                 }))

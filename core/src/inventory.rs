@@ -120,19 +120,28 @@ pub fn worst_first(statuses: &mut [HostStatus]) {
 const MARK: &str = "@@paaf@@";
 
 /// POSIX sh functions the probe reads small files with: `paaf_line FILE` prints its first line
-/// (as `head -n 1`), `paaf_lines FILE` all its lines (as `cat`); a missing file prints nothing.
-/// They use built-ins only, so reading /proc starts no process on the host: with hundreds of
-/// hosts probed at once, each `cat` or `head` per host adds up.
+/// (as `head -n 1`), `paaf_lines FILE [N]` all its lines (as `cat`), or its first N; a missing
+/// file prints nothing. They use built-ins only, so reading /proc starts no process on the
+/// host: with hundreds of hosts probed at once, each `cat` or `head` per host adds up.
 pub(crate) const FILE_READERS: &str = concat!(
     r#"paaf_line() { l=; { IFS= read -r l <"$1"; } 2>/dev/null; [ -n "$l" ] && printf '%s\n' "$l"; }; "#,
-    r#"paaf_lines() { { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; } 2>/dev/null; }"#,
+    r#"paaf_lines() { n=${2:--1}; { while [ "$n" != 0 ] && { IFS= read -r l || [ -n "$l" ]; }; do printf '%s\n' "$l"; n=$((n - 1)); done <"$1"; } 2>/dev/null; }"#,
 );
 
 /// One shell line that prints uptime, boot id, OS and, with `metrics`, the metrics' sections
 /// ([`host_metrics::proc::SECTIONS`]), each after a marker line.
+/// The OS is /etc/os-release as it is (its PRETTY_NAME is read here, not by sourcing the file
+/// in a subshell on the host), else `uname -sr`.
 pub(crate) fn probe_command(boot_id_command: &str, metrics: bool) -> String {
+    // The default boot id command is read with the built-in reader: the same line, one
+    // process less per host.
+    let boot_id = if boot_id_command.trim() == crate::config::DEFAULT_BOOT_ID_COMMAND {
+        "paaf_line /proc/sys/kernel/random/boot_id"
+    } else {
+        boot_id_command
+    };
     let mut command = format!(
-        "{FILE_READERS}; echo {MARK}uptime; paaf_lines /proc/uptime; echo {MARK}bootid; {boot_id_command}; echo {MARK}os; (. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr"
+        "{FILE_READERS}; echo {MARK}uptime; paaf_lines /proc/uptime; echo {MARK}bootid; {boot_id}; echo {MARK}os; if [ -r /etc/os-release ]; then paaf_lines /etc/os-release; else uname -sr; fi"
     );
     if !metrics {
         return command;
@@ -168,6 +177,7 @@ impl Probe {
 pub(crate) fn parse_probe(stdout: &str) -> Probe {
     let mut section: Option<&str> = None;
     let mut probe = Probe::default();
+    let mut os_lines = Vec::new();
     for line in stdout.lines() {
         if let Some(name) = line.strip_prefix(MARK) {
             section = Some(name);
@@ -187,8 +197,8 @@ pub(crate) fn parse_probe(stdout: &str) -> Probe {
                     .map(|s| s as u64)
             }
             "bootid" if probe.boot_id.is_none() => probe.boot_id = Some(line.to_string()),
-            "os" if probe.os.is_none() => probe.os = Some(line.to_string()),
-            "uptime" | "bootid" | "os" => {}
+            "os" => os_lines.push(line),
+            "uptime" | "bootid" => {}
             other => probe
                 .sections
                 .entry(other.to_string())
@@ -196,7 +206,54 @@ pub(crate) fn parse_probe(stdout: &str) -> Probe {
                 .push(line.to_string()),
         }
     }
+    probe.os = os_name(&os_lines);
     probe
+}
+
+/// The OS of the probe's `os` section: os-release's PRETTY_NAME (else its NAME), or the line
+/// `uname -sr` printed where there is no os-release.
+fn os_name(lines: &[&str]) -> Option<String> {
+    let field = |key: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(os_release_value)
+            .filter(|v| !v.is_empty())
+    };
+    if lines.iter().any(|l| l.contains('=')) {
+        field("PRETTY_NAME").or_else(|| field("NAME"))
+    } else {
+        lines.first().map(|l| l.to_string())
+    }
+}
+
+/// An os-release value as a shell would read it: within double quotes `\"`, `\\`, `\$` and
+/// `` \` `` stand for the character; within single quotes nothing is special.
+fn os_release_value(raw: &str) -> String {
+    let raw = raw.trim();
+    if let Some(inner) = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        return inner.to_string();
+    }
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(raw);
+    let mut value = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('"' | '\\' | '$' | '`')) => value.push(e),
+                Some(other) => {
+                    value.push('\\');
+                    value.push(other);
+                }
+                None => value.push('\\'),
+            },
+            c => value.push(c),
+        }
+    }
+    value
 }
 
 #[cfg(test)]
@@ -277,6 +334,11 @@ mod tests {
         );
         let p = parse_probe(&out);
         assert_eq!(p.uptime_secs, Some(12345));
+        assert_eq!(
+            p.os.as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)"),
+            "uname's line"
+        );
         assert_eq!(p.boot_id.as_deref(), Some("3f1c-uuid"));
         assert_eq!(p.os.as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
         assert_eq!(parse_probe(""), Probe::default());
@@ -285,6 +347,61 @@ mod tests {
         let p = parse_probe(&with_metrics);
         assert_eq!(p.sections["load"], ["0.10 0.2 0.3 1/2 3"]);
         assert_eq!(p.sections["df"], ["/dev/sda1 100 95 5 95% /"]);
+    }
+
+    /// The OS comes from os-release as a shell reads it, without sourcing it on the host.
+    #[test]
+    fn the_os_is_os_release_pretty_name_else_its_name() {
+        let os = |text: &str| parse_probe(&format!("{MARK}os\n{text}")).os;
+        let debian = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nID=debian\n";
+        assert_eq!(
+            os(debian).as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
+        assert_eq!(
+            os("# comment\nNAME='Odd $(rm -rf /) OS'\nID=odd\n").as_deref(),
+            Some("Odd $(rm -rf /) OS")
+        );
+        assert_eq!(
+            os("PRETTY_NAME=\"Say \\\"hi\\\" \\$HOME \\\\ \\n\"\n").as_deref(),
+            Some("Say \"hi\" $HOME \\ \\n")
+        );
+        assert_eq!(os("PRETTY_NAME=Plain\n").as_deref(), Some("Plain"));
+        assert_eq!(os("PRETTY_NAME=\"\"\nID=x\n"), None);
+        assert_eq!(
+            os("Linux 6.1.0-13-amd64\n").as_deref(),
+            Some("Linux 6.1.0-13-amd64")
+        );
+        assert_eq!(os(""), None);
+    }
+
+    /// This machine's os-release read by the probe's shell gives what sourcing it gives.
+    #[test]
+    fn the_probe_reads_the_os_as_sourcing_os_release_does() {
+        let (out, _) = sh(&probe_command("echo id", false));
+        let (sourced, _) =
+            sh("(. /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\") || uname -sr");
+        assert_eq!(parse_probe(&out).os.as_deref(), Some(sourced.trim()));
+    }
+
+    /// `paaf_lines FILE N` prints the first N lines only; the default boot id command is read
+    /// with the built-in reader, any other one runs as configured.
+    #[test]
+    fn the_probe_reads_what_it_needs_and_no_more() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("three");
+        std::fs::write(&file, "a\nb\nc\n").expect("write");
+        let (two, _) = sh_with_readers(&format!("paaf_lines '{}' 2", file.display()));
+        assert_eq!(two, "a\nb\n");
+        let default = probe_command(" cat /proc/sys/kernel/random/boot_id", false);
+        assert!(
+            !default.contains("cat ")
+                && default.contains("paaf_line /proc/sys/kernel/random/boot_id")
+        );
+        assert!(probe_command("cat /run/my-boot-id", false).contains("; cat /run/my-boot-id;"));
+        let (out, _) = sh(&default);
+        let want = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+        assert_eq!(parse_probe(&out).boot_id.as_deref(), Some(want.trim()));
     }
 
     proptest::proptest! {

@@ -29,7 +29,7 @@ pub struct Plan {
 impl Paaf {
     /// The host's state now in a line, or why it could not be read.
     async fn host_now(&self, name: &str) -> (Option<String>, Option<String>) {
-        match self.probe_hosts(&[name.to_string()], false).await {
+        match self.probe_hosts(&[name.to_string()], false, 1).await {
             Ok(s) => match s.into_iter().next() {
                 Some(s) if s.reachable => (
                     Some(format!(

@@ -493,7 +493,7 @@ impl Paaf {
 
     /// A host's state; `compare`: its boot id is what a reboot step checks again.
     async fn look_host(&self, host: &str, compare: bool) -> Look {
-        match self.probe_hosts(&[host.to_string()], false).await {
+        match self.probe_hosts(&[host.to_string()], false, 1).await {
             Ok(mut all) if !all.is_empty() => {
                 let s = all.remove(0);
                 match (&s.error, &s.boot_id) {

@@ -23,14 +23,19 @@ struct Kind {
     legacy: &'static [&'static str],
 }
 
+/// NIST P-256 first: OpenSSH's sshd computes curve25519 with its own portable reference code
+/// (smult_curve25519_ref.c) and P-256 through OpenSSL's optimised code. On the 2-core test
+/// machine (OpenSSH 9.2, ed25519 host key) a login with curve25519 cost the host 25 ms of CPU,
+/// with P-256 20 ms: on a fan-out, where the hosts' own work decides the wall time, that is a
+/// fifth of it. Both give 128-bit security; libssh2 computes either through OpenSSL.
 const KEX: Kind = Kind {
     name: "key exchange",
     methods: &[MethodType::Kex],
     kexinit_index: 0,
     modern: &[
+        "ecdh-sha2-nistp256",
         "curve25519-sha256",
         "curve25519-sha256@libssh.org",
-        "ecdh-sha2-nistp256",
         "ecdh-sha2-nistp384",
         "ecdh-sha2-nistp521",
         "diffie-hellman-group-exchange-sha256",
@@ -294,6 +299,8 @@ mod tests {
                 .any(|m| m.contains("md5") || m.contains("sha1"))
         );
         assert!(!KEX.list(&[], false).iter().any(|k| k.ends_with("sha1")));
+        // The key exchange sshd computes fastest (OpenSSL's P-256, not OpenSSH's own curve25519).
+        assert_eq!(KEX.list(&[], false)[0], "ecdh-sha2-nistp256");
         assert!(!HOST_KEY.list(&[], false).contains(&"ssh-rsa"));
         let with_legacy = CIPHER.list(&[], true);
         assert_eq!(&with_legacy[..6], CIPHER.modern);
