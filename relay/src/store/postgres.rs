@@ -26,6 +26,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 
+mod timeline;
+
 /// The schema the relay's tables are in.
 const SCHEMA: &str = "paaf_relay";
 /// The channel instances tell each other of new intents on.
@@ -85,7 +87,7 @@ const MIGRATIONS: &[&str] = &["
         claimed_at TEXT NOT NULL,
         state TEXT,
         summary TEXT
-    );"];
+    );", timeline::MIGRATION];
 
 /// What another instance (or this one) did, as its `NOTIFY` said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
