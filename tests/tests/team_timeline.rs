@@ -124,7 +124,8 @@ async fn post_rows(relay: &Relay, token: &str, rows: Value) -> (u16, String) {
     let response = reqwest::Client::new()
         .post(format!("{}/timeline", relay.url()))
         .bearer_auth(token)
-        .json(&json!({ "rows": rows }))
+        .header("content-type", "application/json")
+        .body(json!({ "rows": rows }).to_string())
         .send()
         .await
         .unwrap();
@@ -491,6 +492,10 @@ async fn two_relays_on_one_postgres_serve_one_merged_timeline() {
     }
     let expected = [("flag-off", "phone-a"), ("flag-on", "laptop-b")]
         .map(|(k, d)| (k.to_string(), d.to_string()));
+    // Each posts through its own instance (in the background too; here at once).
+    for device in [&phone, &laptop] {
+        assert_eq!(device.sync_team().await.unwrap().error, None);
+    }
     for device in [&phone, &laptop] {
         let timeline = device.team_timeline(None).await.unwrap();
         assert_eq!(timeline.source, TeamSource::Relay, "{timeline:?}");
