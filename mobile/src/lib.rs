@@ -25,8 +25,8 @@ pub use secrets::SecretStore;
 
 use paaf_core::config::HostInput;
 use paaf_core::flags::{FlagFilter, FlagState};
-use paaf_core::incident::steps::RunPlan;
 use paaf_core::incident::postmortem::Postmortem;
+use paaf_core::incident::steps::RunPlan;
 use paaf_core::incident::team::TeamTimeline;
 use paaf_core::incident::{Incident, IncidentDetail, IncidentEvent};
 use paaf_core::inventory::{HostStatus, HostSummary};
@@ -458,7 +458,11 @@ impl Paaf {
 
     /// Shares incident `id` (null: the current one) with the team through the paired relay:
     /// under `key` (another device's), else a key of its own, returned to give to the others.
-    pub fn share_incident(&self, id: Option<i64>, key: Option<String>) -> Result<String, PaafError> {
+    pub fn share_incident(
+        &self,
+        id: Option<i64>,
+        key: Option<String>,
+    ) -> Result<String, PaafError> {
         Ok(self.core.share_incident(id, key.as_deref())?)
     }
 

@@ -45,7 +45,10 @@ async fn register_key(
         Err(r) => return r,
     };
     let Ok(Json(body)) = body else {
-        return refuse(StatusCode::BAD_REQUEST, "expected {\"key\": \"ed25519:...\"}");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "expected {\"key\": \"ed25519:...\"}",
+        );
     };
     let key = match intent::parse_key(&body.key) {
         Ok(k) => intent::format_key(&k),

@@ -190,8 +190,7 @@ reboot = "web-2"
         d
     };
     let (phone, phone_secrets) = device(&dir("phone"), &team, "phone-a", &unleash.admin_token);
-    let (laptop, laptop_secrets) =
-        device(&dir("laptop"), &team, "laptop-b", &unleash.admin_token);
+    let (laptop, laptop_secrets) = device(&dir("laptop"), &team, "laptop-b", &unleash.admin_token);
     let token = SecretString::from(PAIRING_TOKEN.to_string());
     let phone_pairing = phone.relay_pair(&relay.url(), &token).await.unwrap();
     let laptop_pairing = laptop.relay_pair(&relay.url(), &token).await.unwrap();
@@ -275,7 +274,9 @@ reboot = "web-2"
 
         let pm = device.team_postmortem(None).await.unwrap();
         let team_md = pm.markdown.split("## Team timeline").nth(1).unwrap();
-        let flag = team_md.find("| flag-off | new-checkout@production | succeeded").unwrap();
+        let flag = team_md
+            .find("| flag-off | new-checkout@production | succeeded")
+            .unwrap();
         let reboot = team_md.find("| reboot | web-2 | succeeded").unwrap();
         assert!(flag < reboot, "in order: {team_md}");
         assert!(team_md.contains("phone-a") && team_md.contains("laptop-b"));
@@ -303,12 +304,17 @@ reboot = "web-2"
     assert_eq!(offline.source, TeamSource::LocalOnly);
     assert_eq!(offline.unsent, 1);
     assert!(
-        offline.error.as_deref().unwrap().contains("could not be read"),
+        offline
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("could not be read"),
         "{offline:?}"
     );
     let pm = phone.team_postmortem(None).await.unwrap();
     assert!(
-        pm.markdown.contains("could not be reached: only this device's rows are shown"),
+        pm.markdown
+            .contains("could not be reached: only this device's rows are shown"),
         "{}",
         pm.markdown
     );
@@ -347,7 +353,10 @@ reboot = "web-2"
     let mine = merged.rows[0].clone();
     let again = serde_json::to_value([sign_row(&mine, &phone_key)]).unwrap();
     let (status, answer) = post_rows(&relay, &phone_token, again).await;
-    assert_eq!((status, answer.as_str()), (200, r#"{"accepted":1,"new":0}"#));
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, r#"{"accepted":1,"new":0}"#)
+    );
 
     // Refused, each with its reason, nothing stored.
     let stranger_key = SigningKey::from_bytes(&[9; 32]);
@@ -370,7 +379,10 @@ reboot = "web-2"
     let wrong_device = serde_json::to_value([sign_row(&laptops_row, &phone_key)]).unwrap();
     let (status, answer) = post_rows(&relay, &phone_token, wrong_device).await;
     assert_eq!(status, 403, "{answer}");
-    assert!(answer.contains("a device posts its own rows only"), "{answer}");
+    assert!(
+        answer.contains("a device posts its own rows only"),
+        "{answer}"
+    );
     let unsigned = json!([{ "row": sign_row(&mine, &phone_key).row, "sig": "" }]);
     let (status, answer) = post_rows(&relay, &phone_token, unsigned).await;
     assert_eq!(status, 400, "{answer}");

@@ -8,9 +8,7 @@ use super::Paaf;
 use super::intents::DEVICE_TOKEN;
 use crate::error::{Error, Result};
 use crate::incident::postmortem::Postmortem;
-use crate::incident::team::{
-    self, MAX_ROWS_PER_POST, TeamRow, TeamSource, TeamTimeline, sign_row,
-};
+use crate::incident::team::{self, MAX_ROWS_PER_POST, TeamRow, TeamSource, TeamTimeline, sign_row};
 use crate::intent::{ActionIntent, IntentRefusal, team_client};
 use crate::journal::Journal;
 use crate::secrets::SecretStore;
@@ -110,7 +108,7 @@ impl Paaf {
             loop {
                 match post_rows(&journal, secrets.as_ref(), false).await {
                     Ok(sync) if sync.error.is_none() => {}
-                    Ok(_) => {} // the rows wait for their retry
+                    Ok(_) => {}      // the rows wait for their retry
                     Err(_) => break, // not paired: nothing to do
                 }
                 let wait = match journal.next_team_row_due() {

@@ -150,7 +150,9 @@ pub enum RowRefusal {
         "a row's signature does not verify against the key this device registered at pairing: it was changed or forged"
     )]
     Forged,
-    #[error("a row names device {named}, but device {poster} posted it: a device posts its own rows only")]
+    #[error(
+        "a row names device {named}, but device {poster} posted it: a device posts its own rows only"
+    )]
     WrongDevice { named: String, poster: String },
 }
 
@@ -176,7 +178,9 @@ pub fn verify_row(
         .decode(&signed.sig)
         .ok()
         .and_then(|s| s.try_into().ok())
-        .ok_or_else(|| RowRefusal::Malformed("its signature is not 64 bytes of base64url".into()))?;
+        .ok_or_else(|| {
+            RowRefusal::Malformed("its signature is not 64 bytes of base64url".into())
+        })?;
     key.verify(
         &[SIGNING_CONTEXT, &json].concat(),
         &Signature::from_bytes(&signature),

@@ -29,7 +29,11 @@ pub struct PostedRows {
 }
 
 /// Registers this device's public key with the relay (right after pairing).
-pub async fn register_key(url: &str, device_token: &SecretString, key: &VerifyingKey) -> Result<()> {
+pub async fn register_key(
+    url: &str,
+    device_token: &SecretString,
+    key: &VerifyingKey,
+) -> Result<()> {
     let body = serde_json::json!({ "key": super::format_key(key) });
     service(url, Some(device_token))?
         .send(Request::with_body(

@@ -187,18 +187,24 @@ mod tests {
         let running = j
             .begin(&actor(), &NewAction::new(ActionKind::Reboot, "web-1", "d"))
             .unwrap();
-        assert_eq!(j.queue_team_rows().unwrap(), 0, "not shared: nothing queued");
+        assert_eq!(
+            j.queue_team_rows().unwrap(),
+            0,
+            "not shared: nothing queued"
+        );
         j.set_team_key(incident.id, "00112233445566778899aabbccddeeff")
             .unwrap();
         assert_eq!(j.unsent_team_rows(incident.id).unwrap(), 1);
         assert_eq!(j.queue_team_rows().unwrap(), 0, "queued once");
-        j.finish(running, ActionState::Succeeded, "ok", None).unwrap();
+        j.finish(running, ActionState::Succeeded, "ok", None)
+            .unwrap();
         assert_eq!(j.queue_team_rows().unwrap(), 1, "queued once it ended");
 
         let due = j.due_team_rows(0, false, 10).unwrap();
         assert_eq!(due.len(), 2);
         assert_eq!(due[0].action.id, done);
-        j.team_rows_failed(&[done, running], "relay down", 1_000).unwrap();
+        j.team_rows_failed(&[done, running], "relay down", 1_000)
+            .unwrap();
         assert!(j.due_team_rows(1_500, false, 10).unwrap().is_empty());
         assert_eq!(j.next_team_row_due().unwrap(), Some(2_000));
         assert_eq!(j.due_team_rows(1_500, true, 10).unwrap().len(), 2);

@@ -36,7 +36,8 @@ const CHANNEL: &str = "paaf_relay";
 const MIGRATION_LOCK: i64 = 0x7061_6166;
 
 /// Each step brings the schema from its index to the next version.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE devices (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -87,7 +88,9 @@ const MIGRATIONS: &[&str] = &["
         claimed_at TEXT NOT NULL,
         state TEXT,
         summary TEXT
-    );", timeline::MIGRATION];
+    );",
+    timeline::MIGRATION,
+];
 
 /// What another instance (or this one) did, as its `NOTIFY` said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
