@@ -1,4 +1,4 @@
-//! `paaf incident open|list|show|protect|stand-down|analyze|note|phase|resolve|postmortem|
+//! `paaf incident open|list|show|share|protect|stand-down|analyze|note|phase|resolve|postmortem|
 //! deliveries|resend`: the incident commands, their arguments and output. The core decides everything (which alert,
 //! which playbook, what runs, what is reversed); this translates.
 
@@ -11,6 +11,7 @@ use paaf_core::incident::analyze::IncidentLook;
 use paaf_core::incident::steps::{
     PlanStatus, RunPlan, RunReport, StepEvent, StepStatus, StepUpdate,
 };
+use paaf_core::incident::team::{TeamSource, TeamTimeline};
 use paaf_core::incident::{
     Delivery, DeliveryState, Incident, IncidentDetail, IncidentPhase, Severity,
 };
@@ -31,7 +32,22 @@ pub enum IncidentCommand {
         limit: usize,
     },
     /// An incident: its phase, actions, notes and deliveries (the open one when no ID)
-    Show { id: Option<i64> },
+    Show {
+        id: Option<i64>,
+        /// Also the team's timeline: every paired device's actions in this incident, from
+        /// the relay (this device's alone, said so, when the relay cannot be reached)
+        #[arg(long)]
+        team: bool,
+    },
+    /// Share an incident with the team through the paired relay: prints its team key, which
+    /// the other devices give with --key (incidents opened from the same alert, or acted in
+    /// from its intents, share one key without this)
+    Share {
+        id: Option<i64>,
+        /// Join the team incident with this key (as another device's `share` printed it)
+        #[arg(long)]
+        key: Option<String>,
+    },
     /// Run the playbook's protect steps after one confirmation listing them with their
     /// targets' state now
     Protect {
@@ -141,9 +157,34 @@ pub async fn incident(ctx: &Ctx, command: IncidentCommand) -> Outcome {
             ctx.emit(&list, |l| render_list(l));
             exit::OK
         }
-        IncidentCommand::Show { id } => {
+        IncidentCommand::Show { id, team: false } => {
             let detail = ctx.paaf.incident_detail(id)?;
             ctx.emit(&detail, render_detail);
+            exit::OK
+        }
+        IncidentCommand::Show { id, team: true } => {
+            let detail = ctx.paaf.incident_detail(id)?;
+            let team = ctx.paaf.team_timeline(Some(detail.incident.id)).await?;
+            let shown = WithTeam { detail, team };
+            ctx.emit(&shown, |s| {
+                render_detail(&s.detail);
+                render_team(&s.team);
+            });
+            exit::OK
+        }
+        IncidentCommand::Share { id, key } => {
+            let incident = ctx.paaf.incident(id)?;
+            let key = ctx.paaf.share_incident(Some(incident.id), key.as_deref())?;
+            let shared = serde_json::json!({ "incident": incident.id, "key": key });
+            ctx.emit(&shared, |_| {
+                output::line(&format!(
+                    "incident #{} is shared as team incident {key}",
+                    incident.id
+                ));
+                output::note(&format!(
+                    "on the other devices: paaf incident share ID --key {key}"
+                ));
+            });
             exit::OK
         }
         IncidentCommand::Protect {
@@ -182,7 +223,7 @@ pub async fn incident(ctx: &Ctx, command: IncidentCommand) -> Outcome {
             exit::OK
         }
         IncidentCommand::Postmortem { id } => {
-            let pm = ctx.paaf.postmortem(id)?;
+            let pm = ctx.paaf.team_postmortem(id).await?;
             ctx.emit(&pm, |p| output::text(&p.markdown));
             exit::OK
         }
@@ -432,6 +473,49 @@ fn render_detail(d: &IncidentDetail) {
         }
         t.print();
     }
+}
+
+/// An incident with its team timeline (`show --team`).
+#[derive(serde::Serialize)]
+struct WithTeam {
+    #[serde(flatten)]
+    detail: IncidentDetail,
+    team: TeamTimeline,
+}
+
+fn render_team(team: &TeamTimeline) {
+    output::line(&match (team.source, &team.incident_key, &team.relay) {
+        (TeamSource::Relay, Some(key), Some(relay)) => {
+            format!("team timeline of {key}, merged by {relay}:")
+        }
+        (TeamSource::LocalOnly, _, relay) => format!(
+            "team timeline: the relay {} could not be reached, this device's rows only:",
+            relay.as_deref().unwrap_or_default()
+        ),
+        _ => "team timeline: this incident is not shared (`paaf incident share`), this device's rows only:".into(),
+    });
+    if let Some(error) = &team.error {
+        output::note(error);
+    }
+    let mut t = Table::new(&["WHEN", "WHAT", "TARGET", "RESULT", "WHO", "DEVICE"]);
+    for r in &team.rows {
+        t.row([
+            when(r.started_at),
+            format!("#{} {}", r.row_id, r.kind),
+            r.target.clone(),
+            format!(
+                "{}{}",
+                r.state,
+                r.result
+                    .as_ref()
+                    .map(|x| format!(": {x}"))
+                    .unwrap_or_default()
+            ),
+            format!("{} ({})", r.operator, r.frontend),
+            format!("{} ({})", r.device, r.device_id),
+        ]);
+    }
+    t.print();
 }
 
 fn render_deliveries(list: &[Delivery]) {

@@ -40,6 +40,7 @@ mod protect;
 mod rolling;
 #[cfg(feature = "cloud")]
 mod servers;
+mod team;
 
 pub use deliveries::{DeliveryRound, ResendWhich, Resent};
 pub use fanout::{
@@ -61,6 +62,7 @@ pub use plan::Plan;
 pub use rolling::{RollingEvent, RollingFailure, RollingPlan, RollingReport};
 #[cfg(feature = "cloud")]
 pub use servers::ServerProgress;
+pub use team::TeamSync;
 
 /// How a person confirmed a destructive action.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -129,6 +131,8 @@ pub struct Paaf {
     running: Mutex<HashMap<i64, CancellationToken>>,
     /// Delivers the incidents' notifications and annotations.
     courier: deliveries::Courier,
+    /// A background loop of this facade is posting team timeline rows.
+    team_looping: team::Looping,
 }
 
 impl Paaf {
@@ -146,6 +150,7 @@ impl Paaf {
         Ok(Paaf {
             config: RwLock::new(Arc::new(config)),
             courier: deliveries::Courier::new(journal.clone(), secrets.clone()),
+            team_looping: Default::default(),
             secrets,
             journal,
             pool: SshPool::default(),

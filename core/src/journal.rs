@@ -25,11 +25,13 @@ use std::sync::Mutex;
 mod group;
 mod incidents;
 mod intents;
+mod team;
 
 pub(crate) use group::{CommitGroup, as_member, member};
 
 pub use incidents::{DueDelivery, NewIncident};
 pub use intents::RelayPairing;
+pub use team::QueuedRow;
 
 /// What an action did. Stored in the journal as its kebab-case name (`flag-off`); adding a
 /// kind is adding a variant. A name this version does not know (written by a newer paaf)
@@ -329,6 +331,8 @@ const MIGRATIONS: &[&str] = &[
     incidents::SCHEMA,
     // 5: the nonces of the action intents acted on, and the paired relay's pinned key.
     intents::SCHEMA,
+    // 6: the team key of a shared incident, and the outbox of its rows for the relay.
+    team::SCHEMA,
 ];
 
 const COLUMNS: &str = "id, kind, target, detail, data, operator, frontend, device, state, result, error_code, created_at, finished_at, duration_ms, incident_id, step";

@@ -32,6 +32,7 @@ pub use error::{Error, ErrorCode, ErrorInfo, Phase, Result};
 pub use events::{CancellationToken, ProgressEvent, ProgressSink, Step};
 #[cfg(feature = "cloud")]
 pub use facade::ServerProgress;
+pub use facade::TeamSync;
 pub use facade::{
     About, AlertRef, AnnotationInput, BackendFlags, Confirmation, DEFAULT_PARALLEL, DashboardView,
     DeliveryRound, FanOutJob, FanOutOptions, FanOutProgress, FanOutReport, FanOutSink, FanOutTally,

@@ -25,7 +25,9 @@ pub use secrets::SecretStore;
 
 use paaf_core::config::HostInput;
 use paaf_core::flags::{FlagFilter, FlagState};
+use paaf_core::incident::postmortem::Postmortem;
 use paaf_core::incident::steps::RunPlan;
+use paaf_core::incident::team::TeamTimeline;
 use paaf_core::incident::{Incident, IncidentDetail, IncidentEvent};
 use paaf_core::inventory::{HostStatus, HostSummary};
 use paaf_core::journal::ActionRecord;
@@ -444,6 +446,31 @@ impl Paaf {
     ) -> Result<Incident, PaafError> {
         let core = self.core.clone();
         on_runtime(async move { core.resolve_incident(id, &summary).await }).await
+    }
+
+    /// Incident `id`'s (null: the current one) timeline across the team's paired devices,
+    /// merged by the relay; this device's rows alone, said so in `source` and `error`, when the
+    /// relay cannot be reached or the incident is not shared.
+    pub async fn team_timeline(&self, id: Option<i64>) -> Result<TeamTimeline, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.team_timeline(id).await }).await
+    }
+
+    /// Shares incident `id` (null: the current one) with the team through the paired relay:
+    /// under `key` (another device's), else a key of its own, returned to give to the others.
+    pub fn share_incident(
+        &self,
+        id: Option<i64>,
+        key: Option<String>,
+    ) -> Result<String, PaafError> {
+        Ok(self.core.share_incident(id, key.as_deref())?)
+    }
+
+    /// The post-mortem draft of incident `id` (null: the current one), Markdown and facts,
+    /// with the team timeline when this device is paired and the incident shared.
+    pub async fn postmortem(&self, id: Option<i64>) -> Result<Postmortem, PaafError> {
+        let core = self.core.clone();
+        on_runtime(async move { core.team_postmortem(id).await }).await
     }
 
     /// Protect's plan for incident `id` (null: the current one): its playbook's steps, each

@@ -7,6 +7,7 @@ mod config;
 mod push;
 mod server;
 mod store;
+mod timeline;
 
 use clap::{Parser, Subcommand};
 use ed25519_dalek::SigningKey;

@@ -119,15 +119,16 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         .route("/intents/{id}/result", post(result))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
+        .merge(crate::timeline::routes())
         .layer(DefaultBodyLimit::max(16 * 1024))
         .with_state(app)
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
+pub(crate) fn refuse(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!("storage failed: {e}");
     refuse(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -320,7 +321,7 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
 /// The paired device presenting its token, or the 401 to answer.
 // The refusal is the handler's own answer (axum's idiom); it is returned at once, never stored.
 #[allow(clippy::result_large_err)]
-async fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
+pub(crate) async fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
     let unpaired = || refuse(StatusCode::UNAUTHORIZED, "this device is not paired");
     let token = bearer(headers).ok_or_else(unpaired)?;
     app.store

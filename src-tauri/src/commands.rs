@@ -608,7 +608,7 @@ pub async fn set_incident_phase(
 /// The post-mortem draft of incident `id` (the current one, else the newest).
 #[tauri::command]
 pub async fn postmortem(paaf: State<'_, Paaf>, id: Option<i64>) -> Reply<Postmortem> {
-    Ok(paaf.postmortem(id)?)
+    Ok(paaf.team_postmortem(id).await?)
 }
 
 /// Saves the post-mortem of incident `id` as Markdown where the person chooses in a native
@@ -620,7 +620,7 @@ pub async fn save_postmortem<R: Runtime>(
     paaf: State<'_, Paaf>,
     id: Option<i64>,
 ) -> Reply<Option<String>> {
-    let pm = paaf.postmortem(id)?;
+    let pm = paaf.team_postmortem(id).await?;
     let name = format!("incident-{}-postmortem.md", pm.incident.id);
     let Some(path) = native::save_path(&app, &name).await? else {
         return Ok(None);

@@ -213,7 +213,13 @@ impl Relay {
         self.spawn();
     }
 
-    /// Kills it (SIGKILL), not to be started again.
+    /// Starts it again after [`Relay::kill`], on the same port and files.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the relay is running");
+        self.spawn();
+    }
+
+    /// Kills it (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

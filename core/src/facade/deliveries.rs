@@ -278,9 +278,11 @@ impl Paaf {
         Ok(Resent { deliveries, round })
     }
 
-    /// Delivers queued incident messages in the background, retrying with backoff.
+    /// Delivers queued incident messages in the background, retrying with backoff (and the
+    /// team timeline's rows, when this device is paired).
     pub(crate) fn deliver_soon(&self) {
         self.courier.start(self.config());
+        self.sync_team_soon();
     }
 
     /// Queues `notice` for each of `targets`.

@@ -151,6 +151,10 @@ impl Paaf {
             },
             !input.alongside,
         )?;
+        if let Some(a) = &incident.alert {
+            let key = crate::incident::team::key_for_alert(&a.name, &a.labels);
+            self.journal.set_team_key(incident.id, &key)?;
+        }
         let mut lines = Vec::new();
         if let Some(a) = &incident.alert {
             lines.push(format!(
@@ -311,6 +315,15 @@ impl Paaf {
 
     /// The post-mortem draft of incident `id` (or the current one), from the journal.
     pub fn postmortem(&self, id: Option<i64>) -> Result<Postmortem> {
+        self.postmortem_with(id, None)
+    }
+
+    /// The same, with the team's timeline `team` (see [`Paaf::team_postmortem`]).
+    pub(crate) fn postmortem_with(
+        &self,
+        id: Option<i64>,
+        team: Option<crate::incident::team::TeamTimeline>,
+    ) -> Result<Postmortem> {
         let incident = self.incident(id)?;
         let actions = self.journal.incident_actions(incident.id)?;
         let events = self.journal.incident_events(incident.id)?;
@@ -321,6 +334,7 @@ impl Paaf {
             &actions,
             &events,
             links,
+            team,
             chrono::Utc::now(),
         ))
     }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The secret store entry holding this device's token at the paired relay.
-const DEVICE_TOKEN: &str = "paaf-relay-device-token";
+pub(super) const DEVICE_TOKEN: &str = "paaf-relay-device-token";
 
 /// What a person confirms before an intent runs: all of it from this device's own config.
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +78,7 @@ impl Paaf {
         let answer = relay_client::pair(url, token, &self.actor.device, push).await?;
         let key = intent::parse_key(&answer.relay_key).map_err(Error::from)?;
         self.secrets.set(DEVICE_TOKEN, &answer.device_token)?;
+        self.register_device_key(url, &answer.device_token).await?;
         let pairing = RelayPairing {
             url: url.to_string(),
             device_id: answer.device_id,
@@ -106,6 +107,7 @@ impl Paaf {
         let revoked = relay_client::unpair(&pairing.url, &token).await;
         self.journal.clear_relay_pairing()?;
         let _ = self.secrets.delete(DEVICE_TOKEN);
+        let _ = self.secrets.delete(super::team::DEVICE_KEY);
         revoked
     }
 
@@ -183,7 +185,9 @@ impl Paaf {
         if !self.journal.use_nonce(&intent.nonce, &intent.id)? {
             return Err(replayed(self.journal.nonce_used_at(&intent.nonce)?));
         }
+        self.adopt_intent_team_key(&intent)?;
         let ran = self.run_intent_step(&step, sink).await;
+        self.sync_team_soon();
         let result = match &ran {
             Ok(summary) => ClaimResult {
                 state: "succeeded".into(),

@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod notify;
 pub mod postmortem;
 pub mod steps;
+pub mod team;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

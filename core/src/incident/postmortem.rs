@@ -101,17 +101,20 @@ pub struct Postmortem {
     pub flags_off: Vec<FlagOffWindow>,
     pub reboots: Vec<HostReboot>,
     pub dashboards: Vec<DashboardLink>,
+    /// Every responder's device's rows, when this device is paired and the incident shared.
+    pub team: Option<super::team::TeamTimeline>,
     /// The whole draft as Markdown.
     pub markdown: String,
 }
 
-/// Builds the post-mortem of `incident` from its journal rows, oldest first; `now` ends the
-/// windows of an incident still open.
+/// Builds the post-mortem of `incident` from its journal rows, oldest first, and the team's
+/// timeline when there is one; `now` ends the windows of an incident still open.
 pub fn build(
     incident: &Incident,
     actions: &[ActionRecord],
     events: &[IncidentEvent],
     dashboards: Vec<DashboardLink>,
+    team: Option<super::team::TeamTimeline>,
     now: DateTime<Utc>,
 ) -> Postmortem {
     let start = incident.impact_start();
@@ -183,6 +186,7 @@ pub fn build(
         flags_off,
         reboots,
         dashboards,
+        team,
         markdown: String::new(),
     };
     pm.markdown = markdown(&pm);
@@ -295,12 +299,12 @@ pub fn human_ms(ms: u64) -> String {
     }
 }
 
-fn time(t: DateTime<Utc>) -> String {
+pub(super) fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// A table cell: pipes and line breaks would break the row.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
@@ -369,6 +373,9 @@ fn markdown(pm: &Postmortem) -> String {
             cell(&e.device),
             e.duration_ms.map(human_ms).unwrap_or_default()
         );
+    }
+    if let Some(team) = &pm.team {
+        md.push_str(&super::team::markdown(team));
     }
     let _ = writeln!(md, "\n## Flags turned off\n");
     if pm.flags_off.is_empty() {

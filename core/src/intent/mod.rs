@@ -13,6 +13,7 @@
 //! [`ActionIntent`]: fields in declaration order, labels in a `BTreeMap`, no floats.
 
 pub mod relay_client;
+pub mod team_client;
 
 use crate::config::{Config, PlaybookConfig, StepAction};
 use crate::error::{Error, ErrorCode};

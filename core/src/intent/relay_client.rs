@@ -217,7 +217,7 @@ pub struct ClaimResult {
     pub summary: String,
 }
 
-fn service(url: &str, token: Option<&SecretString>) -> Result<Service> {
+pub(super) fn service(url: &str, token: Option<&SecretString>) -> Result<Service> {
     let auth = match token {
         Some(t) => HttpAuth::Bearer(t.clone()),
         None => HttpAuth::None,

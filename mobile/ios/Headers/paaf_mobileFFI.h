@@ -586,6 +586,11 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_overview_screen(uint64_t ptr, RustCal
 uint64_t uniffi_paaf_mobile_fn_method_paaf_panel_data(uint64_t ptr, RustBuffer source, RustBuffer uid, int64_t panel_id, RustBuffer view, uint32_t width
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_POSTMORTEM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_POSTMORTEM
+uint64_t uniffi_paaf_mobile_fn_method_paaf_postmortem(uint64_t ptr, RustBuffer id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROBE_HOST_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_PROBE_HOST_KEY
 uint64_t uniffi_paaf_mobile_fn_method_paaf_probe_host_key(uint64_t ptr, RustBuffer name
@@ -656,6 +661,11 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_set_flag(uint64_t ptr, RustBuffer tar
 void uniffi_paaf_mobile_fn_method_paaf_set_secret(uint64_t ptr, RustBuffer name, RustBuffer value, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SHARE_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SHARE_INCIDENT
+RustBuffer uniffi_paaf_mobile_fn_method_paaf_share_incident(uint64_t ptr, RustBuffer id, RustBuffer key, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SILENCE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_SILENCE
 uint64_t uniffi_paaf_mobile_fn_method_paaf_silence(uint64_t ptr, RustBuffer source, RustBuffer matchers, uint32_t minutes, RustBuffer comment
@@ -684,6 +694,11 @@ uint64_t uniffi_paaf_mobile_fn_method_paaf_status(uint64_t ptr, RustBuffer names
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_TARGETS
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_TARGETS
 uint64_t uniffi_paaf_mobile_fn_method_paaf_targets(uint64_t ptr, RustBuffer source
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_TEAM_TIMELINE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_TEAM_TIMELINE
+uint64_t uniffi_paaf_mobile_fn_method_paaf_team_timeline(uint64_t ptr, RustBuffer id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_FN_METHOD_PAAF_TRUST_HOST_KEY
@@ -1865,6 +1880,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_panel_data(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_POSTMORTEM
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_POSTMORTEM
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_postmortem(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROBE_HOST_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_PROBE_HOST_KEY
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_probe_host_key(void
@@ -1949,6 +1970,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_set_secret(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SHARE_INCIDENT
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SHARE_INCIDENT
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_share_incident(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SILENCE
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_SILENCE
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_silence(void
@@ -1982,6 +2009,12 @@ uint16_t uniffi_paaf_mobile_checksum_method_paaf_status(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_TARGETS
 #define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_TARGETS
 uint16_t uniffi_paaf_mobile_checksum_method_paaf_targets(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_TEAM_TIMELINE
+#define UNIFFI_FFIDEF_UNIFFI_PAAF_MOBILE_CHECKSUM_METHOD_PAAF_TEAM_TIMELINE
+uint16_t uniffi_paaf_mobile_checksum_method_paaf_team_timeline(void
     
 );
 #endif

@@ -9468,12 +9468,288 @@ class _UniffiFfiConverterSequenceTypeHostReboot(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeHostReboot.read(buf) for i in range(count)
         ]
 
+
+
+
+
+
+class TeamSource(enum.Enum):
+    """
+    Where the rows of a team timeline came from.
+"""
+    
+    RELAY = 0
+    """
+    Merged by the relay: every paired device's rows.
+"""
+    
+    LOCAL_ONLY = 1
+    """
+    The relay could not be reached: this device's rows only (see `error`).
+"""
+    
+    NOT_SHARED = 2
+    """
+    This device is not paired, or the incident is not shared: this device's rows only.
+"""
+    
+
+
+class _UniffiFfiConverterTypeTeamSource(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return TeamSource.RELAY
+        if variant == 2:
+            return TeamSource.LOCAL_ONLY
+        if variant == 3:
+            return TeamSource.NOT_SHARED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == TeamSource.RELAY:
+            return
+        if value == TeamSource.LOCAL_ONLY:
+            return
+        if value == TeamSource.NOT_SHARED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == TeamSource.RELAY:
+            buf.write_i32(1)
+        if value == TeamSource.LOCAL_ONLY:
+            buf.write_i32(2)
+        if value == TeamSource.NOT_SHARED:
+            buf.write_i32(3)
+
+
+
+@dataclass
+class TeamRow:
+    """
+    One journal row of a shared incident, as a device posts it and the relay keeps it.
+"""
+    def __init__(self, *, incident_key:str, device_id:str, row_id:int, device:str, operator:str, frontend:str, kind:str, target:str, state:str, result:typing.Optional[str], started_at:DateTimeUtc, finished_at:typing.Optional[DateTimeUtc], duration_ms:typing.Optional[int]):
+        self.incident_key = incident_key
+        self.device_id = device_id
+        self.row_id = row_id
+        self.device = device
+        self.operator = operator
+        self.frontend = frontend
+        self.kind = kind
+        self.target = target
+        self.state = state
+        self.result = result
+        self.started_at = started_at
+        self.finished_at = finished_at
+        self.duration_ms = duration_ms
+        
+        
+
+    
+    def __str__(self):
+        return "TeamRow(incident_key={}, device_id={}, row_id={}, device={}, operator={}, frontend={}, kind={}, target={}, state={}, result={}, started_at={}, finished_at={}, duration_ms={})".format(self.incident_key, self.device_id, self.row_id, self.device, self.operator, self.frontend, self.kind, self.target, self.state, self.result, self.started_at, self.finished_at, self.duration_ms)
+    def __eq__(self, other):
+        if self.incident_key != other.incident_key:
+            return False
+        if self.device_id != other.device_id:
+            return False
+        if self.row_id != other.row_id:
+            return False
+        if self.device != other.device:
+            return False
+        if self.operator != other.operator:
+            return False
+        if self.frontend != other.frontend:
+            return False
+        if self.kind != other.kind:
+            return False
+        if self.target != other.target:
+            return False
+        if self.state != other.state:
+            return False
+        if self.result != other.result:
+            return False
+        if self.started_at != other.started_at:
+            return False
+        if self.finished_at != other.finished_at:
+            return False
+        if self.duration_ms != other.duration_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTeamRow(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return TeamRow(
+            incident_key=_UniffiFfiConverterString.read(buf),
+            device_id=_UniffiFfiConverterString.read(buf),
+            row_id=_UniffiFfiConverterInt64.read(buf),
+            device=_UniffiFfiConverterString.read(buf),
+            operator=_UniffiFfiConverterString.read(buf),
+            frontend=_UniffiFfiConverterString.read(buf),
+            kind=_UniffiFfiConverterString.read(buf),
+            target=_UniffiFfiConverterString.read(buf),
+            state=_UniffiFfiConverterString.read(buf),
+            result=_UniffiFfiConverterOptionalString.read(buf),
+            started_at=_UniffiFfiConverterTypeDateTimeUtc.read(buf),
+            finished_at=_UniffiFfiConverterOptionalTypeDateTimeUtc.read(buf),
+            duration_ms=_UniffiFfiConverterOptionalUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.incident_key)
+        _UniffiFfiConverterString.check_lower(value.device_id)
+        _UniffiFfiConverterInt64.check_lower(value.row_id)
+        _UniffiFfiConverterString.check_lower(value.device)
+        _UniffiFfiConverterString.check_lower(value.operator)
+        _UniffiFfiConverterString.check_lower(value.frontend)
+        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.target)
+        _UniffiFfiConverterString.check_lower(value.state)
+        _UniffiFfiConverterOptionalString.check_lower(value.result)
+        _UniffiFfiConverterTypeDateTimeUtc.check_lower(value.started_at)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.check_lower(value.finished_at)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.duration_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.incident_key, buf)
+        _UniffiFfiConverterString.write(value.device_id, buf)
+        _UniffiFfiConverterInt64.write(value.row_id, buf)
+        _UniffiFfiConverterString.write(value.device, buf)
+        _UniffiFfiConverterString.write(value.operator, buf)
+        _UniffiFfiConverterString.write(value.frontend, buf)
+        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.target, buf)
+        _UniffiFfiConverterString.write(value.state, buf)
+        _UniffiFfiConverterOptionalString.write(value.result, buf)
+        _UniffiFfiConverterTypeDateTimeUtc.write(value.started_at, buf)
+        _UniffiFfiConverterOptionalTypeDateTimeUtc.write(value.finished_at, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.duration_ms, buf)
+
+class _UniffiFfiConverterSequenceTypeTeamRow(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeTeamRow.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeTeamRow.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeTeamRow.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class TeamTimeline:
+    """
+    An incident's timeline across the team's devices, oldest first.
+"""
+    def __init__(self, *, incident_key:typing.Optional[str], relay:typing.Optional[str], source:TeamSource, error:typing.Optional[str], unsent:int, rows:typing.List[TeamRow]):
+        self.incident_key = incident_key
+        self.relay = relay
+        self.source = source
+        self.error = error
+        self.unsent = unsent
+        self.rows = rows
+        
+        
+
+    
+    def __str__(self):
+        return "TeamTimeline(incident_key={}, relay={}, source={}, error={}, unsent={}, rows={})".format(self.incident_key, self.relay, self.source, self.error, self.unsent, self.rows)
+    def __eq__(self, other):
+        if self.incident_key != other.incident_key:
+            return False
+        if self.relay != other.relay:
+            return False
+        if self.source != other.source:
+            return False
+        if self.error != other.error:
+            return False
+        if self.unsent != other.unsent:
+            return False
+        if self.rows != other.rows:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTeamTimeline(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return TeamTimeline(
+            incident_key=_UniffiFfiConverterOptionalString.read(buf),
+            relay=_UniffiFfiConverterOptionalString.read(buf),
+            source=_UniffiFfiConverterTypeTeamSource.read(buf),
+            error=_UniffiFfiConverterOptionalString.read(buf),
+            unsent=_UniffiFfiConverterUInt64.read(buf),
+            rows=_UniffiFfiConverterSequenceTypeTeamRow.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalString.check_lower(value.incident_key)
+        _UniffiFfiConverterOptionalString.check_lower(value.relay)
+        _UniffiFfiConverterTypeTeamSource.check_lower(value.source)
+        _UniffiFfiConverterOptionalString.check_lower(value.error)
+        _UniffiFfiConverterUInt64.check_lower(value.unsent)
+        _UniffiFfiConverterSequenceTypeTeamRow.check_lower(value.rows)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalString.write(value.incident_key, buf)
+        _UniffiFfiConverterOptionalString.write(value.relay, buf)
+        _UniffiFfiConverterTypeTeamSource.write(value.source, buf)
+        _UniffiFfiConverterOptionalString.write(value.error, buf)
+        _UniffiFfiConverterUInt64.write(value.unsent, buf)
+        _UniffiFfiConverterSequenceTypeTeamRow.write(value.rows, buf)
+
+class _UniffiFfiConverterOptionalTypeTeamTimeline(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeTeamTimeline.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeTeamTimeline.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeTeamTimeline.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class Postmortem:
     """
     The post-mortem draft: the facts, and the same as Markdown.
 """
-    def __init__(self, *, incident:Incident, summary:str, impact_start:DateTimeUtc, impact_end:typing.Optional[DateTimeUtc], time_to_protect_ms:typing.Optional[int], time_to_stand_down_ms:typing.Optional[int], time_to_resolve_ms:typing.Optional[int], alert:typing.Optional[IncidentAlert], timeline:typing.List[TimelineEntry], flags_off:typing.List[FlagOffWindow], reboots:typing.List[HostReboot], dashboards:typing.List[DashboardLink], markdown:str):
+    def __init__(self, *, incident:Incident, summary:str, impact_start:DateTimeUtc, impact_end:typing.Optional[DateTimeUtc], time_to_protect_ms:typing.Optional[int], time_to_stand_down_ms:typing.Optional[int], time_to_resolve_ms:typing.Optional[int], alert:typing.Optional[IncidentAlert], timeline:typing.List[TimelineEntry], flags_off:typing.List[FlagOffWindow], reboots:typing.List[HostReboot], dashboards:typing.List[DashboardLink], team:typing.Optional[TeamTimeline], markdown:str):
         self.incident = incident
         self.summary = summary
         self.impact_start = impact_start
@@ -9486,13 +9762,14 @@ class Postmortem:
         self.flags_off = flags_off
         self.reboots = reboots
         self.dashboards = dashboards
+        self.team = team
         self.markdown = markdown
         
         
 
     
     def __str__(self):
-        return "Postmortem(incident={}, summary={}, impact_start={}, impact_end={}, time_to_protect_ms={}, time_to_stand_down_ms={}, time_to_resolve_ms={}, alert={}, timeline={}, flags_off={}, reboots={}, dashboards={}, markdown={})".format(self.incident, self.summary, self.impact_start, self.impact_end, self.time_to_protect_ms, self.time_to_stand_down_ms, self.time_to_resolve_ms, self.alert, self.timeline, self.flags_off, self.reboots, self.dashboards, self.markdown)
+        return "Postmortem(incident={}, summary={}, impact_start={}, impact_end={}, time_to_protect_ms={}, time_to_stand_down_ms={}, time_to_resolve_ms={}, alert={}, timeline={}, flags_off={}, reboots={}, dashboards={}, team={}, markdown={})".format(self.incident, self.summary, self.impact_start, self.impact_end, self.time_to_protect_ms, self.time_to_stand_down_ms, self.time_to_resolve_ms, self.alert, self.timeline, self.flags_off, self.reboots, self.dashboards, self.team, self.markdown)
     def __eq__(self, other):
         if self.incident != other.incident:
             return False
@@ -9518,6 +9795,8 @@ class Postmortem:
             return False
         if self.dashboards != other.dashboards:
             return False
+        if self.team != other.team:
+            return False
         if self.markdown != other.markdown:
             return False
         return True
@@ -9538,6 +9817,7 @@ class _UniffiFfiConverterTypePostmortem(_UniffiConverterRustBuffer):
             flags_off=_UniffiFfiConverterSequenceTypeFlagOffWindow.read(buf),
             reboots=_UniffiFfiConverterSequenceTypeHostReboot.read(buf),
             dashboards=_UniffiFfiConverterSequenceTypeDashboardLink.read(buf),
+            team=_UniffiFfiConverterOptionalTypeTeamTimeline.read(buf),
             markdown=_UniffiFfiConverterString.read(buf),
         )
 
@@ -9555,6 +9835,7 @@ class _UniffiFfiConverterTypePostmortem(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeFlagOffWindow.check_lower(value.flags_off)
         _UniffiFfiConverterSequenceTypeHostReboot.check_lower(value.reboots)
         _UniffiFfiConverterSequenceTypeDashboardLink.check_lower(value.dashboards)
+        _UniffiFfiConverterOptionalTypeTeamTimeline.check_lower(value.team)
         _UniffiFfiConverterString.check_lower(value.markdown)
 
     @staticmethod
@@ -9571,6 +9852,7 @@ class _UniffiFfiConverterTypePostmortem(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeFlagOffWindow.write(value.flags_off, buf)
         _UniffiFfiConverterSequenceTypeHostReboot.write(value.reboots, buf)
         _UniffiFfiConverterSequenceTypeDashboardLink.write(value.dashboards, buf)
+        _UniffiFfiConverterOptionalTypeTeamTimeline.write(value.team, buf)
         _UniffiFfiConverterString.write(value.markdown, buf)
 
 class _UniffiFfiConverterSequenceTypeServerStatus(_UniffiConverterRustBuffer):
@@ -11914,6 +12196,45 @@ class _UniffiFfiConverterTypeTarget(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.scrape_url, buf)
         _UniffiFfiConverterTypeLabels.write(value.labels, buf)
 
+@dataclass
+class TeamSync:
+    """
+    How one round of posting went.
+"""
+    def __init__(self, *, sent:int, error:typing.Optional[str]):
+        self.sent = sent
+        self.error = error
+        
+        
+
+    
+    def __str__(self):
+        return "TeamSync(sent={}, error={})".format(self.sent, self.error)
+    def __eq__(self, other):
+        if self.sent != other.sent:
+            return False
+        if self.error != other.error:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeTeamSync(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return TeamSync(
+            sent=_UniffiFfiConverterUInt64.read(buf),
+            error=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.sent)
+        _UniffiFfiConverterOptionalString.check_lower(value.error)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.sent, buf)
+        _UniffiFfiConverterOptionalString.write(value.error, buf)
+
 
 
 
@@ -12463,6 +12784,7 @@ __all__ = [
     "SkipReason",
     "Observed",
     "PlanStatus",
+    "TeamSource",
     "Evidence",
     "Step",
     "ResultType",
@@ -12541,6 +12863,8 @@ __all__ = [
     "PanelData",
     "PlannedStep",
     "TimelineEntry",
+    "TeamRow",
+    "TeamTimeline",
     "Postmortem",
     "RebootReport",
     "PowerOutcome",
@@ -12557,4 +12881,5 @@ __all__ = [
     "SourceAlerts",
     "StepEvent",
     "Target",
+    "TeamSync",
 ]

@@ -710,6 +710,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_panel_data() != 22625:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_postmortem() != 1723:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() != 64126:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_protect() != 8625:
@@ -738,6 +740,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_set_secret() != 50898:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_share_incident() != 34066:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_silence() != 52319:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_silences() != 27155:
@@ -749,6 +753,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_paaf_mobile_checksum_method_paaf_status() != 19842:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_targets() != 4116:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_paaf_mobile_checksum_method_paaf_team_timeline() != 37377:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_paaf_trust_host_key() != 17213:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -1111,6 +1117,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_overview_screen.restype = cty
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_panel_data.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_panel_data.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_postmortem.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_postmortem.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key.restype = ctypes.c_uint16
@@ -1153,6 +1162,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_set_flag.restype = ctypes.c_u
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_set_secret.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_set_secret.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_share_incident.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_share_incident.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_silence.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_silence.restype = ctypes.c_uint16
@@ -1171,6 +1183,9 @@ _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_status.restype = ctypes.c_uin
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_targets.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_targets.restype = ctypes.c_uint16
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_team_timeline.argtypes = (
+)
+_UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_team_timeline.restype = ctypes.c_uint16
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_trust_host_key.argtypes = (
 )
 _UniffiLib.uniffi_paaf_mobile_checksum_method_paaf_trust_host_key.restype = ctypes.c_uint16
@@ -1790,6 +1805,11 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_panel_data.argtypes = (
     ctypes.c_uint32,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_panel_data.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_postmortem.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_postmortem.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_probe_host_key.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1885,6 +1905,13 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_secret.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_set_secret.restype = None
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_share_incident.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_share_incident.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_silence.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1921,6 +1948,11 @@ _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_targets.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_targets.restype = ctypes.c_uint64
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_team_timeline.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_paaf_mobile_fn_method_paaf_team_timeline.restype = ctypes.c_uint64
 _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_trust_host_key.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -8925,6 +8957,8 @@ class _UniffiFfiConverterTypeOverviewScreen:
 
 
 
+
+
 class StepListener():
     """
     Implemented by the app: receives each step's start, progress and end while an incident's
@@ -10182,6 +10216,8 @@ class _UniffiFfiConverterSequenceTypeTarget(_UniffiConverterRustBuffer):
         ]
 
 
+
+
 class PaafProtocol(typing.Protocol):
     """
     paaf, opened by an app: the only object a phone app needs.
@@ -10348,6 +10384,12 @@ class PaafProtocol(typing.Protocol):
         chart's pixel width), with min/max/last/mean; failed queries in `errors`.
 """
         raise NotImplementedError
+    async def postmortem(self, id: typing.Optional[int]) -> paaf_core.Postmortem:
+        """
+        The post-mortem draft of incident `id` (null: the current one), Markdown and facts,
+        with the team timeline when this device is paired and the incident shared.
+"""
+        raise NotImplementedError
     async def probe_host_key(self, name: str) -> paaf_core.OfferedKey:
         """
         Connects without logging in and reports the host's key and what known_hosts says of it.
@@ -10427,6 +10469,12 @@ class PaafProtocol(typing.Protocol):
         Stores a secret in the app's SecretStore, for a `keyring:NAME` reference in the config.
 """
         raise NotImplementedError
+    def share_incident(self, id: typing.Optional[int],key: typing.Optional[str]) -> str:
+        """
+        Shares incident `id` (null: the current one) with the team through the paired relay:
+        under `key` (another device's), else a key of its own, returned to give to the others.
+"""
+        raise NotImplementedError
     async def silence(self, source: typing.Optional[str],matchers: typing.List[str],minutes: int,comment: str) -> str:
         """
         Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
@@ -10457,6 +10505,13 @@ class PaafProtocol(typing.Protocol):
     async def targets(self, source: typing.Optional[str]) -> typing.List[paaf_core.Target]:
         """
         The scrape targets of a Prometheus source and their health.
+"""
+        raise NotImplementedError
+    async def team_timeline(self, id: typing.Optional[int]) -> paaf_core.TeamTimeline:
+        """
+        Incident `id`'s (null: the current one) timeline across the team's paired devices,
+        merged by the relay; this device's rows alone, said so in `source` and `error`, when the
+        relay cannot be reached or the incident is not shared.
 """
         raise NotImplementedError
     async def trust_host_key(self, name: str,fingerprint: str) -> None:
@@ -11132,6 +11187,27 @@ class Paaf(PaafProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    async def postmortem(self, id: typing.Optional[int]) -> paaf_core.Postmortem:
+        """
+        The post-mortem draft of incident `id` (null: the current one), Markdown and facts,
+        with the team timeline when this device is paired and the incident shared.
+"""
+        
+        _UniffiFfiConverterOptionalInt64.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalInt64.lower(id),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypePostmortem.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_postmortem(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def probe_host_key(self, name: str) -> paaf_core.OfferedKey:
         """
         Connects without logging in and reports the host's key and what known_hosts says of it.
@@ -11466,6 +11542,28 @@ class Paaf(PaafProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def share_incident(self, id: typing.Optional[int],key: typing.Optional[str]) -> str:
+        """
+        Shares incident `id` (null: the current one) with the team through the paired relay:
+        under `key` (another device's), else a key of its own, returned to give to the others.
+"""
+        
+        _UniffiFfiConverterOptionalInt64.check_lower(id)
+
+        _UniffiFfiConverterOptionalString.check_lower(key)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalInt64.lower(id),
+            _UniffiFfiConverterOptionalString.lower(key),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_share_incident,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     async def silence(self, source: typing.Optional[str],matchers: typing.List[str],minutes: int,comment: str) -> str:
         """
         Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
@@ -11595,6 +11693,28 @@ class Paaf(PaafProtocol):
         _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         return await _uniffi_rust_call_async(
             _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_targets(*_uniffi_lowered_args),
+            _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def team_timeline(self, id: typing.Optional[int]) -> paaf_core.TeamTimeline:
+        """
+        Incident `id`'s (null: the current one) timeline across the team's paired devices,
+        merged by the relay; this device's rows alone, said so in `source` and `error`, when the
+        relay cannot be reached or the incident is not shared.
+"""
+        
+        _UniffiFfiConverterOptionalInt64.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalInt64.lower(id),
+        )
+        _uniffi_lift_return = paaf_core._UniffiFfiConverterTypeTeamTimeline.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_paaf_mobile_fn_method_paaf_team_timeline(*_uniffi_lowered_args),
             _UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer,
             _UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer,
             _UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer,

@@ -335,3 +335,6 @@ impl Store {
         record_result(id: &str => id.to_string(), device: &Device => device.clone(), result: &ClaimResult => result.clone()) -> bool
     );
 }
+
+// After `both!`: the team timeline's methods use it.
+pub mod timeline;

@@ -26,6 +26,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 
+mod timeline;
+
 /// The schema the relay's tables are in.
 const SCHEMA: &str = "paaf_relay";
 /// The channel instances tell each other of new intents on.
@@ -34,7 +36,8 @@ const CHANNEL: &str = "paaf_relay";
 const MIGRATION_LOCK: i64 = 0x7061_6166;
 
 /// Each step brings the schema from its index to the next version.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE devices (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -85,7 +88,9 @@ const MIGRATIONS: &[&str] = &["
         claimed_at TEXT NOT NULL,
         state TEXT,
         summary TEXT
-    );"];
+    );",
+    timeline::MIGRATION,
+];
 
 /// What another instance (or this one) did, as its `NOTIFY` said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,8 @@ use super::{
 use paaf_core::intent::relay_client::{ClaimResult, IntentNotice, PushEndpoint};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
+
+mod timeline;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
@@ -103,6 +105,7 @@ impl Sqlite {
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
         db.execute_batch(SCHEMA)?;
+        db.execute_batch(timeline::SCHEMA)?;
         Ok(db)
     }
 

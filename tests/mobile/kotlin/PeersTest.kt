@@ -16,6 +16,7 @@ import dev.paaf.core.RunKind
 import dev.paaf.core.SilenceState
 import dev.paaf.core.StepEvent
 import dev.paaf.core.StepStatus
+import dev.paaf.core.TeamSource
 import dev.paaf.core.TimeWindow
 import dev.paaf.mobile.AlertListener
 import dev.paaf.mobile.AlertState
@@ -494,6 +495,19 @@ class PeersTest {
             assertTrue(reversed.toString(), reversed.steps.all { it.status == StepStatus.SUCCEEDED })
             assertTrue(enabled("new-checkout", "production"))
             assertTrue(paaf.silences("am").none { it.state == SilenceState.ACTIVE && it.createdBy == "kotlin-tests" })
+            // The team timeline: opened from an alert, the incident has that alert's team key;
+            // this device is not paired, so it shows its own rows, said so, and the post-mortem
+            // has no team section.
+            val key = paaf.shareIncident(null, null)
+            assertEquals(32, key.length)
+            val team = paaf.teamTimeline(null)
+            assertEquals(TeamSource.NOT_SHARED, team.source)
+            assertEquals(key, team.incidentKey)
+            assertTrue(team.rows.toString(), team.rows.any { it.kind == "flag-off" && it.state == "succeeded" })
+            val postmortem = paaf.postmortem(null)
+            assertEquals(incident.id, postmortem.incident.id)
+            assertEquals(null, postmortem.team)
+            assertTrue(postmortem.markdown.contains("flag-off"))
             paaf.resolveIncident(null, "stood down")
             assertTrue(paaf.incidents(true, 5u).isEmpty())
         }

@@ -5005,6 +5005,10 @@ public struct Postmortem: Equatable, Hashable {
     public var reboots: [HostReboot]
     public var dashboards: [DashboardLink]
     /**
+     * Every responder's device's rows, when this device is paired and the incident shared.
+     */
+    public var team: TeamTimeline?
+    /**
      * The whole draft as Markdown.
      */
     public var markdown: String
@@ -5028,6 +5032,9 @@ public struct Postmortem: Equatable, Hashable {
          * From the start of impact to `resolved`.
          */timeToResolveMs: UInt64?, alert: IncidentAlert?, timeline: [TimelineEntry], flagsOff: [FlagOffWindow], reboots: [HostReboot], dashboards: [DashboardLink], 
         /**
+         * Every responder's device's rows, when this device is paired and the incident shared.
+         */team: TeamTimeline?, 
+        /**
          * The whole draft as Markdown.
          */markdown: String) {
         self.incident = incident
@@ -5042,6 +5049,7 @@ public struct Postmortem: Equatable, Hashable {
         self.flagsOff = flagsOff
         self.reboots = reboots
         self.dashboards = dashboards
+        self.team = team
         self.markdown = markdown
     }
 
@@ -5073,6 +5081,7 @@ public struct FfiConverterTypePostmortem: FfiConverterRustBuffer {
                 flagsOff: FfiConverterSequenceTypeFlagOffWindow.read(from: &buf), 
                 reboots: FfiConverterSequenceTypeHostReboot.read(from: &buf), 
                 dashboards: FfiConverterSequenceTypeDashboardLink.read(from: &buf), 
+                team: FfiConverterOptionTypeTeamTimeline.read(from: &buf), 
                 markdown: FfiConverterString.read(from: &buf)
         )
     }
@@ -5090,6 +5099,7 @@ public struct FfiConverterTypePostmortem: FfiConverterRustBuffer {
         FfiConverterSequenceTypeFlagOffWindow.write(value.flagsOff, into: &buf)
         FfiConverterSequenceTypeHostReboot.write(value.reboots, into: &buf)
         FfiConverterSequenceTypeDashboardLink.write(value.dashboards, into: &buf)
+        FfiConverterOptionTypeTeamTimeline.write(value.team, into: &buf)
         FfiConverterString.write(value.markdown, into: &buf)
     }
 }
@@ -7234,6 +7244,315 @@ public func FfiConverterTypeTarget_lift(_ buf: RustBuffer) throws -> Target {
 #endif
 public func FfiConverterTypeTarget_lower(_ value: Target) -> RustBuffer {
     return FfiConverterTypeTarget.lower(value)
+}
+
+
+/**
+ * One journal row of a shared incident, as a device posts it and the relay keeps it.
+ */
+public struct TeamRow: Equatable, Hashable {
+    /**
+     * The team key of the incident.
+     */
+    public var incidentKey: String
+    /**
+     * The relay's id of the device that acted.
+     */
+    public var deviceId: String
+    /**
+     * The row's id in that device's journal (with `device_id`: unique).
+     */
+    public var rowId: Int64
+    /**
+     * The device's name, the person and the front-end (`cli`, `desktop`, `mobile`).
+     */
+    public var device: String
+    public var `operator`: String
+    public var frontend: String
+    /**
+     * `flag-off`, `reboot`, ...
+     */
+    public var kind: String
+    public var target: String
+    /**
+     * `succeeded`, `failed`, `unknown`, `unverified`.
+     */
+    public var state: String
+    /**
+     * The journal's result line.
+     */
+    public var result: String?
+    public var startedAt: DateTimeUtc
+    public var finishedAt: DateTimeUtc?
+    public var durationMs: UInt64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The team key of the incident.
+         */incidentKey: String, 
+        /**
+         * The relay's id of the device that acted.
+         */deviceId: String, 
+        /**
+         * The row's id in that device's journal (with `device_id`: unique).
+         */rowId: Int64, 
+        /**
+         * The device's name, the person and the front-end (`cli`, `desktop`, `mobile`).
+         */device: String, `operator`: String, frontend: String, 
+        /**
+         * `flag-off`, `reboot`, ...
+         */kind: String, target: String, 
+        /**
+         * `succeeded`, `failed`, `unknown`, `unverified`.
+         */state: String, 
+        /**
+         * The journal's result line.
+         */result: String?, startedAt: DateTimeUtc, finishedAt: DateTimeUtc?, durationMs: UInt64?) {
+        self.incidentKey = incidentKey
+        self.deviceId = deviceId
+        self.rowId = rowId
+        self.device = device
+        self.`operator` = `operator`
+        self.frontend = frontend
+        self.kind = kind
+        self.target = target
+        self.state = state
+        self.result = result
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.durationMs = durationMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TeamRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTeamRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TeamRow {
+        return
+            try TeamRow(
+                incidentKey: FfiConverterString.read(from: &buf), 
+                deviceId: FfiConverterString.read(from: &buf), 
+                rowId: FfiConverterInt64.read(from: &buf), 
+                device: FfiConverterString.read(from: &buf), 
+                operator: FfiConverterString.read(from: &buf), 
+                frontend: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                state: FfiConverterString.read(from: &buf), 
+                result: FfiConverterOptionString.read(from: &buf), 
+                startedAt: FfiConverterTypeDateTimeUtc.read(from: &buf), 
+                finishedAt: FfiConverterOptionTypeDateTimeUtc.read(from: &buf), 
+                durationMs: FfiConverterOptionUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TeamRow, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.incidentKey, into: &buf)
+        FfiConverterString.write(value.deviceId, into: &buf)
+        FfiConverterInt64.write(value.rowId, into: &buf)
+        FfiConverterString.write(value.device, into: &buf)
+        FfiConverterString.write(value.`operator`, into: &buf)
+        FfiConverterString.write(value.frontend, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.state, into: &buf)
+        FfiConverterOptionString.write(value.result, into: &buf)
+        FfiConverterTypeDateTimeUtc.write(value.startedAt, into: &buf)
+        FfiConverterOptionTypeDateTimeUtc.write(value.finishedAt, into: &buf)
+        FfiConverterOptionUInt64.write(value.durationMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTeamRow_lift(_ buf: RustBuffer) throws -> TeamRow {
+    return try FfiConverterTypeTeamRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTeamRow_lower(_ value: TeamRow) -> RustBuffer {
+    return FfiConverterTypeTeamRow.lower(value)
+}
+
+
+/**
+ * How one round of posting went.
+ */
+public struct TeamSync: Equatable, Hashable {
+    /**
+     * Rows the relay acknowledged in this round.
+     */
+    public var sent: UInt64
+    /**
+     * Why the round stopped early (the relay unreachable, a row refused), if it did.
+     */
+    public var error: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Rows the relay acknowledged in this round.
+         */sent: UInt64, 
+        /**
+         * Why the round stopped early (the relay unreachable, a row refused), if it did.
+         */error: String?) {
+        self.sent = sent
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TeamSync: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTeamSync: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TeamSync {
+        return
+            try TeamSync(
+                sent: FfiConverterUInt64.read(from: &buf), 
+                error: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TeamSync, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.sent, into: &buf)
+        FfiConverterOptionString.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTeamSync_lift(_ buf: RustBuffer) throws -> TeamSync {
+    return try FfiConverterTypeTeamSync.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTeamSync_lower(_ value: TeamSync) -> RustBuffer {
+    return FfiConverterTypeTeamSync.lower(value)
+}
+
+
+/**
+ * An incident's timeline across the team's devices, oldest first.
+ */
+public struct TeamTimeline: Equatable, Hashable {
+    /**
+     * The incident's team key, when it is shared.
+     */
+    public var incidentKey: String?
+    /**
+     * The relay read, when paired.
+     */
+    public var relay: String?
+    public var source: TeamSource
+    /**
+     * Why the relay's rows are missing (unreachable, refused).
+     */
+    public var error: String?
+    /**
+     * This device's rows not yet acknowledged by the relay.
+     */
+    public var unsent: UInt64
+    public var rows: [TeamRow]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The incident's team key, when it is shared.
+         */incidentKey: String?, 
+        /**
+         * The relay read, when paired.
+         */relay: String?, source: TeamSource, 
+        /**
+         * Why the relay's rows are missing (unreachable, refused).
+         */error: String?, 
+        /**
+         * This device's rows not yet acknowledged by the relay.
+         */unsent: UInt64, rows: [TeamRow]) {
+        self.incidentKey = incidentKey
+        self.relay = relay
+        self.source = source
+        self.error = error
+        self.unsent = unsent
+        self.rows = rows
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TeamTimeline: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTeamTimeline: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TeamTimeline {
+        return
+            try TeamTimeline(
+                incidentKey: FfiConverterOptionString.read(from: &buf), 
+                relay: FfiConverterOptionString.read(from: &buf), 
+                source: FfiConverterTypeTeamSource.read(from: &buf), 
+                error: FfiConverterOptionString.read(from: &buf), 
+                unsent: FfiConverterUInt64.read(from: &buf), 
+                rows: FfiConverterSequenceTypeTeamRow.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TeamTimeline, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.incidentKey, into: &buf)
+        FfiConverterOptionString.write(value.relay, into: &buf)
+        FfiConverterTypeTeamSource.write(value.source, into: &buf)
+        FfiConverterOptionString.write(value.error, into: &buf)
+        FfiConverterUInt64.write(value.unsent, into: &buf)
+        FfiConverterSequenceTypeTeamRow.write(value.rows, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTeamTimeline_lift(_ buf: RustBuffer) throws -> TeamTimeline {
+    return try FfiConverterTypeTeamTimeline.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTeamTimeline_lower(_ value: TeamTimeline) -> RustBuffer {
+    return FfiConverterTypeTeamTimeline.lower(value)
 }
 
 
@@ -11274,6 +11593,91 @@ public func FfiConverterTypeTargetHealth_lower(_ value: TargetHealth) -> RustBuf
 
 
 /**
+ * Where the rows of a team timeline came from.
+ */
+
+public enum TeamSource: Equatable, Hashable {
+    
+    /**
+     * Merged by the relay: every paired device's rows.
+     */
+    case relay
+    /**
+     * The relay could not be reached: this device's rows only (see `error`).
+     */
+    case localOnly
+    /**
+     * This device is not paired, or the incident is not shared: this device's rows only.
+     */
+    case notShared
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TeamSource: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTeamSource: FfiConverterRustBuffer {
+    typealias SwiftType = TeamSource
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TeamSource {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .relay
+        
+        case 2: return .localOnly
+        
+        case 3: return .notShared
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TeamSource, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .relay:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .localOnly:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .notShared:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTeamSource_lift(_ buf: RustBuffer) throws -> TeamSource {
+    return try FfiConverterTypeTeamSource.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTeamSource_lower(_ value: TeamSource) -> RustBuffer {
+    return FfiConverterTypeTeamSource.lower(value)
+}
+
+
+
+/**
  * What kind of template variable.
  */
 
@@ -11796,6 +12200,30 @@ fileprivate struct FfiConverterOptionTypeRebootReport: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeRebootReport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTeamTimeline: FfiConverterRustBuffer {
+    typealias SwiftType = TeamTimeline?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTeamTimeline.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTeamTimeline.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -12833,6 +13261,31 @@ fileprivate struct FfiConverterSequenceTypeStepOutcome: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeStepOutcome.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTeamRow: FfiConverterRustBuffer {
+    typealias SwiftType = [TeamRow]
+
+    public static func write(_ value: [TeamRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTeamRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TeamRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [TeamRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTeamRow.read(from: &buf))
         }
         return seq
     }

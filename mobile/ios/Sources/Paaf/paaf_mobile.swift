@@ -3991,6 +3991,12 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func panelData(source: String?, uid: String, panelId: Int64, view: DashboardView, width: UInt32) async throws  -> PanelData
     
     /**
+     * The post-mortem draft of incident `id` (null: the current one), Markdown and facts,
+     * with the team timeline when this device is paired and the incident shared.
+     */
+    func postmortem(id: Int64?) async throws  -> Postmortem
+    
+    /**
      * Connects without logging in and reports the host's key and what known_hosts says of it.
      */
     func probeHostKey(name: String) async throws  -> OfferedKey
@@ -4070,6 +4076,12 @@ public protocol PaafProtocol: AnyObject, Sendable {
     func setSecret(name: String, value: String) throws 
     
     /**
+     * Shares incident `id` (null: the current one) with the team through the paired relay:
+     * under `key` (another device's), else a key of its own, returned to give to the others.
+     */
+    func shareIncident(id: Int64?, key: String?) throws  -> String
+    
+    /**
      * Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
      * returns the silence id.
      */
@@ -4100,6 +4112,13 @@ public protocol PaafProtocol: AnyObject, Sendable {
      * The scrape targets of a Prometheus source and their health.
      */
     func targets(source: String?) async throws  -> [Target]
+    
+    /**
+     * Incident `id`'s (null: the current one) timeline across the team's paired devices,
+     * merged by the relay; this device's rows alone, said so in `source` and `error`, when the
+     * relay cannot be reached or the incident is not shared.
+     */
+    func teamTimeline(id: Int64?) async throws  -> TeamTimeline
     
     /**
      * Records the host's key if it still has `fingerprint` (the one the user confirmed), then
@@ -4613,6 +4632,26 @@ open func panelData(source: String?, uid: String, panelId: Int64, view: Dashboar
 }
     
     /**
+     * The post-mortem draft of incident `id` (null: the current one), Markdown and facts,
+     * with the team timeline when this device is paired and the incident shared.
+     */
+open func postmortem(id: Int64?)async throws  -> Postmortem  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_postmortem(
+                        self.uniffiCloneHandle(),FfiConverterOptionInt64.lower(id)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePostmortem_lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
      * Connects without logging in and reports the host's key and what known_hosts says of it.
      */
 open func probeHostKey(name: String)async throws  -> OfferedKey  {
@@ -4858,6 +4897,21 @@ open func setSecret(name: String, value: String)throws   {try rustCallWithError(
 }
     
     /**
+     * Shares incident `id` (null: the current one) with the team through the paired relay:
+     * under `key` (another device's), else a key of its own, returned to give to the others.
+     */
+open func shareIncident(id: Int64?, key: String?)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypePaafError_lift) {
+        uniffiCallStatus in
+    uniffi_paaf_mobile_fn_method_paaf_share_incident(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionInt64.lower(id),
+        FfiConverterOptionString.lower(key),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
      * returns the silence id.
      */
@@ -4965,6 +5019,27 @@ open func targets(source: String?)async throws  -> [Target]  {
             completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
             freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
             liftFunc: FfiConverterSequenceTypeTarget.lift,
+            errorHandler: FfiConverterTypePaafError_lift
+        )
+}
+    
+    /**
+     * Incident `id`'s (null: the current one) timeline across the team's paired devices,
+     * merged by the relay; this device's rows alone, said so in `source` and `error`, when the
+     * relay cannot be reached or the incident is not shared.
+     */
+open func teamTimeline(id: Int64?)async throws  -> TeamTimeline  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_paaf_mobile_fn_method_paaf_team_timeline(
+                        self.uniffiCloneHandle(),FfiConverterOptionInt64.lower(id)
+                )
+            },
+            pollFunc: ffi_paaf_mobile_rust_future_poll_rust_buffer,
+            completeFunc: ffi_paaf_mobile_rust_future_complete_rust_buffer,
+            freeFunc: ffi_paaf_mobile_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeTeamTimeline_lift,
             errorHandler: FfiConverterTypePaafError_lift
         )
 }
@@ -11699,6 +11774,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_panel_data() != 22625) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_postmortem() != 1723) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() != 64126) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -11741,6 +11819,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_set_secret() != 50898) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paaf_mobile_checksum_method_paaf_share_incident() != 34066) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paaf_mobile_checksum_method_paaf_silence() != 52319) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -11757,6 +11838,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_targets() != 4116) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paaf_mobile_checksum_method_paaf_team_timeline() != 37377) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_paaf_trust_host_key() != 17213) {

@@ -4,6 +4,7 @@ import type { FlagOffWindow } from "./FlagOffWindow";
 import type { HostReboot } from "./HostReboot";
 import type { Incident } from "./Incident";
 import type { IncidentAlert } from "./IncidentAlert";
+import type { TeamTimeline } from "./TeamTimeline";
 import type { TimelineEntry } from "./TimelineEntry";
 
 /**
@@ -30,6 +31,10 @@ time_to_stand_down_ms: number | null,
  * From the start of impact to `resolved`.
  */
 time_to_resolve_ms: number | null, alert: IncidentAlert | null, timeline: Array<TimelineEntry>, flags_off: Array<FlagOffWindow>, reboots: Array<HostReboot>, dashboards: Array<DashboardLink>, 
+/**
+ * Every responder's device's rows, when this device is paired and the incident shared.
+ */
+team: TeamTimeline | null, 
 /**
  * The whole draft as Markdown.
  */

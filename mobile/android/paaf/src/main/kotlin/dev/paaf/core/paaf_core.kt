@@ -4575,6 +4575,11 @@ data class Postmortem (
     var `dashboards`: List<DashboardLink>
     , 
     /**
+     * Every responder's device's rows, when this device is paired and the incident shared.
+     */
+    var `team`: TeamTimeline?
+    , 
+    /**
      * The whole draft as Markdown.
      */
     var `markdown`: kotlin.String
@@ -4606,6 +4611,7 @@ public object FfiConverterTypePostmortem: FfiConverterRustBuffer<Postmortem> {
             FfiConverterSequenceTypeFlagOffWindow.read(buf),
             FfiConverterSequenceTypeHostReboot.read(buf),
             FfiConverterSequenceTypeDashboardLink.read(buf),
+            FfiConverterOptionalTypeTeamTimeline.read(buf),
             FfiConverterString.read(buf),
         )
     }
@@ -4623,6 +4629,7 @@ public object FfiConverterTypePostmortem: FfiConverterRustBuffer<Postmortem> {
             FfiConverterSequenceTypeFlagOffWindow.allocationSize(value.`flagsOff`) +
             FfiConverterSequenceTypeHostReboot.allocationSize(value.`reboots`) +
             FfiConverterSequenceTypeDashboardLink.allocationSize(value.`dashboards`) +
+            FfiConverterOptionalTypeTeamTimeline.allocationSize(value.`team`) +
             FfiConverterString.allocationSize(value.`markdown`)
     )
 
@@ -4639,6 +4646,7 @@ public object FfiConverterTypePostmortem: FfiConverterRustBuffer<Postmortem> {
             FfiConverterSequenceTypeFlagOffWindow.write(value.`flagsOff`, buf)
             FfiConverterSequenceTypeHostReboot.write(value.`reboots`, buf)
             FfiConverterSequenceTypeDashboardLink.write(value.`dashboards`, buf)
+            FfiConverterOptionalTypeTeamTimeline.write(value.`team`, buf)
             FfiConverterString.write(value.`markdown`, buf)
     }
 }
@@ -6272,6 +6280,243 @@ public object FfiConverterTypeTarget: FfiConverterRustBuffer<Target> {
             FfiConverterOptionalDouble.write(value.`lastScrapeDurationMs`, buf)
             FfiConverterString.write(value.`scrapeUrl`, buf)
             FfiConverterTypeLabels.write(value.`labels`, buf)
+    }
+}
+
+
+
+/**
+ * One journal row of a shared incident, as a device posts it and the relay keeps it.
+ */
+data class TeamRow (
+    /**
+     * The team key of the incident.
+     */
+    var `incidentKey`: kotlin.String
+    , 
+    /**
+     * The relay's id of the device that acted.
+     */
+    var `deviceId`: kotlin.String
+    , 
+    /**
+     * The row's id in that device's journal (with `device_id`: unique).
+     */
+    var `rowId`: kotlin.Long
+    , 
+    /**
+     * The device's name, the person and the front-end (`cli`, `desktop`, `mobile`).
+     */
+    var `device`: kotlin.String
+    , 
+    var `operator`: kotlin.String
+    , 
+    var `frontend`: kotlin.String
+    , 
+    /**
+     * `flag-off`, `reboot`, ...
+     */
+    var `kind`: kotlin.String
+    , 
+    var `target`: kotlin.String
+    , 
+    /**
+     * `succeeded`, `failed`, `unknown`, `unverified`.
+     */
+    var `state`: kotlin.String
+    , 
+    /**
+     * The journal's result line.
+     */
+    var `result`: kotlin.String?
+    , 
+    var `startedAt`: DateTimeUtc
+    , 
+    var `finishedAt`: DateTimeUtc?
+    , 
+    var `durationMs`: kotlin.ULong?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTeamRow: FfiConverterRustBuffer<TeamRow> {
+    override fun read(buf: ByteBuffer): TeamRow {
+        return TeamRow(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeDateTimeUtc.read(buf),
+            FfiConverterOptionalTypeDateTimeUtc.read(buf),
+            FfiConverterOptionalULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TeamRow) = (
+            FfiConverterString.allocationSize(value.`incidentKey`) +
+            FfiConverterString.allocationSize(value.`deviceId`) +
+            FfiConverterLong.allocationSize(value.`rowId`) +
+            FfiConverterString.allocationSize(value.`device`) +
+            FfiConverterString.allocationSize(value.`operator`) +
+            FfiConverterString.allocationSize(value.`frontend`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`target`) +
+            FfiConverterString.allocationSize(value.`state`) +
+            FfiConverterOptionalString.allocationSize(value.`result`) +
+            FfiConverterTypeDateTimeUtc.allocationSize(value.`startedAt`) +
+            FfiConverterOptionalTypeDateTimeUtc.allocationSize(value.`finishedAt`) +
+            FfiConverterOptionalULong.allocationSize(value.`durationMs`)
+    )
+
+    override fun write(value: TeamRow, buf: ByteBuffer) {
+            FfiConverterString.write(value.`incidentKey`, buf)
+            FfiConverterString.write(value.`deviceId`, buf)
+            FfiConverterLong.write(value.`rowId`, buf)
+            FfiConverterString.write(value.`device`, buf)
+            FfiConverterString.write(value.`operator`, buf)
+            FfiConverterString.write(value.`frontend`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterString.write(value.`target`, buf)
+            FfiConverterString.write(value.`state`, buf)
+            FfiConverterOptionalString.write(value.`result`, buf)
+            FfiConverterTypeDateTimeUtc.write(value.`startedAt`, buf)
+            FfiConverterOptionalTypeDateTimeUtc.write(value.`finishedAt`, buf)
+            FfiConverterOptionalULong.write(value.`durationMs`, buf)
+    }
+}
+
+
+
+/**
+ * How one round of posting went.
+ */
+data class TeamSync (
+    /**
+     * Rows the relay acknowledged in this round.
+     */
+    var `sent`: kotlin.ULong
+    , 
+    /**
+     * Why the round stopped early (the relay unreachable, a row refused), if it did.
+     */
+    var `error`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTeamSync: FfiConverterRustBuffer<TeamSync> {
+    override fun read(buf: ByteBuffer): TeamSync {
+        return TeamSync(
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TeamSync) = (
+            FfiConverterULong.allocationSize(value.`sent`) +
+            FfiConverterOptionalString.allocationSize(value.`error`)
+    )
+
+    override fun write(value: TeamSync, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`sent`, buf)
+            FfiConverterOptionalString.write(value.`error`, buf)
+    }
+}
+
+
+
+/**
+ * An incident's timeline across the team's devices, oldest first.
+ */
+data class TeamTimeline (
+    /**
+     * The incident's team key, when it is shared.
+     */
+    var `incidentKey`: kotlin.String?
+    , 
+    /**
+     * The relay read, when paired.
+     */
+    var `relay`: kotlin.String?
+    , 
+    var `source`: TeamSource
+    , 
+    /**
+     * Why the relay's rows are missing (unreachable, refused).
+     */
+    var `error`: kotlin.String?
+    , 
+    /**
+     * This device's rows not yet acknowledged by the relay.
+     */
+    var `unsent`: kotlin.ULong
+    , 
+    var `rows`: List<TeamRow>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTeamTimeline: FfiConverterRustBuffer<TeamTimeline> {
+    override fun read(buf: ByteBuffer): TeamTimeline {
+        return TeamTimeline(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeTeamSource.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterSequenceTypeTeamRow.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TeamTimeline) = (
+            FfiConverterOptionalString.allocationSize(value.`incidentKey`) +
+            FfiConverterOptionalString.allocationSize(value.`relay`) +
+            FfiConverterTypeTeamSource.allocationSize(value.`source`) +
+            FfiConverterOptionalString.allocationSize(value.`error`) +
+            FfiConverterULong.allocationSize(value.`unsent`) +
+            FfiConverterSequenceTypeTeamRow.allocationSize(value.`rows`)
+    )
+
+    override fun write(value: TeamTimeline, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`incidentKey`, buf)
+            FfiConverterOptionalString.write(value.`relay`, buf)
+            FfiConverterTypeTeamSource.write(value.`source`, buf)
+            FfiConverterOptionalString.write(value.`error`, buf)
+            FfiConverterULong.write(value.`unsent`, buf)
+            FfiConverterSequenceTypeTeamRow.write(value.`rows`, buf)
     }
 }
 
@@ -9627,6 +9872,53 @@ public object FfiConverterTypeTargetHealth: FfiConverterRustBuffer<TargetHealth>
 
 
 /**
+ * Where the rows of a team timeline came from.
+ */
+
+enum class TeamSource {
+    
+    /**
+     * Merged by the relay: every paired device's rows.
+     */
+    RELAY,
+    /**
+     * The relay could not be reached: this device's rows only (see `error`).
+     */
+    LOCAL_ONLY,
+    /**
+     * This device is not paired, or the incident is not shared: this device's rows only.
+     */
+    NOT_SHARED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTeamSource: FfiConverterRustBuffer<TeamSource> {
+    override fun read(buf: ByteBuffer) = try {
+        TeamSource.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: TeamSource) = 4UL
+
+    override fun write(value: TeamSource, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * What kind of template variable.
  */
 sealed class VariableKind {
@@ -10275,6 +10567,38 @@ public object FfiConverterOptionalTypeRebootReport: FfiConverterRustBuffer<Reboo
         } else {
             buf.put(1)
             FfiConverterTypeRebootReport.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeTeamTimeline: FfiConverterRustBuffer<TeamTimeline?> {
+    override fun read(buf: ByteBuffer): TeamTimeline? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTeamTimeline.read(buf)
+    }
+
+    override fun allocationSize(value: TeamTimeline?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTeamTimeline.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TeamTimeline?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTeamTimeline.write(value, buf)
         }
     }
 }
@@ -11503,6 +11827,34 @@ public object FfiConverterSequenceTypeStepOutcome: FfiConverterRustBuffer<List<S
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeStepOutcome.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeTeamRow: FfiConverterRustBuffer<List<TeamRow>> {
+    override fun read(buf: ByteBuffer): List<TeamRow> {
+        val len = buf.getInt()
+        return List<TeamRow>(len) {
+            FfiConverterTypeTeamRow.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<TeamRow>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeTeamRow.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<TeamRow>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeTeamRow.write(it, buf)
         }
     }
 }

@@ -77,6 +77,7 @@ import dev.paaf.core.FfiConverterTypeOverview
 import dev.paaf.core.FfiConverterTypePanelChart
 import dev.paaf.core.FfiConverterTypePanelData
 import dev.paaf.core.FfiConverterTypePhase
+import dev.paaf.core.FfiConverterTypePostmortem
 import dev.paaf.core.FfiConverterTypePowerAction
 import dev.paaf.core.FfiConverterTypePowerOutcome
 import dev.paaf.core.FfiConverterTypeProgressEvent
@@ -92,6 +93,7 @@ import dev.paaf.core.FfiConverterTypeSilence
 import dev.paaf.core.FfiConverterTypeSourceAlerts
 import dev.paaf.core.FfiConverterTypeStepEvent
 import dev.paaf.core.FfiConverterTypeTarget
+import dev.paaf.core.FfiConverterTypeTeamTimeline
 import dev.paaf.core.FfiConverterTypeTimeWindow
 import dev.paaf.core.FlagChange
 import dev.paaf.core.FlagState
@@ -114,6 +116,7 @@ import dev.paaf.core.Overview
 import dev.paaf.core.PanelChart
 import dev.paaf.core.PanelData
 import dev.paaf.core.Phase
+import dev.paaf.core.Postmortem
 import dev.paaf.core.PowerAction
 import dev.paaf.core.PowerOutcome
 import dev.paaf.core.ProgressEvent
@@ -129,6 +132,7 @@ import dev.paaf.core.Silence
 import dev.paaf.core.SourceAlerts
 import dev.paaf.core.StepEvent
 import dev.paaf.core.Target
+import dev.paaf.core.TeamTimeline
 import dev.paaf.core.TimeWindow
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.coroutines.resume
@@ -172,6 +176,7 @@ import dev.paaf.core.RustBuffer as RustBufferOverview
 import dev.paaf.core.RustBuffer as RustBufferPanelChart
 import dev.paaf.core.RustBuffer as RustBufferPanelData
 import dev.paaf.core.RustBuffer as RustBufferPhase
+import dev.paaf.core.RustBuffer as RustBufferPostmortem
 import dev.paaf.core.RustBuffer as RustBufferPowerAction
 import dev.paaf.core.RustBuffer as RustBufferPowerOutcome
 import dev.paaf.core.RustBuffer as RustBufferProgressEvent
@@ -187,6 +192,7 @@ import dev.paaf.core.RustBuffer as RustBufferSilence
 import dev.paaf.core.RustBuffer as RustBufferSourceAlerts
 import dev.paaf.core.RustBuffer as RustBufferStepEvent
 import dev.paaf.core.RustBuffer as RustBufferTarget
+import dev.paaf.core.RustBuffer as RustBufferTeamTimeline
 import dev.paaf.core.RustBuffer as RustBufferTimeWindow
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
@@ -1156,6 +1162,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_panel_data(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_postmortem(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_probe_host_key(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_protect(
@@ -1184,6 +1192,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_set_secret(
     ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_share_incident(
+    ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_silence(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_silences(
@@ -1195,6 +1205,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_paaf_mobile_checksum_method_paaf_status(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_targets(
+    ): Int
+    external fun uniffi_paaf_mobile_checksum_method_paaf_team_timeline(
     ): Int
     external fun uniffi_paaf_mobile_checksum_method_paaf_trust_host_key(
     ): Int
@@ -1475,6 +1487,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_panel_data(`ptr`: Long,`source`: RustBuffer.ByValue,`uid`: RustBuffer.ByValue,`panelId`: Long,`view`: RustBufferDashboardView.ByValue,`width`: Int,
     ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_postmortem(`ptr`: Long,`id`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_probe_host_key(`ptr`: Long,`name`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_protect(`ptr`: Long,`plan`: RustBufferRunPlan.ByValue,`confirmation`: RustBufferConfirmation.ByValue,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1503,6 +1517,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_set_secret(`ptr`: Long,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_paaf_mobile_fn_method_paaf_share_incident(`ptr`: Long,`id`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_paaf_mobile_fn_method_paaf_silence(`ptr`: Long,`source`: RustBuffer.ByValue,`matchers`: RustBuffer.ByValue,`minutes`: Int,`comment`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_silences(`ptr`: Long,`source`: RustBuffer.ByValue,
@@ -1514,6 +1530,8 @@ internal object UniffiLib {
     external fun uniffi_paaf_mobile_fn_method_paaf_status(`ptr`: Long,`names`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_targets(`ptr`: Long,`source`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_paaf_mobile_fn_method_paaf_team_timeline(`ptr`: Long,`id`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_paaf_mobile_fn_method_paaf_trust_host_key(`ptr`: Long,`name`: RustBuffer.ByValue,`fingerprint`: RustBuffer.ByValue,
     ): Long
@@ -2016,6 +2034,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_panel_data() and 0xFFFF) != 22625) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_postmortem() and 0xFFFF) != 1723) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_probe_host_key() and 0xFFFF) != 64126) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -2058,6 +2079,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_set_secret() and 0xFFFF) != 50898) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_share_incident() and 0xFFFF) != 34066) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_silence() and 0xFFFF) != 52319) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -2074,6 +2098,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_targets() and 0xFFFF) != 4116) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_paaf_mobile_checksum_method_paaf_team_timeline() and 0xFFFF) != 37377) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_trust_host_key() and 0xFFFF) != 17213) {
@@ -8214,6 +8241,12 @@ public interface PaafInterface {
     suspend fun `panelData`(`source`: kotlin.String?, `uid`: kotlin.String, `panelId`: kotlin.Long, `view`: DashboardView, `width`: kotlin.UInt): PanelData
     
     /**
+     * The post-mortem draft of incident `id` (null: the current one), Markdown and facts,
+     * with the team timeline when this device is paired and the incident shared.
+     */
+    suspend fun `postmortem`(`id`: kotlin.Long?): Postmortem
+    
+    /**
      * Connects without logging in and reports the host's key and what known_hosts says of it.
      */
     suspend fun `probeHostKey`(`name`: kotlin.String): OfferedKey
@@ -8293,6 +8326,12 @@ public interface PaafInterface {
     fun `setSecret`(`name`: kotlin.String, `value`: kotlin.String)
     
     /**
+     * Shares incident `id` (null: the current one) with the team through the paired relay:
+     * under `key` (another device's), else a key of its own, returned to give to the others.
+     */
+    fun `shareIncident`(`id`: kotlin.Long?, `key`: kotlin.String?): kotlin.String
+    
+    /**
      * Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
      * returns the silence id.
      */
@@ -8323,6 +8362,13 @@ public interface PaafInterface {
      * The scrape targets of a Prometheus source and their health.
      */
     suspend fun `targets`(`source`: kotlin.String?): List<Target>
+    
+    /**
+     * Incident `id`'s (null: the current one) timeline across the team's paired devices,
+     * merged by the relay; this device's rows alone, said so in `source` and `error`, when the
+     * relay cannot be reached or the incident is not shared.
+     */
+    suspend fun `teamTimeline`(`id`: kotlin.Long?): TeamTimeline
     
     /**
      * Records the host's key if it still has `fingerprint` (the one the user confirmed), then
@@ -9014,6 +9060,32 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
 
     
     /**
+     * The post-mortem draft of incident `id` (null: the current one), Markdown and facts,
+     * with the team timeline when this device is paired and the incident shared.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `postmortem`(`id`: kotlin.Long?) : Postmortem {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_postmortem(
+                uniffiHandle,
+                
+        FfiConverterOptionalLong.lower(`id`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferPostmortem.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePostmortem.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Connects without logging in and reports the host's key and what known_hosts says of it.
      */
     @Throws(PaafException::class)
@@ -9344,6 +9416,26 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
 
     
     /**
+     * Shares incident `id` (null: the current one) with the team through the paired relay:
+     * under `key` (another device's), else a key of its own, returned to give to the others.
+     */
+    @Throws(PaafException::class)override fun `shareIncident`(`id`: kotlin.Long?, `key`: kotlin.String?): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(PaafException) { _status ->
+    UniffiLib.uniffi_paaf_mobile_fn_method_paaf_share_incident(
+        it,
+        
+        FfiConverterOptionalLong.lower(`id`),
+        FfiConverterOptionalString.lower(`key`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Alert: silences the alerts matching every matcher (`alertname=X`) for `minutes`;
      * returns the silence id.
      */
@@ -9486,6 +9578,33 @@ open class Paaf: Disposable, AutoCloseable, PaafInterface
         { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterSequenceTypeTarget.lift(it) },
+        // Error FFI converter
+        PaafException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Incident `id`'s (null: the current one) timeline across the team's paired devices,
+     * merged by the relay; this device's rows alone, said so in `source` and `error`, when the
+     * relay cannot be reached or the incident is not shared.
+     */
+    @Throws(PaafException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `teamTimeline`(`id`: kotlin.Long?) : TeamTimeline {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_paaf_mobile_fn_method_paaf_team_timeline(
+                uniffiHandle,
+                
+        FfiConverterOptionalLong.lower(`id`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_paaf_mobile_rust_future_complete_rust_buffer(future, continuation).let { RustBufferTeamTimeline.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_paaf_mobile_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeTeamTimeline.lift(it) },
         // Error FFI converter
         PaafException.ErrorHandler,
     )
@@ -17009,6 +17128,10 @@ public object FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer<List
         }
     }
 }
+
+
+
+
 
 
 
