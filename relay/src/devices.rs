@@ -24,9 +24,22 @@ pub fn check_scope(scope: &DeviceScope, playbooks: &Config) -> Result<(), String
     if scope.playbooks.len() + scope.targets.len() > MAX_NAMES {
         return Err(format!("a scope lists at most {MAX_NAMES} names"));
     }
-    let shown = |name: &str| name.chars().filter(|c| !c.is_control()).take(64).collect::<String>();
-    let known: Vec<&str> = playbooks.playbooks.iter().map(|p| p.name.as_str()).collect();
-    if let Some(unknown) = scope.playbooks.iter().find(|p| !known.contains(&p.as_str())) {
+    let shown = |name: &str| {
+        name.chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect::<String>()
+    };
+    let known: Vec<&str> = playbooks
+        .playbooks
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    if let Some(unknown) = scope
+        .playbooks
+        .iter()
+        .find(|p| !known.contains(&p.as_str()))
+    {
         return Err(format!(
             "the relay has no playbook `{}` (it has: {}): pair with --playbook NAME of one of them",
             shown(unknown),

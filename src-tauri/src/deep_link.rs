@@ -139,7 +139,10 @@ mod tests {
     #[test]
     fn the_scheme_is_registered_as_the_paaf_handler_keeping_the_other_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        let (apps, mime) = (dir.path().join("apps"), dir.path().join("cfg/mimeapps.list"));
+        let (apps, mime) = (
+            dir.path().join("apps"),
+            dir.path().join("cfg/mimeapps.list"),
+        );
         std::fs::create_dir_all(mime.parent().unwrap()).unwrap();
         std::fs::write(
             &mime,
@@ -149,7 +152,10 @@ mod tests {
         register_scheme(&apps, &mime, std::path::Path::new("/opt/paaf/paaf-desktop")).unwrap();
         let entry = std::fs::read_to_string(apps.join("paaf.desktop")).unwrap();
         assert!(entry.contains("MimeType=x-scheme-handler/paaf;"), "{entry}");
-        assert!(entry.contains("Exec=\"/opt/paaf/paaf-desktop\" %u"), "{entry}");
+        assert!(
+            entry.contains("Exec=\"/opt/paaf/paaf-desktop\" %u"),
+            "{entry}"
+        );
         let list = std::fs::read_to_string(&mime).unwrap();
         assert_eq!(
             list,
@@ -173,7 +179,10 @@ mod tests {
             intent_link(args(&["paaf-desktop", "--x", "paaf://intent/abc.def"])).as_deref(),
             Some("paaf://intent/abc.def")
         );
-        assert_eq!(intent_link(args(&["paaf-desktop", "https://evil/intent"])), None);
+        assert_eq!(
+            intent_link(args(&["paaf-desktop", "https://evil/intent"])),
+            None
+        );
         assert_eq!(intent_link(args(&["paaf://pair/?url=x"])), None);
     }
 }

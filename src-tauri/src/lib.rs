@@ -676,7 +676,9 @@ mod tests {
         // Asked before Run: nobody claimed it yet.
         Mock::given(method("GET"))
             .and(path_regex("^/intents/[^/]+/claim$"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "claim": null })))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({ "claim": null })),
+            )
             .mount(&relay)
             .await;
         relay
@@ -858,13 +860,29 @@ mod tests {
         };
         assert_eq!(got("the launch's link"), "\"paaf://intent/abc.def\"");
         assert!(!crate::deep_link::handle(app, ["paaf-desktop".to_string()]));
-        assert!(!crate::deep_link::handle(app, ["https://x/intent".to_string()]));
+        assert!(!crate::deep_link::handle(
+            app,
+            ["https://x/intent".to_string()]
+        ));
         let review = crate::relay_stream::REVIEW_ACTION;
-        assert!(crate::relay_stream::on_notification_action(app, review, "paaf://intent/gh.ij"));
-        assert_eq!(got("the clicked notification's link"), "\"paaf://intent/gh.ij\"");
-        assert!(!crate::relay_stream::on_notification_action(app, "__closed", "paaf://intent/x.y"));
+        assert!(crate::relay_stream::on_notification_action(
+            app,
+            review,
+            "paaf://intent/gh.ij"
+        ));
+        assert_eq!(
+            got("the clicked notification's link"),
+            "\"paaf://intent/gh.ij\""
+        );
+        assert!(!crate::relay_stream::on_notification_action(
+            app,
+            "__closed",
+            "paaf://intent/x.y"
+        ));
         assert!(
-            received.recv_timeout(std::time::Duration::from_millis(300)).is_err(),
+            received
+                .recv_timeout(std::time::Duration::from_millis(300))
+                .is_err(),
             "nothing else reached the window"
         );
     }

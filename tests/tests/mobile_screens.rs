@@ -242,7 +242,10 @@ fn onboarding_pairs_with_the_relay_of_a_scanned_pairing_code_and_pins_its_key() 
     screen.import_qr(code.to_text());
     let paired = states.until("paired", |s| s.relay.is_some());
     let pairing = paired.relay.unwrap();
-    assert_eq!((pairing.url, pairing.relay_key), (relay.url(), relay.key.clone()));
+    assert_eq!(
+        (pairing.url, pairing.relay_key),
+        (relay.url(), relay.key.clone())
+    );
     assert_eq!(paired.error, None);
     assert_eq!(paired.hosts, 1, "the config is kept");
 }

@@ -457,7 +457,10 @@ env = "production"
 
     // Unpairing revokes at the relay: the old token opens no stream.
     phone.relay_unpair().await.unwrap();
-    assert_eq!(refusal(phone.open_intent(&url).await), IntentRefusal::NotPaired);
+    assert_eq!(
+        refusal(phone.open_intent(&url).await),
+        IntentRefusal::NotPaired
+    );
     let revoked = reqwest::Client::new()
         .get(format!("{}/stream", relay.url()))
         .bearer_auth("not-a-device-token")
@@ -743,7 +746,10 @@ async fn devices_receive_only_the_intents_their_pairing_scope_covers_and_pin_the
         .unwrap();
     desk.relay_pair(&relay.url(), &token).await.unwrap();
     assert_eq!(phone.relay_device_status().await.unwrap().scope, cpu_only);
-    assert_eq!(laptop.relay_device_status().await.unwrap().scope, web_2_only);
+    assert_eq!(
+        laptop.relay_device_status().await.unwrap().scope,
+        web_2_only
+    );
     assert!(desk.relay_device_status().await.unwrap().scope.is_all());
 
     // A scope the relay's playbooks do not have: refused, saying what it has.
@@ -785,7 +791,10 @@ async fn devices_receive_only_the_intents_their_pairing_scope_covers_and_pin_the
         }
         other => panic!("paired despite the key: {other:?}"),
     }
-    assert!(stranger.relay_pairing().unwrap().is_none(), "nothing pinned");
+    assert!(
+        stranger.relay_pairing().unwrap().is_none(),
+        "nothing pinned"
+    );
     let metrics = metrics_page(&relay).await;
     assert!(
         metrics.contains("paaf_relay_devices_paired 3"),

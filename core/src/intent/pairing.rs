@@ -125,10 +125,15 @@ mod tests {
         }
         let no_token = reqwest::Url::parse_with_params(
             PAIR_PREFIX,
-            &[("url", "https://r.example.com"), ("key", code().key.as_str())],
+            &[
+                ("url", "https://r.example.com"),
+                ("key", code().key.as_str()),
+            ],
         )
         .unwrap();
-        let refused = PairingCode::parse(no_token.as_str()).unwrap_err().to_string();
+        let refused = PairingCode::parse(no_token.as_str())
+            .unwrap_err()
+            .to_string();
         assert!(refused.contains("no pairing token"), "{refused}");
     }
 }

@@ -343,7 +343,11 @@ pub async fn claim(url: &str, device_token: &SecretString, id: &str) -> Result<C
 
 /// Who claimed intent `id`, if anyone, without claiming it: `first` is true only when this
 /// device claimed it and has not reported (it may act again).
-pub async fn claim_status(url: &str, device_token: &SecretString, id: &str) -> Result<Option<Claim>> {
+pub async fn claim_status(
+    url: &str,
+    device_token: &SecretString,
+    id: &str,
+) -> Result<Option<Claim>> {
     #[derive(Deserialize)]
     struct Answer {
         claim: Option<Claim>,

@@ -245,7 +245,9 @@ impl OnboardingScreen {
             store.update(|s| {
                 s.error = Some(ErrorInfo {
                     code: ErrorCode::InvalidInput,
-                    message: "open or import a valid config first, then scan the relay's pairing code".into(),
+                    message:
+                        "open or import a valid config first, then scan the relay's pairing code"
+                            .into(),
                     phase: None,
                 })
             });

@@ -83,7 +83,9 @@ pub enum ClaimStatus {
 /// flag name (a flag target's part before `@`, else the target again) is `f` (parameters).
 /// No scope row of a kind: that kind is not restricted.
 pub(crate) fn in_scope(d: &str, p: &str, t: &str, f: &str) -> String {
-    let rows = |kind: &str| format!("SELECT 1 FROM device_scopes s WHERE s.device_id = {d} AND s.kind = '{kind}'");
+    let rows = |kind: &str| {
+        format!("SELECT 1 FROM device_scopes s WHERE s.device_id = {d} AND s.kind = '{kind}'")
+    };
     format!(
         "(NOT EXISTS ({pb}) OR EXISTS ({pb} AND s.name = {p})) AND (NOT EXISTS ({tg}) OR EXISTS ({tg} AND s.name IN ({t}, {f})))",
         pb = rows("playbook"),

@@ -34,7 +34,8 @@ const CHANNEL: &str = "paaf_relay";
 const MIGRATION_LOCK: i64 = 0x7061_6166;
 
 /// Each step brings the schema from its index to the next version.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE devices (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -85,13 +86,15 @@ const MIGRATIONS: &[&str] = &["
         claimed_at TEXT NOT NULL,
         state TEXT,
         summary TEXT
-    );", "
+    );",
+    "
     CREATE TABLE device_scopes (
         device_id TEXT NOT NULL,
         kind TEXT NOT NULL,
         name TEXT NOT NULL,
         PRIMARY KEY (device_id, kind, name)
-    );"];
+    );",
+];
 
 /// What another instance (or this one) did, as its `NOTIFY` said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -725,30 +728,6 @@ async fn listen(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::PostgresUrl;
-
-    #[tokio::test]
-    async fn a_bad_connection_string_is_refused_without_quoting_its_password() {
-        let storage = StorageConfig {
-            postgres: PostgresUrl("postgres://relay:s3cret-db-password@db:notaport/relay".into()),
-            password_env: None,
-            pool_size: 2,
-            push_lease_secs: 60,
-        };
-        let Err(refused) = Postgres::open(&storage).await else {
-            panic!("a port that is not a number was taken");
-        };
-        assert!(
-            refused.contains("not a PostgreSQL connection string"),
-            "{refused}"
-        );
-        assert!(!refused.contains("s3cret"), "{refused}");
-    }
-}
-
 /// Device scopes and claim status.
 impl Postgres {
     pub async fn set_scope(&self, device_id: &str, scope: &DeviceScope) -> Result<()> {
@@ -815,5 +794,29 @@ impl Postgres {
             Some(ClaimAnswer::Answered(claim)) => ClaimStatus::Claimed(claim),
             _ => ClaimStatus::Unclaimed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PostgresUrl;
+
+    #[tokio::test]
+    async fn a_bad_connection_string_is_refused_without_quoting_its_password() {
+        let storage = StorageConfig {
+            postgres: PostgresUrl("postgres://relay:s3cret-db-password@db:notaport/relay".into()),
+            password_env: None,
+            pool_size: 2,
+            push_lease_secs: 60,
+        };
+        let Err(refused) = Postgres::open(&storage).await else {
+            panic!("a port that is not a number was taken");
+        };
+        assert!(
+            refused.contains("not a PostgreSQL connection string"),
+            "{refused}"
+        );
+        assert!(!refused.contains("s3cret"), "{refused}");
     }
 }

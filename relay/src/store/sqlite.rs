@@ -623,7 +623,12 @@ fn add_intent(tx: &Connection, new: &NewIntent, now_ms: i64) -> Result<Option<i6
     ])?;
     let seq = tx.last_insert_rowid();
     // Only to the devices whose scope covers it, on every channel.
-    let scoped = params![seq, new.notice.playbook, new.notice.target, flag_name(&new.notice)];
+    let scoped = params![
+        seq,
+        new.notice.playbook,
+        new.notice.target,
+        flag_name(&new.notice)
+    ];
     tx.prepare_cached(&format!(
         "INSERT INTO deliveries (seq, device_id, state) SELECT ?1, id, 'pending' FROM devices
          WHERE revoked_at IS NULL AND {}",
