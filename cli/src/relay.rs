@@ -6,7 +6,7 @@ use crate::ctx::{Ctx, Outcome};
 use crate::exit;
 use crate::output;
 use clap::Subcommand;
-use paaf_core::intent::relay_client::{DeviceStatus, PushEndpoint};
+use paaf_core::intent::relay_client::{Claim, DeviceScope, DeviceStatus, PushEndpoint};
 use paaf_core::journal::RelayPairing;
 use paaf_core::{IntentOutcome, ProgressEvent};
 use secrecy::SecretString;
@@ -17,11 +17,20 @@ pub enum RelayCommand {
     /// Pair this device with a paaf-relay: its key is pinned, intents reach this device
     #[command(group(clap::ArgGroup::new("push").multiple(false)))]
     Pair {
-        /// The relay's URL, e.g. https://relay.example.com
+        /// The relay's URL, e.g. https://relay.example.com, or the pairing code
+        /// `paaf-relay pair-code` shows ('paaf://pair/?url=...'): its key is pinned, and a
+        /// relay answering with another key is refused
         url: String,
-        /// The team's pairing token (the relay's pairing_token_env)
+        /// The team's pairing token (the relay's pairing_token_env); a pairing code holds it
         #[arg(long, env = "PAAF_RELAY_PAIRING_TOKEN", hide_env_values = true)]
-        token: String,
+        token: Option<String>,
+        /// Receive only the intents of this playbook (repeat for more; default: all)
+        #[arg(long = "playbook", value_name = "NAME")]
+        playbooks: Vec<String>,
+        /// Receive only the intents acting on this target: a host, a flag (name or
+        /// name@environment), a monitoring source (repeat for more; default: all)
+        #[arg(long = "target", value_name = "NAME")]
+        targets: Vec<String>,
         /// Also push this device's notifications to an ntfy topic URL its ntfy app follows,
         /// e.g. https://ntfy.example.com/paaf-oncall-7f3k (a server the relay allows)
         #[arg(long, value_name = "TOPIC_URL", group = "push")]
@@ -69,6 +78,8 @@ pub async fn relay(ctx: &Ctx, command: RelayCommand) -> Outcome {
         RelayCommand::Pair {
             url,
             token,
+            playbooks,
+            targets,
             ntfy,
             webpush_subscription,
             apns_token,
@@ -81,16 +92,19 @@ pub async fn relay(ctx: &Ctx, command: RelayCommand) -> Outcome {
                 (.., Some(token)) => Some(PushEndpoint::Fcm { token }),
                 _ => None,
             };
+            let scope = DeviceScope { playbooks, targets };
+            let token = token.map(SecretString::from);
             let pairing = ctx
                 .paaf
-                .relay_pair_with_push(&url, &SecretString::from(token), push.as_ref())
+                .relay_pair_scoped(&url, token.as_ref(), push.as_ref(), &scope)
                 .await?;
             ctx.emit(&pairing, |p| {
                 output::line(&format!(
-                    "paired with {} as device {}; relay key pinned: {}",
+                    "paired with {} as device {}; relay key pinned: {}; receives {}",
                     output::shown(&p.url),
                     output::shown(&p.device_id),
-                    output::shown(&p.relay_key)
+                    output::shown(&p.relay_key),
+                    output::shown(&scope.describe())
                 ))
             });
             Ok(exit::OK)
@@ -127,7 +141,10 @@ pub async fn relay(ctx: &Ctx, command: RelayCommand) -> Outcome {
                     output::shown(&p.relay_key)
                 ));
                 match (&status.device, &status.unreachable) {
-                    (Some(d), _) => output::line(&push_line(d)),
+                    (Some(d), _) => {
+                        output::line(&format!("receives {}", output::shown(&d.scope.describe())));
+                        output::line(&push_line(d))
+                    }
                     (None, Some(e)) => {
                         output::line(&format!("the relay did not answer: {}", output::shown(e)))
                     }
@@ -221,7 +238,26 @@ fn push_line(d: &DeviceStatus) -> String {
 
 pub async fn intent(ctx: &Ctx, command: IntentCommand) -> Outcome {
     let IntentCommand::Open { intent, confirm } = command;
-    let shown = ctx.paaf.open_intent(&intent)?;
+    let shown = ctx.paaf.open_intent(&intent).await?;
+    // Someone acted already: said before any question, and nothing is asked or run.
+    if let Some(claim) = shown.already {
+        let outcome = IntentOutcome::AlreadyActed {
+            intent_id: shown.intent_id,
+            claim,
+        };
+        ctx.emit(&outcome, |o| {
+            if let IntentOutcome::AlreadyActed { claim, .. } = o {
+                output::line(&already_line(claim))
+            }
+        });
+        return Ok(exit::OK);
+    }
+    if let Some(why) = &shown.claim_unknown {
+        output::line(&format!(
+            "could not ask the relay whether someone acted already ({}); Run still claims it first",
+            output::shown(why)
+        ));
+    }
     let question = format!(
         "{} fires ({}): {}{}. Run it now from this device?",
         shown.alert,
@@ -245,16 +281,21 @@ pub async fn intent(ctx: &Ctx, command: IntentCommand) -> Outcome {
         IntentOutcome::Ran { state, summary, .. } => {
             output::line(&format!("{}: {}", state, output::shown(summary)))
         }
-        IntentOutcome::AlreadyActed { claim, .. } => output::line(&format!(
-            "not run here: {} acted first at {}{}",
-            output::shown(&claim.device),
-            output::shown(&claim.claimed_at),
-            claim
-                .result
-                .as_ref()
-                .map(|r| format!(" ({}: {})", r.state, output::shown(&r.summary)))
-                .unwrap_or_else(|| " (no result yet)".into())
-        )),
+        IntentOutcome::AlreadyActed { claim, .. } => output::line(&already_line(claim)),
     });
     Ok(exit::OK)
+}
+
+/// `not run here: already done by phone-a at 2026-...: succeeded: flag ... ON -> OFF`.
+fn already_line(claim: &Claim) -> String {
+    format!(
+        "not run here: already done by {} at {}: {}",
+        output::shown(&claim.device),
+        output::shown(&claim.claimed_at),
+        claim
+            .result
+            .as_ref()
+            .map(|r| format!("{}: {}", r.state, output::shown(&r.summary)))
+            .unwrap_or_else(|| "no result yet (it is running there)".into())
+    )
 }

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod config;
+mod devices;
 mod push;
 mod server;
 mod store;
@@ -33,6 +34,20 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Prints the pairing code devices scan or paste (`paaf relay pair CODE`): the relay's
+    /// URL, the team's pairing token and the relay's public key, as a paaf://pair/ link and a
+    /// QR code. It holds the pairing token: show it only to the team.
+    PairCode {
+        /// The relay's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+        /// The URL devices reach the relay at (default: http:// and the config's `listen`)
+        #[arg(long)]
+        url: Option<String>,
+        /// Print the link only, without the QR code
+        #[arg(long)]
+        no_qr: bool,
+    },
 }
 
 /// The relay's signing key from `path`, created (0600) when missing.
@@ -61,6 +76,43 @@ fn signing_key(path: &Path) -> Result<SigningKey, String> {
         }
         Err(e) => Err(format!("cannot read {shown}: {e}")),
     }
+}
+
+/// `paaf-relay pair-code`: the pairing code as a link and (unless `no_qr`) a terminal QR code.
+fn pair_code(config_path: &Path, url: Option<&str>, no_qr: bool) -> Result<(), String> {
+    use paaf_core::intent::pairing::PairingCode;
+    let config = config::RelayConfig::load(config_path)?;
+    let key = signing_key(&config.signing_key)?;
+    let token = config::secret_from_env(&config.pairing_token_env)?;
+    let url = url
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    let text = PairingCode {
+        url: url.clone(),
+        token: token.into(),
+        key: paaf_core::intent::format_key(&key.verifying_key()),
+    }
+    .to_text();
+    // Checked the way a device reads it: a bad --url is said here, not on the phone.
+    let read = PairingCode::parse(&text).map_err(|e| e.to_string())?;
+    if !no_qr {
+        use qrcode::render::unicode::Dense1x2;
+        let qr = qrcode::QrCode::new(text.as_bytes())
+            .map_err(|e| format!("cannot make a QR code of the pairing code: {e}"))?;
+        let shown = qr
+            .render::<Dense1x2>()
+            .dark_color(Dense1x2::Light)
+            .light_color(Dense1x2::Dark)
+            .quiet_zone(true)
+            .build();
+        println!("{shown}");
+    }
+    println!("{text}");
+    eprintln!(
+        "paaf-relay: scan it in the paaf app, or run `paaf relay pair '<code>'` on a device; it pairs with {} and pins key {} (the code holds the pairing token: show it only to the team)",
+        read.url, read.key
+    );
+    Ok(())
 }
 
 async fn serve(config_path: &Path) -> Result<(), String> {
@@ -100,6 +152,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Serve { config } => serve(config).await,
+        Command::PairCode { config, url, no_qr } => pair_code(config, url.as_deref(), *no_qr),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

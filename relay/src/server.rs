@@ -19,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
 use hmac::{Hmac, Mac};
 use paaf_core::config::Config;
-use paaf_core::intent::relay_client::{ClaimResult, DeviceStatus, PushEndpoint};
+use paaf_core::intent::relay_client::{ClaimResult, DeviceScope, DeviceStatus, PushEndpoint};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
@@ -115,7 +115,10 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         .route("/unpair", post(unpair))
         .route("/device", get(device_status))
         .route("/stream", get(stream))
-        .route("/intents/{id}/claim", post(claim))
+        .route(
+            "/intents/{id}/claim",
+            post(claim).get(crate::devices::claim_status),
+        )
         .route("/intents/{id}/result", post(result))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
@@ -277,6 +280,9 @@ struct PairRequest {
     token: String,
     device: String,
     push: Option<PushEndpoint>,
+    /// The intents it receives; all when absent.
+    #[serde(default)]
+    scope: DeviceScope,
 }
 
 async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Response {
@@ -300,8 +306,15 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
             ),
         );
     }
+    if let Err(why) = crate::devices::check_scope(&req.scope, &app.playbooks) {
+        return refuse(StatusCode::BAD_REQUEST, &why);
+    }
     let id = hex::encode(rand::random::<[u8; 8]>());
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    // The scope first: the device receives nothing out of it from the moment it exists.
+    if let Err(e) = app.store.set_scope(&id, &req.scope).await {
+        return internal(e);
+    }
     if let Err(e) = app
         .store
         .add_device(&id, &name, &token, req.push.as_ref())
@@ -341,9 +354,14 @@ async fn device_status(State(app): State<Arc<App>>, headers: HeaderMap) -> Respo
         Err(e) => return internal(e),
     };
     let endpoint = endpoints.into_iter().find(|e| e.device_id == device.id);
+    let scope = match app.store.scope(&device.id).await {
+        Ok(s) => s,
+        Err(e) => return internal(e),
+    };
     Json(DeviceStatus {
         device_id: device.id,
         device: device.name,
+        scope,
         push: endpoint.as_ref().map(|e| e.kind.clone()),
         push_failures: endpoint.as_ref().map_or(0, |e| e.failures),
         push_last_error: endpoint.as_ref().and_then(|e| e.last_error.clone()),

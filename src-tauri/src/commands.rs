@@ -684,7 +684,7 @@ pub fn pending_intent(pending: State<'_, PendingIntent>) -> Option<String> {
 /// playbook step) and says what it would do: nothing runs.
 #[tauri::command]
 pub async fn open_intent(paaf: State<'_, Paaf>, link: String) -> Reply<IntentConfirmation> {
-    Ok(paaf.open_intent(&link)?)
+    Ok(paaf.open_intent(&link).await?)
 }
 
 /// Runs the confirmed intent once, as `paaf intent open` does; a dangerous runbook is also
@@ -696,7 +696,7 @@ pub async fn execute_intent<R: Runtime>(
     link: String,
     confirmation: Confirmation,
 ) -> Reply<IntentOutcome> {
-    let shown = paaf.open_intent(&link)?;
+    let shown = paaf.open_intent(&link).await?;
     if let Some(runbook) = &shown.typed_name {
         let question = Question {
             title: format!("Run the dangerous runbook {runbook}?"),

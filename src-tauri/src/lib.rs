@@ -3,6 +3,7 @@
 #[macro_use]
 mod command_list;
 pub mod commands;
+pub mod deep_link;
 pub mod native;
 pub mod relay_stream;
 pub mod tray;
@@ -53,7 +54,12 @@ pub fn run() {
             std::process::exit(3);
         }
     };
-    with_commands(tauri::Builder::default())
+    // First: a second launch (the system opening a paaf:// link) hands its arguments to this
+    // instance and exits.
+    let single = tauri_plugin_single_instance::init(|app, args, _cwd| {
+        deep_link::handle(app, args);
+    });
+    with_commands(tauri::Builder::default().plugin(single))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
         .manage(core)
@@ -66,6 +72,10 @@ pub fn run() {
             // A desktop without a tray (no StatusNotifier host) still gets the window.
             if let Err(e) = tray::install(app.handle()) {
                 tracing::warn!("no tray icon: {e}");
+            }
+            #[cfg(target_os = "linux")]
+            if std::env::var_os("PAAF_NO_SCHEME_REGISTRATION").is_none() {
+                deep_link::register_for_user();
             }
             relay_stream::follow(app.handle().clone());
             Ok(())
@@ -663,6 +673,14 @@ mod tests {
             .respond_with(ResponseTemplate::new(204))
             .mount(&relay)
             .await;
+        // Asked before Run: nobody claimed it yet.
+        Mock::given(method("GET"))
+            .and(path_regex("^/intents/[^/]+/claim$"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({ "claim": null })),
+            )
+            .mount(&relay)
+            .await;
         relay
     }
 
@@ -817,6 +835,56 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(20))
             .expect("the intent reached the window");
         assert_eq!(link, "\"paaf://intent/abc.def\"");
+    }
+
+    /// Issue 19, devices: the `paaf://` handler, invoked as a second launch hands over its
+    /// arguments (tauri-plugin-single-instance) and as a click on the notification's button
+    /// does: the link reaches the window (which opens IntentConfirm on it); anything else
+    /// (no link, another scheme, the notification closed) hands nothing.
+    #[test]
+    fn a_second_launchs_link_and_a_notification_click_open_the_intent_in_the_window() {
+        use tauri::{Listener, Manager};
+        let (_dir, core) = core_on(PLAYBOOK);
+        let main = window_over(core, "main", true);
+        let (links, received) = std::sync::mpsc::channel();
+        main.listen(crate::relay_stream::INTENT_EVENT, move |event| {
+            let _ = links.send(event.payload().to_string());
+        });
+        let app = main.app_handle();
+        let launch = ["/usr/bin/paaf-desktop", "paaf://intent/abc.def"].map(String::from);
+        assert!(crate::deep_link::handle(app, launch));
+        let got = |what: &str| {
+            received
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .expect(what)
+        };
+        assert_eq!(got("the launch's link"), "\"paaf://intent/abc.def\"");
+        assert!(!crate::deep_link::handle(app, ["paaf-desktop".to_string()]));
+        assert!(!crate::deep_link::handle(
+            app,
+            ["https://x/intent".to_string()]
+        ));
+        let review = crate::relay_stream::REVIEW_ACTION;
+        assert!(crate::relay_stream::on_notification_action(
+            app,
+            review,
+            "paaf://intent/gh.ij"
+        ));
+        assert_eq!(
+            got("the clicked notification's link"),
+            "\"paaf://intent/gh.ij\""
+        );
+        assert!(!crate::relay_stream::on_notification_action(
+            app,
+            "__closed",
+            "paaf://intent/x.y"
+        ));
+        assert!(
+            received
+                .recv_timeout(std::time::Duration::from_millis(300))
+                .is_err(),
+            "nothing else reached the window"
+        );
     }
 
     #[test]

@@ -189,6 +189,67 @@ fn onboarding_imports_a_qr_payload_through_the_pasted_configs_validation() {
     assert_eq!(screen.paaf().expect("open").hosts()[0].name, "web-1");
 }
 
+/// Issue 19, pairing: the Onboarding screen's QR scan takes a relay's pairing code
+/// (`paaf-relay pair-code`): the phone pairs with the real relay on loopback and pins the key
+/// the code carries; a code whose key is not the one the relay answers with pairs nothing.
+#[test]
+fn onboarding_pairs_with_the_relay_of_a_scanned_pairing_code_and_pins_its_key() {
+    use paaf_core::intent::pairing::PairingCode;
+    const TOKEN: &str = "pairing-token-for-the-phone-0123456";
+    let world = World::new();
+    let path = world.config_path();
+    std::fs::write(
+        &path,
+        "[[hosts]]\nname = \"web-1\"\naddress = \"127.0.0.1\"\nuser = \"u\"\nauth = { type = \"agent\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        world.dir.path().join("relay.toml"),
+        format!(
+            "database = \"relay.sqlite\"\nsigning_key = \"relay.key\"\nplaybooks = \"{}\"\npairing_token_env = \"T_PAIRING\"\n",
+            path.display()
+        ),
+    )
+    .unwrap();
+    let relay = paaf_tests::Relay::start(world.dir.path(), &[("T_PAIRING", TOKEN)]);
+    let screen = OnboardingScreen::new(
+        path.display().to_string(),
+        Arc::new(MapStore::default()),
+        "phone".into(),
+    );
+    let states = watch::<OnboardingState>(|l| screen.subscribe(l));
+    states.until("the ready stage", |s| s.stage == ConfigStage::Ready);
+
+    let code = PairingCode {
+        url: relay.url(),
+        token: TOKEN.to_string().into(),
+        key: relay.key.clone(),
+    };
+    let other = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
+    let forged = PairingCode {
+        key: paaf_core::intent::format_key(&other),
+        ..code.clone()
+    };
+    screen.import_qr(forged.to_text());
+    let refused = states.until("the refused code", |s| s.error.is_some() && !s.busy);
+    let error = refused.error.unwrap();
+    assert_eq!(error.code, ErrorCode::AuthFailed, "{error:?}");
+    assert!(error.message.contains("pairing code carries"), "{error:?}");
+    assert!(!error.message.contains(TOKEN), "the token in {error:?}");
+    assert_eq!(refused.relay, None, "nothing pinned");
+    assert_eq!(refused.stage, ConfigStage::Ready, "the config is kept");
+
+    screen.import_qr(code.to_text());
+    let paired = states.until("paired", |s| s.relay.is_some());
+    let pairing = paired.relay.unwrap();
+    assert_eq!(
+        (pairing.url, pairing.relay_key),
+        (relay.url(), relay.key.clone())
+    );
+    assert_eq!(paired.error, None);
+    assert_eq!(paired.hosts, 1, "the config is kept");
+}
+
 /// The `SHA256:` fingerprint of the ed25519 key `host` serves, as its owner reads it there.
 fn served_fingerprint(host: &SshHost) -> String {
     let out = std::process::Command::new("ssh-keygen")

@@ -310,7 +310,9 @@ env = "production"
     // Both devices got it (the stream pushes a claimed intent no more).
     let on_laptop = next_intents(&laptop, 1).await.remove(0);
     assert_eq!(on_laptop, url);
-    let shown = phone.open_intent(&url).unwrap();
+    let shown = phone.open_intent(&url).await.unwrap();
+    assert_eq!(shown.already, None, "nobody acted yet");
+    assert_eq!(shown.claim_unknown, None, "the relay was asked");
     assert_eq!(shown.kind, "flag-off");
     assert_eq!(shown.action, "flag new-checkout OFF in production");
     assert_eq!(shown.incident, Some(incident.id));
@@ -345,7 +347,17 @@ env = "production"
     assert_eq!(actions[0].state, ActionState::Succeeded);
     assert_eq!(actions[0].device, "phone-a");
 
-    // The laptop got the same intent; it learns who acted and how, and runs nothing.
+    // The laptop got the same intent: its confirmation says who acted and how BEFORE Run.
+    let before_run = laptop.open_intent(&on_laptop).await.unwrap();
+    let already = before_run
+        .already
+        .expect("the second device sees who acted before it taps Run");
+    assert_eq!(already.device, "phone-a");
+    assert!(!already.first);
+    let first = already.result.expect("the first result");
+    assert_eq!(first.state, "succeeded");
+    assert!(first.summary.contains("ON -> OFF"), "{first:?}");
+    // Tapped anyway: it learns who acted and how, and runs nothing.
     unleash
         .admin()
         .switch("new-checkout", "production", true)
@@ -429,7 +441,7 @@ env = "production"
         .switch("new-checkout", "production", true)
         .await;
     for (name, text, expected) in cases {
-        let opened = refusal(phone.open_intent(text));
+        let opened = refusal(phone.open_intent(text).await);
         assert!(expected(&opened), "{name}: open said {opened:?}");
         let executed = refusal(
             phone
@@ -440,12 +452,15 @@ env = "production"
     }
     assert_eq!(detail(&phone).actions.len(), 1, "no refused intent ran");
     assert!(unleash.admin().enabled("new-checkout", "production").await);
-    let unpaired = refusal(stranger.open_intent(&url));
+    let unpaired = refusal(stranger.open_intent(&url).await);
     assert_eq!(unpaired, IntentRefusal::NotPaired);
 
     // Unpairing revokes at the relay: the old token opens no stream.
     phone.relay_unpair().await.unwrap();
-    assert_eq!(refusal(phone.open_intent(&url)), IntentRefusal::NotPaired);
+    assert_eq!(
+        refusal(phone.open_intent(&url).await),
+        IntentRefusal::NotPaired
+    );
     let revoked = reqwest::Client::new()
         .get(format!("{}/stream", relay.url()))
         .bearer_auth("not-a-device-token")
@@ -532,7 +547,7 @@ async fn the_relay_refuses_bad_webhooks_and_keeps_undelivered_intents_across_a_k
 
     relay.kill_and_restart();
     let urls = next_intents(&phone, 1).await;
-    let shown = phone.open_intent(&urls[0]).unwrap();
+    let shown = phone.open_intent(&urls[0]).await.unwrap();
     assert_eq!(shown.kind, "reboot");
     assert_eq!(shown.target, "web-2");
     assert_eq!(shown.alert, "CPU Usage High");
@@ -623,6 +638,191 @@ if paaf intent open "$url" --yes --json > again.json 2> again.err; then exit 9; 
             .filter(|r| r["kind"] == "reboot")
             .count(),
         1
+    );
+}
+
+const SCOPED_TEAM: &str = r#"[[hosts]]
+name = "web-1"
+address = "127.0.0.1"
+port = 9
+user = "ops"
+auth = { type = "agent" }
+
+[[hosts]]
+name = "web-2"
+address = "127.0.0.1"
+port = 9
+user = "ops"
+auth = { type = "agent" }
+
+[[playbooks]]
+name = "cpu"
+match = { alertname = "CPUHigh" }
+
+[[playbooks.protect]]
+reboot = "web-1"
+
+[[playbooks]]
+name = "disk"
+match = { alertname = "DiskFull" }
+
+[[playbooks.protect]]
+reboot = "web-2"
+"#;
+
+/// The pairing code `paaf-relay pair-code` prints for `relay` (its last stdout line, after
+/// the QR code) and the whole of what it printed.
+fn pair_code(relay: &Relay) -> (String, String) {
+    let out = std::process::Command::new(paaf_tests::relay_bin())
+        .args(["pair-code", "--config"])
+        .arg(relay.dir.join("relay-listening.toml"))
+        .env("T_PAIRING", PAIRING_TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let code = printed.lines().last().unwrap().to_string();
+    (code, printed)
+}
+
+/// Every intent on the device's stream within `wait` (their playbooks, in order).
+async fn playbooks_received(paaf: &Paaf, wait: Duration) -> Vec<String> {
+    let mut seen = Vec::new();
+    let _ = tokio::time::timeout(
+        wait,
+        paaf.relay_listen(None, |_, notice| {
+            seen.push(notice.playbook);
+            true
+        }),
+    )
+    .await;
+    seen
+}
+
+/// Pairing scopes and the pairing code against the real relay: a device paired for playbook
+/// `cpu` (through the code `paaf-relay pair-code` prints, its key pinned) never receives
+/// `disk`'s intents over its stream, one paired for target `web-2` only `disk`'s, one paired
+/// for all both; `GET /device` (`paaf relay status`) says each scope; a scope naming what the
+/// relay's playbooks do not have is refused; a code whose key is not the relay's pairs nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn devices_receive_only_the_intents_their_pairing_scope_covers_and_pin_the_codes_key() {
+    use paaf_core::intent::pairing::PairingCode;
+    use paaf_core::intent::relay_client::DeviceScope;
+    let world = World::new();
+    world.write_config(SCOPED_TEAM);
+    let relay = start_relay(world.dir.path(), &world.config_path(), 100);
+    let (code, printed) = pair_code(&relay);
+    assert!(code.starts_with("paaf://pair/?url="), "{code}");
+    assert!(printed.contains('█'), "a QR code is printed: {printed}");
+    let read = PairingCode::parse(&code).unwrap();
+    assert_eq!(read.url, relay.url());
+    assert_eq!(read.key, relay.key, "the code carries the relay's key");
+
+    let dir = world.dir.path();
+    let phone = device(&dir.join("phone"), SCOPED_TEAM, "phone-cpu", None);
+    let laptop = device(&dir.join("laptop"), SCOPED_TEAM, "laptop-web-2", None);
+    let desk = device(&dir.join("desk"), SCOPED_TEAM, "desk-all", None);
+    let cpu_only = DeviceScope {
+        playbooks: vec!["cpu".into()],
+        targets: vec![],
+    };
+    let web_2_only = DeviceScope {
+        playbooks: vec![],
+        targets: vec!["web-2".into()],
+    };
+    let pairing = phone
+        .relay_pair_scoped(&code, None, None, &cpu_only)
+        .await
+        .unwrap();
+    assert_eq!(pairing.relay_key, relay.key);
+    let token = SecretString::from(PAIRING_TOKEN.to_string());
+    laptop
+        .relay_pair_scoped(&relay.url(), Some(&token), None, &web_2_only)
+        .await
+        .unwrap();
+    desk.relay_pair(&relay.url(), &token).await.unwrap();
+    assert_eq!(phone.relay_device_status().await.unwrap().scope, cpu_only);
+    assert_eq!(
+        laptop.relay_device_status().await.unwrap().scope,
+        web_2_only
+    );
+    assert!(desk.relay_device_status().await.unwrap().scope.is_all());
+
+    // A scope the relay's playbooks do not have: refused, saying what it has.
+    let stranger = device(&dir.join("stranger"), SCOPED_TEAM, "stranger", None);
+    for (scope, said) in [
+        (
+            DeviceScope {
+                playbooks: vec!["checkout".into()],
+                targets: vec![],
+            },
+            "no playbook `checkout` (it has: cpu, disk)",
+        ),
+        (
+            DeviceScope {
+                playbooks: vec![],
+                targets: vec!["db-1".into()],
+            },
+            "target `db-1`",
+        ),
+    ] {
+        let refused = stranger
+            .relay_pair_scoped(&relay.url(), Some(&token), None, &scope)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains(said), "{refused}");
+    }
+    // A code carrying another key: whoever answered is not the relay it names.
+    let forged = PairingCode {
+        key: intent::format_key(&SigningKey::from_bytes(&[9; 32]).verifying_key()),
+        ..read.clone()
+    };
+    match stranger
+        .relay_pair_scoped(&forged.to_text(), None, None, &DeviceScope::default())
+        .await
+    {
+        Err(Error::IntentRefused(IntentRefusal::PairingKeyMismatch { answered, .. })) => {
+            assert_eq!(answered, relay.key)
+        }
+        other => panic!("paired despite the key: {other:?}"),
+    }
+    assert!(
+        stranger.relay_pairing().unwrap().is_none(),
+        "nothing pinned"
+    );
+    let metrics = metrics_page(&relay).await;
+    assert!(
+        metrics.contains("paaf_relay_devices_paired 3"),
+        "the mismatched pairing was revoked: {metrics}"
+    );
+
+    for alert in ["CPUHigh", "DiskFull"] {
+        let body = webhook_body("alertmanager-v4-mixed-firing-resolved.bougou.json", alert);
+        assert_eq!(post_alertmanager(&relay, body).await, 202);
+    }
+    // The desk (all) gets both: both intents exist and are due.
+    let mut all = playbooks_received(&desk, Duration::from_secs(3)).await;
+    all.sort();
+    assert_eq!(all, ["cpu", "disk"]);
+    assert_eq!(
+        playbooks_received(&phone, Duration::from_secs(3)).await,
+        ["cpu"],
+        "the phone is paired for playbook cpu only"
+    );
+    assert_eq!(
+        playbooks_received(&laptop, Duration::from_secs(3)).await,
+        ["disk"],
+        "the laptop is paired for target web-2 only"
+    );
+    let metrics = metrics_page(&relay).await;
+    assert!(
+        metrics.contains("paaf_relay_intents_sent_total 4"),
+        "4 deliveries, none out of scope: {metrics}"
     );
 }
 

@@ -6,8 +6,9 @@ use super::{Confirmation, Paaf};
 use crate::config::StepAction;
 use crate::error::{Error, Result};
 use crate::events::{CancellationToken, ProgressSink};
+use crate::intent::pairing::PairingCode;
 use crate::intent::relay_client::{
-    self, Claim, ClaimResult, DeviceStatus, IntentNotice, PushEndpoint,
+    self, Claim, ClaimResult, DeviceScope, DeviceStatus, IntentNotice, PushEndpoint,
 };
 use crate::intent::{self, ActionIntent, IntentRefusal};
 use crate::journal::RelayPairing;
@@ -41,6 +42,11 @@ pub struct IntentConfirmation {
     /// The open incident the action lands in, if one is open.
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub incident: Option<i64>,
+    /// Another device (or an earlier tap here) already claimed it: who, when, and how it
+    /// went once reported. Shown instead of Run: executing it would run nothing.
+    pub already: Option<Claim>,
+    /// The relay could not say whether someone acted (unreachable): Run still claims first.
+    pub claim_unknown: Option<String>,
 }
 
 /// How executing an intent ended.
@@ -74,9 +80,50 @@ impl Paaf {
         token: &SecretString,
         push: Option<&PushEndpoint>,
     ) -> Result<RelayPairing> {
-        let url = url.trim_end_matches('/');
-        let answer = relay_client::pair(url, token, &self.actor.device, push).await?;
+        self.relay_pair_scoped(url, Some(token), push, &DeviceScope::default())
+            .await
+    }
+
+    /// Pairs this device with a relay: `relay` is its URL (with the team's pairing `token`)
+    /// or the pairing code it shows (`paaf://pair/?url=..&token=..&key=..`, whose token is
+    /// used unless `token` is given, and whose key must be the one the relay answers with:
+    /// else the pairing is revoked at once and refused). The relay delivers this device only
+    /// the intents `scope` covers, and pushes them to `push` besides its stream.
+    pub async fn relay_pair_scoped(
+        &self,
+        relay: &str,
+        token: Option<&SecretString>,
+        push: Option<&PushEndpoint>,
+        scope: &DeviceScope,
+    ) -> Result<RelayPairing> {
+        let code = match PairingCode::is_code(relay) {
+            true => Some(PairingCode::parse(relay)?),
+            false => None,
+        };
+        let url = code
+            .as_ref()
+            .map_or(relay, |c| c.url.as_str())
+            .trim()
+            .trim_end_matches('/');
+        let token = token
+            .or(code.as_ref().map(|c| &c.token))
+            .ok_or_else(|| Error::InvalidInput {
+                message: "no pairing token: give the team's pairing token (--token or PAAF_RELAY_PAIRING_TOKEN), or pair with the code `paaf-relay pair-code` shows".into(),
+            })?;
+        let answer = relay_client::pair(url, token, &self.actor.device, push, scope).await?;
         let key = intent::parse_key(&answer.relay_key).map_err(Error::from)?;
+        if let Some(code) = &code
+            && code.key != intent::format_key(&key)
+        {
+            // Paired with whoever answered: revoked at once, nothing kept.
+            let _ = relay_client::unpair(url, &answer.device_token).await;
+            return Err(IntentRefusal::PairingKeyMismatch {
+                url: url.to_string(),
+                shown: code.key.clone(),
+                answered: intent::format_key(&key),
+            }
+            .into());
+        }
         self.secrets.set(DEVICE_TOKEN, &answer.device_token)?;
         self.register_device_key(url, &answer.device_token).await?;
         let pairing = RelayPairing {
@@ -134,9 +181,21 @@ impl Paaf {
     }
 
     /// Verifies the intent in `text` (a `paaf://intent/...` link or its payload) and finds its
-    /// step in this device's own playbook: what to show before confirming. Nothing runs.
-    pub fn open_intent(&self, text: &str) -> Result<IntentConfirmation> {
+    /// step in this device's own playbook, and asks the relay whether someone already acted
+    /// on it: what to show before confirming. Nothing runs, nothing is claimed.
+    pub async fn open_intent(&self, text: &str) -> Result<IntentConfirmation> {
         let (intent, step) = self.checked_intent(text)?;
+        let (already, claim_unknown) = match self.paired() {
+            Ok((pairing, token)) => {
+                match relay_client::claim_status(&pairing.url, &token, &intent.id).await {
+                    // Claimed by this device, not reported yet (it stopped mid-way): it may
+                    // act again.
+                    Ok(claim) => (claim.filter(|c| !c.first), None),
+                    Err(e) => (None, Some(e.to_string())),
+                }
+            }
+            Err(e) => (None, Some(e.to_string())),
+        };
         let typed_name = match &step {
             StepAction::Runbook { runbook, .. } if runbooks::is_dangerous(runbook) => {
                 Some(runbook.clone())
@@ -154,6 +213,8 @@ impl Paaf {
             expires_at_ms: intent.expires_at_ms,
             typed_name,
             incident: self.journal.current_incident()?.map(|i| i.id),
+            already,
+            claim_unknown,
         })
     }
 

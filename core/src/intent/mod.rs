@@ -12,6 +12,7 @@
 //! `paaf-intent-v1.` followed by the JSON bytes. The canonical JSON is serde_json's output of
 //! [`ActionIntent`]: fields in declaration order, labels in a `BTreeMap`, no floats.
 
+pub mod pairing;
 pub mod relay_client;
 pub mod team_client;
 
@@ -187,6 +188,14 @@ pub enum IntentRefusal {
     },
     #[error("this device is not paired with a relay: pair it with `paaf relay pair URL --token T`")]
     NotPaired,
+    #[error(
+        "the relay at {url} answered with key {answered}, not the key {shown} its pairing code carries: something between this device and the relay may be posing as it; nothing was paired (check the URL, or get a fresh code with `paaf-relay pair-code`)"
+    )]
+    PairingKeyMismatch {
+        url: String,
+        shown: String,
+        answered: String,
+    },
 }
 
 impl IntentRefusal {
@@ -195,9 +204,9 @@ impl IntentRefusal {
     pub fn code(&self) -> ErrorCode {
         match self {
             IntentRefusal::Malformed(_) => ErrorCode::InvalidInput,
-            IntentRefusal::ForgedSignature | IntentRefusal::WrongKey { .. } => {
-                ErrorCode::AuthFailed
-            }
+            IntentRefusal::ForgedSignature
+            | IntentRefusal::WrongKey { .. }
+            | IntentRefusal::PairingKeyMismatch { .. } => ErrorCode::AuthFailed,
             IntentRefusal::Expired { .. } | IntentRefusal::Replayed { .. } => ErrorCode::Conflict,
             IntentRefusal::UnknownTarget { .. } => ErrorCode::NotFound,
             IntentRefusal::KindNotAllowed { .. } => ErrorCode::PermissionDenied,

@@ -1,10 +1,11 @@
 //! paaf-relay's device API, as a paired device calls it.
 //!
 //! Endpoints (relay/src/server.rs serves them; JSON bodies):
-//! - `POST /pair` `{token, device, push?}` → `{device_id, device_token, relay_key}`: the
-//!   pairing token is the team's; the device token that comes back authenticates the device
-//!   from then on (`Authorization: Bearer`), the relay key is pinned. `push` is where the relay
-//!   pushes this device's notifications besides the stream (a [`PushEndpoint`]).
+//! - `POST /pair` `{token, device, push?, scope?}` → `{device_id, device_token, relay_key}`:
+//!   the pairing token is the team's; the device token that comes back authenticates the
+//!   device from then on (`Authorization: Bearer`), the relay key is pinned. `push` is where
+//!   the relay pushes this device's notifications besides the stream (a [`PushEndpoint`]);
+//!   `scope` the playbooks and targets it receives intents of ([`DeviceScope`], all if empty).
 //! - `GET /device` → [`DeviceStatus`]: this device as the relay sees it (its push endpoint's
 //!   failures, or when it was dropped as dead).
 //! - `POST /unpair` → 204: the device token is revoked, nothing more is delivered to it.
@@ -12,6 +13,8 @@
 //!   `data:` an [`IntentNotice`]); `Last-Event-ID` resumes after a sequence. 401 unpaired.
 //! - `POST /intents/{id}/claim` → [`Claim`]: the first claimer acts, later ones learn who did
 //!   and how it went.
+//! - `GET /intents/{id}/claim` → `{"claim": Claim|null}`: who claimed it, if anyone, without
+//!   claiming (what a confirmation screen shows before Run).
 //! - `POST /intents/{id}/result` `{state, summary}` → 204: how the claimed action ended.
 
 use crate::error::{Error, Result};
@@ -167,11 +170,61 @@ impl std::fmt::Debug for PushEndpoint {
     }
 }
 
+/// Which intents a paired device receives: those of these playbooks and on these targets.
+/// An empty list is no restriction (all playbooks, all targets).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct DeviceScope {
+    /// Playbook names (`checkout`); empty: all.
+    #[serde(default)]
+    pub playbooks: Vec<String>,
+    /// Targets (`web-2`, a flag `new-checkout` or `new-checkout@production`, a monitoring
+    /// source); empty: all.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+impl DeviceScope {
+    /// True when it restricts nothing.
+    pub fn is_all(&self) -> bool {
+        self.playbooks.is_empty() && self.targets.is_empty()
+    }
+
+    /// Whether an intent of `playbook` on `target` (as [`IntentNotice::target`] names it:
+    /// `new-checkout@production` for a flag) is in scope; a flag target also matches its
+    /// flag's name alone.
+    pub fn covers(&self, playbook: &str, target: &str) -> bool {
+        let flag = target.split_once('@').map(|(flag, _)| flag);
+        (self.playbooks.is_empty() || self.playbooks.iter().any(|p| p == playbook))
+            && (self.targets.is_empty()
+                || self
+                    .targets
+                    .iter()
+                    .any(|t| t == target || Some(t.as_str()) == flag))
+    }
+
+    /// `playbooks checkout, db; targets all`: how `paaf relay status` says it.
+    pub fn describe(&self) -> String {
+        let list = |names: &[String]| match names.is_empty() {
+            true => "all".to_string(),
+            false => names.join(", "),
+        };
+        format!(
+            "playbooks {}; targets {}",
+            list(&self.playbooks),
+            list(&self.targets)
+        )
+    }
+}
+
 /// This device as the relay sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DeviceStatus {
     pub device_id: String,
     pub device: String,
+    /// The intents it receives (set at pairing).
+    #[serde(default)]
+    pub scope: DeviceScope,
     /// Its push endpoint's channel, if it has one.
     pub push: Option<String>,
     /// Pushes that failed in a row.
@@ -231,12 +284,13 @@ pub(super) fn service(url: &str, token: Option<&SecretString>) -> Result<Service
 }
 
 /// Registers this device with the relay at `url` using the team's pairing `token`, with the
-/// endpoint its notifications are pushed to, if any.
+/// endpoint its notifications are pushed to, if any, and the intents it receives (`scope`).
 pub async fn pair(
     url: &str,
     token: &SecretString,
     device: &str,
     push: Option<&PushEndpoint>,
+    scope: &DeviceScope,
 ) -> Result<PairAnswer> {
     #[derive(Serialize)]
     struct Body<'a> {
@@ -244,11 +298,14 @@ pub async fn pair(
         device: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         push: Option<&'a PushEndpoint>,
+        #[serde(skip_serializing_if = "DeviceScope::is_all")]
+        scope: &'a DeviceScope,
     }
     let body = Body {
         token: token.expose_secret(),
         device,
         push,
+        scope,
     };
     service(url, None)?
         .with_secret(token.clone())
@@ -282,6 +339,24 @@ pub async fn claim(url: &str, device_token: &SecretString, id: &str) -> Result<C
     service(url, Some(device_token))?
         .get_json(Request::post(path, Retry::Idempotent))
         .await
+}
+
+/// Who claimed intent `id`, if anyone, without claiming it: `first` is true only when this
+/// device claimed it and has not reported (it may act again).
+pub async fn claim_status(
+    url: &str,
+    device_token: &SecretString,
+    id: &str,
+) -> Result<Option<Claim>> {
+    #[derive(Deserialize)]
+    struct Answer {
+        claim: Option<Claim>,
+    }
+    let path = format!("/intents/{}/claim", path_segment(id));
+    let answer: Answer = service(url, Some(device_token))?
+        .get_json(Request::get(path))
+        .await?;
+    Ok(answer.claim)
 }
 
 /// Tells the relay how the claimed intent `id` ended.

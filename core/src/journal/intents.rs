@@ -23,6 +23,7 @@ pub(super) const SCHEMA: &str = "
 
 /// The relay this device is paired with.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RelayPairing {
     pub url: String,
     /// The relay's id of this device.

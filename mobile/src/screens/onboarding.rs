@@ -1,12 +1,18 @@
 //! Onboarding and settings: opens the app's config, or says clearly why it cannot (empty,
 //! invalid: never a crash), imports a config pasted as TOML or scanned as a QR code
 //! (validated before it replaces the file: a bad paste changes nothing), and adds a host once the user compared its SSH key
-//! (the core saves it only after the key is recorded and the login worked).
+//! (the core saves it only after the key is recorded and the login worked). The same QR scan
+//! takes a relay's pairing code (`paaf-relay pair-code`, `paaf://pair/...`): the phone pairs
+//! with that relay and pins the key the code carries (refused if the relay answers with
+//! another).
 
 use super::{Store, shown};
 use crate::{Paaf, RUNTIME, SecretStore};
 use paaf_core::config::{Config, HostInput};
+use paaf_core::intent::pairing::PairingCode;
+use paaf_core::intent::relay_client::DeviceScope;
 use paaf_core::inventory::HostSummary;
+use paaf_core::journal::RelayPairing;
 use paaf_core::ssh::OfferedKey;
 use paaf_core::{ErrorCode, ErrorInfo, HostAdded, HostCheck};
 use std::path::PathBuf;
@@ -43,6 +49,8 @@ pub struct OnboardingState {
     pub host_key: Option<HostKeyAsk>,
     /// The host added here last.
     pub added_host: Option<HostSummary>,
+    /// The relay this phone is paired with (a pairing code scanned), if any.
+    pub relay: Option<RelayPairing>,
     /// Why the config is invalid, or why the last import or host was refused (the file then
     /// is as it was).
     pub error: Option<ErrorInfo>,
@@ -125,8 +133,10 @@ impl OnboardingScreen {
             Ok(core) => {
                 let paaf = Paaf::from_core(core, &self.device);
                 let config = paaf.core.config();
+                let relay = paaf.core.relay_pairing().ok().flatten();
                 self.store.update(|s| {
                     counted(s, &config);
+                    s.relay = relay;
                     s.error = None;
                 });
                 *slot = Some(paaf);
@@ -182,8 +192,12 @@ impl OnboardingScreen {
     /// Imports a config from a QR code's payload (`paaf config qr`; the format is
     /// paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
     /// config; a payload that is not one, damaged or too large is refused with its error and
-    /// changes nothing.
+    /// changes nothing. A relay's pairing code (`paaf://pair/...`) pairs the phone with that
+    /// relay instead (`relay` once done; `error` when refused, nothing pinned).
     pub fn import_qr(&self, payload: String) {
+        if PairingCode::is_code(&payload) {
+            return self.pair_relay(payload);
+        }
         match paaf_core::config::qr::decode(&payload) {
             Ok(toml) => self.import_toml(toml),
             Err(e) => self.settle(Err(e.into()), true),
@@ -224,6 +238,40 @@ impl OnboardingScreen {
 }
 
 impl OnboardingScreen {
+    /// Pairs the opened paaf with the relay of pairing code `code`, its key pinned.
+    fn pair_relay(&self, code: String) {
+        let store = self.store.clone();
+        let Some(paaf) = self.paaf() else {
+            store.update(|s| {
+                s.error = Some(ErrorInfo {
+                    code: ErrorCode::InvalidInput,
+                    message:
+                        "open or import a valid config first, then scan the relay's pairing code"
+                            .into(),
+                    phase: None,
+                })
+            });
+            return;
+        };
+        let core = paaf.core.clone();
+        store.update(|s| {
+            s.busy = true;
+            s.error = None;
+        });
+        RUNTIME.spawn(async move {
+            let paired = core
+                .relay_pair_scoped(&code, None, None, &DeviceScope::default())
+                .await;
+            store.update(|s| {
+                s.busy = false;
+                match paired {
+                    Ok(pairing) => s.relay = Some(pairing),
+                    Err(e) => s.error = Some(shown(&e)),
+                }
+            });
+        });
+    }
+
     fn adding_now(&self) -> std::sync::MutexGuard<'_, Option<HostInput>> {
         self.adding.lock().unwrap_or_else(|p| p.into_inner())
     }

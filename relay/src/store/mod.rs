@@ -11,7 +11,9 @@ mod sqlite;
 pub use postgres::Change;
 
 use crate::config::RelayConfig;
-use paaf_core::intent::relay_client::{Claim, ClaimResult, IntentNotice, PushEndpoint};
+use paaf_core::intent::relay_client::{
+    Claim, ClaimResult, DeviceScope, IntentNotice, PushEndpoint,
+};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -68,6 +70,55 @@ pub struct EndpointState {
 pub enum ClaimAnswer {
     Answered(Claim),
     NoSuchIntent,
+}
+
+/// Whether someone claimed an intent, as a device asks before it claims.
+pub enum ClaimStatus {
+    Claimed(Claim),
+    Unclaimed,
+    NoSuchIntent,
+}
+
+/// SQL: device `d` (a column) is in scope for an intent of playbook `p` on target `t`, whose
+/// flag name (a flag target's part before `@`, else the target again) is `f` (parameters).
+/// No scope row of a kind: that kind is not restricted.
+pub(crate) fn in_scope(d: &str, p: &str, t: &str, f: &str) -> String {
+    let rows = |kind: &str| {
+        format!("SELECT 1 FROM device_scopes s WHERE s.device_id = {d} AND s.kind = '{kind}'")
+    };
+    format!(
+        "(NOT EXISTS ({pb}) OR EXISTS ({pb} AND s.name = {p})) AND (NOT EXISTS ({tg}) OR EXISTS ({tg} AND s.name IN ({t}, {f})))",
+        pb = rows("playbook"),
+        tg = rows("target"),
+    )
+}
+
+/// The scope's rows: (kind, name).
+pub(crate) fn scope_rows(scope: &DeviceScope) -> Vec<(&'static str, String)> {
+    let playbooks = scope.playbooks.iter().map(|p| ("playbook", p.clone()));
+    playbooks
+        .chain(scope.targets.iter().map(|t| ("target", t.clone())))
+        .collect()
+}
+
+/// A scope from its rows.
+pub(crate) fn scope_of(rows: Vec<(String, String)>) -> DeviceScope {
+    let mut scope = DeviceScope::default();
+    for (kind, name) in rows {
+        match kind.as_str() {
+            "playbook" => scope.playbooks.push(name),
+            _ => scope.targets.push(name),
+        }
+    }
+    scope
+}
+
+/// An intent notice's flag name: a flag target's part before `@`, else the target.
+pub(crate) fn flag_name(notice: &IntentNotice) -> &str {
+    notice
+        .target
+        .split_once('@')
+        .map_or(notice.target.as_str(), |(flag, _)| flag)
 }
 
 /// A claim row as stored: who claimed (device id and name), when, and the result it reported.
@@ -193,6 +244,11 @@ impl<'a> Lent<'a, &'a DuePush> for DuePush {
 }
 impl<'a> Lent<'a, &'a Device> for Device {
     fn lent(&'a self) -> &'a Device {
+        self
+    }
+}
+impl<'a> Lent<'a, &'a DeviceScope> for DeviceScope {
+    fn lent(&'a self) -> &'a DeviceScope {
         self
     }
 }
@@ -333,6 +389,21 @@ impl Store {
     both!(
         /// Records how the claimed intent `id` ended; false when `device` is not its claimer.
         record_result(id: &str => id.to_string(), device: &Device => device.clone(), result: &ClaimResult => result.clone()) -> bool
+    );
+
+    // Device scopes and claim status (pairing scopes; "who acted" before Run).
+    both!(
+        /// Sets the intents device `device_id` receives (replacing any scope it had); an
+        /// empty scope: all of them.
+        set_scope(device_id: &str => device_id.to_string(), scope: &DeviceScope => scope.clone()) -> ()
+    );
+    both!(
+        /// The intents device `device_id` receives.
+        scope(device_id: &str => device_id.to_string()) -> DeviceScope
+    );
+    both!(
+        /// Who claimed intent `id`, as `device` asks before claiming: nothing is claimed.
+        claim_status(id: &str => id.to_string(), device: &Device => device.clone()) -> ClaimStatus
     );
 }
 

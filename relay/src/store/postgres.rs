@@ -15,13 +15,13 @@
 //! under an advisory lock, so instances starting together migrate once.
 
 use super::{
-    ClaimAnswer, ClaimRow, Device, DuePush, EndpointState, NewIntent, PushKind, Result, Stored,
-    now, token_hash, with_causes,
+    ClaimAnswer, ClaimRow, ClaimStatus, Device, DuePush, EndpointState, NewIntent, PushKind,
+    Result, Stored, flag_name, in_scope, now, scope_of, scope_rows, token_hash, with_causes,
 };
 use crate::config::{StorageConfig, secret_from_env};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures::StreamExt;
-use paaf_core::intent::relay_client::{ClaimResult, IntentNotice, PushEndpoint};
+use paaf_core::intent::relay_client::{ClaimResult, DeviceScope, IntentNotice, PushEndpoint};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
@@ -90,6 +90,13 @@ const MIGRATIONS: &[&str] = &[
         summary TEXT
     );",
     timeline::MIGRATION,
+    "
+    CREATE TABLE device_scopes (
+        device_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (device_id, kind, name)
+    );",
 ];
 
 /// What another instance (or this one) did, as its `NOTIFY` said.
@@ -352,16 +359,20 @@ impl Postgres {
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
             )
             .await?;
+        // Only to the devices whose scope covers it, on every channel.
         let deliveries = tx
-            .prepare_cached(
-                "INSERT INTO deliveries (seq, device_id, state) SELECT $1, id, 'pending' FROM devices WHERE revoked_at IS NULL",
-            )
+            .prepare_cached(&format!(
+                "INSERT INTO deliveries (seq, device_id, state) SELECT $1, id, 'pending' FROM devices
+                 WHERE revoked_at IS NULL AND {}",
+                in_scope("devices.id", "$2", "$3", "$4")
+            ))
             .await?;
         let pushes = tx
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "INSERT INTO pushes (seq, device_id, state) SELECT $1, e.device_id, 'notify' FROM push_endpoints e
-                 JOIN devices d ON d.id = e.device_id WHERE d.revoked_at IS NULL AND e.dropped_at IS NULL",
-            )
+                 JOIN devices d ON d.id = e.device_id WHERE d.revoked_at IS NULL AND e.dropped_at IS NULL AND {}",
+                in_scope("d.id", "$2", "$3", "$4")
+            ))
             .await?;
         for new in intents {
             let exists: bool = tx
@@ -386,8 +397,14 @@ impl Postgres {
                 )
                 .await?
                 .get(0);
-            tx.execute(&deliveries, &[&seq]).await?;
-            tx.execute(&pushes, &[&seq]).await?;
+            let scoped: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
+                &seq,
+                &new.notice.playbook,
+                &new.notice.target,
+                &flag_name(&new.notice),
+            ];
+            tx.execute(&deliveries, &scoped).await?;
+            tx.execute(&pushes, &scoped).await?;
             stored.added.push(seq);
         }
         // Sent at commit, to every instance listening.
@@ -711,6 +728,75 @@ async fn listen(
     match driver.await {
         Ok(ended) => ended,
         Err(_) => Ok(()),
+    }
+}
+
+/// Device scopes and claim status.
+impl Postgres {
+    pub async fn set_scope(&self, device_id: &str, scope: &DeviceScope) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "DELETE FROM device_scopes WHERE device_id = $1",
+            &[&device_id],
+        )
+        .await?;
+        for (kind, name) in scope_rows(scope) {
+            tx.execute(
+                "INSERT INTO device_scopes (device_id, kind, name) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&device_id, &kind, &name],
+            )
+            .await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    pub async fn scope(&self, device_id: &str) -> Result<DeviceScope> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT kind, name FROM device_scopes WHERE device_id = $1 ORDER BY kind, name",
+                &[&device_id],
+            )
+            .await?;
+        Ok(scope_of(
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        ))
+    }
+
+    pub async fn claim_status(&self, id: &str, device: &Device) -> Result<ClaimStatus> {
+        let client = self.pool.get().await?;
+        let exists: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM intents WHERE id = $1)",
+                &[&id],
+            )
+            .await?
+            .get(0);
+        if !exists {
+            return Ok(ClaimStatus::NoSuchIntent);
+        }
+        let row = client
+            .query_opt(
+                "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = $1",
+                &[&id],
+            )
+            .await?;
+        let claim = row.map(|row| {
+            ClaimRow {
+                device_id: row.get(0),
+                device: row.get(1),
+                claimed_at: row.get(2),
+                state: row.get(3),
+                summary: row.get(4),
+            }
+            .answer_to(device)
+        });
+        Ok(match claim {
+            Some(ClaimAnswer::Answered(claim)) => ClaimStatus::Claimed(claim),
+            _ => ClaimStatus::Unclaimed,
+        })
     }
 }
 

@@ -9,10 +9,10 @@
 //! fsync serves many webhooks instead of one each.
 
 use super::{
-    ClaimAnswer, ClaimRow, Device, DuePush, EndpointState, NewIntent, PushKind, Stored, now,
-    token_hash,
+    ClaimAnswer, ClaimRow, ClaimStatus, Device, DuePush, EndpointState, NewIntent, PushKind,
+    Stored, flag_name, in_scope, now, scope_of, scope_rows, token_hash,
 };
-use paaf_core::intent::relay_client::{ClaimResult, IntentNotice, PushEndpoint};
+use paaf_core::intent::relay_client::{ClaimResult, DeviceScope, IntentNotice, PushEndpoint};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 
@@ -81,6 +81,12 @@ const SCHEMA: &str = "
         claimed_at TEXT NOT NULL,
         state TEXT,
         summary TEXT
+    );
+    CREATE TABLE IF NOT EXISTS device_scopes (
+        device_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (device_id, kind, name)
     );";
 
 /// The SQLite store: one connection, its calls made from tokio's blocking pool.
@@ -461,6 +467,70 @@ impl Sqlite {
     }
 }
 
+/// Device scopes and claim status.
+impl Sqlite {
+    /// Sets the intents device `device_id` receives (replacing any scope it had).
+    pub fn set_scope(&self, device_id: &str, scope: &DeviceScope) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute(
+            "DELETE FROM device_scopes WHERE device_id = ?1",
+            params![device_id],
+        )?;
+        for (kind, name) in scope_rows(scope) {
+            tx.execute(
+                "INSERT OR IGNORE INTO device_scopes (device_id, kind, name) VALUES (?1, ?2, ?3)",
+                params![device_id, kind, name],
+            )?;
+        }
+        tx.commit()
+    }
+
+    /// The intents device `device_id` receives.
+    pub fn scope(&self, device_id: &str) -> Result<DeviceScope> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT kind, name FROM device_scopes WHERE device_id = ?1 ORDER BY kind, rowid",
+        )?;
+        let rows = stmt
+            .query_map(params![device_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>>>()?;
+        Ok(scope_of(rows))
+    }
+
+    /// Who claimed intent `id`, as `device` asks before claiming: nothing is claimed.
+    pub fn claim_status(&self, id: &str, device: &Device) -> Result<ClaimStatus> {
+        let db = self.db();
+        let exists: bool = db.query_row(
+            "SELECT EXISTS (SELECT 1 FROM intents WHERE id = ?1)",
+            params![id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(ClaimStatus::NoSuchIntent);
+        }
+        let claim = db
+            .query_row(
+                "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = ?1",
+                params![id],
+                |r| {
+                    Ok(ClaimRow {
+                        device_id: r.get(0)?,
+                        device: r.get(1)?,
+                        claimed_at: r.get(2)?,
+                        state: r.get(3)?,
+                        summary: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(match claim.map(|c| c.answer_to(device)) {
+            Some(ClaimAnswer::Answered(claim)) => ClaimStatus::Claimed(claim),
+            _ => ClaimStatus::Unclaimed,
+        })
+    }
+}
+
 /// The writer thread: takes the webhooks waiting, writes them in one transaction, answers
 /// each once it committed; until the store is dropped.
 fn write_webhooks(db: &Mutex<Connection>, mut queue: mpsc::UnboundedReceiver<Pending>) {
@@ -555,15 +625,25 @@ fn add_intent(tx: &Connection, new: &NewIntent, now_ms: i64) -> Result<Option<i6
         now()
     ])?;
     let seq = tx.last_insert_rowid();
-    tx.prepare_cached(
-        "INSERT INTO deliveries (seq, device_id, state) SELECT ?1, id, 'pending' FROM devices WHERE revoked_at IS NULL",
-    )?
-    .execute(params![seq])?;
-    tx.prepare_cached(
+    // Only to the devices whose scope covers it, on every channel.
+    let scoped = params![
+        seq,
+        new.notice.playbook,
+        new.notice.target,
+        flag_name(&new.notice)
+    ];
+    tx.prepare_cached(&format!(
+        "INSERT INTO deliveries (seq, device_id, state) SELECT ?1, id, 'pending' FROM devices
+         WHERE revoked_at IS NULL AND {}",
+        in_scope("devices.id", "?2", "?3", "?4")
+    ))?
+    .execute(scoped)?;
+    tx.prepare_cached(&format!(
         "INSERT INTO pushes (seq, device_id, state) SELECT ?1, e.device_id, 'notify' FROM push_endpoints e
-         JOIN devices d ON d.id = e.device_id WHERE d.revoked_at IS NULL AND e.dropped_at IS NULL",
-    )?
-    .execute(params![seq])?;
+         JOIN devices d ON d.id = e.device_id WHERE d.revoked_at IS NULL AND e.dropped_at IS NULL AND {}",
+        in_scope("d.id", "?2", "?3", "?4")
+    ))?
+    .execute(scoped)?;
     Ok(Some(seq))
 }
 

@@ -20,9 +20,40 @@ const drain: IntentConfirmation = {
   expires_at_ms: 1_800_000_000_000,
   typed_name: '__drain',
   incident: 4,
+  already: null,
+  claim_unknown: null,
 };
 
 describe('IntentConfirm', () => {
+  it('says who already acted and the first result before Run, and offers no Run', async () => {
+    const calls: string[] = [];
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      if (cmd === 'open_intent')
+        return {
+          ...drain,
+          typed_name: null,
+          already: { first: false, device: 'alice-phone', claimed_at: '2026-12-07T23:00:00Z', result: { state: 'succeeded', summary: 'web-2 rebooted' } },
+        };
+    });
+    render(IntentConfirm, { link: LINK, onclose: () => {} });
+    await vi.waitFor(() =>
+      expect(screen.getByTestId('intent-already').textContent).toContain('Already done by alice-phone at 2026-12-07T23:00:00Z: succeeded: web-2 rebooted'),
+    );
+    expect(screen.queryByTestId('intent-run')).toBeNull();
+    expect(screen.getByTestId('intent-close').textContent).toBe('Close');
+    expect(calls).toEqual(['open_intent']);
+  });
+
+  it('says when the relay could not be asked, and still offers Run', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'open_intent') return { ...drain, typed_name: null, claim_unknown: 'paaf-relay is unreachable' };
+    });
+    render(IntentConfirm, { link: LINK, onclose: () => {} });
+    await vi.waitFor(() => expect(screen.getByTestId('intent-claim-unknown').textContent).toContain('paaf-relay is unreachable'));
+    expect((screen.getByTestId('intent-run') as HTMLButtonElement).disabled).toBe(false);
+  });
+
   it('shows the verified action, wants a dangerous runbook typed, then runs it once through the core', async () => {
     const calls: [string, unknown][] = [];
     mockIPC((cmd, args) => {
