@@ -526,7 +526,7 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
-    if lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704:
+    if lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 21745:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -546,7 +546,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source() != 1821:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 62959:
+    if lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 57963:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() != 16849:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -572,7 +572,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() != 49189:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 56241:
+    if lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 55673:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() != 25587:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -580,7 +580,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result() != 58618:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 33814:
+    if lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 52375:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -608,7 +608,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() != 25630:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 39507:
+    if lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 30143:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_journalscreen_filter() != 22618:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -618,7 +618,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() != 56177:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021:
+    if lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 19886:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -640,7 +640,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new() != 14884:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 54443:
+    if lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 53686:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() != 45860:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -756,9 +756,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_constructor_paaf_open() != 13166:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 34696:
+    if lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 50304:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 61689:
+    if lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 9668:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() != 20005:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -794,7 +794,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_secretstore_delete() != 27978:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 44435:
+    if lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 28764:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() != 13739:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -802,7 +802,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_result() != 52067:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 40830:
+    if lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 50068:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -2945,17 +2945,20 @@ class SilenceRow:
     """
     A silence of the source, and whether it can still be ended (an expired one cannot).
 """
-    def __init__(self, *, silence:paaf_core.Silence, can_expire:bool):
+    def __init__(self, *, silence:paaf_core.Silence, matchers:typing.List[str], can_expire:bool):
         self.silence = silence
+        self.matchers = matchers
         self.can_expire = can_expire
         
         
 
     
     def __str__(self):
-        return "SilenceRow(silence={}, can_expire={})".format(self.silence, self.can_expire)
+        return "SilenceRow(silence={}, matchers={}, can_expire={})".format(self.silence, self.matchers, self.can_expire)
     def __eq__(self, other):
         if self.silence != other.silence:
+            return False
+        if self.matchers != other.matchers:
             return False
         if self.can_expire != other.can_expire:
             return False
@@ -2966,17 +2969,20 @@ class _UniffiFfiConverterTypeSilenceRow(_UniffiConverterRustBuffer):
     def read(buf):
         return SilenceRow(
             silence=paaf_core._UniffiFfiConverterTypeSilence.read(buf),
+            matchers=_UniffiFfiConverterSequenceString.read(buf),
             can_expire=_UniffiFfiConverterBoolean.read(buf),
         )
 
     @staticmethod
     def check_lower(value):
         paaf_core._UniffiFfiConverterTypeSilence.check_lower(value.silence)
+        _UniffiFfiConverterSequenceString.check_lower(value.matchers)
         _UniffiFfiConverterBoolean.check_lower(value.can_expire)
 
     @staticmethod
     def write(value, buf):
         paaf_core._UniffiFfiConverterTypeSilence.write(value.silence, buf)
+        _UniffiFfiConverterSequenceString.write(value.matchers, buf)
         _UniffiFfiConverterBoolean.write(value.can_expire, buf)
 
 class _UniffiFfiConverterSequenceTypeSilenceRow(_UniffiConverterRustBuffer):
@@ -4644,12 +4650,88 @@ class _UniffiFfiConverterSequenceTypeMachineAction(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeMachineAction.read(buf) for i in range(count)
         ]
 
+
+
+@dataclass
+class MachineMetric:
+    """
+    One metric of a row, as the app shows it: a label, a worded value and its level.
+"""
+    def __init__(self, *, label:str, shown:str, ratio:typing.Optional[float], level:paaf_core.Level):
+        self.label = label
+        self.shown = shown
+        self.ratio = ratio
+        self.level = level
+        
+        
+
+    
+    def __str__(self):
+        return "MachineMetric(label={}, shown={}, ratio={}, level={})".format(self.label, self.shown, self.ratio, self.level)
+    def __eq__(self, other):
+        if self.label != other.label:
+            return False
+        if self.shown != other.shown:
+            return False
+        if self.ratio != other.ratio:
+            return False
+        if self.level != other.level:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMachineMetric(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MachineMetric(
+            label=_UniffiFfiConverterString.read(buf),
+            shown=_UniffiFfiConverterString.read(buf),
+            ratio=_UniffiFfiConverterOptionalFloat64.read(buf),
+            level=paaf_core._UniffiFfiConverterTypeLevel.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterString.check_lower(value.shown)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.ratio)
+        paaf_core._UniffiFfiConverterTypeLevel.check_lower(value.level)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterString.write(value.shown, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.ratio, buf)
+        paaf_core._UniffiFfiConverterTypeLevel.write(value.level, buf)
+
+class _UniffiFfiConverterSequenceTypeMachineMetric(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMachineMetric.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMachineMetric.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMachineMetric.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class Machine:
     """
     One row of the list.
 """
-    def __init__(self, *, kind:MachineKind, name:str, id:str, account:typing.Optional[str], place:str, status:str, up:bool, uptime_secs:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo], actions:typing.List[MachineAction], runs_commands:bool):
+    def __init__(self, *, kind:MachineKind, name:str, id:str, account:typing.Optional[str], place:str, status:str, up:bool, uptime_secs:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo], actions:typing.List[MachineAction], runs_commands:bool, metrics:typing.List[MachineMetric], level:paaf_core.Level):
         self.kind = kind
         self.name = name
         self.id = id
@@ -4661,12 +4743,14 @@ class Machine:
         self.error = error
         self.actions = actions
         self.runs_commands = runs_commands
+        self.metrics = metrics
+        self.level = level
         
         
 
     
     def __str__(self):
-        return "Machine(kind={}, name={}, id={}, account={}, place={}, status={}, up={}, uptime_secs={}, error={}, actions={}, runs_commands={})".format(self.kind, self.name, self.id, self.account, self.place, self.status, self.up, self.uptime_secs, self.error, self.actions, self.runs_commands)
+        return "Machine(kind={}, name={}, id={}, account={}, place={}, status={}, up={}, uptime_secs={}, error={}, actions={}, runs_commands={}, metrics={}, level={})".format(self.kind, self.name, self.id, self.account, self.place, self.status, self.up, self.uptime_secs, self.error, self.actions, self.runs_commands, self.metrics, self.level)
     def __eq__(self, other):
         if self.kind != other.kind:
             return False
@@ -4690,6 +4774,10 @@ class Machine:
             return False
         if self.runs_commands != other.runs_commands:
             return False
+        if self.metrics != other.metrics:
+            return False
+        if self.level != other.level:
+            return False
         return True
 
 class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
@@ -4707,6 +4795,8 @@ class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
             error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
             actions=_UniffiFfiConverterSequenceTypeMachineAction.read(buf),
             runs_commands=_UniffiFfiConverterBoolean.read(buf),
+            metrics=_UniffiFfiConverterSequenceTypeMachineMetric.read(buf),
+            level=paaf_core._UniffiFfiConverterTypeLevel.read(buf),
         )
 
     @staticmethod
@@ -4722,6 +4812,8 @@ class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
         _UniffiFfiConverterSequenceTypeMachineAction.check_lower(value.actions)
         _UniffiFfiConverterBoolean.check_lower(value.runs_commands)
+        _UniffiFfiConverterSequenceTypeMachineMetric.check_lower(value.metrics)
+        paaf_core._UniffiFfiConverterTypeLevel.check_lower(value.level)
 
     @staticmethod
     def write(value, buf):
@@ -4736,6 +4828,8 @@ class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
         _UniffiFfiConverterSequenceTypeMachineAction.write(value.actions, buf)
         _UniffiFfiConverterBoolean.write(value.runs_commands, buf)
+        _UniffiFfiConverterSequenceTypeMachineMetric.write(value.metrics, buf)
+        paaf_core._UniffiFfiConverterTypeLevel.write(value.level, buf)
 
 class _UniffiFfiConverterSequenceTypeMachine(_UniffiConverterRustBuffer):
     @classmethod
@@ -6322,6 +6416,9 @@ class AlertListener():
 """
     
     def on_state(self, state: AlertState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class AlertListenerImpl(AlertListener):
@@ -6352,6 +6449,9 @@ class AlertListenerImpl(AlertListener):
         inst._handle = handle
         return inst
     def on_state(self, state: AlertState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         
         _UniffiFfiConverterTypeAlertState.check_lower(state)
         _uniffi_lowered_args = (
@@ -6359,7 +6459,7 @@ class AlertListenerImpl(AlertListener):
             _UniffiFfiConverterTypeAlertState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state,
@@ -6387,10 +6487,12 @@ class _UniffiTraitImplAlertListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ALERT_LISTENER
@@ -6822,6 +6924,9 @@ class AnalyzeListener():
 """
     
     def on_state(self, state: AnalyzeState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class AnalyzeListenerImpl(AnalyzeListener):
@@ -6852,6 +6957,9 @@ class AnalyzeListenerImpl(AnalyzeListener):
         inst._handle = handle
         return inst
     def on_state(self, state: AnalyzeState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         
         _UniffiFfiConverterTypeAnalyzeState.check_lower(state)
         _uniffi_lowered_args = (
@@ -6859,7 +6967,7 @@ class AnalyzeListenerImpl(AnalyzeListener):
             _UniffiFfiConverterTypeAnalyzeState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_analyzelistener_on_state,
@@ -6887,10 +6995,12 @@ class _UniffiTraitImplAnalyzeListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ANALYZE_LISTENER
@@ -7323,6 +7433,9 @@ class FanOutListener():
 """
     
     def on_progress(self, progress: FanOutProgress) -> None:
+        """
+        May throw: the fan-out goes on (see [`crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class FanOutListenerImpl(FanOutListener):
@@ -7354,6 +7467,9 @@ class FanOutListenerImpl(FanOutListener):
         inst._handle = handle
         return inst
     def on_progress(self, progress: FanOutProgress) -> None:
+        """
+        May throw: the fan-out goes on (see [`crate::screens::heard`]).
+"""
         
         _UniffiFfiConverterTypeFanOutProgress.check_lower(progress)
         _uniffi_lowered_args = (
@@ -7361,7 +7477,7 @@ class FanOutListenerImpl(FanOutListener):
             _UniffiFfiConverterTypeFanOutProgress.lower(progress),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress,
@@ -7389,10 +7505,12 @@ class _UniffiTraitImplFanOutListenerImpl:
             uniffi_method = uniffi_obj.on_progress
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FAN_OUT_LISTENER
@@ -7588,6 +7706,9 @@ class FixListener():
 """
     
     def on_state(self, state: FixState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class FixListenerImpl(FixListener):
@@ -7618,6 +7739,9 @@ class FixListenerImpl(FixListener):
         inst._handle = handle
         return inst
     def on_state(self, state: FixState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         
         _UniffiFfiConverterTypeFixState.check_lower(state)
         _uniffi_lowered_args = (
@@ -7625,7 +7749,7 @@ class FixListenerImpl(FixListener):
             _UniffiFfiConverterTypeFixState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state,
@@ -7653,10 +7777,12 @@ class _UniffiTraitImplFixListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FIX_LISTENER
@@ -8084,6 +8210,9 @@ class JournalListener():
 """
     
     def on_state(self, state: JournalState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class JournalListenerImpl(JournalListener):
@@ -8114,6 +8243,9 @@ class JournalListenerImpl(JournalListener):
         inst._handle = handle
         return inst
     def on_state(self, state: JournalState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         
         _UniffiFfiConverterTypeJournalState.check_lower(state)
         _uniffi_lowered_args = (
@@ -8121,7 +8253,7 @@ class JournalListenerImpl(JournalListener):
             _UniffiFfiConverterTypeJournalState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_journallistener_on_state,
@@ -8149,10 +8281,12 @@ class _UniffiTraitImplJournalListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_JOURNAL_LISTENER
@@ -8368,6 +8502,9 @@ class OnboardingListener():
 """
     
     def on_state(self, state: OnboardingState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class OnboardingListenerImpl(OnboardingListener):
@@ -8398,6 +8535,9 @@ class OnboardingListenerImpl(OnboardingListener):
         inst._handle = handle
         return inst
     def on_state(self, state: OnboardingState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         
         _UniffiFfiConverterTypeOnboardingState.check_lower(state)
         _uniffi_lowered_args = (
@@ -8405,7 +8545,7 @@ class OnboardingListenerImpl(OnboardingListener):
             _UniffiFfiConverterTypeOnboardingState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state,
@@ -8433,10 +8573,12 @@ class _UniffiTraitImplOnboardingListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ONBOARDING_LISTENER
@@ -8618,6 +8760,9 @@ class OverviewListener():
 """
     
     def on_state(self, state: OverviewState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class OverviewListenerImpl(OverviewListener):
@@ -8648,6 +8793,9 @@ class OverviewListenerImpl(OverviewListener):
         inst._handle = handle
         return inst
     def on_state(self, state: OverviewState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         
         _UniffiFfiConverterTypeOverviewState.check_lower(state)
         _uniffi_lowered_args = (
@@ -8655,7 +8803,7 @@ class OverviewListenerImpl(OverviewListener):
             _UniffiFfiConverterTypeOverviewState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_overviewlistener_on_state,
@@ -8683,10 +8831,12 @@ class _UniffiTraitImplOverviewListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_OVERVIEW_LISTENER
@@ -8932,6 +9082,9 @@ class StepListener():
 """
     
     def on_step(self, event: paaf_core.StepEvent) -> None:
+        """
+        May throw: the run goes on (see [`crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class StepListenerImpl(StepListener):
@@ -8963,6 +9116,9 @@ class StepListenerImpl(StepListener):
         inst._handle = handle
         return inst
     def on_step(self, event: paaf_core.StepEvent) -> None:
+        """
+        May throw: the run goes on (see [`crate::screens::heard`]).
+"""
         
         paaf_core._UniffiFfiConverterTypeStepEvent.check_lower(event)
         _uniffi_lowered_args = (
@@ -8970,7 +9126,7 @@ class StepListenerImpl(StepListener):
             paaf_core._UniffiFfiConverterTypeStepEvent.lower(event),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_steplistener_on_step,
@@ -8998,10 +9154,12 @@ class _UniffiTraitImplStepListenerImpl:
             uniffi_method = uniffi_obj.on_step
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_STEP_LISTENER
@@ -9197,6 +9355,9 @@ class ProtectListener():
 """
     
     def on_state(self, state: ProtectState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class ProtectListenerImpl(ProtectListener):
@@ -9227,6 +9388,9 @@ class ProtectListenerImpl(ProtectListener):
         inst._handle = handle
         return inst
     def on_state(self, state: ProtectState) -> None:
+        """
+        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+"""
         
         _UniffiFfiConverterTypeProtectState.check_lower(state)
         _uniffi_lowered_args = (
@@ -9234,7 +9398,7 @@ class ProtectListenerImpl(ProtectListener):
             _UniffiFfiConverterTypeProtectState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_protectlistener_on_state,
@@ -9262,10 +9426,12 @@ class _UniffiTraitImplProtectListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_PROTECT_LISTENER
@@ -9574,6 +9740,9 @@ class ProgressListener():
 """
     
     def on_progress(self, event: paaf_core.ProgressEvent) -> None:
+        """
+        May throw: the reboot goes on (see [`crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class ProgressListenerImpl(ProgressListener):
@@ -9605,6 +9774,9 @@ class ProgressListenerImpl(ProgressListener):
         inst._handle = handle
         return inst
     def on_progress(self, event: paaf_core.ProgressEvent) -> None:
+        """
+        May throw: the reboot goes on (see [`crate::screens::heard`]).
+"""
         
         paaf_core._UniffiFfiConverterTypeProgressEvent.check_lower(event)
         _uniffi_lowered_args = (
@@ -9612,7 +9784,7 @@ class ProgressListenerImpl(ProgressListener):
             paaf_core._UniffiFfiConverterTypeProgressEvent.lower(event),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_progresslistener_on_progress,
@@ -9640,10 +9812,12 @@ class _UniffiTraitImplProgressListenerImpl:
             uniffi_method = uniffi_obj.on_progress
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_PROGRESS_LISTENER
@@ -9846,6 +10020,9 @@ class ServerPowerListener():
 """
     
     def on_progress(self, progress: paaf_core.ServerProgress) -> None:
+        """
+        May throw: the action goes on (see [`crate::screens::heard`]).
+"""
         raise NotImplementedError
 
 class ServerPowerListenerImpl(ServerPowerListener):
@@ -9877,6 +10054,9 @@ class ServerPowerListenerImpl(ServerPowerListener):
         inst._handle = handle
         return inst
     def on_progress(self, progress: paaf_core.ServerProgress) -> None:
+        """
+        May throw: the action goes on (see [`crate::screens::heard`]).
+"""
         
         paaf_core._UniffiFfiConverterTypeServerProgress.check_lower(progress)
         _uniffi_lowered_args = (
@@ -9884,7 +10064,7 @@ class ServerPowerListenerImpl(ServerPowerListener):
             paaf_core._UniffiFfiConverterTypeServerProgress.lower(progress),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress,
@@ -9912,10 +10092,12 @@ class _UniffiTraitImplServerPowerListenerImpl:
             uniffi_method = uniffi_obj.on_progress
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_SERVER_POWER_LISTENER
@@ -12247,6 +12429,7 @@ __all__ = [
     "FanOutTally",
     "FanOutProgress",
     "FanOutReport",
+    "MachineMetric",
     "Machine",
     "PowerAsk",
     "PowerRun",

@@ -642,7 +642,10 @@ fileprivate struct FfiConverterString: FfiConverter {
  */
 public protocol AlertListener: AnyObject, Sendable {
     
-    func onState(state: AlertState) 
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    func onState(state: AlertState) throws 
     
 }
 /**
@@ -701,7 +704,10 @@ open class AlertListenerImpl: AlertListener, @unchecked Sendable {
     
 
     
-open func onState(state: AlertState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+open func onState(state: AlertState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_alertlistener_on_state(
             self.uniffiCloneHandle(),
@@ -749,17 +755,18 @@ fileprivate struct UniffiCallbackInterfaceAlertListener {
                 guard let uniffiObj = try? FfiConverterTypeAlertListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeAlertState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -1122,7 +1129,10 @@ public func FfiConverterTypeAlertScreen_lower(_ value: AlertScreen) -> UInt64 {
  */
 public protocol AnalyzeListener: AnyObject, Sendable {
     
-    func onState(state: AnalyzeState) 
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    func onState(state: AnalyzeState) throws 
     
 }
 /**
@@ -1181,7 +1191,10 @@ open class AnalyzeListenerImpl: AnalyzeListener, @unchecked Sendable {
     
 
     
-open func onState(state: AnalyzeState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+open func onState(state: AnalyzeState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_analyzelistener_on_state(
             self.uniffiCloneHandle(),
@@ -1229,17 +1242,18 @@ fileprivate struct UniffiCallbackInterfaceAnalyzeListener {
                 guard let uniffiObj = try? FfiConverterTypeAnalyzeListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeAnalyzeState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -1648,7 +1662,10 @@ public func FfiConverterTypeAnalyzeScreen_lower(_ value: AnalyzeScreen) -> UInt6
  */
 public protocol FanOutListener: AnyObject, Sendable {
     
-    func onProgress(progress: FanOutProgress) 
+    /**
+     * May throw: the fan-out goes on (see [`crate::screens::heard`]).
+     */
+    func onProgress(progress: FanOutProgress) throws 
     
 }
 /**
@@ -1708,7 +1725,10 @@ open class FanOutListenerImpl: FanOutListener, @unchecked Sendable {
     
 
     
-open func onProgress(progress: FanOutProgress)  {try! rustCall() {
+    /**
+     * May throw: the fan-out goes on (see [`crate::screens::heard`]).
+     */
+open func onProgress(progress: FanOutProgress)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress(
             self.uniffiCloneHandle(),
@@ -1756,17 +1776,18 @@ fileprivate struct UniffiCallbackInterfaceFanOutListener {
                 guard let uniffiObj = try? FfiConverterTypeFanOutListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onProgress(
+                return try uniffiObj.onProgress(
                      progress: try FfiConverterTypeFanOutProgress_lift(progress)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -2026,7 +2047,10 @@ public func FfiConverterTypeFanOutOperation_lower(_ value: FanOutOperation) -> U
  */
 public protocol FixListener: AnyObject, Sendable {
     
-    func onState(state: FixState) 
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    func onState(state: FixState) throws 
     
 }
 /**
@@ -2085,7 +2109,10 @@ open class FixListenerImpl: FixListener, @unchecked Sendable {
     
 
     
-open func onState(state: FixState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+open func onState(state: FixState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_fixlistener_on_state(
             self.uniffiCloneHandle(),
@@ -2133,17 +2160,18 @@ fileprivate struct UniffiCallbackInterfaceFixListener {
                 guard let uniffiObj = try? FfiConverterTypeFixListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeFixState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -2574,7 +2602,10 @@ public func FfiConverterTypeFixScreen_lower(_ value: FixScreen) -> UInt64 {
  */
 public protocol JournalListener: AnyObject, Sendable {
     
-    func onState(state: JournalState) 
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    func onState(state: JournalState) throws 
     
 }
 /**
@@ -2633,7 +2664,10 @@ open class JournalListenerImpl: JournalListener, @unchecked Sendable {
     
 
     
-open func onState(state: JournalState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+open func onState(state: JournalState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_journallistener_on_state(
             self.uniffiCloneHandle(),
@@ -2681,17 +2715,18 @@ fileprivate struct UniffiCallbackInterfaceJournalListener {
                 guard let uniffiObj = try? FfiConverterTypeJournalListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeJournalState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -2958,7 +2993,10 @@ public func FfiConverterTypeJournalScreen_lower(_ value: JournalScreen) -> UInt6
  */
 public protocol OnboardingListener: AnyObject, Sendable {
     
-    func onState(state: OnboardingState) 
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    func onState(state: OnboardingState) throws 
     
 }
 /**
@@ -3017,7 +3055,10 @@ open class OnboardingListenerImpl: OnboardingListener, @unchecked Sendable {
     
 
     
-open func onState(state: OnboardingState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+open func onState(state: OnboardingState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_onboardinglistener_on_state(
             self.uniffiCloneHandle(),
@@ -3065,17 +3106,18 @@ fileprivate struct UniffiCallbackInterfaceOnboardingListener {
                 guard let uniffiObj = try? FfiConverterTypeOnboardingListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeOnboardingState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -3456,7 +3498,10 @@ public func FfiConverterTypeOnboardingScreen_lower(_ value: OnboardingScreen) ->
  */
 public protocol OverviewListener: AnyObject, Sendable {
     
-    func onState(state: OverviewState) 
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    func onState(state: OverviewState) throws 
     
 }
 /**
@@ -3515,7 +3560,10 @@ open class OverviewListenerImpl: OverviewListener, @unchecked Sendable {
     
 
     
-open func onState(state: OverviewState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+open func onState(state: OverviewState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_overviewlistener_on_state(
             self.uniffiCloneHandle(),
@@ -3563,17 +3611,18 @@ fileprivate struct UniffiCallbackInterfaceOverviewListener {
                 guard let uniffiObj = try? FfiConverterTypeOverviewListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeOverviewState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -5135,7 +5184,10 @@ public func FfiConverterTypePaaf_lower(_ value: Paaf) -> UInt64 {
  */
 public protocol ProgressListener: AnyObject, Sendable {
     
-    func onProgress(event: ProgressEvent) 
+    /**
+     * May throw: the reboot goes on (see [`crate::screens::heard`]).
+     */
+    func onProgress(event: ProgressEvent) throws 
     
 }
 /**
@@ -5195,7 +5247,10 @@ open class ProgressListenerImpl: ProgressListener, @unchecked Sendable {
     
 
     
-open func onProgress(event: ProgressEvent)  {try! rustCall() {
+    /**
+     * May throw: the reboot goes on (see [`crate::screens::heard`]).
+     */
+open func onProgress(event: ProgressEvent)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_progresslistener_on_progress(
             self.uniffiCloneHandle(),
@@ -5243,17 +5298,18 @@ fileprivate struct UniffiCallbackInterfaceProgressListener {
                 guard let uniffiObj = try? FfiConverterTypeProgressListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onProgress(
+                return try uniffiObj.onProgress(
                      event: try FfiConverterTypeProgressEvent_lift(event)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -5340,7 +5396,10 @@ public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) ->
  */
 public protocol ProtectListener: AnyObject, Sendable {
     
-    func onState(state: ProtectState) 
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    func onState(state: ProtectState) throws 
     
 }
 /**
@@ -5399,7 +5458,10 @@ open class ProtectListenerImpl: ProtectListener, @unchecked Sendable {
     
 
     
-open func onState(state: ProtectState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+open func onState(state: ProtectState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_protectlistener_on_state(
             self.uniffiCloneHandle(),
@@ -5447,17 +5509,18 @@ fileprivate struct UniffiCallbackInterfaceProtectListener {
                 guard let uniffiObj = try? FfiConverterTypeProtectListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeProtectState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -6428,7 +6491,10 @@ public func FfiConverterTypeSecretStore_lower(_ value: SecretStore) -> UInt64 {
  */
 public protocol ServerPowerListener: AnyObject, Sendable {
     
-    func onProgress(progress: ServerProgress) 
+    /**
+     * May throw: the action goes on (see [`crate::screens::heard`]).
+     */
+    func onProgress(progress: ServerProgress) throws 
     
 }
 /**
@@ -6488,7 +6554,10 @@ open class ServerPowerListenerImpl: ServerPowerListener, @unchecked Sendable {
     
 
     
-open func onProgress(progress: ServerProgress)  {try! rustCall() {
+    /**
+     * May throw: the action goes on (see [`crate::screens::heard`]).
+     */
+open func onProgress(progress: ServerProgress)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress(
             self.uniffiCloneHandle(),
@@ -6536,17 +6605,18 @@ fileprivate struct UniffiCallbackInterfaceServerPowerListener {
                 guard let uniffiObj = try? FfiConverterTypeServerPowerListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onProgress(
+                return try uniffiObj.onProgress(
                      progress: try FfiConverterTypeServerProgress_lift(progress)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -6807,7 +6877,10 @@ public func FfiConverterTypeServerPowerOperation_lower(_ value: ServerPowerOpera
  */
 public protocol StepListener: AnyObject, Sendable {
     
-    func onStep(event: StepEvent) 
+    /**
+     * May throw: the run goes on (see [`crate::screens::heard`]).
+     */
+    func onStep(event: StepEvent) throws 
     
 }
 /**
@@ -6867,7 +6940,10 @@ open class StepListenerImpl: StepListener, @unchecked Sendable {
     
 
     
-open func onStep(event: StepEvent)  {try! rustCall() {
+    /**
+     * May throw: the run goes on (see [`crate::screens::heard`]).
+     */
+open func onStep(event: StepEvent)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_steplistener_on_step(
             self.uniffiCloneHandle(),
@@ -6915,17 +6991,18 @@ fileprivate struct UniffiCallbackInterfaceStepListener {
                 guard let uniffiObj = try? FfiConverterTypeStepListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onStep(
+                return try uniffiObj.onStep(
                      event: try FfiConverterTypeStepEvent_lift(event)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -8679,6 +8756,15 @@ public struct Machine: Equatable, Hashable {
      * Runbooks and commands can run on it (a host).
      */
     public var runsCommands: Bool
+    /**
+     * A host's CPU, load, memory and fullest disk (from its Prometheus node exporter, else
+     * read over SSH), or the metrics a server reports; empty when none was read.
+     */
+    public var metrics: [MachineMetric]
+    /**
+     * The most worrying level of `metrics` (`ok` without any): the row's colour.
+     */
+    public var level: Level
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -8712,7 +8798,14 @@ public struct Machine: Equatable, Hashable {
          */actions: [MachineAction], 
         /**
          * Runbooks and commands can run on it (a host).
-         */runsCommands: Bool) {
+         */runsCommands: Bool, 
+        /**
+         * A host's CPU, load, memory and fullest disk (from its Prometheus node exporter, else
+         * read over SSH), or the metrics a server reports; empty when none was read.
+         */metrics: [MachineMetric], 
+        /**
+         * The most worrying level of `metrics` (`ok` without any): the row's colour.
+         */level: Level) {
         self.kind = kind
         self.name = name
         self.id = id
@@ -8724,6 +8817,8 @@ public struct Machine: Equatable, Hashable {
         self.error = error
         self.actions = actions
         self.runsCommands = runsCommands
+        self.metrics = metrics
+        self.level = level
     }
 
     
@@ -8752,7 +8847,9 @@ public struct FfiConverterTypeMachine: FfiConverterRustBuffer {
                 uptimeSecs: FfiConverterOptionUInt64.read(from: &buf), 
                 error: FfiConverterOptionTypeErrorInfo.read(from: &buf), 
                 actions: FfiConverterSequenceTypeMachineAction.read(from: &buf), 
-                runsCommands: FfiConverterBool.read(from: &buf)
+                runsCommands: FfiConverterBool.read(from: &buf), 
+                metrics: FfiConverterSequenceTypeMachineMetric.read(from: &buf), 
+                level: FfiConverterTypeLevel.read(from: &buf)
         )
     }
 
@@ -8768,6 +8865,8 @@ public struct FfiConverterTypeMachine: FfiConverterRustBuffer {
         FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
         FfiConverterSequenceTypeMachineAction.write(value.actions, into: &buf)
         FfiConverterBool.write(value.runsCommands, into: &buf)
+        FfiConverterSequenceTypeMachineMetric.write(value.metrics, into: &buf)
+        FfiConverterTypeLevel.write(value.level, into: &buf)
     }
 }
 
@@ -8784,6 +8883,99 @@ public func FfiConverterTypeMachine_lift(_ buf: RustBuffer) throws -> Machine {
 #endif
 public func FfiConverterTypeMachine_lower(_ value: Machine) -> RustBuffer {
     return FfiConverterTypeMachine.lower(value)
+}
+
+
+/**
+ * One metric of a row, as the app shows it: a label, a worded value and its level.
+ */
+public struct MachineMetric: Equatable, Hashable {
+    /**
+     * `CPU`, `load`, `memory`, `disk /var`; a server's own label.
+     */
+    public var label: String
+    /**
+     * The value worded: `42 %`, `0.81`, `3.2 GB`; `unknown` when it could not be read.
+     */
+    public var shown: String
+    /**
+     * Where it stands between nothing and its maximum (0 to 1), for a bar; null when it has
+     * no maximum (load) or no value.
+     */
+    public var ratio: Double?
+    /**
+     * The value against its thresholds (`[defaults.thresholds]`, the host's own, or the
+     * server's): the colour the app gives it.
+     */
+    public var level: Level
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `CPU`, `load`, `memory`, `disk /var`; a server's own label.
+         */label: String, 
+        /**
+         * The value worded: `42 %`, `0.81`, `3.2 GB`; `unknown` when it could not be read.
+         */shown: String, 
+        /**
+         * Where it stands between nothing and its maximum (0 to 1), for a bar; null when it has
+         * no maximum (load) or no value.
+         */ratio: Double?, 
+        /**
+         * The value against its thresholds (`[defaults.thresholds]`, the host's own, or the
+         * server's): the colour the app gives it.
+         */level: Level) {
+        self.label = label
+        self.shown = shown
+        self.ratio = ratio
+        self.level = level
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MachineMetric: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMachineMetric: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MachineMetric {
+        return
+            try MachineMetric(
+                label: FfiConverterString.read(from: &buf), 
+                shown: FfiConverterString.read(from: &buf), 
+                ratio: FfiConverterOptionDouble.read(from: &buf), 
+                level: FfiConverterTypeLevel.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MachineMetric, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterString.write(value.shown, into: &buf)
+        FfiConverterOptionDouble.write(value.ratio, into: &buf)
+        FfiConverterTypeLevel.write(value.level, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachineMetric_lift(_ buf: RustBuffer) throws -> MachineMetric {
+    return try FfiConverterTypeMachineMetric.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachineMetric_lower(_ value: MachineMetric) -> RustBuffer {
+    return FfiConverterTypeMachineMetric.lower(value)
 }
 
 
@@ -9765,12 +9957,22 @@ public func FfiConverterTypeSilenceAsk_lower(_ value: SilenceAsk) -> RustBuffer 
  */
 public struct SilenceRow: Equatable, Hashable {
     public var silence: Silence
+    /**
+     * Its matchers as Alertmanager writes them (`alertname="X"`, `instance=~"web-.*"`), for
+     * the app to show as they are.
+     */
+    public var matchers: [String]
     public var canExpire: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(silence: Silence, canExpire: Bool) {
+    public init(silence: Silence, 
+        /**
+         * Its matchers as Alertmanager writes them (`alertname="X"`, `instance=~"web-.*"`), for
+         * the app to show as they are.
+         */matchers: [String], canExpire: Bool) {
         self.silence = silence
+        self.matchers = matchers
         self.canExpire = canExpire
     }
 
@@ -9791,12 +9993,14 @@ public struct FfiConverterTypeSilenceRow: FfiConverterRustBuffer {
         return
             try SilenceRow(
                 silence: FfiConverterTypeSilence.read(from: &buf), 
+                matchers: FfiConverterSequenceString.read(from: &buf), 
                 canExpire: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: SilenceRow, into buf: inout [UInt8]) {
         FfiConverterTypeSilence.write(value.silence, into: &buf)
+        FfiConverterSequenceString.write(value.matchers, into: &buf)
         FfiConverterBool.write(value.canExpire, into: &buf)
     }
 }
@@ -11442,6 +11646,31 @@ fileprivate struct FfiConverterSequenceTypeMachine: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeMachineMetric: FfiConverterRustBuffer {
+    typealias SwiftType = [MachineMetric]
+
+    public static func write(_ value: [MachineMetric], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMachineMetric.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MachineMetric] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MachineMetric]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMachineMetric.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypePanelView: FfiConverterRustBuffer {
     typealias SwiftType = [PanelView]
 
@@ -11780,7 +12009,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() != 328) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 56241) {
+    if (uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 55673) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() != 25587) {
@@ -11792,7 +12021,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_fanoutoperation_result() != 58618) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 34696) {
+    if (uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 50304) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_rebootoperation_cancel() != 48201) {
@@ -11813,10 +12042,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_runoperation_result() != 54281) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 40830) {
+    if (uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 50068) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 44435) {
+    if (uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 28764) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() != 13739) {
@@ -11831,7 +12060,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704) {
+    if (uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 21745) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833) {
@@ -11861,7 +12090,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_alertscreen_use_source() != 1821) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 62959) {
+    if (uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 57963) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() != 16849) {
@@ -11900,7 +12129,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() != 49189) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 33814) {
+    if (uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 52375) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375) {
@@ -11942,7 +12171,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() != 25630) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 39507) {
+    if (uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 30143) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_journalscreen_filter() != 22618) {
@@ -11957,7 +12186,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() != 56177) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021) {
+    if (uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 19886) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228) {
@@ -11987,7 +12216,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() != 18643) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 54443) {
+    if (uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 53686) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() != 45860) {
@@ -12005,7 +12234,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe() != 36970) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 61689) {
+    if (uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 9668) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() != 20005) {

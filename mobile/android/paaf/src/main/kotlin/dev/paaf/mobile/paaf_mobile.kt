@@ -71,6 +71,7 @@ import dev.paaf.core.FfiConverterTypeIncidentDetail
 import dev.paaf.core.FfiConverterTypeIncidentEvent
 import dev.paaf.core.FfiConverterTypeIncidentInput
 import dev.paaf.core.FfiConverterTypeInventory
+import dev.paaf.core.FfiConverterTypeLevel
 import dev.paaf.core.FfiConverterTypeOfferedKey
 import dev.paaf.core.FfiConverterTypeOutputGroup
 import dev.paaf.core.FfiConverterTypeOverview
@@ -108,6 +109,7 @@ import dev.paaf.core.IncidentDetail
 import dev.paaf.core.IncidentEvent
 import dev.paaf.core.IncidentInput
 import dev.paaf.core.Inventory
+import dev.paaf.core.Level
 import dev.paaf.core.OfferedKey
 import dev.paaf.core.OutputGroup
 import dev.paaf.core.Overview
@@ -166,6 +168,7 @@ import dev.paaf.core.RustBuffer as RustBufferIncidentDetail
 import dev.paaf.core.RustBuffer as RustBufferIncidentEvent
 import dev.paaf.core.RustBuffer as RustBufferIncidentInput
 import dev.paaf.core.RustBuffer as RustBufferInventory
+import dev.paaf.core.RustBuffer as RustBufferLevel
 import dev.paaf.core.RustBuffer as RustBufferOfferedKey
 import dev.paaf.core.RustBuffer as RustBufferOutputGroup
 import dev.paaf.core.RustBuffer as RustBufferOverview
@@ -2097,7 +2100,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() and 0xFFFF) != 328) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() and 0xFFFF) != 56241) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() and 0xFFFF) != 55673) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() and 0xFFFF) != 25587) {
@@ -2109,7 +2112,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result() and 0xFFFF) != 58618) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() and 0xFFFF) != 34696) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() and 0xFFFF) != 50304) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_rebootoperation_cancel() and 0xFFFF) != 48201) {
@@ -2130,10 +2133,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_runoperation_result() and 0xFFFF) != 54281) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() and 0xFFFF) != 40830) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() and 0xFFFF) != 50068) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() and 0xFFFF) != 44435) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() and 0xFFFF) != 28764) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() and 0xFFFF) != 13739) {
@@ -2148,7 +2151,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() and 0xFFFF) != 63128) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() and 0xFFFF) != 27704) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() and 0xFFFF) != 21745) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() and 0xFFFF) != 48833) {
@@ -2178,7 +2181,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source() and 0xFFFF) != 1821) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() and 0xFFFF) != 62959) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() and 0xFFFF) != 57963) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() and 0xFFFF) != 16849) {
@@ -2217,7 +2220,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() and 0xFFFF) != 49189) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() and 0xFFFF) != 33814) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() and 0xFFFF) != 52375) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() and 0xFFFF) != 25375) {
@@ -2259,7 +2262,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() and 0xFFFF) != 25630) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() and 0xFFFF) != 39507) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() and 0xFFFF) != 30143) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_filter() and 0xFFFF) != 22618) {
@@ -2274,7 +2277,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() and 0xFFFF) != 56177) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() and 0xFFFF) != 27021) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() and 0xFFFF) != 19886) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() and 0xFFFF) != 3228) {
@@ -2304,7 +2307,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() and 0xFFFF) != 18643) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() and 0xFFFF) != 54443) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() and 0xFFFF) != 53686) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() and 0xFFFF) != 45860) {
@@ -2322,7 +2325,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe() and 0xFFFF) != 36970) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() and 0xFFFF) != 61689) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() and 0xFFFF) != 9668) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() and 0xFFFF) != 20005) {
@@ -2915,6 +2918,9 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
  */
 public interface AlertListener {
     
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
     fun `onState`(`state`: AlertState)
     
     companion object
@@ -3024,10 +3030,14 @@ open class AlertListenerImpl: Disposable, AutoCloseable, AlertListener
         }
     }
 
-    override fun `onState`(`state`: AlertState)
+    
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: AlertState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state(
         it,
         
@@ -3064,7 +3074,12 @@ internal object uniffiCallbackInterfaceAlertListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -3678,6 +3693,9 @@ public object FfiConverterTypeAlertScreen: FfiConverter<AlertScreen, Long> {
  */
 public interface AnalyzeListener {
     
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
     fun `onState`(`state`: AnalyzeState)
     
     companion object
@@ -3787,10 +3805,14 @@ open class AnalyzeListenerImpl: Disposable, AutoCloseable, AnalyzeListener
         }
     }
 
-    override fun `onState`(`state`: AnalyzeState)
+    
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: AnalyzeState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_analyzelistener_on_state(
         it,
         
@@ -3827,7 +3849,12 @@ internal object uniffiCallbackInterfaceAnalyzeListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -4499,6 +4526,9 @@ public object FfiConverterTypeAnalyzeScreen: FfiConverter<AnalyzeScreen, Long> {
  */
 public interface FanOutListener {
     
+    /**
+     * May throw: the fan-out goes on (see [`crate::screens::heard`]).
+     */
     fun `onProgress`(`progress`: FanOutProgress)
     
     companion object
@@ -4609,10 +4639,14 @@ open class FanOutListenerImpl: Disposable, AutoCloseable, FanOutListener
         }
     }
 
-    override fun `onProgress`(`progress`: FanOutProgress)
+    
+    /**
+     * May throw: the fan-out goes on (see [`crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onProgress`(`progress`: FanOutProgress)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress(
         it,
         
@@ -4649,7 +4683,12 @@ internal object uniffiCallbackInterfaceFanOutListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -5137,6 +5176,9 @@ public object FfiConverterTypeFanOutOperation: FfiConverter<FanOutOperation, Lon
  */
 public interface FixListener {
     
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
     fun `onState`(`state`: FixState)
     
     companion object
@@ -5246,10 +5288,14 @@ open class FixListenerImpl: Disposable, AutoCloseable, FixListener
         }
     }
 
-    override fun `onState`(`state`: FixState)
+    
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: FixState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state(
         it,
         
@@ -5286,7 +5332,12 @@ internal object uniffiCallbackInterfaceFixListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -5984,6 +6035,9 @@ public object FfiConverterTypeFixScreen: FfiConverter<FixScreen, Long> {
  */
 public interface JournalListener {
     
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
     fun `onState`(`state`: JournalState)
     
     companion object
@@ -6093,10 +6147,14 @@ open class JournalListenerImpl: Disposable, AutoCloseable, JournalListener
         }
     }
 
-    override fun `onState`(`state`: JournalState)
+    
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: JournalState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_journallistener_on_state(
         it,
         
@@ -6133,7 +6191,12 @@ internal object uniffiCallbackInterfaceJournalListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -6631,6 +6694,9 @@ public object FfiConverterTypeJournalScreen: FfiConverter<JournalScreen, Long> {
  */
 public interface OnboardingListener {
     
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
     fun `onState`(`state`: OnboardingState)
     
     companion object
@@ -6740,10 +6806,14 @@ open class OnboardingListenerImpl: Disposable, AutoCloseable, OnboardingListener
         }
     }
 
-    override fun `onState`(`state`: OnboardingState)
+    
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: OnboardingState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state(
         it,
         
@@ -6780,7 +6850,12 @@ internal object uniffiCallbackInterfaceOnboardingListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -7412,6 +7487,9 @@ public object FfiConverterTypeOnboardingScreen: FfiConverter<OnboardingScreen, L
  */
 public interface OverviewListener {
     
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
     fun `onState`(`state`: OverviewState)
     
     companion object
@@ -7521,10 +7599,14 @@ open class OverviewListenerImpl: Disposable, AutoCloseable, OverviewListener
         }
     }
 
-    override fun `onState`(`state`: OverviewState)
+    
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: OverviewState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_overviewlistener_on_state(
         it,
         
@@ -7561,7 +7643,12 @@ internal object uniffiCallbackInterfaceOverviewListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -9794,6 +9881,9 @@ public object FfiConverterTypePaaf: FfiConverter<Paaf, Long> {
  */
 public interface ProgressListener {
     
+    /**
+     * May throw: the reboot goes on (see [`crate::screens::heard`]).
+     */
     fun `onProgress`(`event`: ProgressEvent)
     
     companion object
@@ -9904,10 +9994,14 @@ open class ProgressListenerImpl: Disposable, AutoCloseable, ProgressListener
         }
     }
 
-    override fun `onProgress`(`event`: ProgressEvent)
+    
+    /**
+     * May throw: the reboot goes on (see [`crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onProgress`(`event`: ProgressEvent)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_progresslistener_on_progress(
         it,
         
@@ -9944,7 +10038,12 @@ internal object uniffiCallbackInterfaceProgressListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -10112,6 +10211,9 @@ public object FfiConverterTypeProgressListener: FfiConverter<ProgressListener, L
  */
 public interface ProtectListener {
     
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
     fun `onState`(`state`: ProtectState)
     
     companion object
@@ -10221,10 +10323,14 @@ open class ProtectListenerImpl: Disposable, AutoCloseable, ProtectListener
         }
     }
 
-    override fun `onState`(`state`: ProtectState)
+    
+    /**
+     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: ProtectState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_protectlistener_on_state(
         it,
         
@@ -10261,7 +10367,12 @@ internal object uniffiCallbackInterfaceProtectListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -11886,6 +11997,9 @@ public object FfiConverterTypeSecretStore: FfiConverter<SecretStore, Long> {
  */
 public interface ServerPowerListener {
     
+    /**
+     * May throw: the action goes on (see [`crate::screens::heard`]).
+     */
     fun `onProgress`(`progress`: ServerProgress)
     
     companion object
@@ -11996,10 +12110,14 @@ open class ServerPowerListenerImpl: Disposable, AutoCloseable, ServerPowerListen
         }
     }
 
-    override fun `onProgress`(`progress`: ServerProgress)
+    
+    /**
+     * May throw: the action goes on (see [`crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onProgress`(`progress`: ServerProgress)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress(
         it,
         
@@ -12036,7 +12154,12 @@ internal object uniffiCallbackInterfaceServerPowerListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -12525,6 +12648,9 @@ public object FfiConverterTypeServerPowerOperation: FfiConverter<ServerPowerOper
  */
 public interface StepListener {
     
+    /**
+     * May throw: the run goes on (see [`crate::screens::heard`]).
+     */
     fun `onStep`(`event`: StepEvent)
     
     companion object
@@ -12635,10 +12761,14 @@ open class StepListenerImpl: Disposable, AutoCloseable, StepListener
         }
     }
 
-    override fun `onStep`(`event`: StepEvent)
+    
+    /**
+     * May throw: the run goes on (see [`crate::screens::heard`]).
+     */
+    @Throws(PaafException::class)override fun `onStep`(`event`: StepEvent)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_steplistener_on_step(
         it,
         
@@ -12675,7 +12805,12 @@ internal object uniffiCallbackInterfaceStepListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -14203,6 +14338,17 @@ data class Machine (
      * Runbooks and commands can run on it (a host).
      */
     var `runsCommands`: kotlin.Boolean
+    , 
+    /**
+     * A host's CPU, load, memory and fullest disk (from its Prometheus node exporter, else
+     * read over SSH), or the metrics a server reports; empty when none was read.
+     */
+    var `metrics`: List<MachineMetric>
+    , 
+    /**
+     * The most worrying level of `metrics` (`ok` without any): the row's colour.
+     */
+    var `level`: Level
     
 ){
     
@@ -14230,6 +14376,8 @@ public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
             FfiConverterOptionalTypeErrorInfo.read(buf),
             FfiConverterSequenceTypeMachineAction.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeMachineMetric.read(buf),
+            FfiConverterTypeLevel.read(buf),
         )
     }
 
@@ -14244,7 +14392,9 @@ public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
             FfiConverterOptionalULong.allocationSize(value.`uptimeSecs`) +
             FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`) +
             FfiConverterSequenceTypeMachineAction.allocationSize(value.`actions`) +
-            FfiConverterBoolean.allocationSize(value.`runsCommands`)
+            FfiConverterBoolean.allocationSize(value.`runsCommands`) +
+            FfiConverterSequenceTypeMachineMetric.allocationSize(value.`metrics`) +
+            FfiConverterTypeLevel.allocationSize(value.`level`)
     )
 
     override fun write(value: Machine, buf: ByteBuffer) {
@@ -14259,6 +14409,73 @@ public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
             FfiConverterSequenceTypeMachineAction.write(value.`actions`, buf)
             FfiConverterBoolean.write(value.`runsCommands`, buf)
+            FfiConverterSequenceTypeMachineMetric.write(value.`metrics`, buf)
+            FfiConverterTypeLevel.write(value.`level`, buf)
+    }
+}
+
+
+
+/**
+ * One metric of a row, as the app shows it: a label, a worded value and its level.
+ */
+data class MachineMetric (
+    /**
+     * `CPU`, `load`, `memory`, `disk /var`; a server's own label.
+     */
+    var `label`: kotlin.String
+    , 
+    /**
+     * The value worded: `42 %`, `0.81`, `3.2 GB`; `unknown` when it could not be read.
+     */
+    var `shown`: kotlin.String
+    , 
+    /**
+     * Where it stands between nothing and its maximum (0 to 1), for a bar; null when it has
+     * no maximum (load) or no value.
+     */
+    var `ratio`: kotlin.Double?
+    , 
+    /**
+     * The value against its thresholds (`[defaults.thresholds]`, the host's own, or the
+     * server's): the colour the app gives it.
+     */
+    var `level`: Level
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMachineMetric: FfiConverterRustBuffer<MachineMetric> {
+    override fun read(buf: ByteBuffer): MachineMetric {
+        return MachineMetric(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterTypeLevel.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MachineMetric) = (
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterString.allocationSize(value.`shown`) +
+            FfiConverterOptionalDouble.allocationSize(value.`ratio`) +
+            FfiConverterTypeLevel.allocationSize(value.`level`)
+    )
+
+    override fun write(value: MachineMetric, buf: ByteBuffer) {
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterString.write(value.`shown`, buf)
+            FfiConverterOptionalDouble.write(value.`ratio`, buf)
+            FfiConverterTypeLevel.write(value.`level`, buf)
     }
 }
 
@@ -15014,6 +15231,12 @@ public object FfiConverterTypeSilenceAsk: FfiConverterRustBuffer<SilenceAsk> {
 data class SilenceRow (
     var `silence`: Silence
     , 
+    /**
+     * Its matchers as Alertmanager writes them (`alertname="X"`, `instance=~"web-.*"`), for
+     * the app to show as they are.
+     */
+    var `matchers`: List<kotlin.String>
+    , 
     var `canExpire`: kotlin.Boolean
     
 ){
@@ -15032,17 +15255,20 @@ public object FfiConverterTypeSilenceRow: FfiConverterRustBuffer<SilenceRow> {
     override fun read(buf: ByteBuffer): SilenceRow {
         return SilenceRow(
             FfiConverterTypeSilence.read(buf),
+            FfiConverterSequenceString.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: SilenceRow) = (
             FfiConverterTypeSilence.allocationSize(value.`silence`) +
+            FfiConverterSequenceString.allocationSize(value.`matchers`) +
             FfiConverterBoolean.allocationSize(value.`canExpire`)
     )
 
     override fun write(value: SilenceRow, buf: ByteBuffer) {
             FfiConverterTypeSilence.write(value.`silence`, buf)
+            FfiConverterSequenceString.write(value.`matchers`, buf)
             FfiConverterBoolean.write(value.`canExpire`, buf)
     }
 }
@@ -16876,6 +17102,34 @@ public object FfiConverterSequenceTypeMachine: FfiConverterRustBuffer<List<Machi
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeMachineMetric: FfiConverterRustBuffer<List<MachineMetric>> {
+    override fun read(buf: ByteBuffer): List<MachineMetric> {
+        val len = buf.getInt()
+        return List<MachineMetric>(len) {
+            FfiConverterTypeMachineMetric.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MachineMetric>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMachineMetric.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MachineMetric>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMachineMetric.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypePanelView: FfiConverterRustBuffer<List<PanelView>> {
     override fun read(buf: ByteBuffer): List<PanelView> {
         val len = buf.getInt()
@@ -17009,6 +17263,8 @@ public object FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer<List
         }
     }
 }
+
+
 
 
 
