@@ -128,7 +128,7 @@ impl From<paaf_core::FanOutReport> for FanOutReport {
 /// on a paaf thread (post to the UI thread from there).
 #[uniffi::export(with_foreign)]
 pub trait FanOutListener: Send + Sync {
-    /// May throw: the fan-out goes on (see [`crate::screens::heard`]).
+    /// May throw: paaf drops the exception and the fan-out goes on.
     fn on_progress(&self, progress: FanOutProgress) -> Result<(), PaafError>;
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 /// (post to the UI thread from there).
 #[uniffi::export(with_foreign)]
 pub trait ProgressListener: Send + Sync {
-    /// May throw: the reboot goes on (see [`crate::screens::heard`]).
+    /// May throw: paaf drops the exception and the reboot goes on.
     fn on_progress(&self, event: ProgressEvent) -> Result<(), PaafError>;
 }
 
@@ -112,7 +112,7 @@ impl RebootOperation {
 /// Protect or Stand down runs, in order, on a paaf thread (post to the UI thread from there).
 #[uniffi::export(with_foreign)]
 pub trait StepListener: Send + Sync {
-    /// May throw: the run goes on (see [`crate::screens::heard`]).
+    /// May throw: paaf drops the exception and the run goes on.
     fn on_step(&self, event: StepEvent) -> Result<(), PaafError>;
 }
 
@@ -187,7 +187,7 @@ mod cloud {
     /// for its final state, in order, on a paaf thread (post to the UI thread from there).
     #[uniffi::export(with_foreign)]
     pub trait ServerPowerListener: Send + Sync {
-        /// May throw: the action goes on (see [`crate::screens::heard`]).
+        /// May throw: paaf drops the exception and the action goes on.
         fn on_progress(&self, progress: ServerProgress) -> Result<(), PaafError>;
     }
 

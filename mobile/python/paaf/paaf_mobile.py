@@ -526,7 +526,7 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
-    if lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 21745:
+    if lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 37019:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -546,7 +546,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source() != 1821:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 57963:
+    if lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 19407:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() != 16849:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -572,7 +572,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() != 49189:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 55673:
+    if lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 10574:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() != 25587:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -580,7 +580,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result() != 58618:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 52375:
+    if lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 20779:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -608,7 +608,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() != 25630:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 30143:
+    if lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 4285:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_journalscreen_filter() != 22618:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -618,7 +618,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() != 56177:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 19886:
+    if lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 8502:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -640,7 +640,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new() != 14884:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 53686:
+    if lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 38304:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() != 45860:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -756,9 +756,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_constructor_paaf_open() != 13166:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 50304:
+    if lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 49519:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 9668:
+    if lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 50426:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() != 20005:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -794,7 +794,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_secretstore_delete() != 27978:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 28764:
+    if lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 55643:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() != 13739:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -802,7 +802,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_result() != 52067:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 50068:
+    if lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 55018:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -6417,7 +6417,7 @@ class AlertListener():
     
     def on_state(self, state: AlertState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         raise NotImplementedError
 
@@ -6450,7 +6450,7 @@ class AlertListenerImpl(AlertListener):
         return inst
     def on_state(self, state: AlertState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         
         _UniffiFfiConverterTypeAlertState.check_lower(state)
@@ -6925,7 +6925,7 @@ class AnalyzeListener():
     
     def on_state(self, state: AnalyzeState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         raise NotImplementedError
 
@@ -6958,7 +6958,7 @@ class AnalyzeListenerImpl(AnalyzeListener):
         return inst
     def on_state(self, state: AnalyzeState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         
         _UniffiFfiConverterTypeAnalyzeState.check_lower(state)
@@ -7434,7 +7434,7 @@ class FanOutListener():
     
     def on_progress(self, progress: FanOutProgress) -> None:
         """
-        May throw: the fan-out goes on (see [`crate::screens::heard`]).
+        May throw: paaf drops the exception and the fan-out goes on.
 """
         raise NotImplementedError
 
@@ -7468,7 +7468,7 @@ class FanOutListenerImpl(FanOutListener):
         return inst
     def on_progress(self, progress: FanOutProgress) -> None:
         """
-        May throw: the fan-out goes on (see [`crate::screens::heard`]).
+        May throw: paaf drops the exception and the fan-out goes on.
 """
         
         _UniffiFfiConverterTypeFanOutProgress.check_lower(progress)
@@ -7707,7 +7707,7 @@ class FixListener():
     
     def on_state(self, state: FixState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         raise NotImplementedError
 
@@ -7740,7 +7740,7 @@ class FixListenerImpl(FixListener):
         return inst
     def on_state(self, state: FixState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         
         _UniffiFfiConverterTypeFixState.check_lower(state)
@@ -8211,7 +8211,7 @@ class JournalListener():
     
     def on_state(self, state: JournalState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         raise NotImplementedError
 
@@ -8244,7 +8244,7 @@ class JournalListenerImpl(JournalListener):
         return inst
     def on_state(self, state: JournalState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         
         _UniffiFfiConverterTypeJournalState.check_lower(state)
@@ -8503,7 +8503,7 @@ class OnboardingListener():
     
     def on_state(self, state: OnboardingState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         raise NotImplementedError
 
@@ -8536,7 +8536,7 @@ class OnboardingListenerImpl(OnboardingListener):
         return inst
     def on_state(self, state: OnboardingState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         
         _UniffiFfiConverterTypeOnboardingState.check_lower(state)
@@ -8761,7 +8761,7 @@ class OverviewListener():
     
     def on_state(self, state: OverviewState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         raise NotImplementedError
 
@@ -8794,7 +8794,7 @@ class OverviewListenerImpl(OverviewListener):
         return inst
     def on_state(self, state: OverviewState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         
         _UniffiFfiConverterTypeOverviewState.check_lower(state)
@@ -9083,7 +9083,7 @@ class StepListener():
     
     def on_step(self, event: paaf_core.StepEvent) -> None:
         """
-        May throw: the run goes on (see [`crate::screens::heard`]).
+        May throw: paaf drops the exception and the run goes on.
 """
         raise NotImplementedError
 
@@ -9117,7 +9117,7 @@ class StepListenerImpl(StepListener):
         return inst
     def on_step(self, event: paaf_core.StepEvent) -> None:
         """
-        May throw: the run goes on (see [`crate::screens::heard`]).
+        May throw: paaf drops the exception and the run goes on.
 """
         
         paaf_core._UniffiFfiConverterTypeStepEvent.check_lower(event)
@@ -9356,7 +9356,7 @@ class ProtectListener():
     
     def on_state(self, state: ProtectState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         raise NotImplementedError
 
@@ -9389,7 +9389,7 @@ class ProtectListenerImpl(ProtectListener):
         return inst
     def on_state(self, state: ProtectState) -> None:
         """
-        May throw: paaf drops the error (see [`$crate::screens::heard`]).
+        May throw: paaf drops the exception and goes on delivering each new state.
 """
         
         _UniffiFfiConverterTypeProtectState.check_lower(state)
@@ -9741,7 +9741,7 @@ class ProgressListener():
     
     def on_progress(self, event: paaf_core.ProgressEvent) -> None:
         """
-        May throw: the reboot goes on (see [`crate::screens::heard`]).
+        May throw: paaf drops the exception and the reboot goes on.
 """
         raise NotImplementedError
 
@@ -9775,7 +9775,7 @@ class ProgressListenerImpl(ProgressListener):
         return inst
     def on_progress(self, event: paaf_core.ProgressEvent) -> None:
         """
-        May throw: the reboot goes on (see [`crate::screens::heard`]).
+        May throw: paaf drops the exception and the reboot goes on.
 """
         
         paaf_core._UniffiFfiConverterTypeProgressEvent.check_lower(event)
@@ -10021,7 +10021,7 @@ class ServerPowerListener():
     
     def on_progress(self, progress: paaf_core.ServerProgress) -> None:
         """
-        May throw: the action goes on (see [`crate::screens::heard`]).
+        May throw: paaf drops the exception and the action goes on.
 """
         raise NotImplementedError
 
@@ -10055,7 +10055,7 @@ class ServerPowerListenerImpl(ServerPowerListener):
         return inst
     def on_progress(self, progress: paaf_core.ServerProgress) -> None:
         """
-        May throw: the action goes on (see [`crate::screens::heard`]).
+        May throw: paaf drops the exception and the action goes on.
 """
         
         paaf_core._UniffiFfiConverterTypeServerProgress.check_lower(progress)

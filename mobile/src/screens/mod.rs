@@ -44,7 +44,7 @@ macro_rules! screen_model {
         #[doc = $doc]
         #[uniffi::export(with_foreign)]
         pub trait $listener: Send + Sync {
-            /// May throw: paaf drops the error (see [`$crate::screens::heard`]).
+            /// May throw: paaf drops the exception and goes on delivering each new state.
             fn on_state(&self, state: $state) -> Result<(), $crate::PaafError>;
         }
 

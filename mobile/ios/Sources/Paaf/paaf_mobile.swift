@@ -643,7 +643,7 @@ fileprivate struct FfiConverterString: FfiConverter {
 public protocol AlertListener: AnyObject, Sendable {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     func onState(state: AlertState) throws 
     
@@ -705,7 +705,7 @@ open class AlertListenerImpl: AlertListener, @unchecked Sendable {
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
 open func onState(state: AlertState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -1130,7 +1130,7 @@ public func FfiConverterTypeAlertScreen_lower(_ value: AlertScreen) -> UInt64 {
 public protocol AnalyzeListener: AnyObject, Sendable {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     func onState(state: AnalyzeState) throws 
     
@@ -1192,7 +1192,7 @@ open class AnalyzeListenerImpl: AnalyzeListener, @unchecked Sendable {
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
 open func onState(state: AnalyzeState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -1663,7 +1663,7 @@ public func FfiConverterTypeAnalyzeScreen_lower(_ value: AnalyzeScreen) -> UInt6
 public protocol FanOutListener: AnyObject, Sendable {
     
     /**
-     * May throw: the fan-out goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the fan-out goes on.
      */
     func onProgress(progress: FanOutProgress) throws 
     
@@ -1726,7 +1726,7 @@ open class FanOutListenerImpl: FanOutListener, @unchecked Sendable {
 
     
     /**
-     * May throw: the fan-out goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the fan-out goes on.
      */
 open func onProgress(progress: FanOutProgress)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -2048,7 +2048,7 @@ public func FfiConverterTypeFanOutOperation_lower(_ value: FanOutOperation) -> U
 public protocol FixListener: AnyObject, Sendable {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     func onState(state: FixState) throws 
     
@@ -2110,7 +2110,7 @@ open class FixListenerImpl: FixListener, @unchecked Sendable {
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
 open func onState(state: FixState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -2603,7 +2603,7 @@ public func FfiConverterTypeFixScreen_lower(_ value: FixScreen) -> UInt64 {
 public protocol JournalListener: AnyObject, Sendable {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     func onState(state: JournalState) throws 
     
@@ -2665,7 +2665,7 @@ open class JournalListenerImpl: JournalListener, @unchecked Sendable {
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
 open func onState(state: JournalState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -2994,7 +2994,7 @@ public func FfiConverterTypeJournalScreen_lower(_ value: JournalScreen) -> UInt6
 public protocol OnboardingListener: AnyObject, Sendable {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     func onState(state: OnboardingState) throws 
     
@@ -3056,7 +3056,7 @@ open class OnboardingListenerImpl: OnboardingListener, @unchecked Sendable {
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
 open func onState(state: OnboardingState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -3499,7 +3499,7 @@ public func FfiConverterTypeOnboardingScreen_lower(_ value: OnboardingScreen) ->
 public protocol OverviewListener: AnyObject, Sendable {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     func onState(state: OverviewState) throws 
     
@@ -3561,7 +3561,7 @@ open class OverviewListenerImpl: OverviewListener, @unchecked Sendable {
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
 open func onState(state: OverviewState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -5185,7 +5185,7 @@ public func FfiConverterTypePaaf_lower(_ value: Paaf) -> UInt64 {
 public protocol ProgressListener: AnyObject, Sendable {
     
     /**
-     * May throw: the reboot goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the reboot goes on.
      */
     func onProgress(event: ProgressEvent) throws 
     
@@ -5248,7 +5248,7 @@ open class ProgressListenerImpl: ProgressListener, @unchecked Sendable {
 
     
     /**
-     * May throw: the reboot goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the reboot goes on.
      */
 open func onProgress(event: ProgressEvent)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -5397,7 +5397,7 @@ public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) ->
 public protocol ProtectListener: AnyObject, Sendable {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     func onState(state: ProtectState) throws 
     
@@ -5459,7 +5459,7 @@ open class ProtectListenerImpl: ProtectListener, @unchecked Sendable {
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
 open func onState(state: ProtectState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -6492,7 +6492,7 @@ public func FfiConverterTypeSecretStore_lower(_ value: SecretStore) -> UInt64 {
 public protocol ServerPowerListener: AnyObject, Sendable {
     
     /**
-     * May throw: the action goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the action goes on.
      */
     func onProgress(progress: ServerProgress) throws 
     
@@ -6555,7 +6555,7 @@ open class ServerPowerListenerImpl: ServerPowerListener, @unchecked Sendable {
 
     
     /**
-     * May throw: the action goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the action goes on.
      */
 open func onProgress(progress: ServerProgress)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -6878,7 +6878,7 @@ public func FfiConverterTypeServerPowerOperation_lower(_ value: ServerPowerOpera
 public protocol StepListener: AnyObject, Sendable {
     
     /**
-     * May throw: the run goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the run goes on.
      */
     func onStep(event: StepEvent) throws 
     
@@ -6941,7 +6941,7 @@ open class StepListenerImpl: StepListener, @unchecked Sendable {
 
     
     /**
-     * May throw: the run goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the run goes on.
      */
 open func onStep(event: StepEvent)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
@@ -12009,7 +12009,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() != 328) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 55673) {
+    if (uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 10574) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() != 25587) {
@@ -12021,7 +12021,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_fanoutoperation_result() != 58618) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 50304) {
+    if (uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 49519) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_rebootoperation_cancel() != 48201) {
@@ -12042,10 +12042,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_runoperation_result() != 54281) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 50068) {
+    if (uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 55018) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 28764) {
+    if (uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 55643) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() != 13739) {
@@ -12060,7 +12060,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 21745) {
+    if (uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 37019) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833) {
@@ -12090,7 +12090,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_alertscreen_use_source() != 1821) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 57963) {
+    if (uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 19407) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() != 16849) {
@@ -12129,7 +12129,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() != 49189) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 52375) {
+    if (uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 20779) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375) {
@@ -12171,7 +12171,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() != 25630) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 30143) {
+    if (uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 4285) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_journalscreen_filter() != 22618) {
@@ -12186,7 +12186,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() != 56177) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 19886) {
+    if (uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 8502) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228) {
@@ -12216,7 +12216,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() != 18643) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 53686) {
+    if (uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 38304) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() != 45860) {
@@ -12234,7 +12234,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe() != 36970) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 9668) {
+    if (uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 50426) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() != 20005) {

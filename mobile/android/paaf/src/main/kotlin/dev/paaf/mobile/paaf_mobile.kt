@@ -2100,7 +2100,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() and 0xFFFF) != 328) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() and 0xFFFF) != 55673) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() and 0xFFFF) != 10574) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() and 0xFFFF) != 25587) {
@@ -2112,7 +2112,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result() and 0xFFFF) != 58618) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() and 0xFFFF) != 50304) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() and 0xFFFF) != 49519) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_rebootoperation_cancel() and 0xFFFF) != 48201) {
@@ -2133,10 +2133,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_runoperation_result() and 0xFFFF) != 54281) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() and 0xFFFF) != 50068) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() and 0xFFFF) != 55018) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() and 0xFFFF) != 28764) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() and 0xFFFF) != 55643) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() and 0xFFFF) != 13739) {
@@ -2151,7 +2151,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() and 0xFFFF) != 63128) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() and 0xFFFF) != 21745) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() and 0xFFFF) != 37019) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() and 0xFFFF) != 48833) {
@@ -2181,7 +2181,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source() and 0xFFFF) != 1821) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() and 0xFFFF) != 57963) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() and 0xFFFF) != 19407) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() and 0xFFFF) != 16849) {
@@ -2220,7 +2220,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() and 0xFFFF) != 49189) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() and 0xFFFF) != 52375) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() and 0xFFFF) != 20779) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() and 0xFFFF) != 25375) {
@@ -2262,7 +2262,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() and 0xFFFF) != 25630) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() and 0xFFFF) != 30143) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() and 0xFFFF) != 4285) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_filter() and 0xFFFF) != 22618) {
@@ -2277,7 +2277,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() and 0xFFFF) != 56177) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() and 0xFFFF) != 19886) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() and 0xFFFF) != 8502) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() and 0xFFFF) != 3228) {
@@ -2307,7 +2307,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() and 0xFFFF) != 18643) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() and 0xFFFF) != 53686) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() and 0xFFFF) != 38304) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() and 0xFFFF) != 45860) {
@@ -2325,7 +2325,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe() and 0xFFFF) != 36970) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() and 0xFFFF) != 9668) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() and 0xFFFF) != 50426) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() and 0xFFFF) != 20005) {
@@ -2919,7 +2919,7 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
 public interface AlertListener {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     fun `onState`(`state`: AlertState)
     
@@ -3032,7 +3032,7 @@ open class AlertListenerImpl: Disposable, AutoCloseable, AlertListener
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     @Throws(PaafException::class)override fun `onState`(`state`: AlertState)
         = 
@@ -3694,7 +3694,7 @@ public object FfiConverterTypeAlertScreen: FfiConverter<AlertScreen, Long> {
 public interface AnalyzeListener {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     fun `onState`(`state`: AnalyzeState)
     
@@ -3807,7 +3807,7 @@ open class AnalyzeListenerImpl: Disposable, AutoCloseable, AnalyzeListener
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     @Throws(PaafException::class)override fun `onState`(`state`: AnalyzeState)
         = 
@@ -4527,7 +4527,7 @@ public object FfiConverterTypeAnalyzeScreen: FfiConverter<AnalyzeScreen, Long> {
 public interface FanOutListener {
     
     /**
-     * May throw: the fan-out goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the fan-out goes on.
      */
     fun `onProgress`(`progress`: FanOutProgress)
     
@@ -4641,7 +4641,7 @@ open class FanOutListenerImpl: Disposable, AutoCloseable, FanOutListener
 
     
     /**
-     * May throw: the fan-out goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the fan-out goes on.
      */
     @Throws(PaafException::class)override fun `onProgress`(`progress`: FanOutProgress)
         = 
@@ -5177,7 +5177,7 @@ public object FfiConverterTypeFanOutOperation: FfiConverter<FanOutOperation, Lon
 public interface FixListener {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     fun `onState`(`state`: FixState)
     
@@ -5290,7 +5290,7 @@ open class FixListenerImpl: Disposable, AutoCloseable, FixListener
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     @Throws(PaafException::class)override fun `onState`(`state`: FixState)
         = 
@@ -6036,7 +6036,7 @@ public object FfiConverterTypeFixScreen: FfiConverter<FixScreen, Long> {
 public interface JournalListener {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     fun `onState`(`state`: JournalState)
     
@@ -6149,7 +6149,7 @@ open class JournalListenerImpl: Disposable, AutoCloseable, JournalListener
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     @Throws(PaafException::class)override fun `onState`(`state`: JournalState)
         = 
@@ -6695,7 +6695,7 @@ public object FfiConverterTypeJournalScreen: FfiConverter<JournalScreen, Long> {
 public interface OnboardingListener {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     fun `onState`(`state`: OnboardingState)
     
@@ -6808,7 +6808,7 @@ open class OnboardingListenerImpl: Disposable, AutoCloseable, OnboardingListener
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     @Throws(PaafException::class)override fun `onState`(`state`: OnboardingState)
         = 
@@ -7488,7 +7488,7 @@ public object FfiConverterTypeOnboardingScreen: FfiConverter<OnboardingScreen, L
 public interface OverviewListener {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     fun `onState`(`state`: OverviewState)
     
@@ -7601,7 +7601,7 @@ open class OverviewListenerImpl: Disposable, AutoCloseable, OverviewListener
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     @Throws(PaafException::class)override fun `onState`(`state`: OverviewState)
         = 
@@ -9882,7 +9882,7 @@ public object FfiConverterTypePaaf: FfiConverter<Paaf, Long> {
 public interface ProgressListener {
     
     /**
-     * May throw: the reboot goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the reboot goes on.
      */
     fun `onProgress`(`event`: ProgressEvent)
     
@@ -9996,7 +9996,7 @@ open class ProgressListenerImpl: Disposable, AutoCloseable, ProgressListener
 
     
     /**
-     * May throw: the reboot goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the reboot goes on.
      */
     @Throws(PaafException::class)override fun `onProgress`(`event`: ProgressEvent)
         = 
@@ -10212,7 +10212,7 @@ public object FfiConverterTypeProgressListener: FfiConverter<ProgressListener, L
 public interface ProtectListener {
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     fun `onState`(`state`: ProtectState)
     
@@ -10325,7 +10325,7 @@ open class ProtectListenerImpl: Disposable, AutoCloseable, ProtectListener
 
     
     /**
-     * May throw: paaf drops the error (see [`$crate::screens::heard`]).
+     * May throw: paaf drops the exception and goes on delivering each new state.
      */
     @Throws(PaafException::class)override fun `onState`(`state`: ProtectState)
         = 
@@ -11998,7 +11998,7 @@ public object FfiConverterTypeSecretStore: FfiConverter<SecretStore, Long> {
 public interface ServerPowerListener {
     
     /**
-     * May throw: the action goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the action goes on.
      */
     fun `onProgress`(`progress`: ServerProgress)
     
@@ -12112,7 +12112,7 @@ open class ServerPowerListenerImpl: Disposable, AutoCloseable, ServerPowerListen
 
     
     /**
-     * May throw: the action goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the action goes on.
      */
     @Throws(PaafException::class)override fun `onProgress`(`progress`: ServerProgress)
         = 
@@ -12649,7 +12649,7 @@ public object FfiConverterTypeServerPowerOperation: FfiConverter<ServerPowerOper
 public interface StepListener {
     
     /**
-     * May throw: the run goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the run goes on.
      */
     fun `onStep`(`event`: StepEvent)
     
@@ -12763,7 +12763,7 @@ open class StepListenerImpl: Disposable, AutoCloseable, StepListener
 
     
     /**
-     * May throw: the run goes on (see [`crate::screens::heard`]).
+     * May throw: paaf drops the exception and the run goes on.
      */
     @Throws(PaafException::class)override fun `onStep`(`event`: StepEvent)
         = 
