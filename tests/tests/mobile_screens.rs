@@ -764,10 +764,16 @@ async fn fix_lists_hosts_and_cloud_servers_in_one_list_stops_starts_and_cancels(
     assert!(labels[3].starts_with("disk /"), "{labels:?}");
     let disk = &web1.metrics[3];
     assert_eq!(disk.level, Level::Danger, "{disk:?}");
-    assert!(disk.shown.ends_with(" %") && disk.ratio.is_some(), "{disk:?}");
+    assert!(
+        disk.shown.ends_with(" %") && disk.ratio.is_some(),
+        "{disk:?}"
+    );
     assert_eq!(web1.level, Level::Danger);
     let cpu = &web1.metrics[0];
-    assert!(cpu.shown.ends_with(" %") && cpu.level != Level::Unknown, "{cpu:?}");
+    assert!(
+        cpu.shown.ends_with(" %") && cpu.level != Level::Unknown,
+        "{cpu:?}"
+    );
     assert!(web1.metrics[1].ratio.is_none(), "load has no maximum");
     assert_eq!((app.metrics.len(), app.level), (0, Level::Ok));
 
@@ -789,7 +795,9 @@ async fn fix_lists_hosts_and_cloud_servers_in_one_list_stops_starts_and_cancels(
     assert_eq!(run.outcome.as_deref(), Some("stopped: done"));
     assert_eq!(moto.instance_state("eu-west-1", &id).await, "stopped");
     let after = states.until("the list read again", |s| {
-        s.machines.iter().any(|m| m.name == "app-1" && m.status == "stopped")
+        s.machines
+            .iter()
+            .any(|m| m.name == "app-1" && m.status == "stopped")
     });
     assert_eq!(after.machines[1].actions, vec![MachineAction::Start]);
     // A stopped server offers no stop: asking one is refused on the screen.

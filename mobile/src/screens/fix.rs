@@ -484,9 +484,10 @@ mod cloud {
         let unit = m.unit.map(|u| format!(" {u}")).unwrap_or_default();
         MachineMetric {
             label: m.label.unwrap_or_else(|| "metric".into()),
-            shown: m
-                .value
-                .map_or_else(|| "unknown".into(), |v| format!("{}{unit}", (v * 100.0).round() / 100.0)),
+            shown: m.value.map_or_else(
+                || "unknown".into(),
+                |v| format!("{}{unit}", (v * 100.0).round() / 100.0),
+            ),
             ratio: m.ratio.map(|r| r.clamp(0.0, 1.0)),
             level: m.level,
         }

@@ -155,6 +155,8 @@ class CloudTest {
         // EC2 itself says so, and so does the next listing.
         assertEquals("stopped", ec2State("eu-west-1", power))
         assertEquals(ServerStatus.STOPPED, paaf.servers("prod").servers.single { it.id == power }.status)
+        // The cached list is the last full listing (every account), read here.
+        assertEquals(ServerStatus.STOPPED, paaf.servers(null).servers.single { it.id == power }.status)
         assertEquals(ServerStatus.STOPPED, paaf.cachedServers()!!.servers.single { it.id == power }.status)
 
         // By id, without the account: found in the one account there is.
@@ -204,9 +206,10 @@ class CloudTest {
         while (seen.reads.isEmpty() && System.currentTimeMillis() < deadline) Thread.sleep(50)
         assertTrue("no read of the reboot within 30 s", seen.reads.isNotEmpty())
         operation.cancel()
-        val cancelled = thrown<PaafException> { runBlocking { operation.use { it.result() } } }
+        val cancelled = thrown<PaafException> { runBlocking { operation.result() } }
         assertEquals(ErrorCode.CANCELLED, code(cancelled))
         assertTrue(operation.isFinished())
+        operation.close()
         val row = paaf.journal("prod/${id("kt-reboot-1")}", 5u).first()
         assertEquals(ActionKind.SERVER_REBOOT, row.kind)
         assertTrue(row.state.toString(), row.state != ActionState.SUCCEEDED && row.state != ActionState.RUNNING)
