@@ -310,8 +310,9 @@ class ScreensTest {
                 seen.until("the filter cleared") { it.target == null }
             }
         }
-        // The throwing listener got the state now and each of the four changes.
-        assertTrue("$thrown", thrown.get() >= 5)
+        // The throwing listener got the state now and each change up to the filter cleared (the
+        // refresh after it may come after the unsubscribe): it kept hearing after it threw.
+        assertTrue("$thrown", thrown.get() >= 4)
         journal.close()
         paaf.close()
     }
