@@ -128,7 +128,8 @@ impl From<paaf_core::FanOutReport> for FanOutReport {
 /// on a paaf thread (post to the UI thread from there).
 #[uniffi::export(with_foreign)]
 pub trait FanOutListener: Send + Sync {
-    fn on_progress(&self, progress: FanOutProgress);
+    /// May throw: paaf drops the exception and the fan-out goes on.
+    fn on_progress(&self, progress: FanOutProgress) -> Result<(), PaafError>;
 }
 
 /// A fan-out under way. `result()` waits for every host; `cancel()` — or dropping the handle —
@@ -218,10 +219,10 @@ impl Paaf {
             timeout: timeout_secs.map(|s| Duration::from_secs(u64::from(s))),
         };
         let sink = Arc::new(LiveGroups::new(move |p: paaf_core::FanOutProgress| {
-            listener.on_progress(FanOutProgress {
+            crate::screens::heard(listener.on_progress(FanOutProgress {
                 tally: p.tally.into(),
                 groups: p.groups,
-            })
+            }))
         }));
         Arc::new(FanOutOperation(Operation::start(
             &RUNTIME,

@@ -5,6 +5,7 @@
 //! generic.
 
 use crate::PaafError;
+use crate::screens::heard;
 use paaf_core::incident::steps::{RunPlan, RunReport, StepEvent};
 use paaf_core::power::RebootReport;
 use paaf_core::{CancellationToken, Confirmation, ProgressEvent};
@@ -16,7 +17,8 @@ use tokio::sync::watch;
 /// (post to the UI thread from there).
 #[uniffi::export(with_foreign)]
 pub trait ProgressListener: Send + Sync {
-    fn on_progress(&self, event: ProgressEvent);
+    /// May throw: paaf drops the exception and the reboot goes on.
+    fn on_progress(&self, event: ProgressEvent) -> Result<(), PaafError>;
 }
 
 /// An action running on the library's runtime: its outcome once it ends, and the token that
@@ -77,7 +79,7 @@ impl RebootOperation {
         confirmation: Confirmation,
         listener: Arc<dyn ProgressListener>,
     ) -> Arc<RebootOperation> {
-        let sink = move |event: ProgressEvent| listener.on_progress(event);
+        let sink = move |event: ProgressEvent| heard(listener.on_progress(event));
         Arc::new(RebootOperation(Operation::start(
             runtime,
             |token| async move {
@@ -110,7 +112,8 @@ impl RebootOperation {
 /// Protect or Stand down runs, in order, on a paaf thread (post to the UI thread from there).
 #[uniffi::export(with_foreign)]
 pub trait StepListener: Send + Sync {
-    fn on_step(&self, event: StepEvent);
+    /// May throw: paaf drops the exception and the run goes on.
+    fn on_step(&self, event: StepEvent) -> Result<(), PaafError>;
 }
 
 /// Which run of an incident's plan [`RunOperation::start`] starts.
@@ -131,7 +134,7 @@ impl RunOperation {
         request: RunRequest,
         listener: Arc<dyn StepListener>,
     ) -> Arc<RunOperation> {
-        let sink = Arc::new(move |event: StepEvent| listener.on_step(event));
+        let sink = Arc::new(move |event: StepEvent| heard(listener.on_step(event)));
         Arc::new(RunOperation(Operation::start(
             runtime,
             |token| async move {
@@ -175,6 +178,7 @@ pub use cloud::{ServerPowerListener, ServerPowerOperation};
 mod cloud {
     use super::Operation;
     use crate::PaafError;
+    use crate::screens::heard;
     use paaf_core::cloud::{PowerAction, PowerOutcome};
     use paaf_core::{Confirmation, ServerProgress};
     use std::sync::Arc;
@@ -183,7 +187,8 @@ mod cloud {
     /// for its final state, in order, on a paaf thread (post to the UI thread from there).
     #[uniffi::export(with_foreign)]
     pub trait ServerPowerListener: Send + Sync {
-        fn on_progress(&self, progress: ServerProgress);
+        /// May throw: paaf drops the exception and the action goes on.
+        fn on_progress(&self, progress: ServerProgress) -> Result<(), PaafError>;
     }
 
     /// Which server, what to do: what [`ServerPowerOperation::start`] needs.
@@ -222,7 +227,7 @@ mod cloud {
                         action,
                         &confirmation,
                         token,
-                        |p: &ServerProgress| listener.on_progress(p.clone()),
+                        |p: &ServerProgress| heard(listener.on_progress(p.clone())),
                     )
                     .await
                 },

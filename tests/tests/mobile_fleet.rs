@@ -35,8 +35,9 @@ impl SecretStore for NoSecrets {
 struct Seen(Mutex<Sender<FanOutProgress>>);
 
 impl FanOutListener for Seen {
-    fn on_progress(&self, progress: FanOutProgress) {
+    fn on_progress(&self, progress: FanOutProgress) -> Result<(), PaafError> {
         let _ = self.0.lock().unwrap().send(progress);
+        Ok(())
     }
 }
 

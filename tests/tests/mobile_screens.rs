@@ -5,6 +5,7 @@
 use paaf_core::ErrorCode;
 use paaf_core::config::{AuthInput, HostInput, qr};
 use paaf_core::journal::ActionKind;
+use paaf_core::thresholds::Level;
 use paaf_mobile::{
     AlertListener, AlertState, AnalyzeListener, AnalyzeState, CommandKind, ConfigSource,
     ConfigStage, FixListener, FixState, JournalListener, JournalState, MachineAction, MachineKind,
@@ -41,8 +42,9 @@ struct Seen<S>(Mutex<Sender<S>>);
 macro_rules! listener {
     ($trait:ident, $state:ty) => {
         impl $trait for Seen<$state> {
-            fn on_state(&self, state: $state) {
+            fn on_state(&self, state: $state) -> Result<(), PaafError> {
                 let _ = self.0.lock().unwrap().send(state);
+                Ok(())
             }
         }
     };
@@ -769,12 +771,17 @@ fn overview_ranks_firing_alerts_and_opens_and_resolves_the_incident() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn fix_lists_cloud_servers_beside_hosts_and_stops_one_with_proof() {
+async fn fix_lists_hosts_and_cloud_servers_in_one_list_stops_starts_and_cancels() {
     let moto = MotoServer::start();
     let id = moto.launch("eu-west-1", "app-1").await;
-    let world = World::new();
+    let watched = moto.launch("eu-west-1", "app-2").await;
+    // web-1's disk limits are set so low that its disk is a danger whatever it holds.
+    let (world, _host) =
+        paaf_tests::trusted_web1("thresholds = { disk = { warning = 0.05, danger = 0.1 } }");
+    let host = std::fs::read_to_string(world.config_path()).unwrap();
+    // app-2's reboot is watched for a sign for a minute: long enough to cancel it.
     world.write_config(&format!(
-        "operator = \"alice\"\n[[clouds]]\nname = \"prod\"\ntype = \"aws\"\nregions = [\"eu-west-1\"]\naccess_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"keyring:aws\"\nendpoint = \"{}\"\n",
+        "operator = \"alice\"\n{host}[[clouds]]\nname = \"prod\"\ntype = \"aws\"\nregions = [\"eu-west-1\"]\naccess_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"keyring:aws\"\nendpoint = \"{}\"\nreboot_watch_secs = 60\n",
         moto.url()
     ));
     let store = Arc::new(MapStore::default());
@@ -782,26 +789,63 @@ async fn fix_lists_cloud_servers_beside_hosts_and_stops_one_with_proof() {
     let paaf = open(&world, store);
     let fix = paaf.fix_screen();
     let states = watch::<FixState>(|l| fix.subscribe(l));
-    let listed = states.until("app-1", |s| !s.busy && !s.machines.is_empty());
-    let [app] = &listed.machines[..] else {
-        panic!("{listed:?}")
-    };
+
+    // The host and the servers, in one list.
+    let listed = states.until("web-1, app-1 and app-2", |s| {
+        !s.busy && s.machines.len() == 3
+    });
+    let rows: Vec<_> = listed
+        .machines
+        .iter()
+        .map(|m| (m.kind, &m.name[..], &m.status[..]))
+        .collect();
     assert_eq!(
-        (app.kind, &app.name[..], &app.id),
-        (MachineKind::Server, "app-1", &id)
+        rows,
+        [
+            (MachineKind::Host, "web-1", "up"),
+            (MachineKind::Server, "app-1", "running"),
+            (MachineKind::Server, "app-2", "running"),
+        ],
+        "{listed:#?}"
     );
-    assert_eq!(app.account.as_deref(), Some("prod"));
+    let app = &listed.machines[1];
+    assert_eq!((&app.id, app.account.as_deref()), (&id, Some("prod")));
+    assert_eq!(app.place, "aws prod eu-west-1");
     assert_eq!(
         app.actions,
         vec![MachineAction::Reboot, MachineAction::Stop]
     );
+    assert!(!app.runs_commands && listed.machines[0].runs_commands);
+    assert!(listed.unreadable.is_empty(), "{:?}", listed.unreadable);
+    // The host's metrics (read over SSH: no Prometheus here), levelled and worded; the row
+    // takes its worst level. EC2 servers report none: `ok`.
+    let web1 = &listed.machines[0];
+    let labels: Vec<&str> = web1.metrics.iter().map(|m| &m.label[..]).collect();
+    assert_eq!(labels[..3], ["CPU", "load", "memory"], "{web1:#?}");
+    assert!(labels[3].starts_with("disk /"), "{labels:?}");
+    let disk = &web1.metrics[3];
+    assert_eq!(disk.level, Level::Danger, "{disk:?}");
+    assert!(
+        disk.shown.ends_with(" %") && disk.ratio.is_some(),
+        "{disk:?}"
+    );
+    assert_eq!(web1.level, Level::Danger);
+    let cpu = &web1.metrics[0];
+    assert!(
+        cpu.shown.ends_with(" %") && cpu.level != Level::Unknown,
+        "{cpu:?}"
+    );
+    assert!(web1.metrics[1].ratio.is_none(), "load has no maximum");
+    assert_eq!((app.metrics.len(), app.level), (0, Level::Ok));
 
+    // Stop: the confirmation, live progress, the state read back, the list read again.
     fix.ask("app-1".into(), MachineAction::Stop);
     let asked = states
         .until("the confirmation", |s| s.asking.is_some())
         .asking
         .unwrap();
     assert!(asked.question.starts_with("Stop "), "{}", asked.question);
+    assert!(!asked.steps.is_empty());
     fix.confirm();
     let done = states.until("the end", |s| {
         s.running.as_ref().is_some_and(|r| r.finished)
@@ -809,10 +853,60 @@ async fn fix_lists_cloud_servers_beside_hosts_and_stops_one_with_proof() {
     let run = done.running.unwrap();
     assert!(run.verified && run.error.is_none(), "{run:?}");
     assert!(!run.progress.is_empty());
+    assert_eq!(run.outcome.as_deref(), Some("stopped: done"));
+    assert_eq!(moto.instance_state("eu-west-1", &id).await, "stopped");
     let after = states.until("the list read again", |s| {
-        s.machines.first().is_some_and(|m| m.status == "stopped")
+        s.machines
+            .iter()
+            .any(|m| m.name == "app-1" && m.status == "stopped")
     });
-    assert_eq!(after.machines[0].actions, vec![MachineAction::Start]);
+    assert_eq!(after.machines[1].actions, vec![MachineAction::Start]);
+    // A stopped server offers no stop: asking one is refused on the screen.
+    fix.ask("app-1".into(), MachineAction::Stop);
+    let refused = states.until("the refusal", |s| s.error.is_some());
+    assert!(refused.asking.is_none(), "{refused:?}");
+
+    // Start: the same way back to running.
+    fix.ask("app-1".into(), MachineAction::Start);
+    let asked = states
+        .until("the start's confirmation", |s| s.asking.is_some())
+        .asking
+        .unwrap();
+    assert!(asked.question.starts_with("Start "), "{}", asked.question);
+    fix.confirm();
+    let started = states.until("the start's end", |s| {
+        s.running
+            .as_ref()
+            .is_some_and(|r| r.finished && r.action == MachineAction::Start)
+    });
+    let run = started.running.unwrap();
+    assert!(run.verified && run.error.is_none(), "{run:?}");
+    assert_eq!(moto.instance_state("eu-west-1", &id).await, "running");
+
+    // A reboot watched for a sign (EC2 shows none): cancel ends it as cancelled, unverified.
+    fix.ask("app-2".into(), MachineAction::Reboot);
+    states.until("the reboot's confirmation", |s| s.asking.is_some());
+    fix.confirm();
+    states.until("a first read of app-2", |s| {
+        s.running
+            .as_ref()
+            .is_some_and(|r| r.machine.id == watched && !r.progress.is_empty())
+    });
+    fix.cancel();
+    let cancelled = states.until("the cancelled end", |s| {
+        s.running
+            .as_ref()
+            .is_some_and(|r| r.machine.id == watched && r.finished)
+    });
+    let run = cancelled.running.unwrap();
+    assert_eq!(
+        run.error.as_ref().map(|e| e.code),
+        Some(ErrorCode::Cancelled),
+        "{run:?}"
+    );
+    assert!(!run.verified);
+    let journal = paaf.journal(Some(format!("prod/{watched}")), 5).unwrap();
+    assert_eq!(journal[0].kind, ActionKind::ServerReboot, "{journal:?}");
 }
 
 /// Grafana's `/api/ds/query` (https://grafana.com/docs/grafana/latest/developers/http_api/data_source/#query-a-data-source)
@@ -1134,6 +1228,8 @@ async fn alert_silences_after_a_confirmation_of_what_it_mutes_expires_and_annota
     let row = added.silences.iter().find(|s| s.silence.id == id).unwrap();
     let silence = &row.silence;
     assert!(row.can_expire);
+    // The matchers as Alertmanager writes them, for the apps to show as they are.
+    assert_eq!(row.matchers, ["alertname=\"PaafTestAlwaysFiring\""]);
     assert_eq!(
         silence.state,
         paaf_core::monitor::alertmanager::SilenceState::Active

@@ -4,12 +4,6 @@ import SwiftUI
 /// The silence lengths offered, as (label, minutes).
 private let lengths: [(String, UInt32)] = [("30m", 30), ("1h", 60), ("4h", 240), ("1d", 1_440)]
 
-/// A matcher as Alertmanager writes it: `name="value"`, `name!~"regex"`, ...
-private func spelled(_ matcher: Matcher) -> String {
-    let op = matcher.isRegex ? (matcher.isEqual ? "=~" : "!~") : (matcher.isEqual ? "=" : "!=")
-    return "\(matcher.name)\(op)\"\(matcher.value)\""
-}
-
 /// Alert: the silences of a source (active, pending, expired, as the model orders them) with
 /// expire where the model allows it; a silence asked with its matchers, length and comment (a
 /// firing alert's Silence button fills its name in), added once the model's confirmation of
@@ -102,7 +96,7 @@ private struct SilenceCard: View {
         let silence = row.silence
         HStack {
             VStack(alignment: .leading, spacing: 2) {
-                Text(silence.matchers.map(spelled).joined(separator: ", ")).font(.caption.monospaced())
+                Text(row.matchers.joined(separator: ", ")).font(.caption.monospaced())
                 Text(([words(silence.state)]
                     + [silence.endsAtMs.map { "until \(Date(timeIntervalSince1970: Double($0) / 1000).formatted())" }]
                         .compactMap { $0 }

@@ -82,6 +82,9 @@ private struct MachineRow: View {
                     .foregroundStyle(machine.up ? Color.green : Color.red)
             }
             machine.error.map { ErrorView(error: $0) }
+            HStack(alignment: .top, spacing: 12) {
+                ForEach(machine.metrics, id: \.label) { MetricCell(metric: $0) }
+            }
             HStack {
                 ForEach(machine.actions, id: \.self) { action in
                     Button(words(action).capitalized) { onAct(action) }.buttonStyle(.bordered)
@@ -92,6 +95,29 @@ private struct MachineRow: View {
                 }
             }
         }
+    }
+}
+
+/// One metric: its label, its worded value and a bar, coloured by the level the model gives.
+private struct MetricCell: View {
+    let metric: MachineMetric
+
+    var body: some View {
+        VStack(alignment: .leading, spacing: 2) {
+            Text(metric.label).font(.caption2)
+            Text(metric.shown).font(.caption.bold()).foregroundStyle(levelColor(metric.level))
+            metric.ratio.map { ProgressView(value: $0).tint(levelColor(metric.level)) }
+        }
+    }
+}
+
+/// The colour of a level the model decided (ok, unknown, warning, danger).
+func levelColor(_ level: Level) -> Color {
+    switch level {
+    case .ok: return .green
+    case .unknown: return .gray
+    case .warning: return .orange
+    case .danger: return .red
     }
 }
 

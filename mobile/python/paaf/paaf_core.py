@@ -11141,6 +11141,57 @@ class _UniffiFfiConverterTypeQueryResult(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalInt64.write(value.step_ms, buf)
         _UniffiFfiConverterSequenceString.write(value.warnings, buf)
 
+@dataclass
+class RelayPairing:
+    """
+    The relay this device is paired with.
+"""
+    def __init__(self, *, url:str, device_id:str, relay_key:str, paired_at:str):
+        self.url = url
+        self.device_id = device_id
+        self.relay_key = relay_key
+        self.paired_at = paired_at
+        
+        
+
+    
+    def __str__(self):
+        return "RelayPairing(url={}, device_id={}, relay_key={}, paired_at={})".format(self.url, self.device_id, self.relay_key, self.paired_at)
+    def __eq__(self, other):
+        if self.url != other.url:
+            return False
+        if self.device_id != other.device_id:
+            return False
+        if self.relay_key != other.relay_key:
+            return False
+        if self.paired_at != other.paired_at:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRelayPairing(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RelayPairing(
+            url=_UniffiFfiConverterString.read(buf),
+            device_id=_UniffiFfiConverterString.read(buf),
+            relay_key=_UniffiFfiConverterString.read(buf),
+            paired_at=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.url)
+        _UniffiFfiConverterString.check_lower(value.device_id)
+        _UniffiFfiConverterString.check_lower(value.relay_key)
+        _UniffiFfiConverterString.check_lower(value.paired_at)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.url, buf)
+        _UniffiFfiConverterString.write(value.device_id, buf)
+        _UniffiFfiConverterString.write(value.relay_key, buf)
+        _UniffiFfiConverterString.write(value.paired_at, buf)
+
 
 
 
@@ -12872,6 +12923,7 @@ __all__ = [
     "QueryChart",
     "TextSample",
     "QueryResult",
+    "RelayPairing",
     "RunPlan",
     "StepOutcome",
     "RunReport",

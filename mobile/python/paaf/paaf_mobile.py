@@ -526,7 +526,7 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
-    if lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704:
+    if lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 37019:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -546,7 +546,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source() != 1821:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 62959:
+    if lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 19407:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() != 16849:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -572,7 +572,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() != 49189:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 56241:
+    if lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 10574:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() != 25587:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -580,7 +580,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result() != 58618:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 33814:
+    if lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 20779:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -608,7 +608,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() != 25630:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 39507:
+    if lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 4285:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_journalscreen_filter() != 22618:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -618,13 +618,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() != 56177:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021:
+    if lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 8502:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() != 30946:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr() != 65036:
+    if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr() != 32899:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 54167:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -640,7 +640,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_constructor_onboardingscreen_new() != 14884:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 54443:
+    if lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 38304:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() != 45860:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -762,9 +762,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_constructor_paaf_open() != 13166:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 34696:
+    if lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 49519:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 61689:
+    if lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 50426:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() != 20005:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -800,7 +800,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_secretstore_delete() != 27978:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 44435:
+    if lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 55643:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() != 13739:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -808,7 +808,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_result() != 52067:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 40830:
+    if lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 55018:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -2977,17 +2977,20 @@ class SilenceRow:
     """
     A silence of the source, and whether it can still be ended (an expired one cannot).
 """
-    def __init__(self, *, silence:paaf_core.Silence, can_expire:bool):
+    def __init__(self, *, silence:paaf_core.Silence, matchers:typing.List[str], can_expire:bool):
         self.silence = silence
+        self.matchers = matchers
         self.can_expire = can_expire
         
         
 
     
     def __str__(self):
-        return "SilenceRow(silence={}, can_expire={})".format(self.silence, self.can_expire)
+        return "SilenceRow(silence={}, matchers={}, can_expire={})".format(self.silence, self.matchers, self.can_expire)
     def __eq__(self, other):
         if self.silence != other.silence:
+            return False
+        if self.matchers != other.matchers:
             return False
         if self.can_expire != other.can_expire:
             return False
@@ -2998,17 +3001,20 @@ class _UniffiFfiConverterTypeSilenceRow(_UniffiConverterRustBuffer):
     def read(buf):
         return SilenceRow(
             silence=paaf_core._UniffiFfiConverterTypeSilence.read(buf),
+            matchers=_UniffiFfiConverterSequenceString.read(buf),
             can_expire=_UniffiFfiConverterBoolean.read(buf),
         )
 
     @staticmethod
     def check_lower(value):
         paaf_core._UniffiFfiConverterTypeSilence.check_lower(value.silence)
+        _UniffiFfiConverterSequenceString.check_lower(value.matchers)
         _UniffiFfiConverterBoolean.check_lower(value.can_expire)
 
     @staticmethod
     def write(value, buf):
         paaf_core._UniffiFfiConverterTypeSilence.write(value.silence, buf)
+        _UniffiFfiConverterSequenceString.write(value.matchers, buf)
         _UniffiFfiConverterBoolean.write(value.can_expire, buf)
 
 class _UniffiFfiConverterSequenceTypeSilenceRow(_UniffiConverterRustBuffer):
@@ -4676,12 +4682,88 @@ class _UniffiFfiConverterSequenceTypeMachineAction(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeMachineAction.read(buf) for i in range(count)
         ]
 
+
+
+@dataclass
+class MachineMetric:
+    """
+    One metric of a row, as the app shows it: a label, a worded value and its level.
+"""
+    def __init__(self, *, label:str, shown:str, ratio:typing.Optional[float], level:paaf_core.Level):
+        self.label = label
+        self.shown = shown
+        self.ratio = ratio
+        self.level = level
+        
+        
+
+    
+    def __str__(self):
+        return "MachineMetric(label={}, shown={}, ratio={}, level={})".format(self.label, self.shown, self.ratio, self.level)
+    def __eq__(self, other):
+        if self.label != other.label:
+            return False
+        if self.shown != other.shown:
+            return False
+        if self.ratio != other.ratio:
+            return False
+        if self.level != other.level:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMachineMetric(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MachineMetric(
+            label=_UniffiFfiConverterString.read(buf),
+            shown=_UniffiFfiConverterString.read(buf),
+            ratio=_UniffiFfiConverterOptionalFloat64.read(buf),
+            level=paaf_core._UniffiFfiConverterTypeLevel.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterString.check_lower(value.shown)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.ratio)
+        paaf_core._UniffiFfiConverterTypeLevel.check_lower(value.level)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterString.write(value.shown, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.ratio, buf)
+        paaf_core._UniffiFfiConverterTypeLevel.write(value.level, buf)
+
+class _UniffiFfiConverterSequenceTypeMachineMetric(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMachineMetric.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMachineMetric.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMachineMetric.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class Machine:
     """
     One row of the list.
 """
-    def __init__(self, *, kind:MachineKind, name:str, id:str, account:typing.Optional[str], place:str, status:str, up:bool, uptime_secs:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo], actions:typing.List[MachineAction], runs_commands:bool):
+    def __init__(self, *, kind:MachineKind, name:str, id:str, account:typing.Optional[str], place:str, status:str, up:bool, uptime_secs:typing.Optional[int], error:typing.Optional[paaf_core.ErrorInfo], actions:typing.List[MachineAction], runs_commands:bool, metrics:typing.List[MachineMetric], level:paaf_core.Level):
         self.kind = kind
         self.name = name
         self.id = id
@@ -4693,12 +4775,14 @@ class Machine:
         self.error = error
         self.actions = actions
         self.runs_commands = runs_commands
+        self.metrics = metrics
+        self.level = level
         
         
 
     
     def __str__(self):
-        return "Machine(kind={}, name={}, id={}, account={}, place={}, status={}, up={}, uptime_secs={}, error={}, actions={}, runs_commands={})".format(self.kind, self.name, self.id, self.account, self.place, self.status, self.up, self.uptime_secs, self.error, self.actions, self.runs_commands)
+        return "Machine(kind={}, name={}, id={}, account={}, place={}, status={}, up={}, uptime_secs={}, error={}, actions={}, runs_commands={}, metrics={}, level={})".format(self.kind, self.name, self.id, self.account, self.place, self.status, self.up, self.uptime_secs, self.error, self.actions, self.runs_commands, self.metrics, self.level)
     def __eq__(self, other):
         if self.kind != other.kind:
             return False
@@ -4722,6 +4806,10 @@ class Machine:
             return False
         if self.runs_commands != other.runs_commands:
             return False
+        if self.metrics != other.metrics:
+            return False
+        if self.level != other.level:
+            return False
         return True
 
 class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
@@ -4739,6 +4827,8 @@ class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
             error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
             actions=_UniffiFfiConverterSequenceTypeMachineAction.read(buf),
             runs_commands=_UniffiFfiConverterBoolean.read(buf),
+            metrics=_UniffiFfiConverterSequenceTypeMachineMetric.read(buf),
+            level=paaf_core._UniffiFfiConverterTypeLevel.read(buf),
         )
 
     @staticmethod
@@ -4754,6 +4844,8 @@ class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
         _UniffiFfiConverterSequenceTypeMachineAction.check_lower(value.actions)
         _UniffiFfiConverterBoolean.check_lower(value.runs_commands)
+        _UniffiFfiConverterSequenceTypeMachineMetric.check_lower(value.metrics)
+        paaf_core._UniffiFfiConverterTypeLevel.check_lower(value.level)
 
     @staticmethod
     def write(value, buf):
@@ -4768,6 +4860,8 @@ class _UniffiFfiConverterTypeMachine(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
         _UniffiFfiConverterSequenceTypeMachineAction.write(value.actions, buf)
         _UniffiFfiConverterBoolean.write(value.runs_commands, buf)
+        _UniffiFfiConverterSequenceTypeMachineMetric.write(value.metrics, buf)
+        paaf_core._UniffiFfiConverterTypeLevel.write(value.level, buf)
 
 class _UniffiFfiConverterSequenceTypeMachine(_UniffiConverterRustBuffer):
     @classmethod
@@ -5624,12 +5718,39 @@ class _UniffiFfiConverterOptionalTypeHostSummary(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+
+
+class _UniffiFfiConverterOptionalTypeRelayPairing(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            paaf_core._UniffiFfiConverterTypeRelayPairing.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        paaf_core._UniffiFfiConverterTypeRelayPairing.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return paaf_core._UniffiFfiConverterTypeRelayPairing.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 @dataclass
 class OnboardingState:
     """
     What the Onboarding screen shows.
 """
-    def __init__(self, *, stage:ConfigStage, config_path:str, hosts:int, clouds:int, monitoring:int, flags:int, busy:bool, host_key:typing.Optional[HostKeyAsk], added_host:typing.Optional[paaf_core.HostSummary], error:typing.Optional[paaf_core.ErrorInfo]):
+    def __init__(self, *, stage:ConfigStage, config_path:str, hosts:int, clouds:int, monitoring:int, flags:int, busy:bool, host_key:typing.Optional[HostKeyAsk], added_host:typing.Optional[paaf_core.HostSummary], relay:typing.Optional[paaf_core.RelayPairing], error:typing.Optional[paaf_core.ErrorInfo]):
         self.stage = stage
         self.config_path = config_path
         self.hosts = hosts
@@ -5639,13 +5760,14 @@ class OnboardingState:
         self.busy = busy
         self.host_key = host_key
         self.added_host = added_host
+        self.relay = relay
         self.error = error
         
         
 
     
     def __str__(self):
-        return "OnboardingState(stage={}, config_path={}, hosts={}, clouds={}, monitoring={}, flags={}, busy={}, host_key={}, added_host={}, error={})".format(self.stage, self.config_path, self.hosts, self.clouds, self.monitoring, self.flags, self.busy, self.host_key, self.added_host, self.error)
+        return "OnboardingState(stage={}, config_path={}, hosts={}, clouds={}, monitoring={}, flags={}, busy={}, host_key={}, added_host={}, relay={}, error={})".format(self.stage, self.config_path, self.hosts, self.clouds, self.monitoring, self.flags, self.busy, self.host_key, self.added_host, self.relay, self.error)
     def __eq__(self, other):
         if self.stage != other.stage:
             return False
@@ -5665,6 +5787,8 @@ class OnboardingState:
             return False
         if self.added_host != other.added_host:
             return False
+        if self.relay != other.relay:
+            return False
         if self.error != other.error:
             return False
         return True
@@ -5682,6 +5806,7 @@ class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
             busy=_UniffiFfiConverterBoolean.read(buf),
             host_key=_UniffiFfiConverterOptionalTypeHostKeyAsk.read(buf),
             added_host=_UniffiFfiConverterOptionalTypeHostSummary.read(buf),
+            relay=_UniffiFfiConverterOptionalTypeRelayPairing.read(buf),
             error=_UniffiFfiConverterOptionalTypeErrorInfo.read(buf),
         )
 
@@ -5696,6 +5821,7 @@ class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.check_lower(value.busy)
         _UniffiFfiConverterOptionalTypeHostKeyAsk.check_lower(value.host_key)
         _UniffiFfiConverterOptionalTypeHostSummary.check_lower(value.added_host)
+        _UniffiFfiConverterOptionalTypeRelayPairing.check_lower(value.relay)
         _UniffiFfiConverterOptionalTypeErrorInfo.check_lower(value.error)
 
     @staticmethod
@@ -5709,6 +5835,7 @@ class _UniffiFfiConverterTypeOnboardingState(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.busy, buf)
         _UniffiFfiConverterOptionalTypeHostKeyAsk.write(value.host_key, buf)
         _UniffiFfiConverterOptionalTypeHostSummary.write(value.added_host, buf)
+        _UniffiFfiConverterOptionalTypeRelayPairing.write(value.relay, buf)
         _UniffiFfiConverterOptionalTypeErrorInfo.write(value.error, buf)
 
 
@@ -6354,6 +6481,9 @@ class AlertListener():
 """
     
     def on_state(self, state: AlertState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         raise NotImplementedError
 
 class AlertListenerImpl(AlertListener):
@@ -6384,6 +6514,9 @@ class AlertListenerImpl(AlertListener):
         inst._handle = handle
         return inst
     def on_state(self, state: AlertState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         
         _UniffiFfiConverterTypeAlertState.check_lower(state)
         _uniffi_lowered_args = (
@@ -6391,7 +6524,7 @@ class AlertListenerImpl(AlertListener):
             _UniffiFfiConverterTypeAlertState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state,
@@ -6419,10 +6552,12 @@ class _UniffiTraitImplAlertListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ALERT_LISTENER
@@ -6854,6 +6989,9 @@ class AnalyzeListener():
 """
     
     def on_state(self, state: AnalyzeState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         raise NotImplementedError
 
 class AnalyzeListenerImpl(AnalyzeListener):
@@ -6884,6 +7022,9 @@ class AnalyzeListenerImpl(AnalyzeListener):
         inst._handle = handle
         return inst
     def on_state(self, state: AnalyzeState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         
         _UniffiFfiConverterTypeAnalyzeState.check_lower(state)
         _uniffi_lowered_args = (
@@ -6891,7 +7032,7 @@ class AnalyzeListenerImpl(AnalyzeListener):
             _UniffiFfiConverterTypeAnalyzeState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_analyzelistener_on_state,
@@ -6919,10 +7060,12 @@ class _UniffiTraitImplAnalyzeListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ANALYZE_LISTENER
@@ -7355,6 +7498,9 @@ class FanOutListener():
 """
     
     def on_progress(self, progress: FanOutProgress) -> None:
+        """
+        May throw: paaf drops the exception and the fan-out goes on.
+"""
         raise NotImplementedError
 
 class FanOutListenerImpl(FanOutListener):
@@ -7386,6 +7532,9 @@ class FanOutListenerImpl(FanOutListener):
         inst._handle = handle
         return inst
     def on_progress(self, progress: FanOutProgress) -> None:
+        """
+        May throw: paaf drops the exception and the fan-out goes on.
+"""
         
         _UniffiFfiConverterTypeFanOutProgress.check_lower(progress)
         _uniffi_lowered_args = (
@@ -7393,7 +7542,7 @@ class FanOutListenerImpl(FanOutListener):
             _UniffiFfiConverterTypeFanOutProgress.lower(progress),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress,
@@ -7421,10 +7570,12 @@ class _UniffiTraitImplFanOutListenerImpl:
             uniffi_method = uniffi_obj.on_progress
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FAN_OUT_LISTENER
@@ -7620,6 +7771,9 @@ class FixListener():
 """
     
     def on_state(self, state: FixState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         raise NotImplementedError
 
 class FixListenerImpl(FixListener):
@@ -7650,6 +7804,9 @@ class FixListenerImpl(FixListener):
         inst._handle = handle
         return inst
     def on_state(self, state: FixState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         
         _UniffiFfiConverterTypeFixState.check_lower(state)
         _uniffi_lowered_args = (
@@ -7657,7 +7814,7 @@ class FixListenerImpl(FixListener):
             _UniffiFfiConverterTypeFixState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state,
@@ -7685,10 +7842,12 @@ class _UniffiTraitImplFixListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_FIX_LISTENER
@@ -8116,6 +8275,9 @@ class JournalListener():
 """
     
     def on_state(self, state: JournalState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         raise NotImplementedError
 
 class JournalListenerImpl(JournalListener):
@@ -8146,6 +8308,9 @@ class JournalListenerImpl(JournalListener):
         inst._handle = handle
         return inst
     def on_state(self, state: JournalState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         
         _UniffiFfiConverterTypeJournalState.check_lower(state)
         _uniffi_lowered_args = (
@@ -8153,7 +8318,7 @@ class JournalListenerImpl(JournalListener):
             _UniffiFfiConverterTypeJournalState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_journallistener_on_state,
@@ -8181,10 +8346,12 @@ class _UniffiTraitImplJournalListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_JOURNAL_LISTENER
@@ -8400,6 +8567,9 @@ class OnboardingListener():
 """
     
     def on_state(self, state: OnboardingState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         raise NotImplementedError
 
 class OnboardingListenerImpl(OnboardingListener):
@@ -8430,6 +8600,9 @@ class OnboardingListenerImpl(OnboardingListener):
         inst._handle = handle
         return inst
     def on_state(self, state: OnboardingState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         
         _UniffiFfiConverterTypeOnboardingState.check_lower(state)
         _uniffi_lowered_args = (
@@ -8437,7 +8610,7 @@ class OnboardingListenerImpl(OnboardingListener):
             _UniffiFfiConverterTypeOnboardingState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state,
@@ -8465,10 +8638,12 @@ class _UniffiTraitImplOnboardingListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_ONBOARDING_LISTENER
@@ -8650,6 +8825,9 @@ class OverviewListener():
 """
     
     def on_state(self, state: OverviewState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         raise NotImplementedError
 
 class OverviewListenerImpl(OverviewListener):
@@ -8680,6 +8858,9 @@ class OverviewListenerImpl(OverviewListener):
         inst._handle = handle
         return inst
     def on_state(self, state: OverviewState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         
         _UniffiFfiConverterTypeOverviewState.check_lower(state)
         _uniffi_lowered_args = (
@@ -8687,7 +8868,7 @@ class OverviewListenerImpl(OverviewListener):
             _UniffiFfiConverterTypeOverviewState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_overviewlistener_on_state,
@@ -8715,10 +8896,12 @@ class _UniffiTraitImplOverviewListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_OVERVIEW_LISTENER
@@ -8966,6 +9149,9 @@ class StepListener():
 """
     
     def on_step(self, event: paaf_core.StepEvent) -> None:
+        """
+        May throw: paaf drops the exception and the run goes on.
+"""
         raise NotImplementedError
 
 class StepListenerImpl(StepListener):
@@ -8997,6 +9183,9 @@ class StepListenerImpl(StepListener):
         inst._handle = handle
         return inst
     def on_step(self, event: paaf_core.StepEvent) -> None:
+        """
+        May throw: paaf drops the exception and the run goes on.
+"""
         
         paaf_core._UniffiFfiConverterTypeStepEvent.check_lower(event)
         _uniffi_lowered_args = (
@@ -9004,7 +9193,7 @@ class StepListenerImpl(StepListener):
             paaf_core._UniffiFfiConverterTypeStepEvent.lower(event),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_steplistener_on_step,
@@ -9032,10 +9221,12 @@ class _UniffiTraitImplStepListenerImpl:
             uniffi_method = uniffi_obj.on_step
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_STEP_LISTENER
@@ -9231,6 +9422,9 @@ class ProtectListener():
 """
     
     def on_state(self, state: ProtectState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         raise NotImplementedError
 
 class ProtectListenerImpl(ProtectListener):
@@ -9261,6 +9455,9 @@ class ProtectListenerImpl(ProtectListener):
         inst._handle = handle
         return inst
     def on_state(self, state: ProtectState) -> None:
+        """
+        May throw: paaf drops the exception and goes on delivering each new state.
+"""
         
         _UniffiFfiConverterTypeProtectState.check_lower(state)
         _uniffi_lowered_args = (
@@ -9268,7 +9465,7 @@ class ProtectListenerImpl(ProtectListener):
             _UniffiFfiConverterTypeProtectState.lower(state),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_protectlistener_on_state,
@@ -9296,10 +9493,12 @@ class _UniffiTraitImplProtectListenerImpl:
             uniffi_method = uniffi_obj.on_state
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_PROTECT_LISTENER
@@ -9608,6 +9807,9 @@ class ProgressListener():
 """
     
     def on_progress(self, event: paaf_core.ProgressEvent) -> None:
+        """
+        May throw: paaf drops the exception and the reboot goes on.
+"""
         raise NotImplementedError
 
 class ProgressListenerImpl(ProgressListener):
@@ -9639,6 +9841,9 @@ class ProgressListenerImpl(ProgressListener):
         inst._handle = handle
         return inst
     def on_progress(self, event: paaf_core.ProgressEvent) -> None:
+        """
+        May throw: paaf drops the exception and the reboot goes on.
+"""
         
         paaf_core._UniffiFfiConverterTypeProgressEvent.check_lower(event)
         _uniffi_lowered_args = (
@@ -9646,7 +9851,7 @@ class ProgressListenerImpl(ProgressListener):
             paaf_core._UniffiFfiConverterTypeProgressEvent.lower(event),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_progresslistener_on_progress,
@@ -9674,10 +9879,12 @@ class _UniffiTraitImplProgressListenerImpl:
             uniffi_method = uniffi_obj.on_progress
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_PROGRESS_LISTENER
@@ -9880,6 +10087,9 @@ class ServerPowerListener():
 """
     
     def on_progress(self, progress: paaf_core.ServerProgress) -> None:
+        """
+        May throw: paaf drops the exception and the action goes on.
+"""
         raise NotImplementedError
 
 class ServerPowerListenerImpl(ServerPowerListener):
@@ -9911,6 +10121,9 @@ class ServerPowerListenerImpl(ServerPowerListener):
         inst._handle = handle
         return inst
     def on_progress(self, progress: paaf_core.ServerProgress) -> None:
+        """
+        May throw: paaf drops the exception and the action goes on.
+"""
         
         paaf_core._UniffiFfiConverterTypeServerProgress.check_lower(progress)
         _uniffi_lowered_args = (
@@ -9918,7 +10131,7 @@ class ServerPowerListenerImpl(ServerPowerListener):
             paaf_core._UniffiFfiConverterTypeServerProgress.lower(progress),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypePaafError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress,
@@ -9946,10 +10159,12 @@ class _UniffiTraitImplServerPowerListenerImpl:
             uniffi_method = uniffi_obj.on_progress
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                PaafError,
+                _UniffiFfiConverterTypePaafError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_FREE_PAAF_MOBILE_SERVER_POWER_LISTENER
@@ -11847,7 +12062,8 @@ class OnboardingScreenProtocol(typing.Protocol):
         Imports a config from a QR code's payload (`paaf config qr`; the format is
         paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
         config; a payload that is not one, damaged or too large is refused with its error and
-        changes nothing.
+        changes nothing. A relay's pairing code (`paaf://pair/...`) pairs the phone with that
+        relay instead (`relay` once done; `error` when refused, nothing pinned).
 """
         raise NotImplementedError
     def import_toml(self, toml: str) -> None:
@@ -11972,7 +12188,8 @@ class OnboardingScreen(OnboardingScreenProtocol):
         Imports a config from a QR code's payload (`paaf config qr`; the format is
         paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
         config; a payload that is not one, damaged or too large is refused with its error and
-        changes nothing.
+        changes nothing. A relay's pairing code (`paaf://pair/...`) pairs the phone with that
+        relay instead (`relay` once done; `error` when refused, nothing pinned).
 """
         
         _UniffiFfiConverterString.check_lower(payload)
@@ -12367,6 +12584,7 @@ __all__ = [
     "FanOutTally",
     "FanOutProgress",
     "FanOutReport",
+    "MachineMetric",
     "Machine",
     "PowerAsk",
     "PowerRun",

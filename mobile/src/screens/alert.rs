@@ -16,6 +16,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct SilenceRow {
     pub silence: Silence,
+    /// Its matchers as Alertmanager writes them (`alertname="X"`, `instance=~"web-.*"`), for
+    /// the app to show as they are.
+    pub matchers: Vec<String>,
     pub can_expire: bool,
 }
 
@@ -95,6 +98,7 @@ fn ordered(mut silences: Vec<Silence>) -> Vec<SilenceRow> {
         .into_iter()
         .map(|silence| SilenceRow {
             can_expire: silence.state != SilenceState::Expired,
+            matchers: silence.matchers.iter().map(|m| m.to_string()).collect(),
             silence,
         })
         .collect()

@@ -1,14 +1,17 @@
 //! Fix: the configured hosts and the cloud servers (feature `cloud`) in one list with their
 //! status read now; a reboot (a server's stop and start too) behind a confirmation that shows
 //! the plan, its live progress, cancel, and its verified (or unverified) result; a host's
-//! runbooks and commands (`commands`).
+//! runbooks and commands (`commands`). Each row has its metrics (a host's CPU, load, memory and
+//! disk; a server's own) already levelled against their thresholds and worded.
 
 mod commands;
 pub use commands::{CommandAsk, CommandKind, CommandRun, HostRunbooks};
 
 use super::{Store, shown};
 use crate::RUNTIME;
+use paaf_core::host_metrics::{HostMetrics, Reading};
 use paaf_core::inventory::{HostState, HostStatus};
+use paaf_core::thresholds::Level;
 use paaf_core::{CancellationToken, Confirmation, ErrorInfo, ProgressEvent};
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +32,21 @@ pub enum MachineAction {
     Stop,
     /// Servers only.
     Start,
+}
+
+/// One metric of a row, as the app shows it: a label, a worded value and its level.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MachineMetric {
+    /// `CPU`, `load`, `memory`, `disk /var`; a server's own label.
+    pub label: String,
+    /// The value worded: `42 %`, `0.81`, `3.2 GB`; `unknown` when it could not be read.
+    pub shown: String,
+    /// Where it stands between nothing and its maximum (0 to 1), for a bar; null when it has
+    /// no maximum (load) or no value.
+    pub ratio: Option<f64>,
+    /// The value against its thresholds (`[defaults.thresholds]`, the host's own, or the
+    /// server's): the colour the app gives it.
+    pub level: Level,
 }
 
 /// One row of the list.
@@ -55,6 +73,49 @@ pub struct Machine {
     pub actions: Vec<MachineAction>,
     /// Runbooks and commands can run on it (a host).
     pub runs_commands: bool,
+    /// A host's CPU, load, memory and fullest disk (from its Prometheus node exporter, else
+    /// read over SSH), or the metrics a server reports; empty when none was read.
+    pub metrics: Vec<MachineMetric>,
+    /// The most worrying level of `metrics` (`ok` without any): the row's colour.
+    pub level: Level,
+}
+
+/// A percentage metric of a host.
+fn percent(label: String, reading: Reading) -> MachineMetric {
+    MachineMetric {
+        label,
+        shown: reading
+            .value
+            .map_or_else(|| "unknown".into(), |v| format!("{v:.0} %")),
+        ratio: reading.value.map(|v| (v / 100.0).clamp(0.0, 1.0)),
+        level: reading.level,
+    }
+}
+
+/// A host's metrics as rows: CPU, load, memory, the fullest disk.
+fn host_metrics(m: HostMetrics) -> Vec<MachineMetric> {
+    let disk = m
+        .disk_mount
+        .map_or_else(|| "disk".into(), |mount| format!("disk {mount}"));
+    vec![
+        percent("CPU".into(), m.cpu_percent),
+        MachineMetric {
+            label: "load".into(),
+            shown: m
+                .load1
+                .value
+                .map_or_else(|| "unknown".into(), |v| format!("{v:.2}")),
+            ratio: None,
+            level: m.load1.level,
+        },
+        percent("memory".into(), m.memory_percent),
+        percent(disk, m.disk_percent),
+    ]
+}
+
+/// The row's level: its most worrying metric's, `ok` without metrics.
+fn worst(metrics: &[MachineMetric]) -> Level {
+    metrics.iter().map(|m| m.level).max().unwrap_or(Level::Ok)
 }
 
 /// The confirmation an action waits for.
@@ -127,7 +188,10 @@ pub struct FixScreen {
 
 fn host_row(h: HostStatus) -> Machine {
     let state = h.state();
+    let metrics = h.metrics.clone().map(host_metrics).unwrap_or_default();
     Machine {
+        level: worst(&metrics),
+        metrics,
         kind: MachineKind::Host,
         place: format!("{}@{}:{}", h.user, h.address, h.port),
         id: h.name.clone(),
@@ -377,9 +441,9 @@ impl Drop for FixScreen {
 
 #[cfg(feature = "cloud")]
 mod cloud {
-    use super::{Machine, MachineAction, MachineKind, PowerAsk, Store};
+    use super::{Machine, MachineAction, MachineKind, MachineMetric, PowerAsk, Store, worst};
     use crate::screens::FixState;
-    use paaf_core::cloud::{PowerAction, Server, ServerStatus};
+    use paaf_core::cloud::{PowerAction, Server, ServerMetric, ServerStatus};
     use paaf_core::{CancellationToken, Confirmation, ServerProgress};
 
     pub(super) fn power_action(action: MachineAction) -> PowerAction {
@@ -397,7 +461,10 @@ mod cloud {
             ServerStatus::Stopped => vec![MachineAction::Start],
             _ => Vec::new(),
         };
+        let metrics: Vec<MachineMetric> = s.metrics.into_iter().map(metric_row).collect();
         Machine {
+            level: worst(&metrics),
+            metrics,
             kind: MachineKind::Server,
             name: s.name.clone().unwrap_or_else(|| s.id.clone()),
             id: s.id,
@@ -409,6 +476,20 @@ mod cloud {
             error: None,
             actions,
             runs_commands: false,
+        }
+    }
+
+    /// A metric a server reports, worded with its unit.
+    fn metric_row(m: ServerMetric) -> MachineMetric {
+        let unit = m.unit.map(|u| format!(" {u}")).unwrap_or_default();
+        MachineMetric {
+            label: m.label.unwrap_or_else(|| "metric".into()),
+            shown: m.value.map_or_else(
+                || "unknown".into(),
+                |v| format!("{}{unit}", (v * 100.0).round() / 100.0),
+            ),
+            ratio: m.ratio.map(|r| r.clamp(0.0, 1.0)),
+            level: m.level,
         }
     }
 

@@ -21,7 +21,7 @@ pub use analyze::{
 };
 pub use fix::{
     CommandAsk, CommandKind, CommandRun, FixListener, FixScreen, FixState, HostRunbooks, Machine,
-    MachineAction, MachineKind, PowerAsk, PowerRun,
+    MachineAction, MachineKind, MachineMetric, PowerAsk, PowerRun,
 };
 pub use journal::{JournalListener, JournalScreen, JournalState};
 pub use onboarding::{
@@ -44,7 +44,8 @@ macro_rules! screen_model {
         #[doc = $doc]
         #[uniffi::export(with_foreign)]
         pub trait $listener: Send + Sync {
-            fn on_state(&self, state: $state);
+            /// May throw: paaf drops the exception and goes on delivering each new state.
+            fn on_state(&self, state: $state) -> Result<(), $crate::PaafError>;
         }
 
         #[uniffi::export]
@@ -59,13 +60,25 @@ macro_rules! screen_model {
                 &self,
                 listener: std::sync::Arc<dyn $listener>,
             ) -> std::sync::Arc<$crate::screens::Subscription> {
-                self.store
-                    .subscribe(std::sync::Arc::new(move |s| listener.on_state(s)))
+                self.store.subscribe(std::sync::Arc::new(move |s| {
+                    $crate::screens::heard(listener.on_state(s))
+                }))
             }
         }
     };
 }
 pub(crate) use screen_model;
+
+/// What paaf does with an error an app's listener threw (any listener: a screen's, a long
+/// action's progress): nothing. The listener keeps its subscription, the other listeners and
+/// the action go on. A listener is foreign code; its exception must not stop paaf's delivery
+/// thread or the action whose progress it was shown — a listener whose method returned
+/// nothing made uniffi panic on such an exception ("Callback interface failure"), which
+/// aborts the phone app (`panic = "abort"`) and, where panics unwind, killed the thread.
+pub(crate) fn heard(outcome: Result<(), crate::PaafError>) {
+    // The app's own bug, in the app's own code: it has the exception; nothing here to add.
+    let _ = outcome;
+}
 
 /// What a screen shows of a failed call: its code (the app shows the code's advice) and
 /// reason.

@@ -354,6 +354,7 @@ class PeersTest {
                 assertEquals(SilenceState.ACTIVE, row.silence.state)
                 assertEquals("kotlin looks at it", row.silence.comment)
                 assertTrue(row.canExpire)
+                assertEquals(listOf("alertname=\"PaafTestAlwaysFiring\""), row.matchers)
 
                 alert.expireSilence(row.silence.id)
                 val expired = seen.until("expired") { s ->

@@ -192,6 +192,11 @@ class ScreensTest {
         val web1 = listed.machines.single()
         assertEquals(MachineKind.HOST, web1.kind)
         assertEquals(listOf(MachineAction.REBOOT), web1.actions)
+        // Its metrics, read over SSH with the status, worded and levelled by the model.
+        assertEquals(listOf("CPU", "load", "memory"), web1.metrics.take(3).map { it.label })
+        assertTrue(web1.metrics.toString(), web1.metrics.last().label.startsWith("disk /"))
+        assertTrue(web1.metrics.toString(), web1.metrics[0].shown.endsWith(" %"))
+        assertEquals(web1.metrics.maxOf { it.level }, web1.level)
 
         fix.ask("web-1", MachineAction.REBOOT)
         val asked = seen.until("the confirmation") { it.asking != null }.asking!!
@@ -275,6 +280,40 @@ class ScreensTest {
             assertTrue(!exited.succeeded)
         }
         fix.close()
+        paaf.close()
+    }
+
+    @Test
+    fun aListenerThatThrowsStopsNeitherTheOtherListenersNorItsOwnNextStates() {
+        // A bug in the app's listener (an exception out of onState) is the app's: paaf keeps
+        // delivering to it and to the others. Before, uniffi panicked on it ("Callback
+        // interface failure"): the screen's delivery thread died, no listener heard anything
+        // again, and the phone library (panic = "abort") took the app down with it.
+        val dir = sandbox("throwing")
+        File(dir, "config.toml").writeText("operator = \"kotlin-tests\"\n")
+        val paaf = Paaf.open(ConfigSource.Path(File(dir, "config.toml").path), MapStore(), "test-phone")
+        val journal = paaf.journalScreen()
+        val thrown = java.util.concurrent.atomic.AtomicInteger()
+        val throwing = object : JournalListener {
+            override fun onState(state: JournalState) {
+                thrown.incrementAndGet()
+                throw IllegalStateException("a bug in the app's listener")
+            }
+        }
+        val seen = SeenJournal()
+        journal.subscribe(throwing).use {
+            journal.subscribe(seen).use {
+                seen.until("the state now") { it.target == null }
+                journal.filter("web-9")
+                assertEquals("web-9", seen.until("the filter") { it.target == "web-9" }.target)
+                journal.filter(null)
+                seen.until("the filter cleared") { it.target == null }
+            }
+        }
+        // The throwing listener got the state now and each change up to the filter cleared (the
+        // refresh after it may come after the unsubscribe): it kept hearing after it threw.
+        assertTrue("$thrown", thrown.get() >= 4)
+        journal.close()
         paaf.close()
     }
 }

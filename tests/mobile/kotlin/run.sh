@@ -4,7 +4,8 @@
 # kotlin/dev/paaf/{core,mobile}), the small Kotlin layer beside them (PaafFlows.kt) and
 # the tests beside this script with kotlinc, starts the real peers on free 127.0.0.1 ports (one
 # sshd host, tests/peers/sshd-host.sh; Prometheus + Alertmanager, tests/peers/prometheus.sh;
-# Unleash with flags new-checkout and kill-search on, tests/peers/unleash.sh), and runs the
+# Unleash with flags new-checkout and kill-search on, tests/peers/unleash.sh; moto as AWS EC2 with
+# the instances of EC2_INSTANCES below made by RunInstances, tests/peers/moto.sh), and runs the
 # tests with JUnit 4 (JUnitCore prints "OK (N tests)" or "FAILURES!!!" and the failures; the
 # exit status says which).
 #
@@ -26,6 +27,11 @@ bindings=$repo/mobile/android/paaf/src/main/kotlin/dev/paaf
 hosts=$repo/tests/peers/sshd-host.sh
 prometheus=$repo/tests/peers/prometheus.sh
 unleash=$repo/tests/peers/unleash.sh
+moto=$repo/tests/peers/moto.sh
+# The EC2 instances made in moto before the tests (REGION/NAME; each test acts on its own ones,
+# so the order of the tests does not matter); their ids reach the tests as PAAF_TEST_EC2.
+readonly EC2_INSTANCES=(eu-west-1/kt-web-1 us-east-1/kt-batch-1 eu-west-1/kt-power-1
+  eu-west-1/kt-reboot-1 eu-west-1/kt-fix-1 eu-west-1/kt-fix-2 eu-west-1/kt-throw-1)
 
 log() { printf 'kotlin-tests: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -68,6 +74,7 @@ done
 bash "$hosts" setup
 bash "$prometheus" setup
 bash "$unleash" setup
+bash "$moto" setup
 
 log "building libpaaf_mobile.so"
 cargo build --quiet -p paaf-mobile --manifest-path "$repo/Cargo.toml"
@@ -78,7 +85,8 @@ libdir=$CARGO_TARGET_DIR/debug
 deps=/usr/share/java/jna.jar:/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 deps=$deps:$klib/kotlinx-coroutines-core-jvm.jar
 sources=("$bindings/core/paaf_core.kt" "$bindings/mobile/paaf_mobile.kt" "$bindings/PaafFlows.kt"
-  "$here/BindingsTest.kt" "$here/ScreensTest.kt" "$here/PeersTest.kt" "$here/ScreensBench.kt")
+  "$here/BindingsTest.kt" "$here/ScreensTest.kt" "$here/PeersTest.kt" "$here/CloudTest.kt"
+  "$here/ScreensBench.kt")
 out=$CARGO_TARGET_DIR/kotlin-tests
 digest=$({ echo "$KOTLIN_VERSION"; cat "${sources[@]}"; } | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$out/digest" 2>/dev/null)" != "$digest" ]; then
@@ -97,6 +105,7 @@ cleanup() {
   bash "$hosts" stop "$host_dir" >/dev/null 2>&1 || log "could not stop the host in $host_dir"
   bash "$prometheus" stop "$run/prometheus" >/dev/null 2>&1 || log "could not stop Prometheus in $run/prometheus"
   bash "$unleash" stop "$run/unleash" >/dev/null 2>&1 || log "could not stop Unleash in $run/unleash"
+  bash "$moto" stop "$run/moto" >/dev/null 2>&1 || log "could not stop moto in $run/moto"
   if [ "${PAAF_KOTLIN_KEEP:-}" = 1 ]; then log "kept $run"; else rm -rf "$run"; fi
 }
 trap cleanup EXIT
@@ -140,11 +149,42 @@ for flag in new-checkout kill-search; do
 done
 log "Unleash on $unleash_url"
 
+for try in 1 2 3; do
+  moto_port=$(free_port)
+  bash "$moto" start "$run/moto" "$moto_port" "$$" && break
+  [ "$try" = 3 ] && die "moto did not start"
+done
+moto_url=http://127.0.0.1:$moto_port/
+# RunInstances through moto's EC2 Query API (moto routes by the region of the SigV4 credential
+# scope and accepts any signature); prints NAME=ID per instance, joined with ';'.
+ec2=$(python3 - "$moto_url" "${EC2_INSTANCES[@]}" <<'PY' || die "moto refused RunInstances"
+import re, sys, urllib.parse, urllib.request
+url, made = sys.argv[1], []
+for spec in sys.argv[2:]:
+    region, name = spec.split("/")
+    body = urllib.parse.urlencode({
+        "Action": "RunInstances", "Version": "2016-11-15", "ImageId": "ami-12c6146b",
+        "InstanceType": "t3.micro", "MinCount": "1", "MaxCount": "1",
+        "TagSpecification.1.ResourceType": "instance",
+        "TagSpecification.1.Tag.1.Key": "Name", "TagSpecification.1.Tag.1.Value": name,
+    }).encode()
+    scope = f"AKIDEXAMPLE/20260101/{region}/ec2/aws4_request"
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0"})
+    xml = urllib.request.urlopen(request, timeout=30).read().decode()
+    made.append(f"{name}=" + re.search(r"<instanceId>([^<]+)</instanceId>", xml).group(1))
+print(";".join(made))
+PY
+)
+log "moto (AWS EC2) on $moto_url: $ec2"
+
 mkdir -p "$run/apps"
-read -r -a classes <<<"${PAAF_KOTLIN_CLASSES:-dev.paaf.tests.BindingsTest dev.paaf.tests.ScreensTest dev.paaf.tests.PeersTest}"
+read -r -a classes <<<"${PAAF_KOTLIN_CLASSES:-dev.paaf.tests.BindingsTest dev.paaf.tests.ScreensTest dev.paaf.tests.PeersTest dev.paaf.tests.CloudTest}"
 PAAF_TEST_PORT=$port PAAF_TEST_HOST_DIR=$host_dir PAAF_TEST_APPS_DIR=$run/apps \
   PAAF_TEST_PROMETHEUS=http://127.0.0.1:$prom_port PAAF_TEST_ALERTMANAGER=http://127.0.0.1:$am_port \
   PAAF_TEST_UNLEASH_URL=$unleash_url PAAF_TEST_UNLEASH_TOKEN=$unleash_token \
+  PAAF_TEST_MOTO_URL=$moto_url PAAF_TEST_EC2=$ec2 \
   java -Djna.library.path="$libdir" \
   -cp "$out/classes:$deps:$klib/kotlin-stdlib.jar" \
   org.junit.runner.JUnitCore "${classes[@]}"

@@ -127,3 +127,64 @@ def test_a_reboot_ec2_shows_no_sign_of_is_unverified(moto):
     [row] = [r for r in p.journal(None, 20) if r.kind == paaf.ActionKind.SERVER_REBOOT]
     assert row.state == paaf.ActionState.UNVERIFIED
     assert "no sign of the reboot" in row.result
+
+
+def test_fix_lists_the_servers_and_stops_one_after_the_confirmation_read_back(moto):
+    from test_screens import listen
+
+    web = moto.launch("eu-west-1", "py-fix-1")
+    store = MapStore()
+    store.entries["aws-prod"] = "moto-accepts-any-secret"
+    p, _, _ = open_paaf(store, ec2_config(moto))
+    fix = p.fix_screen()
+    seen, _sub = listen(fix, "Fix")
+    listed = seen.until("py-fix-1", lambda s: not s.busy and any(m.name == "py-fix-1" for m in s.machines))
+    [row] = [m for m in listed.machines if m.name == "py-fix-1"]
+    assert (row.kind, row.id, row.account) == (paaf.MachineKind.SERVER, web, "prod")
+    assert row.actions == [paaf.MachineAction.REBOOT, paaf.MachineAction.STOP]
+
+    fix.ask("py-fix-1", paaf.MachineAction.STOP)
+    asked = seen.until("the confirmation", lambda s: s.asking is not None).asking
+    assert asked.question.startswith("Stop ")
+    fix.confirm()
+    run_ = seen.until("the end", lambda s: s.running is not None and s.running.finished).running
+    assert run_.verified and run_.error is None and run_.progress
+    after = seen.until("the list read again", lambda s: any(m.name == "py-fix-1" and m.status == "stopped" for m in s.machines))
+    assert [m.actions for m in after.machines if m.name == "py-fix-1"] == [[paaf.MachineAction.START]]
+    [s] = [s for s in run(p.servers("prod")).servers if s.id == web]
+    assert s.status == Status.STOPPED
+
+
+def test_a_listener_that_raises_stops_neither_the_action_nor_the_others(moto):
+    # The app's listener failing is the app's bug: the stop still ends, read back, and a
+    # screen keeps delivering to every listener. Before, uniffi panicked on the exception
+    # ("Callback interface failure"): the task or the delivery thread died.
+    moto.launch("eu-west-1", "py-raise-1")
+    store = MapStore()
+    store.entries["aws-prod"] = "moto-accepts-any-secret"
+    p, _, _ = open_paaf(store, ec2_config(moto))
+
+    class Raising(paaf.ServerPowerListener):
+        calls = 0
+
+        def on_progress(self, progress):
+            Raising.calls += 1
+            raise RuntimeError("a bug in the app's listener")
+
+    outcome = run(p.server_power("prod", "py-raise-1", paaf.PowerAction.STOP, paaf.Confirmation.YES(), Raising()).result())
+    assert outcome.evidence == paaf.Evidence.STATE_READ_BACK(raw_state="stopped")
+    assert Raising.calls == outcome.polls
+
+    from test_screens import listen
+
+    journal = p.journal_screen()
+
+    class RaisingJournal(paaf.JournalListener):
+        def on_state(self, state):
+            raise RuntimeError("a bug in the app's listener")
+
+    _raising = journal.subscribe(RaisingJournal())
+    seen, _sub = listen(journal, "Journal")
+    seen.until("the state now", lambda s: s.target is None)
+    journal.filter("py-raise-1")
+    assert seen.until("the filter", lambda s: s.target == "py-raise-1").target == "py-raise-1"

@@ -5902,6 +5902,83 @@ public func FfiConverterTypeRebootReport_lower(_ value: RebootReport) -> RustBuf
 
 
 /**
+ * The relay this device is paired with.
+ */
+public struct RelayPairing: Equatable, Hashable {
+    public var url: String
+    /**
+     * The relay's id of this device.
+     */
+    public var deviceId: String
+    /**
+     * The relay's public key, pinned (`ed25519:...`).
+     */
+    public var relayKey: String
+    public var pairedAt: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(url: String, 
+        /**
+         * The relay's id of this device.
+         */deviceId: String, 
+        /**
+         * The relay's public key, pinned (`ed25519:...`).
+         */relayKey: String, pairedAt: String) {
+        self.url = url
+        self.deviceId = deviceId
+        self.relayKey = relayKey
+        self.pairedAt = pairedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RelayPairing: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRelayPairing: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RelayPairing {
+        return
+            try RelayPairing(
+                url: FfiConverterString.read(from: &buf), 
+                deviceId: FfiConverterString.read(from: &buf), 
+                relayKey: FfiConverterString.read(from: &buf), 
+                pairedAt: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RelayPairing, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterString.write(value.deviceId, into: &buf)
+        FfiConverterString.write(value.relayKey, into: &buf)
+        FfiConverterString.write(value.pairedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRelayPairing_lift(_ buf: RustBuffer) throws -> RelayPairing {
+    return try FfiConverterTypeRelayPairing.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRelayPairing_lower(_ value: RelayPairing) -> RustBuffer {
+    return FfiConverterTypeRelayPairing.lower(value)
+}
+
+
+/**
  * A template variable with its value settled.
  */
 public struct ResolvedVariable: Equatable, Hashable {

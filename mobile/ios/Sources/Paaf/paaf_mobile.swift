@@ -642,7 +642,10 @@ fileprivate struct FfiConverterString: FfiConverter {
  */
 public protocol AlertListener: AnyObject, Sendable {
     
-    func onState(state: AlertState) 
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    func onState(state: AlertState) throws 
     
 }
 /**
@@ -701,7 +704,10 @@ open class AlertListenerImpl: AlertListener, @unchecked Sendable {
     
 
     
-open func onState(state: AlertState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+open func onState(state: AlertState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_alertlistener_on_state(
             self.uniffiCloneHandle(),
@@ -749,17 +755,18 @@ fileprivate struct UniffiCallbackInterfaceAlertListener {
                 guard let uniffiObj = try? FfiConverterTypeAlertListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeAlertState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -1122,7 +1129,10 @@ public func FfiConverterTypeAlertScreen_lower(_ value: AlertScreen) -> UInt64 {
  */
 public protocol AnalyzeListener: AnyObject, Sendable {
     
-    func onState(state: AnalyzeState) 
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    func onState(state: AnalyzeState) throws 
     
 }
 /**
@@ -1181,7 +1191,10 @@ open class AnalyzeListenerImpl: AnalyzeListener, @unchecked Sendable {
     
 
     
-open func onState(state: AnalyzeState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+open func onState(state: AnalyzeState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_analyzelistener_on_state(
             self.uniffiCloneHandle(),
@@ -1229,17 +1242,18 @@ fileprivate struct UniffiCallbackInterfaceAnalyzeListener {
                 guard let uniffiObj = try? FfiConverterTypeAnalyzeListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeAnalyzeState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -1648,7 +1662,10 @@ public func FfiConverterTypeAnalyzeScreen_lower(_ value: AnalyzeScreen) -> UInt6
  */
 public protocol FanOutListener: AnyObject, Sendable {
     
-    func onProgress(progress: FanOutProgress) 
+    /**
+     * May throw: paaf drops the exception and the fan-out goes on.
+     */
+    func onProgress(progress: FanOutProgress) throws 
     
 }
 /**
@@ -1708,7 +1725,10 @@ open class FanOutListenerImpl: FanOutListener, @unchecked Sendable {
     
 
     
-open func onProgress(progress: FanOutProgress)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and the fan-out goes on.
+     */
+open func onProgress(progress: FanOutProgress)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress(
             self.uniffiCloneHandle(),
@@ -1756,17 +1776,18 @@ fileprivate struct UniffiCallbackInterfaceFanOutListener {
                 guard let uniffiObj = try? FfiConverterTypeFanOutListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onProgress(
+                return try uniffiObj.onProgress(
                      progress: try FfiConverterTypeFanOutProgress_lift(progress)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -2026,7 +2047,10 @@ public func FfiConverterTypeFanOutOperation_lower(_ value: FanOutOperation) -> U
  */
 public protocol FixListener: AnyObject, Sendable {
     
-    func onState(state: FixState) 
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    func onState(state: FixState) throws 
     
 }
 /**
@@ -2085,7 +2109,10 @@ open class FixListenerImpl: FixListener, @unchecked Sendable {
     
 
     
-open func onState(state: FixState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+open func onState(state: FixState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_fixlistener_on_state(
             self.uniffiCloneHandle(),
@@ -2133,17 +2160,18 @@ fileprivate struct UniffiCallbackInterfaceFixListener {
                 guard let uniffiObj = try? FfiConverterTypeFixListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeFixState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -2574,7 +2602,10 @@ public func FfiConverterTypeFixScreen_lower(_ value: FixScreen) -> UInt64 {
  */
 public protocol JournalListener: AnyObject, Sendable {
     
-    func onState(state: JournalState) 
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    func onState(state: JournalState) throws 
     
 }
 /**
@@ -2633,7 +2664,10 @@ open class JournalListenerImpl: JournalListener, @unchecked Sendable {
     
 
     
-open func onState(state: JournalState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+open func onState(state: JournalState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_journallistener_on_state(
             self.uniffiCloneHandle(),
@@ -2681,17 +2715,18 @@ fileprivate struct UniffiCallbackInterfaceJournalListener {
                 guard let uniffiObj = try? FfiConverterTypeJournalListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeJournalState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -2958,7 +2993,10 @@ public func FfiConverterTypeJournalScreen_lower(_ value: JournalScreen) -> UInt6
  */
 public protocol OnboardingListener: AnyObject, Sendable {
     
-    func onState(state: OnboardingState) 
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    func onState(state: OnboardingState) throws 
     
 }
 /**
@@ -3017,7 +3055,10 @@ open class OnboardingListenerImpl: OnboardingListener, @unchecked Sendable {
     
 
     
-open func onState(state: OnboardingState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+open func onState(state: OnboardingState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_onboardinglistener_on_state(
             self.uniffiCloneHandle(),
@@ -3065,17 +3106,18 @@ fileprivate struct UniffiCallbackInterfaceOnboardingListener {
                 guard let uniffiObj = try? FfiConverterTypeOnboardingListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeOnboardingState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -3179,7 +3221,8 @@ public protocol OnboardingScreenProtocol: AnyObject, Sendable {
      * Imports a config from a QR code's payload (`paaf config qr`; the format is
      * paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
      * config; a payload that is not one, damaged or too large is refused with its error and
-     * changes nothing.
+     * changes nothing. A relay's pairing code (`paaf://pair/...`) pairs the phone with that
+     * relay instead (`relay` once done; `error` when refused, nothing pinned).
      */
     func importQr(payload: String) 
     
@@ -3317,7 +3360,8 @@ open func dismissHostKey()  {try! rustCall() {
      * Imports a config from a QR code's payload (`paaf config qr`; the format is
      * paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
      * config; a payload that is not one, damaged or too large is refused with its error and
-     * changes nothing.
+     * changes nothing. A relay's pairing code (`paaf://pair/...`) pairs the phone with that
+     * relay instead (`relay` once done; `error` when refused, nothing pinned).
      */
 open func importQr(payload: String)  {try! rustCall() {
         uniffiCallStatus in
@@ -3456,7 +3500,10 @@ public func FfiConverterTypeOnboardingScreen_lower(_ value: OnboardingScreen) ->
  */
 public protocol OverviewListener: AnyObject, Sendable {
     
-    func onState(state: OverviewState) 
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    func onState(state: OverviewState) throws 
     
 }
 /**
@@ -3515,7 +3562,10 @@ open class OverviewListenerImpl: OverviewListener, @unchecked Sendable {
     
 
     
-open func onState(state: OverviewState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+open func onState(state: OverviewState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_overviewlistener_on_state(
             self.uniffiCloneHandle(),
@@ -3563,17 +3613,18 @@ fileprivate struct UniffiCallbackInterfaceOverviewListener {
                 guard let uniffiObj = try? FfiConverterTypeOverviewListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeOverviewState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -5210,7 +5261,10 @@ public func FfiConverterTypePaaf_lower(_ value: Paaf) -> UInt64 {
  */
 public protocol ProgressListener: AnyObject, Sendable {
     
-    func onProgress(event: ProgressEvent) 
+    /**
+     * May throw: paaf drops the exception and the reboot goes on.
+     */
+    func onProgress(event: ProgressEvent) throws 
     
 }
 /**
@@ -5270,7 +5324,10 @@ open class ProgressListenerImpl: ProgressListener, @unchecked Sendable {
     
 
     
-open func onProgress(event: ProgressEvent)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and the reboot goes on.
+     */
+open func onProgress(event: ProgressEvent)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_progresslistener_on_progress(
             self.uniffiCloneHandle(),
@@ -5318,17 +5375,18 @@ fileprivate struct UniffiCallbackInterfaceProgressListener {
                 guard let uniffiObj = try? FfiConverterTypeProgressListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onProgress(
+                return try uniffiObj.onProgress(
                      event: try FfiConverterTypeProgressEvent_lift(event)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -5415,7 +5473,10 @@ public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) ->
  */
 public protocol ProtectListener: AnyObject, Sendable {
     
-    func onState(state: ProtectState) 
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    func onState(state: ProtectState) throws 
     
 }
 /**
@@ -5474,7 +5535,10 @@ open class ProtectListenerImpl: ProtectListener, @unchecked Sendable {
     
 
     
-open func onState(state: ProtectState)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+open func onState(state: ProtectState)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_protectlistener_on_state(
             self.uniffiCloneHandle(),
@@ -5522,17 +5586,18 @@ fileprivate struct UniffiCallbackInterfaceProtectListener {
                 guard let uniffiObj = try? FfiConverterTypeProtectListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onState(
+                return try uniffiObj.onState(
                      state: try FfiConverterTypeProtectState_lift(state)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -6503,7 +6568,10 @@ public func FfiConverterTypeSecretStore_lower(_ value: SecretStore) -> UInt64 {
  */
 public protocol ServerPowerListener: AnyObject, Sendable {
     
-    func onProgress(progress: ServerProgress) 
+    /**
+     * May throw: paaf drops the exception and the action goes on.
+     */
+    func onProgress(progress: ServerProgress) throws 
     
 }
 /**
@@ -6563,7 +6631,10 @@ open class ServerPowerListenerImpl: ServerPowerListener, @unchecked Sendable {
     
 
     
-open func onProgress(progress: ServerProgress)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and the action goes on.
+     */
+open func onProgress(progress: ServerProgress)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress(
             self.uniffiCloneHandle(),
@@ -6611,17 +6682,18 @@ fileprivate struct UniffiCallbackInterfaceServerPowerListener {
                 guard let uniffiObj = try? FfiConverterTypeServerPowerListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onProgress(
+                return try uniffiObj.onProgress(
                      progress: try FfiConverterTypeServerProgress_lift(progress)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -6882,7 +6954,10 @@ public func FfiConverterTypeServerPowerOperation_lower(_ value: ServerPowerOpera
  */
 public protocol StepListener: AnyObject, Sendable {
     
-    func onStep(event: StepEvent) 
+    /**
+     * May throw: paaf drops the exception and the run goes on.
+     */
+    func onStep(event: StepEvent) throws 
     
 }
 /**
@@ -6942,7 +7017,10 @@ open class StepListenerImpl: StepListener, @unchecked Sendable {
     
 
     
-open func onStep(event: StepEvent)  {try! rustCall() {
+    /**
+     * May throw: paaf drops the exception and the run goes on.
+     */
+open func onStep(event: StepEvent)throws   {try rustCallWithError(FfiConverterTypePaafError_lift) {
         uniffiCallStatus in
     uniffi_paaf_mobile_fn_method_steplistener_on_step(
             self.uniffiCloneHandle(),
@@ -6990,17 +7068,18 @@ fileprivate struct UniffiCallbackInterfaceStepListener {
                 guard let uniffiObj = try? FfiConverterTypeStepListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onStep(
+                return try uniffiObj.onStep(
                      event: try FfiConverterTypeStepEvent_lift(event)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypePaafError_lower
             )
         }
     )
@@ -8754,6 +8833,15 @@ public struct Machine: Equatable, Hashable {
      * Runbooks and commands can run on it (a host).
      */
     public var runsCommands: Bool
+    /**
+     * A host's CPU, load, memory and fullest disk (from its Prometheus node exporter, else
+     * read over SSH), or the metrics a server reports; empty when none was read.
+     */
+    public var metrics: [MachineMetric]
+    /**
+     * The most worrying level of `metrics` (`ok` without any): the row's colour.
+     */
+    public var level: Level
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -8787,7 +8875,14 @@ public struct Machine: Equatable, Hashable {
          */actions: [MachineAction], 
         /**
          * Runbooks and commands can run on it (a host).
-         */runsCommands: Bool) {
+         */runsCommands: Bool, 
+        /**
+         * A host's CPU, load, memory and fullest disk (from its Prometheus node exporter, else
+         * read over SSH), or the metrics a server reports; empty when none was read.
+         */metrics: [MachineMetric], 
+        /**
+         * The most worrying level of `metrics` (`ok` without any): the row's colour.
+         */level: Level) {
         self.kind = kind
         self.name = name
         self.id = id
@@ -8799,6 +8894,8 @@ public struct Machine: Equatable, Hashable {
         self.error = error
         self.actions = actions
         self.runsCommands = runsCommands
+        self.metrics = metrics
+        self.level = level
     }
 
     
@@ -8827,7 +8924,9 @@ public struct FfiConverterTypeMachine: FfiConverterRustBuffer {
                 uptimeSecs: FfiConverterOptionUInt64.read(from: &buf), 
                 error: FfiConverterOptionTypeErrorInfo.read(from: &buf), 
                 actions: FfiConverterSequenceTypeMachineAction.read(from: &buf), 
-                runsCommands: FfiConverterBool.read(from: &buf)
+                runsCommands: FfiConverterBool.read(from: &buf), 
+                metrics: FfiConverterSequenceTypeMachineMetric.read(from: &buf), 
+                level: FfiConverterTypeLevel.read(from: &buf)
         )
     }
 
@@ -8843,6 +8942,8 @@ public struct FfiConverterTypeMachine: FfiConverterRustBuffer {
         FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
         FfiConverterSequenceTypeMachineAction.write(value.actions, into: &buf)
         FfiConverterBool.write(value.runsCommands, into: &buf)
+        FfiConverterSequenceTypeMachineMetric.write(value.metrics, into: &buf)
+        FfiConverterTypeLevel.write(value.level, into: &buf)
     }
 }
 
@@ -8859,6 +8960,99 @@ public func FfiConverterTypeMachine_lift(_ buf: RustBuffer) throws -> Machine {
 #endif
 public func FfiConverterTypeMachine_lower(_ value: Machine) -> RustBuffer {
     return FfiConverterTypeMachine.lower(value)
+}
+
+
+/**
+ * One metric of a row, as the app shows it: a label, a worded value and its level.
+ */
+public struct MachineMetric: Equatable, Hashable {
+    /**
+     * `CPU`, `load`, `memory`, `disk /var`; a server's own label.
+     */
+    public var label: String
+    /**
+     * The value worded: `42 %`, `0.81`, `3.2 GB`; `unknown` when it could not be read.
+     */
+    public var shown: String
+    /**
+     * Where it stands between nothing and its maximum (0 to 1), for a bar; null when it has
+     * no maximum (load) or no value.
+     */
+    public var ratio: Double?
+    /**
+     * The value against its thresholds (`[defaults.thresholds]`, the host's own, or the
+     * server's): the colour the app gives it.
+     */
+    public var level: Level
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `CPU`, `load`, `memory`, `disk /var`; a server's own label.
+         */label: String, 
+        /**
+         * The value worded: `42 %`, `0.81`, `3.2 GB`; `unknown` when it could not be read.
+         */shown: String, 
+        /**
+         * Where it stands between nothing and its maximum (0 to 1), for a bar; null when it has
+         * no maximum (load) or no value.
+         */ratio: Double?, 
+        /**
+         * The value against its thresholds (`[defaults.thresholds]`, the host's own, or the
+         * server's): the colour the app gives it.
+         */level: Level) {
+        self.label = label
+        self.shown = shown
+        self.ratio = ratio
+        self.level = level
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MachineMetric: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMachineMetric: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MachineMetric {
+        return
+            try MachineMetric(
+                label: FfiConverterString.read(from: &buf), 
+                shown: FfiConverterString.read(from: &buf), 
+                ratio: FfiConverterOptionDouble.read(from: &buf), 
+                level: FfiConverterTypeLevel.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MachineMetric, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterString.write(value.shown, into: &buf)
+        FfiConverterOptionDouble.write(value.ratio, into: &buf)
+        FfiConverterTypeLevel.write(value.level, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachineMetric_lift(_ buf: RustBuffer) throws -> MachineMetric {
+    return try FfiConverterTypeMachineMetric.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMachineMetric_lower(_ value: MachineMetric) -> RustBuffer {
+    return FfiConverterTypeMachineMetric.lower(value)
 }
 
 
@@ -8891,6 +9085,10 @@ public struct OnboardingState: Equatable, Hashable {
      */
     public var addedHost: HostSummary?
     /**
+     * The relay this phone is paired with (a pairing code scanned), if any.
+     */
+    public var relay: RelayPairing?
+    /**
      * Why the config is invalid, or why the last import or host was refused (the file then
      * is as it was).
      */
@@ -8915,6 +9113,9 @@ public struct OnboardingState: Equatable, Hashable {
          * The host added here last.
          */addedHost: HostSummary?, 
         /**
+         * The relay this phone is paired with (a pairing code scanned), if any.
+         */relay: RelayPairing?, 
+        /**
          * Why the config is invalid, or why the last import or host was refused (the file then
          * is as it was).
          */error: ErrorInfo?) {
@@ -8927,6 +9128,7 @@ public struct OnboardingState: Equatable, Hashable {
         self.busy = busy
         self.hostKey = hostKey
         self.addedHost = addedHost
+        self.relay = relay
         self.error = error
     }
 
@@ -8955,6 +9157,7 @@ public struct FfiConverterTypeOnboardingState: FfiConverterRustBuffer {
                 busy: FfiConverterBool.read(from: &buf), 
                 hostKey: FfiConverterOptionTypeHostKeyAsk.read(from: &buf), 
                 addedHost: FfiConverterOptionTypeHostSummary.read(from: &buf), 
+                relay: FfiConverterOptionTypeRelayPairing.read(from: &buf), 
                 error: FfiConverterOptionTypeErrorInfo.read(from: &buf)
         )
     }
@@ -8969,6 +9172,7 @@ public struct FfiConverterTypeOnboardingState: FfiConverterRustBuffer {
         FfiConverterBool.write(value.busy, into: &buf)
         FfiConverterOptionTypeHostKeyAsk.write(value.hostKey, into: &buf)
         FfiConverterOptionTypeHostSummary.write(value.addedHost, into: &buf)
+        FfiConverterOptionTypeRelayPairing.write(value.relay, into: &buf)
         FfiConverterOptionTypeErrorInfo.write(value.error, into: &buf)
     }
 }
@@ -9840,12 +10044,22 @@ public func FfiConverterTypeSilenceAsk_lower(_ value: SilenceAsk) -> RustBuffer 
  */
 public struct SilenceRow: Equatable, Hashable {
     public var silence: Silence
+    /**
+     * Its matchers as Alertmanager writes them (`alertname="X"`, `instance=~"web-.*"`), for
+     * the app to show as they are.
+     */
+    public var matchers: [String]
     public var canExpire: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(silence: Silence, canExpire: Bool) {
+    public init(silence: Silence, 
+        /**
+         * Its matchers as Alertmanager writes them (`alertname="X"`, `instance=~"web-.*"`), for
+         * the app to show as they are.
+         */matchers: [String], canExpire: Bool) {
         self.silence = silence
+        self.matchers = matchers
         self.canExpire = canExpire
     }
 
@@ -9866,12 +10080,14 @@ public struct FfiConverterTypeSilenceRow: FfiConverterRustBuffer {
         return
             try SilenceRow(
                 silence: FfiConverterTypeSilence.read(from: &buf), 
+                matchers: FfiConverterSequenceString.read(from: &buf), 
                 canExpire: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: SilenceRow, into buf: inout [UInt8]) {
         FfiConverterTypeSilence.write(value.silence, into: &buf)
+        FfiConverterSequenceString.write(value.matchers, into: &buf)
         FfiConverterBool.write(value.canExpire, into: &buf)
     }
 }
@@ -10854,6 +11070,30 @@ fileprivate struct FfiConverterOptionTypeQueryChart: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRelayPairing: FfiConverterRustBuffer {
+    typealias SwiftType = RelayPairing?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRelayPairing.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRelayPairing.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeTimeWindow: FfiConverterRustBuffer {
     typealias SwiftType = TimeWindow?
 
@@ -11517,6 +11757,31 @@ fileprivate struct FfiConverterSequenceTypeMachine: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeMachineMetric: FfiConverterRustBuffer {
+    typealias SwiftType = [MachineMetric]
+
+    public static func write(_ value: [MachineMetric], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMachineMetric.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MachineMetric] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MachineMetric]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMachineMetric.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypePanelView: FfiConverterRustBuffer {
     typealias SwiftType = [PanelView]
 
@@ -11864,7 +12129,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() != 328) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 56241) {
+    if (uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() != 10574) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() != 25587) {
@@ -11876,7 +12141,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_fanoutoperation_result() != 58618) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 34696) {
+    if (uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() != 49519) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_rebootoperation_cancel() != 48201) {
@@ -11897,10 +12162,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_runoperation_result() != 54281) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 40830) {
+    if (uniffi_paaf_mobile_checksum_method_steplistener_on_step() != 55018) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 44435) {
+    if (uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() != 55643) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() != 13739) {
@@ -11915,7 +12180,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_subscription_cancel() != 63128) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 27704) {
+    if (uniffi_paaf_mobile_checksum_method_alertlistener_on_state() != 37019) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_alertscreen_annotate() != 48833) {
@@ -11945,7 +12210,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_alertscreen_use_source() != 1821) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 62959) {
+    if (uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() != 19407) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() != 16849) {
@@ -11984,7 +12249,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() != 49189) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 33814) {
+    if (uniffi_paaf_mobile_checksum_method_fixlistener_on_state() != 20779) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_fixscreen_ask() != 25375) {
@@ -12026,7 +12291,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() != 25630) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 39507) {
+    if (uniffi_paaf_mobile_checksum_method_journallistener_on_state() != 4285) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_journalscreen_filter() != 22618) {
@@ -12041,7 +12306,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() != 56177) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 27021) {
+    if (uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() != 8502) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() != 3228) {
@@ -12050,7 +12315,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() != 30946) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr() != 65036) {
+    if (uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr() != 32899) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() != 54167) {
@@ -12071,7 +12336,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() != 18643) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 54443) {
+    if (uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() != 38304) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() != 45860) {
@@ -12089,7 +12354,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe() != 36970) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 61689) {
+    if (uniffi_paaf_mobile_checksum_method_protectlistener_on_state() != 50426) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() != 20005) {

@@ -25,7 +25,6 @@ import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import dev.paaf.core.AnnotationInput
-import dev.paaf.core.Matcher
 import dev.paaf.mobile.AlertScreen
 import dev.paaf.mobile.AlertState
 import dev.paaf.mobile.SilenceRow
@@ -33,15 +32,6 @@ import java.time.Instant
 
 /** The silence lengths offered, as (label, minutes). */
 private val LENGTHS = listOf("30m" to 30, "1h" to 60, "4h" to 240, "1d" to 1_440)
-
-/** A matcher as Alertmanager writes it: `name=value`, `name!~regex`, ... */
-private fun spelled(matcher: Matcher): String {
-    val op = when {
-        matcher.isRegex -> if (matcher.isEqual) "=~" else "!~"
-        else -> if (matcher.isEqual) "=" else "!="
-    }
-    return "${matcher.name}$op\"${matcher.value}\""
-}
 
 /**
  * Alert: the silences of a source (active, pending, expired, as the model orders them) with
@@ -133,7 +123,7 @@ private fun SilenceCard(row: SilenceRow, onExpire: () -> Unit) {
         Row(Modifier.padding(12.dp), verticalAlignment = Alignment.CenterVertically) {
             Column(Modifier.weight(1f), verticalArrangement = Arrangement.spacedBy(2.dp)) {
                 Text(
-                    silence.matchers.joinToString(", ", transform = ::spelled),
+                    row.matchers.joinToString(", "),
                     fontFamily = FontFamily.Monospace,
                     style = MaterialTheme.typography.bodySmall,
                 )

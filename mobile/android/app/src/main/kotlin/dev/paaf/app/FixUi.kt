@@ -25,6 +25,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import dev.paaf.core.Level
 import dev.paaf.mobile.CommandAsk
 import dev.paaf.mobile.CommandRun
 import dev.paaf.mobile.FixScreen
@@ -32,6 +33,7 @@ import dev.paaf.mobile.FixState
 import dev.paaf.mobile.HostRunbooks
 import dev.paaf.mobile.Machine
 import dev.paaf.mobile.MachineAction
+import dev.paaf.mobile.MachineMetric
 import dev.paaf.mobile.PowerRun
 
 /**
@@ -97,6 +99,9 @@ private fun MachineRow(machine: Machine, onAct: (MachineAction) -> Unit, onComma
                 )
             }
             machine.error?.let { ErrorCard(it) }
+            Row(horizontalArrangement = Arrangement.spacedBy(12.dp)) {
+                machine.metrics.forEach { MetricCell(it, Modifier.weight(1f)) }
+            }
             Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
                 machine.actions.forEach { action ->
                     OutlinedButton(onClick = { onAct(action) }) { Text(action.words()) }
@@ -108,6 +113,27 @@ private fun MachineRow(machine: Machine, onAct: (MachineAction) -> Unit, onComma
             }
         }
     }
+}
+
+/** One metric: its label, its worded value and a bar, coloured by the level the model gives. */
+@Composable
+private fun MetricCell(metric: MachineMetric, modifier: Modifier) {
+    Column(modifier) {
+        Text(metric.label, style = MaterialTheme.typography.labelSmall)
+        Text(metric.shown, color = levelColor(metric.level), style = MaterialTheme.typography.labelLarge)
+        metric.ratio?.let {
+            LinearProgressIndicator(progress = { it.toFloat() }, color = levelColor(metric.level))
+        }
+    }
+}
+
+/** The colour of a level the model decided (ok, unknown, warning, danger). */
+@Composable
+fun levelColor(level: Level) = when (level) {
+    Level.OK -> MaterialTheme.colorScheme.primary
+    Level.UNKNOWN -> MaterialTheme.colorScheme.outline
+    Level.WARNING -> MaterialTheme.colorScheme.tertiary
+    Level.DANGER -> MaterialTheme.colorScheme.error
 }
 
 @Composable

@@ -5238,6 +5238,63 @@ public object FfiConverterTypeRebootReport: FfiConverterRustBuffer<RebootReport>
 
 
 /**
+ * The relay this device is paired with.
+ */
+data class RelayPairing (
+    var `url`: kotlin.String
+    , 
+    /**
+     * The relay's id of this device.
+     */
+    var `deviceId`: kotlin.String
+    , 
+    /**
+     * The relay's public key, pinned (`ed25519:...`).
+     */
+    var `relayKey`: kotlin.String
+    , 
+    var `pairedAt`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRelayPairing: FfiConverterRustBuffer<RelayPairing> {
+    override fun read(buf: ByteBuffer): RelayPairing {
+        return RelayPairing(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RelayPairing) = (
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterString.allocationSize(value.`deviceId`) +
+            FfiConverterString.allocationSize(value.`relayKey`) +
+            FfiConverterString.allocationSize(value.`pairedAt`)
+    )
+
+    override fun write(value: RelayPairing, buf: ByteBuffer) {
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterString.write(value.`deviceId`, buf)
+            FfiConverterString.write(value.`relayKey`, buf)
+            FfiConverterString.write(value.`pairedAt`, buf)
+    }
+}
+
+
+
+/**
  * A template variable with its value settled.
  */
 data class ResolvedVariable (

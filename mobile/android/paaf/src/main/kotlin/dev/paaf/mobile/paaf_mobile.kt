@@ -71,6 +71,7 @@ import dev.paaf.core.FfiConverterTypeIncidentDetail
 import dev.paaf.core.FfiConverterTypeIncidentEvent
 import dev.paaf.core.FfiConverterTypeIncidentInput
 import dev.paaf.core.FfiConverterTypeInventory
+import dev.paaf.core.FfiConverterTypeLevel
 import dev.paaf.core.FfiConverterTypeOfferedKey
 import dev.paaf.core.FfiConverterTypeOutputGroup
 import dev.paaf.core.FfiConverterTypeOverview
@@ -84,6 +85,7 @@ import dev.paaf.core.FfiConverterTypeProgressEvent
 import dev.paaf.core.FfiConverterTypeQueryChart
 import dev.paaf.core.FfiConverterTypeQueryResult
 import dev.paaf.core.FfiConverterTypeRebootReport
+import dev.paaf.core.FfiConverterTypeRelayPairing
 import dev.paaf.core.FfiConverterTypeResolvedVariable
 import dev.paaf.core.FfiConverterTypeRunPlan
 import dev.paaf.core.FfiConverterTypeRunReport
@@ -110,6 +112,7 @@ import dev.paaf.core.IncidentDetail
 import dev.paaf.core.IncidentEvent
 import dev.paaf.core.IncidentInput
 import dev.paaf.core.Inventory
+import dev.paaf.core.Level
 import dev.paaf.core.OfferedKey
 import dev.paaf.core.OutputGroup
 import dev.paaf.core.Overview
@@ -123,6 +126,7 @@ import dev.paaf.core.ProgressEvent
 import dev.paaf.core.QueryChart
 import dev.paaf.core.QueryResult
 import dev.paaf.core.RebootReport
+import dev.paaf.core.RelayPairing
 import dev.paaf.core.ResolvedVariable
 import dev.paaf.core.RunPlan
 import dev.paaf.core.RunReport
@@ -170,6 +174,7 @@ import dev.paaf.core.RustBuffer as RustBufferIncidentDetail
 import dev.paaf.core.RustBuffer as RustBufferIncidentEvent
 import dev.paaf.core.RustBuffer as RustBufferIncidentInput
 import dev.paaf.core.RustBuffer as RustBufferInventory
+import dev.paaf.core.RustBuffer as RustBufferLevel
 import dev.paaf.core.RustBuffer as RustBufferOfferedKey
 import dev.paaf.core.RustBuffer as RustBufferOutputGroup
 import dev.paaf.core.RustBuffer as RustBufferOverview
@@ -183,6 +188,7 @@ import dev.paaf.core.RustBuffer as RustBufferProgressEvent
 import dev.paaf.core.RustBuffer as RustBufferQueryChart
 import dev.paaf.core.RustBuffer as RustBufferQueryResult
 import dev.paaf.core.RustBuffer as RustBufferRebootReport
+import dev.paaf.core.RustBuffer as RustBufferRelayPairing
 import dev.paaf.core.RustBuffer as RustBufferResolvedVariable
 import dev.paaf.core.RustBuffer as RustBufferRunPlan
 import dev.paaf.core.RustBuffer as RustBufferRunReport
@@ -2124,7 +2130,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_paaf_analyze_screen() and 0xFFFF) != 328) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() and 0xFFFF) != 56241) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_fanoutlistener_on_progress() and 0xFFFF) != 10574) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_cancel() and 0xFFFF) != 25587) {
@@ -2136,7 +2142,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_fanoutoperation_result() and 0xFFFF) != 58618) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() and 0xFFFF) != 34696) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_progresslistener_on_progress() and 0xFFFF) != 49519) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_rebootoperation_cancel() and 0xFFFF) != 48201) {
@@ -2157,10 +2163,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_runoperation_result() and 0xFFFF) != 54281) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() and 0xFFFF) != 40830) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_steplistener_on_step() and 0xFFFF) != 55018) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() and 0xFFFF) != 44435) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_serverpowerlistener_on_progress() and 0xFFFF) != 55643) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_serverpoweroperation_cancel() and 0xFFFF) != 13739) {
@@ -2175,7 +2181,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_subscription_cancel() and 0xFFFF) != 63128) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() and 0xFFFF) != 27704) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_alertlistener_on_state() and 0xFFFF) != 37019) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_annotate() and 0xFFFF) != 48833) {
@@ -2205,7 +2211,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_alertscreen_use_source() and 0xFFFF) != 1821) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() and 0xFFFF) != 62959) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_analyzelistener_on_state() and 0xFFFF) != 19407) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_close_dashboard() and 0xFFFF) != 16849) {
@@ -2244,7 +2250,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_analyzescreen_use_grafana() and 0xFFFF) != 49189) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() and 0xFFFF) != 33814) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_fixlistener_on_state() and 0xFFFF) != 20779) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_ask() and 0xFFFF) != 25375) {
@@ -2286,7 +2292,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_fixscreen_type_confirmation() and 0xFFFF) != 25630) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() and 0xFFFF) != 39507) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_journallistener_on_state() and 0xFFFF) != 4285) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_filter() and 0xFFFF) != 22618) {
@@ -2301,7 +2307,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_journalscreen_subscribe() and 0xFFFF) != 56177) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() and 0xFFFF) != 27021) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardinglistener_on_state() and 0xFFFF) != 8502) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_add_host() and 0xFFFF) != 3228) {
@@ -2310,7 +2316,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_dismiss_host_key() and 0xFFFF) != 30946) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr() and 0xFFFF) != 65036) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_qr() and 0xFFFF) != 32899) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_import_toml() and 0xFFFF) != 54167) {
@@ -2331,7 +2337,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_onboardingscreen_trust_host_key() and 0xFFFF) != 18643) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() and 0xFFFF) != 54443) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_overviewlistener_on_state() and 0xFFFF) != 38304) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_open_incident() and 0xFFFF) != 45860) {
@@ -2349,7 +2355,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_paaf_mobile_checksum_method_overviewscreen_subscribe() and 0xFFFF) != 36970) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() and 0xFFFF) != 61689) {
+    if ((lib.uniffi_paaf_mobile_checksum_method_protectlistener_on_state() and 0xFFFF) != 50426) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_paaf_mobile_checksum_method_protectscreen_ask_switch() and 0xFFFF) != 20005) {
@@ -2942,6 +2948,9 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
  */
 public interface AlertListener {
     
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
     fun `onState`(`state`: AlertState)
     
     companion object
@@ -3051,10 +3060,14 @@ open class AlertListenerImpl: Disposable, AutoCloseable, AlertListener
         }
     }
 
-    override fun `onState`(`state`: AlertState)
+    
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: AlertState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_alertlistener_on_state(
         it,
         
@@ -3091,7 +3104,12 @@ internal object uniffiCallbackInterfaceAlertListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -3705,6 +3723,9 @@ public object FfiConverterTypeAlertScreen: FfiConverter<AlertScreen, Long> {
  */
 public interface AnalyzeListener {
     
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
     fun `onState`(`state`: AnalyzeState)
     
     companion object
@@ -3814,10 +3835,14 @@ open class AnalyzeListenerImpl: Disposable, AutoCloseable, AnalyzeListener
         }
     }
 
-    override fun `onState`(`state`: AnalyzeState)
+    
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: AnalyzeState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_analyzelistener_on_state(
         it,
         
@@ -3854,7 +3879,12 @@ internal object uniffiCallbackInterfaceAnalyzeListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -4526,6 +4556,9 @@ public object FfiConverterTypeAnalyzeScreen: FfiConverter<AnalyzeScreen, Long> {
  */
 public interface FanOutListener {
     
+    /**
+     * May throw: paaf drops the exception and the fan-out goes on.
+     */
     fun `onProgress`(`progress`: FanOutProgress)
     
     companion object
@@ -4636,10 +4669,14 @@ open class FanOutListenerImpl: Disposable, AutoCloseable, FanOutListener
         }
     }
 
-    override fun `onProgress`(`progress`: FanOutProgress)
+    
+    /**
+     * May throw: paaf drops the exception and the fan-out goes on.
+     */
+    @Throws(PaafException::class)override fun `onProgress`(`progress`: FanOutProgress)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_fanoutlistener_on_progress(
         it,
         
@@ -4676,7 +4713,12 @@ internal object uniffiCallbackInterfaceFanOutListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -5164,6 +5206,9 @@ public object FfiConverterTypeFanOutOperation: FfiConverter<FanOutOperation, Lon
  */
 public interface FixListener {
     
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
     fun `onState`(`state`: FixState)
     
     companion object
@@ -5273,10 +5318,14 @@ open class FixListenerImpl: Disposable, AutoCloseable, FixListener
         }
     }
 
-    override fun `onState`(`state`: FixState)
+    
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: FixState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_fixlistener_on_state(
         it,
         
@@ -5313,7 +5362,12 @@ internal object uniffiCallbackInterfaceFixListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -6011,6 +6065,9 @@ public object FfiConverterTypeFixScreen: FfiConverter<FixScreen, Long> {
  */
 public interface JournalListener {
     
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
     fun `onState`(`state`: JournalState)
     
     companion object
@@ -6120,10 +6177,14 @@ open class JournalListenerImpl: Disposable, AutoCloseable, JournalListener
         }
     }
 
-    override fun `onState`(`state`: JournalState)
+    
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: JournalState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_journallistener_on_state(
         it,
         
@@ -6160,7 +6221,12 @@ internal object uniffiCallbackInterfaceJournalListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -6658,6 +6724,9 @@ public object FfiConverterTypeJournalScreen: FfiConverter<JournalScreen, Long> {
  */
 public interface OnboardingListener {
     
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
     fun `onState`(`state`: OnboardingState)
     
     companion object
@@ -6767,10 +6836,14 @@ open class OnboardingListenerImpl: Disposable, AutoCloseable, OnboardingListener
         }
     }
 
-    override fun `onState`(`state`: OnboardingState)
+    
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: OnboardingState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_onboardinglistener_on_state(
         it,
         
@@ -6807,7 +6880,12 @@ internal object uniffiCallbackInterfaceOnboardingListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -6992,7 +7070,8 @@ public interface OnboardingScreenInterface {
      * Imports a config from a QR code's payload (`paaf config qr`; the format is
      * paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
      * config; a payload that is not one, damaged or too large is refused with its error and
-     * changes nothing.
+     * changes nothing. A relay's pairing code (`paaf://pair/...`) pairs the phone with that
+     * relay instead (`relay` once done; `error` when refused, nothing pinned).
      */
     fun `importQr`(`payload`: kotlin.String)
     
@@ -7189,7 +7268,8 @@ open class OnboardingScreen: Disposable, AutoCloseable, OnboardingScreenInterfac
      * Imports a config from a QR code's payload (`paaf config qr`; the format is
      * paaf-core's `config::qr`): decoded by the core, then validated and written as a pasted
      * config; a payload that is not one, damaged or too large is refused with its error and
-     * changes nothing.
+     * changes nothing. A relay's pairing code (`paaf://pair/...`) pairs the phone with that
+     * relay instead (`relay` once done; `error` when refused, nothing pinned).
      */override fun `importQr`(`payload`: kotlin.String)
         = 
     callWithHandle {
@@ -7439,6 +7519,9 @@ public object FfiConverterTypeOnboardingScreen: FfiConverter<OnboardingScreen, L
  */
 public interface OverviewListener {
     
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
     fun `onState`(`state`: OverviewState)
     
     companion object
@@ -7548,10 +7631,14 @@ open class OverviewListenerImpl: Disposable, AutoCloseable, OverviewListener
         }
     }
 
-    override fun `onState`(`state`: OverviewState)
+    
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: OverviewState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_overviewlistener_on_state(
         it,
         
@@ -7588,7 +7675,12 @@ internal object uniffiCallbackInterfaceOverviewListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -9913,6 +10005,9 @@ public object FfiConverterTypePaaf: FfiConverter<Paaf, Long> {
  */
 public interface ProgressListener {
     
+    /**
+     * May throw: paaf drops the exception and the reboot goes on.
+     */
     fun `onProgress`(`event`: ProgressEvent)
     
     companion object
@@ -10023,10 +10118,14 @@ open class ProgressListenerImpl: Disposable, AutoCloseable, ProgressListener
         }
     }
 
-    override fun `onProgress`(`event`: ProgressEvent)
+    
+    /**
+     * May throw: paaf drops the exception and the reboot goes on.
+     */
+    @Throws(PaafException::class)override fun `onProgress`(`event`: ProgressEvent)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_progresslistener_on_progress(
         it,
         
@@ -10063,7 +10162,12 @@ internal object uniffiCallbackInterfaceProgressListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -10231,6 +10335,9 @@ public object FfiConverterTypeProgressListener: FfiConverter<ProgressListener, L
  */
 public interface ProtectListener {
     
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
     fun `onState`(`state`: ProtectState)
     
     companion object
@@ -10340,10 +10447,14 @@ open class ProtectListenerImpl: Disposable, AutoCloseable, ProtectListener
         }
     }
 
-    override fun `onState`(`state`: ProtectState)
+    
+    /**
+     * May throw: paaf drops the exception and goes on delivering each new state.
+     */
+    @Throws(PaafException::class)override fun `onState`(`state`: ProtectState)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_protectlistener_on_state(
         it,
         
@@ -10380,7 +10491,12 @@ internal object uniffiCallbackInterfaceProtectListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -12005,6 +12121,9 @@ public object FfiConverterTypeSecretStore: FfiConverter<SecretStore, Long> {
  */
 public interface ServerPowerListener {
     
+    /**
+     * May throw: paaf drops the exception and the action goes on.
+     */
     fun `onProgress`(`progress`: ServerProgress)
     
     companion object
@@ -12115,10 +12234,14 @@ open class ServerPowerListenerImpl: Disposable, AutoCloseable, ServerPowerListen
         }
     }
 
-    override fun `onProgress`(`progress`: ServerProgress)
+    
+    /**
+     * May throw: paaf drops the exception and the action goes on.
+     */
+    @Throws(PaafException::class)override fun `onProgress`(`progress`: ServerProgress)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_serverpowerlistener_on_progress(
         it,
         
@@ -12155,7 +12278,12 @@ internal object uniffiCallbackInterfaceServerPowerListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -12644,6 +12772,9 @@ public object FfiConverterTypeServerPowerOperation: FfiConverter<ServerPowerOper
  */
 public interface StepListener {
     
+    /**
+     * May throw: paaf drops the exception and the run goes on.
+     */
     fun `onStep`(`event`: StepEvent)
     
     companion object
@@ -12754,10 +12885,14 @@ open class StepListenerImpl: Disposable, AutoCloseable, StepListener
         }
     }
 
-    override fun `onStep`(`event`: StepEvent)
+    
+    /**
+     * May throw: paaf drops the exception and the run goes on.
+     */
+    @Throws(PaafException::class)override fun `onStep`(`event`: StepEvent)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(PaafException) { _status ->
     UniffiLib.uniffi_paaf_mobile_fn_method_steplistener_on_step(
         it,
         
@@ -12794,7 +12929,12 @@ internal object uniffiCallbackInterfaceStepListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: PaafException -> FfiConverterTypePaafError.lower(e) }
+            )
         }
     }
 
@@ -14322,6 +14462,17 @@ data class Machine (
      * Runbooks and commands can run on it (a host).
      */
     var `runsCommands`: kotlin.Boolean
+    , 
+    /**
+     * A host's CPU, load, memory and fullest disk (from its Prometheus node exporter, else
+     * read over SSH), or the metrics a server reports; empty when none was read.
+     */
+    var `metrics`: List<MachineMetric>
+    , 
+    /**
+     * The most worrying level of `metrics` (`ok` without any): the row's colour.
+     */
+    var `level`: Level
     
 ){
     
@@ -14349,6 +14500,8 @@ public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
             FfiConverterOptionalTypeErrorInfo.read(buf),
             FfiConverterSequenceTypeMachineAction.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeMachineMetric.read(buf),
+            FfiConverterTypeLevel.read(buf),
         )
     }
 
@@ -14363,7 +14516,9 @@ public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
             FfiConverterOptionalULong.allocationSize(value.`uptimeSecs`) +
             FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`) +
             FfiConverterSequenceTypeMachineAction.allocationSize(value.`actions`) +
-            FfiConverterBoolean.allocationSize(value.`runsCommands`)
+            FfiConverterBoolean.allocationSize(value.`runsCommands`) +
+            FfiConverterSequenceTypeMachineMetric.allocationSize(value.`metrics`) +
+            FfiConverterTypeLevel.allocationSize(value.`level`)
     )
 
     override fun write(value: Machine, buf: ByteBuffer) {
@@ -14378,6 +14533,73 @@ public object FfiConverterTypeMachine: FfiConverterRustBuffer<Machine> {
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
             FfiConverterSequenceTypeMachineAction.write(value.`actions`, buf)
             FfiConverterBoolean.write(value.`runsCommands`, buf)
+            FfiConverterSequenceTypeMachineMetric.write(value.`metrics`, buf)
+            FfiConverterTypeLevel.write(value.`level`, buf)
+    }
+}
+
+
+
+/**
+ * One metric of a row, as the app shows it: a label, a worded value and its level.
+ */
+data class MachineMetric (
+    /**
+     * `CPU`, `load`, `memory`, `disk /var`; a server's own label.
+     */
+    var `label`: kotlin.String
+    , 
+    /**
+     * The value worded: `42 %`, `0.81`, `3.2 GB`; `unknown` when it could not be read.
+     */
+    var `shown`: kotlin.String
+    , 
+    /**
+     * Where it stands between nothing and its maximum (0 to 1), for a bar; null when it has
+     * no maximum (load) or no value.
+     */
+    var `ratio`: kotlin.Double?
+    , 
+    /**
+     * The value against its thresholds (`[defaults.thresholds]`, the host's own, or the
+     * server's): the colour the app gives it.
+     */
+    var `level`: Level
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMachineMetric: FfiConverterRustBuffer<MachineMetric> {
+    override fun read(buf: ByteBuffer): MachineMetric {
+        return MachineMetric(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterTypeLevel.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MachineMetric) = (
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterString.allocationSize(value.`shown`) +
+            FfiConverterOptionalDouble.allocationSize(value.`ratio`) +
+            FfiConverterTypeLevel.allocationSize(value.`level`)
+    )
+
+    override fun write(value: MachineMetric, buf: ByteBuffer) {
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterString.write(value.`shown`, buf)
+            FfiConverterOptionalDouble.write(value.`ratio`, buf)
+            FfiConverterTypeLevel.write(value.`level`, buf)
     }
 }
 
@@ -14421,6 +14643,11 @@ data class OnboardingState (
     var `addedHost`: HostSummary?
     , 
     /**
+     * The relay this phone is paired with (a pairing code scanned), if any.
+     */
+    var `relay`: RelayPairing?
+    , 
+    /**
      * Why the config is invalid, or why the last import or host was refused (the file then
      * is as it was).
      */
@@ -14450,6 +14677,7 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalTypeHostKeyAsk.read(buf),
             FfiConverterOptionalTypeHostSummary.read(buf),
+            FfiConverterOptionalTypeRelayPairing.read(buf),
             FfiConverterOptionalTypeErrorInfo.read(buf),
         )
     }
@@ -14464,6 +14692,7 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
             FfiConverterBoolean.allocationSize(value.`busy`) +
             FfiConverterOptionalTypeHostKeyAsk.allocationSize(value.`hostKey`) +
             FfiConverterOptionalTypeHostSummary.allocationSize(value.`addedHost`) +
+            FfiConverterOptionalTypeRelayPairing.allocationSize(value.`relay`) +
             FfiConverterOptionalTypeErrorInfo.allocationSize(value.`error`)
     )
 
@@ -14477,6 +14706,7 @@ public object FfiConverterTypeOnboardingState: FfiConverterRustBuffer<Onboarding
             FfiConverterBoolean.write(value.`busy`, buf)
             FfiConverterOptionalTypeHostKeyAsk.write(value.`hostKey`, buf)
             FfiConverterOptionalTypeHostSummary.write(value.`addedHost`, buf)
+            FfiConverterOptionalTypeRelayPairing.write(value.`relay`, buf)
             FfiConverterOptionalTypeErrorInfo.write(value.`error`, buf)
     }
 }
@@ -15133,6 +15363,12 @@ public object FfiConverterTypeSilenceAsk: FfiConverterRustBuffer<SilenceAsk> {
 data class SilenceRow (
     var `silence`: Silence
     , 
+    /**
+     * Its matchers as Alertmanager writes them (`alertname="X"`, `instance=~"web-.*"`), for
+     * the app to show as they are.
+     */
+    var `matchers`: List<kotlin.String>
+    , 
     var `canExpire`: kotlin.Boolean
     
 ){
@@ -15151,17 +15387,20 @@ public object FfiConverterTypeSilenceRow: FfiConverterRustBuffer<SilenceRow> {
     override fun read(buf: ByteBuffer): SilenceRow {
         return SilenceRow(
             FfiConverterTypeSilence.read(buf),
+            FfiConverterSequenceString.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: SilenceRow) = (
             FfiConverterTypeSilence.allocationSize(value.`silence`) +
+            FfiConverterSequenceString.allocationSize(value.`matchers`) +
             FfiConverterBoolean.allocationSize(value.`canExpire`)
     )
 
     override fun write(value: SilenceRow, buf: ByteBuffer) {
             FfiConverterTypeSilence.write(value.`silence`, buf)
+            FfiConverterSequenceString.write(value.`matchers`, buf)
             FfiConverterBoolean.write(value.`canExpire`, buf)
     }
 }
@@ -16191,6 +16430,38 @@ public object FfiConverterOptionalTypeQueryChart: FfiConverterRustBuffer<QueryCh
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeRelayPairing: FfiConverterRustBuffer<RelayPairing?> {
+    override fun read(buf: ByteBuffer): RelayPairing? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRelayPairing.read(buf)
+    }
+
+    override fun allocationSize(value: RelayPairing?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRelayPairing.allocationSize(value)
+        }
+    }
+
+    override fun write(value: RelayPairing?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRelayPairing.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeTimeWindow: FfiConverterRustBuffer<TimeWindow?> {
     override fun read(buf: ByteBuffer): TimeWindow? {
         if (buf.get().toInt() == 0) {
@@ -16995,6 +17266,34 @@ public object FfiConverterSequenceTypeMachine: FfiConverterRustBuffer<List<Machi
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeMachineMetric: FfiConverterRustBuffer<List<MachineMetric>> {
+    override fun read(buf: ByteBuffer): List<MachineMetric> {
+        val len = buf.getInt()
+        return List<MachineMetric>(len) {
+            FfiConverterTypeMachineMetric.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MachineMetric>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMachineMetric.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MachineMetric>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMachineMetric.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypePanelView: FfiConverterRustBuffer<List<PanelView>> {
     override fun read(buf: ByteBuffer): List<PanelView> {
         val len = buf.getInt()
@@ -17128,6 +17427,10 @@ public object FfiConverterSequenceTypeMachineAction: FfiConverterRustBuffer<List
         }
     }
 }
+
+
+
+
 
 
 
