@@ -1597,13 +1597,16 @@ async fn a_target_changed_since_the_confirmation_is_reported_and_not_acted_on() 
 
     let unleash = UnleashServer::start();
     let admin = unleash.admin();
-    admin.create_flag("a", &["production"]).await;
-    admin.create_flag("b", &["production"]).await;
+    for flag in ["a", "b", "c", "d"] {
+        admin.create_flag(flag, &["production"]).await;
+    }
     let world = World::new();
     write_flags_config(
         &world,
         &unleash,
-        "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nflag = \"a\"\nenv = \"production\"\n\n[[playbooks.protect]]\nflag = \"b\"\nenv = \"production\"\n",
+        "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nflag = \"a\"\nenv = \"production\"\n\n[[playbooks.protect]]\nflag = \"b\"\nenv = \"production\"\n\n\
+         [[playbooks]]\nname = \"together\"\nparallel = true\n\n[[playbooks.protect]]\nflag = \"c\"\nenv = \"production\"\n\n\
+         [[playbooks.protect]]\nflag = \"ghost\"\nenv = \"production\"\n\n[[playbooks.protect]]\nflag = \"d\"\nenv = \"production\"\n",
         "",
     );
     let store = MemoryStore::default();
@@ -1660,6 +1663,49 @@ async fn a_target_changed_since_the_confirmation_is_reported_and_not_acted_on() 
             .all(|s| !s.description.contains("flag b")),
         "{stand_down:?}"
     );
+    paaf.resolve_incident(None, "done").await.unwrap();
+
+    // The same with steps that run together (their flags read together right before they
+    // start), and a flag the service does not have: said at the plan and at the run, the
+    // others done all the same.
+    paaf.open_incident(&IncidentInput {
+        title: "Changed meanwhile, together".into(),
+        playbook: Some("together".into()),
+        ..IncidentInput::default()
+    })
+    .await
+    .unwrap();
+    let plan = paaf.protect_plan(None, None).await.unwrap();
+    let now: Vec<&str> = plan.steps.iter().map(|s| s.state_now.as_str()).collect();
+    assert_eq!(
+        now,
+        ["ON in production", "unknown (not-found)", "ON in production"],
+        "{plan:?}"
+    );
+    let ghost = plan.steps[1].error.as_ref().expect("the unknown flag's error");
+    assert!(ghost.message.contains("ghost"), "{ghost:?}");
+    admin.switch("d", "production", false).await;
+    let sink = Arc::new(|_: paaf_core::incident::steps::StepEvent| {});
+    let report = paaf
+        .protect(&plan, &Confirmation::Yes, sink, CancellationToken::new())
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = report
+        .steps
+        .iter()
+        .map(|s| (format!("{:?}", s.status), s.message.clone()))
+        .collect();
+    assert_eq!(
+        got.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(),
+        ["Succeeded", "Failed", "Skipped"],
+        "{got:?}"
+    );
+    assert!(got[1].1.contains("ghost"), "{got:?}");
+    assert_eq!(
+        got[2].1,
+        "changed since the confirmation (ON in production then, OFF in production now): not done again"
+    );
+    assert!(!admin.enabled("c", "production").await);
 }
 
 /// Two steps of one run on one target (a power cycle: stop then start; a host rebooted, then
