@@ -841,12 +841,17 @@ async fn a_kill_9_amid_parallel_steps_keeps_the_ended_ones_and_leaves_the_runnin
         seen.sort();
         seen
     };
-    // The three started together; the flags end while the reboot waits for its host.
+    // The three started together; the flags end while the reboot waits for its host. The
+    // reboot's request is seen only until the host takes it (it stays down after): once
+    // seen, it is remembered, whenever the flags' ends reach the disk.
+    let mut rebooting = false;
     wait_for(
         "the flag steps' ends on disk beside a running reboot",
         60,
         || {
-            let rebooting = host.reboot_count() > 0 || host.dir.join("reboot-requested").exists();
+            rebooting = rebooting
+                || host.reboot_count() > 0
+                || host.dir.join("reboot-requested").exists();
             let rows = journal_json(&world);
             let ended = states(&rows)
                 .iter()
