@@ -849,9 +849,8 @@ async fn a_kill_9_amid_parallel_steps_keeps_the_ended_ones_and_leaves_the_runnin
         "the flag steps' ends on disk beside a running reboot",
         60,
         || {
-            rebooting = rebooting
-                || host.reboot_count() > 0
-                || host.dir.join("reboot-requested").exists();
+            rebooting =
+                rebooting || host.reboot_count() > 0 || host.dir.join("reboot-requested").exists();
             let rows = journal_json(&world);
             let ended = states(&rows)
                 .iter()
@@ -1425,7 +1424,10 @@ async fn every_action_joins_the_open_incident_or_the_one_named_and_phases_keep_t
             .iter()
             .find(|a| a["timeEnd"].is_number() && tags(a).contains(&format!("incident-{id}")))
             .unwrap_or_else(|| panic!("no region for incident {id}: {annotations:?}"));
-        assert!(region["timeEnd"].as_i64() >= region["time"].as_i64(), "{region}");
+        assert!(
+            region["timeEnd"].as_i64() >= region["time"].as_i64(),
+            "{region}"
+        );
     }
 }
 
@@ -1684,10 +1686,17 @@ async fn a_target_changed_since_the_confirmation_is_reported_and_not_acted_on() 
     let now: Vec<&str> = plan.steps.iter().map(|s| s.state_now.as_str()).collect();
     assert_eq!(
         now,
-        ["ON in production", "unknown (not-found)", "ON in production"],
+        [
+            "ON in production",
+            "unknown (not-found)",
+            "ON in production"
+        ],
         "{plan:?}"
     );
-    let ghost = plan.steps[1].error.as_ref().expect("the unknown flag's error");
+    let ghost = plan.steps[1]
+        .error
+        .as_ref()
+        .expect("the unknown flag's error");
     assert!(ghost.message.contains("ghost"), "{ghost:?}");
     admin.switch("d", "production", false).await;
     let sink = Arc::new(|_: paaf_core::incident::steps::StepEvent| {});

@@ -81,6 +81,9 @@ fn on_off(enabled: bool) -> &'static str {
     if enabled { "on" } else { "off" }
 }
 
+/// A flag service's config and its connection.
+type Connected = (FlagsConfig, Arc<dyn DynFlagBackend>);
+
 /// The flag services one run (a Protect or a Stand down) has connected, each once for all its
 /// steps: one read of its secret (the system keyring answers synchronously, on the thread that
 /// runs every step of the run) and one HTTP client whose connections the steps share.
@@ -131,13 +134,16 @@ impl Paaf {
         // Each service once, with the indexes of its flags; a service that cannot be reached
         // (unknown, its secret missing) has each flag read alone, for each its own error.
         let mut names: Vec<Option<String>> = Vec::new();
-        let mut by_service: Vec<(Option<(FlagsConfig, Arc<dyn DynFlagBackend>)>, Vec<usize>)> =
-            Vec::new();
+        let mut by_service: Vec<(Option<Connected>, Vec<usize>)> = Vec::new();
         for (i, target) in targets.iter().enumerate() {
             match names.iter().position(|n| *n == target.backend) {
                 Some(at) => by_service[at].1.push(i),
                 None => {
-                    let config = self.config().flags_backend(target.backend.as_deref()).ok().cloned();
+                    let config = self
+                        .config()
+                        .flags_backend(target.backend.as_deref())
+                        .ok()
+                        .cloned();
                     let service = config.and_then(|c| {
                         let backend = self.flag_service(&c, Some(services)).ok()?;
                         Some((c, backend))
@@ -170,7 +176,10 @@ impl Paaf {
             backend.states(&refs).await
         });
         let mut states: Vec<Option<Result<FlagState>>> = targets.iter().map(|_| None).collect();
-        for ((_, members), read) in by_service.iter().zip(futures::future::join_all(reads).await) {
+        for ((_, members), read) in by_service
+            .iter()
+            .zip(futures::future::join_all(reads).await)
+        {
             for (&i, state) in members.iter().zip(read) {
                 states[i] = Some(state);
             }

@@ -1298,7 +1298,14 @@ impl Paaf {
             None => self.flag_state_via(target, Some(services)).await?,
         };
         let (change, read_back) = self
-            .switch_flag(target, enabled, &now, true, &Confirmation::Yes, Some(services))
+            .switch_flag(
+                target,
+                enabled,
+                &now,
+                true,
+                &Confirmation::Yes,
+                Some(services),
+            )
             .await?;
         let words = flag_words(change.enabled, &target.environment);
         Ok(read_back.then(|| match change.enabled == enabled {
@@ -1705,7 +1712,11 @@ mod tests {
                 .count()
         };
         assert_eq!(
-            (count("GET", true), count("POST", false), count("GET", false)),
+            (
+                count("GET", true),
+                count("POST", false),
+                count("GET", false)
+            ),
             (1, 10, 10),
             "{run:?}"
         );

@@ -615,8 +615,7 @@ impl FlagBackend for Unleash {
         shared.sort_unstable();
         shared.dedup();
         shared.retain(|p| flags.iter().filter(|f| f.project == *p).count() > 1);
-        let lists =
-            futures::future::join_all(shared.iter().map(|p| self.project_flags(p))).await;
+        let lists = futures::future::join_all(shared.iter().map(|p| self.project_flags(p))).await;
         let listed: Vec<(&str, Vec<Flag>)> = shared
             .into_iter()
             .zip(lists)
@@ -625,7 +624,10 @@ impl FlagBackend for Unleash {
         let seen = |flag: &FlagRef<'_>| {
             let (_, list) = listed.iter().find(|(p, _)| *p == flag.project)?;
             let found = list.iter().find(|f| f.key == flag.key)?;
-            let env = found.environments.iter().find(|e| e.name == flag.environment)?;
+            let env = found
+                .environments
+                .iter()
+                .find(|e| e.name == flag.environment)?;
             Some(FlagState::best_effort(env.enabled))
         };
         futures::future::join_all(flags.iter().map(|flag| async {
