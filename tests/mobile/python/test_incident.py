@@ -28,7 +28,7 @@ class Steps(paaf.StepListener):
     def updates(self, index):
         """The kinds of update step `index` reported, in order."""
         with self.lock:
-            return [type(e.update).__name__ for e in self.events if e.index == index]
+            return [type(e.update).__name__.split(".")[-1] for e in self.events if e.index == index]
 
 
 def flag_enabled(p, env="production"):
