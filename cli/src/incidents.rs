@@ -346,7 +346,7 @@ fn report_code(report: &RunReport) -> i32 {
 
 /// Sends the incident's notifications and annotations due now; what fails is said, and
 /// retried later.
-async fn deliver(ctx: &Ctx) {
+pub(crate) async fn deliver(ctx: &Ctx) {
     let round = ctx.paaf.deliver_now().await;
     for e in &round.errors {
         ctx.note(&format!("delivery failed: {e}"));

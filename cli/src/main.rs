@@ -262,10 +262,16 @@ async fn dispatch(cli: Cli) -> i32 {
     };
     paaf.choose_incident(cli.incident);
     let ctx = Ctx::new(paaf, cli.yes, cli.accept_new_host_key);
-    match run(&ctx, cli.command).await {
+    let code = match run(&ctx, cli.command).await {
         Ok(code) => code,
         Err(failure) => ctx.fail(&failure),
+    };
+    // What the command queued for an open incident (e.g. the Grafana annotation of a `paaf
+    // flag off`) gets its attempt before the process ends, not a round the exit cuts short.
+    if ctx.paaf.delivering() {
+        incidents::deliver(&ctx).await;
     }
+    code
 }
 
 async fn run(ctx: &Ctx, command: Command) -> Outcome {

@@ -19,6 +19,14 @@
 # parallel run (the steps' own durations, from the report): near 1 when the wall is the steps'
 # own time, however slow the peer made them; above it by what paaf adds around the steps:
 #   bench protect parallel (after): 10 steps, median wall/slowest step of the parallel run itself 1.04
+# And, per build, the medians of the figures each round prints from that same round: the
+# parallel wall, its slowest step, one step alone (the slowest of the 10 run one by one), the
+# peer's own 10 POSTs at once (and its ratio to one alone), and what paaf adds over the peer
+# (the wall minus the peer's own 10 at once; paaf sends each step's read before and read back
+# too, the parallel steps' reads before as one request per service):
+#   bench protect parallel (after): 10 steps, medians: wall 420 ms, slowest step inside 400 ms,
+#     one step alone 120 ms, peer 10 at once 300 ms (2.9x one), paaf over the peer 120 ms
+# PAAF_TEST_BIN=PATH runs that `paaf` as the current build (tests/src/lib.rs).
 # Exit status 0 when measured (a missed goal is a result, not a failure); non-zero, with the
 # run's output, when it failed. Debian/Ubuntu, root (the peers' setup). Builds the test
 # profile, as the tests do.

@@ -841,12 +841,16 @@ async fn a_kill_9_amid_parallel_steps_keeps_the_ended_ones_and_leaves_the_runnin
         seen.sort();
         seen
     };
-    // The three started together; the flags end while the reboot waits for its host.
+    // The three started together; the flags end while the reboot waits for its host. The
+    // reboot's request is seen only until the host takes it (it stays down after): once
+    // seen, it is remembered, whenever the flags' ends reach the disk.
+    let mut rebooting = false;
     wait_for(
         "the flag steps' ends on disk beside a running reboot",
         60,
         || {
-            let rebooting = host.reboot_count() > 0 || host.dir.join("reboot-requested").exists();
+            rebooting =
+                rebooting || host.reboot_count() > 0 || host.dir.join("reboot-requested").exists();
             let rows = journal_json(&world);
             let ended = states(&rows)
                 .iter()
@@ -1290,9 +1294,14 @@ uid = "checkout"
 async fn every_action_joins_the_open_incident_or_the_one_named_and_phases_keep_their_times() {
     let unleash = UnleashServer::start();
     unleash.admin().create_flag("a", &["production"]).await;
+    let grafana = grafana().await;
     let world = World::new();
-    write_flags_config(&world, &unleash, "", "");
-    let env = HashMap::from([("PAAF_TEST_UNLEASH_TOKEN", unleash.admin_token.clone())]);
+    // No playbook, so no playbook dashboards: the incidents are annotated org-wide.
+    write_flags_config(&world, &unleash, "", &grafana_entry(&grafana.uri()));
+    let env = HashMap::from([
+        ("PAAF_TEST_UNLEASH_TOKEN", unleash.admin_token.clone()),
+        ("PAAF_TEST_GRAFANA_TOKEN", "glsa_test_token".to_string()),
+    ]);
     let flag = |args: &[&str]| {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["a", "--env", "production", "--yes"]);
@@ -1379,6 +1388,47 @@ async fn every_action_joins_the_open_incident_or_the_one_named_and_phases_keep_t
         &["incident", "note", "late", "--incident", "2"],
     );
     assert_eq!(code, 12, "{refused}");
+
+    // Every action of an incident, from plain `paaf flag` commands too, was annotated
+    // org-wide (the incidents have no playbook dashboards) with `paaf`, `incident-N` and its
+    // kind; the action outside any incident was not; each incident is one region.
+    let annotations = bodies(&grafana, "/api/annotations").await;
+    let tags = |a: &Value| -> Vec<String> {
+        a["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        annotations.iter().all(|a| a["dashboardUID"].is_null()),
+        "org-wide: {annotations:?}"
+    );
+    let actions: Vec<Vec<String>> = annotations
+        .iter()
+        .map(tags)
+        .filter(|t| t.iter().any(|t| t.starts_with("flag-")))
+        .collect();
+    let mut expected = vec![
+        vec!["paaf", "incident-2", "flag-off"],
+        vec!["paaf", "incident-1", "flag-on"],
+        vec!["paaf", "incident-1", "flag-off"],
+    ];
+    let mut got = actions.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "{annotations:?}");
+    for id in [1, 2] {
+        let region = annotations
+            .iter()
+            .find(|a| a["timeEnd"].is_number() && tags(a).contains(&format!("incident-{id}")))
+            .unwrap_or_else(|| panic!("no region for incident {id}: {annotations:?}"));
+        assert!(
+            region["timeEnd"].as_i64() >= region["time"].as_i64(),
+            "{region}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1554,13 +1604,16 @@ async fn a_target_changed_since_the_confirmation_is_reported_and_not_acted_on() 
 
     let unleash = UnleashServer::start();
     let admin = unleash.admin();
-    admin.create_flag("a", &["production"]).await;
-    admin.create_flag("b", &["production"]).await;
+    for flag in ["a", "b", "c", "d"] {
+        admin.create_flag(flag, &["production"]).await;
+    }
     let world = World::new();
     write_flags_config(
         &world,
         &unleash,
-        "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nflag = \"a\"\nenv = \"production\"\n\n[[playbooks.protect]]\nflag = \"b\"\nenv = \"production\"\n",
+        "[[playbooks]]\nname = \"p\"\n\n[[playbooks.protect]]\nflag = \"a\"\nenv = \"production\"\n\n[[playbooks.protect]]\nflag = \"b\"\nenv = \"production\"\n\n\
+         [[playbooks]]\nname = \"together\"\nparallel = true\n\n[[playbooks.protect]]\nflag = \"c\"\nenv = \"production\"\n\n\
+         [[playbooks.protect]]\nflag = \"ghost\"\nenv = \"production\"\n\n[[playbooks.protect]]\nflag = \"d\"\nenv = \"production\"\n",
         "",
     );
     let store = MemoryStore::default();
@@ -1617,6 +1670,56 @@ async fn a_target_changed_since_the_confirmation_is_reported_and_not_acted_on() 
             .all(|s| !s.description.contains("flag b")),
         "{stand_down:?}"
     );
+    paaf.resolve_incident(None, "done").await.unwrap();
+
+    // The same with steps that run together (their flags read together right before they
+    // start), and a flag the service does not have: said at the plan and at the run, the
+    // others done all the same.
+    paaf.open_incident(&IncidentInput {
+        title: "Changed meanwhile, together".into(),
+        playbook: Some("together".into()),
+        ..IncidentInput::default()
+    })
+    .await
+    .unwrap();
+    let plan = paaf.protect_plan(None, None).await.unwrap();
+    let now: Vec<&str> = plan.steps.iter().map(|s| s.state_now.as_str()).collect();
+    assert_eq!(
+        now,
+        [
+            "ON in production",
+            "unknown (not-found)",
+            "ON in production"
+        ],
+        "{plan:?}"
+    );
+    let ghost = plan.steps[1]
+        .error
+        .as_ref()
+        .expect("the unknown flag's error");
+    assert!(ghost.message.contains("ghost"), "{ghost:?}");
+    admin.switch("d", "production", false).await;
+    let sink = Arc::new(|_: paaf_core::incident::steps::StepEvent| {});
+    let report = paaf
+        .protect(&plan, &Confirmation::Yes, sink, CancellationToken::new())
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = report
+        .steps
+        .iter()
+        .map(|s| (format!("{:?}", s.status), s.message.clone()))
+        .collect();
+    assert_eq!(
+        got.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(),
+        ["Succeeded", "Failed", "Skipped"],
+        "{got:?}"
+    );
+    assert!(got[1].1.contains("ghost"), "{got:?}");
+    assert_eq!(
+        got[2].1,
+        "changed since the confirmation (ON in production then, OFF in production now): not done again"
+    );
+    assert!(!admin.enabled("c", "production").await);
 }
 
 /// Two steps of one run on one target (a power cycle: stop then start; a host rebooted, then
@@ -1822,7 +1925,9 @@ reboot = "web-1"
 /// time, so at once cannot beat its slowest alone by much less than its CPU time for all 10).
 /// A second figure divides the parallel wall by the slowest step of that same parallel run:
 /// near 1 when the wall is the steps' own time (the peer answering them slower together),
-/// above it by what paaf adds around them (work the steps wait on each other for).
+/// above it by what paaf adds around them (work the steps wait on each other for). Last, per
+/// build, the medians of one line per round: wall, slowest step inside, one step alone, the
+/// peer's own 10 at once, and paaf's time over the peer (the wall minus that).
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a benchmark: tests/bench/protect.sh runs it"]
 async fn bench_protect_with_10_parallel_steps() {
@@ -1851,9 +1956,12 @@ async fn bench_protect_with_10_parallel_steps() {
         builds.insert(0, ("before", std::path::PathBuf::from(before)));
     }
     let mut ratios: HashMap<&str, Vec<f64>> = HashMap::new();
+    // Per build, each round's figures in ms: wall, slowest step inside the run, one step
+    // alone, the peer's own 10 at once, paaf over the peer.
+    let mut figures: HashMap<&str, Vec<[f64; 5]>> = HashMap::new();
     for round in 0..ROUNDS {
-        let ratio = peer_alone_vs_together(&admin, STEPS, round).await;
-        ratios.entry("peer").or_default().push(ratio);
+        let peer = peer_alone_vs_together(&admin, STEPS, round).await;
+        ratios.entry("peer").or_default().push(peer.ratio());
         for (build, bin) in &builds {
             let paaf = |args: &[&str]| -> (i32, Value) {
                 let out = world
@@ -1916,6 +2024,20 @@ async fn bench_protect_with_10_parallel_steps() {
                 .entry(build)
                 .or_default()
                 .push(wall as f64 / slowest as f64);
+            let over_peer = wall as f64 - peer.together as f64;
+            println!(
+                "round {round} {build}: wall {wall} ms, slowest step inside {slowest_inside} ms, one step alone {slowest} ms, \
+                 peer 10 at once {} ms ({:.2}x one), paaf over the peer {over_peer:.0} ms",
+                peer.together,
+                peer.ratio()
+            );
+            figures.entry(build).or_default().push([
+                wall as f64,
+                slowest_inside as f64,
+                slowest as f64,
+                peer.together as f64,
+                over_peer,
+            ]);
         }
     }
     let mut peer = ratios.remove("peer").unwrap();
@@ -1942,6 +2064,32 @@ async fn bench_protect_with_10_parallel_steps() {
         println!(
             "bench protect parallel{label}: {STEPS} steps, median wall/slowest step of the parallel run itself {within:.2}"
         );
+        let rounds = figures.remove(build).unwrap();
+        let at = |i: usize| median(rounds.iter().map(|r| r[i]).collect());
+        println!(
+            "bench protect parallel{label}: {STEPS} steps, medians: wall {:.0} ms, slowest step inside {:.0} ms, \
+             one step alone {:.0} ms, peer 10 at once {:.0} ms ({:.2}x one), paaf over the peer {:.0} ms",
+            at(0),
+            at(1),
+            at(2),
+            at(3),
+            peer[peer.len() / 2],
+            at(4)
+        );
+    }
+}
+
+/// The peer's own times in one round: its slowest of 10 POSTs sent one by one, and the 10
+/// sent at once (ms).
+struct PeerTimes {
+    slowest_alone: u64,
+    together: u64,
+}
+
+impl PeerTimes {
+    /// 10 at once / the slowest alone.
+    fn ratio(&self) -> f64 {
+        self.together as f64 / self.slowest_alone.max(1) as f64
     }
 }
 
@@ -1954,12 +2102,12 @@ fn inside(build: &str) -> &'static str {
 }
 
 /// The peer alone: flags `f0..f{steps}` turned off by raw POSTs one by one, then (back on)
-/// all at once; prints both and returns the ratio of the wall at once to the slowest alone.
+/// all at once; prints both and returns their times.
 async fn peer_alone_vs_together(
     admin: &paaf_tests::UnleashAdmin,
     steps: usize,
     round: usize,
-) -> f64 {
+) -> PeerTimes {
     let keys: Vec<String> = (0..steps).map(|i| format!("f{i}")).collect();
     let mut alone = Vec::new();
     for key in &keys {
@@ -1977,9 +2125,13 @@ async fn peer_alone_vs_together(
         admin.switch(key, "production", true).await;
     }
     let slowest = alone.iter().copied().max().unwrap_or(1).max(1);
+    let times = PeerTimes {
+        slowest_alone: slowest,
+        together,
+    };
     println!(
         "round {round} peer: {steps} raw POSTs one by one {alone:?} ms (slowest {slowest} ms), at once {together} ms, ratio {:.2}",
-        together as f64 / slowest as f64
+        times.ratio()
     );
-    together as f64 / slowest as f64
+    times
 }

@@ -218,6 +218,14 @@ impl DeliveryRound {
 }
 
 impl Paaf {
+    /// True while this process's courier is delivering (it queued a notification or an
+    /// annotation, or retries one): a process about to exit gives those one attempt with
+    /// [`Paaf::deliver_now`] first, else the exit cuts the courier's round short and leaves
+    /// its claim on them for a minute.
+    pub fn delivering(&self) -> bool {
+        self.courier.looping.load(Ordering::SeqCst)
+    }
+
     /// Sends the incident messages (notifications, annotations) due now, once each (after
     /// the background round under way, if any), and says how it went, background rounds since
     /// the last call included; what fails is retried later. For a front-end about to exit

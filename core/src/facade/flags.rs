@@ -9,6 +9,8 @@ use crate::flags::{
 };
 use crate::journal::{ActionData, ActionKind, ActionState, NewAction};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The flags of one service, or why they could not be read: one failing service never hides
 /// the others.
@@ -79,6 +81,17 @@ fn on_off(enabled: bool) -> &'static str {
     if enabled { "on" } else { "off" }
 }
 
+/// A flag service's config and its connection.
+type Connected = (FlagsConfig, Arc<dyn DynFlagBackend>);
+
+/// The flag services one run (a Protect or a Stand down) has connected, each once for all its
+/// steps: one read of its secret (the system keyring answers synchronously, on the thread that
+/// runs every step of the run) and one HTTP client whose connections the steps share.
+#[derive(Default)]
+pub(crate) struct FlagServices {
+    connected: Mutex<HashMap<String, Arc<dyn DynFlagBackend>>>,
+}
+
 impl Paaf {
     /// The configured service, connected (env-file flags through the facade's SSH pool).
     fn flags_backend(&self, config: &FlagsConfig) -> Result<Box<dyn DynFlagBackend>> {
@@ -88,6 +101,93 @@ impl Paaf {
             ssh: &ssh,
         };
         flags::connect(config, &connector)
+    }
+
+    /// The service `config` names, connected once per `services` (or now, without).
+    fn flag_service(
+        &self,
+        config: &FlagsConfig,
+        services: Option<&FlagServices>,
+    ) -> Result<Arc<dyn DynFlagBackend>> {
+        let Some(services) = services else {
+            return self.flags_backend(config).map(Arc::from);
+        };
+        if let Some(found) = services.connected.lock().unwrap().get(&config.name) {
+            return Ok(found.clone());
+        }
+        let connected: Arc<dyn DynFlagBackend> = Arc::from(self.flags_backend(config)?);
+        services
+            .connected
+            .lock()
+            .unwrap()
+            .insert(config.name.clone(), connected.clone());
+        Ok(connected)
+    }
+
+    /// The states of several flags, in order, each service asked once for all of its flags
+    /// (which it answers in one read where it can, see [`flags::FlagBackend::states`]).
+    pub(super) async fn flag_states(
+        &self,
+        targets: &[FlagTarget],
+        services: &FlagServices,
+    ) -> Vec<Result<FlagState>> {
+        // Each service once, with the indexes of its flags; a service that cannot be reached
+        // (unknown, its secret missing) has each flag read alone, for each its own error.
+        let mut names: Vec<Option<String>> = Vec::new();
+        let mut by_service: Vec<(Option<Connected>, Vec<usize>)> = Vec::new();
+        for (i, target) in targets.iter().enumerate() {
+            match names.iter().position(|n| *n == target.backend) {
+                Some(at) => by_service[at].1.push(i),
+                None => {
+                    let config = self
+                        .config()
+                        .flags_backend(target.backend.as_deref())
+                        .ok()
+                        .cloned();
+                    let service = config.and_then(|c| {
+                        let backend = self.flag_service(&c, Some(services)).ok()?;
+                        Some((c, backend))
+                    });
+                    names.push(target.backend.clone());
+                    by_service.push((service, vec![i]));
+                }
+            }
+        }
+        let reads = by_service.iter().map(|(service, members)| async move {
+            let Some((config, backend)) = service else {
+                let alone = members
+                    .iter()
+                    .map(|&i| self.flag_state_via(&targets[i], Some(services)));
+                return futures::future::join_all(alone).await;
+            };
+            let projects: Vec<String> = members
+                .iter()
+                .map(|&i| project_of(config, &targets[i]))
+                .collect();
+            let refs: Vec<FlagRef<'_>> = members
+                .iter()
+                .zip(&projects)
+                .map(|(&i, project)| FlagRef {
+                    project,
+                    key: &targets[i].key,
+                    environment: &targets[i].environment,
+                })
+                .collect();
+            backend.states(&refs).await
+        });
+        let mut states: Vec<Option<Result<FlagState>>> = targets.iter().map(|_| None).collect();
+        for ((_, members), read) in by_service
+            .iter()
+            .zip(futures::future::join_all(reads).await)
+        {
+            for (&i, state) in members.iter().zip(read) {
+                states[i] = Some(state);
+            }
+        }
+        states
+            .into_iter()
+            .map(|s| s.unwrap_or_else(|| Err(Error::other("the flag was not read"))))
+            .collect()
     }
 
     /// The flags of every flag service (or only `backend`), read concurrently.
@@ -123,11 +223,20 @@ impl Paaf {
 
     /// The flag's state in one environment, read now (what a confirmation shows).
     pub async fn flag_state(&self, target: &FlagTarget) -> Result<FlagState> {
+        self.flag_state_via(target, None).await
+    }
+
+    /// [`Paaf::flag_state`], through the service connected once per `services`.
+    pub(super) async fn flag_state_via(
+        &self,
+        target: &FlagTarget,
+        services: Option<&FlagServices>,
+    ) -> Result<FlagState> {
         let config = self
             .config()
             .flags_backend(target.backend.as_deref())?
             .clone();
-        let backend = self.flags_backend(&config)?;
+        let backend = self.flag_service(&config, services)?;
         let project = project_of(&config, target);
         backend
             .state(&FlagRef {
@@ -147,14 +256,15 @@ impl Paaf {
         expected: &FlagState,
         confirm: &Confirmation,
     ) -> Result<FlagChange> {
-        self.switch_flag(target, enabled, expected, false, confirm)
+        self.switch_flag(target, enabled, expected, false, confirm, None)
             .await
             .map(|(change, _)| change)
     }
 
     /// [`Paaf::set_flag`]; `expected_is_now`: `expected` was read just now, with no
-    /// confirmation in between (see [`FlagSwitch::expected_is_now`]). Also says whether the
-    /// change's `enabled` is the service's own word after the write, which proves it.
+    /// confirmation in between (see [`FlagSwitch::expected_is_now`]); through the service
+    /// connected once per `services`, when given. Also says whether the change's `enabled` is
+    /// the service's own word after the write, which proves it.
     pub(super) async fn switch_flag(
         &self,
         target: &FlagTarget,
@@ -162,6 +272,7 @@ impl Paaf {
         expected: &FlagState,
         expected_is_now: bool,
         confirm: &Confirmation,
+        services: Option<&FlagServices>,
     ) -> Result<(FlagChange, bool)> {
         let config = self
             .config()
@@ -173,7 +284,7 @@ impl Paaf {
             on_off(enabled),
             target.environment
         ))?;
-        let backend = self.flags_backend(&config)?;
+        let backend = self.flag_service(&config, services)?;
         let project = project_of(&config, target);
         let kind = if enabled {
             ActionKind::FlagOn
@@ -323,6 +434,20 @@ pub(super) mod tests {
                 .collect();
             // api/admin/projects/{p}/features/{f}[/environments/{env}/on|off]
             match (request.method.as_str(), segments.as_slice()) {
+                // A project's flags: the ten a parallel playbook of the tests names.
+                ("GET", [_, _, _, _, features]) if features == "features" => {
+                    let features: Vec<serde_json::Value> = (0..10)
+                        .map(|i| {
+                            let flag = format!("f{i}");
+                            serde_json::json!({
+                                "name": flag,
+                                "environments": [{"name": ENV, "enabled": self.state_of(&flag)}]
+                            })
+                        })
+                        .collect();
+                    ResponseTemplate::new(200)
+                        .set_body_json(serde_json::json!({ "features": features }))
+                }
                 ("GET", [_, _, _, _, _, flag]) => {
                     let enabled = self.state_of(flag);
                     ResponseTemplate::new(200).set_body_json(serde_json::json!({

@@ -4,6 +4,7 @@
 //! does not redo what succeeded, and Stand down finds what Protect (and anyone else during the
 //! incident) changed.
 
+use super::flags::FlagServices;
 use super::{Confirmation, FlagTarget, Paaf};
 use crate::config::{PlaybookConfig, ServerStepAction, StepAction};
 use crate::error::{Error, ErrorInfo, Result};
@@ -58,6 +59,13 @@ enum Target {
 }
 
 impl RunStep {
+    /// True when it runs only if its target is still as confirmed: read right before it runs.
+    fn compares_before(&self) -> bool {
+        self.planned.status == PlanStatus::ToRun
+            && !self.follows
+            && self.planned.observed != Observed::Nothing
+    }
+
     /// True when a step of `group` acts on its target.
     fn follows_in(&self, group: &[RunStep]) -> bool {
         let target = self.work.target();
@@ -100,6 +108,14 @@ impl Work {
             Work::Step(StepAction::Silence { .. })
             | Work::ExpireSilence { .. }
             | Work::Irreversible => None,
+        }
+    }
+
+    /// The flag it switches, if it switches one.
+    fn flag(&self) -> Option<FlagTarget> {
+        match self.target() {
+            Some(Target::Flag(target)) => Some(target),
+            _ => None,
         }
     }
 
@@ -221,6 +237,20 @@ fn flag_words(enabled: bool, environment: &str) -> String {
     format!("{} in {environment}", on_off(enabled))
 }
 
+/// A flag's look from its state read now.
+fn flag_look(target: &FlagTarget, state: Result<FlagState>) -> Look {
+    match state {
+        Ok(s) => Look {
+            flag: Some(s.clone()),
+            ..Look::of(
+                flag_words(s.enabled, &target.environment),
+                Observed::Flag { enabled: s.enabled },
+            )
+        },
+        Err(e) => Look::failed(&e),
+    }
+}
+
 /// `41d`, `3h`, `12m`, `40s`.
 fn uptime(secs: u64) -> String {
     match secs {
@@ -278,6 +308,8 @@ struct Forward {
     run: RunKind,
     index: u32,
     started: Instant,
+    /// The run's flag services, connected once for all its steps.
+    flags: Arc<FlagServices>,
 }
 
 impl Forward {
@@ -351,11 +383,13 @@ impl Paaf {
         let incident = self.open_incident_of(id)?;
         let playbook = self.playbook_of(&incident, playbook)?;
         let steps = self.protect_steps(&playbook);
-        let mut planned = futures::future::join_all(
-            steps
-                .into_iter()
-                .map(|(planned, action)| self.plan_protect_step(&incident, planned, action)),
-        )
+        let works: Vec<Work> = steps.iter().map(|(_, a)| Work::Step(a.clone())).collect();
+        let looks = self
+            .look_flags(works.iter(), &FlagServices::default())
+            .await;
+        let mut planned = futures::future::join_all(steps.into_iter().zip(looks).map(
+            |((planned, action), look)| self.plan_protect_step(&incident, planned, action, look),
+        ))
         .await;
         chain_same_targets(&mut planned);
         let typed = typed_confirmation(planned.iter().map(|s| &s.planned));
@@ -407,11 +441,15 @@ impl Paaf {
         incident: &Incident,
         mut planned: PlannedStep,
         action: StepAction,
+        look: Option<Look>,
     ) -> RunStep {
         let prior = self.journal.step_action(incident.id, &planned.key);
         planned.status = prior_status(prior.ok().flatten().as_ref());
         let work = Work::Step(action.clone());
-        let look = self.look(&work).await;
+        let look = match look {
+            Some(look) => look,
+            None => self.look(&work, None).await,
+        };
         if planned.status == PlanStatus::ToRun && work.done_already(&look.observed) {
             planned.status = PlanStatus::AlreadyAsWanted;
         }
@@ -433,8 +471,27 @@ impl Paaf {
         }
     }
 
-    /// What the work's target looks like now.
-    async fn look(&self, work: &Work) -> Look {
+    /// What the flags among `works` look like now, by position (`None` for the other works),
+    /// read together: each flag service asked once for all of its flags.
+    async fn look_flags<'w>(
+        &self,
+        works: impl Iterator<Item = &'w Work>,
+        services: &FlagServices,
+    ) -> Vec<Option<Look>> {
+        let flags: Vec<Option<FlagTarget>> = works.map(Work::flag).collect();
+        let targets: Vec<FlagTarget> = flags.iter().flatten().cloned().collect();
+        let mut states = self.flag_states(&targets, services).await.into_iter();
+        flags
+            .iter()
+            .map(|flag| {
+                let target = flag.as_ref()?;
+                Some(flag_look(target, states.next()?))
+            })
+            .collect()
+    }
+
+    /// What the work's target looks like now (a flag through `services`, when given).
+    async fn look(&self, work: &Work, services: Option<&FlagServices>) -> Look {
         match work {
             Work::Step(StepAction::Flag {
                 backend,
@@ -443,10 +500,12 @@ impl Paaf {
                 environment,
                 ..
             }) => {
-                self.look_flag(&flag_target(backend, project, key, environment))
-                    .await
+                let target = flag_target(backend, project, key, environment);
+                flag_look(&target, self.flag_state_via(&target, services).await)
             }
-            Work::FlagBack { target, .. } => self.look_flag(target).await,
+            Work::FlagBack { target, .. } => {
+                flag_look(target, self.flag_state_via(target, services).await)
+            }
             Work::Step(StepAction::Reboot { host }) => self.look_host(host, true).await,
             Work::Step(StepAction::Runbook { host, .. }) => self.look_host(host, false).await,
             Work::Step(StepAction::Server {
@@ -475,19 +534,6 @@ impl Paaf {
                 Err(e) => Look::failed(&e),
             },
             Work::Irreversible => Look::of(String::new(), Observed::Nothing),
-        }
-    }
-
-    async fn look_flag(&self, target: &FlagTarget) -> Look {
-        match self.flag_state(target).await {
-            Ok(s) => Look {
-                flag: Some(s.clone()),
-                ..Look::of(
-                    flag_words(s.enabled, &target.environment),
-                    Observed::Flag { enabled: s.enabled },
-                )
-            },
-            Err(e) => Look::failed(&e),
         }
     }
 
@@ -662,11 +708,15 @@ impl Paaf {
         let incident = self.open_incident_of(id)?;
         let actions = self.journal.incident_actions(incident.id)?;
         let reversals = reversals_of(&actions);
+        let looks = self
+            .look_flags(reversals.iter().map(|r| &r.work), &FlagServices::default())
+            .await;
         let planned = futures::future::join_all(
             reversals
                 .into_iter()
+                .zip(looks)
                 .enumerate()
-                .map(|(i, r)| self.plan_reversal(&incident, i as u32, r)),
+                .map(|(i, (r, look))| self.plan_reversal(&incident, i as u32, r, look)),
         )
         .await;
         Ok(RunPlan {
@@ -678,7 +728,13 @@ impl Paaf {
         })
     }
 
-    async fn plan_reversal(&self, incident: &Incident, index: u32, r: Reversal) -> RunStep {
+    async fn plan_reversal(
+        &self,
+        incident: &Incident,
+        index: u32,
+        r: Reversal,
+        look: Option<Look>,
+    ) -> RunStep {
         let mut planned = PlannedStep {
             index,
             key: r.key,
@@ -702,7 +758,10 @@ impl Paaf {
         }
         let prior = self.journal.step_action(incident.id, &planned.key);
         planned.status = prior_status(prior.ok().flatten().as_ref());
-        let look = self.look(&r.work).await;
+        let look = match look {
+            Some(look) => look,
+            None => self.look(&r.work, None).await,
+        };
         if planned.status == PlanStatus::ToRun && r.work.done_already(&look.observed) {
             planned.status = PlanStatus::AlreadyAsWanted;
         }
@@ -846,12 +905,14 @@ impl Paaf {
                 _ => groups.push(vec![step]),
             }
         }
+        let flags = Arc::new(FlagServices::default());
         let forward = |index: u32| Forward {
             sink: sink.clone(),
             incident_id: incident.id,
             run,
             index,
             started,
+            flags: flags.clone(),
         };
         let mut outcomes = Vec::new();
         let mut stopped = false;
@@ -879,16 +940,31 @@ impl Paaf {
                 .iter()
                 .all(|s| s.planned.parallel)
                 .then(|| journal::CommitGroup::new(self.journal.clone(), group.len()));
-            let results = futures::future::join_all(group.iter().enumerate().map(|(i, step)| {
-                let run = self.run_step(incident, step, forward(step.planned.index), &cancel);
-                let journal_group = journal_group.clone();
-                async move {
-                    match journal_group {
-                        Some(g) => journal::as_member(g, i, run).await,
-                        None => run.await,
-                    }
+            // Steps that start together read their flags together, right before: each
+            // service asked once, not once per step while it answers them in turn.
+            let looks = match group.len() {
+                1 => vec![None],
+                _ => {
+                    let compared = group.iter().map(|s| match s.compares_before() {
+                        true => &s.work,
+                        false => &Work::Irreversible,
+                    });
+                    self.look_flags(compared, &flags).await
                 }
-            }))
+            };
+            let results = futures::future::join_all(group.iter().zip(looks).enumerate().map(
+                |(i, (step, look))| {
+                    let forward = forward(step.planned.index);
+                    let run = self.run_step(incident, step, look, forward, &cancel);
+                    let journal_group = journal_group.clone();
+                    async move {
+                        match journal_group {
+                            Some(g) => journal::as_member(g, i, run).await,
+                            None => run.await,
+                        }
+                    }
+                },
+            ))
             .await;
             // The group's last step to end wrote the group's ends: its actions read as ended.
             if let Some(g) = journal_group {
@@ -916,6 +992,7 @@ impl Paaf {
         &self,
         incident: &Incident,
         step: &RunStep,
+        look: Option<Look>,
         forward: Forward,
         cancel: &CancellationToken,
     ) -> StepOutcome {
@@ -924,7 +1001,7 @@ impl Paaf {
         });
         let started = Instant::now();
         let mut outcome = match &step.planned.status {
-            PlanStatus::ToRun => self.run_work(incident, step, &forward, cancel).await,
+            PlanStatus::ToRun => self.run_work(incident, step, look, &forward, cancel).await,
             status => skipped(&step.planned, skip_reason(status), None),
         };
         outcome.duration_ms = started.elapsed().as_millis() as u64;
@@ -938,10 +1015,12 @@ impl Paaf {
         &self,
         incident: &Incident,
         step: &RunStep,
+        look: Option<Look>,
         forward: &Forward,
         cancel: &CancellationToken,
     ) -> StepOutcome {
         let planned = &step.planned;
+        let flags = Some(forward.flags.as_ref());
         // Since the plan: done by another run, or the target changed.
         let prior = self
             .journal
@@ -959,14 +1038,18 @@ impl Paaf {
         if step.follows {
             // An earlier step of this run changed the target: only what it left matters.
             if step.work.leaves().is_some() {
-                let look = self.look(&step.work).await;
+                let look = self.look(&step.work, flags).await;
                 if look.error.is_none() && step.work.done_already(&look.observed) {
                     return skipped(planned, skip_reason(&PlanStatus::AlreadyAsWanted), None);
                 }
                 read_now = look.flag;
             }
         } else if planned.observed != Observed::Nothing {
-            let look = self.look(&step.work).await;
+            // Read together with the steps that start at the same time, or now.
+            let look = match look {
+                Some(look) => look,
+                None => self.look(&step.work, flags).await,
+            };
             read_now = look.flag.clone();
             if look.error.is_none() && look.observed != planned.observed {
                 return skipped(
@@ -1019,7 +1102,7 @@ impl Paaf {
         if status == StepStatus::Succeeded {
             let proof = match proof {
                 Some(proof) => proof,
-                None => self.read_back(&step.work, taken.as_ref()).await,
+                None => self.read_back(&step.work, taken.as_ref(), flags).await,
             };
             match proof {
                 ReadBack::Proven(words) => evidence = Some(words),
@@ -1047,7 +1130,12 @@ impl Paaf {
     /// flag's state, a silence's state (by the id its action recorded), a server's state.
     /// Work whose action verifies itself (a reboot's new boot id, a runbook's exit code)
     /// keeps that.
-    async fn read_back(&self, work: &Work, taken: Option<&ActionRecord>) -> ReadBack {
+    async fn read_back(
+        &self,
+        work: &Work,
+        taken: Option<&ActionRecord>,
+        flags: Option<&FlagServices>,
+    ) -> ReadBack {
         let wanted = match (work.leaves(), work) {
             (Some(wanted), _) => wanted,
             (None, Work::Step(StepAction::Silence { source, .. })) => {
@@ -1062,7 +1150,7 @@ impl Paaf {
                     source: source.clone(),
                     silence_id: id.clone(),
                 };
-                let look = self.look(&work).await;
+                let look = self.look(&work, flags).await;
                 return match (&look.error, &look.observed) {
                     (Some(e), _) => {
                         ReadBack::NotProven(format!("could not read it back: {}", e.message))
@@ -1077,7 +1165,7 @@ impl Paaf {
             }
             _ => return ReadBack::OwnCheck,
         };
-        let look = self.look(work).await;
+        let look = self.look(work, flags).await;
         match &look.error {
             Some(e) => ReadBack::NotProven(format!("could not read it back: {}", e.message)),
             // An expired silence Alertmanager already dropped silences nothing either.
@@ -1111,10 +1199,14 @@ impl Paaf {
                 enabled,
             }) => {
                 let target = flag_target(backend, project, key, environment);
-                return self.flag_to(&target, *enabled, flag_now).await;
+                return self
+                    .flag_to(&target, *enabled, flag_now, &forward.flags)
+                    .await;
             }
             Work::FlagBack { target, enabled } => {
-                return self.flag_to(target, *enabled, flag_now).await;
+                return self
+                    .flag_to(target, *enabled, flag_now, &forward.flags)
+                    .await;
             }
             Work::Step(StepAction::Reboot { host }) => self
                 .reboot(
@@ -1199,13 +1291,21 @@ impl Paaf {
         target: &FlagTarget,
         enabled: bool,
         now: Option<FlagState>,
+        services: &FlagServices,
     ) -> Result<Option<ReadBack>> {
         let now = match now {
             Some(now) => now,
-            None => self.flag_state(target).await?,
+            None => self.flag_state_via(target, Some(services)).await?,
         };
         let (change, read_back) = self
-            .switch_flag(target, enabled, &now, true, &Confirmation::Yes)
+            .switch_flag(
+                target,
+                enabled,
+                &now,
+                true,
+                &Confirmation::Yes,
+                Some(services),
+            )
             .await?;
         let words = flag_words(change.enabled, &target.environment);
         Ok(read_back.then(|| match change.enabled == enabled {
@@ -1585,6 +1685,42 @@ mod tests {
                 })
             ));
         }
+    }
+
+    /// Parallel flag steps of one service read their flags together, for the plan and again
+    /// right before they switch: one request each time (the project's flag list), not one
+    /// per step while the service answers them in turn. Each step still reads its own flag
+    /// back after its switch, its proof.
+    #[tokio::test]
+    async fn parallel_flag_steps_read_their_flags_in_one_request() {
+        // (method, a read of the project's flag list), for each request from `from` on.
+        async fn sent(server: &wiremock::MockServer, from: usize) -> Vec<(String, bool)> {
+            server.received_requests().await.unwrap()[from..]
+                .iter()
+                .map(|r| (r.method.to_string(), r.url.path().ends_with("/features")))
+                .collect()
+        }
+        let setup = Setup::new(&parallel_flag_playbook(10)).await;
+        let planned = sent(&setup.server, 0).await;
+        assert_eq!(planned, [("GET".to_string(), true)], "the plan's reads");
+        let report = setup.protect().await;
+        assert_eq!(report.count(StepStatus::Succeeded), 10, "{report:?}");
+        let run = sent(&setup.server, planned.len()).await;
+        let count = |method: &str, list: bool| {
+            run.iter()
+                .filter(|(m, l)| m == method && *l == list)
+                .count()
+        };
+        assert_eq!(
+            (
+                count("GET", true),
+                count("POST", false),
+                count("GET", false)
+            ),
+            (1, 10, 10),
+            "{run:?}"
+        );
+        assert_eq!(run[0], ("GET".to_string(), true), "read before any switch");
     }
 
     /// Parallel steps whose start the journal cannot record (a full disk, an I/O error) send

@@ -330,6 +330,16 @@ pub trait FlagBackend: Send + Sync {
         flag: &FlagRef<'_>,
     ) -> impl std::future::Future<Output = Result<FlagState>> + Send;
 
+    /// The states of several flags, each as [`FlagBackend::state`] gives it, in order: read
+    /// together where the service can answer for many flags at once (a playbook's parallel
+    /// steps read theirs in one request, not one each while the service answers them in turn).
+    fn states(
+        &self,
+        flags: &[FlagRef<'_>],
+    ) -> impl std::future::Future<Output = Vec<Result<FlagState>>> + Send {
+        futures::future::join_all(flags.iter().map(|f| self.state(f)))
+    }
+
     /// Turns the flag on or off in one environment, if its state is still `expected` (the
     /// state the user saw and confirmed). A service with a conditional write makes the write
     /// conditional on `expected` (and `expected.version`, when it has one); the others re-read
@@ -356,6 +366,8 @@ pub trait DynFlagBackend: Send + Sync {
     fn list<'a>(&'a self, filter: &'a FlagFilter) -> BoxFuture<'a, Result<Vec<Flag>>>;
     /// [`FlagBackend::state`].
     fn state<'a>(&'a self, flag: &'a FlagRef<'a>) -> BoxFuture<'a, Result<FlagState>>;
+    /// [`FlagBackend::states`].
+    fn states<'a>(&'a self, flags: &'a [FlagRef<'a>]) -> BoxFuture<'a, Vec<Result<FlagState>>>;
     /// [`FlagBackend::set`].
     fn set<'a>(&'a self, switch: &'a FlagSwitch<'a>) -> BoxFuture<'a, Result<FlagState>>;
     /// [`FlagBackend::set_answers_read_back`].
@@ -373,6 +385,10 @@ impl<T: FlagBackend> DynFlagBackend for T {
 
     fn state<'a>(&'a self, flag: &'a FlagRef<'a>) -> BoxFuture<'a, Result<FlagState>> {
         Box::pin(FlagBackend::state(self, flag))
+    }
+
+    fn states<'a>(&'a self, flags: &'a [FlagRef<'a>]) -> BoxFuture<'a, Vec<Result<FlagState>>> {
+        Box::pin(FlagBackend::states(self, flags))
     }
 
     fn set<'a>(&'a self, switch: &'a FlagSwitch<'a>) -> BoxFuture<'a, Result<FlagState>> {
