@@ -662,6 +662,12 @@ mod tests {
             .respond_with(ResponseTemplate::new(200).set_body_json(pairing))
             .mount(&relay)
             .await;
+        // Pairing registers the device's team-timeline key right after `/pair`.
+        Mock::given(method("POST"))
+            .and(path("/device/key"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&relay)
+            .await;
         let claim = serde_json::json!({ "first": true, "device": "desktop", "claimed_at": "now", "result": null });
         Mock::given(method("POST"))
             .and(path_regex("^/intents/[^/]+/claim$"))
