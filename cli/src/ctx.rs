@@ -9,6 +9,7 @@ use paaf_core::{CancellationToken, Confirmation, Error, ErrorCode, ErrorInfo, Pa
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// A count of at least one (`--limit`).
@@ -59,6 +60,9 @@ pub struct Ctx {
     /// How to confirm in a script what could not be asked (no terminal): said when the core
     /// refuses the unconfirmed action.
     confirm_hint: Mutex<Option<String>>,
+    /// An incident command ran: the deliveries due get one attempt before the process exits,
+    /// even those an earlier process queued.
+    deliver_at_exit: AtomicBool,
 }
 
 impl Ctx {
@@ -68,7 +72,20 @@ impl Ctx {
             yes,
             accept_new_host_key,
             confirm_hint: Mutex::new(None),
+            deliver_at_exit: AtomicBool::new(false),
         }
+    }
+
+    /// Asks for one delivery attempt of what is due before the process exits.
+    pub fn deliver_at_exit(&self) {
+        self.deliver_at_exit.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the deliveries due get their attempt at exit: an incident command asked for
+    /// it, or this process queued (or retries) a notification or an annotation. One attempt,
+    /// never two: a hanging target costs its timeout once.
+    pub fn delivers_at_exit(&self) -> bool {
+        self.deliver_at_exit.load(Ordering::Relaxed) || self.paaf.delivering()
     }
 
     /// A dry run's plan: a document with `-o json|yaml`, else what would be done, line by line.

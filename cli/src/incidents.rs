@@ -246,7 +246,7 @@ pub async fn incident(ctx: &Ctx, command: IncidentCommand) -> Outcome {
             });
         }
     };
-    deliver(ctx).await;
+    ctx.deliver_at_exit();
     Ok(code)
 }
 

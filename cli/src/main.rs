@@ -268,7 +268,7 @@ async fn dispatch(cli: Cli) -> i32 {
     };
     // What the command queued for an open incident (e.g. the Grafana annotation of a `paaf
     // flag off`) gets its attempt before the process ends, not a round the exit cuts short.
-    if ctx.paaf.delivering() {
+    if ctx.delivers_at_exit() {
         incidents::deliver(&ctx).await;
     }
     code
