@@ -312,6 +312,7 @@ function postmortem(id: unknown): Postmortem {
       : [],
     reboots: [],
     dashboards: [],
+    team: null,
     markdown: [
       `# Incident #${d.incident.id}: ${d.incident.title}`,
       '',
