@@ -3,11 +3,11 @@
 //! an intent (`GET /intents/{id}/claim`), read without claiming, so a confirmation screen says
 //! "already done by <device> at <time>: <result>" before Run.
 
-use crate::server::{App, device, internal, refuse};
-use crate::store::ClaimStatus;
+use crate::server::{App, internal, refuse};
+use crate::store::{ClaimStatus, Device};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use paaf_core::config::Config;
 use paaf_core::intent::IntentAction;
@@ -71,12 +71,8 @@ pub fn check_scope(scope: &DeviceScope, playbooks: &Config) -> Result<(), String
 pub async fn claim_status(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    device: Device,
 ) -> Response {
-    let device = match device(&app, &headers).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
     match app.store.claim_status(&id, &device).await {
         Ok(ClaimStatus::Claimed(claim)) => Json(json!({ "claim": claim })).into_response(),
         Ok(ClaimStatus::Unclaimed) => Json(json!({ "claim": null })).into_response(),

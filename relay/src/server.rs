@@ -8,7 +8,8 @@ use crate::push::Pushers;
 use crate::store::{Change, ClaimAnswer, Device, Store, token_hash};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -334,7 +335,7 @@ async fn pair(State(app): State<Arc<App>>, Json(req): Json<PairRequest>) -> Resp
 /// The paired device presenting its token, or the 401 to answer.
 // The refusal is the handler's own answer (axum's idiom); it is returned at once, never stored.
 #[allow(clippy::result_large_err)]
-pub(crate) async fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
+async fn device(app: &App, headers: &HeaderMap) -> Result<Device, Response> {
     let unpaired = || refuse(StatusCode::UNAUTHORIZED, "this device is not paired");
     let token = bearer(headers).ok_or_else(unpaired)?;
     app.store
@@ -344,11 +345,17 @@ pub(crate) async fn device(app: &App, headers: &HeaderMap) -> Result<Device, Res
         .ok_or_else(unpaired)
 }
 
-async fn device_status(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let device = match device(&app, &headers).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+/// A handler's argument `device: Device`: the paired device presenting its token, or the 401
+/// answered before the handler runs.
+impl FromRequestParts<Arc<App>> for Device {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Device, Response> {
+        device(app, &parts.headers).await
+    }
+}
+
+async fn device_status(State(app): State<Arc<App>>, device: Device) -> Response {
     let endpoints = match app.store.endpoints().await {
         Ok(e) => e,
         Err(e) => return internal(e),
@@ -370,22 +377,14 @@ async fn device_status(State(app): State<Arc<App>>, headers: HeaderMap) -> Respo
     .into_response()
 }
 
-async fn unpair(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let device = match device(&app, &headers).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+async fn unpair(State(app): State<Arc<App>>, device: Device) -> Response {
     match app.store.revoke(&device.id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => internal(e),
     }
 }
 
-async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let device = match device(&app, &headers).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+async fn stream(State(app): State<Arc<App>>, device: Device, headers: HeaderMap) -> Response {
     // Resumed: everything after the last event seen; fresh: what was never sent.
     let mut after: Option<i64> = headers
         .get("last-event-id")
@@ -445,15 +444,7 @@ async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         .into_response()
 }
 
-async fn claim(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let device = match device(&app, &headers).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+async fn claim(State(app): State<Arc<App>>, Path(id): Path<String>, device: Device) -> Response {
     app.metrics.claims.fetch_add(1, Ordering::Relaxed);
     match app.store.claim(&id, &device).await {
         Ok(ClaimAnswer::Answered(claim)) => Json(claim).into_response(),
@@ -468,6 +459,8 @@ async fn result(
     headers: HeaderMap,
     Json(result): Json<ClaimResult>,
 ) -> Response {
+    // Checked after the body was read (a `Device` argument would run before the body's
+    // refusal): the answers stay as they were.
     let device = match device(&app, &headers).await {
         Ok(d) => d,
         Err(r) => return r,

@@ -4,11 +4,12 @@
 //! get in; a row is kept only when its signature verifies against the key of the device that
 //! posted it and it names that device.
 
-use crate::server::{App, device, internal, refuse};
+use crate::server::{App, internal, refuse};
+use crate::store::Device;
 use crate::store::timeline::{KeyRegistered, StoredRow};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -37,13 +38,9 @@ struct KeyBody {
 
 async fn register_key(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    device: Device,
     body: Result<Json<KeyBody>, JsonRejection>,
 ) -> Response {
-    let device = match device(&app, &headers).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
     let Ok(Json(body)) = body else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -71,13 +68,9 @@ struct Posted {
 
 async fn post_rows(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    device: Device,
     body: Result<Json<Posted>, JsonRejection>,
 ) -> Response {
-    let device = match device(&app, &headers).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
     let posted = match body {
         Ok(Json(p)) => p,
         Err(e) => {
@@ -136,14 +129,7 @@ async fn post_rows(
     }
 }
 
-async fn read(
-    State(app): State<Arc<App>>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = device(&app, &headers).await {
-        return r;
-    }
+async fn read(State(app): State<Arc<App>>, Path(key): Path<String>, _paired: Device) -> Response {
     if let Err(why) = team::check_key(&key) {
         return refuse(StatusCode::BAD_REQUEST, &why);
     }
