@@ -131,17 +131,31 @@ pub(crate) struct ClaimRow {
 }
 
 impl ClaimRow {
-    /// The answer to `claimer`: it acts if the claim is its own and has no result yet.
-    pub(crate) fn answer_to(self, claimer: &Device) -> ClaimAnswer {
+    /// The claim as `claimer` sees it: it acts if the claim is its own and has no result yet.
+    fn seen_by(self, claimer: &Device) -> Claim {
         let result = match (self.state, self.summary) {
             (Some(state), Some(summary)) => Some(ClaimResult { state, summary }),
             _ => None,
         };
-        ClaimAnswer::Answered(Claim {
+        Claim {
             first: self.device_id == claimer.id && result.is_none(),
             device: self.device,
             claimed_at: self.claimed_at,
             result,
+        }
+    }
+
+    /// The answer to `claimer`, who just claimed.
+    pub(crate) fn answer_to(self, claimer: &Device) -> ClaimAnswer {
+        ClaimAnswer::Answered(self.seen_by(claimer))
+    }
+}
+
+impl ClaimStatus {
+    /// The status of a claim row (`None`: nobody claimed) as `asker` sees it.
+    pub(crate) fn of(row: Option<ClaimRow>, asker: &Device) -> ClaimStatus {
+        row.map_or(ClaimStatus::Unclaimed, |row| {
+            ClaimStatus::Claimed(row.seen_by(asker))
         })
     }
 }

@@ -653,21 +653,9 @@ impl Postgres {
             &[&id, &device.id, &device.name, &now()],
         )
         .await?;
-        let row = tx
-            .query_one(
-                "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = $1",
-                &[&id],
-            )
-            .await?;
+        let row = tx.query_one(CLAIM_ROW, &[&id]).await?;
         tx.commit().await?;
-        let claim = ClaimRow {
-            device_id: row.get(0),
-            device: row.get(1),
-            claimed_at: row.get(2),
-            state: row.get(3),
-            summary: row.get(4),
-        };
-        Ok(claim.answer_to(device))
+        Ok(claim_row(&row).answer_to(device))
     }
 
     pub async fn record_result(
@@ -777,26 +765,23 @@ impl Postgres {
         if !exists {
             return Ok(ClaimStatus::NoSuchIntent);
         }
-        let row = client
-            .query_opt(
-                "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = $1",
-                &[&id],
-            )
-            .await?;
-        let claim = row.map(|row| {
-            ClaimRow {
-                device_id: row.get(0),
-                device: row.get(1),
-                claimed_at: row.get(2),
-                state: row.get(3),
-                summary: row.get(4),
-            }
-            .answer_to(device)
-        });
-        Ok(match claim {
-            Some(ClaimAnswer::Answered(claim)) => ClaimStatus::Claimed(claim),
-            _ => ClaimStatus::Unclaimed,
-        })
+        let row = client.query_opt(CLAIM_ROW, &[&id]).await?;
+        Ok(ClaimStatus::of(row.as_ref().map(claim_row), device))
+    }
+}
+
+/// Intent `$1`'s claim row (see [`claim_row`]).
+const CLAIM_ROW: &str =
+    "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = $1";
+
+/// A claim row read by [`CLAIM_ROW`].
+fn claim_row(row: &tokio_postgres::Row) -> ClaimRow {
+    ClaimRow {
+        device_id: row.get(0),
+        device: row.get(1),
+        claimed_at: row.get(2),
+        state: row.get(3),
+        summary: row.get(4),
     }
 }
 

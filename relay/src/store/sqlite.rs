@@ -440,19 +440,7 @@ impl Sqlite {
             "INSERT OR IGNORE INTO claims (intent_id, device_id, device, claimed_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, device.id, device.name, now()],
         )?;
-        let claim = tx.query_row(
-            "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = ?1",
-            params![id],
-            |r| {
-                Ok(ClaimRow {
-                    device_id: r.get(0)?,
-                    device: r.get(1)?,
-                    claimed_at: r.get(2)?,
-                    state: r.get(3)?,
-                    summary: r.get(4)?,
-                })
-            },
-        )?;
+        let claim = claim_row(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         tx.commit()?;
         Ok(claim.answer_to(device))
     }
@@ -509,26 +497,26 @@ impl Sqlite {
         if !exists {
             return Ok(ClaimStatus::NoSuchIntent);
         }
-        let claim = db
-            .query_row(
-                "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = ?1",
-                params![id],
-                |r| {
-                    Ok(ClaimRow {
-                        device_id: r.get(0)?,
-                        device: r.get(1)?,
-                        claimed_at: r.get(2)?,
-                        state: r.get(3)?,
-                        summary: r.get(4)?,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(match claim.map(|c| c.answer_to(device)) {
-            Some(ClaimAnswer::Answered(claim)) => ClaimStatus::Claimed(claim),
-            _ => ClaimStatus::Unclaimed,
-        })
+        Ok(ClaimStatus::of(claim_row(&db, id)?, device))
     }
+}
+
+/// Intent `id`'s claim row, if it was claimed.
+fn claim_row(db: &Connection, id: &str) -> Result<Option<ClaimRow>> {
+    db.query_row(
+        "SELECT device_id, device, claimed_at, state, summary FROM claims WHERE intent_id = ?1",
+        params![id],
+        |r| {
+            Ok(ClaimRow {
+                device_id: r.get(0)?,
+                device: r.get(1)?,
+                claimed_at: r.get(2)?,
+                state: r.get(3)?,
+                summary: r.get(4)?,
+            })
+        },
+    )
+    .optional()
 }
 
 /// The writer thread: takes the webhooks waiting, writes them in one transaction, answers
