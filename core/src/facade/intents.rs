@@ -11,8 +11,9 @@ use crate::intent::relay_client::{
     self, Claim, ClaimResult, DeviceScope, DeviceStatus, IntentNotice, PushEndpoint,
 };
 use crate::intent::{self, ActionIntent, IntentRefusal};
-use crate::journal::RelayPairing;
+use crate::journal::{Journal, RelayPairing};
 use crate::runbooks;
+use crate::secrets::SecretStore;
 use secrecy::SecretString;
 use serde::Serialize;
 use std::sync::Arc;
@@ -169,15 +170,7 @@ impl Paaf {
     }
 
     fn paired(&self) -> Result<(RelayPairing, SecretString)> {
-        let pairing = self
-            .journal
-            .relay_pairing()?
-            .ok_or(Error::IntentRefused(IntentRefusal::NotPaired))?;
-        let token = self
-            .secrets
-            .get(DEVICE_TOKEN)
-            .map_err(|_| Error::IntentRefused(IntentRefusal::NotPaired))?;
-        Ok((pairing, token))
+        paired(&self.journal, self.secrets.as_ref())
     }
 
     /// Verifies the intent in `text` (a `paaf://intent/...` link or its payload) and finds its
@@ -379,4 +372,16 @@ fn replayed(at: Option<String>) -> Error {
 
 fn on_off(enabled: bool) -> &'static str {
     if enabled { "ON" } else { "OFF" }
+}
+
+/// The relay this device is paired with and its device token (from `journal` and `secrets`,
+/// for the callers with no [`Paaf`] at hand, like the team timeline's background poster).
+pub(super) fn paired(
+    journal: &Journal,
+    secrets: &dyn SecretStore,
+) -> Result<(RelayPairing, SecretString)> {
+    let not_paired = || Error::IntentRefused(IntentRefusal::NotPaired);
+    let pairing = journal.relay_pairing()?.ok_or_else(not_paired)?;
+    let token = secrets.get(DEVICE_TOKEN).map_err(|_| not_paired())?;
+    Ok((pairing, token))
 }

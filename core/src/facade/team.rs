@@ -139,9 +139,9 @@ impl Paaf {
             .iter()
             .map(|a| TeamRow::of_action(a, key.as_deref().unwrap_or(""), &device_id))
             .collect();
-        let (Some(key), Some(pairing)) = (key, pairing) else {
+        let (Some(key), Some(pairing)) = (key.clone(), pairing) else {
             return Ok(TeamTimeline {
-                incident_key: self.journal.team_key(incident.id)?,
+                incident_key: key,
                 relay: None,
                 source: TeamSource::NotShared,
                 error: None,
@@ -204,9 +204,7 @@ impl Paaf {
 /// marked sent once the relay acknowledged it, else tried again after its backoff. An error
 /// only when this device is not paired (or has no key).
 async fn post_rows(journal: &Journal, secrets: &dyn SecretStore, all: bool) -> Result<TeamSync> {
-    let not_paired = || Error::IntentRefused(IntentRefusal::NotPaired);
-    let pairing = journal.relay_pairing()?.ok_or_else(not_paired)?;
-    let token = secrets.get(DEVICE_TOKEN).map_err(|_| not_paired())?;
+    let (pairing, token) = super::intents::paired(journal, secrets)?;
     let key = device_key(secrets)?;
     journal.queue_team_rows()?;
     let mut out = TeamSync::default();
