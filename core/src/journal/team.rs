@@ -93,7 +93,7 @@ impl Journal {
         stmt.query_map(params![all, now_ms, limit as i64], |r| {
             Ok(QueuedRow {
                 action: row_to_record(r)?,
-                incident_key: r.get(16)?,
+                incident_key: r.get("incident_key")?,
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
